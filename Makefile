@@ -1,0 +1,167 @@
+# Outpost build.  `make` builds bin/outpost-{node,hub,sync}; `make test` builds a
+# sanitizer variant under build/san and runs every test; see README.md.
+#
+# Layers, each a static library whose include path reaches only downward:
+#   lib/ (HTTP, JSON, DB, crypto, log, config)  <- model/ (schema, domain rules)
+#   <- sync/ (replication library) <- node/, hub/ (daemons); sync/tool_*.c is
+#   the outpost-sync command.
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+SAN      ?=
+O        ?= build/rel
+V        ?= 0
+
+PKGS     := sqlite3 libuv libcurl libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wwrite-strings -Wformat=2 -Wvla -fno-common \
+            -Wno-unused-parameter
+OPT      ?= -O2
+CFLAGS   ?= -g $(OPT)
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
+             -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK \
+             -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
+ifneq ($(SAN),)
+ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=$(SAN)
+endif
+
+ifeq ($(V),0)
+Q = @
+msg = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q =
+msg =
+endif
+
+LIB_SRC   := $(wildcard lib/*.c)
+MODEL_SRC := $(wildcard model/*.c)
+SYNC_SRC  := $(filter-out sync/tool_%.c,$(wildcard sync/*.c))
+TOOL_SRC  := $(wildcard sync/tool_*.c)
+NODE_SRC  := $(filter-out node/main.c,$(wildcard node/*.c))
+HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
+
+objs = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIB_A   := $(O)/liboutpost.a
+MODEL_A := $(O)/libmodel.a
+SYNC_A  := $(O)/libsync.a
+NODE_A  := $(O)/libnode.a
+HUB_A   := $(O)/libhub.a
+EMBED   := $(O)/tools/embed
+
+NODE_ASSETS := $(sort $(wildcard webui/node/*) $(wildcard webui/common/*))
+HUB_ASSETS  := $(sort $(wildcard webui/hub/*) $(wildcard webui/common/*))
+
+BINDIR  := $(if $(filter build/rel,$(O)),bin,$(O)/bin)
+BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
+
+.PHONY: all setup run test unit bench fuzz install clean check-setup test-long
+all: check-setup $(BINS)
+
+# Installs missing Debian packages (quiet when everything is present).
+check-setup:
+	@sh scripts/setup.sh
+
+setup:
+	@sh scripts/setup.sh test
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/gen/%.o: $(O)/gen/%.c
+	$(call msg,CC,$<)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(EMBED): tools/embed.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)$(CC) -O2 -Wall -o $@ $<
+
+$(O)/gen/assets_node.c: $(EMBED) $(NODE_ASSETS)
+	@mkdir -p $(dir $@)
+	$(call msg,EMBED,$@)$(EMBED) assets_node webui/node webui/common > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/assets_hub.c: $(EMBED) $(HUB_ASSETS)
+	@mkdir -p $(dir $@)
+	$(call msg,EMBED,$@)$(EMBED) assets_hub webui/hub webui/common > $@.tmp && mv $@.tmp $@
+
+$(LIB_A): $(call objs,$(LIB_SRC))
+$(MODEL_A): $(call objs,$(MODEL_SRC))
+$(SYNC_A): $(call objs,$(SYNC_SRC))
+$(NODE_A): $(call objs,$(NODE_SRC)) $(O)/gen/assets_node.o
+$(HUB_A): $(call objs,$(HUB_SRC)) $(O)/gen/assets_hub.o
+$(O)/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(call msg,AR,$@)ar rcs $@ $^
+
+LAYERS := $(SYNC_A) $(MODEL_A) $(LIB_A)
+
+$(BINDIR)/outpost-node: $(O)/node/main.o $(NODE_A) $(LAYERS)
+	@mkdir -p $(dir $@)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BINDIR)/outpost-hub: $(O)/hub/main.o $(HUB_A) $(LAYERS)
+	@mkdir -p $(dir $@)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BINDIR)/outpost-sync: $(call objs,$(TOOL_SRC)) $(LAYERS)
+	@mkdir -p $(dir $@)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests ---------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+SAN_O    := build/san
+UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+
+$(O)/tests/%: $(O)/tests/unit/%.o $(NODE_A) $(HUB_A) $(LAYERS)
+	@mkdir -p $(dir $@)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $< $(O)/tests/unit/testutil.o $(NODE_A) $(HUB_A) $(LAYERS) $(LDLIBS) -lcmocka
+
+$(UNIT_BINS): $(O)/tests/unit/testutil.o
+
+unit-bins: $(BINS) $(UNIT_BINS)
+
+# `make test`: sanitizer build, then unit, integration and browser tests.
+test:
+	@sh scripts/setup.sh test
+	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)sh tests/run.sh $(SAN_O)
+
+# Only the unit tests (faster inner loop).
+unit:
+	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)OUTPOST_ONLY=unit sh tests/run.sh $(SAN_O)
+
+test-long: all
+	$(Q)OUTPOST_LONG=1 sh tests/run.sh build/rel
+
+bench: all
+	@sh scripts/setup.sh test
+	$(Q)sh bench/run.sh
+
+fuzz:
+	@sh scripts/setup.sh test
+	$(Q)sh fuzz/run.sh
+
+# Starts a hub and an office node with demo data in ./data and prints URLs.
+run: all
+	$(Q)sh scripts/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/outpost-node bin/outpost-hub bin/outpost-sync $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/outpost
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/outpost/
+	install -m 0644 etc/*.conf $(DESTDIR)$(PREFIX)/share/doc/outpost/
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,148 @@
+/*
+ * http.h - HTTP/1.1 server on libuv with http-parser, plus a small router.
+ *
+ * One server per listening socket, driven by the process's single uv loop.
+ * Each connection is a state machine (reading -> handling -> writing ->
+ * reading again on keep-alive).  Limits: request head (request line + headers)
+ * at most HTTP_MAX_HEAD bytes (431 beyond), body at most srv->max_body (413),
+ * a request must arrive completely within HTTP_REQ_TIMEOUT_MS (408), idle
+ * keep-alive connections close after HTTP_IDLE_TIMEOUT_MS.  Requests with both
+ * Content-Length and Transfer-Encoding, or with two Content-Length headers,
+ * are refused with 400 (request smuggling).  Malformed requests get 400.
+ * Every error answer is JSON {"error": "..."} and closes the connection.
+ *
+ * Handlers run on the loop thread.  A handler answers with one of the
+ * http_reply* calls, either before returning or later (after uv_queue_work,
+ * for example): exactly one reply per request.  While a request is unanswered
+ * the connection reads no further requests.  The request (and everything
+ * borrowed from it) stays valid until the reply has been queued; if the client
+ * disconnects first the request is kept until the reply call, which is then a
+ * no-op, so a deferred handler never touches freed memory.
+ *
+ * TLS: http_server_set_tls() makes the server speak TLS (mbedTLS) on every
+ * accepted connection; see tls.h.
+ */
+#ifndef OUTPOST_HTTP_H
+#define OUTPOST_HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+
+#define HTTP_MAX_HEAD (16 * 1024)
+#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+#define HTTP_REQ_TIMEOUT_MS 10000
+#define HTTP_IDLE_TIMEOUT_MS 60000
+#define HTTP_MAX_HEADERS 64
+#define HTTP_MAX_PARAMS 8
+
+typedef struct http_server http_server;
+typedef struct http_conn http_conn;
+typedef struct http_req http_req;
+typedef struct tls_config tls_config;
+
+typedef enum {
+	HTTP_M_OTHER = 0,
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_POST,
+	HTTP_M_PUT,
+	HTTP_M_PATCH,
+	HTTP_M_DELETE,
+	HTTP_M_OPTIONS,
+} http_method;
+
+typedef struct http_header {
+	char *name;  /* lower-cased */
+	char *value;
+} http_header;
+
+struct http_req {
+	http_method method;
+	char *method_str;
+	char *target;              /* raw request target */
+	char *path;                /* percent-decoded path, no query */
+	char *query;               /* raw query string without '?', or NULL */
+	http_header headers[HTTP_MAX_HEADERS];
+	int nheaders;
+	buf body;
+	const char *params[HTTP_MAX_PARAMS][2]; /* router ":name" captures */
+	int nparams;
+	char peer[64];             /* client address, "ip" */
+	int is_tls;
+	void *data;                /* free for the handler's use */
+	/* response headers added before the reply; owned by the request */
+	buf resp_headers;
+	http_conn *conn;           /* NULL once the client has gone */
+	http_server *srv;
+	int replied;
+};
+
+typedef void (*http_handler)(http_req *req, void *ctx);
+
+/* Server lifecycle.  The server is allocated by the caller (often embedded in
+ * the daemon's state); http_server_init never listens by itself. */
+http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx);
+void http_server_set_max_body(http_server *srv, size_t max_body);
+void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
+/* Listen on "host:port" (port 0 picks a free one). 0 or negative uv error. */
+int http_server_listen(http_server *srv, const char *hostport);
+/* The bound port after listen. */
+int http_server_port(http_server *srv);
+/* Stop accepting, close every connection; cb runs once everything is closed. */
+void http_server_close(http_server *srv, void (*cb)(void *arg), void *arg);
+void http_server_free(http_server *srv); /* after close completed */
+
+/* Request helpers.  Returned strings are borrowed from req. */
+const char *http_req_header(const http_req *req, const char *name); /* case-insensitive */
+const char *http_req_param(const http_req *req, const char *name);  /* router capture */
+/* Query parameter, percent-decoded into out (size n).  Returns out or NULL. */
+const char *http_req_query(const http_req *req, const char *name, char *out, size_t n);
+/* Cookie value into out, or NULL. */
+const char *http_req_cookie(const http_req *req, const char *name, char *out, size_t n);
+/* Parse the body as JSON: a JSON object or NULL (and replies 400 itself when
+ * reply_on_error is set).  Caller frees with cJSON_Delete. */
+cJSON *http_req_json(http_req *req, int reply_on_error);
+
+/* Replies.  Exactly one per request.  Body is copied. */
+int http_add_header(http_req *req, const char *name, const char *value);
+void http_reply(http_req *req, int status, const char *content_type, const void *body,
+		size_t len);
+/* Serializes and frees obj (takes ownership). */
+void http_reply_json(http_req *req, int status, cJSON *obj);
+/* {"error": msg, "field": field} ; field may be NULL. */
+void http_reply_error(http_req *req, int status, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+const char *http_status_text(int status);
+/* Percent-decode src into dst (size n, NUL-terminated); '+' -> ' ' when form. -1 on bad. */
+int http_pct_decode(const char *src, size_t len, char *dst, size_t n, int form);
+
+/*
+ * Router: method + pattern -> handler.  Patterns are literal paths whose
+ * segments may be ":name" (one segment captured into req->params) or end in
+ * "*" (prefix match).  First match wins.  No match gives 404, a path match with
+ * another method gives 405, both as JSON errors.
+ */
+typedef struct router router;
+router *router_new(void);
+void router_free(router *r);
+int router_add(router *r, http_method m, const char *pattern, http_handler h, void *ctx);
+/* Usable directly as the server's handler with ctx = the router. */
+void router_dispatch(http_req *req, void *router_ctx);
+
+/* Static assets embedded at build time (tools/embed.c generates the table). */
+typedef struct asset {
+	const char *path;          /* "/kiosk.html" */
+	const char *content_type;
+	const unsigned char *data;
+	size_t len;
+	const char *etag;          /* quoted strong ETag */
+} asset;
+const asset *asset_find(const asset *table, const char *path);
+/* Serve path from table with ETag / If-None-Match (304) and caching headers.
+ * Returns 0 when served, -1 when not found (nothing sent). */
+int http_serve_asset(http_req *req, const asset *table, const char *path);
+
+#endif
