@@ -1,0 +1,218 @@
+/*
+ * db.c - SQLite opening, migrations and row conversion; see db.h.
+ */
+#include "db.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int db_open(const char *path, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		log_warnx("cannot open '%s': %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	/* WAL with synchronous=FULL: an acknowledged commit survives power loss. */
+	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+			"PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") != 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}
+
+void db_close(sqlite3 *db)
+{
+	if (db && sqlite3_close(db) != SQLITE_OK) {
+		log_warnx("closing database: %s", sqlite3_errmsg(db));
+		sqlite3_close_v2(db);
+	}
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("sql failed: %s (%.80s)", err ? err : "?", sql);
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+		log_warnx("sql prepare failed: %s (%.80s)", sqlite3_errmsg(db), sql);
+		*st = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int64_t db_int(sqlite3 *db, const char *sql, int64_t def)
+{
+	sqlite3_stmt *st;
+	int64_t v = def;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return def;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
+{
+	sqlite3_stmt *st;
+	int ret = 1;
+
+	if (n)
+		out[0] = '\0';
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	if (arg)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		snprintf(out, n, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+		ret = 0;
+		break;
+	case SQLITE_DONE:
+		break;
+	default:
+		log_warnx("sql failed: %s (%.80s)", sqlite3_errmsg(db), sql);
+		ret = -1;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int db_component_version(sqlite3 *db, const char *component)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version WHERE component=?", -1, &st,
+			       NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_bind_text(st, 1, component, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int v, ret = -1;
+
+	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version("
+			"component TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)") != 0)
+		return -1;
+	v = db_component_version(db, component);
+	if (v > n) {
+		log_warnx("database schema '%s' is version %d, newer than this program (%d)",
+			  component, v, n);
+		return -1;
+	}
+	for (; v < n; v++) {
+		if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+			return -1;
+		if (db_exec(db, m[v].sql) != 0)
+			goto fail;
+		if (db_prepare(db, &st, "INSERT INTO schema_version(component, version) VALUES(?, ?) "
+					"ON CONFLICT(component) DO UPDATE SET version=excluded.version") != 0)
+			goto fail;
+		sqlite3_bind_text(st, 1, component, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, v + 1);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (db_exec(db, "COMMIT") != 0)
+			goto fail;
+		log_info("schema '%s' migrated to version %d", component, v + 1);
+	}
+	ret = v;
+	return ret;
+fail:
+	sqlite3_finalize(st);
+	db_exec(db, "ROLLBACK");
+	log_warnx("migration %d of '%s' failed", v + 1, component);
+	return -1;
+}
+
+cJSON *db_row_json(sqlite3_stmt *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	int n = sqlite3_column_count(st);
+
+	if (o == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			cJSON_AddNumberToObject(o, name, (double)sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, i));
+			break;
+		case SQLITE_TEXT:
+			cJSON_AddStringToObject(o, name, (const char *)sqlite3_column_text(st, i));
+			break;
+		case SQLITE_NULL:
+			cJSON_AddNullToObject(o, name);
+			break;
+		default:
+			break;
+		}
+	}
+	return o;
+}
+
+cJSON *db_rows_json(sqlite3_stmt *st)
+{
+	cJSON *a = cJSON_CreateArray();
+	int rc;
+
+	if (a == NULL)
+		return NULL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *o = db_row_json(st);
+		if (o == NULL) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+		cJSON_AddItemToArray(a, o);
+	}
+	if (rc != SQLITE_DONE) {
+		log_warnx("query failed: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+		cJSON_Delete(a);
+		a = NULL;
+	}
+	sqlite3_reset(st);
+	return a;
+}
+
+int db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}

@@ -1,0 +1,51 @@
+/*
+ * db.h - SQLite helpers shared by node and hub: opening with the durability
+ * settings Outpost relies on (WAL, synchronous=FULL, busy timeout, foreign
+ * keys), migrations, and rows as JSON.
+ *
+ * Errors: functions return 0 or a negative value and log the SQLite message
+ * once, naming the statement's purpose.
+ */
+#ifndef OUTPOST_DB_H
+#define OUTPOST_DB_H
+
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <sqlite3.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+/* Open (creating) path with WAL + synchronous=FULL. 0 or -1; *out NULL on failure. */
+int db_open(const char *path, sqlite3 **out);
+void db_close(sqlite3 *db);
+/* Run one or more statements; -1 and a log line on error. */
+int db_exec(sqlite3 *db, const char *sql);
+int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/* First column of the first row as int64, or def when there is no row. */
+int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
+/* First column of the first row into out (size n); 0, 1 if no row, -1 error. */
+int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n);
+
+/*
+ * Migrations: an ordered list of SQL scripts for one component ("replicated",
+ * "node", "hub").  Applied in one transaction each; the number applied is kept
+ * in the table schema_version(component, version).  Returns the version
+ * reached, or -1.
+ */
+typedef struct db_migration {
+	const char *sql;
+} db_migration;
+int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n);
+int db_component_version(sqlite3 *db, const char *component);
+
+/* The current row as a JSON object keyed by column name (INTEGER -> number,
+ * REAL -> number, TEXT -> string, NULL -> null, BLOB -> omitted). */
+cJSON *db_row_json(sqlite3_stmt *st);
+/* Every row of st as a JSON array (resets st at the end). NULL on error. */
+cJSON *db_rows_json(sqlite3_stmt *st);
+/* Bind text or NULL. */
+int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+
+#endif

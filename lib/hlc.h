@@ -1,0 +1,38 @@
+/*
+ * hlc.h - hybrid logical clock (Kulkarni et al.): physical milliseconds plus a
+ * logical counter plus the node id, so edits order correctly even when an
+ * office PC's clock is wrong or goes backwards.
+ *
+ * Text form, fixed width so that strcmp() orders timestamps and ties break
+ * on node id:  "%012llx.%04x.%s"  (48-bit ms, 16-bit counter, node id).
+ */
+#ifndef OUTPOST_HLC_H
+#define OUTPOST_HLC_H
+
+#include <stdint.h>
+
+#define HLC_NODE_MAX 40
+#define HLC_STRLEN (12 + 1 + 4 + 1 + HLC_NODE_MAX + 1)
+
+typedef uint64_t (*hlc_clock_fn)(void *arg);
+
+typedef struct hlc {
+	uint64_t hlc_ms;       /* last issued physical part */
+	uint32_t hlc_count;    /* last issued logical part */
+	char hlc_node[HLC_NODE_MAX + 1];
+	hlc_clock_fn hlc_clock; /* wall clock in ms; NULL = CLOCK_REALTIME */
+	void *hlc_clock_arg;
+	int64_t hlc_offset_ms; /* added to the wall clock (trusted-time correction) */
+} hlc;
+
+void hlc_init(hlc *h, const char *node_id, hlc_clock_fn clock, void *arg);
+void hlc_set_node(hlc *h, const char *node_id);
+/* Issue a timestamp for a local event; strictly greater than any issued or observed. */
+void hlc_now(hlc *h, char out[HLC_STRLEN]);
+/* Merge a timestamp received from elsewhere. 0, or -1 when it does not parse. */
+int hlc_observe(hlc *h, const char *remote);
+/* Parse "ms.count.node"; node points into s.  0 or -1. */
+int hlc_parse(const char *s, uint64_t *ms, uint32_t *count, const char **node);
+uint64_t hlc_wall_ms(void);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * json.h - typed getters and field validation over cJSON for API bodies.
+ *
+ * The validators fill a json_err with the offending field and a message meant
+ * for the person who typed it, so an API can answer
+ * {"error": "...", "field": "..."} with no further work.
+ */
+#ifndef OUTPOST_JSON_H
+#define OUTPOST_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+typedef struct json_err {
+	char field[64];
+	char msg[200];
+} json_err;
+
+enum {
+	JSON_OPTIONAL = 0,
+	JSON_REQUIRED = 1,
+	JSON_NULLABLE = 2, /* an explicit null is accepted as "absent" */
+};
+
+/* Borrowed string member or NULL (absent, null or not a string). */
+const char *json_str(const cJSON *obj, const char *name);
+
+/*
+ * String field: absent/null -> *out = NULL (error when JSON_REQUIRED).
+ * Leading/trailing white space is trimmed into the caller's buffer `tmp`
+ * (size tmplen) when tmp != NULL; otherwise *out borrows from obj.
+ * Lengths are counted in bytes after trimming; control characters other than
+ * tab/newline are refused.  Returns 0 or -1 with *e filled.
+ */
+int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
+		 size_t maxlen, const char **out, char *tmp, size_t tmplen, json_err *e);
+/* Integer field within [min, max]; absent -> *present = 0 (error if required). */
+int json_get_int(const cJSON *obj, const char *name, int flags, int64_t min, int64_t max,
+		 int64_t *out, int *present, json_err *e);
+/* Boolean field; absent -> def. */
+int json_get_bool(const cJSON *obj, const char *name, int flags, int def, int *out,
+		  json_err *e);
+/* Array of strings (each 1..maxlen bytes), count in [minn, maxn]. *out borrowed. */
+int json_get_str_array(const cJSON *obj, const char *name, int flags, int minn, int maxn,
+		       size_t maxlen, const cJSON **out, json_err *e);
+/* Refuse members not listed in allowed (NULL-terminated).  -1 with *e filled. */
+int json_only(const cJSON *obj, const char *const *allowed, json_err *e);
+
+void json_err_set(json_err *e, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Convenience constructors that never return NULL on success paths (abort on OOM
+ * is not done: they return NULL and callers treat that as 500). */
+cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s);
+
+/* Date "YYYY-MM-DD": 0 when well-formed and a real calendar date. */
+int json_valid_date(const char *s);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * schema.c - registry of replicated schema modules and the checks every
+ * replicated table must pass; see schema.h.
+ */
+#include "model/schema.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const schema_module *const schema_modules[] = {
+	&schema_core,
+	NULL,
+};
+
+int schema_migrate(sqlite3 *db)
+{
+	for (const schema_module *const *m = schema_modules; *m; m++)
+		if (db_migrate(db, (*m)->sm_name, (*m)->sm_migrations, (*m)->sm_nmigrations) < 0)
+			return -1;
+	return 0;
+}
+
+int schema_version(void)
+{
+	int v = 0;
+
+	/* Migrations are only ever appended, so the sum grows with every change. */
+	for (const schema_module *const *m = schema_modules; *m; m++)
+		v += (*m)->sm_nmigrations;
+	return v;
+}
+
+const table_def *schema_table(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (const schema_module *const *m = schema_modules; *m; m++)
+		for (int i = 0; i < (*m)->sm_ntables; i++)
+			if (strcmp((*m)->sm_tables[i].td_name, name) == 0)
+				return &(*m)->sm_tables[i];
+	return NULL;
+}
+
+int schema_foreach(int (*fn)(const table_def *t, void *arg), void *arg)
+{
+	for (const schema_module *const *m = schema_modules; *m; m++)
+		for (int i = 0; i < (*m)->sm_ntables; i++) {
+			int rc = fn(&(*m)->sm_tables[i], arg);
+			if (rc)
+				return rc;
+		}
+	return 0;
+}
+
+static int check_one(const table_def *t, void *arg)
+{
+	sqlite3 *db = arg;
+	sqlite3_stmt *st = NULL;
+	int pk_ok = 0, has_hlc = 0, npk = 0, nfk, found = 0;
+	char sql[256];
+
+	snprintf(sql, sizeof sql, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('%s')",
+		 t->td_name);
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		found = 1;
+		if (sqlite3_column_int(st, 3) > 0) {
+			npk++;
+			if (strcmp(name, "id") == 0 && strcmp(type, "TEXT") == 0 &&
+			    sqlite3_column_int(st, 2))
+				pk_ok = 1;
+		}
+		if (strcmp(name, "updated_hlc") == 0)
+			has_hlc = 1;
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		log_warnx("schema check: table '%s' is missing", t->td_name);
+		return -1;
+	}
+	if (!pk_ok || npk != 1) {
+		log_warnx("schema check: table '%s' needs 'id TEXT PRIMARY KEY NOT NULL'",
+			  t->td_name);
+		return -1;
+	}
+	if (t->td_kind != TK_APPEND_ONLY && !has_hlc) {
+		log_warnx("schema check: table '%s' needs an updated_hlc column", t->td_name);
+		return -1;
+	}
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_foreign_key_list('%s')", t->td_name);
+	nfk = (int)db_int(db, sql, -1);
+	if (nfk != 0) {
+		log_warnx("schema check: table '%s' has foreign keys; replicated tables may not",
+			  t->td_name);
+		return -1;
+	}
+	if (t->td_scope != SCOPE_STATEWIDE && t->td_scope != SCOPE_HUB_ONLY &&
+	    t->td_scope_col == NULL) {
+		log_warnx("schema check: table '%s' is scoped but names no scope column", t->td_name);
+		return -1;
+	}
+	return 0;
+}
+
+int schema_check(sqlite3 *db)
+{
+	return schema_foreach(check_one, db);
+}

@@ -1,0 +1,70 @@
+/*
+ * schema.h - the replicated schema that node and hub share, as a registry of
+ * modules.  Each module (core/greeter, accounts, crm, casework) owns its
+ * migrations and describes each of its tables: its kind (who may write it and
+ * how conflicts go) and its scope (which offices may hold its rows).
+ *
+ * Rules every replicated table follows (checked by schema_check()):
+ *   - TEXT PRIMARY KEY NOT NULL named "id" (UUIDv7 born where the row is born;
+ *     the session extension records nothing for tables without an explicit
+ *     NOT NULL primary key);
+ *   - mutable and hub-owned tables carry "updated_hlc TEXT";
+ *   - no FOREIGN KEY constraints: references are checked by the domain rules,
+ *     so changesets can be applied in any order during replication.
+ */
+#ifndef OUTPOST_SCHEMA_H
+#define OUTPOST_SCHEMA_H
+
+#include "lib/db.h"
+
+typedef enum {
+	TK_HUB_OWNED = 1,  /* written only at the hub, replicated down */
+	TK_APPEND_ONLY,    /* nodes insert, never update or delete */
+	TK_MUTABLE,        /* updated anywhere, merged column-wise at the hub */
+} table_kind;
+
+typedef enum {
+	SCOPE_STATEWIDE = 1, /* every node holds every row */
+	SCOPE_LOCAL_AREA,    /* rows whose scope column equals the node's Local Area */
+	SCOPE_OFFICE,        /* rows whose scope column equals the node's office */
+	SCOPE_HUB_ONLY,      /* never sent to nodes */
+} scope_kind;
+
+typedef struct table_def {
+	const char *td_name;
+	table_kind td_kind;
+	scope_kind td_scope;
+	const char *td_scope_col;  /* "local_area_id" / "office_id" / NULL */
+	/* Column whose value, once set to td_final_value, is never undone by an
+	 * older edit (e.g. "status" = "closed"); NULL for none. */
+	const char *td_final_col;
+	const char *td_final_value;
+} table_def;
+
+typedef struct schema_module {
+	const char *sm_name;            /* component name in schema_version */
+	const db_migration *sm_migrations;
+	int sm_nmigrations;
+	const table_def *sm_tables;
+	int sm_ntables;
+} schema_module;
+
+/* All modules, NULL-terminated list of pointers. */
+extern const schema_module *const schema_modules[];
+
+/* Apply every module's migrations. 0 or -1. */
+int schema_migrate(sqlite3 *db);
+/* Version of the replicated schema: it travels with every sync batch. */
+int schema_version(void);
+/* Table definition by name, or NULL when the table is not replicated. */
+const table_def *schema_table(const char *name);
+/* Call fn for every replicated table, in dependency order. */
+int schema_foreach(int (*fn)(const table_def *t, void *arg), void *arg);
+/* Check the invariants above against the live database; -1 and a log line
+ * naming the table on the first violation. */
+int schema_check(sqlite3 *db);
+
+/* Modules (defined in schema_*.c). */
+extern const schema_module schema_core;
+
+#endif

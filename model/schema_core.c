@@ -1,0 +1,92 @@
+/*
+ * schema_core.c - the core replicated tables: Local Areas, offices and the
+ * greeter (check-in reasons, check-ins, their reasons and their events).
+ *
+ * checkins is mutable (the visit moves waiting -> called -> serving -> done /
+ * left, and back to the queue); every move is also recorded as an append-only
+ * checkin_events row so the history survives any merge.
+ */
+#include "model/schema.h"
+
+static const db_migration core_migrations[] = {
+	{"CREATE TABLE local_areas("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " field_division TEXT,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE offices("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " address TEXT,"
+	 " timezone TEXT NOT NULL DEFAULT 'America/Los_Angeles',"
+	 " has_title1_partner INTEGER NOT NULL DEFAULT 1,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE greeter_reasons("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT,"              /* NULL: every office of the Local Area */
+	 " label TEXT NOT NULL,"
+	 " label_es TEXT NOT NULL,"
+	 " sort INTEGER NOT NULL DEFAULT 0,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE checkins("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " visitor_name TEXT NOT NULL,"
+	 " phone TEXT,"
+	 " email TEXT,"
+	 " language TEXT NOT NULL DEFAULT 'en',"
+	 " appointment_with TEXT,"
+	 " virtual INTEGER NOT NULL DEFAULT 0,"
+	 " participant_id TEXT,"
+	 " status TEXT NOT NULL DEFAULT 'waiting',"
+	 " arrived_at INTEGER NOT NULL,"
+	 " called_at INTEGER,"
+	 " serving_at INTEGER,"
+	 " finished_at INTEGER,"
+	 " visit_date TEXT NOT NULL,"
+	 " note TEXT,"
+	 " staff_id TEXT,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX checkins_day ON checkins(office_id, visit_date, status);"
+	 "CREATE INDEX checkins_name ON checkins(visitor_name COLLATE NOCASE);"
+	 "CREATE TABLE checkin_reasons("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " checkin_id TEXT NOT NULL,"
+	 " reason_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL);"
+	 "CREATE INDEX checkin_reasons_checkin ON checkin_reasons(checkin_id);"
+	 "CREATE TABLE checkin_events("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " checkin_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " action TEXT NOT NULL,"
+	 " from_status TEXT,"
+	 " to_status TEXT NOT NULL,"
+	 " note TEXT,"
+	 " staff_id TEXT,"
+	 " at INTEGER NOT NULL,"
+	 " hlc TEXT NOT NULL);"
+	 "CREATE INDEX checkin_events_checkin ON checkin_events(checkin_id);"},
+};
+
+static const table_def core_tables[] = {
+	{"local_areas", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"offices", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"greeter_reasons", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", NULL, NULL},
+	{"checkin_reasons", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL},
+	{"checkin_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL},
+};
+
+const schema_module schema_core = {
+	"core",
+	core_migrations,
+	(int)(sizeof core_migrations / sizeof core_migrations[0]),
+	core_tables,
+	(int)(sizeof core_tables / sizeof core_tables[0]),
+};

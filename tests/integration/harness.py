@@ -1,0 +1,237 @@
+"""Test harness: start real outpost-hub / outpost-node processes on loopback
+ports with temporary data directories, talk HTTP(S) to them, and look at their
+SQLite files.  Standard library only.
+
+Binaries come from $OUTPOST_BIN (set by tests/run.sh), logs go to
+$OUTPOST_TEST_OUT/<name>.log so tests/run.sh can search them for planted
+secrets (record any secret a test uses with plant_secret()).
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("OUTPOST_BIN", os.path.join(TOP, "build", "san", "bin"))
+OUT = os.environ.get("OUTPOST_TEST_OUT", os.path.join(TOP, "tests", "out"))
+os.makedirs(OUT, exist_ok=True)
+
+
+def plant_secret(value):
+    """Remember a secret value; tests/run.sh fails if it appears in any log."""
+    if not value or len(value) < 6:
+        return
+    with open(os.path.join(OUT, "planted-secrets.txt"), "a") as f:
+        f.write(value + "\n")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:200])
+
+
+_log_seq = [0]
+
+
+class Daemon:
+    """One outpost-node or outpost-hub process."""
+
+    def __init__(self, kind, name=None, data=None, args=(), env=None, tls=None):
+        self.kind = kind
+        _log_seq[0] += 1
+        self.name = name or "%s-%d-%d" % (kind, os.getpid(), _log_seq[0])
+        self.tmp = None
+        if data is None:
+            self.tmp = tempfile.mkdtemp(prefix="outpost-%s-" % kind)
+            data = self.tmp
+        self.data = data
+        self.port = free_port()
+        self.args = list(args)
+        self.env = dict(os.environ)
+        if env:
+            self.env.update(env)
+        self.tls = (kind == "hub") if tls is None else tls
+        self.proc = None
+        self.logpath = os.path.join(OUT, self.name + ".log")
+        self.cookies = {}
+        self.csrf = None
+
+    @property
+    def binary(self):
+        return os.path.join(BIN, "outpost-" + self.kind)
+
+    @property
+    def url(self):
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+
+    def start(self, wait=True):
+        cmd = [self.binary, "--data", self.data, "--listen", "127.0.0.1:%d" % self.port]
+        cmd += self.args
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        t0 = time.time()
+        last = None
+        while time.time() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s; log %s:\n%s" % (
+                    self.name, self.proc.returncode, self.logpath, self.read_log()[-3000:]))
+            try:
+                r = self.request("GET", "/healthz", timeout=2)
+                if r.status == 200:
+                    return
+                last = r
+            except (OSError, http.client.HTTPException) as e:
+                last = e
+            time.sleep(0.05)
+        raise RuntimeError("%s not ready: %r" % (self.name, last))
+
+    def read_log(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def conn(self, timeout=10):
+        if self.tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=ctx)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, timeout=10, raw=False):
+        h = {}
+        if self.cookies:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        if self.csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        if headers:
+            h.update(headers)
+        c = self.conn(timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            hdrs = r.getheaders()
+        finally:
+            c.close()
+        for k, v in hdrs:
+            if k.lower() == "set-cookie":
+                nv = v.split(";", 1)[0]
+                if "=" in nv:
+                    n, val = nv.split("=", 1)
+                    if val:
+                        self.cookies[n.strip()] = val.strip()
+                    else:
+                        self.cookies.pop(n.strip(), None)
+        return Response(r.status, hdrs, data)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body if body is not None else {}, **kw)
+
+    def raw(self, data, timeout=5, read_all=True):
+        """Send raw bytes on a fresh connection (plain HTTP only); return reply bytes."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        try:
+            s.sendall(data)
+            chunks = []
+            while True:
+                try:
+                    b = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not b:
+                    break
+                chunks.append(b)
+                if not read_all:
+                    break
+            return b"".join(chunks)
+        finally:
+            s.close()
+
+    def db(self, name=None):
+        name = name or ("node.db" if self.kind == "node" else "hub.db")
+        c = sqlite3.connect(os.path.join(self.data, name), timeout=10)
+        c.row_factory = sqlite3.Row
+        return c
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        if self.tmp and not os.environ.get("OUTPOST_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
+    """Run outpost-sync (or another binary when args[0] is a path)."""
+    if not os.path.sep in args[0]:
+        args = [os.path.join(BIN, "outpost-sync")] + list(args)
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run(args, capture_output=True, timeout=timeout, env=e)
+    with open(os.path.join(OUT, name + "-tool.log"), "ab") as f:
+        f.write(b"$ " + " ".join(args).encode() + b"\n" + p.stdout + p.stderr)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
+    return p

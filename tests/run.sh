@@ -1,0 +1,95 @@
+#!/bin/sh
+# Run every test suite and print one closing line "N passed, N failed".
+#
+#   tests/run.sh BUILD_DIR     (BUILD_DIR/bin holds the daemons, BUILD_DIR/tests
+#                               the unit-test binaries)
+# OUTPOST_ONLY=unit|integration|browser runs one suite; OUTPOST_LONG=1 adds the
+# long convergence and soak runs.  Logs go to tests/out/.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build/san}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+out="$top/tests/out"
+rm -rf "$out"
+mkdir -p "$out"
+export OUTPOST_BIN="$build/bin" OUTPOST_TEST_OUT="$out"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+only=${OUTPOST_ONLY:-}
+pass=0
+fail=0
+
+add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+
+if [ -z "$only" ] || [ "$only" = unit ]; then
+	echo "== unit tests"
+	for t in "$build"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		log="$out/unit-$name.log"
+		(cd "$out" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t") >"$log" 2>&1
+		rc=$?
+		p=$(grep -c '^ok ' "$log")
+		f=$(grep -c '^not ok ' "$log")
+		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1 # crashed, sanitizer report or timeout
+		fi
+		add "$p" "$f"
+		if [ "$f" -ne 0 ]; then
+			echo "FAIL $name (exit $rc), see $log"
+			grep -E '^not ok|ERROR|Sanitizer|runtime error' "$log" | head -20
+		else
+			echo "ok   $name: $p passed"
+		fi
+	done
+fi
+
+if [ -z "$only" ] || [ "$only" = integration ]; then
+	echo "== integration tests"
+	python3 "$top/tests/integration/run.py" >"$out/integration.txt" 2>&1
+	rc=$?
+	cat "$out/integration.txt" | grep -E '^(ok|FAIL|ERROR|SKIP|  )' | head -200
+	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' "$out/integration.txt" | tail -1)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
+		f=$(echo "$line" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		add "$p" "$f"
+	else
+		echo "FAIL integration runner (exit $rc), see $out/integration.txt"
+		tail -20 "$out/integration.txt"
+		add 0 1
+	fi
+fi
+
+if [ -z "$only" ] || [ "$only" = browser ]; then
+	echo "== browser tests"
+	(cd "$top/tests/browser" && node run.mjs) >"$out/browser.txt" 2>&1
+	rc=$?
+	grep -E '^(ok|FAIL|  )' "$out/browser.txt" | head -100
+	line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' "$out/browser.txt" | tail -1)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/^browser: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
+		f=$(echo "$line" | sed -E 's/^browser: ([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		add "$p" "$f"
+	else
+		echo "FAIL browser runner (exit $rc), see $out/browser.txt"
+		tail -20 "$out/browser.txt"
+		add 0 1
+	fi
+fi
+
+# No secret may reach a log line: the tests plant known values (see
+# tests/integration/harness.py SECRETS) and every log of the run is searched.
+if [ -f "$out/planted-secrets.txt" ]; then
+	leaks=$(grep -rFl -f "$out/planted-secrets.txt" "$out" --include='*.log' 2>/dev/null | head -5)
+	if [ -n "$leaks" ]; then
+		echo "FAIL secrets found in logs: $leaks"
+		add 0 1
+	else
+		echo "ok   no planted secret in any log"
+		add 1 0
+	fi
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
