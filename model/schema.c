@@ -10,6 +10,7 @@
 
 const schema_module *const schema_modules[] = {
 	&schema_core,
+	&schema_sync,
 	NULL,
 };
 
@@ -98,7 +99,7 @@ static int check_one(const table_def *t, void *arg)
 			  t->td_name);
 		return -1;
 	}
-	if (t->td_scope != SCOPE_STATEWIDE && t->td_scope != SCOPE_HUB_ONLY &&
+	if ((t->td_scope == SCOPE_OFFICE || t->td_scope == SCOPE_LOCAL_AREA) &&
 	    t->td_scope_col == NULL) {
 		log_warnx("schema check: table '%s' is scoped but names no scope column", t->td_name);
 		return -1;

@@ -28,6 +28,8 @@ typedef enum {
 	SCOPE_LOCAL_AREA,    /* rows whose scope column equals the node's Local Area */
 	SCOPE_OFFICE,        /* rows whose scope column equals the node's office */
 	SCOPE_HUB_ONLY,      /* never sent to nodes */
+	SCOPE_ROW,           /* the row carries scope_office / scope_la columns
+				(NULL = any), e.g. conflict records */
 } scope_kind;
 
 typedef struct table_def {
@@ -66,5 +68,6 @@ int schema_check(sqlite3 *db);
 
 /* Modules (defined in schema_*.c). */
 extern const schema_module schema_core;
+extern const schema_module schema_sync;
 
 #endif

@@ -1,0 +1,31 @@
+/*
+ * greeter.h - the greeter's domain rules, shared by the node (which enforces
+ * them on every API write) and the hub (which checks replicated rows).
+ *
+ * Visit states: waiting -> called -> serving -> done, with "left" (left
+ * without service) from waiting or called, and "requeue" (back to queue) from
+ * called or serving.
+ */
+#ifndef OUTPOST_GREETER_H
+#define OUTPOST_GREETER_H
+
+#include "lib/json.h"
+
+#define GREETER_NAME_MAX 120
+#define GREETER_PHONE_MAX 25
+#define GREETER_EMAIL_MAX 254
+#define GREETER_NOTE_MAX 2000
+#define GREETER_APPT_MAX 120
+#define GREETER_MAX_REASONS 10
+
+/* Next status for action from status, or NULL when the move is not allowed. */
+const char *greeter_transition(const char *from, const char *action);
+/* 0 when s is one of the five statuses. */
+int greeter_valid_status(const char *s);
+int greeter_valid_language(const char *s);
+/* Phone: digits, spaces, + - ( ) . and 7 to 15 digits in all. */
+int greeter_valid_phone(const char *s);
+/* A plausible e-mail address (one @, a dot in the domain, no spaces). */
+int greeter_valid_email(const char *s);
+
+#endif

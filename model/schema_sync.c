@@ -1,0 +1,48 @@
+/*
+ * schema_sync.c - replicated records of the replication itself: conflicts.
+ *
+ * A conflict row is written by the hub whenever a merge finds a column that
+ * both sides changed to different values (or an edit against a deleted row).
+ * It keeps base, local (hub) and remote (node) values as JSON text, who and
+ * when, and which side won; it replicates to the offices holding the row, so
+ * every replica shows the same conflicts.  Resolving one is an ordinary edit
+ * of the row plus resolved_* columns here.
+ */
+#include "model/schema.h"
+
+static const db_migration sync_migrations[] = {
+	{"CREATE TABLE conflicts("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " tbl TEXT NOT NULL,"
+	 " row_id TEXT NOT NULL,"
+	 " column_name TEXT NOT NULL,"
+	 " base_value TEXT,"             /* JSON */
+	 " local_value TEXT,"            /* JSON: hub value before the merge */
+	 " remote_value TEXT,"           /* JSON: the node's value */
+	 " winner TEXT NOT NULL,"        /* 'local' | 'remote' */
+	 " local_hlc TEXT,"
+	 " remote_hlc TEXT,"
+	 " node_id TEXT NOT NULL,"
+	 " actor TEXT,"
+	 " origin_seq INTEGER,"
+	 " created_at INTEGER NOT NULL,"
+	 " scope_office TEXT,"
+	 " scope_la TEXT,"
+	 " resolved_at INTEGER,"
+	 " resolved_by TEXT,"
+	 " resolution TEXT,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX conflicts_row ON conflicts(tbl, row_id);"},
+};
+
+static const table_def sync_tables[] = {
+	{"conflicts", TK_HUB_OWNED, SCOPE_ROW, NULL, NULL, NULL},
+};
+
+const schema_module schema_sync = {
+	"sync",
+	sync_migrations,
+	(int)(sizeof sync_migrations / sizeof sync_migrations[0]),
+	sync_tables,
+	(int)(sizeof sync_tables / sizeof sync_tables[0]),
+};

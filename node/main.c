@@ -1,0 +1,219 @@
+/*
+ * main.c - outpost-node: the office node daemon.  Opens (and migrates) the
+ * local SQLite replica in the data directory, seeds demo data on a stand-alone
+ * node, and serves the office web UI and JSON API on the LAN.
+ */
+#include "node/node.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const conf_entry node_conf_tab[] = {
+	{"data", CONF_STR, NODE_DEFAULT_DATA, 0, 0, "data directory (node.db, keys, node.conf)"},
+	{"listen", CONF_STR, NODE_DEFAULT_LISTEN, 0, 0,
+	 "HOST:PORT for the web UI and API (0.0.0.0:8080 for the office LAN)"},
+	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
+	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024, "largest request body in bytes"},
+	{"demo", CONF_BOOL, "yes", 0, 0, "seed a demo office when the node is not enrolled"},
+	{"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
+};
+#define NCONF ((int)(sizeof node_conf_tab / sizeof node_conf_tab[0]))
+
+static void on_closed(void *arg)
+{
+	node *n = arg;
+	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
+	uv_close((uv_handle_t *)&n->nd_sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	node *n = h->data;
+
+	if (n->nd_stopping)
+		return;
+	n->nd_stopping = 1;
+	log_info("signal %d: shutting down", signum);
+	http_server_close(n->nd_http, on_closed, n);
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int node_identity(node *n)
+{
+	char id[UUID_STRLEN];
+
+	if (node_meta_get(n, "node_id", n->nd_node_id, sizeof n->nd_node_id) != 0 ||
+	    n->nd_node_id[0] == '\0') {
+		/* Provisional id until enrollment assigns one. */
+		if (uuid7(id) != 0 || node_meta_set(n, "node_id", id) != 0)
+			return -1;
+		snprintf(n->nd_node_id, sizeof n->nd_node_id, "%s", id);
+	}
+	node_meta_get(n, "office_id", n->nd_office_id, sizeof n->nd_office_id);
+	node_meta_get(n, "local_area_id", n->nd_local_area_id, sizeof n->nd_local_area_id);
+	char off[32] = "0";
+	node_meta_get(n, "clock_offset_ms", off, sizeof off);
+	n->nd_clock_offset_ms = strtoll(off, NULL, 10);
+	hlc_set_node(&n->nd_hlc, n->nd_node_id);
+	n->nd_hlc.hlc_offset_ms = n->nd_clock_offset_ms;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	node nd;
+	node *n = &nd;
+	char err[512], path[PATH_MAX + 32];
+	const char *config = NULL;
+	int check_only = 0, ret = 1;
+	uv_loop_t *loop;
+
+	memset(n, 0, sizeof *n);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("outpost-node", 0);
+	if (conf_init(&n->nd_conf, node_conf_tab, NCONF) != 0)
+		fatalx("out of memory");
+	/* Flags first pass: --help, --version, --config, -n. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fprintf(stdout, "usage: outpost-node [--data DIR] [--listen HOST:PORT] "
+					"[--config FILE] [-n] [--help] [--version]\n\n"
+					"The Outpost office node: local replica, web UI and JSON API.\n\n"
+					"  --config FILE   settings file (default DATA/node.conf)\n"
+					"  -n              check the configuration and exit\n\n"
+					"Settings (flags, or OUTPOST_NODE_<NAME> in the environment,\n"
+					"or 'name = value' lines in the config file):\n");
+			conf_dump(&n->nd_conf, 1, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("outpost-node %s\n", OUTPOST_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[i + 1];
+		if (strcmp(argv[i], "-n") == 0)
+			check_only = 1;
+	}
+	/* Data dir may come from flags or env before the file is read. */
+	if (conf_load_env(&n->nd_conf, "OUTPOST_NODE", err, sizeof err) != 0)
+		fatalx("%s", err);
+	{
+		int ac = argc;
+		char **av = calloc((size_t)argc + 1, sizeof(char *));
+		memcpy(av, argv, (size_t)argc * sizeof(char *));
+		if (conf_load_args(&n->nd_conf, &ac, av, err, sizeof err) != 0)
+			fatalx("%s", err);
+		for (int i = 1; i < ac; i++) {
+			if (strcmp(av[i], "--config") == 0) {
+				i++;
+				continue;
+			}
+			if (strcmp(av[i], "-n") == 0)
+				continue;
+			fprintf(stderr, "outpost-node: unknown option '%s' (see --help)\n", av[i]);
+			free(av);
+			return 2;
+		}
+		free(av);
+	}
+	if (config == NULL) {
+		snprintf(path, sizeof path, "%s/%s", conf_str(&n->nd_conf, "data"), NODE_CONF_FILE);
+		config = path;
+	}
+	/* File, then env and flags again so they win over the file. */
+	if (conf_load_file(&n->nd_conf, config, config != path, err, sizeof err) != 0 ||
+	    conf_load_env(&n->nd_conf, "OUTPOST_NODE", err, sizeof err) != 0)
+		fatalx("%s", err);
+	{
+		int ac = argc;
+		char **av = calloc((size_t)argc + 1, sizeof(char *));
+		memcpy(av, argv, (size_t)argc * sizeof(char *));
+		conf_load_args(&n->nd_conf, &ac, av, err, sizeof err);
+		free(av);
+	}
+	log_init("outpost-node", (int)conf_int(&n->nd_conf, "verbose"));
+	if (clock_set_tz(conf_str(&n->nd_conf, "timezone")) != 0)
+		fatalx("unknown time zone '%s'", conf_str(&n->nd_conf, "timezone"));
+	if (check_only) {
+		conf_dump(&n->nd_conf, 0, stdout);
+		printf("configuration ok\n");
+		return 0;
+	}
+
+	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
+	if (mkdir_p(n->nd_data) != 0)
+		fatal("cannot create data directory '%s'", n->nd_data);
+	snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE);
+	if (db_open(path, &n->nd_db) != 0)
+		fatalx("cannot open the office database '%s'", path);
+	hlc_init(&n->nd_hlc, "", NULL, NULL);
+	if (node_migrate(n) != 0)
+		fatalx("cannot prepare the office database '%s'", path);
+	if (node_identity(n) != 0)
+		fatalx("cannot read the node identity");
+	if (n->nd_office_id[0] == '\0' && conf_bool(&n->nd_conf, "demo")) {
+		if (node_seed_demo(n) != 0)
+			fatalx("cannot seed demo data");
+		node_identity(n);
+	}
+	n->nd_started_ms = clock_ms();
+
+	loop = uv_default_loop();
+	n->nd_loop = loop;
+	n->nd_router = router_new();
+	if (n->nd_router == NULL || greeter_routes(n, n->nd_router) != 0 ||
+	    web_routes(n, n->nd_router) != 0)
+		fatalx("cannot set up routes");
+	n->nd_http = http_server_new(loop, router_dispatch, n->nd_router);
+	if (n->nd_http == NULL)
+		fatalx("out of memory");
+	http_server_set_max_body(n->nd_http, (size_t)conf_int(&n->nd_conf, "max_body"));
+	int rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
+	if (rc != 0)
+		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));
+	uv_signal_init(loop, &n->nd_sigint);
+	uv_signal_init(loop, &n->nd_sigterm);
+	n->nd_sigint.data = n->nd_sigterm.data = n;
+	uv_signal_start(&n->nd_sigint, on_signal, SIGINT);
+	uv_signal_start(&n->nd_sigterm, on_signal, SIGTERM);
+	log_info("office node %s for office '%s' listening on %s (data %s)", n->nd_node_id,
+		 n->nd_office_id[0] ? n->nd_office_id : "(none)", conf_str(&n->nd_conf, "listen"),
+		 n->nd_data);
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	http_server_free(n->nd_http);
+	router_free(n->nd_router);
+	db_close(n->nd_db);
+	conf_release(&n->nd_conf);
+	uv_loop_close(loop);
+	log_info("stopped");
+	ret = 0;
+	return ret;
+}

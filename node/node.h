@@ -1,0 +1,64 @@
+/*
+ * node.h - the office node daemon: defaults, shared state, and the
+ * prototypes of its files.
+ */
+#ifndef OUTPOST_NODE_H
+#define OUTPOST_NODE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lib/conf.h"
+#include "lib/db.h"
+#include "lib/hlc.h"
+#include "lib/http.h"
+#include "lib/json.h"
+
+#define NODE_DEFAULT_LISTEN "127.0.0.1:8080"
+#define NODE_DEFAULT_DATA "./data/node"
+#define NODE_DEFAULT_TZ "America/Los_Angeles"
+#define NODE_DB_FILE "node.db"
+#define NODE_CONF_FILE "node.conf"
+
+typedef struct node {
+	uv_loop_t *nd_loop;
+	sqlite3 *nd_db;
+	conf nd_conf;
+	hlc nd_hlc;
+	http_server *nd_http;
+	router *nd_router;
+	char nd_data[PATH_MAX];
+	char nd_node_id[64];
+	char nd_office_id[64];
+	char nd_local_area_id[64];
+	int64_t nd_clock_offset_ms; /* hub time minus local time at last contact */
+	uint64_t nd_started_ms;
+	uv_signal_t nd_sigint, nd_sigterm;
+	int nd_stopping;
+} node;
+
+extern const asset assets_node[];
+
+/* node_state.c */
+int node_meta_get(node *n, const char *key, char *out, size_t len);
+int node_meta_set(node *n, const char *key, const char *value);
+int node_migrate(node *n);
+uint64_t node_now_ms(node *n);
+void node_today(node *n, char out[11]);
+/* Begin / commit a captured write (see model/capture.h); the HLC is issued here. */
+struct capture;
+int node_write_begin(node *n, struct capture *c);
+int node_write_commit(node *n, struct capture *c, const char *actor);
+void node_reply_db_error(http_req *req);
+
+/* node_seed.c */
+int node_seed_demo(node *n);
+
+/* node_greeter.c */
+int greeter_routes(node *n, router *r);
+
+/* node_web.c */
+int web_routes(node *n, router *r);
+
+#endif

@@ -1,0 +1,743 @@
+/*
+ * node_greeter.c - the greeter's JSON API on the office node: check-in
+ * reasons, kiosk check-ins, the front desk's waiting list and actions, the
+ * day's counts and the CSV export.  Every write is one captured transaction
+ * (node_write_begin/commit), so each check-in or action yields exactly one
+ * outbox entry.
+ */
+#include "node/node.h"
+#include "model/capture.h"
+#include "model/greeter.h"
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CSV_MAX (32 * 1024 * 1024)
+
+/* ---- reasons ------------------------------------------------------------ */
+
+static void get_reasons(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT id, label, label_es, sort, active FROM greeter_reasons "
+		       "WHERE active=1 AND local_area_id=? AND (office_id IS NULL OR office_id=?) "
+		       "ORDER BY sort, label") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	/* "active" as a boolean for the clients. */
+	cJSON *it;
+	cJSON_ArrayForEach(it, arr)
+	{
+		cJSON *a = cJSON_GetObjectItem(it, "active");
+		cJSON_ReplaceItemInObject(it, "active", cJSON_CreateBool(a && a->valueint));
+	}
+	http_reply_json(req, 200, arr);
+}
+
+/* ---- one check-in as JSON ----------------------------------------------- */
+
+static cJSON *checkin_json(node *n, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL, *ids, *reasons, *v;
+	uint64_t now = node_now_ms(n);
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT id, office_id, visitor_name, phone, email, language, appointment_with,"
+		       " virtual, participant_id, status, arrived_at, called_at, serving_at, finished_at,"
+		       " visit_date, note, staff_id FROM checkins WHERE id=?") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	o = db_row_json(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (o == NULL)
+		goto out;
+	v = cJSON_GetObjectItem(o, "virtual");
+	cJSON_ReplaceItemInObject(o, "virtual", cJSON_CreateBool(v && v->valueint));
+
+	/* Wait: from arrival to the first of called/serving/finished, or to now. */
+	{
+		double arrived = cJSON_GetObjectItem(o, "arrived_at")->valuedouble;
+		double end = (double)now;
+		const char *keys[] = {"called_at", "serving_at", "finished_at"};
+		for (int i = 0; i < 3; i++) {
+			cJSON *t = cJSON_GetObjectItem(o, keys[i]);
+			if (cJSON_IsNumber(t)) {
+				end = t->valuedouble;
+				break;
+			}
+		}
+		const char *status = cJSON_GetObjectItem(o, "status")->valuestring;
+		if (strcmp(status, "waiting") == 0)
+			end = (double)now;
+		cJSON_AddNumberToObject(o, "wait_ms", end > arrived ? end - arrived : 0);
+		if (strcmp(status, "waiting") == 0) {
+			int64_t pos;
+			sqlite3_stmt *p;
+			if (db_prepare(n->nd_db, &p,
+				       "SELECT count(*) FROM checkins WHERE office_id=? AND visit_date=? "
+				       "AND status='waiting' AND (arrived_at < ? OR (arrived_at = ? AND id <= ?))") == 0) {
+				sqlite3_bind_text(p, 1, cJSON_GetObjectItem(o, "office_id")->valuestring, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(p, 2, cJSON_GetObjectItem(o, "visit_date")->valuestring, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_int64(p, 3, (int64_t)arrived);
+				sqlite3_bind_int64(p, 4, (int64_t)arrived);
+				sqlite3_bind_text(p, 5, id, -1, SQLITE_STATIC);
+				pos = sqlite3_step(p) == SQLITE_ROW ? sqlite3_column_int64(p, 0) : 0;
+				sqlite3_finalize(p);
+				cJSON_AddNumberToObject(o, "position", (double)pos);
+			}
+		}
+	}
+
+	ids = cJSON_AddArrayToObject(o, "reason_ids");
+	reasons = cJSON_AddArrayToObject(o, "reasons");
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT cr.reason_id, coalesce(r.label, '(unknown reason)'), r.label_es "
+		       "FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id "
+		       "WHERE cr.checkin_id=? ORDER BY coalesce(r.sort, 0), cr.id") != 0) {
+		cJSON_Delete(o);
+		o = NULL;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddItemToArray(ids, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
+		cJSON_AddStringToObject(r, "id", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(r, "label", (const char *)sqlite3_column_text(st, 1));
+		json_add_str_or_null(r, "label_es", (const char *)sqlite3_column_text(st, 2));
+		cJSON_AddItemToArray(reasons, r);
+	}
+out:
+	sqlite3_finalize(st);
+	return o;
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+static const char *const checkin_fields[] = {
+	"visitor_name", "reason_ids", "language", "phone", "email", "appointment_with",
+	"virtual", "participant_id", "note", NULL,
+};
+
+static void post_checkin(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	cJSON *body, *out;
+	json_err e = {{0}, {0}};
+	const char *name, *lang, *phone, *email, *appt, *note, *participant;
+	char namebuf[GREETER_NAME_MAX + 1], phonebuf[64], emailbuf[GREETER_EMAIL_MAX + 1];
+	char apptbuf[GREETER_APPT_MAX + 1], id[UUID_STRLEN], today[11];
+	const cJSON *reason_ids, *r;
+	int virt;
+	capture c;
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+
+	body = http_req_json(req, 1);
+	if (body == NULL)
+		return;
+	if (json_only(body, checkin_fields, &e) ||
+	    json_get_str(body, "visitor_name", JSON_REQUIRED, 1, GREETER_NAME_MAX, &name, namebuf,
+			 sizeof namebuf, &e) ||
+	    json_get_str_array(body, "reason_ids", JSON_REQUIRED, 1, GREETER_MAX_REASONS, 64,
+			       &reason_ids, &e) ||
+	    json_get_str(body, "language", JSON_NULLABLE, 0, 2, &lang, NULL, 0, &e) ||
+	    json_get_str(body, "phone", JSON_NULLABLE, 0, GREETER_PHONE_MAX, &phone, phonebuf,
+			 sizeof phonebuf, &e) ||
+	    json_get_str(body, "email", JSON_NULLABLE, 0, GREETER_EMAIL_MAX, &email, emailbuf,
+			 sizeof emailbuf, &e) ||
+	    json_get_str(body, "appointment_with", JSON_NULLABLE, 0, GREETER_APPT_MAX, &appt,
+			 apptbuf, sizeof apptbuf, &e) ||
+	    json_get_str(body, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &note, NULL, 0, &e) ||
+	    json_get_str(body, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0, &e) ||
+	    json_get_bool(body, "virtual", JSON_NULLABLE, 0, &virt, &e))
+		goto bad;
+	if (lang == NULL)
+		lang = "en";
+	if (greeter_valid_language(lang) != 0) {
+		json_err_set(&e, "language", "language must be \"en\" or \"es\"");
+		goto bad;
+	}
+	if (phone && greeter_valid_phone(phone) != 0) {
+		json_err_set(&e, "phone", "phone number is not valid");
+		goto bad;
+	}
+	if (email && greeter_valid_email(email) != 0) {
+		json_err_set(&e, "email", "email address is not valid");
+		goto bad;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	/* Every reason must be an active reason offered at this office. */
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT 1 FROM greeter_reasons WHERE id=? AND active=1 AND local_area_id=? "
+		       "AND (office_id IS NULL OR office_id=?)") != 0)
+		goto dberr;
+	cJSON_ArrayForEach(r, reason_ids)
+	{
+		const cJSON *r2;
+		cJSON_ArrayForEach(r2, reason_ids)
+		{
+			if (r2 == r)
+				break;
+			if (strcmp(r2->valuestring, r->valuestring) == 0) {
+				json_err_set(&e, "reason_ids", "a reason is listed twice");
+				goto badtx;
+			}
+		}
+		sqlite3_bind_text(st, 1, r->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			json_err_set(&e, "reason_ids", "unknown or inactive reason '%.64s'",
+				     r->valuestring);
+			goto badtx;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
+	now = node_now_ms(n);
+	clock_local_date(now, today);
+	uuid7_at(id, now);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
+		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
+		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)") != 0)
+		goto dberr;
+	{
+		char ts[HLC_STRLEN];
+		hlc_now(&n->nd_hlc, ts);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+		db_bind_text(st, 5, phone);
+		db_bind_text(st, 6, email);
+		sqlite3_bind_text(st, 7, lang, -1, SQLITE_STATIC);
+		db_bind_text(st, 8, appt);
+		sqlite3_bind_int(st, 9, virt);
+		db_bind_text(st, 10, participant);
+		sqlite3_bind_int64(st, 11, (int64_t)now);
+		sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
+		db_bind_text(st, 13, note);
+		sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+		sqlite3_finalize(st);
+		st = NULL;
+
+		if (db_prepare(n->nd_db, &st,
+			       "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
+			       "VALUES(?,?,?,?)") != 0)
+			goto dberr;
+		cJSON_ArrayForEach(r, reason_ids)
+		{
+			char rid[UUID_STRLEN];
+			uuid7_at(rid, now);
+			sqlite3_bind_text(st, 1, rid, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, r->valuestring, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto dberr;
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+
+		char eid[UUID_STRLEN];
+		uuid7_at(eid, now);
+		if (db_prepare(n->nd_db, &st,
+			       "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+			       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)") != 0)
+			goto dberr;
+		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)now);
+		sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (node_write_commit(n, &c, NULL) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	out = checkin_json(n, id);
+	if (out == NULL)
+		http_reply_error(req, 500, NULL, "check-in saved but could not be read back");
+	else
+		http_reply_json(req, 201, out);
+	goto done;
+
+badtx:
+	sqlite3_finalize(st);
+	st = NULL;
+	capture_abort(&c);
+bad:
+	http_reply_error(req, 400, e.field[0] ? e.field : NULL, "%s", e.msg);
+	goto done;
+dberr:
+	log_warnx("check-in not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	st = NULL;
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	cJSON_Delete(body);
+}
+
+/* ---- list / get ------------------------------------------------------------ */
+
+/* Parse date or from/to query parameters; default today.  -1 after replying 400. */
+static int date_range(node *n, http_req *req, char from[11], char to[11])
+{
+	char d[32], f[32], t[32];
+
+	if (http_req_query(req, "date", d, sizeof d)) {
+		if (json_valid_date(d) != 0) {
+			http_reply_error(req, 400, "date", "date must be YYYY-MM-DD");
+			return -1;
+		}
+		memcpy(from, d, 11);
+		memcpy(to, d, 11);
+		return 0;
+	}
+	node_today(n, from);
+	memcpy(to, from, 11);
+	if (http_req_query(req, "from", f, sizeof f)) {
+		if (json_valid_date(f) != 0) {
+			http_reply_error(req, 400, "from", "from must be YYYY-MM-DD");
+			return -1;
+		}
+		memcpy(from, f, 11);
+	}
+	if (http_req_query(req, "to", t, sizeof t)) {
+		if (json_valid_date(t) != 0) {
+			http_reply_error(req, 400, "to", "to must be YYYY-MM-DD");
+			return -1;
+		}
+		memcpy(to, t, 11);
+	}
+	if (strcmp(from, to) > 0) {
+		http_reply_error(req, 400, "from", "from must not be after to");
+		return -1;
+	}
+	if (clock_days_between(from, to) > 366) {
+		http_reply_error(req, 400, "to", "a range may cover at most 366 days");
+		return -1;
+	}
+	return 0;
+}
+
+static void list_checkins(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	char from[11], to[11], status[128];
+	const char *want[6];
+	int nwant = 0, all = 0;
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (date_range(n, req, from, to) != 0)
+		return;
+	if (!http_req_query(req, "status", status, sizeof status) || status[0] == '\0')
+		snprintf(status, sizeof status, "all");
+	for (char *tok = strtok(status, ","); tok; tok = strtok(NULL, ",")) {
+		if (strcmp(tok, "all") == 0) {
+			all = 1;
+			continue;
+		}
+		if (greeter_valid_status(tok) != 0) {
+			http_reply_error(req, 400, "status",
+					 "status must be waiting, called, serving, done, left or all");
+			return;
+		}
+		if (nwant < 5)
+			want[nwant++] = tok;
+	}
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT id, status FROM checkins WHERE office_id=? AND visit_date BETWEEN ? AND ? "
+		       "ORDER BY arrived_at, id") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	arr = cJSON_CreateArray();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(st, 1);
+		int keep = all;
+		for (int i = 0; i < nwant && !keep; i++)
+			keep = strcmp(s, want[i]) == 0;
+		if (!keep)
+			continue;
+		cJSON *o = checkin_json(n, (const char *)sqlite3_column_text(st, 0));
+		if (o)
+			cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	http_reply_json(req, 200, arr);
+}
+
+static void get_checkin(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	cJSON *o = checkin_json(n, http_req_param(req, "id"));
+
+	if (o == NULL)
+		http_reply_error(req, 404, "id", "no such check-in");
+	else
+		http_reply_json(req, 200, o);
+}
+
+/* ---- actions ----------------------------------------------------------------- */
+
+static const char *const action_fields[] = {"action", "note", "participant_id", NULL};
+
+static void post_action(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	cJSON *body;
+	json_err e = {{0}, {0}};
+	const char *action, *note, *participant, *to;
+	char from[16], eid[UUID_STRLEN], ts[HLC_STRLEN];
+	capture c;
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+	int rc;
+
+	body = http_req_json(req, 1);
+	if (body == NULL)
+		return;
+	if (json_only(body, action_fields, &e) ||
+	    json_get_str(body, "action", JSON_REQUIRED, 1, 16, &action, NULL, 0, &e) ||
+	    json_get_str(body, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &note, NULL, 0, &e) ||
+	    json_get_str(body, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0, &e)) {
+		http_reply_error(req, 400, e.field, "%s", e.msg);
+		goto done;
+	}
+	if (greeter_transition("waiting", action) == NULL &&
+	    greeter_transition("called", action) == NULL &&
+	    greeter_transition("serving", action) == NULL) {
+		http_reply_error(req, 400, "action",
+				 "action must be call, serve, done, left or requeue");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	rc = db_text(n->nd_db, "SELECT status FROM checkins WHERE id=?", id,
+		     from, sizeof from);
+	if (rc == 1) {
+		capture_abort(&c);
+		http_reply_error(req, 404, "id", "no such check-in");
+		goto done;
+	}
+	if (rc < 0)
+		goto dberr;
+	to = greeter_transition(from, action);
+	if (to == NULL) {
+		capture_abort(&c);
+		http_reply_error(req, 409, "action", "cannot %s a visit that is %s", action, from);
+		goto done;
+	}
+	now = node_now_ms(n);
+	hlc_now(&n->nd_hlc, ts);
+	/* Timestamps record the first time a state is reached; requeue clears them. */
+	if (db_prepare(n->nd_db, &st,
+		       "UPDATE checkins SET status=?2, updated_hlc=?3,"
+		       " called_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='called' THEN coalesce(called_at, ?4) ELSE called_at END,"
+		       " serving_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='serving' THEN coalesce(serving_at, ?4) ELSE serving_at END,"
+		       " finished_at = CASE WHEN ?2 IN ('done','left') THEN ?4 ELSE NULL END,"
+		       " note = coalesce(?5, note),"
+		       " participant_id = coalesce(?6, participant_id)"
+		       " WHERE id=?1") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)now);
+	db_bind_text(st, 5, note);
+	db_bind_text(st, 6, participant);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+	uuid7_at(eid, now);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+		       " to_status, note, at, hlc) VALUES(?,?,?,?,?,?,?,?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, to, -1, SQLITE_STATIC);
+	db_bind_text(st, 7, note);
+	sqlite3_bind_int64(st, 8, (int64_t)now);
+	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (node_write_commit(n, &c, NULL) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	http_reply_json(req, 200, checkin_json(n, id));
+	goto done;
+dberr:
+	log_warnx("check-in action not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	cJSON_Delete(body);
+}
+
+/* ---- stats and CSV --------------------------------------------------------- */
+
+static void get_stats(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	char from[11], to[11];
+	sqlite3_stmt *st;
+	cJSON *o, *arr;
+	int64_t now = (int64_t)node_now_ms(n);
+
+	if (date_range(n, req, from, to) != 0)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "from", from);
+	cJSON_AddStringToObject(o, "to", to);
+	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
+		       " sum(status IN ('called','serving')),"
+		       " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
+		       " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
+		       " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3") != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON_AddNumberToObject(o, "total", (double)sqlite3_column_int64(st, 0));
+		cJSON_AddNumberToObject(o, "served", (double)sqlite3_column_int64(st, 1));
+		cJSON_AddNumberToObject(o, "left", (double)sqlite3_column_int64(st, 2));
+		cJSON_AddNumberToObject(o, "waiting", (double)sqlite3_column_int64(st, 3));
+		cJSON_AddNumberToObject(o, "in_progress", (double)sqlite3_column_int64(st, 4));
+		cJSON_AddNumberToObject(o, "avg_wait_ms", (double)(int64_t)sqlite3_column_double(st, 5));
+		cJSON_AddNumberToObject(o, "max_wait_ms", (double)sqlite3_column_int64(st, 6));
+	}
+	sqlite3_finalize(st);
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT r.id AS reason_id, r.label, r.label_es, count(c.id) AS count"
+		       " FROM greeter_reasons r LEFT JOIN checkin_reasons cr ON cr.reason_id = r.id"
+		       " LEFT JOIN checkins c ON c.id = cr.checkin_id AND c.office_id=?1"
+		       "  AND c.visit_date BETWEEN ?2 AND ?3"
+		       " WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
+		       " GROUP BY r.id HAVING count(c.id) > 0 OR r.active=1"
+		       " ORDER BY count DESC, r.sort") != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_local_area_id, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL)
+		goto fail;
+	cJSON_AddItemToObject(o, "by_reason", arr);
+
+	int hours[24] = {0};
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT CAST(strftime('%H', arrived_at / 1000, 'unixepoch', 'localtime') AS INTEGER),"
+		       " count(*) FROM checkins WHERE office_id=? AND visit_date BETWEEN ? AND ? GROUP BY 1") != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int h = sqlite3_column_int(st, 0);
+		if (h >= 0 && h < 24)
+			hours[h] = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	arr = cJSON_AddArrayToObject(o, "by_hour");
+	for (int h = 0; h < 24; h++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddNumberToObject(x, "hour", h);
+		cJSON_AddNumberToObject(x, "count", hours[h]);
+		cJSON_AddItemToArray(arr, x);
+	}
+	http_reply_json(req, 200, o);
+	return;
+fail:
+	cJSON_Delete(o);
+	node_reply_db_error(req);
+}
+
+/* A CSV field, quoted, with formula-like leading characters neutralized so a
+ * spreadsheet never executes a visitor-typed value. */
+static void csv_field(buf *b, const char *s, int last)
+{
+	buf_putc(b, '"');
+	if (s && strchr("=+-@\t\r", s[0]) && s[0])
+		buf_putc(b, '\'');
+	for (; s && *s; s++) {
+		if (*s == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+	buf_puts(b, last ? "\r\n" : ",");
+}
+
+static void get_csv(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	char from[11], to[11], disp[96];
+	sqlite3_stmt *st;
+	buf b;
+
+	if (date_range(n, req, from, to) != 0)
+		return;
+	buf_init(&b, CSV_MAX);
+	buf_puts(&b, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
+		     "finished,virtual,language,appointment_with,note\r\n");
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
+		       " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
+		       "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
+		       " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
+		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note"
+		       " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"
+		       " ORDER BY c.arrived_at") != 0) {
+		buf_release(&b);
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char t1[17] = "", t2[17] = "", t3[17] = "", wait[24] = "";
+		clock_local_datetime((uint64_t)sqlite3_column_int64(st, 2), t1);
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+			clock_local_datetime((uint64_t)sqlite3_column_int64(st, 7), t2);
+		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+			clock_local_datetime((uint64_t)sqlite3_column_int64(st, 8), t3);
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+			snprintf(wait, sizeof wait, "%lld", (long long)sqlite3_column_int64(st, 6));
+		csv_field(&b, (const char *)sqlite3_column_text(st, 0), 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 1), 0);
+		csv_field(&b, t1, 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 3), 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 4), 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 5), 0);
+		csv_field(&b, wait, 0);
+		csv_field(&b, t2, 0);
+		csv_field(&b, t3, 0);
+		csv_field(&b, sqlite3_column_int(st, 9) ? "yes" : "no", 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 10), 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 11), 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 12), 1);
+	}
+	sqlite3_finalize(st);
+	snprintf(disp, sizeof disp, "attachment; filename=\"visits-%s-to-%s.csv\"", from, to);
+	http_add_header(req, "Content-Disposition", disp);
+	http_reply(req, 200, "text/csv; charset=utf-8", b.data ? b.data : "", b.len);
+	buf_release(&b);
+}
+
+/* ---- returning visitors ------------------------------------------------------- */
+
+static void get_visitors(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	char q[128], like[140];
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (!http_req_query(req, "q", q, sizeof q) || strlen(q) < 2) {
+		http_reply_json(req, 200, cJSON_CreateArray());
+		return;
+	}
+	/* Escape LIKE wildcards typed by the visitor. */
+	size_t j = 0;
+	for (size_t i = 0; q[i] && j + 3 < sizeof like; i++) {
+		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+			like[j++] = '\\';
+		like[j++] = q[i];
+	}
+	like[j++] = '%';
+	like[j] = '\0';
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT visitor_name, phone, email, max(arrived_at) AS last_visit FROM checkins"
+		       " WHERE office_id=?1 AND (visitor_name LIKE ?2 ESCAPE '\\' OR visitor_name LIKE '% ' || ?2 ESCAPE '\\'"
+		       "  OR replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')','') LIKE ?2 ESCAPE '\\')"
+		       " GROUP BY lower(visitor_name), coalesce(phone, ''), coalesce(email, '')"
+		       " ORDER BY last_visit DESC LIMIT 10") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL)
+		node_reply_db_error(req);
+	else
+		http_reply_json(req, 200, arr);
+}
+
+int greeter_routes(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/greeter/reasons", get_reasons, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/greeter/stats", get_stats, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/greeter/visits.csv", get_csv, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/visitors", get_visitors, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/checkins", post_checkin, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/checkins", list_checkins, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/checkins/:id", get_checkin, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/checkins/:id/action", post_action, n);
+	return rc ? -1 : 0;
+}
