@@ -1,0 +1,293 @@
+"""Greeter on a real outpost-node: the API contract, the front-desk flow,
+bad input of every kind, and durability under SIGKILL."""
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+import unittest
+
+from harness import Daemon
+
+
+class GreeterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def reasons(self):
+        r = self.node.get("/api/v1/greeter/reasons")
+        self.assertEqual(r.status, 200)
+        return r.json()
+
+    def checkin(self, name, **kw):
+        body = {"visitor_name": name, "reason_ids": [self.reasons()[0]["id"]], "language": "en"}
+        body.update(kw)
+        return self.node.post("/api/v1/checkins", body)
+
+    def test_healthz(self):
+        r = self.node.get("/healthz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["status"], "ok")
+        self.assertIn("application/json", r.header("Content-Type"))
+
+    def test_reasons_list(self):
+        rs = self.reasons()
+        self.assertGreaterEqual(len(rs), 5)
+        for x in rs:
+            self.assertTrue(x["id"])
+            self.assertTrue(x["label"])
+            self.assertTrue(x["label_es"])
+
+    def test_checkin_appears_waiting_and_in_outbox(self):
+        db = self.node.db()
+        before = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        rs = self.reasons()
+        r = self.node.post("/api/v1/checkins", {
+            "visitor_name": "María González", "reason_ids": [rs[1]["id"], rs[2]["id"]],
+            "language": "es", "phone": "(916) 555-0100"})
+        self.assertEqual(r.status, 201, r.body)
+        c = r.json()
+        self.assertTrue(c["id"])
+        self.assertEqual(c["visitor_name"], "María González")
+        self.assertEqual(c["status"], "waiting")
+        self.assertEqual(sorted(c["reason_ids"]), sorted([rs[1]["id"], rs[2]["id"]]))
+        self.assertEqual(c["language"], "es")
+        lst = self.node.get("/api/v1/checkins?status=waiting")
+        self.assertEqual(lst.status, 200)
+        ids = [x["id"] for x in lst.json()]
+        self.assertIn(c["id"], ids)
+        for x in lst.json():
+            self.assertIn("visitor_name", x)
+            self.assertEqual(x["status"], "waiting")
+        # Exactly one outbox entry for the write, and the row is in node.db.
+        after = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        self.assertEqual(after, before + 1)
+        row = db.execute("SELECT visitor_name FROM checkins WHERE id=?", (c["id"],)).fetchone()
+        self.assertEqual(row[0], "María González")
+        db.close()
+
+    def test_front_desk_flow(self):
+        c = self.checkin("Flow Person").json()
+        cid = c["id"]
+        for action, status in (("call", "called"), ("requeue", "waiting"), ("serve", "serving"),
+                               ("done", "done")):
+            r = self.node.post("/api/v1/checkins/%s/action" % cid,
+                               {"action": action, "note": "note for " + action})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["status"], status)
+        # Done is final.
+        r = self.node.post("/api/v1/checkins/%s/action" % cid, {"action": "call"})
+        self.assertEqual(r.status, 409)
+        self.assertIn("error", r.json())
+        waiting = [x["id"] for x in self.node.get("/api/v1/checkins?status=waiting").json()]
+        self.assertNotIn(cid, waiting)
+        done = [x["id"] for x in self.node.get("/api/v1/checkins?status=done").json()]
+        self.assertIn(cid, done)
+        db = self.node.db()
+        events = db.execute("SELECT action FROM checkin_events WHERE checkin_id=? ORDER BY at, id",
+                            (cid,)).fetchall()
+        db.close()
+        self.assertEqual([e[0] for e in events], ["checkin", "call", "requeue", "serve", "done"])
+
+    def test_left_and_unknown_id(self):
+        c = self.checkin("Leaver").json()
+        r = self.node.post("/api/v1/checkins/%s/action" % c["id"], {"action": "left"})
+        self.assertEqual(r.json()["status"], "left")
+        r = self.node.post("/api/v1/checkins/nope/action", {"action": "call"})
+        self.assertEqual(r.status, 404)
+        r = self.node.get("/api/v1/checkins/nope")
+        self.assertEqual(r.status, 404)
+        r = self.node.post("/api/v1/checkins/%s/action" % c["id"], {"action": "dance"})
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["field"], "action")
+
+    def test_stats_and_csv(self):
+        self.checkin("Stats One")
+        self.checkin("=HYPERLINK(\"x\")")
+        r = self.node.get("/api/v1/greeter/stats")
+        self.assertEqual(r.status, 200)
+        s = r.json()
+        self.assertGreaterEqual(s["total"], 2)
+        self.assertEqual(len(s["by_hour"]), 24)
+        self.assertEqual(sum(h["count"] for h in s["by_hour"]), s["total"])
+        self.assertGreaterEqual(sum(x["count"] for x in s["by_reason"]), s["total"])
+        r = self.node.get("/api/v1/greeter/visits.csv")
+        self.assertEqual(r.status, 200)
+        self.assertIn("text/csv", r.header("Content-Type"))
+        text = r.body.decode()
+        self.assertTrue(text.startswith("visit_id,date,arrived,visitor_name"))
+        self.assertIn("Stats One", text)
+        self.assertNotIn('"=HYPERLINK', text)  # formula neutralized
+        self.assertIn("'=HYPERLINK", text)
+        r = self.node.get("/api/v1/greeter/stats?date=2026-02-30")
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["field"], "date")
+
+    def test_returning_visitor_search(self):
+        self.checkin("Returning Rosa", phone="916-555-0199")
+        r = self.node.get("/api/v1/visitors?q=Returning%20R")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(any(x["visitor_name"] == "Returning Rosa" for x in r.json()))
+        r = self.node.get("/api/v1/visitors?q=9165550199")
+        self.assertTrue(any(x["visitor_name"] == "Returning Rosa" for x in r.json()))
+        r = self.node.get("/api/v1/visitors?q=%25")
+        self.assertEqual(r.status, 200)
+
+    def test_bad_json_bodies(self):
+        rid = self.reasons()[0]["id"]
+        cases = [
+            (b"{not json", None),
+            (b"[1,2]", None),
+            (json.dumps({"reason_ids": [rid]}), "visitor_name"),
+            (json.dumps({"visitor_name": "", "reason_ids": [rid]}), "visitor_name"),
+            (json.dumps({"visitor_name": 42, "reason_ids": [rid]}), "visitor_name"),
+            (json.dumps({"visitor_name": "x" * 500, "reason_ids": [rid]}), "visitor_name"),
+            (json.dumps({"visitor_name": "A"}), "reason_ids"),
+            (json.dumps({"visitor_name": "A", "reason_ids": []}), "reason_ids"),
+            (json.dumps({"visitor_name": "A", "reason_ids": "x"}), "reason_ids"),
+            (json.dumps({"visitor_name": "A", "reason_ids": ["no-such-reason"]}), "reason_ids"),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid, rid]}), "reason_ids"),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid], "language": "fr"}), "language"),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid], "phone": "abc"}), "phone"),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid], "email": "nope"}), "email"),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid], "virtual": "yes"}), "virtual"),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid], "surprise": 1}), "surprise"),
+        ]
+        db = self.node.db()
+        before = db.execute("SELECT count(*) FROM checkins").fetchone()[0]
+        for body, field in cases:
+            r = self.node.request("POST", "/api/v1/checkins", body=body,
+                                  headers={"Content-Type": "application/json"})
+            self.assertEqual(r.status, 400, (body, r.body))
+            err = r.json()
+            self.assertTrue(err["error"], body)
+            if field:
+                self.assertEqual(err.get("field"), field, (body, err))
+        after = db.execute("SELECT count(*) FROM checkins").fetchone()[0]
+        db.close()
+        self.assertEqual(before, after)
+        self.assertEqual(self.node.get("/healthz").status, 200)
+
+    def raw_status(self, data):
+        reply = self.node.raw(data)
+        line = reply.split(b"\r\n", 1)[0]
+        self.assertTrue(line.startswith(b"HTTP/1.1 "), reply[:200])
+        status = int(line.split()[1])
+        body = reply.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in reply else b""
+        if status >= 400 and body:
+            self.assertIn("error", json.loads(body.decode()))
+        return status
+
+    def test_malformed_http(self):
+        self.assertEqual(self.raw_status(b"GARBAGE\r\n\r\n"), 400)
+        self.assertEqual(self.raw_status(b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n"), 400)
+        self.assertEqual(self.raw_status(b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n"), 400)
+        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+        self.assertEqual(self.raw_status(big), 431)
+        # Body over the 1 MiB cap, announced and chunked.
+        self.assertEqual(self.raw_status(
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2000000\r\n\r\n{"), 413)
+        chunk = b"%x\r\n%s\r\n" % (600000, b"a" * 600000)
+        self.assertEqual(self.raw_status(
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + chunk + chunk + b"0\r\n\r\n"), 413)
+        # Request smuggling attempts.
+        self.assertEqual(self.raw_status(
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400)
+        self.assertEqual(self.raw_status(
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            b"Content-Length: 3\r\n\r\n{}"), 400)
+        # Unknown route and wrong method.
+        self.assertEqual(self.raw_status(b"GET /api/v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n"), 404)
+        self.assertEqual(self.raw_status(b"DELETE /api/v1/checkins HTTP/1.1\r\nHost: x\r\n\r\n"), 405)
+        # Still serving.
+        self.assertEqual(self.node.get("/healthz").status, 200)
+
+    def test_slow_client_timeout(self):
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.node.port), timeout=30)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finishes
+        t0 = time.time()
+        data = s.recv(4096)
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 408"), data[:100])
+        self.assertLess(time.time() - t0, 25)
+        self.assertEqual(self.node.get("/healthz").status, 200)
+
+    def test_static_assets_etag(self):
+        r = self.node.get("/kiosk.html")
+        if r.status == 404:
+            self.skipTest("web UI not embedded in this build")
+        self.assertEqual(r.status, 200)
+        etag = r.header("ETag")
+        self.assertTrue(etag)
+        self.assertIn("text/html", r.header("Content-Type"))
+        r2 = self.node.get("/kiosk.html", headers={"If-None-Match": etag})
+        self.assertEqual(r2.status, 304)
+
+
+class CrashTest(unittest.TestCase):
+    """SIGKILL during a burst of check-ins: every acknowledged check-in is
+    there after restart, each with its outbox entry, and the database is
+    intact."""
+
+    def test_sigkill_during_burst(self):
+        node = Daemon("node").start()
+        try:
+            rid = node.get("/api/v1/greeter/reasons").json()[0]["id"]
+            acked = []
+            lock = threading.Lock()
+            stop = threading.Event()
+
+            def worker(k):
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    try:
+                        r = node.post("/api/v1/checkins",
+                                      {"visitor_name": "Burst %d-%d" % (k, i), "reason_ids": [rid]},
+                                      timeout=5)
+                    except Exception:
+                        return
+                    if r.status == 201:
+                        with lock:
+                            acked.append(r.json()["id"])
+
+            threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
+            node.kill(signal.SIGKILL)
+            stop.set()
+            for t in threads:
+                t.join()
+            self.assertGreater(len(acked), 10)
+            node.start()
+            db = node.db()
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            have = {r[0] for r in db.execute("SELECT id FROM checkins")}
+            missing = [a for a in acked if a not in have]
+            self.assertEqual(missing, [])
+            # Every check-in row was captured: each changeset names its row.
+            nout = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            self.assertEqual(nout, len(have))
+            blobs = b"".join(r[0] for r in db.execute("SELECT changeset FROM outbox"))
+            for a in acked:
+                self.assertIn(a.encode(), blobs)
+            db.close()
+            lst = node.get("/api/v1/checkins?status=waiting").json()
+            self.assertGreaterEqual(len(lst), len(acked))
+        finally:
+            node.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()

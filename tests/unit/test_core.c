@@ -1,0 +1,258 @@
+/*
+ * test_core.c - unit tests for lib/: buffers, UUIDv7, the hybrid logical
+ * clock (including a wall clock that goes backwards), JSON validators, civil
+ * date arithmetic and the configuration table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/buf.h"
+#include "lib/clock.h"
+#include "lib/conf.h"
+#include "lib/hlc.h"
+#include "lib/json.h"
+#include "lib/uuid.h"
+
+static void test_buf_max(void **state)
+{
+	buf b;
+	int rc = 0;
+
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "12345678"), 0);
+	assert_int_equal(buf_putc(&b, '9'), -1); /* over the maximum */
+	assert_int_equal(b.len, 8);
+	assert_string_equal(b.data, "12345678");
+	buf_reset(&b);
+	buf_put_u32(&b, 0x01020304, &rc);
+	buf_put_u32(&b, 0x05060708, &rc);
+	assert_int_equal(rc, 0);
+	buf_put_u8(&b, 9, &rc); /* sticky error from here on */
+	assert_int_equal(rc, -1);
+	buf_put_u8(&b, 9, &rc);
+	assert_int_equal(b.len, 8);
+	assert_memory_equal(b.data, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	buf_release(&b);
+	buf_init(&b, 100);
+	assert_int_equal(buf_put_html(&b, "<a href=\"x\">&'"), 0);
+	assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+	buf_release(&b);
+}
+
+static void test_uuid7_order(void **state)
+{
+	char prev[UUID_STRLEN] = "", cur[UUID_STRLEN];
+
+	(void)state;
+	/* Many ids in the same millisecond, then an earlier millisecond: still ordered. */
+	for (int i = 0; i < 5000; i++) {
+		uint64_t ms = i < 4000 ? 1700000000000ULL : 1600000000000ULL;
+		assert_int_equal(uuid7_at(cur, ms), 0);
+		assert_int_equal(uuid_valid(cur), 0);
+		assert_int_equal(cur[14], '7');                    /* version */
+		assert_non_null(strchr("89ab", cur[19]));          /* variant */
+		if (prev[0])
+			assert_true(strcmp(prev, cur) < 0);
+		memcpy(prev, cur, sizeof cur);
+	}
+	assert_int_equal(uuid7(cur), 0);
+	assert_true(strcmp(prev, cur) < 0);
+	assert_int_equal(uuid_valid("not-a-uuid"), -1);
+	assert_int_equal(uuid_valid("0190a000-0000-7000-8000-00000000000g"), -1);
+}
+
+static uint64_t fake_now;
+static uint64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static void test_hlc_backwards_clock(void **state)
+{
+	hlc h;
+	char a[HLC_STRLEN], b[HLC_STRLEN];
+	uint64_t ms;
+	uint32_t count;
+	const char *node;
+
+	(void)state;
+	hlc_init(&h, "node-a", fake_clock, NULL);
+	fake_now = 1000000;
+	hlc_now(&h, a);
+	for (int i = 0; i < 1000; i++) {
+		/* The wall clock jumps back and forth; the HLC only moves forward. */
+		fake_now = (i % 3 == 0) ? 1000000 - (uint64_t)i * 100 : 1000000 + (uint64_t)i;
+		hlc_now(&h, b);
+		assert_true(strcmp(a, b) < 0);
+		memcpy(a, b, sizeof a);
+	}
+	assert_int_equal(hlc_parse(a, &ms, &count, &node), 0);
+	assert_string_equal(node, "node-a");
+	assert_true(ms >= 1000000);
+
+	/* Observing a remote time far ahead moves us past it. */
+	assert_int_equal(hlc_observe(&h, "00000fffffff.0003.node-b"), 0);
+	hlc_now(&h, b);
+	assert_true(strcmp("00000fffffff.0003.node-b", b) < 0);
+	assert_int_equal(hlc_observe(&h, "garbage"), -1);
+	assert_int_equal(hlc_parse("00000fffffff-0003.node-b", NULL, NULL, NULL), -1);
+
+	/* Same physical and logical parts: the node id breaks the tie. */
+	assert_true(strcmp("000000000001.0000.node-a", "000000000001.0000.node-b") < 0);
+}
+
+static void test_hlc_counter_overflow(void **state)
+{
+	hlc h;
+	char a[HLC_STRLEN], b[HLC_STRLEN];
+
+	(void)state;
+	hlc_init(&h, "n", fake_clock, NULL);
+	fake_now = 5000;
+	hlc_now(&h, a);
+	for (int i = 0; i < 70000; i++) { /* more than 16 bits of counter in one ms */
+		hlc_now(&h, b);
+		assert_true(strcmp(a, b) < 0);
+		memcpy(a, b, sizeof a);
+	}
+}
+
+static void test_json_validators(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"name\":\"  Ana  \",\"n\":5,\"f\":1.5,\"b\":true,"
+			       "\"arr\":[\"x\",\"y\"],\"bad\":[1],\"ctl\":\"a\\u0001b\",\"nul\":null}");
+	json_err e;
+	const char *s;
+	char tmp[16];
+	int64_t v;
+	int present, bv;
+	const cJSON *arr;
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(json_get_str(o, "name", JSON_REQUIRED, 1, 10, &s, tmp, sizeof tmp, &e), 0);
+	assert_string_equal(s, "Ana");
+	assert_int_equal(json_get_str(o, "name", JSON_REQUIRED, 1, 2, &s, tmp, sizeof tmp, &e), -1);
+	assert_string_equal(e.field, "name");
+	assert_int_equal(json_get_str(o, "missing", JSON_REQUIRED, 1, 2, &s, NULL, 0, &e), -1);
+	assert_string_equal(e.field, "missing");
+	assert_int_equal(json_get_str(o, "missing", JSON_OPTIONAL, 1, 2, &s, NULL, 0, &e), 0);
+	assert_null(s);
+	assert_int_equal(json_get_str(o, "n", JSON_REQUIRED, 1, 2, &s, NULL, 0, &e), -1);
+	assert_int_equal(json_get_str(o, "ctl", JSON_REQUIRED, 1, 20, &s, NULL, 0, &e), -1);
+	assert_int_equal(json_get_str(o, "nul", JSON_NULLABLE, 1, 20, &s, NULL, 0, &e), 0);
+	assert_null(s);
+	assert_int_equal(json_get_int(o, "n", JSON_REQUIRED, 0, 10, &v, &present, &e), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(present, 1);
+	assert_int_equal(json_get_int(o, "n", JSON_REQUIRED, 6, 10, &v, &present, &e), -1);
+	assert_int_equal(json_get_int(o, "f", JSON_REQUIRED, 0, 10, &v, &present, &e), -1);
+	assert_int_equal(json_get_bool(o, "b", JSON_REQUIRED, 0, &bv, &e), 0);
+	assert_int_equal(bv, 1);
+	assert_int_equal(json_get_bool(o, "n", JSON_REQUIRED, 0, &bv, &e), -1);
+	assert_int_equal(json_get_str_array(o, "arr", JSON_REQUIRED, 1, 5, 10, &arr, &e), 0);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	assert_int_equal(json_get_str_array(o, "arr", JSON_REQUIRED, 3, 5, 10, &arr, &e), -1);
+	assert_int_equal(json_get_str_array(o, "bad", JSON_REQUIRED, 1, 5, 10, &arr, &e), -1);
+	static const char *const allowed[] = {"name", NULL};
+	assert_int_equal(json_only(o, allowed, &e), -1);
+	assert_string_equal(e.field, "n");
+	cJSON_Delete(o);
+}
+
+static void test_dates(void **state)
+{
+	char out[11];
+
+	(void)state;
+	assert_int_equal(json_valid_date("2024-02-29"), 0);
+	assert_int_equal(json_valid_date("2023-02-29"), -1);
+	assert_int_equal(json_valid_date("2023-13-01"), -1);
+	assert_int_equal(json_valid_date("2023-1-01"), -1);
+	assert_int_equal(clock_days_between("2024-02-28", "2024-03-01"), 2);
+	assert_int_equal(clock_days_between("2024-03-01", "2024-02-28"), -2);
+	assert_int_equal(clock_days_between("2023-12-31", "2024-12-31"), 366);
+	assert_int_equal(clock_date_add("2024-12-30", 3, out), 0);
+	assert_string_equal(out, "2025-01-02");
+	assert_int_equal(clock_date_add("2024-03-10", -10, out), 0);
+	assert_string_equal(out, "2024-02-29");
+	assert_int_equal(clock_weekday("2026-11-22"), 0); /* a Sunday */
+	assert_int_equal(clock_weekday("1970-01-01"), 4);
+	assert_int_equal(clock_weekday("bad"), -1);
+	assert_int_equal(clock_set_tz("America/Los_Angeles"), 0);
+	clock_local_date(0, out); /* 1970-01-01T00:00Z is Dec 31 in California */
+	assert_string_equal(out, "1969-12-31");
+	assert_int_equal(clock_set_tz("Not/AZone"), -1);
+	assert_int_equal(clock_set_tz("../../etc/passwd"), -1);
+}
+
+static const conf_entry tab[] = {
+	{"listen", CONF_STR, "127.0.0.1:1", 0, 0, "x"},
+	{"max_body", CONF_INT, "10", 1, 100, "y"},
+	{"demo", CONF_BOOL, "yes", 0, 0, "z"},
+};
+
+static void test_conf(void **state)
+{
+	conf c;
+	char err[200];
+	char *argv[] = {"prog", "--max-body", "50", "--other", "--demo=no", "x", NULL};
+	int argc = 6;
+	char path[] = "/tmp/outpost-test-conf-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(conf_init(&c, tab, 3), 0);
+	assert_int_equal(conf_int(&c, "max_body"), 10);
+	assert_int_equal(conf_load_args(&c, &argc, argv, err, sizeof err), 0);
+	assert_int_equal(conf_int(&c, "max_body"), 50);
+	assert_int_equal(conf_bool(&c, "demo"), 0);
+	assert_int_equal(argc, 3); /* prog --other x */
+	assert_string_equal(argv[1], "--other");
+	assert_int_equal(conf_set(&c, "max_body", "1000", err, sizeof err), -1);
+	assert_non_null(strstr(err, "outside"));
+	assert_int_equal(conf_set(&c, "max_body", "abc", err, sizeof err), -1);
+	assert_int_equal(conf_set(&c, "nope", "1", err, sizeof err), -1);
+	f = fdopen(fd, "w");
+	fprintf(f, "# comment\nlisten = 0.0.0.0:9\n\nmax_body=77\n");
+	fclose(f);
+	assert_int_equal(conf_load_file(&c, path, 1, err, sizeof err), 0);
+	assert_string_equal(conf_str(&c, "listen"), "0.0.0.0:9");
+	assert_int_equal(conf_int(&c, "max_body"), 77);
+	f = fopen(path, "w");
+	fprintf(f, "bogus line\n");
+	fclose(f);
+	assert_int_equal(conf_load_file(&c, path, 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":1:"));
+	unlink(path);
+	assert_int_equal(conf_load_file(&c, path, 0, err, sizeof err), 0);
+	assert_int_equal(conf_load_file(&c, path, 1, err, sizeof err), -1);
+	setenv("TESTP_MAX_BODY", "33", 1);
+	assert_int_equal(conf_load_env(&c, "TESTP", err, sizeof err), 0);
+	assert_int_equal(conf_int(&c, "max_body"), 33);
+	conf_release(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_max),
+		cmocka_unit_test(test_uuid7_order),
+		cmocka_unit_test(test_hlc_backwards_clock),
+		cmocka_unit_test(test_hlc_counter_overflow),
+		cmocka_unit_test(test_json_validators),
+		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_conf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
