@@ -62,7 +62,7 @@ HUB_ASSETS  := $(sort $(wildcard webui/hub/*) $(wildcard webui/common/*))
 BINDIR  := $(if $(filter build/rel,$(O)),bin,$(O)/bin)
 BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
 
-.PHONY: all setup run test unit bench fuzz install clean check-setup test-long
+.PHONY: all setup run test unit bench bench-bins unit-bins fuzz install clean check-setup test-long
 all: check-setup $(BINS)
 
 # Installs missing Debian packages (quiet when everything is present).
@@ -149,6 +149,13 @@ bench: all
 fuzz:
 	@sh scripts/setup.sh test
 	$(Q)sh fuzz/run.sh
+
+BENCH_COMMON := $(filter-out bench/bench_%.c,$(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/bench_*.c))
+$(O)/bench/%: $(O)/bench/%.o $(call objs,$(BENCH_COMMON)) $(NODE_A) $(HUB_A) $(LAYERS)
+	@mkdir -p $(dir $@)
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bench-bins: all $(BENCH_BINS)
 
 # Starts a hub and an office node with demo data in ./data and prints URLs.
 run: all

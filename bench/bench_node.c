@@ -1,0 +1,153 @@
+/*
+ * bench_node.c - office node benchmark (make bench).  Every figure is also
+ * given as a ratio against a reference measured in the same run, since the
+ * machines are shared and noisy:
+ *
+ *   writes: check-in POSTs at 64 connections vs the raw in-process rate of
+ *           one transaction per check-in (same schema, session capture into
+ *           the outbox, synchronous=FULL) on the same disk;
+ *   reads:  GET waiting list vs GET of a small static asset from the server;
+ *   memory: the node's idle RSS.
+ *
+ * usage: bench_node PORT PID DATADIR [seconds]
+ */
+#include "bench/loadgen.h"
+#include "lib/db.h"
+#include "lib/uuid.h"
+#include "model/capture.h"
+#include "model/demo.h"
+#include "model/schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double raw_rate(const char *dir, double seconds)
+{
+	char path[512], id[UUID_STRLEN], rid[UUID_STRLEN];
+	sqlite3 *db;
+	sqlite3_stmt *a, *b;
+	capture c;
+	long n = 0;
+	double t0, t;
+
+	snprintf(path, sizeof path, "%s/raw-bench.db", dir);
+	unlink(path);
+	if (db_open(path, &db) || schema_migrate(db) || capture_migrate(db) ||
+	    demo_seed_reference(db, "h"))
+		return 0;
+	db_prepare(db, &a, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+			   " language, status, arrived_at, visit_date, updated_hlc)"
+			   " VALUES(?, 'demo-office', 'demo-la', 'Bench Visitor', 'en', 'waiting', ?,"
+			   " '2026-01-01', 'h')");
+	db_prepare(db, &b, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id)"
+			   " VALUES(?, ?, '0190a000-0000-7000-8000-000000000001', 'demo-office')");
+	t0 = now_s();
+	do {
+		capture_begin(&c, db);
+		uuid7(id);
+		uuid7(rid);
+		sqlite3_bind_text(a, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(a, 2, (sqlite3_int64)time(NULL) * 1000);
+		sqlite3_step(a);
+		sqlite3_reset(a);
+		sqlite3_bind_text(b, 1, rid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b, 2, id, -1, SQLITE_STATIC);
+		sqlite3_step(b);
+		sqlite3_reset(b);
+		capture_commit(&c, "000000000001.0000.bench", NULL, NULL);
+		n++;
+		t = now_s() - t0;
+	} while (t < seconds);
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	db_close(db);
+	unlink(path);
+	return (double)n / t;
+}
+
+static const char *reason_id = "0190a000-0000-7000-8000-000000000001";
+
+static size_t build_post(int th, long i, char *out, size_t n, void *arg)
+{
+	char body[256];
+	int blen = snprintf(body, sizeof body,
+			    "{\"visitor_name\":\"Bench %d-%ld\",\"reason_ids\":[\"%s\"],\"language\":\"en\"}",
+			    th, i, reason_id);
+	(void)arg;
+	return (size_t)snprintf(out, n,
+				"POST /api/v1/checkins HTTP/1.1\r\nHost: b\r\nContent-Type: "
+				"application/json\r\nContent-Length: %d\r\n\r\n%s",
+				blen, body);
+}
+
+static size_t build_get(int th, long i, char *out, size_t n, void *arg)
+{
+	(void)th;
+	(void)i;
+	return (size_t)snprintf(out, n, "GET %s HTTP/1.1\r\nHost: b\r\n\r\n", (const char *)arg);
+}
+
+static long rss_kb(int pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = atol(line + 6);
+	fclose(f);
+	return kb;
+}
+
+int main(int argc, char **argv)
+{
+	loadgen_result w, r, s;
+	int port, pid;
+	double secs = 5, raw;
+	long idle;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: bench_node PORT PID DATADIR [seconds]\n");
+		return 1;
+	}
+	port = atoi(argv[1]);
+	pid = atoi(argv[2]);
+	if (argc > 4)
+		secs = atof(argv[4]);
+	idle = rss_kb(pid);
+
+	/* Reads first, against a realistic waiting list of 30 visitors. */
+	loadgen_run(port, 30, 0.001, build_post, NULL, 201, &w);
+	loadgen_run(port, 64, secs, build_get, "/app.css", 200, &s);
+	loadgen_run(port, 64, secs, build_get, "/api/v1/checkins?status=waiting", 200, &r);
+	raw = raw_rate(argv[3], secs);
+	loadgen_run(port, 64, secs, build_post, NULL, 201, &w);
+
+	printf("node benchmark (%.0f s per phase, 64 connections)\n", secs);
+	printf("  raw in-process check-in transactions: %8.0f /s  (reference)\n", raw);
+	printf("  check-in POST:                        %8.0f /s  ratio %.2f of raw (target >= 0.50)"
+	       "  p50 %.2f ms  p99 %.2f ms (target < 10)  errors %ld\n",
+	       w.rps, raw > 0 ? w.rps / raw : 0, w.p50_ms, w.p99_ms, w.errors);
+	printf("  static asset GET:                     %8.0f /s  (reference)  p99 %.2f ms\n", s.rps,
+	       s.p99_ms);
+	printf("  waiting-list GET:                     %8.0f /s  ratio %.2f of static  p99 %.2f ms"
+	       "  errors %ld\n",
+	       r.rps, s.rps > 0 ? r.rps / s.rps : 0, r.p99_ms, r.errors);
+	printf("  idle RSS: %.1f MB (target < 10)\n", (double)idle / 1024.0);
+	return 0;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# make bench: every benchmark prints figures as ratios against a reference
+# measured in the same run.  Uses the release build in bin/.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+make --no-print-directory -s bench-bins
+secs=${BENCH_SECONDS:-5}
+tmp=$(mktemp -d)
+trap 'kill $(cat "$tmp"/*.pid 2>/dev/null) 2>/dev/null; rm -rf "$tmp"' EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port >"$tmp/node.log" 2>&1 &
+echo $! >"$tmp/node.pid"
+for i in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1 # settle before reading idle memory
+build/rel/bench/bench_node "$port" "$(cat "$tmp/node.pid")" "$tmp" "$secs"
+kill "$(cat "$tmp/node.pid")"; rm -f "$tmp/node.pid"
+
+for b in bench/bench_*.sh; do
+	[ -f "$b" ] || continue
+	sh "$b" "$tmp"
+done
