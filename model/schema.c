@@ -10,6 +10,7 @@
 
 const schema_module *const schema_modules[] = {
 	&schema_core,
+	&schema_accounts,
 	&schema_sync,
 	NULL,
 };

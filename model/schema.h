@@ -69,5 +69,6 @@ int schema_check(sqlite3 *db);
 /* Modules (defined in schema_*.c). */
 extern const schema_module schema_core;
 extern const schema_module schema_sync;
+extern const schema_module schema_accounts;
 
 #endif

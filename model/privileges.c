@@ -1,0 +1,83 @@
+/*
+ * privileges.c - privilege groups to privilege bits; see privileges.h.
+ *
+ * The mapping follows the group descriptions in WSD24-13: "View Access"
+ * groups never edit; "LWIA Intake Staff" has limited participant access and
+ * no reports; supervisors and EDD staff get the full field set; staff
+ * administration is never part of a group (it comes with the MIS
+ * Administrator / SPOC role, granted separately at the hub).
+ */
+#include "model/privileges.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define FIELD (PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES | PRIV_CRM | PRIV_REPORTS | \
+	       PRIV_GREETER_DESK)
+
+static const struct {
+	const char *group;
+	unsigned bits;
+} groups[] = {
+	{"LWIA/CBO Staff", FIELD},
+	{"LWIA Intake Staff", PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES | PRIV_GREETER_DESK},
+	{"LWIA Partner Staff", FIELD},
+	{"LWIA Partner Supervisor", FIELD | PRIV_GREETER_SETUP},
+	{"ETPL Coordinators", PRIV_VIEW | PRIV_REPORTS},
+	{"WARN", PRIV_VIEW | PRIV_CRM | PRIV_REPORTS},
+	{"View Access", PRIV_VIEW},
+	{"View Access with Reports", PRIV_VIEW | PRIV_REPORTS},
+	{"DVOP", FIELD},
+	{"EDD El Centro Helpdesk", PRIV_VIEW},
+	{"EDD WSB Staff", FIELD},
+	{"EDD WSB Supervisor", FIELD | PRIV_GREETER_SETUP},
+	{"LVER", FIELD},
+	{"TAA Coordinators/Specialist", FIELD},
+};
+
+static const char *const names[] = {
+	"view", "participant_edit", "case_notes", "crm", "reports", "greeter_desk",
+	"greeter_setup", "staff_admin",
+};
+
+unsigned priv_group_bits(const char *group)
+{
+	for (size_t i = 0; group && i < sizeof groups / sizeof groups[0]; i++)
+		if (strcmp(groups[i].group, group) == 0)
+			return groups[i].bits;
+	return 0;
+}
+
+const char *priv_name(unsigned bit)
+{
+	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (bit == 1u << i)
+			return names[i];
+	return NULL;
+}
+
+unsigned priv_from_name(const char *name)
+{
+	for (unsigned i = 0; name && i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1u << i;
+	return 0;
+}
+
+static unsigned list_bits(const char *list)
+{
+	char tmp[512], *save = NULL;
+	unsigned bits = 0;
+
+	if (list == NULL)
+		return 0;
+	snprintf(tmp, sizeof tmp, "%s", list);
+	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		bits |= priv_from_name(t);
+	return bits;
+}
+
+unsigned priv_effective(const char *group, const char *add, const char *remove)
+{
+	return ((priv_group_bits(group) | list_bits(add)) & ~list_bits(remove)) & PRIV_ALL;
+}

@@ -1,0 +1,32 @@
+/*
+ * privileges.h - the privileges Outpost checks on every route, and the state's
+ * privilege groups (WSD24-13, data/privilege_groups.csv) mapped onto them.
+ * A staff member's effective privileges are the group's, plus per-person
+ * additions, minus per-person removals.
+ */
+#ifndef OUTPOST_PRIVILEGES_H
+#define OUTPOST_PRIVILEGES_H
+
+enum {
+	PRIV_VIEW = 1u << 0,             /* view participant / employer records */
+	PRIV_PARTICIPANT_EDIT = 1u << 1, /* register and edit participants, activities */
+	PRIV_CASE_NOTES = 1u << 2,       /* write case notes */
+	PRIV_CRM = 1u << 3,              /* employers, leads, contacts, services, work items */
+	PRIV_REPORTS = 1u << 4,          /* run reports */
+	PRIV_GREETER_DESK = 1u << 5,     /* front desk: waiting list and actions */
+	PRIV_GREETER_SETUP = 1u << 6,    /* manage check-in reasons */
+	PRIV_STAFF_ADMIN = 1u << 7,      /* manage staff accounts (MIS Admin / SPOC) */
+	PRIV_ALL = (1u << 8) - 1,
+};
+
+/* Privilege bits of a named group; 0 (nothing) for an unknown group. */
+unsigned priv_group_bits(const char *group);
+/* Name of one privilege bit ("crm"), or NULL. */
+const char *priv_name(unsigned bit);
+/* Bit for a name, or 0. */
+unsigned priv_from_name(const char *name);
+/* Effective privileges: group bits | add & ~remove, where add/remove are
+ * comma-separated privilege names. */
+unsigned priv_effective(const char *group, const char *add, const char *remove);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * schema_accounts.c - staff, replicated from the hub (where accounts are
+ * created, reset and deactivated) down to the offices.
+ *
+ *   staff              statewide directory: who exists, their Local Area and
+ *                      office, group, whether they are in the CRM work group
+ *                      and active.  Every office needs it (work items are
+ *                      assigned statewide).
+ *   staff_credentials  the password hash and its state, only for the staff of
+ *                      the node's own Local Area (offline login).
+ * Both are hub-owned: a node changes a password only through the hub's API,
+ * or, offline, by a queued request the hub applies (see the accounts module).
+ */
+#include "model/schema.h"
+
+static const db_migration accounts_migrations[] = {
+	{"CREATE TABLE staff("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " username TEXT NOT NULL,"
+	 " display_name TEXT NOT NULL,"
+	 " email TEXT,"
+	 " local_area_id TEXT,"
+	 " field_division TEXT,"
+	 " office_id TEXT,"
+	 " privilege_group TEXT NOT NULL,"
+	 " priv_add TEXT,"
+	 " priv_remove TEXT,"
+	 " roles TEXT,"                   /* comma list: mis_admin, spoc, operations */
+	 " crm_work_group INTEGER NOT NULL DEFAULT 0,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " deactivated_at INTEGER,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE UNIQUE INDEX staff_username ON staff(username);"
+	 "CREATE TABLE staff_credentials("
+	 " id TEXT PRIMARY KEY NOT NULL,"   /* = staff.id */
+	 " local_area_id TEXT NOT NULL,"
+	 " password_hash TEXT,"
+	 " password_temp INTEGER NOT NULL DEFAULT 1,"
+	 " password_expires_at INTEGER,"
+	 " password_changed_at INTEGER,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"},
+};
+
+static const table_def accounts_tables[] = {
+	{"staff", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"staff_credentials", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+};
+
+const schema_module schema_accounts = {
+	"accounts",
+	accounts_migrations,
+	(int)(sizeof accounts_migrations / sizeof accounts_migrations[0]),
+	accounts_tables,
+	(int)(sizeof accounts_tables / sizeof accounts_tables[0]),
+};
