@@ -28,6 +28,20 @@ static const struct {
 	{"0190a000-0000-7000-8000-00000000000b", "Other", "Otro"},
 };
 
+/* The demo staff directory (credentials are set by the accounts module). */
+static const struct {
+	const char *id, *username, *name, *office, *group;
+	int crm;
+} demo_staff[] = {
+	{"demo-staff", "demo", "Demo Staff", DEMO_OFFICE, "LWIA Partner Staff", 1},
+	{"0190a000-0000-7000-8000-0000000000b1", "jlee", "Jordan Lee", DEMO_OFFICE,
+	 "LWIA Partner Supervisor", 1},
+	{"0190a000-0000-7000-8000-0000000000b2", "srivera", "Sam Rivera", DEMO_OFFICE2,
+	 "EDD WSB Staff", 1},
+	{"0190a000-0000-7000-8000-0000000000b3", "pkim", "Pat Kim", DEMO_OFFICE,
+	 "View Access", 0},
+};
+
 int demo_seed_reference(sqlite3 *db, const char *hlc)
 {
 	sqlite3_stmt *st = NULL;
@@ -71,6 +85,25 @@ int demo_seed_reference(sqlite3 *db, const char *hlc)
 		sqlite3_bind_text(st, 3, demo_reasons[i].es, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 4, (int)(i + 1) * 10);
 		sqlite3_bind_text(st, 5, hlc, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db, &st,
+		       "INSERT OR IGNORE INTO staff(id, username, display_name, local_area_id, office_id,"
+		       " privilege_group, crm_work_group, active, updated_hlc)"
+		       " VALUES(?, ?, ?, '" DEMO_LOCAL_AREA "', ?, ?, ?, 1, ?)") != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof demo_staff / sizeof demo_staff[0]; i++) {
+		sqlite3_bind_text(st, 1, demo_staff[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, demo_staff[i].username, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, demo_staff[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, demo_staff[i].office, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, demo_staff[i].group, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, demo_staff[i].crm);
+		sqlite3_bind_text(st, 7, hlc, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(st);
