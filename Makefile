@@ -166,7 +166,9 @@ install: all
 	install -m 0755 bin/outpost-node bin/outpost-hub bin/outpost-sync $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/outpost
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/outpost/
-	install -m 0644 etc/*.conf $(DESTDIR)$(PREFIX)/share/doc/outpost/
+	install -m 0644 etc/*.example $(DESTDIR)$(PREFIX)/share/doc/outpost/
+	install -d $(DESTDIR)$(PREFIX)/share/outpost/seed
+	install -m 0644 seed/*.csv $(DESTDIR)$(PREFIX)/share/outpost/seed/
 
 clean:
 	rm -rf build bin

@@ -16,6 +16,7 @@
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/conf.h"
+#include "lib/csv.h"
 #include "lib/hlc.h"
 #include "lib/json.h"
 #include "lib/uuid.h"
@@ -243,6 +244,35 @@ static void test_conf(void **state)
 	conf_release(&c);
 }
 
+static int csv_rows;
+static char csv_seen[4][64];
+static int csv_cb(int line, int nf, char **f, void *arg)
+{
+	(void)arg;
+	if (csv_rows < 4)
+		snprintf(csv_seen[csv_rows], sizeof csv_seen[0], "%d:%d:%s|%s", line, nf, f[0],
+			 nf > 1 ? f[1] : "");
+	csv_rows++;
+	return 0;
+}
+
+static void test_csv(void **state)
+{
+	const char *d = "code,title\r\nE01,\"Labor, \"\"cert\"\"\"\nE02,plain\n\n";
+	char dir[512];
+
+	(void)state;
+	assert_int_equal(csv_read_buf(d, strlen(d), csv_cb, NULL), 0);
+	assert_int_equal(csv_rows, 3);
+	assert_string_equal(csv_seen[0], "1:2:code|title");
+	assert_string_equal(csv_seen[1], "2:2:E01|Labor, \"cert\"");
+	assert_string_equal(csv_seen[2], "3:2:E02|plain");
+	setenv("OUTPOST_SEED_DIR", "/tmp", 1);
+	assert_int_equal(csv_seed_dir(dir, sizeof dir), 0);
+	assert_string_equal(dir, "/tmp");
+	unsetenv("OUTPOST_SEED_DIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_json_validators),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_conf),
+		cmocka_unit_test(test_csv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

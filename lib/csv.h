@@ -1,0 +1,27 @@
+/*
+ * csv.h - a small RFC 4180 reader (quoted fields, doubled quotes, CRLF or LF)
+ * for the reference lists the hub seeds from the CSV files in seed/.
+ */
+#ifndef OUTPOST_CSV_H
+#define OUTPOST_CSV_H
+
+#include <stddef.h>
+
+#define CSV_MAX_FIELDS 64
+
+/* Called once per record (the header included, as line 1); fields are
+ * borrowed until the callback returns.  A non-zero return stops the read and
+ * is returned by csv_read_*. */
+typedef int (*csv_row_fn)(int line, int nfields, char **fields, void *arg);
+
+int csv_read_buf(const char *data, size_t len, csv_row_fn fn, void *arg);
+/* -1 when the file cannot be read. */
+int csv_read_file(const char *path, csv_row_fn fn, void *arg);
+/*
+ * Find the folder of seed lists: $OUTPOST_SEED_DIR, else "seed" beside the
+ * executable's parent (bin/../seed), else PREFIX/share/outpost/seed.  0 when
+ * found (out holds the path), -1 otherwise.
+ */
+int csv_seed_dir(char *out, size_t n);
+
+#endif
