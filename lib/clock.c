@@ -1,0 +1,116 @@
+/*
+ * clock.c - local dates and day arithmetic; see clock.h.  Day arithmetic is
+ * done on civil dates (days since 1970-01-01 by Howard Hinnant's algorithm),
+ * never by adding 86400 seconds, so daylight-saving changes cannot shift it.
+ */
+#include "clock.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void clock_local_date(uint64_t ms, char out[11])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+void clock_local_datetime(uint64_t ms, char out[17])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, 17, "%Y-%m-%d %H:%M", &tm);
+}
+
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = yoe + era * 400;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yy + (*m <= 2));
+}
+
+static int parse(const char *s, int64_t *days)
+{
+	if (json_valid_date(s) != 0)
+		return -1;
+	*days = days_from_civil(atoi(s), atoi(s + 5), atoi(s + 8));
+	return 0;
+}
+
+int32_t clock_days_between(const char *a, const char *b)
+{
+	int64_t da, db;
+
+	if (parse(a, &da) || parse(b, &db))
+		return INT32_MIN;
+	return (int32_t)(db - da);
+}
+
+int clock_date_add(const char *date, int days, char out[11])
+{
+	int64_t d;
+	int y, m, dd;
+
+	if (parse(date, &d))
+		return -1;
+	civil_from_days(d + days, &y, &m, &dd);
+	snprintf(out, 11, "%04d-%02d-%02d", y, m, dd);
+	return 0;
+}
+
+int clock_weekday(const char *date)
+{
+	int64_t d;
+
+	if (parse(date, &d))
+		return -1;
+	/* 1970-01-01 was a Thursday (4). */
+	return (int)(((d % 7) + 7 + 4) % 7);
+}
+
+int clock_set_tz(const char *tz)
+{
+	char path[256];
+
+	if (tz == NULL || *tz == '\0' || strstr(tz, ".."))
+		return -1;
+	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+	if (strcmp(tz, "UTC") != 0 && access(path, R_OK) != 0)
+		return -1;
+	setenv("TZ", tz, 1);
+	tzset();
+	return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * clock.h - wall-clock helpers in the office's time zone (the process TZ,
+ * set from configuration at start-up).  All instants are Unix milliseconds.
+ */
+#ifndef OUTPOST_CLOCK_H
+#define OUTPOST_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t clock_ms(void);
+/* "YYYY-MM-DD" of ms in local time. */
+void clock_local_date(uint64_t ms, char out[11]);
+/* "YYYY-MM-DD HH:MM" local. */
+void clock_local_datetime(uint64_t ms, char out[17]);
+/* Days from date a to date b (both "YYYY-MM-DD"), b - a; INT32_MIN if invalid. */
+int32_t clock_days_between(const char *a, const char *b);
+/* Date plus n days. 0 or -1 when date is invalid. */
+int clock_date_add(const char *date, int days, char out[11]);
+/* 0=Sunday .. 6=Saturday, -1 if invalid. */
+int clock_weekday(const char *date);
+/* Set the process time zone (e.g. "America/Los_Angeles"). 0 or -1 when unknown. */
+int clock_set_tz(const char *tz);
+
+#endif
