@@ -87,11 +87,19 @@ typedef void (*http_handler)(http_req *req, void *ctx);
 http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx);
 void http_server_set_max_body(http_server *srv, size_t max_body);
 void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
+/* Request timeout (a request must arrive completely within req_ms of its
+ * first byte, else 408; also the longest a reply may make no write progress)
+ * and idle keep-alive timeout (idle_ms between requests, then the connection
+ * closes silently), in milliseconds; 0 keeps the current value.  Defaults
+ * HTTP_REQ_TIMEOUT_MS and HTTP_IDLE_TIMEOUT_MS.  Applies to new timers. */
+void http_server_set_timeouts(http_server *srv, unsigned req_ms, unsigned idle_ms);
 /* Listen on "host:port" (port 0 picks a free one). 0 or negative uv error. */
 int http_server_listen(http_server *srv, const char *hostport);
 /* The bound port after listen. */
 int http_server_port(http_server *srv);
-/* Stop accepting, close every connection; cb runs once everything is closed. */
+/* Stop accepting, close every connection; cb runs once everything is closed
+ * (at once, before returning, when nothing was open).  Requests still waiting
+ * for a deferred reply stay valid; their reply call then only frees them. */
 void http_server_close(http_server *srv, void (*cb)(void *arg), void *arg);
 void http_server_free(http_server *srv); /* after close completed */
 
@@ -144,5 +152,26 @@ const asset *asset_find(const asset *table, const char *path);
 /* Serve path from table with ETag / If-None-Match (304) and caching headers.
  * Returns 0 when served, -1 when not found (nothing sent). */
 int http_serve_asset(http_req *req, const asset *table, const char *path);
+
+/*
+ * Internals shared by http.c, router.c, the fuzzer and the unit tests; not
+ * for daemons.
+ */
+/* n bytes owned by req and freed with it (router captures).  NULL when out of
+ * memory. */
+void *http__req_alloc(http_req *req, size_t n);
+/* A connection with no socket and no timers: the request parser, dispatch and
+ * reply path exactly as for TCP, with bytes fed by http__conn_feed and the
+ * answers collected in memory.  srv needs no listen().  Caller frees with
+ * http__conn_free (a request still awaiting its reply is detached, as when a
+ * client disconnects). */
+http_conn *http__conn_new_mem(http_server *srv);
+/* Feed bytes as if read from the peer; len 0 means end of input.  Returns 0
+ * while the connection is open, -1 once it has closed. */
+int http__conn_feed(http_conn *c, const void *data, size_t len);
+/* The answers so far (bounded: emptied first when the next answer would take
+ * it past 1 MiB).  Borrowed until the next feed or free. */
+const buf *http__conn_output(const http_conn *c);
+void http__conn_free(http_conn *c);
 
 #endif

@@ -1,0 +1,964 @@
+/*
+ * test_http.c - unit tests for lib/http.c and lib/router.c: a real server on
+ * 127.0.0.1 (port 0) with its uv loop in a second thread, driven by plain
+ * blocking sockets from the test thread.  Covers routing and captures,
+ * 404/405, keep-alive and pipelining, bodies (Content-Length, chunked,
+ * 100-continue), every refusal (431, 413, 400 for smuggling and garbage, 408)
+ * followed by a check that the server still serves, deferred replies and a
+ * client that resets before its deferred reply, assets with ETag/304 and the
+ * security headers, and the pure helpers (percent-decoding, query, cookies)
+ * plus the socket-free parser path the fuzzer uses.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/http.h"
+#include "tests/unit/testutil.h"
+
+#define T_MAX_BODY 4096
+#define T_REQ_MS 300
+#define T_IDLE_MS 800
+
+/* ---- the server under test (loop thread) ---- */
+
+static uv_loop_t t_loop;
+static uv_async_t t_stop;
+static uv_async_t t_kick;
+static uv_timer_t t_defer_timer;
+static http_server *t_srv;
+static router *t_router;
+static pthread_t t_thread;
+static int t_port;
+
+/* deferred-reply state, shared with the test thread through atomics */
+static http_req *t_deferred;
+static int t_gone_entered;  /* handler of /gone ran */
+static int t_gone_done;     /* its deferred reply was made */
+static int t_gone_conn_null; /* req->conn was NULL at reply time */
+static int t_gone_checks;
+
+static const unsigned char js_data[] = "console.log('hi');\n";
+static const unsigned char html_data[] = "<!doctype html><title>t</title>\n";
+static const asset t_assets[] = {
+	{"/app.js", "text/javascript; charset=utf-8", js_data, sizeof js_data - 1,
+	 "\"0123456789abcdef\""},
+	{"/index.html", "text/html; charset=utf-8", html_data, sizeof html_data - 1,
+	 "\"fedcba9876543210\""},
+	{NULL, NULL, NULL, 0, NULL},
+};
+
+static void h_hello(http_req *req, void *ctx)
+{
+	http_reply(req, 200, "text/plain; charset=utf-8", "hello", 5);
+}
+
+static void h_item(http_req *req, void *ctx)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", http_req_param(req, "id"));
+	http_reply_json(req, 200, o);
+}
+
+static void h_note(http_req *req, void *ctx)
+{
+	char out[128];
+
+	snprintf(out, sizeof out, "%s/%s", http_req_param(req, "uid"), http_req_param(req, "nid"));
+	http_reply(req, 200, "text/plain", out, strlen(out));
+}
+
+static void h_echo(http_req *req, void *ctx)
+{
+	http_reply(req, 200, "application/octet-stream", req->body.data, req->body.len);
+}
+
+static void h_query(http_req *req, void *ctx)
+{
+	char name[64], sid[64], out[200];
+
+	snprintf(out, sizeof out, "name=%s sid=%s",
+		 http_req_query(req, "name", name, sizeof name) ? name : "(none)",
+		 http_req_cookie(req, "sid", sid, sizeof sid) ? sid : "(none)");
+	http_reply(req, 200, "text/plain", out, strlen(out));
+}
+
+static void h_static(http_req *req, void *ctx)
+{
+	const char *path = req->path + strlen("/static");
+
+	if (http_serve_asset(req, t_assets, path) != 0)
+		http_reply_error(req, 404, NULL, "no such asset");
+}
+
+static void defer_fire(uv_timer_t *t)
+{
+	http_req *req = t_deferred;
+
+	if (req == NULL)
+		return;
+	if (strcmp(req->path, "/gone") == 0) {
+		/* wait (bounded) until the server has noticed the reset */
+		if (req->conn != NULL && ++t_gone_checks < 300)
+			return;
+		uv_timer_stop(t);
+		__atomic_store_n(&t_gone_conn_null, req->conn == NULL, __ATOMIC_SEQ_CST);
+		t_deferred = NULL;
+		http_add_header(req, "X-Late", "1"); /* must be safe on a detached request */
+		http_reply(req, 200, "text/plain", "late", 4);
+		__atomic_store_n(&t_gone_done, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	uv_timer_stop(t);
+	t_deferred = NULL;
+	http_reply(req, 200, "text/plain", "late", 4);
+}
+
+static void h_defer(http_req *req, void *ctx)
+{
+	t_deferred = req;
+	uv_timer_start(&t_defer_timer, defer_fire, 150, 0);
+}
+
+static void h_gone(http_req *req, void *ctx)
+{
+	t_deferred = req;
+	t_gone_checks = 0;
+	__atomic_store_n(&t_gone_entered, 1, __ATOMIC_SEQ_CST);
+	uv_timer_start(&t_defer_timer, defer_fire, 10, 10);
+}
+
+static void on_srv_closed(void *arg)
+{
+	uv_close((uv_handle_t *)&t_stop, NULL);
+	uv_close((uv_handle_t *)&t_kick, NULL);
+	uv_close((uv_handle_t *)&t_defer_timer, NULL);
+}
+
+static void on_stop(uv_async_t *a)
+{
+	http_server_close(t_srv, on_srv_closed, NULL);
+}
+
+static void on_kick(uv_async_t *a)
+{
+}
+
+static void *loop_main(void *arg)
+{
+	uv_run(&t_loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	signal(SIGPIPE, SIG_IGN);
+	tu_watchdog(120);
+	if (uv_loop_init(&t_loop) != 0)
+		return -1;
+	uv_async_init(&t_loop, &t_stop, on_stop);
+	uv_async_init(&t_loop, &t_kick, on_kick);
+	uv_timer_init(&t_loop, &t_defer_timer);
+	t_router = router_new();
+	if (t_router == NULL)
+		return -1;
+	if (router_add(t_router, HTTP_M_GET, "/hello", h_hello, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/items/:id", h_item, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/users/:uid/notes/:nid", h_note, NULL) ||
+	    router_add(t_router, HTTP_M_POST, "/echo", h_echo, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/q", h_query, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/static/*", h_static, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/defer", h_defer, NULL) ||
+	    router_add(t_router, HTTP_M_GET, "/gone", h_gone, NULL))
+		return -1;
+	t_srv = http_server_new(&t_loop, router_dispatch, t_router);
+	if (t_srv == NULL)
+		return -1;
+	http_server_set_max_body(t_srv, T_MAX_BODY);
+	http_server_set_timeouts(t_srv, T_REQ_MS, T_IDLE_MS);
+	if (http_server_listen(t_srv, "127.0.0.1:0") != 0)
+		return -1;
+	t_port = http_server_port(t_srv);
+	if (t_port <= 0)
+		return -1;
+	if (pthread_create(&t_thread, NULL, loop_main, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	uv_async_send(&t_stop);
+	pthread_join(t_thread, NULL);
+	http_server_free(t_srv);
+	router_free(t_router);
+	return uv_loop_close(&t_loop) == 0 ? 0 : -1;
+}
+
+/* ---- a small blocking client (test thread) ---- */
+
+typedef struct cli {
+	int fd;
+	char buf[256 * 1024];
+	size_t len;
+} cli;
+
+typedef struct resp {
+	int status;
+	char head[8192];
+	char *body;
+	size_t body_len;
+} resp;
+
+static cli *cli_open(void)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = {5, 0};
+	cli *c = calloc(1, sizeof *c);
+
+	assert_non_null(c);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)t_port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return c;
+}
+
+static void cli_close(cli *c)
+{
+	close(c->fd);
+	free(c);
+}
+
+static void cli_send(cli *c, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+		assert_true(w > 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void cli_puts(cli *c, const char *s)
+{
+	cli_send(c, s, strlen(s));
+}
+
+/* Read more into c->buf; 0 on EOF or error. */
+static ssize_t cli_fill(cli *c)
+{
+	ssize_t r;
+
+	if (c->len == sizeof c->buf)
+		return 0;
+	r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+	if (r > 0)
+		c->len += (size_t)r;
+	return r > 0 ? r : 0;
+}
+
+static const char *hdr(const resp *r, const char *name, char *out, size_t n)
+{
+	char key[128];
+	const char *p, *e;
+
+	snprintf(key, sizeof key, "\r\n%s:", name);
+	for (p = r->head; (p = strchr(p, '\r')) != NULL; p++) {
+		if (strncasecmp(p, key, strlen(key)) != 0)
+			continue;
+		p += strlen(key);
+		while (*p == ' ')
+			p++;
+		e = strstr(p, "\r\n");
+		snprintf(out, n, "%.*s", (int)(e - p), p);
+		return out;
+	}
+	return NULL;
+}
+
+/* One response (skipping 1xx unless want_1xx); -1 if none arrived. */
+static int cli_resp(cli *c, resp *r, int head_request)
+{
+	char *end, v[64];
+	size_t hl, cl;
+
+	memset(r, 0, sizeof *r);
+	while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL)
+		if (cli_fill(c) == 0)
+			return -1;
+	hl = (size_t)(end - c->buf) + 4;
+	if (hl >= sizeof r->head)
+		return -1;
+	memcpy(r->head, c->buf, hl);
+	r->head[hl] = '\0';
+	if (sscanf(r->head, "HTTP/1.1 %d", &r->status) != 1)
+		return -1;
+	cl = 0;
+	if (hdr(r, "Content-Length", v, sizeof v))
+		cl = strtoul(v, NULL, 10);
+	if (head_request || r->status == 304 || r->status < 200)
+		cl = 0;
+	while (c->len < hl + cl)
+		if (cli_fill(c) == 0)
+			return -1;
+	r->body = calloc(1, cl + 1);
+	memcpy(r->body, c->buf + hl, cl);
+	r->body_len = cl;
+	memmove(c->buf, c->buf + hl + cl, c->len - hl - cl);
+	c->len -= hl + cl;
+	return 0;
+}
+
+static void resp_free(resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+/* 1 when the server closes the connection (EOF or reset) with nothing more sent. */
+static int cli_closed(cli *c)
+{
+	char b[64];
+	ssize_t r = recv(c->fd, b, sizeof b, 0);
+
+	return r == 0 || (r < 0 && errno == ECONNRESET);
+}
+
+/* One request on a fresh connection; returns the status. */
+static int one_shot(const char *request, resp *r)
+{
+	cli *c = cli_open();
+	int rc;
+
+	cli_puts(c, request);
+	rc = cli_resp(c, r, 0);
+	cli_close(c);
+	return rc == 0 ? r->status : -1;
+}
+
+static void assert_still_serving(void)
+{
+	resp r;
+
+	assert_int_equal(one_shot("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+}
+
+/* An error from the server itself: JSON body, connection closed afterwards. */
+static void assert_refused(const char *request, size_t len, int status, const char *msg)
+{
+	cli *c = cli_open();
+	resp r;
+	char v[128];
+
+	cli_send(c, request, len);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, status);
+	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
+	assert_string_equal(v, "application/json");
+	assert_non_null(hdr(&r, "Connection", v, sizeof v));
+	assert_string_equal(v, "close");
+	assert_non_null(strstr(r.body, "{\"error\":"));
+	if (msg)
+		assert_non_null(strstr(r.body, msg));
+	assert_true(cli_closed(c));
+	resp_free(&r);
+	cli_close(c);
+	assert_still_serving();
+}
+
+/* ---- tests ---- */
+
+static void test_routing(void **state)
+{
+	resp r;
+	char v[128];
+
+	assert_int_equal(one_shot("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_string_equal(r.body, "hello");
+	assert_non_null(hdr(&r, "Content-Length", v, sizeof v));
+	assert_string_equal(v, "5");
+	assert_non_null(hdr(&r, "X-Content-Type-Options", v, sizeof v));
+	assert_string_equal(v, "nosniff");
+	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
+	resp_free(&r);
+
+	assert_int_equal(one_shot("GET /items/a%20b%2Fc?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_string_equal(r.body, "{\"id\":\"a b/c\"}");
+	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
+	assert_string_equal(v, "application/json");
+	resp_free(&r);
+
+	assert_int_equal(one_shot("GET /users/7/notes/9 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_string_equal(r.body, "7/9");
+	resp_free(&r);
+
+	/* a capture never spans segments or matches an empty one */
+	assert_int_equal(one_shot("GET /items/a/b HTTP/1.1\r\nHost: t\r\n\r\n", &r), 404);
+	resp_free(&r);
+	assert_int_equal(one_shot("GET /items/ HTTP/1.1\r\nHost: t\r\n\r\n", &r), 404);
+	resp_free(&r);
+}
+
+static void test_404_405(void **state)
+{
+	resp r;
+	char v[128];
+
+	assert_int_equal(one_shot("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", &r), 404);
+	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
+	assert_string_equal(v, "application/json");
+	assert_non_null(strstr(r.body, "\"error\""));
+	resp_free(&r);
+
+	assert_int_equal(one_shot("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 405);
+	assert_non_null(hdr(&r, "Allow", v, sizeof v));
+	assert_string_equal(v, "GET, HEAD");
+	assert_non_null(strstr(r.body, "\"error\""));
+	resp_free(&r);
+
+	assert_int_equal(one_shot("POST /static/app.js HTTP/1.1\r\nHost: t\r\n"
+				  "Content-Length: 0\r\n\r\n", &r), 405);
+	resp_free(&r);
+}
+
+static void test_keepalive(void **state)
+{
+	cli *c = cli_open();
+	resp r;
+	char v[64];
+
+	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_null(hdr(&r, "Connection", v, sizeof v));
+	resp_free(&r);
+	cli_puts(c, "GET /items/2 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "{\"id\":\"2\"}");
+	resp_free(&r);
+	/* a handler's own error answer keeps the connection */
+	cli_puts(c, "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(hdr(&r, "Connection", v, sizeof v));
+	assert_string_equal(v, "close");
+	assert_true(cli_closed(c));
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void test_pipelined(void **state)
+{
+	cli *c = cli_open();
+	resp r;
+
+	cli_puts(c, "GET /items/1 HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+		    "GET /defer HTTP/1.1\r\nHost: t\r\n\r\n"
+		    "GET /items/3 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_string_equal(r.body, "{\"id\":\"1\"}");
+	resp_free(&r);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_string_equal(r.body, "abc");
+	resp_free(&r);
+	/* the deferred answer still comes before the request behind it */
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_string_equal(r.body, "late");
+	resp_free(&r);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_string_equal(r.body, "{\"id\":\"3\"}");
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void test_post_bodies(void **state)
+{
+	cli *c = cli_open();
+	resp r;
+	char big[T_MAX_BODY + 1], req[T_MAX_BODY + 256];
+
+	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello world");
+	resp_free(&r);
+
+	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "hello world");
+	resp_free(&r);
+
+	/* exactly the maximum is accepted */
+	memset(big, 'x', T_MAX_BODY);
+	big[T_MAX_BODY] = '\0';
+	snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s",
+		 T_MAX_BODY, big);
+	cli_puts(c, req);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, T_MAX_BODY);
+	resp_free(&r);
+
+	/* 100-continue: the interim answer first, then the body */
+	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+		    "Expect: 100-continue\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 100);
+	resp_free(&r);
+	cli_puts(c, "ok");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "ok");
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void test_head_limit(void **state)
+{
+	const char *pre = "GET /hello HTTP/1.1\r\nHost: t\r\nX-Pad: ";
+	size_t fixed = strlen(pre) + 4; /* "\r\n\r\n" */
+	char *req = malloc(HTTP_MAX_HEAD + 64);
+	resp r;
+
+	/* a head of exactly HTTP_MAX_HEAD bytes is served */
+	memcpy(req, pre, strlen(pre));
+	memset(req + strlen(pre), 'a', HTTP_MAX_HEAD - fixed);
+	memcpy(req + HTTP_MAX_HEAD - 4, "\r\n\r\n", 5);
+	assert_int_equal(strlen(req), HTTP_MAX_HEAD);
+	assert_int_equal(one_shot(req, &r), 200);
+	resp_free(&r);
+
+	/* one byte more is refused */
+	memcpy(req, pre, strlen(pre));
+	memset(req + strlen(pre), 'a', HTTP_MAX_HEAD - fixed + 1);
+	memcpy(req + HTTP_MAX_HEAD - 3, "\r\n\r\n", 5);
+	assert_refused(req, strlen(req), 431, "too large");
+
+	/* and a head that never ends is refused as soon as it passes the limit */
+	memcpy(req, pre, strlen(pre));
+	memset(req + strlen(pre), 'b', HTTP_MAX_HEAD + 32 - strlen(pre));
+	assert_refused(req, HTTP_MAX_HEAD + 32, 431, NULL);
+
+	/* too many headers */
+	{
+		char many[8192];
+		size_t n = (size_t)snprintf(many, sizeof many, "GET /hello HTTP/1.1\r\n");
+		for (int i = 0; i < HTTP_MAX_HEADERS + 1; i++)
+			n += (size_t)snprintf(many + n, sizeof many - n, "X-H%d: v\r\n", i);
+		snprintf(many + n, sizeof many - n, "\r\n");
+		assert_refused(many, strlen(many), 431, NULL);
+	}
+	free(req);
+}
+
+static void test_body_limit(void **state)
+{
+	char req[256];
+	char *chunked;
+	size_t n = 0;
+
+	/* refused on the Content-Length alone, before any body byte */
+	snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+		 T_MAX_BODY + 1);
+	assert_refused(req, strlen(req), 413, "too large");
+
+	/* chunked: refused once the chunks add up past the maximum */
+	chunked = malloc(T_MAX_BODY * 2);
+	n += (size_t)sprintf(chunked, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+				      "Transfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 5; i++) {
+		n += (size_t)sprintf(chunked + n, "3e8\r\n");
+		memset(chunked + n, 'y', 1000);
+		n += 1000;
+		n += (size_t)sprintf(chunked + n, "\r\n");
+	}
+	n += (size_t)sprintf(chunked + n, "0\r\n\r\n");
+	assert_refused(chunked, n, 413, "too large");
+	free(chunked);
+}
+
+static void test_smuggling(void **state)
+{
+	const char *both = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+			   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+	const char *te_first = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+			       "Content-Length: 5\r\n\r\n0\r\n\r\n";
+	const char *dup = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+			  "Content-Length: 5\r\n\r\nhello";
+	const char *te_other = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n";
+
+	assert_refused(both, strlen(both), 400, NULL);
+	assert_refused(te_first, strlen(te_first), 400, NULL);
+	assert_refused(dup, strlen(dup), 400, NULL);
+	assert_refused(te_other, strlen(te_other), 400, NULL);
+}
+
+static void test_garbage(void **state)
+{
+	static const char *const bad[] = {
+		"HELLO\r\n\r\n",
+		"GET\r\n\r\n",
+		"GET /hello HTTP/9.9\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
+		"GET /hello HTTP/1.1\r\nX: a\rb\r\n\r\n",
+		"GET hello HTTP/1.1\r\nHost: t\r\n\r\n",
+		"GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n",
+		"GET /a%00b HTTP/1.1\r\nHost: t\r\n\r\n",
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+		"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_refused(bad[i], strlen(bad[i]), 400, NULL);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void test_slow_client(void **state)
+{
+	const char *req = "GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: 1\r\n";
+	struct timespec t0;
+	cli *c = cli_open();
+	resp r;
+	char v[64];
+	long el;
+
+	/* dribbling a byte every 50 ms does not reset the request timer */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < strlen(req) && ms_since(&t0) < 3 * T_REQ_MS; i++) {
+		if (send(c->fd, req + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	el = ms_since(&t0);
+	assert_int_equal(r.status, 408);
+	assert_true(el >= T_REQ_MS - 50);
+	assert_true(el < 4 * T_REQ_MS);
+	assert_non_null(hdr(&r, "Connection", v, sizeof v));
+	assert_string_equal(v, "close");
+	assert_true(cli_closed(c));
+	resp_free(&r);
+	cli_close(c);
+	assert_still_serving();
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct timespec t0;
+	cli *c = cli_open();
+	resp r;
+	long el;
+
+	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	resp_free(&r);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* closed silently: no bytes, just EOF, after the idle timeout */
+	assert_true(cli_closed(c));
+	el = ms_since(&t0);
+	assert_true(el >= T_IDLE_MS - 100);
+	assert_true(el < 4 * T_IDLE_MS);
+	cli_close(c);
+}
+
+static void test_deferred(void **state)
+{
+	cli *c = cli_open();
+	resp r;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cli_puts(c, "GET /defer HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "late");
+	assert_true(ms_since(&t0) >= 100);
+	resp_free(&r);
+	/* the connection is usable afterwards */
+	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_string_equal(r.body, "hello");
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void test_disconnect_before_reply(void **state)
+{
+	struct linger lg = {1, 0};
+	cli *c = cli_open();
+	int i;
+
+	__atomic_store_n(&t_gone_entered, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t_gone_done, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t_gone_conn_null, 0, __ATOMIC_SEQ_CST);
+	cli_puts(c, "GET /gone HTTP/1.1\r\nHost: t\r\n\r\n");
+	for (i = 0; i < 500 && !__atomic_load_n(&t_gone_entered, __ATOMIC_SEQ_CST); i++)
+		usleep(10 * 1000);
+	assert_int_equal(__atomic_load_n(&t_gone_entered, __ATOMIC_SEQ_CST), 1);
+	/* reset the connection while the handler still holds the request */
+	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	cli_close(c);
+	for (i = 0; i < 500 && !__atomic_load_n(&t_gone_done, __ATOMIC_SEQ_CST); i++)
+		usleep(10 * 1000);
+	assert_int_equal(__atomic_load_n(&t_gone_done, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(__atomic_load_n(&t_gone_conn_null, __ATOMIC_SEQ_CST), 1);
+	assert_still_serving();
+}
+
+static void test_assets(void **state)
+{
+	cli *c = cli_open();
+	resp r;
+	char v[256], etag[64], req[512];
+
+	cli_puts(c, "GET /static/app.js HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body, js_data, sizeof js_data - 1);
+	assert_non_null(hdr(&r, "ETag", etag, sizeof etag));
+	assert_string_equal(etag, "\"0123456789abcdef\"");
+	assert_non_null(hdr(&r, "Cache-Control", v, sizeof v));
+	assert_string_equal(v, "no-cache");
+	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
+	assert_string_equal(v, "text/javascript; charset=utf-8");
+	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
+	resp_free(&r);
+
+	snprintf(req, sizeof req, "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n\r\n",
+		 etag);
+	cli_puts(c, req);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 304);
+	assert_int_equal(r.body_len, 0);
+	assert_non_null(hdr(&r, "ETag", v, sizeof v));
+	assert_string_equal(v, etag);
+	resp_free(&r);
+
+	cli_puts(c, "GET /static/app.js HTTP/1.1\r\nHost: t\r\n"
+		    "If-None-Match: \"zzz\", W/\"0123456789abcdef\"\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 304);
+	resp_free(&r);
+
+	cli_puts(c, "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"other\"\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+
+	/* HEAD: the GET route, headers with the length, no body bytes (the next
+	 * answer on the connection parses cleanly) */
+	cli_puts(c, "HEAD /static/app.js HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 1), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(hdr(&r, "Content-Length", v, sizeof v));
+	assert_int_equal(atoi(v), (int)(sizeof js_data - 1));
+	resp_free(&r);
+
+	cli_puts(c, "GET /static/index.html HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
+	assert_string_equal(v, "text/html; charset=utf-8");
+	assert_non_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
+	assert_string_equal(v, "default-src 'self'; img-src 'self' data:; style-src 'self' "
+			       "'unsafe-inline'; frame-ancestors 'none'");
+	assert_non_null(hdr(&r, "Referrer-Policy", v, sizeof v));
+	assert_string_equal(v, "same-origin");
+	assert_non_null(hdr(&r, "X-Content-Type-Options", v, sizeof v));
+	resp_free(&r);
+
+	cli_puts(c, "GET /static/none.css HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	cli_close(c);
+}
+
+static void test_query_cookie_over_http(void **state)
+{
+	resp r;
+
+	assert_int_equal(one_shot("GET /q?a=1&name=Ana+Mar%C3%ADa&b HTTP/1.1\r\nHost: t\r\n"
+				  "Cookie: theme=dark; sid=\"abc123\"\r\n\r\n", &r), 200);
+	assert_string_equal(r.body, "name=Ana Mar\xc3\xad" "a sid=abc123");
+	resp_free(&r);
+	assert_int_equal(one_shot("GET /q HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_string_equal(r.body, "name=(none) sid=(none)");
+	resp_free(&r);
+}
+
+static void test_helpers(void **state)
+{
+	char out[32];
+	http_req req;
+
+	assert_int_equal(http_pct_decode("a%20b+c", 7, out, sizeof out, 0), 0);
+	assert_string_equal(out, "a b+c");
+	assert_int_equal(http_pct_decode("a%20b+c", 7, out, sizeof out, 1), 0);
+	assert_string_equal(out, "a b c");
+	assert_int_equal(http_pct_decode("%2f%2F", 6, out, sizeof out, 0), 0);
+	assert_string_equal(out, "//");
+	assert_int_equal(http_pct_decode("%", 1, out, sizeof out, 0), -1);
+	assert_int_equal(http_pct_decode("%4", 2, out, sizeof out, 0), -1);
+	assert_int_equal(http_pct_decode("%g1", 3, out, sizeof out, 0), -1);
+	assert_int_equal(http_pct_decode("%00", 3, out, sizeof out, 0), -1);
+	assert_int_equal(http_pct_decode("abcd", 4, out, 4, 0), -1); /* no room for NUL */
+	assert_int_equal(http_pct_decode("abc", 4, out, 4, 0), -1);  /* NUL inside len */
+	assert_int_equal(http_pct_decode("abc", 3, out, 4, 0), 0);
+	assert_string_equal(out, "abc");
+
+	memset(&req, 0, sizeof req);
+	req.query = (char *)"x=1&empty=&flag&n%61me=J%C3%B3+D&long=0123456789012345678901234567890123456789";
+	assert_non_null(http_req_query(&req, "x", out, sizeof out));
+	assert_string_equal(out, "1");
+	assert_non_null(http_req_query(&req, "empty", out, sizeof out));
+	assert_string_equal(out, "");
+	assert_non_null(http_req_query(&req, "flag", out, sizeof out));
+	assert_string_equal(out, "");
+	assert_non_null(http_req_query(&req, "name", out, sizeof out));
+	assert_string_equal(out, "J\xc3\xb3 D");
+	assert_null(http_req_query(&req, "long", out, sizeof out)); /* does not fit */
+	assert_null(http_req_query(&req, "missing", out, sizeof out));
+	assert_null(http_req_query(&req, "fla", out, sizeof out));
+
+	req.headers[0].name = (char *)"cookie";
+	req.headers[0].value = (char *)"a=1; sid=s3cr3t;b=2;  spaced = no; q=\"quoted\"";
+	req.headers[1].name = (char *)"x-other";
+	req.headers[1].value = (char *)"sid=wrong";
+	req.nheaders = 2;
+	assert_non_null(http_req_cookie(&req, "sid", out, sizeof out));
+	assert_string_equal(out, "s3cr3t");
+	assert_non_null(http_req_cookie(&req, "b", out, sizeof out));
+	assert_string_equal(out, "2");
+	assert_non_null(http_req_cookie(&req, "q", out, sizeof out));
+	assert_string_equal(out, "quoted");
+	assert_null(http_req_cookie(&req, "spaced", out, sizeof out));
+	assert_null(http_req_cookie(&req, "si", out, sizeof out));
+	assert_null(http_req_cookie(&req, "sid", out, 4)); /* too long for out */
+	assert_string_equal(http_req_header(&req, "X-Other"), "sid=wrong");
+	assert_null(http_req_header(&req, "x-missing"));
+
+	assert_string_equal(http_status_text(404), "Not Found");
+	assert_string_equal(http_status_text(431), "Request Header Fields Too Large");
+	assert_string_equal(http_status_text(299), "Unknown");
+}
+
+static int count(const char *hay, size_t n, const char *needle)
+{
+	int k = 0;
+	const char *p = hay, *end = hay + n;
+
+	while (p < end && (p = memmem(p, (size_t)(end - p), needle, strlen(needle))) != NULL) {
+		k++;
+		p++;
+	}
+	return k;
+}
+
+/* The socket-free path the fuzzer drives: byte-at-a-time input must parse as
+ * the same requests as one large read. */
+static void test_mem_conn(void **state)
+{
+	const char *in = "GET /items/x%41 HTTP/1.1\r\nHost: t\r\nX-Empty:\r\nX-Long-Header-Name: v\r\n\r\n"
+			 "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+			 "2\r\nhi\r\n0\r\n\r\n"
+			 "GET /nope HTTP/1.0\r\n\r\n";
+	uv_loop_t loop;
+	http_server *srv;
+	http_conn *c;
+	const buf *o;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	srv = http_server_new(&loop, router_dispatch, t_router);
+	assert_non_null(srv);
+	c = http__conn_new_mem(srv);
+	assert_non_null(c);
+	for (size_t i = 0; i < strlen(in) - 1; i++)
+		assert_int_equal(http__conn_feed(c, in + i, 1), 0);
+	/* the last byte completes an HTTP/1.0 request: answered, then closed */
+	assert_int_equal(http__conn_feed(c, in + strlen(in) - 1, 1), -1);
+	o = http__conn_output(c);
+	assert_int_equal(count(o->data, o->len, "HTTP/1.1 "), 3);
+	assert_non_null(memmem(o->data, o->len, "{\"id\":\"xA\"}", 11));
+	assert_non_null(memmem(o->data, o->len, "\r\n\r\nhi", 6));
+	assert_non_null(memmem(o->data, o->len, "HTTP/1.1 404 Not Found", 22));
+	http__conn_free(c);
+
+	/* a refusal closes the memory connection as well */
+	c = http__conn_new_mem(srv);
+	assert_int_equal(http__conn_feed(c, "BLAH / HTTP/1.1\r\n\r\n", 19), -1);
+	o = http__conn_output(c);
+	assert_non_null(memmem(o->data, o->len, "HTTP/1.1 400 ", 13));
+	http__conn_free(c);
+
+	http_server_close(srv, NULL, NULL);
+	http_server_free(srv);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_mem_conn),
+		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_404_405),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_post_bodies),
+		cmocka_unit_test(test_head_limit),
+		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_smuggling),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_disconnect_before_reply),
+		cmocka_unit_test(test_assets),
+		cmocka_unit_test(test_query_cookie_over_http),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
