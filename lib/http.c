@@ -209,6 +209,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 	buf *h = &rx->rx_head;
 	size_t i;
 
+	if (c->c_headers_done)
+		return 0; /* chunked trailers: dropped, the head is final */
 	if (rx->rx_hs != H_FIELD) {
 		if (buf_putc(h, '\0') != 0) /* ends the url or the last value */
 			return refuse(c, 431, "request head too large");
@@ -234,6 +236,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	http_conn *c = p->data;
 	reqx *rx = c->c_rx;
 
+	if (c->c_headers_done)
+		return 0;
 	if (rx->rx_hs == H_URL)
 		return refuse(c, 400, "header value without a name");
 	if (rx->rx_hs == H_FIELD) {

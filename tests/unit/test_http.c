@@ -523,6 +523,14 @@ static void test_post_bodies(void **state)
 	assert_string_equal(r.body, "hello world");
 	resp_free(&r);
 
+	/* trailers after a chunked body are dropped without disturbing the head */
+	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "3\r\nabc\r\n0\r\nX-Trailer: 1\r\nX-Other-Trailer: 2\r\n\r\n");
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "abc");
+	resp_free(&r);
+
 	/* exactly the maximum is accepted */
 	memset(big, 'x', T_MAX_BODY);
 	big[T_MAX_BODY] = '\0';
