@@ -27,8 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char page[] = "<!doctype html><p>hi</p>";
 static const asset assets[] = {
-	{"/index.html", "text/html; charset=utf-8", page, sizeof page - 1, "\"00ff00ff00ff00ff\""},
-	{NULL, NULL, NULL, 0, NULL},
+    {"/index.html", "text/html; charset=utf-8", page, sizeof page - 1,
+     "\"00ff00ff00ff00ff\""},
+    {NULL, NULL, NULL, 0, NULL},
 };
 
 static http_req *deferred;
@@ -121,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	http__conn_feed(c, NULL, 0);
 	/* the output must always start as an HTTP answer */
-	if (http__conn_output(c)->len && memcmp(http__conn_output(c)->data, "HTTP/1.1 ", 9) != 0)
+	if (http__conn_output(c)->len &&
+	    memcmp(http__conn_output(c)->data, "HTTP/1.1 ", 9) != 0)
 		__builtin_trap();
 	http__conn_free(c);
 	if (deferred) { /* the client has gone: this reply only frees the request */

@@ -32,15 +32,16 @@
 #include <strings.h>
 #include <time.h>
 
-#define HTTP__RBUF (16 * 1024)          /* one socket read */
-#define HTTP__IN_MAX (64 * 1024)        /* buffered, unparsed input */
+#define HTTP__RBUF (16 * 1024)	 /* one socket read */
+#define HTTP__IN_MAX (64 * 1024) /* buffered, unparsed input */
 #define HTTP__RESP_HEADERS_MAX (16 * 1024)
 #define HTTP__MEM_OUT_MAX (1024 * 1024)
 #define HTTP__LINGER_MS 2000
-#define HTTP__LINGER_MAX (1024 * 1024)  /* bytes discarded while lingering */
+#define HTTP__LINGER_MAX (1024 * 1024) /* bytes discarded while lingering */
 #define HTTP__MAX_CONNS 1024
 
-#define container_of(p, type, member) ((type *)(void *)((char *)(p)-offsetof(type, member)))
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
 
 enum conn_state { C_IDLE, C_READING, C_HANDLING, C_WRITING, C_LINGER, C_CLOSING };
 
@@ -75,28 +76,28 @@ struct http_conn {
 	uv_tcp_t c_tcp;
 	uv_timer_t c_timer;
 	uv_shutdown_t c_shut;
-	int c_handles;                  /* uv handles still to close */
+	int c_handles; /* uv handles still to close */
 	enum conn_state c_state;
 	http_parser c_parser;
-	reqx *c_rx;                     /* being parsed, or handed to the handler */
+	reqx *c_rx; /* being parsed, or handed to the handler */
 	int c_headers_done;
-	size_t c_head_count;            /* head bytes fed to the parser */
-	int c_err_status;               /* set by a parser callback to refuse */
+	size_t c_head_count; /* head bytes fed to the parser */
+	int c_err_status;    /* set by a parser callback to refuse */
 	const char *c_err_msg;
 	int c_msg_done;
-	int c_keepalive;                /* of the reply being written */
-	int c_eof;                      /* the peer will send nothing more */
-	int c_reading;                  /* uv_read_start in effect */
-	int c_in_drain;                 /* conn_drain() is on the stack */
-	buf c_in;                       /* input not yet parsed */
+	int c_keepalive; /* of the reply being written */
+	int c_eof;	 /* the peer will send nothing more */
+	int c_reading;	 /* uv_read_start in effect */
+	int c_in_drain;	 /* conn_drain() is on the stack */
+	buf c_in;	 /* input not yet parsed */
 	size_t c_in_off;
-	size_t c_wq_last;               /* write queue size at the last stall check */
+	size_t c_wq_last; /* write queue size at the last stall check */
 	size_t c_lingered;
-	int c_timer_for;                /* state the timer was armed for, or -1 */
-	int c_nreq;                     /* requests answered on this connection */
+	int c_timer_for; /* state the timer was armed for, or -1 */
+	int c_nreq;	 /* requests answered on this connection */
 	char c_peer[64];
 	int c_is_tls;
-	buf c_mout;                     /* memory transport: the answers */
+	buf c_mout; /* memory transport: the answers */
 	char c_rbuf[HTTP__RBUF];
 };
 
@@ -391,13 +392,13 @@ static int on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings parser_settings = {
-	.on_message_begin = on_message_begin,
-	.on_url = on_url,
-	.on_header_field = on_header_field,
-	.on_header_value = on_header_value,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_message_complete = on_message_complete,
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
 };
 
 static void conn_begin_request(http_conn *c)
@@ -448,8 +449,8 @@ static void conn_drain(http_conn *c)
 		feed = avail;
 		if (!c->c_headers_done && feed > HTTP_MAX_HEAD - c->c_head_count)
 			feed = HTTP_MAX_HEAD - c->c_head_count;
-		n = http_parser_execute(&c->c_parser, &parser_settings, c->c_in.data + c->c_in_off,
-					feed);
+		n = http_parser_execute(&c->c_parser, &parser_settings,
+					c->c_in.data + c->c_in_off, feed);
 		c->c_in_off += n;
 		if (!c->c_headers_done)
 			c->c_head_count += n;
@@ -468,13 +469,18 @@ static void conn_drain(http_conn *c)
 		}
 		if (err == HPE_UNEXPECTED_CONTENT_LENGTH) {
 			/* http-parser's own smuggling check, before ours can run */
-			conn_fail(c, 400, "duplicate Content-Length, or Content-Length "
-					  "with Transfer-Encoding");
+			conn_fail(c, 400,
+				  "duplicate Content-Length, or Content-Length "
+				  "with Transfer-Encoding");
 			break;
 		}
 		if (err != HPE_OK || n != feed) {
 			conn_fail(c, 400, http_errno_description(err));
 			break;
+		}
+		if (c->c_rx == NULL) {
+			c->c_state = C_IDLE; /* only CRLFs between requests: still idle */
+			continue;
 		}
 		if (!c->c_headers_done && c->c_head_count >= HTTP_MAX_HEAD) {
 			conn_fail(c, 431, "request head too large");
@@ -485,7 +491,8 @@ static void conn_drain(http_conn *c)
 		buf_reset(&c->c_in);
 		c->c_in_off = 0;
 	} else if (c->c_in_off > 0) {
-		memmove(c->c_in.data, c->c_in.data + c->c_in_off, c->c_in.len - c->c_in_off);
+		memmove(c->c_in.data, c->c_in.data + c->c_in_off,
+			c->c_in.len - c->c_in_off);
 		c->c_in.len -= c->c_in_off;
 		c->c_in.data[c->c_in.len] = '\0';
 		c->c_in_off = 0;
@@ -538,7 +545,8 @@ static void fmt_date(char *out, size_t n)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (gmtime_r(&now, &tm) == NULL || strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
 		out[0] = '\0';
 }
 
@@ -547,7 +555,8 @@ static void fmt_date(char *out, size_t n)
  * none.  Returns a malloc'd block (caller frees) or NULL.
  */
 static char *resp_build(int status, const char *ctype, const buf *extra, const void *body,
-			size_t len, int keepalive, int http10, int head_only, size_t *outlen)
+			size_t len, int keepalive, int http10, int head_only,
+			size_t *outlen)
 {
 	buf h = BUF_INIT(HTTP__RESP_HEADERS_MAX + 4096);
 	char date[64];
@@ -565,9 +574,10 @@ static char *resp_build(int status, const char *ctype, const buf *extra, const v
 		rc |= buf_printf(&h, "Content-Length: %zu\r\n", len);
 	rc |= buf_puts(&h, "X-Content-Type-Options: nosniff\r\n");
 	if (ctype && strncasecmp(ctype, "text/html", 9) == 0)
-		rc |= buf_puts(&h, "Content-Security-Policy: default-src 'self'; img-src 'self' "
-				   "data:; style-src 'self' 'unsafe-inline'; frame-ancestors "
-				   "'none'\r\nReferrer-Policy: same-origin\r\n");
+		rc |= buf_puts(
+		    &h, "Content-Security-Policy: default-src 'self'; img-src 'self' "
+			"data:; style-src 'self' 'unsafe-inline'; frame-ancestors "
+			"'none'\r\nReferrer-Policy: same-origin\r\n");
 	if (!keepalive)
 		rc |= buf_puts(&h, "Connection: close\r\n");
 	else if (http10)
@@ -615,8 +625,8 @@ static void conn_fail(http_conn *c, int status, const char *msg)
 	if (o && cJSON_AddStringToObject(o, "error", msg))
 		js = cJSON_PrintUnformatted(o);
 	if (js)
-		out = resp_build(status, "application/json", NULL, js, strlen(js), 0, http10,
-				 head_only, &n);
+		out = resp_build(status, "application/json", NULL, js, strlen(js), 0,
+				 http10, head_only, &n);
 	if (out == NULL) {
 		conn_close(c);
 		goto out;
@@ -644,17 +654,19 @@ void http_reply(http_req *req, int status, const char *content_type, const void 
 	if (c == NULL) /* the client went away while the handler worked */
 		goto out;
 	if (c->c_state != C_HANDLING || c->c_rx != rx) {
-		log_warnx("reply to %s %s out of turn ignored", req->method_str, req->path);
+		log_warnx("reply to %s %s out of turn ignored", req->method_str,
+			  req->path);
 		goto out;
 	}
 	c->c_rx = NULL;
 	c->c_nreq++;
 	c->c_keepalive = rx->rx_keepalive && !c->c_srv->srv_closing;
 	c->c_state = C_WRITING;
-	out = resp_build(status, content_type, &req->resp_headers, body, len, c->c_keepalive,
-			 rx->rx_http10, rx->rx_head_only, &n);
+	out = resp_build(status, content_type, &req->resp_headers, body, len,
+			 c->c_keepalive, rx->rx_http10, rx->rx_head_only, &n);
 	if (out == NULL) {
-		log_warnx("cannot build the %d reply to %s: out of memory", status, req->peer);
+		log_warnx("cannot build the %d reply to %s: out of memory", status,
+			  req->peer);
 		conn_close(c);
 		goto out;
 	}
@@ -696,7 +708,8 @@ void http_reply_error(http_req *req, int status, const char *field, const char *
 	if (s)
 		http_reply(req, status, "application/json", s, strlen(s));
 	else
-		http_reply(req, status, "application/json", fallback, sizeof fallback - 1);
+		http_reply(req, status, "application/json", fallback,
+			   sizeof fallback - 1);
 	free(s);
 }
 
@@ -734,7 +747,8 @@ cJSON *http_req_json(http_req *req, int reply_on_error)
 		o = NULL;
 	}
 	if (o == NULL && reply_on_error)
-		http_reply_error(req, 400, NULL, "the request body must be a JSON object");
+		http_reply_error(req, 400, NULL,
+				 "the request body must be a JSON object");
 	return o;
 }
 
@@ -800,11 +814,12 @@ static void on_timer(uv_timer_t *t)
 		break;
 	case C_WRITING:
 		q = uv_stream_get_write_queue_size((uv_stream_t *)&c->c_tcp);
-		if (q != 0 && q < c->c_wq_last) {
+		if (q < c->c_wq_last) {
 			c->c_wq_last = q; /* slow but moving */
 			break;
 		}
-		log_info("closing connection from %s: the reply is not being read", c->c_peer);
+		log_info("closing connection from %s: the reply is not being read",
+			 c->c_peer);
 		conn_close(c);
 		break;
 	case C_HANDLING:
@@ -830,7 +845,8 @@ static void conn_update(http_conn *c)
 		case C_IDLE:
 			ms = srv->srv_idle_ms;
 			if (c->c_nreq == 0 && srv->srv_req_ms < ms)
-				ms = srv->srv_req_ms; /* a fresh connection must start soon */
+				ms = srv->srv_req_ms; /* a fresh connection must start
+							 soon */
 			break;
 		case C_READING:
 			ms = srv->srv_req_ms;
@@ -840,7 +856,8 @@ static void conn_update(http_conn *c)
 			c->c_wq_last = SIZE_MAX;
 			break;
 		case C_LINGER:
-			ms = srv->srv_req_ms < HTTP__LINGER_MS ? srv->srv_req_ms : HTTP__LINGER_MS;
+			ms = srv->srv_req_ms < HTTP__LINGER_MS ? srv->srv_req_ms
+							       : HTTP__LINGER_MS;
 			break;
 		default: /* HANDLING: the handler takes the time it needs */
 			break;
@@ -906,7 +923,8 @@ static void conn_close(http_conn *c)
 	c->c_state = C_CLOSING;
 	if (c->c_rx) {
 		if (c->c_rx->rx_pub.conn)
-			c->c_rx->rx_pub.conn = NULL; /* the handler's reply call frees it */
+			c->c_rx->rx_pub.conn =
+			    NULL; /* the handler's reply call frees it */
 		else
 			req_free(c->c_rx);
 		c->c_rx = NULL;
@@ -995,10 +1013,7 @@ fail:
 	return rc;
 }
 
-static void plain_input(http_conn *c, const char *p, size_t n)
-{
-	conn_input(c, p, n);
-}
+static void plain_input(http_conn *c, const char *p, size_t n) { conn_input(c, p, n); }
 
 static const http__tp tp_plain = {plain_input, stream_write};
 
@@ -1121,10 +1136,7 @@ void http_server_set_max_body(http_server *srv, size_t max_body)
 	srv->srv_max_body = max_body;
 }
 
-void http_server_set_tls(http_server *srv, tls_config *tls)
-{
-	srv->srv_tls = tls;
-}
+void http_server_set_tls(http_server *srv, tls_config *tls) { srv->srv_tls = tls; }
 
 void http_server_set_timeouts(http_server *srv, unsigned req_ms, unsigned idle_ms)
 {
@@ -1144,6 +1156,14 @@ int http_server_listen(http_server *srv, const char *hostport)
 
 	if (colon == NULL || srv->srv_listening)
 		return UV_EINVAL;
+	if (srv->srv_tls != NULL) {
+		/* never answer in plaintext on a port the daemon believes is HTTPS */
+		log_warnx(
+		    "cannot listen on '%s' with TLS: the TLS transport is not wired "
+		    "into http.c yet",
+		    hostport);
+		return UV_ENOTSUP;
+	}
 	port = atoi(colon + 1);
 	hl = (size_t)(colon - hostport);
 	if (hl >= 2 && hostport[0] == '[' && hostport[hl - 1] == ']') {
@@ -1174,15 +1194,13 @@ int http_server_listen(http_server *srv, const char *hostport)
 		rc = uv_tcp_getsockname(&srv->srv_tcp, (struct sockaddr *)&ss, &len);
 	if (rc != 0)
 		return rc;
-	srv->srv_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						       : ((struct sockaddr_in *)&ss)->sin_port);
+	srv->srv_port =
+	    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+					   : ((struct sockaddr_in *)&ss)->sin_port);
 	return 0;
 }
 
-int http_server_port(http_server *srv)
-{
-	return srv->srv_port;
-}
+int http_server_port(http_server *srv) { return srv->srv_port; }
 
 static void on_listener_closed(uv_handle_t *h)
 {
@@ -1209,10 +1227,7 @@ void http_server_close(http_server *srv, void (*cb)(void *arg), void *arg)
 		server_maybe_closed(srv);
 }
 
-void http_server_free(http_server *srv)
-{
-	free(srv);
-}
+void http_server_free(http_server *srv) { free(srv); }
 
 /* ---- memory connections (fuzzer, tests) ---- */
 
@@ -1243,10 +1258,7 @@ int http__conn_feed(http_conn *c, const void *data, size_t len)
 	return c->c_state == C_CLOSING ? -1 : 0;
 }
 
-const buf *http__conn_output(const http_conn *c)
-{
-	return &c->c_mout;
-}
+const buf *http__conn_output(const http_conn *c) { return &c->c_mout; }
 
 void http__conn_free(http_conn *c)
 {

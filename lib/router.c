@@ -118,7 +118,8 @@ const char *http_req_query(const http_req *req, const char *name, char *out, siz
 		plen = amp ? (size_t)(amp - p) : strlen(p);
 		eq = memchr(p, '=', plen);
 		klen = eq ? (size_t)(eq - p) : plen;
-		if (http_pct_decode(p, klen, key, sizeof key, 1) == 0 && strcmp(key, name) == 0) {
+		if (http_pct_decode(p, klen, key, sizeof key, 1) == 0 &&
+		    strcmp(key, name) == 0) {
 			if (eq == NULL) {
 				out[0] = '\0';
 				return out;
@@ -151,7 +152,8 @@ const char *http_req_cookie(const http_req *req, const char *name, char *out, si
 			end = strchr(p, ';');
 			if (end == NULL)
 				end = p + strlen(p);
-			if ((size_t)(end - p) <= nl || strncmp(p, name, nl) != 0 || p[nl] != '=')
+			if ((size_t)(end - p) <= nl || strncmp(p, name, nl) != 0 ||
+			    p[nl] != '=')
 				continue;
 			v = p + nl + 1;
 			vl = (size_t)(end - v);
@@ -173,10 +175,7 @@ const char *http_req_cookie(const http_req *req, const char *name, char *out, si
 
 /* ---- router ---- */
 
-router *router_new(void)
-{
-	return calloc(1, sizeof(router));
-}
+router *router_new(void) { return calloc(1, sizeof(router)); }
 
 void router_free(router *r)
 {
@@ -251,7 +250,8 @@ static int route_match(const char *pat, const char *path, size_t plen, http_req 
 				memcpy(name, pat + 1, nl);
 				name[nl] = '\0';
 				val = name + nl + 1;
-				if (http_pct_decode(path + vs, i - vs, val, i - vs + 1, 0) != 0)
+				if (http_pct_decode(path + vs, i - vs, val, i - vs + 1,
+						    0) != 0)
 					return 0;
 				req->params[req->nparams][0] = name;
 				req->params[req->nparams][1] = val;
@@ -270,8 +270,8 @@ static int route_match(const char *pat, const char *path, size_t plen, http_req 
 
 static const char *method_name(http_method m)
 {
-	static const char *const names[] = {"?",     "GET",    "HEAD",  "POST",
-					    "PUT",   "PATCH",  "DELETE", "OPTIONS"};
+	static const char *const names[] = {"?",   "GET",   "HEAD",   "POST",
+					    "PUT", "PATCH", "DELETE", "OPTIONS"};
 
 	return (unsigned)m < sizeof names / sizeof names[0] ? names[m] : "?";
 }
@@ -302,7 +302,8 @@ void router_dispatch(http_req *req, void *router_ctx)
 	if (hit) {
 		req->nparams = 0;
 		if (!route_match(hit->rt_pattern, path, plen, req)) {
-			http_reply_error(req, 400, NULL, "bad percent-encoding in the path");
+			http_reply_error(req, 400, NULL,
+					 "bad percent-encoding in the path");
 			return;
 		}
 		hit->rt_handler(req, hit->rt_ctx);

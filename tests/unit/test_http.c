@@ -14,7 +14,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the four above, which it needs */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,19 +51,19 @@ static int t_port;
 
 /* deferred-reply state, shared with the test thread through atomics */
 static http_req *t_deferred;
-static int t_gone_entered;  /* handler of /gone ran */
-static int t_gone_done;     /* its deferred reply was made */
+static int t_gone_entered;   /* handler of /gone ran */
+static int t_gone_done;	     /* its deferred reply was made */
 static int t_gone_conn_null; /* req->conn was NULL at reply time */
 static int t_gone_checks;
 
 static const unsigned char js_data[] = "console.log('hi');\n";
 static const unsigned char html_data[] = "<!doctype html><title>t</title>\n";
 static const asset t_assets[] = {
-	{"/app.js", "text/javascript; charset=utf-8", js_data, sizeof js_data - 1,
-	 "\"0123456789abcdef\""},
-	{"/index.html", "text/html; charset=utf-8", html_data, sizeof html_data - 1,
-	 "\"fedcba9876543210\""},
-	{NULL, NULL, NULL, 0, NULL},
+    {"/app.js", "text/javascript; charset=utf-8", js_data, sizeof js_data - 1,
+     "\"0123456789abcdef\""},
+    {"/index.html", "text/html; charset=utf-8", html_data, sizeof html_data - 1,
+     "\"fedcba9876543210\""},
+    {NULL, NULL, NULL, 0, NULL},
 };
 
 static void h_hello(http_req *req, void *ctx)
@@ -82,7 +83,8 @@ static void h_note(http_req *req, void *ctx)
 {
 	char out[128];
 
-	snprintf(out, sizeof out, "%s/%s", http_req_param(req, "uid"), http_req_param(req, "nid"));
+	snprintf(out, sizeof out, "%s/%s", http_req_param(req, "uid"),
+		 http_req_param(req, "nid"));
 	http_reply(req, 200, "text/plain", out, strlen(out));
 }
 
@@ -122,7 +124,8 @@ static void defer_fire(uv_timer_t *t)
 		uv_timer_stop(t);
 		__atomic_store_n(&t_gone_conn_null, req->conn == NULL, __ATOMIC_SEQ_CST);
 		t_deferred = NULL;
-		http_add_header(req, "X-Late", "1"); /* must be safe on a detached request */
+		http_add_header(req, "X-Late",
+				"1"); /* must be safe on a detached request */
 		http_reply(req, 200, "text/plain", "late", 4);
 		__atomic_store_n(&t_gone_done, 1, __ATOMIC_SEQ_CST);
 		return;
@@ -153,14 +156,9 @@ static void on_srv_closed(void *arg)
 	uv_close((uv_handle_t *)&t_defer_timer, NULL);
 }
 
-static void on_stop(uv_async_t *a)
-{
-	http_server_close(t_srv, on_srv_closed, NULL);
-}
+static void on_stop(uv_async_t *a) { http_server_close(t_srv, on_srv_closed, NULL); }
 
-static void on_kick(uv_async_t *a)
-{
-}
+static void on_kick(uv_async_t *a) {}
 
 static void *loop_main(void *arg)
 {
@@ -264,10 +262,7 @@ static void cli_send(cli *c, const void *p, size_t n)
 	}
 }
 
-static void cli_puts(cli *c, const char *s)
-{
-	cli_send(c, s, strlen(s));
-}
+static void cli_puts(cli *c, const char *s) { cli_send(c, s, strlen(s)); }
 
 /* Read more into c->buf; 0 on EOF or error. */
 static ssize_t cli_fill(cli *c)
@@ -409,13 +404,15 @@ static void test_routing(void **state)
 	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
 	resp_free(&r);
 
-	assert_int_equal(one_shot("GET /items/a%20b%2Fc?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_int_equal(
+	    one_shot("GET /items/a%20b%2Fc?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
 	assert_string_equal(r.body, "{\"id\":\"a b/c\"}");
 	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
 	assert_string_equal(v, "application/json");
 	resp_free(&r);
 
-	assert_int_equal(one_shot("GET /users/7/notes/9 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	assert_int_equal(one_shot("GET /users/7/notes/9 HTTP/1.1\r\nHost: t\r\n\r\n", &r),
+			 200);
 	assert_string_equal(r.body, "7/9");
 	resp_free(&r);
 
@@ -444,7 +441,9 @@ static void test_404_405(void **state)
 	resp_free(&r);
 
 	assert_int_equal(one_shot("POST /static/app.js HTTP/1.1\r\nHost: t\r\n"
-				  "Content-Length: 0\r\n\r\n", &r), 405);
+				  "Content-Length: 0\r\n\r\n",
+				  &r),
+			 405);
 	resp_free(&r);
 }
 
@@ -510,7 +509,8 @@ static void test_post_bodies(void **state)
 	resp r;
 	char big[T_MAX_BODY + 1], req[T_MAX_BODY + 256];
 
-	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world");
+	cli_puts(
+	    c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world");
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "hello world");
@@ -534,7 +534,8 @@ static void test_post_bodies(void **state)
 	/* exactly the maximum is accepted */
 	memset(big, 'x', T_MAX_BODY);
 	big[T_MAX_BODY] = '\0';
-	snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s",
+	snprintf(req, sizeof req,
+		 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s",
 		 T_MAX_BODY, big);
 	cli_puts(c, req);
 	assert_int_equal(cli_resp(c, &r, 0), 0);
@@ -587,7 +588,8 @@ static void test_head_limit(void **state)
 		char many[8192];
 		size_t n = (size_t)snprintf(many, sizeof many, "GET /hello HTTP/1.1\r\n");
 		for (int i = 0; i < HTTP_MAX_HEADERS + 1; i++)
-			n += (size_t)snprintf(many + n, sizeof many - n, "X-H%d: v\r\n", i);
+			n += (size_t)snprintf(many + n, sizeof many - n, "X-H%d: v\r\n",
+					      i);
 		snprintf(many + n, sizeof many - n, "\r\n");
 		assert_refused(many, strlen(many), 431, NULL);
 	}
@@ -601,7 +603,8 @@ static void test_body_limit(void **state)
 	size_t n = 0;
 
 	/* refused on the Content-Length alone, before any body byte */
-	snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+	snprintf(req, sizeof req,
+		 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
 		 T_MAX_BODY + 1);
 	assert_refused(req, strlen(req), 413, "too large");
 
@@ -624,11 +627,13 @@ static void test_smuggling(void **state)
 {
 	const char *both = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
 			   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-	const char *te_first = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-			       "Content-Length: 5\r\n\r\n0\r\n\r\n";
+	const char *te_first =
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 5\r\n\r\n0\r\n\r\n";
 	const char *dup = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
 			  "Content-Length: 5\r\n\r\nhello";
-	const char *te_other = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n";
+	const char *te_other =
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n";
 
 	assert_refused(both, strlen(both), 400, NULL);
 	assert_refused(te_first, strlen(te_first), 400, NULL);
@@ -639,16 +644,16 @@ static void test_smuggling(void **state)
 static void test_garbage(void **state)
 {
 	static const char *const bad[] = {
-		"HELLO\r\n\r\n",
-		"GET\r\n\r\n",
-		"GET /hello HTTP/9.9\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
-		"GET /hello HTTP/1.1\r\nX: a\rb\r\n\r\n",
-		"GET hello HTTP/1.1\r\nHost: t\r\n\r\n",
-		"GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n",
-		"GET /a%00b HTTP/1.1\r\nHost: t\r\n\r\n",
-		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-		"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
+	    "HELLO\r\n\r\n",
+	    "GET\r\n\r\n",
+	    "GET /hello HTTP/9.9\r\n\r\n",
+	    "GET /hello HTTP/1.1\r\nBad Header\r\n\r\n",
+	    "GET /hello HTTP/1.1\r\nX: a\rb\r\n\r\n",
+	    "GET hello HTTP/1.1\r\nHost: t\r\n\r\n",
+	    "GET /a%zz HTTP/1.1\r\nHost: t\r\n\r\n",
+	    "GET /a%00b HTTP/1.1\r\nHost: t\r\n\r\n",
+	    "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -774,7 +779,8 @@ static void test_assets(void **state)
 	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
 	resp_free(&r);
 
-	snprintf(req, sizeof req, "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n\r\n",
+	snprintf(req, sizeof req,
+		 "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n\r\n",
 		 etag);
 	cli_puts(c, req);
 	assert_int_equal(cli_resp(c, &r, 0), 0);
@@ -790,7 +796,9 @@ static void test_assets(void **state)
 	assert_int_equal(r.status, 304);
 	resp_free(&r);
 
-	cli_puts(c, "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"other\"\r\n\r\n");
+	cli_puts(
+	    c,
+	    "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"other\"\r\n\r\n");
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
@@ -810,8 +818,9 @@ static void test_assets(void **state)
 	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
 	assert_string_equal(v, "text/html; charset=utf-8");
 	assert_non_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
-	assert_string_equal(v, "default-src 'self'; img-src 'self' data:; style-src 'self' "
-			       "'unsafe-inline'; frame-ancestors 'none'");
+	assert_string_equal(v,
+			    "default-src 'self'; img-src 'self' data:; style-src 'self' "
+			    "'unsafe-inline'; frame-ancestors 'none'");
 	assert_non_null(hdr(&r, "Referrer-Policy", v, sizeof v));
 	assert_string_equal(v, "same-origin");
 	assert_non_null(hdr(&r, "X-Content-Type-Options", v, sizeof v));
@@ -828,9 +837,13 @@ static void test_query_cookie_over_http(void **state)
 {
 	resp r;
 
-	assert_int_equal(one_shot("GET /q?a=1&name=Ana+Mar%C3%ADa&b HTTP/1.1\r\nHost: t\r\n"
-				  "Cookie: theme=dark; sid=\"abc123\"\r\n\r\n", &r), 200);
-	assert_string_equal(r.body, "name=Ana Mar\xc3\xad" "a sid=abc123");
+	assert_int_equal(
+	    one_shot("GET /q?a=1&name=Ana+Mar%C3%ADa&b HTTP/1.1\r\nHost: t\r\n"
+		     "Cookie: theme=dark; sid=\"abc123\"\r\n\r\n",
+		     &r),
+	    200);
+	assert_string_equal(r.body, "name=Ana Mar\xc3\xad"
+				    "a sid=abc123");
 	resp_free(&r);
 	assert_int_equal(one_shot("GET /q HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
 	assert_string_equal(r.body, "name=(none) sid=(none)");
@@ -858,7 +871,8 @@ static void test_helpers(void **state)
 	assert_string_equal(out, "abc");
 
 	memset(&req, 0, sizeof req);
-	req.query = (char *)"x=1&empty=&flag&n%61me=J%C3%B3+D&long=0123456789012345678901234567890123456789";
+	req.query = (char *)"x=1&empty=&flag&n%61me=J%C3%B3+D&long="
+			    "0123456789012345678901234567890123456789";
 	assert_non_null(http_req_query(&req, "x", out, sizeof out));
 	assert_string_equal(out, "1");
 	assert_non_null(http_req_query(&req, "empty", out, sizeof out));
@@ -898,7 +912,8 @@ static int count(const char *hay, size_t n, const char *needle)
 	int k = 0;
 	const char *p = hay, *end = hay + n;
 
-	while (p < end && (p = memmem(p, (size_t)(end - p), needle, strlen(needle))) != NULL) {
+	while (p < end &&
+	       (p = memmem(p, (size_t)(end - p), needle, strlen(needle))) != NULL) {
 		k++;
 		p++;
 	}
@@ -909,10 +924,12 @@ static int count(const char *hay, size_t n, const char *needle)
  * the same requests as one large read. */
 static void test_mem_conn(void **state)
 {
-	const char *in = "GET /items/x%41 HTTP/1.1\r\nHost: t\r\nX-Empty:\r\nX-Long-Header-Name: v\r\n\r\n"
-			 "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-			 "2\r\nhi\r\n0\r\n\r\n"
-			 "GET /nope HTTP/1.0\r\n\r\n";
+	const char *in =
+	    "GET /items/x%41 HTTP/1.1\r\nHost: t\r\nX-Empty:\r\nX-Long-Header-Name: "
+	    "v\r\n\r\n"
+	    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "2\r\nhi\r\n0\r\n\r\n"
+	    "GET /nope HTTP/1.0\r\n\r\n";
 	uv_loop_t loop;
 	http_server *srv;
 	http_conn *c;
@@ -949,23 +966,23 @@ static void test_mem_conn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_helpers),
-		cmocka_unit_test(test_mem_conn),
-		cmocka_unit_test(test_routing),
-		cmocka_unit_test(test_404_405),
-		cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_pipelined),
-		cmocka_unit_test(test_post_bodies),
-		cmocka_unit_test(test_head_limit),
-		cmocka_unit_test(test_body_limit),
-		cmocka_unit_test(test_smuggling),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_slow_client),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_deferred),
-		cmocka_unit_test(test_disconnect_before_reply),
-		cmocka_unit_test(test_assets),
-		cmocka_unit_test(test_query_cookie_over_http),
+	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_mem_conn),
+	    cmocka_unit_test(test_routing),
+	    cmocka_unit_test(test_404_405),
+	    cmocka_unit_test(test_keepalive),
+	    cmocka_unit_test(test_pipelined),
+	    cmocka_unit_test(test_post_bodies),
+	    cmocka_unit_test(test_head_limit),
+	    cmocka_unit_test(test_body_limit),
+	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_slow_client),
+	    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_deferred),
+	    cmocka_unit_test(test_disconnect_before_reply),
+	    cmocka_unit_test(test_assets),
+	    cmocka_unit_test(test_query_cookie_over_http),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

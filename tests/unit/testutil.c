@@ -48,7 +48,4 @@ int tu_rmtree(const char *path)
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
 
-void tu_watchdog(unsigned seconds)
-{
-	alarm(seconds);
-}
+void tu_watchdog(unsigned seconds) { alarm(seconds); }
