@@ -206,7 +206,9 @@ static void test_conf(void **state)
 {
 	conf c;
 	char err[200];
-	char *argv[] = {"prog", "--max-body", "50", "--other", "--demo=no", "x", NULL};
+	char a0[] = "prog", a1[] = "--max-body", a2[] = "50", a3[] = "--other", a4[] = "--demo=no",
+	     a5[] = "x";
+	char *argv[] = {a0, a1, a2, a3, a4, a5, NULL};
 	int argc = 6;
 	char path[] = "/tmp/outpost-test-conf-XXXXXX";
 	int fd = mkstemp(path);
