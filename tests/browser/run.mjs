@@ -1,0 +1,28 @@
+// run.mjs - run every *.test.mjs here (each exports `tests`: [[name, fn], ...])
+// and end with "browser: N passed, N failed".
+import { readdirSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { OUT } from './lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+mkdirSync(OUT, { recursive: true });
+let pass = 0, fail = 0;
+const only = process.argv[2];
+for (const f of readdirSync(here).filter(f => f.endsWith('.test.mjs')).sort()) {
+  if (only && !f.includes(only)) continue;
+  const mod = await import(pathToFileURL(`${here}/${f}`));
+  for (const [name, fn] of mod.tests) {
+    const t0 = Date.now();
+    try {
+      await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out after 120 s')), 120000))]);
+      pass++;
+      console.log(`ok   ${f}: ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+    } catch (e) {
+      fail++;
+      console.log(`FAIL ${f}: ${name}\n  ${String(e && e.stack || e).replace(/\n/g, '\n  ')}`);
+    }
+  }
+}
+console.log(`browser: ${pass} passed, ${fail} failed`);
+process.exit(fail ? 1 : 0);

@@ -1,0 +1,146 @@
+// kiosk.js - the visitor kiosk: no login, English and Spanish, large targets.
+import { api, el } from './api.js';
+
+const T = {
+  en: {
+    title: 'Welcome! Please check in.',
+    intro: 'Tell us who you are and why you came today. A staff member will call you.',
+    name: 'Your name', phone: 'Phone (optional)', email: 'Email (optional)',
+    reasons: 'Why are you here today? Choose one or more.',
+    appt: 'I have an appointment with (optional)', submit: 'Check in',
+    thanks: 'Thank you! You are checked in.', seat: 'Please have a seat. A staff member will call your name.',
+    again: 'Done', position: n => `You are number ${n} in line.`,
+    needName: 'Please enter your name.', needReason: 'Please choose at least one reason.',
+    badPhone: 'Please check the phone number.', badEmail: 'Please check the email address.',
+    failed: 'Sorry, the check-in did not work. Please ask at the front desk.',
+    isThis: 'Is this you?', docTitle: 'Welcome — please check in',
+  },
+  es: {
+    title: '¡Bienvenido! Por favor, regístrese.',
+    intro: 'Díganos quién es y por qué vino hoy. Un miembro del personal le llamará.',
+    name: 'Su nombre', phone: 'Teléfono (opcional)', email: 'Correo electrónico (opcional)',
+    reasons: '¿Por qué vino hoy? Elija una o más opciones.',
+    appt: 'Tengo una cita con (opcional)', submit: 'Registrarme',
+    thanks: '¡Gracias! Ya está registrado.', seat: 'Por favor, tome asiento. Un miembro del personal dirá su nombre.',
+    again: 'Listo', position: n => `Usted es el número ${n} en la fila.`,
+    needName: 'Por favor, escriba su nombre.', needReason: 'Por favor, elija al menos una opción.',
+    badPhone: 'Por favor, revise el número de teléfono.', badEmail: 'Por favor, revise el correo electrónico.',
+    failed: 'Lo sentimos, el registro no funcionó. Por favor, pregunte en la recepción.',
+    isThis: '¿Es usted?', docTitle: 'Bienvenido — por favor, regístrese',
+  },
+};
+let lang = 'en';
+let reasons = [];
+let resetTimer = null;
+const $ = id => document.getElementById(id);
+
+function setLang(l) {
+  lang = l;
+  document.documentElement.lang = l;
+  document.title = T[l].docTitle;
+  for (const e of document.querySelectorAll('[data-t]')) {
+    const v = T[l][e.dataset.t];
+    if (typeof v === 'string') e.textContent = v;
+  }
+  $('lang-en').setAttribute('aria-pressed', String(l === 'en'));
+  $('lang-es').setAttribute('aria-pressed', String(l === 'es'));
+  renderReasons();
+}
+
+function renderReasons() {
+  const fs = $('reasons');
+  const checked = new Set([...fs.querySelectorAll('input:checked')].map(i => i.value));
+  for (const x of [...fs.querySelectorAll('label.reason')]) x.remove();
+  for (const r of reasons) {
+    const id = 'r-' + r.id;
+    fs.append(el('label', { class: 'reason', for: id },
+      el('input', { type: 'checkbox', id, name: 'reason', value: r.id, checked: checked.has(r.id) }),
+      lang === 'es' && r.label_es ? r.label_es : r.label));
+  }
+}
+
+function clearErrors() {
+  for (const id of ['name-err', 'phone-err', 'email-err', 'reasons-err', 'form-err']) $(id).textContent = '';
+  for (const id of ['name', 'phone', 'email']) $(id).removeAttribute('aria-invalid');
+}
+
+function showError(field, msg) {
+  const map = { visitor_name: 'name', phone: 'phone', email: 'email', reason_ids: 'reasons' };
+  const f = map[field];
+  if (f) {
+    $(f + '-err').textContent = msg;
+    if (f !== 'reasons') { $(f).setAttribute('aria-invalid', 'true'); $(f).focus(); }
+  } else {
+    $('form-err').textContent = msg;
+  }
+}
+
+async function submit(ev) {
+  ev.preventDefault();
+  clearErrors();
+  const t = T[lang];
+  const name = $('name').value.trim();
+  const ids = [...document.querySelectorAll('#reasons input:checked')].map(i => i.value);
+  if (!name) return showError('visitor_name', t.needName);
+  if (!ids.length) return showError('reason_ids', t.needReason);
+  const body = { visitor_name: name, reason_ids: ids, language: lang };
+  if ($('phone').value.trim()) body.phone = $('phone').value.trim();
+  if ($('email').value.trim()) body.email = $('email').value.trim();
+  if ($('appt').value.trim()) body.appointment_with = $('appt').value.trim();
+  $('submit').disabled = true;
+  try {
+    const c = await api('/api/v1/checkins', { method: 'POST', body });
+    $('position').textContent = c.position ? t.position(c.position) : '';
+    $('form-view').hidden = true;
+    $('thanks-view').hidden = false;
+    $('again').focus();
+    resetTimer = setTimeout(reset, 10000);
+  } catch (e) {
+    const msg = e.field === 'phone' ? t.badPhone : e.field === 'email' ? t.badEmail : t.failed;
+    showError(e.field, msg);
+  } finally {
+    $('submit').disabled = false;
+  }
+}
+
+function reset() {
+  clearTimeout(resetTimer);
+  $('checkin').reset();
+  $('matches').replaceChildren();
+  clearErrors();
+  $('thanks-view').hidden = true;
+  $('form-view').hidden = false;
+  setLang('en');
+  $('name').focus();
+}
+
+let searchTimer = null;
+function lookup() {
+  clearTimeout(searchTimer);
+  // A returning visitor is found by the phone number they type (at least 7
+  // digits), so a public kiosk never lists other people's details.
+  const q = $('phone').value.replace(/[^0-9]/g, '');
+  if (q.length < 7) { $('matches').replaceChildren(); return; }
+  searchTimer = setTimeout(async () => {
+    try {
+      const found = await api('/api/v1/visitors?q=' + encodeURIComponent(q));
+      const exact = found.filter(v => (v.phone || '').replace(/[^0-9]/g, '') === q);
+      $('matches').replaceChildren(...exact.slice(0, 2).map(v => el('li', {},
+        el('button', { type: 'button', class: 'secondary', onclick: () => {
+          $('name').value = v.visitor_name;
+          $('matches').replaceChildren();
+        } }, `${T[lang].isThis} ${v.visitor_name}`))));
+    } catch { /* the search is a convenience only */ }
+  }, 250);
+}
+
+async function init() {
+  $('lang-en').addEventListener('click', () => setLang('en'));
+  $('lang-es').addEventListener('click', () => setLang('es'));
+  $('checkin').addEventListener('submit', submit);
+  $('again').addEventListener('click', reset);
+  $('phone').addEventListener('input', lookup);
+  try { reasons = await api('/api/v1/greeter/reasons'); } catch { reasons = []; }
+  setLang('en');
+}
+init();

@@ -1,0 +1,76 @@
+// visits.js - visit counts for a day or a range, with SVG bar charts drawn here.
+import { api, el, fmtDuration, today } from './api.js';
+
+const $ = id => document.getElementById(id);
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs = {}, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// Vertical bars: items [{label, value}], with a text alternative.
+function columns(items, title) {
+  const w = 720, h = 220, pad = 28, bw = (w - pad) / items.length;
+  const max = Math.max(1, ...items.map(i => i.value));
+  const s = svg('svg', { class: 'chart', viewBox: `0 0 ${w} ${h + 20}`, role: 'img', 'aria-label': title, width: '100%' });
+  s.append(svg('title', {}, title));
+  items.forEach((it, i) => {
+    const bh = Math.round((h - pad) * it.value / max);
+    const x = pad + i * bw;
+    const r = svg('rect', { class: 'bar', x: x + 2, y: h - bh, width: Math.max(1, bw - 4), height: bh });
+    r.append(svg('title', {}, `${it.label}: ${it.value}`));
+    s.append(r);
+    s.append(svg('text', { x: x + bw / 2, y: h + 14, 'text-anchor': 'middle' }, it.label));
+    if (it.value) s.append(svg('text', { x: x + bw / 2, y: h - bh - 3, 'text-anchor': 'middle' }, String(it.value)));
+  });
+  s.append(svg('line', { x1: pad, y1: h, x2: w, y2: h, stroke: '#4a5668' }));
+  return s;
+}
+
+// Horizontal bars for labelled categories.
+function rows(items, title) {
+  const w = 720, rh = 26, lw = 300, h = Math.max(1, items.length) * rh;
+  const max = Math.max(1, ...items.map(i => i.value));
+  const s = svg('svg', { class: 'chart', viewBox: `0 0 ${w} ${h}`, role: 'img', 'aria-label': title, width: '100%' });
+  s.append(svg('title', {}, title));
+  items.forEach((it, i) => {
+    const y = i * rh;
+    const bw = Math.round((w - lw - 40) * it.value / max);
+    s.append(svg('text', { x: lw - 8, y: y + 17, 'text-anchor': 'end' }, it.label.length > 42 ? it.label.slice(0, 41) + '…' : it.label));
+    const r = svg('rect', { class: 'bar', x: lw, y: y + 4, width: Math.max(1, bw), height: rh - 8 });
+    r.append(svg('title', {}, `${it.label}: ${it.value}`));
+    s.append(r);
+    s.append(svg('text', { x: lw + bw + 6, y: y + 17 }, String(it.value)));
+  });
+  return s;
+}
+
+async function load(ev) {
+  if (ev) ev.preventDefault();
+  $('err').textContent = '';
+  const q = `from=${$('from').value}&to=${$('to').value}`;
+  $('csv').href = '/api/v1/greeter/visits.csv?' + q;
+  try {
+    const s = await api('/api/v1/greeter/stats?' + q);
+    $('s-total').textContent = s.total;
+    $('s-served').textContent = s.served;
+    $('s-left').textContent = s.left;
+    $('s-avg').textContent = s.total ? fmtDuration(s.avg_wait_ms) : '–';
+    $('s-max').textContent = s.total ? fmtDuration(s.max_wait_ms) : '–';
+    const hours = s.by_hour.filter(h => h.hour >= 7 && h.hour <= 19 || h.count > 0);
+    $('by-hour').replaceChildren(columns(hours.map(h => ({ label: String(h.hour), value: h.count })), 'Visits by hour of arrival'));
+    const rs = s.by_reason.map(r => ({ label: r.label, value: r.count }));
+    $('by-reason').replaceChildren(rows(rs, 'Visits by reason'));
+    $('reason-rows').replaceChildren(...rs.map(r => el('tr', {}, el('td', {}, r.label), el('td', {}, String(r.value)))));
+  } catch (e) {
+    $('err').textContent = e.message;
+  }
+}
+
+$('from').value = $('to').value = today();
+$('pick').addEventListener('submit', load);
+$('print').addEventListener('click', () => window.print());
+load();
