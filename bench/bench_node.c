@@ -77,7 +77,7 @@ static double raw_rate(const char *dir, double seconds)
 
 static const char *reason_id = "0190a000-0000-7000-8000-000000000001";
 
-static size_t build_post(int th, long i, char *out, size_t n, void *arg)
+static size_t build_post(int th, long i, char *out, size_t n, const void *arg)
 {
 	char body[256];
 	int blen = snprintf(body, sizeof body,
@@ -90,7 +90,7 @@ static size_t build_post(int th, long i, char *out, size_t n, void *arg)
 				blen, body);
 }
 
-static size_t build_get(int th, long i, char *out, size_t n, void *arg)
+static size_t build_get(int th, long i, char *out, size_t n, const void *arg)
 {
 	(void)th;
 	(void)i;

@@ -20,7 +20,7 @@ typedef struct worker {
 	int id, port, expect;
 	double seconds;
 	loadgen_build build;
-	void *arg;
+	const void *arg;
 	long n, errors;
 	double *lat;
 	long cap;
@@ -127,7 +127,7 @@ static void *run(void *p)
 	return NULL;
 }
 
-int loadgen_run(int port, int conns, double seconds, loadgen_build build, void *arg,
+int loadgen_run(int port, int conns, double seconds, loadgen_build build, const void *arg,
 		int expect_status, loadgen_result *res)
 {
 	worker *ws = calloc((size_t)conns, sizeof *ws);

@@ -17,9 +17,9 @@ typedef struct loadgen_result {
 } loadgen_result;
 
 /* Build the request for the i-th call into out (size n); returns its length. */
-typedef size_t (*loadgen_build)(int thread, long i, char *out, size_t n, void *arg);
+typedef size_t (*loadgen_build)(int thread, long i, char *out, size_t n, const void *arg);
 
-int loadgen_run(int port, int conns, double seconds, loadgen_build build, void *arg,
+int loadgen_run(int port, int conns, double seconds, loadgen_build build, const void *arg,
 		int expect_status, loadgen_result *res);
 
 #endif

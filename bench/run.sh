@@ -7,7 +7,7 @@ cd "$top"
 make --no-print-directory -s bench-bins
 secs=${BENCH_SECONDS:-5}
 tmp=$(mktemp -d)
-trap 'kill $(cat "$tmp"/*.pid 2>/dev/null) 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$tmp"; true' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port >"$tmp/node.log" 2>&1 &

@@ -95,6 +95,24 @@ class GreeterTest(unittest.TestCase):
         db.close()
         self.assertEqual([e[0] for e in events], ["checkin", "call", "requeue", "serve", "done"])
 
+    def test_list_matches_single_view(self):
+        a = self.checkin("Order A").json()
+        b = self.checkin("Order B").json()
+        lst = self.node.get("/api/v1/checkins?status=waiting").json()
+        ids = [x["id"] for x in lst]
+        self.assertLess(ids.index(a["id"]), ids.index(b["id"]))
+        positions = [x["position"] for x in lst]
+        self.assertEqual(positions, list(range(1, len(lst) + 1)))
+        for x in lst:
+            one = self.node.get("/api/v1/checkins/" + x["id"]).json()
+            for k in ("visitor_name", "status", "reason_ids", "reasons", "virtual", "position",
+                      "arrived_at", "visit_date"):
+                self.assertEqual(x[k], one[k], k)
+            self.assertGreaterEqual(x["wait_ms"], 0)
+        mixed = self.node.get("/api/v1/checkins?status=done,left").json()
+        self.assertTrue(all(x["status"] in ("done", "left") for x in mixed))
+        self.assertEqual(self.node.get("/api/v1/checkins?status=bogus").status, 400)
+
     def test_left_and_unknown_id(self):
         c = self.checkin("Leaver").json()
         r = self.node.post("/api/v1/checkins/%s/action" % c["id"], {"action": "left"})
