@@ -45,7 +45,10 @@ int capture_begin(capture *c, sqlite3 *db)
 
 	memset(c, 0, sizeof *c);
 	c->cap_db = db;
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+	/* Inside a transaction someone else owns (the node's group commit), the
+	 * write is a savepoint: it can fail alone, and commits with the batch. */
+	c->cap_nested = !sqlite3_get_autocommit(db);
+	if (db_exec(db, c->cap_nested ? "SAVEPOINT capture" : "BEGIN IMMEDIATE") != 0)
 		return -1;
 	c->cap_open = 1;
 	rc = sqlite3session_create(db, "main", &c->cap_sess);
@@ -98,7 +101,7 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 	}
 	sqlite3session_delete(c->cap_sess);
 	c->cap_sess = NULL;
-	if (db_exec(c->cap_db, "COMMIT") != 0)
+	if (db_exec(c->cap_db, c->cap_nested ? "RELEASE capture" : "COMMIT") != 0)
 		goto out;
 	c->cap_open = 0;
 	ret = 0;
@@ -117,7 +120,9 @@ void capture_abort(capture *c)
 		c->cap_sess = NULL;
 	}
 	if (c->cap_open) {
-		if (!sqlite3_get_autocommit(c->cap_db))
+		if (c->cap_nested)
+			db_exec(c->cap_db, "ROLLBACK TO capture; RELEASE capture");
+		else if (!sqlite3_get_autocommit(c->cap_db))
 			db_exec(c->cap_db, "ROLLBACK");
 		c->cap_open = 0;
 	}

@@ -8,6 +8,10 @@
  * So a write is committed together with its changeset or not at all, and a
  * crash can never leave a change that will not be replicated.
  *
+ * When a transaction is already open on the connection (the node's group
+ * commit), capture_begin() opens a SAVEPOINT instead and capture_commit()
+ * releases it: the write then becomes durable with the enclosing COMMIT.
+ *
  * Outbox wire order is seq; an entry holds the changeset bytes exactly as
  * sqlite3session_changeset() produced them.
  */
@@ -21,6 +25,7 @@ typedef struct capture {
 	sqlite3 *cap_db;
 	sqlite3_session *cap_sess;
 	int cap_open;
+	int cap_nested;  /* a savepoint inside the caller's transaction */
 } capture;
 
 /* Create the outbox table (node only). 0 or -1. */

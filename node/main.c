@@ -30,6 +30,7 @@ static const conf_entry node_conf_tab[] = {
 static void on_closed(void *arg)
 {
 	node *n = arg;
+	node_commit_stop(n);
 	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
 	uv_close((uv_handle_t *)&n->nd_sigterm, NULL);
 }
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
 	int rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));
+	node_commit_start(n);
 	uv_signal_init(loop, &n->nd_sigint);
 	uv_signal_init(loop, &n->nd_sigterm);
 	n->nd_sigint.data = n->nd_sigterm.data = n;

@@ -35,6 +35,10 @@ typedef struct node {
 	int64_t nd_clock_offset_ms; /* hub time minus local time at last contact */
 	uint64_t nd_started_ms;
 	uv_signal_t nd_sigint, nd_sigterm;
+	/* Group commit: writes of one loop iteration share one transaction. */
+	uv_check_t nd_commit_check;
+	int nd_batch_open;
+	struct node_pending *nd_pending, **nd_pending_tail;
 	int nd_stopping;
 } node;
 
@@ -46,10 +50,22 @@ int node_meta_set(node *n, const char *key, const char *value);
 int node_migrate(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
-/* Begin / commit a captured write (see model/capture.h); the HLC is issued here. */
+/*
+ * Captured writes with group commit.  node_write_begin() joins (or opens) the
+ * loop iteration's transaction and starts a savepoint with change capture;
+ * node_write_finish() closes the savepoint (appending its outbox entry) and
+ * queues the reply, which is sent only after the batch's COMMIT at the end of
+ * the loop iteration (node_commit_start).  So one fsync serves every request
+ * that arrived together, and no reply precedes the durability of its write.
+ * On failure node_write_finish() replies 500 itself and returns -1; body is
+ * always consumed.
+ */
 struct capture;
 int node_write_begin(node *n, struct capture *c);
-int node_write_commit(node *n, struct capture *c, const char *actor);
+int node_write_finish(node *n, struct capture *c, const char *actor, http_req *req,
+		      int status, cJSON *body);
+void node_commit_start(node *n);
+void node_commit_stop(node *n);
 void node_reply_db_error(http_req *req);
 
 /* node_seed.c */

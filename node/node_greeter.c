@@ -2,7 +2,7 @@
  * node_greeter.c - the greeter's JSON API on the office node: check-in
  * reasons, kiosk check-ins, the front desk's waiting list and actions, the
  * day's counts and the CSV export.  Every write is one captured transaction
- * (node_write_begin/commit), so each check-in or action yields exactly one
+ * (node_write_begin/finish), so each check-in or action yields exactly one
  * outbox entry.
  */
 #include "node/node.h"
@@ -287,15 +287,9 @@ static void post_checkin(http_req *req, void *ctx)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (node_write_commit(n, &c, NULL) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
+	/* Read back inside the write's savepoint, so the reply shows exactly it. */
 	out = checkin_json(n, id);
-	if (out == NULL)
-		http_reply_error(req, 500, NULL, "check-in saved but could not be read back");
-	else
-		http_reply_json(req, 201, out);
+	node_write_finish(n, &c, NULL, req, 201, out);
 	goto done;
 
 badtx:
@@ -534,11 +528,7 @@ static void post_action(http_req *req, void *ctx)
 		goto dberr;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (node_write_commit(n, &c, NULL) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
-	http_reply_json(req, 200, checkin_json(n, id));
+	node_write_finish(n, &c, NULL, req, 200, checkin_json(n, id));
 	goto done;
 dberr:
 	log_warnx("check-in action not saved: %s", sqlite3_errmsg(n->nd_db));

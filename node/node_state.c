@@ -9,6 +9,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const db_migration node_migrations[] = {
@@ -57,17 +58,89 @@ void node_today(node *n, char out[11])
 	clock_local_date(node_now_ms(n), out);
 }
 
+struct node_pending {
+	struct node_pending *next;
+	http_req *req;
+	int status;
+	cJSON *body;
+};
+
 int node_write_begin(node *n, struct capture *c)
 {
+	if (!n->nd_batch_open) {
+		if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)
+			return -1;
+		n->nd_batch_open = 1;
+	}
 	return capture_begin(c, n->nd_db);
 }
 
-int node_write_commit(node *n, struct capture *c, const char *actor)
+int node_write_finish(node *n, struct capture *c, const char *actor, http_req *req,
+		      int status, cJSON *body)
 {
 	char ts[HLC_STRLEN];
+	struct node_pending *p;
 
 	hlc_now(&n->nd_hlc, ts);
-	return capture_commit(c, ts, actor, NULL);
+	if (capture_commit(c, ts, actor, NULL) != 0 || body == NULL ||
+	    (p = calloc(1, sizeof *p)) == NULL) {
+		cJSON_Delete(body);
+		node_reply_db_error(req);
+		return -1;
+	}
+	p->req = req;
+	p->status = status;
+	p->body = body;
+	if (n->nd_pending_tail == NULL)
+		n->nd_pending_tail = &n->nd_pending;
+	*n->nd_pending_tail = p;
+	n->nd_pending_tail = &p->next;
+	return 0;
+}
+
+/* End of a loop iteration: commit the batch, then answer its requests. */
+static void commit_batch(uv_check_t *h)
+{
+	node *n = h->data;
+	struct node_pending *p, *next;
+	int ok;
+
+	if (!n->nd_batch_open)
+		return;
+	ok = db_exec(n->nd_db, "COMMIT") == 0;
+	if (!ok) {
+		log_warnx("batch of office writes not saved; every write in it is refused");
+		db_exec(n->nd_db, "ROLLBACK");
+	}
+	n->nd_batch_open = 0;
+	p = n->nd_pending;
+	n->nd_pending = NULL;
+	n->nd_pending_tail = &n->nd_pending;
+	for (; p; p = next) {
+		next = p->next;
+		if (ok) {
+			http_reply_json(p->req, p->status, p->body);
+		} else {
+			cJSON_Delete(p->body);
+			node_reply_db_error(p->req);
+		}
+		free(p);
+	}
+}
+
+void node_commit_start(node *n)
+{
+	n->nd_pending_tail = &n->nd_pending;
+	uv_check_init(n->nd_loop, &n->nd_commit_check);
+	n->nd_commit_check.data = n;
+	uv_check_start(&n->nd_commit_check, commit_batch);
+}
+
+void node_commit_stop(node *n)
+{
+	commit_batch(&n->nd_commit_check);
+	uv_check_stop(&n->nd_commit_check);
+	uv_close((uv_handle_t *)&n->nd_commit_check, NULL);
 }
 
 void node_reply_db_error(http_req *req)

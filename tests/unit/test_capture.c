@@ -126,6 +126,34 @@ static void test_abort_leaves_nothing(void **state)
 	sqlite3_close(db);
 }
 
+static void test_nested_group_commit(void **state)
+{
+	sqlite3 *db = open_node();
+	capture c;
+	int64_t seq;
+
+	(void)state;
+	/* Two writes in one enclosing transaction: each its own outbox entry; a
+	 * failed one leaves nothing; nothing is visible to others before COMMIT. */
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(capture_begin(&c, db), 0);
+	assert_int_equal(c.cap_nested, 1);
+	insert_checkin(db, "g-1", "One");
+	assert_int_equal(capture_commit(&c, "h1", NULL, &seq), 0);
+	assert_int_equal(capture_begin(&c, db), 0);
+	insert_checkin(db, "g-2", "Two");
+	capture_abort(&c);
+	assert_int_equal(capture_begin(&c, db), 0);
+	insert_checkin(db, "g-3", "Three");
+	assert_int_equal(capture_commit(&c, "h3", NULL, &seq), 0);
+	assert_int_equal(sqlite3_get_autocommit(db), 0); /* still inside the batch */
+	assert_int_equal(db_exec(db, "COMMIT"), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins WHERE id='g-2'", -1), 0);
+	sqlite3_close(db);
+}
+
 static void test_schema_check(void **state)
 {
 	sqlite3 *db = open_node();
@@ -186,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_one_write_one_entry),
 		cmocka_unit_test(test_update_and_noop),
 		cmocka_unit_test(test_abort_leaves_nothing),
+		cmocka_unit_test(test_nested_group_commit),
 		cmocka_unit_test(test_schema_check),
 		cmocka_unit_test(test_demo_seed_idempotent),
 		cmocka_unit_test(test_greeter_rules),
