@@ -37,6 +37,7 @@ typedef struct frame_writer {
 	size_t fw_count_at;
 	uint32_t fw_count;
 	int fw_rc;
+	int64_t fw_last_seq;   /* entries must come in increasing seq order */
 } frame_writer;
 
 /* Start a frame in out (which bounds its size). */
@@ -56,7 +57,9 @@ typedef struct frame_reader {
 	int64_t fr_last_seq;
 } frame_reader;
 
-/* Check magic, checksum, and set up reading. 0, or -1 with *err set. */
+/* Check magic, checksum and the structure of every entry (so a malformed
+ * frame is refused before anything in it is used), and set up reading.
+ * 0, or -1 with *err set. */
 int frame_open(frame_reader *r, const void *p, size_t len, const char **err);
 /* Next entry: 1 = got one, 0 = end, -1 = malformed (*err set).  e's strings
  * point into the reader, the changeset into the caller's buffer. */

@@ -118,6 +118,20 @@ typedef struct sync_apply_result {
 int sync_hub_apply(sqlite3 *db, const sync_scope *sc, const sync_entry *e,
 		   sync_apply_result *res);
 
+/*
+ * Domain rules at the hub: an optional hook sync_hub_apply() calls for every
+ * row an entry writes, after the merge, with the table name, the op
+ * (SQLITE_INSERT, SQLITE_UPDATE - also for a resurrected row - or
+ * SQLITE_DELETE) and the resulting full row as a JSON object (db_row_json:
+ * BLOB columns omitted; for a DELETE, the row being deleted).  The row is
+ * borrowed for the call.  Return 0 to accept, or -1 with a short reason
+ * (NUL-terminated, at most n bytes) to quarantine the whole entry.  Set it
+ * once at start-up, before any apply runs (not synchronised); NULL = none.
+ */
+typedef int (*sync_row_validator)(sqlite3 *db, const char *tbl, int op,
+				  const struct cJSON *row, char *reason, size_t n);
+void sync_set_validator(sync_row_validator fn);
+
 /* ---- pull, snapshot, node-side apply (sync/pull.c) ------------------------- */
 
 /* Build a pull page for sc after cursor `after`: patchset into out (max bytes

@@ -1,0 +1,483 @@
+/*
+ * changeset.c - a bounds-checked changeset/patchset walker, the patchset
+ * encoder used for pull pages and snapshots, and the live table shapes the
+ * hub code shares; the byte format is specified in changeset.h.
+ */
+#include "sync/changeset.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- varints ------------------------------------------------------------- */
+
+int changeset_put_varint(unsigned char *out, uint64_t v)
+{
+	unsigned char tmp[10];
+	int n = 0;
+
+	if (v & ((uint64_t)0xff000000 << 32)) {
+		out[8] = (unsigned char)v;
+		v >>= 8;
+		for (int i = 7; i >= 0; i--) {
+			out[i] = (unsigned char)((v & 0x7f) | 0x80);
+			v >>= 7;
+		}
+		return 9;
+	}
+	do {
+		tmp[n++] = (unsigned char)((v & 0x7f) | 0x80);
+		v >>= 7;
+	} while (v != 0);
+	tmp[0] &= 0x7f;
+	for (int i = 0, j = n - 1; j >= 0; j--, i++)
+		out[i] = tmp[j];
+	return n;
+}
+
+int changeset_get_varint(const unsigned char *p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < 9; i++) {
+		if (p + i >= end)
+			return 0;
+		if (i == 8) {
+			*v = (x << 8) | p[i];
+			return 9;
+		}
+		x = (x << 7) | (p[i] & 0x7f);
+		if ((p[i] & 0x80) == 0) {
+			*v = x;
+			return i + 1;
+		}
+	}
+	return 0; /* not reached */
+}
+
+/* ---- walker --------------------------------------------------------------- */
+
+void changeset_iter_init(cs_iter *it, const void *p, size_t len)
+{
+	memset(it, 0, sizeof *it);
+	it->ci_p = p;
+	it->ci_end = it->ci_p + len;
+	it->ci_patchset = -1;
+}
+
+void changeset_iter_release(cs_iter *it)
+{
+	free(it->ci_old);
+	free(it->ci_new);
+	it->ci_old = it->ci_new = NULL;
+	it->ci_cap = 0;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int read_value(cs_iter *it, cs_value *v, const char **err)
+{
+	uint64_t n;
+	int k;
+
+	memset(v, 0, sizeof *v);
+	if (it->ci_p >= it->ci_end) {
+		*err = "value truncated";
+		return -1;
+	}
+	v->cv_type = *it->ci_p++;
+	switch (v->cv_type) {
+	case CSV_UNDEFINED:
+	case CSV_NULL:
+		return 0;
+	case CSV_INTEGER:
+	case CSV_FLOAT:
+		if (it->ci_end - it->ci_p < 8) {
+			*err = "number truncated";
+			return -1;
+		}
+		n = get_be64(it->ci_p);
+		it->ci_p += 8;
+		if (v->cv_type == CSV_INTEGER)
+			v->cv_int = (int64_t)n;
+		else
+			memcpy(&v->cv_real, &n, sizeof v->cv_real);
+		return 0;
+	case CSV_TEXT:
+	case CSV_BLOB:
+		k = changeset_get_varint(it->ci_p, it->ci_end, &n);
+		if (k == 0) {
+			*err = "length truncated";
+			return -1;
+		}
+		it->ci_p += k;
+		if (n > CHANGESET_MAX_VALUE) {
+			*err = "value too large";
+			return -1;
+		}
+		if ((uint64_t)(it->ci_end - it->ci_p) < n) {
+			*err = "value truncated";
+			return -1;
+		}
+		v->cv_p = it->ci_p;
+		v->cv_n = (size_t)n;
+		it->ci_p += n;
+		return 0;
+	default:
+		*err = "unknown value type";
+		return -1;
+	}
+}
+
+/* One record: every column, or only the key columns when pk_only. */
+static int read_record(cs_iter *it, cs_value *vals, int pk_only, const char **err)
+{
+	for (int i = 0; i < it->ci_ncol; i++) {
+		if (pk_only && it->ci_pk[i] == 0) {
+			memset(&vals[i], 0, sizeof vals[i]);
+			continue;
+		}
+		if (read_value(it, &vals[i], err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int read_header(cs_iter *it, const char **err)
+{
+	int patchset = *it->ci_p == 'P';
+	const unsigned char *name, *nul;
+	uint64_t ncol;
+	int k;
+
+	if (it->ci_patchset != -1 && it->ci_patchset != patchset) {
+		*err = "changeset mixes 'T' and 'P' tables";
+		return -1;
+	}
+	it->ci_patchset = patchset;
+	it->ci_p++;
+	k = changeset_get_varint(it->ci_p, it->ci_end, &ncol);
+	if (k == 0) {
+		*err = "table header truncated";
+		return -1;
+	}
+	it->ci_p += k;
+	if (ncol < 1 || ncol > CHANGESET_MAX_COLUMNS) {
+		*err = "column count out of range";
+		return -1;
+	}
+	if ((uint64_t)(it->ci_end - it->ci_p) < ncol) {
+		*err = "table header truncated";
+		return -1;
+	}
+	it->ci_pk = it->ci_p;
+	for (uint64_t i = 0; i < ncol; i++)
+		if (it->ci_pk[i] > ncol) {
+			*err = "bad primary-key flag";
+			return -1;
+		}
+	it->ci_p += ncol;
+	name = it->ci_p;
+	nul = memchr(name, 0, (size_t)(it->ci_end - name));
+	if (nul == NULL) {
+		*err = "table name truncated";
+		return -1;
+	}
+	if (nul == name || nul - name > 128) {
+		*err = "bad table name length";
+		return -1;
+	}
+	it->ci_table = (const char *)name;
+	it->ci_p = nul + 1;
+	if ((int)ncol > it->ci_cap) {
+		cs_value *o = realloc(it->ci_old, ncol * sizeof *o);
+		if (o == NULL) {
+			*err = "out of memory";
+			return -1;
+		}
+		it->ci_old = o;
+		o = realloc(it->ci_new, ncol * sizeof *o);
+		if (o == NULL) {
+			*err = "out of memory";
+			return -1;
+		}
+		it->ci_new = o;
+		it->ci_cap = (int)ncol;
+	}
+	it->ci_ncol = (int)ncol;
+	it->ci_new_table = 1;
+	return 0;
+}
+
+int changeset_next(cs_iter *it, const char **err)
+{
+	const char *dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	*err = NULL;
+	it->ci_new_table = 0;
+	if (it->ci_p >= it->ci_end)
+		return 0;
+	while (*it->ci_p == 'T' || *it->ci_p == 'P') {
+		if (read_header(it, err) != 0)
+			return -1;
+		if (it->ci_p >= it->ci_end)
+			return 0; /* a header with no changes at the very end */
+	}
+	if (it->ci_table == NULL) {
+		*err = "change before any table header";
+		return -1;
+	}
+	if (it->ci_end - it->ci_p < 2) {
+		*err = "change truncated";
+		return -1;
+	}
+	it->ci_op = it->ci_p[0];
+	it->ci_indirect = it->ci_p[1];
+	it->ci_p += 2;
+	if (it->ci_op != SQLITE_INSERT && it->ci_op != SQLITE_UPDATE &&
+	    it->ci_op != SQLITE_DELETE) {
+		*err = "unknown operation";
+		return -1;
+	}
+	if (it->ci_indirect != 0 && it->ci_indirect != 1) {
+		*err = "bad indirect flag";
+		return -1;
+	}
+	if (++it->ci_nchanges > CHANGESET_MAX_CHANGES) {
+		*err = "too many changes";
+		return -1;
+	}
+	for (int i = 0; i < it->ci_ncol; i++) {
+		memset(&it->ci_old[i], 0, sizeof it->ci_old[i]);
+		memset(&it->ci_new[i], 0, sizeof it->ci_new[i]);
+	}
+	switch (it->ci_op) {
+	case SQLITE_INSERT:
+		if (read_record(it, it->ci_new, 0, err) != 0)
+			return -1;
+		break;
+	case SQLITE_DELETE:
+		if (read_record(it, it->ci_old, it->ci_patchset, err) != 0)
+			return -1;
+		break;
+	default:
+		if (!it->ci_patchset && read_record(it, it->ci_old, 0, err) != 0)
+			return -1;
+		if (read_record(it, it->ci_new, 0, err) != 0)
+			return -1;
+	}
+	return 1;
+}
+
+/* ---- encoder -------------------------------------------------------------- */
+
+void changeset_put_table(buf *out, int patchset, const char *name, int ncol,
+			 const unsigned char *pk, int *rc)
+{
+	unsigned char v[9];
+	int n = changeset_put_varint(v, (uint64_t)ncol);
+
+	buf_put_u8(out, patchset ? 'P' : 'T', rc);
+	buf_put_bytes(out, v, (size_t)n, rc);
+	buf_put_bytes(out, pk, (size_t)ncol, rc);
+	buf_put_bytes(out, name, strlen(name) + 1, rc);
+}
+
+void changeset_put_op(buf *out, int op, int indirect, int *rc)
+{
+	buf_put_u8(out, (uint8_t)op, rc);
+	buf_put_u8(out, indirect ? 1 : 0, rc);
+}
+
+void changeset_put_value(buf *out, sqlite3_value *v, int *rc)
+{
+	unsigned char len[9];
+	uint64_t bits;
+	double d;
+	int n;
+
+	if (v == NULL) {
+		buf_put_u8(out, CSV_UNDEFINED, rc);
+		return;
+	}
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		buf_put_u8(out, CSV_INTEGER, rc);
+		buf_put_u64(out, (uint64_t)sqlite3_value_int64(v), rc);
+		break;
+	case SQLITE_FLOAT:
+		d = sqlite3_value_double(v);
+		memcpy(&bits, &d, sizeof bits);
+		buf_put_u8(out, CSV_FLOAT, rc);
+		buf_put_u64(out, bits, rc);
+		break;
+	case SQLITE_TEXT: {
+		const unsigned char *t = sqlite3_value_text(v);
+		int tn = sqlite3_value_bytes(v);
+		if (t == NULL && *rc == 0) {
+			*rc = -1;
+			return;
+		}
+		n = changeset_put_varint(len, (uint64_t)tn);
+		buf_put_u8(out, CSV_TEXT, rc);
+		buf_put_bytes(out, len, (size_t)n, rc);
+		buf_put_bytes(out, t, (size_t)tn, rc);
+		break;
+	}
+	case SQLITE_BLOB: {
+		const void *b = sqlite3_value_blob(v);
+		int bn = sqlite3_value_bytes(v);
+		n = changeset_put_varint(len, (uint64_t)bn);
+		buf_put_u8(out, CSV_BLOB, rc);
+		buf_put_bytes(out, len, (size_t)n, rc);
+		if (bn > 0)
+			buf_put_bytes(out, b, (size_t)bn, rc);
+		break;
+	}
+	default:
+		buf_put_u8(out, CSV_NULL, rc);
+	}
+}
+
+/* ---- live table shapes ---------------------------------------------------- */
+
+void sync__tshape_release(sync__tshape *ts)
+{
+	if (ts->ts_cols)
+		for (int i = 0; i < ts->ts_ncol; i++)
+			free(ts->ts_cols[i]);
+	free(ts->ts_cols);
+	free(ts->ts_pk);
+	free(ts->ts_collist);
+	memset(ts, 0, sizeof *ts);
+}
+
+int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
+{
+	sqlite3_stmt *st = NULL;
+	buf cl = BUF_INIT(64 * 1024);
+	int n = 0, cap = 0, ret = -1, rc = 0;
+
+	memset(ts, 0, sizeof *ts);
+	ts->ts_td = td;
+	ts->ts_id = ts->ts_hlc = ts->ts_scope = ts->ts_la = -1;
+	ts->ts_row_office = ts->ts_row_la = ts->ts_final = -1;
+	if (db_prepare(db, &st, "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, td->td_name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (name == NULL)
+			goto out;
+		if (n == cap) {
+			int ncap = cap ? cap * 2 : 16;
+			char **c = realloc(ts->ts_cols, (size_t)ncap * sizeof *c);
+			unsigned char *p;
+			if (c == NULL)
+				goto out;
+			ts->ts_cols = c;
+			p = realloc(ts->ts_pk, (size_t)ncap);
+			if (p == NULL)
+				goto out;
+			ts->ts_pk = p;
+			cap = ncap;
+		}
+		ts->ts_cols[n] = strdup(name);
+		if (ts->ts_cols[n] == NULL)
+			goto out;
+		ts->ts_pk[n] = (unsigned char)sqlite3_column_int(st, 1);
+		ts->ts_ncol = ++n;
+		if (strcmp(name, "id") == 0)
+			ts->ts_id = n - 1;
+		else if (strcmp(name, "updated_hlc") == 0)
+			ts->ts_hlc = n - 1;
+		if (strcmp(name, "local_area_id") == 0)
+			ts->ts_la = n - 1;
+		if (strcmp(name, "scope_office") == 0)
+			ts->ts_row_office = n - 1;
+		if (strcmp(name, "scope_la") == 0)
+			ts->ts_row_la = n - 1;
+		if (td->td_scope_col && strcmp(name, td->td_scope_col) == 0)
+			ts->ts_scope = n - 1;
+		if (td->td_final_col && strcmp(name, td->td_final_col) == 0)
+			ts->ts_final = n - 1;
+		if (buf_printf(&cl, "%s\"%s\"", n > 1 ? "," : "", name) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE || n == 0 || ts->ts_id < 0) {
+		log_warnx("cannot read the shape of table '%s'", td->td_name);
+		goto out;
+	}
+	ts->ts_collist = buf_detach(&cl, NULL);
+	if (ts->ts_collist == NULL)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	buf_release(&cl);
+	if (ret != 0)
+		sync__tshape_release(ts);
+	return ret;
+}
+
+static const char *val_text(sqlite3_value *v)
+{
+	if (v == NULL || sqlite3_value_type(v) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_value_text(v);
+}
+
+void sync__row_scope(const sync__tshape *ts, sqlite3_value **row, const char **office,
+		     const char **la)
+{
+	*office = *la = NULL;
+	switch (ts->ts_td->td_scope) {
+	case SCOPE_OFFICE:
+		if (ts->ts_scope >= 0)
+			*office = val_text(row[ts->ts_scope]);
+		if (ts->ts_la >= 0)
+			*la = val_text(row[ts->ts_la]);
+		break;
+	case SCOPE_LOCAL_AREA:
+		if (ts->ts_scope >= 0)
+			*la = val_text(row[ts->ts_scope]);
+		break;
+	case SCOPE_ROW:
+		if (ts->ts_row_office >= 0)
+			*office = val_text(row[ts->ts_row_office]);
+		if (ts->ts_row_la >= 0)
+			*la = val_text(row[ts->ts_row_la]);
+		break;
+	default:
+		break;
+	}
+}
+
+int sync__scope_holds(const sync_scope *sc, const char *office, const char *la)
+{
+	if (sc == NULL)
+		return 1;
+	if (office && (sc->office_id == NULL || strcmp(office, sc->office_id) != 0))
+		return 0;
+	if (la && (sc->local_area_id == NULL || strcmp(la, sc->local_area_id) != 0))
+		return 0;
+	return 1;
+}
+
+int64_t sync__log_head(sqlite3 *db)
+{
+	int64_t a = db_int(db, "SELECT seq FROM sqlite_sequence WHERE name='change_log'", 0);
+	int64_t b = db_int(db, "SELECT max(seq) FROM change_log", 0);
+
+	return a > b ? a : b;
+}

@@ -1,0 +1,304 @@
+/*
+ * test_frame.c - the push batch frame (sync/frame.c): round trips, and every
+ * kind of damage refused before an entry is used: truncation at every
+ * length, any flipped byte, a bad checksum, non-increasing seqs, lengths out
+ * of range and trailing bytes.  The writer refuses what the reader would.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <mbedtls/sha256.h>
+
+#include "sync/frame.h"
+
+static void build3(buf *out)
+{
+	frame_writer w;
+	static const unsigned char cs1[] = {1, 2, 3}, cs2[] = {'T', 0, 9}, cs3[300] = {7};
+	sync_entry e1 = {5, "000000000001.0000.n1", "staff-1", cs1, sizeof cs1};
+	sync_entry e2 = {6, "000000000002.0000.n1", NULL, cs2, sizeof cs2};
+	sync_entry e3 = {9, "000000000003.0001.n1", "s", cs3, sizeof cs3};
+
+	frame_begin(&w, out, 42);
+	assert_int_equal(frame_add(&w, &e1), 0);
+	assert_int_equal(frame_add(&w, &e2), 0);
+	assert_int_equal(frame_add(&w, &e3), 0);
+	assert_int_equal(frame_end(&w), 0);
+}
+
+static void test_round_trip(void **state)
+{
+	buf out = BUF_INIT(1 << 20);
+	frame_reader r;
+	sync_entry e;
+	const char *err = NULL;
+
+	(void)state;
+	build3(&out);
+	assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
+	assert_int_equal(r.fr_schema, 42);
+	assert_int_equal(r.fr_count, 3);
+	assert_int_equal(frame_next(&r, &e, &err), 1);
+	assert_int_equal(e.seq, 5);
+	assert_string_equal(e.hlc, "000000000001.0000.n1");
+	assert_string_equal(e.actor, "staff-1");
+	assert_int_equal(e.len, 3);
+	assert_memory_equal(e.changeset, "\x01\x02\x03", 3);
+	assert_int_equal(frame_next(&r, &e, &err), 1);
+	assert_int_equal(e.seq, 6);
+	assert_null(e.actor);
+	assert_int_equal(e.len, 3);
+	assert_int_equal(frame_next(&r, &e, &err), 1);
+	assert_int_equal(e.seq, 9);
+	assert_int_equal(e.len, 300);
+	assert_int_equal(((const unsigned char *)e.changeset)[0], 7);
+	/* entries point into the caller's buffer */
+	assert_true((const char *)e.changeset > out.data &&
+		    (const char *)e.changeset < out.data + out.len);
+	assert_int_equal(frame_next(&r, &e, &err), 0);
+	assert_int_equal(frame_next(&r, &e, &err), 0);
+	buf_release(&out);
+}
+
+static void test_empty_frame(void **state)
+{
+	buf out = BUF_INIT(1024);
+	frame_writer w;
+	frame_reader r;
+	sync_entry e;
+	const char *err;
+
+	(void)state;
+	frame_begin(&w, &out, 1);
+	assert_int_equal(frame_end(&w), 0);
+	assert_int_equal(out.len, 12 + 32);
+	assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
+	assert_int_equal(frame_next(&r, &e, &err), 0);
+	buf_release(&out);
+}
+
+static void test_truncated(void **state)
+{
+	buf out = BUF_INIT(1 << 20);
+	frame_reader r;
+	const char *err;
+
+	(void)state;
+	build3(&out);
+	for (size_t n = 0; n < out.len; n++) {
+		/* a copy of exactly n bytes, so ASan sees any read past it */
+		unsigned char *p = malloc(n ? n : 1);
+		assert_non_null(p);
+		memcpy(p, out.data, n);
+		err = NULL;
+		assert_int_equal(frame_open(&r, p, n, &err), -1);
+		assert_non_null(err);
+		free(p);
+	}
+	buf_release(&out);
+}
+
+static void test_corrupted_any_byte(void **state)
+{
+	buf out = BUF_INIT(1 << 20);
+	frame_reader r;
+	const char *err;
+
+	(void)state;
+	build3(&out);
+	for (size_t i = 0; i < out.len; i++) {
+		out.data[i] ^= 0x20;
+		assert_int_equal(frame_open(&r, out.data, out.len, &err), -1);
+		out.data[i] ^= 0x20;
+	}
+	assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
+	buf_release(&out);
+}
+
+/* Raw frames with a correct checksum, to reach the structural checks. */
+static size_t seal(unsigned char *p, size_t n)
+{
+	assert_int_equal(mbedtls_sha256_ret(p, n, p + n, 0), 0);
+	return n + 32;
+}
+
+static size_t put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+	return 2;
+}
+
+static size_t put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return 4;
+}
+
+static size_t entry(unsigned char *p, uint64_t seq, const char *hlc, unsigned hlen, uint32_t clen,
+		    size_t cbytes)
+{
+	size_t n = 0;
+
+	n += put32(p + n, (uint32_t)(seq >> 32));
+	n += put32(p + n, (uint32_t)seq);
+	n += put16(p + n, hlen);
+	memcpy(p + n, hlc, hlen);
+	n += hlen;
+	n += put16(p + n, 0);
+	n += put32(p + n, clen);
+	memset(p + n, 'x', cbytes);
+	return n + cbytes;
+}
+
+static size_t head(unsigned char *p, uint32_t count)
+{
+	memcpy(p, "OPB1", 4);
+	put32(p + 4, 1);
+	put32(p + 8, count);
+	return 12;
+}
+
+static int open_raw(const unsigned char *p, size_t n, const char **err)
+{
+	frame_reader r;
+
+	*err = NULL;
+	return frame_open(&r, p, n, err);
+}
+
+static void test_structure_refused(void **state)
+{
+	static unsigned char p[4096];
+	static char h65[65];
+	const char *err;
+	size_t n;
+
+	(void)state;
+	memset(h65, 'a', 65);
+	/* a valid two-entry frame first, to show the builder is right */
+	n = head(p, 2);
+	n += entry(p + n, 1, "h", 1, 2, 2);
+	n += entry(p + n, 2, "h", 1, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), 0);
+
+	/* seq not increasing */
+	n = head(p, 2);
+	n += entry(p + n, 2, "h", 1, 2, 2);
+	n += entry(p + n, 2, "h", 1, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	assert_string_equal(err, "entry seq not increasing");
+	/* seq zero */
+	n = head(p, 1);
+	n += entry(p + n, 0, "h", 1, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* seq beyond int64 */
+	n = head(p, 1);
+	n += entry(p + n, UINT64_MAX, "h", 1, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* hlc length 0 and 65 */
+	n = head(p, 1);
+	n += entry(p + n, 1, "", 0, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	n = head(p, 1);
+	n += entry(p + n, 1, h65, 65, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* hlc with a NUL or control byte */
+	n = head(p, 1);
+	n += entry(p + n, 1, "a\0b", 3, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* changeset length 0, larger than the cap, larger than what remains */
+	n = head(p, 1);
+	n += entry(p + n, 1, "h", 1, 0, 0);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	n = head(p, 1);
+	n += entry(p + n, 1, "h", 1, SYNC_MAX_CHANGESET + 1, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	n = head(p, 1);
+	n += entry(p + n, 1, "h", 1, 100, 20);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* trailing bytes after the counted entries */
+	n = head(p, 1);
+	n += entry(p + n, 1, "h", 1, 2, 2);
+	n += entry(p + n, 2, "h", 1, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	assert_string_equal(err, "trailing bytes after the last entry");
+	/* count larger than the entries present */
+	n = head(p, 3);
+	n += entry(p + n, 1, "h", 1, 2, 2);
+	n += entry(p + n, 2, "h", 1, 2, 2);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* count above the maximum */
+	n = head(p, SYNC_FRAME_MAX_ENTRIES + 1);
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	/* bad magic with a good checksum */
+	n = head(p, 0);
+	p[0] = 'X';
+	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+	assert_string_equal(err, "bad frame magic");
+	/* checksum mismatch on an otherwise valid frame */
+	n = head(p, 1);
+	n += entry(p + n, 1, "h", 1, 2, 2);
+	n = seal(p, n);
+	p[n - 1] ^= 1;
+	assert_int_equal(open_raw(p, n, &err), -1);
+	assert_non_null(strstr(err, "checksum"));
+}
+
+static void test_writer_limits(void **state)
+{
+	buf out = BUF_INIT(200);
+	frame_writer w;
+	frame_reader r;
+	sync_entry e;
+	static const unsigned char big[150] = {1}, small[10] = {2};
+	sync_entry eb = {1, "h1", NULL, big, sizeof big};
+	sync_entry es = {2, "h2", NULL, small, sizeof small};
+	sync_entry back = {2, "h3", NULL, small, sizeof small};
+	sync_entry nohlc = {3, "", NULL, small, sizeof small};
+	const char *err;
+
+	(void)state;
+	frame_begin(&w, &out, 7);
+	/* 12 head + 18 + 150 + 32 sum > 200: does not fit, frame stays valid */
+	assert_int_equal(frame_add(&w, &eb), -1);
+	assert_int_equal(frame_add(&w, &es), 0);
+	assert_int_equal(frame_add(&w, &back), -1); /* seq must increase */
+	assert_int_equal(frame_add(&w, &nohlc), -1);
+	assert_int_equal(frame_end(&w), 0);
+	assert_true(out.len <= out.max);
+	assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
+	assert_int_equal(r.fr_count, 1);
+	assert_int_equal(frame_next(&r, &e, &err), 1);
+	assert_int_equal(e.seq, 2);
+	assert_int_equal(frame_next(&r, &e, &err), 0);
+	buf_release(&out);
+
+	/* a buffer too small for even an empty frame */
+	buf_init(&out, 20);
+	frame_begin(&w, &out, 7);
+	assert_int_equal(frame_add(&w, &es), -1);
+	assert_int_equal(frame_end(&w), -1);
+	buf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_empty_frame),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_corrupted_any_byte),
+		cmocka_unit_test(test_structure_refused),
+		cmocka_unit_test(test_writer_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
