@@ -9,14 +9,16 @@ out=build/fuzz
 mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -I. -DOUTPOST_VERSION=\"fuzz\" \
 -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK $(pkg-config --cflags libuv libcjson)"
-libs="$(pkg-config --libs libuv libcjson sqlite3) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm"
+libs="$(pkg-config --libs libuv libcjson sqlite3 libcurl) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm"
+# the replication library (not the outpost-sync command), for fuzz_frame / fuzz_apply
+sync_src=$(ls sync/*.c | grep -v '/tool_' || true)
 status=0
 for src in fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	short=${name#fuzz_}
 	echo "== $name"
 	# shellcheck disable=SC2086
-	clang $flags "$src" lib/*.c model/*.c -o "$out/$name" $libs
+	clang $flags "$src" lib/*.c model/*.c $sync_src -o "$out/$name" $libs
 	mkdir -p "fuzz/corpus/$short" "$out/corpus-$short"
 	if ! "$out/$name" -close_fd_mask=2 -max_total_time="$secs" "$out/corpus-$short" "fuzz/corpus/$short"; then
 		echo "FAIL $name: crash input saved in the current directory"

@@ -325,6 +325,11 @@ static int refuse(actx *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->ax_reason, sizeof a->ax_reason, fmt, ap);
 	va_end(ap);
+	/* Reasons can quote a node's bytes (a table name): keep them printable
+	 * for the log line and the console. */
+	for (char *p = a->ax_reason; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			*p = '?';
 	return A_REFUSE;
 }
 
