@@ -369,6 +369,103 @@ static void test_snapshot_digest_equal(void **state)
 	sqlite3_close(node);
 }
 
+/* ---- the whole loop: capture, push, merge, pull ------------------------------------ */
+
+static void captured(sqlite3 *node, const char *hlc, const char *sql)
+{
+	capture c;
+	int64_t seq;
+
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, sql), 0);
+	assert_int_equal(capture_commit(&c, hlc, "staff-1", &seq), 0);
+}
+
+static void push_all(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+				(size_t)sqlite3_column_bytes(st, 3)};
+		sync_apply_result res;
+		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
+		assert_int_equal(res.applied, 1);
+	}
+	assert_int_equal(db_exec(hub, "COMMIT"), 0);
+	sqlite3_finalize(st);
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+}
+
+static void pull_all(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
+{
+	buf page = BUF_INIT(1 << 20);
+	char cur[32] = "0";
+	int64_t cursor, next, head;
+	int more = 1;
+
+	db_text(node, "SELECT value FROM node_meta WHERE key='sync_cursor'", NULL, cur, sizeof cur);
+	cursor = strtoll(cur, NULL, 10);
+	while (more) {
+		buf_reset(&page);
+		assert_int_equal(sync_hub_pull(hub, sc, cursor, 3, &page, &next, &head, &more), 0);
+		assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+		cursor = next;
+	}
+	buf_release(&page);
+}
+
+static void test_push_pull_converges(void **state)
+{
+	static const sync_scope sa = {"nodeA", "office-1", "la-1"}, sb = {"nodeB", "office-1", "la-1"};
+	sqlite3 *hub = open_hub(), *a = open_node(), *b = open_node();
+	cJSON *dh, *da, *db;
+
+	(void)state;
+	seed(hub);
+	pull_all(hub, a, &sa);
+	pull_all(hub, b, &sb);
+	captured(a, "000000000100.0000.nodeA",
+		 "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at, visit_date,"
+		 " updated_hlc) VALUES('ka', 'office-1', 'la-1', 'Ka', 1, '2026-01-05', '000000000100.0000.nodeA');"
+		 "INSERT INTO checkin_events(id, checkin_id, office_id, action, to_status, at, hlc) VALUES"
+		 " ('kev', 'ka', 'office-1', 'create', 'waiting', 1, '000000000100.0000.nodeA')");
+	captured(b, "000000000150.0000.nodeB",
+		 "UPDATE checkins SET note='B', updated_hlc='000000000150.0000.nodeB' WHERE id='c1'");
+	captured(a, "000000000120.0000.nodeA",
+		 "UPDATE checkins SET note='A', phone='555', updated_hlc='000000000120.0000.nodeA' WHERE id='c1'");
+	push_all(hub, a, &sa);
+	push_all(hub, b, &sb);
+	pull_all(hub, a, &sa);
+	pull_all(hub, b, &sb);
+	assert_int_equal(q_int(hub, "SELECT count(*) FROM conflicts"), 1);
+	dh = sync_digest(hub, &sa);
+	da = sync_digest(a, NULL);
+	db = sync_digest(b, NULL);
+	assert_true(cJSON_Compare(dh, da, 1));
+	assert_true(cJSON_Compare(dh, db, 1));
+	/* both replicas show the merge: B's later note, A's phone, the conflict */
+	{
+		char note[16], phone[16];
+		assert_int_equal(db_text(a, "SELECT note FROM checkins WHERE id='c1'", NULL, note, sizeof note), 0);
+		assert_int_equal(db_text(b, "SELECT phone FROM checkins WHERE id='c1'", NULL, phone, sizeof phone), 0);
+		assert_string_equal(note, "B");
+		assert_string_equal(phone, "555");
+	}
+	assert_int_equal(q_int(a, "SELECT count(*) FROM conflicts"), 1);
+	assert_int_equal(q_int(b, "SELECT count(*) FROM checkin_events"), 1);
+	assert_int_equal(q_int(a, "SELECT count(*) FROM outbox") + q_int(b, "SELECT count(*) FROM outbox"), 0);
+	cJSON_Delete(dh);
+	cJSON_Delete(da);
+	cJSON_Delete(db);
+	sqlite3_close(hub);
+	sqlite3_close(a);
+	sqlite3_close(b);
+}
+
 /* ---- encoder ------------------------------------------------------------------- */
 
 static void test_varints(void **state)
@@ -489,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_changes_travel_as_state),
 		cmocka_unit_test(test_node_apply_idempotent_and_outbox_guard),
 		cmocka_unit_test(test_snapshot_digest_equal),
+		cmocka_unit_test(test_push_pull_converges),
 		cmocka_unit_test(test_varints),
 		cmocka_unit_test(test_encoder_round_trip),
 	};
