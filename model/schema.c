@@ -11,6 +11,7 @@
 const schema_module *const schema_modules[] = {
 	&schema_core,
 	&schema_accounts,
+	&schema_crm,
 	&schema_sync,
 	NULL,
 };

@@ -70,5 +70,6 @@ int schema_check(sqlite3 *db);
 extern const schema_module schema_core;
 extern const schema_module schema_sync;
 extern const schema_module schema_accounts;
+extern const schema_module schema_crm;
 
 #endif

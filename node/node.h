@@ -74,6 +74,9 @@ int node_seed_demo(node *n);
 /* node_greeter.c */
 int greeter_routes(node *n, router *r);
 
+/* node_crm.c */
+int crm_routes(node *n, router *r);
+
 /* node_web.c */
 int web_routes(node *n, router *r);
 

@@ -1,0 +1,619 @@
+/*
+ * crm.c - CRM domain rules: company name normalization, lead user names,
+ * conversion requirements, code selection, the service date rules, work
+ * item transitions and assignment, and the hub's row checks; see crm.h.
+ */
+#include "model/crm.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- names ------------------------------------------------------------------ */
+
+static const char *const legal_suffixes[] = {
+	"inc", "incorporated", "llc", "llp", "lp", "corp", "corporation", "co",
+	"company", "ltd", "limited", "pc", "plc", "pllc", NULL,
+};
+
+static int is_suffix(const char *w, size_t len)
+{
+	for (int i = 0; legal_suffixes[i]; i++)
+		if (strlen(legal_suffixes[i]) == len && memcmp(legal_suffixes[i], w, len) == 0)
+			return 1;
+	return 0;
+}
+
+int crm_normalize_name(const char *name, char *out, size_t n)
+{
+	char tmp[CRM_NORM_MAX * 2];
+	size_t j = 0;
+	int alnum = 0;
+
+	if (name == NULL || n == 0)
+		return -1;
+	/* Pass 1: lower case, '&' -> and, drop . and ', punctuation -> space. */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		const char *add = NULL;
+		char one[2] = {0, 0};
+
+		if (*p == '.' || *p == '\'')
+			continue;
+		if (p[0] == 0xe2 && p[1] == 0x80 && p[2] == 0x99) { /* U+2019 apostrophe */
+			p += 2;
+			continue;
+		}
+		if (*p == '&')
+			add = " and ";
+		else if (isalnum(*p) || *p >= 0x80) {
+			one[0] = (char)tolower(*p);
+			add = one;
+			if (isalnum(*p))
+				alnum = 1;
+		} else
+			add = " ";
+		for (; *add; add++) {
+			if (*add == ' ' && (j == 0 || tmp[j - 1] == ' '))
+				continue;
+			if (j + 1 >= sizeof tmp)
+				return -1;
+			tmp[j++] = *add;
+		}
+	}
+	while (j > 0 && tmp[j - 1] == ' ')
+		j--;
+	tmp[j] = '\0';
+	if (!alnum)
+		return -1;
+	/* Pass 2: drop a leading "the " and trailing legal suffixes, never all. */
+	char *s = tmp;
+	if (strncmp(s, "the ", 4) == 0)
+		s += 4;
+	size_t len = strlen(s);
+	for (;;) {
+		char *sp = s + len;
+		while (sp > s && *sp != ' ')
+			sp--;
+		if (*sp != ' ')
+			break;
+		if (!is_suffix(sp + 1, len - (size_t)(sp + 1 - s)))
+			break;
+		len = (size_t)(sp - s);
+		s[len] = '\0';
+	}
+	if (len + 1 > n)
+		return -1;
+	memcpy(out, s, len + 1);
+	return 0;
+}
+
+int crm_valid_zip(const char *zip, char zip5[6])
+{
+	size_t len = zip ? strlen(zip) : 0;
+
+	if (len != 5 && len != 10)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (i == 5) {
+			if (zip[i] != '-')
+				return -1;
+		} else if (!isdigit((unsigned char)zip[i]))
+			return -1;
+	}
+	if (zip5) {
+		memcpy(zip5, zip, 5);
+		zip5[5] = '\0';
+	}
+	return 0;
+}
+
+int crm_valid_state(const char *s)
+{
+	return s && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]) && s[2] == '\0'
+		       ? 0
+		       : -1;
+}
+
+int crm_valid_edd_account(const char *s, char digits[9])
+{
+	char d[9];
+	int nd = 0, prev_sep = 1;
+
+	if (s == NULL)
+		return -1;
+	for (; *s; s++) {
+		if (isdigit((unsigned char)*s)) {
+			if (nd == 8)
+				return -1;
+			d[nd++] = *s;
+			prev_sep = 0;
+		} else if (*s == '-' || *s == ' ') {
+			if (prev_sep)
+				return -1; /* leading or doubled separator */
+			prev_sep = 1;
+		} else {
+			return -1;
+		}
+	}
+	if (prev_sep || nd < 7)
+		return -1;
+	d[nd] = '\0';
+	if (digits)
+		memcpy(digits, d, (size_t)nd + 1);
+	return 0;
+}
+
+int crm_valid_naics(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	if (len < 2 || len > 6)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	return 0;
+}
+
+int crm_valid_url(const char *s)
+{
+	const char *host = s;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else if (strstr(s, "://"))
+		return -1;
+	for (const char *p = s; *p; p++)
+		if (isspace((unsigned char)*p) || *p == '<' || *p == '>' || *p == '"')
+			return -1;
+	const char *dot = strchr(host, '.');
+	const char *slash = strchr(host, '/');
+	return dot && dot != host && (slash == NULL || dot < slash) ? 0 : -1;
+}
+
+int crm_valid_phone(const char *s)
+{
+	int digits = 0;
+
+	if (s == NULL)
+		return -1;
+	for (; *s; s++) {
+		if (isdigit((unsigned char)*s))
+			digits++;
+		else if (!strchr(" +-().x", *s))
+			return -1;
+	}
+	return digits >= 10 && digits <= 15 ? 0 : -1;
+}
+
+int crm_valid_email(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+
+	if (at == NULL || at == s || strchr(at + 1, '@'))
+		return -1;
+	for (const char *p = s; *p; p++)
+		if (isspace((unsigned char)*p) || *p == '<' || *p == '>' || *p == ',')
+			return -1;
+	const char *dot = strrchr(at, '.');
+	return dot && dot > at + 1 && dot[1] != '\0' ? 0 : -1;
+}
+
+int crm_valid_account_type(const char *s)
+{
+	return s && (strcmp(s, CRM_LEAD) == 0 || strcmp(s, CRM_RECRUITING) == 0) ? 0 : -1;
+}
+
+/* ---- user names ------------------------------------------------------------ */
+
+int crm_make_username(const char *normalized, unsigned suffix, char *out, size_t n)
+{
+	char base[13];
+	size_t j = 0;
+
+	for (const char *p = normalized ? normalized : ""; *p && j < 12; p++)
+		if (isalnum((unsigned char)*p))
+			base[j++] = (char)toupper((unsigned char)*p);
+	base[j] = '\0';
+	if (j == 0)
+		snprintf(base, sizeof base, "EMPLOYER");
+	int w = snprintf(out, n, "%s%s%04u", CRM_USERNAME_PREFIX, base, suffix % 10000);
+	return w > 0 && (size_t)w < n ? 0 : -1;
+}
+
+int crm_has_mkt_prefix(const char *username)
+{
+	return username && strncmp(username, CRM_USERNAME_PREFIX, 3) == 0 && username[3] != '\0';
+}
+
+int crm_drop_mkt_prefix(const char *username, char *out, size_t n)
+{
+	const char *rest = crm_has_mkt_prefix(username) ? username + 3 : username;
+	int w;
+
+	if (rest == NULL)
+		return -1;
+	w = snprintf(out, n, "%s", rest);
+	return w >= 0 && (size_t)w < n ? 0 : -1;
+}
+
+int crm_valid_username(const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	if (len < 4 || len > CRM_USERNAME_MAX)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return -1;
+	return 0;
+}
+
+/* ---- conversion --------------------------------------------------------------- */
+
+static int blank(const char *s)
+{
+	if (s == NULL)
+		return 1;
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+const char *crm_conversion_check(const crm_conversion *c, char *msg, size_t n)
+{
+#define FAIL(f, ...)                              \
+	do {                                      \
+		snprintf(msg, n, __VA_ARGS__);    \
+		return f;                         \
+	} while (0)
+	if (c->account_type == NULL || strcmp(c->account_type, CRM_LEAD) != 0)
+		FAIL("account_type", "only a marketing lead can be converted to a recruiting employer");
+	if (c->status && strcmp(c->status, "active") != 0)
+		FAIL("status", "an inactive employer cannot be converted");
+	if (blank(c->company_name))
+		FAIL("company_name", "company name is required");
+	if (blank(c->edd_account_number))
+		FAIL("edd_account_number", "the EDD Account Number is required to convert a lead");
+	if (crm_valid_edd_account(c->edd_account_number, NULL) != 0)
+		FAIL("edd_account_number", "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)");
+	if (blank(c->zip) || crm_valid_zip(c->zip, NULL) != 0)
+		FAIL("zip", "a valid ZIP code is required");
+	if (blank(c->street))
+		FAIL("street", "street address is required");
+	if (blank(c->city))
+		FAIL("city", "city is required");
+	if (crm_valid_state(c->state) != 0)
+		FAIL("state", "state is required (two letters, e.g. CA)");
+	if (blank(c->phone) || crm_valid_phone(c->phone) != 0)
+		FAIL("phone", "a valid company phone number is required");
+	if (blank(c->industry) || crm_valid_naics(c->industry) != 0)
+		FAIL("industry", "an industry (NAICS) code is required");
+	if (c->primary_contacts < 1)
+		FAIL("contacts", "a primary contact is required");
+#undef FAIL
+	return NULL;
+}
+
+int64_t crm_vetting_due(int64_t started_ms)
+{
+	return started_ms + (int64_t)CRM_VETTING_HOURS * 3600 * 1000;
+}
+
+/* ---- services ------------------------------------------------------------------ */
+
+const char *crm_code_selectable(int system_generated, const char *status)
+{
+	if (system_generated)
+		return "is entered by the system and cannot be chosen";
+	if (status == NULL || strcmp(status, "active") != 0)
+		return "is retired and cannot be chosen for a new service";
+	return NULL;
+}
+
+static const char *const completion_codes[] = {"successful", "unsuccessful", "cancelled", NULL};
+
+int crm_valid_completion_code(const char *s)
+{
+	for (int i = 0; s && completion_codes[i]; i++)
+		if (strcmp(s, completion_codes[i]) == 0)
+			return 0;
+	return -1;
+}
+
+const char *crm_service_check(const char *start, const char *end, const char *completion,
+			      const char *today, char *msg, size_t n)
+{
+	if (start == NULL || json_valid_date(start) != 0) {
+		snprintf(msg, n, "start date is required (YYYY-MM-DD)");
+		return "start_date";
+	}
+	if (today && strcmp(start, today) > 0) {
+		snprintf(msg, n, "start date cannot be in the future");
+		return "start_date";
+	}
+	if (end) {
+		if (json_valid_date(end) != 0) {
+			snprintf(msg, n, "actual end date must be a date (YYYY-MM-DD)");
+			return "end_date";
+		}
+		if (strcmp(end, start) < 0) {
+			snprintf(msg, n, "actual end date cannot be before the start date");
+			return "end_date";
+		}
+		if (today && strcmp(end, today) > 0) {
+			snprintf(msg, n, "actual end date cannot be in the future");
+			return "end_date";
+		}
+	}
+	if (completion) {
+		if (crm_valid_completion_code(completion) != 0) {
+			snprintf(msg, n, "completion code must be successful, unsuccessful or cancelled");
+			return "completion_code";
+		}
+		if (end == NULL) {
+			snprintf(msg, n, "a completion code needs an actual end date");
+			return "end_date";
+		}
+	}
+	return NULL;
+}
+
+/* ---- work items ------------------------------------------------------------------ */
+
+int crm_valid_wi_status(const char *s)
+{
+	return s && (strcmp(s, CRM_WI_NEW) == 0 || strcmp(s, CRM_WI_IN_PROGRESS) == 0 ||
+		     strcmp(s, CRM_WI_CLOSED) == 0)
+		       ? 0
+		       : -1;
+}
+
+int crm_wi_transition(const char *from, const char *to)
+{
+	if (crm_valid_wi_status(from) != 0 || crm_valid_wi_status(to) != 0)
+		return -1;
+	if (strcmp(from, to) == 0)
+		return 0;
+	if (strcmp(from, CRM_WI_CLOSED) == 0)
+		return -1;
+	return 0;
+}
+
+int crm_can_assign(int exists, int active, int crm_work_group, char *msg, size_t n)
+{
+	if (!exists) {
+		snprintf(msg, n, "no such staff member");
+		return -1;
+	}
+	if (!active) {
+		snprintf(msg, n, "this staff member's account is not active");
+		return -1;
+	}
+	if (!crm_work_group) {
+		snprintf(msg, n, "work items can be assigned only to members of the CRM work group");
+		return -1;
+	}
+	return 0;
+}
+
+int crm_wi_may_work(const char *user_id, const char *assignee_id, const char *created_by)
+{
+	if (user_id == NULL)
+		return 0;
+	return (assignee_id && strcmp(user_id, assignee_id) == 0) ||
+	       (created_by && strcmp(user_id, created_by) == 0);
+}
+
+/* ---- hub checks -------------------------------------------------------------------- */
+
+static const char *jstr(const cJSON *row, const char *k)
+{
+	return json_str(row, k);
+}
+
+int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int added = 0, ret = -1;
+
+	/* Same normalized name and ZIP, or the same user name, other employer,
+	 * not already flagged for this pair (in either direction). */
+	if (db_prepare(db, &st,
+		       "SELECT o.id, CASE WHEN o.username = e.username THEN 'username' ELSE 'name_zip' END,"
+		       " e.normalized_name, e.zip5"
+		       " FROM employers e JOIN employers o ON o.id <> e.id AND o.status = 'active'"
+		       "  AND ((o.normalized_name = e.normalized_name AND o.zip5 = e.zip5)"
+		       "   OR o.username = e.username)"
+		       " WHERE e.id = ?1 AND e.status = 'active' AND e.duplicate_of IS NULL"
+		       "  AND o.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM crm_duplicate_flags f"
+		       "  WHERE (f.employer_id = e.id AND f.other_employer_id = o.id)"
+		       "     OR (f.employer_id = o.id AND f.other_employer_id = e.id))") != 0 ||
+	    db_prepare(db, &ins,
+		       "INSERT INTO crm_duplicate_flags(id, employer_id, other_employer_id, reason,"
+		       " normalized_name, zip5, detected_at, status, updated_hlc)"
+		       " VALUES(?,?,?,?,?,?,?,'open',?)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char id[UUID_STRLEN];
+		if (uuid7(id) != 0)
+			goto out;
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, employer_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 4, (const char *)sqlite3_column_text(st, 1), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 5, (const char *)sqlite3_column_text(st, 2), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 6, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 7, now_ms);
+		sqlite3_bind_text(ins, 8, hlc, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+		added++;
+		log_info("possible duplicate employer %s of %s flagged for review", employer_id,
+			 (const char *)sqlite3_column_text(st, 0));
+	}
+	ret = added;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return ret;
+}
+
+#define REFUSE(...)                              \
+	do {                                     \
+		snprintf(reason, n, __VA_ARGS__); \
+		return -1;                       \
+	} while (0)
+
+static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *type = jstr(row, "account_type"), *name = jstr(row, "company_name");
+	const char *norm = jstr(row, "normalized_name"), *zip = jstr(row, "zip");
+	const char *edd = jstr(row, "edd_account_number"), *id = jstr(row, "id");
+	char want[CRM_NORM_MAX], z5[6];
+
+	if (crm_valid_account_type(type) != 0)
+		REFUSE("employers: account_type must be lead or recruiting");
+	if (name == NULL || crm_normalize_name(name, want, sizeof want) != 0)
+		REFUSE("employers: company_name is missing or has no letters");
+	if (norm == NULL || strcmp(norm, want) != 0)
+		REFUSE("employers: normalized_name does not match company_name");
+	if (zip == NULL || crm_valid_zip(zip, z5) != 0)
+		REFUSE("employers: zip is not a valid ZIP code");
+	if (jstr(row, "zip5") == NULL || strcmp(jstr(row, "zip5"), z5) != 0)
+		REFUSE("employers: zip5 does not match zip");
+	if (edd && crm_valid_edd_account(edd, NULL) != 0)
+		REFUSE("employers: edd_account_number is not 7 or 8 digits");
+	if (strcmp(type, CRM_RECRUITING) == 0 && edd == NULL)
+		REFUSE("employers: a recruiting employer needs an EDD Account Number");
+	if (jstr(row, "status") == NULL ||
+	    (strcmp(jstr(row, "status"), "active") != 0 && strcmp(jstr(row, "status"), "inactive") != 0))
+		REFUSE("employers: status must be active or inactive");
+	if (jstr(row, "username") == NULL || jstr(row, "username")[0] == '\0')
+		REFUSE("employers: username is required");
+	if (op != SQLITE_DELETE && id) {
+		char hlc[64];
+		const char *h = jstr(row, "updated_hlc");
+		snprintf(hlc, sizeof hlc, "%s", h ? h : "");
+		if (crm_flag_duplicates(db, id, hlc, (int64_t)time(NULL) * 1000) < 0)
+			REFUSE("employers: duplicate check failed");
+	}
+	return 0;
+}
+
+static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *code = jstr(row, "code"), *field;
+	char msg[160];
+	sqlite3_stmt *st;
+	int found = 0, sysgen = 0;
+
+	if (code == NULL)
+		REFUSE("employer_services: code is required");
+	if (db_prepare(db, &st, "SELECT system_generated FROM employer_activity_codes WHERE code=?") != 0)
+		REFUSE("employer_services: cannot read the code list");
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		sysgen = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (!found)
+		REFUSE("employer_services: unknown activity code");
+	/* Nodes never write system-generated codes; retired codes are checked
+	 * on the node against the date it was entered (the list may have
+	 * changed since), so only the structural rules are repeated here. */
+	if (sysgen)
+		REFUSE("employer_services: code is system-generated");
+	field = crm_service_check(jstr(row, "start_date"), jstr(row, "end_date"),
+				  jstr(row, "completion_code"), NULL, msg, sizeof msg);
+	if (field)
+		REFUSE("employer_services: %s: %s", field, msg);
+	if (jstr(row, "employer_id") == NULL)
+		REFUSE("employer_services: employer_id is required");
+	return 0;
+}
+
+static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *assignee = jstr(row, "assignee_id");
+	char msg[120];
+
+	if (crm_valid_wi_status(jstr(row, "status")) != 0)
+		REFUSE("work_items: status must be New, In Progress or Closed");
+	if (jstr(row, "due_date") && json_valid_date(jstr(row, "due_date")) != 0)
+		REFUSE("work_items: due_date is not a date");
+	if (assignee) {
+		sqlite3_stmt *st;
+		int exists = 0, active = 0, wg = 0;
+		if (db_prepare(db, &st, "SELECT active, crm_work_group FROM staff WHERE id=?") != 0)
+			REFUSE("work_items: cannot read staff");
+		sqlite3_bind_text(st, 1, assignee, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			exists = 1;
+			active = sqlite3_column_int(st, 0);
+			wg = sqlite3_column_int(st, 1);
+		}
+		sqlite3_finalize(st);
+		/* A deactivation that crossed an offline assignment is not the
+		 * office's fault: only refuse staff the hub has never heard of or
+		 * who are outside the work group. */
+		(void)active;
+		if (crm_can_assign(exists, 1, wg, msg, sizeof msg) != 0)
+			REFUSE("work_items: assignee: %s", msg);
+	}
+	return 0;
+}
+
+int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			 size_t n)
+{
+	if (tbl == NULL || row == NULL)
+		return 0;
+	if (strcmp(tbl, "employers") == 0) {
+		if (op == SQLITE_DELETE)
+			REFUSE("employers: rows are never deleted (set status inactive)");
+		return check_employer(db, op, row, reason, n);
+	}
+	if (op == SQLITE_DELETE && (strcmp(tbl, "work_items") == 0 ||
+				    strcmp(tbl, "employer_contacts") == 0 ||
+				    strcmp(tbl, "employer_locations") == 0))
+		REFUSE("%s: rows are never deleted (use the status column)", tbl);
+	if (strcmp(tbl, "employer_contacts") == 0) {
+		const char *k = jstr(row, "kind");
+		if (k == NULL || (strcmp(k, "primary") != 0 && strcmp(k, "secondary") != 0))
+			REFUSE("employer_contacts: kind must be primary or secondary");
+		if (jstr(row, "name") == NULL || jstr(row, "name")[0] == '\0')
+			REFUSE("employer_contacts: name is required");
+		if (jstr(row, "email") && crm_valid_email(jstr(row, "email")) != 0)
+			REFUSE("employer_contacts: email is not valid");
+		return 0;
+	}
+	if (strcmp(tbl, "employer_locations") == 0) {
+		if (jstr(row, "zip") == NULL || crm_valid_zip(jstr(row, "zip"), NULL) != 0)
+			REFUSE("employer_locations: zip is not a valid ZIP code");
+		return 0;
+	}
+	if (strcmp(tbl, "employer_services") == 0)
+		return check_service(db, row, reason, n);
+	if (strcmp(tbl, "work_items") == 0)
+		return check_work_item(db, row, reason, n);
+	if (strcmp(tbl, "work_item_notes") == 0) {
+		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0')
+			REFUSE("work_item_notes: body is required");
+		return 0;
+	}
+	return 0;
+}

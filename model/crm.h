@@ -1,0 +1,163 @@
+/*
+ * crm.h - the CRM's domain rules (marketing leads, recruiting employers,
+ * contacts, employer services, work items), shared by the office node, which
+ * enforces them on every API write, and the hub, which checks every
+ * replicated CRM row with crm_hub_validate_row().
+ *
+ * Sources: SPEC.md "CRM", "Employer services", "Work items" (CRM training
+ * module, WSIN15-21).  Pure functions unless they take a database handle.
+ */
+#ifndef OUTPOST_CRM_H
+#define OUTPOST_CRM_H
+
+#include <stddef.h>
+#include "lib/db.h"
+
+#define CRM_NAME_MAX 160        /* company name */
+#define CRM_NORM_MAX 200        /* normalized name buffer */
+#define CRM_USERNAME_MAX 40
+#define CRM_STREET_MAX 160
+#define CRM_CITY_MAX 80
+#define CRM_PHONE_MAX 25
+#define CRM_EMAIL_MAX 254
+#define CRM_URL_MAX 200
+#define CRM_TITLE_MAX 120
+#define CRM_NOTE_MAX 4000
+#define CRM_DESC_MAX 4000
+#define CRM_MAX_SERVICES 20     /* services added at once */
+#define CRM_VETTING_HOURS 72
+#define CRM_USERNAME_PREFIX "MKT"
+
+/* Account types: an employer holds exactly one. */
+#define CRM_LEAD "lead"
+#define CRM_RECRUITING "recruiting"
+
+/* Work item statuses, as stored and shown. */
+#define CRM_WI_NEW "New"
+#define CRM_WI_IN_PROGRESS "In Progress"
+#define CRM_WI_CLOSED "Closed"
+
+/*
+ * Company name normalized for duplicate detection: lower case, "&" read as
+ * "and", periods and apostrophes dropped ("L.L.C." = "llc", "Joe's" =
+ * "joes"), other punctuation as spaces, white space collapsed, a leading
+ * "the" and trailing legal suffixes (inc, incorporated, llc, llp, lp, corp,
+ * corporation, co, company, ltd, limited, pc, plc) removed - but never down
+ * to nothing ("The Company" stays "company").  Returns 0, or -1 when out is
+ * too small or the name has no letter or digit.
+ */
+int crm_normalize_name(const char *name, char *out, size_t n);
+
+/* ZIP: "12345" or "12345-6789".  0 when valid; zip5 (6 bytes) gets the first
+ * five digits when not NULL. */
+int crm_valid_zip(const char *zip, char zip5[6]);
+/* Two-letter state code (upper case). 0 when valid. */
+int crm_valid_state(const char *s);
+/*
+ * EDD employer account number: 7 or 8 digits (EDD writes 8 as 999-9999-9),
+ * with optional spaces or dashes between digits.  0 when valid; digits (9
+ * bytes) gets the digits alone when not NULL.
+ */
+int crm_valid_edd_account(const char *s, char digits[9]);
+/* NAICS industry code: 2 to 6 digits. 0 when valid. */
+int crm_valid_naics(const char *s);
+/* Web address: http(s)://host... or a bare host with a dot, no spaces. */
+int crm_valid_url(const char *s);
+int crm_valid_phone(const char *s);
+int crm_valid_email(const char *s);
+
+int crm_valid_account_type(const char *s);
+
+/*
+ * Lead user name: "MKT" + up to 12 upper-case letters and digits of the
+ * normalized name + the 4-digit `suffix` (0..9999): "MKTACMETOOLS0042".
+ * Returns 0, or -1 when out is too small.
+ */
+int crm_make_username(const char *normalized, unsigned suffix, char *out, size_t n);
+/* 1 when username carries the MKT prefix (and something after it). */
+int crm_has_mkt_prefix(const char *username);
+/* The user name without the MKT prefix (what conversion offers). 0 or -1. */
+int crm_drop_mkt_prefix(const char *username, char *out, size_t n);
+/* Staff-chosen user name: 4..40 of [A-Za-z0-9._-]. 0 when valid. */
+int crm_valid_username(const char *s);
+
+/*
+ * What converting a lead to a Recruiting Employer requires.  Fields point to
+ * the values the employer will have after the conversion (NULL = absent).
+ * Returns NULL when everything is there, or the name of the first missing or
+ * invalid field (an API field name) with a message in msg.
+ */
+typedef struct crm_conversion {
+	const char *account_type;    /* current: must be "lead" */
+	const char *status;          /* must be "active" */
+	const char *company_name;
+	const char *edd_account_number;
+	const char *street, *city, *state, *zip;
+	const char *phone;
+	const char *industry;        /* NAICS */
+	int primary_contacts;        /* active primary contacts with a name */
+} crm_conversion;
+const char *crm_conversion_check(const crm_conversion *c, char *msg, size_t n);
+/* Vetting deadline: start + 72 hours (ms). */
+int64_t crm_vetting_due(int64_t started_ms);
+
+/*
+ * Employer activity codes.  Staff may choose a code only when it is not
+ * system-generated (E90, E92) and not retired.  Returns NULL when selectable,
+ * else why not.
+ */
+const char *crm_code_selectable(int system_generated, const char *status);
+
+/* Completion codes of an employer service. */
+int crm_valid_completion_code(const char *s);
+/*
+ * Dates of one service ("YYYY-MM-DD"; end and completion may be NULL):
+ * start required and not after today; end (actual end date) not before
+ * start and not after today; a completion code needs an actual end date.
+ * Returns NULL when valid, else the offending field ("start_date",
+ * "end_date", "completion_code") with a message in msg.
+ */
+const char *crm_service_check(const char *start, const char *end, const char *completion,
+			      const char *today, char *msg, size_t n);
+
+/* Work items. */
+int crm_valid_wi_status(const char *s);
+/* May a work item move from `from` to `to`?  New <-> In Progress, either ->
+ * Closed; Closed is final (SPEC: closed items leave the queue; an older edit
+ * never reopens one).  Same status is allowed (no change). 0 when allowed. */
+int crm_wi_transition(const char *from, const char *to);
+/*
+ * Assignment: only to active members of the CRM work group.  exists = the
+ * staff row was found.  0 when allowed, else -1 with msg.
+ */
+int crm_can_assign(int exists, int active, int crm_work_group, char *msg, size_t n);
+/* Status changes and notes are for the item's assignee or its creator. */
+int crm_wi_may_work(const char *user_id, const char *assignee_id, const char *created_by);
+
+/*
+ * Hub-side check of one replicated CRM row, in the shape of sync.h's
+ * sync_row_validator (the hub registers it: sync_set_validator).  Tables
+ * that are not the CRM's are accepted.  For a new or changed employer it
+ * also records possible duplicates (same normalized name and ZIP, or the
+ * same user name, held by another employer) in crm_duplicate_flags - a
+ * hub-owned table - so two offices that created the same employer offline
+ * are flagged for review, never merged.  0 to accept; -1 with reason.
+ */
+struct cJSON;
+int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
+			 char *reason, size_t n);
+/* Flag possible duplicates of one employer (used by the validator; callable
+ * by a hub scan).  Returns the number of new flags, or -1. */
+int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc,
+			int64_t now_ms);
+
+/* crm_seed.c: the hub-owned CRM lists (activity codes from the seed CSV,
+ * work item categories and priorities) and a deterministic demo set of
+ * external employers and business directory entries.  Idempotent (INSERT OR
+ * IGNORE with fixed ids).  0 or -1. */
+int crm_seed_reference(sqlite3 *db, const char *hlc);
+/* Demo set sizes. */
+#define CRM_DEMO_EXTERNAL 200
+#define CRM_DEMO_DIRECTORY 240
+
+#endif

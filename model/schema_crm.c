@@ -1,0 +1,239 @@
+/*
+ * schema_crm.c - the CRM's replicated tables.  CRM data is statewide by rule
+ * (every CRM user sees every active lead and every work item), so every
+ * table here is SCOPE_STATEWIDE.
+ *
+ *   employers            mutable  marketing leads and recruiting employers
+ *                                 (one account_type column: never both)
+ *   employer_contacts    mutable  primary / secondary contacts
+ *   employer_locations   mutable  further sites of an employer
+ *   employer_services    append   the service plan (E-codes); a correction is
+ *                                 a new row naming the row it corrects
+ *   work_items           mutable  tasks; status Closed is final (an older
+ *                                 edit never reopens a closed item)
+ *   work_item_notes      append
+ *   employer_activity_codes, work_item_categories, work_item_priorities,
+ *   external_employers, business_directory         hub-owned lists
+ *   crm_duplicate_flags  hub-owned possible duplicates found at the hub
+ *                                 (same normalized name + ZIP, or user
+ *                                 name), for review, never merged
+ *
+ * Deletes are replaced by status columns (status inactive, deleted = 1), so
+ * an edit in one office never races a delete in another.  normalized_name
+ * and zip5 are derived (model/crm.c) and indexed for the duplicate check.
+ */
+#include "model/schema.h"
+
+static const db_migration crm_migrations[] = {
+	{"CREATE TABLE employers("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " account_type TEXT NOT NULL DEFAULT 'lead',"  /* lead | recruiting */
+	 " created_as TEXT NOT NULL DEFAULT 'lead',"
+	 " company_name TEXT NOT NULL,"
+	 " normalized_name TEXT NOT NULL,"
+	 " username TEXT NOT NULL,"
+	 " edd_account_number TEXT,"
+	 " zip TEXT NOT NULL,"
+	 " zip5 TEXT NOT NULL,"
+	 " street TEXT,"
+	 " city TEXT,"
+	 " state TEXT,"
+	 " mailing_street TEXT,"
+	 " mailing_city TEXT,"
+	 " mailing_state TEXT,"
+	 " mailing_zip TEXT,"
+	 " phone TEXT,"
+	 " email TEXT,"
+	 " website TEXT,"
+	 " industry TEXT,"                 /* NAICS code */
+	 " pe_organization TEXT,"          /* professional employer organization */
+	 " lead_owner_id TEXT,"
+	 " office_id TEXT,"                /* creating staff's office */
+	 " local_area_id TEXT,"
+	 " created_by TEXT,"
+	 " created_at INTEGER NOT NULL,"
+	 " source TEXT NOT NULL DEFAULT 'manual',"  /* manual | external | local_search */
+	 " external_employer_id TEXT,"
+	 " directory_id TEXT,"
+	 " vetting_status TEXT,"           /* pending | approved | locked */
+	 " vetting_started_at INTEGER,"
+	 " vetting_due_at INTEGER,"
+	 " converted_at INTEGER,"
+	 " converted_by TEXT,"
+	 " status TEXT NOT NULL DEFAULT 'active',"
+	 " duplicate_of TEXT,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX employers_dup ON employers(normalized_name, zip5);"
+	 "CREATE INDEX employers_name ON employers(company_name COLLATE NOCASE);"
+	 "CREATE INDEX employers_owner ON employers(lead_owner_id, company_name COLLATE NOCASE);"
+	 "CREATE INDEX employers_type ON employers(account_type, company_name COLLATE NOCASE);"
+	 "CREATE INDEX employers_zip ON employers(zip5);"
+	 "CREATE INDEX employers_username ON employers(username);"
+	 "CREATE INDEX employers_external ON employers(external_employer_id);"
+	 "CREATE TABLE employer_contacts("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " kind TEXT NOT NULL DEFAULT 'primary',"       /* primary | secondary */
+	 " name TEXT NOT NULL,"
+	 " title TEXT,"
+	 " phone TEXT,"
+	 " email TEXT,"
+	 " status TEXT NOT NULL DEFAULT 'active',"
+	 " created_by TEXT,"
+	 " created_at INTEGER NOT NULL,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX employer_contacts_employer ON employer_contacts(employer_id);"
+	 "CREATE INDEX employer_contacts_name ON employer_contacts(name COLLATE NOCASE);"
+	 "CREATE TABLE employer_locations("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " name TEXT,"
+	 " street TEXT,"
+	 " city TEXT,"
+	 " state TEXT,"
+	 " zip TEXT NOT NULL,"
+	 " phone TEXT,"
+	 " status TEXT NOT NULL DEFAULT 'active',"
+	 " created_at INTEGER NOT NULL,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX employer_locations_employer ON employer_locations(employer_id);"
+	 "CREATE TABLE employer_services("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " code TEXT NOT NULL,"
+	 " start_date TEXT NOT NULL,"
+	 " projected_end_date TEXT,"
+	 " end_date TEXT,"                 /* actual end date */
+	 " completion_code TEXT,"
+	 " staff_id TEXT,"
+	 " office_id TEXT,"
+	 " notes TEXT,"
+	 " corrects_id TEXT,"              /* the row this one replaces */
+	 " voided INTEGER NOT NULL DEFAULT 0," /* a correction that removes it */
+	 " created_at INTEGER NOT NULL);"
+	 "CREATE INDEX employer_services_employer ON employer_services(employer_id, start_date);"
+	 "CREATE INDEX employer_services_date ON employer_services(start_date);"
+	 "CREATE INDEX employer_services_corrects ON employer_services(corrects_id);"
+	 "CREATE TABLE work_items("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT,"
+	 " category_id TEXT NOT NULL,"
+	 " priority_id TEXT NOT NULL,"
+	 " status TEXT NOT NULL DEFAULT 'New',"
+	 " due_date TEXT,"
+	 " description TEXT NOT NULL,"
+	 " assignee_id TEXT,"
+	 " created_by TEXT,"
+	 " office_id TEXT,"
+	 " created_at INTEGER NOT NULL,"
+	 " closed_at INTEGER,"
+	 " closed_by TEXT,"
+	 " deleted INTEGER NOT NULL DEFAULT 0,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX work_items_assignee ON work_items(assignee_id, status, due_date);"
+	 "CREATE INDEX work_items_open ON work_items(status, due_date);"
+	 "CREATE INDEX work_items_employer ON work_items(employer_id);"
+	 "CREATE INDEX work_items_created ON work_items(created_at);"
+	 "CREATE TABLE work_item_notes("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " work_item_id TEXT NOT NULL,"
+	 " staff_id TEXT,"
+	 " body TEXT NOT NULL,"
+	 " created_at INTEGER NOT NULL);"
+	 "CREATE INDEX work_item_notes_item ON work_item_notes(work_item_id);"
+	 "CREATE TABLE employer_activity_codes("
+	 " id TEXT PRIMARY KEY NOT NULL,"  /* = code */
+	 " code TEXT NOT NULL,"
+	 " title TEXT NOT NULL,"
+	 " dol_category TEXT,"
+	 " dol_category_name TEXT,"
+	 " system_generated INTEGER NOT NULL DEFAULT 0,"
+	 " status TEXT NOT NULL DEFAULT 'active',"     /* active | retired */
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX employer_activity_codes_code ON employer_activity_codes(code);"
+	 "CREATE TABLE work_item_categories("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " sort INTEGER NOT NULL DEFAULT 0,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE work_item_priorities("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " rank INTEGER NOT NULL DEFAULT 0,"           /* 1 = most urgent */
+	 " is_default INTEGER NOT NULL DEFAULT 0,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE external_employers("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " company_name TEXT NOT NULL,"
+	 " industry_code TEXT,"
+	 " industry_title TEXT,"
+	 " street TEXT,"
+	 " city TEXT,"
+	 " state TEXT,"
+	 " zip TEXT,"
+	 " phone TEXT,"
+	 " website TEXT,"
+	 " active_job_orders INTEGER NOT NULL DEFAULT 0,"
+	 " last_posted TEXT,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX external_employers_name ON external_employers(company_name COLLATE NOCASE);"
+	 "CREATE INDEX external_employers_jobs ON external_employers(active_job_orders);"
+	 "CREATE TABLE business_directory("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " name TEXT NOT NULL,"
+	 " street TEXT,"
+	 " city TEXT,"
+	 " county TEXT,"
+	 " state TEXT,"
+	 " zip TEXT,"
+	 " phone TEXT,"
+	 " website TEXT,"
+	 " industry_code TEXT,"
+	 " industry_title TEXT,"
+	 " keywords TEXT,"
+	 " employees TEXT,"                /* size band, e.g. "50-99" */
+	 " has_openings INTEGER NOT NULL DEFAULT 0,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX business_directory_name ON business_directory(name COLLATE NOCASE);"
+	 "CREATE INDEX business_directory_zip ON business_directory(zip);"
+	 "CREATE TABLE crm_duplicate_flags("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"     /* the later arrival */
+	 " other_employer_id TEXT NOT NULL,"
+	 " reason TEXT NOT NULL,"          /* name_zip | username */
+	 " normalized_name TEXT,"
+	 " zip5 TEXT,"
+	 " detected_at INTEGER NOT NULL,"
+	 " status TEXT NOT NULL DEFAULT 'open',"       /* open | dismissed | resolved */
+	 " resolved_by TEXT,"
+	 " resolved_at INTEGER,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX crm_duplicate_flags_employer ON crm_duplicate_flags(employer_id);"
+	 "CREATE INDEX crm_duplicate_flags_other ON crm_duplicate_flags(other_employer_id);"},
+};
+
+static const table_def crm_tables[] = {
+	{"employer_activity_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"work_item_categories", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"work_item_priorities", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"external_employers", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"business_directory", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employers", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_contacts", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_locations", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_services", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed"},
+	{"work_item_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"crm_duplicate_flags", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+};
+
+const schema_module schema_crm = {
+	"crm",
+	crm_migrations,
+	(int)(sizeof crm_migrations / sizeof crm_migrations[0]),
+	crm_tables,
+	(int)(sizeof crm_tables / sizeof crm_tables[0]),
+};

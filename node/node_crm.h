@@ -1,0 +1,61 @@
+/*
+ * node_crm.h - internals shared by the office node's CRM API files
+ * (node_crm.c: employers, leads, contacts, locations, external employers,
+ * directory; node_crm_services.c: the service plan; node_crm_work.c: work
+ * items; node_crm_reports.c: reports).  Not for other modules: they call
+ * crm_routes() (node.h).
+ *
+ * Privileges: reading CRM data needs PRIV_VIEW, writing it PRIV_CRM, the
+ * reports PRIV_REPORTS.  Every handler calls crm__user() first.
+ */
+#ifndef OUTPOST_NODE_CRM_H
+#define OUTPOST_NODE_CRM_H
+
+#include "node/node.h"
+#include "node/node_auth.h"
+#include "model/capture.h"
+#include "model/crm.h"
+#include "lib/buf.h"
+
+#define CRM_PAGE_DEFAULT 50
+#define CRM_PAGE_MAX 500
+#define CRM_CSV_MAX (64 * 1024 * 1024)
+
+/* The signed-in user when they hold privs, else NULL after replying 401/403. */
+const node_user *crm__user(node *n, http_req *req, unsigned privs);
+/* 400 with the json_err's field and message. */
+void crm__bad(http_req *req, const json_err *e);
+/* Integer query parameter in [min, max] (def when absent); -1 after a 400. */
+int crm__qint(http_req *req, const char *name, int def, int min, int max, int *out);
+/* Date query parameter (YYYY-MM-DD) into out or "" when absent; -1 after a 400. */
+int crm__qdate(http_req *req, const char *name, char out[11]);
+/* Every row of st as a JSON array reply (finalizes st). */
+void crm__reply_rows(node *n, http_req *req, sqlite3_stmt *st);
+/* A paged list reply {"items": [...], "limit", "offset", "more"} built from
+ * st, which must select limit + 1 rows (finalizes st). */
+void crm__reply_page(http_req *req, sqlite3_stmt *st, int limit, int offset);
+/* Staff row check for assignment (CRM work group); 0, or -1 with e set. */
+int crm__check_assignee(node *n, const char *staff_id, const char *field, json_err *e);
+/* An active staff member (lead owner); 0, or -1 with e set. */
+int crm__check_staff(node *n, const char *staff_id, const char *field, json_err *e);
+/* Does a row with this id exist in table (a fixed name)?  1, 0, or -1. */
+int crm__exists(node *n, const char *table, const char *id);
+/* One employer with contacts, locations, services, work items, flags. */
+cJSON *crm__employer_json(node *n, const char *id);
+/* A CSV field (quoted, formula characters neutralized). */
+void crm__csv_field(buf *b, const char *s, int last);
+/* Reply a CSV body as an attachment named file. */
+void crm__reply_csv(http_req *req, buf *b, const char *file);
+/* LIKE pattern "%s%" with wildcards escaped (ESCAPE '\'). */
+void crm__like(const char *s, char *out, size_t n);
+
+/* Per-file route tables. */
+int crm__routes_services(node *n, router *r);
+int crm__routes_work(node *n, router *r);
+int crm__routes_reports(node *n, router *r);
+/* Work items of one employer, for the summary. */
+cJSON *crm__work_items_of(node *n, const char *employer_id);
+/* The effective service plan of one employer. */
+cJSON *crm__services_of(node *n, const char *employer_id);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * node_crm_reports.c - the CRM's JSON API, part 4: reports, as JSON (for the
+ * page's tables and charts) and CSV.
+ *
+ *   /api/v1/crm/reports/work-items   work items linked to an employer (an
+ *       unlinked item is left out of CRM reports) by owner, assignee,
+ *       category, status, dates and account type
+ *   /api/v1/crm/reports/services     Services Provided Employer: E-codes by
+ *       employer, staff and period, rolled up by DOL category
+ *   /api/v1/crm/reports/employers    employers by account type, office,
+ *       owner and source
+ *
+ * Every filter is a bound parameter; an empty one means "any".
+ */
+#include "node/node_crm.h"
+#include "lib/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct rfilter {
+	char from[11], to[11];
+	char owner[64], assignee[64], staff[64], category[64], status[16], type[16], code[16],
+		office[64], date[16], format[8];
+} rfilter;
+
+static int read_filter(node *n, http_req *req, const node_user *u, rfilter *f)
+{
+	memset(f, 0, sizeof *f);
+	if (crm__qdate(req, "from", f->from) != 0 || crm__qdate(req, "to", f->to) != 0)
+		return -1;
+	if (f->from[0] && f->to[0] && strcmp(f->from, f->to) > 0) {
+		http_reply_error(req, 400, "from", "from must not be after to");
+		return -1;
+	}
+	http_req_query(req, "owner", f->owner, sizeof f->owner);
+	http_req_query(req, "assignee", f->assignee, sizeof f->assignee);
+	http_req_query(req, "staff", f->staff, sizeof f->staff);
+	http_req_query(req, "category_id", f->category, sizeof f->category);
+	http_req_query(req, "status", f->status, sizeof f->status);
+	http_req_query(req, "account_type", f->type, sizeof f->type);
+	http_req_query(req, "code", f->code, sizeof f->code);
+	http_req_query(req, "office_id", f->office, sizeof f->office);
+	http_req_query(req, "date", f->date, sizeof f->date);
+	http_req_query(req, "format", f->format, sizeof f->format);
+	if (strcmp(f->owner, "me") == 0)
+		snprintf(f->owner, sizeof f->owner, "%s", u->id);
+	if (strcmp(f->assignee, "me") == 0)
+		snprintf(f->assignee, sizeof f->assignee, "%s", u->id);
+	if (strcmp(f->staff, "me") == 0)
+		snprintf(f->staff, sizeof f->staff, "%s", u->id);
+	if (strcmp(f->owner, "all") == 0)
+		f->owner[0] = '\0';
+	if (strcmp(f->type, "all") == 0)
+		f->type[0] = '\0';
+	if (f->type[0] && crm_valid_account_type(f->type) != 0) {
+		http_reply_error(req, 400, "account_type", "account_type must be lead, recruiting or all");
+		return -1;
+	}
+	if (strcmp(f->status, "all") == 0)
+		f->status[0] = '\0';
+	if (f->status[0] && strcmp(f->status, "open") != 0 && crm_valid_wi_status(f->status) != 0) {
+		http_reply_error(req, 400, "status", "status must be open, New, In Progress, Closed or all");
+		return -1;
+	}
+	if (f->date[0] == '\0')
+		snprintf(f->date, sizeof f->date, "created");
+	if (strcmp(f->date, "created") != 0 && strcmp(f->date, "due") != 0 &&
+	    strcmp(f->date, "closed") != 0) {
+		http_reply_error(req, 400, "date", "date must be created, due or closed");
+		return -1;
+	}
+	if (f->format[0] && strcmp(f->format, "csv") != 0 && strcmp(f->format, "json") != 0) {
+		http_reply_error(req, 400, "format", "format must be json or csv");
+		return -1;
+	}
+	(void)n;
+	return 0;
+}
+
+/* ---- work items ------------------------------------------------------------ */
+
+#define WI_REPORT_FROM                                                                        \
+	" FROM work_items w JOIN employers e ON e.id = w.employer_id"                           \
+	" LEFT JOIN work_item_categories cat ON cat.id = w.category_id"                         \
+	" LEFT JOIN work_item_priorities pri ON pri.id = w.priority_id"                         \
+	" LEFT JOIN staff a ON a.id = w.assignee_id LEFT JOIN staff ow ON ow.id = e.lead_owner_id" \
+	" WHERE w.deleted = 0"                                                                    \
+	" AND (?1 = '' OR e.lead_owner_id = ?1) AND (?2 = '' OR w.assignee_id = ?2)"            \
+	" AND (?3 = '' OR w.category_id = ?3)"                                                  \
+	" AND (?4 = '' OR (?4 = 'open' AND w.status <> 'Closed') OR w.status = ?4)"             \
+	" AND (?5 = '' OR e.account_type = ?5)"                                                 \
+	" AND (?6 = '' OR (CASE ?8 WHEN 'due' THEN w.due_date WHEN 'closed' THEN"               \
+	"   date(w.closed_at / 1000, 'unixepoch', 'localtime')"                                 \
+	"   ELSE date(w.created_at / 1000, 'unixepoch', 'localtime') END) >= ?6)"              \
+	" AND (?7 = '' OR (CASE ?8 WHEN 'due' THEN w.due_date WHEN 'closed' THEN"               \
+	"   date(w.closed_at / 1000, 'unixepoch', 'localtime')"                                 \
+	"   ELSE date(w.created_at / 1000, 'unixepoch', 'localtime') END) <= ?7)"
+
+static void bind_wi(sqlite3_stmt *st, const rfilter *f)
+{
+	sqlite3_bind_text(st, 1, f->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->assignee, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->category, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, f->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, f->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, f->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, f->date, -1, SQLITE_STATIC);
+}
+
+static cJSON *group_rows(node *n, const char *sql, void (*bind)(sqlite3_stmt *, const rfilter *),
+			 const rfilter *f)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
+	bind(st, f);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static int add_group(cJSON *o, const char *name, cJSON *arr)
+{
+	if (arr == NULL)
+		return -1;
+	cJSON_AddItemToObject(o, name, arr);
+	return 0;
+}
+
+static void report_work_items(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_REPORTS);
+	rfilter f;
+	sqlite3_stmt *st;
+	cJSON *o;
+
+	if (u == NULL || read_filter(n, req, u, &f) != 0)
+		return;
+	if (strcmp(f.format, "csv") == 0) {
+		buf b;
+		buf_init(&b, CRM_CSV_MAX);
+		buf_puts(&b, "work_item_id,employer,account_type,lead_owner,category,priority,status,"
+			     "due_date,assignee,created,closed,description\r\n");
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
+			       " pri.name, w.status, w.due_date, a.display_name,"
+			       " date(w.created_at / 1000, 'unixepoch', 'localtime'),"
+			       " date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
+			       WI_REPORT_FROM " ORDER BY w.created_at") != 0) {
+			buf_release(&b);
+			node_reply_db_error(req);
+			return;
+		}
+		bind_wi(st, &f);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			for (int i = 0; i < 12; i++)
+				crm__csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+		sqlite3_finalize(st);
+		crm__reply_csv(req, &b, "crm-work-items.csv");
+		buf_release(&b);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (add_group(o, "by_status",
+		      group_rows(n, "SELECT w.status AS label, count(*) AS count" WI_REPORT_FROM
+				 " GROUP BY w.status ORDER BY count DESC", bind_wi, &f)) ||
+	    add_group(o, "by_category",
+		      group_rows(n, "SELECT coalesce(cat.name, w.category_id) AS label, count(*) AS count"
+				 WI_REPORT_FROM " GROUP BY 1 ORDER BY count DESC", bind_wi, &f)) ||
+	    add_group(o, "by_assignee",
+		      group_rows(n, "SELECT coalesce(a.display_name, w.assignee_id, '(unassigned)') AS label,"
+				 " count(*) AS count, sum(w.status <> 'Closed') AS open" WI_REPORT_FROM
+				 " GROUP BY 1 ORDER BY count DESC", bind_wi, &f)) ||
+	    add_group(o, "by_owner",
+		      group_rows(n, "SELECT coalesce(ow.display_name, e.lead_owner_id, '(none)') AS label,"
+				 " count(*) AS count" WI_REPORT_FROM " GROUP BY 1 ORDER BY count DESC",
+				 bind_wi, &f)) ||
+	    add_group(o, "by_account_type",
+		      group_rows(n, "SELECT e.account_type AS label, count(*) AS count" WI_REPORT_FROM
+				 " GROUP BY 1 ORDER BY count DESC", bind_wi, &f)) ||
+	    add_group(o, "items",
+		      group_rows(n, "SELECT w.id, upper(substr(w.id, -6)) AS ref, w.employer_id,"
+				 " e.company_name AS employer_name, e.account_type, cat.name AS category,"
+				 " pri.name AS priority, w.status, w.due_date, a.display_name AS assignee_name,"
+				 " ow.display_name AS lead_owner_name, w.created_at, w.closed_at, w.description"
+				 WI_REPORT_FROM " ORDER BY w.created_at DESC LIMIT 1000", bind_wi, &f))) {
+		cJSON_Delete(o);
+		node_reply_db_error(req);
+		return;
+	}
+	{
+		int total = 0;
+		cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "by_status"))
+			total += cJSON_GetObjectItem(it, "count")->valueint;
+		cJSON_AddNumberToObject(o, "total", total);
+	}
+	http_reply_json(req, 200, o);
+}
+
+/* ---- services provided employer -------------------------------------------------- */
+
+#define SVC_REPORT_FROM                                                                       \
+	" FROM employer_services s JOIN employers e ON e.id = s.employer_id"                    \
+	" LEFT JOIN employer_activity_codes c ON c.code = s.code"                               \
+	" LEFT JOIN staff st ON st.id = s.staff_id"                                             \
+	" WHERE s.voided = 0 AND NOT EXISTS (SELECT 1 FROM employer_services x"                 \
+	"   WHERE x.corrects_id = s.id)"                                                        \
+	" AND (?1 = '' OR s.start_date >= ?1) AND (?2 = '' OR s.start_date <= ?2)"              \
+	" AND (?3 = '' OR s.staff_id = ?3) AND (?4 = '' OR s.code = ?4)"                        \
+	" AND (?5 = '' OR e.account_type = ?5) AND (?6 = '' OR s.office_id = ?6)"               \
+	" AND (?7 = '' OR e.lead_owner_id = ?7)"
+
+static void bind_svc(sqlite3_stmt *st, const rfilter *f)
+{
+	sqlite3_bind_text(st, 1, f->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->staff, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, f->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, f->office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, f->owner, -1, SQLITE_STATIC);
+}
+
+static void report_services(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_REPORTS);
+	rfilter f;
+	sqlite3_stmt *st;
+	cJSON *o;
+
+	if (u == NULL || read_filter(n, req, u, &f) != 0)
+		return;
+	if (strcmp(f.format, "csv") == 0) {
+		buf b;
+		buf_init(&b, CRM_CSV_MAX);
+		buf_puts(&b, "service_id,employer,account_type,code,title,dol_category,"
+			     "dol_category_name,start_date,end_date,completion_code,staff,office\r\n");
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
+			       " c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
+			       " st.display_name, s.office_id" SVC_REPORT_FROM
+			       " ORDER BY s.start_date, e.company_name") != 0) {
+			buf_release(&b);
+			node_reply_db_error(req);
+			return;
+		}
+		bind_svc(st, &f);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			for (int i = 0; i < 12; i++)
+				crm__csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+		sqlite3_finalize(st);
+		crm__reply_csv(req, &b, "crm-services-provided-employer.csv");
+		buf_release(&b);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (add_group(o, "by_dol_category",
+		      group_rows(n, "SELECT coalesce(c.dol_category, '(none)') AS dol_category,"
+				 " coalesce(c.dol_category_name, 'No DOL category') AS label,"
+				 " count(*) AS count, count(DISTINCT s.employer_id) AS employers"
+				 SVC_REPORT_FROM " GROUP BY 1 ORDER BY count DESC", bind_svc, &f)) ||
+	    add_group(o, "by_code",
+		      group_rows(n, "SELECT s.code, coalesce(c.title, s.code) AS label,"
+				 " c.dol_category, count(*) AS count, count(DISTINCT s.employer_id) AS employers"
+				 SVC_REPORT_FROM " GROUP BY s.code ORDER BY count DESC, s.code", bind_svc, &f)) ||
+	    add_group(o, "by_staff",
+		      group_rows(n, "SELECT coalesce(st.display_name, s.staff_id) AS label, count(*) AS count"
+				 SVC_REPORT_FROM " GROUP BY s.staff_id ORDER BY count DESC", bind_svc, &f)) ||
+	    add_group(o, "by_employer",
+		      group_rows(n, "SELECT s.employer_id, e.company_name AS label, e.account_type,"
+				 " count(*) AS count, group_concat(DISTINCT s.code) AS codes"
+				 SVC_REPORT_FROM " GROUP BY s.employer_id ORDER BY count DESC LIMIT 500",
+				 bind_svc, &f))) {
+		cJSON_Delete(o);
+		node_reply_db_error(req);
+		return;
+	}
+	{
+		int total = 0;
+		cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "by_dol_category"))
+			total += cJSON_GetObjectItem(it, "count")->valueint;
+		cJSON_AddNumberToObject(o, "total", total);
+	}
+	http_reply_json(req, 200, o);
+}
+
+/* ---- employers by account type ------------------------------------------------------ */
+
+#define EMP_REPORT_FROM                                                                        \
+	" FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"                        \
+	" LEFT JOIN offices o ON o.id = e.office_id"                                             \
+	" WHERE e.status = 'active' AND (?1 = '' OR e.account_type = ?1)"                        \
+	" AND (?2 = '' OR date(e.created_at / 1000, 'unixepoch', 'localtime') >= ?2)"            \
+	" AND (?3 = '' OR date(e.created_at / 1000, 'unixepoch', 'localtime') <= ?3)"            \
+	" AND (?4 = '' OR e.lead_owner_id = ?4) AND (?5 = '' OR e.office_id = ?5)"
+
+static void bind_emp(sqlite3_stmt *st, const rfilter *f)
+{
+	sqlite3_bind_text(st, 1, f->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, f->office, -1, SQLITE_STATIC);
+}
+
+static void report_employers(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_REPORTS);
+	rfilter f;
+	sqlite3_stmt *st;
+	cJSON *o;
+
+	if (u == NULL || read_filter(n, req, u, &f) != 0)
+		return;
+	if (strcmp(f.format, "csv") == 0) {
+		buf b;
+		buf_init(&b, CRM_CSV_MAX);
+		buf_puts(&b, "employer_id,company_name,account_type,username,zip,city,industry,"
+			     "lead_owner,office,source,vetting_status,created\r\n");
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
+			       " e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
+			       " date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
+			       " ORDER BY e.account_type, e.company_name COLLATE NOCASE") != 0) {
+			buf_release(&b);
+			node_reply_db_error(req);
+			return;
+		}
+		bind_emp(st, &f);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			for (int i = 0; i < 12; i++)
+				crm__csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+		sqlite3_finalize(st);
+		crm__reply_csv(req, &b, "crm-employers.csv");
+		buf_release(&b);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (add_group(o, "by_account_type",
+		      group_rows(n, "SELECT e.account_type AS label, count(*) AS count,"
+				 " sum(e.vetting_status = 'pending') AS vetting_pending" EMP_REPORT_FROM
+				 " GROUP BY 1 ORDER BY 1", bind_emp, &f)) ||
+	    add_group(o, "by_office",
+		      group_rows(n, "SELECT coalesce(o.name, e.office_id) AS label,"
+				 " sum(e.account_type = 'lead') AS leads,"
+				 " sum(e.account_type = 'recruiting') AS recruiting, count(*) AS count"
+				 EMP_REPORT_FROM " GROUP BY e.office_id ORDER BY count DESC", bind_emp, &f)) ||
+	    add_group(o, "by_owner",
+		      group_rows(n, "SELECT coalesce(ow.display_name, e.lead_owner_id) AS label,"
+				 " sum(e.account_type = 'lead') AS leads,"
+				 " sum(e.account_type = 'recruiting') AS recruiting, count(*) AS count"
+				 EMP_REPORT_FROM " GROUP BY e.lead_owner_id ORDER BY count DESC LIMIT 200",
+				 bind_emp, &f)) ||
+	    add_group(o, "by_source",
+		      group_rows(n, "SELECT e.source AS label, count(*) AS count" EMP_REPORT_FROM
+				 " GROUP BY 1 ORDER BY count DESC", bind_emp, &f))) {
+		cJSON_Delete(o);
+		node_reply_db_error(req);
+		return;
+	}
+	{
+		int total = 0;
+		cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "by_account_type"))
+			total += cJSON_GetObjectItem(it, "count")->valueint;
+		cJSON_AddNumberToObject(o, "total", total);
+	}
+	http_reply_json(req, 200, o);
+}
+
+int crm__routes_reports(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/reports/work-items", report_work_items, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/reports/services", report_services, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/reports/employers", report_employers, n);
+	return rc;
+}

@@ -1,0 +1,388 @@
+/*
+ * node_crm_services.c - the CRM's JSON API, part 2: employer services (the
+ * service plan of E-codes).  One or several services are added at once in
+ * one captured transaction; each is checked against the code list (E90/E92
+ * are system-generated and retired codes are closed to new services) and
+ * the date rules (a completion code needs an actual end date; the end is
+ * never before the start).  Services are append-only: a correction is a new
+ * row naming the one it corrects (or voiding it).
+ */
+#include "node/node_crm.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void list_codes(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	sqlite3_stmt *st;
+	cJSON *arr, *it;
+
+	if (crm__user(n, req, PRIV_VIEW) == NULL)
+		return;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT code, title, dol_category, dol_category_name, system_generated, status"
+		       " FROM employer_activity_codes ORDER BY code") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		cJSON *sg = cJSON_GetObjectItem(it, "system_generated");
+		int sys = sg && sg->valueint;
+		const char *why = crm_code_selectable(sys, json_str(it, "status"));
+		cJSON_ReplaceItemInObject(it, "system_generated", cJSON_CreateBool(sys));
+		cJSON_AddBoolToObject(it, "selectable", why == NULL);
+		if (why)
+			cJSON_AddStringToObject(it, "not_selectable_because", why);
+	}
+	http_reply_json(req, 200, arr);
+}
+
+#define SERVICE_COLS                                                                         \
+	"s.id, s.employer_id, s.code, c.title, c.dol_category, c.dol_category_name,"           \
+	" s.start_date, s.projected_end_date, s.end_date, s.completion_code, s.staff_id,"      \
+	" st.display_name AS staff_name, s.office_id, s.notes, s.corrects_id, s.created_at"
+#define SERVICE_FROM                                                                         \
+	" FROM employer_services s LEFT JOIN employer_activity_codes c ON c.code = s.code"     \
+	" LEFT JOIN staff st ON st.id = s.staff_id"
+/* Effective rows: not voids, and not replaced by a later correction. */
+#define SERVICE_EFFECTIVE                                                                    \
+	" s.voided = 0 AND NOT EXISTS (SELECT 1 FROM employer_services x WHERE x.corrects_id = s.id)"
+
+cJSON *crm__services_of(node *n, const char *employer_id)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT " SERVICE_COLS SERVICE_FROM " WHERE s.employer_id=? AND" SERVICE_EFFECTIVE
+		       " ORDER BY s.start_date DESC, s.created_at DESC") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static void list_services(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	cJSON *arr;
+
+	if (crm__user(n, req, PRIV_VIEW) == NULL)
+		return;
+	if (crm__exists(n, "employers", id) != 1) {
+		http_reply_error(req, 404, "id", "no such employer");
+		return;
+	}
+	arr = crm__services_of(n, id);
+	if (arr == NULL)
+		node_reply_db_error(req);
+	else
+		http_reply_json(req, 200, arr);
+}
+
+typedef struct svc {
+	const char *code, *start, *projected, *end, *completion, *notes;
+} svc;
+
+static const char *const svc_keys[] = {"code", "start_date", "projected_end_date", "end_date",
+				       "completion_code", "notes", NULL};
+
+/* One service object: fields and every rule.  prefix names it in errors. */
+static int read_service(node *n, const cJSON *o, const char *prefix, const char *today, svc *s,
+			json_err *e)
+{
+	char msg[160];
+	const char *field;
+	sqlite3_stmt *st;
+	int found = 0, sys = 0;
+	char status[16] = "";
+
+	memset(s, 0, sizeof *s);
+	if (!cJSON_IsObject(o)) {
+		json_err_set(e, prefix, "each service must be an object");
+		return -1;
+	}
+	if (json_only(o, svc_keys, e) ||
+	    json_get_str(o, "code", JSON_REQUIRED, 1, 8, &s->code, NULL, 0, e) ||
+	    json_get_str(o, "start_date", JSON_REQUIRED, 1, 10, &s->start, NULL, 0, e) ||
+	    json_get_str(o, "projected_end_date", JSON_NULLABLE, 0, 10, &s->projected, NULL, 0, e) ||
+	    json_get_str(o, "end_date", JSON_NULLABLE, 0, 10, &s->end, NULL, 0, e) ||
+	    json_get_str(o, "completion_code", JSON_NULLABLE, 0, 16, &s->completion, NULL, 0, e) ||
+	    json_get_str(o, "notes", JSON_NULLABLE, 0, CRM_NOTE_MAX, &s->notes, NULL, 0, e))
+		goto bad;
+	if (s->projected && s->projected[0] == '\0')
+		s->projected = NULL;
+	if (s->end && s->end[0] == '\0')
+		s->end = NULL;
+	if (s->completion && s->completion[0] == '\0')
+		s->completion = NULL;
+	if (s->notes && s->notes[0] == '\0')
+		s->notes = NULL;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT system_generated, status FROM employer_activity_codes WHERE code=?") != 0) {
+		json_err_set(e, "code", "cannot read the code list");
+		goto bad;
+	}
+	sqlite3_bind_text(st, 1, s->code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		sys = sqlite3_column_int(st, 0);
+		snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		json_err_set(e, "code", "unknown activity code '%.8s'", s->code);
+		goto bad;
+	}
+	if ((field = crm_code_selectable(sys, status)) != NULL) {
+		json_err_set(e, "code", "%s %s", s->code, field);
+		goto bad;
+	}
+	field = crm_service_check(s->start, s->end, s->completion, today, msg, sizeof msg);
+	if (field) {
+		json_err_set(e, field, "%s", msg);
+		goto bad;
+	}
+	if (s->projected && (json_valid_date(s->projected) != 0 || strcmp(s->projected, s->start) < 0)) {
+		json_err_set(e, "projected_end_date",
+			     "projected end date must be a date on or after the start date");
+		goto bad;
+	}
+	return 0;
+bad:
+	if (prefix && prefix[0] && strcmp(e->field, prefix) != 0) {
+		char f[64];
+		snprintf(f, sizeof f, "%s.%s", prefix, e->field);
+		snprintf(e->field, sizeof e->field, "%s", f);
+	}
+	return -1;
+}
+
+static int insert_service(node *n, const char *employer_id, const svc *s, const char *staff,
+			  const char *corrects, int voided, uint64_t now, char id[UUID_STRLEN])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_services(id, employer_id, code, start_date,"
+		       " projected_end_date, end_date, completion_code, staff_id, office_id, notes,"
+		       " corrects_id, voided, created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		return -1;
+	uuid7_at(id, now);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, employer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, s->start, -1, SQLITE_STATIC);
+	db_bind_text(st, 5, s->projected);
+	db_bind_text(st, 6, s->end);
+	db_bind_text(st, 7, s->completion);
+	db_bind_text(st, 8, staff);
+	db_bind_text(st, 9, n->nd_office_id);
+	db_bind_text(st, 10, s->notes);
+	db_bind_text(st, 11, corrects);
+	sqlite3_bind_int(st, 12, voided);
+	sqlite3_bind_int64(st, 13, (int64_t)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char *const add_keys[] = {"services", "expected_account_type", NULL};
+
+/*
+ * POST /api/v1/crm/employers/:id/services
+ *   {"services": [{code, start_date, end_date?, completion_code?, ...}, ...],
+ *    "expected_account_type": "lead"}    (optional: the type the user saw)
+ * -> 201 {"services": [the new rows]}.  All or nothing.
+ */
+static void post_services(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *emp = http_req_param(req, "id"), *expect;
+	cJSON *body = NULL, *out, *arr;
+	const cJSON *list, *it;
+	json_err e = {{0}, {0}};
+	svc s[CRM_MAX_SERVICES];
+	char today[11], type[16], status[16], ids[CRM_MAX_SERVICES][UUID_STRLEN];
+	int ns = 0;
+	capture c;
+	uint64_t now;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, add_keys, &e) ||
+	    json_get_str(body, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0, &e))
+		goto bad;
+	list = cJSON_GetObjectItemCaseSensitive(body, "services");
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
+	    cJSON_GetArraySize(list) > CRM_MAX_SERVICES) {
+		json_err_set(&e, "services", "services must list 1 to %d services", CRM_MAX_SERVICES);
+		goto bad;
+	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) != 0) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto done;
+	}
+	db_text(n->nd_db, "SELECT status FROM employers WHERE id=?", emp, status, sizeof status);
+	if (strcmp(status, "active") != 0) {
+		http_reply_error(req, 409, "id", "services cannot be recorded for an inactive employer");
+		goto done;
+	}
+	/* "Verify the account type before recording services." */
+	if (expect && strcmp(expect, type) != 0) {
+		http_reply_error(req, 409, "expected_account_type",
+				 "this employer is now a %s, not a %s: check the account type first",
+				 strcmp(type, CRM_LEAD) == 0 ? "marketing lead" : "recruiting employer",
+				 strcmp(expect, CRM_LEAD) == 0 ? "marketing lead" : "recruiting employer");
+		goto done;
+	}
+	node_today(n, today);
+	cJSON_ArrayForEach(it, list)
+	{
+		char prefix[32];
+		snprintf(prefix, sizeof prefix, "services[%d]", ns);
+		if (read_service(n, it, prefix, today, &s[ns], &e) != 0)
+			goto bad;
+		ns++;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	now = node_now_ms(n);
+	for (int i = 0; i < ns; i++)
+		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0) {
+			log_warnx("crm: services not saved: %s", sqlite3_errmsg(n->nd_db));
+			capture_abort(&c);
+			node_reply_db_error(req);
+			goto done;
+		}
+	out = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(out, "services");
+	{
+		sqlite3_stmt *st;
+		if (db_prepare(n->nd_db, &st, "SELECT " SERVICE_COLS SERVICE_FROM " WHERE s.id=?") == 0) {
+			for (int i = 0; i < ns; i++) {
+				sqlite3_reset(st);
+				sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					cJSON_AddItemToArray(arr, db_row_json(st));
+			}
+			sqlite3_finalize(st);
+		}
+	}
+	log_info("crm: %d service(s) recorded for employer %s", ns, emp);
+	node_write_finish(n, &c, u->id, req, 201, out);
+	goto done;
+bad:
+	crm__bad(req, &e);
+done:
+	cJSON_Delete(body);
+}
+
+static const char *const correct_keys[] = {"code", "start_date", "projected_end_date", "end_date",
+					   "completion_code", "notes", "void", NULL};
+
+/* POST /api/v1/crm/services/:id/correct  {fields...} or {"void": true} */
+static void post_correct(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id");
+	cJSON *body = NULL, *o = NULL;
+	json_err e = {{0}, {0}};
+	svc s;
+	int voided = 0;
+	char emp[64], today[11], nid[UUID_STRLEN];
+	capture c;
+	sqlite3_stmt *st;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, correct_keys, &e) ||
+	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
+		goto bad;
+	if (db_text(n->nd_db, "SELECT employer_id FROM employer_services WHERE id=?", id, emp, sizeof emp) != 0) {
+		http_reply_error(req, 404, "id", "no such service");
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT id FROM employer_services WHERE corrects_id=?", id, nid, sizeof nid) == 0) {
+		http_reply_error(req, 409, "id", "this service was already corrected; correct the newer entry");
+		goto done;
+	}
+	if (voided) {
+		/* A void repeats the original's code and dates, marked voided. */
+		memset(&s, 0, sizeof s);
+		if (db_prepare(n->nd_db, &st, "SELECT code, start_date FROM employer_services WHERE id=?") != 0) {
+			node_reply_db_error(req);
+			goto done;
+		}
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			node_reply_db_error(req);
+			goto done;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "code", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(o, "start_date", (const char *)sqlite3_column_text(st, 1));
+		sqlite3_finalize(st);
+		s.code = json_str(o, "code");
+		s.start = json_str(o, "start_date");
+	} else {
+		cJSON_DeleteItemFromObject(body, "void");
+		node_today(n, today);
+		if (read_service(n, body, NULL, today, &s, &e) != 0)
+			goto bad;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (insert_service(n, emp, &s, u->id, id, voided, node_now_ms(n), nid) != 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	{
+		cJSON *r = NULL;
+		if (db_prepare(n->nd_db, &st, "SELECT " SERVICE_COLS ", s.voided" SERVICE_FROM " WHERE s.id=?") == 0) {
+			sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				r = db_row_json(st);
+			sqlite3_finalize(st);
+		}
+		node_write_finish(n, &c, u->id, req, 201, r);
+	}
+	goto done;
+bad:
+	crm__bad(req, &e);
+done:
+	cJSON_Delete(o);
+	cJSON_Delete(body);
+}
+
+int crm__routes_services(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/codes", list_codes, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/employers/:id/services", list_services, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/services", post_services, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/services/:id/correct", post_correct, n);
+	return rc;
+}

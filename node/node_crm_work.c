@@ -1,0 +1,611 @@
+/*
+ * node_crm_work.c - the CRM's JSON API, part 3: work items.  A work item is a
+ * task for a marketing lead: category and priority from the hub's managed
+ * lists, status New / In Progress / Closed, due date, description, the link
+ * to an employer, notes, and an assignee who must be in the CRM work group.
+ * My Queue and Group Queue list the open items (closed and deleted ones
+ * leave them); the due-today list feeds the notice at login and the
+ * dashboard.  Delete is a soft delete (deleted = 1), never a row delete.
+ */
+#include "node/node_crm.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WI_COLS                                                                                \
+	"w.id, upper(substr(w.id, -6)) AS ref, w.employer_id, e.company_name AS employer_name,"  \
+	" e.account_type, w.category_id, cat.name AS category, w.priority_id, pri.name AS priority," \
+	" pri.rank AS priority_rank, w.status, w.due_date, w.description, w.assignee_id,"        \
+	" a.display_name AS assignee_name, w.created_by, cb.display_name AS created_by_name,"    \
+	" w.office_id, w.created_at, w.closed_at, w.closed_by, w.deleted, w.updated_hlc,"        \
+	" (w.status <> 'Closed' AND w.due_date IS NOT NULL AND w.due_date < ?9) AS overdue,"     \
+	" (w.status <> 'Closed' AND w.due_date = ?9) AS due_today"
+#define WI_FROM                                                                                \
+	" FROM work_items w LEFT JOIN employers e ON e.id = w.employer_id"                       \
+	" LEFT JOIN work_item_categories cat ON cat.id = w.category_id"                          \
+	" LEFT JOIN work_item_priorities pri ON pri.id = w.priority_id"                          \
+	" LEFT JOIN staff a ON a.id = w.assignee_id LEFT JOIN staff cb ON cb.id = w.created_by"
+
+static cJSON *wi_json(node *n, const char *id)
+{
+	sqlite3_stmt *st;
+	cJSON *o = NULL, *notes;
+	char today[11];
+
+	node_today(n, today);
+	if (db_prepare(n->nd_db, &st, "SELECT " WI_COLS WI_FROM " WHERE w.id=?1") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = db_row_json(st);
+	sqlite3_finalize(st);
+	if (o == NULL)
+		return NULL;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT wn.id, wn.staff_id, s.display_name AS staff_name, wn.body, wn.created_at"
+		       " FROM work_item_notes wn LEFT JOIN staff s ON s.id = wn.staff_id"
+		       " WHERE wn.work_item_id=? ORDER BY wn.created_at, wn.id") == 0) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		notes = db_rows_json(st);
+		sqlite3_finalize(st);
+		cJSON_AddItemToObject(o, "notes", notes ? notes : cJSON_CreateArray());
+	}
+	return o;
+}
+
+cJSON *crm__work_items_of(node *n, const char *employer_id)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+	char today[11];
+
+	node_today(n, today);
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT " WI_COLS WI_FROM " WHERE w.employer_id=?1 AND w.deleted=0"
+		       " ORDER BY w.status = 'Closed', w.due_date IS NULL, w.due_date, w.created_at") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+/*
+ * GET /api/v1/crm/work-items?queue=mine|group&status=open|closed|all|New|...
+ *     &due=today|overdue&employer_id=&category_id=&assignee_id=&q=&limit&offset
+ */
+static void list_work_items(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_VIEW);
+	char queue[16] = "group", status[16] = "open", due[16] = "", emp[64] = "", cat[64] = "",
+	     asg[64] = "", q[128] = "", like[300] = "", today[11];
+	int limit, offset;
+	sqlite3_stmt *st;
+
+	if (u == NULL || crm__qint(req, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
+	    crm__qint(req, "offset", 0, 0, 10000000, &offset) != 0)
+		return;
+	http_req_query(req, "queue", queue, sizeof queue);
+	http_req_query(req, "status", status, sizeof status);
+	http_req_query(req, "due", due, sizeof due);
+	http_req_query(req, "employer_id", emp, sizeof emp);
+	http_req_query(req, "category_id", cat, sizeof cat);
+	http_req_query(req, "assignee_id", asg, sizeof asg);
+	http_req_query(req, "q", q, sizeof q);
+	if (strcmp(queue, "mine") != 0 && strcmp(queue, "group") != 0) {
+		http_reply_error(req, 400, "queue", "queue must be mine or group");
+		return;
+	}
+	if (strcmp(status, "open") != 0 && strcmp(status, "closed") != 0 &&
+	    strcmp(status, "all") != 0 && crm_valid_wi_status(status) != 0) {
+		http_reply_error(req, 400, "status",
+				 "status must be open, closed, all, New, In Progress or Closed");
+		return;
+	}
+	if (due[0] && strcmp(due, "today") != 0 && strcmp(due, "overdue") != 0) {
+		http_reply_error(req, 400, "due", "due must be today or overdue");
+		return;
+	}
+	if (strcmp(status, "closed") == 0)
+		snprintf(status, sizeof status, "%s", CRM_WI_CLOSED);
+	if (q[0])
+		crm__like(q, like, sizeof like);
+	node_today(n, today);
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT " WI_COLS WI_FROM
+		       " WHERE w.deleted = 0 AND (?1 = '' OR w.assignee_id = ?1)"
+		       " AND (?2 = 'all' OR (?2 = 'open' AND w.status <> 'Closed') OR w.status = ?2)"
+		       " AND (?3 = '' OR (?3 = 'today' AND w.due_date = ?9 AND w.status <> 'Closed')"
+		       "      OR (?3 = 'overdue' AND w.due_date < ?9 AND w.status <> 'Closed'))"
+		       " AND (?4 = '' OR w.employer_id = ?4) AND (?5 = '' OR w.category_id = ?5)"
+		       " AND (?6 = '' OR w.description LIKE ?6 ESCAPE '\\' OR e.company_name LIKE ?6 ESCAPE '\\'"
+		       "      OR upper(substr(w.id, -6)) = upper(?10) OR w.id = ?10)"
+		       " ORDER BY w.status = 'Closed', w.due_date IS NULL, w.due_date, pri.rank, w.created_at"
+		       " LIMIT ?7 OFFSET ?8") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, strcmp(queue, "mine") == 0 ? u->id : asg, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, due, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, emp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, cat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, like, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, limit + 1);
+	sqlite3_bind_int(st, 8, offset);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, q, -1, SQLITE_STATIC);
+	crm__reply_page(req, st, limit, offset);
+}
+
+/* The notice at login and the dashboard widget: my open items due today,
+ * and how many are overdue. */
+static void get_due_today(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_VIEW);
+	sqlite3_stmt *st;
+	cJSON *o, *arr;
+	char today[11];
+
+	if (u == NULL)
+		return;
+	node_today(n, today);
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT " WI_COLS WI_FROM " WHERE w.assignee_id = ?1 AND w.deleted = 0"
+		       " AND w.status <> 'Closed' AND w.due_date = ?9 ORDER BY pri.rank, w.created_at") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "today", today);
+	cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(arr));
+	cJSON_AddItemToObject(o, "items", arr);
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT (SELECT count(*) FROM work_items WHERE assignee_id=?1 AND deleted=0"
+		       "  AND status <> 'Closed' AND due_date < ?2),"
+		       " (SELECT count(*) FROM work_items WHERE assignee_id=?1 AND deleted=0"
+		       "  AND status <> 'Closed')") == 0) {
+		sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			cJSON_AddNumberToObject(o, "overdue", (double)sqlite3_column_int64(st, 0));
+			cJSON_AddNumberToObject(o, "open", (double)sqlite3_column_int64(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	http_reply_json(req, 200, o);
+}
+
+static void get_work_item(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	cJSON *o;
+	char full[64];
+
+	if (crm__user(n, req, PRIV_VIEW) == NULL)
+		return;
+	o = wi_json(n, id);
+	if (o == NULL && strlen(id) == 6) {
+		/* Opened by its short reference (the last six characters). */
+		sqlite3_stmt *st;
+		int hits = 0;
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT id FROM work_items WHERE upper(substr(id, -6)) = upper(?) LIMIT 2") == 0) {
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				snprintf(full, sizeof full, "%s", (const char *)sqlite3_column_text(st, 0));
+				hits++;
+			}
+			sqlite3_finalize(st);
+		}
+		if (hits == 1)
+			o = wi_json(n, full);
+	}
+	if (o == NULL)
+		http_reply_error(req, 404, "id", "no such work item");
+	else
+		http_reply_json(req, 200, o);
+}
+
+static int check_list_ref(node *n, const char *table, const char *id, const char *field,
+			  json_err *e)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int ok;
+
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=? AND active=1", table);
+	if (db_prepare(n->nd_db, &st, sql) != 0) {
+		json_err_set(e, field, "cannot read the list");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!ok) {
+		json_err_set(e, field, "unknown or inactive %s", field[0] == 'c' ? "category" : "priority");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_employer_link(node *n, const char *id, json_err *e)
+{
+	if (crm__exists(n, "employers", id) != 1) {
+		json_err_set(e, "employer_id", "no such employer");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const create_keys[] = {"category_id", "priority_id", "status", "due_date",
+					  "description", "employer_id", "assignee_id", NULL};
+
+static void post_work_item(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	const char *cat, *pri, *status, *due, *desc, *emp, *asg;
+	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
+	capture c;
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, create_keys, &e) ||
+	    json_get_str(body, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0, &e) ||
+	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
+	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
+	    json_get_str(body, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0, &e) ||
+	    json_get_str(body, "description", JSON_REQUIRED, 1, CRM_DESC_MAX, &desc, NULL, 0, &e) ||
+	    json_get_str(body, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0, &e) ||
+	    json_get_str(body, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0, &e))
+		goto bad;
+	if (pri == NULL || pri[0] == '\0') {
+		db_text(n->nd_db, "SELECT id FROM work_item_priorities WHERE is_default=1 AND active=1 AND ?1 IS NOT NULL",
+			"x", pdef, sizeof pdef);
+		pri = pdef;
+	}
+	if (status == NULL || status[0] == '\0')
+		status = CRM_WI_NEW;
+	if (crm_valid_wi_status(status) != 0 || strcmp(status, CRM_WI_CLOSED) == 0) {
+		json_err_set(&e, "status", "a new work item is New or In Progress");
+		goto bad;
+	}
+	if (due && due[0] == '\0')
+		due = NULL;
+	if (due && json_valid_date(due) != 0) {
+		json_err_set(&e, "due_date", "due date must be a date (YYYY-MM-DD)");
+		goto bad;
+	}
+	if (emp && emp[0] == '\0')
+		emp = NULL;
+	if (asg == NULL || asg[0] == '\0')
+		asg = u->id;
+	if (check_list_ref(n, "work_item_categories", cat, "category_id", &e) ||
+	    check_list_ref(n, "work_item_priorities", pri, "priority_id", &e) ||
+	    (emp && check_employer_link(n, emp, &e)) ||
+	    crm__check_assignee(n, asg, "assignee_id", &e))
+		goto bad;
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(id, now);
+	hlc_now(&n->nd_hlc, ts);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
+		       " description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,0,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	db_bind_text(st, 2, emp);
+	sqlite3_bind_text(st, 3, cat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, pri, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
+	db_bind_text(st, 6, due);
+	sqlite3_bind_text(st, 7, desc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, asg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 10, n->nd_office_id);
+	sqlite3_bind_int64(st, 11, (int64_t)now);
+	sqlite3_bind_text(st, 12, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	log_info("crm: work item %s created", id);
+	node_write_finish(n, &c, u->id, req, 201, wi_json(n, id));
+	goto done;
+bad:
+	crm__bad(req, &e);
+	goto done;
+dberr:
+	log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	cJSON_Delete(body);
+}
+
+/* One column update inside the caller's captured write; only when it changes. */
+static int set_col(node *n, const char *id, const char *col, const char *val, int changed_only)
+{
+	char sql[160], ts[HLC_STRLEN];
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof sql,
+		 "UPDATE work_items SET %s=?1, updated_hlc=?2 WHERE id=?3 AND (?4 = 0 OR %s IS NOT ?1)",
+		 col, col);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return -1;
+	hlc_now(&n->nd_hlc, ts);
+	db_bind_text(st, 1, val);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, changed_only);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char *const patch_keys[] = {"category_id", "priority_id", "status", "due_date",
+					 "description", "employer_id", "assignee_id", NULL};
+
+/*
+ * PATCH /api/v1/crm/work-items/:id: any CRM staff may re-assign, re-date,
+ * re-prioritise or re-link an open item; the status is changed by the
+ * assignee or the creator ("on your own items").  Closed is final.
+ */
+static void patch_work_item(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id");
+	cJSON *body = NULL, *cur = NULL;
+	json_err e = {{0}, {0}};
+	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
+	int has_due, has_emp;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, patch_keys, &e) ||
+	    json_get_str(body, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0, &e) ||
+	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
+	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
+	    json_get_str(body, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0, &e) ||
+	    json_get_str(body, "description", JSON_NULLABLE, 0, CRM_DESC_MAX, &desc, NULL, 0, &e) ||
+	    json_get_str(body, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0, &e) ||
+	    json_get_str(body, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0, &e))
+		goto bad;
+	has_due = cJSON_GetObjectItemCaseSensitive(body, "due_date") != NULL;
+	has_emp = cJSON_GetObjectItemCaseSensitive(body, "employer_id") != NULL;
+	if (due && due[0] == '\0')
+		due = NULL;
+	if (emp && emp[0] == '\0')
+		emp = NULL;
+	cur = wi_json(n, id);
+	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
+		http_reply_error(req, 404, "id", "no such work item");
+		goto done;
+	}
+	from = json_str(cur, "status");
+	if (status) {
+		if (crm_valid_wi_status(status) != 0) {
+			json_err_set(&e, "status", "status must be New, In Progress or Closed");
+			goto bad;
+		}
+		if (crm_wi_transition(from, status) != 0) {
+			http_reply_error(req, 409, "status", "a closed work item cannot be reopened");
+			goto done;
+		}
+		if (strcmp(from, status) != 0 &&
+		    !crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
+			http_reply_error(req, 403, "status",
+					 "only the assignee or the creator changes the status of a work item");
+			goto done;
+		}
+	}
+	if (strcmp(from, CRM_WI_CLOSED) == 0 && (cat || pri || has_due || desc || has_emp || asg)) {
+		http_reply_error(req, 409, "status", "a closed work item cannot be edited");
+		goto done;
+	}
+	if (desc && desc[0] == '\0') {
+		json_err_set(&e, "description", "description is required");
+		goto bad;
+	}
+	if (due && json_valid_date(due) != 0) {
+		json_err_set(&e, "due_date", "due date must be a date (YYYY-MM-DD)");
+		goto bad;
+	}
+	if ((cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e)) ||
+	    (pri && check_list_ref(n, "work_item_priorities", pri, "priority_id", &e)) ||
+	    (emp && check_employer_link(n, emp, &e)) ||
+	    (asg && crm__check_assignee(n, asg, "assignee_id", &e)))
+		goto bad;
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if ((cat && set_col(n, id, "category_id", cat, 1)) ||
+	    (pri && set_col(n, id, "priority_id", pri, 1)) ||
+	    (has_due && set_col(n, id, "due_date", due, 1)) ||
+	    (desc && set_col(n, id, "description", desc, 1)) ||
+	    (has_emp && set_col(n, id, "employer_id", emp, 1)) ||
+	    (asg && set_col(n, id, "assignee_id", asg, 1)) ||
+	    (status && set_col(n, id, "status", status, 1)))
+		goto dberr;
+	if (status && strcmp(status, CRM_WI_CLOSED) == 0 && strcmp(from, CRM_WI_CLOSED) != 0) {
+		sqlite3_stmt *st;
+		if (db_prepare(n->nd_db, &st, "UPDATE work_items SET closed_at=?, closed_by=? WHERE id=?") != 0)
+			goto dberr;
+		sqlite3_bind_int64(st, 1, (int64_t)node_now_ms(n));
+		sqlite3_bind_text(st, 2, u->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			goto dberr;
+		log_info("crm: work item %s closed", id);
+	}
+	node_write_finish(n, &c, u->id, req, 200, wi_json(n, id));
+	goto done;
+bad:
+	crm__bad(req, &e);
+	goto done;
+dberr:
+	log_warnx("crm: work item %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	cJSON_Delete(cur);
+	cJSON_Delete(body);
+}
+
+/* DELETE /api/v1/crm/work-items/:id: a soft delete (the row stays, deleted
+ * = 1, so a concurrent edit elsewhere never meets a missing row). */
+static void delete_work_item(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id");
+	cJSON *cur;
+	capture c;
+	sqlite3_stmt *st;
+	char ts[HLC_STRLEN];
+	int rc;
+
+	if (u == NULL)
+		return;
+	cur = wi_json(n, id);
+	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
+		cJSON_Delete(cur);
+		http_reply_error(req, 404, "id", "no such work item");
+		return;
+	}
+	if (!crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
+		cJSON_Delete(cur);
+		http_reply_error(req, 403, "id", "only the assignee or the creator deletes a work item");
+		return;
+	}
+	cJSON_Delete(cur);
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	if (db_prepare(n->nd_db, &st, "UPDATE work_items SET deleted=1, updated_hlc=? WHERE id=?") != 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		return;
+	}
+	hlc_now(&n->nd_hlc, ts);
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		return;
+	}
+	log_info("crm: work item %s deleted", id);
+	node_write_finish(n, &c, u->id, req, 200, wi_json(n, id));
+}
+
+static const char *const note_keys[] = {"body", NULL};
+
+static void post_note(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id"), *text;
+	cJSON *body = NULL, *cur = NULL;
+	json_err e = {{0}, {0}};
+	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
+	capture c;
+	sqlite3_stmt *st;
+	uint64_t now;
+	int rc;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, note_keys, &e) ||
+	    json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e)) {
+		crm__bad(req, &e);
+		goto done;
+	}
+	cur = wi_json(n, id);
+	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
+		http_reply_error(req, 404, "id", "no such work item");
+		goto done;
+	}
+	if (!crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
+		http_reply_error(req, 403, "body", "notes are added by the assignee or the creator");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(nid, now);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
+		       " VALUES(?,?,?,?,?)") != 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	node_write_finish(n, &c, u->id, req, 201, wi_json(n, id));
+done:
+	cJSON_Delete(cur);
+	cJSON_Delete(body);
+}
+
+int crm__routes_work(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/work-items/due-today", get_due_today, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/work-items", list_work_items, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/work-items", post_work_item, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/work-items/:id", get_work_item, n);
+	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/work-items/:id", patch_work_item, n);
+	rc |= router_add(r, HTTP_M_DELETE, "/api/v1/crm/work-items/:id", delete_work_item, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/work-items/:id/notes", post_note, n);
+	return rc;
+}
