@@ -1,0 +1,615 @@
+/*
+ * test_crm.c - the CRM's rules (model/crm.c) at their boundaries: company
+ * name normalization and the duplicate key, ZIP / EDD Account Number / NAICS
+ * / phone formats, MKT user names and the prefix-drop offer, what a
+ * conversion requires, which E-codes staff may choose, the service date and
+ * completion rules, work item transitions, assignment to the CRM work group
+ * only; the seeded lists; and replication of CRM tables through the hub's
+ * real apply path (sync_hub_apply with crm_hub_validate_row): the same lead
+ * and the same work item edited in two offices merge column by column, a
+ * closed work item is not reopened by an older edit, two offices creating
+ * the same employer offline are flagged as possible duplicates (never
+ * merged), and invalid CRM rows are quarantined.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/db.h"
+#include "model/capture.h"
+#include "model/crm.h"
+#include "model/demo.h"
+#include "model/schema.h"
+#include "sync/sync.h"
+
+/* ---- names ------------------------------------------------------------------ */
+
+static const char *norm(const char *in)
+{
+	static char out[4][CRM_NORM_MAX];
+	static int k;
+	char *o = out[k++ % 4];
+
+	if (crm_normalize_name(in, o, CRM_NORM_MAX) != 0)
+		return NULL;
+	return o;
+}
+
+static void test_normalize(void **state)
+{
+	(void)state;
+	assert_string_equal(norm("Acme Tools, Inc."), "acme tools");
+	assert_string_equal(norm("ACME TOOLS LLC"), "acme tools");
+	assert_string_equal(norm("Acme   Tools  L.L.C."), "acme tools");
+	assert_string_equal(norm("  acme tools corp "), "acme tools");
+	assert_string_equal(norm("Acme Tools Corporation"), "acme tools");
+	assert_string_equal(norm("Acme Tools Co., Ltd."), "acme tools");
+	assert_string_equal(norm("The Acme Tools Company"), "acme tools");
+	assert_string_equal(norm("Joe's Diner"), "joes diner");
+	assert_string_equal(norm("Joe\xe2\x80\x99s Diner"), "joes diner");
+	assert_string_equal(norm("Smith & Sons"), "smith and sons");
+	assert_string_equal(norm("Smith and Sons"), "smith and sons");
+	assert_string_equal(norm("Bay-Area Staffing"), "bay area staffing");
+	assert_string_equal(norm("Café Sol"), "café sol");
+	/* Suffixes only at the end, and never everything. */
+	assert_string_equal(norm("Inc Solutions"), "inc solutions");
+	assert_string_equal(norm("The Company"), "company");
+	assert_string_equal(norm("Company Inc"), "company");
+	assert_string_equal(norm("Co"), "co");
+	assert_string_equal(norm("Theater Group"), "theater group");
+	assert_null(norm(""));
+	assert_null(norm("  .,&-  "));
+	assert_int_equal(crm_normalize_name(NULL, (char[8]){0}, 8), -1);
+	char small[4];
+	assert_int_equal(crm_normalize_name("Acme Tools", small, sizeof small), -1);
+}
+
+static void test_formats(void **state)
+{
+	char z5[6], d[9];
+
+	(void)state;
+	assert_int_equal(crm_valid_zip("95814", z5), 0);
+	assert_string_equal(z5, "95814");
+	assert_int_equal(crm_valid_zip("95814-1234", z5), 0);
+	assert_string_equal(z5, "95814");
+	assert_int_equal(crm_valid_zip("9581", NULL), -1);
+	assert_int_equal(crm_valid_zip("958145", NULL), -1);
+	assert_int_equal(crm_valid_zip("95814-123", NULL), -1);
+	assert_int_equal(crm_valid_zip("95814 1234", NULL), -1);
+	assert_int_equal(crm_valid_zip("9581a", NULL), -1);
+	assert_int_equal(crm_valid_zip(NULL, NULL), -1);
+
+	assert_int_equal(crm_valid_edd_account("123-4567-8", d), 0);
+	assert_string_equal(d, "12345678");
+	assert_int_equal(crm_valid_edd_account("12345678", d), 0);
+	assert_int_equal(crm_valid_edd_account("1234567", d), 0); /* 7 digits */
+	assert_string_equal(d, "1234567");
+	assert_int_equal(crm_valid_edd_account("123 4567", NULL), 0);
+	assert_int_equal(crm_valid_edd_account("123456", NULL), -1);     /* 6 */
+	assert_int_equal(crm_valid_edd_account("123456789", NULL), -1);  /* 9 */
+	assert_int_equal(crm_valid_edd_account("123--4567", NULL), -1);
+	assert_int_equal(crm_valid_edd_account("-1234567", NULL), -1);
+	assert_int_equal(crm_valid_edd_account("1234567-", NULL), -1);
+	assert_int_equal(crm_valid_edd_account("12a4567", NULL), -1);
+	assert_int_equal(crm_valid_edd_account("", NULL), -1);
+
+	assert_int_equal(crm_valid_naics("54"), 0);
+	assert_int_equal(crm_valid_naics("541511"), 0);
+	assert_int_equal(crm_valid_naics("5"), -1);
+	assert_int_equal(crm_valid_naics("5415111"), -1);
+	assert_int_equal(crm_valid_naics("54x"), -1);
+
+	assert_int_equal(crm_valid_phone("(916) 555-0100"), 0);
+	assert_int_equal(crm_valid_phone("916-555-010"), -1); /* 9 digits */
+	assert_int_equal(crm_valid_phone("+1 916 555 0100 x12"), 0);
+	assert_int_equal(crm_valid_phone("9165550100#"), -1);
+	assert_int_equal(crm_valid_state("CA"), 0);
+	assert_int_equal(crm_valid_state("ca"), -1);
+	assert_int_equal(crm_valid_state("CAL"), -1);
+	assert_int_equal(crm_valid_url("www.acme.com"), 0);
+	assert_int_equal(crm_valid_url("https://acme.com/jobs"), 0);
+	assert_int_equal(crm_valid_url("javascript:alert(1)"), -1);
+	assert_int_equal(crm_valid_url("ftp://acme.com"), -1);
+	assert_int_equal(crm_valid_url("acme"), -1);
+	assert_int_equal(crm_valid_email("a@b.co"), 0);
+	assert_int_equal(crm_valid_email("a@b"), -1);
+	assert_int_equal(crm_valid_account_type("lead"), 0);
+	assert_int_equal(crm_valid_account_type("recruiting"), 0);
+	assert_int_equal(crm_valid_account_type("preferred"), -1);
+	assert_int_equal(crm_valid_account_type("lead,recruiting"), -1);
+}
+
+static void test_usernames(void **state)
+{
+	char u[CRM_USERNAME_MAX + 1], plain[CRM_USERNAME_MAX + 1];
+
+	(void)state;
+	assert_int_equal(crm_make_username("acme tools", 42, u, sizeof u), 0);
+	assert_string_equal(u, "MKTACMETOOLS0042");
+	assert_int_equal(crm_make_username("golden state foods and more", 12345, u, sizeof u), 0);
+	assert_string_equal(u, "MKTGOLDENSTATEF2345"); /* 12 characters, suffix mod 10000 */
+	assert_int_equal(crm_make_username("", 7, u, sizeof u), 0);
+	assert_string_equal(u, "MKTEMPLOYER0007");
+	assert_int_equal(crm_make_username("acme", 1, u, 8), -1);
+	assert_true(crm_has_mkt_prefix("MKTACME0001"));
+	assert_false(crm_has_mkt_prefix("MKT"));
+	assert_false(crm_has_mkt_prefix("ACME0001"));
+	assert_false(crm_has_mkt_prefix(NULL));
+	assert_int_equal(crm_drop_mkt_prefix("MKTACMETOOLS0042", plain, sizeof plain), 0);
+	assert_string_equal(plain, "ACMETOOLS0042");
+	assert_int_equal(crm_drop_mkt_prefix("ACME0001", plain, sizeof plain), 0);
+	assert_string_equal(plain, "ACME0001");
+	assert_int_equal(crm_valid_username("ACMETOOLS0042"), 0);
+	assert_int_equal(crm_valid_username("abc"), -1);
+	assert_int_equal(crm_valid_username("acme tools"), -1);
+	assert_int_equal(crm_valid_username("acme.tools_01-x"), 0);
+}
+
+static crm_conversion good_conversion(void)
+{
+	crm_conversion c = {"lead", "active", "Acme Tools", "123-4567-8", "1 Main St", "Sacramento",
+			    "CA", "95814", "(916) 555-0100", "541511", 1};
+	return c;
+}
+
+static void test_conversion(void **state)
+{
+	char msg[200];
+	crm_conversion c;
+
+	(void)state;
+	c = good_conversion();
+	assert_null(crm_conversion_check(&c, msg, sizeof msg));
+	/* Never both types: only a lead converts; a recruiting employer does not. */
+	c.account_type = "recruiting";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "account_type");
+	c = good_conversion();
+	c.status = "inactive";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "status");
+	c = good_conversion();
+	c.edd_account_number = NULL;
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
+	assert_non_null(strstr(msg, "EDD Account Number"));
+	c.edd_account_number = "   ";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
+	c.edd_account_number = "123456";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
+	c.edd_account_number = "1234567";
+	assert_null(crm_conversion_check(&c, msg, sizeof msg));
+	c = good_conversion();
+	c.zip = "958";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "zip");
+	c = good_conversion();
+	c.street = "";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "street");
+	c = good_conversion();
+	c.city = NULL;
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "city");
+	c = good_conversion();
+	c.state = "California";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "state");
+	c = good_conversion();
+	c.phone = NULL;
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "phone");
+	c = good_conversion();
+	c.industry = "5";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "industry");
+	c = good_conversion();
+	c.primary_contacts = 0;
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "contacts");
+	c = good_conversion();
+	c.company_name = " ";
+	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "company_name");
+	/* 72 hours exactly. */
+	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
+}
+
+static void test_code_selection(void **state)
+{
+	(void)state;
+	assert_null(crm_code_selectable(0, "active"));
+	assert_non_null(crm_code_selectable(1, "active"));   /* E90, E92 */
+	assert_non_null(crm_code_selectable(0, "retired"));  /* E74, E75 */
+	assert_non_null(crm_code_selectable(1, "retired"));
+	assert_non_null(crm_code_selectable(0, NULL));
+}
+
+static void test_service_dates(void **state)
+{
+	char msg[160];
+	const char *t = "2026-03-10";
+
+	(void)state;
+	assert_null(crm_service_check("2026-03-01", NULL, NULL, t, msg, sizeof msg));
+	assert_null(crm_service_check("2026-03-10", "2026-03-10", "successful", t, msg, sizeof msg));
+	assert_null(crm_service_check("2026-03-01", "2026-03-01", NULL, t, msg, sizeof msg));
+	/* The completion code needs an actual end date. */
+	assert_string_equal(crm_service_check("2026-03-01", NULL, "successful", t, msg, sizeof msg),
+			    "end_date");
+	assert_non_null(strstr(msg, "completion code"));
+	assert_string_equal(crm_service_check("2026-03-01", NULL, "bogus", t, msg, sizeof msg),
+			    "completion_code");
+	/* End never before start, one day is enough to fail. */
+	assert_string_equal(crm_service_check("2026-03-02", "2026-03-01", NULL, t, msg, sizeof msg),
+			    "end_date");
+	/* Not in the future (boundary: today is fine, tomorrow is not). */
+	assert_string_equal(crm_service_check("2026-03-11", NULL, NULL, t, msg, sizeof msg), "start_date");
+	assert_string_equal(crm_service_check("2026-03-01", "2026-03-11", NULL, t, msg, sizeof msg),
+			    "end_date");
+	assert_string_equal(crm_service_check(NULL, NULL, NULL, t, msg, sizeof msg), "start_date");
+	assert_string_equal(crm_service_check("2026-02-30", NULL, NULL, t, msg, sizeof msg), "start_date");
+	assert_string_equal(crm_service_check("2026-03-01", "03/05/2026", NULL, t, msg, sizeof msg),
+			    "end_date");
+	/* Without a today (the hub), only the structural rules. */
+	assert_null(crm_service_check("2030-01-01", NULL, NULL, NULL, msg, sizeof msg));
+	assert_int_equal(crm_valid_completion_code("cancelled"), 0);
+	assert_int_equal(crm_valid_completion_code("Successful"), -1);
+}
+
+static void test_work_items(void **state)
+{
+	char msg[160];
+
+	(void)state;
+	assert_int_equal(crm_wi_transition("New", "In Progress"), 0);
+	assert_int_equal(crm_wi_transition("In Progress", "New"), 0);
+	assert_int_equal(crm_wi_transition("New", "Closed"), 0);
+	assert_int_equal(crm_wi_transition("In Progress", "Closed"), 0);
+	assert_int_equal(crm_wi_transition("Closed", "Closed"), 0);
+	assert_int_equal(crm_wi_transition("Closed", "New"), -1);
+	assert_int_equal(crm_wi_transition("Closed", "In Progress"), -1);
+	assert_int_equal(crm_wi_transition("New", "closed"), -1);
+	assert_int_equal(crm_wi_transition("Open", "New"), -1);
+	assert_int_equal(crm_can_assign(1, 1, 1, msg, sizeof msg), 0);
+	assert_int_equal(crm_can_assign(1, 1, 0, msg, sizeof msg), -1);
+	assert_non_null(strstr(msg, "CRM work group"));
+	assert_int_equal(crm_can_assign(1, 0, 1, msg, sizeof msg), -1);
+	assert_int_equal(crm_can_assign(0, 1, 1, msg, sizeof msg), -1);
+	assert_true(crm_wi_may_work("a", "a", "b"));
+	assert_true(crm_wi_may_work("b", "a", "b"));
+	assert_false(crm_wi_may_work("c", "a", "b"));
+	assert_false(crm_wi_may_work("c", NULL, NULL));
+	assert_false(crm_wi_may_work(NULL, "a", "b"));
+}
+
+/* ---- database: schema, seed, hub replication ------------------------------ */
+
+static sqlite3 *open_db(int hub)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(schema_check(db), 0);
+	if (hub)
+		assert_int_equal(sync_hub_migrate(db), 0);
+	else
+		assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(demo_seed_reference(db, "000000000001.0000.hub"), 0);
+	assert_int_equal(crm_seed_reference(db, "000000000001.0000.hub"), 0);
+	return db;
+}
+
+static void test_schema_kinds_and_seed(void **state)
+{
+	sqlite3 *db;
+
+	(void)state;
+	db = open_db(0);
+	assert_int_equal(schema_table("employers")->td_kind, TK_MUTABLE);
+	assert_int_equal(schema_table("employer_contacts")->td_kind, TK_MUTABLE);
+	assert_int_equal(schema_table("employer_services")->td_kind, TK_APPEND_ONLY);
+	assert_int_equal(schema_table("work_item_notes")->td_kind, TK_APPEND_ONLY);
+	assert_int_equal(schema_table("work_items")->td_kind, TK_MUTABLE);
+	assert_string_equal(schema_table("work_items")->td_final_col, "status");
+	assert_string_equal(schema_table("work_items")->td_final_value, "Closed");
+	assert_int_equal(schema_table("employer_activity_codes")->td_kind, TK_HUB_OWNED);
+	assert_int_equal(schema_table("external_employers")->td_kind, TK_HUB_OWNED);
+	assert_int_equal(schema_table("business_directory")->td_kind, TK_HUB_OWNED);
+	assert_int_equal(schema_table("crm_duplicate_flags")->td_kind, TK_HUB_OWNED);
+	assert_int_equal(schema_table("employers")->td_scope, SCOPE_STATEWIDE);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes", -1), 74);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE system_generated=1", -1), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE code IN ('E90','E92') AND system_generated=1", -1), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE status='retired'", -1), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM work_item_categories", -1), 6);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM work_item_priorities WHERE is_default=1", -1), 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM external_employers", -1), CRM_DEMO_EXTERNAL);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM business_directory", -1), CRM_DEMO_DIRECTORY);
+	assert_true(db_int(db, "SELECT count(*) FROM business_directory WHERE has_openings=1", -1) > 20);
+	assert_true(db_int(db, "SELECT max(active_job_orders) FROM external_employers", -1) >= 20);
+	/* Idempotent and deterministic. */
+	char before[128], after[128];
+	assert_int_equal(db_text(db, "SELECT group_concat(company_name) FROM (SELECT company_name FROM external_employers WHERE id < ? ORDER BY id)", "crm-ext-0004", before, sizeof before), 0);
+	assert_int_equal(crm_seed_reference(db, "000000000002.0000.hub"), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM external_employers", -1), CRM_DEMO_EXTERNAL);
+	assert_int_equal(db_text(db, "SELECT group_concat(company_name) FROM (SELECT company_name FROM external_employers WHERE id < ? ORDER BY id)", "crm-ext-0004", after, sizeof after), 0);
+	assert_string_equal(before, after);
+	/* Demo external employer names are valid lead names with valid ZIPs. */
+	sqlite3_stmt *st;
+	assert_int_equal(db_prepare(db, &st, "SELECT company_name, zip, phone, industry_code FROM external_employers"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char nn[CRM_NORM_MAX];
+		assert_int_equal(crm_normalize_name((const char *)sqlite3_column_text(st, 0), nn, sizeof nn), 0);
+		assert_int_equal(crm_valid_zip((const char *)sqlite3_column_text(st, 1), NULL), 0);
+		assert_int_equal(crm_valid_phone((const char *)sqlite3_column_text(st, 2)), 0);
+		assert_int_equal(crm_valid_naics((const char *)sqlite3_column_text(st, 3)), 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
+static const sync_scope scope_b = {"nodeB", DEMO_OFFICE2, DEMO_LOCAL_AREA};
+
+static void node_write(sqlite3 *node, const char *hlc, const char *fmt, ...)
+{
+	capture c;
+	int64_t seq = 0;
+	char *sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_non_null(sql);
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, sql), 0);
+	assert_int_equal(capture_commit(&c, hlc, "demo-staff", &seq), 0);
+	sqlite3_free(sql);
+}
+
+typedef struct pushed {
+	int applied, quarantined, conflicts;
+	char reason[256];
+} pushed;
+
+static pushed push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
+{
+	sqlite3_stmt *st;
+	pushed p = {0, 0, 0, ""};
+
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+				(size_t)sqlite3_column_bytes(st, 3)};
+		sync_apply_result res;
+		assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
+		assert_int_equal(db_exec(hub, "COMMIT"), 0);
+		if (res.applied)
+			p.applied++;
+		else {
+			p.quarantined++;
+			snprintf(p.reason, sizeof p.reason, "%s", res.reason);
+		}
+		p.conflicts += res.conflicts;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+	return p;
+}
+
+static char *q_text(sqlite3 *db, const char *sql, const char *arg)
+{
+	static char out[4][256];
+	static int k;
+	char *o = out[k++ % 4];
+
+	if (db_text(db, sql, arg, o, 256) != 0)
+		return NULL;
+	return o;
+}
+
+#define LEAD "0190a000-0000-7000-8000-00000000c001"
+#define LEAD_B "0190a000-0000-7000-8000-00000000c002"
+#define WI "0190a000-0000-7000-8000-00000000c101"
+
+static const char insert_lead[] =
+	"INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
+	" street, city, state, phone, lead_owner_id, office_id, local_area_id, created_by, created_at,"
+	" source, status, updated_hlc) VALUES(%Q,'lead',%Q,%Q,%Q,'95814','95814','1 Main St',"
+	"'Sacramento','CA','(916) 555-0100','demo-staff',%Q,'demo-la','demo-staff',1,'manual','active',%Q)";
+
+/* Both offices hold the lead (as after a pull); each edits it offline. */
+static void test_lead_edits_merge_column_by_column(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	pushed p;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	/* b receives it the way a pull does: same row, no capture. */
+	assert_int_equal(db_exec(b, "ATTACH ':memory:' AS x"), 0);
+	{
+		char *sql = sqlite3_mprintf(insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+					    "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+		assert_int_equal(db_exec(b, sql), 0);
+		sqlite3_free(sql);
+	}
+	/* Office A changes the phone and website, office B the street and the
+	 * phone too (later HLC): disjoint columns both survive, the phone goes
+	 * to the later edit with one conflict recorded. */
+	node_write(a, "000000002000.0000.nodeA",
+		   "UPDATE employers SET phone='(916) 555-0111', website='www.acme.example.com',"
+		   " updated_hlc='000000002000.0000.nodeA' WHERE id=%Q", LEAD);
+	node_write(b, "000000003000.0000.nodeB",
+		   "UPDATE employers SET street='2 Oak Ave', phone='(916) 555-0222',"
+		   " updated_hlc='000000003000.0000.nodeB' WHERE id=%Q", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	p = push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD), "www.acme.example.com");
+	assert_string_equal(q_text(hub, "SELECT street FROM employers WHERE id=?", LEAD), "2 Oak Ave");
+	assert_string_equal(q_text(hub, "SELECT phone FROM employers WHERE id=?", LEAD), "(916) 555-0222");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='employers' AND column_name='phone'", -1), 1);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+static const char insert_wi[] =
+	"INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
+	" description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
+	" VALUES(%Q,%Q,'crm-cat-outreach','crm-pri-normal','New','2026-03-10','Call',"
+	"'demo-staff','demo-staff','demo-office',1,0,%Q)";
+
+static void test_work_item_merge_and_closed_is_final(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	pushed p;
+	char *sql;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	node_write(a, "000000001000.0000.nodeA", insert_wi, WI, LEAD, "000000001000.0000.nodeA");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	sql = sqlite3_mprintf(insert_wi, WI, LEAD, "000000001000.0000.nodeA");
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	/* A closes it early; B (offline, with a later-looking clock for the
+	 * due date but an OLDER status edit) re-dates it and moves it to In
+	 * Progress.  The due date is B's (disjoint), the status stays Closed. */
+	node_write(a, "000000005000.0000.nodeA",
+		   "UPDATE work_items SET status='Closed', closed_at=5000, updated_hlc='000000005000.0000.nodeA' WHERE id=%Q", WI);
+	node_write(b, "000000004000.0000.nodeB",
+		   "UPDATE work_items SET status='In Progress', due_date='2026-03-20',"
+		   " updated_hlc='000000004000.0000.nodeB' WHERE id=%Q", WI);
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	p = push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
+	assert_string_equal(q_text(hub, "SELECT due_date FROM work_items WHERE id=?", WI), "2026-03-20");
+	assert_true(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='work_items' AND column_name='status'", -1) == 1);
+	/* Assignment to someone outside the CRM work group is refused at the
+	 * hub too (Pat Kim is View Access, not in the group). */
+	node_write(a, "000000006000.0000.nodeA",
+		   "INSERT INTO work_items(id, category_id, priority_id, status, description, assignee_id,"
+		   " created_by, created_at, deleted, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c102',"
+		   "'crm-cat-other','crm-pri-low','New','x','0190a000-0000-7000-8000-0000000000b3','demo-staff',1,0,"
+		   "'000000006000.0000.nodeA')");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "CRM work group"));
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+static void test_duplicate_employers_flagged_at_hub(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	pushed p;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	/* The same employer typed differently in two offices, offline. */
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	node_write(b, "000000001500.0000.nodeB", insert_lead, LEAD_B, "ACME TOOLS LLC", "acme tools",
+		   "MKTACMETOOLS0777", DEMO_OFFICE2, "000000001500.0000.nodeB");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 0);
+	p = push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	/* Both rows kept, one open flag naming both. */
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employers", -1), 2);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags WHERE status='open' AND reason='name_zip'", -1), 1);
+	assert_string_equal(q_text(hub, "SELECT other_employer_id FROM crm_duplicate_flags WHERE employer_id=?", LEAD_B), LEAD);
+	/* The flag is replicated down like any hub row (change log). */
+	assert_true(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='crm_duplicate_flags'", -1) >= 1);
+	/* A later edit of either does not flag the pair twice. */
+	node_write(b, "000000002000.0000.nodeB",
+		   "UPDATE employers SET city='Sacramento ', updated_hlc='000000002000.0000.nodeB' WHERE id=%Q", LEAD_B);
+	assert_int_equal(push(hub, b, &scope_b).applied, 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 1);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+static void test_hub_refuses_bad_crm_rows(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0);
+	pushed p;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	/* normalized_name that does not match company_name. */
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools", "something else",
+		   "MKTACME0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "normalized_name"));
+	/* A recruiting employer without an EDD Account Number. */
+	node_write(a, "000000001100.0000.nodeA",
+		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
+		   " created_at, status, updated_hlc) VALUES(%Q,'recruiting','Beta','beta','BETA01','95814',"
+		   "'95814',1,'active','000000001100.0000.nodeA')", LEAD_B);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "EDD"));
+	/* Services: a system-generated code, and a completion without end date. */
+	node_write(a, "000000001200.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "system-generated"));
+	node_write(a, "000000001300.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, completion_code, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "end date"));
+	node_write(a, "000000001400.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	/* Hub-owned CRM lists are never written by a node. */
+	node_write(a, "000000001500.0000.nodeA",
+		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	/* Validator ignores tables that are not the CRM's. */
+	char why[64];
+	assert_int_equal(crm_hub_validate_row(hub, "checkins", SQLITE_INSERT, NULL, why, sizeof why), 0);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(hub);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_usernames),
+		cmocka_unit_test(test_conversion),
+		cmocka_unit_test(test_code_selection),
+		cmocka_unit_test(test_service_dates),
+		cmocka_unit_test(test_work_items),
+		cmocka_unit_test(test_schema_kinds_and_seed),
+		cmocka_unit_test(test_lead_edits_merge_column_by_column),
+		cmocka_unit_test(test_work_item_merge_and_closed_is_final),
+		cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
+		cmocka_unit_test(test_hub_refuses_bad_crm_rows),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
