@@ -6,6 +6,7 @@ export const PAGES = [
   { href: '/', label: 'Home' },
   { href: '/desk.html', label: 'Front desk' },
   { href: '/visits.html', label: 'Visits' },
+  { href: '/crm.html', label: 'CRM' },
   { href: '/kiosk.html', label: 'Visitor kiosk' },
 ];
 

@@ -1,0 +1,47 @@
+// crm-external.js - external employers (spidered job postings: sort by name
+// or active job orders, filter by keyword, industry code, ZIP) and, with
+// ?view=directory, the local employer sites search (area, industry,
+// keyword, with or without openings).  "Convert to lead" opens the lead
+// form prefilled.
+import { api, el } from './api.js';
+import { $, API, qs, table } from './crm-common.js';
+
+const dir = new URLSearchParams(location.search).get('view') === 'directory';
+let offset = 0;
+const LIMIT = 50;
+
+async function load(ev) {
+  if (ev) { ev.preventDefault(); offset = 0; }
+  const q = { q: $('f-q').value.trim(), industry: $('f-industry').value.trim(), zip: $('f-zip').value.trim(), limit: LIMIT, offset };
+  if (dir) { q.area = $('f-area').value.trim(); q.openings = $('f-open').value; } else q.sort = $('f-sort').value;
+  try {
+    const r = await api(`${API}/${dir ? 'directory' : 'external-employers'}?${qs(q)}`);
+    $('status').textContent = r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : 'No employers match: adjust the search.';
+    $('prev').disabled = offset === 0;
+    $('next').disabled = !r.more;
+    const action = x => x.lead_id ? el('a', { href: '/crm-lead.html?id=' + x.lead_id }, 'View lead')
+      : el('a', { href: `/crm-lead-form.html?${dir ? 'directory' : 'external'}=${encodeURIComponent(x.id)}`, 'aria-label': `Convert ${x.company_name || x.name} to lead` }, 'Convert to lead');
+    $('list').replaceChildren(dir
+      ? table('Local employer sites', ['Company', 'Industry', 'City', 'County', 'ZIP', 'Employees', 'Openings', 'Action'],
+        r.items.map(x => [x.name, `${x.industry_code} ${x.industry_title}`, x.city, x.county, x.zip, x.employees, x.has_openings ? 'Yes' : 'No', action(x)]))
+      : table('External employers', ['Company', 'Industry', 'City', 'ZIP', 'Active job orders', 'Action'],
+        r.items.map(x => [x.company_name, `${x.industry_code} ${x.industry_title}`, x.city, x.zip, String(x.active_job_orders), action(x)])));
+  } catch (e) {
+    $('status').textContent = e.message;
+  }
+}
+
+if (dir) {
+  $('title').textContent = 'Local employer sites';
+  document.title = 'Local employer sites — Outpost';
+  $('intro').textContent = 'Search the business directory for employers in an area, with or without current openings.';
+  $('area-wrap').hidden = false;
+  $('open-wrap').hidden = false;
+  $('sort-wrap').hidden = true;
+} else {
+  $('intro').textContent = 'Employers whose job postings the system gathered, with their active job orders.';
+}
+$('filters').addEventListener('submit', load);
+$('prev').addEventListener('click', () => { offset = Math.max(0, offset - LIMIT); load(); });
+$('next').addEventListener('click', () => { offset += LIMIT; load(); });
+load();

@@ -1,0 +1,176 @@
+// crm-lead.js - the employer summary: company and marketing information,
+// contacts, locations, the service plan (add one or several services at
+// once), work items, and the conversion to Recruiting Employer with the
+// offer to drop the MKT prefix.
+import { api, el } from './api.js';
+import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, TYPE_LABEL } from './crm-common.js';
+
+const id = new URLSearchParams(location.search).get('id');
+let emp = null, codes = [], m = null, nrows = 0;
+
+function dl(target, pairs) {
+  target.replaceChildren(...pairs.filter(p => p[1] !== null && p[1] !== undefined && p[1] !== '')
+    .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+function render() {
+  const e = emp;
+  $('title').textContent = e.company_name;
+  document.title = e.company_name + ' — Outpost';
+  dl($('info'), [['Account type', pill(TYPE_LABEL[e.account_type], e.account_type)], ['User name', e.username],
+    ['EDD Account Number', e.edd_account_number], ['Address', [e.street, e.city, e.state, e.zip].filter(Boolean).join(', ')],
+    ['Mailing address', [e.mailing_street, e.mailing_city, e.mailing_state, e.mailing_zip].filter(Boolean).join(', ')],
+    ['Phone', e.phone], ['Email', e.email], ['Website', e.website], ['Industry (NAICS)', e.industry],
+    ['Vetting', e.vetting_status ? `${e.vetting_status}, due ${new Date(e.vetting_due_at).toLocaleString()}` : null],
+    ['Status', e.status]]);
+  dl($('marketing'), [['Lead owner', e.lead_owner_name || e.lead_owner_id], ['Office', e.office_name || e.office_id],
+    ['Created', fmtDate(e.created_at)], ['Source', { manual: 'Manual entry', external: 'External employer', local_search: 'Local employer sites' }[e.source]],
+    ['Professional employer organization', e.pe_organization], ['Converted', e.converted_at ? fmtDate(e.converted_at) : null]]);
+  $('convert-btn').hidden = e.account_type !== 'lead' || !m.me.can_edit;
+  const dup = e.duplicate_flags.filter(f => f.status === 'open');
+  $('dup-warn').hidden = !dup.length;
+  $('dup-warn').replaceChildren('Flagged at the hub as a possible duplicate of ',
+    ...dup.map(f => el('a', { href: '/crm-lead.html?id=' + f.other_id }, f.other_name || f.other_id)), '. Review before recording services.');
+  $('contacts').replaceChildren(e.contacts.length ? table('Contacts', ['Name', 'Kind', 'Title', 'Phone', 'Email'],
+    e.contacts.filter(c => c.status === 'active').map(c => [c.name, c.kind, c.title || '', c.phone || '', c.email || '']))
+    : el('p', { class: 'muted' }, 'No contacts yet.'));
+  $('locations').replaceChildren(e.locations.length ? table('Locations', ['Site', 'Street', 'City', 'ZIP'],
+    e.locations.map(l => [l.name || '', l.street || '', l.city || '', l.zip])) : el('p', { class: 'muted' }, 'No other locations.'));
+  $('services').replaceChildren(e.services.length ? table('Service plan', ['Code', 'Service', 'DOL category', 'Start', 'Actual end', 'Completion', 'Staff'],
+    e.services.map(s => [s.code, s.title || '', s.dol_category || '', s.start_date, s.end_date || '', s.completion_code || '', s.staff_name || '']))
+    : el('p', { class: 'muted' }, 'No services recorded yet.'));
+  $('svc-type').textContent = `Account type: ${TYPE_LABEL[e.account_type]}. Verify it before recording services.`;
+  $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],
+    e.work_items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.category, w.status, w.due_date || '', w.assignee_name || '', w.description]))
+    : el('p', { class: 'muted' }, 'No work items.'));
+  $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
+}
+
+async function load() {
+  emp = await api(`${API}/employers/${encodeURIComponent(id)}`);
+  render();
+}
+
+function svcRow() {
+  const i = nrows++;
+  const p = `services-${i}-`;
+  const f = (name, label, input) => el('div', {}, el('label', { for: p + name }, label), input,
+    el('p', { class: 'field-err error', id: p + name + '-err', role: 'alert' }));
+  const sel = el('select', { id: p + 'code', 'aria-describedby': p + 'code-err' });
+  options(sel, codes.filter(c => c.selectable).map(c => ({ id: c.code, name: `${c.code} ${c.title}` })), { blank: 'Choose a service type' });
+  const cc = el('select', { id: p + 'completion_code', 'aria-describedby': p + 'completion_code-err' });
+  options(cc, m.completion_codes, { label: 'label', blank: 'None' });
+  const row = el('div', { class: 'svc-row', 'data-row': i },
+    f('code', 'Service type', sel),
+    f('start_date', 'Start date', el('input', { id: p + 'start_date', type: 'date', value: m.today, 'aria-describedby': p + 'start_date-err' })),
+    f('end_date', 'Actual end date', el('input', { id: p + 'end_date', type: 'date', 'aria-describedby': p + 'end_date-err' })),
+    f('completion_code', 'Completion code', cc),
+    el('button', { type: 'button', class: 'secondary', 'aria-label': `Remove service ${i + 1}`, onclick: () => row.remove() }, 'Remove'));
+  $('svc-rows').append(row);
+}
+
+async function saveServices(ev) {
+  ev.preventDefault();
+  const f = $('svc-form');
+  clearErrors(f);
+  const rows = [...$('svc-rows').querySelectorAll('.svc-row')];
+  // Errors name services[k] by position in the request: re-number the ids.
+  const services = rows.map((r, k) => {
+    for (const inp of r.querySelectorAll('[id^="services-"]')) {
+      const name = inp.id.replace(/^services-\d+-/, '');
+      inp.id = `services-${k}-${name}`;
+      inp.setAttribute('aria-describedby', inp.id + '-err');
+      const err = inp.parentElement.querySelector('.field-err');
+      err.id = inp.id + '-err';
+      inp.parentElement.querySelector('label').htmlFor = inp.id;
+    }
+    const v = n => r.querySelector(`#services-${k}-${n}`).value;
+    const s = { code: v('code'), start_date: v('start_date') };
+    if (v('end_date')) s.end_date = v('end_date');
+    if (v('completion_code')) s.completion_code = v('completion_code');
+    return s;
+  });
+  try {
+    await api(`${API}/employers/${encodeURIComponent(id)}/services`, { method: 'POST', body: { services, expected_account_type: emp.account_type } });
+    $('svc-rows').replaceChildren();
+    nrows = 0;
+    svcRow();
+    await load();
+    $('status').textContent = `${services.length} service${services.length > 1 ? 's' : ''} recorded.`;
+  } catch (e) {
+    showError(f, e);
+  }
+}
+
+async function addContact(ev) {
+  ev.preventDefault();
+  const f = $('contact-form');
+  clearErrors(f);
+  const body = { kind: $('c-kind').value };
+  for (const k of ['name', 'title', 'phone', 'email']) { const v = $('c-' + k).value.trim(); if (v) body[k] = v; }
+  try {
+    await api(`${API}/employers/${encodeURIComponent(id)}/contacts`, { method: 'POST', body });
+    f.reset();
+    await load();
+    $('status').textContent = 'Contact added.';
+  } catch (e) { showError(f, e, 'c-'); }
+}
+
+async function addLocation(ev) {
+  ev.preventDefault();
+  const f = $('location-form');
+  clearErrors(f);
+  const body = {};
+  for (const k of ['zip', 'street', 'city', 'name']) { const v = $('l-' + k).value.trim(); if (v) body[k] = v; }
+  try {
+    await api(`${API}/employers/${encodeURIComponent(id)}/locations`, { method: 'POST', body });
+    f.reset();
+    await load();
+    $('status').textContent = 'Location added.';
+  } catch (e) { showError(f, e, 'l-'); }
+}
+
+function openConvert() {
+  const f = $('convert-form');
+  clearErrors(f);
+  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip']) $('cv-' + k).value = emp[k] || '';
+  $('cv-prefix').hidden = !emp.has_mkt_prefix;
+  $('cv-newname').textContent = emp.username_without_prefix || '';
+  $('convert-dlg').showModal();
+  $('cv-edd_account_number').focus();
+}
+
+async function convert(ev) {
+  ev.preventDefault();
+  const f = $('convert-form');
+  clearErrors(f);
+  const body = { drop_mkt_prefix: emp.has_mkt_prefix && $('cv-drop').checked };
+  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip']) { const v = $('cv-' + k).value.trim(); if (v) body[k] = v; }
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/convert`, { method: 'POST', body });
+    $('convert-dlg').close();
+    await load();
+    $('status').textContent = 'Converted to Recruiting Employer; vetting is pending (72 hours).';
+  } catch (e) {
+    if (e.field === 'contacts') e.message += ' (add one in Contacts first)';
+    showError(f, e, 'cv-');
+  }
+}
+
+async function init() {
+  if (!id) { $('status').textContent = 'No employer chosen.'; return; }
+  try {
+    [m, codes] = await Promise.all([meta(), api(API + '/codes')]);
+    await load();
+  } catch (e) { $('status').textContent = e.message; return; }
+  if (new URLSearchParams(location.search).get('created')) $('status').textContent = 'Marketing lead saved.';
+  svcRow();
+  $('svc-more').addEventListener('click', svcRow);
+  $('svc-form').addEventListener('submit', saveServices);
+  $('contact-form').addEventListener('submit', addContact);
+  $('location-form').addEventListener('submit', addLocation);
+  $('convert-btn').addEventListener('click', openConvert);
+  $('convert-form').addEventListener('submit', convert);
+  $('cv-cancel').addEventListener('click', () => $('convert-dlg').close());
+}
+init();

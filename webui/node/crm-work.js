@@ -1,0 +1,137 @@
+// crm-work.js - work items: My Queue and Group Queue, the due-today notice,
+// add a work item (assignable only to the CRM work group, linked to an
+// employer), and the item dialog: status, re-assignment, due date, notes,
+// delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
+import { api, el } from './api.js';
+import { $, API, meta, options, qs, clearErrors, showError, table, pill } from './crm-common.js';
+
+const params = new URLSearchParams(location.search);
+let m = null, current = null, empTimer = null;
+
+async function load(ev) {
+  if (ev) ev.preventDefault();
+  try {
+    const r = await api(`${API}/work-items?${qs({ queue: $('f-queue').value, status: $('f-status').value, q: $('f-q').value.trim(), limit: 200 })}`);
+    $('status').textContent = `${r.items.length}${r.more ? '+' : ''} work item${r.items.length === 1 ? '' : 's'}.`;
+    $('list').replaceChildren(r.items.length ? table('Work items', ['ID', 'Employer', 'Category', 'Priority', 'Status', 'Due', 'Assigned to', 'Description', 'Action'],
+      r.items.map(w => [el('a', { href: '?open=' + w.id, onclick: ev2 => { ev2.preventDefault(); open(w.id); } }, w.ref),
+        w.employer_name ? el('a', { href: '/crm-lead.html?id=' + w.employer_id }, w.employer_name) : '—', w.category, w.priority,
+        pill(w.status, w.status === 'Closed' ? 'closed' : ''), w.overdue ? pill(w.due_date + ' overdue', 'overdue') : (w.due_date || ''),
+        w.assignee_name || '', w.description,
+        el('button', { type: 'button', class: 'secondary', 'aria-label': `Edit work item ${w.ref}`, onclick: () => open(w.id) }, 'Edit')]))
+      : el('p', { class: 'muted' }, 'No work items in this queue.'));
+  } catch (e) { $('status').textContent = e.message; }
+}
+
+async function dueNotice() {
+  const d = await api(API + '/work-items/due-today');
+  if (!d.count && !d.overdue) { $('due-notice').hidden = true; return; }
+  $('due-notice').hidden = false;
+  $('due-notice').replaceChildren(el('strong', {}, `${d.count} work item${d.count === 1 ? '' : 's'} due today`),
+    d.overdue ? `, ${d.overdue} overdue. ` : '. ',
+    ...d.items.map(w => el('a', { href: '?open=' + w.id, style: 'margin-right:.6rem', onclick: ev => { ev.preventDefault(); open(w.id); } }, w.ref)));
+}
+
+async function open(wid) {
+  try { current = await api(`${API}/work-items/${encodeURIComponent(wid)}`); } catch (e) { $('status').textContent = e.message; return; }
+  const w = current, f = $('wi-form');
+  clearErrors(f);
+  $('wi-h').textContent = `Work item ${w.ref}`;
+  $('wi-info').replaceChildren(...[['Employer', w.employer_name || '—'], ['Category', w.category], ['Priority', w.priority],
+    ['Description', w.description], ['Created by', w.created_by_name || w.created_by]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('e-status').value = w.status;
+  options($('e-assignee_id'), m.work_group, { label: 'display_name', selected: w.assignee_id });
+  $('e-due_date').value = w.due_date || '';
+  $('e-body').value = '';
+  $('wi-notes').replaceChildren(...(w.notes.length ? w.notes.map(n => el('li', {}, `${new Date(n.created_at).toLocaleString()} — ${n.staff_name || ''}: ${n.body}`))
+    : [el('li', { class: 'muted' }, 'No notes yet.')]));
+  const closed = w.status === 'Closed';
+  for (const i of ['e-status', 'e-assignee_id', 'e-due_date']) $(i).disabled = closed;
+  $('wi-dlg').showModal();
+}
+
+async function saveItem(ev) {
+  ev.preventDefault();
+  const f = $('wi-form'), w = current;
+  clearErrors(f);
+  try {
+    const note = $('e-body').value.trim();
+    if (note) await api(`${API}/work-items/${w.id}/notes`, { method: 'POST', body: { body: note } });
+    if (w.status !== 'Closed') {
+      const body = {};
+      if ($('e-assignee_id').value !== w.assignee_id) body.assignee_id = $('e-assignee_id').value;
+      if ($('e-due_date').value !== (w.due_date || '')) body.due_date = $('e-due_date').value || null;
+      if ($('e-status').value !== w.status) body.status = $('e-status').value;
+      if (Object.keys(body).length) await api(`${API}/work-items/${w.id}`, { method: 'PATCH', body });
+    }
+    $('wi-dlg').close();
+    $('status').textContent = `Work item ${w.ref} saved.`;
+    await Promise.all([load(), dueNotice()]);
+  } catch (e) { showError(f, e, e.field === 'body' ? 'e-' : 'e-'); }
+}
+
+async function deleteItem() {
+  const w = current;
+  if (!confirm(`Delete work item ${w.ref}?`)) return;
+  try {
+    await api(`${API}/work-items/${w.id}`, { method: 'DELETE' });
+    $('wi-dlg').close();
+    $('status').textContent = `Work item ${w.ref} deleted.`;
+    await load();
+  } catch (e) { showError($('wi-form'), e); }
+}
+
+function employerSearch() {
+  clearTimeout(empTimer);
+  $('w-employer_id').value = '';
+  empTimer = setTimeout(async () => {
+    const q = $('w-employer_q').value.trim();
+    if (q.length < 2) return;
+    const r = await api(`${API}/employers?${qs({ q, owner: 'all', account_type: 'all', limit: 10 })}`);
+    $('w-employers').replaceChildren(...r.items.map(e => el('option', { value: e.company_name }, `${e.zip} ${e.city || ''}`)));
+    const hit = r.items.find(e => e.company_name === q);
+    if (hit) $('w-employer_id').value = hit.id;
+  }, 200);
+}
+
+async function add(ev) {
+  ev.preventDefault();
+  const f = $('add');
+  clearErrors(f);
+  const body = {};
+  for (const k of ['category_id', 'assignee_id', 'status', 'due_date', 'priority_id', 'employer_id', 'description']) {
+    const v = $('w-' + k).value.trim(); if (v) body[k] = v;
+  }
+  if ($('w-employer_q').value.trim() && !body.employer_id) {
+    showError(f, { field: 'employer_id', message: 'choose an employer from the list (type part of its name)' }, 'w-');
+    return;
+  }
+  try {
+    const w = await api(API + '/work-items', { method: 'POST', body });
+    f.reset();
+    $('w-employer_id').value = '';
+    $('status').textContent = `Work item ${w.ref} added.`;
+    await Promise.all([load(), dueNotice()]);
+    if (params.get('employer')) location.href = '/crm-lead.html?id=' + encodeURIComponent(params.get('employer'));
+  } catch (e) { showError(f, e, 'w-'); }
+}
+
+async function init() {
+  m = await meta();
+  options($('w-category_id'), m.categories, { blank: 'Choose a category' });
+  options($('w-priority_id'), m.priorities, { selected: (m.priorities.find(p => p.is_default) || {}).id });
+  options($('w-assignee_id'), m.work_group, { label: 'display_name', selected: m.me.id });
+  if (params.get('employer')) {
+    $('w-employer_id').value = params.get('employer');
+    $('w-employer_q').value = params.get('name') || params.get('employer');
+  }
+  $('filters').addEventListener('submit', load);
+  $('add').addEventListener('submit', add);
+  $('w-employer_q').addEventListener('input', employerSearch);
+  $('wi-form').addEventListener('submit', saveItem);
+  $('e-delete').addEventListener('click', deleteItem);
+  $('e-cancel').addEventListener('click', () => $('wi-dlg').close());
+  await Promise.all([load(), dueNotice()]);
+  if (params.get('open')) open(params.get('open'));
+}
+init();
