@@ -20,7 +20,7 @@ async function load(ev) {
     $('prev').disabled = offset === 0;
     $('next').disabled = !r.more;
     const action = x => x.lead_id ? el('a', { href: '/crm-lead.html?id=' + x.lead_id }, 'View lead')
-      : el('a', { href: `/crm-lead-form.html?${dir ? 'directory' : 'external'}=${encodeURIComponent(x.id)}`, 'aria-label': `Convert ${x.company_name || x.name} to lead` }, 'Convert to lead');
+      : el('a', { href: `/crm-lead-form.html?${dir ? 'directory' : 'external'}=${encodeURIComponent(x.id)}`, 'aria-label': `Convert to lead: ${x.company_name || x.name}` }, 'Convert to lead');
     $('list').replaceChildren(dir
       ? table('Local employer sites', ['Company', 'Industry', 'City', 'County', 'ZIP', 'Employees', 'Openings', 'Action'],
         r.items.map(x => [x.name, `${x.industry_code} ${x.industry_title}`, x.city, x.county, x.zip, x.employees, x.has_openings ? 'Yes' : 'No', action(x)]))

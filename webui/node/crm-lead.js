@@ -76,7 +76,7 @@ async function saveServices(ev) {
   const rows = [...$('svc-rows').querySelectorAll('.svc-row')];
   // Errors name services[k] by position in the request: re-number the ids.
   const services = rows.map((r, k) => {
-    for (const inp of r.querySelectorAll('[id^="services-"]')) {
+    for (const inp of r.querySelectorAll('input[id^="services-"], select[id^="services-"]')) {
       const name = inp.id.replace(/^services-\d+-/, '');
       inp.id = `services-${k}-${name}`;
       inp.setAttribute('aria-describedby', inp.id + '-err');

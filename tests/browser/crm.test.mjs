@@ -1,0 +1,159 @@
+// crm.test.mjs - the CRM's main flow in a real browser, as staff would do it:
+// create a lead from an external employer, add a contact, record two services
+// at once, create and close a work item, convert the lead; field-level errors
+// in the UI; axe-core (WCAG 2.1 AA) clean on every CRM page.
+import { startNode, launch, assertAccessible, assert, OUT } from './lib.mjs';
+
+async function withNode(fn) {
+  const node = await startNode();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('dialog', d => d.accept());
+    await fn(node, page);
+  } finally {
+    await browser.close();
+    await node.stop();
+  }
+}
+
+async function patch(node, path, body) {
+  const r = await fetch(node.url + path, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, json: await r.json() };
+}
+
+export const tests = [
+  ['lead from an external employer, contact, two services, a work item opened and closed, conversion', () => withNode(async (node, page) => {
+    // External employers, sorted by active job orders; convert the first.
+    await page.goto(node.url + '/crm-external.html');
+    await page.selectOption('#f-sort', 'jobs');
+    await page.click('#filters button[type=submit]');
+    await page.waitForSelector('#list table');
+    const firstName = (await page.locator('#list tbody tr').first().locator('td').first().textContent()).trim();
+    await page.locator('#list tbody tr').first().getByRole('link', { name: /^Convert to lead/ }).click();
+    await page.waitForURL(/crm-lead-form\.html\?external=/);
+    await page.waitForFunction(() => document.getElementById('company_name').value !== '');
+    assert(await page.inputValue('#company_name') === firstName, 'form prefilled with the company name');
+    assert(!(await page.isDisabled('#street')), 'street enabled once the prefilled ZIP is valid');
+    // A bad field gets its message next to it.
+    await page.fill('#edd_account_number', '12');
+    await page.click('#save');
+    await page.waitForFunction(() => document.getElementById('edd_account_number-err').textContent !== '');
+    assert(await page.getAttribute('#edd_account_number', 'aria-invalid') === 'true', 'field marked invalid');
+    await page.fill('#edd_account_number', '');
+    await page.fill('#contacts-0-name', 'Morgan Hale');
+    await page.click('#save');
+    await page.waitForURL(/crm-lead\.html\?id=/);
+    await page.waitForSelector('#info dd');
+    assert((await page.textContent('#info')).includes('Marketing Lead'), 'summary shows the account type');
+    const id = new URL(page.url()).searchParams.get('id');
+
+    // Add a secondary contact.
+    await page.fill('#c-name', 'Riley Stone');
+    await page.selectOption('#c-kind', 'secondary');
+    await page.fill('#c-email', 'riley@example.com');
+    await page.click('#c-save');
+    await page.locator('#contacts td', { hasText: 'Riley Stone' }).waitFor();
+
+    // Two services at once; first a completion code without an end date is refused in place.
+    await page.selectOption('#services-0-code', 'E20');
+    await page.click('#svc-more');
+    await page.selectOption('#services-1-code', 'E26');
+    await page.selectOption('#services-1-completion_code', 'successful');
+    await page.click('#svc-save');
+    await page.waitForFunction(() => document.getElementById('services-1-end_date-err').textContent.includes('end date'));
+    const today = await page.inputValue('#services-1-start_date');
+    await page.fill('#services-1-end_date', today);
+    await page.click('#svc-save');
+    await page.locator('#services td', { hasText: 'E26' }).waitFor();
+    assert(await page.locator('#services tbody tr').count() === 2, 'two services in the plan');
+    assert(!(await page.locator('#services-0-code option[value=E90]').count()), 'E90 is not offered');
+    assert(!(await page.locator('#services-0-code option[value=E74]').count()), 'retired E74 is not offered');
+
+    // A work item for this employer, due today; it shows in My Queue, then close it.
+    await page.click('#wi-add');
+    await page.waitForURL(/crm-work\.html\?employer=/);
+    await page.waitForSelector('#w-category_id option[value="crm-cat-follow-up"]', { state: 'attached' });
+    await page.selectOption('#w-category_id', 'crm-cat-follow-up');
+    await page.fill('#w-due_date', today);
+    await page.fill('#w-description', 'Call about the spring hiring event');
+    await page.click('#w-save');
+    await page.waitForURL(/crm-lead\.html\?id=/);
+    await page.locator('#work td', { hasText: 'Call about the spring hiring event' }).waitFor();
+    await page.goto(node.url + '/crm-work.html');
+    await page.locator('#due-notice:not([hidden])').waitFor();
+    const row = page.locator('#list tr', { hasText: 'Call about the spring hiring event' });
+    await row.waitFor();
+    await row.getByRole('button', { name: /Edit work item/ }).click();
+    await page.selectOption('#e-status', 'Closed');
+    await page.fill('#e-body', 'Spoke with HR, event confirmed');
+    await page.click('#e-save');
+    await page.waitForFunction(() => !document.querySelector('#list').textContent.includes('Call about the spring hiring event'));
+    const wi = (await node.api(`/api/v1/crm/employers/${id}`)).json.work_items[0];
+    assert(wi.status === 'Closed', `work item closed, got ${wi.status}`);
+
+    // Convert: the dialog names the missing EDD Account Number, then converts and drops MKT.
+    await page.goto(node.url + '/crm-lead.html?id=' + id);
+    await page.click('#convert-btn');
+    await page.fill('#cv-edd_account_number', '');
+    await page.click('#cv-save');
+    await page.waitForFunction(() => document.getElementById('cv-edd_account_number-err').textContent.includes('EDD'));
+    await page.fill('#cv-edd_account_number', '123-4567-8');
+    await page.click('#cv-save');
+    await page.waitForFunction(() => document.getElementById('info').textContent.includes('Recruiting Employer'));
+    const e = (await node.api(`/api/v1/crm/employers/${id}`)).json;
+    assert(e.account_type === 'recruiting' && e.vetting_status === 'pending', 'converted, vetting pending');
+    assert(!e.username.startsWith('MKT'), `MKT prefix dropped, got ${e.username}`);
+    assert(await page.isHidden('#convert-btn'), 'no second conversion offered');
+    await page.screenshot({ path: `${OUT}/crm-lead.png`, fullPage: true });
+  })],
+
+  ['the duplicate warning appears while typing a lead by hand', () => withNode(async (node, page) => {
+    await node.api('/api/v1/crm/employers', { company_name: 'Harbor Grill LLC', zip: '95814' });
+    await page.goto(node.url + '/crm-lead-form.html');
+    assert(await page.isDisabled('#street'), 'street waits for the ZIP');
+    await page.fill('#zip', '95814');
+    assert(!(await page.isDisabled('#street')), 'street enabled after the ZIP');
+    await page.fill('#company_name', 'harbor grill, inc.');
+    await page.locator('#dups', { hasText: 'Harbor Grill LLC' }).waitFor();
+    assert((await page.textContent('#dups')).includes('same name and ZIP'), 'match explained');
+    await page.click('#save');
+    await page.locator('#confirm-wrap:not([hidden])').waitFor();
+    await assertAccessible(page, 'lead form with duplicate warning');
+    await page.check('#confirm_not_duplicate');
+    await page.click('#save');
+    await page.waitForURL(/crm-lead\.html\?id=/);
+  })],
+
+  ['axe-core finds no WCAG 2.1 AA violations on the CRM pages', () => withNode(async (node, page) => {
+    const lead = (await node.api('/api/v1/crm/employers', { company_name: 'Axe Check Foods', zip: '93721',
+      contacts: [{ name: 'Ana Axe', kind: 'primary' }] })).json;
+    const t = (await node.api('/api/v1/crm/meta')).json.today;
+    await node.api(`/api/v1/crm/employers/${lead.id}/services`, { services: [{ code: 'E20', start_date: t }] });
+    const wi = (await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Axe item', due_date: t, employer_id: lead.id })).json;
+    const pages = [
+      ['/crm.html', '#queue table'], ['/crm-leads.html', '#list table'], ['/crm-leads.html?view=contacts', '#list table'],
+      ['/crm-lead-form.html', '#office_id option'], ['/crm-lead-form.html?directory=crm-dir-0001', '#company_name'],
+      [`/crm-lead.html?id=${lead.id}`, '#services table'], ['/crm-external.html', '#list table'],
+      ['/crm-external.html?view=directory', '#list table'], ['/crm-work.html', '#list table'],
+      ['/crm-reports.html', '#out svg'], ['/crm-reports.html?report=services', '#out svg'], ['/crm-reports.html?report=employers', '#out svg'],
+    ];
+    for (const [path, sel] of pages) {
+      await page.goto(node.url + path);
+      await page.waitForSelector(sel, { state: 'attached' });
+      await assertAccessible(page, path);
+    }
+    // Dialogs open.
+    await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
+    await page.waitForSelector('#wi-dlg[open]');
+    await assertAccessible(page, 'work item dialog');
+    await page.goto(`${node.url}/crm-lead.html?id=${lead.id}`);
+    await page.waitForSelector('#info dd');
+    await page.click('#convert-btn');
+    await page.waitForSelector('#convert-dlg[open]');
+    await assertAccessible(page, 'conversion dialog');
+    await page.goto(node.url + '/crm-reports.html');
+    await page.waitForSelector('#out svg');
+    await page.screenshot({ path: `${OUT}/crm-reports.png`, fullPage: true });
+  })],
+];
