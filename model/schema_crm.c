@@ -213,6 +213,15 @@ static const db_migration crm_migrations[] = {
 	 " updated_hlc TEXT NOT NULL DEFAULT '');"
 	 "CREATE INDEX crm_duplicate_flags_employer ON crm_duplicate_flags(employer_id);"
 	 "CREATE INDEX crm_duplicate_flags_other ON crm_duplicate_flags(other_employer_id);"},
+	/* 2: indexes for the queues and the directory link (bench_crm). */
+	{"CREATE INDEX employers_directory ON employers(directory_id);"
+	 "CREATE INDEX employers_edd ON employers(edd_account_number);"
+	 "CREATE INDEX employers_owner_type ON employers(lead_owner_id, account_type,"
+	 " company_name COLLATE NOCASE);"
+	 "CREATE INDEX work_items_open_due ON work_items(coalesce(due_date, '9999-12-31'), created_at)"
+	 " WHERE status <> 'Closed' AND deleted = 0;"
+	 "CREATE INDEX work_items_mine_due ON work_items(assignee_id, coalesce(due_date, '9999-12-31'),"
+	 " created_at) WHERE status <> 'Closed' AND deleted = 0;"},
 };
 
 static const table_def crm_tables[] = {

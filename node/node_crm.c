@@ -547,23 +547,39 @@ static void list_employers(http_req *req, void *ctx)
 		return;
 	}
 	name_pattern(q, like, sizeof like);
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
-		       " e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
-		       " e.office_id, e.status, e.vetting_status, e.created_at,"
-		       " (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
-		       "   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
-		       " EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
-		       "   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
-		       " FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
-		       " WHERE (?1 IS NULL OR e.lead_owner_id = ?1) AND (?2 IS NULL OR e.account_type = ?2)"
-		       " AND (?3 = '' OR e.normalized_name LIKE ?3 ESCAPE '\\' OR e.username = ?7"
-		       "      OR e.edd_account_number = ?7)"
-		       " AND (?4 = '' OR e.zip5 LIKE ?4 || '%')"
-		       " AND (?8 = 'all' OR e.status = ?8)"
-		       " ORDER BY e.company_name COLLATE NOCASE, e.id LIMIT ?5 OFFSET ?6") != 0) {
-		node_reply_db_error(req);
-		return;
+	{
+		/* Only the filters in use appear in the SQL, so each can use its
+		 * index ("?1 IS NULL OR col = ?1" defeats the planner). */
+		char sql[2048];
+		size_t len = (size_t)snprintf(sql, sizeof sql,
+			"SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
+			" e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
+			" e.office_id, e.status, e.vetting_status, e.created_at,"
+			" (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
+			"   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
+			" EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
+			"   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
+			" FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id WHERE 1");
+		if (owner)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
+		if (type)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
+		if (like[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+				" AND e.rowid IN (SELECT rowid FROM employers WHERE normalized_name"
+				" LIKE ?3 ESCAPE '\\' UNION SELECT rowid FROM employers WHERE username = ?7"
+				" UNION SELECT rowid FROM employers WHERE edd_account_number = ?7)");
+		if (zip[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+				" AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
+		if (strcmp(st_buf, "all") != 0)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.status = ?8");
+		snprintf(sql + len, sizeof sql - len,
+			 " ORDER BY e.company_name COLLATE NOCASE, e.id LIMIT ?5 OFFSET ?6");
+		if (db_prepare(n->nd_db, &st, sql) != 0) {
+			node_reply_db_error(req);
+			return;
+		}
 	}
 	db_bind_text(st, 1, owner);
 	db_bind_text(st, 2, type);
@@ -1529,23 +1545,48 @@ static void list_contacts(http_req *req, void *ctx)
 		crm__like(q, like, sizeof like);
 	else
 		like[0] = '\0';
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
-		       " e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
-		       " c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
-		       " FROM employers e LEFT JOIN employer_contacts c ON c.employer_id = e.id"
-		       "  AND c.status = 'active'"
-		       " LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
-		       " WHERE e.created_as = 'lead' AND e.status = 'active'"
-		       " AND (?1 IS NULL OR e.lead_owner_id = ?1) AND (?2 IS NULL OR e.account_type = ?2)"
-		       " AND (?3 = '' OR e.normalized_name LIKE ?4 ESCAPE '\\' OR c.name LIKE ?3 ESCAPE '\\')"
-		       " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name LIMIT ?5 OFFSET ?6") != 0) {
-		node_reply_db_error(req);
-		return;
+	{
+		char sql[2048], prefix[140] = "";
+		size_t len;
+		/* Contact names match from the start of a word-free prefix (an
+		 * index range); company names anywhere in the normalized name. */
+		if (q[0]) {
+			size_t j = 0;
+			for (const char *p = q; *p && j + 3 < sizeof prefix; p++) {
+				if (*p == '%' || *p == '_' || *p == '\\')
+					prefix[j++] = '\\';
+				prefix[j++] = *p;
+			}
+			prefix[j++] = '%';
+			prefix[j] = '\0';
+		}
+		len = (size_t)snprintf(sql, sizeof sql,
+			"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
+			" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
+			" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
+			" FROM employers e LEFT JOIN employer_contacts c ON c.employer_id = e.id"
+			"  AND c.status = 'active'"
+			" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+			" WHERE e.created_as = 'lead' AND e.status = 'active'");
+		if (owner)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
+		if (type)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
+		if (q[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+				" AND e.rowid IN (SELECT rowid FROM employers WHERE normalized_name LIKE ?4"
+				" ESCAPE '\\' UNION SELECT e2.rowid FROM employer_contacts c2 JOIN employers e2"
+				" ON e2.id = c2.employer_id WHERE c2.name LIKE ?3 ESCAPE '\\')");
+		snprintf(sql + len, sizeof sql - len,
+			 " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name LIMIT ?5 OFFSET ?6");
+		if (db_prepare(n->nd_db, &st, sql) != 0) {
+			node_reply_db_error(req);
+			return;
+		}
+		sqlite3_bind_text(st, 3, prefix, -1, SQLITE_TRANSIENT);
 	}
 	db_bind_text(st, 1, owner);
 	db_bind_text(st, 2, type);
-	sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, nlike[0] ? nlike : like, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, limit + 1);
 	sqlite3_bind_int(st, 6, offset);
@@ -1588,7 +1629,7 @@ static void list_external(http_req *req, void *ctx)
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT x.id, x.company_name, x.industry_code, x.industry_title, x.street, x.city,"
 		       " x.state, x.zip, x.phone, x.website, x.active_job_orders, x.last_posted,"
-		       " (SELECT e.id FROM employers e WHERE e.external_employer_id = x.id LIMIT 1) AS lead_id"
+		       " (SELECT e.id FROM employers e INDEXED BY employers_external WHERE e.external_employer_id = x.id LIMIT 1) AS lead_id"
 		       " FROM external_employers x WHERE x.active = 1"
 		       " AND (?1 = '' OR x.company_name LIKE ?1 ESCAPE '\\' OR x.industry_title LIKE ?1 ESCAPE '\\'"
 		       "      OR x.city LIKE ?1 ESCAPE '\\')"
@@ -1702,7 +1743,7 @@ static void list_directory(http_req *req, void *ctx)
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT d.id, d.name, d.street, d.city, d.county, d.state, d.zip, d.phone, d.website,"
 		       " d.industry_code, d.industry_title, d.employees, d.has_openings,"
-		       " (SELECT e.id FROM employers e WHERE e.directory_id = d.id LIMIT 1) AS lead_id"
+		       " (SELECT e.id FROM employers e INDEXED BY employers_directory WHERE e.directory_id = d.id LIMIT 1) AS lead_id"
 		       " FROM business_directory d"
 		       " WHERE (?1 = '' OR d.name LIKE ?1 ESCAPE '\\' OR d.keywords LIKE ?1 ESCAPE '\\'"
 		       "        OR d.industry_title LIKE ?1 ESCAPE '\\')"

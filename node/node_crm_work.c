@@ -117,19 +117,51 @@ static void list_work_items(http_req *req, void *ctx)
 	if (q[0])
 		crm__like(q, like, sizeof like);
 	node_today(n, today);
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT " WI_COLS WI_FROM
-		       " WHERE w.deleted = 0 AND (?1 = '' OR w.assignee_id = ?1)"
-		       " AND (?2 = 'all' OR (?2 = 'open' AND w.status <> 'Closed') OR w.status = ?2)"
-		       " AND (?3 = '' OR (?3 = 'today' AND w.due_date = ?9 AND w.status <> 'Closed')"
-		       "      OR (?3 = 'overdue' AND w.due_date < ?9 AND w.status <> 'Closed'))"
-		       " AND (?4 = '' OR w.employer_id = ?4) AND (?5 = '' OR w.category_id = ?5)"
-		       " AND (?6 = '' OR w.description LIKE ?6 ESCAPE '\\' OR e.company_name LIKE ?6 ESCAPE '\\'"
-		       "      OR upper(substr(w.id, -6)) = upper(?10) OR w.id = ?10)"
-		       " ORDER BY w.status = 'Closed', w.due_date IS NULL, w.due_date, pri.rank, w.created_at"
-		       " LIMIT ?7 OFFSET ?8") != 0) {
-		node_reply_db_error(req);
-		return;
+	{
+		/* Only the filters in use are in the SQL, and open queues are read
+		 * in due order from the partial indexes work_items_open_due /
+		 * work_items_mine_due, so a queue never sorts the whole table. */
+		char sql[3072];
+		int open_q = strcmp(status, "open") == 0;
+		int mine = strcmp(queue, "mine") == 0 || asg[0];
+		size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT " WI_COLS WI_FROM " WHERE w.deleted = 0");
+		if (mine)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.assignee_id = ?1");
+		if (open_q)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.status <> 'Closed'");
+		else if (strcmp(status, "all") != 0)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.status = ?2");
+		if (strcmp(due, "today") == 0)
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+						" AND w.due_date = ?9 AND w.status <> 'Closed'");
+		else if (strcmp(due, "overdue") == 0)
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+						" AND w.due_date < ?9 AND w.status <> 'Closed'");
+		if (emp[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.employer_id = ?4");
+		if (cat[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.category_id = ?5");
+		if (q[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+				" AND w.rowid IN (SELECT rowid FROM work_items WHERE id = ?10"
+				" OR upper(substr(id, -6)) = upper(?10) OR description LIKE ?6 ESCAPE '\\'"
+				" UNION SELECT w2.rowid FROM employers e2 CROSS JOIN work_items w2"
+				" ON w2.employer_id = e2.id WHERE e2.normalized_name LIKE ?11 ESCAPE '\\')");
+		if (open_q)
+			snprintf(sql + len, sizeof sql - len,
+				 " ORDER BY coalesce(w.due_date, '9999-12-31'), w.created_at LIMIT ?7 OFFSET ?8");
+		else
+			snprintf(sql + len, sizeof sql - len, " ORDER BY w.created_at DESC LIMIT ?7 OFFSET ?8");
+		if (db_prepare(n->nd_db, &st, sql) != 0) {
+			node_reply_db_error(req);
+			return;
+		}
+	}
+	{
+		char norm[CRM_NORM_MAX], nlike[CRM_NORM_MAX + 8] = "";
+		if (q[0] && crm_normalize_name(q, norm, sizeof norm) == 0)
+			crm__like(norm, nlike, sizeof nlike);
+		sqlite3_bind_text(st, 11, nlike[0] ? nlike : like, -1, SQLITE_TRANSIENT);
 	}
 	sqlite3_bind_text(st, 1, strcmp(queue, "mine") == 0 ? u->id : asg, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);

@@ -1,0 +1,21 @@
+#!/bin/sh
+# CRM list and search latency over a statewide data set (50,000 employers,
+# 200,000 contacts, 100,000 work items) in a node.db served by a release
+# outpost-node.  Called by bench/run.sh with its temporary directory as $1.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+tmp=${1:?usage: bench_crm.sh TMPDIR}
+dir="$tmp/crm-node"
+rm -rf "$dir"
+echo "== CRM (statewide data set)"
+build/rel/bench/bench_crm gen "$dir"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+bin/outpost-node --data "$dir" --listen 127.0.0.1:$port >"$tmp/crm-node.log" 2>&1 &
+pid=$!
+echo $pid >"$tmp/crm-node.pid"
+for i in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+rc=0
+build/rel/bench/bench_crm run "$port" "${BENCH_CRM_SECONDS:-2}" || rc=$?
+kill "$pid"; rm -f "$tmp/crm-node.pid"
+exit $rc
