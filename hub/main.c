@@ -1,21 +1,475 @@
 /*
- * main.c - outpost-hub (placeholder until the replication work lands).
+ * main.c - outpost-hub: the central hub.  `serve` (the default) opens and
+ * migrates DIR/hub.db, seeds the demo office on a new hub, loads (or on first
+ * start generates) the TLS certificate and the admin token, and serves the
+ * sync API, the admin API and the console over HTTPS only.  The other
+ * subcommands work on the same data directory without a running server:
+ * `enroll-code` prints a one-time enrollment code, `import` ingests an
+ * offline bundle, `revoke` shuts a node out.
  */
+#include "hub/hub.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/tls.h"
+#include "model/schema.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const conf_entry hub_conf_tab[] = {
+    {"data", CONF_STR, HUB_DEFAULT_DATA, 0, 0,
+     "data directory (hub.db, hub.crt, hub.key, admin.token, hub.conf)"},
+    {"listen", CONF_STR, HUB_DEFAULT_LISTEN, 0, 0,
+     "HOST:PORT for HTTPS (0.0.0.0:8443 to reach the offices)"},
+    {"cert", CONF_STR, "", 0, 0,
+     "TLS certificate, PEM (default DATA/hub.crt, generated)"},
+    {"key", CONF_STR, "", 0, 0, "TLS private key, PEM (default DATA/hub.key, generated)"},
+    {"timezone", CONF_STR, HUB_DEFAULT_TZ, 0, 0, "time zone of reports and dates"},
+    {"max_body", CONF_INT, "4259840", 65536, 64 * 1024 * 1024,
+     "largest request body in bytes (a push batch is at most 4 MiB)"},
+    {"demo", CONF_BOOL, "yes", 0, 0, "seed the demo Local Area and offices on a new hub"},
+    {"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
+};
+#define NCONF ((int)(sizeof hub_conf_tab / sizeof hub_conf_tab[0]))
+
+static const char usage_text[] =
+    "usage: outpost-hub [serve] [--data DIR] [--listen HOST:PORT] [--config FILE] [-n]\n"
+    "       outpost-hub enroll-code --office ID [--data DIR]\n"
+    "       outpost-hub import FILE [--json] [--data DIR]\n"
+    "       outpost-hub revoke NODE_ID [--data DIR]\n"
+    "       outpost-hub --help | --version\n\n"
+    "The Outpost hub: every office's data, the sync API and the admin API, over "
+    "HTTPS.\n\n"
+    "  serve           run the hub (default)\n"
+    "  enroll-code     print a one-time code (valid 24 h) that enrolls a node of office "
+    "ID\n"
+    "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
+    "  revoke NODE_ID  refuse every further request from that node\n"
+    "  --config FILE   settings file (default DATA/hub.conf)\n"
+    "  -n              check the configuration and exit\n\n"
+    "Admin API: send 'Authorization: Bearer <token>' with the token in "
+    "DATA/admin.token.\n\n"
+    "Settings (flags, or OUTPOST_HUB_<NAME> in the environment,\n"
+    "or 'name = value' lines in the config file):\n";
+
+/* ---- serve ------------------------------------------------------------------ */
+
+/* dir "/" file into out; a path that does not fit is fatal (a config error). */
+static void path_join(char *out, size_t n, const char *dir, const char *file)
+{
+	int len =
+	    file ? snprintf(out, n, "%s/%s", dir, file) : snprintf(out, n, "%s", dir);
+
+	if (len < 0 || (size_t)len >= n)
+		fatalx("path too long: '%s'", dir);
+}
+
+static void on_closed(void *arg)
+{
+	hub *h = arg;
+
+	uv_close((uv_handle_t *)&h->hb_sigint, NULL);
+	uv_close((uv_handle_t *)&h->hb_sigterm, NULL);
+	uv_close((uv_handle_t *)&h->hb_prune, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	hub *h = s->data;
+
+	if (h->hb_stopping)
+		return;
+	h->hb_stopping = 1;
+	log_info("signal %d: shutting down", signum);
+	uv_timer_stop(&h->hb_prune);
+	http_server_close(h->hb_http, on_closed, h);
+}
+
+static void on_prune(uv_timer_t *t)
+{
+	hub *h = t->data;
+
+	hub_nonce_prune(h->hb_db, hub_now_ms());
+}
+
+static void healthz(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "status", "ok");
+	cJSON_AddStringToObject(o, "role", "hub");
+	cJSON_AddStringToObject(o, "version", OUTPOST_VERSION);
+	cJSON_AddNumberToObject(o, "schema_version", schema_version());
+	cJSON_AddNumberToObject(o, "protocol", SYNC_PROTOCOL_VERSION);
+	cJSON_AddNumberToObject(o, "time_ms", (double)hub_now_ms());
+	cJSON_AddNumberToObject(o, "uptime_s",
+				(double)((hub_now_ms() - h->hb_started_ms) / 1000));
+	http_reply_json(req, 200, o);
+}
+
+static void static_file(http_req *req, void *ctx)
+{
+	const char *path = req->path;
+
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	if (http_serve_asset(req, assets_hub, path) == 0)
+		return;
+	if (strcmp(req->path, "/") == 0) {
+		/* No console embedded yet: say what this server is. */
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "role", "hub");
+		cJSON_AddStringToObject(o, "version", OUTPOST_VERSION);
+		cJSON_AddStringToObject(o, "api", "/api/v1/");
+		cJSON_AddStringToObject(o, "message",
+					"the Outpost hub console is not installed");
+		http_reply_json(req, 200, o);
+		return;
+	}
+	http_reply_error(req, 404, NULL, "no such page");
+}
+
+/* The sync API stamps its replies itself (some are sent later from the
+ * thread pool, when the clock has moved on); everything else is stamped on
+ * arrival. */
+static void hub_dispatch(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+
+	if (strncmp(req->path, "/api/v1/sync/", 13) != 0) {
+		char t[32];
+		snprintf(t, sizeof t, "%" PRIu64, hub_now_ms());
+		http_add_header(req, "X-Outpost-Time", t);
+	}
+	router_dispatch(req, h->hb_router);
+}
+
+static int serve(hub *h)
+{
+	char path[PATH_MAX + 32], cert[PATH_MAX + 32], key[PATH_MAX + 32];
+	uv_loop_t *loop;
+	int rc;
+
+	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
+	if (db_open(path, &h->hb_wdb) != 0)
+		fatalx("cannot open the hub database '%s'", path);
+	if (uv_mutex_init(&h->hb_wlock) != 0)
+		fatalx("cannot create a lock");
+	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
+		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
+	if (*conf_str(&h->hb_conf, "cert"))
+		path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
+	else
+		path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
+	if (*conf_str(&h->hb_conf, "key"))
+		path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
+	else
+		path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
+	{
+		const char *err = NULL;
+		h->hb_tls = tls_config_new(cert, key, 1, &err);
+		if (h->hb_tls == NULL)
+			fatalx("cannot set up TLS with '%s' and '%s': %s", cert, key,
+			       err ? err : "unknown error");
+	}
+	if (tls_config_pin(h->hb_tls, h->hb_pin, sizeof h->hb_pin) != 0)
+		fatalx("cannot compute the public key pin of '%s'", cert);
+	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
+	h->hb_started_ms = hub_now_ms();
+	hub_nonce_prune(h->hb_db, h->hb_started_ms);
+
+	loop = uv_default_loop();
+	h->hb_loop = loop;
+	h->hb_router = router_new();
+	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
+	    hub_admin_routes(h, h->hb_router) != 0 ||
+	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
+	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
+	    router_add(h->hb_router, HTTP_M_HEAD, "/*", static_file, h) != 0)
+		fatalx("cannot set up routes");
+	h->hb_http = http_server_new(loop, hub_dispatch, h);
+	if (h->hb_http == NULL)
+		fatalx("out of memory");
+	http_server_set_max_body(h->hb_http, (size_t)conf_int(&h->hb_conf, "max_body"));
+	http_server_set_tls(h->hb_http, h->hb_tls);
+	rc = http_server_listen(h->hb_http, conf_str(&h->hb_conf, "listen"));
+	if (rc != 0)
+		fatalx("cannot listen on '%s': %s", conf_str(&h->hb_conf, "listen"),
+		       uv_strerror(rc));
+	uv_timer_init(loop, &h->hb_prune);
+	h->hb_prune.data = h;
+	uv_timer_start(&h->hb_prune, on_prune, HUB_PRUNE_EVERY_MS, HUB_PRUNE_EVERY_MS);
+	uv_signal_init(loop, &h->hb_sigint);
+	uv_signal_init(loop, &h->hb_sigterm);
+	h->hb_sigint.data = h->hb_sigterm.data = h;
+	uv_signal_start(&h->hb_sigint, on_signal, SIGINT);
+	uv_signal_start(&h->hb_sigterm, on_signal, SIGTERM);
+	log_info("hub listening on https://%s (data %s, schema version %d, key pin %s)",
+		 conf_str(&h->hb_conf, "listen"), h->hb_data, schema_version(),
+		 h->hb_pin);
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	http_server_free(h->hb_http);
+	router_free(h->hb_router);
+	tls_config_free(h->hb_tls);
+	uv_mutex_destroy(&h->hb_wlock);
+	db_close(h->hb_wdb);
+	uv_loop_close(loop);
+	return 0;
+}
+
+/* ---- command line ------------------------------------------------------------ */
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp)
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int cmd_enroll_code(hub *h, const char *office, long long ttl)
+{
+	char code[20], when[32];
+	int64_t expires;
+	time_t t;
+	struct tm tm;
+	int rc;
+
+	if (office == NULL || *office == '\0') {
+		fprintf(stderr, "outpost-hub: enroll-code needs --office ID\n");
+		return 2;
+	}
+	rc = hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
+	if (rc == -2) {
+		fprintf(stderr,
+			"outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",
+			office);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
+		return 1;
+	}
+	t = (time_t)(expires / 1000);
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+	printf("%s\n", code);
+	fflush(stdout);
+	fprintf(
+	    stderr,
+	    "one-time enrollment code for office '%s', valid until %s:\n"
+	    "  outpost-sync enroll --hub https://HUB:PORT --code CODE --data NODE_DIR\n",
+	    office, when);
+	memset(code, 0, sizeof code);
+	return 0;
+}
+
+static int cmd_revoke(hub *h, const char *node_id)
+{
+	int rc;
+
+	if (node_id == NULL) {
+		fprintf(stderr, "outpost-hub: revoke needs a NODE_ID\n");
+		return 2;
+	}
+	rc = hub_node_revoke(h->hb_db, node_id, "cli");
+	if (rc == 1) {
+		fprintf(stderr, "outpost-hub: no node '%s'\n", node_id);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "outpost-hub: cannot revoke node '%s'\n", node_id);
+		return 1;
+	}
+	printf("node %s revoked\n", node_id);
+	return 0;
+}
+
+static void load_args(conf *c, int argc, char **argv)
+{
+	char err[512];
+	char **av = calloc((size_t)argc + 1, sizeof(char *));
+	int ac = argc;
+
+	if (av == NULL)
+		fatalx("out of memory");
+	memcpy(av, argv, (size_t)argc * sizeof(char *));
+	if (conf_load_args(c, &ac, av, err, sizeof err) != 0)
+		fatalx("%s", err);
+	free(av);
+}
 
 int main(int argc, char **argv)
 {
+	hub hb;
+	hub *h = &hb;
+	char err[512], path[PATH_MAX + 32];
+	const char *config = NULL, *cmd = "serve", *arg = NULL, *office = NULL;
+	long long ttl = HUB_ENROLL_TTL_S;
+	int check_only = 0, json_out = 0, ret = 1, npos = 0;
+
+	memset(h, 0, sizeof *h);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("outpost-hub", 0);
+	if (conf_init(&h->hb_conf, hub_conf_tab, NCONF) != 0)
+		fatalx("out of memory");
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("outpost-hub %s\n", OUTPOST_VERSION);
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			conf_dump(&h->hb_conf, 1, stdout);
+			conf_release(&h->hb_conf);
 			return 0;
 		}
-		if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: outpost-hub [--data DIR] [--listen HOST:PORT]\n");
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("outpost-hub %s\n", OUTPOST_VERSION);
+			conf_release(&h->hb_conf);
 			return 0;
 		}
 	}
-	fprintf(stderr, "outpost-hub: not implemented yet\n");
-	return 1;
+	if (conf_load_env(&h->hb_conf, "OUTPOST_HUB", err, sizeof err) != 0)
+		fatalx("%s", err);
+	{
+		/* Settings flags are taken out; what is left is ours. */
+		int ac = argc;
+		char **av = calloc((size_t)argc + 1, sizeof(char *));
+		if (av == NULL)
+			fatalx("out of memory");
+		memcpy(av, argv, (size_t)argc * sizeof(char *));
+		if (conf_load_args(&h->hb_conf, &ac, av, err, sizeof err) != 0)
+			fatalx("%s", err);
+		for (int i = 1; i < ac; i++) {
+			const char *a = av[i];
+			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
+			     strcmp(a, "--ttl-seconds") == 0) &&
+			    i + 1 >= ac) {
+				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
+				free(av);
+				conf_release(&h->hb_conf);
+				return 2;
+			}
+			if (strcmp(a, "--config") == 0) {
+				config = av[++i];
+			} else if (strcmp(a, "--office") == 0) {
+				office = av[++i];
+			} else if (strcmp(a, "--ttl-seconds") == 0) {
+				/* Hidden: lets tests see a code expire. */
+				char *end;
+				ttl = strtoll(av[++i], &end, 10);
+				if (*end != '\0' || ttl < 1 || ttl > 30LL * 24 * 3600) {
+					fprintf(stderr,
+						"outpost-hub: bad --ttl-seconds\n");
+					free(av);
+					conf_release(&h->hb_conf);
+					return 2;
+				}
+			} else if (strcmp(a, "-n") == 0) {
+				check_only = 1;
+			} else if (strcmp(a, "--json") == 0) {
+				json_out = 1;
+			} else if (a[0] == '-') {
+				fprintf(stderr,
+					"outpost-hub: unknown option '%s' (see --help)\n",
+					a);
+				free(av);
+				conf_release(&h->hb_conf);
+				return 2;
+			} else if (npos == 0) {
+				cmd = a;
+				npos++;
+			} else if (npos == 1) {
+				arg = a;
+				npos++;
+			} else {
+				fprintf(stderr,
+					"outpost-hub: unexpected argument '%s' (see "
+					"--help)\n",
+					a);
+				free(av);
+				conf_release(&h->hb_conf);
+				return 2;
+			}
+		}
+		free(av);
+	}
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "enroll-code") != 0 &&
+	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0) {
+		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", cmd);
+		conf_release(&h->hb_conf);
+		return 2;
+	}
+	if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "enroll-code") == 0) &&
+	    arg != NULL) {
+		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
+			arg);
+		conf_release(&h->hb_conf);
+		return 2;
+	}
+	if (config == NULL) {
+		path_join(path, sizeof path, conf_str(&h->hb_conf, "data"),
+			  HUB_CONF_FILE);
+		config = path;
+	}
+	if (conf_load_file(&h->hb_conf, config, config != path, err, sizeof err) != 0 ||
+	    conf_load_env(&h->hb_conf, "OUTPOST_HUB", err, sizeof err) != 0)
+		fatalx("%s", err);
+	load_args(&h->hb_conf, argc, argv);
+	log_init("outpost-hub", (int)conf_int(&h->hb_conf, "verbose"));
+	if (clock_set_tz(conf_str(&h->hb_conf, "timezone")) != 0)
+		fatalx("unknown time zone '%s'", conf_str(&h->hb_conf, "timezone"));
+	if (check_only) {
+		conf_dump(&h->hb_conf, 0, stdout);
+		printf("configuration ok\n");
+		conf_release(&h->hb_conf);
+		return 0;
+	}
+
+	path_join(h->hb_data, sizeof h->hb_data - 64, conf_str(&h->hb_conf, "data"),
+		  NULL);
+	if (mkdir_p(h->hb_data) != 0)
+		fatal("cannot create data directory '%s'", h->hb_data);
+	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
+	if (db_open(path, &h->hb_db) != 0)
+		fatalx("cannot open the hub database '%s'", path);
+	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0)
+		fatalx("cannot prepare the hub database '%s'", path);
+
+	if (strcmp(cmd, "serve") == 0) {
+		ret = serve(h);
+		log_info("stopped");
+	} else if (strcmp(cmd, "enroll-code") == 0) {
+		ret = cmd_enroll_code(h, office, ttl);
+	} else if (strcmp(cmd, "import") == 0) {
+		if (arg == NULL) {
+			fprintf(stderr, "outpost-hub: import needs a FILE\n");
+			ret = 2;
+		} else {
+			ret = hub_import_file(h->hb_db, arg, json_out);
+		}
+	} else {
+		ret = cmd_revoke(h, arg);
+	}
+	db_close(h->hb_db);
+	conf_release(&h->hb_conf);
+	return ret;
 }

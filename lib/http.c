@@ -22,6 +22,7 @@
  */
 #include "lib/http.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 
 #include <http_parser.h>
 #include <stdarg.h>
@@ -97,6 +98,7 @@ struct http_conn {
 	int c_nreq;	 /* requests answered on this connection */
 	char c_peer[64];
 	int c_is_tls;
+	tls_session *c_tls; /* TLS transport only */
 	buf c_mout; /* memory transport: the answers */
 	char c_rbuf[HTTP__RBUF];
 };
@@ -137,6 +139,7 @@ static void conn_end(http_conn *c);
 static void conn_update(http_conn *c);
 static void conn_fail(http_conn *c, int status, const char *msg);
 static void req_free(reqx *rx);
+static int tls_flush_close(http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
 
@@ -883,6 +886,7 @@ static void conn_update(http_conn *c)
 
 static void conn_destroy(http_conn *c)
 {
+	tls_session_free(c->c_tls);
 	buf_release(&c->c_in);
 	buf_release(&c->c_mout);
 	free(c);
@@ -955,6 +959,8 @@ static void conn_end(http_conn *c)
 	c->c_state = C_LINGER;
 	buf_reset(&c->c_in);
 	c->c_in_off = 0;
+	if (c->c_tls != NULL && tls_flush_close(c) != 0)
+		return;
 	c->c_shut.data = c;
 	if (uv_shutdown(&c->c_shut, (uv_stream_t *)&c->c_tcp, on_shutdown) != 0) {
 		conn_close(c);
@@ -1031,6 +1037,61 @@ static int mem_send(http_conn *c, char *data, size_t n, int final)
 
 static const http__tp tp_mem = {plain_input, mem_send};
 
+/* TLS: ciphertext in, plaintext to conn_input(); replies are encrypted and
+ * written as they come, the final block carrying the reply's end. */
+static void tls_plain(void *arg, const char *p, size_t n) { conn_input(arg, p, n); }
+
+static int tls_flush(http_conn *c, int final)
+{
+	size_t n;
+	char *out = tls_session_take_output(c->c_tls, &n);
+
+	if (out == NULL) {
+		if (final)
+			conn_written(c, 0);
+		return 0;
+	}
+	return stream_write(c, out, n, final);
+}
+
+static void tls_input(http_conn *c, const char *p, size_t n)
+{
+	int rc = tls_session_input(c->c_tls, p, n, tls_plain, c);
+
+	if (c->c_state == C_CLOSING)
+		return;
+	if (rc < 0) {
+		log_info("closing connection from %s: TLS error", c->c_peer);
+		tls_flush(c, 0); /* a fatal alert, if any */
+		conn_close(c);
+		return;
+	}
+	if (tls_flush(c, 0) != 0)
+		return;
+	if (rc == 1 && c->c_state != C_CLOSING)
+		conn_eof(c);
+}
+
+static int tls_send(http_conn *c, char *data, size_t n, int final)
+{
+	int rc = tls_session_write(c->c_tls, data, n);
+
+	free(data);
+	if (rc != 0) {
+		conn_close(c);
+		return -1;
+	}
+	return tls_flush(c, final);
+}
+
+static int tls_flush_close(http_conn *c)
+{
+	tls_session_close_notify(c->c_tls);
+	return tls_flush(c, 0);
+}
+
+static const http__tp tp_tls = {tls_input, tls_send};
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	http_conn *c = h->data;
@@ -1091,7 +1152,16 @@ static void on_connection(uv_stream_t *ls, int status)
 		log_warnx("cannot accept a connection: out of memory");
 		return;
 	}
-	conn_init(c, srv, &tp_plain);
+	conn_init(c, srv, srv->srv_tls ? &tp_tls : &tp_plain);
+	if (srv->srv_tls != NULL) {
+		c->c_is_tls = 1;
+		c->c_tls = tls_session_new(srv->srv_tls);
+		if (c->c_tls == NULL) {
+			log_warnx("cannot accept a connection: out of memory");
+			free(c);
+			return;
+		}
+	}
 	uv_tcp_init(srv->srv_loop, &c->c_tcp);
 	uv_timer_init(srv->srv_loop, &c->c_timer);
 	c->c_tcp.data = c->c_timer.data = c;
@@ -1156,14 +1226,6 @@ int http_server_listen(http_server *srv, const char *hostport)
 
 	if (colon == NULL || srv->srv_listening)
 		return UV_EINVAL;
-	if (srv->srv_tls != NULL) {
-		/* never answer in plaintext on a port the daemon believes is HTTPS */
-		log_warnx(
-		    "cannot listen on '%s' with TLS: the TLS transport is not wired "
-		    "into http.c yet",
-		    hostport);
-		return UV_ENOTSUP;
-	}
 	port = atoi(colon + 1);
 	hl = (size_t)(colon - hostport);
 	if (hl >= 2 && hostport[0] == '[' && hostport[hl - 1] == ']') {

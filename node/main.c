@@ -31,6 +31,7 @@ static void on_closed(void *arg)
 {
 	node *n = arg;
 	node_commit_stop(n);
+	node_sync_stop(n);
 	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
 	uv_close((uv_handle_t *)&n->nd_sigterm, NULL);
 }
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
 	n->nd_loop = loop;
 	n->nd_router = router_new();
 	if (n->nd_router == NULL || greeter_routes(n, n->nd_router) != 0 ||
-	    crm_routes(n, n->nd_router) != 0 ||
+	    crm_routes(n, n->nd_router) != 0 || node_sync_routes(n, n->nd_router) != 0 ||
 	    web_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
 	n->nd_http = http_server_new(loop, router_dispatch, n->nd_router);
@@ -200,6 +201,8 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));
 	node_commit_start(n);
+	if (node_sync_start(n) != 0)
+		fatalx("cannot start the sync cycle");
 	uv_signal_init(loop, &n->nd_sigint);
 	uv_signal_init(loop, &n->nd_sigterm);
 	n->nd_sigint.data = n->nd_sigterm.data = n;

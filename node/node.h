@@ -40,6 +40,7 @@ typedef struct node {
 	int nd_batch_open;
 	struct node_pending *nd_pending, **nd_pending_tail;
 	int nd_stopping;
+	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 } node;
 
 extern const asset assets_node[];
@@ -79,5 +80,11 @@ int crm_routes(node *n, router *r);
 
 /* node_web.c */
 int web_routes(node *n, router *r);
+
+/* node_sync.c: the background sync cycle and GET /api/v1/sync/status */
+int node_sync_start(node *n);
+void node_sync_stop(node *n);
+void node_sync_nudge(node *n); /* optional: sync soon after a local write */
+int node_sync_routes(node *n, router *r);
 
 #endif

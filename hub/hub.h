@@ -1,0 +1,143 @@
+/*
+ * hub.h - the central hub daemon: defaults, shared state, and the prototypes
+ * of its files.  The hub holds every office's data in DIR/hub.db, answers
+ * the replication protocol of sync/sync.h over HTTPS, and offers a small JSON
+ * admin API guarded by a bearer token (DIR/admin.token).
+ */
+#ifndef OUTPOST_HUB_H
+#define OUTPOST_HUB_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lib/conf.h"
+#include "lib/db.h"
+#include "lib/hlc.h"
+#include "lib/http.h"
+#include "lib/json.h"
+#include "sync/sync.h"
+
+#define HUB_DEFAULT_LISTEN "127.0.0.1:8443"
+#define HUB_DEFAULT_DATA "./data/hub"
+#define HUB_DEFAULT_TZ "America/Los_Angeles"
+#define HUB_DB_FILE "hub.db"
+#define HUB_CONF_FILE "hub.conf"
+#define HUB_CERT_FILE "hub.crt"
+#define HUB_KEY_FILE "hub.key"
+#define HUB_ADMIN_TOKEN_FILE "admin.token"
+#define HUB_NODE_ID "hub" /* HLC node id of the hub's own writes */
+
+#define HUB_ENROLL_TTL_S (24 * 60 * 60)	    /* enrollment codes expire after 24 h */
+#define HUB_NONCE_KEEP_MS (30 * 60 * 1000)  /* nonces kept 30 min (> 2 x skew) */
+#define HUB_PRUNE_EVERY_MS (60 * 1000)	    /* nonce pruning timer */
+#define HUB_TXN_MAX_ENTRIES 500		    /* push: commit every ... entries */
+#define HUB_TXN_MAX_BYTES (2 * 1024 * 1024) /* ... or every 2 MiB of changesets */
+#define HUB_MAX_BODY (SYNC_MAX_BATCH_BYTES + 64 * 1024)
+#define HUB_MAX_SNAPSHOT (512 * 1024 * 1024) /* snapshot / pull reply cap */
+#define HUB_MAX_IMPORT (512 * 1024 * 1024)   /* bundle file cap */
+#define HUB_BUNDLE_MAGIC "OPX1"
+#define HUB_LIST_LIMIT 1000 /* rows in one admin list */
+
+typedef struct tls_config tls_config;
+
+typedef struct hub {
+	uv_loop_t *hb_loop;
+	sqlite3 *hb_db;	 /* loop thread: auth, admin, small writes */
+	sqlite3 *hb_wdb; /* work threads (under hb_wlock): push, pull, snapshot */
+	uv_mutex_t hb_wlock;
+	conf hb_conf;
+	hlc hb_hlc;
+	http_server *hb_http;
+	router *hb_router;
+	tls_config *hb_tls;
+	char hb_pin[128]; /* "sha256//base64" of the served key */
+	char hb_data[PATH_MAX];
+	char hb_admin_token[65]; /* hex */
+	uint64_t hb_started_ms;
+	uv_timer_t hb_prune;
+	uv_signal_t hb_sigint, hb_sigterm;
+	int hb_stopping;
+	int hb_jobs; /* work requests in flight */
+} hub;
+
+extern const asset assets_hub[];
+
+/* ---- hub_state.c: hub-local tables, nodes, codes, nonces, audit ---------- */
+
+/* Replicated schema, replication tables, hub tables, demo seed (when `demo`
+ * and there is no office yet).  0 or -1. */
+int hub_migrate(sqlite3 *db, int demo);
+uint64_t hub_now_ms(void);
+/* Record an admin action (actor e.g. "cli", "admin-api"); never pass secrets. */
+int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *subject,
+	      const char *detail);
+/*
+ * Create a one-time enrollment code for office_id, valid ttl_s seconds.
+ * code gets "XXXX-XXXX-XXXX-XXXX" (base32); only its SHA-256 is stored.
+ * *expires_at gets Unix ms.  0; -2 when the office is unknown; -1 error.
+ */
+int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
+			const char *created_by, char code[20], int64_t *expires_at);
+/* Canonical form of a typed code (upper case, no separators) into out.  0 or -1. */
+int hub_enroll_code_norm(const char *in, char out[17]);
+
+typedef struct hub_node {
+	char hn_id[64];
+	char hn_office[64];
+	char hn_la[64];
+	unsigned char hn_secret[SYNC_SECRET_LEN];
+	int hn_revoked;
+	int64_t hn_acked_seq;
+} hub_node;
+/* Look a node up: 0 found, 1 unknown, -1 error. */
+int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
+/* Revoke: 0 done, 1 unknown node, -1 error. */
+int hub_node_revoke(sqlite3 *db, const char *id, const char *actor);
+/* Remember a nonce: 0 new, 1 already used, -1 error. */
+int hub_nonce_use(sqlite3 *db, const char *node_id, const char *nonce, uint64_t now_ms);
+int hub_nonce_prune(sqlite3 *db, uint64_t now_ms);
+/* Load DIR/admin.token, creating it (mode 0600) on first start. 0 or -1. */
+int hub_admin_token_load(const char *dir, char out[65]);
+/* Timing-safe comparison of n bytes. 0 when equal. */
+int hub_ct_cmp(const void *a, const void *b, size_t n);
+/* Highest change-log seq (0 when the log is empty). */
+int64_t hub_head_seq(sqlite3 *db);
+
+/* ---- hub_sync.c: the sync API and the shared ingest path ------------------ */
+
+typedef struct hub_ingest_result {
+	int hi_status;	    /* HTTP status the outcome maps to */
+	char hi_error[256]; /* message when hi_status != 200 */
+	int64_t hi_acked_seq;
+	int64_t hi_expected_seq; /* 409 only */
+	int hi_applied, hi_skipped, hi_conflicts;
+	uint32_t hi_schema;    /* schema version the frame claims */
+	cJSON *hi_quarantined; /* array of {"seq","reason"}; caller frees */
+	char hi_max_hlc[65];   /* newest HLC seen, for the hub's clock */
+} hub_ingest_result;
+
+/*
+ * The core of a push, shared with `outpost-hub import`: decode and check the
+ * frame (400 malformed, 426 unknown schema version), skip seq <= acked, 409
+ * on a gap, then apply with sync_hub_apply() in bounded transactions, moving
+ * nodes.acked_seq in the same transaction as the entries.  db is used by the
+ * calling thread only.  Always fills res (res->hi_quarantined is an array the
+ * caller frees); returns 0 when res->hi_status is 200, -1 otherwise.
+ */
+int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
+	       hub_ingest_result *res);
+void hub_ingest_release(hub_ingest_result *res);
+int hub_sync_routes(hub *h, router *r);
+
+/* ---- hub_admin.c ----------------------------------------------------------- */
+int hub_admin_routes(hub *h, router *r);
+/* GET /api/v1/sync/status without node headers: the hub-wide view (admin
+ * token required); hub_sync.c routes it here. */
+void hub_admin_sync_status(hub *h, http_req *req);
+
+/* ---- hub_import.c ---------------------------------------------------------- */
+/* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */
+int hub_import_file(sqlite3 *db, const char *file, int json_out);
+
+#endif

@@ -1,0 +1,437 @@
+/*
+ * hub_state.c - the hub's own tables (component "hub" in schema_version):
+ * enrolled nodes with their secrets and replication progress, one-time
+ * enrollment codes (only their SHA-256 is kept), the nonces of signed requests
+ * (kept 30 minutes, twice the accepted clock skew, so a replay inside the
+ * freshness window is always caught), and the audit trail of admin actions.
+ * None of these tables is replicated.
+ */
+#include "hub/hub.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/crm.h"
+#include "model/demo.h"
+#include "model/schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const db_migration hub_migrations[] = {
+    {"CREATE TABLE nodes("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " office_id TEXT NOT NULL,"
+     " local_area_id TEXT NOT NULL,"
+     " name TEXT,"
+     " secret_hex TEXT NOT NULL,"
+     " enrolled_at INTEGER NOT NULL,"
+     " revoked_at INTEGER,"
+     " last_seen_ms INTEGER,"
+     " acked_seq INTEGER NOT NULL DEFAULT 0,"
+     " pull_cursor INTEGER NOT NULL DEFAULT 0,"
+     " last_pull_ms INTEGER,"
+     " schema_version INTEGER,"
+     " last_error TEXT);"
+     "CREATE INDEX nodes_office ON nodes(office_id);"
+     "CREATE TABLE enroll_codes("
+     " code_hash TEXT PRIMARY KEY NOT NULL,"
+     " office_id TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " expires_at INTEGER NOT NULL,"
+     " used_at INTEGER,"
+     " used_by_node TEXT,"
+     " created_by TEXT);"
+     "CREATE TABLE nonces("
+     " node_id TEXT NOT NULL,"
+     " nonce TEXT NOT NULL,"
+     " at INTEGER NOT NULL,"
+     " PRIMARY KEY(node_id, nonce)) WITHOUT ROWID;"
+     "CREATE INDEX nonces_at ON nonces(at);"
+     "CREATE TABLE audit_events("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " at INTEGER NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " action TEXT NOT NULL,"
+     " subject TEXT,"
+     " detail TEXT);"
+     "CREATE INDEX audit_events_at ON audit_events(at);"},
+};
+
+uint64_t hub_now_ms(void) { return clock_ms(); }
+
+int hub_migrate(sqlite3 *db, int demo)
+{
+	/* Domain rules for rows arriving from nodes (before any apply runs). */
+	sync_set_validator(crm_hub_validate_row);
+	if (schema_migrate(db) != 0 || sync_hub_migrate(db) != 0)
+		return -1;
+	if (db_migrate(db, "hub", hub_migrations,
+		       (int)(sizeof hub_migrations / sizeof hub_migrations[0])) < 0)
+		return -1;
+	if (schema_check(db) != 0)
+		return -1;
+	if (demo) {
+		int need_ref = db_int(db, "SELECT count(*) FROM offices", -1) == 0;
+		int need_crm =
+		    db_int(db, "SELECT count(*) FROM work_item_categories", -1) == 0;
+		hlc h;
+		char ts[HLC_STRLEN];
+		int rc = 0;
+
+		if (!need_ref && !need_crm)
+			return 0;
+		/* Seeds go through the change-log triggers like any hub write, so
+		 * nodes receive them by pull and snapshot. */
+		hlc_init(&h, HUB_NODE_ID, NULL, NULL);
+		hlc_now(&h, ts);
+		if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+			return -1;
+		if (need_ref)
+			rc = demo_seed_reference(db, ts);
+		if (rc == 0 && need_crm)
+			rc = crm_seed_reference(db, ts);
+		if (rc != 0 || db_exec(db, "COMMIT") != 0) {
+			db_exec(db, "ROLLBACK");
+			log_warnx("cannot seed the demo office and reference lists");
+			return -1;
+		}
+		log_info("new hub: seeded %s%s%s",
+			 need_ref ? "the demo office '" DEMO_OFFICE "'" : "",
+			 need_ref && need_crm ? " and " : "",
+			 need_crm ? "the CRM lists" : "");
+	}
+	return 0;
+}
+
+int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *subject,
+	      const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	char id[UUID_STRLEN];
+	int rc;
+
+	if (uuid7(id) != 0 ||
+	    db_prepare(db, &st,
+		       "INSERT INTO audit_events(id, at, actor, action, subject, "
+		       "detail) VALUES(?, ?, ?, ?, ?, ?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+	db_bind_text(st, 5, subject);
+	db_bind_text(st, 6, detail);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("cannot record audit event '%s': %s", action,
+			  sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int hub_ct_cmp(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(x[i] ^ y[i]);
+	return d != 0;
+}
+
+static void hex_of(const unsigned char *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int unhex(const char *s, unsigned char *out, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int v = 0;
+		for (int k = 0; k < 2; k++) {
+			char c = s[2 * i + k];
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				v |= c - 'A' + 10;
+			else
+				return -1;
+		}
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+/* ---- enrollment codes ------------------------------------------------------ */
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+int hub_enroll_code_norm(const char *in, char out[17])
+{
+	size_t n = 0;
+
+	for (const char *p = in; *p; p++) {
+		char c = *p;
+		if (c == '-' || c == ' ')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (strchr(b32, c) == NULL || c == '\0' || n >= 16)
+			return -1;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n == 16 ? 0 : -1;
+}
+
+static void code_hash(const char norm[17], char out[65])
+{
+	unsigned char h[32];
+
+	crypto_sha256(norm, strlen(norm), h);
+	hex_of(h, sizeof h, out);
+}
+
+int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
+			const char *created_by, char code[20], int64_t *expires_at)
+{
+	unsigned char rnd[10];
+	char norm[17], hash[65];
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)hub_now_ms();
+	int ret = -1, rc;
+
+	if (db_prepare(db, &st, "SELECT 1 FROM offices WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, office_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SQLITE_DONE)
+		return -2;
+	if (rc != SQLITE_ROW)
+		return -1;
+	/* 80 random bits as 16 base32 characters. */
+	if (crypto_random(rnd, sizeof rnd) != 0)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		int bit = i * 5, v = 0;
+		for (int k = 0; k < 5; k++, bit++)
+			v = (v << 1) | ((rnd[bit / 8] >> (7 - bit % 8)) & 1);
+		norm[i] = b32[v];
+	}
+	norm[16] = '\0';
+	snprintf(code, 20, "%.4s-%.4s-%.4s-%.4s", norm, norm + 4, norm + 8, norm + 12);
+	code_hash(norm, hash);
+	*expires_at = now + ttl_s * 1000;
+	if (db_prepare(
+		db, &st,
+		"INSERT INTO enroll_codes(code_hash, office_id, created_at, expires_at, "
+		"created_by) VALUES(?, ?, ?, ?, ?)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, *expires_at);
+	db_bind_text(st, 5, created_by);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_warnx("cannot store an enrollment code: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	hub_audit(db, created_by ? created_by : "?", "enroll_code.create", office_id,
+		  NULL);
+	log_info("enrollment code created for office '%s' by %s (valid %lld s)",
+		 office_id, created_by ? created_by : "?", (long long)ttl_s);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* ---- nodes ------------------------------------------------------------------ */
+
+int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof *out);
+	if (db_prepare(db, &st,
+		       "SELECT id, office_id, local_area_id, secret_hex, revoked_at IS "
+		       "NOT NULL, "
+		       "acked_seq FROM nodes WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 1;
+	} else if (rc == SQLITE_ROW) {
+		snprintf(out->hn_id, sizeof out->hn_id, "%s", sqlite3_column_text(st, 0));
+		snprintf(out->hn_office, sizeof out->hn_office, "%s",
+			 sqlite3_column_text(st, 1));
+		snprintf(out->hn_la, sizeof out->hn_la, "%s", sqlite3_column_text(st, 2));
+		if (unhex((const char *)sqlite3_column_text(st, 3), out->hn_secret,
+			  sizeof out->hn_secret) != 0) {
+			log_warnx("node '%s' has a malformed secret in hub.db",
+				  out->hn_id);
+			goto out;
+		}
+		out->hn_revoked = sqlite3_column_int(st, 4);
+		out->hn_acked_seq = sqlite3_column_int64(st, 5);
+		ret = 0;
+	} else {
+		log_warnx("cannot read node '%s': %s", id, sqlite3_errmsg(db));
+	}
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (db_prepare(
+		db, &st,
+		"UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?") != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (sqlite3_changes(db) == 0) {
+		ret = 1;
+		goto out;
+	}
+	if (hub_audit(db, actor, "node.revoke", id, NULL) != 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	if (ret == 0 && db_exec(db, "COMMIT") != 0)
+		ret = -1;
+	if (ret != 0)
+		db_exec(db, "ROLLBACK");
+	if (ret == 0)
+		log_info("node %s revoked by %s", id, actor);
+	return ret;
+}
+
+/* ---- nonces ----------------------------------------------------------------- */
+
+int hub_nonce_use(sqlite3 *db, const char *node_id, const char *nonce, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO nonces(node_id, nonce, at) VALUES(?, ?, ?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || (rc & 0xff) == SQLITE_CONSTRAINT)
+		return 1;
+	log_warnx("cannot record a nonce: %s", sqlite3_errstr(rc));
+	return -1;
+}
+
+int hub_nonce_prune(sqlite3 *db, uint64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st, "DELETE FROM nonces WHERE at < ?") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms - HUB_NONCE_KEEP_MS);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t hub_head_seq(sqlite3 *db)
+{
+	return db_int(db, "SELECT coalesce(max(seq), 0) FROM change_log", 0);
+}
+
+/* ---- admin token ------------------------------------------------------------ */
+
+int hub_admin_token_load(const char *dir, char out[65])
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 48];
+	unsigned char rnd[32];
+	FILE *fp;
+	int fd, ret = -1;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, HUB_ADMIN_TOKEN_FILE) >=
+	    sizeof path)
+		return -1;
+	fp = fopen(path, "r");
+	if (fp != NULL) {
+		char line[128] = "";
+		if (fgets(line, sizeof line, fp) != NULL) {
+			line[strcspn(line, "\r\n \t")] = '\0';
+			if (strlen(line) == 64) {
+				memcpy(out, line, 65);
+				ret = 0;
+			}
+		}
+		fclose(fp);
+		if (ret != 0)
+			log_warnx("'%s' does not hold a 64-character token", path);
+		return ret;
+	}
+	if (errno != ENOENT) {
+		log_warn("cannot read '%s'", path);
+		return -1;
+	}
+	if (crypto_random(rnd, sizeof rnd) != 0)
+		return -1;
+	hex_of(rnd, sizeof rnd, out);
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		log_warn("cannot create '%s'", tmp);
+		return -1;
+	}
+	if (write(fd, out, 64) != 64 || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+		log_warn("cannot write '%s'", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		log_warn("cannot create '%s'", path);
+		unlink(tmp);
+		return -1;
+	}
+	log_info("created the admin API token in '%s' (mode 0600)", path);
+	return 0;
+}

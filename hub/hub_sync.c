@@ -1,0 +1,900 @@
+/*
+ * hub_sync.c - the replication API of sync/sync.h at the hub: enrollment,
+ * request signatures with replay protection, push (and the ingest core that
+ * `outpost-hub import` shares), pull pages, snapshots, digests, a node's
+ * status and its conflicts.
+ *
+ * Signed requests are checked on the loop thread (freshness, node, HMAC,
+ * nonce); the database-heavy work (applying a batch, building a page, a
+ * snapshot or digests) runs in the libuv thread pool on a second connection,
+ * hb_wdb, used by one work request at a time under hb_wlock.  A push is
+ * applied in bounded transactions (HUB_TXN_MAX_ENTRIES entries or
+ * HUB_TXN_MAX_BYTES of changesets), each of which also moves the node's
+ * acked_seq, so a week of backlog never holds the write lock for long and an
+ * interrupted push resumes exactly where its last commit ended.
+ */
+#include "hub/hub.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/schema.h"
+#include "sync/frame.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
+
+/* ---- replies: every one carries the hub clock ------------------------------ */
+
+static void add_time(http_req *req)
+{
+	char t[32];
+
+	snprintf(t, sizeof t, "%" PRIu64, hub_now_ms());
+	http_add_header(req, "X-Outpost-Time", t);
+}
+
+static void sreply_json(http_req *req, int status, cJSON *o)
+{
+	add_time(req);
+	http_reply_json(req, status, o);
+}
+
+static void sreply_error(http_req *req, int status, const char *msg)
+{
+	add_time(req);
+	http_reply_error(req, status, NULL, "%s", msg);
+}
+
+/* ---- the ingest core (push and import) -------------------------------------- */
+
+void hub_ingest_release(hub_ingest_result *res)
+{
+	cJSON_Delete(res->hi_quarantined);
+	res->hi_quarantined = NULL;
+}
+
+static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->hi_status = status;
+	va_start(ap, fmt);
+	vsnprintf(res->hi_error, sizeof res->hi_error, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st,
+		       "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=? "
+		       "WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, acked);
+	sqlite3_bind_int64(st, 2, schema);
+	sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
+	       hub_ingest_result *res)
+{
+	frame_reader r, pass;
+	sync_entry e;
+	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
+	const char *err = NULL;
+	int rc, in_txn = 0, chunk_n = 0, ret = -1;
+	size_t chunk_bytes = 0;
+	uint32_t count = 0;
+	int64_t acked;
+
+	memset(res, 0, sizeof *res);
+	res->hi_quarantined = cJSON_CreateArray();
+	if (res->hi_quarantined == NULL) {
+		ingest_fail(res, 500, "out of memory");
+		goto out;
+	}
+	if (frame_open(&r, frame, len, &err) != 0) {
+		ingest_fail(res, 400, "malformed push frame: %s",
+			    err ? err : "unreadable");
+		goto out;
+	}
+	res->hi_schema = r.fr_schema;
+	if ((int64_t)r.fr_schema != schema_version()) {
+		ingest_fail(res, 426,
+			    "schema version %u of this batch is not supported by the hub "
+			    "(hub schema version %d): upgrade outpost on the %s",
+			    r.fr_schema, schema_version(),
+			    (int64_t)r.fr_schema > schema_version() ? "hub" : "node");
+		goto out;
+	}
+	/* Walk the whole frame before touching the database: a malformed
+	 * entry anywhere refuses the batch whole. */
+	pass = r;
+	while ((rc = frame_next(&pass, &e, &err)) == 1)
+		count++;
+	if (rc < 0) {
+		ingest_fail(res, 400, "malformed push frame: %s",
+			    err ? err : "bad entry");
+		goto out;
+	}
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		ingest_fail(res, 500, "the hub database is busy");
+		goto out;
+	}
+	in_txn = 1;
+	acked = -1;
+	{
+		sqlite3_stmt *st = NULL;
+		if (db_prepare(db, &st, "SELECT acked_seq FROM nodes WHERE id=?") == 0) {
+			sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				acked = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+	}
+	if (acked < 0) {
+		ingest_fail(res, 500, "cannot read the node's progress");
+		goto out;
+	}
+	while ((rc = frame_next(&r, &e, &err)) == 1) {
+		sync_apply_result ar;
+
+		if (e.seq <= acked) {
+			res->hi_skipped++;
+			continue;
+		}
+		if (e.seq != acked + 1) {
+			res->hi_expected_seq = acked + 1;
+			snprintf(res->hi_error, sizeof res->hi_error,
+				 "sequence gap: expected seq %" PRId64 ", got %" PRId64,
+				 acked + 1, e.seq);
+			res->hi_status = 409;
+			break;
+		}
+		memset(&ar, 0, sizeof ar);
+		if (sync_hub_apply(db, &sc, &e, &ar) != 0) {
+			log_warnx("cannot apply seq %" PRId64
+				  " from node %s: internal error",
+				  e.seq, n->hn_id);
+			db_exec(db, "ROLLBACK");
+			in_txn = 0;
+			ingest_fail(res, 500, "the hub could not apply the batch");
+			goto out;
+		}
+		if (ar.applied) {
+			res->hi_applied++;
+		} else {
+			cJSON *q = cJSON_CreateObject();
+			if (q != NULL) {
+				cJSON_AddNumberToObject(q, "seq", (double)e.seq);
+				cJSON_AddStringToObject(q, "reason", ar.reason);
+				cJSON_AddItemToArray(res->hi_quarantined, q);
+			}
+		}
+		res->hi_conflicts += ar.conflicts;
+		if (e.hlc && strcmp(e.hlc, res->hi_max_hlc) > 0)
+			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e.hlc);
+		acked = e.seq;
+		chunk_n++;
+		chunk_bytes += e.len;
+		if (chunk_n >= HUB_TXN_MAX_ENTRIES || chunk_bytes >= HUB_TXN_MAX_BYTES) {
+			/* Bounded transaction: progress and entries commit together. */
+			if (set_acked(db, n->hn_id, acked, r.fr_schema) != 0 ||
+			    db_exec(db, "COMMIT") != 0) {
+				db_exec(db, "ROLLBACK");
+				in_txn = 0;
+				ingest_fail(res, 500,
+					    "the hub could not commit the batch");
+				goto out;
+			}
+			in_txn = 0;
+			res->hi_acked_seq = acked;
+			chunk_n = 0;
+			chunk_bytes = 0;
+			if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+				ingest_fail(res, 500, "the hub database is busy");
+				goto out;
+			}
+			in_txn = 1;
+		}
+	}
+	if (rc < 0) {
+		/* Cannot happen after the first pass; refuse rather than assume. */
+		db_exec(db, "ROLLBACK");
+		in_txn = 0;
+		ingest_fail(res, 400, "malformed push frame: %s",
+			    err ? err : "bad entry");
+		goto out;
+	}
+	if (set_acked(db, n->hn_id, acked, r.fr_schema) != 0 ||
+	    db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		in_txn = 0;
+		ingest_fail(res, 500, "the hub could not commit the batch");
+		goto out;
+	}
+	in_txn = 0;
+	res->hi_acked_seq = acked;
+	if (res->hi_status == 0)
+		res->hi_status = 200;
+	ret = res->hi_status == 200 ? 0 : -1;
+out:
+	if (in_txn)
+		db_exec(db, "ROLLBACK");
+	if (res->hi_status == 200 || res->hi_status == 409)
+		log_info("batch from node %s: %u entries, applied %d, skipped %d, "
+			 "quarantined %d, "
+			 "conflicts %d, acked %" PRId64 "%s%s",
+			 n->hn_id, count, res->hi_applied, res->hi_skipped,
+			 cJSON_GetArraySize(res->hi_quarantined), res->hi_conflicts,
+			 res->hi_acked_seq, res->hi_status == 200 ? "" : ": ",
+			 res->hi_status == 200 ? "" : res->hi_error);
+	else
+		log_info("refused batch from node %s: %d %s", n->hn_id, res->hi_status,
+			 res->hi_error);
+	return ret;
+}
+
+/* ---- signed requests -------------------------------------------------------- */
+
+static int is_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static void refuse(http_req *req, int status, const char *node_id, const char *why)
+{
+	log_info("refused %s %s from %s (node %s): %s", req->method_str, req->path,
+		 req->peer, node_id ? node_id : "-", why);
+	sreply_error(req, status, why);
+}
+
+/* Verify the signature headers; on failure reply and return -1. */
+static int sync_auth(hub *h, http_req *req, hub_node *n)
+{
+	const char *node_id = http_req_header(req, "x-outpost-node");
+	const char *tstr = http_req_header(req, "x-outpost-time");
+	const char *nonce = http_req_header(req, "x-outpost-nonce");
+	const char *sig = http_req_header(req, "x-outpost-signature");
+	const char *schema = http_req_header(req, "x-outpost-schema");
+	char want[65], got[65], *end;
+	uint64_t now = hub_now_ms();
+	long long t;
+	int rc;
+
+	if (!node_id || !tstr || !nonce || !sig) {
+		refuse(req, 401, node_id,
+		       "request is not signed (X-Outpost-Node, -Time, -Nonce "
+		       "and -Signature are required)");
+		return -1;
+	}
+	if (strlen(node_id) == 0 || strlen(node_id) >= sizeof n->hn_id) {
+		refuse(req, 401, NULL, "unknown node");
+		return -1;
+	}
+	t = strtoll(tstr, &end, 10);
+	if (*tstr == '\0' || *end != '\0' || t <= 0) {
+		refuse(req, 401, node_id, "malformed X-Outpost-Time");
+		return -1;
+	}
+	if (llabs(t - (long long)now) > SYNC_CLOCK_SKEW_MS) {
+		char why[160];
+		snprintf(why, sizeof why,
+			 "request time is %lld s away from the hub clock (at most %d s "
+			 "allowed)",
+			 (t - (long long)now) / 1000, SYNC_CLOCK_SKEW_MS / 1000);
+		refuse(req, 401, node_id, why);
+		return -1;
+	}
+	if (!is_hex(nonce, 32)) {
+		refuse(req, 401, node_id,
+		       "malformed X-Outpost-Nonce (32 hex characters)");
+		return -1;
+	}
+	rc = hub_node_get(h->hb_db, node_id, n);
+	if (rc < 0) {
+		sreply_error(req, 500, "the hub database could not complete the request");
+		return -1;
+	}
+	if (rc == 1) {
+		refuse(req, 401, node_id, "unknown node");
+		return -1;
+	}
+	if (n->hn_revoked) {
+		refuse(req, 401, node_id, "node revoked");
+		return -1;
+	}
+	if (!is_hex(sig, 64)) {
+		refuse(req, 401, node_id, "bad signature");
+		return -1;
+	}
+	for (int i = 0; i < 64; i++)
+		got[i] = (char)tolower((unsigned char)sig[i]);
+	got[64] = '\0';
+	sync_sign(n->hn_secret, req->method_str, req->target, tstr, nonce, req->body.data,
+		  req->body.len, want);
+	if (hub_ct_cmp(want, got, 64) != 0) {
+		refuse(req, 401, node_id, "bad signature");
+		return -1;
+	}
+	rc = hub_nonce_use(h->hb_db, node_id, nonce, now);
+	if (rc < 0) {
+		sreply_error(req, 500, "the hub database could not complete the request");
+		return -1;
+	}
+	if (rc == 1) {
+		refuse(req, 409, node_id, "nonce already used (replayed request)");
+		return -1;
+	}
+	{
+		sqlite3_stmt *st = NULL;
+		if (db_prepare(h->hb_db, &st,
+			       "UPDATE nodes SET last_seen_ms=?, "
+			       "schema_version=coalesce(?, schema_version) WHERE id=?") ==
+		    0) {
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+			if (schema && *schema &&
+			    strspn(schema, "0123456789") == strlen(schema) &&
+			    strlen(schema) < 10)
+				sqlite3_bind_int64(st, 2, atoll(schema));
+			else
+				sqlite3_bind_null(st, 2);
+			sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+	}
+	return 0;
+}
+
+/* ---- work in the thread pool ------------------------------------------------ */
+
+enum { JOB_PUSH, JOB_PULL, JOB_SNAPSHOT, JOB_DIGEST };
+
+typedef struct job {
+	uv_work_t jb_work;
+	hub *jb_hub;
+	http_req *jb_req;
+	int jb_kind;
+	hub_node jb_node;
+	int64_t jb_after;
+	int jb_max;
+	/* results */
+	int jb_rc;
+	hub_ingest_result jb_ingest;
+	buf jb_out;
+	int64_t jb_next, jb_head;
+	int jb_more;
+	cJSON *jb_json;
+} job;
+
+static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db, &st,
+		       "UPDATE nodes SET pull_cursor=max(pull_cursor, ?), last_pull_ms=? "
+		       "WHERE id=?") == 0) {
+		sqlite3_bind_int64(st, 1, after);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+		sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
+static void job_run(uv_work_t *w)
+{
+	job *j = w->data;
+	hub *h = j->jb_hub;
+	sqlite3 *db = h->hb_wdb;
+	sync_scope sc = {j->jb_node.hn_id, j->jb_node.hn_office, j->jb_node.hn_la};
+
+	uv_mutex_lock(&h->hb_wlock);
+	switch (j->jb_kind) {
+	case JOB_PUSH:
+		j->jb_rc = hub_ingest(db, &j->jb_node, j->jb_req->body.data,
+				      j->jb_req->body.len, &j->jb_ingest);
+		break;
+	case JOB_PULL:
+		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
+					 &j->jb_next, &j->jb_head, &j->jb_more);
+		if (j->jb_rc == 0)
+			set_pull_progress(db, sc.node_id, j->jb_after);
+		break;
+	case JOB_SNAPSHOT:
+		j->jb_rc = sync_hub_snapshot(db, &sc, &j->jb_out, &j->jb_next);
+		if (j->jb_rc == 0)
+			set_pull_progress(db, sc.node_id, 0);
+		break;
+	case JOB_DIGEST:
+		j->jb_json = sync_digest(db, &sc);
+		j->jb_rc = j->jb_json ? 0 : -1;
+		break;
+	}
+	uv_mutex_unlock(&h->hb_wlock);
+}
+
+static void reply_push(job *j)
+{
+	hub *h = j->jb_hub;
+	http_req *req = j->jb_req;
+	hub_ingest_result *res = &j->jb_ingest;
+	sqlite3_stmt *st = NULL;
+	cJSON *o;
+
+	if (res->hi_max_hlc[0])
+		hlc_observe(&h->hb_hlc, res->hi_max_hlc);
+	if (db_prepare(h->hb_db, &st, "UPDATE nodes SET last_error=? WHERE id=?") == 0) {
+		db_bind_text(st, 1, res->hi_status == 200 ? NULL : res->hi_error);
+		sqlite3_bind_text(st, 2, j->jb_node.hn_id, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (res->hi_status == 200) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq);
+		cJSON_AddNumberToObject(o, "applied", res->hi_applied);
+		cJSON_AddNumberToObject(o, "skipped", res->hi_skipped);
+		cJSON_AddItemToObject(o, "quarantined", res->hi_quarantined);
+		res->hi_quarantined = NULL;
+		cJSON_AddNumberToObject(o, "conflicts", res->hi_conflicts);
+		cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
+		cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
+		sreply_json(req, 200, o);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", res->hi_error);
+	if (res->hi_status == 409) {
+		cJSON_AddNumberToObject(o, "expected_seq", (double)res->hi_expected_seq);
+		cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_expected_seq - 1);
+	}
+	if (res->hi_status == 426) {
+		cJSON_AddNumberToObject(o, "schema_version", res->hi_schema);
+		cJSON_AddNumberToObject(o, "hub_schema_version", schema_version());
+	}
+	sreply_json(req, res->hi_status, o);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	job *j = w->data;
+	http_req *req = j->jb_req;
+	char v[32];
+
+	j->jb_hub->hb_jobs--;
+	if (status != 0) {
+		sreply_error(req, 503, "the hub is shutting down");
+		goto out;
+	}
+	switch (j->jb_kind) {
+	case JOB_PUSH:
+		reply_push(j);
+		break;
+	case JOB_PULL:
+	case JOB_SNAPSHOT:
+		if (j->jb_rc == -2) {
+			sreply_error(
+			    req, 410,
+			    "the change log no longer reaches back to this cursor: "
+			    "take a snapshot");
+			break;
+		}
+		if (j->jb_rc != 0) {
+			log_warnx("cannot build a %s for node %s",
+				  j->jb_kind == JOB_PULL ? "pull page" : "snapshot",
+				  j->jb_node.hn_id);
+			sreply_error(req, 500, "the hub could not build the reply");
+			break;
+		}
+		snprintf(v, sizeof v, "%" PRId64, j->jb_next);
+		http_add_header(req, "X-Outpost-Next", v);
+		if (j->jb_kind == JOB_PULL) {
+			snprintf(v, sizeof v, "%" PRId64, j->jb_head);
+			http_add_header(req, "X-Outpost-Head", v);
+			http_add_header(req, "X-Outpost-More", j->jb_more ? "1" : "0");
+		} else {
+			http_add_header(req, "X-Outpost-Head", v);
+			http_add_header(req, "X-Outpost-More", "0");
+		}
+		add_time(req);
+		http_reply(req, 200, "application/octet-stream", j->jb_out.data,
+			   j->jb_out.len);
+		log_info("%s for node %s: %zu bytes, next %" PRId64,
+			 j->jb_kind == JOB_PULL ? "pull page" : "snapshot",
+			 j->jb_node.hn_id, j->jb_out.len, j->jb_next);
+		break;
+	case JOB_DIGEST:
+		if (j->jb_rc != 0) {
+			sreply_error(req, 500, "the hub could not compute digests");
+			break;
+		}
+		sreply_json(req, 200, j->jb_json);
+		j->jb_json = NULL;
+		break;
+	}
+out:
+	hub_ingest_release(&j->jb_ingest);
+	buf_release(&j->jb_out);
+	cJSON_Delete(j->jb_json);
+	free(j);
+}
+
+static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
+		      int max)
+{
+	job *j = calloc(1, sizeof *j);
+
+	if (j == NULL) {
+		sreply_error(req, 500, "out of memory");
+		return;
+	}
+	j->jb_hub = h;
+	j->jb_req = req;
+	j->jb_kind = kind;
+	j->jb_node = *n;
+	j->jb_after = after;
+	j->jb_max = max;
+	buf_init(&j->jb_out,
+		 kind == JOB_SNAPSHOT ? HUB_MAX_SNAPSHOT : PULL_PAGE_MAX_BYTES);
+	j->jb_work.data = j;
+	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
+		free(j);
+		sreply_error(req, 503, "the hub is busy");
+		return;
+	}
+	h->hb_jobs++;
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+static void sync_push(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	job_start(h, req, &n, JOB_PUSH, 0, 0);
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void sync_pull(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+	char a[32], m[32];
+	int64_t after = 0, max = SYNC_MAX_PULL_ROWS;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	if (http_req_query(req, "after", a, sizeof a) && parse_i64(a, &after) != 0) {
+		sreply_error(req, 400, "'after' must be a non-negative integer");
+		return;
+	}
+	if (http_req_query(req, "max", m, sizeof m) &&
+	    (parse_i64(m, &max) != 0 || max < 1)) {
+		sreply_error(req, 400, "'max' must be a positive integer");
+		return;
+	}
+	if (max > SYNC_MAX_PULL_ROWS)
+		max = SYNC_MAX_PULL_ROWS;
+	job_start(h, req, &n, JOB_PULL, after, (int)max);
+}
+
+static void sync_snapshot(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	job_start(h, req, &n, JOB_SNAPSHOT, 0, 0);
+}
+
+static void sync_digest_h(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	job_start(h, req, &n, JOB_DIGEST, 0, 0);
+}
+
+static cJSON *query_rows(sqlite3 *db, const char *sql, const char *a1, const char *a2,
+			 const char *a3)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *rows;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return NULL;
+	if (a1)
+		sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
+	if (a2)
+		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
+	if (a3)
+		sqlite3_bind_text(st, 3, a3, -1, SQLITE_STATIC);
+	rows = db_rows_json(st);
+	sqlite3_finalize(st);
+	return rows;
+}
+
+static void sync_status(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+	sqlite3_stmt *st = NULL;
+	cJSON *o, *q;
+
+	if (http_req_header(req, "x-outpost-node") == NULL &&
+	    http_req_header(req, "authorization") != NULL) {
+		/* The same path serves the admin console's hub-wide view. */
+		add_time(req);
+		hub_admin_sync_status(h, req);
+		return;
+	}
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	if (db_prepare(
+		h->hb_db, &st,
+		"SELECT id AS node_id, office_id, local_area_id, name, enrolled_at, "
+		"acked_seq,"
+		" pull_cursor, last_seen_ms, last_pull_ms, schema_version, last_error"
+		" FROM nodes WHERE id=?") != 0) {
+		sreply_error(req, 500, "the hub database could not complete the request");
+		return;
+	}
+	sqlite3_bind_text(st, 1, n.hn_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		sreply_error(req, 500, "the hub database could not complete the request");
+		return;
+	}
+	o = db_row_json(st);
+	sqlite3_finalize(st);
+	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
+	q = query_rows(h->hb_db,
+		       "SELECT seq, tbl, reason, created_at, resolved_at FROM quarantine "
+		       "WHERE node_id=? "
+		       "ORDER BY seq LIMIT 100",
+		       n.hn_id, NULL, NULL);
+	if (q)
+		cJSON_AddItemToObject(o, "quarantined", q);
+	{
+		sqlite3_stmt *c = NULL;
+		int64_t nc = -1;
+		if (db_prepare(
+			h->hb_db, &c,
+			"SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND "
+			"(scope_office IS NULL OR scope_office=?) AND "
+			"(scope_la IS NULL OR scope_la=?)") == 0) {
+			sqlite3_bind_text(c, 1, n.hn_office, -1, SQLITE_STATIC);
+			sqlite3_bind_text(c, 2, n.hn_la, -1, SQLITE_STATIC);
+			if (sqlite3_step(c) == SQLITE_ROW)
+				nc = sqlite3_column_int64(c, 0);
+		}
+		sqlite3_finalize(c);
+		cJSON_AddNumberToObject(o, "open_conflicts", (double)nc);
+	}
+	cJSON_AddNumberToObject(o, "schema_version_hub", schema_version());
+	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
+	sreply_json(req, 200, o);
+}
+
+static void sync_conflicts(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+	cJSON *rows;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	rows = query_rows(
+	    h->hb_db,
+	    "SELECT * FROM conflicts WHERE (scope_office IS NULL OR scope_office=?) "
+	    "AND (scope_la IS NULL OR scope_la=?) ORDER BY created_at DESC LIMIT 1000",
+	    n.hn_office, n.hn_la, NULL);
+	if (rows == NULL) {
+		sreply_error(req, 500, "the hub database could not complete the request");
+		return;
+	}
+	sreply_json(req, 200, rows);
+}
+
+/* ---- enrollment (the only unsigned sync request) ------------------------------- */
+
+static void hexs(const unsigned char *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void sync_enroll(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	cJSON *body, *o;
+	json_err je;
+	const char *code = NULL, *hostname = NULL;
+	char norm[17], hash[65], node_id[UUID_STRLEN],
+	    secret_hex[2 * SYNC_SECRET_LEN + 1];
+	char office[64] = "", la[64] = "";
+	unsigned char digest[32], secret[SYNC_SECRET_LEN];
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = h->hb_db;
+	int64_t now = (int64_t)hub_now_ms(), expires = 0;
+	int used = 0, status = 500, rc;
+	const char *why = "the hub database could not complete the request";
+
+	body = http_req_json(req, 0);
+	if (body == NULL) {
+		sreply_error(req, 400, "the body must be a JSON object");
+		return;
+	}
+	/* Unknown members are ignored: newer clients may send more. */
+	if (json_get_str(body, "code", JSON_REQUIRED, 1, 64, &code, NULL, 0, &je) != 0 ||
+	    json_get_str(body, "hostname", JSON_OPTIONAL, 1, 255, &hostname, NULL, 0,
+			 &je) != 0) {
+		add_time(req);
+		http_reply_error(req, 400, je.field, "%s", je.msg);
+		cJSON_Delete(body);
+		return;
+	}
+	if (hub_enroll_code_norm(code, norm) != 0) {
+		cJSON_Delete(body);
+		refuse(req, 401, NULL, "unknown enrollment code");
+		return;
+	}
+	crypto_sha256(norm, 16, digest);
+	hexs(digest, sizeof digest, hash);
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		goto fail;
+	if (db_prepare(db, &st,
+		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
+		       "o.local_area_id "
+		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
+		       "WHERE e.code_hash=?") != 0)
+		goto rollback;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		status = 401;
+		why = "unknown enrollment code";
+		goto rollback;
+	}
+	if (rc != SQLITE_ROW)
+		goto rollback;
+	snprintf(office, sizeof office, "%s", sqlite3_column_text(st, 0));
+	expires = sqlite3_column_int64(st, 1);
+	used = sqlite3_column_int(st, 2);
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+		snprintf(la, sizeof la, "%s", sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (used) {
+		status = 410;
+		why = "this enrollment code has already been used: ask for a new one";
+		goto rollback;
+	}
+	if (expires <= now) {
+		status = 410;
+		why = "this enrollment code has expired: ask for a new one";
+		goto rollback;
+	}
+	if (la[0] == '\0') {
+		status = 409;
+		why = "the office of this enrollment code no longer exists";
+		goto rollback;
+	}
+	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0)
+		goto rollback;
+	hexs(secret, sizeof secret, secret_hex);
+	if (db_prepare(db, &st,
+		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
+		       "secret_hex, enrolled_at)"
+		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
+		goto rollback;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, hostname);
+	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto rollback;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(
+		db, &st,
+		"UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE code_hash=? AND "
+		"used_at IS NULL") != 0)
+		goto rollback;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
+		goto rollback;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (hub_audit(db, "enroll", "node.enroll", node_id, office) != 0 ||
+	    db_exec(db, "COMMIT") != 0)
+		goto rollback;
+	log_info("node %s enrolled for office '%s' from %s", node_id, office, req->peer);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "node_id", node_id);
+	cJSON_AddStringToObject(o, "node_secret", secret_hex);
+	cJSON_AddStringToObject(o, "office_id", office);
+	cJSON_AddStringToObject(o, "local_area_id", la);
+	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
+	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
+	cJSON_AddNumberToObject(o, "schema_version", schema_version());
+	sreply_json(req, 200, o);
+	memset(secret, 0, sizeof secret);
+	memset(secret_hex, 0, sizeof secret_hex);
+	cJSON_Delete(body);
+	return;
+rollback:
+	sqlite3_finalize(st);
+	db_exec(db, "ROLLBACK");
+fail:
+	memset(secret, 0, sizeof secret);
+	memset(secret_hex, 0, sizeof secret_hex);
+	cJSON_Delete(body);
+	if (status == 500)
+		log_warnx("enrollment from %s failed: %s", req->peer, sqlite3_errmsg(db));
+	refuse(req, status, NULL, why);
+}
+
+int hub_sync_routes(hub *h, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/enroll", sync_enroll, h);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/pull", sync_pull, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/snapshot", sync_snapshot, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/digest", sync_digest_h, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", sync_status, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", sync_conflicts, h);
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * crypto.h - the few cryptographic primitives node and hub share, over
+ * mbedTLS 2.28 and the kernel's random source: random bytes, SHA-256,
+ * HMAC-SHA256, PBKDF2-HMAC-SHA256, constant-time comparison and hex.
+ *
+ * Every function is thread-safe (no shared state), so the thread pool may
+ * call them; PBKDF2 is slow by design and belongs there, never on a loop
+ * thread.  Nothing here logs.
+ */
+#ifndef OUTPOST_CRYPTO_H
+#define OUTPOST_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRYPTO_SHA256_LEN 32
+
+/* n bytes from the kernel's CSPRNG (getrandom).  0, or -1 when it fails. */
+int crypto_random(void *out, size_t n);
+
+/* SHA-256 of p[0..n) into out.  0, or -1. */
+int crypto_sha256(const void *p, size_t n, unsigned char out[CRYPTO_SHA256_LEN]);
+
+/* HMAC-SHA256 under key of p[0..n) into out.  0, or -1. */
+int crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+		       unsigned char out[CRYPTO_SHA256_LEN]);
+
+/* PBKDF2-HMAC-SHA256 of pw with salt, iters rounds, outlen bytes.  0, or -1. */
+int crypto_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
+			 uint32_t iters, unsigned char *out, size_t outlen);
+
+/* 0 when a[0..n) equals b[0..n); the time taken depends only on n. */
+int crypto_ct_cmp(const void *a, const void *b, size_t n);
+
+/* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
+void crypto_hex(const void *p, size_t n, char *out);
+
+/* Parse exactly 2n hex digits into out[0..n).  0, or -1. */
+int crypto_unhex(const char *hex, unsigned char *out, size_t n);
+
+/* Wipe a secret (not optimised away). */
+void crypto_wipe(void *p, size_t n);
+
+#endif

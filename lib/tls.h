@@ -1,0 +1,58 @@
+/*
+ * tls.h - TLS for the HTTP server, over mbedTLS 2.28: a server configuration
+ * (certificate and key, generated self-signed on first start when asked) and
+ * one session per connection that works on memory, never on a socket, so the
+ * libuv transport in http.c feeds it ciphertext and sends what it produces.
+ *
+ * TLS 1.2 is the minimum.  A tls_config is read-only once made and may serve
+ * any number of sessions on one loop thread.
+ */
+#ifndef OUTPOST_TLS_H
+#define OUTPOST_TLS_H
+
+#include <stddef.h>
+
+typedef struct tls_config tls_config;
+typedef struct tls_session tls_session;
+
+/*
+ * Load the PEM certificate and private key.  When both files are missing and
+ * generate is set, make a P-256 key and a self-signed certificate valid for
+ * 20 years, and write them (key mode 0600).  Returns the config, or NULL with
+ * *err (static text) saying why.
+ */
+tls_config *tls_config_new(const char *cert_path, const char *key_path, int generate,
+			   const char **err);
+void tls_config_free(tls_config *cfg);
+
+/* "sha256//BASE64" of the certificate's public key (as libcurl's
+ * CURLOPT_PINNEDPUBLICKEY takes it) into out.  0, or -1 when it does not fit. */
+int tls_config_pin(const tls_config *cfg, char *out, size_t n);
+
+/* A server session, or NULL (out of memory). */
+tls_session *tls_session_new(tls_config *cfg);
+void tls_session_free(tls_session *s);
+
+/*
+ * Ciphertext from the peer.  Advances the handshake, then decrypts: each run
+ * of plaintext goes to on_plain(arg, p, n) (which may call
+ * tls_session_write()).  Returns 0; 1 when the peer sent close_notify; -1 on
+ * a TLS error (the connection should close).
+ */
+int tls_session_input(tls_session *s, const void *p, size_t n,
+		      void (*on_plain)(void *arg, const char *p, size_t n), void *arg);
+
+/* Encrypt plaintext for the peer (the output gathers until taken).  0, or -1. */
+int tls_session_write(tls_session *s, const void *p, size_t n);
+
+/* Queue a close_notify alert.  0, or -1. */
+int tls_session_close_notify(tls_session *s);
+
+/* Take the ciphertext gathered so far: a malloc'd block the caller frees, and
+ * its length in *n; NULL with *n = 0 when there is none. */
+char *tls_session_take_output(tls_session *s, size_t *n);
+
+/* Nonzero once the handshake has finished. */
+int tls_session_ready(const tls_session *s);
+
+#endif

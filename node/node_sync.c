@@ -1,0 +1,375 @@
+/*
+ * node_sync.c - the office node replicating by itself: a uv timer on the
+ * node's loop starts a sync cycle (sync/client.c: push, pull, push again if
+ * needed) in the libuv thread pool, with its own SQLite connection to
+ * node.db, so the loop thread - and the web UI it serves - never waits for
+ * the hub.  After a success the next cycle follows in NODE_SYNC_INTERVAL_MS;
+ * after a failure the wait doubles, with jitter, up to
+ * NODE_SYNC_BACKOFF_MAX_MS.  DIR/sync.json is looked at before every cycle,
+ * so `outpost-sync enroll` on a running node takes effect within one
+ * interval.  GET /api/v1/sync/status shows the node's lag to its staff.
+ *
+ * Threads: fields marked [work] are touched only by the work callback, or
+ * by the loop thread while no work is queued (ns_busy == 0); the rest
+ * belong to the loop thread.  Results pass from work to loop in the w_*
+ * fields, read in the after-work callback.
+ */
+#include "node/node.h"
+#include "node/node_auth.h"
+#include "sync/client.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define NODE_SYNC_FIRST_MS 500                    /* first cycle after start */
+#define NODE_SYNC_INTERVAL_MS 5000                /* between cycles when all is well */
+#define NODE_SYNC_BACKOFF_MAX_MS (5 * 60 * 1000)  /* longest wait after failures */
+
+struct node_sync {
+	node *ns_node;
+	uv_timer_t ns_timer;
+	uv_work_t ns_work;
+	int ns_busy;              /* a cycle is queued or running */
+	int ns_stopping;
+	int ns_timer_closed;
+	volatile int ns_cancel;   /* read by curl's progress callback */
+	int ns_failures;          /* consecutive failed cycles */
+	uint64_t ns_next_ms;      /* wall time of the next attempt */
+	uint64_t ns_last_ok_ms;
+	int ns_enrolled;
+	int ns_last_rc;
+	char ns_hub_url[512];
+	char ns_last_error[512];
+
+	/* [work] */
+	char ns_db_path[PATH_MAX + 32];
+	sqlite3 *ns_db;
+	sync_client *ns_client;
+	struct stat ns_id_stat;   /* sync.json as last loaded */
+
+	/* results of the last cycle [work -> after-work] */
+	int w_rc;
+	int w_enrolled;
+	int w_adopted;
+	int w_have_time;
+	int64_t w_offset;
+	int64_t w_pushed;
+	int w_pulled;
+	char w_err[512];
+	char w_node_id[64], w_office_id[64], w_la_id[64], w_hub_url[512];
+};
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* [work] Load (or reload after a change) DIR/sync.json and make it the
+ * node's identity.  0 enrolled, 1 not enrolled, <0 SYNC_E_*. */
+static int work_identity(struct node_sync *ns)
+{
+	char path[PATH_MAX + 32], off[32];
+	struct stat sb;
+	int rc, changed = 0;
+
+	snprintf(path, sizeof path, "%s/%s", ns->ns_node->nd_data, SYNC_IDENTITY_FILE);
+	if (stat(path, &sb) != 0) {
+		sync_client_free(ns->ns_client);
+		ns->ns_client = NULL;
+		return 1;
+	}
+	if (ns->ns_client && same_file(&sb, &ns->ns_id_stat))
+		return 0;
+	sync_client_free(ns->ns_client);
+	ns->ns_client = NULL;
+	rc = sync_client_new(ns->ns_node->nd_data, &ns->ns_client, ns->w_err, sizeof ns->w_err);
+	if (rc != 0)
+		return rc;
+	ns->ns_client->sc_cancel = &ns->ns_cancel;
+	if (sync_client_adopt(ns->ns_db, &ns->ns_client->sc_id, &changed) != 0) {
+		snprintf(ns->w_err, sizeof ns->w_err, "cannot record the sync identity in node.db");
+		sync_client_free(ns->ns_client);
+		ns->ns_client = NULL;
+		return SYNC_E_OTHER;
+	}
+	if (db_text(ns->ns_db, "SELECT value FROM node_meta WHERE key=?", "clock_offset_ms", off,
+		    sizeof off) == 0)
+		sync_client_set_offset(ns->ns_client, strtoll(off, NULL, 10));
+	ns->ns_id_stat = sb;
+	ns->w_adopted = 1;
+	return 0;
+}
+
+static void work_cycle(uv_work_t *w)
+{
+	struct node_sync *ns = w->data;
+	sync_push_stats ps;
+	sync_pull_stats pl;
+	sync_client *c;
+	int rc;
+
+	memset(&ps, 0, sizeof ps);
+	memset(&pl, 0, sizeof pl);
+	ns->w_rc = 0;
+	ns->w_enrolled = 0;
+	ns->w_adopted = 0;
+	ns->w_have_time = 0;
+	ns->w_pushed = 0;
+	ns->w_pulled = 0;
+	ns->w_err[0] = '\0';
+	if (ns->ns_db == NULL) {
+		/* Never the loop thread's connection: this one is ours alone. */
+		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0) {
+			db_close(ns->ns_db);
+			ns->ns_db = NULL;
+			snprintf(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
+				 ns->ns_db_path);
+			ns->w_rc = SYNC_E_OTHER;
+			return;
+		}
+	}
+	rc = work_identity(ns);
+	if (rc == 1)
+		return; /* not enrolled: nothing to do, not an error */
+	if (rc < 0) {
+		ns->w_rc = rc;
+		return;
+	}
+	c = ns->ns_client;
+	ns->w_enrolled = 1;
+	snprintf(ns->w_node_id, sizeof ns->w_node_id, "%s", c->sc_id.id_node_id);
+	snprintf(ns->w_office_id, sizeof ns->w_office_id, "%s", c->sc_id.id_office_id);
+	snprintf(ns->w_la_id, sizeof ns->w_la_id, "%s", c->sc_id.id_local_area_id);
+	snprintf(ns->w_hub_url, sizeof ns->w_hub_url, "%s", c->sc_id.id_hub_url);
+	c->sc_have_time = 0;
+	c->sc_error[0] = '\0';
+	rc = sync_client_cycle(c, ns->ns_db, &ps, &pl);
+	ns->w_rc = rc;
+	if (rc != 0)
+		snprintf(ns->w_err, sizeof ns->w_err, "%s", c->sc_error);
+	ns->w_pushed = ps.ps_acked;
+	ns->w_pulled = rc == 0 ? pl.pl_pages + pl.pl_snapshot : 0;
+	ns->w_have_time = c->sc_have_time;
+	ns->w_offset = c->sc_offset_ms;
+	sync_client_record(c, ns->ns_db, rc == 0 || rc == SYNC_E_PENDING ? NULL : ns->w_err);
+}
+
+static void cleanup(struct node_sync *ns)
+{
+	node *n = ns->ns_node;
+
+	sync_client_free(ns->ns_client);
+	db_close(ns->ns_db);
+	n->nd_sync = NULL;
+	free(ns);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct node_sync *ns = h->data;
+
+	ns->ns_timer_closed = 1;
+	if (!ns->ns_busy)
+		cleanup(ns);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void schedule(struct node_sync *ns, uint64_t delay)
+{
+	ns->ns_next_ms = clock_ms() + delay;
+	uv_timer_start(&ns->ns_timer, on_timer, delay, 0);
+}
+
+static uint64_t backoff(int failures)
+{
+	uint64_t d = NODE_SYNC_INTERVAL_MS;
+	uint32_t r = 0;
+
+	for (int i = 1; i < failures && d < NODE_SYNC_BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > NODE_SYNC_BACKOFF_MAX_MS)
+		d = NODE_SYNC_BACKOFF_MAX_MS;
+	/* +-25 % so that offices cut off together do not return together. */
+	uuid_random(&r, sizeof r);
+	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
+	return d > NODE_SYNC_BACKOFF_MAX_MS ? NODE_SYNC_BACKOFF_MAX_MS : d;
+}
+
+static void after_cycle(uv_work_t *w, int status)
+{
+	struct node_sync *ns = w->data;
+	node *n = ns->ns_node;
+	int rc = status == 0 ? ns->w_rc : SYNC_E_OTHER;
+
+	ns->ns_busy = 0;
+	if (ns->ns_stopping) {
+		if (ns->ns_timer_closed)
+			cleanup(ns);
+		return;
+	}
+	ns->ns_enrolled = ns->w_enrolled;
+	if (ns->w_enrolled) {
+		snprintf(ns->ns_hub_url, sizeof ns->ns_hub_url, "%s", ns->w_hub_url);
+		if (strcmp(n->nd_node_id, ns->w_node_id) != 0 ||
+		    strcmp(n->nd_office_id, ns->w_office_id) != 0 ||
+		    strcmp(n->nd_local_area_id, ns->w_la_id) != 0) {
+			snprintf(n->nd_node_id, sizeof n->nd_node_id, "%s", ns->w_node_id);
+			snprintf(n->nd_office_id, sizeof n->nd_office_id, "%s", ns->w_office_id);
+			snprintf(n->nd_local_area_id, sizeof n->nd_local_area_id, "%s", ns->w_la_id);
+			hlc_set_node(&n->nd_hlc, n->nd_node_id);
+			log_info("enrolled: node %s of office '%s' syncing with %s", n->nd_node_id,
+				 n->nd_office_id, ns->ns_hub_url);
+		}
+	}
+	if (ns->w_have_time) {
+		n->nd_clock_offset_ms = ns->w_offset;
+		n->nd_hlc.hlc_offset_ms = ns->w_offset;
+	}
+	if (rc == 0 || rc == SYNC_E_PENDING) {
+		if (ns->ns_failures > 0)
+			log_info("sync with the hub works again after %d failed attempt%s",
+				 ns->ns_failures, ns->ns_failures == 1 ? "" : "s");
+		if (ns->w_pushed > 0 || ns->w_pulled > 0)
+			log_debug("sync: pushed %" PRId64 ", pulled %d page(s)", ns->w_pushed,
+				  ns->w_pulled);
+		ns->ns_failures = 0;
+		ns->ns_last_error[0] = '\0';
+		if (ns->w_enrolled)
+			ns->ns_last_ok_ms = clock_ms();
+		/* Writes that raced the pull are pushed at the next cycle. */
+		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : NODE_SYNC_INTERVAL_MS);
+	} else {
+		ns->ns_failures++;
+		/* Log a failure once, not every retry. */
+		if (strcmp(ns->ns_last_error, ns->w_err) != 0)
+			log_warnx("sync with the hub failed (%s): %s", sync_strerror(rc),
+				  ns->w_err[0] ? ns->w_err : "unknown error");
+		snprintf(ns->ns_last_error, sizeof ns->ns_last_error, "%s",
+			 ns->w_err[0] ? ns->w_err : "sync failed");
+		schedule(ns, backoff(ns->ns_failures));
+	}
+	ns->ns_last_rc = rc;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct node_sync *ns = t->data;
+
+	if (ns->ns_stopping || ns->ns_busy)
+		return;
+	ns->ns_work.data = ns;
+	if (uv_queue_work(ns->ns_node->nd_loop, &ns->ns_work, work_cycle, after_cycle) != 0) {
+		log_warnx("cannot start a sync cycle; retrying");
+		schedule(ns, NODE_SYNC_INTERVAL_MS);
+		return;
+	}
+	ns->ns_busy = 1;
+}
+
+int node_sync_start(node *n)
+{
+	struct node_sync *ns;
+
+	if (sync_client_global_init() != 0) {
+		log_warnx("cannot initialise libcurl");
+		return -1;
+	}
+	/* The status route reads these tables on the loop thread. */
+	if (sync_client_migrate(n->nd_db) != 0)
+		return -1;
+	ns = calloc(1, sizeof *ns);
+	if (ns == NULL)
+		return -1;
+	ns->ns_node = n;
+	snprintf(ns->ns_db_path, sizeof ns->ns_db_path, "%s/%s", n->nd_data, NODE_DB_FILE);
+	if (uv_timer_init(n->nd_loop, &ns->ns_timer) != 0) {
+		free(ns);
+		return -1;
+	}
+	ns->ns_timer.data = ns;
+	n->nd_sync = ns;
+	schedule(ns, NODE_SYNC_FIRST_MS);
+	return 0;
+}
+
+void node_sync_stop(node *n)
+{
+	struct node_sync *ns = n->nd_sync;
+
+	if (ns == NULL || ns->ns_stopping)
+		return;
+	ns->ns_stopping = 1;
+	ns->ns_cancel = 1;
+	uv_timer_stop(&ns->ns_timer);
+	uv_close((uv_handle_t *)&ns->ns_timer, on_timer_closed);
+}
+
+void node_sync_nudge(node *n)
+{
+	struct node_sync *ns = n->nd_sync;
+
+	if (ns == NULL || ns->ns_stopping || ns->ns_busy || !ns->ns_enrolled ||
+	    ns->ns_failures > 0)
+		return;
+	if (ns->ns_next_ms > clock_ms() + NODE_SYNC_FIRST_MS)
+		schedule(ns, NODE_SYNC_FIRST_MS);
+}
+
+/* GET /api/v1/sync/status: this node's replication lag, for its staff. */
+static void get_status(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	struct node_sync *ns = n->nd_sync;
+	uint64_t now = clock_ms();
+	cJSON *o;
+
+	if (node_auth_require(n, req, 0) != 0)
+		return;
+	o = sync_client_status_json(n->nd_db, now);
+	if (o == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	/* Identity and the live state of the background cycle. */
+	cJSON_AddBoolToObject(o, "enrolled", ns && ns->ns_enrolled);
+	if (ns && ns->ns_enrolled)
+		cJSON_AddStringToObject(o, "hub_url", ns->ns_hub_url);
+	else
+		cJSON_AddNullToObject(o, "hub_url");
+	cJSON_AddStringToObject(o, "node_id", n->nd_node_id);
+	json_add_str_or_null(o, "office_id", n->nd_office_id[0] ? n->nd_office_id : NULL);
+	json_add_str_or_null(o, "local_area_id",
+			     n->nd_local_area_id[0] ? n->nd_local_area_id : NULL);
+	if (ns && ns->ns_last_error[0]) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "last_error");
+		cJSON_AddStringToObject(o, "last_error", ns->ns_last_error);
+	}
+	cJSON_AddBoolToObject(o, "syncing", ns && ns->ns_busy);
+	cJSON_AddNumberToObject(o, "consecutive_failures", ns ? ns->ns_failures : 0);
+	if (ns && !ns->ns_stopping && !ns->ns_busy) {
+		cJSON_AddNumberToObject(o, "next_attempt_ms", (double)ns->ns_next_ms);
+		cJSON_AddNumberToObject(o, "next_attempt_in_ms",
+					ns->ns_next_ms > now ? (double)(ns->ns_next_ms - now) : 0);
+	} else {
+		cJSON_AddNullToObject(o, "next_attempt_ms");
+		cJSON_AddNullToObject(o, "next_attempt_in_ms");
+	}
+	if (ns && ns->ns_last_ok_ms)
+		cJSON_AddNumberToObject(o, "last_success_ms", (double)ns->ns_last_ok_ms);
+	else
+		cJSON_AddNullToObject(o, "last_success_ms");
+	cJSON_AddNumberToObject(o, "now_ms", (double)now);
+	http_reply_json(req, 200, o);
+}
+
+int node_sync_routes(node *n, router *r)
+{
+	return router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+}

@@ -1,0 +1,218 @@
+/*
+ * bundle.c - the offline transport: `outpost-sync export` writes the pending
+ * outbox to a file that travels on a USB stick to `outpost-hub import`,
+ * which verifies it and feeds the frame to the same ingest as a push.
+ * Byte by byte, integers big-endian:
+ *
+ *   offset  size  field
+ *   0       4     magic "OPX1"
+ *   4       2     node id length N (u16, 1..63)
+ *   6       N     node id (ASCII, no NUL)
+ *   6+N     32    HMAC-SHA256(node secret, frame bytes)
+ *   38+N    ...   the push frame of sync/frame.h ("OPB1" ... SHA-256), to
+ *                 the end of the file
+ *
+ * The MAC authenticates the node (only it and the hub know the secret); the
+ * frame's own SHA-256 trailer catches truncation.  Entry seqs inside are wire
+ * seqs (local seq minus sync_state.seq_base), exactly as a push sends them,
+ * so the hub's replay rule makes a bundle and a later push of the same
+ * entries harmless: whichever arrives second is skipped.  When the outbox
+ * does not fit one frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX
+ * bytes, one schema version per frame) the entries continue in FILE.2,
+ * FILE.3, ..., to be imported in that order.
+ */
+#include "sync/client.h"
+#include "sync/frame.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32)
+
+static void seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || n == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
+		       const void *frame, size_t len)
+{
+	unsigned char mac[32];
+	size_t idlen = strlen(node_id);
+	int rc = 0;
+
+	if (idlen < 1 || idlen > 63 || frame == NULL || len == 0)
+		return -1;
+	if (sync__hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
+		return -1;
+	buf_put_bytes(out, SYNC_BUNDLE_MAGIC, 4, &rc);
+	buf_put_u8(out, (uint8_t)(idlen >> 8), &rc);
+	buf_put_u8(out, (uint8_t)idlen, &rc);
+	buf_put_bytes(out, node_id, idlen, &rc);
+	buf_put_bytes(out, mac, sizeof mac, &rc);
+	buf_put_bytes(out, frame, len, &rc);
+	return rc == 0 ? 0 : -1;
+}
+
+static int ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err)
+{
+	const unsigned char *b = p;
+	unsigned char mac[32];
+	size_t idlen;
+
+	*frame = NULL;
+	*flen = 0;
+	node_id[0] = '\0';
+	if (len < BUNDLE_HEAD_MIN || memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0) {
+		*err = "not an Outpost bundle (no OPX1 header)";
+		return -1;
+	}
+	idlen = (size_t)b[4] << 8 | b[5];
+	if (idlen < 1 || idlen > 63 || len < 6 + idlen + 32 + 1) {
+		*err = "malformed bundle header";
+		return -1;
+	}
+	if (memchr(b + 6, '\0', idlen) != NULL) {
+		*err = "malformed node id";
+		return -1;
+	}
+	memcpy(node_id, b + 6, idlen);
+	node_id[idlen] = '\0';
+	*frame = b + 6 + idlen + 32;
+	*flen = len - 6 - idlen - 32;
+	if (sync__hmac_sha256(secret, SYNC_SECRET_LEN, *frame, *flen, mac) != 0 ||
+	    !ct_equal(mac, b + 6 + idlen, sizeof mac)) {
+		*err = "bad bundle signature";
+		*frame = NULL;
+		*flen = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int write_atomic(const char *path, const void *p, size_t len, char *err, size_t errlen)
+{
+	char tmp[4200];
+	int fd;
+
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		seterr(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* Changesets hold participant data: owner-only, like node.db. */
+	if (fchmod(fd, 0600) != 0)
+		goto fail;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)p + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	return 0;
+fail:
+	seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
+		       sync_bundle_stats *st, char *err, size_t errlen)
+{
+	sync_bundle_stats local;
+	buf frame = BUF_INIT(SYNC_BUNDLE_MAX - 4 - 2 - 64 - 32);
+	buf out = BUF_INIT(SYNC_BUNDLE_MAX);
+	int64_t base = 0, after, first, last, count;
+	char name[4200];
+	int rc, ret = SYNC_E_OTHER;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	if (sync__state_get(db, "seq_base", &base) < 0) {
+		seterr(err, errlen, "cannot read the sync state of the office database");
+		return SYNC_E_OTHER;
+	}
+	after = base;
+	for (;;) {
+		buf_reset(&frame);
+		buf_reset(&out);
+		rc = sync__outbox_frame(db, after, base, &frame, &first, &last, &count);
+		if (rc < 0) {
+			seterr(err, errlen, "cannot read the outbox");
+			goto out;
+		}
+		if (rc == 1) {
+			seterr(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
+			goto out;
+		}
+		if (count == 0)
+			break;
+		if (first <= base) {
+			seterr(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
+			goto out;
+		}
+		if (sync_bundle_encode(&out, id->id_node_id, id->id_secret, frame.data, frame.len) !=
+		    0) {
+			seterr(err, errlen, "cannot build the bundle (out of memory?)");
+			goto out;
+		}
+		if (st->bs_files == 0)
+			snprintf(name, sizeof name, "%s", path);
+		else
+			snprintf(name, sizeof name, "%s.%d", path, st->bs_files + 1);
+		if (write_atomic(name, out.data, out.len, err, errlen) != 0)
+			goto out;
+		if (st->bs_files == 0)
+			st->bs_first_seq = first;
+		st->bs_last_seq = last;
+		st->bs_files++;
+		st->bs_entries += count;
+		st->bs_bytes += out.len;
+		after = last;
+	}
+	ret = 0;
+out:
+	buf_release(&frame);
+	buf_release(&out);
+	return ret;
+}

@@ -1,0 +1,257 @@
+/*
+ * client.h - the node's side of the replication protocol (sync.h): its sync
+ * identity (DIR/sync.json), signed HTTPS requests to the hub with the hub's
+ * public key pinned, enrollment, push, pull, the full cycle, the local lag
+ * figures, and offline bundles (sync/bundle.c).
+ *
+ * Everything here blocks (libcurl easy interface): call it from the
+ * outpost-sync command or from a uv work thread, never from a loop thread.
+ * A sync_client and the sqlite3 connection passed with it belong to one
+ * thread at a time.
+ *
+ * Node-local tables (component "nodesync", created by sync_client_db_open()
+ * or sync_client_migrate()):
+ *   sync_state(key, value)             acked_seq, head_seq, seq_base,
+ *                                      enrolled_node_id, last_error
+ *   sync_quarantine(seq, reason, at)   entries the hub refused (kept there)
+ * and in node_meta (owned by the node): node_id, office_id, local_area_id,
+ * clock_offset_ms, last_contact_ms; sync_cursor and last_pull_ms are
+ * written by sync_node_apply_pull().
+ *
+ * Outbox seqs and wire seqs: the hub expects a node's seqs to start at 1.  A
+ * node that wrote (or synced under another identity) before this enrollment
+ * keeps its local AUTOINCREMENT seqs, so the wire seq is local seq minus
+ * sync_state.seq_base, fixed when the identity is adopted.
+ *
+ * Return codes: 0, or one of the SYNC_E_* values below; a one-line message
+ * for people is left in the client's sc_error (or the caller's err buffer).
+ * No function here ever logs or returns the node secret or a signature.
+ */
+#ifndef OUTPOST_SYNC_CLIENT_H
+#define OUTPOST_SYNC_CLIENT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/db.h"
+#include "sync/sync.h"
+
+#define SYNC_IDENTITY_FILE "sync.json"
+#define SYNC_NODE_DB_FILE "node.db"
+#define SYNC_CONNECT_TIMEOUT_MS 5000           /* TCP + TLS handshake */
+#define SYNC_REQUEST_TIMEOUT_MS (120 * 1000)   /* one small request, whole */
+#define SYNC_TRANSFER_TIMEOUT_MS (600 * 1000)  /* a push batch, pull page, snapshot */
+#define SYNC_STALL_TIMEOUT_S 30                /* no byte for this long: give up */
+#define SYNC_MAX_REPLY (64 * 1024 * 1024)      /* pull page, JSON replies */
+#define SYNC_MAX_SNAPSHOT (512 * 1024 * 1024)  /* snapshot reply */
+#define SYNC_BUNDLE_MAX (512 * 1024 * 1024)    /* one bundle file (hub import cap) */
+#define SYNC_BUNDLE_MAGIC "OPX1"
+#define SYNC_SKEW_WARN_MS (2 * 60 * 1000)      /* clock_skew_warning beyond this */
+
+enum {
+	SYNC_OK = 0,
+	SYNC_E_CONFIG = -2,      /* not enrolled, unreadable sync.json, no node.db */
+	SYNC_E_UNREACHABLE = -3, /* no TCP/TLS connection, timeout */
+	SYNC_E_AUTH = -4,        /* 401: node revoked or unknown, bad signature */
+	SYNC_E_PIN = -5,         /* the hub's key is not the pinned one */
+	SYNC_E_SCHEMA = -6,      /* 426: schema version refused */
+	SYNC_E_MISMATCH = -7,    /* verify: digests differ */
+	SYNC_E_OTHER = -8,       /* hub error, protocol error, local database */
+	SYNC_E_PENDING = -9,     /* pull refused: local changes not pushed yet */
+};
+
+/* Short name of a SYNC_E_* code ("unreachable", "pin", ...) for JSON. */
+const char *sync_strerror(int rc);
+
+/* ---- identity: DIR/sync.json, mode 0600 ------------------------------------ */
+
+typedef struct sync_identity {
+	char id_hub_url[512];
+	char id_node_id[64];
+	unsigned char id_secret[SYNC_SECRET_LEN];
+	char id_pin[128];          /* "sha256//base64" for CURLOPT_PINNEDPUBLICKEY */
+	char id_office_id[64];
+	char id_local_area_id[64];
+} sync_identity;
+
+/* Read DIR/sync.json.  0; SYNC_E_CONFIG when missing (err says "not
+ * enrolled"), malformed, or readable by group/others. */
+int sync_identity_load(const char *data_dir, sync_identity *id, char *err, size_t errlen);
+/* Write DIR/sync.json atomically (temporary file, fsync, rename) with mode
+ * 0600.  0 or SYNC_E_CONFIG. */
+int sync_identity_save(const char *data_dir, const sync_identity *id, char *err, size_t errlen);
+/* Overwrite the secret in memory. */
+void sync_identity_wipe(sync_identity *id);
+
+/* ---- node.db ------------------------------------------------------------------- */
+
+/* Create the nodesync tables (idempotent, safe against a concurrent node). */
+int sync_client_migrate(sqlite3 *db);
+/*
+ * Make id the node's identity in db, once per enrollment: node_meta node_id,
+ * office_id, local_area_id; sync_state seq_base (pending entries will be
+ * pushed as 1, 2, ...) and enrolled_node_id; the pull cursor is dropped so a
+ * new identity starts from a snapshot.  Does nothing when db already has
+ * this identity.  *changed (may be NULL) = 1 when something was written.
+ * 0 or SYNC_E_OTHER.
+ */
+int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed);
+/* Open DIR/node.db (which the node creates on its first start), run
+ * sync_client_migrate().  0, SYNC_E_CONFIG (no node.db / not a node
+ * database) or SYNC_E_OTHER; err filled. */
+int sync_client_db_open(const char *data_dir, sqlite3 **db, char *err, size_t errlen);
+
+/*
+ * The node's replication figures, read from db (no network): {"pending",
+ * "pending_bytes", "oldest_pending_ms", "oldest_pending_age_ms", "acked_seq",
+ * "head_seq", "cursor", "last_contact_ms", "last_pull_ms",
+ * "clock_offset_ms", "clock_skew_warning", "quarantined":[{"seq","reason",
+ * "at"}], "last_error"}; absent figures are null.  now_ms is the local wall
+ * clock.  Caller frees; NULL on error.
+ */
+struct cJSON *sync_client_status_json(sqlite3 *db, uint64_t now_ms);
+
+/* ---- the client ----------------------------------------------------------------- */
+
+/* Progress of a long transfer: what ("push", "pull", "snapshot"), done of
+ * total units (entries for push, bytes otherwise; total 0 = unknown). */
+typedef void (*sync_progress_fn)(void *arg, const char *what, uint64_t done, uint64_t total);
+
+typedef struct sync_client {
+	sync_identity sc_id;
+	char sc_data[PATH_MAX];
+	void *sc_curl;               /* CURL *, reused between requests */
+	sync_progress_fn sc_progress;
+	void *sc_progress_arg;
+	const volatile int *sc_cancel; /* when set and non-zero, transfers abort */
+	long sc_connect_timeout_ms;
+	char sc_error[512];          /* one line, for people */
+	int sc_have_time;            /* a reply carried X-Outpost-Time */
+	int64_t sc_offset_ms;        /* hub clock minus local clock */
+	uint64_t sc_last_contact_ms; /* local time of the last hub reply */
+} sync_client;
+
+/* Call once per process before any thread uses the client (curl_global_init). */
+int sync_client_global_init(void);
+/* Load DIR/sync.json into a new client.  0 or SYNC_E_CONFIG (err filled);
+ * *out NULL on failure.  Free with sync_client_free(). */
+int sync_client_new(const char *data_dir, sync_client **out, char *err, size_t errlen);
+void sync_client_free(sync_client *c);
+/* Start signing with the clock offset known from an earlier contact, so a
+ * node whose clock is off still signs a time the hub accepts. */
+void sync_client_set_offset(sync_client *c, int64_t offset_ms);
+
+/*
+ * Enroll: POST /api/v1/sync/enroll {code, hostname} without a pin (trust on
+ * first use), then one more request pinned to the returned hub_pin to check
+ * that the key the hub presents is the one it named (a mismatch is
+ * SYNC_E_PIN and nothing is saved); then write DIR/sync.json (0600) and, when
+ * DIR/node.db exists, adopt the identity there.  hub_url must be https://.
+ * out (may be NULL) gets the identity.  0 or SYNC_E_*, with err filled.
+ */
+int sync_client_enroll(const char *hub_url, const char *code, const char *data_dir,
+		       sync_identity *out, char *err, size_t errlen);
+
+/*
+ * One signed request.  path_query starts with "/api/v1/"; body may be NULL.
+ * *status gets the HTTP status, resp the body (bounded by resp->max); hdr
+ * values of X-Outpost-Next/-Head/-More are returned through next/head/more
+ * (each may be NULL; -1 when absent).  Returns 0 whenever the hub answered
+ * (any status), or SYNC_E_UNREACHABLE / SYNC_E_PIN / SYNC_E_OTHER.
+ */
+int sync_client_request(sync_client *c, const char *method, const char *path_query,
+			const void *body, size_t len, long *status, buf *resp, int64_t *next,
+			int64_t *head, int *more);
+/* GET a JSON reply; 200 -> *out (caller frees).  Non-200 statuses map to
+ * SYNC_E_AUTH (401), SYNC_E_SCHEMA (426) or SYNC_E_OTHER with sc_error set
+ * from the hub's {"error"}. */
+int sync_client_get_json(sync_client *c, const char *path_query, struct cJSON **out);
+
+typedef struct sync_push_stats {
+	int64_t ps_pending;      /* entries pending at the start */
+	int64_t ps_sent;         /* entries sent (including retries) */
+	int64_t ps_acked;        /* entries dropped from the outbox as acked */
+	int ps_batches;
+	int ps_applied, ps_skipped, ps_quarantined, ps_conflicts;
+	int64_t ps_acked_seq;    /* local seq acked last (0 none) */
+	int64_t ps_head_seq;     /* hub head after the last batch (-1 unknown) */
+} sync_push_stats;
+
+/*
+ * Push the outbox in seq order, in frames of at most SYNC_MAX_BATCH_BYTES,
+ * until it is empty.  After each 200 the acked entries are deleted and the
+ * quarantined ones recorded in one transaction; on 409 the entries the hub
+ * already has are dropped and the push goes on.  Resumable after any
+ * failure.  st may be NULL.  0 or SYNC_E_*.
+ */
+int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st);
+
+typedef struct sync_pull_stats {
+	int pl_snapshot;         /* a snapshot was taken */
+	int pl_pages;
+	uint64_t pl_bytes;
+	int64_t pl_cursor;       /* cursor reached */
+	int64_t pl_head;         /* hub head seq (-1 unknown) */
+} sync_pull_stats;
+
+/*
+ * Pull: a snapshot first when the node has no cursor (or the hub answers
+ * 410), then pages until X-Outpost-More is 0, each applied with
+ * sync_node_apply_pull().  SYNC_E_PENDING when local changes are waiting
+ * (push first).  st may be NULL.
+ */
+int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st);
+
+/* Push, pull, and push again when local writes arrived meanwhile (pull is
+ * retried after such a push, a few times).  Stats may be NULL. */
+int sync_client_cycle(sync_client *c, sqlite3 *db, sync_push_stats *ps, sync_pull_stats *pl);
+
+/* Store what the last contact taught (node_meta clock_offset_ms,
+ * last_contact_ms; sync_state last_error = err or cleared).  0 or -1. */
+int sync_client_record(sync_client *c, sqlite3 *db, const char *err);
+
+/* ---- offline bundles (sync/bundle.c) -------------------------------------------- */
+
+typedef struct sync_bundle_stats {
+	int bs_files;
+	int64_t bs_entries;
+	int64_t bs_first_seq, bs_last_seq;  /* local seqs */
+	uint64_t bs_bytes;
+} sync_bundle_stats;
+
+/*
+ * Write the pending outbox of db as bundle files for `outpost-hub import`:
+ * path, then path.2, path.3, ... when one frame cannot hold every entry (at
+ * most SYNC_FRAME_MAX_ENTRIES entries or SYNC_BUNDLE_MAX bytes each); import
+ * them in that order.  Each file is written atomically with mode 0600.  The
+ * outbox is left alone (a later push is skipped as a replay by the hub).
+ * 0 or SYNC_E_*, err filled.  Writes nothing when the outbox is empty.
+ */
+int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
+		       sync_bundle_stats *st, char *err, size_t errlen);
+/* Build one bundle in out from a finished frame. 0 or -1. */
+int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
+		       const void *frame, size_t len);
+/* Check a bundle's header and MAC with secret; frame points into p.  0, or -1
+ * with *err set (malformed or bad signature).  node_id gets the sender. */
+int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err);
+
+/* ---- library internals (auth.c, client.c, bundle.c) ---------------------------- */
+int sync__hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
+		      unsigned char out[32]);
+/* Build a frame of pending outbox entries after local seq `after` (wire seqs
+ * = local - base), bounded by out->max and SYNC_FRAME_MAX_ENTRIES, all of
+ * one schema version.  *first and *last get local seqs (0 when none); *count the
+ * entries.  0; 1 when the first entry alone does not fit in out->max;
+ * -1 on a database error. */
+int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, int64_t *first,
+		       int64_t *last, int64_t *count);
+/* sync_state / node_meta helpers. */
+int sync__state_get(sqlite3 *db, const char *key, int64_t *v);
+int sync__state_set(sqlite3 *db, const char *key, const char *value);
+
+#endif

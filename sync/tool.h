@@ -1,0 +1,61 @@
+/*
+ * tool.h - private to the outpost-sync command (sync/tool_*.c): options,
+ * exit codes, output helpers, and one function per subcommand.
+ */
+#ifndef OUTPOST_SYNC_TOOL_H
+#define OUTPOST_SYNC_TOOL_H
+
+#include "sync/client.h"
+
+#define TOOL_DEFAULT_DATA "./data/node"
+
+/* Exit codes (also in --help). */
+enum {
+	EXIT_TOOL_OK = 0,
+	EXIT_TOOL_USAGE = 1,
+	EXIT_TOOL_CONFIG = 2,      /* not enrolled, no node.db, bad sync.json */
+	EXIT_TOOL_UNREACHABLE = 3,
+	EXIT_TOOL_AUTH = 4,        /* refused: revoked/unknown node, bad code */
+	EXIT_TOOL_PIN = 5,
+	EXIT_TOOL_SCHEMA = 6,
+	EXIT_TOOL_MISMATCH = 7,    /* verify found differences */
+	EXIT_TOOL_OTHER = 8,
+};
+
+typedef struct tool {
+	const char *t_cmd;
+	const char *t_data;
+	const char *t_hub;        /* enroll */
+	const char *t_code;       /* enroll */
+	const char *t_out;        /* export */
+	int t_force;              /* enroll over an existing identity */
+	int t_json;
+	int t_progress;           /* draw a progress bar on stderr */
+	int t_bar_drawn;
+} tool;
+
+/* SYNC_E_* -> exit code. */
+int tool_exit_code(int rc);
+/* Report a failure: one line "outpost-sync: MSG" on stderr; with --json also
+ * {"ok":false,"error":CODE,"message":MSG} on stdout.  Returns the exit code. */
+int tool_fail(tool *t, int rc, const char *msg);
+/* Print o (pretty for people is the caller's job) and free it. */
+void tool_print_json(cJSON *o);
+/* sync_progress_fn drawing a bar on stderr when t->t_progress. */
+void tool_progress(void *arg, const char *what, uint64_t done, uint64_t total);
+void tool_progress_end(tool *t);
+/* Load the identity, open node.db, adopt the identity there, seed the
+ * client's clock offset.  0 or an exit code (message already printed). */
+int tool_open(tool *t, sync_client **c, sqlite3 **db);
+/* "5 min ago", "3 h ago" ... for people. */
+void tool_age(int64_t ms, char *out, size_t n);
+
+int cmd_enroll(tool *t);
+int cmd_status(tool *t);
+int cmd_push(tool *t);
+int cmd_pull(tool *t);
+int cmd_verify(tool *t);
+int cmd_conflicts(tool *t);
+int cmd_export(tool *t);
+
+#endif

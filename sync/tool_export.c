@@ -1,0 +1,76 @@
+/*
+ * tool_export.c - `outpost-sync export --out FILE`: the pending outbox as a
+ * signed bundle (layout in sync/bundle.c) for `outpost-hub import FILE`,
+ * when the network is down for longer than anyone wants to wait.  Needs no
+ * hub; the outbox is left as it is, and the next push after the import is
+ * skipped by the hub as a replay and then dropped here.
+ */
+#include "sync/tool.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+int cmd_export(tool *t)
+{
+	sync_identity id;
+	sqlite3 *db = NULL;
+	sync_bundle_stats bs;
+	char err[512];
+	int rc, ex;
+
+	if (t->t_out == NULL) {
+		fprintf(stderr, "outpost-sync: export needs --out FILE\n");
+		return EXIT_TOOL_USAGE;
+	}
+	rc = sync_identity_load(t->t_data, &id, err, sizeof err);
+	if (rc != 0)
+		return tool_fail(t, rc, err);
+	rc = sync_client_db_open(t->t_data, &db, err, sizeof err);
+	if (rc == 0 && sync_client_adopt(db, &id, NULL) != 0) {
+		snprintf(err, sizeof err, "cannot record the sync identity in node.db");
+		rc = SYNC_E_OTHER;
+	}
+	if (rc == 0)
+		rc = sync_bundle_export(db, &id, t->t_out, &bs, err, sizeof err);
+	if (rc != 0) {
+		ex = tool_fail(t, rc, err);
+		goto out;
+	}
+	if (t->t_json) {
+		cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
+		char name[4200];
+		cJSON_AddBoolToObject(o, "ok", 1);
+		cJSON_AddNumberToObject(o, "entries", (double)bs.bs_entries);
+		cJSON_AddNumberToObject(o, "bytes", (double)bs.bs_bytes);
+		if (bs.bs_entries) {
+			cJSON_AddNumberToObject(o, "first_seq", (double)bs.bs_first_seq);
+			cJSON_AddNumberToObject(o, "last_seq", (double)bs.bs_last_seq);
+		}
+		for (int i = 0; i < bs.bs_files; i++) {
+			if (i == 0)
+				snprintf(name, sizeof name, "%s", t->t_out);
+			else
+				snprintf(name, sizeof name, "%s.%d", t->t_out, i + 1);
+			cJSON_AddItemToArray(files, cJSON_CreateString(name));
+		}
+		cJSON_AddItemToObject(o, "files", files);
+		tool_print_json(o);
+	} else if (bs.bs_entries == 0) {
+		printf("nothing to export: no pending changes (no file written)\n");
+	} else {
+		printf("exported %" PRId64 " change%s (outbox %" PRId64 "..%" PRId64 ", %llu bytes) "
+		       "to %s%s\n",
+		       bs.bs_entries, bs.bs_entries == 1 ? "" : "s", bs.bs_first_seq, bs.bs_last_seq,
+		       (unsigned long long)bs.bs_bytes, t->t_out,
+		       bs.bs_files > 1 ? " and its numbered continuations" : "");
+		if (bs.bs_files > 1)
+			printf("import %s, then %s.2 ... %s.%d in that order\n", t->t_out, t->t_out,
+			       t->t_out, bs.bs_files);
+		printf("at the hub: outpost-hub import FILE --data HUBDIR\n");
+	}
+	ex = EXIT_TOOL_OK;
+out:
+	db_close(db);
+	sync_identity_wipe(&id);
+	return ex;
+}

@@ -1,0 +1,564 @@
+"""The hub on its own: HTTPS with a generated certificate, the demo office,
+one-time enrollment codes, signed requests (replay, staleness, revocation),
+push of real changesets made by a real office node (apply, replay, gaps,
+corruption, schema versions), offline bundle import, and the admin API.
+
+Frames and signatures are built here byte by byte from sync/frame.h and
+sync/sync.h, independently of the C code that makes them for real.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import socket
+import ssl
+import stat
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+import uuid
+
+from harness import BIN, Daemon, plant_secret, run_tool
+
+CODE_RE = re.compile(r"^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$")
+
+
+def hub_tool(hub, *args):
+    return run_tool([os.path.join(BIN, "outpost-hub")] + list(args) + ["--data", hub.data],
+                    name="hub")
+
+
+def der_item(b, i):
+    """(tag, content start, content end) of the DER item at i."""
+    tag = b[i]
+    n = b[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(b[i:i + k], "big")
+        i += k
+    return tag, i, i + n
+
+
+def spki_pin(cert_der):
+    """curl's pin of a certificate: sha256// base64(SHA-256(SubjectPublicKeyInfo))."""
+    _, s, _ = der_item(cert_der, 0)          # Certificate
+    _, s, e = der_item(cert_der, s)          # tbsCertificate
+    items = []
+    i = s
+    while i < e:
+        tag, _, ce = der_item(cert_der, i)
+        items.append((tag, i, ce))
+        i = ce
+    if items[0][0] == 0xA0:                  # [0] version
+        items = items[1:]
+    # serial, signature, issuer, validity, subject, subjectPublicKeyInfo
+    _, start, end = items[5]
+    return "sha256//" + base64.b64encode(hashlib.sha256(cert_der[start:end]).digest()).decode()
+
+
+def served_cert(port):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with ctx.wrap_socket(s) as t:
+            return t.getpeercert(binary_form=True)
+
+
+def build_frame(entries, schema):
+    """entries: (seq, hlc, actor, changeset) -> frame bytes per sync/frame.h."""
+    b = b"OPB1" + struct.pack(">II", schema, len(entries))
+    for seq, hlc, actor, cs in entries:
+        hlc = hlc.encode() if isinstance(hlc, str) else hlc
+        actor = (actor or "").encode() if not isinstance(actor, bytes) else actor
+        b += struct.pack(">QH", seq, len(hlc)) + hlc
+        b += struct.pack(">H", len(actor)) + actor
+        b += struct.pack(">I", len(cs)) + cs
+    return b + hashlib.sha256(b).digest()
+
+
+def varint(n):
+    out = []
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if out:
+            b |= 0x80
+        out.append(b)
+        if not n:
+            break
+    return bytes(reversed(out))
+
+
+def changeset_insert(table, pk_flags, values):
+    """One INSERT as sqlite3session_changeset() writes it (text, int or None values)."""
+    b = b"T" + varint(len(pk_flags)) + bytes(pk_flags) + table.encode() + b"\0"
+    b += bytes([18, 0])  # SQLITE_INSERT, not indirect
+    for v in values:
+        if v is None:
+            b += b"\x05"
+        elif isinstance(v, int):
+            b += b"\x01" + struct.pack(">q", v)
+        else:
+            t = v.encode()
+            b += b"\x03" + varint(len(t)) + t
+    return b
+
+
+def build_bundle(node_id, secret_hex, frame):
+    nid = node_id.encode()
+    mac = hmac.new(bytes.fromhex(secret_hex), frame, hashlib.sha256).digest()
+    return b"OPX1" + struct.pack(">H", len(nid)) + nid + mac + frame
+
+
+class Enrolled:
+    """A node identity at the hub, signing requests as sync.h says."""
+
+    def __init__(self, hub, reply):
+        self.hub = hub
+        self.node_id = reply["node_id"]
+        self.secret = reply["node_secret"]
+        self.reply = reply
+        plant_secret(self.secret)
+
+    def headers(self, method, path, body=b"", t=None, nonce=None, secret=None, node_id=None):
+        t = str(int(time.time() * 1000) if t is None else t)
+        nonce = nonce or uuid.uuid4().hex
+        msg = "\n".join([method, path, t, nonce, hashlib.sha256(body).hexdigest()])
+        sig = hmac.new(bytes.fromhex(secret or self.secret), msg.encode(),
+                       hashlib.sha256).hexdigest()
+        return {"X-Outpost-Node": node_id or self.node_id, "X-Outpost-Time": t,
+                "X-Outpost-Nonce": nonce, "X-Outpost-Signature": sig,
+                "X-Outpost-Schema": str(self.hub_schema())}
+
+    def hub_schema(self):
+        return self.reply.get("schema_version", 0)
+
+    def request(self, method, path, body=b"", **kw):
+        h = self.headers(method, path, body, **kw)
+        if body:
+            h["Content-Type"] = "application/octet-stream"
+        return self.hub.request(method, path, body=body if body else None, headers=h)
+
+    def push(self, frame, **kw):
+        return self.request("POST", "/api/v1/sync/push", frame, **kw)
+
+
+class HubTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        cls.node = Daemon("node").start()
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.token = f.read().strip()
+        plant_secret(cls.token)
+        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def tearDown(self):
+        # The hub keeps serving whatever a test sent it.
+        r = self.hub.get("/healthz")
+        self.assertEqual(r.status, 200)
+
+    # ---- helpers -----------------------------------------------------------
+    def new_code(self, office="demo-office", ttl=None):
+        args = ["enroll-code", "--office", office]
+        if ttl is not None:
+            args += ["--ttl-seconds", str(ttl)]
+        p = hub_tool(self.hub, *args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        code = p.stdout.decode().strip()
+        plant_secret(code)
+        plant_secret(code.replace("-", ""))
+        self.assertRegex(code, CODE_RE)
+        return code
+
+    def enroll(self, code=None):
+        r = self.hub.post("/api/v1/sync/enroll",
+                          {"code": code or self.new_code(), "hostname": "front-desk-pc"})
+        self.assertEqual(r.status, 200, r.body)
+        return Enrolled(self.hub, r.json())
+
+    def admin(self, method, path, body=None):
+        h = {"Authorization": "Bearer " + self.token}
+        return self.hub.request(method, path, body=body, headers=h)
+
+    def node_changeset(self, name):
+        """POST a check-in to the real node; return (hlc, actor, changeset, checkin id)."""
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        r = self.node.post("/api/v1/checkins", {"visitor_name": name,
+                                                "reason_ids": [reasons[0]["id"]],
+                                                "language": "en"})
+        self.assertEqual(r.status, 201, r.body)
+        cid = r.json()["id"]
+        db = self.node.db()
+        try:
+            row = db.execute("SELECT hlc, actor, changeset FROM outbox ORDER BY seq DESC "
+                             "LIMIT 1").fetchone()
+        finally:
+            db.close()
+        return row["hlc"], row["actor"], bytes(row["changeset"]), cid
+
+    def hub_count(self, sql, *args):
+        db = self.hub.db()
+        try:
+            return db.execute(sql, args).fetchone()[0]
+        finally:
+            db.close()
+
+    # ---- transport and set-up -------------------------------------------------
+    def test_https_only_with_generated_cert(self):
+        for f in ("hub.crt", "hub.key", "hub.db", "admin.token"):
+            self.assertTrue(os.path.exists(os.path.join(self.hub.data, f)), f)
+        for f in ("hub.key", "admin.token"):
+            mode = stat.S_IMODE(os.stat(os.path.join(self.hub.data, f)).st_mode)
+            self.assertEqual(mode & 0o077, 0, "%s is mode %o" % (f, mode))
+        r = self.hub.get("/healthz")
+        self.assertEqual(r.status, 200)
+        j = r.json()
+        self.assertEqual(j["status"], "ok")
+        self.assertEqual(j["role"], "hub")
+        self.assertTrue(r.header("X-Outpost-Time"))
+        # Plain HTTP on the TLS port gets no HTTP answer.
+        try:
+            reply = self.hub.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+        except OSError:
+            reply = b""
+        self.assertFalse(reply.startswith(b"HTTP/1.1 200"), reply[:80])
+        self.assertNotIn(b'"status"', reply)
+
+    def test_demo_office_in_hub_db(self):
+        self.assertEqual(self.hub_count("SELECT count(*) FROM offices WHERE id='demo-office'"), 1)
+        for t in ("checkins", "checkin_events", "conflicts", "nodes", "enroll_codes", "nonces"):
+            self.hub_count("SELECT count(*) FROM %s" % t)
+
+    def test_cli_errors(self):
+        p = hub_tool(self.hub, "enroll-code", "--office", "no-such-office")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"unknown office", p.stderr)
+        self.assertEqual(p.stdout.strip(), b"")
+        p = hub_tool(self.hub, "revoke", "no-such-node")
+        self.assertEqual(p.returncode, 1)
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "--version"], name="hub")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"outpost-hub", p.stdout)
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "--help"], name="hub")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"enroll-code", p.stdout)
+
+    # ---- enrollment ----------------------------------------------------------
+    def test_enroll_once_and_pin(self):
+        code = self.new_code()
+        self.assertEqual(self.hub_count("SELECT count(*) FROM enroll_codes WHERE code_hash=? "
+                                        "OR code_hash=?", code, code.replace("-", "")), 0)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code.lower(), "hostname": "pc-1"})
+        self.assertEqual(r.status, 200, r.body)
+        j = r.json()
+        plant_secret(j["node_secret"])
+        self.assertTrue(j["node_id"])
+        self.assertEqual(len(bytes.fromhex(j["node_secret"])), 32)
+        self.assertEqual(j["office_id"], "demo-office")
+        self.assertEqual(j["local_area_id"], "demo-la")
+        self.assertEqual(j["schema_version"], self.schema)
+        self.assertGreater(j["hub_time_ms"], 0)
+        self.assertEqual(j["hub_pin"], spki_pin(served_cert(self.hub.port)))
+        self.assertTrue(r.header("X-Outpost-Time"))
+        again = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc-2"})
+        self.assertIn(again.status, (401, 410), again.body)
+        self.assertIn("error", again.json())
+        self.assertEqual(self.hub_count("SELECT count(*) FROM nodes WHERE id=?", j["node_id"]), 1)
+
+    def test_enroll_refusals(self):
+        code = self.new_code(ttl=1)
+        time.sleep(1.5)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code})
+        self.assertIn(r.status, (401, 410), r.body)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": "AAAA-BBBB-CCCC-DDDD"})
+        self.assertEqual(r.status, 401, r.body)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": "not a code!"})
+        self.assertEqual(r.status, 401, r.body)
+        r = self.hub.post("/api/v1/sync/enroll", {"hostname": "x"})
+        self.assertEqual(r.status, 400, r.body)
+        r = self.hub.request("POST", "/api/v1/sync/enroll", body=b"{nope",
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400, r.body)
+
+    # ---- signed requests -----------------------------------------------------
+    def test_signed_requests(self):
+        n = self.enroll()
+        path = "/api/v1/sync/status"
+        r = n.request("GET", path)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["node_id"], n.node_id)
+        self.assertEqual(r.json()["acked_seq"], 0)
+        self.assertTrue(r.header("X-Outpost-Time"))
+        # Unsigned.
+        r = self.hub.get(path)
+        self.assertEqual(r.status, 401, r.body)
+        # Bad signature: another secret.
+        r = n.request("GET", path, secret="00" * 32)
+        self.assertEqual(r.status, 401, r.body)
+        self.assertTrue(r.header("X-Outpost-Time"))
+        # Signature over another path.
+        h = n.headers("GET", "/api/v1/sync/digest")
+        r = self.hub.request("GET", path, headers=h)
+        self.assertEqual(r.status, 401, r.body)
+        # Unknown node.
+        r = n.request("GET", path, node_id=str(uuid.uuid4()))
+        self.assertEqual(r.status, 401, r.body)
+        # Reused nonce.
+        nonce = uuid.uuid4().hex
+        self.assertEqual(n.request("GET", path, nonce=nonce).status, 200)
+        r = n.request("GET", path, nonce=nonce)
+        self.assertEqual(r.status, 409, r.body)
+        # Stale and future time.
+        r = n.request("GET", path, t=int(time.time() * 1000) - 20 * 60 * 1000)
+        self.assertEqual(r.status, 401, r.body)
+        r = n.request("GET", path, t=int(time.time() * 1000) + 20 * 60 * 1000)
+        self.assertEqual(r.status, 401, r.body)
+        # Conflicts in scope, signed.
+        r = n.request("GET", "/api/v1/sync/conflicts")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIsInstance(r.json(), list)
+        # Revoked (command line): refused from then on.
+        p = hub_tool(self.hub, "revoke", n.node_id)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = n.request("GET", path)
+        self.assertEqual(r.status, 401, r.body)
+
+    # ---- push ------------------------------------------------------------------
+    def test_push_apply_replay_gap(self):
+        n = self.enroll()
+        hlc, actor, cs, cid = self.node_changeset("Push Person")
+        frame = build_frame([(1, hlc, actor, cs)], self.schema)
+        r = n.push(frame)
+        self.assertEqual(r.status, 200, r.body)
+        j = r.json()
+        self.assertEqual(j["acked_seq"], 1)
+        self.assertEqual(j["applied"], 1, j)
+        self.assertEqual(j["quarantined"], [])
+        self.assertTrue(r.header("X-Outpost-Time"))
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+        self.assertEqual(self.hub_count("SELECT visitor_name = 'Push Person' FROM checkins "
+                                        "WHERE id=?", cid), 1)
+        self.assertEqual(self.hub_count("SELECT acked_seq FROM nodes WHERE id=?", n.node_id), 1)
+        # Replayed with a fresh nonce: skipped, still one row.
+        r = n.push(frame)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["acked_seq"], 1)
+        self.assertEqual(r.json()["skipped"], 1)
+        self.assertEqual(r.json()["applied"], 0)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+        # A gap: seq 3 while 2 is expected.
+        hlc2, actor2, cs2, cid2 = self.node_changeset("Gap Person")
+        r = n.push(build_frame([(3, hlc2, actor2, cs2)], self.schema))
+        self.assertEqual(r.status, 409, r.body)
+        self.assertEqual(r.json()["expected_seq"], 2)
+        self.assertIn("error", r.json())
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid2), 0)
+        # Old and new together: 1 skipped, 2 applied.
+        r = n.push(build_frame([(1, hlc, actor, cs), (2, hlc2, actor2, cs2)], self.schema))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["skipped"], r.json()["applied"], r.json()["acked_seq"]),
+                         (1, 1, 2))
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid2), 1)
+        st = n.request("GET", "/api/v1/sync/status").json()
+        self.assertEqual(st["acked_seq"], 2)
+        self.assertGreaterEqual(st["head_seq"], 2)
+
+    def test_push_corrupt_frames(self):
+        n = self.enroll()
+        hlc, actor, cs, cid = self.node_changeset("Corrupt Person")
+        frame = build_frame([(1, hlc, actor, cs)], self.schema)
+        for i in (len(frame) // 2, 5, len(frame) - 1):
+            bad = bytearray(frame)
+            bad[i] ^= 0x41
+            r = n.push(bytes(bad))
+            self.assertEqual(r.status, 400, r.body)
+            self.assertIn("error", r.json())
+        for bad in (frame[:-1], frame[: len(frame) // 2], b"OPB1", b"garbage" * 10,
+                    frame + b"\0"):
+            r = n.push(bad)
+            self.assertEqual(r.status, 400, (len(bad), r.body))
+        # A frame whose checksum is right but whose entry is cut short.
+        body = b"OPB1" + struct.pack(">II", self.schema, 1) + struct.pack(">QH", 1, 40) + b"x"
+        r = n.push(body + hashlib.sha256(body).digest())
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
+        self.assertEqual(self.hub_count("SELECT acked_seq FROM nodes WHERE id=?", n.node_id), 0)
+        # The good frame still goes through afterwards.
+        r = n.push(frame)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+
+    def test_push_unknown_schema(self):
+        n = self.enroll()
+        hlc, actor, cs, cid = self.node_changeset("Schema Person")
+        r = n.push(build_frame([(1, hlc, actor, cs)], self.schema + 7))
+        self.assertEqual(r.status, 426, r.body)
+        msg = r.json()["error"]
+        self.assertIn(str(self.schema + 7), msg)
+        self.assertIn(str(self.schema), msg)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
+
+    def test_push_hub_owned_table_quarantined(self):
+        n = self.enroll()
+        oid = "office-from-a-node"
+        cs = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
+                              [oid, "demo-la", "Rogue office", None, "America/Los_Angeles", 1,
+                               1, "0190a0000000.0000.x"])
+        hlc2, actor2, cs2, cid2 = self.node_changeset("After Quarantine")
+        r = n.push(build_frame([(1, "0190a0000000.0000.x", "", cs), (2, hlc2, actor2, cs2)],
+                               self.schema))
+        self.assertEqual(r.status, 200, r.body)
+        j = r.json()
+        self.assertEqual(j["acked_seq"], 2)
+        self.assertEqual(j["applied"], 1)
+        self.assertEqual([q["seq"] for q in j["quarantined"]], [1])
+        self.assertTrue(j["quarantined"][0]["reason"])
+        self.assertEqual(self.hub_count("SELECT count(*) FROM offices WHERE id=?", oid), 0)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid2), 1)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM quarantine WHERE node_id=?",
+                                        n.node_id), 1)
+        st = n.request("GET", "/api/v1/sync/status").json()
+        self.assertEqual([q["seq"] for q in st["quarantined"]], [1])
+        q = self.admin("GET", "/api/v1/quarantine").json()
+        self.assertIn(n.node_id, [x["node_id"] for x in q])
+        nodes = self.admin("GET", "/api/v1/nodes").json()
+        self.assertEqual([x["quarantined"] for x in nodes if x["id"] == n.node_id], [1])
+
+    def test_push_large_batch(self):
+        # More entries than one bounded transaction holds: all land, in order.
+        n = self.enroll()
+        now = int(time.time() * 1000)
+        day = time.strftime("%Y-%m-%d")
+        entries = []
+        ids = []
+        for i in range(1, 1201):
+            cid = str(uuid.uuid4())
+            ids.append(cid)
+            hlc = "%012x.0000.%s" % (now, n.node_id)
+            cs = changeset_insert(
+                "checkins", [1] + [0] * 18,
+                [cid, "demo-office", "demo-la", "Batch Visitor %d" % i, None, None, "en", None,
+                 0, None, "waiting", now, None, None, None, day, None, None, hlc])
+            entries.append((i, hlc, "", cs))
+        r = n.push(build_frame(entries, self.schema))
+        self.assertEqual(r.status, 200, r.body)
+        j = r.json()
+        self.assertEqual(j["acked_seq"], 1200)
+        self.assertEqual(j["applied"] + len(j["quarantined"]), 1200)
+        self.assertEqual(j["applied"], 1200, j["quarantined"][:3])
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE visitor_name "
+                                        "LIKE 'Batch Visitor %'"), 1200)
+
+    def test_push_empty_frame(self):
+        n = self.enroll()
+        r = n.push(build_frame([], self.schema))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["acked_seq"], 0)
+
+    # ---- import ------------------------------------------------------------------
+    def test_import_bundle(self):
+        n = self.enroll()
+        hlc, actor, cs, cid = self.node_changeset("Import Person")
+        frame = build_frame([(1, hlc, actor, cs)], self.schema)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "outbox.opx")
+            # Tampered first: refused, nothing applied.
+            bad = bytearray(build_bundle(n.node_id, n.secret, frame))
+            bad[-40] ^= 1
+            with open(path, "wb") as f:
+                f.write(bytes(bad))
+            p = hub_tool(self.hub, "import", path)
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
+            # Signed with another secret: refused.
+            with open(path, "wb") as f:
+                f.write(build_bundle(n.node_id, "11" * 32, frame))
+            p = hub_tool(self.hub, "import", path)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"signature", p.stderr)
+            # The real one.
+            with open(path, "wb") as f:
+                f.write(build_bundle(n.node_id, n.secret, frame))
+            p = hub_tool(self.hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["applied"], j["acked_seq"]), (1, 1))
+            self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+            # Imported twice: skipped; and the network push after it too.
+            p = hub_tool(self.hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["skipped"], 1)
+            r = n.push(frame)
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["skipped"], 1)
+            self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+            # Not a bundle at all.
+            with open(path, "wb") as f:
+                f.write(b"hello")
+            p = hub_tool(self.hub, "import", path)
+            self.assertEqual(p.returncode, 1)
+
+    # ---- admin API ---------------------------------------------------------------
+    def test_admin_api(self):
+        self.assertEqual(self.hub.get("/api/v1/nodes").status, 401)
+        r = self.hub.request("GET", "/api/v1/nodes", headers={"Authorization": "Bearer " +
+                                                              "0" * 64})
+        self.assertEqual(r.status, 401)
+        r = self.admin("GET", "/api/v1/offices")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn("demo-office", [o["id"] for o in r.json()])
+        r = self.admin("POST", "/api/v1/enroll-codes", {"office_id": "demo-office"})
+        self.assertEqual(r.status, 201, r.body)
+        code = r.json()["code"]
+        plant_secret(code)
+        self.assertRegex(code, CODE_RE)
+        self.assertGreater(r.json()["expires_at"], time.time() * 1000 + 23 * 3600 * 1000)
+        n = self.enroll(code)
+        r = self.admin("POST", "/api/v1/enroll-codes", {"office_id": "nowhere"})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json().get("field"), "office_id")
+        r = self.admin("GET", "/api/v1/nodes")
+        self.assertEqual(r.status, 200, r.body)
+        mine = [x for x in r.json() if x["id"] == n.node_id]
+        self.assertEqual(len(mine), 1)
+        for k in ("acked_seq", "head_seq", "last_seen_ms", "pull_lag", "office_id"):
+            self.assertIn(k, mine[0])
+        self.assertNotIn("secret_hex", mine[0])
+        self.assertNotIn(n.secret, r.body.decode())
+        for path in ("/api/v1/conflicts", "/api/v1/quarantine", "/api/v1/audit-events"):
+            r = self.admin("GET", path)
+            self.assertEqual(r.status, 200, (path, r.body))
+            self.assertIsInstance(r.json(), list)
+        r = self.admin("GET", "/api/v1/sync/status")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn("head_seq", r.json())
+        self.assertEqual(n.request("GET", "/api/v1/sync/status").status, 200)
+        r = self.admin("POST", "/api/v1/nodes/%s/revoke" % n.node_id, {})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(n.request("GET", "/api/v1/sync/status").status, 401)
+        r = self.admin("POST", "/api/v1/nodes/no-such-node/revoke", {})
+        self.assertEqual(r.status, 404, r.body)
+        actions = [a["action"] for a in self.admin("GET", "/api/v1/audit-events").json()]
+        self.assertIn("node.revoke", actions)
+        self.assertIn("enroll_code.create", actions)
+
+    def test_root_page(self):
+        r = self.hub.get("/")
+        self.assertIn(r.status, (200, 404))
+        self.assertTrue(r.header("X-Outpost-Time"))
+
+
+if __name__ == "__main__":
+    unittest.main()
