@@ -32,6 +32,22 @@ def plant_secret(value):
         f.write(value + "\n")
 
 
+# The staff login every test uses on a demo node (see README, "Test login").
+DEMO_USER = "demo"
+DEMO_PASSWORD = None  # set by the accounts work when node logins land
+
+
+def login(daemon, username=DEMO_USER, password=None):
+    """Sign the daemon's client (its cookies and CSRF token) in as a staff
+    member.  Every integration test calls this right after starting a node,
+    before using any route other than /healthz and the public kiosk.
+
+    Until node logins land, the node answers every request as the demo staff
+    member and this does nothing; the accounts work makes it real.
+    """
+    return None
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
