@@ -20,6 +20,11 @@ static void healthz(http_req *req, void *ctx)
 	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
 	cJSON_AddNumberToObject(o, "time_ms", (double)node_now_ms(n));
+	{
+		char today[11];
+		node_today(n, today); /* the office's date, not the browser's */
+		cJSON_AddStringToObject(o, "today", today);
+	}
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((clock_ms() - n->nd_started_ms) / 1000));
 	http_reply_json(req, 200, o);
 }

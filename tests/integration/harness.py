@@ -246,8 +246,13 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     if env:
         e.update(env)
     p = subprocess.run(args, capture_output=True, timeout=timeout, env=e)
+    # stderr is the tools' log channel and is searched for planted secrets;
+    # stdout is their answer (an enrollment code, on purpose) and is kept apart.
+    cmd = b"$ " + " ".join(args).encode() + b"\n"
     with open(os.path.join(OUT, name + "-tool.log"), "ab") as f:
-        f.write(b"$ " + " ".join(args).encode() + b"\n" + p.stdout + p.stderr)
+        f.write(cmd + p.stderr)
+    with open(os.path.join(OUT, name + "-tool.out"), "ab") as f:
+        f.write(cmd + p.stdout)
     if check and p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
     return p

@@ -61,6 +61,16 @@ export function fmtTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
 }
 
+// The office's date (its time zone, and the node's trusted clock), which is
+// not the browser's when the browser's computer is in another zone or wrong.
+export async function officeToday() {
+  try {
+    const h = await (await fetch('/healthz')).json();
+    if (h.today) return h.today;
+  } catch { /* fall back to the browser's date */ }
+  return today();
+}
+
 export function today() {
   const d = new Date();
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;

@@ -1,5 +1,5 @@
 // visits.js - visit counts for a day or a range, with SVG bar charts drawn here.
-import { api, el, fmtDuration, today } from './api.js';
+import { api, el, fmtDuration, officeToday } from './api.js';
 
 const $ = id => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
@@ -70,7 +70,7 @@ async function load(ev) {
   }
 }
 
-$('from').value = $('to').value = today();
+$('from').value = $('to').value = await officeToday();
 $('pick').addEventListener('submit', load);
 $('print').addEventListener('click', () => window.print());
 load();
