@@ -39,11 +39,47 @@ static const db_migration accounts_migrations[] = {
 	 " password_expires_at INTEGER,"
 	 " password_changed_at INTEGER,"
 	 " updated_hlc TEXT NOT NULL DEFAULT '');"},
+	/*
+	 * credential_changes: a password a staff member set at an office node
+	 * (first-login change or an ordinary change, online or offline).  The
+	 * node inserts it into its outbox; the hub applies it to
+	 * staff_credentials only when prev_hash_sha256 still names the hash the
+	 * hub holds (a reset at the hub in between wins) and records the outcome.
+	 *
+	 * audit_events: who did what, where and when: logins (offline ones
+	 * too), reads of participant PII, SSN reveals, administrative actions
+	 * taken at a node.  Nodes insert; the hub keeps them all.
+	 */
+	{"CREATE TABLE credential_changes("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " staff_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " node_id TEXT,"
+	 " password_hash TEXT NOT NULL,"   /* model/password.h format */
+	 " prev_hash_sha256 TEXT,"         /* hex SHA-256 of the hash it replaces */
+	 " reason TEXT NOT NULL,"          /* first_login | change */
+	 " changed_at INTEGER NOT NULL);"
+	 "CREATE INDEX credential_changes_staff ON credential_changes(staff_id, changed_at);"
+	 "CREATE TABLE audit_events("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " at INTEGER NOT NULL,"           /* ms since the epoch, node's trusted clock */
+	 " office_id TEXT NOT NULL,"
+	 " local_area_id TEXT,"
+	 " node_id TEXT,"
+	 " staff_id TEXT,"
+	 " action TEXT NOT NULL,"          /* e.g. login, login_offline, participant_read */
+	 " subject_table TEXT,"
+	 " subject_id TEXT,"
+	 " detail TEXT);"                 /* JSON; never a secret, SSN or note text */
+	 "CREATE INDEX audit_events_at ON audit_events(at);"
+	 "CREATE INDEX audit_events_subject ON audit_events(subject_table, subject_id);"},
 };
 
 static const table_def accounts_tables[] = {
 	{"staff", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"staff_credentials", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"credential_changes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"audit_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL},
 };
 
 const schema_module schema_accounts = {
