@@ -142,8 +142,12 @@ unit:
 	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
 	$(Q)OUTPOST_ONLY=unit sh tests/run.sh $(SAN_O)
 
-test-long: all
-	$(Q)OUTPOST_LONG=1 sh tests/run.sh build/rel
+# The same sanitizer build as `make test` (the convergence checker's planted
+# bugs exist only there), with OUTPOST_LONG=1: many more seeds and kill points.
+test-long:
+	@sh scripts/setup.sh test
+	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)OUTPOST_LONG=1 sh tests/run.sh $(SAN_O)
 
 bench: all
 	@sh scripts/setup.sh test

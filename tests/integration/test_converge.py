@@ -20,7 +20,11 @@ wrote (a vector of seqs per origin node, advanced by pushes and pulls), so
 concurrently".  After the full sync it requires:
   * `outpost-sync verify` passes on every node (per-table digests = hub's);
   * every column value each write set is present at the hub, or superseded
-    by a write that had seen it, or recorded in `conflicts` with its value;
+    (by a write that had seen it, or a later one by HLC), or recorded in
+    `conflicts` with its value;
+  * the hub's rows and conflicts are exactly what the merge rules of
+    DESIGN.md "Conflicts" give when the writes are replayed, column by
+    column, in the order the hub received them (Cluster.model);
   * every inserted row exists at the hub; nothing is quarantined;
   * each conflict's winner is the side with the later HLC;
   * the `conflicts` rows are identical on every node and the hub (its scope);
@@ -29,6 +33,11 @@ The checker is proven by bugs planted in the sanitizer build
 (lib/testhook.h, OUTPOST_PLANT): a dropped changeset, wall-clock
 last-writer-wins, a skipped conflict record and a double apply must each make
 it fail on a small fixed scenario that passes without them.
+
+Faults: the hub SIGKILLed during pushes, the node and its puller SIGKILLed
+during pulls, the node SIGKILLed while API writes are in flight, and a
+man-in-the-middle that drops, duplicates, truncates and delays requests and
+loses replies; each run then heals and must pass the same checker.
 
 Adding a table (case work, accounts): write an op function
 `op_x(run, node) -> bool` that picks a target from what the node holds
