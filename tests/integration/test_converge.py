@@ -44,8 +44,10 @@ Adding a table (case work, accounts): write an op function
 (run.pick(node, sql)) and calls the node's API through run.write(...), which
 records whatever the API wrote; then add a line to OPS below with a weight.
 The checker needs nothing more: it reads every write from the outbox, whatever
-its table.  A table with a "final" value (like work_items.status = Closed) is
-checked the same way.
+its table.  A table with a "final" value (table_def td_final_col, like
+work_items.status = Closed) also gets a line in Cluster.FINAL, so that the
+model merges it as the hub does; a new per-table merge rule at the hub needs
+the same rule in Cluster.model.
 """
 import json
 import os
@@ -395,10 +397,11 @@ class Cluster:
             for col, remote in w.cols.items():
                 base = w.old.get(col)
                 local = cur.get(col, base)  # a row the run did not create: the node's base
+                ck = (w.table, w.row, col)
                 if local == remote:
+                    clocks[ck] = max(clocks.get(ck) or "", rh)
                     continue
                 block = final and final[0] == col and local == final[1] and rh < lh
-                ck = (w.table, w.row, col)
                 if local == base and not block:
                     if not clocks.get(ck) or clocks[ck] < rh:
                         cur[col] = remote
