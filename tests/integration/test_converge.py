@@ -155,6 +155,7 @@ class Node:
         self.office = office
         self.d = daemon
         self.data = daemon.data
+        self.node_id = None
         self.last_seq = 0       # outbox seqs already recorded
         self.seen = {}          # origin node -> highest local seq this node has seen
         self.today = None
@@ -175,7 +176,6 @@ class Cluster:
         self.hub_seen = {}      # origin node -> highest local seq applied at the hub
         self.cols = {}
         self.hub_edits = []     # (table, id, col, value)
-        self.problems = []
         self.events = []        # ("write", wid) / ("push", node, acked) / ("pull", node, seen)
         self.tool_log = "conv-%s" % tag
 
@@ -203,7 +203,9 @@ class Cluster:
         login(d)
         n = Node(name, office, d)
         with open(os.path.join(d.data, "sync.json")) as f:
-            n.node_id = json.load(f)["node_id"]
+            ident = json.load(f)
+        n.node_id = ident["node_id"]
+        plant_secret(ident["node_secret"])
         self.nodes[name] = n
         self.pull(n, check=True)
         n.today = d.get(API + "/meta").json()["today"]
@@ -577,8 +579,10 @@ class Run:
 
 def op_checkin(run, node):
     reasons = node.d.get("/api/v1/greeter/reasons").json()
+    name = run.name("Visitor")
+    plant_secret(name)  # a participant's name never reaches a log line
     return run.write(node, "POST", "/api/v1/checkins",
-                     {"visitor_name": run.name("Visitor"), "language": "en",
+                     {"visitor_name": name, "language": "en",
                       "reason_ids": [run.rng.choice(reasons)["id"]]}, "checkin")
 
 
