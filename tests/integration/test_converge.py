@@ -156,6 +156,7 @@ class Node:
         self.d = daemon
         self.data = daemon.data
         self.node_id = None
+        self.background = False
         self.last_seq = 0       # outbox seqs already recorded
         self.seen = {}          # origin node -> highest local seq this node has seen
         self.today = None
@@ -190,13 +191,16 @@ class Cluster:
         return run_tool([os.path.join(BIN, "outpost-hub")] + list(args) + ["--data", self.hub.data],
                         name=self.tool_log + "-hub", env={"OUTPOST_PLANT": self.plant or ""})
 
-    def add_node(self, name, office):
+    def add_node(self, name, office, interval=0):
+        """Enroll a node of office; interval > 0 leaves its background sync on
+        (such a node must not write: the checker only tracks what the test
+        syncs itself), 0 keeps it offline between outpost-sync runs."""
         p = self.hub_tool("enroll-code", "--office", office)
         assert p.returncode == 0, p.stderr
         code = p.stdout.decode().strip()
         plant_secret(code)
         d = Daemon("node", name="conv-%s-%s" % (self.tag, name),
-                   args=["--demo", "no", "--sync-interval", "0"])
+                   args=["--demo", "no", "--sync-interval", str(interval)])
         p = self.tool("enroll", "--hub", self.hub.url, "--code", code, "--data", d.data, "--json")
         assert p.returncode == 0, p.stderr
         d.start()
@@ -205,9 +209,13 @@ class Cluster:
         with open(os.path.join(d.data, "sync.json")) as f:
             ident = json.load(f)
         n.node_id = ident["node_id"]
+        n.background = interval > 0
         plant_secret(ident["node_secret"])
         self.nodes[name] = n
-        self.pull(n, check=True)
+        if n.background:
+            self.wait_caught_up(n)
+        else:
+            self.pull(n, check=True)
         n.today = d.get(API + "/meta").json()["today"]
         if not self.cols:
             db = d.db()
@@ -329,15 +337,36 @@ class Cluster:
 
     def sync_all(self, rounds=6):
         """Push and pull everyone until a whole round changes nothing."""
+        manual = [n for n in self.nodes.values() if not n.background]
         for _ in range(rounds):
             before = self.head()
-            for n in self.nodes.values():
+            for n in manual:
                 self.push(n, check=True)
-            for n in self.nodes.values():
+            for n in manual:
                 self.pull(n, check=True)
-            if self.head() == before and all(self.pending(n)[0] == 0 for n in self.nodes.values()):
+            if self.head() == before and all(self.pending(n)[0] == 0 for n in manual):
+                break
+        else:
+            raise AssertionError("no quiescence after %d rounds" % rounds)
+        for n in self.nodes.values():
+            if n.background:
+                self.wait_caught_up(n)
+
+    def wait_caught_up(self, node, timeout=90):
+        """A node syncing by itself: wait until its cursor reaches the head."""
+        t0 = time.time()
+        st = None
+        while time.time() - t0 < timeout:
+            head = self.head()
+            try:
+                st = node.d.get("/api/v1/sync/status").json()
+            except (OSError, ValueError, http.client.HTTPException):
+                st = None
+            if st and st.get("cursor") is not None and st["cursor"] >= head and \
+                    not st.get("pending"):
                 return
-        raise AssertionError("no quiescence after %d rounds" % rounds)
+            time.sleep(0.2)
+        raise AssertionError("node %s did not catch up by itself: %s" % (node.name, st))
 
     def history(self, table, row):
         """The story of one row, for a failure message."""
@@ -920,9 +949,13 @@ class FaultTest(unittest.TestCase):
             c.stop()
 
     def test_node_killed_during_pull(self):
+        """B pulls with outpost-sync and both the puller and the node die; D
+        syncs by itself (background cycle) and is killed at random points of
+        its cycles: after a restart it resumes and catches up on its own."""
         c = Cluster("kill-node-%d" % self.seed)
         try:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
+            d = c.add_node("D", OFFICE1, interval=1)
             run = Run(c, self.rng)
             kills = 8 if LONG else 3
             for k in range(kills):
@@ -937,6 +970,9 @@ class FaultTest(unittest.TestCase):
                 p.wait(timeout=60)
                 log.close()
                 b.d.start()
+                time.sleep(self.rng.uniform(0.0, 1.5))
+                d.d.kill(signal.SIGKILL)
+                d.d.start()
                 # A page is applied with its cursor or not at all: B saw
                 # everything of the hub's if its cursor reached the head.
                 cur = c.pick(b, "SELECT value FROM node_meta WHERE key='sync_cursor'")
