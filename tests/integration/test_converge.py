@@ -807,8 +807,12 @@ def converge_run(tag, seed, rounds, ops_per_round):
             if rnd == rounds // 2:
                 same_row_edits(run)
                 hub_side_edit(run)
-            # Partial sync: some nodes push, some push and pull, some stay offline.
+            # Partial sync: some nodes push, some push and pull, some stay
+            # offline; now and then an outbox goes to the hub as a bundle
+            # first (its later push is then a replay the hub must skip).
             for n in rng.sample(nodes, rng.randint(0, len(nodes))):
+                if rng.random() < 0.15 and c.pending(n)[0]:
+                    c.export_import(n, os.path.join(n.data, "outbox-%d.bundle" % rnd))
                 c.push(n, check=True)
                 if rng.random() < 0.6:
                     c.pull(n, check=True)
