@@ -397,6 +397,10 @@ class SyncNodeTest(unittest.TestCase):
         self.assertRegex(out, r"\d+ conflicts? \(\d+ open\)")
         self.assertIn(cid, out)
         self.assertIn("checkins", out)
+        # Both values are shown, and which one was kept.
+        self.assertIn('"called"', out)
+        self.assertIn('"left"', out)
+        self.assertRegex(out, r'kept "(called|left)"')
         j = json.loads(sync(b, "conflicts", "--json").stdout)
         self.assertTrue(j["ok"])
         mine = [c for c in j["conflicts"] if c["row_id"] == cid]
