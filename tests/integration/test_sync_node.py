@@ -257,27 +257,40 @@ class SyncNodeTest(unittest.TestCase):
         for path in ("/", "/kiosk.html", "/desk.html", "/visits.html",
                      "/api/v1/checkins?status=waiting"):
             self.assertEqual(a.get(path).status, 200, path)
-        s1 = wait_for(lambda: (lambda s: s if s["consecutive_failures"] >= 1 else None)(
-            status(a)), timeout=30, what="a failed attempt")
-        self.assertEqual(s1["pending"], 3)
-        self.assertIn("cannot reach the hub", s1["last_error"])
+        # Watch the attempts: when each failure is recorded.
+        failed_at = {}
         cpu0 = cpu_seconds(a.proc.pid)
         t0 = time.time()
-        time.sleep(2)
-        ids.append(checkin(a, "Offline 3"))
-        s2 = wait_for(lambda: (lambda s: s if s["consecutive_failures"] >= 2 else None)(
-            status(a)), timeout=30, what="a second failed attempt")
-        time.sleep(1)
-        s2 = status(a)
+        s1 = None
+        extra = False
+        while len(failed_at) < 3 and time.time() - t0 < 60:
+            s = status(a)
+            k = s["consecutive_failures"]
+            if k and k not in failed_at:
+                failed_at[k] = time.time()
+                if k == 1:
+                    s1 = s
+            if s1 and not extra and time.time() - failed_at[1] > 2:
+                extra = True
+                ids.append(checkin(a, "Offline 3"))
+            time.sleep(0.1)
         cpu = cpu_seconds(a.proc.pid) - cpu0
         elapsed = time.time() - t0
+        self.assertEqual(sorted(failed_at), [1, 2, 3], failed_at)
+        self.assertEqual(s1["pending"], 3)
+        self.assertIn("cannot reach the hub", s1["last_error"])
+        s2 = status(a)
         # Pending entries grow and so does the age of the oldest.
         self.assertEqual(s2["pending"], 4)
-        self.assertGreater(s2["oldest_pending_age_ms"], s1["oldest_pending_age_ms"] + 2000)
-        # Backoff: few attempts (the first wait is 5 s and it doubles), and an
-        # idle node does not spin.
-        self.assertLessEqual(s2["consecutive_failures"], 4)
-        self.assertLess(cpu, 0.5 * elapsed, "node used %.2fs of CPU in %.1fs" % (cpu, elapsed))
+        self.assertGreater(s2["oldest_pending_age_ms"], s1["oldest_pending_age_ms"] + 5000)
+        # Backoff: the second wait is longer than the first (5 s, then 10 s,
+        # each +-25 %), and a node that waits does not spin.
+        first, second = failed_at[2] - failed_at[1], failed_at[3] - failed_at[2]
+        self.assertGreater(first, 3)
+        self.assertGreater(second, first, failed_at)
+        self.assertLess(cpu, 0.25 * elapsed, "node used %.2fs of CPU in %.1fs" % (cpu, elapsed))
+        # Its own API says when the next attempt comes.
+        self.assertGreater(s2["next_attempt_in_ms"], 0)
         p = sync(a, "status")
         self.assertIn("pending       4 changes", p.stdout.decode())
         self.assertIn("cannot reach the hub", p.stdout.decode())
