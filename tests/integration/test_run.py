@@ -6,7 +6,6 @@ directory and free ports; OUTPOST_RUN_BIN at the binaries under test.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import socket
