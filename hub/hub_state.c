@@ -53,14 +53,14 @@ static const db_migration hub_migrations[] = {
      " at INTEGER NOT NULL,"
      " PRIMARY KEY(node_id, nonce)) WITHOUT ROWID;"
      "CREATE INDEX nonces_at ON nonces(at);"
-     "CREATE TABLE audit_events("
+     "CREATE TABLE admin_audit("
      " id TEXT PRIMARY KEY NOT NULL,"
      " at INTEGER NOT NULL,"
      " actor TEXT NOT NULL,"
      " action TEXT NOT NULL,"
      " subject TEXT,"
      " detail TEXT);"
-     "CREATE INDEX audit_events_at ON audit_events(at);"},
+     "CREATE INDEX admin_audit_at ON admin_audit(at);"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
@@ -118,7 +118,7 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 
 	if (uuid7(id) != 0 ||
 	    db_prepare(db, &st,
-		       "INSERT INTO audit_events(id, at, actor, action, subject, "
+		       "INSERT INTO admin_audit(id, at, actor, action, subject, "
 		       "detail) VALUES(?, ?, ?, ?, ?, ?)") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

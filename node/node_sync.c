@@ -141,6 +141,14 @@ static void work_cycle(uv_work_t *w)
 		ns->w_rc = rc;
 		return;
 	}
+	/* libcurl (and the OpenSSL behind it) is set up only once the node is
+	 * enrolled: a stand-alone office never maps it, which keeps its idle
+	 * memory small.  pthread_once inside makes this safe on any thread. */
+	if (sync_client_global_init() != 0) {
+		snprintf(ns->w_err, sizeof ns->w_err, "cannot initialise libcurl");
+		ns->w_rc = SYNC_E_OTHER;
+		return;
+	}
 	c = ns->ns_client;
 	ns->w_enrolled = 1;
 	snprintf(ns->w_node_id, sizeof ns->w_node_id, "%s", c->sc_id.id_node_id);
@@ -277,10 +285,6 @@ int node_sync_start(node *n)
 {
 	struct node_sync *ns;
 
-	if (sync_client_global_init() != 0) {
-		log_warnx("cannot initialise libcurl");
-		return -1;
-	}
 	/* The status route reads these tables on the loop thread. */
 	if (sync_client_migrate(n->nd_db) != 0)
 		return -1;

@@ -19,6 +19,7 @@
 #include "lib/uuid.h"
 
 #include <curl/curl.h>
+#include "sync/curl_load.h" /* after curl.h: libcurl is loaded on first use */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -635,6 +636,13 @@ static int curl_init_rc;
 
 static void curl_init_once(void)
 {
+	const char *why = NULL;
+
+	if (sync__curl_load(&why) != 0) {
+		log_warnx("%s", why);
+		curl_init_rc = -1;
+		return;
+	}
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
