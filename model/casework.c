@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <mbedtls/gcm.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,28 @@ static int participant_of(sqlite3 *db, const char *id, char la[64], char state[1
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The trusted entry time must agree with the entry date the node claims
+ * (within a day either way: the date is the office's, the time UTC) and
+ * must not lie in the hub's future, so a node cannot dodge the backdating
+ * limits by claiming an earlier entry date.
+ */
+static int entry_time_ok(const char *entered_date, int64_t entered_at)
+{
+	char d[11];
+	time_t t = (time_t)(entered_at / 1000);
+	struct tm tm;
+	int32_t diff;
+
+	if (entered_at <= 0 || gmtime_r(&t, &tm) == NULL)
+		return 0;
+	snprintf(d, sizeof d, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	diff = clock_days_between(entered_date, d);
+	if (diff == INT32_MIN || diff < -1 || diff > 1)
+		return 0;
+	return entered_at <= (int64_t)time(NULL) * 1000 + 24 * 3600 * 1000;
+}
+
 /* Rows naming a participant: it exists at the hub in the same Local Area. */
 static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *reason, size_t n)
 {
@@ -525,6 +548,8 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("participant_activities: unknown %s code", list);
 	if (json_valid_date(start) != 0 || json_valid_date(entered) != 0)
 		REFUSE("participant_activities: start_date and entered_date must be dates");
+	if (!entry_time_ok(entered, jint(row, "entered_at")))
+		REFUSE("participant_activities: entered_at does not match entered_date or is in the future");
 	if (end && (json_valid_date(end) != 0 || strcmp(end, start) < 0))
 		REFUSE("participant_activities: end_date must be a date on or after start_date");
 	if (comp && strcmp(comp, "successful") != 0 && strcmp(comp, "unsuccessful") != 0)
@@ -572,6 +597,14 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_notes: contact_date and entered_date must be dates");
 	if (strcmp(js(row, "contact_date"), js(row, "entered_date")) > 0)
 		REFUSE("case_notes: contact_date is after the date it was entered");
+	if (!entry_time_ok(js(row, "entered_date"), jint(row, "entered_at")))
+		REFUSE("case_notes: entered_at does not match entered_date or is in the future");
+	if (js(row, "amends_id") == NULL) {
+		int days;
+		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
+		if (b == CASE_BD_TOO_OLD)
+			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+	}
 	if (kind == NULL || (strcmp(kind, "standalone") != 0 && strcmp(kind, "activity") != 0))
 		REFUSE("case_notes: kind must be standalone or activity");
 	if (strcmp(kind, "activity") == 0) {

@@ -130,8 +130,11 @@ static void get_meta(http_req *req, void *ctx)
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
 	cJSON_AddStringToObject(o, "user_id", u->id);
-	cJSON_AddBoolToObject(o, "ssn_key", case_key_load(n->nd_db, n->nd_local_area_id,
-							   (unsigned char[CASE_KEY_LEN]){0}) == 0);
+	{
+		unsigned char key[CASE_KEY_LEN];
+		cJSON_AddBoolToObject(o, "ssn_key", case_key_load(n->nd_db, n->nd_local_area_id, key) == 0);
+		crypto_wipe(key, sizeof key);
+	}
 	if (db_prepare(n->nd_db, &st, "SELECT code, title, reporting_category,"
 				      " restarts_exit_clock FROM participant_activity_codes"
 				      " WHERE status='active' ORDER BY code") == 0) {

@@ -371,6 +371,50 @@ class CaseNodeTest(unittest.TestCase):
         self.assertGreaterEqual(self.ndb("SELECT count(*) FROM audit_events WHERE action='compliance_view'")[0][0], 3)
 
 
+class CaseClockTest(unittest.TestCase):
+    """Dates are checked against the trusted time: the local clock corrected
+    by the hub's offset at the last sync (node_meta clock_offset_ms), and a
+    large offset is flagged."""
+
+    def test_trusted_date_and_skew_flag(self):
+        node = Daemon("node").start()
+        try:
+            harness.login(node)
+            t0 = node.get(API + "/meta").json()
+            self.assertFalse(t0["clock_skew_warning"])
+            node.stop()
+            db = node.db()
+            try:
+                db.execute("INSERT INTO node_meta(key, value) VALUES('clock_offset_ms', ?)"
+                           " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(3 * 86400000),))
+                db.commit()
+            finally:
+                db.close()
+            node.start()
+            m = node.get(API + "/meta").json()
+            self.assertTrue(m["clock_skew_warning"])
+            self.assertEqual(m["clock_offset_ms"], 3 * 86400000)
+            self.assertEqual(m["today"], days_ago(t0["today"], -3))
+            plant_secret("Relojero Adelantado")
+            p = node.post(API + "/participants", {"first_name": "Relojero", "last_name": "Adelantado",
+                                                  "birth_date": "1985-01-01"}).json()
+            self.assertEqual(p["registered_date"], m["today"])
+            # Two days after the PC's date is the past by the trusted clock.
+            r = node.post(API + "/participants/%s/activities" % p["id"],
+                          {"code": "102", "start_date": days_ago(t0["today"], -2), "note": {"body": "Seen."}})
+            self.assertEqual(r.status, 201, r.body)
+            self.assertEqual(r.json()["activity"]["clock_skew_ms"], 3 * 86400000)
+            self.assertEqual(r.json()["activity"]["entered_date"], m["today"])
+            r = node.post(API + "/participants/%s/activities" % p["id"],
+                          {"code": "102", "start_date": days_ago(t0["today"], -4), "note": {"body": "Seen."}})
+            self.assertEqual(r.status, 400, r.body)
+            self.assertEqual(r.json()["field"], "start_date")
+            c = node.get(API + "/compliance").json()
+            self.assertTrue(c["clock_skew_warning"])
+        finally:
+            node.cleanup()
+
+
 # ---- replication -------------------------------------------------------------------
 
 def hub_tool(hub, *args):

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/clock.h"
 #include "lib/db.h"
 #include "model/capture.h"
 #include "model/casework.h"
@@ -345,12 +346,18 @@ static const char insert_participant[] =
 static const char insert_activity[] =
 	"INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
 	" code_list, start_date, staff_id, entered_date, entered_at, backdate_days, approval_id)"
-	" VALUES(%Q,%Q,'demo-la','demo-office',%Q,'activity',%Q,'demo-staff',%Q,1,%d,%Q)";
+	" VALUES(%Q,%Q,'demo-la','demo-office',%Q,'activity',%Q,'demo-staff',%Q,%lld,%d,%Q)";
+
+/* Noon UTC of a date, as ms: the entry time a node would record. */
+static long long noon(const char *date)
+{
+	return (long long)clock_days_between("1970-01-01", date) * 86400000LL + 43200000LL;
+}
 static const char insert_note[] =
 	"INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, activity_id,"
 	" subject, contact_date, body, staff_id, amends_id, entered_date, entered_at)"
 	" VALUES(%Q,%Q,'demo-la','demo-office',%Q,%Q,%Q,%Q,'Met with the participant.','demo-staff',%Q,"
-	"'2026-03-02',1)";
+	"'2026-03-02',1772452800000)";
 
 static void test_hub_apply_case_rows(void **state)
 {
@@ -363,7 +370,7 @@ static void test_hub_apply_case_rows(void **state)
 	node_write(a, "000000001000.0000.nodeA", insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE,
 		   "000000001000.0000.nodeA");
 	{
-		char *s1 = sqlite3_mprintf(insert_activity, A1, P1, "102", "2026-03-02", "2026-03-02", 0, NULL);
+		char *s1 = sqlite3_mprintf(insert_activity, A1, P1, "102", "2026-03-02", "2026-03-02", noon("2026-03-02"), 0, NULL);
 		char *s2 = sqlite3_mprintf(insert_note, N1, P1, "activity", A1, "102 Initial Assessment",
 					   "2026-03-02", NULL);
 		char *both = sqlite3_mprintf("%s;%s", s1, s2);
@@ -402,7 +409,7 @@ static void test_hub_apply_case_rows(void **state)
 	assert_non_null(strstr(p.reason, "contact date"));
 	/* Backdating: 31 days without an approval, 91 days at all. */
 	node_write(a, "000000001500.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e102",
-		   P1, "102", "2026-02-01", "2026-03-04", 31, NULL);
+		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, NULL);
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "approval"));
@@ -412,19 +419,31 @@ static void test_hub_apply_case_rows(void **state)
 		   " recorded_at) VALUES('0190b000-0000-7000-8000-00000000e301',%Q,'demo-la',"
 		   "'demo-office','2026-02-01','PM','WDB','EDD','2026-03-03',1)", P1);
 	node_write(a, "000000001520.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e103",
-		   P1, "102", "2026-02-01", "2026-03-04", 31, "0190b000-0000-7000-8000-00000000e301");
+		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, "0190b000-0000-7000-8000-00000000e301");
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 2);
 	assert_int_equal(p.quarantined, 0);
 	node_write(a, "000000001530.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e104",
-		   P1, "102", "2025-12-03", "2026-03-04", 91, "0190b000-0000-7000-8000-00000000e301");
+		   P1, "102", "2025-12-03", "2026-03-04", noon("2026-03-04"), 91, "0190b000-0000-7000-8000-00000000e301");
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "90 days"));
 	/* An unknown code. */
 	node_write(a, "000000001540.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e105",
-		   P1, "ZZZ", "2026-03-04", "2026-03-04", 0, NULL);
+		   P1, "ZZZ", "2026-03-04", "2026-03-04", noon("2026-03-04"), 0, NULL);
 	assert_int_equal(push(hub, a, &scope_a).quarantined, 1);
+	/* An entry date that its trusted entry time contradicts (entered in
+	 * June, claiming March to stay within 30 days), or in the future. */
+	node_write(a, "000000001550.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e106",
+		   P1, "102", "2026-03-01", "2026-03-04", noon("2026-06-01"), 3, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "entered_at"));
+	node_write(a, "000000001560.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e107",
+		   P1, "102", "2099-03-01", "2099-03-04", noon("2099-03-04"), 3, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "future"));
 	/* A node of another Local Area: its own participant row in demo-la is
 	 * outside its scope, and so is a note for ours. */
 	node_write(x, "000000002000.0000.nodeX", insert_participant, "0190b000-0000-7000-8000-00000000e009",
@@ -439,7 +458,7 @@ static void test_hub_apply_case_rows(void **state)
 	node_write(x, "000000002200.0000.nodeX",
 		   "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
 		   " contact_date, body, entered_date, entered_at) VALUES('0190b000-0000-7000-8000-00000000e20a',"
-		   "%Q,'other-la','other-office','standalone','s','2026-03-02','b','2026-03-02',1)", P1);
+		   "%Q,'other-la','other-office','standalone','s','2026-03-02','b','2026-03-02',1772452800000)", P1);
 	p = push(hub, x, &scope_other);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "another Local Area"));
