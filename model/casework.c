@@ -556,9 +556,19 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("participant_activities: completion must be successful or unsuccessful");
 	if (comp && end == NULL)
 		REFUSE("participant_activities: a completion needs an end date");
-	/* Backdating, against the trusted date it was entered on.  A
-	 * correction keeps the original's dates and is not re-judged. */
+	/* Backdating, against the trusted date it was entered on, and the
+	 * exit rule.  A correction keeps the original's code and dates and is
+	 * not re-judged. */
 	if (js(row, "corrects_id") == NULL) {
+		char exit_date[16] = "";
+		const char *why;
+		if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
+			    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
+			REFUSE("participant_activities: cannot read exits");
+		why = case_code_allowed(exit_date[0] && strcmp(entered, exit_date) >= 0,
+					strcmp(list, "followup") == 0);
+		if (why)
+			REFUSE("participant_activities: %s", why);
 		b = case_backdate_check(start, entered, &days);
 		if (b == CASE_BD_TOO_OLD || b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
 			REFUSE("participant_activities: start_date: %s", case_backdate_msg(b));

@@ -788,8 +788,10 @@ static void get_timeline(http_req *req, void *ctx)
 		       " a.entered_at DESC", id);
 	allnotes = rows(n, "SELECT " NOTE_COLS NOTE_FROM " WHERE nt.participant_id=?"
 			   " ORDER BY nt.contact_date DESC, nt.entered_at", id);
-	exits = rows(n, "SELECT id, exit_date, kind, last_service_date, recorded_at FROM participant_exits"
-			" WHERE participant_id=? ORDER BY exit_date", id);
+	/* Two offices may both record the same exit: shown once. */
+	exits = rows(n, "SELECT min(id) AS id, exit_date, kind, min(last_service_date) AS last_service_date,"
+			" min(recorded_at) AS recorded_at FROM participant_exits WHERE participant_id=?"
+			" GROUP BY exit_date, kind ORDER BY exit_date", id);
 	if (visits == NULL || acts == NULL || allnotes == NULL || exits == NULL) {
 		cJSON_Delete(visits);
 		cJSON_Delete(acts);

@@ -462,6 +462,15 @@ static void test_hub_apply_case_rows(void **state)
 	p = push(hub, x, &scope_other);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "another Local Area"));
+	/* A follow-up code before the exit. */
+	node_write(a, "000000002900.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e110',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-03-04','2026-03-04',%lld,0)", P1, noon("2026-03-04"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "follow-up codes are for after"));
 	/* The exit is irreversible: exit recorded, then a re-open refused. */
 	node_write(a, "000000003000.0000.nodeA",
 		   "INSERT INTO participant_exits(id, participant_id, local_area_id, office_id, exit_date,"
@@ -481,6 +490,20 @@ static void test_hub_apply_case_rows(void **state)
 		assert_int_equal(db_text(hub, "SELECT exit_state FROM participants WHERE id=?", P1, st, sizeof st), 0);
 		assert_string_equal(st, "exited");
 	}
+	/* After the exit: an activity code refused, a follow-up code taken. */
+	node_write(a, "000000004100.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e111",
+		   P1, "102", "2026-06-02", "2026-06-02", noon("2026-06-02"), 0, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "only follow-up codes"));
+	node_write(a, "000000004200.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e112',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-06-02','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
 	/* A plain SSN in the clear is refused. */
 	node_write(a, "000000005000.0000.nodeA",
 		   "UPDATE participants SET ssn_kind='real', ssn_enc='123456789', ssn_last4='6789',"
