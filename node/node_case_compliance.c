@@ -243,6 +243,7 @@ static void add_item(cJSON *arr, const cJSON *p, const char *kind, const char *d
 	json_add_str_or_null(o, "assigned_staff_id", json_str(p, "assigned_staff_id"));
 	json_add_str_or_null(o, "assigned_staff_name", json_str(p, "staff_name"));
 	cJSON_AddStringToObject(o, "office_id", json_str(p, "office_id"));
+	json_add_str_or_null(o, "office_name", json_str(p, "office_name"));
 	cJSON_AddStringToObject(o, "kind", kind);
 	cJSON_AddStringToObject(o, "due_date", due);
 	cJSON_AddStringToObject(o, "what", what);
@@ -439,9 +440,11 @@ static void get_compliance(http_req *req, void *ctx)
 			}
 			if (s.closure_form_due) {
 				nclosure++;
-				add_item(due, p, "closure_form", s.ex.exit_date,
-					 "complete the closure form before the soft exit");
-				ndue++;
+				if (strcmp(s.ex.exit_date, week) <= 0) {
+					add_item(due, p, "closure_form", s.ex.exit_date,
+						 "complete the closure form before the soft exit");
+					ndue++;
+				}
 			}
 		} else {
 			if (s.fu_quarter && !s.fu_done) {

@@ -9,7 +9,7 @@ const KIND = { case_note: 'Case note', soft_exit: 'Soft exit', closure_form: 'Cl
 
 function items(list, caption, empty) {
   return list.length ? table(caption, ['Participant', 'What', 'Due', 'Staff', 'Office'],
-    list.map(i => [partLink(i), el('span', {}, pill(KIND[i.kind] || i.kind), ' ', i.what), i.due_date, i.assigned_staff_name || '—', i.office_id]))
+    list.map(i => [partLink(i), el('span', {}, pill(KIND[i.kind] || i.kind), ' ', i.what), i.due_date, i.assigned_staff_name || '—', i.office_name || i.office_id]))
     : el('p', { class: 'muted' }, empty);
 }
 
