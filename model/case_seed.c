@@ -84,6 +84,16 @@ int case_hub_prepare(sqlite3 *db, const char *node_id)
 	char ts[HLC_STRLEN];
 	int need_codes, keys;
 
+	/* Hub only: a Local Area created later, by any path, gets its key in
+	 * the same transaction (SQLite's randomblob() draws from its
+	 * OS-seeded CSPRNG).  Nodes never create keys: they receive them. */
+	if (db_exec(db, "CREATE TRIGGER IF NOT EXISTS case_key_for_new_local_area"
+			" AFTER INSERT ON local_areas WHEN NOT EXISTS"
+			" (SELECT 1 FROM case_keys WHERE local_area_id = NEW.id)"
+			" BEGIN INSERT INTO case_keys(id, local_area_id, key_hex, created_at, updated_hlc)"
+			" VALUES(NEW.id, NEW.id, lower(hex(randomblob(32))),"
+			" CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), NEW.updated_hlc); END;") != 0)
+		return -1;
 	need_codes = db_int(db, "SELECT count(*) FROM participant_activity_codes", -1) == 0;
 	if (!need_codes && db_int(db, "SELECT count(*) FROM local_areas la WHERE NOT EXISTS"
 				      " (SELECT 1 FROM case_keys k WHERE k.local_area_id = la.id)", 0) == 0)

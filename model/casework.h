@@ -137,7 +137,8 @@ int case_skew_flag(int64_t offset_ms);
  * seed/followup_codes.csv (INSERT OR IGNORE, id = code).  0 or -1. */
 int case_seed_reference(sqlite3 *db, const char *hlc);
 /* Hub start: seed the code lists when empty and create the missing Local
- * Area keys, in one transaction, HLCs issued as node_id.  0 or -1. */
+ * Area keys, in one transaction, HLCs issued as node_id; and a trigger
+ * (hub.db only) that gives every Local Area created later its key.  0 or -1. */
 int case_hub_prepare(sqlite3 *db, const char *node_id);
 
 /*

@@ -280,6 +280,15 @@ static void test_schema_and_seed(void **state)
 	assert_int_equal(case_key_load(db, DEMO_LOCAL_AREA, k), 0);
 	/* The key row is logged for the Local Area only. */
 	assert_int_equal(db_int(db, "SELECT count(*) FROM change_log WHERE tbl='case_keys' AND scope_la='demo-la'", -1), 1);
+	/* After the hub's start-up, a Local Area created by any path gets a
+	 * fresh key at once. */
+	assert_int_equal(case_hub_prepare(db, "hub"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO local_areas(id, name, updated_hlc)"
+				     " VALUES('la-new','New','000000000005.0000.hub')"), 0);
+	assert_int_equal(case_key_load(db, "la-new", k), 0);
+	assert_int_equal(db_int(db, "SELECT length(key_hex) FROM case_keys WHERE id='la-new'", -1), 64);
+	assert_int_equal(db_int(db, "SELECT count(DISTINCT key_hex) FROM case_keys", -1), 3);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM change_log WHERE tbl='case_keys' AND scope_la='la-new'", -1), 1);
 	sqlite3_close(db);
 }
 
