@@ -655,6 +655,44 @@ static cJSON *query_rows(sqlite3 *db, const char *sql, const char *a1, const cha
 	return rows;
 }
 
+/*
+ * What the node still has to pull, counted in its scope (the head of the log
+ * also counts other offices' changes): "pull_lag" change-log entries after
+ * the cursor it last pulled from, and when the oldest of them was made
+ * ("oldest_unpulled_ms", null when none).  Costs a scan of the entries after
+ * the cursor, i.e. of the lag itself.
+ */
+static void add_pull_lag(sqlite3 *db, const hub_node *n, cJSON *o)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t lag = -1, oldest = 0;
+	int have = 0;
+
+	if (db_prepare(db, &st,
+		       "SELECT count(*), min(c.at) FROM change_log c, nodes n WHERE n.id=?1"
+		       " AND c.seq > n.pull_cursor"
+		       " AND (c.scope_office IS NULL OR c.scope_office=n.office_id)"
+		       " AND (c.scope_la IS NULL OR c.scope_la=n.local_area_id)") == 0) {
+		sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			lag = sqlite3_column_int64(st, 0);
+			have = sqlite3_column_type(st, 1) != SQLITE_NULL;
+			oldest = sqlite3_column_int64(st, 1);
+		}
+	}
+	sqlite3_finalize(st);
+	cJSON_AddNumberToObject(o, "pull_lag", (double)lag);
+	if (have) {
+		uint64_t now = hub_now_ms();
+		cJSON_AddNumberToObject(o, "oldest_unpulled_ms", (double)oldest);
+		cJSON_AddNumberToObject(o, "oldest_unpulled_age_ms",
+					(int64_t)now > oldest ? (double)((int64_t)now - oldest) : 0);
+	} else {
+		cJSON_AddNullToObject(o, "oldest_unpulled_ms");
+		cJSON_AddNullToObject(o, "oldest_unpulled_age_ms");
+	}
+}
+
 static void sync_status(http_req *req, void *ctx)
 {
 	hub *h = ctx;
@@ -689,6 +727,7 @@ static void sync_status(http_req *req, void *ctx)
 	o = db_row_json(st);
 	sqlite3_finalize(st);
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
+	add_pull_lag(h->hb_db, &n, o);
 	q = query_rows(h->hb_db,
 		       "SELECT seq, tbl, reason, created_at, resolved_at FROM quarantine "
 		       "WHERE node_id=? "
