@@ -550,8 +550,8 @@ static void list_participants(http_req *req, void *ctx)
 static void get_participant(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_VIEW);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_VIEW);
 	char today[11];
 	case_status s;
 	cJSON *o;
@@ -590,8 +590,8 @@ static const char *const patch_keys[] = {"first_name", "last_name", "birth_date"
 static void patch_participant(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	const char *id = http_req_param(req, "id"), *closure = NULL;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	pfields f;
@@ -666,8 +666,8 @@ done:
 static void post_reveal(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	char enc[CASE_SSN_ENC_MAX + 8] = "", digits[10], shown[12];
 	unsigned char key[CASE_KEY_LEN];
 	cJSON *o;
@@ -756,8 +756,8 @@ static cJSON *rows(node *n, const char *sql, const char *id)
 static void get_timeline(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_VIEW);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_VIEW);
 	cJSON *o = NULL, *acts, *notes, *visits, *exits, *allnotes, *events, *it, *ids;
 	char today[11], *detail = NULL;
 	case_status s;
@@ -971,8 +971,8 @@ dberr:
 static void post_visit_link(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	const char *id = http_req_param(req, "id"), *cid = NULL;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	static const char *const keys[] = {"checkin_id", NULL};
 	cJSON *body = NULL, *o;
 	json_err e = {{0}, {0}};

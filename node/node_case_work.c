@@ -300,8 +300,8 @@ static const char *const act_keys[] = {"code", "code_list", "start_date", "end_d
 static void post_activity(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES);
 	const char *pid = http_req_param(req, "id"), *body_text = NULL, *why;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES);
 	cJSON *body = NULL, *out;
 	const cJSON *note;
 	json_err e = {{0}, {0}};
@@ -404,8 +404,8 @@ static const char *const amend_act_keys[] = {"end_date", "completion", "void", "
 static void post_amend_activity(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	const char *id = http_req_param(req, "id"), *body_text = NULL;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	cJSON *body = NULL, *orig = NULL, *out;
 	const cJSON *note;
 	json_err e = {{0}, {0}};
@@ -493,8 +493,8 @@ static const char *const note_keys[] = {"subject", "contact_date", "body", "appr
 static void post_note(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
 	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
+	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
 	cJSON *body = NULL, *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
@@ -561,8 +561,8 @@ done:
 static void post_amend_note(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
 	const char *id = http_req_param(req, "id"), *text;
+	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
 	static const char *const keys[] = {"body", NULL};
 	cJSON *body = NULL, *orig = NULL, *out;
 	json_err e = {{0}, {0}};
@@ -610,8 +610,8 @@ done:
 static void post_approval(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	const char *pid = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	char today[11], id[UUID_STRLEN];

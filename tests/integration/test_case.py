@@ -457,6 +457,43 @@ def changeset_update(table, ncols, pk_value, col, old, new):
     return b + b"".join(oldrec) + b"".join(newrec)
 
 
+# An account for enrolled nodes, written at the hub (staff and
+# staff_credentials are hub-owned and replicate down): once node logins are
+# real, the demo password opens only stand-alone nodes.
+CASE_PASSWORD = "Case.Test42"
+
+
+def hub_account(hub, username, sid, local_area, office):
+    import hashlib
+    salt = os.urandom(16)
+    iters = 1000
+    dk = hashlib.pbkdf2_hmac("sha256", CASE_PASSWORD.encode(), salt, iters, 32)
+    stored = "pbkdf2-sha256$%d$%s$%s" % (iters, salt.hex(), dk.hex())
+    db = hub.db()
+    try:
+        db.execute("INSERT INTO staff(id, username, display_name, local_area_id, office_id,"
+                   " privilege_group, active, updated_hlc) VALUES(?,?,?,?,?,?,1,?)",
+                   (sid, username, "Case Tester", local_area, office, "LWIA Partner Staff",
+                    "000000000002.0000.hub"))
+        db.execute("INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+                   " updated_hlc) VALUES(?,?,?,0,?)", (sid, local_area, stored, "000000000002.0000.hub"))
+        db.commit()
+    finally:
+        db.close()
+
+
+def sign_in(node, username):
+    """harness.login() as everywhere; an enrolled node refuses the demo
+    password once logins are real, so then the hub-made account."""
+    try:
+        harness.login(node)
+    except AssertionError:
+        wait_for(lambda: count(node, "SELECT count(*) FROM staff_credentials c JOIN staff s"
+                                     " ON s.id = c.id WHERE s.username=?", username) == 1,
+                 what="the test account at " + node.name)
+        harness.login(node, username, CASE_PASSWORD)
+
+
 class CaseReplicationTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -472,6 +509,9 @@ class CaseReplicationTest(unittest.TestCase):
             db.commit()
         finally:
             db.close()
+        hub_account(cls.hub, "case.south", "0190c000-0000-7000-8000-0000000c0001", "demo-la", "demo-office")
+        hub_account(cls.hub, "case.north", "0190c000-0000-7000-8000-0000000c0002", "la-north", "north-office")
+        plant_secret(CASE_PASSWORD)
         with open(os.path.join(cls.hub.data, "admin.token")) as f:
             cls.token = f.read().strip()
         plant_secret(cls.token)
@@ -485,11 +525,12 @@ class CaseReplicationTest(unittest.TestCase):
             if p.returncode != 0:
                 raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
             n.start()
-            harness.login(n)
             cls.nodes[name] = n
         for n in cls.nodes.values():
             wait_for(lambda n=n: count(n, "SELECT count(*) FROM participant_activity_codes") > 100,
                      what="the code lists to reach " + n.name)
+        for name, user in (("a", "case.south"), ("b", "case.south"), ("c", "case.north")):
+            sign_in(cls.nodes[name], user)
 
     @classmethod
     def tearDownClass(cls):
