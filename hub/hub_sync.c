@@ -16,6 +16,7 @@
 #include "hub/hub.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/testhook.h"
 #include "lib/uuid.h"
 #include "model/schema.h"
 #include "sync/frame.h"
@@ -155,6 +156,16 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		sync_apply_result ar;
 
 		if (e.seq <= acked) {
+			if (test_plant("doubleapply")) {
+				/* planted bug: a replay is applied again */
+				sync_apply_result tr;
+				if (sync_hub_apply(db, &sc, &e, &tr) != 0) {
+					db_exec(db, "ROLLBACK");
+					in_txn = 0;
+					ingest_fail(res, 500, "the hub could not apply the batch");
+					goto out;
+				}
+			}
 			res->hi_skipped++;
 			continue;
 		}
@@ -167,7 +178,9 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			break;
 		}
 		memset(&ar, 0, sizeof ar);
-		if (sync_hub_apply(db, &sc, &e, &ar) != 0) {
+		if (test_plant("drop") && e.seq == 2)
+			ar.applied = 1; /* planted bug: acked, never applied */
+		else if (sync_hub_apply(db, &sc, &e, &ar) != 0) {
 			log_warnx("cannot apply seq %" PRId64
 				  " from node %s: internal error",
 				  e.seq, n->hn_id);
@@ -928,6 +941,8 @@ int hub_sync_routes(hub *h, router *r)
 {
 	int rc = 0;
 
+	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
+		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/enroll", sync_enroll, h);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/pull", sync_pull, h);
