@@ -29,6 +29,8 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
 LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Named crash points for tests/integration/test_faults.py (lib/fault.h).
+ALL_CFLAGS += -DOUTPOST_TEST_HOOKS
 LDFLAGS  += -fsanitize=$(SAN)
 endif
 

@@ -15,6 +15,7 @@
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 #include "model/schema.h"
@@ -190,6 +191,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		if (e.hlc && strcmp(e.hlc, res->hi_max_hlc) > 0)
 			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e.hlc);
 		acked = e.seq;
+		FAULT_POINT("hub.apply.entry");
 		chunk_n++;
 		chunk_bytes += e.len;
 		if (chunk_n >= HUB_TXN_MAX_ENTRIES || chunk_bytes >= HUB_TXN_MAX_BYTES) {
@@ -415,10 +417,12 @@ static void job_run(uv_work_t *w)
 	case JOB_PUSH:
 		j->jb_rc = hub_ingest(db, &j->jb_node, j->jb_req->body.data,
 				      j->jb_req->body.len, &j->jb_ingest);
+		FAULT_POINT("hub.apply.commit");
 		break;
 	case JOB_PULL:
 		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
 					 &j->jb_next, &j->jb_head, &j->jb_more);
+		FAULT_POINT("hub.pull.serve");
 		if (j->jb_rc == 0)
 			set_pull_progress(db, sc.node_id, j->jb_after);
 		break;

@@ -18,6 +18,7 @@
 #include "node/node_auth.h"
 #include "sync/client.h"
 #include "lib/clock.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -187,15 +188,24 @@ static void schedule(struct node_sync *ns, uint64_t delay)
 	uv_timer_start(&ns->ns_timer, on_timer, delay, 0);
 }
 
+/* The interval, or the fault tests' shorter one (lib/fault.h, test builds). */
+static uint64_t interval_ms(void)
+{
+	int64_t t = fault_sync_interval_ms();
+
+	return t > 0 ? (uint64_t)t : NODE_SYNC_INTERVAL_MS;
+}
+
 static uint64_t backoff(int failures)
 {
-	uint64_t d = NODE_SYNC_INTERVAL_MS;
+	uint64_t d = interval_ms();
+	uint64_t max = fault_sync_interval_ms() > 0 ? d : NODE_SYNC_BACKOFF_MAX_MS;
 	uint32_t r = 0;
 
-	for (int i = 1; i < failures && d < NODE_SYNC_BACKOFF_MAX_MS; i++)
+	for (int i = 1; i < failures && d < max; i++)
 		d *= 2;
-	if (d > NODE_SYNC_BACKOFF_MAX_MS)
-		d = NODE_SYNC_BACKOFF_MAX_MS;
+	if (d > max)
+		d = max;
 	/* +-25 % so that offices cut off together do not return together. */
 	uuid_random(&r, sizeof r);
 	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
@@ -244,7 +254,7 @@ static void after_cycle(uv_work_t *w, int status)
 		if (ns->w_enrolled)
 			ns->ns_last_ok_ms = clock_ms();
 		/* Writes that raced the pull are pushed at the next cycle. */
-		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : NODE_SYNC_INTERVAL_MS);
+		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : interval_ms());
 	} else {
 		ns->ns_failures++;
 		/* Log a failure once, not every retry. */
