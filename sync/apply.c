@@ -326,9 +326,10 @@ static int refuse(actx *a, const char *fmt, ...)
 	vsnprintf(a->ax_reason, sizeof a->ax_reason, fmt, ap);
 	va_end(ap);
 	/* Reasons can quote a node's bytes (a table name): keep them printable
-	 * for the log line and the console. */
+	 * ASCII for the log line, the console and the JSON reply (a byte past
+	 * 0x7f may be half a character cut by the length limit, or no UTF-8). */
 	for (char *p = a->ax_reason; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	return A_REFUSE;
 }
