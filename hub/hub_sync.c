@@ -96,6 +96,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	frame_reader r, pass;
 	sync_entry e;
 	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
+	sync_apply_cache *cache = NULL;
 	const char *err = NULL;
 	int rc, in_txn = 0, chunk_n = 0, ret = -1;
 	size_t chunk_bytes = 0;
@@ -133,6 +134,11 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 
+	cache = sync_apply_cache_new(db);
+	if (cache == NULL) {
+		ingest_fail(res, 500, "out of memory");
+		goto out;
+	}
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		ingest_fail(res, 500, "the hub database is busy");
 		goto out;
@@ -168,7 +174,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			break;
 		}
 		memset(&ar, 0, sizeof ar);
-		if (sync_hub_apply(db, &sc, &e, &ar) != 0) {
+		if (sync_hub_apply_cached(db, cache, &sc, &e, &ar) != 0) {
 			log_warnx("cannot apply seq %" PRId64
 				  " from node %s: internal error",
 				  e.seq, n->hn_id);
@@ -238,6 +244,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 out:
 	if (in_txn)
 		db_exec(db, "ROLLBACK");
+	sync_apply_cache_free(cache);
 	if (res->hi_status == 200 || res->hi_status == 409)
 		log_info("batch from node %s: %u entries, applied %d, skipped %d, "
 			 "quarantined %d, "
