@@ -30,7 +30,8 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
 LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-# Planted bugs for proving the convergence checker (lib/testhook.h): test build only.
+# Test-build hooks: planted bugs for the convergence checker (lib/testhook.h)
+# and named crash points for the fault tests (lib/fault.h).
 ALL_CFLAGS += -DOUTPOST_TEST_HOOKS
 LDFLAGS  += -fsanitize=$(SAN)
 endif
