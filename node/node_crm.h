@@ -57,5 +57,13 @@ int crm__routes_reports(node *n, router *r);
 cJSON *crm__work_items_of(node *n, const char *employer_id);
 /* The effective service plan of one employer. */
 cJSON *crm__services_of(node *n, const char *employer_id);
+/*
+ * Unresolved replication conflicts (the hub's `conflicts` rows, pulled like
+ * any hub-owned row) on rows of table: row_id, or when of_employer is set
+ * the rows whose employer_id is row_id.  Each: id, tbl, row_id,
+ * column_name, kept_value and other_value (decoded from their JSON form),
+ * base_value, created_at, node_id, actor, actor_name.  Never NULL.
+ */
+cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_employer);
 
 #endif

@@ -54,6 +54,7 @@ static cJSON *wi_json(node *n, const char *id)
 		sqlite3_finalize(st);
 		cJSON_AddItemToObject(o, "notes", notes ? notes : cJSON_CreateArray());
 	}
+	cJSON_AddItemToObject(o, "conflicts", crm__conflicts_of(n, "work_items", id, 0));
 	return o;
 }
 
