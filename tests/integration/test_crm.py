@@ -19,6 +19,7 @@ import json
 import os
 import time
 import unittest
+import urllib.parse
 
 from harness import BIN, Daemon, login, plant_secret, run_tool
 
@@ -436,6 +437,38 @@ class CrmNodeTest(unittest.TestCase):
         self.bad(self.node.get(API + "/reports/work-items?status=Open"), "status")
         self.bad(self.node.get(API + "/reports/work-items?from=2026-02-01&to=2026-01-01"), "from")
         self.bad(self.node.get(API + "/reports/services?format=pdf"), "format")
+
+    def test_free_text_search(self):
+        e = self.lead("Quillfeather Stationers", "95819",
+                      contacts=[{"name": "Ximena Oduya", "kind": "primary"}])
+        w = self.req("POST", "/work-items", {"category_id": "crm-cat-other",
+                                             "description": "Bring the brochure",
+                                             "employer_id": e["id"]}).json()
+        ids = lambda r: [x.get("id") or x.get("employer_id") for x in r.json()["items"]]
+        # Every word typed starts a word, in any order, case and accents folded.
+        for q in ("quillf", "STATIONERS quill", "Quíllfeather"):
+            r = self.node.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote(q))
+            self.assertEqual(ids(r), [e["id"]], q)
+        self.assertEqual(ids(self.node.get(API + "/employers?owner=all&q=uillfeather")), [])
+        self.assertEqual(ids(self.node.get(API + "/employers?owner=all&q=" + e["username"])), [e["id"]])
+        # Contacts List by contact name or company; work items by text or company.
+        for q in ("oduya", "ximena%20quill"):
+            self.assertEqual(set(ids(self.node.get(API + "/contacts?owner=all&q=" + q))), {e["id"]}, q)
+        for q in ("brochure", "quillfeather", w["ref"].lower()):
+            r = self.node.get(API + "/work-items?queue=group&status=all&q=" + q)
+            self.assertEqual([x["id"] for x in r.json()["items"]], [w["id"]], q)
+        # A word with more matches than can be sorted cheaply (300): newest
+        # first, straight from the index, still paged.
+        made = [self.lead("Commonword Supply %03d" % i, "96001", confirm_not_duplicate=True)["id"]
+                for i in range(301)]
+        r = self.node.get(API + "/employers?owner=all&account_type=all&q=commonword&limit=20")
+        j = r.json()
+        self.assertEqual(j.get("order"), "newest")
+        self.assertEqual([x["id"] for x in j["items"]], made[::-1][:20])
+        self.assertTrue(j["more"])
+        j = self.node.get(API + "/employers?owner=all&account_type=all&q=commonword%20supply%20300").json()
+        self.assertNotIn("order", j)
+        self.assertEqual([x["id"] for x in j["items"]], [made[300]])
 
     def test_web_pages_served(self):
         for page in ("/crm.html", "/crm-leads.html", "/crm-lead.html", "/crm-lead-form.html",
