@@ -251,7 +251,7 @@ class CrmNodeTest(unittest.TestCase):
                      {"edd_account_number": "123-4567-8", "phone": "(209) 555-0100",
                       "industry": "493110", "drop_mkt_prefix": True})
         self.assertEqual(r.status, 200, r.body)
-        c = r.json()
+        c = conv = r.json()
         self.assertEqual(c["account_type"], "recruiting")
         self.assertEqual(c["username"], e["username"][3:])
         self.assertFalse(c["has_mkt_prefix"])
@@ -264,6 +264,13 @@ class CrmNodeTest(unittest.TestCase):
         # It stays in the Contacts List (created as a lead).
         c = self.node.get(API + "/contacts?owner=me&account_type=recruiting&limit=500").json()["items"]
         self.assertIn(e["id"], {x["employer_id"] for x in c})
+        # User names are unique: a conversion or an edit cannot take one in use.
+        other = self.lead("Name Taker Co", "95202", phone="(209) 555-0102", industry="4931",
+                          contacts=[{"name": "Lou", "kind": "primary"}])
+        self.bad(self.req("POST", "/employers/%s/convert" % other["id"],
+                          {"edd_account_number": "7654322", "username": conv["username"]}), "username", 409)
+        self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": conv["username"]}), "username", 409)
+        self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": "a b"}), "username")
         # Keeping the prefix is allowed too.
         e2 = self.lead("Keep Prefix Co", "95202", phone="(209) 555-0101", industry="4931",
                        contacts=[{"name": "Kim", "kind": "primary"}])

@@ -633,6 +633,18 @@ static void test_duplicate_employers_flagged_at_hub(void **state)
 		   "UPDATE employers SET city='Sacramento ', updated_hlc='000000002000.0000.nodeB' WHERE id=%Q", LEAD_B);
 	assert_int_equal(push(hub, b, &scope_b).applied, 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 1);
+	/* User names are unique statewide: two different employers that got
+	 * the same one offline are flagged too (reason username). */
+	node_write(a, "000000003000.0000.nodeA", insert_lead, "0190a000-0000-7000-8000-00000000c003",
+		   "Zeta Bakery", "zeta bakery", "MKTZETA0042", DEMO_OFFICE, "000000003000.0000.nodeA");
+	node_write(b, "000000003100.0000.nodeB", insert_lead, "0190a000-0000-7000-8000-00000000c004",
+		   "Omega Plumbing", "omega plumbing", "MKTZETA0042", DEMO_OFFICE2, "000000003100.0000.nodeB");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(push(hub, b, &scope_b).applied, 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags WHERE reason='username'"
+				     " AND employer_id='0190a000-0000-7000-8000-00000000c004'"
+				     " AND other_employer_id='0190a000-0000-7000-8000-00000000c003'", -1), 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 2);
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(b);
