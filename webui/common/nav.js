@@ -7,6 +7,7 @@ export const PAGES = [
   { href: '/desk.html', label: 'Front desk' },
   { href: '/visits.html', label: 'Visits' },
   { href: '/crm.html', label: 'CRM' },
+  { href: '/case.html', label: 'Case work' },
   { href: '/kiosk.html', label: 'Visitor kiosk' },
 ];
 
