@@ -1198,6 +1198,7 @@ struct sync_apply_cache {
 	tcache *ac_tc;
 	int ac_ntc;
 	sqlite3_stmt *ac_conflict, *ac_tomb_get, *ac_tomb_put, *ac_tomb_del, *ac_origin;
+	sqlite3_stmt *ac_clk_get, *ac_clk_put;
 };
 
 sync_apply_cache *sync_apply_cache_new(sqlite3 *db)
@@ -1222,6 +1223,8 @@ void sync_apply_cache_free(sync_apply_cache *c)
 	a.ax_tomb_get = c->ac_tomb_get;
 	a.ax_tomb_put = c->ac_tomb_put;
 	a.ax_tomb_del = c->ac_tomb_del;
+	a.ax_clk_get = c->ac_clk_get;
+	a.ax_clk_put = c->ac_clk_put;
 	actx_release(&a);
 	sqlite3_finalize(c->ac_origin);
 	free(c);
@@ -1240,12 +1243,16 @@ static void cache_keep(sync_apply_cache *c, actx *a)
 	sqlite3_reset(a->ax_tomb_get);
 	sqlite3_reset(a->ax_tomb_put);
 	sqlite3_reset(a->ax_tomb_del);
+	sqlite3_reset(a->ax_clk_get);
+	sqlite3_reset(a->ax_clk_put);
 	c->ac_tc = a->ax_tc;
 	c->ac_ntc = a->ax_ntc;
 	c->ac_conflict = a->ax_conflict;
 	c->ac_tomb_get = a->ax_tomb_get;
 	c->ac_tomb_put = a->ax_tomb_put;
 	c->ac_tomb_del = a->ax_tomb_del;
+	c->ac_clk_get = a->ax_clk_get;
+	c->ac_clk_put = a->ax_clk_put;
 }
 
 static int quarantine(actx *a)
@@ -1306,6 +1313,8 @@ int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope
 		a.ax_tomb_get = cache->ac_tomb_get;
 		a.ax_tomb_put = cache->ac_tomb_put;
 		a.ax_tomb_del = cache->ac_tomb_del;
+		a.ax_clk_get = cache->ac_clk_get;
+		a.ax_clk_put = cache->ac_clk_put;
 		origin = cache->ac_origin;
 	}
 	sp = db_exec(db, "SAVEPOINT sync_apply") == 0;
