@@ -9,7 +9,7 @@
  * "Authorization: Bearer <token>".  A token rather than "loopback only"
  * because a reverse proxy or a port forward on the hub machine would make
  * every request look local.  Every state-changing action writes an
- * audit_events row.
+ * hub_audit_events row.
  */
 #include "hub/hub.h"
 #include "lib/log.h"
@@ -229,7 +229,7 @@ static void audit_list(http_req *req, void *ctx)
 		return;
 	reply_rows(req,
 		   rows(h->hb_db,
-			"SELECT * FROM audit_events ORDER BY at DESC LIMIT 1000", NULL));
+			"SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000", NULL));
 }
 
 void hub_admin_sync_status(hub *h, http_req *req)
