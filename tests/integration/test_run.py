@@ -141,6 +141,20 @@ class RunTest(unittest.TestCase):
             finally:
                 db.close()
             self.assertEqual(run.ctrl_c(), 0)
+
+            # Third run after ./data/hub alone was deleted: a new hub, and the
+            # node enrolled with it again (the old hub's identity is useless).
+            shutil.rmtree(os.path.join(data, "hub"))
+            run = RunScript(data, hub_port, node_port)
+            text = run.wait_ready()
+            self.assertIn("enrolled the office node", text)
+            with open(os.path.join(data, "node", "sync.json")) as f:
+                new_id = json.load(f)["node_id"]
+            self.assertNotEqual(new_id, node_id)
+            wait_for(lambda: (lambda s: s if s["node_id"] == new_id and s["cursor"]
+                              and s["last_error"] is None else None)(
+                node.get("/api/v1/sync/status").json()), what="the node syncing again")
+            self.assertEqual(run.ctrl_c(), 0)
         finally:
             run.kill()
             if not os.environ.get("OUTPOST_KEEP"):
