@@ -111,8 +111,9 @@ cat <<EOT
     Visitor kiosk:  $node_url/kiosk.html
     Front desk:     $node_url/desk.html
     Visits:         $node_url/visits.html
+    Sync status:    $node_url/sync.html
 
-  Sync status:  bin/outpost-sync status --data $data/node
+  Command line: bin/outpost-sync status --data $data/node
   Data: $data   Logs: $data/hub.log, $data/node.log
   Press Ctrl-C to stop both.
 

@@ -87,7 +87,8 @@ class RunTest(unittest.TestCase):
             node_url = "http://127.0.0.1:%d" % node_port
             hub_url = "https://127.0.0.1:%d" % hub_port
             for url in (hub_url + "/", node_url + "/", node_url + "/kiosk.html",
-                        node_url + "/desk.html", node_url + "/visits.html"):
+                        node_url + "/desk.html", node_url + "/visits.html",
+                        node_url + "/sync.html"):
                 self.assertIn(url, text)
             self.assertIn("enrolled the office node", text)
             # Talk to both with the harness's clients (not started by it).
@@ -96,7 +97,8 @@ class RunTest(unittest.TestCase):
             hub = Daemon("hub", data=os.path.join(data, "hub"))
             hub.port = hub_port
             login(node)
-            for path in ("/healthz", "/", "/kiosk.html", "/desk.html", "/visits.html"):
+            for path in ("/healthz", "/", "/kiosk.html", "/desk.html", "/visits.html",
+                         "/sync.html"):
                 self.assertEqual(node.get(path).status, 200, path)
             self.assertEqual(hub.get("/healthz").status, 200)
             self.assertTrue(hub.get("/").header("X-Outpost-Time"))

@@ -418,6 +418,14 @@ class SyncNodeTest(unittest.TestCase):
         self.assertGreaterEqual(len(mine), 1)
         self.assertEqual(mine[0]["tbl"], "checkins")
         self.assertGreaterEqual(j["open"], 1)
+        # The conflict reaches both nodes of the office by pull: their own
+        # API lists it (and their Sync page shows it) even with the hub away.
+        for n in (a, b):
+            got = wait_for(lambda: [c for c in n.get("/api/v1/sync/conflicts").json()
+                                    if c["row_id"] == cid], timeout=30,
+                           what="the conflict at %s" % n.name)
+            self.assertEqual(got[0]["column_name"], mine[0]["column_name"])
+            self.assertEqual(got[0]["remote_value"], mine[0]["remote_value"])
         # Another office's node does not see them.
         other = self.o.node(hub, office=self.other_office(hub), start=False)
         other.start()
