@@ -422,7 +422,38 @@ static void get_status(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
+/* GET /api/v1/sync/conflicts: the merge conflicts the hub recorded in this
+ * office's scope, as replicated to this node (newest first), so staff see
+ * them even while the hub is out of reach. */
+static void get_conflicts(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	sqlite3_stmt *st = NULL;
+	cJSON *rows;
+
+	if (node_auth_require(n, req, 0) != 0)
+		return;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT id, tbl, row_id, column_name, base_value, local_value, remote_value,"
+		       " winner, node_id, actor, created_at, resolved_at FROM conflicts"
+		       " ORDER BY created_at DESC, id LIMIT 500") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	rows = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (rows == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	http_reply_json(req, 200, rows);
+}
+
 int node_sync_routes(node *n, router *r)
 {
-	return router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, n);
+	return rc ? -1 : 0;
 }

@@ -72,15 +72,25 @@ wait_up() {
 detach=""
 command -v setsid >/dev/null 2>&1 && detach=setsid
 
+# A hub created now does not know a node enrolled with an earlier one
+# (./data/hub deleted on its own): that node is enrolled again.
+new_hub=0
+[ -f "$data/hub/hub.db" ] || new_hub=1
+
 $detach "$bin/outpost-hub" --data "$data/hub" --listen "$hub_listen" >>"$data/hub.log" 2>&1 &
 hub_pid=$!
 # The hub's certificate is self-signed; the node pins its key at enrollment.
 wait_up hub "$hub_pid" "$hub_url" "$data/hub.log" -k
 
-if [ ! -f "$data/node/sync.json" ]; then
+force=""
+if [ -f "$data/node/sync.json" ] && [ $new_hub = 1 ]; then
+	echo "outpost: the hub is new: enrolling the office node with it again"
+	force=--force
+fi
+if [ ! -f "$data/node/sync.json" ] || [ -n "$force" ]; then
 	code=$("$bin/outpost-hub" enroll-code --data "$data/hub" --office "$office" 2>>"$data/hub.log")
 	if ! "$bin/outpost-sync" enroll --hub "$hub_url" --code "$code" --data "$data/node" \
-		>>"$data/sync.log" 2>&1; then
+		$force >>"$data/sync.log" 2>&1; then
 		echo "outpost: cannot enroll the office node; see $data/sync.log" >&2
 		tail -3 "$data/sync.log" >&2
 		exit 1
@@ -101,8 +111,9 @@ cat <<EOT
     Visitor kiosk:  $node_url/kiosk.html
     Front desk:     $node_url/desk.html
     Visits:         $node_url/visits.html
+    Sync status:    $node_url/sync.html
 
-  Sync status:  bin/outpost-sync status --data $data/node
+  Command line: bin/outpost-sync status --data $data/node
   Data: $data   Logs: $data/hub.log, $data/node.log
   Press Ctrl-C to stop both.
 

@@ -87,7 +87,8 @@ class RunTest(unittest.TestCase):
             node_url = "http://127.0.0.1:%d" % node_port
             hub_url = "https://127.0.0.1:%d" % hub_port
             for url in (hub_url + "/", node_url + "/", node_url + "/kiosk.html",
-                        node_url + "/desk.html", node_url + "/visits.html"):
+                        node_url + "/desk.html", node_url + "/visits.html",
+                        node_url + "/sync.html"):
                 self.assertIn(url, text)
             self.assertIn("enrolled the office node", text)
             # Talk to both with the harness's clients (not started by it).
@@ -96,7 +97,8 @@ class RunTest(unittest.TestCase):
             hub = Daemon("hub", data=os.path.join(data, "hub"))
             hub.port = hub_port
             login(node)
-            for path in ("/healthz", "/", "/kiosk.html", "/desk.html", "/visits.html"):
+            for path in ("/healthz", "/", "/kiosk.html", "/desk.html", "/visits.html",
+                         "/sync.html"):
                 self.assertEqual(node.get(path).status, 200, path)
             self.assertEqual(hub.get("/healthz").status, 200)
             self.assertTrue(hub.get("/").header("X-Outpost-Time"))
@@ -140,6 +142,20 @@ class RunTest(unittest.TestCase):
                 self.assertEqual(db.execute("SELECT count(*) FROM nodes").fetchone()[0], 1)
             finally:
                 db.close()
+            self.assertEqual(run.ctrl_c(), 0)
+
+            # Third run after ./data/hub alone was deleted: a new hub, and the
+            # node enrolled with it again (the old hub's identity is useless).
+            shutil.rmtree(os.path.join(data, "hub"))
+            run = RunScript(data, hub_port, node_port)
+            text = run.wait_ready()
+            self.assertIn("enrolled the office node", text)
+            with open(os.path.join(data, "node", "sync.json")) as f:
+                new_id = json.load(f)["node_id"]
+            self.assertNotEqual(new_id, node_id)
+            wait_for(lambda: (lambda s: s if s["node_id"] == new_id and s["cursor"]
+                              and s["last_error"] is None else None)(
+                node.get("/api/v1/sync/status").json()), what="the node syncing again")
             self.assertEqual(run.ctrl_c(), 0)
         finally:
             run.kill()

@@ -418,6 +418,14 @@ class SyncNodeTest(unittest.TestCase):
         self.assertGreaterEqual(len(mine), 1)
         self.assertEqual(mine[0]["tbl"], "checkins")
         self.assertGreaterEqual(j["open"], 1)
+        # The conflict reaches both nodes of the office by pull: their own
+        # API lists it (and their Sync page shows it) even with the hub away.
+        for n in (a, b):
+            got = wait_for(lambda: [c for c in n.get("/api/v1/sync/conflicts").json()
+                                    if c["row_id"] == cid], timeout=30,
+                           what="the conflict at %s" % n.name)
+            self.assertEqual(got[0]["column_name"], mine[0]["column_name"])
+            self.assertEqual(got[0]["remote_value"], mine[0]["remote_value"])
         # Another office's node does not see them.
         other = self.o.node(hub, office=self.other_office(hub), start=False)
         other.start()
@@ -549,6 +557,25 @@ class SyncNodeTest(unittest.TestCase):
         self.assertEqual(outs["conflicts"]["count"], 0)
         self.assertEqual(outs["status"]["pending"], 0)
         self.assertEqual(outs["status"]["acked_seq"] - outs["status"]["seq_base"], 1)
+        # A row lost behind the node's back: verify says which table, exit code 7.
+        db = n.db()
+        try:
+            db.execute("DELETE FROM greeter_reasons WHERE rowid=(SELECT min(rowid) "
+                       "FROM greeter_reasons)")
+            db.commit()
+        finally:
+            db.close()
+        p = sync(n, "verify")
+        self.assertEqual(p.returncode, EXIT_MISMATCH, p.stdout)
+        self.assertRegex(p.stdout.decode(), r"greeter_reasons +\d+ +\d+  MISMATCH")
+        self.assertIn(b"differ from the hub", p.stdout)
+        p = sync(n, "verify", "--json")
+        self.assertEqual(p.returncode, EXIT_MISMATCH)
+        j = json.loads(p.stdout)
+        self.assertEqual((j["ok"], j["match"], j["mismatched_tables"]), (False, False, 1))
+        bad = [t for t in j["tables"] if not t["match"]]
+        self.assertEqual([t["table"] for t in bad], ["greeter_reasons"])
+        self.assertEqual(bad[0]["local_count"] + 1, bad[0]["hub_count"])
 
     def run_pty(self, args, env):
         """Run outpost-sync with stdout on a terminal; return what it wrote."""

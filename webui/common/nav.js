@@ -9,6 +9,7 @@ export const PAGES = [
   { href: '/crm.html', label: 'CRM' },
   { href: '/case.html', label: 'Case work' },
   { href: '/kiosk.html', label: 'Visitor kiosk' },
+  { href: '/sync.html', label: 'Sync' },
 ];
 
 export function renderNav(brand = 'Outpost') {
