@@ -30,10 +30,11 @@
  * it may have been changed and changed back (A -> B -> A) by writes newer
  * than the remote one, and taking the remote value would then silently
  * undo the newest write.  So the hub keeps, per column, the HLC of the last
- * write that set it through a merge (col_clocks, hub-only); when local ==
- * base but that clock is newer than the remote write, the column is a
- * conflict like any other (the newer local side wins, the remote value is
- * kept in `conflicts`).  No clock = not changed since the row was inserted.
+ * write that set it through a merge, or wrote the value it already had
+ * (col_clocks, hub-only); when local == base but that clock is newer than
+ * the remote write, the column is a conflict like any other (the newer local
+ * side wins, the remote value is kept in `conflicts`).  No clock = not
+ * changed since the row was inserted.
  */
 #include "sync/sync.h"
 #include "sync/changeset.h"
@@ -949,8 +950,15 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 			rc = refuse(a, "corrupt changeset (update without an old value)");
 			goto out;
 		}
-		if (val_eq(local, remote))
+		if (val_eq(local, remote)) {
+			/* Nothing to change, but the value now stands for this
+			 * newer write too: an older one must not undo it later. */
+			if (clock_put(a, tc, id, i, rh) != A_OK) {
+				rc = A_ERROR;
+				goto out;
+			}
 			continue;
+		}
 		/* A final value (e.g. closed) is only left by a newer edit. */
 		final_block = i == ts->ts_final && td->td_final_value && val_text(local) &&
 			      strcmp(val_text(local), td->td_final_value) == 0 && strcmp(rh, lh) < 0;

@@ -44,8 +44,10 @@ Adding a table (case work, accounts): write an op function
 (run.pick(node, sql)) and calls the node's API through run.write(...), which
 records whatever the API wrote; then add a line to OPS below with a weight.
 The checker needs nothing more: it reads every write from the outbox, whatever
-its table.  A table with a "final" value (like work_items.status = Closed) is
-checked the same way.
+its table.  A table with a "final" value (table_def td_final_col, like
+work_items.status = Closed) also gets a line in Cluster.FINAL, so that the
+model merges it as the hub does; a new per-table merge rule at the hub needs
+the same rule in Cluster.model.
 """
 import json
 import os
@@ -153,6 +155,8 @@ class Node:
         self.office = office
         self.d = daemon
         self.data = daemon.data
+        self.node_id = None
+        self.background = False
         self.last_seq = 0       # outbox seqs already recorded
         self.seen = {}          # origin node -> highest local seq this node has seen
         self.today = None
@@ -173,7 +177,6 @@ class Cluster:
         self.hub_seen = {}      # origin node -> highest local seq applied at the hub
         self.cols = {}
         self.hub_edits = []     # (table, id, col, value)
-        self.problems = []
         self.events = []        # ("write", wid) / ("push", node, acked) / ("pull", node, seen)
         self.tool_log = "conv-%s" % tag
 
@@ -188,22 +191,31 @@ class Cluster:
         return run_tool([os.path.join(BIN, "outpost-hub")] + list(args) + ["--data", self.hub.data],
                         name=self.tool_log + "-hub", env={"OUTPOST_PLANT": self.plant or ""})
 
-    def add_node(self, name, office):
+    def add_node(self, name, office, interval=0):
+        """Enroll a node of office; interval > 0 leaves its background sync on
+        (such a node must not write: the checker only tracks what the test
+        syncs itself), 0 keeps it offline between outpost-sync runs."""
         p = self.hub_tool("enroll-code", "--office", office)
         assert p.returncode == 0, p.stderr
         code = p.stdout.decode().strip()
         plant_secret(code)
         d = Daemon("node", name="conv-%s-%s" % (self.tag, name),
-                   args=["--demo", "no", "--sync-interval", "0"])
+                   args=["--demo", "no", "--sync-interval", str(interval)])
         p = self.tool("enroll", "--hub", self.hub.url, "--code", code, "--data", d.data, "--json")
         assert p.returncode == 0, p.stderr
         d.start()
         login(d)
         n = Node(name, office, d)
         with open(os.path.join(d.data, "sync.json")) as f:
-            n.node_id = json.load(f)["node_id"]
+            ident = json.load(f)
+        n.node_id = ident["node_id"]
+        n.background = interval > 0
+        plant_secret(ident["node_secret"])
         self.nodes[name] = n
-        self.pull(n, check=True)
+        if n.background:
+            self.wait_caught_up(n)
+        else:
+            self.pull(n, check=True)
         n.today = d.get(API + "/meta").json()["today"]
         if not self.cols:
             db = d.db()
@@ -325,15 +337,36 @@ class Cluster:
 
     def sync_all(self, rounds=6):
         """Push and pull everyone until a whole round changes nothing."""
+        manual = [n for n in self.nodes.values() if not n.background]
         for _ in range(rounds):
             before = self.head()
-            for n in self.nodes.values():
+            for n in manual:
                 self.push(n, check=True)
-            for n in self.nodes.values():
+            for n in manual:
                 self.pull(n, check=True)
-            if self.head() == before and all(self.pending(n)[0] == 0 for n in self.nodes.values()):
+            if self.head() == before and all(self.pending(n)[0] == 0 for n in manual):
+                break
+        else:
+            raise AssertionError("no quiescence after %d rounds" % rounds)
+        for n in self.nodes.values():
+            if n.background:
+                self.wait_caught_up(n)
+
+    def wait_caught_up(self, node, timeout=90):
+        """A node syncing by itself: wait until its cursor reaches the head."""
+        t0 = time.time()
+        st = None
+        while time.time() - t0 < timeout:
+            head = self.head()
+            try:
+                st = node.d.get("/api/v1/sync/status").json()
+            except (OSError, ValueError, http.client.HTTPException):
+                st = None
+            if st and st.get("cursor") is not None and st["cursor"] >= head and \
+                    not st.get("pending"):
                 return
-        raise AssertionError("no quiescence after %d rounds" % rounds)
+            time.sleep(0.2)
+        raise AssertionError("node %s did not catch up by itself: %s" % (node.name, st))
 
     def history(self, table, row):
         """The story of one row, for a failure message."""
@@ -395,10 +428,11 @@ class Cluster:
             for col, remote in w.cols.items():
                 base = w.old.get(col)
                 local = cur.get(col, base)  # a row the run did not create: the node's base
+                ck = (w.table, w.row, col)
                 if local == remote:
+                    clocks[ck] = max(clocks.get(ck) or "", rh)
                     continue
                 block = final and final[0] == col and local == final[1] and rh < lh
-                ck = (w.table, w.row, col)
                 if local == base and not block:
                     if not clocks.get(ck) or clocks[ck] < rh:
                         cur[col] = remote
@@ -574,8 +608,10 @@ class Run:
 
 def op_checkin(run, node):
     reasons = node.d.get("/api/v1/greeter/reasons").json()
+    name = run.name("Visitor")
+    plant_secret(name)  # a participant's name never reaches a log line
     return run.write(node, "POST", "/api/v1/checkins",
-                     {"visitor_name": run.name("Visitor"), "language": "en",
+                     {"visitor_name": name, "language": "en",
                       "reason_ids": [run.rng.choice(reasons)["id"]]}, "checkin")
 
 
@@ -913,9 +949,13 @@ class FaultTest(unittest.TestCase):
             c.stop()
 
     def test_node_killed_during_pull(self):
+        """B pulls with outpost-sync and both the puller and the node die; D
+        syncs by itself (background cycle) and is killed at random points of
+        its cycles: after a restart it resumes and catches up on its own."""
         c = Cluster("kill-node-%d" % self.seed)
         try:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
+            d = c.add_node("D", OFFICE1, interval=1)
             run = Run(c, self.rng)
             kills = 8 if LONG else 3
             for k in range(kills):
@@ -930,6 +970,9 @@ class FaultTest(unittest.TestCase):
                 p.wait(timeout=60)
                 log.close()
                 b.d.start()
+                time.sleep(self.rng.uniform(0.0, 1.5))
+                d.d.kill(signal.SIGKILL)
+                d.d.start()
                 # A page is applied with its cursor or not at all: B saw
                 # everything of the hub's if its cursor reached the head.
                 cur = c.pick(b, "SELECT value FROM node_meta WHERE key='sync_cursor'")

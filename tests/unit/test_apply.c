@@ -408,6 +408,48 @@ static void test_changed_and_changed_back(void **state)
 	world_close(&w);
 }
 
+/* B writes the value the hub already holds, later than A's pending change
+ * back to an older value; A's older write arriving last must not undo B's
+ * newer one (it was taken before: local == base, and B's write left no
+ * trace on the column). */
+static void test_same_value_newer_write_stands(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64], hb[64];
+	pushed p;
+
+	(void)state;
+	world_open(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeA");
+	node_write(w.a, h1, "UPDATE checkins SET status='called', updated_hlc=%Q WHERE id=%Q", h1,
+		   ROW1);
+	replicate(w.a, w.b);
+	assert_int_equal(push(w.hub, w.a, &scope_a).applied, 1);
+	hlc_of(h2, sizeof h2, 300, 0, "nodeA");
+	node_write(w.a, h2, "UPDATE checkins SET status='waiting', updated_hlc=%Q WHERE id=%Q", h2,
+		   ROW1);
+	assert_int_equal(push(w.hub, w.a, &scope_a).applied, 1);
+	/* A goes offline and calls the visit again (h3); B, which saw only the
+	 * first call, puts it back in the queue later (hb > h3) and syncs first. */
+	hlc_of(h3, sizeof h3, 400, 0, "nodeA");
+	node_write(w.a, h3, "UPDATE checkins SET status='called', updated_hlc=%Q WHERE id=%Q", h3,
+		   ROW1);
+	hlc_of(hb, sizeof hb, 500, 0, "nodeB");
+	node_write(w.b, hb, "UPDATE checkins SET status='waiting', updated_hlc=%Q WHERE id=%Q", hb,
+		   ROW1);
+	p = push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 0);
+	p = push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 1);
+	assert_string_equal(q_text(w.hub, "SELECT status FROM checkins"), "waiting");
+	assert_string_equal(q_text(w.hub, "SELECT winner || ' ' || remote_value FROM conflicts "
+					  "WHERE column_name='status'"),
+			    "local \"called\"");
+	world_close(&w);
+}
+
 /* Same ms and counter on both nodes: the node id decides, the same way in
  * both arrival orders. */
 static char *tie(int b_first)
@@ -855,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_merge_overlap_later_hlc_wins),
 		cmocka_unit_test(test_tie_breaks_on_node_id),
 		cmocka_unit_test(test_changed_and_changed_back),
+		cmocka_unit_test(test_same_value_newer_write_stands),
 		cmocka_unit_test(test_edit_beats_delete_delete_first),
 		cmocka_unit_test(test_edit_beats_delete_edit_first),
 		cmocka_unit_test(test_append_only_update_quarantined),
