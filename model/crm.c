@@ -610,6 +610,14 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		return check_service(db, row, reason, n);
 	if (strcmp(tbl, "work_items") == 0)
 		return check_work_item(db, row, reason, n);
+	if (strcmp(tbl, "employer_notes") == 0) {
+		const char *b = jstr(row, "body");
+		if (b == NULL || b[0] == '\0' || strlen(b) > CRM_NOTE_MAX)
+			REFUSE("employer_notes: body is required (at most %d bytes)", CRM_NOTE_MAX);
+		if (jstr(row, "employer_id") == NULL)
+			REFUSE("employer_notes: employer_id is required");
+		return 0;
+	}
 	if (strcmp(tbl, "work_item_notes") == 0) {
 		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0')
 			REFUSE("work_item_notes: body is required");

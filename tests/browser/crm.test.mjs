@@ -156,6 +156,12 @@ export const tests = [
     await page.locator('#crossed:not([hidden]) td', { hasText: 'Elk Grove' }).waitFor();
     assert((await page.textContent('#crossed')).includes('Folsom'), 'both values of the crossed edit shown');
     await assertAccessible(page, 'summary with a duplicate flag and a crossed edit');
+    // A case note: an empty one is refused in place, then one is added.
+    await page.click('#n-save');
+    await page.waitForFunction(() => document.getElementById('n-body-err').textContent !== '');
+    await page.fill('#n-body', 'Owner asked about the spring job fair');
+    await page.click('#n-save');
+    await page.locator('#notes li', { hasText: 'spring job fair' }).waitFor();
     // The edit dialog: a bad value is named in place, then a good edit saves.
     await page.click('#edit-btn');
     await page.waitForSelector('#edit-dlg[open]');

@@ -233,6 +233,26 @@ class CrmNodeTest(unittest.TestCase):
         self.assertEqual(len(s["contacts"]), 2)
         self.assertEqual(len(s["locations"]), 1)
 
+    def test_case_notes(self):
+        e = self.lead("Case Note Cannery", "95901")
+        before = self.outbox()
+        r = self.req("POST", "/employers/%s/notes" % e["id"],
+                     {"subject": "First visit", "body": "  Met the owner; hiring in spring.  "})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(self.outbox(), before + 1)
+        self.req("POST", "/employers/%s/notes" % e["id"], {"body": "Second call"})
+        s = self.node.get(API + "/employers/" + e["id"]).json()
+        self.assertEqual([n["body"] for n in s["notes"]],
+                         ["Second call", "Met the owner; hiring in spring."])  # newest first
+        self.assertEqual(s["notes"][1]["subject"], "First visit")
+        self.assertEqual(s["notes"][0]["staff_id"], "demo-staff")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "   "}), "body")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "x" * 4001}), "body")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "x", "mood": 1}), "mood")
+        self.assertEqual(self.req("POST", "/employers/nope/notes", {"body": "x"}).status, 404)
+        self.assertEqual(self.outbox(), before + 2)
+        self.assertNotIn("hiring in spring", self.node.read_log())  # note text never logged
+
     def test_conversion(self):
         e = self.lead("Conversion Candidate Co", "95202")
         # Missing EDD Account Number, then other required fields, each named.

@@ -59,6 +59,10 @@ function render() {
   $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],
     e.work_items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.category, w.status, w.due_date || '', w.assignee_name || '', w.description]))
     : el('p', { class: 'muted' }, 'No work items.'));
+  $('notes').replaceChildren(e.notes && e.notes.length ? el('ul', { class: 'notes' }, e.notes.map(nt => el('li', {},
+    el('strong', {}, `${new Date(nt.created_at).toLocaleString()} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
+    el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
+  $('note-form').hidden = !m.me.can_edit;
   $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
 }
 
@@ -130,6 +134,20 @@ async function addContact(ev) {
     await load();
     $('status').textContent = 'Contact added.';
   } catch (e) { showError(f, e, 'c-'); }
+}
+
+async function addNote(ev) {
+  ev.preventDefault();
+  const f = $('note-form');
+  clearErrors(f);
+  const body = { body: $('n-body').value };
+  if ($('n-subject').value.trim()) body.subject = $('n-subject').value.trim();
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/notes`, { method: 'POST', body });
+    f.reset();
+    render();
+    $('status').textContent = 'Case note added.';
+  } catch (e) { showError(f, e, 'n-'); }
 }
 
 async function addLocation(ev) {
@@ -220,6 +238,7 @@ async function init() {
   $('svc-form').addEventListener('submit', saveServices);
   $('contact-form').addEventListener('submit', addContact);
   $('location-form').addEventListener('submit', addLocation);
+  $('note-form').addEventListener('submit', addNote);
   $('convert-btn').addEventListener('click', openConvert);
   $('edit-btn').addEventListener('click', openEdit);
   $('edit-form').addEventListener('submit', saveEdit);
