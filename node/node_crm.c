@@ -1393,6 +1393,55 @@ done:
 	free(ar);
 }
 
+static const char *const vetting_fields[] = {"result", NULL};
+
+/* The vetting result of a converted employer (72-hour procedure): approved,
+ * or locked when the information did not match. */
+static void post_vetting(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id"), *result, *field;
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
+	const char *xc[1] = {"vetting_status"}, *xv[1];
+	int conflict = 0;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, vetting_fields, &e) ||
+	    json_get_str(body, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf, &e)) {
+		crm__bad(req, &e);
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto done;
+	}
+	db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", id, vs, sizeof vs);
+	field = crm_vetting_check(type, vs[0] ? vs : NULL, result, &conflict, msg, sizeof msg);
+	if (field) {
+		http_reply_error(req, conflict ? 409 : 400, field, "%s", msg);
+		goto done;
+	}
+	xv[0] = result;
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 1) < 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	log_info("crm: vetting of employer %s recorded: %s", id, result);
+	node_write_finish(n, &c, u->id, req, 200, crm__employer_json(n, id));
+done:
+	cJSON_Delete(body);
+}
+
 static const char *const dupof_fields[] = {"duplicate_of", NULL};
 
 /* Review of a possible duplicate: this employer is the same as another. */
@@ -2156,6 +2205,7 @@ int crm_routes(node *n, router *r)
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/employers/:id", patch_employer, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/convert", post_convert, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/duplicate-of", post_duplicate_of, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/vetting", post_vetting, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/contacts", post_contact, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/locations", post_location, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/notes", post_employer_note, n);

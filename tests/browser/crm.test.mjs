@@ -114,6 +114,11 @@ export const tests = [
     assert(e.account_type === 'recruiting' && e.vetting_status === 'pending', 'converted, vetting pending');
     assert(!e.username.startsWith('MKT'), `MKT prefix dropped, got ${e.username}`);
     assert(await page.isHidden('#convert-btn'), 'no second conversion offered');
+    await page.locator('#vetting:not([hidden])').waitFor();
+    await assertAccessible(page, 'summary with vetting pending');
+    await page.click('#vet-ok');
+    await page.waitForFunction(() => document.getElementById('vetting').hidden);
+    assert((await node.api(`/api/v1/crm/employers/${id}`)).json.vetting_status === 'approved', 'vetting passed');
     await page.screenshot({ path: `${OUT}/crm-lead.png`, fullPage: true });
   })],
 

@@ -28,6 +28,7 @@ function render() {
     ['Professional employer organization', e.pe_organization], ['Converted', e.converted_at ? fmtDate(e.converted_at) : null]]);
   $('convert-btn').hidden = e.account_type !== 'lead' || !m.me.can_edit;
   $('edit-btn').hidden = !m.me.can_edit;
+  $('vetting').hidden = !(e.account_type === 'recruiting' && e.vetting_status === 'pending' && m.me.can_edit);
   const dup = e.duplicate_of ? [] : e.duplicate_flags.filter(f => f.status === 'open');
   $('dup-warn').hidden = !dup.length && !e.duplicate_of;
   if (e.duplicate_of) {
@@ -164,6 +165,15 @@ async function addLocation(ev) {
   } catch (e) { showError(f, e, 'l-'); }
 }
 
+async function vetting(result) {
+  if (result === 'locked' && !confirm('Lock this employer account? The employer help desk will contact the employer.')) return;
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/vetting`, { method: 'POST', body: { result } });
+    render();
+    $('status').textContent = result === 'approved' ? 'Vetting passed.' : 'Account locked: the information did not match.';
+  } catch (e) { $('status').textContent = e.message; }
+}
+
 async function markDuplicate(otherId, otherName) {
   if (!confirm(`Mark this record as a duplicate of ${otherName || otherId}? It becomes inactive; nothing is merged.`)) return;
   try {
@@ -241,6 +251,8 @@ async function init() {
   $('note-form').addEventListener('submit', addNote);
   $('convert-btn').addEventListener('click', openConvert);
   $('edit-btn').addEventListener('click', openEdit);
+  $('vet-ok').addEventListener('click', () => vetting('approved'));
+  $('vet-lock').addEventListener('click', () => vetting('locked'));
   $('edit-form').addEventListener('submit', saveEdit);
   $('ed-cancel').addEventListener('click', () => $('edit-dlg').close());
   $('convert-form').addEventListener('submit', convert);
