@@ -225,6 +225,12 @@ export const tests = [
     await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
     await page.waitForSelector('#wi-dlg[open]');
     await assertAccessible(page, 'work item dialog');
+    await page.goto(node.url + '/crm-external.html?view=directory');
+    await page.waitForSelector('#list table');
+    await page.locator('#list tbody tr').first().locator('button.linkish').click();
+    await page.waitForSelector('#site-dlg[open]');
+    assert((await page.getAttribute('#site-convert', 'href')).includes('directory='), 'site details offer Convert to lead');
+    await assertAccessible(page, 'local employer site dialog');
     await page.goto(`${node.url}/crm-lead.html?id=${lead.id}`);
     await page.waitForSelector('#info dd');
     await page.click('#convert-btn');
