@@ -9,6 +9,7 @@
  *   employer_locations   mutable  further sites of an employer
  *   employer_services    append   the service plan (E-codes); a correction is
  *                                 a new row naming the row it corrects
+ *   employer_notes       append   case notes on an employer
  *   work_items           mutable  tasks; status Closed is final (an older
  *                                 edit never reopens a closed item)
  *   work_item_notes      append
@@ -286,6 +287,16 @@ static const db_migration crm_migrations[] = {
 	 " w.description || ' | ' ||"
 	 " coalesce((SELECT normalized_name FROM employers e WHERE e.id = w.employer_id), '')"
 	 " FROM work_items w;"},
+	/* 4: case notes on an employer (the lead summary's Case Notes). */
+	{"CREATE TABLE employer_notes("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " staff_id TEXT,"
+	 " office_id TEXT,"
+	 " subject TEXT,"
+	 " body TEXT NOT NULL,"
+	 " created_at INTEGER NOT NULL);"
+	 "CREATE INDEX employer_notes_employer ON employer_notes(employer_id, created_at);"},
 #undef CRM_FTS_EMPLOYER_REFRESH
 #undef CRM_FTS_CONTACT
 #undef CRM_FTS_WORK_ITEM
@@ -301,6 +312,7 @@ static const table_def crm_tables[] = {
 	{"employer_contacts", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"employer_locations", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"employer_services", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed"},
 	{"work_item_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"crm_duplicate_flags", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},

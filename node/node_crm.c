@@ -518,6 +518,12 @@ cJSON *crm__employer_json(node *n, const char *id)
 		    " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
 		    id);
 	cJSON_AddItemToObject(o, "duplicate_flags", x ? x : cJSON_CreateArray());
+	x = rows_of(n,
+		    "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
+		    " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
+		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
+		    id);
+	cJSON_AddItemToObject(o, "notes", x ? x : cJSON_CreateArray());
 	{
 		int open = 0;
 		cJSON *f;
@@ -1387,6 +1393,55 @@ done:
 	free(ar);
 }
 
+static const char *const vetting_fields[] = {"result", NULL};
+
+/* The vetting result of a converted employer (72-hour procedure): approved,
+ * or locked when the information did not match. */
+static void post_vetting(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id"), *result, *field;
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
+	const char *xc[1] = {"vetting_status"}, *xv[1];
+	int conflict = 0;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, vetting_fields, &e) ||
+	    json_get_str(body, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf, &e)) {
+		crm__bad(req, &e);
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto done;
+	}
+	db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", id, vs, sizeof vs);
+	field = crm_vetting_check(type, vs[0] ? vs : NULL, result, &conflict, msg, sizeof msg);
+	if (field) {
+		http_reply_error(req, conflict ? 409 : 400, field, "%s", msg);
+		goto done;
+	}
+	xv[0] = result;
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 1) < 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	log_info("crm: vetting of employer %s recorded: %s", id, result);
+	node_write_finish(n, &c, u->id, req, 200, crm__employer_json(n, id));
+done:
+	cJSON_Delete(body);
+}
+
 static const char *const dupof_fields[] = {"duplicate_of", NULL};
 
 /* Review of a possible duplicate: this employer is the same as another. */
@@ -1451,6 +1506,77 @@ static void list_duplicate_flags(http_req *req, void *ctx)
 		return;
 	}
 	crm__reply_rows(n, req, st);
+}
+
+/* ---- case notes ------------------------------------------------------------------ */
+
+static const char *const note_keys[] = {"subject", "body", NULL};
+
+/* POST /api/v1/crm/employers/:id/notes: a case note (append-only; the
+ * text is never logged). */
+static void post_employer_note(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *emp = http_req_param(req, "id"), *subject, *text;
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
+	const char *office;
+	capture c;
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if ((text_buf = malloc(CRM_NOTE_MAX + 1)) == NULL) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (json_only(body, note_keys, &e) ||
+	    json_get_str(body, "subject", JSON_NULLABLE, 0, CRM_TITLE_MAX, &subject, subj_buf,
+			 sizeof subj_buf, &e) ||
+	    json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf,
+			 CRM_NOTE_MAX + 1, &e)) {
+		crm__bad(req, &e);
+		goto done;
+	}
+	if (crm__exists(n, "employers", emp) != 1) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(nid, now);
+	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
+		       " created_at) VALUES(?,?,?,?,?,?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, office);
+	db_bind_text(st, 5, subject && subject[0] ? subject : NULL);
+	sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	log_info("crm: case note %s added to employer %s", nid, emp);
+	node_write_finish(n, &c, u->id, req, 201, crm__employer_json(n, emp));
+	goto done;
+dberr:
+	log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	free(text_buf);
+	cJSON_Delete(body);
 }
 
 /* ---- contacts and locations ------------------------------------------------------- */
@@ -2079,8 +2205,10 @@ int crm_routes(node *n, router *r)
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/employers/:id", patch_employer, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/convert", post_convert, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/duplicate-of", post_duplicate_of, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/vetting", post_vetting, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/contacts", post_contact, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/locations", post_location, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/notes", post_employer_note, n);
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/contacts/:id", patch_contact, n);
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/locations/:id", patch_location, n);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/contacts", list_contacts, n);

@@ -114,6 +114,11 @@ export const tests = [
     assert(e.account_type === 'recruiting' && e.vetting_status === 'pending', 'converted, vetting pending');
     assert(!e.username.startsWith('MKT'), `MKT prefix dropped, got ${e.username}`);
     assert(await page.isHidden('#convert-btn'), 'no second conversion offered');
+    await page.locator('#vetting:not([hidden])').waitFor();
+    await assertAccessible(page, 'summary with vetting pending');
+    await page.click('#vet-ok');
+    await page.waitForFunction(() => document.getElementById('vetting').hidden);
+    assert((await node.api(`/api/v1/crm/employers/${id}`)).json.vetting_status === 'approved', 'vetting passed');
     await page.screenshot({ path: `${OUT}/crm-lead.png`, fullPage: true });
   })],
 
@@ -156,6 +161,12 @@ export const tests = [
     await page.locator('#crossed:not([hidden]) td', { hasText: 'Elk Grove' }).waitFor();
     assert((await page.textContent('#crossed')).includes('Folsom'), 'both values of the crossed edit shown');
     await assertAccessible(page, 'summary with a duplicate flag and a crossed edit');
+    // A case note: an empty one is refused in place, then one is added.
+    await page.click('#n-save');
+    await page.waitForFunction(() => document.getElementById('n-body-err').textContent !== '');
+    await page.fill('#n-body', 'Owner asked about the spring job fair');
+    await page.click('#n-save');
+    await page.locator('#notes li', { hasText: 'spring job fair' }).waitFor();
     // The edit dialog: a bad value is named in place, then a good edit saves.
     await page.click('#edit-btn');
     await page.waitForSelector('#edit-dlg[open]');
@@ -214,6 +225,12 @@ export const tests = [
     await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
     await page.waitForSelector('#wi-dlg[open]');
     await assertAccessible(page, 'work item dialog');
+    await page.goto(node.url + '/crm-external.html?view=directory');
+    await page.waitForSelector('#list table');
+    await page.locator('#list tbody tr').first().locator('button.linkish').click();
+    await page.waitForSelector('#site-dlg[open]');
+    assert((await page.getAttribute('#site-convert', 'href')).includes('directory='), 'site details offer Convert to lead');
+    await assertAccessible(page, 'local employer site dialog');
     await page.goto(`${node.url}/crm-lead.html?id=${lead.id}`);
     await page.waitForSelector('#info dd');
     await page.click('#convert-btn');

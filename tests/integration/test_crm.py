@@ -233,6 +233,26 @@ class CrmNodeTest(unittest.TestCase):
         self.assertEqual(len(s["contacts"]), 2)
         self.assertEqual(len(s["locations"]), 1)
 
+    def test_case_notes(self):
+        e = self.lead("Case Note Cannery", "95901")
+        before = self.outbox()
+        r = self.req("POST", "/employers/%s/notes" % e["id"],
+                     {"subject": "First visit", "body": "  Met the owner; hiring in spring.  "})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(self.outbox(), before + 1)
+        self.req("POST", "/employers/%s/notes" % e["id"], {"body": "Second call"})
+        s = self.node.get(API + "/employers/" + e["id"]).json()
+        self.assertEqual([n["body"] for n in s["notes"]],
+                         ["Second call", "Met the owner; hiring in spring."])  # newest first
+        self.assertEqual(s["notes"][1]["subject"], "First visit")
+        self.assertEqual(s["notes"][0]["staff_id"], "demo-staff")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "   "}), "body")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "x" * 4001}), "body")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "x", "mood": 1}), "mood")
+        self.assertEqual(self.req("POST", "/employers/nope/notes", {"body": "x"}).status, 404)
+        self.assertEqual(self.outbox(), before + 2)
+        self.assertNotIn("hiring in spring", self.node.read_log())  # note text never logged
+
     def test_conversion(self):
         e = self.lead("Conversion Candidate Co", "95202")
         # Missing EDD Account Number, then other required fields, each named.
@@ -264,6 +284,14 @@ class CrmNodeTest(unittest.TestCase):
         # It stays in the Contacts List (created as a lead).
         c = self.node.get(API + "/contacts?owner=me&account_type=recruiting&limit=500").json()["items"]
         self.assertIn(e["id"], {x["employer_id"] for x in c})
+        # The vetting result: approved, or locked when the information did not match.
+        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "maybe"}), "result")
+        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {}), "result")
+        r = self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "locked"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["vetting_status"], "locked")
+        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "approved"}),
+                 "vetting_status", 409)
         # User names are unique: a conversion or an edit cannot take one in use.
         other = self.lead("Name Taker Co", "95202", phone="(209) 555-0102", industry="4931",
                           contacts=[{"name": "Lou", "kind": "primary"}])
@@ -271,6 +299,8 @@ class CrmNodeTest(unittest.TestCase):
                           {"edd_account_number": "7654322", "username": conv["username"]}), "username", 409)
         self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": conv["username"]}), "username", 409)
         self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": "a b"}), "username")
+        self.bad(self.req("POST", "/employers/%s/vetting" % other["id"], {"result": "approved"}),
+                 "account_type", 409)  # still a lead
         # Keeping the prefix is allowed too.
         e2 = self.lead("Keep Prefix Co", "95202", phone="(209) 555-0101", industry="4931",
                        contacts=[{"name": "Kim", "kind": "primary"}])
@@ -583,6 +613,10 @@ class CrmReplicationTest(unittest.TestCase):
         return {r["column_name"]: r for r in self.node_rows(
             node, "SELECT * FROM conflicts WHERE tbl=? AND row_id=?", table, row_id)}
 
+    def row_hlc(self, node, table, row_id):
+        return self.node_rows(node, "SELECT updated_hlc FROM %s WHERE id=?" % table,
+                              row_id)[0]["updated_hlc"]
+
     def verify(self, node):
         p = run_tool(["verify", "--data", node.data, "--json"])
         self.assertEqual(p.returncode, 0, (p.stdout.decode()[-2000:], p.stderr.decode()))
@@ -601,19 +635,24 @@ class CrmReplicationTest(unittest.TestCase):
             # Office A (earlier): phone and city.  Office B (later): website and city.
             self.api(self.a, "PATCH", "/employers/" + e["id"],
                      {"phone": "(916) 555-0199", "city": "Elk Grove"}, 200)
-            time.sleep(0.05)
+            time.sleep(0.3)
             self.api(self.b, "PATCH", "/employers/" + e["id"],
                      {"website": "www.crossed-lumber.example.com", "city": "Folsom"}, 200)
         finally:
             self.online()
+        # Each office's clock runs on its own estimate of the hub's; the rule
+        # is "the later HLC wins", so the expected city follows the HLCs.
+        ha, hb = self.row_hlc(self.a, "employers", e["id"]), self.row_hlc(self.b, "employers", e["id"])
+        self.assertNotEqual(ha, hb)
+        later, earlier = ("Folsom", "Elk Grove") if hb > ha else ("Elk Grove", "Folsom")
         # The later edit reaches the hub first; the earlier one must not win.
-        self.settle(self.b, self.a)
+        self.settle(*((self.b, self.a) if hb > ha else (self.a, self.b)))
 
         for node in (self.a, self.b):
             s = self.api(node, "GET", "/employers/" + e["id"], status=200)
             self.assertEqual(s["phone"], "(916) 555-0199", node.name)           # only A
             self.assertEqual(s["website"], "www.crossed-lumber.example.com")     # only B
-            self.assertEqual(s["city"], "Folsom", node.name)                     # both: later wins
+            self.assertEqual(s["city"], later, node.name)                        # both: later wins
             self.assertEqual(s["street"], "9 Mill Rd")                           # neither
             c = self.conflicts(node, "employers", e["id"])
             self.assertEqual(set(c), {"city"}, node.name)
@@ -623,10 +662,10 @@ class CrmReplicationTest(unittest.TestCase):
             # The summary shows the crossed edit to the staff of both offices.
             shown = [x for x in s["conflicts"] if x["column_name"] == "city"]
             self.assertEqual(len(shown), 1, s["conflicts"])
-            self.assertEqual(shown[0]["kept_value"], "Folsom")
-            self.assertEqual(shown[0]["other_value"], "Elk Grove")
+            self.assertEqual(shown[0]["kept_value"], later)
+            self.assertEqual(shown[0]["other_value"], earlier)
         row = self.hub_row("SELECT phone, website, city FROM employers WHERE id=?", e["id"])
-        self.assertEqual(tuple(row), ("(916) 555-0199", "www.crossed-lumber.example.com", "Folsom"))
+        self.assertEqual(tuple(row), ("(916) 555-0199", "www.crossed-lumber.example.com", later))
         self.assertEqual(self.hub_row("SELECT count(*) FROM conflicts WHERE tbl='employers' "
                                       "AND row_id=?", e["id"])[0], 1)
         self.verify(self.a)
@@ -652,13 +691,17 @@ class CrmReplicationTest(unittest.TestCase):
                 "status": "In Progress"}, 200)
             # ...and on the second item a due date and In Progress.
             self.api(self.a, "PATCH", "/work-items/" + w2["id"], {"status": "In Progress"}, 200)
-            time.sleep(0.05)
+            # Well clear of the difference between the offices' clock
+            # estimates, so the close is the later edit.
+            time.sleep(1.5)
             # Office B (later): due date and Closed; the second item: due date only.
             self.api(self.b, "PATCH", "/work-items/" + w["id"],
                      {"due_date": "2026-12-15", "status": "Closed"}, 200)
             self.api(self.b, "PATCH", "/work-items/" + w2["id"], {"due_date": "2026-12-20"}, 200)
         finally:
             self.online()
+        self.assertGreater(self.row_hlc(self.b, "work_items", w["id"]),
+                           self.row_hlc(self.a, "work_items", w["id"]), "the close is the later edit")
         # The close reaches the hub first; the older In Progress must not reopen it.
         self.settle(self.b, self.a)
 

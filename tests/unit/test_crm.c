@@ -213,6 +213,29 @@ static void test_conversion(void **state)
 	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
 }
 
+static void test_vetting(void **state)
+{
+	char msg[160];
+	int conflict;
+
+	(void)state;
+	assert_null(crm_vetting_check("recruiting", "pending", "approved", &conflict, msg, sizeof msg));
+	assert_null(crm_vetting_check("recruiting", "pending", "locked", &conflict, msg, sizeof msg));
+	assert_string_equal(crm_vetting_check("recruiting", "pending", "maybe", &conflict, msg, sizeof msg), "result");
+	assert_int_equal(conflict, 0);
+	assert_string_equal(crm_vetting_check("recruiting", "pending", NULL, &conflict, msg, sizeof msg), "result");
+	assert_string_equal(crm_vetting_check("lead", NULL, "approved", &conflict, msg, sizeof msg), "account_type");
+	assert_int_equal(conflict, 1);
+	assert_string_equal(crm_vetting_check("recruiting", "approved", "locked", &conflict, msg, sizeof msg),
+			    "vetting_status");
+	assert_int_equal(conflict, 1);
+	assert_non_null(strstr(msg, "approved"));
+	assert_string_equal(crm_vetting_check("recruiting", NULL, "locked", &conflict, msg, sizeof msg),
+			    "vetting_status");
+	/* 72 hours exactly. */
+	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
+}
+
 static void test_code_selection(void **state)
 {
 	(void)state;
@@ -710,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_usernames),
 		cmocka_unit_test(test_conversion),
+		cmocka_unit_test(test_vetting),
 		cmocka_unit_test(test_code_selection),
 		cmocka_unit_test(test_service_dates),
 		cmocka_unit_test(test_work_items),

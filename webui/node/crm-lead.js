@@ -28,6 +28,7 @@ function render() {
     ['Professional employer organization', e.pe_organization], ['Converted', e.converted_at ? fmtDate(e.converted_at) : null]]);
   $('convert-btn').hidden = e.account_type !== 'lead' || !m.me.can_edit;
   $('edit-btn').hidden = !m.me.can_edit;
+  $('vetting').hidden = !(e.account_type === 'recruiting' && e.vetting_status === 'pending' && m.me.can_edit);
   const dup = e.duplicate_of ? [] : e.duplicate_flags.filter(f => f.status === 'open');
   $('dup-warn').hidden = !dup.length && !e.duplicate_of;
   if (e.duplicate_of) {
@@ -59,6 +60,10 @@ function render() {
   $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],
     e.work_items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.category, w.status, w.due_date || '', w.assignee_name || '', w.description]))
     : el('p', { class: 'muted' }, 'No work items.'));
+  $('notes').replaceChildren(e.notes && e.notes.length ? el('ul', { class: 'notes' }, e.notes.map(nt => el('li', {},
+    el('strong', {}, `${new Date(nt.created_at).toLocaleString()} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
+    el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
+  $('note-form').hidden = !m.me.can_edit;
   $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
 }
 
@@ -132,6 +137,20 @@ async function addContact(ev) {
   } catch (e) { showError(f, e, 'c-'); }
 }
 
+async function addNote(ev) {
+  ev.preventDefault();
+  const f = $('note-form');
+  clearErrors(f);
+  const body = { body: $('n-body').value };
+  if ($('n-subject').value.trim()) body.subject = $('n-subject').value.trim();
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/notes`, { method: 'POST', body });
+    f.reset();
+    render();
+    $('status').textContent = 'Case note added.';
+  } catch (e) { showError(f, e, 'n-'); }
+}
+
 async function addLocation(ev) {
   ev.preventDefault();
   const f = $('location-form');
@@ -144,6 +163,15 @@ async function addLocation(ev) {
     await load();
     $('status').textContent = 'Location added.';
   } catch (e) { showError(f, e, 'l-'); }
+}
+
+async function vetting(result) {
+  if (result === 'locked' && !confirm('Lock this employer account? The employer help desk will contact the employer.')) return;
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/vetting`, { method: 'POST', body: { result } });
+    render();
+    $('status').textContent = result === 'approved' ? 'Vetting passed.' : 'Account locked: the information did not match.';
+  } catch (e) { $('status').textContent = e.message; }
 }
 
 async function markDuplicate(otherId, otherName) {
@@ -220,8 +248,11 @@ async function init() {
   $('svc-form').addEventListener('submit', saveServices);
   $('contact-form').addEventListener('submit', addContact);
   $('location-form').addEventListener('submit', addLocation);
+  $('note-form').addEventListener('submit', addNote);
   $('convert-btn').addEventListener('click', openConvert);
   $('edit-btn').addEventListener('click', openEdit);
+  $('vet-ok').addEventListener('click', () => vetting('approved'));
+  $('vet-lock').addEventListener('click', () => vetting('locked'));
   $('edit-form').addEventListener('submit', saveEdit);
   $('ed-cancel').addEventListener('click', () => $('edit-dlg').close());
   $('convert-form').addEventListener('submit', convert);
