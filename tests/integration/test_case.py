@@ -391,6 +391,7 @@ class CaseClockTest(unittest.TestCase):
             finally:
                 db.close()
             node.start()
+            harness.login(node)
             m = node.get(API + "/meta").json()
             self.assertTrue(m["clock_skew_warning"])
             self.assertEqual(m["clock_offset_ms"], 3 * 86400000)
