@@ -368,6 +368,15 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(rows[0]["participant_id"], p["id"])
         self.assertEqual(rows[0]["note_status"], "overdue")
         self.bad(self.node.get(API + "/compliance?format=xml"), "format")
+        # An activity that reached the office without its note (the API never
+        # makes one) is flagged.
+        self.ndb("INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+                 " code_list, start_date, entered_date, entered_at) VALUES("
+                 "'0190c000-0000-7000-8000-0000000a0001', ?, 'demo-la', 'demo-office', '115', 'activity', ?, ?, 1)",
+                 p["id"], self.today, self.today)
+        c3 = self.node.get(API + "/compliance?staff_id=" + staff).json()
+        self.assertEqual(c3["summary"]["activities_without_note"], 1)
+        self.assertIn("activity_note", [x["kind"] for x in c3["overdue"]])
         self.assertGreaterEqual(self.ndb("SELECT count(*) FROM audit_events WHERE action='compliance_view'")[0][0], 3)
 
 
