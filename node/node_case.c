@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- shared helpers ---------------------------------------------------------- */
 
@@ -1032,9 +1033,14 @@ done:
  */
 static void seed_if_standalone(node *n)
 {
-	char cur[32], ts[HLC_STRLEN];
+	char cur[32], ts[HLC_STRLEN], path[PATH_MAX + 32];
 
 	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
+		return;
+	/* Enrolled but not yet pulled: the hub's lists and key are on their way
+	 * (a key made here would be replaced by the hub's). */
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (access(path, F_OK) == 0)
 		return;
 	if (db_int(n->nd_db, "SELECT count(*) FROM participant_activity_codes", 0) > 0 &&
 	    db_int(n->nd_db, "SELECT count(*) FROM case_keys", 0) > 0)
