@@ -321,6 +321,17 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r.body)
         c = self.node.get(API + "/compliance").json()
         self.assertNotIn(near["id"], [x["participant_id"] for x in c["nearing_exit"]])
+        # Exited long ago, never followed up: two quarters missed, the
+        # third open, and the exit date is the 90th day, not the day noticed.
+        old = self.register("Antiguo", "Seguimiento")
+        self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 300), old["id"])
+        g = self.node.get(API + "/participants/" + old["id"]).json()
+        self.assertEqual(g["exit_date"], days_ago(self.today, 210))
+        self.assertEqual(g["status"]["followup_quarter"], 3)
+        self.assertEqual(g["status"]["followup_overdue_quarters"], 2)
+        self.assertFalse(g["status"]["followup_done"])
+        c = self.node.get(API + "/compliance").json()
+        self.assertIn((old["id"], "follow_up"), [(x["participant_id"], x["kind"]) for x in c["overdue"]])
         # Closure form recorded: no longer prompted.
         other = self.register("Cierre", "Formulario")
         self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 61), other["id"])
