@@ -619,13 +619,16 @@ static void patch_participant(http_req *req, void *ctx)
 		json_err_set(&e, "closure_form_date", "closure form date must be a date, not after today");
 		goto bad;
 	}
-	if (f.office && f.office[0] == '\0') {
-		json_err_set(&e, "office_id", "office is required");
-		goto bad;
-	}
 	vals[0] = f.first, vals[1] = f.last, vals[2] = f.birth, vals[3] = f.phone;
 	vals[4] = f.email, vals[5] = f.address, vals[6] = f.office, vals[7] = f.staff;
 	vals[8] = closure;
+	/* Columns a record cannot be without: sent means a value. */
+	for (int i = 0; i < 7; i++)
+		if ((i <= 2 || i == 6) && cJSON_GetObjectItemCaseSensitive(body, cols[i]) &&
+		    (vals[i] == NULL || vals[i][0] == '\0')) {
+			json_err_set(&e, cols[i], "%s cannot be empty", cols[i]);
+			goto bad;
+		}
 	k = snprintf(sql, sizeof sql, "UPDATE participants SET ");
 	for (int i = 0; i < 9; i++)
 		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))

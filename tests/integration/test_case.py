@@ -164,6 +164,13 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(self.node.get(API + "/participants/nope/timeline").status, 404)
         self.assertEqual(self.node.post(API + "/participants/nope/ssn/reveal").status, 404)
         p = self.register("Bad", "Inputson")
+        for body, field in (({"office_id": None}, "office_id"), ({"birth_date": None}, "birth_date"),
+                            ({"last_name": ""}, "last_name"), ({"closure_form_date": "2999-01-01"},
+                                                               "closure_form_date")):
+            self.bad(self.node.request("PATCH", API + "/participants/" + p["id"], body=body), field)
+        r = self.node.request("PATCH", API + "/participants/" + p["id"], body={"phone": "(805) 555-0142"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["phone"], "(805) 555-0142")
         A = API + "/participants/%s/activities" % p["id"]
         r = self.node.post(A, {"code": "102", "start_date": self.today})
         self.bad(r, "note.body")
