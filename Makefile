@@ -30,6 +30,9 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
 LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Test-build hooks: planted bugs for the convergence checker (lib/testhook.h)
+# and named crash points for the fault tests (lib/fault.h).
+ALL_CFLAGS += -DOUTPOST_TEST_HOOKS
 LDFLAGS  += -fsanitize=$(SAN)
 endif
 
@@ -155,8 +158,12 @@ unit:
 	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
 	$(Q)OUTPOST_ONLY=unit sh tests/run.sh $(SAN_O)
 
-test-long: all
-	$(Q)OUTPOST_LONG=1 sh tests/run.sh build/rel
+# The same sanitizer build as `make test` (the convergence checker's planted
+# bugs exist only there), with OUTPOST_LONG=1: many more seeds and kill points.
+test-long:
+	@sh scripts/setup.sh test
+	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)OUTPOST_LONG=1 sh tests/run.sh $(SAN_O)
 
 bench: all
 	$(Q)sh bench/run.sh

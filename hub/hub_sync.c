@@ -15,7 +15,9 @@
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
+#include "lib/testhook.h"
 #include "lib/uuid.h"
 #include "model/schema.h"
 #include "sync/frame.h"
@@ -95,6 +97,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	frame_reader r, pass;
 	sync_entry e;
 	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
+	sync_apply_cache *cache = NULL;
 	const char *err = NULL;
 	int rc, in_txn = 0, chunk_n = 0, ret = -1;
 	size_t chunk_bytes = 0;
@@ -132,6 +135,11 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 
+	cache = sync_apply_cache_new(db);
+	if (cache == NULL) {
+		ingest_fail(res, 500, "out of memory");
+		goto out;
+	}
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		ingest_fail(res, 500, "the hub database is busy");
 		goto out;
@@ -155,6 +163,16 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		sync_apply_result ar;
 
 		if (e.seq <= acked) {
+			if (test_plant("doubleapply")) {
+				/* planted bug: a replay is applied again */
+				sync_apply_result tr;
+				if (sync_hub_apply(db, &sc, &e, &tr) != 0) {
+					db_exec(db, "ROLLBACK");
+					in_txn = 0;
+					ingest_fail(res, 500, "the hub could not apply the batch");
+					goto out;
+				}
+			}
 			res->hi_skipped++;
 			continue;
 		}
@@ -167,7 +185,9 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			break;
 		}
 		memset(&ar, 0, sizeof ar);
-		if (sync_hub_apply(db, &sc, &e, &ar) != 0) {
+		if (test_plant("drop") && e.seq == 2)
+			ar.applied = 1; /* planted bug: acked, never applied */
+		else if (sync_hub_apply_cached(db, cache, &sc, &e, &ar) != 0) {
 			log_warnx("cannot apply seq %" PRId64
 				  " from node %s: internal error",
 				  e.seq, n->hn_id);
@@ -190,6 +210,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		if (e.hlc && strcmp(e.hlc, res->hi_max_hlc) > 0)
 			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e.hlc);
 		acked = e.seq;
+		FAULT_POINT("hub.apply.entry");
 		chunk_n++;
 		chunk_bytes += e.len;
 		if (chunk_n >= HUB_TXN_MAX_ENTRIES || chunk_bytes >= HUB_TXN_MAX_BYTES) {
@@ -236,6 +257,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 out:
 	if (in_txn)
 		db_exec(db, "ROLLBACK");
+	sync_apply_cache_free(cache);
 	if (res->hi_status == 200 || res->hi_status == 409)
 		log_info("batch from node %s: %u entries, applied %d, skipped %d, "
 			 "quarantined %d, "
@@ -415,10 +437,12 @@ static void job_run(uv_work_t *w)
 	case JOB_PUSH:
 		j->jb_rc = hub_ingest(db, &j->jb_node, j->jb_req->body.data,
 				      j->jb_req->body.len, &j->jb_ingest);
+		FAULT_POINT("hub.apply.commit");
 		break;
 	case JOB_PULL:
 		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
 					 &j->jb_next, &j->jb_head, &j->jb_more);
+		FAULT_POINT("hub.pull.serve");
 		if (j->jb_rc == 0)
 			set_pull_progress(db, sc.node_id, j->jb_after);
 		break;
@@ -928,6 +952,8 @@ int hub_sync_routes(hub *h, router *r)
 {
 	int rc = 0;
 
+	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
+		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/enroll", sync_enroll, h);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/pull", sync_pull, h);

@@ -15,6 +15,7 @@
 #include "sync/client.h"
 #include "sync/frame.h"
 #include "model/schema.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -1446,6 +1447,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			rc = SYNC_E_OTHER;
 			break;
 		}
+		FAULT_POINT("push.before_send");
 		rc = sync_client_request(c, "POST", "/api/v1/sync/push", frame.data, frame.len,
 					 &status, &resp, NULL, NULL, NULL);
 		if (rc != 0)
@@ -1491,6 +1493,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			break;
 		}
 		st->ps_head_seq = json_i64(o, "head_seq", -1);
+		FAULT_POINT("push.after_reply");
 		if (push_commit(db, base, wire_acked,
 				cJSON_GetObjectItemCaseSensitive(o, "quarantined"),
 				st->ps_head_seq) != 0) {
@@ -1555,6 +1558,7 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 		rc = SYNC_E_OTHER;
 		goto out;
 	}
+	FAULT_POINT("pull.after_reply");
 	rc = apply_page(c, db, &resp, next);
 	if (rc != 0)
 		goto out;
@@ -1635,6 +1639,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			rc = SYNC_E_OTHER;
 			break;
 		}
+		FAULT_POINT("pull.after_reply");
 		rc = apply_page(c, db, &resp, next);
 		if (rc != 0)
 			break;

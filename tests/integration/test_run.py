@@ -6,7 +6,6 @@ directory and free ports; OUTPOST_RUN_BIN at the binaries under test.
 """
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -141,6 +140,44 @@ class RunTest(unittest.TestCase):
                 self.assertEqual(db.execute("SELECT count(*) FROM nodes").fetchone()[0], 1)
             finally:
                 db.close()
+            self.assertEqual(run.ctrl_c(), 0)
+        finally:
+            run.kill()
+            if not os.environ.get("OUTPOST_KEEP"):
+                shutil.rmtree(data, ignore_errors=True)
+
+    def test_make_run_enrolls_a_node_that_ran_alone(self):
+        # ./data/node from an older `make run` (a stand-alone node with a
+        # check-in waiting in its outbox): enrolled as it is, the check-in pushed.
+        data = tempfile.mkdtemp(prefix="outpost-run-")
+        node = Daemon("node", data=os.path.join(data, "node")).start()
+        try:
+            login(node)
+            reasons = node.get("/api/v1/greeter/reasons").json()
+            r = node.post("/api/v1/checkins", {"visitor_name": "Before The Hub",
+                                               "reason_ids": [reasons[0]["id"]],
+                                               "language": "en"})
+            self.assertEqual(r.status, 201, r.body)
+            cid = r.json()["id"]
+        finally:
+            node.stop()
+        hub_port = free_port()
+        run = RunScript(data, hub_port, node.port)
+        try:
+            self.assertIn("enrolled the office node", run.wait_ready())
+            hub = Daemon("hub", data=os.path.join(data, "hub"))
+            hub.port = hub_port
+
+            def at_hub():
+                db = hub.db()
+                try:
+                    return db.execute("SELECT count(*) FROM checkins WHERE id=?",
+                                      (cid,)).fetchone()[0] == 1
+                finally:
+                    db.close()
+            wait_for(at_hub, timeout=30, what="the old check-in in hub.db")
+            wait_for(lambda: node.get("/api/v1/sync/status").json()["pending"] == 0,
+                     what="the outbox to drain")
             self.assertEqual(run.ctrl_c(), 0)
         finally:
             run.kill()

@@ -4,7 +4,7 @@
 // keyword, with or without openings).  "Convert to lead" opens the lead
 // form prefilled.
 import { api, el } from './api.js';
-import { $, API, qs, table } from './crm-common.js';
+import { $, API, qs, table, clearErrors, showError } from './crm-common.js';
 
 const dir = new URLSearchParams(location.search).get('view') === 'directory';
 let offset = 0;
@@ -13,7 +13,8 @@ const LIMIT = 50;
 async function load(ev) {
   if (ev) { ev.preventDefault(); offset = 0; }
   const q = { q: $('f-q').value.trim(), industry: $('f-industry').value.trim(), zip: $('f-zip').value.trim(), limit: LIMIT, offset };
-  if (dir) { q.area = $('f-area').value.trim(); q.openings = $('f-open').value; } else q.sort = $('f-sort').value;
+  if (dir) { q.area = $('f-area').value.trim(); q.openings = $('f-openings').value; } else q.sort = $('f-sort').value;
+  clearErrors($('filters'));
   try {
     const r = await api(`${API}/${dir ? 'directory' : 'external-employers'}?${qs(q)}`);
     $('status').textContent = r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : 'No employers match: adjust the search.';
@@ -27,7 +28,8 @@ async function load(ev) {
       : table('External employers', ['Company', 'Industry', 'City', 'ZIP', 'Active job orders', 'Action'],
         r.items.map(x => [x.company_name, `${x.industry_code} ${x.industry_title}`, x.city, x.zip, String(x.active_job_orders), action(x)])));
   } catch (e) {
-    $('status').textContent = e.message;
+    $('status').textContent = '';
+    showError($('filters'), e, 'f-');
   }
 }
 
