@@ -590,6 +590,12 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		}
 		if (jint(row, "backdate_days") != days)
 			REFUSE("participant_activities: backdate_days does not match the dates");
+	} else {
+		char owner[64] = "";
+		if (db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
+			    js(row, "corrects_id"), owner, sizeof owner) != 0 ||
+		    strcmp(owner, js(row, "participant_id")) != 0)
+			REFUSE("participant_activities: the corrected activity is not this participant's");
 	}
 	return 0;
 }

@@ -38,7 +38,9 @@
  * the hub and replicated only to that Local Area's nodes (case_keys is
  * SCOPE_LOCAL_AREA), so the ciphertext that travels in changesets, pull
  * pages, conflict records, quarantine and exports is useless elsewhere, and
- * nothing readable is ever in a log or a digest.  A copy of node.db with its
+ * nothing readable is ever in a log or a digest.  (A stand-alone demo node
+ * makes its own key; SSNs it stored stay unreadable after it enrolls, as the
+ * hub's key replaces it.)  A copy of node.db with its
  * key is not protected by this (full-disk encryption of office PCs is the
  * answer to that); an SQL console, CSV export or a stray log line are.
  */

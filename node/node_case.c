@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- shared helpers ---------------------------------------------------------- */
 
@@ -618,13 +619,16 @@ static void patch_participant(http_req *req, void *ctx)
 		json_err_set(&e, "closure_form_date", "closure form date must be a date, not after today");
 		goto bad;
 	}
-	if (f.office && f.office[0] == '\0') {
-		json_err_set(&e, "office_id", "office is required");
-		goto bad;
-	}
 	vals[0] = f.first, vals[1] = f.last, vals[2] = f.birth, vals[3] = f.phone;
 	vals[4] = f.email, vals[5] = f.address, vals[6] = f.office, vals[7] = f.staff;
 	vals[8] = closure;
+	/* Columns a record cannot be without: sent means a value. */
+	for (int i = 0; i < 7; i++)
+		if ((i <= 2 || i == 6) && cJSON_GetObjectItemCaseSensitive(body, cols[i]) &&
+		    (vals[i] == NULL || vals[i][0] == '\0')) {
+			json_err_set(&e, cols[i], "%s cannot be empty", cols[i]);
+			goto bad;
+		}
 	k = snprintf(sql, sizeof sql, "UPDATE participants SET ");
 	for (int i = 0; i < 9; i++)
 		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
@@ -1032,9 +1036,14 @@ done:
  */
 static void seed_if_standalone(node *n)
 {
-	char cur[32], ts[HLC_STRLEN];
+	char cur[32], ts[HLC_STRLEN], path[PATH_MAX + 32];
 
 	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
+		return;
+	/* Enrolled but not yet pulled: the hub's lists and key are on their way
+	 * (a key made here would be replaced by the hub's). */
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (access(path, F_OK) == 0)
 		return;
 	if (db_int(n->nd_db, "SELECT count(*) FROM participant_activity_codes", 0) > 0 &&
 	    db_int(n->nd_db, "SELECT count(*) FROM case_keys", 0) > 0)

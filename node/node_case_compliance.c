@@ -17,14 +17,85 @@
 #include <stdio.h>
 #include <string.h>
 
-static int text1(node *n, const char *sql, const char *arg, char *out, size_t len)
+/*
+ * Prepared statements, kept for the length of one request: the compliance
+ * view runs the same few queries for every case of the Local Area, and
+ * compiling them once per case cost more than running them.  The loop
+ * thread is the only user.  q_batch(1) keeps them across calls until
+ * q_batch(0) finalizes them; outside a batch each call finalizes its own.
+ */
+enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_N };
+static struct {
+	sqlite3_stmt *st[Q_N];
+	int batch;
+} qc;
+
+static const char *const q_sql[Q_N] = {
+	"SELECT registered_date, exit_state, coalesce(exit_date, ''),"
+	" coalesce(closure_form_date, '') FROM participants WHERE id=?",
+	"SELECT coalesce(max(a.start_date), '') FROM participant_activities a"
+	" JOIN participant_activity_codes c ON c.code = a.code AND a.code_list = 'activity'"
+	" WHERE a.participant_id = ?1 AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE,
+	"SELECT coalesce(max(contact_date), '') FROM case_notes WHERE participant_id=?"
+	" AND amends_id IS NULL",
+	"SELECT a.start_date, a.entered_date, NOT EXISTS (SELECT 1 FROM case_notes nt"
+	" WHERE nt.activity_id = a.id) FROM participant_activities a"
+	" WHERE a.participant_id = ? AND a.corrects_id IS NULL",
+	"SELECT contact_date, entered_date FROM case_notes"
+	" WHERE participant_id = ? AND amends_id IS NULL",
+	"SELECT (SELECT count(*) FROM participant_activities a WHERE a.participant_id=?1"
+	"  AND a.code_list='followup' AND a.start_date BETWEEN ?2 AND ?3 AND" CASE_ACT_EFFECTIVE ")"
+	" + (SELECT count(*) FROM case_notes WHERE participant_id=?1 AND amends_id IS NULL"
+	"  AND contact_date BETWEEN ?2 AND ?3)",
+	"INSERT INTO participant_exits(id, participant_id, local_area_id, office_id,"
+	" exit_date, kind, last_service_date, recorded_at, recorded_by)"
+	" VALUES(?,?,?,?,?,'soft_exit',?,?,?)",
+	"UPDATE participants SET exit_state='exited', exit_date=?, updated_hlc=? WHERE id=?",
+};
+
+static sqlite3_stmt *q(node *n, int i)
 {
-	int rc = db_text(n->nd_db, sql, arg, out, len);
-	if (rc == 1 || (rc == 0 && out[0] == '\0')) {
-		out[0] = '\0';
-		return 0;
+	if (qc.st[i] == NULL) {
+		if (db_prepare(n->nd_db, &qc.st[i], q_sql[i]) != 0)
+			return NULL;
+	} else {
+		sqlite3_reset(qc.st[i]);
+		sqlite3_clear_bindings(qc.st[i]);
 	}
-	return rc;
+	return qc.st[i];
+}
+
+static void q_done(void)
+{
+	if (qc.batch)
+		return;
+	for (int i = 0; i < Q_N; i++) {
+		sqlite3_finalize(qc.st[i]);
+		qc.st[i] = NULL;
+	}
+}
+
+static void q_batch(int on)
+{
+	qc.batch = on;
+	q_done();
+}
+
+/* First column of the one row of statement i bound to pid: "" when NULL. */
+static int q_text(node *n, int i, const char *pid, char *out, size_t len)
+{
+	sqlite3_stmt *st = q(n, i);
+	int rc;
+
+	out[0] = '\0';
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 typedef struct prow {
@@ -33,12 +104,11 @@ typedef struct prow {
 
 static int read_prow(node *n, const char *pid, prow *p)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = q(n, Q_PROW);
 	int rc;
 
 	memset(p, 0, sizeof *p);
-	if (db_prepare(n->nd_db, &st, "SELECT registered_date, exit_state, coalesce(exit_date, ''),"
-				      " coalesce(closure_form_date, '') FROM participants WHERE id=?") != 0)
+	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -48,35 +118,25 @@ static int read_prow(node *n, const char *pid, prow *p)
 		snprintf(p->exit_date, sizeof p->exit_date, "%s", (const char *)sqlite3_column_text(st, 2));
 		snprintf(p->closure, sizeof p->closure, "%s", (const char *)sqlite3_column_text(st, 3));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int last_service(node *n, const char *pid, char out[11])
-{
-	return text1(n,
-		     "SELECT coalesce(max(a.start_date), '') FROM participant_activities a"
-		     " JOIN participant_activity_codes c ON c.code = a.code AND a.code_list = 'activity'"
-		     " WHERE a.participant_id = ?1 AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE,
-		     pid, out, 11);
-}
-
-int case__status(node *n, const char *pid, const char *today, case_status *s)
+static int status_of(node *n, const char *pid, const char *today, case_status *s)
 {
 	prow p;
 	sqlite3_stmt *st;
 	char week[11];
 
 	memset(s, 0, sizeof *s);
-	if (read_prow(n, pid, &p) != 0 || last_service(n, pid, s->last_service) != 0)
+	if (read_prow(n, pid, &p) != 0 || q_text(n, Q_LAST, pid, s->last_service, sizeof s->last_service) != 0)
 		return -1;
 	snprintf(s->clock_from, sizeof s->clock_from, "%s", s->last_service[0] ? s->last_service : p.reg);
 	if (case_soft_exit(s->clock_from, today, &s->ex) != 0)
 		return -1;
 	s->exited = strcmp(p.state, "exited") == 0;
 	snprintf(s->exit_date, sizeof s->exit_date, "%s", p.exit_date);
-	if (text1(n, "SELECT coalesce(max(contact_date), '') FROM case_notes WHERE participant_id=?"
-		     " AND amends_id IS NULL", pid, s->last_note, sizeof s->last_note) != 0)
+	if (q_text(n, Q_NOTE, pid, s->last_note, sizeof s->last_note) != 0)
 		return -1;
 	case_note_next_due(s->last_note[0] ? s->last_note : p.reg, s->note_due);
 	clock_date_add(today, 7, week);
@@ -86,10 +146,7 @@ int case__status(node *n, const char *pid, const char *today, case_status *s)
 		s->closure_form_due = s->ex.closure_prompt && p.closure[0] == '\0';
 	}
 	/* Activities without their note, and entries made late. */
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT a.start_date, a.entered_date, NOT EXISTS (SELECT 1 FROM case_notes nt"
-		       " WHERE nt.activity_id = a.id) FROM participant_activities a"
-		       " WHERE a.participant_id = ? AND a.corrects_id IS NULL") != 0)
+	if ((st = q(n, Q_ACTS)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -99,48 +156,49 @@ int case__status(node *n, const char *pid, const char *today, case_status *s)
 		if (sqlite3_column_int(st, 2))
 			s->activities_without_note++;
 	}
-	sqlite3_finalize(st);
-	if (db_prepare(n->nd_db, &st, "SELECT contact_date, entered_date FROM case_notes"
-				      " WHERE participant_id = ? AND amends_id IS NULL") != 0)
+	sqlite3_reset(st);
+	if ((st = q(n, Q_NOTES)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		if (case_note_timely((const char *)sqlite3_column_text(st, 0),
 				     (const char *)sqlite3_column_text(st, 1)) == 0)
 			s->late_notes++;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	/* Follow-up: four quarters after the exit, each needing a follow-up
 	 * service or a documented contact (a case note) inside it. */
 	if (s->exited && s->exit_date[0]) {
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT (SELECT count(*) FROM participant_activities a WHERE a.participant_id=?1"
-			       "  AND a.code_list='followup' AND a.start_date BETWEEN ?2 AND ?3 AND" CASE_ACT_EFFECTIVE ")"
-			       " + (SELECT count(*) FROM case_notes WHERE participant_id=?1 AND amends_id IS NULL"
-			       "  AND contact_date BETWEEN ?2 AND ?3)") != 0)
-			return -1;
-		for (int q = 1; q <= CASE_FOLLOWUP_QUARTERS; q++) {
+		for (int k = 1; k <= CASE_FOLLOWUP_QUARTERS; k++) {
 			char qs[11], qe[11];
 			int done;
-			if (case_followup_quarter(s->exit_date, q, qs, qe) != 0)
+			if (case_followup_quarter(s->exit_date, k, qs, qe) != 0)
 				break;
-			sqlite3_reset(st);
+			if ((st = q(n, Q_FU)) == NULL)
+				return -1;
 			sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, qs, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(st, 3, qe, -1, SQLITE_TRANSIENT);
 			done = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+			sqlite3_reset(st);
 			if (strcmp(qe, today) < 0) {
 				if (!done)
 					s->fu_overdue++;
 			} else if (strcmp(qs, today) <= 0) {
-				s->fu_quarter = q;
+				s->fu_quarter = k;
 				memcpy(s->fu_start, qs, 11);
 				memcpy(s->fu_end, qe, 11);
 				s->fu_done = done;
 			}
 		}
-		sqlite3_finalize(st);
 	}
 	return 0;
+}
+
+int case__status(node *n, const char *pid, const char *today, case_status *s)
+{
+	int rc = status_of(n, pid, today, s);
+	q_done();
+	return rc;
 }
 
 cJSON *case__status_json(const case_status *s)
@@ -177,7 +235,7 @@ cJSON *case__status_json(const case_status *s)
 	return o;
 }
 
-int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *today, int *exited)
+static int sweep_one(node *n, const node_user *u, const char *pid, const char *today, int *exited)
 {
 	prow p;
 	char last[11], id[UUID_STRLEN], ts[HLC_STRLEN];
@@ -186,7 +244,7 @@ int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *t
 	int rc;
 
 	*exited = 0;
-	if (read_prow(n, pid, &p) != 0 || last_service(n, pid, last) != 0)
+	if (read_prow(n, pid, &p) != 0 || q_text(n, Q_LAST, pid, last, sizeof last) != 0)
 		return -1;
 	if (strcmp(p.state, "exited") == 0) {
 		*exited = 1;
@@ -196,10 +254,7 @@ int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *t
 		return -1;
 	if (!ex.exited)
 		return 0;
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO participant_exits(id, participant_id, local_area_id, office_id,"
-		       " exit_date, kind, last_service_date, recorded_at, recorded_by)"
-		       " VALUES(?,?,?,?,?,'soft_exit',?,?,?)") != 0)
+	if ((st = q(n, Q_EXIT)) == NULL)
 		return -1;
 	uuid7_at(id, node_now_ms(n));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -211,24 +266,30 @@ int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *t
 	sqlite3_bind_int64(st, 7, (int64_t)node_now_ms(n));
 	db_bind_text(st, 8, u ? u->id : NULL);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return -1;
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st, "UPDATE participants SET exit_state='exited', exit_date=?,"
-				      " updated_hlc=? WHERE id=?") != 0)
+	if ((st = q(n, Q_SETEXIT)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, ex.exit_date, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return -1;
 	log_info("case: participant %s soft-exited on %s (no clock-restarting service for 90 days)",
 		 pid, ex.exit_date);
 	*exited = 1;
 	return 0;
+}
+
+int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *today, int *exited)
+{
+	int rc = sweep_one(n, u, pid, today, exited);
+	q_done();
+	return rc;
 }
 
 /* ---- compliance views ------------------------------------------------------------ */
@@ -340,13 +401,23 @@ static void get_compliance(http_req *req, void *ctx)
 		node_reply_db_error(req);
 		return;
 	}
-	/* Sweep exits first, so the view shows what is true today. */
-	if (db_prepare(n->nd_db, &st, "SELECT id FROM participants WHERE local_area_id=?"
-				      " AND exit_state='active'") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+	q_batch(1);
+	/* Sweep exits first, so the view shows what is true today: only the
+	 * active cases whose clock started 90 days ago or more are candidates. */
 	{
-		cJSON *ids = db_rows_json(st), *it;
+		char limit[11];
+		cJSON *ids, *it;
+		clock_date_add(today, -CASE_SOFT_EXIT_DAYS, limit);
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT p.id FROM participants p WHERE p.local_area_id=?1"
+			       " AND p.exit_state='active' AND coalesce((SELECT max(a.start_date)"
+			       " FROM participant_activities a JOIN participant_activity_codes c"
+			       " ON c.code = a.code AND a.code_list = 'activity' WHERE a.participant_id = p.id"
+			       " AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE "), p.registered_date) <= ?2") != 0)
+			goto dberr;
+		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, limit, -1, SQLITE_TRANSIENT);
+		ids = db_rows_json(st);
 		sqlite3_finalize(st);
 		st = NULL;
 		if (ids == NULL)
@@ -354,7 +425,7 @@ static void get_compliance(http_req *req, void *ctx)
 		cJSON_ArrayForEach(it, ids)
 		{
 			int ex;
-			if (case__sweep_exit(n, u, json_str(it, "id"), today, &ex) != 0) {
+			if (sweep_one(n, u, json_str(it, "id"), today, &ex) != 0) {
 				cJSON_Delete(ids);
 				goto dberr;
 			}
@@ -401,7 +472,7 @@ static void get_compliance(http_req *req, void *ctx)
 		char fu_end_limit[11];
 		int ndue = 0, nover = 0;
 
-		if (case__status(n, json_str(p, "id"), today, &s) != 0) {
+		if (status_of(n, json_str(p, "id"), today, &s) != 0) {
 			buf_release(&b);
 			goto dberr;
 		}
@@ -521,6 +592,7 @@ static void get_compliance(http_req *req, void *ctx)
 		buf_release(&b);
 		goto dberr;
 	}
+	q_batch(0);
 	cJSON_Delete(ps);
 	if (csv) {
 		/* node_write_finish() queues JSON only: the audit row's savepoint
@@ -547,6 +619,7 @@ static void get_compliance(http_req *req, void *ctx)
 	node_write_finish(n, &c, u->id, req, 200, o);
 	return;
 dberr:
+	q_batch(0);
 	sqlite3_finalize(st);
 	cJSON_Delete(ps);
 	cJSON_Delete(o);

@@ -1,7 +1,8 @@
 // case.test.mjs - case work in a real browser, as staff would do it: register
 // a participant (pseudo-SSN), add an activity with its case note in one form
 // (the note's subject and contact date follow the activity), see the
-// compliance view change, amend a note (both shown), the backdating approval
+// compliance view change, amend a note (both shown), link a front-desk
+// visit to the timeline, the backdating approval
 // asked for only when needed, field errors in place; axe-core (WCAG 2.1 AA)
 // clean on every case page.
 import { writeFileSync } from 'node:fs';
@@ -123,6 +124,17 @@ export const tests = [
     await page.click('#note-save');
     await page.locator('#timeline h3', { hasText: 'Case note' }).waitFor();
     assert(await dueCount(page, node) === before, 'a fresh note takes the case off the due list');
+
+    // A visit at the front desk today, linked from the participant page.
+    const reasons = (await node.api('/api/v1/greeter/reasons')).json;
+    const ci = await node.api('/api/v1/checkins', { visitor_name: `${first} ${last}`, reason_ids: [reasons[0].id], language: 'en' });
+    assert(ci.status === 201, 'check-in made');
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector(`#visit option[value="${ci.json.id}"]`, { state: 'attached' });
+    await page.selectOption('#visit', ci.json.id);
+    await page.click('#visit-save');
+    await page.locator('#timeline h3', { hasText: 'Visit' }).waitFor();
+    await assertAccessible(page, 'participant page with a visit');
 
     // Search finds the participant.
     await page.goto(node.url + '/case.html');

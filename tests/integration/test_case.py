@@ -164,6 +164,13 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(self.node.get(API + "/participants/nope/timeline").status, 404)
         self.assertEqual(self.node.post(API + "/participants/nope/ssn/reveal").status, 404)
         p = self.register("Bad", "Inputson")
+        for body, field in (({"office_id": None}, "office_id"), ({"birth_date": None}, "birth_date"),
+                            ({"last_name": ""}, "last_name"), ({"closure_form_date": "2999-01-01"},
+                                                               "closure_form_date")):
+            self.bad(self.node.request("PATCH", API + "/participants/" + p["id"], body=body), field)
+        r = self.node.request("PATCH", API + "/participants/" + p["id"], body={"phone": "(805) 555-0142"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["phone"], "(805) 555-0142")
         A = API + "/participants/%s/activities" % p["id"]
         r = self.node.post(A, {"code": "102", "start_date": self.today})
         self.bad(r, "note.body")
@@ -321,6 +328,17 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r.body)
         c = self.node.get(API + "/compliance").json()
         self.assertNotIn(near["id"], [x["participant_id"] for x in c["nearing_exit"]])
+        # Exited long ago, never followed up: two quarters missed, the
+        # third open, and the exit date is the 90th day, not the day noticed.
+        old = self.register("Antiguo", "Seguimiento")
+        self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 300), old["id"])
+        g = self.node.get(API + "/participants/" + old["id"]).json()
+        self.assertEqual(g["exit_date"], days_ago(self.today, 210))
+        self.assertEqual(g["status"]["followup_quarter"], 3)
+        self.assertEqual(g["status"]["followup_overdue_quarters"], 2)
+        self.assertFalse(g["status"]["followup_done"])
+        c = self.node.get(API + "/compliance").json()
+        self.assertIn((old["id"], "follow_up"), [(x["participant_id"], x["kind"]) for x in c["overdue"]])
         # Closure form recorded: no longer prompted.
         other = self.register("Cierre", "Formulario")
         self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 61), other["id"])
@@ -368,6 +386,15 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(rows[0]["participant_id"], p["id"])
         self.assertEqual(rows[0]["note_status"], "overdue")
         self.bad(self.node.get(API + "/compliance?format=xml"), "format")
+        # An activity that reached the office without its note (the API never
+        # makes one) is flagged.
+        self.ndb("INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+                 " code_list, start_date, entered_date, entered_at) VALUES("
+                 "'0190c000-0000-7000-8000-0000000a0001', ?, 'demo-la', 'demo-office', '115', 'activity', ?, ?, 1)",
+                 p["id"], self.today, self.today)
+        c3 = self.node.get(API + "/compliance?staff_id=" + staff).json()
+        self.assertEqual(c3["summary"]["activities_without_note"], 1)
+        self.assertIn("activity_note", [x["kind"] for x in c3["overdue"]])
         self.assertGreaterEqual(self.ndb("SELECT count(*) FROM audit_events WHERE action='compliance_view'")[0][0], 3)
 
 
@@ -391,6 +418,7 @@ class CaseClockTest(unittest.TestCase):
             finally:
                 db.close()
             node.start()
+            harness.login(node)
             m = node.get(API + "/meta").json()
             self.assertTrue(m["clock_skew_warning"])
             self.assertEqual(m["clock_offset_ms"], 3 * 86400000)

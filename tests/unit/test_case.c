@@ -437,6 +437,15 @@ static void test_hub_apply_case_rows(void **state)
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "90 days"));
+	/* A correction of a row that is not this participant's. */
+	node_write(a, "000000001535.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, corrects_id) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e10f',%Q,'demo-la','demo-office','102','activity',"
+		   "'2026-03-02','2026-03-04',%lld,'no-such-activity')", P1, noon("2026-03-04"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "corrected activity"));
 	/* An unknown code. */
 	node_write(a, "000000001540.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e105",
 		   P1, "ZZZ", "2026-03-04", "2026-03-04", noon("2026-03-04"), 0, NULL);

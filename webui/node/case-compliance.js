@@ -53,7 +53,9 @@ async function show(ev) {
 
 async function init() {
   const m = await meta();
-  options($('f-staff'), m.staff, { label: 'display_name', blank: 'Everyone' });
+  // Staff see their own caseload first; "Everyone" shows the office's.
+  const sel = new URLSearchParams(location.search).get('staff_id') ?? (m.staff.some(s => s.id === m.user_id) ? m.user_id : '');
+  options($('f-staff'), m.staff, { label: 'display_name', blank: 'Everyone', selected: sel });
   options($('f-office'), m.offices, { blank: 'Every office' });
   clockNotice($('clock'));
   $('filters').addEventListener('submit', show);

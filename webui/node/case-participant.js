@@ -176,8 +176,32 @@ async function saveNote(ev) {
   }
 }
 
+async function loadVisits() {
+  try {
+    const v = await api('/api/v1/checkins?status=all');
+    const open = v.filter(x => !x.participant_id);
+    $('visit').replaceChildren(el('option', { value: '' }, open.length ? 'Choose a visit' : 'No unlinked visit today'),
+      ...open.map(x => el('option', { value: x.id }, `${x.visitor_name} (${x.status})`)));
+  } catch { $('visit-form').hidden = true; }
+}
+
+async function linkVisit(ev) {
+  ev.preventDefault();
+  const form = $('visit-form');
+  clearErrors(form);
+  if (!$('visit').value) { showError(form, { field: 'visit', message: 'Choose a visit.' }); return; }
+  try {
+    await api(`${API}/participants/${encodeURIComponent(id)}/visits`, { method: 'POST', body: { checkin_id: $('visit').value } });
+    await Promise.all([load(), loadVisits()]);
+  } catch (e) {
+    showError(form, e.field === 'checkin_id' ? Object.assign(e, { field: 'visit' }) : e);
+  }
+}
+
 async function init() {
   M = await meta();
+  $('visit-form').addEventListener('submit', linkVisit);
+  loadVisits();
   clockNotice($('clock'));
   $('start_date').value = M.today;
   $('start_date').max = M.today;
