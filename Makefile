@@ -14,7 +14,7 @@ SAN      ?=
 O        ?= build/rel
 V        ?= 0
 
-PKGS     := sqlite3 libuv libcurl libcjson
+PKGS     := sqlite3 libuv libcurl libcjson zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
