@@ -14,7 +14,7 @@ SAN      ?=
 O        ?= build/rel
 V        ?= 0
 
-PKGS     := sqlite3 libuv libcurl libcjson
+PKGS     := sqlite3 libuv libcurl libcjson zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcurl is loaded at run time on first sync (sync/curl_load.c), not linked.
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)

@@ -8,7 +8,8 @@
  *       check-ins (a checkins row and a checkin_reasons row each, captured by
  *       model/capture exactly as the node's API does, one outbox entry per
  *       check-in) spread evenly over the last DAYS days, stamped with HLCs of
- *       the node's id.  Prints "rows N changeset_bytes B".
+ *       the node's id and the staff id of one greeter.  Prints "rows N
+ *       changeset_bytes B".
  *
  *   bench_sync raw NODE_DB OUT_DB [cat]
  *       The reference: apply the same outbox changesets with plain
@@ -53,7 +54,7 @@ static uint64_t sim_clock(void *arg)
 static int gen(const char *path, long entries, int days)
 {
 	char node_id[64], office[64], la[64], reason[64], id[UUID_STRLEN], rid[UUID_STRLEN];
-	char ts[HLC_STRLEN], name[64], day[16];
+	char ts[HLC_STRLEN], name[64], day[16], staff[UUID_STRLEN], phone[16];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *a = NULL, *b = NULL;
 	capture c;
@@ -82,9 +83,10 @@ static int gen(const char *path, long entries, int days)
 	start = (uint64_t)time(NULL) * 1000 - span;
 	sim_ms = start;
 	hlc_init(&h, node_id, sim_clock, NULL);
+	uuid7(staff); /* the greeter's staff id, as the node's API records it */
 	if (db_prepare(db, &a, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
 			      " phone, language, status, arrived_at, visit_date, updated_hlc)"
-			      " VALUES(?1, ?2, ?3, ?4, '916-555-0100', 'en', 'waiting', ?5, ?6, ?7)") ||
+			      " VALUES(?1, ?2, ?3, ?4, ?8, 'en', 'waiting', ?5, ?6, ?7)") ||
 	    db_prepare(db, &b, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id)"
 			      " VALUES(?1, ?2, ?3, ?4)"))
 		goto out;
@@ -103,7 +105,17 @@ static int gen(const char *path, long entries, int days)
 		hlc_now(&h, ts);
 		uuid7(id);
 		uuid7(rid);
-		snprintf(name, sizeof name, "Backlog Visitor %ld", i);
+		{
+			/* Names and phones that vary like real ones (compression). */
+			static const char *first[] = {"Maria", "James", "Linh", "Jose", "Aisha",
+						      "Robert", "Guadalupe", "Wei", "Fatima", "David"};
+			uint32_t r = 0;
+			uuid_random(&r, sizeof r);
+			snprintf(name, sizeof name, "Backlog Visitor %ld %s %c%c%c", i, first[r % 10],
+				 'A' + (int)(r >> 8) % 26, 'a' + (int)(r >> 13) % 26,
+				 'a' + (int)(r >> 18) % 26);
+			snprintf(phone, sizeof phone, "916-555-%04u", (unsigned)(r >> 20) % 10000);
+		}
 		if (capture_begin(&c, db) != 0)
 			goto out;
 		sqlite3_bind_text(a, 1, id, -1, SQLITE_STATIC);
@@ -113,6 +125,7 @@ static int gen(const char *path, long entries, int days)
 		sqlite3_bind_int64(a, 5, (sqlite3_int64)sim_ms);
 		sqlite3_bind_text(a, 6, day, -1, SQLITE_STATIC);
 		sqlite3_bind_text(a, 7, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 8, phone, -1, SQLITE_STATIC);
 		sqlite3_bind_text(b, 1, rid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(b, 2, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(b, 3, reason, -1, SQLITE_STATIC);
@@ -124,7 +137,7 @@ static int gen(const char *path, long entries, int days)
 		}
 		sqlite3_reset(a);
 		sqlite3_reset(b);
-		if (capture_commit(&c, ts, NULL, NULL) != 0)
+		if (capture_commit(&c, ts, staff, NULL) != 0)
 			goto out;
 		rows += 2;
 		if ((i % 1000 == 999 || i == entries - 1) && db_exec(db, "COMMIT") != 0)

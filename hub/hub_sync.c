@@ -21,6 +21,7 @@
 #include "lib/uuid.h"
 #include "model/schema.h"
 #include "sync/frame.h"
+#include "sync/zbody.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
 
@@ -434,11 +436,34 @@ static void job_run(uv_work_t *w)
 
 	uv_mutex_lock(&h->hb_wlock);
 	switch (j->jb_kind) {
-	case JOB_PUSH:
-		j->jb_rc = hub_ingest(db, &j->jb_node, j->jb_req->body.data,
-				      j->jb_req->body.len, &j->jb_ingest);
+	case JOB_PUSH: {
+		/* The signature (checked already) covers the body as sent. */
+		const char *enc = http_req_header(j->jb_req, "Content-Encoding");
+		buf plain = BUF_INIT(SYNC_MAX_BATCH_BYTES + 64 * 1024);
+		const void *body = j->jb_req->body.data;
+		size_t blen = j->jb_req->body.len;
+		int zr = 0;
+
+		if (enc != NULL && strcasecmp(enc, ZBODY_ENCODING) == 0) {
+			zr = zbody_inflate(body, blen, &plain);
+			body = plain.data;
+			blen = plain.len;
+		} else if (enc != NULL && strcasecmp(enc, "identity") != 0) {
+			zr = -3;
+		}
+		if (zr != 0) {
+			ingest_fail(&j->jb_ingest, zr == -3 ? 415 : 400, "%s",
+				    zr == -3   ? "unsupported Content-Encoding of the push body"
+				    : zr == -2 ? "the push body inflates past the batch limit"
+					       : "the push body is not valid deflate data");
+			j->jb_rc = -1;
+		} else {
+			j->jb_rc = hub_ingest(db, &j->jb_node, body, blen, &j->jb_ingest);
+		}
+		buf_release(&plain);
 		FAULT_POINT("hub.apply.commit");
 		break;
+	}
 	case JOB_PULL:
 		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
 					 &j->jb_next, &j->jb_head, &j->jb_more);

@@ -10,7 +10,11 @@
     nothing of it applied, and the rest of the batch applied;
   * corrupt, truncated and hostile changesets inside well-formed, signed
     frames are refused with every replicated table of the hub unchanged, and
-    seeded random mutations of real changesets never harm the hub.
+    seeded random mutations of real changesets never harm the hub;
+  * compressed pushes (Content-Encoding: deflate, sync/zbody.h): applied
+    once; a broken stream, trailing bytes, a zip bomb and an unknown
+    encoding are refused with nothing applied; the signature covers the
+    compressed bytes.
 
 Frames and changesets are built byte by byte (test_hub.py helpers), from
 changesets a real office node captured.
@@ -22,6 +26,7 @@ import struct
 import time
 import unittest
 import uuid
+import zlib
 
 import harness
 import test_hub as th
@@ -236,6 +241,46 @@ class AttackTest(unittest.TestCase):
         self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
         self.assertEqual(n.push(frame).status, 200)
         self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+
+    def zpush(self, n, body, encoding="deflate", sign_body=None):
+        path = "/api/v1/sync/push"
+        h = n.headers("POST", path, body if sign_body is None else sign_body)
+        h["Content-Type"] = "application/octet-stream"
+        if encoding:
+            h["Content-Encoding"] = encoding
+        return self.hub.request("POST", path, body=body, headers=h)
+
+    def test_compressed_push(self):
+        n = self.enroll()
+        cid, entries = self.capture("Deflate Visitor", action="call")
+        frame = th.build_frame([(i + 1,) + e for i, e in enumerate(entries)], self.schema)
+        z = zlib.compress(frame)
+        before = self.state()
+        bomb = zlib.compress(b"\0" * (5 * 1024 * 1024))
+        self.assertLess(len(bomb), 64 * 1024)
+        refusals = [
+            ("cut short", z[:-3], "deflate", None, 400),
+            ("bytes after the stream", z + b"\0\0", "deflate", None, 400),
+            ("not deflate at all", frame, "deflate", None, 400),
+            ("zip bomb", bomb, "deflate", None, 400),
+            ("unknown encoding", z, "br", None, 415),
+            ("signed over the plain frame", z, "deflate", frame, 401),
+        ]
+        for what, body, enc, sign, status in refusals:
+            r = self.zpush(n, body, enc, sign)
+            self.assertEqual(r.status, status, (what, r.body))
+            self.assertIn("error", r.json(), what)
+        self.assert_unchanged(before, "refused compressed pushes")
+        self.assertEqual(self.acked(n), 0)
+        r = self.zpush(n, z)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["applied"], r.json()["acked_seq"]), (2, 2))
+        self.assertEqual(self.hub_count("SELECT status FROM checkins WHERE id=?", cid), "called")
+        # Replayed compressed: skipped; and the plain frame is still accepted.
+        r = self.zpush(n, z)
+        self.assertEqual((r.status, r.json()["skipped"], r.json()["applied"]), (200, 2, 0))
+        r = self.zpush(n, frame, encoding="identity")
+        self.assertEqual((r.status, r.json()["skipped"]), (200, 2))
 
     # ---- tables and scope ------------------------------------------------------------
     def test_forbidden_writes_quarantined(self):

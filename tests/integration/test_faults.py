@@ -35,9 +35,9 @@ from harness import BIN, Daemon, plant_secret, run_tool
 
 LONG = bool(os.environ.get("OUTPOST_LONG"))
 SEED = int(os.environ.get("OUTPOST_FAULT_SEED") or random.SystemRandom().randrange(1 << 30))
-ROUNDS = int(os.environ.get("OUTPOST_FAULT_ROUNDS") or (120 if LONG else 22))
+ROUNDS = int(os.environ.get("OUTPOST_FAULT_ROUNDS") or (120 if LONG else 20))
 SYNC_MS = 250          # the node's sync interval in the hooks build
-CONVERGE_S = 90        # longest wait for the offices to settle after a fault
+CONVERGE_S = 60        # longest wait for the offices to settle after a fault
 
 NODE_POINTS = [("node.commit.before", 1, 8), ("node.commit.after", 1, 8),
                ("push.before_send", 1, 3), ("push.after_reply", 1, 3),
