@@ -193,7 +193,8 @@ int main(int argc, char **argv)
 	n->nd_loop = loop;
 	n->nd_router = router_new();
 	if (n->nd_router == NULL || greeter_routes(n, n->nd_router) != 0 ||
-	    crm_routes(n, n->nd_router) != 0 || node_sync_routes(n, n->nd_router) != 0 ||
+	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
+	    node_sync_routes(n, n->nd_router) != 0 ||
 	    web_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
 	n->nd_http = http_server_new(loop, router_dispatch, n->nd_router);

@@ -21,6 +21,7 @@
 #include "node/node_auth.h"
 #include "sync/client.h"
 #include "lib/clock.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -200,15 +201,25 @@ static void schedule(struct node_sync *ns, uint64_t delay)
 	uv_timer_start(&ns->ns_timer, on_timer, delay, 0);
 }
 
-static uint64_t backoff(int failures, uint64_t interval)
+/* The cycle interval: the sync_interval setting, or the fault tests'
+ * shorter one (lib/fault.h, test builds only). */
+static uint64_t interval_ms(const struct node_sync *ns)
 {
-	uint64_t d = interval;
+	int64_t t = fault_sync_interval_ms();
+
+	return t > 0 ? (uint64_t)t : ns->ns_interval_ms;
+}
+
+static uint64_t backoff(const struct node_sync *ns, int failures)
+{
+	uint64_t d = interval_ms(ns);
+	uint64_t max = fault_sync_interval_ms() > 0 ? d : NODE_SYNC_BACKOFF_MAX_MS;
 	uint32_t r = 0;
 
-	for (int i = 1; i < failures && d < NODE_SYNC_BACKOFF_MAX_MS; i++)
+	for (int i = 1; i < failures && d < max; i++)
 		d *= 2;
-	if (d > NODE_SYNC_BACKOFF_MAX_MS)
-		d = NODE_SYNC_BACKOFF_MAX_MS;
+	if (d > max)
+		d = max;
 	/* +-25 % so that offices cut off together do not return together. */
 	uuid_random(&r, sizeof r);
 	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
@@ -257,7 +268,7 @@ static void after_cycle(uv_work_t *w, int status)
 		if (ns->w_enrolled)
 			ns->ns_last_ok_ms = clock_ms();
 		/* Writes that raced the pull are pushed at the next cycle. */
-		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : ns->ns_interval_ms);
+		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : interval_ms(ns));
 	} else {
 		ns->ns_failures++;
 		/* Log a failure once, not every retry. */
@@ -266,7 +277,7 @@ static void after_cycle(uv_work_t *w, int status)
 				  ns->w_err[0] ? ns->w_err : "unknown error");
 		snprintf(ns->ns_last_error, sizeof ns->ns_last_error, "%s",
 			 ns->w_err[0] ? ns->w_err : "sync failed");
-		schedule(ns, backoff(ns->ns_failures, ns->ns_interval_ms));
+		schedule(ns, backoff(ns, ns->ns_failures));
 	}
 	ns->ns_last_rc = rc;
 }
@@ -280,7 +291,7 @@ static void on_timer(uv_timer_t *t)
 	ns->ns_work.data = ns;
 	if (uv_queue_work(ns->ns_node->nd_loop, &ns->ns_work, work_cycle, after_cycle) != 0) {
 		log_warnx("cannot start a sync cycle; retrying");
-		schedule(ns, ns->ns_interval_ms);
+		schedule(ns, interval_ms(ns));
 		return;
 	}
 	ns->ns_busy = 1;
@@ -411,7 +422,38 @@ static void get_status(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
+/* GET /api/v1/sync/conflicts: the merge conflicts the hub recorded in this
+ * office's scope, as replicated to this node (newest first), so staff see
+ * them even while the hub is out of reach. */
+static void get_conflicts(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	sqlite3_stmt *st = NULL;
+	cJSON *rows;
+
+	if (node_auth_require(n, req, 0) != 0)
+		return;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT id, tbl, row_id, column_name, base_value, local_value, remote_value,"
+		       " winner, node_id, actor, created_at, resolved_at FROM conflicts"
+		       " ORDER BY created_at DESC, id LIMIT 500") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	rows = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (rows == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	http_reply_json(req, 200, rows);
+}
+
 int node_sync_routes(node *n, router *r)
 {
-	return router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, n);
+	return rc ? -1 : 0;
 }

@@ -345,9 +345,10 @@ static int refuse(actx *a, const char *fmt, ...)
 	vsnprintf(a->ax_reason, sizeof a->ax_reason, fmt, ap);
 	va_end(ap);
 	/* Reasons can quote a node's bytes (a table name): keep them printable
-	 * for the log line and the console. */
+	 * ASCII for the log line, the console and the JSON reply (a byte past
+	 * 0x7f may be half a character cut by the length limit, or no UTF-8). */
 	for (char *p = a->ax_reason; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	return A_REFUSE;
 }
@@ -1182,18 +1183,84 @@ out:
 	return ret;
 }
 
-static int set_origin(sqlite3 *db, const char *node_id)
+/* *st: a statement kept by the caller between calls (prepared on first use). */
+static int set_origin(sqlite3 *db, sqlite3_stmt **st, const char *node_id)
 {
-	sqlite3_stmt *st = NULL;
 	int ok;
 
-	if (db_prepare(db, &st, "INSERT INTO sync_ctx(k, v) VALUES('origin', ?1) "
-				"ON CONFLICT(k) DO UPDATE SET v=excluded.v") != 0)
+	if (*st == NULL && db_prepare(db, st, "INSERT INTO sync_ctx(k, v) VALUES('origin', ?1) "
+					      "ON CONFLICT(k) DO UPDATE SET v=excluded.v") != 0)
 		return -1;
-	db_bind_text(st, 1, node_id);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
+	sqlite3_reset(*st);
+	db_bind_text(*st, 1, node_id);
+	ok = sqlite3_step(*st) == SQLITE_DONE;
+	sqlite3_reset(*st);
 	return ok ? 0 : -1;
+}
+
+/* Statements and table shapes kept between the entries of one batch: every
+ * entry would otherwise parse a dozen statements and read the table info of
+ * each table it touches (most of the hub's time per entry, bench_sync). */
+struct sync_apply_cache {
+	sqlite3 *ac_db;
+	tcache *ac_tc;
+	int ac_ntc;
+	sqlite3_stmt *ac_conflict, *ac_tomb_get, *ac_tomb_put, *ac_tomb_del, *ac_origin;
+	sqlite3_stmt *ac_clk_get, *ac_clk_put;
+};
+
+sync_apply_cache *sync_apply_cache_new(sqlite3 *db)
+{
+	sync_apply_cache *c = calloc(1, sizeof *c);
+
+	if (c != NULL)
+		c->ac_db = db;
+	return c;
+}
+
+void sync_apply_cache_free(sync_apply_cache *c)
+{
+	actx a;
+
+	if (c == NULL)
+		return;
+	memset(&a, 0, sizeof a);
+	a.ax_tc = c->ac_tc;
+	a.ax_ntc = c->ac_ntc;
+	a.ax_conflict = c->ac_conflict;
+	a.ax_tomb_get = c->ac_tomb_get;
+	a.ax_tomb_put = c->ac_tomb_put;
+	a.ax_tomb_del = c->ac_tomb_del;
+	a.ax_clk_get = c->ac_clk_get;
+	a.ax_clk_put = c->ac_clk_put;
+	actx_release(&a);
+	sqlite3_finalize(c->ac_origin);
+	free(c);
+}
+
+/* Hand the statements back to the cache, each reset (no read left open). */
+static void cache_keep(sync_apply_cache *c, actx *a)
+{
+	for (int i = 0; i < a->ax_ntc; i++) {
+		sqlite3_reset(a->ax_tc[i].tc_sel);
+		sqlite3_reset(a->ax_tc[i].tc_ins);
+		sqlite3_reset(a->ax_tc[i].tc_upd);
+		sqlite3_reset(a->ax_tc[i].tc_del);
+	}
+	sqlite3_reset(a->ax_conflict);
+	sqlite3_reset(a->ax_tomb_get);
+	sqlite3_reset(a->ax_tomb_put);
+	sqlite3_reset(a->ax_tomb_del);
+	sqlite3_reset(a->ax_clk_get);
+	sqlite3_reset(a->ax_clk_put);
+	c->ac_tc = a->ax_tc;
+	c->ac_ntc = a->ax_ntc;
+	c->ac_conflict = a->ax_conflict;
+	c->ac_tomb_get = a->ax_tomb_get;
+	c->ac_tomb_put = a->ax_tomb_put;
+	c->ac_tomb_del = a->ax_tomb_del;
+	c->ac_clk_get = a->ax_clk_get;
+	c->ac_clk_put = a->ax_clk_put;
 }
 
 static int quarantine(actx *a)
@@ -1227,28 +1294,57 @@ static int quarantine(actx *a)
 
 int sync_hub_apply(sqlite3 *db, const sync_scope *sc, const sync_entry *e, sync_apply_result *res)
 {
+	return sync_hub_apply_cached(db, NULL, sc, e, res);
+}
+
+int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			  const sync_entry *e, sync_apply_result *res)
+{
+	sqlite3_stmt *origin = NULL;
 	actx a;
-	int r;
+	int r, sp;
 
 	memset(res, 0, sizeof *res);
 	if (db == NULL || sc == NULL || sc->node_id == NULL || e == NULL || e->hlc == NULL)
+		return -1;
+	if (cache != NULL && cache->ac_db != db)
 		return -1;
 	memset(&a, 0, sizeof a);
 	a.ax_db = db;
 	a.ax_sc = sc;
 	a.ax_e = e;
 	a.ax_res = res;
-	if (db_exec(db, "SAVEPOINT sync_apply") != 0)
-		return -1;
-	if (e->changeset == NULL || e->len < 1 || e->len > SYNC_MAX_CHANGESET)
+	if (cache != NULL) {
+		a.ax_tc = cache->ac_tc;
+		a.ax_ntc = cache->ac_ntc;
+		a.ax_conflict = cache->ac_conflict;
+		a.ax_tomb_get = cache->ac_tomb_get;
+		a.ax_tomb_put = cache->ac_tomb_put;
+		a.ax_tomb_del = cache->ac_tomb_del;
+		a.ax_clk_get = cache->ac_clk_get;
+		a.ax_clk_put = cache->ac_clk_put;
+		origin = cache->ac_origin;
+	}
+	sp = db_exec(db, "SAVEPOINT sync_apply") == 0;
+	if (!sp)
+		r = A_ERROR;
+	else if (e->changeset == NULL || e->len < 1 || e->len > SYNC_MAX_CHANGESET)
 		r = refuse(&a, "changeset size out of range");
 	else
 		r = prewalk(&a);
 	if (r == A_OK)
-		r = set_origin(db, sc->node_id) == 0 ? apply_changes(&a) : A_ERROR;
-	if (r == A_OK && set_origin(db, NULL) != 0)
+		r = set_origin(db, &origin, sc->node_id) == 0 ? apply_changes(&a) : A_ERROR;
+	if (r == A_OK && set_origin(db, &origin, NULL) != 0)
 		r = A_ERROR;
-	actx_release(&a);
+	if (cache != NULL) {
+		cache_keep(cache, &a);
+		cache->ac_origin = origin;
+	} else {
+		actx_release(&a);
+		sqlite3_finalize(origin);
+	}
+	if (!sp)
+		return -1;
 	if (r == A_OK) {
 		res->applied = 1;
 		return db_exec(db, "RELEASE sync_apply") == 0 ? 0 : -1;

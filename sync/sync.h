@@ -119,6 +119,18 @@ int sync_hub_apply(sqlite3 *db, const sync_scope *sc, const sync_entry *e,
 		   sync_apply_result *res);
 
 /*
+ * The same with prepared statements and table shapes kept between calls, for
+ * the entries of one batch (several times faster per entry).  The cache
+ * belongs to db and to one thread at a time; free it before closing db.
+ * sync_hub_apply_cached() with a cache of another db returns -1.
+ */
+typedef struct sync_apply_cache sync_apply_cache;
+sync_apply_cache *sync_apply_cache_new(sqlite3 *db);
+void sync_apply_cache_free(sync_apply_cache *c);
+int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			  const sync_entry *e, sync_apply_result *res);
+
+/*
  * Domain rules at the hub: an optional hook sync_hub_apply() calls for every
  * row an entry writes, after the merge, with the table name, the op
  * (SQLITE_INSERT, SQLITE_UPDATE - also for a resurrected row - or
