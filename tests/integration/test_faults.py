@@ -93,11 +93,12 @@ class Writer(threading.Thread):
         self.rng, self.reason_id, self.tag = rng, reason_id, tag
         self.stop = threading.Event()
         self.k = 0
+        self.actions = True
 
     def one(self):
         led = self.ledger
         live = led.live.setdefault(self.label, [])
-        if live and self.rng.random() < 0.35:
+        if live and self.actions and self.rng.random() < 0.35:
             cid = self.rng.choice(live)
             with led.lock:
                 allowed = led.state[cid]
@@ -429,12 +430,56 @@ class FaultTest(unittest.TestCase):
             self.assertEqual(dup, 0, (d.name, ctx))
 
     # ---- SIGKILL at random points ------------------------------------------------------
+    def ensure_enrolled(self):
+        cls = type(self)
+        if getattr(cls, "ledger", None) is None:
+            for n in self.nodes.values():
+                self.enroll(n)
+            self.converge("enrollment")
+            cls.ledger = Ledger()
+        return cls.ledger
+
+    def hub_acked(self, node):
+        nid = self.q(node, "SELECT value FROM node_meta WHERE key='node_id'")[0][0]
+        return self.q(self.hub, "SELECT acked_seq FROM nodes WHERE id=?", nid)[0][0]
+
+    def test_hub_killed_mid_backlog(self):
+        # A backlog larger than one bounded hub transaction (500 entries):
+        # the hub dies after the first COMMIT, inside the second.
+        ledger = self.ensure_enrolled()
+        rng = random.Random(SEED + 7)
+        a = self.nodes["A"]
+        self.hub.kill()
+        before = self.hub_acked(a)
+        w = Writer(a, "A", ledger, rng, self.reason_id, "backlog")
+        w.actions = False
+        for _ in range(650):
+            w.one()
+        self.assertEqual(self.q(a, "SELECT count(*) FROM outbox")[0][0], 650)
+        if self.hooks:
+            point = rng.randint(520, 640)
+            self.restart(self.hub, "hub.apply.entry:%d" % point)
+            t0 = time.time()
+            while time.time() - t0 < 60 and self.hub.proc.poll() is None:
+                time.sleep(0.05)
+            self.assertIsNotNone(self.hub.proc.poll(), "crash point not reached")
+            # The first bounded transaction survived the crash, the second not.
+            self.assertEqual(self.hub_acked(a) - before, 500)
+            desc = "hub killed at entry %d of a 650-entry backlog" % point
+        else:
+            self.restart(self.hub)
+            delay = rng.uniform(0.1, 2.0)
+            time.sleep(delay)
+            self.hub.kill()
+            desc = "hub killed %.2fs into a 650-entry backlog" % delay
+        self.restart(self.hub)
+        took = self.converge(desc)
+        self.check(ledger, desc)
+        log("seed %d %s; converged in %.1fs" % (SEED, desc, took))
+
     def test_sigkill_rounds(self):
         rng = random.Random(SEED)
-        ledger = Ledger()
-        for label, n in self.nodes.items():
-            self.enroll(n)
-        self.converge("enrollment")
+        ledger = self.ensure_enrolled()
         reached = {}
         kills = 0
         t_start = time.time()
