@@ -9,9 +9,10 @@
  * "Authorization: Bearer <token>".  A token rather than "loopback only"
  * because a reverse proxy or a port forward on the hub machine would make
  * every request look local.  Every state-changing action writes an
- * audit_events row.
+ * hub_audit_events row.
  */
 #include "hub/hub.h"
+#include "hub/acct.h"
 #include "lib/log.h"
 #include "model/schema.h"
 
@@ -21,22 +22,10 @@
 
 static int admin_auth(hub *h, http_req *req)
 {
-	const char *a = http_req_header(req, "authorization");
+	acct_principal p;
 
-	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0) {
-		a += 7;
-		while (*a == ' ')
-			a++;
-		if (strlen(a) == 64 && hub_ct_cmp(a, h->hb_admin_token, 64) == 0)
-			return 0;
-	}
-	log_info("refused %s %s from %s: %s", req->method_str, req->path, req->peer,
-		 a ? "bad admin token" : "no admin token");
-	http_add_header(req, "WWW-Authenticate", "Bearer realm=\"outpost-hub\"");
-	http_reply_error(
-	    req, 401, NULL,
-	    "admin token required (Authorization: Bearer, see DATA/admin.token)");
-	return -1;
+	/* The bearer token, or an operations console session (hub/acct.h). */
+	return acct_auth(h, req, &p, 1, 0);
 }
 
 static cJSON *rows(sqlite3 *db, const char *sql, const char *arg)
@@ -81,13 +70,17 @@ static void offices_list(http_req *req, void *ctx)
 }
 
 /* Lag per node: acked seq (what it pushed), pull cursor against the head
- * of the change log (what it still has to pull), last contact, and its
- * unresolved quarantined entries. */
+ * of the change log, pull_lag (the change-log entries of its scope after its
+ * cursor: what it still has to pull), last contact, and its unresolved
+ * quarantined entries. */
 static const char *const nodes_sql =
     "SELECT n.id, n.office_id, n.local_area_id, n.name, n.enrolled_at, n.revoked_at,"
     " n.last_seen_ms, n.acked_seq, n.pull_cursor, n.last_pull_ms, n.schema_version,"
     " n.last_error, (SELECT count(*) FROM quarantine q WHERE q.node_id=n.id AND"
-    " q.resolved_at IS NULL) AS quarantined"
+    " q.resolved_at IS NULL) AS quarantined,"
+    " (SELECT count(*) FROM change_log c WHERE c.seq > n.pull_cursor AND"
+    "  (c.scope_office IS NULL OR c.scope_office=n.office_id) AND"
+    "  (c.scope_la IS NULL OR c.scope_la=n.local_area_id)) AS pull_lag"
     " FROM nodes n ORDER BY n.office_id, n.enrolled_at LIMIT 1000";
 
 static void nodes_list(http_req *req, void *ctx)
@@ -106,12 +99,7 @@ static void nodes_list(http_req *req, void *ctx)
 	}
 	cJSON_ArrayForEach(it, r)
 	{
-		cJSON *pc = cJSON_GetObjectItem(it, "pull_cursor");
 		cJSON_AddNumberToObject(it, "head_seq", (double)head);
-		cJSON_AddNumberToObject(it, "pull_lag",
-					pc && cJSON_IsNumber(pc)
-					    ? (double)head - pc->valuedouble
-					    : (double)head);
 		cJSON_AddBoolToObject(
 		    it, "revoked", !cJSON_IsNull(cJSON_GetObjectItem(it, "revoked_at")));
 	}
@@ -229,7 +217,7 @@ static void audit_list(http_req *req, void *ctx)
 		return;
 	reply_rows(req,
 		   rows(h->hb_db,
-			"SELECT * FROM audit_events ORDER BY at DESC LIMIT 1000", NULL));
+			"SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000", NULL));
 }
 
 void hub_admin_sync_status(hub *h, http_req *req)

@@ -11,6 +11,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
+#include "model/casework.h"
 #include "model/crm.h"
 #include "model/demo.h"
 #include "model/schema.h"
@@ -52,14 +53,17 @@ static const db_migration hub_migrations[] = {
      " at INTEGER NOT NULL,"
      " PRIMARY KEY(node_id, nonce)) WITHOUT ROWID;"
      "CREATE INDEX nonces_at ON nonces(at);"
-     "CREATE TABLE audit_events("
+     /* hub_audit_events: admin actions at the hub.  (Named apart from the
+      * replicated audit_events of model/schema_accounts.c, which the
+      * accounts module creates before this runs.) */
+     "CREATE TABLE hub_audit_events("
      " id TEXT PRIMARY KEY NOT NULL,"
      " at INTEGER NOT NULL,"
      " actor TEXT NOT NULL,"
      " action TEXT NOT NULL,"
      " subject TEXT,"
      " detail TEXT);"
-     "CREATE INDEX audit_events_at ON audit_events(at);"},
+     "CREATE INDEX hub_audit_events_at ON hub_audit_events(at);"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
@@ -67,7 +71,7 @@ uint64_t hub_now_ms(void) { return clock_ms(); }
 int hub_migrate(sqlite3 *db, int demo)
 {
 	/* Domain rules for rows arriving from nodes (before any apply runs). */
-	sync_set_validator(crm_hub_validate_row);
+	sync_set_validator(model_hub_validate_row);
 	if (schema_migrate(db) != 0 || sync_hub_migrate(db) != 0)
 		return -1;
 	if (db_migrate(db, "hub", hub_migrations,
@@ -84,7 +88,7 @@ int hub_migrate(sqlite3 *db, int demo)
 		int rc = 0;
 
 		if (!need_ref && !need_crm)
-			return 0;
+			return case_hub_prepare(db, HUB_NODE_ID);
 		/* Seeds go through the change-log triggers like any hub write, so
 		 * nodes receive them by pull and snapshot. */
 		hlc_init(&h, HUB_NODE_ID, NULL, NULL);
@@ -105,7 +109,7 @@ int hub_migrate(sqlite3 *db, int demo)
 			 need_ref && need_crm ? " and " : "",
 			 need_crm ? "the CRM lists" : "");
 	}
-	return 0;
+	return case_hub_prepare(db, HUB_NODE_ID);
 }
 
 int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *subject,
@@ -117,7 +121,7 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 
 	if (uuid7(id) != 0 ||
 	    db_prepare(db, &st,
-		       "INSERT INTO audit_events(id, at, actor, action, subject, "
+		       "INSERT INTO hub_audit_events(id, at, actor, action, subject, "
 		       "detail) VALUES(?, ?, ?, ?, ?, ?)") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);

@@ -23,6 +23,9 @@ static const conf_entry node_conf_tab[] = {
 	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
 	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024, "largest request body in bytes"},
 	{"demo", CONF_BOOL, "yes", 0, 0, "seed a demo office when the node is not enrolled"},
+	{"sync_interval", CONF_INT, "5", 0, 86400,
+	 "seconds between background sync cycles with the hub (0: no background sync, "
+	 "replicate only with outpost-sync push/pull)"},
 	{"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
 };
 #define NCONF ((int)(sizeof node_conf_tab / sizeof node_conf_tab[0]))
@@ -190,7 +193,8 @@ int main(int argc, char **argv)
 	n->nd_loop = loop;
 	n->nd_router = router_new();
 	if (n->nd_router == NULL || greeter_routes(n, n->nd_router) != 0 ||
-	    crm_routes(n, n->nd_router) != 0 || node_sync_routes(n, n->nd_router) != 0 ||
+	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
+	    node_sync_routes(n, n->nd_router) != 0 ||
 	    web_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
 	n->nd_http = http_server_new(loop, router_dispatch, n->nd_router);

@@ -78,6 +78,9 @@ int greeter_routes(node *n, router *r);
 /* node_crm.c */
 int crm_routes(node *n, router *r);
 
+/* node_case.c: participants, activities, case notes, compliance */
+int case_routes(node *n, router *r);
+
 /* node_web.c */
 int web_routes(node *n, router *r);
 

@@ -21,6 +21,7 @@
 #include "lib/uuid.h"
 
 #include <curl/curl.h>
+#include "sync/curl_load.h" /* after curl.h: libcurl is loaded on first use */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +51,7 @@ const char *sync_strerror(int rc)
 	case SYNC_OK:
 		return "ok";
 	case SYNC_E_CONFIG:
-		return "not_enrolled";
+		return "config";
 	case SYNC_E_UNREACHABLE:
 		return "unreachable";
 	case SYNC_E_AUTH:
@@ -569,7 +570,7 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	sqlite3_stmt *st = NULL;
 	int64_t v = 0, pending = -1, bytes = 0, oldest = 0, base = 0;
 	char s[512];
-	int have_oldest = 0;
+	int have_oldest = 0, have;
 
 	if (o == NULL)
 		return NULL;
@@ -593,14 +594,20 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 			(int64_t)now > oldest ? (int64_t)now - oldest : 0);
 	if (kv_get_i64(db, "sync_state", "seq_base", &base) != 0)
 		base = 0;
-	add_i64_or_null(o, "acked_seq", kv_get_i64(db, "sync_state", "acked_seq", &v) == 0, v);
+	/* One read per statement: an argument list does not order its reads. */
+	have = kv_get_i64(db, "sync_state", "acked_seq", &v) == 0;
+	add_i64_or_null(o, "acked_seq", have, v);
 	cJSON_AddNumberToObject(o, "seq_base", (double)base);
-	add_i64_or_null(o, "head_seq", kv_get_i64(db, "sync_state", "head_seq", &v) == 0, v);
-	add_i64_or_null(o, "cursor", kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0, v);
-	add_i64_or_null(o, "last_contact_ms",
-			kv_get_i64(db, "node_meta", "last_contact_ms", &v) == 0, v);
-	add_i64_or_null(o, "last_pull_ms", kv_get_i64(db, "node_meta", "last_pull_ms", &v) == 0,
-			v);
+	have = kv_get_i64(db, "sync_state", "head_seq", &v) == 0;
+	add_i64_or_null(o, "head_seq", have, v);
+	have = kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0;
+	add_i64_or_null(o, "cursor", have, v);
+	have = kv_get_i64(db, "node_meta", "last_contact_ms", &v) == 0;
+	add_i64_or_null(o, "last_contact_ms", have, v);
+	add_i64_or_null(o, "last_contact_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
+	have = kv_get_i64(db, "node_meta", "last_pull_ms", &v) == 0;
+	add_i64_or_null(o, "last_pull_ms", have, v);
+	add_i64_or_null(o, "last_pull_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
 	if (kv_get_i64(db, "node_meta", "clock_offset_ms", &v) == 0) {
 		cJSON_AddNumberToObject(o, "clock_offset_ms", (double)v);
 		cJSON_AddBoolToObject(o, "clock_skew_warning", llabs((long long)v) > SYNC_SKEW_WARN_MS);
@@ -637,6 +644,13 @@ static int curl_init_rc;
 
 static void curl_init_once(void)
 {
+	const char *why = NULL;
+
+	if (sync__curl_load(&why) != 0) {
+		log_warnx("%s", why);
+		curl_init_rc = -1;
+		return;
+	}
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
@@ -1021,8 +1035,8 @@ static void hub_error(sync_client *c, long status, const buf *resp, const char *
 			     : "the node may be revoked or unknown; enroll again with a new code");
 		break;
 	case 426:
-		CERR(c, "the hub refused schema version %d: %s", schema_version(),
-		     msg ? msg : "unknown schema version");
+		CERR(c, "unknown schema version, refused by the hub: %s",
+		     msg ? msg : "upgrade outpost so node and hub share a schema version");
 		break;
 	default:
 		CERR(c, "%s failed: hub answered %ld%s%s", doing, status, msg ? ": " : "",

@@ -92,7 +92,7 @@ typedef struct sync_scope {
 /* ---- hub: schema, triggers, apply (sync/apply.c) -------------------------- */
 
 /* Create the hub's replication tables (change_log, conflicts is replicated
- * and lives in model/, quarantine, tombstones, sync_ctx) and the change-log
+ * and lives in model/, quarantine, tombstones, sync_ctx, col_clocks) and the change-log
  * triggers on every replicated table.  Idempotent; call at hub start after
  * schema_migrate(). 0 or -1. */
 int sync_hub_migrate(sqlite3 *db);

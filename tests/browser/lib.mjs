@@ -35,7 +35,7 @@ export async function startNode() {
     await new Promise(r => setTimeout(r, 50));
   }
   return {
-    url, proc,
+    url, proc, data,
     async api(path, body) {
       const r = await fetch(url + path, body === undefined ? {} :
         { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });

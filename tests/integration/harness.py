@@ -248,7 +248,9 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     p = subprocess.run(args, capture_output=True, timeout=timeout, env=e)
     # stderr is the tools' log channel and is searched for planted secrets;
     # stdout is their answer (an enrollment code, on purpose) and is kept apart.
-    cmd = b"$ " + " ".join(args).encode() + b"\n"
+    # An enrollment code on the command line is a secret: not in the log.
+    shown = ["<code>" if i and args[i - 1] == "--code" else a for i, a in enumerate(args)]
+    cmd = b"$ " + " ".join(shown).encode() + b"\n"
     with open(os.path.join(OUT, name + "-tool.log"), "ab") as f:
         f.write(cmd + p.stderr)
     with open(os.path.join(OUT, name + "-tool.out"), "ab") as f:

@@ -7,7 +7,9 @@ export const PAGES = [
   { href: '/desk.html', label: 'Front desk' },
   { href: '/visits.html', label: 'Visits' },
   { href: '/crm.html', label: 'CRM' },
+  { href: '/case.html', label: 'Case work' },
   { href: '/kiosk.html', label: 'Visitor kiosk' },
+  { href: '/sync.html', label: 'Sync' },
 ];
 
 export function renderNav(brand = 'Outpost') {
