@@ -32,6 +32,16 @@ local_addr() {
 hub_url="https://$(local_addr "$hub_listen")"
 node_url="http://$(local_addr "$node_listen")"
 
+# Another `make run` (or anything else) on our addresses would answer our
+# readiness checks: refuse to start beside it.
+for addr in "$hub_url" "$node_url"; do
+	if curl -fsk -o /dev/null --max-time 2 "$addr/healthz" 2>/dev/null; then
+		echo "outpost: something already answers at $addr (another make run?); stop it or set" \
+			"OUTPOST_HUB_LISTEN / OUTPOST_NODE_LISTEN" >&2
+		exit 1
+	fi
+done
+
 mkdir -p "$data/hub" "$data/node"
 
 hub_pid=""

@@ -124,6 +124,13 @@ class RunTest(unittest.TestCase):
                 finally:
                     db.close()
             wait_for(at_hub, timeout=30, what="the check-in in hub.db")
+            # A second make run beside the first refuses to start.
+            twin_data = os.path.join(data, "twin")
+            twin = RunScript(twin_data, hub_port, node_port)
+            self.assertEqual(twin.proc.wait(timeout=60), 1)
+            twin.out.close()
+            self.assertIn("already answers", twin.text())
+            self.assertFalse(os.path.exists(twin_data))
             # Ctrl-C stops both.
             self.assertEqual(run.ctrl_c(), 0)
             self.assertIn("stopped", run.text())
