@@ -2,7 +2,7 @@
 // create a lead from an external employer, add a contact, record two services
 // at once, create and close a work item, convert the lead; field-level errors
 // in the UI; axe-core (WCAG 2.1 AA) clean on every CRM page.
-import { startNode, launch, assertAccessible, assert, OUT } from './lib.mjs';
+import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
 
 async function withNode(fn) {
   const node = await startNode();
@@ -10,6 +10,7 @@ async function withNode(fn) {
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('dialog', d => d.accept());
+    await login(page, node);
     await fn(node, page);
   } finally {
     await browser.close();
@@ -18,7 +19,9 @@ async function withNode(fn) {
 }
 
 async function patch(node, path, body) {
-  const r = await fetch(node.url + path, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const headers = { 'Content-Type': 'application/json' };
+  if (node.session) { headers.Cookie = node.session.cookie; headers['X-CSRF-Token'] = node.session.csrf; }
+  const r = await fetch(node.url + path, { method: 'PATCH', headers, body: JSON.stringify(body) });
   return { status: r.status, json: await r.json() };
 }
 

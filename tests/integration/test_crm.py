@@ -18,6 +18,7 @@ import os
 import subprocess
 import unittest
 
+import harness
 from harness import BIN, Daemon
 
 API = "/api/v1/crm"
@@ -31,6 +32,7 @@ class CrmNodeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.node = Daemon("node").start()
+        harness.login(cls.node)
 
     @classmethod
     def tearDownClass(cls):
