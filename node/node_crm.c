@@ -962,8 +962,8 @@ static const char *const patch_fields[] = {
 static void patch_employer(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1068,8 +1068,8 @@ static const char *const convert_fields[] = {
 static void post_convert(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1203,8 +1203,8 @@ static const char *const dupof_fields[] = {"duplicate_of", NULL};
 static void post_duplicate_of(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id"), *other;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
@@ -1268,8 +1268,8 @@ static void list_duplicate_flags(http_req *req, void *ctx)
 static void post_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1329,8 +1329,8 @@ done:
 static void patch_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"kind", "name", "title", "phone", "email", "status", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1405,8 +1405,8 @@ static cJSON *location_json(node *n, const char *id)
 static void post_location(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"name", "street", "city", "state", "zip", "phone", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1475,8 +1475,8 @@ done:
 static void patch_location(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"name", "street", "city", "state", "zip", "phone", "status", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};

@@ -436,6 +436,11 @@ static void after_login(uv_work_t *w, int status)
 			goto out;
 		}
 	}
+	/* Whatever session this browser held ends: the new one gets a new token
+	 * (a token planted before the login is never promoted). */
+	s = auth__session(n, req);
+	if (s)
+		auth__session_end(n, s, NULL);
 	s = auth__session_new(n, req, j->lj_staff_id, j->lj_temp, !connected);
 	if (s == NULL) {
 		http_reply_json(req, 403, error_json(NULL, "inactive",

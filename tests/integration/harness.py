@@ -66,8 +66,7 @@ def login(daemon, username=DEMO_USER, password=None, expect=200):
     """
     if password is None:
         password = DEMO_PASSWORD
-    daemon.cookies.pop("outpost_session", None)
-    daemon.csrf = None
+    daemon.csrf = None  # a browser sends its old cookie; the node ends that session
     r = daemon.request("POST", "/api/v1/session",
                        body={"username": username, "password": password}, timeout=60)
     if r.status != expect:
