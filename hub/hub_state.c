@@ -52,14 +52,17 @@ static const db_migration hub_migrations[] = {
      " at INTEGER NOT NULL,"
      " PRIMARY KEY(node_id, nonce)) WITHOUT ROWID;"
      "CREATE INDEX nonces_at ON nonces(at);"
-     "CREATE TABLE audit_events("
+     /* hub_audit_events: admin actions at the hub.  (Named apart from the
+      * replicated audit_events of model/schema_accounts.c, which the
+      * accounts module creates before this runs.) */
+     "CREATE TABLE hub_audit_events("
      " id TEXT PRIMARY KEY NOT NULL,"
      " at INTEGER NOT NULL,"
      " actor TEXT NOT NULL,"
      " action TEXT NOT NULL,"
      " subject TEXT,"
      " detail TEXT);"
-     "CREATE INDEX audit_events_at ON audit_events(at);"},
+     "CREATE INDEX hub_audit_events_at ON hub_audit_events(at);"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
@@ -117,7 +120,7 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 
 	if (uuid7(id) != 0 ||
 	    db_prepare(db, &st,
-		       "INSERT INTO audit_events(id, at, actor, action, subject, "
+		       "INSERT INTO hub_audit_events(id, at, actor, action, subject, "
 		       "detail) VALUES(?, ?, ?, ?, ?, ?)") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
