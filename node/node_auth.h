@@ -82,5 +82,8 @@ void node_auth_dispatch(http_req *req, void *ctx);
  * seeding (inside node_seed_demo's transaction).  0 or -1. */
 #define NODE_DEMO_PASSWORD "Outpost.Demo24"
 int node_seed_demo_logins(node *n, const char *ts);
+/* Nonzero when stored is the hash of a demo login: an enrolled node never
+ * accepts those (a demo node enrolled later keeps its demo rows). */
+int node_demo_login_hash(const char *stored);
 
 #endif

@@ -95,3 +95,11 @@ out:
 	sqlite3_finalize(cred);
 	return ret;
 }
+
+int node_demo_login_hash(const char *stored)
+{
+	for (size_t i = 0; stored && i < sizeof demo_logins / sizeof demo_logins[0]; i++)
+		if (strcmp(stored, demo_logins[i].hash) == 0)
+			return 1;
+	return 0;
+}

@@ -541,6 +541,9 @@ static void post_session(http_req *req, void *ctx)
 		node_reply_db_error(req);
 		goto out;
 	}
+	if (j->lj_known && strcmp(ls.ls_mode, "standalone") != 0 &&
+	    node_demo_login_hash(j->lj_stored))
+		j->lj_known = 0; /* the public demo password never opens an enrolled node */
 	if (!j->lj_known)
 		snprintf(j->lj_stored, sizeof j->lj_stored, "%s", dummy_hash);
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", pw);
