@@ -6,7 +6,8 @@ hub's admin API, docs/hub-admin-api.md) and on stand-alone nodes.
   node is connected, must change it (nothing else works meanwhile), the
   change reaches the hub (credential_changes applied there); then, with the
   hub stopped, the user signs in offline with the new password, while a
-  temporary password is refused offline; the offline login is audited at
+  temporary password is refused offline (and an expired one always); a
+  first-login change made offline reaches the hub and takes effect there; the offline login is audited at
   the hub after reconnect.  A node whose last pull is older than
   offline_login_max_age refuses every sign-in and says why.  After a
   deactivation at the hub, the connected node ends the user's session
@@ -141,9 +142,27 @@ class HubNodeLoginTest(unittest.TestCase):
 
         ana, temp = admin.create("ana.field")
         bo, temp_bo = admin.create("bo.later", group="View Access")
-        secrets_seen += [temp, temp_bo]
+        cy, temp_cy = admin.create("cy.offline")
+        secrets_seen += [temp, temp_bo, temp_cy]
         wait_for("the node to pull the accounts",
-                 lambda: node_has_credentials(node, ana) and node_has_credentials(node, bo))
+                 lambda: node_has_credentials(node, ana) and node_has_credentials(node, bo)
+                 and node_has_credentials(node, cy))
+        # An expired temporary password is refused (24 hours; the node's copy
+        # is aged here).
+        db = node.db()
+        exp = db.execute("SELECT password_expires_at FROM staff_credentials WHERE id=?",
+                         (bo,)).fetchone()[0]
+        self.assertGreater(exp, time.time() * 1000 + 23 * 3600 * 1000)
+        db.execute("UPDATE staff_credentials SET password_expires_at=? WHERE id=?",
+                   (int(time.time() * 1000) - 1000, bo))
+        db.commit()
+        db.close()
+        r = harness.login(harness.client(node), "bo.later", temp_bo, expect=403)
+        self.assertEqual(r.json()["reason"], "temporary_expired")
+        # cy signs in while connected and changes the password only once the
+        # office is offline (below).
+        cyc = harness.client(node)
+        self.assertTrue(harness.login(cyc, "cy.offline", temp_cy).json()["must_change_password"])
 
         # Connected: the temporary password works, and must be changed first.
         c = harness.client(node)
@@ -216,6 +235,14 @@ class HubNodeLoginTest(unittest.TestCase):
         self.assertEqual(off.get("/api/v1/crm/meta").status, 200)
         r = harness.login(harness.client(node), "bo.later", temp_bo, expect=403)
         self.assertEqual(r.json()["reason"], "temporary_offline")
+        # A first-login change made offline: accepted here, queued for the hub.
+        new_cy = "Cy." + secrets.token_hex(4) + "k5"
+        plant_secret(new_cy)
+        secrets_seen.append(new_cy)
+        r = cyc.post("/api/v1/session/password", {"current_password": temp_cy,
+                                                  "new_password": new_cy}, timeout=60)
+        self.assertEqual(r.status, 200, r)
+        harness.login(harness.client(node), "cy.offline", new_cy)
 
         # The offline bound: restarted with a 2-second bound, the node refuses
         # everyone once its last pull is older than that, and says so.
@@ -246,6 +273,15 @@ class HubNodeLoginTest(unittest.TestCase):
             finally:
                 h.close()
         wait_for("the offline login to reach the hub", audited, timeout=60)
+
+        def cy_applied():
+            h = hub.db()
+            try:
+                return h.execute("SELECT password_temp FROM staff_credentials WHERE id=?",
+                                 (cy,)).fetchone()[0] == 0
+            finally:
+                h.close()
+        wait_for("the offline password change to take effect at the hub", cy_applied)
 
         # Deactivation at the hub ends the session on the connected node within
         # seconds, and the user can no longer sign in.
