@@ -46,6 +46,8 @@ cat <<EOT
     Front desk:     http://$node_listen/desk.html
     Visits:         http://$node_listen/visits.html
 
+  Sign in as demo / Outpost.Demo24 (README, "Test login").
+
   Data: $data/node   Log: $data/node.log
   Press Ctrl-C to stop.
 
