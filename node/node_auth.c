@@ -15,11 +15,13 @@
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "model/demo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static struct node_auth *auth_of(node *n)
 {
@@ -308,6 +310,25 @@ static void on_sweep(uv_timer_t *t)
 	node_auth_sweep(((struct node_auth *)t->data)->na_node);
 }
 
+/* A stand-alone demo node made before logins existed gets its test logins
+ * too (idempotent; never on an enrolled node). */
+static void demo_logins(node *n)
+{
+	char path[PATH_MAX + 32], ts[HLC_STRLEN];
+
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (!conf_bool(&n->nd_conf, "demo") || strcmp(n->nd_office_id, DEMO_OFFICE) != 0 ||
+	    access(path, F_OK) == 0)
+		return;
+	hlc_now(&n->nd_hlc, ts);
+	if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)
+		return;
+	if (node_seed_demo_logins(n, ts) != 0 || db_exec(n->nd_db, "COMMIT") != 0) {
+		db_exec(n->nd_db, "ROLLBACK");
+		log_warnx("cannot add the demo logins");
+	}
+}
+
 int node_auth_init(node *n)
 {
 	struct node_auth *a = calloc(1, sizeof *a);
@@ -331,6 +352,7 @@ int node_auth_init(node *n)
 	if (a->na_abs_ms == 0)
 		a->na_abs_ms = NODE_AUTH_ABSOLUTE_S * 1000ull;
 	n->nd_auth = a;
+	demo_logins(n);
 	if (n->nd_loop && uv_timer_init(n->nd_loop, &a->na_timer) == 0) {
 		a->na_timer.data = a;
 		uv_timer_start(&a->na_timer, on_sweep, NODE_AUTH_SWEEP_MS, NODE_AUTH_SWEEP_MS);
