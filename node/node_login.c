@@ -441,7 +441,8 @@ static void after_login(uv_work_t *w, int status)
 	s = auth__session(n, req);
 	if (s)
 		auth__session_end(n, s, NULL);
-	s = auth__session_new(n, req, j->lj_staff_id, j->lj_temp, !connected);
+	s = auth__session_new(n, req, j->lj_staff_id, j->lj_temp,
+			      strcmp(ls.ls_mode, "offline") == 0);
 	if (s == NULL) {
 		http_reply_json(req, 403, error_json(NULL, "inactive",
 						     "This account is not active. Ask your administrator."));
@@ -452,14 +453,16 @@ static void after_login(uv_work_t *w, int status)
 		node_reply_db_error(req);
 		goto out;
 	}
-	if (audit_login(n, req, j->lj_staff_id, connected ? "login" : "login_offline",
+	if (audit_login(n, req, j->lj_staff_id,
+			strcmp(ls.ls_mode, "offline") == 0 ? "login_offline" : "login",
 			connected) != 0) {
 		capture_abort(&c);
 		auth__session_end(n, s, req);
 		node_reply_db_error(req);
 		goto out;
 	}
-	log_info("login: staff %s signed in%s", j->lj_staff_id, connected ? "" : " (offline)");
+	log_info("login: staff %s signed in%s", j->lj_staff_id,
+		 strcmp(ls.ls_mode, "offline") == 0 ? " (offline)" : "");
 	if (node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s)) != 0)
 		auth__session_end(n, s, NULL);
 out:

@@ -275,6 +275,7 @@ class MatrixTest(unittest.TestCase):
         s = c.get("/api/v1/session").json()
         self.assertTrue(s["signed_in"])
         self.assertEqual(s["user"]["username"], "demo")
+        self.assertFalse(s["signed_in_offline"])  # stand-alone is not "offline"
         self.assertIn("crm", s["privileges"])
         self.assertNotIn("staff_admin", s["privileges"])
         self.assertEqual(s["due_today"], 0)
