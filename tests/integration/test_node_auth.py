@@ -296,6 +296,13 @@ class ExpiryTest(unittest.TestCase):
             time.sleep(3)
             r = node.get("/api/v1/crm/meta")
             self.assertEqual(r.status, 401, r)
+            # The expired session opens no route at all (it is gone, so it is
+            # not revived by use either).
+            for method, pattern in node_routes():
+                if needed(method, pattern) == "public":
+                    continue
+                r = call(node, method, concrete(pattern))
+                self.assertEqual(r.status, 401, (method, pattern, r))
             # Absolute: busy the whole time, still ends at session_max_age.
             harness.login(node)
             t0 = time.time()
