@@ -35,6 +35,6 @@ export async function renderUser() {
       headers: { 'X-CSRF-Token': s.csrf_token } });
     location.href = '/login.html';
   });
-  bar.append(el('span', { class: 'user' }, s.user.display_name), out);
+  bar.append(el('span', { class: 'user', style: 'margin-left: auto' }, s.user.display_name), out);
 }
 renderUser();
