@@ -1,0 +1,33 @@
+// nav.js - the hub console's header (it takes the place of the office
+// node's nav.js in the hub's assets): the console's pages, who is signed in,
+// and Sign out.  Every console page includes <header class="top" id="top">.
+import { el } from './api.js';
+import { session, signOut } from './console.js';
+
+export const PAGES = [
+  { href: '/', label: 'Overview' },
+  { href: '/accounts.html', label: 'Accounts' },
+  { href: '/nodes.html', label: 'Offices and nodes' },
+  { href: '/conflicts.html', label: 'Conflicts and quarantine' },
+  { href: '/audit.html', label: 'Audit trail' },
+  { href: '/reports.html', label: 'Reviews and reports' },
+];
+
+export function renderNav() {
+  const top = document.getElementById('top');
+  if (!top) return;
+  const here = location.pathname === '/index.html' ? '/' : location.pathname;
+  const sub = { '/account.html': '/accounts.html', '/request.html': '/accounts.html' }[here] || here;
+  const who = el('span', { class: 'who', id: 'who' });
+  top.replaceChildren(el('div', { class: 'bar' },
+    el('a', { class: 'brand', href: '/' }, 'Outpost hub console'),
+    el('nav', { 'aria-label': 'Main' },
+      el('ul', {}, PAGES.map(p => el('li', {},
+        el('a', { href: p.href, 'aria-current': p.href === sub ? 'page' : null }, p.label))))),
+    el('div', { class: 'session' }, who,
+      el('button', { type: 'button', class: 'secondary small', id: 'sign-out', onclick: signOut }, 'Sign out'))));
+  session().then(s => {
+    if (s && s.user) who.textContent = `Signed in as ${s.user.display_name || s.user.username}`;
+  }).catch(() => {});
+}
+renderNav();

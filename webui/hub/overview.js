@@ -1,0 +1,26 @@
+// overview.js - the console's home: replication at a glance and the way to
+// every task.
+import { api, el, $, ago, fmtDateTime } from './console.js';
+
+async function load() {
+  try {
+    const s = await api('/api/v1/sync/status');
+    $('s-nodes').textContent = s.nodes_enrolled;
+    $('s-oldest').textContent = s.nodes_enrolled ? ago(s.oldest_contact_ms, s.hub_time_ms) : '–';
+    $('s-conflicts').textContent = s.open_conflicts;
+    $('s-quarantined').textContent = s.quarantined;
+    const h = await api('/healthz');
+    $('hub-info').replaceChildren(
+      el('dt', {}, 'Version'), el('dd', {}, h.version),
+      el('dt', {}, 'Schema version'), el('dd', {}, String(s.schema_version)),
+      el('dt', {}, 'Changes in the log'), el('dd', {}, String(s.change_log_rows)),
+      el('dt', {}, 'Revoked nodes'), el('dd', {}, String(s.nodes_revoked)),
+      el('dt', {}, 'Public key pin (nodes check it)'), el('dd', { class: 'val' }, s.hub_pin),
+      el('dt', {}, 'Hub time'), el('dd', {}, fmtDateTime(s.hub_time_ms)));
+    $('status').textContent = `Updated ${fmtDateTime(Date.now())}.`;
+  } catch (e) {
+    $('status').textContent = 'Could not load the hub status: ' + e.message;
+  }
+}
+load();
+setInterval(load, 30000);
