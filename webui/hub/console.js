@@ -2,19 +2,85 @@
 // session, dates, query strings, tables, CSV downloads, field errors, a
 // confirmation dialog and a copy button.  Pages import what they need; the
 // JSON calls themselves go through api.js (session cookie and CSRF token).
-import { api, el } from './api.js';
+import { el } from './api.js';
 
 export const $ = id => document.getElementById(id);
 
+// ---- the signed-in session (docs/hub-admin-api.md, 1.1) -------------------
+// The session cookie (HttpOnly) rides along by itself; the CSRF token comes
+// in the sign-in answer and from GET /api/v1/admin/session, and is kept in
+// this tab's sessionStorage for the X-CSRF-Token header.
+const CSRF_KEY = 'outpost_admin_csrf';
+export function setCsrf(t) { try { if (t) sessionStorage.setItem(CSRF_KEY, t); else sessionStorage.removeItem(CSRF_KEY); } catch { /* private mode */ } }
+function getCsrf() { try { return sessionStorage.getItem(CSRF_KEY); } catch { return null; } }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || `Request failed (${status})`);
+    this.status = status;
+    this.field = body && body.field;
+    this.body = body;
+  }
+}
+
+function toLogin(extra = '') {
+  if (location.pathname === '/login.html') return;
+  location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search) + extra;
+}
+
+// JSON (or raw bytes with rawBody/contentType) to the hub; throws ApiError.
+export async function api(path, { method = 'GET', body, rawBody, contentType, redirect = true } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (rawBody !== undefined) headers['Content-Type'] = contentType || 'application/octet-stream';
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (!getCsrf() && path !== '/api/v1/admin/session') await session(true);
+    const t = getCsrf();
+    if (t) headers['X-CSRF-Token'] = t;
+  }
+  const res = await fetch(path, { method, headers, credentials: 'same-origin',
+    body: rawBody !== undefined ? rawBody : body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  const text = await res.text();
+  if (text) { try { data = JSON.parse(text); } catch { data = null; } }
+  if (redirect && res.status === 401 && path !== '/api/v1/admin/session') toLogin();
+  if (redirect && res.status === 403 && data && data.field === 'password_change_required') toLogin('&change=1');
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
 let sessionP = null;
-// The signed-in administrator: {user: {...}, csrf_token} or null.
-export function session() {
-  return sessionP || (sessionP = api('/api/v1/auth/session').catch(() => null));
+// The signed-in administrator ({staff, csrf_token, must_change_password,
+// ...}) or null when nobody is signed in (bearer-token callers included).
+export function session(fresh = false) {
+  if (fresh || !sessionP) {
+    sessionP = api('/api/v1/admin/session', { redirect: false }).then(s => {
+      if (s && s.csrf_token) setCsrf(s.csrf_token);
+      return s;
+    }).catch(() => null);
+  }
+  return sessionP;
 }
 
 export async function signOut() {
-  try { await api('/api/v1/auth/logout', { method: 'POST', body: {} }); } catch { /* signed out anyway */ }
+  try { await api('/api/v1/admin/session', { method: 'DELETE', redirect: false }); } catch { /* signed out anyway */ }
+  setCsrf(null);
   location.href = '/login.html';
+}
+
+// The state's password rule [WSD24-13] as a checklist: [{id, text, met}].
+export const SPECIALS = '!@#$%^*._';
+export function passwordChecks(pw, username = '') {
+  const chars = [...pw];
+  return [
+    { id: 'len', text: '8 to 20 characters', met: chars.length >= 8 && chars.length <= 20 },
+    { id: 'upper', text: 'an upper-case letter (A–Z)', met: /[A-Z]/.test(pw) },
+    { id: 'lower', text: 'a lower-case letter (a–z)', met: /[a-z]/.test(pw) },
+    { id: 'digit', text: 'a digit (0–9)', met: /[0-9]/.test(pw) },
+    { id: 'special', text: `one of these special characters: ${SPECIALS.split('').join(' ')}`, met: chars.some(c => SPECIALS.includes(c)) },
+    { id: 'only', text: 'no other characters (no spaces)', met: pw.length > 0 && chars.every(c => /[A-Za-z0-9]/.test(c) || SPECIALS.includes(c)) },
+    { id: 'name', text: 'not your user name', met: pw.length > 0 && (!username || !pw.toLowerCase().includes(username.toLowerCase())) },
+  ];
 }
 
 export function qs(params) {
@@ -132,4 +198,18 @@ export function shownOnce(id, label, value, note) {
     el('p', { id: id + '-note' }, note));
 }
 
-export { api, el };
+// ---- accounts -------------------------------------------------------------
+export const KIND_LABEL = { new: 'New account', reset: 'Password reset', change: 'Change of group or office',
+  recertify: 'Annual recertification', deactivate: 'Deactivation' };
+export function isoToday() { return fmtDate(Date.now()); }
+export function addDays(iso, n) { const d = new Date(iso + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); }
+
+export function recertState(s, asOf = isoToday()) {
+  if (!s.active || !s.recertification_due_on) return null;
+  if (s.recertification_due_on < asOf) return 'overdue';
+  if (s.recertification_due_on <= addDays(asOf, 30)) return 'due';
+  return 'current';
+}
+
+
+export { el };

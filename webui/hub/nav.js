@@ -27,7 +27,9 @@ export function renderNav() {
     el('div', { class: 'session' }, who,
       el('button', { type: 'button', class: 'secondary small', id: 'sign-out', onclick: signOut }, 'Sign out'))));
   session().then(s => {
-    if (s && s.user) who.textContent = `Signed in as ${s.user.display_name || s.user.username}`;
-  }).catch(() => {});
+    if (s && s.staff) who.textContent = `Signed in as ${s.staff.display_name || s.staff.username}`;
+    else if (!s) who.textContent = '';
+    if (s && s.must_change_password) location.href = '/login.html?change=1&next=' + encodeURIComponent(location.pathname + location.search);
+  });
 }
 renderNav();
