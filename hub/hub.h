@@ -59,6 +59,7 @@ typedef struct hub {
 	uv_signal_t hb_sigint, hb_sigterm;
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
+	struct acct_hub *hb_acct; /* staff accounts, sessions (hub/acct.h) */
 } hub;
 
 extern const asset assets_hub[];

@@ -12,6 +12,7 @@
  * hub_audit_events row.
  */
 #include "hub/hub.h"
+#include "hub/acct.h"
 #include "lib/log.h"
 #include "model/schema.h"
 
@@ -21,22 +22,10 @@
 
 static int admin_auth(hub *h, http_req *req)
 {
-	const char *a = http_req_header(req, "authorization");
+	acct_principal p;
 
-	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0) {
-		a += 7;
-		while (*a == ' ')
-			a++;
-		if (strlen(a) == 64 && hub_ct_cmp(a, h->hb_admin_token, 64) == 0)
-			return 0;
-	}
-	log_info("refused %s %s from %s: %s", req->method_str, req->path, req->peer,
-		 a ? "bad admin token" : "no admin token");
-	http_add_header(req, "WWW-Authenticate", "Bearer realm=\"outpost-hub\"");
-	http_reply_error(
-	    req, 401, NULL,
-	    "admin token required (Authorization: Bearer, see DATA/admin.token)");
-	return -1;
+	/* The bearer token, or an operations console session (hub/acct.h). */
+	return acct_auth(h, req, &p, 1, 0);
 }
 
 static cJSON *rows(sqlite3 *db, const char *sql, const char *arg)

@@ -8,6 +8,7 @@
  * offline bundle, `revoke` shuts a node out.
  */
 #include "hub/hub.h"
+#include "hub/acct.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/tls.h"
@@ -36,6 +37,8 @@ static const conf_entry hub_conf_tab[] = {
      "largest request body in bytes (a push batch is at most 4 MiB)"},
     {"demo", CONF_BOOL, "yes", 0, 0, "seed the demo Local Area and offices on a new hub"},
     {"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
+    {"password_iters", CONF_INT, "600000", 1000, 100000000,
+     "PBKDF2 rounds of new passwords (600000; fewer only for tests)"},
 };
 #define NCONF ((int)(sizeof hub_conf_tab / sizeof hub_conf_tab[0]))
 
@@ -44,6 +47,7 @@ static const char usage_text[] =
     "       outpost-hub enroll-code --office ID [--data DIR]\n"
     "       outpost-hub import FILE [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
+    "       outpost-hub reset-operations [--data DIR]\n"
     "       outpost-hub --help | --version\n\n"
     "The Outpost hub: every office's data, the sync API and the admin API, over "
     "HTTPS.\n\n"
@@ -52,6 +56,7 @@ static const char usage_text[] =
     "ID\n"
     "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
     "  revoke NODE_ID  refuse every further request from that node\n"
+    "  reset-operations  print a new one-time password of the 'operations' account\n"
     "  --config FILE   settings file (default DATA/hub.conf)\n"
     "  -n              check the configuration and exit\n\n"
     "Admin API: send 'Authorization: Bearer <token>' with the token in "
@@ -184,13 +189,17 @@ static int serve(hub *h)
 		fatalx("cannot compute the public key pin of '%s'", cert);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
+	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
+	if (h->hb_acct == NULL ||
+	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct)) != 0)
+		fatalx("cannot prepare the staff accounts");
 	hub_nonce_prune(h->hb_db, h->hb_started_ms);
 
 	loop = uv_default_loop();
 	h->hb_loop = loop;
 	h->hb_router = router_new();
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
-	    hub_admin_routes(h, h->hb_router) != 0 ||
+	    hub_admin_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_console_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
@@ -222,6 +231,7 @@ static int serve(hub *h)
 	http_server_free(h->hb_http);
 	router_free(h->hb_router);
 	tls_config_free(h->hb_tls);
+	acct_free(h->hb_acct);
 	uv_mutex_destroy(&h->hb_wlock);
 	db_close(h->hb_wdb);
 	uv_loop_close(loop);
@@ -304,6 +314,24 @@ static int cmd_revoke(hub *h, const char *node_id)
 		return 1;
 	}
 	printf("node %s revoked\n", node_id);
+	return 0;
+}
+
+static int cmd_reset_operations(hub *h)
+{
+	char pw[13];
+
+	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
+	if (acct_reset_operations(h->hb_db, &h->hb_hlc,
+				  (uint32_t)conf_int(&h->hb_conf, "password_iters"), pw) != 0) {
+		fprintf(stderr, "outpost-hub: cannot reset the '%s' account\n", ACCT_OPERATIONS);
+		return 1;
+	}
+	printf("%s\n", pw);
+	fflush(stdout);
+	memset(pw, 0, sizeof pw);
+	fprintf(stderr, "one-time password of '%s' (valid 24 hours) printed on stdout\n",
+		ACCT_OPERATIONS);
 	return 0;
 }
 
@@ -414,7 +442,8 @@ int main(int argc, char **argv)
 		free(av);
 	}
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "enroll-code") != 0 &&
-	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0) {
+	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0 &&
+	    strcmp(cmd, "reset-operations") != 0) {
 		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", cmd);
 		conf_release(&h->hb_conf);
 		return 2;
@@ -452,8 +481,10 @@ int main(int argc, char **argv)
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);
-	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0)
+	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0 ||
+	    acct_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
+	sync_set_validator(acct_validate_row);
 
 	if (strcmp(cmd, "serve") == 0) {
 		ret = serve(h);
@@ -467,6 +498,8 @@ int main(int argc, char **argv)
 		} else {
 			ret = hub_import_file(h->hb_db, arg, json_out);
 		}
+	} else if (strcmp(cmd, "reset-operations") == 0) {
+		ret = cmd_reset_operations(h);
 	} else {
 		ret = cmd_revoke(h, arg);
 	}

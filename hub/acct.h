@@ -1,0 +1,133 @@
+/*
+ * acct.h - staff accounts at the hub (issue 4): the hub-local account tables,
+ * the administrators' roles and scope, console sessions with CSRF and login
+ * throttling, the account lifecycle API under /api/v1/admin/ (contract in
+ * docs/hub-admin-api.md), and the application of passwords set at office
+ * nodes (credential_changes rows).
+ *
+ *   acct_store.c    hub-local tables, privilege groups, roles and scope,
+ *                   staff JSON, the admin audit trail, the operations account
+ *   acct_session.c  sign-in, sessions, CSRF, throttling, the PBKDF2 jobs
+ *   acct_api.c      access requests, files, the account lifecycle, reviews,
+ *                   recertification, the audit trail query
+ *   acct_apply.c    credential_changes from nodes (a sync row validator)
+ *
+ * Ownership: a hub owns one acct_hub (hb_acct), created by acct_init() on the
+ * loop thread and freed by acct_free().  Everything here runs on the loop
+ * thread except acct_validate_row() (push work threads, their own db handle)
+ * and the PBKDF2 work in the thread pool.
+ */
+#ifndef OUTPOST_HUB_ACCT_H
+#define OUTPOST_HUB_ACCT_H
+
+#include "hub/hub.h"
+
+#define ACCT_COOKIE "outpost_admin"
+#define ACCT_IDLE_MS (30LL * 60 * 1000)        /* session idle timeout */
+#define ACCT_ABS_MS (12LL * 60 * 60 * 1000)    /* session absolute lifetime */
+#define ACCT_MAX_MIS_ADMINS 3                  /* per Local Area [WSD24-13] */
+#define ACCT_MAX_SPOCS 5                       /* per field division [WSD24-13] */
+#define ACCT_FILE_MAX (2 * 1024 * 1024)        /* one uploaded form */
+#define ACCT_FILES_PER_REQUEST 10
+#define ACCT_PW_INPUT_MAX 128                  /* longest password we hash */
+#define ACCT_OPERATIONS "operations"           /* the hub superuser's user name */
+#define ACCT_HUB_LA "*hub*" /* credentials scope of hub-only accounts: no node */
+
+enum {
+	ROLE_OPERATIONS = 1u << 0,
+	ROLE_MIS_ADMIN = 1u << 1,
+	ROLE_SPOC = 1u << 2,
+};
+
+/* Who is calling an admin route. */
+typedef struct acct_principal {
+	char ap_id[64];        /* staff id; "admin-token" for the bearer token */
+	char ap_username[64];
+	char ap_la[64];        /* the administrator's Local Area ("" none) */
+	char ap_div[128];      /* the administrator's field division ("" none) */
+	unsigned ap_roles;
+	int ap_token;          /* authenticated by the bearer token */
+	int ap_must_change;    /* signed in with a temporary password */
+	char ap_session[65];   /* SHA-256 hex of the session token */
+	char ap_csrf[65];
+} acct_principal;
+
+typedef struct acct_hub acct_hub;
+
+/* ---- acct_store.c ----------------------------------------------------------- */
+
+/* Hub-local account tables (component "acct_hub").  0 or -1. */
+int acct_migrate(sqlite3 *db);
+/*
+ * At start: field divisions named by Local Areas, and on a new hub the
+ * operations account with a one-time temporary password printed once on
+ * stderr (not through the log).  iters: PBKDF2 rounds.  0 or -1.
+ */
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters);
+/* `outpost-hub reset-operations`: new temporary password for operations
+ * into pw (13 bytes).  0 or -1. */
+int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13]);
+
+unsigned acct_roles_parse(const char *s);
+/* Assigned by "MIS Administrator" (1), "WSB CalJOBS SPOC" (2), unknown 0. */
+int acct_group_assigner(const char *group);
+/* Which groups p may assign: 1 when group is assignable by p. */
+int acct_group_assignable(const acct_principal *p, const char *group);
+/*
+ * May p act on an account or request in Local Area la / division div with
+ * this privilege group (NULL: not checked)?  0 yes; -1 after replying 403.
+ */
+int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
+		     const char *div, const char *group);
+/* Staff member as the API shows it (never a hash), or NULL when unknown. */
+cJSON *acct_staff_json(sqlite3 *db, const char *id);
+/* Record an admin action in admin_audit.  before/after are JSON text or
+ * NULL and must never hold a secret.  0 or -1. */
+int acct_audit(sqlite3 *db, const acct_principal *p, const char *client,
+	       const char *action, const char *subject_table, const char *subject_id,
+	       const char *la, const char *div, const char *before, const char *after);
+/* The same for events without a principal (refused sign-ins). */
+int acct_audit_anon(sqlite3 *db, const char *client, const char *action,
+		    const char *subject_id, const char *detail);
+
+/* ---- acct_session.c --------------------------------------------------------- */
+
+acct_hub *acct_new(hub *h, uint32_t iters);
+void acct_free(acct_hub *a);
+uint32_t acct_iters(const acct_hub *a);
+/*
+ * Authenticate an admin route: the bearer token or a session cookie (with
+ * the CSRF header on state-changing methods, and no temporary password
+ * unless allow_temp).  need_ops: only operations.  0 and *p filled, or -1
+ * after replying 401/403.
+ */
+int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_temp);
+/* End every hub session of a staff member. */
+void acct_sessions_end(sqlite3 *db, const char *staff_id);
+
+typedef void (*acct_pw_done)(hub *h, http_req *req, void *arg, int result,
+			     const char *stored);
+/*
+ * PBKDF2 in the thread pool.  Hash: result 0 and stored = the new stored
+ * form.  Verify (stored given): result 1 match, 0 not, -1 malformed.  The
+ * password is copied and wiped.  done runs on the loop thread.  0, or -1
+ * (nothing queued).
+ */
+int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
+		acct_pw_done done, void *arg);
+
+int acct_session_routes(hub *h, router *r);
+
+/* ---- acct_api.c ------------------------------------------------------------- */
+int acct_api_routes(hub *h, router *r);
+
+/* ---- acct_apply.c ----------------------------------------------------------- */
+/* The hub's sync row validator: credential_changes are applied here, every
+ * other table goes on to the CRM rules.  See sync_set_validator(). */
+int acct_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
+		      char *reason, size_t n);
+
+/* Everything: migrate hook for hub_migrate, routes, and the hub's state. */
+int acct_routes(hub *h, router *r);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * acct_apply.c - passwords set at office nodes, applied at the hub.
+ *
+ * A node never writes staff_credentials (hub-owned).  It inserts an
+ * append-only credential_changes row; the hub's push apply calls
+ * acct_validate_row() for it (inside the entry's savepoint, on the push work
+ * thread's connection).  The change takes effect only when the staff member
+ * exists, is active, belongs to the node's Local Area (the row's
+ * local_area_id, already checked against the node's scope by sync/apply.c)
+ * and prev_hash_sha256 names the hash the hub holds now, so a reset at the
+ * hub in between wins.  Then staff_credentials gets the new hash and
+ * password_temp=0, and the change log carries it back to the nodes.
+ * Otherwise the row is kept but refused: the hub's own credentials row is
+ * re-sent (a new updated_hlc) so the node's local copy reverts, and the
+ * outcome is recorded in credential_change_status and admin_audit.  Malformed
+ * rows (bad hash form, unknown reason) quarantine the entry.
+ */
+#include "hub/acct.h"
+#include "lib/log.h"
+#include "model/crm.h"
+#include "model/password.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFUSE(...)                                                                    \
+	do {                                                                           \
+		snprintf(reason, n, __VA_ARGS__);                                      \
+		return -1;                                                             \
+	} while (0)
+
+static int hash_form_ok(const char *s)
+{
+	static const char pfx[] = "pbkdf2-sha256$";
+	const char *p, *d;
+	char *end;
+	unsigned long long it;
+
+	if (s == NULL || strncmp(s, pfx, sizeof pfx - 1) != 0 || strlen(s) >= PASSWORD_HASH_MAX)
+		return 0;
+	p = s + sizeof pfx - 1;
+	it = strtoull(p, &end, 10);
+	if (end == p || *end != '$' || it < PASSWORD_ITERS || it > 100000000ULL)
+		return 0;
+	d = strchr(end + 1, '$');
+	if (d == NULL || d - (end + 1) != 32 || strlen(d + 1) != 64)
+		return 0;
+	for (p = end + 1; *p; p++)
+		if (p != d && strchr("0123456789abcdef", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+static void status_row(sqlite3 *db, const cJSON *row, const char *status, const char *why)
+{
+	sqlite3_stmt *st = NULL;
+	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
+
+	if (db_prepare(db, &st,
+		       "INSERT OR REPLACE INTO credential_change_status(id, staff_id, node_id, reason,"
+		       " changed_at, status, why, decided_at) VALUES(?,?,?,?,?,?,?,?)") != 0)
+		return;
+	db_bind_text(st, 1, json_str(row, "id"));
+	db_bind_text(st, 2, json_str(row, "staff_id"));
+	db_bind_text(st, 3, json_str(row, "node_id"));
+	db_bind_text(st, 4, json_str(row, "reason"));
+	sqlite3_bind_int64(st, 5, ca && cJSON_IsNumber(ca) ? (sqlite3_int64)ca->valuedouble : 0);
+	sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
+	db_bind_text(st, 7, why);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)hub_now_ms());
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+static void audit_outcome(sqlite3 *db, const cJSON *row, const char *la, const char *status,
+			  const char *why)
+{
+	char action[64], detail[256];
+	acct_principal node;
+
+	memset(&node, 0, sizeof node);
+	snprintf(node.ap_id, sizeof node.ap_id, "%s",
+		 json_str(row, "node_id") ? json_str(row, "node_id") : "node");
+	snprintf(node.ap_username, sizeof node.ap_username, "node");
+	snprintf(action, sizeof action, "credential_change.%s", status);
+	snprintf(detail, sizeof detail, "{\"reason\":\"%s\",\"why\":\"%s\"}",
+		 strcmp(json_str(row, "reason"), "first_login") == 0 ? "first_login" : "change",
+		 why ? why : "");
+	acct_audit(db, &node, json_str(row, "node_id"), action, "staff", json_str(row, "staff_id"),
+		   la, NULL, NULL, detail);
+}
+
+static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *staff_id = json_str(row, "staff_id"), *la = json_str(row, "local_area_id");
+	const char *hash = json_str(row, "password_hash"), *prev = json_str(row, "prev_hash_sha256");
+	const char *rsn = json_str(row, "reason"), *why = NULL;
+	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
+	sqlite3_stmt *st = NULL;
+	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN];
+	int active = 0, found = 0, has_cred = 0, rc;
+	hlc clk;
+
+	if (staff_id == NULL || la == NULL || rsn == NULL ||
+	    (strcmp(rsn, "first_login") != 0 && strcmp(rsn, "change") != 0))
+		REFUSE("credential_changes: reason must be first_login or change");
+	if (!hash_form_ok(hash))
+		REFUSE("credential_changes: password_hash is not a PBKDF2-SHA256 hash of at least "
+		       "%u rounds",
+		       PASSWORD_ITERS);
+	if (ca == NULL || !cJSON_IsNumber(ca))
+		REFUSE("credential_changes: changed_at is required");
+	if (db_prepare(db, &st,
+		       "SELECT s.active, coalesce(s.local_area_id,''), c.password_hash, c.id IS NOT NULL"
+		       " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		found = 1;
+		active = sqlite3_column_int(st, 0);
+		snprintf(staff_la, sizeof staff_la, "%s", sqlite3_column_text(st, 1));
+		if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
+			password_hash_ref((const char *)sqlite3_column_text(st, 2), cur_ref);
+		has_cred = sqlite3_column_int(st, 3);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		REFUSE("credential_changes: cannot read the staff member");
+
+	if (!found)
+		why = "unknown staff member";
+	else if (!active)
+		why = "the account is deactivated";
+	else if (strcmp(staff_la, la) != 0)
+		why = "the staff member is not in the node's Local Area";
+	else if (!has_cred || cur_ref[0] == '\0')
+		why = "the account has no password at the hub";
+	else if (prev == NULL || strlen(prev) != 64 || strcmp(prev, cur_ref) != 0)
+		why = "the password was changed or reset at the hub since";
+
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	if (why == NULL) {
+		hlc_now(&clk, ts);
+		if (db_prepare(db, &st,
+			       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
+			       " password_expires_at=NULL, password_changed_at=?, updated_hlc=?"
+			       " WHERE id=?") != 0)
+			return -1;
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ca->valuedouble);
+		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, staff_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			REFUSE("credential_changes: cannot store the password");
+		status_row(db, row, "applied", NULL);
+		audit_outcome(db, row, la, "applied", NULL);
+		log_info("password of staff %s set at node %s applied", staff_id,
+			 json_str(row, "node_id") ? json_str(row, "node_id") : "?");
+		return 0;
+	}
+	/* Refused: keep the record, re-send the hub's row so the node reverts. */
+	if (found && has_cred) {
+		char cur_hlc[HLC_STRLEN] = "";
+		db_text(db, "SELECT updated_hlc FROM staff_credentials WHERE id=?", staff_id,
+			cur_hlc, sizeof cur_hlc);
+		if (cur_hlc[0])
+			hlc_observe(&clk, cur_hlc);
+		hlc_now(&clk, ts);
+		if (db_prepare(db, &st, "UPDATE staff_credentials SET updated_hlc=? WHERE id=?") == 0) {
+			sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+	}
+	status_row(db, row, "refused", why);
+	audit_outcome(db, row, la, "refused", why);
+	log_warnx("password of staff %s set at node %s refused: %s", staff_id,
+		  json_str(row, "node_id") ? json_str(row, "node_id") : "?", why);
+	return 0;
+}
+
+int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+		      size_t n)
+{
+	if (tbl != NULL && strcmp(tbl, "credential_changes") == 0) {
+		if (op != SQLITE_INSERT)
+			REFUSE("credential_changes: rows are only inserted");
+		return apply_change(db, row, reason, n);
+	}
+	if (tbl != NULL && strcmp(tbl, "audit_events") == 0) {
+		if (op != SQLITE_INSERT)
+			REFUSE("audit_events: rows are only inserted");
+		if (json_str(row, "action") == NULL || json_str(row, "action")[0] == '\0')
+			REFUSE("audit_events: action is required");
+		return 0;
+	}
+	return crm_hub_validate_row(db, tbl, op, row, reason, n);
+}

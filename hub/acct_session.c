@@ -1,0 +1,916 @@
+/*
+ * acct_session.c - console sign-in at the hub (see acct.h and
+ * docs/hub-admin-api.md section 1): PBKDF2 verification and hashing in the
+ * libuv thread pool, sessions with random 256-bit tokens (only their SHA-256
+ * is stored) that are new at every sign-in, idle and absolute timeouts, the
+ * CSRF token on state-changing requests, the forced change of a temporary
+ * password, and the throttling of failed sign-ins.
+ *
+ * Throttling never locks an account: per account and client the wait grows
+ * exponentially after 3 failures (at most 15 min), per account over all
+ * clients after 10 failures (at most 60 s), and per client a bucket of 20
+ * failures refills one every 2 s.  A throttled attempt is answered 429
+ * without running PBKDF2, so a flood costs the hub almost nothing; successes
+ * never drain the client's bucket, so an office behind one address signs in
+ * again as soon as an attack stops.  The state lives in memory, bounded.
+ */
+#include "hub/acct.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/password.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define THR_SLOTS 4096
+#define THR_PAIR_FREE 3
+#define THR_PAIR_MAX_S 900
+#define THR_USER_FREE 10
+#define THR_USER_MAX_S 60
+#define THR_BUCKET 20.0
+#define THR_REFILL_MS 2000.0
+#define THR_FORGET_MS (60LL * 60 * 1000)
+#define PW_JOBS_MAX 8          /* PBKDF2 jobs in flight, whole hub */
+#define PW_JOBS_PER_CLIENT 2
+
+typedef struct thr_ent {
+	char key[160];
+	int fails;
+	int64_t last;     /* last failure (or use), ms */
+	double tokens;    /* client bucket */
+	int inflight;     /* client: PBKDF2 jobs running */
+} thr_ent;
+
+struct acct_hub {
+	hub *h;
+	uint32_t iters;
+	thr_ent thr[THR_SLOTS];
+	int jobs;
+};
+
+acct_hub *acct_new(hub *h, uint32_t iters)
+{
+	acct_hub *a = calloc(1, sizeof *a);
+
+	if (a == NULL)
+		return NULL;
+	a->h = h;
+	a->iters = iters ? iters : PASSWORD_ITERS;
+	return a;
+}
+
+void acct_free(acct_hub *a)
+{
+	free(a);
+}
+
+uint32_t acct_iters(const acct_hub *a)
+{
+	return a->iters;
+}
+
+/* ---- throttle ------------------------------------------------------------------- */
+
+static thr_ent *thr_get(acct_hub *a, const char *key, int create)
+{
+	thr_ent *free_e = NULL, *old = NULL;
+	int64_t now = (int64_t)hub_now_ms();
+
+	for (int i = 0; i < THR_SLOTS; i++) {
+		thr_ent *e = &a->thr[i];
+		if (e->key[0] == '\0') {
+			if (free_e == NULL)
+				free_e = e;
+			continue;
+		}
+		if (strcmp(e->key, key) == 0)
+			return e;
+		if (e->inflight == 0 && now - e->last > THR_FORGET_MS) {
+			e->key[0] = '\0';
+			if (free_e == NULL)
+				free_e = e;
+			continue;
+		}
+		if (e->inflight == 0 && (old == NULL || e->last < old->last))
+			old = e;
+	}
+	if (!create)
+		return NULL;
+	if (free_e == NULL)
+		free_e = old;
+	if (free_e == NULL)
+		return NULL;
+	memset(free_e, 0, sizeof *free_e);
+	snprintf(free_e->key, sizeof free_e->key, "%s", key);
+	free_e->tokens = THR_BUCKET;
+	free_e->last = now;
+	return free_e;
+}
+
+static void thr_keys(const char *user, const char *client, char pair[160], char u[160],
+		     char c[160])
+{
+	char lu[72];
+	size_t i;
+
+	for (i = 0; user[i] && i < sizeof lu - 1; i++)
+		lu[i] = (char)tolower((unsigned char)user[i]);
+	lu[i] = '\0';
+	snprintf(pair, 160, "p:%s|%s", lu, client);
+	snprintf(u, 160, "u:%s", lu);
+	snprintf(c, 160, "c:%s", client);
+}
+
+static void refill(thr_ent *e, int64_t now)
+{
+	if (e->tokens < THR_BUCKET && now > e->last) {
+		e->tokens += (double)(now - e->last) / THR_REFILL_MS;
+		if (e->tokens > THR_BUCKET)
+			e->tokens = THR_BUCKET;
+		e->last = now;
+	}
+}
+
+static int64_t backoff_until(const thr_ent *e, int free_n, int max_s)
+{
+	int k;
+	int64_t s;
+
+	if (e == NULL || e->fails < free_n)
+		return 0;
+	k = e->fails - free_n;
+	s = k >= 20 ? max_s : (1LL << k);
+	if (s > max_s)
+		s = max_s;
+	return e->last + s * 1000;
+}
+
+/* Seconds to wait before this attempt may run; 0 = go. */
+static int thr_check(acct_hub *a, const char *user, const char *client)
+{
+	char pk[160], uk[160], ck[160];
+	int64_t now = (int64_t)hub_now_ms(), until = 0, t;
+	thr_ent *e;
+
+	thr_keys(user, client, pk, uk, ck);
+	if ((t = backoff_until(thr_get(a, pk, 0), THR_PAIR_FREE, THR_PAIR_MAX_S)) > until)
+		until = t;
+	if ((t = backoff_until(thr_get(a, uk, 0), THR_USER_FREE, THR_USER_MAX_S)) > until)
+		until = t;
+	e = thr_get(a, ck, 0);
+	if (e) {
+		refill(e, now);
+		if (e->tokens < 1.0 && now + (int64_t)((1.0 - e->tokens) * THR_REFILL_MS) > until)
+			until = now + (int64_t)((1.0 - e->tokens) * THR_REFILL_MS);
+		if (e->inflight >= PW_JOBS_PER_CLIENT && until < now + 1000)
+			until = now + 1000;
+	}
+	if (a->jobs >= PW_JOBS_MAX && until < now + 1000)
+		until = now + 1000;
+	if (until <= now)
+		return 0;
+	return (int)((until - now + 999) / 1000);
+}
+
+static void thr_fail(acct_hub *a, const char *user, const char *client)
+{
+	char pk[160], uk[160], ck[160];
+	int64_t now = (int64_t)hub_now_ms();
+	thr_ent *e;
+
+	thr_keys(user, client, pk, uk, ck);
+	if ((e = thr_get(a, pk, 1)) != NULL) {
+		e->fails++;
+		e->last = now;
+	}
+	if ((e = thr_get(a, uk, 1)) != NULL) {
+		e->fails++;
+		e->last = now;
+	}
+	if ((e = thr_get(a, ck, 1)) != NULL) {
+		refill(e, now);
+		e->tokens -= 1.0;
+		e->last = now;
+	}
+}
+
+static void thr_success(acct_hub *a, const char *user, const char *client)
+{
+	char pk[160], uk[160], ck[160];
+	thr_ent *e;
+
+	thr_keys(user, client, pk, uk, ck);
+	if ((e = thr_get(a, pk, 0)) != NULL && e->inflight == 0)
+		e->key[0] = '\0';
+	if ((e = thr_get(a, uk, 0)) != NULL && e->inflight == 0)
+		e->key[0] = '\0';
+}
+
+static void thr_inflight(acct_hub *a, const char *client, int d)
+{
+	char ck[160];
+	thr_ent *e;
+
+	snprintf(ck, sizeof ck, "c:%s", client);
+	if ((e = thr_get(a, ck, 1)) != NULL) {
+		e->inflight += d;
+		if (e->inflight < 0)
+			e->inflight = 0;
+	}
+	a->jobs += d;
+	if (a->jobs < 0)
+		a->jobs = 0;
+}
+
+/* ---- PBKDF2 in the thread pool ------------------------------------------------------ */
+
+typedef struct pw_job {
+	uv_work_t w;
+	hub *h;
+	http_req *req;
+	acct_pw_done done;
+	void *arg;
+	char pw[ACCT_PW_INPUT_MAX + 1];
+	char stored[PASSWORD_HASH_MAX];
+	int verify;
+	int result;
+	uint32_t iters;
+	char client[64];
+} pw_job;
+
+static void pw_run(uv_work_t *w)
+{
+	pw_job *j = w->data;
+
+	if (j->verify)
+		j->result = password_verify(j->pw, j->stored);
+	else
+		j->result = password_hash(j->pw, j->iters, j->stored, sizeof j->stored);
+	crypto_wipe(j->pw, sizeof j->pw);
+}
+
+static void pw_after(uv_work_t *w, int status)
+{
+	pw_job *j = w->data;
+	hub *h = j->h;
+
+	thr_inflight(h->hb_acct, j->client, -1);
+	h->hb_jobs--;
+	if (status != 0)
+		j->result = -1;
+	j->done(h, j->req, j->arg, j->result, j->verify ? NULL : j->stored);
+	crypto_wipe(j->stored, sizeof j->stored);
+	free(j);
+}
+
+int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
+		acct_pw_done done, void *arg)
+{
+	pw_job *j;
+
+	if (strlen(pw) > ACCT_PW_INPUT_MAX || (stored && strlen(stored) >= PASSWORD_HASH_MAX))
+		return -1;
+	j = calloc(1, sizeof *j);
+	if (j == NULL)
+		return -1;
+	j->w.data = j;
+	j->h = h;
+	j->req = req;
+	j->done = done;
+	j->arg = arg;
+	j->iters = h->hb_acct->iters;
+	snprintf(j->pw, sizeof j->pw, "%s", pw);
+	if (stored) {
+		j->verify = 1;
+		snprintf(j->stored, sizeof j->stored, "%s", stored);
+	}
+	snprintf(j->client, sizeof j->client, "%s", req->peer);
+	if (uv_queue_work(h->hb_loop, &j->w, pw_run, pw_after) != 0) {
+		crypto_wipe(j, sizeof *j);
+		free(j);
+		return -1;
+	}
+	thr_inflight(h->hb_acct, j->client, 1);
+	h->hb_jobs++;
+	return 0;
+}
+
+/* ---- sessions -------------------------------------------------------------------------- */
+
+static void token_hash(const char *tok, char out[65])
+{
+	unsigned char d[32];
+
+	crypto_sha256(tok, strlen(tok), d);
+	crypto_hex(d, sizeof d, out);
+}
+
+void acct_sessions_end(sqlite3 *db, const char *staff_id)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db, &st, "DELETE FROM admin_sessions WHERE staff_id=?") != 0)
+		return;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+static void set_cookie(http_req *req, const char *tok)
+{
+	char c[256];
+
+	if (tok)
+		snprintf(c, sizeof c,
+			 ACCT_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=%d",
+			 tok, (int)(ACCT_ABS_MS / 1000));
+	else
+		snprintf(c, sizeof c,
+			 ACCT_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0");
+	http_add_header(req, "Set-Cookie", c);
+	http_add_header(req, "Cache-Control", "no-store");
+}
+
+static int is_state_changing(const http_req *req)
+{
+	return req->method != HTTP_M_GET && req->method != HTTP_M_HEAD &&
+	       req->method != HTTP_M_OPTIONS;
+}
+
+/* Origin, when sent, must name the host the request was sent to. */
+static int origin_ok(const http_req *req)
+{
+	const char *o = http_req_header(req, "origin"), *host = http_req_header(req, "host");
+	const char *p;
+
+	if (o == NULL || strcmp(o, "null") == 0)
+		return o == NULL;
+	if (host == NULL)
+		return 0;
+	p = strstr(o, "://");
+	if (p == NULL)
+		return 0;
+	return strcasecmp(p + 3, host) == 0;
+}
+
+/* Fill p from a staff row; 0, 1 unknown/inactive, -1 error. */
+static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (db_prepare(db, &st,
+		       "SELECT s.username, coalesce(s.local_area_id,''), coalesce(s.field_division,''),"
+		       " s.roles, s.active, coalesce(c.password_temp, 1)"
+		       " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(p->ap_id, sizeof p->ap_id, "%s", staff_id);
+		snprintf(p->ap_username, sizeof p->ap_username, "%s", sqlite3_column_text(st, 0));
+		snprintf(p->ap_la, sizeof p->ap_la, "%s", sqlite3_column_text(st, 1));
+		snprintf(p->ap_div, sizeof p->ap_div, "%s", sqlite3_column_text(st, 2));
+		p->ap_roles = acct_roles_parse((const char *)sqlite3_column_text(st, 3));
+		p->ap_must_change = sqlite3_column_int(st, 5);
+		ret = sqlite3_column_int(st, 4) && p->ap_roles ? 0 : 1;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_temp)
+{
+	const char *a = http_req_header(req, "authorization");
+	char tok[128], th[65], sid[64] = "";
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)hub_now_ms(), created = 0, seen = 0;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	if (a != NULL) {
+		if (strncasecmp(a, "Bearer ", 7) == 0) {
+			a += 7;
+			while (*a == ' ')
+				a++;
+			if (strlen(a) == 64 && hub_ct_cmp(a, h->hb_admin_token, 64) == 0) {
+				snprintf(p->ap_id, sizeof p->ap_id, "admin-token");
+				snprintf(p->ap_username, sizeof p->ap_username, "admin-token");
+				p->ap_roles = ROLE_OPERATIONS;
+				p->ap_token = 1;
+				return 0;
+			}
+		}
+		log_info("refused %s %s from %s: bad admin token", req->method_str, req->path,
+			 req->peer);
+		http_add_header(req, "WWW-Authenticate", "Bearer realm=\"outpost-hub\"");
+		http_reply_error(req, 401, NULL, "admin token or sign-in required");
+		return -1;
+	}
+	if (http_req_cookie(req, ACCT_COOKIE, tok, sizeof tok) == NULL || strlen(tok) != 64) {
+		http_reply_error(req, 401, NULL, "sign in required");
+		return -1;
+	}
+	token_hash(tok, th);
+	crypto_wipe(tok, sizeof tok);
+	if (db_prepare(h->hb_db, &st,
+		       "SELECT staff_id, csrf, created_at, last_seen_at FROM admin_sessions"
+		       " WHERE token_hash=?") != 0) {
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(sid, sizeof sid, "%s", sqlite3_column_text(st, 0));
+		snprintf(p->ap_csrf, sizeof p->ap_csrf, "%s", sqlite3_column_text(st, 1));
+		created = sqlite3_column_int64(st, 2);
+		seen = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sid[0] == '\0' || now - seen > ACCT_IDLE_MS || now - created > ACCT_ABS_MS) {
+		if (sid[0] && db_prepare(h->hb_db, &st,
+					 "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {
+			sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		set_cookie(req, NULL);
+		http_reply_error(req, 401, NULL, sid[0] ? "session expired; sign in again"
+							: "sign in required");
+		return -1;
+	}
+	rc = principal_load(h->hb_db, sid, p);
+	if (rc != 0) {
+		acct_sessions_end(h->hb_db, sid);
+		set_cookie(req, NULL);
+		http_reply_error(req, 401, NULL, "sign in required");
+		return -1;
+	}
+	snprintf(p->ap_session, sizeof p->ap_session, "%s", th);
+	if (is_state_changing(req)) {
+		const char *c = http_req_header(req, "x-csrf-token");
+		if (c == NULL || strlen(c) != 64 || hub_ct_cmp(c, p->ap_csrf, 64) != 0) {
+			log_info("refused %s %s from %s: missing or wrong CSRF token",
+				 req->method_str, req->path, req->peer);
+			http_reply_error(req, 403, "csrf",
+					 "missing or wrong X-CSRF-Token header");
+			return -1;
+		}
+		if (!origin_ok(req)) {
+			http_reply_error(req, 403, "origin", "cross-site request refused");
+			return -1;
+		}
+	}
+	if (db_prepare(h->hb_db, &st, "UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?") ==
+	    0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, th, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (p->ap_must_change && !allow_temp) {
+		http_reply_error(req, 403, "password_change_required",
+				 "change your temporary password first");
+		return -1;
+	}
+	if (need_ops && !(p->ap_roles & ROLE_OPERATIONS)) {
+		http_reply_error(req, 403, NULL, "only the CalJOBS Operations Unit may do this");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- sign-in -------------------------------------------------------------------------- */
+
+typedef struct login_ctx {
+	char username[72];
+	char staff_id[64];   /* "" unknown user */
+	int active, temp, admin;
+	int64_t expires;
+	char old_session[65]; /* hash of a token presented at sign-in */
+} login_ctx;
+
+/* A verification for an unknown user costs the same as for a real one. */
+static const char dummy_hash[] =
+    "pbkdf2-sha256$600000$00000000000000000000000000000000$"
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+static cJSON *session_json(hub *h, const char *staff_id, const char *csrf, int64_t created,
+			   int64_t seen, int must_change)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "csrf_token", csrf);
+	cJSON_AddItemToObject(o, "staff", acct_staff_json(h->hb_db, staff_id));
+	cJSON_AddBoolToObject(o, "must_change_password", must_change);
+	cJSON_AddNumberToObject(o, "idle_expires_at", (double)(seen + ACCT_IDLE_MS));
+	cJSON_AddNumberToObject(o, "expires_at", (double)(created + ACCT_ABS_MS));
+	return o;
+}
+
+static void login_done(hub *h, http_req *req, void *arg, int result, const char *stored)
+{
+	login_ctx *lc = arg;
+	unsigned char rnd[64];
+	char tok[65], th[65], csrf[65], detail[160];
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)hub_now_ms();
+
+	(void)stored;
+	if (result != 1 || lc->staff_id[0] == '\0') {
+		thr_fail(h->hb_acct, lc->username, req->peer);
+		if (lc->staff_id[0])
+			acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
+					"{\"why\":\"wrong password\"}");
+		else
+			acct_audit_anon(h->hb_db, req->peer, "login_failed", NULL,
+					"{\"why\":\"unknown user\"}");
+		log_info("admin sign-in refused from %s", req->peer);
+		http_reply_error(req, 401, NULL, "wrong user name or password");
+		goto out;
+	}
+	thr_success(h->hb_acct, lc->username, req->peer);
+	if (!lc->active) {
+		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
+				"{\"why\":\"deactivated\"}");
+		http_reply_error(req, 403, NULL, "this account is deactivated");
+		goto out;
+	}
+	if (!lc->admin) {
+		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
+				"{\"why\":\"not an administrator\"}");
+		http_reply_error(req, 403, NULL, "this console is for administrators");
+		goto out;
+	}
+	if (lc->temp && password_temp_expired(lc->expires - PASSWORD_TEMP_TTL_MS, now)) {
+		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
+				"{\"why\":\"temporary password expired\"}");
+		http_reply_error(req, 401, "password",
+				 "temporary password has expired; ask your administrator for a reset");
+		goto out;
+	}
+	/* New token at every sign-in; a token presented with it is dropped. */
+	if (lc->old_session[0] &&
+	    db_prepare(h->hb_db, &st, "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {
+		sqlite3_bind_text(st, 1, lc->old_session, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (crypto_random(rnd, sizeof rnd) != 0) {
+		http_reply_error(req, 500, NULL, "no randomness available");
+		goto out;
+	}
+	crypto_hex(rnd, 32, tok);
+	crypto_hex(rnd + 32, 32, csrf);
+	crypto_wipe(rnd, sizeof rnd);
+	token_hash(tok, th);
+	if (db_prepare(h->hb_db, &st,
+		       "INSERT INTO admin_sessions(token_hash, staff_id, csrf, created_at,"
+		       " last_seen_at, client) VALUES(?,?,?,?,?,?)") != 0) {
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, req->peer, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		st = NULL;
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(h->hb_db, &st, "UPDATE staff_records SET last_login_at=? WHERE id=?") == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	snprintf(detail, sizeof detail, "{\"temporary_password\":%s}", lc->temp ? "true" : "false");
+	{
+		acct_principal p;
+		memset(&p, 0, sizeof p);
+		snprintf(p.ap_id, sizeof p.ap_id, "%s", lc->staff_id);
+		snprintf(p.ap_username, sizeof p.ap_username, "%s", lc->username);
+		acct_audit(h->hb_db, &p, req->peer, "login", "staff", lc->staff_id, NULL, NULL,
+			   NULL, detail);
+	}
+	log_info("admin %s signed in from %s", lc->username, req->peer);
+	set_cookie(req, tok);
+	crypto_wipe(tok, sizeof tok);
+	http_reply_json(req, 200, session_json(h, lc->staff_id, csrf, now, now, lc->temp));
+out:
+	free(lc);
+}
+
+static void login(http_req *req, void *ctx)
+{
+	static const char *const allowed[] = {"username", "password", NULL};
+	hub *h = ctx;
+	const char *ct = http_req_header(req, "content-type"), *user = NULL, *pw = NULL;
+	cJSON *body;
+	json_err je;
+	login_ctx *lc = NULL;
+	char stored[PASSWORD_HASH_MAX] = "", tok[128];
+	sqlite3_stmt *st = NULL;
+	int wait;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+		http_reply_error(req, 415, NULL, "send the sign-in as application/json");
+		return;
+	}
+	body = http_req_json(req, 1);
+	if (body == NULL)
+		return;
+	if (json_only(body, allowed, &je) != 0 ||
+	    json_get_str(body, "username", JSON_REQUIRED, 1, 64, &user, NULL, 0, &je) != 0) {
+		http_reply_error(req, 400, je.field, "%s", je.msg);
+		goto out;
+	}
+	pw = json_str(body, "password");
+	if (pw == NULL || *pw == '\0' || strlen(pw) > ACCT_PW_INPUT_MAX) {
+		http_reply_error(req, 400, "password", "enter your password");
+		goto out;
+	}
+	wait = thr_check(h->hb_acct, user, req->peer);
+	if (wait > 0) {
+		char ra[16], msg[96];
+		cJSON *o = cJSON_CreateObject();
+		snprintf(ra, sizeof ra, "%d", wait);
+		snprintf(msg, sizeof msg, "too many attempts; try again in %d s", wait);
+		http_add_header(req, "Retry-After", ra);
+		cJSON_AddStringToObject(o, "error", msg);
+		cJSON_AddNumberToObject(o, "retry_after", wait);
+		http_reply_json(req, 429, o);
+		goto out;
+	}
+	lc = calloc(1, sizeof *lc);
+	if (lc == NULL) {
+		http_reply_error(req, 500, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(lc->username, sizeof lc->username, "%s", user);
+	if (http_req_cookie(req, ACCT_COOKIE, tok, sizeof tok) != NULL && strlen(tok) == 64)
+		token_hash(tok, lc->old_session);
+	crypto_wipe(tok, sizeof tok);
+	if (db_prepare(h->hb_db, &st,
+		       "SELECT s.id, s.active, s.roles, c.password_hash, c.password_temp,"
+		       " coalesce(c.password_expires_at, 0)"
+		       " FROM staff s JOIN staff_credentials c ON c.id=s.id"
+		       " WHERE s.username=? AND c.password_hash IS NOT NULL") != 0) {
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", sqlite3_column_text(st, 0));
+		lc->active = sqlite3_column_int(st, 1);
+		lc->admin = acct_roles_parse((const char *)sqlite3_column_text(st, 2)) != 0;
+		snprintf(stored, sizeof stored, "%s", sqlite3_column_text(st, 3));
+		lc->temp = sqlite3_column_int(st, 4);
+		lc->expires = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (acct_pw_job(h, req, pw, stored[0] ? stored : dummy_hash, login_done, lc) != 0) {
+		http_reply_error(req, 503, NULL, "the hub is busy; try again");
+		goto out;
+	}
+	lc = NULL;
+out:
+	crypto_wipe(stored, sizeof stored);
+	free(lc);
+	cJSON_Delete(body);
+}
+
+static void session_get(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	acct_principal p;
+	sqlite3_stmt *st = NULL;
+	int64_t created = 0, seen = 0;
+
+	if (acct_auth(h, req, &p, 0, 1) != 0)
+		return;
+	if (p.ap_token) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "actor", "admin-token");
+		cJSON_AddBoolToObject(o, "must_change_password", 0);
+		http_reply_json(req, 200, o);
+		return;
+	}
+	if (db_prepare(h->hb_db, &st,
+		       "SELECT created_at, last_seen_at FROM admin_sessions WHERE token_hash=?") == 0) {
+		sqlite3_bind_text(st, 1, p.ap_session, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			created = sqlite3_column_int64(st, 0);
+			seen = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+	}
+	http_add_header(req, "Cache-Control", "no-store");
+	http_reply_json(req, 200,
+			session_json(h, p.ap_id, p.ap_csrf, created, seen, p.ap_must_change));
+}
+
+static void logout(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	acct_principal p;
+	sqlite3_stmt *st = NULL;
+	cJSON *o;
+
+	if (acct_auth(h, req, &p, 0, 1) != 0)
+		return;
+	if (!p.ap_token && db_prepare(h->hb_db, &st,
+				      "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {
+		sqlite3_bind_text(st, 1, p.ap_session, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		acct_audit(h->hb_db, &p, req->peer, "logout", "staff", p.ap_id, NULL, NULL, NULL,
+			   NULL);
+	}
+	set_cookie(req, NULL);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", 1);
+	http_reply_json(req, 200, o);
+}
+
+/* ---- own password change ---------------------------------------------------------------- */
+
+typedef struct chpw_ctx {
+	acct_principal p;
+	char newpw[ACCT_PW_INPUT_MAX + 1];
+	int was_temp;
+} chpw_ctx;
+
+static void chpw_free(chpw_ctx *c)
+{
+	crypto_wipe(c, sizeof *c);
+	free(c);
+}
+
+static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored)
+{
+	chpw_ctx *c = arg;
+	sqlite3_stmt *st = NULL;
+	char ts[HLC_STRLEN], ref[65];
+	int64_t now = (int64_t)hub_now_ms();
+	int ok = 0;
+	cJSON *o;
+
+	if (result != 0 || stored == NULL) {
+		http_reply_error(req, 500, NULL, "the password could not be stored");
+		goto out;
+	}
+	hlc_now(&h->hb_hlc, ts);
+	if (db_prepare(h->hb_db, &st,
+		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
+		       " password_expires_at=NULL, password_changed_at=?, updated_hlc=? WHERE id=?") ==
+	    0) {
+		sqlite3_bind_text(st, 1, stored, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, c->p.ap_id, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(h->hb_db) == 1;
+		sqlite3_finalize(st);
+	}
+	if (!ok) {
+		http_reply_error(req, 500, NULL, "the password could not be stored");
+		goto out;
+	}
+	(void)ref;
+	/* Other sessions of this user end; this one stays. */
+	if (db_prepare(h->hb_db, &st,
+		       "DELETE FROM admin_sessions WHERE staff_id=? AND token_hash<>?") == 0) {
+		sqlite3_bind_text(st, 1, c->p.ap_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->p.ap_session, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	acct_audit(h->hb_db, &c->p, req->peer, "password_change", "staff", c->p.ap_id, c->p.ap_la,
+		   c->p.ap_div, c->was_temp ? "{\"password_temp\":true}" : NULL,
+		   "{\"password_temp\":false}");
+	log_info("admin %s changed their password", c->p.ap_username);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", 1);
+	http_reply_json(req, 200, o);
+out:
+	chpw_free(c);
+}
+
+static void chpw_verified(hub *h, http_req *req, void *arg, int result, const char *stored)
+{
+	chpw_ctx *c = arg;
+
+	(void)stored;
+	if (result != 1) {
+		thr_fail(h->hb_acct, c->p.ap_username, req->peer);
+		acct_audit(h->hb_db, &c->p, req->peer, "password_change_failed", "staff", c->p.ap_id,
+			   NULL, NULL, NULL, "{\"why\":\"wrong current password\"}");
+		http_reply_error(req, 401, "current_password", "the current password is wrong");
+		chpw_free(c);
+		return;
+	}
+	if (acct_pw_job(h, req, c->newpw, NULL, chpw_hashed, c) != 0) {
+		http_reply_error(req, 503, NULL, "the hub is busy; try again");
+		chpw_free(c);
+	}
+}
+
+static void password_change(http_req *req, void *ctx)
+{
+	static const char *const allowed[] = {"current_password", "new_password", NULL};
+	hub *h = ctx;
+	acct_principal p;
+	cJSON *body = NULL;
+	json_err je;
+	const char *cur, *nw, *why = NULL;
+	char stored[PASSWORD_HASH_MAX] = "";
+	chpw_ctx *c = NULL;
+	int wait;
+
+	if (acct_auth(h, req, &p, 0, 1) != 0)
+		return;
+	if (p.ap_token) {
+		http_reply_error(req, 400, NULL, "the admin token has no password");
+		return;
+	}
+	body = http_req_json(req, 1);
+	if (body == NULL)
+		return;
+	if (json_only(body, allowed, &je) != 0) {
+		http_reply_error(req, 400, je.field, "%s", je.msg);
+		goto out;
+	}
+	cur = json_str(body, "current_password");
+	nw = json_str(body, "new_password");
+	if (cur == NULL || *cur == '\0' || strlen(cur) > ACCT_PW_INPUT_MAX) {
+		http_reply_error(req, 400, "current_password", "enter your current password");
+		goto out;
+	}
+	if (nw == NULL || password_rule_check(nw, p.ap_username, &why) != 0) {
+		http_reply_error(req, 400, "new_password", "the new password %s",
+				 why ? why : "is required");
+		goto out;
+	}
+	if (strcmp(cur, nw) == 0) {
+		http_reply_error(req, 400, "new_password",
+				 "the new password must differ from the current one");
+		goto out;
+	}
+	wait = thr_check(h->hb_acct, p.ap_username, req->peer);
+	if (wait > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", wait);
+		http_add_header(req, "Retry-After", ra);
+		http_reply_error(req, 429, NULL, "too many attempts; try again in %d s", wait);
+		goto out;
+	}
+	if (db_text(h->hb_db, "SELECT password_hash FROM staff_credentials WHERE id=?", p.ap_id,
+		    stored, sizeof stored) != 0) {
+		http_reply_error(req, 409, NULL, "this account has no password to change");
+		goto out;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		http_reply_error(req, 500, NULL, "out of memory");
+		goto out;
+	}
+	c->p = p;
+	c->was_temp = p.ap_must_change;
+	snprintf(c->newpw, sizeof c->newpw, "%s", nw);
+	if (acct_pw_job(h, req, cur, stored, chpw_verified, c) != 0) {
+		http_reply_error(req, 503, NULL, "the hub is busy; try again");
+		chpw_free(c);
+	}
+out:
+	crypto_wipe(stored, sizeof stored);
+	cJSON_Delete(body);
+}
+
+int acct_session_routes(hub *h, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/session", login, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/session", session_get, h);
+	rc |= router_add(r, HTTP_M_DELETE, "/api/v1/admin/session", logout, h);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/session/logout", logout, h);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/session/password", password_change, h);
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,453 @@
+/*
+ * acct_store.c - the hub-local side of staff accounts (see acct.h): the
+ * tables only the hub keeps (field divisions, the documents and dates of each
+ * account, access requests and their uploaded forms, console sessions, the
+ * admin audit trail, the outcome of passwords set at nodes, quarterly
+ * reviews), the privilege groups of data/privilege_groups.csv with who may
+ * assign them, the administrators' scope, the staff member as the API shows
+ * it, and the operations account created at first start.
+ *
+ * The replicated account tables (staff, staff_credentials) are written here
+ * with plain SQL on the hub's connection: the change-log triggers of
+ * sync/apply.c record every such write, so the nodes pull it.
+ */
+#include "hub/acct.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/password.h"
+#include "model/privileges.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const db_migration acct_migrations[] = {
+    {"CREATE TABLE field_divisions("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " name TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL);"
+     /* per account: the documents' dates, certification, separation */
+     "CREATE TABLE staff_records("
+     " id TEXT PRIMARY KEY NOT NULL,"         /* = staff.id */
+     " created_at INTEGER,"
+     " created_by TEXT,"
+     " ispa_date TEXT,"
+     " conf_type TEXT,"                       /* 'DE 7410' | 'E-1' */
+     " conf_date TEXT,"
+     " certified_at INTEGER,"
+     " separation_date TEXT,"
+     " deactivated_by TEXT,"
+     " last_login_at INTEGER);"
+     "CREATE TABLE access_requests("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " kind TEXT NOT NULL,"                   /* new reset change recertify deactivate */
+     " staff_id TEXT,"
+     " status TEXT NOT NULL DEFAULT 'submitted',"
+     " username TEXT, display_name TEXT, email TEXT,"
+     " local_area_id TEXT, field_division TEXT, office_id TEXT,"
+     " privilege_group TEXT, priv_add TEXT, priv_remove TEXT, crm_work_group INTEGER,"
+     " requestor_name TEXT NOT NULL, requestor_email TEXT,"
+     " ispa_date TEXT, conf_type TEXT, conf_date TEXT,"
+     " business_need TEXT, separation_date TEXT,"
+     " created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+     " decided_by TEXT, decided_at INTEGER, decision_note TEXT,"
+     " fulfilled_at INTEGER);"
+     "CREATE INDEX access_requests_staff ON access_requests(staff_id);"
+     "CREATE TABLE request_files("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " request_id TEXT NOT NULL,"
+     " staff_id TEXT,"
+     " kind TEXT NOT NULL,"
+     " filename TEXT NOT NULL,"
+     " content_type TEXT NOT NULL,"
+     " size INTEGER NOT NULL,"
+     " sha256 TEXT NOT NULL,"
+     " uploaded_by TEXT NOT NULL,"
+     " uploaded_at INTEGER NOT NULL);"
+     "CREATE INDEX request_files_request ON request_files(request_id);"
+     "CREATE TABLE admin_sessions("
+     " token_hash TEXT PRIMARY KEY NOT NULL,"  /* SHA-256 hex; never the token */
+     " staff_id TEXT NOT NULL,"
+     " csrf TEXT NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " last_seen_at INTEGER NOT NULL,"
+     " client TEXT);"
+     "CREATE INDEX admin_sessions_staff ON admin_sessions(staff_id);"
+     "CREATE TABLE admin_audit("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " at INTEGER NOT NULL,"
+     " actor_id TEXT,"
+     " actor TEXT,"
+     " action TEXT NOT NULL,"
+     " subject_table TEXT,"
+     " subject_id TEXT,"
+     " local_area_id TEXT,"
+     " field_division TEXT,"
+     " before TEXT,"
+     " after TEXT,"
+     " client TEXT);"
+     "CREATE INDEX admin_audit_at ON admin_audit(at);"
+     "CREATE INDEX admin_audit_subject ON admin_audit(subject_id);"
+     "CREATE TABLE credential_change_status("
+     " id TEXT PRIMARY KEY NOT NULL,"         /* = credential_changes.id */
+     " staff_id TEXT, node_id TEXT, reason TEXT, changed_at INTEGER,"
+     " status TEXT NOT NULL,"                 /* applied | refused */
+     " why TEXT,"
+     " decided_at INTEGER NOT NULL);"
+     "CREATE TABLE reviews("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " quarter TEXT NOT NULL,"
+     " local_area_id TEXT, field_division TEXT,"
+     " sample_size INTEGER NOT NULL,"
+     " status TEXT NOT NULL DEFAULT 'open',"
+     " created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+     " completed_at INTEGER, reported_to TEXT, summary TEXT);"
+     "CREATE TABLE review_items("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " review_id TEXT NOT NULL,"
+     " staff_id TEXT NOT NULL,"
+     " docs_complete INTEGER, docs_current INTEGER, deactivation_timely INTEGER,"
+     " result TEXT, note TEXT, checked_by TEXT, checked_at INTEGER);"
+     "CREATE INDEX review_items_review ON review_items(review_id);"},
+};
+
+int acct_migrate(sqlite3 *db)
+{
+	return db_migrate(db, "acct_hub", acct_migrations,
+			  (int)(sizeof acct_migrations / sizeof acct_migrations[0])) < 0
+		   ? -1
+		   : 0;
+}
+
+/* ---- privilege groups (data/privilege_groups.csv) ------------------------------ */
+
+static const struct {
+	const char *name;
+	int assigner; /* 1 MIS Administrator, 2 WSB CalJOBS SPOC */
+} groups[] = {
+    {"LWIA/CBO Staff", 1},
+    {"LWIA Intake Staff", 1},
+    {"LWIA Partner Staff", 1},
+    {"LWIA Partner Supervisor", 1},
+    {"ETPL Coordinators", 1},
+    {"WARN", 1},
+    {"View Access", 1},
+    {"View Access with Reports", 1},
+    {"DVOP", 2},
+    {"EDD El Centro Helpdesk", 2},
+    {"EDD WSB Staff", 2},
+    {"EDD WSB Supervisor", 2},
+    {"LVER", 2},
+    {"TAA Coordinators/Specialist", 2},
+};
+
+int acct_group_assigner(const char *group)
+{
+	for (size_t i = 0; group && i < sizeof groups / sizeof groups[0]; i++)
+		if (strcmp(groups[i].name, group) == 0)
+			return groups[i].assigner;
+	return 0;
+}
+
+int acct_group_assignable(const acct_principal *p, const char *group)
+{
+	int a = acct_group_assigner(group);
+
+	if (a == 0)
+		return 0;
+	if (p->ap_roles & ROLE_OPERATIONS)
+		return 1;
+	return (a == 1 && (p->ap_roles & ROLE_MIS_ADMIN)) ||
+	       (a == 2 && (p->ap_roles & ROLE_SPOC));
+}
+
+unsigned acct_roles_parse(const char *s)
+{
+	char tmp[256], *save = NULL;
+	unsigned r = 0;
+
+	if (s == NULL)
+		return 0;
+	snprintf(tmp, sizeof tmp, "%s", s);
+	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(t, "operations") == 0)
+			r |= ROLE_OPERATIONS;
+		else if (strcmp(t, "mis_admin") == 0)
+			r |= ROLE_MIS_ADMIN;
+		else if (strcmp(t, "spoc") == 0)
+			r |= ROLE_SPOC;
+	}
+	return r;
+}
+
+int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
+		     const char *div, const char *group)
+{
+	int in_la, in_div;
+
+	if (p->ap_roles & ROLE_OPERATIONS)
+		return 0;
+	in_la = (p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && la &&
+		strcmp(la, p->ap_la) == 0;
+	in_div = (p->ap_roles & ROLE_SPOC) && p->ap_div[0] && div &&
+		 strcmp(div, p->ap_div) == 0;
+	if (!in_la && !in_div) {
+		if (p->ap_roles & ROLE_MIS_ADMIN)
+			http_reply_error(req, 403, "local_area_id", "outside your Local Area");
+		else
+			http_reply_error(req, 403, "field_division",
+					 "outside your field division");
+		return -1;
+	}
+	if (group != NULL) {
+		int a = acct_group_assigner(group);
+		if ((a == 1 && !in_la) || (a == 2 && !in_div) || a == 0) {
+			http_reply_error(req, 403, "privilege_group",
+					 "you may not assign the group '%s'", group);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- staff as JSON ----------------------------------------------------------------- */
+
+static cJSON *csv_array(const char *s)
+{
+	cJSON *a = cJSON_CreateArray();
+	char tmp[512], *save = NULL;
+
+	if (s == NULL || a == NULL)
+		return a;
+	snprintf(tmp, sizeof tmp, "%s", s);
+	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		cJSON_AddItemToArray(a, cJSON_CreateString(t));
+	return a;
+}
+
+/* The column of j named k, moved out as a boolean. */
+static void to_bool(cJSON *j, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItem(j, k);
+
+	if (v && cJSON_IsNumber(v))
+		cJSON_ReplaceItemInObject(j, k, cJSON_CreateBool(v->valuedouble != 0));
+}
+
+static void to_list(cJSON *j, const char *k)
+{
+	const char *s = json_str(j, k);
+
+	cJSON_ReplaceItemInObject(j, k, csv_array(s));
+}
+
+cJSON *acct_staff_json(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *j = NULL, *privs;
+	unsigned bits;
+
+	if (db_prepare(db, &st,
+		       "SELECT s.id, s.username, s.display_name, s.email, s.local_area_id,"
+		       " s.field_division, s.office_id, s.privilege_group, s.priv_add,"
+		       " s.priv_remove, s.roles, s.crm_work_group, s.active, s.deactivated_at,"
+		       " r.separation_date, r.created_at, r.ispa_date,"
+		       " r.conf_type AS confidentiality_type, r.conf_date AS confidentiality_date,"
+		       " CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL ELSE"
+		       "  date(min(r.ispa_date, r.conf_date), '+1 year') END"
+		       "  AS recertification_due_on,"
+		       " c.password_temp, c.password_expires_at, c.password_changed_at,"
+		       " r.last_login_at"
+		       " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
+		       " LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		j = db_row_json(st);
+	sqlite3_finalize(st);
+	if (j == NULL)
+		return NULL;
+	bits = priv_effective(json_str(j, "privilege_group"), json_str(j, "priv_add"),
+			      json_str(j, "priv_remove"));
+	if (acct_roles_parse(json_str(j, "roles")) & (ROLE_MIS_ADMIN | ROLE_SPOC | ROLE_OPERATIONS))
+		bits |= PRIV_STAFF_ADMIN;
+	privs = cJSON_CreateArray();
+	for (unsigned b = 1; b <= PRIV_ALL; b <<= 1)
+		if (bits & b)
+			cJSON_AddItemToArray(privs, cJSON_CreateString(priv_name(b)));
+	cJSON_AddItemToObject(j, "privileges", privs);
+	to_list(j, "priv_add");
+	to_list(j, "priv_remove");
+	to_list(j, "roles");
+	to_bool(j, "crm_work_group");
+	to_bool(j, "active");
+	to_bool(j, "password_temp");
+	return j;
+}
+
+/* ---- audit ---------------------------------------------------------------------------- */
+
+int acct_audit(sqlite3 *db, const acct_principal *p, const char *client,
+	       const char *action, const char *subject_table, const char *subject_id,
+	       const char *la, const char *div, const char *before, const char *after)
+{
+	sqlite3_stmt *st = NULL;
+	char id[UUID_STRLEN];
+	int rc;
+
+	if (uuid7(id) != 0 ||
+	    db_prepare(db, &st,
+		       "INSERT INTO admin_audit(id, at, actor_id, actor, action, subject_table,"
+		       " subject_id, local_area_id, field_division, before, after, client)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+	db_bind_text(st, 3, p ? p->ap_id : NULL);
+	db_bind_text(st, 4, p ? p->ap_username : NULL);
+	db_bind_text(st, 5, action);
+	db_bind_text(st, 6, subject_table);
+	db_bind_text(st, 7, subject_id);
+	db_bind_text(st, 8, la && *la ? la : NULL);
+	db_bind_text(st, 9, div && *div ? div : NULL);
+	db_bind_text(st, 10, before);
+	db_bind_text(st, 11, after);
+	db_bind_text(st, 12, client);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("cannot record admin audit event '%s': %s", action, sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int acct_audit_anon(sqlite3 *db, const char *client, const char *action,
+		    const char *subject_id, const char *detail)
+{
+	return acct_audit(db, NULL, client, action, subject_id ? "staff" : NULL, subject_id,
+			  NULL, NULL, NULL, detail);
+}
+
+/* ---- the operations account ------------------------------------------------------------- */
+
+/* Set a fresh temporary password on staff id (credentials row created when
+ * missing).  The hash runs here, synchronously: only for the command line
+ * and the first start, never on a serving loop. */
+static int set_temp(sqlite3 *db, hlc *clk, const char *id, const char *la, uint32_t iters,
+		    char pw[13])
+{
+	char stored[PASSWORD_HASH_MAX], ts[HLC_STRLEN];
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)hub_now_ms();
+	int rc;
+
+	if (password_temp_new(pw, 13) != 0 || password_hash(pw, iters, stored, sizeof stored) != 0)
+		return -1;
+	hlc_now(clk, ts);
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+		       " password_expires_at, password_changed_at, updated_hlc) VALUES(?1,?2,?3,1,?4,?5,?6)"
+		       " ON CONFLICT(id) DO UPDATE SET password_hash=?3, password_temp=1,"
+		       " password_expires_at=?4, password_changed_at=?5, updated_hlc=?6") != 0) {
+		crypto_wipe(stored, sizeof stored);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now + PASSWORD_TEMP_TTL_MS);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	crypto_wipe(stored, sizeof stored);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters)
+{
+	char id[UUID_STRLEN], pw[13], ts[HLC_STRLEN];
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (db_exec(db, "INSERT OR IGNORE INTO field_divisions(id, name, created_at)"
+			" SELECT DISTINCT field_division, field_division, 0 FROM local_areas"
+			" WHERE field_division IS NOT NULL AND field_division <> ''") != 0)
+		return -1;
+	if (db_int(db, "SELECT count(*) FROM staff WHERE username='" ACCT_OPERATIONS "'", -1) != 0)
+		return 0;
+	if (uuid7(id) != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	hlc_now(clk, ts);
+	/* Hub-only: its credentials name no Local Area any node holds, and its
+	 * group gives no edit rights (it administers; it never holds every
+	 * privilege). */
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff(id, username, display_name, privilege_group, roles,"
+		       " crm_work_group, active, updated_hlc) VALUES(?, '" ACCT_OPERATIONS
+		       "', 'CalJOBS Operations Unit', 'View Access with Reports', 'operations', 0, 1, ?)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db, &st, "INSERT INTO staff_records(id, created_at, created_by)"
+				" VALUES(?, ?, 'first start')") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (set_temp(db, clk, id, ACCT_HUB_LA, iters, pw) != 0)
+		goto out;
+	if (acct_audit(db, NULL, "hub", "staff.create", "staff", id, NULL, NULL, NULL,
+		       "{\"username\":\"" ACCT_OPERATIONS "\",\"roles\":[\"operations\"]}") != 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	if (ret == 0 && db_exec(db, "COMMIT") != 0)
+		ret = -1;
+	if (ret != 0) {
+		db_exec(db, "ROLLBACK");
+		crypto_wipe(pw, sizeof pw);
+		return -1;
+	}
+	log_info("new hub: created the '" ACCT_OPERATIONS "' account; its one-time password "
+		 "follows on stderr (this once only)");
+	/* Deliberately not through log_*: shown once, never logged. */
+	fprintf(stderr,
+		"\n  one-time password of '" ACCT_OPERATIONS "': %s\n"
+		"  (valid 24 hours; sign in to the console and choose a new one)\n\n",
+		pw);
+	fflush(stderr);
+	crypto_wipe(pw, sizeof pw);
+	return 0;
+}
+
+int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13])
+{
+	char id[64];
+	int ret = -1;
+
+	if (db_text(db, "SELECT id FROM staff WHERE username=?", ACCT_OPERATIONS, id,
+		    sizeof id) != 0)
+		return -1;
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (db_exec(db, "UPDATE staff SET active=1 WHERE username='" ACCT_OPERATIONS "'") == 0 &&
+	    set_temp(db, clk, id, ACCT_HUB_LA, iters, pw) == 0 &&
+	    acct_audit(db, NULL, "cli", "staff.reset", "staff", id, NULL, NULL, NULL, NULL) == 0)
+		ret = 0;
+	if (ret == 0 && db_exec(db, "COMMIT") != 0)
+		ret = -1;
+	if (ret != 0)
+		db_exec(db, "ROLLBACK");
+	else
+		acct_sessions_end(db, id);
+	return ret;
+}
