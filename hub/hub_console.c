@@ -1,6 +1,7 @@
 /*
  * hub_console.c - the admin API routes the hub console needs beyond the
- * lists of hub_admin.c: one conflict with the row's value now next to its
+ * lists of hub_admin.c: the hub-wide sync status for a signed-in session,
+ * one conflict with the row's value now next to its
  * base / hub / office values, resolving a conflict, one quarantined entry
  * decoded change by change next to the hub's row, and marking a quarantined
  * entry handled.
@@ -17,6 +18,7 @@
  * note saying how.  Every action writes an audit event.
  */
 #include "hub/hub.h"
+#include "hub/acct.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "model/crm.h"
@@ -30,29 +32,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define CONSOLE_NOTE_MAX 1000
 
 /* ---- who is asking ----------------------------------------------------------- */
 
-static int console_auth(hub *h, http_req *req, const char **actor)
+/* An operations session (or the bearer token) is required, as for the rest
+ * of the replication admin API; *actor gets its user name for the audit
+ * trail and the resolution record (borrowed from *p). */
+static int console_auth(hub *h, http_req *req, acct_principal *p, const char **actor)
 {
-	const char *a = http_req_header(req, "authorization");
-
-	if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0) {
-		a += 7;
-		while (*a == ' ')
-			a++;
-		if (strlen(a) == 64 && hub_ct_cmp(a, h->hb_admin_token, 64) == 0) {
-			*actor = "admin-api";
-			return 0;
-		}
-	}
-	log_info("refused %s %s from %s: %s", req->method_str, req->path, req->peer,
-		 a ? "bad admin token" : "no admin token");
-	http_reply_error(req, 401, NULL, "sign in to the hub console first");
-	return -1;
+	if (acct_auth(h, req, p, 1, 0) != 0)
+		return -1;
+	*actor = p->ap_username;
+	return 0;
 }
 
 static void db_fail(http_req *req)
@@ -303,11 +296,12 @@ static int conflict_decorate(sqlite3 *db, cJSON *c)
 static void conflict_get(http_req *req, void *ctx)
 {
 	hub *h = ctx;
+	acct_principal who;
 	const char *actor, *id = http_req_param(req, "id");
 	cJSON *c;
 	int err;
 
-	if (console_auth(h, req, &actor) != 0)
+	if (console_auth(h, req, &who, &actor) != 0)
 		return;
 	c = conflict_load(h->hb_db, id, &err);
 	if (err) {
@@ -399,6 +393,7 @@ static void conflict_resolve(http_req *req, void *ctx)
 	static const char *const allowed[] = {"keep", "note", NULL};
 	hub *h = ctx;
 	sqlite3 *db = h->hb_db;
+	acct_principal who;
 	const char *actor, *id = http_req_param(req, "id");
 	const char *keep = NULL, *note = NULL, *tbl, *col, *row_id, *value_text = NULL;
 	char note_buf[CONSOLE_NOTE_MAX + 1], why[256], ts[HLC_STRLEN];
@@ -407,7 +402,7 @@ static void conflict_resolve(http_req *req, void *ctx)
 	json_err je;
 	int err, rc, in_txn = 0, edit = 0;
 
-	if (console_auth(h, req, &actor) != 0)
+	if (console_auth(h, req, &who, &actor) != 0)
 		return;
 	body = http_req_json(req, 1);
 	if (body == NULL)
@@ -710,12 +705,13 @@ static void quarantine_get(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	sqlite3 *db = h->hb_db;
+	acct_principal who;
 	const char *actor, *id = http_req_param(req, "id");
 	sqlite3_stmt *st = NULL;
 	cJSON *o = NULL, *changes;
 	int rc;
 
-	if (console_auth(h, req, &actor) != 0)
+	if (console_auth(h, req, &who, &actor) != 0)
 		return;
 	if (db_prepare(db, &st,
 		       "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q "
@@ -761,6 +757,7 @@ static void quarantine_resolve(http_req *req, void *ctx)
 	static const char *const allowed[] = {"note", NULL};
 	hub *h = ctx;
 	sqlite3 *db = h->hb_db;
+	acct_principal who;
 	const char *actor, *id = http_req_param(req, "id"), *note = NULL;
 	char note_buf[CONSOLE_NOTE_MAX + 1];
 	sqlite3_stmt *st = NULL;
@@ -768,7 +765,7 @@ static void quarantine_resolve(http_req *req, void *ctx)
 	json_err je;
 	int rc, changed;
 
-	if (console_auth(h, req, &actor) != 0)
+	if (console_auth(h, req, &who, &actor) != 0)
 		return;
 	body = http_req_json(req, 1);
 	if (body == NULL)
@@ -850,10 +847,19 @@ fail:
 	db_fail(req);
 }
 
+/* The hub-wide sync status for a signed-in console: /api/v1/sync/status
+ * takes a request without the bearer token for a node's, so the console
+ * asks here (same answer, same authorization). */
+static void console_status(http_req *req, void *ctx)
+{
+	hub_admin_sync_status(ctx, req);
+}
+
 int hub_console_routes(hub *h, router *r)
 {
 	int rc = 0;
 
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/console/status", console_status, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/conflicts/:id", conflict_get, h);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/conflicts/:id/resolve", conflict_resolve, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/quarantine/:id", quarantine_get, h);

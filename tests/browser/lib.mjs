@@ -3,7 +3,7 @@
 // through playwright-core, and run axe-core (WCAG 2.1 AA) on a page.
 import { spawn, spawnSync } from 'node:child_process';
 import https from 'node:https';
-import { mkdtempSync, rmSync, openSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, readFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createServer } from 'node:net';
@@ -54,11 +54,11 @@ export async function startNode() {
 // contexts with ignoreHTTPSErrors: true) on a free port with a temporary
 // data dir.  hub.api() talks to it with the admin token; hub.sql() runs
 // SQL on its database (test fixtures); hub.enrollCode() uses the CLI.
-export async function startHub() {
+export async function startHub({ args = [] } = {}) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'outpost-browser-hub-'));
   const log = openSync(join(OUT, `browser-hub-${process.pid}-${++seq}.log`), 'a');
-  const proc = spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`],
+  const proc = spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`, ...args],
     { stdio: ['ignore', log, log] });
   const url = `https://127.0.0.1:${port}`;
   const insecure = new https.Agent({ rejectUnauthorized: false });
@@ -145,6 +145,11 @@ export async function assertAccessible(page, what) {
       v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
     throw new Error(`${what}: ${res.violations.length} axe violation(s):\n    ` + lines.join('\n    '));
   }
+}
+
+// Remember a secret; tests/run.sh fails when it shows up in any log.
+export function plantSecret(value) {
+  if (value && value.length >= 6) appendFileSync(join(OUT, 'planted-secrets.txt'), value + '\n');
 }
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }

@@ -9,13 +9,13 @@ import os
 import time
 import unittest
 
-from harness import Daemon, login, plant_secret
+from harness import BIN, Daemon, login, plant_secret, run_tool
 
 
 class ConsoleApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
+        cls.hub = Daemon("hub", args=["--password_iters", "1000"]).start()
         cls.node = Daemon("node").start()
         login(cls.node)
         with open(os.path.join(cls.hub.data, "admin.token")) as f:
@@ -126,6 +126,48 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(r.status, 400, r.body)
         r = self.admin("POST", "/api/v1/conflicts/c-4/resolve", {"keep": "current"})
         self.assertEqual(r.status, 200, r.body)
+
+    def session(self):
+        """Sign in as operations (new one-time password, forced change)."""
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "reset-operations", "--data", self.hub.data,
+                      "--password_iters", "1000"], name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        temp = p.stdout.decode().split()[-1]
+        plant_secret(temp)
+        self.hub.cookies.clear()
+        r = self.hub.post("/api/v1/admin/session", {"username": "operations", "password": temp})
+        self.assertEqual(r.status, 200, r.body)
+        csrf = r.json()["csrf_token"]
+        r = self.hub.request("POST", "/api/v1/admin/session/password",
+                             {"current_password": temp, "new_password": "Console.Test7"},
+                             headers={"X-CSRF-Token": csrf})
+        self.assertEqual(r.status, 200, r.body)
+        r = self.hub.get("/api/v1/admin/session")
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()["csrf_token"]
+
+    def test_console_session_needs_csrf(self):
+        self.conflict("c-5", column="name")
+        csrf = self.session()
+        try:
+            r = self.hub.get("/api/v1/console/status")
+            self.assertEqual(r.status, 200, r.body)
+            self.assertIn("open_conflicts", r.json())
+            self.assertEqual(self.hub.get("/api/v1/conflicts/c-5").status, 200)
+            r = self.hub.post("/api/v1/conflicts/c-5/resolve", {"keep": "current"})
+            self.assertEqual(r.status, 403, r.body)
+            self.assertEqual(r.json()["field"], "csrf")
+            r = self.hub.request("POST", "/api/v1/conflicts/c-5/resolve", {"keep": "current"},
+                                 headers={"X-CSRF-Token": "f" * 64})
+            self.assertEqual(r.status, 403, r.body)
+            r = self.hub.request("POST", "/api/v1/conflicts/c-5/resolve", {"keep": "current"},
+                                 headers={"X-CSRF-Token": csrf})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["resolved_by"], "operations")
+        finally:
+            self.hub.cookies.clear()
+        # Without a session or token the status is refused too.
+        self.assertEqual(self.hub.get("/api/v1/console/status").status, 401)
 
     def test_quarantined_entry_decoded_and_handled(self):
         reasons = self.node.get("/api/v1/greeter/reasons").json()

@@ -25,6 +25,8 @@ export class ApiError extends Error {
 
 function toLogin(extra = '') {
   if (location.pathname === '/login.html') return;
+  // The sign-in page just sent a signed-in user here: going back would loop.
+  try { if (Date.now() - Number(sessionStorage.getItem('outpost_login_fwd') || 0) < 10000) return; } catch { /* no storage */ }
   location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search) + extra;
 }
 

@@ -92,7 +92,10 @@ async function init() {
   if (s && s.staff) {
     username = s.staff.username;
     if (s.must_change_password) showChange();
-    else if (params.get('change') !== '1') location.href = next();
+    else if (params.get('change') !== '1') {
+      try { sessionStorage.setItem('outpost_login_fwd', String(Date.now())); } catch { /* no storage */ }
+      location.href = next();
+    }
   }
   if (!$('signin-card').hidden) $('username').focus();
 }

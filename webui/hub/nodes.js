@@ -46,7 +46,7 @@ function renderOffices() {
 
 async function load() {
   try {
-    const [o, n, s] = await Promise.all([api('/api/v1/offices'), api('/api/v1/nodes'), api('/api/v1/sync/status')]);
+    const [o, n, s] = await Promise.all([api('/api/v1/offices'), api('/api/v1/nodes'), api('/api/v1/console/status')]);
     offices = o; nodes = n; hubNow = s.hub_time_ms || Date.now();
     const sel = $('code-office_id').value;
     options($('code-office_id'), offices, { blank: 'Choose an office', selected: sel });

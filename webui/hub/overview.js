@@ -4,7 +4,7 @@ import { api, el, $, ago, fmtDateTime } from './console.js';
 
 async function load() {
   try {
-    const s = await api('/api/v1/sync/status');
+    const s = await api('/api/v1/console/status');
     $('s-nodes').textContent = s.nodes_enrolled;
     $('s-oldest').textContent = s.nodes_enrolled ? ago(s.oldest_contact_ms, s.hub_time_ms) : '–';
     $('s-conflicts').textContent = s.open_conflicts;
@@ -19,7 +19,8 @@ async function load() {
       el('dt', {}, 'Hub time'), el('dd', {}, fmtDateTime(s.hub_time_ms)));
     $('status').textContent = `Updated ${fmtDateTime(Date.now())}.`;
   } catch (e) {
-    $('status').textContent = 'Could not load the hub status: ' + e.message;
+    $('status').textContent = e.status === 403 ? 'Replication is run by the CalJOBS Operations Unit; its figures are shown to them.' :
+      'Could not load the hub status: ' + e.message;
   }
 }
 load();
