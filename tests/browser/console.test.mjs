@@ -188,6 +188,85 @@ export const tests = [
     // this temporary password goes here.
   })],
 
+  ['reset (temporary password shown once), change of group, annual recertification, each from the account page; keyboard only for the reset', () => withConsole(async (hub, page) => {
+    await signIn(page, hub, { password: operationsPassword(hub) });
+    const jordan = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'jlee');
+
+    // Reset, driven from the keyboard: links, fields, file input and buttons
+    // are reachable and work with Tab / Enter / Space.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.waitForSelector('#act-reset');
+    await page.focus('#act-reset');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/kind=reset/);
+    await page.waitForSelector('#req-form:not([hidden])');
+    assert(await page.evaluate(() => document.activeElement.id) === 'requestor_name', 'focus starts on the first field');
+    await page.keyboard.type('Pat Manager');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('pat@example.org');
+    await page.setInputFiles('#file-request_form', pdf('reset'));
+    await page.focus('#req-save');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/request\.html\?id=/);
+    await page.waitForSelector('#approve');
+    await page.focus('#approve');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#carry-out');
+    assert((await page.textContent('#carry-out')) === 'Issue a temporary password', 'the reset action is named');
+    await page.focus('#carry-out');
+    await page.keyboard.press('Space');
+    await page.waitForSelector('#temp-password');
+    const temp = await page.inputValue('#temp-password');
+    plantSecret(temp);
+    assert(/valid 24 hours/.test(await page.textContent('#temp-password-note')), '24-hour note');
+    assert(await page.evaluate(() => document.activeElement.id) === 'temp-password', 'focus moves to the password');
+    assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.password_temp, 'temporary password at the hub');
+
+    // Change of group.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.click('#act-change');
+    await page.waitForSelector('#req-form:not([hidden])');
+    await page.selectOption('#privilege_group', 'LWIA Intake Staff');
+    assert((await page.textContent('#privilege_group-desc')).includes('no access to reports'), 'group described');
+    await page.fill('#requestor_name', 'Pat Manager');
+    await page.setInputFiles('#file-request_form', pdf('change'));
+    await page.click('#req-save');
+    await page.waitForSelector('#approve');
+    await page.click('#approve');
+    await page.waitForSelector('#carry-out');
+    await page.click('#carry-out');
+    await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('applied'));
+    const changed = (await hub.api('/api/v1/admin/staff/' + jordan.id)).json;
+    assert(changed.privilege_group === 'LWIA Intake Staff' && !changed.privileges.includes('reports'), 'group changed: ' + changed.privilege_group);
+
+    // Annual recertification with updated dates.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.click('#act-recertify');
+    await page.waitForSelector('#req-form:not([hidden])');
+    await assertAccessible(page, 'recertification request form');
+    await page.fill('#requestor_name', 'Pat Manager');
+    await page.fill('#ispa_date', daysAgo(3));
+    await page.fill('#confidentiality_date', daysAgo(2));
+    await page.fill('#business_need', 'Continues as intake staff');
+    for (const f of ['request_form', 'ispa_certificate', 'confidentiality_statement']) await page.setInputFiles('#file-' + f, pdf('recert-' + f));
+    await page.click('#req-save');
+    await page.waitForSelector('#approve');
+    assert(await page.locator('#files tbody tr').count() === 3, 'three forms uploaded with the request');
+    await page.click('#approve');
+    await page.waitForSelector('#carry-out');
+    await page.click('#carry-out');
+    await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('recertification was recorded'));
+    const rec = (await hub.api('/api/v1/admin/staff/' + jordan.id)).json;
+    assert(rec.ispa_date === daysAgo(3) && rec.recertification_due_on > daysAgo(0), 'recertified: ' + JSON.stringify([rec.ispa_date, rec.recertification_due_on]));
+    // The account page lists the three requests and their history.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.locator('#history tbody tr').first().waitFor();
+    assert(await page.locator('#requests tbody tr').count() === 3, 'three requests on file');
+    const hist = await page.textContent('#history');
+    for (const a of ['reset', 'change', 'recertify']) assert(hist.includes(a), 'history shows ' + a + ': ' + hist.slice(0, 300));
+    assert(!hist.includes(temp), 'no password in the history');
+  })],
+
   ['deactivation refused until the signed form is uploaded, then done on time; audit trail and review reports', () => withConsole(async (hub, page) => {
     await signIn(page, hub, { password: operationsPassword(hub) });
     const pat = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'pkim');

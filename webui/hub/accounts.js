@@ -5,6 +5,7 @@ import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv
 
 let shown = [];
 let areas = [];
+let offices = [];
 
 function statusPill(s) {
   if (!s.active) return pill('Deactivated', 'muted');
@@ -17,6 +18,7 @@ function recertPill(s) {
   if (r === 'due') return el('span', {}, pill('Due', 'warn'), ' ', fmtDate(s.recertification_due_on));
   return fmtDate(s.recertification_due_on);
 }
+const officeName = id => (offices.find(o => o.id === id) || {}).name || id || '';
 const areaName = id => (areas.find(a => a.id === id) || {}).name || id || '';
 
 async function load(ev) {
@@ -28,7 +30,7 @@ async function load(ev) {
       (!rc || recertState(s) === rc));
     $('list').replaceChildren(table('Staff accounts', ['Name', 'User name', 'Local Area / division', 'Office', 'Group', 'Status', 'Recertification due', 'Last sign-in'],
       shown.map(s => [el('a', { href: '/account.html?id=' + encodeURIComponent(s.id) }, s.display_name), s.username,
-        s.field_division ? `${s.field_division} (division)` : areaName(s.local_area_id), s.office_id || '', s.privilege_group,
+        s.field_division ? `${s.field_division} (division)` : areaName(s.local_area_id), officeName(s.office_id), s.privilege_group,
         statusPill(s), recertPill(s), fmtDateTime(s.last_login_at)]), { empty: 'No account matches these filters.' }));
     $('status').textContent = `${shown.length} account${shown.length === 1 ? '' : 's'}`;
   } catch (e) { $('status').textContent = 'Could not load the accounts: ' + e.message; }
@@ -52,10 +54,11 @@ function csv() {
 }
 
 async function init() {
-  const [la, divs, groups] = await Promise.all([
+  const [la, divs, groups, offs] = await Promise.all([
     api('/api/v1/admin/local-areas').catch(() => []), api('/api/v1/admin/field-divisions').catch(() => []),
-    api('/api/v1/admin/privilege-groups').catch(() => [])]);
+    api('/api/v1/admin/privilege-groups').catch(() => []), api('/api/v1/admin/offices').catch(() => [])]);
   areas = la;
+  offices = offs;
   options($('f-la'), la, { blank: 'All' });
   options($('f-div'), divs, { blank: 'All' });
   options($('f-group'), groups, { value: 'name', label: 'name', blank: 'All' });
