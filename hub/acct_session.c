@@ -8,7 +8,7 @@
  *
  * Throttling never locks an account: per account and client the wait grows
  * exponentially after 3 failures (at most 15 min), per account over all
- * clients after 10 failures (at most 60 s), and per client a bucket of 20
+ * clients after 10 failures (at most 30 s), and per client a bucket of 20
  * failures refills one every 2 s.  A throttled attempt is answered 429
  * without running PBKDF2, so a flood costs the hub almost nothing; successes
  * never drain the client's bucket, so an office behind one address signs in
@@ -31,7 +31,7 @@
 #define THR_PAIR_FREE 3
 #define THR_PAIR_MAX_S 900
 #define THR_USER_FREE 10
-#define THR_USER_MAX_S 60
+#define THR_USER_MAX_S 30
 #define THR_BUCKET 20.0
 #define THR_REFILL_MS 2000.0
 #define THR_FORGET_MS (60LL * 60 * 1000)

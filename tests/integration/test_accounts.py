@@ -1,0 +1,759 @@
+"""Staff accounts at a real hub (docs/hub-admin-api.md): the operations
+account's one-time password and forced change, the whole lifecycle from
+access request to deactivation with uploaded forms, scope (an administrator
+of one Local Area refused on another's accounts), the caps on MIS
+Administrators, console sessions (fixation, expiry, forgery, CSRF), login
+throttling that never locks an office out, passwords set at a node applied
+or refused at push, node audit events in the audit trail, and no password,
+hash or token in any log line.
+"""
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import sqlite3
+import ssl
+import time
+import unittest
+
+from harness import BIN, Daemon, plant_secret, run_tool
+from test_hub import Enrolled, build_frame, changeset_insert
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+OPS_PW_RE = re.compile(r"one-time password of 'operations': (\S+)")
+
+
+class Console:
+    """One browser at the hub console: its own cookie jar and CSRF token."""
+
+    def __init__(self, hub, source="127.0.0.1"):
+        self.hub = hub
+        self.source = source
+        self.cookies = {}
+        self.csrf = None
+
+    def request(self, method, path, body=None, headers=None, csrf=True, ctype=None):
+        h = {}
+        if self.cookies:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        if csrf and self.csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        if ctype:
+            h["Content-Type"] = ctype
+        if headers:
+            h.update(headers)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection("127.0.0.1", self.hub.port, timeout=60, context=ctx,
+                                        source_address=(self.source, 0))
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            hdrs = r.getheaders()
+        finally:
+            c.close()
+        for k, v in hdrs:
+            if k.lower() == "set-cookie":
+                nv = v.split(";", 1)[0]
+                n, val = nv.split("=", 1)
+                if val:
+                    self.cookies[n] = val
+                    plant_secret(val)
+                else:
+                    self.cookies.pop(n, None)
+        return Resp(r.status, hdrs, data)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body if body is not None else {}, **kw)
+
+    def login(self, username, password):
+        r = self.post("/api/v1/admin/session", {"username": username, "password": password})
+        if r.status == 200:
+            self.csrf = r.json()["csrf_token"]
+            plant_secret(self.csrf)
+        return r
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body.decode())
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return "<Resp %d %r>" % (self.status, self.body[:300])
+
+
+def today(days=0):
+    return time.strftime("%Y-%m-%d", time.localtime(time.time() + days * 86400))
+
+
+class AccountsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        m = None
+        for _ in range(100):
+            m = OPS_PW_RE.search(cls.hub.read_log())
+            if m:
+                break
+            time.sleep(0.05)
+        assert m, "the hub printed no one-time password for operations"
+        cls.ops_first = m.group(1)
+        cls.ops_pw = "Ops." + secrets.token_hex(4) + "Zz9"
+        plant_secret(cls.ops_pw)
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.token = f.read().strip()
+        plant_secret(cls.token)
+        cls.ops = Console(cls.hub)
+        r = cls.ops.login("operations", cls.ops_first)
+        assert r.status == 200, r
+        assert r.json()["must_change_password"] is True
+        r = cls.ops.post("/api/v1/admin/session/password",
+                         {"current_password": cls.ops_first, "new_password": cls.ops_pw})
+        assert r.status == 200, r
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.cleanup()
+
+    def tearDown(self):
+        self.assertEqual(self.hub.get("/healthz").status, 200)
+
+    # ---- helpers -----------------------------------------------------------
+    def uniq(self, p):
+        AccountsTest.n += 1
+        return "%s%d%s" % (p, AccountsTest.n, secrets.token_hex(2))
+
+    def db(self):
+        return self.hub.db()
+
+    def request(self, c, body, files=("request_form",), approve=True):
+        r = c.post("/api/v1/admin/access-requests", body)
+        self.assertEqual(r.status, 201, r)
+        rq = r.json()
+        for k in files:
+            r = c.request("POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
+                          % (rq["id"], k, k), body=PDF, ctype="application/pdf")
+            self.assertEqual(r.status, 201, r)
+        if approve:
+            r = c.post("/api/v1/admin/access-requests/%s/approve" % rq["id"])
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["status"], "approved")
+        return rq["id"]
+
+    def new_body(self, username, la="demo-la", group="LWIA/CBO Staff", **kw):
+        b = {"kind": "new", "username": username, "display_name": username.title(),
+             "local_area_id": la, "privilege_group": group,
+             "requestor_name": "Pat Manager", "requestor_email": "pat@example.org",
+             "ispa_date": today(-30), "confidentiality_type": "E-1",
+             "confidentiality_date": today(-29), "business_need": "case management"}
+        b.update(kw)
+        return b
+
+    E1_FILES = ("request_form", "ispa_certificate", "confidentiality_statement")
+
+    def create(self, c, username, **kw):
+        rid = self.request(c, self.new_body(username, **kw), files=self.E1_FILES)
+        r = c.post("/api/v1/admin/staff", {"request_id": rid})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        plant_secret(j["temporary_password"])
+        return j["staff"], j["temporary_password"]
+
+    def make_admin(self, username, la=None, roles=("mis_admin",), group="View Access with Reports"):
+        # a Local Area has at most 3 MIS Administrators: a fresh one by default
+        la = la or self.new_la()
+        staff, temp = self.create(self.ops, username, la=la, group=group)
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % staff["id"], {"roles": list(roles)})
+        self.assertEqual(r.status, 200, r)
+        c = Console(self.hub)
+        r = c.login(username, temp)
+        self.assertEqual(r.status, 200, r)
+        pw = "Adm." + secrets.token_hex(4) + "Q7"
+        plant_secret(pw)
+        r = c.post("/api/v1/admin/session/password", {"current_password": temp, "new_password": pw})
+        self.assertEqual(r.status, 200, r)
+        return staff, c, pw
+
+    def new_la(self):
+        la = self.uniq("la-")
+        r = self.ops.post("/api/v1/admin/local-areas", {"id": la, "name": "Area " + la})
+        self.assertEqual(r.status, 201, r)
+        r = self.ops.post("/api/v1/admin/offices", {"id": la + "-office", "name": "Office " + la,
+                                                      "local_area_id": la})
+        self.assertEqual(r.status, 201, r)
+        return la
+
+    # ---- operations and forced change ---------------------------------------
+    def test_operations_first_password_once(self):
+        log = self.hub.read_log()
+        self.assertEqual(len(OPS_PW_RE.findall(log)), 1)
+        # the one-time password no longer works; the new one does
+        c = Console(self.hub)
+        self.assertEqual(c.login("operations", self.ops_first).status, 401)
+        r = c.login("operations", self.ops_pw)
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json()["must_change_password"])
+        # the superuser administers; it never holds every privilege
+        self.assertEqual(sorted(r.json()["staff"]["privileges"]), ["reports", "staff_admin", "view"])
+        # reset-operations prints a fresh one on stdout, not in the log
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "reset-operations", "--data",
+                      self.hub.data], name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        fresh = p.stdout.decode().strip()
+        self.assertRegex(fresh, r"^\S{12}$")
+        self.assertNotIn(fresh, p.stderr.decode())
+        r = Console(self.hub).login("operations", fresh)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["must_change_password"])
+        # put the known password back for the other tests
+        c2 = Console(self.hub)
+        c2.login("operations", fresh)
+        r = c2.post("/api/v1/admin/session/password",
+                    {"current_password": fresh, "new_password": self.ops_pw})
+        self.assertEqual(r.status, 200, r)
+        AccountsTest.ops = Console(self.hub)
+        self.assertEqual(AccountsTest.ops.login("operations", self.ops_pw).status, 200)
+
+    # ---- the whole lifecycle --------------------------------------------------
+    def test_lifecycle(self):
+        admin, mis, _ = self.make_admin(self.uniq("misa"), la="demo-la")
+        # the rule and the blocklist at the forced change
+        name = self.uniq("jdoe")
+        # approval needs the forms
+        r = mis.post("/api/v1/admin/access-requests", self.new_body(name))
+        self.assertEqual(r.status, 201, r)
+        rid = r.json()["id"]
+        self.assertEqual(sorted(r.json()["missing_files"]),
+                         ["confidentiality_statement", "ispa_certificate", "request_form"])
+        r = mis.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(r.json()["field"], "files")
+        # bad uploads
+        base = "/api/v1/admin/access-requests/%s/files?kind=request_form&filename=f.pdf" % rid
+        self.assertEqual(mis.request("POST", base, body=b"MZ\x90\x00", ctype="application/x-msdownload").status, 415)
+        self.assertEqual(mis.request("POST", base, body=b"not a pdf", ctype="application/pdf").status, 400)
+        self.assertEqual(mis.request("POST", base, body=b"\0" * (2 * 1024 * 1024 + 1),
+                                     ctype="application/pdf").status, 413)
+        for k in self.E1_FILES:
+            r = mis.request("POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.png"
+                            % (rid, k, k), body=PNG, ctype="image/png")
+            self.assertEqual(r.status, 201, r)
+            f = r.json()
+            self.assertEqual(f["sha256"], hashlib.sha256(PNG).hexdigest())
+            with open(os.path.join(self.hub.data, "files", f["id"]), "rb") as fp:
+                self.assertEqual(fp.read(), PNG)
+            self.assertEqual(os.stat(os.path.join(self.hub.data, "files", f["id"])).st_mode & 0o777, 0o600)
+        r = mis.get("/api/v1/admin/files/" + f["id"])
+        self.assertEqual((r.status, r.body), (200, PNG))
+        # creation before approval is refused
+        r = mis.post("/api/v1/admin/staff", {"request_id": rid})
+        self.assertEqual(r.status, 409, r)
+        r = mis.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual(r.status, 200, r)
+        t0 = time.time() * 1000
+        r = mis.post("/api/v1/admin/staff", {"request_id": rid})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        temp = j["temporary_password"]
+        plant_secret(temp)
+        sid = j["staff"]["id"]
+        self.assertEqual(len(temp), 12)
+        self.assertAlmostEqual(j["temporary_password_expires_at"] - t0, 24 * 3600 * 1000, delta=120000)
+        self.assertTrue(j["staff"]["password_temp"])
+        # a request is used once
+        self.assertEqual(mis.post("/api/v1/admin/staff", {"request_id": rid}).status, 409)
+        # the replicated rows, ready for the Local Area's nodes to pull
+        with self.db() as d:
+            s = d.execute("SELECT * FROM staff WHERE id=?", (sid,)).fetchone()
+            self.assertEqual((s["username"], s["local_area_id"], s["active"]), (name, "demo-la", 1))
+            c = d.execute("SELECT * FROM staff_credentials WHERE id=?", (sid,)).fetchone()
+            self.assertEqual((c["local_area_id"], c["password_temp"]), ("demo-la", 1))
+            self.assertTrue(c["password_hash"].startswith("pbkdf2-sha256$600000$"))
+            self.assertNotIn(temp, c["password_hash"])
+            plant_secret(c["password_hash"])
+            logged = d.execute("SELECT tbl, scope_la FROM change_log WHERE row_id=?", (sid,)).fetchall()
+            self.assertIn(("staff", None), [tuple(x) for x in logged])
+            self.assertIn(("staff_credentials", "demo-la"), [tuple(x) for x in logged])
+            old_hash = c["password_hash"]
+        # the API never shows a hash or password
+        r = mis.get("/api/v1/admin/staff/" + sid)
+        self.assertEqual(r.status, 200)
+        self.assertNotIn(b"pbkdf2", r.body)
+        self.assertNotIn(temp.encode(), r.body)
+        self.assertEqual(len(r.json()["files"]), 3)
+        # reset: needs its own approved request
+        r = mis.post("/api/v1/admin/staff/%s/reset" % sid, {"request_id": rid})
+        self.assertEqual(r.status, 409, r)
+        rr = self.request(mis, {"kind": "reset", "staff_id": sid, "requestor_name": "Pat Manager"})
+        r = mis.post("/api/v1/admin/staff/%s/reset" % sid, {"request_id": rr})
+        self.assertEqual(r.status, 200, r)
+        temp2 = r.json()["temporary_password"]
+        plant_secret(temp2)
+        self.assertNotEqual(temp, temp2)
+        with self.db() as d:
+            h2 = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (sid,)).fetchone()[0]
+        self.assertNotEqual(h2, old_hash)
+        plant_secret(h2)
+        # change of group: MIS Administrators assign only their groups
+        r = mis.post("/api/v1/admin/access-requests", {"kind": "change", "staff_id": sid,
+                                                       "privilege_group": "EDD WSB Staff",
+                                                       "requestor_name": "Pat"})
+        self.assertEqual(r.status, 403, r)
+        r = mis.post("/api/v1/admin/access-requests", {"kind": "change", "staff_id": sid,
+                                                       "priv_add": ["staff_admin"],
+                                                       "requestor_name": "Pat"})
+        self.assertEqual(r.status, 400, r)
+        rc = self.request(mis, {"kind": "change", "staff_id": sid, "privilege_group": "View Access",
+                                "priv_add": ["greeter_setup"], "crm_work_group": True,
+                                "requestor_name": "Pat Manager"})
+        r = mis.post("/api/v1/admin/staff/%s/change" % sid, {"request_id": rc})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["privilege_group"], "View Access")
+        self.assertEqual(sorted(r.json()["privileges"]), ["greeter_setup", "view"])
+        self.assertTrue(r.json()["crm_work_group"])
+        # recertification: due and overdue
+        rec = self.request(mis, {"kind": "recertify", "staff_id": sid, "requestor_name": "Pat",
+                                 "ispa_date": today(-10), "confidentiality_type": "E-1",
+                                 "confidentiality_date": today(-12), "business_need": "still needed"},
+                           files=self.E1_FILES)
+        r = mis.post("/api/v1/admin/staff/%s/recertify" % sid, {"request_id": rec})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["ispa_date"], today(-10))
+        due_on = r.json()["recertification_due_on"]
+        r = mis.get("/api/v1/admin/recertification?as_of=%s&within_days=30" % today(340))
+        self.assertIn(sid, [s["id"] for s in r.json()["due"]])
+        r = mis.get("/api/v1/admin/recertification?as_of=%s" % today(400))
+        self.assertIn(sid, [s["id"] for s in r.json()["overdue"]])
+        r = mis.get("/api/v1/admin/recertification?as_of=%s" % today(0))
+        self.assertNotIn(sid, [s["id"] for s in r.json()["due"] + r.json()["overdue"]])
+        self.assertTrue(due_on > today(300))
+        # stale training is refused
+        r = mis.post("/api/v1/admin/access-requests",
+                     self.new_body(self.uniq("old"), ispa_date=today(-400)))
+        self.assertEqual((r.status, r.json()["field"]), (400, "ispa_date"))
+        # deactivation: separation date and the uploaded form first
+        r = mis.post("/api/v1/admin/access-requests", {"kind": "deactivate", "staff_id": sid,
+                                                       "requestor_name": "Pat"})
+        self.assertEqual((r.status, r.json()["field"]), (400, "separation_date"))
+        rd = self.request(mis, {"kind": "deactivate", "staff_id": sid, "requestor_name": "Pat",
+                                "separation_date": today(1)}, files=(), approve=False)
+        self.assertEqual(mis.post("/api/v1/admin/access-requests/%s/approve" % rd).status, 409)
+        self.assertEqual(mis.post("/api/v1/admin/staff/%s/deactivate" % sid,
+                                  {"request_id": rd}).status, 409)
+        r = mis.request("POST", "/api/v1/admin/access-requests/%s/files?kind=request_form&filename=sep.pdf"
+                        % rd, body=PDF, ctype="application/pdf")
+        self.assertEqual(r.status, 201)
+        self.assertEqual(mis.post("/api/v1/admin/access-requests/%s/approve" % rd).status, 200)
+        r = mis.post("/api/v1/admin/staff/%s/deactivate" % sid, {"request_id": rd})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json()["active"])
+        self.assertEqual(r.json()["separation_date"], today(1))
+        with self.db() as d:
+            s = d.execute("SELECT active, deactivated_at FROM staff WHERE id=?", (sid,)).fetchone()
+            self.assertEqual(s[0], 0)
+            self.assertIsNotNone(s[1])
+            c = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (sid,)).fetchone()
+            self.assertIsNone(c[0])
+        # nothing more happens to a deactivated account
+        self.assertEqual(mis.post("/api/v1/admin/access-requests",
+                                  {"kind": "reset", "staff_id": sid, "requestor_name": "x"}).status, 409)
+        # the audit trail: every step, with before/after and no secrets
+        r = mis.get("/api/v1/admin/audit?source=admin&subject_id=" + sid)
+        self.assertEqual(r.status, 200)
+        actions = [e["action"] for e in r.json()]
+        for a in ("staff.create", "staff.reset", "staff.change", "staff.recertify", "staff.deactivate"):
+            self.assertIn(a, actions)
+        ev = [e for e in r.json() if e["action"] == "staff.change"][0]
+        self.assertEqual(ev["before"]["privilege_group"], "LWIA/CBO Staff")
+        self.assertEqual(ev["after"]["privilege_group"], "View Access")
+        self.assertEqual(ev["actor_id"], admin["id"])
+        self.assertNotIn(b"pbkdf2", r.body)
+        for secret in (temp, temp2):
+            self.assertNotIn(secret.encode(), r.body)
+        r = mis.get("/api/v1/admin/audit?source=admin&action=request.approve")
+        self.assertTrue(len(r.json()) >= 4)
+
+        # quarterly review: a random sample, the hub's findings, the results
+        r = self.ops.post("/api/v1/admin/reviews", {"quarter": "2026-Q4", "sample_size": 200,
+                                                     "local_area_id": "demo-la"})
+        self.assertEqual(r.status, 201, r)
+        rv = r.json()
+        item = [i for i in rv["items"] if i["staff_id"] == sid][0]
+        self.assertTrue(item["docs_complete"])
+        self.assertTrue(item["deactivation_timely"])
+        demo = [i for i in rv["items"] if i["staff_id"] == "demo-staff"][0]
+        self.assertFalse(demo["docs_complete"])
+        self.assertIsNone(demo["deactivation_timely"])
+        r = self.ops.post("/api/v1/admin/reviews/%s/complete" % rv["id"],
+                          {"reported_to": "Local Area Director"})
+        self.assertEqual((r.status, r.json()["field"]), (409, "items"))
+        for i in rv["items"]:
+            res = "pass" if i["docs_complete"] else "fail"
+            r = self.ops.post("/api/v1/admin/reviews/%s/items/%s" % (rv["id"], i["id"]),
+                              {"result": res, "note": "checked"})
+            self.assertEqual(r.status, 200, r)
+        r = self.ops.post("/api/v1/admin/reviews/%s/complete" % rv["id"],
+                          {"reported_to": "Local Area Director"})
+        self.assertEqual(r.status, 200, r)
+        summ = r.json()["summary"]
+        self.assertEqual(summ["items"], len(rv["items"]))
+        self.assertEqual(summ["pass"] + summ["fail"], summ["items"])
+        self.assertTrue(summ["docs_incomplete"] >= 1)
+        # MIS Administrators may read their area's review, not record results
+        self.assertEqual(mis.get("/api/v1/admin/reviews/" + rv["id"]).status, 200)
+        self.assertEqual(mis.post("/api/v1/admin/reviews", {"quarter": "2026-Q4"}).status, 403)
+
+    # ---- scope and roles -----------------------------------------------------
+    def test_other_local_area_refused(self):
+        la_b = self.new_la()
+        adm_a, mis_a, _ = self.make_admin(self.uniq("misx"))
+        la_a = adm_a["local_area_id"]
+        _, mis_b, _ = self.make_admin(self.uniq("misy"), la=la_b)
+        staff, _ = self.create(mis_a, self.uniq("amy"), la=la_a)
+        sid = staff["id"]
+        self.assertEqual(mis_b.get("/api/v1/admin/staff/" + sid).status, 403)
+        r = mis_b.post("/api/v1/admin/access-requests", {"kind": "reset", "staff_id": sid,
+                                                         "requestor_name": "x"})
+        self.assertEqual((r.status, r.json()["field"]), (403, "local_area_id"))
+        r = mis_b.post("/api/v1/admin/access-requests", self.new_body(self.uniq("zed"), la=la_a))
+        self.assertEqual(r.status, 403, r)
+        # a request of area A approved there cannot be used by B
+        rr = self.request(mis_a, {"kind": "reset", "staff_id": sid, "requestor_name": "x"})
+        self.assertEqual(mis_b.post("/api/v1/admin/staff/%s/reset" % sid, {"request_id": rr}).status, 403)
+        self.assertEqual(mis_b.get("/api/v1/admin/access-requests/" + rr).status, 403)
+        self.assertNotIn(sid, [s["id"] for s in mis_b.get("/api/v1/admin/staff").json()])
+        self.assertNotIn(rr, [q["id"] for q in mis_b.get("/api/v1/admin/access-requests").json()])
+        self.assertEqual([], [e for e in mis_b.get("/api/v1/admin/audit").json()
+                              if e.get("local_area_id") == la_a])
+        self.assertTrue(len([e for e in mis_a.get("/api/v1/admin/audit").json()
+                             if e.get("local_area_id") == la_a]) >= 3)
+        # administrators never act on themselves or on other administrators,
+        # and never grant roles
+        r = mis_a.post("/api/v1/admin/access-requests", {"kind": "reset", "staff_id":
+                                                         mis_a.get("/api/v1/admin/session").json()["staff"]["id"],
+                                                         "requestor_name": "x"})
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(mis_a.post("/api/v1/admin/staff/%s/roles" % sid, {"roles": ["mis_admin"]}).status, 403)
+        # operations-only routes
+        self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
+        self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
+
+    def test_fourth_mis_admin_refused(self):
+        la = self.new_la()
+        ids = []
+        for i in range(4):
+            s, _ = self.create(self.ops, self.uniq("cap"), la=la, group="View Access")
+            ids.append(s["id"])
+        for i in range(3):
+            r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[i], {"roles": ["mis_admin"]})
+            self.assertEqual(r.status, 200, r)
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[3], {"roles": ["mis_admin"]})
+        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        r = self.ops.get("/api/v1/admin/local-areas")
+        self.assertEqual([x["mis_admins"] for x in r.json() if x["id"] == la], [3])
+        # dropping one makes room
+        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/roles" % ids[0], {"roles": []}).status, 200)
+        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/roles" % ids[3],
+                                       {"roles": ["mis_admin"]}).status, 200)
+        # never every privilege
+        s, _ = self.create(self.ops, self.uniq("sup"), la=la, group="LWIA Partner Supervisor")
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % s["id"], {"roles": ["mis_admin"]})
+        self.assertEqual((r.status, r.json()["field"]), (400, "roles"))
+
+    # ---- sessions --------------------------------------------------------------
+    def test_session_fixation_and_expiry(self):
+        st, _, pw = self.make_admin(self.uniq("sess"))
+        user = st["username"]
+        c = Console(self.hub)
+        planted = secrets.token_hex(32)
+        c.cookies["outpost_admin"] = planted
+        self.assertEqual(c.get("/api/v1/admin/session").status, 401)
+        c.cookies["outpost_admin"] = planted
+        r = c.login(user, pw)
+        self.assertEqual(r.status, 200, r)
+        tok1 = c.cookies["outpost_admin"]
+        self.assertNotEqual(tok1, planted)
+        self.assertEqual(len(tok1), 64)
+        sc = r.header("Set-Cookie")
+        for attr in ("HttpOnly", "SameSite=Strict", "Secure", "Path=/"):
+            self.assertIn(attr, sc)
+        self.assertEqual(c.get("/api/v1/admin/session").status, 200)
+        # the planted token never became a session
+        other = Console(self.hub)
+        other.cookies["outpost_admin"] = planted
+        self.assertEqual(other.get("/api/v1/admin/session").status, 401)
+        # a new token at every sign-in; the one presented is dropped
+        r = c.login(user, pw)
+        tok2 = c.cookies["outpost_admin"]
+        self.assertNotEqual(tok1, tok2)
+        old = Console(self.hub)
+        old.cookies["outpost_admin"] = tok1
+        self.assertEqual(old.get("/api/v1/admin/session").status, 401)
+        # only the token's hash is stored
+        with self.db() as d:
+            hashes = [x[0] for x in d.execute("SELECT token_hash FROM admin_sessions")]
+        self.assertNotIn(tok2, hashes)
+        self.assertIn(hashlib.sha256(tok2.encode()).hexdigest(), hashes)
+        th = hashlib.sha256(tok2.encode()).hexdigest()
+        # forged / malformed
+        for bad in (secrets.token_hex(32), "x" * 64, "abc", tok2[:-1] + ("0" if tok2[-1] != "0" else "1")):
+            f = Console(self.hub)
+            f.cookies["outpost_admin"] = bad
+            self.assertEqual(f.get("/api/v1/admin/staff").status, 401, bad)
+        # idle timeout (30 min) and absolute lifetime (12 h)
+        now = int(time.time() * 1000)
+        with self.db() as d:
+            d.execute("UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", (now - 31 * 60000, th))
+        r = c.get("/api/v1/admin/staff")
+        self.assertEqual(r.status, 401)
+        self.assertIn("expired", r.json()["error"])
+        c.login(user, pw)
+        th = hashlib.sha256(c.cookies["outpost_admin"].encode()).hexdigest()
+        with self.db() as d:
+            d.execute("UPDATE admin_sessions SET created_at=? WHERE token_hash=?", (now - 12 * 3600000 - 1000, th))
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 401)
+        # logout ends it
+        c.login(user, pw)
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 200)
+        tok = c.cookies["outpost_admin"]
+        self.assertEqual(c.request("DELETE", "/api/v1/admin/session").status, 200)
+        c.cookies["outpost_admin"] = tok
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 401)
+
+    def test_csrf(self):
+        c = Console(self.hub)
+        self.assertEqual(c.login("operations", self.ops_pw).status, 200)
+        body = {"id": self.uniq("csrf"), "name": "x"}
+        r = c.post("/api/v1/admin/field-divisions", body, csrf=False)
+        self.assertEqual((r.status, r.json()["field"]), (403, "csrf"))
+        r = c.post("/api/v1/admin/field-divisions", body, csrf=False,
+                   headers={"X-CSRF-Token": secrets.token_hex(32)})
+        self.assertEqual(r.status, 403)
+        r = c.post("/api/v1/admin/field-divisions", body, headers={"Origin": "https://evil.example"})
+        self.assertEqual(r.status, 403)
+        for path in ("/api/v1/admin/staff/x/reset", "/api/v1/admin/access-requests",
+                     "/api/v1/admin/session/password", "/api/v1/nodes/x/revoke",
+                     "/api/v1/enroll-codes"):
+            self.assertEqual(c.post(path, {}, csrf=False).status, 403, path)
+        with self.db() as d:
+            self.assertIsNone(d.execute("SELECT 1 FROM field_divisions WHERE id=?", (body["id"],)).fetchone())
+        r = c.post("/api/v1/admin/field-divisions", body)
+        self.assertEqual(r.status, 201, r)
+        # a cross-site form cannot sign in (no JSON content type)
+        r = Console(self.hub).request("POST", "/api/v1/admin/session",
+                                      body="username=operations&password=x",
+                                      ctype="application/x-www-form-urlencoded")
+        self.assertEqual(r.status, 415)
+        # no session at all
+        for path in ("/api/v1/admin/staff", "/api/v1/admin/audit", "/api/v1/admin/access-requests",
+                     "/api/v1/admin/reviews", "/api/v1/nodes"):
+            self.assertEqual(Console(self.hub).get(path).status, 401, path)
+        # the bearer token still works for the CLI and older tests
+        r = Console(self.hub).get("/api/v1/admin/staff", headers={"Authorization": "Bearer " + self.token})
+        self.assertEqual(r.status, 200)
+
+    def test_forced_change_rule(self):
+        staff, c, _ = None, None, None
+        name = self.uniq("frc")
+        staff, temp = self.create(self.ops, name, group="View Access")
+        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/roles" % staff["id"],
+                                       {"roles": ["mis_admin"]}).status, 200)
+        c = Console(self.hub)
+        r = c.login(name, temp)
+        self.assertTrue(r.json()["must_change_password"])
+        r = c.get("/api/v1/admin/staff")
+        self.assertEqual((r.status, r.json()["field"]), (403, "password_change_required"))
+        for bad, why in (("Short1!", "8 to 20"), ("Password1!", "common"), ("nouppercase1!", "upper"),
+                         ("Has-Dash123", "may only"), ("Abcdefgh1234567890!xy", "8 to 20"),
+                         (name.upper() + "a1!", "user name")):
+            r = c.post("/api/v1/admin/session/password", {"current_password": temp, "new_password": bad})
+            self.assertEqual((r.status, r.json()["field"]), (400, "new_password"), bad)
+            self.assertIn(why, r.json()["error"])
+        r = c.post("/api/v1/admin/session/password", {"current_password": "Wrong.pass1", "new_password": "Good.Pass77"})
+        self.assertEqual((r.status, r.json()["field"]), (401, "current_password"))
+        r = c.post("/api/v1/admin/session/password", {"current_password": temp, "new_password": "Good.Pass77"})
+        self.assertEqual(r.status, 200, r)
+        plant_secret("Good.Pass77")
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 200)
+        # an expired temporary password is refused at sign-in
+        s2, t2 = self.create(self.ops, self.uniq("exp"), group="View Access")
+        self.ops.post("/api/v1/admin/staff/%s/roles" % s2["id"], {"roles": ["mis_admin"]})
+        with self.db() as d:
+            d.execute("UPDATE staff_credentials SET password_expires_at=? WHERE id=?",
+                      (int(time.time() * 1000) - 1000, s2["id"]))
+        r = Console(self.hub).login(s2["username"], t2)
+        self.assertEqual((r.status, r.json().get("field")), (401, "password"))
+        self.assertIn("expired", r.json()["error"])
+        # staff without a role cannot use the console
+        s3, t3 = self.create(self.ops, self.uniq("plain"))
+        r = Console(self.hub).login(s3["username"], t3)
+        self.assertEqual(r.status, 403)
+
+    # ---- throttling ---------------------------------------------------------------
+    def test_throttle_one_account(self):
+        victim, _, vpw = self.make_admin(self.uniq("vic"))
+        other, _, opw = self.make_admin(self.uniq("oth"))
+        vname, oname = victim["username"], other["username"]
+        c = Console(self.hub)
+        codes = {}
+        t0 = time.time()
+        for i in range(1000):
+            r = c.login(vname, "Wrong.%04dA" % i)
+            codes[r.status] = codes.get(r.status, 0) + 1
+            if r.status == 429:
+                self.assertTrue(int(r.header("Retry-After")) >= 1)
+        took = time.time() - t0
+        self.assertEqual(set(codes) - {401, 429}, set(), codes)
+        self.assertTrue(codes.get(401, 0) <= 20, codes)   # PBKDF2 ran only a few times
+        self.assertTrue(codes.get(429, 0) >= 980, codes)
+        # another member of the same office signs in at once
+        r = Console(self.hub).login(oname, opw)
+        self.assertEqual(r.status, 200, r)
+        # the victim from another client is delayed, not locked out
+        v = Console(self.hub, source="127.0.0.2")
+        r = v.login(vname, vpw)
+        if r.status == 429:
+            wait = int(r.header("Retry-After"))
+            self.assertTrue(wait <= 30, wait)
+            time.sleep(wait + 0.5)
+            r = v.login(vname, vpw)
+        self.assertEqual(r.status, 200, r)
+        with self.db() as d:
+            n = d.execute("SELECT count(*) FROM admin_audit WHERE action='login_failed' AND subject_id=?",
+                          (victim["id"],)).fetchone()[0]
+        self.assertEqual(n, codes.get(401, 0))
+        self.assertTrue(took < 600)
+
+    def test_throttle_many_accounts(self):
+        other, _, opw = self.make_admin(self.uniq("many"))
+        oname = other["username"]
+        c = Console(self.hub, source="127.0.0.3")
+        codes = {}
+        for i in range(1000):
+            r = c.login("user%03d" % (i % 250), "Wrong.%04dA" % i)
+            codes[r.status] = codes.get(r.status, 0) + 1
+        self.assertEqual(set(codes) - {401, 429}, set(), codes)
+        self.assertTrue(codes.get(401, 0) <= 60, codes)
+        # the same office (same address): a real user gets in within seconds
+        o = Console(self.hub, source="127.0.0.3")
+        deadline = time.time() + 15
+        while True:
+            r = o.login(oname, opw)
+            if r.status != 429 or time.time() > deadline:
+                break
+            time.sleep(min(float(r.header("Retry-After")), 3))
+        self.assertEqual(r.status, 200, r)
+        # and from elsewhere at once
+        self.assertEqual(Console(self.hub, source="127.0.0.4").login(oname, opw).status, 200)
+
+    # ---- passwords set at a node, node audit events --------------------------------
+    def test_credential_change_from_node(self):
+        staff, temp = self.create(self.ops, self.uniq("nod"))
+        sid = staff["id"]
+        with self.db() as d:
+            cur = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (sid,)).fetchone()[0]
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", "demo-office",
+                      "--data", self.hub.data], name="hub")
+        code = p.stdout.decode().strip()
+        plant_secret(code)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+        self.assertEqual(r.status, 200, r)
+        node = Enrolled(self.hub, r.json())
+        schema = self.hub.get("/healthz").json()["schema_version"]
+
+        def node_hash(pw):
+            salt = secrets.token_bytes(16)
+            return "pbkdf2-sha256$600000$%s$%s" % (
+                salt.hex(), hashlib.pbkdf2_hmac("sha256", pw.encode(), salt, 600000).hex())
+
+        new = node_hash("Node.Pass42")
+        plant_secret(new)
+        prev = hashlib.sha256(cur.encode()).hexdigest()
+        cols = lambda cid, h, pv: [cid, sid, "demo-la", node.node_id, h, pv, "first_login",
+                                   int(time.time() * 1000)]
+        hlc = "%012x.0000.%s" % (int(time.time() * 1000), node.node_id)
+        good = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+                                cols("cc-" + secrets.token_hex(4), new, prev))
+        audit = changeset_insert("audit_events", [1] + [0] * 9,
+                                 ["ae-" + secrets.token_hex(4), int(time.time() * 1000), "demo-office",
+                                  "demo-la", node.node_id, sid, "login_offline", None, None,
+                                  '{"offline":true}'])
+        stale = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+                                 cols("cc-" + secrets.token_hex(4), node_hash("Other.Pass42"), prev))
+        r = node.push(build_frame([(1, hlc, sid, good), (2, hlc, sid, audit), (3, hlc, sid, stale)], schema))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["quarantined"], [])
+        with self.db() as d:
+            c = d.execute("SELECT password_hash, password_temp FROM staff_credentials WHERE id=?",
+                          (sid,)).fetchone()
+            self.assertEqual((c[0], c[1]), (new, 0))
+        r = self.ops.get("/api/v1/admin/credential-changes")
+        mine = [x for x in r.json() if x["staff_id"] == sid]
+        self.assertEqual(sorted(x["status"] for x in mine), ["applied", "refused"])
+        self.assertIn("changed or reset", [x for x in mine if x["status"] == "refused"][0]["why"])
+        # a staff member of another Local Area: refused, nothing changes
+        la = self.new_la()
+        other, _ = self.create(self.ops, self.uniq("far"), la=la)
+        with self.db() as d:
+            oh = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (other["id"],)).fetchone()[0]
+        bad = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+                               ["cc-" + secrets.token_hex(4), other["id"], "demo-la", node.node_id,
+                                node_hash("Far.Pass42"), hashlib.sha256(oh.encode()).hexdigest(),
+                                "change", int(time.time() * 1000)])
+        r = node.push(build_frame([(4, hlc, None, bad)], schema))
+        self.assertEqual(r.status, 200, r)
+        with self.db() as d:
+            self.assertEqual(d.execute("SELECT password_hash FROM staff_credentials WHERE id=?",
+                                       (other["id"],)).fetchone()[0], oh)
+        self.assertIn(other["id"], [x["staff_id"] for x in
+                                    self.ops.get("/api/v1/admin/credential-changes?status=refused").json()])
+        # a malformed hash is quarantined
+        junk = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+                                cols("cc-" + secrets.token_hex(4), "plain-text", prev))
+        r = node.push(build_frame([(5, hlc, None, junk)], schema))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json()["quarantined"]), 1)
+        # the offline login is in the audit trail
+        r = self.ops.get("/api/v1/admin/audit?source=node&action=login_offline")
+        ev = [e for e in r.json() if e["actor_id"] == sid]
+        self.assertEqual(len(ev), 1)
+        self.assertEqual(ev[0]["client"], node.node_id)
+        self.assertEqual(ev[0]["after"], {"offline": True})
+
+    # ---- logs ------------------------------------------------------------------------
+    def test_zz_no_secret_in_log(self):
+        log = self.hub.read_log()
+        path = os.path.join(os.environ.get("OUTPOST_TEST_OUT", ""), "planted-secrets.txt")
+        planted = []
+        if os.path.exists(path):
+            with open(path) as f:
+                planted = [x.strip() for x in f if len(x.strip()) >= 6]
+        self.assertTrue(len(planted) > 5)
+        for s in planted:
+            self.assertNotIn(s, log)
+        self.assertNotIn("pbkdf2-sha256$", log)
+
+
+if __name__ == "__main__":
+    unittest.main()
