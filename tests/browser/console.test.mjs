@@ -219,6 +219,39 @@ export const tests = [
     await signIn(page, hub, { password: operationsPassword(hub) });
     const jordan = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'jlee');
 
+    // Operations makes Jordan the Local Area's MIS Administrator.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.waitForSelector('#roles-card:not([hidden])');
+    await page.check('#role-mis_admin');
+    await page.click('#roles-save');
+    await page.waitForFunction(() => document.getElementById('roles-err').textContent !== '');
+    assert((await page.textContent('#roles-err')).includes('never holds every privilege'), 'refused while the group has every privilege');
+    // Change of group: Supervisor (every privilege) to Intake Staff.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.click('#act-change');
+    await page.waitForSelector('#req-form:not([hidden])');
+    await page.selectOption('#privilege_group', 'LWIA Intake Staff');
+    assert((await page.textContent('#privilege_group-desc')).includes('no access to reports'), 'group described');
+    await page.fill('#requestor_name', 'Pat Manager');
+    await page.setInputFiles('#file-request_form', pdf('change'));
+    await page.click('#req-save');
+    await page.waitForSelector('#approve');
+    await page.click('#approve');
+    await page.waitForSelector('#carry-out');
+    await page.click('#carry-out');
+    await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('applied'));
+    const changed = (await hub.api('/api/v1/admin/staff/' + jordan.id)).json;
+    assert(changed.privilege_group === 'LWIA Intake Staff' && !changed.privileges.includes('reports'), 'group changed: ' + changed.privilege_group);
+
+    // Now the role.
+    await page.goto(hub.url + '/account.html?id=' + jordan.id);
+    await page.waitForSelector('#roles-card:not([hidden])');
+    await page.check('#role-mis_admin');
+    await page.click('#roles-save');
+    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
+    assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.roles.includes('mis_admin'), 'role granted');
+    await assertAccessible(page, 'account page with roles');
+
     // Reset, driven from the keyboard: links, fields, file input and buttons
     // are reachable and work with Tab / Enter / Space.
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
@@ -249,22 +282,27 @@ export const tests = [
     assert(await page.evaluate(() => document.activeElement.id) === 'temp-password', 'focus moves to the password');
     assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.password_temp, 'temporary password at the hub');
 
-    // Change of group.
-    await page.goto(hub.url + '/account.html?id=' + jordan.id);
-    await page.click('#act-change');
-    await page.waitForSelector('#req-form:not([hidden])');
-    await page.selectOption('#privilege_group', 'LWIA Intake Staff');
-    assert((await page.textContent('#privilege_group-desc')).includes('no access to reports'), 'group described');
-    await page.fill('#requestor_name', 'Pat Manager');
-    await page.setInputFiles('#file-request_form', pdf('change'));
-    await page.click('#req-save');
-    await page.waitForSelector('#approve');
-    await page.click('#approve');
-    await page.waitForSelector('#carry-out');
-    await page.click('#carry-out');
-    await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('applied'));
-    const changed = (await hub.api('/api/v1/admin/staff/' + jordan.id)).json;
-    assert(changed.privilege_group === 'LWIA Intake Staff' && !changed.privileges.includes('reports'), 'group changed: ' + changed.privilege_group);
+    // Jordan signs in to the console as an MIS Administrator: the forced
+    // change first, then only the Local Area's accounts and no replication pages.
+    const ctx2 = await page.context().browser().newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+    try {
+      const mis = await ctx2.newPage();
+      await signIn(mis, hub, { username: 'jlee', password: temp, newPassword: 'Jordan.Lee55' });
+      await mis.goto(hub.url + '/accounts.html');
+      await mis.locator('#list tbody tr').first().waitFor();
+      const listed = await mis.textContent('#list');
+      assert(listed.includes('Sam Rivera') && !listed.includes('CalJOBS Operations Unit'), 'only the Local Area\'s accounts: ' + listed.slice(0, 200));
+      assert(await mis.locator('#top li[data-ops]:not([hidden])').count() === 0, 'replication pages not offered');
+      assert(await mis.locator('#top a', { hasText: 'Accounts' }).count() === 1, 'accounts offered');
+      await assertAccessible(mis, 'accounts page of an MIS Administrator');
+      await mis.goto(hub.url + '/reports.html?report=review');
+      await mis.waitForSelector('#reviews table, #reviews p');
+      assert(await mis.locator('#draw').isHidden(), 'drawing a review is for operations');
+      await mis.click('#sign-out');
+      await mis.waitForURL(/\/login\.html/);
+      await mis.goto(hub.url + '/accounts.html');
+      await mis.waitForURL(/\/login\.html\?next=/);
+    } finally { await ctx2.close(); }
 
     // Annual recertification with updated dates.
     await page.goto(hub.url + '/account.html?id=' + jordan.id);

@@ -2,7 +2,7 @@
 // that start a request (reset, change of group, recertification,
 // deactivation), its access requests and forms, and its history from the
 // audit trail.
-import { api, el, $, table, pill, fmtDate, fmtDateTime, KIND_LABEL, recertState } from './console.js';
+import { api, el, $, table, pill, fmtDate, fmtDateTime, KIND_LABEL, recertState, session } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
@@ -58,8 +58,23 @@ async function load() {
   $('files').replaceChildren(table('Forms on file', ['Form', 'File', ''],
     (s.files || []).map(f => [FILE_LABEL[f.kind] || f.kind, f.filename,
       el('a', { href: '/api/v1/admin/files/' + encodeURIComponent(f.id) }, `Download ${f.filename}`)]), { empty: 'No form on file.' }));
+  const me = await session();
+  const ops = me && me.staff && (me.staff.roles || []).includes('operations');
+  $('roles-card').hidden = !(ops && s.active && !(s.roles || []).includes('operations'));
+  for (const r of ['mis_admin', 'spoc']) $('role-' + r).checked = (s.roles || []).includes(r);
   const hist = await api('/api/v1/admin/audit?subject_id=' + encodeURIComponent(s.id)).catch(() => []);
   $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
     hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, describe(a)]), { empty: 'No recorded action yet.' }));
 }
+async function saveRoles(ev) {
+  ev.preventDefault();
+  $('roles-err').textContent = '';
+  const roles = ['mis_admin', 'spoc'].filter(r => $('role-' + r).checked);
+  try {
+    await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/roles`, { method: 'POST', body: { roles } });
+    await load();
+    $('status').textContent = roles.length ? `Roles saved: ${roles.join(', ')}.` : 'Roles removed.';
+  } catch (e) { $('roles-err').textContent = e.message; $('roles-err').focus(); }
+}
+$('roles-form').addEventListener('submit', saveRoles);
 load().catch(e => { $('status').textContent = 'Could not load the account: ' + e.message; });

@@ -2,7 +2,7 @@
 // (draw, record each result, complete and report, print), accounts whose
 // annual recertification is due or overdue, and deactivation timeliness;
 // each printable and as CSV.
-import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv, clearErrors, showError, isoToday } from './console.js';
+import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv, clearErrors, showError, isoToday, session } from './console.js';
 
 const params = new URLSearchParams(location.search);
 const report = ['review', 'recert', 'deactivation'].includes(params.get('report')) ? params.get('report') : 'review';
@@ -157,6 +157,8 @@ async function init() {
       options($('d-la'), areas, { blank: 'All Local Areas' });
       $('d-quarter').value = currentQuarter();
       $('draw').addEventListener('submit', draw);
+      const me = await session();
+      if (me && me.staff && !(me.staff.roles || []).includes('operations')) $('draw').hidden = true;
       if (params.get('review')) { $('draw').hidden = true; await showReview(params.get('review')); }
       else await listReviews();
     } else if (report === 'recert') {
