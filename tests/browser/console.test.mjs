@@ -477,6 +477,23 @@ export const tests = [
     assert(await page.locator('#nodes tbody tr').count() === 1, 'revoked nodes hidden by default');
     await page.check('#show-revoked');
     assert((await page.textContent('#nodes')).includes('Revoked'), 'shown as revoked on request');
+
+    // A new Local Area and office, ready for an enrollment code.
+    await page.click('#la-add');
+    assert((await page.textContent('#la-name-err')).includes('name'), 'a name is asked for');
+    await page.fill('#la-name', 'Golden Sierra');
+    await page.click('#la-add');
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'Golden Sierra added.');
+    await page.waitForSelector('#of-local_area_id option:has-text("Golden Sierra")', { state: 'attached' });
+    const laId = await page.$eval('#of-local_area_id', s => [...s.options].find(o => o.text === 'Golden Sierra').value);
+    await page.fill('#of-name', 'Auburn Job Center');
+    await page.selectOption('#of-local_area_id', laId);
+    await page.fill('#of-address', '1 Main St, Auburn, CA 95603');
+    await page.click('#of-add');
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'Auburn Job Center added.');
+    assert((await page.textContent('#offices')).includes('Auburn Job Center'), 'office listed');
+    assert((await page.textContent('#code-office_id')).includes('Auburn Job Center'), 'and offered for an enrollment code');
+    await assertAccessible(page, 'nodes page after adding places');
   })],
 
   ['conflict side by side, resolved by an edit that reaches the office; quarantined entry reviewed and marked handled', () => withConsole(async (hub, page, cleanup) => {

@@ -95,6 +95,29 @@ async function revoke(n, officeName) {
   } catch (e) { $('status').textContent = 'Could not revoke: ' + e.message; }
 }
 
+async function addPlace(ev, form, path, prefix, fields) {
+  ev.preventDefault();
+  clearErrors(form);
+  const body = {};
+  for (const f of fields) { const v = $(prefix + f).value.trim(); if (v) body[f] = v; }
+  if (!body.name) return showError(form, { message: 'Give it a name.', field: 'name' }, prefix);
+  try {
+    const r = await api(path, { method: 'POST', body });
+    form.reset();
+    await load();
+    $('status').textContent = `${r.name} added.`;
+  } catch (e) { showError(form, e, prefix); }
+}
+
+async function loadPlaces() {
+  const [la, divs] = await Promise.all([api('/api/v1/admin/local-areas').catch(() => []), api('/api/v1/admin/field-divisions').catch(() => [])]);
+  options($('of-local_area_id'), la, { blank: 'Choose a Local Area', selected: $('of-local_area_id').value });
+  $('divisions').replaceChildren(...divs.map(d => el('option', { value: d.name })));
+}
+
+$('la-form').addEventListener('submit', ev => addPlace(ev, $('la-form'), '/api/v1/admin/local-areas', 'la-', ['name', 'field_division']).then(loadPlaces));
+$('office-form').addEventListener('submit', ev => addPlace(ev, $('office-form'), '/api/v1/admin/offices', 'of-', ['name', 'local_area_id', 'address']));
+loadPlaces();
 $('code-form').addEventListener('submit', createCode);
 $('show-revoked').addEventListener('change', renderNodes);
 $('refresh').addEventListener('click', load);
