@@ -427,8 +427,15 @@ export const tests = [
       return r.json.length === 1 && r.json[0].last_pull_ms;
     });
 
+    // A password chosen at an office that the hub refused (as acct_apply
+    // records one when a reset came in between) is shown on the overview.
+    hub.sql(`INSERT INTO credential_change_status(id, staff_id, node_id, reason, changed_at, status, why, decided_at)
+      VALUES('cc-test', '0190a000-0000-7000-8000-0000000000b3', 'node-x', 'first_login', ${Date.now()}, 'refused',
+             'the hub reset this password after the office changed it', ${Date.now()})`);
     await page.goto(hub.url + '/');
     await page.waitForFunction(() => document.getElementById('s-nodes').textContent === '1');
+    await page.waitForSelector('#cred-sec:not([hidden])');
+    assert((await page.textContent('#cred')).includes('pkim') && (await page.textContent('#cred')).includes('reset this password'), 'refused change listed');
     await assertAccessible(page, 'overview');
 
     await page.goto(hub.url + '/nodes.html');
