@@ -366,6 +366,19 @@ export const tests = [
     const after = (await hub.api('/api/v1/admin/staff/' + pat.id)).json;
     assert(!after.active && after.deactivated_at, 'deactivated at the hub');
 
+    // A request can be rejected, with the reason kept.
+    await page.goto(hub.url + '/request.html?kind=reset&staff_id=' + encodeURIComponent((await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'srivera').id));
+    await page.waitForSelector('#req-form:not([hidden])');
+    await page.fill('#requestor_name', 'Pat Manager');
+    await page.click('#req-save');
+    await page.waitForSelector('#reject');
+    await page.click('#reject');
+    await page.locator('#reject-dlg[open]').waitFor();
+    await page.fill('#reject-note', 'not signed by the supervisor');
+    await page.locator('#reject-dlg').getByRole('button', { name: 'Reject request' }).click();
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'Request rejected.');
+    assert((await page.textContent('#info')).includes('Rejected'), 'shown as rejected');
+
     // Deactivation timeliness: on time.
     await page.goto(hub.url + '/reports.html?report=deactivation');
     await page.locator('#deact tbody tr', { hasText: 'Pat Kim' }).waitFor();
@@ -573,5 +586,18 @@ export const tests = [
     assert(await page.locator('#quarantine tbody tr').count() === 0, 'nothing left to review');
     const q = (await hub.api('/api/v1/quarantine')).json.find(x => x.id === 'q-test');
     assert(q.resolved_at, 'the hub recorded it handled');
+
+    // Escape closes a dialog without acting.
+    await page.selectOption('#q-show', 'all');
+    await page.locator('#quarantine tbody tr').first().getByRole('button').click();
+    await page.locator('#q-dlg[open]').waitFor();
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => !document.getElementById('q-dlg').open);
+
+    // Both actions are in the audit trail, by the signed-in administrator.
+    await page.goto(hub.url + '/audit.html?source=hub');
+    await page.waitForSelector('#list table');
+    const trail = await page.textContent('#list');
+    assert(trail.includes('conflict_resolve') && trail.includes('quarantine_resolve') && trail.includes('operations'), 'audited: ' + trail.slice(0, 300));
   })],
 ];
