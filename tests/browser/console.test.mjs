@@ -400,10 +400,31 @@ export const tests = [
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.getElementById('list').textContent.includes('No event matches'));
 
-    // Recertification: nothing is due for these dates, and the page says so.
+    // Recertification: Sam's documents are 13 months old (overdue), Jordan's
+    // 350 days (due within 30 days).
+    const staffNow = (await hub.api('/api/v1/admin/staff')).json;
+    const sam = staffNow.find(x => x.username === 'srivera'), jordan = staffNow.find(x => x.username === 'jlee');
+    hub.sql(`INSERT OR REPLACE INTO staff_records(id, ispa_date, conf_type, conf_date) VALUES
+      ('${sam.id}', '${daysAgo(400)}', 'E-1', '${daysAgo(395)}'), ('${jordan.id}', '${daysAgo(350)}', 'E-1', '${daysAgo(349)}')`);
+    await page.goto(hub.url + '/accounts.html?recert=overdue');
+    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('1 account'));
+    assert((await page.textContent('#list')).includes('Sam Rivera') && (await page.textContent('#list')).includes('Overdue'), 'overdue filter');
+    await page.selectOption('#f-recert', 'due');
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('list').textContent.includes('Jordan Lee'));
+    assert(!(await page.textContent('#list')).includes('Sam Rivera'), 'due filter leaves the overdue one out');
     await page.goto(hub.url + '/reports.html?report=recert');
     await page.waitForSelector('#recert h3');
+    const rc = await page.textContent('#recert');
+    assert(/Overdue \(1\)/.test(rc) && /Coming due within 30 days \(1\)/.test(rc), 'recertification report: ' + rc.slice(0, 200));
     await assertAccessible(page, 'recertification report');
+    const [rdl] = await Promise.all([page.waitForEvent('download'), page.click('#rc-csv')]);
+    const rcsv = require_text(await rdl.path());
+    assert(/^overdue,Sam Rivera,srivera/m.test(rcsv) && /^due,Jordan Lee,jlee/m.test(rcsv), 'recertification CSV: ' + rcsv);
+    await page.getByRole('link', { name: 'Recertify Sam Rivera' }).click();
+    await page.waitForURL(/kind=recertify/);
+    await page.waitForSelector('#req-form:not([hidden])');
+    assert((await page.textContent('#for-staff-name')).includes('Sam Rivera'), 'recertification request started');
 
     // Quarterly review: draw, record every result, complete.
     await page.goto(hub.url + '/reports.html?report=review');
