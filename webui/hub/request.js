@@ -152,6 +152,7 @@ async function showForm() {
 let R = null, S = null;
 
 function filesMissing() { return R.missing_files || []; }
+function missingNames() { return filesMissing().map(m => `the ${(FILE_LABEL[m] || m).replace(/ \(optional\)$/, '')}`).join(' and '); }
 
 async function carryOut() {
   const err = $('act-err');
@@ -191,7 +192,8 @@ async function carryOut() {
     R.status = 'fulfilled';
     renderInfo();
   } catch (e) {
-    err.textContent = e.field === 'files' ? `${e.message}. Upload the missing forms above first.` : e.message;
+    if (e.field === 'files') await loadRequest().catch(() => {});
+    err.textContent = e.field === 'files' ? `Refused: upload ${missingNames() || 'the missing forms'} above first.` : e.message;
     err.focus();
   }
 }
@@ -202,7 +204,11 @@ async function approve() {
     await api(`/api/v1/admin/access-requests/${encodeURIComponent(R.id)}/approve`, { method: 'POST', body: {} });
     await loadRequest('Request approved.');
   } catch (e) {
-    $('act-err').textContent = e.field === 'files' ? `Cannot approve yet: ${e.message}` : e.message;
+    if (e.field === 'files') {
+      await loadRequest().catch(() => {});
+      $('act-err').textContent = `Cannot approve yet: upload ${missingNames() || 'the missing forms'} first.` +
+        (R.kind === 'deactivate' ? ' Deactivation needs the signed request form with the separation date.' : '');
+    } else $('act-err').textContent = e.message;
     $('act-err').focus();
   }
 }
