@@ -88,6 +88,29 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(self.hub_sql("SELECT address FROM offices WHERE id='demo-office-2'")[0][0],
                          "9 Bridge Street")
 
+    def test_resolution_passes_the_domain_rules(self):
+        """The edited row is checked like a row from a node: an invalid
+        value is refused (422) and nothing changes; a valid one applies."""
+        self.hub_sql("INSERT INTO employer_contacts(id, employer_id, kind, name, email, created_at, "
+                     "updated_hlc) VALUES('ct-1', 'emp-1', 'primary', 'Morgan Hale', "
+                     "'morgan@example.com', 1, '')")
+        now = int(time.time() * 1000)
+        self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, "
+                     "remote_value, winner, node_id, created_at, updated_hlc) "
+                     "VALUES('c-6','employer_contacts','ct-1','email',?,?,?,'local','node-x',?, '')",
+                     '"morgan@example.com"', '"m.hale@example.com"', '"not an email"', now)
+        r = self.admin("POST", "/api/v1/conflicts/c-6/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 422, r.body)
+        self.assertEqual(r.json()["field"], "keep")
+        self.assertIn("email", r.json()["error"])
+        self.assertEqual(self.hub_sql("SELECT email FROM employer_contacts WHERE id='ct-1'")[0][0],
+                         "morgan@example.com")
+        self.assertIsNone(self.hub_sql("SELECT resolved_at FROM conflicts WHERE id='c-6'")[0][0])
+        r = self.admin("POST", "/api/v1/conflicts/c-6/resolve", {"keep": "hub"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.hub_sql("SELECT email FROM employer_contacts WHERE id='ct-1'")[0][0],
+                         "m.hale@example.com")
+
     def test_keep_current_changes_nothing_but_the_conflict(self):
         self.conflict("c-2", column="name", base='"X"', local='"Y"', remote='"Z"')
         name = self.hub_sql("SELECT name, updated_hlc FROM offices WHERE id='demo-office-2'")[0]
