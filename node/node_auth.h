@@ -80,7 +80,7 @@ void node_auth_dispatch(http_req *req, void *ctx);
 /* node_demo_logins.c: the documented test password of every demo staff
  * member on a stand-alone demo node (README, "Test login"), and their
  * seeding (inside node_seed_demo's transaction).  0 or -1. */
-#define NODE_DEMO_PASSWORD "Outpost.Demo24"
+#define NODE_DEMO_PASSWORD DEMO_PASSWORD /* model/demo.h */
 int node_seed_demo_logins(node *n, const char *ts);
 /* Nonzero when stored is the hash of a demo login: an enrolled node never
  * accepts those (a demo node enrolled later keeps its demo rows). */
