@@ -23,6 +23,8 @@ in the same run.
 
 Prints the figures and whether each target is met; never fails on timing.
 usage: bench_sync.py TMPDIR [ENTRIES]
+For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PULL_WRAP put a command in
+front of the hub and of the timed pull (e.g. "perf record -g -o FILE --").
 """
 import json
 import os
@@ -197,7 +199,9 @@ def main():
         push_s = time.monotonic() - t0
         proxy.phase = "pull"
         t0 = time.monotonic()
-        tool("pull", "--data", b)
+        subprocess.run(os.environ.get("BENCH_SYNC_PULL_WRAP", "").split() +
+                       [os.path.join(BIN, "outpost-sync"), "pull", "--data", b],
+                       capture_output=True, check=True)
         pull_s = time.monotonic() - t0
         proxy.phase = "after"
 

@@ -6,4 +6,5 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 tmp=${1:?usage: bench_sync.sh TMPDIR}
+make --no-print-directory -s bench-bins
 python3 bench/bench_sync.py "$tmp" "${BENCH_SYNC_ENTRIES:-50000}"

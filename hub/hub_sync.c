@@ -410,6 +410,7 @@ typedef struct job {
 	int64_t jb_next, jb_head;
 	int jb_more;
 	cJSON *jb_json;
+	int jb_deflated; /* jb_out holds the reply as a zlib stream */
 } job;
 
 static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
@@ -425,6 +426,31 @@ static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
 		sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+}
+
+/* [work thread] A pull page or snapshot for a node that accepts deflate
+ * (Accept-Encoding), compressed here, off the loop and outside the lock. */
+static void deflate_reply(job *j)
+{
+	const char *acc = http_req_header(j->jb_req, "Accept-Encoding");
+	buf z = BUF_INIT(j->jb_out.max + j->jb_out.max / 8 + 1024);
+	char low[128];
+	size_t i;
+
+	if (acc == NULL || j->jb_out.len < 256)
+		return;
+	for (i = 0; acc[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)acc[i]);
+	low[i] = '\0';
+	if (strstr(low, ZBODY_ENCODING) == NULL)
+		return;
+	if (zbody_deflate(j->jb_out.data, j->jb_out.len, &z) == 0 && z.len < j->jb_out.len) {
+		buf_release(&j->jb_out);
+		j->jb_out = z;
+		j->jb_deflated = 1;
+		return;
+	}
+	buf_release(&z);
 }
 
 static void job_run(uv_work_t *w)
@@ -482,6 +508,8 @@ static void job_run(uv_work_t *w)
 		break;
 	}
 	uv_mutex_unlock(&h->hb_wlock);
+	if ((j->jb_kind == JOB_PULL || j->jb_kind == JOB_SNAPSHOT) && j->jb_rc == 0)
+		deflate_reply(j);
 }
 
 static void reply_push(job *j)
@@ -568,6 +596,8 @@ static void job_done(uv_work_t *w, int status)
 			http_add_header(req, "X-Outpost-More", "0");
 		}
 		add_time(req);
+		if (j->jb_deflated)
+			http_add_header(req, "Content-Encoding", ZBODY_ENCODING);
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,
 			   j->jb_out.len);
 		log_info("%s for node %s: %zu bytes, next %" PRId64,

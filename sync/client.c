@@ -974,6 +974,10 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 		curl_common(h, url, c->sc_id.id_pin, c->sc_connect_timeout_ms,
 			    big ? SYNC_TRANSFER_TIMEOUT_MS : SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+		/* Pull pages and snapshots may come deflated (sync/zbody.h); curl
+		 * inflates them, and on_write bounds what they inflate to. */
+		if (big && !is_post)
+			curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ZBODY_ENCODING);
 		if (is_post) {
 			static const char empty[1];
 			curl_easy_setopt(h, CURLOPT_POST, 1L);

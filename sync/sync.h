@@ -45,17 +45,23 @@
  *   POST /api/v1/sync/enroll   {"code","hostname"} -> {"node_id","node_secret",
  *                              "office_id","local_area_id","hub_pin",
  *                              "hub_time_ms","schema_version"}   (no signature)
- *   POST /api/v1/sync/push     body: batch frame (sync/frame.h) ->
+ *   POST /api/v1/sync/push     body: batch frame (sync/frame.h), or with
+ *                              Content-Encoding: deflate that frame as a zlib
+ *                              stream (sync/zbody.h; signed as sent) ->
  *                              {"acked_seq","applied","skipped","quarantined":[{"seq","reason"}],
  *                               "conflicts","head_seq","hub_time_ms"}
  *                              409 {"error","expected_seq"} on a gap,
  *                              400 {"error"} on a malformed frame,
- *                              426 {"error"} on an unknown schema version
+ *                              426 {"error"} on an unknown schema version,
+ *                              415 {"error"} on an unknown Content-Encoding
  *   GET  /api/v1/sync/pull?after=SEQ&max=N -> body: patchset (may be empty),
  *                              headers X-Outpost-Next (new cursor),
  *                              X-Outpost-Head (hub head seq), X-Outpost-More (0/1);
  *                              410 when SEQ is older than the pruned log
  *   GET  /api/v1/sync/snapshot -> body: patchset, X-Outpost-Next = its seq
+ *                              (pull pages and snapshots come as a zlib
+ *                              stream with Content-Encoding: deflate when the
+ *                              request has Accept-Encoding: deflate)
  *   GET  /api/v1/sync/digest   -> {"tables":{"name":{"count":N,"digest":"hex"}}}
  *   GET  /api/v1/sync/status   -> node's view at the hub (acked seq, head, ...)
  *   GET  /api/v1/sync/conflicts -> conflicts in the node's scope

@@ -282,6 +282,27 @@ class AttackTest(unittest.TestCase):
         r = self.zpush(n, frame, encoding="identity")
         self.assertEqual((r.status, r.json()["skipped"]), (200, 2))
 
+    def test_pull_deflated(self):
+        # Pull pages and snapshots come deflated to a node that asks for it,
+        # and inflate to exactly the plain reply.
+        n = self.enroll()
+        cid, entries = self.capture("Pull Deflate Visitor", action="call")
+        r = n.push(th.build_frame([(i + 1,) + e for i, e in enumerate(entries)], self.schema))
+        self.assertEqual(r.status, 200, r.body)
+        for path in ("/api/v1/sync/snapshot", "/api/v1/sync/pull?after=0&max=5000"):
+            plain = n.request("GET", path)
+            self.assertEqual(plain.status, 200, plain.body)
+            self.assertIsNone(plain.header("Content-Encoding"))
+            h = n.headers("GET", path)
+            h["Accept-Encoding"] = "gzip, deflate"
+            z = self.hub.request("GET", path, headers=h)
+            self.assertEqual(z.status, 200, z.body)
+            self.assertEqual(z.header("Content-Encoding"), "deflate", path)
+            self.assertLess(len(z.body), len(plain.body))
+            self.assertEqual(zlib.decompress(z.body), plain.body, path)
+            self.assertEqual(z.header("X-Outpost-Next"), plain.header("X-Outpost-Next"))
+            self.assertIn(cid.encode(), plain.body)
+
     # ---- tables and scope ------------------------------------------------------------
     def test_forbidden_writes_quarantined(self):
         n = self.enroll()
