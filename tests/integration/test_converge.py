@@ -717,6 +717,64 @@ def op_service(run, node):
                                     "start_date": node.today}]}, "service")
 
 
+def op_employer_note(run, node):
+    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
+    if r is None:
+        return False
+    text = run.name("Employer note")
+    plant_secret(text)  # note text never reaches a log line
+    return run.write(node, "POST", API + "/employers/%s/notes" % r[0],
+                     {"subject": "Call", "body": text}, "employer note")
+
+
+CASE = "/api/v1/case"
+
+
+def op_participant(run, node):
+    last = run.name("Converge").replace(" ", "")
+    plant_secret(last)
+    return run.write(node, "POST", CASE + "/participants",
+                     {"first_name": "Pat", "last_name": last, "birth_date": "1980-02-03"},
+                     "participant")
+
+
+def _participant(run, node):
+    return run.pick(node, "SELECT id FROM participants WHERE last_name LIKE 'Converge%' "
+                          "ORDER BY id")
+
+
+def op_participant_edit(run, node):
+    r = _participant(run, node)
+    if r is None:
+        return False
+    field = run.rng.choice(["phone", "address"])
+    v = run.rng.choice(PHONES if field == "phone" else ["1 A St, Fresno", "2 B St, Merced"])
+    return run.write(node, "PATCH", CASE + "/participants/" + r[0], {field: v},
+                     "participant edit")
+
+
+def op_case_note(run, node):
+    r = _participant(run, node)
+    if r is None:
+        return False
+    text = run.name("Case note")
+    plant_secret(text)
+    return run.write(node, "POST", CASE + "/participants/%s/notes" % r[0],
+                     {"subject": "Contact", "contact_date": node.today, "body": text},
+                     "case note")
+
+
+def op_activity(run, node):
+    r = _participant(run, node)
+    if r is None:
+        return False
+    text = run.name("Activity note")
+    plant_secret(text)
+    return run.write(node, "POST", CASE + "/participants/%s/activities" % r[0],
+                     {"code": "102", "start_date": node.today, "note": {"body": text}},
+                     "activity")
+
+
 # (table, what, weight, function): the generator draws from this list.
 OPS = [
     ("checkins", "insert", 3, op_checkin),
@@ -731,6 +789,12 @@ OPS = [
     ("work_items", "delete", 1, op_work_delete),
     ("work_item_notes", "insert", 2, op_work_note),
     ("employer_services", "insert", 1, op_service),
+    ("employer_notes", "insert", 1, op_employer_note),
+    # Case work: Local Area scope, so A, B and C (all of demo-la) share it.
+    ("participants", "insert", 2, op_participant),
+    ("participants", "update", 3, op_participant_edit),
+    ("case_notes", "insert", 1, op_case_note),
+    ("participant_activities", "insert", 1, op_activity),
 ]
 
 
