@@ -137,6 +137,9 @@ int hub_admin_routes(hub *h, router *r);
  * token required); hub_sync.c routes it here. */
 void hub_admin_sync_status(hub *h, http_req *req);
 
+/* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
+int hub_console_routes(hub *h, router *r);
+
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */
 int hub_import_file(sqlite3 *db, const char *file, int json_out);

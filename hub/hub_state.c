@@ -97,6 +97,10 @@ int hub_migrate(sqlite3 *db, int demo)
 			return -1;
 		if (need_ref)
 			rc = demo_seed_reference(db, ts);
+		/* the demo staff with the documented test password (README, "Test
+		 * login"), in the hub's own hash set: see model/demo_logins.c */
+		if (rc == 0 && need_ref)
+			rc = demo_seed_logins(db, ts, 1);
 		if (rc == 0 && need_crm)
 			rc = crm_seed_reference(db, ts);
 		if (rc != 0 || db_exec(db, "COMMIT") != 0) {

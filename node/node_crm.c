@@ -1158,8 +1158,8 @@ static const char *const patch_fields[] = {
 static void patch_employer(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1264,8 +1264,8 @@ static const char *const convert_fields[] = {
 static void post_convert(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1448,8 +1448,8 @@ static const char *const dupof_fields[] = {"duplicate_of", NULL};
 static void post_duplicate_of(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id"), *other;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
@@ -1584,8 +1584,8 @@ done:
 static void post_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1645,8 +1645,8 @@ done:
 static void patch_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"kind", "name", "title", "phone", "email", "status", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1721,8 +1721,8 @@ static cJSON *location_json(node *n, const char *id)
 static void post_location(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"name", "street", "city", "state", "zip", "phone", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1791,8 +1791,8 @@ done:
 static void patch_location(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"name", "street", "city", "state", "zip", "phone", "status", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};

@@ -449,8 +449,8 @@ static const char *const patch_keys[] = {"category_id", "priority_id", "status",
 static void patch_work_item(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
@@ -557,8 +557,8 @@ done:
 static void delete_work_item(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *cur;
 	capture c;
 	sqlite3_stmt *st;
@@ -607,8 +607,8 @@ static const char *const note_keys[] = {"body", NULL};
 static void post_note(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id"), *text;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];

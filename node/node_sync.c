@@ -280,6 +280,8 @@ static void after_cycle(uv_work_t *w, int status)
 		schedule(ns, backoff(ns, ns->ns_failures));
 	}
 	ns->ns_last_rc = rc;
+	/* A deactivation just pulled ends the user's sessions now. */
+	node_auth_sweep(n);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -447,6 +449,15 @@ static void get_conflicts(http_req *req, void *ctx)
 		return;
 	}
 	http_reply_json(req, 200, rows);
+}
+
+int node_sync_connected(node *n, uint64_t within_ms)
+{
+	struct node_sync *ns = n->nd_sync;
+	uint64_t now = clock_ms();
+
+	return ns && ns->ns_enrolled && ns->ns_failures == 0 && ns->ns_last_ok_ms &&
+	       now - ns->ns_last_ok_ms < within_ms;
 }
 
 int node_sync_routes(node *n, router *r)

@@ -123,6 +123,7 @@ cat <<EOT
     Visits:         $node_url/visits.html
     Sync status:    $node_url/sync.html
 
+  Sign in as demo / Outpost.Demo24 (README, "Test login").
   Command line: bin/outpost-sync status --data $data/node
   Data: $data   Logs: $data/hub.log, $data/node.log
   Press Ctrl-C to stop both.

@@ -27,7 +27,9 @@ async function withNode(fn) {
 }
 
 async function patch(node, path, body) {
-  const r = await fetch(node.url + path, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const headers = { 'Content-Type': 'application/json' };
+  if (node.session) { headers.Cookie = node.session.cookie; headers['X-CSRF-Token'] = node.session.csrf; }
+  const r = await fetch(node.url + path, { method: 'PATCH', headers, body: JSON.stringify(body) });
   return { status: r.status, json: await r.json() };
 }
 

@@ -1,8 +1,9 @@
 // lib.mjs - browser-test helpers: start a real outpost-node on a free
 // loopback port with a temporary data dir, launch Debian's Chromium headless
 // through playwright-core, and run axe-core (WCAG 2.1 AA) on a page.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import https from 'node:https';
+import { mkdtempSync, rmSync, openSync, readFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createServer } from 'node:net';
@@ -36,9 +37,16 @@ export async function startNode() {
   }
   return {
     url, proc, data,
+    session: null,  // set by login(): the page's session, for api()
     async api(path, body) {
-      const r = await fetch(url + path, body === undefined ? {} :
-        { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const headers = {};
+      if (this.session) headers.Cookie = this.session.cookie;
+      if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        if (this.session) headers['X-CSRF-Token'] = this.session.csrf;
+      }
+      const r = await fetch(url + path, body === undefined ? { headers } :
+        { method: 'POST', headers, body: JSON.stringify(body) });
       return { status: r.status, json: await r.json().catch(() => null) };
     },
     async stop() {
@@ -49,11 +57,94 @@ export async function startNode() {
   };
 }
 
+// The documented test login of a stand-alone demo node (README, "Test login").
+export const DEMO_PASSWORD = 'Outpost.Demo24';
+
+// Start a real outpost-hub (HTTPS, self-signed certificate: open browser
+// contexts with ignoreHTTPSErrors: true) on a free port with a temporary
+// data dir.  hub.api() talks to it with the admin token; hub.sql() runs
+// SQL on its database (test fixtures); hub.enrollCode() uses the CLI.
+export async function startHub({ args = [] } = {}) {
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'outpost-browser-hub-'));
+  const log = openSync(join(OUT, `browser-hub-${process.pid}-${++seq}.log`), 'a');
+  const proc = spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`, ...args],
+    { stdio: ['ignore', log, log] });
+  const url = `https://127.0.0.1:${port}`;
+  const insecure = new https.Agent({ rejectUnauthorized: false });
+  function request(method, path, body, headers = {}) {
+    return new Promise((resolve, reject) => {
+      const data_ = body === undefined ? null : JSON.stringify(body);
+      const r = https.request(url + path, { method, agent: insecure, headers: {
+        ...(data_ ? { 'Content-Type': 'application/json' } : {}), ...headers } }, res => {
+        const chunks = [];
+        res.on('data', c => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json = null; try { json = JSON.parse(text); } catch { /* not JSON */ }
+          resolve({ status: res.statusCode, headers: res.headers, json, text });
+        });
+      });
+      r.on('error', reject);
+      if (data_) r.write(data_);
+      r.end();
+    });
+  }
+  let ready = false;
+  for (let i = 0; i < 300 && !ready; i++) {
+    try { ready = (await request('GET', '/healthz')).status === 200; } catch { /* not yet */ }
+    if (!ready) await new Promise(r => setTimeout(r, 50));
+  }
+  if (!ready) throw new Error('outpost-hub did not start; see ' + OUT);
+  const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+  return {
+    url, proc, data, token, request,
+    api(path, body, method = body === undefined ? 'GET' : 'POST') {
+      return request(method, path, body, { Authorization: 'Bearer ' + token });
+    },
+    sql(sql) {
+      const r = spawnSync('sqlite3', ['-cmd', '.timeout 5000', join(data, 'hub.db'), sql], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error('sqlite3: ' + r.stderr);
+      return r.stdout.trim();
+    },
+    enrollCode(office = 'demo-office') {
+      const r = spawnSync(join(BIN, 'outpost-hub'), ['enroll-code', '--office', office, '--data', data], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error('enroll-code: ' + r.stderr);
+      return r.stdout.trim();
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise(r => { proc.once('exit', r); setTimeout(r, 5000); });
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+// Enroll a node (from startNode) with a hub (from startHub); it syncs by
+// itself from then on.
+export function enrollNode(node, hub, office = 'demo-office') {
+  const code = hub.enrollCode(office);
+  const r = spawnSync(join(BIN, 'outpost-sync'), ['enroll', '--hub', hub.url, '--code', code, '--data', node.data], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('outpost-sync enroll: ' + r.stderr);
+}
+
 // Sign the page (and node.api) in as a staff member; every browser test calls
-// it after opening a context, before any page other than the kiosk.  Until
-// node logins land, the node treats every request as the demo staff member
-// and this does nothing; the accounts work makes it real.
-export async function login(page, node, username = 'demo') { return; }
+// it after opening a context, before any page other than the kiosk.  Signs in
+// through the real login page, so the browser holds the session cookie and
+// the CSRF cookie that webui/common/api.js sends back; node.api then uses the
+// same session.
+export async function login(page, node, username = 'demo', password = DEMO_PASSWORD) {
+  await page.goto(node.url + '/login.html');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await Promise.all([
+    page.waitForURL(u => !String(u).includes('/login.html'), { timeout: 30000 }),
+    page.click('#signin-btn'),
+  ]);
+  const cookies = await page.context().cookies(node.url);
+  const get = n => (cookies.find(c => c.name === n) || {}).value;
+  node.session = { cookie: `outpost_session=${get('outpost_session')}`, csrf: get('outpost_csrf') };
+}
 
 export async function launch() {
   return chromium.launch({
@@ -76,6 +167,11 @@ export async function assertAccessible(page, what) {
       v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
     throw new Error(`${what}: ${res.violations.length} axe violation(s):\n    ` + lines.join('\n    '));
   }
+}
+
+// Remember a secret; tests/run.sh fails when it shows up in any log.
+export function plantSecret(value) {
+  if (value && value.length >= 6) appendFileSync(join(OUT, 'planted-secrets.txt'), value + '\n');
 }
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }

@@ -21,6 +21,7 @@ import time
 import unittest
 import urllib.parse
 
+import harness
 from harness import BIN, Daemon, login, plant_secret, run_tool
 
 API = "/api/v1/crm"

@@ -713,6 +713,27 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
+	/* Case notes: a body is required; a good one goes in. */
+	node_write(a, "000000001410.0000.nodeA",
+		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d101',%Q,'demo-staff','',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "employer_notes"));
+	node_write(a, "000000001420.0000.nodeA",
+		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d102',%Q,'demo-staff','Met the owner',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	/* A vetting status the rules do not know. */
+	node_write(a, "000000001430.0000.nodeA",
+		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
+		   " edd_account_number, vetting_status, created_at, status, updated_hlc) VALUES("
+		   "'0190a000-0000-7000-8000-00000000c009','recruiting','Gamma','gamma','GAMMA01','95814',"
+		   "'95814','1234567','waived',1,'active','000000001430.0000.nodeA')");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "vetting_status"));
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",
 		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");

@@ -1,0 +1,869 @@
+/*
+ * hub_console.c - the admin API routes the hub console needs beyond the
+ * lists of hub_admin.c: the hub-wide sync status for a signed-in session,
+ * one conflict with the row's value now next to its
+ * base / hub / office values, resolving a conflict, one quarantined entry
+ * decoded change by change next to the hub's row, and marking a quarantined
+ * entry handled.
+ *
+ * Resolving a conflict is an ordinary edit that replicates: the chosen value
+ * (the current one, or the base, hub or office value recorded in the
+ * conflict) is written to the row with a fresh hub HLC, so the change-log
+ * triggers send it to every office holding the row, and the conflicts row
+ * gets resolved_at / resolved_by / resolution with a new updated_hlc so every
+ * replica sees it resolved.  The edited row passes the same domain checks as
+ * a row arriving from a node.  A quarantined entry is never re-applied from
+ * here (later entries of that node have moved on): the administrator fixes
+ * the data at the office or at the hub and marks the entry handled, with a
+ * note saying how.  Every action writes an audit event.
+ */
+#include "hub/hub.h"
+#include "hub/acct.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "model/crm.h"
+#include "model/schema.h"
+#include "sync/changeset.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONSOLE_NOTE_MAX 1000
+
+/* ---- who is asking ----------------------------------------------------------- */
+
+/* An operations session (or the bearer token) is required, as for the rest
+ * of the replication admin API; *actor gets its user name for the audit
+ * trail and the resolution record (borrowed from *p). */
+static int console_auth(hub *h, http_req *req, acct_principal *p, const char **actor)
+{
+	if (acct_auth(h, req, p, 1, 0) != 0)
+		return -1;
+	*actor = p->ap_username;
+	return 0;
+}
+
+static void db_fail(http_req *req)
+{
+	http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+}
+
+/* ---- values as the conflicts table keeps them --------------------------------- */
+
+/* Append one SQLite value to b as the JSON text sync/apply.c writes into
+ * conflicts: null, 12, 1.5, "text", {"blob":"hex"}. */
+static int put_json_sqlvalue(buf *b, int type, int64_t i, double d, const unsigned char *p,
+			     size_t n)
+{
+	char num[40];
+	int rc = 0;
+
+	switch (type) {
+	case SQLITE_INTEGER:
+		snprintf(num, sizeof num, "%" PRId64, i);
+		return buf_puts(b, num);
+	case SQLITE_FLOAT:
+		if (isnan(d) || isinf(d))
+			return buf_puts(b, "null");
+		snprintf(num, sizeof num, "%.17g", d);
+		if (strpbrk(num, ".eE") == NULL)
+			strcat(num, ".0");
+		return buf_puts(b, num);
+	case SQLITE_TEXT:
+		rc = buf_putc(b, '"');
+		for (size_t k = 0; k < n && rc == 0; k++) {
+			unsigned char c = p[k];
+			if (c == '"' || c == '\\')
+				rc = buf_printf(b, "\\%c", c);
+			else if (c < 0x20)
+				rc = buf_printf(b, "\\u%04x", c);
+			else
+				rc = buf_putc(b, (char)c);
+		}
+		return rc ? rc : buf_putc(b, '"');
+	case SQLITE_BLOB:
+		rc = buf_puts(b, "{\"blob\":\"");
+		for (size_t k = 0; k < n && rc == 0; k++)
+			rc = buf_printf(b, "%02x", p[k]);
+		return rc ? rc : buf_puts(b, "\"}");
+	default:
+		return buf_puts(b, "null");
+	}
+}
+
+/* Parsed JSON value text for a reply: the cJSON form of `text` (NULL text =
+ * SQL NULL = JSON null; unparsable text is kept as a string). */
+static cJSON *json_of_text(const char *text)
+{
+	cJSON *v;
+
+	if (text == NULL)
+		return cJSON_CreateNull();
+	v = cJSON_Parse(text);
+	return v ? v : cJSON_CreateString(text);
+}
+
+/* Bind the conflict value `text` (JSON as above) to parameter i.  0, or -1
+ * with why set (a blob or a value of an unknown form). */
+static int bind_json_value(sqlite3_stmt *st, int i, const char *text, const char **why)
+{
+	cJSON *v;
+	int rc = -1;
+
+	if (text == NULL || strcmp(text, "null") == 0)
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	v = cJSON_Parse(text);
+	if (v == NULL) {
+		*why = "the recorded value cannot be read";
+		return -1;
+	}
+	if (cJSON_IsString(v)) {
+		rc = sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT) == SQLITE_OK
+			 ? 0
+			 : -1;
+	} else if (cJSON_IsNumber(v)) {
+		if (strpbrk(text, ".eE") == NULL) {
+			char *end;
+			long long ll;
+			errno = 0;
+			ll = strtoll(text, &end, 10);
+			rc = errno == 0 && *end == '\0' &&
+				     sqlite3_bind_int64(st, i, ll) == SQLITE_OK
+				 ? 0
+				 : -1;
+		} else {
+			rc = sqlite3_bind_double(st, i, v->valuedouble) == SQLITE_OK ? 0 : -1;
+		}
+	} else if (cJSON_IsNull(v)) {
+		rc = sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -1;
+	} else {
+		*why = "a binary value cannot be chosen here";
+	}
+	cJSON_Delete(v);
+	return rc;
+}
+
+/* A column name of the live table (checked against PRAGMA table_info, so it
+ * can be quoted into SQL).  1 when present, 0 when not, -1 error. */
+static int column_exists(sqlite3 *db, const char *tbl, const char *col)
+{
+	sqlite3_stmt *st = NULL;
+	int found = 0, rc;
+
+	if (db_prepare(db, &st, "SELECT 1 FROM pragma_table_info(?1) WHERE name=?2") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		found = 1;
+	else if (rc != SQLITE_DONE)
+		found = -1;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* The current row tbl/id as JSON (NULL when it does not exist); *err set on a
+ * database error.  tbl must be a replicated table (checked by the caller). */
+static cJSON *current_row(sqlite3 *db, const char *tbl, const char *id, int *err)
+{
+	char sql[200];
+	sqlite3_stmt *st = NULL;
+	cJSON *row = NULL;
+	int rc;
+
+	*err = 0;
+	snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" WHERE id=?1", tbl);
+	if (db_prepare(db, &st, sql) != 0) {
+		*err = 1;
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row = db_row_json(st);
+		if (row == NULL)
+			*err = 1;
+	} else if (rc != SQLITE_DONE) {
+		*err = 1;
+	}
+	sqlite3_finalize(st);
+	return row;
+}
+
+/* The current value of tbl.col for id as conflict JSON text into b; *exists
+ * gets whether the row exists.  0 or -1. */
+static int current_value(sqlite3 *db, const char *tbl, const char *col, const char *id,
+			 buf *b, int *exists)
+{
+	char sql[300];
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	*exists = 0;
+	snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE id=?1", col, tbl);
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*exists = 1;
+		ret = put_json_sqlvalue(b, sqlite3_column_type(st, 0),
+					sqlite3_column_int64(st, 0),
+					sqlite3_column_double(st, 0),
+					sqlite3_column_type(st, 0) == SQLITE_BLOB
+					    ? sqlite3_column_blob(st, 0)
+					    : sqlite3_column_text(st, 0),
+					(size_t)sqlite3_column_bytes(st, 0));
+	} else if (rc == SQLITE_DONE) {
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* ---- conflicts -------------------------------------------------------------- */
+
+static cJSON *conflict_load(sqlite3 *db, const char *id, int *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL;
+	int rc;
+
+	*err = 0;
+	if (db_prepare(db, &st, "SELECT * FROM conflicts WHERE id=?1") != 0) {
+		*err = 1;
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		o = db_row_json(st);
+		if (o == NULL)
+			*err = 1;
+	} else if (rc != SQLITE_DONE) {
+		*err = 1;
+	}
+	sqlite3_finalize(st);
+	return o;
+}
+
+/* Add current_value / row_exists and the three recorded values parsed, so
+ * the console shows them side by side without parsing JSON-in-JSON. */
+static int conflict_decorate(sqlite3 *db, cJSON *c)
+{
+	const char *tbl = json_str(c, "tbl"), *row = json_str(c, "row_id"),
+		   *col = json_str(c, "column_name");
+	buf b = BUF_INIT(4 * 1024 * 1024);
+	int exists = 0, rc = 0;
+
+	cJSON_AddItemToObject(c, "base", json_of_text(json_str(c, "base_value")));
+	cJSON_AddItemToObject(c, "hub", json_of_text(json_str(c, "local_value")));
+	cJSON_AddItemToObject(c, "office", json_of_text(json_str(c, "remote_value")));
+	if (tbl == NULL || row == NULL || col == NULL || schema_table(tbl) == NULL) {
+		cJSON_AddNullToObject(c, "current");
+		cJSON_AddBoolToObject(c, "row_exists", 0);
+		return 0;
+	}
+	if (strcmp(col, "*deleted*") == 0 || column_exists(db, tbl, col) != 1) {
+		int err;
+		cJSON *r = current_row(db, tbl, row, &err);
+		if (err)
+			return -1;
+		cJSON_AddNullToObject(c, "current");
+		cJSON_AddBoolToObject(c, "row_exists", r != NULL);
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (current_value(db, tbl, col, row, &b, &exists) != 0)
+		rc = -1;
+	if (rc == 0) {
+		if (exists && buf_putc(&b, '\0') == 0)
+			cJSON_AddItemToObject(c, "current", json_of_text(b.data));
+		else
+			cJSON_AddNullToObject(c, "current");
+		cJSON_AddBoolToObject(c, "row_exists", exists);
+	}
+	buf_release(&b);
+	return rc;
+}
+
+static void conflict_get(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	acct_principal who;
+	const char *actor, *id = http_req_param(req, "id");
+	cJSON *c;
+	int err;
+
+	if (console_auth(h, req, &who, &actor) != 0)
+		return;
+	c = conflict_load(h->hb_db, id, &err);
+	if (err) {
+		db_fail(req);
+		return;
+	}
+	if (c == NULL) {
+		http_reply_error(req, 404, NULL, "no conflict '%s'", id);
+		return;
+	}
+	if (conflict_decorate(h->hb_db, c) != 0) {
+		cJSON_Delete(c);
+		db_fail(req);
+		return;
+	}
+	http_reply_json(req, 200, c);
+}
+
+/* Write `value_text` into tbl.col of row id with a fresh HLC, after the
+ * domain check of the edited row.  0; 1 with why set (the edit is refused);
+ * -1 on a database error.  Runs inside the caller's transaction. */
+static int conflict_edit(hub *h, const char *tbl, const char *col, const char *id,
+			 const char *value_text, const char *hlc_now, char *why, size_t n)
+{
+	sqlite3 *db = h->hb_db;
+	char sql[400];
+	sqlite3_stmt *st = NULL;
+	const char *bwhy = NULL;
+	cJSON *row, *v;
+	int err, has_hlc;
+
+	row = current_row(db, tbl, id, &err);
+	if (err)
+		return -1;
+	if (row == NULL) {
+		snprintf(why, n, "the row no longer exists");
+		return 1;
+	}
+	has_hlc = cJSON_GetObjectItem(row, "updated_hlc") != NULL;
+	/* The edited row, as a node would send it, through the domain rules. */
+	v = json_of_text(value_text);
+	if (v == NULL || cJSON_IsObject(v)) {
+		cJSON_Delete(v);
+		cJSON_Delete(row);
+		snprintf(why, n, "a binary value cannot be chosen here");
+		return 1;
+	}
+	cJSON_ReplaceItemInObject(row, col, v);
+	why[0] = '\0';
+	if (crm_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, n) != 0) {
+		cJSON_Delete(row);
+		if (why[0] == '\0')
+			snprintf(why, n, "the edited row breaks a rule of table '%s'", tbl);
+		return 1;
+	}
+	cJSON_Delete(row);
+	if (has_hlc)
+		snprintf(sql, sizeof sql,
+			 "UPDATE \"%s\" SET \"%s\"=?1, updated_hlc=?2 WHERE id=?3", tbl, col);
+	else
+		snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"%s\"=?1 WHERE id=?3", tbl, col);
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	if (bind_json_value(st, 1, value_text, &bwhy) != 0) {
+		sqlite3_finalize(st);
+		if (bwhy == NULL)
+			return -1;
+		snprintf(why, n, "%s", bwhy);
+		return 1;
+	}
+	if (has_hlc)
+		sqlite3_bind_text(st, 2, hlc_now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	err = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (err != SQLITE_DONE) {
+		if (err == SQLITE_CONSTRAINT) {
+			snprintf(why, n, "the value breaks a constraint of table '%s'", tbl);
+			return 1;
+		}
+		log_warnx("conflict edit of %s.%s failed: %s", tbl, col, sqlite3_errstr(err));
+		return -1;
+	}
+	return 0;
+}
+
+static void conflict_resolve(http_req *req, void *ctx)
+{
+	static const char *const allowed[] = {"keep", "note", NULL};
+	hub *h = ctx;
+	sqlite3 *db = h->hb_db;
+	acct_principal who;
+	const char *actor, *id = http_req_param(req, "id");
+	const char *keep = NULL, *note = NULL, *tbl, *col, *row_id, *value_text = NULL;
+	char note_buf[CONSOLE_NOTE_MAX + 1], why[256], ts[HLC_STRLEN];
+	cJSON *body = NULL, *c = NULL, *res = NULL;
+	sqlite3_stmt *st = NULL;
+	json_err je;
+	int err, rc, in_txn = 0, edit = 0;
+
+	if (console_auth(h, req, &who, &actor) != 0)
+		return;
+	body = http_req_json(req, 1);
+	if (body == NULL)
+		return;
+	if (json_only(body, allowed, &je) != 0 ||
+	    json_get_str(body, "keep", JSON_REQUIRED, 1, 16, &keep, NULL, 0, &je) != 0 ||
+	    json_get_str(body, "note", JSON_OPTIONAL, 0, CONSOLE_NOTE_MAX, &note, note_buf,
+			 sizeof note_buf, &je) != 0) {
+		http_reply_error(req, 400, je.field, "%s", je.msg);
+		goto out;
+	}
+	if (strcmp(keep, "current") != 0 && strcmp(keep, "base") != 0 &&
+	    strcmp(keep, "hub") != 0 && strcmp(keep, "office") != 0) {
+		http_reply_error(req, 400, "keep",
+				 "keep must be one of current, base, hub, office");
+		goto out;
+	}
+	c = conflict_load(db, id, &err);
+	if (err) {
+		db_fail(req);
+		goto out;
+	}
+	if (c == NULL) {
+		http_reply_error(req, 404, NULL, "no conflict '%s'", id);
+		goto out;
+	}
+	if (!cJSON_IsNull(cJSON_GetObjectItem(c, "resolved_at"))) {
+		http_reply_error(req, 409, NULL, "this conflict was already resolved");
+		goto out;
+	}
+	tbl = json_str(c, "tbl");
+	col = json_str(c, "column_name");
+	row_id = json_str(c, "row_id");
+	if (tbl == NULL || col == NULL || row_id == NULL) {
+		db_fail(req);
+		goto out;
+	}
+	if (strcmp(keep, "current") != 0) {
+		const table_def *td = schema_table(tbl);
+		if (strcmp(col, "*deleted*") == 0) {
+			http_reply_error(req, 400, "keep",
+					 "the row was kept when it was edited after a "
+					 "delete: keep the current row, or edit it at an office");
+			goto out;
+		}
+		if (td == NULL || column_exists(db, tbl, col) != 1) {
+			http_reply_error(req, 400, "keep",
+					 "table '%s' or column '%s' no longer exists", tbl,
+					 col);
+			goto out;
+		}
+		value_text = json_str(c, strcmp(keep, "base") == 0  ? "base_value"
+					 : strcmp(keep, "hub") == 0 ? "local_value"
+								    : "remote_value");
+		if (value_text == NULL)
+			value_text = "null";
+		edit = 1;
+	}
+
+	/* Beat every HLC the row and the conflict have seen. */
+	{
+		const char *lh = json_str(c, "local_hlc"), *rh = json_str(c, "remote_hlc"),
+			   *ch = json_str(c, "updated_hlc");
+		if (lh && *lh)
+			hlc_observe(&h->hb_hlc, lh);
+		if (rh && *rh)
+			hlc_observe(&h->hb_hlc, rh);
+		if (ch && *ch)
+			hlc_observe(&h->hb_hlc, ch);
+	}
+	if (edit) {
+		int e2;
+		cJSON *r = current_row(db, tbl, row_id, &e2);
+		const char *rh = r ? json_str(r, "updated_hlc") : NULL;
+		if (rh && *rh)
+			hlc_observe(&h->hb_hlc, rh);
+		cJSON_Delete(r);
+	}
+	hlc_now(&h->hb_hlc, ts);
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		db_fail(req);
+		goto out;
+	}
+	in_txn = 1;
+	if (edit) {
+		rc = conflict_edit(h, tbl, col, row_id, value_text, ts, why, sizeof why);
+		if (rc < 0) {
+			db_fail(req);
+			goto out;
+		}
+		if (rc > 0) {
+			http_reply_error(req, 422, "keep", "%s", why);
+			goto out;
+		}
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "kept", keep);
+	if (edit)
+		cJSON_AddItemToObject(res, "value", json_of_text(value_text));
+	if (note && *note)
+		cJSON_AddStringToObject(res, "note", note);
+	{
+		char *rtext = cJSON_PrintUnformatted(res);
+		if (rtext == NULL ||
+		    db_prepare(db, &st,
+			       "UPDATE conflicts SET resolved_at=?1, resolved_by=?2, "
+			       "resolution=?3, updated_hlc=?4 WHERE id=?5 AND resolved_at IS NULL") !=
+			0) {
+			free(rtext);
+			db_fail(req);
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+		sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, rtext, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		free(rtext);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE || sqlite3_changes(db) != 1) {
+			db_fail(req);
+			goto out;
+		}
+	}
+	{
+		char detail[160];
+		snprintf(detail, sizeof detail, "{\"table\":\"%s\",\"kept\":\"%s\"}", tbl,
+			 keep);
+		if (hub_audit(db, actor, "conflict_resolve", id, detail) != 0) {
+			db_fail(req);
+			goto out;
+		}
+	}
+	if (db_exec(db, "COMMIT") != 0) {
+		db_fail(req);
+		goto out;
+	}
+	in_txn = 0;
+	log_info("conflict %s on %s resolved (kept %s)", id, tbl, keep);
+	cJSON_Delete(c);
+	c = conflict_load(db, id, &err);
+	if (c == NULL || conflict_decorate(db, c) != 0) {
+		db_fail(req);
+		goto out;
+	}
+	http_reply_json(req, 200, c);
+	c = NULL;
+out:
+	if (in_txn)
+		db_exec(db, "ROLLBACK");
+	cJSON_Delete(res);
+	cJSON_Delete(c);
+	cJSON_Delete(body);
+}
+
+/* ---- quarantine ------------------------------------------------------------- */
+
+static cJSON *cs_value_json(const cs_value *v)
+{
+	buf b = BUF_INIT(4 * 1024 * 1024);
+	cJSON *o = NULL;
+
+	switch (v->cv_type) {
+	case CSV_UNDEFINED:
+		return NULL;
+	case CSV_NULL:
+		return cJSON_CreateNull();
+	case CSV_INTEGER:
+		return cJSON_CreateNumber((double)v->cv_int);
+	case CSV_FLOAT:
+		return cJSON_CreateNumber(v->cv_real);
+	case CSV_TEXT: {
+		char *s = malloc(v->cv_n + 1);
+		if (s == NULL)
+			return NULL;
+		memcpy(s, v->cv_p, v->cv_n);
+		s[v->cv_n] = '\0';
+		o = cJSON_CreateString(s);
+		free(s);
+		return o;
+	}
+	default:
+		if (put_json_sqlvalue(&b, SQLITE_BLOB, 0, 0, v->cv_p, v->cv_n) == 0 &&
+		    buf_putc(&b, '\0') == 0)
+			o = cJSON_Parse(b.data);
+		buf_release(&b);
+		return o;
+	}
+}
+
+/* Column names of a replicated table, in table order, when it has ncol
+ * columns; NULL otherwise (the changeset is then shown by position). */
+static cJSON *table_columns(sqlite3 *db, const char *tbl, int ncol)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *a;
+
+	if (schema_table(tbl) == NULL ||
+	    db_prepare(db, &st, "SELECT name FROM pragma_table_info(?1) ORDER BY cid") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	a = cJSON_CreateArray();
+	while (a && sqlite3_step(st) == SQLITE_ROW)
+		cJSON_AddItemToArray(a,
+				     cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	if (a && cJSON_GetArraySize(a) != ncol) {
+		cJSON_Delete(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* Decode a quarantined changeset into an array of changes:
+ * {table, op, row_id, columns:[{name, old, new, hub}], hub_row_exists}.
+ * A changeset that does not parse gives {"error": why} as its last item. */
+static cJSON *decode_changeset(sqlite3 *db, const void *p, size_t n)
+{
+	cs_iter it;
+	const char *err = NULL;
+	cJSON *out = cJSON_CreateArray();
+	int r, count = 0;
+
+	if (out == NULL)
+		return NULL;
+	changeset_iter_init(&it, p, n);
+	while ((r = changeset_next(&it, &err)) == 1 && count < 200) {
+		cJSON *ch = cJSON_CreateObject(), *cols = cJSON_CreateArray(), *names,
+		      *hubrow = NULL;
+		char tbl[128];
+		const char *id = NULL;
+		char idbuf[128];
+		int e = 0;
+
+		if (ch == NULL || cols == NULL) {
+			cJSON_Delete(ch);
+			cJSON_Delete(cols);
+			break;
+		}
+		snprintf(tbl, sizeof tbl, "%s", it.ci_table);
+		cJSON_AddStringToObject(ch, "table", tbl);
+		cJSON_AddStringToObject(ch, "op", it.ci_op == SQLITE_INSERT   ? "insert"
+						  : it.ci_op == SQLITE_UPDATE ? "update"
+									      : "delete");
+		names = table_columns(db, tbl, it.ci_ncol);
+		for (int i = 0; i < it.ci_ncol; i++) {
+			const cs_value *kv = it.ci_op == SQLITE_INSERT ? &it.ci_new[i]
+								       : &it.ci_old[i];
+			cJSON *nm = names ? cJSON_GetArrayItem(names, i) : NULL;
+			if (nm && strcmp(nm->valuestring, "id") == 0 && kv->cv_type == CSV_TEXT &&
+			    kv->cv_n < sizeof idbuf) {
+				memcpy(idbuf, kv->cv_p, kv->cv_n);
+				idbuf[kv->cv_n] = '\0';
+				id = idbuf;
+			}
+		}
+		if (id && names)
+			hubrow = current_row(db, tbl, id, &e);
+		json_add_str_or_null(ch, "row_id", id);
+		cJSON_AddBoolToObject(ch, "hub_row_exists", hubrow != NULL);
+		for (int i = 0; i < it.ci_ncol; i++) {
+			cJSON *col = cJSON_CreateObject(), *v;
+			cJSON *nm = names ? cJSON_GetArrayItem(names, i) : NULL;
+			char pos[16];
+			if (col == NULL)
+				break;
+			snprintf(pos, sizeof pos, "#%d", i + 1);
+			cJSON_AddStringToObject(col, "name", nm ? nm->valuestring : pos);
+			if (it.ci_op != SQLITE_INSERT && (v = cs_value_json(&it.ci_old[i])))
+				cJSON_AddItemToObject(col, "old", v);
+			if (it.ci_op != SQLITE_DELETE && (v = cs_value_json(&it.ci_new[i])))
+				cJSON_AddItemToObject(col, "new", v);
+			if (hubrow && nm) {
+				cJSON *hv = cJSON_GetObjectItem(hubrow, nm->valuestring);
+				if (hv)
+					cJSON_AddItemToObject(col, "hub",
+							      cJSON_Duplicate(hv, 1));
+			}
+			cJSON_AddItemToArray(cols, col);
+		}
+		cJSON_AddItemToObject(ch, "columns", cols);
+		cJSON_AddItemToArray(out, ch);
+		cJSON_Delete(names);
+		cJSON_Delete(hubrow);
+		count++;
+	}
+	if (r < 0) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "error", err ? err : "malformed changeset");
+		cJSON_AddItemToArray(out, e);
+	}
+	changeset_iter_release(&it);
+	return out;
+}
+
+static void quarantine_get(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	sqlite3 *db = h->hb_db;
+	acct_principal who;
+	const char *actor, *id = http_req_param(req, "id");
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL, *changes;
+	int rc;
+
+	if (console_auth(h, req, &who, &actor) != 0)
+		return;
+	if (db_prepare(db, &st,
+		       "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q "
+		       "LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1") != 0) {
+		db_fail(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		http_reply_error(req, 404, NULL, "no quarantined entry '%s'", id);
+		return;
+	}
+	if (rc != SQLITE_ROW || (o = db_row_json(st)) == NULL) {
+		sqlite3_finalize(st);
+		db_fail(req);
+		return;
+	}
+	{
+		int ci = -1;
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			if (strcmp(sqlite3_column_name(st, i), "changeset") == 0)
+				ci = i;
+		if (ci >= 0 && sqlite3_column_type(st, ci) == SQLITE_BLOB) {
+			changes = decode_changeset(db, sqlite3_column_blob(st, ci),
+						   (size_t)sqlite3_column_bytes(st, ci));
+			cJSON_AddItemToObject(o, "changes",
+					      changes ? changes : cJSON_CreateArray());
+			cJSON_AddNumberToObject(o, "changeset_bytes",
+						sqlite3_column_bytes(st, ci));
+		} else {
+			cJSON_AddItemToObject(o, "changes", cJSON_CreateArray());
+			cJSON_AddNumberToObject(o, "changeset_bytes", 0);
+		}
+	}
+	sqlite3_finalize(st);
+	http_reply_json(req, 200, o);
+}
+
+static void quarantine_resolve(http_req *req, void *ctx)
+{
+	static const char *const allowed[] = {"note", NULL};
+	hub *h = ctx;
+	sqlite3 *db = h->hb_db;
+	acct_principal who;
+	const char *actor, *id = http_req_param(req, "id"), *note = NULL;
+	char note_buf[CONSOLE_NOTE_MAX + 1];
+	sqlite3_stmt *st = NULL;
+	cJSON *body, *o;
+	json_err je;
+	int rc, changed;
+
+	if (console_auth(h, req, &who, &actor) != 0)
+		return;
+	body = http_req_json(req, 1);
+	if (body == NULL)
+		return;
+	if (json_only(body, allowed, &je) != 0 ||
+	    json_get_str(body, "note", JSON_REQUIRED, 3, CONSOLE_NOTE_MAX, &note, note_buf,
+			 sizeof note_buf, &je) != 0) {
+		if (strcmp(je.field, "note") == 0)
+			http_reply_error(req, 400, "note",
+					 "say in a few words how the entry was handled");
+		else
+			http_reply_error(req, 400, je.field, "%s", je.msg);
+		cJSON_Delete(body);
+		return;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		cJSON_Delete(body);
+		db_fail(req);
+		return;
+	}
+	if (db_prepare(db, &st, "SELECT resolved_at IS NOT NULL FROM quarantine WHERE id=?1") !=
+	    0)
+		goto fail;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		db_exec(db, "ROLLBACK");
+		cJSON_Delete(body);
+		http_reply_error(req, 404, NULL, "no quarantined entry '%s'", id);
+		return;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+	if (sqlite3_column_int(st, 0)) {
+		sqlite3_finalize(st);
+		db_exec(db, "ROLLBACK");
+		cJSON_Delete(body);
+		http_reply_error(req, 409, NULL, "this entry was already marked handled");
+		return;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db, &st,
+		       "UPDATE quarantine SET resolved_at=?1, resolution=?2 WHERE id=?3") != 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+	{
+		cJSON *r = cJSON_CreateObject();
+		char *t;
+		cJSON_AddStringToObject(r, "by", actor);
+		cJSON_AddStringToObject(r, "note", note);
+		t = r ? cJSON_PrintUnformatted(r) : NULL;
+		cJSON_Delete(r);
+		if (t == NULL)
+			goto fail;
+		sqlite3_bind_text(st, 2, t, -1, SQLITE_TRANSIENT);
+		free(t);
+	}
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	changed = sqlite3_changes(db);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_DONE || changed != 1 ||
+	    hub_audit(db, actor, "quarantine_resolve", id, NULL) != 0 ||
+	    db_exec(db, "COMMIT") != 0)
+		goto fail;
+	cJSON_Delete(body);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddBoolToObject(o, "resolved", 1);
+	http_reply_json(req, 200, o);
+	return;
+fail:
+	sqlite3_finalize(st);
+	db_exec(db, "ROLLBACK");
+	cJSON_Delete(body);
+	db_fail(req);
+}
+
+/* The hub-wide sync status for a signed-in console: /api/v1/sync/status
+ * takes a request without the bearer token for a node's, so the console
+ * asks here (same answer, same authorization). */
+static void console_status(http_req *req, void *ctx)
+{
+	hub_admin_sync_status(ctx, req);
+}
+
+int hub_console_routes(hub *h, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/console/status", console_status, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/conflicts/:id", conflict_get, h);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/conflicts/:id/resolve", conflict_resolve, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/quarantine/:id", quarantine_get, h);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/quarantine/:id/resolve", quarantine_resolve,
+			 h);
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,246 @@
+"""The hub console's own API (hub/hub_console.c) on a real hub: one conflict
+with the row's value now next to base / hub / office; resolving it edits the
+row with a fresh hub HLC (the change log carries it to the offices) and marks
+the conflict resolved; bad input, unknown ids, double resolution and missing
+credentials are refused; a quarantined entry made of a real node changeset is
+decoded column by column and marked handled with a note.
+"""
+import os
+import time
+import unittest
+
+from harness import BIN, Daemon, login, plant_secret, run_tool
+
+
+class ConsoleApi(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub", args=["--password_iters", "1000"]).start()
+        cls.node = Daemon("node").start()
+        login(cls.node)
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.token = f.read().strip()
+        plant_secret(cls.token)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def admin(self, method, path, body=None):
+        return self.hub.request(method, path, body=body,
+                                headers={"Authorization": "Bearer " + self.token})
+
+    def hub_sql(self, sql, *args):
+        db = self.hub.db()
+        try:
+            cur = db.execute(sql, args)
+            rows = cur.fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()
+
+    def conflict(self, cid, column="address", base='"A"', local='"B"', remote='"C"',
+                 row="demo-office-2"):
+        now = int(time.time() * 1000)
+        self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, "
+                     "local_value, remote_value, winner, local_hlc, remote_hlc, node_id, actor, "
+                     "origin_seq, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     cid, "offices", row, column, base, local, remote, "local", "", "",
+                     "node-x", "demo", 1, now, "")
+
+    def test_conflict_detail_and_resolution_replicates(self):
+        self.conflict("c-1", base='"200 River Road"', local='"200 River Road, Suite 1"',
+                      remote='"9 Bridge Street"')
+        r = self.admin("GET", "/api/v1/conflicts/c-1")
+        self.assertEqual(r.status, 200, r.body)
+        c = r.json()
+        self.assertEqual(c["base"], "200 River Road")
+        self.assertEqual(c["hub"], "200 River Road, Suite 1")
+        self.assertEqual(c["office"], "9 Bridge Street")
+        self.assertTrue(c["row_exists"])
+        before = self.hub_sql("SELECT address FROM offices WHERE id='demo-office-2'")[0][0]
+        self.assertEqual(c["current"], before)
+        head = self.hub_sql("SELECT max(seq) FROM change_log")[0][0]
+
+        r = self.admin("POST", "/api/v1/conflicts/c-1/resolve", {"keep": "office", "note": "moved"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["current"], "9 Bridge Street")
+        self.assertIsNotNone(r.json()["resolved_at"])
+        row = self.hub_sql("SELECT address, updated_hlc FROM offices WHERE id='demo-office-2'")[0]
+        self.assertEqual(row[0], "9 Bridge Street")
+        self.assertTrue(row[1].endswith(".hub"), row[1])
+        # Both the row and the conflict go out through the change log.
+        logged = {(t, i) for t, i in self.hub_sql(
+            "SELECT tbl, row_id FROM change_log WHERE seq > ?", head)}
+        self.assertIn(("offices", "demo-office-2"), logged)
+        self.assertIn(("conflicts", "c-1"), logged)
+        res = self.hub_sql("SELECT resolved_by, resolution, updated_hlc FROM conflicts "
+                           "WHERE id='c-1'")[0]
+        self.assertTrue(res[0])
+        self.assertIn('"kept":"office"', res[1])
+        self.assertIn('"note":"moved"', res[1])
+        self.assertTrue(res[2])
+        # Only once.
+        r = self.admin("POST", "/api/v1/conflicts/c-1/resolve", {"keep": "hub"})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertEqual(self.hub_sql("SELECT address FROM offices WHERE id='demo-office-2'")[0][0],
+                         "9 Bridge Street")
+
+    def test_resolution_passes_the_domain_rules(self):
+        """The edited row is checked like a row from a node: an invalid
+        value is refused (422) and nothing changes; a valid one applies."""
+        self.hub_sql("INSERT INTO employer_contacts(id, employer_id, kind, name, email, created_at, "
+                     "updated_hlc) VALUES('ct-1', 'emp-1', 'primary', 'Morgan Hale', "
+                     "'morgan@example.com', 1, '')")
+        now = int(time.time() * 1000)
+        self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, "
+                     "remote_value, winner, node_id, created_at, updated_hlc) "
+                     "VALUES('c-6','employer_contacts','ct-1','email',?,?,?,'local','node-x',?, '')",
+                     '"morgan@example.com"', '"m.hale@example.com"', '"not an email"', now)
+        r = self.admin("POST", "/api/v1/conflicts/c-6/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 422, r.body)
+        self.assertEqual(r.json()["field"], "keep")
+        self.assertIn("email", r.json()["error"])
+        self.assertEqual(self.hub_sql("SELECT email FROM employer_contacts WHERE id='ct-1'")[0][0],
+                         "morgan@example.com")
+        self.assertIsNone(self.hub_sql("SELECT resolved_at FROM conflicts WHERE id='c-6'")[0][0])
+        r = self.admin("POST", "/api/v1/conflicts/c-6/resolve", {"keep": "hub"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.hub_sql("SELECT email FROM employer_contacts WHERE id='ct-1'")[0][0],
+                         "m.hale@example.com")
+
+    def test_keep_current_changes_nothing_but_the_conflict(self):
+        self.conflict("c-2", column="name", base='"X"', local='"Y"', remote='"Z"')
+        name = self.hub_sql("SELECT name, updated_hlc FROM offices WHERE id='demo-office-2'")[0]
+        r = self.admin("POST", "/api/v1/conflicts/c-2/resolve", {"keep": "current"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(tuple(self.hub_sql(
+            "SELECT name, updated_hlc FROM offices WHERE id='demo-office-2'")[0]), tuple(name))
+
+    def test_bad_requests(self):
+        self.conflict("c-3", column="name")
+        for body, field in (({"keep": "mine"}, "keep"), ({}, "keep"),
+                            ({"keep": "office", "extra": 1}, "extra"),
+                            ({"keep": "office", "note": "x" * 1001}, "note")):
+            r = self.admin("POST", "/api/v1/conflicts/c-3/resolve", body)
+            self.assertEqual(r.status, 400, (body, r.body))
+            self.assertEqual(r.json().get("field"), field, (body, r.body))
+        r = self.admin("POST", "/api/v1/conflicts/c-3/resolve", b"{not json")
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(self.admin("GET", "/api/v1/conflicts/nope").status, 404)
+        self.assertEqual(self.admin("POST", "/api/v1/conflicts/nope/resolve",
+                                    {"keep": "current"}).status, 404)
+        self.assertEqual(self.admin("GET", "/api/v1/quarantine/nope").status, 404)
+        # No credentials: refused, nothing changed.
+        for m, p, b in (("GET", "/api/v1/conflicts/c-3", None),
+                        ("POST", "/api/v1/conflicts/c-3/resolve", {"keep": "office"}),
+                        ("GET", "/api/v1/quarantine/q", None),
+                        ("POST", "/api/v1/quarantine/q/resolve", {"note": "done"})):
+            r = self.hub.request(m, p, body=b)
+            self.assertEqual(r.status, 401, (p, r.body))
+            r = self.hub.request(m, p, body=b, headers={"Authorization": "Bearer " + "0" * 64})
+            self.assertEqual(r.status, 401, (p, r.body))
+        self.assertIsNone(self.hub_sql("SELECT resolved_at FROM conflicts WHERE id='c-3'")[0][0])
+        # A deleted-row conflict can only keep the row.
+        self.conflict("c-4", column="*deleted*", base=None, local=None, remote=None)
+        r = self.admin("POST", "/api/v1/conflicts/c-4/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 400, r.body)
+        r = self.admin("POST", "/api/v1/conflicts/c-4/resolve", {"keep": "current"})
+        self.assertEqual(r.status, 200, r.body)
+
+    def session(self):
+        """Sign in as operations (new one-time password, forced change)."""
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "reset-operations", "--data", self.hub.data,
+                      "--password_iters", "1000"], name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        temp = p.stdout.decode().split()[-1]
+        plant_secret(temp)
+        self.hub.cookies.clear()
+        r = self.hub.post("/api/v1/admin/session", {"username": "operations", "password": temp})
+        self.assertEqual(r.status, 200, r.body)
+        csrf = r.json()["csrf_token"]
+        r = self.hub.request("POST", "/api/v1/admin/session/password",
+                             {"current_password": temp, "new_password": "Console.Test7"},
+                             headers={"X-CSRF-Token": csrf})
+        self.assertEqual(r.status, 200, r.body)
+        r = self.hub.get("/api/v1/admin/session")
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()["csrf_token"]
+
+    def test_console_session_needs_csrf(self):
+        self.conflict("c-5", column="name")
+        csrf = self.session()
+        try:
+            r = self.hub.get("/api/v1/console/status")
+            self.assertEqual(r.status, 200, r.body)
+            self.assertIn("open_conflicts", r.json())
+            self.assertEqual(self.hub.get("/api/v1/conflicts/c-5").status, 200)
+            r = self.hub.post("/api/v1/conflicts/c-5/resolve", {"keep": "current"})
+            self.assertEqual(r.status, 403, r.body)
+            self.assertEqual(r.json()["field"], "csrf")
+            r = self.hub.request("POST", "/api/v1/conflicts/c-5/resolve", {"keep": "current"},
+                                 headers={"X-CSRF-Token": "f" * 64})
+            self.assertEqual(r.status, 403, r.body)
+            r = self.hub.request("POST", "/api/v1/conflicts/c-5/resolve", {"keep": "current"},
+                                 headers={"X-CSRF-Token": csrf})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["resolved_by"], "operations")
+        finally:
+            self.hub.cookies.clear()
+        # Without a session or token the status is refused too.
+        self.assertEqual(self.hub.get("/api/v1/console/status").status, 401)
+
+    def test_quarantined_entry_decoded_and_handled(self):
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        r = self.node.post("/api/v1/checkins", {"visitor_name": "Robin Quarantine",
+                                                "reason_ids": [reasons[0]["id"]],
+                                                "language": "en"})
+        self.assertEqual(r.status, 201, r.body)
+        cid = r.json()["id"]
+        ndb = self.node.db()
+        try:
+            row = ndb.execute("SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq DESC "
+                              "LIMIT 1").fetchone()
+        finally:
+            ndb.close()
+        self.hub_sql("INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, hlc, actor, "
+                     "created_at) VALUES('q-1','node-x',?,?,?,?,?,?,?)", row["seq"], "checkins",
+                     "checkins: test reason", bytes(row["changeset"]), row["hlc"], row["actor"],
+                     int(time.time() * 1000))
+        r = self.admin("GET", "/api/v1/quarantine/q-1")
+        self.assertEqual(r.status, 200, r.body)
+        q = r.json()
+        self.assertNotIn("changeset", q)
+        ins = [c for c in q["changes"] if c["table"] == "checkins"]
+        self.assertEqual(len(ins), 1, q["changes"])
+        self.assertEqual(ins[0]["op"], "insert")
+        self.assertEqual(ins[0]["row_id"], cid)
+        self.assertFalse(ins[0]["hub_row_exists"])
+        cols = {c["name"]: c for c in ins[0]["columns"]}
+        self.assertEqual(cols["visitor_name"]["new"], "Robin Quarantine")
+        self.assertEqual(cols["id"]["new"], cid)
+        # A corrupt changeset is shown as far as it reads, never crashes the hub.
+        self.hub_sql("INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, created_at) "
+                     "VALUES('q-2','node-x',99,'checkins','corrupt',?,1)",
+                     bytes(row["changeset"])[:40])
+        r = self.admin("GET", "/api/v1/quarantine/q-2")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn("error", r.json()["changes"][-1])
+        # Handled: a note is required, then only once.
+        r = self.admin("POST", "/api/v1/quarantine/q-1/resolve", {})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json()["field"], "note")
+        r = self.admin("POST", "/api/v1/quarantine/q-1/resolve", {"note": "asked the office to redo it"})
+        self.assertEqual(r.status, 200, r.body)
+        res = self.hub_sql("SELECT resolved_at, resolution FROM quarantine WHERE id='q-1'")[0]
+        self.assertIsNotNone(res[0])
+        self.assertIn("asked the office", res[1])
+        r = self.admin("POST", "/api/v1/quarantine/q-1/resolve", {"note": "again"})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertEqual(self.hub.get("/healthz").status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,80 @@
+// account.js - one staff account: details (never a password), the actions
+// that start a request (reset, change of group, recertification,
+// deactivation), its access requests and forms, and its history from the
+// audit trail.
+import { api, el, $, table, pill, fmtDate, fmtDateTime, KIND_LABEL, recertState, session } from './console.js';
+
+const id = new URLSearchParams(location.search).get('id');
+const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
+  confidentiality_statement: 'Confidentiality statement', separation_form: 'Separation form' };
+
+function describe(a) {
+  const ch = [];
+  const after = a.after || {}, before = a.before || {};
+  for (const k of Object.keys(after)) {
+    if (k === 'password' || k === 'password_hash') continue;
+    const b = before[k], v = after[k];
+    ch.push(b !== undefined ? `${k}: ${JSON.stringify(b)} → ${JSON.stringify(v)}` : `${k}: ${JSON.stringify(v)}`);
+  }
+  return ch.join('; ');
+}
+
+async function load() {
+  const s = await api('/api/v1/admin/staff/' + encodeURIComponent(id));
+  $('title').textContent = `${s.display_name} (${s.username})`;
+  const rc = recertState(s);
+  const rows = [
+    ['Status', s.active ? (s.password_temp ? pill('Active, temporary password', 'warn') : pill('Active', 'ok')) : pill('Deactivated', 'muted')],
+    ['User name', s.username], ['Email', s.email || ''],
+    ['Local Area', s.local_area_id || ''], ['Field division', s.field_division || ''], ['Office', s.office_id || ''],
+    ['Privilege group', s.privilege_group],
+    ['Privileges', (s.privileges || []).join(', ')],
+    (s.priv_add || []).length && ['Added', s.priv_add.join(', ')], (s.priv_remove || []).length && ['Removed', s.priv_remove.join(', ')],
+    (s.roles || []).length && ['Roles', s.roles.join(', ')],
+    ['CRM work group', s.crm_work_group ? 'yes' : 'no'],
+    ['ISPA training', fmtDate(s.ispa_date)],
+    ['Confidentiality statement', s.confidentiality_date ? `${s.confidentiality_type || ''} signed ${fmtDate(s.confidentiality_date)}` : ''],
+    ['Recertification due', el('span', {}, fmtDate(s.recertification_due_on), rc === 'overdue' ? [' ', pill('Overdue', 'bad')] : rc === 'due' ? [' ', pill('Due soon', 'warn')] : '')],
+    s.password_temp && ['Temporary password expires', fmtDateTime(s.password_expires_at)],
+    ['Password last changed', fmtDateTime(s.password_changed_at) || 'never'],
+    ['Last sign-in', fmtDateTime(s.last_login_at) || 'never'],
+    ['Created', fmtDateTime(s.created_at)],
+    !s.active && ['Deactivated', fmtDateTime(s.deactivated_at)],
+    s.separation_date && ['Separation date', el('span', {}, fmtDate(s.separation_date),
+      s.deactivated_at ? [' ', fmtDate(s.deactivated_at) <= fmtDate(s.separation_date) ? pill('on time', 'ok') : pill('late', 'bad')] : '')],
+  ].filter(Boolean);
+  $('info').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  const act = (kind, label, hint) => el('li', {}, el('a', { href: `/request.html?kind=${kind}&staff_id=${encodeURIComponent(s.id)}`, id: 'act-' + kind }, label),
+    el('div', { class: 'muted small' }, hint));
+  $('actions').replaceChildren(...(s.active ? [
+    act('reset', 'Reset the password', 'A new temporary password, valid 24 hours.'),
+    act('change', 'Change group, privileges or office', ''),
+    act('recertify', 'Annual recertification', 'Updated ISPA and confidentiality dates.'),
+    act('deactivate', 'Deactivate (separation)', 'No later than the separation date; the signed form is needed first.'),
+  ] : [el('li', {}, 'This account is deactivated.')]));
+  $('requests').replaceChildren(table('Access requests', ['Recorded', 'Kind', 'Requested by', 'Status', ''],
+    (s.requests || []).map(r => [fmtDateTime(r.created_at), KIND_LABEL[r.kind] || r.kind, r.requestor_name || '', r.status,
+      el('a', { href: '/request.html?id=' + encodeURIComponent(r.id) }, 'Open request')]), { empty: 'No request on file.' }));
+  $('files').replaceChildren(table('Forms on file', ['Form', 'File', ''],
+    (s.files || []).map(f => [FILE_LABEL[f.kind] || f.kind, f.filename,
+      el('a', { href: '/api/v1/admin/files/' + encodeURIComponent(f.id) }, `Download ${f.filename}`)]), { empty: 'No form on file.' }));
+  const me = await session();
+  const ops = me && me.staff && (me.staff.roles || []).includes('operations');
+  $('roles-card').hidden = !(ops && s.active && !(s.roles || []).includes('operations'));
+  for (const r of ['mis_admin', 'spoc']) $('role-' + r).checked = (s.roles || []).includes(r);
+  const hist = await api('/api/v1/admin/audit?subject_id=' + encodeURIComponent(s.id)).catch(() => []);
+  $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
+    hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, describe(a)]), { empty: 'No recorded action yet.' }));
+}
+async function saveRoles(ev) {
+  ev.preventDefault();
+  $('roles-err').textContent = '';
+  const roles = ['mis_admin', 'spoc'].filter(r => $('role-' + r).checked);
+  try {
+    await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/roles`, { method: 'POST', body: { roles } });
+    await load();
+    $('status').textContent = roles.length ? `Roles saved: ${roles.join(', ')}.` : 'Roles removed.';
+  } catch (e) { $('roles-err').textContent = e.message; $('roles-err').focus(); }
+}
+$('roles-form').addEventListener('submit', saveRoles);
+load().catch(e => { $('status').textContent = 'Could not load the account: ' + e.message; });

@@ -1,0 +1,57 @@
+// audit.js - the audit trail with filters (source, actor, action, dates),
+// printable and as CSV.  The hub answers at most 1000 events, newest first.
+import { api, el, $, qs, table, fmtDateTime, downloadCsv } from './console.js';
+
+let rows = [];
+const ACTIONS = ['login', 'login_failed', 'login_throttled', 'logout', 'password_change', 'request.create', 'request.approve',
+  'request.reject', 'file.upload', 'staff.create', 'staff.reset', 'staff.change', 'staff.recertify', 'staff.deactivate',
+  'staff.roles', 'review.create', 'review.item', 'review.complete', 'login_offline', 'participant_read',
+  'node.revoke', 'enroll_code.create', 'conflict_resolve', 'quarantine_resolve'];
+
+function dayMs(iso, end) {
+  if (!iso) return '';
+  const [y, m, d] = iso.split('-').map(Number);
+  return String(new Date(y, m - 1, d + (end ? 1 : 0)).getTime() - (end ? 1 : 0));
+}
+
+function details(a) {
+  if (a.detail !== undefined && a.detail !== null && !a.after) return typeof a.detail === 'string' ? a.detail : JSON.stringify(a.detail);
+  const parts = [];
+  for (const [k, v] of Object.entries(a.after || {})) {
+    const b = (a.before || {})[k];
+    parts.push(b !== undefined ? `${k}: ${JSON.stringify(b)} → ${JSON.stringify(v)}` : `${k}: ${JSON.stringify(v)}`);
+  }
+  return parts.join('; ');
+}
+const subject = a => [a.subject_table, a.subject_id || a.subject].filter(Boolean).join(' ');
+const who = a => a.actor || a.actor_id || '';
+
+async function load(ev) {
+  if (ev) ev.preventDefault();
+  $('filters').querySelector('.form-err').textContent = '';
+  const from = $('f-from').value, to = $('f-to').value;
+  if (from && to && from > to) {
+    $('filters').querySelector('.form-err').textContent = '“From” is after “To”.';
+    return;
+  }
+  const p = { source: $('f-source').value, actor: $('f-actor').value.trim(), action: $('f-action').value.trim(),
+    from: dayMs(from, false), to: dayMs(to, true) };
+  try {
+    rows = await api('/api/v1/admin/audit?' + qs(p));
+    $('list').replaceChildren(table('Audit events', ['When', 'Who', 'Action', 'Subject', 'Where', 'Details'],
+      rows.map(a => [fmtDateTime(a.at), who(a), a.action, subject(a), [a.local_area_id, a.client].filter(Boolean).join(' · '), details(a)]),
+      { empty: 'No event matches these filters.' }));
+    $('status').textContent = `${rows.length} event${rows.length === 1 ? '' : 's'}${rows.length >= 1000 ? ' (the newest 1000: narrow the dates to see older ones)' : ''}`;
+    $('print-head').textContent = `Audit trail (${$('f-source').selectedOptions[0].textContent}), ${from || 'start'} to ${to || 'today'}` +
+      (p.actor ? `, by ${p.actor}` : '') + (p.action ? `, action ${p.action}` : '') + `. Printed ${fmtDateTime(Date.now())}.`;
+  } catch (e) { $('status').textContent = 'Could not load the audit trail: ' + e.message; }
+}
+
+$('actions').replaceChildren(...ACTIONS.map(a => el('option', { value: a })));
+$('filters').addEventListener('submit', load);
+$('csv').addEventListener('click', () => downloadCsv('audit.csv', ['When', 'Who', 'Action', 'Subject', 'Local Area', 'Client', 'Details'],
+  rows.map(a => [fmtDateTime(a.at), who(a), a.action, subject(a), a.local_area_id || '', a.client || '', details(a)])));
+$('print').addEventListener('click', () => window.print());
+const p = new URLSearchParams(location.search);
+for (const k of ['source', 'actor', 'action']) if (p.get(k)) $('f-' + k).value = p.get(k);
+load();

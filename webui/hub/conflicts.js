@@ -1,0 +1,174 @@
+// conflicts.js - conflicts with their base / hub / office values next to
+// the value now, resolved by keeping one (an edit that replicates); and
+// quarantined entries decoded change by change next to the hub's row,
+// marked handled with a note.
+import { api, el, $, fmtDateTime, table, pill, clearErrors, showError } from './console.js';
+
+let nodes = [];
+let current = null;
+
+function val(v) {
+  if (v === null || v === undefined) return el('span', { class: 'val null' }, 'empty');
+  if (typeof v === 'object') return el('span', { class: 'val' }, JSON.stringify(v));
+  return el('span', { class: 'val' }, String(v));
+}
+const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+function nodeLabel(id) {
+  const n = nodes.find(x => x.id === id);
+  return n ? `${n.name || 'node'} (${n.office_id})` : id;
+}
+const human = s => String(s || '').replace(/_/g, ' ');
+
+// ---- conflicts ----------------------------------------------------------
+async function loadConflicts() {
+  const open = $('c-show').value === 'open';
+  const rows = await api('/api/v1/conflicts' + (open ? '?open=1' : ''));
+  $('conflicts').replaceChildren(table('Conflicts',
+    ['When', 'Record', 'Field', 'Base', 'Hub', 'Office', 'Kept', 'From', 'Status', ''],
+    rows.map(c => {
+      const p = x => { try { return x == null ? null : JSON.parse(x); } catch { return x; } };
+      return [fmtDateTime(c.created_at), el('span', {}, human(c.tbl), el('div', { class: 'muted small val' }, c.row_id)),
+        c.column_name === '*deleted*' ? 'edited after a delete' : human(c.column_name),
+        val(p(c.base_value)), val(p(c.local_value)), val(p(c.remote_value)),
+        c.winner === 'remote' ? 'office' : 'hub', nodeLabel(c.node_id),
+        c.resolved_at ? pill('Resolved', 'ok') : pill('Open', 'warn'),
+        el('button', { type: 'button', class: 'secondary', 'aria-label': `Review conflict on ${human(c.tbl)} ${human(c.column_name)}`,
+          'data-id': c.id, onclick: () => openConflict(c.id) }, 'Review')];
+    }), { empty: open ? 'No open conflicts.' : 'No conflicts have been recorded.' }));
+  return rows.length;
+}
+
+async function openConflict(id) {
+  const c = await api(`/api/v1/conflicts/${encodeURIComponent(id)}`);
+  current = c;
+  clearErrors($('c-form'));
+  $('c-note').value = '';
+  const deleted = c.column_name === '*deleted*';
+  $('c-dlg-h').textContent = `Conflict on ${human(c.tbl)}${deleted ? '' : ': ' + human(c.column_name)}`;
+  $('c-info').replaceChildren(...[
+    el('dt', {}, 'Record'), el('dd', { class: 'val' }, `${c.tbl} ${c.row_id}`),
+    el('dt', {}, 'Recorded'), el('dd', {}, fmtDateTime(c.created_at)),
+    el('dt', {}, 'Office edit from'), el('dd', {}, nodeLabel(c.node_id) + (c.actor ? ` by ${c.actor}` : '')),
+    el('dt', {}, 'Kept automatically'), el('dd', {}, c.winner === 'remote' ? 'the office’s value (the later edit)' : 'the hub’s value (the later edit)'),
+    c.resolved_at ? el('dt', {}, 'Resolved') : null,
+    c.resolved_at ? el('dd', {}, `${fmtDateTime(c.resolved_at)} by ${c.resolved_by || ''}`) : null].filter(Boolean));
+  const box = (cls, title, v, hint) => el('div', { class: cls }, el('h3', {}, title), val(v), hint ? el('p', { class: 'muted small' }, hint) : null);
+  $('c-values').replaceChildren(
+    box('', 'Base', c.base, 'before either edit'),
+    box('', 'Hub', c.hub, 'at the hub, before the merge'),
+    box('', 'Office', c.office, 'sent by the office'),
+    box('current', 'Now', deleted ? (c.row_exists ? 'row kept' : 'row gone') : c.current, 'what every office has now'));
+  const choices = deleted ? [['current', 'Keep the row as it is now']] : [
+    ['current', 'Keep the value it has now', c.current],
+    ['office', 'Use the office’s value', c.office],
+    ['hub', 'Use the hub’s earlier value', c.hub],
+    ['base', 'Go back to the base value', c.base]];
+  $('c-options').replaceChildren(...choices.map(([k, label, v], i) => el('div', { class: 'choice' },
+    el('label', { for: 'keep-' + k, style: 'display:flex;gap:.5rem;align-items:center;font-weight:400' },
+      el('input', { type: 'radio', name: 'keep', id: 'keep-' + k, value: k, checked: i === 0 ? true : null, style: 'width:auto' }),
+      el('span', {}, label, k !== 'current' && same(v, c.current) ? el('span', { class: 'muted' }, ' (same as now)') : null,
+        k === 'current' ? null : el('span', {}, ': ', val(v)))))));
+  const done = !!c.resolved_at;
+  $('c-choice').disabled = done;
+  $('c-note').disabled = done;
+  $('c-resolve').hidden = done;
+  if (done && c.resolution) {
+    let r = {}; try { r = JSON.parse(c.resolution); } catch { /* shown raw */ }
+    $('c-err').textContent = '';
+    $('c-options').prepend(el('p', {}, `Resolved by keeping the ${r.kept || ''} value.` + (r.note ? ` Note: ${r.note}` : '')));
+  }
+  $('c-dlg').showModal();
+}
+
+async function resolveConflict() {
+  const keep = ($('c-form').querySelector('input[name=keep]:checked') || {}).value;
+  clearErrors($('c-form'));
+  try {
+    const body = { keep };
+    if ($('c-note').value.trim()) body.note = $('c-note').value.trim();
+    await api(`/api/v1/conflicts/${encodeURIComponent(current.id)}/resolve`, { method: 'POST', body });
+    $('c-dlg').close();
+    await load(`Conflict on ${human(current.tbl)} resolved; the change reaches every office at its next synchronization.`);
+  } catch (e) { showError($('c-form'), e, 'c-'); }
+}
+
+// ---- quarantine -----------------------------------------------------------
+async function loadQuarantine() {
+  const open = $('q-show').value === 'open';
+  let rows = await api('/api/v1/quarantine');
+  if (open) rows = rows.filter(q => !q.resolved_at);
+  $('quarantine').replaceChildren(table('Quarantined entries',
+    ['When', 'From', 'Entry', 'Table', 'Reason', 'Status', ''],
+    rows.map(q => [fmtDateTime(q.created_at), nodeLabel(q.node_id), `#${q.seq}`, human(q.tbl), q.reason,
+      q.resolved_at ? pill('Handled', 'ok') : pill('Needs review', 'warn'),
+      el('button', { type: 'button', class: 'secondary', 'aria-label': `Review quarantined entry ${q.seq} from ${nodeLabel(q.node_id)}`,
+        'data-id': q.id, onclick: () => openQuarantine(q.id) }, 'Review')]),
+    { empty: open ? 'No entry waits for review.' : 'No entry has been quarantined.' }));
+  return rows.length;
+}
+
+async function openQuarantine(id) {
+  const q = await api(`/api/v1/quarantine/${encodeURIComponent(id)}`);
+  current = q;
+  clearErrors($('q-form'));
+  $('q-note').value = '';
+  let res = {}; try { res = JSON.parse(q.resolution || '{}'); } catch { /* raw */ }
+  $('q-dlg-h').textContent = `Quarantined entry #${q.seq} from ${nodeLabel(q.node_id)}`;
+  $('q-info').replaceChildren(...[
+    el('dt', {}, 'Reason'), el('dd', {}, q.reason),
+    el('dt', {}, 'Received'), el('dd', {}, fmtDateTime(q.created_at)),
+    el('dt', {}, 'Office'), el('dd', {}, q.office_id || ''),
+    el('dt', {}, 'Made by'), el('dd', {}, q.actor || 'unknown'),
+    q.resolved_at ? el('dt', {}, 'Handled') : null,
+    q.resolved_at ? el('dd', {}, `${fmtDateTime(q.resolved_at)} by ${res.by || ''}: ${res.note || ''}`) : null].filter(Boolean));
+  $('q-changes').replaceChildren(...(q.changes.length ? q.changes : [{ error: 'The entry holds no readable change.' }]).map((ch, i) => {
+    if (ch.error) return el('p', { class: 'notice warn' }, 'The rest of the entry cannot be read: ' + ch.error);
+    const rows = ch.columns.map(c => {
+      const differs = ch.op !== 'delete' && 'new' in c && ch.hub_row_exists && !same(c.new, c.hub);
+      const tr = el('tr', { class: differs ? 'differs' : null },
+        el('th', { scope: 'row' }, human(c.name)),
+        el('td', {}, ch.op === 'insert' ? '' : ('old' in c ? val(c.old) : el('span', { class: 'muted' }, '—'))),
+        el('td', {}, ch.op === 'delete' ? el('span', { class: 'muted' }, 'deleted') : ('new' in c ? val(c.new) : el('span', { class: 'muted' }, 'unchanged'))),
+        el('td', {}, ch.hub_row_exists ? val(c.hub) : el('span', { class: 'muted' }, 'no such row')));
+      return tr;
+    });
+    return el('section', {}, el('h3', {}, `Change ${i + 1}: ${ch.op} in ${human(ch.table)}`),
+      el('table', {}, el('caption', { class: 'sr-only' }, `Change ${i + 1} side by side`),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Field'), el('th', { scope: 'col' }, 'Office had'),
+          el('th', { scope: 'col' }, 'Office sent'), el('th', { scope: 'col' }, 'Hub has now'))),
+        el('tbody', {}, rows)),
+      el('p', { class: 'muted small' }, 'Highlighted rows differ from what the hub holds.'));
+  }));
+  $('q-handle').hidden = !!q.resolved_at;
+  $('q-resolve').hidden = !!q.resolved_at;
+  $('q-dlg').showModal();
+}
+
+async function resolveQuarantine() {
+  clearErrors($('q-form'));
+  const note = $('q-note').value.trim();
+  if (note.length < 3) {
+    showError($('q-form'), { message: 'Say in a few words how the entry was handled.', field: 'note' }, 'q-');
+    return;
+  }
+  try {
+    await api(`/api/v1/quarantine/${encodeURIComponent(current.id)}/resolve`, { method: 'POST', body: { note } });
+    $('q-dlg').close();
+    await load(`Entry #${current.seq} marked handled.`);
+  } catch (e) { showError($('q-form'), e, 'q-'); }
+}
+
+async function load(msg) {
+  try {
+    nodes = await api('/api/v1/nodes');
+    const nc = await loadConflicts(), nq = await loadQuarantine();
+    $('status').textContent = typeof msg === 'string' ? msg :
+      `${nc} conflict${nc === 1 ? '' : 's'} and ${nq} quarantined entr${nq === 1 ? 'y' : 'ies'} listed · updated ${fmtDateTime(Date.now())}`;
+  } catch (e) { $('status').textContent = 'Could not load: ' + e.message; }
+}
+
+$('c-show').addEventListener('change', () => load());
+$('q-show').addEventListener('change', () => load());
+$('c-resolve').addEventListener('click', resolveConflict);
+$('q-resolve').addEventListener('click', resolveQuarantine);
+load();

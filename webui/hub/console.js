@@ -1,0 +1,217 @@
+// console.js - helpers shared by the hub console's pages: the signed-in
+// session, dates, query strings, tables, CSV downloads, field errors, a
+// confirmation dialog and a copy button.  Pages import what they need; the
+// JSON calls themselves go through api.js (session cookie and CSRF token).
+import { el } from './api.js';
+
+export const $ = id => document.getElementById(id);
+
+// ---- the signed-in session (docs/hub-admin-api.md, 1.1) -------------------
+// The session cookie (HttpOnly) rides along by itself; the CSRF token comes
+// in the sign-in answer and from GET /api/v1/admin/session, and is kept in
+// this tab's sessionStorage for the X-CSRF-Token header.
+const CSRF_KEY = 'outpost_admin_csrf';
+export function setCsrf(t) { try { if (t) sessionStorage.setItem(CSRF_KEY, t); else sessionStorage.removeItem(CSRF_KEY); } catch { /* private mode */ } }
+function getCsrf() { try { return sessionStorage.getItem(CSRF_KEY); } catch { return null; } }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || `Request failed (${status})`);
+    this.status = status;
+    this.field = body && body.field;
+    this.body = body;
+  }
+}
+
+function toLogin(extra = '') {
+  if (location.pathname === '/login.html') return;
+  // The sign-in page just sent a signed-in user here: going back would loop.
+  try { if (Date.now() - Number(sessionStorage.getItem('outpost_login_fwd') || 0) < 10000) return; } catch { /* no storage */ }
+  location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search) + extra;
+}
+
+// JSON (or raw bytes with rawBody/contentType) to the hub; throws ApiError.
+export async function api(path, { method = 'GET', body, rawBody, contentType, redirect = true } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (rawBody !== undefined) headers['Content-Type'] = contentType || 'application/octet-stream';
+  if (method !== 'GET' && method !== 'HEAD') {
+    if (!getCsrf() && path !== '/api/v1/admin/session') await session(true);
+    const t = getCsrf();
+    if (t) headers['X-CSRF-Token'] = t;
+  }
+  const res = await fetch(path, { method, headers, credentials: 'same-origin',
+    body: rawBody !== undefined ? rawBody : body === undefined ? undefined : JSON.stringify(body) });
+  let data = null;
+  const text = await res.text();
+  if (text) { try { data = JSON.parse(text); } catch { data = null; } }
+  if (redirect && res.status === 401 && path !== '/api/v1/admin/session') toLogin();
+  if (redirect && res.status === 403 && data && data.field === 'password_change_required') toLogin('&change=1');
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+let sessionP = null;
+// The signed-in administrator ({staff, csrf_token, must_change_password,
+// ...}) or null when nobody is signed in (bearer-token callers included).
+export function session(fresh = false) {
+  if (fresh || !sessionP) {
+    sessionP = api('/api/v1/admin/session', { redirect: false }).then(s => {
+      if (s && s.csrf_token) setCsrf(s.csrf_token);
+      return s;
+    }).catch(() => null);
+  }
+  return sessionP;
+}
+
+export async function signOut() {
+  try { await api('/api/v1/admin/session', { method: 'DELETE', redirect: false }); } catch { /* signed out anyway */ }
+  setCsrf(null);
+  location.href = '/login.html';
+}
+
+// The state's password rule [WSD24-13] as a checklist: [{id, text, met}].
+export const SPECIALS = '!@#$%^*._';
+export function passwordChecks(pw, username = '') {
+  const chars = [...pw];
+  return [
+    { id: 'len', text: '8 to 20 characters', met: chars.length >= 8 && chars.length <= 20 },
+    { id: 'upper', text: 'an upper-case letter (A–Z)', met: /[A-Z]/.test(pw) },
+    { id: 'lower', text: 'a lower-case letter (a–z)', met: /[a-z]/.test(pw) },
+    { id: 'digit', text: 'a digit (0–9)', met: /[0-9]/.test(pw) },
+    { id: 'special', text: `one of these special characters: ${SPECIALS.split('').join(' ')}`, met: chars.some(c => SPECIALS.includes(c)) },
+    { id: 'only', text: 'no other characters (no spaces)', met: pw.length > 0 && chars.every(c => /[A-Za-z0-9]/.test(c) || SPECIALS.includes(c)) },
+    { id: 'name', text: 'not your user name', met: pw.length > 0 && (!username || !pw.toLowerCase().includes(username.toLowerCase())) },
+  ];
+}
+
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v != null && v !== false) u.set(k, v);
+  return u.toString();
+}
+
+const pad = n => String(n).padStart(2, '0');
+export function fmtDateTime(ms) {
+  if (ms == null || ms === '') return '';
+  const d = new Date(Number(ms));
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+export function fmtDate(ms) {
+  if (ms == null || ms === '') return '';
+  if (typeof ms === 'string' && /^\d{4}-\d{2}-\d{2}/.test(ms)) return ms.slice(0, 10);
+  const d = new Date(Number(ms));
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+// "3 min ago", "2 h ago", "4 days ago" from a Unix ms time.
+export function ago(ms, now = Date.now()) {
+  if (!ms) return 'never';
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+// A table with a caption (visually hidden unless shown), header cells with
+// scope, and rows of cells (strings or nodes).
+export function table(caption, headers, rows, { showCaption = false, empty = 'Nothing to show.' } = {}) {
+  if (!rows.length) return el('p', { class: 'muted' }, empty);
+  return el('table', {}, el('caption', { class: showCaption ? null : 'sr-only' }, caption),
+    el('thead', {}, el('tr', {}, headers.map(h => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, rows.map(r => el('tr', {}, r.map(c => el('td', {}, c))))));
+}
+
+export function pill(text, cls = '') { return el('span', { class: 'pill ' + cls }, text); }
+
+function csvCell(v) {
+  const s = v == null ? '' : String(v);
+  return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? '"' + (/^[=+\-@]/.test(s) ? "'" : '') + s.replace(/"/g, '""') + '"' : s;
+}
+export function toCsv(headers, rows) {
+  return [headers, ...rows].map(r => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+// Offer rows as a CSV file download.
+export function downloadCsv(name, headers, rows) {
+  const blob = new Blob([toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
+  const a = el('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+export function options(select, items, { value = 'id', label = 'name', blank = null, selected = null } = {}) {
+  select.replaceChildren(...(blank !== null ? [el('option', { value: '' }, blank)] : []),
+    ...items.map(i => el('option', { value: i[value], selected: String(i[value]) === String(selected) ? true : null }, i[label])));
+}
+
+// Field errors: an ApiError {message, field} goes next to input #prefix+field
+// (its message element is #<input id>-err); otherwise into .form-err.
+export function clearErrors(form) {
+  form.querySelectorAll('.field-err').forEach(p => { p.textContent = ''; });
+  form.querySelectorAll('[aria-invalid]').forEach(i => i.removeAttribute('aria-invalid'));
+  form.querySelectorAll('.form-err').forEach(p => { p.textContent = ''; });
+}
+export function showError(form, e, prefix = '') {
+  const f = (e.field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
+  const input = f && form.querySelector('#' + CSS.escape(prefix + f));
+  const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
+  if (input && p) {
+    p.textContent = e.message;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  } else {
+    const g = form.querySelector('.form-err');
+    if (g) { g.textContent = e.message; g.focus?.(); }
+  }
+}
+
+// Ask before a serious action with a modal dialog (keyboard: Tab between the
+// buttons, Escape cancels).  Resolves true when confirmed.
+export function confirmDialog(title, text, okLabel = 'Confirm', { danger = true } = {}) {
+  const id = 'cd-' + Math.random().toString(36).slice(2);
+  const dlg = el('dialog', { 'aria-labelledby': id + '-h', 'aria-describedby': id + '-p' },
+    el('form', { method: 'dialog' },
+      el('h2', { id: id + '-h' }, title),
+      el('p', { id: id + '-p' }, text),
+      el('p', { class: 'actions' },
+        el('button', { value: 'ok', class: danger ? 'danger' : null }, okLabel),
+        el('button', { value: 'cancel', class: 'secondary', autofocus: true }, 'Cancel'))));
+  document.body.append(dlg);
+  return new Promise(resolve => {
+    dlg.addEventListener('close', () => { resolve(dlg.returnValue === 'ok'); dlg.remove(); }, { once: true });
+    dlg.showModal();
+  });
+}
+
+// A secret shown once: the value in a read-only field with a Copy button and
+// a note.  Returns the element.
+export function shownOnce(id, label, value, note) {
+  const input = el('input', { id, readonly: true, value, class: 'secret', 'aria-describedby': id + '-note', spellcheck: 'false', autocomplete: 'off' });
+  const status = el('span', { role: 'status', class: 'muted', id: id + '-copied' });
+  const copy = el('button', { type: 'button', class: 'secondary', id: id + '-copy', onclick: async () => {
+    input.select();
+    try { await navigator.clipboard.writeText(value); } catch { document.execCommand && document.execCommand('copy'); }
+    status.textContent = 'Copied.';
+  } }, 'Copy');
+  return el('div', { class: 'once notice warn' },
+    el('label', { for: id }, label),
+    el('div', { class: 'copy-row' }, input, copy, status),
+    el('p', { id: id + '-note' }, note));
+}
+
+// ---- accounts -------------------------------------------------------------
+export const KIND_LABEL = { new: 'New account', reset: 'Password reset', change: 'Change of group or office',
+  recertify: 'Annual recertification', deactivate: 'Deactivation' };
+export function isoToday() { return fmtDate(Date.now()); }
+export function addDays(iso, n) { const d = new Date(iso + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); }
+
+export function recertState(s, asOf = isoToday()) {
+  if (!s.active || !s.recertification_due_on) return null;
+  if (s.recertification_due_on < asOf) return 'overdue';
+  if (s.recertification_due_on <= addDays(asOf, 30)) return 'due';
+  return 'current';
+}
+
+
+export { el };

@@ -1,0 +1,125 @@
+// nodes.js - offices, their nodes with replication lag and last contact,
+// one-time enrollment codes (shown once), and revoking a node after a
+// confirmation.
+import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError,
+  confirmDialog, shownOnce } from './console.js';
+
+let offices = [];
+let nodes = [];
+let hubNow = Date.now();
+
+function lagCell(n) {
+  if (n.revoked) return pill('Revoked', 'bad');
+  const behind = n.pull_lag || 0;
+  const stale = !n.last_seen_ms || hubNow - n.last_seen_ms > 72 * 3600 * 1000;
+  return el('span', {},
+    behind === 0 ? pill('Up to date', 'ok') : pill(`${behind} change${behind === 1 ? '' : 's'} to pull`, 'warn'),
+    stale ? el('span', {}, ' ', pill('No contact in 72 h', 'bad')) : null);
+}
+
+function renderNodes() {
+  const show = $('show-revoked').checked;
+  const list = nodes.filter(n => show || !n.revoked);
+  const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
+  $('nodes').replaceChildren(table('Office nodes',
+    ['Node', 'Office', 'Enrolled', 'Last contact', 'Last pull', 'Pushed up to', 'Replication', 'Quarantined', 'Last error', 'Action'],
+    list.map(n => [
+      el('span', {}, el('strong', {}, n.name || 'node'), el('div', { class: 'muted small val' }, n.id)),
+      officeName(n.office_id),
+      fmtDateTime(n.enrolled_at),
+      n.last_seen_ms ? el('span', { title: fmtDateTime(n.last_seen_ms) }, ago(n.last_seen_ms, hubNow)) : 'never',
+      n.last_pull_ms ? ago(n.last_pull_ms, hubNow) : 'never',
+      `entry ${n.acked_seq}`,
+      lagCell(n),
+      n.quarantined ? el('a', { href: '/conflicts.html#quarantine-h' }, String(n.quarantined)) : '0',
+      n.last_error || '',
+      n.revoked ? `revoked ${fmtDateTime(n.revoked_at)}` :
+        el('button', { type: 'button', class: 'danger', 'aria-label': `Revoke node ${n.name || n.id} of ${officeName(n.office_id)}`,
+          onclick: () => revoke(n, officeName(n.office_id)) }, 'Revoke'),
+    ]), { empty: show ? 'No node has enrolled yet.' : 'No active node. Create an enrollment code above to add one.' }));
+}
+
+function renderOffices() {
+  $('offices').replaceChildren(table('Offices', ['Office', 'Local Area', 'Address', 'Active nodes'],
+    offices.map(o => [el('span', {}, o.name, el('div', { class: 'muted small' }, o.id)), o.local_area_name || o.local_area_id || '', o.address || '', String(o.nodes)])));
+}
+
+async function load() {
+  try {
+    const [o, n, s] = await Promise.all([api('/api/v1/offices'), api('/api/v1/nodes'), api('/api/v1/console/status')]);
+    offices = o; nodes = n; hubNow = s.hub_time_ms || Date.now();
+    const sel = $('code-office_id').value;
+    options($('code-office_id'), offices, { blank: 'Choose an office', selected: sel });
+    renderNodes();
+    renderOffices();
+    const active = nodes.filter(x => !x.revoked).length;
+    $('status').textContent = `${active} active node${active === 1 ? '' : 's'} in ${offices.length} office${offices.length === 1 ? '' : 's'} · updated ${fmtDateTime(Date.now())}`;
+  } catch (e) {
+    $('status').textContent = 'Could not load the nodes: ' + e.message;
+  }
+}
+
+async function createCode(ev) {
+  ev.preventDefault();
+  const form = $('code-form');
+  clearErrors(form);
+  $('code-out').replaceChildren();
+  const office = $('code-office_id').value;
+  if (!office) {
+    showError(form, { message: 'Choose the office the new computer belongs to.', field: 'office_id' }, 'code-');
+    $('code-office_id').focus();
+    return;
+  }
+  try {
+    const r = await api('/api/v1/enroll-codes', { method: 'POST', body: { office_id: office } });
+    const name = (offices.find(o => o.id === office) || {}).name || office;
+    $('code-out').replaceChildren(shownOnce('enroll-code', `Enrollment code for ${name}`, r.code,
+      `Shown only this once: copy it now and give it to whoever sets up the office computer. ` +
+      `It works one time, until ${fmtDateTime(r.expires_at)} (24 hours). On that computer run: ` +
+      `outpost-sync enroll --hub https://THIS-HUB:PORT --code CODE`));
+    $('enroll-code').focus();
+    $('enroll-code').select();
+  } catch (e) { showError(form, e, 'code-'); }
+}
+
+async function revoke(n, officeName) {
+  const ok = await confirmDialog(`Revoke node “${n.name || n.id}”?`,
+    `The node of ${officeName} will be refused from now on: it can no longer send or receive data. ` +
+    `Changes it has not sent yet stay on that computer. This cannot be undone; the office enrolls a computer again with a new code.`,
+    'Revoke node');
+  if (!ok) return;
+  try {
+    await api(`/api/v1/nodes/${encodeURIComponent(n.id)}/revoke`, { method: 'POST', body: {} });
+    await load();
+    $('status').textContent = `Node ${n.name || n.id} revoked.`;
+  } catch (e) { $('status').textContent = 'Could not revoke: ' + e.message; }
+}
+
+async function addPlace(ev, form, path, prefix, fields) {
+  ev.preventDefault();
+  clearErrors(form);
+  const body = {};
+  for (const f of fields) { const v = $(prefix + f).value.trim(); if (v) body[f] = v; }
+  if (!body.name) return showError(form, { message: 'Give it a name.', field: 'name' }, prefix);
+  try {
+    const r = await api(path, { method: 'POST', body });
+    form.reset();
+    await load();
+    $('status').textContent = `${r.name} added.`;
+  } catch (e) { showError(form, e, prefix); }
+}
+
+async function loadPlaces() {
+  const [la, divs] = await Promise.all([api('/api/v1/admin/local-areas').catch(() => []), api('/api/v1/admin/field-divisions').catch(() => [])]);
+  options($('of-local_area_id'), la, { blank: 'Choose a Local Area', selected: $('of-local_area_id').value });
+  $('divisions').replaceChildren(...divs.map(d => el('option', { value: d.name })));
+}
+
+$('la-form').addEventListener('submit', ev => addPlace(ev, $('la-form'), '/api/v1/admin/local-areas', 'la-', ['name', 'field_division']).then(loadPlaces));
+$('office-form').addEventListener('submit', ev => addPlace(ev, $('office-form'), '/api/v1/admin/offices', 'of-', ['name', 'local_area_id', 'address']));
+loadPlaces();
+$('code-form').addEventListener('submit', createCode);
+$('show-revoked').addEventListener('change', renderNodes);
+$('refresh').addEventListener('click', load);
+load();
+setInterval(load, 30000);

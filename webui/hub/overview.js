@@ -1,0 +1,33 @@
+// overview.js - the console's home: replication at a glance and the way to
+// every task.
+import { api, el, $, ago, fmtDateTime, table } from './console.js';
+
+async function load() {
+  try {
+    const s = await api('/api/v1/console/status');
+    $('s-nodes').textContent = s.nodes_enrolled;
+    $('s-oldest').textContent = s.nodes_enrolled ? ago(s.oldest_contact_ms, s.hub_time_ms) : '–';
+    $('s-conflicts').textContent = s.open_conflicts;
+    $('s-quarantined').textContent = s.quarantined;
+    const h = await api('/healthz');
+    $('hub-info').replaceChildren(
+      el('dt', {}, 'Version'), el('dd', {}, h.version),
+      el('dt', {}, 'Schema version'), el('dd', {}, String(s.schema_version)),
+      el('dt', {}, 'Changes in the log'), el('dd', {}, String(s.change_log_rows)),
+      el('dt', {}, 'Revoked nodes'), el('dd', {}, String(s.nodes_revoked)),
+      el('dt', {}, 'Public key pin (nodes check it)'), el('dd', { class: 'val' }, s.hub_pin),
+      el('dt', {}, 'Hub time'), el('dd', {}, fmtDateTime(s.hub_time_ms)));
+    const refused = await api('/api/v1/admin/credential-changes?status=refused').catch(() => []);
+    $('cred-sec').hidden = !refused.length;
+
+    $('cred').replaceChildren(table('Refused password changes', ['When', 'Account', 'Office node', 'Why'],
+      refused.slice(0, 50).map(c => [fmtDateTime(c.changed_at), el('a', { href: '/account.html?id=' + encodeURIComponent(c.staff_id) }, c.username || c.staff_id),
+        c.node_id || '', c.why || ''])));
+    $('status').textContent = `Updated ${fmtDateTime(Date.now())}.`;
+  } catch (e) {
+    $('status').textContent = e.status === 403 ? 'Replication is run by the CalJOBS Operations Unit; its figures are shown to them.' :
+      'Could not load the hub status: ' + e.message;
+  }
+}
+load();
+setInterval(load, 30000);
