@@ -38,6 +38,7 @@ LONG = bool(os.environ.get("OUTPOST_LONG"))
 SEED = int(os.environ.get("OUTPOST_FAULT_SEED") or random.SystemRandom().randrange(1 << 30))
 ROUNDS = int(os.environ.get("OUTPOST_FAULT_ROUNDS") or (120 if LONG else 20))
 SYNC_MS = 250          # the node's sync interval in the hooks build
+# (the release build, under make test-long, uses its sync_interval setting: 1 s)
 CONVERGE_S = 60        # longest wait for the offices to settle after a fault
 # Without the hooks build (make test-long uses the release build) the node's
 # real interval and backoff apply: up to minutes after many failures.
@@ -289,7 +290,7 @@ class FaultTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.hooks = have_hooks()
-        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS)}
+        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1"}
         cls.env = env
         cls.hub = Daemon("hub", env=env).start()
         cls.nodes = {"A": Daemon("node", env=env).start(), "B": Daemon("node", env=env).start()}
@@ -543,7 +544,7 @@ class ProxyTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS)}
+        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1"}
         cls.env = env
         cls.hub = Daemon("hub", env=env).start()
         cls.nodes = {"A": Daemon("node", env=env).start(), "B": Daemon("node", env=env).start()}
