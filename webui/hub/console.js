@@ -134,10 +134,11 @@ export function toCsv(headers, rows) {
 // Offer rows as a CSV file download.
 export function downloadCsv(name, headers, rows) {
   const blob = new Blob([toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
-  const a = el('a', { href: URL.createObjectURL(blob), download: name });
+  const a = el('a', { href: URL.createObjectURL(blob), download: name, hidden: true }, name);
   document.body.append(a);
   a.click();
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
 export function options(select, items, { value = 'id', label = 'name', blank = null, selected = null } = {}) {
