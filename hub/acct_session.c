@@ -585,6 +585,15 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 				 "temporary password has expired; ask your administrator for a reset");
 		goto out;
 	}
+	/* Sessions past their idle or absolute limit go (they refuse anyway). */
+	if (db_prepare(h->hb_db, &st, "DELETE FROM admin_sessions WHERE last_seen_at < ?"
+				      " OR created_at < ?") == 0) {
+		sqlite3_bind_int64(st, 1, now - ACCT_IDLE_MS);
+		sqlite3_bind_int64(st, 2, now - ACCT_ABS_MS);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
 	/* New token at every sign-in; a token presented with it is dropped. */
 	if (lc->old_session[0] &&
 	    db_prepare(h->hb_db, &st, "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {

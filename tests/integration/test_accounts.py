@@ -531,6 +531,57 @@ class AccountsTest(Base):
         r = Console(self.hub).login(name, pw)
         self.assertEqual(r.status, 401, r)
 
+    def test_bad_input_is_4xx(self):
+        posts = ["/api/v1/admin/local-areas", "/api/v1/admin/field-divisions", "/api/v1/admin/offices",
+                 "/api/v1/admin/access-requests", "/api/v1/admin/access-requests/nope/approve",
+                 "/api/v1/admin/access-requests/nope/reject", "/api/v1/admin/staff",
+                 "/api/v1/admin/staff/nope/reset", "/api/v1/admin/staff/nope/change",
+                 "/api/v1/admin/staff/nope/recertify", "/api/v1/admin/staff/nope/deactivate",
+                 "/api/v1/admin/staff/demo-staff/roles", "/api/v1/admin/reviews",
+                 "/api/v1/admin/reviews/nope/items/nope", "/api/v1/admin/reviews/nope/complete",
+                 "/api/v1/admin/session/password"]
+        bodies = [b"{", b"[]", b"\x00\xff", json.dumps({"zzz": 1}).encode(),
+                  json.dumps({"kind": 7, "name": ["x"], "request_id": {"a": 1}, "roles": "mis_admin",
+                              "quarter": 2026, "result": None, "sample_size": "ten",
+                              "current_password": 1, "new_password": True}).encode(),
+                  json.dumps({"kind": "new", "username": "A B", "display_name": "x" * 5000,
+                              "requestor_name": "r", "local_area_id": "demo-la",
+                              "privilege_group": "LWIA/CBO Staff", "ispa_date": "2026-02-30",
+                              "confidentiality_type": "E-1", "confidentiality_date": "yesterday",
+                              "business_need": "n"}).encode()]
+        for path in posts:
+            for b in bodies:
+                r = self.ops.request("POST", path, body=b, ctype="application/json")
+                self.assertTrue(400 <= r.status < 500, (path, b[:40], r))
+                self.assertIn("error", r.json())
+        for path in ("/api/v1/admin/audit?from=abc&limit=-5", "/api/v1/admin/recertification?as_of=2026-13-01",
+                     "/api/v1/admin/recertification?within_days=9999", "/api/v1/admin/staff?active=x&q=%25%5F",
+                     "/api/v1/admin/files/..%2F..%2Fhub.db", "/api/v1/admin/reviews/nope",
+                     "/api/v1/admin/audit?source=evil"):
+            r = self.ops.get(path)
+            self.assertTrue(r.status < 500, (path, r))
+        r = self.ops.request("POST", "/api/v1/admin/access-requests/nope/files?kind=request_form&filename=x",
+                             body=PDF, ctype="application/pdf")
+        self.assertEqual(r.status, 404)
+
+    def test_spoc_cap(self):
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions", {"id": div, "name": div}).status, 201)
+        ids = []
+        for i in range(6):
+            s, _ = self.create(self.ops, self.uniq("sp"), group="EDD WSB Staff", field_division=div,
+                               office_id="demo-office", confidentiality_type="DE 7410")
+            ids.append(s["id"])
+        # "EDD WSB Staff" with staff_admin would be every privilege but greeter_setup
+        for i in range(5):
+            r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[i], {"roles": ["spoc"]})
+            self.assertEqual(r.status, 200, r)
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[5], {"roles": ["spoc"]})
+        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        self.assertIn("at most 5", r.json()["error"])
+        self.assertEqual([d["spocs"] for d in self.ops.get("/api/v1/admin/field-divisions").json()
+                          if d["id"] == div], [5])
+
     # ---- sessions --------------------------------------------------------------
     def test_session_fixation_and_expiry(self):
         st, _, pw = self.make_admin(self.uniq("sess"))
