@@ -14,9 +14,10 @@ SAN      ?=
 O        ?= build/rel
 V        ?= 0
 
-PKGS     := sqlite3 libuv libcurl libcjson
+PKGS     := sqlite3 libuv libcurl libcjson zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl is loaded at run time on first sync (sync/curl_load.c), not linked.
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wwrite-strings -Wformat=2 -Wvla -fno-common \
@@ -29,6 +30,9 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
 LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# Test-build hooks: planted bugs for the convergence checker (lib/testhook.h)
+# and named crash points for the fault tests (lib/fault.h).
+ALL_CFLAGS += -DOUTPOST_TEST_HOOKS
 LDFLAGS  += -fsanitize=$(SAN)
 endif
 
@@ -63,7 +67,22 @@ BINDIR  := $(if $(filter build/rel,$(O)),bin,$(O)/bin)
 BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
 
 .PHONY: all setup run test unit bench bench-bins unit-bins fuzz install clean check-setup test-long
-all: check-setup $(BINS)
+
+# The goals people type work on a fresh machine: the first make installs
+# the missing Debian packages (scripts/setup.sh, quiet when all are there),
+# then builds in a sub-make, which reads pkg-config only once the -dev
+# packages exist.  Inner makes (and helper targets such as unit-bins) skip it.
+SETUP_GOALS := all run test unit bench fuzz install test-long
+ifndef OUTPOST_SETUP_DONE
+ifneq ($(filter $(SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
+.NOTPARALLEL:
+endif
+$(SETUP_GOALS):
+	@sh scripts/setup.sh $(if $(filter all run install,$@),,test)
+	@$(MAKE) --no-print-directory OUTPOST_SETUP_DONE=1 $@
+else
+all: $(BINS)
+endif
 
 # Installs missing Debian packages (quiet when everything is present).
 check-setup:
@@ -128,9 +147,9 @@ $(UNIT_BINS): $(O)/tests/unit/testutil.o
 
 unit-bins: $(BINS) $(UNIT_BINS)
 
+ifdef OUTPOST_SETUP_DONE
 # `make test`: sanitizer build, then unit, integration and browser tests.
 test:
-	@sh scripts/setup.sh test
 	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
 	$(Q)sh tests/run.sh $(SAN_O)
 
@@ -139,16 +158,19 @@ unit:
 	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
 	$(Q)OUTPOST_ONLY=unit sh tests/run.sh $(SAN_O)
 
-test-long: all
-	$(Q)OUTPOST_LONG=1 sh tests/run.sh build/rel
+# The same sanitizer build as `make test` (the convergence checker's planted
+# bugs exist only there), with OUTPOST_LONG=1: many more seeds and kill points.
+test-long:
+	@sh scripts/setup.sh test
+	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)OUTPOST_LONG=1 sh tests/run.sh $(SAN_O)
 
 bench: all
-	@sh scripts/setup.sh test
 	$(Q)sh bench/run.sh
 
 fuzz:
-	@sh scripts/setup.sh test
 	$(Q)sh fuzz/run.sh
+endif
 
 BENCH_COMMON := $(filter-out bench/bench_%.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/bench_*.c))
@@ -157,6 +179,7 @@ $(O)/bench/%: $(O)/bench/%.o $(call objs,$(BENCH_COMMON)) $(NODE_A) $(HUB_A) $(L
 	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 bench-bins: all $(BENCH_BINS)
 
+ifdef OUTPOST_SETUP_DONE
 # Starts a hub and an office node with demo data in ./data and prints URLs.
 run: all
 	$(Q)sh scripts/run.sh
@@ -169,6 +192,7 @@ install: all
 	install -m 0644 etc/*.example $(DESTDIR)$(PREFIX)/share/doc/outpost/
 	install -d $(DESTDIR)$(PREFIX)/share/outpost/seed
 	install -m 0644 seed/*.csv $(DESTDIR)$(PREFIX)/share/outpost/seed/
+endif
 
 clean:
 	rm -rf build bin

@@ -201,8 +201,12 @@ static size_t build(int th, long i, char *out, size_t n, const void *arg)
 	const char *term = terms[(unsigned long)(i + th) % (sizeof terms / sizeof terms[0])];
 	const char *at = strstr(t->fmt, "%s");
 
-	return (size_t)snprintf(out, n, "GET %.*s%s%s HTTP/1.1\r\nHost: bench\r\n\r\n",
-				(int)(at - t->fmt), t->fmt, term, at + 2);
+	/* The staff session bench_crm.sh signed in with (node logins). */
+	const char *cookie = getenv("OUTPOST_BENCH_COOKIE");
+
+	return (size_t)snprintf(out, n, "GET %.*s%s%s HTTP/1.1\r\nHost: bench\r\n%s%s%s\r\n",
+				(int)(at - t->fmt), t->fmt, term, at + 2, cookie ? "Cookie: " : "",
+				cookie ? cookie : "", cookie ? "\r\n" : "");
 }
 
 static int run(int port, double secs)

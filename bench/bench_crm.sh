@@ -15,6 +15,11 @@ bin/outpost-node --data "$dir" --listen 127.0.0.1:$port >"$tmp/crm-node.log" 2>&
 pid=$!
 echo $pid >"$tmp/crm-node.pid"
 for i in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# Node logins: sign in as the demo staff member (README, "Test login").
+OUTPOST_BENCH_COOKIE=$(curl -fs -D - -o /dev/null -H 'Content-Type: application/json' \
+	-d '{"username":"demo","password":"Outpost.Demo24"}' "http://127.0.0.1:$port/api/v1/session" |
+	sed -n 's/^[Ss]et-[Cc]ookie: \(outpost_session=[0-9a-f]*\).*/\1/p')
+export OUTPOST_BENCH_COOKIE
 rc=0
 build/rel/bench/bench_crm run "$port" "${BENCH_CRM_SECONDS:-2}" || rc=$?
 kill "$pid"; rm -f "$tmp/crm-node.pid"

@@ -94,7 +94,12 @@ static size_t build_get(int th, long i, char *out, size_t n, const void *arg)
 {
 	(void)th;
 	(void)i;
-	return (size_t)snprintf(out, n, "GET %s HTTP/1.1\r\nHost: b\r\n\r\n", (const char *)arg);
+	/* The staff session bench/run.sh signed in with (node logins). */
+	const char *cookie = getenv("OUTPOST_BENCH_COOKIE");
+
+	return (size_t)snprintf(out, n, "GET %s HTTP/1.1\r\nHost: b\r\n%s%s%s\r\n",
+				(const char *)arg, cookie ? "Cookie: " : "", cookie ? cookie : "",
+				cookie ? "\r\n" : "");
 }
 
 static long rss_kb(int pid)

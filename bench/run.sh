@@ -13,6 +13,11 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port >"$tmp/node.log" 2>&1 &
 echo $! >"$tmp/node.pid"
 for i in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# Node logins: sign in as the demo staff member (README, "Test login").
+OUTPOST_BENCH_COOKIE=$(curl -fs -D - -o /dev/null -H 'Content-Type: application/json' \
+	-d '{"username":"demo","password":"Outpost.Demo24"}' "http://127.0.0.1:$port/api/v1/session" |
+	sed -n 's/^[Ss]et-[Cc]ookie: \(outpost_session=[0-9a-f]*\).*/\1/p')
+export OUTPOST_BENCH_COOKIE
 sleep 1 # settle before reading idle memory
 build/rel/bench/bench_node "$port" "$(cat "$tmp/node.pid")" "$tmp" "$secs"
 kill "$(cat "$tmp/node.pid")"; rm -f "$tmp/node.pid"

@@ -9,7 +9,7 @@ out=build/fuzz
 mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -I. -DOUTPOST_VERSION=\"fuzz\" \
 -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK $(pkg-config --cflags libuv libcjson)"
-libs="$(pkg-config --libs libuv libcjson sqlite3 libcurl) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm"
+libs="$(pkg-config --libs libuv libcjson sqlite3 libcurl zlib) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm"
 # the replication library (not the outpost-sync command), for fuzz_frame / fuzz_apply
 sync_src=$(ls sync/*.c | grep -v '/tool_' || true)
 status=0

@@ -70,13 +70,17 @@ static void offices_list(http_req *req, void *ctx)
 }
 
 /* Lag per node: acked seq (what it pushed), pull cursor against the head
- * of the change log (what it still has to pull), last contact, and its
- * unresolved quarantined entries. */
+ * of the change log, pull_lag (the change-log entries of its scope after its
+ * cursor: what it still has to pull), last contact, and its unresolved
+ * quarantined entries. */
 static const char *const nodes_sql =
     "SELECT n.id, n.office_id, n.local_area_id, n.name, n.enrolled_at, n.revoked_at,"
     " n.last_seen_ms, n.acked_seq, n.pull_cursor, n.last_pull_ms, n.schema_version,"
     " n.last_error, (SELECT count(*) FROM quarantine q WHERE q.node_id=n.id AND"
-    " q.resolved_at IS NULL) AS quarantined"
+    " q.resolved_at IS NULL) AS quarantined,"
+    " (SELECT count(*) FROM change_log c WHERE c.seq > n.pull_cursor AND"
+    "  (c.scope_office IS NULL OR c.scope_office=n.office_id) AND"
+    "  (c.scope_la IS NULL OR c.scope_la=n.local_area_id)) AS pull_lag"
     " FROM nodes n ORDER BY n.office_id, n.enrolled_at LIMIT 1000";
 
 static void nodes_list(http_req *req, void *ctx)
@@ -95,12 +99,7 @@ static void nodes_list(http_req *req, void *ctx)
 	}
 	cJSON_ArrayForEach(it, r)
 	{
-		cJSON *pc = cJSON_GetObjectItem(it, "pull_cursor");
 		cJSON_AddNumberToObject(it, "head_seq", (double)head);
-		cJSON_AddNumberToObject(it, "pull_lag",
-					pc && cJSON_IsNumber(pc)
-					    ? (double)head - pc->valuedouble
-					    : (double)head);
 		cJSON_AddBoolToObject(
 		    it, "revoked", !cJSON_IsNull(cJSON_GetObjectItem(it, "revoked_at")));
 	}

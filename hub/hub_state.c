@@ -11,6 +11,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
+#include "model/casework.h"
 #include "model/crm.h"
 #include "model/demo.h"
 #include "model/schema.h"
@@ -70,7 +71,7 @@ uint64_t hub_now_ms(void) { return clock_ms(); }
 int hub_migrate(sqlite3 *db, int demo)
 {
 	/* Domain rules for rows arriving from nodes (before any apply runs). */
-	sync_set_validator(crm_hub_validate_row);
+	sync_set_validator(model_hub_validate_row);
 	if (schema_migrate(db) != 0 || sync_hub_migrate(db) != 0)
 		return -1;
 	if (db_migrate(db, "hub", hub_migrations,
@@ -87,7 +88,7 @@ int hub_migrate(sqlite3 *db, int demo)
 		int rc = 0;
 
 		if (!need_ref && !need_crm)
-			return 0;
+			return case_hub_prepare(db, HUB_NODE_ID);
 		/* Seeds go through the change-log triggers like any hub write, so
 		 * nodes receive them by pull and snapshot. */
 		hlc_init(&h, HUB_NODE_ID, NULL, NULL);
@@ -96,6 +97,10 @@ int hub_migrate(sqlite3 *db, int demo)
 			return -1;
 		if (need_ref)
 			rc = demo_seed_reference(db, ts);
+		/* the demo staff with the documented test password (README, "Test
+		 * login"), in the hub's own hash set: see model/demo_logins.c */
+		if (rc == 0 && need_ref)
+			rc = demo_seed_logins(db, ts, 1);
 		if (rc == 0 && need_crm)
 			rc = crm_seed_reference(db, ts);
 		if (rc != 0 || db_exec(db, "COMMIT") != 0) {
@@ -108,7 +113,7 @@ int hub_migrate(sqlite3 *db, int demo)
 			 need_ref && need_crm ? " and " : "",
 			 need_crm ? "the CRM lists" : "");
 	}
-	return 0;
+	return case_hub_prepare(db, HUB_NODE_ID);
 }
 
 int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *subject,

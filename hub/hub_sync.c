@@ -15,10 +15,13 @@
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
+#include "lib/testhook.h"
 #include "lib/uuid.h"
 #include "model/schema.h"
 #include "sync/frame.h"
+#include "sync/zbody.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
 
@@ -95,6 +99,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	frame_reader r, pass;
 	sync_entry e;
 	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
+	sync_apply_cache *cache = NULL;
 	const char *err = NULL;
 	int rc, in_txn = 0, chunk_n = 0, ret = -1;
 	size_t chunk_bytes = 0;
@@ -132,6 +137,11 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 
+	cache = sync_apply_cache_new(db);
+	if (cache == NULL) {
+		ingest_fail(res, 500, "out of memory");
+		goto out;
+	}
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		ingest_fail(res, 500, "the hub database is busy");
 		goto out;
@@ -155,6 +165,16 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		sync_apply_result ar;
 
 		if (e.seq <= acked) {
+			if (test_plant("doubleapply")) {
+				/* planted bug: a replay is applied again */
+				sync_apply_result tr;
+				if (sync_hub_apply(db, &sc, &e, &tr) != 0) {
+					db_exec(db, "ROLLBACK");
+					in_txn = 0;
+					ingest_fail(res, 500, "the hub could not apply the batch");
+					goto out;
+				}
+			}
 			res->hi_skipped++;
 			continue;
 		}
@@ -167,7 +187,9 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			break;
 		}
 		memset(&ar, 0, sizeof ar);
-		if (sync_hub_apply(db, &sc, &e, &ar) != 0) {
+		if (test_plant("drop") && e.seq == 2)
+			ar.applied = 1; /* planted bug: acked, never applied */
+		else if (sync_hub_apply_cached(db, cache, &sc, &e, &ar) != 0) {
 			log_warnx("cannot apply seq %" PRId64
 				  " from node %s: internal error",
 				  e.seq, n->hn_id);
@@ -190,6 +212,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		if (e.hlc && strcmp(e.hlc, res->hi_max_hlc) > 0)
 			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e.hlc);
 		acked = e.seq;
+		FAULT_POINT("hub.apply.entry");
 		chunk_n++;
 		chunk_bytes += e.len;
 		if (chunk_n >= HUB_TXN_MAX_ENTRIES || chunk_bytes >= HUB_TXN_MAX_BYTES) {
@@ -236,6 +259,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 out:
 	if (in_txn)
 		db_exec(db, "ROLLBACK");
+	sync_apply_cache_free(cache);
 	if (res->hi_status == 200 || res->hi_status == 409)
 		log_info("batch from node %s: %u entries, applied %d, skipped %d, "
 			 "quarantined %d, "
@@ -386,6 +410,7 @@ typedef struct job {
 	int64_t jb_next, jb_head;
 	int jb_more;
 	cJSON *jb_json;
+	int jb_deflated; /* jb_out holds the reply as a zlib stream */
 } job;
 
 static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
@@ -403,6 +428,31 @@ static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
 	sqlite3_finalize(st);
 }
 
+/* [work thread] A pull page or snapshot for a node that accepts deflate
+ * (Accept-Encoding), compressed here, off the loop and outside the lock. */
+static void deflate_reply(job *j)
+{
+	const char *acc = http_req_header(j->jb_req, "Accept-Encoding");
+	buf z = BUF_INIT(j->jb_out.max + j->jb_out.max / 8 + 1024);
+	char low[128];
+	size_t i;
+
+	if (acc == NULL || j->jb_out.len < 256)
+		return;
+	for (i = 0; acc[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)acc[i]);
+	low[i] = '\0';
+	if (strstr(low, ZBODY_ENCODING) == NULL)
+		return;
+	if (zbody_deflate(j->jb_out.data, j->jb_out.len, &z) == 0 && z.len < j->jb_out.len) {
+		buf_release(&j->jb_out);
+		j->jb_out = z;
+		j->jb_deflated = 1;
+		return;
+	}
+	buf_release(&z);
+}
+
 static void job_run(uv_work_t *w)
 {
 	job *j = w->data;
@@ -412,13 +462,38 @@ static void job_run(uv_work_t *w)
 
 	uv_mutex_lock(&h->hb_wlock);
 	switch (j->jb_kind) {
-	case JOB_PUSH:
-		j->jb_rc = hub_ingest(db, &j->jb_node, j->jb_req->body.data,
-				      j->jb_req->body.len, &j->jb_ingest);
+	case JOB_PUSH: {
+		/* The signature (checked already) covers the body as sent. */
+		const char *enc = http_req_header(j->jb_req, "Content-Encoding");
+		buf plain = BUF_INIT(SYNC_MAX_BATCH_BYTES + 64 * 1024);
+		const void *body = j->jb_req->body.data;
+		size_t blen = j->jb_req->body.len;
+		int zr = 0;
+
+		if (enc != NULL && strcasecmp(enc, ZBODY_ENCODING) == 0) {
+			zr = zbody_inflate(body, blen, &plain);
+			body = plain.data;
+			blen = plain.len;
+		} else if (enc != NULL && strcasecmp(enc, "identity") != 0) {
+			zr = -3;
+		}
+		if (zr != 0) {
+			ingest_fail(&j->jb_ingest, zr == -3 ? 415 : 400, "%s",
+				    zr == -3   ? "unsupported Content-Encoding of the push body"
+				    : zr == -2 ? "the push body inflates past the batch limit"
+					       : "the push body is not valid deflate data");
+			j->jb_rc = -1;
+		} else {
+			j->jb_rc = hub_ingest(db, &j->jb_node, body, blen, &j->jb_ingest);
+		}
+		buf_release(&plain);
+		FAULT_POINT("hub.apply.commit");
 		break;
+	}
 	case JOB_PULL:
 		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
 					 &j->jb_next, &j->jb_head, &j->jb_more);
+		FAULT_POINT("hub.pull.serve");
 		if (j->jb_rc == 0)
 			set_pull_progress(db, sc.node_id, j->jb_after);
 		break;
@@ -433,6 +508,8 @@ static void job_run(uv_work_t *w)
 		break;
 	}
 	uv_mutex_unlock(&h->hb_wlock);
+	if ((j->jb_kind == JOB_PULL || j->jb_kind == JOB_SNAPSHOT) && j->jb_rc == 0)
+		deflate_reply(j);
 }
 
 static void reply_push(job *j)
@@ -519,6 +596,8 @@ static void job_done(uv_work_t *w, int status)
 			http_add_header(req, "X-Outpost-More", "0");
 		}
 		add_time(req);
+		if (j->jb_deflated)
+			http_add_header(req, "Content-Encoding", ZBODY_ENCODING);
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,
 			   j->jb_out.len);
 		log_info("%s for node %s: %zu bytes, next %" PRId64,
@@ -655,6 +734,44 @@ static cJSON *query_rows(sqlite3 *db, const char *sql, const char *a1, const cha
 	return rows;
 }
 
+/*
+ * What the node still has to pull, counted in its scope (the head of the log
+ * also counts other offices' changes): "pull_lag" change-log entries after
+ * the cursor it last pulled from, and when the oldest of them was made
+ * ("oldest_unpulled_ms", null when none).  Costs a scan of the entries after
+ * the cursor, i.e. of the lag itself.
+ */
+static void add_pull_lag(sqlite3 *db, const hub_node *n, cJSON *o)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t lag = -1, oldest = 0;
+	int have = 0;
+
+	if (db_prepare(db, &st,
+		       "SELECT count(*), min(c.at) FROM change_log c, nodes n WHERE n.id=?1"
+		       " AND c.seq > n.pull_cursor"
+		       " AND (c.scope_office IS NULL OR c.scope_office=n.office_id)"
+		       " AND (c.scope_la IS NULL OR c.scope_la=n.local_area_id)") == 0) {
+		sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			lag = sqlite3_column_int64(st, 0);
+			have = sqlite3_column_type(st, 1) != SQLITE_NULL;
+			oldest = sqlite3_column_int64(st, 1);
+		}
+	}
+	sqlite3_finalize(st);
+	cJSON_AddNumberToObject(o, "pull_lag", (double)lag);
+	if (have) {
+		uint64_t now = hub_now_ms();
+		cJSON_AddNumberToObject(o, "oldest_unpulled_ms", (double)oldest);
+		cJSON_AddNumberToObject(o, "oldest_unpulled_age_ms",
+					(int64_t)now > oldest ? (double)((int64_t)now - oldest) : 0);
+	} else {
+		cJSON_AddNullToObject(o, "oldest_unpulled_ms");
+		cJSON_AddNullToObject(o, "oldest_unpulled_age_ms");
+	}
+}
+
 static void sync_status(http_req *req, void *ctx)
 {
 	hub *h = ctx;
@@ -689,6 +806,7 @@ static void sync_status(http_req *req, void *ctx)
 	o = db_row_json(st);
 	sqlite3_finalize(st);
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
+	add_pull_lag(h->hb_db, &n, o);
 	q = query_rows(h->hb_db,
 		       "SELECT seq, tbl, reason, created_at, resolved_at FROM quarantine "
 		       "WHERE node_id=? "
@@ -889,6 +1007,8 @@ int hub_sync_routes(hub *h, router *r)
 {
 	int rc = 0;
 
+	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
+		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/enroll", sync_enroll, h);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/pull", sync_pull, h);

@@ -310,6 +310,28 @@ int64_t crm_vetting_due(int64_t started_ms)
 	return started_ms + (int64_t)CRM_VETTING_HOURS * 3600 * 1000;
 }
 
+const char *crm_vetting_check(const char *account_type, const char *vetting_status,
+			      const char *result, int *conflict, char *msg, size_t n)
+{
+	*conflict = 0;
+	if (result == NULL || (strcmp(result, "approved") != 0 && strcmp(result, "locked") != 0)) {
+		snprintf(msg, n, "result must be approved or locked");
+		return "result";
+	}
+	*conflict = 1;
+	if (account_type == NULL || strcmp(account_type, CRM_RECRUITING) != 0) {
+		snprintf(msg, n, "only a recruiting employer is vetted (convert the lead first)");
+		return "account_type";
+	}
+	if (vetting_status == NULL || strcmp(vetting_status, "pending") != 0) {
+		snprintf(msg, n, "vetting is not pending (it is %s)",
+			 vetting_status ? vetting_status : "not started");
+		return "vetting_status";
+	}
+	*conflict = 0;
+	return NULL;
+}
+
 /* ---- services ------------------------------------------------------------------ */
 
 const char *crm_code_selectable(int system_generated, const char *status)
@@ -503,6 +525,10 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		REFUSE("employers: status must be active or inactive");
 	if (jstr(row, "username") == NULL || jstr(row, "username")[0] == '\0')
 		REFUSE("employers: username is required");
+	if (jstr(row, "vetting_status") && strcmp(jstr(row, "vetting_status"), "pending") != 0 &&
+	    strcmp(jstr(row, "vetting_status"), "approved") != 0 &&
+	    strcmp(jstr(row, "vetting_status"), "locked") != 0)
+		REFUSE("employers: vetting_status must be pending, approved or locked");
 	if (op != SQLITE_DELETE && id) {
 		char hlc[64];
 		const char *h = jstr(row, "updated_hlc");
@@ -610,6 +636,14 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		return check_service(db, row, reason, n);
 	if (strcmp(tbl, "work_items") == 0)
 		return check_work_item(db, row, reason, n);
+	if (strcmp(tbl, "employer_notes") == 0) {
+		const char *b = jstr(row, "body");
+		if (b == NULL || b[0] == '\0' || strlen(b) > CRM_NOTE_MAX)
+			REFUSE("employer_notes: body is required (at most %d bytes)", CRM_NOTE_MAX);
+		if (jstr(row, "employer_id") == NULL)
+			REFUSE("employer_notes: employer_id is required");
+		return 0;
+	}
 	if (strcmp(tbl, "work_item_notes") == 0) {
 		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0')
 			REFUSE("work_item_notes: body is required");

@@ -100,6 +100,16 @@ typedef struct crm_conversion {
 const char *crm_conversion_check(const crm_conversion *c, char *msg, size_t n);
 /* Vetting deadline: start + 72 hours (ms). */
 int64_t crm_vetting_due(int64_t started_ms);
+/*
+ * Recording the vetting result of a converted employer: result is
+ * "approved" or "locked" (the information did not match: the account is
+ * locked); only a recruiting employer whose vetting is pending.  Returns
+ * NULL when allowed, else the API field at fault ("result",
+ * "account_type", "vetting_status") with msg; *conflict is set when the
+ * refusal is a state conflict (409) rather than bad input (400).
+ */
+const char *crm_vetting_check(const char *account_type, const char *vetting_status,
+			      const char *result, int *conflict, char *msg, size_t n);
 
 /*
  * Employer activity codes.  Staff may choose a code only when it is not

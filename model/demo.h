@@ -15,4 +15,14 @@
 /* Insert the demo reference rows where missing (idempotent). 0 or -1. */
 int demo_seed_reference(sqlite3 *db, const char *hlc);
 
+/* demo_logins.c: the documented test password of the demo staff (README,
+ * "Test login"), and their staff and staff_credentials rows, inserted where
+ * missing: the stand-alone node's hash set, or (for_hub) the demo hub's.
+ * Call inside the caller's transaction.  0 or -1. */
+#define DEMO_PASSWORD "Outpost.Demo24"
+int demo_seed_logins(sqlite3 *db, const char *ts, int for_hub);
+/* Nonzero when stored is a stand-alone demo node's hash of the demo password:
+ * an enrolled node never accepts those. */
+int demo_login_node_hash(const char *stored);
+
 #endif

@@ -12,6 +12,7 @@ const schema_module *const schema_modules[] = {
 	&schema_core,
 	&schema_accounts,
 	&schema_crm,
+	&schema_case,
 	&schema_sync,
 	NULL,
 };

@@ -71,5 +71,6 @@ extern const schema_module schema_core;
 extern const schema_module schema_sync;
 extern const schema_module schema_accounts;
 extern const schema_module schema_crm;
+extern const schema_module schema_case;
 
 #endif

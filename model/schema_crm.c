@@ -9,6 +9,7 @@
  *   employer_locations   mutable  further sites of an employer
  *   employer_services    append   the service plan (E-codes); a correction is
  *                                 a new row naming the row it corrects
+ *   employer_notes       append   case notes on an employer
  *   work_items           mutable  tasks; status Closed is final (an older
  *                                 edit never reopens a closed item)
  *   work_item_notes      append
@@ -17,6 +18,9 @@
  *   crm_duplicate_flags  hub-owned possible duplicates found at the hub
  *                                 (same normalized name + ZIP, or user
  *                                 name), for review, never merged
+ *
+ * Free-text search goes through FTS5 word indexes (migration 3), local
+ * to each database and kept by triggers; they are not replicated tables.
  *
  * Deletes are replaced by status columns (status inactive, deleted = 1), so
  * an edit in one office never races a delete in another.  normalized_name
@@ -222,6 +226,80 @@ static const db_migration crm_migrations[] = {
 	 " WHERE status <> 'Closed' AND deleted = 0;"
 	 "CREATE INDEX work_items_mine_due ON work_items(assignee_id, coalesce(due_date, '9999-12-31'),"
 	 " created_at) WHERE status <> 'Closed' AND deleted = 0;"},
+	/*
+	 * 3: free-text search indexes (FTS5 word indexes, case and accents
+	 * folded, with prefix indexes: every word typed matches the start of
+	 * a word).  Local to each database, never replicated: triggers keep
+	 * them in step with every write, local or applied by sync, in any
+	 * order (a contact may arrive before its employer).  The FTS rowid is
+	 * the base row's rowid; writes use INSERT OR REPLACE, so an entry left
+	 * behind by a REPLACE that skipped the delete trigger (changeset apply)
+	 * is overwritten when its rowid is used again, and until then names no
+	 * row.
+	 *   crm_employers_fts   normalized company name
+	 *   crm_contacts_fts    contact name | the employer's normalized name
+	 *   crm_work_items_fts  short reference (last 6 of the id), description
+	 *                       | the linked employer's normalized name
+	 */
+	{"CREATE VIRTUAL TABLE crm_employers_fts USING fts5(name, tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
+	 "CREATE VIRTUAL TABLE crm_contacts_fts USING fts5(name, tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
+	 "CREATE VIRTUAL TABLE crm_work_items_fts USING fts5(body, tokenize='unicode61 remove_diacritics 2', prefix='2 3');"
+#define CRM_FTS_EMPLOYER_REFRESH                                                                 \
+	" INSERT OR REPLACE INTO crm_employers_fts(rowid, name) VALUES(new.rowid, new.normalized_name);" \
+	" INSERT OR REPLACE INTO crm_contacts_fts(rowid, name) SELECT c.rowid,"                     \
+	"  c.name || ' | ' || new.normalized_name FROM employer_contacts c WHERE c.employer_id = new.id;" \
+	" INSERT OR REPLACE INTO crm_work_items_fts(rowid, body) SELECT w.rowid,"                   \
+	"  upper(substr(w.id, -6)) || ' ' || w.description || ' | ' || new.normalized_name"          \
+	"  FROM work_items w WHERE w.employer_id = new.id;"
+#define CRM_FTS_CONTACT                                                                          \
+	" INSERT OR REPLACE INTO crm_contacts_fts(rowid, name) VALUES(new.rowid, new.name || ' | ' ||" \
+	"  coalesce((SELECT normalized_name FROM employers WHERE id = new.employer_id), ''));"
+#define CRM_FTS_WORK_ITEM                                                                        \
+	" INSERT OR REPLACE INTO crm_work_items_fts(rowid, body) VALUES(new.rowid,"                 \
+	"  upper(substr(new.id, -6)) || ' ' || new.description || ' | ' ||"                         \
+	"  coalesce((SELECT normalized_name FROM employers WHERE id = new.employer_id), ''));"
+	 "CREATE TRIGGER crm_employers_fts_ai AFTER INSERT ON employers BEGIN"
+	 CRM_FTS_EMPLOYER_REFRESH " END;"
+	 "CREATE TRIGGER crm_employers_fts_au AFTER UPDATE OF normalized_name ON employers BEGIN"
+	 CRM_FTS_EMPLOYER_REFRESH " END;"
+	 "CREATE TRIGGER crm_employers_fts_ad AFTER DELETE ON employers BEGIN"
+	 " DELETE FROM crm_employers_fts WHERE rowid = old.rowid;"
+	 " END;"
+	 "CREATE TRIGGER crm_contacts_fts_ai AFTER INSERT ON employer_contacts BEGIN"
+	 CRM_FTS_CONTACT " END;"
+	 "CREATE TRIGGER crm_contacts_fts_au AFTER UPDATE OF name, employer_id ON employer_contacts BEGIN"
+	 CRM_FTS_CONTACT " END;"
+	 "CREATE TRIGGER crm_contacts_fts_ad AFTER DELETE ON employer_contacts BEGIN"
+	 " DELETE FROM crm_contacts_fts WHERE rowid = old.rowid;"
+	 " END;"
+	 "CREATE TRIGGER crm_work_items_fts_ai AFTER INSERT ON work_items BEGIN"
+	 CRM_FTS_WORK_ITEM " END;"
+	 "CREATE TRIGGER crm_work_items_fts_au AFTER UPDATE OF description, employer_id ON work_items BEGIN"
+	 CRM_FTS_WORK_ITEM " END;"
+	 "CREATE TRIGGER crm_work_items_fts_ad AFTER DELETE ON work_items BEGIN"
+	 " DELETE FROM crm_work_items_fts WHERE rowid = old.rowid;"
+	 " END;"
+	 "INSERT INTO crm_employers_fts(rowid, name) SELECT rowid, normalized_name FROM employers;"
+	 "INSERT INTO crm_contacts_fts(rowid, name) SELECT c.rowid, c.name || ' | ' ||"
+	 " coalesce((SELECT normalized_name FROM employers e WHERE e.id = c.employer_id), '')"
+	 " FROM employer_contacts c;"
+	 "INSERT INTO crm_work_items_fts(rowid, body) SELECT w.rowid, upper(substr(w.id, -6)) || ' ' ||"
+	 " w.description || ' | ' ||"
+	 " coalesce((SELECT normalized_name FROM employers e WHERE e.id = w.employer_id), '')"
+	 " FROM work_items w;"},
+	/* 4: case notes on an employer (the lead summary's Case Notes). */
+	{"CREATE TABLE employer_notes("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " staff_id TEXT,"
+	 " office_id TEXT,"
+	 " subject TEXT,"
+	 " body TEXT NOT NULL,"
+	 " created_at INTEGER NOT NULL);"
+	 "CREATE INDEX employer_notes_employer ON employer_notes(employer_id, created_at);"},
+#undef CRM_FTS_EMPLOYER_REFRESH
+#undef CRM_FTS_CONTACT
+#undef CRM_FTS_WORK_ITEM
 };
 
 static const table_def crm_tables[] = {
@@ -234,6 +312,7 @@ static const table_def crm_tables[] = {
 	{"employer_contacts", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"employer_locations", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"employer_services", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed"},
 	{"work_item_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"crm_duplicate_flags", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},

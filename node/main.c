@@ -4,6 +4,7 @@
  * node, and serves the office web UI and JSON API on the LAN.
  */
 #include "node/node.h"
+#include "node/node_auth.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
@@ -23,7 +24,17 @@ static const conf_entry node_conf_tab[] = {
 	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
 	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024, "largest request body in bytes"},
 	{"demo", CONF_BOOL, "yes", 0, 0, "seed a demo office when the node is not enrolled"},
+	{"sync_interval", CONF_INT, "5", 0, 86400,
+	 "seconds between background sync cycles with the hub (0: no background sync, "
+	 "replicate only with outpost-sync push/pull)"},
 	{"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
+	{"offline_login_max_age", CONF_INT, "259200", 1, 30 * 24 * 3600,
+	 "seconds after the last successful pull from the hub when an enrolled node "
+	 "refuses every sign-in (259200 = 72 hours)"},
+	{"session_idle", CONF_INT, "1800", 1, 24 * 3600,
+	 "seconds of inactivity that end a staff session (1800 = 30 minutes)"},
+	{"session_max_age", CONF_INT, "43200", 1, 7 * 24 * 3600,
+	 "seconds after sign-in when a staff session ends in any case (43200 = 12 hours)"},
 };
 #define NCONF ((int)(sizeof node_conf_tab / sizeof node_conf_tab[0]))
 
@@ -32,6 +43,7 @@ static void on_closed(void *arg)
 	node *n = arg;
 	node_commit_stop(n);
 	node_sync_stop(n);
+	node_auth_stop(n);
 	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
 	uv_close((uv_handle_t *)&n->nd_sigterm, NULL);
 }
@@ -189,11 +201,13 @@ int main(int argc, char **argv)
 	loop = uv_default_loop();
 	n->nd_loop = loop;
 	n->nd_router = router_new();
-	if (n->nd_router == NULL || greeter_routes(n, n->nd_router) != 0 ||
-	    crm_routes(n, n->nd_router) != 0 || node_sync_routes(n, n->nd_router) != 0 ||
+	if (n->nd_router == NULL || node_auth_init(n) != 0 ||
+	    node_auth_routes(n, n->nd_router) != 0 || greeter_routes(n, n->nd_router) != 0 ||
+	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
+	    node_sync_routes(n, n->nd_router) != 0 ||
 	    web_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
-	n->nd_http = http_server_new(loop, router_dispatch, n->nd_router);
+	n->nd_http = http_server_new(loop, node_auth_dispatch, n);
 	if (n->nd_http == NULL)
 		fatalx("out of memory");
 	http_server_set_max_body(n->nd_http, (size_t)conf_int(&n->nd_conf, "max_body"));

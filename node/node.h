@@ -41,6 +41,7 @@ typedef struct node {
 	struct node_pending *nd_pending, **nd_pending_tail;
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
+	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
 } node;
 
 extern const asset assets_node[];
@@ -78,6 +79,9 @@ int greeter_routes(node *n, router *r);
 /* node_crm.c */
 int crm_routes(node *n, router *r);
 
+/* node_case.c: participants, activities, case notes, compliance */
+int case_routes(node *n, router *r);
+
 /* node_web.c */
 int web_routes(node *n, router *r);
 
@@ -86,5 +90,7 @@ int node_sync_start(node *n);
 void node_sync_stop(node *n);
 void node_sync_nudge(node *n); /* optional: sync soon after a local write */
 int node_sync_routes(node *n, router *r);
+/* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
+int node_sync_connected(node *n, uint64_t within_ms);
 
 #endif

@@ -1,48 +1,388 @@
 /*
- * node_auth.c - request identity on the office node (interim: a built-in demo
- * staff member until staff logins land; see node_auth.h).
+ * node_auth.c - request identity on the office node: the session table,
+ * the per-request check (session, expiry, the staff member still active,
+ * privileges, CSRF token), the cross-site guard in front of the router and
+ * the sweep that ends expired sessions and those of deactivated staff.  The
+ * session routes themselves (login, logout, who am I, password change) are
+ * in node_login.c.  See node_auth.h.
+ *
+ * Sessions live in memory only: a restart of the node signs everyone out,
+ * which is the safe side.  The table holds the SHA-256 of each token, so
+ * even a memory dump names no usable token; lookups compare in constant
+ * time.  Nothing here logs a token, a CSRF token or a cookie.
  */
-#include "node/node_auth.h"
+#include "node/node_auth_int.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "model/demo.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
-static node_user demo_user;
+static struct node_auth *auth_of(node *n)
+{
+	return n->nd_auth;
+}
+
+int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, size_t glen)
+{
+	sqlite3_stmt *st = NULL;
+	char id[64];
+	int rc;
+
+	/* staff_id may point into *u. */
+	snprintf(id, sizeof id, "%s", staff_id);
+	staff_id = id;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT username, display_name, coalesce(local_area_id, ''),"
+		       " coalesce(office_id, ''), privilege_group, priv_add, priv_remove,"
+		       " crm_work_group, active FROM staff WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	memset(u, 0, sizeof *u);
+	snprintf(u->id, sizeof u->id, "%s", staff_id);
+	snprintf(u->username, sizeof u->username, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(u->display_name, sizeof u->display_name, "%s",
+		 (const char *)sqlite3_column_text(st, 1));
+	snprintf(u->local_area_id, sizeof u->local_area_id, "%s",
+		 (const char *)sqlite3_column_text(st, 2));
+	snprintf(u->office_id, sizeof u->office_id, "%s",
+		 (const char *)sqlite3_column_text(st, 3));
+	if (u->office_id[0] == '\0')
+		snprintf(u->office_id, sizeof u->office_id, "%s", n->nd_office_id);
+	u->privs = priv_effective((const char *)sqlite3_column_text(st, 4),
+				  (const char *)sqlite3_column_text(st, 5),
+				  (const char *)sqlite3_column_text(st, 6));
+	u->crm_work_group = sqlite3_column_int(st, 7);
+	if (group)
+		snprintf(group, glen, "%s", (const char *)sqlite3_column_text(st, 4));
+	rc = sqlite3_column_int(st, 8) ? 1 : 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void set_cookie(http_req *req, const char *name, const char *value, int http_only,
+		       int clear)
+{
+	char v[256];
+
+	snprintf(v, sizeof v, "%s=%s; Path=/;%s SameSite=Strict%s%s", name, clear ? "" : value,
+		 http_only ? " HttpOnly;" : "", req->is_tls ? "; Secure" : "",
+		 clear ? "; Max-Age=0" : "");
+	http_add_header(req, "Set-Cookie", v);
+}
+
+static void session_drop(node_session *s)
+{
+	crypto_wipe(s, sizeof *s);
+}
+
+void auth__session_end(node *n, node_session *s, http_req *req)
+{
+	(void)n;
+	if (s)
+		session_drop(s);
+	if (req) {
+		set_cookie(req, NODE_AUTH_COOKIE, "", 1, 1);
+		set_cookie(req, NODE_AUTH_CSRF_COOKIE, "", 0, 1);
+	}
+}
+
+static int expired(struct node_auth *a, const node_session *s, uint64_t now)
+{
+	return now >= s->ss_seen_ms + a->na_idle_ms || now >= s->ss_created_ms + a->na_abs_ms;
+}
+
+node_session *auth__session_new(node *n, http_req *req, const char *staff_id, int must_change,
+				int offline)
+{
+	struct node_auth *a = auth_of(n);
+	unsigned char tok[NODE_AUTH_TOKEN_LEN], csrf[NODE_AUTH_TOKEN_LEN];
+	char hex[2 * NODE_AUTH_TOKEN_LEN + 1];
+	node_session *s = NULL, *oldest = NULL;
+	uint64_t now = clock_ms();
+
+	for (size_t i = 0; i < a->na_nsess; i++) {
+		node_session *x = &a->na_sess[i];
+		if (x->ss_used && expired(a, x, now))
+			session_drop(x);
+		if (!x->ss_used) {
+			if (s == NULL)
+				s = x;
+		} else if (oldest == NULL || x->ss_seen_ms < oldest->ss_seen_ms) {
+			oldest = x;
+		}
+	}
+	if (s == NULL) {
+		/* Full of live sessions: the least recently used one gives way. */
+		if (oldest == NULL)
+			return NULL;
+		session_drop(oldest);
+		s = oldest;
+	}
+	memset(s, 0, sizeof *s);
+	if (auth__load_user(n, staff_id, &s->ss_user, s->ss_group, sizeof s->ss_group) != 1)
+		goto fail;
+	if (crypto_random(tok, sizeof tok) != 0 || crypto_random(csrf, sizeof csrf) != 0 ||
+	    crypto_sha256(tok, sizeof tok, s->ss_key) != 0)
+		goto fail;
+	crypto_hex(csrf, sizeof csrf, s->ss_csrf);
+	s->ss_created_ms = s->ss_seen_ms = now;
+	s->ss_must_change = must_change;
+	s->ss_offline = offline;
+	s->ss_used = 1;
+	crypto_hex(tok, sizeof tok, hex);
+	set_cookie(req, NODE_AUTH_COOKIE, hex, 1, 0);
+	set_cookie(req, NODE_AUTH_CSRF_COOKIE, s->ss_csrf, 0, 0);
+	crypto_wipe(hex, sizeof hex);
+	crypto_wipe(tok, sizeof tok);
+	crypto_wipe(csrf, sizeof csrf);
+	return s;
+fail:
+	crypto_wipe(tok, sizeof tok);
+	crypto_wipe(csrf, sizeof csrf);
+	session_drop(s);
+	return NULL;
+}
+
+/* The session the cookie names, or NULL; expired ones are ended here. */
+static node_session *lookup(node *n, http_req *req)
+{
+	struct node_auth *a = auth_of(n);
+	char hex[2 * NODE_AUTH_TOKEN_LEN + 8];
+	unsigned char tok[NODE_AUTH_TOKEN_LEN], key[32];
+	node_session *found = NULL;
+
+	if (a == NULL || http_req_cookie(req, NODE_AUTH_COOKIE, hex, sizeof hex) == NULL ||
+	    strlen(hex) != 2 * NODE_AUTH_TOKEN_LEN || crypto_unhex(hex, tok, sizeof tok) != 0)
+		return NULL;
+	if (crypto_sha256(tok, sizeof tok, key) != 0)
+		return NULL;
+	for (size_t i = 0; i < a->na_nsess; i++) {
+		node_session *s = &a->na_sess[i];
+		if (s->ss_used && crypto_ct_cmp(s->ss_key, key, sizeof key) == 0)
+			found = s;
+	}
+	crypto_wipe(tok, sizeof tok);
+	crypto_wipe(hex, sizeof hex);
+	if (found && expired(a, found, clock_ms())) {
+		session_drop(found);
+		return NULL;
+	}
+	return found;
+}
+
+node_session *auth__session(node *n, http_req *req)
+{
+	node_session *s = lookup(n, req);
+	int rc;
+
+	if (s == NULL)
+		return NULL;
+	/* The staff row decides: deactivated (or gone) ends the session now;
+	 * a new group applies now. */
+	rc = auth__load_user(n, s->ss_user.id, &s->ss_user, s->ss_group, sizeof s->ss_group);
+	if (rc == 0) {
+		log_info("session of staff %s ended: account no longer active", s->ss_user.id);
+		session_drop(s);
+		return NULL;
+	}
+	if (rc < 0)
+		return NULL; /* database trouble: refuse, keep the session */
+	s->ss_seen_ms = clock_ms();
+	return s;
+}
 
 const node_user *node_auth_user(node *n, http_req *req)
 {
-	(void)req;
-	if (demo_user.id[0] == '\0') {
-		snprintf(demo_user.id, sizeof demo_user.id, "demo-staff");
-		snprintf(demo_user.username, sizeof demo_user.username, "demo");
-		snprintf(demo_user.display_name, sizeof demo_user.display_name, "Demo Staff");
-		snprintf(demo_user.local_area_id, sizeof demo_user.local_area_id, "%s",
-			 n->nd_local_area_id);
-		snprintf(demo_user.office_id, sizeof demo_user.office_id, "%s", n->nd_office_id);
-		demo_user.privs = PRIV_ALL & ~PRIV_STAFF_ADMIN;
-		demo_user.crm_work_group = 1;
-	}
-	return &demo_user;
+	node_session *s = auth__session(n, req);
+
+	if (s == NULL || s->ss_must_change)
+		return NULL;
+	return &s->ss_user;
+}
+
+static int state_changing(const http_req *req)
+{
+	return req->method != HTTP_M_GET && req->method != HTTP_M_HEAD &&
+	       req->method != HTTP_M_OPTIONS;
+}
+
+int auth__csrf_ok(const node_session *s, http_req *req)
+{
+	const char *h = http_req_header(req, NODE_AUTH_CSRF_HEADER);
+
+	if (h == NULL || strlen(h) != sizeof s->ss_csrf - 1)
+		return -1;
+	return crypto_ct_cmp(h, s->ss_csrf, sizeof s->ss_csrf - 1) == 0 ? 0 : -1;
 }
 
 int node_auth_require(node *n, http_req *req, unsigned privs)
 {
-	const node_user *u = node_auth_user(n, req);
+	node_session *s = auth__session(n, req);
 
-	if (u == NULL) {
+	if (s == NULL) {
 		http_reply_error(req, 401, NULL, "please sign in");
 		return -1;
 	}
-	if ((u->privs & privs) != privs) {
+	if (state_changing(req) && auth__csrf_ok(s, req) != 0) {
+		http_reply_error(req, 403, "csrf_token",
+				 "this request lacks the page's security token; reload the page");
+		return -1;
+	}
+	if (s->ss_must_change) {
+		http_reply_error(req, 403, "password",
+				 "change your temporary password before you continue");
+		return -1;
+	}
+	if ((s->ss_user.privs & privs) != privs) {
 		http_reply_error(req, 403, NULL, "your account does not have this privilege");
 		return -1;
 	}
 	return 0;
 }
 
-int node_auth_routes(node *n, router *r)
+void node_auth_sweep(node *n)
 {
-	(void)n;
-	(void)r;
+	struct node_auth *a = auth_of(n);
+	uint64_t now = clock_ms();
+	node_user u;
+
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->na_nsess; i++) {
+		node_session *s = &a->na_sess[i];
+		if (!s->ss_used)
+			continue;
+		if (expired(a, s, now)) {
+			session_drop(s);
+			continue;
+		}
+		if (auth__load_user(n, s->ss_user.id, &u, NULL, 0) == 0) {
+			log_info("session of staff %s ended: account no longer active", s->ss_user.id);
+			session_drop(s);
+		}
+	}
+}
+
+/* "host:port" of an origin URL equals the Host header (case-insensitive). */
+static int same_origin(const char *origin, const char *host)
+{
+	const char *p = strstr(origin, "://");
+
+	if (p == NULL || host == NULL)
+		return 0;
+	p += 3;
+	return strcasecmp(p, host) == 0;
+}
+
+void node_auth_dispatch(http_req *req, void *ctx)
+{
+	node *n = ctx;
+
+	if (state_changing(req)) {
+		const char *site = http_req_header(req, "sec-fetch-site");
+		const char *origin = http_req_header(req, "origin");
+		if ((site && strcmp(site, "cross-site") == 0) ||
+		    (origin && !same_origin(origin, http_req_header(req, "host")))) {
+			http_reply_error(req, 403, NULL, "cross-site requests are refused");
+			return;
+		}
+	}
+	router_dispatch(req, n->nd_router);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	node_auth_sweep(((struct node_auth *)t->data)->na_node);
+}
+
+/* A stand-alone demo node made before logins existed gets its test logins
+ * too (idempotent; never on an enrolled node). */
+static void demo_logins(node *n)
+{
+	char path[PATH_MAX + 32], ts[HLC_STRLEN];
+
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (!conf_bool(&n->nd_conf, "demo") || strcmp(n->nd_office_id, DEMO_OFFICE) != 0 ||
+	    access(path, F_OK) == 0)
+		return;
+	hlc_now(&n->nd_hlc, ts);
+	if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)
+		return;
+	if (node_seed_demo_logins(n, ts) != 0 || db_exec(n->nd_db, "COMMIT") != 0) {
+		db_exec(n->nd_db, "ROLLBACK");
+		log_warnx("cannot add the demo logins");
+	}
+}
+
+int node_auth_init(node *n)
+{
+	struct node_auth *a = calloc(1, sizeof *a);
+
+	if (a == NULL)
+		return -1;
+	a->na_node = n;
+	a->na_nsess = NODE_AUTH_SESSIONS_MAX;
+	a->na_sess = calloc(a->na_nsess, sizeof *a->na_sess);
+	a->na_thr = throttle_new(4096);
+	if (a->na_sess == NULL || a->na_thr == NULL) {
+		free(a->na_sess);
+		throttle_free(a->na_thr);
+		free(a);
+		return -1;
+	}
+	a->na_idle_ms = (uint64_t)conf_int(&n->nd_conf, "session_idle") * 1000;
+	a->na_abs_ms = (uint64_t)conf_int(&n->nd_conf, "session_max_age") * 1000;
+	if (a->na_idle_ms == 0)
+		a->na_idle_ms = NODE_AUTH_IDLE_S * 1000ull;
+	if (a->na_abs_ms == 0)
+		a->na_abs_ms = NODE_AUTH_ABSOLUTE_S * 1000ull;
+	n->nd_auth = a;
+	demo_logins(n);
+	if (n->nd_loop && uv_timer_init(n->nd_loop, &a->na_timer) == 0) {
+		a->na_timer.data = a;
+		uv_timer_start(&a->na_timer, on_sweep, NODE_AUTH_SWEEP_MS, NODE_AUTH_SWEEP_MS);
+		a->na_timer_on = 1;
+	}
 	return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	struct node_auth *a = h->data;
+
+	crypto_wipe(a->na_sess, a->na_nsess * sizeof *a->na_sess);
+	free(a->na_sess);
+	throttle_free(a->na_thr);
+	free(a);
+}
+
+void node_auth_stop(node *n)
+{
+	struct node_auth *a = auth_of(n);
+
+	if (a == NULL)
+		return;
+	n->nd_auth = NULL;
+	if (a->na_timer_on) {
+		uv_timer_stop(&a->na_timer);
+		uv_close((uv_handle_t *)&a->na_timer, on_timer_closed);
+	} else {
+		a->na_timer.data = a;
+		on_timer_closed((uv_handle_t *)&a->na_timer);
+	}
 }

@@ -2,16 +2,40 @@
  * node_auth.h - who is making a request to the office node, and whether
  * they may.  Every route that is not public calls node_auth_require() first.
  *
- * Until staff logins land (accounts issue), node_auth.c answers with a
- * built-in demo staff member holding every field privilege, so the modules
- * can be built and tested against this seam; the login work replaces only
- * node_auth.c.
+ * Staff sign in at POST /api/v1/session (node_login.c) against the password
+ * hashes of their Local Area, replicated from the hub (staff_credentials).
+ * A session is a random 256-bit token in the cookie outpost_session
+ * (HttpOnly; SameSite=Strict; Secure under TLS), new at every login, kept
+ * only in the node's memory as its SHA-256, ended after NODE_AUTH_IDLE_S of
+ * inactivity or NODE_AUTH_ABSOLUTE_S after login (settings session_idle and
+ * session_max_age), at logout, and as soon as the staff member is no longer
+ * active in the node's copy of staff (checked on every request and after
+ * every sync cycle).  Every state-changing request of a session must carry
+ * the session's CSRF token in the X-CSRF-Token header (the token is given by
+ * the session endpoint and in the readable cookie outpost_csrf); and
+ * node_auth_dispatch() refuses state-changing requests that a browser marks
+ * as cross-site before any route sees them.
+ *
+ * The privileges a route needs are the PRIV_* bits of model/privileges.h,
+ * computed from the staff row (group, additions, removals) at every request,
+ * so a change of group pulled from the hub applies at once.
  */
 #ifndef OUTPOST_NODE_AUTH_H
 #define OUTPOST_NODE_AUTH_H
 
 #include "node/node.h"
 #include "model/privileges.h"
+
+#define NODE_AUTH_COOKIE "outpost_session"
+#define NODE_AUTH_CSRF_COOKIE "outpost_csrf"
+#define NODE_AUTH_CSRF_HEADER "x-csrf-token"
+#define NODE_AUTH_TOKEN_LEN 32                  /* bytes: 256 bits */
+#define NODE_AUTH_SESSIONS_MAX 4096
+#define NODE_AUTH_IDLE_S (30 * 60)              /* default session_idle */
+#define NODE_AUTH_ABSOLUTE_S (12 * 60 * 60)     /* default session_max_age */
+#define NODE_AUTH_OFFLINE_MAX_AGE_S (72 * 60 * 60) /* default offline_login_max_age */
+#define NODE_AUTH_CONNECTED_MS (60 * 1000)      /* "connected": a sync succeeded this recently */
+#define NODE_AUTH_SWEEP_MS 2000                 /* expiry / deactivation sweep */
 
 typedef struct node_user {
 	char id[64];            /* staff.id */
@@ -23,14 +47,43 @@ typedef struct node_user {
 	int crm_work_group;
 } node_user;
 
-/* The signed-in user of req, or NULL.  Borrowed until the reply. */
+/* The signed-in user of req, or NULL (no session, an expired or ended one,
+ * or one that must still change its temporary password).  Borrowed until
+ * the reply. */
 const node_user *node_auth_user(node *n, http_req *req);
 /*
- * 0 when req's user holds every bit of `privs`.  Otherwise replies 401 (no
- * valid session) or 403 (missing privilege) as a JSON error and returns -1;
- * the handler must then return without replying.
+ * 0 when req's user holds every bit of `privs` (0: any signed-in user) and,
+ * for a state-changing method, sent the session's CSRF token.  Otherwise
+ * replies 401 (no valid session), 403 (missing privilege, missing or wrong
+ * CSRF token, temporary password not changed yet) as a JSON error and
+ * returns -1; the handler must then return without replying.
  */
 int node_auth_require(node *n, http_req *req, unsigned privs);
+/* The session routes (node_login.c): POST/GET/DELETE /api/v1/session,
+ * POST /api/v1/session/password, POST /api/v1/session/password-check. */
 int node_auth_routes(node *n, router *r);
+
+/* Set up sessions and throttling (after the configuration is read and the
+ * database is open, before listening); start the sweep timer on the loop.
+ * 0 or -1. */
+int node_auth_init(node *n);
+/* Close the timer; sessions are dropped.  Safe when init never ran. */
+void node_auth_stop(node *n);
+/* End expired sessions and those of staff no longer active.  Called by the
+ * sweep timer and after every sync cycle. */
+void node_auth_sweep(node *n);
+/* The server's handler: refuses cross-site state-changing requests (a
+ * foreign Origin, or Sec-Fetch-Site: cross-site) with 403, then hands the
+ * request to the router.  ctx is the node. */
+void node_auth_dispatch(http_req *req, void *ctx);
+
+/* node_demo_logins.c: the documented test password of every demo staff
+ * member on a stand-alone demo node (README, "Test login"), and their
+ * seeding (inside node_seed_demo's transaction).  0 or -1. */
+#define NODE_DEMO_PASSWORD DEMO_PASSWORD /* model/demo.h */
+int node_seed_demo_logins(node *n, const char *ts);
+/* Nonzero when stored is the hash of a demo login: an enrolled node never
+ * accepts those (a demo node enrolled later keeps its demo rows). */
+int node_demo_login_hash(const char *stored);
 
 #endif

@@ -83,6 +83,29 @@ void crm__reply_rows(node *n, http_req *req, sqlite3_stmt *st)
 
 void crm__reply_page(http_req *req, sqlite3_stmt *st, int limit, int offset)
 {
+	crm__reply_page_order(req, st, limit, offset, 0);
+}
+
+int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap)
+{
+	char sql[200];
+	sqlite3_stmt *st;
+	int count = -1;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s MATCH ?1 LIMIT ?2)",
+		 fts_table, fts_table);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, phrase, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, cap + 1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		count = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return count;
+}
+
+void crm__reply_page_order(http_req *req, sqlite3_stmt *st, int limit, int offset, int newest)
+{
 	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
 	int rc, count = 0, more = 0;
 
@@ -103,6 +126,8 @@ void crm__reply_page(http_req *req, sqlite3_stmt *st, int limit, int offset)
 	cJSON_AddNumberToObject(o, "limit", limit);
 	cJSON_AddNumberToObject(o, "offset", offset);
 	cJSON_AddBoolToObject(o, "more", more);
+	if (newest)
+		cJSON_AddStringToObject(o, "order", "newest");
 	http_reply_json(req, 200, o);
 }
 
@@ -205,6 +230,33 @@ void crm__like(const char *s, char *out, size_t n)
 	}
 	out[j++] = '%';
 	out[j] = '\0';
+}
+
+int crm__fts_query(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+	int words = 0;
+
+	if (s == NULL || n < 8)
+		return -1;
+	out[0] = '\0';
+	while (*s) {
+		const char *w = s;
+		size_t len;
+		while (*w && !isalnum((unsigned char)*w) && (unsigned char)*w < 0x80)
+			w++;
+		s = w;
+		while (*s && (isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80))
+			s++;
+		len = (size_t)(s - w);
+		if (len == 0)
+			break;
+		if (j + len + 12 >= n)
+			return -1;
+		j += (size_t)snprintf(out + j, n - j, "%s\"%.*s\"*", words ? " AND " : "", (int)len, w);
+		words++;
+	}
+	return words > 0 ? 0 : -1;
 }
 
 /* Trimmed string field into a bump arena; JSON_NULLABLE unless flags say. */
@@ -466,6 +518,12 @@ cJSON *crm__employer_json(node *n, const char *id)
 		    " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
 		    id);
 	cJSON_AddItemToObject(o, "duplicate_flags", x ? x : cJSON_CreateArray());
+	x = rows_of(n,
+		    "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
+		    " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
+		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
+		    id);
+	cJSON_AddItemToObject(o, "notes", x ? x : cJSON_CreateArray());
 	{
 		int open = 0;
 		cJSON *f;
@@ -474,7 +532,78 @@ cJSON *crm__employer_json(node *n, const char *id)
 				open = 1;
 		cJSON_AddBoolToObject(o, "possible_duplicate", open);
 	}
+	/* Edits that crossed between offices, on the employer, its contacts
+	 * and its locations. */
+	x = crm__conflicts_of(n, "employers", id, 0);
+	{
+		cJSON *more[2] = {crm__conflicts_of(n, "employer_contacts", id, 1),
+				  crm__conflicts_of(n, "employer_locations", id, 1)}, *it;
+		for (int i = 0; i < 2; i++) {
+			while ((it = cJSON_DetachItemFromArray(more[i], 0)) != NULL)
+				cJSON_AddItemToArray(x, it);
+			cJSON_Delete(more[i]);
+		}
+	}
+	cJSON_AddItemToObject(o, "conflicts", x);
 	return o;
+}
+
+/* A JSON text from the conflicts table as a value (NULL text = null). */
+static cJSON *json_text_value(const char *s)
+{
+	cJSON *v = s ? cJSON_Parse(s) : NULL;
+
+	return v ? v : s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_employer)
+{
+	char sql[640], where[160];
+	sqlite3_stmt *st;
+	cJSON *arr = cJSON_CreateArray();
+
+	/* table is one of our fixed names, never user input. */
+	if (of_employer)
+		snprintf(where, sizeof where, "c.row_id IN (SELECT id FROM %s WHERE employer_id = ?2)",
+			 table);
+	else
+		snprintf(where, sizeof where, "c.row_id = ?2");
+	snprintf(sql, sizeof sql,
+		 "SELECT c.id, c.tbl, c.row_id, c.column_name, c.base_value, c.local_value,"
+		 " c.remote_value, c.winner, c.created_at, c.node_id, c.actor,"
+		 " s.display_name AS actor_name FROM conflicts c LEFT JOIN staff s ON s.id = c.actor"
+		 " WHERE c.tbl = ?1 AND c.resolved_at IS NULL AND %s ORDER BY c.created_at, c.id LIMIT 100",
+		 where);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return arr;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+		int local_won = strcmp((const char *)sqlite3_column_text(st, 7), "local") == 0;
+		const char *col = (const char *)sqlite3_column_text(st, 3);
+		for (int i = 0; i < 4; i++)
+			cJSON_AddStringToObject(o, sqlite3_column_name(st, i),
+						(const char *)sqlite3_column_text(st, i));
+		cJSON_AddItemToObject(o, "base_value",
+				      json_text_value((const char *)sqlite3_column_text(st, 4)));
+		cJSON_AddItemToObject(o, "kept_value", json_text_value((const char *)sqlite3_column_text(
+							       st, local_won ? 5 : 6)));
+		cJSON_AddItemToObject(o, "other_value", json_text_value((const char *)sqlite3_column_text(
+								st, local_won ? 6 : 5)));
+		cJSON_AddBoolToObject(o, "deleted", col && strcmp(col, "*deleted*") == 0);
+		cJSON_AddNumberToObject(o, "created_at", (double)sqlite3_column_int64(st, 8));
+		for (int i = 9; i < 12; i++) {
+			const char *v = (const char *)sqlite3_column_text(st, i);
+			if (v)
+				cJSON_AddStringToObject(o, sqlite3_column_name(st, i), v);
+			else
+				cJSON_AddNullToObject(o, sqlite3_column_name(st, i));
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	return arr;
 }
 
 /* ---- lists ------------------------------------------------------------------- */
@@ -507,26 +636,59 @@ static int type_filter(http_req *req, char *val, size_t n, const char **type)
 	return 0;
 }
 
-/* Name filter: the normalized form of q as a LIKE pattern, or "" for none. */
-static void name_pattern(const char *q, char *like, size_t n)
+/*
+ * Company name search: q normalized like the stored names, then either an
+ * FTS5 query for crm_employers_fts (each word typed starts a word of the
+ * name) or, when q has no word at all, a GLOB prefix pattern on
+ * normalized_name (an index range).  Returns NAME_FTS,
+ * NAME_PREFIX, or NAME_NONE when q is empty.
+ */
+enum { NAME_NONE, NAME_FTS, NAME_PREFIX };
+
+static int name_search(const char *q, char *pat, size_t n)
 {
 	char norm[CRM_NORM_MAX];
+	size_t j = 0;
 
-	like[0] = '\0';
+	pat[0] = '\0';
 	if (q == NULL || q[0] == '\0')
-		return;
+		return NAME_NONE;
 	if (crm_normalize_name(q, norm, sizeof norm) != 0)
 		snprintf(norm, sizeof norm, "%s", q);
-	crm__like(norm, like, n);
+	if (crm__fts_query(norm, pat, n) == 0)
+		return NAME_FTS;
+	for (const char *p = norm; *p && j + 5 < n; p++) {
+		if (*p == '*' || *p == '?' || *p == '[') {
+			pat[j++] = '[';
+			pat[j++] = *p;
+			pat[j++] = ']';
+		} else {
+			pat[j++] = *p;
+		}
+	}
+	pat[j++] = '*';
+	pat[j] = '\0';
+	return NAME_PREFIX;
+}
+
+/* Append the SQL selecting the employer rowids of a name_search() result
+ * bound as ?param.  Returns the new length. */
+static size_t name_search_sql(char *sql, size_t len, size_t size, int kind, int param)
+{
+	if (kind == NAME_FTS)
+		return len + (size_t)snprintf(sql + len, size - len,
+			"SELECT rowid AS r FROM crm_employers_fts WHERE crm_employers_fts MATCH ?%d", param);
+	return len + (size_t)snprintf(sql + len, size - len,
+		"SELECT rowid AS r FROM employers WHERE normalized_name GLOB ?%d", param);
 }
 
 static void list_employers(http_req *req, void *ctx)
 {
 	node *n = ctx;
 	const node_user *u = crm__user(n, req, PRIV_VIEW);
-	char ob[64], tb[16], q[128] = "", zip[16] = "", like[300], st_buf[16] = "active";
+	char ob[64], tb[16], q[128] = "", zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
 	const char *owner, *type;
-	int limit, offset;
+	int limit, offset, kind, newest = 0;
 	sqlite3_stmt *st;
 
 	if (u == NULL || owner_filter(req, u, "all", ob, sizeof ob, &owner) != 0 ||
@@ -546,50 +708,84 @@ static void list_employers(http_req *req, void *ctx)
 		http_reply_error(req, 400, "zip", "zip must be up to 5 digits");
 		return;
 	}
-	name_pattern(q, like, sizeof like);
+	kind = name_search(q, pat, sizeof pat);
+	if (crm_valid_edd_account(q, edd) != 0)
+		snprintf(edd, sizeof edd, "%.8s", q);
+	/* A common word matches thousands of names: read those newest first
+	 * from the index instead of sorting them all. */
+	if (kind == NAME_FTS) {
+		int c = crm__fts_count(n, "crm_employers_fts", pat, CRM_SEARCH_SORT_MAX);
+		if (c < 0) {
+			node_reply_db_error(req);
+			return;
+		}
+		newest = c > CRM_SEARCH_SORT_MAX;
+	}
 	{
 		/* Only the filters in use appear in the SQL, so each can use its
 		 * index ("?1 IS NULL OR col = ?1" defeats the planner). */
-		char sql[2048];
-		size_t len = (size_t)snprintf(sql, sizeof sql,
-			"SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
-			" e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
-			" e.office_id, e.status, e.vetting_status, e.created_at,"
-			" (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
-			"   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
-			" EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
-			"   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
-			" FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id WHERE 1");
+		char sql[2048], from[640];
+		size_t len;
+		/* A search drives the query from its matches (CROSS JOIN keeps
+		 * the planner from scanning every employer in name order). */
+		if (newest) {
+			snprintf(from, sizeof from,
+				 "crm_employers_fts x CROSS JOIN employers e ON e.rowid = x.rowid");
+		} else if (kind != NAME_NONE) {
+			size_t fl = (size_t)snprintf(from, sizeof from, "(");
+			fl = name_search_sql(from, fl, sizeof from, kind, 3);
+			snprintf(from + fl, sizeof from - fl,
+				 " UNION SELECT rowid FROM employers WHERE username = ?7"
+				 " UNION SELECT rowid FROM employers WHERE edd_account_number = ?9) m"
+				 " CROSS JOIN employers e ON e.rowid = m.r");
+		} else {
+			snprintf(from, sizeof from, "employers e");
+		}
+		/* The page is chosen by rowid first, so the per-row columns
+		 * (primary contact, duplicate flag) are read for its rows only. */
+		len = (size_t)snprintf(sql, sizeof sql, "SELECT e.rowid AS pr FROM %s WHERE 1", from);
+		if (newest)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND x.crm_employers_fts MATCH ?3");
 		if (owner)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
 		if (type)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
-		if (like[0])
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-				" AND e.rowid IN (SELECT rowid FROM employers WHERE normalized_name"
-				" LIKE ?3 ESCAPE '\\' UNION SELECT rowid FROM employers WHERE username = ?7"
-				" UNION SELECT rowid FROM employers WHERE edd_account_number = ?7)");
 		if (zip[0])
 			len += (size_t)snprintf(sql + len, sizeof sql - len,
 				" AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
 		if (strcmp(st_buf, "all") != 0)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.status = ?8");
-		snprintf(sql + len, sizeof sql - len,
-			 " ORDER BY e.company_name COLLATE NOCASE, e.id LIMIT ?5 OFFSET ?6");
-		if (db_prepare(n->nd_db, &st, sql) != 0) {
-			node_reply_db_error(req);
-			return;
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s LIMIT ?5 OFFSET ?6",
+			 newest ? " ORDER BY x.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
+		{
+			char outer[3072];
+			snprintf(outer, sizeof outer,
+				"SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
+				" e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
+				" e.office_id, e.status, e.vetting_status, e.created_at,"
+				" (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
+				"   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
+				" EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
+				"   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
+				" FROM (%s) p CROSS JOIN employers e ON e.rowid = p.pr"
+				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id%s",
+				sql, newest ? " ORDER BY e.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
+			if (db_prepare(n->nd_db, &st, outer) != 0) {
+				node_reply_db_error(req);
+				return;
+			}
 		}
 	}
 	db_bind_text(st, 1, owner);
 	db_bind_text(st, 2, type);
-	sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pat, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, zip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, edd, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, limit + 1);
 	sqlite3_bind_int(st, 6, offset);
 	sqlite3_bind_text(st, 7, q, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, st_buf, -1, SQLITE_STATIC);
-	crm__reply_page(req, st, limit, offset);
+	crm__reply_page_order(req, st, limit, offset, newest);
 }
 
 /*
@@ -962,8 +1158,8 @@ static const char *const patch_fields[] = {
 static void patch_employer(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1068,8 +1264,8 @@ static const char *const convert_fields[] = {
 static void post_convert(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1197,14 +1393,63 @@ done:
 	free(ar);
 }
 
+static const char *const vetting_fields[] = {"result", NULL};
+
+/* The vetting result of a converted employer (72-hour procedure): approved,
+ * or locked when the information did not match. */
+static void post_vetting(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *id = http_req_param(req, "id"), *result, *field;
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
+	const char *xc[1] = {"vetting_status"}, *xv[1];
+	int conflict = 0;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, vetting_fields, &e) ||
+	    json_get_str(body, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf, &e)) {
+		crm__bad(req, &e);
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto done;
+	}
+	db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", id, vs, sizeof vs);
+	field = crm_vetting_check(type, vs[0] ? vs : NULL, result, &conflict, msg, sizeof msg);
+	if (field) {
+		http_reply_error(req, conflict ? 409 : 400, field, "%s", msg);
+		goto done;
+	}
+	xv[0] = result;
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 1) < 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	log_info("crm: vetting of employer %s recorded: %s", id, result);
+	node_write_finish(n, &c, u->id, req, 200, crm__employer_json(n, id));
+done:
+	cJSON_Delete(body);
+}
+
 static const char *const dupof_fields[] = {"duplicate_of", NULL};
 
 /* Review of a possible duplicate: this employer is the same as another. */
 static void post_duplicate_of(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id"), *other;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
@@ -1263,13 +1508,84 @@ static void list_duplicate_flags(http_req *req, void *ctx)
 	crm__reply_rows(n, req, st);
 }
 
+/* ---- case notes ------------------------------------------------------------------ */
+
+static const char *const note_keys[] = {"subject", "body", NULL};
+
+/* POST /api/v1/crm/employers/:id/notes: a case note (append-only; the
+ * text is never logged). */
+static void post_employer_note(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *emp = http_req_param(req, "id"), *subject, *text;
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
+	const char *office;
+	capture c;
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if ((text_buf = malloc(CRM_NOTE_MAX + 1)) == NULL) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (json_only(body, note_keys, &e) ||
+	    json_get_str(body, "subject", JSON_NULLABLE, 0, CRM_TITLE_MAX, &subject, subj_buf,
+			 sizeof subj_buf, &e) ||
+	    json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf,
+			 CRM_NOTE_MAX + 1, &e)) {
+		crm__bad(req, &e);
+		goto done;
+	}
+	if (crm__exists(n, "employers", emp) != 1) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(nid, now);
+	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
+		       " created_at) VALUES(?,?,?,?,?,?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, office);
+	db_bind_text(st, 5, subject && subject[0] ? subject : NULL);
+	sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	log_info("crm: case note %s added to employer %s", nid, emp);
+	node_write_finish(n, &c, u->id, req, 201, crm__employer_json(n, emp));
+	goto done;
+dberr:
+	log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	free(text_buf);
+	cJSON_Delete(body);
+}
+
 /* ---- contacts and locations ------------------------------------------------------- */
 
 static void post_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	arena *ar = NULL;
@@ -1329,8 +1645,8 @@ done:
 static void patch_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"kind", "name", "title", "phone", "email", "status", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1405,8 +1721,8 @@ static cJSON *location_json(node *n, const char *id)
 static void post_location(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"name", "street", "city", "state", "zip", "phone", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1475,8 +1791,8 @@ done:
 static void patch_location(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	static const char *const keys[] = {"name", "street", "city", "state", "zip", "phone", "status", NULL};
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
@@ -1529,9 +1845,9 @@ static void list_contacts(http_req *req, void *ctx)
 {
 	node *n = ctx;
 	const node_user *u = crm__user(n, req, PRIV_VIEW);
-	char ob[64], tb[16], q[128] = "", like[300], nlike[300];
+	char ob[64], tb[16], q[128] = "", npat[300], cpat[300];
 	const char *owner, *type;
-	int limit, offset;
+	int limit, offset, nkind, cfts = 0, newest = 0;
 	sqlite3_stmt *st;
 
 	if (u == NULL || owner_filter(req, u, "me", ob, sizeof ob, &owner) != 0 ||
@@ -1540,57 +1856,94 @@ static void list_contacts(http_req *req, void *ctx)
 	    crm__qint(req, "offset", 0, 0, 10000000, &offset) != 0)
 		return;
 	http_req_query(req, "q", q, sizeof q);
-	name_pattern(q, nlike, sizeof nlike);
-	if (q[0])
-		crm__like(q, like, sizeof like);
-	else
-		like[0] = '\0';
-	{
-		char sql[2048], prefix[140] = "";
-		size_t len;
-		/* Contact names match from the start of a word-free prefix (an
-		 * index range); company names anywhere in the normalized name. */
-		if (q[0]) {
+	/*
+	 * Company names through name_search(); contact names (each indexed
+	 * with its company's name) through crm_contacts_fts, word prefixes, or
+	 * when q has no word from the start (employer_contacts_name).
+	 * A common word is answered newest contact first from the index; the
+	 * rest sorted by company.
+	 */
+	nkind = name_search(q, npat, sizeof npat);
+	if (q[0]) {
+		cfts = crm__fts_query(q, cpat, sizeof cpat) == 0;
+		if (!cfts) {
 			size_t j = 0;
-			for (const char *p = q; *p && j + 3 < sizeof prefix; p++) {
+			for (const char *p = q; *p && j + 3 < sizeof cpat; p++) {
 				if (*p == '%' || *p == '_' || *p == '\\')
-					prefix[j++] = '\\';
-				prefix[j++] = *p;
+					cpat[j++] = '\\';
+				cpat[j++] = *p;
 			}
-			prefix[j++] = '%';
-			prefix[j] = '\0';
+			cpat[j++] = '%';
+			cpat[j] = '\0';
+		} else {
+			int c = crm__fts_count(n, "crm_contacts_fts", cpat, CRM_SEARCH_SORT_MAX);
+			int d = nkind == NAME_FTS
+					? crm__fts_count(n, "crm_employers_fts", npat, CRM_SEARCH_SORT_MAX)
+					: 0;
+			if (c < 0 || d < 0) {
+				node_reply_db_error(req);
+				return;
+			}
+			newest = c + d > CRM_SEARCH_SORT_MAX;
 		}
-		len = (size_t)snprintf(sql, sizeof sql,
-			"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
-			" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
-			" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
-			" FROM employers e LEFT JOIN employer_contacts c ON c.employer_id = e.id"
-			"  AND c.status = 'active'"
-			" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
-			" WHERE e.created_as = 'lead' AND e.status = 'active'");
+	}
+	{
+		char sql[2048];
+		size_t len;
+		if (newest)
+			len = (size_t)snprintf(sql, sizeof sql,
+				"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
+				" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
+				" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
+				" FROM crm_contacts_fts x CROSS JOIN employer_contacts c ON c.rowid = x.rowid"
+				" CROSS JOIN employers e ON e.id = c.employer_id"
+				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+				" WHERE x.crm_contacts_fts MATCH ?3 AND c.status = 'active'"
+				" AND e.created_as = 'lead' AND e.status = 'active'");
+		else {
+			/* A search drives the query from the matching employers. */
+			char from[640] = "employers e";
+			if (nkind != NAME_NONE) {
+				size_t fl = (size_t)snprintf(from, sizeof from, "(");
+				fl = name_search_sql(from, fl, sizeof from, nkind, 4);
+				snprintf(from + fl, sizeof from - fl,
+					 " UNION SELECT e2.rowid FROM employer_contacts c2 CROSS JOIN employers e2"
+					 " ON e2.id = c2.employer_id WHERE %s) m CROSS JOIN employers e"
+					 " ON e.rowid = m.r",
+					 cfts ? "c2.rowid IN (SELECT rowid FROM crm_contacts_fts WHERE"
+						" crm_contacts_fts MATCH ?3)"
+					      : "c2.name LIKE ?3 ESCAPE '\\'");
+			}
+			len = (size_t)snprintf(sql, sizeof sql,
+				"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
+				" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
+				" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
+				" FROM %s LEFT JOIN employer_contacts c ON c.employer_id = e.id"
+				"  AND c.status = 'active'"
+				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+				" WHERE e.created_as = 'lead' AND e.status = 'active'", from);
+		}
 		if (owner)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
 		if (type)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
-		if (q[0])
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-				" AND e.rowid IN (SELECT rowid FROM employers WHERE normalized_name LIKE ?4"
-				" ESCAPE '\\' UNION SELECT e2.rowid FROM employer_contacts c2 JOIN employers e2"
-				" ON e2.id = c2.employer_id WHERE c2.name LIKE ?3 ESCAPE '\\')");
-		snprintf(sql + len, sizeof sql - len,
-			 " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name LIMIT ?5 OFFSET ?6");
+		snprintf(sql + len, sizeof sql - len, "%s LIMIT ?5 OFFSET ?6",
+			 newest ? " ORDER BY x.rowid DESC"
+				: " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name");
 		if (db_prepare(n->nd_db, &st, sql) != 0) {
 			node_reply_db_error(req);
 			return;
 		}
-		sqlite3_bind_text(st, 3, prefix, -1, SQLITE_TRANSIENT);
 	}
 	db_bind_text(st, 1, owner);
 	db_bind_text(st, 2, type);
-	sqlite3_bind_text(st, 4, nlike[0] ? nlike : like, -1, SQLITE_STATIC);
+	if (nkind != NAME_NONE) {
+		sqlite3_bind_text(st, 3, cpat, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, npat, -1, SQLITE_STATIC);
+	}
 	sqlite3_bind_int(st, 5, limit + 1);
 	sqlite3_bind_int(st, 6, offset);
-	crm__reply_page(req, st, limit, offset);
+	crm__reply_page_order(req, st, limit, offset, newest);
 }
 
 /* ---- external employers and the business directory -------------------------------- */
@@ -1852,8 +2205,10 @@ int crm_routes(node *n, router *r)
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/employers/:id", patch_employer, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/convert", post_convert, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/duplicate-of", post_duplicate_of, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/vetting", post_vetting, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/contacts", post_contact, n);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/locations", post_location, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/notes", post_employer_note, n);
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/contacts/:id", patch_contact, n);
 	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/locations/:id", patch_location, n);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/contacts", list_contacts, n);

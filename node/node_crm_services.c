@@ -211,8 +211,8 @@ static const char *const add_keys[] = {"services", "expected_account_type", NULL
 static void post_services(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *emp = http_req_param(req, "id"), *expect;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *out, *arr;
 	const cJSON *list, *it;
 	json_err e = {{0}, {0}};
@@ -301,8 +301,8 @@ static const char *const correct_keys[] = {"code", "start_date", "projected_end_
 static void post_correct(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *o = NULL;
 	json_err e = {{0}, {0}};
 	svc s;

@@ -23,8 +23,9 @@
 	" w.office_id, w.created_at, w.closed_at, w.closed_by, w.deleted, w.updated_hlc,"        \
 	" (w.status <> 'Closed' AND w.due_date IS NOT NULL AND w.due_date < ?9) AS overdue,"     \
 	" (w.status <> 'Closed' AND w.due_date = ?9) AS due_today"
-#define WI_FROM                                                                                \
-	" FROM work_items w LEFT JOIN employers e ON e.id = w.employer_id"                       \
+#define WI_FROM " FROM work_items w" WI_JOINS
+#define WI_JOINS                                                                               \
+	" LEFT JOIN employers e ON e.id = w.employer_id"                                         \
 	" LEFT JOIN work_item_categories cat ON cat.id = w.category_id"                          \
 	" LEFT JOIN work_item_priorities pri ON pri.id = w.priority_id"                          \
 	" LEFT JOIN staff a ON a.id = w.assignee_id LEFT JOIN staff cb ON cb.id = w.created_by"
@@ -54,6 +55,7 @@ static cJSON *wi_json(node *n, const char *id)
 		sqlite3_finalize(st);
 		cJSON_AddItemToObject(o, "notes", notes ? notes : cJSON_CreateArray());
 	}
+	cJSON_AddItemToObject(o, "conflicts", crm__conflicts_of(n, "work_items", id, 0));
 	return o;
 }
 
@@ -84,8 +86,8 @@ static void list_work_items(http_req *req, void *ctx)
 	node *n = ctx;
 	const node_user *u = crm__user(n, req, PRIV_VIEW);
 	char queue[16] = "group", status[16] = "open", due[16] = "", emp[64] = "", cat[64] = "",
-	     asg[64] = "", q[128] = "", like[300] = "", today[11];
-	int limit, offset;
+	     asg[64] = "", q[128] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
+	int limit, offset, qfts = 0, newest = 0;
 	sqlite3_stmt *st;
 
 	if (u == NULL || crm__qint(req, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
@@ -114,8 +116,24 @@ static void list_work_items(http_req *req, void *ctx)
 	}
 	if (strcmp(status, "closed") == 0)
 		snprintf(status, sizeof status, "%s", CRM_WI_CLOSED);
-	if (q[0])
-		crm__like(q, like, sizeof like);
+	if (q[0]) {
+		char norm[CRM_NORM_MAX];
+		qfts = crm__fts_query(q, like, sizeof like) == 0;
+		if (!qfts)
+			crm__like(q, like, sizeof like);
+		if (crm_normalize_name(q, norm, sizeof norm) != 0)
+			snprintf(norm, sizeof norm, "%s", q);
+		crm__like(norm, npat, sizeof npat);
+		/* A common word: newest first straight from the index. */
+		if (qfts) {
+			int c = crm__fts_count(n, "crm_work_items_fts", like, CRM_SEARCH_SORT_MAX);
+			if (c < 0) {
+				node_reply_db_error(req);
+				return;
+			}
+			newest = c > CRM_SEARCH_SORT_MAX;
+		}
+	}
 	node_today(n, today);
 	{
 		/* Only the filters in use are in the SQL, and open queues are read
@@ -124,7 +142,32 @@ static void list_work_items(http_req *req, void *ctx)
 		char sql[3072];
 		int open_q = strcmp(status, "open") == 0;
 		int mine = strcmp(queue, "mine") == 0 || asg[0];
-		size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT " WI_COLS WI_FROM " WHERE w.deleted = 0");
+		size_t len;
+		/* A search drives the query from its matches (CROSS JOIN keeps the
+		 * planner from walking a whole queue index): newest first straight
+		 * from the index, or the matching rows, then sorted. */
+		const char *order = newest   ? " ORDER BY w.rowid DESC"
+				    : open_q ? " ORDER BY coalesce(w.due_date, '9999-12-31'), w.created_at"
+					     : " ORDER BY w.created_at DESC";
+		if (newest)
+			len = (size_t)snprintf(sql, sizeof sql, "SELECT w.rowid AS pr"
+				" FROM crm_work_items_fts x CROSS JOIN work_items w ON w.rowid = x.rowid"
+				" WHERE w.deleted = 0");
+		else if (q[0])
+			len = (size_t)snprintf(sql, sizeof sql, "SELECT w.rowid AS pr"
+				" FROM (SELECT rowid AS r FROM work_items WHERE id = ?10 UNION %s) m"
+				" CROSS JOIN work_items w ON w.rowid = m.r WHERE w.deleted = 0",
+				qfts ? "SELECT rowid FROM crm_work_items_fts WHERE crm_work_items_fts MATCH ?6"
+				     : "SELECT rowid FROM work_items WHERE description LIKE ?6 ESCAPE '\\'"
+				       " OR upper(substr(id, -6)) = upper(?10) UNION SELECT w2.rowid FROM"
+				       " employers e2 CROSS JOIN work_items w2 ON w2.employer_id = e2.id"
+				       " WHERE e2.normalized_name LIKE ?11 ESCAPE '\\'");
+		else
+			len = (size_t)snprintf(sql, sizeof sql,
+					       "SELECT w.rowid AS pr FROM work_items w WHERE w.deleted = 0");
+		if (newest)
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+						" AND x.crm_work_items_fts MATCH ?6");
 		if (mine)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.assignee_id = ?1");
 		if (open_q)
@@ -141,28 +184,21 @@ static void list_work_items(http_req *req, void *ctx)
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.employer_id = ?4");
 		if (cat[0])
 			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.category_id = ?5");
-		if (q[0])
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-				" AND w.rowid IN (SELECT rowid FROM work_items WHERE id = ?10"
-				" OR upper(substr(id, -6)) = upper(?10) OR description LIKE ?6 ESCAPE '\\'"
-				" UNION SELECT w2.rowid FROM employers e2 CROSS JOIN work_items w2"
-				" ON w2.employer_id = e2.id WHERE e2.normalized_name LIKE ?11 ESCAPE '\\')");
-		if (open_q)
-			snprintf(sql + len, sizeof sql - len,
-				 " ORDER BY coalesce(w.due_date, '9999-12-31'), w.created_at LIMIT ?7 OFFSET ?8");
-		else
-			snprintf(sql + len, sizeof sql - len, " ORDER BY w.created_at DESC LIMIT ?7 OFFSET ?8");
-		if (db_prepare(n->nd_db, &st, sql) != 0) {
-			node_reply_db_error(req);
-			return;
+		snprintf(sql + len, sizeof sql - len, "%s LIMIT ?7 OFFSET ?8",
+			 newest ? " ORDER BY x.rowid DESC" : order);
+		{
+			/* The page's rows are chosen first; their names and lists
+			 * are joined to those rows only. */
+			char outer[4096];
+			snprintf(outer, sizeof outer, "SELECT " WI_COLS " FROM (%s) p CROSS JOIN work_items w"
+				 " ON w.rowid = p.pr" WI_JOINS "%s", sql, order);
+			if (db_prepare(n->nd_db, &st, outer) != 0) {
+				node_reply_db_error(req);
+				return;
+			}
 		}
 	}
-	{
-		char norm[CRM_NORM_MAX], nlike[CRM_NORM_MAX + 8] = "";
-		if (q[0] && crm_normalize_name(q, norm, sizeof norm) == 0)
-			crm__like(norm, nlike, sizeof nlike);
-		sqlite3_bind_text(st, 11, nlike[0] ? nlike : like, -1, SQLITE_TRANSIENT);
-	}
+	sqlite3_bind_text(st, 11, npat, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 1, strcmp(queue, "mine") == 0 ? u->id : asg, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, due, -1, SQLITE_STATIC);
@@ -173,7 +209,7 @@ static void list_work_items(http_req *req, void *ctx)
 	sqlite3_bind_int(st, 8, offset);
 	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, q, -1, SQLITE_STATIC);
-	crm__reply_page(req, st, limit, offset);
+	crm__reply_page_order(req, st, limit, offset, newest);
 }
 
 /* The notice at login and the dashboard widget: my open items due today,
@@ -413,8 +449,8 @@ static const char *const patch_keys[] = {"category_id", "priority_id", "status",
 static void patch_work_item(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
@@ -521,8 +557,8 @@ done:
 static void delete_work_item(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *cur;
 	capture c;
 	sqlite3_stmt *st;
@@ -571,8 +607,8 @@ static const char *const note_keys[] = {"body", NULL};
 static void post_note(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
 	const char *id = http_req_param(req, "id"), *text;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL, *cur = NULL;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];

@@ -6,6 +6,7 @@
  * outbox entry.
  */
 #include "node/node.h"
+#include "node/node_auth.h"
 #include "model/capture.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
@@ -174,6 +175,13 @@ static void post_checkin(http_req *req, void *ctx)
 	    json_get_str(body, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0, &e) ||
 	    json_get_bool(body, "virtual", JSON_NULLABLE, 0, &virt, &e))
 		goto bad;
+	/* The kiosk is public; a virtual visit, a note or a participant link is
+	 * recorded by front-desk staff only. */
+	if ((virt || (note && note[0]) || (participant && participant[0])) &&
+	    node_auth_require(n, req, PRIV_GREETER_DESK) != 0) {
+		cJSON_Delete(body);
+		return;
+	}
 	if (lang == NULL)
 		lang = "en";
 	if (greeter_valid_language(lang) != 0) {
@@ -387,6 +395,8 @@ static void list_checkins(http_req *req, void *ctx)
 	int all = 0;
 	sqlite3_stmt *st;
 
+	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
+		return;
 	if (date_range(n, req, from, to) != 0)
 		return;
 	if (!http_req_query(req, "status", status, sizeof status) || status[0] == '\0')
@@ -427,8 +437,11 @@ static void list_checkins(http_req *req, void *ctx)
 static void get_checkin(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	cJSON *o = checkin_json(n, http_req_param(req, "id"));
+	cJSON *o;
 
+	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
+		return;
+	o = checkin_json(n, http_req_param(req, "id"));
 	if (o == NULL)
 		http_reply_error(req, 404, "id", "no such check-in");
 	else
@@ -451,6 +464,9 @@ static void post_action(http_req *req, void *ctx)
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 	int rc;
+
+	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
+		return;
 
 	body = http_req_json(req, 1);
 	if (body == NULL)
@@ -549,6 +565,23 @@ static void get_stats(http_req *req, void *ctx)
 	cJSON *o, *arr;
 	int64_t now = (int64_t)node_now_ms(n);
 
+	/* Today's figures are the front desk's dashboard (home page); any other
+	 * day or range is a report. */
+	{
+		char v[16];
+		int ranged = http_req_query(req, "date", v, sizeof v) ||
+			     http_req_query(req, "from", v, sizeof v) ||
+			     http_req_query(req, "to", v, sizeof v);
+		const node_user *u;
+		if (node_auth_require(n, req, ranged ? PRIV_REPORTS : 0) != 0)
+			return;
+		u = node_auth_user(n, req);
+		if (!ranged && !(u->privs & (PRIV_REPORTS | PRIV_GREETER_DESK))) {
+			http_reply_error(req, 403, NULL,
+					 "your account does not have this privilege");
+			return;
+		}
+	}
 	if (date_range(n, req, from, to) != 0)
 		return;
 	o = cJSON_CreateObject();
@@ -647,6 +680,8 @@ static void get_csv(http_req *req, void *ctx)
 	sqlite3_stmt *st;
 	buf b;
 
+	if (node_auth_require(n, req, PRIV_REPORTS) != 0)
+		return;
 	if (date_range(n, req, from, to) != 0)
 		return;
 	buf_init(&b, CSV_MAX);
@@ -705,9 +740,35 @@ static void get_visitors(http_req *req, void *ctx)
 	char q[128], like[140];
 	sqlite3_stmt *st;
 	cJSON *arr;
+	const node_user *u = node_auth_user(n, req);
 
 	if (!http_req_query(req, "q", q, sizeof q) || strlen(q) < 2) {
 		http_reply_json(req, 200, cJSON_CreateArray());
+		return;
+	}
+	if (u == NULL || !(u->privs & PRIV_GREETER_DESK)) {
+		/* The public kiosk finds a returning visitor only by a whole phone
+		 * number (7 digits or more), and learns only the name. */
+		if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q)) {
+			http_reply_json(req, 200, cJSON_CreateArray());
+			return;
+		}
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
+			       " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
+			       "   IN (?2, '1' || ?2)"
+			       " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2") != 0) {
+			node_reply_db_error(req);
+			return;
+		}
+		sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
+		arr = db_rows_json(st);
+		sqlite3_finalize(st);
+		if (arr == NULL)
+			node_reply_db_error(req);
+		else
+			http_reply_json(req, 200, arr);
 		return;
 	}
 	/* Escape LIKE wildcards typed by the visitor. */

@@ -5,6 +5,7 @@
  * by the hub's snapshot when the node enrolls.
  */
 #include "node/node.h"
+#include "node/node_auth.h"
 #include "model/demo.h"
 #include "lib/log.h"
 
@@ -19,6 +20,8 @@ int node_seed_demo(node *n)
 	if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	ret = demo_seed_reference(n->nd_db, ts);
+	if (ret == 0)
+		ret = node_seed_demo_logins(n, ts);
 	if (ret == 0)
 		ret = node_meta_set(n, "office_id", DEMO_OFFICE);
 	if (ret == 0)

@@ -7,6 +7,7 @@
 #include "model/capture.h"
 #include "model/schema.h"
 #include "lib/clock.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 
 #include <stdlib.h>
@@ -107,7 +108,10 @@ static void commit_batch(uv_check_t *h)
 
 	if (!n->nd_batch_open)
 		return;
+	FAULT_POINT("node.commit.before");
 	ok = db_exec(n->nd_db, "COMMIT") == 0;
+	if (ok)
+		FAULT_POINT("node.commit.after");
 	if (!ok) {
 		log_warnx("batch of office writes not saved; every write in it is refused");
 		db_exec(n->nd_db, "ROLLBACK");

@@ -3,9 +3,12 @@
  * node's loop starts a sync cycle (sync/client.c: push, pull, push again if
  * needed) in the libuv thread pool, with its own SQLite connection to
  * node.db, so the loop thread - and the web UI it serves - never waits for
- * the hub.  After a success the next cycle follows in NODE_SYNC_INTERVAL_MS;
- * after a failure the wait doubles, with jitter, up to
- * NODE_SYNC_BACKOFF_MAX_MS.  DIR/sync.json is looked at before every cycle,
+ * the hub.  After a success the next cycle follows in the `sync_interval`
+ * setting (default NODE_SYNC_INTERVAL_MS); after a failure the wait doubles,
+ * with jitter, up to NODE_SYNC_BACKOFF_MAX_MS.  With sync_interval = 0 no
+ * cycle ever runs (the office replicates only with outpost-sync push/pull,
+ * which the convergence tests rely on to keep a node offline): the node then
+ * takes its enrolled identity from DIR/sync.json once, at start.  DIR/sync.json is looked at before every cycle,
  * so `outpost-sync enroll` on a running node takes effect within one
  * interval.  GET /api/v1/sync/status shows the node's lag to its staff.
  *
@@ -18,6 +21,7 @@
 #include "node/node_auth.h"
 #include "sync/client.h"
 #include "lib/clock.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -39,6 +43,8 @@ struct node_sync {
 	int ns_timer_closed;
 	volatile int ns_cancel;   /* read by curl's progress callback */
 	int ns_failures;          /* consecutive failed cycles */
+	int ns_off;               /* sync_interval = 0: no background cycles */
+	uint64_t ns_interval_ms;  /* between cycles when all is well */
 	uint64_t ns_next_ms;      /* wall time of the next attempt */
 	uint64_t ns_last_ok_ms;
 	int ns_enrolled;
@@ -141,6 +147,14 @@ static void work_cycle(uv_work_t *w)
 		ns->w_rc = rc;
 		return;
 	}
+	/* libcurl (and the OpenSSL behind it) is set up only once the node is
+	 * enrolled: a stand-alone office never maps it, which keeps its idle
+	 * memory small.  pthread_once inside makes this safe on any thread. */
+	if (sync_client_global_init() != 0) {
+		snprintf(ns->w_err, sizeof ns->w_err, "cannot initialise libcurl");
+		ns->w_rc = SYNC_E_OTHER;
+		return;
+	}
 	c = ns->ns_client;
 	ns->w_enrolled = 1;
 	snprintf(ns->w_node_id, sizeof ns->w_node_id, "%s", c->sc_id.id_node_id);
@@ -187,15 +201,25 @@ static void schedule(struct node_sync *ns, uint64_t delay)
 	uv_timer_start(&ns->ns_timer, on_timer, delay, 0);
 }
 
-static uint64_t backoff(int failures)
+/* The cycle interval: the sync_interval setting, or the fault tests'
+ * shorter one (lib/fault.h, test builds only). */
+static uint64_t interval_ms(const struct node_sync *ns)
 {
-	uint64_t d = NODE_SYNC_INTERVAL_MS;
+	int64_t t = fault_sync_interval_ms();
+
+	return t > 0 ? (uint64_t)t : ns->ns_interval_ms;
+}
+
+static uint64_t backoff(const struct node_sync *ns, int failures)
+{
+	uint64_t d = interval_ms(ns);
+	uint64_t max = fault_sync_interval_ms() > 0 ? d : NODE_SYNC_BACKOFF_MAX_MS;
 	uint32_t r = 0;
 
-	for (int i = 1; i < failures && d < NODE_SYNC_BACKOFF_MAX_MS; i++)
+	for (int i = 1; i < failures && d < max; i++)
 		d *= 2;
-	if (d > NODE_SYNC_BACKOFF_MAX_MS)
-		d = NODE_SYNC_BACKOFF_MAX_MS;
+	if (d > max)
+		d = max;
 	/* +-25 % so that offices cut off together do not return together. */
 	uuid_random(&r, sizeof r);
 	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
@@ -244,7 +268,7 @@ static void after_cycle(uv_work_t *w, int status)
 		if (ns->w_enrolled)
 			ns->ns_last_ok_ms = clock_ms();
 		/* Writes that raced the pull are pushed at the next cycle. */
-		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : NODE_SYNC_INTERVAL_MS);
+		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : interval_ms(ns));
 	} else {
 		ns->ns_failures++;
 		/* Log a failure once, not every retry. */
@@ -253,9 +277,11 @@ static void after_cycle(uv_work_t *w, int status)
 				  ns->w_err[0] ? ns->w_err : "unknown error");
 		snprintf(ns->ns_last_error, sizeof ns->ns_last_error, "%s",
 			 ns->w_err[0] ? ns->w_err : "sync failed");
-		schedule(ns, backoff(ns->ns_failures));
+		schedule(ns, backoff(ns, ns->ns_failures));
 	}
 	ns->ns_last_rc = rc;
+	/* A deactivation just pulled ends the user's sessions now. */
+	node_auth_sweep(n);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -267,20 +293,42 @@ static void on_timer(uv_timer_t *t)
 	ns->ns_work.data = ns;
 	if (uv_queue_work(ns->ns_node->nd_loop, &ns->ns_work, work_cycle, after_cycle) != 0) {
 		log_warnx("cannot start a sync cycle; retrying");
-		schedule(ns, NODE_SYNC_INTERVAL_MS);
+		schedule(ns, interval_ms(ns));
 		return;
 	}
 	ns->ns_busy = 1;
+}
+
+/* Background sync off: take the enrolled identity (if any) now, since no
+ * cycle will.  0, or -1 when node.db cannot record it. */
+static int adopt_at_start(struct node_sync *ns)
+{
+	node *n = ns->ns_node;
+	sync_identity id;
+	char err[256];
+
+	log_info("background sync is off (sync_interval = 0): replicate with outpost-sync "
+		 "push/pull");
+	if (sync_identity_load(n->nd_data, &id, err, sizeof err) != 0)
+		return 0; /* not enrolled (or a bad file, which the CLI reports) */
+	if (sync_client_adopt(n->nd_db, &id, NULL) != 0) {
+		sync_identity_wipe(&id);
+		return -1;
+	}
+	ns->ns_enrolled = 1;
+	snprintf(ns->ns_hub_url, sizeof ns->ns_hub_url, "%s", id.id_hub_url);
+	snprintf(n->nd_node_id, sizeof n->nd_node_id, "%s", id.id_node_id);
+	snprintf(n->nd_office_id, sizeof n->nd_office_id, "%s", id.id_office_id);
+	snprintf(n->nd_local_area_id, sizeof n->nd_local_area_id, "%s", id.id_local_area_id);
+	hlc_set_node(&n->nd_hlc, n->nd_node_id);
+	sync_identity_wipe(&id);
+	return 0;
 }
 
 int node_sync_start(node *n)
 {
 	struct node_sync *ns;
 
-	if (sync_client_global_init() != 0) {
-		log_warnx("cannot initialise libcurl");
-		return -1;
-	}
 	/* The status route reads these tables on the loop thread. */
 	if (sync_client_migrate(n->nd_db) != 0)
 		return -1;
@@ -295,6 +343,12 @@ int node_sync_start(node *n)
 	}
 	ns->ns_timer.data = ns;
 	n->nd_sync = ns;
+	ns->ns_interval_ms = (uint64_t)conf_int(&n->nd_conf, "sync_interval") * 1000;
+	if (ns->ns_interval_ms == 0) {
+		ns->ns_off = 1;
+		ns->ns_interval_ms = NODE_SYNC_INTERVAL_MS;
+		return adopt_at_start(ns);
+	}
 	schedule(ns, NODE_SYNC_FIRST_MS);
 	return 0;
 }
@@ -315,7 +369,7 @@ void node_sync_nudge(node *n)
 {
 	struct node_sync *ns = n->nd_sync;
 
-	if (ns == NULL || ns->ns_stopping || ns->ns_busy || !ns->ns_enrolled ||
+	if (ns == NULL || ns->ns_off || ns->ns_stopping || ns->ns_busy || !ns->ns_enrolled ||
 	    ns->ns_failures > 0)
 		return;
 	if (ns->ns_next_ms > clock_ms() + NODE_SYNC_FIRST_MS)
@@ -353,7 +407,8 @@ static void get_status(http_req *req, void *ctx)
 	}
 	cJSON_AddBoolToObject(o, "syncing", ns && ns->ns_busy);
 	cJSON_AddNumberToObject(o, "consecutive_failures", ns ? ns->ns_failures : 0);
-	if (ns && !ns->ns_stopping && !ns->ns_busy) {
+	cJSON_AddBoolToObject(o, "background_sync", ns && !ns->ns_off);
+	if (ns && !ns->ns_off && !ns->ns_stopping && !ns->ns_busy) {
 		cJSON_AddNumberToObject(o, "next_attempt_ms", (double)ns->ns_next_ms);
 		cJSON_AddNumberToObject(o, "next_attempt_in_ms",
 					ns->ns_next_ms > now ? (double)(ns->ns_next_ms - now) : 0);
@@ -369,7 +424,47 @@ static void get_status(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
+/* GET /api/v1/sync/conflicts: the merge conflicts the hub recorded in this
+ * office's scope, as replicated to this node (newest first), so staff see
+ * them even while the hub is out of reach. */
+static void get_conflicts(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	sqlite3_stmt *st = NULL;
+	cJSON *rows;
+
+	if (node_auth_require(n, req, 0) != 0)
+		return;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT id, tbl, row_id, column_name, base_value, local_value, remote_value,"
+		       " winner, node_id, actor, created_at, resolved_at FROM conflicts"
+		       " ORDER BY created_at DESC, id LIMIT 500") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	rows = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (rows == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	http_reply_json(req, 200, rows);
+}
+
+int node_sync_connected(node *n, uint64_t within_ms)
+{
+	struct node_sync *ns = n->nd_sync;
+	uint64_t now = clock_ms();
+
+	return ns && ns->ns_enrolled && ns->ns_failures == 0 && ns->ns_last_ok_ms &&
+	       now - ns->ns_last_ok_ms < within_ms;
+}
+
 int node_sync_routes(node *n, router *r)
 {
-	return router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, n);
+	return rc ? -1 : 0;
 }

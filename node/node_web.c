@@ -2,9 +2,11 @@
  * node_web.c - health check and the embedded web UI of the office node.
  */
 #include "node/node.h"
+#include "node/node_auth.h"
 #include "model/schema.h"
 #include "lib/clock.h"
 
+#include <ctype.h>
 #include <string.h>
 
 static void healthz(http_req *req, void *ctx)
@@ -29,12 +31,44 @@ static void healthz(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
+/* Pages anyone may open: the login page and the visitor kiosk.  Every other
+ * page sends a visitor who is not signed in to the login page (scripts,
+ * styles and images hold no data and stay public). */
+static int public_page(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len < 5 || strcmp(path + len - 5, ".html") != 0)
+		return 1;
+	return strcmp(path, "/login.html") == 0 || strcmp(path, "/kiosk.html") == 0;
+}
+
 static void static_file(http_req *req, void *ctx)
 {
+	node *n = ctx;
 	const char *path = req->path;
 
 	if (strcmp(path, "/") == 0)
 		path = "/index.html";
+	if (!public_page(path) && asset_find(assets_node, path) != NULL &&
+	    node_auth_user(n, req) == NULL) {
+		char loc[600], next[400];
+		size_t j = 0;
+		/* next= keeps the page (percent-encoded), never a foreign URL. */
+		for (const char *p = req->target; *p && j + 4 < sizeof next; p++) {
+			unsigned char ch = (unsigned char)*p;
+			if (isalnum(ch) || strchr("/-_.~", ch))
+				next[j++] = (char)ch;
+			else
+				j += (size_t)snprintf(next + j, sizeof next - j, "%%%02X", ch);
+		}
+		next[j] = '\0';
+		snprintf(loc, sizeof loc, "/login.html?next=%s", next);
+		http_add_header(req, "Location", loc);
+		http_add_header(req, "Cache-Control", "no-store");
+		http_reply(req, 302, "text/plain; charset=utf-8", "sign in first\n", 14);
+		return;
+	}
 	if (http_serve_asset(req, assets_node, path) != 0)
 		http_reply_error(req, 404, NULL, "no such page");
 }

@@ -10,7 +10,7 @@ want_test=0
 [ "${1:-}" = "test" ] && want_test=1
 
 pkgs="gcc make pkg-config libsqlite3-dev libuv1-dev libhttp-parser-dev \
-libcurl4-openssl-dev libmbedtls-dev libcjson-dev sqlite3 ca-certificates curl"
+libcurl4-openssl-dev libmbedtls-dev libcjson-dev zlib1g-dev sqlite3 ca-certificates curl"
 if [ $want_test = 1 ]; then
 	pkgs="$pkgs libcmocka-dev chromium nodejs npm python3 clang libclang-rt-14-dev"
 fi

@@ -25,12 +25,23 @@
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
  * tombstone.  Both record a conflict on column "*deleted*".
+ *
+ * local == base does not always mean "the hub side left the column alone":
+ * it may have been changed and changed back (A -> B -> A) by writes newer
+ * than the remote one, and taking the remote value would then silently
+ * undo the newest write.  So the hub keeps, per column, the HLC of the last
+ * write that set it through a merge, or wrote the value it already had
+ * (col_clocks, hub-only); when local == base but that clock is newer than
+ * the remote write, the column is a conflict like any other (the newer local
+ * side wins, the remote value is kept in `conflicts`).  No clock = not
+ * changed since the row was inserted.
  */
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "model/schema.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
+#include "lib/testhook.h"
 #include "lib/uuid.h"
 
 #include <math.h>
@@ -80,6 +91,13 @@ static const db_migration hub_migrations[] = {
 	 " deleted_hlc TEXT,"
 	 " PRIMARY KEY(tbl, row_id));"
 	 "CREATE TABLE sync_ctx(k TEXT PRIMARY KEY NOT NULL, v TEXT);"},
+	/* 2: the HLC of the last merged write of each column (see the top). */
+	{"CREATE TABLE col_clocks("
+	 " tbl TEXT NOT NULL,"
+	 " row_id TEXT NOT NULL,"
+	 " col TEXT NOT NULL,"
+	 " hlc TEXT NOT NULL,"
+	 " PRIMARY KEY(tbl, row_id, col)) WITHOUT ROWID;"},
 };
 
 #define NOW_MS_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
@@ -311,6 +329,7 @@ typedef struct actx {
 	tcache *ax_tc;
 	int ax_ntc;
 	sqlite3_stmt *ax_conflict, *ax_tomb_get, *ax_tomb_put, *ax_tomb_del;
+	sqlite3_stmt *ax_clk_get, *ax_clk_put;
 	char ax_tbl[129];    /* table of the refused change, for quarantine */
 	char ax_reason[256];
 } actx;
@@ -326,9 +345,10 @@ static int refuse(actx *a, const char *fmt, ...)
 	vsnprintf(a->ax_reason, sizeof a->ax_reason, fmt, ap);
 	va_end(ap);
 	/* Reasons can quote a node's bytes (a table name): keep them printable
-	 * for the log line and the console. */
+	 * ASCII for the log line, the console and the JSON reply (a byte past
+	 * 0x7f may be half a character cut by the length limit, or no UTF-8). */
 	for (char *p = a->ax_reason; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	return A_REFUSE;
 }
@@ -349,7 +369,10 @@ static void actx_release(actx *a)
 	sqlite3_finalize(a->ax_tomb_get);
 	sqlite3_finalize(a->ax_tomb_put);
 	sqlite3_finalize(a->ax_tomb_del);
+	sqlite3_finalize(a->ax_clk_get);
+	sqlite3_finalize(a->ax_clk_put);
 	a->ax_conflict = a->ax_tomb_get = a->ax_tomb_put = a->ax_tomb_del = NULL;
+	a->ax_clk_get = a->ax_clk_put = NULL;
 }
 
 static int prep(actx *a, sqlite3_stmt **st, const char *sql)
@@ -777,6 +800,46 @@ static int conflict_deleted(actx *a, tcache *tc, sqlite3_value **kept, const cha
 	return ret;
 }
 
+/* ---- column clocks -------------------------------------------------------------- */
+
+/* The clock of column col of row id into out (empty when none).  A_OK or
+ * A_ERROR. */
+static int clock_get(actx *a, tcache *tc, const char *id, int col, char *out, size_t n)
+{
+	int rc;
+
+	out[0] = '\0';
+	if (prep(a, &a->ax_clk_get,
+		 "SELECT hlc FROM col_clocks WHERE tbl=?1 AND row_id=?2 AND col=?3") != 0)
+		return A_ERROR;
+	sqlite3_bind_text(a->ax_clk_get, 1, tc->tc_ts.ts_td->td_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->ax_clk_get, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->ax_clk_get, 3, tc->tc_ts.ts_cols[col], -1, SQLITE_STATIC);
+	rc = sqlite3_step(a->ax_clk_get);
+	if (rc == SQLITE_ROW && sqlite3_column_text(a->ax_clk_get, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(a->ax_clk_get, 0));
+	sqlite3_reset(a->ax_clk_get);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("cannot read a column clock: %s", sqlite3_errmsg(a->ax_db));
+		return A_ERROR;
+	}
+	return A_OK;
+}
+
+static int clock_put(actx *a, tcache *tc, const char *id, int col, const char *when)
+{
+	if (prep(a, &a->ax_clk_put,
+		 "INSERT INTO col_clocks(tbl, row_id, col, hlc) VALUES(?1, ?2, ?3, ?4) "
+		 "ON CONFLICT(tbl, row_id, col) DO UPDATE SET hlc=excluded.hlc "
+		 "WHERE excluded.hlc > col_clocks.hlc") != 0)
+		return A_ERROR;
+	sqlite3_bind_text(a->ax_clk_put, 1, tc->tc_ts.ts_td->td_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->ax_clk_put, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->ax_clk_put, 3, tc->tc_ts.ts_cols[col], -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->ax_clk_put, 4, when, -1, SQLITE_TRANSIENT);
+	return step_write(a, a->ax_clk_put, "record a column clock") == A_OK ? A_OK : A_ERROR;
+}
+
 /* ---- the three operations ---------------------------------------------------- */
 
 static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
@@ -887,21 +950,52 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 			rc = refuse(a, "corrupt changeset (update without an old value)");
 			goto out;
 		}
-		if (val_eq(local, remote))
+		if (val_eq(local, remote)) {
+			/* Nothing to change, but the value now stands for this
+			 * newer write too: an older one must not undo it later. */
+			if (clock_put(a, tc, id, i, rh) != A_OK) {
+				rc = A_ERROR;
+				goto out;
+			}
 			continue;
+		}
 		/* A final value (e.g. closed) is only left by a newer edit. */
 		final_block = i == ts->ts_final && td->td_final_value && val_text(local) &&
 			      strcmp(val_text(local), td->td_final_value) == 0 && strcmp(rh, lh) < 0;
 		if (val_eq(local, base) && !final_block) {
-			merged[i] = remote;
-			changed = 1;
+			char ch[128];
+			if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK) {
+				rc = A_ERROR;
+				goto out;
+			}
+			if (ch[0] == '\0' || strcmp(ch, rh) < 0) {
+				merged[i] = remote;
+				changed = 1;
+				if (clock_put(a, tc, id, i, rh) != A_OK) {
+					rc = A_ERROR;
+					goto out;
+				}
+				continue;
+			}
+			/* Changed and changed back by newer writes: theirs stands. */
+			if ((rc = conflict_col(a, tc, merged, id, i, base, local, remote, 0,
+					       strcmp(ch, lh) > 0 ? ch : lh, rh)) != A_OK)
+				goto out;
 			continue;
 		}
 		remote_wins = !final_block && strcmp(rh, lh) > 0;
+		if (test_plant("wallclock"))
+			remote_wins = !final_block; /* planted bug: the later arrival wins */
 		if (remote_wins) {
 			merged[i] = remote;
 			changed = 1;
+			if (clock_put(a, tc, id, i, rh) != A_OK) {
+				rc = A_ERROR;
+				goto out;
+			}
 		}
+		if (test_plant("noconflict"))
+			continue; /* planted bug: merged, never recorded */
 		if ((rc = conflict_col(a, tc, merged, id, i, base, local, remote, remote_wins, lh, rh)) !=
 		    A_OK)
 			goto out;
@@ -1089,18 +1183,84 @@ out:
 	return ret;
 }
 
-static int set_origin(sqlite3 *db, const char *node_id)
+/* *st: a statement kept by the caller between calls (prepared on first use). */
+static int set_origin(sqlite3 *db, sqlite3_stmt **st, const char *node_id)
 {
-	sqlite3_stmt *st = NULL;
 	int ok;
 
-	if (db_prepare(db, &st, "INSERT INTO sync_ctx(k, v) VALUES('origin', ?1) "
-				"ON CONFLICT(k) DO UPDATE SET v=excluded.v") != 0)
+	if (*st == NULL && db_prepare(db, st, "INSERT INTO sync_ctx(k, v) VALUES('origin', ?1) "
+					      "ON CONFLICT(k) DO UPDATE SET v=excluded.v") != 0)
 		return -1;
-	db_bind_text(st, 1, node_id);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
+	sqlite3_reset(*st);
+	db_bind_text(*st, 1, node_id);
+	ok = sqlite3_step(*st) == SQLITE_DONE;
+	sqlite3_reset(*st);
 	return ok ? 0 : -1;
+}
+
+/* Statements and table shapes kept between the entries of one batch: every
+ * entry would otherwise parse a dozen statements and read the table info of
+ * each table it touches (most of the hub's time per entry, bench_sync). */
+struct sync_apply_cache {
+	sqlite3 *ac_db;
+	tcache *ac_tc;
+	int ac_ntc;
+	sqlite3_stmt *ac_conflict, *ac_tomb_get, *ac_tomb_put, *ac_tomb_del, *ac_origin;
+	sqlite3_stmt *ac_clk_get, *ac_clk_put;
+};
+
+sync_apply_cache *sync_apply_cache_new(sqlite3 *db)
+{
+	sync_apply_cache *c = calloc(1, sizeof *c);
+
+	if (c != NULL)
+		c->ac_db = db;
+	return c;
+}
+
+void sync_apply_cache_free(sync_apply_cache *c)
+{
+	actx a;
+
+	if (c == NULL)
+		return;
+	memset(&a, 0, sizeof a);
+	a.ax_tc = c->ac_tc;
+	a.ax_ntc = c->ac_ntc;
+	a.ax_conflict = c->ac_conflict;
+	a.ax_tomb_get = c->ac_tomb_get;
+	a.ax_tomb_put = c->ac_tomb_put;
+	a.ax_tomb_del = c->ac_tomb_del;
+	a.ax_clk_get = c->ac_clk_get;
+	a.ax_clk_put = c->ac_clk_put;
+	actx_release(&a);
+	sqlite3_finalize(c->ac_origin);
+	free(c);
+}
+
+/* Hand the statements back to the cache, each reset (no read left open). */
+static void cache_keep(sync_apply_cache *c, actx *a)
+{
+	for (int i = 0; i < a->ax_ntc; i++) {
+		sqlite3_reset(a->ax_tc[i].tc_sel);
+		sqlite3_reset(a->ax_tc[i].tc_ins);
+		sqlite3_reset(a->ax_tc[i].tc_upd);
+		sqlite3_reset(a->ax_tc[i].tc_del);
+	}
+	sqlite3_reset(a->ax_conflict);
+	sqlite3_reset(a->ax_tomb_get);
+	sqlite3_reset(a->ax_tomb_put);
+	sqlite3_reset(a->ax_tomb_del);
+	sqlite3_reset(a->ax_clk_get);
+	sqlite3_reset(a->ax_clk_put);
+	c->ac_tc = a->ax_tc;
+	c->ac_ntc = a->ax_ntc;
+	c->ac_conflict = a->ax_conflict;
+	c->ac_tomb_get = a->ax_tomb_get;
+	c->ac_tomb_put = a->ax_tomb_put;
+	c->ac_tomb_del = a->ax_tomb_del;
+	c->ac_clk_get = a->ax_clk_get;
+	c->ac_clk_put = a->ax_clk_put;
 }
 
 static int quarantine(actx *a)
@@ -1134,28 +1294,57 @@ static int quarantine(actx *a)
 
 int sync_hub_apply(sqlite3 *db, const sync_scope *sc, const sync_entry *e, sync_apply_result *res)
 {
+	return sync_hub_apply_cached(db, NULL, sc, e, res);
+}
+
+int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			  const sync_entry *e, sync_apply_result *res)
+{
+	sqlite3_stmt *origin = NULL;
 	actx a;
-	int r;
+	int r, sp;
 
 	memset(res, 0, sizeof *res);
 	if (db == NULL || sc == NULL || sc->node_id == NULL || e == NULL || e->hlc == NULL)
+		return -1;
+	if (cache != NULL && cache->ac_db != db)
 		return -1;
 	memset(&a, 0, sizeof a);
 	a.ax_db = db;
 	a.ax_sc = sc;
 	a.ax_e = e;
 	a.ax_res = res;
-	if (db_exec(db, "SAVEPOINT sync_apply") != 0)
-		return -1;
-	if (e->changeset == NULL || e->len < 1 || e->len > SYNC_MAX_CHANGESET)
+	if (cache != NULL) {
+		a.ax_tc = cache->ac_tc;
+		a.ax_ntc = cache->ac_ntc;
+		a.ax_conflict = cache->ac_conflict;
+		a.ax_tomb_get = cache->ac_tomb_get;
+		a.ax_tomb_put = cache->ac_tomb_put;
+		a.ax_tomb_del = cache->ac_tomb_del;
+		a.ax_clk_get = cache->ac_clk_get;
+		a.ax_clk_put = cache->ac_clk_put;
+		origin = cache->ac_origin;
+	}
+	sp = db_exec(db, "SAVEPOINT sync_apply") == 0;
+	if (!sp)
+		r = A_ERROR;
+	else if (e->changeset == NULL || e->len < 1 || e->len > SYNC_MAX_CHANGESET)
 		r = refuse(&a, "changeset size out of range");
 	else
 		r = prewalk(&a);
 	if (r == A_OK)
-		r = set_origin(db, sc->node_id) == 0 ? apply_changes(&a) : A_ERROR;
-	if (r == A_OK && set_origin(db, NULL) != 0)
+		r = set_origin(db, &origin, sc->node_id) == 0 ? apply_changes(&a) : A_ERROR;
+	if (r == A_OK && set_origin(db, &origin, NULL) != 0)
 		r = A_ERROR;
-	actx_release(&a);
+	if (cache != NULL) {
+		cache_keep(cache, &a);
+		cache->ac_origin = origin;
+	} else {
+		actx_release(&a);
+		sqlite3_finalize(origin);
+	}
+	if (!sp)
+		return -1;
 	if (r == A_OK) {
 		res->applied = 1;
 		return db_exec(db, "RELEASE sync_apply") == 0 ? 0 : -1;

@@ -83,6 +83,45 @@ static uint64_t get_be64(const unsigned char *p)
 	return v;
 }
 
+/* Strict UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF) without NUL bytes: TEXT from a node ends up in JSON replies and
+ * C strings on every replica.  1 when valid. */
+static int text_ok(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = p[i], need, min, cp;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			need = 1, min = 0x80, cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			need = 2, min = 0x800, cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			need = 3, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i <= need)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
 static int read_value(cs_iter *it, cs_value *v, const char **err)
 {
 	uint64_t n;
@@ -125,6 +164,10 @@ static int read_value(cs_iter *it, cs_value *v, const char **err)
 		}
 		if ((uint64_t)(it->ci_end - it->ci_p) < n) {
 			*err = "value truncated";
+			return -1;
+		}
+		if (v->cv_type == CSV_TEXT && !text_ok(it->ci_p, (size_t)n)) {
+			*err = "text value is not valid UTF-8";
 			return -1;
 		}
 		v->cv_p = it->ci_p;

@@ -14,11 +14,14 @@
  */
 #include "sync/client.h"
 #include "sync/frame.h"
+#include "sync/zbody.h"
 #include "model/schema.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
 #include <curl/curl.h>
+#include "sync/curl_load.h" /* after curl.h: libcurl is loaded on first use */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +51,7 @@ const char *sync_strerror(int rc)
 	case SYNC_OK:
 		return "ok";
 	case SYNC_E_CONFIG:
-		return "not_enrolled";
+		return "config";
 	case SYNC_E_UNREACHABLE:
 		return "unreachable";
 	case SYNC_E_AUTH:
@@ -567,7 +570,7 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	sqlite3_stmt *st = NULL;
 	int64_t v = 0, pending = -1, bytes = 0, oldest = 0, base = 0;
 	char s[512];
-	int have_oldest = 0;
+	int have_oldest = 0, have;
 
 	if (o == NULL)
 		return NULL;
@@ -591,14 +594,20 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 			(int64_t)now > oldest ? (int64_t)now - oldest : 0);
 	if (kv_get_i64(db, "sync_state", "seq_base", &base) != 0)
 		base = 0;
-	add_i64_or_null(o, "acked_seq", kv_get_i64(db, "sync_state", "acked_seq", &v) == 0, v);
+	/* One read per statement: an argument list does not order its reads. */
+	have = kv_get_i64(db, "sync_state", "acked_seq", &v) == 0;
+	add_i64_or_null(o, "acked_seq", have, v);
 	cJSON_AddNumberToObject(o, "seq_base", (double)base);
-	add_i64_or_null(o, "head_seq", kv_get_i64(db, "sync_state", "head_seq", &v) == 0, v);
-	add_i64_or_null(o, "cursor", kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0, v);
-	add_i64_or_null(o, "last_contact_ms",
-			kv_get_i64(db, "node_meta", "last_contact_ms", &v) == 0, v);
-	add_i64_or_null(o, "last_pull_ms", kv_get_i64(db, "node_meta", "last_pull_ms", &v) == 0,
-			v);
+	have = kv_get_i64(db, "sync_state", "head_seq", &v) == 0;
+	add_i64_or_null(o, "head_seq", have, v);
+	have = kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0;
+	add_i64_or_null(o, "cursor", have, v);
+	have = kv_get_i64(db, "node_meta", "last_contact_ms", &v) == 0;
+	add_i64_or_null(o, "last_contact_ms", have, v);
+	add_i64_or_null(o, "last_contact_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
+	have = kv_get_i64(db, "node_meta", "last_pull_ms", &v) == 0;
+	add_i64_or_null(o, "last_pull_ms", have, v);
+	add_i64_or_null(o, "last_pull_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
 	if (kv_get_i64(db, "node_meta", "clock_offset_ms", &v) == 0) {
 		cJSON_AddNumberToObject(o, "clock_offset_ms", (double)v);
 		cJSON_AddBoolToObject(o, "clock_skew_warning", llabs((long long)v) > SYNC_SKEW_WARN_MS);
@@ -635,6 +644,13 @@ static int curl_init_rc;
 
 static void curl_init_once(void)
 {
+	const char *why = NULL;
+
+	if (sync__curl_load(&why) != 0) {
+		log_warnx("%s", why);
+		curl_init_rc = -1;
+		return;
+	}
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
@@ -934,6 +950,14 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 					goto oom;
 				hl = t;
 			}
+			if (is_post && c->sc_body_encoding) {
+				char ce[64];
+				snprintf(ce, sizeof ce, "Content-Encoding: %s", c->sc_body_encoding);
+				t = curl_slist_append(hl, ce);
+				if (t == NULL)
+					goto oom;
+				hl = t;
+			}
 		}
 		memset(&x, 0, sizeof x);
 		x.x_client = c;
@@ -950,6 +974,10 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 		curl_common(h, url, c->sc_id.id_pin, c->sc_connect_timeout_ms,
 			    big ? SYNC_TRANSFER_TIMEOUT_MS : SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+		/* Pull pages and snapshots may come deflated (sync/zbody.h); curl
+		 * inflates them, and on_write bounds what they inflate to. */
+		if (big && !is_post)
+			curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ZBODY_ENCODING);
 		if (is_post) {
 			static const char empty[1];
 			curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -1007,8 +1035,8 @@ static void hub_error(sync_client *c, long status, const buf *resp, const char *
 			     : "the node may be revoked or unknown; enroll again with a new code");
 		break;
 	case 426:
-		CERR(c, "the hub refused schema version %d: %s", schema_version(),
-		     msg ? msg : "unknown schema version");
+		CERR(c, "unknown schema version, refused by the hub: %s",
+		     msg ? msg : "upgrade outpost so node and hub share a schema version");
 		break;
 	default:
 		CERR(c, "%s failed: hub answered %ld%s%s", doing, status, msg ? ": " : "",
@@ -1378,6 +1406,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 {
 	sync_push_stats local;
 	buf frame = BUF_INIT(SYNC_MAX_BATCH_BYTES);
+	buf z = BUF_INIT(SYNC_MAX_BATCH_BYTES + SYNC_MAX_BATCH_BYTES / 8);
 	buf resp = BUF_INIT(SYNC_MAX_REPLY);
 	int64_t base = 0, after, first, last, count, total;
 	cJSON *o = NULL;
@@ -1432,8 +1461,17 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			rc = SYNC_E_OTHER;
 			break;
 		}
-		rc = sync_client_request(c, "POST", "/api/v1/sync/push", frame.data, frame.len,
-					 &status, &resp, NULL, NULL, NULL);
+		FAULT_POINT("push.before_send");
+		/* Compressed when that saves bytes on the wire (sync/zbody.h). */
+		if (zbody_deflate(frame.data, frame.len, &z) == 0 && z.len < frame.len) {
+			c->sc_body_encoding = ZBODY_ENCODING;
+			rc = sync_client_request(c, "POST", "/api/v1/sync/push", z.data, z.len,
+						 &status, &resp, NULL, NULL, NULL);
+		} else {
+			rc = sync_client_request(c, "POST", "/api/v1/sync/push", frame.data,
+						 frame.len, &status, &resp, NULL, NULL, NULL);
+		}
+		c->sc_body_encoding = NULL;
 		if (rc != 0)
 			break;
 		st->ps_batches++;
@@ -1477,6 +1515,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			break;
 		}
 		st->ps_head_seq = json_i64(o, "head_seq", -1);
+		FAULT_POINT("push.after_reply");
 		if (push_commit(db, base, wire_acked,
 				cJSON_GetObjectItemCaseSensitive(o, "quarantined"),
 				st->ps_head_seq) != 0) {
@@ -1499,6 +1538,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 	}
 	cJSON_Delete(o);
 	buf_release(&frame);
+	buf_release(&z);
 	buf_release(&resp);
 	return rc;
 }
@@ -1541,6 +1581,7 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 		rc = SYNC_E_OTHER;
 		goto out;
 	}
+	FAULT_POINT("pull.after_reply");
 	rc = apply_page(c, db, &resp, next);
 	if (rc != 0)
 		goto out;
@@ -1621,6 +1662,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			rc = SYNC_E_OTHER;
 			break;
 		}
+		FAULT_POINT("pull.after_reply");
 		rc = apply_page(c, db, &resp, next);
 		if (rc != 0)
 			break;

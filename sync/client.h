@@ -131,6 +131,7 @@ typedef struct sync_client {
 	int sc_have_time;            /* a reply carried X-Outpost-Time */
 	int64_t sc_offset_ms;        /* hub clock minus local clock */
 	uint64_t sc_last_contact_ms; /* local time of the last hub reply */
+	const char *sc_body_encoding; /* Content-Encoding of the next POST body, or NULL */
 } sync_client;
 
 /* Call once per process before any thread uses the client (curl_global_init). */

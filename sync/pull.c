@@ -18,6 +18,7 @@
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "model/schema.h"
+#include "lib/fault.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
 
@@ -484,6 +485,7 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	if (meta_set(db, "sync_cursor", next_cursor) != 0 ||
 	    meta_set(db, "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
 		goto out;
+	FAULT_POINT("pull.apply");
 	if (db_exec(db, "COMMIT") != 0)
 		goto out;
 	return 0;

@@ -45,17 +45,23 @@
  *   POST /api/v1/sync/enroll   {"code","hostname"} -> {"node_id","node_secret",
  *                              "office_id","local_area_id","hub_pin",
  *                              "hub_time_ms","schema_version"}   (no signature)
- *   POST /api/v1/sync/push     body: batch frame (sync/frame.h) ->
+ *   POST /api/v1/sync/push     body: batch frame (sync/frame.h), or with
+ *                              Content-Encoding: deflate that frame as a zlib
+ *                              stream (sync/zbody.h; signed as sent) ->
  *                              {"acked_seq","applied","skipped","quarantined":[{"seq","reason"}],
  *                               "conflicts","head_seq","hub_time_ms"}
  *                              409 {"error","expected_seq"} on a gap,
  *                              400 {"error"} on a malformed frame,
- *                              426 {"error"} on an unknown schema version
+ *                              426 {"error"} on an unknown schema version,
+ *                              415 {"error"} on an unknown Content-Encoding
  *   GET  /api/v1/sync/pull?after=SEQ&max=N -> body: patchset (may be empty),
  *                              headers X-Outpost-Next (new cursor),
  *                              X-Outpost-Head (hub head seq), X-Outpost-More (0/1);
  *                              410 when SEQ is older than the pruned log
  *   GET  /api/v1/sync/snapshot -> body: patchset, X-Outpost-Next = its seq
+ *                              (pull pages and snapshots come as a zlib
+ *                              stream with Content-Encoding: deflate when the
+ *                              request has Accept-Encoding: deflate)
  *   GET  /api/v1/sync/digest   -> {"tables":{"name":{"count":N,"digest":"hex"}}}
  *   GET  /api/v1/sync/status   -> node's view at the hub (acked seq, head, ...)
  *   GET  /api/v1/sync/conflicts -> conflicts in the node's scope
@@ -86,7 +92,7 @@ typedef struct sync_scope {
 /* ---- hub: schema, triggers, apply (sync/apply.c) -------------------------- */
 
 /* Create the hub's replication tables (change_log, conflicts is replicated
- * and lives in model/, quarantine, tombstones, sync_ctx) and the change-log
+ * and lives in model/, quarantine, tombstones, sync_ctx, col_clocks) and the change-log
  * triggers on every replicated table.  Idempotent; call at hub start after
  * schema_migrate(). 0 or -1. */
 int sync_hub_migrate(sqlite3 *db);
@@ -117,6 +123,18 @@ typedef struct sync_apply_result {
  */
 int sync_hub_apply(sqlite3 *db, const sync_scope *sc, const sync_entry *e,
 		   sync_apply_result *res);
+
+/*
+ * The same with prepared statements and table shapes kept between calls, for
+ * the entries of one batch (several times faster per entry).  The cache
+ * belongs to db and to one thread at a time; free it before closing db.
+ * sync_hub_apply_cached() with a cache of another db returns -1.
+ */
+typedef struct sync_apply_cache sync_apply_cache;
+sync_apply_cache *sync_apply_cache_new(sqlite3 *db);
+void sync_apply_cache_free(sync_apply_cache *c);
+int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			  const sync_entry *e, sync_apply_result *res);
 
 /*
  * Domain rules at the hub: an optional hook sync_hub_apply() calls for every

@@ -20,7 +20,12 @@ enum {
 	EXIT_TOOL_SCHEMA = 6,
 	EXIT_TOOL_MISMATCH = 7,    /* verify found differences */
 	EXIT_TOOL_OTHER = 8,
+	EXIT_TOOL_PENDING = 9,     /* pull refused: local changes not pushed yet */
 };
+
+/* A progress bar shows only on transfers longer than this (ms);
+ * $OUTPOST_SYNC_PROGRESS_DELAY_MS overrides it. */
+#define TOOL_PROGRESS_DELAY_MS 500
 
 typedef struct tool {
 	const char *t_cmd;
@@ -30,8 +35,10 @@ typedef struct tool {
 	const char *t_out;        /* export */
 	int t_force;              /* enroll over an existing identity */
 	int t_json;
-	int t_progress;           /* draw a progress bar on stderr */
+	int t_progress;           /* stdout is a terminal and no --json: may draw a bar */
 	int t_bar_drawn;
+	uint64_t t_progress_delay_ms;
+	uint64_t t_progress_t0;   /* monotonic ms of the transfer's first report */
 } tool;
 
 /* SYNC_E_* -> exit code. */
@@ -41,7 +48,8 @@ int tool_exit_code(int rc);
 int tool_fail(tool *t, int rc, const char *msg);
 /* Print o (pretty for people is the caller's job) and free it. */
 void tool_print_json(cJSON *o);
-/* sync_progress_fn drawing a bar on stderr when t->t_progress. */
+/* sync_progress_fn drawing a bar on stdout when t->t_progress, once a
+ * transfer has run for t_progress_delay_ms. */
 void tool_progress(void *arg, const char *what, uint64_t done, uint64_t total);
 void tool_progress_end(tool *t);
 /* Load the identity, open node.db, adopt the identity there, seed the

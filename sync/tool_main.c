@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct {
@@ -50,7 +51,10 @@ static void usage(FILE *fp)
 		"  5  the hub's key does not match the pinned key\n"
 		"  6  schema version refused by the hub\n"
 		"  7  verify found differences\n"
-		"  8  any other error\n",
+		"  8  any other error\n"
+		"  9  pull refused: local changes are waiting to be pushed (push first)\n\n"
+		"A progress bar is drawn on long transfers when stdout is a terminal\n"
+		"(never with --json or when the output is piped).\n",
 		TOOL_DEFAULT_DATA);
 }
 
@@ -71,6 +75,8 @@ int tool_exit_code(int rc)
 		return EXIT_TOOL_SCHEMA;
 	case SYNC_E_MISMATCH:
 		return EXIT_TOOL_MISMATCH;
+	case SYNC_E_PENDING:
+		return EXIT_TOOL_PENDING;
 	default:
 		return EXIT_TOOL_OTHER;
 	}
@@ -103,13 +109,27 @@ int tool_fail(tool *t, int rc, const char *msg)
 	return tool_exit_code(rc);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void tool_progress(void *arg, const char *what, uint64_t done, uint64_t total)
 {
 	tool *t = arg;
 	char line[160];
 	int width = 30, fill;
+	uint64_t now = mono_ms();
 
 	if (!t->t_progress)
+		return;
+	if (t->t_progress_t0 == 0)
+		t->t_progress_t0 = now;
+	/* Short transfers finish before a bar would help. */
+	if (now - t->t_progress_t0 < t->t_progress_delay_ms)
 		return;
 	if (total > 0) {
 		if (done > total)
@@ -122,16 +142,17 @@ void tool_progress(void *arg, const char *what, uint64_t done, uint64_t total)
 	} else {
 		snprintf(line, sizeof line, "\r%-8s %llu bytes", what, (unsigned long long)done);
 	}
-	fputs(line, stderr);
-	fflush(stderr);
+	fputs(line, stdout);
+	fflush(stdout);
 	t->t_bar_drawn = 1;
 }
 
 void tool_progress_end(tool *t)
 {
+	t->t_progress_t0 = 0;
 	if (t->t_bar_drawn) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
 		t->t_bar_drawn = 0;
 	}
 }
@@ -264,7 +285,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "outpost-sync: --data needs a directory\n");
 		return EXIT_TOOL_USAGE;
 	}
-	t.t_progress = !t.t_json && isatty(STDERR_FILENO);
+	t.t_progress = !t.t_json && isatty(STDOUT_FILENO);
+	env = getenv("OUTPOST_SYNC_PROGRESS_DELAY_MS");
+	t.t_progress_delay_ms = env && *env ? strtoull(env, NULL, 10) : TOOL_PROGRESS_DELAY_MS;
 	if (sync_client_global_init() != 0) {
 		fprintf(stderr, "outpost-sync: cannot initialise libcurl\n");
 		return EXIT_TOOL_OTHER;

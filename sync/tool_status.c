@@ -74,8 +74,10 @@ static void human(const sync_identity *id, int enrolled, const cJSON *o, uint64_
 	v = num(o, "acked_seq", &h1);
 	head = num(o, "head_seq", &h2);
 	cursor = num(o, "cursor", &h3);
-	snprintf(a, sizeof a, h1 ? "%" PRId64 : "none", v);
-	printf("acked         %s (last local change the hub confirmed)\n", a);
+	if (h1)
+		printf("acked         %" PRId64 " (last local change the hub confirmed)\n", v);
+	else
+		printf("acked         none yet (nothing pushed since enrollment)\n");
 	snprintf(a, sizeof a, h3 ? "%" PRId64 : "none (a snapshot comes first)", cursor);
 	snprintf(b, sizeof b, h2 ? "%" PRId64 : "unknown", head);
 	printf("pulled to     %s of hub head %s%s\n", a, b,

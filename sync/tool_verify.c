@@ -169,24 +169,32 @@ int cmd_conflicts(tool *t)
 	} else if (n == 0) {
 		printf("no conflicts in this office's scope\n");
 	} else {
-		printf("%d conflict%s (%d open):\n", n, n == 1 ? "" : "s", open);
-		printf("%-19s %-20s %-36s %-18s %s\n", "when", "table", "row", "column", "kept");
+		printf("%d conflict%s (%d open), newest first:\n", n, n == 1 ? "" : "s", open);
 		cJSON_ArrayForEach(r, rows)
 		{
 			double at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "created_at"));
 			time_t s = (time_t)(at / 1000);
 			struct tm tm;
 			char ts[32] = "";
+			int remote = strcmp(str(r, "winner"), "remote") == 0;
 			if (at > 0) {
 				localtime_r(&s, &tm);
 				strftime(ts, sizeof ts, "%Y-%m-%d %H:%M", &tm);
 			}
-			printf("%-19s %-20s %-36s %-18s %s%s\n", ts, str(r, "tbl"), str(r, "row_id"),
-			       str(r, "column_name"),
-			       strcmp(str(r, "winner"), "remote") == 0 ? "node's value" : "hub's value",
+			/* Values are JSON text: "called", 3, null. */
+			printf("%s  %s %s  column %s%s\n"
+			       "    base %s; hub had %s; node %s wrote %s; kept %s (%s)\n",
+			       ts, str(r, "tbl"), str(r, "row_id"), str(r, "column_name"),
 			       cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(r, "resolved_at"))
-				       ? " (resolved)"
-				       : "");
+				       ? "  (resolved)"
+				       : "",
+			       *str(r, "base_value") ? str(r, "base_value") : "null",
+			       *str(r, "local_value") ? str(r, "local_value") : "null",
+			       str(r, "node_id"),
+			       *str(r, "remote_value") ? str(r, "remote_value") : "null",
+			       remote ? (*str(r, "remote_value") ? str(r, "remote_value") : "null")
+				      : (*str(r, "local_value") ? str(r, "local_value") : "null"),
+			       remote ? "the node's value" : "the hub's value");
 		}
 	}
 	ex = EXIT_TOOL_OK;

@@ -2,7 +2,15 @@
 // create a lead from an external employer, add a contact, record two services
 // at once, create and close a work item, convert the lead; field-level errors
 // in the UI; axe-core (WCAG 2.1 AA) clean on every CRM page.
-import { startNode, launch, assertAccessible, assert, OUT } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
+
+// Rows the hub would send on pull (a possible-duplicate flag, a conflict),
+// written straight into the node's database as a pull would apply them.
+function hubRows(node, sql) {
+  execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000', sql]);
+}
 
 async function withNode(fn) {
   const node = await startNode();
@@ -10,6 +18,7 @@ async function withNode(fn) {
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('dialog', d => d.accept());
+    await login(page, node);
     await fn(node, page);
   } finally {
     await browser.close();
@@ -18,7 +27,9 @@ async function withNode(fn) {
 }
 
 async function patch(node, path, body) {
-  const r = await fetch(node.url + path, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const headers = { 'Content-Type': 'application/json' };
+  if (node.session) { headers.Cookie = node.session.cookie; headers['X-CSRF-Token'] = node.session.csrf; }
+  const r = await fetch(node.url + path, { method: 'PATCH', headers, body: JSON.stringify(body) });
   return { status: r.status, json: await r.json() };
 }
 
@@ -105,6 +116,11 @@ export const tests = [
     assert(e.account_type === 'recruiting' && e.vetting_status === 'pending', 'converted, vetting pending');
     assert(!e.username.startsWith('MKT'), `MKT prefix dropped, got ${e.username}`);
     assert(await page.isHidden('#convert-btn'), 'no second conversion offered');
+    await page.locator('#vetting:not([hidden])').waitFor();
+    await assertAccessible(page, 'summary with vetting pending');
+    await page.click('#vet-ok');
+    await page.waitForFunction(() => document.getElementById('vetting').hidden);
+    assert((await node.api(`/api/v1/crm/employers/${id}`)).json.vetting_status === 'approved', 'vetting passed');
     await page.screenshot({ path: `${OUT}/crm-lead.png`, fullPage: true });
   })],
 
@@ -123,6 +139,70 @@ export const tests = [
     await page.check('#confirm_not_duplicate');
     await page.click('#save');
     await page.waitForURL(/crm-lead\.html\?id=/);
+  })],
+
+  ['flags and crossed edits from the hub, the edit dialog, field errors on filters, the home page notice', () => withNode(async (node, page) => {
+    const a = (await node.api('/api/v1/crm/employers', { company_name: 'Twin Office Bakery', zip: '95814', city: 'Sacramento' })).json;
+    const b = (await node.api('/api/v1/crm/employers', { company_name: 'Twin Office Bakery Inc', zip: '95814', confirm_not_duplicate: true })).json;
+    const t = (await node.api('/api/v1/crm/meta')).json.today;
+    await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-follow-up', description: 'Due today on the home page', due_date: t, employer_id: a.id });
+    hubRows(node, `INSERT INTO crm_duplicate_flags(id, employer_id, other_employer_id, reason, normalized_name, zip5, detected_at, status, updated_hlc)
+      VALUES('flag-1', '${b.id}', '${a.id}', 'name_zip', 'twin office bakery', '95814', 1, 'open', 'h');
+      INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner, node_id, created_at, updated_hlc)
+      VALUES('conf-1', 'employers', '${a.id}', 'city', '"Sacramento"', '"Folsom"', '"Elk Grove"', 'local', 'other-node', 1, 'h');`);
+    // The home page: due today, and the queue.
+    await page.goto(node.url + '/');
+    await page.locator('#crm-due', { hasText: 'due today' }).waitFor();
+    assert((await page.textContent('#crm-queue')).includes('Twin Office Bakery'), 'home page shows My Queue');
+    await assertAccessible(page, 'home page with the CRM widget');
+    // CRM home lists the flag; the summary warns and shows the crossed edit.
+    await page.goto(node.url + '/crm.html');
+    await page.locator('#dups td', { hasText: 'same name and ZIP' }).waitFor();
+    await page.goto(`${node.url}/crm-lead.html?id=${a.id}`);
+    await page.locator('#dup-warn:not([hidden])').waitFor();
+    await page.locator('#crossed:not([hidden]) td', { hasText: 'Elk Grove' }).waitFor();
+    assert((await page.textContent('#crossed')).includes('Folsom'), 'both values of the crossed edit shown');
+    await assertAccessible(page, 'summary with a duplicate flag and a crossed edit');
+    // A case note: an empty one is refused in place, then one is added.
+    await page.click('#n-save');
+    await page.waitForFunction(() => document.getElementById('n-body-err').textContent !== '');
+    await page.fill('#n-body', 'Owner asked about the spring job fair');
+    await page.click('#n-save');
+    await page.locator('#notes li', { hasText: 'spring job fair' }).waitFor();
+    // The edit dialog: a bad value is named in place, then a good edit saves.
+    await page.click('#edit-btn');
+    await page.waitForSelector('#edit-dlg[open]');
+    await assertAccessible(page, 'edit dialog');
+    await page.fill('#ed-phone', '555');
+    await page.click('#ed-save');
+    await page.waitForFunction(() => document.getElementById('ed-phone-err').textContent.includes('digits'));
+    assert(await page.getAttribute('#ed-phone', 'aria-invalid') === 'true', 'phone marked invalid');
+    await page.fill('#ed-phone', '(916) 555-0123');
+    await page.fill('#ed-city', 'Elk Grove');
+    await page.click('#ed-save');
+    await page.waitForFunction(() => !document.getElementById('edit-dlg').open);
+    const e = (await node.api(`/api/v1/crm/employers/${a.id}`)).json;
+    assert(e.city === 'Elk Grove' && e.phone === '(916) 555-0123', 'edit saved');
+    // Review the flag on the other record: mark it the duplicate.
+    await page.goto(`${node.url}/crm-lead.html?id=${b.id}`);
+    await page.getByRole('button', { name: /Mark this record a duplicate of/ }).click();
+    await page.locator('#dup-warn', { hasText: 'Marked as a duplicate' }).waitFor();
+    assert((await node.api(`/api/v1/crm/employers/${b.id}`)).json.status === 'inactive', 'duplicate set inactive');
+    // Field-level errors on the search filters and the report filters.
+    await page.goto(node.url + '/crm-external.html');
+    await page.waitForSelector('#list table');
+    await page.fill('#f-zip', 'abc');
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('f-zip-err').textContent !== '');
+    assert(await page.getAttribute('#f-zip', 'aria-invalid') === 'true', 'filter ZIP marked invalid');
+    await assertAccessible(page, 'external employers with a filter error');
+    await page.goto(node.url + '/crm-reports.html');
+    await page.waitForSelector('#out svg');
+    await page.fill('#r-from', '2026-02-01');
+    await page.fill('#r-to', '2026-01-01');
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('r-from-err').textContent !== '');
+    await assertAccessible(page, 'reports with a filter error');
   })],
 
   ['axe-core finds no WCAG 2.1 AA violations on the CRM pages', () => withNode(async (node, page) => {
@@ -147,6 +227,12 @@ export const tests = [
     await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
     await page.waitForSelector('#wi-dlg[open]');
     await assertAccessible(page, 'work item dialog');
+    await page.goto(node.url + '/crm-external.html?view=directory');
+    await page.waitForSelector('#list table');
+    await page.locator('#list tbody tr').first().locator('button.linkish').click();
+    await page.waitForSelector('#site-dlg[open]');
+    assert((await page.getAttribute('#site-convert', 'href')).includes('directory='), 'site details offer Convert to lead');
+    await assertAccessible(page, 'local employer site dialog');
     await page.goto(`${node.url}/crm-lead.html?id=${lead.id}`);
     await page.waitForSelector('#info dd');
     await page.click('#convert-btn');

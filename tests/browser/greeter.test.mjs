@@ -1,11 +1,12 @@
 // greeter.test.mjs - the kiosk and front desk in a real browser.
-import { startNode, launch, assertAccessible, assert, OUT } from './lib.mjs';
+import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
 
 async function withNode(fn) {
   const node = await startNode();
   const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+    await login(page, node);
     await fn(node, page);
   } finally {
     await browser.close();
@@ -85,7 +86,7 @@ export const tests = [
     assert(bars >= 10, `hour bars expected, got ${bars}`);
     assert((await page.textContent('#reason-rows')).includes(rs[1].label), 'reason row shown');
     const href = await page.getAttribute('#csv', 'href');
-    const csv = await (await fetch(node.url + href)).text();
+    const csv = await (await fetch(node.url + href, { headers: { Cookie: node.session.cookie } })).text();
     assert(csv.startsWith('visit_id,date,arrived,visitor_name'), 'CSV header');
     assert(csv.split('\r\n').filter(l => l.includes('Chart ')).length === 3, 'three CSV rows');
     await page.screenshot({ path: `${OUT}/visits.png`, fullPage: true });

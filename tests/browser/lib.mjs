@@ -37,9 +37,16 @@ export async function startNode() {
   }
   return {
     url, proc, data,
+    session: null,  // set by login(): the page's session, for api()
     async api(path, body) {
-      const r = await fetch(url + path, body === undefined ? {} :
-        { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const headers = {};
+      if (this.session) headers.Cookie = this.session.cookie;
+      if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        if (this.session) headers['X-CSRF-Token'] = this.session.csrf;
+      }
+      const r = await fetch(url + path, body === undefined ? { headers } :
+        { method: 'POST', headers, body: JSON.stringify(body) });
       return { status: r.status, json: await r.json().catch(() => null) };
     },
     async stop() {
@@ -49,6 +56,9 @@ export async function startNode() {
     },
   };
 }
+
+// The documented test login of a stand-alone demo node (README, "Test login").
+export const DEMO_PASSWORD = 'Outpost.Demo24';
 
 // Start a real outpost-hub (HTTPS, self-signed certificate: open browser
 // contexts with ignoreHTTPSErrors: true) on a free port with a temporary
@@ -119,10 +129,22 @@ export function enrollNode(node, hub, office = 'demo-office') {
 }
 
 // Sign the page (and node.api) in as a staff member; every browser test calls
-// it after opening a context, before any page other than the kiosk.  Until
-// node logins land, the node treats every request as the demo staff member
-// and this does nothing; the accounts work makes it real.
-export async function login(page, node, username = 'demo') { return; }
+// it after opening a context, before any page other than the kiosk.  Signs in
+// through the real login page, so the browser holds the session cookie and
+// the CSRF cookie that webui/common/api.js sends back; node.api then uses the
+// same session.
+export async function login(page, node, username = 'demo', password = DEMO_PASSWORD) {
+  await page.goto(node.url + '/login.html');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await Promise.all([
+    page.waitForURL(u => !String(u).includes('/login.html'), { timeout: 30000 }),
+    page.click('#signin-btn'),
+  ]);
+  const cookies = await page.context().cookies(node.url);
+  const get = n => (cookies.find(c => c.name === n) || {}).value;
+  node.session = { cookie: `outpost_session=${get('outpost_session')}`, csrf: get('outpost_csrf') };
+}
 
 export async function launch() {
   return chromium.launch({

@@ -33,19 +33,69 @@ def plant_secret(value):
 
 
 # The staff login every test uses on a demo node (see README, "Test login").
+# A stand-alone demo node has one test account per privilege group too
+# (DEMO_GROUP_USERS), all with DEMO_PASSWORD.
 DEMO_USER = "demo"
-DEMO_PASSWORD = None  # set by the accounts work when node logins land
+DEMO_PASSWORD = "Outpost.Demo24"
+DEMO_GROUP_USERS = {
+    "LWIA/CBO Staff": "t-lwia-cbo",
+    "LWIA Intake Staff": "t-lwia-intake",
+    "LWIA Partner Staff": "t-lwia-partner",
+    "LWIA Partner Supervisor": "t-lwia-supervisor",
+    "ETPL Coordinators": "t-etpl",
+    "WARN": "t-warn",
+    "View Access": "t-view",
+    "View Access with Reports": "t-view-reports",
+    "DVOP": "t-dvop",
+    "EDD El Centro Helpdesk": "t-helpdesk",
+    "EDD WSB Staff": "t-wsb",
+    "EDD WSB Supervisor": "t-wsb-supervisor",
+    "LVER": "t-lver",
+    "TAA Coordinators/Specialist": "t-taa",
+}
 
 
-def login(daemon, username=DEMO_USER, password=None):
+def login(daemon, username=DEMO_USER, password=None, expect=200):
     """Sign the daemon's client (its cookies and CSRF token) in as a staff
     member.  Every integration test calls this right after starting a node,
     before using any route other than /healthz and the public kiosk.
 
-    Until node logins land, the node answers every request as the demo staff
-    member and this does nothing; the accounts work makes it real.
+    POSTs /api/v1/session; on success the session cookie is kept in
+    daemon.cookies and the CSRF token in daemon.csrf, so daemon.get/post
+    carry both.  Returns the response; raises unless its status is `expect`.
     """
-    return None
+    if password is None:
+        password = DEMO_PASSWORD
+    daemon.csrf = None  # a browser sends its old cookie; the node ends that session
+    r = daemon.request("POST", "/api/v1/session",
+                       body={"username": username, "password": password}, timeout=60)
+    if r.status != expect:
+        raise AssertionError("login as %r: expected %d, got %r" % (username, expect, r))
+    if r.status == 200:
+        daemon.csrf = r.json().get("csrf_token")
+    return r
+
+
+def client(daemon, source=None):
+    """Another browser on the same daemon: a copy of it with its own cookies
+    and CSRF token, optionally connecting from another loopback address
+    (source, e.g. "127.0.0.2": another office PC, for the throttling tests).
+    Starting or stopping the daemon stays with the original object."""
+    import copy
+    c = copy.copy(daemon)
+    c.cookies = {}
+    c.csrf = None
+    c.source = source
+    return c
+
+
+def logout(daemon):
+    """Sign the daemon's client out (DELETE /api/v1/session) and forget the
+    cookies and CSRF token."""
+    r = daemon.request("DELETE", "/api/v1/session")
+    daemon.cookies.clear()
+    daemon.csrf = None
+    return r
 
 
 def free_port():
@@ -100,6 +150,7 @@ class Daemon:
         self.logpath = os.path.join(OUT, self.name + ".log")
         self.cookies = {}
         self.csrf = None
+        self.source = None  # local address to connect from (harness.client)
 
     @property
     def binary(self):
@@ -144,13 +195,15 @@ class Daemon:
             return ""
 
     def conn(self, timeout=10):
+        src = (self.source, 0) if getattr(self, "source", None) else None
         if self.tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
-                                               context=ctx)
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                                               context=ctx, source_address=src)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=src)
 
     def request(self, method, path, body=None, headers=None, timeout=10, raw=False):
         h = {}
@@ -248,7 +301,9 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     p = subprocess.run(args, capture_output=True, timeout=timeout, env=e)
     # stderr is the tools' log channel and is searched for planted secrets;
     # stdout is their answer (an enrollment code, on purpose) and is kept apart.
-    cmd = b"$ " + " ".join(args).encode() + b"\n"
+    # An enrollment code on the command line is a secret: not in the log.
+    shown = ["<code>" if i and args[i - 1] == "--code" else a for i, a in enumerate(args)]
+    cmd = b"$ " + " ".join(shown).encode() + b"\n"
     with open(os.path.join(OUT, name + "-tool.log"), "ab") as f:
         f.write(cmd + p.stderr)
     with open(os.path.join(OUT, name + "-tool.out"), "ab") as f:

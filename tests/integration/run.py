@@ -19,7 +19,7 @@ class Result(unittest.TextTestResult):
         super().startTest(test)
 
     def _line(self, tag, test):
-        self.stream.write("%s %s (%.1fs)\n" % (tag, test.id(), time.time() - self._t0))
+        self.stream.write("%s %s (%.1fs)\n" % (tag, test.id(), time.time() - getattr(self, "_t0", time.time())))
         self.stream.flush()
 
     def addSuccess(self, test):

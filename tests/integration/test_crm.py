@@ -5,20 +5,24 @@ the service plan (several services at once, code and date rules), work items
 (queues, status, notes, soft delete, due today), the reports as JSON and CSV,
 bad input answered 400 with the field named, one outbox entry per write.
 
-Replication between offices (conflicting offline edits of a lead and a work
-item merge column by column; the same employer created in two offices is
-flagged at the hub) needs working `outpost-sync push/pull` against
-`outpost-hub`; those tests skip with the reason until both work.  The same
-merge and flag rules are covered through the hub's real apply path in
-tests/unit/test_crm.c.
+Replication between offices runs against a real outpost-hub and two enrolled
+nodes driven by `outpost-sync push/pull`: conflicting offline edits of a lead
+and of a work item merge column by column (the later edit wins a column both
+changed, a `conflicts` row keeps both values and both offices see it; a
+Closed item is not reopened by an older edit), and the same employer created
+in two offices offline is flagged at the hub as a possible duplicate, never
+merged, and the flag reaches both offices.
 """
 import csv
 import io
+import json
 import os
-import subprocess
+import time
 import unittest
+import urllib.parse
 
-from harness import BIN, Daemon
+import harness
+from harness import BIN, Daemon, login, plant_secret, run_tool
 
 API = "/api/v1/crm"
 
@@ -31,6 +35,7 @@ class CrmNodeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.node = Daemon("node").start()
+        login(cls.node)
 
     @classmethod
     def tearDownClass(cls):
@@ -229,6 +234,26 @@ class CrmNodeTest(unittest.TestCase):
         self.assertEqual(len(s["contacts"]), 2)
         self.assertEqual(len(s["locations"]), 1)
 
+    def test_case_notes(self):
+        e = self.lead("Case Note Cannery", "95901")
+        before = self.outbox()
+        r = self.req("POST", "/employers/%s/notes" % e["id"],
+                     {"subject": "First visit", "body": "  Met the owner; hiring in spring.  "})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(self.outbox(), before + 1)
+        self.req("POST", "/employers/%s/notes" % e["id"], {"body": "Second call"})
+        s = self.node.get(API + "/employers/" + e["id"]).json()
+        self.assertEqual([n["body"] for n in s["notes"]],
+                         ["Second call", "Met the owner; hiring in spring."])  # newest first
+        self.assertEqual(s["notes"][1]["subject"], "First visit")
+        self.assertEqual(s["notes"][0]["staff_id"], "demo-staff")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "   "}), "body")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "x" * 4001}), "body")
+        self.bad(self.req("POST", "/employers/%s/notes" % e["id"], {"body": "x", "mood": 1}), "mood")
+        self.assertEqual(self.req("POST", "/employers/nope/notes", {"body": "x"}).status, 404)
+        self.assertEqual(self.outbox(), before + 2)
+        self.assertNotIn("hiring in spring", self.node.read_log())  # note text never logged
+
     def test_conversion(self):
         e = self.lead("Conversion Candidate Co", "95202")
         # Missing EDD Account Number, then other required fields, each named.
@@ -247,7 +272,7 @@ class CrmNodeTest(unittest.TestCase):
                      {"edd_account_number": "123-4567-8", "phone": "(209) 555-0100",
                       "industry": "493110", "drop_mkt_prefix": True})
         self.assertEqual(r.status, 200, r.body)
-        c = r.json()
+        c = conv = r.json()
         self.assertEqual(c["account_type"], "recruiting")
         self.assertEqual(c["username"], e["username"][3:])
         self.assertFalse(c["has_mkt_prefix"])
@@ -260,6 +285,23 @@ class CrmNodeTest(unittest.TestCase):
         # It stays in the Contacts List (created as a lead).
         c = self.node.get(API + "/contacts?owner=me&account_type=recruiting&limit=500").json()["items"]
         self.assertIn(e["id"], {x["employer_id"] for x in c})
+        # The vetting result: approved, or locked when the information did not match.
+        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "maybe"}), "result")
+        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {}), "result")
+        r = self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "locked"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["vetting_status"], "locked")
+        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "approved"}),
+                 "vetting_status", 409)
+        # User names are unique: a conversion or an edit cannot take one in use.
+        other = self.lead("Name Taker Co", "95202", phone="(209) 555-0102", industry="4931",
+                          contacts=[{"name": "Lou", "kind": "primary"}])
+        self.bad(self.req("POST", "/employers/%s/convert" % other["id"],
+                          {"edd_account_number": "7654322", "username": conv["username"]}), "username", 409)
+        self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": conv["username"]}), "username", 409)
+        self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": "a b"}), "username")
+        self.bad(self.req("POST", "/employers/%s/vetting" % other["id"], {"result": "approved"}),
+                 "account_type", 409)  # still a lead
         # Keeping the prefix is allowed too.
         e2 = self.lead("Keep Prefix Co", "95202", phone="(209) 555-0101", industry="4931",
                        contacts=[{"name": "Kim", "kind": "primary"}])
@@ -434,6 +476,38 @@ class CrmNodeTest(unittest.TestCase):
         self.bad(self.node.get(API + "/reports/work-items?from=2026-02-01&to=2026-01-01"), "from")
         self.bad(self.node.get(API + "/reports/services?format=pdf"), "format")
 
+    def test_free_text_search(self):
+        e = self.lead("Quillfeather Stationers", "95819",
+                      contacts=[{"name": "Ximena Oduya", "kind": "primary"}])
+        w = self.req("POST", "/work-items", {"category_id": "crm-cat-other",
+                                             "description": "Bring the brochure",
+                                             "employer_id": e["id"]}).json()
+        ids = lambda r: [x.get("id") or x.get("employer_id") for x in r.json()["items"]]
+        # Every word typed starts a word, in any order, case and accents folded.
+        for q in ("quillf", "STATIONERS quill", "Quíllfeather"):
+            r = self.node.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote(q))
+            self.assertEqual(ids(r), [e["id"]], q)
+        self.assertEqual(ids(self.node.get(API + "/employers?owner=all&q=uillfeather")), [])
+        self.assertEqual(ids(self.node.get(API + "/employers?owner=all&q=" + e["username"])), [e["id"]])
+        # Contacts List by contact name or company; work items by text or company.
+        for q in ("oduya", "ximena%20quill"):
+            self.assertEqual(set(ids(self.node.get(API + "/contacts?owner=all&q=" + q))), {e["id"]}, q)
+        for q in ("brochure", "quillfeather", w["ref"].lower()):
+            r = self.node.get(API + "/work-items?queue=group&status=all&q=" + q)
+            self.assertEqual([x["id"] for x in r.json()["items"]], [w["id"]], q)
+        # A word with more matches than can be sorted cheaply (300): newest
+        # first, straight from the index, still paged.
+        made = [self.lead("Commonword Supply %03d" % i, "96001", confirm_not_duplicate=True)["id"]
+                for i in range(301)]
+        r = self.node.get(API + "/employers?owner=all&account_type=all&q=commonword&limit=20")
+        j = r.json()
+        self.assertEqual(j.get("order"), "newest")
+        self.assertEqual([x["id"] for x in j["items"]], made[::-1][:20])
+        self.assertTrue(j["more"])
+        j = self.node.get(API + "/employers?owner=all&account_type=all&q=commonword%20supply%20300").json()
+        self.assertNotIn("order", j)
+        self.assertEqual([x["id"] for x in j["items"]], [made[300]])
+
     def test_web_pages_served(self):
         for page in ("/crm.html", "/crm-leads.html", "/crm-lead.html", "/crm-lead-form.html",
                      "/crm-external.html", "/crm-work.html", "/crm-reports.html"):
@@ -442,32 +516,271 @@ class CrmNodeTest(unittest.TestCase):
             self.assertIn(b"<main", r.body)
 
 
-def tool_works(name, *args):
-    try:
-        p = subprocess.run([os.path.join(BIN, name)] + list(args), capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    out = p.stdout + p.stderr
-    return p.returncode == 0 and b"push" in out and b"pull" in out
+# ---- replication between offices, through a real hub ------------------------
 
 
-SYNC_READY = tool_works("outpost-sync", "--help") and tool_works("outpost-hub", "--help")
-WHY = ("needs outpost-sync enroll/push/pull and outpost-hub sync to work end to end "
-       "(not yet: outpost-sync has no push/pull); the merge and duplicate-flag rules are "
-       "tested through the hub's apply path in tests/unit/test_crm.c")
+def hub_code(hub, office):
+    p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", office,
+                  "--data", hub.data], name="hub")
+    if p.returncode != 0:
+        raise RuntimeError("enroll-code failed: %r" % p.stderr)
+    code = p.stdout.decode().strip()
+    plant_secret(code)
+    plant_secret(code.replace("-", ""))
+    return code
 
 
-@unittest.skipUnless(SYNC_READY, WHY)
 class CrmReplicationTest(unittest.TestCase):
-    def test_conflicting_offline_edits_of_a_lead_and_a_work_item_merge(self):
-        self.skipTest("to be written when the sync client works: two enrolled nodes, one lead and one "
-                  "work item pulled by both, disjoint and overlapping offline edits, push both, "
-                  "pull, compare column by column and with outpost-sync verify")
+    """Two office nodes enrolled with one hub.  "Offline" is the hub stopped:
+    both offices keep working on what they last pulled, then push and pull
+    with outpost-sync once it is back.  The nodes' own background sync may
+    run too; nothing asserted here depends on who pushes first except where
+    the test pushes explicitly in a chosen order."""
 
-    def test_same_employer_in_two_offices_is_flagged_at_the_hub(self):
-        self.skipTest("to be written when the sync client works: each office creates 'Acme Tools' "
-                  "in 95814 offline (confirm_not_duplicate), push both; the hub keeps both rows "
-                  "and one open crm_duplicate_flags row, which both nodes receive on pull")
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        cls.a = Daemon("node", name="crm-office-a-%d" % os.getpid()).start()
+        login(cls.a)
+        cls.b = Daemon("node", name="crm-office-b-%d" % os.getpid()).start()
+        login(cls.b)
+        for node, office in ((cls.a, "demo-office"), (cls.b, "demo-office-2")):
+            p = run_tool(["enroll", "--hub", cls.hub.url, "--code", hub_code(cls.hub, office),
+                          "--data", node.data, "--json"])
+            if p.returncode != 0:
+                raise RuntimeError("enroll failed: %r %r" % (p.stdout, p.stderr))
+            # A running node takes up its new identity (and office) within
+            # one background sync interval.
+            t0 = time.time()
+            while node.get("/healthz").json().get("office_id") != office:
+                if time.time() - t0 > 30:
+                    raise RuntimeError("%s did not take up office %s" % (node.name, office))
+                time.sleep(0.2)
+        for node in (cls.a, cls.b):
+            cls.sync(node, "push")
+            cls.sync(node, "pull")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.cleanup()
+        cls.b.cleanup()
+        cls.hub.cleanup()
+
+    # ---- helpers ------------------------------------------------------------
+    @classmethod
+    def sync(cls, node, cmd):
+        p = run_tool([cmd, "--data", node.data, "--json"])
+        if p.returncode != 0:
+            raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
+                cmd, node.name, p.returncode, p.stdout.decode(), p.stderr.decode()))
+        return json.loads(p.stdout)
+
+    def offline(self):
+        self.hub.stop()
+
+    def online(self):
+        self.hub.start()
+
+    def settle(self, *order):
+        """Push in the given order, then pull everywhere (push again first if a
+        background write slipped in), so every replica has everything."""
+        for node in order:
+            self.sync(node, "push")
+        for node in (self.a, self.b):
+            self.sync(node, "push")
+            self.sync(node, "pull")
+
+    def api(self, node, method, path, body=None, status=None):
+        r = node.request(method, API + path, body=body)
+        if status is not None:
+            self.assertEqual(r.status, status, r.body)
+        return r.json()
+
+    def hub_row(self, sql, *args):
+        db = self.hub.db()
+        try:
+            return db.execute(sql, args).fetchone()
+        finally:
+            db.close()
+
+    def node_rows(self, node, sql, *args):
+        db = node.db()
+        try:
+            return [dict(r) for r in db.execute(sql, args).fetchall()]
+        finally:
+            db.close()
+
+    def conflicts(self, node, table, row_id):
+        return {r["column_name"]: r for r in self.node_rows(
+            node, "SELECT * FROM conflicts WHERE tbl=? AND row_id=?", table, row_id)}
+
+    def row_hlc(self, node, table, row_id):
+        return self.node_rows(node, "SELECT updated_hlc FROM %s WHERE id=?" % table,
+                              row_id)[0]["updated_hlc"]
+
+    def verify(self, node):
+        p = run_tool(["verify", "--data", node.data, "--json"])
+        self.assertEqual(p.returncode, 0, (p.stdout.decode()[-2000:], p.stderr.decode()))
+
+    # ---- tests --------------------------------------------------------------
+    def test_conflicting_offline_edits_of_a_lead_merge_column_by_column(self):
+        e = self.api(self.a, "POST", "/employers", {
+            "company_name": "Crossed Edits Lumber", "zip": "95816", "street": "9 Mill Rd",
+            "city": "Sacramento", "phone": "(916) 555-0170"}, 201)
+        self.settle(self.a)
+        self.assertEqual(self.api(self.b, "GET", "/employers/" + e["id"], status=200)["city"],
+                         "Sacramento")
+
+        self.offline()
+        try:
+            # Office A (earlier): phone and city.  Office B (later): website and city.
+            self.api(self.a, "PATCH", "/employers/" + e["id"],
+                     {"phone": "(916) 555-0199", "city": "Elk Grove"}, 200)
+            time.sleep(0.3)
+            self.api(self.b, "PATCH", "/employers/" + e["id"],
+                     {"website": "www.crossed-lumber.example.com", "city": "Folsom"}, 200)
+        finally:
+            self.online()
+        # Each office's clock runs on its own estimate of the hub's; the rule
+        # is "the later HLC wins", so the expected city follows the HLCs.
+        ha, hb = self.row_hlc(self.a, "employers", e["id"]), self.row_hlc(self.b, "employers", e["id"])
+        self.assertNotEqual(ha, hb)
+        later, earlier = ("Folsom", "Elk Grove") if hb > ha else ("Elk Grove", "Folsom")
+        # The later edit reaches the hub first; the earlier one must not win.
+        self.settle(*((self.b, self.a) if hb > ha else (self.a, self.b)))
+
+        for node in (self.a, self.b):
+            s = self.api(node, "GET", "/employers/" + e["id"], status=200)
+            self.assertEqual(s["phone"], "(916) 555-0199", node.name)           # only A
+            self.assertEqual(s["website"], "www.crossed-lumber.example.com")     # only B
+            self.assertEqual(s["city"], later, node.name)                        # both: later wins
+            self.assertEqual(s["street"], "9 Mill Rd")                           # neither
+            c = self.conflicts(node, "employers", e["id"])
+            self.assertEqual(set(c), {"city"}, node.name)
+            self.assertEqual({json.loads(c["city"]["local_value"]),
+                              json.loads(c["city"]["remote_value"])}, {"Elk Grove", "Folsom"})
+            self.assertEqual(json.loads(c["city"]["base_value"]), "Sacramento")
+            # The summary shows the crossed edit to the staff of both offices.
+            shown = [x for x in s["conflicts"] if x["column_name"] == "city"]
+            self.assertEqual(len(shown), 1, s["conflicts"])
+            self.assertEqual(shown[0]["kept_value"], later)
+            self.assertEqual(shown[0]["other_value"], earlier)
+        row = self.hub_row("SELECT phone, website, city FROM employers WHERE id=?", e["id"])
+        self.assertEqual(tuple(row), ("(916) 555-0199", "www.crossed-lumber.example.com", later))
+        self.assertEqual(self.hub_row("SELECT count(*) FROM conflicts WHERE tbl='employers' "
+                                      "AND row_id=?", e["id"])[0], 1)
+        self.verify(self.a)
+        self.verify(self.b)
+
+    def test_conflicting_offline_edits_of_a_work_item_and_closed_stays_closed(self):
+        e = self.api(self.a, "POST", "/employers", {
+            "company_name": "Work Item Crossing Dairy", "zip": "95620", "city": "Dixon"}, 201)
+        w = self.api(self.a, "POST", "/work-items", {
+            "category_id": "crm-cat-follow-up", "description": "Call about the job fair",
+            "employer_id": e["id"], "due_date": "2026-12-01"}, 201)
+        w2 = self.api(self.a, "POST", "/work-items", {
+            "category_id": "crm-cat-follow-up", "description": "Second item",
+            "employer_id": e["id"]}, 201)
+        self.settle(self.a)
+        self.assertEqual(self.api(self.b, "GET", "/work-items/" + w["id"], status=200)["status"], "New")
+
+        self.offline()
+        try:
+            # Office A (earlier): description, priority, status In Progress.
+            self.api(self.a, "PATCH", "/work-items/" + w["id"], {
+                "description": "Call HR about the job fair", "priority_id": "crm-pri-high",
+                "status": "In Progress"}, 200)
+            # ...and on the second item a due date and In Progress.
+            self.api(self.a, "PATCH", "/work-items/" + w2["id"], {"status": "In Progress"}, 200)
+            # Well clear of the difference between the offices' clock
+            # estimates, so the close is the later edit.
+            time.sleep(1.5)
+            # Office B (later): due date and Closed; the second item: due date only.
+            self.api(self.b, "PATCH", "/work-items/" + w["id"],
+                     {"due_date": "2026-12-15", "status": "Closed"}, 200)
+            self.api(self.b, "PATCH", "/work-items/" + w2["id"], {"due_date": "2026-12-20"}, 200)
+        finally:
+            self.online()
+        self.assertGreater(self.row_hlc(self.b, "work_items", w["id"]),
+                           self.row_hlc(self.a, "work_items", w["id"]), "the close is the later edit")
+        # The close reaches the hub first; the older In Progress must not reopen it.
+        self.settle(self.b, self.a)
+
+        for node in (self.a, self.b):
+            x = self.api(node, "GET", "/work-items/" + w["id"], status=200)
+            self.assertEqual(x["status"], "Closed", node.name)
+            self.assertEqual(x["description"], "Call HR about the job fair")  # only A
+            self.assertEqual(x["priority_id"], "crm-pri-high")                 # only A
+            self.assertEqual(x["due_date"], "2026-12-15")                      # only B
+            self.assertTrue(x["closed_at"])
+            c = self.conflicts(node, "work_items", w["id"])
+            self.assertEqual(set(c), {"status"}, node.name)
+            self.assertEqual({json.loads(c["status"]["local_value"]),
+                              json.loads(c["status"]["remote_value"])}, {"Closed", "In Progress"})
+            self.assertEqual([k["column_name"] for k in x["conflicts"]], ["status"])
+            self.assertEqual(x["conflicts"][0]["kept_value"], "Closed")
+            # No crossing on the second item: both edits kept, no conflict.
+            y = self.api(node, "GET", "/work-items/" + w2["id"], status=200)
+            self.assertEqual((y["status"], y["due_date"]), ("In Progress", "2026-12-20"))
+            self.assertEqual(self.conflicts(node, "work_items", w2["id"]), {})
+            # Closed items leave both queues.
+            group = self.api(node, "GET", "/work-items?queue=group&limit=500")["items"]
+            self.assertNotIn(w["id"], [i["id"] for i in group])
+            self.assertIn(w2["id"], [i["id"] for i in group])
+        self.assertEqual(self.hub_row("SELECT status FROM work_items WHERE id=?", w["id"])[0],
+                         "Closed")
+        # And Closed stays final on the node too.
+        r = self.a.request("PATCH", API + "/work-items/" + w["id"], body={"status": "New"})
+        self.assertEqual(r.status, 409, r.body)
+
+    def test_same_employer_created_in_two_offices_is_flagged_not_merged(self):
+        self.offline()
+        try:
+            ea = self.api(self.a, "POST", "/employers", {
+                "company_name": "Acme Tools", "zip": "95814", "street": "1 K St",
+                "city": "Sacramento"}, 201)
+            eb = self.api(self.b, "POST", "/employers", {
+                "company_name": "ACME TOOLS, INC.", "zip": "95814-2201", "street": "1 K Street",
+                "city": "Sacramento"}, 201)
+            # Neither office could see the other's lead while offline.
+            self.assertEqual(self.api(self.a, "GET", "/duplicate-flags"), [])
+        finally:
+            self.online()
+        self.settle(self.a, self.b)
+
+        # The hub keeps both rows, unmerged, and one open flag for the pair.
+        self.assertEqual(self.hub_row("SELECT count(*) FROM employers WHERE id IN (?,?) AND "
+                                      "status='active' AND duplicate_of IS NULL",
+                                      ea["id"], eb["id"])[0], 2)
+        flags = self.hub_row("SELECT count(*), min(reason), min(status) FROM crm_duplicate_flags"
+                             " WHERE (employer_id=?1 AND other_employer_id=?2)"
+                             " OR (employer_id=?2 AND other_employer_id=?1)", ea["id"], eb["id"])
+        self.assertEqual(tuple(flags), (1, "name_zip", "open"))
+        for node in (self.a, self.b):
+            f = self.api(node, "GET", "/duplicate-flags")
+            pair = [x for x in f if {x["employer_id"], x["other_employer_id"]} == {ea["id"], eb["id"]}]
+            self.assertEqual(len(pair), 1, (node.name, f))
+            self.assertEqual({pair[0]["employer_office"], pair[0]["other_office"]},
+                             {"demo-office", "demo-office-2"})
+            for eid, other in ((ea["id"], eb["id"]), (eb["id"], ea["id"])):
+                s = self.api(node, "GET", "/employers/" + eid, status=200)
+                self.assertTrue(s["possible_duplicate"], node.name)
+                self.assertEqual([x["other_id"] for x in s["duplicate_flags"]], [other])
+            lst = self.api(node, "GET", "/employers?owner=all&account_type=all&q=acme%20tools")["items"]
+            self.assertEqual({x["id"]: x["possible_duplicate"] for x in lst},
+                             {ea["id"]: 1, eb["id"]: 1})
+        # Review: office B marks its row as the duplicate; it replicates, the
+        # flag leaves the review list everywhere, and nothing was merged.
+        self.api(self.b, "POST", "/employers/%s/duplicate-of" % eb["id"],
+                 {"duplicate_of": ea["id"]}, 200)
+        self.settle(self.b)
+        for node in (self.a, self.b):
+            f = self.api(node, "GET", "/duplicate-flags")
+            self.assertFalse([x for x in f if eb["id"] in (x["employer_id"], x["other_employer_id"])])
+            s = self.api(node, "GET", "/employers/" + eb["id"], status=200)
+            self.assertEqual((s["status"], s["duplicate_of"]), ("inactive", ea["id"]))
+        self.verify(self.a)
+        self.verify(self.b)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import threading
 import time
 import unittest
 
+import harness
 from harness import Daemon
 
 
@@ -15,6 +16,7 @@ class GreeterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.node = Daemon("node").start()
+        harness.login(cls.node)
 
     @classmethod
     def tearDownClass(cls):
@@ -301,6 +303,7 @@ class CrashTest(unittest.TestCase):
             for a in acked:
                 self.assertIn(a.encode(), blobs)
             db.close()
+            harness.login(node)  # sessions do not survive a restart
             lst = node.get("/api/v1/checkins?status=waiting").json()
             self.assertGreaterEqual(len(lst), len(acked))
         finally:

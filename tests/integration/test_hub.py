@@ -22,6 +22,7 @@ import time
 import unittest
 import uuid
 
+import harness
 from harness import BIN, Daemon, plant_secret, run_tool
 
 CODE_RE = re.compile(r"^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$")
@@ -154,6 +155,7 @@ class HubTest(unittest.TestCase):
     def setUpClass(cls):
         cls.hub = Daemon("hub").start()
         cls.node = Daemon("node").start()
+        harness.login(cls.node)
         with open(os.path.join(cls.hub.data, "admin.token")) as f:
             cls.token = f.read().strip()
         plant_secret(cls.token)

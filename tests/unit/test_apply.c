@@ -369,6 +369,87 @@ static void test_merge_overlap_later_hlc_wins(void **state)
 	overlap(0);
 }
 
+/* A changes a column and changes it back (both pushed); B, which saw
+ * neither, changed the same column before A's second write.  At the hub
+ * local == base for B's entry, yet A's newer write must stand and B's value
+ * be kept as a conflict (it was silently taken before col_clocks). */
+static void test_changed_and_changed_back(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64];
+	pushed pa, pb;
+
+	(void)state;
+	world_open(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeA");
+	hlc_of(h2, sizeof h2, 250, 0, "nodeB");
+	hlc_of(h3, sizeof h3, 300, 0, "nodeA");
+	node_write(w.a, h1, "UPDATE checkins SET note='x', updated_hlc=%Q WHERE id=%Q", h1, ROW1);
+	node_write(w.b, h2, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", h2, ROW1);
+	node_write(w.a, h3, "UPDATE checkins SET note=NULL, updated_hlc=%Q WHERE id=%Q", h3, ROW1);
+	pa = push(w.hub, w.a, &scope_a);
+	assert_int_equal(pa.applied, 2);
+	assert_int_equal(pa.conflicts, 0);
+	pb = push(w.hub, w.b, &scope_b);
+	assert_int_equal(pb.applied, 1);
+	assert_int_equal(pb.conflicts, 1);
+	assert_int_equal(q_int(w.hub, "SELECT note IS NULL FROM checkins"), 1);
+	assert_string_equal(q_text(w.hub, "SELECT updated_hlc FROM checkins"), h3);
+	assert_string_equal(q_text(w.hub, "SELECT winner || ' ' || remote_value || ' ' || remote_hlc "
+					  "|| ' ' || local_hlc FROM conflicts WHERE column_name='note'"),
+			    "local \"from B\" 0000000000fa.0000.nodeB 00000000012c.0000.nodeA");
+	/* A newer B write after that is taken as usual. */
+	hlc_of(h2, sizeof h2, 400, 0, "nodeB");
+	node_write(w.b, h2, "UPDATE checkins SET note='later B', updated_hlc=%Q WHERE id=%Q", h2,
+		   ROW1);
+	pb = push(w.hub, w.b, &scope_b);
+	assert_int_equal(pb.conflicts, 1); /* B's base is still its own stale value */
+	assert_string_equal(q_text(w.hub, "SELECT note FROM checkins"), "later B");
+	world_close(&w);
+}
+
+/* B writes the value the hub already holds, later than A's pending change
+ * back to an older value; A's older write arriving last must not undo B's
+ * newer one (it was taken before: local == base, and B's write left no
+ * trace on the column). */
+static void test_same_value_newer_write_stands(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64], hb[64];
+	pushed p;
+
+	(void)state;
+	world_open(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeA");
+	node_write(w.a, h1, "UPDATE checkins SET status='called', updated_hlc=%Q WHERE id=%Q", h1,
+		   ROW1);
+	replicate(w.a, w.b);
+	assert_int_equal(push(w.hub, w.a, &scope_a).applied, 1);
+	hlc_of(h2, sizeof h2, 300, 0, "nodeA");
+	node_write(w.a, h2, "UPDATE checkins SET status='waiting', updated_hlc=%Q WHERE id=%Q", h2,
+		   ROW1);
+	assert_int_equal(push(w.hub, w.a, &scope_a).applied, 1);
+	/* A goes offline and calls the visit again (h3); B, which saw only the
+	 * first call, puts it back in the queue later (hb > h3) and syncs first. */
+	hlc_of(h3, sizeof h3, 400, 0, "nodeA");
+	node_write(w.a, h3, "UPDATE checkins SET status='called', updated_hlc=%Q WHERE id=%Q", h3,
+		   ROW1);
+	hlc_of(hb, sizeof hb, 500, 0, "nodeB");
+	node_write(w.b, hb, "UPDATE checkins SET status='waiting', updated_hlc=%Q WHERE id=%Q", hb,
+		   ROW1);
+	p = push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 0);
+	p = push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 1);
+	assert_string_equal(q_text(w.hub, "SELECT status FROM checkins"), "waiting");
+	assert_string_equal(q_text(w.hub, "SELECT winner || ' ' || remote_value FROM conflicts "
+					  "WHERE column_name='status'"),
+			    "local \"called\"");
+	world_close(&w);
+}
+
 /* Same ms and counter on both nodes: the node id decides, the same way in
  * both arrival orders. */
 static char *tie(int b_first)
@@ -815,6 +896,8 @@ int main(void)
 		cmocka_unit_test(test_merge_disjoint_columns),
 		cmocka_unit_test(test_merge_overlap_later_hlc_wins),
 		cmocka_unit_test(test_tie_breaks_on_node_id),
+		cmocka_unit_test(test_changed_and_changed_back),
+		cmocka_unit_test(test_same_value_newer_write_stands),
 		cmocka_unit_test(test_edit_beats_delete_delete_first),
 		cmocka_unit_test(test_edit_beats_delete_edit_first),
 		cmocka_unit_test(test_append_only_update_quarantined),

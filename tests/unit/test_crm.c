@@ -27,6 +27,9 @@
 #include "model/schema.h"
 #include "sync/sync.h"
 
+/* node/node_crm.h (not included: its node type would shadow this file's names). */
+int crm__fts_query(const char *s, char *out, size_t n);
+
 /* ---- names ------------------------------------------------------------------ */
 
 static const char *norm(const char *in)
@@ -210,6 +213,29 @@ static void test_conversion(void **state)
 	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
 }
 
+static void test_vetting(void **state)
+{
+	char msg[160];
+	int conflict;
+
+	(void)state;
+	assert_null(crm_vetting_check("recruiting", "pending", "approved", &conflict, msg, sizeof msg));
+	assert_null(crm_vetting_check("recruiting", "pending", "locked", &conflict, msg, sizeof msg));
+	assert_string_equal(crm_vetting_check("recruiting", "pending", "maybe", &conflict, msg, sizeof msg), "result");
+	assert_int_equal(conflict, 0);
+	assert_string_equal(crm_vetting_check("recruiting", "pending", NULL, &conflict, msg, sizeof msg), "result");
+	assert_string_equal(crm_vetting_check("lead", NULL, "approved", &conflict, msg, sizeof msg), "account_type");
+	assert_int_equal(conflict, 1);
+	assert_string_equal(crm_vetting_check("recruiting", "approved", "locked", &conflict, msg, sizeof msg),
+			    "vetting_status");
+	assert_int_equal(conflict, 1);
+	assert_non_null(strstr(msg, "approved"));
+	assert_string_equal(crm_vetting_check("recruiting", NULL, "locked", &conflict, msg, sizeof msg),
+			    "vetting_status");
+	/* 72 hours exactly. */
+	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
+}
+
 static void test_code_selection(void **state)
 {
 	(void)state;
@@ -342,6 +368,99 @@ static void test_schema_kinds_and_seed(void **state)
 		assert_int_equal(crm_valid_naics((const char *)sqlite3_column_text(st, 3)), 0);
 	}
 	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* ---- free-text search indexes (schema_crm migration 3) ------------------------ */
+
+/* Ids of the rows of base whose FTS entry in fts matches q, joined back to
+ * base (so an entry naming no row never counts), comma-separated. */
+static const char *fts_hits(sqlite3 *db, const char *fts, const char *base, const char *q)
+{
+	static char out[512];
+	char sql[400], expr[200];
+	sqlite3_stmt *st;
+
+	assert_int_equal(crm__fts_query(q, expr, sizeof expr), 0);
+	snprintf(sql, sizeof sql,
+		 "SELECT coalesce(group_concat(id), '') FROM (SELECT b.id FROM %s x CROSS JOIN %s b"
+		 " ON b.rowid = x.rowid WHERE x.%s MATCH ?1 ORDER BY b.id)", fts, base, fts);
+	assert_int_equal(db_prepare(db, &st, sql), 0);
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static void test_search_indexes(void **state)
+{
+	sqlite3 *db;
+	char q[200];
+
+	(void)state;
+	/* The query: every word a required prefix; nothing searchable -> -1. */
+	assert_int_equal(crm__fts_query("Pacific fo", q, sizeof q), 0);
+	assert_string_equal(q, "\"Pacific\"* AND \"fo\"*");
+	assert_int_equal(crm__fts_query("  O'Neil\"s  ", q, sizeof q), 0);
+	assert_string_equal(q, "\"O\"* AND \"Neil\"* AND \"s\"*");
+	assert_int_equal(crm__fts_query("&& -- ", q, sizeof q), -1);
+	assert_int_equal(crm__fts_query("", q, sizeof q), -1);
+	assert_int_equal(crm__fts_query("abcdefghij", q, 8), -1);
+
+	db = open_db(0);
+	/* A contact and a work item that arrive (by sync) before their
+	 * employer get its name once it lands. */
+	assert_int_equal(db_exec(db, "INSERT INTO employer_contacts(id, employer_id, kind, name, created_at)"
+				     " VALUES('c1', 'e1', 'primary', 'Kim Lee', 1)"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO work_items(id, employer_id, category_id, priority_id,"
+				     " description, created_at) VALUES('w1-00ab12cd', 'e1', 'crm-cat-other',"
+				     " 'crm-pri-normal', 'Call about the hiring fair', 1)"), 0);
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "golden"), "");
+	assert_int_equal(db_exec(db, "INSERT INTO employers(id, company_name, normalized_name, username, zip,"
+				     " zip5, created_at) VALUES('e1', 'Golden Foods, Inc.', 'golden foods',"
+				     " 'MKTGOLDEN0001', '95814', '95814', 1),"
+				     " ('e2', 'Goldfinch Café', 'goldfinch café', 'MKTGOLDF0002', '95814', '95814', 1)"), 0);
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "gold"), "e1,e2");
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "GOLDEN FOO"), "e1");
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "foods golden"), "e1");
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "cafe"), "e2"); /* accents folded */
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "olden"), ""); /* word starts */
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "kim"), "c1");
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "kim golden"), "c1");
+	assert_string_equal(fts_hits(db, "crm_work_items_fts", "work_items", "hiring"), "w1-00ab12cd");
+	assert_string_equal(fts_hits(db, "crm_work_items_fts", "work_items", "golden"), "w1-00ab12cd");
+	assert_string_equal(fts_hits(db, "crm_work_items_fts", "work_items", "ab12cd"), "w1-00ab12cd"); /* the short reference */
+	/* A rename reaches the employer's contacts and work items. */
+	assert_int_equal(db_exec(db, "UPDATE employers SET company_name='Silver Foods',"
+				     " normalized_name='silver foods' WHERE id='e1'"), 0);
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "golden"), "");
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "silver"), "e1");
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "golden"), "");
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "silver kim"), "c1");
+	assert_string_equal(fts_hits(db, "crm_work_items_fts", "work_items", "silver"), "w1-00ab12cd");
+	/* Edits of the indexed columns; a re-link of the work item. */
+	assert_int_equal(db_exec(db, "UPDATE employer_contacts SET name='Kimberly Ortiz' WHERE id='c1';"
+				     "UPDATE work_items SET description='Send the brochure', employer_id='e2'"
+				     " WHERE id='w1-00ab12cd'"), 0);
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "lee"), "");
+	assert_string_equal(fts_hits(db, "crm_contacts_fts", "employer_contacts", "ortiz"), "c1");
+	assert_string_equal(fts_hits(db, "crm_work_items_fts", "work_items", "hiring"), "");
+	assert_string_equal(fts_hits(db, "crm_work_items_fts", "work_items", "brochure goldfinch"), "w1-00ab12cd");
+	/* A REPLACE (as a pulled changeset applies one) skips the delete
+	 * trigger; the old name still finds nothing and the new one is found. */
+	assert_int_equal(db_exec(db, "INSERT OR REPLACE INTO employers(id, company_name, normalized_name,"
+				     " username, zip, zip5, created_at) VALUES('e2', 'Bluebird Café',"
+				     " 'bluebird café', 'MKTGOLDF0002', '95814', '95814', 1)"), 0);
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "goldfinch"), "");
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "bluebird"), "e2");
+	/* Deletes leave the indexes. */
+	assert_int_equal(db_exec(db, "DELETE FROM employer_contacts; DELETE FROM work_items;"
+				     " DELETE FROM employers"), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM crm_contacts_fts", -1), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM crm_work_items_fts", -1), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM crm_employers_fts f WHERE f.rowid IN"
+				    " (SELECT rowid FROM employers)", -1), 0);
 	sqlite3_close(db);
 }
 
@@ -537,6 +656,18 @@ static void test_duplicate_employers_flagged_at_hub(void **state)
 		   "UPDATE employers SET city='Sacramento ', updated_hlc='000000002000.0000.nodeB' WHERE id=%Q", LEAD_B);
 	assert_int_equal(push(hub, b, &scope_b).applied, 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 1);
+	/* User names are unique statewide: two different employers that got
+	 * the same one offline are flagged too (reason username). */
+	node_write(a, "000000003000.0000.nodeA", insert_lead, "0190a000-0000-7000-8000-00000000c003",
+		   "Zeta Bakery", "zeta bakery", "MKTZETA0042", DEMO_OFFICE, "000000003000.0000.nodeA");
+	node_write(b, "000000003100.0000.nodeB", insert_lead, "0190a000-0000-7000-8000-00000000c004",
+		   "Omega Plumbing", "omega plumbing", "MKTZETA0042", DEMO_OFFICE2, "000000003100.0000.nodeB");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(push(hub, b, &scope_b).applied, 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags WHERE reason='username'"
+				     " AND employer_id='0190a000-0000-7000-8000-00000000c004'"
+				     " AND other_employer_id='0190a000-0000-7000-8000-00000000c003'", -1), 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 2);
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(b);
@@ -582,6 +713,27 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
+	/* Case notes: a body is required; a good one goes in. */
+	node_write(a, "000000001410.0000.nodeA",
+		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d101',%Q,'demo-staff','',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "employer_notes"));
+	node_write(a, "000000001420.0000.nodeA",
+		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d102',%Q,'demo-staff','Met the owner',1)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	/* A vetting status the rules do not know. */
+	node_write(a, "000000001430.0000.nodeA",
+		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
+		   " edd_account_number, vetting_status, created_at, status, updated_hlc) VALUES("
+		   "'0190a000-0000-7000-8000-00000000c009','recruiting','Gamma','gamma','GAMMA01','95814',"
+		   "'95814','1234567','waived',1,'active','000000001430.0000.nodeA')");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "vetting_status"));
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",
 		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");
@@ -602,10 +754,12 @@ int main(void)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_usernames),
 		cmocka_unit_test(test_conversion),
+		cmocka_unit_test(test_vetting),
 		cmocka_unit_test(test_code_selection),
 		cmocka_unit_test(test_service_dates),
 		cmocka_unit_test(test_work_items),
 		cmocka_unit_test(test_schema_kinds_and_seed),
+		cmocka_unit_test(test_search_indexes),
 		cmocka_unit_test(test_lead_edits_merge_column_by_column),
 		cmocka_unit_test(test_work_item_merge_and_closed_is_final),
 		cmocka_unit_test(test_duplicate_employers_flagged_at_hub),

@@ -4,7 +4,7 @@
 // keyword, with or without openings).  "Convert to lead" opens the lead
 // form prefilled.
 import { api, el } from './api.js';
-import { $, API, qs, table } from './crm-common.js';
+import { $, API, qs, table, clearErrors, showError } from './crm-common.js';
 
 const dir = new URLSearchParams(location.search).get('view') === 'directory';
 let offset = 0;
@@ -13,7 +13,8 @@ const LIMIT = 50;
 async function load(ev) {
   if (ev) { ev.preventDefault(); offset = 0; }
   const q = { q: $('f-q').value.trim(), industry: $('f-industry').value.trim(), zip: $('f-zip').value.trim(), limit: LIMIT, offset };
-  if (dir) { q.area = $('f-area').value.trim(); q.openings = $('f-open').value; } else q.sort = $('f-sort').value;
+  if (dir) { q.area = $('f-area').value.trim(); q.openings = $('f-openings').value; } else q.sort = $('f-sort').value;
+  clearErrors($('filters'));
   try {
     const r = await api(`${API}/${dir ? 'directory' : 'external-employers'}?${qs(q)}`);
     $('status').textContent = r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : 'No employers match: adjust the search.';
@@ -21,15 +22,31 @@ async function load(ev) {
     $('next').disabled = !r.more;
     const action = x => x.lead_id ? el('a', { href: '/crm-lead.html?id=' + x.lead_id }, 'View lead')
       : el('a', { href: `/crm-lead-form.html?${dir ? 'directory' : 'external'}=${encodeURIComponent(x.id)}`, 'aria-label': `Convert to lead: ${x.company_name || x.name}` }, 'Convert to lead');
+    // Local employer sites: the company name opens its details, with
+    // "Convert to lead" at the bottom.
+    const review = x => el('button', { type: 'button', class: 'linkish', 'aria-haspopup': 'dialog', onclick: () => showSite(x) }, x.name);
     $('list').replaceChildren(dir
       ? table('Local employer sites', ['Company', 'Industry', 'City', 'County', 'ZIP', 'Employees', 'Openings', 'Action'],
-        r.items.map(x => [x.name, `${x.industry_code} ${x.industry_title}`, x.city, x.county, x.zip, x.employees, x.has_openings ? 'Yes' : 'No', action(x)]))
+        r.items.map(x => [review(x), `${x.industry_code} ${x.industry_title}`, x.city, x.county, x.zip, x.employees, x.has_openings ? 'Yes' : 'No', action(x)]))
       : table('External employers', ['Company', 'Industry', 'City', 'ZIP', 'Active job orders', 'Action'],
         r.items.map(x => [x.company_name, `${x.industry_code} ${x.industry_title}`, x.city, x.zip, String(x.active_job_orders), action(x)])));
   } catch (e) {
-    $('status').textContent = e.message;
+    $('status').textContent = '';
+    showError($('filters'), e, 'f-');
   }
 }
+
+function showSite(x) {
+  $('site-h').textContent = x.name;
+  $('site-info').replaceChildren(...[['Address', [x.street, x.city, x.state, x.zip].filter(Boolean).join(', ')], ['County', x.county],
+    ['Phone', x.phone], ['Website', x.website], ['Industry', `${x.industry_code} ${x.industry_title}`], ['Employees', x.employees],
+    ['Current openings', x.has_openings ? 'Yes' : 'No']].filter(p => p[1]).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  const a = $('site-convert');
+  if (x.lead_id) { a.textContent = 'View lead'; a.href = '/crm-lead.html?id=' + encodeURIComponent(x.lead_id); }
+  else { a.textContent = 'Convert to lead'; a.href = '/crm-lead-form.html?directory=' + encodeURIComponent(x.id); }
+  $('site-dlg').showModal();
+}
+$('site-close').addEventListener('click', () => $('site-dlg').close());
 
 if (dir) {
   $('title').textContent = 'Local employer sites';

@@ -27,10 +27,27 @@ function render() {
     ['Created', fmtDate(e.created_at)], ['Source', { manual: 'Manual entry', external: 'External employer', local_search: 'Local employer sites' }[e.source]],
     ['Professional employer organization', e.pe_organization], ['Converted', e.converted_at ? fmtDate(e.converted_at) : null]]);
   $('convert-btn').hidden = e.account_type !== 'lead' || !m.me.can_edit;
-  const dup = e.duplicate_flags.filter(f => f.status === 'open');
-  $('dup-warn').hidden = !dup.length;
-  $('dup-warn').replaceChildren('Flagged at the hub as a possible duplicate of ',
-    ...dup.map(f => el('a', { href: '/crm-lead.html?id=' + f.other_id }, f.other_name || f.other_id)), '. Review before recording services.');
+  $('edit-btn').hidden = !m.me.can_edit;
+  $('vetting').hidden = !(e.account_type === 'recruiting' && e.vetting_status === 'pending' && m.me.can_edit);
+  const dup = e.duplicate_of ? [] : e.duplicate_flags.filter(f => f.status === 'open');
+  $('dup-warn').hidden = !dup.length && !e.duplicate_of;
+  if (e.duplicate_of) {
+    $('dup-warn').replaceChildren('Marked as a duplicate of ', el('a', { href: '/crm-lead.html?id=' + e.duplicate_of }, 'the employer kept'), '; this record is inactive.');
+  } else {
+    $('dup-warn').replaceChildren(el('p', {}, 'Flagged at the hub as a possible duplicate (entered in two offices). Review before recording services.'),
+      el('ul', {}, dup.map(f => el('li', {}, el('a', { href: '/crm-lead.html?id=' + f.other_id }, f.other_name || f.other_id),
+        f.reason === 'username' ? ' (same user name) ' : ' (same name and ZIP) ',
+        m.me.can_edit ? el('button', { type: 'button', class: 'secondary', 'aria-label': `Mark this record a duplicate of ${f.other_name || f.other_id}`,
+          onclick: () => markDuplicate(f.other_id, f.other_name) }, 'Mark this record a duplicate') : ''))));
+  }
+  const crossed = e.conflicts || [];
+  $('crossed').hidden = !crossed.length;
+  const LABEL = { company_name: 'Company name', phone: 'Phone', city: 'City', street: 'Street', zip: 'ZIP code', website: 'Website',
+    email: 'Email', industry: 'Industry', lead_owner_id: 'Lead owner', status: 'Status', name: 'Contact name', title: 'Title' };
+  const show = v => v === null || v === undefined ? '(empty)' : String(v);
+  $('crossed-list').replaceChildren(crossed.length ? table('Edits that crossed', ['Field', 'Kept', 'Other office\'s value', 'When'],
+    crossed.map(c => [(c.tbl === 'employers' ? '' : c.tbl === 'employer_contacts' ? 'Contact: ' : 'Location: ') + (LABEL[c.column_name] || c.column_name),
+      show(c.kept_value), show(c.other_value), new Date(c.created_at).toLocaleString()])) : '');
   $('contacts').replaceChildren(e.contacts.length ? table('Contacts', ['Name', 'Kind', 'Title', 'Phone', 'Email'],
     e.contacts.filter(c => c.status === 'active').map(c => [c.name, c.kind, c.title || '', c.phone || '', c.email || '']))
     : el('p', { class: 'muted' }, 'No contacts yet.'));
@@ -43,6 +60,10 @@ function render() {
   $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],
     e.work_items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.category, w.status, w.due_date || '', w.assignee_name || '', w.description]))
     : el('p', { class: 'muted' }, 'No work items.'));
+  $('notes').replaceChildren(e.notes && e.notes.length ? el('ul', { class: 'notes' }, e.notes.map(nt => el('li', {},
+    el('strong', {}, `${new Date(nt.created_at).toLocaleString()} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
+    el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
+  $('note-form').hidden = !m.me.can_edit;
   $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
 }
 
@@ -116,6 +137,20 @@ async function addContact(ev) {
   } catch (e) { showError(f, e, 'c-'); }
 }
 
+async function addNote(ev) {
+  ev.preventDefault();
+  const f = $('note-form');
+  clearErrors(f);
+  const body = { body: $('n-body').value };
+  if ($('n-subject').value.trim()) body.subject = $('n-subject').value.trim();
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/notes`, { method: 'POST', body });
+    f.reset();
+    render();
+    $('status').textContent = 'Case note added.';
+  } catch (e) { showError(f, e, 'n-'); }
+}
+
 async function addLocation(ev) {
   ev.preventDefault();
   const f = $('location-form');
@@ -130,10 +165,54 @@ async function addLocation(ev) {
   } catch (e) { showError(f, e, 'l-'); }
 }
 
+async function vetting(result) {
+  if (result === 'locked' && !confirm('Lock this employer account? The employer help desk will contact the employer.')) return;
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}/vetting`, { method: 'POST', body: { result } });
+    render();
+    $('status').textContent = result === 'approved' ? 'Vetting passed.' : 'Account locked: the information did not match.';
+  } catch (e) { $('status').textContent = e.message; }
+}
+
+async function markDuplicate(otherId, otherName) {
+  if (!confirm(`Mark this record as a duplicate of ${otherName || otherId}? It becomes inactive; nothing is merged.`)) return;
+  try {
+    await api(`${API}/employers/${encodeURIComponent(id)}/duplicate-of`, { method: 'POST', body: { duplicate_of: otherId } });
+    await load();
+    $('status').textContent = 'Marked as a duplicate.';
+  } catch (e) { $('status').textContent = e.message; }
+}
+
+const EDIT = ['company_name', 'lead_owner_id', 'edd_account_number', 'zip', 'street', 'city', 'state', 'phone', 'email', 'website', 'industry', 'pe_organization'];
+
+function openEdit() {
+  const f = $('edit-form');
+  clearErrors(f);
+  options($('ed-lead_owner_id'), m.staff, { label: 'display_name', selected: emp.lead_owner_id });
+  for (const k of EDIT) if (k !== 'lead_owner_id') $('ed-' + k).value = emp[k] || '';
+  $('edit-dlg').showModal();
+  $('ed-company_name').focus();
+}
+
+async function saveEdit(ev) {
+  ev.preventDefault();
+  const f = $('edit-form');
+  clearErrors(f);
+  // Only the fields that changed: an edit in another office of the others is kept.
+  const body = {};
+  for (const k of EDIT) { const v = $('ed-' + k).value.trim(); if (v !== (emp[k] || '')) body[k] = v; }
+  try {
+    if (Object.keys(body).length) emp = await api(`${API}/employers/${encodeURIComponent(id)}`, { method: 'PATCH', body });
+    $('edit-dlg').close();
+    render();
+    $('status').textContent = Object.keys(body).length ? 'Employer saved.' : 'Nothing changed.';
+  } catch (e) { showError(f, e, 'ed-'); }
+}
+
 function openConvert() {
   const f = $('convert-form');
   clearErrors(f);
-  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip']) $('cv-' + k).value = emp[k] || '';
+  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip', 'state']) $('cv-' + k).value = emp[k] || '';
   $('cv-prefix').hidden = !emp.has_mkt_prefix;
   $('cv-newname').textContent = emp.username_without_prefix || '';
   $('convert-dlg').showModal();
@@ -145,7 +224,7 @@ async function convert(ev) {
   const f = $('convert-form');
   clearErrors(f);
   const body = { drop_mkt_prefix: emp.has_mkt_prefix && $('cv-drop').checked };
-  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip']) { const v = $('cv-' + k).value.trim(); if (v) body[k] = v; }
+  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip', 'state']) { const v = $('cv-' + k).value.trim(); if (v) body[k] = v; }
   try {
     emp = await api(`${API}/employers/${encodeURIComponent(id)}/convert`, { method: 'POST', body });
     $('convert-dlg').close();
@@ -169,7 +248,13 @@ async function init() {
   $('svc-form').addEventListener('submit', saveServices);
   $('contact-form').addEventListener('submit', addContact);
   $('location-form').addEventListener('submit', addLocation);
+  $('note-form').addEventListener('submit', addNote);
   $('convert-btn').addEventListener('click', openConvert);
+  $('edit-btn').addEventListener('click', openEdit);
+  $('vet-ok').addEventListener('click', () => vetting('approved'));
+  $('vet-lock').addEventListener('click', () => vetting('locked'));
+  $('edit-form').addEventListener('submit', saveEdit);
+  $('ed-cancel').addEventListener('click', () => $('edit-dlg').close());
   $('convert-form').addEventListener('submit', convert);
   $('cv-cancel').addEventListener('click', () => $('convert-dlg').close());
 }

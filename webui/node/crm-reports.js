@@ -3,7 +3,7 @@
 // Services Provided Employer (DOL category roll-up) and employers by
 // account type.
 import { api, el } from './api.js';
-import { $, API, meta, options, qs, barChart, table } from './crm-common.js';
+import { $, API, meta, options, qs, barChart, table, clearErrors, showError } from './crm-common.js';
 
 function section(title, rows, cols, pick) {
   return el('section', { class: 'card' }, el('h2', {}, title),
@@ -13,15 +13,15 @@ function section(title, rows, cols, pick) {
 
 function params() {
   const kind = $('r-kind').value;
-  const p = { from: $('r-from').value, to: $('r-to').value, account_type: $('r-type').value, owner: $('r-owner').value };
-  if (kind === 'work-items') Object.assign(p, { assignee: $('r-assignee').value, category_id: $('r-category').value, status: $('r-status').value });
+  const p = { from: $('r-from').value, to: $('r-to').value, account_type: $('r-account_type').value, owner: $('r-owner').value };
+  if (kind === 'work-items') Object.assign(p, { assignee: $('r-assignee').value, category_id: $('r-category_id').value, status: $('r-status').value });
   if (kind === 'services') p.staff = $('r-staff').value;
   return [kind, p];
 }
 
 async function run(ev) {
   if (ev) ev.preventDefault();
-  $('err').textContent = '';
+  clearErrors($('filters'));
   const [kind, p] = params();
   $('csv').href = `${API}/reports/${kind}?${qs({ ...p, format: 'csv' })}`;
   try {
@@ -53,7 +53,11 @@ async function run(ev) {
         section('By source', r.by_source, ['Source', 'Employers'], x => [x.label, String(x.count)])];
     }
     $('out').replaceChildren(...parts);
-  } catch (e) { $('err').textContent = e.message; }
+  } catch (e) {
+    $('out').replaceChildren();
+    $('total').textContent = '';
+    showError($('filters'), e, 'r-');
+  }
 }
 
 function kindChanged() {
@@ -69,7 +73,7 @@ async function init() {
   options($('r-owner'), staff, { label: 'display_name' });
   options($('r-assignee'), [{ id: '', display_name: 'All' }, ...m.work_group], { label: 'display_name' });
   options($('r-staff'), [{ id: '', display_name: 'All' }, ...m.staff], { label: 'display_name' });
-  options($('r-category'), m.categories, { blank: 'All' });
+  options($('r-category_id'), m.categories, { blank: 'All' });
   const kind = new URLSearchParams(location.search).get('report');
   if (kind) $('r-kind').value = kind;
   $('r-kind').addEventListener('change', kindChanged);

@@ -11,8 +11,10 @@ let m = null, current = null, empTimer = null;
 async function load(ev) {
   if (ev) ev.preventDefault();
   try {
+    clearErrors($('filters'));
     const r = await api(`${API}/work-items?${qs({ queue: $('f-queue').value, status: $('f-status').value, q: $('f-q').value.trim(), limit: 200 })}`);
-    $('status').textContent = `${r.items.length}${r.more ? '+' : ''} work item${r.items.length === 1 ? '' : 's'}.`;
+    $('status').textContent = `${r.items.length}${r.more ? '+' : ''} work item${r.items.length === 1 ? '' : 's'}` +
+      (r.order === 'newest' ? ': many match, newest first; add words to narrow the search.' : '.');
     $('list').replaceChildren(r.items.length ? table('Work items', ['ID', 'Employer', 'Category', 'Priority', 'Status', 'Due', 'Assigned to', 'Description', 'Action'],
       r.items.map(w => [el('a', { href: '?open=' + w.id, onclick: ev2 => { ev2.preventDefault(); open(w.id); } }, w.ref),
         w.employer_name ? el('a', { href: '/crm-lead.html?id=' + w.employer_id }, w.employer_name) : '—', w.category, w.priority,
@@ -20,7 +22,7 @@ async function load(ev) {
         w.assignee_name || '', w.description,
         el('button', { type: 'button', class: 'secondary', 'aria-label': `Edit work item ${w.ref}`, onclick: () => open(w.id) }, 'Edit')]))
       : el('p', { class: 'muted' }, 'No work items in this queue.'));
-  } catch (e) { $('status').textContent = e.message; }
+  } catch (e) { $('status').textContent = ''; showError($('filters'), e, 'f-'); }
 }
 
 async function dueNotice() {
@@ -41,12 +43,23 @@ async function open(wid) {
     ['Description', w.description], ['Created by', w.created_by_name || w.created_by]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   $('e-status').value = w.status;
   options($('e-assignee_id'), m.work_group, { label: 'display_name', selected: w.assignee_id });
+  options($('e-category_id'), m.categories, { selected: w.category_id });
+  options($('e-priority_id'), m.priorities, { selected: w.priority_id });
+  $('e-description').value = w.description || '';
   $('e-due_date').value = w.due_date || '';
+  const crossed = w.conflicts || [];
+  $('e-crossed').hidden = !crossed.length;
+  $('e-crossed').replaceChildren(...(crossed.length ? [el('strong', {}, 'Edits that crossed between offices: '),
+    ...crossed.map(c => `${c.column_name} kept "${c.kept_value ?? ''}" (the other office had "${c.other_value ?? ''}"). `)] : []));
+  // Status: on your own items (assigned to you or created by you).
+  const own = w.assignee_id === m.me.id || w.created_by === m.me.id;
+  $('e-status-hint').hidden = own;
   $('e-body').value = '';
   $('wi-notes').replaceChildren(...(w.notes.length ? w.notes.map(n => el('li', {}, `${new Date(n.created_at).toLocaleString()} — ${n.staff_name || ''}: ${n.body}`))
     : [el('li', { class: 'muted' }, 'No notes yet.')]));
   const closed = w.status === 'Closed';
-  for (const i of ['e-status', 'e-assignee_id', 'e-due_date']) $(i).disabled = closed;
+  for (const i of ['e-status', 'e-assignee_id', 'e-due_date', 'e-category_id', 'e-priority_id', 'e-description']) $(i).disabled = closed;
+  if (!own) $('e-status').disabled = true;
   $('wi-dlg').showModal();
 }
 
@@ -62,6 +75,7 @@ async function saveItem(ev) {
       if ($('e-assignee_id').value !== w.assignee_id) body.assignee_id = $('e-assignee_id').value;
       if ($('e-due_date').value !== (w.due_date || '')) body.due_date = $('e-due_date').value || null;
       if ($('e-status').value !== w.status) body.status = $('e-status').value;
+      for (const k of ['category_id', 'priority_id', 'description']) if ($('e-' + k).value.trim() !== (w[k] || '')) body[k] = $('e-' + k).value.trim();
       if (Object.keys(body).length) await api(`${API}/work-items/${w.id}`, { method: 'PATCH', body });
     }
     $('wi-dlg').close();

@@ -1,0 +1,285 @@
+/*
+ * bench_sync.c - helper of the replication benchmark (bench/bench_sync.sh,
+ * which drives real outpost-hub processes and outpost-sync commands and
+ * prints the figures).  Two jobs:
+ *
+ *   bench_sync gen NODE_DB ENTRIES DAYS
+ *       Fill an enrolled office node's outbox as a week offline would: ENTRIES
+ *       check-ins (a checkins row and a checkin_reasons row each, captured by
+ *       model/capture exactly as the node's API does, one outbox entry per
+ *       check-in) spread evenly over the last DAYS days, stamped with HLCs of
+ *       the node's id and the staff id of one greeter.  Prints "rows N
+ *       changeset_bytes B".
+ *
+ *   bench_sync raw NODE_DB OUT_DB [cat]
+ *       The reference: apply the same outbox changesets with plain
+ *       sqlite3changeset_apply() to a fresh database with the replicated
+ *       schema, on the same disk, with the hub's settings (WAL,
+ *       synchronous=FULL) and the hub's transaction size (HUB_TXN_MAX_ENTRIES
+ *       entries per COMMIT): one apply per changeset, or with "cat" the
+ *       changesets of a transaction grouped by table (sqlite3changegroup,
+ *       not timed) into one apply: SQLite's fastest way, since per-table
+ *       set-up dominates the apply of small changesets.  Prints
+ *       "rows N seconds S changeset_bytes B entries E".
+ */
+#include "hub/hub.h"
+#include "lib/db.h"
+#include "lib/hlc.h"
+#include "lib/uuid.h"
+#include "model/capture.h"
+#include "model/schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The HLC's clock: a simulated wall clock moved by gen(). */
+static uint64_t sim_ms;
+static uint64_t sim_clock(void *arg)
+{
+	(void)arg;
+	return sim_ms;
+}
+
+static int gen(const char *path, long entries, int days)
+{
+	char node_id[64], office[64], la[64], reason[64], id[UUID_STRLEN], rid[UUID_STRLEN];
+	char ts[HLC_STRLEN], name[64], day[16], staff[UUID_STRLEN], phone[16];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *a = NULL, *b = NULL;
+	capture c;
+	hlc h;
+	uint64_t start, span;
+	long rows = 0;
+	int rc = 1;
+
+	if (db_open(path, &db) != 0)
+		goto out;
+	if (db_text(db, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id,
+		    sizeof node_id) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "office_id", office,
+		    sizeof office) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "local_area_id", la,
+		    sizeof la) != 0) {
+		fprintf(stderr, "bench_sync: %s is not an enrolled node database\n", path);
+		goto out;
+	}
+	if (db_text(db, "SELECT id FROM greeter_reasons WHERE local_area_id=? ORDER BY sort LIMIT 1",
+		    la, reason, sizeof reason) != 0) {
+		fprintf(stderr, "bench_sync: no greeter reason in %s\n", path);
+		goto out;
+	}
+	span = (uint64_t)days * 24 * 3600 * 1000;
+	start = (uint64_t)time(NULL) * 1000 - span;
+	sim_ms = start;
+	hlc_init(&h, node_id, sim_clock, NULL);
+	uuid7(staff); /* the greeter's staff id, as the node's API records it */
+	if (db_prepare(db, &a, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+			      " phone, language, status, arrived_at, visit_date, updated_hlc)"
+			      " VALUES(?1, ?2, ?3, ?4, ?8, 'en', 'waiting', ?5, ?6, ?7)") ||
+	    db_prepare(db, &b, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id)"
+			      " VALUES(?1, ?2, ?3, ?4)"))
+		goto out;
+	for (long i = 0; i < entries; i++) {
+		time_t t;
+		struct tm tm;
+
+		/* One enclosing transaction per 1000 writes (the node's group
+		 * commit does the same with the writes of one loop turn). */
+		if (i % 1000 == 0 && db_exec(db, "BEGIN IMMEDIATE") != 0)
+			goto out;
+		sim_ms = start + span * (uint64_t)i / (uint64_t)entries;
+		t = (time_t)(sim_ms / 1000);
+		localtime_r(&t, &tm);
+		strftime(day, sizeof day, "%Y-%m-%d", &tm);
+		hlc_now(&h, ts);
+		uuid7(id);
+		uuid7(rid);
+		{
+			/* Names and phones that vary like real ones (compression). */
+			static const char *first[] = {"Maria", "James", "Linh", "Jose", "Aisha",
+						      "Robert", "Guadalupe", "Wei", "Fatima", "David"};
+			uint32_t r = 0;
+			uuid_random(&r, sizeof r);
+			snprintf(name, sizeof name, "Backlog Visitor %ld %s %c%c%c", i, first[r % 10],
+				 'A' + (int)(r >> 8) % 26, 'a' + (int)(r >> 13) % 26,
+				 'a' + (int)(r >> 18) % 26);
+			snprintf(phone, sizeof phone, "916-555-%04u", (unsigned)(r >> 20) % 10000);
+		}
+		if (capture_begin(&c, db) != 0)
+			goto out;
+		sqlite3_bind_text(a, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 2, office, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 3, la, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 4, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(a, 5, (sqlite3_int64)sim_ms);
+		sqlite3_bind_text(a, 6, day, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 7, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 8, phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b, 1, rid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b, 3, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(b, 4, office, -1, SQLITE_STATIC);
+		if (sqlite3_step(a) != SQLITE_DONE || sqlite3_step(b) != SQLITE_DONE) {
+			fprintf(stderr, "bench_sync: insert: %s\n", sqlite3_errmsg(db));
+			capture_abort(&c);
+			goto out;
+		}
+		sqlite3_reset(a);
+		sqlite3_reset(b);
+		if (capture_commit(&c, ts, staff, NULL) != 0)
+			goto out;
+		rows += 2;
+		if ((i % 1000 == 999 || i == entries - 1) && db_exec(db, "COMMIT") != 0)
+			goto out;
+	}
+	printf("rows %ld changeset_bytes %lld\n", rows,
+	       (long long)db_int(db, "SELECT coalesce(sum(length(changeset)), 0) FROM outbox", 0));
+	rc = 0;
+out:
+	sqlite3_finalize(a);
+	sqlite3_finalize(b);
+	db_close(db);
+	return rc;
+}
+
+static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	(void)ctx;
+	(void)kind;
+	(void)it;
+	return SQLITE_CHANGESET_ABORT;
+}
+
+static int apply_raw(sqlite3 *dst, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (sqlite3changeset_apply(dst, (int)n, (void *)p, NULL, on_conflict, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench_sync: raw apply: %s\n", sqlite3_errmsg(dst));
+		return -1;
+	}
+	return 0;
+}
+
+/* The changesets of one transaction as one changeset grouped by table
+ * (sqlite3changegroup), so the apply sets each table up once. */
+static int group(sqlite3_stmt *st, int max, buf *out, long *n, long long *bytes, int *more)
+{
+	sqlite3_changegroup *g = NULL;
+	void *p = NULL;
+	int np = 0, rc, ret = -1;
+
+	*more = 0;
+	buf_reset(out);
+	if (sqlite3changegroup_new(&g) != SQLITE_OK)
+		return -1;
+	for (int i = 0; i < max; i++) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW)
+			goto out;
+		*bytes += sqlite3_column_bytes(st, 0);
+		(*n)++;
+		if (sqlite3changegroup_add(g, sqlite3_column_bytes(st, 0),
+					   (void *)sqlite3_column_blob(st, 0)) != SQLITE_OK)
+			goto out;
+		if (i == max - 1)
+			*more = 1;
+	}
+	if (sqlite3changegroup_output(g, &np, &p) != SQLITE_OK || buf_append(out, p, (size_t)np) != 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_free(p);
+	sqlite3changegroup_delete(g);
+	return ret;
+}
+
+static int raw(const char *node_path, const char *out_path, int cat)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_stmt *st = NULL;
+	buf *chunks = NULL;
+	long entries = 0, nchunks = 0;
+	long long bytes = 0, rows;
+	double t0, t;
+	int rc = 1, src_rc, more = 1;
+
+	unlink(out_path);
+	if (db_open(node_path, &src) != 0 || db_open(out_path, &dst) != 0 ||
+	    schema_migrate(dst) != 0)
+		goto out;
+	if (db_prepare(src, &st, "SELECT changeset FROM outbox ORDER BY seq") != 0)
+		goto out;
+	if (cat) {
+		/* Grouped before the clock starts: the reference is SQLite at its best. */
+		while (more) {
+			buf *n = realloc(chunks, (size_t)(nchunks + 1) * sizeof *n);
+			if (n == NULL)
+				goto out;
+			chunks = n;
+			buf_init(&chunks[nchunks], (size_t)1 << 30);
+			if (group(st, HUB_TXN_MAX_ENTRIES, &chunks[nchunks++], &entries, &bytes,
+				  &more) != 0)
+				goto out;
+		}
+		t0 = now_s();
+		for (long i = 0; i < nchunks; i++)
+			if (db_exec(dst, "BEGIN IMMEDIATE") != 0 ||
+			    apply_raw(dst, chunks[i].data, chunks[i].len) != 0 ||
+			    db_exec(dst, "COMMIT") != 0)
+				goto out;
+		t = now_s() - t0;
+	} else {
+		t0 = now_s();
+		if (db_exec(dst, "BEGIN IMMEDIATE") != 0)
+			goto out;
+		while ((src_rc = sqlite3_step(st)) == SQLITE_ROW) {
+			int n = sqlite3_column_bytes(st, 0);
+
+			if (apply_raw(dst, sqlite3_column_blob(st, 0), (size_t)n) != 0)
+				goto out;
+			bytes += n;
+			if (++entries % HUB_TXN_MAX_ENTRIES == 0 &&
+			    (db_exec(dst, "COMMIT") != 0 || db_exec(dst, "BEGIN IMMEDIATE") != 0))
+				goto out;
+		}
+		if (src_rc != SQLITE_DONE || db_exec(dst, "COMMIT") != 0)
+			goto out;
+		t = now_s() - t0;
+	}
+	rows = db_int(dst, "SELECT (SELECT count(*) FROM checkins) + "
+			   "(SELECT count(*) FROM checkin_reasons)", 0);
+	printf("rows %lld seconds %.3f changeset_bytes %lld entries %ld\n", rows, t, bytes, entries);
+	rc = 0;
+out:
+	for (long i = 0; i < nchunks; i++)
+		buf_release(&chunks[i]);
+	free(chunks);
+	sqlite3_finalize(st);
+	db_close(src);
+	db_close(dst);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "gen") == 0)
+		return gen(argv[2], atol(argv[3]), atoi(argv[4]));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "raw") == 0)
+		return raw(argv[2], argv[3], argc == 5 && strcmp(argv[4], "cat") == 0);
+	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS | raw NODE_DB OUT_DB [cat]\n");
+	return 1;
+}

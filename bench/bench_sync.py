@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Replication benchmark (make bench, via bench/bench_sync.sh): one run with
+real release processes on loopback, every figure against a reference measured
+in the same run.
+
+  1. A hub and two office nodes A and B of the same office, both enrolled
+     with `outpost-sync enroll` through a byte-counting TCP proxy (TLS passes
+     through untouched; the pin holds end to end), both pulled up to date.
+  2. Node A is offline for a week: bench_sync gen fills its outbox with
+     ENTRIES check-ins (a checkins and a checkin_reasons row each, captured
+     exactly as the node's API does) spread over 7 days.
+  3. Reference: bench_sync raw applies the same changesets with plain
+     sqlite3changeset_apply() to a fresh database (same disk, WAL,
+     synchronous=FULL, the hub's transaction size).
+  4. `outpost-sync push` on A drains the backlog into the hub (validation,
+     merge, change log, acknowledgements), then `outpost-sync pull` on B
+     brings every row down.  End-to-end rows/s = rows / (push + pull time);
+     the CLI runs the same client code as the node's background cycle, minus
+     the cycle's timer waits.
+  5. Bytes the proxy carried for the push (both directions, TLS and HTTP
+     included) and for the pull, per row, against the raw changeset bytes
+     per row; the hub's peak RSS (VmHWM).
+
+Prints the figures and whether each target is met; never fails on timing.
+usage: bench_sync.py TMPDIR [ENTRIES]
+For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PULL_WRAP put a command in
+front of the hub and of the timed pull (e.g. "perf record -g -o FILE --").
+"""
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import ssl
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BIN = os.path.join(TOP, "bin")
+HELPER = os.path.join(TOP, "build", "rel", "bench", "bench_sync")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class CountingProxy(threading.Thread):
+    """TCP forwarder counting bytes per direction; phase labels the counts."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.listen_port = self.sock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.phase = "setup"
+        self.bytes = {}
+
+    def add(self, direction, n):
+        with self.lock:
+            k = (self.phase, direction)
+            self.bytes[k] = self.bytes.get(k, 0) + n
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.port))
+            for src, dst, d in ((c, u, "up"), (u, c, "down")):
+                threading.Thread(target=self.pump, args=(src, dst, d), daemon=True).start()
+
+    def pump(self, src, dst, direction):
+        try:
+            while True:
+                b = src.recv(262144)
+                if not b:
+                    break
+                self.add(direction, len(b))
+                dst.sendall(b)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def total(self, phase):
+        with self.lock:
+            return self.bytes.get((phase, "up"), 0) + self.bytes.get((phase, "down"), 0)
+
+
+def wait_http(url, tls):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2,
+                                        context=ctx if tls else None) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("%s not ready" % url)
+
+
+def tool(*args, check=True):
+    p = subprocess.run([os.path.join(BIN, "outpost-sync")] + list(args),
+                       capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError("outpost-sync %s: %s %s" % (" ".join(args), p.stdout, p.stderr))
+    return p
+
+
+def peak_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+def main():
+    tmp = sys.argv[1]
+    entries = int(sys.argv[2]) if len(sys.argv) > 2 else 50000
+    base = os.path.join(tmp, "sync-bench")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    procs = []
+    try:
+        hub_dir = os.path.join(base, "hub")
+        hub_port = free_port()
+        hub_log = open(os.path.join(base, "hub.log"), "wb")
+        hub = subprocess.Popen(os.environ.get("BENCH_SYNC_HUB_WRAP", "").split() + [os.path.join(BIN, "outpost-hub"), "--data", hub_dir,
+                                "--listen", "127.0.0.1:%d" % hub_port],
+                               stdout=hub_log, stderr=subprocess.STDOUT)
+        procs.append(hub)
+        wait_http("https://127.0.0.1:%d" % hub_port, True)
+        proxy = CountingProxy(hub_port)
+        proxy.start()
+        url = "https://127.0.0.1:%d" % proxy.listen_port
+        nodes = {}
+        for name in ("A", "B"):
+            d = os.path.join(base, "node-" + name)
+            port = free_port()
+            # Started once to create node.db, then stopped: the CLI does the syncing.
+            p = subprocess.Popen([os.path.join(BIN, "outpost-node"), "--data", d, "--listen",
+                                  "127.0.0.1:%d" % port], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_http("http://127.0.0.1:%d" % port, False)
+            p.terminate()
+            p.wait()
+            code = subprocess.run([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office",
+                                   "demo-office", "--data", hub_dir], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+            tool("enroll", "--hub", url, "--code", code, "--data", d)
+            tool("push", "--data", d)
+            tool("pull", "--data", d)
+            nodes[name] = d
+        a, b = nodes["A"], nodes["B"]
+
+        out = subprocess.run([HELPER, "gen", os.path.join(a, "node.db"), str(entries), "7"],
+                             capture_output=True, text=True, check=True).stdout.split()
+        rows, cs_bytes = int(out[1]), int(out[3])
+        shutil.copy(os.path.join(a, "node.db"), os.path.join(base, "raw-src.db"))
+        raws = {}
+        for mode in ("each", "cat"):
+            out = subprocess.run([HELPER, "raw", os.path.join(base, "raw-src.db"),
+                                  os.path.join(base, "raw-%s.db" % mode), mode],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            raws[mode] = (int(out[1]), float(out[3]))
+            if raws[mode][0] != rows:
+                raise RuntimeError("raw apply (%s) made %d rows of %d" % (mode, raws[mode][0],
+                                                                         rows))
+        rate_each = rows / raws["each"][1]
+        rate_cat = rows / raws["cat"][1]
+        # The target's reference is the same changesets, one apply each, as
+        # the hub gets them; grouped by table is SQLite's ceiling, shown too.
+        raw_rate = rate_each
+
+        proxy.phase = "push"
+        t0 = time.monotonic()
+        tool("push", "--data", a)
+        push_s = time.monotonic() - t0
+        proxy.phase = "pull"
+        t0 = time.monotonic()
+        subprocess.run(os.environ.get("BENCH_SYNC_PULL_WRAP", "").split() +
+                       [os.path.join(BIN, "outpost-sync"), "pull", "--data", b],
+                       capture_output=True, check=True)
+        pull_s = time.monotonic() - t0
+        proxy.phase = "after"
+
+        v = json.loads(tool("verify", "--json", "--data", b, check=False).stdout or "{}")
+        c = sqlite3.connect(os.path.join(b, "node.db"))
+        got = c.execute("SELECT count(*) FROM checkins WHERE visitor_name LIKE "
+                        "'Backlog Visitor %'").fetchone()[0]
+        c.close()
+        hub_kb = peak_rss_kb(hub.pid)
+
+        e2e = rows / (push_s + pull_s)
+        ratio = e2e / raw_rate
+        push_b = proxy.total("push") / rows
+        pull_b = proxy.total("pull") / rows
+        raw_b = cs_bytes / rows
+        print("== sync (%d check-ins = %d rows, a week offline at node A, A -> hub -> B)"
+              % (entries, rows))
+        print("  raw sqlite3changeset_apply, one call per changeset:        %9.0f rows/s"
+              % rate_each)
+        print("  raw sqlite3changeset_apply, 500 grouped per call:          %9.0f rows/s"
+              % rate_cat)
+        print("  end to end A -> hub -> B:                                  %9.0f rows/s"
+              % e2e)
+        print("    ratio %.2f of raw apply of the same changesets (target >= 0.50: %s)"
+              % (ratio, "met" if ratio >= 0.5 else "NOT met"))
+        print("    ratio %.2f of the grouped apply (SQLite's ceiling; no target)"
+              % (e2e / rate_cat))
+        print("    drain of the %d-change backlog (push A -> hub): %.2f s, %.0f changes/s;"
+              " pull at B: %.2f s" % (entries, push_s, entries / push_s, pull_s))
+        print("  raw changeset:                %9.1f bytes/row (reference)" % raw_b)
+        print("  push on the wire:             %9.1f bytes/row  ratio %.2f (target <= 1.20: %s)"
+              % (push_b, push_b / raw_b, "met" if push_b / raw_b <= 1.2 else "NOT met"))
+        print("  pull on the wire:             %9.1f bytes/row  ratio %.2f (target <= 1.20: %s)"
+              % (pull_b, pull_b / raw_b, "met" if pull_b / raw_b <= 1.2 else "NOT met"))
+        print("  hub peak RSS:                 %9.1f MB" % (hub_kb / 1024.0))
+        print("  node B holds %d of %d backlog check-ins; verify: %s"
+              % (got, entries, "match" if v.get("match") else "MISMATCH"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+if __name__ == "__main__":
+    main()

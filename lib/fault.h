@@ -1,0 +1,44 @@
+/*
+ * fault.h - named crash points for the fault-injection tests
+ * (tests/integration/test_faults.py).  Only the sanitizer test build defines
+ * OUTPOST_TEST_HOOKS; in every other build FAULT_POINT() compiles to nothing
+ * and no environment variable is read.
+ *
+ * With hooks compiled in, OUTPOST_FAULT="NAME:N" in the environment makes the
+ * process kill itself with SIGKILL the N-th time (1-based) it passes the point
+ * NAME - the same as an outside `kill -9` at exactly that instant.  The
+ * points (each at a place where a crash must lose nothing):
+ *
+ *   node.commit.before   node: a batch of office writes, outbox entries
+ *                        included, is about to COMMIT (nothing answered yet)
+ *   node.commit.after    node: committed, replies not sent yet
+ *   push.before_send     node: a push frame is built, not sent
+ *   push.after_reply     node: the hub acked a push, the outbox not trimmed yet
+ *   pull.after_reply     node: a pull page or snapshot arrived, not applied
+ *   pull.apply           node: a page is applied, cursor set, not committed
+ *   hub.apply.entry      hub: an entry applied inside the push transaction
+ *   hub.apply.commit     hub: a push committed, the reply not sent yet
+ *   hub.pull.serve       hub: a pull page is built, not sent
+ *
+ * OUTPOST_TEST_HOOKS_SYNC_MS (hooks only) shortens the node's sync interval
+ * and its longest backoff to that many milliseconds, so a test waits seconds
+ * rather than minutes for the cycle to resume after a crash.
+ *
+ * Owns nothing; safe from any thread.
+ */
+#ifndef OUTPOST_FAULT_H
+#define OUTPOST_FAULT_H
+
+#include <stdint.h>
+
+#ifdef OUTPOST_TEST_HOOKS
+void fault_point(const char *name);
+#define FAULT_POINT(name) fault_point(name)
+#else
+#define FAULT_POINT(name) ((void)0)
+#endif
+
+/* The node's sync interval override in ms (hooks build only), else 0. */
+int64_t fault_sync_interval_ms(void);
+
+#endif

@@ -1,0 +1,708 @@
+/*
+ * casework.c - case-work rules (backdating, timeliness, note cadence, soft
+ * exit, follow-up, activity notes, SSN protection and the pseudo-SSN) and
+ * the hub's check of replicated case rows; see casework.h.
+ */
+#include "model/casework.h"
+#include "model/crm.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
+#include "lib/json.h"
+#include "lib/log.h"
+
+#include <ctype.h>
+#include <mbedtls/gcm.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- backdating ------------------------------------------------------------------ */
+
+case_backdate case_backdate_check(const char *service_date, const char *today, int *days)
+{
+	int32_t d;
+
+	if (days)
+		*days = 0;
+	if (json_valid_date(service_date) != 0 || json_valid_date(today) != 0)
+		return CASE_BD_INVALID;
+	d = clock_days_between(service_date, today);
+	if (days)
+		*days = d;
+	if (d < 0)
+		return CASE_BD_FUTURE;
+	if (d <= CASE_BACKDATE_FREE_DAYS)
+		return CASE_BD_OK;
+	if (d <= CASE_BACKDATE_MAX_DAYS)
+		return CASE_BD_NEEDS_APPROVAL;
+	return CASE_BD_TOO_OLD;
+}
+
+const char *case_backdate_msg(case_backdate b)
+{
+	switch (b) {
+	case CASE_BD_OK:
+		return "within 30 days";
+	case CASE_BD_NEEDS_APPROVAL:
+		return "dates 31 to 90 days in the past need a recorded approval (DSS Program "
+		       "Manager, WDB Director and EDD)";
+	case CASE_BD_TOO_OLD:
+		return "data cannot be backdated more than 90 days";
+	case CASE_BD_FUTURE:
+		return "the date is after today";
+	default:
+		return "not a date (YYYY-MM-DD)";
+	}
+}
+
+/* ---- timeliness ------------------------------------------------------------------ */
+
+int case_add_business_days(const char *date, int n, char out[11])
+{
+	char cur[11];
+
+	if (json_valid_date(date) != 0 || n < 0)
+		return -1;
+	memcpy(cur, date, 11);
+	while (n > 0) {
+		int wd;
+		if (clock_date_add(cur, 1, cur) != 0)
+			return -1;
+		wd = clock_weekday(cur);
+		if (wd != 0 && wd != 6)
+			n--;
+	}
+	memcpy(out, cur, 11);
+	return 0;
+}
+
+int case_entry_deadline(const char *service_date, char out[11])
+{
+	return case_add_business_days(service_date, CASE_ENTRY_BUSINESS_DAYS, out);
+}
+
+int case_note_deadline(const char *contact_date, char out[11])
+{
+	if (json_valid_date(contact_date) != 0)
+		return -1;
+	return clock_date_add(contact_date, CASE_NOTE_ENTRY_DAYS, out);
+}
+
+int case_entry_timely(const char *service_date, const char *entered_date)
+{
+	char dl[11];
+
+	if (case_entry_deadline(service_date, dl) != 0 || json_valid_date(entered_date) != 0)
+		return -1;
+	return strcmp(entered_date, dl) <= 0;
+}
+
+int case_note_timely(const char *contact_date, const char *entered_date)
+{
+	char dl[11];
+
+	if (case_note_deadline(contact_date, dl) != 0 || json_valid_date(entered_date) != 0)
+		return -1;
+	return strcmp(entered_date, dl) <= 0;
+}
+
+int case_note_next_due(const char *last, char out[11])
+{
+	if (json_valid_date(last) != 0)
+		return -1;
+	return clock_date_add(last, CASE_NOTE_CADENCE_DAYS, out);
+}
+
+/* ---- soft exit -------------------------------------------------------------------- */
+
+int case_soft_exit(const char *last, const char *today, case_exit *out)
+{
+	int32_t d;
+
+	memset(out, 0, sizeof *out);
+	if (json_valid_date(last) != 0 || json_valid_date(today) != 0)
+		return -1;
+	d = clock_days_between(last, today);
+	if (d < 0)
+		d = 0; /* a service dated after the trusted today: clock just restarted */
+	out->days_since = d;
+	clock_date_add(last, CASE_SOFT_EXIT_DAYS, out->exit_date);
+	if (d >= CASE_SOFT_EXIT_DAYS) {
+		out->exited = 1;
+		return 0;
+	}
+	out->days_left = CASE_SOFT_EXIT_DAYS - d;
+	out->warn_level = d >= 85 ? 85 : d >= 75 ? 75 : d >= 60 ? 60 : 0;
+	out->closure_prompt = out->warn_level > 0;
+	return 0;
+}
+
+const char *case_code_allowed(int exited, int is_followup)
+{
+	if (exited && !is_followup)
+		return "the case has exited: only follow-up codes may be entered";
+	if (!exited && is_followup)
+		return "follow-up codes are for after the case has exited";
+	return NULL;
+}
+
+/* ---- follow-up -------------------------------------------------------------------- */
+
+static int days_in_month(int y, int m)
+{
+	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+int case_add_months(const char *date, int n, char out[11])
+{
+	int y, m, d, dim;
+
+	if (json_valid_date(date) != 0 || sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return -1;
+	m = m - 1 + n;
+	y += m >= 0 ? m / 12 : -((11 - m) / 12);
+	m = ((m % 12) + 12) % 12 + 1;
+	dim = days_in_month(y, m);
+	if (d > dim)
+		d = dim;
+	if (y < 1 || y > 9999)
+		return -1;
+	snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+	return 0;
+}
+
+int case_followup_quarter(const char *exit_date, int q, char start[11], char end[11])
+{
+	char next[11];
+
+	if (q < 1 || q > CASE_FOLLOWUP_QUARTERS)
+		return -1;
+	if (case_add_months(exit_date, 3 * (q - 1), start) != 0 ||
+	    case_add_months(exit_date, 3 * q, next) != 0)
+		return -1;
+	return clock_date_add(next, -1, end);
+}
+
+/* ---- case notes --------------------------------------------------------------------- */
+
+int case_activity_subject(const char *code, const char *title, char *out, size_t n)
+{
+	int k;
+
+	if (code == NULL || title == NULL)
+		return -1;
+	k = snprintf(out, n, "%s %s", code, title);
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+const char *case_activity_note_check(const char *subject, const char *contact_date,
+				     const char *code, const char *title, const char *start_date)
+{
+	char want[CASE_SUBJECT_MAX + 64];
+
+	if (subject == NULL || case_activity_subject(code, title, want, sizeof want) != 0 ||
+	    strcmp(subject, want) != 0)
+		return "subject";
+	if (contact_date == NULL || start_date == NULL || strcmp(contact_date, start_date) != 0)
+		return "contact_date";
+	return NULL;
+}
+
+/* ---- SSN ------------------------------------------------------------------------------ */
+
+int case_pseudo_ssn(const char *birth_date, char out[12])
+{
+	int y, m, d;
+
+	if (json_valid_date(birth_date) != 0 || sscanf(birth_date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return -1;
+	snprintf(out, 12, "975-%02d-%02d%02d", d, m, y % 100);
+	return 0;
+}
+
+int case_ssn_digits(const char *in, char digits[10])
+{
+	size_t k = 0, seps = 0;
+
+	if (in == NULL)
+		return -1;
+	for (const char *p = in; *p; p++) {
+		if (isdigit((unsigned char)*p)) {
+			if (k == 9)
+				return -1;
+			digits[k++] = *p;
+		} else if ((*p == '-' || *p == ' ') && (k == 3 || k == 5) && seps < 2) {
+			seps++;
+		} else {
+			return -1;
+		}
+	}
+	if (k != 9)
+		return -1;
+	digits[9] = '\0';
+	if (strncmp(digits, "000", 3) == 0 || strncmp(digits, "666", 3) == 0 ||
+	    strncmp(digits + 3, "00", 2) == 0 || strcmp(digits + 5, "0000") == 0)
+		return -1;
+	return 0;
+}
+
+void case_ssn_mask(const char *last4, char out[12])
+{
+	snprintf(out, 12, "***-**-%.4s", last4 && strlen(last4) == 4 ? last4 : "****");
+}
+
+#define GCM_NONCE 12
+#define GCM_TAG 16
+
+int case_ssn_protect(const unsigned char key[CASE_KEY_LEN], const char *participant_id,
+		     const char *digits, char enc[CASE_SSN_ENC_MAX + 1], char hmac[65])
+{
+	unsigned char buf[GCM_NONCE + 9 + GCM_TAG];
+	mbedtls_gcm_context g;
+	int rc;
+
+	if (participant_id == NULL || digits == NULL || strlen(digits) != 9)
+		return -1;
+	if (crypto_random(buf, GCM_NONCE) != 0)
+		return -1;
+	mbedtls_gcm_init(&g);
+	rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, CASE_KEY_LEN * 8);
+	if (rc == 0)
+		rc = mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, 9, buf, GCM_NONCE,
+					       (const unsigned char *)participant_id,
+					       strlen(participant_id), (const unsigned char *)digits,
+					       buf + GCM_NONCE, GCM_TAG, buf + GCM_NONCE + 9);
+	mbedtls_gcm_free(&g);
+	if (rc != 0)
+		return -1;
+	crypto_hex(buf, sizeof buf, enc);
+	return case_ssn_hmac(key, digits, hmac);
+}
+
+int case_ssn_reveal(const unsigned char key[CASE_KEY_LEN], const char *participant_id,
+		    const char *enc, char digits[10])
+{
+	unsigned char buf[GCM_NONCE + 9 + GCM_TAG];
+	mbedtls_gcm_context g;
+	int rc;
+
+	if (participant_id == NULL || enc == NULL || strlen(enc) != 2 * sizeof buf ||
+	    crypto_unhex(enc, buf, sizeof buf) != 0)
+		return -1;
+	mbedtls_gcm_init(&g);
+	rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, CASE_KEY_LEN * 8);
+	if (rc == 0)
+		rc = mbedtls_gcm_auth_decrypt(&g, 9, buf, GCM_NONCE,
+					      (const unsigned char *)participant_id,
+					      strlen(participant_id), buf + GCM_NONCE + 9, GCM_TAG,
+					      buf + GCM_NONCE, (unsigned char *)digits);
+	mbedtls_gcm_free(&g);
+	if (rc != 0) {
+		crypto_wipe(digits, 10);
+		return -1;
+	}
+	digits[9] = '\0';
+	return 0;
+}
+
+int case_ssn_hmac(const unsigned char key[CASE_KEY_LEN], const char *digits, char hmac[65])
+{
+	unsigned char mac[CRYPTO_SHA256_LEN];
+
+	if (crypto_hmac_sha256(key, CASE_KEY_LEN, digits, strlen(digits), mac) != 0)
+		return -1;
+	crypto_hex(mac, sizeof mac, hmac);
+	return 0;
+}
+
+int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE_KEY_LEN])
+{
+	char hex[2 * CASE_KEY_LEN + 8];
+	int rc;
+
+	if (local_area_id == NULL || local_area_id[0] == '\0')
+		return 1;
+	rc = db_text(db, "SELECT key_hex FROM case_keys WHERE local_area_id=? ORDER BY id LIMIT 1",
+		     local_area_id, hex, sizeof hex);
+	if (rc != 0)
+		return rc;
+	rc = crypto_unhex(hex, key, CASE_KEY_LEN) == 0 && strlen(hex) == 2 * CASE_KEY_LEN ? 0 : -1;
+	crypto_wipe(hex, sizeof hex);
+	return rc;
+}
+
+int case_ensure_keys(sqlite3 *db, const char *hlc, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int made = 0, ret = -1;
+
+	if (db_prepare(db, &st,
+		       "SELECT id FROM local_areas la WHERE NOT EXISTS"
+		       " (SELECT 1 FROM case_keys k WHERE k.local_area_id = la.id)") != 0 ||
+	    db_prepare(db, &ins,
+		       "INSERT OR IGNORE INTO case_keys(id, local_area_id, key_hex, created_at,"
+		       " updated_hlc) VALUES(?1, ?1, ?2, ?3, ?4)") != 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned char key[CASE_KEY_LEN];
+		char hex[2 * CASE_KEY_LEN + 1];
+		if (crypto_random(key, sizeof key) != 0)
+			goto out;
+		crypto_hex(key, sizeof key, hex);
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, hex, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(ins, 3, now_ms);
+		sqlite3_bind_text(ins, 4, hlc, -1, SQLITE_STATIC);
+		crypto_wipe(key, sizeof key);
+		crypto_wipe(hex, sizeof hex);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+		made++;
+	}
+	ret = made;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return ret;
+}
+
+int case_skew_flag(int64_t offset_ms)
+{
+	return offset_ms > CASE_SKEW_WARN_MS || offset_ms < -CASE_SKEW_WARN_MS;
+}
+
+/* ---- hub checks ------------------------------------------------------------------------ */
+
+#define REFUSE(...)                              \
+	do {                                     \
+		snprintf(reason, n, __VA_ARGS__); \
+		return -1;                       \
+	} while (0)
+
+static const char *js(const cJSON *row, const char *k)
+{
+	return json_str(row, k);
+}
+
+static int64_t jint(const cJSON *row, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static int nonempty(const char *s)
+{
+	return s && s[0];
+}
+
+/* The participant's Local Area and exit state; 1 found, 0 not, -1 error. */
+static int participant_of(sqlite3 *db, const char *id, char la[64], char state[16])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (id == NULL)
+		return 0;
+	if (db_prepare(db, &st, "SELECT local_area_id, exit_state FROM participants WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(la, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The trusted entry time must agree with the entry date the node claims
+ * (within a day either way: the date is the office's, the time UTC) and
+ * must not lie in the hub's future, so a node cannot dodge the backdating
+ * limits by claiming an earlier entry date.
+ */
+static int entry_time_ok(const char *entered_date, int64_t entered_at)
+{
+	char d[11];
+	time_t t = (time_t)(entered_at / 1000);
+	struct tm tm;
+	int32_t diff;
+
+	if (entered_at <= 0 || gmtime_r(&t, &tm) == NULL)
+		return 0;
+	snprintf(d, sizeof d, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	diff = clock_days_between(entered_date, d);
+	if (diff == INT32_MIN || diff < -1 || diff > 1)
+		return 0;
+	return entered_at <= (int64_t)time(NULL) * 1000 + 24 * 3600 * 1000;
+}
+
+/* Rows naming a participant: it exists at the hub in the same Local Area. */
+static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *reason, size_t n)
+{
+	char la[64] = "", state[16] = "";
+	int rc = participant_of(db, js(row, "participant_id"), la, state);
+
+	if (rc < 0)
+		REFUSE("%s: cannot read participants", tbl);
+	if (rc == 0)
+		REFUSE("%s: no such participant", tbl);
+	if (js(row, "local_area_id") == NULL || strcmp(la, js(row, "local_area_id")) != 0)
+		REFUSE("%s: participant belongs to another Local Area", tbl);
+	if (!nonempty(js(row, "office_id")))
+		REFUSE("%s: office_id is required", tbl);
+	return 0;
+}
+
+static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *kind = js(row, "ssn_kind"), *state = js(row, "exit_state");
+	sqlite3_stmt *st;
+	int exits = 0;
+
+	if (op == SQLITE_DELETE)
+		REFUSE("participants: rows are never deleted");
+	if (!nonempty(js(row, "first_name")) || !nonempty(js(row, "last_name")))
+		REFUSE("participants: first and last name are required");
+	if (json_valid_date(js(row, "birth_date")) != 0)
+		REFUSE("participants: birth_date is not a date");
+	if (json_valid_date(js(row, "registered_date")) != 0)
+		REFUSE("participants: registered_date is not a date");
+	if (kind == NULL || (strcmp(kind, "none") != 0 && strcmp(kind, "real") != 0 &&
+			     strcmp(kind, "pseudo") != 0))
+		REFUSE("participants: ssn_kind must be none, real or pseudo");
+	if (strcmp(kind, "none") == 0) {
+		if (js(row, "ssn_enc") || js(row, "ssn_hmac") || js(row, "ssn_last4"))
+			REFUSE("participants: SSN columns without ssn_kind");
+	} else {
+		const char *l4 = js(row, "ssn_last4"), *enc = js(row, "ssn_enc");
+		if (enc == NULL || strlen(enc) != 2 * (12 + 9 + 16) || js(row, "ssn_hmac") == NULL ||
+		    strlen(js(row, "ssn_hmac")) != 64 || l4 == NULL || strlen(l4) != 4)
+			REFUSE("participants: the SSN must be stored protected (ssn_enc, ssn_hmac, ssn_last4)");
+		for (const char *p = l4; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				REFUSE("participants: ssn_last4 must be four digits");
+	}
+	if (state == NULL || (strcmp(state, "active") != 0 && strcmp(state, "exited") != 0))
+		REFUSE("participants: exit_state must be active or exited");
+	if (strcmp(state, "exited") == 0 && json_valid_date(js(row, "exit_date")) != 0)
+		REFUSE("participants: an exited case needs its exit_date");
+	if (js(row, "closure_form_date") && json_valid_date(js(row, "closure_form_date")) != 0)
+		REFUSE("participants: closure_form_date is not a date");
+	if (strcmp(state, "active") == 0) {
+		if (db_prepare(db, &st, "SELECT count(*) FROM participant_exits WHERE participant_id=?") != 0)
+			REFUSE("participants: cannot read exits");
+		sqlite3_bind_text(st, 1, js(row, "id"), -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			exits = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (exits > 0)
+			REFUSE("participants: the case has exited; an exit cannot be reversed");
+	}
+	return 0;
+}
+
+/* Code row: 1 found (title, restarts), 0 unknown, -1 error. */
+static int code_row(sqlite3 *db, const char *list, const char *code, char *title, size_t tn)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (code == NULL)
+		return 0;
+	if (db_prepare(db, &st,
+		       strcmp(list, "followup") == 0
+			       ? "SELECT title FROM followup_codes WHERE code=?"
+			       : "SELECT title FROM participant_activity_codes WHERE code=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && title)
+		snprintf(title, tn, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *list = js(row, "code_list"), *start = js(row, "start_date");
+	const char *end = js(row, "end_date"), *comp = js(row, "completion");
+	const char *entered = js(row, "entered_date"), *appr = js(row, "approval_id");
+	case_backdate b;
+	int days, rc;
+
+	if (check_owner(db, "participant_activities", row, reason, n) != 0)
+		return -1;
+	if (list == NULL || (strcmp(list, "activity") != 0 && strcmp(list, "followup") != 0))
+		REFUSE("participant_activities: code_list must be activity or followup");
+	rc = code_row(db, list, js(row, "code"), NULL, 0);
+	if (rc < 0)
+		REFUSE("participant_activities: cannot read the code list");
+	if (rc == 0)
+		REFUSE("participant_activities: unknown %s code", list);
+	if (json_valid_date(start) != 0 || json_valid_date(entered) != 0)
+		REFUSE("participant_activities: start_date and entered_date must be dates");
+	if (!entry_time_ok(entered, jint(row, "entered_at")))
+		REFUSE("participant_activities: entered_at does not match entered_date or is in the future");
+	if (end && (json_valid_date(end) != 0 || strcmp(end, start) < 0))
+		REFUSE("participant_activities: end_date must be a date on or after start_date");
+	if (comp && strcmp(comp, "successful") != 0 && strcmp(comp, "unsuccessful") != 0)
+		REFUSE("participant_activities: completion must be successful or unsuccessful");
+	if (comp && end == NULL)
+		REFUSE("participant_activities: a completion needs an end date");
+	/* Backdating, against the trusted date it was entered on, and the
+	 * exit rule.  A correction keeps the original's code and dates and is
+	 * not re-judged. */
+	if (js(row, "corrects_id") == NULL) {
+		char exit_date[16] = "";
+		const char *why;
+		if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
+			    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
+			REFUSE("participant_activities: cannot read exits");
+		why = case_code_allowed(exit_date[0] && strcmp(entered, exit_date) >= 0,
+					strcmp(list, "followup") == 0);
+		if (why)
+			REFUSE("participant_activities: %s", why);
+		b = case_backdate_check(start, entered, &days);
+		if (b == CASE_BD_TOO_OLD || b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
+			REFUSE("participant_activities: start_date: %s", case_backdate_msg(b));
+		if (b == CASE_BD_NEEDS_APPROVAL) {
+			sqlite3_stmt *st;
+			int ok = 0;
+			if (appr == NULL)
+				REFUSE("participant_activities: %s", case_backdate_msg(b));
+			if (db_prepare(db, &st, "SELECT count(*) FROM backdate_approvals WHERE id=?"
+						" AND participant_id=?") != 0)
+				REFUSE("participant_activities: cannot read approvals");
+			sqlite3_bind_text(st, 1, appr, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, js(row, "participant_id"), -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				ok = sqlite3_column_int(st, 0) > 0;
+			sqlite3_finalize(st);
+			if (!ok)
+				REFUSE("participant_activities: the backdating approval is not recorded");
+		}
+		if (jint(row, "backdate_days") != days)
+			REFUSE("participant_activities: backdate_days does not match the dates");
+	} else {
+		char owner[64] = "";
+		if (db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
+			    js(row, "corrects_id"), owner, sizeof owner) != 0 ||
+		    strcmp(owner, js(row, "participant_id")) != 0)
+			REFUSE("participant_activities: the corrected activity is not this participant's");
+	}
+	return 0;
+}
+
+static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *kind = js(row, "kind"), *act = js(row, "activity_id");
+
+	if (check_owner(db, "case_notes", row, reason, n) != 0)
+		return -1;
+	if (!nonempty(js(row, "body")) || !nonempty(js(row, "subject")))
+		REFUSE("case_notes: subject and body are required");
+	if (json_valid_date(js(row, "contact_date")) != 0 ||
+	    json_valid_date(js(row, "entered_date")) != 0)
+		REFUSE("case_notes: contact_date and entered_date must be dates");
+	if (strcmp(js(row, "contact_date"), js(row, "entered_date")) > 0)
+		REFUSE("case_notes: contact_date is after the date it was entered");
+	if (!entry_time_ok(js(row, "entered_date"), jint(row, "entered_at")))
+		REFUSE("case_notes: entered_at does not match entered_date or is in the future");
+	if (js(row, "amends_id") == NULL) {
+		int days;
+		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
+		if (b == CASE_BD_TOO_OLD)
+			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+	}
+	if (kind == NULL || (strcmp(kind, "standalone") != 0 && strcmp(kind, "activity") != 0))
+		REFUSE("case_notes: kind must be standalone or activity");
+	if (strcmp(kind, "activity") == 0) {
+		sqlite3_stmt *st;
+		char code[16] = "", list[16] = "", start[16] = "", title[200] = "";
+		const char *bad;
+		int found = 0;
+		if (act == NULL)
+			REFUSE("case_notes: an activity note names its activity");
+		if (db_prepare(db, &st, "SELECT code, code_list, start_date FROM participant_activities"
+					" WHERE id=? AND participant_id=?") != 0)
+			REFUSE("case_notes: cannot read activities");
+		sqlite3_bind_text(st, 1, act, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, js(row, "participant_id"), -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			found = 1;
+			snprintf(code, sizeof code, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(list, sizeof list, "%s", (const char *)sqlite3_column_text(st, 1));
+			snprintf(start, sizeof start, "%s", (const char *)sqlite3_column_text(st, 2));
+		}
+		sqlite3_finalize(st);
+		if (!found)
+			REFUSE("case_notes: no such activity of this participant");
+		if (code_row(db, list, code, title, sizeof title) != 1)
+			REFUSE("case_notes: the activity's code is unknown");
+		bad = case_activity_note_check(js(row, "subject"), js(row, "contact_date"), code,
+					       title, start);
+		if (bad)
+			REFUSE("case_notes: %s", strcmp(bad, "subject") == 0
+							 ? "an activity note's subject is the code number and title"
+							 : "an activity note's contact date is the activity's start date");
+	} else if (act) {
+		REFUSE("case_notes: a stand-alone note names no activity");
+	}
+	if (js(row, "amends_id")) {
+		char la[64] = "";
+		if (db_text(db, "SELECT participant_id FROM case_notes WHERE id=?", js(row, "amends_id"),
+			    la, sizeof la) != 0 ||
+		    strcmp(la, js(row, "participant_id")) != 0)
+			REFUSE("case_notes: the amended note is not this participant's");
+	}
+	return 0;
+}
+
+int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			  size_t n)
+{
+	if (tbl == NULL || row == NULL)
+		return 0;
+	if (strcmp(tbl, "participants") == 0)
+		return check_participant(db, op, row, reason, n);
+	if (strcmp(tbl, "participant_activities") == 0 || strcmp(tbl, "case_notes") == 0 ||
+	    strcmp(tbl, "backdate_approvals") == 0 || strcmp(tbl, "participant_exits") == 0) {
+		/* Append-only: apply.c already refuses updates and deletes. */
+		if (op != SQLITE_INSERT)
+			REFUSE("%s: rows are only inserted", tbl);
+		if (strcmp(tbl, "participant_activities") == 0)
+			return check_activity(db, row, reason, n);
+		if (strcmp(tbl, "case_notes") == 0)
+			return check_note(db, row, reason, n);
+		if (check_owner(db, tbl, row, reason, n) != 0)
+			return -1;
+		if (strcmp(tbl, "backdate_approvals") == 0) {
+			if (!nonempty(js(row, "program_manager")) || !nonempty(js(row, "wdb_director")) ||
+			    !nonempty(js(row, "edd_approver")))
+				REFUSE("backdate_approvals: the program manager, WDB director and EDD approvals are required");
+			if (json_valid_date(js(row, "service_date")) != 0 ||
+			    json_valid_date(js(row, "approved_date")) != 0)
+				REFUSE("backdate_approvals: service_date and approved_date must be dates");
+			return 0;
+		}
+		if (json_valid_date(js(row, "exit_date")) != 0)
+			REFUSE("participant_exits: exit_date is not a date");
+		return 0;
+	}
+	return 0;
+}
+
+int model_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			   size_t n)
+{
+	if (crm_hub_validate_row(db, tbl, op, row, reason, n) != 0)
+		return -1;
+	return case_hub_validate_row(db, tbl, op, row, reason, n);
+}

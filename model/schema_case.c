@@ -1,0 +1,183 @@
+/*
+ * schema_case.c - case work's replicated tables: participants, their
+ * activities and case notes (SLO policy 34-19, SPEC "Participants,
+ * activities and case notes").  Participant data is the most sensitive data
+ * Outpost holds, so every participant table is SCOPE_LOCAL_AREA on
+ * local_area_id: a node outside the Local Area never receives a row, and the
+ * hub quarantines a row written by a node of another Local Area.
+ *
+ *   participants            mutable  minimal registration; exit_state
+ *                                    'exited' is final (td_final_col), and the
+ *                                    hub refuses an 'active' row once an exit
+ *                                    is recorded (participant_exits)
+ *   participant_activities  append   activity codes with dates and completion;
+ *                                    an amendment is a new row naming the row
+ *                                    it corrects (corrects_id), or voiding it
+ *   case_notes              append   stand-alone and activity notes, immutable
+ *                                    once saved; an amendment is a new row with
+ *                                    amends_id = the original, both shown
+ *   backdate_approvals      append   the approval (DSS Program Manager, WDB
+ *                                    Director and EDD) an entry 31-90 days in
+ *                                    the past needs
+ *   participant_exits       append   the soft exit, recorded once detected:
+ *                                    irreversible
+ *   participant_activity_codes, followup_codes   hub-owned code lists, seeded
+ *                                    at the hub from the seed CSV files, statewide
+ *   case_keys               hub-owned, one per Local Area: the key that
+ *                                    protects SSNs (below)
+ *
+ * SSN protection.  The policy keeps the SSN "for data validation only", and
+ * the issue asks for a masked display and an audited reveal, so the full
+ * value must be recoverable: a keyed hash alone could not be revealed.  The
+ * SSN is therefore stored as AES-256-GCM ciphertext (ssn_enc: hex of a
+ * 12-byte random nonce, ciphertext, 16-byte tag, with the participant id as
+ * associated data so a ciphertext cannot be moved to another person), plus
+ * ssn_hmac (HMAC-SHA256 of the nine digits under the same Local Area key,
+ * for an exact-match search and the duplicate check without decrypting) and
+ * ssn_last4 for the masked display.  The key is per Local Area, generated at
+ * the hub and replicated only to that Local Area's nodes (case_keys is
+ * SCOPE_LOCAL_AREA), so the ciphertext that travels in changesets, pull
+ * pages, conflict records, quarantine and exports is useless elsewhere, and
+ * nothing readable is ever in a log or a digest.  (A stand-alone demo node
+ * makes its own key; SSNs it stored stay unreadable after it enrolls, as the
+ * hub's key replaces it.)  A copy of node.db with its
+ * key is not protected by this (full-disk encryption of office PCs is the
+ * answer to that); an SQL console, CSV export or a stray log line are.
+ */
+#include "model/schema.h"
+
+static const db_migration case_migrations[] = {
+	{"CREATE TABLE participants("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " first_name TEXT NOT NULL,"
+	 " last_name TEXT NOT NULL,"
+	 " birth_date TEXT NOT NULL,"        /* YYYY-MM-DD */
+	 " phone TEXT,"
+	 " email TEXT,"
+	 " address TEXT,"
+	 " assigned_staff_id TEXT,"
+	 " ssn_kind TEXT NOT NULL DEFAULT 'none'," /* none | real | pseudo */
+	 " ssn_enc TEXT,"
+	 " ssn_hmac TEXT,"
+	 " ssn_last4 TEXT,"
+	 " registered_date TEXT NOT NULL,"   /* trusted date of registration */
+	 " registered_at INTEGER NOT NULL,"
+	 " registered_by TEXT,"
+	 " exit_state TEXT NOT NULL DEFAULT 'active'," /* active | exited */
+	 " exit_date TEXT,"
+	 " closure_form_date TEXT,"         /* closure form completed */
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX participants_name ON participants(last_name COLLATE NOCASE,"
+	 " first_name COLLATE NOCASE);"
+	 "CREATE INDEX participants_staff ON participants(assigned_staff_id);"
+	 "CREATE INDEX participants_office ON participants(office_id);"
+	 "CREATE INDEX participants_ssn ON participants(ssn_hmac);"
+	 "CREATE TABLE participant_activities("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " code TEXT NOT NULL,"
+	 " code_list TEXT NOT NULL DEFAULT 'activity'," /* activity | followup */
+	 " start_date TEXT NOT NULL,"
+	 " end_date TEXT,"
+	 " completion TEXT,"                /* successful | unsuccessful */
+	 " staff_id TEXT,"
+	 " entered_date TEXT NOT NULL,"     /* trusted date it was entered */
+	 " entered_at INTEGER NOT NULL,"    /* trusted ms */
+	 " backdate_days INTEGER NOT NULL DEFAULT 0,"
+	 " approval_id TEXT,"               /* backdate_approvals.id when 31-90 */
+	 " clock_skew_ms INTEGER NOT NULL DEFAULT 0," /* node clock vs hub at entry */
+	 " corrects_id TEXT,"
+	 " voided INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE INDEX participant_activities_p ON participant_activities(participant_id, start_date);"
+	 "CREATE INDEX participant_activities_corrects ON participant_activities(corrects_id);"
+	 "CREATE TABLE case_notes("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " kind TEXT NOT NULL,"             /* standalone | activity */
+	 " activity_id TEXT,"
+	 " subject TEXT NOT NULL,"
+	 " contact_date TEXT NOT NULL,"
+	 " body TEXT NOT NULL,"
+	 " staff_id TEXT,"
+	 " amends_id TEXT,"                 /* the note this one amends */
+	 " entered_date TEXT NOT NULL,"
+	 " entered_at INTEGER NOT NULL,"
+	 " clock_skew_ms INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE INDEX case_notes_p ON case_notes(participant_id, contact_date);"
+	 "CREATE INDEX case_notes_activity ON case_notes(activity_id);"
+	 "CREATE INDEX case_notes_amends ON case_notes(amends_id);"
+	 "CREATE TABLE backdate_approvals("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " service_date TEXT NOT NULL,"
+	 " program_manager TEXT NOT NULL,"  /* DSS Program Manager */
+	 " wdb_director TEXT NOT NULL,"
+	 " edd_approver TEXT NOT NULL,"
+	 " approved_date TEXT NOT NULL,"
+	 " reference TEXT,"
+	 " recorded_by TEXT,"
+	 " recorded_at INTEGER NOT NULL);"
+	 "CREATE INDEX backdate_approvals_p ON backdate_approvals(participant_id);"
+	 "CREATE TABLE participant_exits("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " exit_date TEXT NOT NULL,"
+	 " kind TEXT NOT NULL DEFAULT 'soft_exit',"
+	 " last_service_date TEXT,"
+	 " recorded_at INTEGER NOT NULL,"
+	 " recorded_by TEXT);"
+	 "CREATE INDEX participant_exits_p ON participant_exits(participant_id);"
+	 "CREATE TABLE participant_activity_codes("
+	 " id TEXT PRIMARY KEY NOT NULL,"   /* = code */
+	 " code TEXT NOT NULL,"
+	 " title TEXT NOT NULL,"
+	 " reporting_category TEXT,"
+	 " restarts_exit_clock INTEGER NOT NULL DEFAULT 0,"
+	 " status TEXT NOT NULL DEFAULT 'active',"   /* active | retired */
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE followup_codes("
+	 " id TEXT PRIMARY KEY NOT NULL,"   /* = code */
+	 " code TEXT NOT NULL,"
+	 " title TEXT NOT NULL,"
+	 " restarts_exit_clock INTEGER NOT NULL DEFAULT 0,"
+	 " status TEXT NOT NULL DEFAULT 'active',"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE TABLE case_keys("
+	 " id TEXT PRIMARY KEY NOT NULL,"   /* = local_area_id */
+	 " local_area_id TEXT NOT NULL,"
+	 " key_hex TEXT NOT NULL,"          /* 32 bytes */
+	 " created_at INTEGER NOT NULL,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"},
+};
+
+static const table_def case_tables[] = {
+	{"participant_activity_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"followup_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"case_keys", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	/* Dependency order (a changeset lists its tables in this order, and the
+	 * hub checks each row against those applied before it): a participant,
+	 * its exit, approvals, activities, then the notes on them. */
+	{"participants", TK_MUTABLE, SCOPE_LOCAL_AREA, "local_area_id", "exit_state", "exited"},
+	{"participant_exits", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"backdate_approvals", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"participant_activities", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+};
+
+const schema_module schema_case = {
+	"casework",
+	case_migrations,
+	(int)(sizeof case_migrations / sizeof case_migrations[0]),
+	case_tables,
+	(int)(sizeof case_tables / sizeof case_tables[0]),
+};

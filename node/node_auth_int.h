@@ -1,0 +1,50 @@
+/*
+ * node_auth_int.h - what node_auth.c (sessions, CSRF, the sweep) shares with
+ * node_login.c (the session routes, the offline rules, password changes).
+ * Private to those two files.
+ */
+#ifndef OUTPOST_NODE_AUTH_INT_H
+#define OUTPOST_NODE_AUTH_INT_H
+
+#include "node/node_auth.h"
+#include "node/node_throttle.h"
+
+typedef struct node_session {
+	unsigned char ss_key[32];  /* SHA-256 of the token; the token itself is not kept */
+	char ss_csrf[2 * NODE_AUTH_TOKEN_LEN + 1];
+	node_user ss_user;
+	char ss_group[96];
+	uint64_t ss_created_ms, ss_seen_ms;
+	int ss_used;
+	int ss_must_change;        /* signed in with a temporary password */
+	int ss_offline;            /* signed in while the hub was not reachable */
+} node_session;
+
+struct node_auth {
+	node *na_node;
+	node_session *na_sess;
+	size_t na_nsess;
+	throttle *na_thr;
+	int na_inflight;           /* password verifications queued or running */
+	uint64_t na_idle_ms, na_abs_ms;
+	uv_timer_t na_timer;
+	int na_timer_on;
+};
+
+/* The live session of req (also one that must still change its password),
+ * with its staff row reloaded; NULL when there is none or it just ended. */
+node_session *auth__session(node *n, http_req *req);
+/* A new session for staff_id; *token gets the cookie value (hex).  Sets both
+ * cookies on req.  NULL when the staff row is missing or inactive, or the
+ * table is full of live sessions. */
+node_session *auth__session_new(node *n, http_req *req, const char *staff_id, int must_change,
+				int offline);
+/* End s and clear the cookies on req (req may be NULL). */
+void auth__session_end(node *n, node_session *s, http_req *req);
+/* Reload u (and group) from the staff row.  1 active, 0 inactive or
+ * missing, -1 database error. */
+int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, size_t glen);
+/* 0 when req carries s's CSRF token. */
+int auth__csrf_ok(const node_session *s, http_req *req);
+
+#endif

@@ -1,0 +1,1081 @@
+/*
+ * node_case.c - case work's JSON API on the office node, part 1:
+ * participants (register, search, read, edit), the SSN (stored protected,
+ * shown masked, revealed only through an audited request), the pseudo-SSN
+ * helper, the participant's timeline (visits, activities, case notes, exit)
+ * and linking a check-in to a participant, the closure form, and the lists
+ * the pages need (codes, staff, offices, the trusted date and clock skew).
+ *
+ * Reads of a participant record or of notes are captured writes too: each
+ * one inserts an audit event, which replicates to the hub with the office's
+ * other changes.  See node_case.h.
+ */
+#include "node/node_case.h"
+#include "model/audit.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- shared helpers ---------------------------------------------------------- */
+
+const node_user *case__user(node *n, http_req *req, unsigned privs)
+{
+	if (node_auth_require(n, req, privs) != 0)
+		return NULL;
+	return node_auth_user(n, req);
+}
+
+void case__bad(http_req *req, const json_err *e)
+{
+	http_reply_error(req, 400, e->field[0] ? e->field : NULL, "%s", e->msg);
+}
+
+int case__audit(node *n, const node_user *u, const char *action, const char *table,
+		const char *id, const char *detail)
+{
+	audit_event ev = {(int64_t)node_now_ms(n), n->nd_office_id, n->nd_local_area_id,
+			  n->nd_node_id, u ? u->id : NULL, action, table, id, detail};
+	return audit_record(n->nd_db, &ev, NULL);
+}
+
+void case__today(node *n, char today[11])
+{
+	node_today(n, today);
+}
+
+#define PARTICIPANT_COLS                                                                     \
+	"p.id, p.local_area_id, p.office_id, o.name AS office_name, p.first_name, p.last_name,"  \
+	" p.birth_date, p.phone, p.email, p.address, p.assigned_staff_id,"                      \
+	" s.display_name AS assigned_staff_name, p.ssn_kind, p.ssn_last4, p.registered_date,"  \
+	" p.registered_at, p.registered_by, p.exit_state, p.exit_date, p.closure_form_date"
+#define PARTICIPANT_FROM                                                                     \
+	" FROM participants p LEFT JOIN offices o ON o.id = p.office_id"                        \
+	" LEFT JOIN staff s ON s.id = p.assigned_staff_id"
+
+/* Replace ssn_last4 by ssn_masked in a participant object. */
+static void mask_json(cJSON *o)
+{
+	const char *l4 = json_str(o, "ssn_last4");
+	char m[12];
+
+	if (l4) {
+		case_ssn_mask(l4, m);
+		cJSON_AddStringToObject(o, "ssn_masked", m);
+	} else {
+		cJSON_AddNullToObject(o, "ssn_masked");
+	}
+	cJSON_DeleteItemFromObject(o, "ssn_last4");
+}
+
+cJSON *case__participant_json(node *n, const char *id)
+{
+	sqlite3_stmt *st;
+	cJSON *o = NULL;
+
+	if (db_prepare(n->nd_db, &st, "SELECT " PARTICIPANT_COLS PARTICIPANT_FROM
+				      " WHERE p.id=? AND p.local_area_id=?") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = db_row_json(st);
+		mask_json(o);
+	}
+	sqlite3_finalize(st);
+	return o;
+}
+
+static int participant_exists(node *n, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (id == NULL || db_prepare(n->nd_db, &st, "SELECT 1 FROM participants WHERE id=?"
+						    " AND local_area_id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* ---- lists --------------------------------------------------------------------- */
+
+/* GET /api/v1/case/meta: trusted date, clock, codes, staff, offices. */
+static void get_meta(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = case__user(n, req, PRIV_VIEW);
+	cJSON *o, *arr;
+	sqlite3_stmt *st;
+	char today[11], contact[32] = "";
+
+	if (u == NULL)
+		return;
+	case__today(n, today);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "today", today);
+	cJSON_AddNumberToObject(o, "trusted_time_ms", (double)node_now_ms(n));
+	cJSON_AddNumberToObject(o, "clock_offset_ms", (double)n->nd_clock_offset_ms);
+	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
+	cJSON_AddBoolToObject(o, "clock_checked",
+			      node_meta_get(n, "last_contact_ms", contact, sizeof contact) == 0);
+	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
+	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
+	cJSON_AddStringToObject(o, "user_id", u->id);
+	{
+		unsigned char key[CASE_KEY_LEN];
+		cJSON_AddBoolToObject(o, "ssn_key", case_key_load(n->nd_db, n->nd_local_area_id, key) == 0);
+		crypto_wipe(key, sizeof key);
+	}
+	if (db_prepare(n->nd_db, &st, "SELECT code, title, reporting_category,"
+				      " restarts_exit_clock FROM participant_activity_codes"
+				      " WHERE status='active' ORDER BY code") == 0) {
+		arr = db_rows_json(st);
+		sqlite3_finalize(st);
+		cJSON_AddItemToObject(o, "activity_codes", arr ? arr : cJSON_CreateArray());
+	}
+	if (db_prepare(n->nd_db, &st, "SELECT code, title, restarts_exit_clock FROM followup_codes"
+				      " WHERE status='active' ORDER BY code") == 0) {
+		arr = db_rows_json(st);
+		sqlite3_finalize(st);
+		cJSON_AddItemToObject(o, "followup_codes", arr ? arr : cJSON_CreateArray());
+	}
+	if (db_prepare(n->nd_db, &st, "SELECT id, display_name, office_id FROM staff"
+				      " WHERE active=1 AND (local_area_id=? OR local_area_id IS NULL)"
+				      " ORDER BY display_name") == 0) {
+		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+		arr = db_rows_json(st);
+		sqlite3_finalize(st);
+		cJSON_AddItemToObject(o, "staff", arr ? arr : cJSON_CreateArray());
+	}
+	if (db_prepare(n->nd_db, &st, "SELECT id, name FROM offices WHERE local_area_id=?"
+				      " AND active=1 ORDER BY name") == 0) {
+		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+		arr = db_rows_json(st);
+		sqlite3_finalize(st);
+		cJSON_AddItemToObject(o, "offices", arr ? arr : cJSON_CreateArray());
+	}
+	http_reply_json(req, 200, o);
+}
+
+/* GET /api/v1/case/pseudo-ssn?birth_date=YYYY-MM-DD */
+static void get_pseudo_ssn(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	char bd[32], p[12];
+	cJSON *o;
+
+	if (case__user(n, req, PRIV_VIEW) == NULL)
+		return;
+	if (!http_req_query(req, "birth_date", bd, sizeof bd) || case_pseudo_ssn(bd, p) != 0) {
+		http_reply_error(req, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "pseudo_ssn", p);
+	http_reply_json(req, 200, o);
+}
+
+/* ---- register ---------------------------------------------------------------- */
+
+static const char *const reg_keys[] = {"first_name", "last_name", "birth_date", "phone", "email",
+				       "address", "office_id", "assigned_staff_id", "ssn",
+				       "pseudo_ssn", NULL};
+
+typedef struct pfields {
+	const char *first, *last, *birth, *phone, *email, *address, *office, *staff;
+	char tmp[6][256];
+} pfields;
+
+static int valid_phone(const char *s)
+{
+	int digits = 0;
+
+	for (; *s; s++) {
+		if (isdigit((unsigned char)*s))
+			digits++;
+		else if (!strchr(" ()-+.x", *s))
+			return -1;
+	}
+	return digits >= 10 && digits <= 15 ? 0 : -1;
+}
+
+/* Fields shared by register and edit; required ones only when `create`. */
+static int read_pfields(node *n, const cJSON *b, int create, const char *today, pfields *f,
+			json_err *e)
+{
+	int req = create ? JSON_REQUIRED : 0;
+
+	memset(f, 0, sizeof *f);
+	if (json_get_str(b, "first_name", req | JSON_NULLABLE, create, CASE_NAME_MAX, &f->first,
+			 f->tmp[0], sizeof f->tmp[0], e) ||
+	    json_get_str(b, "last_name", req | JSON_NULLABLE, create, CASE_NAME_MAX, &f->last,
+			 f->tmp[1], sizeof f->tmp[1], e) ||
+	    json_get_str(b, "birth_date", req | JSON_NULLABLE, create, 10, &f->birth, NULL, 0, e) ||
+	    json_get_str(b, "phone", JSON_NULLABLE, 0, 25, &f->phone, f->tmp[2], sizeof f->tmp[2], e) ||
+	    json_get_str(b, "email", JSON_NULLABLE, 0, 254, &f->email, f->tmp[3], sizeof f->tmp[3], e) ||
+	    json_get_str(b, "address", JSON_NULLABLE, 0, 200, &f->address, f->tmp[4],
+			 sizeof f->tmp[4], e) ||
+	    json_get_str(b, "office_id", JSON_NULLABLE, 0, 64, &f->office, NULL, 0, e) ||
+	    json_get_str(b, "assigned_staff_id", JSON_NULLABLE, 0, 64, &f->staff, NULL, 0, e))
+		return -1;
+	if (!create && cJSON_GetObjectItemCaseSensitive(b, "first_name") && f->first == NULL) {
+		json_err_set(e, "first_name", "first name is required");
+		return -1;
+	}
+	if (!create && cJSON_GetObjectItemCaseSensitive(b, "last_name") && f->last == NULL) {
+		json_err_set(e, "last_name", "last name is required");
+		return -1;
+	}
+	if ((f->first && f->first[0] == '\0') || (f->last && f->last[0] == '\0')) {
+		json_err_set(e, f->first && f->first[0] == '\0' ? "first_name" : "last_name",
+			     "name is required");
+		return -1;
+	}
+	if (f->birth && (json_valid_date(f->birth) != 0 || strcmp(f->birth, "1900-01-01") < 0 ||
+			 strcmp(f->birth, today) > 0)) {
+		json_err_set(e, "birth_date", "birth date must be a real date in the past (YYYY-MM-DD)");
+		return -1;
+	}
+	if (f->phone && f->phone[0] && valid_phone(f->phone) != 0) {
+		json_err_set(e, "phone", "phone number must have 10 to 15 digits");
+		return -1;
+	}
+	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' '))) {
+		json_err_set(e, "email", "email address is not valid");
+		return -1;
+	}
+	if (f->office && f->office[0]) {
+		char la[64] = "";
+		if (db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?", f->office, la,
+			    sizeof la) != 0 ||
+		    strcmp(la, n->nd_local_area_id) != 0) {
+			json_err_set(e, "office_id", "no such office in this Local Area");
+			return -1;
+		}
+	}
+	if (f->staff && f->staff[0]) {
+		char act[8] = "";
+		if (db_text(n->nd_db, "SELECT active FROM staff WHERE id=?", f->staff, act,
+			    sizeof act) != 0 ||
+		    strcmp(act, "1") != 0) {
+			json_err_set(e, "assigned_staff_id", "no such active staff member");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s && s[0])
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/*
+ * POST /api/v1/case/participants
+ *   {first_name, last_name, birth_date, phone?, email?, address?, office_id?,
+ *    assigned_staff_id?, ssn? | pseudo_ssn: true}
+ * -> 201 the participant (SSN masked).  409 {"field":"ssn"} when a real SSN
+ * is already registered in the Local Area.
+ */
+static void post_participant(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	cJSON *body = NULL, *out;
+	json_err e = {{0}, {0}};
+	pfields f;
+	const char *ssn = NULL, *kind = "none";
+	char today[11], digits[10] = "", enc[CASE_SSN_ENC_MAX + 1] = "", mac[65] = "", l4[5] = "",
+			    id[UUID_STRLEN], ts[HLC_STRLEN], other[64];
+	unsigned char key[CASE_KEY_LEN];
+	int pseudo = 0;
+	sqlite3_stmt *st = NULL;
+	capture c;
+	uint64_t now;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	case__today(n, today);
+	if (json_only(body, reg_keys, &e) || read_pfields(n, body, 1, today, &f, &e) ||
+	    json_get_str(body, "ssn", JSON_NULLABLE, 0, 16, &ssn, NULL, 0, &e) ||
+	    json_get_bool(body, "pseudo_ssn", JSON_NULLABLE, 0, &pseudo, &e))
+		goto bad;
+	if (ssn && ssn[0] == '\0')
+		ssn = NULL;
+	if (ssn && pseudo) {
+		json_err_set(&e, "ssn", "give an SSN or ask for a pseudo-SSN, not both");
+		goto bad;
+	}
+	if (ssn && case_ssn_digits(ssn, digits) != 0) {
+		json_err_set(&e, "ssn", "SSN must be nine digits (999-99-9999)");
+		goto bad;
+	}
+	if (pseudo) {
+		char p[12];
+		case_pseudo_ssn(f.birth, p);
+		case_ssn_digits(p, digits);
+	}
+	now = node_now_ms(n);
+	uuid7_at(id, now);
+	if (digits[0]) {
+		int rc = case_key_load(n->nd_db, n->nd_local_area_id, key);
+		if (rc != 0) {
+			http_reply_error(req, 409, "ssn",
+					 "this office has not yet received its Local Area's SSN key from "
+					 "the hub: sync, then try again (or register without the SSN)");
+			goto done;
+		}
+		if (case_ssn_protect(key, id, digits, enc, mac) != 0) {
+			crypto_wipe(key, sizeof key);
+			node_reply_db_error(req);
+			goto done;
+		}
+		crypto_wipe(key, sizeof key);
+		memcpy(l4, digits + 5, 5);
+		kind = pseudo ? "pseudo" : "real";
+		if (!pseudo && db_text(n->nd_db, "SELECT id FROM participants WHERE ssn_hmac=?"
+						 " AND ssn_kind='real'", mac, other, sizeof other) == 0) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "error", "a participant with this SSN is already registered");
+			cJSON_AddStringToObject(o, "field", "ssn");
+			cJSON_AddStringToObject(o, "participant_id", other);
+			http_reply_json(req, 409, o);
+			goto done;
+		}
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	hlc_now(&n->nd_hlc, ts);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+		       " birth_date, phone, email, address, assigned_staff_id, ssn_kind, ssn_enc, ssn_hmac,"
+		       " ssn_last4, registered_date, registered_at, registered_by, exit_state, updated_hlc)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'active',?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, f.office && f.office[0] ? f.office : n->nd_office_id, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f.first, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, f.last, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, f.birth, -1, SQLITE_STATIC);
+	bind_opt(st, 7, f.phone);
+	bind_opt(st, 8, f.email);
+	bind_opt(st, 9, f.address);
+	sqlite3_bind_text(st, 10, f.staff && f.staff[0] ? f.staff : u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, kind, -1, SQLITE_STATIC);
+	bind_opt(st, 12, enc);
+	bind_opt(st, 13, mac);
+	bind_opt(st, 14, l4);
+	sqlite3_bind_text(st, 15, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 16, (int64_t)now);
+	sqlite3_bind_text(st, 17, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	if (case__audit(n, u, "participant_create", "participants", id, NULL) != 0)
+		goto dberr;
+	out = case__participant_json(n, id);
+	log_info("case: participant %s registered", id);
+	crypto_wipe(digits, sizeof digits);
+	sqlite3_finalize(st);
+	node_write_finish(n, &c, u->id, req, 201, out);
+	goto done;
+dberr:
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	crypto_wipe(digits, sizeof digits);
+	cJSON_Delete(body);
+}
+
+/* ---- search -------------------------------------------------------------------- */
+
+static void like_pattern(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+
+	out[j++] = '%';
+	for (; *s && j + 3 < n; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[j++] = '\\';
+		out[j++] = *s;
+	}
+	out[j++] = '%';
+	out[j] = '\0';
+}
+
+/*
+ * GET /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
+ * q: part of a name ("Reyes", "Ana Reyes", "Reyes, Ana"), or a full SSN
+ * (matched through its keyed hash, never stored in the clear).  The search
+ * is audited (who searched, how many results; never the query).
+ */
+static void list_participants(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const node_user *u = case__user(n, req, PRIV_VIEW);
+	char q[128] = "", staff[64] = "", office[64] = "", state[16] = "", lim[16] = "";
+	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10], detail[64];
+	int limit = 100, k, count = 0;
+	sqlite3_stmt *st = NULL;
+	cJSON *arr = NULL, *it;
+	capture c;
+
+	if (u == NULL)
+		return;
+	http_req_query(req, "q", q, sizeof q);
+	http_req_query(req, "staff_id", staff, sizeof staff);
+	http_req_query(req, "office_id", office, sizeof office);
+	http_req_query(req, "state", state, sizeof state);
+	if (http_req_query(req, "limit", lim, sizeof lim) && lim[0]) {
+		limit = atoi(lim);
+		if (limit < 1 || limit > 500) {
+			http_reply_error(req, 400, "limit", "limit must be a whole number from 1 to 500");
+			return;
+		}
+	}
+	if (state[0] && strcmp(state, "active") != 0 && strcmp(state, "exited") != 0) {
+		http_reply_error(req, 400, "state", "state must be active or exited");
+		return;
+	}
+	k = snprintf(sql, sizeof sql, "SELECT " PARTICIPANT_COLS PARTICIPANT_FROM
+				      " WHERE p.local_area_id=?1");
+	if (q[0] && case_ssn_digits(q, digits) == 0) {
+		unsigned char key[CASE_KEY_LEN];
+		if (case_key_load(n->nd_db, n->nd_local_area_id, key) == 0)
+			case_ssn_hmac(key, digits, mac);
+		crypto_wipe(key, sizeof key);
+		crypto_wipe(digits, sizeof digits);
+		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.ssn_hmac=?2");
+	} else if (q[0]) {
+		char *comma = strchr(q, ','), *sp = strrchr(q, ' ');
+		if (comma) { /* "Last, First" */
+			*comma = '\0';
+			like_pattern(q, p1, sizeof p1);
+			const char *fst = comma + 1;
+			while (*fst == ' ')
+				fst++;
+			like_pattern(fst, p2, sizeof p2);
+			k += snprintf(sql + k, sizeof sql - (size_t)k,
+				      " AND p.last_name LIKE ?2 ESCAPE '\\' AND p.first_name LIKE ?3 ESCAPE '\\'");
+		} else if (sp && sp != q && sp[1]) { /* "First Last" */
+			*sp = '\0';
+			like_pattern(q, p2, sizeof p2);
+			like_pattern(sp + 1, p1, sizeof p1);
+			k += snprintf(sql + k, sizeof sql - (size_t)k,
+				      " AND p.last_name LIKE ?2 ESCAPE '\\' AND p.first_name LIKE ?3 ESCAPE '\\'");
+		} else {
+			like_pattern(q, p1, sizeof p1);
+			k += snprintf(sql + k, sizeof sql - (size_t)k,
+				      " AND (p.last_name LIKE ?2 ESCAPE '\\' OR p.first_name LIKE ?2 ESCAPE '\\')");
+		}
+	}
+	if (staff[0])
+		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.assigned_staff_id=?4");
+	if (office[0])
+		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.office_id=?5");
+	if (state[0])
+		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.exit_state=?6");
+	snprintf(sql + k, sizeof sql - (size_t)k,
+		 " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id LIMIT ?7");
+	if (db_prepare(n->nd_db, &st, sql) != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+	if (mac[0])
+		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	else if (q[0] && p1[0])
+		sqlite3_bind_text(st, 2, p1, -1, SQLITE_STATIC);
+	else if (q[0])
+		sqlite3_bind_text(st, 2, "-", -1, SQLITE_STATIC); /* SSN-looking, no key: nothing */
+	if (p2[0])
+		sqlite3_bind_text(st, 3, p2, -1, SQLITE_STATIC);
+	if (staff[0])
+		sqlite3_bind_text(st, 4, staff, -1, SQLITE_STATIC);
+	if (office[0])
+		sqlite3_bind_text(st, 5, office, -1, SQLITE_STATIC);
+	if (state[0])
+		sqlite3_bind_text(st, 6, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, limit);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL) {
+		node_reply_db_error(req);
+		return;
+	}
+	cJSON_ArrayForEach(it, arr)
+	{
+		mask_json(it);
+		count++;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		cJSON_Delete(arr);
+		node_reply_db_error(req);
+		return;
+	}
+	snprintf(detail, sizeof detail, "{\"results\":%d}", count);
+	if (case__audit(n, u, "participant_search", "participants", NULL, detail) != 0) {
+		capture_abort(&c);
+		cJSON_Delete(arr);
+		node_reply_db_error(req);
+		return;
+	}
+	node_write_finish(n, &c, u->id, req, 200, arr);
+}
+
+/* ---- read ---------------------------------------------------------------------- */
+
+/* GET /api/v1/case/participants/:id -> the record with its clock status.
+ * Audited (participant_read); records a soft exit that has arrived. */
+static void get_participant(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_VIEW);
+	char today[11];
+	case_status s;
+	cJSON *o;
+	capture c;
+	int exited;
+
+	if (u == NULL)
+		return;
+	if (participant_exists(n, id) != 1) {
+		http_reply_error(req, 404, "id", "no such participant");
+		return;
+	}
+	case__today(n, today);
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	if (case__sweep_exit(n, u, id, today, &exited) != 0 ||
+	    case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
+	    case__status(n, id, today, &s) != 0 || (o = case__participant_json(n, id)) == NULL) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		return;
+	}
+	cJSON_AddItemToObject(o, "status", case__status_json(&s));
+	cJSON_AddStringToObject(o, "today", today);
+	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
+	node_write_finish(n, &c, u->id, req, 200, o);
+}
+
+static const char *const patch_keys[] = {"first_name", "last_name", "birth_date", "phone", "email",
+					 "address", "office_id", "assigned_staff_id",
+					 "closure_form_date", NULL};
+
+/* PATCH /api/v1/case/participants/:id: only the columns sent change. */
+static void patch_participant(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id"), *closure = NULL;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	pfields f;
+	char today[11], sql[512], ts[HLC_STRLEN];
+	const char *cols[] = {"first_name", "last_name", "birth_date", "phone", "email", "address",
+			      "office_id", "assigned_staff_id", "closure_form_date"};
+	const char *vals[9];
+	int k, bi = 1;
+	sqlite3_stmt *st = NULL;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (participant_exists(n, id) != 1) {
+		http_reply_error(req, 404, "id", "no such participant");
+		goto done;
+	}
+	case__today(n, today);
+	if (json_only(body, patch_keys, &e) || read_pfields(n, body, 0, today, &f, &e) ||
+	    json_get_str(body, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0, &e))
+		goto bad;
+	if (closure && closure[0] &&
+	    (json_valid_date(closure) != 0 || strcmp(closure, today) > 0)) {
+		json_err_set(&e, "closure_form_date", "closure form date must be a date, not after today");
+		goto bad;
+	}
+	vals[0] = f.first, vals[1] = f.last, vals[2] = f.birth, vals[3] = f.phone;
+	vals[4] = f.email, vals[5] = f.address, vals[6] = f.office, vals[7] = f.staff;
+	vals[8] = closure;
+	/* Columns a record cannot be without: sent means a value. */
+	for (int i = 0; i < 7; i++)
+		if ((i <= 2 || i == 6) && cJSON_GetObjectItemCaseSensitive(body, cols[i]) &&
+		    (vals[i] == NULL || vals[i][0] == '\0')) {
+			json_err_set(&e, cols[i], "%s cannot be empty", cols[i]);
+			goto bad;
+		}
+	k = snprintf(sql, sizeof sql, "UPDATE participants SET ");
+	for (int i = 0; i < 9; i++)
+		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
+			k += snprintf(sql + k, sizeof sql - (size_t)k, "%s=?%d, ", cols[i], i + 1);
+	snprintf(sql + k, sizeof sql - (size_t)k, "updated_hlc=?10 WHERE id=?11");
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	hlc_now(&n->nd_hlc, ts);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		goto dberr;
+	for (int i = 0; i < 9; i++)
+		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
+			bind_opt(st, i + 1, vals[i]);
+	sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, id, -1, SQLITE_STATIC);
+	(void)bi;
+	if (sqlite3_step(st) != SQLITE_DONE ||
+	    case__audit(n, u, "participant_edit", "participants", id, NULL) != 0)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+	node_write_finish(n, &c, u->id, req, 200, case__participant_json(n, id));
+	goto done;
+dberr:
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(body);
+}
+
+/* POST /api/v1/case/participants/:id/ssn/reveal -> {"ssn": "123-45-6789"}.
+ * Audited (ssn_reveal) before the answer is sent. */
+static void post_reveal(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	char enc[CASE_SSN_ENC_MAX + 8] = "", digits[10], shown[12];
+	unsigned char key[CASE_KEY_LEN];
+	cJSON *o;
+	capture c;
+	int rc;
+
+	if (u == NULL)
+		return;
+	if (participant_exists(n, id) != 1) {
+		http_reply_error(req, 404, "id", "no such participant");
+		return;
+	}
+	rc = db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
+		     id, enc, sizeof enc);
+	if (rc != 0) {
+		http_reply_error(req, 404, "ssn", "no SSN is recorded for this participant");
+		return;
+	}
+	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0 ||
+	    case_ssn_reveal(key, id, enc, digits) != 0) {
+		crypto_wipe(key, sizeof key);
+		log_warnx("case: the SSN of participant %s cannot be decrypted with this Local Area's key", id);
+		http_reply_error(req, 409, "ssn", "the SSN cannot be shown: this office does not hold the key it was protected with");
+		return;
+	}
+	crypto_wipe(key, sizeof key);
+	snprintf(shown, sizeof shown, "%.3s-%.2s-%.4s", digits, digits + 3, digits + 5);
+	crypto_wipe(digits, sizeof digits);
+	if (node_write_begin(n, &c) != 0) {
+		crypto_wipe(shown, sizeof shown);
+		node_reply_db_error(req);
+		return;
+	}
+	if (case__audit(n, u, "ssn_reveal", "participants", id, NULL) != 0) {
+		capture_abort(&c);
+		crypto_wipe(shown, sizeof shown);
+		node_reply_db_error(req);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ssn", shown);
+	crypto_wipe(shown, sizeof shown);
+	log_info("case: SSN of participant %s revealed to staff %s (audited)", id, u->id);
+	node_write_finish(n, &c, u->id, req, 200, o);
+}
+
+/* ---- timeline ------------------------------------------------------------------ */
+
+static cJSON *rows(node *n, const char *sql, const char *id)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+#define ACT_COLS                                                                             \
+	"a.id, a.participant_id, a.code, a.code_list,"                                          \
+	" coalesce(c.title, f.title) AS title, coalesce(c.restarts_exit_clock, 0) AS restarts_exit_clock," \
+	" a.start_date, a.end_date, a.completion, a.staff_id, st.display_name AS staff_name,"  \
+	" a.office_id, a.entered_date, a.entered_at, a.backdate_days, a.approval_id,"          \
+	" a.clock_skew_ms, a.corrects_id, a.voided"
+#define ACT_FROM                                                                             \
+	" FROM participant_activities a"                                                       \
+	" LEFT JOIN participant_activity_codes c ON a.code_list = 'activity' AND c.code = a.code" \
+	" LEFT JOIN followup_codes f ON a.code_list = 'followup' AND f.code = a.code"           \
+	" LEFT JOIN staff st ON st.id = a.staff_id"
+#define NOTE_COLS                                                                            \
+	"nt.id, nt.participant_id, nt.kind, nt.activity_id, nt.subject, nt.contact_date, nt.body," \
+	" nt.staff_id, st.display_name AS staff_name, nt.office_id, nt.amends_id,"             \
+	" nt.entered_date, nt.entered_at, nt.clock_skew_ms"
+#define NOTE_FROM " FROM case_notes nt LEFT JOIN staff st ON st.id = nt.staff_id"
+
+/*
+ * GET /api/v1/case/participants/:id/timeline
+ * -> {"participant", "status", "visits", "activities" (effective, each with
+ *     its notes and the rows it replaced), "notes" (stand-alone, each with
+ *     its amendments), "exits", "events": [{type, date, id}] newest first}
+ * Audited: participant_read and case_notes_read (note ids, never text).
+ */
+static void get_timeline(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_VIEW);
+	cJSON *o = NULL, *acts, *notes, *visits, *exits, *allnotes, *events, *it, *ids;
+	char today[11], *detail = NULL;
+	case_status s;
+	capture c;
+	int exited;
+
+	if (u == NULL)
+		return;
+	if (participant_exists(n, id) != 1) {
+		http_reply_error(req, 404, "id", "no such participant");
+		return;
+	}
+	case__today(n, today);
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	if (case__sweep_exit(n, u, id, today, &exited) != 0 || case__status(n, id, today, &s) != 0)
+		goto dberr;
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "participant", case__participant_json(n, id));
+	cJSON_AddItemToObject(o, "status", case__status_json(&s));
+	cJSON_AddStringToObject(o, "today", today);
+	visits = rows(n, "SELECT c.id, c.office_id, o.name AS office_name, c.visit_date, c.arrived_at,"
+			 " c.status, c.staff_id FROM checkins c LEFT JOIN offices o ON o.id = c.office_id"
+			 " WHERE c.participant_id=? ORDER BY c.arrived_at DESC", id);
+	acts = rows(n, "SELECT " ACT_COLS ACT_FROM " WHERE a.participant_id=? ORDER BY a.start_date DESC,"
+		       " a.entered_at DESC", id);
+	allnotes = rows(n, "SELECT " NOTE_COLS NOTE_FROM " WHERE nt.participant_id=?"
+			   " ORDER BY nt.contact_date DESC, nt.entered_at", id);
+	/* Two offices may both record the same exit: shown once. */
+	exits = rows(n, "SELECT min(id) AS id, exit_date, kind, min(last_service_date) AS last_service_date,"
+			" min(recorded_at) AS recorded_at FROM participant_exits WHERE participant_id=?"
+			" GROUP BY exit_date, kind ORDER BY exit_date", id);
+	if (visits == NULL || acts == NULL || allnotes == NULL || exits == NULL) {
+		cJSON_Delete(visits);
+		cJSON_Delete(acts);
+		cJSON_Delete(allnotes);
+		cJSON_Delete(exits);
+		goto dberr;
+	}
+	/* Activities: effective rows on top, each with its notes and history. */
+	{
+		cJSON *eff = cJSON_CreateArray(), *a;
+		cJSON_ArrayForEach(a, acts)
+		{
+			const char *aid = json_str(a, "id");
+			int replaced = 0;
+			cJSON *x, *hist = cJSON_CreateArray(), *an = cJSON_CreateArray();
+			cJSON_ArrayForEach(x, acts)
+				if (json_str(x, "corrects_id") && strcmp(json_str(x, "corrects_id"), aid) == 0)
+					replaced = 1;
+			if (replaced || cJSON_IsTrue(cJSON_GetObjectItem(a, "voided")) ||
+			    (cJSON_GetObjectItem(a, "voided") && cJSON_GetObjectItem(a, "voided")->valueint)) {
+				cJSON_Delete(hist);
+				cJSON_Delete(an);
+				continue;
+			}
+			/* The chain of rows this one replaced, and the notes of all of them. */
+			for (const char *cur = aid; cur;) {
+				const char *next = NULL;
+				cJSON_ArrayForEach(x, allnotes)
+					if (json_str(x, "activity_id") && strcmp(json_str(x, "activity_id"), cur) == 0)
+						cJSON_AddItemToArray(an, cJSON_Duplicate(x, 1));
+				cJSON_ArrayForEach(x, acts)
+					if (strcmp(json_str(x, "id"), cur) == 0 && json_str(x, "corrects_id")) {
+						next = json_str(x, "corrects_id");
+						break;
+					}
+				if (next) {
+					cJSON_ArrayForEach(x, acts)
+						if (strcmp(json_str(x, "id"), next) == 0)
+							cJSON_AddItemToArray(hist, cJSON_Duplicate(x, 1));
+				}
+				cur = next;
+			}
+			cJSON *copy = cJSON_Duplicate(a, 1);
+			cJSON_AddItemToObject(copy, "notes", an);
+			cJSON_AddItemToObject(copy, "history", hist);
+			cJSON_AddItemToArray(eff, copy);
+		}
+		cJSON_AddItemToObject(o, "activities", eff);
+	}
+	/* Stand-alone originals, each with its amendments. */
+	notes = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, allnotes)
+	{
+		cJSON *x, *am;
+		if (strcmp(json_str(it, "kind"), "standalone") != 0 || json_str(it, "amends_id"))
+			continue;
+		am = cJSON_CreateArray();
+		cJSON_ArrayForEach(x, allnotes)
+			if (json_str(x, "amends_id") && strcmp(json_str(x, "amends_id"), json_str(it, "id")) == 0)
+				cJSON_AddItemToArray(am, cJSON_Duplicate(x, 1));
+		cJSON *copy = cJSON_Duplicate(it, 1);
+		cJSON_AddItemToObject(copy, "amendments", am);
+		cJSON_AddItemToArray(notes, copy);
+	}
+	cJSON_AddItemToObject(o, "notes", notes);
+	/* Amendments of activity notes hang under their original. */
+	{
+		cJSON *a;
+		cJSON_ArrayForEach(a, cJSON_GetObjectItem(o, "activities"))
+		{
+			cJSON *an = cJSON_GetObjectItem(a, "notes"), *x, *y;
+			cJSON *orig = cJSON_CreateArray();
+			cJSON_ArrayForEach(x, an)
+			{
+				if (json_str(x, "amends_id"))
+					continue;
+				cJSON *copy = cJSON_Duplicate(x, 1), *am = cJSON_CreateArray();
+				cJSON_ArrayForEach(y, allnotes)
+					if (json_str(y, "amends_id") &&
+					    strcmp(json_str(y, "amends_id"), json_str(x, "id")) == 0)
+						cJSON_AddItemToArray(am, cJSON_Duplicate(y, 1));
+				cJSON_AddItemToObject(copy, "amendments", am);
+				cJSON_AddItemToArray(orig, copy);
+			}
+			cJSON_ReplaceItemInObject(a, "notes", orig);
+		}
+	}
+	cJSON_AddItemToObject(o, "visits", visits);
+	cJSON_AddItemToObject(o, "exits", exits);
+	/* One list by date for the timeline view. */
+	events = cJSON_AddArrayToObject(o, "events");
+	cJSON_ArrayForEach(it, visits)
+	{
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "visit");
+		cJSON_AddStringToObject(e, "date", json_str(it, "visit_date"));
+		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
+		cJSON_AddItemToArray(events, e);
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "activities"))
+	{
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "activity");
+		cJSON_AddStringToObject(e, "date", json_str(it, "start_date"));
+		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
+		cJSON_AddItemToArray(events, e);
+	}
+	cJSON_ArrayForEach(it, notes)
+	{
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "note");
+		cJSON_AddStringToObject(e, "date", json_str(it, "contact_date"));
+		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
+		cJSON_AddItemToArray(events, e);
+	}
+	cJSON_ArrayForEach(it, exits)
+	{
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", "exit");
+		cJSON_AddStringToObject(e, "date", json_str(it, "exit_date"));
+		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
+		cJSON_AddItemToArray(events, e);
+	}
+	/* Newest first (a stable sort of the detached items). */
+	{
+		int cnt = cJSON_GetArraySize(events), k = 0;
+		cJSON **v = cnt > 0 ? calloc((size_t)cnt, sizeof *v) : NULL;
+		if (cnt > 0 && v == NULL)
+			goto dberr;
+		while (k < cnt && cJSON_GetArraySize(events) > 0)
+			v[k++] = cJSON_DetachItemFromArray(events, 0);
+		for (int i = 1; i < k; i++)
+			for (int j = i; j > 0 && strcmp(json_str(v[j - 1], "date"), json_str(v[j], "date")) < 0; j--) {
+				cJSON *t = v[j - 1];
+				v[j - 1] = v[j];
+				v[j] = t;
+			}
+		for (int i = 0; i < k; i++)
+			cJSON_AddItemToArray(events, v[i]);
+		free(v);
+	}
+	/* Audit: the record, and which notes were read. */
+	ids = cJSON_CreateArray();
+	{
+		int k = 0;
+		cJSON_ArrayForEach(it, allnotes)
+			if (k++ < 200)
+				cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "id")));
+	}
+	{
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddItemToObject(d, "note_ids", ids);
+		detail = cJSON_PrintUnformatted(d);
+		cJSON_Delete(d);
+	}
+	if (case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
+	    (cJSON_GetArraySize(allnotes) > 0 &&
+	     case__audit(n, u, "case_notes_read", "participants", id, detail) != 0)) {
+		cJSON_Delete(allnotes);
+		cJSON_Delete(acts);
+		goto dberr;
+	}
+	cJSON_free(detail);
+	cJSON_Delete(allnotes);
+	cJSON_Delete(acts);
+	node_write_finish(n, &c, u->id, req, 200, o);
+	return;
+dberr:
+	cJSON_free(detail);
+	cJSON_Delete(o);
+	capture_abort(&c);
+	node_reply_db_error(req);
+}
+
+/* POST /api/v1/case/participants/:id/visits {"checkin_id"}: the visit was
+ * this participant's (checkins.participant_id). */
+static void post_visit_link(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id"), *cid = NULL;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	static const char *const keys[] = {"checkin_id", NULL};
+	cJSON *body = NULL, *o;
+	json_err e = {{0}, {0}};
+	char ts[HLC_STRLEN], cur[64];
+	sqlite3_stmt *st = NULL;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	if (json_only(body, keys, &e) ||
+	    json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
+		goto bad;
+	if (participant_exists(n, id) != 1) {
+		http_reply_error(req, 404, "id", "no such participant");
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins WHERE id=?", cid, cur,
+		    sizeof cur) != 0) {
+		http_reply_error(req, 404, "checkin_id", "no such visit at this office");
+		goto done;
+	}
+	if (cur[0] && strcmp(cur, id) != 0) {
+		http_reply_error(req, 409, "checkin_id", "this visit is linked to another participant");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	hlc_now(&n->nd_hlc, ts);
+	if (db_prepare(n->nd_db, &st, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?") != 0 ||
+	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC),
+	     sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	sqlite3_finalize(st);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "checkin_id", cid);
+	cJSON_AddStringToObject(o, "participant_id", id);
+	node_write_finish(n, &c, u->id, req, 200, o);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(body);
+}
+
+/* ---- routes and stand-alone seeding --------------------------------------------- */
+
+/*
+ * A stand-alone (never enrolled) node seeds the hub-owned case lists and a
+ * Local Area key itself, without capture (they are hub-owned); an enrolled
+ * node receives them from the hub.
+ */
+static void seed_if_standalone(node *n)
+{
+	char cur[32], ts[HLC_STRLEN], path[PATH_MAX + 32];
+
+	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
+		return;
+	/* Enrolled but not yet pulled: the hub's lists and key are on their way
+	 * (a key made here would be replaced by the hub's). */
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (access(path, F_OK) == 0)
+		return;
+	if (db_int(n->nd_db, "SELECT count(*) FROM participant_activity_codes", 0) > 0 &&
+	    db_int(n->nd_db, "SELECT count(*) FROM case_keys", 0) > 0)
+		return;
+	hlc_now(&n->nd_hlc, ts);
+	if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)
+		return;
+	if (case_seed_reference(n->nd_db, ts) == 0 &&
+	    case_ensure_keys(n->nd_db, ts, (int64_t)node_now_ms(n)) >= 0 &&
+	    db_exec(n->nd_db, "COMMIT") == 0) {
+		log_info("case: seeded the case-work lists on a stand-alone node");
+		return;
+	}
+	db_exec(n->nd_db, "ROLLBACK");
+	log_warnx("case: cannot seed the case-work lists");
+}
+
+int case_routes(node *n, router *r)
+{
+	int rc = 0;
+
+	seed_if_standalone(n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/meta", get_meta, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/pseudo-ssn", get_pseudo_ssn, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/participants", list_participants, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants", post_participant, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/participants/:id", get_participant, n);
+	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/case/participants/:id", patch_participant, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/ssn/reveal", post_reveal, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/participants/:id/timeline", get_timeline, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/visits", post_visit_link, n);
+	rc |= case__routes_work(n, r);
+	rc |= case__routes_compliance(n, r);
+	return rc ? -1 : 0;
+}

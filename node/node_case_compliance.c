@@ -1,0 +1,633 @@
+/*
+ * node_case_compliance.c - case work's clocks on the office node: each
+ * case's status on the trusted date (last clock-restarting service, the
+ * 90-day soft exit with its warnings and the closure form prompt, the
+ * 30-day case-note cadence, late entries against the 5-business-day and
+ * 5-day rules, the four quarters of follow-up after exit), the sweep that
+ * records a soft exit once its day has come (irreversibly), and the
+ * compliance views per staff member and office: what is due this week,
+ * what is overdue, which cases near their soft exit, case-note compliance;
+ * as JSON and as CSV.  See node_case.h.
+ */
+#include "node/node_case.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * Prepared statements, kept for the length of one request: the compliance
+ * view runs the same few queries for every case of the Local Area, and
+ * compiling them once per case cost more than running them.  The loop
+ * thread is the only user.  q_batch(1) keeps them across calls until
+ * q_batch(0) finalizes them; outside a batch each call finalizes its own.
+ */
+enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_N };
+static struct {
+	sqlite3_stmt *st[Q_N];
+	int batch;
+} qc;
+
+static const char *const q_sql[Q_N] = {
+	"SELECT registered_date, exit_state, coalesce(exit_date, ''),"
+	" coalesce(closure_form_date, '') FROM participants WHERE id=?",
+	"SELECT coalesce(max(a.start_date), '') FROM participant_activities a"
+	" JOIN participant_activity_codes c ON c.code = a.code AND a.code_list = 'activity'"
+	" WHERE a.participant_id = ?1 AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE,
+	"SELECT coalesce(max(contact_date), '') FROM case_notes WHERE participant_id=?"
+	" AND amends_id IS NULL",
+	"SELECT a.start_date, a.entered_date, NOT EXISTS (SELECT 1 FROM case_notes nt"
+	" WHERE nt.activity_id = a.id) FROM participant_activities a"
+	" WHERE a.participant_id = ? AND a.corrects_id IS NULL",
+	"SELECT contact_date, entered_date FROM case_notes"
+	" WHERE participant_id = ? AND amends_id IS NULL",
+	"SELECT (SELECT count(*) FROM participant_activities a WHERE a.participant_id=?1"
+	"  AND a.code_list='followup' AND a.start_date BETWEEN ?2 AND ?3 AND" CASE_ACT_EFFECTIVE ")"
+	" + (SELECT count(*) FROM case_notes WHERE participant_id=?1 AND amends_id IS NULL"
+	"  AND contact_date BETWEEN ?2 AND ?3)",
+	"INSERT INTO participant_exits(id, participant_id, local_area_id, office_id,"
+	" exit_date, kind, last_service_date, recorded_at, recorded_by)"
+	" VALUES(?,?,?,?,?,'soft_exit',?,?,?)",
+	"UPDATE participants SET exit_state='exited', exit_date=?, updated_hlc=? WHERE id=?",
+};
+
+static sqlite3_stmt *q(node *n, int i)
+{
+	if (qc.st[i] == NULL) {
+		if (db_prepare(n->nd_db, &qc.st[i], q_sql[i]) != 0)
+			return NULL;
+	} else {
+		sqlite3_reset(qc.st[i]);
+		sqlite3_clear_bindings(qc.st[i]);
+	}
+	return qc.st[i];
+}
+
+static void q_done(void)
+{
+	if (qc.batch)
+		return;
+	for (int i = 0; i < Q_N; i++) {
+		sqlite3_finalize(qc.st[i]);
+		qc.st[i] = NULL;
+	}
+}
+
+static void q_batch(int on)
+{
+	qc.batch = on;
+	q_done();
+}
+
+/* First column of the one row of statement i bound to pid: "" when NULL. */
+static int q_text(node *n, int i, const char *pid, char *out, size_t len)
+{
+	sqlite3_stmt *st = q(n, i);
+	int rc;
+
+	out[0] = '\0';
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct prow {
+	char reg[11], state[16], exit_date[11], closure[11];
+} prow;
+
+static int read_prow(node *n, const char *pid, prow *p)
+{
+	sqlite3_stmt *st = q(n, Q_PROW);
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(p->reg, sizeof p->reg, "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(p->state, sizeof p->state, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(p->exit_date, sizeof p->exit_date, "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(p->closure, sizeof p->closure, "%s", (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int status_of(node *n, const char *pid, const char *today, case_status *s)
+{
+	prow p;
+	sqlite3_stmt *st;
+	char week[11];
+
+	memset(s, 0, sizeof *s);
+	if (read_prow(n, pid, &p) != 0 || q_text(n, Q_LAST, pid, s->last_service, sizeof s->last_service) != 0)
+		return -1;
+	snprintf(s->clock_from, sizeof s->clock_from, "%s", s->last_service[0] ? s->last_service : p.reg);
+	if (case_soft_exit(s->clock_from, today, &s->ex) != 0)
+		return -1;
+	s->exited = strcmp(p.state, "exited") == 0;
+	snprintf(s->exit_date, sizeof s->exit_date, "%s", p.exit_date);
+	if (q_text(n, Q_NOTE, pid, s->last_note, sizeof s->last_note) != 0)
+		return -1;
+	case_note_next_due(s->last_note[0] ? s->last_note : p.reg, s->note_due);
+	clock_date_add(today, 7, week);
+	if (!s->exited) {
+		s->note_overdue = strcmp(today, s->note_due) > 0;
+		s->note_due_week = !s->note_overdue && strcmp(s->note_due, week) <= 0;
+		s->closure_form_due = s->ex.closure_prompt && p.closure[0] == '\0';
+	}
+	/* Activities without their note, and entries made late. */
+	if ((st = q(n, Q_ACTS)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (case_entry_timely((const char *)sqlite3_column_text(st, 0),
+				      (const char *)sqlite3_column_text(st, 1)) == 0)
+			s->late_activities++;
+		if (sqlite3_column_int(st, 2))
+			s->activities_without_note++;
+	}
+	sqlite3_reset(st);
+	if ((st = q(n, Q_NOTES)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (case_note_timely((const char *)sqlite3_column_text(st, 0),
+				     (const char *)sqlite3_column_text(st, 1)) == 0)
+			s->late_notes++;
+	sqlite3_reset(st);
+	/* Follow-up: four quarters after the exit, each needing a follow-up
+	 * service or a documented contact (a case note) inside it. */
+	if (s->exited && s->exit_date[0]) {
+		for (int k = 1; k <= CASE_FOLLOWUP_QUARTERS; k++) {
+			char qs[11], qe[11];
+			int done;
+			if (case_followup_quarter(s->exit_date, k, qs, qe) != 0)
+				break;
+			if ((st = q(n, Q_FU)) == NULL)
+				return -1;
+			sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, qs, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, qe, -1, SQLITE_TRANSIENT);
+			done = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+			sqlite3_reset(st);
+			if (strcmp(qe, today) < 0) {
+				if (!done)
+					s->fu_overdue++;
+			} else if (strcmp(qs, today) <= 0) {
+				s->fu_quarter = k;
+				memcpy(s->fu_start, qs, 11);
+				memcpy(s->fu_end, qe, 11);
+				s->fu_done = done;
+			}
+		}
+	}
+	return 0;
+}
+
+int case__status(node *n, const char *pid, const char *today, case_status *s)
+{
+	int rc = status_of(n, pid, today, s);
+	q_done();
+	return rc;
+}
+
+cJSON *case__status_json(const case_status *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	json_add_str_or_null(o, "last_service_date", s->last_service[0] ? s->last_service : NULL);
+	cJSON_AddStringToObject(o, "exit_clock_from", s->clock_from);
+	cJSON_AddBoolToObject(o, "exited", s->exited);
+	if (s->exited) {
+		cJSON_AddStringToObject(o, "exit_date", s->exit_date);
+	} else {
+		cJSON_AddNumberToObject(o, "days_since_service", s->ex.days_since);
+		cJSON_AddNumberToObject(o, "days_to_exit", s->ex.days_left);
+		cJSON_AddStringToObject(o, "soft_exit_date", s->ex.exit_date);
+		cJSON_AddNumberToObject(o, "exit_warning", s->ex.warn_level);
+		cJSON_AddBoolToObject(o, "closure_form_due", s->closure_form_due);
+	}
+	json_add_str_or_null(o, "last_note_date", s->last_note[0] ? s->last_note : NULL);
+	if (!s->exited) {
+		cJSON_AddStringToObject(o, "note_due_date", s->note_due);
+		cJSON_AddStringToObject(o, "note_status", s->note_overdue ? "overdue"
+							   : s->note_due_week ? "due_this_week" : "ok");
+	}
+	cJSON_AddNumberToObject(o, "activities_without_note", s->activities_without_note);
+	cJSON_AddNumberToObject(o, "late_activities", s->late_activities);
+	cJSON_AddNumberToObject(o, "late_notes", s->late_notes);
+	if (s->exited) {
+		cJSON_AddNumberToObject(o, "followup_quarter", s->fu_quarter);
+		json_add_str_or_null(o, "followup_due_date", s->fu_quarter ? s->fu_end : NULL);
+		cJSON_AddBoolToObject(o, "followup_done", s->fu_done);
+		cJSON_AddNumberToObject(o, "followup_overdue_quarters", s->fu_overdue);
+	}
+	return o;
+}
+
+static int sweep_one(node *n, const node_user *u, const char *pid, const char *today, int *exited)
+{
+	prow p;
+	char last[11], id[UUID_STRLEN], ts[HLC_STRLEN];
+	case_exit ex;
+	sqlite3_stmt *st;
+	int rc;
+
+	*exited = 0;
+	if (read_prow(n, pid, &p) != 0 || q_text(n, Q_LAST, pid, last, sizeof last) != 0)
+		return -1;
+	if (strcmp(p.state, "exited") == 0) {
+		*exited = 1;
+		return 0;
+	}
+	if (case_soft_exit(last[0] ? last : p.reg, today, &ex) != 0)
+		return -1;
+	if (!ex.exited)
+		return 0;
+	if ((st = q(n, Q_EXIT)) == NULL)
+		return -1;
+	uuid7_at(id, node_now_ms(n));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ex.exit_date, -1, SQLITE_STATIC);
+	db_bind_text(st, 6, last[0] ? last : NULL);
+	sqlite3_bind_int64(st, 7, (int64_t)node_now_ms(n));
+	db_bind_text(st, 8, u ? u->id : NULL);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	hlc_now(&n->nd_hlc, ts);
+	if ((st = q(n, Q_SETEXIT)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, ex.exit_date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	log_info("case: participant %s soft-exited on %s (no clock-restarting service for 90 days)",
+		 pid, ex.exit_date);
+	*exited = 1;
+	return 0;
+}
+
+int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *today, int *exited)
+{
+	int rc = sweep_one(n, u, pid, today, exited);
+	q_done();
+	return rc;
+}
+
+/* ---- compliance views ------------------------------------------------------------ */
+
+static void add_item(cJSON *arr, const cJSON *p, const char *kind, const char *due, const char *what)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "participant_id", json_str(p, "id"));
+	cJSON_AddStringToObject(o, "first_name", json_str(p, "first_name"));
+	cJSON_AddStringToObject(o, "last_name", json_str(p, "last_name"));
+	json_add_str_or_null(o, "assigned_staff_id", json_str(p, "assigned_staff_id"));
+	json_add_str_or_null(o, "assigned_staff_name", json_str(p, "staff_name"));
+	cJSON_AddStringToObject(o, "office_id", json_str(p, "office_id"));
+	json_add_str_or_null(o, "office_name", json_str(p, "office_name"));
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddStringToObject(o, "due_date", due);
+	cJSON_AddStringToObject(o, "what", what);
+	cJSON_AddItemToArray(arr, o);
+}
+
+static void csv_field(buf *b, const char *s, int last)
+{
+	buf_putc(b, '"');
+	if (s && s[0] && strchr("=+-@\t\r", s[0]))
+		buf_putc(b, '\'');
+	for (; s && *s; s++) {
+		if (*s == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+	buf_puts(b, last ? "\r\n" : ",");
+}
+
+static void csv_int(buf *b, int v, int last)
+{
+	char t[16];
+	snprintf(t, sizeof t, "%d", v);
+	csv_field(b, t, last);
+}
+
+/* Per-staff counters. */
+static cJSON *staff_entry(cJSON *by, const cJSON *p)
+{
+	const char *sid = json_str(p, "assigned_staff_id");
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, by)
+	{
+		const char *x = json_str(it, "staff_id");
+		if ((x == NULL && sid == NULL) || (x && sid && strcmp(x, sid) == 0))
+			return it;
+	}
+	it = cJSON_CreateObject();
+	json_add_str_or_null(it, "staff_id", sid);
+	json_add_str_or_null(it, "staff_name", json_str(p, "staff_name"));
+	cJSON_AddNumberToObject(it, "participants", 0);
+	cJSON_AddNumberToObject(it, "due_this_week", 0);
+	cJSON_AddNumberToObject(it, "overdue", 0);
+	cJSON_AddNumberToObject(it, "nearing_exit", 0);
+	cJSON_AddNumberToObject(it, "notes_current", 0);
+	cJSON_AddItemToArray(by, it);
+	return it;
+}
+
+static void bump(cJSON *o, const char *k, int by)
+{
+	cJSON *v = cJSON_GetObjectItem(o, k);
+	if (v)
+		cJSON_SetNumberValue(v, v->valuedouble + by);
+}
+
+/*
+ * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv
+ * JSON: {"today", "clock_skew_warning", "summary": {...}, "due_this_week": [...],
+ *        "overdue": [...], "nearing_exit": [...], "by_staff": [...],
+ *        "participants": [{participant + "status"}]}
+ * Every active case of the Local Area (and exited ones still in their 12
+ * months of follow-up) on the trusted date; soft exits that have come are
+ * recorded first.  Audited (compliance_view, with the count).
+ */
+static void get_compliance(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	char fmt[8] = "", staff[64] = "", office[64] = "", today[11], week[11], detail[80];
+	int csv;
+	const node_user *u;
+	sqlite3_stmt *st = NULL;
+	cJSON *ps = NULL, *p, *o = NULL, *due, *over, *near, *by, *list, *sum;
+	int np = 0, ncur = 0, nlate = 0, nnonote = 0, nclosure = 0, nfu = 0;
+	buf b;
+	capture c;
+
+	http_req_query(req, "format", fmt, sizeof fmt);
+	csv = strcmp(fmt, "csv") == 0;
+	if (fmt[0] && !csv && strcmp(fmt, "json") != 0) {
+		http_reply_error(req, 400, "format", "format must be json or csv");
+		return;
+	}
+	u = case__user(n, req, csv ? PRIV_VIEW | PRIV_REPORTS : PRIV_VIEW);
+	if (u == NULL)
+		return;
+	http_req_query(req, "staff_id", staff, sizeof staff);
+	http_req_query(req, "office_id", office, sizeof office);
+	case__today(n, today);
+	clock_date_add(today, 7, week);
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	q_batch(1);
+	/* Sweep exits first, so the view shows what is true today: only the
+	 * active cases whose clock started 90 days ago or more are candidates. */
+	{
+		char limit[11];
+		cJSON *ids, *it;
+		clock_date_add(today, -CASE_SOFT_EXIT_DAYS, limit);
+		if (db_prepare(n->nd_db, &st,
+			       "SELECT p.id FROM participants p WHERE p.local_area_id=?1"
+			       " AND p.exit_state='active' AND coalesce((SELECT max(a.start_date)"
+			       " FROM participant_activities a JOIN participant_activity_codes c"
+			       " ON c.code = a.code AND a.code_list = 'activity' WHERE a.participant_id = p.id"
+			       " AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE "), p.registered_date) <= ?2") != 0)
+			goto dberr;
+		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, limit, -1, SQLITE_TRANSIENT);
+		ids = db_rows_json(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (ids == NULL)
+			goto dberr;
+		cJSON_ArrayForEach(it, ids)
+		{
+			int ex;
+			if (sweep_one(n, u, json_str(it, "id"), today, &ex) != 0) {
+				cJSON_Delete(ids);
+				goto dberr;
+			}
+		}
+		cJSON_Delete(ids);
+	}
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT p.id, p.first_name, p.last_name, p.office_id, o.name AS office_name,"
+		       " p.assigned_staff_id, s.display_name AS staff_name, p.exit_state, p.exit_date,"
+		       " p.registered_date FROM participants p LEFT JOIN offices o ON o.id = p.office_id"
+		       " LEFT JOIN staff s ON s.id = p.assigned_staff_id WHERE p.local_area_id=?1"
+		       " AND (?2 = '' OR p.assigned_staff_id = ?2) AND (?3 = '' OR p.office_id = ?3)"
+		       " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, staff, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, office, -1, SQLITE_STATIC);
+	ps = db_rows_json(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ps == NULL)
+		goto dberr;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "today", today);
+	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
+	cJSON_AddNumberToObject(o, "clock_offset_ms", (double)n->nd_clock_offset_ms);
+	sum = cJSON_AddObjectToObject(o, "summary");
+	due = cJSON_AddArrayToObject(o, "due_this_week");
+	over = cJSON_AddArrayToObject(o, "overdue");
+	near = cJSON_AddArrayToObject(o, "nearing_exit");
+	by = cJSON_AddArrayToObject(o, "by_staff");
+	list = cJSON_AddArrayToObject(o, "participants");
+	buf_init(&b, 64 * 1024 * 1024);
+	if (csv)
+		buf_puts(&b, "participant_id,last_name,first_name,office,staff,exit_state,"
+			     "last_service_date,days_since_service,soft_exit_date,exit_warning,"
+			     "closure_form_due,last_note_date,note_due_date,note_status,"
+			     "followup_quarter,followup_due_date,followup_done,followup_overdue_quarters,"
+			     "late_activities,late_notes,activities_without_note\r\n");
+	cJSON_ArrayForEach(p, ps)
+	{
+		case_status s;
+		cJSON *se, *row;
+		char fu_end_limit[11];
+		int ndue = 0, nover = 0;
+
+		if (status_of(n, json_str(p, "id"), today, &s) != 0) {
+			buf_release(&b);
+			goto dberr;
+		}
+		/* Exited cases stay in view for their 12 months of follow-up. */
+		if (s.exited) {
+			if (s.exit_date[0] == '\0' || case_add_months(s.exit_date, 12, fu_end_limit) != 0 ||
+			    strcmp(today, fu_end_limit) >= 0)
+				continue;
+		}
+		np++;
+		se = staff_entry(by, p);
+		bump(se, "participants", 1);
+		if (!s.exited) {
+			if (s.note_overdue) {
+				add_item(over, p, "case_note", s.note_due, "a case note is overdue (one every 30 days)");
+				nover++;
+			} else {
+				ncur++;
+				bump(se, "notes_current", 1);
+				if (s.note_due_week) {
+					add_item(due, p, "case_note", s.note_due, "a case note is due (one every 30 days)");
+					ndue++;
+				}
+			}
+			if (s.ex.warn_level > 0) {
+				char what[120];
+				snprintf(what, sizeof what, "soft exit in %d day%s: review the case%s",
+					 s.ex.days_left, s.ex.days_left == 1 ? "" : "s",
+					 s.closure_form_due ? " and complete the closure form" : "");
+				add_item(near, p, "soft_exit", s.ex.exit_date, what);
+				bump(se, "nearing_exit", 1);
+				if (strcmp(s.ex.exit_date, week) <= 0) {
+					add_item(due, p, "soft_exit", s.ex.exit_date, what);
+					ndue++;
+				}
+			}
+			if (s.closure_form_due) {
+				nclosure++;
+				if (strcmp(s.ex.exit_date, week) <= 0) {
+					add_item(due, p, "closure_form", s.ex.exit_date,
+						 "complete the closure form before the soft exit");
+					ndue++;
+				}
+			}
+		} else {
+			if (s.fu_quarter && !s.fu_done) {
+				nfu++;
+				if (strcmp(s.fu_end, week) <= 0) {
+					add_item(due, p, "follow_up", s.fu_end, "quarterly follow-up is due");
+					ndue++;
+				}
+			}
+			if (s.fu_overdue > 0) {
+				add_item(over, p, "follow_up", s.fu_start[0] ? s.fu_start : today,
+					 "a quarter of follow-up was missed");
+				nover++;
+			}
+		}
+		if (s.activities_without_note > 0) {
+			nnonote += s.activities_without_note;
+			add_item(over, p, "activity_note", today, "an activity has no case note");
+			nover++;
+		}
+		nlate += s.late_activities + s.late_notes;
+		bump(se, "due_this_week", ndue);
+		bump(se, "overdue", nover);
+		row = cJSON_Duplicate(p, 1);
+		cJSON_AddItemToObject(row, "status", case__status_json(&s));
+		cJSON_AddItemToArray(list, row);
+		if (csv) {
+			csv_field(&b, json_str(p, "id"), 0);
+			csv_field(&b, json_str(p, "last_name"), 0);
+			csv_field(&b, json_str(p, "first_name"), 0);
+			csv_field(&b, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
+			csv_field(&b, json_str(p, "staff_name"), 0);
+			csv_field(&b, s.exited ? "exited" : "active", 0);
+			csv_field(&b, s.last_service, 0);
+			csv_int(&b, s.exited ? 0 : s.ex.days_since, 0);
+			csv_field(&b, s.exited ? s.exit_date : s.ex.exit_date, 0);
+			csv_int(&b, s.exited ? 0 : s.ex.warn_level, 0);
+			csv_field(&b, s.closure_form_due ? "yes" : "no", 0);
+			csv_field(&b, s.last_note, 0);
+			csv_field(&b, s.exited ? "" : s.note_due, 0);
+			csv_field(&b, s.exited ? "" : s.note_overdue ? "overdue" : s.note_due_week ? "due_this_week" : "ok", 0);
+			csv_int(&b, s.fu_quarter, 0);
+			csv_field(&b, s.fu_quarter ? s.fu_end : "", 0);
+			csv_field(&b, s.fu_done ? "yes" : "no", 0);
+			csv_int(&b, s.fu_overdue, 0);
+			csv_int(&b, s.late_activities, 0);
+			csv_int(&b, s.late_notes, 0);
+			csv_int(&b, s.activities_without_note, 1);
+		}
+	}
+	cJSON_AddNumberToObject(sum, "participants", np);
+	cJSON_AddNumberToObject(sum, "due_this_week", cJSON_GetArraySize(due));
+	cJSON_AddNumberToObject(sum, "overdue", cJSON_GetArraySize(over));
+	cJSON_AddNumberToObject(sum, "nearing_exit", cJSON_GetArraySize(near));
+	cJSON_AddNumberToObject(sum, "closure_forms_due", nclosure);
+	cJSON_AddNumberToObject(sum, "followups_open", nfu);
+	cJSON_AddNumberToObject(sum, "late_entries", nlate);
+	cJSON_AddNumberToObject(sum, "activities_without_note", nnonote);
+	{
+		int active = 0;
+		cJSON *it;
+		cJSON_ArrayForEach(it, list)
+			if (!cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "status"), "exited")))
+				active++;
+		cJSON_AddNumberToObject(sum, "active_cases", active);
+		cJSON_AddNumberToObject(sum, "notes_current", ncur);
+		if (active > 0)
+			cJSON_AddNumberToObject(sum, "note_compliance_pct", (double)(100 * ncur / active));
+		else
+			cJSON_AddNullToObject(sum, "note_compliance_pct");
+	}
+	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", np, csv ? "csv" : "json");
+	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0) {
+		buf_release(&b);
+		goto dberr;
+	}
+	q_batch(0);
+	cJSON_Delete(ps);
+	if (csv) {
+		/* node_write_finish() queues JSON only: the audit row's savepoint
+		 * is released here and the batch commits at the end of this loop
+		 * iteration, just after the CSV is handed to the socket. */
+		char ts[HLC_STRLEN];
+		cJSON_Delete(o);
+		hlc_now(&n->nd_hlc, ts);
+		if (capture_commit(&c, ts, u->id, NULL) != 0) {
+			buf_release(&b);
+			node_reply_db_error(req);
+			return;
+		}
+		{
+			char disp[96];
+			snprintf(disp, sizeof disp, "attachment; filename=\"case-compliance-%s.csv\"", today);
+			http_add_header(req, "Content-Disposition", disp);
+			http_reply(req, 200, "text/csv; charset=utf-8", b.data ? b.data : "", b.len);
+		}
+		buf_release(&b);
+		return;
+	}
+	buf_release(&b);
+	node_write_finish(n, &c, u->id, req, 200, o);
+	return;
+dberr:
+	q_batch(0);
+	sqlite3_finalize(st);
+	cJSON_Delete(ps);
+	cJSON_Delete(o);
+	capture_abort(&c);
+	node_reply_db_error(req);
+}
+
+int case__routes_compliance(node *n, router *r)
+{
+	return router_add(r, HTTP_M_GET, "/api/v1/case/compliance", get_compliance, n);
+}

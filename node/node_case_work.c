@@ -1,0 +1,666 @@
+/*
+ * node_case_work.c - case work's JSON API, part 2: activities with their
+ * activity case note in one request (the note's subject is built from the
+ * code number and title, its contact date is the activity's start date),
+ * activity amendments (a new row naming the one it corrects, or voiding it),
+ * stand-alone case notes, note amendments (a new note naming the original;
+ * both stay), and backdating approvals.
+ *
+ * Date rules are checked against the trusted date (node_today: the local
+ * clock corrected by the hub's offset at the last sync): 0-30 days back
+ * freely, 31-90 only with a recorded approval (given inline or by id), never
+ * further and never in the future; after the soft exit only follow-up codes
+ * (the exit is swept first, inside the same transaction).  Each row carries
+ * the clock offset in force when it was entered, so a skewed office clock
+ * shows.  See node_case.h.
+ */
+#include "node/node_case.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int insert_approval(node *n, const node_user *u, const char *pid, const cJSON *a,
+			   const char *service_date, const char *today, char id[UUID_STRLEN],
+			   json_err *e)
+{
+	static const char *const keys[] = {"program_manager", "wdb_director", "edd_approver",
+					   "approved_date", "reference", "service_date", NULL};
+	const char *pm, *wdb, *edd, *date, *ref, *sd = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!cJSON_IsObject(a)) {
+		json_err_set(e, "approval", "approval must be an object");
+		return -1;
+	}
+	if (json_only(a, keys, e) ||
+	    json_get_str(a, "program_manager", JSON_REQUIRED, 1, 120, &pm, NULL, 0, e) ||
+	    json_get_str(a, "wdb_director", JSON_REQUIRED, 1, 120, &wdb, NULL, 0, e) ||
+	    json_get_str(a, "edd_approver", JSON_REQUIRED, 1, 120, &edd, NULL, 0, e) ||
+	    json_get_str(a, "approved_date", JSON_REQUIRED, 10, 10, &date, NULL, 0, e) ||
+	    json_get_str(a, "reference", JSON_NULLABLE, 0, 120, &ref, NULL, 0, e) ||
+	    json_get_str(a, "service_date", JSON_NULLABLE, 0, 10, &sd, NULL, 0, e)) {
+		char f[64];
+		snprintf(f, sizeof f, "approval.%s", e->field);
+		snprintf(e->field, sizeof e->field, "%s", f);
+		return -1;
+	}
+	if (service_date == NULL)
+		service_date = sd;
+	if (service_date == NULL || json_valid_date(service_date) != 0) {
+		json_err_set(e, "approval.service_date", "the service date is required (YYYY-MM-DD)");
+		return -1;
+	}
+	if (json_valid_date(date) != 0 || strcmp(date, today) > 0) {
+		json_err_set(e, "approval.approved_date", "approval date must be a date, not after today");
+		return -1;
+	}
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO backdate_approvals(id, participant_id, local_area_id, office_id,"
+		       " service_date, program_manager, wdb_director, edd_approver, approved_date,"
+		       " reference, recorded_by, recorded_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		return -2;
+	uuid7_at(id, node_now_ms(n));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, service_date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, pm, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, wdb, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, edd, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, date, -1, SQLITE_STATIC);
+	db_bind_text(st, 10, ref);
+	sqlite3_bind_text(st, 11, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, (int64_t)node_now_ms(n));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -2;
+}
+
+/*
+ * The backdating rule for a date entered today.  Returns 0 when allowed
+ * (approval_id set when one was needed and given), -1 with e set.  An
+ * inline approval is inserted (inside the caller's capture); -2 on a
+ * database error.
+ */
+static int backdate_rule(node *n, const node_user *u, const char *pid, const char *field,
+			 const char *date, const char *today, const cJSON *body,
+			 char approval_id[UUID_STRLEN], int *days, json_err *e)
+{
+	case_backdate b = case_backdate_check(date, today, days);
+	const char *aid = json_str(body, "approval_id");
+	const cJSON *inl = cJSON_GetObjectItemCaseSensitive(body, "approval");
+
+	approval_id[0] = '\0';
+	if (b == CASE_BD_OK)
+		return 0;
+	if (b != CASE_BD_NEEDS_APPROVAL) {
+		json_err_set(e, field, "%s", case_backdate_msg(b));
+		return -1;
+	}
+	if (aid) {
+		char got[64] = "";
+		if (db_text(n->nd_db, "SELECT participant_id FROM backdate_approvals WHERE id=?", aid, got,
+			    sizeof got) != 0 ||
+		    strcmp(got, pid) != 0) {
+			json_err_set(e, "approval_id", "no such backdating approval for this participant");
+			return -1;
+		}
+		snprintf(approval_id, UUID_STRLEN, "%s", aid);
+		return 0;
+	}
+	if (inl && !cJSON_IsNull(inl))
+		return insert_approval(n, u, pid, inl, date, today, approval_id, e);
+	json_err_set(e, field, "%s (%d days back)", case_backdate_msg(b), *days);
+	return -1;
+}
+
+/* Participant state: 1 found (exited in *exited), 0 not found, -1 error. */
+static int participant_state(node *n, const char *pid, int *exited)
+{
+	char st[16];
+	int rc;
+
+	if (pid == NULL)
+		return 0;
+	{
+		sqlite3_stmt *s;
+		if (db_prepare(n->nd_db, &s, "SELECT exit_state FROM participants WHERE id=? AND local_area_id=?") != 0)
+			return -1;
+		sqlite3_bind_text(s, 1, pid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			snprintf(st, sizeof st, "%s", (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : -1;
+	*exited = strcmp(st, "exited") == 0;
+	return 1;
+}
+
+static int insert_note(node *n, const node_user *u, const char *pid, const char *kind,
+		       const char *activity_id, const char *subject, const char *contact,
+		       const char *body, const char *amends, const char *today, char id[UUID_STRLEN])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind,"
+		       " activity_id, subject, contact_date, body, staff_id, amends_id, entered_date,"
+		       " entered_at, clock_skew_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		return -1;
+	uuid7_at(id, node_now_ms(n));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+	db_bind_text(st, 6, activity_id);
+	sqlite3_bind_text(st, 7, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, contact, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 11, amends);
+	sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, (int64_t)node_now_ms(n));
+	sqlite3_bind_int64(st, 14, n->nd_clock_offset_ms);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+typedef struct actin {
+	const char *code, *list, *start, *end, *completion;
+	char title[200];
+	int restarts;
+} actin;
+
+static int insert_activity(node *n, const node_user *u, const char *pid, const actin *a,
+			   const char *today, int days, const char *approval, const char *corrects,
+			   int voided, char id[UUID_STRLEN])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id,"
+		       " code, code_list, start_date, end_date, completion, staff_id, entered_date,"
+		       " entered_at, backdate_days, approval_id, clock_skew_ms, corrects_id, voided)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		return -1;
+	uuid7_at(id, node_now_ms(n));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, a->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, a->list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, a->start, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, a->end);
+	db_bind_text(st, 9, a->completion);
+	sqlite3_bind_text(st, 10, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, (int64_t)node_now_ms(n));
+	sqlite3_bind_int(st, 13, days);
+	db_bind_text(st, 14, approval && approval[0] ? approval : NULL);
+	sqlite3_bind_int64(st, 15, n->nd_clock_offset_ms);
+	db_bind_text(st, 16, corrects);
+	sqlite3_bind_int(st, 17, voided);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Look the code up in its list (list NULL: activity codes first, then
+ * follow-up codes).  0, or -1 with e set. */
+static int find_code(node *n, actin *a, json_err *e)
+{
+	static const char *const lists[] = {"activity", "followup"};
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		int found = 0;
+		if (a->list && strcmp(a->list, lists[i]) != 0)
+			continue;
+		if (db_prepare(n->nd_db, &st,
+			       i == 0 ? "SELECT title, restarts_exit_clock, status FROM participant_activity_codes WHERE code=?"
+				      : "SELECT title, restarts_exit_clock, status FROM followup_codes WHERE code=?") != 0) {
+			json_err_set(e, "code", "cannot read the code list");
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, a->code, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(st, 2), "active") == 0) {
+			snprintf(a->title, sizeof a->title, "%s", (const char *)sqlite3_column_text(st, 0));
+			a->restarts = sqlite3_column_int(st, 1);
+			found = 1;
+		}
+		sqlite3_finalize(st);
+		if (found) {
+			a->list = lists[i];
+			return 0;
+		}
+	}
+	json_err_set(e, "code", "unknown or retired activity code '%.8s'", a->code);
+	return -1;
+}
+
+static int check_end(const actin *a, const char *today, json_err *e)
+{
+	if (a->end && (json_valid_date(a->end) != 0 || strcmp(a->end, a->start) < 0 ||
+		       strcmp(a->end, today) > 0)) {
+		json_err_set(e, "end_date", "end date must be a date from the start date to today");
+		return -1;
+	}
+	if (a->completion && strcmp(a->completion, "successful") != 0 &&
+	    strcmp(a->completion, "unsuccessful") != 0) {
+		json_err_set(e, "completion", "completion must be successful or unsuccessful");
+		return -1;
+	}
+	if (a->completion && a->end == NULL) {
+		json_err_set(e, "completion", "a completion needs the end date");
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *row_json(node *n, const char *sql, const char *id)
+{
+	sqlite3_stmt *st;
+	cJSON *o = NULL;
+
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = db_row_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+#define ACT_SQL "SELECT * FROM participant_activities WHERE id=?"
+#define NOTE_SQL "SELECT * FROM case_notes WHERE id=?"
+
+static const char *const act_keys[] = {"code", "code_list", "start_date", "end_date", "completion",
+				       "approval", "approval_id", "note", NULL};
+
+/*
+ * POST /api/v1/case/participants/:id/activities
+ *   {code, code_list?, start_date, end_date?, completion?,
+ *    approval? {program_manager, wdb_director, edd_approver, approved_date,
+ *               reference?} | approval_id?,
+ *    note: {body}}
+ * -> 201 {"activity", "note", "entry_deadline", "timely"}
+ */
+static void post_activity(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *pid = http_req_param(req, "id"), *body_text = NULL, *why;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES);
+	cJSON *body = NULL, *out;
+	const cJSON *note;
+	json_err e = {{0}, {0}};
+	actin a;
+	char today[11], aid[UUID_STRLEN], nid[UUID_STRLEN], appr[UUID_STRLEN], subject[240], dl[11];
+	int days = 0, exited = 0, rc;
+	capture c;
+
+	memset(&a, 0, sizeof a);
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	case__today(n, today);
+	if (json_only(body, act_keys, &e) ||
+	    json_get_str(body, "code", JSON_REQUIRED, 1, 8, &a.code, NULL, 0, &e) ||
+	    json_get_str(body, "code_list", JSON_NULLABLE, 0, 10, &a.list, NULL, 0, &e) ||
+	    json_get_str(body, "start_date", JSON_REQUIRED, 1, 10, &a.start, NULL, 0, &e) ||
+	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
+	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e))
+		goto bad;
+	if (a.list && a.list[0] == '\0')
+		a.list = NULL;
+	if (a.end && a.end[0] == '\0')
+		a.end = NULL;
+	if (a.completion && a.completion[0] == '\0')
+		a.completion = NULL;
+	if (a.list && strcmp(a.list, "activity") != 0 && strcmp(a.list, "followup") != 0) {
+		json_err_set(&e, "code_list", "code_list must be activity or followup");
+		goto bad;
+	}
+	note = cJSON_GetObjectItemCaseSensitive(body, "note");
+	if (!cJSON_IsObject(note) ||
+	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e)) {
+		json_err_set(&e, "note.body", "every activity needs its case note: describe the activity");
+		goto bad;
+	}
+	if (json_valid_date(a.start) != 0) {
+		json_err_set(&e, "start_date", "start date must be a date (YYYY-MM-DD)");
+		goto bad;
+	}
+	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
+		goto bad;
+	rc = participant_state(n, pid, &exited);
+	if (rc <= 0) {
+		if (rc == 0)
+			http_reply_error(req, 404, "id", "no such participant");
+		else
+			node_reply_db_error(req);
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	/* The exit clock first: on day 90 the case has exited, whatever comes. */
+	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
+		goto dberr;
+	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL) {
+		capture_abort(&c);
+		http_reply_error(req, 409, "code", "%s", why);
+		goto done;
+	}
+	rc = backdate_rule(n, u, pid, "start_date", a.start, today, body, appr, &days, &e);
+	if (rc == -2)
+		goto dberr;
+	if (rc != 0) {
+		capture_abort(&c);
+		goto bad;
+	}
+	case_activity_subject(a.code, a.title, subject, sizeof subject);
+	if (insert_activity(n, u, pid, &a, today, days, appr, NULL, 0, aid) != 0 ||
+	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, nid) != 0)
+		goto dberr;
+	out = cJSON_CreateObject();
+	cJSON_AddItemToObject(out, "activity", row_json(n, ACT_SQL, aid));
+	cJSON_AddItemToObject(out, "note", row_json(n, NOTE_SQL, nid));
+	case_entry_deadline(a.start, dl);
+	cJSON_AddStringToObject(out, "entry_deadline", dl);
+	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
+	cJSON_AddBoolToObject(out, "restarts_exit_clock", a.restarts);
+	log_info("case: activity %s (code %s) with note %s for participant %s", aid, a.code, nid, pid);
+	node_write_finish(n, &c, u->id, req, 201, out);
+	goto done;
+dberr:
+	capture_abort(&c);
+	node_reply_db_error(req);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(body);
+}
+
+static const char *const amend_act_keys[] = {"end_date", "completion", "void", "note", NULL};
+
+/*
+ * POST /api/v1/case/activities/:id/amend {end_date?, completion?, void?, note?: {body}}
+ * -> 201 the new row (corrects_id = :id).  The code and start date stay;
+ * an optional note documents the change.  409 when already amended.
+ */
+static void post_amend_activity(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id"), *body_text = NULL;
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	cJSON *body = NULL, *orig = NULL, *out;
+	const cJSON *note;
+	json_err e = {{0}, {0}};
+	actin a;
+	char today[11], nid[UUID_STRLEN], newid[UUID_STRLEN], other[64], pid[64], subject[240];
+	int voided = 0, days = 0, exited = 0;
+	capture c;
+
+	memset(&a, 0, sizeof a);
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	case__today(n, today);
+	if (json_only(body, amend_act_keys, &e) ||
+	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
+	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e) ||
+	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
+		goto bad;
+	note = cJSON_GetObjectItemCaseSensitive(body, "note");
+	if (note && !cJSON_IsNull(note) &&
+	    (!cJSON_IsObject(note) ||
+	     json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e))) {
+		json_err_set(&e, "note.body", "the note needs a body");
+		goto bad;
+	}
+	orig = row_json(n, ACT_SQL, id);
+	if (orig == NULL || strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
+		http_reply_error(req, 404, "id", "no such activity");
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT id FROM participant_activities WHERE corrects_id=?", id, other,
+		    sizeof other) == 0) {
+		http_reply_error(req, 409, "id", "this activity was already amended; amend the newer entry");
+		goto done;
+	}
+	snprintf(pid, sizeof pid, "%s", json_str(orig, "participant_id"));
+	a.code = json_str(orig, "code");
+	a.list = json_str(orig, "code_list");
+	a.start = json_str(orig, "start_date");
+	if (a.end && a.end[0] == '\0')
+		a.end = NULL;
+	if (a.completion && a.completion[0] == '\0')
+		a.completion = NULL;
+	if (!cJSON_GetObjectItemCaseSensitive(body, "end_date"))
+		a.end = json_str(orig, "end_date");
+	if (!cJSON_GetObjectItemCaseSensitive(body, "completion"))
+		a.completion = json_str(orig, "completion");
+	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
+		goto bad;
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
+		goto dberr;
+	case_backdate_check(a.start, today, &days);
+	if (insert_activity(n, u, pid, &a, today, days, json_str(orig, "approval_id"), id, voided,
+			    newid) != 0)
+		goto dberr;
+	if (body_text) {
+		case_activity_subject(a.code, a.title, subject, sizeof subject);
+		if (insert_note(n, u, pid, "activity", newid, subject, a.start, body_text, NULL, today,
+				nid) != 0)
+			goto dberr;
+	}
+	out = row_json(n, ACT_SQL, newid);
+	log_info("case: activity %s amended by %s", id, newid);
+	node_write_finish(n, &c, u->id, req, 201, out);
+	goto done;
+dberr:
+	capture_abort(&c);
+	node_reply_db_error(req);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(orig);
+	cJSON_Delete(body);
+}
+
+static const char *const note_keys[] = {"subject", "contact_date", "body", "approval",
+					"approval_id", NULL};
+
+/* POST /api/v1/case/participants/:id/notes {subject, contact_date, body}
+ * -> 201 a stand-alone note (progress, unanswered contact attempts). */
+static void post_note(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
+	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
+	cJSON *body = NULL, *out;
+	json_err e = {{0}, {0}};
+	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
+	int days = 0, exited = 0, rc;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	case__today(n, today);
+	if (json_only(body, note_keys, &e) ||
+	    json_get_str(body, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
+			 sizeof subj, &e) ||
+	    json_get_str(body, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0, &e) ||
+	    json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
+		goto bad;
+	if (subject[0] == '\0') {
+		json_err_set(&e, "subject", "subject is required");
+		goto bad;
+	}
+	rc = participant_state(n, pid, &exited);
+	if (rc <= 0) {
+		if (rc == 0)
+			http_reply_error(req, 404, "id", "no such participant");
+		else
+			node_reply_db_error(req);
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	rc = backdate_rule(n, u, pid, "contact_date", contact, today, body, appr, &days, &e);
+	if (rc == -2)
+		goto dberr;
+	if (rc != 0) {
+		capture_abort(&c);
+		goto bad;
+	}
+	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today, nid) != 0)
+		goto dberr;
+	out = row_json(n, NOTE_SQL, nid);
+	case_note_deadline(contact, dl);
+	cJSON_AddStringToObject(out, "entry_deadline", dl);
+	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
+	log_info("case: note %s for participant %s", nid, pid);
+	node_write_finish(n, &c, u->id, req, 201, out);
+	goto done;
+dberr:
+	capture_abort(&c);
+	node_reply_db_error(req);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(body);
+}
+
+/*
+ * POST /api/v1/case/notes/:id/amend {body} -> 201 the amendment: a new note
+ * with amends_id = the original (an amendment of an amendment names the
+ * original too), same kind, activity, subject and contact date.  The
+ * original never changes.
+ */
+static void post_amend_note(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id"), *text;
+	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
+	static const char *const keys[] = {"body", NULL};
+	cJSON *body = NULL, *orig = NULL, *out;
+	json_err e = {{0}, {0}};
+	char today[11], nid[UUID_STRLEN], root[64];
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	case__today(n, today);
+	if (json_only(body, keys, &e) ||
+	    json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
+		goto bad;
+	snprintf(root, sizeof root, "%s", id ? id : "");
+	if (db_text(n->nd_db, "SELECT coalesce(amends_id, id) FROM case_notes WHERE id=?", id, root,
+		    sizeof root) != 0 ||
+	    (orig = row_json(n, NOTE_SQL, root)) == NULL ||
+	    strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
+		http_reply_error(req, 404, "id", "no such case note");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	if (insert_note(n, u, json_str(orig, "participant_id"), json_str(orig, "kind"),
+			json_str(orig, "activity_id"), json_str(orig, "subject"),
+			json_str(orig, "contact_date"), text, root, today, nid) != 0) {
+		capture_abort(&c);
+		node_reply_db_error(req);
+		goto done;
+	}
+	out = row_json(n, NOTE_SQL, nid);
+	log_info("case: note %s amends note %s", nid, root);
+	node_write_finish(n, &c, u->id, req, 201, out);
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(orig);
+	cJSON_Delete(body);
+}
+
+/* POST /api/v1/case/participants/:id/approvals {service_date, program_manager,
+ * wdb_director, edd_approver, approved_date, reference?} -> 201. */
+static void post_approval(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *pid = http_req_param(req, "id");
+	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	cJSON *body = NULL;
+	json_err e = {{0}, {0}};
+	char today[11], id[UUID_STRLEN];
+	int exited, rc;
+	capture c;
+
+	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
+		return;
+	case__today(n, today);
+	rc = participant_state(n, pid, &exited);
+	if (rc <= 0) {
+		if (rc == 0)
+			http_reply_error(req, 404, "id", "no such participant");
+		else
+			node_reply_db_error(req);
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	rc = insert_approval(n, u, pid, body, NULL, today, id, &e);
+	if (rc != 0) {
+		capture_abort(&c);
+		if (rc == -2) {
+			node_reply_db_error(req);
+			goto done;
+		}
+		if (strncmp(e.field, "approval.", 9) == 0)
+			memmove(e.field, e.field + 9, strlen(e.field + 9) + 1);
+		goto bad;
+	}
+	node_write_finish(n, &c, u->id, req, 201,
+			  row_json(n, "SELECT * FROM backdate_approvals WHERE id=?", id));
+	goto done;
+bad:
+	case__bad(req, &e);
+done:
+	cJSON_Delete(body);
+}
+
+int case__routes_work(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/activities", post_activity, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/notes", post_note, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/notes/:id/amend", post_amend_note, n);
+	return rc;
+}

@@ -1,0 +1,813 @@
+/*
+ * node_login.c - staff sign-in at the office node: the session routes, the
+ * offline rules, throttling, and the first-login password change.
+ *
+ *   POST   /api/v1/session                  {username, password}: sign in
+ *   GET    /api/v1/session                  who am I (or, signed out, whether
+ *                                           and why sign-in works right now)
+ *   DELETE /api/v1/session                  sign out
+ *   POST   /api/v1/session/password         {current_password, new_password}
+ *   POST   /api/v1/session/password-check   {password}: the rule, live
+ *
+ * Passwords are checked against the Local Area's hashes replicated from the
+ * hub (staff_credentials), with PBKDF2 in the libuv thread pool, never on
+ * the loop thread.  An unknown user name costs the same PBKDF2 against a
+ * dummy hash, so timing does not tell which names exist.
+ *
+ * Offline rules (DESIGN.md, Accounts and security).  "Connected" means the
+ * node's background sync completed a cycle with the hub (push and pull)
+ * within the last NODE_AUTH_CONNECTED_MS (one minute; a cycle runs every
+ * few seconds while the hub answers) and no cycle has failed since.  An
+ * enrolled node refuses every sign-in once its last successful pull is older
+ * than offline_login_max_age (default 72 hours), connected or not, so a
+ * deactivation at the hub reaches every office within that bound.  A
+ * temporary password works only while connected (a stand-alone node, never
+ * enrolled, has no hub and so never accepts one).  Both are explained by GET
+ * /api/v1/session for the login page.
+ *
+ * Throttling: failures count per account and client address ("ac:"), per
+ * client address ("c:") and per account ("a:").  The first two make a
+ * guessing client wait up to 15 minutes; the account-wide count only slows
+ * an account to one attempt per 30 s at worst, and an attempt refused for
+ * waiting is not a failure, so nobody can lock a colleague - let alone the
+ * office - out for long.  At most 2 verifications per client and 16 in all
+ * are in flight.
+ *
+ * A password changed here is written in one captured transaction: a
+ * credential_changes row (pushed to the hub, which applies it when
+ * prev_hash_sha256 still names its current hash) and, outside the capture
+ * (staff_credentials is hub-owned), the node's own copy, so the new password
+ * works at once, offline too.  Logins, failed logins of known accounts and
+ * password changes are audit_events rows that reach the hub with the next
+ * push.  No log line here names a password, hash, token or user name; staff
+ * ids only.
+ */
+#include "node/node_auth_int.h"
+#include "model/audit.h"
+#include "model/capture.h"
+#include "model/password.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOGIN_PW_INPUT_MAX 128       /* longer input is refused unhashed */
+#define LOGIN_FREE_ACCT_CLIENT 5
+#define LOGIN_FREE_CLIENT 20
+#define LOGIN_FREE_ACCT 10
+#define LOGIN_CAP_CLIENT_MS (15 * 60 * 1000ull)
+#define LOGIN_CAP_ACCT_MS (30 * 1000ull)
+#define LOGIN_INFLIGHT_CLIENT 2
+#define LOGIN_INFLIGHT_ALL 16
+
+/* A well-formed hash that no password matches: unknown names cost the same. */
+static const char dummy_hash[] =
+	"pbkdf2-sha256$600000$5d0b1e4c7a9f2e31c8d6b0a4f3e2d1c0$"
+	"9f2c7b1e0d4a6c3b8e5f1a2d7c9b0e4f6a3d8c1b5e7f2a9d0c4b6e8f1a3d5c7b";
+
+/* ---- the node's connection state -------------------------------------------- */
+
+typedef struct login_state {
+	const char *ls_mode;         /* standalone | connected | offline */
+	int ls_allowed;              /* anyone may sign in now */
+	int ls_temp_allowed;         /* a temporary password works now */
+	int64_t ls_last_pull_ms;     /* -1 never */
+	int64_t ls_max_age_s;
+	char ls_reason[32];          /* why not allowed: offline_too_long */
+	char ls_message[400];
+} login_state;
+
+static void login_state_get(node *n, login_state *ls)
+{
+	char path[PATH_MAX + 32], v[32];
+	uint64_t now = clock_ms();
+	int enrolled, connected;
+
+	memset(ls, 0, sizeof *ls);
+	ls->ls_max_age_s = conf_int(&n->nd_conf, "offline_login_max_age");
+	ls->ls_last_pull_ms = -1;
+	if (node_meta_get(n, "last_pull_ms", v, sizeof v) == 0 && v[0])
+		ls->ls_last_pull_ms = strtoll(v, NULL, 10);
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	enrolled = access(path, F_OK) == 0;
+	connected = enrolled && node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
+	if (!enrolled) {
+		ls->ls_mode = "standalone";
+		ls->ls_allowed = 1;
+		snprintf(ls->ls_message, sizeof ls->ls_message,
+			 "This office node works on its own (it is not enrolled with a hub). "
+			 "Only accounts stored on this node can sign in, and temporary "
+			 "passwords do not work here.");
+		return;
+	}
+	ls->ls_mode = connected ? "connected" : "offline";
+	if (ls->ls_last_pull_ms < 0 ||
+	    (int64_t)now - ls->ls_last_pull_ms > ls->ls_max_age_s * 1000) {
+		double h = ls->ls_max_age_s / 3600.0;
+		snprintf(ls->ls_reason, sizeof ls->ls_reason, "offline_too_long");
+		if (ls->ls_last_pull_ms < 0)
+			snprintf(ls->ls_message, sizeof ls->ls_message,
+				 "Sign-in is not possible yet: this office has not received "
+				 "the staff accounts from the hub. Connect the office to the "
+				 "network and wait for the first update.");
+		else
+			snprintf(ls->ls_message, sizeof ls->ls_message,
+				 "Sign-in is closed: this office has not received updates "
+				 "from the hub for more than %.*f hours. So that a closed "
+				 "account cannot be used here, nobody can sign in until the "
+				 "office is connected again. Please tell your IT contact.",
+				 h == (int64_t)h ? 0 : 1, h);
+		return;
+	}
+	ls->ls_allowed = 1;
+	ls->ls_temp_allowed = connected;
+	if (!connected) {
+		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
+		snprintf(ls->ls_message, sizeof ls->ls_message,
+			 "This office is offline. You can sign in with your own password, "
+			 "but a temporary password works only while the office is connected "
+			 "to the hub. If the office stays offline, sign-in closes in about "
+			 "%" PRId64 " hours %" PRId64 " minutes.",
+			 left_s / 3600, (left_s % 3600) / 60);
+	}
+}
+
+static cJSON *login_state_json(const login_state *ls)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "mode", ls->ls_mode);
+	cJSON_AddBoolToObject(o, "logins_allowed", ls->ls_allowed);
+	cJSON_AddBoolToObject(o, "temporary_passwords_allowed", ls->ls_temp_allowed);
+	if (ls->ls_last_pull_ms >= 0)
+		cJSON_AddNumberToObject(o, "last_pull_ms", (double)ls->ls_last_pull_ms);
+	else
+		cJSON_AddNullToObject(o, "last_pull_ms");
+	cJSON_AddNumberToObject(o, "offline_login_max_age_s", (double)ls->ls_max_age_s);
+	json_add_str_or_null(o, "reason", ls->ls_reason[0] ? ls->ls_reason : NULL);
+	json_add_str_or_null(o, "message", ls->ls_message[0] ? ls->ls_message : NULL);
+	return o;
+}
+
+/* ---- replies ------------------------------------------------------------------- */
+
+static cJSON *error_json(const char *field, const char *reason, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "error", msg);
+	json_add_str_or_null(o, "field", field);
+	json_add_str_or_null(o, "reason", reason);
+	return o;
+}
+
+static void reply_retry(http_req *req, uint64_t wait_ms, const char *msg)
+{
+	char v[32];
+	uint64_t s = (wait_ms + 999) / 1000;
+	cJSON *o;
+
+	if (s == 0)
+		s = 1;
+	snprintf(v, sizeof v, "%" PRIu64, s);
+	http_add_header(req, "Retry-After", v);
+	o = error_json(NULL, "throttled", msg);
+	cJSON_AddNumberToObject(o, "retry_after_s", (double)s);
+	http_reply_json(req, 429, o);
+}
+
+static cJSON *session_json(node *n, const node_session *s)
+{
+	cJSON *o = cJSON_CreateObject(), *u, *p;
+	login_state ls;
+	char today[11];
+
+	cJSON_AddBoolToObject(o, "signed_in", s != NULL);
+	if (s) {
+		cJSON_AddBoolToObject(o, "must_change_password", s->ss_must_change);
+		cJSON_AddBoolToObject(o, "signed_in_offline", s->ss_offline);
+		cJSON_AddStringToObject(o, "csrf_token", s->ss_csrf);
+		u = cJSON_AddObjectToObject(o, "user");
+		cJSON_AddStringToObject(u, "id", s->ss_user.id);
+		cJSON_AddStringToObject(u, "username", s->ss_user.username);
+		cJSON_AddStringToObject(u, "display_name", s->ss_user.display_name);
+		cJSON_AddStringToObject(u, "office_id", s->ss_user.office_id);
+		cJSON_AddStringToObject(u, "local_area_id", s->ss_user.local_area_id);
+		cJSON_AddStringToObject(u, "privilege_group", s->ss_group);
+		cJSON_AddBoolToObject(u, "crm_work_group", s->ss_user.crm_work_group);
+		p = cJSON_AddArrayToObject(o, "privileges");
+		for (unsigned b = 1; b & PRIV_ALL; b <<= 1)
+			if (s->ss_user.privs & b)
+				cJSON_AddItemToArray(p, cJSON_CreateString(priv_name(b)));
+		/* The due-today hint at login: work items assigned to me. */
+		if ((s->ss_user.privs & PRIV_VIEW) && !s->ss_must_change) {
+			sqlite3_stmt *st;
+			node_today(n, today);
+			if (db_prepare(n->nd_db, &st,
+				       "SELECT count(*) FROM work_items WHERE assignee_id=? AND"
+				       " status <> 'Closed' AND deleted = 0 AND due_date = ?") == 0) {
+				sqlite3_bind_text(st, 1, s->ss_user.id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
+				if (sqlite3_step(st) == SQLITE_ROW)
+					cJSON_AddNumberToObject(o, "due_today",
+								sqlite3_column_int(st, 0));
+				sqlite3_finalize(st);
+			}
+		}
+		{
+			struct node_auth *a = n->nd_auth;
+			cJSON_AddNumberToObject(o, "idle_timeout_s", (double)(a->na_idle_ms / 1000));
+			cJSON_AddNumberToObject(o, "expires_at_ms",
+						(double)(s->ss_created_ms + a->na_abs_ms));
+		}
+	}
+	login_state_get(n, &ls);
+	cJSON_AddItemToObject(o, "login", login_state_json(&ls));
+	return o;
+}
+
+/* ---- audit --------------------------------------------------------------------- */
+
+/* Inside an open capture: one audit event.  No office yet: nothing. */
+static int audit_login(node *n, http_req *req, const char *staff_id, const char *action,
+		       int connected)
+{
+	audit_event ev;
+	char detail[160];
+
+	if (n->nd_office_id[0] == '\0')
+		return 0;
+	memset(&ev, 0, sizeof ev);
+	snprintf(detail, sizeof detail, "{\"client\":\"%s\",\"connected\":%s}",
+		 strspn(req->peer, "0123456789abcdefABCDEF.:") == strlen(req->peer) ? req->peer : "",
+		 connected ? "true" : "false");
+	ev.ae_at = (int64_t)node_now_ms(n);
+	ev.ae_office_id = n->nd_office_id;
+	ev.ae_local_area_id = n->nd_local_area_id[0] ? n->nd_local_area_id : NULL;
+	ev.ae_node_id = n->nd_node_id;
+	ev.ae_staff_id = staff_id;
+	ev.ae_action = action;
+	ev.ae_subject_table = staff_id ? "staff" : NULL;
+	ev.ae_subject_id = staff_id;
+	ev.ae_detail = detail;
+	return audit_record(n->nd_db, &ev, NULL);
+}
+
+/* ---- the thread-pool job --------------------------------------------------------- */
+
+enum { JOB_LOGIN, JOB_CHANGE };
+
+typedef struct login_job {
+	uv_work_t lj_work;
+	node *lj_node;
+	http_req *lj_req;
+	int lj_kind;
+	char lj_pw[LOGIN_PW_INPUT_MAX + 1];
+	char lj_new[LOGIN_PW_INPUT_MAX + 1];
+	char lj_stored[PASSWORD_HASH_MAX];
+	char lj_new_hash[PASSWORD_HASH_MAX];
+	char lj_staff_id[64];
+	char lj_local_area[64];
+	char lj_k_ac[THROTTLE_KEY_MAX], lj_k_c[THROTTLE_KEY_MAX], lj_k_a[THROTTLE_KEY_MAX];
+	int lj_known;
+	int lj_temp;
+	int64_t lj_expires_ms;   /* temporary password's expiry, 0 none */
+	int lj_match;            /* [work] 1 match, 0 no, -1 error */
+	int lj_hash_rc;          /* [work] password_hash of lj_new */
+} login_job;
+
+static void job_free(login_job *j)
+{
+	crypto_wipe(j, sizeof *j);
+	free(j);
+}
+
+static void job_work(uv_work_t *w)
+{
+	login_job *j = w->data;
+
+	j->lj_match = password_verify(j->lj_pw, j->lj_stored);
+	if (j->lj_kind == JOB_CHANGE && j->lj_match == 1)
+		j->lj_hash_rc = password_hash(j->lj_new, 0, j->lj_new_hash, sizeof j->lj_new_hash);
+}
+
+static void throttle_keys(login_job *j, http_req *req, const char *username)
+{
+	char lower[64];
+	size_t i;
+
+	for (i = 0; username[i] && i + 1 < sizeof lower; i++)
+		lower[i] = (char)tolower((unsigned char)username[i]);
+	lower[i] = '\0';
+	snprintf(j->lj_k_ac, sizeof j->lj_k_ac, "ac:%s|%s", req->peer, lower);
+	snprintf(j->lj_k_c, sizeof j->lj_k_c, "c:%s", req->peer);
+	snprintf(j->lj_k_a, sizeof j->lj_k_a, "a:%s", lower);
+}
+
+/* 0, or replied 429. */
+static int throttle_check(struct node_auth *a, login_job *j, http_req *req)
+{
+	uint64_t now = clock_ms(), w = 0, x;
+
+	x = throttle_wait(a->na_thr, j->lj_k_ac, now);
+	w = x > w ? x : w;
+	x = throttle_wait(a->na_thr, j->lj_k_c, now);
+	w = x > w ? x : w;
+	x = throttle_wait(a->na_thr, j->lj_k_a, now);
+	w = x > w ? x : w;
+	if (w > 0) {
+		reply_retry(req, w, "Too many failed sign-ins. Please wait before trying again.");
+		return -1;
+	}
+	if (a->na_inflight >= LOGIN_INFLIGHT_ALL ||
+	    throttle_inflight(a->na_thr, j->lj_k_c, 0) >= LOGIN_INFLIGHT_CLIENT) {
+		reply_retry(req, 1000, "Too many sign-ins at once. Please try again in a moment.");
+		return -1;
+	}
+	return 0;
+}
+
+static void record_failure(struct node_auth *a, login_job *j)
+{
+	uint64_t now = clock_ms();
+
+	throttle_fail(a->na_thr, j->lj_k_ac, now, LOGIN_FREE_ACCT_CLIENT, LOGIN_CAP_CLIENT_MS);
+	throttle_fail(a->na_thr, j->lj_k_c, now, LOGIN_FREE_CLIENT, LOGIN_CAP_CLIENT_MS);
+	throttle_fail(a->na_thr, j->lj_k_a, now, LOGIN_FREE_ACCT, LOGIN_CAP_ACCT_MS);
+}
+
+static int job_queue(struct node_auth *a, login_job *j, uv_after_work_cb after)
+{
+	j->lj_work.data = j;
+	if (uv_queue_work(j->lj_node->nd_loop, &j->lj_work, job_work, after) != 0)
+		return -1;
+	a->na_inflight++;
+	throttle_inflight(a->na_thr, j->lj_k_c, +1);
+	return 0;
+}
+
+/* Back on the loop: the bookkeeping both jobs share.  NULL when the node is
+ * shutting down (then the request got its answer here). */
+static struct node_auth *job_done(login_job *j)
+{
+	struct node_auth *a = j->lj_node->nd_auth;
+
+	if (a == NULL) {
+		http_reply_error(j->lj_req, 503, NULL, "the office node is shutting down");
+		return NULL;
+	}
+	a->na_inflight--;
+	throttle_inflight(a->na_thr, j->lj_k_c, -1);
+	return a;
+}
+
+/* ---- POST /api/v1/session ------------------------------------------------------------ */
+
+static void after_login(uv_work_t *w, int status)
+{
+	login_job *j = w->data;
+	node *n = j->lj_node;
+	http_req *req = j->lj_req;
+	struct node_auth *a = job_done(j);
+	login_state ls;
+	node_session *s;
+	capture c;
+	int connected;
+
+	if (a == NULL)
+		goto out;
+	login_state_get(n, &ls);
+	connected = strcmp(ls.ls_mode, "connected") == 0;
+	if (status != 0 || j->lj_match < 0) {
+		if (j->lj_match < 0 && j->lj_known)
+			log_warnx("login: stored password of staff %s is malformed", j->lj_staff_id);
+		http_reply_error(req, 500, NULL, "sign-in failed; please try again");
+		goto out;
+	}
+	if (j->lj_match != 1 || !j->lj_known) {
+		record_failure(a, j);
+		if (j->lj_known) {
+			if (node_write_begin(n, &c) != 0) {
+				node_reply_db_error(req);
+				goto out;
+			}
+			if (audit_login(n, req, j->lj_staff_id, "login_failed", connected) != 0) {
+				capture_abort(&c);
+				node_reply_db_error(req);
+				goto out;
+			}
+			node_write_finish(n, &c, j->lj_staff_id, req, 401,
+					  error_json("password", "bad_credentials",
+						     "The user name or password is not correct."));
+		} else {
+			http_reply_json(req, 401, error_json("password", "bad_credentials",
+							     "The user name or password is not correct."));
+		}
+		goto out;
+	}
+	/* The password is right: what remains are the account's own states. */
+	throttle_clear(a->na_thr, j->lj_k_ac);
+	throttle_clear(a->na_thr, j->lj_k_a);
+	if (!ls.ls_allowed) {
+		http_reply_json(req, 403, error_json(NULL, ls.ls_reason, ls.ls_message));
+		goto out;
+	}
+	if (j->lj_temp) {
+		if (!ls.ls_temp_allowed) {
+			http_reply_json(req, 403, error_json("password", "temporary_offline",
+				"A temporary password works only while this office is connected "
+				"to the hub, and it is not connected now. Try again once the "
+				"office is back online, or ask your administrator."));
+			goto out;
+		}
+		if (j->lj_expires_ms > 0 &&
+		    password_temp_expired(j->lj_expires_ms - PASSWORD_TEMP_TTL_MS,
+					  (int64_t)node_now_ms(n))) {
+			http_reply_json(req, 403, error_json("password", "temporary_expired",
+				"This temporary password has expired (they are valid for 24 hours). "
+				"Ask your administrator for a new one."));
+			goto out;
+		}
+	}
+	/* Whatever session this browser held ends: the new one gets a new token
+	 * (a token planted before the login is never promoted). */
+	s = auth__session(n, req);
+	if (s)
+		auth__session_end(n, s, NULL);
+	s = auth__session_new(n, req, j->lj_staff_id, j->lj_temp,
+			      strcmp(ls.ls_mode, "offline") == 0);
+	if (s == NULL) {
+		http_reply_json(req, 403, error_json(NULL, "inactive",
+						     "This account is not active. Ask your administrator."));
+		goto out;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		auth__session_end(n, s, req);
+		node_reply_db_error(req);
+		goto out;
+	}
+	if (audit_login(n, req, j->lj_staff_id,
+			strcmp(ls.ls_mode, "offline") == 0 ? "login_offline" : "login",
+			connected) != 0) {
+		capture_abort(&c);
+		auth__session_end(n, s, req);
+		node_reply_db_error(req);
+		goto out;
+	}
+	log_info("login: staff %s signed in%s", j->lj_staff_id,
+		 strcmp(ls.ls_mode, "offline") == 0 ? " (offline)" : "");
+	if (node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s)) != 0)
+		auth__session_end(n, s, NULL);
+out:
+	job_free(j);
+}
+
+/* The account behind a user name: staff and credentials (the node's Local
+ * Area only).  Fills j; lj_known = 0 when there is none. */
+static int load_account(node *n, login_job *j, const char *username)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT s.id, c.password_hash, c.password_temp,"
+		       " coalesce(c.password_expires_at, 0), c.local_area_id"
+		       " FROM staff s JOIN staff_credentials c ON c.id = s.id"
+		       " WHERE s.username = ? COLLATE NOCASE AND c.password_hash IS NOT NULL") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		j->lj_known = 1;
+		snprintf(j->lj_staff_id, sizeof j->lj_staff_id, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(j->lj_stored, sizeof j->lj_stored, "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		j->lj_temp = sqlite3_column_int(st, 2) != 0;
+		j->lj_expires_ms = sqlite3_column_int64(st, 3);
+		snprintf(j->lj_local_area, sizeof j->lj_local_area, "%s",
+			 (const char *)sqlite3_column_text(st, 4));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void post_session(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	struct node_auth *a = n->nd_auth;
+	cJSON *body = http_req_json(req, 1);
+	const char *user, *pw;
+	login_state ls;
+	login_job *j = NULL;
+
+	if (body == NULL)
+		return;
+	user = json_str(body, "username");
+	pw = json_str(body, "password");
+	if (user == NULL || user[0] == '\0' || strlen(user) > 63) {
+		http_reply_error(req, 400, "username", "enter your user name");
+		goto out;
+	}
+	if (pw == NULL || pw[0] == '\0') {
+		http_reply_error(req, 400, "password", "enter your password");
+		goto out;
+	}
+	if (strlen(pw) > LOGIN_PW_INPUT_MAX) {
+		http_reply_error(req, 400, "password", "the password is too long");
+		goto out;
+	}
+	login_state_get(n, &ls);
+	if (!ls.ls_allowed) {
+		/* Nobody can sign in: say why, and spend no PBKDF2 on it. */
+		http_reply_json(req, 403, error_json(NULL, ls.ls_reason, ls.ls_message));
+		goto out;
+	}
+	if ((j = calloc(1, sizeof *j)) == NULL) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	j->lj_node = n;
+	j->lj_req = req;
+	j->lj_kind = JOB_LOGIN;
+	throttle_keys(j, req, user);
+	if (throttle_check(a, j, req) != 0)
+		goto out;
+	if (load_account(n, j, user) != 0) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	if (j->lj_known && strcmp(ls.ls_mode, "standalone") != 0 &&
+	    node_demo_login_hash(j->lj_stored))
+		j->lj_known = 0; /* the public demo password never opens an enrolled node */
+	if (!j->lj_known)
+		snprintf(j->lj_stored, sizeof j->lj_stored, "%s", dummy_hash);
+	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", pw);
+	if (job_queue(a, j, after_login) != 0) {
+		http_reply_error(req, 503, NULL, "sign-in is busy; please try again");
+		goto out;
+	}
+	j = NULL;
+out:
+	if (j)
+		job_free(j);
+	cJSON_Delete(body);
+}
+
+/* ---- GET / DELETE /api/v1/session --------------------------------------------------- */
+
+static void get_session(http_req *req, void *ctx)
+{
+	node *n = ctx;
+
+	http_add_header(req, "Cache-Control", "no-store");
+	http_reply_json(req, 200, session_json(n, auth__session(n, req)));
+}
+
+static void delete_session(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	node_session *s = auth__session(n, req);
+	cJSON *o;
+
+	if (s == NULL) {
+		auth__session_end(n, NULL, req);
+		http_reply_error(req, 401, NULL, "you are not signed in");
+		return;
+	}
+	if (auth__csrf_ok(s, req) != 0) {
+		http_reply_error(req, 403, "csrf_token",
+				 "this request lacks the page's security token; reload the page");
+		return;
+	}
+	log_info("login: staff %s signed out", s->ss_user.id);
+	auth__session_end(n, s, req);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "signed_in", 0);
+	http_reply_json(req, 200, o);
+}
+
+/* ---- password change ------------------------------------------------------------------ */
+
+/* The rule and the blocklist; 0, or -1 with *why for the user. */
+static int new_password_ok(const char *pw, const char *username, const char **why)
+{
+	if (password_rule_check(pw, username, why) != 0)
+		return -1;
+	if (password_is_common(pw)) {
+		*why = "this password is too common; choose one that is harder to guess";
+		return -1;
+	}
+	return 0;
+}
+
+static void post_password_check(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	node_session *s = auth__session(n, req);
+	cJSON *body, *o;
+	const char *pw, *why = NULL;
+
+	if (s == NULL) {
+		http_reply_error(req, 401, NULL, "please sign in");
+		return;
+	}
+	if (auth__csrf_ok(s, req) != 0) {
+		http_reply_error(req, 403, "csrf_token",
+				 "this request lacks the page's security token; reload the page");
+		return;
+	}
+	if ((body = http_req_json(req, 1)) == NULL)
+		return;
+	pw = json_str(body, "password");
+	if (pw == NULL || strlen(pw) > LOGIN_PW_INPUT_MAX) {
+		cJSON_Delete(body);
+		http_reply_error(req, 400, "password", "enter a password");
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", new_password_ok(pw, s->ss_user.username, &why) == 0);
+	json_add_str_or_null(o, "why", why);
+	cJSON_Delete(body);
+	http_reply_json(req, 200, o);
+}
+
+static void after_change(uv_work_t *w, int status)
+{
+	login_job *j = w->data;
+	node *n = j->lj_node;
+	http_req *req = j->lj_req;
+	struct node_auth *a = job_done(j);
+	node_session *s;
+	sqlite3_stmt *st = NULL;
+	char prev_ref[65], id[UUID_STRLEN];
+	int64_t now;
+	capture c;
+	int connected, ok = 0;
+
+	if (a == NULL)
+		goto out;
+	if (status != 0 || j->lj_match < 0 || (j->lj_match == 1 && j->lj_hash_rc != 0)) {
+		http_reply_error(req, 500, NULL, "the password could not be changed; try again");
+		goto out;
+	}
+	if (j->lj_match != 1) {
+		record_failure(a, j);
+		http_reply_error(req, 403, "current_password", "the current password is not correct");
+		goto out;
+	}
+	/* The session may have ended while PBKDF2 ran. */
+	s = auth__session(n, req);
+	if (s == NULL || strcmp(s->ss_user.id, j->lj_staff_id) != 0) {
+		http_reply_error(req, 401, NULL, "please sign in");
+		goto out;
+	}
+	if (password_hash_ref(j->lj_stored, prev_ref) != 0 || uuid7(id) != 0) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	connected = node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
+	now = (int64_t)node_now_ms(n);
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO credential_changes(id, staff_id, local_area_id, node_id,"
+		       " password_hash, prev_hash_sha256, reason, changed_at)"
+		       " VALUES(?,?,?,?,?,?,?,?)") != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, j->lj_staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, j->lj_local_area, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, j->lj_new_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, prev_ref, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, j->lj_temp ? "first_login" : "change", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* The node's copy of the hub-owned row: not captured (the hub would refuse
+	 * a node's change to it), but in the same transaction, so the new password
+	 * works here at once and offline.  The hub's answer comes with a pull. */
+	sqlite3session_enable(c.cap_sess, 0);
+	if (db_prepare(n->nd_db, &st,
+		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
+		       " password_expires_at=NULL, password_changed_at=? WHERE id=?") != 0) {
+		sqlite3session_enable(c.cap_sess, 1);
+		goto fail;
+	}
+	sqlite3_bind_text(st, 1, j->lj_new_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, j->lj_staff_id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(n->nd_db) == 1;
+	sqlite3session_enable(c.cap_sess, 1);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!ok || audit_login(n, req, j->lj_staff_id, "password_change", connected) != 0)
+		goto fail;
+	s->ss_must_change = 0;
+	log_info("login: staff %s changed their password%s", j->lj_staff_id,
+		 connected ? "" : " (offline; the hub gets it with the next push)");
+	node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s));
+	node_sync_nudge(n);
+	goto out;
+fail:
+	log_warnx("login: password change of staff %s not saved: %s", j->lj_staff_id,
+		  sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+out:
+	job_free(j);
+}
+
+static void post_password(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	struct node_auth *a = n->nd_auth;
+	node_session *s = auth__session(n, req);
+	cJSON *body = NULL;
+	const char *cur, *nw, *why = NULL;
+	login_job *j = NULL;
+
+	if (s == NULL) {
+		http_reply_error(req, 401, NULL, "please sign in");
+		return;
+	}
+	if (auth__csrf_ok(s, req) != 0) {
+		http_reply_error(req, 403, "csrf_token",
+				 "this request lacks the page's security token; reload the page");
+		return;
+	}
+	if ((body = http_req_json(req, 1)) == NULL)
+		return;
+	cur = json_str(body, "current_password");
+	nw = json_str(body, "new_password");
+	if (cur == NULL || cur[0] == '\0' || strlen(cur) > LOGIN_PW_INPUT_MAX) {
+		http_reply_error(req, 400, "current_password", "enter your current password");
+		goto out;
+	}
+	if (nw == NULL || new_password_ok(nw, s->ss_user.username, &why) != 0) {
+		http_reply_error(req, 400, "new_password", "%s",
+				 why ? why : "enter a new password");
+		goto out;
+	}
+	if (strcmp(cur, nw) == 0) {
+		http_reply_error(req, 400, "new_password",
+				 "the new password must differ from the current one");
+		goto out;
+	}
+	if ((j = calloc(1, sizeof *j)) == NULL) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	j->lj_node = n;
+	j->lj_req = req;
+	j->lj_kind = JOB_CHANGE;
+	throttle_keys(j, req, s->ss_user.username);
+	if (throttle_check(a, j, req) != 0)
+		goto out;
+	if (load_account(n, j, s->ss_user.username) != 0) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	if (!j->lj_known || strcmp(j->lj_staff_id, s->ss_user.id) != 0) {
+		http_reply_error(req, 409, NULL,
+				 "this office holds no password for your account; change it at "
+				 "an office of your Local Area");
+		goto out;
+	}
+	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", cur);
+	snprintf(j->lj_new, sizeof j->lj_new, "%s", nw);
+	if (job_queue(a, j, after_change) != 0) {
+		http_reply_error(req, 503, NULL, "the office node is busy; please try again");
+		goto out;
+	}
+	j = NULL;
+out:
+	if (j)
+		job_free(j);
+	cJSON_Delete(body);
+}
+
+int node_auth_routes(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/session", post_session, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/session", get_session, n);
+	rc |= router_add(r, HTTP_M_DELETE, "/api/v1/session", delete_session, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/session/password", post_password, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/session/password-check", post_password_check, n);
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,146 @@
+// case.test.mjs - case work in a real browser, as staff would do it: register
+// a participant (pseudo-SSN), add an activity with its case note in one form
+// (the note's subject and contact date follow the activity), see the
+// compliance view change, amend a note (both shown), link a front-desk
+// visit to the timeline, the backdating approval
+// asked for only when needed, field errors in place; axe-core (WCAG 2.1 AA)
+// clean on every case page.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
+
+async function withNode(fn) {
+  const node = await startNode();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await login(page, node);
+    await fn(node, page);
+  } finally {
+    await browser.close();
+    await node.stop();
+  }
+}
+
+function daysBack(today, n) {
+  const d = new Date(Date.parse(today + 'T00:00:00Z') - n * 86400000);
+  return d.toISOString().slice(0, 10);
+}
+
+async function dueCount(page, node) {
+  await page.goto(node.url + '/case-compliance.html');
+  await page.waitForSelector('#n-due');
+  return Number((await page.textContent('#n-due')).trim());
+}
+
+// Participant name and note text are planted: they must never reach a log.
+function plant(...values) {
+  writeFileSync(join(OUT, 'planted-secrets.txt'), values.map(v => v + '\n').join(''), { flag: 'a' });
+}
+
+export const tests = [
+  ['register, add an activity with its note, the compliance view changes; amendments; axe on every page', () => withNode(async (node, page) => {
+    const first = 'Guadalupe', last = 'Browsertest', note = 'Completed the initial assessment in person.';
+    plant(`${first} ${last}`, last, note);
+    const today = (await node.api('/api/v1/case/meta')).json.today;
+
+    await page.goto(node.url + '/case.html');
+    await page.waitForSelector('#results p, #results table');
+    assert(await page.locator('header nav a', { hasText: 'Case work' }).count() === 1, 'Case work link in the nav');
+    await assertAccessible(page, 'case home');
+
+    // Register, with the pseudo-SSN helper.
+    await page.goto(node.url + '/case-register.html');
+    await page.waitForSelector('#office_id option', { state: 'attached' });
+    await assertAccessible(page, 'register form');
+    await page.click('#save');
+    await page.waitForFunction(() => document.getElementById('first_name-err').textContent !== '');
+    assert(await page.getAttribute('#first_name', 'aria-invalid') === 'true', 'missing first name marked in place');
+    await page.fill('#first_name', first);
+    await page.fill('#last_name', last);
+    await page.fill('#birth_date', '1977-05-25');
+    await page.check('#pseudo');
+    await page.waitForFunction(() => document.getElementById('pseudo-out').textContent.includes('975-25-0577'));
+    await page.click('#save');
+    await page.waitForURL(/case-participant\.html\?id=/);
+    const pid = new URL(page.url()).searchParams.get('id');
+    await page.waitForSelector('#info dd');
+    assert((await page.textContent('#info')).includes('***-**-0577'), 'SSN shown masked');
+    assert(!(await page.textContent('#info')).includes('975-25-0577'), 'full SSN not shown by default');
+    await assertAccessible(page, 'participant page');
+    await page.click('#reveal');
+    await page.waitForFunction(() => document.getElementById('ssn-out').textContent.includes('975-25-0577'));
+
+    const before = await dueCount(page, node);
+    await assertAccessible(page, 'compliance view');
+
+    // An activity with its note, 26 days back: its 30-day note cadence ends this week.
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector('#code option[value="activity:102"]', { state: 'attached' });
+    await page.selectOption('#code', 'activity:102');
+    await page.fill('#start_date', daysBack(today, 26));
+    await page.dispatchEvent('#start_date', 'change');
+    await page.waitForFunction(() => document.getElementById('subject-preview').textContent.includes('102 Initial Assessment'));
+    assert(await page.isHidden('#approval'), 'no approval asked for 26 days back');
+    await page.click('#act-save');
+    await page.waitForFunction(() => document.getElementById('note-body-err').textContent !== '');
+    assert((await page.textContent('#note-body-err')).includes('case note'), 'an activity without its note is refused in place');
+    await page.fill('#note-body', note);
+    await page.click('#act-save');
+    await page.locator('#timeline h3', { hasText: '102 Initial Assessment' }).waitFor();
+    const tl = await page.textContent('#timeline');
+    assert(tl.includes(note), 'the note is on the timeline');
+    assert(tl.includes('contact ' + daysBack(today, 26)), "the note's contact date is the activity's start date");
+    await assertAccessible(page, 'participant page with a timeline');
+
+    // 40 days back asks for the approval.
+    await page.fill('#start_date', daysBack(today, 40));
+    await page.dispatchEvent('#start_date', 'change');
+    assert(await page.isVisible('#approval'), 'approval asked for 40 days back');
+    await assertAccessible(page, 'activity form with the approval');
+
+    // Amend the note: the original stays, the amendment shows under it.
+    const amend = 'Also reviewed the resume.';
+    plant(amend);
+    await page.locator('#timeline summary', { hasText: 'Amend this note' }).first().click();
+    await page.locator('#timeline textarea').first().fill(amend);
+    await page.locator('#timeline button', { hasText: 'Save amendment' }).first().click();
+    await page.locator('#timeline .amendment', { hasText: amend }).waitFor();
+    assert((await page.textContent('#timeline')).includes(note), 'the original note is still shown');
+
+    // The compliance view changed: the case note now comes due this week.
+    const after = await dueCount(page, node);
+    assert(after === before + 1, `due this week went from ${before} to ${after}`);
+    const due = await page.textContent('#due');
+    assert(due.includes(last) && due.includes('Case note'), 'the participant is listed as due this week');
+    assert((await page.getAttribute('#csv', 'href')).includes('format=csv'), 'CSV link');
+    await assertAccessible(page, 'compliance view with items');
+
+    // A stand-alone note today: the 30-day cadence restarts, nothing is due.
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector('#n-subject');
+    await page.fill('#n-subject', 'Contact attempt');
+    await page.fill('#n-body', 'Called, no answer.');
+    await page.click('#note-save');
+    await page.locator('#timeline h3', { hasText: 'Case note' }).waitFor();
+    assert(await dueCount(page, node) === before, 'a fresh note takes the case off the due list');
+
+    // A visit at the front desk today, linked from the participant page.
+    const reasons = (await node.api('/api/v1/greeter/reasons')).json;
+    const ci = await node.api('/api/v1/checkins', { visitor_name: `${first} ${last}`, reason_ids: [reasons[0].id], language: 'en' });
+    assert(ci.status === 201, 'check-in made');
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector(`#visit option[value="${ci.json.id}"]`, { state: 'attached' });
+    await page.selectOption('#visit', ci.json.id);
+    await page.click('#visit-save');
+    await page.locator('#timeline h3', { hasText: 'Visit' }).waitFor();
+    await assertAccessible(page, 'participant page with a visit');
+
+    // Search finds the participant.
+    await page.goto(node.url + '/case.html');
+    await page.fill('#q', last);
+    await page.click('#search button[type=submit]');
+    await page.locator('#results a', { hasText: last }).waitFor();
+    await assertAccessible(page, 'case home with results');
+  })],
+];

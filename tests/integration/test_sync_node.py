@@ -1,0 +1,629 @@
+"""A running office node syncing with a running hub, and outpost-sync as IT
+staff use it: the node pushes and pulls by itself, pull waits for an empty
+outbox, the node keeps working with the hub down (backing off, not spinning)
+and catches up when it returns, revocation, the one-line messages and exit
+codes of outpost-sync (unreachable hub, wrong pinned key, revoked node,
+unknown schema version, pending changes), conflicts between two nodes of one
+office, offline bundles (export at the node, import at the hub, twice), the
+--json output of every subcommand and the progress bar.
+
+Real processes on loopback; the hub's view is read both from hub.db and
+through signed requests built here from sync/sync.h.
+"""
+import json
+import os
+import pty
+import select
+import subprocess
+import tempfile
+import time
+import unittest
+
+import test_hub
+from harness import BIN, Daemon, login, plant_secret, run_tool
+
+# outpost-sync exit codes (sync/tool.h, `outpost-sync --help`, README).
+EXIT_OK, EXIT_USAGE, EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_AUTH = 0, 1, 2, 3, 4
+EXIT_PIN, EXIT_SCHEMA, EXIT_MISMATCH, EXIT_OTHER, EXIT_PENDING = 5, 6, 7, 8, 9
+
+
+def wait_for(fn, timeout=30, step=0.2, what="condition"):
+    t0 = time.time()
+    last = None
+    while time.time() - t0 < timeout:
+        last = fn()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError("timed out after %ds waiting for %s (last %r)" % (timeout, what, last))
+
+
+def hub_tool(hub, *args):
+    return run_tool([os.path.join(BIN, "outpost-hub")] + list(args) + ["--data", hub.data],
+                    name="hub")
+
+
+def sync(node, *args, **kw):
+    return run_tool(list(args) + ["--data", node.data], **kw)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Office:
+    """Start and enroll nodes with a hub; keep every daemon for clean-up."""
+
+    def __init__(self, test):
+        self.test = test
+        self.daemons = []
+
+    def hub(self):
+        h = Daemon("hub").start()
+        self.daemons.append(h)
+        return h
+
+    def code(self, hub, office="demo-office"):
+        p = hub_tool(hub, "enroll-code", "--office", office)
+        self.test.assertEqual(p.returncode, 0, p.stderr)
+        code = p.stdout.decode().strip()
+        plant_secret(code)
+        return code
+
+    def node(self, hub, office="demo-office", start=True):
+        """Enroll first (as README says), then start the node."""
+        n = Daemon("node")
+        self.daemons.append(n)
+        p = sync(n, "enroll", "--hub", hub.url, "--code", self.code(hub, office), "--json")
+        self.test.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            ident = json.load(f)
+        plant_secret(ident["node_secret"])
+        n.node_id = ident["node_id"]
+        n.ident = ident
+        if start:
+            n.start()
+            login(n)
+        return n
+
+    def close(self):
+        for d in reversed(self.daemons):
+            d.cleanup()
+
+
+def checkin(node, name):
+    reasons = node.get("/api/v1/greeter/reasons").json()
+    r = node.post("/api/v1/checkins", {"visitor_name": name, "reason_ids": [reasons[0]["id"]],
+                                       "language": "en"})
+    assert r.status == 201, r
+    return r.json()["id"]
+
+
+def count(daemon, sql, *args):
+    db = daemon.db()
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    finally:
+        db.close()
+
+
+def status(node):
+    r = node.get("/api/v1/sync/status")
+    assert r.status == 200, r
+    return r.json()
+
+
+def hub_view(hub, node):
+    """The hub's GET /api/v1/sync/status for node, signed with its secret."""
+    e = test_hub.Enrolled(hub, {"node_id": node.node_id,
+                                "node_secret": node.ident["node_secret"],
+                                "schema_version": hub.get("/healthz").json()["schema_version"]})
+    r = e.request("GET", "/api/v1/sync/status")
+    assert r.status == 200, r
+    return r.json()
+
+
+class SyncNodeTest(unittest.TestCase):
+    def setUp(self):
+        self.o = Office(self)
+
+    def tearDown(self):
+        self.o.close()
+
+    def one_line_failure(self, p, code, *words):
+        """p failed with exit code `code` and said so in one line on stderr."""
+        err = p.stderr.decode().strip()
+        self.assertEqual(p.returncode, code, (p.stdout, err))
+        lines = [x for x in err.splitlines() if not x.startswith("20")]  # log lines
+        self.assertEqual(len(lines), 1, err)
+        self.assertTrue(lines[0].startswith("outpost-sync: "), err)
+        for w in words:
+            self.assertIn(w, lines[0].lower())
+        return lines[0]
+
+    def json_failure(self, p, code, error):
+        self.assertEqual(p.returncode, code, p.stderr)
+        j = json.loads(p.stdout)
+        self.assertEqual((j["ok"], j["error"], j["exit_code"]), (False, error, code))
+        self.assertTrue(j["message"])
+
+    # ---- the node syncs by itself ---------------------------------------------
+    def test_background_push_pull_and_truthful_status(self):
+        hub = self.o.hub()
+        a = self.o.node(hub)
+        b = self.o.node(hub)
+        # Both take a snapshot by themselves.
+        for n in (a, b):
+            wait_for(lambda: status(n)["cursor"] is not None, what="first pull of %s" % n.name)
+        # Nobody runs outpost-sync here: the node pushes within seconds by itself.
+        cid = checkin(a, "Background Push")
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid) == 1,
+                 timeout=20, what="the check-in at the hub")
+        # The other node of the office pulls it by itself.
+        wait_for(lambda: count(b, "SELECT count(*) FROM checkins WHERE id=?", cid) == 1,
+                 timeout=20, what="the check-in at the other node")
+        self.assertEqual(count(b, "SELECT visitor_name FROM checkins WHERE id=?", cid),
+                         "Background Push")
+        # And a write at b reaches a the same way.
+        cid2 = checkin(b, "Back Again")
+        wait_for(lambda: count(a, "SELECT count(*) FROM checkins WHERE id=?", cid2) == 1,
+                 timeout=30, what="b's check-in at a")
+
+        # Status tells the truth, on the node's API, outpost-sync and the hub.
+        head = count(hub, "SELECT max(seq) FROM change_log")
+        acked_hub = count(hub, "SELECT acked_seq FROM nodes WHERE id=?", a.node_id)
+        self.assertGreaterEqual(acked_hub, 1)
+        s = wait_for(lambda: (lambda s: s if s["cursor"] == count(
+            hub, "SELECT max(seq) FROM change_log") and s["pending"] == 0 else None)(status(a)),
+            timeout=20, what="a caught up")
+        now = time.time() * 1000
+        self.assertTrue(s["enrolled"])
+        self.assertEqual(s["pending"], 0)
+        self.assertIsNone(s["oldest_pending_age_ms"])
+        self.assertEqual(s["acked_seq"] - s["seq_base"], acked_hub)
+        self.assertGreaterEqual(s["head_seq"], head)
+        for k in ("last_contact_ms", "last_pull_ms", "last_success_ms"):
+            self.assertLess(abs(now - s[k]), 30000, (k, s[k]))
+        self.assertLess(s["last_contact_age_ms"], 30000)
+        self.assertEqual(s["quarantined_count"], 0)
+        self.assertIsNone(s["last_error"])
+        p = sync(a, "status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        self.assertIn("pending       none", out)
+        self.assertNotIn("1970", out)
+        self.assertNotIn("days ago", out)
+        self.assertIn("acked         %d" % s["acked_seq"], out)
+        self.assertRegex(out, r"pulled to     (\d+) of hub head (\d+)")
+        j = json.loads(sync(a, "status", "--json").stdout)
+        self.assertEqual(j["acked_seq"], s["acked_seq"])
+        self.assertLess(abs(now - j["last_contact_ms"]), 30000)
+        self.assertEqual(j["node_id"], a.node_id)
+        # The hub's view of the same node.
+        hv = hub_view(hub, a)
+        self.assertEqual(hv["acked_seq"], acked_hub)
+        self.assertGreaterEqual(hv["head_seq"], head)
+        self.assertLess(abs(now - hv["last_seen_ms"]), 30000)
+        self.assertEqual(hv["quarantined"], [])
+        self.assertIn("pull_lag", hv)
+        self.assertGreaterEqual(hv["pull_lag"], 0)
+
+
+    def test_pull_only_with_empty_outbox(self):
+        hub = self.o.hub()
+        a = self.o.node(hub)
+        b = self.o.node(hub)
+        wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
+        # a stops with a change that never reached the hub.
+        a_hub_pushes = count(hub, "SELECT acked_seq FROM nodes WHERE id=?", a.node_id)
+        hub.stop()
+        local = checkin(a, "Local Only")
+        a.stop()
+        hub.start()
+        remote = checkin(b, "From The Other Node")
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", remote),
+                 timeout=60, what="b's check-in at the hub")
+        cursor = count(a, "SELECT value FROM node_meta WHERE key='sync_cursor'")
+        p = sync(a, "pull")
+        self.one_line_failure(p, EXIT_PENDING, "push first")
+        self.assertEqual(count(a, "SELECT count(*) FROM checkins WHERE id=?", remote), 0)
+        self.assertEqual(count(a, "SELECT value FROM node_meta WHERE key='sync_cursor'"), cursor)
+        self.assertEqual(count(hub, "SELECT acked_seq FROM nodes WHERE id=?", a.node_id),
+                         a_hub_pushes)
+        self.json_failure(sync(a, "pull", "--json"), EXIT_PENDING, "local_changes_pending")
+        # Push, then the pull goes through and brings b's change.
+        p = sync(a, "push")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"pushed 1 change", p.stdout)
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", local), 1)
+        p = sync(a, "pull")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(count(a, "SELECT count(*) FROM checkins WHERE id=?", remote), 1)
+        p = sync(a, "verify")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn(b"in sync", p.stdout)
+
+    def test_hub_down_node_serves_backs_off_and_catches_up(self):
+        hub = self.o.hub()
+        a = self.o.node(hub)
+        wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
+        hub.stop()
+        ids = [checkin(a, "Offline %d" % i) for i in range(3)]
+        # The UI and the API keep working.
+        for path in ("/", "/kiosk.html", "/desk.html", "/visits.html",
+                     "/api/v1/checkins?status=waiting"):
+            self.assertEqual(a.get(path).status, 200, path)
+        # Watch the attempts: when each failure is recorded.
+        failed_at = {}
+        cpu0 = cpu_seconds(a.proc.pid)
+        t0 = time.time()
+        s1 = None
+        extra = False
+        while len(failed_at) < 3 and time.time() - t0 < 60:
+            s = status(a)
+            k = s["consecutive_failures"]
+            if k and k not in failed_at:
+                failed_at[k] = time.time()
+                if k == 1:
+                    s1 = s
+            if s1 and not extra and time.time() - failed_at[1] > 2:
+                extra = True
+                ids.append(checkin(a, "Offline 3"))
+            time.sleep(0.1)
+        cpu = cpu_seconds(a.proc.pid) - cpu0
+        elapsed = time.time() - t0
+        self.assertEqual(sorted(failed_at), [1, 2, 3], failed_at)
+        self.assertEqual(s1["pending"], 3)
+        self.assertIn("cannot reach the hub", s1["last_error"])
+        s2 = status(a)
+        # Pending entries grow and so does the age of the oldest.
+        self.assertEqual(s2["pending"], 4)
+        self.assertGreater(s2["oldest_pending_age_ms"], s1["oldest_pending_age_ms"] + 5000)
+        # Backoff: the second wait is longer than the first (5 s, then 10 s,
+        # each +-25 %), and a node that waits does not spin.
+        first, second = failed_at[2] - failed_at[1], failed_at[3] - failed_at[2]
+        self.assertGreater(first, 3)
+        self.assertGreater(second, first, failed_at)
+        self.assertLess(cpu, 0.25 * elapsed, "node used %.2fs of CPU in %.1fs" % (cpu, elapsed))
+        # Its own API says when the next attempt comes.
+        self.assertGreater(s2["next_attempt_in_ms"], 0)
+        p = sync(a, "status")
+        self.assertIn("pending       4 changes", p.stdout.decode())
+        self.assertIn("cannot reach the hub", p.stdout.decode())
+        # The hub returns (same key, same port): the node catches up by itself.
+        hub.start()
+        wait_for(lambda: status(a)["pending"] == 0, timeout=120, step=1,
+                 what="a to push its backlog after the hub returned")
+        for cid in ids:
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+        s = status(a)
+        self.assertEqual(s["consecutive_failures"], 0)
+        self.assertIsNone(s["last_error"])
+        self.assertIsNone(s["oldest_pending_age_ms"])
+
+    # ---- outpost-sync: messages and exit codes -----------------------------------
+    def test_exit_codes_and_messages(self):
+        hub = self.o.hub()
+        a = self.o.node(hub, start=False)
+        # Not enrolled.
+        with tempfile.TemporaryDirectory() as d:
+            p = run_tool(["push", "--data", d])
+            self.one_line_failure(p, EXIT_CONFIG, "not enrolled")
+            self.json_failure(run_tool(["push", "--data", d, "--json"]), EXIT_CONFIG,
+                              "config")
+        p = run_tool(["frobnicate"])
+        self.assertEqual(p.returncode, EXIT_USAGE)
+        a.start()
+        login(a)
+        wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
+        checkin(a, "Exit Codes")
+        # Unreachable hub.
+        hub.stop()
+        p = sync(a, "push")
+        self.one_line_failure(p, EXIT_UNREACHABLE, "cannot reach the hub")
+        self.json_failure(sync(a, "push", "--json"), EXIT_UNREACHABLE, "unreachable")
+        # Another hub (another key) on the same address: the pin refuses it.
+        other = Daemon("hub")
+        other.port = hub.port
+        self.o.daemons.append(other)
+        other.start()
+        p = sync(a, "push")
+        self.one_line_failure(p, EXIT_PIN, "not the one pinned")
+        self.json_failure(sync(a, "verify", "--json"), EXIT_PIN, "pin_mismatch")
+        self.assertEqual(count(other, "SELECT count(*) FROM nodes"), 0)
+        other.stop()
+        hub.start()
+        # Unknown schema version: entries written by a newer node.
+        a.stop()
+        db = a.db()
+        try:
+            db.execute("UPDATE outbox SET schema_version=schema_version+100")
+            db.commit()
+        finally:
+            db.close()
+        p = sync(a, "push")
+        line = self.one_line_failure(p, EXIT_SCHEMA, "schema version")
+        self.assertIn("upgrade", line)
+        self.json_failure(sync(a, "push", "--json"), EXIT_SCHEMA, "schema_refused")
+        db = a.db()
+        try:
+            db.execute("UPDATE outbox SET schema_version=schema_version-100")
+            db.commit()
+        finally:
+            db.close()
+        p = sync(a, "push")
+        self.assertEqual(p.returncode, EXIT_OK, p.stderr)
+        # Revoked with the command line ...
+        p = hub_tool(hub, "revoke", a.node_id)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = sync(a, "pull")
+        self.one_line_failure(p, EXIT_AUTH, "revoked")
+        self.json_failure(sync(a, "verify", "--json"), EXIT_AUTH, "refused")
+        # ... and with the admin API: the running node is shut out too.
+        b = self.o.node(hub)
+        wait_for(lambda: status(b)["cursor"] is not None, what="b's snapshot")
+        with open(os.path.join(hub.data, "admin.token")) as f:
+            token = f.read().strip()
+        plant_secret(token)
+        r = hub.request("POST", "/api/v1/nodes/%s/revoke" % b.node_id, body={},
+                        headers={"Authorization": "Bearer " + token})
+        self.assertEqual(r.status, 200, r.body)
+        cid = checkin(b, "After Revocation")
+        s = wait_for(lambda: (lambda s: s if s["last_error"] and "revoked" in s["last_error"]
+                              else None)(status(b)), timeout=30, what="b to notice")
+        self.assertEqual(s["pending"], 1)
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid), 0)
+        self.assertEqual(b.get("/kiosk.html").status, 200)
+        self.one_line_failure(sync(b, "push"), EXIT_AUTH, "revoked")
+
+    # ---- conflicts ----------------------------------------------------------------
+    def test_conflicts_between_two_nodes_of_one_office(self):
+        hub = self.o.hub()
+        a = self.o.node(hub)
+        b = self.o.node(hub)
+        cid = checkin(a, "Conflict Visitor")
+        wait_for(lambda: count(b, "SELECT count(*) FROM checkins WHERE id=?", cid) == 1,
+                 timeout=30, what="the check-in at b")
+        p = sync(a, "conflicts")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"no conflicts", p.stdout)
+        # Offline, each desk does something else with the same visitor.
+        hub.stop()
+        self.assertEqual(a.post("/api/v1/checkins/%s/action" % cid, {"action": "call"}).status,
+                         200)
+        time.sleep(0.05)
+        self.assertEqual(b.post("/api/v1/checkins/%s/action" % cid, {"action": "left"}).status,
+                         200)
+        hub.start()
+        for n in (a, b):
+            p = sync(n, "push")
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertGreaterEqual(count(hub, "SELECT count(*) FROM conflicts WHERE row_id=?", cid),
+                                1)
+        p = sync(a, "conflicts")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        self.assertRegex(out, r"\d+ conflicts? \(\d+ open\)")
+        self.assertIn(cid, out)
+        self.assertIn("checkins", out)
+        # Both values are shown, and which one was kept.
+        self.assertIn('"called"', out)
+        self.assertIn('"left"', out)
+        self.assertRegex(out, r'kept "(called|left)"')
+        j = json.loads(sync(b, "conflicts", "--json").stdout)
+        self.assertTrue(j["ok"])
+        mine = [c for c in j["conflicts"] if c["row_id"] == cid]
+        self.assertGreaterEqual(len(mine), 1)
+        self.assertEqual(mine[0]["tbl"], "checkins")
+        self.assertGreaterEqual(j["open"], 1)
+        # The conflict reaches both nodes of the office by pull: their own
+        # API lists it (and their Sync page shows it) even with the hub away.
+        for n in (a, b):
+            got = wait_for(lambda: [c for c in n.get("/api/v1/sync/conflicts").json()
+                                    if c["row_id"] == cid], timeout=30,
+                           what="the conflict at %s" % n.name)
+            self.assertEqual(got[0]["column_name"], mine[0]["column_name"])
+            self.assertEqual(got[0]["remote_value"], mine[0]["remote_value"])
+        # Another office's node does not see them.
+        other = self.o.node(hub, office=self.other_office(hub), start=False)
+        other.start()
+        login(other)
+        wait_for(lambda: status(other)["cursor"] is not None, what="other office's snapshot")
+        j = json.loads(sync(other, "conflicts", "--json").stdout)
+        self.assertEqual([c for c in j["conflicts"] if c["row_id"] == cid], [])
+
+        # The hub's lag figures count only what a node may receive: another
+        # office's writes do not make a stopped node of this office lag.
+        with open(os.path.join(hub.data, "admin.token")) as f:
+            token = f.read().strip()
+        plant_secret(token)
+
+        def lag_of(node):
+            r = hub.request("GET", "/api/v1/nodes",
+                            headers={"Authorization": "Bearer " + token})
+            self.assertEqual(r.status, 200, r.body)
+            return [x for x in r.json() if x["id"] == node.node_id][0]
+        a.stop()
+        before = lag_of(a)
+        elsewhere = checkin(other, "Other Office")
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", elsewhere),
+                 timeout=30, what="the other office's check-in at the hub")
+        after = lag_of(a)
+        self.assertGreater(after["head_seq"], before["head_seq"])
+        self.assertEqual(after["pull_cursor"], before["pull_cursor"])
+        self.assertEqual(after["pull_lag"], before["pull_lag"])
+        here = checkin(b, "Same Office")
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", here),
+                 timeout=30, what="b's check-in at the hub")
+        lag = lag_of(a)["pull_lag"]
+        self.assertGreater(lag, before["pull_lag"])
+        # The node's own signed view says the same.
+        hv = hub_view(hub, a)
+        self.assertEqual(hv["pull_lag"], lag)
+        self.assertIsNotNone(hv["oldest_unpulled_ms"])
+
+    def other_office(self, hub):
+        db = hub.db()
+        try:
+            rows = db.execute("SELECT id, local_area_id FROM offices WHERE id != 'demo-office' "
+                              "ORDER BY id").fetchall()
+        finally:
+            db.close()
+        if not rows:
+            self.skipTest("the demo hub has a single office")
+        return rows[0][0]
+
+    # ---- bundles --------------------------------------------------------------------
+    def test_export_import_bundle(self):
+        hub = self.o.hub()
+        a = self.o.node(hub)
+        wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
+        hub.stop()
+        ids = [checkin(a, "Bundle %d" % i) for i in range(5)]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "office.bundle")
+            p = sync(a, "export", "--out", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"exported 5 changes", p.stdout)
+            self.assertEqual(os.stat(path).st_mode & 0o077, 0)
+            # At the hub machine (the hub may be running or not).
+            p = hub_tool(hub, "import", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for cid in ids:
+                self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+            head = count(hub, "SELECT max(seq) FROM change_log")
+            rows = count(hub, "SELECT count(*) FROM checkins")
+            # The same bundle again changes nothing.
+            p = hub_tool(hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["applied"], j["skipped"]), (0, 5))
+            self.assertEqual(count(hub, "SELECT max(seq) FROM change_log"), head)
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins"), rows)
+        # When the network returns the node's push is a replay, and its outbox empties.
+        hub.start()
+        wait_for(lambda: status(a)["pending"] == 0, timeout=120, step=1,
+                 what="a's outbox to drain")
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins"), rows)
+        self.assertEqual(count(hub, "SELECT count(*) FROM change_log WHERE seq > ? AND "
+                                    "tbl='checkins' AND origin=?", head, a.node_id), 0)
+
+    # ---- --json everywhere, and the progress bar ---------------------------------
+    def standalone_with_checkins(self, hub, names):
+        """A node that worked stand-alone (check-ins in its outbox), then was
+        enrolled while stopped: nothing has synced yet."""
+        n = Daemon("node")
+        self.o.daemons.append(n)
+        n.start()
+        login(n)
+        ids = [checkin(n, name) for name in names]
+        n.stop()
+        p = sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub), "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            ident = json.load(f)
+        plant_secret(ident["node_secret"])
+        self.assertNotIn(ident["node_secret"], p.stdout.decode())
+        n.node_id = ident["node_id"]
+        n.ident = ident
+        return n, ids, json.loads(p.stdout)
+
+    def test_json_of_every_subcommand(self):
+        hub = self.o.hub()
+        n, ids, j = self.standalone_with_checkins(hub, ["Json Person"])
+        self.assertTrue(j["ok"])
+        self.assertEqual(j["node_id"], n.node_id)
+        self.assertTrue(j["hub_pin"].startswith("sha256//"))
+        # Enrolling twice is refused without --force.
+        self.json_failure(sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub),
+                               "--json"), EXIT_CONFIG, "config")
+        with tempfile.TemporaryDirectory() as d:
+            outs = {}
+            for args in (["status"], ["export", "--out", os.path.join(d, "b")], ["push"],
+                         ["pull"], ["verify"], ["conflicts"], ["status"]):
+                p = sync(n, *(args + ["--json"]))
+                self.assertEqual(p.returncode, 0, (args, p.stderr))
+                j = json.loads(p.stdout)
+                self.assertTrue(j["ok"], (args, j))
+                outs[args[0]] = j
+                self.assertNotIn(b"\r", p.stdout)
+        self.assertEqual(outs["export"]["entries"], 1)
+        self.assertEqual(outs["push"]["acked"], 1)
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", ids[0]), 1)
+        self.assertTrue(outs["pull"]["snapshot"])
+        self.assertTrue(outs["verify"]["match"])
+        self.assertEqual(outs["conflicts"]["count"], 0)
+        self.assertEqual(outs["status"]["pending"], 0)
+        self.assertEqual(outs["status"]["acked_seq"] - outs["status"]["seq_base"], 1)
+        # A row lost behind the node's back: verify says which table, exit code 7.
+        db = n.db()
+        try:
+            db.execute("DELETE FROM greeter_reasons WHERE rowid=(SELECT min(rowid) "
+                       "FROM greeter_reasons)")
+            db.commit()
+        finally:
+            db.close()
+        p = sync(n, "verify")
+        self.assertEqual(p.returncode, EXIT_MISMATCH, p.stdout)
+        self.assertRegex(p.stdout.decode(), r"greeter_reasons +\d+ +\d+  MISMATCH")
+        self.assertIn(b"differ from the hub", p.stdout)
+        p = sync(n, "verify", "--json")
+        self.assertEqual(p.returncode, EXIT_MISMATCH)
+        j = json.loads(p.stdout)
+        self.assertEqual((j["ok"], j["match"], j["mismatched_tables"]), (False, False, 1))
+        bad = [t for t in j["tables"] if not t["match"]]
+        self.assertEqual([t["table"] for t in bad], ["greeter_reasons"])
+        self.assertEqual(bad[0]["local_count"] + 1, bad[0]["hub_count"])
+
+    def run_pty(self, args, env):
+        """Run outpost-sync with stdout on a terminal; return what it wrote."""
+        master, slave = pty.openpty()
+        e = dict(os.environ)
+        e.update(env)
+        p = subprocess.Popen([os.path.join(BIN, "outpost-sync")] + args, stdout=slave,
+                             stderr=subprocess.PIPE, env=e)
+        os.close(slave)
+        out = b""
+        while True:
+            r, _, _ = select.select([master], [], [], 60)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        p.wait(timeout=60)
+        os.close(master)
+        return p.returncode, out
+
+    def test_progress_bar_only_on_a_terminal(self):
+        hub = self.o.hub()
+        a, ids, _ = self.standalone_with_checkins(hub, ["Progress %d" % i for i in range(3)])
+        env = {"OUTPOST_SYNC_PROGRESS_DELAY_MS": "0"}
+        rc, out = self.run_pty(["push", "--data", a.data], env)
+        self.assertEqual(rc, 0, out)
+        self.assertIn(b"\r", out)
+        self.assertRegex(out, rb"push +\[#* *\] +\d+% \d+/3")
+        self.assertIn(b"pushed 3 changes", out)
+        for cid in ids:
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+        # Piped (a snapshot, the longest transfer): no bar.
+        p = sync(a, "pull", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"a snapshot", p.stdout)
+        self.assertNotIn(b"\r", p.stdout + p.stderr)
+        self.assertNotIn(b"[#", p.stdout + p.stderr)
+        # --json on a terminal: no bar either, and the JSON parses.
+        rc, out = self.run_pty(["pull", "--json", "--data", a.data], env)
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn(b"\x1b", out)
+        self.assertTrue(json.loads(out.decode().replace("\r\n", "\n"))["ok"])
+
+
+if __name__ == "__main__":
+    unittest.main()

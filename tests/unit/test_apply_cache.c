@@ -1,0 +1,260 @@
+/*
+ * test_apply_cache.c - sync_hub_apply_cached() (the hub's per-batch cache of
+ * statements and table shapes, sync/sync.h) must decide exactly what
+ * sync_hub_apply() decides.  Two offices' captured writes - inserts, merges
+ * with conflicts, edits against deletes, out-of-scope and hub-owned rows,
+ * corrupt and truncated changesets - go to one hub entry by entry without a
+ * cache and to another hub in one transaction through one cache; every
+ * entry's outcome and every table's digest must be the same.  A cache used
+ * with another database is refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/db.h"
+#include "lib/json.h"
+#include "model/capture.h"
+#include "model/schema.h"
+#include "sync/sync.h"
+
+#define OFFICE "office-1"
+#define LA "la-1"
+
+static const sync_scope scope_a = {"nodeA", OFFICE, LA};
+static const sync_scope scope_b = {"nodeB", OFFICE, LA};
+
+static sqlite3 *open_db(int hub)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(schema_migrate(db), 0);
+	if (hub)
+		assert_int_equal(sync_hub_migrate(db), 0);
+	else
+		assert_int_equal(capture_migrate(db), 0);
+	return db;
+}
+
+static void write_captured(sqlite3 *node, const char *hlc, const char *fmt, ...)
+{
+	capture c;
+	int64_t seq = 0;
+	char *sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_non_null(sql);
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, sql), 0);
+	assert_int_equal(capture_commit(&c, hlc, "staff-1", &seq), 0);
+	sqlite3_free(sql);
+}
+
+typedef struct ent {
+	const sync_scope *sc;
+	int64_t seq;
+	char hlc[64];
+	unsigned char *cs;
+	size_t len;
+} ent;
+
+#define MAXE 64
+static ent ents[MAXE];
+static int nents;
+
+/* Move node's outbox into ents[] (in order), as its push would send it. */
+static void take(sqlite3 *node, const sync_scope *sc)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		ent *e = &ents[nents++];
+		assert_true(nents <= MAXE);
+		e->sc = sc;
+		e->seq = sqlite3_column_int64(st, 0);
+		snprintf(e->hlc, sizeof e->hlc, "%s", (const char *)sqlite3_column_text(st, 1));
+		e->len = (size_t)sqlite3_column_bytes(st, 2);
+		e->cs = malloc(e->len);
+		assert_non_null(e->cs);
+		memcpy(e->cs, sqlite3_column_blob(st, 2), e->len);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+}
+
+/* A copy of the last entry, changed: cut short, or a byte flipped. */
+static void add_damaged(int cut)
+{
+	ent *src = &ents[nents - 1], *e = &ents[nents++];
+
+	*e = *src;
+	e->cs = malloc(src->len);
+	assert_non_null(e->cs);
+	memcpy(e->cs, src->cs, src->len);
+	if (cut)
+		e->len = src->len / 2;
+	else
+		e->cs[src->len / 3] ^= 0x5a;
+	e->seq = src->seq + 1000;
+}
+
+#define CHECKIN "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at," \
+		" visit_date, updated_hlc) VALUES('%s', '%s', '%s', '%s', 1, '2026-01-01', '%s')"
+
+static void workload(void)
+{
+	sqlite3 *a = open_db(0), *b = open_db(0);
+	const char *r1 = "0190a000-0000-7000-8000-0000000000a1";
+	const char *r2 = "0190a000-0000-7000-8000-0000000000a2";
+	const char *r3 = "0190a000-0000-7000-8000-0000000000a3";
+
+	nents = 0;
+	write_captured(a, "000000000010.0000.nodeA", CHECKIN, r1, OFFICE, LA, "One", "000000000010.0000.nodeA");
+	write_captured(a, "000000000011.0000.nodeA", CHECKIN, r2, OFFICE, LA, "Two", "000000000011.0000.nodeA");
+	write_captured(a, "000000000012.0000.nodeA", CHECKIN, r3, OFFICE, LA, "Three", "000000000012.0000.nodeA");
+	take(a, &scope_a);
+	/* B has what A pushed (as after a pull), then both edit offline. */
+	write_captured(b, "000000000010.0000.nodeA", CHECKIN, r1, OFFICE, LA, "One", "000000000010.0000.nodeA");
+	write_captured(b, "000000000011.0000.nodeA", CHECKIN, r2, OFFICE, LA, "Two", "000000000011.0000.nodeA");
+	assert_int_equal(db_exec(b, "DELETE FROM outbox"), 0);
+	write_captured(a, "000000000020.0000.nodeA",
+		       "UPDATE checkins SET status='called', note='a', updated_hlc='000000000020.0000.nodeA' WHERE id='%s'", r1);
+	write_captured(a, "000000000021.0000.nodeA", "DELETE FROM checkins WHERE id='%s'", r2);
+	write_captured(a, "000000000022.0000.nodeA", CHECKIN, "0190a000-0000-7000-8000-0000000000a4",
+		       "office-elsewhere", LA, "Out of scope", "000000000022.0000.nodeA");
+	write_captured(a, "000000000023.0000.nodeA",
+		       "INSERT INTO offices(id, local_area_id, name, updated_hlc) VALUES('rogue', '%s', 'Rogue', 'h')", LA);
+	take(a, &scope_a);
+	write_captured(b, "000000000030.0000.nodeB",
+		       "UPDATE checkins SET status='serving', visitor_name='Uno', updated_hlc='000000000030.0000.nodeB' WHERE id='%s'", r1);
+	write_captured(b, "000000000031.0000.nodeB",
+		       "UPDATE checkins SET note='b', updated_hlc='000000000031.0000.nodeB' WHERE id='%s'", r2);
+	take(b, &scope_b);
+	add_damaged(1);
+	add_damaged(0);
+	/* The first entry again (a replay under a new seq). */
+	ents[nents] = ents[0];
+	ents[nents].cs = malloc(ents[0].len);
+	assert_non_null(ents[nents].cs);
+	memcpy(ents[nents].cs, ents[0].cs, ents[0].len);
+	nents++;
+	sqlite3_close(a);
+	sqlite3_close(b);
+}
+
+static void free_workload(void)
+{
+	for (int i = 0; i < nents; i++)
+		free(ents[i].cs);
+	nents = 0;
+}
+
+static cJSON *digests(sqlite3 *hub)
+{
+	cJSON *d = sync_digest(hub, NULL);
+
+	assert_non_null(d);
+	return d;
+}
+
+static void test_cache_same_outcomes(void **state)
+{
+	sqlite3 *h1 = open_db(1), *h2 = open_db(1);
+	sync_apply_cache *c = sync_apply_cache_new(h2);
+	cJSON *d1, *d2;
+	const cJSON *t;
+	int applied = 0, refused = 0, conflicts = 0;
+
+	(void)state;
+	assert_non_null(c);
+	workload();
+	assert_int_equal(db_exec(h2, "BEGIN IMMEDIATE"), 0);
+	for (int i = 0; i < nents; i++) {
+		sync_entry e = {ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
+		sync_apply_result r1, r2;
+
+		assert_int_equal(db_exec(h1, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply(h1, ents[i].sc, &e, &r1), 0);
+		assert_int_equal(db_exec(h1, "COMMIT"), 0);
+		assert_int_equal(sync_hub_apply_cached(h2, c, ents[i].sc, &e, &r2), 0);
+		assert_int_equal(r1.applied, r2.applied);
+		assert_int_equal(r1.conflicts, r2.conflicts);
+		assert_string_equal(r1.reason, r2.reason);
+		applied += r1.applied;
+		refused += !r1.applied;
+		conflicts += r1.conflicts;
+	}
+	assert_int_equal(db_exec(h2, "COMMIT"), 0);
+	/* The workload really covers merges and refusals. */
+	assert_true(applied >= 6);
+	assert_true(refused >= 4);
+	assert_true(conflicts >= 1);
+	d1 = digests(h1);
+	d2 = digests(h2);
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(d1, "tables"))
+	{
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(d2, "tables"), t->string);
+		char *x = cJSON_PrintUnformatted(t), *y = cJSON_PrintUnformatted(u);
+
+		assert_non_null(u);
+		if (strcmp(t->string, "conflicts") == 0) /* ids and times differ */
+			assert_int_equal(cJSON_GetObjectItemCaseSensitive(t, "count")->valueint,
+					 cJSON_GetObjectItemCaseSensitive(u, "count")->valueint);
+		else
+			assert_string_equal(x, y);
+		free(x);
+		free(y);
+	}
+	assert_int_equal(db_int(h1, "SELECT count(*) FROM quarantine", -1),
+			 db_int(h2, "SELECT count(*) FROM quarantine", -2));
+	assert_int_equal(db_int(h1, "SELECT count(*) FROM change_log", -1),
+			 db_int(h2, "SELECT count(*) FROM change_log", -2));
+	cJSON_Delete(d1);
+	cJSON_Delete(d2);
+	sync_apply_cache_free(c);
+	free_workload();
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+}
+
+static void test_cache_other_db_refused(void **state)
+{
+	sqlite3 *h1 = open_db(1), *h2 = open_db(1);
+	sync_apply_cache *c = sync_apply_cache_new(h1);
+	sync_apply_result r;
+
+	(void)state;
+	workload();
+	{
+		sync_entry e = {1, ents[0].hlc, NULL, ents[0].cs, ents[0].len};
+		assert_int_equal(db_exec(h2, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply_cached(h2, c, &scope_a, &e, &r), -1);
+		assert_int_equal(db_exec(h2, "ROLLBACK"), 0);
+		assert_int_equal(db_int(h2, "SELECT count(*) FROM checkins", -1), 0);
+	}
+	sync_apply_cache_free(c);
+	sync_apply_cache_free(NULL);
+	free_workload();
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cache_same_outcomes),
+		cmocka_unit_test(test_cache_other_db_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

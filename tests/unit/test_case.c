@@ -1,0 +1,551 @@
+/*
+ * test_case.c - case-work rules (model/casework.c) with an injected clock
+ * ("today" passed in) at their boundaries: backdating 30/31 and 90/91 days,
+ * 5-day note and 5-business-day entry timeliness across a weekend, the
+ * 30-day note cadence, the soft exit on day 89/90 with warnings at 60, 75 and
+ * 85, follow-up only after exit and its four quarters, the activity note's
+ * subject and contact date, the pseudo-SSN (975-25-0577 for 25 May 1977),
+ * SSN format, mask and protection; the seeded code lists; and case rows
+ * through the hub's real apply path (sync_hub_apply with
+ * model_hub_validate_row): a participant and its activity with its note are
+ * applied, a case-note edit and a row from another Local Area are
+ * quarantined, an exit is never reversed, backdating needs its approval.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/clock.h"
+#include "lib/db.h"
+#include "model/capture.h"
+#include "model/casework.h"
+#include "model/crm.h"
+#include "model/demo.h"
+#include "model/schema.h"
+#include "sync/sync.h"
+
+static void test_backdating(void **state)
+{
+	int d;
+
+	(void)state;
+	assert_int_equal(case_backdate_check("2026-03-15", "2026-03-15", &d), CASE_BD_OK);
+	assert_int_equal(d, 0);
+	/* 30 days: free; 31: approval. */
+	assert_int_equal(case_backdate_check("2026-02-13", "2026-03-15", &d), CASE_BD_OK);
+	assert_int_equal(d, 30);
+	assert_int_equal(case_backdate_check("2026-02-12", "2026-03-15", &d), CASE_BD_NEEDS_APPROVAL);
+	assert_int_equal(d, 31);
+	/* 90 days: with approval; 91: never. */
+	assert_int_equal(case_backdate_check("2025-12-15", "2026-03-15", &d), CASE_BD_NEEDS_APPROVAL);
+	assert_int_equal(d, 90);
+	assert_int_equal(case_backdate_check("2025-12-14", "2026-03-15", &d), CASE_BD_TOO_OLD);
+	assert_int_equal(d, 91);
+	assert_int_equal(case_backdate_check("2026-03-16", "2026-03-15", &d), CASE_BD_FUTURE);
+	assert_int_equal(case_backdate_check("2026-02-30", "2026-03-15", &d), CASE_BD_INVALID);
+	assert_int_equal(case_backdate_check(NULL, "2026-03-15", NULL), CASE_BD_INVALID);
+	/* Across a leap day. */
+	assert_int_equal(case_backdate_check("2024-01-30", "2024-02-29", &d), CASE_BD_OK);
+	assert_int_equal(d, 30);
+	assert_non_null(strstr(case_backdate_msg(CASE_BD_TOO_OLD), "90"));
+}
+
+static void test_timeliness(void **state)
+{
+	char dl[11];
+
+	(void)state;
+	/* Wednesday 2026-03-11: + 5 business days = Wednesday 2026-03-18. */
+	assert_int_equal(case_entry_deadline("2026-03-11", dl), 0);
+	assert_string_equal(dl, "2026-03-18");
+	/* Friday 2026-03-13: Mon..Fri -> Friday 2026-03-20 (weekend skipped). */
+	assert_int_equal(case_entry_deadline("2026-03-13", dl), 0);
+	assert_string_equal(dl, "2026-03-20");
+	assert_int_equal(case_entry_timely("2026-03-13", "2026-03-20"), 1);
+	assert_int_equal(case_entry_timely("2026-03-13", "2026-03-21"), 0);
+	/* A service on Saturday: the next five weekdays. */
+	assert_int_equal(case_entry_deadline("2026-03-14", dl), 0);
+	assert_string_equal(dl, "2026-03-20");
+	/* Thursday: the weekend in the middle. */
+	assert_int_equal(case_entry_deadline("2026-03-12", dl), 0);
+	assert_string_equal(dl, "2026-03-19");
+	assert_int_equal(case_add_business_days("2026-03-13", 1, dl), 0);
+	assert_string_equal(dl, "2026-03-16");
+	/* A case note: 5 calendar days, weekend or not. */
+	assert_int_equal(case_note_deadline("2026-03-13", dl), 0);
+	assert_string_equal(dl, "2026-03-18");
+	assert_int_equal(case_note_timely("2026-03-13", "2026-03-18"), 1);
+	assert_int_equal(case_note_timely("2026-03-13", "2026-03-19"), 0);
+	assert_int_equal(case_note_timely("bad", "2026-03-19"), -1);
+	/* A note every 30 days. */
+	assert_int_equal(case_note_next_due("2026-03-01", dl), 0);
+	assert_string_equal(dl, "2026-03-31");
+	assert_int_equal(case_note_next_due("2026-02-28", dl), 0);
+	assert_string_equal(dl, "2026-03-30");
+	assert_int_equal(case_note_next_due("x", dl), -1);
+}
+
+static void test_soft_exit(void **state)
+{
+	case_exit e;
+
+	(void)state;
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-01-01", &e), 0);
+	assert_int_equal(e.exited, 0);
+	assert_int_equal(e.warn_level, 0);
+	assert_string_equal(e.exit_date, "2026-04-01");
+	/* Day 59 / 60: first warning and the closure form prompt. */
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-01", &e), 0);
+	assert_int_equal(e.days_since, 59);
+	assert_int_equal(e.warn_level, 0);
+	assert_int_equal(e.closure_prompt, 0);
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-02", &e), 0);
+	assert_int_equal(e.warn_level, 60);
+	assert_int_equal(e.closure_prompt, 1);
+	/* 74 / 75, 84 / 85. */
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-16", &e), 0);
+	assert_int_equal(e.days_since, 74);
+	assert_int_equal(e.warn_level, 60);
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-17", &e), 0);
+	assert_int_equal(e.warn_level, 75);
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-26", &e), 0);
+	assert_int_equal(e.warn_level, 75);
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-27", &e), 0);
+	assert_int_equal(e.warn_level, 85);
+	/* Day 89: still open, one day left; day 90: exited. */
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-03-31", &e), 0);
+	assert_int_equal(e.days_since, 89);
+	assert_int_equal(e.exited, 0);
+	assert_int_equal(e.days_left, 1);
+	assert_int_equal(case_soft_exit("2026-01-01", "2026-04-01", &e), 0);
+	assert_int_equal(e.days_since, 90);
+	assert_int_equal(e.exited, 1);
+	assert_int_equal(e.days_left, 0);
+	assert_int_equal(case_soft_exit("2026-01-01", "2027-01-01", &e), 0);
+	assert_int_equal(e.exited, 1);
+	/* A service dated after today restarts the clock from zero. */
+	assert_int_equal(case_soft_exit("2026-01-05", "2026-01-01", &e), 0);
+	assert_int_equal(e.days_since, 0);
+	assert_int_equal(case_soft_exit("nope", "2026-01-01", &e), -1);
+	/* Codes after exit: follow-up only, and follow-up only after exit. */
+	assert_null(case_code_allowed(0, 0));
+	assert_null(case_code_allowed(1, 1));
+	assert_non_null(strstr(case_code_allowed(1, 0), "follow-up"));
+	assert_non_null(case_code_allowed(0, 1));
+}
+
+static void test_followup_quarters(void **state)
+{
+	char s[11], e[11];
+
+	(void)state;
+	assert_int_equal(case_followup_quarter("2026-04-01", 1, s, e), 0);
+	assert_string_equal(s, "2026-04-01");
+	assert_string_equal(e, "2026-06-30");
+	assert_int_equal(case_followup_quarter("2026-04-01", 4, s, e), 0);
+	assert_string_equal(s, "2027-01-01");
+	assert_string_equal(e, "2027-03-31");
+	/* Month ends clamp: exit 30 November -> quarter 1 ends 27 February. */
+	assert_int_equal(case_followup_quarter("2026-11-30", 1, s, e), 0);
+	assert_string_equal(e, "2027-02-27");
+	assert_int_equal(case_add_months("2024-01-31", 1, s), 0);
+	assert_string_equal(s, "2024-02-29");
+	assert_int_equal(case_add_months("2026-12-15", 3, s), 0);
+	assert_string_equal(s, "2027-03-15");
+	assert_int_equal(case_followup_quarter("2026-04-01", 0, s, e), -1);
+	assert_int_equal(case_followup_quarter("2026-04-01", 5, s, e), -1);
+}
+
+static void test_activity_note(void **state)
+{
+	char subj[64];
+
+	(void)state;
+	assert_int_equal(case_activity_subject("102", "Initial Assessment", subj, sizeof subj), 0);
+	assert_string_equal(subj, "102 Initial Assessment");
+	assert_int_equal(case_activity_subject("102", "Initial Assessment", subj, 8), -1);
+	assert_null(case_activity_note_check("102 Initial Assessment", "2026-03-02", "102",
+					     "Initial Assessment", "2026-03-02"));
+	assert_string_equal(case_activity_note_check("Initial Assessment", "2026-03-02", "102",
+						     "Initial Assessment", "2026-03-02"), "subject");
+	assert_string_equal(case_activity_note_check("102 Initial Assessment", "2026-03-03", "102",
+						     "Initial Assessment", "2026-03-02"), "contact_date");
+}
+
+static void test_ssn(void **state)
+{
+	char p[12], d[10], m[12], enc[CASE_SSN_ENC_MAX + 1], enc2[CASE_SSN_ENC_MAX + 1], h[65],
+	    h2[65];
+	unsigned char key[CASE_KEY_LEN], other[CASE_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(case_pseudo_ssn("1977-05-25", p), 0);
+	assert_string_equal(p, "975-25-0577");
+	assert_int_equal(case_pseudo_ssn("2001-12-01", p), 0);
+	assert_string_equal(p, "975-01-1201");
+	assert_int_equal(case_pseudo_ssn("1977-02-30", p), -1);
+	assert_int_equal(case_ssn_digits("975-25-0577", d), 0);
+	assert_string_equal(d, "975250577");
+	assert_int_equal(case_ssn_digits("123 45 6789", d), 0);
+	assert_int_equal(case_ssn_digits("123456789", d), 0);
+	assert_int_equal(case_ssn_digits("12345678", d), -1);
+	assert_int_equal(case_ssn_digits("1234567890", d), -1);
+	assert_int_equal(case_ssn_digits("000-12-3456", d), -1);
+	assert_int_equal(case_ssn_digits("666-12-3456", d), -1);
+	assert_int_equal(case_ssn_digits("123-00-3456", d), -1);
+	assert_int_equal(case_ssn_digits("123-45-0000", d), -1);
+	assert_int_equal(case_ssn_digits("12-345-6789", d), -1);
+	assert_int_equal(case_ssn_digits("123-45-678a", d), -1);
+	case_ssn_mask("6789", m);
+	assert_string_equal(m, "***-**-6789");
+	memset(key, 7, sizeof key);
+	memset(other, 8, sizeof other);
+	assert_int_equal(case_ssn_protect(key, "p1", "123456789", enc, h), 0);
+	assert_int_equal(strlen(enc), 2 * (12 + 9 + 16));
+	assert_null(strstr(enc, "123456789"));
+	assert_int_equal(case_ssn_protect(key, "p1", "123456789", enc2, h2), 0);
+	assert_string_not_equal(enc, enc2); /* fresh nonce */
+	assert_string_equal(h, h2);         /* stable search key */
+	assert_int_equal(case_ssn_reveal(key, "p1", enc, d), 0);
+	assert_string_equal(d, "123456789");
+	/* Another key, another participant or a flipped byte: refused. */
+	assert_int_equal(case_ssn_reveal(other, "p1", enc, d), -1);
+	assert_int_equal(case_ssn_reveal(key, "p2", enc, d), -1);
+	enc[30] = enc[30] == '0' ? '1' : '0';
+	assert_int_equal(case_ssn_reveal(key, "p1", enc, d), -1);
+	assert_int_equal(case_skew_flag(0), 0);
+	assert_int_equal(case_skew_flag(CASE_SKEW_WARN_MS), 0);
+	assert_int_equal(case_skew_flag(CASE_SKEW_WARN_MS + 1), 1);
+	assert_int_equal(case_skew_flag(-CASE_SKEW_WARN_MS - 1), 1);
+}
+
+/* ---- database ------------------------------------------------------------- */
+
+static sqlite3 *open_db(int hub)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(schema_check(db), 0);
+	if (hub)
+		assert_int_equal(sync_hub_migrate(db), 0);
+	else
+		assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(demo_seed_reference(db, "000000000001.0000.hub"), 0);
+	assert_int_equal(case_seed_reference(db, "000000000001.0000.hub"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO local_areas(id, name, updated_hlc)"
+				     " VALUES('other-la','Other','000000000001.0000.hub');"
+				     "INSERT INTO offices(id, local_area_id, name, updated_hlc)"
+				     " VALUES('other-office','other-la','Other AJCC','000000000001.0000.hub')"),
+			 0);
+	return db;
+}
+
+static void test_schema_and_seed(void **state)
+{
+	sqlite3 *db = open_db(1);
+	unsigned char k[CASE_KEY_LEN];
+
+	(void)state;
+	assert_int_equal(schema_table("participants")->td_kind, TK_MUTABLE);
+	assert_int_equal(schema_table("participants")->td_scope, SCOPE_LOCAL_AREA);
+	assert_string_equal(schema_table("participants")->td_final_col, "exit_state");
+	assert_int_equal(schema_table("case_notes")->td_kind, TK_APPEND_ONLY);
+	assert_int_equal(schema_table("participant_activities")->td_kind, TK_APPEND_ONLY);
+	assert_int_equal(schema_table("backdate_approvals")->td_kind, TK_APPEND_ONLY);
+	assert_int_equal(schema_table("participant_exits")->td_kind, TK_APPEND_ONLY);
+	assert_int_equal(schema_table("case_notes")->td_scope, SCOPE_LOCAL_AREA);
+	assert_int_equal(schema_table("participant_activity_codes")->td_kind, TK_HUB_OWNED);
+	assert_int_equal(schema_table("followup_codes")->td_kind, TK_HUB_OWNED);
+	assert_int_equal(schema_table("case_keys")->td_scope, SCOPE_LOCAL_AREA);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_activity_codes", -1), 170);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_activity_codes WHERE restarts_exit_clock=1", -1), 123);
+	assert_int_equal(db_int(db, "SELECT restarts_exit_clock FROM participant_activity_codes WHERE code='102'", -1), 1);
+	assert_int_equal(db_int(db, "SELECT restarts_exit_clock FROM participant_activity_codes WHERE code='002'", -1), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM followup_codes", -1), 20);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM followup_codes WHERE restarts_exit_clock=1", -1), 0);
+	/* Idempotent. */
+	assert_int_equal(case_seed_reference(db, "000000000002.0000.hub"), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM followup_codes", -1), 20);
+	/* Keys: one per Local Area, made once. */
+	assert_int_equal(case_key_load(db, DEMO_LOCAL_AREA, k), 1);
+	assert_int_equal(case_ensure_keys(db, "000000000003.0000.hub", 1), 2);
+	assert_int_equal(case_ensure_keys(db, "000000000004.0000.hub", 1), 0);
+	assert_int_equal(case_key_load(db, DEMO_LOCAL_AREA, k), 0);
+	/* The key row is logged for the Local Area only. */
+	assert_int_equal(db_int(db, "SELECT count(*) FROM change_log WHERE tbl='case_keys' AND scope_la='demo-la'", -1), 1);
+	/* After the hub's start-up, a Local Area created by any path gets a
+	 * fresh key at once. */
+	assert_int_equal(case_hub_prepare(db, "hub"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO local_areas(id, name, updated_hlc)"
+				     " VALUES('la-new','New','000000000005.0000.hub')"), 0);
+	assert_int_equal(case_key_load(db, "la-new", k), 0);
+	assert_int_equal(db_int(db, "SELECT length(key_hex) FROM case_keys WHERE id='la-new'", -1), 64);
+	assert_int_equal(db_int(db, "SELECT count(DISTINCT key_hex) FROM case_keys", -1), 3);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM change_log WHERE tbl='case_keys' AND scope_la='la-new'", -1), 1);
+	sqlite3_close(db);
+}
+
+static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
+static const sync_scope scope_other = {"nodeX", "other-office", "other-la"};
+
+static void node_write(sqlite3 *node, const char *hlc, const char *fmt, ...)
+{
+	capture c;
+	int64_t seq = 0;
+	char *sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_non_null(sql);
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, sql), 0);
+	assert_int_equal(capture_commit(&c, hlc, "demo-staff", &seq), 0);
+	sqlite3_free(sql);
+}
+
+typedef struct pushed {
+	int applied, quarantined;
+	char reason[256];
+} pushed;
+
+static pushed push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
+{
+	sqlite3_stmt *st;
+	pushed p = {0, 0, ""};
+
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+				(size_t)sqlite3_column_bytes(st, 3)};
+		sync_apply_result res;
+		assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
+		assert_int_equal(db_exec(hub, "COMMIT"), 0);
+		if (res.applied)
+			p.applied++;
+		else {
+			p.quarantined++;
+			snprintf(p.reason, sizeof p.reason, "%s", res.reason);
+		}
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+	return p;
+}
+
+#define P1 "0190b000-0000-7000-8000-00000000e001"
+#define A1 "0190b000-0000-7000-8000-00000000e101"
+#define N1 "0190b000-0000-7000-8000-00000000e201"
+#define N2 "0190b000-0000-7000-8000-00000000e202"
+
+static const char insert_participant[] =
+	"INSERT INTO participants(id, local_area_id, office_id, first_name, last_name, birth_date,"
+	" ssn_kind, registered_date, registered_at, registered_by, updated_hlc)"
+	" VALUES(%Q,%Q,%Q,'Ana','Reyes','1977-05-25','none','2026-03-01',1,'demo-staff',%Q)";
+static const char insert_activity[] =
+	"INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+	" code_list, start_date, staff_id, entered_date, entered_at, backdate_days, approval_id)"
+	" VALUES(%Q,%Q,'demo-la','demo-office',%Q,'activity',%Q,'demo-staff',%Q,%lld,%d,%Q)";
+
+/* Noon UTC of a date, as ms: the entry time a node would record. */
+static long long noon(const char *date)
+{
+	return (long long)clock_days_between("1970-01-01", date) * 86400000LL + 43200000LL;
+}
+static const char insert_note[] =
+	"INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, activity_id,"
+	" subject, contact_date, body, staff_id, amends_id, entered_date, entered_at)"
+	" VALUES(%Q,%Q,'demo-la','demo-office',%Q,%Q,%Q,%Q,'Met with the participant.','demo-staff',%Q,"
+	"'2026-03-02',1772452800000)";
+
+static void test_hub_apply_case_rows(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *x = open_db(0);
+	pushed p;
+
+	(void)state;
+	sync_set_validator(model_hub_validate_row);
+	/* A participant with an activity and its note, in one entry. */
+	node_write(a, "000000001000.0000.nodeA", insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE,
+		   "000000001000.0000.nodeA");
+	{
+		char *s1 = sqlite3_mprintf(insert_activity, A1, P1, "102", "2026-03-02", "2026-03-02", noon("2026-03-02"), 0, NULL);
+		char *s2 = sqlite3_mprintf(insert_note, N1, P1, "activity", A1, "102 Initial Assessment",
+					   "2026-03-02", NULL);
+		char *both = sqlite3_mprintf("%s;%s", s1, s2);
+		node_write(a, "000000001100.0000.nodeA", "%s", both);
+		sqlite3_free(s1);
+		sqlite3_free(s2);
+		sqlite3_free(both);
+	}
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 2);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM case_notes", -1), 1);
+	/* Amendment: a new row naming the original. */
+	node_write(a, "000000001200.0000.nodeA", insert_note, N2, P1, "standalone", NULL, "Correction",
+		   "2026-03-02", N1);
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	/* Editing a saved note (as a forged changeset would): quarantined, the
+	 * hub's copy unchanged. */
+	node_write(a, "000000001300.0000.nodeA", "UPDATE case_notes SET body='rewritten' WHERE id=%Q", N1);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "append-only"));
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM case_notes WHERE body='rewritten'", -1), 0);
+	node_write(a, "000000001310.0000.nodeA", "DELETE FROM case_notes WHERE id=%Q", N2);
+	assert_int_equal(push(hub, a, &scope_a).quarantined, 1);
+	/* An activity note with the wrong subject or contact date. */
+	node_write(a, "000000001400.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e203", P1,
+		   "activity", A1, "Initial Assessment", "2026-03-02", NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "subject"));
+	node_write(a, "000000001410.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e204", P1,
+		   "activity", A1, "102 Initial Assessment", "2026-03-01", NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "contact date"));
+	/* Backdating: 31 days without an approval, 91 days at all. */
+	node_write(a, "000000001500.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e102",
+		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "approval"));
+	node_write(a, "000000001510.0000.nodeA",
+		   "INSERT INTO backdate_approvals(id, participant_id, local_area_id, office_id,"
+		   " service_date, program_manager, wdb_director, edd_approver, approved_date,"
+		   " recorded_at) VALUES('0190b000-0000-7000-8000-00000000e301',%Q,'demo-la',"
+		   "'demo-office','2026-02-01','PM','WDB','EDD','2026-03-03',1)", P1);
+	node_write(a, "000000001520.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e103",
+		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, "0190b000-0000-7000-8000-00000000e301");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 2);
+	assert_int_equal(p.quarantined, 0);
+	node_write(a, "000000001530.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e104",
+		   P1, "102", "2025-12-03", "2026-03-04", noon("2026-03-04"), 91, "0190b000-0000-7000-8000-00000000e301");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "90 days"));
+	/* A correction of a row that is not this participant's. */
+	node_write(a, "000000001535.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, corrects_id) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e10f',%Q,'demo-la','demo-office','102','activity',"
+		   "'2026-03-02','2026-03-04',%lld,'no-such-activity')", P1, noon("2026-03-04"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "corrected activity"));
+	/* An unknown code. */
+	node_write(a, "000000001540.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e105",
+		   P1, "ZZZ", "2026-03-04", "2026-03-04", noon("2026-03-04"), 0, NULL);
+	assert_int_equal(push(hub, a, &scope_a).quarantined, 1);
+	/* An entry date that its trusted entry time contradicts (entered in
+	 * June, claiming March to stay within 30 days), or in the future. */
+	node_write(a, "000000001550.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e106",
+		   P1, "102", "2026-03-01", "2026-03-04", noon("2026-06-01"), 3, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "entered_at"));
+	node_write(a, "000000001560.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e107",
+		   P1, "102", "2099-03-01", "2099-03-04", noon("2099-03-04"), 3, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "future"));
+	/* A node of another Local Area: its own participant row in demo-la is
+	 * outside its scope, and so is a note for ours. */
+	node_write(x, "000000002000.0000.nodeX", insert_participant, "0190b000-0000-7000-8000-00000000e009",
+		   DEMO_LOCAL_AREA, "other-office", "000000002000.0000.nodeX");
+	p = push(hub, x, &scope_other);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "outside the node"));
+	node_write(x, "000000002100.0000.nodeX", insert_note, "0190b000-0000-7000-8000-00000000e209", P1,
+		   "standalone", NULL, "Hello", "2026-03-02", NULL);
+	assert_int_equal(push(hub, x, &scope_other).quarantined, 1);
+	/* ... and a row claiming its own Local Area for our participant. */
+	node_write(x, "000000002200.0000.nodeX",
+		   "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
+		   " contact_date, body, entered_date, entered_at) VALUES('0190b000-0000-7000-8000-00000000e20a',"
+		   "%Q,'other-la','other-office','standalone','s','2026-03-02','b','2026-03-02',1772452800000)", P1);
+	p = push(hub, x, &scope_other);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "another Local Area"));
+	/* A follow-up code before the exit. */
+	node_write(a, "000000002900.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e110',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-03-04','2026-03-04',%lld,0)", P1, noon("2026-03-04"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "follow-up codes are for after"));
+	/* The exit is irreversible: exit recorded, then a re-open refused. */
+	node_write(a, "000000003000.0000.nodeA",
+		   "INSERT INTO participant_exits(id, participant_id, local_area_id, office_id, exit_date,"
+		   " recorded_at) VALUES('0190b000-0000-7000-8000-00000000e401',%Q,'demo-la','demo-office',"
+		   "'2026-06-01',1);"
+		   "UPDATE participants SET exit_state='exited', exit_date='2026-06-01',"
+		   " updated_hlc='000000003000.0000.nodeA' WHERE id=%Q", P1, P1);
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	node_write(a, "000000004000.0000.nodeA",
+		   "UPDATE participants SET exit_state='active', exit_date=NULL,"
+		   " updated_hlc='000000004000.0000.nodeA' WHERE id=%Q", P1);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "cannot be reversed"));
+	{
+		char st[16];
+		assert_int_equal(db_text(hub, "SELECT exit_state FROM participants WHERE id=?", P1, st, sizeof st), 0);
+		assert_string_equal(st, "exited");
+	}
+	/* After the exit: an activity code refused, a follow-up code taken. */
+	node_write(a, "000000004100.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e111",
+		   P1, "102", "2026-06-02", "2026-06-02", noon("2026-06-02"), 0, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "only follow-up codes"));
+	node_write(a, "000000004200.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e112',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-06-02','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	/* A plain SSN in the clear is refused. */
+	node_write(a, "000000005000.0000.nodeA",
+		   "UPDATE participants SET ssn_kind='real', ssn_enc='123456789', ssn_last4='6789',"
+		   " updated_hlc='000000005000.0000.nodeA' WHERE id=%Q", P1);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "protected"));
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(x);
+	sqlite3_close(hub);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backdating),
+		cmocka_unit_test(test_timeliness),
+		cmocka_unit_test(test_soft_exit),
+		cmocka_unit_test(test_followup_quarters),
+		cmocka_unit_test(test_activity_note),
+		cmocka_unit_test(test_ssn),
+		cmocka_unit_test(test_schema_and_seed),
+		cmocka_unit_test(test_hub_apply_case_rows),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

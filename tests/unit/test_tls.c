@@ -1,0 +1,309 @@
+/*
+ * test_tls.c - unit tests for lib/crypto (published test vectors) and
+ * lib/tls: the self-signed certificate made on first start, its key file's
+ * mode, the public-key pin (stable across restarts), refusals of broken
+ * files, and a whole TLS 1.2+ exchange between a tls_session and an mbedTLS
+ * client over memory, including a reply larger than one TLS record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+
+#include "lib/crypto.h"
+#include "lib/tls.h"
+#include "testutil.h"
+
+static void hex_is(const unsigned char *p, size_t n, const char *want)
+{
+	char got[2 * 64 + 1];
+
+	assert_true(n <= 64);
+	crypto_hex(p, n, got);
+	assert_string_equal(got, want);
+}
+
+static void test_crypto_vectors(void **state)
+{
+	unsigned char out[32], back[4];
+	char hx[9];
+
+	(void)state;
+	/* FIPS 180-2 */
+	assert_int_equal(crypto_sha256("abc", 3, out), 0);
+	hex_is(out, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* RFC 4231 test case 2 */
+	assert_int_equal(crypto_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, out),
+			 0);
+	hex_is(out, 32, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	/* PBKDF2-HMAC-SHA256 (RFC 7914 section 11 style vectors) */
+	assert_int_equal(crypto_pbkdf2_sha256("password", 8, "salt", 4, 1, out, 32), 0);
+	hex_is(out, 32, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b");
+	assert_int_equal(crypto_pbkdf2_sha256("password", 8, "salt", 4, 4096, out, 32), 0);
+	hex_is(out, 32, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
+	assert_int_equal(crypto_pbkdf2_sha256("password", 8, "salt", 4, 0, out, 32), -1);
+
+	assert_int_equal(crypto_ct_cmp("abcd", "abcd", 4), 0);
+	assert_int_not_equal(crypto_ct_cmp("abcd", "abce", 4), 0);
+	crypto_hex("\x01\xab\xff\x00", 4, hx);
+	assert_string_equal(hx, "01abff00");
+	assert_int_equal(crypto_unhex("01ABff00", back, 4), 0);
+	assert_memory_equal(back, "\x01\xab\xff\x00", 4);
+	assert_int_equal(crypto_unhex("01abff0", back, 4), -1);
+	assert_int_equal(crypto_unhex("01abfg00", back, 4), -1);
+
+	/* random: two draws differ, and the call fills every byte */
+	unsigned char a[32] = {0}, b[32] = {0};
+	assert_int_equal(crypto_random(a, sizeof a), 0);
+	assert_int_equal(crypto_random(b, sizeof b), 0);
+	assert_memory_not_equal(a, b, sizeof a);
+}
+
+static void paths(const char *dir, char *crt, char *key)
+{
+	snprintf(crt, 512, "%s/hub.crt", dir);
+	snprintf(key, 512, "%s/hub.key", dir);
+}
+
+static void test_tls_generate_and_pin(void **state)
+{
+	char *dir = tu_tmpdir("tls");
+	char crt[512], key[512], pin1[128], pin2[128], other[512];
+	const char *err = NULL;
+	tls_config *cfg;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(dir);
+	paths(dir, crt, key);
+	/* missing files without generate: refused, saying which */
+	assert_null(tls_config_new(crt, key, 0, &err));
+	assert_non_null(err);
+
+	cfg = tls_config_new(crt, key, 1, &err);
+	assert_non_null(cfg);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(crt, &st), 0);
+	assert_int_equal(tls_config_pin(cfg, pin1, sizeof pin1), 0);
+	assert_int_equal(strncmp(pin1, "sha256//", 8), 0);
+	assert_int_equal(strlen(pin1), 8 + 44); /* base64 of 32 bytes */
+	assert_int_equal(tls_config_pin(cfg, pin2, 20), -1); /* does not fit */
+	tls_config_free(cfg);
+
+	/* a restart loads the same key: the nodes' pin still holds */
+	cfg = tls_config_new(crt, key, 1, &err);
+	assert_non_null(cfg);
+	assert_int_equal(tls_config_pin(cfg, pin2, sizeof pin2), 0);
+	assert_string_equal(pin1, pin2);
+	tls_config_free(cfg);
+
+	/* a key that belongs to another certificate is refused */
+	snprintf(other, sizeof other, "%s/o", dir);
+	mkdir(other, 0700);
+	{
+		char c2[512], k2[512];
+		paths(other, c2, k2);
+		cfg = tls_config_new(c2, k2, 1, &err);
+		assert_non_null(cfg);
+		tls_config_free(cfg);
+		assert_null(tls_config_new(crt, k2, 1, &err));
+		assert_string_equal(err, "the private key does not match the certificate");
+	}
+	/* only one of the two files present: refused, never overwritten */
+	unlink(key);
+	assert_null(tls_config_new(crt, key, 1, &err));
+	assert_int_equal(stat(key, &st), -1);
+	/* garbage certificate */
+	{
+		FILE *f = fopen(crt, "w");
+		assert_non_null(f);
+		fputs("not a certificate\n", f);
+		fclose(f);
+		char c2[512], k2[512];
+		paths(other, c2, k2); /* k2: a valid key */
+		assert_null(tls_config_new(crt, k2, 0, &err));
+		assert_string_equal(err, "cannot read the certificate (PEM expected)");
+	}
+	assert_int_equal(tu_rmtree(dir), 0);
+	free(dir);
+}
+
+/* ---- a client over memory ---- */
+
+struct pipe {
+	unsigned char b[256 * 1024];
+	size_t len, off;
+};
+
+static struct pipe to_server, to_client;
+static char server_got[64 * 1024];
+static size_t server_got_len;
+
+static int cli_send(void *ctx, const unsigned char *p, size_t n)
+{
+	(void)ctx;
+	if (to_server.len + n > sizeof to_server.b)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	memcpy(to_server.b + to_server.len, p, n);
+	to_server.len += n;
+	return (int)n;
+}
+
+static int cli_recv(void *ctx, unsigned char *p, size_t n)
+{
+	size_t avail = to_client.len - to_client.off;
+
+	(void)ctx;
+	if (avail == 0)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > avail)
+		n = avail;
+	memcpy(p, to_client.b + to_client.off, n);
+	to_client.off += n;
+	return (int)n;
+}
+
+static void on_plain(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	assert_true(server_got_len + n <= sizeof server_got);
+	memcpy(server_got + server_got_len, p, n);
+	server_got_len += n;
+}
+
+/* Move bytes: client -> server session, server output -> client. */
+static int pump(tls_session *s)
+{
+	size_t n;
+	char *out;
+	int rc = 0;
+
+	if (to_server.len > to_server.off) {
+		rc = tls_session_input(s, to_server.b + to_server.off, to_server.len - to_server.off,
+				       on_plain, NULL);
+		to_server.off = to_server.len = 0;
+	}
+	out = tls_session_take_output(s, &n);
+	if (out) {
+		assert_true(to_client.len + n <= sizeof to_client.b);
+		memcpy(to_client.b + to_client.len, out, n);
+		to_client.len += n;
+		free(out);
+	}
+	return rc;
+}
+
+static void test_tls_exchange(void **state)
+{
+	char *dir = tu_tmpdir("tls");
+	char crt[512], key[512];
+	const char *err = NULL;
+	tls_config *cfg;
+	tls_session *s;
+	mbedtls_ssl_context cli;
+	mbedtls_ssl_config cc;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_entropy_context ent;
+	static unsigned char big[40000], back[40000];
+	size_t got = 0;
+	int rc, i;
+
+	(void)state;
+	paths(dir, crt, key);
+	cfg = tls_config_new(crt, key, 1, &err);
+	assert_non_null(cfg);
+	s = tls_session_new(cfg);
+	assert_non_null(s);
+	assert_false(tls_session_ready(s));
+	assert_int_equal(tls_session_write(s, "x", 1), -1); /* not before the handshake */
+
+	mbedtls_ssl_init(&cli);
+	mbedtls_ssl_config_init(&cc);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_entropy_init(&ent);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&cc, MBEDTLS_SSL_IS_CLIENT,
+						     MBEDTLS_SSL_TRANSPORT_STREAM,
+						     MBEDTLS_SSL_PRESET_DEFAULT),
+			 0);
+	mbedtls_ssl_conf_authmode(&cc, MBEDTLS_SSL_VERIFY_NONE); /* pinned elsewhere */
+	mbedtls_ssl_conf_rng(&cc, mbedtls_ctr_drbg_random, &drbg);
+	assert_int_equal(mbedtls_ssl_setup(&cli, &cc), 0);
+	mbedtls_ssl_set_bio(&cli, NULL, cli_send, cli_recv, NULL);
+	memset(&to_server, 0, sizeof to_server);
+	memset(&to_client, 0, sizeof to_client);
+	server_got_len = 0;
+
+	for (i = 0; i < 20; i++) {
+		rc = mbedtls_ssl_handshake(&cli);
+		if (rc == 0)
+			break;
+		assert_true(rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+		assert_int_equal(pump(s), 0);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(pump(s), 0); /* the client's Finished */
+	assert_true(tls_session_ready(s));
+	assert_string_equal(mbedtls_ssl_get_version(&cli), "TLSv1.2");
+
+	/* client -> server */
+	assert_int_equal(mbedtls_ssl_write(&cli, (const unsigned char *)"GET / HTTP/1.1\r\n\r\n", 18),
+			 18);
+	assert_int_equal(pump(s), 0);
+	assert_int_equal(server_got_len, 18);
+	assert_memory_equal(server_got, "GET / HTTP/1.1\r\n\r\n", 18);
+
+	/* server -> client, more than one record */
+	for (size_t k = 0; k < sizeof big; k++)
+		big[k] = (unsigned char)(k * 7);
+	assert_int_equal(tls_session_write(s, big, sizeof big), 0);
+	assert_int_equal(pump(s), 0);
+	while (got < sizeof big) {
+		rc = mbedtls_ssl_read(&cli, back + got, sizeof back - got);
+		assert_true(rc > 0);
+		got += (size_t)rc;
+	}
+	assert_memory_equal(back, big, sizeof big);
+
+	/* garbage from the peer is an error, not a crash */
+	{
+		tls_session *s2 = tls_session_new(cfg);
+		static const char junk[] = "\x16\x03\x01\x00\x05hello-not-tls";
+		assert_int_equal(tls_session_input(s2, junk, sizeof junk - 1, on_plain, NULL), -1);
+		tls_session_free(s2);
+	}
+	/* close_notify from the client ends the session cleanly */
+	assert_int_equal(mbedtls_ssl_close_notify(&cli), 0);
+	assert_int_equal(pump(s), 1);
+
+	mbedtls_ssl_free(&cli);
+	mbedtls_ssl_config_free(&cc);
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&ent);
+	tls_session_free(s);
+	tls_config_free(cfg);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crypto_vectors),
+		cmocka_unit_test(test_tls_generate_and_pin),
+		cmocka_unit_test(test_tls_exchange),
+	};
+	tu_watchdog(120);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,230 @@
+// case-participant.js - one participant: the record (SSN masked; the full
+// SSN only on request, which the office records), the case's clocks (soft
+// exit, case-note cadence, closure form, follow-up), an activity with its
+// case note in one form (subject and contact date are the activity's), a
+// stand-alone note, and the timeline of visits, activities, notes and their
+// amendments (an amendment never changes the original: both are shown).
+import { api, el } from './api.js';
+import { $, API, meta, clearErrors, showError, pill, clockNotice } from './case-common.js';
+
+const id = new URLSearchParams(location.search).get('id');
+let M = null, P = null, codes = {};
+
+function daysBetween(a, b) {
+  return Math.round((Date.parse(b + 'T00:00:00Z') - Date.parse(a + 'T00:00:00Z')) / 86400000);
+}
+
+function statusView(s) {
+  const items = [];
+  if (s.exited) {
+    items.push(el('p', {}, pill('Exited ' + s.exit_date, 'exited'), ' Only follow-up codes may be entered.'));
+    if (s.followup_quarter) {
+      items.push(el('p', {}, `Follow-up quarter ${s.followup_quarter} ends ${s.followup_due_date}: `,
+        s.followup_done ? pill('done', 'ok') : pill('due', 'due')));
+    }
+    if (s.followup_overdue_quarters) items.push(el('p', { class: 'error' }, `${s.followup_overdue_quarters} quarter(s) of follow-up missed.`));
+  } else {
+    const warn = s.exit_warning ? pill(`${s.days_to_exit} days to soft exit`, s.exit_warning >= 85 ? 'overdue' : 'due') : pill(`${s.days_to_exit} days to soft exit`, 'ok');
+    items.push(el('p', {}, 'Soft exit on ', el('strong', {}, s.soft_exit_date), ' ', warn,
+      el('br'), el('span', { class: 'muted' }, s.last_service_date ? `Last clock-restarting service ${s.last_service_date}` : `No clock-restarting service yet (counted from registration, ${s.exit_clock_from})`)));
+    if (s.closure_form_due) items.push(el('p', { class: 'notice warn' }, 'This case is nearing its soft exit: review it and complete the closure form.'));
+    const ns = s.note_status === 'overdue' ? pill('overdue', 'overdue') : s.note_status === 'due_this_week' ? pill('due this week', 'due') : pill('on time', 'ok');
+    items.push(el('p', {}, 'Next case note due ', el('strong', {}, s.note_due_date), ' ', ns,
+      el('br'), el('span', { class: 'muted' }, s.last_note_date ? `Last note's contact date ${s.last_note_date}` : 'No case note yet')));
+  }
+  if (s.late_activities || s.late_notes) items.push(el('p', { class: 'muted' }, `Entered late: ${s.late_activities} activit${s.late_activities === 1 ? 'y' : 'ies'}, ${s.late_notes} note(s).`));
+  if (s.activities_without_note) items.push(el('p', { class: 'error' }, `${s.activities_without_note} activit${s.activities_without_note === 1 ? 'y has' : 'ies have'} no case note.`));
+  $('status').replaceChildren(...items);
+  $('closure').hidden = !s.closure_form_due;
+}
+
+function fillCodes(exited) {
+  const sel = $('code');
+  const group = (label, list, kind) => el('optgroup', { label }, list.map(c =>
+    el('option', { value: kind + ':' + c.code }, `${c.code} ${c.title}${c.restarts_exit_clock ? ' (restarts exit clock)' : ''}`)));
+  sel.replaceChildren(el('option', { value: '' }, 'Choose a code'),
+    exited ? group('Follow-up codes', M.followup_codes, 'followup') : group('Activity codes', M.activity_codes, 'activity'));
+}
+
+function noteItem(n) {
+  const wrap = el('div', {},
+    el('p', {}, el('strong', {}, n.subject), ' — contact ', n.contact_date, el('span', { class: 'muted' }, ` (entered ${n.entered_date} by ${n.staff_name || n.staff_id || 'staff'})`)),
+    el('p', { class: 'note-body' }, n.body));
+  for (const a of n.amendments || []) {
+    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${a.entered_date} by ${a.staff_name || a.staff_id || 'staff'}`)),
+      el('p', { class: 'note-body' }, a.body)));
+  }
+  const tid = 'am-' + n.id;
+  const form = el('form', { class: 'no-print', novalidate: true },
+    el('label', { for: tid }, 'Amendment text'),
+    el('textarea', { id: tid, rows: 2, 'aria-describedby': tid + '-err' }),
+    el('p', { class: 'field-err error', id: tid + '-err' }),
+    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Save amendment')),
+    el('p', { class: 'error form-err', role: 'alert' }));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    clearErrors(form);
+    try {
+      await api(`${API}/notes/${encodeURIComponent(n.id)}/amend`, { method: 'POST', body: { body: $(tid).value } });
+      await load();
+    } catch (e) {
+      showError(form, e.field === 'body' ? Object.assign(e, { field: tid }) : e);
+    }
+  });
+  wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note'), form));
+  return wrap;
+}
+
+function render(t) {
+  P = t.participant;
+  const s = t.status;
+  document.title = `${P.last_name}, ${P.first_name} — Outpost`;
+  $('title').textContent = `${P.first_name} ${P.last_name}`;
+  const dl = $('info');
+  dl.replaceChildren();
+  const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v || '—'));
+  row('Birth date', P.birth_date);
+  row('SSN', P.ssn_masked ? `${P.ssn_masked}${P.ssn_kind === 'pseudo' ? ' (pseudo-SSN)' : ''}` : 'none recorded');
+  row('Phone', P.phone); row('Email', P.email); row('Address', P.address);
+  row('Office', P.office_name || P.office_id); row('Assigned staff', P.assigned_staff_name);
+  row('Registered', P.registered_date);
+  row('Case', P.exit_state === 'exited' ? `exited ${P.exit_date}` : 'active');
+  $('reveal').hidden = !P.ssn_masked;
+  statusView(s);
+  fillCodes(s.exited);
+  const byId = {};
+  for (const a of t.activities) byId[a.id] = a;
+  for (const n of t.notes) byId[n.id] = n;
+  for (const v of t.visits) byId[v.id] = v;
+  for (const x of t.exits) byId[x.id] = x;
+  $('timeline').replaceChildren(...t.events.map(e => {
+    const x = byId[e.id];
+    if (e.type === 'activity') {
+      const li = el('li', { class: 'activity' },
+        el('h3', {}, `${x.code} ${x.title || ''}`),
+        el('p', {}, `Started ${x.start_date}`, x.end_date ? `, ended ${x.end_date}` : '', x.completion ? ` — ${x.completion}` : '',
+          x.approval_id ? ' ' : '', x.approval_id ? pill('backdated with approval', 'due') : '',
+          el('span', { class: 'muted' }, ` (entered ${x.entered_date})`)));
+      if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
+      for (const n of x.notes || []) li.append(noteItem(n));
+      return li;
+    }
+    if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
+    if (e.type === 'visit') return el('li', {}, el('h3', {}, 'Visit'), el('p', {}, `${x.visit_date} at ${x.office_name || x.office_id} (${x.status})`));
+    return el('li', { class: 'exit' }, el('h3', {}, 'Soft exit'), el('p', {}, `${x.exit_date}: no clock-restarting service for 90 days. This cannot be reversed.`));
+  }));
+  if (!t.events.length) $('timeline').replaceChildren(el('li', {}, 'Nothing recorded yet.'));
+}
+
+async function load() {
+  try {
+    render(await api(`${API}/participants/${encodeURIComponent(id)}/timeline`));
+  } catch (e) {
+    $('load-err').textContent = 'Could not load the participant: ' + e.message;
+  }
+}
+
+function preview() {
+  const [kind, code] = ($('code').value || ':').split(':');
+  const list = kind === 'followup' ? M.followup_codes : M.activity_codes;
+  const c = (list || []).find(x => x.code === code);
+  const start = $('start_date').value;
+  $('subject-preview').textContent = c ? `The note's subject will be "${c.code} ${c.title}" and its contact date ${start || 'the start date'}.` : '';
+  const back = start ? daysBetween(start, M.today) : 0;
+  $('approval').hidden = !(back > 30 && back <= 90);
+}
+
+async function saveActivity(ev) {
+  ev.preventDefault();
+  const form = $('act-form');
+  clearErrors(form);
+  $('act-ok').hidden = true;
+  const [kind, code] = ($('code').value || ':').split(':');
+  const body = { code, code_list: kind || null, start_date: $('start_date').value, note: { body: $('note-body').value } };
+  if (!code) { showError(form, { field: 'code', message: 'Choose an activity code.' }); return; }
+  if ($('end_date').value) body.end_date = $('end_date').value;
+  if ($('completion').value) body.completion = $('completion').value;
+  if (!$('approval').hidden) {
+    body.approval = {};
+    for (const k of ['program_manager', 'wdb_director', 'edd_approver', 'approved_date']) body.approval[k] = $('approval-' + k).value;
+  }
+  $('act-save').disabled = true;
+  try {
+    const r = await api(`${API}/participants/${encodeURIComponent(id)}/activities`, { method: 'POST', body });
+    $('act-ok').hidden = false;
+    $('act-ok').textContent = `Saved ${r.note.subject}.` + (r.timely ? '' : ` Entered after the deadline (${r.entry_deadline}).`);
+    $('note-body').value = ''; $('end_date').value = ''; $('completion').value = '';
+    await load();
+  } catch (e) {
+    showError(form, e);
+  } finally {
+    $('act-save').disabled = false;
+  }
+}
+
+async function saveNote(ev) {
+  ev.preventDefault();
+  const form = $('note-form');
+  clearErrors(form);
+  try {
+    await api(`${API}/participants/${encodeURIComponent(id)}/notes`, { method: 'POST',
+      body: { subject: $('n-subject').value, contact_date: $('n-contact_date').value, body: $('n-body').value } });
+    $('n-subject').value = ''; $('n-body').value = '';
+    await load();
+  } catch (e) {
+    showError(form, e, 'n-');
+  }
+}
+
+async function loadVisits() {
+  try {
+    const v = await api('/api/v1/checkins?status=all');
+    const open = v.filter(x => !x.participant_id);
+    $('visit').replaceChildren(el('option', { value: '' }, open.length ? 'Choose a visit' : 'No unlinked visit today'),
+      ...open.map(x => el('option', { value: x.id }, `${x.visitor_name} (${x.status})`)));
+  } catch { $('visit-form').hidden = true; }
+}
+
+async function linkVisit(ev) {
+  ev.preventDefault();
+  const form = $('visit-form');
+  clearErrors(form);
+  if (!$('visit').value) { showError(form, { field: 'visit', message: 'Choose a visit.' }); return; }
+  try {
+    await api(`${API}/participants/${encodeURIComponent(id)}/visits`, { method: 'POST', body: { checkin_id: $('visit').value } });
+    await Promise.all([load(), loadVisits()]);
+  } catch (e) {
+    showError(form, e.field === 'checkin_id' ? Object.assign(e, { field: 'visit' }) : e);
+  }
+}
+
+async function init() {
+  M = await meta();
+  $('visit-form').addEventListener('submit', linkVisit);
+  loadVisits();
+  clockNotice($('clock'));
+  $('start_date').value = M.today;
+  $('start_date').max = M.today;
+  $('n-contact_date').value = M.today;
+  $('n-contact_date').max = M.today;
+  $('code').addEventListener('change', preview);
+  $('start_date').addEventListener('change', preview);
+  $('act-form').addEventListener('submit', saveActivity);
+  $('note-form').addEventListener('submit', saveNote);
+  $('print').addEventListener('click', () => window.print());
+  $('reveal').addEventListener('click', async () => {
+    try {
+      const r = await api(`${API}/participants/${encodeURIComponent(id)}/ssn/reveal`, { method: 'POST', body: {} });
+      $('ssn-out').textContent = 'SSN: ' + r.ssn + ' (this view was recorded)';
+      setTimeout(() => { $('ssn-out').textContent = ''; }, 30000);
+    } catch (e) { $('ssn-out').textContent = e.message; }
+  });
+  $('closure').addEventListener('click', async () => {
+    try {
+      await api(`${API}/participants/${encodeURIComponent(id)}`, { method: 'PATCH', body: { closure_form_date: M.today } });
+      await load();
+    } catch (e) { $('load-err').textContent = e.message; }
+  });
+  await load();
+}
+init();

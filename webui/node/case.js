@@ -1,0 +1,28 @@
+// case.js - case work home: find a participant (by name, or by full SSN
+// matched at the office through its keyed hash), filtered by staff and state.
+import { api, el } from './api.js';
+import { $, API, meta, qs, options, table, pill, partLink, clockNotice } from './case-common.js';
+
+async function search(ev) {
+  if (ev) ev.preventDefault();
+  $('err').textContent = '';
+  try {
+    const rows = await api(API + '/participants?' + qs({ q: $('q').value.trim(), staff_id: $('f-staff').value, state: $('f-state').value }));
+    $('results').replaceChildren(rows.length
+      ? table('Participants', ['Name', 'Birth date', 'SSN', 'Office', 'Assigned staff', 'Case'],
+        rows.map(p => [partLink(p), p.birth_date, p.ssn_masked || '—', p.office_name || p.office_id,
+          p.assigned_staff_name || '—', p.exit_state === 'exited' ? pill('exited ' + (p.exit_date || ''), 'exited') : pill('active', 'ok')]))
+      : el('p', { class: 'muted' }, 'No participant matches.'));
+  } catch (e) {
+    $('err').textContent = e.message;
+  }
+}
+
+async function init() {
+  const m = await meta();
+  options($('f-staff'), m.staff, { label: 'display_name', blank: 'Anyone' });
+  clockNotice($('clock'));
+  $('search').addEventListener('submit', search);
+  search();
+}
+init();
