@@ -117,8 +117,11 @@ export const tests = [
     // Filters: a group narrows the list.
     await page.selectOption('#f-group', 'View Access');
     await page.click('#filters button[type=submit]');
-    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('1 account'));
-    assert((await page.textContent('#list')).includes('Pat Kim'), 'View Access filter shows Pat Kim');
+    const viewers = (await hub.api('/api/v1/admin/staff?active=1')).json.filter(x => x.privilege_group === 'View Access');
+    await page.waitForFunction(n => document.getElementById('status').textContent.startsWith(`${n} account`), viewers.length);
+    const shown = await page.locator('#list tbody tr td:nth-child(5)').allTextContents();
+    assert(shown.length === viewers.length && shown.every(g => g === 'View Access'), 'only View Access: ' + shown);
+    assert((await page.textContent('#list')).includes('Pat Kim') && !(await page.textContent('#list')).includes('Jordan Lee'), 'View Access filter shows Pat Kim, not Jordan Lee');
 
     // The access request, with the three forms a Local Area account needs.
     await page.click('#new-request');
