@@ -253,10 +253,17 @@ int crm__fts_query(const char *s, char *out, size_t n)
 			break;
 		if (j + len + 12 >= n)
 			return -1;
-		j += (size_t)snprintf(out + j, n - j, "%s\"%.*s\"*", words ? " AND " : "", (int)len, w);
+		j += (size_t)snprintf(out + j, n - j, "%s\"%.*s\"", words ? " AND " : "", (int)len, w);
 		words++;
 	}
-	return words > 0 ? 0 : -1;
+	if (words == 0)
+		return -1;
+	/* Only the last word is a prefix (it is the one being typed): a prefix
+	 * longer than the index's prefix sizes makes FTS5 merge every
+	 * matching term's list up front, whole words are read lazily. */
+	out[j++] = '*';
+	out[j] = '\0';
+	return 0;
 }
 
 /* Trimmed string field into a bump arena; JSON_NULLABLE unless flags say. */
