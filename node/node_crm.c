@@ -2,9 +2,12 @@
  * node_crm.c - the CRM's JSON API on the office node, part 1: marketing leads
  * and recruiting employers (list, duplicate check while typing, create by
  * manual entry or from an external employer or the local employer sites
- * search, summary, edit, conversion to Recruiting Employer), contacts and the
- * Contacts List, locations, the external employers list, the business
- * directory, possible-duplicate flags, and the lists the CRM pages need.
+ * search, summary, edit, conversion to Recruiting Employer and its vetting
+ * result), case notes, contacts and the Contacts List, locations, the
+ * external employers list, the business directory, possible-duplicate flags
+ * and their review, and the lists the CRM pages need.  Free-text searches
+ * go through the FTS5 indexes of schema_crm.c (crm__fts_query); the
+ * summary carries the edits that crossed between offices (conflicts).
  *
  * CRM data is statewide: the node holds every office's leads, so the
  * duplicate check sees them all.  Every write is one captured transaction
