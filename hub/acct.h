@@ -60,10 +60,13 @@ typedef struct acct_hub acct_hub;
 int acct_migrate(sqlite3 *db);
 /*
  * At start: field divisions named by Local Areas, and on a new hub the
- * operations account with a one-time temporary password printed once on
- * stderr (not through the log).  iters: PBKDF2 rounds.  0 or -1.
+ * operations account with a one-time temporary password, shown once: on
+ * stderr when that is a terminal (someone is watching the first start),
+ * else written to pw_file (mode 0600, never through the log: a daemon's
+ * stderr is its log file) and only the file's name is logged.  iters: PBKDF2
+ * rounds.  0 or -1.
  */
-int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters);
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file);
 /* `outpost-hub reset-operations`: new temporary password for operations
  * into pw (13 bytes).  0 or -1. */
 int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13]);

@@ -20,6 +20,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <strings.h>
 
 static const db_migration acct_migrations[] = {
@@ -366,7 +368,28 @@ static int set_temp(sqlite3 *db, hlc *clk, const char *id, const char *la, uint3
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters)
+/* pw and a newline into path, created with mode 0600 (replacing any old one). */
+static int write_secret_file(const char *path, const char *pw)
+{
+	char line[32];
+	int fd, n, rc = -1;
+
+	n = snprintf(line, sizeof line, "%s\n", pw);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return -1;
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (write(fd, line, (size_t)n) == n && fsync(fd) == 0)
+		rc = 0;
+	close(fd);
+out:
+	crypto_wipe(line, sizeof line);
+	return rc;
+}
+
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file)
 {
 	char id[UUID_STRLEN], pw[13], ts[HLC_STRLEN];
 	sqlite3_stmt *st = NULL;
@@ -417,14 +440,25 @@ out:
 		crypto_wipe(pw, sizeof pw);
 		return -1;
 	}
-	log_info("new hub: created the '" ACCT_OPERATIONS "' account; its one-time password "
-		 "follows on stderr (this once only)");
-	/* Deliberately not through log_*: shown once, never logged. */
-	fprintf(stderr,
-		"\n  one-time password of '" ACCT_OPERATIONS "': %s\n"
-		"  (valid 24 hours; sign in to the console and choose a new one)\n\n",
-		pw);
-	fflush(stderr);
+	if (isatty(STDERR_FILENO) || pw_file == NULL) {
+		log_info("new hub: created the '" ACCT_OPERATIONS "' account; its one-time "
+			 "password follows (this once only)");
+		/* Deliberately not through log_*: shown once, never logged. */
+		fprintf(stderr,
+			"\n  one-time password of '" ACCT_OPERATIONS "': %s\n"
+			"  (valid 24 hours; sign in to the console and choose a new one)\n\n",
+			pw);
+		fflush(stderr);
+	} else if (write_secret_file(pw_file, pw) == 0) {
+		log_info("new hub: created the '" ACCT_OPERATIONS "' account; its one-time "
+			 "password (valid 24 hours) is in '%s' (mode 0600): sign in to the "
+			 "console, choose a new one, then delete the file",
+			 pw_file);
+	} else {
+		log_warnx("cannot write '%s': run 'outpost-hub reset-operations' for a "
+			  "one-time password of '" ACCT_OPERATIONS "'",
+			  pw_file);
+	}
 	crypto_wipe(pw, sizeof pw);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #define HUB_CERT_FILE "hub.crt"
 #define HUB_KEY_FILE "hub.key"
 #define HUB_ADMIN_TOKEN_FILE "admin.token"
+#define HUB_OPS_PASSWORD_FILE "operations.password" /* first start, no terminal */
 #define HUB_NODE_ID "hub" /* HLC node id of the hub's own writes */
 
 #define HUB_ENROLL_TTL_S (24 * 60 * 60)	    /* enrollment codes expire after 24 h */

@@ -199,8 +199,9 @@ static int serve(hub *h)
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
+	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
-	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct)) != 0)
+	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct), path) != 0)
 		fatalx("cannot prepare the staff accounts");
 	hub_nonce_prune(h->hb_db, h->hb_started_ms);
 

@@ -112,6 +112,12 @@ $detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" >>"$data
 node_pid=$!
 wait_up "office node" "$node_pid" "$node_url" "$data/node.log"
 
+if [ -s "$data/hub/operations.password" ]; then
+	ops_hint="the one-time password $(cat "$data/hub/operations.password")
+    (from $data/hub/operations.password; you choose your own at the first sign-in)"
+else
+	ops_hint="your password (lost it? bin/outpost-hub reset-operations --data $data/hub)"
+fi
 cat <<EOT
 
   Outpost is running: a hub and an office node ('$office') that syncs with it.
@@ -123,7 +129,8 @@ cat <<EOT
     Visits:         $node_url/visits.html
     Sync status:    $node_url/sync.html
 
-  Sign in as demo / Outpost.Demo24 (README, "Test login").
+  Office node: sign in as demo / Outpost.Demo24 (README, "Test login").
+  Hub console: sign in as operations with $ops_hint
   Command line: bin/outpost-sync status --data $data/node
   Data: $data   Logs: $data/hub.log, $data/node.log
   Press Ctrl-C to stop both.

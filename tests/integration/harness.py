@@ -67,8 +67,16 @@ def login(daemon, username=DEMO_USER, password=None, expect=200):
     if password is None:
         password = DEMO_PASSWORD
     daemon.csrf = None  # a browser sends its old cookie; the node ends that session
-    r = daemon.request("POST", "/api/v1/session",
-                       body={"username": username, "password": password}, timeout=60)
+    deadline = time.time() + 30
+    while True:
+        r = daemon.request("POST", "/api/v1/session",
+                           body={"username": username, "password": password}, timeout=60)
+        # A node enrolled a moment ago has not pulled its staff yet: when the
+        # test expects to get in, give its first sync cycle time to land.
+        if not (expect == 200 and r.status == 403 and time.time() < deadline and
+                b"offline_too_long" in r.body):
+            break
+        time.sleep(0.5)
     if r.status != expect:
         raise AssertionError("login as %r: expected %d, got %r" % (username, expect, r))
     if r.status == 200:

@@ -143,6 +143,7 @@ class RunTest(unittest.TestCase):
             self.assertNotIn("enrolled the office node", text)
             with open(os.path.join(data, "node", "sync.json")) as f:
                 self.assertEqual(json.load(f)["node_id"], node_id)
+            login(node)  # sessions end when the node restarts
             self.assertEqual(node.get("/api/v1/checkins/%s" % cid).status, 200)
             db = hub.db()
             try:
@@ -160,6 +161,7 @@ class RunTest(unittest.TestCase):
             with open(os.path.join(data, "node", "sync.json")) as f:
                 new_id = json.load(f)["node_id"]
             self.assertNotEqual(new_id, node_id)
+            login(node)  # a restart again, and staff from the new hub
             wait_for(lambda: (lambda s: s if s["node_id"] == new_id and s["cursor"]
                               and s["last_error"] is None else None)(
                 node.get("/api/v1/sync/status").json()), what="the node syncing again")
@@ -199,6 +201,7 @@ class RunTest(unittest.TestCase):
                 finally:
                     db.close()
             wait_for(at_hub, timeout=30, what="the old check-in in hub.db")
+            login(node)  # restarted by make run, and now enrolled: staff from the hub
             wait_for(lambda: node.get("/api/v1/sync/status").json()["pending"] == 0,
                      what="the outbox to drain")
             self.assertEqual(run.ctrl_c(), 0)
