@@ -1410,8 +1410,9 @@ static const char *const vetting_fields[] = {"result", NULL};
 static void post_vetting(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
+	/* the route id first: a refused request is freed by its reply */
 	const char *id = http_req_param(req, "id"), *result, *field;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
@@ -1527,8 +1528,9 @@ static const char *const note_keys[] = {"subject", "body", NULL};
 static void post_employer_note(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
+	/* the route id first: a refused request is freed by its reply */
 	const char *emp = http_req_param(req, "id"), *subject, *text;
+	const node_user *u = crm__user(n, req, PRIV_CRM);
 	cJSON *body = NULL;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
