@@ -58,6 +58,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -545,9 +546,9 @@ class Cluster:
                 if not recorded:
                     probs.append("lost: %r: %s=%r, hub has %r, no conflict records it"
                                  % (w, col, v, cur[col]))
-        for t, rid, col, v in self.hub_edits:
-            if rows.get((t, rid), {}).get(col) != v and not any(
-                    e[:3] == (t, rid, col) for e in self.hub_edits[self.hub_edits.index((t, rid, col, v)) + 1:]):
+        for i, (t, rid, col, v) in enumerate(self.hub_edits):
+            later = any(e[:3] == (t, rid, col) for e in self.hub_edits[i + 1:])
+            if rows.get((t, rid), {}).get(col) != v and not later:
                 probs.append("lost: hub edit %s.%s of %s" % (t, col, rid))
         probs += self.check_model(rows, conflicts)
         # Winners.
@@ -947,7 +948,7 @@ class CheckerProofTest(unittest.TestCase):
     """Each planted bug makes the checker fail; without one it passes."""
 
     def scenario(self, plant):
-        import tempfile
+
         c = Cluster("plant-%s" % (plant or "none"), plant=plant)
         try:
             if plant and not c.hooks_active():
@@ -1073,7 +1074,7 @@ class FaultTest(unittest.TestCase):
         """SIGKILL of the node while API writes are in flight (capture): every
         write it acknowledged is in its outbox after the restart, reaches the
         hub and every replica; none is there twice."""
-        import threading
+
         c = Cluster("kill-capture-%d" % self.seed)
         try:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
