@@ -399,7 +399,8 @@ class Cluster:
         return "\n".join(out)
 
     # -- the merge, column by column, as DESIGN.md "Conflicts" says
-    FINAL = {"work_items": ("status", "Closed")}
+    # td_final_col / td_final_value of the tables that have one (model/schema_*.c).
+    FINAL = {"work_items": ("status", "Closed"), "participants": ("exit_state", "exited")}
 
     def arrivals(self):
         """Writes in the order the hub applied them: a push applies the
