@@ -205,6 +205,13 @@ class Cluster:
         p = self.tool("enroll", "--hub", self.hub.url, "--code", code, "--data", d.data, "--json")
         assert p.returncode == 0, p.stderr
         d.start()
+        try:
+            return self._add_started(name, office, d, interval)
+        except BaseException:
+            d.cleanup()
+            raise
+
+    def _add_started(self, name, office, d, interval):
         n = Node(name, office, d)
         with open(os.path.join(d.data, "sync.json")) as f:
             ident = json.load(f)
