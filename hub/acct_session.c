@@ -8,8 +8,9 @@
  *
  * Throttling never locks an account: per account and client the wait grows
  * exponentially after 3 failures (at most 15 min), per account over all
- * clients after 10 failures (at most 30 s), and per client a bucket of 20
- * failures refills one every 2 s.  A throttled attempt is answered 429
+ * clients after 10 failures (at most 30 s), and per client a bucket of 10
+ * failures refills one every 6 s, except for a user who has signed in
+ * from that client before.  A throttled attempt is answered 429
  * without running PBKDF2, so a flood costs the hub almost nothing; successes
  * never drain the client's bucket, so an office behind one address signs in
  * again as soon as an attack stops.  The state lives in memory, bounded.
@@ -32,9 +33,10 @@
 #define THR_PAIR_MAX_S 900
 #define THR_USER_FREE 10
 #define THR_USER_MAX_S 30
-#define THR_BUCKET 20.0
-#define THR_REFILL_MS 2000.0
+#define THR_BUCKET 10.0
+#define THR_REFILL_MS 6000.0
 #define THR_FORGET_MS (60LL * 60 * 1000)
+#define THR_KNOWN_MS (30LL * 24 * 60 * 60 * 1000) /* a recognised user+client */
 #define PW_JOBS_MAX 8          /* PBKDF2 jobs in flight, whole hub */
 #define PW_JOBS_PER_CLIENT 2
 
@@ -90,7 +92,8 @@ static thr_ent *thr_get(acct_hub *a, const char *key, int create)
 		}
 		if (strcmp(e->key, key) == 0)
 			return e;
-		if (e->inflight == 0 && now - e->last > THR_FORGET_MS) {
+		if (e->inflight == 0 &&
+		    now - e->last > (e->key[0] == 'k' ? THR_KNOWN_MS : THR_FORGET_MS)) {
 			e->key[0] = '\0';
 			if (free_e == NULL)
 				free_e = e;
@@ -110,6 +113,22 @@ static thr_ent *thr_get(acct_hub *a, const char *key, int create)
 	free_e->tokens = THR_BUCKET;
 	free_e->last = now;
 	return free_e;
+}
+
+static void thr_keys(const char *user, const char *client, char pair[160], char u[160],
+		     char c[160]);
+/* "k:user|client": this user signed in successfully from this client before. */
+static int thr_known(acct_hub *a, const char *user, const char *client, int set)
+{
+	char pk[160], uk[160], ck[160];
+	thr_ent *e;
+
+	thr_keys(user, client, pk, uk, ck);
+	pk[0] = 'k';
+	e = thr_get(a, pk, set);
+	if (e && set)
+		e->last = (int64_t)hub_now_ms();
+	return e != NULL;
 }
 
 static void thr_keys(const char *user, const char *client, char pair[160], char u[160],
@@ -162,7 +181,10 @@ static int thr_check(acct_hub *a, const char *user, const char *client)
 		until = t;
 	if ((t = backoff_until(thr_get(a, uk, 0), THR_USER_FREE, THR_USER_MAX_S)) > until)
 		until = t;
-	e = thr_get(a, ck, 0);
+	/* The client's bucket (against password spraying from one address)
+	 * does not hold back a user who has signed in from it before, so an
+	 * attack from an office's address never shuts its staff out. */
+	e = thr_known(a, user, client, 0) ? NULL : thr_get(a, ck, 0);
 	if (e) {
 		refill(e, now);
 		if (e->tokens < 1.0 && now + (int64_t)((1.0 - e->tokens) * THR_REFILL_MS) > until)
@@ -209,6 +231,7 @@ static void thr_success(acct_hub *a, const char *user, const char *client)
 		e->key[0] = '\0';
 	if ((e = thr_get(a, uk, 0)) != NULL && e->inflight == 0)
 		e->key[0] = '\0';
+	thr_known(a, user, client, 1);
 }
 
 static void thr_inflight(acct_hub *a, const char *client, int d)
@@ -500,9 +523,13 @@ typedef struct login_ctx {
 } login_ctx;
 
 /* A verification for an unknown user costs the same as for a real one. */
-static const char dummy_hash[] =
-    "pbkdf2-sha256$600000$00000000000000000000000000000000$"
-    "0000000000000000000000000000000000000000000000000000000000000000";
+static void dummy_hash(const acct_hub *a, char *out, size_t n)
+{
+	snprintf(out, n,
+		 "pbkdf2-sha256$%u$00000000000000000000000000000000$"
+		 "0000000000000000000000000000000000000000000000000000000000000000",
+		 (unsigned)a->iters);
+}
 
 static cJSON *session_json(hub *h, const char *staff_id, const char *csrf, int64_t created,
 			   int64_t seen, int must_change)
@@ -557,6 +584,15 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 		http_reply_error(req, 401, "password",
 				 "temporary password has expired; ask your administrator for a reset");
 		goto out;
+	}
+	/* Sessions past their idle or absolute limit go (they refuse anyway). */
+	if (db_prepare(h->hb_db, &st, "DELETE FROM admin_sessions WHERE last_seen_at < ?"
+				      " OR created_at < ?") == 0) {
+		sqlite3_bind_int64(st, 1, now - ACCT_IDLE_MS);
+		sqlite3_bind_int64(st, 2, now - ACCT_ABS_MS);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
 	}
 	/* New token at every sign-in; a token presented with it is dropped. */
 	if (lc->old_session[0] &&
@@ -686,7 +722,9 @@ static void login(http_req *req, void *ctx)
 		lc->expires = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_finalize(st);
-	if (acct_pw_job(h, req, pw, stored[0] ? stored : dummy_hash, login_done, lc) != 0) {
+	if (stored[0] == '\0')
+		dummy_hash(h->hb_acct, stored, sizeof stored);
+	if (acct_pw_job(h, req, pw, stored, login_done, lc) != 0) {
 		http_reply_error(req, 503, NULL, "the hub is busy; try again");
 		goto out;
 	}

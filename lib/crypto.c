@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <mbedtls/md.h>
-#include <mbedtls/pkcs5.h>
 #include <mbedtls/sha256.h>
 #include <string.h>
 #include <sys/random.h>
@@ -49,25 +48,80 @@ int crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
 		   : -1;
 }
 
+/*
+ * PBKDF2-HMAC-SHA256 (RFC 8018) with the HMAC key's inner and outer padded
+ * blocks hashed once: each round then clones those two states and costs two
+ * SHA-256 compressions, where mbedtls_pkcs5_pbkdf2_hmac() re-hashes the pads
+ * every round and costs four.  Same output (tests compare the two); half the
+ * CPU for every password check.
+ */
 int crypto_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t saltlen,
 			 uint32_t iters, unsigned char *out, size_t outlen)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-	static const unsigned char empty[1];
-	mbedtls_md_context_t ctx;
+	mbedtls_sha256_context ci, co, t;
+	unsigned char key[64], pad[64], u[32], acc[32], ctr[4];
+	size_t done = 0;
 	int rc = -1;
 
-	if (md == NULL || iters == 0 || outlen > UINT32_MAX)
+	if (iters == 0 || outlen == 0 || outlen > (size_t)UINT32_MAX * 32)
 		return -1;
-	mbedtls_md_init(&ctx);
-	if (mbedtls_md_setup(&ctx, md, 1) != 0)
+	memset(key, 0, sizeof key);
+	if (pwlen > sizeof key) {
+		if (mbedtls_sha256_ret(pw, pwlen, key, 0) != 0)
+			return -1;
+	} else if (pwlen) {
+		memcpy(key, pw, pwlen);
+	}
+	mbedtls_sha256_init(&ci);
+	mbedtls_sha256_init(&co);
+	mbedtls_sha256_init(&t);
+	for (int i = 0; i < 64; i++)
+		pad[i] = key[i] ^ 0x36;
+	if (mbedtls_sha256_starts_ret(&ci, 0) != 0 || mbedtls_sha256_update_ret(&ci, pad, 64) != 0)
 		goto out;
-	if (mbedtls_pkcs5_pbkdf2_hmac(&ctx, pwlen ? pw : empty, pwlen, saltlen ? salt : empty,
-				      saltlen, iters, (uint32_t)outlen, out) != 0)
+	for (int i = 0; i < 64; i++)
+		pad[i] = key[i] ^ 0x5c;
+	if (mbedtls_sha256_starts_ret(&co, 0) != 0 || mbedtls_sha256_update_ret(&co, pad, 64) != 0)
 		goto out;
+	for (uint32_t block = 1; done < outlen; block++) {
+		size_t take = outlen - done < 32 ? outlen - done : 32;
+
+		ctr[0] = (unsigned char)(block >> 24);
+		ctr[1] = (unsigned char)(block >> 16);
+		ctr[2] = (unsigned char)(block >> 8);
+		ctr[3] = (unsigned char)block;
+		mbedtls_sha256_clone(&t, &ci);
+		if ((saltlen && mbedtls_sha256_update_ret(&t, salt, saltlen) != 0) ||
+		    mbedtls_sha256_update_ret(&t, ctr, 4) != 0 || mbedtls_sha256_finish_ret(&t, u) != 0)
+			goto out;
+		mbedtls_sha256_clone(&t, &co);
+		if (mbedtls_sha256_update_ret(&t, u, 32) != 0 || mbedtls_sha256_finish_ret(&t, u) != 0)
+			goto out;
+		memcpy(acc, u, 32);
+		for (uint32_t r = 1; r < iters; r++) {
+			mbedtls_sha256_clone(&t, &ci);
+			if (mbedtls_sha256_update_ret(&t, u, 32) != 0 ||
+			    mbedtls_sha256_finish_ret(&t, u) != 0)
+				goto out;
+			mbedtls_sha256_clone(&t, &co);
+			if (mbedtls_sha256_update_ret(&t, u, 32) != 0 ||
+			    mbedtls_sha256_finish_ret(&t, u) != 0)
+				goto out;
+			for (int k = 0; k < 32; k++)
+				acc[k] ^= u[k];
+		}
+		memcpy(out + done, acc, take);
+		done += take;
+	}
 	rc = 0;
 out:
-	mbedtls_md_free(&ctx);
+	mbedtls_sha256_free(&ci);
+	mbedtls_sha256_free(&co);
+	mbedtls_sha256_free(&t);
+	crypto_wipe(key, sizeof key);
+	crypto_wipe(pad, sizeof pad);
+	crypto_wipe(u, sizeof u);
+	crypto_wipe(acc, sizeof acc);
 	return rc;
 }
 

@@ -2,9 +2,12 @@
  * node_crm.c - the CRM's JSON API on the office node, part 1: marketing leads
  * and recruiting employers (list, duplicate check while typing, create by
  * manual entry or from an external employer or the local employer sites
- * search, summary, edit, conversion to Recruiting Employer), contacts and the
- * Contacts List, locations, the external employers list, the business
- * directory, possible-duplicate flags, and the lists the CRM pages need.
+ * search, summary, edit, conversion to Recruiting Employer and its vetting
+ * result), case notes, contacts and the Contacts List, locations, the
+ * external employers list, the business directory, possible-duplicate flags
+ * and their review, and the lists the CRM pages need.  Free-text searches
+ * go through the FTS5 indexes of schema_crm.c (crm__fts_query); the
+ * summary carries the edits that crossed between offices (conflicts).
  *
  * CRM data is statewide: the node holds every office's leads, so the
  * duplicate check sees them all.  Every write is one captured transaction
@@ -253,10 +256,17 @@ int crm__fts_query(const char *s, char *out, size_t n)
 			break;
 		if (j + len + 12 >= n)
 			return -1;
-		j += (size_t)snprintf(out + j, n - j, "%s\"%.*s\"*", words ? " AND " : "", (int)len, w);
+		j += (size_t)snprintf(out + j, n - j, "%s\"%.*s\"", words ? " AND " : "", (int)len, w);
 		words++;
 	}
-	return words > 0 ? 0 : -1;
+	if (words == 0)
+		return -1;
+	/* Only the last word is a prefix (it is the one being typed): a prefix
+	 * longer than the index's prefix sizes makes FTS5 merge every
+	 * matching term's list up front, whole words are read lazily. */
+	out[j++] = '*';
+	out[j] = '\0';
+	return 0;
 }
 
 /* Trimmed string field into a bump arena; JSON_NULLABLE unless flags say. */

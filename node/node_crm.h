@@ -60,8 +60,9 @@ void crm__reply_csv(http_req *req, buf *b, const char *file);
 void crm__like(const char *s, char *out, size_t n);
 /*
  * An FTS5 MATCH expression for the word indexes of schema_crm.c: every word
- * of s (letters and digits; other characters separate words) as a prefix,
- * all required: "pacific fo" -> "pacific"* AND "fo"*.  Returns 0, or -1
+ * of s (letters and digits; other characters separate words) required, the
+ * last one as a prefix (it is being typed): "pacific fo" -> "pacific" AND
+ * "fo"*.  Returns 0, or -1
  * when s has no word or the expression does not fit (the caller falls back
  * to LIKE).
  */

@@ -117,8 +117,11 @@ export const tests = [
     // Filters: a group narrows the list.
     await page.selectOption('#f-group', 'View Access');
     await page.click('#filters button[type=submit]');
-    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('1 account'));
-    assert((await page.textContent('#list')).includes('Pat Kim'), 'View Access filter shows Pat Kim');
+    const viewers = (await hub.api('/api/v1/admin/staff?active=1')).json.filter(x => x.privilege_group === 'View Access');
+    await page.waitForFunction(n => document.getElementById('status').textContent.startsWith(`${n} account`), viewers.length);
+    const shown = await page.locator('#list tbody tr td:nth-child(5)').allTextContents();
+    assert(shown.length === viewers.length && shown.every(g => g === 'View Access'), 'only View Access: ' + shown);
+    assert((await page.textContent('#list')).includes('Pat Kim') && !(await page.textContent('#list')).includes('Jordan Lee'), 'View Access filter shows Pat Kim, not Jordan Lee');
 
     // The access request, with the three forms a Local Area account needs.
     await page.click('#new-request');
@@ -330,6 +333,7 @@ export const tests = [
     const hist = await page.textContent('#history');
     for (const a of ['reset', 'change', 'recertify']) assert(hist.includes(a), 'history shows ' + a + ': ' + hist.slice(0, 300));
     assert(!hist.includes(temp), 'no password in the history');
+    assert(hist.includes('privilege_group: LWIA Partner Supervisor → LWIA Intake Staff'), 'the change of group in words: ' + hist.slice(0, 600));
   })],
 
   ['deactivation refused until the signed form is uploaded, then done on time; audit trail and review reports', () => withConsole(async (hub, page) => {
@@ -399,6 +403,20 @@ export const tests = [
     await page.fill('#f-actor', 'nobody-at-all');
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.getElementById('list').textContent.includes('No event matches'));
+    // Dates: today has the deactivation, tomorrow has nothing; from after to is refused.
+    const today = daysAgo(0), tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    await page.fill('#f-actor', 'operations');
+    await page.fill('#f-action', 'staff.deactivate');
+    await page.fill('#f-from', today);
+    await page.fill('#f-to', tomorrow);
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('1 event'));
+    await page.fill('#f-from', tomorrow);
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('list').textContent.includes('No event matches'));
+    await page.fill('#f-to', today);
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#filters .form-err').textContent.includes('after'));
 
     // Recertification: Sam's documents are 13 months old (overdue), Jordan's
     // 350 days (due within 30 days).
@@ -447,6 +465,10 @@ export const tests = [
     }
     await page.click('#complete');
     await page.waitForFunction(() => document.getElementById('status').textContent === 'Review completed.');
+    const [rvdl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const rvcsv = require_text(await rvdl.path()).trim().split(/\r\n/);
+    assert(rvcsv[0].startsWith('Account,User name,Active') && rvcsv.length === n + 1 &&
+      rvcsv.filter(l => /,fail,/.test(l)).length === 1, 'review CSV: ' + rvcsv.join(' | '));
     assert((await page.textContent('#review')).includes('reported to Director, Demo Local Area'), 'completed and reported');
     await assertAccessible(page, 'completed review');
   })],

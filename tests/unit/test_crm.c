@@ -399,11 +399,14 @@ static void test_search_indexes(void **state)
 	char q[200];
 
 	(void)state;
-	/* The query: every word a required prefix; nothing searchable -> -1. */
+	/* The query: every word required, the last a prefix; nothing
+	 * searchable -> -1. */
 	assert_int_equal(crm__fts_query("Pacific fo", q, sizeof q), 0);
-	assert_string_equal(q, "\"Pacific\"* AND \"fo\"*");
+	assert_string_equal(q, "\"Pacific\" AND \"fo\"*");
 	assert_int_equal(crm__fts_query("  O'Neil\"s  ", q, sizeof q), 0);
-	assert_string_equal(q, "\"O\"* AND \"Neil\"* AND \"s\"*");
+	assert_string_equal(q, "\"O\" AND \"Neil\" AND \"s\"*");
+	assert_int_equal(crm__fts_query("gold", q, sizeof q), 0);
+	assert_string_equal(q, "\"gold\"*");
 	assert_int_equal(crm__fts_query("&& -- ", q, sizeof q), -1);
 	assert_int_equal(crm__fts_query("", q, sizeof q), -1);
 	assert_int_equal(crm__fts_query("abcdefghij", q, 8), -1);
@@ -423,6 +426,7 @@ static void test_search_indexes(void **state)
 				     " ('e2', 'Goldfinch Café', 'goldfinch café', 'MKTGOLDF0002', '95814', '95814', 1)"), 0);
 	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "gold"), "e1,e2");
 	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "GOLDEN FOO"), "e1");
+	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "gold foods"), ""); /* whole words before the last */
 	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "foods golden"), "e1");
 	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "cafe"), "e2"); /* accents folded */
 	assert_string_equal(fts_hits(db, "crm_employers_fts", "employers", "olden"), ""); /* word starts */

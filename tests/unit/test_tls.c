@@ -18,6 +18,8 @@
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pkcs5.h>
 #include <mbedtls/ssl.h>
 
 #include "lib/crypto.h"
@@ -52,6 +54,13 @@ static void test_crypto_vectors(void **state)
 	assert_int_equal(crypto_pbkdf2_sha256("password", 8, "salt", 4, 4096, out, 32), 0);
 	hex_is(out, 32, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a");
 	assert_int_equal(crypto_pbkdf2_sha256("password", 8, "salt", 4, 0, out, 32), -1);
+	/* RFC 7914 section 11: more than one output block */
+	{
+		unsigned char dk[64];
+		assert_int_equal(crypto_pbkdf2_sha256("passwd", 6, "salt", 4, 1, dk, 64), 0);
+		hex_is(dk, 32, "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
+		hex_is(dk + 32, 32, "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783");
+	}
 
 	assert_int_equal(crypto_ct_cmp("abcd", "abcd", 4), 0);
 	assert_int_not_equal(crypto_ct_cmp("abcd", "abce", 4), 0);
@@ -67,6 +76,34 @@ static void test_crypto_vectors(void **state)
 	assert_int_equal(crypto_random(a, sizeof a), 0);
 	assert_int_equal(crypto_random(b, sizeof b), 0);
 	assert_memory_not_equal(a, b, sizeof a);
+}
+
+/* The pad-precomputing PBKDF2 against mbedTLS's own, over lengths that cross
+ * the 64-byte key block (hashed keys), empty inputs and partial blocks. */
+static void test_pbkdf2_matches_mbedtls(void **state)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	unsigned char pw[150], salt[80], a[100], b[100];
+	static const size_t pwl[] = {0, 1, 8, 63, 64, 65, 150}, sl[] = {0, 4, 16, 80},
+			    ol[] = {1, 31, 32, 33, 64, 100};
+	mbedtls_md_context_t ctx;
+
+	(void)state;
+	assert_int_equal(crypto_random(pw, sizeof pw), 0);
+	assert_int_equal(crypto_random(salt, sizeof salt), 0);
+	mbedtls_md_init(&ctx);
+	assert_int_equal(mbedtls_md_setup(&ctx, md, 1), 0);
+	for (size_t i = 0; i < sizeof pwl / sizeof *pwl; i++)
+		for (size_t j = 0; j < sizeof sl / sizeof *sl; j++)
+			for (size_t k = 0; k < sizeof ol / sizeof *ol; k++) {
+				uint32_t it = (uint32_t)(1 + (i + j + k) % 5);
+				assert_int_equal(crypto_pbkdf2_sha256(pw, pwl[i], salt, sl[j], it, a, ol[k]), 0);
+				assert_int_equal(mbedtls_pkcs5_pbkdf2_hmac(&ctx, pw, pwl[i], salt, sl[j], it,
+									   (uint32_t)ol[k], b),
+						 0);
+				assert_memory_equal(a, b, ol[k]);
+			}
+	mbedtls_md_free(&ctx);
 }
 
 static void paths(const char *dir, char *crt, char *key)
@@ -301,6 +338,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crypto_vectors),
+		cmocka_unit_test(test_pbkdf2_matches_mbedtls),
 		cmocka_unit_test(test_tls_generate_and_pin),
 		cmocka_unit_test(test_tls_exchange),
 	};

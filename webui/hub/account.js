@@ -2,22 +2,11 @@
 // that start a request (reset, change of group, recertification,
 // deactivation), its access requests and forms, and its history from the
 // audit trail.
-import { api, el, $, table, pill, fmtDate, fmtDateTime, KIND_LABEL, recertState, session } from './console.js';
+import { api, el, $, table, pill, fmtDate, fmtDateTime, KIND_LABEL, recertState, session, auditChanges } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
   confidentiality_statement: 'Confidentiality statement', separation_form: 'Separation form' };
-
-function describe(a) {
-  const ch = [];
-  const after = a.after || {}, before = a.before || {};
-  for (const k of Object.keys(after)) {
-    if (k === 'password' || k === 'password_hash') continue;
-    const b = before[k], v = after[k];
-    ch.push(b !== undefined ? `${k}: ${JSON.stringify(b)} → ${JSON.stringify(v)}` : `${k}: ${JSON.stringify(v)}`);
-  }
-  return ch.join('; ');
-}
 
 async function load() {
   const s = await api('/api/v1/admin/staff/' + encodeURIComponent(id));
@@ -64,7 +53,7 @@ async function load() {
   for (const r of ['mis_admin', 'spoc']) $('role-' + r).checked = (s.roles || []).includes(r);
   const hist = await api('/api/v1/admin/audit?subject_id=' + encodeURIComponent(s.id)).catch(() => []);
   $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
-    hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, describe(a)]), { empty: 'No recorded action yet.' }));
+    hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, auditChanges(a)]), { empty: 'No recorded action yet.' }));
 }
 async function saveRoles(ev) {
   ev.preventDefault();

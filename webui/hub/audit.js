@@ -1,12 +1,13 @@
 // audit.js - the audit trail with filters (source, actor, action, dates),
 // printable and as CSV.  The hub answers at most 1000 events, newest first.
-import { api, el, $, qs, table, fmtDateTime, downloadCsv } from './console.js';
+import { api, el, $, qs, table, fmtDateTime, downloadCsv, auditChanges } from './console.js';
 
 let rows = [];
-const ACTIONS = ['login', 'login_failed', 'login_throttled', 'logout', 'password_change', 'request.create', 'request.approve',
-  'request.reject', 'file.upload', 'staff.create', 'staff.reset', 'staff.change', 'staff.recertify', 'staff.deactivate',
-  'staff.roles', 'review.create', 'review.item', 'review.complete', 'login_offline', 'participant_read',
-  'node.revoke', 'enroll_code.create', 'conflict_resolve', 'quarantine_resolve'];
+const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password_change_failed', 'request.create',
+  'request.approve', 'request.reject', 'file.upload', 'staff.create', 'staff.reset', 'staff.change', 'staff.recertify',
+  'staff.deactivate', 'staff.roles', 'review.create', 'review.item', 'review.complete', 'local_area.create',
+  'field_division.create', 'office.create', 'credential_change.applied', 'credential_change.refused',
+  'login_offline', 'participant_read', 'node.revoke', 'enroll_code.create', 'conflict_resolve', 'quarantine_resolve'];
 
 function dayMs(iso, end) {
   if (!iso) return '';
@@ -14,15 +15,7 @@ function dayMs(iso, end) {
   return String(new Date(y, m - 1, d + (end ? 1 : 0)).getTime() - (end ? 1 : 0));
 }
 
-function details(a) {
-  if (a.detail !== undefined && a.detail !== null && !a.after) return typeof a.detail === 'string' ? a.detail : JSON.stringify(a.detail);
-  const parts = [];
-  for (const [k, v] of Object.entries(a.after || {})) {
-    const b = (a.before || {})[k];
-    parts.push(b !== undefined ? `${k}: ${JSON.stringify(b)} → ${JSON.stringify(v)}` : `${k}: ${JSON.stringify(v)}`);
-  }
-  return parts.join('; ');
-}
+const details = a => auditChanges(a);
 const subject = a => [a.subject_table, a.subject_id || a.subject].filter(Boolean).join(' ');
 const who = a => a.actor || a.actor_id || '';
 

@@ -134,10 +134,11 @@ export function toCsv(headers, rows) {
 // Offer rows as a CSV file download.
 export function downloadCsv(name, headers, rows) {
   const blob = new Blob([toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
-  const a = el('a', { href: URL.createObjectURL(blob), download: name });
+  const a = el('a', { href: URL.createObjectURL(blob), download: name, hidden: true }, name);
   document.body.append(a);
   a.click();
-  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
 export function options(select, items, { value = 'id', label = 'name', blank = null, selected = null } = {}) {
@@ -198,6 +199,35 @@ export function shownOnce(id, label, value, note) {
     el('label', { for: id }, label),
     el('div', { class: 'copy-row' }, input, copy, status),
     el('p', { id: id + '-note' }, note));
+}
+
+// ---- audit events -----------------------------------------------------------
+// What an admin audit event changed, in words: the fields whose values differ
+// between before and after (both may be whole accounts), or the few fields
+// of an event with only one side.  Secrets never reach here (the hub leaves
+// them out); password fields are skipped all the same.
+const SKIP = new Set(['password', 'password_hash', 'updated_hlc', 'privileges', 'last_login_at', 'files', 'requests']);
+export function auditChanges(a) {
+  const before = a.before && typeof a.before === 'object' ? a.before : null;
+  const after = a.after && typeof a.after === 'object' ? a.after : null;
+  const show = v => (v === null || v === undefined ? 'empty' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const out = [];
+  if (before && after) {
+    for (const k of Object.keys(after)) {
+      if (SKIP.has(k) || JSON.stringify(before[k]) === JSON.stringify(after[k])) continue;
+      out.push(`${k}: ${show(before[k])} → ${show(after[k])}`);
+    }
+  } else if (after || before) {
+    const o = after || before;
+    for (const [k, v] of Object.entries(o)) {
+      if (SKIP.has(k) || v === null || v === '' || (Array.isArray(v) && !v.length)) continue;
+      out.push(`${k}: ${show(v)}`);
+      if (out.length >= 8) { out.push('…'); break; }
+    }
+  } else if (a.detail != null) {
+    out.push(typeof a.detail === 'string' ? a.detail : JSON.stringify(a.detail));
+  }
+  return out.join('; ');
 }
 
 // ---- accounts -------------------------------------------------------------

@@ -56,13 +56,15 @@ async function showReview(id, msg) {
         await api(`/api/v1/admin/reviews/${encodeURIComponent(r.id)}/items/${encodeURIComponent(i.id)}`, { method: 'POST',
           body: $(nid).value.trim() ? { result, note: $(nid).value.trim() } : { result } });
         i.result = result; i.note = $(nid).value.trim();
+        $(`pr-${i.id}`).textContent = `${result}${i.note ? ': ' + i.note : ''}`;
         st.textContent = 'Saved.';
       } catch (e) { st.textContent = e.message; }
     };
     const who = `${i.display_name || i.username || i.staff_id}`;
     return [el('a', { href: '/account.html?id=' + encodeURIComponent(i.staff_id) }, who), i.active ? 'active' : 'deactivated',
       finding(i.docs_complete), finding(i.docs_current), finding(i.deactivation_timely),
-      open ? el('div', {},
+      open ? el('div', {}, el('span', { class: 'print-only', id: `pr-${i.id}` }, i.result ? `${i.result}${i.note ? ': ' + i.note : ''}` : 'not yet recorded'),
+        el('div', { class: 'no-print' },
         el('label', { for: rid, class: 'sr-only' }, `Result for ${who}`),
         el('select', { id: rid }, el('option', { value: '' }, 'Choose…'),
           el('option', { value: 'pass', selected: i.result === 'pass' ? true : null }, 'Pass'),
@@ -70,7 +72,7 @@ async function showReview(id, msg) {
         el('label', { for: nid, class: 'sr-only' }, `Note for ${who}`),
         el('input', { id: nid, value: i.note || '', maxlength: 500, placeholder: 'Note (optional)' }),
         el('div', { class: 'actions' }, el('button', { type: 'button', class: 'secondary', onclick: save, 'aria-label': `Save result for ${who}` }, 'Save'),
-          el('span', { role: 'status', id: `st-${i.id}`, class: 'small' })))
+          el('span', { role: 'status', id: `st-${i.id}`, class: 'small' }))))
         : el('span', {}, i.result === 'pass' ? pill('Pass', 'ok') : pill('Fail', 'bad'), i.note ? ` ${i.note}` : '')];
   };
   const complete = async ev => {
@@ -87,7 +89,7 @@ async function showReview(id, msg) {
   const s = r.summary;
   $('review').replaceChildren(el('section', { class: 'card', 'aria-labelledby': 'rv-h' },
     el('h3', { id: 'rv-h' }, `Access review ${r.quarter}, ${areaName(r.local_area_id || r.field_division)}`),
-    el('p', {}, `Drawn ${fmtDateTime(r.created_at)} by ${r.created_by || ''}: ${r.items.length} accounts chosen at random. `,
+    el('p', {}, `Drawn ${fmtDateTime(r.created_at)}${r.created_by_username ? ' by ' + r.created_by_username : ''}: ${r.items.length} accounts chosen at random. `,
       open ? 'Check each account’s documents, record the result, then complete the review.' : `Completed ${fmtDateTime(r.completed_at)}, reported to ${r.reported_to || ''}.`),
     s ? el('dl', { class: 'info' }, ...[['Accounts', s.items], ['Pass', s.pass], ['Fail', s.fail], ['Documents incomplete', s.docs_incomplete],
       ['Documents out of date', s.docs_stale], ['Late deactivations', s.late_deactivations]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v ?? 0))])) : '',
