@@ -40,7 +40,7 @@ def port_open(port):
 
 class RunScript:
     def __init__(self, data, hub_port, node_port):
-        self.out_path = os.path.join(OUT, "run-sh-%d-%d.log" % (os.getpid(), node_port))
+        self.out_path = os.path.join(OUT, "run-sh-%d-%d.out" % (os.getpid(), node_port))
         env = dict(os.environ, OUTPOST_DATA=data, OUTPOST_RUN_BIN=BIN,
                    OUTPOST_HUB_LISTEN="127.0.0.1:%d" % hub_port,
                    OUTPOST_NODE_LISTEN="127.0.0.1:%d" % node_port)

