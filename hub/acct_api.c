@@ -1522,6 +1522,30 @@ static void staff_change(http_req *req, void *ctx) { staff_action(req, ctx, "cha
 static void staff_recertify(http_req *req, void *ctx) { staff_action(req, ctx, "recertify"); }
 static void staff_deactivate(http_req *req, void *ctx) { staff_action(req, ctx, "deactivate"); }
 
+/* How many other active staff in scope (scope_col = scope; a fixed column
+ * name) hold role; a large number when the count cannot be read, so a cap
+ * check fails closed. */
+static int role_holders(sqlite3 *db, const char *scope_col, const char *scope,
+			const char *except_id, const char *role)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int n = 99;
+
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM staff WHERE %s=? AND active=1 AND id<>? AND"
+		 " (','||coalesce(roles,'')||',') LIKE '%%,%s,%%'",
+		 scope_col, role);
+	if (db_prepare(db, &st, sql) != 0)
+		return n;
+	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, except_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 static void staff_roles(http_req *req, void *ctx)
 {
 	static const char *const allowed[] = {"roles", NULL};
@@ -1591,17 +1615,7 @@ static void staff_roles(http_req *req, void *ctx)
 		goto out;
 	}
 	if (roles & ROLE_MIS_ADMIN) {
-		sqlite3_stmt *st = NULL;
-		int n = 99;
-		if (db_prepare(db, &st,
-			       "SELECT count(*) FROM staff WHERE local_area_id=? AND active=1 AND id<>? AND"
-			       " (','||coalesce(roles,'')||',') LIKE '%,mis_admin,%'") == 0) {
-			sqlite3_bind_text(st, 1, t.la, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, t.id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				n = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
-		}
+		int n = role_holders(db, "local_area_id", t.la, t.id, "mis_admin");
 		if (n >= ACCT_MAX_MIS_ADMINS) {
 			db_exec(db, "ROLLBACK");
 			http_reply_error(req, 409, "roles",
@@ -1611,17 +1625,7 @@ static void staff_roles(http_req *req, void *ctx)
 		}
 	}
 	if (roles & ROLE_SPOC) {
-		sqlite3_stmt *st = NULL;
-		int n = 99;
-		if (db_prepare(db, &st,
-			       "SELECT count(*) FROM staff WHERE field_division=? AND active=1 AND id<>? AND"
-			       " (','||coalesce(roles,'')||',') LIKE '%,spoc,%'") == 0) {
-			sqlite3_bind_text(st, 1, t.div, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, t.id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				n = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
-		}
+		int n = role_holders(db, "field_division", t.div, t.id, "spoc");
 		if (n >= ACCT_MAX_SPOCS) {
 			db_exec(db, "ROLLBACK");
 			http_reply_error(req, 409, "roles",
