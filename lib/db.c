@@ -4,8 +4,160 @@
 #include "db.h"
 #include "log.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/*
+ * The statement cache: for each open connection a small open-addressed table
+ * keyed by the address of the SQL text.  Connections are few (one on the
+ * node, a handful at the hub), so they sit in a short list under one mutex;
+ * a lookup is a pointer hash, no string compare.
+ */
+#define DB_CACHE_SLOTS 128 /* power of two; statements beyond it are not cached */
+
+typedef struct db_cache_ent {
+	const char *sql;
+	sqlite3_stmt *st;
+	int busy;
+} db_cache_ent;
+
+typedef struct db_cache {
+	struct db_cache *next;
+	sqlite3 *db;
+	int used;
+	db_cache_ent ent[DB_CACHE_SLOTS];
+} db_cache;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static db_cache *caches;
+
+static db_cache *cache_of(sqlite3 *db, int create)
+{
+	db_cache *c;
+
+	for (c = caches; c; c = c->next)
+		if (c->db == db)
+			return c;
+	if (!create || (c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	c->db = db;
+	c->next = caches;
+	caches = c;
+	return c;
+}
+
+static unsigned cache_slot(const char *sql)
+{
+	uintptr_t h = (uintptr_t)sql;
+
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15u;
+	return (unsigned)(h >> 40) & (DB_CACHE_SLOTS - 1);
+}
+
+/* The slot holding sql, or the empty slot where it goes; NULL when full. */
+static db_cache_ent *cache_find(db_cache *c, const char *sql)
+{
+	unsigned i = cache_slot(sql);
+
+	for (int k = 0; k < DB_CACHE_SLOTS; k++, i = (i + 1) & (DB_CACHE_SLOTS - 1))
+		if (c->ent[i].sql == sql || c->ent[i].sql == NULL)
+			return &c->ent[i];
+	return NULL;
+}
+
+sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql)
+{
+	db_cache *c;
+	db_cache_ent *e = NULL;
+	sqlite3_stmt *st = NULL;
+
+	pthread_mutex_lock(&cache_lock);
+	c = cache_of(db, 1);
+	if (c && (e = cache_find(c, sql)) != NULL && e->sql == sql && !e->busy) {
+		e->busy = 1;
+		st = e->st;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (st)
+		return st;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		log_warnx("sql prepare failed: %s (%.80s)", sqlite3_errmsg(db), sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	/* Keep it when its slot is free (a busy twin stays uncached). */
+	pthread_mutex_lock(&cache_lock);
+	c = cache_of(db, 0);
+	if (c && c->used < DB_CACHE_SLOTS * 3 / 4 && (e = cache_find(c, sql)) != NULL &&
+	    e->sql == NULL) {
+		e->sql = sql;
+		e->st = st;
+		e->busy = 1;
+		c->used++;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return st;
+}
+
+void db_stmt_done(sqlite3_stmt *st)
+{
+	db_cache *c;
+	db_cache_ent *e = NULL;
+
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	pthread_mutex_lock(&cache_lock);
+	c = cache_of(sqlite3_db_handle(st), 0);
+	if (c)
+		for (int i = 0; i < DB_CACHE_SLOTS && e == NULL; i++)
+			if (c->ent[i].st == st)
+				e = &c->ent[i];
+	if (e)
+		e->busy = 0;
+	pthread_mutex_unlock(&cache_lock);
+	if (e == NULL)
+		sqlite3_finalize(st);
+}
+
+int db_exec_cached(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE)
+		log_warnx("sql failed: %s (%.80s)", sqlite3_errmsg(db), sql);
+	db_stmt_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Finalize and forget a connection's cached statements. */
+static void cache_drop(sqlite3 *db)
+{
+	db_cache **pp, *c;
+
+	pthread_mutex_lock(&cache_lock);
+	for (pp = &caches; (c = *pp) != NULL; pp = &c->next)
+		if (c->db == db) {
+			*pp = c->next;
+			break;
+		}
+	pthread_mutex_unlock(&cache_lock);
+	if (c == NULL)
+		return;
+	for (int i = 0; i < DB_CACHE_SLOTS; i++)
+		sqlite3_finalize(c->ent[i].st);
+	free(c);
+}
 
 int db_open(const char *path, sqlite3 **out)
 {
@@ -34,7 +186,10 @@ int db_open(const char *path, sqlite3 **out)
 
 void db_close(sqlite3 *db)
 {
-	if (db && sqlite3_close(db) != SQLITE_OK) {
+	if (db == NULL)
+		return;
+	cache_drop(db);
+	if (sqlite3_close(db) != SQLITE_OK) {
 		log_warnx("closing database: %s", sqlite3_errmsg(db));
 		sqlite3_close_v2(db);
 	}

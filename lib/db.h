@@ -23,6 +23,23 @@ void db_close(sqlite3 *db);
 /* Run one or more statements; -1 and a log line on error. */
 int db_exec(sqlite3 *db, const char *sql);
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/*
+ * Statement cache, per connection: the hot paths (a check-in, the outbox
+ * append, a savepoint) would otherwise spend most of their time in SQLite's
+ * parser.  sql must have static storage: the cache keys on its address.
+ *
+ * db_stmt() returns a prepared statement, borrowed until db_stmt_done(),
+ * which resets it and clears its bindings (never sqlite3_finalize() it).
+ * A statement already in use (the same SQL nested) comes back as a fresh
+ * one that db_stmt_done() finalizes.  NULL on error, logged.  db_close()
+ * finalizes a connection's cached statements.  Thread-safe across
+ * connections; one connection is used by one thread at a time, as SQLite
+ * requires anyway.
+ */
+sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
+void db_stmt_done(sqlite3_stmt *st);
+/* db_exec() for one statement of static text, through the cache. */
+int db_exec_cached(sqlite3 *db, const char *sql);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
 /* First column of the first row into out (size n); 0, 1 if no row, -1 error. */

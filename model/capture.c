@@ -48,7 +48,7 @@ int capture_begin(capture *c, sqlite3 *db)
 	/* Inside a transaction someone else owns (the node's group commit), the
 	 * write is a savepoint: it can fail alone, and commits with the batch. */
 	c->cap_nested = !sqlite3_get_autocommit(db);
-	if (db_exec(db, c->cap_nested ? "SAVEPOINT capture" : "BEGIN IMMEDIATE") != 0)
+	if (db_exec_cached(db, c->cap_nested ? "SAVEPOINT capture" : "BEGIN IMMEDIATE") != 0)
 		return -1;
 	c->cap_open = 1;
 	rc = sqlite3session_create(db, "main", &c->cap_sess);
@@ -82,9 +82,9 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 	}
 	if (ncs > 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (db_prepare(c->cap_db, &st,
-			       "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes, "
-			       "changeset) VALUES(?,?,?,?,?,?)") != 0)
+		st = db_stmt(c->cap_db, "INSERT INTO outbox(hlc, actor, created_at, schema_version,"
+					" nbytes, changeset) VALUES(?,?,?,?,?,?)");
+		if (st == NULL)
 			goto out;
 		sqlite3_bind_text(st, 1, hlc, -1, SQLITE_STATIC);
 		db_bind_text(st, 2, actor);
@@ -101,12 +101,12 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 	}
 	sqlite3session_delete(c->cap_sess);
 	c->cap_sess = NULL;
-	if (db_exec(c->cap_db, c->cap_nested ? "RELEASE capture" : "COMMIT") != 0)
+	if (db_exec_cached(c->cap_db, c->cap_nested ? "RELEASE capture" : "COMMIT") != 0)
 		goto out;
 	c->cap_open = 0;
 	ret = 0;
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	sqlite3_free(cs);
 	if (ret != 0)
 		capture_abort(c);

@@ -55,22 +55,62 @@ static void get_reasons(http_req *req, void *ctx)
 
 /* ---- one check-in as JSON ----------------------------------------------- */
 
-static cJSON *checkin_json(node *n, const char *id)
+/* The number of visitors waiting at an office on a day (greeter_waiting is
+ * kept by triggers, node_state.c), or -1. */
+static int64_t waiting_count(node *n, const char *office, const char *day)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if ((st = db_stmt(n->nd_db, "SELECT n FROM greeter_waiting WHERE office_id=? AND visit_date=?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	db_stmt_done(st);
+	return v;
+}
+
+/* A waiting visitor's place: those who arrived before, plus one (index checkins_queue). */
+static int64_t place_in_line(node *n, cJSON *o, const char *id, int64_t arrived)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if ((st = db_stmt(n->nd_db, "SELECT count(*) FROM checkins WHERE office_id=? AND visit_date=? "
+		       "AND status='waiting' AND (arrived_at, id) <= (?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, cJSON_GetObjectItem(o, "office_id")->valuestring, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cJSON_GetObjectItem(o, "visit_date")->valuestring, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, arrived);
+	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	db_stmt_done(st);
+	return v;
+}
+
+/*
+ * One check-in with its reasons, wait and (while waiting) place in line.
+ * last_in_line: the visitor has just checked in, so their place is the
+ * number waiting, read in O(1) instead of counted.
+ */
+static cJSON *checkin_json(node *n, const char *id, int last_in_line)
 {
 	sqlite3_stmt *st = NULL;
 	cJSON *o = NULL, *ids, *reasons, *v;
 	uint64_t now = node_now_ms(n);
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT id, office_id, visitor_name, phone, email, language, appointment_with,"
+	if ((st = db_stmt(n->nd_db, "SELECT id, office_id, visitor_name, phone, email, language, appointment_with,"
 		       " virtual, participant_id, status, arrived_at, called_at, serving_at, finished_at,"
-		       " visit_date, note, staff_id FROM checkins WHERE id=?") != 0)
+		       " visit_date, note, staff_id FROM checkins WHERE id=?")) == NULL)
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto out;
 	o = db_row_json(st);
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	st = NULL;
 	if (o == NULL)
 		goto out;
@@ -94,29 +134,20 @@ static cJSON *checkin_json(node *n, const char *id)
 			end = (double)now;
 		cJSON_AddNumberToObject(o, "wait_ms", end > arrived ? end - arrived : 0);
 		if (strcmp(status, "waiting") == 0) {
-			int64_t pos;
-			sqlite3_stmt *p;
-			if (db_prepare(n->nd_db, &p,
-				       "SELECT count(*) FROM checkins WHERE office_id=? AND visit_date=? "
-				       "AND status='waiting' AND (arrived_at < ? OR (arrived_at = ? AND id <= ?))") == 0) {
-				sqlite3_bind_text(p, 1, cJSON_GetObjectItem(o, "office_id")->valuestring, -1, SQLITE_TRANSIENT);
-				sqlite3_bind_text(p, 2, cJSON_GetObjectItem(o, "visit_date")->valuestring, -1, SQLITE_TRANSIENT);
-				sqlite3_bind_int64(p, 3, (int64_t)arrived);
-				sqlite3_bind_int64(p, 4, (int64_t)arrived);
-				sqlite3_bind_text(p, 5, id, -1, SQLITE_STATIC);
-				pos = sqlite3_step(p) == SQLITE_ROW ? sqlite3_column_int64(p, 0) : 0;
-				sqlite3_finalize(p);
+			int64_t pos = last_in_line
+					      ? waiting_count(n, cJSON_GetObjectItem(o, "office_id")->valuestring,
+							      cJSON_GetObjectItem(o, "visit_date")->valuestring)
+					      : place_in_line(n, o, id, (int64_t)arrived);
+			if (pos > 0)
 				cJSON_AddNumberToObject(o, "position", (double)pos);
-			}
 		}
 	}
 
 	ids = cJSON_AddArrayToObject(o, "reason_ids");
 	reasons = cJSON_AddArrayToObject(o, "reasons");
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT cr.reason_id, coalesce(r.label, '(unknown reason)'), r.label_es "
+	if ((st = db_stmt(n->nd_db, "SELECT cr.reason_id, coalesce(r.label, '(unknown reason)'), r.label_es "
 		       "FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id "
-		       "WHERE cr.checkin_id=? ORDER BY coalesce(r.sort, 0), cr.id") != 0) {
+		       "WHERE cr.checkin_id=? ORDER BY coalesce(r.sort, 0), cr.id")) == NULL) {
 		cJSON_Delete(o);
 		o = NULL;
 		goto out;
@@ -131,7 +162,7 @@ static cJSON *checkin_json(node *n, const char *id)
 		cJSON_AddItemToArray(reasons, r);
 	}
 out:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return o;
 }
 
@@ -201,9 +232,8 @@ static void post_checkin(http_req *req, void *ctx)
 		goto done;
 	}
 	/* Every reason must be an active reason offered at this office. */
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT 1 FROM greeter_reasons WHERE id=? AND active=1 AND local_area_id=? "
-		       "AND (office_id IS NULL OR office_id=?)") != 0)
+	if ((st = db_stmt(n->nd_db, "SELECT 1 FROM greeter_reasons WHERE id=? AND active=1 AND local_area_id=? "
+		       "AND (office_id IS NULL OR office_id=?)")) == NULL)
 		goto dberr;
 	cJSON_ArrayForEach(r, reason_ids)
 	{
@@ -227,16 +257,15 @@ static void post_checkin(http_req *req, void *ctx)
 		}
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	st = NULL;
 
 	now = node_now_ms(n);
 	clock_local_date(now, today);
 	uuid7_at(id, now);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
+	if ((st = db_stmt(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
 		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
-		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)") != 0)
+		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)")) == NULL)
 		goto dberr;
 	{
 		char ts[HLC_STRLEN];
@@ -257,12 +286,11 @@ static void post_checkin(http_req *req, void *ctx)
 		sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto dberr;
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		st = NULL;
 
-		if (db_prepare(n->nd_db, &st,
-			       "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
-			       "VALUES(?,?,?,?)") != 0)
+		if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
+			       "VALUES(?,?,?,?)")) == NULL)
 			goto dberr;
 		cJSON_ArrayForEach(r, reason_ids)
 		{
@@ -276,14 +304,13 @@ static void post_checkin(http_req *req, void *ctx)
 				goto dberr;
 			sqlite3_reset(st);
 		}
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		st = NULL;
 
 		char eid[UUID_STRLEN];
 		uuid7_at(eid, now);
-		if (db_prepare(n->nd_db, &st,
-			       "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-			       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)") != 0)
+		if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+			       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)")) == NULL)
 			goto dberr;
 		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -292,16 +319,16 @@ static void post_checkin(http_req *req, void *ctx)
 		sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto dberr;
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		st = NULL;
 	}
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
-	out = checkin_json(n, id);
+	out = checkin_json(n, id, 1);
 	node_write_finish(n, &c, NULL, req, 201, out);
 	goto done;
 
 badtx:
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	st = NULL;
 	capture_abort(&c);
 bad:
@@ -309,7 +336,7 @@ bad:
 	goto done;
 dberr:
 	log_warnx("check-in not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	st = NULL;
 	capture_abort(&c);
 	node_reply_db_error(req);
@@ -441,7 +468,7 @@ static void get_checkin(http_req *req, void *ctx)
 
 	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
 		return;
-	o = checkin_json(n, http_req_param(req, "id"));
+	o = checkin_json(n, http_req_param(req, "id"), 0);
 	if (o == NULL)
 		http_reply_error(req, 404, "id", "no such check-in");
 	else
@@ -507,14 +534,13 @@ static void post_action(http_req *req, void *ctx)
 	now = node_now_ms(n);
 	hlc_now(&n->nd_hlc, ts);
 	/* Timestamps record the first time a state is reached; requeue clears them. */
-	if (db_prepare(n->nd_db, &st,
-		       "UPDATE checkins SET status=?2, updated_hlc=?3,"
+	if ((st = db_stmt(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3,"
 		       " called_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='called' THEN coalesce(called_at, ?4) ELSE called_at END,"
 		       " serving_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='serving' THEN coalesce(serving_at, ?4) ELSE serving_at END,"
 		       " finished_at = CASE WHEN ?2 IN ('done','left') THEN ?4 ELSE NULL END,"
 		       " note = coalesce(?5, note),"
 		       " participant_id = coalesce(?6, participant_id)"
-		       " WHERE id=?1") != 0)
+		       " WHERE id=?1")) == NULL)
 		goto dberr;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
@@ -524,12 +550,11 @@ static void post_action(http_req *req, void *ctx)
 	db_bind_text(st, 6, participant);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto dberr;
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	st = NULL;
 	uuid7_at(eid, now);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-		       " to_status, note, at, hlc) VALUES(?,?,?,?,?,?,?,?,?)") != 0)
+	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+		       " to_status, note, at, hlc) VALUES(?,?,?,?,?,?,?,?,?)")) == NULL)
 		goto dberr;
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -542,13 +567,13 @@ static void post_action(http_req *req, void *ctx)
 	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto dberr;
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	st = NULL;
-	node_write_finish(n, &c, NULL, req, 200, checkin_json(n, id));
+	node_write_finish(n, &c, NULL, req, 200, checkin_json(n, id, 0));
 	goto done;
 dberr:
 	log_warnx("check-in action not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	capture_abort(&c);
 	node_reply_db_error(req);
 done:

@@ -15,6 +15,38 @@
 
 static const db_migration node_migrations[] = {
 	{"CREATE TABLE node_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT);"},
+	/*
+	 * The kiosk tells each visitor their place in line.  A count over the
+	 * day's waiting rows grows with the line, so the node keeps the number
+	 * waiting per office and day, maintained by triggers: they fire for the
+	 * API's writes and for pulled changesets alike, inside the same
+	 * transaction.  Node-local (not replicated, never captured), rebuilt
+	 * from checkins here.  The index serves the place of any one visitor.
+	 */
+	{"CREATE TABLE greeter_waiting("
+	 " office_id TEXT NOT NULL, visit_date TEXT NOT NULL, n INTEGER NOT NULL,"
+	 " PRIMARY KEY(office_id, visit_date)) WITHOUT ROWID;"
+	 "INSERT INTO greeter_waiting(office_id, visit_date, n)"
+	 " SELECT office_id, visit_date, count(*) FROM checkins WHERE status='waiting'"
+	 " GROUP BY office_id, visit_date;"
+	 "CREATE TRIGGER greeter_waiting_ins AFTER INSERT ON checkins WHEN new.status='waiting'"
+	 " BEGIN INSERT INTO greeter_waiting(office_id, visit_date, n)"
+	 "  VALUES(new.office_id, new.visit_date, 1)"
+	 "  ON CONFLICT(office_id, visit_date) DO UPDATE SET n=n+1; END;"
+	 "CREATE TRIGGER greeter_waiting_del AFTER DELETE ON checkins WHEN old.status='waiting'"
+	 " BEGIN UPDATE greeter_waiting SET n=n-1"
+	 "  WHERE office_id=old.office_id AND visit_date=old.visit_date; END;"
+	 "CREATE TRIGGER greeter_waiting_upd AFTER UPDATE OF status, office_id, visit_date ON checkins"
+	 " WHEN (old.status='waiting') <> (new.status='waiting')"
+	 "  OR ((old.status='waiting') AND (old.office_id<>new.office_id OR old.visit_date<>new.visit_date))"
+	 " BEGIN"
+	 "  UPDATE greeter_waiting SET n=n-1 WHERE old.status='waiting'"
+	 "   AND office_id=old.office_id AND visit_date=old.visit_date;"
+	 "  INSERT INTO greeter_waiting(office_id, visit_date, n)"
+	 "   SELECT new.office_id, new.visit_date, 1 WHERE new.status='waiting'"
+	 "   ON CONFLICT(office_id, visit_date) DO UPDATE SET n=n+1;"
+	 " END;"
+	 "CREATE INDEX checkins_queue ON checkins(office_id, visit_date, status, arrived_at, id);"},
 };
 
 int node_migrate(node *n)
@@ -69,7 +101,7 @@ struct node_pending {
 int node_write_begin(node *n, struct capture *c)
 {
 	if (!n->nd_batch_open) {
-		if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)
+		if (db_exec_cached(n->nd_db, "BEGIN IMMEDIATE") != 0)
 			return -1;
 		n->nd_batch_open = 1;
 	}
@@ -109,7 +141,7 @@ static void commit_batch(uv_check_t *h)
 	if (!n->nd_batch_open)
 		return;
 	FAULT_POINT("node.commit.before");
-	ok = db_exec(n->nd_db, "COMMIT") == 0;
+	ok = db_exec_cached(n->nd_db, "COMMIT") == 0;
 	if (ok)
 		FAULT_POINT("node.commit.after");
 	if (!ok) {

@@ -115,6 +115,28 @@ class GreeterTest(unittest.TestCase):
         self.assertTrue(all(x["status"] in ("done", "left") for x in mixed))
         self.assertEqual(self.node.get("/api/v1/checkins?status=bogus").status, 400)
 
+    def test_place_in_line_follows_the_queue(self):
+        # The kiosk's "number N in line" comes from a count the node keeps by
+        # triggers: it must stay equal to the list through every action.
+        def waiting():
+            return self.node.get("/api/v1/checkins?status=waiting").json()
+
+        first = self.checkin("Line One").json()
+        self.assertEqual(first["position"], len(waiting()))
+        second = self.checkin("Line Two").json()
+        self.assertEqual(second["position"], len(waiting()))
+        for action in ("call", "requeue", "serve", "done"):
+            r = self.node.post("/api/v1/checkins/%s/action" % first["id"], {"action": action})
+            self.assertEqual(r.status, 200, (action, r.body))
+            c = self.checkin("After " + action).json()
+            self.assertEqual(c["position"], len(waiting()), action)
+        lst = waiting()
+        self.assertNotIn(first["id"], [x["id"] for x in lst])
+        self.assertEqual([x["position"] for x in lst], list(range(1, len(lst) + 1)))
+        for x in lst:
+            self.assertEqual(self.node.get("/api/v1/checkins/" + x["id"]).json()["position"],
+                             x["position"])
+
     def test_left_and_unknown_id(self):
         c = self.checkin("Leaver").json()
         r = self.node.post("/api/v1/checkins/%s/action" % c["id"], {"action": "left"})
