@@ -11,12 +11,15 @@
 #include <string.h>
 
 /*
- * The statement cache: for each open connection a small open-addressed table
- * keyed by the address of the SQL text.  Connections are few (one on the
- * node, a handful at the hub), so they sit in a short list under one mutex;
- * a lookup is a pointer hash, no string compare.
+ * Per-connection state: the statement cache and client data.  For each open
+ * connection a small open-addressed table keyed by the address of the SQL
+ * text, and a few keyed data pointers (what SQLite 3.44 calls client data;
+ * Debian's 3.40 lacks it).  Connections are few (one on the node, a handful
+ * at the hub), so they sit in a short list under one mutex; a lookup is a
+ * pointer hash, no string compare.
  */
-#define DB_CACHE_SLOTS 128 /* power of two; statements beyond it are not cached */
+#define DB_CACHE_SLOTS 128 /* power of two; statements beyond 3/4 are not cached */
+#define DB_DATA_SLOTS 4
 
 typedef struct db_cache_ent {
 	const char *sql;
@@ -24,28 +27,33 @@ typedef struct db_cache_ent {
 	int busy;
 } db_cache_ent;
 
-typedef struct db_cache {
-	struct db_cache *next;
+typedef struct db_conn {
+	struct db_conn *next;
 	sqlite3 *db;
 	int used;
 	db_cache_ent ent[DB_CACHE_SLOTS];
-} db_cache;
+	struct {
+		const char *key;
+		void *data;
+		void (*destroy)(void *);
+	} dat[DB_DATA_SLOTS];
+} db_conn;
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static db_cache *caches;
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static db_conn *conns;
 
-static db_cache *cache_of(sqlite3 *db, int create)
+static db_conn *conn_of(sqlite3 *db, int create)
 {
-	db_cache *c;
+	db_conn *c;
 
-	for (c = caches; c; c = c->next)
+	for (c = conns; c; c = c->next)
 		if (c->db == db)
 			return c;
 	if (!create || (c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
 	c->db = db;
-	c->next = caches;
-	caches = c;
+	c->next = conns;
+	conns = c;
 	return c;
 }
 
@@ -59,7 +67,7 @@ static unsigned cache_slot(const char *sql)
 }
 
 /* The slot holding sql, or the empty slot where it goes; NULL when full. */
-static db_cache_ent *cache_find(db_cache *c, const char *sql)
+static db_cache_ent *cache_find(db_conn *c, const char *sql)
 {
 	unsigned i = cache_slot(sql);
 
@@ -71,17 +79,17 @@ static db_cache_ent *cache_find(db_cache *c, const char *sql)
 
 sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql)
 {
-	db_cache *c;
+	db_conn *c;
 	db_cache_ent *e = NULL;
 	sqlite3_stmt *st = NULL;
 
-	pthread_mutex_lock(&cache_lock);
-	c = cache_of(db, 1);
+	pthread_mutex_lock(&conn_lock);
+	c = conn_of(db, 1);
 	if (c && (e = cache_find(c, sql)) != NULL && e->sql == sql && !e->busy) {
 		e->busy = 1;
 		st = e->st;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&conn_lock);
 	if (st)
 		return st;
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
@@ -90,8 +98,8 @@ sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql)
 		return NULL;
 	}
 	/* Keep it when its slot is free (a busy twin stays uncached). */
-	pthread_mutex_lock(&cache_lock);
-	c = cache_of(db, 0);
+	pthread_mutex_lock(&conn_lock);
+	c = conn_of(db, 0);
 	if (c && c->used < DB_CACHE_SLOTS * 3 / 4 && (e = cache_find(c, sql)) != NULL &&
 	    e->sql == NULL) {
 		e->sql = sql;
@@ -99,28 +107,28 @@ sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql)
 		e->busy = 1;
 		c->used++;
 	}
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&conn_lock);
 	return st;
 }
 
 void db_stmt_done(sqlite3_stmt *st)
 {
-	db_cache *c;
+	db_conn *c;
 	db_cache_ent *e = NULL;
 
 	if (st == NULL)
 		return;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	pthread_mutex_lock(&cache_lock);
-	c = cache_of(sqlite3_db_handle(st), 0);
+	pthread_mutex_lock(&conn_lock);
+	c = conn_of(sqlite3_db_handle(st), 0);
 	if (c)
 		for (int i = 0; i < DB_CACHE_SLOTS && e == NULL; i++)
 			if (c->ent[i].st == st)
 				e = &c->ent[i];
 	if (e)
 		e->busy = 0;
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&conn_lock);
 	if (e == NULL)
 		sqlite3_finalize(st);
 }
@@ -140,20 +148,58 @@ int db_exec_cached(sqlite3 *db, const char *sql)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Finalize and forget a connection's cached statements. */
-static void cache_drop(sqlite3 *db)
+int db_set_data(sqlite3 *db, const char *key, void *data, void (*destroy)(void *))
 {
-	db_cache **pp, *c;
+	db_conn *c;
+	int ret = -1;
 
-	pthread_mutex_lock(&cache_lock);
-	for (pp = &caches; (c = *pp) != NULL; pp = &c->next)
+	pthread_mutex_lock(&conn_lock);
+	c = conn_of(db, 1);
+	for (int i = 0; c && i < DB_DATA_SLOTS; i++)
+		if (c->dat[i].key == NULL || c->dat[i].key == key) {
+			if (c->dat[i].key == key && c->dat[i].destroy && c->dat[i].data != data)
+				c->dat[i].destroy(c->dat[i].data);
+			c->dat[i].key = key;
+			c->dat[i].data = data;
+			c->dat[i].destroy = destroy;
+			ret = 0;
+			break;
+		}
+	pthread_mutex_unlock(&conn_lock);
+	return ret;
+}
+
+void *db_get_data(sqlite3 *db, const char *key)
+{
+	db_conn *c;
+	void *data = NULL;
+
+	pthread_mutex_lock(&conn_lock);
+	c = conn_of(db, 0);
+	for (int i = 0; c && i < DB_DATA_SLOTS; i++)
+		if (c->dat[i].key == key)
+			data = c->dat[i].data;
+	pthread_mutex_unlock(&conn_lock);
+	return data;
+}
+
+/* Release a connection's client data and cached statements. */
+static void conn_drop(sqlite3 *db)
+{
+	db_conn **pp, *c;
+
+	pthread_mutex_lock(&conn_lock);
+	for (pp = &conns; (c = *pp) != NULL; pp = &c->next)
 		if (c->db == db) {
 			*pp = c->next;
 			break;
 		}
-	pthread_mutex_unlock(&cache_lock);
+	pthread_mutex_unlock(&conn_lock);
 	if (c == NULL)
 		return;
+	for (int i = 0; i < DB_DATA_SLOTS; i++)
+		if (c->dat[i].key && c->dat[i].destroy)
+			c->dat[i].destroy(c->dat[i].data);
 	for (int i = 0; i < DB_CACHE_SLOTS; i++)
 		sqlite3_finalize(c->ent[i].st);
 	free(c);
@@ -188,7 +234,7 @@ void db_close(sqlite3 *db)
 {
 	if (db == NULL)
 		return;
-	cache_drop(db);
+	conn_drop(db);
 	if (sqlite3_close(db) != SQLITE_OK) {
 		log_warnx("closing database: %s", sqlite3_errmsg(db));
 		sqlite3_close_v2(db);

@@ -40,6 +40,14 @@ sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql);
 void db_stmt_done(sqlite3_stmt *st);
 /* db_exec() for one statement of static text, through the cache. */
 int db_exec_cached(sqlite3 *db, const char *sql);
+/*
+ * Client data of a connection (SQLite 3.44's sqlite3_set_clientdata, which
+ * Debian's 3.40 lacks): key is compared by address; destroy (may be NULL)
+ * runs when the key is set again or at db_close().  At most 4 keys per
+ * connection.  db_set_data: 0 or -1.  db_get_data: the data or NULL.
+ */
+int db_set_data(sqlite3 *db, const char *key, void *data, void (*destroy)(void *));
+void *db_get_data(sqlite3 *db, const char *key);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
 /* First column of the first row into out (size n); 0, 1 if no row, -1 error. */

@@ -230,6 +230,7 @@ int main(int argc, char **argv)
 
 	http_server_free(n->nd_http);
 	router_free(n->nd_router);
+	db_close(n->nd_ckpt_db); /* the loop ran every queued checkpoint to its end */
 	db_close(n->nd_db);
 	conf_release(&n->nd_conf);
 	uv_loop_close(loop);

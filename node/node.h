@@ -20,6 +20,8 @@
 #define NODE_DEFAULT_TZ "America/Los_Angeles"
 #define NODE_DB_FILE "node.db"
 #define NODE_CONF_FILE "node.conf"
+/* WAL frames after which a background checkpoint starts (SQLite's default). */
+#define NODE_CHECKPOINT_FRAMES 1000
 
 typedef struct node {
 	uv_loop_t *nd_loop;
@@ -39,6 +41,12 @@ typedef struct node {
 	uv_check_t nd_commit_check;
 	int nd_batch_open;
 	struct node_pending *nd_pending, **nd_pending_tail;
+	/* WAL checkpoints run on a thread-pool connection of their own, never
+	 * inside a COMMIT on the loop thread (node_state.c). */
+	uv_work_t nd_ckpt_work;
+	sqlite3 *nd_ckpt_db;
+	int nd_ckpt_busy;
+	char nd_db_path[PATH_MAX];
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */

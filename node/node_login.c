@@ -699,18 +699,18 @@ static void after_change(uv_work_t *w, int status)
 	/* The node's copy of the hub-owned row: not captured (the hub would refuse
 	 * a node's change to it), but in the same transaction, so the new password
 	 * works here at once and offline.  The hub's answer comes with a pull. */
-	sqlite3session_enable(c.cap_sess, 0);
+	capture_pause(&c);
 	if (db_prepare(n->nd_db, &st,
 		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
 		       " password_expires_at=NULL, password_changed_at=? WHERE id=?") != 0) {
-		sqlite3session_enable(c.cap_sess, 1);
+		capture_resume(&c);
 		goto fail;
 	}
 	sqlite3_bind_text(st, 1, j->lj_new_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_text(st, 3, j->lj_staff_id, -1, SQLITE_STATIC);
 	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(n->nd_db) == 1;
-	sqlite3session_enable(c.cap_sess, 1);
+	capture_resume(&c);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (!ok || audit_login(n, req, j->lj_staff_id, "password_change", connected) != 0)

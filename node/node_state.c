@@ -10,6 +10,7 @@
 #include "lib/fault.h"
 #include "lib/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,8 +165,55 @@ static void commit_batch(uv_check_t *h)
 	}
 }
 
+/*
+ * Checkpoints.  SQLite's automatic checkpoint runs inside the COMMIT that
+ * crosses 1000 WAL frames: it copies every page to the database file and
+ * fsyncs it, on the loop thread, while every request of the next batch
+ * waits.  So the loop connection's WAL hook only notices the size and hands
+ * a PASSIVE checkpoint to the thread pool, on a connection of its own
+ * (WAL lets a checkpoint run beside the writer; durability is the WAL's).
+ */
+static void ckpt_work(uv_work_t *w)
+{
+	node *n = w->data;
+	int log_frames = 0, done = 0;
+
+	if (n->nd_ckpt_db == NULL && db_open(n->nd_db_path, &n->nd_ckpt_db) != 0)
+		return;
+	if (sqlite3_wal_checkpoint_v2(n->nd_ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+				      &done) != SQLITE_OK)
+		log_warnx("checkpoint of the office database: %s", sqlite3_errmsg(n->nd_ckpt_db));
+}
+
+static void ckpt_after(uv_work_t *w, int status)
+{
+	node *n = w->data;
+
+	(void)status;
+	n->nd_ckpt_busy = 0;
+}
+
+static int on_wal(void *arg, sqlite3 *db, const char *dbname, int frames)
+{
+	node *n = arg;
+
+	(void)db;
+	(void)dbname;
+	if (frames < NODE_CHECKPOINT_FRAMES || n->nd_ckpt_busy || n->nd_stopping)
+		return SQLITE_OK;
+	n->nd_ckpt_work.data = n;
+	if (uv_queue_work(n->nd_loop, &n->nd_ckpt_work, ckpt_work, ckpt_after) == 0)
+		n->nd_ckpt_busy = 1;
+	return SQLITE_OK;
+}
+
 void node_commit_start(node *n)
 {
+	const char *path = sqlite3_db_filename(n->nd_db, "main");
+
+	snprintf(n->nd_db_path, sizeof n->nd_db_path, "%s", path ? path : "");
+	if (n->nd_db_path[0])
+		sqlite3_wal_hook(n->nd_db, on_wal, n); /* replaces the automatic checkpoint */
 	n->nd_pending_tail = &n->nd_pending;
 	uv_check_init(n->nd_loop, &n->nd_commit_check);
 	n->nd_commit_check.data = n;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -83,8 +84,8 @@ static void test_one_write_one_entry(void **state)
 	assert_int_equal(db_int(copy, "SELECT count(*) FROM checkin_reasons", -1), 1);
 	/* The outbox itself is never captured. */
 	assert_int_equal(db_int(copy, "SELECT count(*) FROM sqlite_master WHERE name='outbox'", -1), 0);
-	sqlite3_close(copy);
-	sqlite3_close(db);
+	db_close(copy);
+	db_close(db);
 }
 
 static void test_update_and_noop(void **state)
@@ -108,7 +109,7 @@ static void test_update_and_noop(void **state)
 	assert_int_equal(capture_commit(&c, "h3", NULL, &seq), 0);
 	assert_true(seq > 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 2);
-	sqlite3_close(db);
+	db_close(db);
 }
 
 static void test_abort_leaves_nothing(void **state)
@@ -123,7 +124,7 @@ static void test_abort_leaves_nothing(void **state)
 	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 0);
 	capture_abort(&c); /* twice is harmless */
-	sqlite3_close(db);
+	db_close(db);
 }
 
 static void test_nested_group_commit(void **state)
@@ -151,7 +152,7 @@ static void test_nested_group_commit(void **state)
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 2);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 2);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins WHERE id='g-2'", -1), 0);
-	sqlite3_close(db);
+	db_close(db);
 }
 
 static void test_schema_check(void **state)
@@ -168,7 +169,7 @@ static void test_schema_check(void **state)
 	assert_int_equal(db_exec(db, "DROP TABLE checkin_events;"
 				     "CREATE TABLE checkin_events(id TEXT PRIMARY KEY, x TEXT)"), 0);
 	assert_int_equal(schema_check(db), -1);
-	sqlite3_close(db);
+	db_close(db);
 }
 
 static void test_demo_seed_idempotent(void **state)
@@ -182,7 +183,7 @@ static void test_demo_seed_idempotent(void **state)
 	assert_int_equal(demo_seed_reference(db, "h"), 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM greeter_reasons", -1), n);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM offices WHERE id='" DEMO_OFFICE "'", -1), 1);
-	sqlite3_close(db);
+	db_close(db);
 }
 
 static void test_greeter_rules(void **state)
@@ -208,6 +209,273 @@ static void test_greeter_rules(void **state)
 	assert_int_equal(greeter_valid_language("fr"), -1);
 }
 
+/* ---- differential check against the session extension ------------------------ */
+
+/*
+ * capture.c writes changesets itself instead of running a session per write.
+ * Here the same random writes run on two identical databases, one under
+ * capture and one under a real sqlite3session attached to every replicated
+ * table in schema order, and the two changesets must say the same thing:
+ * the same tables in the same order with the same headers, and the same
+ * changes (op, indirect flag, every old and new field).  Only the order of
+ * changes within a table may differ (a session emits them in hash order).
+ * The writes mix inserts, updates (some changing nothing, some the key),
+ * deletes, delete-then-insert, INSERT OR REPLACE, statements that fail half
+ * way (rolled back), values of every type, NULL keys, and changes made by a
+ * trigger (indirect).
+ */
+static int attach_session(const table_def *t, void *arg)
+{
+	return sqlite3session_attach(arg, t->td_name) == SQLITE_OK ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void describe_value(char *out, size_t n, sqlite3_value *v)
+{
+	if (v == NULL) {
+		snprintf(out, n, "~");
+		return;
+	}
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		snprintf(out, n, "i%lld", (long long)sqlite3_value_int64(v));
+		break;
+	case SQLITE_FLOAT:
+		snprintf(out, n, "r%.17g", sqlite3_value_double(v));
+		break;
+	case SQLITE_TEXT:
+		snprintf(out, n, "t'%s'", (const char *)sqlite3_value_text(v));
+		break;
+	case SQLITE_BLOB: {
+		const unsigned char *p = sqlite3_value_blob(v);
+		int len = sqlite3_value_bytes(v);
+		size_t k = (size_t)snprintf(out, n, "x");
+		for (int i = 0; i < len && k + 3 < n; i++)
+			k += (size_t)snprintf(out + k, n - k, "%02x", p[i]);
+		break;
+	}
+	default:
+		snprintf(out, n, "null");
+	}
+}
+
+/* The changeset as text: one line per table header, then its changes sorted. */
+static char *describe(const void *cs, int n)
+{
+	sqlite3_changeset_iter *it;
+	char *out = calloc(1, 1), *lines[512], cur_tab[128] = "";
+	size_t outlen = 0;
+	int nlines = 0;
+
+	assert_int_equal(sqlite3changeset_start(&it, n, (void *)cs), SQLITE_OK);
+	for (;;) {
+		int rc = sqlite3changeset_next(it);
+		const char *tab = "";
+		int ncol = 0, op = 0, ind = 0;
+		unsigned char *pk = NULL;
+		int npk = 0;
+		char line[8192], v[1024];
+		size_t k;
+
+		if (rc == SQLITE_ROW) {
+			assert_int_equal(sqlite3changeset_op(it, &tab, &ncol, &op, &ind), SQLITE_OK);
+			assert_int_equal(sqlite3changeset_pk(it, &pk, &npk), SQLITE_OK);
+		} else {
+			assert_int_equal(rc, SQLITE_DONE);
+		}
+		if (rc != SQLITE_ROW || strcmp(tab, cur_tab) != 0) {
+			/* Flush the previous table's changes, sorted. */
+			qsort(lines, (size_t)nlines, sizeof lines[0], cmp_str);
+			for (int i = 0; i < nlines; i++) {
+				size_t l = strlen(lines[i]);
+				out = realloc(out, outlen + l + 2);
+				memcpy(out + outlen, lines[i], l);
+				outlen += l;
+				out[outlen++] = '\n';
+				out[outlen] = '\0';
+				free(lines[i]);
+			}
+			nlines = 0;
+			if (rc != SQLITE_ROW)
+				break;
+			snprintf(cur_tab, sizeof cur_tab, "%s", tab);
+			k = (size_t)snprintf(line, sizeof line, "T %s %d ", tab, ncol);
+			for (int i = 0; i < npk; i++)
+				k += (size_t)snprintf(line + k, sizeof line - k, "%d", pk[i]);
+			out = realloc(out, outlen + k + 2);
+			memcpy(out + outlen, line, k);
+			outlen += k;
+			out[outlen++] = '\n';
+			out[outlen] = '\0';
+		}
+		k = (size_t)snprintf(line, sizeof line, "  %d/%d old:", op, ind);
+		for (int i = 0; i < ncol; i++) {
+			sqlite3_value *x = NULL;
+			if (op != SQLITE_INSERT)
+				assert_int_equal(sqlite3changeset_old(it, i, &x), SQLITE_OK);
+			describe_value(v, sizeof v, x);
+			k += (size_t)snprintf(line + k, sizeof line - k, " %s", v);
+		}
+		k += (size_t)snprintf(line + k, sizeof line - k, " new:");
+		for (int i = 0; i < ncol; i++) {
+			sqlite3_value *x = NULL;
+			if (op != SQLITE_DELETE)
+				assert_int_equal(sqlite3changeset_new(it, i, &x), SQLITE_OK);
+			describe_value(v, sizeof v, x);
+			k += (size_t)snprintf(line + k, sizeof line - k, " %s", v);
+		}
+		assert_true(nlines < 512);
+		lines[nlines++] = strdup(line);
+	}
+	sqlite3changeset_finalize(it);
+	return out;
+}
+
+static unsigned rnd_state;
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+
+/* One random statement's SQL (the same on both databases). */
+static void random_statement(char *sql, size_t n)
+{
+	static const char *const values[] = {
+		"'Ana'", "'Bo'", "NULL", "42", "4.5", "X'00ff10'", "''", "'Zoë'", "-7", "1e300",
+	};
+	static const char *const cols[] = {"visitor_name", "phone", "note", "status",
+					   "arrived_at", "staff_id", "email"};
+	int id = (int)rnd(6), id2 = (int)rnd(6);
+	const char *v = values[rnd(sizeof values / sizeof values[0])];
+	const char *col = cols[rnd(sizeof cols / sizeof cols[0])];
+
+	switch (rnd(11)) {
+	case 0:
+	case 1:
+	case 2:
+		snprintf(sql, n, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+			 " arrived_at, visit_date, updated_hlc, note) VALUES('c%d','o1','la1',"
+			 " 'V%d', %d, '2026-01-05', 'h', %s)", id, id, 1000 + id, v);
+		break;
+	case 3:
+	case 4:
+		snprintf(sql, n, "UPDATE checkins SET %s=%s WHERE id='c%d'",
+			 strcmp(col, "visitor_name") == 0 && strcmp(v, "NULL") == 0 ? "note" : col,
+			 v, id);
+		break;
+	case 5: /* same value again: nothing changes */
+		snprintf(sql, n, "UPDATE checkins SET visitor_name=visitor_name, note=note WHERE id='c%d'",
+			 id);
+		break;
+	case 6:
+		snprintf(sql, n, "DELETE FROM checkins WHERE id='c%d'", id);
+		break;
+	case 7:
+		snprintf(sql, n, "INSERT OR REPLACE INTO checkins(id, office_id, local_area_id,"
+			 " visitor_name, arrived_at, visit_date, updated_hlc) VALUES('c%d','o1','la1',"
+			 " 'R%d', 7, '2026-01-06', 'h2')", id, id);
+		break;
+	case 8: /* a new key; fails half way when two rows match */
+		snprintf(sql, n, "UPDATE checkins SET id='c%d', note='moved' WHERE id IN ('c%d','c%d')",
+			 id2, id, rnd(2) ? id : (id + 1) % 6);
+		break;
+	case 9: /* a NULL key is not recorded (allowed in a rowid table without NOT NULL) */
+		snprintf(sql, n, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id)"
+			 " VALUES('r%d','c%d','reason-1','o1')", (int)rnd(4), id);
+		break;
+	default: /* every row at once, with a value of a new type */
+		snprintf(sql, n, "UPDATE checkins SET arrived_at=arrived_at+%s WHERE office_id='o1'",
+			 rnd(2) ? "1" : "0.5");
+		break;
+	}
+}
+
+static sqlite3 *open_twin(void)
+{
+	sqlite3 *db = open_node();
+
+	/* A trigger's changes are "indirect" in a changeset. */
+	assert_int_equal(db_exec(db, "CREATE TRIGGER t_ev AFTER INSERT ON checkins BEGIN"
+				     " INSERT INTO checkin_events(id, checkin_id, office_id, action,"
+				     " to_status, at, hlc) VALUES('e-' || new.id || '-' || new.visitor_name,"
+				     " new.id, 'o1', 'checkin', 'waiting', 0, 'h'); END;"), 0);
+	return db;
+}
+
+static void test_same_changesets_as_a_session(void **state)
+{
+	sqlite3 *a = open_twin(), *b = open_twin();
+	int writes = 0, nonempty = 0;
+	const char *seed_env = getenv("OUTPOST_SEED");
+	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : 20261201u;
+
+	(void)state;
+	rnd_state = seed;
+	for (int w = 0; w < 400; w++) {
+		int nst = 1 + (int)rnd(5), abort_it = rnd(10) == 0;
+		char sql[512];
+		capture c;
+		sqlite3_session *s;
+		void *cs_b = NULL;
+		int n_b = 0;
+		int64_t seq = 0;
+
+		assert_int_equal(capture_begin(&c, a), 0);
+		assert_int_equal(db_exec(b, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sqlite3session_create(b, "main", &s), SQLITE_OK);
+		assert_int_equal(schema_foreach(attach_session, s), 0);
+		for (int k = 0; k < nst; k++) {
+			random_statement(sql, sizeof sql);
+			int ra = sqlite3_exec(a, sql, NULL, NULL, NULL);
+			int rb = sqlite3_exec(b, sql, NULL, NULL, NULL);
+			assert_int_equal(ra, rb);
+		}
+		if (abort_it) {
+			capture_abort(&c);
+			sqlite3session_delete(s);
+			assert_int_equal(db_exec(b, "ROLLBACK"), 0);
+			continue;
+		}
+		assert_int_equal(sqlite3session_changeset(s, &n_b, &cs_b), SQLITE_OK);
+		sqlite3session_delete(s);
+		assert_int_equal(db_exec(b, "COMMIT"), 0);
+		assert_int_equal(capture_commit(&c, "h", NULL, &seq), 0);
+		writes++;
+		if (n_b == 0) {
+			assert_int_equal(seq, 0);
+		} else {
+			sqlite3_stmt *st;
+			assert_true(seq > 0);
+			nonempty++;
+			assert_int_equal(db_prepare(a, &st, "SELECT changeset FROM outbox WHERE seq=?"), 0);
+			sqlite3_bind_int64(st, 1, seq);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			char *da = describe(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0));
+			char *db_ = describe(cs_b, n_b);
+			if (strcmp(da, db_) != 0)
+				fprintf(stderr, "seed %u write %d differs:\ncapture:\n%s\nsession:\n%s\n",
+					seed, w, da, db_);
+			assert_string_equal(da, db_);
+			free(da);
+			free(db_);
+			sqlite3_finalize(st);
+		}
+		sqlite3_free(cs_b);
+	}
+	assert_true(writes > 300);
+	assert_true(nonempty > 200);
+	/* And both databases went the same way. */
+	assert_int_equal(db_int(a, "SELECT count(*) FROM checkins", -1),
+			 db_int(b, "SELECT count(*) FROM checkins", -2));
+	db_close(a);
+	db_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_update_and_noop),
 		cmocka_unit_test(test_abort_leaves_nothing),
 		cmocka_unit_test(test_nested_group_commit),
+		cmocka_unit_test(test_same_changesets_as_a_session),
 		cmocka_unit_test(test_schema_check),
 		cmocka_unit_test(test_demo_seed_idempotent),
 		cmocka_unit_test(test_greeter_rules),
