@@ -12,6 +12,8 @@
  *   node.commit.before   node: a batch of office writes, outbox entries
  *                        included, is about to COMMIT (nothing answered yet)
  *   node.commit.after    node: committed, replies not sent yet
+ *   node.flush.before    node: committed batches about to be synced by the
+ *                        flusher thread (their replies wait for it)
  *   push.before_send     node: a push frame is built, not sent
  *   push.after_reply     node: the hub acked a push, the outbox not trimmed yet
  *   pull.after_reply     node: a pull page or snapshot arrived, not applied

@@ -41,8 +41,8 @@ typedef struct node {
 	uv_check_t nd_commit_check;
 	int nd_batch_open;
 	struct node_pending *nd_pending, **nd_pending_tail;
-	/* WAL checkpoints run on a thread-pool connection of their own, never
-	 * inside a COMMIT on the loop thread (node_state.c). */
+	/* Durability and WAL checkpoints, off the loop thread (node_commit.c). */
+	struct node_flush *nd_flush; /* syncs the WAL before writes are answered */
 	uv_work_t nd_ckpt_work;
 	sqlite3 *nd_ckpt_db;
 	int nd_ckpt_busy;
@@ -61,13 +61,14 @@ int node_migrate(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
 /*
- * Captured writes with group commit.  node_write_begin() joins (or opens) the
- * loop iteration's transaction and starts a savepoint with change capture;
- * node_write_finish() closes the savepoint (appending its outbox entry) and
- * queues the reply, which is sent only after the batch's COMMIT at the end of
- * the loop iteration (node_commit_start).  So one fsync serves every request
- * that arrived together, and no reply precedes the durability of its write.
- * On failure node_write_finish() replies 500 itself and returns -1; body is
+ * node_commit.c: captured writes with group commit.  node_write_begin()
+ * joins (or opens) the loop iteration's transaction and starts a savepoint
+ * with change capture; node_write_finish() closes the savepoint (appending
+ * its outbox entry) and queues the reply, which is sent only once the
+ * batch's COMMIT at the end of the loop iteration is durable (a flusher
+ * thread syncs the WAL meanwhile).  So one sync serves every request that
+ * arrived together, and no reply precedes the durability of its write.  On
+ * failure node_write_finish() replies 500 itself and returns -1; body is
  * always consumed.
  */
 struct capture;

@@ -47,6 +47,7 @@ CONVERGE_S = 60        # longest wait for the offices to settle after a fault
 CONVERGE_NO_HOOKS_S = 420
 
 NODE_POINTS = [("node.commit.before", 1, 8), ("node.commit.after", 1, 8),
+               ("node.flush.before", 1, 8),
                ("push.before_send", 1, 3), ("push.after_reply", 1, 3),
                ("pull.after_reply", 1, 4), ("pull.apply", 1, 4)]
 HUB_POINTS = [("hub.apply.entry", 1, 12), ("hub.apply.commit", 1, 3),

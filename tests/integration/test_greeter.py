@@ -332,5 +332,38 @@ class CrashTest(unittest.TestCase):
             node.cleanup()
 
 
+class FlushTest(unittest.TestCase):
+    """A write is answered only after the sync that makes it durable, and the
+    node keeps serving while the sync runs (the flusher thread is held back
+    by a test-build hook)."""
+
+    def test_reply_waits_for_the_sync_and_the_loop_does_not(self):
+        with open(os.path.join(harness.BIN, "outpost-node"), "rb") as f:
+            if b"OUTPOST_TEST_FLUSH_DELAY_MS" not in f.read():
+                self.skipTest("release build: no test hooks")
+        node = Daemon("node", env={"OUTPOST_TEST_FLUSH_DELAY_MS": "1500"}).start()
+        try:
+            rid = node.get("/api/v1/greeter/reasons").json()[0]["id"]
+            done = {}
+
+            def post():
+                t0 = time.monotonic()
+                r = node.post("/api/v1/checkins", {"visitor_name": "Held Back",
+                                                   "reason_ids": [rid]}, timeout=10)
+                done["status"], done["secs"] = r.status, time.monotonic() - t0
+
+            t = threading.Thread(target=post)
+            t.start()
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            self.assertEqual(node.get("/healthz").status, 200)
+            self.assertLess(time.monotonic() - t0, 0.5)  # the loop is not waiting
+            self.assertNotIn("status", done)               # the write is not answered yet
+            t.join(10)
+            self.assertEqual(done.get("status"), 201)
+            self.assertGreaterEqual(done["secs"], 1.4)
+        finally:
+            node.cleanup()
+
 if __name__ == "__main__":
     unittest.main()
