@@ -159,6 +159,8 @@ int loadgen_run(int port, int conns, double seconds, loadgen_build build, const 
 	res->rps = (double)total / res->seconds;
 	if (total) {
 		res->p50_ms = all[total / 2];
+		res->p90_ms = all[(long)((double)total * 0.90)];
+		res->p999_ms = all[(long)((double)total * 0.999)];
 		res->p99_ms = all[(long)((double)total * 0.99)];
 		res->max_ms = all[total - 1];
 	}

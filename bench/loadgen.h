@@ -13,7 +13,7 @@ typedef struct loadgen_result {
 	long errors;
 	double seconds;
 	double rps;
-	double p50_ms, p99_ms, max_ms;
+	double p50_ms, p90_ms, p99_ms, p999_ms, max_ms;
 } loadgen_result;
 
 /* Build the request for the i-th call into out (size n); returns its length. */

@@ -205,11 +205,21 @@ static void conn_drop(sqlite3 *db)
 	free(c);
 }
 
+/* Before SQLite's first use: no allocation statistics (they take a global
+ * mutex on every malloc, and Outpost never reads them). */
+static void db_init_once(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_initialize();
+}
+
 int db_open(const char *path, sqlite3 **out)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sqlite3 *db = NULL;
 	int rc;
 
+	pthread_once(&once, db_init_once);
 	*out = NULL;
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     NULL);
@@ -218,6 +228,9 @@ int db_open(const char *path, sqlite3 **out)
 		sqlite3_close(db);
 		return -1;
 	}
+	/* More lookaside than the default 40 slots: a captured write allocates
+	 * many small objects, and lookaside is SQLite's per-connection free list. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 1200, 400);
 	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 1);
 	/* WAL with synchronous=FULL: an acknowledged commit survives power loss. */

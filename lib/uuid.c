@@ -32,15 +32,52 @@ int uuid_random(void *buf, unsigned n)
 	return 0;
 }
 
+/*
+ * Random tails come from a small pool refilled by getrandom(), not one
+ * system call per id (a check-in makes three).  A forked child starts with
+ * an empty pool, so parent and child never hand out the same bytes.
+ */
+static unsigned char uuid_pool[512];
+static unsigned uuid_pool_left;
+
+static void uuid_atfork_child(void)
+{
+	uuid_pool_left = 0;
+}
+
+static void uuid_init_once(void)
+{
+	pthread_atfork(NULL, NULL, uuid_atfork_child);
+}
+
+static void hex2(char *out, unsigned char v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out[0] = hex[v >> 4];
+	out[1] = hex[v & 15];
+}
+
 int uuid7_at(char out[UUID_STRLEN], uint64_t ms)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	unsigned char b[16];
 	uint32_t seq;
+	char *o = out;
 
-	if (uuid_random(b, sizeof b) != 0)
-		return -1;
-	/* Monotonic within the process: same or earlier ms -> bump the sequence. */
+	pthread_once(&once, uuid_init_once);
 	pthread_mutex_lock(&uuid_lock);
+	if (uuid_pool_left < sizeof b) {
+		if (uuid_random(uuid_pool, sizeof uuid_pool) != 0) {
+			pthread_mutex_unlock(&uuid_lock);
+			return -1;
+		}
+		uuid_pool_left = sizeof uuid_pool;
+	}
+	uuid_pool_left -= sizeof b;
+	memcpy(b, uuid_pool + uuid_pool_left, sizeof b);
+	memset(uuid_pool + uuid_pool_left, 0, sizeof b);
+	/* Monotonic within the process: same or earlier ms -> bump the sequence. */
 	if (ms > uuid_last_ms) {
 		uuid_last_ms = ms;
 		uuid_seq = (uint32_t)(b[6] & 0x03) << 8 | b[7]; /* random start, room to grow */
@@ -63,10 +100,13 @@ int uuid7_at(char out[UUID_STRLEN], uint64_t ms)
 	b[6] = (unsigned char)(0x70 | (seq >> 8));
 	b[7] = (unsigned char)seq;
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	snprintf(out, UUID_STRLEN,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		hex2(o, b[i]);
+		o += 2;
+	}
+	*o = '\0';
 	return 0;
 }
 

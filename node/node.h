@@ -75,6 +75,9 @@ struct capture;
 int node_write_begin(node *n, struct capture *c);
 int node_write_finish(node *n, struct capture *c, const char *actor, http_req *req,
 		      int status, cJSON *body);
+/* The same with the reply as JSON text of len bytes (takes ownership; NULL = 500). */
+int node_write_finish_text(node *n, struct capture *c, const char *actor, http_req *req,
+			   int status, char *body, size_t len);
 void node_commit_start(node *n);
 void node_commit_stop(node *n);
 void node_reply_db_error(http_req *req);

@@ -45,7 +45,8 @@ struct node_pending {
 	struct node_pending *next;
 	http_req *req;
 	int status;
-	cJSON *body;
+	char *body; /* JSON text */
+	size_t len;
 	uint64_t ticket; /* the batch's; 0 while the batch is open */
 };
 
@@ -114,12 +115,11 @@ static void *flush_main(void *arg)
 
 static void reply_one(struct node_pending *p, int ok)
 {
-	if (ok) {
-		http_reply_json(p->req, p->status, p->body);
-	} else {
-		cJSON_Delete(p->body);
+	if (ok)
+		http_reply(p->req, p->status, "application/json", p->body, p->len);
+	else
 		node_reply_db_error(p->req);
-	}
+	free(p->body);
 	free(p);
 }
 
@@ -234,8 +234,8 @@ int node_write_begin(node *n, struct capture *c)
 	return capture_begin(c, n->nd_db);
 }
 
-int node_write_finish(node *n, struct capture *c, const char *actor, http_req *req,
-		      int status, cJSON *body)
+int node_write_finish_text(node *n, struct capture *c, const char *actor, http_req *req,
+			   int status, char *body, size_t len)
 {
 	char ts[HLC_STRLEN];
 	struct node_pending *p;
@@ -243,18 +243,28 @@ int node_write_finish(node *n, struct capture *c, const char *actor, http_req *r
 	hlc_now(&n->nd_hlc, ts);
 	if (capture_commit(c, ts, actor, NULL) != 0 || body == NULL ||
 	    (p = calloc(1, sizeof *p)) == NULL) {
-		cJSON_Delete(body);
+		free(body);
 		node_reply_db_error(req);
 		return -1;
 	}
 	p->req = req;
 	p->status = status;
 	p->body = body;
+	p->len = len;
 	if (n->nd_pending_tail == NULL)
 		n->nd_pending_tail = &n->nd_pending;
 	*n->nd_pending_tail = p;
 	n->nd_pending_tail = &p->next;
 	return 0;
+}
+
+int node_write_finish(node *n, struct capture *c, const char *actor, http_req *req,
+		      int status, cJSON *body)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+
+	cJSON_Delete(body);
+	return node_write_finish_text(n, c, actor, req, status, text, text ? strlen(text) : 0);
 }
 
 /* End of a loop iteration: commit the batch; answer it once it is durable. */

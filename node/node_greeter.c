@@ -55,115 +55,71 @@ static void get_reasons(http_req *req, void *ctx)
 
 /* ---- one check-in as JSON ----------------------------------------------- */
 
-/* The number of visitors waiting at an office on a day (greeter_waiting is
- * kept by triggers, node_state.c), or -1. */
-static int64_t waiting_count(node *n, const char *office, const char *day)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if ((st = db_stmt(n->nd_db, "SELECT n FROM greeter_waiting WHERE office_id=? AND visit_date=?")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	db_stmt_done(st);
-	return v;
-}
-
-/* A waiting visitor's place: those who arrived before, plus one (index checkins_queue). */
-static int64_t place_in_line(node *n, cJSON *o, const char *id, int64_t arrived)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if ((st = db_stmt(n->nd_db, "SELECT count(*) FROM checkins WHERE office_id=? AND visit_date=? "
-		       "AND status='waiting' AND (arrived_at, id) <= (?, ?)")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, cJSON_GetObjectItem(o, "office_id")->valuestring, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, cJSON_GetObjectItem(o, "visit_date")->valuestring, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, arrived);
-	sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	db_stmt_done(st);
-	return v;
-}
-
 /*
- * One check-in with its reasons, wait and (while waiting) place in line.
- * last_in_line: the visitor has just checked in, so their place is the
- * number waiting, read in O(1) instead of counted.
+ * A check-in as JSON, built by SQLite in one statement: the same object for
+ * the list, one visit, and the reply to a write.  ?4 is the node's time
+ * (for the wait); pos is the SQL for the place in line while waiting.
  */
-static cJSON *checkin_json(node *n, const char *id, int last_in_line)
-{
-	sqlite3_stmt *st = NULL;
-	cJSON *o = NULL, *ids, *reasons, *v;
-	uint64_t now = node_now_ms(n);
+#define CHECKIN_OBJECT(pos)                                                                  \
+	"json_object('id', c.id, 'office_id', c.office_id, 'visitor_name', c.visitor_name,"    \
+	" 'phone', c.phone, 'email', c.email, 'language', c.language,"                         \
+	" 'appointment_with', c.appointment_with,"                                              \
+	" 'virtual', json(CASE WHEN c.virtual THEN 'true' ELSE 'false' END),"                   \
+	" 'participant_id', c.participant_id, 'status', c.status, 'arrived_at', c.arrived_at,"  \
+	" 'called_at', c.called_at, 'serving_at', c.serving_at, 'finished_at', c.finished_at,"  \
+	" 'visit_date', c.visit_date, 'note', c.note, 'staff_id', c.staff_id,"                  \
+	" 'wait_ms', max(0, CASE WHEN c.status='waiting' THEN ?4"                               \
+	"   ELSE coalesce(c.called_at, c.serving_at, c.finished_at, ?4) END - c.arrived_at),"   \
+	" 'position', CASE WHEN c.status='waiting' THEN " pos " END,"                           \
+	" 'reason_ids', (SELECT json_group_array(x.reason_id) FROM (SELECT cr.reason_id"        \
+	"   FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id"         \
+	"   WHERE cr.checkin_id=c.id ORDER BY coalesce(r.sort, 0), cr.id) x),"                  \
+	" 'reasons', (SELECT json_group_array(json_object('id', x.reason_id, 'label', x.label," \
+	"   'label_es', x.label_es)) FROM (SELECT cr.reason_id,"                                \
+	"   coalesce(r.label, '(unknown reason)') AS label, r.label_es"                         \
+	"   FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id"         \
+	"   WHERE cr.checkin_id=c.id ORDER BY coalesce(r.sort, 0), cr.id) x))"
 
-	if ((st = db_stmt(n->nd_db, "SELECT id, office_id, visitor_name, phone, email, language, appointment_with,"
-		       " virtual, participant_id, status, arrived_at, called_at, serving_at, finished_at,"
-		       " visit_date, note, staff_id FROM checkins WHERE id=?")) == NULL)
+/* One visitor's place: those waiting who arrived before, plus one (index
+ * checkins_queue).  Just checked in: the number waiting, kept by triggers
+ * (greeter_waiting, node_state.c), so a long line costs nothing. */
+static const char one_sql[] =
+	"SELECT " CHECKIN_OBJECT("(SELECT count(*) FROM checkins w WHERE w.office_id=c.office_id"
+				 " AND w.visit_date=c.visit_date AND w.status='waiting'"
+				 " AND (w.arrived_at, w.id) <= (c.arrived_at, c.id))")
+	" FROM checkins c WHERE c.id=?1";
+static const char new_sql[] =
+	"SELECT " CHECKIN_OBJECT("(SELECT g.n FROM greeter_waiting g WHERE g.office_id=c.office_id"
+				 " AND g.visit_date=c.visit_date)")
+	" FROM checkins c WHERE c.id=?1";
+
+/* The check-in as JSON text (caller frees), NULL if there is none or on error. */
+static char *checkin_text(node *n, const char *id, int just_checked_in, size_t *len)
+{
+	sqlite3_stmt *st = db_stmt(n->nd_db, just_checked_in ? new_sql : one_sql);
+	char *out = NULL;
+
+	if (st == NULL)
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	o = db_row_json(st);
+	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		if ((out = malloc(*len + 1)) != NULL)
+			memcpy(out, sqlite3_column_text(st, 0), *len + 1);
+	}
 	db_stmt_done(st);
-	st = NULL;
-	if (o == NULL)
-		goto out;
-	v = cJSON_GetObjectItem(o, "virtual");
-	cJSON_ReplaceItemInObject(o, "virtual", cJSON_CreateBool(v && v->valueint));
+	return out;
+}
 
-	/* Wait: from arrival to the first of called/serving/finished, or to now. */
-	{
-		double arrived = cJSON_GetObjectItem(o, "arrived_at")->valuedouble;
-		double end = (double)now;
-		const char *keys[] = {"called_at", "serving_at", "finished_at"};
-		for (int i = 0; i < 3; i++) {
-			cJSON *t = cJSON_GetObjectItem(o, keys[i]);
-			if (cJSON_IsNumber(t)) {
-				end = t->valuedouble;
-				break;
-			}
-		}
-		const char *status = cJSON_GetObjectItem(o, "status")->valuestring;
-		if (strcmp(status, "waiting") == 0)
-			end = (double)now;
-		cJSON_AddNumberToObject(o, "wait_ms", end > arrived ? end - arrived : 0);
-		if (strcmp(status, "waiting") == 0) {
-			int64_t pos = last_in_line
-					      ? waiting_count(n, cJSON_GetObjectItem(o, "office_id")->valuestring,
-							      cJSON_GetObjectItem(o, "visit_date")->valuestring)
-					      : place_in_line(n, o, id, (int64_t)arrived);
-			if (pos > 0)
-				cJSON_AddNumberToObject(o, "position", (double)pos);
-		}
-	}
+/* After a write: the check-in as the reply, once the batch is durable. */
+static void finish_with_checkin(node *n, capture *c, http_req *req, int status, const char *id,
+				int just_checked_in)
+{
+	size_t len = 0;
+	char *text = checkin_text(n, id, just_checked_in, &len);
 
-	ids = cJSON_AddArrayToObject(o, "reason_ids");
-	reasons = cJSON_AddArrayToObject(o, "reasons");
-	if ((st = db_stmt(n->nd_db, "SELECT cr.reason_id, coalesce(r.label, '(unknown reason)'), r.label_es "
-		       "FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id "
-		       "WHERE cr.checkin_id=? ORDER BY coalesce(r.sort, 0), cr.id")) == NULL) {
-		cJSON_Delete(o);
-		o = NULL;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *r = cJSON_CreateObject();
-		cJSON_AddItemToArray(ids, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
-		cJSON_AddStringToObject(r, "id", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddStringToObject(r, "label", (const char *)sqlite3_column_text(st, 1));
-		json_add_str_or_null(r, "label_es", (const char *)sqlite3_column_text(st, 2));
-		cJSON_AddItemToArray(reasons, r);
-	}
-out:
-	db_stmt_done(st);
-	return o;
+	node_write_finish_text(n, c, NULL, req, status, text, len);
 }
 
 /* ---- create ---------------------------------------------------------------- */
@@ -176,7 +132,7 @@ static const char *const checkin_fields[] = {
 static void post_checkin(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	cJSON *body, *out;
+	cJSON *body;
 	json_err e = {{0}, {0}};
 	const char *name, *lang, *phone, *email, *appt, *note, *participant;
 	char namebuf[GREETER_NAME_MAX + 1], phonebuf[64], emailbuf[GREETER_EMAIL_MAX + 1];
@@ -323,8 +279,7 @@ static void post_checkin(http_req *req, void *ctx)
 		st = NULL;
 	}
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
-	out = checkin_json(n, id, 1);
-	node_write_finish(n, &c, NULL, req, 201, out);
+	finish_with_checkin(n, &c, req, 201, id, 1);
 	goto done;
 
 badtx:
@@ -389,27 +344,12 @@ static int date_range(node *n, http_req *req, char from[11], char to[11])
 
 /*
  * The whole list is built by one query (the front desk polls it every few
- * seconds from several screens): the same fields as checkin_json(), with the
+ * seconds from several screens): the same objects as one_sql, with the
  * waiting position from a window over each day's waiting visitors.
  */
 static const char list_sql[] =
-	"SELECT coalesce(json_group_array(json(o)), '[]') FROM (SELECT json_object("
-	" 'id', c.id, 'office_id', c.office_id, 'visitor_name', c.visitor_name, 'phone', c.phone,"
-	" 'email', c.email, 'language', c.language, 'appointment_with', c.appointment_with,"
-	" 'virtual', json(CASE WHEN c.virtual THEN 'true' ELSE 'false' END),"
-	" 'participant_id', c.participant_id, 'status', c.status, 'arrived_at', c.arrived_at,"
-	" 'called_at', c.called_at, 'serving_at', c.serving_at, 'finished_at', c.finished_at,"
-	" 'visit_date', c.visit_date, 'note', c.note, 'staff_id', c.staff_id,"
-	" 'wait_ms', max(0, CASE WHEN c.status='waiting' THEN ?4"
-	"   ELSE coalesce(c.called_at, c.serving_at, c.finished_at, ?4) END - c.arrived_at),"
-	" 'position', CASE WHEN c.status='waiting' THEN c.pos END,"
-	" 'reason_ids', (SELECT json_group_array(cr.reason_id) FROM checkin_reasons cr"
-	"   WHERE cr.checkin_id=c.id),"
-	" 'reasons', (SELECT json_group_array(json_object('id', cr.reason_id,"
-	"   'label', coalesce(r.label, '(unknown reason)'), 'label_es', r.label_es))"
-	"   FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id"
-	"   WHERE cr.checkin_id=c.id)) AS o"
-	" FROM (SELECT *, row_number() OVER (PARTITION BY visit_date, status='waiting'"
+	"SELECT coalesce(json_group_array(json(o)), '[]') FROM (SELECT " CHECKIN_OBJECT("c.pos")
+	" AS o FROM (SELECT *, row_number() OVER (PARTITION BY visit_date, status='waiting'"
 	"   ORDER BY arrived_at, id) AS pos FROM checkins"
 	"   WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3) c"
 	" WHERE ?5 OR instr(?6, ',' || c.status || ',') > 0"
@@ -441,7 +381,7 @@ static void list_checkins(http_req *req, void *ctx)
 		strcat(want, tok); /* at most five 7-byte names: fits */
 		strcat(want, ",");
 	}
-	if (db_prepare(n->nd_db, &st, list_sql) != 0) {
+	if ((st = db_stmt(n->nd_db, list_sql)) == NULL) {
 		node_reply_db_error(req);
 		return;
 	}
@@ -452,27 +392,30 @@ static void list_checkins(http_req *req, void *ctx)
 	sqlite3_bind_int(st, 5, all);
 	sqlite3_bind_text(st, 6, want, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		node_reply_db_error(req);
 		return;
 	}
 	http_reply(req, 200, "application/json", sqlite3_column_text(st, 0),
 		   (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 }
 
 static void get_checkin(http_req *req, void *ctx)
 {
 	node *n = ctx;
-	cJSON *o;
+	size_t len = 0;
+	char *text;
 
 	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
 		return;
-	o = checkin_json(n, http_req_param(req, "id"), 0);
-	if (o == NULL)
+	text = checkin_text(n, http_req_param(req, "id"), 0, &len);
+	if (text == NULL) {
 		http_reply_error(req, 404, "id", "no such check-in");
-	else
-		http_reply_json(req, 200, o);
+		return;
+	}
+	http_reply(req, 200, "application/json", text, len);
+	free(text);
 }
 
 /* ---- actions ----------------------------------------------------------------- */
@@ -569,7 +512,7 @@ static void post_action(http_req *req, void *ctx)
 		goto dberr;
 	db_stmt_done(st);
 	st = NULL;
-	node_write_finish(n, &c, NULL, req, 200, checkin_json(n, id, 0));
+	finish_with_checkin(n, &c, req, 200, id, 0);
 	goto done;
 dberr:
 	log_warnx("check-in action not saved: %s", sqlite3_errmsg(n->nd_db));
