@@ -62,6 +62,8 @@ typedef struct reqx {
 	int rx_keepalive;
 	int rx_http10;
 	int rx_head_only;
+	int rx_in_handler;  /* the handler has not returned yet */
+	int rx_free_later;  /* replied inside the handler: freed when it returns */
 	struct rx_alloc *rx_allocs;
 } reqx;
 
@@ -424,7 +426,14 @@ static void conn_dispatch(http_conn *c)
 	c->c_state = C_HANDLING;
 	rx->rx_pub.conn = c;
 	conn_update(c);
+	/* A reply made before the handler returns (a refused privilege check,
+	 * say) leaves the request readable until then: the handler may still
+	 * look at its parameters, and only the reply itself is final. */
+	rx->rx_in_handler = 1;
 	srv->srv_handler(&rx->rx_pub, srv->srv_ctx);
+	rx->rx_in_handler = 0;
+	if (rx->rx_free_later)
+		req_free(rx);
 }
 
 /*
@@ -676,7 +685,10 @@ void http_reply(http_req *req, int status, const char *content_type, const void 
 	c->c_tp->tp_send(c, out, n, 1);
 	conn_update(c);
 out:
-	req_free(rx);
+	if (rx->rx_in_handler)
+		rx->rx_free_later = 1;
+	else
+		req_free(rx);
 }
 
 void http_reply_json(http_req *req, int status, cJSON *obj)

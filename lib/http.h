@@ -15,7 +15,9 @@
  * http_reply* calls, either before returning or later (after uv_queue_work,
  * for example): exactly one reply per request.  While a request is unanswered
  * the connection reads no further requests.  The request (and everything
- * borrowed from it) stays valid until the reply has been queued; if the client
+ * borrowed from it) stays valid until the reply has been queued and, for a
+ * reply made inside the handler, until the handler returns (so a handler may
+ * read its parameters after a helper refused the request); if the client
  * disconnects first the request is kept until the reply call, which is then a
  * no-op, so a deferred handler never touches freed memory.
  *

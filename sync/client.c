@@ -1495,7 +1495,12 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 				rc = SYNC_E_OTHER;
 				break;
 			}
-			/* Local seqs are contiguous (AUTOINCREMENT, deleted from the low end). */
+			/* Local seqs are contiguous (AUTOINCREMENT, deleted from the low end).
+			 * The hub had these already (another push of this node got there
+			 * first, e.g. the node's own background sync): they count as
+			 * "already at the hub", so applied + skipped + quarantined adds up. */
+			if (wire_acked + base > after)
+				st->ps_skipped += (int)(wire_acked + base - after);
 			st->ps_acked += wire_acked + base - after;
 			after = wire_acked + base;
 			st->ps_acked_seq = after;
