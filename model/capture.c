@@ -46,6 +46,7 @@
 #include "model/schema.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/varint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -231,49 +232,6 @@ out:
 
 /* ---- fields ------------------------------------------------------------------- */
 
-static size_t varint_put(unsigned char *p, uint64_t v)
-{
-	unsigned char tmp[10];
-	size_t n = 0;
-
-	if (v & ((uint64_t)0xff000000 << 32)) {
-		p[8] = (unsigned char)v;
-		v >>= 8;
-		for (int i = 7; i >= 0; i--) {
-			p[i] = (unsigned char)((v & 0x7f) | 0x80);
-			v >>= 7;
-		}
-		return 9;
-	}
-	do {
-		tmp[n++] = (unsigned char)((v & 0x7f) | 0x80);
-		v >>= 7;
-	} while (v != 0);
-	tmp[0] &= 0x7f;
-	for (size_t i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return n;
-}
-
-/* Bytes of the varint at p (at most end - p), its value in *v; 0 if cut off. */
-static size_t varint_get(const unsigned char *p, const unsigned char *end, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	for (size_t i = 0; i < 9 && p + i < end; i++) {
-		if (i == 8) {
-			*v = (x << 8) | p[i];
-			return 9;
-		}
-		x = (x << 7) | (p[i] & 0x7f);
-		if (!(p[i] & 0x80)) {
-			*v = x;
-			return i + 1;
-		}
-	}
-	return 0;
-}
-
 /* Append one value as a changeset field. */
 static void put_value(buf *b, sqlite3_value *v, int *rc)
 {
@@ -300,7 +258,7 @@ static void put_value(buf *b, sqlite3_value *v, int *rc)
 		p = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
 		n = sqlite3_value_bytes(v);
 		hdr[0] = type == SQLITE_TEXT ? 3 : 4;
-		buf_put_bytes(b, hdr, 1 + varint_put(hdr + 1, (uint64_t)n), rc);
+		buf_put_bytes(b, hdr, 1 + (size_t)varint_put(hdr + 1, (uint64_t)n), rc);
 		if (n > 0)
 			buf_put_bytes(b, p, (size_t)n, rc);
 		return;
@@ -326,7 +284,7 @@ static size_t field_len(const unsigned char *p, const unsigned char *end)
 		return end - p >= 9 ? 9 : 0;
 	case 3:
 	case 4:
-		k = varint_get(p + 1, end, &n);
+		k = (size_t)varint_get(p + 1, end, &n);
 		if (k == 0 || n > (uint64_t)(end - p - 1 - (ptrdiff_t)k))
 			return 0;
 		return 1 + k + (size_t)n;
@@ -369,7 +327,7 @@ static int bind_key(sqlite3_stmt *st, const unsigned char *p, size_t len)
 			break;
 		case 3:
 		case 4:
-			k = varint_get(p + 1, end, &n);
+			k = (size_t)varint_get(p + 1, end, &n);
 			if (p[0] == 3)
 				sqlite3_bind_text(st, i, (const char *)p + 1 + k, (int)n, SQLITE_STATIC);
 			else
@@ -504,7 +462,7 @@ static void put_header(buf *out, const cap_table *ct, int *rc)
 	unsigned char v[10];
 
 	buf_put_u8(out, 'T', rc);
-	buf_put_bytes(out, v, varint_put(v, (uint64_t)ct->ct_ncol), rc);
+	buf_put_bytes(out, v, (size_t)varint_put(v, (uint64_t)ct->ct_ncol), rc);
 	buf_put_bytes(out, ct->ct_pk, (size_t)ct->ct_ncol, rc);
 	buf_put_bytes(out, ct->ct_name, strlen(ct->ct_name) + 1, rc);
 }

@@ -5,56 +5,11 @@
  */
 #include "sync/changeset.h"
 #include "lib/log.h"
+#include "lib/varint.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- varints ------------------------------------------------------------- */
-
-int changeset_put_varint(unsigned char *out, uint64_t v)
-{
-	unsigned char tmp[10];
-	int n = 0;
-
-	if (v & ((uint64_t)0xff000000 << 32)) {
-		out[8] = (unsigned char)v;
-		v >>= 8;
-		for (int i = 7; i >= 0; i--) {
-			out[i] = (unsigned char)((v & 0x7f) | 0x80);
-			v >>= 7;
-		}
-		return 9;
-	}
-	do {
-		tmp[n++] = (unsigned char)((v & 0x7f) | 0x80);
-		v >>= 7;
-	} while (v != 0);
-	tmp[0] &= 0x7f;
-	for (int i = 0, j = n - 1; j >= 0; j--, i++)
-		out[i] = tmp[j];
-	return n;
-}
-
-int changeset_get_varint(const unsigned char *p, const unsigned char *end, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	for (int i = 0; i < 9; i++) {
-		if (p + i >= end)
-			return 0;
-		if (i == 8) {
-			*v = (x << 8) | p[i];
-			return 9;
-		}
-		x = (x << 7) | (p[i] & 0x7f);
-		if ((p[i] & 0x80) == 0) {
-			*v = x;
-			return i + 1;
-		}
-	}
-	return 0; /* not reached */
-}
 
 /* ---- walker --------------------------------------------------------------- */
 
@@ -152,7 +107,7 @@ static int read_value(cs_iter *it, cs_value *v, const char **err)
 		return 0;
 	case CSV_TEXT:
 	case CSV_BLOB:
-		k = changeset_get_varint(it->ci_p, it->ci_end, &n);
+		k = varint_get(it->ci_p, it->ci_end, &n);
 		if (k == 0) {
 			*err = "length truncated";
 			return -1;
@@ -207,7 +162,7 @@ static int read_header(cs_iter *it, const char **err)
 	}
 	it->ci_patchset = patchset;
 	it->ci_p++;
-	k = changeset_get_varint(it->ci_p, it->ci_end, &ncol);
+	k = varint_get(it->ci_p, it->ci_end, &ncol);
 	if (k == 0) {
 		*err = "table header truncated";
 		return -1;
@@ -328,7 +283,7 @@ void changeset_put_table(buf *out, int patchset, const char *name, int ncol,
 			 const unsigned char *pk, int *rc)
 {
 	unsigned char v[9];
-	int n = changeset_put_varint(v, (uint64_t)ncol);
+	int n = varint_put(v, (uint64_t)ncol);
 
 	buf_put_u8(out, patchset ? 'P' : 'T', rc);
 	buf_put_bytes(out, v, (size_t)n, rc);
@@ -371,7 +326,7 @@ void changeset_put_value(buf *out, sqlite3_value *v, int *rc)
 			*rc = -1;
 			return;
 		}
-		n = changeset_put_varint(len, (uint64_t)tn);
+		n = varint_put(len, (uint64_t)tn);
 		buf_put_u8(out, CSV_TEXT, rc);
 		buf_put_bytes(out, len, (size_t)n, rc);
 		buf_put_bytes(out, t, (size_t)tn, rc);
@@ -380,7 +335,7 @@ void changeset_put_value(buf *out, sqlite3_value *v, int *rc)
 	case SQLITE_BLOB: {
 		const void *b = sqlite3_value_blob(v);
 		int bn = sqlite3_value_bytes(v);
-		n = changeset_put_varint(len, (uint64_t)bn);
+		n = varint_put(len, (uint64_t)bn);
 		buf_put_u8(out, CSV_BLOB, rc);
 		buf_put_bytes(out, len, (size_t)n, rc);
 		if (bn > 0)

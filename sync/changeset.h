@@ -51,6 +51,7 @@
 
 #include "lib/buf.h"
 #include "lib/db.h"
+#include "lib/varint.h"
 #include "model/schema.h"
 #include "sync/sync.h"
 
@@ -99,10 +100,6 @@ void changeset_iter_init(cs_iter *it, const void *p, size_t len);
 int changeset_next(cs_iter *it, const char **err);
 void changeset_iter_release(cs_iter *it);
 
-/* SQLite varints: bytes written (1..9) into out[9]; bytes read or 0 when the
- * input ends first. */
-int changeset_put_varint(unsigned char *out, uint64_t v);
-int changeset_get_varint(const unsigned char *p, const unsigned char *end, uint64_t *v);
 
 /*
  * Encoder: sticky error codes (nothing happens once *rc != 0, *rc = -1 when

@@ -122,7 +122,7 @@ static void put_insert(buf *out, const sync__tshape *ts, sqlite3_stmt *st, int *
 static void put_delete(buf *out, const sync__tshape *ts, const char *id, int *header, int *rc)
 {
 	unsigned char len[9];
-	int n = changeset_put_varint(len, strlen(id));
+	int n = varint_put(len, strlen(id));
 
 	if (!*header) {
 		changeset_put_table(out, 1, ts->ts_td->td_name, ts->ts_ncol, ts->ts_pk, rc);

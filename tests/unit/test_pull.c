@@ -478,15 +478,15 @@ static void test_varints(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-		int n = changeset_put_varint(b, vals[i]);
+		int n = varint_put(b, vals[i]);
 		assert_in_range(n, 1, 9);
-		assert_int_equal(changeset_get_varint(b, b + n, &v), n);
+		assert_int_equal(varint_get(b, b + n, &v), n);
 		assert_int_equal(v, vals[i]);
 		if (n > 1)
-			assert_int_equal(changeset_get_varint(b, b + n - 1, &v), 0);
+			assert_int_equal(varint_get(b, b + n - 1, &v), 0);
 	}
-	assert_int_equal(changeset_put_varint(b, 127), 1);
-	assert_int_equal(changeset_put_varint(b, 128), 2);
+	assert_int_equal(varint_put(b, 127), 1);
+	assert_int_equal(varint_put(b, 128), 2);
 	assert_int_equal(b[0], 0x81);
 	assert_int_equal(b[1], 0x00);
 }
