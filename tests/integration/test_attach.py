@@ -6,7 +6,9 @@ with --sync-interval 0).
   * a file uploaded at A reaches the hub and B byte for byte (downloaded at
     B with Content-Disposition: attachment and nosniff, read from hub.db);
   * a file at the cap (2 MiB) replicates, two of them go in two push
-    batches (each is half the push batch bound), and verify passes;
+    batches (each is half the push batch bound), and verify passes; two of
+    them in an offline bundle (one frame of more than 4 MiB) import at the
+    hub, and the node's later push of them is a replay;
   * a file over the cap is answered 413 naming the field and a body far
     over it is refused by the server itself; the node keeps serving; wrong
     and disguised types get 415 naming the field; nothing reaches the outbox;
@@ -20,6 +22,7 @@ with --sync-interval 0).
 import hashlib
 import json
 import os
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -209,6 +212,35 @@ class AttachmentTest(unittest.TestCase):
         self.sync(self.a, "pull")
         self.verify(self.a)
         self.verify(self.b)
+
+    def test_bundle_of_attachments_at_the_cap_imports(self):
+        emp = self.lead(self.a, "Attachment Bundle Orchards")
+        self.sync(self.a, "push")
+        files = [pdf_bytes(CAP, b"bundle-one"), pdf_bytes(CAP, b"bundle-two")]
+        ids = []
+        for i, f in enumerate(files):
+            r = self.upload(self.a, emp, f, "application/pdf", "bundle %d.pdf" % i)
+            self.assertEqual(r.status, 201, r.body)
+            ids.append(r.json()["id"])
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "office.bundle")
+            p = run_tool(["export", "--data", self.a.data, "--out", path, "--json"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertGreater(os.path.getsize(path), 2 * CAP)  # one frame past the batch bound
+            p = run_tool([os.path.join(BIN, "outpost-hub"), "import", path, "--data", self.hub.data,
+                          "--json"], name="hub")
+            self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
+            j = json.loads(p.stdout)
+            self.assertEqual(j["quarantined"], [], j)
+            self.assertGreaterEqual(j["applied"], 2, j)
+        for i, f in zip(ids, files):
+            row = self.hub_rows("SELECT sha256, length(data) AS n FROM employer_attachments WHERE id=?", i)
+            self.assertEqual((row[0]["sha256"], row[0]["n"]), (hashlib.sha256(f).hexdigest(), CAP))
+        # The push is a replay: skipped, and acknowledged past the bundle's
+        # entries, so the outbox empties (a reply may cover unsent entries).
+        p = self.sync(self.a, "push")
+        self.assertEqual((p["applied"], p["pending"]), (0, 0), p)
+        self.assertGreaterEqual(p["skipped"], 1, p)
 
     def test_oversize_and_wrong_types_refused(self):
         emp = self.lead(self.a, "Attachment Refusals Supply")
