@@ -125,40 +125,37 @@ static void post_attachment(http_req *req, void *ctx)
 	upload_type type;
 	sqlite3_stmt *st = NULL;
 	capture c;
+	int status, capturing = 0;
 	uint64_t now;
-	int status;
 
 	if (u == NULL)
 		return;
 	if (http_req_query(req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0') {
 		http_reply_error(req, 400, "filename",
 				 "name the file (?filename=..., at most %d bytes)", (int)sizeof raw - 1);
-		return;
+		goto out;
 	}
 	if (crm__exists(n, "employers", emp) != 1) {
 		http_reply_error(req, 404, "id", "no such employer");
-		return;
+		goto out;
 	}
 	declared = http_req_header(req, "content-type");
 	field = crm_attach_check(declared ? declared : "", req->body.data, req->body.len, &type,
 				 &status, msg, sizeof msg);
 	if (field) {
 		http_reply_error(req, status, field, "%s", msg);
-		return;
+		goto out;
 	}
 	if (upload_filename(raw, type, fname, sizeof fname) != 0) {
 		http_reply_error(req, 400, "filename", "the file name has no usable characters");
-		return;
+		goto out;
 	}
-	if (crypto_sha256(req->body.data, req->body.len, dg) != 0) {
+	if (crypto_sha256(req->body.data, req->body.len, dg) != 0 || node_write_begin(n, &c) != 0) {
 		node_reply_db_error(req);
-		return;
+		goto out;
 	}
+	capturing = 1;
 	crypto_hex(dg, sizeof dg, hex);
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
 	now = node_now_ms(n);
 	uuid7_at(id, now);
 	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
@@ -180,14 +177,19 @@ static void post_attachment(http_req *req, void *ctx)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(st);
+	st = NULL;
 	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, req->body.len, emp);
+	/* node_write_finish() replies (201, or 500 itself) and ends the capture. */
+	capturing = 0;
 	node_write_finish(n, &c, u->id, req, 201, att_one(n, id));
-	return;
+	goto out;
 dberr:
 	log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
-	capture_abort(&c);
 	node_reply_db_error(req);
+out:
+	sqlite3_finalize(st);
+	if (capturing)
+		capture_abort(&c);
 }
 
 /* GET /api/v1/crm/employers/:id/attachments[?include=withdrawn] */
