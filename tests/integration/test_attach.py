@@ -14,7 +14,8 @@ with --sync-interval 0).
     and disguised types get 415 naming the field; nothing reaches the outbox;
   * a node that forges an attachment row (its SHA-256 changed in the
     outbox before the push) has that entry quarantined at the hub, and the
-    entries after it in the batch are applied;
+    entries after it in the batch are applied; the console shows the file
+    in it as its size and hash;
   * withdrawing hides the file on both nodes (410 on download), keeps it
     listed with include=withdrawn, and the hub keeps both rows;
   * View Access may list and download, but not upload or withdraw.
@@ -307,6 +308,19 @@ class AttachmentTest(unittest.TestCase):
         self.assertEqual(len(q), 1, q)
         self.assertIn("sha256", q[0]["reason"])
         self.assertIn(wrong.encode(), bytes(q[0]["changeset"]))  # kept whole
+        # The console shows the refused file as its size and hash, not as hex.
+        with open(os.path.join(self.hub.data, "admin.token")) as f:
+            token = f.read().strip()
+        plant_secret(token)
+        qid = self.hub_rows("SELECT id FROM quarantine WHERE tbl='employer_attachments'")[0]["id"]
+        r = self.hub.get("/api/v1/quarantine/" + qid, headers={"Authorization": "Bearer " + token})
+        self.assertEqual(r.status, 200, r.body)
+        cols = {c["name"]: c for ch in r.json()["changes"] if ch["table"] == "employer_attachments"
+                for c in ch["columns"]}
+        self.assertEqual(cols["data"]["new"], {"blob_bytes": len(real),
+                                               "sha256": att["sha256"]})
+        self.assertEqual(cols["sha256"]["new"], wrong)
+        self.assertLess(len(r.body), 20000)
         self.assertEqual(self.hub_rows("SELECT count(*) AS n FROM employer_attachments WHERE id=?",
                                        att["id"])[0]["n"], 0)
         # The entries around it were applied: the lead before, the note after.
