@@ -1316,7 +1316,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 		e.actor = (const char *)sqlite3_column_text(st, 2);
 		e.changeset = sqlite3_column_blob(st, 4);
 		e.len = (size_t)sqlite3_column_bytes(st, 4);
-		if (*count > 0 && target > 0 && out->len + frame_entry_size(&e) > target)
+		if (*count > 0 && target > 0 && !frame_fits(&w, &e, target))
 			break; /* the batch is full; the entry starts the next one */
 		if (frame_add(&w, &e) != 0) {
 			if (*count == 0) {

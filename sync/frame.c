@@ -56,10 +56,12 @@ static int printable(const char *s, size_t n)
 	return 1;
 }
 
-size_t frame_entry_size(const sync_entry *e)
+int frame_fits(const frame_writer *w, const sync_entry *e, size_t target)
 {
-	return 8 + 2 + (e->hlc ? strlen(e->hlc) : 0) + 2 + (e->actor ? strlen(e->actor) : 0) + 4 +
-	       e->len;
+	size_t need = 8 + 2 + (e->hlc ? strlen(e->hlc) : 0) + 2 + (e->actor ? strlen(e->actor) : 0) +
+		      4 + e->len + FRAME_SUM;
+
+	return w->fw_out->len <= target && target - w->fw_out->len >= need;
 }
 
 int frame_add(frame_writer *w, const sync_entry *e)

@@ -48,8 +48,8 @@ typedef struct frame_writer {
 void frame_begin(frame_writer *w, buf *out, uint32_t schema_version);
 /* Append one entry; -1 when it would not fit (the frame stays valid without it). */
 int frame_add(frame_writer *w, const sync_entry *e);
-/* The bytes frame_add() would append for e (its header and changeset). */
-size_t frame_entry_size(const sync_entry *e);
+/* 1 when the frame, finished, stays within target bytes with e added. */
+int frame_fits(const frame_writer *w, const sync_entry *e, size_t target);
 /* Write the count and checksum. 0 or -1. */
 int frame_end(frame_writer *w);
 
