@@ -8,7 +8,9 @@ with --sync-interval 0).
   * a file at the cap (2 MiB) replicates, two of them go in two push
     batches (each is half the push batch bound), and verify passes; two of
     them in an offline bundle (one frame of more than 4 MiB) import at the
-    hub, and the node's later push of them is a replay;
+    hub, and the node's later push of them is a replay; an outbox entry
+    larger than the push batch bound (three files at the cap in one
+    changeset, 6 MiB) goes as a batch of its own and is applied;
   * a file over the cap is answered 413 naming the field and a body far
     over it is refused by the server itself; the node keeps serving; wrong
     and disguised types get 415 naming the field; nothing reaches the outbox;
@@ -213,6 +215,41 @@ class AttachmentTest(unittest.TestCase):
         self.sync(self.a, "pull")
         self.verify(self.a)
         self.verify(self.b)
+
+    def test_an_outbox_entry_larger_than_a_batch_goes_alone(self):
+        emp = self.lead(self.a, "Attachment Big Entry Mills")
+        self.sync(self.a, "push")
+        files = [pdf_bytes(CAP, b"entry-%d" % i) for i in range(3)]
+        ids = []
+        for i, f in enumerate(files):
+            r = self.upload(self.a, emp, f, "application/pdf", "entry %d.pdf" % i)
+            self.assertEqual(r.status, 201, r.body)
+            ids.append(r.json()["id"])
+        # One changeset holding the three inserts (one table header, three
+        # changes), as one write of three files would make; it replaces each
+        # of the three entries, so the outbox stays gap-free and the second
+        # and third copies are replays of identical rows at the hub.
+        db = self.a.db()
+        try:
+            with db:
+                rows = db.execute("SELECT seq, changeset FROM outbox ORDER BY seq").fetchall()
+                self.assertEqual(len(rows), 3)
+                parts = [bytes(cs) for _, cs in rows]
+                ncol = parts[0][1]  # a one-byte varint: ten columns
+                head = 1 + 1 + ncol + len(b"employer_attachments") + 1
+                self.assertTrue(all(p[:head] == parts[0][:head] for p in parts))
+                big = parts[0] + b"".join(p[head:] for p in parts[1:])
+                self.assertGreater(len(big), 4 * 1024 * 1024 + 64 * 1024)
+                for seq, _ in rows:
+                    db.execute("UPDATE outbox SET changeset=?, nbytes=? WHERE seq=?",
+                               (big, len(big), seq))
+        finally:
+            db.close()
+        p = self.sync(self.a, "push")
+        self.assertEqual((p["quarantined"], p["pending"], p["batches"]), (0, 0, 3), p)
+        for i, f in zip(ids, files):
+            row = self.hub_rows("SELECT sha256, length(data) AS n FROM employer_attachments WHERE id=?", i)
+            self.assertEqual((row[0]["sha256"], row[0]["n"]), (hashlib.sha256(f).hexdigest(), CAP))
 
     def test_bundle_of_attachments_at_the_cap_imports(self):
         emp = self.lead(self.a, "Attachment Bundle Orchards")
