@@ -21,6 +21,7 @@
 #define OUTPOST_HUB_ACCT_H
 
 #include "hub/hub.h"
+#include "lib/upload.h"
 
 #define ACCT_COOKIE "outpost_admin"
 #define ACCT_IDLE_MS (30LL * 60 * 1000)        /* session idle timeout */
@@ -28,6 +29,7 @@
 #define ACCT_MAX_MIS_ADMINS 3                  /* per Local Area [WSD24-13] */
 #define ACCT_MAX_SPOCS 5                       /* per field division [WSD24-13] */
 #define ACCT_FILE_MAX (2 * 1024 * 1024)        /* one uploaded form */
+#define ACCT_FILE_TYPES (UPLOAD_PDF | UPLOAD_PNG | UPLOAD_JPEG) /* lib/upload.h */
 #define ACCT_FILES_PER_REQUEST 10
 #define ACCT_PW_INPUT_MAX 128                  /* longest password we hash */
 #define ACCT_OPERATIONS "operations"           /* the hub superuser's user name */

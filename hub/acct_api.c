@@ -18,6 +18,7 @@
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/upload.h"
 #include "lib/uuid.h"
 #include "model/password.h"
 #include "model/privileges.h"
@@ -870,17 +871,6 @@ static void request_reject(http_req *req, void *ctx) { request_decide(req, ctx, 
 
 /* ---- uploaded forms --------------------------------------------------------------------- */
 
-static int magic_ok(const char *ct, const unsigned char *d, size_t n)
-{
-	if (strcmp(ct, "application/pdf") == 0)
-		return n >= 5 && memcmp(d, "%PDF-", 5) == 0;
-	if (strcmp(ct, "image/png") == 0)
-		return n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0;
-	if (strcmp(ct, "image/jpeg") == 0)
-		return n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff;
-	return 0;
-}
-
 static int files_dir(hub *h, char *out, size_t n)
 {
 	if ((size_t)snprintf(out, n, "%s/files", h->hb_data) >= n)
@@ -895,13 +885,15 @@ static void file_upload(http_req *req, void *ctx)
 	hub *h = ctx;
 	acct_principal p;
 	cJSON *rq = NULL, *o;
-	char kind[40], fname[200], ct[64], dir[PATH_MAX], path[PATH_MAX + 64], id[UUID_STRLEN];
+	char kind[40], raw_name[400], fname[UPLOAD_NAME_MAX + 1], ct[96], dir[PATH_MAX],
+		path[PATH_MAX + 64], id[UUID_STRLEN];
 	char hex[65];
+	upload_type type = UPLOAD_UNKNOWN;
 	unsigned char dg[32];
 	const char *cth = http_req_header(req, "content-type");
 	const char *rid = http_req_param(req, "id");
 	sqlite3_stmt *st = NULL;
-	int fd = -1, ok = 0;
+	int fd = -1, ok = 0, rc;
 
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
@@ -913,17 +905,15 @@ static void file_upload(http_req *req, void *ctx)
 				 "confidentiality_statement or separation_form");
 		goto out;
 	}
-	if (http_req_query(req, "filename", fname, sizeof fname) == NULL || fname[0] == '\0') {
+	if (http_req_query(req, "filename", raw_name, sizeof raw_name) == NULL ||
+	    raw_name[0] == '\0') {
 		http_reply_error(req, 400, "filename", "name the file (?filename=...)");
 		goto out;
 	}
-	for (char *c = fname; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == '/' || *c == '\\' || *c == '"')
-			*c = '_';
-	snprintf(ct, sizeof ct, "%s", cth ? cth : "");
-	ct[strcspn(ct, "; ")] = '\0';
-	if (strcmp(ct, "application/pdf") != 0 && strcmp(ct, "image/png") != 0 &&
-	    strcmp(ct, "image/jpeg") != 0) {
+	/* The type check is lib/upload.h's, shared with the office node's
+	 * attachments: the declared type, then the bytes themselves. */
+	rc = upload_check(cth, req->body.data, req->body.len, ACCT_FILE_TYPES, &type);
+	if (rc == UPLOAD_E_TYPE) {
 		http_reply_error(req, 415, "content_type", "upload a PDF, PNG or JPEG file");
 		goto out;
 	}
@@ -931,8 +921,14 @@ static void file_upload(http_req *req, void *ctx)
 		http_reply_error(req, 413, "file", "a file must be 1 byte to 2 MiB");
 		goto out;
 	}
-	if (!magic_ok(ct, (const unsigned char *)req->body.data, req->body.len)) {
-		http_reply_error(req, 400, "file", "the file's content is not a %s", ct);
+	if (rc != 0) {
+		http_reply_error(req, 400, "file", "the file's content is not a %s",
+				 upload_mime(upload_type_of_mime(cth)));
+		goto out;
+	}
+	snprintf(ct, sizeof ct, "%s", upload_mime(type));
+	if (upload_filename(raw_name, type, fname, sizeof fname) != 0) {
+		http_reply_error(req, 400, "filename", "the file name has no usable characters");
 		goto out;
 	}
 	if (strcmp(json_str(rq, "status"), "rejected") == 0) {
@@ -1019,7 +1015,7 @@ static void file_get(http_req *req, void *ctx)
 	hub *h = ctx;
 	acct_principal p;
 	cJSON *f = NULL, *rq = NULL;
-	char dir[PATH_MAX], path[PATH_MAX + 64], disp[300];
+	char dir[PATH_MAX], path[PATH_MAX + 64], disp[640];
 	buf b = BUF_INIT(ACCT_FILE_MAX + 1);
 	FILE *fp = NULL;
 
@@ -1045,7 +1041,8 @@ static void file_get(http_req *req, void *ctx)
 			if (buf_append(&b, chunk, n) != 0)
 				goto fail;
 	}
-	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", json_str(f, "filename"));
+	if (upload_disposition(json_str(f, "filename"), disp, sizeof disp) != 0)
+		snprintf(disp, sizeof disp, "attachment");
 	http_add_header(req, "Content-Disposition", disp);
 	http_add_header(req, "X-Content-Type-Options", "nosniff");
 	http_reply(req, 200, json_str(f, "content_type"), b.data, b.len);

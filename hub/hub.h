@@ -34,7 +34,10 @@
 #define HUB_PRUNE_EVERY_MS (60 * 1000)	    /* nonce pruning timer */
 #define HUB_TXN_MAX_ENTRIES 500		    /* push: commit every ... entries */
 #define HUB_TXN_MAX_BYTES (2 * 1024 * 1024) /* ... or every 2 MiB of changesets */
-#define HUB_MAX_BODY (SYNC_MAX_BATCH_BYTES + 64 * 1024)
+#define HUB_MAX_BODY (SYNC_MAX_BATCH_BYTES + 64 * 1024) /* default max_body */
+/* The push route's body cap, whatever max_body says: a batch of one large
+ * entry (sync.h SYNC_MAX_PUSH_FRAME), with room for deflate's worst case. */
+#define HUB_MAX_PUSH_BODY (SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 64 + 64 * 1024)
 #define HUB_MAX_SNAPSHOT (512 * 1024 * 1024) /* snapshot / pull reply cap */
 #define HUB_MAX_IMPORT (512 * 1024 * 1024)   /* bundle file cap */
 #define HUB_BUNDLE_MAGIC "OPX1"

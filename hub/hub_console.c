@@ -20,6 +20,7 @@
 #include "hub/hub.h"
 #include "hub/acct.h"
 #include "lib/buf.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/crm.h"
 #include "model/schema.h"
@@ -34,6 +35,7 @@
 #include <string.h>
 
 #define CONSOLE_NOTE_MAX 1000
+#define CONSOLE_BLOB_SHOWN 256 /* larger BLOB values are shown as size and SHA-256 */
 
 /* ---- who is asking ----------------------------------------------------------- */
 
@@ -588,6 +590,17 @@ static cJSON *cs_value_json(const cs_value *v)
 		return o;
 	}
 	default:
+		if (v->cv_n > CONSOLE_BLOB_SHOWN) {
+			/* A file (an attachment): its size and hash, not megabytes of hex. */
+			unsigned char dg[CRYPTO_SHA256_LEN];
+			char hex[2 * CRYPTO_SHA256_LEN + 1];
+			if (crypto_sha256(v->cv_p, v->cv_n, dg) != 0 || (o = cJSON_CreateObject()) == NULL)
+				return NULL;
+			crypto_hex(dg, sizeof dg, hex);
+			cJSON_AddNumberToObject(o, "blob_bytes", (double)v->cv_n);
+			cJSON_AddStringToObject(o, "sha256", hex);
+			return o;
+		}
 		if (put_json_sqlvalue(&b, SQLITE_BLOB, 0, 0, v->cv_p, v->cv_n) == 0 &&
 		    buf_putc(&b, '\0') == 0)
 			o = cJSON_Parse(b.data);

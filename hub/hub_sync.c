@@ -19,7 +19,9 @@
 #include "lib/log.h"
 #include "lib/testhook.h"
 #include "lib/uuid.h"
+#include "model/crm.h"
 #include "model/schema.h"
+#include "sync/client.h"
 #include "sync/frame.h"
 #include "sync/zbody.h"
 
@@ -32,6 +34,12 @@
 #include <strings.h>
 
 #define PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
+/* A page shrinks to one row when it must (sync/pull.c); the largest row, an
+ * attachment (model/crm.h), must fit that page, and the node's reply cap
+ * must hold a page. */
+_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= PULL_PAGE_MAX_BYTES, "an attachment fits a pull page");
+_Static_assert(PULL_PAGE_MAX_BYTES <= SYNC_MAX_REPLY, "a node can read a whole pull page");
+_Static_assert(HUB_MAX_PUSH_BODY >= SYNC_MAX_PUSH_FRAME, "the push route takes the largest frame");
 
 /* ---- replies: every one carries the hub clock ------------------------------ */
 
@@ -465,7 +473,7 @@ static void job_run(uv_work_t *w)
 	case JOB_PUSH: {
 		/* The signature (checked already) covers the body as sent. */
 		const char *enc = http_req_header(j->jb_req, "Content-Encoding");
-		buf plain = BUF_INIT(SYNC_MAX_BATCH_BYTES + 64 * 1024);
+		buf plain = BUF_INIT(SYNC_MAX_PUSH_FRAME);
 		const void *body = j->jb_req->body.data;
 		size_t blen = j->jb_req->body.len;
 		int zr = 0;
@@ -1010,7 +1018,7 @@ int hub_sync_routes(hub *h, router *r)
 	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
 		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/enroll", sync_enroll, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h);
+	rc |= router_add_body(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h, HUB_MAX_PUSH_BODY);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/pull", sync_pull, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/snapshot", sync_snapshot, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/digest", sync_digest_h, h);

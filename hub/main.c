@@ -43,7 +43,7 @@ static const conf_entry hub_conf_tab[] = {
     {"key", CONF_STR, "", 0, 0, "TLS private key, PEM (default DATA/hub.key, generated)"},
     {"timezone", CONF_STR, HUB_DEFAULT_TZ, 0, 0, "time zone of reports and dates"},
     {"max_body", CONF_INT, "4259840", 65536, 64 * 1024 * 1024,
-     "largest request body in bytes (a push batch is at most 4 MiB)"},
+     "largest request body in bytes (the push route takes batches up to 8 MiB whatever this says)"},
     {"demo", CONF_BOOL, "yes", 0, 0, "seed the demo Local Area and offices on a new hub"},
     {"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
     {"password_iters", CONF_INT, "600000", HUB_MIN_PASSWORD_ITERS, 100000000,
@@ -219,6 +219,8 @@ static int serve(hub *h)
 	if (h->hb_http == NULL)
 		fatalx("out of memory");
 	http_server_set_max_body(h->hb_http, (size_t)conf_int(&h->hb_conf, "max_body"));
+	/* Routes that name their own cap (the push) keep it. */
+	http_server_set_body_limit(h->hb_http, router_body_limit, h->hb_router);
 	http_server_set_tls(h->hb_http, h->hb_tls);
 	rc = http_server_listen(h->hb_http, conf_str(&h->hb_conf, "listen"));
 	if (rc != 0)

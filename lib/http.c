@@ -113,6 +113,8 @@ struct http_server {
 	http_handler srv_handler;
 	void *srv_ctx;
 	size_t srv_max_body;
+	http_body_limit srv_body_limit; /* per-request cap, or NULL */
+	void *srv_body_limit_ctx;
 	unsigned srv_req_ms;
 	unsigned srv_idle_ms;
 	tls_config *srv_tls;
@@ -365,7 +367,13 @@ static int on_headers_complete(http_parser *p)
 		return refuse(c, 400, "unsupported Transfer-Encoding");
 	if (p->method == HTTP_CONNECT)
 		return refuse(c, 400, "CONNECT is not served");
-	if (ncl && p->content_length > c->c_srv->srv_max_body)
+	/* The head is known: a route may take a larger (or smaller) body. */
+	if (c->c_srv->srv_body_limit) {
+		size_t lim = c->c_srv->srv_body_limit(req, c->c_srv->srv_body_limit_ctx);
+		if (lim > 0)
+			req->body.max = lim;
+	}
+	if (ncl && p->content_length > req->body.max)
 		return refuse(c, 413, "request body too large");
 	if (expect && strcasecmp(expect, "100-continue") == 0 && !rx->rx_http10 &&
 	    (nte || (ncl && p->content_length > 0)))
@@ -1216,6 +1224,12 @@ http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx)
 void http_server_set_max_body(http_server *srv, size_t max_body)
 {
 	srv->srv_max_body = max_body;
+}
+
+void http_server_set_body_limit(http_server *srv, http_body_limit fn, void *ctx)
+{
+	srv->srv_body_limit = fn;
+	srv->srv_body_limit_ctx = ctx;
 }
 
 void http_server_set_tls(http_server *srv, tls_config *tls) { srv->srv_tls = tls; }

@@ -4,7 +4,8 @@
  * One server per listening socket, driven by the process's single uv loop.
  * Each connection is a state machine (reading -> handling -> writing ->
  * reading again on keep-alive).  Limits: request head (request line + headers)
- * at most HTTP_MAX_HEAD bytes (431 beyond), body at most srv->max_body (413),
+ * at most HTTP_MAX_HEAD bytes (431 beyond), body at most srv->max_body (413;
+ * a route may name its own cap, see http_server_set_body_limit),
  * a request must arrive completely within HTTP_REQ_TIMEOUT_MS (408), idle
  * keep-alive connections close after HTTP_IDLE_TIMEOUT_MS.  Requests with both
  * Content-Length and Transfer-Encoding, or with two Content-Length headers,
@@ -88,6 +89,16 @@ typedef void (*http_handler)(http_req *req, void *ctx);
  * the daemon's state); http_server_init never listens by itself. */
 http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx);
 void http_server_set_max_body(http_server *srv, size_t max_body);
+/*
+ * Per-request body cap: fn runs once a request's head is complete (method,
+ * path, query and headers set; req->params not yet), before any of its body
+ * is read, and returns the largest body that request may have, or 0 for the
+ * server's max_body.  So one route (an upload, a push) can take more than the
+ * rest of the server without raising the cap for everyone.  router_body_limit
+ * is such a function, with the router as ctx.  NULL fn (the default) = none.
+ */
+typedef size_t (*http_body_limit)(const http_req *req, void *ctx);
+void http_server_set_body_limit(http_server *srv, http_body_limit fn, void *ctx);
 void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
 /* Request timeout (a request must arrive completely within req_ms of its
  * first byte, else 408; also the longest a reply may make no write progress)
@@ -139,6 +150,13 @@ typedef struct router router;
 router *router_new(void);
 void router_free(router *r);
 int router_add(router *r, http_method m, const char *pattern, http_handler h, void *ctx);
+/* The same for a route whose request body may be up to max_body bytes
+ * (0 = the server's max_body), whatever the server's max_body is. */
+int router_add_body(router *r, http_method m, const char *pattern, http_handler h, void *ctx,
+		    size_t max_body);
+/* An http_body_limit: the max_body of the route that would take req, or 0
+ * (the server's) when it has none or no route matches.  ctx = the router. */
+size_t router_body_limit(const http_req *req, void *router_ctx);
 /* Usable directly as the server's handler with ctx = the router. */
 void router_dispatch(http_req *req, void *router_ctx);
 

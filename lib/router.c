@@ -20,6 +20,7 @@ struct route {
 	char *rt_pattern;
 	http_handler rt_handler;
 	void *rt_ctx;
+	size_t rt_max_body; /* 0 = the server's max_body */
 };
 
 struct router {
@@ -191,6 +192,12 @@ void router_free(router *r)
 
 int router_add(router *r, http_method m, const char *pattern, http_handler h, void *ctx)
 {
+	return router_add_body(r, m, pattern, h, ctx, 0);
+}
+
+int router_add_body(router *r, http_method m, const char *pattern, http_handler h, void *ctx,
+		    size_t max_body)
+{
 	struct route *nr;
 	const char *s;
 	int ncap = 0, ret = -1;
@@ -220,6 +227,7 @@ int router_add(router *r, http_method m, const char *pattern, http_handler h, vo
 	nr->rt_method = m;
 	nr->rt_handler = h;
 	nr->rt_ctx = ctx;
+	nr->rt_max_body = max_body;
 	r->r_n++;
 	ret = 0;
 out:
@@ -324,6 +332,20 @@ void router_dispatch(http_req *req, void *router_ctx)
 	}
 	http_add_header(req, "Allow", allowed);
 	http_reply_error(req, 405, NULL, "method %s not allowed here", req->method_str);
+}
+
+size_t router_body_limit(const http_req *req, void *router_ctx)
+{
+	const router *r = router_ctx;
+	size_t plen = strcspn(req->target, "?");
+
+	/* The route router_dispatch() will choose: the first match. */
+	for (int i = 0; r && i < r->r_n; i++) {
+		const struct route *rt = &r->r_routes[i];
+		if (rt->rt_method == req->method && route_match(rt->rt_pattern, req->target, plen, NULL))
+			return rt->rt_max_body;
+	}
+	return 0;
 }
 
 /* ---- embedded assets ---- */

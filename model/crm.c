@@ -4,6 +4,7 @@
  * item transitions and assignment, and the hub's row checks; see crm.h.
  */
 #include "model/crm.h"
+#include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
@@ -391,6 +392,46 @@ const char *crm_service_check(const char *start, const char *end, const char *co
 	return NULL;
 }
 
+/* ---- attachments ------------------------------------------------------------------ */
+
+const char *crm_attach_check(const char *declared, const void *data, size_t len,
+			     upload_type *type, int *status, char *msg, size_t n)
+{
+	char kinds[160];
+	upload_type t;
+
+	*type = UPLOAD_UNKNOWN;
+	upload_describe(CRM_ATTACH_TYPES, kinds, sizeof kinds);
+	if (declared && !(CRM_ATTACH_TYPES & (unsigned)upload_type_of_mime(declared))) {
+		*status = 415;
+		snprintf(msg, n, "this kind of file cannot be attached: attach a %s file", kinds);
+		return "content_type";
+	}
+	if (len == 0 || data == NULL) {
+		*status = 400;
+		snprintf(msg, n, "the file is empty");
+		return "file";
+	}
+	if (len > CRM_ATTACH_MAX) {
+		*status = 413;
+		snprintf(msg, n, "the file is larger than %d MiB", CRM_ATTACH_MAX / (1024 * 1024));
+		return "file";
+	}
+	t = upload_sniff(data, len);
+	if (t == UPLOAD_UNKNOWN || !(CRM_ATTACH_TYPES & (unsigned)t) ||
+	    (declared && upload_type_of_mime(declared) != t)) {
+		*status = 415;
+		if (declared && t != UPLOAD_UNKNOWN && (CRM_ATTACH_TYPES & (unsigned)t))
+			snprintf(msg, n, "the file's content does not match its type %s",
+				 upload_mime(upload_type_of_mime(declared)));
+		else
+			snprintf(msg, n, "the file's content is not a %s file", kinds);
+		return "file";
+	}
+	*type = t;
+	return NULL;
+}
+
 /* ---- work items ------------------------------------------------------------------ */
 
 int crm_valid_wi_status(const char *s)
@@ -603,6 +644,137 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 	return 0;
 }
 
+/* Is there an employer with this id at the hub?  1, 0, -1. */
+static int employer_exists(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_prepare(db, &st, "SELECT 1 FROM employers WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * An attachment as the hub stored it a moment ago (the row JSON has no BLOB
+ * columns, so the bytes are read back): the bytes pass the same check as an
+ * upload, and the name, type, size and SHA-256 the node wrote are those of
+ * the bytes.  The employer must be at the hub already: a node pushes in
+ * outbox order, so a lead created in the same batch was applied first.
+ */
+static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *emp = jstr(row, "employer_id"), *fname = jstr(row, "filename");
+	const char *ct = jstr(row, "content_type"), *sha = jstr(row, "sha256"), *field;
+	sqlite3_stmt *st = NULL;
+	unsigned char dg[CRYPTO_SHA256_LEN];
+	char hex[2 * CRYPTO_SHA256_LEN + 1], msg[200];
+	const void *data;
+	upload_type t;
+	int len, status, ret = -1, e;
+
+	if (op != SQLITE_INSERT) {
+		snprintf(reason, n, "employer_attachments: rows are only inserted (append-only)");
+		return -1;
+	}
+	if (emp == NULL || jstr(row, "id") == NULL) {
+		snprintf(reason, n, "employer_attachments: employer_id is required");
+		return -1;
+	}
+	if ((e = employer_exists(db, emp)) != 1) {
+		snprintf(reason, n, "employer_attachments: %s",
+			 e < 0 ? "cannot read employers" : "no such employer");
+		return -1;
+	}
+	if (db_prepare(db, &st, "SELECT typeof(data), data, typeof(size), size, uploaded_at"
+				" FROM employer_attachments WHERE id=?") != 0) {
+		snprintf(reason, n, "employer_attachments: cannot read the row");
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, jstr(row, "id"), -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(reason, n, "employer_attachments: cannot read the row");
+		goto out;
+	}
+	if (strcmp((const char *)sqlite3_column_text(st, 0), "blob") != 0) {
+		snprintf(reason, n, "employer_attachments: data must be the file's bytes (a BLOB)");
+		goto out;
+	}
+	data = sqlite3_column_blob(st, 1);
+	len = sqlite3_column_bytes(st, 1);
+	field = crm_attach_check(NULL, data, (size_t)len, &t, &status, msg, sizeof msg);
+	if (field) {
+		snprintf(reason, n, "employer_attachments: %s", msg);
+		goto out;
+	}
+	if (strcmp((const char *)sqlite3_column_text(st, 2), "integer") != 0 ||
+	    sqlite3_column_int64(st, 3) != len) {
+		snprintf(reason, n, "employer_attachments: size does not match the bytes");
+		goto out;
+	}
+	if (ct == NULL || strcmp(ct, upload_mime(t)) != 0) {
+		snprintf(reason, n, "employer_attachments: content_type does not match the bytes"
+				    " (they are %s)", upload_mime(t));
+		goto out;
+	}
+	if (crypto_sha256(data, (size_t)len, dg) != 0) {
+		snprintf(reason, n, "employer_attachments: cannot hash the bytes");
+		goto out;
+	}
+	crypto_hex(dg, sizeof dg, hex);
+	if (sha == NULL || strcmp(sha, hex) != 0) {
+		snprintf(reason, n, "employer_attachments: sha256 does not match the bytes");
+		goto out;
+	}
+	if (fname == NULL || !upload_filename_ok(fname, t)) {
+		snprintf(reason, n, "employer_attachments: filename is not a safe file name of its type");
+		goto out;
+	}
+	if (sqlite3_column_int64(st, 4) <= 0) {
+		snprintf(reason, n, "employer_attachments: uploaded_at is required");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* A withdrawal names an attachment of the same employer. */
+static int check_withdrawal(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *att = jstr(row, "attachment_id"), *emp = jstr(row, "employer_id");
+	const char *why = jstr(row, "reason");
+	char of[128] = "";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (op != SQLITE_INSERT)
+		REFUSE("employer_attachment_withdrawals: rows are only inserted (append-only)");
+	if (att == NULL || emp == NULL)
+		REFUSE("employer_attachment_withdrawals: attachment_id and employer_id are required");
+	if (why && strlen(why) > CRM_ATTACH_REASON_MAX)
+		REFUSE("employer_attachment_withdrawals: reason is longer than %d bytes",
+		       CRM_ATTACH_REASON_MAX);
+	if (jstr(row, "withdrawn_by") == NULL)
+		REFUSE("employer_attachment_withdrawals: withdrawn_by is required");
+	if (db_prepare(db, &st, "SELECT employer_id FROM employer_attachments WHERE id=?") != 0)
+		REFUSE("employer_attachment_withdrawals: cannot read attachments");
+	sqlite3_bind_text(st, 1, att, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(of, sizeof of, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		REFUSE("employer_attachment_withdrawals: no such attachment");
+	if (strcmp(of, emp) != 0)
+		REFUSE("employer_attachment_withdrawals: the attachment belongs to another employer");
+	return 0;
+}
+
 int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			 size_t n)
 {
@@ -649,5 +821,9 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 			REFUSE("work_item_notes: body is required");
 		return 0;
 	}
+	if (strcmp(tbl, "employer_attachments") == 0)
+		return check_attachment(db, op, row, reason, n);
+	if (strcmp(tbl, "employer_attachment_withdrawals") == 0)
+		return check_withdrawal(db, op, row, reason, n);
 	return 0;
 }

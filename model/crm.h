@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include "lib/db.h"
+#include "lib/upload.h"
 
 #define CRM_NAME_MAX 160        /* company name */
 #define CRM_NORM_MAX 200        /* normalized name buffer */
@@ -27,6 +28,22 @@
 #define CRM_MAX_SERVICES 20     /* services added at once */
 #define CRM_VETTING_HOURS 72
 #define CRM_USERNAME_PREFIX "MKT"
+
+/*
+ * Attachments on an employer (lead summary).  CRM_ATTACH_MAX bounds one
+ * file: it travels in one outbox entry (its changeset is the file plus a few
+ * hundred bytes), which fits one push batch (sync.h SYNC_MAX_BATCH_BYTES,
+ * 4 MiB; a frame holding a single entry may even be larger), one changeset
+ * value (sync/changeset.h CHANGESET_MAX_VALUE) and one pull page
+ * (PULL_PAGE_MAX_BYTES at the hub, 16 MiB, which shrinks to one row when it
+ * must) - sync/ checks these at compile time.  The upload route reads bodies
+ * up to CRM_ATTACH_BODY_MAX, so a file somewhat over the cap gets a JSON 413
+ * naming the field; a larger body is refused by the HTTP server itself.
+ */
+#define CRM_ATTACH_MAX (2 * 1024 * 1024)
+#define CRM_ATTACH_BODY_MAX (2 * CRM_ATTACH_MAX)
+#define CRM_ATTACH_TYPES (UPLOAD_PDF | UPLOAD_PNG | UPLOAD_JPEG | UPLOAD_DOCX | UPLOAD_XLSX | UPLOAD_TEXT)
+#define CRM_ATTACH_REASON_MAX 500
 
 /* Account types: an employer holds exactly one. */
 #define CRM_LEAD "lead"
@@ -129,6 +146,17 @@ int crm_valid_completion_code(const char *s);
  */
 const char *crm_service_check(const char *start, const char *end, const char *completion,
 			      const char *today, char *msg, size_t n);
+
+/*
+ * An attachment's bytes: 1..CRM_ATTACH_MAX bytes of one of CRM_ATTACH_TYPES,
+ * judged by the bytes; when declared is not NULL (an upload) the declared
+ * Content-Type must name an allowed type that the bytes agree with.
+ * Returns NULL with *type set when acceptable; else the API field at fault
+ * ("file" or "content_type"), *status (413 too large or empty, 415 wrong
+ * type) and a message in msg.
+ */
+const char *crm_attach_check(const char *declared, const void *data, size_t len,
+			     upload_type *type, int *status, char *msg, size_t n);
 
 /* Work items. */
 int crm_valid_wi_status(const char *s);

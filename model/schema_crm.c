@@ -10,6 +10,13 @@
  *   employer_services    append   the service plan (E-codes); a correction is
  *                                 a new row naming the row it corrects
  *   employer_notes       append   case notes on an employer
+ *   employer_attachments append   files on an employer (the lead summary's
+ *                                 Attachments): name, type, size, SHA-256
+ *                                 and the bytes, at most CRM_ATTACH_MAX
+ *   employer_attachment_withdrawals
+ *                        append   an attachment taken off the summary: a
+ *                                 new row naming it (who, when, why); the
+ *                                 attachment row and its bytes stay
  *   work_items           mutable  tasks; status Closed is final (an older
  *                                 edit never reopens a closed item)
  *   work_item_notes      append
@@ -297,6 +304,38 @@ static const db_migration crm_migrations[] = {
 	 " body TEXT NOT NULL,"
 	 " created_at INTEGER NOT NULL);"
 	 "CREATE INDEX employer_notes_employer ON employer_notes(employer_id, created_at);"},
+	/*
+	 * 5: attachments on an employer.  Append-only: a row is never updated
+	 * or deleted by a node, so its bytes travel once; withdrawing one is a
+	 * row of its own (two offices withdrawing the same file offline both
+	 * keep their row: nothing to merge).  The bytes are the last column,
+	 * so reading the list never reads them (SQLite leaves the overflow
+	 * pages of a later column alone).  sha256 is the lower-case hex
+	 * SHA-256 of data, size its length, content_type the type the bytes
+	 * are (lib/upload.h), all checked again at the hub.
+	 */
+	{"CREATE TABLE employer_attachments("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " filename TEXT NOT NULL,"
+	 " content_type TEXT NOT NULL,"
+	 " size INTEGER NOT NULL,"
+	 " sha256 TEXT NOT NULL,"
+	 " uploaded_by TEXT,"
+	 " office_id TEXT,"
+	 " uploaded_at INTEGER NOT NULL,"
+	 " data BLOB NOT NULL);"
+	 "CREATE INDEX employer_attachments_employer ON employer_attachments(employer_id, uploaded_at);"
+	 "CREATE TABLE employer_attachment_withdrawals("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " attachment_id TEXT NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " reason TEXT,"
+	 " withdrawn_by TEXT,"
+	 " office_id TEXT,"
+	 " withdrawn_at INTEGER NOT NULL);"
+	 "CREATE INDEX employer_attachment_withdrawals_att ON"
+	 " employer_attachment_withdrawals(attachment_id);"},
 #undef CRM_FTS_EMPLOYER_REFRESH
 #undef CRM_FTS_CONTACT
 #undef CRM_FTS_WORK_ITEM
@@ -313,6 +352,8 @@ static const table_def crm_tables[] = {
 	{"employer_locations", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"employer_services", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"employer_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_attachments", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"employer_attachment_withdrawals", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed"},
 	{"work_item_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"crm_duplicate_flags", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},

@@ -22,7 +22,8 @@ static const conf_entry node_conf_tab[] = {
 	{"listen", CONF_STR, NODE_DEFAULT_LISTEN, 0, 0,
 	 "HOST:PORT for the web UI and API (0.0.0.0:8080 for the office LAN)"},
 	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
-	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024, "largest request body in bytes"},
+	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024,
+	 "largest request body in bytes (an attachment upload takes up to 4 MiB whatever this says)"},
 	{"demo", CONF_BOOL, "yes", 0, 0, "seed a demo office when the node is not enrolled"},
 	{"sync_interval", CONF_INT, "5", 0, 86400,
 	 "seconds between background sync cycles with the hub (0: no background sync, "
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
 	if (n->nd_http == NULL)
 		fatalx("out of memory");
 	http_server_set_max_body(n->nd_http, (size_t)conf_int(&n->nd_conf, "max_body"));
+	/* The attachment upload names its own cap (node_crm_attach.c). */
+	http_server_set_body_limit(n->nd_http, router_body_limit, n->nd_router);
 	int rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));

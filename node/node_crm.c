@@ -534,6 +534,8 @@ cJSON *crm__employer_json(node *n, const char *id)
 		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
 		    id);
 	cJSON_AddItemToObject(o, "notes", x ? x : cJSON_CreateArray());
+	x = crm__attachments_of(n, id, 0);
+	cJSON_AddItemToObject(o, "attachments", x ? x : cJSON_CreateArray());
 	{
 		int open = 0;
 		cJSON *f;
@@ -2232,5 +2234,6 @@ int crm_routes(node *n, router *r)
 	rc |= crm__routes_services(n, r);
 	rc |= crm__routes_work(n, r);
 	rc |= crm__routes_reports(n, r);
+	rc |= crm__routes_attach(n, r);
 	return rc ? -1 : 0;
 }

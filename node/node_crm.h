@@ -2,7 +2,7 @@
  * node_crm.h - internals shared by the office node's CRM API files
  * (node_crm.c: employers, leads, contacts, locations, external employers,
  * directory; node_crm_services.c: the service plan; node_crm_work.c: work
- * items; node_crm_reports.c: reports).  Not for other modules: they call
+ * items; node_crm_reports.c: reports; node_crm_attach.c: attachments).  Not for other modules: they call
  * crm_routes() (node.h).
  *
  * Privileges: reading CRM data needs PRIV_VIEW, writing it PRIV_CRM, the
@@ -72,6 +72,10 @@ int crm__fts_query(const char *s, char *out, size_t n);
 int crm__routes_services(node *n, router *r);
 int crm__routes_work(node *n, router *r);
 int crm__routes_reports(node *n, router *r);
+int crm__routes_attach(node *n, router *r);
+/* The attachments of one employer (metadata, newest first; withdrawn ones
+ * only when include_withdrawn), for the summary.  NULL on error. */
+cJSON *crm__attachments_of(node *n, const char *employer_id, int include_withdrawn);
 /* Work items of one employer, for the summary. */
 cJSON *crm__work_items_of(node *n, const char *employer_id);
 /* The effective service plan of one employer. */

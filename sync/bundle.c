@@ -176,7 +176,7 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 	for (;;) {
 		buf_reset(&frame);
 		buf_reset(&out);
-		rc = sync__outbox_frame(db, after, base, &frame, &first, &last, &count);
+		rc = sync__outbox_frame(db, after, base, &frame, 0, &first, &last, &count);
 		if (rc < 0) {
 			seterr(err, errlen, "cannot read the outbox");
 			goto out;

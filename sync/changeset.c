@@ -6,10 +6,20 @@
 #include "sync/changeset.h"
 #include "lib/log.h"
 #include "lib/varint.h"
+#include "model/crm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The largest replicated value is an attachment's file (model/crm.h): it must
+ * pass this walker at the hub and on every node, and its outbox entry (the
+ * file and a few hundred bytes of columns) must be one a push can carry. */
+_Static_assert(CRM_ATTACH_MAX <= CHANGESET_MAX_VALUE, "an attachment fits one changeset value");
+_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_MAX_CHANGESET,
+	       "an attachment's outbox entry is a pushable entry");
+_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_MAX_BATCH_BYTES,
+	       "an attachment's outbox entry fits an ordinary push batch");
 
 /* ---- walker --------------------------------------------------------------- */
 

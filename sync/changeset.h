@@ -56,7 +56,9 @@
 #include "sync/sync.h"
 
 #define CHANGESET_MAX_COLUMNS 1000    /* SQLite's own limit is 2000 */
-#define CHANGESET_MAX_VALUE (1 << 20) /* one TEXT/BLOB value, bytes */
+/* One TEXT/BLOB value, bytes: room for an attachment's file (model/crm.h
+ * CRM_ATTACH_MAX; changeset.c checks that it fits). */
+#define CHANGESET_MAX_VALUE (4 << 20)
 #define CHANGESET_MAX_CHANGES 100000  /* changes in one changeset */
 
 /* Value type bytes (the same numbers as SQLITE_INTEGER ... SQLITE_NULL). */

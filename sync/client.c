@@ -1284,8 +1284,8 @@ out:
 
 /* ---- push ----------------------------------------------------------------------- */
 
-int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, int64_t *first,
-		       int64_t *last, int64_t *count)
+int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
+		       int64_t *first, int64_t *last, int64_t *count)
 {
 	sqlite3_stmt *st = NULL;
 	frame_writer w;
@@ -1316,6 +1316,8 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, int64
 		e.actor = (const char *)sqlite3_column_text(st, 2);
 		e.changeset = sqlite3_column_blob(st, 4);
 		e.len = (size_t)sqlite3_column_bytes(st, 4);
+		if (*count > 0 && target > 0 && !frame_fits(&w, &e, target))
+			break; /* the batch is full; the entry starts the next one */
 		if (frame_add(&w, &e) != 0) {
 			if (*count == 0) {
 				*first = seq;
@@ -1405,8 +1407,8 @@ static int64_t json_i64(const cJSON *o, const char *name, int64_t def)
 int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 {
 	sync_push_stats local;
-	buf frame = BUF_INIT(SYNC_MAX_BATCH_BYTES);
-	buf z = BUF_INIT(SYNC_MAX_BATCH_BYTES + SYNC_MAX_BATCH_BYTES / 8);
+	buf frame = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	buf z = BUF_INIT(SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 8);
 	buf resp = BUF_INIT(SYNC_MAX_REPLY);
 	int64_t base = 0, after, first, last, count, total;
 	cJSON *o = NULL;
@@ -1439,16 +1441,17 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			break;
 		}
 		buf_reset(&frame);
-		rc = sync__outbox_frame(db, after, base, &frame, &first, &last, &count);
+		rc = sync__outbox_frame(db, after, base, &frame, SYNC_MAX_BATCH_BYTES, &first, &last,
+					&count);
 		if (rc < 0) {
 			CERR(c, "cannot read the outbox");
 			rc = SYNC_E_OTHER;
 			break;
 		}
 		if (rc == 1) {
-			CERR(c, "outbox entry %" PRId64 " cannot be sent: larger than a push batch "
-				"(%d bytes) or malformed",
-			     first, SYNC_MAX_BATCH_BYTES);
+			CERR(c, "outbox entry %" PRId64 " cannot be sent: larger than %d bytes "
+				"or malformed",
+			     first, SYNC_MAX_CHANGESET);
 			rc = SYNC_E_OTHER;
 			break;
 		}

@@ -181,8 +181,8 @@ typedef struct sync_push_stats {
 } sync_push_stats;
 
 /*
- * Push the outbox in seq order, in frames of at most SYNC_MAX_BATCH_BYTES,
- * until it is empty.  After each 200 the acked entries are deleted and the
+ * Push the outbox in seq order, in frames of at most SYNC_MAX_BATCH_BYTES
+ * (an entry larger than that alone in its frame), until it is empty.  After each 200 the acked entries are deleted and the
  * quarantined ones recorded in one transaction; on 409 the entries the hub
  * already has are dropped and the push goes on.  Resumable after any
  * failure.  st may be NULL.  0 or SYNC_E_*.
@@ -245,12 +245,14 @@ int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYN
 int sync__hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
 		      unsigned char out[32]);
 /* Build a frame of pending outbox entries after local seq `after` (wire seqs
- * = local - base), bounded by out->max and SYNC_FRAME_MAX_ENTRIES, all of
- * one schema version.  *first and *last get local seqs (0 when none); *count the
- * entries.  0; 1 when the first entry alone does not fit in out->max;
- * -1 on a database error. */
-int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, int64_t *first,
-		       int64_t *last, int64_t *count);
+ * = local - base), bounded by SYNC_FRAME_MAX_ENTRIES, all of one schema
+ * version: entries are added while the frame stays within `target` bytes
+ * (0 = out->max), and the first entry whenever it fits out->max at all - a
+ * batch always carries at least one entry.  *first and *last get local seqs
+ * (0 when none); *count the entries.  0; 1 when the first entry alone does
+ * not fit in out->max; -1 on a database error. */
+int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
+		       int64_t *first, int64_t *last, int64_t *count);
 /* sync_state / node_meta helpers. */
 int sync__state_get(sqlite3 *db, const char *key, int64_t *v);
 int sync__state_set(sqlite3 *db, const char *key, const char *value);

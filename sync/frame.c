@@ -56,6 +56,14 @@ static int printable(const char *s, size_t n)
 	return 1;
 }
 
+int frame_fits(const frame_writer *w, const sync_entry *e, size_t target)
+{
+	size_t need = 8 + 2 + (e->hlc ? strlen(e->hlc) : 0) + 2 + (e->actor ? strlen(e->actor) : 0) +
+		      4 + e->len + FRAME_SUM;
+
+	return w->fw_out->len <= target && target - w->fw_out->len >= need;
+}
+
 int frame_add(frame_writer *w, const sync_entry *e)
 {
 	buf *out = w->fw_out;
@@ -130,7 +138,7 @@ int frame_open(frame_reader *r, const void *p, size_t len, const char **err)
 		*err = "frame too short";
 		return -1;
 	}
-	if (len > SYNC_MAX_BATCH_BYTES + (size_t)FRAME_SUM) {
+	if (len > SYNC_FRAME_MAX_BYTES) {
 		*err = "frame too large";
 		return -1;
 	}

@@ -31,6 +31,10 @@
 
 #define SYNC_FRAME_MAGIC "OPB1"
 #define SYNC_FRAME_MAX_ENTRIES 10000
+/* The largest frame frame_open() reads: a bundle file's (sync/bundle.c).  A
+ * push is bounded before that by the hub's body cap for its route
+ * (hub.h HUB_MAX_PUSH_BODY, room for SYNC_MAX_PUSH_FRAME). */
+#define SYNC_FRAME_MAX_BYTES (512u * 1024 * 1024)
 
 typedef struct frame_writer {
 	buf *fw_out;
@@ -44,6 +48,8 @@ typedef struct frame_writer {
 void frame_begin(frame_writer *w, buf *out, uint32_t schema_version);
 /* Append one entry; -1 when it would not fit (the frame stays valid without it). */
 int frame_add(frame_writer *w, const sync_entry *e);
+/* 1 when the frame, finished, stays within target bytes with e added. */
+int frame_fits(const frame_writer *w, const sync_entry *e, size_t target);
 /* Write the count and checksum. 0 or -1. */
 int frame_end(frame_writer *w);
 

@@ -77,9 +77,15 @@
 #include "lib/db.h"
 
 #define SYNC_PROTOCOL_VERSION 1
-#define SYNC_MAX_BATCH_BYTES (4 * 1024 * 1024)   /* push frame cap */
+/* A push batch takes entries while its frame stays within this many bytes;
+ * it always takes at least one entry, so an entry larger than that goes as
+ * a batch of its own (at most SYNC_MAX_PUSH_FRAME bytes). */
+#define SYNC_MAX_BATCH_BYTES (4 * 1024 * 1024)
 #define SYNC_MAX_PULL_ROWS 5000                  /* rows per pull page */
 #define SYNC_MAX_CHANGESET (8 * 1024 * 1024)     /* one outbox entry */
+/* The largest push frame: one entry of SYNC_MAX_CHANGESET with the frame and
+ * entry headers and the checksum (sync/frame.h: 12 + 8+2+64+2+64+4 + 32). */
+#define SYNC_MAX_PUSH_FRAME (SYNC_MAX_CHANGESET + 256)
 #define SYNC_CLOCK_SKEW_MS (15 * 60 * 1000)      /* signed request freshness */
 
 /* ---- who is asking: a node's scope at the hub ---------------------------- */

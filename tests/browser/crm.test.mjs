@@ -1,8 +1,10 @@
 // crm.test.mjs - the CRM's main flow in a real browser, as staff would do it:
 // create a lead from an external employer, add a contact, record two services
-// at once, create and close a work item, convert the lead; field-level errors
-// in the UI; axe-core (WCAG 2.1 AA) clean on every CRM page.
+// at once, create and close a work item, convert the lead; attach a file to
+// a lead, download it and withdraw it; field-level errors in the UI;
+// axe-core (WCAG 2.1 AA) clean on every CRM page.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
 
@@ -203,6 +205,51 @@ export const tests = [
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.getElementById('r-from-err').textContent !== '');
     await assertAccessible(page, 'reports with a filter error');
+  })],
+
+  ['attachments on the lead summary: upload a PDF, download the same bytes, field errors, withdraw', () => withNode(async (node, page) => {
+    const lead = (await node.api('/api/v1/crm/employers', { company_name: 'Attachment Browser Cannery', zip: '95814' })).json;
+    await page.goto(`${node.url}/crm-lead.html?id=${lead.id}`);
+    await page.waitForSelector('#info dd');
+    assert((await page.textContent('#attachments')).includes('No attachments'), 'empty list first');
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<<>>\n%%EOF\n');
+    // Keyboard: the file input has its label and takes focus.
+    await page.focus('#att-file');
+    assert(await page.evaluate(() => document.activeElement.id) === 'att-file', 'file input focusable');
+    assert((await page.textContent('label[for=att-file]')).trim() === 'File', 'file input labelled');
+    await page.setInputFiles('#att-file', { name: 'Hiring agreement.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page.click('#att-save');
+    const link = page.locator('#attachments a', { hasText: 'Hiring agreement.pdf' });
+    await link.waitFor();
+    const row = (await page.locator('#attachments tbody tr').first().textContent());
+    assert(row.includes('PDF') && row.includes('bytes') && row.includes('Demo Staff'), 'listed with type, size and who: ' + row);
+    await assertAccessible(page, 'lead summary with an attachment');
+    // Download it: the same bytes, as an attachment.
+    const [dl] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    assert(dl.suggestedFilename() === 'Hiring agreement.pdf', 'download named ' + dl.suggestedFilename());
+    assert(Buffer.compare(readFileSync(await dl.path()), pdf) === 0, 'downloaded bytes equal the upload');
+    const href = await link.getAttribute('href');
+    const head = await page.evaluate(async u => { const r = await fetch(u); return [r.status, r.headers.get('content-disposition'), r.headers.get('x-content-type-options')]; }, href);
+    assert(head[0] === 200 && head[1].startsWith('attachment;') && head[2] === 'nosniff', 'download headers: ' + head);
+    // Refused before upload: a kind of file the node does not take, and one too large.
+    await page.setInputFiles('#att-file', { name: 'page.html', mimeType: 'text/html', buffer: Buffer.from('<html><script>alert(1)</script>') });
+    await page.click('#att-save');
+    await page.waitForFunction(() => document.getElementById('att-file-err').textContent.includes('cannot be attached'));
+    assert(await page.getAttribute('#att-file', 'aria-invalid') === 'true', 'file field marked invalid');
+    await assertAccessible(page, 'attachment field error');
+    await page.setInputFiles('#att-file', { name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(2 * 1024 * 1024 + 1, 0x25) });
+    await page.click('#att-save');
+    await page.waitForFunction(() => document.getElementById('att-file-err').textContent.includes('at most 2 MB'));
+    // Refused by the node: HTML named like a PDF (the browser cannot tell).
+    await page.setInputFiles('#att-file', { name: 'invoice.pdf', mimeType: 'application/pdf', buffer: Buffer.from('<!doctype html><p>not a pdf') });
+    await page.click('#att-save');
+    await page.waitForFunction(() => document.getElementById('att-file-err').textContent.includes('content is not'));
+    assert(await page.locator('#attachments tbody tr').count() === 1, 'nothing else attached');
+    // Withdraw (the confirmation is accepted): gone from the list, kept on record.
+    await page.getByRole('button', { name: 'Withdraw Hiring agreement.pdf' }).click();
+    await page.locator('#attachments', { hasText: 'No attachments' }).waitFor();
+    const all = (await node.api(`/api/v1/crm/employers/${lead.id}/attachments?include=withdrawn`)).json;
+    assert(all.length === 1 && all[0].withdrawn, 'withdrawn attachment kept: ' + JSON.stringify(all));
   })],
 
   ['axe-core finds no WCAG 2.1 AA violations on the CRM pages', () => withNode(async (node, page) => {

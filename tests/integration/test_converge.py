@@ -241,9 +241,9 @@ class Cluster:
         self.hub.cleanup()
 
     # -- writes through the nodes' APIs
-    def write(self, node, method, path, body=None, what=""):
+    def write(self, node, method, path, body=None, what="", headers=None):
         """Call the node's API; record what it wrote (its new outbox entries)."""
-        r = node.d.request(method, path, body=body)
+        r = node.d.request(method, path, body=body, headers=headers)
         if 200 <= r.status < 300:
             self.collect(node, what or "%s %s" % (method, path.split("/")[3]))
         return r
@@ -619,8 +619,8 @@ class Run:
             rows = rows[:3]
         return self.rng.choice(rows)
 
-    def write(self, node, method, path, body=None, what=""):
-        r = self.c.write(node, method, path, body, what)
+    def write(self, node, method, path, body=None, what="", headers=None):
+        r = self.c.write(node, method, path, body, what, headers)
         return 200 <= r.status < 300
 
 
@@ -745,6 +745,25 @@ def op_employer_note(run, node):
                      {"subject": "Call", "body": text}, "employer note")
 
 
+def op_attachment(run, node):
+    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
+    if r is None:
+        return False
+    name = run.name("Scan").replace(" ", "-")
+    data = b"%PDF-1.4\n% " + name.encode() + b"\n" + bytes(run.rng.randrange(256) for _ in range(64))
+    return run.write(node, "POST", API + "/employers/%s/attachments?filename=%s.pdf" % (r[0], name),
+                     data, "attachment", headers={"Content-Type": "application/pdf"})
+
+
+def op_attachment_withdraw(run, node):
+    r = run.pick(node, "SELECT a.id FROM employer_attachments a WHERE NOT EXISTS (SELECT 1 FROM"
+                       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id) ORDER BY a.id")
+    if r is None:
+        return False
+    return run.write(node, "POST", API + "/attachments/%s/withdraw" % r[0],
+                     {"reason": run.rng.choice(["wrong lead", "old version"])}, "attachment withdrawal")
+
+
 CASE = "/api/v1/case"
 
 
@@ -808,6 +827,8 @@ OPS = [
     ("work_item_notes", "insert", 2, op_work_note),
     ("employer_services", "insert", 1, op_service),
     ("employer_notes", "insert", 1, op_employer_note),
+    ("employer_attachments", "insert", 1, op_attachment),
+    ("employer_attachment_withdrawals", "insert", 1, op_attachment_withdraw),
     # Case work: Local Area scope, so A, B and C (all of demo-la) share it.
     ("participants", "insert", 2, op_participant),
     ("participants", "update", 3, op_participant_edit),

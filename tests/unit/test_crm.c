@@ -9,7 +9,10 @@
  * and the same work item edited in two offices merge column by column, a
  * closed work item is not reopened by an older edit, two offices creating
  * the same employer offline are flagged as possible duplicates (never
- * merged), and invalid CRM rows are quarantined.
+ * merged), and invalid CRM rows are quarantined.  Attachments: the size and
+ * type rule of an upload, and the hub's check of a replicated attachment
+ * (its bytes, SHA-256, size, type and name, its employer) and of a
+ * withdrawal; neither is ever updated or deleted by a node.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "lib/crypto.h"
 #include "lib/db.h"
 #include "model/capture.h"
 #include "model/crm.h"
@@ -751,6 +755,228 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	sqlite3_close(hub);
 }
 
+/* ---- attachments ------------------------------------------------------------ */
+
+static void test_attach_rule(void **state)
+{
+	static const char pdf[] = "%PDF-1.4\n%%EOF\n";
+	static const char html[] = "<html><script>alert(1)</script></html>";
+	char *big = malloc(CRM_ATTACH_MAX + 1), msg[200];
+	upload_type t;
+	int status = 0;
+
+	(void)state;
+	assert_non_null(big);
+	memcpy(big, "%PDF-1.7\n", 9);
+	memset(big + 9, 'x', CRM_ATTACH_MAX + 1 - 9);
+	assert_null(crm_attach_check("application/pdf", pdf, sizeof pdf - 1, &t, &status, msg, sizeof msg));
+	assert_int_equal(t, UPLOAD_PDF);
+	/* the cap itself is allowed, one byte more is not */
+	assert_null(crm_attach_check("application/pdf", big, CRM_ATTACH_MAX, &t, &status, msg, sizeof msg));
+	assert_string_equal(crm_attach_check("application/pdf", big, CRM_ATTACH_MAX + 1, &t, &status, msg,
+					     sizeof msg), "file");
+	assert_int_equal(status, 413);
+	assert_int_equal(t, UPLOAD_UNKNOWN);
+	assert_string_equal(crm_attach_check("application/pdf", pdf, 0, &t, &status, msg, sizeof msg), "file");
+	assert_int_equal(status, 400);
+	/* HTML disguised as a PDF; HTML and SVG as themselves */
+	assert_string_equal(crm_attach_check("application/pdf", html, sizeof html - 1, &t, &status, msg,
+					     sizeof msg), "file");
+	assert_int_equal(status, 415);
+	assert_string_equal(crm_attach_check("text/html", html, sizeof html - 1, &t, &status, msg,
+					     sizeof msg), "content_type");
+	assert_int_equal(status, 415);
+	assert_string_equal(crm_attach_check("image/svg+xml", "<svg/>", 6, &t, &status, msg, sizeof msg),
+			    "content_type");
+	/* a real type sent under another allowed type */
+	assert_string_equal(crm_attach_check("image/png", pdf, sizeof pdf - 1, &t, &status, msg, sizeof msg),
+			    "file");
+	assert_non_null(strstr(msg, "image/png"));
+	/* the hub judges the bytes alone */
+	assert_null(crm_attach_check(NULL, "plain words\n", 12, &t, &status, msg, sizeof msg));
+	assert_int_equal(t, UPLOAD_TEXT);
+	assert_string_equal(crm_attach_check(NULL, html, sizeof html - 1, &t, &status, msg, sizeof msg),
+			    "file");
+	free(big);
+}
+
+#define ATT "0190a000-0000-7000-8000-00000000e001"
+
+/* One attachment written at node a as the API would, but with every column
+ * chosen by the test (the bytes bound as a BLOB unless as_text). */
+static void node_attach(sqlite3 *node, const char *hlc, const char *id, const char *emp,
+			const char *filename, const char *ctype, sqlite3_int64 size, const char *sha,
+			const void *data, size_t n, int as_text)
+{
+	capture c;
+	sqlite3_stmt *st;
+	int64_t seq;
+	unsigned char dg[CRYPTO_SHA256_LEN];
+	char hex[2 * CRYPTO_SHA256_LEN + 1];
+
+	assert_int_equal(crypto_sha256(data, n, dg), 0);
+	crypto_hex(dg, sizeof dg, hex);
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_prepare(node, &st, "INSERT INTO employer_attachments(id, employer_id,"
+					       " filename, content_type, size, sha256, uploaded_by,"
+					       " office_id, uploaded_at, data)"
+					       " VALUES(?,?,?,?,?,?,'demo-staff','demo-office',5,?)"), 0);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, filename, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ctype, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, size < 0 ? (sqlite3_int64)n : size);
+	sqlite3_bind_text(st, 6, sha ? sha : hex, -1, SQLITE_TRANSIENT);
+	if (as_text)
+		sqlite3_bind_text(st, 7, data, (int)n, SQLITE_STATIC);
+	else
+		sqlite3_bind_blob(st, 7, data, (int)n, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	assert_int_equal(capture_commit(&c, hlc, "demo-staff", &seq), 0);
+}
+
+static void test_hub_checks_attachments(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0);
+	static const char pdf[] = "%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n";
+	static const char html[] = "<!doctype html><script>fetch('/x')</script>";
+	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
+	char *big = malloc(CRM_ATTACH_MAX + 1);
+	pushed p;
+	char id[64];
+	int k = 0;
+
+	(void)state;
+	assert_non_null(big);
+	sync_set_validator(crm_hub_validate_row);
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools", "acme tools",
+		   "MKTACME0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+#define NEXT_ID() (snprintf(id, sizeof id, "0190a000-0000-7000-8000-0000000e%04d", ++k), id)
+	/* A good one goes in, byte for byte. */
+	node_attach(a, "000000001100.0000.nodeA", ATT, LEAD, "quote.pdf", "application/pdf", -1, NULL,
+		    pdf, sizeof pdf - 1, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_attachments WHERE id='" ATT "'"
+				     " AND data = CAST('%PDF-1.4' || char(10) || '1 0 obj<<>>endobj' ||"
+				     " char(10) || '%%EOF' || char(10) AS BLOB)", -1), 1);
+	/* A SHA-256 that is not the bytes'. */
+	node_attach(a, "000000001200.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", -1,
+		    "0000000000000000000000000000000000000000000000000000000000000000", pdf,
+		    sizeof pdf - 1, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "sha256"));
+	/* Over the cap (with a true size and hash). */
+	memcpy(big, "%PDF-1.7\n", 9);
+	memset(big + 9, 'y', CRM_ATTACH_MAX + 1 - 9);
+	node_attach(a, "000000001300.0000.nodeA", NEXT_ID(), LEAD, "big.pdf", "application/pdf", -1,
+		    NULL, big, CRM_ATTACH_MAX + 1, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "larger"));
+	/* HTML disguised as a PDF (type, size and hash all "right"). */
+	node_attach(a, "000000001400.0000.nodeA", NEXT_ID(), LEAD, "invoice.pdf", "application/pdf", -1,
+		    NULL, html, sizeof html - 1, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "content is not"));
+	/* A PNG declared as a PDF; a size that is not the bytes'. */
+	node_attach(a, "000000001500.0000.nodeA", NEXT_ID(), LEAD, "badge.pdf", "application/pdf", -1,
+		    NULL, png, sizeof png, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "content_type"));
+	node_attach(a, "000000001600.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", 10,
+		    NULL, pdf, sizeof pdf - 1, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "size"));
+	/* Names a download must not carry: a path, a quote, another type's extension. */
+	{
+		static const char *const bad_names[] = {"../quote.pdf", "quo\"te.pdf", "quote.html",
+							"quote.pdf ", NULL};
+		for (int i = 0; bad_names[i]; i++) {
+			node_attach(a, "000000001700.0000.nodeA", NEXT_ID(), LEAD, bad_names[i],
+				    "application/pdf", -1, NULL, pdf, sizeof pdf - 1, 0);
+			p = push(hub, a, &scope_a);
+			assert_int_equal(p.quarantined, 1);
+			assert_non_null(strstr(p.reason, "filename"));
+		}
+	}
+	/* The bytes as TEXT; an employer the hub never heard of. */
+	node_attach(a, "000000001800.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", -1,
+		    NULL, pdf, sizeof pdf - 1, 1);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "BLOB"));
+	node_attach(a, "000000001900.0000.nodeA", NEXT_ID(), LEAD_B, "quote.pdf", "application/pdf", -1,
+		    NULL, pdf, sizeof pdf - 1, 0);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "no such employer"));
+	/* Append-only: neither an update nor a delete of the good one. */
+	node_write(a, "000000002000.0000.nodeA",
+		   "UPDATE employer_attachments SET filename='renamed.pdf' WHERE id='" ATT "'");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "append-only"));
+	node_write(a, "000000002100.0000.nodeA", "DELETE FROM employer_attachments WHERE id='" ATT "'");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "append-only"));
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_attachments", -1), 1);
+	assert_non_null(q_text(hub, "SELECT filename FROM employer_attachments WHERE id=?", ATT));
+	assert_string_equal(q_text(hub, "SELECT filename FROM employer_attachments WHERE id=?", ATT),
+			    "quote.pdf");
+	/* The validator refuses them too, should a walk ever let one through. */
+	{
+		char why[200];
+		cJSON *row = cJSON_CreateObject();
+		cJSON_AddStringToObject(row, "id", ATT);
+		assert_int_equal(crm_hub_validate_row(hub, "employer_attachments", SQLITE_UPDATE, row, why,
+						      sizeof why), -1);
+		assert_int_equal(crm_hub_validate_row(hub, "employer_attachment_withdrawals",
+						      SQLITE_DELETE, row, why, sizeof why), -1);
+		cJSON_Delete(row);
+	}
+	/* Withdrawals: of an attachment of this employer, once it exists. */
+	node_write(a, "000000002200.0000.nodeA",
+		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
+		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f001',"
+		   " 'no-such-attachment', %Q, 'demo-staff', 6)", LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "no such attachment"));
+	node_write(a, "000000002300.0000.nodeA",
+		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
+		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f002',"
+		   " %Q, 'another-employer', 'demo-staff', 6)", ATT);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "another employer"));
+	node_write(a, "000000002400.0000.nodeA",
+		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id, reason,"
+		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f003',"
+		   " %Q, %Q, 'wrong file', 'demo-staff', 6)", ATT, LEAD);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	node_write(a, "000000002500.0000.nodeA", "UPDATE employer_attachment_withdrawals SET"
+						 " reason='oops' WHERE id='0190a000-0000-7000-8000-00000000f003'");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	/* Withdrawn, the attachment and its bytes are still there. */
+	assert_int_equal(db_int(hub, "SELECT length(data) FROM employer_attachments", -1), sizeof pdf - 1);
+#undef NEXT_ID
+	sync_set_validator(NULL);
+	free(big);
+	sqlite3_close(a);
+	sqlite3_close(hub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -768,6 +994,8 @@ int main(void)
 		cmocka_unit_test(test_work_item_merge_and_closed_is_final),
 		cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
 		cmocka_unit_test(test_hub_refuses_bad_crm_rows),
+		cmocka_unit_test(test_attach_rule),
+		cmocka_unit_test(test_hub_checks_attachments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,9 @@
  * kind of damage refused before an entry is used: truncation at every
  * length, any flipped byte, a bad checksum, non-increasing seqs, lengths out
  * of range and trailing bytes.  The writer refuses what the reader would.
+ * Push batches cut from an outbox (sync__outbox_frame): bounded by
+ * SYNC_MAX_BATCH_BYTES, yet an entry larger than that goes alone, and one
+ * larger than SYNC_MAX_CHANGESET is reported instead of sent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +17,8 @@
 #include <cmocka.h>
 #include <mbedtls/sha256.h>
 
+#include "model/capture.h"
+#include "sync/client.h"
 #include "sync/frame.h"
 
 static void build3(buf *out)
@@ -290,6 +295,90 @@ static void test_writer_limits(void **state)
 	buf_release(&out);
 }
 
+/* One outbox row with a changeset of n bytes (its content does not matter to
+ * the frame). */
+static void outbox_put(sqlite3 *db, size_t n)
+{
+	sqlite3_stmt *st;
+	void *p = calloc(1, n);
+
+	assert_non_null(p);
+	assert_int_equal(db_prepare(db, &st, "INSERT INTO outbox(hlc, actor, created_at,"
+					     " schema_version, nbytes, changeset) VALUES"
+					     "('000000000001.0000.n1', 'staff', 1, 7, ?1, ?2)"), 0);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+	sqlite3_bind_blob(st, 2, p, (int)n, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	free(p);
+}
+
+/* The next push batch after `after`: its entry count, first local seq and
+ * size; the frame must open. */
+static int64_t next_batch(sqlite3 *db, int64_t after, int64_t *first, size_t *len)
+{
+	buf out = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	int64_t last, count;
+	frame_reader r;
+	const char *err = NULL;
+
+	assert_int_equal(sync__outbox_frame(db, after, 0, &out, SYNC_MAX_BATCH_BYTES, first, &last,
+					    &count), 0);
+	*len = out.len;
+	if (count > 0) {
+		assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
+		assert_int_equal(r.fr_count, count);
+		assert_int_equal(last - *first + 1, count);
+	}
+	buf_release(&out);
+	return count;
+}
+
+static void test_outbox_batches(void **state)
+{
+	const size_t k = 1024, m = 1024 * 1024;
+	sqlite3 *db;
+	int64_t first, last, count;
+	size_t len;
+	buf out = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(capture_migrate(db), 0);
+	outbox_put(db, k);       /* 1 */
+	outbox_put(db, 5 * m);   /* 2: larger than a batch */
+	outbox_put(db, k);       /* 3 */
+	outbox_put(db, 3 * m);   /* 4 */
+	outbox_put(db, 3 * m);   /* 5 */
+	outbox_put(db, 9 * m);   /* 6: larger than any entry may be */
+	/* The small entry goes alone: the next one would pass the bound. */
+	assert_int_equal(next_batch(db, 0, &first, &len), 1);
+	assert_int_equal(first, 1);
+	/* An entry larger than the batch bound is a batch of its own. */
+	assert_int_equal(next_batch(db, 1, &first, &len), 1);
+	assert_int_equal(first, 2);
+	assert_true(len > SYNC_MAX_BATCH_BYTES);
+	assert_true(len <= SYNC_MAX_PUSH_FRAME);
+	/* 1 KiB + 3 MiB fit one batch; the second 3 MiB does not. */
+	assert_int_equal(next_batch(db, 2, &first, &len), 2);
+	assert_int_equal(first, 3);
+	assert_true(len <= SYNC_MAX_BATCH_BYTES);
+	assert_int_equal(next_batch(db, 4, &first, &len), 1);
+	assert_int_equal(first, 5);
+	/* Beyond SYNC_MAX_CHANGESET: reported, never cut or sent. */
+	assert_int_equal(sync__outbox_frame(db, 5, 0, &out, SYNC_MAX_BATCH_BYTES, &first, &last,
+					    &count), 1);
+	assert_int_equal(first, 6);
+	assert_int_equal(db_exec(db, "DELETE FROM outbox WHERE seq = 6"), 0);
+	assert_int_equal(next_batch(db, 5, &first, &len), 0);
+	/* Without a target (a bundle) the frame takes what fits out->max. */
+	buf_reset(&out);
+	assert_int_equal(sync__outbox_frame(db, 2, 0, &out, 0, &first, &last, &count), 0);
+	assert_int_equal(count, 3); /* 3, 4 and 5: past the batch bound, within out->max */
+	buf_release(&out);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_corrupted_any_byte),
 		cmocka_unit_test(test_structure_refused),
 		cmocka_unit_test(test_writer_limits),
+		cmocka_unit_test(test_outbox_batches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

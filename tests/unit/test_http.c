@@ -4,7 +4,8 @@
  * blocking sockets from the test thread.  Covers routing and captures,
  * 404/405, keep-alive and pipelining, bodies (Content-Length, chunked,
  * 100-continue), every refusal (431, 413, 400 for smuggling and garbage, 408)
- * followed by a check that the server still serves, deferred replies and a
+ * followed by a check that the server still serves, a route with its own
+ * body cap (router_add_body, router_body_limit), deferred replies and a
  * client that resets before its deferred reply, assets with ETag/304 and the
  * security headers, and the pure helpers (percent-decoding, query, cookies)
  * plus the socket-free parser path the fuzzer uses.
@@ -198,12 +199,15 @@ static int setup(void **state)
 	    router_add(t_router, HTTP_M_GET, "/static/*", h_static, NULL) ||
 	    router_add(t_router, HTTP_M_GET, "/defer", h_defer, NULL) ||
 	    router_add(t_router, HTTP_M_GET, "/gone", h_gone, NULL) ||
-	    router_add(t_router, HTTP_M_GET, "/refuse/:id", h_refuse, NULL))
+	    router_add(t_router, HTTP_M_GET, "/refuse/:id", h_refuse, NULL) ||
+
+	    router_add_body(t_router, HTTP_M_POST, "/upload/:id", h_echo, NULL, 3 * T_MAX_BODY))
 		return -1;
 	t_srv = http_server_new(&t_loop, router_dispatch, t_router);
 	if (t_srv == NULL)
 		return -1;
 	http_server_set_max_body(t_srv, T_MAX_BODY);
+	http_server_set_body_limit(t_srv, router_body_limit, t_router);
 	http_server_set_timeouts(t_srv, T_REQ_MS, T_IDLE_MS);
 	if (http_server_listen(t_srv, "127.0.0.1:0") != 0)
 		return -1;
@@ -649,6 +653,63 @@ static void test_body_limit(void **state)
 	free(chunked);
 }
 
+/* A route that names its own cap: larger bodies there, the server's cap
+ * everywhere else, with the same refusals. */
+static void test_route_body_limit(void **state)
+{
+	size_t big = 2 * T_MAX_BODY, n;
+	char *req = malloc(big + 256);
+	cli *c;
+	resp r;
+
+	assert_non_null(req);
+	n = (size_t)sprintf(req, "POST /upload/7 HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+			    big);
+	memset(req + n, 'u', big);
+	c = cli_open();
+	cli_send(c, req, n + big);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, big);
+	assert_int_equal(r.body[big - 1], 'u');
+	resp_free(&r);
+	cli_close(c);
+	/* the same body elsewhere: the server's cap */
+	n = (size_t)sprintf(req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n", big);
+	assert_refused(req, n, 413, "too large");
+	/* past the route's own cap, by length and by chunks */
+	n = (size_t)sprintf(req, "POST /upload/7 HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+			    3 * T_MAX_BODY + 1);
+	assert_refused(req, n, 413, "too large");
+	free(req);
+	req = malloc(8 * T_MAX_BODY);
+	assert_non_null(req);
+	n = (size_t)sprintf(req, "POST /upload/8 HTTP/1.1\r\nHost: t\r\n"
+				 "Transfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 13; i++) {
+		n += (size_t)sprintf(req + n, "3e8\r\n");
+		memset(req + n, 'y', 1000);
+		n += 1000;
+		n += (size_t)sprintf(req + n, "\r\n");
+	}
+	n += (size_t)sprintf(req + n, "0\r\n\r\n");
+	assert_refused(req, n, 413, "too large");
+	free(req);
+	/* the limit follows the route the router would choose */
+	{
+		http_req fake;
+		memset(&fake, 0, sizeof fake);
+		fake.method = HTTP_M_POST;
+		fake.target = (char *)"/upload/9?x=1";
+		assert_int_equal(router_body_limit(&fake, t_router), 3 * T_MAX_BODY);
+		fake.target = (char *)"/echo";
+		assert_int_equal(router_body_limit(&fake, t_router), 0);
+		fake.method = HTTP_M_GET;
+		fake.target = (char *)"/upload/9";
+		assert_int_equal(router_body_limit(&fake, t_router), 0);
+	}
+}
+
 static void test_smuggling(void **state)
 {
 	const char *both = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
@@ -1005,6 +1066,7 @@ int main(void)
 	    cmocka_unit_test(test_smuggling),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_slow_client),
+	    cmocka_unit_test(test_route_body_limit),
 	    cmocka_unit_test(test_idle_timeout),
 	    cmocka_unit_test(test_deferred),
 	    cmocka_unit_test(test_disconnect_before_reply),

@@ -9,7 +9,9 @@
  * node's apply is idempotent, refused while its outbox holds entries, and
  * creates no outbox entries; after a snapshot the node's digest equals the
  * hub's digest of its scope; encoded values of every type and varint length
- * round-trip through SQLite's own changeset reader.
+ * round-trip through SQLite's own changeset reader; pages of attachments at
+ * the cap: a page too small for two holds one, the next page the other, and
+ * a node applies both byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -578,6 +580,60 @@ static void test_encoder_round_trip(void **state)
 	sqlite3_close(db);
 }
 
+/* Attachments at the cap (model/crm.h) in pages smaller than two of them. */
+static void test_pages_of_big_rows(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node();
+	const size_t cap = 2 * 1024 * 1024;
+	buf page = BUF_INIT(3 * 1024 * 1024);
+	unsigned char *data = malloc(cap);
+	int64_t next, head, cur = 0;
+	int more, pages = 0;
+	sqlite3_stmt *st;
+	char ids[512];
+
+	(void)state;
+	assert_non_null(data);
+	assert_int_equal(db_prepare(hub, &st, "INSERT INTO employer_attachments(id, employer_id,"
+					      " filename, content_type, size, sha256, uploaded_at, data)"
+					      " VALUES(?1, 'e1', 'f.pdf', 'application/pdf', ?2, 'x', 1, ?3)"),
+			 0);
+	for (int i = 0; i < 2; i++) {
+		memset(data, 'a' + i, cap);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, i ? "att-2" : "att-1", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
+		sqlite3_bind_blob(st, 3, data, (int)cap, SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	}
+	sqlite3_finalize(st);
+	do {
+		buf_reset(&page);
+		assert_int_equal(sync_hub_pull(hub, &sc1, cur, 100, &page, &next, &head, &more), 0);
+		assert_true(page.len > cap && page.len <= page.max);
+		ids_of(&page, ids, sizeof ids);
+		assert_string_equal(ids, pages ? "employer_attachments/att-2 " : "employer_attachments/att-1 ");
+		assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+		assert_true(next > cur);
+		cur = next;
+		pages++;
+	} while (more);
+	assert_int_equal(pages, 2);
+	assert_int_equal(cur, head);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM employer_attachments WHERE length(data) = 2097152"
+				     " AND substr(data, 1, 1) = CAST(CASE id WHEN 'att-1' THEN 'a' ELSE 'b'"
+				     " END AS BLOB)"), 2);
+	/* A page that cannot hold even one of them is an error, never a cut row. */
+	buf_release(&page);
+	buf_init(&page, cap / 2);
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), -1);
+	assert_int_equal(page.len, 0);
+	buf_release(&page);
+	free(data);
+	sqlite3_close(node);
+	sqlite3_close(hub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_push_pull_converges),
 		cmocka_unit_test(test_varints),
 		cmocka_unit_test(test_encoder_round_trip),
+		cmocka_unit_test(test_pages_of_big_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

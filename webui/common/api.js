@@ -14,14 +14,17 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-export async function api(path, { method = 'GET', body } = {}) {
+// body: an object sent as JSON, or a Blob/File sent as it is with
+// contentType (default: the Blob's own type).
+export async function api(path, { method = 'GET', body, contentType } = {}) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+  if (body !== undefined) headers['Content-Type'] = raw ? (contentType || body.type || 'application/octet-stream') : 'application/json';
   const t = csrfToken();
   if (t && method !== 'GET') headers['X-CSRF-Token'] = t;
   const res = await fetch(path, {
     method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
   });
   let data = null;
   const text = await res.text();

@@ -1,12 +1,32 @@
 // crm-lead.js - the employer summary: company and marketing information,
 // contacts, locations, the service plan (add one or several services at
-// once), work items, and the conversion to Recruiting Employer with the
-// offer to drop the MKT prefix.
+// once), attachments (upload, download, withdraw), case notes, work items,
+// and the conversion to Recruiting Employer with the offer to drop the MKT
+// prefix.
 import { api, el } from './api.js';
 import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, TYPE_LABEL } from './crm-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
 let emp = null, codes = [], m = null, nrows = 0;
+
+// What the node accepts (model/crm.h CRM_ATTACH_MAX, CRM_ATTACH_TYPES): the
+// browser checks first when it can tell; the node judges the bytes anyway.
+const ATTACH_MAX = 2 * 1024 * 1024;
+const ATTACH_TYPES = {
+  pdf: ['application/pdf', 'PDF'], png: ['image/png', 'PNG image'], jpg: ['image/jpeg', 'JPEG image'],
+  jpeg: ['image/jpeg', 'JPEG image'],
+  docx: ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'Word document'],
+  xlsx: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'Excel workbook'],
+  txt: ['text/plain', 'Text'], csv: ['text/csv', 'Text'],
+};
+const TYPE_NAME = Object.fromEntries(Object.values(ATTACH_TYPES));
+TYPE_NAME['text/plain'] = 'Text';
+
+function fmtSize(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
 
 function dl(target, pairs) {
   target.replaceChildren(...pairs.filter(p => p[1] !== null && p[1] !== undefined && p[1] !== '')
@@ -60,6 +80,17 @@ function render() {
   $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],
     e.work_items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.category, w.status, w.due_date || '', w.assignee_name || '', w.description]))
     : el('p', { class: 'muted' }, 'No work items.'));
+  const atts = e.attachments || [];
+  const edit = m.me.can_edit;
+  $('attachments').replaceChildren(atts.length ? table('Attachments',
+    ['File', 'Type', 'Size', 'Uploaded by', 'Office', 'When', ...(edit ? ['Actions'] : [])],
+    atts.map(a => [el('a', { href: a.url, download: a.filename }, a.filename), TYPE_NAME[a.content_type] || a.content_type,
+      fmtSize(a.size), a.uploaded_by_name || a.uploaded_by || '', a.office_name || a.office_id || '',
+      new Date(a.uploaded_at).toLocaleString(),
+      ...(edit ? [el('button', { type: 'button', class: 'secondary', 'aria-label': `Withdraw ${a.filename}`,
+        onclick: () => withdraw(a) }, 'Withdraw')] : [])]))
+    : el('p', { class: 'muted' }, 'No attachments.'));
+  $('att-form').hidden = !m.me.can_edit;
   $('notes').replaceChildren(e.notes && e.notes.length ? el('ul', { class: 'notes' }, e.notes.map(nt => el('li', {},
     el('strong', {}, `${new Date(nt.created_at).toLocaleString()} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
     el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
@@ -149,6 +180,48 @@ async function addNote(ev) {
     render();
     $('status').textContent = 'Case note added.';
   } catch (e) { showError(f, e, 'n-'); }
+}
+
+// Field errors for the file input: the node names "file", "content_type"
+// or "filename"; all three are about the chosen file.
+function fileError(f, message) {
+  showError(f, { field: 'file', message }, 'att-');
+}
+
+async function upload(ev) {
+  ev.preventDefault();
+  const f = $('att-form');
+  clearErrors(f);
+  const file = $('att-file').files[0];
+  if (!file) { fileError(f, 'Choose a file to attach.'); return; }
+  const ext = (file.name.match(/\.([^.]+)$/) || [, ''])[1].toLowerCase();
+  const known = ATTACH_TYPES[ext];
+  if (!known) { fileError(f, 'This kind of file cannot be attached: choose a PDF, PNG, JPEG, Word (.docx), Excel (.xlsx) or plain text file.'); return; }
+  if (file.size === 0) { fileError(f, 'The file is empty.'); return; }
+  if (file.size > ATTACH_MAX) { fileError(f, `The file is ${fmtSize(file.size)}: attachments may be at most 2 MB.`); return; }
+  $('att-save').disabled = true;
+  try {
+    const a = await api(`${API}/employers/${encodeURIComponent(id)}/attachments?filename=${encodeURIComponent(file.name)}`,
+      { method: 'POST', body: file, contentType: known[0] });
+    f.reset();
+    await load();
+    $('status').textContent = `${a.filename} attached.`;
+  } catch (e) {
+    if (e.status === 413 || e.status === 415 || e.status === 400) fileError(f, e.message);
+    else if (e.status) showError(f, e, 'att-');
+    else fileError(f, 'The upload failed (is the file larger than 2 MB?). Try again.');
+  } finally {
+    $('att-save').disabled = false;
+  }
+}
+
+async function withdraw(a) {
+  if (!confirm(`Withdraw ${a.filename}? It leaves this summary in every office; the file is kept on record.`)) return;
+  try {
+    await api(`${API}/attachments/${encodeURIComponent(a.id)}/withdraw`, { method: 'POST', body: {} });
+    await load();
+    $('status').textContent = `${a.filename} withdrawn.`;
+  } catch (e) { $('status').textContent = e.message; }
 }
 
 async function addLocation(ev) {
@@ -249,6 +322,7 @@ async function init() {
   $('contact-form').addEventListener('submit', addContact);
   $('location-form').addEventListener('submit', addLocation);
   $('note-form').addEventListener('submit', addNote);
+  $('att-form').addEventListener('submit', upload);
   $('convert-btn').addEventListener('click', openConvert);
   $('edit-btn').addEventListener('click', openEdit);
   $('vet-ok').addEventListener('click', () => vetting('approved'));

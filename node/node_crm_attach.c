@@ -1,0 +1,347 @@
+/*
+ * node_crm_attach.c - the CRM's JSON API on the office node, part 5: the
+ * attachments of an employer (the lead summary's Attachments).
+ *
+ *   POST /api/v1/crm/employers/:id/attachments?filename=NAME   (PRIV_CRM)
+ *        body: the file's bytes as they are, Content-Type: its type;
+ *        201 with the attachment's metadata
+ *   GET  /api/v1/crm/employers/:id/attachments[?include=withdrawn] (PRIV_VIEW)
+ *        the metadata, newest first (never the bytes)
+ *   GET  /api/v1/crm/attachments/:id                              (PRIV_VIEW)
+ *        the bytes, as a download (Content-Disposition: attachment, the type
+ *        the bytes were found to be, nosniff, a sandboxing CSP); 410 once
+ *        withdrawn
+ *   POST /api/v1/crm/attachments/:id/withdraw {"reason"?}          (PRIV_CRM)
+ *        takes it off the summary; 200 with the metadata
+ *
+ * An upload is judged by its bytes (model/crm.h crm_attach_check, over
+ * lib/upload.h, the same check the hub's account forms use): one of
+ * CRM_ATTACH_TYPES, at most CRM_ATTACH_MAX; the file name is made safe and
+ * given the extension of its type.  The route reads bodies up to
+ * CRM_ATTACH_BODY_MAX (router_add_body), so a file somewhat over the cap is
+ * answered with a JSON 413 naming the field while the rest of the node keeps
+ * its max_body.  Attachments are append-only rows (schema_crm.c): withdrawing
+ * one writes an employer_attachment_withdrawals row and the list hides it;
+ * the file stays in every database.  Logs name ids and sizes, never a file
+ * name or its content.
+ */
+#include "node/node_crm.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/upload.h"
+#include "lib/uuid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The metadata columns of a.* with who uploaded and who withdrew (the
+ * earliest withdrawal: two offices may both have withdrawn it offline). */
+#define ATT_COLS                                                                                   \
+	"a.id, a.employer_id, a.filename, a.content_type, a.size, a.sha256, a.uploaded_by,"        \
+	" s.display_name AS uploaded_by_name, a.office_id, o.name AS office_name, a.uploaded_at,"  \
+	" w.withdrawn_at, w.withdrawn_by, ws.display_name AS withdrawn_by_name,"                   \
+	" w.reason AS withdrawn_reason"
+#define ATT_FROM                                                                                   \
+	" FROM employer_attachments a LEFT JOIN staff s ON s.id = a.uploaded_by"                   \
+	" LEFT JOIN offices o ON o.id = a.office_id"                                               \
+	" LEFT JOIN employer_attachment_withdrawals w ON w.id = (SELECT x.id FROM"                 \
+	"  employer_attachment_withdrawals x WHERE x.attachment_id = a.id"                         \
+	"  ORDER BY x.withdrawn_at, x.id LIMIT 1)"                                                 \
+	" LEFT JOIN staff ws ON ws.id = w.withdrawn_by"
+
+/* One attachment row of st as JSON, with its download address. */
+static cJSON *att_json(sqlite3_stmt *st)
+{
+	cJSON *o = db_row_json(st);
+	const char *id = o ? json_str(o, "id") : NULL;
+	char url[128];
+
+	if (o == NULL)
+		return NULL;
+	snprintf(url, sizeof url, "/api/v1/crm/attachments/%s", id ? id : "");
+	cJSON_AddStringToObject(o, "url", url);
+	cJSON_AddBoolToObject(o, "withdrawn", cJSON_IsNumber(cJSON_GetObjectItem(o, "withdrawn_at")));
+	return o;
+}
+
+cJSON *crm__attachments_of(node *n, const char *employer_id, int include_withdrawn)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *arr = cJSON_CreateArray(), *o;
+	int rc;
+
+	if (arr == NULL)
+		return NULL;
+	if (db_prepare(n->nd_db, &st,
+		       include_withdrawn
+			       ? "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
+				 " ORDER BY a.uploaded_at DESC, a.id DESC"
+			       : "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
+				 " AND w.id IS NULL ORDER BY a.uploaded_at DESC, a.id DESC") != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((o = att_json(st)) == NULL)
+			goto fail;
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	return arr;
+fail:
+	sqlite3_finalize(st);
+	cJSON_Delete(arr);
+	return NULL;
+}
+
+/* One attachment's metadata, or NULL when there is none. */
+static cJSON *att_one(node *n, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL;
+
+	if (id == NULL || db_prepare(n->nd_db, &st, "SELECT " ATT_COLS ATT_FROM " WHERE a.id = ?1") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = att_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+/* POST /api/v1/crm/employers/:id/attachments?filename=NAME */
+static void post_attachment(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	/* the route id first: a refused request is freed by its reply */
+	const char *emp = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const char *declared, *field, *office;
+	char raw[1024], fname[UPLOAD_NAME_MAX + 1], msg[200], id[UUID_STRLEN];
+	char hex[2 * CRYPTO_SHA256_LEN + 1];
+	unsigned char dg[CRYPTO_SHA256_LEN];
+	upload_type type;
+	sqlite3_stmt *st = NULL;
+	capture c;
+	int status, capturing = 0;
+	uint64_t now;
+
+	if (u == NULL)
+		return;
+	if (http_req_query(req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0') {
+		http_reply_error(req, 400, "filename",
+				 "name the file (?filename=..., at most %d bytes)", (int)sizeof raw - 1);
+		goto out;
+	}
+	if (crm__exists(n, "employers", emp) != 1) {
+		http_reply_error(req, 404, "id", "no such employer");
+		goto out;
+	}
+	declared = http_req_header(req, "content-type");
+	field = crm_attach_check(declared ? declared : "", req->body.data, req->body.len, &type,
+				 &status, msg, sizeof msg);
+	if (field) {
+		http_reply_error(req, status, field, "%s", msg);
+		goto out;
+	}
+	if (upload_filename(raw, type, fname, sizeof fname) != 0) {
+		http_reply_error(req, 400, "filename", "the file name has no usable characters");
+		goto out;
+	}
+	if (crypto_sha256(req->body.data, req->body.len, dg) != 0 || node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto out;
+	}
+	capturing = 1;
+	crypto_hex(dg, sizeof dg, hex);
+	now = node_now_ms(n);
+	uuid7_at(id, now);
+	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
+		       " sha256, uploaded_by, office_id, uploaded_at, data)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, upload_mime(type), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)req->body.len);
+	sqlite3_bind_text(st, 6, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, office);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)now);
+	sqlite3_bind_blob(st, 10, req->body.data, (int)req->body.len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = NULL;
+	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, req->body.len, emp);
+	/* node_write_finish() replies (201, or 500 itself) and ends the capture. */
+	capturing = 0;
+	node_write_finish(n, &c, u->id, req, 201, att_one(n, id));
+	goto out;
+dberr:
+	log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
+	node_reply_db_error(req);
+out:
+	sqlite3_finalize(st);
+	if (capturing)
+		capture_abort(&c);
+}
+
+/* GET /api/v1/crm/employers/:id/attachments[?include=withdrawn] */
+static void list_attachments(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *emp = http_req_param(req, "id");
+	char inc[16] = "";
+	cJSON *arr;
+
+	if (crm__user(n, req, PRIV_VIEW) == NULL)
+		return;
+	if (http_req_query(req, "include", inc, sizeof inc) && inc[0] &&
+	    strcmp(inc, "withdrawn") != 0) {
+		http_reply_error(req, 400, "include", "include may only be withdrawn");
+		return;
+	}
+	if (crm__exists(n, "employers", emp) != 1) {
+		http_reply_error(req, 404, "id", "no such employer");
+		return;
+	}
+	arr = crm__attachments_of(n, emp, inc[0] != '\0');
+	if (arr == NULL)
+		node_reply_db_error(req);
+	else
+		http_reply_json(req, 200, arr);
+}
+
+/* GET /api/v1/crm/attachments/:id: the bytes, as a download. */
+static void get_attachment(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	sqlite3_stmt *st = NULL;
+	char disp[640], ctype[128];
+	const char *name, *ct;
+
+	if (crm__user(n, req, PRIV_VIEW) == NULL)
+		return;
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
+		       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id)"
+		       " FROM employer_attachments a WHERE a.id = ?1") != 0) {
+		node_reply_db_error(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		http_reply_error(req, 404, "id", "no such attachment");
+		goto out;
+	}
+	if (sqlite3_column_int(st, 3)) {
+		http_reply_error(req, 410, "id", "this attachment was withdrawn");
+		goto out;
+	}
+	name = (const char *)sqlite3_column_text(st, 0);
+	ct = (const char *)sqlite3_column_text(st, 1);
+	/* Only the types the upload check lets in are ever sent as such. */
+	if (name == NULL || ct == NULL || upload_type_of_mime(ct) == UPLOAD_UNKNOWN ||
+	    upload_disposition(name, disp, sizeof disp) != 0) {
+		http_reply_error(req, 500, NULL, "the stored attachment is unreadable");
+		goto out;
+	}
+	snprintf(ctype, sizeof ctype, "%s%s", upload_mime(upload_type_of_mime(ct)),
+		 upload_type_of_mime(ct) == UPLOAD_TEXT ? "; charset=utf-8" : "");
+	http_add_header(req, "Content-Disposition", disp);
+	http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
+	http_add_header(req, "Cache-Control", "private, no-store");
+	http_reply(req, 200, ctype, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+out:
+	sqlite3_finalize(st);
+}
+
+static const char *const withdraw_keys[] = {"reason", NULL};
+
+/* POST /api/v1/crm/attachments/:id/withdraw {"reason"?} */
+static void post_withdraw(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	const char *id = http_req_param(req, "id");
+	const node_user *u = crm__user(n, req, PRIV_CRM);
+	cJSON *body = NULL, *att = NULL;
+	json_err e = {{0}, {0}};
+	char wid[UUID_STRLEN], reason_buf[CRM_ATTACH_REASON_MAX + 1];
+	const char *reason = NULL, *office;
+	sqlite3_stmt *st = NULL;
+	capture c;
+	uint64_t now;
+
+	if (u == NULL)
+		return;
+	if (req->body.len > 0) {
+		if ((body = http_req_json(req, 1)) == NULL)
+			return;
+		if (json_only(body, withdraw_keys, &e) ||
+		    json_get_str(body, "reason", JSON_NULLABLE, 0, CRM_ATTACH_REASON_MAX, &reason,
+				 reason_buf, sizeof reason_buf, &e)) {
+			crm__bad(req, &e);
+			goto done;
+		}
+	}
+	att = att_one(n, id);
+	if (att == NULL) {
+		http_reply_error(req, 404, "id", "no such attachment");
+		goto done;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItem(att, "withdrawn"))) {
+		http_reply_error(req, 409, "id", "this attachment was withdrawn already");
+		goto done;
+	}
+	if (node_write_begin(n, &c) != 0) {
+		node_reply_db_error(req);
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(wid, now);
+	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
+		       " reason, withdrawn_by, office_id, withdrawn_at) VALUES(?,?,?,?,?,?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, wid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	db_bind_text(st, 3, json_str(att, "employer_id"));
+	db_bind_text(st, 4, reason && reason[0] ? reason : NULL);
+	sqlite3_bind_text(st, 5, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 6, office);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	log_info("crm: attachment %s withdrawn (%s)", id, wid);
+	node_write_finish(n, &c, u->id, req, 200, att_one(n, id));
+	goto done;
+dberr:
+	log_warnx("crm: withdrawal not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	capture_abort(&c);
+	node_reply_db_error(req);
+done:
+	cJSON_Delete(att);
+	cJSON_Delete(body);
+}
+
+int crm__routes_attach(node *n, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add_body(r, HTTP_M_POST, "/api/v1/crm/employers/:id/attachments",
+			      post_attachment, n, CRM_ATTACH_BODY_MAX);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/employers/:id/attachments", list_attachments, n);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/attachments/:id", get_attachment, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/attachments/:id/withdraw", post_withdraw, n);
+	return rc ? -1 : 0;
+}
