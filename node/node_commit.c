@@ -227,8 +227,11 @@ int node_write_begin(node *n, struct capture *c)
 		/* NORMAL: this batch is synced by the flusher before any reply. */
 		if (n->nd_flush && db_exec_cached(n->nd_db, "PRAGMA synchronous=NORMAL") != 0)
 			return -1;
-		if (db_exec_cached(n->nd_db, "BEGIN IMMEDIATE") != 0)
+		if (db_exec_cached(n->nd_db, "BEGIN IMMEDIATE") != 0) {
+			if (n->nd_flush)
+				db_exec_cached(n->nd_db, "PRAGMA synchronous=FULL");
 			return -1;
+		}
 		n->nd_batch_open = 1;
 	}
 	return capture_begin(c, n->nd_db);

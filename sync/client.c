@@ -1531,11 +1531,21 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			rc = SYNC_E_OTHER;
 			break;
 		}
-		st->ps_applied += (int)json_i64(o, "applied", 0);
-		st->ps_skipped += (int)json_i64(o, "skipped", 0);
+		{
+			int64_t applied = json_i64(o, "applied", 0), skipped = json_i64(o, "skipped", 0);
+			int64_t nq = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "quarantined"));
+			int64_t dropped = wire_acked + base - after;
+
+			/* Entries acked beyond those this frame carried were pushed by
+			 * another push of this node (its background sync) between our
+			 * reading the outbox and the hub's answer: already at the hub. */
+			if (dropped > applied + skipped + nq)
+				skipped += dropped - (applied + skipped + nq);
+			st->ps_applied += (int)applied;
+			st->ps_skipped += (int)skipped;
+			st->ps_quarantined += (int)nq;
+		}
 		st->ps_conflicts += (int)json_i64(o, "conflicts", 0);
-		st->ps_quarantined +=
-			cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "quarantined"));
 		st->ps_acked += wire_acked + base - after;
 		after = wire_acked + base;
 		st->ps_acked_seq = after;
