@@ -154,9 +154,17 @@ static long rss_kb(int pid)
 	return kb;
 }
 
+#define POST_ROUNDS 3
+
+static int by_p99(const void *a, const void *b)
+{
+	double x = ((const loadgen_result *)a)->p99_ms, y = ((const loadgen_result *)b)->p99_ms;
+	return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
-	loadgen_result w, r, s;
+	loadgen_result w, r, s, rounds[POST_ROUNDS];
 	int port, pid;
 	double secs = 5, raw, raw_session;
 	long idle;
@@ -177,7 +185,12 @@ int main(int argc, char **argv)
 	loadgen_run(port, 64, secs, build_get, "/api/v1/checkins?status=waiting", 200, &r);
 	raw = raw_rate(argv[3], secs, 0);
 	raw_session = raw_rate(argv[3], secs, 1);
-	loadgen_run(port, 64, secs, build_post, NULL, 201, &w);
+	/* Three rounds of writes: a shared machine's disk and CPU come and go, so
+	 * every round is printed and the median round (by p99) is the figure. */
+	for (int i = 0; i < POST_ROUNDS; i++)
+		loadgen_run(port, 64, secs, build_post, NULL, 201, &rounds[i]);
+	qsort(rounds, POST_ROUNDS, sizeof rounds[0], by_p99);
+	w = rounds[POST_ROUNDS / 2];
 
 	printf("node benchmark (%.0f s per phase, 64 connections)\n", secs);
 	printf("  raw in-process check-in transactions: %8.0f /s  (reference: the node's capture,"
@@ -186,6 +199,10 @@ int main(int argc, char **argv)
 	printf("  check-in POST:                        %8.0f /s  ratio %.2f of raw (target >= 0.50)"
 	       "  p50 %.2f ms  p90 %.2f  p99 %.2f ms (target < 10)  p99.9 %.2f  errors %ld\n",
 	       w.rps, raw > 0 ? w.rps / raw : 0, w.p50_ms, w.p90_ms, w.p99_ms, w.p999_ms, w.errors);
+	printf("    rounds (by p99):");
+	for (int i = 0; i < POST_ROUNDS; i++)
+		printf("  %.0f/s p99 %.2f ms", rounds[i].rps, rounds[i].p99_ms);
+	printf("  (the median round is the figure above)\n");
 	printf("  static asset GET:                     %8.0f /s  (reference)  p99 %.2f ms\n", s.rps,
 	       s.p99_ms);
 	printf("  waiting-list GET:                     %8.0f /s  ratio %.2f of static  p99 %.2f ms"
