@@ -402,6 +402,20 @@ cJSON *db_row_json(sqlite3_stmt *st)
 	return o;
 }
 
+cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st;
+	cJSON *o = NULL;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = db_row_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
 cJSON *db_rows_json(sqlite3_stmt *st)
 {
 	cJSON *a = cJSON_CreateArray();

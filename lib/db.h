@@ -68,6 +68,9 @@ int db_component_version(sqlite3 *db, const char *component);
 /* The current row as a JSON object keyed by column name (INTEGER -> number,
  * REAL -> number, TEXT -> string, NULL -> null, BLOB -> omitted). */
 cJSON *db_row_json(sqlite3_stmt *st);
+/* The first row of sql with ?1 bound to arg (text), as db_row_json() makes
+ * it; NULL when there is no row or on error.  Caller frees. */
+cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg);
 /* Every row of st as a JSON array (resets st at the end). NULL on error. */
 cJSON *db_rows_json(sqlite3_stmt *st);
 /* Bind text or NULL. */

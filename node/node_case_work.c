@@ -269,20 +269,6 @@ static int check_end(const actin *a, const char *today, json_err *e)
 	return 0;
 }
 
-static cJSON *row_json(node *n, const char *sql, const char *id)
-{
-	sqlite3_stmt *st;
-	cJSON *o = NULL;
-
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = db_row_json(st);
-	sqlite3_finalize(st);
-	return o;
-}
-
 #define ACT_SQL "SELECT * FROM participant_activities WHERE id=?"
 #define NOTE_SQL "SELECT * FROM case_notes WHERE id=?"
 
@@ -375,8 +361,8 @@ static void post_activity(http_req *req, void *ctx)
 	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, nid) != 0)
 		goto dberr;
 	out = cJSON_CreateObject();
-	cJSON_AddItemToObject(out, "activity", row_json(n, ACT_SQL, aid));
-	cJSON_AddItemToObject(out, "note", row_json(n, NOTE_SQL, nid));
+	cJSON_AddItemToObject(out, "activity", db_row_json_by(n->nd_db, ACT_SQL, aid));
+	cJSON_AddItemToObject(out, "note", db_row_json_by(n->nd_db, NOTE_SQL, nid));
 	case_entry_deadline(a.start, dl);
 	cJSON_AddStringToObject(out, "entry_deadline", dl);
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
@@ -430,7 +416,7 @@ static void post_amend_activity(http_req *req, void *ctx)
 		json_err_set(&e, "note.body", "the note needs a body");
 		goto bad;
 	}
-	orig = row_json(n, ACT_SQL, id);
+	orig = db_row_json_by(n->nd_db, ACT_SQL, id);
 	if (orig == NULL || strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
 		http_reply_error(req, 404, "id", "no such activity");
 		goto done;
@@ -470,7 +456,7 @@ static void post_amend_activity(http_req *req, void *ctx)
 				nid) != 0)
 			goto dberr;
 	}
-	out = row_json(n, ACT_SQL, newid);
+	out = db_row_json_by(n->nd_db, ACT_SQL, newid);
 	log_info("case: activity %s amended by %s", id, newid);
 	node_write_finish(n, &c, u->id, req, 201, out);
 	goto done;
@@ -535,7 +521,7 @@ static void post_note(http_req *req, void *ctx)
 	}
 	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today, nid) != 0)
 		goto dberr;
-	out = row_json(n, NOTE_SQL, nid);
+	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
 	case_note_deadline(contact, dl);
 	cJSON_AddStringToObject(out, "entry_deadline", dl);
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
@@ -578,7 +564,7 @@ static void post_amend_note(http_req *req, void *ctx)
 	snprintf(root, sizeof root, "%s", id ? id : "");
 	if (db_text(n->nd_db, "SELECT coalesce(amends_id, id) FROM case_notes WHERE id=?", id, root,
 		    sizeof root) != 0 ||
-	    (orig = row_json(n, NOTE_SQL, root)) == NULL ||
+	    (orig = db_row_json_by(n->nd_db, NOTE_SQL, root)) == NULL ||
 	    strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
 		http_reply_error(req, 404, "id", "no such case note");
 		goto done;
@@ -594,7 +580,7 @@ static void post_amend_note(http_req *req, void *ctx)
 		node_reply_db_error(req);
 		goto done;
 	}
-	out = row_json(n, NOTE_SQL, nid);
+	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
 	log_info("case: note %s amends note %s", nid, root);
 	node_write_finish(n, &c, u->id, req, 201, out);
 	goto done;
@@ -645,7 +631,7 @@ static void post_approval(http_req *req, void *ctx)
 		goto bad;
 	}
 	node_write_finish(n, &c, u->id, req, 201,
-			  row_json(n, "SELECT * FROM backdate_approvals WHERE id=?", id));
+			  db_row_json_by(n->nd_db, "SELECT * FROM backdate_approvals WHERE id=?", id));
 	goto done;
 bad:
 	case__bad(req, &e);

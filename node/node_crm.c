@@ -1595,6 +1595,11 @@ done:
 
 /* ---- contacts and locations ------------------------------------------------------- */
 
+/* A contact as the API shows it. */
+#define CONTACT_SQL                                                                        \
+	"SELECT id, employer_id, kind, name, title, phone, email, status, created_at"      \
+	" FROM employer_contacts WHERE id=?"
+
 static void post_contact(http_req *req, void *ctx)
 {
 	node *n = ctx;
@@ -1635,19 +1640,7 @@ static void post_contact(http_req *req, void *ctx)
 		node_reply_db_error(req);
 		goto done;
 	}
-	{
-		sqlite3_stmt *st;
-		cJSON *o = NULL;
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT id, employer_id, kind, name, title, phone, email, status, created_at"
-			       " FROM employer_contacts WHERE id=?") == 0) {
-			sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				o = db_row_json(st);
-			sqlite3_finalize(st);
-		}
-		node_write_finish(n, &c, u->id, req, 201, o);
-	}
+	node_write_finish(n, &c, u->id, req, 201, db_row_json_by(n->nd_db, CONTACT_SQL, cid));
 	goto done;
 bad:
 	crm__bad(req, &e);
@@ -1695,19 +1688,7 @@ static void patch_contact(http_req *req, void *ctx)
 		node_reply_db_error(req);
 		goto done;
 	}
-	{
-		sqlite3_stmt *st;
-		cJSON *o = NULL;
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT id, employer_id, kind, name, title, phone, email, status, created_at"
-			       " FROM employer_contacts WHERE id=?") == 0) {
-			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				o = db_row_json(st);
-			sqlite3_finalize(st);
-		}
-		node_write_finish(n, &c, u->id, req, 200, o);
-	}
+	node_write_finish(n, &c, u->id, req, 200, db_row_json_by(n->nd_db, CONTACT_SQL, id));
 	goto done;
 bad:
 	crm__bad(req, &e);
@@ -1718,18 +1699,10 @@ done:
 
 static cJSON *location_json(node *n, const char *id)
 {
-	sqlite3_stmt *st;
-	cJSON *o = NULL;
-
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT id, employer_id, name, street, city, state, zip, phone, status, created_at"
-		       " FROM employer_locations WHERE id=?") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = db_row_json(st);
-	sqlite3_finalize(st);
-	return o;
+	return db_row_json_by(n->nd_db,
+			      "SELECT id, employer_id, name, street, city, state, zip, phone, status,"
+			      " created_at FROM employer_locations WHERE id=?",
+			      id);
 }
 
 static void post_location(http_req *req, void *ctx)
@@ -2018,20 +1991,12 @@ static void list_external(http_req *req, void *ctx)
 /* The lead form's values, prefilled from a hub-owned list row. */
 static void prefill(http_req *req, node *n, const char *sql, const char *source, const char *key)
 {
-	sqlite3_stmt *st;
-	cJSON *o = NULL;
+	cJSON *o;
 	const char *id = http_req_param(req, "id");
 
 	if (crm__user(n, req, PRIV_VIEW) == NULL)
 		return;
-	if (db_prepare(n->nd_db, &st, sql) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = db_row_json(st);
-	sqlite3_finalize(st);
+	o = db_row_json_by(n->nd_db, sql, id);
 	if (o == NULL) {
 		http_reply_error(req, 404, "id", "no such entry");
 		return;
