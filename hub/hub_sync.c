@@ -424,6 +424,7 @@ typedef struct job {
 	sync_snap_pos jb_end;   /* snapshot: where the page ends (jb_more) */
 	cJSON *jb_json;
 	int jb_deflated; /* jb_out holds the reply as a zlib stream */
+	size_t jb_plain; /* pull or snapshot page: its length before deflate */
 } job;
 
 static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
@@ -533,6 +534,7 @@ static void job_run(uv_work_t *w)
 		break;
 	}
 	uv_mutex_unlock(&h->hb_wlock);
+	j->jb_plain = j->jb_out.len;
 	if ((j->jb_kind == JOB_PULL || j->jb_kind == JOB_SNAPSHOT) && j->jb_rc == 0)
 		deflate_reply(j);
 }
@@ -643,11 +645,12 @@ static void job_done(uv_work_t *w, int status)
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,
 			   j->jb_out.len);
 		if (j->jb_kind == JOB_PULL)
-			log_info("pull page for node %s: %zu bytes, next %" PRId64,
-				 j->jb_node.hn_id, j->jb_out.len, j->jb_next);
+			log_info("pull page for node %s: %zu bytes (%zu sent), next %" PRId64,
+				 j->jb_node.hn_id, j->jb_plain, j->jb_out.len, j->jb_next);
 		else
-			log_info("snapshot page for node %s: %zu bytes, seq %" PRId64 "%s%s%s",
-				 j->jb_node.hn_id, j->jb_out.len, j->jb_next,
+			log_info("snapshot page for node %s: %zu bytes (%zu sent), seq %" PRId64
+				 "%s%s%s",
+				 j->jb_node.hn_id, j->jb_plain, j->jb_out.len, j->jb_next,
 				 j->jb_more ? ", up to table '" : " (the last)",
 				 j->jb_more ? j->jb_end.sp_table : "", j->jb_more ? "'" : "");
 		break;
