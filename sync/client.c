@@ -1716,18 +1716,27 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 		FAULT_POINT("pull.after_reply");
 		rc = sync_node_apply_snapshot(db, resp.data, resp.len, next, have ? &pos : NULL,
 					      more == 1 ? &end : NULL);
-		if (rc == -3 && moved++ < 3) {
+		if (rc == -3) {
 			/* Another process (the node's own sync, outpost-sync) moved
 			 * the snapshot on: go on from where it got to. */
 			int64_t v;
+			if (moved++ >= 3) {
+				CERR(c, "another sync keeps moving the snapshot on; try again");
+				rc = SYNC_E_OTHER;
+				goto out;
+			}
 			if (kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0) {
-				*cursor = v;
+				*cursor = v; /* it even finished it */
 				rc = 0;
 				goto out;
 			}
 			have = sync_node_snapshot_state(db, &seq, &pos);
-			if (have >= 0)
-				continue;
+			if (have < 0) {
+				CERR(c, "cannot read the snapshot's progress in the office database");
+				rc = SYNC_E_OTHER;
+				goto out;
+			}
+			continue;
 		}
 		if (rc == -2) {
 			CERR(c, "local changes pending, push first");
