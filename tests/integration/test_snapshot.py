@@ -31,6 +31,7 @@ import zlib
 
 import harness
 import test_hub
+import test_sync_node
 from harness import BIN, Daemon, plant_secret, run_tool
 from test_sync_node import count, hub_tool, sync, wait_for
 
@@ -309,6 +310,22 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(count(n, "SELECT count(*) FROM employers"), N_EMPLOYERS)
         # Pulled rows never enter the outbox.
         self.assertEqual(count(n, "SELECT count(*) FROM outbox"), 0)
+
+    def test_progress_counts_up_over_the_pages(self):
+        n = self.node(start=False, env={"OUTPOST_NODE_SYNC_INTERVAL": "0"})
+        n.start()
+        n.stop()
+        rc, out = test_sync_node.SyncNodeTest.run_pty(
+            self, ["pull", "--data", n.data], {"OUTPOST_SYNC_PROGRESS_DELAY_MS": "0"})
+        self.assertEqual(rc, 0, out)
+        done = [int(x) for x in re.findall(rb"\rsnapshot +(\d+) bytes", out)]
+        self.assertTrue(done, out[-500:])
+        self.assertEqual(done, sorted(done), "one count over every page, never back to 0")
+        m = re.search(rb"pulled a snapshot \((\d+) pages\) and \d+ pages? \((\d+) bytes\)", out)
+        self.assertIsNotNone(m, out[-500:])
+        self.assertGreater(int(m.group(1)), 700 // ROWS)
+        self.assertGreater(max(done), int(m.group(2)) // 2)
+        self.assert_equal_to_hub(n)
 
     # ---- the wire --------------------------------------------------------------------
     def test_wire_pages_and_bad_positions(self):
