@@ -38,7 +38,6 @@
 /* The push route's body cap, whatever max_body says: a batch of one large
  * entry (sync.h SYNC_MAX_PUSH_FRAME), with room for deflate's worst case. */
 #define HUB_MAX_PUSH_BODY (SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 64 + 64 * 1024)
-#define HUB_MAX_SNAPSHOT (512 * 1024 * 1024) /* snapshot / pull reply cap */
 #define HUB_MAX_IMPORT (512 * 1024 * 1024)   /* bundle file cap */
 #define HUB_BUNDLE_MAGIC "OPX1"
 #define HUB_LIST_LIMIT 1000 /* rows in one admin list */

@@ -39,6 +39,9 @@
  * must hold a page. */
 _Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= PULL_PAGE_MAX_BYTES, "an attachment fits a pull page");
 _Static_assert(PULL_PAGE_MAX_BYTES <= SYNC_MAX_REPLY, "a node can read a whole pull page");
+/* The same for a snapshot page, whose rows are bounded the same way. */
+_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_SNAPSHOT_PAGE_BYTES, "an attachment fits a snapshot page");
+_Static_assert(SYNC_SNAPSHOT_PAGE_MAX <= SYNC_MAX_REPLY, "a node can read a whole snapshot page");
 _Static_assert(HUB_MAX_PUSH_BODY >= SYNC_MAX_PUSH_FRAME, "the push route takes the largest frame");
 
 /* ---- replies: every one carries the hub clock ------------------------------ */
@@ -409,16 +412,19 @@ typedef struct job {
 	http_req *jb_req;
 	int jb_kind;
 	hub_node jb_node;
-	int64_t jb_after;
+	int64_t jb_after;       /* pull: cursor; snapshot: the seq named (-1 first page) */
 	int jb_max;
+	sync_snap_pos jb_pos;   /* snapshot: where the page starts (jb_after >= 0) */
 	/* results */
 	int jb_rc;
 	hub_ingest_result jb_ingest;
 	buf jb_out;
 	int64_t jb_next, jb_head;
 	int jb_more;
+	sync_snap_pos jb_end;   /* snapshot: where the page ends (jb_more) */
 	cJSON *jb_json;
 	int jb_deflated; /* jb_out holds the reply as a zlib stream */
+	size_t jb_plain; /* pull or snapshot page: its length before deflate */
 } job;
 
 static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
@@ -505,17 +511,30 @@ static void job_run(uv_work_t *w)
 		if (j->jb_rc == 0)
 			set_pull_progress(db, sc.node_id, j->jb_after);
 		break;
-	case JOB_SNAPSHOT:
-		j->jb_rc = sync_hub_snapshot(db, &sc, &j->jb_out, &j->jb_next);
+	case JOB_SNAPSHOT: {
+		/* Page bounds: the test build may shrink them (lib/fault.h). */
+		int rows = (int)fault_snapshot_rows();
+		size_t bytes = (size_t)fault_snapshot_bytes();
+
+		j->jb_rc = sync_hub_snapshot_page(db, &sc, j->jb_after >= 0 ? &j->jb_pos : NULL,
+						  rows, bytes, &j->jb_out, &j->jb_end,
+						  &j->jb_head, &j->jb_more);
+		/* The first page fixes the snapshot's seq; a later one names it,
+		 * and a seq the log has not reached would skip entries. */
+		if (j->jb_rc == 0 && j->jb_after > j->jb_head)
+			j->jb_rc = -3;
+		j->jb_next = j->jb_after >= 0 ? j->jb_after : j->jb_head;
 		if (j->jb_rc == 0)
 			set_pull_progress(db, sc.node_id, 0);
 		break;
+	}
 	case JOB_DIGEST:
 		j->jb_json = sync_digest(db, &sc);
 		j->jb_rc = j->jb_json ? 0 : -1;
 		break;
 	}
 	uv_mutex_unlock(&h->hb_wlock);
+	j->jb_plain = j->jb_out.len;
 	if ((j->jb_kind == JOB_PULL || j->jb_kind == JOB_SNAPSHOT) && j->jb_rc == 0)
 		deflate_reply(j);
 }
@@ -586,6 +605,12 @@ static void job_done(uv_work_t *w, int status)
 			    "take a snapshot");
 			break;
 		}
+		if (j->jb_rc == -3) {
+			sreply_error(req, 400,
+				     "the snapshot position is not one of this hub's ('seq' is "
+				     "past the head of its change log): start the snapshot again");
+			break;
+		}
 		if (j->jb_rc != 0) {
 			log_warnx("cannot build a %s for node %s",
 				  j->jb_kind == JOB_PULL ? "pull page" : "snapshot",
@@ -600,17 +625,34 @@ static void job_done(uv_work_t *w, int status)
 			http_add_header(req, "X-Outpost-Head", v);
 			http_add_header(req, "X-Outpost-More", j->jb_more ? "1" : "0");
 		} else {
+			char id[3 * SYNC_SNAPSHOT_ID_MAX + 1];
+
+			snprintf(v, sizeof v, "%" PRId64, j->jb_head);
 			http_add_header(req, "X-Outpost-Head", v);
-			http_add_header(req, "X-Outpost-More", "0");
+			http_add_header(req, "X-Outpost-More", j->jb_more ? "1" : "0");
+			if (j->jb_more) {
+				if (http_pct_encode(j->jb_end.sp_id, id, sizeof id) != 0) {
+					sreply_error(req, 500, "the hub could not build the reply");
+					break;
+				}
+				http_add_header(req, "X-Outpost-After-Table", j->jb_end.sp_table);
+				http_add_header(req, "X-Outpost-After-Id", id);
+			}
 		}
 		add_time(req);
 		if (j->jb_deflated)
 			http_add_header(req, "Content-Encoding", ZBODY_ENCODING);
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,
 			   j->jb_out.len);
-		log_info("%s for node %s: %zu bytes, next %" PRId64,
-			 j->jb_kind == JOB_PULL ? "pull page" : "snapshot",
-			 j->jb_node.hn_id, j->jb_out.len, j->jb_next);
+		if (j->jb_kind == JOB_PULL)
+			log_info("pull page for node %s: %zu bytes (%zu sent), next %" PRId64,
+				 j->jb_node.hn_id, j->jb_plain, j->jb_out.len, j->jb_next);
+		else
+			log_info("snapshot page for node %s: %zu bytes (%zu sent), seq %" PRId64
+				 "%s%s%s",
+				 j->jb_node.hn_id, j->jb_plain, j->jb_out.len, j->jb_next,
+				 j->jb_more ? ", up to table '" : " (the last)",
+				 j->jb_more ? j->jb_end.sp_table : "", j->jb_more ? "'" : "");
 		break;
 	case JOB_DIGEST:
 		if (j->jb_rc != 0) {
@@ -629,7 +671,7 @@ out:
 }
 
 static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
-		      int max)
+		      int max, const sync_snap_pos *pos)
 {
 	job *j = calloc(1, sizeof *j);
 
@@ -643,8 +685,10 @@ static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_
 	j->jb_node = *n;
 	j->jb_after = after;
 	j->jb_max = max;
+	if (pos)
+		j->jb_pos = *pos;
 	buf_init(&j->jb_out,
-		 kind == JOB_SNAPSHOT ? HUB_MAX_SNAPSHOT : PULL_PAGE_MAX_BYTES);
+		 kind == JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : PULL_PAGE_MAX_BYTES);
 	j->jb_work.data = j;
 	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
 		free(j);
@@ -663,7 +707,7 @@ static void sync_push(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0)
 		return;
-	job_start(h, req, &n, JOB_PUSH, 0, 0);
+	job_start(h, req, &n, JOB_PUSH, 0, 0, NULL);
 }
 
 static int parse_i64(const char *s, int64_t *out)
@@ -700,17 +744,54 @@ static void sync_pull(http_req *req, void *ctx)
 	}
 	if (max > SYNC_MAX_PULL_ROWS)
 		max = SYNC_MAX_PULL_ROWS;
-	job_start(h, req, &n, JOB_PULL, after, (int)max);
+	job_start(h, req, &n, JOB_PULL, after, (int)max, NULL);
 }
 
+/*
+ * GET /api/v1/sync/snapshot[?seq=S&after_table=T&after_id=K] (sync.h): no
+ * query for the first page, all three for the next ones.  What can be
+ * checked without the database is checked here; S against the log head in
+ * the job.
+ */
 static void sync_snapshot(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	hub_node n;
+	sync_snap_pos pos;
+	char sq[32], tbl[sizeof pos.sp_table], id[SYNC_SNAPSHOT_ID_MAX + 1];
+	int64_t seq = -1;
+	int hs, ht, hi;
 
 	if (sync_auth(h, req, &n) != 0)
 		return;
-	job_start(h, req, &n, JOB_SNAPSHOT, 0, 0);
+	hs = http_req_query_get(req, "seq", sq, sizeof sq);
+	ht = http_req_query_get(req, "after_table", tbl, sizeof tbl);
+	hi = http_req_query_get(req, "after_id", id, sizeof id);
+	if (hs == 0 && ht == 0 && hi == 0) {
+		job_start(h, req, &n, JOB_SNAPSHOT, -1, 0, NULL);
+		return;
+	}
+	if (hs == 0 || ht == 0 || hi == 0) {
+		sreply_error(req, 400, "a snapshot position is 'seq', 'after_table' and 'after_id' "
+				       "together (none for the first page)");
+		return;
+	}
+	if (hs < 0 || parse_i64(sq, &seq) != 0) {
+		sreply_error(req, 400, "'seq' must be a non-negative integer");
+		return;
+	}
+	if (ht < 0 || sync_snap_pos_set(&pos, tbl, "-") != 0) {
+		sreply_error(req, 400, "'after_table' is not a table office nodes hold");
+		return;
+	}
+	if (hi < 0 || sync_snap_pos_set(&pos, tbl, id) != 0) {
+		char why[96];
+		snprintf(why, sizeof why, "'after_id' must be a row id of 1 to %d bytes",
+			 SYNC_SNAPSHOT_ID_MAX);
+		sreply_error(req, 400, why);
+		return;
+	}
+	job_start(h, req, &n, JOB_SNAPSHOT, seq, 0, &pos);
 }
 
 static void sync_digest_h(http_req *req, void *ctx)
@@ -720,7 +801,7 @@ static void sync_digest_h(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0)
 		return;
-	job_start(h, req, &n, JOB_DIGEST, 0, 0);
+	job_start(h, req, &n, JOB_DIGEST, 0, 0, NULL);
 }
 
 static cJSON *query_rows(sqlite3 *db, const char *sql, const char *a1, const char *a2,

@@ -1,7 +1,8 @@
 /*
  * fault.c - named crash points for the fault-injection tests; see fault.h.
  * Compiled into every build, but without OUTPOST_TEST_HOOKS it holds only
- * fault_sync_interval_ms() returning 0.
+ * the overrides (fault_sync_interval_ms(), fault_snapshot_rows(), ...)
+ * returning 0.
  */
 #include "lib/fault.h"
 
@@ -51,15 +52,41 @@ void fault_point(const char *name)
 	}
 }
 
+/* A positive integer from the environment, else 0. */
+static int64_t env_positive(const char *name)
+{
+	const char *v = getenv(name);
+	long long x = v ? strtoll(v, NULL, 10) : 0;
+
+	return x > 0 ? (int64_t)x : 0;
+}
+
 int64_t fault_sync_interval_ms(void)
 {
-	const char *v = getenv("OUTPOST_TEST_HOOKS_SYNC_MS");
-	long long ms = v ? strtoll(v, NULL, 10) : 0;
+	return env_positive("OUTPOST_TEST_HOOKS_SYNC_MS");
+}
 
-	return ms > 0 ? (int64_t)ms : 0;
+int64_t fault_snapshot_rows(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS");
+}
+
+int64_t fault_snapshot_bytes(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_SNAPSHOT_BYTES");
 }
 #else
 int64_t fault_sync_interval_ms(void)
+{
+	return 0;
+}
+
+int64_t fault_snapshot_rows(void)
+{
+	return 0;
+}
+
+int64_t fault_snapshot_bytes(void)
 {
 	return 0;
 }

@@ -16,8 +16,12 @@
  *                        flusher thread (their replies wait for it)
  *   push.before_send     node: a push frame is built, not sent
  *   push.after_reply     node: the hub acked a push, the outbox not trimmed yet
- *   pull.after_reply     node: a pull page or snapshot arrived, not applied
+ *   pull.after_reply     node: a pull page or snapshot page arrived, not
+ *                        applied
  *   pull.apply           node: a page is applied, cursor set, not committed
+ *   snapshot.next        node: a snapshot page is committed, the next one not
+ *                        asked for yet (the node is half-way through its
+ *                        bootstrap)
  *   hub.apply.entry      hub: an entry applied inside the push transaction
  *   hub.apply.commit     hub: a push committed, the reply not sent yet
  *   hub.pull.serve       hub: a pull page is built, not sent
@@ -25,6 +29,11 @@
  * OUTPOST_TEST_HOOKS_SYNC_MS (hooks only) shortens the node's sync interval
  * and its longest backoff to that many milliseconds, so a test waits seconds
  * rather than minutes for the cycle to resume after a crash.
+ *
+ * OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS and OUTPOST_TEST_HOOKS_SNAPSHOT_BYTES
+ * (hooks only) set the hub's snapshot page bounds (sync/sync.h
+ * SYNC_SNAPSHOT_PAGE_ROWS, SYNC_SNAPSHOT_PAGE_BYTES), so a test's small data
+ * set takes many pages.
  *
  * Owns nothing; safe from any thread.
  */
@@ -42,5 +51,9 @@ void fault_point(const char *name);
 
 /* The node's sync interval override in ms (hooks build only), else 0. */
 int64_t fault_sync_interval_ms(void);
+/* The hub's snapshot page bounds, rows and bytes (hooks build only), else 0:
+ * use the defaults. */
+int64_t fault_snapshot_rows(void);
+int64_t fault_snapshot_bytes(void);
 
 #endif

@@ -119,8 +119,13 @@ void http_server_free(http_server *srv); /* after close completed */
 /* Request helpers.  Returned strings are borrowed from req. */
 const char *http_req_header(const http_req *req, const char *name); /* case-insensitive */
 const char *http_req_param(const http_req *req, const char *name);  /* router capture */
-/* Query parameter, percent-decoded into out (size n).  Returns out or NULL. */
+/* Query parameter, percent-decoded into out (size n).  Returns out or NULL
+ * (absent, or present but undecodable or longer than n - 1 bytes). */
 const char *http_req_query(const http_req *req, const char *name, char *out, size_t n);
+/* The same, telling a bad value from an absent one: 1 present (out holds
+ * it; "" for "?name" without '='), 0 absent (out untouched), -1 present
+ * but undecodable or too long for out. */
+int http_req_query_get(const http_req *req, const char *name, char *out, size_t n);
 /* Cookie value into out, or NULL. */
 const char *http_req_cookie(const http_req *req, const char *name, char *out, size_t n);
 /* Parse the body as JSON: a JSON object or NULL (and replies 400 itself when
@@ -139,6 +144,10 @@ void http_reply_error(http_req *req, int status, const char *field, const char *
 const char *http_status_text(int status);
 /* Percent-decode src into dst (size n, NUL-terminated); '+' -> ' ' when form. -1 on bad. */
 int http_pct_decode(const char *src, size_t len, char *dst, size_t n, int form);
+/* Percent-encode the NUL-terminated src into dst (size n): RFC 3986
+ * unreserved bytes as they are, every other byte as %XX.  0, or -1 (dst "")
+ * when dst is too small. */
+int http_pct_encode(const char *src, char *dst, size_t n);
 
 /*
  * Router: method + pattern -> handler.  Patterns are literal paths whose

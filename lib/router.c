@@ -106,14 +106,43 @@ const char *http_req_param(const http_req *req, const char *name)
 	return NULL;
 }
 
-const char *http_req_query(const http_req *req, const char *name, char *out, size_t n)
+int http_pct_encode(const char *src, char *dst, size_t n)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	if (n == 0)
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+		int plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+			    *p == '~';
+		if (o + (plain ? 1 : 3) >= n) {
+			dst[0] = '\0';
+			return -1;
+		}
+		if (plain) {
+			dst[o++] = (char)*p;
+		} else {
+			dst[o++] = '%';
+			dst[o++] = hx[*p >> 4];
+			dst[o++] = hx[*p & 15];
+		}
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+int http_req_query_get(const http_req *req, const char *name, char *out, size_t n)
 {
 	const char *p = req->query, *amp, *eq;
 	char key[ROUTER_KEY_MAX];
 	size_t plen, klen;
 
-	if (p == NULL || n == 0)
-		return NULL;
+	if (n == 0)
+		return -1;
+	if (p == NULL)
+		return 0;
 	while (*p) {
 		amp = strchr(p, '&');
 		plen = amp ? (size_t)(amp - p) : strlen(p);
@@ -123,17 +152,22 @@ const char *http_req_query(const http_req *req, const char *name, char *out, siz
 		    strcmp(key, name) == 0) {
 			if (eq == NULL) {
 				out[0] = '\0';
-				return out;
+				return 1;
 			}
 			if (http_pct_decode(eq + 1, plen - klen - 1, out, n, 1) == 0)
-				return out;
-			return NULL; /* present but undecodable or too long */
+				return 1;
+			return -1; /* present but undecodable or too long */
 		}
 		p += plen;
 		if (*p == '&')
 			p++;
 	}
-	return NULL;
+	return 0;
+}
+
+const char *http_req_query(const http_req *req, const char *name, char *out, size_t n)
+{
+	return http_req_query_get(req, name, out, n) == 1 ? out : NULL;
 }
 
 const char *http_req_cookie(const http_req *req, const char *name, char *out, size_t n)

@@ -1091,6 +1091,14 @@ static int prewalk(actx *a)
 				     tc->tc_ts.ts_td->td_name);
 			goto out;
 		}
+		/* A snapshot position carries an id (sync.h): ids are UUIDs, and
+		 * one too long for a position would stop every snapshot there. */
+		if ((it.ci_op == SQLITE_INSERT ? &it.ci_new[tc->tc_ts.ts_id]
+					       : &it.ci_old[tc->tc_ts.ts_id])->cv_n > SYNC_SNAPSHOT_ID_MAX) {
+			ret = refuse(a, "primary key id of '%s' is longer than %d bytes",
+				     tc->tc_ts.ts_td->td_name, SYNC_SNAPSHOT_ID_MAX);
+			goto out;
+		}
 		if (it.ci_op == SQLITE_UPDATE && it.ci_new[tc->tc_ts.ts_id].cv_type != CSV_UNDEFINED) {
 			ret = refuse(a, "update changes the primary key of '%s'", tc->tc_ts.ts_td->td_name);
 			goto out;

@@ -17,6 +17,7 @@
 #include "sync/zbody.h"
 #include "model/schema.h"
 #include "lib/fault.h"
+#include "lib/http.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -506,7 +507,10 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 	    kv_set(db, "node_meta", "node_id", id->id_node_id) != 0 ||
 	    kv_set(db, "node_meta", "office_id", id->id_office_id) != 0 ||
 	    kv_set(db, "node_meta", "local_area_id", id->id_local_area_id) != 0 ||
-	    kv_set(db, "node_meta", "sync_cursor", NULL) != 0)
+	    kv_set(db, "node_meta", "sync_cursor", NULL) != 0 ||
+	    kv_set(db, "node_meta", "snapshot_seq", NULL) != 0 ||
+	    kv_set(db, "node_meta", "snapshot_table", NULL) != 0 ||
+	    kv_set(db, "node_meta", "snapshot_after", NULL) != 0)
 		goto fail;
 	if (db_exec(db, "COMMIT") != 0)
 		goto fail;
@@ -602,6 +606,10 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	add_i64_or_null(o, "head_seq", have, v);
 	have = kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0;
 	add_i64_or_null(o, "cursor", have, v);
+	if (kv_get(db, "node_meta", "snapshot_table", s, sizeof s) == 0)
+		cJSON_AddStringToObject(o, "snapshot_table", s);
+	else
+		cJSON_AddNullToObject(o, "snapshot_table");
 	have = kv_get_i64(db, "node_meta", "last_contact_ms", &v) == 0;
 	add_i64_or_null(o, "last_contact_ms", have, v);
 	add_i64_or_null(o, "last_contact_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
@@ -714,6 +722,7 @@ typedef struct xfer {
 	int64_t x_next, x_head, x_time;
 	int x_more;
 	const char *x_what;     /* progress label, NULL = none */
+	int x_snapshot;         /* progress counts resp bytes after sc_progress_base */
 } xfer;
 
 static size_t on_write(char *p, size_t size, size_t n, void *arg)
@@ -750,6 +759,21 @@ static int header_i64(const char *v, size_t n, int64_t *out)
 	return 0;
 }
 
+/* A header value, trimmed, into out (size n); "" when it does not fit. */
+static void header_str(const char *v, size_t len, char *out, size_t n)
+{
+	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+		len--;
+	while (len > 0 && *v == ' ') {
+		v++;
+		len--;
+	}
+	if (len >= n)
+		len = 0;
+	memcpy(out, v, len);
+	out[len] = '\0';
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	xfer *x = arg;
@@ -761,12 +785,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		/* A new response head (after 1xx): forget what came before. */
 		x->x_next = x->x_head = x->x_time = -1;
 		x->x_more = -1;
+		x->x_client->sc_after_table[0] = x->x_client->sc_after_id[0] = '\0';
 		return len;
 	}
 	colon = memchr(p, ':', len);
 	if (colon == NULL)
 		return len;
 #define IS(name) ((size_t)(colon - p) == sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0)
+	if (IS("X-Outpost-After-Table")) {
+		header_str(colon + 1, len - (size_t)(colon + 1 - p), x->x_client->sc_after_table,
+			   sizeof x->x_client->sc_after_table);
+		return len;
+	}
+	if (IS("X-Outpost-After-Id")) {
+		header_str(colon + 1, len - (size_t)(colon + 1 - p), x->x_client->sc_after_id,
+			   sizeof x->x_client->sc_after_id);
+		return len;
+	}
 	if (header_i64(colon + 1, len - (size_t)(colon + 1 - p), &v) != 0)
 		return len;
 	if (IS("X-Outpost-Time"))
@@ -789,7 +824,11 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 
 	if (c->sc_cancel && *c->sc_cancel)
 		return 1; /* aborts the transfer */
-	if (x->x_what && c->sc_progress && dlnow > 0)
+	if (x->x_what && c->sc_progress && x->x_snapshot && x->x_resp->len > 0)
+		/* The pages of a snapshot count up together; their sum is not known. */
+		c->sc_progress(c->sc_progress_arg, x->x_what,
+			       c->sc_progress_base + (uint64_t)x->x_resp->len, 0);
+	else if (x->x_what && c->sc_progress && dlnow > 0)
 		c->sc_progress(c->sc_progress_arg, x->x_what, (uint64_t)dlnow,
 			       dltotal > 0 ? (uint64_t)dltotal : 0);
 	return 0;
@@ -902,7 +941,7 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 			int64_t *head, int *more)
 {
 	CURL *h = c->sc_curl;
-	char url[1024], target[1024], prefix[512], tstr[32], nonce[33], sig[65];
+	char url[2048], target[2048], prefix[512], tstr[32], nonce[33], sig[65];
 	char hdr[5][160], errbuf[CURL_ERROR_SIZE];
 	unsigned char rnd[16];
 	struct curl_slist *hl = NULL;
@@ -913,6 +952,11 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 	CURLcode cc;
 
 	*status = 0;
+	c->sc_after_table[0] = c->sc_after_id[0] = '\0';
+	if (strlen(path_query) > 1500) {
+		CERR(c, "request path too long");
+		return SYNC_E_OTHER;
+	}
 	url_join(c->sc_id.id_hub_url, path_query, url, sizeof url);
 	url_prefix(c->sc_id.id_hub_url, prefix, sizeof prefix);
 	snprintf(target, sizeof target, "%s%s", prefix, path_query);
@@ -964,9 +1008,10 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 		x.x_resp = resp;
 		x.x_next = x.x_head = x.x_time = -1;
 		x.x_more = -1;
-		if (strncmp(path_query, "/api/v1/sync/snapshot", 21) == 0)
+		if (strncmp(path_query, "/api/v1/sync/snapshot", 21) == 0) {
 			x.x_what = "snapshot";
-		else if (strncmp(path_query, "/api/v1/sync/pull", 17) == 0)
+			x.x_snapshot = 1;
+		} else if (strncmp(path_query, "/api/v1/sync/pull", 17) == 0)
 			x.x_what = "pull";
 		buf_reset(resp);
 		errbuf[0] = '\0';
@@ -1563,6 +1608,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 
 /* ---- pull ----------------------------------------------------------------------- */
 
+/* 0; 1 when a snapshot is under way (take it first); SYNC_E_*. */
 static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next)
 {
 	int rc = sync_node_apply_pull(db, page->data, page->len, next);
@@ -1571,6 +1617,8 @@ static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next
 		CERR(c, "local changes pending, push first");
 		return SYNC_E_PENDING;
 	}
+	if (rc == -3)
+		return 1;
 	if (rc != 0) {
 		CERR(c, "cannot apply the hub's changes to the office database");
 		return SYNC_E_OTHER;
@@ -1578,38 +1626,147 @@ static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next
 	return 0;
 }
 
+/* The path of the snapshot page after pos (NULL: the first page). 0 or -1. */
+static int snapshot_path(char *out, size_t n, int64_t seq, const sync_snap_pos *pos)
+{
+	char id[3 * SYNC_SNAPSHOT_ID_MAX + 1];
+	int len;
+
+	if (pos == NULL) {
+		snprintf(out, n, "/api/v1/sync/snapshot");
+		return 0;
+	}
+	/* Table names are plain identifiers; the id is any text. */
+	if (http_pct_encode(pos->sp_id, id, sizeof id) != 0)
+		return -1;
+	len = snprintf(out, n, "/api/v1/sync/snapshot?seq=%" PRId64 "&after_table=%s&after_id=%s",
+		       seq, pos->sp_table, id);
+	return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* The position a snapshot page's reply names (X-Outpost-After-*). 0 or -1. */
+static int reply_position(sync_client *c, sync_snap_pos *pos)
+{
+	char id[SYNC_SNAPSHOT_ID_MAX + 1];
+
+	if (c->sc_after_table[0] == '\0' || c->sc_after_id[0] == '\0' ||
+	    http_pct_decode(c->sc_after_id, strlen(c->sc_after_id), id, sizeof id, 0) != 0 ||
+	    sync_snap_pos_set(pos, c->sc_after_table, id) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * The snapshot, page by page (sync.h, OVERVIEW): from the position recorded
+ * in node.db when an earlier snapshot was interrupted, else from the start.
+ * A recorded position the hub refuses (400: e.g. a hub restored from a
+ * backup, whose log is behind the recorded seq) starts it afresh, once.
+ * *cursor = the snapshot's seq when the last page is applied.
+ */
 static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64_t *cursor)
 {
-	buf resp = BUF_INIT(SYNC_MAX_SNAPSHOT);
-	int64_t next = -1, head = -1;
+	buf resp = BUF_INIT(SYNC_MAX_REPLY);
+	sync_snap_pos pos, end;
+	char path[1600];
+	int64_t seq = -1, next = -1, head = -1;
 	long status;
-	int rc;
+	int more = -1, rc, have, restarts = 0, moved = 0;
 
-	rc = sync_client_request(c, "GET", "/api/v1/sync/snapshot", NULL, 0, &status, &resp,
-				 &next, &head, NULL);
-	if (rc != 0)
-		goto out;
-	if (status != 200) {
-		hub_error(c, status, &resp, "snapshot");
-		rc = status_rc(status);
-		goto out;
-	}
-	if (next < 0) {
-		CERR(c, "the hub's snapshot has no X-Outpost-Next");
+	have = sync_node_snapshot_state(db, &seq, &pos);
+	if (have < 0) {
+		CERR(c, "cannot read the snapshot's progress in the office database");
 		rc = SYNC_E_OTHER;
 		goto out;
 	}
-	FAULT_POINT("pull.after_reply");
-	rc = apply_page(c, db, &resp, next);
-	if (rc != 0)
-		goto out;
+	if (have)
+		log_info("snapshot: resuming after '%s' (seq %" PRId64 ")", pos.sp_table, seq);
+	c->sc_progress_base = 0;
+	for (;;) {
+		if (c->sc_cancel && *c->sc_cancel) {
+			CERR(c, "snapshot cancelled");
+			rc = SYNC_E_OTHER;
+			goto out;
+		}
+		if (snapshot_path(path, sizeof path, seq, have ? &pos : NULL) != 0) {
+			CERR(c, "the snapshot position is too long for a request");
+			rc = SYNC_E_OTHER;
+			goto out;
+		}
+		rc = sync_client_request(c, "GET", path, NULL, 0, &status, &resp, &next, &head, &more);
+		if (rc != 0)
+			goto out;
+		if (status == 400 && have && restarts == 0) {
+			log_warnx("snapshot: the hub refused the recorded position; starting afresh");
+			have = 0;
+			restarts++;
+			continue;
+		}
+		if (status != 200) {
+			hub_error(c, status, &resp, "snapshot");
+			rc = status_rc(status);
+			goto out;
+		}
+		if (next < 0 || (have && next != seq) || more < 0 ||
+		    (more == 1 && reply_position(c, &end) != 0)) {
+			CERR(c, "the hub's snapshot page has no valid X-Outpost-Next, -More or "
+				"-After-Table/-Id");
+			rc = SYNC_E_OTHER;
+			goto out;
+		}
+		FAULT_POINT("pull.after_reply");
+		rc = sync_node_apply_snapshot(db, resp.data, resp.len, next, have ? &pos : NULL,
+					      more == 1 ? &end : NULL);
+		if (rc == -3) {
+			/* Another process (the node's own sync, outpost-sync) moved
+			 * the snapshot on: go on from where it got to. */
+			int64_t v;
+			if (moved++ >= 3) {
+				CERR(c, "another sync keeps moving the snapshot on; try again");
+				rc = SYNC_E_OTHER;
+				goto out;
+			}
+			if (kv_get_i64(db, "node_meta", "sync_cursor", &v) == 0) {
+				*cursor = v; /* it even finished it */
+				rc = 0;
+				goto out;
+			}
+			have = sync_node_snapshot_state(db, &seq, &pos);
+			if (have < 0) {
+				CERR(c, "cannot read the snapshot's progress in the office database");
+				rc = SYNC_E_OTHER;
+				goto out;
+			}
+			continue;
+		}
+		if (rc == -2) {
+			CERR(c, "local changes pending, push first");
+			rc = SYNC_E_PENDING;
+			goto out;
+		}
+		if (rc != 0) {
+			CERR(c, "cannot apply the hub's snapshot page to the office database");
+			rc = SYNC_E_OTHER;
+			goto out;
+		}
+		st->pl_snapshot_pages++;
+		st->pl_bytes += resp.len;
+		c->sc_progress_base += resp.len;
+		if (head >= 0)
+			st->pl_head = head;
+		if (more != 1)
+			break;
+		seq = next;
+		pos = end;
+		have = 1;
+		FAULT_POINT("snapshot.next");
+	}
 	st->pl_snapshot = 1;
-	st->pl_bytes += resp.len;
 	*cursor = next;
-	if (head >= 0)
-		st->pl_head = head;
-	log_debug("snapshot applied: %zu bytes, cursor %" PRId64, resp.len, next);
+	log_debug("snapshot applied: %d pages, %" PRIu64 " bytes, cursor %" PRId64,
+		  st->pl_snapshot_pages, st->pl_bytes, next);
+	rc = 0;
 out:
+	c->sc_progress_base = 0;
 	buf_release(&resp);
 	return rc;
 }
@@ -1682,6 +1839,19 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		}
 		FAULT_POINT("pull.after_reply");
 		rc = apply_page(c, db, &resp, next);
+		if (rc == 1) {
+			/* Another process began a snapshot meanwhile: finish it. */
+			if (snapshots >= PULL_MAX_SNAPSHOTS) {
+				CERR(c, "a snapshot keeps being started under this pull");
+				rc = SYNC_E_OTHER;
+				break;
+			}
+			rc = pull_snapshot(c, db, st, &cursor);
+			snapshots++;
+			if (rc != 0)
+				break;
+			continue;
+		}
 		if (rc != 0)
 			break;
 		st->pl_pages++;

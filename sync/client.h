@@ -44,8 +44,7 @@
 #define SYNC_REQUEST_TIMEOUT_MS (120 * 1000)   /* one small request, whole */
 #define SYNC_TRANSFER_TIMEOUT_MS (600 * 1000)  /* a push batch, pull page, snapshot */
 #define SYNC_STALL_TIMEOUT_S 30                /* no byte for this long: give up */
-#define SYNC_MAX_REPLY (64 * 1024 * 1024)      /* pull page, JSON replies */
-#define SYNC_MAX_SNAPSHOT (512 * 1024 * 1024)  /* snapshot reply */
+#define SYNC_MAX_REPLY (64 * 1024 * 1024)      /* pull or snapshot page, JSON replies */
 #define SYNC_BUNDLE_MAX (512 * 1024 * 1024)    /* one bundle file (hub import cap) */
 #define SYNC_BUNDLE_MAGIC "OPX1"
 #define SYNC_SKEW_WARN_MS (2 * 60 * 1000)      /* clock_skew_warning beyond this */
@@ -106,7 +105,8 @@ int sync_client_db_open(const char *data_dir, sqlite3 **db, char *err, size_t er
 /*
  * The node's replication figures, read from db (no network): {"pending",
  * "pending_bytes", "oldest_pending_ms", "oldest_pending_age_ms", "acked_seq",
- * "head_seq", "cursor", "last_contact_ms", "last_pull_ms",
+ * "head_seq", "cursor", "snapshot_table" (where a snapshot under way has
+ * got to, else null), "last_contact_ms", "last_pull_ms",
  * "clock_offset_ms", "clock_skew_warning", "quarantined":[{"seq","reason",
  * "at"}], "last_error"}; absent figures are null.  now_ms is the local wall
  * clock.  Caller frees; NULL on error.
@@ -132,6 +132,11 @@ typedef struct sync_client {
 	int64_t sc_offset_ms;        /* hub clock minus local clock */
 	uint64_t sc_last_contact_ms; /* local time of the last hub reply */
 	const char *sc_body_encoding; /* Content-Encoding of the next POST body, or NULL */
+	/* The last reply's X-Outpost-After-Table and X-Outpost-After-Id as sent
+	 * (the id percent-encoded); "" when absent or too long. */
+	char sc_after_table[64];
+	char sc_after_id[3 * SYNC_SNAPSHOT_ID_MAX + 1];
+	uint64_t sc_progress_base;   /* snapshot: bytes of the pages before this one */
 } sync_client;
 
 /* Call once per process before any thread uses the client (curl_global_init). */
@@ -156,11 +161,13 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *data_d
 		       sync_identity *out, char *err, size_t errlen);
 
 /*
- * One signed request.  path_query starts with "/api/v1/"; body may be NULL.
- * *status gets the HTTP status, resp the body (bounded by resp->max); hdr
- * values of X-Outpost-Next/-Head/-More are returned through next/head/more
- * (each may be NULL; -1 when absent).  Returns 0 whenever the hub answered
- * (any status), or SYNC_E_UNREACHABLE / SYNC_E_PIN / SYNC_E_OTHER.
+ * One signed request.  path_query starts with "/api/v1/" (at most 1500
+ * bytes); body may be NULL.  *status gets the HTTP status, resp the body
+ * (bounded by resp->max); hdr values of X-Outpost-Next/-Head/-More are
+ * returned through next/head/more (each may be NULL; -1 when absent), those
+ * of X-Outpost-After-Table/-Id in sc_after_table/sc_after_id.  Returns 0
+ * whenever the hub answered (any status), or SYNC_E_UNREACHABLE /
+ * SYNC_E_PIN / SYNC_E_OTHER.
  */
 int sync_client_request(sync_client *c, const char *method, const char *path_query,
 			const void *body, size_t len, long *status, buf *resp, int64_t *next,
@@ -190,7 +197,8 @@ typedef struct sync_push_stats {
 int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st);
 
 typedef struct sync_pull_stats {
-	int pl_snapshot;         /* a snapshot was taken */
+	int pl_snapshot;         /* a snapshot was completed */
+	int pl_snapshot_pages;   /* snapshot pages applied (a resumed one counts from here) */
 	int pl_pages;
 	uint64_t pl_bytes;
 	int64_t pl_cursor;       /* cursor reached */
@@ -199,9 +207,13 @@ typedef struct sync_pull_stats {
 
 /*
  * Pull: a snapshot first when the node has no cursor (or the hub answers
- * 410), then pages until X-Outpost-More is 0, each applied with
+ * 410) - page by page, each applied with sync_node_apply_snapshot(), and
+ * resumed from the recorded position when an earlier one was interrupted -
+ * then pull pages until X-Outpost-More is 0, each applied with
  * sync_node_apply_pull().  SYNC_E_PENDING when local changes are waiting
- * (push first).  st may be NULL.
+ * (push first; a snapshot half-way stays recorded and resumes).  Progress
+ * (sc_progress) is reported as "snapshot" with the bytes of every page so
+ * far (total 0) and "pull" per page.  st may be NULL.
  */
 int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st);
 

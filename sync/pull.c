@@ -14,6 +14,12 @@
  * attached, so downloaded rows never enter its outbox, and moves its cursor
  * in the same transaction - and only while the outbox is empty, so a pull
  * never overwrites a local edit the hub has not merged yet.
+ *
+ * A snapshot comes in pages too (sync.h, OVERVIEW): the hub walks the
+ * node-visible tables in registry order and each by "id" from the position
+ * the node names, a read transaction per page; the node replaces the rows it
+ * holds in the range a page covers by the page's rows and records how far it
+ * got, and takes the snapshot's seq as its cursor only with the last page.
  */
 #include "sync/sync.h"
 #include "sync/changeset.h"
@@ -352,34 +358,121 @@ out:
 
 /* ---- snapshots ----------------------------------------------------------------- */
 
-int sync_hub_snapshot(sqlite3 *db, const sync_scope *sc, buf *out, int64_t *seq)
+/* A table nodes hold: replicated and not SCOPE_HUB_ONLY. */
+static int node_table(const char *name)
+{
+	const table_def *td = schema_table(name);
+
+	return td != NULL && td->td_scope != SCOPE_HUB_ONLY;
+}
+
+int sync_snap_pos_set(sync_snap_pos *p, const char *table, const char *id)
+{
+	size_t tl = table ? strlen(table) : 0, il = id ? strlen(id) : 0;
+
+	memset(p, 0, sizeof *p);
+	if (tl == 0 || tl >= sizeof p->sp_table || il == 0 || il > SYNC_SNAPSHOT_ID_MAX ||
+	    !node_table(table))
+		return -1;
+	memcpy(p->sp_table, table, tl + 1);
+	memcpy(p->sp_id, id, il + 1);
+	return 0;
+}
+
+static void buf_cut(buf *b, size_t len)
+{
+	b->len = len;
+	if (b->data)
+		b->data[len] = '\0';
+}
+
+int sync_hub_snapshot_page(sqlite3 *db, const sync_scope *sc, const sync_snap_pos *after,
+			   int max_rows, size_t max_bytes, buf *out, sync_snap_pos *end,
+			   int64_t *head, int *more)
 {
 	shapes s = {0};
 	sqlite3_stmt *st = NULL;
+	sync_snap_pos from;
 	size_t start = out ? out->len : 0;
-	int mine = 0, ret = -1, rc = 0, step = SQLITE_DONE;
+	int mine = 0, ret = -1, t0 = 0, rows = 0, scanned = 0, stop = 0, end_long = 0;
+	const char *long_tbl = NULL;
+	int bad = 0;
 
-	*seq = 0;
+	if (after != NULL) {
+		bad = sync_snap_pos_set(&from, after->sp_table, after->sp_id) != 0;
+		after = &from; /* a copy: `end` may be the caller's `after` */
+	}
+	memset(end, 0, sizeof *end);
+	*head = 0;
+	*more = 0;
 	if (out == NULL)
 		return -1;
+	if (bad)
+		return -3;
+	if (max_rows <= 0)
+		max_rows = SYNC_SNAPSHOT_PAGE_ROWS;
+	if (max_bytes == 0)
+		max_bytes = SYNC_SNAPSHOT_PAGE_BYTES;
 	if (read_begin(db, &mine) != 0)
 		return -1;
 	if (shapes_load(db, &s) != 0)
 		goto out;
-	*seq = sync__log_head(db);
-	for (int t = 0; t < s.sh_n && rc == 0; t++) {
+	*head = sync__log_head(db);
+	if (after != NULL && (t0 = shapes_find(&s, after->sp_table)) < 0) {
+		ret = -3;
+		goto out;
+	}
+	for (int t = t0; t < s.sh_n && !stop; t++) {
 		const sync__tshape *ts = &s.sh_ts[t];
-		char *sql = sqlite3_mprintf("SELECT %s FROM \"%w\" ORDER BY \"id\"", ts->ts_collist,
-					    ts->ts_td->td_name);
-		int header = 0, prc = sql ? db_prepare(db, &st, sql) : -1;
+		int from_here = after != NULL && t == t0, header = 0, step;
+		char *sql = sqlite3_mprintf("SELECT %s FROM \"%w\"%s ORDER BY \"id\"", ts->ts_collist,
+					    ts->ts_td->td_name, from_here ? " WHERE \"id\" > ?1" : "");
+		int prc = sql ? db_prepare(db, &st, sql) : -1;
 
 		sqlite3_free(sql);
 		if (prc != 0)
 			goto out;
-		while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
-			if (row_held(ts, st, sc))
+		if (from_here)
+			sqlite3_bind_text(st, 1, after->sp_id, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *id = (const char *)sqlite3_column_text(st, ts->ts_id);
+			size_t mark = out->len, idlen = id ? strlen(id) : 0;
+			int rc = 0, had_header = header;
+
+			if (id == NULL)
+				continue; /* "id" is NOT NULL (schema_check) */
+			if (row_held(ts, st, sc)) {
 				put_insert(out, ts, st, &header, &rc);
-		if (rc == 0 && step != SQLITE_DONE) {
+				if (rc != 0 || (rows > 0 && out->len - start > max_bytes)) {
+					/* Left for the next page, which always takes it. */
+					buf_cut(out, mark);
+					header = had_header;
+					if (rows == 0) {
+						log_warnx("snapshot: a row of '%s' is larger than the "
+							  "page limit (%zu bytes)",
+							  ts->ts_td->td_name, out->max);
+						goto out;
+					}
+					stop = 1;
+					break;
+				}
+				rows++;
+			}
+			scanned++;
+			/* The position covers every row up to this one. */
+			end_long = idlen > SYNC_SNAPSHOT_ID_MAX;
+			long_tbl = ts->ts_td->td_name;
+			if (!end_long) {
+				snprintf(end->sp_table, sizeof end->sp_table, "%s", ts->ts_td->td_name);
+				memcpy(end->sp_id, id, idlen + 1);
+			}
+			if (rows >= max_rows || scanned >= SYNC_SNAPSHOT_SCAN_ROWS ||
+			    out->len - start >= max_bytes) {
+				stop = 1;
+				break;
+			}
+		}
+		if (!stop && step != SQLITE_DONE) {
 			log_warnx("snapshot: cannot read '%s': %s", ts->ts_td->td_name,
 				  sqlite3_errmsg(db));
 			goto out;
@@ -387,17 +480,23 @@ int sync_hub_snapshot(sqlite3 *db, const sync_scope *sc, buf *out, int64_t *seq)
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (rc != 0) {
-		log_warnx("snapshot: larger than the limit (%zu bytes)", out->max);
+	if (stop && end_long) {
+		/* Nodes cannot push such ids (sync/apply.c); one written at the
+		 * hub by hand cannot end a page. */
+		log_warnx("snapshot: a row id of '%s' is longer than %d bytes: cannot page past it",
+			  long_tbl, SYNC_SNAPSHOT_ID_MAX);
 		goto out;
 	}
+	*more = stop;
+	if (!stop)
+		memset(end, 0, sizeof *end);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
 	if (ret != 0) {
-		out->len = start;
-		if (out->data)
-			out->data[start] = '\0';
+		buf_cut(out, start);
+		memset(end, 0, sizeof *end);
+		*more = 0;
 	}
 	shapes_release(&s);
 	read_end(db, mine);
@@ -446,19 +545,35 @@ static int meta_set(sqlite3 *db, const char *key, int64_t v)
 	return ok ? 0 : -1;
 }
 
-int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
+static int meta_set_text(sqlite3 *db, const char *key, const char *v)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (v == NULL) {
+		if (db_prepare(db, &st, "DELETE FROM node_meta WHERE key=?1") != 0)
+			return -1;
+	} else if (db_prepare(db, &st, "INSERT INTO node_meta(key, value) VALUES(?1, ?2) "
+				       "ON CONFLICT(key) DO UPDATE SET value=excluded.value") != 0) {
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (v != NULL)
+		sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	if (!ok)
+		log_warnx("cannot store '%s': %s", key, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* Walk a page from the network before SQLite's reader does. 0 or -1. */
+static int page_walk(const void *patchset, size_t len)
 {
 	cs_iter it;
 	const char *err = NULL;
-	int64_t pending;
-	int rc, ret = -1;
+	int rc;
 
-	if (len > 0 && patchset == NULL)
-		return -1;
-	if (len > (size_t)INT32_MAX)
-		return -1;
-	/* The hub is authenticated, but a page is still bytes from a network:
-	 * walk it before SQLite's reader does. */
 	changeset_iter_init(&it, patchset, len);
 	while ((rc = changeset_next(&it, &err)) == 1)
 		;
@@ -467,12 +582,33 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 		log_warnx("pull: refusing a malformed page: %s", err ? err : "?");
 		return -1;
 	}
+	return 0;
+}
+
+int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
+{
+	int64_t pending, snap;
+	int rc, ret = -1;
+
+	if (len > 0 && patchset == NULL)
+		return -1;
+	if (len > (size_t)INT32_MAX)
+		return -1;
+	/* The hub is authenticated, but a page is still bytes from a network. */
+	if (page_walk(patchset, len) != 0)
+		return -1;
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
 	if (pending != 0) {
 		db_exec(db, "ROLLBACK");
 		return pending > 0 ? -2 : -1;
+	}
+	/* Half a snapshot is not a base to pull onto (sync.h, OVERVIEW). */
+	snap = db_int(db, "SELECT count(*) FROM node_meta WHERE key='snapshot_seq'", -1);
+	if (snap != 0) {
+		db_exec(db, "ROLLBACK");
+		return snap > 0 ? -3 : -1;
 	}
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
@@ -485,6 +621,234 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	if (meta_set(db, "sync_cursor", next_cursor) != 0 ||
 	    meta_set(db, "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
 		goto out;
+	FAULT_POINT("pull.apply");
+	if (db_exec(db, "COMMIT") != 0)
+		goto out;
+	return 0;
+out:
+	db_exec(db, "ROLLBACK");
+	return ret;
+}
+
+/* ---- node side: snapshot pages ---------------------------------------------------- */
+
+#define SNAP_MAX_TABLES 128
+
+typedef struct snap_tables {
+	const table_def *tl_td[SNAP_MAX_TABLES];
+	int tl_n;
+} snap_tables;
+
+static int snap_table_add(const table_def *td, void *arg)
+{
+	snap_tables *tl = arg;
+
+	if (td->td_scope == SCOPE_HUB_ONLY)
+		return 0;
+	if (tl->tl_n >= SNAP_MAX_TABLES)
+		return -1;
+	tl->tl_td[tl->tl_n++] = td;
+	return 0;
+}
+
+static int snap_table_index(const snap_tables *tl, const char *name)
+{
+	for (int i = 0; i < tl->tl_n; i++)
+		if (strcmp(tl->tl_td[i]->td_name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Order of two positions of the walk: tables, then ids in BINARY order. */
+static int pos_cmp(int ta, const void *ia, size_t la, int tb, const void *ib, size_t lb)
+{
+	int c;
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	c = memcmp(ia, ib, la < lb ? la : lb);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return la < lb ? -1 : la > lb;
+}
+
+/* Every change of the page an INSERT of a table nodes hold, at a position
+ * inside (from, end] and after the one before it.  0 or -1. */
+static int snap_page_check(const snap_tables *tl, const void *patchset, size_t len, int tf,
+			   const sync_snap_pos *from, int te, const sync_snap_pos *end)
+{
+	cs_iter it;
+	const char *err = NULL, *why = NULL;
+	const unsigned char *prev = NULL;
+	size_t prev_len = 0;
+	int rc, prev_t = -1;
+
+	changeset_iter_init(&it, patchset, len);
+	while ((rc = changeset_next(&it, &err)) == 1) {
+		const cs_value *key = NULL;
+		int t = snap_table_index(tl, it.ci_table);
+
+		if (t < 0) {
+			why = "a table nodes do not hold";
+			break;
+		}
+		if (it.ci_op != SQLITE_INSERT || !it.ci_patchset) {
+			why = "not a patchset INSERT";
+			break;
+		}
+		for (int i = 0; i < it.ci_ncol && key == NULL; i++)
+			if (it.ci_pk[i])
+				key = &it.ci_new[i];
+		if (key == NULL || key->cv_type != CSV_TEXT || key->cv_n == 0) {
+			why = "a row without a text id";
+			break;
+		}
+		if ((from && pos_cmp(t, key->cv_p, key->cv_n, tf, from->sp_id,
+				     strlen(from->sp_id)) <= 0) ||
+		    (end && pos_cmp(t, key->cv_p, key->cv_n, te, end->sp_id,
+				    strlen(end->sp_id)) > 0) ||
+		    (prev_t >= 0 && pos_cmp(t, key->cv_p, key->cv_n, prev_t, prev, prev_len) <= 0)) {
+			why = "a row outside the page's range or out of order";
+			break;
+		}
+		prev_t = t;
+		prev = key->cv_p;
+		prev_len = key->cv_n;
+	}
+	changeset_iter_release(&it);
+	if (why == NULL && rc < 0)
+		why = err ? err : "malformed";
+	if (why != NULL) {
+		log_warnx("snapshot: refusing a page: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Delete the rows held in the range (from, end] of the walk. 0 or -1. */
+static int snap_delete_range(sqlite3 *db, const snap_tables *tl, int tf, const sync_snap_pos *from,
+			     int te, const sync_snap_pos *end)
+{
+	int t0 = from ? tf : 0, t1 = end ? te : tl->tl_n - 1;
+
+	for (int t = t0; t <= t1; t++) {
+		const char *lo = from && t == tf ? from->sp_id : NULL;
+		const char *hi = end && t == te ? end->sp_id : NULL;
+		sqlite3_stmt *st = NULL;
+		char *sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE 1%s%s", tl->tl_td[t]->td_name,
+					    lo ? " AND \"id\" > ?1" : "", hi ? " AND \"id\" <= ?2" : "");
+		int prc = sql ? db_prepare(db, &st, sql) : -1, ok;
+
+		sqlite3_free(sql);
+		if (prc != 0)
+			return -1;
+		if (lo)
+			sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+		if (hi)
+			sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		if (!ok)
+			log_warnx("snapshot: cannot clear '%s': %s", tl->tl_td[t]->td_name,
+				  sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+int sync_node_snapshot_state(sqlite3 *db, int64_t *seq, sync_snap_pos *pos)
+{
+	char num[32], tbl[sizeof pos->sp_table + 1], id[SYNC_SNAPSHOT_ID_MAX + 2], *endp;
+	long long v;
+	int rc;
+
+	*seq = -1;
+	memset(pos, 0, sizeof *pos);
+	rc = db_text(db, "SELECT value FROM node_meta WHERE key=?1", "snapshot_seq", num, sizeof num);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (db_text(db, "SELECT value FROM node_meta WHERE key=?1", "snapshot_table", tbl,
+		    sizeof tbl) < 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?1", "snapshot_after", id,
+		    sizeof id) < 0)
+		return -1;
+	v = strtoll(num, &endp, 10);
+	if (num[0] == '\0' || *endp != '\0' || v < 0 || sync_snap_pos_set(pos, tbl, id) != 0) {
+		log_warnx("snapshot: the recorded snapshot position is damaged; starting afresh");
+		memset(pos, 0, sizeof *pos);
+		return 0;
+	}
+	*seq = v;
+	return 1;
+}
+
+int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
+			     const sync_snap_pos *from, const sync_snap_pos *end)
+{
+	snap_tables tl = {{0}, 0};
+	sync_snap_pos cur;
+	int64_t pending, cur_seq;
+	int tf = -1, te = -1, rc, ret = -1;
+
+	if ((len > 0 && patchset == NULL) || len > (size_t)INT32_MAX || seq < 0)
+		return -1;
+	if (schema_foreach(snap_table_add, &tl) != 0 || tl.tl_n == 0)
+		return -1;
+	if ((from && (tf = snap_table_index(&tl, from->sp_table)) < 0) ||
+	    (end && (te = snap_table_index(&tl, end->sp_table)) < 0)) {
+		log_warnx("snapshot: refusing a page: its range names a table nodes do not hold");
+		return -1;
+	}
+	if (from && end &&
+	    pos_cmp(te, end->sp_id, strlen(end->sp_id), tf, from->sp_id, strlen(from->sp_id)) <= 0) {
+		log_warnx("snapshot: refusing a page that does not move forward");
+		return -1;
+	}
+	if (page_walk(patchset, len) != 0 ||
+	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0)
+		return -1;
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
+	if (pending != 0) {
+		ret = pending > 0 ? -2 : -1;
+		goto out;
+	}
+	if (from != NULL) {
+		rc = sync_node_snapshot_state(db, &cur_seq, &cur);
+		if (rc < 0)
+			goto out;
+		if (rc == 0 || cur_seq != seq || strcmp(cur.sp_table, from->sp_table) != 0 ||
+		    strcmp(cur.sp_id, from->sp_id) != 0) {
+			ret = -3;
+			goto out;
+		}
+	}
+	if (snap_delete_range(db, &tl, tf, from, te, end) != 0)
+		goto out;
+	if (len > 0) {
+		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
+					       NULL, NULL, 0);
+		if (rc != SQLITE_OK) {
+			log_warnx("snapshot: cannot apply page: %s", sqlite3_errstr(rc));
+			goto out;
+		}
+	}
+	if (end != NULL) {
+		if (meta_set(db, "snapshot_seq", seq) != 0 ||
+		    meta_set_text(db, "snapshot_table", end->sp_table) != 0 ||
+		    meta_set_text(db, "snapshot_after", end->sp_id) != 0 ||
+		    meta_set_text(db, "sync_cursor", NULL) != 0)
+			goto out;
+	} else {
+		if (meta_set_text(db, "snapshot_seq", NULL) != 0 ||
+		    meta_set_text(db, "snapshot_table", NULL) != 0 ||
+		    meta_set_text(db, "snapshot_after", NULL) != 0 ||
+		    meta_set(db, "sync_cursor", seq) != 0 ||
+		    meta_set(db, "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
+			goto out;
+	}
 	FAULT_POINT("pull.apply");
 	if (db_exec(db, "COMMIT") != 0)
 		goto out;

@@ -23,8 +23,33 @@
  *        OMIT) and stores the new cursor in the same transaction.  State-based
  *        pages are idempotent: a page applied twice changes nothing.
  *        Pull is applied only while the node's outbox is empty.
- *  snapshot: the same patchset encoding for every in-scope row plus the log
- *        seq it corresponds to (read in one transaction).
+ *  snapshot: the same patchset encoding (INSERTs only) for every in-scope
+ *        row, in pages walked in a fixed order - the node-visible tables in
+ *        registry (schema_foreach) order, each by "id" - plus the log seq S
+ *        the snapshot corresponds to: the head when the first page was read.
+ *        Each page is read in its own read transaction, so the pages
+ *        together are a fuzzy snapshot: a row changed after S may come in
+ *        its old or its new state, or (deleted) not at all.  That is enough
+ *        because the node then pulls from S, and the pull carries the
+ *        CURRENT state of every row the log names after S: an upsert of a
+ *        row the snapshot already brought, or a delete of one it never
+ *        brought, changes nothing but to make it equal to the hub.
+ *        A page covers a range of the walk, from the position the node sent
+ *        (exclusive; the very start for the first page) to the position the
+ *        hub answers (inclusive; the very end for the last page).  The node
+ *        applies a page in one transaction: it deletes every row it holds in
+ *        that range, inserts the page's rows, and records the position
+ *        reached (node_meta snapshot_seq, snapshot_table, snapshot_after); so
+ *        after the last page it holds exactly the hub's rows as of the pages,
+ *        rows the hub no longer has included (long absence, rows seeded
+ *        without capture, another enrollment's scope).  Its pull cursor is
+ *        dropped with the first page and set to S with the last: a node that
+ *        stops half-way is never taken for a bootstrapped one, and resumes
+ *        from its recorded position (or starts afresh when the hub refuses
+ *        it).  Like every pull, pages are applied only while the outbox is
+ *        empty, so every local change has been acknowledged by the hub -
+ *        applied there, hence in the pages or in the pull from S, or
+ *        quarantined there whole - before a range is replaced.
  *
  * Scope of a row (computed by the hub's triggers from the table's
  * definition in model/schema.h): scope_office / scope_la are NULL for
@@ -58,10 +83,31 @@
  *                              headers X-Outpost-Next (new cursor),
  *                              X-Outpost-Head (hub head seq), X-Outpost-More (0/1);
  *                              410 when SEQ is older than the pruned log
- *   GET  /api/v1/sync/snapshot -> body: patchset, X-Outpost-Next = its seq
- *                              (pull pages and snapshots come as a zlib
+ *   GET  /api/v1/sync/snapshot                  the first snapshot page
+ *   GET  /api/v1/sync/snapshot?seq=S&after_table=T&after_id=K   the next one
+ *                              -> body: patchset of the page (may be empty),
+ *                              X-Outpost-Next: S (the snapshot's seq: the
+ *                              log head when the first page was read, then
+ *                              echoed), X-Outpost-Head (hub head now),
+ *                              X-Outpost-More: 1 when pages follow, and then
+ *                              X-Outpost-After-Table: T and
+ *                              X-Outpost-After-Id: K (percent-encoded), the
+ *                              position to send for the next page.  K is the
+ *                              id of the last row of T the page covers; T a
+ *                              table nodes hold.  A page holds at most
+ *                              SYNC_SNAPSHOT_PAGE_ROWS rows and stops before
+ *                              the row that would take it past
+ *                              SYNC_SNAPSHOT_PAGE_BYTES, but holds at least
+ *                              one row, so a row larger than that goes
+ *                              alone.  400 {"error"} when seq, after_table
+ *                              and after_id do not come all three or not at
+ *                              all, S is not an integer in [0, head], T is
+ *                              not a table nodes hold, or K is empty, longer
+ *                              than SYNC_SNAPSHOT_ID_MAX bytes or badly
+ *                              encoded.  The signature covers the query.
+ *                              (Pull pages and snapshot pages come as a zlib
  *                              stream with Content-Encoding: deflate when the
- *                              request has Accept-Encoding: deflate)
+ *                              request has Accept-Encoding: deflate.)
  *   GET  /api/v1/sync/digest   -> {"tables":{"name":{"count":N,"digest":"hex"}}}
  *   GET  /api/v1/sync/status   -> node's view at the hub (acked seq, head, ...)
  *   GET  /api/v1/sync/conflicts -> conflicts in the node's scope
@@ -87,6 +133,18 @@
  * entry headers and the checksum (sync/frame.h: 12 + 8+2+64+2+64+4 + 32). */
 #define SYNC_MAX_PUSH_FRAME (SYNC_MAX_CHANGESET + 256)
 #define SYNC_CLOCK_SKEW_MS (15 * 60 * 1000)      /* signed request freshness */
+/* Snapshot pages (see OVERVIEW): at most this many rows, and rows while the
+ * page stays within this many bytes (a single larger row goes alone, up to
+ * the page buffer's own maximum, SYNC_SNAPSHOT_PAGE_MAX).  A page also ends
+ * after SYNC_SNAPSHOT_SCAN_ROWS rows examined, other offices' included, so
+ * its read transaction stays short whatever the scope holds. */
+#define SYNC_SNAPSHOT_PAGE_ROWS 10000
+#define SYNC_SNAPSHOT_PAGE_BYTES (16 * 1024 * 1024)
+#define SYNC_SNAPSHOT_PAGE_MAX (SYNC_SNAPSHOT_PAGE_BYTES + 8 * 1024 * 1024)
+#define SYNC_SNAPSHOT_SCAN_ROWS 100000
+/* Longest row id a snapshot position carries (a UUIDv7 is 36): the hub
+ * refuses longer ids from nodes (sync/apply.c). */
+#define SYNC_SNAPSHOT_ID_MAX 256
 
 /* ---- who is asking: a node's scope at the hub ---------------------------- */
 typedef struct sync_scope {
@@ -163,13 +221,62 @@ void sync_set_validator(sync_row_validator fn);
  * 0, or -1 on error. */
 int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows, buf *out,
 		  int64_t *next, int64_t *head, int *more);
-/* Every in-scope row as a patchset and the log seq it matches. */
-int sync_hub_snapshot(sqlite3 *db, const sync_scope *sc, buf *out, int64_t *seq);
-/* Node: apply a pull page / snapshot patchset and set the cursor in node_meta
- * ("sync_cursor") in one transaction.  Refuses (returns -2) while the outbox
- * is not empty.  When `replace_hub_owned` is set (snapshot), rows of tables
- * not present in the patchset are left alone. 0, -1 error, -2 outbox busy. */
+/* Node: apply a pull page and set the cursor in node_meta ("sync_cursor")
+ * and last_pull_ms in one transaction.  0; -1 error or malformed page; -2
+ * the outbox is not empty (nothing changed); -3 a snapshot is under way
+ * (node_meta snapshot_seq is set: finish it first, nothing changed). */
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor);
+
+/* A position in the snapshot walk: a table nodes hold and the id of a row
+ * of it (the row itself need not exist).  The walk's order is the tables in
+ * registry order, then the ids in SQLite's BINARY order. */
+typedef struct sync_snap_pos {
+	char sp_table[64];
+	char sp_id[SYNC_SNAPSHOT_ID_MAX + 1];
+} sync_snap_pos;
+
+/* Fill p from a table name and an id, checking both: the table must be one
+ * nodes hold (replicated, not SCOPE_HUB_ONLY), the id non-empty and at most
+ * SYNC_SNAPSHOT_ID_MAX bytes.  0, or -1 (p cleared). */
+int sync_snap_pos_set(sync_snap_pos *p, const char *table, const char *id);
+
+/*
+ * Hub: one snapshot page for sc, in one read transaction of its own (unless
+ * the caller holds one): the in-scope rows after position `after` (NULL =
+ * from the start) as patchset INSERTs appended to out.  The page ends after
+ * max_rows rows (<= 0: SYNC_SNAPSHOT_PAGE_ROWS), or before the row that
+ * would take out past max_bytes (0: SYNC_SNAPSHOT_PAGE_BYTES) - but it
+ * always takes its first row, which need only fit out->max - or after
+ * SYNC_SNAPSHOT_SCAN_ROWS rows examined.  *end gets the position of the last
+ * row the page covers (taken, or examined and out of scope), *more 1 when
+ * rows may follow (0: the walk is complete; *end is then cleared), *head
+ * the change-log head as the page saw it (the snapshot's seq, for the first
+ * page).  0; -1 error (out unchanged; a row larger than out->max is one);
+ * -3 `after` is not a valid position (sync_snap_pos_set()).
+ */
+int sync_hub_snapshot_page(sqlite3 *db, const sync_scope *sc, const sync_snap_pos *after,
+			   int max_rows, size_t max_bytes, buf *out, sync_snap_pos *end,
+			   int64_t *head, int *more);
+
+/*
+ * Node: apply one snapshot page in one transaction (see OVERVIEW): delete
+ * the rows held in the range (from, end] of the walk (from NULL = the start,
+ * end NULL = the end: the last page), insert the page's rows, then either
+ * record the position reached with seq (node_meta snapshot_seq,
+ * snapshot_table, snapshot_after) and drop sync_cursor, or - last page -
+ * set sync_cursor = seq and last_pull_ms and drop the snapshot position.
+ * The page must hold only INSERTs of tables nodes hold, at positions inside
+ * the range and in walk order.  The first page (from NULL) starts a snapshot
+ * whatever was recorded; a later one must continue the recorded snapshot
+ * (same seq, recorded position == from).  0; -1 error or malformed page;
+ * -2 the outbox is not empty; -3 the recorded snapshot is not at `from`
+ * (another process moved it: read it again); nothing changes unless 0.
+ */
+int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
+			     const sync_snap_pos *from, const sync_snap_pos *end);
+/* Node: the snapshot under way, if any: 1 with *seq and *pos filled, 0 none,
+ * -1 error or a damaged record. */
+int sync_node_snapshot_state(sqlite3 *db, int64_t *seq, sync_snap_pos *pos);
 
 /* ---- digests (sync/digest.c) ----------------------------------------------- */
 

@@ -51,7 +51,7 @@ static void when(const cJSON *o, const char *name, uint64_t now, char *out, size
 
 static void human(const sync_identity *id, int enrolled, const cJSON *o, uint64_t now)
 {
-	char a[96], b[96];
+	char a[160], b[96];
 	int h1, h2, h3;
 	int64_t pending = num(o, "pending", &h1), bytes = num(o, "pending_bytes", &h2);
 	int64_t v, head, cursor;
@@ -78,7 +78,16 @@ static void human(const sync_identity *id, int enrolled, const cJSON *o, uint64_
 		printf("acked         %" PRId64 " (last local change the hub confirmed)\n", v);
 	else
 		printf("acked         none yet (nothing pushed since enrollment)\n");
-	snprintf(a, sizeof a, h3 ? "%" PRId64 : "none (a snapshot comes first)", cursor);
+	{
+		const cJSON *snap = cJSON_GetObjectItemCaseSensitive(o, "snapshot_table");
+		if (h3)
+			snprintf(a, sizeof a, "%" PRId64, cursor);
+		else if (cJSON_IsString(snap) && snap->valuestring)
+			snprintf(a, sizeof a, "none (a snapshot is under way, at table '%.64s')",
+				 snap->valuestring);
+		else
+			snprintf(a, sizeof a, "none (a snapshot comes first)");
+	}
 	snprintf(b, sizeof b, h2 ? "%" PRId64 : "unknown", head);
 	printf("pulled to     %s of hub head %s%s\n", a, b,
 	       h2 && h3 && cursor >= head ? " (caught up)" : "");

@@ -90,6 +90,7 @@ int cmd_pull(tool *t)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", 1);
 		cJSON_AddBoolToObject(o, "snapshot", pl.pl_snapshot);
+		cJSON_AddNumberToObject(o, "snapshot_pages", pl.pl_snapshot_pages);
 		cJSON_AddNumberToObject(o, "pages", pl.pl_pages);
 		cJSON_AddNumberToObject(o, "bytes", (double)pl.pl_bytes);
 		cJSON_AddNumberToObject(o, "cursor", (double)pl.pl_cursor);
@@ -97,10 +98,13 @@ int cmd_pull(tool *t)
 			cJSON_AddNumberToObject(o, "head_seq", (double)pl.pl_head);
 		tool_print_json(o);
 	} else {
+		char snap[64] = "";
+		if (pl.pl_snapshot)
+			snprintf(snap, sizeof snap, " a snapshot (%d page%s) and", pl.pl_snapshot_pages,
+				 pl.pl_snapshot_pages == 1 ? "" : "s");
 		printf("pulled%s %d page%s (%llu bytes); cursor %" PRId64 " of hub head %" PRId64 "\n",
-		       pl.pl_snapshot ? " a snapshot and" : "", pl.pl_pages,
-		       pl.pl_pages == 1 ? "" : "s", (unsigned long long)pl.pl_bytes, pl.pl_cursor,
-		       pl.pl_head);
+		       snap, pl.pl_pages, pl.pl_pages == 1 ? "" : "s",
+		       (unsigned long long)pl.pl_bytes, pl.pl_cursor, pl.pl_head);
 	}
 	ex = EXIT_TOOL_OK;
 out:

@@ -40,6 +40,9 @@ LONG = bool(os.environ.get("OUTPOST_LONG"))
 SEED = int(os.environ.get("OUTPOST_FAULT_SEED") or random.SystemRandom().randrange(1 << 30))
 ROUNDS = int(os.environ.get("OUTPOST_FAULT_ROUNDS") or (120 if LONG else 20))
 SYNC_MS = 250          # the node's sync interval in the hooks build
+# The hub's snapshot page bound in the hooks build: every enrollment here
+# bootstraps over many pages (the demo hub holds some 770 rows for a node).
+SNAPSHOT_ROWS = 50
 # (the release build, under make test-long, uses its sync_interval setting: 1 s)
 CONVERGE_S = 60        # longest wait for the offices to settle after a fault
 # Without the hooks build (make test-long uses the release build) the node's
@@ -296,7 +299,8 @@ class FaultTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.hooks = have_hooks()
-        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1"}
+        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1",
+               "OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS": str(SNAPSHOT_ROWS)}
         cls.env = env
         cls.hub = Daemon("hub", env=env).start()
         cls.nodes = {"A": Daemon("node", env=env).start(), "B": Daemon("node", env=env).start()}
@@ -525,6 +529,51 @@ class FaultTest(unittest.TestCase):
         self.check(ledger, desc)
         log("seed %d %s; converged in %.1fs" % (SEED, desc, took))
 
+    def test_new_pc_killed_between_snapshot_pages(self):
+        """A third PC of the office, enrolled while the office writes: its
+        bootstrap (many snapshot pages, SNAPSHOT_ROWS) is killed between two
+        pages by the crash point snapshot.next, never claims a pull cursor
+        half-way, and once restarted resumes and ends with every
+        acknowledged check-in exactly once, like the other two."""
+        if not self.hooks:
+            self.skipTest("needs the crash points of the sanitizer test build")
+        ledger = self.ensure_enrolled()
+        rng = random.Random(SEED + 11)
+        c = Daemon("node", env=self.env)
+        w = Writer(self.nodes["A"], "A", ledger, random.Random(rng.random()), self.reason_id,
+                   "snap")
+        k = rng.randint(2, 6)
+        desc = "new PC killed after snapshot page %d" % k
+        try:
+            self.enroll(c)  # before its first start: it begins with the snapshot
+            c.env["OUTPOST_FAULT"] = "snapshot.next:%d" % k
+            w.start()
+            c.start(wait=False)
+            try:
+                c.proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.fail("crash point snapshot.next:%d not reached (seed %d)" % (k, SEED))
+            self.assertEqual(self.q(c, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'")
+                             [0][0], 0, desc)
+            self.assertEqual(self.q(c, "SELECT count(*) FROM node_meta WHERE key='snapshot_seq'")
+                             [0][0], 1, desc)
+            c.log.close()
+            c.log = None
+            del c.env["OUTPOST_FAULT"]
+            c.start()
+            time.sleep(rng.uniform(0.3, 1.5))  # writes keep coming while it resumes
+            w.stop.set()
+            w.join(30)
+            self.nodes["C"] = c
+            took = self.converge(desc)
+            self.check(ledger, desc)
+            self.assertIn("snapshot: resuming after", c.read_log())
+            log("seed %d %s; converged in %.1fs" % (SEED, desc, took))
+        finally:
+            w.stop.set()
+            self.nodes.pop("C", None)
+            c.cleanup()
+
     def test_sigkill_rounds(self):
         rng = random.Random(SEED)
         ledger = self.ensure_enrolled()
@@ -588,7 +637,8 @@ class ProxyTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1"}
+        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1",
+               "OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS": str(SNAPSHOT_ROWS)}
         cls.env = env
         cls.hub = Daemon("hub", env=env).start()
         cls.nodes = {"A": Daemon("node", env=env).start(), "B": Daemon("node", env=env).start()}

@@ -971,6 +971,30 @@ static void test_helpers(void **state)
 	assert_null(http_req_query(&req, "long", out, sizeof out)); /* does not fit */
 	assert_null(http_req_query(&req, "missing", out, sizeof out));
 	assert_null(http_req_query(&req, "fla", out, sizeof out));
+	/* the same, telling absent (out untouched) from present but bad */
+	snprintf(out, sizeof out, "keep");
+	assert_int_equal(http_req_query_get(&req, "missing", out, sizeof out), 0);
+	assert_string_equal(out, "keep");
+	assert_int_equal(http_req_query_get(&req, "long", out, sizeof out), -1);
+	assert_int_equal(http_req_query_get(&req, "flag", out, sizeof out), 1);
+	assert_string_equal(out, "");
+	assert_int_equal(http_req_query_get(&req, "name", out, sizeof out), 1);
+	assert_string_equal(out, "J\xc3\xb3 D");
+	req.query = (char *)"bad=%zz";
+	assert_int_equal(http_req_query_get(&req, "bad", out, sizeof out), -1);
+	assert_null(http_req_query(&req, "bad", out, sizeof out));
+	req.query = NULL;
+	assert_int_equal(http_req_query_get(&req, "x", out, sizeof out), 0);
+	/* percent-encoding: unreserved bytes as they are, the rest %XX */
+	{
+		char enc[64];
+		assert_int_equal(http_pct_encode("a-b._~Z9 +&=%/\xc3\xb3", enc, sizeof enc), 0);
+		assert_string_equal(enc, "a-b._~Z9%20%2B%26%3D%25%2F%C3%B3");
+	}
+	assert_int_equal(http_pct_encode("abc", out, 4), 0);
+	assert_int_equal(http_pct_encode("abcd", out, 4), -1); /* no room for NUL */
+	assert_string_equal(out, "");
+	assert_int_equal(http_pct_encode("a b", out, 5), -1);
 
 	req.headers[0].name = (char *)"cookie";
 	req.headers[0].value = (char *)"a=1; sid=s3cr3t;b=2;  spaced = no; q=\"quoted\"";

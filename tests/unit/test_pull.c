@@ -7,8 +7,17 @@
  * head and skips other offices' entries; a row edited many times travels
  * once; deletes and rows moving out of scope reach the node as deletes; the
  * node's apply is idempotent, refused while its outbox holds entries, and
- * creates no outbox entries; after a snapshot the node's digest equals the
- * hub's digest of its scope; encoded values of every type and varint length
+ * creates no outbox entries; snapshots in pages: every in-scope row exactly
+ * once across the pages, in walk order, other offices' rows never, a row
+ * larger than the page bound alone in its page, a page that cannot hold one
+ * row an error; the node replaces what it holds in each page's range (stray
+ * rows, stale values and another scope's rows are gone), sets its cursor
+ * only with the last page, refuses a page outside its range, out of order,
+ * not continuing the recorded snapshot or while its outbox is busy; hub
+ * edits between pages are made good by the pull from the snapshot's seq
+ * (and only by it); a position's table and id are checked; after a
+ * snapshot the node's digest equals the hub's digest of its scope;
+ * encoded values of every type and varint length
  * round-trip through SQLite's own changeset reader; pages of attachments at
  * the cap: a page too small for two holds one, the next page the other, and
  * a node applies both byte for byte.
@@ -23,6 +32,7 @@
 #include <cmocka.h>
 
 #include "lib/db.h"
+#include "lib/http.h"
 #include "model/capture.h"
 #include "model/schema.h"
 #include "sync/changeset.h"
@@ -322,55 +332,6 @@ static void test_node_apply_idempotent_and_outbox_guard(void **state)
 	sqlite3_close(node);
 }
 
-static void test_snapshot_digest_equal(void **state)
-{
-	sqlite3 *hub = open_hub(), *node = open_node();
-	buf snap = BUF_INIT(1 << 20);
-	int64_t seq;
-	cJSON *dh, *dn, *dall;
-	const cJSON *t;
-
-	(void)state;
-	seed(hub);
-	assert_int_equal(db_exec(hub, "INSERT INTO conflicts(id, tbl, row_id, column_name, winner, node_id,"
-				      " created_at, scope_office, scope_la) VALUES"
-				      " ('k1', 'checkins', 'c1', 'note', 'local', 'n', 1, 'office-1', 'la-1'),"
-				      " ('k2', 'checkins', 'c2', 'note', 'local', 'n', 1, 'office-2', 'la-2'),"
-				      " ('k3', 'x', 'y', 'z', 'local', 'n', 1, NULL, NULL)"),
-			 0);
-	assert_int_equal(db_exec(hub, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
-				      " arrived_at, visit_date, note) VALUES('c9', 'office-1', 'la-1',"
-				      " 'Zo\xc3\xab', 2, '2026-01-06', 'r\xc3\xa9sum\xc3\xa9')"),
-			 0);
-	assert_int_equal(sync_hub_snapshot(hub, &sc1, &snap, &seq), 0);
-	assert_int_equal(seq, q_int(hub, "SELECT max(seq) FROM change_log"));
-	assert_int_equal(sync_node_apply_pull(node, snap.data, snap.len, seq), 0);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM conflicts"), 2);
-	dh = sync_digest(hub, &sc1);
-	dn = sync_digest(node, NULL);
-	dall = sync_digest(hub, NULL);
-	assert_non_null(dh);
-	assert_non_null(dn);
-	assert_non_null(dall);
-	assert_true(cJSON_Compare(dh, dn, 1));
-	/* the hub's unfiltered digest differs: the scope filter is real */
-	assert_false(cJSON_Compare(dh, dall, 1));
-	t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dh, "tables"), "checkins");
-	assert_int_equal(cJSON_GetObjectItemCaseSensitive(t, "count")->valueint, 3);
-	assert_int_equal(strlen(cJSON_GetObjectItemCaseSensitive(t, "digest")->valuestring), 64);
-	/* one changed value changes the digest */
-	assert_int_equal(db_exec(node, "UPDATE checkins SET note='x' WHERE id='c9'"), 0);
-	cJSON_Delete(dn);
-	dn = sync_digest(node, NULL);
-	assert_false(cJSON_Compare(dh, dn, 1));
-	cJSON_Delete(dh);
-	cJSON_Delete(dn);
-	cJSON_Delete(dall);
-	buf_release(&snap);
-	sqlite3_close(hub);
-	sqlite3_close(node);
-}
-
 /* ---- the whole loop: capture, push, merge, pull ------------------------------------ */
 
 static void captured(sqlite3 *node, const char *hlc, const char *sql)
@@ -466,6 +427,483 @@ static void test_push_pull_converges(void **state)
 	sqlite3_close(hub);
 	sqlite3_close(a);
 	sqlite3_close(b);
+}
+
+/* ---- snapshots in pages ------------------------------------------------------------ */
+
+typedef void (*between_fn)(sqlite3 *hub, int page, const sync_snap_pos *end);
+
+/* Take a whole snapshot of sc page by page into node; page ids in `ids`
+ * (NULL: not kept).  Checks what must hold for every page.  Returns the
+ * number of pages; *seq gets the snapshot's seq. */
+static int snapshot_all(sqlite3 *hub, sqlite3 *node, const sync_scope *sc, int max_rows,
+			size_t max_bytes, size_t bufmax, char *ids, size_t n, int64_t *seq,
+			between_fn between)
+{
+	buf page = BUF_INIT(bufmax);
+	sync_snap_pos pos, end;
+	int64_t head, s = -1;
+	int more = 1, pages = 0, have = 0;
+	char one[8192];
+
+	if (ids)
+		ids[0] = '\0';
+	while (more) {
+		buf_reset(&page);
+		assert_int_equal(sync_hub_snapshot_page(hub, sc, have ? &pos : NULL, max_rows, max_bytes,
+							&page, &end, &head, &more),
+				 0);
+		if (!have)
+			s = head;
+		assert_true(s <= head);
+		ids_of(&page, one, sizeof one);
+		if (ids) {
+			size_t l = strlen(ids);
+			snprintf(ids + l, n - l, "%s", one);
+		}
+		assert_int_equal(sync_node_apply_snapshot(node, page.data, page.len, s, have ? &pos : NULL,
+							  more ? &end : NULL),
+				 0);
+		pages++;
+		if (more) {
+			/* half-way: no cursor, the position recorded */
+			int64_t rs;
+			sync_snap_pos rp;
+			assert_int_equal(q_int(node, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'"), 0);
+			assert_int_equal(sync_node_snapshot_state(node, &rs, &rp), 1);
+			assert_int_equal(rs, s);
+			assert_string_equal(rp.sp_table, end.sp_table);
+			assert_string_equal(rp.sp_id, end.sp_id);
+			if (have)
+				assert_true(strcmp(end.sp_table, pos.sp_table) != 0 ||
+					    strcmp(end.sp_id, pos.sp_id) > 0);
+			pos = end;
+			have = 1;
+			if (between)
+				between(hub, pages, &end);
+		}
+		assert_true(pages < 1000);
+	}
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), s);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM node_meta WHERE key LIKE 'snapshot_%'"), 0);
+	assert_true(q_int(node, "SELECT value FROM node_meta WHERE key='last_pull_ms'") > 1600000000000);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 0);
+	buf_release(&page);
+	*seq = s;
+	return pages;
+}
+
+static void assert_same_scope(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
+{
+	cJSON *dh = sync_digest(hub, sc), *dn = sync_digest(node, NULL);
+
+	assert_non_null(dh);
+	assert_non_null(dn);
+	assert_true(cJSON_Compare(dh, dn, 1));
+	cJSON_Delete(dh);
+	cJSON_Delete(dn);
+}
+
+/* More rows of every scope: conflicts (SCOPE_ROW), check-ins of both offices. */
+static void seed_more(sqlite3 *hub)
+{
+	char id[32];
+
+	assert_int_equal(db_exec(hub, "INSERT INTO conflicts(id, tbl, row_id, column_name, winner, node_id,"
+				      " created_at, scope_office, scope_la) VALUES"
+				      " ('k1', 'checkins', 'c1', 'note', 'local', 'n', 1, 'office-1', 'la-1'),"
+				      " ('k2', 'checkins', 'c2', 'note', 'local', 'n', 1, 'office-2', 'la-2'),"
+				      " ('k3', 'x', 'y', 'z', 'local', 'n', 1, NULL, NULL)"),
+			 0);
+	assert_int_equal(db_exec(hub, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+				      " arrived_at, visit_date, note) VALUES('c9', 'office-1', 'la-1',"
+				      " 'Zo\xc3\xab', 2, '2026-01-06', 'r\xc3\xa9sum\xc3\xa9')"),
+			 0);
+	for (int i = 0; i < 9; i++) {
+		snprintf(id, sizeof id, "m%d", i);
+		checkin(hub, id, i % 3 ? "office-2" : "office-1", i % 3 ? "la-2" : "la-1");
+	}
+}
+
+static void employer(sqlite3 *hub, const char *id)
+{
+	char *sql = sqlite3_mprintf("INSERT INTO employers(id, company_name, normalized_name, username,"
+				    " zip, zip5, created_at) VALUES(%Q, 'Acme', 'acme', 'u', '95814',"
+				    " '95814', 1)",
+				    id);
+	assert_int_equal(db_exec(hub, sql), 0);
+	sqlite3_free(sql);
+}
+
+static void test_snapshot_pages_walk(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node(), *whole = open_node();
+	char ids[8192], all[8192];
+	int64_t seq, seq2;
+	int pages;
+
+	(void)state;
+	seed(hub);
+	seed_more(hub);
+	/* One page for everything: the rows in scope, in walk order. */
+	assert_int_equal(snapshot_all(hub, whole, &sc1, 0, 0, 1 << 20, all, sizeof all, &seq, NULL), 1);
+	assert_int_equal(seq, q_int(hub, "SELECT max(seq) FROM change_log"));
+	assert_string_equal(all, "local_areas/la-1 local_areas/la-2 offices/office-1 offices/office-2 "
+				 "greeter_reasons/gr-1 checkins/c1 checkins/c3 checkins/c9 checkins/m0 "
+				 "checkins/m3 checkins/m6 staff/st-1 conflicts/k1 conflicts/k3 ");
+	assert_same_scope(hub, whole, &sc1);
+	/* Two rows a page: the same rows, each once, in the same order. */
+	pages = snapshot_all(hub, node, &sc1, 2, 0, 1 << 20, ids, sizeof ids, &seq2, NULL);
+	assert_string_equal(ids, all);
+	assert_int_equal(seq2, seq);
+	assert_in_range(pages, 7, 8);
+	assert_same_scope(hub, node, &sc1);
+	/* Other offices' rows never came. */
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE office_id='office-2'"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM greeter_reasons WHERE local_area_id='la-2'"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM staff_credentials"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM conflicts WHERE id='k2'"), 0);
+	/* The hub's unfiltered digest differs: the scope filter is real. */
+	{
+		cJSON *dall = sync_digest(hub, NULL), *dn = sync_digest(node, NULL);
+		assert_false(cJSON_Compare(dall, dn, 1));
+		cJSON_Delete(dall);
+		cJSON_Delete(dn);
+	}
+	/* One changed value changes the digest. */
+	assert_int_equal(db_exec(node, "UPDATE checkins SET note='x' WHERE id='c9'"), 0);
+	{
+		cJSON *dh = sync_digest(hub, &sc1), *dn = sync_digest(node, NULL);
+		assert_false(cJSON_Compare(dh, dn, 1));
+		cJSON_Delete(dh);
+		cJSON_Delete(dn);
+	}
+	sqlite3_close(hub);
+	sqlite3_close(node);
+	sqlite3_close(whole);
+}
+
+/* Attachments at the cap: bigger than the page bound, each goes alone. */
+static void test_snapshot_big_rows(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node();
+	const size_t cap = 2 * 1024 * 1024;
+	unsigned char *data = malloc(cap);
+	sqlite3_stmt *st;
+	sync_snap_pos end;
+	buf page;
+	char ids[8192];
+	int64_t seq, head;
+	int more;
+
+	(void)state;
+	assert_non_null(data);
+	seed(hub);
+	assert_int_equal(db_prepare(hub, &st, "INSERT INTO employer_attachments(id, employer_id,"
+					      " filename, content_type, size, sha256, uploaded_at, data)"
+					      " VALUES(?1, 'e1', 'f.pdf', 'application/pdf', ?2, 'x', 1, ?3)"),
+			 0);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "att-%d", i + 1);
+		memset(data, 'a' + i, cap);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
+		sqlite3_bind_blob(st, 3, data, (int)cap, SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	}
+	sqlite3_finalize(st);
+	employer(hub, "emp-1");
+	/* 64 KiB pages: the small rows together, then each attachment alone. */
+	assert_int_equal(snapshot_all(hub, node, &sc1, 0, 64 * 1024, 3 * 1024 * 1024, ids, sizeof ids,
+				      &seq, NULL),
+			 5);
+	assert_string_equal(ids, "local_areas/la-1 local_areas/la-2 offices/office-1 offices/office-2 "
+				 "greeter_reasons/gr-1 checkins/c1 checkins/c3 staff/st-1 employers/emp-1 "
+				 "employer_attachments/att-1 employer_attachments/att-2 "
+				 "employer_attachments/att-3 ");
+	assert_same_scope(hub, node, &sc1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM employer_attachments WHERE length(data) = 2097152"
+				     " AND substr(data, 1, 1) = CAST(char(96 + CAST(substr(id, 5) AS INTEGER))"
+				     " AS BLOB)"),
+			 3);
+	/* The first page stops before the first attachment, which would pass the bound. */
+	buf_init(&page, 8 * 1024 * 1024);
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, NULL, 0, 64 * 1024, &page, &end, &head, &more), 0);
+	assert_int_equal(more, 1);
+	assert_true(page.len < 64 * 1024);
+	assert_string_equal(end.sp_table, "employers");
+	assert_string_equal(end.sp_id, "emp-1");
+	/* 5 MiB pages: two attachments fit, the third would not. */
+	buf_reset(&page);
+	{
+		sync_snap_pos from = end;
+		assert_int_equal(sync_hub_snapshot_page(hub, &sc1, &from, 0, 5 * 1024 * 1024, &page,
+							&end, &head, &more),
+				 0);
+	}
+	ids_of(&page, ids, sizeof ids);
+	assert_string_equal(ids, "employer_attachments/att-1 employer_attachments/att-2 ");
+	assert_int_equal(more, 1);
+	/* A page buffer smaller than one attachment: an error, never a cut row. */
+	buf_release(&page);
+	buf_init(&page, cap / 2);
+	{
+		sync_snap_pos from;
+		assert_int_equal(sync_snap_pos_set(&from, "employers", "emp-1"), 0);
+		assert_int_equal(sync_hub_snapshot_page(hub, &sc1, &from, 0, 0, &page, &end, &head, &more), -1);
+		assert_int_equal(page.len, 0);
+		assert_int_equal(more, 0);
+	}
+	buf_release(&page);
+	free(data);
+	sqlite3_close(hub);
+	sqlite3_close(node);
+}
+
+/* What the node held before is replaced range by range. */
+static void test_snapshot_replaces_what_the_node_held(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node();
+	char note[32];
+	int64_t seq;
+
+	(void)state;
+	seed(hub);
+	seed_more(hub);
+	/* Stray rows before, between and after the hub's ids, in a table the
+	 * hub has none of, in the last table; another office's row; a stale
+	 * value; a row a pull deleted that the node missed. */
+	assert_int_equal(db_exec(node, "INSERT INTO local_areas(id, name) VALUES('aa', 'Stray'),"
+				       " ('la-15', 'Stray'), ('zz', 'Stray');"
+				       "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+				       " arrived_at, visit_date) VALUES('c1', 'office-1', 'la-1', 'Old', 1,"
+				       " '2026-01-05'), ('c2', 'office-2', 'la-2', 'Other', 1, '2026-01-05'),"
+				       " ('c5', 'office-1', 'la-1', 'Gone', 1, '2026-01-05');"
+				       "UPDATE checkins SET note='stale' WHERE id='c1';"
+				       "INSERT INTO employers(id, company_name, normalized_name, username, zip,"
+				       " zip5, created_at) VALUES('e-stray', 'S', 's', 'u', '1', '1', 1);"
+				       "INSERT INTO conflicts(id, tbl, row_id, column_name, winner, node_id,"
+				       " created_at) VALUES('zzz', 't', 'r', 'c', 'local', 'n', 1);"
+				       "INSERT INTO node_meta(key, value) VALUES('sync_cursor', '3')"),
+			 0);
+	assert_int_equal(snapshot_all(hub, node, &sc1, 1, 0, 1 << 20, NULL, 0, &seq, NULL), 15);
+	assert_same_scope(hub, node, &sc1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM local_areas"), 2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id IN ('c2', 'c5')"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM employers"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM conflicts WHERE id='zzz'"), 0);
+	assert_int_equal(db_text(node, "SELECT coalesce(note, '-') FROM checkins WHERE id='c1'", NULL, note,
+				 sizeof note),
+			 0);
+	assert_string_equal(note, "-");
+	sqlite3_close(hub);
+	sqlite3_close(node);
+}
+
+/* Hub edits while the node is half-way: rows already sent and rows still to come. */
+static void edit_mid_snapshot(sqlite3 *hub, int page, const sync_snap_pos *end)
+{
+	(void)end;
+	if (page != 3)
+		return;
+	assert_int_equal(db_exec(hub, "UPDATE local_areas SET name='Renamed' WHERE id='la-1';"
+				      "DELETE FROM offices WHERE id='office-2';"
+				      "INSERT INTO local_areas(id, name) VALUES('la-0', 'New early');"
+				      "UPDATE staff SET display_name='Ana B' WHERE id='st-1';"
+				      "DELETE FROM employers WHERE id IN ('emp-1', 'emp-8');"
+				      "DELETE FROM checkins WHERE id='c3';"),
+			 0);
+	employer(hub, "emp-0");
+	employer(hub, "emp-9");
+}
+
+static void test_snapshot_fuzzy_pages_then_pull(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node();
+	char name[32];
+	int64_t seq;
+	cJSON *dh, *dn;
+
+	(void)state;
+	seed(hub);
+	for (int i = 1; i <= 8; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "emp-%d", i);
+		employer(hub, id);
+	}
+	/* 2 rows a page: page 3 ends inside checkins, before staff and employers. */
+	snapshot_all(hub, node, &sc1, 2, 0, 1 << 20, NULL, 0, &seq, edit_mid_snapshot);
+	assert_true(seq < q_int(hub, "SELECT max(seq) FROM change_log"));
+	/* The pages alone are not the hub's state... */
+	dh = sync_digest(hub, &sc1);
+	dn = sync_digest(node, NULL);
+	assert_false(cJSON_Compare(dh, dn, 1));
+	cJSON_Delete(dh);
+	cJSON_Delete(dn);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM offices WHERE id='office-2'"), 1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM employers WHERE id IN ('emp-1', 'emp-8')"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM employers WHERE id IN ('emp-0', 'emp-9')"), 2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id='c3'"), 0);
+	/* ...the pull from the snapshot's seq makes them so. */
+	pull_all(hub, node, &sc1);
+	assert_same_scope(hub, node, &sc1);
+	assert_int_equal(db_text(node, "SELECT name FROM local_areas WHERE id='la-1'", NULL, name, sizeof name), 0);
+	assert_string_equal(name, "Renamed");
+	assert_int_equal(q_int(node, "SELECT count(*) FROM offices WHERE id='office-2'"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM local_areas WHERE id='la-0'"), 1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id='c3'"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM employers"), 8);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 0);
+	sqlite3_close(hub);
+	sqlite3_close(node);
+}
+
+/* A page that is not the next one, or is not what a page may hold, changes nothing. */
+static void test_snapshot_guards_and_resume(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node();
+	buf p1 = BUF_INIT(1 << 20), p2 = BUF_INIT(1 << 20), bad = BUF_INIT(1 << 20);
+	sync_snap_pos e1, e2, other, rp;
+	int64_t head, seq, rs;
+	int more, rc = 0;
+	capture c;
+	int64_t oseq;
+
+	(void)state;
+	seed(hub);
+	seed_more(hub);
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, NULL, 3, 0, &p1, &e1, &head, &more), 0);
+	seq = head;
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, &e1, 3, 0, &p2, &e2, &head, &more), 0);
+	assert_int_equal(more, 1);
+	/* Page 2 before page 1: nothing recorded to continue. */
+	assert_int_equal(sync_node_apply_snapshot(node, p2.data, p2.len, seq, &e1, &e2), -3);
+	/* Page 2's rows as if they were page 1's: outside its range. */
+	assert_int_equal(sync_node_apply_snapshot(node, p2.data, p2.len, seq, NULL, &e1), -1);
+	/* A range that does not move forward. */
+	assert_int_equal(sync_node_apply_snapshot(node, NULL, 0, seq, &e2, &e1), -1);
+	assert_int_equal(sync_node_apply_snapshot(node, NULL, 0, seq, &e1, &e1), -1);
+	/* The outbox busy: refused, nothing changed. */
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, "INSERT INTO local_areas(id, name) VALUES('mine', 'Local')"), 0);
+	assert_int_equal(capture_commit(&c, "000000000009.0000.nodeA", NULL, &oseq), 0);
+	assert_int_equal(sync_node_apply_snapshot(node, p1.data, p1.len, seq, NULL, &e1), -2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM local_areas"), 1);
+	assert_int_equal(sync_node_snapshot_state(node, &rs, &rp), 0);
+	assert_true(sqlite3_get_autocommit(node));
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+	/* Page 1, then the process "stops": the recorded position is page 1's end. */
+	assert_int_equal(sync_node_apply_snapshot(node, p1.data, p1.len, seq, NULL, &e1), 0);
+	assert_int_equal(sync_node_snapshot_state(node, &rs, &rp), 1);
+	assert_int_equal(rs, seq);
+	assert_string_equal(rp.sp_table, e1.sp_table);
+	assert_string_equal(rp.sp_id, e1.sp_id);
+	/* A pull page is refused while the snapshot is under way. */
+	assert_int_equal(sync_node_apply_pull(node, NULL, 0, 99), -3);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'"), 0);
+	/* Continuing with another seq or from another position: -3. */
+	assert_int_equal(sync_node_apply_snapshot(node, p2.data, p2.len, seq + 1, &e1, &e2), -3);
+	assert_int_equal(sync_snap_pos_set(&other, e1.sp_table, "a"), 0);
+	assert_int_equal(sync_node_apply_snapshot(node, NULL, 0, seq, &other, &e1), -3);
+	/* Not an INSERT (a pull page's delete), a table nodes do not hold. */
+	assert_int_equal(db_exec(hub, "DELETE FROM checkins WHERE id='c9'"), 0);
+	assert_int_equal(sync_hub_pull(hub, &sc1, seq, 100, &bad, &head, &head, &more), 0);
+	assert_true(bad.len > 0);
+	assert_int_equal(sync_node_apply_snapshot(node, bad.data, bad.len, seq, &e1, NULL), -1);
+	buf_reset(&bad);
+	{
+		static const unsigned char pk[] = {1};
+		sqlite3_value *v;
+		sqlite3_stmt *one;
+		assert_int_equal(db_prepare(hub, &one, "SELECT 'zzz'"), 0);
+		assert_int_equal(sqlite3_step(one), SQLITE_ROW);
+		v = sqlite3_column_value(one, 0);
+		changeset_put_table(&bad, 1, "change_log", 1, pk, &rc);
+		changeset_put_op(&bad, SQLITE_INSERT, 0, &rc);
+		changeset_put_value(&bad, v, &rc);
+		assert_int_equal(rc, 0);
+		sqlite3_finalize(one);
+	}
+	assert_int_equal(sync_node_apply_snapshot(node, bad.data, bad.len, seq, &e1, NULL), -1);
+	/* Resumed from the recorded position, the snapshot completes. */
+	assert_int_equal(sync_node_apply_snapshot(node, p2.data, p2.len, rs, &rp, &e2), 0);
+	{
+		buf rest = BUF_INIT(1 << 20);
+		sync_snap_pos e3;
+		assert_int_equal(sync_hub_snapshot_page(hub, &sc1, &e2, 0, 0, &rest, &e3, &head, &more), 0);
+		assert_int_equal(more, 0);
+		assert_int_equal(sync_node_apply_snapshot(node, rest.data, rest.len, seq, &e2, NULL), 0);
+		buf_release(&rest);
+	}
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), seq);
+	assert_int_equal(sync_node_snapshot_state(node, &rs, &rp), 0);
+	pull_all(hub, node, &sc1);
+	assert_same_scope(hub, node, &sc1);
+	/* A damaged record is no snapshot under way. */
+	assert_int_equal(db_exec(node, "INSERT INTO node_meta(key, value) VALUES('snapshot_seq', '7'),"
+				       " ('snapshot_table', 'nodes'), ('snapshot_after', 'x')"),
+			 0);
+	assert_int_equal(sync_node_snapshot_state(node, &rs, &rp), 0);
+	buf_release(&p1);
+	buf_release(&p2);
+	buf_release(&bad);
+	sqlite3_close(hub);
+	sqlite3_close(node);
+}
+
+/* A position names a table nodes hold and an id a request can carry. */
+static void test_snapshot_position_checks(void **state)
+{
+	sqlite3 *hub = open_hub();
+	sync_snap_pos p, end;
+	buf page = BUF_INIT(1 << 20);
+	char id[SYNC_SNAPSHOT_ID_MAX + 2], enc[3 * SYNC_SNAPSHOT_ID_MAX + 1], dec[SYNC_SNAPSHOT_ID_MAX + 1];
+	static const char *odd = "a&b=c+d e%f/\xc3\xa9?#";
+	int64_t head;
+	int more;
+
+	(void)state;
+	assert_int_equal(sync_snap_pos_set(&p, "checkins", "01a2"), 0);
+	assert_string_equal(p.sp_table, "checkins");
+	assert_string_equal(p.sp_id, "01a2");
+	assert_int_equal(sync_snap_pos_set(&p, "conflicts", "x"), 0);
+	assert_int_equal(sync_snap_pos_set(&p, NULL, "x"), -1);
+	assert_int_equal(sync_snap_pos_set(&p, "", "x"), -1);
+	assert_string_equal(p.sp_table, "");
+	assert_int_equal(sync_snap_pos_set(&p, "change_log", "x"), -1);   /* hub only */
+	assert_int_equal(sync_snap_pos_set(&p, "outbox", "x"), -1);       /* node only */
+	assert_int_equal(sync_snap_pos_set(&p, "checkins; DROP", "x"), -1);
+	assert_int_equal(sync_snap_pos_set(&p, "checkins", ""), -1);
+	assert_int_equal(sync_snap_pos_set(&p, "checkins", NULL), -1);
+	memset(id, 'x', sizeof id - 1);
+	id[SYNC_SNAPSHOT_ID_MAX] = '\0';
+	assert_int_equal(sync_snap_pos_set(&p, "checkins", id), 0);
+	id[SYNC_SNAPSHOT_ID_MAX] = 'x';
+	id[SYNC_SNAPSHOT_ID_MAX + 1] = '\0';
+	assert_int_equal(sync_snap_pos_set(&p, "checkins", id), -1);
+	/* The hub refuses a bad position the same way. */
+	memset(&p, 0, sizeof p);
+	snprintf(p.sp_table, sizeof p.sp_table, "nodes");
+	snprintf(p.sp_id, sizeof p.sp_id, "x");
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, &p, 0, 0, &page, &end, &head, &more), -3);
+	p.sp_id[0] = '\0';
+	snprintf(p.sp_table, sizeof p.sp_table, "checkins");
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, &p, 0, 0, &page, &end, &head, &more), -3);
+	assert_int_equal(page.len, 0);
+	/* An id with every awkward byte survives the query (form-decoded at the
+	 * hub) and the header (decoded at the node). */
+	assert_int_equal(http_pct_encode(odd, enc, sizeof enc), 0);
+	assert_null(strpbrk(enc, "&=+ /?#"));
+	assert_int_equal(http_pct_decode(enc, strlen(enc), dec, sizeof dec, 1), 0);
+	assert_string_equal(dec, odd);
+	assert_int_equal(http_pct_decode(enc, strlen(enc), dec, sizeof dec, 0), 0);
+	assert_string_equal(dec, odd);
+	assert_int_equal(http_pct_encode(odd, enc, 8), -1);
+	assert_string_equal(enc, "");
+	buf_release(&page);
+	sqlite3_close(hub);
 }
 
 /* ---- encoder ------------------------------------------------------------------- */
@@ -641,7 +1079,12 @@ int main(void)
 		cmocka_unit_test(test_paging),
 		cmocka_unit_test(test_changes_travel_as_state),
 		cmocka_unit_test(test_node_apply_idempotent_and_outbox_guard),
-		cmocka_unit_test(test_snapshot_digest_equal),
+		cmocka_unit_test(test_snapshot_pages_walk),
+		cmocka_unit_test(test_snapshot_big_rows),
+		cmocka_unit_test(test_snapshot_replaces_what_the_node_held),
+		cmocka_unit_test(test_snapshot_fuzzy_pages_then_pull),
+		cmocka_unit_test(test_snapshot_guards_and_resume),
+		cmocka_unit_test(test_snapshot_position_checks),
 		cmocka_unit_test(test_push_pull_converges),
 		cmocka_unit_test(test_varints),
 		cmocka_unit_test(test_encoder_round_trip),
