@@ -58,6 +58,8 @@ extern const asset assets_node[];
 int node_meta_get(node *n, const char *key, char *out, size_t len);
 int node_meta_set(node *n, const char *key, const char *value);
 int node_migrate(node *n);
+/* 1 when the node was never enrolled with a hub (it seeds its own demo lists). */
+int node_standalone(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
 /*

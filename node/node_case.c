@@ -1036,14 +1036,11 @@ done:
  */
 static void seed_if_standalone(node *n)
 {
-	char cur[32], ts[HLC_STRLEN], path[PATH_MAX + 32];
+	char ts[HLC_STRLEN];
 
-	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
-		return;
-	/* Enrolled but not yet pulled: the hub's lists and key are on their way
-	 * (a key made here would be replaced by the hub's). */
-	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
-	if (access(path, F_OK) == 0)
+	/* Enrolled: the hub's lists and key come with the snapshot (a key made
+	 * here would be replaced by the hub's). */
+	if (!node_standalone(n))
 		return;
 	if (db_int(n->nd_db, "SELECT count(*) FROM participant_activity_codes", 0) > 0 &&
 	    db_int(n->nd_db, "SELECT count(*) FROM case_keys", 0) > 0)

@@ -2153,10 +2153,10 @@ static void get_meta(http_req *req, void *ctx)
  */
 static void seed_if_standalone(node *n)
 {
-	char cur[32];
 	char ts[HLC_STRLEN];
 
-	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
+	/* Enrolled: the hub's lists come with the snapshot. */
+	if (!node_standalone(n))
 		return;
 	if (db_int(n->nd_db, "SELECT count(*) FROM work_item_categories", 0) > 0)
 		return;

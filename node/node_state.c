@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const db_migration node_migrations[] = {
 	{"CREATE TABLE node_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT);"},
@@ -84,6 +85,18 @@ int node_meta_set(node *n, const char *key, const char *value)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int node_standalone(node *n)
+{
+	char cur[32], path[PATH_MAX + 32];
+
+	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
+		return 0;
+	/* Enrolled but not yet bootstrapped (or mid-snapshot): the hub's rows
+	 * are on their way, and seeds made here would only be replaced. */
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	return access(path, F_OK) != 0;
 }
 
 uint64_t node_now_ms(node *n)
