@@ -724,6 +724,36 @@ static int parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
+/*
+ * Rows go down only to a node of the hub's own schema: one of another
+ * version would apply pages of tables it does not have, or (before paged
+ * snapshots) take the first snapshot page for the whole.  426 as for a
+ * push; 0 when the versions agree.
+ */
+static int schema_gate(http_req *req, const char *what)
+{
+	const char *v = http_req_header(req, "x-outpost-schema");
+	char msg[256];
+	cJSON *o;
+
+	if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10 &&
+	    atoll(v) == schema_version())
+		return 0;
+	snprintf(msg, sizeof msg,
+		 "%s refused: schema version %s of this node is not the hub's (%d): upgrade outpost "
+		 "on the %s",
+		 what, v && *v ? v : "(none)", schema_version(),
+		 v && strspn(v, "0123456789") == strlen(v) && atoll(v) > schema_version() ? "hub"
+											  : "node");
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", msg);
+	if (v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10)
+		cJSON_AddNumberToObject(o, "schema_version", (double)atoll(v));
+	cJSON_AddNumberToObject(o, "hub_schema_version", schema_version());
+	sreply_json(req, 426, o);
+	return -1;
+}
+
 static void sync_pull(http_req *req, void *ctx)
 {
 	hub *h = ctx;
@@ -731,7 +761,7 @@ static void sync_pull(http_req *req, void *ctx)
 	char a[32], m[32];
 	int64_t after = 0, max = SYNC_MAX_PULL_ROWS;
 
-	if (sync_auth(h, req, &n) != 0)
+	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "pull") != 0)
 		return;
 	if (http_req_query(req, "after", a, sizeof a) && parse_i64(a, &after) != 0) {
 		sreply_error(req, 400, "'after' must be a non-negative integer");
@@ -762,7 +792,7 @@ static void sync_snapshot(http_req *req, void *ctx)
 	int64_t seq = -1;
 	int hs, ht, hi;
 
-	if (sync_auth(h, req, &n) != 0)
+	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "snapshot") != 0)
 		return;
 	hs = http_req_query_get(req, "seq", sq, sizeof sq);
 	ht = http_req_query_get(req, "after_table", tbl, sizeof tbl);

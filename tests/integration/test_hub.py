@@ -412,6 +412,20 @@ class HubTest(unittest.TestCase):
         self.assertIn(str(self.schema), msg)
         self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
 
+    def test_pull_and_snapshot_need_the_hubs_schema(self):
+        # Rows go down only to a node of the hub's own schema version.
+        n = self.enroll()
+        for path in ("/api/v1/sync/pull?after=0", "/api/v1/sync/snapshot"):
+            h = n.headers("GET", path)
+            self.assertEqual(n.hub.request("GET", path, headers=h).status, 200, path)
+            for bad in (str(self.schema + 1), str(self.schema - 1), "x"):
+                h = n.headers("GET", path)
+                h["X-Outpost-Schema"] = bad
+                r = n.hub.request("GET", path, headers=h)
+                self.assertEqual(r.status, 426, (path, bad, r.body))
+                self.assertIn(str(self.schema), r.json()["error"])
+                self.assertEqual(r.json()["hub_schema_version"], self.schema)
+
     def test_push_hub_owned_table_quarantined(self):
         n = self.enroll()
         oid = "office-from-a-node"
