@@ -124,11 +124,12 @@ static void reply_one(struct node_pending *p, int ok)
 }
 
 /* Loop: answer the writes whose sync finished (or failed). */
-static void flush_answer(uv_async_t *h)
+static void flush_answer_now(struct node_flush *f)
 {
-	struct node_flush *f = h->data;
 	uint64_t done, failed;
 
+	if (f->fl_wait == NULL)
+		return;
 	pthread_mutex_lock(&f->fl_mu);
 	done = f->fl_done;
 	failed = f->fl_failed;
@@ -144,6 +145,11 @@ static void flush_answer(uv_async_t *h)
 			log_warnx("a write could not be made durable; it is answered as failed");
 		reply_one(p, ok);
 	}
+}
+
+static void flush_answer(uv_async_t *h)
+{
+	flush_answer_now(h->data);
 }
 
 /* Open the WAL file and start the thread; -1 leaves the node on FULL. */
@@ -258,6 +264,11 @@ int node_write_finish_text(node *n, struct capture *c, const char *actor, http_r
 		n->nd_pending_tail = &n->nd_pending;
 	*n->nd_pending_tail = p;
 	n->nd_pending_tail = &p->next;
+	/* The last batch's sync may have finished while this batch was being
+	 * built: answer its writes now rather than after this whole batch, so
+	 * their clients' next writes can still join it. */
+	if (n->nd_flush)
+		flush_answer_now(n->nd_flush);
 	return 0;
 }
 
