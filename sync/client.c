@@ -1771,6 +1771,19 @@ out:
 	return rc;
 }
 
+/* Take a snapshot again mid-pull, at most PULL_MAX_SNAPSHOTS in one pull
+ * (why: the error once that is spent).  0 or a SYNC_E_ code. */
+static int snapshot_again(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64_t *cursor,
+			  int *snapshots, const char *why)
+{
+	if (*snapshots >= PULL_MAX_SNAPSHOTS) {
+		CERR(c, "%s", why);
+		return SYNC_E_OTHER;
+	}
+	(*snapshots)++;
+	return pull_snapshot(c, db, st, cursor);
+}
+
 int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 {
 	sync_pull_stats local;
@@ -1811,13 +1824,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		if (rc != 0)
 			break;
 		if (status == 410) {
-			if (snapshots >= PULL_MAX_SNAPSHOTS) {
-				CERR(c, "the hub keeps refusing the cursor after a snapshot (410)");
-				rc = SYNC_E_OTHER;
-				break;
-			}
-			rc = pull_snapshot(c, db, st, &cursor);
-			snapshots++;
+			rc = snapshot_again(c, db, st, &cursor, &snapshots,
+					    "the hub keeps refusing the cursor after a snapshot (410)");
 			if (rc != 0)
 				break;
 			continue;
@@ -1841,13 +1849,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		rc = apply_page(c, db, &resp, next);
 		if (rc == 1) {
 			/* Another process began a snapshot meanwhile: finish it. */
-			if (snapshots >= PULL_MAX_SNAPSHOTS) {
-				CERR(c, "a snapshot keeps being started under this pull");
-				rc = SYNC_E_OTHER;
-				break;
-			}
-			rc = pull_snapshot(c, db, st, &cursor);
-			snapshots++;
+			rc = snapshot_again(c, db, st, &cursor, &snapshots,
+					    "a snapshot keeps being started under this pull");
 			if (rc != 0)
 				break;
 			continue;
