@@ -145,6 +145,8 @@ int hub_console_routes(hub *h, router *r);
 
 /* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
 int hub_setup_routes(hub *h, router *r);
+/* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
+int hub_reports_routes(hub *h, router *r);
 
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */

@@ -282,6 +282,7 @@ class SetupTest(Base):
         mine = {x["id"]: x for x in mis.get("/api/v1/admin/greeter-reasons").json()}
         self.assertEqual(mine[ui["id"]]["visits"], 1)
         self.assertFalse(mine[ui["id"]]["active"])
+        self.report_checks(la, office, mis)
         ndb = node.db()
         try:
             self.assertEqual(tuple(ndb.execute("SELECT r.label, r.active FROM checkin_reasons cr"
@@ -290,6 +291,49 @@ class SetupTest(Base):
                              ("Unemployment claim", 0))
         finally:
             ndb.close()
+
+    def report_checks(self, la, office, mis):
+        """The statewide report counts the Spanish visit under its retired
+        reason; another Local Area's administrator does not see it; the
+        missing business days skip weekends and holidays."""
+        rep = mis.get("/api/v1/admin/reports/greeter?local_area_id=" + la).json()
+        self.assertEqual(rep["visits"], 1)
+        row = [x for x in rep["rows"] if x["office_id"] == office]
+        self.assertEqual([(x["reason"], x["language"], x["visits"]) for x in row],
+                         [("Unemployment claim", "es", 1)])
+        self.assertEqual(rep["days"][0]["spanish"], 1)
+        r = mis.get("/api/v1/admin/reports/greeter?format=csv")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("text/csv", r.header("Content-Type"))
+        text = r.body.decode("utf-8-sig")
+        self.assertTrue(text.startswith("office_id,office,local_area_id,date,business_day,reason,language,visits"))
+        self.assertIn('"%s","Office %s","%s"' % (office, la, la), text)
+        self.assertIn('"Unemployment claim","es","1"', text)
+        other_la, _ = self.place()
+        _, other, _ = self.make_admin(self.uniq("mis"), la=other_la)
+        self.assertEqual(other.get("/api/v1/admin/reports/greeter").json()["visits"], 0)
+        self.assertEqual(self.ops.get("/api/v1/admin/reports/greeter?office_id=" + office)
+                         .json()["visits"], 1)
+        r = mis.get("/api/v1/admin/reports/greeter?from=2026-13-01")
+        self.assertEqual((r.status, r.json()["field"]), (400, "from"))
+        # Missing days: the office went into service on Friday 2026-11-20
+        # (moved back in this test's hub.db); Thanksgiving, the day after
+        # and the weekends are not business days.
+        db = self.db()
+        try:
+            db.execute("UPDATE nodes SET enrolled_at=? WHERE office_id=?",
+                       (int(time.mktime((2026, 11, 20, 12, 0, 0, 0, 0, -1)) * 1000), office))
+            db.commit()
+        finally:
+            db.close()
+        m = mis.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16&to=2026-12-02").json()
+        mine = [o for o in m["offices"] if o["office_id"] == office]
+        self.assertEqual(len(mine), 1, m)
+        self.assertEqual(mine[0]["in_service_since"], "2026-11-20")
+        self.assertEqual(mine[0]["dates"], ["2026-11-20", "2026-11-23", "2026-11-24", "2026-11-25",
+                                            "2026-11-30", "2026-12-01", "2026-12-02"])
+        self.assertEqual(other.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16"
+                                   "&to=2026-12-02").json()["offices"], [])
 
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
