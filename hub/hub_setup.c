@@ -27,6 +27,7 @@
 #include "hub/acct.h"
 #include "hub/hub.h"
 #include "lib/log.h"
+#include "lib/route.h"
 #include "lib/uuid.h"
 #include "model/casework.h"
 
@@ -43,37 +44,25 @@
 /* ---- every field at fault, at once ------------------------------------------------ */
 
 typedef struct ferrs {
-	cJSON *fe_arr;
+	json_err fe_errs[ROUTE_ERRS_MAX];
+	int fe_n;
 } ferrs;
 
 static void fe_add(ferrs *f, const char *field, const char *msg)
 {
-	cJSON *o;
-
-	if (f->fe_arr == NULL)
-		f->fe_arr = cJSON_CreateArray();
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "field", field ? field : "");
-	cJSON_AddStringToObject(o, "error", msg);
-	cJSON_AddItemToArray(f->fe_arr, o);
+	if (f->fe_n < ROUTE_ERRS_MAX)
+		json_err_set(&f->fe_errs[f->fe_n++], field, "%s", msg);
 }
 
 static void fe_je(ferrs *f, const json_err *je) { fe_add(f, je->field, je->msg); }
 
-/* When errors were collected: reply 400 {"error","field","errors"} and -1. */
+/* When errors were collected: reply 400 in the one error shape (lib/route.h)
+ * and -1. */
 static int fe_reply(http_req *req, ferrs *f)
 {
-	cJSON *o, *first;
-
-	if (f->fe_arr == NULL)
+	if (f->fe_n == 0)
 		return 0;
-	first = cJSON_GetArrayItem(f->fe_arr, 0);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "error", json_str(first, "error"));
-	cJSON_AddStringToObject(o, "field", json_str(first, "field"));
-	cJSON_AddItemToObject(o, "errors", f->fe_arr);
-	f->fe_arr = NULL;
-	http_reply_json(req, 400, o);
+	route_reply_errors(req, 400, f->fe_errs, f->fe_n);
 	return -1;
 }
 
@@ -153,7 +142,7 @@ typedef struct la_in {
 static int la_read(http_req *req, hub *h, const cJSON *body, const char *self, la_in *in)
 {
 	static const char *const fields[] = {"id", "name", "field_division", "pseudo_ssn_prefix", NULL};
-	ferrs fe = {NULL};
+	ferrs fe = {.fe_n = 0};
 	json_err je;
 
 	memset(in, 0, sizeof *in);
@@ -283,7 +272,7 @@ static int office_read(http_req *req, hub *h, const cJSON *body, const char *sel
 {
 	static const char *const fields[] = {"id", "local_area_id", "name", "address", "timezone",
 					     "has_title1_partner", "active", NULL};
-	ferrs fe = {NULL};
+	ferrs fe = {.fe_n = 0};
 	json_err je;
 
 	memset(in, 0, sizeof *in);
@@ -553,7 +542,7 @@ static int reason_read(http_req *req, const cJSON *body, int create, reason_in *
 {
 	static const char *const fields[] = {"local_area_id", "office_id", "label", "label_es",
 					     "sort", "active", NULL};
-	ferrs fe = {NULL};
+	ferrs fe = {.fe_n = 0};
 	json_err je;
 	int req_flag = create ? JSON_REQUIRED : JSON_NULLABLE;
 
