@@ -87,6 +87,10 @@ class SetupTest(Base):
             # the code lists are loaded without demo data too
             self.assertGreater(db.execute("SELECT count(*) FROM participant_activity_codes")
                                .fetchone()[0], 100)
+            self.assertGreater(db.execute("SELECT count(*) FROM followup_codes").fetchone()[0], 10)
+            self.assertEqual(db.execute("SELECT status FROM employer_activity_codes WHERE code='E74'")
+                             .fetchone()[0], "retired")
+            self.assertEqual(db.execute("SELECT count(*) FROM employer_activity_codes").fetchone()[0], 74)
         finally:
             db.close()
 
