@@ -153,6 +153,10 @@ int hub_serve_lock(const char *dir);
 /* 1 when a pull cursor lies in a gap a restore left (the node pulled
  * entries this hub lost: it must take a snapshot), else 0. */
 int hub_log_in_gap(sqlite3 *db, int64_t cursor);
+/* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
+int hub_setup_routes(hub *h, router *r);
+/* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
+int hub_reports_routes(hub *h, router *r);
 
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */
