@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon
+from harness import BIN, Daemon, login
 from test_sync_node import Office, count, hub_tool, sync, wait_for
 
 
@@ -80,17 +80,13 @@ class RestoreDrillTest(unittest.TestCase):
         for n in (a, b):
             n.args += ["--sync_interval", "1"]
             n.start()
-        # Each has taken its identity and first snapshot before its office
-        # writes (a write before that belongs to the stand-alone demo office).
+        # Each has taken its identity and first snapshot, and serves its
+        # office, before the office writes (a write before that belongs to
+        # the stand-alone demo office).
         for n, office in ((a, "demo-office"), (b, "demo-office-2")):
-            wait_for(lambda: count(n, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'") == 1
-                     and count(n, "SELECT value FROM node_meta WHERE key='office_id'") == office,
-                     timeout=60, what="first snapshot of %s" % office)
-            # ... and the running node writes for that office (not counted).
-            reason = n.get("/api/v1/greeter/reasons").json()[0]["id"]
-            wait_for(lambda: n.post("/api/v1/checkins", {
-                "visitor_name": "probe", "reason_ids": [reason], "language": "en"}
-            ).json().get("office_id") == office, timeout=30, what="%s writing" % office)
+            login(n)
+            wait_for(lambda: (lambda s: s.get("office_id") == office and s.get("cursor") is not None)(
+                n.get("/api/v1/sync/status").json()), timeout=60, what="first snapshot of %s" % office)
         wa, wb = Writer(a, "office-a"), Writer(b, "office-b")
         self.writers = [wa, wb]
         wa.start()
