@@ -85,12 +85,12 @@ class WalBoundTest(unittest.TestCase):
             acked, failed = [], []
 
             def writer(t):
-                c = harness.client(node)
-                harness.login(c)
-                c.reason_id = node.reason_id
-                for k in range(300):
-                    r = checkin(c, "w%d" % t, k)
-                    (acked if r.status == 201 else failed).append(r.status)
+                try:
+                    for k in range(300):
+                        r = checkin(node, "w%d" % t, k)
+                        (acked if r.status == 201 else failed).append(r.status)
+                except Exception as e:  # noqa: BLE001 - reported by the test
+                    failed.append(repr(e))
 
             threads = [threading.Thread(target=writer, args=(t,)) for t in range(6)]
             for t in threads:
@@ -114,6 +114,7 @@ class WalBoundTest(unittest.TestCase):
             with open(os.path.join(harness.OUT, "storage-figures.txt"), "a") as f:
                 f.write(figures + "\n")
             self.assertEqual(failed, [])
+            self.assertEqual(len(acked), 1800)
             self.assertEqual(n, len(acked), "the hub did not get every check-in")
             # 1800 check-ins write far more than the bound (each takes a few pages).
             for d in (node, hub):
@@ -129,9 +130,10 @@ class WalBoundTest(unittest.TestCase):
                 zero |= {d.name for d in (node, hub) if wal_size(d) == 0}
                 time.sleep(0.005)
             self.assertEqual(zero, {node.name, hub.name}, "a WAL was not truncated when idle")
-            time.sleep(1)
-            for d in (node, hub):
-                self.assertLess(wal_size(d), WAL_LIMIT // 8)
+            t0 = time.time()
+            while time.time() - t0 < 30 and max(wal_size(node), wal_size(hub)) >= WAL_LIMIT // 8:
+                time.sleep(0.1)
+            self.assertLess(max(wal_size(node), wal_size(hub)), WAL_LIMIT // 8)
             for d in (node, hub):
                 self.assertEqual(d.db().execute("PRAGMA integrity_check").fetchone()[0], "ok")
         finally:
