@@ -43,6 +43,7 @@ static void on_closed(void *arg)
 {
 	node *n = arg;
 	node_commit_stop(n);
+	node_live_stop(n);
 	node_sync_stop(n);
 	node_auth_stop(n);
 	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
 	if (n->nd_router == NULL || node_auth_init(n) != 0 ||
 	    node_auth_routes(n, n->nd_router) != 0 || greeter_routes(n, n->nd_router) != 0 ||
 	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
-	    node_sync_routes(n, n->nd_router) != 0 ||
+	    node_sync_routes(n, n->nd_router) != 0 || node_live_routes(n, n->nd_router) != 0 ||
 	    web_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
 	n->nd_http = http_server_new(loop, node_auth_dispatch, n);

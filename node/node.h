@@ -50,6 +50,7 @@ typedef struct node {
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
+	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
 } node;
 
 extern const asset assets_node[];
@@ -89,6 +90,17 @@ int node_seed_demo(node *n);
 
 /* node_greeter.c */
 int greeter_routes(node *n, router *r);
+
+/*
+ * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
+ * desk.  node_live_notify() marks this office's check-ins as changed by the
+ * write being built; node_live_committed() (node_commit.c, after the batch's
+ * COMMIT) tells every listener once.  Stop ends every stream.
+ */
+int node_live_routes(node *n, router *r);
+void node_live_notify(node *n);
+void node_live_committed(node *n, int ok);
+void node_live_stop(node *n);
 
 /* node_crm.c */
 int crm_routes(node *n, router *r);

@@ -302,6 +302,7 @@ static void commit_batch(uv_check_t *h)
 	if (f)
 		db_exec_cached(n->nd_db, "PRAGMA synchronous=FULL");
 	n->nd_batch_open = 0;
+	node_live_committed(n, ok); /* the desk's live lists, after the COMMIT */
 	p = n->nd_pending;
 	n->nd_pending = NULL;
 	n->nd_pending_tail = &n->nd_pending;

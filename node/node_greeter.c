@@ -68,6 +68,7 @@ static void get_reasons(http_req *req, void *ctx)
 	" 'participant_id', c.participant_id, 'status', c.status, 'arrived_at', c.arrived_at,"  \
 	" 'called_at', c.called_at, 'serving_at', c.serving_at, 'finished_at', c.finished_at,"  \
 	" 'visit_date', c.visit_date, 'note', c.note, 'staff_id', c.staff_id,"                  \
+	" 'staff_name', (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id),"          \
 	" 'wait_ms', max(0, CASE WHEN c.status='waiting' THEN ?4"                               \
 	"   ELSE coalesce(c.called_at, c.serving_at, c.finished_at, ?4) END - c.arrived_at),"   \
 	" 'position', CASE WHEN c.status='waiting' THEN " pos " END,"                           \
@@ -219,9 +220,14 @@ static void post_checkin(http_req *req, void *ctx)
 	now = node_now_ms(n);
 	clock_local_date(now, today);
 	uuid7_at(id, now);
+	/* A virtual visit (phone or video) is recorded as served by the staff
+	 * member who records it: it never waits in the line. */
 	if ((st = db_stmt(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
 		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
-		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)")) == NULL)
+		       " visit_date, note, updated_hlc, called_at, serving_at, finished_at, staff_id)"
+		       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,CASE WHEN ?9 THEN 'done' ELSE 'waiting' END,"
+		       " ?11,?12,?13,?14, CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?11 END,"
+		       " CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?15 END)")) == NULL)
 		goto dberr;
 	{
 		char ts[HLC_STRLEN];
@@ -240,6 +246,10 @@ static void post_checkin(http_req *req, void *ctx)
 		sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
 		db_bind_text(st, 13, note);
 		sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
+		{
+			const node_user *u = virt ? node_auth_user(n, req) : NULL;
+			db_bind_text(st, 15, u ? u->id : NULL);
+		}
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto dberr;
 		db_stmt_done(st);
@@ -266,8 +276,10 @@ static void post_checkin(http_req *req, void *ctx)
 		char eid[UUID_STRLEN];
 		uuid7_at(eid, now);
 		if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-			       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)")) == NULL)
+			       " to_status, note, at, hlc) VALUES(?1,?2,?3,'checkin',NULL,"
+			       " CASE WHEN ?6 THEN 'done' ELSE 'waiting' END,NULL,?4,?5)")) == NULL)
 			goto dberr;
+		sqlite3_bind_int(st, 6, virt);
 		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
@@ -279,6 +291,7 @@ static void post_checkin(http_req *req, void *ctx)
 		st = NULL;
 	}
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
+	node_live_notify(n);
 	finish_with_checkin(n, &c, req, 201, id, 1);
 	goto done;
 
@@ -482,9 +495,15 @@ static void post_action(http_req *req, void *ctx)
 		       " serving_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='serving' THEN coalesce(serving_at, ?4) ELSE serving_at END,"
 		       " finished_at = CASE WHEN ?2 IN ('done','left') THEN ?4 ELSE NULL END,"
 		       " note = coalesce(?5, note),"
-		       " participant_id = coalesce(?6, participant_id)"
+		       " participant_id = coalesce(?6, participant_id),"
+		       " staff_id = CASE WHEN ?2 IN ('serving','done') THEN coalesce(staff_id, ?7)"
+		       "   WHEN ?2 = 'waiting' THEN NULL ELSE staff_id END"
 		       " WHERE id=?1")) == NULL)
 		goto dberr;
+	{
+		const node_user *u = node_auth_user(n, req); /* who serves: served-by */
+		db_bind_text(st, 7, u ? u->id : NULL);
+	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
@@ -512,6 +531,7 @@ static void post_action(http_req *req, void *ctx)
 		goto dberr;
 	db_stmt_done(st);
 	st = NULL;
+	node_live_notify(n);
 	finish_with_checkin(n, &c, req, 200, id, 0);
 	goto done;
 dberr:
@@ -597,6 +617,19 @@ static void get_stats(http_req *req, void *ctx)
 		goto fail;
 	cJSON_AddItemToObject(o, "by_reason", arr);
 
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT language, count(*) AS count FROM checkins"
+		       " WHERE office_id=? AND visit_date BETWEEN ? AND ? GROUP BY language ORDER BY count DESC") != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL)
+		goto fail;
+	cJSON_AddItemToObject(o, "by_language", arr);
+
 	int hours[24] = {0};
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT CAST(strftime('%H', arrived_at / 1000, 'unixepoch', 'localtime') AS INTEGER),"
@@ -653,14 +686,17 @@ static void get_csv(http_req *req, void *ctx)
 	if (date_range(n, req, from, to) != 0)
 		return;
 	buf_init(&b, CSV_MAX);
+	/* A UTF-8 byte-order mark first, so a spreadsheet reads "María" as it is. */
+	buf_puts(&b, "\xEF\xBB\xBF");
 	buf_puts(&b, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
-		     "finished,virtual,language,appointment_with,note\r\n");
+		     "finished,virtual,language,appointment_with,note,served_by\r\n");
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
 		       " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
 		       "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
 		       " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
-		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note"
+		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
+		       " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"
 		       " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"
 		       " ORDER BY c.arrived_at") != 0) {
 		buf_release(&b);
@@ -691,7 +727,8 @@ static void get_csv(http_req *req, void *ctx)
 		csv_field(&b, sqlite3_column_int(st, 9) ? "yes" : "no", 0);
 		csv_field(&b, (const char *)sqlite3_column_text(st, 10), 0);
 		csv_field(&b, (const char *)sqlite3_column_text(st, 11), 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 12), 1);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 12), 0);
+		csv_field(&b, (const char *)sqlite3_column_text(st, 13), 1);
 	}
 	sqlite3_finalize(st);
 	snprintf(disp, sizeof disp, "attachment; filename=\"visits-%s-to-%s.csv\"", from, to);

@@ -451,6 +451,24 @@ static void get_conflicts(http_req *req, void *ctx)
 	http_reply_json(req, 200, rows);
 }
 
+/* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even
+ * while failures back off).  202 with the status's "syncing" to come. */
+static void post_sync_now(http_req *req, void *ctx)
+{
+	node *n = ctx;
+	struct node_sync *ns = n->nd_sync;
+
+	if (node_auth_require(n, req, 0) != 0)
+		return;
+	if (ns == NULL || !ns->ns_enrolled || ns->ns_stopping) {
+		http_reply_error(req, 409, NULL, "this office is not connected to a hub");
+		return;
+	}
+	if (!ns->ns_busy && !ns->ns_off)
+		schedule(ns, 0);
+	http_reply(req, 202, "application/json", "{\"started\":true}", 16);
+}
+
 int node_sync_connected(node *n, uint64_t within_ms)
 {
 	struct node_sync *ns = n->nd_sync;
@@ -466,5 +484,6 @@ int node_sync_routes(node *n, router *r)
 
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, n);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/now", post_sync_now, n);
 	return rc ? -1 : 0;
 }
