@@ -31,7 +31,10 @@ async function act(v, action) {
   try {
     await api(`/api/v1/checkins/${encodeURIComponent(v.id)}/action`, { method: 'POST', body: note ? { action, note } : { action } });
     await load();
-    $('status').textContent = `${v.visitor_name}: ${LABEL[visits.find(x => x.id === v.id)?.status] || 'updated'}.`;
+    // Said with the name while the row is still in this list; a visit that
+    // left the list is not named again (the screen no longer shows it).
+    const now = visits.find(x => x.id === v.id);
+    $('status').textContent = now ? `${v.visitor_name}: ${LABEL[now.status]}.` : 'Saved. The visit left this list (see Finished).';
   } catch (e) {
     $('status').textContent = e.message;
     await load();
