@@ -51,6 +51,7 @@ typedef struct node {
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
 	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
+	struct route_table *nd_api; /* the declared routes (node_api.c) */
 } node;
 
 extern const asset assets_node[];
@@ -81,6 +82,10 @@ int node_write_finish(node *n, struct capture *c, const char *actor, http_req *r
 /* The same with the reply as JSON text of len bytes (takes ownership; NULL = 500). */
 int node_write_finish_text(node *n, struct capture *c, const char *actor, http_req *req,
 			   int status, char *body, size_t len);
+/* The same with any content type (a static string; NULL = JSON), e.g. CSV:
+ * one durable path for every reply of a write. */
+int node_write_finish_body(node *n, struct capture *c, const char *actor, http_req *req,
+			   int status, const char *ctype, char *body, size_t len);
 void node_commit_start(node *n);
 void node_commit_stop(node *n);
 void node_reply_db_error(http_req *req);
@@ -88,16 +93,13 @@ void node_reply_db_error(http_req *req);
 /* node_seed.c */
 int node_seed_demo(node *n);
 
-/* node_greeter.c */
-int greeter_routes(node *n, router *r);
-
 /*
  * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
  * desk.  node_live_notify() marks this office's check-ins as changed by the
  * write being built; node_live_committed() (node_commit.c, after the batch's
- * COMMIT) tells every listener once.  Stop ends every stream.
+ * COMMIT) tells every listener once.  Stop ends every stream.  The route
+ * is declared in live_route_list (node_api.h).
  */
-int node_live_routes(node *n, router *r);
 void node_live_notify(node *n);
 void node_live_committed(node *n, int ok);
 void node_live_stop(node *n);

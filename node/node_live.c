@@ -14,6 +14,7 @@
  * NODE_LIVE_MAX listeners: the next one gets 503 and polls instead.
  */
 #include "node/node.h"
+#include "node/node_api.h"
 #include "node/node_auth.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
@@ -80,49 +81,42 @@ static unsigned heartbeat_ms(void)
 	return NODE_LIVE_HEARTBEAT_MS;
 }
 
-static void get_events(http_req *req, void *ctx)
+static route_rc get_events(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
+	http_req *req = a->rc_req;
 	struct node_live *l = live_of(n);
-	const node_user *u;
+	const node_user *u = API_USER(a);
 	static const char hello[] = "retry: 3000\nevent: hello\ndata: {}\n\n";
 
-	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
-		return;
-	u = node_auth_user(n, req);
-	if (l == NULL) {
-		http_reply_error(req, 500, NULL, "out of memory");
-		return;
-	}
+	if (l == NULL)
+		return route_fail(a, 500, NULL, "out of memory");
 	reap(l);
 	if (l->nl_n >= NODE_LIVE_MAX) {
 		http_add_header(req, "Retry-After", "30");
-		http_reply_error(req, 503, NULL, "too many live screens; the list is polled instead");
-		return;
+		return route_fail(a, 503, NULL, "too many live screens; the list is polled instead");
 	}
 	if (!l->nl_timer_on) {
-		if (uv_timer_init(n->nd_loop, &l->nl_timer) != 0) {
-			http_reply_error(req, 500, NULL, "cannot start the live list");
-			return;
-		}
+		if (uv_timer_init(n->nd_loop, &l->nl_timer) != 0)
+			return route_fail(a, 500, NULL, "cannot start the live list");
 		l->nl_timer.data = n;
 		l->nl_timer_on = 1;
 		uv_timer_start(&l->nl_timer, heartbeat, heartbeat_ms(), heartbeat_ms());
 	}
 	if (http_stream_begin(req, 200, "text/event-stream; charset=utf-8") != 0) {
 		if (req->conn != NULL) /* not begun: HTTP/1.0, or out of memory */
-			http_reply_error(req, 400, NULL, "the live list needs HTTP/1.1");
-		else
-			http_stream_end(req); /* the client left */
-		return;
+			return route_fail(a, 400, NULL, "the live list needs HTTP/1.1");
+		http_stream_end(req); /* the client left */
+		return ROUTE_TAKEN;
 	}
 	if (http_stream_write(req, hello, sizeof hello - 1) != 0) {
 		http_stream_end(req);
-		return;
+		return ROUTE_TAKEN;
 	}
 	l->nl_req[l->nl_n] = req;
 	snprintf(l->nl_office[l->nl_n], sizeof l->nl_office[0], "%s", u ? u->office_id : "");
 	l->nl_n++;
+	return ROUTE_TAKEN;
 }
 
 void node_live_notify(node *n)
@@ -181,7 +175,9 @@ void node_live_stop(node *n)
 	}
 }
 
-int node_live_routes(node *n, router *r)
-{
-	return router_add(r, HTTP_M_GET, "/api/v1/greeter/events", get_events, n);
-}
+/* The stream is taken by get_events and answered for as long as it lives. */
+static const route_def live_defs[] = {
+	{HTTP_M_GET, "/api/v1/greeter/events", get_events, PRIV_GREETER_DESK, ROUTE_DEFER, NULL, 0},
+};
+
+const route_list live_route_list = ROUTE_LIST(live_defs);
