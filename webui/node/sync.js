@@ -14,6 +14,10 @@ function changes(n) { return n === 1 ? '1 change' : `${n} changes`; }
 // One sentence and a colour on the state of replication, for this page and
 // the home page: {ok, level: 'ok'|'warn'|'bad', text, more}.
 export function summary(s) {
+  if (s.disk_full) {
+    return { ok: false, text: 'The disk of this computer is full: new changes cannot be saved ' +
+      'until some space is freed. Nothing already saved is lost.' };
+  }
   if (!s.enrolled) {
     return { ok: true, level: 'ok', text: 'This office is not enrolled with a hub: everything is kept on this computer.', more: '' };
   }
