@@ -15,8 +15,8 @@ function changes(n) { return n === 1 ? '1 change' : `${n} changes`; }
 // the home page: {ok, level: 'ok'|'warn'|'bad', text, more}.
 export function summary(s) {
   if (s.disk_full) {
-    return { ok: false, text: 'The disk of this computer is full: new changes cannot be saved ' +
-      'until some space is freed. Nothing already saved is lost.' };
+    return { ok: false, level: 'bad', text: 'The disk of this computer is full: new changes cannot be saved ' +
+      'until some space is freed. Nothing already saved is lost.', more: 'Tell your IT help desk.' };
   }
   if (!s.enrolled) {
     return { ok: true, level: 'ok', text: 'This office is not enrolled with a hub: everything is kept on this computer.', more: '' };
