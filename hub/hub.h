@@ -159,6 +159,9 @@ int hub_setup_routes(hub *h, router *r);
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 int hub_reports_routes(hub *h, router *r);
 
+/* ---- hub_metrics.c: GET /metrics (loopback, or the admin token) --------- */
+int hub_metrics_routes(hub *h, router *r);
+
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */
 int hub_import_file(sqlite3 *db, const char *file, int json_out);

@@ -231,6 +231,7 @@ static int serve(hub *h)
 	    hub_console_routes(h, h->hb_router) != 0 || hub_setup_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
+	    hub_metrics_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_HEAD, "/*", static_file, h) != 0)
 		fatalx("cannot set up routes");

@@ -21,6 +21,7 @@
  * frees the request.
  */
 #include "lib/http.h"
+#include "lib/metrics.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 
@@ -66,6 +67,7 @@ typedef struct reqx {
 	int rx_free_later;  /* replied inside the handler: freed when it returns */
 	int rx_streaming;   /* http_stream_begin() sent the head */
 	struct rx_alloc *rx_allocs;
+	uint64_t rx_t0;     /* uv_hrtime() when the handler was called (metrics) */
 } reqx;
 
 struct rx_alloc {
@@ -439,6 +441,7 @@ static void conn_dispatch(http_conn *c)
 	 * say) leaves the request readable until then: the handler may still
 	 * look at its parameters, and only the reply itself is final. */
 	rx->rx_in_handler = 1;
+	rx->rx_t0 = uv_hrtime();
 	srv->srv_handler(&rx->rx_pub, srv->srv_ctx);
 	rx->rx_in_handler = 0;
 	if (rx->rx_free_later)
@@ -676,6 +679,7 @@ void http_reply(http_req *req, int status, const char *content_type, const void 
 		return;
 	}
 	req->replied = 1;
+	metrics_http_observe(req->path, status, (double)(uv_hrtime() - rx->rx_t0) / 1e9);
 	if (c == NULL) /* the client went away while the handler worked */
 		goto out;
 	if (c->c_state != C_HANDLING || c->c_rx != rx) {

@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 	    node_auth_routes(n, n->nd_router) != 0 || node_api_routes(n, n->nd_router) != 0 ||
 	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
 	    node_sync_routes(n, n->nd_router) != 0 ||
-	    web_routes(n, n->nd_router) != 0)
+	    node_metrics_routes(n, n->nd_router) != 0 || web_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
 	n->nd_http = http_server_new(loop, node_auth_dispatch, n);
 	if (n->nd_http == NULL)

@@ -120,6 +120,14 @@ int web_routes(node *n, router *r);
 int node_sync_start(node *n);
 void node_sync_stop(node *n);
 void node_sync_nudge(node *n); /* optional: sync soon after a local write */
+/* The background cycle's figures since start, for /metrics. */
+typedef struct node_sync_fig {
+	int nf_enrolled, nf_failures; /* failures: consecutive, now */
+	uint64_t nf_cycles, nf_failed_total, nf_last_ok_ms;
+} node_sync_fig;
+void node_sync_figures(node *n, node_sync_fig *f);
+/* node_metrics.c: GET /metrics (loopback only). */
+int node_metrics_routes(node *n, router *r);
 int node_sync_routes(node *n, router *r);
 /* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
 int node_sync_connected(node *n, uint64_t within_ms);

@@ -406,3 +406,13 @@ void node_auth_stop(node *n)
 		on_timer_closed((uv_handle_t *)&a->na_timer);
 	}
 }
+
+int node_auth_session_count(node *n)
+{
+	struct node_auth *a = n->nd_auth;
+	int k = 0;
+
+	for (size_t i = 0; a && i < a->na_nsess; i++)
+		k += a->na_sess[i].ss_used != 0;
+	return k;
+}

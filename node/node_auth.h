@@ -77,6 +77,8 @@ int node_auth_routes(node *n, router *r);
 int node_auth_init(node *n);
 /* Close the timer; sessions are dropped.  Safe when init never ran. */
 void node_auth_stop(node *n);
+/* Sessions open now (signed-in staff), for /metrics. */
+int node_auth_session_count(node *n);
 /* End expired sessions and those of staff no longer active.  Called by the
  * sweep timer and after every sync cycle. */
 void node_auth_sweep(node *n);

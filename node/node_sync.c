@@ -44,6 +44,7 @@ struct node_sync {
 	int ns_timer_closed;
 	volatile int ns_cancel;   /* read by curl's progress callback */
 	int ns_failures;          /* consecutive failed cycles */
+	uint64_t ns_cycles, ns_failed_total; /* since start, for /metrics */
 	int ns_off;               /* sync_interval = 0: no background cycles */
 	uint64_t ns_interval_ms;  /* between cycles when all is well */
 	uint64_t ns_next_ms;      /* wall time of the next attempt */
@@ -257,6 +258,7 @@ static void after_cycle(uv_work_t *w, int status)
 		n->nd_clock_offset_ms = ns->w_offset;
 		n->nd_hlc.hlc_offset_ms = ns->w_offset;
 	}
+	ns->ns_cycles++;
 	if (rc == 0 || rc == SYNC_E_PENDING) {
 		if (ns->ns_failures > 0)
 			log_info("sync with the hub works again after %d failed attempt%s",
@@ -272,6 +274,7 @@ static void after_cycle(uv_work_t *w, int status)
 		schedule(ns, rc == SYNC_E_PENDING ? NODE_SYNC_FIRST_MS : interval_ms(ns));
 	} else {
 		ns->ns_failures++;
+		ns->ns_failed_total++;
 		/* Log a failure once, not every retry. */
 		if (strcmp(ns->ns_last_error, ns->w_err) != 0)
 			log_warnx("sync with the hub failed (%s): %s", sync_strerror(rc),
@@ -489,4 +492,18 @@ int node_sync_routes(node *n, router *r)
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, n);
 	return rc ? -1 : 0;
+}
+
+void node_sync_figures(node *n, node_sync_fig *f)
+{
+	struct node_sync *ns = n->nd_sync;
+
+	memset(f, 0, sizeof *f);
+	if (ns == NULL)
+		return;
+	f->nf_enrolled = ns->ns_enrolled;
+	f->nf_failures = ns->ns_failures;
+	f->nf_cycles = ns->ns_cycles;
+	f->nf_failed_total = ns->ns_failed_total;
+	f->nf_last_ok_ms = ns->ns_last_ok_ms;
 }
