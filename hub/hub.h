@@ -159,6 +159,9 @@ int hub_setup_routes(hub *h, router *r);
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 int hub_reports_routes(hub *h, router *r);
 
+/* ---- hub_check.c: `outpost-hub check` (exit codes in lib/check.h) ------- */
+int hub_check(const char *dir, const char *cert, const char *key, int json);
+
 /* ---- hub_metrics.c: GET /metrics (loopback, or the admin token) --------- */
 int hub_metrics_routes(hub *h, router *r);
 

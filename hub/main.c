@@ -59,6 +59,7 @@ static const char usage_text[] =
     "       outpost-hub reset-operations [--data DIR]\n"
     "       outpost-hub backup --out FILE [--data DIR]\n"
     "       outpost-hub restore FILE [--force] [--data DIR]\n"
+    "       outpost-hub check [--json] [--data DIR]\n"
     "       outpost-hub --help | --version\n\n"
     "The Outpost hub: every office's data, the sync API and the admin API, over "
     "HTTPS.\n\n"
@@ -72,6 +73,8 @@ static const char usage_text[] =
     "                  taken while the hub serves\n"
     "  restore FILE    put a backup back (hub stopped; --force replaces hub.db);\n"
     "                  the offices send again what the backup lacks\n"
+    "  check           database integrity, permissions, certificate expiry, disk\n"
+    "                  space; exit 0 ok, 1 warning, 2 failed, 3 unreadable\n"
     "  --config FILE   settings file (default DATA/hub.conf)\n"
     "  -n              check the configuration and exit\n\n"
     "Admin API: send 'Authorization: Bearer <token>' with the token in "
@@ -484,7 +487,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "enroll-code") != 0 &&
 	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0 &&
 	    strcmp(cmd, "reset-operations") != 0 && strcmp(cmd, "backup") != 0 &&
-	    strcmp(cmd, "restore") != 0) {
+	    strcmp(cmd, "restore") != 0 && strcmp(cmd, "check") != 0) {
 		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", cmd);
 		conf_release(&h->hb_conf);
 		return 2;
@@ -517,6 +520,21 @@ int main(int argc, char **argv)
 
 	path_join(h->hb_data, sizeof h->hb_data - 64, conf_str(&h->hb_conf, "data"),
 		  NULL);
+	/* Reads only: never creates the directory it checks. */
+	if (strcmp(cmd, "check") == 0) {
+		char cert[PATH_MAX + 32], key[PATH_MAX + 32];
+		if (*conf_str(&h->hb_conf, "cert"))
+			path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
+		else
+			path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
+		if (*conf_str(&h->hb_conf, "key"))
+			path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
+		else
+			path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
+		ret = hub_check(h->hb_data, cert, key, json_out);
+		conf_release(&h->hb_conf);
+		return ret;
+	}
 	if (mkdir_p(h->hb_data) != 0)
 		fatal("cannot create data directory '%s'", h->hb_data);
 	/* These work on the files as they are (hub_backup.c): no migration. */

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 	node *n = &nd;
 	char err[512], path[PATH_MAX + 32];
 	const char *config = NULL;
-	int check_only = 0, ret = 1;
+	int check_only = 0, ret = 1, health = 0, json_out = 0;
 	uv_loop_t *loop;
 
 	memset(n, 0, sizeof *n);
@@ -123,10 +123,13 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fprintf(stdout, "usage: outpost-node [--data DIR] [--listen HOST:PORT] "
-					"[--config FILE] [-n] [--help] [--version]\n\n"
+					"[--config FILE] [-n] [--help] [--version]\n"
+					"       outpost-node check [--json] [--data DIR]\n\n"
 					"The Outpost office node: local replica, web UI and JSON API.\n\n"
 					"  --config FILE   settings file (default DATA/node.conf)\n"
-					"  -n              check the configuration and exit\n\n"
+					"  -n              check the configuration and exit\n"
+					"  check           database integrity, permissions, disk space, contact\n"
+					"                  with the hub; exit 0 ok, 1 warning, 2 failed, 3 unreadable\n\n"
 					"Settings (flags, or OUTPOST_NODE_<NAME> in the environment,\n"
 					"or 'name = value' lines in the config file):\n");
 			conf_dump(&n->nd_conf, 1, stdout);
@@ -157,6 +160,14 @@ int main(int argc, char **argv)
 			}
 			if (strcmp(av[i], "-n") == 0)
 				continue;
+			if (i == 1 && strcmp(av[i], "check") == 0) {
+				health = 1;
+				continue;
+			}
+			if (health && strcmp(av[i], "--json") == 0) {
+				json_out = 1;
+				continue;
+			}
 			fprintf(stderr, "outpost-node: unknown option '%s' (see --help)\n", av[i]);
 			free(av);
 			return 2;
@@ -186,6 +197,8 @@ int main(int argc, char **argv)
 		printf("configuration ok\n");
 		return 0;
 	}
+	if (health) /* reads only: node_check.c */
+		return node_check(conf_str(&n->nd_conf, "data"), json_out);
 
 	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
 	if (mkdir_p(n->nd_data) != 0)

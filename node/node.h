@@ -126,6 +126,8 @@ typedef struct node_sync_fig {
 	uint64_t nf_cycles, nf_failed_total, nf_last_ok_ms;
 } node_sync_fig;
 void node_sync_figures(node *n, node_sync_fig *f);
+/* node_check.c: `outpost-node check` (exit codes in lib/check.h). */
+int node_check(const char *dir, int json);
 /* node_metrics.c: GET /metrics (loopback only). */
 int node_metrics_routes(node *n, router *r);
 int node_sync_routes(node *n, router *r);
