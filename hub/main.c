@@ -494,7 +494,9 @@ int main(int argc, char **argv)
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);
-	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0 ||
+	/* Only a serving hub seeds the demo: `reset-operations` or `enroll-code`
+	 * on a hub started with --demo no must not fill it with demo data. */
+	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
 	    acct_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
 	sync_set_validator(acct_validate_row);
