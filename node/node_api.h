@@ -36,6 +36,7 @@ struct capture *node_api_capture(route_call *a);
 extern const route_list *const node_route_lists[];
 /* The modules' lists (one per file). */
 extern const route_list greeter_route_list;
+extern const route_list greeter_days_route_list; /* node_greeter_days.c */
 
 /* Register the node's routes with r (table kept in n).  0 or -1. */
 int node_api_routes(node *n, router *r);

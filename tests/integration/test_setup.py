@@ -383,3 +383,49 @@ class SetupTest(Base):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NodeDaysTest(unittest.TestCase):
+    """Visits per business day at the office (the visits page and the home
+    page's notice), on a stand-alone demo node: the California holidays and
+    weekends are not business days; days before the office's first
+    check-in are not missing once it has one."""
+
+    def test_days_and_missing(self):
+        node = Daemon("node", args=("--demo", "yes")).start()
+        try:
+            harness.login(node)
+            q = "/api/v1/greeter/days?from=2026-11-20&to=2026-12-02"
+            r = node.get(q)
+            self.assertEqual(r.status, 200, r)
+            d = r.json()
+            days = {x["date"]: x for x in d["days"]}
+            self.assertEqual(len(days), 13)
+            self.assertEqual(days["2026-11-26"]["holiday"], "Thanksgiving Day")
+            self.assertFalse(days["2026-11-26"]["business_day"])
+            self.assertEqual(days["2026-11-27"]["holiday"], "Day after Thanksgiving")
+            self.assertFalse(days["2026-11-28"]["business_day"])
+            self.assertIsNone(days["2026-11-28"]["holiday"])
+            self.assertTrue(days["2026-11-25"]["business_day"])
+            if d["first_day"] is None:
+                self.assertEqual(d["missing"], ["2026-11-20", "2026-11-23", "2026-11-24",
+                                                "2026-11-25", "2026-11-30", "2026-12-01",
+                                                "2026-12-02"])
+            reasons = node.get("/api/v1/greeter/reasons").json()
+            r = node.post("/api/v1/checkins", {"visitor_name": "Ana Día", "language": "es",
+                                               "reason_ids": [reasons[0]["id"]]})
+            self.assertEqual(r.status, 201, r)
+            today = r.json()["visit_date"]
+            d = node.get("/api/v1/greeter/days?from=%s&to=%s" % (today, today)).json()
+            self.assertGreaterEqual(d["days"][0]["spanish"], 1)
+            self.assertEqual(d["missing"], [])
+            # Before the office's first check-in nothing counts as missing.
+            d = node.get(q).json()
+            if d["first_day"] and d["first_day"] > "2026-12-02":
+                self.assertEqual(d["missing"], [])
+            r = node.get("/api/v1/greeter/days?from=2026-01-01&to=2026-12-31")
+            self.assertEqual((r.status, r.json()["field"]), (400, "to"))
+            r = node.get("/api/v1/greeter/days?from=2026-02-30")
+            self.assertEqual((r.status, r.json()["field"]), (400, "from"))
+        finally:
+            node.cleanup()

@@ -13,9 +13,25 @@ async function load() {
     const line = document.getElementById('sync-line');
     line.textContent = summary(await api('/api/v1/sync/status')).text + ' ';
     line.append(Object.assign(document.createElement('a'), { href: '/sync.html', textContent: 'Sync details' }));
+    await greeterMissing();
   } catch (e) {
     document.getElementById('sync-line').textContent = 'Could not load today\'s figures: ' + e.message;
   }
 }
+// The business days of the last two weeks with no check-in at this office
+// (the greeter must be used daily): a notice under the sync line.
+async function greeterMissing() {
+  let p = document.getElementById('greeter-missing');
+  let d;
+  try { d = await api('/api/v1/greeter/days'); } catch { return; } /* no desk or reports privilege */
+  if (!p) {
+    p = Object.assign(document.createElement('p'), { id: 'greeter-missing', className: 'notice' });
+    p.setAttribute('role', 'status');
+    document.getElementById('sync-line').after(p);
+  }
+  p.hidden = !d.missing.length;
+  p.textContent = d.missing.length ? `No visitor was checked in on ${d.missing.length === 1 ? 'this business day' : 'these business days'}: ${d.missing.join(', ')}. The greeter must be used every day.` : '';
+}
+
 load();
 setInterval(load, 15000);
