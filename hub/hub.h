@@ -145,6 +145,17 @@ int hub_console_routes(hub *h, router *r);
 
 /* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
 int hub_setup_routes(hub *h, router *r);
+/* ---- hub_codes.c: versioned code lists (issue 14) ------------------------ */
+/* Hub-only tables, the "seed" versions, and versions now due.  0 or -1. */
+int hub_codes_start(sqlite3 *db, hlc *clk);
+/* Apply the versions whose effective date has come (the minute timer). */
+int hub_codes_apply_due(sqlite3 *db, hlc *clk);
+/* The hub's row validator: acct_validate_row(), then no new row with a code
+ * retired on or before the day it was entered.  See sync_set_validator(). */
+int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
+			   char *reason, size_t n);
+int hub_codes_routes(hub *h, router *r);
+
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 int hub_reports_routes(hub *h, router *r);
 

@@ -111,6 +111,7 @@ static void on_prune(uv_timer_t *t)
 	hub *h = t->data;
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
+	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
 }
 
 static void healthz(http_req *req, void *ctx)
@@ -198,6 +199,8 @@ static int serve(hub *h)
 		fatalx("cannot compute the public key pin of '%s'", cert);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
+	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
+		fatalx("cannot prepare the code lists");
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
 	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
@@ -211,7 +214,7 @@ static int serve(hub *h)
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
 	    hub_admin_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_console_routes(h, h->hb_router) != 0 || hub_setup_routes(h, h->hb_router) != 0 ||
-	    hub_reports_routes(h, h->hb_router) != 0 ||
+	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_HEAD, "/*", static_file, h) != 0)
@@ -499,7 +502,7 @@ int main(int argc, char **argv)
 	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
 	    acct_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
-	sync_set_validator(acct_validate_row);
+	sync_set_validator(hub_codes_validate_row); /* acct_validate_row, then retired codes */
 
 	if (strcmp(cmd, "serve") == 0) {
 		ret = serve(h);

@@ -9,12 +9,14 @@ visits; the pseudo-SSN at the node uses the Local Area's identifier.
 """
 import os
 import secrets
+import uuid
 import time
 import unittest
 
 import harness
 from harness import Daemon, plant_secret
 from test_accounts import Base, Console
+from test_hub import Enrolled, build_frame, changeset_insert
 from test_sync_node import hub_tool, sync, wait_for
 
 
@@ -338,6 +340,95 @@ class SetupTest(Base):
                                             "2026-11-30", "2026-12-01", "2026-12-02"])
         self.assertEqual(other.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16"
                                    "&to=2026-12-02").json()["offices"], [])
+
+    # ---- code lists -----------------------------------------------------------
+    def test_code_list_versions(self):
+        lists = {x["list"]: x for x in self.ops.get("/api/v1/admin/code-lists").json()}
+        self.assertEqual(sorted(lists), ["activity", "employer", "followup"])
+        self.assertEqual(lists["employer"]["version"], "seed")
+        self.assertEqual((lists["employer"]["active"], lists["employer"]["retired"]), (72, 2))
+        seed = os.path.join(harness.TOP, "seed", "employer_activity_codes.csv")
+        with open(seed, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        # Version 2: E03 left out (retired), E02 renamed, E99 added.
+        new = [l for l in lines if not l.startswith("E03,")]
+        new = [l.replace("E02,Americans with Disabilities", "E02,Americans with Disabilities Act")
+               for l in new] + ["E99,Test Service,WRA,Workforce Recruitment Assistance,no,active"]
+        la, _ = self.place()
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        body = {"version": "2027-01", "effective_date": time.strftime("%Y-%m-%d"),
+                "csv": "\n".join(new) + "\n"}
+        r = mis.post("/api/v1/admin/code-lists/employer", body)
+        self.assertEqual(r.status, 403, r)
+        r = self.ops.post("/api/v1/admin/code-lists/employer", body)
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertTrue(j["applied"])
+        self.assertEqual((j["added"], j["changed"], j["retired"]), (1, 1, 1))
+        r = self.ops.post("/api/v1/admin/code-lists/employer", body)
+        self.assertEqual((r.status, r.json()["field"]), (409, "version"))
+        codes = {c["code"]: c for c in self.ops.get("/api/v1/admin/code-lists/employer").json()["codes"]}
+        self.assertEqual(codes["E03"]["status"], "retired")          # still readable
+        self.assertEqual(codes["E03"]["retired_in"], "2027-01")
+        self.assertEqual(codes["E02"]["title"], "Americans with Disabilities Act")
+        self.assertEqual(codes["E99"]["status"], "active")
+        self.assertEqual(codes["E74"]["retired_on"], "")
+        # A later version waits for its date.
+        tomorrow = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400 * 2))
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          dict(body, version="2027-02", effective_date=tomorrow))
+        self.assertEqual(r.status, 201, r)
+        self.assertFalse(r.json()["applied"])
+        lists = {x["list"]: x for x in self.ops.get("/api/v1/admin/code-lists").json()}
+        self.assertEqual(lists["employer"]["version"], "2027-01")
+        self.assertEqual([p["version"] for p in lists["employer"]["pending"]], ["2027-02"])
+        # Bad versions: every field at fault.
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          {"effective_date": "2001-01-01", "csv": "code,name\nE1,x\n"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["csv", "effective_date", "version"])
+        self.assertEqual(self.ops.get("/api/v1/admin/code-lists/nope").status, 404)
+
+        # The hub refuses a new service with the retired code, entered today,
+        # and takes one entered before the retirement (an office offline).
+        office = la + "-office"
+        p = hub_tool(self.hub, "enroll-code", "--office", office)
+        code = p.stdout.decode().strip()
+        plant_secret(code)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+        self.assertEqual(r.status, 200, r)
+        n = Enrolled(self.hub, r.json())
+        schema = self.hub.get("/healthz").json()["schema_version"]
+        db = self.db()
+        try:
+            cols = [c[1] for c in db.execute("PRAGMA table_info(employer_services)")]
+        finally:
+            db.close()
+
+        def service(code, created_ms):
+            v = {"id": str(uuid.uuid4()), "employer_id": str(uuid.uuid4()), "code": code,
+                 "start_date": time.strftime("%Y-%m-%d", time.localtime(created_ms / 1000)),
+                 "office_id": office, "voided": 0, "created_at": created_ms}
+            return v["id"], changeset_insert("employer_services", [1] + [0] * (len(cols) - 1),
+                                             [v.get(c) for c in cols])
+        now = int(time.time() * 1000)
+        id1, cs1 = service("E03", now)
+        id2, cs2 = service("E03", now - 3 * 86400 * 1000)
+        id3, cs3 = service("E74", now - 3 * 86400 * 1000)
+        r = n.push(build_frame([(1, "0190a0000000.0000.x", "", cs1),
+                                (2, "0190a0000001.0000.x", "", cs2),
+                                (3, "0190a0000002.0000.x", "", cs3)], schema))
+        self.assertEqual(r.status, 200, r.body)
+        q = {x["seq"]: x["reason"] for x in r.json()["quarantined"]}
+        self.assertEqual(sorted(q), [1, 3], r.json())
+        self.assertIn("retired", q[1])
+        db = self.db()
+        try:
+            self.assertEqual(db.execute("SELECT code FROM employer_services WHERE id=?",
+                                        (id2,)).fetchone()[0], "E03")
+        finally:
+            db.close()
 
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
