@@ -156,6 +156,9 @@ int hub_codes_apply_due(sqlite3 *db, hlc *clk);
 int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			   char *reason, size_t n);
 int hub_codes_routes(hub *h, router *r);
+/* Who assigns a privilege group by the loaded list: 1 MIS Administrator, 2
+ * SPOC, 0 retired or not listed, -1 no list loaded (the compiled one decides). */
+int hub_codes_group_assigner(const char *group);
 
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 int hub_reports_routes(hub *h, router *r);

@@ -34,6 +34,7 @@
 #include "lib/log.h"
 #include "lib/route.h"
 #include "lib/uuid.h"
+#include "model/privileges.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,18 +46,24 @@
 
 typedef struct code_list {
 	const char *cl_name;   /* API name */
-	const char *cl_table;  /* replicated table */
+	const char *cl_table;  /* replicated table (groups: hub-only) */
 	const char *cl_file;   /* in seed/ */
 	const char *cl_header; /* the file's columns, before an optional ",status" */
 	int cl_ncols;
+	size_t cl_codemax;     /* longest code */
 } code_list;
 
 static const code_list lists[] = {
     {"employer", "employer_activity_codes", "employer_activity_codes.csv",
-     "code,title,dol_category,dol_category_name,system_generated,status", 6},
+     "code,title,dol_category,dol_category_name,system_generated,status", 6, 8},
     {"activity", "participant_activity_codes", "participant_activity_codes.csv",
-     "code,title,reporting_category,restarts_exit_clock", 4},
-    {"followup", "followup_codes", "followup_codes.csv", "code,title,restarts_exit_clock", 3},
+     "code,title,reporting_category,restarts_exit_clock", 4, 8},
+    {"followup", "followup_codes", "followup_codes.csv", "code,title,restarts_exit_clock", 3, 8},
+    /* WSD24-13's privilege groups: code = group, title = description.  A
+     * group's privileges are the product's (model/privileges.c): a version
+     * describes, assigns or retires the groups, it cannot invent one. */
+    {"groups", "privilege_group_list", "privilege_groups.csv", "group,assigned_by,description", 3,
+     64},
 };
 #define NLISTS ((int)(sizeof lists / sizeof lists[0]))
 
@@ -87,7 +94,15 @@ static const db_migration codes_migrations[] = {
      " code TEXT NOT NULL,"
      " effective_date TEXT NOT NULL,"   /* '' = retired before any version */
      " version TEXT NOT NULL);"},
+    {"CREATE TABLE privilege_group_list("
+     " id TEXT PRIMARY KEY NOT NULL,"   /* = code, the group's name */
+     " code TEXT NOT NULL,"
+     " title TEXT NOT NULL,"            /* its description */
+     " assigned_by TEXT NOT NULL,"      /* MIS Administrator | WSB CalJOBS SPOC */
+     " status TEXT NOT NULL DEFAULT 'active');"},
 };
+
+static void groups_reload(sqlite3 *db);
 
 /* ---- parsing a version ----------------------------------------------------------- */
 
@@ -129,9 +144,20 @@ static int parse_line(int line, int nf, char **f, void *arg)
 	}
 	if (nf == 1 && f[0][0] == '\0')
 		return 0; /* a blank line */
-	if (nf < l->cl_ncols || f[0][0] == '\0' || f[1][0] == '\0' || strlen(f[0]) > 8 ||
-	    strlen(f[1]) > 200) {
-		json_err_set(&p->p_err, "csv", "line %d: a code (at most 8 characters) and a title are needed",
+	if (nf < l->cl_ncols || f[0][0] == '\0' || f[1][0] == '\0' || strlen(f[0]) > l->cl_codemax ||
+	    strlen(f[1]) > 200 || (nf > 2 && strlen(f[2]) > 400)) {
+		json_err_set(&p->p_err, "csv", "line %d: a code (at most %zu characters) and a title are needed",
+			     line, l->cl_codemax);
+		return -1;
+	}
+	if (strcmp(l->cl_name, "groups") == 0 && priv_group_bits(f[0]) == 0) {
+		json_err_set(&p->p_err, "csv", "line %d: '%s' is not a privilege group the product knows "
+					       "(model/privileges.c)", line, f[0]);
+		return -1;
+	}
+	if (strcmp(l->cl_name, "groups") == 0 && strcmp(f[1], "MIS Administrator") != 0 &&
+	    strcmp(f[1], "WSB CalJOBS SPOC") != 0) {
+		json_err_set(&p->p_err, "csv", "line %d: assigned_by is MIS Administrator or WSB CalJOBS SPOC",
 			     line);
 		return -1;
 	}
@@ -241,6 +267,12 @@ static const char *upsert_sql(const code_list *l)
 		       " updated_hlc=excluded.updated_hlc WHERE title IS NOT excluded.title OR"
 		       " reporting_category IS NOT excluded.reporting_category OR restarts_exit_clock"
 		       " IS NOT excluded.restarts_exit_clock OR status IS NOT excluded.status";
+	if (strcmp(l->cl_name, "groups") == 0)
+		return "INSERT INTO privilege_group_list(id, code, title, assigned_by, status)"
+		       " VALUES(?1, ?1, ?3, ?2, ?7) ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+		       " assigned_by=excluded.assigned_by, status=excluded.status"
+		       " WHERE title IS NOT excluded.title OR assigned_by IS NOT excluded.assigned_by"
+		       " OR status IS NOT excluded.status";
 	return "INSERT INTO followup_codes(id, code, title, restarts_exit_clock, status, updated_hlc)"
 	       " VALUES(?1, ?1, ?2, ?5, ?7, ?8)"
 	       " ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
@@ -306,7 +338,8 @@ static int retire_missing(sqlite3 *db, const code_list *l, const parse *p, const
 		return -1;
 	ids = db_rows_json(st); /* all first: the table changes below */
 	sqlite3_finalize(st);
-	snprintf(sql, sizeof sql, "UPDATE %s SET status='retired', updated_hlc=? WHERE id=?", l->cl_table);
+	snprintf(sql, sizeof sql, "UPDATE %s SET status='retired'%s WHERE id=?2", l->cl_table,
+		 strcmp(l->cl_name, "groups") == 0 ? "" : ", updated_hlc=?1");
 	if (ids == NULL || db_prepare(db, &up, sql) != 0)
 		goto out;
 	cJSON_ArrayForEach(it, ids)
@@ -382,6 +415,8 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 		log_warnx("cannot apply version '%s' of the %s code list", version, l->cl_name);
 		goto out;
 	}
+	if (strcmp(l->cl_name, "groups") == 0)
+		groups_reload(db);
 	log_info("code list %s: version '%s' (effective %s) applied: %d added, %d changed, %d retired,"
 		 " %d back in use", l->cl_name, version, eff, c.added, c.changed, c.retired, c.reactivated);
 	ret = 0;
@@ -410,7 +445,94 @@ int hub_codes_apply_due(sqlite3 *db, hlc *clk)
 	return ret;
 }
 
+/* ---- privilege groups for the account code ---------------------------------- */
+
+/* The groups list as the account code sees it (loop thread only): loaded at
+ * start and after each version of the list is applied. */
+static struct {
+	char name[64];
+	int assigner; /* 1 MIS Administrator, 2 SPOC, 0 retired */
+} gcache[64];
+static int gcache_n = -1; /* -1: not loaded (unit tests): acct_store.c decides */
+
+static void groups_reload(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db, &st, "SELECT code, assigned_by, status FROM privilege_group_list"
+				" ORDER BY code LIMIT 64") != 0)
+		return;
+	gcache_n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		gcache[gcache_n].assigner =
+		    strcmp((const char *)sqlite3_column_text(st, 2), "active") != 0	? 0
+		    : strcmp((const char *)sqlite3_column_text(st, 1), "MIS Administrator") == 0 ? 1
+											   : 2;
+		gcache_n++;
+	}
+	sqlite3_finalize(st);
+	if (gcache_n == 0)
+		gcache_n = -1;
+}
+
+int hub_codes_group_assigner(const char *group)
+{
+	if (gcache_n < 0 || group == NULL)
+		return -1;
+	for (int i = 0; i < gcache_n; i++)
+		if (strcmp(gcache[i].name, group) == 0)
+			return gcache[i].assigner;
+	return 0;
+}
+
 /* ---- start ----------------------------------------------------------------------- */
+
+/* A list with no version yet whose table the seeding code does not fill (the
+ * privilege groups): its file from seed/ becomes version "seed".  0 or -1. */
+static int seed_from_file(sqlite3 *db, hlc *clk, const code_list *l, const char *today)
+{
+	char dir[4096], path[4200], id[UUID_STRLEN];
+	FILE *fp;
+	char *csv = NULL;
+	size_t len;
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (csv_seed_dir(dir, sizeof dir) != 0)
+		return 0; /* no seed folder: the compiled list stands */
+	snprintf(path, sizeof path, "%s/%s", dir, l->cl_file);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	csv = malloc(CODES_CSV_MAX + 1);
+	len = csv ? fread(csv, 1, CODES_CSV_MAX, fp) : 0;
+	fclose(fp);
+	if (csv == NULL)
+		return -1;
+	csv[len] = '\0';
+	uuid7(id);
+	if (db_prepare(db, &st, "INSERT INTO code_list_versions(id, list, version, effective_date,"
+				" loaded_at, loaded_by, csv) VALUES(?, ?, 'seed', ?, ?, ?, ?)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->cl_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 5, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, csv, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	ret = apply_version(db, clk, id);
+	if (ret != 0)
+		log_warnx("cannot load '%s': the compiled privilege groups stand", path);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	free(csv);
+	return ret;
+}
+
 
 int hub_codes_start(sqlite3 *db, hlc *clk)
 {
@@ -444,8 +566,13 @@ int hub_codes_start(sqlite3 *db, hlc *clk)
 		sqlite3_finalize(st);
 		if (rc != SQLITE_DONE)
 			return -1;
-		if (sqlite3_changes(db) == 0)
+		if (sqlite3_changes(db) == 0) {
+			if (strcmp(lists[i].cl_name, "groups") == 0 &&
+			    db_int(db, "SELECT count(*) FROM code_list_versions WHERE list='groups'", 1) == 0 &&
+			    seed_from_file(db, clk, &lists[i], today) != 0)
+				return -1;
 			continue;
+		}
 		snprintf(sql, sizeof sql,
 			 "INSERT OR IGNORE INTO code_retirements(id, list, code, effective_date, version)"
 			 " SELECT '%s:'||id, '%s', id, '', 'seed' FROM %s WHERE status='retired'",
@@ -453,7 +580,10 @@ int hub_codes_start(sqlite3 *db, hlc *clk)
 		if (db_exec(db, sql) != 0)
 			return -1;
 	}
-	return hub_codes_apply_due(db, clk);
+	if (hub_codes_apply_due(db, clk) != 0)
+		return -1;
+	groups_reload(db);
+	return 0;
 }
 
 /* ---- the hub's check of rows from offices ---------------------------------------- */
