@@ -11,8 +11,8 @@
  *
  * Defaults: the last 14 days to today; at most 92 days.  "first_day" is the
  * office's first check-in: days before it are not counted as missing (the
- * office was not yet in service), and an office with no check-in at all has
- * first_day null and every business day before today missing.
+ * office was not yet in service); an office with no check-in at all has
+ * first_day null, no missing day, and "no_checkins_yet": true.
  */
 #include "node/node_api.h"
 #include "lib/clock.h"
@@ -54,6 +54,7 @@ static route_rc get_days(route_call *a)
 	cJSON_AddStringToObject(o, "from", from);
 	cJSON_AddStringToObject(o, "to", to);
 	json_add_str_or_null(o, "first_day", first[0] ? first : NULL);
+	cJSON_AddBoolToObject(o, "no_checkins_yet", !first[0]);
 	days = cJSON_AddArrayToObject(o, "days");
 	missing = cJSON_AddArrayToObject(o, "missing");
 	memcpy(day, from, 11);
@@ -73,8 +74,8 @@ static route_rc get_days(route_call *a)
 		cJSON_AddNumberToObject(d, "visits", visits);
 		cJSON_AddNumberToObject(d, "spanish", es);
 		cJSON_AddItemToArray(days, d);
-		if (business && visits == 0 && strcmp(day, today) < 0 &&
-		    (!first[0] || strcmp(day, first) >= 0))
+		if (business && visits == 0 && strcmp(day, today) < 0 && first[0] &&
+		    strcmp(day, first) >= 0)
 			cJSON_AddItemToArray(missing, cJSON_CreateString(day));
 		if (clock_date_add(day, 1, day) != 0)
 			break;

@@ -519,9 +519,8 @@ class NodeDaysTest(unittest.TestCase):
             self.assertIsNone(days["2026-11-28"]["holiday"])
             self.assertTrue(days["2026-11-25"]["business_day"])
             if d["first_day"] is None:
-                self.assertEqual(d["missing"], ["2026-11-20", "2026-11-23", "2026-11-24",
-                                                "2026-11-25", "2026-11-30", "2026-12-01",
-                                                "2026-12-02"])
+                self.assertTrue(d["no_checkins_yet"])
+                self.assertEqual(d["missing"], [])
             reasons = node.get("/api/v1/greeter/reasons").json()
             r = node.post("/api/v1/checkins", {"visitor_name": "Ana Día", "language": "es",
                                                "reason_ids": [reasons[0]["id"]]})
@@ -534,6 +533,18 @@ class NodeDaysTest(unittest.TestCase):
             d = node.get(q).json()
             if d["first_day"] and d["first_day"] > "2026-12-02":
                 self.assertEqual(d["missing"], [])
+            # A visit on Friday 2026-11-20 (a row moved back in this test's own
+            # node.db): from then on, the business days without a visit.
+            db = node.db()
+            try:
+                db.execute("UPDATE checkins SET visit_date='2026-11-20' WHERE id=?", (r.json()["id"],))
+                db.commit()
+            finally:
+                db.close()
+            d = node.get(q).json()
+            self.assertEqual(d["first_day"], "2026-11-20")
+            self.assertEqual(d["missing"], ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-30",
+                                            "2026-12-01", "2026-12-02"])
             r = node.get("/api/v1/greeter/days?from=2026-01-01&to=2026-12-31")
             self.assertEqual((r.status, r.json()["field"]), (400, "to"))
             r = node.get("/api/v1/greeter/days?from=2026-02-30")

@@ -29,8 +29,9 @@ async function greeterMissing() {
     p.setAttribute('role', 'status');
     document.getElementById('sync-line').after(p);
   }
-  p.hidden = !d.missing.length;
-  p.textContent = d.missing.length ? `No visitor was checked in on ${d.missing.length === 1 ? 'this business day' : 'these business days'}: ${d.missing.join(', ')}. The greeter must be used every day.` : '';
+  p.hidden = !d.missing.length && !d.no_checkins_yet;
+  p.textContent = d.no_checkins_yet ? 'No visitor has been checked in at this office yet: the greeter is to be used every business day.'
+    : d.missing.length ? `No visitor was checked in on ${d.missing.length === 1 ? 'this business day' : 'these business days'}: ${d.missing.join(', ')}. The greeter must be used every day.` : '';
 }
 
 load();
