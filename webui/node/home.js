@@ -20,7 +20,7 @@ async function load() {
     }
     line.textContent = summary(await api('/api/v1/sync/status', { background: true })).text + ' ';
     line.append(Object.assign(document.createElement('a'), { href: '/sync.html', textContent: 'Sync details' }));
-    await greeterMissing();
+    if (privs.has('greeter_desk') || privs.has('reports')) await greeterMissing();
   } catch (e) {
     line.textContent = 'Could not load this page\'s figures: ' + e.message;
   }
@@ -30,7 +30,7 @@ async function load() {
 async function greeterMissing() {
   let p = document.getElementById('greeter-missing');
   let d;
-  try { d = await api('/api/v1/greeter/days'); } catch { return; } /* no desk or reports privilege */
+  try { d = await api('/api/v1/greeter/days', { background: true }); } catch { return; }
   if (!p) {
     p = Object.assign(document.createElement('p'), { id: 'greeter-missing', className: 'notice' });
     p.setAttribute('role', 'status');
