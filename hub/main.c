@@ -121,6 +121,7 @@ static void on_prune(uv_timer_t *t)
 	hub *h = t->data;
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
+	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
 }
 
 /* Once pushes and edits stop, the WAL is truncated (lib/dbguard.c). */
@@ -219,6 +220,8 @@ static int serve(hub *h)
 		fatalx("cannot compute the public key pin of '%s'", cert);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
+	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
+		fatalx("cannot prepare the code lists");
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
 	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
@@ -232,7 +235,7 @@ static int serve(hub *h)
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
 	    hub_admin_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_console_routes(h, h->hb_router) != 0 || hub_setup_routes(h, h->hb_router) != 0 ||
-	    hub_reports_routes(h, h->hb_router) != 0 ||
+	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    hub_metrics_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
@@ -547,10 +550,12 @@ int main(int argc, char **argv)
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);
-	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0 ||
+	/* Only a serving hub seeds the demo: `reset-operations` or `enroll-code`
+	 * on a hub started with --demo no must not fill it with demo data. */
+	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
 	    acct_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
-	sync_set_validator(acct_validate_row);
+	sync_set_validator(hub_codes_validate_row); /* acct_validate_row, then retired codes */
 
 	if (strcmp(cmd, "serve") == 0) {
 		ret = serve(h);
