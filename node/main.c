@@ -197,8 +197,11 @@ int main(int argc, char **argv)
 		printf("configuration ok\n");
 		return 0;
 	}
-	if (health) /* reads only: node_check.c */
-		return node_check(conf_str(&n->nd_conf, "data"), json_out);
+	if (health) { /* reads only: node_check.c */
+		ret = node_check(conf_str(&n->nd_conf, "data"), json_out);
+		conf_release(&n->nd_conf);
+		return ret;
+	}
 
 	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
 	if (mkdir_p(n->nd_data) != 0)

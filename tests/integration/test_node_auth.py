@@ -34,6 +34,7 @@ PUBLIC = {
     ("GET", "/api/v1/greeter/reasons"), ("POST", "/api/v1/checkins"),
     ("GET", "/api/v1/visitors"),          # kiosk: exact phone only, see test below
     ("POST", "/api/v1/session"), ("GET", "/api/v1/session"),
+    ("GET", "/metrics"),  # no session (a monitoring agent): loopback only, see test_metrics
 }
 EDIT_PRIVS = {"participant_edit", "case_notes", "crm", "greeter_desk", "greeter_setup",
               "staff_admin"}
