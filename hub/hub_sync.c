@@ -21,7 +21,6 @@
 #include "lib/uuid.h"
 #include "model/crm.h"
 #include "model/schema.h"
-#include "sync/client.h"
 #include "sync/frame.h"
 #include "sync/zbody.h"
 
@@ -33,15 +32,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
 /* A page shrinks to one row when it must (sync/pull.c); the largest row, an
- * attachment (model/crm.h), must fit that page, and the node's reply cap
- * must hold a page. */
-_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= PULL_PAGE_MAX_BYTES, "an attachment fits a pull page");
-_Static_assert(PULL_PAGE_MAX_BYTES <= SYNC_MAX_REPLY, "a node can read a whole pull page");
+ * attachment (model/crm.h), must fit that page (sync.h asserts that the
+ * node's reply cap holds a page). */
+_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_PULL_PAGE_MAX_BYTES, "an attachment fits a pull page");
 /* The same for a snapshot page, whose rows are bounded the same way. */
 _Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_SNAPSHOT_PAGE_BYTES, "an attachment fits a snapshot page");
-_Static_assert(SYNC_SNAPSHOT_PAGE_MAX <= SYNC_MAX_REPLY, "a node can read a whole snapshot page");
 _Static_assert(HUB_MAX_PUSH_BODY >= SYNC_MAX_PUSH_FRAME, "the push route takes the largest frame");
 
 /* ---- replies: every one carries the hub clock ------------------------------ */
@@ -287,16 +283,6 @@ out:
 
 /* ---- signed requests -------------------------------------------------------- */
 
-static int is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 static void refuse(http_req *req, int status, const char *node_id, const char *why)
 {
 	log_info("refused %s %s from %s (node %s): %s", req->method_str, req->path,
@@ -341,7 +327,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 		refuse(req, 401, node_id, why);
 		return -1;
 	}
-	if (!is_hex(nonce, 32)) {
+	if (!crypto_is_hex(nonce, 32)) {
 		refuse(req, 401, node_id,
 		       "malformed X-Outpost-Nonce (32 hex characters)");
 		return -1;
@@ -359,7 +345,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 		refuse(req, 401, node_id, "node revoked");
 		return -1;
 	}
-	if (!is_hex(sig, 64)) {
+	if (!crypto_is_hex(sig, 64)) {
 		refuse(req, 401, node_id, "bad signature");
 		return -1;
 	}
@@ -368,7 +354,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 	got[64] = '\0';
 	sync_sign(n->hn_secret, req->method_str, req->target, tstr, nonce, req->body.data,
 		  req->body.len, want);
-	if (hub_ct_cmp(want, got, 64) != 0) {
+	if (crypto_ct_cmp(want, got, 64) != 0) {
 		refuse(req, 401, node_id, "bad signature");
 		return -1;
 	}
@@ -688,7 +674,7 @@ static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_
 	if (pos)
 		j->jb_pos = *pos;
 	buf_init(&j->jb_out,
-		 kind == JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : PULL_PAGE_MAX_BYTES);
+		 kind == JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : SYNC_PULL_PAGE_MAX_BYTES);
 	j->jb_work.data = j;
 	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
 		free(j);
@@ -834,25 +820,6 @@ static void sync_digest_h(http_req *req, void *ctx)
 	job_start(h, req, &n, JOB_DIGEST, 0, 0, NULL);
 }
 
-static cJSON *query_rows(sqlite3 *db, const char *sql, const char *a1, const char *a2,
-			 const char *a3)
-{
-	sqlite3_stmt *st = NULL;
-	cJSON *rows;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return NULL;
-	if (a1)
-		sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-	if (a2)
-		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	if (a3)
-		sqlite3_bind_text(st, 3, a3, -1, SQLITE_STATIC);
-	rows = db_rows_json(st);
-	sqlite3_finalize(st);
-	return rows;
-}
-
 /*
  * What the node still has to pull, counted in its scope (the head of the log
  * also counts other offices' changes): "pull_lag" change-log entries after
@@ -926,11 +893,10 @@ static void sync_status(http_req *req, void *ctx)
 	sqlite3_finalize(st);
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
 	add_pull_lag(h->hb_db, &n, o);
-	q = query_rows(h->hb_db,
+	q = db_rows_json_by(h->hb_db,
 		       "SELECT seq, tbl, reason, created_at, resolved_at FROM quarantine "
 		       "WHERE node_id=? "
-		       "ORDER BY seq LIMIT 100",
-		       n.hn_id, NULL, NULL);
+		       "ORDER BY seq LIMIT 100", n.hn_id);
 	if (q)
 		cJSON_AddItemToObject(o, "quarantined", q);
 	{
@@ -962,11 +928,11 @@ static void sync_conflicts(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0)
 		return;
-	rows = query_rows(
+	rows = db_rows_json_args(
 	    h->hb_db,
 	    "SELECT * FROM conflicts WHERE (scope_office IS NULL OR scope_office=?) "
-	    "AND (scope_la IS NULL OR scope_la=?) ORDER BY created_at DESC LIMIT 1000",
-	    n.hn_office, n.hn_la, NULL);
+	    "AND (scope_la IS NULL OR scope_la=?) ORDER BY created_at DESC LIMIT 1000", 2,
+	    (const char *const[]){n.hn_office, n.hn_la});
 	if (rows == NULL) {
 		sreply_error(req, 500, "the hub database could not complete the request");
 		return;
@@ -975,17 +941,6 @@ static void sync_conflicts(http_req *req, void *ctx)
 }
 
 /* ---- enrollment (the only unsigned sync request) ------------------------------- */
-
-static void hexs(const unsigned char *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static void sync_enroll(http_req *req, void *ctx)
 {
@@ -1023,7 +978,7 @@ static void sync_enroll(http_req *req, void *ctx)
 		return;
 	}
 	crypto_sha256(norm, 16, digest);
-	hexs(digest, sizeof digest, hash);
+	crypto_hex(digest, sizeof digest, hash);
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		goto fail;
 	if (db_prepare(db, &st,
@@ -1065,7 +1020,7 @@ static void sync_enroll(http_req *req, void *ctx)
 	}
 	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0)
 		goto rollback;
-	hexs(secret, sizeof secret, secret_hex);
+	crypto_hex(secret, sizeof secret, secret_hex);
 	if (db_prepare(db, &st,
 		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
 		       "secret_hex, enrolled_at)"

@@ -127,3 +127,25 @@ int csv_seed_dir(char *out, size_t n)
 		return 0;
 	return -1;
 }
+
+void csv_field(buf *b, const char *s, int last)
+{
+	buf_putc(b, '"');
+	if (s && s[0] && strchr("=+-@\t\r", s[0]))
+		buf_putc(b, '\'');
+	for (; s && *s; s++) {
+		if (*s == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+	buf_puts(b, last ? "\r\n" : ",");
+}
+
+void csv_int(buf *b, long long v, int last)
+{
+	char t[24];
+
+	snprintf(t, sizeof t, "%lld", v);
+	csv_field(b, t, last);
+}

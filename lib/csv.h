@@ -1,11 +1,14 @@
 /*
  * csv.h - a small RFC 4180 reader (quoted fields, doubled quotes, CRLF or LF)
- * for the reference lists the hub seeds from the CSV files in seed/.
+ * for the reference lists the hub seeds from the CSV files in seed/, and the
+ * one field writer of the CSV exports (reports, visits, compliance).
  */
 #ifndef OUTPOST_CSV_H
 #define OUTPOST_CSV_H
 
 #include <stddef.h>
+
+#include "lib/buf.h"
 
 #define CSV_MAX_FIELDS 64
 
@@ -23,5 +26,16 @@ int csv_read_file(const char *path, csv_row_fn fn, void *arg);
  * found (out holds the path), -1 otherwise.
  */
 int csv_seed_dir(char *out, size_t n);
+
+/*
+ * Append one field to b: always quoted, quotes doubled, and a value that
+ * starts like a formula (= + - @ TAB CR) prefixed with ' so a spreadsheet
+ * never runs a typed value (CSV injection).  NULL is an empty field.  last
+ * ends the record (CRLF), else a comma follows.  A full buffer sets b's
+ * sticky error (check buf_failed() before replying): never a short 200.
+ */
+void csv_field(buf *b, const char *s, int last);
+/* The same for an integer. */
+void csv_int(buf *b, long long v, int last);
 
 #endif

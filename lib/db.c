@@ -440,6 +440,25 @@ cJSON *db_rows_json(sqlite3_stmt *st)
 	return a;
 }
 
+cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args)
+{
+	sqlite3_stmt *st;
+	cJSON *a;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+	a = db_rows_json(st);
+	sqlite3_finalize(st);
+	return a;
+}
+
+cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg)
+{
+	return db_rows_json_args(db, sql, arg ? 1 : 0, &arg);
+}
+
 int db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);

@@ -73,7 +73,23 @@ cJSON *db_row_json(sqlite3_stmt *st);
 cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg);
 /* Every row of st as a JSON array (resets st at the end). NULL on error. */
 cJSON *db_rows_json(sqlite3_stmt *st);
-/* Bind text or NULL. */
+/* Every row of sql with ?1..?n bound to the texts args[0..n) (a NULL binds
+ * NULL), as db_rows_json() makes them; NULL on error (logged).  Caller frees.
+ * The one "rows of a query as JSON" of node and hub. */
+cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args);
+/* The same with one argument (NULL: ?1 is NULL, or sql has none). */
+cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg);
+/*
+ * The one "bind text or NULL" of node and hub, with one rule: NULL binds
+ * SQL NULL, any other string binds that text, "" included (copied, so s may
+ * be freed at once).  Where an optional field's "" means "none" (a
+ * participant's phone, say), the caller says so: db_bind_text(st, i,
+ * db_null_if_empty(s)).  Returns the sqlite3_bind_* code.
+ */
 int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+static inline const char *db_null_if_empty(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
 
 #endif

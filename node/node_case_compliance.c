@@ -11,6 +11,7 @@
  */
 #include "node/node_case.h"
 #include "lib/clock.h"
+#include "lib/csv.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -311,27 +312,6 @@ static void add_item(cJSON *arr, const cJSON *p, const char *kind, const char *d
 	cJSON_AddItemToArray(arr, o);
 }
 
-static void csv_field(buf *b, const char *s, int last)
-{
-	buf_putc(b, '"');
-	if (s && s[0] && strchr("=+-@\t\r", s[0]))
-		buf_putc(b, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *s);
-	}
-	buf_putc(b, '"');
-	buf_puts(b, last ? "\r\n" : ",");
-}
-
-static void csv_int(buf *b, int v, int last)
-{
-	char t[16];
-	snprintf(t, sizeof t, "%d", v);
-	csv_field(b, t, last);
-}
-
 /* Per-staff counters. */
 static cJSON *staff_entry(cJSON *by, const cJSON *p)
 {
@@ -586,6 +566,10 @@ static void get_compliance(http_req *req, void *ctx)
 			cJSON_AddNumberToObject(sum, "note_compliance_pct", (double)(100 * ncur / active));
 		else
 			cJSON_AddNullToObject(sum, "note_compliance_pct");
+	}
+	if (buf_failed(&b)) { /* the CSV outgrew its cap: a 500, never a short 200 */
+		buf_release(&b);
+		goto dberr;
 	}
 	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", np, csv ? "csv" : "json");
 	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0) {

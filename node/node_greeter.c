@@ -10,6 +10,7 @@
 #include "model/capture.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
+#include "lib/csv.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
@@ -625,28 +626,13 @@ fail:
 	node_reply_db_error(req);
 }
 
-/* A CSV field, quoted, with formula-like leading characters neutralized so a
- * spreadsheet never executes a visitor-typed value. */
-static void csv_field(buf *b, const char *s, int last)
-{
-	buf_putc(b, '"');
-	if (s && strchr("=+-@\t\r", s[0]) && s[0])
-		buf_putc(b, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *s);
-	}
-	buf_putc(b, '"');
-	buf_puts(b, last ? "\r\n" : ",");
-}
-
 static void get_csv(http_req *req, void *ctx)
 {
 	node *n = ctx;
 	char from[11], to[11], disp[96];
 	sqlite3_stmt *st;
 	buf b;
+	int rc;
 
 	if (node_auth_require(n, req, PRIV_REPORTS) != 0)
 		return;
@@ -670,7 +656,7 @@ static void get_csv(http_req *req, void *ctx)
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char t1[17] = "", t2[17] = "", t3[17] = "", wait[24] = "";
 		clock_local_datetime((uint64_t)sqlite3_column_int64(st, 2), t1);
 		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
@@ -694,6 +680,11 @@ static void get_csv(http_req *req, void *ctx)
 		csv_field(&b, (const char *)sqlite3_column_text(st, 12), 1);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || buf_failed(&b)) { /* never a truncated 200 */
+		buf_release(&b);
+		node_reply_db_error(req);
+		return;
+	}
 	snprintf(disp, sizeof disp, "attachment; filename=\"visits-%s-to-%s.csv\"", from, to);
 	http_add_header(req, "Content-Disposition", disp);
 	http_reply(req, 200, "text/csv; charset=utf-8", b.data ? b.data : "", b.len);

@@ -20,6 +20,7 @@
 #include "node/node.h"
 #include "node/node_auth.h"
 #include "sync/client.h"
+#include "lib/crypto.h"
 #include "lib/clock.h"
 #include "lib/fault.h"
 #include "lib/log.h"
@@ -221,7 +222,7 @@ static uint64_t backoff(const struct node_sync *ns, int failures)
 	if (d > max)
 		d = max;
 	/* +-25 % so that offices cut off together do not return together. */
-	uuid_random(&r, sizeof r);
+	crypto_random(&r, sizeof r);
 	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
 	return d > NODE_SYNC_BACKOFF_MAX_MS ? NODE_SYNC_BACKOFF_MAX_MS : d;
 }

@@ -39,6 +39,7 @@
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "model/schema.h"
+#include "lib/crypto.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
@@ -508,17 +509,6 @@ out:
 	return ret;
 }
 
-static int hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * A tombstoned row back from its JSON (typed by SQLite's JSON parser, which
  * keeps 64-bit integers exact).  1 restored, 0 none or unreadable, -1 error.
@@ -571,7 +561,8 @@ static int row_from_tombstone(actx *a, tcache *tc, const char *id, row *r, char 
 			if (bytes == NULL)
 				goto out;
 			for (size_t i = 0; i < n; i++) {
-				int hi = hex_val(hx[2 * i]), lo = hex_val(hx[2 * i + 1]);
+				int hi = crypto_hexval((unsigned char)hx[2 * i]);
+				int lo = crypto_hexval((unsigned char)hx[2 * i + 1]);
 				bytes[i] = hi < 0 || lo < 0 ? 0 : (unsigned char)(hi << 4 | lo);
 			}
 			if (sqlite3_prepare_v2(a->ax_db, "SELECT ?1", -1, &bs, NULL) == SQLITE_OK) {

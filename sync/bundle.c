@@ -2,7 +2,8 @@
  * bundle.c - the offline transport: `outpost-sync export` writes the pending
  * outbox to a file that travels on a USB stick to `outpost-hub import`,
  * which verifies it and feeds the frame to the same ingest as a push.
- * Byte by byte, integers big-endian:
+ * This file is the format's one codec: the hub's import decodes with
+ * sync_bundle_decode() (sync.h).  Byte by byte, integers big-endian:
  *
  *   offset  size  field
  *   0       4     magic "OPX1"
@@ -23,6 +24,7 @@
  */
 #include "sync/client.h"
 #include "sync/frame.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -51,13 +53,13 @@ static void seterr(char *err, size_t n, const char *fmt, ...)
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len)
 {
-	unsigned char mac[32];
+	unsigned char mac[CRYPTO_SHA256_LEN];
 	size_t idlen = strlen(node_id);
 	int rc = 0;
 
 	if (idlen < 1 || idlen > 63 || frame == NULL || len == 0)
 		return -1;
-	if (sync__hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
+	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
 		return -1;
 	buf_put_bytes(out, SYNC_BUNDLE_MAGIC, 4, &rc);
 	buf_put_u8(out, (uint8_t)(idlen >> 8), &rc);
@@ -68,25 +70,13 @@ int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret
 	return rc == 0 ? 0 : -1;
 }
 
-static int ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
-{
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
-}
-
-int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
+/* The header (magic, node id length and bytes); 0 and the frame's offset in
+ * *frame_off, or -1 with *err set. */
+static int bundle_head(const unsigned char *b, size_t len, char node_id[64], size_t *frame_off,
 		       const char **err)
 {
-	const unsigned char *b = p;
-	unsigned char mac[32];
 	size_t idlen;
 
-	*frame = NULL;
-	*flen = 0;
 	node_id[0] = '\0';
 	if (len < BUNDLE_HEAD_MIN || memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0) {
 		*err = "not an Outpost bundle (no OPX1 header)";
@@ -103,15 +93,36 @@ int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYN
 	}
 	memcpy(node_id, b + 6, idlen);
 	node_id[idlen] = '\0';
-	*frame = b + 6 + idlen + 32;
-	*flen = len - 6 - idlen - 32;
-	if (sync__hmac_sha256(secret, SYNC_SECRET_LEN, *frame, *flen, mac) != 0 ||
-	    !ct_equal(mac, b + 6 + idlen, sizeof mac)) {
+	*frame_off = 6 + idlen + 32;
+	return 0;
+}
+
+int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char **err)
+{
+	size_t off;
+
+	return bundle_head(p, len, node_id, &off, err);
+}
+
+int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err)
+{
+	const unsigned char *b = p;
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	size_t off;
+
+	*frame = NULL;
+	*flen = 0;
+	if (bundle_head(b, len, node_id, &off, err) != 0)
+		return -1;
+	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, b + off, len - off, mac) != 0 ||
+	    crypto_ct_cmp(mac, b + off - sizeof mac, sizeof mac) != 0) {
 		*err = "bad bundle signature";
-		*frame = NULL;
-		*flen = 0;
 		return -1;
 	}
+	*frame = b + off;
+	*flen = len - off;
 	return 0;
 }
 

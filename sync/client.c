@@ -16,6 +16,7 @@
 #include "sync/frame.h"
 #include "sync/zbody.h"
 #include "model/schema.h"
+#include "lib/crypto.h"
 #include "lib/fault.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -86,40 +87,6 @@ static void seterr(char *err, size_t n, const char *fmt, ...)
 }
 
 #define CERR(c, ...) seterr((c)->sc_error, sizeof (c)->sc_error, __VA_ARGS__)
-
-static void hex_encode(const unsigned char *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-static int hex_decode(const char *s, unsigned char *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 /* Ids travel in HTTP headers and file names: a conservative alphabet. */
 static int id_ok(const char *s, size_t max)
@@ -233,7 +200,7 @@ int sync_identity_load(const char *data_dir, sync_identity *id, char *err, size_
 		goto out;
 	}
 	if (!cJSON_IsString(sec) || sec->valuestring == NULL ||
-	    hex_decode(sec->valuestring, id->id_secret, sizeof id->id_secret) != 0) {
+	    crypto_unhex(sec->valuestring, id->id_secret, sizeof id->id_secret) != 0) {
 		seterr(err, errlen, "'%s' has no valid node_secret (64 hex digits): enroll again",
 		       path);
 		goto out;
@@ -277,7 +244,7 @@ int sync_identity_save(const char *data_dir, const sync_identity *id, char *err,
 	}
 	snprintf(path, sizeof path, "%s/%s", data_dir, SYNC_IDENTITY_FILE);
 	snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", data_dir, SYNC_IDENTITY_FILE, (long)getpid());
-	hex_encode(id->id_secret, sizeof id->id_secret, sec);
+	crypto_hex(id->id_secret, sizeof id->id_secret, sec);
 	o = cJSON_CreateObject();
 	if (o == NULL || !cJSON_AddStringToObject(o, "hub_url", id->id_hub_url) ||
 	    !cJSON_AddStringToObject(o, "node_id", id->id_node_id) ||
@@ -964,11 +931,11 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 		uint64_t t0 = now_ms(), t1;
 		int64_t signed_ms = (int64_t)t0 + c->sc_offset_ms;
 
-		if (uuid_random(rnd, sizeof rnd) != 0) {
+		if (crypto_random(rnd, sizeof rnd) != 0) {
 			CERR(c, "no randomness for a request nonce");
 			return SYNC_E_OTHER;
 		}
-		hex_encode(rnd, sizeof rnd, nonce);
+		crypto_hex(rnd, sizeof rnd, nonce);
 		snprintf(tstr, sizeof tstr, "%" PRId64, signed_ms);
 		sync_sign(c->sc_id.id_secret, method, target, tstr, nonce, body, len, sig);
 		snprintf(hdr[0], sizeof hdr[0], "X-Outpost-Node: %s", c->sc_id.id_node_id);
@@ -1281,7 +1248,7 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *data_d
 	    copy_member(o, "office_id", id.id_office_id, sizeof id.id_office_id) ||
 	    copy_member(o, "local_area_id", id.id_local_area_id, sizeof id.id_local_area_id) ||
 	    !cJSON_IsString(sec) || sec->valuestring == NULL ||
-	    hex_decode(sec->valuestring, id.id_secret, sizeof id.id_secret) != 0 ||
+	    crypto_unhex(sec->valuestring, id.id_secret, sizeof id.id_secret) != 0 ||
 	    identity_check(&id, &what) != 0) {
 		seterr(err, errlen, "the hub's enrollment reply is incomplete or malformed%s%s",
 		       what ? ": " : "", what ? what : "");
