@@ -1499,15 +1499,13 @@ static void staff_deactivate(http_req *req, void *ctx) { staff_action(req, ctx, 
 static int role_holders(sqlite3 *db, const char *scope_col, const char *scope,
 			const char *except_id, const char *role)
 {
-	char sql[256];
 	sqlite3_stmt *st = NULL;
 	int n = 99;
 
-	snprintf(sql, sizeof sql,
-		 "SELECT count(*) FROM staff WHERE %s=? AND active=1 AND id<>? AND"
-		 " (','||coalesce(roles,'')||',') LIKE '%%,%s,%%'",
-		 scope_col, role);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st,
+			"SELECT count(*) FROM staff WHERE \"%w\"=? AND active=1 AND id<>? AND"
+			" (','||coalesce(roles,'')||',') LIKE '%%,%q,%%'",
+			scope_col, role) != 0)
 		return n;
 	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, except_id, -1, SQLITE_STATIC);

@@ -548,7 +548,9 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 		acct_principal p;
 		memset(&p, 0, sizeof p);
 		snprintf(p.ap_id, sizeof p.ap_id, "%s", lc->staff_id);
-		snprintf(p.ap_username, sizeof p.ap_username, "%s", lc->username);
+		if (snprintf(p.ap_username, sizeof p.ap_username, "%s", lc->username) >=
+		    (int)sizeof p.ap_username)
+			p.ap_username[0] = '\0'; /* longer than any account name: never cut one */
 		acct_audit(h->hb_db, &p, req->peer, "login", "staff", lc->staff_id, NULL, NULL,
 			   NULL, detail);
 	}

@@ -24,6 +24,15 @@ void db_close(sqlite3 *db);
 int db_exec(sqlite3 *db, const char *sql);
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
 /*
+ * Dynamic SQL: format with sqlite3_mprintf() (not printf: the compiler
+ * cannot check the arguments, so keep the formats short; %w quotes an identifier
+ * inside "...", %q a literal inside '...', no fixed array to outgrow) and
+ * prepare.  0 or -1 (out of memory or a bad statement, logged); *st NULL on
+ * failure.  SQL assembled piece by piece goes through a buf (lib/buf.h,
+ * buf_printf + buf_failed) and then db_prepare().
+ */
+int db_preparef(sqlite3 *db, sqlite3_stmt **st, const char *fmt, ...);
+/*
  * Statement cache, per connection: the hot paths (a check-in, the outbox
  * append, a savepoint) would otherwise spend most of their time in SQLite's
  * parser.  sql must have static storage: the cache keys on its address.
@@ -52,6 +61,20 @@ void *db_get_data(sqlite3 *db, const char *key);
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
 /* First column of the first row into out (size n); 0, 1 if no row, -1 error. */
 int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n);
+
+/*
+ * Key/value tables (node_meta, sync_state: key TEXT PRIMARY KEY, value
+ * TEXT): the one accessor of node and sync.  table is a trusted identifier.
+ * db_kv_get: 1 found (out filled; the value truncated to n), 0 absent or
+ * NULL (out ""), -1 error.  db_kv_get_i64: the same, 0 also when the value
+ * is not a whole number.  db_kv_set: value NULL deletes the key; 0 or -1.
+ */
+int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t n);
+int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v);
+int db_kv_set(sqlite3 *db, const char *table, const char *key, const char *value);
+int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
+/* 1 when a table of that name exists, 0 when not, -1 on error. */
+int db_table_exists(sqlite3 *db, const char *name);
 
 /*
  * Migrations: an ordered list of SQL scripts for one component ("replicated",

@@ -64,7 +64,10 @@ static int mkdir_p(const char *path)
 {
 	char tmp[PATH_MAX];
 
-	snprintf(tmp, sizeof tmp, "%s", path);
+	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -184,7 +187,8 @@ int main(int argc, char **argv)
 	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
 	if (mkdir_p(n->nd_data) != 0)
 		fatal("cannot create data directory '%s'", n->nd_data);
-	snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE);
+	if (snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE) >= (int)sizeof path)
+		fatalx("data directory path too long: '%s'", n->nd_data);
 	if (db_open(path, &n->nd_db) != 0)
 		fatalx("cannot open the office database '%s'", path);
 	hlc_init(&n->nd_hlc, "", NULL, NULL);

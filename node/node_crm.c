@@ -366,11 +366,8 @@ static int read_fields(const cJSON *body, const efield *spec, int nf, const char
 	}
 	return 0;
 bad:
-	if (prefix) {
-		char f[64];
-		snprintf(f, sizeof f, "%s%s", prefix, e->field);
-		snprintf(e->field, sizeof e->field, "%s", f);
-	}
+	if (prefix)
+		json_err_prefix(e, prefix);
 	return -1;
 }
 
@@ -1008,11 +1005,8 @@ static void post_employer(http_req *req, void *ctx)
 			continue;
 bad_prefixed:
 			{
-				char f[64];
-				if (strncmp(e.field, "contacts[", 9) != 0) {
-					snprintf(f, sizeof f, "%s%s", prefix, e.field);
-					snprintf(e.field, sizeof e.field, "%s", f);
-				}
+				if (strncmp(e.field, "contacts[", 9) != 0)
+					json_err_prefix(&e, prefix);
 			}
 			goto bad;
 		}

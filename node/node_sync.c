@@ -135,7 +135,7 @@ static void work_cycle(uv_work_t *w)
 		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0) {
 			db_close(ns->ns_db);
 			ns->ns_db = NULL;
-			snprintf(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
+			fmt_line(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
 				 ns->ns_db_path);
 			ns->w_rc = SYNC_E_OTHER;
 			return;

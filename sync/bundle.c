@@ -22,7 +22,7 @@
  * bytes, one schema version per frame) the entries continue in FILE.2,
  * FILE.3, ..., to be imported in that order.
  */
-#include "sync/client.h"
+#include "sync/client_int.h"
 #include "sync/frame.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
@@ -37,18 +37,6 @@
 #include <unistd.h>
 
 #define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32)
-
-static void seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || n == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
 
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len)
@@ -131,10 +119,13 @@ static int write_atomic(const char *path, const void *p, size_t len, char *err, 
 	char tmp[4200];
 	int fd;
 
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp) {
+		fmt_line(err, errlen, "path too long: '%s'", path);
+		return -1;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+		fmt_line(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
 		return -1;
 	}
 	/* Changesets hold participant data: owner-only, like node.db. */
@@ -159,7 +150,7 @@ static int write_atomic(const char *path, const void *p, size_t len, char *err, 
 		goto fail;
 	return 0;
 fail:
-	seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+	fmt_line(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
@@ -179,8 +170,8 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof *st);
-	if (sync__state_get(db, "seq_base", &base) < 0) {
-		seterr(err, errlen, "cannot read the sync state of the office database");
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) < 0) {
+		fmt_line(err, errlen, "cannot read the sync state of the office database");
 		return SYNC_E_OTHER;
 	}
 	after = base;
@@ -189,22 +180,22 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 		buf_reset(&out);
 		rc = sync__outbox_frame(db, after, base, &frame, 0, &first, &last, &count);
 		if (rc < 0) {
-			seterr(err, errlen, "cannot read the outbox");
+			fmt_line(err, errlen, "cannot read the outbox");
 			goto out;
 		}
 		if (rc == 1) {
-			seterr(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
+			fmt_line(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
 			goto out;
 		}
 		if (count == 0)
 			break;
 		if (first <= base) {
-			seterr(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
+			fmt_line(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
 			goto out;
 		}
 		if (sync_bundle_encode(&out, id->id_node_id, id->id_secret, frame.data, frame.len) !=
 		    0) {
-			seterr(err, errlen, "cannot build the bundle (out of memory?)");
+			fmt_line(err, errlen, "cannot build the bundle (out of memory?)");
 			goto out;
 		}
 		if (st->bs_files == 0)

@@ -253,8 +253,6 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
  * not fit in out->max; -1 on a database error. */
 int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
 		       int64_t *first, int64_t *last, int64_t *count);
-/* sync_state / node_meta helpers. */
-int sync__state_get(sqlite3 *db, const char *key, int64_t *v);
-int sync__state_set(sqlite3 *db, const char *key, const char *value);
+/* sync_state / node_meta: lib/db.h db_kv_get/db_kv_set. */
 
 #endif
