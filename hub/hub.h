@@ -92,11 +92,13 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
-/* Look a node up: 0 found, 1 unknown, -1 error. */
+/* Look a node up: DB_FOUND, DB_ABSENT (unknown node), -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
-/* Revoke: 0 done, 1 unknown node, -1 error. */
+/* Revoke (audited, one transaction): DB_FOUND (revoked, or revoked
+ * before), DB_ABSENT (unknown node), -1 error. */
 int hub_node_revoke(sqlite3 *db, const char *id, const char *actor);
-/* Remember a nonce: 0 new, 1 already used, -1 error. */
+/* Remember a nonce: 0 new (remembered now), 1 already used (a replay:
+ * refuse the request), -1 error. */
 int hub_nonce_use(sqlite3 *db, const char *node_id, const char *nonce, uint64_t now_ms);
 int hub_nonce_prune(sqlite3 *db, uint64_t now_ms);
 /* Load DIR/admin.token, creating it (mode 0600) on first start. 0 or -1. */

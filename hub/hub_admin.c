@@ -107,7 +107,7 @@ static void node_revoke(http_req *req, void *ctx)
 				 "the hub database could not complete the request");
 		return;
 	}
-	if (rc == 1) {
+	if (rc == DB_ABSENT) {
 		http_reply_error(req, 404, NULL, "no node '%s'", id);
 		return;
 	}

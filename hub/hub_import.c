@@ -77,11 +77,11 @@ static int import_open(sqlite3 *db, const char *file, const unsigned char *data,
 	rc = hub_node_get(db, node_id, n);
 	if (rc < 0)
 		return -1;
-	if (rc == 1 || n->hn_revoked) {
+	if (rc == DB_ABSENT || n->hn_revoked) {
 		fprintf(stderr, "outpost-hub: bundle '%s' comes from %s node '%s'\n",
-			file, rc == 1 ? "an unknown" : "a revoked", node_id);
+			file, rc == DB_ABSENT ? "an unknown" : "a revoked", node_id);
 		log_info("import of '%s' refused: node %s %s", file, node_id,
-			 rc == 1 ? "unknown" : "revoked");
+			 rc == DB_ABSENT ? "unknown" : "revoked");
 		return -1;
 	}
 	if (sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why) != 0) {

@@ -246,7 +246,7 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		ret = 1;
+		ret = DB_ABSENT;
 	} else if (rc == SQLITE_ROW) {
 		snprintf(out->hn_id, sizeof out->hn_id, "%s", sqlite3_column_text(st, 0));
 		snprintf(out->hn_office, sizeof out->hn_office, "%s",
@@ -260,7 +260,7 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 		}
 		out->hn_revoked = sqlite3_column_int(st, 4);
 		out->hn_acked_seq = sqlite3_column_int64(st, 5);
-		ret = 0;
+		ret = DB_FOUND;
 	} else {
 		log_warnx("cannot read node '%s': %s", id, sqlite3_errmsg(db));
 	}
@@ -299,7 +299,7 @@ out:
 		db_exec(db, "ROLLBACK");
 	if (ret == 0)
 		log_info("node %s revoked by %s", id, actor);
-	return ret;
+	return ret == 0 ? DB_FOUND : ret == 1 ? DB_ABSENT : -1;
 }
 
 /* ---- nonces ----------------------------------------------------------------- */

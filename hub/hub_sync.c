@@ -337,7 +337,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 		sreply_error(req, 500, "the hub database could not complete the request");
 		return -1;
 	}
-	if (rc == 1) {
+	if (rc == DB_ABSENT) {
 		refuse(req, 401, node_id, "unknown node");
 		return -1;
 	}

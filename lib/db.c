@@ -500,9 +500,9 @@ int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		if (n)
 			snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
-		ret = 1;
+		ret = DB_FOUND;
 	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		ret = 0;
+		ret = DB_ABSENT;
 	}
 out:
 	sqlite3_finalize(st);
@@ -516,14 +516,14 @@ int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v)
 	int rc = db_kv_get(db, table, key, s, sizeof s);
 	long long x;
 
-	if (rc != 1)
+	if (rc != DB_FOUND)
 		return rc;
 	errno = 0;
 	x = strtoll(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || errno != 0)
-		return 0;
+		return DB_ABSENT;
 	*v = x;
-	return 1;
+	return DB_FOUND;
 }
 
 int db_kv_set(sqlite3 *db, const char *table, const char *key, const char *value)

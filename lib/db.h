@@ -5,6 +5,16 @@
  *
  * Errors: functions return 0 or a negative value and log the SQLite message
  * once, naming the statement's purpose.
+ *
+ * Return convention of the whole tree (lib, model, sync, node, hub):
+ *   - an action returns 0 when done, -1 on error;
+ *   - a lookup that may find nothing returns DB_FOUND (1), DB_ABSENT (0) or
+ *     -1 on error (db_kv_get, hub_node_get, sync_node_snapshot_state,
+ *     http_req_query_get, crm__exists, ...), and a predicate likewise 1 for
+ *     yes, 0 for no;
+ *   - one exception, older than the rule and pinned by the tests: db_text()
+ *     returns 0 when it found a row and 1 when there is none;
+ *   - sync's SYNC_E_* and the routes' route_rc are enums documented with them.
  */
 #ifndef OUTPOST_DB_H
 #define OUTPOST_DB_H
@@ -16,6 +26,8 @@
 #include <cjson/cJSON.h>
 
 #define DB_BUSY_TIMEOUT_MS 5000
+
+enum { DB_ABSENT = 0, DB_FOUND = 1 }; /* lookups; -1 is an error */
 
 /* Open (creating) path with WAL + synchronous=FULL. 0 or -1; *out NULL on failure. */
 int db_open(const char *path, sqlite3 **out);
@@ -59,15 +71,17 @@ int db_set_data(sqlite3 *db, const char *key, void *data, void (*destroy)(void *
 void *db_get_data(sqlite3 *db, const char *key);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
-/* First column of the first row into out (size n); 0, 1 if no row, -1 error. */
+/* First column of the first row into out (size n): 0 when found, 1 when
+ * there is no row (out ""), -1 on error (the exception to the rule above). */
 int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n);
 
 /*
  * Key/value tables (node_meta, sync_state: key TEXT PRIMARY KEY, value
  * TEXT): the one accessor of node and sync.  table is a trusted identifier.
- * db_kv_get: 1 found (out filled; the value truncated to n), 0 absent or
- * NULL (out ""), -1 error.  db_kv_get_i64: the same, 0 also when the value
- * is not a whole number.  db_kv_set: value NULL deletes the key; 0 or -1.
+ * db_kv_get: DB_FOUND (out filled; the value truncated to n), DB_ABSENT (no
+ * key, or NULL: out ""), -1 error.  db_kv_get_i64: the same, DB_ABSENT also
+ * when the value is not a whole number.  db_kv_set: value NULL deletes the
+ * key; 0 or -1.
  */
 int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t n);
 int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v);

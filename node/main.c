@@ -85,17 +85,17 @@ static int node_identity(node *n)
 {
 	char id[UUID_STRLEN];
 
-	if (node_meta_get(n, "node_id", n->nd_node_id, sizeof n->nd_node_id) != 0 ||
+	if (db_kv_get(n->nd_db, "node_meta", "node_id", n->nd_node_id, sizeof n->nd_node_id) != DB_FOUND ||
 	    n->nd_node_id[0] == '\0') {
 		/* Provisional id until enrollment assigns one. */
-		if (uuid7(id) != 0 || node_meta_set(n, "node_id", id) != 0)
+		if (uuid7(id) != 0 || db_kv_set(n->nd_db, "node_meta", "node_id", id) != 0)
 			return -1;
 		snprintf(n->nd_node_id, sizeof n->nd_node_id, "%s", id);
 	}
-	node_meta_get(n, "office_id", n->nd_office_id, sizeof n->nd_office_id);
-	node_meta_get(n, "local_area_id", n->nd_local_area_id, sizeof n->nd_local_area_id);
+	db_kv_get(n->nd_db, "node_meta", "office_id", n->nd_office_id, sizeof n->nd_office_id);
+	db_kv_get(n->nd_db, "node_meta", "local_area_id", n->nd_local_area_id, sizeof n->nd_local_area_id);
 	char off[32] = "0";
-	node_meta_get(n, "clock_offset_ms", off, sizeof off);
+	db_kv_get(n->nd_db, "node_meta", "clock_offset_ms", off, sizeof off);
 	n->nd_clock_offset_ms = strtoll(off, NULL, 10);
 	hlc_set_node(&n->nd_hlc, n->nd_node_id);
 	n->nd_hlc.hlc_offset_ms = n->nd_clock_offset_ms;

@@ -127,7 +127,7 @@ static void get_meta(http_req *req, void *ctx)
 	cJSON_AddNumberToObject(o, "clock_offset_ms", (double)n->nd_clock_offset_ms);
 	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
 	cJSON_AddBoolToObject(o, "clock_checked",
-			      node_meta_get(n, "last_contact_ms", contact, sizeof contact) == 0);
+			      db_kv_get(n->nd_db, "node_meta", "last_contact_ms", contact, sizeof contact) == DB_FOUND);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
 	cJSON_AddStringToObject(o, "user_id", u->id);

@@ -105,8 +105,7 @@ static int work_identity(struct node_sync *ns)
 		ns->ns_client = NULL;
 		return SYNC_E_OTHER;
 	}
-	if (db_text(ns->ns_db, "SELECT value FROM node_meta WHERE key=?", "clock_offset_ms", off,
-		    sizeof off) == 0)
+	if (db_kv_get(ns->ns_db, "node_meta", "clock_offset_ms", off, sizeof off) == DB_FOUND)
 		sync_client_set_offset(ns->ns_client, strtoll(off, NULL, 10));
 	ns->ns_id_stat = sb;
 	ns->w_adopted = 1;

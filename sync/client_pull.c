@@ -131,7 +131,7 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 				rc = SYNC_E_OTHER;
 				goto out;
 			}
-			if (db_kv_get_i64(db, "node_meta", "sync_cursor", &v) == 1) {
+			if (db_kv_get_i64(db, "node_meta", "sync_cursor", &v) == DB_FOUND) {
 				*cursor = v; /* it even finished it */
 				rc = 0;
 				goto out;

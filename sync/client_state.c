@@ -43,7 +43,7 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 	rc = db_kv_get(db, "sync_state", "enrolled_node_id", cur, sizeof cur);
 	if (rc < 0)
 		goto fail;
-	if (rc == 1 && strcmp(cur, id->id_node_id) == 0) {
+	if (rc == DB_FOUND && strcmp(cur, id->id_node_id) == 0) {
 		/* Known identity; only repair node_meta if someone changed it. */
 		const char *keys[] = {"node_id", "office_id", "local_area_id"};
 		const char *vals[] = {id->id_node_id, id->id_office_id, id->id_local_area_id};
@@ -176,27 +176,27 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	add_i64_or_null(o, "oldest_pending_ms", have_oldest, oldest);
 	add_i64_or_null(o, "oldest_pending_age_ms", have_oldest,
 			(int64_t)now > oldest ? (int64_t)now - oldest : 0);
-	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) != 1)
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) != DB_FOUND)
 		base = 0;
 	/* One read per statement: an argument list does not order its reads. */
-	have = db_kv_get_i64(db, "sync_state", "acked_seq", &v) == 1;
+	have = db_kv_get_i64(db, "sync_state", "acked_seq", &v) == DB_FOUND;
 	add_i64_or_null(o, "acked_seq", have, v);
 	cJSON_AddNumberToObject(o, "seq_base", (double)base);
-	have = db_kv_get_i64(db, "sync_state", "head_seq", &v) == 1;
+	have = db_kv_get_i64(db, "sync_state", "head_seq", &v) == DB_FOUND;
 	add_i64_or_null(o, "head_seq", have, v);
-	have = db_kv_get_i64(db, "node_meta", "sync_cursor", &v) == 1;
+	have = db_kv_get_i64(db, "node_meta", "sync_cursor", &v) == DB_FOUND;
 	add_i64_or_null(o, "cursor", have, v);
-	if (db_kv_get(db, "node_meta", "snapshot_table", s, sizeof s) == 1)
+	if (db_kv_get(db, "node_meta", "snapshot_table", s, sizeof s) == DB_FOUND)
 		cJSON_AddStringToObject(o, "snapshot_table", s);
 	else
 		cJSON_AddNullToObject(o, "snapshot_table");
-	have = db_kv_get_i64(db, "node_meta", "last_contact_ms", &v) == 1;
+	have = db_kv_get_i64(db, "node_meta", "last_contact_ms", &v) == DB_FOUND;
 	add_i64_or_null(o, "last_contact_ms", have, v);
 	add_i64_or_null(o, "last_contact_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
-	have = db_kv_get_i64(db, "node_meta", "last_pull_ms", &v) == 1;
+	have = db_kv_get_i64(db, "node_meta", "last_pull_ms", &v) == DB_FOUND;
 	add_i64_or_null(o, "last_pull_ms", have, v);
 	add_i64_or_null(o, "last_pull_age_ms", have, (int64_t)now > v ? (int64_t)now - v : 0);
-	if (db_kv_get_i64(db, "node_meta", "clock_offset_ms", &v) == 1) {
+	if (db_kv_get_i64(db, "node_meta", "clock_offset_ms", &v) == DB_FOUND) {
 		cJSON_AddNumberToObject(o, "clock_offset_ms", (double)v);
 		cJSON_AddBoolToObject(o, "clock_skew_warning", llabs((long long)v) > SYNC_SKEW_WARN_MS);
 	} else {
@@ -214,7 +214,7 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	cJSON_AddItemToObject(o, "quarantined", q);
 	cJSON_AddNumberToObject(o, "quarantined_count",
 				(double)db_int(db, "SELECT count(*) FROM sync_quarantine", 0));
-	if (db_kv_get(db, "sync_state", "last_error", s, sizeof s) == 1)
+	if (db_kv_get(db, "sync_state", "last_error", s, sizeof s) == DB_FOUND)
 		cJSON_AddStringToObject(o, "last_error", s);
 	else
 		cJSON_AddNullToObject(o, "last_error");
