@@ -3,7 +3,10 @@
  * (method + path pattern -> handler, with ":name" captures and "*" prefixes),
  * embedded asset serving with ETags, and the request helpers (headers, query
  * strings, cookies, percent-decoding).  Everything here uses http.h's public
- * API only; http.c knows nothing about routes.
+ * API only, and http.c knows nothing about routes; but http.c does call two
+ * of the request helpers filed here (http_pct_decode for the path,
+ * http_status_text for the status line), so the two files depend on each
+ * other through http.h.
  */
 #include "lib/crypto.h"
 #include "lib/http.h"

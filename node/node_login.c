@@ -163,7 +163,8 @@ static cJSON *error_json(const char *field, const char *reason, const char *msg)
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "error", msg);
-	json_add_str_or_null(o, "field", field);
+	if (field && field[0]) /* the one error shape: no field, no member */
+		cJSON_AddStringToObject(o, "field", field);
 	json_add_str_or_null(o, "reason", reason);
 	return o;
 }
