@@ -128,24 +128,26 @@ int csv_seed_dir(char *out, size_t n)
 	return -1;
 }
 
-void csv_field(buf *b, const char *s, int last)
+int csv_put_field(buf *b, const char *s, int last)
 {
-	buf_putc(b, '"');
+	int rc = buf_putc(b, '"');
+
 	if (s && s[0] && strchr("=+-@\t\r", s[0]))
-		buf_putc(b, '\'');
+		rc |= buf_putc(b, '\'');
 	for (; s && *s; s++) {
 		if (*s == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *s);
+			rc |= buf_putc(b, '"');
+		rc |= buf_putc(b, *s);
 	}
-	buf_putc(b, '"');
-	buf_puts(b, last ? "\r\n" : ",");
+	rc |= buf_putc(b, '"');
+	rc |= buf_puts(b, last ? "\r\n" : ",");
+	return rc ? -1 : 0;
 }
 
-void csv_int(buf *b, long long v, int last)
+int csv_put_int(buf *b, long long v, int last)
 {
 	char t[24];
 
 	snprintf(t, sizeof t, "%lld", v);
-	csv_field(b, t, last);
+	return csv_put_field(b, t, last);
 }

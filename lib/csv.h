@@ -28,14 +28,15 @@ int csv_read_file(const char *path, csv_row_fn fn, void *arg);
 int csv_seed_dir(char *out, size_t n);
 
 /*
- * Append one field to b: always quoted, quotes doubled, and a value that
- * starts like a formula (= + - @ TAB CR) prefixed with ' so a spreadsheet
- * never runs a typed value (CSV injection).  NULL is an empty field.  last
- * ends the record (CRLF), else a comma follows.  A full buffer sets b's
- * sticky error (check buf_failed() before replying): never a short 200.
+ * Append s (NULL: empty) as one quoted RFC 4180 field, then "," or, when
+ * last, CRLF.  A value starting like a formula (= + - @ tab CR) gets a
+ * leading apostrophe, so a spreadsheet never runs a typed value.  0, or -1
+ * when b is full (b's maximum, lib/buf.h); the failure also sticks in b
+ * (buf_failed), so a writer of many fields may check once before replying:
+ * never a short 200.  The one CSV field writer of the tree.
  */
-void csv_field(buf *b, const char *s, int last);
+int csv_put_field(buf *b, const char *s, int last);
 /* The same for an integer. */
-void csv_int(buf *b, long long v, int last);
+int csv_put_int(buf *b, long long v, int last);
 
 #endif

@@ -523,27 +523,27 @@ static void get_compliance(http_req *req, void *ctx)
 		cJSON_AddItemToObject(row, "status", case__status_json(&s));
 		cJSON_AddItemToArray(list, row);
 		if (csv) {
-			csv_field(&b, json_str(p, "id"), 0);
-			csv_field(&b, json_str(p, "last_name"), 0);
-			csv_field(&b, json_str(p, "first_name"), 0);
-			csv_field(&b, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
-			csv_field(&b, json_str(p, "staff_name"), 0);
-			csv_field(&b, s.exited ? "exited" : "active", 0);
-			csv_field(&b, s.last_service, 0);
-			csv_int(&b, s.exited ? 0 : s.ex.days_since, 0);
-			csv_field(&b, s.exited ? s.exit_date : s.ex.exit_date, 0);
-			csv_int(&b, s.exited ? 0 : s.ex.warn_level, 0);
-			csv_field(&b, s.closure_form_due ? "yes" : "no", 0);
-			csv_field(&b, s.last_note, 0);
-			csv_field(&b, s.exited ? "" : s.note_due, 0);
-			csv_field(&b, s.exited ? "" : s.note_overdue ? "overdue" : s.note_due_week ? "due_this_week" : "ok", 0);
-			csv_int(&b, s.fu_quarter, 0);
-			csv_field(&b, s.fu_quarter ? s.fu_end : "", 0);
-			csv_field(&b, s.fu_done ? "yes" : "no", 0);
-			csv_int(&b, s.fu_overdue, 0);
-			csv_int(&b, s.late_activities, 0);
-			csv_int(&b, s.late_notes, 0);
-			csv_int(&b, s.activities_without_note, 1);
+			csv_put_field(&b, json_str(p, "id"), 0);
+			csv_put_field(&b, json_str(p, "last_name"), 0);
+			csv_put_field(&b, json_str(p, "first_name"), 0);
+			csv_put_field(&b, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
+			csv_put_field(&b, json_str(p, "staff_name"), 0);
+			csv_put_field(&b, s.exited ? "exited" : "active", 0);
+			csv_put_field(&b, s.last_service, 0);
+			csv_put_int(&b, s.exited ? 0 : s.ex.days_since, 0);
+			csv_put_field(&b, s.exited ? s.exit_date : s.ex.exit_date, 0);
+			csv_put_int(&b, s.exited ? 0 : s.ex.warn_level, 0);
+			csv_put_field(&b, s.closure_form_due ? "yes" : "no", 0);
+			csv_put_field(&b, s.last_note, 0);
+			csv_put_field(&b, s.exited ? "" : s.note_due, 0);
+			csv_put_field(&b, s.exited ? "" : s.note_overdue ? "overdue" : s.note_due_week ? "due_this_week" : "ok", 0);
+			csv_put_int(&b, s.fu_quarter, 0);
+			csv_put_field(&b, s.fu_quarter ? s.fu_end : "", 0);
+			csv_put_field(&b, s.fu_done ? "yes" : "no", 0);
+			csv_put_int(&b, s.fu_overdue, 0);
+			csv_put_int(&b, s.late_activities, 0);
+			csv_put_int(&b, s.late_notes, 0);
+			csv_put_int(&b, s.activities_without_note, 1);
 		}
 	}
 	cJSON_AddNumberToObject(sum, "participants", np);

@@ -161,7 +161,7 @@ static void report_work_items(http_req *req, void *ctx)
 		bind_wi(st, &f);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			for (int i = 0; i < 12; i++)
-				csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
 		sqlite3_finalize(st);
 		crm__reply_csv(req, &b, rc, "crm-work-items.csv");
 		buf_release(&b);
@@ -257,7 +257,7 @@ static void report_services(http_req *req, void *ctx)
 		bind_svc(st, &f);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			for (int i = 0; i < 12; i++)
-				csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
 		sqlite3_finalize(st);
 		crm__reply_csv(req, &b, rc, "crm-services-provided-employer.csv");
 		buf_release(&b);
@@ -342,7 +342,7 @@ static void report_employers(http_req *req, void *ctx)
 		bind_emp(st, &f);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			for (int i = 0; i < 12; i++)
-				csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
 		sqlite3_finalize(st);
 		crm__reply_csv(req, &b, rc, "crm-employers.csv");
 		buf_release(&b);

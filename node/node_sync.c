@@ -421,6 +421,7 @@ static void get_status(http_req *req, void *ctx)
 	else
 		cJSON_AddNullToObject(o, "last_success_ms");
 	cJSON_AddNumberToObject(o, "now_ms", (double)now);
+	db_health_json(o); /* disk_full, storage_error */
 	http_reply_json(req, 200, o);
 }
 

@@ -28,6 +28,7 @@ static void healthz(http_req *req, void *ctx)
 		cJSON_AddStringToObject(o, "today", today);
 	}
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((clock_ms() - n->nd_started_ms) / 1000));
+	db_health_json(o); /* disk_full, storage_error */
 	http_reply_json(req, 200, o);
 }
 

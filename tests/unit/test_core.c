@@ -283,14 +283,14 @@ static void test_csv_write(void **state)
 	buf b = BUF_INIT(64);
 
 	(void)state;
-	csv_field(&b, "a \"quoted\" one", 0);
-	csv_field(&b, "=HYPERLINK(1)", 0);
-	csv_field(&b, NULL, 0);
-	csv_int(&b, 42, 1);
+	csv_put_field(&b, "a \"quoted\" one", 0);
+	csv_put_field(&b, "=HYPERLINK(1)", 0);
+	csv_put_field(&b, NULL, 0);
+	csv_put_int(&b, 42, 1);
 	assert_string_equal(b.data, "\"a \"\"quoted\"\" one\",\"'=HYPERLINK(1)\",\"\",\"42\"\r\n");
 	assert_false(buf_failed(&b));
 	for (int i = 0; i < 10; i++)
-		csv_field(&b, "0123456789", 0);
+		csv_put_field(&b, "0123456789", 0);
 	assert_true(buf_failed(&b));
 	assert_true(b.len <= 64);
 	assert_int_equal(buf_puts(&b, "x"), -1); /* stays failed, unchanged */
