@@ -62,6 +62,7 @@ int sync_client_new(const char *data_dir, sync_client **out, char *err, size_t e
 	}
 	snprintf(c->sc_data, sizeof c->sc_data, "%s", data_dir);
 	c->sc_connect_timeout_ms = SYNC_CONNECT_TIMEOUT_MS;
+	c->sc_hub_acked = c->sc_acked_before = -1;
 	c->sc_curl = curl_easy_init();
 	if (c->sc_curl == NULL) {
 		sync_client_free(c);
@@ -174,6 +175,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		x->x_head = v;
 	else if (IS("X-Outpost-More"))
 		x->x_more = v != 0;
+	else if (IS("X-Outpost-Acked"))
+		x->x_client->sc_hub_acked = v;
 #undef IS
 	return len;
 }
@@ -412,6 +415,7 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 
 	*status = 0;
 	c->sc_after_table[0] = c->sc_after_id[0] = '\0';
+	c->sc_hub_acked = -1;
 	if (strlen(path_query) > 1500) {
 		CERR(c, "request path too long");
 		return SYNC_E_OTHER;

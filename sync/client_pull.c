@@ -14,6 +14,17 @@
 #define PULL_MAX_SNAPSHOTS 2   /* 410 after a fresh snapshot: give up */
 
 
+/* Before applying what a pull or snapshot reply brought: a hub that holds
+ * fewer of this node's entries than it acknowledged gets them again first
+ * (sync/sent.c).  0, SYNC_E_PENDING (push first) or SYNC_E_OTHER. */
+static int hub_behind(sync_client *c, sqlite3 *db)
+{
+	int rc = sync__hub_behind(db, c->sc_hub_acked, c->sc_acked_before, c->sc_error,
+				  sizeof c->sc_error);
+
+	return rc == 0 ? 0 : rc > 0 ? SYNC_E_PENDING : SYNC_E_OTHER;
+}
+
 /* 0; 1 when a snapshot is under way (take it first); SYNC_E_*. */
 static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next)
 {
@@ -99,7 +110,7 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 			goto out;
 		}
 		rc = sync_client_request(c, "GET", path, NULL, 0, &status, &resp, &next, &head, &more);
-		if (rc != 0)
+		if (rc != 0 || (rc = hub_behind(c, db)) != 0)
 			goto out;
 		if (status == 400 && have && restarts == 0) {
 			log_warnx("snapshot: the hub refused the recorded position; starting afresh");
@@ -208,6 +219,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		CERR(c, pending > 0 ? "local changes pending, push first" : "cannot read the outbox");
 		return pending > 0 ? SYNC_E_PENDING : SYNC_E_OTHER;
 	}
+	if (db_kv_get_i64(db, "sync_state", "acked_seq", &c->sc_acked_before) != DB_FOUND)
+		c->sc_acked_before = -1;
 	if (db_kv_get_i64(db, "node_meta", "sync_cursor", &cursor) < 0) {
 		CERR(c, "cannot read the pull cursor");
 		return SYNC_E_OTHER;
@@ -227,7 +240,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		snprintf(path, sizeof path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d", cursor,
 			 SYNC_MAX_PULL_ROWS);
 		rc = sync_client_request(c, "GET", path, NULL, 0, &status, &resp, &next, &head, &more);
-		if (rc != 0)
+		if (rc != 0 || (rc = hub_behind(c, db)) != 0)
 			break;
 		if (status == 410) {
 			rc = snapshot_again(c, db, st, &cursor, &snapshots,

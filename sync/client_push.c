@@ -86,7 +86,8 @@ static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSO
 
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (db_prepare(db, &st, "DELETE FROM outbox WHERE seq <= ?1") != 0)
+	if (sync__sent_keep(db, local, (int64_t)clock_ms()) != 0 ||
+	    db_prepare(db, &st, "DELETE FROM outbox WHERE seq <= ?1") != 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, local);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -195,14 +196,22 @@ static int push_replayed(push_run *p, const cJSON *o, int64_t first)
 {
 	sync_client *c = p->pr_c;
 	sync_push_stats *st = p->pr_st;
-	int64_t expected = sync__json_i64(o, "expected_seq", 0), wire_acked, local;
+	int64_t expected = sync__json_i64(o, "expected_seq", 0), wire_acked, local, again = 0;
 
 	if (expected - 1 + p->pr_base < first) {
-		CERR(c, "the hub expects entry %" PRId64 " from this node, but the "
-			"outbox starts at %" PRId64 ": those entries are no longer here "
-			"(was the hub restored from a backup?)",
-		     expected, first - p->pr_base);
-		return SYNC_E_OTHER;
+		/* A hub restored from a backup: the sent log has them. */
+		if (sync__sent_resend(p->pr_db, p->pr_base, expected - 1, &again, c->sc_error,
+				      sizeof c->sc_error) != 0 ||
+		    again == 0) {
+			if (again == 0)
+				CERR(c, "the hub expects entry %" PRId64 " from this node, but the "
+					"outbox starts at %" PRId64,
+				     expected, first - p->pr_base);
+			return SYNC_E_OTHER;
+		}
+		st->ps_pending += again;
+		p->pr_after = expected - 1 + p->pr_base;
+		return 0;
 	}
 	wire_acked = expected - 1;
 	if (push_commit(p->pr_db, p->pr_base, wire_acked, NULL, -1) != 0) {
