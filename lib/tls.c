@@ -48,6 +48,19 @@ struct tls_session {
 
 /* ---- configuration ---------------------------------------------------------- */
 
+/* Forward secret (ECDHE) and AEAD (AES-GCM, ChaCha20-Poly1305) only, TLS 1.2:
+ * no static ECDH or RSA key exchange, no CBC, CCM or Camellia.  The RSA
+ * lines serve an operator's own RSA certificate. */
+static const int tls_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0,
+};
+
 static int file_exists(const char *path)
 {
 	struct stat st;
@@ -192,6 +205,7 @@ tls_config *tls_config_new(const char *cert_path, const char *key_path, int gen,
 		goto fail;
 	mbedtls_ssl_conf_min_version(&cfg->tc_conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
+	mbedtls_ssl_conf_ciphersuites(&cfg->tc_conf, tls_suites);
 	mbedtls_ssl_conf_rng(&cfg->tc_conf, mbedtls_ctr_drbg_random, &cfg->tc_drbg);
 	mbedtls_ssl_conf_renegotiation(&cfg->tc_conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 	if (mbedtls_ssl_conf_own_cert(&cfg->tc_conf, &cfg->tc_crt, &cfg->tc_key) != 0)

@@ -4,7 +4,8 @@
  * one session per connection that works on memory, never on a socket, so the
  * libuv transport in http.c feeds it ciphertext and sends what it produces.
  *
- * TLS 1.2 is the minimum.  A tls_config is read-only once made and may serve
+ * TLS 1.2 is the minimum, with ECDHE + AEAD suites only (AES-GCM,
+ * ChaCha20-Poly1305).  A tls_config is read-only once made and may serve
  * any number of sessions on one loop thread.
  */
 #ifndef OUTPOST_TLS_H
