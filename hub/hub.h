@@ -94,6 +94,13 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
+/* hub_edge.c: the HTTP server's pre-body gate (lib/http.h), ctx = the hub:
+ * signed sync requests from a known, unrevoked node with a fresh time, the
+ * bearer token or a console session, or else a body of HUB_ANON_BODY_MAX
+ * bytes at most (401 before any body byte beyond). */
+#define HUB_ANON_BODY_MAX (64 * 1024)
+int hub_edge_gate(http_req *req, void *ctx, const char **why);
+
 /* Look a node up: 0 found, 1 unknown, -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
 /* Revoke: 0 done, 1 unknown node, -1 error. */

@@ -222,6 +222,8 @@ static int serve(hub *h)
 	/* Routes that name their own cap (the push) keep it. */
 	http_server_set_body_limit(h->hb_http, router_body_limit, h->hb_router);
 	http_server_set_tls(h->hb_http, h->hb_tls);
+	/* Who sends a body is known before any of it is read (hub_edge.c). */
+	http_server_set_pre_body(h->hb_http, hub_edge_gate, h);
 	rc = http_server_listen(h->hb_http, conf_str(&h->hb_conf, "listen"));
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&h->hb_conf, "listen"),

@@ -17,6 +17,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import time
 import unittest
 
 import harness
@@ -167,3 +168,222 @@ class TestStrictHttp(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---- floods: memory and connections ---------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def asan_build():
+    """The sanitizer build's allocator keeps freed memory in quarantine and
+    pads every block, so its RSS says little; its limits are looser."""
+    out = subprocess.run(["readelf", "--dyn-syms", "-W", os.path.join(harness.BIN, "outpost-node")],
+                         capture_output=True, text=True).stdout
+    return "__asan_init" in out
+
+
+# Limits for the sanitizer build's daemons: a small quarantine, so their RSS
+# follows what is held rather than what was freed lately.
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:quarantine_size_mb=4:"
+                            "malloc_context_size=5"}
+
+
+class Flood:
+    """n connections that each send head then body_len bytes (in 64 KiB
+    pieces, stopping at the first error), in threads; the first line of
+    every answer is kept.  Bounded: every socket has a timeout."""
+
+    def __init__(self, port, head, body_len, n, tls=False):
+        import threading
+        self.answers = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.one, args=(port, head, body_len, tls))
+                        for _ in range(n)]
+
+    def one(self, port, head, body_len, tls):
+        piece = b"x" * 65536
+        line = b""
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=20)
+            if tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                s = ctx.wrap_socket(s)
+            s.sendall(head)
+            sent = 0
+            try:
+                while sent < body_len:
+                    s.sendall(piece[:min(len(piece), body_len - sent)])
+                    sent += min(len(piece), body_len - sent)
+            except OSError:
+                pass
+            try:
+                line = s.recv(200).split(b"\r\n", 1)[0]
+            except OSError:
+                pass
+            s.close()
+        except OSError as e:
+            line = repr(e).encode()
+        with self.lock:
+            self.answers.append(line)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def alive(self):
+        return any(t.is_alive() for t in self.threads)
+
+    def join(self):
+        for t in self.threads:
+            t.join(120)
+
+
+def timed(fn):
+    t0 = time.time()
+    r = fn()
+    return r, time.time() - t0
+
+
+class TestFloods(unittest.TestCase):
+    """The issue's loads, on loopback: the daemons stay small and keep
+    answering /healthz and a signed-in user."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.asan = asan_build()
+        cls.limit = 160 if cls.asan else 64
+        cls.node = Daemon("node", env=ASAN_ENV).start()
+        harness.login(cls.node)
+        cls.hub = Daemon("hub", env=ASAN_ENV).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def watch(self, daemon, flood, check):
+        """While flood runs: the daemon's peak RSS, and check() run over and
+        over (each answer must come, its slowest time is returned)."""
+        peak, slowest, checks = 0.0, 0.0, 0
+        deadline = time.time() + 120
+        while flood.alive() and time.time() < deadline:
+            peak = max(peak, rss_mb(daemon.proc.pid))
+            _, dt = timed(check)
+            slowest = max(slowest, dt)
+            checks += 1
+            time.sleep(0.05)
+        flood.join()
+        peak = max(peak, rss_mb(daemon.proc.pid))
+        _, dt = timed(check)
+        return peak, max(slowest, dt), checks
+
+    def node_check(self):
+        self.assertEqual(self.node.get("/healthz").status, 200)
+        s = self.node.get("/api/v1/session").json()
+        self.assertTrue(s["signed_in"])
+
+    def test_node_anonymous_uploads(self):
+        head = (b"POST /api/v1/crm/employers/e1/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n"
+                b"Expect: 100-continue\r\n\r\n" % (4 * MB))
+        before = rss_mb(self.node.proc.pid)
+        f = Flood(self.node.port, head, 4 * MB, 64).start()
+        peak, slowest, checks = self.watch(self.node, f, self.node_check)
+        print("\n  node, 64 anonymous 4 MiB uploads: RSS %.0f -> peak %.0f MB, "
+              "slowest check %.2f s over %d" % (before, peak, slowest, checks))
+        self.assertEqual(len(f.answers), 64)
+        for a in f.answers:
+            self.assertTrue(a.startswith(b"HTTP/1.1 401 "), a)  # never 100 Continue
+        self.assertLess(peak, self.limit)
+        self.assertLess(slowest, 10)
+
+    def test_node_signed_in_uploads_share_the_budget(self):
+        cookie = "; ".join("%s=%s" % kv for kv in self.node.cookies.items())
+        head = (b"POST /api/v1/crm/employers/e1/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Cookie: %s\r\nX-CSRF-Token: %s\r\nContent-Type: application/octet-stream\r\n"
+                b"Content-Length: %d\r\n\r\n" % (cookie.encode(), self.node.csrf.encode(),
+                                                 4 * MB - 1024))
+        before = rss_mb(self.node.proc.pid)
+        f = Flood(self.node.port, head, 4 * MB - 1024, 64).start()
+        peak, slowest, checks = self.watch(self.node, f, self.node_check)
+        busy = [a for a in f.answers if a.startswith(b"HTTP/1.1 503 ")]
+        print("\n  node, 64 signed-in 4 MiB uploads: RSS %.0f -> peak %.0f MB, %d refused "
+              "503, slowest check %.2f s" % (before, peak, len(busy), slowest))
+        self.assertEqual(len(f.answers), 64)
+        self.assertGreater(len(busy), 0, f.answers)   # 256 MiB never fits the budget
+        self.assertLess(peak, self.limit)
+        self.assertLess(slowest, 10)
+
+    def test_hub_unsigned_pushes(self):
+        node_id = "0190a000-0000-7000-8000-000000000001"
+        head = (b"POST /api/v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Outpost-Node: %s\r\n"
+                b"X-Outpost-Time: %d\r\nX-Outpost-Nonce: %s\r\nX-Outpost-Signature: %s\r\n"
+                b"Content-Length: %d\r\n\r\n" % (node_id.encode(), int(time.time() * 1000),
+                                                 b"0" * 32, b"0" * 64, 8 * MB))
+        before = rss_mb(self.hub.proc.pid)
+        f = Flood(self.hub.port, head, 8 * MB, 32, tls=True).start()
+        check = lambda: self.assertEqual(self.hub.get("/healthz").status, 200)
+        peak, slowest, checks = self.watch(self.hub, f, check)
+        print("\n  hub, 32 unsigned 8 MiB pushes: RSS %.0f -> peak %.0f MB, slowest "
+              "check %.2f s" % (before, peak, slowest))
+        self.assertEqual(len(f.answers), 32)
+        for a in f.answers:
+            self.assertTrue(a.startswith(b"HTTP/1.1 401 "), a)
+        self.assertLess(peak, self.limit)
+        self.assertLess(slowest, 10)
+        self.assertIn("before its body: unknown node", self.hub.read_log())
+
+    def idle_flood(self, daemon, check):
+        socks = []
+        before = rss_mb(daemon.proc.pid)
+        try:
+            for _ in range(1030):
+                socks.append(socket.create_connection(("127.0.0.1", daemon.port), timeout=10))
+            time.sleep(0.5)
+            peak = rss_mb(daemon.proc.pid)
+            _, dt = timed(check)
+            _, dt2 = timed(check)
+            # most of the idle connections were closed to make room
+            closed = 0
+            for s in socks[:200]:
+                try:
+                    s.setblocking(False)
+                    if s.recv(1) == b"":
+                        closed += 1
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed += 1
+        finally:
+            for s in socks:
+                s.close()
+        return before, peak, max(dt, dt2), closed
+
+    def test_node_idle_connections(self):
+        before, peak, dt, closed = self.idle_flood(self.node, self.node_check)
+        print("\n  node, 1030 idle connections: RSS %.0f -> %.0f MB, check %.2f s, "
+              "%d of the first 200 closed" % (before, peak, dt, closed))
+        self.assertEqual(closed, 200)
+        self.assertLess(peak, self.limit)
+        self.assertLess(dt, 10)
+
+    def test_hub_idle_connections(self):
+        check = lambda: self.assertEqual(self.hub.get("/healthz").status, 200)
+        before, peak, dt, closed = self.idle_flood(self.hub, check)
+        print("\n  hub, 1030 idle connections: RSS %.0f -> %.0f MB, check %.2f s, "
+              "%d of the first 200 closed" % (before, peak, dt, closed))
+        self.assertEqual(closed, 200)
+        self.assertLess(peak, self.limit)
+        self.assertLess(dt, 10)

@@ -1,0 +1,119 @@
+/*
+ * node_edge.c - the office node's gate before any request body is read
+ * (lib/http.h, http_server_set_pre_body): the Host allow-list against DNS
+ * rebinding, and who may send a body of what size.  See node_edge.h.
+ */
+#include "node/node_edge.h"
+#include "node/node_auth.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The host part of a Host header value (no port, no IPv6 brackets) into
+ * out.  -1 when it does not fit or is malformed. */
+static int host_name(const char *v, char *out, size_t n)
+{
+	const char *end;
+	size_t len;
+
+	if (v[0] == '[') {
+		end = strchr(v, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return -1;
+		v++;
+	} else {
+		end = strchr(v, ':');
+		if (end == NULL)
+			end = v + strlen(v);
+	}
+	len = (size_t)(end - v);
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(out, v, len);
+	out[len] = '\0';
+	while (len > 0 && out[len - 1] == '.') /* "example." is "example" */
+		out[--len] = '\0';
+	return len > 0 ? 0 : -1;
+}
+
+/* name is one of the comma- or space-separated names of list. */
+static int in_list(const char *list, const char *name)
+{
+	size_t nl = strlen(name);
+
+	while (list && *list) {
+		size_t l;
+		list += strspn(list, ", \t");
+		l = strcspn(list, ", \t");
+		if (l == nl && l > 0 && strncasecmp(list, name, l) == 0)
+			return 1;
+		list += l;
+	}
+	return 0;
+}
+
+int node_edge_host_ok(node *n, const char *host)
+{
+	char name[256], listen[256];
+	const char *colon;
+
+	if (host == NULL || host_name(host, name, sizeof name) != 0)
+		return 0;
+	if (strcasecmp(name, "localhost") == 0 || strncmp(name, "127.", 4) == 0 ||
+	    strcmp(name, "::1") == 0)
+		return 1;
+	if (in_list(conf_str(&n->nd_conf, "hosts"), name))
+		return 1;
+	/* the address the node listens on, when it names one */
+	snprintf(listen, sizeof listen, "%s", conf_str(&n->nd_conf, "listen"));
+	colon = strrchr(listen, ':');
+	if (colon)
+		listen[colon - listen] = '\0';
+	if (listen[0] == '[') {
+		size_t l = strlen(listen);
+		if (l >= 2 && listen[l - 1] == ']') {
+			memmove(listen, listen + 1, l - 2);
+			listen[l - 2] = '\0';
+		}
+	}
+	if (strcmp(listen, "0.0.0.0") != 0 && strcmp(listen, "::") != 0 &&
+	    strcasecmp(listen, name) == 0)
+		return 1;
+	return 0;
+}
+
+static int has_body(const http_req *req)
+{
+	const char *cl = http_req_header(req, "content-length");
+
+	if (http_req_header(req, "transfer-encoding") != NULL)
+		return 1;
+	return cl != NULL && strtoull(cl, NULL, 10) > 0;
+}
+
+int node_edge_gate(http_req *req, void *ctx, const char **why)
+{
+	node *n = ctx;
+	const char *cl;
+
+	if (!node_edge_host_ok(n, http_req_header(req, "host"))) {
+		log_info("refused %s %s from %s: Host not served here", req->method_str,
+			 req->path, req->peer);
+		*why = "this office node does not answer to that host name";
+		return http_req_header(req, "host") ? 421 : 400;
+	}
+	if (!has_body(req) || node_auth_session_live(n, req))
+		return 0;
+	/* No session: a small body or none (sign-in, the visitor kiosk). */
+	cl = http_req_header(req, "content-length");
+	if (cl != NULL && strtoull(cl, NULL, 10) > NODE_ANON_BODY_MAX) {
+		*why = "please sign in";
+		return 401;
+	}
+	if (req->body.max > NODE_ANON_BODY_MAX)
+		req->body.max = NODE_ANON_BODY_MAX;
+	return 0;
+}
