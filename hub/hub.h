@@ -83,8 +83,15 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
  */
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 			const char *created_by, char code[20], int64_t *expires_at);
-/* Canonical form of a typed code (upper case, no separators) into out.  0 or -1. */
+/* Canonical form of a typed code (upper case, no separators) into out: its
+ * 16 random characters, with or without the key check that follows them.
+ * 0 or -1. */
 int hub_enroll_code_norm(const char *in, char out[17]);
+/* The code as shown to people: code (from hub_enroll_code_new), then the
+ * check of the hub's key named by pin (sync_enroll_check), in groups of four:
+ * "XXXX-XXXX-XXXX-XXXX-CCCC-CCCC-CCCC".  0 or -1. */
+#define HUB_ENROLL_CODE_SHOWN 40
+int hub_enroll_code_show(const char code[20], const char *pin, char out[HUB_ENROLL_CODE_SHOWN]);
 
 typedef struct hub_node {
 	char hn_id[64];

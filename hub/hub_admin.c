@@ -138,7 +138,7 @@ static void enroll_code_create(http_req *req, void *ctx)
 	cJSON *body, *o;
 	json_err je;
 	const char *office = NULL;
-	char code[20];
+	char code[20], shown[HUB_ENROLL_CODE_SHOWN];
 	int64_t expires;
 	int rc;
 
@@ -167,11 +167,17 @@ static void enroll_code_create(http_req *req, void *ctx)
 		cJSON_Delete(body);
 		return;
 	}
+	if (hub_enroll_code_show(code, h->hb_pin, shown) != 0) {
+		http_reply_error(req, 500, NULL, "the hub could not create an enrollment code");
+		cJSON_Delete(body);
+		return;
+	}
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "code", code);
+	cJSON_AddStringToObject(o, "code", shown); /* with the check of the hub's key */
 	cJSON_AddStringToObject(o, "office_id", office);
 	cJSON_AddNumberToObject(o, "expires_at", (double)expires);
 	memset(code, 0, sizeof code);
+	memset(shown, 0, sizeof shown);
 	cJSON_Delete(body);
 	http_reply_json(req, 201, o);
 }

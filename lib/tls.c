@@ -229,15 +229,14 @@ void tls_config_free(tls_config *cfg)
 	free(cfg);
 }
 
-int tls_config_pin(const tls_config *cfg, char *out, size_t n)
+static int pk_pin(const mbedtls_pk_context *pk, char *out, size_t n)
 {
 	unsigned char der[1024], h[32], b64[64];
 	size_t blen = 0;
 	int len;
 
 	/* writes at the end of der; casting away const: the call only reads */
-	len = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&cfg->tc_crt.pk, der,
-					  sizeof der);
+	len = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)pk, der, sizeof der);
 	if (len <= 0)
 		return -1;
 	if (mbedtls_sha256_ret(der + sizeof der - len, (size_t)len, h, 0) != 0)
@@ -247,6 +246,23 @@ int tls_config_pin(const tls_config *cfg, char *out, size_t n)
 	if ((size_t)snprintf(out, n, "sha256//%.*s", (int)blen, b64) >= n)
 		return -1;
 	return 0;
+}
+
+int tls_config_pin(const tls_config *cfg, char *out, size_t n)
+{
+	return pk_pin(&cfg->tc_crt.pk, out, n);
+}
+
+int tls_cert_pin(const void *cert, size_t len, char *out, size_t n)
+{
+	mbedtls_x509_crt crt;
+	int rc = -1;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse(&crt, cert, len) == 0)
+		rc = pk_pin(&crt.pk, out, n);
+	mbedtls_x509_crt_free(&crt);
+	return rc;
 }
 
 /* ---- sessions ---------------------------------------------------------------- */

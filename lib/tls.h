@@ -30,6 +30,10 @@ void tls_config_free(tls_config *cfg);
  * CURLOPT_PINNEDPUBLICKEY takes it) into out.  0, or -1 when it does not fit. */
 int tls_config_pin(const tls_config *cfg, char *out, size_t n);
 
+/* The same pin for a PEM (or DER) certificate of len bytes (PEM: len
+ * counts its terminating NUL, as mbedtls_x509_crt_parse wants).  0 or -1. */
+int tls_cert_pin(const void *cert, size_t len, char *out, size_t n);
+
 /* A server session, or NULL (out of memory). */
 tls_session *tls_session_new(tls_config *cfg);
 void tls_session_free(tls_session *s);

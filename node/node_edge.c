@@ -5,8 +5,10 @@
  */
 #include "node/node_edge.h"
 #include "node/node_auth.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +61,12 @@ int node_edge_host_ok(node *n, const char *host)
 {
 	char name[256], listen[256];
 	const char *colon;
+	struct in_addr v4;
 
 	if (host == NULL || host_name(host, name, sizeof name) != 0)
 		return 0;
-	if (strcasecmp(name, "localhost") == 0 || strncmp(name, "127.", 4) == 0 ||
-	    strcmp(name, "::1") == 0)
+	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "::1") == 0 ||
+	    (inet_pton(AF_INET, name, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127))
 		return 1;
 	if (in_list(conf_str(&n->nd_conf, "hosts"), name))
 		return 1;
@@ -115,5 +118,49 @@ int node_edge_gate(http_req *req, void *ctx, const char **why)
 	}
 	if (req->body.max > NODE_ANON_BODY_MAX)
 		req->body.max = NODE_ANON_BODY_MAX;
+	return 0;
+}
+
+/*
+ * Visitor lookups without a session, per client address: a bucket of
+ * NODE_LOOKUP_BURST tokens refilled at NODE_LOOKUP_PER_MIN a minute.  A
+ * bounded table; when full, the entry seen longest ago gives way (so a flood
+ * of addresses only forgets buckets, it never blocks anyone for long).
+ */
+#define LOOKUP_SLOTS 256
+static struct lookup_slot {
+	char ls_peer[64];
+	double ls_tokens;
+	uint64_t ls_ms;
+} lookup_slots[LOOKUP_SLOTS];
+
+uint64_t node_edge_lookup_wait(const char *peer)
+{
+	uint64_t now = clock_ms();
+	struct lookup_slot *s = NULL, *oldest = &lookup_slots[0];
+	double per_ms = NODE_LOOKUP_PER_MIN / 60000.0;
+
+	for (int i = 0; i < LOOKUP_SLOTS; i++) {
+		struct lookup_slot *x = &lookup_slots[i];
+		if (x->ls_peer[0] && strcmp(x->ls_peer, peer) == 0) {
+			s = x;
+			break;
+		}
+		if (x->ls_ms < oldest->ls_ms)
+			oldest = x;
+	}
+	if (s == NULL) {
+		s = oldest;
+		snprintf(s->ls_peer, sizeof s->ls_peer, "%s", peer);
+		s->ls_tokens = NODE_LOOKUP_BURST;
+		s->ls_ms = now;
+	}
+	s->ls_tokens += (double)(now - s->ls_ms) * per_ms;
+	if (s->ls_tokens > NODE_LOOKUP_BURST)
+		s->ls_tokens = NODE_LOOKUP_BURST;
+	s->ls_ms = now;
+	if (s->ls_tokens < 1.0)
+		return (uint64_t)((1.0 - s->ls_tokens) / per_ms) + 1;
+	s->ls_tokens -= 1.0;
 	return 0;
 }

@@ -26,5 +26,8 @@
 int node_edge_gate(http_req *req, void *ctx, const char **why);
 /* 1 when the node answers to the Host header value host (NULL: no). */
 int node_edge_host_ok(node *n, const char *host);
+/* One visitor lookup without a session from address peer: 0 when it may go
+ * on (a token is taken), else the milliseconds until it may. */
+uint64_t node_edge_lookup_wait(const char *peer);
 
 #endif

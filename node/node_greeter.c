@@ -7,6 +7,7 @@
  */
 #include "node/node.h"
 #include "node/node_auth.h"
+#include "node/node_edge.h"
 #include "model/capture.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
@@ -702,6 +703,15 @@ static void get_csv(http_req *req, void *ctx)
 
 /* ---- returning visitors ------------------------------------------------------- */
 
+/* s is one character (one UTF-8 sequence) and no LIKE wildcard. */
+static int one_letter(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t want = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+
+	return want && strlen(s) == want && !strchr("%_\\ ", s[0]);
+}
+
 static void get_visitors(http_req *req, void *ctx)
 {
 	node *n = ctx;
@@ -716,21 +726,34 @@ static void get_visitors(http_req *req, void *ctx)
 	}
 	if (u == NULL || !(u->privs & PRIV_GREETER_DESK)) {
 		/* The public kiosk finds a returning visitor only by a whole phone
-		 * number (7 digits or more), and learns only the name. */
-		if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q)) {
+		 * number (7 digits or more) and the first letter of the name, a
+		 * few times a minute per address, and learns only the name. */
+		char initial[8];
+		uint64_t wait;
+		if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q) ||
+		    http_req_query(req, "initial", initial, sizeof initial) == NULL ||
+		    !one_letter(initial)) {
 			http_reply_json(req, 200, cJSON_CreateArray());
+			return;
+		}
+		if ((wait = node_edge_lookup_wait(req->peer)) != 0) {
+			char ra[32];
+			snprintf(ra, sizeof ra, "%llu", (unsigned long long)(wait + 999) / 1000);
+			http_add_header(req, "Retry-After", ra);
+			http_reply_error(req, 429, NULL, "too many lookups; try again in a minute");
 			return;
 		}
 		if (db_prepare(n->nd_db, &st,
 			       "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
 			       " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
-			       "   IN (?2, '1' || ?2)"
+			       "   IN (?2, '1' || ?2) AND lower(visitor_name) LIKE lower(?3) || '%'"
 			       " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2") != 0) {
 			node_reply_db_error(req);
 			return;
 		}
 		sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, initial, -1, SQLITE_STATIC);
 		arr = db_rows_json(st);
 		sqlite3_finalize(st);
 		if (arr == NULL)

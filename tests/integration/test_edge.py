@@ -13,6 +13,7 @@ daemons on loopback:
     are 400, and the node goes on serving.
 """
 import os
+import re
 import socket
 import ssl
 import struct
@@ -387,3 +388,242 @@ class TestFloods(unittest.TestCase):
         self.assertEqual(closed, 200)
         self.assertLess(peak, self.limit)
         self.assertLess(dt, 10)
+
+
+# ---- Host allow-list, the visitor lookup, sessions ------------------------------------
+
+def raw_status(daemon, data):
+    out = daemon.raw(data)
+    return int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else out[:80]
+
+
+class TestNodeHosts(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node", args=["--hosts", "office-pc.example, 10.0.0.5"]).start()
+        harness.login(cls.node)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def test_host_allow_list(self):
+        ok = ("127.0.0.1", "127.0.0.1:%d" % self.node.port, "localhost:8080", "[::1]:80",
+              "office-pc.example", "OFFICE-PC.example.:443", "10.0.0.5:8080")
+        for h in ok:
+            self.assertEqual(self.node.get("/healthz", headers={"Host": h}).status, 200, h)
+        # a page on a rebound name, with the staff member's cookie even
+        for h in ("evil.example", "office-pc.example.evil.example", "10.0.0.6",
+                  "office-pc", "127.0.0.1.nip.io"):
+            r = self.node.get("/api/v1/session", headers={"Host": h})
+            self.assertEqual(r.status, 421, h)
+            self.assertNotIn(b"csrf", r.body)
+            r = self.node.post("/api/v1/checkins", {"visitor_name": "X"}, headers={"Host": h})
+            self.assertEqual(r.status, 421, h)
+        self.assertEqual(raw_status(self.node, b"GET /healthz HTTP/1.1\r\n\r\n"), 400)
+        self.assertEqual(self.node.get("/api/v1/session").json()["signed_in"], True)
+
+    def test_visitor_lookup(self):
+        anon = harness.client(self.node)
+        rid = anon.get("/api/v1/greeter/reasons").json()[0]["id"]
+        r = anon.post("/api/v1/checkins", {"visitor_name": "Rosa Lookup", "phone": "(916) 555-0177",
+                                           "reason_ids": [rid]})
+        self.assertEqual(r.status, 201, r)
+        q = "/api/v1/visitors?q=9165550177"
+        answers = [anon.get(q + "&initial=r") for _ in range(10)]
+        self.assertEqual([a.status for a in answers], [200] * 10)
+        self.assertEqual([v["visitor_name"] for v in answers[0].json()], ["Rosa Lookup"])
+        self.assertEqual(set(answers[0].json()[0].keys()), {"visitor_name", "phone"})
+        r = anon.get(q + "&initial=r")
+        self.assertEqual(r.status, 429)
+        self.assertTrue(int(r.header("Retry-After")) >= 1)
+        # without the initial, a partial number or a wildcard: nothing, and no token spent
+        other = harness.client(self.node, source="127.0.0.2")
+        for bad in (q, q + "&initial=", q + "&initial=%25", q + "&initial=ro",
+                    "/api/v1/visitors?q=916555&initial=r", q + "&initial=x"):
+            self.assertEqual(other.get(bad).json(), [], bad)
+        self.assertEqual([v["visitor_name"] for v in other.get(q + "&initial=R").json()],
+                         ["Rosa Lookup"])
+        # staff at the desk are not throttled
+        for _ in range(12):
+            self.assertEqual(self.node.get("/api/v1/visitors?q=Rosa").status, 200)
+
+
+class TestSessionIdle(unittest.TestCase):
+    IDLE = 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node", args=["--session-idle", str(cls.IDLE)]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def session(self, background):
+        h = {"X-Outpost-Background": "1"} if background else {}
+        return self.node.get("/api/v1/session", headers=h).json()
+
+    def test_background_polls_do_not_extend(self):
+        harness.login(self.node)
+        s = self.session(False)
+        self.assertTrue(s["signed_in"])
+        self.assertLessEqual(s["idle_remaining_s"], self.IDLE)
+        self.assertGreaterEqual(s["idle_remaining_s"], self.IDLE - 2)
+        # a person at the page: polls in the foreground keep it alive past IDLE
+        t0 = time.time()
+        while time.time() - t0 < self.IDLE + 2:
+            self.assertTrue(self.session(False)["signed_in"])
+            time.sleep(0.3)
+        # background polls only: the remaining time falls and the session ends
+        seen = []
+        deadline = time.time() + self.IDLE + 20
+        while time.time() < deadline:
+            s = self.session(True)
+            if not s["signed_in"]:
+                break
+            seen.append(s["idle_remaining_s"])
+            time.sleep(0.3)
+        self.assertFalse(s["signed_in"], seen)
+        self.assertLess(min(seen), self.IDLE - 1, seen)
+        self.assertEqual(self.node.get("/api/v1/crm/employers").status, 401)
+
+
+# ---- verified enrollment ---------------------------------------------------------------
+
+class InterceptingProxy:
+    """A TLS proxy with its own certificate (another hub's) in front of the
+    real hub: it relays both ways and keeps every plaintext byte it saw."""
+
+    def __init__(self, cert, key, hub_port):
+        import threading
+        self.seen = bytearray()
+        self.lock = threading.Lock()
+        self.hub_port = hub_port
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        import threading
+        while not self.stopping:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def pump(self, a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                with self.lock:
+                    self.seen += d
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def serve(self, c):
+        import threading
+        c.settimeout(20)
+        try:
+            tc = self.ctx.wrap_socket(c, server_side=True)
+            cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            cctx.check_hostname = False
+            cctx.verify_mode = ssl.CERT_NONE
+            up = cctx.wrap_socket(socket.create_connection(("127.0.0.1", self.hub_port),
+                                                           timeout=20))
+        except OSError:
+            c.close()
+            return
+        threading.Thread(target=self.pump, args=(up, tc), daemon=True).start()
+        self.pump(tc, up)
+
+    def close(self):
+        self.stopping = True
+        self.ls.close()
+
+
+class TestVerifiedEnrollment(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        # a second hub only to make the interceptor's key and certificate
+        cls.other = Daemon("hub").start()
+        cls.other.stop()
+        cls.proxy = InterceptingProxy(os.path.join(cls.other.data, "hub.crt"),
+                                      os.path.join(cls.other.data, "hub.key"), cls.hub.port)
+        cls.pin = re.search(r"sha256//[A-Za-z0-9+/]{43}=", cls.hub.read_log()).group(0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.close()
+        cls.hub.cleanup()
+        cls.other.cleanup()
+
+    def code(self):
+        p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code",
+                              "--office", "demo-office", "--data", self.hub.data], name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        code = p.stdout.decode().strip()
+        harness.plant_secret(code)
+        harness.plant_secret(code.replace("-", "")[:16])
+        return code
+
+    def enroll(self, port, code, *extra):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="outpost-enroll-")
+        p = harness.run_tool(["enroll", "--hub", "https://127.0.0.1:%d" % port, "--code", code,
+                              "--data", d] + list(extra))
+        return p, d
+
+    def test_interceptor_refused_nothing_leaked(self):
+        code = self.code()
+        bare = code.replace("-", "")
+        for extra in ([], ["--pin", self.pin]):
+            p, d = self.enroll(self.proxy.port, code, *extra)
+            self.assertEqual(p.returncode, 5, (extra, p.stdout, p.stderr))   # EXIT_TOOL_PIN
+            self.assertIn(b"nothing was sent", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "sync.json")))
+        with self.proxy.lock:
+            seen = bytes(self.proxy.seen)
+        self.assertIn(b"GET /healthz", seen)          # the probe went through it
+        self.assertNotIn(b"/api/v1/sync/enroll", seen)
+        for secret in (code.encode(), bare.encode(), bare[:16].encode(), b"node_secret"):
+            self.assertNotIn(secret, seen)
+        # the code was never spent: the real hub takes it
+        p, d = self.enroll(self.hub.port, code)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(self.pin.encode(), p.stdout)
+        with open(os.path.join(d, "sync.json")) as f:
+            self.assertIn(self.pin, f.read())
+
+    def test_codes_and_pins(self):
+        code = self.code()
+        groups = code.split("-")
+        self.assertEqual(len(groups), 7)
+        # a wrong check (another hub's code, a typo) is refused before sending
+        wrong = "-".join(groups[:4] + ["AAAA", "AAAA", "AAAA"])
+        p, _ = self.enroll(self.hub.port, wrong)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        # the random part alone needs --pin, and then the right one
+        short = "-".join(groups[:4])
+        p, _ = self.enroll(self.hub.port, short)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        other_pin = "sha256//" + "A" * 43 + "="
+        p, _ = self.enroll(self.hub.port, short, "--pin", other_pin)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        p, d = self.enroll(self.hub.port, short, "--pin", self.pin)
+        self.assertEqual(p.returncode, 0, p.stderr)
