@@ -63,6 +63,10 @@ const node_user *node_auth_user(node *n, http_req *req);
  * returns -1; the handler must then return without replying.
  */
 int node_auth_require(node *n, http_req *req, unsigned privs);
+/* The same check without replying: 0, or the status (401, 403) with its
+ * message and field (NULL when none) for the caller to send. */
+int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
+		    const char **msg);
 /* 1 when req's cookie names a live session (nothing reloaded or extended):
  * the check before a request's body is read (node_edge.c). */
 int node_auth_session_live(node *n, http_req *req);

@@ -4,6 +4,7 @@
  * rebinding, and who may send a body of what size.  See node_edge.h.
  */
 #include "node/node_edge.h"
+#include "node/node_api.h"
 #include "node/node_auth.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -100,7 +101,8 @@ static int has_body(const http_req *req)
 int node_edge_gate(http_req *req, void *ctx, const char **why)
 {
 	node *n = ctx;
-	const char *cl;
+	const char *cl, *field = NULL;
+	int st;
 
 	if (!node_edge_host_ok(n, http_req_header(req, "host"))) {
 		log_info("refused %s %s from %s: Host not served here", req->method_str,
@@ -108,6 +110,9 @@ int node_edge_gate(http_req *req, void *ctx, const char **why)
 		*why = "this office node does not answer to that host name";
 		return http_req_header(req, "host") ? 421 : 400;
 	}
+	/* A declared route's privilege, from the headers (lib/route.h). */
+	if (n->nd_api != NULL && (st = node_api_head_check(n, req, &field, why)) != 0)
+		return st;
 	if (!has_body(req) || node_auth_session_live(n, req))
 		return 0;
 	/* No session: a small body or none (sign-in, the visitor kiosk). */

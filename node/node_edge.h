@@ -5,9 +5,10 @@
  * node_edge_gate is the HTTP server's pre-body gate (lib/http.h): a Host
  * the node does not answer to gets 421 (400 without Host), so a web page on
  * a rebound DNS name cannot reach the node from a browser on the LAN; a
- * request with a body and no live session may send NODE_ANON_BODY_MAX bytes
- * at most (401 at once beyond, before any body byte or 100 Continue), so
- * uploads wait for a sign-in.
+ * declared route (node_api.h) refuses a caller without its privilege from
+ * the headers (route_head_check); and a request with a body and no live
+ * session may send NODE_ANON_BODY_MAX bytes at most (401 at once beyond,
+ * before any body byte or 100 Continue), so uploads wait for a sign-in.
  *
  * The node answers to: localhost, 127.x.y.z, ::1, the address named in its
  * `listen` setting, and the names of its `hosts` setting.
