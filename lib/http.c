@@ -1185,7 +1185,13 @@ static int tls_flush(http_conn *c, int final)
 
 static void tls_input(http_conn *c, const char *p, size_t n)
 {
-	int rc = tls_session_input(c->c_tls, p, n, tls_plain, c);
+	int rc;
+
+	if (c->c_state == C_LINGER) {
+		conn_input(c, p, n); /* only counted: nothing to decrypt */
+		return;
+	}
+	rc = tls_session_input(c->c_tls, p, n, tls_plain, c);
 
 	if (c->c_state == C_CLOSING)
 		return;
