@@ -59,6 +59,7 @@ typedef struct hub {
 	char hb_admin_token[65]; /* hex */
 	uint64_t hb_started_ms;
 	uv_timer_t hb_prune;
+	uv_timer_t hb_wal_idle; /* truncates the WAL once writes stop */
 	uv_signal_t hb_sigint, hb_sigterm;
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
@@ -156,6 +157,11 @@ void hub_admin_sync_status(hub *h, http_req *req);
 
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
 int hub_console_routes(hub *h, router *r);
+
+/* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
+int hub_setup_routes(hub *h, router *r);
+/* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
+int hub_reports_routes(hub *h, router *r);
 
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */

@@ -4,6 +4,8 @@
  * their replies and field errors with.
  */
 #include "lib/route.h"
+#include "lib/csv.h"
+#include "lib/db.h"
 #include "lib/log.h"
 
 #include <stdarg.h>
@@ -345,19 +347,7 @@ void route_put(route_call *a, const char *s)
 
 void route_csv_field(route_call *a, const char *s, int last)
 {
-	int rc = 0;
-
-	rc |= buf_putc(&a->rc_out, '"');
-	if (s && s[0] && strchr("=+-@\t\r", s[0]))
-		rc |= buf_putc(&a->rc_out, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			rc |= buf_putc(&a->rc_out, '"');
-		rc |= buf_putc(&a->rc_out, *s);
-	}
-	rc |= buf_putc(&a->rc_out, '"');
-	rc |= buf_puts(&a->rc_out, last ? "\r\n" : ",");
-	if (rc)
+	if (csv_put_field(&a->rc_out, s, last) != 0)
 		a->rc_out_err = 1;
 }
 
@@ -406,10 +396,13 @@ static void reply_failure(route_call *a, route_rc rc)
 	} else {
 		log_warnx("%s %s: %s", a->rc_req->method_str, a->rc_route->rd_path,
 			  ops->ro_errmsg ? ops->ro_errmsg(a) : "failed");
-		if (ops->ro_dberr)
+		if (ops->ro_dberr) {
 			ops->ro_dberr(a);
-		else
-			http_reply_error(a->rc_req, 500, NULL, "database error");
+		} else {
+			/* One mapping for every daemon (lib/dbguard.c): a full disk is 507. */
+			int err = db_take_error();
+			http_reply_error(a->rc_req, db_http_status(err), NULL, "%s", db_error_text(err));
+		}
 	}
 }
 
