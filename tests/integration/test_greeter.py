@@ -181,7 +181,7 @@ class GreeterTest(unittest.TestCase):
         cookie = "; ".join("%s=%s" % kv for kv in self.node.cookies.items())
         s = socket.create_connection(("127.0.0.1", self.node.port), timeout=20)
         try:
-            s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: t\r\nCookie: %s\r\n"
+            s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
                        "Accept: text/event-stream\r\n\r\n" % cookie).encode())
             got = b""
             while b"event: hello" not in got:

@@ -1245,14 +1245,18 @@ static void test_body_budget(void **state)
 	http_conn *a, *b;
 	char *out;
 	int rc;
+	size_t base = 0;
 
+	/* the server thread frees the last test's request just after its answer */
+	for (int i = 0; i < 500 && http_body_inflight() != 0; i++)
+		usleep(10000);
 	assert_int_equal(http_body_inflight(), 0);
-	http_set_body_budget(1000);
+	http_set_body_budget(base + 1000);
 	a = http__conn_new_mem(srv);
 	out = mem_exchange(a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\nxx", &rc);
 	assert_int_equal(rc, 0);
 	free(out);
-	assert_int_equal(http_body_inflight(), 900);
+	assert_int_equal(http_body_inflight(), base + 900);
 	b = http__conn_new_mem(srv);
 	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n", &rc);
 	assert_int_equal(rc, -1);
@@ -1275,16 +1279,16 @@ static void test_body_budget(void **state)
 	assert_non_null(strstr(out, "HTTP/1.1 503 "));
 	free(out);
 	http__conn_free(b);
-	assert_int_equal(http_body_inflight(), 900);
+	assert_int_equal(http_body_inflight(), base + 900);
 	http__conn_free(a);
-	assert_int_equal(http_body_inflight(), 0);
+	assert_int_equal(http_body_inflight(), base);
 	b = http__conn_new_mem(srv);
 	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n", &rc);
 	assert_int_equal(rc, 0);
 	assert_null(strstr(out, "HTTP/1.1 503 "));
 	free(out);
 	http__conn_free(b);
-	assert_int_equal(http_body_inflight(), 0);
+	assert_int_equal(http_body_inflight(), base);
 	http_set_body_budget(HTTP_DEFAULT_BODY_BUDGET);
 	mem_server_free(&loop, srv);
 }
