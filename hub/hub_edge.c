@@ -9,6 +9,7 @@
  */
 #include "hub/hub.h"
 #include "hub/acct.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "sync/sync.h"
 
@@ -57,7 +58,7 @@ static int signed_head_ok(hub *h, http_req *req, const char **why)
 		*why = "the hub database could not complete the request";
 		return 503;
 	}
-	if (rc == 1)
+	if (rc == DB_ABSENT)
 		return 401;
 	*why = "node revoked";
 	return n.hn_revoked ? 401 : 0;
@@ -83,7 +84,7 @@ int hub_edge_gate(http_req *req, void *ctx, const char **why)
 	if (a && strncasecmp(a, "Bearer ", 7) == 0) {
 		a += 7;
 		a += strspn(a, " ");
-		if (strlen(a) == 64 && hub_ct_cmp(a, h->hb_admin_token, 64) == 0)
+		if (strlen(a) == 64 && crypto_ct_cmp(a, h->hb_admin_token, 64) == 0)
 			return 0;
 	}
 	if (acct_session_live(h, req))
