@@ -141,9 +141,11 @@ int hub_sync_routes(hub *h, router *r);
 /* GET /api/v1/sync/status without node headers: the hub-wide view (admin
  * token required); hub_sync.c routes it here. */
 void hub_admin_sync_status(hub *h, http_req *req);
+/* That view as JSON (caller frees), or NULL when out of memory. */
+cJSON *hub_sync_status_json(hub *h);
 
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
-int hub_console_routes(hub *h, router *r);
+/* (declared routes: hub_api.h) */
 
 /* ---- hub_backup.c: backup, restore, the change-log gap a restore leaves --- */
 /* `outpost-hub backup --out FILE` / `restore FILE [--force]`: exit status. */

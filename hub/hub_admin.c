@@ -157,14 +157,13 @@ static route_rc audit_list(route_call *a)
 					     NULL));
 }
 
-void hub_admin_sync_status(hub *h, http_req *req)
+cJSON *hub_sync_status_json(hub *h)
 {
 	sqlite3 *db = h->hb_db;
-	cJSON *o;
+	cJSON *o = cJSON_CreateObject();
 
-	if (admin_auth(h, req) != 0)
-		return;
-	o = cJSON_CreateObject();
+	if (o == NULL)
+		return NULL;
 	cJSON_AddStringToObject(o, "role", "hub");
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(db));
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
@@ -200,7 +199,19 @@ void hub_admin_sync_status(hub *h, http_req *req)
 	    (double)db_int(db, "SELECT count(*) FROM change_log", -1));
 	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
 	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
-	http_reply_json(req, 200, o);
+	return o;
+}
+
+void hub_admin_sync_status(hub *h, http_req *req)
+{
+	cJSON *o;
+
+	if (admin_auth(h, req) != 0)
+		return;
+	if ((o = hub_sync_status_json(h)) == NULL)
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+	else
+		http_reply_json(req, 200, o);
 }
 
 static const route_def admin_defs[] = {
