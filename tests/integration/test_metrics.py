@@ -215,8 +215,10 @@ class MetricsTest(unittest.TestCase):
         st, body = from_outside(hub.port, True, {"Authorization": "Bearer " + token})
         self.assertEqual(st, 200)
         strict_parse(body.decode())
-        st, body = from_outside(node.port, False)
+        # (Named as the node knows itself, past its host-name check.)
+        st, body = from_outside(node.port, False, {"Host": "127.0.0.1:%d" % node.port})
         self.assertEqual(st, 403, body)
+        self.assertIn(b"loopback", body)
 
 
 if __name__ == "__main__":
