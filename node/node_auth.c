@@ -113,7 +113,7 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 	unsigned char tok[NODE_AUTH_TOKEN_LEN], csrf[NODE_AUTH_TOKEN_LEN];
 	char hex[2 * NODE_AUTH_TOKEN_LEN + 1];
 	node_session *s = NULL, *oldest = NULL;
-	uint64_t now = clock_ms();
+	uint64_t now = clock_mono_ms(); /* sessions: a clock set back or on changes nothing */
 
 	for (size_t i = 0; i < a->na_nsess; i++) {
 		node_session *x = &a->na_sess[i];
@@ -178,7 +178,7 @@ static node_session *lookup(node *n, http_req *req)
 	}
 	crypto_wipe(tok, sizeof tok);
 	crypto_wipe(hex, sizeof hex);
-	if (found && expired(a, found, clock_ms())) {
+	if (found && expired(a, found, clock_mono_ms())) {
 		session_drop(found);
 		return NULL;
 	}
@@ -202,7 +202,7 @@ node_session *auth__session(node *n, http_req *req)
 	}
 	if (rc < 0)
 		return NULL; /* database trouble: refuse, keep the session */
-	s->ss_seen_ms = clock_ms();
+	s->ss_seen_ms = clock_mono_ms();
 	return s;
 }
 
@@ -271,7 +271,7 @@ int node_auth_require(node *n, http_req *req, unsigned privs)
 void node_auth_sweep(node *n)
 {
 	struct node_auth *a = auth_of(n);
-	uint64_t now = clock_ms();
+	uint64_t now = clock_mono_ms();
 	node_user u;
 
 	if (a == NULL)

@@ -224,8 +224,10 @@ static cJSON *session_json(node *n, const node_session *s)
 		{
 			struct node_auth *a = n->nd_auth;
 			cJSON_AddNumberToObject(o, "idle_timeout_s", (double)(a->na_idle_ms / 1000));
+			/* Sessions run on the monotonic clock: the wall-clock instant. */
 			cJSON_AddNumberToObject(o, "expires_at_ms",
-						(double)(s->ss_created_ms + a->na_abs_ms));
+						(double)(clock_ms() + s->ss_created_ms + a->na_abs_ms -
+							 clock_mono_ms()));
 		}
 	}
 	login_state_get(n, &ls);

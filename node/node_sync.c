@@ -64,6 +64,7 @@ struct node_sync {
 	int w_adopted;
 	int w_have_time;
 	int64_t w_offset;
+	char w_seen_hlc[HLC_STRLEN]; /* the newest stamp pulled so far (node_meta) */
 	int64_t w_pushed;
 	int w_pulled;
 	char w_err[512];
@@ -171,6 +172,9 @@ static void work_cycle(uv_work_t *w)
 	ns->w_pulled = rc == 0 ? pl.pl_pages + pl.pl_snapshot : 0;
 	ns->w_have_time = c->sc_have_time;
 	ns->w_offset = c->sc_offset_ms;
+	if (db_text(ns->ns_db, "SELECT value FROM node_meta WHERE key='seen_hlc'", NULL,
+		    ns->w_seen_hlc, sizeof ns->w_seen_hlc) != 0)
+		ns->w_seen_hlc[0] = '\0';
 	sync_client_record(c, ns->ns_db, rc == 0 || rc == SYNC_E_PENDING ? NULL : ns->w_err);
 }
 
@@ -256,6 +260,10 @@ static void after_cycle(uv_work_t *w, int status)
 		n->nd_clock_offset_ms = ns->w_offset;
 		n->nd_hlc.hlc_offset_ms = ns->w_offset;
 	}
+	/* Every stamp pulled: the next local edit comes after them all (an
+	 * office whose clock runs ahead must not win over edits that follow). */
+	if (ns->w_seen_hlc[0])
+		hlc_observe(&n->nd_hlc, ns->w_seen_hlc);
 	if (rc == 0 || rc == SYNC_E_PENDING) {
 		if (ns->ns_failures > 0)
 			log_info("sync with the hub works again after %d failed attempt%s",
