@@ -38,8 +38,6 @@
 /* The push route's body cap, whatever max_body says: a batch of one large
  * entry (sync.h SYNC_MAX_PUSH_FRAME), with room for deflate's worst case. */
 #define HUB_MAX_PUSH_BODY (SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 64 + 64 * 1024)
-#define HUB_MAX_IMPORT (512 * 1024 * 1024)   /* bundle file cap */
-#define HUB_BUNDLE_MAGIC "OPX1"
 #define HUB_LIST_LIMIT 1000 /* rows in one admin list */
 
 typedef struct tls_config tls_config;
@@ -95,17 +93,17 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
-/* Look a node up: 0 found, 1 unknown, -1 error. */
+/* Look a node up: DB_FOUND, DB_ABSENT (unknown node), -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
-/* Revoke: 0 done, 1 unknown node, -1 error. */
+/* Revoke (audited, one transaction): DB_FOUND (revoked, or revoked
+ * before), DB_ABSENT (unknown node), -1 error. */
 int hub_node_revoke(sqlite3 *db, const char *id, const char *actor);
-/* Remember a nonce: 0 new, 1 already used, -1 error. */
+/* Remember a nonce: 0 new (remembered now), 1 already used (a replay:
+ * refuse the request), -1 error. */
 int hub_nonce_use(sqlite3 *db, const char *node_id, const char *nonce, uint64_t now_ms);
 int hub_nonce_prune(sqlite3 *db, uint64_t now_ms);
 /* Load DIR/admin.token, creating it (mode 0600) on first start. 0 or -1. */
 int hub_admin_token_load(const char *dir, char out[65]);
-/* Timing-safe comparison of n bytes. 0 when equal. */
-int hub_ct_cmp(const void *a, const void *b, size_t n);
 /* Highest change-log seq (0 when the log is empty). */
 int64_t hub_head_seq(sqlite3 *db);
 
@@ -144,8 +142,32 @@ void hub_admin_sync_status(hub *h, http_req *req);
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
 int hub_console_routes(hub *h, router *r);
 
+/* ---- hub_backup.c: backup, restore, the change-log gap a restore leaves --- */
+/* `outpost-hub backup --out FILE` / `restore FILE [--force]`: exit status. */
+int hub_backup(const char *dir, const char *out_path);
+int hub_restore(const char *dir, const char *file, int force);
+/* Exclusive lock on DIR/hub.lock for the life of the process: the fd, -2
+ * when another process (a serving hub, a restore) holds it, -1 error. */
+int hub_serve_lock(const char *dir);
+/* 1 when a pull cursor lies in a gap a restore left (the node pulled
+ * entries this hub lost: it must take a snapshot), else 0. */
+int hub_log_in_gap(sqlite3 *db, int64_t cursor);
 /* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
 int hub_setup_routes(hub *h, router *r);
+/* ---- hub_codes.c: versioned code lists (issue 14) ------------------------ */
+/* Hub-only tables, the "seed" versions, and versions now due.  0 or -1. */
+int hub_codes_start(sqlite3 *db, hlc *clk);
+/* Apply the versions whose effective date has come (the minute timer). */
+int hub_codes_apply_due(sqlite3 *db, hlc *clk);
+/* The hub's row validator: acct_validate_row(), then no new row with a code
+ * retired on or before the day it was entered.  See sync_set_validator(). */
+int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
+			   char *reason, size_t n);
+int hub_codes_routes(hub *h, router *r);
+/* Who assigns a privilege group by the loaded list: 1 MIS Administrator, 2
+ * SPOC, 0 retired or not listed, -1 no list loaded (the compiled one decides). */
+int hub_codes_group_assigner(const char *group);
+
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 int hub_reports_routes(hub *h, router *r);
 

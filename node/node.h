@@ -53,14 +53,14 @@ typedef struct node {
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
+	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
 	struct route_table *nd_api; /* the declared routes (node_api.c) */
 } node;
 
 extern const asset assets_node[];
 
 /* node_state.c */
-int node_meta_get(node *n, const char *key, char *out, size_t len);
-int node_meta_set(node *n, const char *key, const char *value);
+/* node_meta: lib/db.h db_kv_get(n->nd_db, "node_meta", ...), db_kv_set. */
 int node_migrate(node *n);
 /* 1 when the node was never enrolled with a hub (it seeds its own demo lists). */
 int node_standalone(node *n);
@@ -94,6 +94,17 @@ void node_reply_db_error(http_req *req);
 
 /* node_seed.c */
 int node_seed_demo(node *n);
+
+/*
+ * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
+ * desk.  node_live_notify() marks this office's check-ins as changed by the
+ * write being built; node_live_committed() (node_commit.c, after the batch's
+ * COMMIT) tells every listener once.  Stop ends every stream.  The route
+ * is declared in live_route_list (node_api.h).
+ */
+void node_live_notify(node *n);
+void node_live_committed(node *n, int ok);
+void node_live_stop(node *n);
 
 /* node_crm.c */
 int crm_routes(node *n, router *r);

@@ -18,8 +18,10 @@
  * fields, read in the after-work callback.
  */
 #include "node/node.h"
+#include "node/node_api.h"
 #include "node/node_auth.h"
 #include "sync/client.h"
+#include "lib/crypto.h"
 #include "lib/clock.h"
 #include "lib/fault.h"
 #include "lib/log.h"
@@ -105,8 +107,7 @@ static int work_identity(struct node_sync *ns)
 		ns->ns_client = NULL;
 		return SYNC_E_OTHER;
 	}
-	if (db_text(ns->ns_db, "SELECT value FROM node_meta WHERE key=?", "clock_offset_ms", off,
-		    sizeof off) == 0)
+	if (db_kv_get(ns->ns_db, "node_meta", "clock_offset_ms", off, sizeof off) == DB_FOUND)
 		sync_client_set_offset(ns->ns_client, strtoll(off, NULL, 10));
 	ns->ns_id_stat = sb;
 	ns->w_adopted = 1;
@@ -135,7 +136,7 @@ static void work_cycle(uv_work_t *w)
 		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0) {
 			db_close(ns->ns_db);
 			ns->ns_db = NULL;
-			snprintf(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
+			fmt_line(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
 				 ns->ns_db_path);
 			ns->w_rc = SYNC_E_OTHER;
 			return;
@@ -225,7 +226,7 @@ static uint64_t backoff(const struct node_sync *ns, int failures)
 	if (d > max)
 		d = max;
 	/* +-25 % so that offices cut off together do not return together. */
-	uuid_random(&r, sizeof r);
+	crypto_random(&r, sizeof r);
 	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
 	return d > NODE_SYNC_BACKOFF_MAX_MS ? NODE_SYNC_BACKOFF_MAX_MS : d;
 }
@@ -459,6 +460,26 @@ static void get_conflicts(http_req *req, void *ctx)
 	}
 	http_reply_json(req, 200, rows);
 }
+
+/* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even
+ * while failures back off).  202; the status's "syncing" follows. */
+static route_rc post_sync_now(route_call *a)
+{
+	node *n = API_NODE(a);
+	struct node_sync *ns = n->nd_sync;
+
+	if (ns == NULL || !ns->ns_enrolled || ns->ns_stopping)
+		return route_fail(a, 409, NULL, "this office is not connected to a hub");
+	if (!ns->ns_busy && !ns->ns_off)
+		schedule(ns, 0);
+	return route_ok(a, 202, cJSON_CreateObject());
+}
+
+static const route_def sync_defs[] = {
+	{HTTP_M_POST, "/api/v1/sync/now", post_sync_now, 0, 0, NULL, 0},
+};
+
+const route_list sync_route_list = ROUTE_LIST(sync_defs);
 
 int node_sync_connected(node *n, uint64_t within_ms)
 {

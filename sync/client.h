@@ -44,9 +44,6 @@
 #define SYNC_REQUEST_TIMEOUT_MS (120 * 1000)   /* one small request, whole */
 #define SYNC_TRANSFER_TIMEOUT_MS (600 * 1000)  /* a push batch, pull page, snapshot */
 #define SYNC_STALL_TIMEOUT_S 30                /* no byte for this long: give up */
-#define SYNC_MAX_REPLY (64 * 1024 * 1024)      /* pull or snapshot page, JSON replies */
-#define SYNC_BUNDLE_MAX (512 * 1024 * 1024)    /* one bundle file (hub import cap) */
-#define SYNC_BUNDLE_MAGIC "OPX1"
 #define SYNC_SKEW_WARN_MS (2 * 60 * 1000)      /* clock_skew_warning beyond this */
 
 enum {
@@ -137,6 +134,8 @@ typedef struct sync_client {
 	char sc_after_table[64];
 	char sc_after_id[3 * SYNC_SNAPSHOT_ID_MAX + 1];
 	uint64_t sc_progress_base;   /* snapshot: bytes of the pages before this one */
+	int64_t sc_hub_acked;        /* the last reply's X-Outpost-Acked, or -1 */
+	int64_t sc_acked_before;     /* pull: the local acked_seq at its start, or -1 */
 } sync_client;
 
 /* Call once per process before any thread uses the client (curl_global_init). */
@@ -244,18 +243,9 @@ typedef struct sync_bundle_stats {
  */
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 		       sync_bundle_stats *st, char *err, size_t errlen);
-/* Build one bundle in out from a finished frame. 0 or -1. */
-int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
-		       const void *frame, size_t len);
-/* Check a bundle's header and MAC with secret; frame points into p.  0, or -1
- * with *err set (malformed or bad signature).  node_id gets the sender. */
-int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
-		       const char **err);
+/* The codec itself (sync_bundle_encode/decode) is in sync.h: the hub reads bundles. */
 
 /* ---- library internals (auth.c, client.c, bundle.c) ---------------------------- */
-int sync__hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
-		      unsigned char out[32]);
 /* Build a frame of pending outbox entries after local seq `after` (wire seqs
  * = local - base), bounded by SYNC_FRAME_MAX_ENTRIES, all of one schema
  * version: entries are added while the frame stays within `target` bytes
@@ -265,8 +255,27 @@ int sync__hmac_sha256(const unsigned char *key, size_t keylen, const void *data,
  * not fit in out->max; -1 on a database error. */
 int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
 		       int64_t *first, int64_t *last, int64_t *count);
-/* sync_state / node_meta helpers. */
-int sync__state_get(sqlite3 *db, const char *key, int64_t *v);
-int sync__state_set(sqlite3 *db, const char *key, const char *value);
+/* sync_state / node_meta: lib/db.h db_kv_get/db_kv_set. */
+
+/* ---- sent.c: acknowledged entries kept to send again to a restored hub ---- */
+#define SYNC_RESEND_DAYS 14 /* default of sync_state 'resend_days' */
+/* Create outbox_sent (idempotent).  0 or -1. */
+int sync__sent_migrate(sqlite3 *db);
+/* Inside the caller's transaction: copy outbox entries seq <= upto (local)
+ * into the sent log, acked at now (ms), and drop those older than
+ * resend_days.  0 or -1. */
+int sync__sent_keep(sqlite3 *db, int64_t upto, int64_t now);
+/* In its own transaction: the hub holds wire seqs <= hub_acked only; put the
+ * sent entries after it back into the outbox and lower acked_seq.  *count
+ * gets how many.  0 (count 0 when nothing was missing), or -1 with err
+ * (the sent log does not reach back that far, or a database error). */
+int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *count, char *err,
+		      size_t errlen);
+/* After a pull or snapshot reply: hub_acked is its X-Outpost-Acked (-1
+ * absent), acked_before the node's local acked seq read before the request.
+ * 0 the hub is not behind; 1 it is and the entries are back in the outbox
+ * (err says so: push first); -1 error (err). */
+int sync__hub_behind(sqlite3 *db, int64_t hub_acked, int64_t acked_before, char *err,
+		     size_t errlen);
 
 #endif
