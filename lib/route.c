@@ -163,6 +163,12 @@ int route_err_json(route_call *a, const json_err *e)
 	return -1;
 }
 
+route_rc route_bad_json(route_call *a, const json_err *e)
+{
+	route_err_json(a, e);
+	return ROUTE_BAD;
+}
+
 void route_reply_errors(http_req *req, int status, const json_err *errs, int n)
 {
 	static const char fallback[] = "{\"error\":\"out of memory\"}";

@@ -205,8 +205,10 @@ int route_err(route_call *a, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 route_rc route_bad(route_call *a, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Collect a json_err filled by a json_get_* validator; returns -1. */
+/* Collect a json_err filled by a json_get_* validator; returns -1.
+ * route_bad_json() returns ROUTE_BAD. */
 int route_err_json(route_call *a, const json_err *e);
+route_rc route_bad_json(route_call *a, const json_err *e);
 /* Body validators that collect their error: 0 or -1 (see json.h). */
 int route_str(route_call *a, const char *name, int flags, size_t minlen, size_t maxlen,
 	      const char **out, char *tmp, size_t tmplen);

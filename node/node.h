@@ -96,7 +96,8 @@ int node_seed_demo(node *n);
 int crm_routes(node *n, router *r);
 
 /* node_case.c: participants, activities, case notes, compliance */
-int case_routes(node *n, router *r);
+/* Seeds a stand-alone node's case lists; the routes are in node_api.c. */
+int case_setup(node *n);
 
 /* node_web.c */
 int web_routes(node *n, router *r);

@@ -10,6 +10,9 @@
 
 const route_list *const node_route_lists[] = {
 	&greeter_route_list,
+	&case_route_list,
+	&case_work_route_list,
+	&case_compliance_route_list,
 	NULL,
 };
 

@@ -36,6 +36,7 @@ struct capture *node_api_capture(route_call *a);
 extern const route_list *const node_route_lists[];
 /* The modules' lists (one per file). */
 extern const route_list greeter_route_list;
+extern const route_list case_route_list, case_work_route_list, case_compliance_route_list;
 
 /* Register the node's routes with r (table kept in n).  0 or -1. */
 int node_api_routes(node *n, router *r);
