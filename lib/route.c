@@ -328,6 +328,19 @@ route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text,
 	return text ? ROUTE_OK : ROUTE_DBERR;
 }
 
+route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void *data, size_t len)
+{
+	char *text = malloc(len + 1);
+
+	if (text == NULL)
+		return ROUTE_DBERR;
+	if (len)
+		memcpy(text, data, len);
+	text[len] = '\0';
+	snprintf(a->rc_ctype_buf, sizeof a->rc_ctype_buf, "%s", ctype);
+	return route_ok_text(a, status, a->rc_ctype_buf, text, len);
+}
+
 buf *route_csv(route_call *a, const char *file, size_t max)
 {
 	char disp[160];
@@ -486,7 +499,7 @@ void route_dispatch(http_req *req, void *ctx)
 	a.rc_table = b->rb_table;
 	if (ops->ro_auth(&a) != 0)
 		goto out; /* 401/403 sent */
-	if (d->rd_flags & ROUTE_BODY) {
+	if ((d->rd_flags & ROUTE_BODY) && !((d->rd_flags & ROUTE_BODY_OPT) && req->body.len == 0)) {
 		if ((a.rc_body = http_req_json(req, 1)) == NULL)
 			goto out; /* 400 sent */
 		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0) {

@@ -58,6 +58,7 @@ enum {
 	ROUTE_DEFER = 1u << 5,    /* the function may take the request (ROUTE_TAKEN) */
 	ROUTE_RAW = 1u << 6,      /* a non-JSON body (uploads): the function reads req->body */
 	ROUTE_ASSET = 1u << 7,    /* pages and static files: the function serves them */
+	ROUTE_BODY_OPT = 1u << 8, /* with ROUTE_BODY: an empty body is allowed (rc_body NULL) */
 };
 
 /* What a domain function returns. */
@@ -123,6 +124,7 @@ struct route_call {
 	const char *rc_ctype;       /* content type of rc_text / rc_out; NULL = JSON */
 	buf rc_out;                 /* or a reply built in place (route_csv); rc_out_err sticks */
 	int rc_out_err;
+	char rc_ctype_buf[128];     /* route_ok_copy's content type */
 	void *rc_txn;               /* the daemon's transaction state (ro_begin) */
 	const char *rc_audit_action; /* ROUTE_AUDITED: what the function did ... */
 	cJSON *rc_audit;            /* ... and its details (owned); see ro_audit */
@@ -187,6 +189,9 @@ int route_head_check(const route_table *t, http_req *req, const char **field, co
 route_rc route_ok(route_call *a, int status, cJSON *reply);
 /* Reply bytes (takes the malloc'd text; NULL = ROUTE_DBERR); ctype NULL = JSON. */
 route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text, size_t len);
+/* Reply a copy of len bytes of data with a copy of ctype (e.g. a stored
+ * file); ROUTE_DBERR when out of memory. */
+route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void *data, size_t len);
 /* Start a CSV reply (200, text/csv, "attachment; filename=file") built in
  * a->rc_out, at most max bytes: append with route_put/route_csv_field, whose
  * failures stick (a full buffer is a 500, not a truncated 200).  Returns the

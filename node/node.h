@@ -92,8 +92,9 @@ void node_reply_db_error(http_req *req);
 /* node_seed.c */
 int node_seed_demo(node *n);
 
-/* node_crm.c */
-int crm_routes(node *n, router *r);
+/* node_crm*.c: seeds a stand-alone node's CRM lists; the routes are in
+ * node_api.c. */
+int crm_setup(node *n);
 
 /* node_case.c: participants, activities, case notes, compliance */
 /* Seeds a stand-alone node's case lists; the routes are in node_api.c. */

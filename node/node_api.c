@@ -13,6 +13,14 @@ const route_list *const node_route_lists[] = {
 	&case_route_list,
 	&case_work_route_list,
 	&case_compliance_route_list,
+	&crm_route_list,
+	&crm_employers_route_list,
+	&crm_review_route_list,
+	&crm_contacts_route_list,
+	&crm_services_route_list,
+	&crm_work_route_list,
+	&crm_reports_route_list,
+	&crm_attach_route_list,
 	NULL,
 };
 

@@ -37,6 +37,9 @@ extern const route_list *const node_route_lists[];
 /* The modules' lists (one per file). */
 extern const route_list greeter_route_list;
 extern const route_list case_route_list, case_work_route_list, case_compliance_route_list;
+extern const route_list crm_route_list, crm_work_route_list, crm_services_route_list;
+extern const route_list crm_reports_route_list, crm_attach_route_list;
+extern const route_list crm_employers_route_list, crm_review_route_list, crm_contacts_route_list;
 
 /* Register the node's routes with r (table kept in n).  0 or -1. */
 int node_api_routes(node *n, router *r);
