@@ -59,6 +59,8 @@ enum {
 	ROUTE_RAW = 1u << 6,      /* a non-JSON body (uploads): the function reads req->body */
 	ROUTE_ASSET = 1u << 7,    /* pages and static files: the function serves them */
 	ROUTE_BODY_OPT = 1u << 8, /* with ROUTE_BODY: an empty body is allowed (rc_body NULL) */
+	ROUTE_SESSION = 1u << 9,  /* any live session, also one the daemon otherwise holds
+	                           * back (a temporary password still to change) */
 };
 
 /* What a domain function returns. */

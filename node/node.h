@@ -100,14 +100,11 @@ int crm_setup(node *n);
 /* Seeds a stand-alone node's case lists; the routes are in node_api.c. */
 int case_setup(node *n);
 
-/* node_web.c */
-int web_routes(node *n, router *r);
-
-/* node_sync.c: the background sync cycle and GET /api/v1/sync/status */
+/* node_sync.c: the background sync cycle; its routes GET /api/v1/sync/status
+ * and /conflicts are in node_api.c's table */
 int node_sync_start(node *n);
 void node_sync_stop(node *n);
 void node_sync_nudge(node *n); /* optional: sync soon after a local write */
-int node_sync_routes(node *n, router *r);
 /* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
 int node_sync_connected(node *n, uint64_t within_ms);
 

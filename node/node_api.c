@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 const route_list *const node_route_lists[] = {
+	&login_route_list,
 	&greeter_route_list,
 	&case_route_list,
 	&case_work_route_list,
@@ -21,6 +22,8 @@ const route_list *const node_route_lists[] = {
 	&crm_work_route_list,
 	&crm_reports_route_list,
 	&crm_attach_route_list,
+	&sync_route_list,
+	&web_route_list, /* last: its catch-all takes what no other route does */
 	NULL,
 };
 
@@ -36,6 +39,15 @@ static int api_auth(route_call *a)
 
 	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
 		return 0;
+	if (a->rc_route->rd_flags & ROUTE_SESSION) {
+		const char *field, *msg;
+		int status = node_auth_check_session(n, a->rc_req, &field, &msg);
+		if (status != 0) {
+			http_reply_error(a->rc_req, status, field, "%s", msg);
+			return -1;
+		}
+		return 0; /* node_auth_user() holds back such a session: the function finds it */
+	}
 	if (node_auth_require(n, a->rc_req, a->rc_route->rd_privs) != 0)
 		return -1;
 	u = node_auth_user(n, a->rc_req);
@@ -47,6 +59,8 @@ static int api_auth(route_call *a)
 static int api_head(void *ctx, const route_def *d, http_req *req, const char **field,
 		    const char **msg)
 {
+	if (d->rd_flags & ROUTE_SESSION)
+		return node_auth_check_session(ctx, req, field, msg);
 	return node_auth_check(ctx, req, d->rd_privs, field, msg);
 }
 
