@@ -4,6 +4,7 @@
  * their replies and field errors with.
  */
 #include "lib/route.h"
+#include "lib/csv.h"
 #include "lib/log.h"
 
 #include <stdarg.h>
@@ -368,19 +369,7 @@ void route_put(route_call *a, const char *s)
 
 void route_csv_field(route_call *a, const char *s, int last)
 {
-	int rc = 0;
-
-	rc |= buf_putc(&a->rc_out, '"');
-	if (s && s[0] && strchr("=+-@\t\r", s[0]))
-		rc |= buf_putc(&a->rc_out, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			rc |= buf_putc(&a->rc_out, '"');
-		rc |= buf_putc(&a->rc_out, *s);
-	}
-	rc |= buf_putc(&a->rc_out, '"');
-	rc |= buf_puts(&a->rc_out, last ? "\r\n" : ",");
-	if (rc)
+	if (csv_put_field(&a->rc_out, s, last) != 0)
 		a->rc_out_err = 1;
 }
 

@@ -154,15 +154,36 @@ static route_rc get_meta(route_call *a)
 	return route_ok(a, 200, o);
 }
 
+/* The pseudo-SSN with this office's Local Area identifier (local_areas.
+ * pseudo_ssn_prefix, set at the hub).  ROUTE_OK, or the 400/409 failure. */
+static route_rc la_pseudo_ssn(route_call *a, const char *birth, char out[12])
+{
+	node *n = API_NODE(a);
+	char prefix[8] = "";
+
+	if (json_valid_date(birth) != 0)
+		return route_fail(a, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+	if (db_text(n->nd_db, "SELECT pseudo_ssn_prefix FROM local_areas WHERE id=?",
+		    n->nd_local_area_id, prefix, sizeof prefix) != 0 ||
+	    case_pseudo_ssn_la(prefix, birth, out) != 0)
+		return route_fail(a, 409, "pseudo_ssn",
+				  "this Local Area has no pseudo-SSN identifier yet: the hub's operations "
+				  "staff set it on the Local Area, then this office syncs");
+	return ROUTE_OK;
+}
+
 /* GET /api/v1/case/pseudo-ssn?birth_date=YYYY-MM-DD */
 static route_rc get_pseudo_ssn(route_call *a)
 {
 	http_req *req = a->rc_req;
 	char bd[32], p[12];
 	cJSON *o;
+	route_rc rc;
 
-	if (!http_req_query(req, "birth_date", bd, sizeof bd) || case_pseudo_ssn(bd, p) != 0)
+	if (!http_req_query(req, "birth_date", bd, sizeof bd))
 		return route_fail(a, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+	if ((rc = la_pseudo_ssn(a, bd, p)) != ROUTE_OK)
+		return rc;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "pseudo_ssn", p);
 	return route_ok(a, 200, o);
@@ -310,7 +331,8 @@ static route_rc post_participant(route_call *a)
 	}
 	if (pseudo) {
 		char p[12];
-		case_pseudo_ssn(f.birth, p);
+		if ((rr = la_pseudo_ssn(a, f.birth, p)) != ROUTE_OK)
+			goto done;
 		case_ssn_digits(p, digits);
 	}
 	now = node_now_ms(n);
