@@ -302,7 +302,8 @@ static route_rc post_participant(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *out;
+	const cJSON *body = a->rc_body;
+	cJSON *out;
 	json_err e = {{0}, {0}};
 	pfields f;
 	const char *ssn = NULL, *kind = "none";
@@ -313,7 +314,6 @@ static route_rc post_participant(route_call *a)
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	body = a->rc_body;
 	case__today(n, today);
 	if (read_pfields(n, body, 1, today, &f, &e) ||
 	    json_get_str(body, "ssn", JSON_NULLABLE, 0, 16, &ssn, NULL, 0, &e) ||
@@ -572,7 +572,7 @@ static route_rc patch_participant(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *closure = NULL;
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	pfields f;
 	char today[11], sql[512], ts[HLC_STRLEN];
@@ -582,7 +582,6 @@ static route_rc patch_participant(route_call *a)
 	int k, bi = 1;
 	sqlite3_stmt *st = NULL;
 
-	body = a->rc_body;
 	if (participant_exists(n, id) != 1) {
 		rr = route_fail(a, 404, "id", "no such participant");
 		goto done;
@@ -941,12 +940,12 @@ static route_rc post_visit_link(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *cid = NULL;
-	cJSON *body = NULL, *o;
+	const cJSON *body = a->rc_body;
+	cJSON *o;
 	json_err e = {{0}, {0}};
 	char ts[HLC_STRLEN], cur[64];
 	sqlite3_stmt *st = NULL;
 
-	body = a->rc_body;
 	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
 		goto bad;
 	if (participant_exists(n, id) != 1) {

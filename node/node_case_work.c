@@ -300,7 +300,8 @@ static route_rc post_activity(route_call *call)
 	node *n = API_NODE(call);
 	const char *pid = http_req_param(req, "id"), *body_text = NULL, *why;
 	const node_user *u = API_USER(call);
-	cJSON *body = NULL, *out;
+	const cJSON *body = call->rc_body;
+	cJSON *out;
 	const cJSON *note;
 	json_err e = {{0}, {0}};
 	actin a;
@@ -308,7 +309,6 @@ static route_rc post_activity(route_call *call)
 	int days = 0, exited = 0, rc;
 
 	memset(&a, 0, sizeof a);
-	body = call->rc_body;
 	case__today(n, today);
 	if (json_get_str(body, "code", JSON_REQUIRED, 1, 8, &a.code, NULL, 0, &e) ||
 	    json_get_str(body, "code_list", JSON_NULLABLE, 0, 10, &a.list, NULL, 0, &e) ||
@@ -399,7 +399,8 @@ static route_rc post_amend_activity(route_call *call)
 	node *n = API_NODE(call);
 	const char *id = http_req_param(req, "id"), *body_text = NULL;
 	const node_user *u = API_USER(call);
-	cJSON *body = NULL, *orig = NULL, *out;
+	const cJSON *body = call->rc_body;
+	cJSON *orig = NULL, *out;
 	const cJSON *note;
 	json_err e = {{0}, {0}};
 	actin a;
@@ -407,7 +408,6 @@ static route_rc post_amend_activity(route_call *call)
 	int voided = 0, days = 0, exited = 0;
 
 	memset(&a, 0, sizeof a);
-	body = call->rc_body;
 	case__today(n, today);
 	if (json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
 	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e) ||
@@ -484,12 +484,12 @@ static route_rc post_note(route_call *a)
 	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *out;
+	const cJSON *body = a->rc_body;
+	cJSON *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
 	int days = 0, exited = 0, rc;
 
-	body = a->rc_body;
 	case__today(n, today);
 	if (json_get_str(body, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
 			 sizeof subj, &e) ||
@@ -547,11 +547,11 @@ static route_rc post_amend_note(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *text;
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *orig = NULL, *out;
+	const cJSON *body = a->rc_body;
+	cJSON *orig = NULL, *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], root[64];
 
-	body = a->rc_body;
 	case__today(n, today);
 	if (json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
 		goto bad;
@@ -589,12 +589,11 @@ static route_rc post_approval(route_call *a)
 	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	char today[11], id[UUID_STRLEN];
 	int exited, rc;
 
-	body = a->rc_body;
 	case__today(n, today);
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0) {

@@ -1,19 +1,16 @@
 /*
- * node_crm.c - the CRM's JSON API on the office node, part 1: marketing leads
- * and recruiting employers (list, duplicate check while typing, create by
- * manual entry or from an external employer or the local employer sites
- * search, summary, edit, conversion to Recruiting Employer and its vetting
- * result), case notes, contacts and the Contacts List, locations, the
- * external employers list, the business directory, possible-duplicate flags
- * and their review, and the lists the CRM pages need.  Free-text searches
- * go through the FTS5 indexes of schema_crm.c (crm__fts_query); the
- * summary carries the edits that crossed between offices (conflicts).
+ * node_crm.c - the CRM's JSON API on the office node: the external
+ * employers list and the business directory (with the prefill of a new lead
+ * from either), the lists the CRM pages need, and the interim seeding of a
+ * stand-alone node.  The other CRM routes live in the files node_crm.h
+ * lists, one concern each.  Free-text searches go through the FTS5 indexes
+ * of schema_crm.c (crm__fts_query).
  *
  * CRM data is statewide: the node holds every office's leads, so the
- * duplicate check sees them all.  Every write is one captured transaction
- * (node_write_begin/finish) and only changed columns are written, so the
- * hub's column-wise merge keeps concurrent edits of other columns.  Logs name
- * ids only, never company or contact details.
+ * duplicate check sees them all.  Every write is a declared NODE_WRITE route
+ * (one captured transaction, answered once durable) and only changed
+ * columns are written, so the hub's column-wise merge keeps concurrent edits
+ * of other columns.  Logs name ids only, never company or contact details.
  */
 #include "node/node_crm.h"
 #include "node/node_api.h"
@@ -250,7 +247,6 @@ static void seed_if_standalone(node *n)
 	db_exec(n->nd_db, "ROLLBACK");
 	log_warnx("crm: cannot seed the demo CRM lists");
 }
-
 
 static const route_def crm_defs[] = {
 	{HTTP_M_GET, "/api/v1/crm/meta", get_meta, PRIV_VIEW, 0, NULL, 0},

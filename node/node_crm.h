@@ -1,12 +1,19 @@
 /*
- * node_crm.h - internals shared by the office node's CRM API files
- * (node_crm.c: employers, leads, contacts, locations, external employers,
- * directory; node_crm_services.c: the service plan; node_crm_work.c: work
- * items; node_crm_reports.c: reports; node_crm_attach.c: attachments).  Not for other modules: they call
- * crm_routes() (node.h).
+ * node_crm.h - the private module header of the office node's CRM API
+ * files: node_crm_util.c (the helpers declared here; it includes no sibling
+ * but this header), node_crm_summary.c (one employer for the pages),
+ * node_crm_employers.c (list, duplicate check, create, read, edit),
+ * node_crm_review.c (conversion, vetting, duplicate flags, notes),
+ * node_crm_contacts.c (contacts, locations, the Contacts List),
+ * node_crm_services.c (the service plan), node_crm_work.c (work items),
+ * node_crm_reports.c (reports), node_crm_attach.c (attachments) and
+ * node_crm.c (external employers, the directory, the lists the pages need,
+ * seeding).  Not for other modules: each file's route_list is a row of the
+ * node's route table (node_api.h).
  *
  * Privileges: reading CRM data needs PRIV_VIEW, writing it PRIV_CRM, the
- * reports PRIV_REPORTS.  Every handler calls crm__user() first.
+ * reports PRIV_REPORTS, as each file's route table declares; the
+ * dispatcher checks them before the body is read (lib/route.h).
  */
 #ifndef OUTPOST_NODE_CRM_H
 #define OUTPOST_NODE_CRM_H

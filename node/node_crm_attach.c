@@ -261,14 +261,14 @@ static route_rc post_withdraw(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *att = NULL;
+	const cJSON *body = a->rc_body;
+	cJSON *att = NULL;
 	json_err e = {{0}, {0}};
 	char wid[UUID_STRLEN], reason_buf[CRM_ATTACH_REASON_MAX + 1];
 	const char *reason = NULL, *office;
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	body = a->rc_body;
 	if (body) {
 		if (json_get_str(body, "reason", JSON_NULLABLE, 0, CRM_ATTACH_REASON_MAX, &reason,
 				 reason_buf, sizeof reason_buf, &e)) {

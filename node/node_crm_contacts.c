@@ -32,18 +32,14 @@ static route_rc post_contact(route_call *a)
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+	arena ar_s, *ar = &ar_s;
 	const char *v[NCF];
 	int present[NCF];
 	char cid[UUID_STRLEN];
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__contact_fields, NCF - 1, v, present, ar, NULL, &e))
 		goto bad;
 	if (v[1] == NULL) {
@@ -64,7 +60,6 @@ static route_rc post_contact(route_call *a)
 bad:
 	rr = route_bad_json(a, &e);
 done:
-	free(ar);
 	return rr;
 }
 
@@ -79,17 +74,13 @@ static route_rc patch_contact(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+	arena ar_s, *ar = &ar_s;
 	const char *v[NCF];
 	int present[NCF];
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__contact_fields, NCF, v, present, ar, NULL, &e))
 		goto bad;
 	for (int i = 0; i < NCF; i++)
@@ -110,7 +101,6 @@ static route_rc patch_contact(route_call *a)
 bad:
 	rr = route_bad_json(a, &e);
 done:
-	free(ar);
 	return rr;
 }
 
@@ -133,20 +123,16 @@ static route_rc post_location(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id");
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+	arena ar_s, *ar = &ar_s;
 	const char *v[NLF];
 	int present[NLF];
 	char lid[UUID_STRLEN], ts[HLC_STRLEN];
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__location_fields, NLF - 1, v, present, ar, NULL, &e))
 		goto bad;
 	if (v[4] == NULL) {
@@ -185,7 +171,6 @@ dberr:
 	sqlite3_finalize(st);
 	rr = ROUTE_DBERR;
 done:
-	free(ar);
 	return rr;
 }
 
@@ -201,17 +186,13 @@ static route_rc patch_location(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+	arena ar_s, *ar = &ar_s;
 	const char *v[NLF];
 	int present[NLF];
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__location_fields, NLF, v, present, ar, NULL, &e))
 		goto bad;
 	if ((present[4] && v[4] == NULL) || (present[6] && v[6] == NULL)) {
@@ -231,7 +212,6 @@ static route_rc patch_location(route_call *a)
 bad:
 	rr = route_bad_json(a, &e);
 done:
-	free(ar);
 	return rr;
 }
 
@@ -342,7 +322,6 @@ static route_rc list_contacts(route_call *a)
 	sqlite3_bind_int(st, 6, offset);
 	return crm__page(a, st, limit, offset, newest);
 }
-
 
 static const route_def crm_contacts_defs[] = {
 	{HTTP_M_POST, "/api/v1/crm/employers/:id/contacts", post_contact, PRIV_CRM, ROUTE_BODY | NODE_WRITE, contact_keys_rk, 0},

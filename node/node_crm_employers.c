@@ -117,7 +117,6 @@ static route_rc list_employers(route_call *a)
 	return crm__page(a, st, limit, offset, newest);
 }
 
-
 static route_rc get_duplicates(route_call *a)
 {
 	http_req *req = a->rc_req;
@@ -179,144 +178,167 @@ static const char *const contact_keys[] = {"kind", "name", "title", "phone", "em
 
 #define MAX_NEW_CONTACTS 10
 
-static route_rc post_employer(route_call *a)
-{
-	route_rc rr = ROUTE_OK;
-	node *n = API_NODE(a);
-	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *dups = NULL;
-	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+/* A new employer as read from the body. */
+typedef struct newemp {
 	const char *v[NEF], *office, *source, *ext_id, *dir_id;
 	const char *cv[MAX_NEW_CONTACTS][NCF];
-	int present[NEF], cpresent[NCF], confirm = 0, ncontacts = 0;
-	char norm[CRM_NORM_MAX], z5[6], edd[9], la[64] = "", id[UUID_STRLEN],
-		username[CRM_USERNAME_MAX + 1], ts[HLC_STRLEN];
-	const cJSON *contacts;
-	sqlite3_stmt *st = NULL;
-	uint64_t now;
+	int present[NEF], confirm, ncontacts;
+	char norm[CRM_NORM_MAX], z5[6], edd[9], la[64];
+} newemp;
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
+/* The contacts sent with a new employer: 0, or -1 with e set (its field
+ * named contacts[i].x). */
+static int newemp_contacts(const cJSON *body, newemp *ne, arena *ar, json_err *e)
+{
+	const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(body, "contacts"), *it;
+	int cpresent[NCF];
+
+	if (contacts == NULL || cJSON_IsNull(contacts))
+		return 0;
+	if (!cJSON_IsArray(contacts) || cJSON_GetArraySize(contacts) > MAX_NEW_CONTACTS) {
+		json_err_set(e, "contacts", "contacts must be a list of at most %d contacts",
+			     MAX_NEW_CONTACTS);
+		return -1;
 	}
-	if (crm__read_fields(body, crm__employer_fields, NEF - 2, v, present, ar, NULL, &e) ||
-	    crm__get_str(body, "office_id", 0, 64, &office, ar, &e) ||
-	    crm__get_str(body, "source", 0, 16, &source, ar, &e) ||
-	    crm__get_str(body, "external_employer_id", 0, 64, &ext_id, ar, &e) ||
-	    crm__get_str(body, "directory_id", 0, 64, &dir_id, ar, &e) ||
-	    json_get_bool(body, "confirm_not_duplicate", JSON_NULLABLE, 0, &confirm, &e))
-		goto bad;
+	cJSON_ArrayForEach(it, contacts)
+	{
+		char prefix[32], f[64];
+		snprintf(prefix, sizeof prefix, "contacts[%d].", ne->ncontacts);
+		if (!cJSON_IsObject(it)) {
+			json_err_set(e, "contacts", "each contact must be an object");
+			return -1;
+		}
+		if (json_only(it, contact_keys, e) == 0 &&
+		    crm__read_fields(it, crm__contact_fields, NCF - 1, ne->cv[ne->ncontacts], cpresent,
+				     ar, prefix, e) == 0 &&
+		    ne->cv[ne->ncontacts][1] == NULL)
+			json_err_set(e, "name", "contact name is required");
+		if (e->msg[0]) {
+			if (strncmp(e->field, "contacts[", 9) != 0) {
+				snprintf(f, sizeof f, "%s%s", prefix, e->field);
+				snprintf(e->field, sizeof e->field, "%s", f);
+			}
+			return -1;
+		}
+		ne->ncontacts++;
+	}
+	return 0;
+}
+
+/* Where the new employer comes from: 0, or -1 with e set. */
+static int newemp_source(node *n, newemp *ne, json_err *e)
+{
+	if (ne->source == NULL)
+		ne->source = "manual";
+	if (strcmp(ne->source, "manual") != 0 && strcmp(ne->source, "external") != 0 &&
+	    strcmp(ne->source, "local_search") != 0) {
+		json_err_set(e, "source", "source must be manual, external or local_search");
+		return -1;
+	}
+	if (strcmp(ne->source, "external") == 0 &&
+	    (ne->ext_id == NULL || crm__exists(n, "external_employers", ne->ext_id) != 1)) {
+		json_err_set(e, "external_employer_id", "no such external employer");
+		return -1;
+	}
+	if (strcmp(ne->source, "local_search") == 0 &&
+	    (ne->dir_id == NULL || crm__exists(n, "business_directory", ne->dir_id) != 1)) {
+		json_err_set(e, "directory_id", "no such local employer site");
+		return -1;
+	}
+	if (strcmp(ne->source, "external") != 0)
+		ne->ext_id = NULL;
+	if (strcmp(ne->source, "local_search") != 0)
+		ne->dir_id = NULL;
+	return 0;
+}
+
+/* The body of a new employer, its defaults and rules: 0, or -1 with e set. */
+static int newemp_read(node *n, const node_user *u, const cJSON *body, newemp *ne, arena *ar,
+		       json_err *e)
+{
+	const char **v = ne->v;
+
+	if (crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, e) ||
+	    crm__get_str(body, "office_id", 0, 64, &ne->office, ar, e) ||
+	    crm__get_str(body, "source", 0, 16, &ne->source, ar, e) ||
+	    crm__get_str(body, "external_employer_id", 0, 64, &ne->ext_id, ar, e) ||
+	    crm__get_str(body, "directory_id", 0, 64, &ne->dir_id, ar, e) ||
+	    json_get_bool(body, "confirm_not_duplicate", JSON_NULLABLE, 0, &ne->confirm, e))
+		return -1;
 	v[EF_STATUS] = v[EF_USERNAME] = NULL;
 	if (v[EF_NAME] == NULL) {
-		json_err_set(&e, "company_name", "company name is required");
-		goto bad;
+		json_err_set(e, "company_name", "company name is required");
+		return -1;
 	}
-	if (crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0) {
-		json_err_set(&e, "company_name", "company name must contain a letter or digit");
-		goto bad;
+	if (crm_normalize_name(v[EF_NAME], ne->norm, sizeof ne->norm) != 0) {
+		json_err_set(e, "company_name", "company name must contain a letter or digit");
+		return -1;
 	}
 	if (v[EF_ZIP] == NULL) {
-		json_err_set(&e, "zip", "ZIP code is required (enter it first, then the street)");
-		goto bad;
+		json_err_set(e, "zip", "ZIP code is required (enter it first, then the street)");
+		return -1;
 	}
-	crm_valid_zip(v[EF_ZIP], z5);
+	crm_valid_zip(v[EF_ZIP], ne->z5);
 	if (v[EF_EDD])
-		crm_valid_edd_account(v[EF_EDD], edd);
+		crm_valid_edd_account(v[EF_EDD], ne->edd);
 	if (v[EF_STATE] == NULL)
 		v[EF_STATE] = "CA";
-	if (source == NULL)
-		source = "manual";
-	if (strcmp(source, "manual") != 0 && strcmp(source, "external") != 0 &&
-	    strcmp(source, "local_search") != 0) {
-		json_err_set(&e, "source", "source must be manual, external or local_search");
-		goto bad;
-	}
-	if (strcmp(source, "external") == 0 &&
-	    (ext_id == NULL || crm__exists(n, "external_employers", ext_id) != 1)) {
-		json_err_set(&e, "external_employer_id", "no such external employer");
-		goto bad;
-	}
-	if (strcmp(source, "local_search") == 0 &&
-	    (dir_id == NULL || crm__exists(n, "business_directory", dir_id) != 1)) {
-		json_err_set(&e, "directory_id", "no such local employer site");
-		goto bad;
-	}
-	if (strcmp(source, "external") != 0)
-		ext_id = NULL;
-	if (strcmp(source, "local_search") != 0)
-		dir_id = NULL;
+	if (newemp_source(n, ne, e) != 0)
+		return -1;
 	if (v[EF_OWNER] == NULL)
 		v[EF_OWNER] = u->id;
-	if (crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)
-		goto bad;
-	if (office == NULL)
-		office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
-	if (db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?", office, la, sizeof la) != 0) {
-		json_err_set(&e, "office_id", "no such office");
-		goto bad;
+	if (crm__check_staff(n, v[EF_OWNER], "lead_owner_id", e) != 0)
+		return -1;
+	if (ne->office == NULL)
+		ne->office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?", ne->office, ne->la,
+		    sizeof ne->la) != 0) {
+		json_err_set(e, "office_id", "no such office");
+		return -1;
 	}
-	contacts = cJSON_GetObjectItemCaseSensitive(body, "contacts");
-	if (contacts && !cJSON_IsNull(contacts)) {
-		const cJSON *it;
-		if (!cJSON_IsArray(contacts) || cJSON_GetArraySize(contacts) > MAX_NEW_CONTACTS) {
-			json_err_set(&e, "contacts", "contacts must be a list of at most %d contacts",
-				     MAX_NEW_CONTACTS);
-			goto bad;
-		}
-		cJSON_ArrayForEach(it, contacts)
-		{
-			char prefix[32];
-			snprintf(prefix, sizeof prefix, "contacts[%d].", ncontacts);
-			if (!cJSON_IsObject(it)) {
-				json_err_set(&e, "contacts", "each contact must be an object");
-				goto bad;
-			}
-			if (json_only(it, contact_keys, &e) ||
-			    crm__read_fields(it, crm__contact_fields, NCF - 1, cv[ncontacts], cpresent, ar, prefix, &e))
-				goto bad_prefixed;
-			if (cv[ncontacts][1] == NULL) {
-				json_err_set(&e, "name", "contact name is required");
-				goto bad_prefixed;
-			}
-			ncontacts++;
-			continue;
-bad_prefixed:
-			{
-				char f[64];
-				if (strncmp(e.field, "contacts[", 9) != 0) {
-					snprintf(f, sizeof f, "%s%s", prefix, e.field);
-					snprintf(e.field, sizeof e.field, "%s", f);
-				}
-			}
-			goto bad;
-		}
-	}
-	/* The duplicate check, unless the user has seen the list and goes on. */
-	if (!confirm) {
-		dups = crm__find_duplicates(n, norm, z5, NULL);
-		if (dups == NULL)
-			goto dberr;
-		cJSON *strong = cJSON_CreateArray(), *it;
-		cJSON_ArrayForEach(it, dups)
-			if (strcmp(json_str(it, "match"), "similar") != 0)
-				cJSON_AddItemToArray(strong, cJSON_Duplicate(it, 1));
-		if (cJSON_GetArraySize(strong) > 0) {
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "error", "this employer may already be in the system; "
-							    "review the matches or confirm it is not a duplicate");
-			cJSON_AddStringToObject(o, "field", "company_name");
-			cJSON_AddItemToObject(o, "duplicates", strong);
-			rr = route_ok(a, 409, o);
-			goto done;
-		}
+	return newemp_contacts(body, ne, ar, e);
+}
+
+/* The duplicate check, unless the user has seen the list and goes on:
+ * ROUTE_OK (*answered set when the reply is the 409 with the strong
+ * matches), or ROUTE_DBERR. */
+static route_rc newemp_duplicates(route_call *a, const newemp *ne, int *answered)
+{
+	cJSON *dups, *strong, *it, *o;
+
+	*answered = 0;
+	if (ne->confirm)
+		return ROUTE_OK;
+	if ((dups = crm__find_duplicates(API_NODE(a), ne->norm, ne->z5, NULL)) == NULL)
+		return ROUTE_DBERR;
+	strong = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, dups)
+		if (strcmp(json_str(it, "match"), "similar") != 0)
+			cJSON_AddItemToArray(strong, cJSON_Duplicate(it, 1));
+	cJSON_Delete(dups);
+	if (cJSON_GetArraySize(strong) == 0) {
 		cJSON_Delete(strong);
+		return ROUTE_OK;
 	}
-	now = node_now_ms(n);
-	uuid7_at(id, now);
-	if (new_username(n, norm, id, username, sizeof username) != 0)
-		goto dberr;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", "this employer may already be in the system; "
+					    "review the matches or confirm it is not a duplicate");
+	cJSON_AddStringToObject(o, "field", "company_name");
+	cJSON_AddItemToObject(o, "duplicates", strong);
+	*answered = 1; /* nothing is written; the reply is the list */
+	return route_ok(a, 409, o);
+}
+
+/* The employer row and its contacts: 0 or -1. */
+static int newemp_insert(node *n, const node_user *u, newemp *ne, const char *id,
+			 uint64_t now)
+{
+	char username[CRM_USERNAME_MAX + 1], ts[HLC_STRLEN];
+	const char *const *v = ne->v;
+	sqlite3_stmt *st;
+
+	if (new_username(n, ne->norm, id, username, sizeof username) != 0)
+		return -1;
 	hlc_now(&n->nd_hlc, ts);
 	if (db_prepare(n->nd_db, &st,
 		       "INSERT INTO employers(id, account_type, created_as, company_name, normalized_name,"
@@ -326,45 +348,65 @@ bad_prefixed:
 		       " source, external_employer_id, directory_id, status, updated_hlc)"
 		       " VALUES(?1,'lead','lead',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
 		       "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,'active',?28)") != 0)
-		goto dberr;
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, v[EF_NAME], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, norm, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ne->norm, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, username, -1, SQLITE_STATIC);
-	db_bind_text(st, 5, v[EF_EDD] ? edd : NULL);
+	db_bind_text(st, 5, v[EF_EDD] ? ne->edd : NULL);
 	sqlite3_bind_text(st, 6, v[EF_ZIP], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, z5, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, ne->z5, -1, SQLITE_STATIC);
 	for (int i = 3; i <= 15; i++) /* street .. lead_owner_id */
 		db_bind_text(st, i + 5, v[i]);
-	sqlite3_bind_text(st, 21, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 22, la, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 21, ne->office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 22, ne->la, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 23, u->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 24, (int64_t)now);
-	sqlite3_bind_text(st, 25, source, -1, SQLITE_STATIC);
-	db_bind_text(st, 26, ext_id);
-	db_bind_text(st, 27, dir_id);
+	sqlite3_bind_text(st, 25, ne->source, -1, SQLITE_STATIC);
+	db_bind_text(st, 26, ne->ext_id);
+	db_bind_text(st, 27, ne->dir_id);
 	sqlite3_bind_text(st, 28, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
-	st = NULL;
-	for (int i = 0; i < ncontacts; i++) {
-		char cid[UUID_STRLEN];
-		if (crm__insert_contact(n, id, cv[i], u->id, now, cid) != 0)
-			goto dberr;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return -1;
 	}
-	log_info("crm: lead %s created (source %s, office %s)", id, source, office);
-	rr = route_ok(a, 201, crm__employer_json(n, id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-	goto done;
-dberr:
-	log_warnx("crm: lead not saved: %s", sqlite3_errmsg(n->nd_db));
 	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
-done:
-	cJSON_Delete(dups);
+	for (int i = 0; i < ne->ncontacts; i++) {
+		char cid[UUID_STRLEN];
+		if (crm__insert_contact(n, id, ne->cv[i], u->id, now, cid) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static route_rc post_employer(route_call *a)
+{
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	json_err e = {{0}, {0}};
+	char id[UUID_STRLEN];
+	arena *ar = calloc(1, sizeof *ar);
+	newemp *ne = calloc(1, sizeof *ne);
+	route_rc rr;
+	uint64_t now;
+	int answered = 0;
+
+	if (ar == NULL || ne == NULL) {
+		rr = ROUTE_DBERR;
+	} else if (newemp_read(n, u, a->rc_body, ne, ar, &e) != 0) {
+		rr = route_bad_json(a, &e);
+	} else if ((rr = newemp_duplicates(a, ne, &answered)) == ROUTE_OK && !answered) {
+		now = node_now_ms(n);
+		uuid7_at(id, now);
+		if (newemp_insert(n, u, ne, id, now) != 0) {
+			log_warnx("crm: lead not saved: %s", sqlite3_errmsg(n->nd_db));
+			rr = ROUTE_DBERR;
+		} else {
+			log_info("crm: lead %s created (source %s, office %s)", id, ne->source, ne->office);
+			rr = route_ok(a, 201, crm__employer_json(n, id));
+		}
+	}
+	free(ne);
 	free(ar);
 	return rr;
 }
@@ -383,7 +425,6 @@ static route_rc get_employer(route_call *a)
 	return route_ok(a, 200, o);
 }
 
-
 static const route_key patch_fields_rk[] = {
 	{"company_name", ROUTE_T_ANY, 0}, {"edd_account_number", ROUTE_T_ANY, 0},
 	{"zip", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
@@ -401,18 +442,14 @@ static route_rc patch_employer(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+	arena ar_s, *ar = &ar_s;
 	const char *v[NEF], *xc[3], *xv[3];
 	int present[NEF], nx = 0, rc;
 	char norm[CRM_NORM_MAX], z5[6], edd[9], type[16];
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e))
 		goto bad;
 	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
@@ -478,10 +515,8 @@ static route_rc patch_employer(route_call *a)
 bad:
 	rr = route_bad_json(a, &e);
 done:
-	free(ar);
 	return rr;
 }
-
 
 static const route_def crm_employers_defs[] = {
 	{HTTP_M_GET, "/api/v1/crm/employers/duplicates", get_duplicates, PRIV_VIEW, 0, NULL, 0},

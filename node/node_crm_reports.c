@@ -155,12 +155,15 @@ static route_rc report_work_items(route_call *a)
 	if (read_filter(a, &f) != 0)
 		return ROUTE_BAD;
 	if (strcmp(f.format, "csv") == 0)
-		return report_csv(a, "crm-work-items.csv", "work_item_id,employer,account_type,lead_owner,category,priority,status,"
-			     "due_date,assignee,created,closed,description\r\n", "SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
-			       " pri.name, w.status, w.due_date, a.display_name,"
-			       " date(w.created_at / 1000, 'unixepoch', 'localtime'),"
-			       " date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
-			       WI_REPORT_FROM " ORDER BY w.created_at", bind_wi, &f, 12);
+		return report_csv(a, "crm-work-items.csv",
+				  "work_item_id,employer,account_type,lead_owner,category,priority,status,"
+				  "due_date,assignee,created,closed,description\r\n",
+				  "SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
+				  " pri.name, w.status, w.due_date, a.display_name,"
+				  " date(w.created_at / 1000, 'unixepoch', 'localtime'),"
+				  " date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
+				  WI_REPORT_FROM " ORDER BY w.created_at",
+				  bind_wi, &f, 12);
 	o = cJSON_CreateObject();
 	if (add_group(o, "by_status",
 		      group_rows(n, "SELECT w.status AS label, count(*) AS count" WI_REPORT_FROM
@@ -231,11 +234,14 @@ static route_rc report_services(route_call *a)
 	if (read_filter(a, &f) != 0)
 		return ROUTE_BAD;
 	if (strcmp(f.format, "csv") == 0)
-		return report_csv(a, "crm-services-provided-employer.csv", "service_id,employer,account_type,code,title,dol_category,"
-			     "dol_category_name,start_date,end_date,completion_code,staff,office\r\n", "SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
-			       " c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
-			       " st.display_name, s.office_id" SVC_REPORT_FROM
-			       " ORDER BY s.start_date, e.company_name", bind_svc, &f, 12);
+		return report_csv(a, "crm-services-provided-employer.csv",
+				  "service_id,employer,account_type,code,title,dol_category,"
+				  "dol_category_name,start_date,end_date,completion_code,staff,office\r\n",
+				  "SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
+				  " c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
+				  " st.display_name, s.office_id" SVC_REPORT_FROM
+			       " ORDER BY s.start_date, e.company_name",
+				  bind_svc, &f, 12);
 	o = cJSON_CreateObject();
 	if (add_group(o, "by_dol_category",
 		      group_rows(n, "SELECT coalesce(c.dol_category, '(none)') AS dol_category,"
@@ -295,11 +301,14 @@ static route_rc report_employers(route_call *a)
 	if (read_filter(a, &f) != 0)
 		return ROUTE_BAD;
 	if (strcmp(f.format, "csv") == 0)
-		return report_csv(a, "crm-employers.csv", "employer_id,company_name,account_type,username,zip,city,industry,"
-			     "lead_owner,office,source,vetting_status,created\r\n", "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
-			       " e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
-			       " date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
-			       " ORDER BY e.account_type, e.company_name COLLATE NOCASE", bind_emp, &f, 12);
+		return report_csv(a, "crm-employers.csv",
+				  "employer_id,company_name,account_type,username,zip,city,industry,"
+				  "lead_owner,office,source,vetting_status,created\r\n",
+				  "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
+				  " e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
+				  " date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
+			       " ORDER BY e.account_type, e.company_name COLLATE NOCASE",
+				  bind_emp, &f, 12);
 	o = cJSON_CreateObject();
 	if (add_group(o, "by_account_type",
 		      group_rows(n, "SELECT e.account_type AS label, count(*) AS count,"

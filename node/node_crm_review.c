@@ -35,20 +35,17 @@ static route_rc post_convert(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *cur = NULL;
+	const cJSON *body = a->rc_body;
+	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
-	arena *ar = NULL;
+	arena ar_s, *ar = &ar_s;
 	const char *v[NEF], *xc[12], *xv[12], *field;
 	int present[NEF], drop = 0, nx = 0;
 	char edd[9], z5[6], newname[CRM_USERNAME_MAX + 1], msg[200];
 	crm_conversion cv;
 	uint64_t now;
 
-	body = a->rc_body;
-	if ((ar = calloc(1, sizeof *ar)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e) ||
 	    json_get_bool(body, "drop_mkt_prefix", JSON_NULLABLE, 0, &drop, &e))
 		goto bad;
@@ -146,7 +143,6 @@ dberr:
 	rr = ROUTE_DBERR;
 done:
 	cJSON_Delete(cur);
-	free(ar);
 	return rr;
 }
 
@@ -163,13 +159,12 @@ static route_rc post_vetting(route_call *a)
 	node *n = API_NODE(a);
 	/* the route id first: a refused request is freed by its reply */
 	const char *id = http_req_param(req, "id"), *result, *field;
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
 	const char *xc[1] = {"vetting_status"}, *xv[1];
 	int conflict = 0;
 
-	body = a->rc_body;
 	if (json_get_str(body, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf, &e)) {
 		rr = route_bad_json(a, &e);
 		goto done;
@@ -206,11 +201,10 @@ static route_rc post_duplicate_of(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *other;
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
 
-	body = a->rc_body;
 	if (json_get_str(body, "duplicate_of", JSON_REQUIRED, 1, 64, &other, NULL, 0, &e)) {
 		rr = route_bad_json(a, &e);
 		goto done;
@@ -268,14 +262,13 @@ static route_rc post_employer_note(route_call *a)
 	/* the route id first: a refused request is freed by its reply */
 	const char *emp = http_req_param(req, "id"), *subject, *text;
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
 	const char *office;
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	body = a->rc_body;
 	if ((text_buf = malloc(CRM_NOTE_MAX + 1)) == NULL) {
 		rr = ROUTE_DBERR;
 		goto done;
@@ -319,7 +312,6 @@ done:
 	free(text_buf);
 	return rr;
 }
-
 
 static const route_def crm_review_defs[] = {
 	{HTTP_M_POST, "/api/v1/crm/employers/:id/convert", post_convert, PRIV_CRM, ROUTE_BODY | NODE_WRITE, convert_fields_rk, 0},

@@ -206,7 +206,8 @@ static route_rc post_services(route_call *a)
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id"), *expect;
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *out, *arr;
+	const cJSON *body = a->rc_body;
+	cJSON *out, *arr;
 	const cJSON *list, *it;
 	json_err e = {{0}, {0}};
 	svc s[CRM_MAX_SERVICES];
@@ -214,7 +215,6 @@ static route_rc post_services(route_call *a)
 	int ns = 0;
 	uint64_t now;
 
-	body = a->rc_body;
 	if (json_get_str(body, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0, &e))
 		goto bad;
 	list = cJSON_GetObjectItemCaseSensitive(body, "services");
@@ -293,14 +293,14 @@ static route_rc post_correct(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *o = NULL;
+	cJSON *body = a->rc_body;
+	cJSON *o = NULL;
 	json_err e = {{0}, {0}};
 	svc s;
 	int voided = 0;
 	char emp[64], today[11], nid[UUID_STRLEN];
 	sqlite3_stmt *st;
 
-	body = a->rc_body;
 	if (json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
 		goto bad;
 	if (db_text(n->nd_db, "SELECT employer_id FROM employer_services WHERE id=?", id, emp, sizeof emp) != 0) {

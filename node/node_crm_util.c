@@ -204,7 +204,6 @@ static int v_edd(const char *s) { return crm_valid_edd_account(s, NULL); }
 static int v_status(const char *s) { return strcmp(s, "active") == 0 || strcmp(s, "inactive") == 0 ? 0 : -1; }
 static int v_kind(const char *s) { return strcmp(s, "primary") == 0 || strcmp(s, "secondary") == 0 ? 0 : -1; }
 
-
 const efield crm__employer_fields[] = {
 	{"company_name", CRM_NAME_MAX, NULL, NULL, 0},
 	{"edd_account_number", 20, v_edd, "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)", 0},
@@ -282,7 +281,6 @@ bad:
 	return -1;
 }
 
-
 /*
  * UPDATE table SET <changed columns>, updated_hlc WHERE id: compares each
  * present field with the current row and writes only the ones that differ,
@@ -347,8 +345,6 @@ out:
 	sqlite3_finalize(st);
 	return ret;
 }
-
-
 
 /* Every row of sql with one text argument as a JSON array, or NULL. */
 cJSON *crm__rows_of(node *n, const char *sql, const char *arg)
@@ -439,7 +435,6 @@ size_t crm__name_search_sql(char *sql, size_t len, size_t size, int kind, int pa
 	return len + (size_t)snprintf(sql + len, size - len,
 		"SELECT rowid AS r FROM employers WHERE normalized_name GLOB ?%d", param);
 }
-
 
 /*
  * Likely duplicates of a company being typed: the same normalized name (any

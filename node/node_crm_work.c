@@ -319,14 +319,13 @@ static route_rc post_work_item(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL;
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	body = a->rc_body;
 	if (json_get_str(body, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0, &e) ||
 	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
 	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
@@ -438,12 +437,12 @@ static route_rc patch_work_item(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *cur = NULL;
+	const cJSON *body = a->rc_body;
+	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
 	int has_due, has_emp;
 
-	body = a->rc_body;
 	if (json_get_str(body, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0, &e) ||
 	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
 	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
@@ -578,14 +577,14 @@ static route_rc post_note(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *text;
 	const node_user *u = API_USER(a);
-	cJSON *body = NULL, *cur = NULL;
+	const cJSON *body = a->rc_body;
+	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
 	sqlite3_stmt *st;
 	uint64_t now;
 	int rc;
 
-	body = a->rc_body;
 	if (json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e)) {
 		rr = route_bad_json(a, &e);
 		goto done;

@@ -130,7 +130,11 @@ static void test_node_find(void **state)
 					 d->rd_path);
 		}
 	assert_null(route_find(&t, HTTP_M_DELETE, "/api/v1/greeter/reasons"));
-	assert_null(route_find(&t, HTTP_M_GET, "/api/v1/checkins/a/b/c"));
+	assert_null(route_find(&t, HTTP_M_POST, "/api/v1/checkins/a/b/c"));
+	/* pages: whatever no other row takes, HEAD by its own row */
+	assert_ptr_equal(route_find(&t, HTTP_M_GET, "/api/v1/nope")->rd_flags & ROUTE_ASSET,
+			 ROUTE_ASSET);
+	assert_int_equal(route_find(&t, HTTP_M_HEAD, "/index.html")->rd_method, HTTP_M_HEAD);
 }
 
 /* ---- the dispatcher, with test ops ----------------------------------------------------- */
