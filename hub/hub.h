@@ -59,6 +59,7 @@ typedef struct hub {
 	char hb_admin_token[65]; /* hex */
 	uint64_t hb_started_ms;
 	uv_timer_t hb_prune;
+	uv_timer_t hb_wal_idle; /* truncates the WAL once writes stop */
 	uv_signal_t hb_sigint, hb_sigterm;
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */

@@ -87,6 +87,17 @@ static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
 	return -1;
 }
 
+/* A database failure: 507 and the plain words when the disk is full (the
+ * node shows them and tries again), else 500 with msg. */
+static int ingest_db_fail(hub_ingest_result *res, const char *msg)
+{
+	int rc = db_take_error();
+
+	if (db_http_status(rc) == 507)
+		return ingest_fail(res, 507, "%s", db_error_text(rc));
+	return ingest_fail(res, 500, "%s", msg);
+}
+
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
 	sqlite3_stmt *st = NULL;
@@ -118,6 +129,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	int64_t acked;
 
 	memset(res, 0, sizeof *res);
+	db_take_error(); /* a stale code of this thread's last request */
 	res->hi_quarantined = cJSON_CreateArray();
 	if (res->hi_quarantined == NULL) {
 		ingest_fail(res, 500, "out of memory");
@@ -154,7 +166,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		ingest_fail(res, 500, "the hub database is busy");
+		ingest_db_fail(res, "the hub database is busy");
 		goto out;
 	}
 	in_txn = 1;
@@ -169,7 +181,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		sqlite3_finalize(st);
 	}
 	if (acked < 0) {
-		ingest_fail(res, 500, "cannot read the node's progress");
+		ingest_db_fail(res, "cannot read the node's progress");
 		goto out;
 	}
 	while ((rc = frame_next(&r, &e, &err)) == 1) {
@@ -182,7 +194,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 				if (sync_hub_apply(db, &sc, &e, &tr) != 0) {
 					db_exec(db, "ROLLBACK");
 					in_txn = 0;
-					ingest_fail(res, 500, "the hub could not apply the batch");
+					ingest_db_fail(res, "the hub could not apply the batch");
 					goto out;
 				}
 			}
@@ -206,7 +218,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 				  e.seq, n->hn_id);
 			db_exec(db, "ROLLBACK");
 			in_txn = 0;
-			ingest_fail(res, 500, "the hub could not apply the batch");
+			ingest_db_fail(res, "the hub could not apply the batch");
 			goto out;
 		}
 		if (ar.applied) {
@@ -232,8 +244,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			    db_exec(db, "COMMIT") != 0) {
 				db_exec(db, "ROLLBACK");
 				in_txn = 0;
-				ingest_fail(res, 500,
-					    "the hub could not commit the batch");
+				ingest_db_fail(res, "the hub could not commit the batch");
 				goto out;
 			}
 			in_txn = 0;
@@ -241,7 +252,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			chunk_n = 0;
 			chunk_bytes = 0;
 			if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-				ingest_fail(res, 500, "the hub database is busy");
+				ingest_db_fail(res, "the hub database is busy");
 				goto out;
 			}
 			in_txn = 1;
@@ -259,7 +270,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	    db_exec(db, "COMMIT") != 0) {
 		db_exec(db, "ROLLBACK");
 		in_txn = 0;
-		ingest_fail(res, 500, "the hub could not commit the batch");
+		ingest_db_fail(res, "the hub could not commit the batch");
 		goto out;
 	}
 	in_txn = 0;

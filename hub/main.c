@@ -103,6 +103,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	h->hb_stopping = 1;
 	log_info("signal %d: shutting down", signum);
 	uv_timer_stop(&h->hb_prune);
+	uv_timer_stop(&h->hb_wal_idle);
 	http_server_close(h->hb_http, on_closed, h);
 }
 
@@ -111,6 +112,14 @@ static void on_prune(uv_timer_t *t)
 	hub *h = t->data;
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
+}
+
+/* Once pushes and edits stop, the WAL is truncated (lib/dbguard.c). */
+static void on_wal_idle(uv_timer_t *t)
+{
+	hub *h = t->data;
+
+	db_wal_idle(h->hb_db);
 }
 
 static void healthz(http_req *req, void *ctx)
@@ -126,6 +135,7 @@ static void healthz(http_req *req, void *ctx)
 	cJSON_AddNumberToObject(o, "time_ms", (double)hub_now_ms());
 	cJSON_AddNumberToObject(o, "uptime_s",
 				(double)((hub_now_ms() - h->hb_started_ms) / 1000));
+	db_health_json(o); /* disk_full, storage_error */
 	http_reply_json(req, 200, o);
 }
 
@@ -230,6 +240,9 @@ static int serve(hub *h)
 	uv_timer_init(loop, &h->hb_prune);
 	h->hb_prune.data = h;
 	uv_timer_start(&h->hb_prune, on_prune, HUB_PRUNE_EVERY_MS, HUB_PRUNE_EVERY_MS);
+	uv_timer_init(loop, &h->hb_wal_idle);
+	h->hb_wal_idle.data = h;
+	uv_timer_start(&h->hb_wal_idle, on_wal_idle, DB_WAL_IDLE_MS, DB_WAL_IDLE_MS);
 	uv_signal_init(loop, &h->hb_sigint);
 	uv_signal_init(loop, &h->hb_sigterm);
 	h->hb_sigint.data = h->hb_sigterm.data = h;

@@ -46,6 +46,9 @@ typedef struct node {
 	uv_work_t nd_ckpt_work;
 	sqlite3 *nd_ckpt_db;
 	int nd_ckpt_busy;
+	int nd_ckpt_idle;           /* the queued work is the idle truncation */
+	int nd_wal_over;            /* the WAL passed its bound: truncate after COMMIT */
+	uv_timer_t nd_idle_timer;   /* truncates the WAL once writes stop */
 	char nd_db_path[PATH_MAX];
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */

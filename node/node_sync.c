@@ -418,6 +418,7 @@ static route_rc get_status(route_call *a)
 	else
 		cJSON_AddNullToObject(o, "last_success_ms");
 	cJSON_AddNumberToObject(o, "now_ms", (double)now);
+	db_health_json(o); /* disk_full, storage_error */
 	return route_ok(a, 200, o);
 }
 

@@ -29,6 +29,7 @@ static route_rc healthz(route_call *a)
 		cJSON_AddStringToObject(o, "today", today);
 	}
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((clock_ms() - n->nd_started_ms) / 1000));
+	db_health_json(o); /* disk_full, storage_error */
 	return route_ok(a, 200, o);
 }
 

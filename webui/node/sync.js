@@ -15,6 +15,10 @@ export function ago(ms) {
 
 // One sentence on the state of replication, for this page and the home page.
 export function summary(s) {
+  if (s.disk_full) {
+    return { ok: false, text: 'The disk of this computer is full: new changes cannot be saved ' +
+      'until some space is freed. Nothing already saved is lost.' };
+  }
   if (!s.enrolled) {
     return { ok: true, text: 'This office node is not enrolled with a hub: everything is kept on this computer.' };
   }
