@@ -147,3 +147,10 @@ int node_api_head_check(node *n, http_req *req, const char **field, const char *
 		return 0;
 	return route_head_check(n->nd_api, req, field, msg);
 }
+
+int node_api_pre_body(http_req *req, void *ctx, const char **why)
+{
+	const char *field;
+
+	return node_api_head_check(ctx, req, &field, why);
+}

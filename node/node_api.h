@@ -49,5 +49,9 @@ void node_api_free(node *n);
 /* The pre-body check for the network edge (route_head_check on the node's
  * table): 0 to read the body, or the status to refuse with. */
 int node_api_head_check(node *n, http_req *req, const char **field, const char **msg);
+/* The same in the shape of lib/http.h's pre-body gate (ctx = the node; *why
+ * static text): the edge's gate calls it once its own checks pass, so a
+ * request without the route's privilege is refused before its body is read. */
+int node_api_pre_body(http_req *req, void *ctx, const char **why);
 
 #endif
