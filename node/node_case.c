@@ -24,20 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- shared helpers ---------------------------------------------------------- */
 
-int case__audit(node *n, const node_user *u, const char *action, const char *table,
-		const char *id, const char *detail)
-{
-	audit_event ev = {(int64_t)node_now_ms(n), n->nd_office_id, n->nd_local_area_id,
-			  n->nd_node_id, u ? u->id : NULL, action, table, id, detail};
-	return audit_record(n->nd_db, &ev, NULL);
-}
-
-void case__today(node *n, char today[11])
-{
-	node_today(n, today);
-}
 
 #define PARTICIPANT_COLS                                                                     \
 	"p.id, p.local_area_id, p.office_id, o.name AS office_name, p.first_name, p.last_name,"  \
@@ -107,7 +94,7 @@ static route_rc get_meta(route_call *a)
 	sqlite3_stmt *st;
 	char today[11], contact[32] = "";
 
-	case__today(n, today);
+	node_today(n, today);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddNumberToObject(o, "trusted_time_ms", (double)node_now_ms(n));
@@ -314,7 +301,7 @@ static route_rc post_participant(route_call *a)
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	case__today(n, today);
+	node_today(n, today);
 	if (read_pfields(n, body, 1, today, &f, &e) ||
 	    json_get_str(body, "ssn", JSON_NULLABLE, 0, 16, &ssn, NULL, 0, &e) ||
 	    json_get_bool(body, "pseudo_ssn", JSON_NULLABLE, 0, &pseudo, &e))
@@ -546,7 +533,7 @@ static route_rc get_participant(route_call *a)
 
 	if (participant_exists(n, id) != 1)
 		return route_fail(a, 404, "id", "no such participant");
-	case__today(n, today);
+	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 ||
 	    case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
 	    case__status(n, id, today, &s) != 0 || (o = case__participant_json(n, id)) == NULL)
@@ -586,7 +573,7 @@ static route_rc patch_participant(route_call *a)
 		rr = route_fail(a, 404, "id", "no such participant");
 		goto done;
 	}
-	case__today(n, today);
+	node_today(n, today);
 	if (read_pfields(n, body, 0, today, &f, &e) ||
 	    json_get_str(body, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0, &e))
 		goto bad;
@@ -881,7 +868,7 @@ static route_rc get_timeline(route_call *a)
 
 	if (participant_exists(n, id) != 1)
 		return route_fail(a, 404, "id", "no such participant");
-	case__today(n, today);
+	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 || case__status(n, id, today, &s) != 0)
 		goto dberr;
 	o = cJSON_CreateObject();

@@ -1,6 +1,7 @@
 /*
  * node_case.h - internals shared by the office node's case-work API files
- * (node_case.c: participants, SSN, timeline, visits; node_case_work.c:
+ * (node_case_util.c: the audit helper; node_case.c: participants, SSN,
+ * timeline, visits; node_case_work.c:
  * activities, case notes, amendments, backdating approvals;
  * node_case_compliance.c: the exit sweep, each case's clock status and the
  * compliance views).  Not for other modules: the node's route table
@@ -58,8 +59,6 @@ cJSON *case__status_json(const case_status *s);
  */
 int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *today,
 		     int *exited);
-/* Trusted date and whether the node's clock is flagged. */
-void case__today(node *n, char today[11]);
 
 /* The routes: each file's route_list (node_api.h). */
 /* Effective activities: not voided, not replaced by a later correction. */

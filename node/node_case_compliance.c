@@ -595,7 +595,7 @@ static route_rc get_compliance(route_call *a)
 		return route_fail(a, 403, NULL, "your account does not have this privilege");
 	http_req_query(req, "staff_id", staff, sizeof staff);
 	http_req_query(req, "office_id", office, sizeof office);
-	case__today(n, v.today);
+	node_today(n, v.today);
 	clock_date_add(v.today, 7, v.week);
 	q_batch(1);
 	if (compliance_sweep(n, u, v.today) != 0 || (ps = compliance_people(n, staff, office)) == NULL)

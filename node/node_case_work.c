@@ -309,7 +309,7 @@ static route_rc post_activity(route_call *call)
 	int days = 0, exited = 0, rc;
 
 	memset(&a, 0, sizeof a);
-	case__today(n, today);
+	node_today(n, today);
 	if (json_get_str(body, "code", JSON_REQUIRED, 1, 8, &a.code, NULL, 0, &e) ||
 	    json_get_str(body, "code_list", JSON_NULLABLE, 0, 10, &a.list, NULL, 0, &e) ||
 	    json_get_str(body, "start_date", JSON_REQUIRED, 1, 10, &a.start, NULL, 0, &e) ||
@@ -408,7 +408,7 @@ static route_rc post_amend_activity(route_call *call)
 	int voided = 0, days = 0, exited = 0;
 
 	memset(&a, 0, sizeof a);
-	case__today(n, today);
+	node_today(n, today);
 	if (json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
 	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e) ||
 	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
@@ -490,7 +490,7 @@ static route_rc post_note(route_call *a)
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
 	int days = 0, exited = 0, rc;
 
-	case__today(n, today);
+	node_today(n, today);
 	if (json_get_str(body, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
 			 sizeof subj, &e) ||
 	    json_get_str(body, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0, &e) ||
@@ -552,7 +552,7 @@ static route_rc post_amend_note(route_call *a)
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], root[64];
 
-	case__today(n, today);
+	node_today(n, today);
 	if (json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
 		goto bad;
 	snprintf(root, sizeof root, "%s", id ? id : "");
@@ -594,7 +594,7 @@ static route_rc post_approval(route_call *a)
 	char today[11], id[UUID_STRLEN];
 	int exited, rc;
 
-	case__today(n, today);
+	node_today(n, today);
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0) {
 		if (rc == 0)

@@ -521,3 +521,63 @@ int crm__username_taken(node *n, const char *username, const char *except)
 	sqlite3_finalize(st);
 	return taken;
 }
+
+/* ---- replication conflicts -------------------------------------------------------- */
+
+/* A JSON text from the conflicts table as a value (NULL text = null). */
+static cJSON *json_text_value(const char *s)
+{
+	cJSON *v = s ? cJSON_Parse(s) : NULL;
+
+	return v ? v : s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_employer)
+{
+	char sql[640], where[160];
+	sqlite3_stmt *st;
+	cJSON *arr = cJSON_CreateArray();
+
+	/* table is one of our fixed names, never user input. */
+	if (of_employer)
+		snprintf(where, sizeof where, "c.row_id IN (SELECT id FROM %s WHERE employer_id = ?2)",
+			 table);
+	else
+		snprintf(where, sizeof where, "c.row_id = ?2");
+	snprintf(sql, sizeof sql,
+		 "SELECT c.id, c.tbl, c.row_id, c.column_name, c.base_value, c.local_value,"
+		 " c.remote_value, c.winner, c.created_at, c.node_id, c.actor,"
+		 " s.display_name AS actor_name FROM conflicts c LEFT JOIN staff s ON s.id = c.actor"
+		 " WHERE c.tbl = ?1 AND c.resolved_at IS NULL AND %s ORDER BY c.created_at, c.id LIMIT 100",
+		 where);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return arr;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+		int local_won = strcmp((const char *)sqlite3_column_text(st, 7), "local") == 0;
+		const char *col = (const char *)sqlite3_column_text(st, 3);
+		for (int i = 0; i < 4; i++)
+			cJSON_AddStringToObject(o, sqlite3_column_name(st, i),
+						(const char *)sqlite3_column_text(st, i));
+		cJSON_AddItemToObject(o, "base_value",
+				      json_text_value((const char *)sqlite3_column_text(st, 4)));
+		cJSON_AddItemToObject(o, "kept_value", json_text_value((const char *)sqlite3_column_text(
+							       st, local_won ? 5 : 6)));
+		cJSON_AddItemToObject(o, "other_value", json_text_value((const char *)sqlite3_column_text(
+								st, local_won ? 6 : 5)));
+		cJSON_AddBoolToObject(o, "deleted", col && strcmp(col, "*deleted*") == 0);
+		cJSON_AddNumberToObject(o, "created_at", (double)sqlite3_column_int64(st, 8));
+		for (int i = 9; i < 12; i++) {
+			const char *v = (const char *)sqlite3_column_text(st, i);
+			if (v)
+				cJSON_AddStringToObject(o, sqlite3_column_name(st, i), v);
+			else
+				cJSON_AddNullToObject(o, sqlite3_column_name(st, i));
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
