@@ -44,6 +44,7 @@ static void on_closed(void *arg)
 {
 	node *n = arg;
 	node_commit_stop(n);
+	node_live_stop(n);
 	node_sync_stop(n);
 	node_auth_stop(n);
 	uv_close((uv_handle_t *)&n->nd_sigint, NULL);

@@ -53,6 +53,7 @@ typedef struct node {
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
+	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
 	struct route_table *nd_api; /* the declared routes (node_api.c) */
 } node;
 
@@ -98,6 +99,17 @@ int node_seed_demo(node *n);
 /* node_crm*.c: seeds a stand-alone node's CRM lists; the routes are in
  * node_api.c. */
 int crm_setup(node *n);
+
+/*
+ * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
+ * desk.  node_live_notify() marks this office's check-ins as changed by the
+ * write being built; node_live_committed() (node_commit.c, after the batch's
+ * COMMIT) tells every listener once.  Stop ends every stream.  The route
+ * is declared in live_route_list (node_api.h).
+ */
+void node_live_notify(node *n);
+void node_live_committed(node *n, int ok);
+void node_live_stop(node *n);
 
 /* node_case.c: participants, activities, case notes, compliance */
 /* Seeds a stand-alone node's case lists; the routes are in node_api.c. */

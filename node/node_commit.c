@@ -325,6 +325,7 @@ static void commit_batch(uv_check_t *h)
 	if (f)
 		db_exec_cached(n->nd_db, "PRAGMA synchronous=FULL");
 	n->nd_batch_open = 0;
+	node_live_committed(n, ok); /* the desk's live lists, after the COMMIT */
 	if (ok && n->nd_wal_over && !n->nd_ckpt_busy) {
 		/* Between batches, on the writer's schedule (see the top). */
 		n->nd_wal_over = 0;

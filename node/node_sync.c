@@ -443,6 +443,20 @@ static route_rc get_conflicts(route_call *a)
 	return route_ok(a, 200, rows);
 }
 
+/* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even
+ * while failures back off).  202; the status's "syncing" follows. */
+static route_rc post_sync_now(route_call *a)
+{
+	node *n = API_NODE(a);
+	struct node_sync *ns = n->nd_sync;
+
+	if (ns == NULL || !ns->ns_enrolled || ns->ns_stopping)
+		return route_fail(a, 409, NULL, "this office is not connected to a hub");
+	if (!ns->ns_busy && !ns->ns_off)
+		schedule(ns, 0);
+	return route_ok(a, 202, cJSON_CreateObject());
+}
+
 int node_sync_connected(node *n, uint64_t within_ms)
 {
 	struct node_sync *ns = n->nd_sync;
@@ -455,6 +469,8 @@ int node_sync_connected(node *n, uint64_t within_ms)
 static const route_def sync_defs[] = {
 	{HTTP_M_GET, "/api/v1/sync/status", get_status, 0, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, 0, 0, NULL, 0},
+	/* schedules a cycle; writes nothing itself */
+	{HTTP_M_POST, "/api/v1/sync/now", post_sync_now, 0, 0, NULL, 0},
 };
 
 const route_list sync_route_list = ROUTE_LIST(sync_defs);

@@ -1,20 +1,27 @@
 import { api, fmtDuration } from './api.js';
 import { summary } from './sync.js';
+import { session } from './office.js';
 
 async function load() {
+  const s = await session();
+  const privs = new Set(s.privileges || []);
+  const line = document.getElementById('sync-line');
   try {
-    const h = await api('/healthz');
-    document.getElementById('office').textContent = h.office_id || '';
-    const s = await api('/api/v1/greeter/stats');
-    document.getElementById('s-waiting').textContent = s.waiting;
-    document.getElementById('s-total').textContent = s.total;
-    document.getElementById('s-served').textContent = s.served;
-    document.getElementById('s-avg').textContent = s.total ? fmtDuration(s.avg_wait_ms) : '–';
-    const line = document.getElementById('sync-line');
-    line.textContent = summary(await api('/api/v1/sync/status')).text + ' ';
+    const h = await api('/healthz', { background: true });
+    document.getElementById('office').textContent = h.office_name || h.office_id || 'Office';
+    if (s.user) document.getElementById('hello').textContent = `Signed in as ${s.user.display_name}.`;
+    // Today's figures only for those who run the desk or reports.
+    if (privs.has('greeter_desk') || privs.has('reports')) {
+      const st = await api('/api/v1/greeter/stats', { background: true });
+      document.getElementById('s-waiting').textContent = st.waiting;
+      document.getElementById('s-total').textContent = st.total;
+      document.getElementById('s-served').textContent = st.served;
+      document.getElementById('s-avg').textContent = st.total ? fmtDuration(st.avg_wait_ms) : '–';
+    }
+    line.textContent = summary(await api('/api/v1/sync/status', { background: true })).text + ' ';
     line.append(Object.assign(document.createElement('a'), { href: '/sync.html', textContent: 'Sync details' }));
   } catch (e) {
-    document.getElementById('sync-line').textContent = 'Could not load today\'s figures: ' + e.message;
+    line.textContent = 'Could not load this page\'s figures: ' + e.message;
   }
 }
 load();

@@ -1,5 +1,5 @@
 // visits.js - visit counts for a day or a range, with SVG bar charts drawn here.
-import { api, el, fmtDuration, officeToday } from './api.js';
+import { api, el, fmtDuration, fmtDate, fmtDateTime, officeToday } from './api.js';
 
 const $ = id => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
@@ -60,8 +60,21 @@ async function load(ev) {
     $('s-left').textContent = s.left;
     $('s-avg').textContent = s.total ? fmtDuration(s.avg_wait_ms) : '–';
     $('s-max').textContent = s.total ? fmtDuration(s.max_wait_ms) : '–';
-    const hours = s.by_hour.filter(h => h.hour >= 7 && h.hour <= 19 || h.count > 0);
-    $('by-hour').replaceChildren(columns(hours.map(h => ({ label: String(h.hour), value: h.count })), 'Visits by hour of arrival'));
+    // Every hour from the office's opening (or the first visit) to closing
+    // (or the last), none skipped, on the 12-hour clock the desk uses.
+    const busy = s.by_hour.filter(h => h.count > 0).map(h => h.hour);
+    const first = Math.min(7, ...busy), last = Math.max(19, ...busy);
+    const hours = s.by_hour.filter(h => h.hour >= first && h.hour <= last);
+    const h12 = h => `${h % 12 === 0 ? 12 : h % 12}${h < 12 ? 'am' : 'pm'}`;
+    $('by-hour').replaceChildren(columns(hours.map(h => ({ label: h12(h.hour), value: h.count })), 'Visits by hour of arrival'));
+    const LANGS = { en: 'English', es: 'Spanish' };
+    $('lang-rows').replaceChildren(...(s.by_language || []).map(l => el('tr', {}, el('td', {}, LANGS[l.language] || l.language || 'Not recorded'), el('td', {}, String(l.count)))));
+    if (!(s.by_language || []).length) $('lang-rows').append(el('tr', {}, el('td', { colspan: '2' }, 'No visits.')));
+    const h = await health;
+    const range = s.from === s.to ? fmtDate(s.from) : `${fmtDate(s.from)} to ${fmtDate(s.to)}`;
+    $('range-line').textContent = `${h.office_name || s.office_id} · ${range}`;
+    $('printed').textContent = `Printed ${fmtDateTime(Date.now())}`;
+    document.title = `Visits, ${h.office_name || s.office_id}, ${range} — Outpost`;
     const rs = s.by_reason.map(r => ({ label: r.label, value: r.count }));
     $('by-reason').replaceChildren(rows(rs, 'Visits by reason'));
     $('reason-rows').replaceChildren(...rs.map(r => el('tr', {}, el('td', {}, r.label), el('td', {}, String(r.value)))));
@@ -70,6 +83,7 @@ async function load(ev) {
   }
 }
 
+const health = fetch('/healthz').then(r => r.json()).catch(() => ({}));
 $('from').value = $('to').value = await officeToday();
 $('pick').addEventListener('submit', load);
 $('print').addEventListener('click', () => window.print());
