@@ -11,6 +11,7 @@
 const route_list *const node_route_lists[] = {
 	&login_route_list,
 	&greeter_route_list,
+	&greeter_days_route_list,
 	&case_route_list,
 	&case_work_route_list,
 	&case_compliance_route_list,

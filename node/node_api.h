@@ -36,6 +36,7 @@ struct capture *node_api_capture(route_call *a);
 extern const route_list *const node_route_lists[];
 /* The modules' lists (one per file). */
 extern const route_list greeter_route_list;
+extern const route_list greeter_days_route_list; /* node_greeter_days.c */
 extern const route_list case_route_list, case_work_route_list, case_compliance_route_list;
 extern const route_list crm_route_list, crm_work_route_list, crm_services_route_list;
 extern const route_list crm_reports_route_list, crm_attach_route_list;
