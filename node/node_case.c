@@ -924,7 +924,6 @@ static const route_key visit_keys[] = {{"checkin_id", ROUTE_T_ANY, 0}, {NULL, 0,
 static route_rc post_visit_link(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *cid = NULL;
 	const cJSON *body = a->rc_body;
@@ -934,38 +933,26 @@ static route_rc post_visit_link(route_call *a)
 	sqlite3_stmt *st = NULL;
 
 	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
-		goto bad;
-	if (participant_exists(n, id) != 1) {
-		rr = route_fail(a, 404, "id", "no such participant");
-		goto done;
-	}
+		return route_bad_json(a, &e);
+	if (participant_exists(n, id) != 1)
+		return route_fail(a, 404, "id", "no such participant");
 	if (db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins WHERE id=?", cid, cur,
-		    sizeof cur) != 0) {
-		rr = route_fail(a, 404, "checkin_id", "no such visit at this office");
-		goto done;
-	}
-	if (cur[0] && strcmp(cur, id) != 0) {
-		rr = route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
-		goto done;
-	}
+		    sizeof cur) != 0)
+		return route_fail(a, 404, "checkin_id", "no such visit at this office");
+	if (cur[0] && strcmp(cur, id) != 0)
+		return route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
 	hlc_now(&n->nd_hlc, ts);
 	if (db_prepare(n->nd_db, &st, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?") != 0 ||
 	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC),
 	     sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
 		sqlite3_finalize(st);
-		rr = ROUTE_DBERR;
-		goto done;
+		return ROUTE_DBERR;
 	}
 	sqlite3_finalize(st);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "checkin_id", cid);
 	cJSON_AddStringToObject(o, "participant_id", id);
-	rr = route_ok(a, 200, o);
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	return route_ok(a, 200, o);
 }
 
 /* ---- routes and stand-alone seeding --------------------------------------------- */

@@ -296,7 +296,6 @@ static const route_key act_keys_rk[] = {
 static route_rc post_activity(route_call *call)
 {
 	http_req *req = call->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(call);
 	const char *pid = http_req_param(req, "id"), *body_text = NULL, *why;
 	const node_user *u = API_USER(call);
@@ -315,7 +314,7 @@ static route_rc post_activity(route_call *call)
 	    json_get_str(body, "start_date", JSON_REQUIRED, 1, 10, &a.start, NULL, 0, &e) ||
 	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
 	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e))
-		goto bad;
+		return route_bad_json(call, &e);
 	if (a.list && a.list[0] == '\0')
 		a.list = NULL;
 	if (a.end && a.end[0] == '\0')
@@ -324,45 +323,37 @@ static route_rc post_activity(route_call *call)
 		a.completion = NULL;
 	if (a.list && strcmp(a.list, "activity") != 0 && strcmp(a.list, "followup") != 0) {
 		json_err_set(&e, "code_list", "code_list must be activity or followup");
-		goto bad;
+		return route_bad_json(call, &e);
 	}
 	note = cJSON_GetObjectItemCaseSensitive(body, "note");
 	if (!cJSON_IsObject(note) ||
 	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e)) {
 		json_err_set(&e, "note.body", "every activity needs its case note: describe the activity");
-		goto bad;
+		return route_bad_json(call, &e);
 	}
 	if (json_valid_date(a.start) != 0) {
 		json_err_set(&e, "start_date", "start date must be a date (YYYY-MM-DD)");
-		goto bad;
+		return route_bad_json(call, &e);
 	}
 	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
-		goto bad;
+		return route_bad_json(call, &e);
 	rc = participant_state(n, pid, &exited);
-	if (rc <= 0) {
-		if (rc == 0)
-			rr = route_fail(call, 404, "id", "no such participant");
-		else
-			rr = ROUTE_DBERR;
-		goto done;
-	}
+	if (rc <= 0)
+		return rc == 0 ? route_fail(call, 404, "id", "no such participant") : ROUTE_DBERR;
 	/* The exit clock first: on day 90 the case has exited, whatever comes. */
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
-		goto dberr;
-	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL) {
-		rr = route_fail(call, 409, "code", "%s", why);
-		goto done;
-	}
+		return ROUTE_DBERR;
+	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL)
+		return route_fail(call, 409, "code", "%s", why);
 	rc = backdate_rule(n, u, pid, "start_date", a.start, today, body, appr, &days, &e);
 	if (rc == -2)
-		goto dberr;
-	if (rc != 0) {
-		goto bad;
-	}
+		return ROUTE_DBERR;
+	if (rc != 0)
+		return route_bad_json(call, &e);
 	case_activity_subject(a.code, a.title, subject, sizeof subject);
 	if (insert_activity(n, u, pid, &a, today, days, appr, NULL, 0, aid) != 0 ||
 	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, nid) != 0)
-		goto dberr;
+		return ROUTE_DBERR;
 	out = cJSON_CreateObject();
 	cJSON_AddItemToObject(out, "activity", db_row_json_by(n->nd_db, ACT_SQL, aid));
 	cJSON_AddItemToObject(out, "note", db_row_json_by(n->nd_db, NOTE_SQL, nid));
@@ -371,15 +362,7 @@ static route_rc post_activity(route_call *call)
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
 	cJSON_AddBoolToObject(out, "restarts_exit_clock", a.restarts);
 	log_info("case: activity %s (code %s) with note %s for participant %s", aid, a.code, nid, pid);
-	rr = route_ok(call, 201, out);
-	goto done;
-dberr:
-	rr = ROUTE_DBERR;
-	goto done;
-bad:
-	rr = route_bad_json(call, &e);
-done:
-	return rr;
+	return route_ok(call, 201, out);
 }
 
 static const route_key amend_act_keys_rk[] = {
@@ -480,7 +463,6 @@ static const route_key note_keys_rk[] = {
 static route_rc post_note(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
 	const node_user *u = API_USER(a);
@@ -495,41 +477,27 @@ static route_rc post_note(route_call *a)
 			 sizeof subj, &e) ||
 	    json_get_str(body, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0, &e) ||
 	    json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
-		goto bad;
+		return route_bad_json(a, &e);
 	if (subject[0] == '\0') {
 		json_err_set(&e, "subject", "subject is required");
-		goto bad;
+		return route_bad_json(a, &e);
 	}
 	rc = participant_state(n, pid, &exited);
-	if (rc <= 0) {
-		if (rc == 0)
-			rr = route_fail(a, 404, "id", "no such participant");
-		else
-			rr = ROUTE_DBERR;
-		goto done;
-	}
+	if (rc <= 0)
+		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
 	rc = backdate_rule(n, u, pid, "contact_date", contact, today, body, appr, &days, &e);
 	if (rc == -2)
-		goto dberr;
-	if (rc != 0) {
-		goto bad;
-	}
+		return ROUTE_DBERR;
+	if (rc != 0)
+		return route_bad_json(a, &e);
 	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today, nid) != 0)
-		goto dberr;
+		return ROUTE_DBERR;
 	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
 	case_note_deadline(contact, dl);
 	cJSON_AddStringToObject(out, "entry_deadline", dl);
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
 	log_info("case: note %s for participant %s", nid, pid);
-	rr = route_ok(a, 201, out);
-	goto done;
-dberr:
-	rr = ROUTE_DBERR;
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	return route_ok(a, 201, out);
 }
 
 static const route_key amend_note_keys[] = {{"body", ROUTE_T_ANY, 0}, {NULL, 0, 0}};
@@ -585,7 +553,6 @@ done:
 static route_rc post_approval(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
@@ -596,29 +563,17 @@ static route_rc post_approval(route_call *a)
 
 	node_today(n, today);
 	rc = participant_state(n, pid, &exited);
-	if (rc <= 0) {
-		if (rc == 0)
-			rr = route_fail(a, 404, "id", "no such participant");
-		else
-			rr = ROUTE_DBERR;
-		goto done;
-	}
+	if (rc <= 0)
+		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
 	rc = insert_approval(n, u, pid, body, NULL, today, id, &e);
 	if (rc != 0) {
-		if (rc == -2) {
-			rr = ROUTE_DBERR;
-			goto done;
-		}
+		if (rc == -2)
+			return ROUTE_DBERR;
 		if (strncmp(e.field, "approval.", 9) == 0)
 			memmove(e.field, e.field + 9, strlen(e.field + 9) + 1);
-		goto bad;
+		return route_bad_json(a, &e);
 	}
-	rr = route_ok(a, 201, db_row_json_by(n->nd_db, "SELECT * FROM backdate_approvals WHERE id=?", id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	return route_ok(a, 201, db_row_json_by(n->nd_db, "SELECT * FROM backdate_approvals WHERE id=?", id));
 }
 
 static const route_def case_work_defs[] = {

@@ -28,7 +28,6 @@ static const route_key contact_keys_rk[] = {
 static route_rc post_contact(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
@@ -41,26 +40,18 @@ static route_rc post_contact(route_call *a)
 
 	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__contact_fields, NCF - 1, v, present, ar, NULL, &e))
-		goto bad;
+		return route_bad_json(a, &e);
 	if (v[1] == NULL) {
 		json_err_set(&e, "name", "contact name is required");
-		goto bad;
+		return route_bad_json(a, &e);
 	}
-	if (crm__exists(n, "employers", emp) != 1) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
-	}
+	if (crm__exists(n, "employers", emp) != 1)
+		return route_fail(a, 404, "id", "no such employer");
 	if (crm__insert_contact(n, emp, v, u->id, node_now_ms(n), cid) != 0) {
 		log_warnx("crm: contact not saved: %s", sqlite3_errmsg(n->nd_db));
-		rr = ROUTE_DBERR;
-		goto done;
+		return ROUTE_DBERR;
 	}
-	rr = route_ok(a, 201, db_row_json_by(n->nd_db, CONTACT_SQL, cid));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	return route_ok(a, 201, db_row_json_by(n->nd_db, CONTACT_SQL, cid));
 }
 
 static const route_key contact_patch_keys[] = {
@@ -71,7 +62,6 @@ static const route_key contact_patch_keys[] = {
 static route_rc patch_contact(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const cJSON *body = a->rc_body;
@@ -82,26 +72,17 @@ static route_rc patch_contact(route_call *a)
 
 	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__contact_fields, NCF, v, present, ar, NULL, &e))
-		goto bad;
+		return route_bad_json(a, &e);
 	for (int i = 0; i < NCF; i++)
 		if (present[i] && v[i] == NULL && (i == 0 || i == 1 || i == 5)) {
 			json_err_set(&e, crm__contact_fields[i].name, "%s is required", crm__contact_fields[i].name);
-			goto bad;
+			return route_bad_json(a, &e);
 		}
-	if (crm__exists(n, "employer_contacts", id) != 1) {
-		rr = route_fail(a, 404, "id", "no such contact");
-		goto done;
-	}
-	if (crm__update_changed(n, "employer_contacts", id, crm__contact_fields, NCF, v, present, NULL, NULL, 0) < 0) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
-	rr = route_ok(a, 200, db_row_json_by(n->nd_db, CONTACT_SQL, id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	if (crm__exists(n, "employer_contacts", id) != 1)
+		return route_fail(a, 404, "id", "no such contact");
+	if (crm__update_changed(n, "employer_contacts", id, crm__contact_fields, NCF, v, present, NULL, NULL, 0) < 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, db_row_json_by(n->nd_db, CONTACT_SQL, id));
 }
 
 static cJSON *location_json(node *n, const char *id)
@@ -183,7 +164,6 @@ static const route_key location_patch_keys[] = {
 static route_rc patch_location(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const cJSON *body = a->rc_body;
@@ -194,25 +174,16 @@ static route_rc patch_location(route_call *a)
 
 	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__location_fields, NLF, v, present, ar, NULL, &e))
-		goto bad;
+		return route_bad_json(a, &e);
 	if ((present[4] && v[4] == NULL) || (present[6] && v[6] == NULL)) {
 		json_err_set(&e, present[4] && v[4] == NULL ? "zip" : "status", "this field is required");
-		goto bad;
+		return route_bad_json(a, &e);
 	}
-	if (crm__exists(n, "employer_locations", id) != 1) {
-		rr = route_fail(a, 404, "id", "no such location");
-		goto done;
-	}
-	if (crm__update_changed(n, "employer_locations", id, crm__location_fields, NLF, v, present, NULL, NULL, 0) < 0) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
-	rr = route_ok(a, 200, location_json(n, id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	if (crm__exists(n, "employer_locations", id) != 1)
+		return route_fail(a, 404, "id", "no such location");
+	if (crm__update_changed(n, "employer_locations", id, crm__location_fields, NLF, v, present, NULL, NULL, 0) < 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, location_json(n, id));
 }
 
 /*

@@ -439,7 +439,6 @@ static const route_key patch_fields_rk[] = {
 static route_rc patch_employer(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	const cJSON *body = a->rc_body;
@@ -451,15 +450,13 @@ static route_rc patch_employer(route_call *a)
 
 	ar_s.a_used = 0;
 	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e))
-		goto bad;
-	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
-	}
+		return route_bad_json(a, &e);
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0)
+		return route_fail(a, 404, "id", "no such employer");
 	if (present[EF_NAME]) {
 		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0) {
 			json_err_set(&e, "company_name", "company name must contain a letter or digit");
-			goto bad;
+			return route_bad_json(a, &e);
 		}
 		xc[nx] = "normalized_name";
 		xv[nx++] = norm;
@@ -467,7 +464,7 @@ static route_rc patch_employer(route_call *a)
 	if (present[EF_ZIP]) {
 		if (v[EF_ZIP] == NULL) {
 			json_err_set(&e, "zip", "ZIP code is required");
-			goto bad;
+			return route_bad_json(a, &e);
 		}
 		crm_valid_zip(v[EF_ZIP], z5);
 		xc[nx] = "zip5";
@@ -477,7 +474,7 @@ static route_rc patch_employer(route_call *a)
 		if (v[EF_EDD] == NULL && strcmp(type, CRM_RECRUITING) == 0) {
 			json_err_set(&e, "edd_account_number",
 				     "a recruiting employer keeps its EDD Account Number");
-			goto bad;
+			return route_bad_json(a, &e);
 		}
 		if (v[EF_EDD]) {
 			crm_valid_edd_account(v[EF_EDD], edd);
@@ -488,34 +485,26 @@ static route_rc patch_employer(route_call *a)
 				  crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)) {
 		if (v[EF_OWNER] == NULL)
 			json_err_set(&e, "lead_owner_id", "a lead owner is required");
-		goto bad;
+		return route_bad_json(a, &e);
 	}
 	if (present[EF_STATUS] && v[EF_STATUS] == NULL) {
 		json_err_set(&e, "status", "status must be active or inactive");
-		goto bad;
+		return route_bad_json(a, &e);
 	}
 	if (present[EF_USERNAME]) {
 		if (v[EF_USERNAME] == NULL) {
 			json_err_set(&e, "username", "user name is required");
-			goto bad;
+			return route_bad_json(a, &e);
 		}
-		if (crm__username_taken(n, v[EF_USERNAME], id) != 0) {
-			rr = route_fail(a, 409, "username", "this user name is already taken");
-			goto done;
-		}
+		if (crm__username_taken(n, v[EF_USERNAME], id) != 0)
+			return route_fail(a, 409, "username", "this user name is already taken");
 	}
 	rc = crm__update_changed(n, "employers", id, crm__employer_fields, NEF, v, present, xc, xv, nx);
 	if (rc < 0) {
 		log_warnx("crm: employer %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
-		rr = ROUTE_DBERR;
-		goto done;
+		return ROUTE_DBERR;
 	}
-	rr = route_ok(a, 200, crm__employer_json(n, id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	return route_ok(a, 200, crm__employer_json(n, id));
 }
 
 static const route_def crm_employers_defs[] = {

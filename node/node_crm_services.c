@@ -202,7 +202,6 @@ static const route_key add_keys_rk[] = {
 static route_rc post_services(route_call *a)
 {
 	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id"), *expect;
 	const node_user *u = API_USER(a);
@@ -216,29 +215,24 @@ static route_rc post_services(route_call *a)
 	uint64_t now;
 
 	if (json_get_str(body, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0, &e))
-		goto bad;
+		return route_bad_json(a, &e);
 	list = cJSON_GetObjectItemCaseSensitive(body, "services");
 	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
 	    cJSON_GetArraySize(list) > CRM_MAX_SERVICES) {
 		json_err_set(&e, "services", "services must list 1 to %d services", CRM_MAX_SERVICES);
-		goto bad;
+		return route_bad_json(a, &e);
 	}
-	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) != 0) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
-	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) != 0)
+		return route_fail(a, 404, "id", "no such employer");
 	db_text(n->nd_db, "SELECT status FROM employers WHERE id=?", emp, status, sizeof status);
-	if (strcmp(status, "active") != 0) {
-		rr = route_fail(a, 409, "id", "services cannot be recorded for an inactive employer");
-		goto done;
-	}
+	if (strcmp(status, "active") != 0)
+		return route_fail(a, 409, "id", "services cannot be recorded for an inactive employer");
 	/* "Verify the account type before recording services." */
 	if (expect && strcmp(expect, type) != 0) {
-		rr = route_fail(a, 409, "expected_account_type",
+		return route_fail(a, 409, "expected_account_type",
 				 "this employer is now a %s, not a %s: check the account type first",
 				 strcmp(type, CRM_LEAD) == 0 ? "marketing lead" : "recruiting employer",
 				 strcmp(expect, CRM_LEAD) == 0 ? "marketing lead" : "recruiting employer");
-		goto done;
 	}
 	node_today(n, today);
 	cJSON_ArrayForEach(it, list)
@@ -246,15 +240,14 @@ static route_rc post_services(route_call *a)
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "services[%d]", ns);
 		if (read_service(n, it, prefix, today, &s[ns], &e) != 0)
-			goto bad;
+			return route_bad_json(a, &e);
 		ns++;
 	}
 	now = node_now_ms(n);
 	for (int i = 0; i < ns; i++)
 		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0) {
 			log_warnx("crm: services not saved: %s", sqlite3_errmsg(n->nd_db));
-			rr = ROUTE_DBERR;
-			goto done;
+			return ROUTE_DBERR;
 		}
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, "services");
@@ -271,12 +264,7 @@ static route_rc post_services(route_call *a)
 		}
 	}
 	log_info("crm: %d service(s) recorded for employer %s", ns, emp);
-	rr = route_ok(a, 201, out);
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	return route_ok(a, 201, out);
 }
 
 static const route_key correct_keys_rk[] = {
