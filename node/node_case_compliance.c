@@ -11,7 +11,6 @@
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
-#include "node/node_api.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/uuid.h"

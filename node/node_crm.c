@@ -187,18 +187,18 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddBoolToObject(me, "can_report", (u->privs & PRIV_REPORTS) != 0);
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
-	x = crm__rows_of(n, "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name", NULL);
 	cJSON_AddItemToObject(o, "categories", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n, "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank", NULL);
 	cJSON_AddItemToObject(o, "priorities", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT id, display_name, office_id FROM staff WHERE active=1 AND crm_work_group=1"
 		    " ORDER BY display_name",
 		    NULL);
 	cJSON_AddItemToObject(o, "work_group", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n, "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name", NULL);
 	cJSON_AddItemToObject(o, "staff", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n, "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name", NULL);
 	cJSON_AddItemToObject(o, "offices", x ? x : cJSON_CreateArray());
 	cc_arr = cJSON_AddArrayToObject(o, "completion_codes");
 	static const char *const cc[][2] = {{"successful", "Successful completion"},

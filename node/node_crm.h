@@ -115,7 +115,6 @@ int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char *
 int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx);
-cJSON *crm__rows_of(node *n, const char *sql, const char *arg);
 int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner);
 int crm__type_filter(route_call *a, char *val, size_t n, const char **type);
 int crm__name_search(const char *q, char *pat, size_t n);

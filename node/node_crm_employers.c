@@ -202,7 +202,7 @@ static int newemp_contacts(const cJSON *body, newemp *ne, arena *ar, json_err *e
 	}
 	cJSON_ArrayForEach(it, contacts)
 	{
-		char prefix[32], f[64];
+		char prefix[32];
 		snprintf(prefix, sizeof prefix, "contacts[%d].", ne->ncontacts);
 		if (!cJSON_IsObject(it)) {
 			json_err_set(e, "contacts", "each contact must be an object");
@@ -214,10 +214,8 @@ static int newemp_contacts(const cJSON *body, newemp *ne, arena *ar, json_err *e
 		    ne->cv[ne->ncontacts][1] == NULL)
 			json_err_set(e, "name", "contact name is required");
 		if (e->msg[0]) {
-			if (strncmp(e->field, "contacts[", 9) != 0) {
-				snprintf(f, sizeof f, "%s%s", prefix, e->field);
-				snprintf(e->field, sizeof e->field, "%s", f);
-			}
+			if (strncmp(e->field, "contacts[", 9) != 0)
+				json_err_prefix(e, prefix);
 			return -1;
 		}
 		ne->ncontacts++;

@@ -49,12 +49,12 @@ cJSON *crm__employer_json(node *n, const char *id)
 		if (crm_has_mkt_prefix(u) && crm_drop_mkt_prefix(u, plain, sizeof plain) == 0)
 			cJSON_AddStringToObject(o, "username_without_prefix", plain);
 	}
-	x = crm__rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT id, kind, name, title, phone, email, status, created_at FROM employer_contacts"
 		    " WHERE employer_id=? ORDER BY status, kind, name COLLATE NOCASE",
 		    id);
 	cJSON_AddItemToObject(o, "contacts", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT id, name, street, city, state, zip, phone, status FROM employer_locations"
 		    " WHERE employer_id=? ORDER BY status, name COLLATE NOCASE",
 		    id);
@@ -63,7 +63,7 @@ cJSON *crm__employer_json(node *n, const char *id)
 	cJSON_AddItemToObject(o, "services", x ? x : cJSON_CreateArray());
 	x = crm__work_items_of(n, id);
 	cJSON_AddItemToObject(o, "work_items", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT f.id, f.reason, f.status, f.detected_at,"
 		    " CASE WHEN f.employer_id=?1 THEN f.other_employer_id ELSE f.employer_id END AS other_id,"
 		    " (SELECT company_name FROM employers WHERE id = CASE WHEN f.employer_id=?1"
@@ -71,7 +71,7 @@ cJSON *crm__employer_json(node *n, const char *id)
 		    " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
 		    id);
 	cJSON_AddItemToObject(o, "duplicate_flags", x ? x : cJSON_CreateArray());
-	x = crm__rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
 		    " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
 		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",

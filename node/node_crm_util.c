@@ -273,11 +273,8 @@ int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char *
 	}
 	return 0;
 bad:
-	if (prefix) {
-		char f[64];
-		snprintf(f, sizeof f, "%s%s", prefix, e->field);
-		snprintf(e->field, sizeof e->field, "%s", f);
-	}
+	if (prefix)
+		json_err_prefix(e, prefix);
 	return -1;
 }
 
@@ -344,21 +341,6 @@ out:
 	sqlite3_finalize(cur);
 	sqlite3_finalize(st);
 	return ret;
-}
-
-/* Every row of sql with one text argument as a JSON array, or NULL. */
-cJSON *crm__rows_of(node *n, const char *sql, const char *arg)
-{
-	sqlite3_stmt *st;
-	cJSON *arr;
-
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		return NULL;
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
 }
 
 /* ---- lists ------------------------------------------------------------------- */
