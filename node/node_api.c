@@ -58,12 +58,19 @@ static int api_auth(route_call *a)
 	return 0;
 }
 
+/* Before the body: no session (401) or a missing privilege (403).  A refusal
+ * that names a field (a missing CSRF token, a temporary password still to
+ * change) is left to the dispatcher, whose reply can name it: the edge's
+ * early refusal carries a message only. */
 static int api_head(void *ctx, const route_def *d, http_req *req, const char **field,
 		    const char **msg)
 {
-	if (d->rd_flags & ROUTE_SESSION)
-		return node_auth_check_session(ctx, req, field, msg);
-	return node_auth_check(ctx, req, d->rd_privs, field, msg);
+	int st = (d->rd_flags & ROUTE_SESSION) ? node_auth_check_session(ctx, req, field, msg)
+					       : node_auth_check(ctx, req, d->rd_privs, field, msg);
+
+	if (st != 0 && *field != NULL)
+		return 0;
+	return st;
 }
 
 static int api_begin(route_call *a)
