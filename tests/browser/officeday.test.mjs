@@ -3,10 +3,10 @@
 // summary, the kiosk clears itself, the desk updates live from the node's
 // events, the Sync page offline and back; axe-core on every page state and
 // screenshots at 1280 px and 390 px under tests/out/.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -53,6 +53,8 @@ export const tests = [
     await page.goto(node.url + '/case-participant.html?id=' + pid);
     await page.waitForSelector('#info dd');
     const note = 'Discussed two job leads at the warehouse; she will apply by Friday.';
+    assert(!(await page.isVisible('#n-subject')), 'the secondary form is collapsed until asked for');
+    await page.click('#d-note summary');
     await page.fill('#n-subject', 'Follow-up call');
     await page.fill('#n-body', note);
     // A reload (or a trip to the sign-in page) keeps the draft in this tab.
@@ -267,6 +269,48 @@ export const tests = [
       await browser.close();
       await node.stop();
       await hub.stop();
+    }
+  }],
+
+  ['the lead summary and the hub overview at 1280 and 390 px, without sideways scrolling', async () => {
+    const node = await startNode();
+    const hub = await startHub({ args: ['--password_iters', '1000'] });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await login(page, node);
+      const emp = (await node.api('/api/v1/crm/employers', { company_name: 'Río Grande Tortillería', zip: '95814',
+        contacts: [{ kind: 'primary', name: 'Sofía Núñez', phone: '(916) 555-0142' }] })).json;
+      await page.goto(node.url + '/crm-lead.html?id=' + emp.id);
+      await page.waitForFunction(() => document.getElementById('title').textContent.includes('Río'));
+      await assertAccessible(page, 'lead summary');
+      await shoot(page, 'lead-summary');
+
+      // The hub console's overview, signed in as operations.
+      const r = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hub.data], { encoding: 'utf8' });
+      assert(r.status === 0, 'reset-operations: ' + r.stderr);
+      const temp = r.stdout.trim().split(/\s+/).pop();
+      plantSecret(temp);
+      const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+      const hp = await ctx.newPage();
+      await hp.goto(hub.url + '/login.html');
+      await hp.fill('#username', 'operations');
+      await hp.fill('#password', temp);
+      await hp.click('#signin-btn');
+      await hp.waitForSelector('#change-card:not([hidden])');
+      const pw = 'Hub.Office42';
+      plantSecret(pw);
+      await hp.fill('#new_password', pw);
+      await hp.fill('#confirm_password', pw);
+      await hp.click('#change-btn');
+      await hp.waitForURL(u => !u.pathname.startsWith('/login'));
+      await hp.waitForLoadState('networkidle');
+      await assertAccessible(hp, 'hub overview');
+      await shoot(hp, 'hub-overview');
+    } finally {
+      await browser.close();
+      await hub.stop();
+      await node.stop();
     }
   }],
 ];
