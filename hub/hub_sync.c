@@ -516,6 +516,11 @@ static void job_run(uv_work_t *w)
 		break;
 	}
 	case JOB_PULL:
+		/* A cursor in a restore's gap names entries this hub lost. */
+		if (hub_log_in_gap(db, j->jb_after)) {
+			j->jb_rc = -2;
+			break;
+		}
 		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
 					 &j->jb_next, &j->jb_head, &j->jb_more);
 		FAULT_POINT("hub.pull.serve");
@@ -532,7 +537,7 @@ static void job_run(uv_work_t *w)
 						  &j->jb_head, &j->jb_more);
 		/* The first page fixes the snapshot's seq; a later one names it,
 		 * and a seq the log has not reached would skip entries. */
-		if (j->jb_rc == 0 && j->jb_after > j->jb_head)
+		if (j->jb_rc == 0 && (j->jb_after > j->jb_head || hub_log_in_gap(db, j->jb_after)))
 			j->jb_rc = -3;
 		j->jb_next = j->jb_after >= 0 ? j->jb_after : j->jb_head;
 		if (j->jb_rc == 0)
@@ -590,6 +595,24 @@ static void reply_push(job *j)
 		cJSON_AddNumberToObject(o, "hub_schema_version", schema_version());
 	}
 	sreply_json(req, res->hi_status, o);
+}
+
+/* X-Outpost-Acked: the last of the node's entries this hub holds, read as
+ * the reply goes out.  A node acknowledged beyond it knows the hub was
+ * restored from a backup and sends the rest again (sync/sent.c). */
+static void add_acked(hub *h, http_req *req, const char *node_id)
+{
+	sqlite3_stmt *st = NULL;
+	char v[32];
+
+	if (db_prepare(h->hb_db, &st, "SELECT acked_seq FROM nodes WHERE id=?") != 0)
+		return;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(v, sizeof v, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
+		http_add_header(req, "X-Outpost-Acked", v);
+	}
+	sqlite3_finalize(st);
 }
 
 static void job_done(uv_work_t *w, int status)
@@ -651,6 +674,7 @@ static void job_done(uv_work_t *w, int status)
 			}
 		}
 		add_time(req);
+		add_acked(j->jb_hub, req, j->jb_node.hn_id);
 		if (j->jb_deflated)
 			http_add_header(req, "Content-Encoding", ZBODY_ENCODING);
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,

@@ -78,9 +78,27 @@ async function load(ev) {
     const rs = s.by_reason.map(r => ({ label: r.label, value: r.count }));
     $('by-reason').replaceChildren(rows(rs, 'Visits by reason'));
     $('reason-rows').replaceChildren(...rs.map(r => el('tr', {}, el('td', {}, r.label), el('td', {}, String(r.value)))));
+    await loadDays(q);
   } catch (e) {
     $('err').textContent = e.message;
   }
+}
+
+// One row per day of the range (at most 92): visits, Spanish, and whether
+// it was a business day; a business day before today without a visit is
+// flagged (model/holidays.c decides what a business day is).
+async function loadDays(q) {
+  let d;
+  try { d = await api('/api/v1/greeter/days?' + q); } catch (e) {
+    $('by-day').replaceChildren(el('p', { class: 'muted' }, 'Days: ' + e.message));
+    return;
+  }
+  const missing = new Set(d.missing);
+  $('by-day').replaceChildren(el('table', {}, el('caption', { class: 'sr-only' }, 'Visits per day'),
+    el('thead', {}, el('tr', {}, ...['Day', 'Visits', 'In Spanish', 'Business day'].map(h => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...d.days.map(x => el('tr', { class: missing.has(x.date) ? 'warn' : null },
+      el('td', {}, x.date), el('td', {}, String(x.visits)), el('td', {}, String(x.spanish)),
+      el('td', {}, x.business_day ? (missing.has(x.date) ? 'Yes: no check-in recorded' : 'Yes') : (x.holiday || 'Weekend')))))));
 }
 
 const health = fetch('/healthz').then(r => r.json()).catch(() => ({}));
