@@ -4,9 +4,10 @@
 // events, the Sync page offline and back; axe-core on every page state and
 // screenshots at 1280 px and 390 px under tests/out/.
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -305,12 +306,48 @@ export const tests = [
       await hp.click('#change-btn');
       await hp.waitForURL(u => !u.pathname.startsWith('/login'));
       await hp.waitForLoadState('networkidle');
+      await hp.locator('footer.site', { hasText: 'Outpost hub' }).waitFor();
       await assertAccessible(hp, 'hub overview');
       await shoot(hp, 'hub-overview');
+      const nf = await hp.goto(hub.url + '/no-such-page.html');
+      assert(nf.status() === 404 && (await hp.textContent('h1')) === 'Page not found', 'the hub\'s 404 is a page');
+      await assertAccessible(hp, 'hub 404 page');
     } finally {
       await browser.close();
       await hub.stop();
       await node.stop();
+    }
+  }],
+
+  ['two minutes before the idle sign-out a dialog offers to stay signed in', async () => {
+    // A node whose sessions end after 135 s idle: the warning comes at 15 s.
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), 'outpost-browser-idle-'));
+    const log = openSync(join(OUT, `browser-node-idle-${process.pid}.log`), 'a');
+    const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--session_idle', '135'],
+      { stdio: ['ignore', log, log] });
+    const node = { url: `http://127.0.0.1:${port}` };
+    const browser = await launch();
+    try {
+      for (let i = 0; i < 200; i++) {
+        try { if ((await fetch(node.url + '/healthz')).ok) break; } catch { /* not yet */ }
+        await new Promise(r => setTimeout(r, 100));
+      }
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await login(page, node);
+      await page.goto(node.url + '/case.html');
+      await page.waitForSelector('#idle-dlg[open]', { timeout: 60000 });
+      assert((await page.textContent('#idle-text')).includes('signed out in'), 'the warning says when');
+      await assertAccessible(page, 'idle warning');
+      await page.click('#idle-stay');
+      await page.waitForSelector('#idle-dlg:not([open])', { state: 'attached' });
+      const s = await page.evaluate(() => fetch('/api/v1/session').then(r => r.json()));
+      assert(s.signed_in, 'still signed in after "Stay signed in"');
+    } finally {
+      await browser.close();
+      proc.kill('SIGTERM');
+      await new Promise(r => { proc.once('exit', r); setTimeout(r, 5000); });
+      rmSync(data, { recursive: true, force: true });
     }
   }],
 ];
