@@ -28,20 +28,6 @@ static int admin_auth(hub *h, http_req *req)
 	return acct_auth(h, req, &p, 1, 0);
 }
 
-static cJSON *rows(sqlite3 *db, const char *sql, const char *arg)
-{
-	sqlite3_stmt *st = NULL;
-	cJSON *r;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return NULL;
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
-	return r;
-}
-
 static void reply_rows(http_req *req, cJSON *r)
 {
 	if (r == NULL) {
@@ -59,7 +45,7 @@ static void offices_list(http_req *req, void *ctx)
 	if (admin_auth(h, req) != 0)
 		return;
 	reply_rows(req,
-		   rows(h->hb_db,
+		   db_rows_json_by(h->hb_db,
 			"SELECT o.id, o.name, o.local_area_id, l.name AS local_area_name,"
 			" o.address, o.timezone, o.has_title1_partner, o.active,"
 			" (SELECT count(*) FROM nodes n WHERE n.office_id=o.id AND"
@@ -92,7 +78,7 @@ static void nodes_list(http_req *req, void *ctx)
 	if (admin_auth(h, req) != 0)
 		return;
 	head = hub_head_seq(h->hb_db);
-	r = rows(h->hb_db, nodes_sql, NULL);
+	r = db_rows_json_by(h->hb_db, nodes_sql, NULL);
 	if (r == NULL) {
 		reply_rows(req, NULL);
 		return;
@@ -121,7 +107,7 @@ static void node_revoke(http_req *req, void *ctx)
 				 "the hub database could not complete the request");
 		return;
 	}
-	if (rc == 1) {
+	if (rc == DB_ABSENT) {
 		http_reply_error(req, 404, NULL, "no node '%s'", id);
 		return;
 	}
@@ -184,14 +170,14 @@ static void conflicts_list(http_req *req, void *ctx)
 	if (admin_auth(h, req) != 0)
 		return;
 	if (http_req_query(req, "open", open, sizeof open) && strcmp(open, "1") == 0)
-		reply_rows(req, rows(h->hb_db,
+		reply_rows(req, db_rows_json_by(h->hb_db,
 				     "SELECT * FROM conflicts WHERE resolved_at IS NULL "
 				     "ORDER BY created_at DESC LIMIT 1000",
 				     NULL));
 	else
 		reply_rows(
 		    req,
-		    rows(h->hb_db,
+		    db_rows_json_by(h->hb_db,
 			 "SELECT * FROM conflicts ORDER BY created_at DESC LIMIT 1000",
 			 NULL));
 }
@@ -204,7 +190,7 @@ static void quarantine_list(http_req *req, void *ctx)
 		return;
 	/* db_row_json leaves BLOBs (the raw changesets) out. */
 	reply_rows(req,
-		   rows(h->hb_db,
+		   db_rows_json_by(h->hb_db,
 			"SELECT * FROM quarantine ORDER BY created_at DESC LIMIT 1000",
 			NULL));
 }
@@ -216,7 +202,7 @@ static void audit_list(http_req *req, void *ctx)
 	if (admin_auth(h, req) != 0)
 		return;
 	reply_rows(req,
-		   rows(h->hb_db,
+		   db_rows_json_by(h->hb_db,
 			"SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000", NULL));
 }
 

@@ -174,14 +174,12 @@ static int column_exists(sqlite3 *db, const char *tbl, const char *col)
  * database error.  tbl must be a replicated table (checked by the caller). */
 static cJSON *current_row(sqlite3 *db, const char *tbl, const char *id, int *err)
 {
-	char sql[200];
 	sqlite3_stmt *st = NULL;
 	cJSON *row = NULL;
 	int rc;
 
 	*err = 0;
-	snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" WHERE id=?1", tbl);
-	if (db_prepare(db, &st, sql) != 0) {
+	if (db_preparef(db, &st, "SELECT * FROM \"%w\" WHERE id=?1", tbl) != 0) {
 		*err = 1;
 		return NULL;
 	}
@@ -203,13 +201,11 @@ static cJSON *current_row(sqlite3 *db, const char *tbl, const char *id, int *err
 static int current_value(sqlite3 *db, const char *tbl, const char *col, const char *id,
 			 buf *b, int *exists)
 {
-	char sql[300];
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
 	*exists = 0;
-	snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE id=?1", col, tbl);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st, "SELECT \"%w\" FROM \"%w\" WHERE id=?1", col, tbl) != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -329,7 +325,6 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 			 const char *value_text, const char *hlc_now, char *why, size_t n)
 {
 	sqlite3 *db = h->hb_db;
-	char sql[400];
 	sqlite3_stmt *st = NULL;
 	const char *bwhy = NULL;
 	cJSON *row, *v;
@@ -360,12 +355,8 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 		return 1;
 	}
 	cJSON_Delete(row);
-	if (has_hlc)
-		snprintf(sql, sizeof sql,
-			 "UPDATE \"%s\" SET \"%s\"=?1, updated_hlc=?2 WHERE id=?3", tbl, col);
-	else
-		snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"%s\"=?1 WHERE id=?3", tbl, col);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st, "UPDATE \"%w\" SET \"%w\"=?1%s WHERE id=?3", tbl, col,
+			has_hlc ? ", updated_hlc=?2" : "") != 0)
 		return -1;
 	if (bind_json_value(st, 1, value_text, &bwhy) != 0) {
 		sqlite3_finalize(st);

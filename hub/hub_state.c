@@ -158,50 +158,6 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 	return 0;
 }
 
-int hub_ct_cmp(const void *a, const void *b, size_t n)
-{
-	const volatile unsigned char *x = a, *y = b;
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(x[i] ^ y[i]);
-	return d != 0;
-}
-
-static void hex_of(const unsigned char *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int unhex(const char *s, unsigned char *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v |= c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F')
-				v |= c - 'A' + 10;
-			else
-				return -1;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return 0;
-}
-
 /* ---- enrollment codes ------------------------------------------------------ */
 
 static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -229,7 +185,7 @@ static void code_hash(const char norm[17], char out[65])
 	unsigned char h[32];
 
 	crypto_sha256(norm, strlen(norm), h);
-	hex_of(h, sizeof h, out);
+	crypto_hex(h, sizeof h, out);
 }
 
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
@@ -304,13 +260,13 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		ret = 1;
+		ret = DB_ABSENT;
 	} else if (rc == SQLITE_ROW) {
 		snprintf(out->hn_id, sizeof out->hn_id, "%s", sqlite3_column_text(st, 0));
 		snprintf(out->hn_office, sizeof out->hn_office, "%s",
 			 sqlite3_column_text(st, 1));
 		snprintf(out->hn_la, sizeof out->hn_la, "%s", sqlite3_column_text(st, 2));
-		if (unhex((const char *)sqlite3_column_text(st, 3), out->hn_secret,
+		if (crypto_unhex((const char *)sqlite3_column_text(st, 3), out->hn_secret,
 			  sizeof out->hn_secret) != 0) {
 			log_warnx("node '%s' has a malformed secret in hub.db",
 				  out->hn_id);
@@ -318,7 +274,7 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 		}
 		out->hn_revoked = sqlite3_column_int(st, 4);
 		out->hn_acked_seq = sqlite3_column_int64(st, 5);
-		ret = 0;
+		ret = DB_FOUND;
 	} else {
 		log_warnx("cannot read node '%s': %s", id, sqlite3_errmsg(db));
 	}
@@ -357,7 +313,7 @@ out:
 		db_exec(db, "ROLLBACK");
 	if (ret == 0)
 		log_info("node %s revoked by %s", id, actor);
-	return ret;
+	return ret == 0 ? DB_FOUND : ret == 1 ? DB_ABSENT : -1;
 }
 
 /* ---- nonces ----------------------------------------------------------------- */
@@ -434,7 +390,7 @@ int hub_admin_token_load(const char *dir, char out[65])
 	}
 	if (crypto_random(rnd, sizeof rnd) != 0)
 		return -1;
-	hex_of(rnd, sizeof rnd, out);
+	crypto_hex(rnd, sizeof rnd, out);
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
 		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -351,11 +351,11 @@ static int cmd_revoke(hub *h, const char *node_id)
 		return 2;
 	}
 	rc = hub_node_revoke(h->hb_db, node_id, "cli");
-	if (rc == 1) {
+	if (rc == DB_ABSENT) {
 		fprintf(stderr, "outpost-hub: no node '%s'\n", node_id);
 		return 1;
 	}
-	if (rc != 0) {
+	if (rc != DB_FOUND) {
 		fprintf(stderr, "outpost-hub: cannot revoke node '%s'\n", node_id);
 		return 1;
 	}
