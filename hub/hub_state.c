@@ -234,8 +234,6 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 		log_warnx("cannot store an enrollment code: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	hub_audit(db, created_by ? created_by : "?", "enroll_code.create", office_id,
-		  NULL);
 	log_info("enrollment code created for office '%s' by %s (valid %lld s)",
 		 office_id, created_by ? created_by : "?", (long long)ttl_s);
 	ret = 0;
@@ -283,37 +281,36 @@ out:
 	return ret;
 }
 
-int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)
+int hub_node_revoke_in(sqlite3 *db, const char *id)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+	if (db_prepare(db, &st, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?") != 0)
 		return -1;
-	if (db_prepare(
-		db, &st,
-		"UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?") != 0)
-		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	if (sqlite3_changes(db) == 0) {
-		ret = 1;
-		goto out;
-	}
-	if (hub_audit(db, actor, "node.revoke", id, NULL) != 0)
-		goto out;
-	ret = 0;
-out:
+	if (sqlite3_step(st) == SQLITE_DONE)
+		ret = sqlite3_changes(db) > 0 ? DB_FOUND : DB_ABSENT;
 	sqlite3_finalize(st);
-	if (ret == 0 && db_exec(db, "COMMIT") != 0)
+	return ret;
+}
+
+int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)
+{
+	int ret;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	ret = hub_node_revoke_in(db, id);
+	if (ret == DB_FOUND && (hub_audit(db, actor, "node.revoke", id, NULL) != 0 ||
+				db_exec(db, "COMMIT") != 0))
 		ret = -1;
-	if (ret != 0)
+	if (ret != DB_FOUND)
 		db_exec(db, "ROLLBACK");
-	if (ret == 0)
+	else
 		log_info("node %s revoked by %s", id, actor);
-	return ret == 0 ? DB_FOUND : ret == 1 ? DB_ABSENT : -1;
+	return ret;
 }
 
 /* ---- nonces ----------------------------------------------------------------- */

@@ -1005,20 +1005,118 @@ static void sync_conflicts(http_req *req, void *ctx)
 
 /* ---- enrollment (the only unsigned sync request) ------------------------------- */
 
+/* Inside the enrollment's transaction: the code of hash is known, unused,
+ * unexpired and its office still exists; office and la get its office and
+ * Local Area.  0, or -1 with *status (401, 410, 409; 500 a database error)
+ * and *why. */
+static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char office[64],
+			     char la[64], int *status, const char **why)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t expires;
+	int used, rc;
+
+	*status = 500;
+	if (db_prepare(db, &st,
+		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
+		       "o.local_area_id "
+		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
+		       "WHERE e.code_hash=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE) {
+			*status = 401;
+			*why = "unknown enrollment code";
+		}
+		return -1;
+	}
+	snprintf(office, 64, "%s", sqlite3_column_text(st, 0));
+	expires = sqlite3_column_int64(st, 1);
+	used = sqlite3_column_int(st, 2);
+	la[0] = '\0';
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+		snprintf(la, 64, "%s", sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	if (used || expires <= now) {
+		*status = 410;
+		*why = used ? "this enrollment code has already been used: ask for a new one"
+			    : "this enrollment code has expired: ask for a new one";
+		return -1;
+	}
+	if (la[0] == '\0') {
+		*status = 409;
+		*why = "the office of this enrollment code no longer exists";
+		return -1;
+	}
+	return 0;
+}
+
+/* Inside the enrollment's transaction: the new node, the code used up, the
+ * audit row.  0 or -1. */
+static int enroll_node_add(sqlite3 *db, const char *hash, const char *node_id,
+			   const char *secret_hex, const char *office, const char *la,
+			   const char *hostname, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
+		       "secret_hex, enrolled_at)"
+		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, hostname);
+	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok || db_prepare(db, &st,
+			      "UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE "
+			      "code_hash=? AND used_at IS NULL") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	if (!ok)
+		return -1;
+	return hub_audit(db, "enroll", "node.enroll", node_id, office);
+}
+
+static cJSON *enroll_reply(hub *h, const char *node_id, const char *secret_hex,
+			   const char *office, const char *la)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "node_id", node_id);
+	cJSON_AddStringToObject(o, "node_secret", secret_hex);
+	cJSON_AddStringToObject(o, "office_id", office);
+	cJSON_AddStringToObject(o, "local_area_id", la);
+	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
+	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
+	cJSON_AddNumberToObject(o, "schema_version", schema_version());
+	return o;
+}
+
 static void sync_enroll(http_req *req, void *ctx)
 {
 	hub *h = ctx;
-	cJSON *body, *o;
+	cJSON *body;
 	json_err je;
 	const char *code = NULL, *hostname = NULL;
-	char norm[17], hash[65], node_id[UUID_STRLEN],
-	    secret_hex[2 * SYNC_SECRET_LEN + 1];
+	char norm[17], hash[65], node_id[UUID_STRLEN], secret_hex[2 * SYNC_SECRET_LEN + 1] = "";
 	char office[64] = "", la[64] = "";
 	unsigned char digest[32], secret[SYNC_SECRET_LEN];
-	sqlite3_stmt *st = NULL;
 	sqlite3 *db = h->hb_db;
-	int64_t now = (int64_t)hub_now_ms(), expires = 0;
-	int used = 0, status = 500, rc;
+	int64_t now = (int64_t)hub_now_ms();
+	int status = 500;
 	const char *why = "the hub database could not complete the request";
 
 	body = http_req_json(req, 0);
@@ -1044,96 +1142,26 @@ static void sync_enroll(http_req *req, void *ctx)
 	crypto_hex(digest, sizeof digest, hash);
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		goto fail;
-	if (db_prepare(db, &st,
-		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
-		       "o.local_area_id "
-		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
-		       "WHERE e.code_hash=?") != 0)
+	if (enroll_code_check(db, hash, now, office, la, &status, &why) != 0)
 		goto rollback;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		status = 401;
-		why = "unknown enrollment code";
-		goto rollback;
-	}
-	if (rc != SQLITE_ROW)
-		goto rollback;
-	snprintf(office, sizeof office, "%s", sqlite3_column_text(st, 0));
-	expires = sqlite3_column_int64(st, 1);
-	used = sqlite3_column_int(st, 2);
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		snprintf(la, sizeof la, "%s", sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (used) {
-		status = 410;
-		why = "this enrollment code has already been used: ask for a new one";
-		goto rollback;
-	}
-	if (expires <= now) {
-		status = 410;
-		why = "this enrollment code has expired: ask for a new one";
-		goto rollback;
-	}
-	if (la[0] == '\0') {
-		status = 409;
-		why = "the office of this enrollment code no longer exists";
-		goto rollback;
-	}
+	status = 500;
 	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0)
 		goto rollback;
 	crypto_hex(secret, sizeof secret, secret_hex);
-	if (db_prepare(db, &st,
-		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
-		       "secret_hex, enrolled_at)"
-		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
-		goto rollback;
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, hostname);
-	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto rollback;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(
-		db, &st,
-		"UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE code_hash=? AND "
-		"used_at IS NULL") != 0)
-		goto rollback;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
-		goto rollback;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (hub_audit(db, "enroll", "node.enroll", node_id, office) != 0 ||
+	if (enroll_node_add(db, hash, node_id, secret_hex, office, la, hostname, now) != 0 ||
 	    db_exec(db, "COMMIT") != 0)
 		goto rollback;
 	log_info("node %s enrolled for office '%s' from %s", node_id, office, req->peer);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "node_id", node_id);
-	cJSON_AddStringToObject(o, "node_secret", secret_hex);
-	cJSON_AddStringToObject(o, "office_id", office);
-	cJSON_AddStringToObject(o, "local_area_id", la);
-	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
-	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
-	cJSON_AddNumberToObject(o, "schema_version", schema_version());
-	sreply_json(req, 200, o);
-	memset(secret, 0, sizeof secret);
-	memset(secret_hex, 0, sizeof secret_hex);
+	sreply_json(req, 200, enroll_reply(h, node_id, secret_hex, office, la));
+	crypto_wipe(secret, sizeof secret);
+	crypto_wipe(secret_hex, sizeof secret_hex);
 	cJSON_Delete(body);
 	return;
 rollback:
-	sqlite3_finalize(st);
 	db_exec(db, "ROLLBACK");
 fail:
-	memset(secret, 0, sizeof secret);
-	memset(secret_hex, 0, sizeof secret_hex);
+	crypto_wipe(secret, sizeof secret);
+	crypto_wipe(secret_hex, sizeof secret_hex);
 	cJSON_Delete(body);
 	if (status == 500)
 		log_warnx("enrollment from %s failed: %s", req->peer, sqlite3_errmsg(db));

@@ -60,16 +60,8 @@ static int enroll_post(const char *hub_url, const char *code, buf *resp, long *s
 	*hub_time = x.x_time;
 	ret = 0;
 out:
-	if (body) {
-		memset(body, 0, strlen(body)); /* holds the code */
-		free(body);
-	}
-	if (o) {
-		cJSON *cv = cJSON_GetObjectItemCaseSensitive(o, "code");
-		if (cJSON_IsString(cv) && cv->valuestring)
-			memset(cv->valuestring, 0, strlen(cv->valuestring));
-		cJSON_Delete(o);
-	}
+	sync__text_wipe_free(body); /* holds the code */
+	sync__json_wipe_free(o, "code"); /* a secret: scrubbed first */
 	curl_slist_free_all(hl);
 	if (h)
 		curl_easy_cleanup(h);
@@ -200,12 +192,7 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *data_d
 		*out = id;
 	rc = 0;
 out:
-	if (o) {
-		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "node_secret");
-		if (cJSON_IsString(s) && s->valuestring)
-			memset(s->valuestring, 0, strlen(s->valuestring));
-		cJSON_Delete(o);
-	}
+	sync__json_wipe_free(o, "node_secret"); /* a secret: scrubbed first */
 	if (resp.data)
 		memset(resp.data, 0, resp.len);
 	buf_release(&resp);

@@ -123,13 +123,7 @@ int sync_identity_load(const char *data_dir, sync_identity *id, char *err, size_
 	}
 	ret = 0;
 out:
-	if (o) {
-		/* Scrub the secret's text before the parser's memory goes back. */
-		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "node_secret");
-		if (cJSON_IsString(s) && s->valuestring)
-			memset(s->valuestring, 0, strlen(s->valuestring));
-		cJSON_Delete(o);
-	}
+	sync__json_wipe_free(o, "node_secret"); /* a secret: scrubbed first */
 	if (text) {
 		memset(text, 0, (size_t)sb.st_size);
 		free(text);
@@ -203,16 +197,8 @@ out:
 		close(fd);
 	if (ret != 0)
 		unlink(tmp);
-	if (o) {
-		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "node_secret");
-		if (cJSON_IsString(s) && s->valuestring)
-			memset(s->valuestring, 0, strlen(s->valuestring));
-		cJSON_Delete(o);
-	}
-	if (text) {
-		memset(text, 0, strlen(text));
-		free(text);
-	}
+	sync__json_wipe_free(o, "node_secret"); /* a secret: scrubbed first */
+	sync__text_wipe_free(text);
 	memset(sec, 0, sizeof sec);
 	return ret;
 }

@@ -34,6 +34,10 @@
 /* Ids travel in HTTP headers and file names: 1 when s is 1..max-1 characters
  * of a conservative alphabet, else 0. */
 int sync__id_ok(const char *s, size_t max);
+/* Scrub the string member name of o (a secret, a code) and free o; NULL is
+ * fine.  sync__text_wipe_free: the same for a NUL-terminated text. */
+void sync__json_wipe_free(cJSON *o, const char *name);
+void sync__text_wipe_free(char *text);
 /* A JSON member as an integer, def when absent or not a number. */
 int64_t sync__json_i64(const cJSON *o, const char *name, int64_t def);
 

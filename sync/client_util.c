@@ -3,10 +3,12 @@
  * client_int.h): result names, error text, the id alphabet, JSON numbers.
  */
 #include "sync/client_int.h"
+#include "lib/crypto.h"
 
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *sync_strerror(int rc)
@@ -50,4 +52,21 @@ int64_t sync__json_i64(const cJSON *o, const char *name, int64_t def)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
 	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+void sync__json_wipe_free(cJSON *o, const char *name)
+{
+	cJSON *s = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (cJSON_IsString(s) && s->valuestring)
+		crypto_wipe(s->valuestring, strlen(s->valuestring));
+	cJSON_Delete(o);
+}
+
+void sync__text_wipe_free(char *text)
+{
+	if (text == NULL)
+		return;
+	crypto_wipe(text, strlen(text));
+	free(text);
 }
