@@ -13,6 +13,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/tls.h"
+#include "lib/tls_ca.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -231,6 +232,8 @@ static int serve(hub *h)
 	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
 		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
 	tls_load(h);
+	if (hub_ca_load(h) != 0)
+		fatalx("cannot set up the office CA in '%s'", h->hb_data);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
 	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
@@ -246,6 +249,7 @@ static int serve(hub *h)
 	h->hb_loop = loop;
 	h->hb_router = router_new();
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
+	    hub_ca_routes(h, h->hb_router) != 0 ||
 	    hub_api_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_setup_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
@@ -287,6 +291,7 @@ static int serve(hub *h)
 	router_free(h->hb_router);
 	hub_api_free(h);
 	tls_config_free(h->hb_tls);
+	tls_ca_free(h->hb_ca);
 	acct_free(h->hb_acct);
 	uv_mutex_destroy(&h->hb_wlock);
 	db_close(h->hb_wdb);
