@@ -253,8 +253,8 @@ int auth__csrf_ok(const node_session *s, http_req *req)
 	return crypto_ct_cmp(h, s->ss_csrf, sizeof s->ss_csrf - 1) == 0 ? 0 : -1;
 }
 
-int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
-		    const char **msg)
+static int check(node *n, http_req *req, unsigned privs, int any, const char **field,
+		 const char **msg)
 {
 	node_session *s = auth__session(n, req);
 
@@ -268,7 +268,7 @@ int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
 		*msg = "this request lacks the page's security token; reload the page";
 		return 403;
 	}
-	if (s->ss_must_change) {
+	if (s->ss_must_change && !any) {
 		*field = "password";
 		*msg = "change your temporary password before you continue";
 		return 403;
@@ -278,6 +278,17 @@ int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
 		return 403;
 	}
 	return 0;
+}
+
+int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
+		    const char **msg)
+{
+	return check(n, req, privs, 0, field, msg);
+}
+
+int node_auth_check_session(node *n, http_req *req, const char **field, const char **msg)
+{
+	return check(n, req, 0, 1, field, msg);
 }
 
 int node_auth_require(node *n, http_req *req, unsigned privs)
