@@ -170,6 +170,15 @@ static void static_file(http_req *req, void *ctx)
 		http_reply_json(req, 200, o);
 		return;
 	}
+	{
+		/* A browser asking for a page gets one a person can read. */
+		const char *accept = http_req_header(req, "accept");
+		const asset *a = asset_find(assets_hub, "/404.html");
+		if (a && accept && strstr(accept, "text/html") && strncmp(req->path, "/api/", 5) != 0) {
+			http_reply(req, 404, a->content_type, a->data, a->len);
+			return;
+		}
+	}
 	http_reply_error(req, 404, NULL, "no such page");
 }
 
