@@ -209,7 +209,7 @@ int hub_codes_group_assigner(const char *group);
 int hub_reports_routes(hub *h, router *r);
 
 /* ---- hub_check.c: `outpost-hub check` (exit codes in lib/check.h) ------- */
-int hub_check(const char *dir, const char *cert, const char *key, int json);
+int hub_health_check(const char *dir, const char *cert, const char *key, int json);
 
 /* ---- hub_metrics.c: GET /metrics (loopback, or the admin token) --------- */
 int hub_metrics_routes(hub *h, router *r);

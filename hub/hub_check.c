@@ -43,7 +43,7 @@ static void check_hub_db(check_report *r, sqlite3 *db)
 		check_add(r, "nodes", CHECK_OK, "every enrolled node heard from within a day");
 }
 
-int hub_check(const char *dir, const char *cert, const char *key, int json)
+int hub_health_check(const char *dir, const char *cert, const char *key, int json)
 {
 	check_report r;
 	char path[PATH_MAX + 32];

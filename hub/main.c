@@ -574,7 +574,7 @@ int main(int argc, char **argv)
 			path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
 		else
 			path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
-		ret = hub_check(h->hb_data, cert, key, json_out);
+		ret = hub_health_check(h->hb_data, cert, key, json_out);
 		conf_release(&h->hb_conf);
 		return ret;
 	}
