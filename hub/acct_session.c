@@ -260,6 +260,7 @@ typedef struct pw_job {
 	void *arg;
 	char pw[ACCT_PW_INPUT_MAX + 1];
 	char stored[PASSWORD_HASH_MAX];
+	char verifier[PASSWORD_VERIFIER_HEX];
 	int verify;
 	int result;
 	uint32_t iters;
@@ -272,8 +273,8 @@ static void pw_run(uv_work_t *w)
 
 	if (j->verify)
 		j->result = password_verify(j->pw, j->stored);
-	else
-		j->result = password_hash(j->pw, j->iters, j->stored, sizeof j->stored);
+	else if ((j->result = password_hash(j->pw, j->iters, j->stored, sizeof j->stored)) == 0)
+		j->result = password_verifier(j->pw, j->stored, j->verifier);
 	crypto_wipe(j->pw, sizeof j->pw);
 }
 
@@ -286,8 +287,10 @@ static void pw_after(uv_work_t *w, int status)
 	h->hb_jobs--;
 	if (status != 0)
 		j->result = -1;
-	j->done(h, j->req, j->arg, j->result, j->verify ? NULL : j->stored);
+	j->done(h, j->req, j->arg, j->result, j->verify ? NULL : j->stored,
+		j->verify ? NULL : j->verifier);
 	crypto_wipe(j->stored, sizeof j->stored);
+	crypto_wipe(j->verifier, sizeof j->verifier);
 	free(j);
 }
 
@@ -544,7 +547,8 @@ static cJSON *session_json(hub *h, const char *staff_id, const char *csrf, int64
 	return o;
 }
 
-static void login_done(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void login_done(hub *h, http_req *req, void *arg, int result, const char *stored,
+		       const char *verifier)
 {
 	login_ctx *lc = arg;
 	unsigned char rnd[64];
@@ -553,6 +557,7 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 	int64_t now = (int64_t)hub_now_ms();
 
 	(void)stored;
+	(void)verifier;
 	if (result != 1 || lc->staff_id[0] == '\0') {
 		thr_fail(h->hb_acct, lc->username, req->peer);
 		if (lc->staff_id[0])
@@ -802,7 +807,8 @@ static void chpw_free(chpw_ctx *c)
 	free(c);
 }
 
-static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
+			const char *verifier)
 {
 	chpw_ctx *c = arg;
 	sqlite3_stmt *st = NULL;
@@ -827,7 +833,7 @@ static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char
 		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(h->hb_db) == 1;
 		sqlite3_finalize(st);
 	}
-	if (!ok) {
+	if (!ok || acct_verifier_set(h->hb_db, c->p.ap_id, verifier) != 0) {
 		http_reply_error(req, 500, NULL, "the password could not be stored");
 		goto out;
 	}
@@ -851,11 +857,13 @@ out:
 	chpw_free(c);
 }
 
-static void chpw_verified(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void chpw_verified(hub *h, http_req *req, void *arg, int result, const char *stored,
+			  const char *verifier)
 {
 	chpw_ctx *c = arg;
 
 	(void)stored;
+	(void)verifier;
 	if (result != 1) {
 		thr_fail(h->hb_acct, c->p.ap_username, req->peer);
 		acct_audit(h->hb_db, &c->p, req->peer, "password_change_failed", "staff", c->p.ap_id,

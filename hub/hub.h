@@ -129,6 +129,9 @@ typedef struct hub_ingest_result {
  * calling thread only.  Always fills res (res->hi_quarantined is an array the
  * caller frees); returns 0 when res->hi_status is 200, -1 otherwise.
  */
+/* The node whose batch this thread is applying inside hub_ingest(), else
+ * NULL: the row validator (acct_validate_row) checks rows against it. */
+const hub_node *hub_push_node(void);
 int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res);
 void hub_ingest_release(hub_ingest_result *res);

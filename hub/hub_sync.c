@@ -104,6 +104,13 @@ static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t s
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static _Thread_local const hub_node *push_node;
+
+const hub_node *hub_push_node(void)
+{
+	return push_node;
+}
+
 int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res)
 {
@@ -118,6 +125,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	int64_t acked;
 
 	memset(res, 0, sizeof *res);
+	push_node = n;
 	res->hi_quarantined = cJSON_CreateArray();
 	if (res->hi_quarantined == NULL) {
 		ingest_fail(res, 500, "out of memory");
@@ -268,6 +276,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		res->hi_status = 200;
 	ret = res->hi_status == 200 ? 0 : -1;
 out:
+	push_node = NULL;
 	if (in_txn)
 		db_exec(db, "ROLLBACK");
 	sync_apply_cache_free(cache);

@@ -10,6 +10,7 @@
 #include "hub/hub.h"
 #include "hub/acct.h"
 #include "lib/clock.h"
+#include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "model/schema.h"
@@ -490,6 +491,8 @@ int main(int argc, char **argv)
 		  NULL);
 	if (mkdir_p(h->hb_data) != 0)
 		fatal("cannot create data directory '%s'", h->hb_data);
+	if (fs_private_dir(h->hb_data, err, sizeof err) != 0)
+		fatalx("%s", err);
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);

@@ -6,6 +6,7 @@
 #include "node/node.h"
 #include "node/node_auth.h"
 #include "lib/clock.h"
+#include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -184,6 +185,8 @@ int main(int argc, char **argv)
 	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
 	if (mkdir_p(n->nd_data) != 0)
 		fatal("cannot create data directory '%s'", n->nd_data);
+	if (fs_private_dir(n->nd_data, err, sizeof err) != 0)
+		fatalx("%s", err);
 	snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE);
 	if (db_open(path, &n->nd_db) != 0)
 		fatalx("cannot open the office database '%s'", path);

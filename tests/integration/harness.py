@@ -319,3 +319,24 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     if check and p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
     return p
+
+
+# ---- the trust boundary: a node's proof of a password change (model/password.h) ----
+def pw_verifier(pw, stored):
+    """The hub's second verifier of pw under the stored form's salt."""
+    import hashlib
+    _, iters, salt, _ = stored.split("$")
+    vs = hashlib.sha256(b"outpost-verifier" + bytes.fromhex(salt)).digest()[:16]
+    return hashlib.pbkdf2_hmac("sha256", pw.encode(), vs, int(iters)).hex()
+
+
+def change_proof(cur_v, cid, staff_id, new_hash, prev_ref, reason, changed_at, new_v):
+    """(proof, next_verifier) of a credential_changes row, as a node makes them."""
+    import hashlib
+    import hmac
+    key = bytes.fromhex(cur_v)
+    pad = hmac.new(key, ("outpost-next-verifier\n" + cid).encode(), hashlib.sha256).digest()
+    wrapped = bytes(a ^ b for a, b in zip(bytes.fromhex(new_v), pad)).hex()
+    msg = "outpost-credential-change\n%s\n%s\n%s\n%s\n%s\n%d\n%s" % (
+        cid, staff_id, new_hash, prev_ref, reason, changed_at, wrapped)
+    return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest(), wrapped
