@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 trap 'for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$tmp"; true' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port >"$tmp/node.log" 2>&1 &
+bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port --demo yes >"$tmp/node.log" 2>&1 &
 echo $! >"$tmp/node.pid"
 for i in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # Node logins: sign in as the demo staff member (README, "Test login").

@@ -66,9 +66,12 @@ int acct_migrate(sqlite3 *db);
  * stderr when that is a terminal (someone is watching the first start),
  * else written to pw_file (mode 0600, never through the log: a daemon's
  * stderr is its log file) and only the file's name is logged.  iters: PBKDF2
- * rounds.  0 or -1.
+ * rounds.  Every start also applies the trust boundary to older data: roles
+ * held by field accounts move to new hub-only accounts, demo accounts get
+ * their verifiers, and with demo off the published demo password stops
+ * working.  0 or -1.
  */
-int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file);
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, int demo);
 /* `outpost-hub reset-operations`: new temporary password for operations
  * into pw (13 bytes).  0 or -1. */
 int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13]);

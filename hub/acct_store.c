@@ -277,9 +277,47 @@ static int move_roles(sqlite3 *db, hlc *clk, const char *field_id)
 	return 0;
 }
 
+/* A hub started without demo keeps no account with the published demo
+ * password: those credentials lose their hash (nodes pull that). */
+static int demo_logins_close(sqlite3 *db, hlc *clk)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	char ts[HLC_STRLEN];
+	int n = 0, ret = -1;
+
+	if (db_prepare(db, &st, "SELECT id, password_hash FROM staff_credentials"
+				" WHERE password_hash IS NOT NULL") != 0 ||
+	    db_prepare(db, &up, "UPDATE staff_credentials SET password_hash=NULL, updated_hlc=?"
+				" WHERE id=?") != 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *hash = (const char *)sqlite3_column_text(st, 1);
+		if (demo_login_hub_verifier(hash) == NULL && !demo_login_node_hash(hash))
+			continue;
+		hlc_now(clk, ts);
+		sqlite3_bind_text(up, 1, ts, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 0), -1,
+				  SQLITE_TRANSIENT);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(up);
+		n++;
+	}
+	if (n)
+		log_info("demo is off: %d account%s with the published demo password can no longer "
+			 "sign in",
+			 n, n == 1 ? "" : "s");
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return ret;
+}
+
 /* At every start: no field account (one whose credentials a node holds)
- * keeps a role; demo accounts get their precomputed verifiers. */
-static int trust_migrate(sqlite3 *db, hlc *clk)
+ * keeps a role; demo accounts get their precomputed verifiers, or with demo
+ * off lose the published password. */
+static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 {
 	sqlite3_stmt *st = NULL;
 	char ids[64][64];
@@ -299,6 +337,8 @@ static int trust_migrate(sqlite3 *db, hlc *clk)
 	for (int i = 0; i < n; i++)
 		if (move_roles(db, clk, ids[i]) != 0)
 			goto out;
+	if (!demo && demo_logins_close(db, clk) != 0)
+		goto out;
 	if (db_prepare(db, &st, "SELECT c.id, c.password_hash FROM staff_credentials c"
 				" WHERE c.password_hash IS NOT NULL AND NOT EXISTS"
 				" (SELECT 1 FROM staff_verifiers v WHERE v.id=c.id)") != 0)
@@ -585,7 +625,7 @@ out:
 	return rc;
 }
 
-int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file)
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, int demo)
 {
 	char id[UUID_STRLEN], pw[13], ts[HLC_STRLEN];
 	sqlite3_stmt *st = NULL;
@@ -595,7 +635,7 @@ int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file)
 			" SELECT DISTINCT field_division, field_division, 0 FROM local_areas"
 			" WHERE field_division IS NOT NULL AND field_division <> ''") != 0)
 		return -1;
-	if (trust_migrate(db, clk) != 0) {
+	if (trust_migrate(db, clk, demo) != 0) {
 		log_warnx("cannot move administrative roles to hub-only accounts");
 		return -1;
 	}

@@ -45,7 +45,9 @@ static const conf_entry hub_conf_tab[] = {
     {"timezone", CONF_STR, HUB_DEFAULT_TZ, 0, 0, "time zone of reports and dates"},
     {"max_body", CONF_INT, "4259840", 65536, 64 * 1024 * 1024,
      "largest request body in bytes (the push route takes batches up to 8 MiB whatever this says)"},
-    {"demo", CONF_BOOL, "yes", 0, 0, "seed the demo Local Area and offices on a new hub"},
+    {"demo", CONF_BOOL, "no", 0, 0,
+     "seed the demo Local Area, offices and test logins on a new hub (off: no account has "
+     "the published demo password)"},
     {"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
     {"password_iters", CONF_INT, "600000", HUB_MIN_PASSWORD_ITERS, 100000000,
      "PBKDF2 rounds of new passwords (at least 600000; fewer only in the test build)"},
@@ -202,7 +204,8 @@ static int serve(hub *h)
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
 	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
-	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct), path) != 0)
+	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct), path,
+			   conf_bool(&h->hb_conf, "demo")) != 0)
 		fatalx("cannot prepare the staff accounts");
 	hub_nonce_prune(h->hb_db, h->hb_started_ms);
 

@@ -6,6 +6,7 @@
  * API only; http.c knows nothing about routes.
  */
 #include "lib/http.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #include <http_parser.h>
@@ -154,9 +155,11 @@ int http_req_query_get(const http_req *req, const char *name, char *out, size_t 
 				out[0] = '\0';
 				return 1;
 			}
-			if (http_pct_decode(eq + 1, plen - klen - 1, out, n, 1) == 0)
+			if (http_pct_decode(eq + 1, plen - klen - 1, out, n, 1) == 0 &&
+			    json_utf8_valid(out, strlen(out)))
 				return 1;
-			return -1; /* present but undecodable or too long */
+			out[0] = '\0';
+			return -1; /* undecodable, not UTF-8 text, or too long */
 		}
 		p += plen;
 		if (*p == '&')

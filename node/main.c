@@ -25,7 +25,7 @@ static const conf_entry node_conf_tab[] = {
 	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
 	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024,
 	 "largest request body in bytes (an attachment upload takes up to 4 MiB whatever this says)"},
-	{"demo", CONF_BOOL, "yes", 0, 0, "seed a demo office when the node is not enrolled"},
+	{"demo", CONF_BOOL, "no", 0, 0, "seed a demo office when the node is not enrolled"},
 	{"sync_interval", CONF_INT, "5", 0, 86400,
 	 "seconds between background sync cycles with the hub (0: no background sync, "
 	 "replicate only with outpost-sync push/pull)"},

@@ -87,7 +87,7 @@ command -v setsid >/dev/null 2>&1 && detach=setsid
 new_hub=0
 [ -f "$data/hub/hub.db" ] || new_hub=1
 
-$detach "$bin/outpost-hub" --data "$data/hub" --listen "$hub_listen" >>"$data/hub.log" 2>&1 &
+$detach "$bin/outpost-hub" --data "$data/hub" --listen "$hub_listen" --demo yes >>"$data/hub.log" 2>&1 &
 hub_pid=$!
 # The hub's certificate is self-signed; the node pins its key at enrollment.
 wait_up hub "$hub_pid" "$hub_url" "$data/hub.log" -k
@@ -108,7 +108,7 @@ if [ ! -f "$data/node/sync.json" ] || [ -n "$force" ]; then
 	echo "outpost: enrolled the office node for '$office' with the hub"
 fi
 
-$detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" >>"$data/node.log" 2>&1 &
+$detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" --demo yes >>"$data/node.log" 2>&1 &
 node_pid=$!
 wait_up "office node" "$node_pid" "$node_url" "$data/node.log"
 

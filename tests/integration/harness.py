@@ -23,6 +23,12 @@ BIN = os.environ.get("OUTPOST_BIN", os.path.join(TOP, "build", "san", "bin"))
 OUT = os.environ.get("OUTPOST_TEST_OUT", os.path.join(TOP, "tests", "out"))
 os.makedirs(OUT, exist_ok=True)
 
+# Demo data is off by default in both daemons (DESIGN.md, "Demo data is
+# opt-in"); the tests turn it on explicitly, for every daemon and every CLI
+# command they run (a test that wants it off passes --demo no or its own env).
+os.environ.setdefault("OUTPOST_HUB_DEMO", "yes")
+os.environ.setdefault("OUTPOST_NODE_DEMO", "yes")
+
 
 def plant_secret(value):
     """Remember a secret value; tests/run.sh fails if it appears in any log."""
