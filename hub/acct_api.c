@@ -159,7 +159,7 @@ static void local_areas_list(http_req *req, void *ctx)
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
 	r = query_json(h->hb_db,
-		       "SELECT l.id, l.name, l.field_division,"
+		       "SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
 		       " (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
 		       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
 		       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1 AND"
@@ -201,7 +201,8 @@ static void offices_list(http_req *req, void *ctx)
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
 	r = query_json(h->hb_db,
-		       "SELECT id, name, local_area_id, address, timezone, active FROM offices"
+		       "SELECT id, name, local_area_id, address, timezone, has_title1_partner, active"
+		       " FROM offices"
 		       " ORDER BY name",
 		       NULL, NULL);
 	if (r == NULL)
@@ -210,7 +211,9 @@ static void offices_list(http_req *req, void *ctx)
 		http_reply_json(req, 200, r);
 }
 
-/* POST local-areas / field-divisions / offices (operations only). */
+/* POST field-divisions (operations only); Local Areas and offices are
+ * created by hub_setup.c, with their pseudo-SSN identifier and Title I
+ * partner. */
 static void place_create(http_req *req, hub *h, int what)
 {
 	static const char *const la_f[] = {"id", "name", "field_division", NULL};
@@ -321,9 +324,7 @@ out:
 	cJSON_Delete(body);
 }
 
-static void local_area_create(http_req *req, void *ctx) { place_create(req, ctx, 0); }
 static void field_division_create(http_req *req, void *ctx) { place_create(req, ctx, 1); }
-static void office_create(http_req *req, void *ctx) { place_create(req, ctx, 2); }
 
 static const char *const group_desc[][3] = {
     {"LWIA/CBO Staff", "MIS Administrator", "Staff administering Title I services only"},
@@ -2308,11 +2309,9 @@ int acct_api_routes(hub *h, router *r)
 	int rc = 0;
 
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/local-areas", local_areas_list, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/local-areas", local_area_create, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/field-divisions", field_divisions_list, h);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/field-divisions", field_division_create, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/offices", offices_list, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/offices", office_create, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/privilege-groups", groups_list, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/access-requests", requests_list, h);
 	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/access-requests", request_create, h);

@@ -146,6 +146,11 @@ void hub_admin_sync_status(hub *h, http_req *req);
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
 int hub_console_routes(hub *h, router *r);
 
+/* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
+int hub_setup_routes(hub *h, router *r);
+/* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
+int hub_reports_routes(hub *h, router *r);
+
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */
 int hub_import_file(sqlite3 *db, const char *file, int json_out);

@@ -113,6 +113,20 @@ int hub_migrate(sqlite3 *db, int demo)
 			 need_ref && need_crm ? " and " : "",
 			 need_crm ? "the CRM lists" : "");
 	}
+	/* Without demo data too: the code lists from the seed folder (issue 14). */
+	if (db_int(db, "SELECT count(*) FROM employer_activity_codes", -1) == 0) {
+		hlc h;
+		char ts[HLC_STRLEN];
+		hlc_init(&h, HUB_NODE_ID, NULL, NULL);
+		hlc_now(&h, ts);
+		if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+			return -1;
+		if (crm_seed_lists(db, ts) != 0 || db_exec(db, "COMMIT") != 0) {
+			db_exec(db, "ROLLBACK");
+			log_warnx("cannot load the code lists from the seed folder");
+			return -1;
+		}
+	}
 	return case_hub_prepare(db, HUB_NODE_ID);
 }
 

@@ -127,3 +127,19 @@ int csv_seed_dir(char *out, size_t n)
 		return 0;
 	return -1;
 }
+
+int csv_put_field(buf *b, const char *s, int last)
+{
+	int rc = buf_putc(b, '"');
+
+	if (s && s[0] && strchr("=+-@\t\r", s[0]))
+		rc |= buf_putc(b, '\'');
+	for (; s && *s; s++) {
+		if (*s == '"')
+			rc |= buf_putc(b, '"');
+		rc |= buf_putc(b, *s);
+	}
+	rc |= buf_putc(b, '"');
+	rc |= buf_puts(b, last ? "\r\n" : ",");
+	return rc ? -1 : 0;
+}

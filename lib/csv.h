@@ -24,4 +24,11 @@ int csv_read_file(const char *path, csv_row_fn fn, void *arg);
  */
 int csv_seed_dir(char *out, size_t n);
 
+struct buf;
+/* Append s (NULL: empty) as one quoted RFC 4180 field, then "," or, when
+ * last, CRLF.  A value starting like a formula (= + - @ tab CR) gets a
+ * leading apostrophe, so a spreadsheet never runs a typed value.  0, or -1
+ * when b is full (b's maximum, lib/buf.h). */
+int csv_put_field(struct buf *b, const char *s, int last);
+
 #endif

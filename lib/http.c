@@ -717,16 +717,23 @@ void http_reply_error(http_req *req, int status, const char *field, const char *
 {
 	static const char fallback[] = "{\"error\":\"out of memory\"}";
 	char msg[512];
-	cJSON *o;
+	cJSON *o, *e, *x = NULL;
 	char *s = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* The one error shape (route.h): an empty field is no field. */
+	if (field && field[0] == '\0')
+		field = NULL;
 	o = cJSON_CreateObject();
 	if (o && cJSON_AddStringToObject(o, "error", msg) &&
-	    (field == NULL || cJSON_AddStringToObject(o, "field", field)))
+	    (field == NULL || cJSON_AddStringToObject(o, "field", field)) &&
+	    (e = cJSON_AddArrayToObject(o, "errors")) != NULL &&
+	    cJSON_AddItemToArray(e, x = cJSON_CreateObject()) && x &&
+	    (field == NULL || cJSON_AddStringToObject(x, "field", field)) &&
+	    cJSON_AddStringToObject(x, "error", msg))
 		s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (s)

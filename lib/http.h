@@ -138,7 +138,8 @@ void http_reply(http_req *req, int status, const char *content_type, const void 
 		size_t len);
 /* Serializes and frees obj (takes ownership). */
 void http_reply_json(http_req *req, int status, cJSON *obj);
-/* {"error": msg, "field": field} ; field may be NULL. */
+/* {"error": msg, "field": field, "errors": [{"field": field, "error": msg}]},
+ * the one error shape of route.h; field may be NULL or "" (then omitted). */
 void http_reply_error(http_req *req, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 const char *http_status_text(int status);

@@ -215,14 +215,26 @@ const char *case_activity_note_check(const char *subject, const char *contact_da
 
 /* ---- SSN ------------------------------------------------------------------------------ */
 
-int case_pseudo_ssn(const char *birth_date, char out[12])
+int case_pseudo_ssn_prefix_ok(const char *prefix)
+{
+	return prefix && strlen(prefix) == 3 && prefix[0] == '9' && isdigit((unsigned char)prefix[1]) &&
+	       isdigit((unsigned char)prefix[2]);
+}
+
+int case_pseudo_ssn_la(const char *prefix, const char *birth_date, char out[12])
 {
 	int y, m, d;
 
-	if (json_valid_date(birth_date) != 0 || sscanf(birth_date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+	if (!case_pseudo_ssn_prefix_ok(prefix) || json_valid_date(birth_date) != 0 ||
+	    sscanf(birth_date, "%4d-%2d-%2d", &y, &m, &d) != 3)
 		return -1;
-	snprintf(out, 12, "975-%02d-%02d%02d", d, m, y % 100);
+	snprintf(out, 12, "%s-%02d-%02d%02d", prefix, d, m, y % 100);
 	return 0;
+}
+
+int case_pseudo_ssn(const char *birth_date, char out[12])
+{
+	return case_pseudo_ssn_la(CASE_PSEUDO_SSN_SLO, birth_date, out);
 }
 
 int case_ssn_digits(const char *in, char digits[10])

@@ -106,6 +106,14 @@ const char *case_activity_note_check(const char *subject, const char *contact_da
  * "975-25-0577"; the policy's prose says DDMMYY, its example MMYY, and only
  * MMYY fits nine digits).  out: 12 bytes.  0, or -1 on a bad date. */
 int case_pseudo_ssn(const char *birth_date, char out[12]);
+/* The same with the Local Area's own assigned identifier (local_areas.
+ * pseudo_ssn_prefix) in place of 975, San Luis Obispo's, which the demo Local
+ * Area keeps.  0, or -1 on a bad date or prefix. */
+#define CASE_PSEUDO_SSN_SLO "975"
+int case_pseudo_ssn_la(const char *prefix, const char *birth_date, char out[12]);
+/* 1 when prefix is a Local Area identifier: three digits 900-999 (a real SSN
+ * never starts with 9, so a pseudo-SSN can never be someone's real one). */
+int case_pseudo_ssn_prefix_ok(const char *prefix);
 /* An SSN as typed (999-99-9999, 999 99 9999 or nine digits) to its nine
  * digits.  Refuses area 000 or 666, group 00 and serial 0000.  0 or -1. */
 int case_ssn_digits(const char *in, char digits[10]);

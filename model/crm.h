@@ -193,6 +193,10 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc,
  * work item categories and priorities) and a deterministic demo set of
  * external employers and business directory entries.  Idempotent (INSERT OR
  * IGNORE with fixed ids).  0 or -1. */
+/* Only the reference lists a production hub needs (employer activity codes
+ * from the seed folder, work item categories and priorities), without the
+ * demo's external employers and directory.  0 or -1. */
+int crm_seed_lists(sqlite3 *db, const char *hlc);
 int crm_seed_reference(sqlite3 *db, const char *hlc);
 /* Demo set sizes. */
 #define CRM_DEMO_EXTERNAL 200

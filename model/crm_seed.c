@@ -355,6 +355,11 @@ out:
 	return ret;
 }
 
+int crm_seed_lists(sqlite3 *db, const char *hlc)
+{
+	return seed_codes(db, hlc) == 0 && seed_lists(db, hlc) == 0 ? 0 : -1;
+}
+
 int crm_seed_reference(sqlite3 *db, const char *hlc)
 {
 	if (seed_codes(db, hlc) != 0 || seed_lists(db, hlc) != 0 || seed_external(db, hlc) != 0 ||

@@ -48,8 +48,9 @@ int demo_seed_reference(sqlite3 *db, const char *hlc)
 	int ret = -1;
 
 	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO local_areas(id, name, field_division, updated_hlc) "
-		       "VALUES('" DEMO_LOCAL_AREA "', 'Demo Local Area', 'Demo Field Division', ?)") != 0)
+		       "INSERT OR IGNORE INTO local_areas(id, name, field_division, pseudo_ssn_prefix,"
+		       " updated_hlc) VALUES('" DEMO_LOCAL_AREA "', 'Demo Local Area',"
+		       " 'Demo Field Division', '975', ?)") != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, hlc, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)

@@ -72,6 +72,9 @@ static const db_migration core_migrations[] = {
 	 " at INTEGER NOT NULL,"
 	 " hlc TEXT NOT NULL);"
 	 "CREATE INDEX checkin_events_checkin ON checkin_events(checkin_id);"},
+	/* The Local Area's own assigned identifier of its pseudo-SSNs (975-DD-MMYY
+	 * is San Luis Obispo's); NULL until operations sets it. */
+	{"ALTER TABLE local_areas ADD COLUMN pseudo_ssn_prefix TEXT;"},
 };
 
 static const table_def core_tables[] = {

@@ -4,6 +4,7 @@
  * node, and serves the office web UI and JSON API on the LAN.
  */
 #include "node/node.h"
+#include "node/node_api.h"
 #include "node/node_auth.h"
 #include "lib/clock.h"
 #include "lib/fsperm.h"
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
 	n->nd_loop = loop;
 	n->nd_router = router_new();
 	if (n->nd_router == NULL || node_auth_init(n) != 0 ||
-	    node_auth_routes(n, n->nd_router) != 0 || greeter_routes(n, n->nd_router) != 0 ||
+	    node_auth_routes(n, n->nd_router) != 0 || node_api_routes(n, n->nd_router) != 0 ||
 	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
 	    node_sync_routes(n, n->nd_router) != 0 ||
 	    web_routes(n, n->nd_router) != 0)
@@ -236,6 +237,7 @@ int main(int argc, char **argv)
 
 	http_server_free(n->nd_http);
 	router_free(n->nd_router);
+	node_api_free(n);
 	db_close(n->nd_ckpt_db); /* the loop ran every queued checkpoint to its end */
 	db_close(n->nd_db);
 	conf_release(&n->nd_conf);

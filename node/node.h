@@ -50,6 +50,7 @@ typedef struct node {
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
+	struct route_table *nd_api; /* the declared routes (node_api.c) */
 } node;
 
 extern const asset assets_node[];
@@ -80,15 +81,16 @@ int node_write_finish(node *n, struct capture *c, const char *actor, http_req *r
 /* The same with the reply as JSON text of len bytes (takes ownership; NULL = 500). */
 int node_write_finish_text(node *n, struct capture *c, const char *actor, http_req *req,
 			   int status, char *body, size_t len);
+/* The same with any content type (a static string; NULL = JSON), e.g. CSV:
+ * one durable path for every reply of a write. */
+int node_write_finish_body(node *n, struct capture *c, const char *actor, http_req *req,
+			   int status, const char *ctype, char *body, size_t len);
 void node_commit_start(node *n);
 void node_commit_stop(node *n);
 void node_reply_db_error(http_req *req);
 
 /* node_seed.c */
 int node_seed_demo(node *n);
-
-/* node_greeter.c */
-int greeter_routes(node *n, router *r);
 
 /* node_crm.c */
 int crm_routes(node *n, router *r);

@@ -262,29 +262,42 @@ int auth__csrf_ok(const node_session *s, http_req *req)
 	return crypto_ct_cmp(h, s->ss_csrf, sizeof s->ss_csrf - 1) == 0 ? 0 : -1;
 }
 
-int node_auth_require(node *n, http_req *req, unsigned privs)
+int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
+		    const char **msg)
 {
 	node_session *s = auth__session(n, req);
 
+	*field = NULL;
 	if (s == NULL) {
-		http_reply_error(req, 401, NULL, "please sign in");
-		return -1;
+		*msg = "please sign in";
+		return 401;
 	}
 	if (state_changing(req) && auth__csrf_ok(s, req) != 0) {
-		http_reply_error(req, 403, "csrf_token",
-				 "this request lacks the page's security token; reload the page");
-		return -1;
+		*field = "csrf_token";
+		*msg = "this request lacks the page's security token; reload the page";
+		return 403;
 	}
 	if (s->ss_must_change) {
-		http_reply_error(req, 403, "password",
-				 "change your temporary password before you continue");
-		return -1;
+		*field = "password";
+		*msg = "change your temporary password before you continue";
+		return 403;
 	}
 	if ((s->ss_user.privs & privs) != privs) {
-		http_reply_error(req, 403, NULL, "your account does not have this privilege");
-		return -1;
+		*msg = "your account does not have this privilege";
+		return 403;
 	}
 	return 0;
+}
+
+int node_auth_require(node *n, http_req *req, unsigned privs)
+{
+	const char *field, *msg;
+	int status = node_auth_check(n, req, privs, &field, &msg);
+
+	if (status == 0)
+		return 0;
+	http_reply_error(req, status, field, "%s", msg);
+	return -1;
 }
 
 void node_auth_sweep(node *n)

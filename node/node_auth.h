@@ -59,6 +59,10 @@ const node_user *node_auth_user(node *n, http_req *req);
  * returns -1; the handler must then return without replying.
  */
 int node_auth_require(node *n, http_req *req, unsigned privs);
+/* The same check without replying: 0, or the status (401, 403) with its
+ * message and field (NULL when none) for the caller to send. */
+int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
+		    const char **msg);
 /* The session routes (node_login.c): POST/GET/DELETE /api/v1/session,
  * POST /api/v1/session/password, POST /api/v1/session/password-check. */
 int node_auth_routes(node *n, router *r);

@@ -167,6 +167,27 @@ static void get_meta(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
+/* The pseudo-SSN with this office's Local Area identifier (local_areas.
+ * pseudo_ssn_prefix, set at the hub).  0, or -1 after replying 400/409. */
+static int la_pseudo_ssn(node *n, http_req *req, const char *birth, char out[12])
+{
+	char prefix[8] = "";
+
+	if (json_valid_date(birth) != 0) {
+		http_reply_error(req, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+		return -1;
+	}
+	if (db_text(n->nd_db, "SELECT pseudo_ssn_prefix FROM local_areas WHERE id=?",
+		    n->nd_local_area_id, prefix, sizeof prefix) != 0 ||
+	    case_pseudo_ssn_la(prefix, birth, out) != 0) {
+		http_reply_error(req, 409, "pseudo_ssn",
+				 "this Local Area has no pseudo-SSN identifier yet: the hub's operations "
+				 "staff set it on the Local Area, then this office syncs");
+		return -1;
+	}
+	return 0;
+}
+
 /* GET /api/v1/case/pseudo-ssn?birth_date=YYYY-MM-DD */
 static void get_pseudo_ssn(http_req *req, void *ctx)
 {
@@ -176,10 +197,8 @@ static void get_pseudo_ssn(http_req *req, void *ctx)
 
 	if (case__user(n, req, PRIV_VIEW) == NULL)
 		return;
-	if (!http_req_query(req, "birth_date", bd, sizeof bd) || case_pseudo_ssn(bd, p) != 0) {
-		http_reply_error(req, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+	if (!http_req_query(req, "birth_date", bd, sizeof bd) || la_pseudo_ssn(n, req, bd, p) != 0)
 		return;
-	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "pseudo_ssn", p);
 	http_reply_json(req, 200, o);
@@ -325,7 +344,8 @@ static void post_participant(http_req *req, void *ctx)
 	}
 	if (pseudo) {
 		char p[12];
-		case_pseudo_ssn(f.birth, p);
+		if (la_pseudo_ssn(n, req, f.birth, p) != 0)
+			goto done;
 		case_ssn_digits(p, digits);
 	}
 	now = node_now_ms(n);

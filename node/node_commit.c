@@ -45,7 +45,8 @@ struct node_pending {
 	struct node_pending *next;
 	http_req *req;
 	int status;
-	char *body; /* JSON text */
+	const char *ctype; /* static; NULL = JSON */
+	char *body;
 	size_t len;
 	uint64_t ticket; /* the batch's; 0 while the batch is open */
 };
@@ -116,7 +117,8 @@ static void *flush_main(void *arg)
 static void reply_one(struct node_pending *p, int ok)
 {
 	if (ok)
-		http_reply(p->req, p->status, "application/json", p->body, p->len);
+		http_reply(p->req, p->status, p->ctype ? p->ctype : "application/json", p->body,
+			   p->len);
 	else
 		node_reply_db_error(p->req);
 	free(p->body);
@@ -243,8 +245,8 @@ int node_write_begin(node *n, struct capture *c)
 	return capture_begin(c, n->nd_db);
 }
 
-int node_write_finish_text(node *n, struct capture *c, const char *actor, http_req *req,
-			   int status, char *body, size_t len)
+int node_write_finish_body(node *n, struct capture *c, const char *actor, http_req *req,
+			   int status, const char *ctype, char *body, size_t len)
 {
 	char ts[HLC_STRLEN];
 	struct node_pending *p;
@@ -258,6 +260,7 @@ int node_write_finish_text(node *n, struct capture *c, const char *actor, http_r
 	}
 	p->req = req;
 	p->status = status;
+	p->ctype = ctype;
 	p->body = body;
 	p->len = len;
 	if (n->nd_pending_tail == NULL)
@@ -270,6 +273,12 @@ int node_write_finish_text(node *n, struct capture *c, const char *actor, http_r
 	if (n->nd_flush)
 		flush_answer_now(n->nd_flush);
 	return 0;
+}
+
+int node_write_finish_text(node *n, struct capture *c, const char *actor, http_req *req,
+			   int status, char *body, size_t len)
+{
+	return node_write_finish_body(n, c, actor, req, status, NULL, body, len);
 }
 
 int node_write_finish(node *n, struct capture *c, const char *actor, http_req *req,

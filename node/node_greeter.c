@@ -1,12 +1,12 @@
 /*
  * node_greeter.c - the greeter's JSON API on the office node: check-in
  * reasons, kiosk check-ins, the front desk's waiting list and actions, the
- * day's counts and the CSV export.  Every write is one captured transaction
- * (node_write_begin/finish), so each check-in or action yields exactly one
- * outbox entry.
+ * day's counts and the CSV export.  Every write is a declared NODE_WRITE
+ * route (node_api.h): one captured transaction, so each check-in or action
+ * yields exactly one outbox entry, answered once durable.  The kiosk's
+ * writes record no actor.
  */
-#include "node/node.h"
-#include "node/node_auth.h"
+#include "node/node_api.h"
 #include "model/capture.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
@@ -22,35 +22,31 @@
 
 /* ---- reasons ------------------------------------------------------------ */
 
-static void get_reasons(http_req *req, void *ctx)
+static route_rc get_reasons(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 	sqlite3_stmt *st;
 	cJSON *arr;
 
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT id, label, label_es, sort, active FROM greeter_reasons "
 		       "WHERE active=1 AND local_area_id=? AND (office_id IS NULL OR office_id=?) "
-		       "ORDER BY sort, label") != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+		       "ORDER BY sort, label") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
-	if (arr == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (arr == NULL)
+		return ROUTE_DBERR;
 	/* "active" as a boolean for the clients. */
 	cJSON *it;
 	cJSON_ArrayForEach(it, arr)
 	{
-		cJSON *a = cJSON_GetObjectItem(it, "active");
-		cJSON_ReplaceItemInObject(it, "active", cJSON_CreateBool(a && a->valueint));
+		cJSON *act = cJSON_GetObjectItem(it, "active");
+		cJSON_ReplaceItemInObject(it, "active", cJSON_CreateBool(act && act->valueint));
 	}
-	http_reply_json(req, 200, arr);
+	return route_ok(a, 200, arr);
 }
 
 /* ---- one check-in as JSON ----------------------------------------------- */
@@ -112,233 +108,241 @@ static char *checkin_text(node *n, const char *id, int just_checked_in, size_t *
 	return out;
 }
 
-/* After a write: the check-in as the reply, once the batch is durable. */
-static void finish_with_checkin(node *n, capture *c, http_req *req, int status, const char *id,
-				int just_checked_in)
+/* After a write: the check-in as the reply (sent once the batch is durable). */
+static route_rc reply_checkin(route_call *a, int status, const char *id, int just_checked_in)
 {
 	size_t len = 0;
-	char *text = checkin_text(n, id, just_checked_in, &len);
+	char *text = checkin_text(API_NODE(a), id, just_checked_in, &len);
 
-	node_write_finish_text(n, c, NULL, req, status, text, len);
+	a->rc_actor = NULL; /* as before the contract: check-ins record no actor */
+	return route_ok_text(a, status, NULL, text, len);
 }
 
 /* ---- create ---------------------------------------------------------------- */
 
-static const char *const checkin_fields[] = {
-	"visitor_name", "reason_ids", "language", "phone", "email", "appointment_with",
-	"virtual", "participant_id", "note", NULL,
+static const route_key checkin_keys[] = {
+	{"visitor_name", ROUTE_T_ANY, 0}, {"reason_ids", ROUTE_T_ANY, 0}, {"language", ROUTE_T_ANY, 0},
+	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {"appointment_with", ROUTE_T_ANY, 0},
+	{"virtual", ROUTE_T_ANY, 0}, {"participant_id", ROUTE_T_ANY, 0}, {"note", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
 };
 
-static void post_checkin(http_req *req, void *ctx)
-{
-	node *n = ctx;
-	cJSON *body;
-	json_err e = {{0}, {0}};
+typedef struct checkin_in {
 	const char *name, *lang, *phone, *email, *appt, *note, *participant;
 	char namebuf[GREETER_NAME_MAX + 1], phonebuf[64], emailbuf[GREETER_EMAIL_MAX + 1];
-	char apptbuf[GREETER_APPT_MAX + 1], id[UUID_STRLEN], today[11];
-	const cJSON *reason_ids, *r;
+	char apptbuf[GREETER_APPT_MAX + 1];
+	const cJSON *reason_ids;
 	int virt;
-	capture c;
-	sqlite3_stmt *st = NULL;
-	uint64_t now;
+} checkin_in;
 
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, checkin_fields, &e) ||
-	    json_get_str(body, "visitor_name", JSON_REQUIRED, 1, GREETER_NAME_MAX, &name, namebuf,
-			 sizeof namebuf, &e) ||
-	    json_get_str_array(body, "reason_ids", JSON_REQUIRED, 1, GREETER_MAX_REASONS, 64,
-			       &reason_ids, &e) ||
-	    json_get_str(body, "language", JSON_NULLABLE, 0, 2, &lang, NULL, 0, &e) ||
-	    json_get_str(body, "phone", JSON_NULLABLE, 0, GREETER_PHONE_MAX, &phone, phonebuf,
-			 sizeof phonebuf, &e) ||
-	    json_get_str(body, "email", JSON_NULLABLE, 0, GREETER_EMAIL_MAX, &email, emailbuf,
-			 sizeof emailbuf, &e) ||
-	    json_get_str(body, "appointment_with", JSON_NULLABLE, 0, GREETER_APPT_MAX, &appt,
-			 apptbuf, sizeof apptbuf, &e) ||
-	    json_get_str(body, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &note, NULL, 0, &e) ||
-	    json_get_str(body, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0, &e) ||
-	    json_get_bool(body, "virtual", JSON_NULLABLE, 0, &virt, &e))
-		goto bad;
-	/* The kiosk is public; a virtual visit, a note or a participant link is
-	 * recorded by front-desk staff only. */
-	if ((virt || (note && note[0]) || (participant && participant[0])) &&
-	    node_auth_require(n, req, PRIV_GREETER_DESK) != 0) {
-		cJSON_Delete(body);
-		return;
-	}
-	if (lang == NULL)
-		lang = "en";
-	if (greeter_valid_language(lang) != 0) {
-		json_err_set(&e, "language", "language must be \"en\" or \"es\"");
-		goto bad;
-	}
-	if (phone && greeter_valid_phone(phone) != 0) {
-		json_err_set(&e, "phone", "phone number is not valid");
-		goto bad;
-	}
-	if (email && greeter_valid_email(email) != 0) {
-		json_err_set(&e, "email", "email address is not valid");
-		goto bad;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
-	/* Every reason must be an active reason offered at this office. */
+/* The body's fields, every error collected: 0 or -1. */
+static int checkin_read(route_call *a, checkin_in *in)
+{
+	json_err e = {{0}, {0}};
+	int bad = 0;
+
+	bad |= route_str(a, "visitor_name", JSON_REQUIRED, 1, GREETER_NAME_MAX, &in->name,
+			 in->namebuf, sizeof in->namebuf);
+	if (json_get_str_array(a->rc_body, "reason_ids", JSON_REQUIRED, 1, GREETER_MAX_REASONS, 64,
+			       &in->reason_ids, &e) != 0)
+		bad |= route_err_json(a, &e);
+	bad |= route_str(a, "language", JSON_NULLABLE, 0, 2, &in->lang, NULL, 0);
+	bad |= route_str(a, "phone", JSON_NULLABLE, 0, GREETER_PHONE_MAX, &in->phone, in->phonebuf,
+			 sizeof in->phonebuf);
+	bad |= route_str(a, "email", JSON_NULLABLE, 0, GREETER_EMAIL_MAX, &in->email, in->emailbuf,
+			 sizeof in->emailbuf);
+	bad |= route_str(a, "appointment_with", JSON_NULLABLE, 0, GREETER_APPT_MAX, &in->appt,
+			 in->apptbuf, sizeof in->apptbuf);
+	bad |= route_str(a, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &in->note, NULL, 0);
+	bad |= route_str(a, "participant_id", JSON_NULLABLE, 0, 64, &in->participant, NULL, 0);
+	bad |= route_bool(a, "virtual", JSON_NULLABLE, 0, &in->virt);
+	return bad;
+}
+
+/* The values' own rules, every error collected: 0 or -1. */
+static int checkin_check(route_call *a, checkin_in *in)
+{
+	int bad = 0;
+
+	if (in->lang == NULL)
+		in->lang = "en";
+	if (greeter_valid_language(in->lang) != 0)
+		bad = route_err(a, "language", "language must be \"en\" or \"es\"");
+	if (in->phone && greeter_valid_phone(in->phone) != 0)
+		bad = route_err(a, "phone", "phone number is not valid");
+	if (in->email && greeter_valid_email(in->email) != 0)
+		bad = route_err(a, "email", "email address is not valid");
+	return bad;
+}
+
+/* Every reason must be an active reason offered at this office, once. */
+static route_rc checkin_reasons_check(route_call *a, const cJSON *reason_ids)
+{
+	node *n = API_NODE(a);
+	const cJSON *r, *r2;
+	sqlite3_stmt *st;
+	route_rc rc = ROUTE_OK;
+
 	if ((st = db_stmt(n->nd_db, "SELECT 1 FROM greeter_reasons WHERE id=? AND active=1 AND local_area_id=? "
 		       "AND (office_id IS NULL OR office_id=?)")) == NULL)
-		goto dberr;
+		return ROUTE_DBERR;
 	cJSON_ArrayForEach(r, reason_ids)
 	{
-		const cJSON *r2;
 		cJSON_ArrayForEach(r2, reason_ids)
 		{
 			if (r2 == r)
 				break;
 			if (strcmp(r2->valuestring, r->valuestring) == 0) {
-				json_err_set(&e, "reason_ids", "a reason is listed twice");
-				goto badtx;
+				rc = route_bad(a, "reason_ids", "a reason is listed twice");
+				goto out;
 			}
 		}
 		sqlite3_bind_text(st, 1, r->valuestring, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_ROW) {
-			json_err_set(&e, "reason_ids", "unknown or inactive reason '%.64s'",
-				     r->valuestring);
-			goto badtx;
+			rc = route_bad(a, "reason_ids", "unknown or inactive reason '%.64s'",
+				       r->valuestring);
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+out:
+	db_stmt_done(st);
+	return rc;
+}
+
+/* Step a cached statement to its end and give it back: 0, or -1. */
+static int stmt_run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+
+	db_stmt_done(st);
+	return rc;
+}
+
+/* The check-in row, its reasons and its first event. */
+static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_t now,
+			  const char *today)
+{
+	char ts[HLC_STRLEN], eid[UUID_STRLEN];
+	sqlite3_stmt *st;
+	const cJSON *r;
+
+	hlc_now(&n->nd_hlc, ts);
+	if ((st = db_stmt(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
+		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
+		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, in->name, -1, SQLITE_STATIC);
+	db_bind_text(st, 5, in->phone);
+	db_bind_text(st, 6, in->email);
+	sqlite3_bind_text(st, 7, in->lang, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, in->appt);
+	sqlite3_bind_int(st, 9, in->virt);
+	db_bind_text(st, 10, in->participant);
+	sqlite3_bind_int64(st, 11, (int64_t)now);
+	sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
+	db_bind_text(st, 13, in->note);
+	sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
+	if (stmt_run(st) != 0)
+		return -1;
+	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
+		       "VALUES(?,?,?,?)")) == NULL)
+		return -1;
+	cJSON_ArrayForEach(r, in->reason_ids)
+	{
+		char rid[UUID_STRLEN];
+		uuid7_at(rid, now);
+		sqlite3_bind_text(st, 1, rid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->valuestring, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_stmt_done(st);
+			return -1;
 		}
 		sqlite3_reset(st);
 	}
 	db_stmt_done(st);
-	st = NULL;
+	uuid7_at(eid, now);
+	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+		       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)now);
+	sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
+	return stmt_run(st);
+}
 
+static route_rc post_checkin(route_call *a)
+{
+	node *n = API_NODE(a);
+	checkin_in in;
+	char id[UUID_STRLEN], today[11];
+	const char *field, *msg;
+	uint64_t now;
+	route_rc rc;
+	int status;
+
+	memset(&in, 0, sizeof in);
+	if (checkin_read(a, &in) != 0)
+		return ROUTE_BAD;
+	/* The kiosk is public; a virtual visit, a note or a participant link is
+	 * recorded by front-desk staff only. */
+	if ((in.virt || (in.note && in.note[0]) || (in.participant && in.participant[0])) &&
+	    (status = node_auth_check(n, a->rc_req, PRIV_GREETER_DESK, &field, &msg)) != 0)
+		return route_fail(a, status, field, "%s", msg);
+	if (checkin_check(a, &in) != 0)
+		return ROUTE_BAD;
+	if ((rc = checkin_reasons_check(a, in.reason_ids)) != ROUTE_OK)
+		return rc;
 	now = node_now_ms(n);
 	clock_local_date(now, today);
 	uuid7_at(id, now);
-	if ((st = db_stmt(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
-		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
-		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)")) == NULL)
-		goto dberr;
-	{
-		char ts[HLC_STRLEN];
-		hlc_now(&n->nd_hlc, ts);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
-		db_bind_text(st, 5, phone);
-		db_bind_text(st, 6, email);
-		sqlite3_bind_text(st, 7, lang, -1, SQLITE_STATIC);
-		db_bind_text(st, 8, appt);
-		sqlite3_bind_int(st, 9, virt);
-		db_bind_text(st, 10, participant);
-		sqlite3_bind_int64(st, 11, (int64_t)now);
-		sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
-		db_bind_text(st, 13, note);
-		sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto dberr;
-		db_stmt_done(st);
-		st = NULL;
-
-		if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
-			       "VALUES(?,?,?,?)")) == NULL)
-			goto dberr;
-		cJSON_ArrayForEach(r, reason_ids)
-		{
-			char rid[UUID_STRLEN];
-			uuid7_at(rid, now);
-			sqlite3_bind_text(st, 1, rid, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, r->valuestring, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				goto dberr;
-			sqlite3_reset(st);
-		}
-		db_stmt_done(st);
-		st = NULL;
-
-		char eid[UUID_STRLEN];
-		uuid7_at(eid, now);
-		if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-			       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)")) == NULL)
-			goto dberr;
-		sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)now);
-		sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto dberr;
-		db_stmt_done(st);
-		st = NULL;
-	}
+	if (checkin_insert(n, &in, id, now, today) != 0)
+		return ROUTE_DBERR;
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
-	finish_with_checkin(n, &c, req, 201, id, 1);
-	goto done;
-
-badtx:
-	db_stmt_done(st);
-	st = NULL;
-	capture_abort(&c);
-bad:
-	http_reply_error(req, 400, e.field[0] ? e.field : NULL, "%s", e.msg);
-	goto done;
-dberr:
-	log_warnx("check-in not saved: %s", sqlite3_errmsg(n->nd_db));
-	db_stmt_done(st);
-	st = NULL;
-	capture_abort(&c);
-	node_reply_db_error(req);
-done:
-	cJSON_Delete(body);
+	return reply_checkin(a, 201, id, 1);
 }
 
 /* ---- list / get ------------------------------------------------------------ */
 
-/* Parse date or from/to query parameters; default today.  -1 after replying 400. */
-static int date_range(node *n, http_req *req, char from[11], char to[11])
+/* Parse date or from/to query parameters; default today.  -1 with the
+ * error collected. */
+static int date_range(route_call *a, char from[11], char to[11])
 {
+	http_req *req = a->rc_req;
 	char d[32], f[32], t[32];
 
 	if (http_req_query(req, "date", d, sizeof d)) {
-		if (json_valid_date(d) != 0) {
-			http_reply_error(req, 400, "date", "date must be YYYY-MM-DD");
-			return -1;
-		}
+		if (json_valid_date(d) != 0)
+			return route_err(a, "date", "date must be YYYY-MM-DD");
 		memcpy(from, d, 11);
 		memcpy(to, d, 11);
 		return 0;
 	}
-	node_today(n, from);
+	node_today(API_NODE(a), from);
 	memcpy(to, from, 11);
 	if (http_req_query(req, "from", f, sizeof f)) {
-		if (json_valid_date(f) != 0) {
-			http_reply_error(req, 400, "from", "from must be YYYY-MM-DD");
-			return -1;
-		}
+		if (json_valid_date(f) != 0)
+			return route_err(a, "from", "from must be YYYY-MM-DD");
 		memcpy(from, f, 11);
 	}
 	if (http_req_query(req, "to", t, sizeof t)) {
-		if (json_valid_date(t) != 0) {
-			http_reply_error(req, 400, "to", "to must be YYYY-MM-DD");
-			return -1;
-		}
+		if (json_valid_date(t) != 0)
+			return route_err(a, "to", "to must be YYYY-MM-DD");
 		memcpy(to, t, 11);
 	}
-	if (strcmp(from, to) > 0) {
-		http_reply_error(req, 400, "from", "from must not be after to");
-		return -1;
-	}
-	if (clock_days_between(from, to) > 366) {
-		http_reply_error(req, 400, "to", "a range may cover at most 366 days");
-		return -1;
-	}
+	if (strcmp(from, to) > 0)
+		return route_err(a, "from", "from must not be after to");
+	if (clock_days_between(from, to) > 366)
+		return route_err(a, "to", "a range may cover at most 366 days");
 	return 0;
 }
 
@@ -355,126 +359,72 @@ static const char list_sql[] =
 	" WHERE ?5 OR instr(?6, ',' || c.status || ',') > 0"
 	" ORDER BY c.arrived_at, c.id)";
 
-static void list_checkins(http_req *req, void *ctx)
+static route_rc list_checkins(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 	char from[11], to[11], status[128], want[160] = ",";
 	int all = 0;
 	sqlite3_stmt *st;
+	char *text = NULL;
+	size_t len = 0;
 
-	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
-		return;
-	if (date_range(n, req, from, to) != 0)
-		return;
-	if (!http_req_query(req, "status", status, sizeof status) || status[0] == '\0')
+	if (date_range(a, from, to) != 0)
+		return ROUTE_BAD;
+	if (!http_req_query(a->rc_req, "status", status, sizeof status) || status[0] == '\0')
 		snprintf(status, sizeof status, "all");
 	for (char *tok = strtok(status, ","); tok; tok = strtok(NULL, ",")) {
 		if (strcmp(tok, "all") == 0) {
 			all = 1;
 			continue;
 		}
-		if (greeter_valid_status(tok) != 0) {
-			http_reply_error(req, 400, "status",
+		if (greeter_valid_status(tok) != 0)
+			return route_bad(a, "status",
 					 "status must be waiting, called, serving, done, left or all");
-			return;
-		}
 		strcat(want, tok); /* at most five 7-byte names: fits */
 		strcat(want, ",");
 	}
-	if ((st = db_stmt(n->nd_db, list_sql)) == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
+	if ((st = db_stmt(n->nd_db, list_sql)) == NULL)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
 	sqlite3_bind_int(st, 5, all);
 	sqlite3_bind_text(st, 6, want, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_stmt_done(st);
-		node_reply_db_error(req);
-		return;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if ((text = malloc(len + 1)) != NULL)
+			memcpy(text, sqlite3_column_text(st, 0), len + 1);
 	}
-	http_reply(req, 200, "application/json", sqlite3_column_text(st, 0),
-		   (size_t)sqlite3_column_bytes(st, 0));
 	db_stmt_done(st);
+	return route_ok_text(a, 200, NULL, text, len);
 }
 
-static void get_checkin(http_req *req, void *ctx)
+static route_rc get_checkin(route_call *a)
 {
-	node *n = ctx;
 	size_t len = 0;
-	char *text;
+	char *text = checkin_text(API_NODE(a), http_req_param(a->rc_req, "id"), 0, &len);
 
-	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
-		return;
-	text = checkin_text(n, http_req_param(req, "id"), 0, &len);
-	if (text == NULL) {
-		http_reply_error(req, 404, "id", "no such check-in");
-		return;
-	}
-	http_reply(req, 200, "application/json", text, len);
-	free(text);
+	if (text == NULL)
+		return route_fail(a, 404, "id", "no such check-in");
+	return route_ok_text(a, 200, NULL, text, len);
 }
 
 /* ---- actions ----------------------------------------------------------------- */
 
-static const char *const action_fields[] = {"action", "note", "participant_id", NULL};
+static const route_key action_keys[] = {
+	{"action", ROUTE_T_ANY, 0}, {"note", ROUTE_T_ANY, 0}, {"participant_id", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
 
-static void post_action(http_req *req, void *ctx)
+/* The new state, its time, and the event row of one action. */
+static int action_apply(node *n, const char *id, const char *action, const char *from,
+			const char *to, const char *note, const char *participant)
 {
-	node *n = ctx;
-	const char *id = http_req_param(req, "id");
-	cJSON *body;
-	json_err e = {{0}, {0}};
-	const char *action, *note, *participant, *to;
-	char from[16], eid[UUID_STRLEN], ts[HLC_STRLEN];
-	capture c;
-	sqlite3_stmt *st = NULL;
-	uint64_t now;
-	int rc;
+	char eid[UUID_STRLEN], ts[HLC_STRLEN];
+	uint64_t now = node_now_ms(n);
+	sqlite3_stmt *st;
 
-	if (node_auth_require(n, req, PRIV_GREETER_DESK) != 0)
-		return;
-
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, action_fields, &e) ||
-	    json_get_str(body, "action", JSON_REQUIRED, 1, 16, &action, NULL, 0, &e) ||
-	    json_get_str(body, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &note, NULL, 0, &e) ||
-	    json_get_str(body, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0, &e)) {
-		http_reply_error(req, 400, e.field, "%s", e.msg);
-		goto done;
-	}
-	if (greeter_transition("waiting", action) == NULL &&
-	    greeter_transition("called", action) == NULL &&
-	    greeter_transition("serving", action) == NULL) {
-		http_reply_error(req, 400, "action",
-				 "action must be call, serve, done, left or requeue");
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
-	rc = db_text(n->nd_db, "SELECT status FROM checkins WHERE id=?", id,
-		     from, sizeof from);
-	if (rc == 1) {
-		capture_abort(&c);
-		http_reply_error(req, 404, "id", "no such check-in");
-		goto done;
-	}
-	if (rc < 0)
-		goto dberr;
-	to = greeter_transition(from, action);
-	if (to == NULL) {
-		capture_abort(&c);
-		http_reply_error(req, 409, "action", "cannot %s a visit that is %s", action, from);
-		goto done;
-	}
-	now = node_now_ms(n);
 	hlc_now(&n->nd_hlc, ts);
 	/* Timestamps record the first time a state is reached; requeue clears them. */
 	if ((st = db_stmt(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3,"
@@ -484,21 +434,19 @@ static void post_action(http_req *req, void *ctx)
 		       " note = coalesce(?5, note),"
 		       " participant_id = coalesce(?6, participant_id)"
 		       " WHERE id=?1")) == NULL)
-		goto dberr;
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)now);
 	db_bind_text(st, 5, note);
 	db_bind_text(st, 6, participant);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	db_stmt_done(st);
-	st = NULL;
+	if (stmt_run(st) != 0)
+		return -1;
 	uuid7_at(eid, now);
 	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
 		       " to_status, note, at, hlc) VALUES(?,?,?,?,?,?,?,?,?)")) == NULL)
-		goto dberr;
+		return -1;
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
@@ -508,66 +456,73 @@ static void post_action(http_req *req, void *ctx)
 	db_bind_text(st, 7, note);
 	sqlite3_bind_int64(st, 8, (int64_t)now);
 	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	db_stmt_done(st);
-	st = NULL;
-	finish_with_checkin(n, &c, req, 200, id, 0);
-	goto done;
-dberr:
-	log_warnx("check-in action not saved: %s", sqlite3_errmsg(n->nd_db));
-	db_stmt_done(st);
-	capture_abort(&c);
-	node_reply_db_error(req);
-done:
-	cJSON_Delete(body);
+	return stmt_run(st);
+}
+
+static route_rc post_action(route_call *a)
+{
+	node *n = API_NODE(a);
+	const char *id = http_req_param(a->rc_req, "id");
+	const char *action = NULL, *note = NULL, *participant = NULL, *to;
+	char from[16];
+	int rc, bad = 0;
+
+	bad |= route_str(a, "action", JSON_REQUIRED, 1, 16, &action, NULL, 0);
+	bad |= route_str(a, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &note, NULL, 0);
+	bad |= route_str(a, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0);
+	if (!bad && greeter_transition("waiting", action) == NULL &&
+	    greeter_transition("called", action) == NULL &&
+	    greeter_transition("serving", action) == NULL)
+		bad = route_err(a, "action", "action must be call, serve, done, left or requeue");
+	if (bad)
+		return ROUTE_BAD;
+	rc = db_text(n->nd_db, "SELECT status FROM checkins WHERE id=?", id, from, sizeof from);
+	if (rc == 1)
+		return route_fail(a, 404, "id", "no such check-in");
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if ((to = greeter_transition(from, action)) == NULL)
+		return route_fail(a, 409, "action", "cannot %s a visit that is %s", action, from);
+	if (action_apply(n, id, action, from, to, note, participant) != 0)
+		return ROUTE_DBERR;
+	return reply_checkin(a, 200, id, 0);
 }
 
 /* ---- stats and CSV --------------------------------------------------------- */
 
-static void get_stats(http_req *req, void *ctx)
+/* Today's figures are the front desk's dashboard (home page); any other
+ * day or range is a report. */
+static route_rc stats_allowed(route_call *a)
 {
-	node *n = ctx;
-	char from[11], to[11];
-	sqlite3_stmt *st;
-	cJSON *o, *arr;
-	int64_t now = (int64_t)node_now_ms(n);
+	http_req *req = a->rc_req;
+	const node_user *u = API_USER(a);
+	char v[16];
+	int ranged = http_req_query(req, "date", v, sizeof v) ||
+		     http_req_query(req, "from", v, sizeof v) || http_req_query(req, "to", v, sizeof v);
 
-	/* Today's figures are the front desk's dashboard (home page); any other
-	 * day or range is a report. */
-	{
-		char v[16];
-		int ranged = http_req_query(req, "date", v, sizeof v) ||
-			     http_req_query(req, "from", v, sizeof v) ||
-			     http_req_query(req, "to", v, sizeof v);
-		const node_user *u;
-		if (node_auth_require(n, req, ranged ? PRIV_REPORTS : 0) != 0)
-			return;
-		u = node_auth_user(n, req);
-		if (!ranged && !(u->privs & (PRIV_REPORTS | PRIV_GREETER_DESK))) {
-			http_reply_error(req, 403, NULL,
-					 "your account does not have this privilege");
-			return;
-		}
-	}
-	if (date_range(n, req, from, to) != 0)
-		return;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "from", from);
-	cJSON_AddStringToObject(o, "to", to);
-	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
+	if (ranged ? !(u->privs & PRIV_REPORTS) : !(u->privs & (PRIV_REPORTS | PRIV_GREETER_DESK)))
+		return route_fail(a, 403, NULL, "your account does not have this privilege");
+	return ROUTE_OK;
+}
+
+static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
+{
+	sqlite3_stmt *st;
+	int rc;
+
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
 		       " sum(status IN ('called','serving')),"
 		       " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
 		       " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
 		       " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3") != 0)
-		goto fail;
+		return -1;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
 		cJSON_AddNumberToObject(o, "total", (double)sqlite3_column_int64(st, 0));
 		cJSON_AddNumberToObject(o, "served", (double)sqlite3_column_int64(st, 1));
 		cJSON_AddNumberToObject(o, "left", (double)sqlite3_column_int64(st, 2));
@@ -577,6 +532,13 @@ static void get_stats(http_req *req, void *ctx)
 		cJSON_AddNumberToObject(o, "max_wait_ms", (double)sqlite3_column_int64(st, 6));
 	}
 	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
 
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT r.id AS reason_id, r.label, r.label_es, count(c.id) AS count"
@@ -586,7 +548,7 @@ static void get_stats(http_req *req, void *ctx)
 		       " WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
 		       " GROUP BY r.id HAVING count(c.id) > 0 OR r.active=1"
 		       " ORDER BY count DESC, r.sort") != 0)
-		goto fail;
+		return -1;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
@@ -594,23 +556,32 @@ static void get_stats(http_req *req, void *ctx)
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
 	if (arr == NULL)
-		goto fail;
+		return -1;
 	cJSON_AddItemToObject(o, "by_reason", arr);
+	return 0;
+}
 
-	int hours[24] = {0};
+static int stats_by_hour(node *n, cJSON *o, const char *from, const char *to)
+{
+	int hours[24] = {0}, rc;
+	sqlite3_stmt *st;
+	cJSON *arr;
+
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT CAST(strftime('%H', arrived_at / 1000, 'unixepoch', 'localtime') AS INTEGER),"
 		       " count(*) FROM checkins WHERE office_id=? AND visit_date BETWEEN ? AND ? GROUP BY 1") != 0)
-		goto fail;
+		return -1;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int h = sqlite3_column_int(st, 0);
 		if (h >= 0 && h < 24)
 			hours[h] = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
 	arr = cJSON_AddArrayToObject(o, "by_hour");
 	for (int h = 0; h < 24; h++) {
 		cJSON *x = cJSON_CreateObject();
@@ -618,42 +589,44 @@ static void get_stats(http_req *req, void *ctx)
 		cJSON_AddNumberToObject(x, "count", hours[h]);
 		cJSON_AddItemToArray(arr, x);
 	}
-	http_reply_json(req, 200, o);
-	return;
-fail:
-	cJSON_Delete(o);
-	node_reply_db_error(req);
+	return 0;
 }
 
-/* A CSV field, quoted, with formula-like leading characters neutralized so a
- * spreadsheet never executes a visitor-typed value. */
-static void csv_field(buf *b, const char *s, int last)
+static route_rc get_stats(route_call *a)
 {
-	buf_putc(b, '"');
-	if (s && strchr("=+-@\t\r", s[0]) && s[0])
-		buf_putc(b, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *s);
+	node *n = API_NODE(a);
+	char from[11], to[11];
+	route_rc rc;
+	cJSON *o;
+
+	if ((rc = stats_allowed(a)) != ROUTE_OK)
+		return rc;
+	if (date_range(a, from, to) != 0)
+		return ROUTE_BAD;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "from", from);
+	cJSON_AddStringToObject(o, "to", to);
+	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
+	if (stats_totals(n, o, from, to) != 0 || stats_by_reason(n, o, from, to) != 0 ||
+	    stats_by_hour(n, o, from, to) != 0) {
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
 	}
-	buf_putc(b, '"');
-	buf_puts(b, last ? "\r\n" : ",");
+	return route_ok(a, 200, o);
 }
 
-static void get_csv(http_req *req, void *ctx)
+static route_rc get_csv(route_call *a)
 {
-	node *n = ctx;
-	char from[11], to[11], disp[96];
+	node *n = API_NODE(a);
+	char from[11], to[11], file[64];
 	sqlite3_stmt *st;
-	buf b;
+	int rc;
 
-	if (node_auth_require(n, req, PRIV_REPORTS) != 0)
-		return;
-	if (date_range(n, req, from, to) != 0)
-		return;
-	buf_init(&b, CSV_MAX);
-	buf_puts(&b, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
+	if (date_range(a, from, to) != 0)
+		return ROUTE_BAD;
+	snprintf(file, sizeof file, "visits-%s-to-%s.csv", from, to);
+	route_csv(a, file, CSV_MAX);
+	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
 		     "finished,virtual,language,appointment_with,note\r\n");
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
@@ -662,15 +635,12 @@ static void get_csv(http_req *req, void *ctx)
 		       " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
 		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note"
 		       " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"
-		       " ORDER BY c.arrived_at") != 0) {
-		buf_release(&b);
-		node_reply_db_error(req);
-		return;
-	}
+		       " ORDER BY c.arrived_at") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char t1[17] = "", t2[17] = "", t3[17] = "", wait[24] = "";
 		clock_local_datetime((uint64_t)sqlite3_column_int64(st, 2), t1);
 		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
@@ -679,69 +649,68 @@ static void get_csv(http_req *req, void *ctx)
 			clock_local_datetime((uint64_t)sqlite3_column_int64(st, 8), t3);
 		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
 			snprintf(wait, sizeof wait, "%lld", (long long)sqlite3_column_int64(st, 6));
-		csv_field(&b, (const char *)sqlite3_column_text(st, 0), 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 1), 0);
-		csv_field(&b, t1, 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 3), 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 4), 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 5), 0);
-		csv_field(&b, wait, 0);
-		csv_field(&b, t2, 0);
-		csv_field(&b, t3, 0);
-		csv_field(&b, sqlite3_column_int(st, 9) ? "yes" : "no", 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 10), 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 11), 0);
-		csv_field(&b, (const char *)sqlite3_column_text(st, 12), 1);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 0), 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 1), 0);
+		route_csv_field(a, t1, 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 3), 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 4), 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 5), 0);
+		route_csv_field(a, wait, 0);
+		route_csv_field(a, t2, 0);
+		route_csv_field(a, t3, 0);
+		route_csv_field(a, sqlite3_column_int(st, 9) ? "yes" : "no", 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 10), 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 11), 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 12), 1);
 	}
 	sqlite3_finalize(st);
-	snprintf(disp, sizeof disp, "attachment; filename=\"visits-%s-to-%s.csv\"", from, to);
-	http_add_header(req, "Content-Disposition", disp);
-	http_reply(req, 200, "text/csv; charset=utf-8", b.data ? b.data : "", b.len);
-	buf_release(&b);
+	return rc == SQLITE_DONE ? ROUTE_OK : ROUTE_DBERR;
 }
 
 /* ---- returning visitors ------------------------------------------------------- */
 
-static void get_visitors(http_req *req, void *ctx)
+static route_rc visitor_rows(route_call *a, sqlite3_stmt *st)
 {
-	node *n = ctx;
+	cJSON *arr = db_rows_json(st);
+
+	sqlite3_finalize(st);
+	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
+}
+
+/* The public kiosk finds a returning visitor only by a whole phone number
+ * (7 digits or more), and learns only the name. */
+static route_rc kiosk_visitors(route_call *a, const char *q)
+{
+	node *n = API_NODE(a);
+	sqlite3_stmt *st;
+
+	if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q))
+		return route_ok(a, 200, cJSON_CreateArray());
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
+		       " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
+		       "   IN (?2, '1' || ?2)"
+		       " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
+	return visitor_rows(a, st);
+}
+
+static route_rc get_visitors(route_call *a)
+{
+	node *n = API_NODE(a);
 	char q[128], like[140];
 	sqlite3_stmt *st;
-	cJSON *arr;
-	const node_user *u = node_auth_user(n, req);
+	const node_user *u = node_auth_user(n, a->rc_req);
+	size_t i, j = 0;
 
-	if (!http_req_query(req, "q", q, sizeof q) || strlen(q) < 2) {
-		http_reply_json(req, 200, cJSON_CreateArray());
-		return;
-	}
-	if (u == NULL || !(u->privs & PRIV_GREETER_DESK)) {
-		/* The public kiosk finds a returning visitor only by a whole phone
-		 * number (7 digits or more), and learns only the name. */
-		if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q)) {
-			http_reply_json(req, 200, cJSON_CreateArray());
-			return;
-		}
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
-			       " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
-			       "   IN (?2, '1' || ?2)"
-			       " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2") != 0) {
-			node_reply_db_error(req);
-			return;
-		}
-		sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
-		arr = db_rows_json(st);
-		sqlite3_finalize(st);
-		if (arr == NULL)
-			node_reply_db_error(req);
-		else
-			http_reply_json(req, 200, arr);
-		return;
-	}
+	if (!http_req_query(a->rc_req, "q", q, sizeof q) || strlen(q) < 2)
+		return route_ok(a, 200, cJSON_CreateArray());
+	if (u == NULL || !(u->privs & PRIV_GREETER_DESK))
+		return kiosk_visitors(a, q);
 	/* Escape LIKE wildcards typed by the visitor. */
-	size_t j = 0;
-	for (size_t i = 0; q[i] && j + 3 < sizeof like; i++) {
+	for (i = 0; q[i] && j + 3 < sizeof like; i++) {
 		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
 			like[j++] = '\\';
 		like[j++] = q[i];
@@ -753,31 +722,28 @@ static void get_visitors(http_req *req, void *ctx)
 		       " WHERE office_id=?1 AND (visitor_name LIKE ?2 ESCAPE '\\' OR visitor_name LIKE '% ' || ?2 ESCAPE '\\'"
 		       "  OR replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')','') LIKE ?2 ESCAPE '\\')"
 		       " GROUP BY lower(visitor_name), coalesce(phone, ''), coalesce(email, '')"
-		       " ORDER BY last_visit DESC LIMIT 10") != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+		       " ORDER BY last_visit DESC LIMIT 10") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	if (arr == NULL)
-		node_reply_db_error(req);
-	else
-		http_reply_json(req, 200, arr);
+	return visitor_rows(a, st);
 }
 
-int greeter_routes(node *n, router *r)
-{
-	int rc = 0;
+/* ---- the routes ------------------------------------------------------------ */
 
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/greeter/reasons", get_reasons, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/greeter/stats", get_stats, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/greeter/visits.csv", get_csv, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/visitors", get_visitors, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/checkins", post_checkin, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/checkins", list_checkins, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/checkins/:id", get_checkin, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/checkins/:id/action", post_action, n);
-	return rc ? -1 : 0;
-}
+static const route_def greeter_defs[] = {
+	{HTTP_M_GET, "/api/v1/greeter/reasons", get_reasons, 0, ROUTE_PUBLIC, NULL, 0},
+	/* today: greeter_desk or reports; a range: reports (stats_allowed) */
+	{HTTP_M_GET, "/api/v1/greeter/stats", get_stats, 0, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/greeter/visits.csv", get_csv, PRIV_REPORTS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/visitors", get_visitors, 0, ROUTE_PUBLIC, NULL, 0},
+	/* public (the kiosk); desk-only fields need greeter_desk (post_checkin) */
+	{HTTP_M_POST, "/api/v1/checkins", post_checkin, 0, ROUTE_PUBLIC | ROUTE_BODY | NODE_WRITE,
+	 checkin_keys, 0},
+	{HTTP_M_GET, "/api/v1/checkins", list_checkins, PRIV_GREETER_DESK, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/checkins/:id", get_checkin, PRIV_GREETER_DESK, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/checkins/:id/action", post_action, PRIV_GREETER_DESK,
+	 ROUTE_BODY | NODE_WRITE, action_keys, 0},
+};
+
+const route_list greeter_route_list = ROUTE_LIST(greeter_defs);

@@ -3,8 +3,9 @@ test accounts: README "Test login").
 
 * The matrix: every privilege group of data/privilege_groups.csv (one demo
   account each) against every route the node registers (read from the
-  router_add() and router_add_body() calls in node/*.c, so a new route is
-  never left out): a
+  declared route tables, rows {HTTP_M_x, "/path", ...} of lib/route.h, and
+  any router_add() and router_add_body() calls in node/*.c, so a new route
+  is never left out): a
   route needing a privilege the group lacks never answers 2xx (403), one it
   holds is never refused for want of a privilege.  View Access groups never
   edit; LWIA Intake Staff has no reports.
@@ -44,7 +45,8 @@ def node_routes():
     for f in glob.glob(os.path.join(TOP, "node", "*.c")):
         with open(f, encoding="utf-8") as fh:
             src = fh.read()
-        for m, p in re.findall(r'router_add(?:_body)?\(\s*r,\s*HTTP_M_(\w+),\s*"([^"]+)"', src):
+        for m, p in re.findall(
+                r'(?:router_add(?:_body)?\(\s*r,|\{)\s*HTTP_M_(\w+),\s*"([^"]+)"', src):
             out.add((m, p))
     return sorted(out)
 

@@ -9,6 +9,7 @@ export const PAGES = [
   { href: '/', label: 'Overview' },
   { href: '/accounts.html', label: 'Accounts' },
   { href: '/nodes.html', label: 'Offices and nodes', ops: true },
+  { href: '/greeter.html', label: 'Greeter' },
   { href: '/conflicts.html', label: 'Conflicts and quarantine', ops: true },
   { href: '/audit.html', label: 'Audit trail' },
   { href: '/reports.html', label: 'Reviews and reports' },

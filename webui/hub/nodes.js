@@ -40,8 +40,8 @@ function renderNodes() {
 }
 
 function renderOffices() {
-  $('offices').replaceChildren(table('Offices', ['Office', 'Local Area', 'Address', 'Active nodes'],
-    offices.map(o => [el('span', {}, o.name, el('div', { class: 'muted small' }, o.id)), o.local_area_name || o.local_area_id || '', o.address || '', String(o.nodes)])));
+  $('offices').replaceChildren(table('Offices', ['Office', 'Local Area', 'Address', 'Time zone', 'Title I partner', 'Active nodes'],
+    offices.map(o => [el('span', {}, o.name, el('div', { class: 'muted small' }, o.id)), o.local_area_name || o.local_area_id || '', o.address || '', o.timezone || '', o.has_title1_partner ? 'Yes' : 'No (set up by the SPOC)', String(o.nodes)])));
 }
 
 async function load() {
@@ -99,7 +99,12 @@ async function addPlace(ev, form, path, prefix, fields) {
   ev.preventDefault();
   clearErrors(form);
   const body = {};
-  for (const f of fields) { const v = $(prefix + f).value.trim(); if (v) body[f] = v; }
+  for (const f of fields) {
+    const input = $(prefix + f);
+    if (input.type === 'checkbox') { body[f] = input.checked; continue; }
+    const v = input.value.trim();
+    if (v) body[f] = v;
+  }
   if (!body.name) return showError(form, { message: 'Give it a name.', field: 'name' }, prefix);
   try {
     const r = await api(path, { method: 'POST', body });
@@ -112,11 +117,12 @@ async function addPlace(ev, form, path, prefix, fields) {
 async function loadPlaces() {
   const [la, divs] = await Promise.all([api('/api/v1/admin/local-areas').catch(() => []), api('/api/v1/admin/field-divisions').catch(() => [])]);
   options($('of-local_area_id'), la, { blank: 'Choose a Local Area', selected: $('of-local_area_id').value });
-  $('divisions').replaceChildren(...divs.map(d => el('option', { value: d.name })));
+  options($('la-field_division'), divs, { blank: 'None', selected: $('la-field_division').value });
 }
 
-$('la-form').addEventListener('submit', ev => addPlace(ev, $('la-form'), '/api/v1/admin/local-areas', 'la-', ['name', 'field_division']).then(loadPlaces));
-$('office-form').addEventListener('submit', ev => addPlace(ev, $('office-form'), '/api/v1/admin/offices', 'of-', ['name', 'local_area_id', 'address']));
+$('fd-form').addEventListener('submit', ev => addPlace(ev, $('fd-form'), '/api/v1/admin/field-divisions', 'fd-', ['name']).then(loadPlaces));
+$('la-form').addEventListener('submit', ev => addPlace(ev, $('la-form'), '/api/v1/admin/local-areas', 'la-', ['name', 'id', 'field_division', 'pseudo_ssn_prefix']).then(loadPlaces));
+$('office-form').addEventListener('submit', ev => addPlace(ev, $('office-form'), '/api/v1/admin/offices', 'of-', ['name', 'id', 'local_area_id', 'address', 'timezone', 'has_title1_partner']));
 loadPlaces();
 $('code-form').addEventListener('submit', createCode);
 $('show-revoked').addEventListener('change', renderNodes);

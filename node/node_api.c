@@ -1,0 +1,124 @@
+/*
+ * node_api.c - the office node's route table and its plugs into the
+ * dispatcher of lib/route.c (see node_api.h for the order and the rules).
+ */
+#include "node/node_api.h"
+#include "model/capture.h"
+#include "lib/log.h"
+
+#include <stdlib.h>
+
+const route_list *const node_route_lists[] = {
+	&greeter_route_list,
+	NULL,
+};
+
+struct capture *node_api_capture(route_call *a)
+{
+	return a->rc_txn;
+}
+
+static int api_auth(route_call *a)
+{
+	node *n = API_NODE(a);
+	const node_user *u;
+
+	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
+		return 0;
+	if (node_auth_require(n, a->rc_req, a->rc_route->rd_privs) != 0)
+		return -1;
+	u = node_auth_user(n, a->rc_req);
+	a->rc_user = u;
+	a->rc_actor = u ? u->id : NULL;
+	return 0;
+}
+
+static int api_head(void *ctx, const route_def *d, http_req *req, const char **field,
+		    const char **msg)
+{
+	return node_auth_check(ctx, req, d->rd_privs, field, msg);
+}
+
+static int api_begin(route_call *a)
+{
+	capture *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return -1;
+	if (node_write_begin(API_NODE(a), c) != 0) {
+		free(c);
+		return -1;
+	}
+	a->rc_txn = c;
+	return 0;
+}
+
+static void api_commit(route_call *a, int status, const char *ctype, char *body, size_t len)
+{
+	node_write_finish_body(API_NODE(a), a->rc_txn, a->rc_actor, a->rc_req, status, ctype, body,
+			       len);
+	free(a->rc_txn);
+	a->rc_txn = NULL;
+}
+
+static void api_abort(route_call *a)
+{
+	capture_abort(a->rc_txn);
+	free(a->rc_txn);
+	a->rc_txn = NULL;
+}
+
+static const char *api_errmsg(route_call *a)
+{
+	return sqlite3_errmsg(API_NODE(a)->nd_db);
+}
+
+static void api_dberr(route_call *a)
+{
+	node_reply_db_error(a->rc_req);
+}
+
+static const route_ops node_ops = {
+	.ro_auth = api_auth,
+	.ro_head = api_head,
+	.ro_begin = api_begin,
+	.ro_commit = api_commit,
+	.ro_abort = api_abort,
+	.ro_errmsg = api_errmsg,
+	.ro_dberr = api_dberr,
+};
+
+int node_api_routes(node *n, router *r)
+{
+	const route_list *const *l;
+
+	if (n->nd_api == NULL) {
+		if ((n->nd_api = calloc(1, sizeof *n->nd_api)) == NULL)
+			return -1;
+		n->nd_api->rt_lists = node_route_lists;
+		n->nd_api->rt_ops = &node_ops;
+		n->nd_api->rt_ctx = n;
+	}
+	for (l = node_route_lists; *l; l++)
+		if (route_register(r, n->nd_api, *l) != 0)
+			return -1;
+	return 0;
+}
+
+void node_api_free(node *n)
+{
+	if (n->nd_api == NULL)
+		return;
+	route_table_free(n->nd_api);
+	free(n->nd_api);
+	n->nd_api = NULL;
+}
+
+int node_api_head_check(node *n, http_req *req, const char **field, const char **msg)
+{
+	*field = NULL;
+	*msg = NULL;
+	if (n->nd_api == NULL)
+		return 0;
+	return route_head_check(n->nd_api, req, field, msg);
+}

@@ -1,0 +1,48 @@
+/*
+ * node_api.h - the office node's side of the handler contract (lib/route.h):
+ * its route table and what a domain function may ask of its call.
+ *
+ * Every route of the node is a row of one module's route_list, and the
+ * node's table (node_route_lists) lists the modules.  The node plugs into
+ * the dispatcher:
+ *   privilege  node_auth_require(rd_privs) (401/403); PUBLIC routes look up
+ *              no session (a function that wants one calls node_auth_user);
+ *   write      ROUTE_WRITE | ROUTE_CAPTURED: node_write_begin() (a captured
+ *              savepoint in the loop iteration's batch) before the function;
+ *              on ROUTE_OK node_write_finish_body(): the reply, JSON or CSV,
+ *              leaves only once the batch's COMMIT and WAL sync are done
+ *              (node_commit.c); any other result rolls the savepoint back.
+ *   500        node_reply_db_error(), logged once with the route.
+ * The actor of a write is the signed-in staff member (rc_actor; a function
+ * may set it NULL, as the kiosk's writes are).
+ */
+#ifndef OUTPOST_NODE_API_H
+#define OUTPOST_NODE_API_H
+
+#include "lib/route.h"
+#include "node/node.h"
+#include "node/node_auth.h"
+
+/* Route flags of a node write. */
+#define NODE_WRITE (ROUTE_WRITE | ROUTE_CAPTURED)
+
+/* The node of a call, its signed-in user (NULL on a PUBLIC route), and the
+ * capture of a write route (model/capture.h; NULL on a read). */
+#define API_NODE(a) ((node *)(a)->rc_ctx)
+#define API_USER(a) ((const node_user *)(a)->rc_user)
+struct capture *node_api_capture(route_call *a);
+
+/* The node's table: every module's list, ended by NULL. */
+extern const route_list *const node_route_lists[];
+/* The modules' lists (one per file). */
+extern const route_list greeter_route_list;
+
+/* Register the node's routes with r (table kept in n).  0 or -1. */
+int node_api_routes(node *n, router *r);
+/* Free the table's registrations (after the server closed). */
+void node_api_free(node *n);
+/* The pre-body check for the network edge (route_head_check on the node's
+ * table): 0 to read the body, or the status to refuse with. */
+int node_api_head_check(node *n, http_req *req, const char **field, const char **msg);
+
+#endif

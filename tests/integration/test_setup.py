@@ -1,0 +1,385 @@
+"""From an empty hub to every office's greeter (issue 14), on a real hub
+started WITHOUT demo data: operations creates a field division, Local Areas
+(with their pseudo-SSN identifier) and offices (time zone, Title I partner);
+greeter reasons are set up by the roles WSD24-13 names (the Local Area's MIS
+Administrator; the field division's SPOC for an office without a Title I
+partner) and refused to anyone else; a reason reaches the enrolled office's
+kiosk within a sync cycle, a retired one leaves the kiosk and stays on past
+visits; the pseudo-SSN at the node uses the Local Area's identifier.
+"""
+import os
+import secrets
+import time
+import unittest
+
+import harness
+from harness import Daemon, plant_secret
+from test_accounts import Base, Console
+from test_sync_node import hub_tool, sync, wait_for
+
+
+class SetupTest(Base):
+    hub_args = ("--demo", "no", "--password_iters", "1000")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.daemons = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for d in reversed(cls.daemons):
+            d.cleanup()
+        super().tearDownClass()
+
+    # ---- helpers -----------------------------------------------------------
+    def division(self):
+        d = self.uniq("div-")
+        r = self.ops.post("/api/v1/admin/field-divisions", {"id": d, "name": "Division " + d})
+        self.assertEqual(r.status, 201, r)
+        return d
+
+    def place(self, div=None, prefix=None, title1=True):
+        la = self.uniq("la-")
+        body = {"id": la, "name": "Area " + la}
+        if div:
+            body["field_division"] = div
+        if prefix:
+            body["pseudo_ssn_prefix"] = prefix
+        r = self.ops.post("/api/v1/admin/local-areas", body)
+        self.assertEqual(r.status, 201, r)
+        r = self.ops.post("/api/v1/admin/offices", {
+            "id": la + "-office", "name": "Office " + la, "local_area_id": la,
+            "address": "1 Main St", "timezone": "America/Los_Angeles",
+            "has_title1_partner": title1})
+        self.assertEqual(r.status, 201, r)
+        return la, la + "-office"
+
+    def reason(self, c, la, label, expect=201, **kw):
+        body = {"local_area_id": la, "label": label, "label_es": label + " (es)"}
+        body.update(kw)
+        r = c.post("/api/v1/admin/greeter-reasons", body)
+        self.assertEqual(r.status, expect, r)
+        return r.json()
+
+    def admin(self, username, roles, **kw):
+        """An administrator with roles (any keyword of the access request)."""
+        staff, temp = self.create(self.ops, username, group="View Access", **kw)
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % staff["id"], {"roles": list(roles)})
+        self.assertEqual(r.status, 200, r)
+        c = Console(self.hub)
+        self.assertEqual(c.login(username, temp).status, 200)
+        pw = "Adm." + secrets.token_hex(4) + "Q7"
+        plant_secret(pw)
+        r = c.post("/api/v1/admin/session/password", {"current_password": temp, "new_password": pw})
+        self.assertEqual(r.status, 200, r)
+        return c
+
+    def patch(self, c, path, body):
+        return c.request("PATCH", path, body=body)
+
+    # ---- places ------------------------------------------------------------
+    def test_empty_hub_has_no_demo(self):
+        db = self.db()
+        try:
+            self.assertEqual(db.execute("SELECT count(*) FROM local_areas WHERE id='demo-la'")
+                             .fetchone()[0], 0)
+            # the code lists are loaded without demo data too
+            self.assertGreater(db.execute("SELECT count(*) FROM participant_activity_codes")
+                               .fetchone()[0], 100)
+            self.assertGreater(db.execute("SELECT count(*) FROM followup_codes").fetchone()[0], 10)
+            self.assertEqual(db.execute("SELECT status FROM employer_activity_codes WHERE code='E74'")
+                             .fetchone()[0], "retired")
+            self.assertEqual(db.execute("SELECT count(*) FROM employer_activity_codes").fetchone()[0], 74)
+        finally:
+            db.close()
+
+    def test_places_checked(self):
+        div = self.division()
+        la, office = self.place(div, prefix="961", title1=False)
+        r = self.ops.get("/api/v1/admin/local-areas")
+        mine = [x for x in r.json() if x["id"] == la][0]
+        self.assertEqual(mine["pseudo_ssn_prefix"], "961")
+        self.assertEqual(mine["field_division"], div)
+        offs = {o["id"]: o for o in self.ops.get("/api/v1/admin/offices").json()}
+        self.assertEqual(offs[office]["has_title1_partner"], 0)
+        self.assertEqual(offs[office]["timezone"], "America/Los_Angeles")
+        # every field at fault, at once
+        r = self.ops.post("/api/v1/admin/local-areas",
+                          {"id": "bad id", "pseudo_ssn_prefix": "123", "field_division": "nope"})
+        self.assertEqual(r.status, 400, r)
+        fields = sorted(e["field"] for e in r.json()["errors"])
+        self.assertEqual(fields, ["field_division", "id", "name", "pseudo_ssn_prefix"])
+        # an identifier is one Local Area's
+        r = self.ops.post("/api/v1/admin/local-areas",
+                          {"id": self.uniq("la-"), "name": "Other", "pseudo_ssn_prefix": "961"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["field"], "pseudo_ssn_prefix")
+        r = self.ops.post("/api/v1/admin/offices", {"name": "X", "local_area_id": la,
+                                                    "timezone": "Mars/Olympus"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["field"], "timezone")
+        r = self.ops.post("/api/v1/admin/offices", {"name": "X", "local_area_id": "no-such-la"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["field"], "local_area_id")
+        # operations changes them later; a change is audited
+        r = self.patch(self.ops, "/api/v1/admin/offices/" + office, {"has_title1_partner": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["has_title1_partner"], 1)
+        r = self.patch(self.ops, "/api/v1/admin/local-areas/" + la, {"pseudo_ssn_prefix": "962"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["pseudo_ssn_prefix"], "962")
+        db = self.db()
+        try:
+            acts = [a for (a,) in db.execute(
+                "SELECT action FROM admin_audit WHERE subject_id IN (?, ?)", (la, office))]
+        finally:
+            db.close()
+        for a in ("local_area.create", "office.create", "office.change", "local_area.change"):
+            self.assertIn(a, acts)
+
+    def test_only_operations_creates_places(self):
+        la, _ = self.place()
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        r = mis.post("/api/v1/admin/local-areas", {"id": self.uniq("la-"), "name": "Mine"})
+        self.assertEqual(r.status, 403, r)
+        r = mis.post("/api/v1/admin/offices", {"name": "Mine", "local_area_id": la})
+        self.assertEqual(r.status, 403, r)
+
+    # ---- who sets up greeter reasons ----------------------------------------
+    def test_reason_roles(self):
+        div = self.division()
+        la_a, off_a = self.place(div, title1=True)
+        _, off_a2 = la_a, la_a + "-wsb"
+        r = self.ops.post("/api/v1/admin/offices", {"id": off_a2, "name": "WSB office",
+                                                    "local_area_id": la_a,
+                                                    "has_title1_partner": False})
+        self.assertEqual(r.status, 201, r)
+        la_b, off_b = self.place(div)
+        _, mis_a, _ = self.make_admin(self.uniq("misa"), la=la_a)
+        _, mis_b, _ = self.make_admin(self.uniq("misb"), la=la_b)
+        spoc = self.admin(self.uniq("spoc"), ("spoc",), la=la_a, field_division=div,
+                          office_id=off_a2)
+
+        # The MIS Administrator: the whole Local Area and its Title I offices.
+        wide = self.reason(mis_a, la_a, "Job search")
+        self.assertTrue(wide["active"])
+        self.assertIsNone(wide["office_id"])
+        narrow = self.reason(mis_a, la_a, "Workshop", office_id=off_a)
+        self.assertEqual(narrow["office_id"], off_a)
+        # ... not another Local Area's, neither creating nor editing.
+        theirs = self.reason(mis_b, la_b, "Their reason")
+        r = mis_a.post("/api/v1/admin/greeter-reasons",
+                       {"local_area_id": la_b, "label": "Sneaky", "label_es": "Furtivo"})
+        self.assertEqual(r.status, 403, r)
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + theirs["id"], {"label": "Mine now"})
+        self.assertEqual(r.status, 403, r)
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + theirs["id"], {"active": False})
+        self.assertEqual(r.status, 403, r)
+        # ... nor an office of its Local Area without a Title I partner.
+        r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "office_id": off_a2,
+                                                         "label": "UI claim", "label_es": "Reclamo"})
+        self.assertEqual(r.status, 403, r)
+        self.assertIn("SPOC", r.json()["error"])
+        # ... and may not narrow a reason to another Local Area's office.
+        r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "office_id": off_b,
+                                                         "label": "X", "label_es": "X"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["field"], "office_id")
+
+        # The SPOC: offices without a Title I partner in its division only.
+        ui = self.reason(spoc, la_a, "UI claim", office_id=off_a2, sort=5)
+        self.assertEqual(ui["sort"], 5)
+        r = spoc.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "label": "Wide",
+                                                        "label_es": "Amplio"})
+        self.assertEqual(r.status, 403, r)
+        r = spoc.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "office_id": off_a,
+                                                        "label": "T1", "label_es": "T1"})
+        self.assertEqual(r.status, 403, r)
+        r = self.patch(spoc, "/api/v1/admin/greeter-reasons/" + wide["id"], {"sort": 1})
+        self.assertEqual(r.status, 403, r)
+
+        # Lists: each sees its own, with what it may edit.
+        ids_b = {x["id"] for x in mis_b.get("/api/v1/admin/greeter-reasons").json()}
+        self.assertIn(theirs["id"], ids_b)
+        self.assertNotIn(wide["id"], ids_b)
+        seen = {x["id"]: x for x in spoc.get("/api/v1/admin/greeter-reasons").json()}
+        self.assertTrue(seen[ui["id"]]["editable"])
+        self.assertFalse(seen[wide["id"]]["editable"])
+        allr = {x["id"] for x in self.ops.get("/api/v1/admin/greeter-reasons").json()}
+        self.assertTrue({wide["id"], ui["id"], theirs["id"]} <= allr)
+
+        # Bad bodies: every field at fault.
+        r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "label": "",
+                                                         "sort": -3, "colour": "red"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["colour", "label", "label_es", "sort"])
+        # A second active reason of the same label at the same place.
+        r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "label": "job SEARCH",
+                                                         "label_es": "x"})
+        self.assertEqual(r.status, 409, r)
+        db = self.db()
+        try:
+            n = db.execute("SELECT count(*) FROM admin_audit WHERE action LIKE 'greeter_reason.%'"
+                           " AND subject_id IN (?,?,?)", (wide["id"], narrow["id"], ui["id"])).fetchone()[0]
+        finally:
+            db.close()
+        self.assertEqual(n, 3)
+
+    # ---- the office's kiosk ----------------------------------------------------
+    def enroll(self, office):
+        n = Daemon("node", args=("--demo", "no"))
+        self.daemons.append(n)
+        p = hub_tool(self.hub, "enroll-code", "--office", office)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        code = p.stdout.decode().strip()
+        plant_secret(code)
+        p = sync(n, "enroll", "--hub", self.hub.url, "--code", code, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        n.start()
+        return n
+
+    def test_kiosk_reasons_replicate_and_retire(self):
+        la, office = self.place(prefix="963")
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        job = self.reason(mis, la, "Job search", label_es="Búsqueda de empleo", sort=10)
+        ui = self.reason(mis, la, "Unemployment claim", label_es="Reclamo de desempleo", sort=20)
+        node = self.enroll(office)
+
+        def kiosk():
+            r = node.get("/api/v1/greeter/reasons")
+            return r.json() if r.status == 200 else None
+        got = wait_for(lambda: (lambda k: k if k and len(k) == 2 else None)(kiosk()),
+                       timeout=60, what="the reasons at the kiosk")
+        self.assertEqual([x["label"] for x in got], ["Job search", "Unemployment claim"])
+        self.assertEqual(got[0]["label_es"], "Búsqueda de empleo")
+
+        r = node.post("/api/v1/checkins", {"visitor_name": "María López", "language": "es",
+                                           "reason_ids": [ui["id"]]})
+        self.assertEqual(r.status, 201, r)
+        visit = r.json()["id"]
+        # Reorder and retire: the kiosk follows within a sync cycle.
+        r = self.patch(mis, "/api/v1/admin/greeter-reasons/" + ui["id"], {"sort": 5})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: [x["id"] for x in kiosk() or []] == [ui["id"], job["id"]],
+                 timeout=60, what="the new order at the kiosk")
+        r = self.patch(mis, "/api/v1/admin/greeter-reasons/" + ui["id"], {"active": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json()["active"])
+        wait_for(lambda: [x["id"] for x in kiosk() or []] == [job["id"]],
+                 timeout=60, what="the retired reason to leave the kiosk")
+        r = node.post("/api/v1/checkins", {"visitor_name": "Late Visitor", "language": "en",
+                                           "reason_ids": [ui["id"]]})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["field"], "reason_ids")
+        # The past visit keeps its reason, at the node and at the hub.
+        def at_hub():
+            db = self.db()
+            try:
+                return db.execute("SELECT r.label FROM checkin_reasons cr JOIN greeter_reasons r"
+                                  " ON r.id=cr.reason_id WHERE cr.checkin_id=?", (visit,)).fetchone()
+            finally:
+                db.close()
+        row = wait_for(at_hub, timeout=60, what="the visit at the hub")
+        self.assertEqual(row[0], "Unemployment claim")
+        mine = {x["id"]: x for x in mis.get("/api/v1/admin/greeter-reasons").json()}
+        self.assertEqual(mine[ui["id"]]["visits"], 1)
+        self.assertFalse(mine[ui["id"]]["active"])
+        self.report_checks(la, office, mis)
+        ndb = node.db()
+        try:
+            self.assertEqual(tuple(ndb.execute("SELECT r.label, r.active FROM checkin_reasons cr"
+                                               " JOIN greeter_reasons r ON r.id=cr.reason_id"
+                                               " WHERE cr.checkin_id=?", (visit,)).fetchone()),
+                             ("Unemployment claim", 0))
+        finally:
+            ndb.close()
+
+    def report_checks(self, la, office, mis):
+        """The statewide report counts the Spanish visit under its retired
+        reason; another Local Area's administrator does not see it; the
+        missing business days skip weekends and holidays."""
+        rep = mis.get("/api/v1/admin/reports/greeter?local_area_id=" + la).json()
+        self.assertEqual(rep["visits"], 1)
+        row = [x for x in rep["rows"] if x["office_id"] == office]
+        self.assertEqual([(x["reason"], x["language"], x["visits"]) for x in row],
+                         [("Unemployment claim", "es", 1)])
+        self.assertEqual(rep["days"][0]["spanish"], 1)
+        r = mis.get("/api/v1/admin/reports/greeter?format=csv")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("text/csv", r.header("Content-Type"))
+        text = r.body.decode("utf-8-sig")
+        self.assertTrue(text.startswith("office_id,office,local_area_id,date,business_day,reason,language,visits"))
+        self.assertIn('"%s","Office %s","%s"' % (office, la, la), text)
+        self.assertIn('"Unemployment claim","es","1"', text)
+        other_la, _ = self.place()
+        _, other, _ = self.make_admin(self.uniq("mis"), la=other_la)
+        self.assertEqual(other.get("/api/v1/admin/reports/greeter").json()["visits"], 0)
+        self.assertEqual(self.ops.get("/api/v1/admin/reports/greeter?office_id=" + office)
+                         .json()["visits"], 1)
+        r = mis.get("/api/v1/admin/reports/greeter?from=2026-13-01")
+        self.assertEqual((r.status, r.json()["field"]), (400, "from"))
+        # Missing days: the office went into service on Friday 2026-11-20
+        # (moved back in this test's hub.db); Thanksgiving, the day after
+        # and the weekends are not business days.
+        db = self.db()
+        try:
+            db.execute("UPDATE nodes SET enrolled_at=? WHERE office_id=?",
+                       (int(time.mktime((2026, 11, 20, 12, 0, 0, 0, 0, -1)) * 1000), office))
+            db.commit()
+        finally:
+            db.close()
+        m = mis.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16&to=2026-12-02").json()
+        mine = [o for o in m["offices"] if o["office_id"] == office]
+        self.assertEqual(len(mine), 1, m)
+        self.assertEqual(mine[0]["in_service_since"], "2026-11-20")
+        self.assertEqual(mine[0]["dates"], ["2026-11-20", "2026-11-23", "2026-11-24", "2026-11-25",
+                                            "2026-11-30", "2026-12-01", "2026-12-02"])
+        self.assertEqual(other.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16"
+                                   "&to=2026-12-02").json()["offices"], [])
+
+    def node_login(self, node, username, temp):
+        """First sign-in at a new office: once its first pull has brought the
+        account (a temporary password needs a connected office), then the
+        forced change."""
+        def attempt():
+            try:
+                harness.login(node, username, temp)
+                return True
+            except AssertionError:
+                return False
+        wait_for(attempt, timeout=60, step=0.5, what="the first sign-in at the office")
+        pw = "Cm." + secrets.token_hex(4) + "Q7"
+        plant_secret(pw)
+        r = node.post("/api/v1/session/password", {"current_password": temp, "new_password": pw})
+        self.assertEqual(r.status, 200, r)
+
+    def test_pseudo_ssn_uses_local_area_identifier(self):
+        la, office = self.place(prefix="964")
+        staff, temp = self.create(self.ops, self.uniq("cm"), la=la, group="LWIA Partner Staff",
+                                  office_id=office)
+        node = self.enroll(office)
+        self.node_login(node, staff["username"], temp)
+        r = node.get("/api/v1/case/pseudo-ssn?birth_date=1977-05-25")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["pseudo_ssn"], "964-25-0577")
+        # A change of identifier at the hub reaches the office.
+        r = self.patch(self.ops, "/api/v1/admin/local-areas/" + la, {"pseudo_ssn_prefix": "965"})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: node.get("/api/v1/case/pseudo-ssn?birth_date=1977-05-25")
+                 .json().get("pseudo_ssn") == "965-25-0577", timeout=60,
+                 what="the new identifier at the node")
+        # A Local Area without an identifier gets a clear refusal, not 975.
+        la2, office2 = self.place()
+        staff2, temp2 = self.create(self.ops, self.uniq("cm"), la=la2, group="LWIA Partner Staff",
+                                    office_id=office2)
+        node2 = self.enroll(office2)
+        self.node_login(node2, staff2["username"], temp2)
+        r = node2.get("/api/v1/case/pseudo-ssn?birth_date=1977-05-25")
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(r.json()["field"], "pseudo_ssn")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,372 @@
+/*
+ * test_routes.c - the handler contract (lib/route.h): the node's declared
+ * route table read as data (every write route has a privilege, or is one of
+ * the few public writes named here, and is captured; every route with a body
+ * declares its keys; every state-changing method writes or is named here as
+ * one that does not), and the dispatcher's order driven through the
+ * in-memory HTTP connection with test ops: privilege before the body, every
+ * body error at once, one transaction, the reply only through the commit,
+ * a failed CSV build a 500 and never a truncated 200.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/route.h"
+#include "node/node_api.h"
+#include "testutil.h"
+
+/* ---- the node's table ------------------------------------------------------------ */
+
+/* Public writes, each a decision: the kiosk's check-in and signing in. */
+static const char *const public_writes[] = {
+	"POST /api/v1/checkins",
+	NULL,
+};
+/* State-changing methods that write nothing to the replicated database. */
+static const char *const non_writes[] = {
+	"POST /api/v1/session",                /* sessions live in memory; audit rows via its own capture */
+	"DELETE /api/v1/session",
+	"POST /api/v1/session/password",       /* PBKDF2 in the pool, then its own capture */
+	"POST /api/v1/session/password-check", /* the rule, live: reads nothing */
+	NULL,
+};
+
+static const char *method_name(http_method m)
+{
+	static const char *const names[] = {"OTHER", "GET",   "HEAD",   "POST",
+					    "PUT",   "PATCH", "DELETE", "OPTIONS"};
+	return names[m];
+}
+
+static int listed(const char *const *list, const route_def *d)
+{
+	char key[256];
+
+	snprintf(key, sizeof key, "%s %s", method_name(d->rd_method), d->rd_path);
+	for (; *list; list++)
+		if (strcmp(*list, key) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_node_table(void **state)
+{
+	const route_list *const *l;
+	size_t i, n = 0, writes = 0;
+
+	(void)state;
+	for (l = node_route_lists; *l; l++) {
+		for (i = 0; i < (*l)->rl_n; i++) {
+			const route_def *d = &(*l)->rl_defs[i];
+			int changing = d->rd_method == HTTP_M_POST || d->rd_method == HTTP_M_PUT ||
+				       d->rd_method == HTTP_M_PATCH || d->rd_method == HTTP_M_DELETE;
+			n++;
+			assert_non_null(d->rd_fn);
+			assert_non_null(d->rd_path);
+			if (d->rd_flags & ROUTE_WRITE) {
+				writes++;
+				if (!(d->rd_flags & ROUTE_CAPTURED))
+					fail_msg("%s %s writes uncaptured", method_name(d->rd_method),
+						 d->rd_path);
+				if (d->rd_privs == 0 && !listed(public_writes, d))
+					fail_msg("%s %s writes without a privilege",
+						 method_name(d->rd_method), d->rd_path);
+				if ((d->rd_flags & ROUTE_PUBLIC) && !listed(public_writes, d))
+					fail_msg("%s %s: an unlisted public write",
+						 method_name(d->rd_method), d->rd_path);
+			} else if (changing && !listed(non_writes, d)) {
+				fail_msg("%s %s changes state outside a write", method_name(d->rd_method),
+					 d->rd_path);
+			}
+			if ((d->rd_flags & ROUTE_BODY) && (d->rd_keys == NULL || d->rd_keys[0].rk_name == NULL))
+				fail_msg("%s %s takes a body without declared keys",
+					 method_name(d->rd_method), d->rd_path);
+			if (d->rd_keys && !(d->rd_flags & ROUTE_BODY))
+				fail_msg("%s %s declares keys but takes no body", method_name(d->rd_method),
+					 d->rd_path);
+			if (d->rd_flags & ROUTE_AUDITED)
+				fail_msg("%s %s: the node has no audited routes (the hub does)",
+					 method_name(d->rd_method), d->rd_path);
+		}
+	}
+	assert_true(n >= 8);
+	assert_true(writes >= 2);
+}
+
+/* No two rows of the node's table take the same request, and route_find
+ * gives each its own row (":id" captures, queries ignored). */
+static void test_node_find(void **state)
+{
+	route_table t = {.rt_lists = node_route_lists};
+	const route_list *const *l;
+	size_t i;
+
+	(void)state;
+	for (l = node_route_lists; *l; l++)
+		for (i = 0; i < (*l)->rl_n; i++) {
+			const route_def *d = &(*l)->rl_defs[i];
+			char path[512], *p = path;
+			const char *s;
+			for (s = d->rd_path; *s && p < path + sizeof path - 40; s++) {
+				if (*s == ':' && s[-1] == '/') {
+					p += sprintf(p, "0190ffff-0000-7000-8000-00000000abcd");
+					while (s[1] && s[1] != '/')
+						s++;
+				} else if (*s == '*') {
+					p += sprintf(p, "x.html");
+				} else {
+					*p++ = *s;
+				}
+			}
+			strcpy(p, "?q=1");
+			if (route_find(&t, d->rd_method, path) != d)
+				fail_msg("%s %s: another row takes it", method_name(d->rd_method),
+					 d->rd_path);
+		}
+	assert_null(route_find(&t, HTTP_M_DELETE, "/api/v1/greeter/reasons"));
+	assert_null(route_find(&t, HTTP_M_GET, "/api/v1/checkins/a/b/c"));
+}
+
+/* ---- the dispatcher, with test ops ----------------------------------------------------- */
+
+static struct {
+	int auth_ok, begins, commits, aborts, fn_calls;
+	int commit_status;
+	char commit_body[512];
+	const char *commit_ctype;
+	uint64_t csv_rows;
+} t;
+
+static int t_auth(route_call *a)
+{
+	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
+		return 0;
+	if (!t.auth_ok) {
+		http_reply_error(a->rc_req, 403, NULL, "your account does not have this privilege");
+		return -1;
+	}
+	a->rc_actor = "staff-1";
+	return 0;
+}
+
+static int t_begin(route_call *a)
+{
+	(void)a;
+	t.begins++;
+	return 0;
+}
+
+static void t_commit(route_call *a, int status, const char *ctype, char *body, size_t len)
+{
+	t.commits++;
+	t.commit_status = status;
+	t.commit_ctype = ctype;
+	snprintf(t.commit_body, sizeof t.commit_body, "%.*s", (int)len, body ? body : "");
+	if (body)
+		http_reply(a->rc_req, status, ctype ? ctype : "application/json", body, len);
+	else
+		http_reply_error(a->rc_req, 500, NULL, "database error");
+	free(body);
+}
+
+static void t_abort(route_call *a)
+{
+	(void)a;
+	t.aborts++;
+}
+
+static const route_ops t_ops = {
+	.ro_auth = t_auth, .ro_begin = t_begin, .ro_commit = t_commit, .ro_abort = t_abort,
+};
+
+static route_rc fn_echo(route_call *a)
+{
+	const char *name = NULL;
+	int64_t age = 0;
+	int bad = 0;
+
+	t.fn_calls++;
+	bad |= route_str(a, "name", JSON_REQUIRED, 1, 10, &name, NULL, 0);
+	bad |= route_int(a, "age", JSON_REQUIRED, 0, 150, &age, NULL);
+	if (bad)
+		return ROUTE_BAD;
+	if (strcmp(name, "gone") == 0)
+		return route_fail(a, 404, "name", "no such %s", name);
+	if (strcmp(name, "db") == 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 201, cJSON_CreateString(name));
+}
+
+static route_rc fn_csv(route_call *a)
+{
+	t.fn_calls++;
+	route_csv(a, "x.csv", 64);
+	route_put(a, "a,b\r\n");
+	for (uint64_t i = 0; i < t.csv_rows; i++) {
+		route_csv_field(a, "=cmd", 0);
+		route_csv_field(a, "say \"hi\"", 1);
+	}
+	return ROUTE_OK;
+}
+
+static const route_key echo_keys[] = {
+	{"name", ROUTE_T_STR, 0}, {"age", ROUTE_T_NUM, 0}, {"tags", ROUTE_T_ARRAY, ROUTE_K_REQUIRED},
+	{NULL, 0, 0},
+};
+
+static const route_def t_defs[] = {
+	{HTTP_M_POST, "/w/:id", fn_echo, 1, ROUTE_BODY | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
+	{HTTP_M_GET, "/csv", fn_csv, 1, 0, NULL, 0},
+	{HTTP_M_POST, "/csvw", fn_csv, 1, ROUTE_WRITE | ROUTE_CAPTURED, NULL, 0},
+};
+static const route_list t_list = ROUTE_LIST(t_defs);
+static const route_list *const t_lists[] = {&t_list, NULL};
+
+static char out[8192];
+
+/* One request through a fresh memory connection; the answer into out. */
+static void run(const char *method, const char *path, const char *body)
+{
+	uv_loop_t loop;
+	route_table tab = {.rt_lists = t_lists, .rt_ops = &t_ops};
+	router *r = router_new();
+	http_server *srv;
+	http_conn *c;
+	const buf *o;
+	char req[2048];
+	int len;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(route_register(r, &tab, &t_list), 0);
+	srv = http_server_new(&loop, router_dispatch, r);
+	c = http__conn_new_mem(srv);
+	len = snprintf(req, sizeof req,
+		       "%s %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		       method, path, strlen(body), body);
+	http__conn_feed(c, req, (size_t)len);
+	o = http__conn_output(c);
+	snprintf(out, sizeof out, "%.*s", (int)o->len, o->data ? o->data : "");
+	http__conn_free(c);
+	http_server_close(srv, NULL, NULL);
+	http_server_free(srv);
+	router_free(r);
+	route_table_free(&tab);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void reset(int auth_ok)
+{
+	memset(&t, 0, sizeof t);
+	t.auth_ok = auth_ok;
+}
+
+static void test_privilege_first(void **state)
+{
+	(void)state;
+	reset(0);
+	run("POST", "/w/1", "{not json");
+	assert_non_null(strstr(out, "HTTP/1.1 403"));
+	assert_int_equal(t.fn_calls + t.begins + t.commits, 0);
+}
+
+static void test_every_body_error_at_once(void **state)
+{
+	(void)state;
+	reset(1);
+	run("POST", "/w/1", "{\"zz\":1,\"name\":5,\"age\":\"x\",\"yy\":2}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	assert_non_null(strstr(out, "\"error\":\"unknown field 'zz'\",\"field\":\"zz\""));
+	assert_non_null(strstr(out, "{\"field\":\"yy\",\"error\":\"unknown field 'yy'\"}"));
+	assert_non_null(strstr(out, "{\"field\":\"tags\",\"error\":\"tags is required\"}"));
+	assert_non_null(strstr(out, "{\"field\":\"name\",\"error\":\"name must be a string\"}"));
+	assert_non_null(strstr(out, "{\"field\":\"age\",\"error\":\"age must be a number\"}"));
+	assert_int_equal(t.fn_calls + t.begins, 0);
+
+	/* the function's own validators collect too, inside the write, undone */
+	reset(1);
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"much too long\",\"age\":200}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	assert_non_null(strstr(out, "\"field\":\"name\""));
+	assert_non_null(strstr(out, "{\"field\":\"age\",\"error\":\"age must be between 0 and 150\"}"));
+	assert_int_equal(t.begins, 1);
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+}
+
+static void test_write_replies_through_commit(void **state)
+{
+	(void)state;
+	reset(1);
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"ann\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 201"));
+	assert_int_equal(t.begins, 1);
+	assert_int_equal(t.commits, 1);
+	assert_int_equal(t.aborts, 0);
+	assert_string_equal(t.commit_body, "\"ann\"");
+
+	reset(1);
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"gone\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 404"));
+	assert_non_null(strstr(out, "{\"error\":\"no such gone\",\"field\":\"name\",\"errors\":"));
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+
+	reset(1);
+	run("POST", "/w/1", "{\"tags\":[],\"name\":\"db\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 500"));
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+}
+
+static void test_csv_full_is_500(void **state)
+{
+	(void)state;
+	reset(1);
+	t.csv_rows = 1;
+	run("GET", "/csv", "");
+	assert_non_null(strstr(out, "HTTP/1.1 200"));
+	assert_non_null(strstr(out, "text/csv"));
+	assert_non_null(strstr(out, "attachment; filename=\"x.csv\""));
+	assert_non_null(strstr(out, "a,b\r\n\"'=cmd\",\"say \"\"hi\"\"\"\r\n"));
+
+	reset(1);
+	t.csv_rows = 10; /* past the 64-byte cap */
+	run("GET", "/csv", "");
+	assert_non_null(strstr(out, "HTTP/1.1 500"));
+	assert_null(strstr(out, "a,b"));
+
+	/* a write's CSV goes through the commit; a full one never reaches it */
+	reset(1);
+	t.csv_rows = 1;
+	run("POST", "/csvw", "");
+	assert_int_equal(t.commits, 1);
+	assert_string_equal(t.commit_ctype, "text/csv; charset=utf-8");
+	reset(1);
+	t.csv_rows = 10;
+	run("POST", "/csvw", "");
+	assert_int_equal(t.commits, 0);
+	assert_int_equal(t.aborts, 1);
+	assert_non_null(strstr(out, "HTTP/1.1 500"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_node_table),
+	    cmocka_unit_test(test_node_find),
+	    cmocka_unit_test(test_privilege_first),
+	    cmocka_unit_test(test_every_body_error_at_once),
+	    cmocka_unit_test(test_write_replies_through_commit),
+	    cmocka_unit_test(test_csv_full_is_500),
+	};
+
+	tu_watchdog(60);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

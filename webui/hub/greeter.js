@@ -1,0 +1,111 @@
+// greeter.js - the hub console's greeter page: a Local Area's check-in
+// reasons (add, rename, reorder, narrow to an office, retire and restore),
+// the statewide report of visits by office, day, reason and language with its
+// CSV, and the offices with no check-in on a business day.
+import { $, api, el, table, pill, options, clearErrors, showError, qs, isoToday, addDays } from './console.js';
+
+let areas = [], offices = [], reasons = [];
+const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
+
+function status(t) { $('status').textContent = t; }
+
+async function loadReasons() {
+  const la = $('r-la').value;
+  reasons = la ? await api('/api/v1/admin/greeter-reasons?' + qs({ local_area_id: la })) : [];
+  const mine = offices.filter(o => o.local_area_id === la);
+  options($('r-office_id'), mine, { blank: 'Every office of the Local Area', selected: $('r-office_id').value });
+  $('reasons').replaceChildren(table('Check-in reasons of ' + (($('r-la').selectedOptions[0] || {}).textContent || ''),
+    ['Order', 'English', 'Spanish', 'Offered at', 'Status', 'Visits', 'Actions'],
+    reasons.map(r => [String(r.sort), r.label, el('span', { lang: 'es' }, r.label_es),
+      r.office_id ? officeName(r.office_id) : 'Every office',
+      r.active ? pill('Offered', 'ok') : pill('Retired', 'muted'), String(r.visits),
+      r.editable ? el('span', { class: 'actions' },
+        el('button', { type: 'button', class: 'secondary small', 'data-edit': r.id, 'aria-label': `Edit ${r.label}` }, 'Edit'),
+        el('button', { type: 'button', class: 'secondary small', 'data-toggle': r.id, 'aria-label': `${r.active ? 'Retire' : 'Offer again'} ${r.label}` }, r.active ? 'Retire' : 'Offer again'))
+        : el('span', { class: 'muted small' }, 'Set up by another administrator')]),
+    { empty: 'No reason yet: visitors cannot check in at this Local Area\'s offices until one is added.' }));
+}
+
+function editForm(r) {
+  $('r-id').value = r ? r.id : '';
+  $('r-label').value = r ? r.label : '';
+  $('r-label_es').value = r ? r.label_es : '';
+  $('r-office_id').value = r && r.office_id ? r.office_id : '';
+  $('r-sort').value = r ? r.sort : '';
+  $('reason-form-h').textContent = r ? `Change "${r.label}"` : 'Add a reason';
+  $('r-save').textContent = r ? 'Save changes' : 'Add reason';
+  $('r-cancel').hidden = !r;
+  if (r) $('r-label').focus();
+}
+
+async function saveReason(ev) {
+  ev.preventDefault();
+  const form = $('reason-form');
+  clearErrors(form);
+  const id = $('r-id').value;
+  const body = { label: $('r-label').value.trim(), label_es: $('r-label_es').value.trim(), office_id: $('r-office_id').value || null };
+  if ($('r-sort').value !== '') body.sort = Number($('r-sort').value);
+  if (!id) body.local_area_id = $('r-la').value;
+  try {
+    const r = await api('/api/v1/admin/greeter-reasons' + (id ? '/' + encodeURIComponent(id) : ''), { method: id ? 'PATCH' : 'POST', body });
+    editForm(null);
+    await loadReasons();
+    status(`"${r.label}" ${id ? 'saved' : 'added'}. The offices receive it with their next sync.`);
+  } catch (e) {
+    const errs = (e.body && e.body.errors) || [e];
+    showError(form, errs[0].message ? errs[0] : { message: errs[0].error, field: errs[0].field }, 'r-');
+    for (const x of errs.slice(1)) {
+      const p = $('r-' + x.field + '-err');
+      if (p) { p.textContent = x.error; $('r-' + x.field).setAttribute('aria-invalid', 'true'); }
+    }
+  }
+}
+
+async function onReasonClick(ev) {
+  const b = ev.target.closest('button');
+  if (!b) return;
+  const r = reasons.find(x => x.id === (b.dataset.edit || b.dataset.toggle));
+  if (!r) return;
+  if (b.dataset.edit) return editForm(r);
+  try {
+    await api('/api/v1/admin/greeter-reasons/' + encodeURIComponent(r.id), { method: 'PATCH', body: { active: !r.active } });
+    await loadReasons();
+    status(r.active ? `"${r.label}" retired: the kiosks no longer offer it; past visits keep it.` : `"${r.label}" is offered again.`);
+  } catch (e) { status('Could not change the reason: ' + e.message); }
+}
+
+async function loadReport(ev) {
+  if (ev) ev.preventDefault();
+  const q = { from: $('g-from').value, to: $('g-to').value };
+  $('g-csv').href = '/api/v1/admin/reports/greeter?' + qs({ ...q, format: 'csv' });
+  try {
+    const r = await api('/api/v1/admin/reports/greeter?' + qs(q));
+    $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${r.from} to ${r.to}.`;
+    $('report').replaceChildren(table('Visits by office, day, reason and language',
+      ['Office', 'Day', 'Reason', 'Language', 'Visits'],
+      r.rows.map(x => [x.office_name, x.date, x.reason, x.language === 'es' ? 'Spanish' : 'English', String(x.visits)]),
+      { empty: 'No visit in these dates.' }));
+  } catch (e) { $('report-form').querySelector('.form-err').textContent = e.message; }
+}
+
+async function loadMissing() {
+  const m = await api('/api/v1/admin/reports/greeter-missing');
+  $('missing').replaceChildren(table('Offices with no check-ins', ['Office', 'Business days with no check-in'],
+    m.offices.map(o => [o.office_name, o.dates.join(', ')]),
+    { empty: `Every office in service checked in visitors on every business day from ${m.from} to ${m.to}.` }));
+}
+
+async function init() {
+  [areas, offices] = await Promise.all([api('/api/v1/admin/local-areas'), api('/api/v1/admin/offices')]);
+  options($('r-la'), areas, { blank: areas.length ? null : 'No Local Area yet' });
+  $('g-to').value = isoToday();
+  $('g-from').value = addDays(isoToday(), -6);
+  await Promise.all([loadReasons(), loadReport(), loadMissing()]);
+}
+
+$('r-la').addEventListener('change', () => { editForm(null); loadReasons(); });
+$('reason-form').addEventListener('submit', saveReason);
+$('r-cancel').addEventListener('click', () => editForm(null));
+$('reasons').addEventListener('click', onReasonClick);
+$('report-form').addEventListener('submit', loadReport);
+init().catch(e => status('Could not load the greeter set-up: ' + e.message));
