@@ -837,6 +837,17 @@ static void request_decide(http_req *req, hub *h, int approve)
 			free(s);
 			goto out;
 		}
+		/* Separation of duties (DESIGN.md): a person never approves their
+		 * own request.  The admin token is exempt: it is the hub host's own
+		 * credential (DATA/admin.token, 0600 beside hub.db), and whoever
+		 * holds it holds the database already. */
+		if (!p.ap_token && json_str(rq, "created_by") &&
+		    strcmp(json_str(rq, "created_by"), p.ap_id) == 0) {
+			http_reply_error(req, 403, "request_id",
+					 "whoever requests an account action cannot approve it: another "
+					 "administrator must");
+			goto out;
+		}
 	}
 	if (db_prepare(h->hb_db, &st,
 		       "UPDATE access_requests SET status=?, decided_by=?, decided_at=?, decision_note=?"

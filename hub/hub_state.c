@@ -179,29 +179,6 @@ static void hex_of(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int unhex(const char *s, unsigned char *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v |= c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F')
-				v |= c - 'A' + 10;
-			else
-				return -1;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return 0;
-}
-
 /* ---- enrollment codes ------------------------------------------------------ */
 
 static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -310,8 +287,8 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 		snprintf(out->hn_office, sizeof out->hn_office, "%s",
 			 sqlite3_column_text(st, 1));
 		snprintf(out->hn_la, sizeof out->hn_la, "%s", sqlite3_column_text(st, 2));
-		if (unhex((const char *)sqlite3_column_text(st, 3), out->hn_secret,
-			  sizeof out->hn_secret) != 0) {
+		if (hub_secret_unwrap(out->hn_id, (const char *)sqlite3_column_text(st, 3),
+				      out->hn_secret) != 0) {
 			log_warnx("node '%s' has a malformed secret in hub.db",
 				  out->hn_id);
 			goto out;

@@ -772,6 +772,7 @@ static void sync_pull(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "pull") != 0)
 		return;
+	hub_keys_wrap_new(h->hb_db); /* no node ever pulls a plain SSN key */
 	if (http_req_query(req, "after", a, sizeof a) && parse_i64(a, &after) != 0) {
 		sreply_error(req, 400, "'after' must be a non-negative integer");
 		return;
@@ -803,6 +804,7 @@ static void sync_snapshot(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "snapshot") != 0)
 		return;
+	hub_keys_wrap_new(h->hb_db);
 	hs = http_req_query_get(req, "seq", sq, sizeof sq);
 	ht = http_req_query_get(req, "after_table", tbl, sizeof tbl);
 	hi = http_req_query_get(req, "after_id", id, sizeof id);
@@ -963,6 +965,32 @@ static void sync_status(http_req *req, void *ctx)
 	sreply_json(req, 200, o);
 }
 
+/* GET /api/v1/sync/la-key: the wrapping key of the node's Local Area's SSN
+ * key (hub_keys.c), which the node keeps in its sync.json, never in node.db. */
+static void sync_la_key(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+	unsigned char k[32];
+	char hex[65];
+	cJSON *o;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	if (hub_la_key(n.hn_la, k) != 0) {
+		sreply_error(req, 500, "the hub has no master key");
+		return;
+	}
+	crypto_hex(k, sizeof k, hex);
+	crypto_wipe(k, sizeof k);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "local_area_id", n.hn_la);
+	cJSON_AddStringToObject(o, "la_key", hex);
+	crypto_wipe(hex, sizeof hex);
+	http_add_header(req, "Cache-Control", "no-store");
+	sreply_json(req, 200, o);
+}
+
 static void sync_conflicts(http_req *req, void *ctx)
 {
 	hub *h = ctx;
@@ -1003,7 +1031,7 @@ static void sync_enroll(http_req *req, void *ctx)
 	json_err je;
 	const char *code = NULL, *hostname = NULL;
 	char norm[17], hash[65], node_id[UUID_STRLEN],
-	    secret_hex[2 * SYNC_SECRET_LEN + 1];
+	    secret_hex[2 * SYNC_SECRET_LEN + 1], wrapped[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
 	char office[64] = "", la[64] = "";
 	unsigned char digest[32], secret[SYNC_SECRET_LEN];
 	sqlite3_stmt *st = NULL;
@@ -1072,7 +1100,8 @@ static void sync_enroll(http_req *req, void *ctx)
 		why = "the office of this enrollment code no longer exists";
 		goto rollback;
 	}
-	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0)
+	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
+	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
 		goto rollback;
 	hexs(secret, sizeof secret, secret_hex);
 	if (db_prepare(db, &st,
@@ -1084,7 +1113,7 @@ static void sync_enroll(http_req *req, void *ctx)
 	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
 	db_bind_text(st, 4, hostname);
-	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, wrapped, -1, SQLITE_STATIC); /* under DATA/master.key */
 	sqlite3_bind_int64(st, 6, now);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
@@ -1144,5 +1173,6 @@ int hub_sync_routes(hub *h, router *r)
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/digest", sync_digest_h, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", sync_status, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", sync_conflicts, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/la-key", sync_la_key, h);
 	return rc ? -1 : 0;
 }

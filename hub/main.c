@@ -114,6 +114,7 @@ static void on_prune(uv_timer_t *t)
 	hub *h = t->data;
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
+	hub_keys_wrap_new(h->hb_db);
 }
 
 static void healthz(http_req *req, void *ctx)
@@ -500,8 +501,10 @@ int main(int argc, char **argv)
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);
+	if (hub_keys_open(h->hb_db, h->hb_data, err, sizeof err) != 0)
+		fatalx("%s", err);
 	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0 ||
-	    acct_migrate(h->hb_db) != 0)
+	    acct_migrate(h->hb_db) != 0 || hub_keys_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
 	sync_set_validator(acct_validate_row);
 

@@ -448,17 +448,18 @@ static void like_pattern(const char *s, char *out, size_t n)
  * GET /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
  * q: part of a name ("Reyes", "Ana Reyes", "Reyes, Ana"), or a full SSN
  * (matched through its keyed hash, never stored in the clear).  The search
- * is audited (who searched, how many results; never the query).
+ * is audited (who searched, the ids of the records returned; never the query
+ * nor any content).
  */
 static void list_participants(http_req *req, void *ctx)
 {
 	node *n = ctx;
 	const node_user *u = case__user(n, req, PRIV_VIEW);
 	char q[128] = "", staff[64] = "", office[64] = "", state[16] = "", lim[16] = "";
-	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10], detail[64];
+	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10], *detail;
 	int limit = 100, k, count = 0;
 	sqlite3_stmt *st = NULL;
-	cJSON *arr = NULL, *it;
+	cJSON *arr = NULL, *it, *ids;
 	capture c;
 
 	if (u == NULL)
@@ -544,23 +545,33 @@ static void list_participants(http_req *req, void *ctx)
 		node_reply_db_error(req);
 		return;
 	}
+	/* Per-record read audit (TEGL 39-11): the ids returned, never content. */
+	ids = cJSON_CreateObject();
+	cJSON_AddItemToObject(ids, "ids", cJSON_CreateArray());
 	cJSON_ArrayForEach(it, arr)
 	{
 		mask_json(it);
 		count++;
+		cJSON_AddItemToArray(cJSON_GetObjectItem(ids, "ids"),
+				     cJSON_CreateString(json_str(it, "id")));
 	}
-	if (node_write_begin(n, &c) != 0) {
+	cJSON_AddNumberToObject(ids, "results", count);
+	detail = cJSON_PrintUnformatted(ids);
+	cJSON_Delete(ids);
+	if (detail == NULL || node_write_begin(n, &c) != 0) {
+		cJSON_free(detail);
 		cJSON_Delete(arr);
 		node_reply_db_error(req);
 		return;
 	}
-	snprintf(detail, sizeof detail, "{\"results\":%d}", count);
 	if (case__audit(n, u, "participant_search", "participants", NULL, detail) != 0) {
+		cJSON_free(detail);
 		capture_abort(&c);
 		cJSON_Delete(arr);
 		node_reply_db_error(req);
 		return;
 	}
+	cJSON_free(detail);
 	node_write_finish(n, &c, u->id, req, 200, arr);
 }
 

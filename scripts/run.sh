@@ -15,6 +15,8 @@
 #   OUTPOST_OFFICE       office the node is enrolled for (default demo-office)
 #   OUTPOST_RUN_BIN      where the binaries are (default ./bin; tests use their build)
 set -eu
+# Data, keys and logs are for this user only (0700 folders, 0600 files).
+umask 077
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="${OUTPOST_RUN_BIN:-$top/bin}"
 data="${OUTPOST_DATA:-$top/data}"

@@ -138,10 +138,13 @@ static int id_ok(const char *s, size_t max)
 
 void sync_identity_wipe(sync_identity *id)
 {
-	volatile unsigned char *p = id->id_secret;
+	volatile unsigned char *p = id->id_secret, *k = id->id_la_key;
 
 	for (size_t i = 0; i < sizeof id->id_secret; i++)
 		p[i] = 0;
+	for (size_t i = 0; i < sizeof id->id_la_key; i++)
+		k[i] = 0;
+	id->id_has_la_key = 0;
 }
 
 static int copy_member(const cJSON *o, const char *name, char *out, size_t n)
@@ -242,11 +245,17 @@ int sync_identity_load(const char *data_dir, sync_identity *id, char *err, size_
 		seterr(err, errlen, "'%s' has an invalid %s: enroll again", path, what);
 		goto out;
 	}
+	sec = cJSON_GetObjectItemCaseSensitive(o, "la_key"); /* optional */
+	id->id_has_la_key = cJSON_IsString(sec) && sec->valuestring &&
+			    hex_decode(sec->valuestring, id->id_la_key, sizeof id->id_la_key) == 0;
 	ret = 0;
 out:
 	if (o) {
-		/* Scrub the secret's text before the parser's memory goes back. */
+		/* Scrub the secrets' text before the parser's memory goes back. */
 		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "node_secret");
+		if (cJSON_IsString(s) && s->valuestring)
+			memset(s->valuestring, 0, strlen(s->valuestring));
+		s = cJSON_GetObjectItemCaseSensitive(o, "la_key");
 		if (cJSON_IsString(s) && s->valuestring)
 			memset(s->valuestring, 0, strlen(s->valuestring));
 		cJSON_Delete(o);
@@ -264,7 +273,7 @@ out:
 
 int sync_identity_save(const char *data_dir, const sync_identity *id, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 64], sec[2 * SYNC_SECRET_LEN + 1];
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 64], sec[2 * SYNC_SECRET_LEN + 1], lak[65];
 	cJSON *o = NULL;
 	char *text = NULL;
 	const char *what = NULL;
@@ -285,6 +294,9 @@ int sync_identity_save(const char *data_dir, const sync_identity *id, char *err,
 	    !cJSON_AddStringToObject(o, "hub_pin", id->id_pin) ||
 	    !cJSON_AddStringToObject(o, "office_id", id->id_office_id) ||
 	    !cJSON_AddStringToObject(o, "local_area_id", id->id_local_area_id) ||
+	    (id->id_has_la_key &&
+	     (hex_encode(id->id_la_key, sizeof id->id_la_key, lak),
+	      !cJSON_AddStringToObject(o, "la_key", lak))) ||
 	    (text = cJSON_Print(o)) == NULL) {
 		seterr(err, errlen, "out of memory");
 		goto out;
@@ -328,6 +340,9 @@ out:
 		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "node_secret");
 		if (cJSON_IsString(s) && s->valuestring)
 			memset(s->valuestring, 0, strlen(s->valuestring));
+		s = cJSON_GetObjectItemCaseSensitive(o, "la_key");
+		if (cJSON_IsString(s) && s->valuestring)
+			memset(s->valuestring, 0, strlen(s->valuestring));
 		cJSON_Delete(o);
 	}
 	if (text) {
@@ -335,6 +350,7 @@ out:
 		free(text);
 	}
 	memset(sec, 0, sizeof sec);
+	memset(lak, 0, sizeof lak);
 	return ret;
 }
 
@@ -347,6 +363,9 @@ static const db_migration nodesync_migrations[] = {
 	 " seq INTEGER PRIMARY KEY NOT NULL,"
 	 " reason TEXT NOT NULL,"
 	 " at INTEGER NOT NULL);"},
+	/* changes a pull set aside because the node cannot take them (sync/pull.c) */
+	{"CREATE TABLE IF NOT EXISTS pull_set_aside(id INTEGER PRIMARY KEY,"
+	 " tbl TEXT NOT NULL, change BLOB NOT NULL, why TEXT NOT NULL, at INTEGER NOT NULL);"},
 };
 
 int sync_client_migrate(sqlite3 *db)
@@ -634,6 +653,9 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	cJSON_AddItemToObject(o, "quarantined", q);
 	cJSON_AddNumberToObject(o, "quarantined_count",
 				(double)db_int(db, "SELECT count(*) FROM sync_quarantine", 0));
+	/* Rows a pull set aside (sync/pull.c): 0 when the table was never made. */
+	cJSON_AddNumberToObject(o, "pull_set_aside",
+				(double)db_int(db, "SELECT count(*) FROM pull_set_aside", 0));
 	if (kv_get(db, "sync_state", "last_error", s, sizeof s) == 0)
 		cJSON_AddStringToObject(o, "last_error", s);
 	else

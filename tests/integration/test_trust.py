@@ -14,6 +14,9 @@ replication must still flow afterwards:
 import hashlib
 import os
 import secrets
+import shutil
+import subprocess
+import tempfile
 import time
 import unittest
 
@@ -30,6 +33,20 @@ def node_hash(pw):
     salt = secrets.token_bytes(16)
     return "pbkdf2-sha256$600000$%s$%s" % (
         salt.hex(), hashlib.pbkdf2_hmac("sha256", pw.encode(), salt, 600000).hex())
+
+
+def as_nobody(cmd):
+    return subprocess.run(["su", "-s", "/bin/sh", "nobody", "-c", cmd], capture_output=True,
+                          timeout=60)
+
+
+def json_bytes(obj, field, raw):
+    """obj as JSON bytes with field's value replaced by raw (already quoted)."""
+    import json
+    marker = "@@%s@@" % field
+    o = dict(obj)
+    o[field] = marker
+    return json.dumps(o).encode().replace(('"%s"' % marker).encode(), raw)
 
 
 class TrustTest(Base):
@@ -270,6 +287,200 @@ class TrustTest(Base):
         self.assertEqual(ev[0].get("reported_by"), self.evil.node_id)
         self.replication_flows("the forged events")
 
+    # ---- 5. valid text everywhere -----------------------------------------------
+    def test_invalid_text_refused(self):
+        """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and
+        the public kiosk: 400 naming the field, nothing stored, the office keeps
+        pulling."""
+        name = self.uniq("utf")
+        body = self.new_body(name)
+        bad = {}
+        for label, raw in (("invalid", b'"Bad \xff\xfe Name"'), ("overlong", b'"\xc0\xaf"'),
+                           ("surrogate", b'"\xed\xa0\x80"'), ("nul", b'"Nul\\u0000Name"'),
+                           ("rawnul", b'"Raw\x00Nul"')):
+            js = json_bytes(body, "display_name", raw)
+            r = self.ops.request("POST", "/api/v1/admin/access-requests", body=js,
+                                 ctype="application/json")
+            bad[label] = (r.status, r.json().get("field"))
+        self.assertEqual(set(bad.values()), {(400, "display_name")}, bad)
+        with self.db() as d:
+            self.assertEqual(d.execute("SELECT count(*) FROM access_requests WHERE username=?",
+                                       (name,)).fetchone()[0], 0)
+        # the kiosk (public): visitor_name
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        kiosk = {"visitor_name": "x", "language": "en", "reason_ids": [reasons[0]["id"]]}
+        for raw in (b'"Vis\xffitor"', b'"Vis\\u0000itor"', b'"Vis\x00itor"'):
+            js = json_bytes(kiosk, "visitor_name", raw)
+            r = harness.client(self.node).request(
+                "POST", "/api/v1/checkins", body=js, headers={"Content-Type": "application/json"})
+            self.assertEqual((r.status, r.json().get("field")), (400, "visitor_name"), raw)
+        with self.node.db() as d:
+            self.assertEqual(d.execute("SELECT count(*) FROM checkins WHERE visitor_name LIKE 'Vis%'")
+                             .fetchone()[0], 0)
+        # a query parameter is text too
+        r = self.ops.request("POST", "/api/v1/admin/access-requests/x/files?kind=request_form"
+                             "&filename=a%FF.pdf", body=b"%PDF-1.4", ctype="application/pdf")
+        self.assertEqual(r.status // 100, 4, r)
+        self.replication_flows("the invalid text")
+
+    # ---- 4. secrets apart from data ----------------------------------------------
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to act as user nobody")
+    def test_files_private_from_other_users(self):
+        """As user nobody, neither database nor any key can be read."""
+        for d in (self.hub, self.node):
+            mode = os.stat(d.data).st_mode & 0o777
+            self.assertEqual(mode, 0o700, d.data)
+            for f in os.listdir(d.data):
+                path = os.path.join(d.data, f)
+                if os.path.isfile(path):
+                    self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
+                    p = as_nobody("cat '%s' >/dev/null" % path)
+                    self.assertNotEqual(p.returncode, 0, path)
+        # an older version's data directory (0755, 0644 files) is tightened at start
+        old = tempfile.mkdtemp(prefix="outpost-old-")
+        os.chmod(old, 0o755)
+        with open(os.path.join(old, "node.conf"), "w") as f:
+            f.write("# older\n")
+        os.chmod(os.path.join(old, "node.conf"), 0o644)
+        n = Daemon("node", data=old)
+        try:
+            n.start()
+            self.assertEqual(os.stat(old).st_mode & 0o777, 0o700)
+            for f in os.listdir(old):
+                if os.path.isfile(os.path.join(old, f)):
+                    self.assertEqual(os.stat(os.path.join(old, f)).st_mode & 0o777, 0o600, f)
+        finally:
+            n.cleanup()
+            shutil.rmtree(old, ignore_errors=True)
+        # where the daemon cannot make its folder private, it refuses to start
+        # and says how to fix it in one line
+        theirs = tempfile.mkdtemp(prefix="outpost-theirs-")
+        os.chmod(theirs, 0o755)
+        os.chmod(os.path.dirname(theirs), os.stat(os.path.dirname(theirs)).st_mode | 0o005)
+        try:
+            p = as_nobody("'%s' --data '%s' --listen 127.0.0.1:%d" % (
+                os.path.join(BIN, "outpost-node"), theirs, harness.free_port()))
+            err = p.stdout.decode() + p.stderr.decode()
+            self.assertNotEqual(p.returncode, 0, err)
+            self.assertIn("chmod 700", err)
+            self.assertEqual(os.listdir(theirs), [])
+        finally:
+            shutil.rmtree(theirs, ignore_errors=True)
+
+    def test_copied_databases_reveal_nothing(self):
+        """hub.db and node.db copied alone: no SSN key, no node secret in them;
+        with DATA/master.key (kept apart) the SSN is recoverable, so the key
+        checked for is the right one."""
+        import hmac
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        ssn = "231-45-6790"
+        plant_secret(ssn)
+        plant_secret(ssn.replace("-", ""))
+        wait_for(lambda: self.node.get("/api/v1/case/pseudo-ssn?birth_date=1977-05-25").status
+                 == 200, timeout=60, what="case API")
+        sj = self.sync_json()
+        wait_for(lambda: "la_key" in self.sync_json(), timeout=60, what="la_key in sync.json")
+        r = self.node.post("/api/v1/case/participants", {
+            "first_name": "Copy", "last_name": "Proof", "birth_date": "1980-02-03", "ssn": ssn})
+        self.assertEqual(r.status, 201, r)
+        pid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
+                 timeout=60, what="the participant at the hub")
+        with open(os.path.join(self.hub.data, "master.key")) as f:
+            master = bytes.fromhex(f.read().strip())
+        t_la = hmac.new(master, b"outpost-la-key\ndemo-la", hashlib.sha256).digest()
+        self.assertEqual(t_la.hex(), self.sync_json()["la_key"])
+        with self.db() as d:
+            wrapped = d.execute("SELECT key_hex FROM case_keys WHERE id='demo-la'").fetchone()[0]
+            enc = d.execute("SELECT ssn_enc FROM participants WHERE id=?", (pid,)).fetchone()[0]
+            secrets_at_hub = [x[0] for x in d.execute("SELECT secret_hex FROM nodes")]
+        self.assertTrue(wrapped.startswith("gcm1:"), wrapped[:8])
+        self.assertTrue(all(x.startswith("gcm1:") for x in secrets_at_hub))
+        raw = bytes.fromhex(wrapped[5:])
+        key = AESGCM(t_la).decrypt(raw[:12], raw[12:], b"case_key:demo-la")
+        e = bytes.fromhex(enc)
+        self.assertEqual(AESGCM(key).decrypt(e[:12], e[12:], pid.encode()).decode(),
+                         ssn.replace("-", ""))
+        # the databases (and their WAL) hold neither key nor the node secret
+        forbidden = [key.hex().encode(), key, t_la.hex().encode(), t_la,
+                     sj["node_secret"].encode(), bytes.fromhex(sj["node_secret"])]
+        for d in (self.hub, self.node):
+            self.sync_checkpoint(d)
+            for f in os.listdir(d.data):
+                if f.endswith((".db", ".db-wal")):
+                    with open(os.path.join(d.data, f), "rb") as fh:
+                        data = fh.read()
+                    for x in forbidden:
+                        self.assertNotIn(x, data, "%s holds a secret" % f)
+        # and a push signed with anything hub.db holds is refused
+        fake = th.Enrolled(self.hub, {"node_id": sj["node_id"],
+                                      "node_secret": secrets_at_hub[0][5:69],
+                                      "schema_version": self.schema})
+        r = fake.push(th.build_frame([], self.schema))
+        self.assertEqual(r.status, 401, r)
+
+    def sync_json(self):
+        import json
+        with open(os.path.join(self.node.data, "sync.json")) as f:
+            return json.load(f)
+
+    def sync_checkpoint(self, d):
+        c = d.db()
+        try:
+            c.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            c.close()
+
+    def test_make_run_data_private(self):
+        """A fresh `make run` data directory: 0700 folders, 0600 files, and
+        run.sh turns demo on by itself (the daemons' default is off)."""
+        import test_run
+        data = os.path.join(tempfile.mkdtemp(prefix="outpost-run-"), "data")
+        saved = {k: os.environ.pop(k) for k in ("OUTPOST_HUB_DEMO", "OUTPOST_NODE_DEMO")
+                 if k in os.environ}
+        try:
+            hub_port, node_port = harness.free_port(), harness.free_port()
+            run = test_run.RunScript(data, hub_port, node_port)
+        finally:
+            os.environ.update(saved)
+        try:
+            run.wait_ready()
+            node = Daemon("node", data=os.path.join(data, "node"))
+            node.port = node_port
+            harness.login(node)   # the demo login: run.sh turned demo on
+            bad = []
+            for root, dirs, files in os.walk(data):
+                for x in dirs + [""]:
+                    m = os.stat(os.path.join(root, x)).st_mode & 0o777
+                    if m != 0o700:
+                        bad.append((os.path.join(root, x), oct(m)))
+                for x in files:
+                    m = os.stat(os.path.join(root, x)).st_mode & 0o777
+                    if m != 0o600:
+                        bad.append((os.path.join(root, x), oct(m)))
+            self.assertEqual(bad, [])
+            self.assertIn("hub.db", os.listdir(os.path.join(data, "hub")))
+            self.assertIn("node.db", os.listdir(os.path.join(data, "node")))
+        finally:
+            run.kill()
+            shutil.rmtree(os.path.dirname(data), ignore_errors=True)
+
+    def test_node_sets_aside_a_row_it_cannot_take(self):
+        """A bad staff name already in an older hub.db (the review's stall):
+        the node sets that row aside, says so, and keeps pulling the rest."""
+        st, _ = self.create(self.ops, self.uniq("bad"))
+        wait_for(lambda: count(self.node, "SELECT count(*) FROM staff WHERE id=?", st["id"]) == 1,
+                 timeout=60, what="the staff member at the node")
+        with self.db() as d:   # as an older hub could have stored it
+            d.execute("UPDATE staff SET display_name=CAST(X'426164FF4E616D65' AS TEXT),"
+                      " updated_hlc=updated_hlc||'x' WHERE id=?", (st["id"],))
+        self.replication_flows("a row the node cannot take")
+        s = self.node.get("/api/v1/sync/status").json()
+        self.assertGreaterEqual(s.get("pull_set_aside", 0), 1, s)
+        with self.node.db() as d:
+            self.assertEqual(d.execute("SELECT display_name FROM staff WHERE id=?",
+                                       (st["id"],)).fetchone()[0], st["display_name"])
+
     def node_id_real(self):
         import json
         with open(os.path.join(self.node.data, "sync.json")) as f:
@@ -278,3 +489,48 @@ class TrustTest(Base):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TrustAdminTest(Base):
+    """Smaller points of the trust boundary at the hub console, on a hub with
+    fewer PBKDF2 rounds (the throttle, not the hash, is measured)."""
+    hub_args = ("--password-iters", "20000")
+
+    def test_separation_of_duties(self):
+        la = self.new_la()
+        _, mis, _ = self.make_admin(self.uniq("sod"), la=la)
+        r = mis.post("/api/v1/admin/access-requests", self.new_body(self.uniq("req"), la=la))
+        self.assertEqual(r.status, 201, r)
+        rid = r.json()["id"]
+        for k in self.E1_FILES:
+            self.assertEqual(mis.request(
+                "POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
+                % (rid, k, k), body=b"%PDF-1.4\n%%EOF\n", ctype="application/pdf").status, 201)
+        r = mis.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual((r.status, r.json()["field"]), (403, "request_id"))
+        self.assertEqual(mis.get("/api/v1/admin/access-requests/%s" % rid).json().get("status"),
+                         "submitted")
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual(r.status, 200, r)
+
+    def test_one_reply_for_wrong_password_and_field_account(self):
+        st, temp = self.create(self.ops, self.uniq("fld"))
+        right = Console(self.hub).login(st["username"], temp)
+        wrong = Console(self.hub).login(st["username"], "Wrong.Pass77")
+        nobody = Console(self.hub).login(self.uniq("nosuch"), "Wrong.Pass77")
+        self.assertEqual((right.status, right.body), (wrong.status, wrong.body))
+        self.assertEqual((right.status, right.body), (nobody.status, nobody.body))
+
+    def test_a_dozen_addresses_cannot_hold_an_account(self):
+        victim, _, pw = self.make_admin(self.uniq("held"))
+        codes = {}
+        for a in range(2, 14):              # 12 addresses, 5 wrong passwords each
+            c = Console(self.hub, source="127.0.0.%d" % a)
+            for i in range(5):
+                r = c.login(victim["username"], "Wrong.%d%dAa" % (a, i))
+                codes[r.status] = codes.get(r.status, 0) + 1
+        self.assertEqual(set(codes) - {401, 429}, set(), codes)
+        # 60 failures on one account (an account-wide hold would be armed by
+        # now): the owner, from an address of their own, signs in at once
+        r = Console(self.hub, source="127.0.0.30").login(victim["username"], pw)
+        self.assertEqual(r.status, 200, r)
