@@ -82,16 +82,34 @@ int hub_secret_unwrap(const char *node_id, const char *stored,
 	return crypto_unwrap(master, aad, stored, secret, SYNC_SECRET_LEN);
 }
 
+/* 1 when db already keeps something wrapped (so its master.key is lost). */
+static int has_wrapped(sqlite3 *db)
+{
+	if (db_int(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND"
+		       " name IN ('nodes', 'case_keys')", 0) < 2)
+		return 0;
+	return db_int(db, "SELECT (SELECT count(*) FROM nodes WHERE secret_hex LIKE '"
+			  CRYPTO_WRAP_PREFIX "%') + (SELECT count(*) FROM case_keys WHERE key_hex"
+			  " LIKE '" CRYPTO_WRAP_PREFIX "%')", 1) > 0;
+}
+
 /* master.key: read it, or make it (0600, exclusive) on a new hub. */
-static int master_load(const char *data_dir, char *err, size_t n)
+static int master_load(sqlite3 *db, const char *data_dir, char *err, size_t n)
 {
 	char path[4096], hex[80] = "";
-	int fd, rc = -1;
+	int fd, rc = -1, missing;
 	ssize_t got;
 
 	snprintf(path, sizeof path, "%s/%s", data_dir, MASTER_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT) {
+	missing = fd < 0 && errno == ENOENT;
+	if (missing && has_wrapped(db)) {
+		snprintf(err, n, "'%s' is missing but hub.db keeps secrets wrapped under it: restore "
+				 "it from the backup kept apart from hub.db",
+			 path);
+		goto out;
+	}
+	if (missing) {
 		if (crypto_random(master, sizeof master) != 0)
 			goto out;
 		crypto_hex(master, sizeof master, hex);
@@ -135,9 +153,8 @@ static int case_source(const char *la, unsigned char key[32])
 
 int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n)
 {
-	(void)db;
 	if (!master_ok) {
-		if (master_load(data_dir, err, n) != 0)
+		if (master_load(db, data_dir, err, n) != 0)
 			return -1;
 		master_ok = 1;
 		case_key_set_wrap_source(case_source);
@@ -145,11 +162,11 @@ int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n)
 	return 0;
 }
 
-/* Wrap every plain node secret in place. */
+/* Wrap every plain node secret in place: how many, or -1. */
 static int wrap_secrets(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL, *up = NULL;
-	int ret = -1;
+	int ret = -1, n = 0;
 
 	if (db_prepare(db, &st, "SELECT id, secret_hex FROM nodes WHERE secret_hex NOT LIKE"
 				" '" CRYPTO_WRAP_PREFIX "%'") != 0 ||
@@ -169,21 +186,23 @@ static int wrap_secrets(sqlite3 *db)
 		if (sqlite3_step(up) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(up);
+		n++;
 	}
-	ret = 0;
+	ret = n;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
 	return ret;
 }
 
-/* Wrap every plain case key in place; the new values replicate. */
+/* Wrap every plain case key in place (the new values replicate): how
+ * many, or -1. */
 static int wrap_case_keys(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL, *up = NULL;
 	char ts[HLC_STRLEN];
 	hlc clk;
-	int ret = -1;
+	int ret = -1, n = 0;
 
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	if (db_prepare(db, &st, "SELECT local_area_id, key_hex, updated_hlc FROM case_keys"
@@ -216,8 +235,9 @@ static int wrap_case_keys(sqlite3 *db)
 		if (sqlite3_step(up) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(up);
+		n++;
 	}
-	ret = 0;
+	ret = n;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
@@ -231,7 +251,7 @@ int hub_keys_wrap_new(sqlite3 *db)
 		return 0;
 	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (wrap_case_keys(db) != 0 || db_exec(db, "COMMIT") != 0) {
+	if (wrap_case_keys(db) < 0 || db_exec(db, "COMMIT") != 0) {
 		db_exec(db, "ROLLBACK");
 		return -1;
 	}
@@ -240,13 +260,20 @@ int hub_keys_wrap_new(sqlite3 *db)
 
 int hub_keys_migrate(sqlite3 *db)
 {
+	int a, b;
+
 	/* Plain values must not stay behind in free pages. */
 	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (wrap_secrets(db) != 0 || wrap_case_keys(db) != 0 || db_exec(db, "COMMIT") != 0) {
+	if ((a = wrap_secrets(db)) < 0 || (b = wrap_case_keys(db)) < 0 ||
+	    db_exec(db, "COMMIT") != 0) {
 		db_exec(db, "ROLLBACK");
 		return -1;
 	}
-	db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	/* ... nor in the WAL: when something was wrapped (a new hub, or older
+	 * data), copy it all back and empty the WAL, before anyone else opens
+	 * the database. */
+	if (a + b > 0)
+		db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	return 0;
 }

@@ -11,6 +11,7 @@ replication must still flow afterwards:
   * a real password change at a node carries a valid proof: applied at the
     hub, and it ends the account's other sessions at the node and the hub.
 """
+import contextlib
 import hashlib
 import os
 import secrets
@@ -33,6 +34,18 @@ def node_hash(pw):
     salt = secrets.token_bytes(16)
     return "pbkdf2-sha256$600000$%s$%s" % (
         salt.hex(), hashlib.pbkdf2_hmac("sha256", pw.encode(), salt, 600000).hex())
+
+
+@contextlib.contextmanager
+def opened(daemon):
+    """A connection to the daemon's database, committed and closed after use
+    (an unclosed one would keep a read transaction open)."""
+    c = daemon.db()
+    try:
+        with c:
+            yield c
+    finally:
+        c.close()
 
 
 def as_nobody(cmd):
@@ -94,7 +107,7 @@ class TrustTest(Base):
         return r.json()
 
     def cred(self, sid):
-        with self.db() as d:
+        with opened(self.hub) as d:
             row = d.execute("SELECT password_hash, local_area_id FROM staff_credentials WHERE id=?",
                             (sid,)).fetchone()
         return row
@@ -160,16 +173,23 @@ class TrustTest(Base):
         account stays (and keeps working at the node)."""
         st, _ = self.create(self.ops, self.uniq("old"), group="View Access")
         sid = st["id"]
-        with self.db() as d:   # as an older hub left it
-            d.execute("UPDATE staff SET roles='mis_admin' WHERE id=?", (sid,))
+        d = self.db()   # as an older hub left it
+        try:
+            with d:
+                d.execute("UPDATE staff SET roles='mis_admin' WHERE id=?", (sid,))
+        finally:
+            d.close()
         self.hub.stop()
         self.hub.start()
-        with self.db() as d:
-            roles = d.execute("SELECT coalesce(roles,'') FROM staff WHERE id=?", (sid,)).fetchone()[0]
+        wait_for(lambda: count(self.hub, "SELECT coalesce(roles,'') FROM staff WHERE id=?", sid)
+                 == "", timeout=30, what="the role gone from the field account")
+        d = self.db()
+        try:
             adm = d.execute("SELECT s.id, s.username, s.roles, c.local_area_id FROM admin_accounts a"
                             " JOIN staff s ON s.id=a.id JOIN staff_credentials c ON c.id=s.id"
                             " WHERE a.field_staff_id=?", (sid,)).fetchone()
-        self.assertEqual(roles, "")
+        finally:
+            d.close()
         self.assertIsNotNone(adm)
         self.assertEqual((adm[1], adm[2], adm[3]), (st["username"] + ".admin", "mis_admin", "*hub*"))
         self.assertEqual(self.cred(sid)[1], "demo-la")
@@ -224,7 +244,7 @@ class TrustTest(Base):
         self.assertEqual(mine.get("/api/v1/session").json().get("signed_in"), True)
         self.assertNotEqual(other.get("/api/v1/session").json().get("signed_in"), True)
         wait_for(lambda: self.cred(sid)[0] != cur, timeout=60, what="the change applied at the hub")
-        with self.db() as d:
+        with opened(self.hub) as d:
             stat = d.execute("SELECT status FROM credential_change_status WHERE staff_id=?"
                              " ORDER BY decided_at DESC LIMIT 1", (sid,)).fetchone()[0]
             v = d.execute("SELECT verifier FROM staff_verifiers WHERE id=?", (sid,)).fetchone()[0]
@@ -271,7 +291,7 @@ class TrustTest(Base):
         ]
         res = self.push(*[th.changeset_insert("audit_events", [1] + [0] * 9, f) for f in forged])
         self.assertEqual(len(res["quarantined"]), 3, res)
-        with self.db() as d:
+        with opened(self.hub) as d:
             for f in forged:
                 self.assertEqual(d.execute("SELECT count(*) FROM audit_events WHERE id=?",
                                            (f[0],)).fetchone()[0], 0)
@@ -303,7 +323,7 @@ class TrustTest(Base):
                                  ctype="application/json")
             bad[label] = (r.status, r.json().get("field"))
         self.assertEqual(set(bad.values()), {(400, "display_name")}, bad)
-        with self.db() as d:
+        with opened(self.hub) as d:
             self.assertEqual(d.execute("SELECT count(*) FROM access_requests WHERE username=?",
                                        (name,)).fetchone()[0], 0)
         # the kiosk (public): visitor_name
@@ -314,7 +334,7 @@ class TrustTest(Base):
             r = harness.client(self.node).request(
                 "POST", "/api/v1/checkins", body=js, headers={"Content-Type": "application/json"})
             self.assertEqual((r.status, r.json().get("field")), (400, "visitor_name"), raw)
-        with self.node.db() as d:
+        with opened(self.node) as d:
             self.assertEqual(d.execute("SELECT count(*) FROM checkins WHERE visitor_name LIKE 'Vis%'")
                              .fetchone()[0], 0)
         # a query parameter is text too
@@ -390,7 +410,7 @@ class TrustTest(Base):
             master = bytes.fromhex(f.read().strip())
         t_la = hmac.new(master, b"outpost-la-key\ndemo-la", hashlib.sha256).digest()
         self.assertEqual(t_la.hex(), self.sync_json()["la_key"])
-        with self.db() as d:
+        with opened(self.hub) as d:
             wrapped = d.execute("SELECT key_hex FROM case_keys WHERE id='demo-la'").fetchone()[0]
             enc = d.execute("SELECT ssn_enc FROM participants WHERE id=?", (pid,)).fetchone()[0]
             secrets_at_hub = [x[0] for x in d.execute("SELECT secret_hex FROM nodes")]
@@ -471,13 +491,13 @@ class TrustTest(Base):
         st, _ = self.create(self.ops, self.uniq("bad"))
         wait_for(lambda: count(self.node, "SELECT count(*) FROM staff WHERE id=?", st["id"]) == 1,
                  timeout=60, what="the staff member at the node")
-        with self.db() as d:   # as an older hub could have stored it
+        with opened(self.hub) as d:   # as an older hub could have stored it
             d.execute("UPDATE staff SET display_name=CAST(X'426164FF4E616D65' AS TEXT),"
                       " updated_hlc=updated_hlc||'x' WHERE id=?", (st["id"],))
         self.replication_flows("a row the node cannot take")
         s = self.node.get("/api/v1/sync/status").json()
         self.assertGreaterEqual(s.get("pull_set_aside", 0), 1, s)
-        with self.node.db() as d:
+        with opened(self.node) as d:
             self.assertEqual(d.execute("SELECT display_name FROM staff WHERE id=?",
                                        (st["id"],)).fetchone()[0], st["display_name"])
 
