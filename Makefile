@@ -72,13 +72,13 @@ BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
 # the missing Debian packages (scripts/setup.sh, quiet when all are there),
 # then builds in a sub-make, which reads pkg-config only once the -dev
 # packages exist.  Inner makes (and helper targets such as unit-bins) skip it.
-SETUP_GOALS := all run test unit bench fuzz install test-long
+SETUP_GOALS := all run test unit bench fuzz install test-long deb
 ifndef OUTPOST_SETUP_DONE
 ifneq ($(filter $(SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 .NOTPARALLEL:
 endif
 $(SETUP_GOALS):
-	@sh scripts/setup.sh $(if $(filter all run install,$@),,test)
+	@sh scripts/setup.sh $(if $(filter all run install,$@),,$(if $(filter deb,$@),deb,test))
 	@$(MAKE) --no-print-directory OUTPOST_SETUP_DONE=1 $@
 else
 all: $(BINS)
@@ -185,13 +185,53 @@ run: all
 	$(Q)sh scripts/run.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 bin/outpost-node bin/outpost-hub bin/outpost-sync $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)$(PREFIX)/share/doc/outpost
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/outpost/
-	install -m 0644 etc/*.example $(DESTDIR)$(PREFIX)/share/doc/outpost/
-	install -d $(DESTDIR)$(PREFIX)/share/outpost/seed
+	$(Q)$(MAKE) --no-print-directory install-node install-hub
+
+# Debian places when PREFIX=/usr (units in /lib/systemd/system, settings in
+# /etc/outpost); under another PREFIX, everything below it.  INSTALL_BIN is
+# where the binaries are taken from (scripts/mkdeb.sh names its own).
+endif
+INSTALL_BIN ?= $(BINDIR)
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc
+UNIT_SED     = sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: install-node install-hub deb
+install-node:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/outpost-node/examples \
+		$(DESTDIR)$(SYSCONFDIR)/outpost
+	install -m 0755 $(INSTALL_BIN)/outpost-node $(INSTALL_BIN)/outpost-sync $(DESTDIR)$(PREFIX)/bin/
+	$(UNIT_SED) packaging/outpost-node.service.in > $(DESTDIR)$(UNITDIR)/outpost-node.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/outpost-node.service
+	install -m 0644 man/outpost-node.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/outpost-sync.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/outpost-node/
+	install -m 0644 etc/node.conf.example $(DESTDIR)$(DOCDIR)/outpost-node/examples/
+	test -e $(DESTDIR)$(SYSCONFDIR)/outpost/node.conf || \
+		install -m 0644 packaging/node.conf $(DESTDIR)$(SYSCONFDIR)/outpost/node.conf
+
+install-hub:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR)/outpost-hub/examples $(DESTDIR)$(SYSCONFDIR)/outpost \
+		$(DESTDIR)$(PREFIX)/share/outpost/seed
+	install -m 0755 $(INSTALL_BIN)/outpost-hub $(DESTDIR)$(PREFIX)/bin/
+	$(UNIT_SED) packaging/outpost-hub.service.in > $(DESTDIR)$(UNITDIR)/outpost-hub.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/outpost-hub.service
+	install -m 0644 man/outpost-hub.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md docs/hub-admin-api.md $(DESTDIR)$(DOCDIR)/outpost-hub/
+	install -m 0644 etc/hub.conf.example $(DESTDIR)$(DOCDIR)/outpost-hub/examples/
 	install -m 0644 seed/*.csv $(DESTDIR)$(PREFIX)/share/outpost/seed/
+	test -e $(DESTDIR)$(SYSCONFDIR)/outpost/hub.conf || \
+		install -m 0644 packaging/hub.conf $(DESTDIR)$(SYSCONFDIR)/outpost/hub.conf
+
+ifdef OUTPOST_SETUP_DONE
+# Two Debian packages (outpost-node with outpost-sync, outpost-hub) built
+# from bin/ with dpkg-deb, into build/deb/.
+deb: all
+	$(Q)sh scripts/mkdeb.sh $(BINDIR) build/deb $(VERSION)
 endif
 
 clean:

@@ -382,6 +382,10 @@ static const struct {
 
 int acct_group_assigner(const char *group)
 {
+	int loaded = hub_codes_group_assigner(group); /* seed/privilege_groups.csv, versioned */
+
+	if (loaded >= 0)
+		return loaded;
 	for (size_t i = 0; group && i < sizeof groups / sizeof groups[0]; i++)
 		if (strcmp(groups[i].name, group) == 0)
 			return groups[i].assigner;

@@ -59,6 +59,7 @@ typedef struct hub {
 	char hb_admin_token[65]; /* hex */
 	uint64_t hb_started_ms;
 	uv_timer_t hb_prune;
+	uv_timer_t hb_wal_idle; /* truncates the WAL once writes stop */
 	uv_signal_t hb_sigint, hb_sigterm;
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
@@ -162,8 +163,32 @@ void hub_admin_sync_status(hub *h, http_req *req);
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
 int hub_console_routes(hub *h, router *r);
 
+/* ---- hub_backup.c: backup, restore, the change-log gap a restore leaves --- */
+/* `outpost-hub backup --out FILE` / `restore FILE [--force]`: exit status. */
+int hub_backup(const char *dir, const char *out_path);
+int hub_restore(const char *dir, const char *file, int force);
+/* Exclusive lock on DIR/hub.lock for the life of the process: the fd, -2
+ * when another process (a serving hub, a restore) holds it, -1 error. */
+int hub_serve_lock(const char *dir);
+/* 1 when a pull cursor lies in a gap a restore left (the node pulled
+ * entries this hub lost: it must take a snapshot), else 0. */
+int hub_log_in_gap(sqlite3 *db, int64_t cursor);
 /* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14) ----- */
 int hub_setup_routes(hub *h, router *r);
+/* ---- hub_codes.c: versioned code lists (issue 14) ------------------------ */
+/* Hub-only tables, the "seed" versions, and versions now due.  0 or -1. */
+int hub_codes_start(sqlite3 *db, hlc *clk);
+/* Apply the versions whose effective date has come (the minute timer). */
+int hub_codes_apply_due(sqlite3 *db, hlc *clk);
+/* The hub's row validator: acct_validate_row(), then no new row with a code
+ * retired on or before the day it was entered.  See sync_set_validator(). */
+int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
+			   char *reason, size_t n);
+int hub_codes_routes(hub *h, router *r);
+/* Who assigns a privilege group by the loaded list: 1 MIS Administrator, 2
+ * SPOC, 0 retired or not listed, -1 no list loaded (the compiled one decides). */
+int hub_codes_group_assigner(const char *group);
+
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 int hub_reports_routes(hub *h, router *r);
 

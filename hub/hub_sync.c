@@ -87,6 +87,17 @@ static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
 	return -1;
 }
 
+/* A database failure: 507 and the plain words when the disk is full (the
+ * node shows them and tries again), else 500 with msg. */
+static int ingest_db_fail(hub_ingest_result *res, const char *msg)
+{
+	int rc = db_take_error();
+
+	if (db_http_status(rc) == 507)
+		return ingest_fail(res, 507, "%s", db_error_text(rc));
+	return ingest_fail(res, 500, "%s", msg);
+}
+
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
 	sqlite3_stmt *st = NULL;
@@ -126,6 +137,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 
 	memset(res, 0, sizeof *res);
 	push_node = n;
+	db_take_error(); /* a stale code of this thread's last request */
 	res->hi_quarantined = cJSON_CreateArray();
 	if (res->hi_quarantined == NULL) {
 		ingest_fail(res, 500, "out of memory");
@@ -162,7 +174,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		ingest_fail(res, 500, "the hub database is busy");
+		ingest_db_fail(res, "the hub database is busy");
 		goto out;
 	}
 	in_txn = 1;
@@ -177,7 +189,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		sqlite3_finalize(st);
 	}
 	if (acked < 0) {
-		ingest_fail(res, 500, "cannot read the node's progress");
+		ingest_db_fail(res, "cannot read the node's progress");
 		goto out;
 	}
 	while ((rc = frame_next(&r, &e, &err)) == 1) {
@@ -190,7 +202,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 				if (sync_hub_apply(db, &sc, &e, &tr) != 0) {
 					db_exec(db, "ROLLBACK");
 					in_txn = 0;
-					ingest_fail(res, 500, "the hub could not apply the batch");
+					ingest_db_fail(res, "the hub could not apply the batch");
 					goto out;
 				}
 			}
@@ -214,7 +226,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 				  e.seq, n->hn_id);
 			db_exec(db, "ROLLBACK");
 			in_txn = 0;
-			ingest_fail(res, 500, "the hub could not apply the batch");
+			ingest_db_fail(res, "the hub could not apply the batch");
 			goto out;
 		}
 		if (ar.applied) {
@@ -240,8 +252,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			    db_exec(db, "COMMIT") != 0) {
 				db_exec(db, "ROLLBACK");
 				in_txn = 0;
-				ingest_fail(res, 500,
-					    "the hub could not commit the batch");
+				ingest_db_fail(res, "the hub could not commit the batch");
 				goto out;
 			}
 			in_txn = 0;
@@ -249,7 +260,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			chunk_n = 0;
 			chunk_bytes = 0;
 			if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-				ingest_fail(res, 500, "the hub database is busy");
+				ingest_db_fail(res, "the hub database is busy");
 				goto out;
 			}
 			in_txn = 1;
@@ -267,7 +278,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	    db_exec(db, "COMMIT") != 0) {
 		db_exec(db, "ROLLBACK");
 		in_txn = 0;
-		ingest_fail(res, 500, "the hub could not commit the batch");
+		ingest_db_fail(res, "the hub could not commit the batch");
 		goto out;
 	}
 	in_txn = 0;
@@ -514,6 +525,11 @@ static void job_run(uv_work_t *w)
 		break;
 	}
 	case JOB_PULL:
+		/* A cursor in a restore's gap names entries this hub lost. */
+		if (hub_log_in_gap(db, j->jb_after)) {
+			j->jb_rc = -2;
+			break;
+		}
 		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
 					 &j->jb_next, &j->jb_head, &j->jb_more);
 		FAULT_POINT("hub.pull.serve");
@@ -530,7 +546,7 @@ static void job_run(uv_work_t *w)
 						  &j->jb_head, &j->jb_more);
 		/* The first page fixes the snapshot's seq; a later one names it,
 		 * and a seq the log has not reached would skip entries. */
-		if (j->jb_rc == 0 && j->jb_after > j->jb_head)
+		if (j->jb_rc == 0 && (j->jb_after > j->jb_head || hub_log_in_gap(db, j->jb_after)))
 			j->jb_rc = -3;
 		j->jb_next = j->jb_after >= 0 ? j->jb_after : j->jb_head;
 		if (j->jb_rc == 0)
@@ -588,6 +604,24 @@ static void reply_push(job *j)
 		cJSON_AddNumberToObject(o, "hub_schema_version", schema_version());
 	}
 	sreply_json(req, res->hi_status, o);
+}
+
+/* X-Outpost-Acked: the last of the node's entries this hub holds, read as
+ * the reply goes out.  A node acknowledged beyond it knows the hub was
+ * restored from a backup and sends the rest again (sync/sent.c). */
+static void add_acked(hub *h, http_req *req, const char *node_id)
+{
+	sqlite3_stmt *st = NULL;
+	char v[32];
+
+	if (db_prepare(h->hb_db, &st, "SELECT acked_seq FROM nodes WHERE id=?") != 0)
+		return;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(v, sizeof v, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
+		http_add_header(req, "X-Outpost-Acked", v);
+	}
+	sqlite3_finalize(st);
 }
 
 static void job_done(uv_work_t *w, int status)
@@ -649,6 +683,7 @@ static void job_done(uv_work_t *w, int status)
 			}
 		}
 		add_time(req);
+		add_acked(j->jb_hub, req, j->jb_node.hn_id);
 		if (j->jb_deflated)
 			http_add_header(req, "Content-Encoding", ZBODY_ENCODING);
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,

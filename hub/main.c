@@ -60,6 +60,8 @@ static const char usage_text[] =
     "       outpost-hub import FILE [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
     "       outpost-hub reset-operations [--data DIR]\n"
+    "       outpost-hub backup --out FILE [--data DIR]\n"
+    "       outpost-hub restore FILE [--force] [--data DIR]\n"
     "       outpost-hub --help | --version\n\n"
     "The Outpost hub: every office's data, the sync API and the admin API, over "
     "HTTPS.\n\n"
@@ -69,6 +71,10 @@ static const char usage_text[] =
     "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
     "  revoke NODE_ID  refuse every further request from that node\n"
     "  reset-operations  print a new one-time password of the 'operations' account\n"
+    "  backup --out FILE  consistent copy of hub.db and the key files (mode 0600),\n"
+    "                  taken while the hub serves\n"
+    "  restore FILE    put a backup back (hub stopped; --force replaces hub.db);\n"
+    "                  the offices send again what the backup lacks\n"
     "  --config FILE   settings file (default DATA/hub.conf)\n"
     "  -n              check the configuration and exit\n\n"
     "Admin API: send 'Authorization: Bearer <token>' with the token in "
@@ -106,6 +112,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	h->hb_stopping = 1;
 	log_info("signal %d: shutting down", signum);
 	uv_timer_stop(&h->hb_prune);
+	uv_timer_stop(&h->hb_wal_idle);
 	http_server_close(h->hb_http, on_closed, h);
 }
 
@@ -115,6 +122,15 @@ static void on_prune(uv_timer_t *t)
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
 	hub_keys_wrap_new(h->hb_db);
+	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
+}
+
+/* Once pushes and edits stop, the WAL is truncated (lib/dbguard.c). */
+static void on_wal_idle(uv_timer_t *t)
+{
+	hub *h = t->data;
+
+	db_wal_idle(h->hb_db);
 }
 
 static void healthz(http_req *req, void *ctx)
@@ -130,6 +146,7 @@ static void healthz(http_req *req, void *ctx)
 	cJSON_AddNumberToObject(o, "time_ms", (double)hub_now_ms());
 	cJSON_AddNumberToObject(o, "uptime_s",
 				(double)((hub_now_ms() - h->hb_started_ms) / 1000));
+	db_health_json(o); /* disk_full, storage_error */
 	http_reply_json(req, 200, o);
 }
 
@@ -176,6 +193,8 @@ static int serve(hub *h)
 	uv_loop_t *loop;
 	int rc;
 
+	if (hub_serve_lock(h->hb_data) < 0)
+		fatalx("another hub, or a restore, is using '%s'", h->hb_data);
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_wdb) != 0)
 		fatalx("cannot open the hub database '%s'", path);
@@ -202,6 +221,8 @@ static int serve(hub *h)
 		fatalx("cannot compute the public key pin of '%s'", cert);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
+	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
+		fatalx("cannot prepare the code lists");
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
 	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
@@ -216,7 +237,7 @@ static int serve(hub *h)
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
 	    hub_admin_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_console_routes(h, h->hb_router) != 0 || hub_setup_routes(h, h->hb_router) != 0 ||
-	    hub_reports_routes(h, h->hb_router) != 0 ||
+	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_HEAD, "/*", static_file, h) != 0)
@@ -235,6 +256,9 @@ static int serve(hub *h)
 	uv_timer_init(loop, &h->hb_prune);
 	h->hb_prune.data = h;
 	uv_timer_start(&h->hb_prune, on_prune, HUB_PRUNE_EVERY_MS, HUB_PRUNE_EVERY_MS);
+	uv_timer_init(loop, &h->hb_wal_idle);
+	h->hb_wal_idle.data = h;
+	uv_timer_start(&h->hb_wal_idle, on_wal_idle, DB_WAL_IDLE_MS, DB_WAL_IDLE_MS);
 	uv_signal_init(loop, &h->hb_sigint);
 	uv_signal_init(loop, &h->hb_sigterm);
 	h->hb_sigint.data = h->hb_sigterm.data = h;
@@ -372,7 +396,8 @@ int main(int argc, char **argv)
 	hub hb;
 	hub *h = &hb;
 	char err[512], path[PATH_MAX + 32];
-	const char *config = NULL, *cmd = "serve", *arg = NULL, *office = NULL;
+	const char *config = NULL, *cmd = "serve", *arg = NULL, *office = NULL, *out = NULL;
+	int force = 0;
 	long long ttl = HUB_ENROLL_TTL_S;
 	int check_only = 0, json_out = 0, ret = 1, npos = 0;
 
@@ -408,7 +433,7 @@ int main(int argc, char **argv)
 		for (int i = 1; i < ac; i++) {
 			const char *a = av[i];
 			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
-			     strcmp(a, "--ttl-seconds") == 0) &&
+			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0) &&
 			    i + 1 >= ac) {
 				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
 				free(av);
@@ -419,6 +444,10 @@ int main(int argc, char **argv)
 				config = av[++i];
 			} else if (strcmp(a, "--office") == 0) {
 				office = av[++i];
+			} else if (strcmp(a, "--out") == 0) {
+				out = av[++i];
+			} else if (strcmp(a, "--force") == 0) {
+				force = 1;
 			} else if (strcmp(a, "--ttl-seconds") == 0) {
 				/* Hidden: lets tests see a code expire. */
 				char *end;
@@ -461,7 +490,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "enroll-code") != 0 &&
 	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0 &&
-	    strcmp(cmd, "reset-operations") != 0) {
+	    strcmp(cmd, "reset-operations") != 0 && strcmp(cmd, "backup") != 0 &&
+	    strcmp(cmd, "restore") != 0) {
 		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", cmd);
 		conf_release(&h->hb_conf);
 		return 2;
@@ -498,15 +528,24 @@ int main(int argc, char **argv)
 		fatal("cannot create data directory '%s'", h->hb_data);
 	if (fs_private_dir(h->hb_data, err, sizeof err) != 0)
 		fatalx("%s", err);
+	/* These work on the files as they are (hub_backup.c): no migration. */
+	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
+		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, out)
+						 : hub_restore(h->hb_data, arg, force);
+		conf_release(&h->hb_conf);
+		return ret;
+	}
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);
 	if (hub_keys_open(h->hb_db, h->hb_data, err, sizeof err) != 0)
 		fatalx("%s", err);
-	if (hub_migrate(h->hb_db, conf_bool(&h->hb_conf, "demo")) != 0 ||
+	/* Only a serving hub seeds the demo: `reset-operations` or `enroll-code`
+	 * on a hub started with --demo no must not fill it with demo data. */
+	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
 	    acct_migrate(h->hb_db) != 0 || hub_keys_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
-	sync_set_validator(acct_validate_row);
+	sync_set_validator(hub_codes_validate_row); /* acct_validate_row, then retired codes */
 
 	if (strcmp(cmd, "serve") == 0) {
 		ret = serve(h);

@@ -93,6 +93,7 @@ sqlite3_stmt *db_stmt(sqlite3 *db, const char *sql)
 	if (st)
 		return st;
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+		db_note_error(db, SQLITE_OK);
 		log_warnx("sql prepare failed: %s (%.80s)", sqlite3_errmsg(db), sql);
 		sqlite3_finalize(st);
 		return NULL;
@@ -142,8 +143,10 @@ int db_exec_cached(sqlite3 *db, const char *sql)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		db_note_error(db, rc);
 		log_warnx("sql failed: %s (%.80s)", sqlite3_errmsg(db), sql);
+	}
 	db_stmt_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -210,6 +213,7 @@ static void conn_drop(sqlite3 *db)
 static void db_init_once(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_LOG, db_log_callback, NULL);
 	sqlite3_initialize();
 }
 
@@ -217,6 +221,7 @@ int db_open(const char *path, sqlite3 **out)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sqlite3 *db = NULL;
+	char limit[64];
 	int rc;
 
 	pthread_once(&once, db_init_once);
@@ -239,6 +244,12 @@ int db_open(const char *path, sqlite3 **out)
 		sqlite3_close(db);
 		return -1;
 	}
+	/* The bounded WAL (dbguard.c): its hook replaces the automatic checkpoint. */
+	snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%lld",
+		 (long long)(db_wal_limit() / 2));
+	db_exec(db, limit);
+	db_guard_page_size((int)db_int(db, "PRAGMA page_size", 4096));
+	sqlite3_wal_hook(db, db_wal_hook, NULL);
 	*out = db;
 	return 0;
 }
@@ -259,6 +270,7 @@ int db_exec(sqlite3 *db, const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		db_note_error(db, SQLITE_OK);
 		log_warnx("sql failed: %s (%.80s)", err ? err : "?", sql);
 		sqlite3_free(err);
 		return -1;
@@ -269,6 +281,7 @@ int db_exec(sqlite3 *db, const char *sql)
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+		db_note_error(db, SQLITE_OK);
 		log_warnx("sql prepare failed: %s (%.80s)", sqlite3_errmsg(db), sql);
 		*st = NULL;
 		return -1;
@@ -308,6 +321,7 @@ int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 	case SQLITE_DONE:
 		break;
 	default:
+		db_note_error(db, SQLITE_OK);
 		log_warnx("sql failed: %s (%.80s)", sqlite3_errmsg(db), sql);
 		ret = -1;
 	}
@@ -432,6 +446,7 @@ cJSON *db_rows_json(sqlite3_stmt *st)
 		cJSON_AddItemToArray(a, o);
 	}
 	if (rc != SQLITE_DONE) {
+		db_note_error(sqlite3_db_handle(st), rc);
 		log_warnx("query failed: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
 		cJSON_Delete(a);
 		a = NULL;

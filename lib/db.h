@@ -16,6 +16,15 @@
 #include <cjson/cJSON.h>
 
 #define DB_BUSY_TIMEOUT_MS 5000
+/* The WAL's bound (dbguard.c): past half of it a commit's writer truncates
+ * the log between transactions; the test build may set it lower
+ * (fault.h OUTPOST_TEST_HOOKS_WAL_BYTES). */
+#define DB_WAL_LIMIT_BYTES (64LL << 20)
+#define DB_WAL_BUSY_MS 20      /* longest wait for readers at that truncation */
+#define DB_WAL_RETRY_MS 100    /* a truncation that found readers, tried again after */
+#define DB_WAL_IDLE_MS 1000    /* the idle check's period ... */
+#define DB_WAL_IDLE_COMMITS 20 /* ... and at most this many commits in one: idle */
+#define DB_CHECKPOINT_FRAMES 1000 /* a passive checkpoint (SQLite's default) */
 
 /* Open (creating) path with WAL + synchronous=FULL. 0 or -1; *out NULL on failure. */
 int db_open(const char *path, sqlite3 **out);
@@ -75,5 +84,52 @@ cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg);
 cJSON *db_rows_json(sqlite3_stmt *st);
 /* Bind text or NULL. */
 int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+
+/*
+ * dbguard.c: the bounded WAL and storage errors.
+ *
+ * db_open() sets journal_size_limit and installs db_wal_hook() in place of
+ * SQLite's automatic checkpoint: a passive checkpoint every
+ * DB_CHECKPOINT_FRAMES, and past half of db_wal_limit() a TRUNCATE
+ * checkpoint run by the committing thread, between its transactions.  A
+ * caller that installs its own WAL hook (the node's loop connection) calls
+ * db_wal_committed() from it, which returns 1 when that truncation is due
+ * (at most every DB_WAL_RETRY_MS), and runs db_wal_truncate() itself when
+ * it is between transactions.
+ */
+int64_t db_wal_limit(void);
+int db_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
+int db_wal_committed(sqlite3 *db, int frames);
+/* TRUNCATE checkpoint waiting at most busy_ms for readers and writers:
+ * 0 done, 1 busy (what could be copied was), -1 error (logged). */
+int db_wal_truncate(sqlite3 *db, int busy_ms);
+/* From a timer every DB_WAL_IDLE_MS: when the last period saw at most
+ * DB_WAL_IDLE_COMMITS commits and the WAL holds any, checkpoint and
+ * truncate it (0); 1 when not due or busy (try again), -1 error. */
+int db_wal_idle(sqlite3 *db);
+/* Bytes of db's -wal file now (0 when there is none). */
+int64_t db_wal_size(sqlite3 *db);
+/* The largest WAL a commit of this process left, in bytes. */
+int64_t db_wal_largest(void);
+void db_guard_page_size(int page_size);
+/*
+ * Storage errors.  db_note_error() records a failed call's code for this
+ * thread (db, when rc is SQLITE_OK, gives its last code); db.c's helpers
+ * call it on every failure, and SQLite's error log (db_log_callback) on an
+ * I/O error or a full disk.  db_take_error() returns the gravest code noted
+ * since the last take or successful commit on this thread and clears it.
+ * db_http_status() and db_error_text() map a code once for a reply:
+ * SQLITE_FULL -> 507 "the disk is full ...", busy -> 503, else 500.
+ * db_disk_full() is 1 from a write refused for a full disk until the next
+ * successful commit; db_health_json() adds "disk_full" and "storage_error"
+ * to o (/healthz and the sync status).
+ */
+void db_note_error(sqlite3 *db, int rc);
+int db_take_error(void);
+int db_http_status(int rc);
+const char *db_error_text(int rc);
+int db_disk_full(void);
+void db_health_json(cJSON *o);
+void db_log_callback(void *arg, int rc, const char *msg);
 
 #endif

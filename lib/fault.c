@@ -75,6 +75,11 @@ int64_t fault_snapshot_bytes(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_SNAPSHOT_BYTES");
 }
+
+int64_t fault_wal_limit(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_WAL_BYTES");
+}
 #else
 int64_t fault_sync_interval_ms(void)
 {
@@ -87,6 +92,11 @@ int64_t fault_snapshot_rows(void)
 }
 
 int64_t fault_snapshot_bytes(void)
+{
+	return 0;
+}
+
+int64_t fault_wal_limit(void)
 {
 	return 0;
 }

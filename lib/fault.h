@@ -35,6 +35,9 @@
  * SYNC_SNAPSHOT_PAGE_ROWS, SYNC_SNAPSHOT_PAGE_BYTES), so a test's small data
  * set takes many pages.
  *
+ * OUTPOST_TEST_HOOKS_WAL_BYTES (hooks only) sets the WAL's bound (db.h
+ * DB_WAL_LIMIT_BYTES), so a test passes it with a few thousand writes.
+ *
  * Owns nothing; safe from any thread.
  */
 #ifndef OUTPOST_FAULT_H
@@ -55,5 +58,7 @@ int64_t fault_sync_interval_ms(void);
  * use the defaults. */
 int64_t fault_snapshot_rows(void);
 int64_t fault_snapshot_bytes(void);
+/* The WAL bound in bytes (hooks build only), else 0: the default. */
+int64_t fault_wal_limit(void);
 
 #endif

@@ -65,6 +65,7 @@ typedef struct reqx {
 	int rx_head_only;
 	int rx_in_handler;  /* the handler has not returned yet */
 	int rx_free_later;  /* replied inside the handler: freed when it returns */
+	int rx_streaming;   /* http_stream_begin() sent the head */
 	struct rx_alloc *rx_allocs;
 } reqx;
 
@@ -547,6 +548,10 @@ static void conn_input(http_conn *c, const char *p, size_t n)
 static void conn_eof(http_conn *c)
 {
 	c->c_eof = 1;
+	if (c->c_rx && c->c_rx->rx_streaming) { /* nobody reads the stream any more */
+		conn_close(c);
+		return;
+	}
 	switch (c->c_state) {
 	case C_IDLE:
 	case C_READING: /* an incomplete request can never complete */
@@ -786,6 +791,82 @@ cJSON *http_req_json(http_req *req, int reply_on_error)
 			http_reply_error(req, 400, NULL, "the request body must be a JSON object");
 	}
 	return o;
+}
+
+/* ---- streamed replies ---- */
+
+int http_stream_begin(http_req *req, int status, const char *content_type)
+{
+	reqx *rx = container_of(req, reqx, rx_pub);
+	http_conn *c = req->conn;
+	buf h = BUF_INIT(HTTP__RESP_HEADERS_MAX + 4096);
+	char date[64], *out = NULL;
+	int rc = 0;
+
+	if (req->replied || rx->rx_streaming || c == NULL || c->c_state != C_HANDLING ||
+	    c->c_rx != rx || rx->rx_head_only || rx->rx_http10)
+		return -1;
+	fmt_date(date, sizeof date);
+	rc |= buf_printf(&h, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+	if (date[0])
+		rc |= buf_printf(&h, "Date: %s\r\n", date);
+	rc |= buf_printf(&h, "Content-Type: %s\r\n", content_type);
+	rc |= buf_puts(&h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+			   "Connection: close\r\n");
+	if (req->resp_headers.len)
+		rc |= buf_append(&h, req->resp_headers.data, req->resp_headers.len);
+	rc |= buf_puts(&h, "\r\n");
+	if (rc != 0 || (out = malloc(h.len)) == NULL) {
+		buf_release(&h);
+		return -1;
+	}
+	memcpy(out, h.data, h.len);
+	rx->rx_streaming = 1;
+	c->c_keepalive = 0;
+	rc = c->c_tp->tp_send(c, out, h.len, 0);
+	buf_release(&h);
+	return rc == 0 && req->conn ? 0 : -1;
+}
+
+int http_stream_write(http_req *req, const void *data, size_t len)
+{
+	reqx *rx = container_of(req, reqx, rx_pub);
+	http_conn *c = req->conn;
+	char *copy;
+
+	if (c == NULL || !rx->rx_streaming || c->c_state != C_HANDLING)
+		return -1;
+	if (c->c_tls == NULL &&
+	    uv_stream_get_write_queue_size((uv_stream_t *)&c->c_tcp) > HTTP_STREAM_QUEUE_MAX) {
+		log_info("closing stream to %s: it is not being read", c->c_peer);
+		conn_close(c);
+		return -1;
+	}
+	if ((copy = malloc(len ? len : 1)) == NULL)
+		return -1;
+	memcpy(copy, data, len);
+	if (c->c_tp->tp_send(c, copy, len, 0) != 0)
+		return -1;
+	return req->conn ? 0 : -1;
+}
+
+void http_stream_end(http_req *req)
+{
+	reqx *rx = container_of(req, reqx, rx_pub);
+	http_conn *c = req->conn;
+
+	if (req->replied)
+		return;
+	req->replied = 1;
+	if (c != NULL && c->c_rx == rx && c->c_state == C_HANDLING) {
+		c->c_rx = NULL;
+		c->c_nreq++;
+		conn_end(c); /* what is queued is sent, then our side shuts */
+	}
+	if (rx->rx_in_handler)
+		rx->rx_free_later = 1;
+	else
+		req_free(rx);
 }
 
 void *http__req_alloc(http_req *req, size_t n)

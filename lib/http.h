@@ -143,6 +143,24 @@ void http_reply_json(http_req *req, int status, cJSON *obj);
 void http_reply_error(http_req *req, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 const char *http_status_text(int status);
+
+/*
+ * Streamed replies (server-sent events): http_stream_begin() sends the
+ * status line and headers (no Content-Length; Connection: close) in place
+ * of a reply and keeps the request open; http_stream_write() sends more
+ * bytes (copied); http_stream_end() ends the reply, which closes the
+ * connection once what is queued has been sent, and frees the request: it
+ * must be called exactly once for a begun stream, also after the client went
+ * away.  The request timeouts do not apply while streaming; a client that
+ * does not read (more than HTTP_STREAM_QUEUE_MAX bytes queued) is closed,
+ * and so is one that closes its side.  begin and write return 0, or -1 when
+ * the stream cannot go on (the client went away: req->conn is NULL; HEAD or
+ * HTTP/1.0 for begin; out of memory).
+ */
+#define HTTP_STREAM_QUEUE_MAX (256 * 1024)
+int http_stream_begin(http_req *req, int status, const char *content_type);
+int http_stream_write(http_req *req, const void *data, size_t len);
+void http_stream_end(http_req *req);
 /* Percent-decode src into dst (size n, NUL-terminated); '+' -> ' ' when form. -1 on bad. */
 int http_pct_decode(const char *src, size_t len, char *dst, size_t n, int form);
 /* Percent-encode the NUL-terminated src into dst (size n): RFC 3986

@@ -1,5 +1,8 @@
 /*
- * log.c - timestamped one-line log records on stderr; see log.h.
+ * log.c - timestamped one-line log records on stderr; see log.h.  Under
+ * systemd with stderr going to the journal (JOURNAL_STREAM names stderr's
+ * device and inode), a record is "<N>prog level: message" instead: the
+ * journal keeps its own time stamp and reads N as the syslog priority.
  */
 #include "log.h"
 
@@ -8,16 +11,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
 static const char *log_prog = "outpost";
 static int log_verbose;
+static int log_journal;
+
+/* 1 when stderr is the journal stream systemd set up for this service. */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *progname, int verbose)
 {
 	log_prog = progname;
 	log_verbose = verbose;
+	log_journal = stderr_is_journal();
+}
+
+/* sd-daemon(3) priority prefixes: err, warning, info, debug. */
+static int journal_prio(const char *level)
+{
+	switch (level[0]) {
+	case 'f':
+		return 3;
+	case 'w':
+		return 4;
+	case 'd':
+		return 7;
+	default:
+		return 6;
+	}
 }
 
 static void vlog(const char *level, const char *fmt, va_list ap, const char *err)
@@ -37,7 +70,10 @@ static void vlog(const char *level, const char *fmt, va_list ap, const char *err
 	for (char *p = line; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	if (err)
+	if (log_journal)
+		fprintf(stderr, "<%d>%s %s: %s%s%s\n", journal_prio(level), log_prog, level, line,
+			err ? ": " : "", err ? err : "");
+	else if (err)
 		fprintf(stderr, "%s.%03ldZ %s %s: %s: %s\n", ts, (long)tv.tv_usec / 1000,
 			log_prog, level, line, err);
 	else

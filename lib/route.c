@@ -5,6 +5,7 @@
  */
 #include "lib/route.h"
 #include "lib/csv.h"
+#include "lib/db.h"
 #include "lib/log.h"
 
 #include <stdarg.h>
@@ -395,10 +396,13 @@ static void reply_failure(route_call *a, route_rc rc)
 	} else {
 		log_warnx("%s %s: %s", a->rc_req->method_str, a->rc_route->rd_path,
 			  ops->ro_errmsg ? ops->ro_errmsg(a) : "failed");
-		if (ops->ro_dberr)
+		if (ops->ro_dberr) {
 			ops->ro_dberr(a);
-		else
-			http_reply_error(a->rc_req, 500, NULL, "database error");
+		} else {
+			/* One mapping for every daemon (lib/dbguard.c): a full disk is 507. */
+			int err = db_take_error();
+			http_reply_error(a->rc_req, db_http_status(err), NULL, "%s", db_error_text(err));
+		}
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
+#include "sync/client.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,6 +39,9 @@ static const conf_entry node_conf_tab[] = {
 	 "seconds of inactivity that end a staff session (1800 = 30 minutes)"},
 	{"session_max_age", CONF_INT, "43200", 1, 7 * 24 * 3600,
 	 "seconds after sign-in when a staff session ends in any case (43200 = 12 hours)"},
+	{"resend_days", CONF_INT, "14", 1, 365,
+	 "days the hub's acknowledged changes are kept, to send again to a hub restored "
+	 "from an older backup"},
 };
 #define NCONF ((int)(sizeof node_conf_tab / sizeof node_conf_tab[0]))
 
@@ -45,6 +49,7 @@ static void on_closed(void *arg)
 {
 	node *n = arg;
 	node_commit_stop(n);
+	node_live_stop(n);
 	node_sync_stop(n);
 	node_auth_stop(n);
 	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
@@ -224,6 +229,9 @@ int main(int argc, char **argv)
 	node_commit_start(n);
 	if (node_sync_start(n) != 0)
 		fatalx("cannot start the sync cycle");
+	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
+	if (sync__state_set(n->nd_db, "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
+		fatalx("cannot record resend_days");
 	uv_signal_init(loop, &n->nd_sigint);
 	uv_signal_init(loop, &n->nd_sigterm);
 	n->nd_sigint.data = n->nd_sigterm.data = n;

@@ -46,10 +46,14 @@ typedef struct node {
 	uv_work_t nd_ckpt_work;
 	sqlite3 *nd_ckpt_db;
 	int nd_ckpt_busy;
+	int nd_ckpt_idle;           /* the queued work is the idle truncation */
+	int nd_wal_over;            /* the WAL passed its bound: truncate after COMMIT */
+	uv_timer_t nd_idle_timer;   /* truncates the WAL once writes stop */
 	char nd_db_path[PATH_MAX];
 	int nd_stopping;
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
+	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
 	struct route_table *nd_api; /* the declared routes (node_api.c) */
 } node;
 
@@ -91,6 +95,17 @@ void node_reply_db_error(http_req *req);
 
 /* node_seed.c */
 int node_seed_demo(node *n);
+
+/*
+ * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
+ * desk.  node_live_notify() marks this office's check-ins as changed by the
+ * write being built; node_live_committed() (node_commit.c, after the batch's
+ * COMMIT) tells every listener once.  Stop ends every stream.  The route
+ * is declared in live_route_list (node_api.h).
+ */
+void node_live_notify(node *n);
+void node_live_committed(node *n, int ok);
+void node_live_stop(node *n);
 
 /* node_crm.c */
 int crm_routes(node *n, router *r);

@@ -10,6 +10,9 @@
 
 const route_list *const node_route_lists[] = {
 	&greeter_route_list,
+	&greeter_days_route_list,
+	&live_route_list,
+	&sync_route_list,
 	NULL,
 };
 

@@ -36,6 +36,9 @@ struct capture *node_api_capture(route_call *a);
 extern const route_list *const node_route_lists[];
 /* The modules' lists (one per file). */
 extern const route_list greeter_route_list;
+extern const route_list greeter_days_route_list; /* node_greeter_days.c */
+extern const route_list live_route_list; /* node_live.c: the desk's event stream */
+extern const route_list sync_route_list; /* node_sync.c: POST /api/v1/sync/now */
 
 /* Register the node's routes with r (table kept in n).  0 or -1. */
 int node_api_routes(node *n, router *r);

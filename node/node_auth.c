@@ -247,6 +247,13 @@ const node_user *node_auth_user(node *n, http_req *req)
 	return &s->ss_user;
 }
 
+int node_auth_live(node *n, http_req *req)
+{
+	node_session *s = lookup(n, req);
+
+	return s != NULL && !s->ss_must_change;
+}
+
 static int state_changing(const http_req *req)
 {
 	return req->method != HTTP_M_GET && req->method != HTTP_M_HEAD &&

@@ -197,7 +197,12 @@ static void get_pseudo_ssn(http_req *req, void *ctx)
 
 	if (case__user(n, req, PRIV_VIEW) == NULL)
 		return;
-	if (!http_req_query(req, "birth_date", bd, sizeof bd) || la_pseudo_ssn(n, req, bd, p) != 0)
+	if (!http_req_query(req, "birth_date", bd, sizeof bd)) {
+		/* la_pseudo_ssn() answers its own errors; a missing date is ours */
+		http_reply_error(req, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+		return;
+	}
+	if (la_pseudo_ssn(n, req, bd, p) != 0)
 		return;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "pseudo_ssn", p);

@@ -26,6 +26,11 @@
  * fsyncing it on the loop thread.  So the loop connection's WAL hook only
  * notices the size and hands a PASSIVE checkpoint to the thread pool, on a
  * connection of its own (WAL lets a checkpoint run beside the writer).
+ * Under sustained writes a passive checkpoint never reaches the end of the
+ * WAL, which would then grow without bound: once a commit leaves it past
+ * half of db_wal_limit(), the loop itself truncates it right after that
+ * COMMIT, between batches (lib/dbguard.c; the pool has copied most of it
+ * already).  An idle timer truncates the WAL once writes stop.
  */
 #include "node/node.h"
 #include "model/capture.h"
@@ -63,6 +68,7 @@ struct node_flush {
 	uint64_t fl_done;     /* last ticket a finished sync covers */
 	uint64_t fl_failed;   /* last ticket a failed sync covered */
 	uint64_t fl_synced;   /* last ticket a sync covered, either way */
+	int fl_errno;         /* of the last failed sync */
 	int fl_stop;
 	int fl_running;
 	/* Replies of committed batches, waiting for their sync (loop only). */
@@ -104,23 +110,25 @@ static void *flush_main(void *arg)
 			log_warn("cannot sync the office database's log");
 		pthread_mutex_lock(&f->fl_mu);
 		f->fl_synced = t;
-		if (rc == 0)
+		if (rc == 0) {
 			f->fl_done = t;
-		else
+		} else {
 			f->fl_failed = t;
+			f->fl_errno = errno;
+		}
 		uv_async_send(&f->fl_async);
 	}
 	pthread_mutex_unlock(&f->fl_mu);
 	return NULL;
 }
 
-static void reply_one(struct node_pending *p, int ok)
+static void reply_one(struct node_pending *p, int ok, int err)
 {
 	if (ok)
 		http_reply(p->req, p->status, p->ctype ? p->ctype : "application/json", p->body,
 			   p->len);
 	else
-		node_reply_db_error(p->req);
+		http_reply_error(p->req, db_http_status(err), NULL, "%s", db_error_text(err));
 	free(p->body);
 	free(p);
 }
@@ -129,12 +137,14 @@ static void reply_one(struct node_pending *p, int ok)
 static void flush_answer_now(struct node_flush *f)
 {
 	uint64_t done, failed;
+	int err;
 
 	if (f->fl_wait == NULL)
 		return;
 	pthread_mutex_lock(&f->fl_mu);
 	done = f->fl_done;
 	failed = f->fl_failed;
+	err = f->fl_errno == ENOSPC || f->fl_errno == EDQUOT ? SQLITE_FULL : SQLITE_IOERR_FSYNC;
 	pthread_mutex_unlock(&f->fl_mu);
 	while (f->fl_wait && (f->fl_wait->ticket <= done || f->fl_wait->ticket <= failed)) {
 		struct node_pending *p = f->fl_wait;
@@ -143,9 +153,11 @@ static void flush_answer_now(struct node_flush *f)
 		f->fl_wait = p->next;
 		if (f->fl_wait == NULL)
 			f->fl_wait_tail = &f->fl_wait;
-		if (!ok)
+		if (!ok) {
 			log_warnx("a write could not be made durable; it is answered as failed");
-		reply_one(p, ok);
+			db_note_error(NULL, err);
+		}
+		reply_one(p, ok, err);
 	}
 }
 
@@ -296,28 +308,36 @@ static void commit_batch(uv_check_t *h)
 	node *n = h->data;
 	struct node_flush *f = n->nd_flush;
 	struct node_pending *p, *next;
-	int ok;
+	int ok, err = 0;
 
 	if (!n->nd_batch_open)
 		return;
 	FAULT_POINT("node.commit.before");
+	db_take_error();
 	ok = db_exec_cached(n->nd_db, "COMMIT") == 0;
 	if (ok)
 		FAULT_POINT("node.commit.after");
 	if (!ok) {
+		err = db_take_error();
 		log_warnx("batch of office writes not saved; every write in it is refused");
 		db_exec(n->nd_db, "ROLLBACK");
 	}
 	if (f)
 		db_exec_cached(n->nd_db, "PRAGMA synchronous=FULL");
 	n->nd_batch_open = 0;
+	node_live_committed(n, ok); /* the desk's live lists, after the COMMIT */
+	if (ok && n->nd_wal_over && !n->nd_ckpt_busy) {
+		/* Between batches, on the writer's schedule (see the top). */
+		n->nd_wal_over = 0;
+		db_wal_truncate(n->nd_db, DB_WAL_BUSY_MS);
+	}
 	p = n->nd_pending;
 	n->nd_pending = NULL;
 	n->nd_pending_tail = &n->nd_pending;
 	if (!ok || f == NULL || p == NULL) {
 		for (; p; p = next) {
 			next = p->next;
-			reply_one(p, ok);
+			reply_one(p, ok, err);
 		}
 		return;
 	}
@@ -344,6 +364,10 @@ static void ckpt_work(uv_work_t *w)
 
 	if (n->nd_ckpt_db == NULL && db_open(n->nd_db_path, &n->nd_ckpt_db) != 0)
 		return;
+	if (n->nd_ckpt_idle) {
+		db_wal_idle(n->nd_ckpt_db);
+		return;
+	}
 	if (sqlite3_wal_checkpoint_v2(n->nd_ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames,
 				      &done) != SQLITE_OK)
 		log_warnx("checkpoint of the office database: %s", sqlite3_errmsg(n->nd_ckpt_db));
@@ -355,15 +379,33 @@ static void ckpt_after(uv_work_t *w, int status)
 
 	(void)status;
 	n->nd_ckpt_busy = 0;
+	n->nd_ckpt_idle = 0;
+}
+
+/* Every DB_WAL_IDLE_MS: once writes have stopped, the pool truncates the WAL. */
+static void ckpt_idle(uv_timer_t *t)
+{
+	node *n = t->data;
+
+	if (n->nd_ckpt_busy || n->nd_stopping || n->nd_batch_open)
+		return;
+	n->nd_ckpt_work.data = n;
+	n->nd_ckpt_idle = 1;
+	if (uv_queue_work(n->nd_loop, &n->nd_ckpt_work, ckpt_work, ckpt_after) == 0)
+		n->nd_ckpt_busy = 1;
+	else
+		n->nd_ckpt_idle = 0;
 }
 
 static int on_wal(void *arg, sqlite3 *db, const char *dbname, int frames)
 {
 	node *n = arg;
 
-	(void)db;
 	(void)dbname;
-	if (frames < NODE_CHECKPOINT_FRAMES || n->nd_ckpt_busy || n->nd_stopping)
+	if (db_wal_committed(db, frames))
+		n->nd_wal_over = 1; /* commit_batch() truncates it */
+	if (frames < NODE_CHECKPOINT_FRAMES || n->nd_ckpt_busy || n->nd_stopping ||
+	    n->nd_wal_over)
 		return SQLITE_OK;
 	n->nd_ckpt_work.data = n;
 	if (uv_queue_work(n->nd_loop, &n->nd_ckpt_work, ckpt_work, ckpt_after) == 0)
@@ -386,6 +428,10 @@ void node_commit_start(node *n)
 	uv_check_init(n->nd_loop, &n->nd_commit_check);
 	n->nd_commit_check.data = n;
 	uv_check_start(&n->nd_commit_check, commit_batch);
+	uv_timer_init(n->nd_loop, &n->nd_idle_timer);
+	n->nd_idle_timer.data = n;
+	if (n->nd_db_path[0])
+		uv_timer_start(&n->nd_idle_timer, ckpt_idle, DB_WAL_IDLE_MS, DB_WAL_IDLE_MS);
 }
 
 void node_commit_stop(node *n)
@@ -394,4 +440,6 @@ void node_commit_stop(node *n)
 	flush_stop(n);
 	uv_check_stop(&n->nd_commit_check);
 	uv_close((uv_handle_t *)&n->nd_commit_check, NULL);
+	uv_timer_stop(&n->nd_idle_timer);
+	uv_close((uv_handle_t *)&n->nd_idle_timer, NULL);
 }

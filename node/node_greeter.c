@@ -64,6 +64,7 @@ static route_rc get_reasons(route_call *a)
 	" 'participant_id', c.participant_id, 'status', c.status, 'arrived_at', c.arrived_at,"  \
 	" 'called_at', c.called_at, 'serving_at', c.serving_at, 'finished_at', c.finished_at,"  \
 	" 'visit_date', c.visit_date, 'note', c.note, 'staff_id', c.staff_id,"                  \
+	" 'staff_name', (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id),"          \
 	" 'wait_ms', max(0, CASE WHEN c.status='waiting' THEN ?4"                               \
 	"   ELSE coalesce(c.called_at, c.serving_at, c.finished_at, ?4) END - c.arrived_at),"   \
 	" 'position', CASE WHEN c.status='waiting' THEN " pos " END,"                           \
@@ -223,16 +224,21 @@ static int stmt_run(sqlite3_stmt *st)
 
 /* The check-in row, its reasons and its first event. */
 static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_t now,
-			  const char *today)
+			  const char *today, const char *staff_id)
 {
 	char ts[HLC_STRLEN], eid[UUID_STRLEN];
 	sqlite3_stmt *st;
 	const cJSON *r;
 
 	hlc_now(&n->nd_hlc, ts);
+	/* A virtual visit (phone or video) is recorded as served by the staff
+	 * member who records it: it never waits in the line. */
 	if ((st = db_stmt(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
 		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
-		       " visit_date, note, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,'waiting',?,?,?,?)")) == NULL)
+		       " visit_date, note, updated_hlc, called_at, serving_at, finished_at, staff_id)"
+		       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,CASE WHEN ?9 THEN 'done' ELSE 'waiting' END,"
+		       " ?11,?12,?13,?14, CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?11 END,"
+		       " CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?15 END)")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
@@ -248,6 +254,7 @@ static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_
 	sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
 	db_bind_text(st, 13, in->note);
 	sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 15, in->virt ? staff_id : NULL);
 	if (stmt_run(st) != 0)
 		return -1;
 	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
@@ -270,8 +277,10 @@ static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_
 	db_stmt_done(st);
 	uuid7_at(eid, now);
 	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-		       " to_status, note, at, hlc) VALUES(?,?,?,'checkin',NULL,'waiting',NULL,?,?)")) == NULL)
+		       " to_status, note, at, hlc) VALUES(?1,?2,?3,'checkin',NULL,"
+		       " CASE WHEN ?6 THEN 'done' ELSE 'waiting' END,NULL,?4,?5)")) == NULL)
 		return -1;
+	sqlite3_bind_int(st, 6, in->virt);
 	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
@@ -305,8 +314,12 @@ static route_rc post_checkin(route_call *a)
 	now = node_now_ms(n);
 	clock_local_date(now, today);
 	uuid7_at(id, now);
-	if (checkin_insert(n, &in, id, now, today) != 0)
-		return ROUTE_DBERR;
+	{
+		const node_user *u = in.virt ? node_auth_user(n, a->rc_req) : NULL;
+		if (checkin_insert(n, &in, id, now, today, u ? u->id : NULL) != 0)
+			return ROUTE_DBERR;
+	}
+	node_live_notify(n);
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
 	return reply_checkin(a, 201, id, 1);
 }
@@ -419,7 +432,8 @@ static const route_key action_keys[] = {
 
 /* The new state, its time, and the event row of one action. */
 static int action_apply(node *n, const char *id, const char *action, const char *from,
-			const char *to, const char *note, const char *participant)
+			const char *to, const char *note, const char *participant,
+			const char *staff_id)
 {
 	char eid[UUID_STRLEN], ts[HLC_STRLEN];
 	uint64_t now = node_now_ms(n);
@@ -432,7 +446,9 @@ static int action_apply(node *n, const char *id, const char *action, const char 
 		       " serving_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='serving' THEN coalesce(serving_at, ?4) ELSE serving_at END,"
 		       " finished_at = CASE WHEN ?2 IN ('done','left') THEN ?4 ELSE NULL END,"
 		       " note = coalesce(?5, note),"
-		       " participant_id = coalesce(?6, participant_id)"
+		       " participant_id = coalesce(?6, participant_id),"
+		       " staff_id = CASE WHEN ?2 IN ('serving','done') THEN coalesce(staff_id, ?7)"
+		       "   WHEN ?2 = 'waiting' THEN NULL ELSE staff_id END" /* served by */
 		       " WHERE id=?1")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -441,6 +457,7 @@ static int action_apply(node *n, const char *id, const char *action, const char 
 	sqlite3_bind_int64(st, 4, (int64_t)now);
 	db_bind_text(st, 5, note);
 	db_bind_text(st, 6, participant);
+	db_bind_text(st, 7, staff_id);
 	if (stmt_run(st) != 0)
 		return -1;
 	uuid7_at(eid, now);
@@ -483,8 +500,10 @@ static route_rc post_action(route_call *a)
 		return ROUTE_DBERR;
 	if ((to = greeter_transition(from, action)) == NULL)
 		return route_fail(a, 409, "action", "cannot %s a visit that is %s", action, from);
-	if (action_apply(n, id, action, from, to, note, participant) != 0)
+	if (action_apply(n, id, action, from, to, note, participant,
+			 API_USER(a) ? API_USER(a)->id : NULL) != 0)
 		return ROUTE_DBERR;
+	node_live_notify(n);
 	return reply_checkin(a, 200, id, 0);
 }
 
@@ -561,6 +580,26 @@ static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
 	return 0;
 }
 
+static int stats_by_language(node *n, cJSON *o, const char *from, const char *to)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT language, count(*) AS count FROM checkins"
+		       " WHERE office_id=? AND visit_date BETWEEN ? AND ? GROUP BY language ORDER BY count DESC") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (arr == NULL)
+		return -1;
+	cJSON_AddItemToObject(o, "by_language", arr);
+	return 0;
+}
+
 static int stats_by_hour(node *n, cJSON *o, const char *from, const char *to)
 {
 	int hours[24] = {0}, rc;
@@ -608,7 +647,7 @@ static route_rc get_stats(route_call *a)
 	cJSON_AddStringToObject(o, "to", to);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	if (stats_totals(n, o, from, to) != 0 || stats_by_reason(n, o, from, to) != 0 ||
-	    stats_by_hour(n, o, from, to) != 0) {
+	    stats_by_hour(n, o, from, to) != 0 || stats_by_language(n, o, from, to) != 0) {
 		cJSON_Delete(o);
 		return ROUTE_DBERR;
 	}
@@ -626,14 +665,17 @@ static route_rc get_csv(route_call *a)
 		return ROUTE_BAD;
 	snprintf(file, sizeof file, "visits-%s-to-%s.csv", from, to);
 	route_csv(a, file, CSV_MAX);
+	/* A UTF-8 byte-order mark first, so a spreadsheet reads "María" as it is. */
+	route_put(a, "\xEF\xBB\xBF");
 	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
-		     "finished,virtual,language,appointment_with,note\r\n");
+		     "finished,virtual,language,appointment_with,note,served_by\r\n");
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
 		       " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
 		       "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
 		       " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
-		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note"
+		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
+		       " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"
 		       " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"
 		       " ORDER BY c.arrived_at") != 0)
 		return ROUTE_DBERR;
@@ -661,7 +703,8 @@ static route_rc get_csv(route_call *a)
 		route_csv_field(a, sqlite3_column_int(st, 9) ? "yes" : "no", 0);
 		route_csv_field(a, (const char *)sqlite3_column_text(st, 10), 0);
 		route_csv_field(a, (const char *)sqlite3_column_text(st, 11), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 12), 1);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 12), 0);
+		route_csv_field(a, (const char *)sqlite3_column_text(st, 13), 1);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? ROUTE_OK : ROUTE_DBERR;

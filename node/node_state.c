@@ -112,5 +112,7 @@ void node_today(node *n, char out[11])
 
 void node_reply_db_error(http_req *req)
 {
-	http_reply_error(req, 500, NULL, "the office database could not complete the request");
+	int rc = db_take_error();
+
+	http_reply_error(req, db_http_status(rc), NULL, "%s", db_error_text(rc));
 }

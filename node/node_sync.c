@@ -18,6 +18,7 @@
  * fields, read in the after-work callback.
  */
 #include "node/node.h"
+#include "node/node_api.h"
 #include "node/node_auth.h"
 #include "sync/client.h"
 #include "lib/clock.h"
@@ -484,6 +485,7 @@ static void get_status(http_req *req, void *ctx)
 	else
 		cJSON_AddNullToObject(o, "last_success_ms");
 	cJSON_AddNumberToObject(o, "now_ms", (double)now);
+	db_health_json(o); /* disk_full, storage_error */
 	http_reply_json(req, 200, o);
 }
 
@@ -513,6 +515,26 @@ static void get_conflicts(http_req *req, void *ctx)
 	}
 	http_reply_json(req, 200, rows);
 }
+
+/* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even
+ * while failures back off).  202; the status's "syncing" follows. */
+static route_rc post_sync_now(route_call *a)
+{
+	node *n = API_NODE(a);
+	struct node_sync *ns = n->nd_sync;
+
+	if (ns == NULL || !ns->ns_enrolled || ns->ns_stopping)
+		return route_fail(a, 409, NULL, "this office is not connected to a hub");
+	if (!ns->ns_busy && !ns->ns_off)
+		schedule(ns, 0);
+	return route_ok(a, 202, cJSON_CreateObject());
+}
+
+static const route_def sync_defs[] = {
+	{HTTP_M_POST, "/api/v1/sync/now", post_sync_now, 0, 0, NULL, 0},
+};
+
+const route_list sync_route_list = ROUTE_LIST(sync_defs);
 
 int node_sync_connected(node *n, uint64_t within_ms)
 {

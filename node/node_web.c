@@ -20,6 +20,14 @@ static void healthz(http_req *req, void *ctx)
 	cJSON_AddStringToObject(o, "node_id", n->nd_node_id);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
+	{
+		/* The office's name and zone, for the pages' header and times. */
+		char name[160];
+		if (db_text(n->nd_db, "SELECT name FROM offices WHERE id=?", n->nd_office_id, name,
+			    sizeof name) == 0)
+			cJSON_AddStringToObject(o, "office_name", name);
+		cJSON_AddStringToObject(o, "timezone", conf_str(&n->nd_conf, "timezone"));
+	}
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
 	cJSON_AddNumberToObject(o, "time_ms", (double)node_now_ms(n));
 	{
@@ -28,6 +36,7 @@ static void healthz(http_req *req, void *ctx)
 		cJSON_AddStringToObject(o, "today", today);
 	}
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((clock_ms() - n->nd_started_ms) / 1000));
+	db_health_json(o); /* disk_full, storage_error */
 	http_reply_json(req, 200, o);
 }
 
@@ -41,6 +50,21 @@ static int public_page(const char *path)
 	if (len < 5 || strcmp(path + len - 5, ".html") != 0)
 		return 1;
 	return strcmp(path, "/login.html") == 0 || strcmp(path, "/kiosk.html") == 0;
+}
+
+/* An unknown path: a page a person can read when a browser asked for one
+ * (404.html, with the status 404), else the JSON error. */
+static void not_found(http_req *req)
+{
+	const char *accept = http_req_header(req, "accept");
+	const asset *a = asset_find(assets_node, "/404.html");
+
+	if (a && accept && strstr(accept, "text/html") && strncmp(req->path, "/api/", 5) != 0) {
+		http_add_header(req, "Cache-Control", "no-store");
+		http_reply(req, 404, a->content_type, a->data, a->len);
+		return;
+	}
+	http_reply_error(req, 404, NULL, "no such page");
 }
 
 static void static_file(http_req *req, void *ctx)
@@ -70,7 +94,7 @@ static void static_file(http_req *req, void *ctx)
 		return;
 	}
 	if (http_serve_asset(req, assets_node, path) != 0)
-		http_reply_error(req, 404, NULL, "no such page");
+		not_found(req);
 }
 
 int web_routes(node *n, router *r)

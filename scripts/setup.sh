@@ -4,15 +4,23 @@
 #
 #   scripts/setup.sh          build + run dependencies
 #   scripts/setup.sh test     also unit-test, browser-test and fuzz dependencies
+#   scripts/setup.sh deb      also what `make deb` needs (dpkg-shlibdeps)
 set -eu
 
-want_test=0
-[ "${1:-}" = "test" ] && want_test=1
+want_test=0 want_deb=0
+[ "${1:-}" = "test" ] && want_test=1 && want_deb=1
+[ "${1:-}" = "deb" ] && want_deb=1
 
 pkgs="gcc make pkg-config libsqlite3-dev libuv1-dev libhttp-parser-dev \
 libcurl4-openssl-dev libmbedtls-dev libcjson-dev zlib1g-dev sqlite3 ca-certificates curl"
 if [ $want_test = 1 ]; then
 	pkgs="$pkgs libcmocka-dev chromium nodejs npm python3 clang libclang-rt-14-dev"
+	# The packaging test (systemd-analyze, lintian, groff) and the /metrics
+	# test's parser (Debian's prometheus_client).
+	pkgs="$pkgs systemd lintian groff-base python3-prometheus-client"
+fi
+if [ $want_deb = 1 ]; then
+	pkgs="$pkgs dpkg-dev"
 fi
 
 missing=""

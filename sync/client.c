@@ -371,7 +371,8 @@ static const db_migration nodesync_migrations[] = {
 int sync_client_migrate(sqlite3 *db)
 {
 	return db_migrate(db, "nodesync", nodesync_migrations,
-			  (int)(sizeof nodesync_migrations / sizeof nodesync_migrations[0])) < 0
+			  (int)(sizeof nodesync_migrations / sizeof nodesync_migrations[0])) < 0 ||
+			       sync__sent_migrate(db) != 0
 		       ? -1
 		       : 0;
 }
@@ -712,6 +713,7 @@ int sync_client_new(const char *data_dir, sync_client **out, char *err, size_t e
 	}
 	snprintf(c->sc_data, sizeof c->sc_data, "%s", data_dir);
 	c->sc_connect_timeout_ms = SYNC_CONNECT_TIMEOUT_MS;
+	c->sc_hub_acked = c->sc_acked_before = -1;
 	c->sc_curl = curl_easy_init();
 	if (c->sc_curl == NULL) {
 		sync_client_free(c);
@@ -834,6 +836,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		x->x_head = v;
 	else if (IS("X-Outpost-More"))
 		x->x_more = v != 0;
+	else if (IS("X-Outpost-Acked"))
+		x->x_client->sc_hub_acked = v;
 #undef IS
 	return len;
 }
@@ -975,6 +979,7 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 
 	*status = 0;
 	c->sc_after_table[0] = c->sc_after_id[0] = '\0';
+	c->sc_hub_acked = -1;
 	if (strlen(path_query) > 1500) {
 		CERR(c, "request path too long");
 		return SYNC_E_OTHER;
@@ -1422,7 +1427,8 @@ static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSO
 
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (db_prepare(db, &st, "DELETE FROM outbox WHERE seq <= ?1") != 0)
+	if (sync__sent_keep(db, local, (int64_t)now_ms()) != 0 ||
+	    db_prepare(db, &st, "DELETE FROM outbox WHERE seq <= ?1") != 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, local);
 	if (sqlite3_step(st) != SQLITE_DONE)
@@ -1552,12 +1558,21 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 			int64_t expected = json_i64(o, "expected_seq", 0);
 			/* The hub holds every wire seq below `expected`. */
 			if (expected - 1 + base < first) {
-				CERR(c, "the hub expects entry %" PRId64 " from this node, but the "
-					"outbox starts at %" PRId64 ": those entries are no longer here "
-					"(was the hub restored from a backup?)",
-				     expected, first - base);
-				rc = SYNC_E_OTHER;
-				break;
+				/* A hub restored from a backup: the sent log has them. */
+				int64_t again = 0;
+				if (sync__sent_resend(db, base, expected - 1, &again, c->sc_error,
+						      sizeof c->sc_error) != 0 ||
+				    again == 0) {
+					if (again == 0)
+						CERR(c, "the hub expects entry %" PRId64 " from this "
+							"node, but the outbox starts at %" PRId64,
+						     expected, first - base);
+					rc = SYNC_E_OTHER;
+					break;
+				}
+				st->ps_pending += again;
+				after = expected - 1 + base;
+				continue;
 			}
 			wire_acked = expected - 1;
 			if (push_commit(db, base, wire_acked, NULL, -1) != 0) {
@@ -1629,6 +1644,17 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 }
 
 /* ---- pull ----------------------------------------------------------------------- */
+
+/* Before applying what a pull or snapshot reply brought: a hub that holds
+ * fewer of this node's entries than it acknowledged gets them again first
+ * (sync/sent.c).  0, SYNC_E_PENDING (push first) or SYNC_E_OTHER. */
+static int hub_behind(sync_client *c, sqlite3 *db)
+{
+	int rc = sync__hub_behind(db, c->sc_hub_acked, c->sc_acked_before, c->sc_error,
+				  sizeof c->sc_error);
+
+	return rc == 0 ? 0 : rc > 0 ? SYNC_E_PENDING : SYNC_E_OTHER;
+}
 
 /* 0; 1 when a snapshot is under way (take it first); SYNC_E_*. */
 static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next)
@@ -1715,7 +1741,7 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 			goto out;
 		}
 		rc = sync_client_request(c, "GET", path, NULL, 0, &status, &resp, &next, &head, &more);
-		if (rc != 0)
+		if (rc != 0 || (rc = hub_behind(c, db)) != 0)
 			goto out;
 		if (status == 400 && have && restarts == 0) {
 			log_warnx("snapshot: the hub refused the recorded position; starting afresh");
@@ -1824,6 +1850,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		CERR(c, pending > 0 ? "local changes pending, push first" : "cannot read the outbox");
 		return pending > 0 ? SYNC_E_PENDING : SYNC_E_OTHER;
 	}
+	if (sync__state_get(db, "acked_seq", &c->sc_acked_before) != 0)
+		c->sc_acked_before = -1;
 	if (kv_get_i64(db, "node_meta", "sync_cursor", &cursor) < 0) {
 		CERR(c, "cannot read the pull cursor");
 		return SYNC_E_OTHER;
@@ -1843,7 +1871,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		snprintf(path, sizeof path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d", cursor,
 			 SYNC_MAX_PULL_ROWS);
 		rc = sync_client_request(c, "GET", path, NULL, 0, &status, &resp, &next, &head, &more);
-		if (rc != 0)
+		if (rc != 0 || (rc = hub_behind(c, db)) != 0)
 			break;
 		if (status == 410) {
 			rc = snapshot_again(c, db, st, &cursor, &snapshots,

@@ -141,6 +141,8 @@ typedef struct sync_client {
 	char sc_after_table[64];
 	char sc_after_id[3 * SYNC_SNAPSHOT_ID_MAX + 1];
 	uint64_t sc_progress_base;   /* snapshot: bytes of the pages before this one */
+	int64_t sc_hub_acked;        /* the last reply's X-Outpost-Acked, or -1 */
+	int64_t sc_acked_before;     /* pull: the local acked_seq at its start, or -1 */
 } sync_client;
 
 /* Call once per process before any thread uses the client (curl_global_init). */
@@ -272,5 +274,26 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 /* sync_state / node_meta helpers. */
 int sync__state_get(sqlite3 *db, const char *key, int64_t *v);
 int sync__state_set(sqlite3 *db, const char *key, const char *value);
+
+/* ---- sent.c: acknowledged entries kept to send again to a restored hub ---- */
+#define SYNC_RESEND_DAYS 14 /* default of sync_state 'resend_days' */
+/* Create outbox_sent (idempotent).  0 or -1. */
+int sync__sent_migrate(sqlite3 *db);
+/* Inside the caller's transaction: copy outbox entries seq <= upto (local)
+ * into the sent log, acked at now (ms), and drop those older than
+ * resend_days.  0 or -1. */
+int sync__sent_keep(sqlite3 *db, int64_t upto, int64_t now);
+/* In its own transaction: the hub holds wire seqs <= hub_acked only; put the
+ * sent entries after it back into the outbox and lower acked_seq.  *count
+ * gets how many.  0 (count 0 when nothing was missing), or -1 with err
+ * (the sent log does not reach back that far, or a database error). */
+int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *count, char *err,
+		      size_t errlen);
+/* After a pull or snapshot reply: hub_acked is its X-Outpost-Acked (-1
+ * absent), acked_before the node's local acked seq read before the request.
+ * 0 the hub is not behind; 1 it is and the entries are back in the outbox
+ * (err says so: push first); -1 error (err). */
+int sync__hub_behind(sqlite3 *db, int64_t hub_acked, int64_t acked_before, char *err,
+		     size_t errlen);
 
 #endif

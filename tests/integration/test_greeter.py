@@ -162,7 +162,9 @@ class GreeterTest(unittest.TestCase):
         r = self.node.get("/api/v1/greeter/visits.csv")
         self.assertEqual(r.status, 200)
         self.assertIn("text/csv", r.header("Content-Type"))
-        text = r.body.decode()
+        # A UTF-8 byte-order mark first, so a spreadsheet reads "María" right.
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"))
+        text = r.body.decode("utf-8-sig")
         self.assertTrue(text.startswith("visit_id,date,arrived,visitor_name"))
         self.assertIn("Stats One", text)
         self.assertNotIn('"=HYPERLINK', text)  # formula neutralized
@@ -170,6 +172,59 @@ class GreeterTest(unittest.TestCase):
         r = self.node.get("/api/v1/greeter/stats?date=2026-02-30")
         self.assertEqual(r.status, 400)
         self.assertEqual(r.json()["field"], "date")
+
+    def test_live_events(self):
+        """GET /api/v1/greeter/events: a server-sent event stream that says
+        'checkins' after a committed check-in or action; none without the
+        front-desk privilege or a session."""
+        import socket
+        cookie = "; ".join("%s=%s" % kv for kv in self.node.cookies.items())
+        s = socket.create_connection(("127.0.0.1", self.node.port), timeout=20)
+        try:
+            s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: t\r\nCookie: %s\r\n"
+                       "Accept: text/event-stream\r\n\r\n" % cookie).encode())
+            got = b""
+            while b"event: hello" not in got:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "stream closed early: %r" % got)
+                got += chunk
+            self.assertIn(b"HTTP/1.1 200 OK", got)
+            self.assertIn(b"text/event-stream", got)
+            self.assertNotIn(b"Content-Length", got)
+            r = self.checkin("Live Lena", language="es")
+            self.assertEqual(r.status, 201)
+            while b"event: checkins" not in got:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "stream closed early: %r" % got)
+                got += chunk
+            self.assertNotIn(b"Live Lena", got)  # the event carries no visitor data
+            got = b""
+            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % r.json()["id"],
+                                            {"action": "call"}).status, 200)
+            while b"event: checkins" not in got:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "stream closed early")
+                got += chunk
+        finally:
+            s.close()
+        anon = harness.client(self.node)
+        r = anon.get("/api/v1/greeter/events")
+        self.assertEqual(r.status, 401)
+        # The node still answers after the listener went away.
+        self.assertEqual(self.node.get("/healthz").status, 200)
+
+    def test_virtual_visit_is_served(self):
+        r = self.checkin("Vera Virtual", virtual=True)
+        self.assertEqual(r.status, 201)
+        c = r.json()
+        self.assertEqual(c["status"], "done")
+        self.assertIsNone(c["position"])
+        self.assertEqual(c["wait_ms"], 0)
+        self.assertTrue(c["staff_name"])
+        waiting = self.node.get("/api/v1/checkins?status=waiting").json()
+        self.assertFalse(any(x["id"] == c["id"] for x in waiting))
+        r = self.node.get("/api/v1/greeter/stats").json()
+        self.assertIn("by_language", r)
 
     def test_returning_visitor_search(self):
         self.checkin("Returning Rosa", phone="916-555-0199")

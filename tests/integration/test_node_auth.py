@@ -67,6 +67,10 @@ def needed(method, pattern):
         return ("reports", "greeter_desk")  # today's figures: either (ranges: reports)
     if pattern == "/api/v1/greeter/visits.csv":
         return "reports"
+    if pattern == "/api/v1/greeter/events":
+        return "greeter_desk"  # the live desk's event stream
+    if pattern == "/api/v1/sync/now":
+        return "session"
     if pattern.startswith("/api/v1/checkins"):
         return "greeter_desk"
     if pattern == "/api/v1/sync/conflicts":
@@ -88,7 +92,26 @@ def concrete(pattern):
 
 def call(client, method, path):
     body = {} if method in ("POST", "PATCH", "PUT") else None
+    if path == "/api/v1/greeter/events":
+        return stream_head(client, path)
     return client.request(method, path, body=body, timeout=30)
+
+
+class _Head:
+    def __init__(self, status, body):
+        self.status, self.body = status, body
+
+
+def stream_head(client, path):
+    """The status of an event stream (which never ends): its head only."""
+    c = client.conn(30)
+    try:
+        h = {"Cookie": "; ".join("%s=%s" % kv for kv in client.cookies.items())}
+        c.request("GET", path, headers=h)
+        r = c.getresponse()
+        return _Head(r.status, r.read() if r.status != 200 else b"")
+    finally:
+        c.close()
 
 
 class MatrixTest(unittest.TestCase):

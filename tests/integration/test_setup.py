@@ -9,12 +9,14 @@ visits; the pseudo-SSN at the node uses the Local Area's identifier.
 """
 import os
 import secrets
+import uuid
 import time
 import unittest
 
 import harness
 from harness import Daemon, plant_secret
 from test_accounts import Base, Console
+from test_hub import Enrolled, build_frame, changeset_insert
 from test_sync_node import hub_tool, sync, wait_for
 
 
@@ -90,7 +92,8 @@ class SetupTest(Base):
             self.assertGreater(db.execute("SELECT count(*) FROM followup_codes").fetchone()[0], 10)
             self.assertEqual(db.execute("SELECT status FROM employer_activity_codes WHERE code='E74'")
                              .fetchone()[0], "retired")
-            self.assertEqual(db.execute("SELECT count(*) FROM employer_activity_codes").fetchone()[0], 74)
+            self.assertGreaterEqual(db.execute("SELECT count(*) FROM employer_activity_codes")
+                                    .fetchone()[0], 74)
         finally:
             db.close()
 
@@ -339,6 +342,114 @@ class SetupTest(Base):
         self.assertEqual(other.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16"
                                    "&to=2026-12-02").json()["offices"], [])
 
+    # ---- code lists -----------------------------------------------------------
+    def test_code_list_versions(self):
+        lists = {x["list"]: x for x in self.ops.get("/api/v1/admin/code-lists").json()}
+        self.assertEqual(sorted(lists), ["activity", "employer", "followup", "groups"])
+        self.assertEqual(lists["employer"]["version"], "seed")
+        self.assertEqual((lists["employer"]["active"], lists["employer"]["retired"]), (72, 2))
+        seed = os.path.join(harness.TOP, "seed", "employer_activity_codes.csv")
+        with open(seed, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        # Version 2: E03 left out (retired), E02 renamed, E99 added.
+        new = [l for l in lines if not l.startswith("E03,")]
+        new = [l.replace("E02,Americans with Disabilities", "E02,Americans with Disabilities Act")
+               for l in new] + ["E99,Test Service,WRA,Workforce Recruitment Assistance,no,active"]
+        la, _ = self.place()
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        body = {"version": "2027-01", "effective_date": time.strftime("%Y-%m-%d"),
+                "csv": "\n".join(new) + "\n"}
+        r = mis.post("/api/v1/admin/code-lists/employer", body)
+        self.assertEqual(r.status, 403, r)
+        r = self.ops.post("/api/v1/admin/code-lists/employer", body)
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertTrue(j["applied"])
+        self.assertEqual((j["added"], j["changed"], j["retired"]), (1, 1, 1))
+        r = self.ops.post("/api/v1/admin/code-lists/employer", body)
+        self.assertEqual((r.status, r.json()["field"]), (409, "version"))
+        codes = {c["code"]: c for c in self.ops.get("/api/v1/admin/code-lists/employer").json()["codes"]}
+        self.assertEqual(codes["E03"]["status"], "retired")          # still readable
+        self.assertEqual(codes["E03"]["retired_in"], "2027-01")
+        self.assertEqual(codes["E02"]["title"], "Americans with Disabilities Act")
+        self.assertEqual(codes["E99"]["status"], "active")
+        self.assertEqual(codes["E74"]["retired_on"], "")
+        # A later version waits for its date.
+        tomorrow = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400 * 2))
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          dict(body, version="2027-02", effective_date=tomorrow))
+        self.assertEqual(r.status, 201, r)
+        self.assertFalse(r.json()["applied"])
+        lists = {x["list"]: x for x in self.ops.get("/api/v1/admin/code-lists").json()}
+        self.assertEqual(lists["employer"]["version"], "2027-01")
+        self.assertEqual([p["version"] for p in lists["employer"]["pending"]], ["2027-02"])
+        # Bad versions: every field at fault.
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          {"effective_date": "2001-01-01", "csv": "code,name\nE1,x\n"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["csv", "effective_date", "version"])
+        self.assertEqual(self.ops.get("/api/v1/admin/code-lists/nope").status, 404)
+
+        # The privilege groups are a list too: WARN retired, no longer assignable.
+        self.assertEqual((lists["groups"]["version"], lists["groups"]["active"]), ("seed", 14))
+        with open(os.path.join(harness.TOP, "seed", "privilege_groups.csv"), encoding="utf-8") as f:
+            groups = [l for l in f.read().splitlines() if not l.startswith("WARN,")]
+        r = self.ops.post("/api/v1/admin/code-lists/groups",
+                          {"version": "2027-01", "effective_date": time.strftime("%Y-%m-%d"),
+                           "csv": "\n".join(groups + ["Wizards,MIS Administrator,x"]) + "\n"})
+        self.assertEqual((r.status, r.json()["field"]), (400, "csv"))   # not a group we know
+        r = self.ops.post("/api/v1/admin/code-lists/groups",
+                          {"version": "2027-01", "effective_date": time.strftime("%Y-%m-%d"),
+                           "csv": "\n".join(groups) + "\n"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["retired"], 1)
+        pg = {g["name"]: g for g in self.ops.get("/api/v1/admin/privilege-groups").json()}
+        self.assertFalse(pg["WARN"]["assignable"])
+        self.assertTrue(pg["View Access"]["assignable"])
+        r = self.ops.post("/api/v1/admin/access-requests", self.new_body(self.uniq("w"), la=la, group="WARN"))
+        self.assertEqual((r.status, r.json()["field"]), (400, "privilege_group"))
+
+        # The hub refuses a new service with the retired code, entered today,
+        # and takes one entered before the retirement (an office offline).
+        office = la + "-office"
+        p = hub_tool(self.hub, "enroll-code", "--office", office)
+        code = p.stdout.decode().strip()
+        plant_secret(code)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+        self.assertEqual(r.status, 200, r)
+        n = Enrolled(self.hub, r.json())
+        schema = self.hub.get("/healthz").json()["schema_version"]
+        db = self.db()
+        try:
+            cols = [c[1] for c in db.execute("PRAGMA table_info(employer_services)")]
+        finally:
+            db.close()
+
+        def service(code, created_ms):
+            v = {"id": str(uuid.uuid4()), "employer_id": str(uuid.uuid4()), "code": code,
+                 "start_date": time.strftime("%Y-%m-%d", time.localtime(created_ms / 1000)),
+                 "office_id": office, "voided": 0, "created_at": created_ms}
+            return v["id"], changeset_insert("employer_services", [1] + [0] * (len(cols) - 1),
+                                             [v.get(c) for c in cols])
+        now = int(time.time() * 1000)
+        id1, cs1 = service("E03", now)
+        id2, cs2 = service("E03", now - 3 * 86400 * 1000)
+        id3, cs3 = service("E74", now - 3 * 86400 * 1000)
+        r = n.push(build_frame([(1, "0190a0000000.0000.x", "", cs1),
+                                (2, "0190a0000001.0000.x", "", cs2),
+                                (3, "0190a0000002.0000.x", "", cs3)], schema))
+        self.assertEqual(r.status, 200, r.body)
+        q = {x["seq"]: x["reason"] for x in r.json()["quarantined"]}
+        self.assertEqual(sorted(q), [1, 3], r.json())
+        self.assertIn("retired", q[1])
+        db = self.db()
+        try:
+            self.assertEqual(db.execute("SELECT code FROM employer_services WHERE id=?",
+                                        (id2,)).fetchone()[0], "E03")
+        finally:
+            db.close()
+
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
         account (a temporary password needs a connected office), then the
@@ -383,3 +494,60 @@ class SetupTest(Base):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NodeDaysTest(unittest.TestCase):
+    """Visits per business day at the office (the visits page and the home
+    page's notice), on a stand-alone demo node: the California holidays and
+    weekends are not business days; days before the office's first
+    check-in are not missing once it has one."""
+
+    def test_days_and_missing(self):
+        node = Daemon("node", args=("--demo", "yes")).start()
+        try:
+            harness.login(node)
+            q = "/api/v1/greeter/days?from=2026-11-20&to=2026-12-02"
+            r = node.get(q)
+            self.assertEqual(r.status, 200, r)
+            d = r.json()
+            days = {x["date"]: x for x in d["days"]}
+            self.assertEqual(len(days), 13)
+            self.assertEqual(days["2026-11-26"]["holiday"], "Thanksgiving Day")
+            self.assertFalse(days["2026-11-26"]["business_day"])
+            self.assertEqual(days["2026-11-27"]["holiday"], "Day after Thanksgiving")
+            self.assertFalse(days["2026-11-28"]["business_day"])
+            self.assertIsNone(days["2026-11-28"]["holiday"])
+            self.assertTrue(days["2026-11-25"]["business_day"])
+            if d["first_day"] is None:
+                self.assertTrue(d["no_checkins_yet"])
+                self.assertEqual(d["missing"], [])
+            reasons = node.get("/api/v1/greeter/reasons").json()
+            r = node.post("/api/v1/checkins", {"visitor_name": "Ana Día", "language": "es",
+                                               "reason_ids": [reasons[0]["id"]]})
+            self.assertEqual(r.status, 201, r)
+            today = r.json()["visit_date"]
+            d = node.get("/api/v1/greeter/days?from=%s&to=%s" % (today, today)).json()
+            self.assertGreaterEqual(d["days"][0]["spanish"], 1)
+            self.assertEqual(d["missing"], [])
+            # Before the office's first check-in nothing counts as missing.
+            d = node.get(q).json()
+            if d["first_day"] and d["first_day"] > "2026-12-02":
+                self.assertEqual(d["missing"], [])
+            # A visit on Friday 2026-11-20 (a row moved back in this test's own
+            # node.db): from then on, the business days without a visit.
+            db = node.db()
+            try:
+                db.execute("UPDATE checkins SET visit_date='2026-11-20' WHERE id=?", (r.json()["id"],))
+                db.commit()
+            finally:
+                db.close()
+            d = node.get(q).json()
+            self.assertEqual(d["first_day"], "2026-11-20")
+            self.assertEqual(d["missing"], ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-30",
+                                            "2026-12-01", "2026-12-02"])
+            r = node.get("/api/v1/greeter/days?from=2026-01-01&to=2026-12-31")
+            self.assertEqual((r.status, r.json()["field"]), (400, "to"))
+            r = node.get("/api/v1/greeter/days?from=2026-02-30")
+            self.assertEqual((r.status, r.json()["field"]), (400, "from"))
+        finally:
+            node.cleanup()

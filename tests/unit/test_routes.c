@@ -34,6 +34,7 @@ static const char *const non_writes[] = {
 	"DELETE /api/v1/session",
 	"POST /api/v1/session/password",       /* PBKDF2 in the pool, then its own capture */
 	"POST /api/v1/session/password-check", /* the rule, live: reads nothing */
+	"POST /api/v1/sync/now",               /* starts a sync cycle at once: no row */
 	NULL,
 };
 

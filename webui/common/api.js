@@ -1,11 +1,27 @@
 // api.js - JSON fetch wrapper shared by the Outpost web apps.
-// Errors are thrown as ApiError with the server's {error, field}.
+// Errors are thrown as ApiError with the server's {error, field, errors}.
+//
+// Hooks (set by office.js on staff pages; absent on the kiosk and login):
+//  * a 401 on a staff page opens a sign-in dialog in place (hooks.reauth) and,
+//    once signed in again, sends the request again, so nothing typed is lost;
+//  * a write made by a form's submit handler reports its outcome to
+//    hooks.formDone(form, error) (error summary, drafts);
+//  * every non-background request tells hooks.activity() (idle warning).
+// Polls and background refreshes pass {background: true}: they carry
+// X-Outpost-Background: 1, which does not count as activity at the node.
+
+export const hooks = { reauth: null, formDone: null, activity: null };
 
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.error) || `Request failed (${status})`);
     this.status = status;
     this.field = body && body.field;
+    // Every field error of the request: the API's "errors" when it sends
+    // them, else the one {error, field}.
+    this.errors = body && Array.isArray(body.errors) && body.errors.length
+      ? body.errors.map(x => ({ field: x.field || null, error: String(x.error || '') }))
+      : [{ field: this.field || null, error: this.message }];
   }
 }
 
@@ -14,14 +30,25 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-// body: an object sent as JSON, or a Blob/File sent as it is with
-// contentType (default: the Blob's own type).
-export async function api(path, { method = 'GET', body, contentType } = {}) {
+// The form whose submit handler is running (or awaited) now, if any.
+let submitting = null;
+if (typeof document !== 'undefined') {
+  document.addEventListener('submit', ev => {
+    submitting = { form: ev.target, at: Date.now() };
+  }, true);
+}
+function currentForm() {
+  if (!submitting || Date.now() - submitting.at > 3000) return null;
+  return submitting.form;
+}
+
+async function send(path, method, body, contentType, background) {
   const headers = { Accept: 'application/json' };
   const raw = typeof Blob !== 'undefined' && body instanceof Blob;
   if (body !== undefined) headers['Content-Type'] = raw ? (contentType || body.type || 'application/octet-stream') : 'application/json';
   const t = csrfToken();
   if (t && method !== 'GET') headers['X-CSRF-Token'] = t;
+  if (background) headers['X-Outpost-Background'] = '1';
   const res = await fetch(path, {
     method, headers, credentials: 'same-origin',
     body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
@@ -29,10 +56,29 @@ export async function api(path, { method = 'GET', body, contentType } = {}) {
   let data = null;
   const text = await res.text();
   if (text) { try { data = JSON.parse(text); } catch { data = null; } }
-  if (res.status === 401 && !location.pathname.startsWith('/login')) {
-    location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search);
+  return { res, data };
+}
+
+// body: an object sent as JSON, or a Blob/File sent as it is with
+// contentType (default: the Blob's own type).  background: a poll.
+export async function api(path, { method = 'GET', body, contentType, background = false } = {}) {
+  const form = method !== 'GET' ? currentForm() : null;
+  let { res, data } = await send(path, method, body, contentType, background);
+  const onLogin = location.pathname.startsWith('/login');
+  const isSession = path.startsWith('/api/v1/session');
+  if (res.status === 401 && !onLogin && !isSession) {
+    if (hooks.reauth) {
+      // Sign in again where we are; then the request is sent once more.
+      const ok = await hooks.reauth({ background });
+      if (ok) ({ res, data } = await send(path, method, body, contentType, background));
+    } else {
+      location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search);
+    }
   }
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!background && res.ok && hooks.activity) hooks.activity();
+  const err = res.ok ? null : new ApiError(res.status, data);
+  if (form && hooks.formDone && res.status !== 401) hooks.formDone(form, err);
+  if (err) throw err;
   return data;
 }
 
@@ -59,9 +105,42 @@ export function fmtDuration(ms) {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+// One date and time format everywhere (MM/DD/YYYY, 12-hour clock), in the
+// office's time zone once office.js has read it from /healthz.
+export const office = { tz: undefined };
+
 export function fmtTime(ms) {
   if (ms == null) return '';
-  return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+  return new Date(ms).toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit', timeZone: office.tz });
+}
+
+export function fmtDate(v) {
+  if (v == null || v === '') return '';
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    const [y, m, d] = v.split('-');
+    return `${m}/${d}/${y}`;
+  }
+  const ms = typeof v === 'number' ? v : Date.parse(v);
+  if (!Number.isFinite(ms) || ms <= 0) return '';
+  return new Date(ms).toLocaleDateString('en-US', { month: '2-digit', day: '2-digit', year: 'numeric', timeZone: office.tz });
+}
+
+export function fmtDateTime(ms) {
+  if (ms == null || ms === '' || !(Number(ms) > 0)) return '';
+  return `${fmtDate(Number(ms))} ${fmtTime(Number(ms))}`;
+}
+
+// "just now", "about 2 minutes ago", "3 hours ago": a duration in words.
+export function inWords(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 10) return 'a few seconds';
+  if (s < 60) return 'less than a minute';
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? '1 minute' : `${m} minutes`;
+  const h = Math.round(m / 60);
+  if (h < 48) return h === 1 ? 'about 1 hour' : `about ${h} hours`;
+  const d = Math.round(h / 24);
+  return `${d} days`;
 }
 
 // The office's date (its time zone, and the node's trusted clock), which is

@@ -8,14 +8,23 @@ const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
   confidentiality_statement: 'Confidentiality statement', separation_form: 'Separation form' };
 
+// Names, not ids: the Local Areas and offices the console knows.
+let places = null;
+function loadPlaces() {
+  return places || (places = Promise.all([api('/api/v1/admin/local-areas').catch(() => []),
+    api('/api/v1/admin/offices').catch(() => [])]));
+}
+const nameOf = (list, v) => (list.find(x => x.id === v) || {}).name || v || '';
+
 async function load() {
   const s = await api('/api/v1/admin/staff/' + encodeURIComponent(id));
+  const [areas, offices] = await loadPlaces();
   $('title').textContent = `${s.display_name} (${s.username})`;
   const rc = recertState(s);
   const rows = [
     ['Status', s.active ? (s.password_temp ? pill('Active, temporary password', 'warn') : pill('Active', 'ok')) : pill('Deactivated', 'muted')],
     ['User name', s.username], ['Email', s.email || ''],
-    ['Local Area', s.local_area_id || ''], ['Field division', s.field_division || ''], ['Office', s.office_id || ''],
+    ['Local Area', nameOf(areas, s.local_area_id)], ['Field division', s.field_division || ''], ['Office', nameOf(offices, s.office_id)],
     ['Privilege group', s.privilege_group],
     ['Privileges', (s.privileges || []).join(', ')],
     (s.priv_add || []).length && ['Added', s.priv_add.join(', ')], (s.priv_remove || []).length && ['Removed', s.priv_remove.join(', ')],

@@ -92,14 +92,16 @@ export function qs(params) {
 }
 
 const pad = n => String(n).padStart(2, '0');
+// A time of 0 or less is no time at all (never "1970-01-01").
 export function fmtDateTime(ms) {
-  if (ms == null || ms === '') return '';
+  if (ms == null || ms === '' || !(Number(ms) > 0)) return '';
   const d = new Date(Number(ms));
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 export function fmtDate(ms) {
   if (ms == null || ms === '') return '';
   if (typeof ms === 'string' && /^\d{4}-\d{2}-\d{2}/.test(ms)) return ms.slice(0, 10);
+  if (!(Number(ms) > 0)) return '';
   const d = new Date(Number(ms));
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
@@ -210,18 +212,21 @@ const SKIP = new Set(['password', 'password_hash', 'updated_hlc', 'privileges', 
 export function auditChanges(a) {
   const before = a.before && typeof a.before === 'object' ? a.before : null;
   const after = a.after && typeof a.after === 'object' ? a.after : null;
-  const show = v => (v === null || v === undefined ? 'empty' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  // Times (fields ending in _at, in ms) as dates, not milliseconds.
+  const show = (v, k = '') => (v === null || v === undefined ? 'empty'
+    : /_at$/.test(k) && Number(v) > 1e11 ? fmtDateTime(v)
+      : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const out = [];
   if (before && after) {
     for (const k of Object.keys(after)) {
       if (SKIP.has(k) || JSON.stringify(before[k]) === JSON.stringify(after[k])) continue;
-      out.push(`${k}: ${show(before[k])} → ${show(after[k])}`);
+      out.push(`${k}: ${show(before[k], k)} → ${show(after[k], k)}`);
     }
   } else if (after || before) {
     const o = after || before;
     for (const [k, v] of Object.entries(o)) {
       if (SKIP.has(k) || v === null || v === '' || (Array.isArray(v) && !v.length)) continue;
-      out.push(`${k}: ${show(v)}`);
+      out.push(`${k}: ${show(v, k)}`);
       if (out.length >= 8) { out.push('…'); break; }
     }
   } else if (a.detail != null) {

@@ -233,8 +233,8 @@ function renderInfo() {
   const [pt, pc] = STATUS_PILL[R.status] || [R.status, ''];
   const rows = [['Kind', KIND_LABEL[R.kind] || R.kind], ['Status', pill(pt, pc)], ['Staff member', who],
     ['Requested by', [R.requestor_name, R.requestor_email].filter(Boolean).join(', ')], ['Recorded', fmtDateTime(R.created_at)],
-    R.privilege_group && ['Privilege group', R.privilege_group], R.office_id && ['Office', R.office_id],
-    R.local_area_id && ['Local Area', R.local_area_id], R.field_division && ['Field division', R.field_division],
+    R.privilege_group && ['Privilege group', R.privilege_group], R.office_id && ['Office', (offices.find(o => o.id === R.office_id) || {}).name || R.office_id],
+    R.local_area_id && ['Local Area', (areas.find(a => a.id === R.local_area_id) || {}).name || R.local_area_id], R.field_division && ['Field division', R.field_division],
     R.ispa_date && ['ISPA training', fmtDate(R.ispa_date)],
     R.confidentiality_date && ['Confidentiality statement', `${R.confidentiality_type || ''} signed ${fmtDate(R.confidentiality_date)}`],
     R.business_need && ['Business need', R.business_need], R.separation_date && ['Separation date', fmtDate(R.separation_date)],

@@ -4,11 +4,12 @@
 // case note in one form (subject and contact date are the activity's), a
 // stand-alone note, and the timeline of visits, activities, notes and their
 // amendments (an amendment never changes the original: both are shown).
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
+import { showNotFound, session } from './office.js';
 import { $, API, meta, clearErrors, showError, pill, clockNotice } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
-let M = null, P = null, codes = {};
+let M = null, P = null, codes = {}, canNotes = false;
 
 function daysBetween(a, b) {
   return Math.round((Date.parse(b + 'T00:00:00Z') - Date.parse(a + 'T00:00:00Z')) / 86400000);
@@ -71,7 +72,7 @@ function noteItem(n) {
       showError(form, e.field === 'body' ? Object.assign(e, { field: tid }) : e);
     }
   });
-  wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note'), form));
+  if (canNotes) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note'), form));
   return wrap;
 }
 
@@ -120,8 +121,10 @@ async function load() {
   try {
     render(await api(`${API}/participants/${encodeURIComponent(id)}/timeline`));
   } catch (e) {
+    if (e.status === 404 || e.status === 400) { showNotFound('Participant', '/case.html', 'Find a participant'); return false; }
     $('load-err').textContent = 'Could not load the participant: ' + e.message;
   }
+  return true;
 }
 
 function preview() {
@@ -199,6 +202,9 @@ async function linkVisit(ev) {
 }
 
 async function init() {
+  if (!id) { showNotFound('Participant', '/case.html', 'Find a participant'); return; }
+  const s = await session();
+  canNotes = (s.privileges || []).includes('case_notes');
   M = await meta();
   $('visit-form').addEventListener('submit', linkVisit);
   loadVisits();

@@ -10,10 +10,8 @@ export function meta() { return metaP || (metaP = api(API + '/meta')); }
 
 export const TYPE_LABEL = { lead: 'Marketing Lead', recruiting: 'Recruiting Employer' };
 
-export function fmtDate(ms) {
-  if (ms == null) return '';
-  return new Date(ms).toLocaleDateString();
-}
+// One date format everywhere (MM/DD/YYYY, the office's zone): api.js.
+export { fmtDate } from './api.js';
 
 export function qs(params) {
   const u = new URLSearchParams();

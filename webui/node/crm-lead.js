@@ -3,7 +3,8 @@
 // once), attachments (upload, download, withdraw), case notes, work items,
 // and the conversion to Recruiting Employer with the offer to drop the MKT
 // prefix.
-import { api, el } from './api.js';
+import { showNotFound } from './office.js';
+import { api, el, fmtDateTime } from './api.js';
 import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, TYPE_LABEL } from './crm-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -41,7 +42,7 @@ function render() {
     ['EDD Account Number', e.edd_account_number], ['Address', [e.street, e.city, e.state, e.zip].filter(Boolean).join(', ')],
     ['Mailing address', [e.mailing_street, e.mailing_city, e.mailing_state, e.mailing_zip].filter(Boolean).join(', ')],
     ['Phone', e.phone], ['Email', e.email], ['Website', e.website], ['Industry (NAICS)', e.industry],
-    ['Vetting', e.vetting_status ? `${e.vetting_status}, due ${new Date(e.vetting_due_at).toLocaleString()}` : null],
+    ['Vetting', e.vetting_status ? `${e.vetting_status}, due ${fmtDate(e.vetting_due_at)}` : null],
     ['Status', e.status]]);
   dl($('marketing'), [['Lead owner', e.lead_owner_name || e.lead_owner_id], ['Office', e.office_name || e.office_id],
     ['Created', fmtDate(e.created_at)], ['Source', { manual: 'Manual entry', external: 'External employer', local_search: 'Local employer sites' }[e.source]],
@@ -67,7 +68,7 @@ function render() {
   const show = v => v === null || v === undefined ? '(empty)' : String(v);
   $('crossed-list').replaceChildren(crossed.length ? table('Edits that crossed', ['Field', 'Kept', 'Other office\'s value', 'When'],
     crossed.map(c => [(c.tbl === 'employers' ? '' : c.tbl === 'employer_contacts' ? 'Contact: ' : 'Location: ') + (LABEL[c.column_name] || c.column_name),
-      show(c.kept_value), show(c.other_value), new Date(c.created_at).toLocaleString()])) : '');
+      show(c.kept_value), show(c.other_value), fmtDateTime(c.created_at)])) : '');
   $('contacts').replaceChildren(e.contacts.length ? table('Contacts', ['Name', 'Kind', 'Title', 'Phone', 'Email'],
     e.contacts.filter(c => c.status === 'active').map(c => [c.name, c.kind, c.title || '', c.phone || '', c.email || '']))
     : el('p', { class: 'muted' }, 'No contacts yet.'));
@@ -86,13 +87,16 @@ function render() {
     ['File', 'Type', 'Size', 'Uploaded by', 'Office', 'When', ...(edit ? ['Actions'] : [])],
     atts.map(a => [el('a', { href: a.url, download: a.filename }, a.filename), TYPE_NAME[a.content_type] || a.content_type,
       fmtSize(a.size), a.uploaded_by_name || a.uploaded_by || '', a.office_name || a.office_id || '',
-      new Date(a.uploaded_at).toLocaleString(),
+      fmtDateTime(a.uploaded_at),
       ...(edit ? [el('button', { type: 'button', class: 'secondary', 'aria-label': `Withdraw ${a.filename}`,
         onclick: () => withdraw(a) }, 'Withdraw')] : [])]))
     : el('p', { class: 'muted' }, 'No attachments.'));
   $('att-form').hidden = !m.me.can_edit;
+  // Only what this user may do: no edit form for a view-only account.
+  for (const f of ['contact-form', 'location-form', 'svc-form']) $(f).hidden = !m.me.can_edit;
+  $('wi-add').hidden = !m.me.can_edit;
   $('notes').replaceChildren(e.notes && e.notes.length ? el('ul', { class: 'notes' }, e.notes.map(nt => el('li', {},
-    el('strong', {}, `${new Date(nt.created_at).toLocaleString()} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
+    el('strong', {}, `${fmtDateTime(nt.created_at)} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
     el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
   $('note-form').hidden = !m.me.can_edit;
   $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
@@ -310,11 +314,15 @@ async function convert(ev) {
 }
 
 async function init() {
-  if (!id) { $('status').textContent = 'No employer chosen.'; return; }
+  if (!id) { showNotFound('Employer', '/crm-leads.html?view=contacts', 'Find an employer in the Contacts List'); return; }
   try {
     [m, codes] = await Promise.all([meta(), api(API + '/codes')]);
     await load();
-  } catch (e) { $('status').textContent = e.message; return; }
+  } catch (e) {
+    if (e.status === 404) showNotFound('Employer', '/crm-leads.html?view=contacts', 'Find an employer in the Contacts List');
+    else $('status').textContent = e.message;
+    return;
+  }
   if (new URLSearchParams(location.search).get('created')) $('status').textContent = 'Marketing lead saved.';
   svcRow();
   $('svc-more').addEventListener('click', svcRow);

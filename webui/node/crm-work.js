@@ -2,7 +2,7 @@
 // add a work item (assignable only to the CRM work group, linked to an
 // employer), and the item dialog: status, re-assignment, due date, notes,
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
-import { api, el } from './api.js';
+import { api, el, fmtDateTime } from './api.js';
 import { $, API, meta, options, qs, clearErrors, showError, table, pill } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
@@ -55,7 +55,7 @@ async function open(wid) {
   const own = w.assignee_id === m.me.id || w.created_by === m.me.id;
   $('e-status-hint').hidden = own;
   $('e-body').value = '';
-  $('wi-notes').replaceChildren(...(w.notes.length ? w.notes.map(n => el('li', {}, `${new Date(n.created_at).toLocaleString()} — ${n.staff_name || ''}: ${n.body}`))
+  $('wi-notes').replaceChildren(...(w.notes.length ? w.notes.map(n => el('li', {}, `${fmtDateTime(n.created_at)} — ${n.staff_name || ''}: ${n.body}`))
     : [el('li', { class: 'muted' }, 'No notes yet.')]));
   const closed = w.status === 'Closed';
   for (const i of ['e-status', 'e-assignee_id', 'e-due_date', 'e-category_id', 'e-priority_id', 'e-description']) $(i).disabled = closed;

@@ -1,14 +1,17 @@
-// desk.js - the front desk: live waiting list with wait times and actions.
+// desk.js - the front desk: the waiting list, live (server-sent events from
+// the node, GET /api/v1/greeter/events; polling when they cannot be had),
+// wait times, actions, and a visit added by hand.
 import { api, el, fmtDuration, fmtTime } from './api.js';
 
 const $ = id => document.getElementById(id);
 const ACTIONS = {
-  waiting: [['call', 'Call'], ['serve', 'Serving'], ['left', 'Left']],
-  called: [['serve', 'Serving'], ['done', 'Done'], ['requeue', 'Back to queue'], ['left', 'Left']],
+  waiting: [['call', 'Call'], ['serve', 'Serving'], ['left', 'Left without service']],
+  called: [['serve', 'Serving'], ['done', 'Done'], ['requeue', 'Back to queue'], ['left', 'Left without service']],
   serving: [['done', 'Done'], ['requeue', 'Back to queue']],
   done: [], left: [],
 };
 const LABEL = { waiting: 'Waiting', called: 'Called', serving: 'Serving', done: 'Done', left: 'Left without service' };
+const LANG = { es: ['ES', 'Spanish'] };
 let visits = [];
 let loadedAt = Date.now();
 
@@ -28,66 +31,119 @@ async function act(v, action) {
   try {
     await api(`/api/v1/checkins/${encodeURIComponent(v.id)}/action`, { method: 'POST', body: note ? { action, note } : { action } });
     await load();
-    $('status').textContent = `${v.visitor_name} updated.`;
+    // Said with the name while the row is still in this list; a visit that
+    // left the list is not named again (the screen no longer shows it).
+    const now = visits.find(x => x.id === v.id);
+    $('status').textContent = now ? `${v.visitor_name}: ${LABEL[now.status]}.` : 'Saved. The visit left this list (see Finished).';
   } catch (e) {
     $('status').textContent = e.message;
     await load();
   }
 }
 
+function visitorCell(v) {
+  const lang = LANG[v.language];
+  return el('td', { 'data-label': 'Visitor' }, el('strong', {}, v.visitor_name),
+    lang ? el('span', { class: 'badge', lang: v.language }, lang[0], el('span', { class: 'sr-only' }, ` (speaks ${lang[1]})`)) : null,
+    v.virtual ? el('span', { class: 'badge' }, 'Virtual') : null,
+    v.appointment_with ? el('div', { class: 'muted' }, 'Appointment: ' + v.appointment_with) : null,
+    v.staff_name && (v.status === 'done' || v.status === 'serving') ? el('div', { class: 'muted served-by' }, 'Served by ' + v.staff_name) : null,
+    v.note ? el('div', { class: 'muted' }, 'Note: ' + v.note) : null);
+}
+
 function render() {
   const rows = visits.map((v, i) => {
     const wait = v.status === 'waiting' ? v.wait_ms + (Date.now() - loadedAt) : v.wait_ms;
     return el('tr', { 'data-id': v.id },
-      el('td', {}, String(i + 1)),
-      el('td', {}, el('strong', {}, v.visitor_name), v.virtual ? ' (virtual)' : '',
-        v.appointment_with ? el('div', { class: 'muted' }, 'Appointment: ' + v.appointment_with) : null),
-      el('td', {}, v.reasons.map(r => r.label).join(', ')),
-      el('td', {}, fmtTime(v.arrived_at)),
-      el('td', { class: 'wait' }, fmtDuration(wait)),
-      el('td', {}, el('span', { class: 'pill ' + v.status }, LABEL[v.status])),
-      el('td', {}, el('div', { class: 'actions' }, ACTIONS[v.status].map(([a, label]) =>
-        el('button', { type: 'button', class: a === 'left' ? 'secondary' : null,
+      el('td', { 'data-label': '#' }, String(i + 1)),
+      visitorCell(v),
+      el('td', { 'data-label': 'Reasons' }, v.reasons.map(r => r.label).join(', ')),
+      el('td', { 'data-label': 'Arrived' }, fmtTime(v.arrived_at)),
+      el('td', { class: 'wait', 'data-label': 'Wait' }, v.virtual ? '–' : fmtDuration(wait)),
+      el('td', { 'data-label': 'Status' }, el('span', { class: 'pill ' + v.status }, LABEL[v.status])),
+      el('td', {}, el('div', { class: 'actions' }, ACTIONS[v.status].map(([a, label], k) =>
+        el('button', { type: 'button', class: k === 0 ? null : 'secondary',
           'aria-label': `${label}: ${v.visitor_name}`, onclick: () => act(v, a) }, label)))));
   });
   $('rows').replaceChildren(...rows);
   if (!rows.length) $('rows').append(el('tr', {}, el('td', { colspan: '7', class: 'muted' }, 'No visitors in this list.')));
 }
 
+let loading = null;
 async function load() {
-  try {
-    visits = await api('/api/v1/checkins?status=' + encodeURIComponent($('filter').value));
-    loadedAt = Date.now();
-    const w = visits.filter(v => v.status === 'waiting').length;
-    $('status').textContent = `${w} waiting · updated ${fmtTime(Date.now())}`;
-    render();
-  } catch (e) {
-    $('status').textContent = 'Could not load the list: ' + e.message;
-  }
+  if (loading) return loading;
+  loading = (async () => {
+    try {
+      visits = await api('/api/v1/checkins?status=' + encodeURIComponent($('filter').value), { background: true });
+      loadedAt = Date.now();
+      const w = visits.filter(v => v.status === 'waiting').length;
+      $('status').textContent = `${w} waiting · updated ${fmtTime(Date.now())}` + (live ? '' : ' (refreshing every 5 seconds)');
+      render();
+    } catch (e) {
+      $('status').textContent = 'Could not load the list: ' + e.message;
+    } finally {
+      loading = null;
+    }
+  })();
+  return loading;
 }
 
 async function add(ev) {
   ev.preventDefault();
-  $('a-err').textContent = '';
-  const body = { visitor_name: $('a-name').value.trim(), reason_ids: [$('a-reason').value],
-    virtual: $('a-virtual').value === '1' };
+  for (const id of ['a-err', 'a-name-err', 'a-phone-err', 'a-reasons-err']) $(id).textContent = '';
+  const body = { visitor_name: $('a-name').value.trim(),
+    reason_ids: [...$('a-reasons').querySelectorAll('input:checked')].map(i => i.value),
+    virtual: $('a-virtual').value === '1', language: $('a-lang').value };
   if ($('a-phone').value.trim()) body.phone = $('a-phone').value.trim();
   try {
-    await api('/api/v1/checkins', { method: 'POST', body });
+    const c = await api('/api/v1/checkins', { method: 'POST', body });
     $('add').reset();
     await load();
+    $('status').textContent = c.virtual ? `${c.visitor_name}: virtual visit recorded as served.` : `${c.visitor_name} added to the line.`;
   } catch (e) {
     $('a-err').textContent = e.message;
   }
 }
 
+// Live: the node sends an event after every committed check-in or action
+// of this office.  When the stream fails (an old proxy, too many screens),
+// the list is polled every 5 seconds instead.
+let live = false, poller = null;
+function startPolling() {
+  if (!poller) poller = setInterval(load, 5000);
+}
+function startLive() {
+  if (typeof EventSource === 'undefined') { startPolling(); return; }
+  const es = new EventSource('/api/v1/greeter/events');
+  let failures = 0;
+  es.addEventListener('hello', () => {
+    live = true; failures = 0;
+    document.body.dataset.live = '1';
+    if (poller) { clearInterval(poller); poller = null; }
+    load();
+  });
+  es.addEventListener('checkins', () => {
+    document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
+    load();
+  });
+  es.onerror = () => {
+    live = false;
+    document.body.dataset.live = '0';
+    startPolling();
+    if (++failures >= 3 || es.readyState === EventSource.CLOSED) es.close();
+  };
+  window.addEventListener('pagehide', () => es.close());
+}
+
 async function init() {
-  const reasons = await api('/api/v1/greeter/reasons').catch(() => []);
-  $('a-reason').replaceChildren(...reasons.map(r => el('option', { value: r.id }, r.label)));
+  const reasons = await api('/api/v1/greeter/reasons', { background: true }).catch(() => []);
+  $('a-reasons').append(...reasons.map(r => el('label', { class: 'reason', for: 'ar-' + r.id },
+    el('input', { type: 'checkbox', id: 'ar-' + r.id, value: r.id }), r.label)));
   $('filter').addEventListener('change', load);
   $('add').addEventListener('submit', add);
   await load();
-  setInterval(load, 5000);
+  startLive();
+  setInterval(load, 60000); // a safety net beside the events
   setInterval(() => {
     for (const tr of $('rows').querySelectorAll('tr[data-id]')) {
       const v = visits.find(x => x.id === tr.dataset.id);

@@ -14,6 +14,10 @@ const T = {
     badPhone: 'Please check the phone number.', badEmail: 'Please check the email address.',
     failed: 'Sorry, the check-in did not work. Please ask at the front desk.',
     isThis: 'Is this you?', docTitle: 'Welcome — please check in',
+    chosen: 'You chose English.',
+    phoneHint: 'Been here before? Type the same phone number and we will find your name.',
+    nextPhone: 'Next time, type the same phone number and the kiosk will find your name.',
+    nextNoPhone: 'Next time, add your phone number and the kiosk will find your name for you.',
   },
   es: {
     title: '¡Bienvenido! Por favor, regístrese.',
@@ -27,6 +31,10 @@ const T = {
     badPhone: 'Por favor, revise el número de teléfono.', badEmail: 'Por favor, revise el correo electrónico.',
     failed: 'Lo sentimos, el registro no funcionó. Por favor, pregunte en la recepción.',
     isThis: '¿Es usted?', docTitle: 'Bienvenido — por favor, regístrese',
+    chosen: 'Usted eligió español.',
+    phoneHint: '¿Ya vino antes? Escriba el mismo número de teléfono y encontraremos su nombre.',
+    nextPhone: 'La próxima vez, escriba el mismo número de teléfono y el quiosco encontrará su nombre.',
+    nextNoPhone: 'La próxima vez, agregue su número de teléfono y el quiosco encontrará su nombre.',
   },
 };
 let lang = 'en';
@@ -81,8 +89,12 @@ async function submit(ev) {
   const t = T[lang];
   const name = $('name').value.trim();
   const ids = [...document.querySelectorAll('#reasons input:checked')].map(i => i.value);
-  if (!name) return showError('visitor_name', t.needName);
-  if (!ids.length) return showError('reason_ids', t.needReason);
+  if (!name || !ids.length) {
+    // Every missing answer at once, the first one focused.
+    if (!ids.length) showError('reason_ids', t.needReason);
+    if (!name) showError('visitor_name', t.needName);
+    return;
+  }
   const body = { visitor_name: name, reason_ids: ids, language: lang };
   if ($('phone').value.trim()) body.phone = $('phone').value.trim();
   if ($('email').value.trim()) body.email = $('email').value.trim();
@@ -91,9 +103,11 @@ async function submit(ev) {
   try {
     const c = await api('/api/v1/checkins', { method: 'POST', body });
     $('position').textContent = c.position ? t.position(c.position) : '';
+    $('next-time').textContent = body.phone ? t.nextPhone : t.nextNoPhone;
     $('form-view').hidden = true;
     $('thanks-view').hidden = false;
     $('again').focus();
+    clearTimeout(resetTimer);
     resetTimer = setTimeout(reset, 10000);
   } catch (e) {
     const msg = e.field === 'phone' ? t.badPhone : e.field === 'email' ? t.badEmail : t.failed;
@@ -103,8 +117,24 @@ async function submit(ev) {
   }
 }
 
+// A visitor who walks away: after 90 s without a touch or a key the form is
+// cleared, so the next visitor never sees someone else's details.
+export const IDLE_RESET_MS = 90 * 1000;
+let idleTimer = null;
+function touched() {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => { if (dirty()) reset(); }, IDLE_RESET_MS);
+}
+function dirty() {
+  return lang !== 'en' || $('form-view').hidden ||
+    ['name', 'phone', 'email', 'appt'].some(id => $(id).value !== '') ||
+    document.querySelector('#reasons input:checked') !== null ||
+    [...document.querySelectorAll('.error')].some(e => e.textContent !== '');
+}
+
 function reset() {
   clearTimeout(resetTimer);
+  clearTimeout(idleTimer);
   $('checkin').reset();
   $('matches').replaceChildren();
   clearErrors();
@@ -140,6 +170,8 @@ async function init() {
   $('checkin').addEventListener('submit', submit);
   $('again').addEventListener('click', reset);
   $('phone').addEventListener('input', lookup);
+  for (const ev of ['pointerdown', 'keydown', 'input']) document.addEventListener(ev, touched, true);
+  fetch('/healthz').then(r => r.json()).then(h => { $('office-name').textContent = h.office_name || ''; }).catch(() => {});
   try { reasons = await api('/api/v1/greeter/reasons'); } catch { reasons = []; }
   setLang('en');
 }

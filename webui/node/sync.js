@@ -1,35 +1,45 @@
 // sync.js - the node's Sync page: how far this office is from the hub
 // (GET /api/v1/sync/status), the changes the hub refused, and the conflicts
 // recorded in this office (GET /api/v1/sync/conflicts).  Refreshes itself.
-import { api, el } from './api.js';
+import { api, el, fmtTime, fmtDate, fmtDateTime, inWords } from './api.js';
 
 export function ago(ms) {
   if (ms == null) return 'never';
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 5) return 'just now';
-  if (s < 120) return `${s} s ago`;
-  if (s < 7200) return `${Math.round(s / 60)} min ago`;
-  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} days ago`;
+  if (ms < 10000) return 'just now';
+  return inWords(ms) + ' ago';
 }
 
-// One sentence on the state of replication, for this page and the home page.
+function changes(n) { return n === 1 ? '1 change' : `${n} changes`; }
+
+// One sentence and a colour on the state of replication, for this page and
+// the home page: {ok, level: 'ok'|'warn'|'bad', text, more}.
 export function summary(s) {
+  if (s.disk_full) {
+    return { ok: false, level: 'bad', text: 'The disk of this computer is full: new changes cannot be saved ' +
+      'until some space is freed. Nothing already saved is lost.', more: 'Tell your IT help desk.' };
+  }
   if (!s.enrolled) {
-    return { ok: true, text: 'This office node is not enrolled with a hub: everything is kept on this computer.' };
+    return { ok: true, level: 'ok', text: 'This office is not enrolled with a hub: everything is kept on this computer.', more: '' };
   }
-  const waiting = s.pending === 1 ? '1 change is' : `${s.pending} changes are`;
-  if (s.last_error) {
-    return { ok: false, text: `The hub cannot be reached or refused this node (${s.last_error}). ` +
-      (s.pending ? `${waiting} waiting and will be sent when it can. ` : '') +
-      'The office keeps working meanwhile.' };
+  if (s.last_error || s.consecutive_failures > 0) {
+    const since = s.last_success_ms ? `since ${fmtTime(s.last_success_ms)}` +
+      (Date.now() - s.last_success_ms > 20 * 3600 * 1000 ? ` on ${fmtDate(s.last_success_ms)}` : '') : 'since this computer started';
+    const long = s.last_success_ms && s.now_ms - s.last_success_ms > 3600 * 1000;
+    return { ok: false, level: long ? 'bad' : 'warn',
+      text: `Working offline ${since}, ${changes(s.pending)} waiting.`,
+      more: 'The office keeps working: check-ins, notes and every other change are kept here and sent to the hub by themselves when it can be reached.' +
+        (long ? ' This has lasted more than an hour: tell your IT help desk.' : '') };
   }
-  if (s.pending) return { ok: true, text: `${waiting} being sent to the hub.` };
-  return { ok: true, text: `In sync with the hub (last contact ${ago(s.last_contact_age_ms)}).` };
+  if (s.pending) {
+    return { ok: true, level: 'ok', text: `All is well: ${changes(s.pending)} on the way to the hub.`,
+      more: `Last contact with the hub ${ago(s.last_contact_age_ms)}.` };
+  }
+  return { ok: true, level: 'ok', text: 'All changes are at the hub.',
+    more: `Last contact with the hub ${ago(s.last_contact_age_ms)}.` };
 }
 
 function when(ms) {
-  return ms == null ? '–' : new Date(ms).toLocaleString();
+  return ms == null ? '–' : fmtDateTime(ms);
 }
 
 function table(caption, head, rows) {
@@ -41,9 +51,10 @@ function table(caption, head, rows) {
 
 function show(s, conflicts) {
   const sum = summary(s);
-  const p = document.getElementById('summary');
-  p.textContent = sum.text;
-  p.className = sum.ok ? 'notice' : 'notice warn';
+  document.getElementById('summary').textContent = sum.text;
+  document.getElementById('summary-more').textContent = sum.more;
+  document.getElementById('state').className = 'state ' + sum.level;
+  document.getElementById('try-now').hidden = !s.enrolled;
   document.getElementById('s-pending').textContent = s.pending;
   document.getElementById('s-oldest').textContent = s.pending ? ago(s.oldest_pending_age_ms) : 'none';
   document.getElementById('s-contact').textContent = ago(s.last_contact_age_ms);
@@ -57,7 +68,8 @@ function show(s, conflicts) {
       `${s.cursor} of ${s.head_seq == null ? '?' : s.head_seq}` +
       (s.head_seq != null && s.cursor >= s.head_seq ? ' (up to date)' : '')],
     ['Next attempt', s.next_attempt_in_ms == null ? (s.syncing ? 'now' : '–') :
-      `in ${Math.round(s.next_attempt_in_ms / 1000)} s`],
+      s.next_attempt_in_ms < 10000 ? 'in a few seconds' : `in ${inWords(s.next_attempt_in_ms)}`],
+    ['Last error', s.last_error || 'none'],
     ['Failed attempts in a row', String(s.consecutive_failures)],
     ['Clock', s.clock_offset_ms == null ? 'not compared yet' :
       `hub is ${(Math.abs(s.clock_offset_ms) / 1000).toFixed(1)} s ${s.clock_offset_ms >= 0 ? 'ahead of' : 'behind'} this computer` +
@@ -88,10 +100,31 @@ function show(s, conflicts) {
     : el('p', {}, 'None.'));
 }
 
+async function tryNow() {
+  const b = document.getElementById('try-now');
+  b.disabled = true;
+  document.getElementById('summary').textContent = 'Trying to reach the hub now…';
+  try {
+    await api('/api/v1/sync/now', { method: 'POST' });
+    // The cycle runs in the background: read the state until it is over.
+    for (let i = 0; i < 20; i++) {
+      await new Promise(r => setTimeout(r, 500));
+      const s = await api('/api/v1/sync/status', { background: true });
+      if (!s.syncing && s.next_attempt_in_ms != null) break;
+    }
+  } catch (e) {
+    document.getElementById('err').textContent = 'Could not try now: ' + e.message;
+  } finally {
+    b.disabled = false;
+    await load();
+  }
+}
+
 async function load() {
   const err = document.getElementById('err');
   try {
-    const [s, conflicts] = await Promise.all([api('/api/v1/sync/status'), api('/api/v1/sync/conflicts')]);
+    const [s, conflicts] = await Promise.all([api('/api/v1/sync/status', { background: true }),
+      api('/api/v1/sync/conflicts', { background: true })]);
     err.textContent = '';
     show(s, conflicts);
   } catch (e) {
@@ -100,6 +133,7 @@ async function load() {
 }
 
 if (document.getElementById('summary')) {
+  document.getElementById('try-now').addEventListener('click', tryNow);
   load();
   setInterval(load, 5000);
 }

@@ -1,5 +1,5 @@
 // visits.js - visit counts for a day or a range, with SVG bar charts drawn here.
-import { api, el, fmtDuration, officeToday } from './api.js';
+import { api, el, fmtDuration, fmtDate, fmtDateTime, officeToday } from './api.js';
 
 const $ = id => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
@@ -60,16 +60,48 @@ async function load(ev) {
     $('s-left').textContent = s.left;
     $('s-avg').textContent = s.total ? fmtDuration(s.avg_wait_ms) : '–';
     $('s-max').textContent = s.total ? fmtDuration(s.max_wait_ms) : '–';
-    const hours = s.by_hour.filter(h => h.hour >= 7 && h.hour <= 19 || h.count > 0);
-    $('by-hour').replaceChildren(columns(hours.map(h => ({ label: String(h.hour), value: h.count })), 'Visits by hour of arrival'));
+    // Every hour from the office's opening (or the first visit) to closing
+    // (or the last), none skipped, on the 12-hour clock the desk uses.
+    const busy = s.by_hour.filter(h => h.count > 0).map(h => h.hour);
+    const first = Math.min(7, ...busy), last = Math.max(19, ...busy);
+    const hours = s.by_hour.filter(h => h.hour >= first && h.hour <= last);
+    const h12 = h => `${h % 12 === 0 ? 12 : h % 12}${h < 12 ? 'am' : 'pm'}`;
+    $('by-hour').replaceChildren(columns(hours.map(h => ({ label: h12(h.hour), value: h.count })), 'Visits by hour of arrival'));
+    const LANGS = { en: 'English', es: 'Spanish' };
+    $('lang-rows').replaceChildren(...(s.by_language || []).map(l => el('tr', {}, el('td', {}, LANGS[l.language] || l.language || 'Not recorded'), el('td', {}, String(l.count)))));
+    if (!(s.by_language || []).length) $('lang-rows').append(el('tr', {}, el('td', { colspan: '2' }, 'No visits.')));
+    const h = await health;
+    const range = s.from === s.to ? fmtDate(s.from) : `${fmtDate(s.from)} to ${fmtDate(s.to)}`;
+    $('range-line').textContent = `${h.office_name || s.office_id} · ${range}`;
+    $('printed').textContent = `Printed ${fmtDateTime(Date.now())}`;
+    document.title = `Visits, ${h.office_name || s.office_id}, ${range} — Outpost`;
     const rs = s.by_reason.map(r => ({ label: r.label, value: r.count }));
     $('by-reason').replaceChildren(rows(rs, 'Visits by reason'));
     $('reason-rows').replaceChildren(...rs.map(r => el('tr', {}, el('td', {}, r.label), el('td', {}, String(r.value)))));
+    await loadDays(q);
   } catch (e) {
     $('err').textContent = e.message;
   }
 }
 
+// One row per day of the range (at most 92): visits, Spanish, and whether
+// it was a business day; a business day before today without a visit is
+// flagged (model/holidays.c decides what a business day is).
+async function loadDays(q) {
+  let d;
+  try { d = await api('/api/v1/greeter/days?' + q); } catch (e) {
+    $('by-day').replaceChildren(el('p', { class: 'muted' }, 'Days: ' + e.message));
+    return;
+  }
+  const missing = new Set(d.missing);
+  $('by-day').replaceChildren(el('table', {}, el('caption', { class: 'sr-only' }, 'Visits per day'),
+    el('thead', {}, el('tr', {}, ...['Day', 'Visits', 'In Spanish', 'Business day'].map(h => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...d.days.map(x => el('tr', { class: missing.has(x.date) ? 'warn' : null },
+      el('td', {}, x.date), el('td', {}, String(x.visits)), el('td', {}, String(x.spanish)),
+      el('td', {}, x.business_day ? (missing.has(x.date) ? 'Yes: no check-in recorded' : 'Yes') : (x.holiday || 'Weekend')))))));
+}
+
+const health = fetch('/healthz').then(r => r.json()).catch(() => ({}));
 $('from').value = $('to').value = await officeToday();
 $('pick').addEventListener('submit', load);
 $('print').addEventListener('click', () => window.print());

@@ -1,0 +1,449 @@
+/*
+ * hub_backup.c - `outpost-hub backup` and `outpost-hub restore`, and the
+ * change-log gap a restore leaves (README "Disaster recovery").
+ *
+ * A backup is one SQLite file, mode 0600: a consistent copy of hub.db made
+ * with SQLite's online backup in a single read transaction (the hub keeps
+ * serving pushes meanwhile: WAL readers never block its writers), plus two
+ * tables of its own, outpost_backup_info(k, v) and
+ * outpost_backup_files(name, mode, content) holding the data directory's
+ * key files (hub.key, hub.crt, admin.token, master.key when present).  It
+ * holds the hub's private key: keep it like the key.
+ *
+ * Restore puts the database and the key files back and opens a gap in the
+ * change log: the next seq is the backup's head plus HUB_LOG_GAP, and the
+ * gap is recorded in sync_ctx 'log_gaps' ("from-to,..."), so a node whose
+ * pull cursor lies in it (it pulled entries the restored hub no longer has,
+ * and the seqs after `from` will name other entries) gets 410 and takes a
+ * snapshot.  Nodes notice the lost pushes themselves (X-Outpost-Acked below
+ * what they were acknowledged: sync/sent.c) and send them again.
+ *
+ * The serving hub holds an exclusive lock on DIR/hub.lock; restore takes it
+ * too, so it refuses to run under a live hub.
+ */
+#include "hub/hub.h"
+#include "lib/log.h"
+#include "model/schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HUB_LOG_GAP INT64_C(1000000000)
+#define HUB_LOCK_FILE "hub.lock"
+#define KEYFILE_MAX (1024 * 1024)
+/* The change log's high-water mark (an AUTOINCREMENT seq never goes back). */
+#define LOG_HEAD_SQL                                                                   \
+	"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='change_log'), 0),"  \
+	" coalesce((SELECT max(seq) FROM change_log), 0))"
+
+/* Key files a backup carries, in the data directory (master.key: the key
+ * that wraps node secrets, when the hub has one). */
+static const char *const key_files[] = {
+    HUB_KEY_FILE, HUB_CERT_FILE, HUB_ADMIN_TOKEN_FILE, "master.key", NULL,
+};
+
+int hub_serve_lock(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, HUB_LOCK_FILE);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -2;
+	}
+	return fd; /* held until the process exits */
+}
+
+/* ---- the gap ------------------------------------------------------------------ */
+
+int hub_log_in_gap(sqlite3 *db, int64_t cursor)
+{
+	char gaps[1024];
+	const char *p = gaps;
+
+	if (cursor <= 0 || db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", gaps,
+				   sizeof gaps) != 0)
+		return 0;
+	while (*p) {
+		long long from, to;
+		int used = 0;
+
+		if (sscanf(p, "%lld-%lld%n", &from, &to, &used) != 2)
+			break;
+		if (cursor > from && cursor <= to)
+			return 1;
+		p += used;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* In db (the restored copy): the next change-log seq jumps HUB_LOG_GAP past
+ * the head, and the gap is recorded.  *from gets the head. 0 or -1. */
+static int open_gap(sqlite3 *db, int64_t *from)
+{
+	sqlite3_stmt *st = NULL;
+	char old[1024] = "", val[1100];
+	int64_t head = db_int(db, LOG_HEAD_SQL, -1);
+	int ret = -1;
+
+	*from = head;
+	if (head < 0 ||
+	    db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", old, sizeof old) < 0)
+		return -1;
+	/* Dozens of restores in: the oldest gaps, which no live cursor can
+	 * still be in, make room. */
+	if (strlen(old) > sizeof old - 64)
+		old[0] = '\0';
+	snprintf(val, sizeof val, "%s%s%" PRId64 "-%" PRId64, old, old[0] ? "," : "", head,
+		 head + HUB_LOG_GAP);
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (db_exec(db, "DELETE FROM sqlite_sequence WHERE name='change_log'") != 0 ||
+	    db_prepare(db, &st, "INSERT INTO sqlite_sequence(name, seq) VALUES('change_log', ?1)") != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, head + HUB_LOG_GAP);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db, &st, "INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?1)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	ret = db_exec(db, "COMMIT");
+out:
+	sqlite3_finalize(st);
+	if (ret != 0)
+		db_exec(db, "ROLLBACK");
+	return ret;
+}
+
+/* ---- files --------------------------------------------------------------------- */
+
+/* Whole file into a malloc'd buffer (at most KEYFILE_MAX).  0, 1 absent, -1. */
+static int slurp(const char *path, unsigned char **out, size_t *len, mode_t *mode)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat sb;
+	unsigned char *p = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (f == NULL)
+		return errno == ENOENT ? 1 : -1;
+	if (fstat(fileno(f), &sb) != 0 || sb.st_size > KEYFILE_MAX)
+		goto out;
+	p = malloc((size_t)sb.st_size + 1);
+	if (p == NULL || fread(p, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size)
+		goto out;
+	*out = p;
+	p = NULL;
+	*len = (size_t)sb.st_size;
+	*mode = sb.st_mode & 0777;
+	ret = 0;
+out:
+	free(p);
+	fclose(f);
+	return ret;
+}
+
+/* Write len bytes to path atomically with mode (group and others never get
+ * more than read).  0 or -1. */
+static int spit(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX + 32];
+	int fd, ret = -1;
+
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0644);
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, mode & 0644) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
+		ret = 0;
+	close(fd);
+	if (ret == 0 && rename(tmp, path) != 0)
+		ret = -1;
+	if (ret != 0)
+		unlink(tmp);
+	return ret;
+}
+
+/* ---- backup ---------------------------------------------------------------------- */
+
+static int copy_db(sqlite3 *src, sqlite3 *dst)
+{
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	int rc;
+
+	if (b == NULL)
+		return -1;
+	/* All pages in one step: one read transaction, so one consistent state. */
+	do {
+		rc = sqlite3_backup_step(b, -1);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	return sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int add_files(sqlite3 *dst, const char *dir, int *nfiles)
+{
+	sqlite3_stmt *st = NULL;
+	char path[PATH_MAX + 32];
+	int ret = -1;
+
+	*nfiles = 0;
+	if (db_exec(dst, "CREATE TABLE outpost_backup_files(name TEXT PRIMARY KEY NOT NULL,"
+			 " mode INTEGER NOT NULL, content BLOB NOT NULL)") != 0 ||
+	    db_prepare(dst, &st, "INSERT INTO outpost_backup_files VALUES(?1, ?2, ?3)") != 0)
+		return -1;
+	for (int i = 0; key_files[i]; i++) {
+		unsigned char *data;
+		size_t len;
+		mode_t mode;
+		int rc;
+
+		snprintf(path, sizeof path, "%s/%s", dir, key_files[i]);
+		rc = slurp(path, &data, &len, &mode);
+		if (rc == 1)
+			continue;
+		if (rc != 0) {
+			log_warn("cannot read '%s'", path);
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, key_files[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, (int)mode);
+		sqlite3_bind_blob(st, 3, data, (int)len, free);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			goto out;
+		(*nfiles)++;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int add_info(sqlite3 *dst, int64_t head)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE outpost_backup_info(k TEXT PRIMARY KEY NOT NULL, v TEXT);"
+		 "INSERT INTO outpost_backup_info VALUES('version', '%s'), ('schema_version', '%d'),"
+		 " ('log_head', '%" PRId64 "'), ('made_at_ms', '%" PRIu64 "');",
+		 OUTPOST_VERSION, schema_version(), head, hub_now_ms());
+	return db_exec(dst, sql);
+}
+
+int hub_backup(const char *dir, const char *out_path)
+{
+	char src_path[PATH_MAX + 32];
+	sqlite3 *src = NULL, *dst = NULL;
+	int fd, nfiles = 0, ret = 1;
+	int64_t head;
+	struct stat sb;
+
+	if (out_path == NULL || *out_path == '\0') {
+		fprintf(stderr, "outpost-hub: backup needs --out FILE\n");
+		return 2;
+	}
+	snprintf(src_path, sizeof src_path, "%s/%s", dir, HUB_DB_FILE);
+	if (stat(src_path, &sb) != 0) {
+		fprintf(stderr, "outpost-hub: no hub database at '%s'\n", src_path);
+		return 1;
+	}
+	/* Created here with 0600 and never replaced: it will hold the key. */
+	fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "outpost-hub: cannot create '%s': %s\n", out_path, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		fprintf(stderr, "outpost-hub: cannot open the databases\n");
+		goto out;
+	}
+	sqlite3_busy_timeout(src, DB_BUSY_TIMEOUT_MS);
+	if (copy_db(src, dst) != 0) {
+		fprintf(stderr, "outpost-hub: cannot copy '%s': %s\n", src_path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	head = db_int(dst, LOG_HEAD_SQL, 0);
+	if (db_exec(dst, "PRAGMA journal_mode=DELETE") != 0 || add_info(dst, head) != 0 ||
+	    add_files(dst, dir, &nfiles) != 0 ||
+	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0) {
+		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
+		goto out;
+	}
+	printf("backup of %s (change log at seq %" PRId64 ") and %d key file%s written to %s\n",
+	       src_path, head, nfiles, nfiles == 1 ? "" : "s", out_path);
+	fprintf(stderr, "%s holds the hub's private key (mode 0600): keep it as safe as the key\n",
+		out_path);
+	ret = 0;
+out:
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	if (ret != 0)
+		unlink(out_path);
+	return ret;
+}
+
+/* ---- restore --------------------------------------------------------------------- */
+
+/* Move DIR/hub.db aside (checkpointed first, so the copy is whole). */
+static int set_aside(const char *db_path, int force)
+{
+	char aside[PATH_MAX + 64], side[PATH_MAX + 16];
+	sqlite3 *db = NULL;
+	struct stat sb;
+
+	if (stat(db_path, &sb) != 0)
+		return 0;
+	if (!force) {
+		fprintf(stderr, "outpost-hub: '%s' exists: restore --force replaces it (it is kept "
+				"as %s.before-restore.TIME)\n",
+			db_path, db_path);
+		return -1;
+	}
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0) {
+		sqlite3_close(db);
+		fprintf(stderr, "outpost-hub: cannot checkpoint '%s'\n", db_path);
+		return -1;
+	}
+	sqlite3_close(db);
+	snprintf(aside, sizeof aside, "%s.before-restore.%lld", db_path, (long long)time(NULL));
+	if (rename(db_path, aside) != 0) {
+		fprintf(stderr, "outpost-hub: cannot move '%s' aside: %s\n", db_path, strerror(errno));
+		return -1;
+	}
+	snprintf(side, sizeof side, "%s-wal", db_path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", db_path);
+	unlink(side);
+	fprintf(stderr, "the database that was there is kept as %s\n", aside);
+	return 0;
+}
+
+static int restore_files(sqlite3 *bk, const char *dir, int *nfiles)
+{
+	sqlite3_stmt *st = NULL;
+	char path[PATH_MAX + 32];
+	int rc, ret = -1;
+
+	*nfiles = 0;
+	if (db_prepare(bk, &st, "SELECT name, mode, content FROM outpost_backup_files") != 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		int ok = 0;
+
+		for (int i = 0; key_files[i]; i++)
+			ok |= name && strcmp(name, key_files[i]) == 0;
+		if (!ok)
+			continue; /* only names this program wrote */
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		if (spit(path, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+			 (mode_t)sqlite3_column_int(st, 1)) != 0) {
+			fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
+			goto out;
+		}
+		(*nfiles)++;
+	}
+	ret = rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The backup into DIR/hub.db.restore, without the backup's own tables, with
+ * the gap; renamed over hub.db by the caller.  0 or -1. */
+static int restore_db(sqlite3 *bk, const char *tmp_path, int64_t *from)
+{
+	sqlite3 *db = NULL;
+	int ret = -1;
+
+	unlink(tmp_path);
+	if (sqlite3_open_v2(tmp_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+		SQLITE_OK ||
+	    copy_db(bk, db) != 0)
+		goto out;
+	if (db_exec(db, "DROP TABLE outpost_backup_files; DROP TABLE outpost_backup_info;"
+			"PRAGMA journal_mode=WAL") != 0 ||
+	    open_gap(db, from) != 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_close(db);
+	return ret;
+}
+
+int hub_restore(const char *dir, const char *file, int force)
+{
+	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?";
+	sqlite3 *bk = NULL;
+	int64_t from = 0;
+	int lock, nfiles = 0, ret = 1;
+
+	if (file == NULL) {
+		fprintf(stderr, "outpost-hub: restore needs a FILE (made by 'outpost-hub backup')\n");
+		return 2;
+	}
+	lock = hub_serve_lock(dir);
+	if (lock == -2) {
+		fprintf(stderr, "outpost-hub: the hub is running on '%s': stop it first\n", dir);
+		return 1;
+	}
+	if (lock < 0) {
+		fprintf(stderr, "outpost-hub: cannot lock '%s': %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (sqlite3_open_v2(file, &bk, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    db_text(bk, "SELECT v FROM outpost_backup_info WHERE k=?1", "version", ver,
+		    sizeof ver) != 0 ||
+	    db_int(bk, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0) {
+		fprintf(stderr, "outpost-hub: '%s' is not a whole backup made by 'outpost-hub backup'\n",
+			file);
+		goto out;
+	}
+	snprintf(db_path, sizeof db_path, "%s/%s", dir, HUB_DB_FILE);
+	snprintf(tmp, sizeof tmp, "%s.restore", db_path);
+	if (set_aside(db_path, force) != 0)
+		goto out;
+	if (restore_db(bk, tmp, &from) != 0 || rename(tmp, db_path) != 0) {
+		fprintf(stderr, "outpost-hub: cannot write the restored database '%s'\n", db_path);
+		unlink(tmp);
+		goto out;
+	}
+	if (restore_files(bk, dir, &nfiles) != 0)
+		goto out;
+	printf("restored %s and %d key file%s from %s (made by outpost-hub %s); the change log "
+	       "goes on at seq %" PRId64 "\n",
+	       db_path, nfiles, nfiles == 1 ? "" : "s", file, ver, from + HUB_LOG_GAP + 1);
+	fprintf(stderr, "start the hub: every node sends again what it pushed after the backup "
+			"and takes a new snapshot (README, Disaster recovery)\n");
+	ret = 0;
+out:
+	sqlite3_close(bk);
+	close(lock);
+	return ret;
+}

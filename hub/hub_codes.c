@@ -1,0 +1,823 @@
+/*
+ * hub_codes.c - the hub's code lists, versioned (issue 14): employer activity
+ * codes, participant activity codes and follow-up codes.  Each list is
+ * loaded from its file in seed/ at hub start (model/crm_seed.c,
+ * model/case_seed.c), recorded here as version "seed"; operations then loads
+ * a new version of a list, as CSV with the same columns, with a version name
+ * and an effective date:
+ *
+ *   GET  /api/v1/admin/code-lists            every list: current version, counts,
+ *                                            versions waiting for their date
+ *   GET  /api/v1/admin/code-lists/:list      its codes and its versions
+ *   POST /api/v1/admin/code-lists/:list      operations: {"version","effective_date",
+ *                                            "csv"}; list = employer | activity |
+ *                                            followup
+ *
+ * A version applies on its effective date (at once when it is today; later
+ * ones by the hub's minute timer): each code of the file is added or updated,
+ * and a code the file leaves out, or marks retired, is retired.  A retired
+ * code is never deleted: it stays readable on every row that used it.  The
+ * node refuses it for new rows (its list says retired); the hub refuses a
+ * new row that names a code retired on or before the date the row was
+ * entered (hub_codes_validate_row), and accepts one entered before, as an
+ * office that was offline may have done.
+ *
+ * Hub-only tables: code_list_versions (what was loaded, by whom, the file
+ * itself while it waits) and code_retirements (list, code, effective date).
+ * The code tables are hub-owned and replicated: plain SQL here, the change
+ * log sends each change to every office.
+ */
+#include "hub/acct.h"
+#include "hub/hub.h"
+#include "lib/clock.h"
+#include "lib/csv.h"
+#include "lib/log.h"
+#include "lib/route.h"
+#include "lib/uuid.h"
+#include "model/privileges.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CODES_CSV_MAX (2 * 1024 * 1024)
+#define CODES_MAX_ROWS 5000
+#define DBFAIL(req) http_reply_error((req), 500, NULL, "the hub database could not complete the request")
+
+typedef struct code_list {
+	const char *cl_name;   /* API name */
+	const char *cl_table;  /* replicated table (groups: hub-only) */
+	const char *cl_file;   /* in seed/ */
+	const char *cl_header; /* the file's columns, before an optional ",status" */
+	int cl_ncols;
+	size_t cl_codemax;     /* longest code */
+} code_list;
+
+static const code_list lists[] = {
+    {"employer", "employer_activity_codes", "employer_activity_codes.csv",
+     "code,title,dol_category,dol_category_name,system_generated,status", 6, 8},
+    {"activity", "participant_activity_codes", "participant_activity_codes.csv",
+     "code,title,reporting_category,restarts_exit_clock", 4, 8},
+    {"followup", "followup_codes", "followup_codes.csv", "code,title,restarts_exit_clock", 3, 8},
+    /* WSD24-13's privilege groups: code = group, title = description.  A
+     * group's privileges are the product's (model/privileges.c): a version
+     * describes, assigns or retires the groups, it cannot invent one. */
+    {"groups", "privilege_group_list", "privilege_groups.csv", "group,assigned_by,description", 3,
+     64},
+};
+#define NLISTS ((int)(sizeof lists / sizeof lists[0]))
+
+static const code_list *list_by_name(const char *name)
+{
+	for (int i = 0; name && i < NLISTS; i++)
+		if (strcmp(lists[i].cl_name, name) == 0)
+			return &lists[i];
+	return NULL;
+}
+
+static const db_migration codes_migrations[] = {
+    {"CREATE TABLE code_list_versions("
+     " id TEXT PRIMARY KEY NOT NULL,"
+     " list TEXT NOT NULL,"
+     " version TEXT NOT NULL,"
+     " effective_date TEXT NOT NULL,"
+     " loaded_at INTEGER NOT NULL,"
+     " loaded_by TEXT,"
+     " rows INTEGER NOT NULL DEFAULT 0,"
+     " added INTEGER, changed INTEGER, retired INTEGER, reactivated INTEGER,"
+     " applied_at INTEGER,"
+     " csv TEXT,"                       /* kept until applied */
+     " UNIQUE(list, version));"
+     "CREATE TABLE code_retirements("
+     " id TEXT PRIMARY KEY NOT NULL,"   /* list:code */
+     " list TEXT NOT NULL,"
+     " code TEXT NOT NULL,"
+     " effective_date TEXT NOT NULL,"   /* '' = retired before any version */
+     " version TEXT NOT NULL);"},
+    {"CREATE TABLE privilege_group_list("
+     " id TEXT PRIMARY KEY NOT NULL,"   /* = code, the group's name */
+     " code TEXT NOT NULL,"
+     " title TEXT NOT NULL,"            /* its description */
+     " assigned_by TEXT NOT NULL,"      /* MIS Administrator | WSB CalJOBS SPOC */
+     " status TEXT NOT NULL DEFAULT 'active');"},
+};
+
+static void groups_reload(sqlite3 *db);
+
+/* ---- parsing a version ----------------------------------------------------------- */
+
+/* One parsed row: the table's columns in the file's order. */
+typedef struct prow {
+	char *f[6];
+	int retired;
+} prow;
+
+typedef struct parse {
+	const code_list *p_list;
+	prow *p_rows;
+	int p_n, p_status_col; /* index of a trailing status column, or -1 */
+	json_err p_err;
+	int p_failed;
+} parse;
+
+static int parse_line(int line, int nf, char **f, void *arg)
+{
+	parse *p = arg;
+	const code_list *l = p->p_list;
+	prow *r;
+	char hdr[200] = "";
+
+	if (line == 1) {
+		for (int i = 0; i < nf; i++)
+			snprintf(hdr + strlen(hdr), sizeof hdr - strlen(hdr), "%s%s", i ? "," : "", f[i]);
+		if (strcmp(hdr, l->cl_header) == 0)
+			p->p_status_col = strcmp(l->cl_name, "employer") == 0 ? 5 : -1;
+		else if (strncmp(hdr, l->cl_header, strlen(l->cl_header)) == 0 &&
+			 strcmp(hdr + strlen(l->cl_header), ",status") == 0)
+			p->p_status_col = l->cl_ncols;
+		else {
+			json_err_set(&p->p_err, "csv", "the first line must be the columns %s",
+				     l->cl_header);
+			return -1;
+		}
+		return 0;
+	}
+	if (nf == 1 && f[0][0] == '\0')
+		return 0; /* a blank line */
+	if (nf < l->cl_ncols || f[0][0] == '\0' || f[1][0] == '\0' || strlen(f[0]) > l->cl_codemax ||
+	    strlen(f[1]) > 200 || (nf > 2 && strlen(f[2]) > 400)) {
+		json_err_set(&p->p_err, "csv", "line %d: a code (at most %zu characters) and a title are needed",
+			     line, l->cl_codemax);
+		return -1;
+	}
+	if (strcmp(l->cl_name, "groups") == 0 && priv_group_bits(f[0]) == 0) {
+		json_err_set(&p->p_err, "csv", "line %d: '%s' is not a privilege group the product knows "
+					       "(model/privileges.c)", line, f[0]);
+		return -1;
+	}
+	if (strcmp(l->cl_name, "groups") == 0 && strcmp(f[1], "MIS Administrator") != 0 &&
+	    strcmp(f[1], "WSB CalJOBS SPOC") != 0) {
+		json_err_set(&p->p_err, "csv", "line %d: assigned_by is MIS Administrator or WSB CalJOBS SPOC",
+			     line);
+		return -1;
+	}
+	if (p->p_n >= CODES_MAX_ROWS) {
+		json_err_set(&p->p_err, "csv", "at most %d codes in one list", CODES_MAX_ROWS);
+		return -1;
+	}
+	for (int i = 0; i < p->p_n; i++)
+		if (strcmp(p->p_rows[i].f[0], f[0]) == 0) {
+			json_err_set(&p->p_err, "csv", "line %d: code %s is listed twice", line, f[0]);
+			return -1;
+		}
+	if (p->p_status_col >= 0 && nf > p->p_status_col && f[p->p_status_col][0] &&
+	    strcmp(f[p->p_status_col], "active") != 0 && strcmp(f[p->p_status_col], "retired") != 0) {
+		json_err_set(&p->p_err, "csv", "line %d: status must be active or retired", line);
+		return -1;
+	}
+	r = &p->p_rows[p->p_n++];
+	for (int i = 0; i < l->cl_ncols && i < 6; i++)
+		r->f[i] = strdup(f[i]);
+	r->retired = p->p_status_col >= 0 && nf > p->p_status_col &&
+		     strcmp(f[p->p_status_col], "retired") == 0;
+	return 0;
+}
+
+static void parse_release(parse *p)
+{
+	for (int i = 0; p->p_rows && i < p->p_n; i++)
+		for (int k = 0; k < 6; k++)
+			free(p->p_rows[i].f[k]);
+	free(p->p_rows);
+	p->p_rows = NULL;
+}
+
+/* Parse csv for list l into p (caller releases).  0 or -1 with p_err. */
+static int parse_csv(const code_list *l, const char *csv, parse *p)
+{
+	memset(p, 0, sizeof *p);
+	p->p_list = l;
+	p->p_status_col = -1;
+	p->p_rows = calloc(CODES_MAX_ROWS, sizeof *p->p_rows);
+	if (p->p_rows == NULL) {
+		json_err_set(&p->p_err, "csv", "out of memory");
+		return -1;
+	}
+	if (csv_read_buf(csv, strlen(csv), parse_line, p) != 0) {
+		if (!p->p_err.msg[0])
+			json_err_set(&p->p_err, "csv", "the file could not be read as CSV");
+		return -1;
+	}
+	if (p->p_n == 0) {
+		json_err_set(&p->p_err, "csv", "the file lists no code");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- applying a version ------------------------------------------------------------ */
+
+typedef struct counts {
+	int added, changed, retired, reactivated;
+} counts;
+
+static int retire_mark(sqlite3 *db, const code_list *l, const char *code, const char *eff,
+		       const char *version, int retire)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st, retire ? "INSERT OR REPLACE INTO code_retirements(id, list, code,"
+					 " effective_date, version) VALUES(?1||':'||?2, ?1, ?2, ?3, ?4)"
+				       : "DELETE FROM code_retirements WHERE id=?1||':'||?2") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, l->cl_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+	if (retire) {
+		sqlite3_bind_text(st, 3, eff, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, version, -1, SQLITE_STATIC);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The upsert of one code; ?1 code, ?2 title, ?3..?6 the list's columns,
+ * ?7 status, ?8 hlc.  Unchanged rows are left alone (no change-log churn). */
+static const char *upsert_sql(const code_list *l)
+{
+	if (strcmp(l->cl_name, "employer") == 0)
+		return "INSERT INTO employer_activity_codes(id, code, title, dol_category,"
+		       " dol_category_name, system_generated, status, updated_hlc)"
+		       " VALUES(?1, ?1, ?2, nullif(?3,''), nullif(?4,''), ?5, ?7, ?8)"
+		       " ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+		       " dol_category=excluded.dol_category, dol_category_name=excluded.dol_category_name,"
+		       " system_generated=excluded.system_generated, status=excluded.status,"
+		       " updated_hlc=excluded.updated_hlc WHERE title IS NOT excluded.title OR"
+		       " dol_category IS NOT excluded.dol_category OR dol_category_name IS NOT"
+		       " excluded.dol_category_name OR system_generated IS NOT excluded.system_generated"
+		       " OR status IS NOT excluded.status";
+	if (strcmp(l->cl_name, "activity") == 0)
+		return "INSERT INTO participant_activity_codes(id, code, title, reporting_category,"
+		       " restarts_exit_clock, status, updated_hlc)"
+		       " VALUES(?1, ?1, ?2, nullif(?3,''), ?5, ?7, ?8)"
+		       " ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+		       " reporting_category=excluded.reporting_category,"
+		       " restarts_exit_clock=excluded.restarts_exit_clock, status=excluded.status,"
+		       " updated_hlc=excluded.updated_hlc WHERE title IS NOT excluded.title OR"
+		       " reporting_category IS NOT excluded.reporting_category OR restarts_exit_clock"
+		       " IS NOT excluded.restarts_exit_clock OR status IS NOT excluded.status";
+	if (strcmp(l->cl_name, "groups") == 0)
+		return "INSERT INTO privilege_group_list(id, code, title, assigned_by, status)"
+		       " VALUES(?1, ?1, ?3, ?2, ?7) ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+		       " assigned_by=excluded.assigned_by, status=excluded.status"
+		       " WHERE title IS NOT excluded.title OR assigned_by IS NOT excluded.assigned_by"
+		       " OR status IS NOT excluded.status";
+	return "INSERT INTO followup_codes(id, code, title, restarts_exit_clock, status, updated_hlc)"
+	       " VALUES(?1, ?1, ?2, ?5, ?7, ?8)"
+	       " ON CONFLICT(id) DO UPDATE SET title=excluded.title,"
+	       " restarts_exit_clock=excluded.restarts_exit_clock, status=excluded.status,"
+	       " updated_hlc=excluded.updated_hlc WHERE title IS NOT excluded.title OR"
+	       " restarts_exit_clock IS NOT excluded.restarts_exit_clock OR status IS NOT excluded.status";
+}
+
+static int apply_row(sqlite3 *db, const code_list *l, const prow *r, const char *eff,
+		     const char *version, const char *ts, counts *c)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128], old[16] = "";
+	int had, rc, flag;
+
+	snprintf(sql, sizeof sql, "SELECT status FROM %s WHERE id=?", l->cl_table);
+	had = db_text(db, sql, r->f[0], old, sizeof old) == 0;
+	if (db_prepare(db, &st, upsert_sql(l)) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, r->f[0], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->f[1], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->f[2] ? r->f[2] : "", -1, SQLITE_STATIC);
+	if (strcmp(l->cl_name, "employer") == 0) {
+		sqlite3_bind_text(st, 4, r->f[3] ? r->f[3] : "", -1, SQLITE_STATIC);
+		flag = r->f[4] && strcmp(r->f[4], "yes") == 0;
+	} else {
+		const char *y = strcmp(l->cl_name, "activity") == 0 ? r->f[3] : r->f[2];
+		flag = y && strcmp(y, "yes") == 0;
+	}
+	sqlite3_bind_int(st, 5, flag);
+	sqlite3_bind_text(st, 7, r->retired ? "retired" : "active", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (!had)
+		c->added++;
+	else if (sqlite3_changes(db) > 0)
+		c->changed++;
+	if (r->retired && (!had || strcmp(old, "active") == 0)) {
+		c->retired++;
+		return retire_mark(db, l, r->f[0], eff, version, 1);
+	}
+	if (!r->retired && had && strcmp(old, "retired") == 0) {
+		c->reactivated++;
+		return retire_mark(db, l, r->f[0], NULL, NULL, 0);
+	}
+	return 0;
+}
+
+/* Retire every active code of l that p leaves out. */
+static int retire_missing(sqlite3 *db, const code_list *l, const parse *p, const char *eff,
+			  const char *version, const char *ts, counts *c)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	cJSON *ids = NULL, *it;
+	char sql[160];
+	int ret = -1;
+
+	snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE status='active'", l->cl_table);
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	ids = db_rows_json(st); /* all first: the table changes below */
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof sql, "UPDATE %s SET status='retired'%s WHERE id=?2", l->cl_table,
+		 strcmp(l->cl_name, "groups") == 0 ? "" : ", updated_hlc=?1");
+	if (ids == NULL || db_prepare(db, &up, sql) != 0)
+		goto out;
+	cJSON_ArrayForEach(it, ids)
+	{
+		const char *id = json_str(it, "id");
+		int found = 0;
+		for (int i = 0; i < p->p_n && !found; i++)
+			found = strcmp(p->p_rows[i].f[0], id) == 0;
+		if (found)
+			continue;
+		sqlite3_bind_text(up, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(up) != SQLITE_DONE || retire_mark(db, l, id, eff, version, 1) != 0)
+			goto out;
+		sqlite3_reset(up);
+		c->retired++;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(up);
+	cJSON_Delete(ids);
+	return ret;
+}
+
+/* Apply version vid (its csv) in one transaction.  0 or -1. */
+static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
+{
+	sqlite3_stmt *st = NULL;
+	const code_list *l = NULL;
+	char ts[HLC_STRLEN], version[48] = "", eff[11] = "";
+	char *csv = NULL;
+	parse p;
+	counts c = {0, 0, 0, 0};
+	int ret = -1, rc = 0;
+
+	memset(&p, 0, sizeof p);
+	if (db_prepare(db, &st, "SELECT list, version, effective_date, csv FROM code_list_versions"
+				" WHERE id=? AND applied_at IS NULL AND csv IS NOT NULL") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		l = list_by_name((const char *)sqlite3_column_text(st, 0));
+		snprintf(version, sizeof version, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(eff, sizeof eff, "%s", (const char *)sqlite3_column_text(st, 2));
+		csv = strdup((const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (l == NULL || csv == NULL || parse_csv(l, csv, &p) != 0)
+		goto out;
+	hlc_now(clk, ts);
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		goto out;
+	for (int i = 0; rc == 0 && i < p.p_n; i++)
+		rc = apply_row(db, l, &p.p_rows[i], eff, version, ts, &c);
+	if (rc == 0)
+		rc = retire_missing(db, l, &p, eff, version, ts, &c);
+	if (rc == 0 && db_prepare(db, &st, "UPDATE code_list_versions SET applied_at=?2, added=?3,"
+					   " changed=?4, retired=?5, reactivated=?6, csv=NULL WHERE id=?1") == 0) {
+		sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+		sqlite3_bind_int(st, 3, c.added);
+		sqlite3_bind_int(st, 4, c.changed);
+		sqlite3_bind_int(st, 5, c.retired);
+		sqlite3_bind_int(st, 6, c.reactivated);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(st);
+	} else if (rc == 0) {
+		rc = -1;
+	}
+	if (rc != 0 || db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		log_warnx("cannot apply version '%s' of the %s code list", version, l->cl_name);
+		goto out;
+	}
+	if (strcmp(l->cl_name, "groups") == 0)
+		groups_reload(db);
+	log_info("code list %s: version '%s' (effective %s) applied: %d added, %d changed, %d retired,"
+		 " %d back in use", l->cl_name, version, eff, c.added, c.changed, c.retired, c.reactivated);
+	ret = 0;
+out:
+	parse_release(&p);
+	free(csv);
+	return ret;
+}
+
+int hub_codes_apply_due(sqlite3 *db, hlc *clk)
+{
+	sqlite3_stmt *st = NULL;
+	char today[11], ids[16][UUID_STRLEN];
+	int n = 0, ret = 0;
+
+	clock_local_date(hub_now_ms(), today);
+	if (db_prepare(db, &st, "SELECT id FROM code_list_versions WHERE applied_at IS NULL AND"
+				" effective_date <= ? ORDER BY effective_date, loaded_at LIMIT 16") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
+	while (n < 16 && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], UUID_STRLEN, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (int i = 0; i < n; i++)
+		ret |= apply_version(db, clk, ids[i]);
+	return ret;
+}
+
+/* ---- privilege groups for the account code ---------------------------------- */
+
+/* The groups list as the account code sees it (loop thread only): loaded at
+ * start and after each version of the list is applied. */
+static struct {
+	char name[64];
+	int assigner; /* 1 MIS Administrator, 2 SPOC, 0 retired */
+} gcache[64];
+static int gcache_n = -1; /* -1: not loaded (unit tests): acct_store.c decides */
+
+static void groups_reload(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db, &st, "SELECT code, assigned_by, status FROM privilege_group_list"
+				" ORDER BY code LIMIT 64") != 0)
+		return;
+	gcache_n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		gcache[gcache_n].assigner =
+		    strcmp((const char *)sqlite3_column_text(st, 2), "active") != 0	? 0
+		    : strcmp((const char *)sqlite3_column_text(st, 1), "MIS Administrator") == 0 ? 1
+											   : 2;
+		gcache_n++;
+	}
+	sqlite3_finalize(st);
+	if (gcache_n == 0)
+		gcache_n = -1;
+}
+
+int hub_codes_group_assigner(const char *group)
+{
+	if (gcache_n < 0 || group == NULL)
+		return -1;
+	for (int i = 0; i < gcache_n; i++)
+		if (strcmp(gcache[i].name, group) == 0)
+			return gcache[i].assigner;
+	return 0;
+}
+
+/* ---- start ----------------------------------------------------------------------- */
+
+/* A list with no version yet whose table the seeding code does not fill (the
+ * privilege groups): its file from seed/ becomes version "seed".  0 or -1. */
+static int seed_from_file(sqlite3 *db, hlc *clk, const code_list *l, const char *today)
+{
+	char dir[4096], path[4200], id[UUID_STRLEN];
+	FILE *fp;
+	char *csv = NULL;
+	size_t len;
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (csv_seed_dir(dir, sizeof dir) != 0)
+		return 0; /* no seed folder: the compiled list stands */
+	snprintf(path, sizeof path, "%s/%s", dir, l->cl_file);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	csv = malloc(CODES_CSV_MAX + 1);
+	len = csv ? fread(csv, 1, CODES_CSV_MAX, fp) : 0;
+	fclose(fp);
+	if (csv == NULL)
+		return -1;
+	csv[len] = '\0';
+	uuid7(id);
+	if (db_prepare(db, &st, "INSERT INTO code_list_versions(id, list, version, effective_date,"
+				" loaded_at, loaded_by, csv) VALUES(?, ?, 'seed', ?, ?, ?, ?)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->cl_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 5, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, csv, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	ret = apply_version(db, clk, id);
+	if (ret != 0)
+		log_warnx("cannot load '%s': the compiled privilege groups stand", path);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	free(csv);
+	return ret;
+}
+
+
+int hub_codes_start(sqlite3 *db, hlc *clk)
+{
+	char today[11];
+
+	if (db_migrate(db, "hub_codes", codes_migrations,
+		       (int)(sizeof codes_migrations / sizeof codes_migrations[0])) < 0)
+		return -1;
+	clock_local_date(hub_now_ms(), today);
+	/* The lists loaded from seed/ are version "seed"; codes retired in the
+	 * file were retired before any record ('' effective date). */
+	for (int i = 0; i < NLISTS; i++) {
+		sqlite3_stmt *st = NULL;
+		char sql[600], id[UUID_STRLEN];
+		int rc;
+
+		uuid7(id);
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO code_list_versions(id, list, version, effective_date, loaded_at,"
+			 " loaded_by, rows, applied_at) SELECT ?1, ?2, 'seed', ?3, ?4, 'seed/%s',"
+			 " (SELECT count(*) FROM %s), ?4 WHERE NOT EXISTS (SELECT 1 FROM"
+			 " code_list_versions WHERE list=?2) AND EXISTS (SELECT 1 FROM %s)",
+			 lists[i].cl_file, lists[i].cl_table, lists[i].cl_table);
+		if (db_prepare(db, &st, sql) != 0)
+			return -1;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, lists[i].cl_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, today, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)hub_now_ms());
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return -1;
+		if (sqlite3_changes(db) == 0) {
+			if (strcmp(lists[i].cl_name, "groups") == 0 &&
+			    db_int(db, "SELECT count(*) FROM code_list_versions WHERE list='groups'", 1) == 0 &&
+			    seed_from_file(db, clk, &lists[i], today) != 0)
+				return -1;
+			continue;
+		}
+		snprintf(sql, sizeof sql,
+			 "INSERT OR IGNORE INTO code_retirements(id, list, code, effective_date, version)"
+			 " SELECT '%s:'||id, '%s', id, '', 'seed' FROM %s WHERE status='retired'",
+			 lists[i].cl_name, lists[i].cl_name, lists[i].cl_table);
+		if (db_exec(db, sql) != 0)
+			return -1;
+	}
+	if (hub_codes_apply_due(db, clk) != 0)
+		return -1;
+	groups_reload(db);
+	return 0;
+}
+
+/* ---- the hub's check of rows from offices ---------------------------------------- */
+
+int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			   size_t n)
+{
+	const char *list = NULL, *code, *entered = NULL;
+	char day[11] = "", eff[16] = "";
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+
+	if (acct_validate_row(db, tbl, op, row, reason, n) != 0)
+		return -1;
+	if (op != SQLITE_INSERT || tbl == NULL || row == NULL || json_str(row, "corrects_id"))
+		return 0;
+	if (strcmp(tbl, "employer_services") == 0) {
+		const cJSON *at = cJSON_GetObjectItem(row, "created_at");
+		list = "employer";
+		if (cJSON_IsNumber(at)) {
+			clock_local_date((uint64_t)at->valuedouble, day);
+			entered = day;
+		}
+	} else if (strcmp(tbl, "participant_activities") == 0) {
+		list = json_str(row, "code_list");
+		list = list && strcmp(list, "followup") == 0 ? "followup" : "activity";
+		entered = json_str(row, "entered_date");
+	}
+	code = json_str(row, "code");
+	if (list == NULL || code == NULL || entered == NULL)
+		return 0;
+	if (db_prepare(db, &st, "SELECT effective_date FROM code_retirements WHERE list=? AND code=?"
+				" AND effective_date <= ?") != 0) {
+		snprintf(reason, n, "%s: cannot read the code retirements", tbl);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, entered, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		snprintf(eff, sizeof eff, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (found) {
+		snprintf(reason, n, "%s: code %.8s was retired%s%s and cannot be chosen for a new row",
+			 tbl, code, eff[0] ? " on " : "", eff);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- routes ---------------------------------------------------------------------- */
+
+static void lists_get(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	acct_principal p;
+	cJSON *arr;
+
+	if (acct_auth(h, req, &p, 0, 0) != 0)
+		return;
+	hub_codes_apply_due(h->hb_db, &h->hb_hlc);
+	arr = cJSON_CreateArray();
+	for (int i = 0; i < NLISTS; i++) {
+		char sql[700];
+		sqlite3_stmt *st = NULL;
+		cJSON *o;
+		snprintf(sql, sizeof sql,
+			 "SELECT ?1 AS list, '%s' AS file,"
+			 " (SELECT count(*) FROM %s WHERE status='active') AS active,"
+			 " (SELECT count(*) FROM %s WHERE status<>'active') AS retired,"
+			 " (SELECT version FROM code_list_versions WHERE list=?1 AND applied_at IS NOT NULL"
+			 "  ORDER BY applied_at DESC LIMIT 1) AS version,"
+			 " (SELECT effective_date FROM code_list_versions WHERE list=?1 AND applied_at IS"
+			 "  NOT NULL ORDER BY applied_at DESC LIMIT 1) AS effective_date,"
+			 " (SELECT json_group_array(json_object('version', version, 'effective_date',"
+			 "  effective_date)) FROM code_list_versions WHERE list=?1 AND applied_at IS NULL)"
+			 " AS pending",
+			 lists[i].cl_file, lists[i].cl_table, lists[i].cl_table);
+		if (db_prepare(h->hb_db, &st, sql) != 0) {
+			cJSON_Delete(arr);
+			DBFAIL(req);
+			return;
+		}
+		sqlite3_bind_text(st, 1, lists[i].cl_name, -1, SQLITE_STATIC);
+		o = sqlite3_step(st) == SQLITE_ROW ? db_row_json(st) : NULL;
+		sqlite3_finalize(st);
+		if (o) {
+			cJSON *pend = cJSON_Parse(json_str(o, "pending") ? json_str(o, "pending") : "[]");
+			cJSON_ReplaceItemInObject(o, "pending", pend ? pend : cJSON_CreateArray());
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	http_reply_json(req, 200, arr);
+}
+
+static void list_get(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	const code_list *l = list_by_name(http_req_param(req, "list"));
+	acct_principal p;
+	char sql[400];
+	sqlite3_stmt *st = NULL;
+	cJSON *o, *codes, *vers;
+
+	if (acct_auth(h, req, &p, 0, 0) != 0)
+		return;
+	if (l == NULL) {
+		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",
+				 http_req_param(req, "list"));
+		return;
+	}
+	snprintf(sql, sizeof sql,
+		 "SELECT c.code, c.title, c.status, r.effective_date AS retired_on, r.version AS"
+		 " retired_in FROM %s c LEFT JOIN code_retirements r ON r.id=?1||':'||c.id"
+		 " ORDER BY c.code",
+		 l->cl_table);
+	if (db_prepare(h->hb_db, &st, sql) != 0) {
+		DBFAIL(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, l->cl_name, -1, SQLITE_STATIC);
+	codes = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (db_prepare(h->hb_db, &st, "SELECT version, effective_date, loaded_at, loaded_by, rows,"
+				      " added, changed, retired, reactivated, applied_at"
+				      " FROM code_list_versions WHERE list=? ORDER BY loaded_at") != 0) {
+		cJSON_Delete(codes);
+		DBFAIL(req);
+		return;
+	}
+	sqlite3_bind_text(st, 1, l->cl_name, -1, SQLITE_STATIC);
+	vers = db_rows_json(st);
+	sqlite3_finalize(st);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "list", l->cl_name);
+	cJSON_AddItemToObject(o, "codes", codes ? codes : cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "versions", vers ? vers : cJSON_CreateArray());
+	http_reply_json(req, 200, o);
+}
+
+static void version_post(http_req *req, void *ctx)
+{
+	static const char *const fields[] = {"version", "effective_date", "csv", NULL};
+	hub *h = ctx;
+	const code_list *l = list_by_name(http_req_param(req, "list"));
+	acct_principal p;
+	cJSON *body = NULL, *o = NULL;
+	json_err errs[4], je;
+	int ne = 0, applied;
+	const char *version = NULL, *eff = NULL, *csv = NULL;
+	char today[11], id[UUID_STRLEN], after[200];
+	parse ps;
+	sqlite3_stmt *st = NULL;
+
+	memset(&ps, 0, sizeof ps);
+	if (acct_auth(h, req, &p, 1, 0) != 0)
+		return;
+	if (l == NULL) {
+		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",
+				 http_req_param(req, "list"));
+		return;
+	}
+	if ((body = http_req_json(req, 1)) == NULL)
+		return;
+	clock_local_date(hub_now_ms(), today);
+	if (json_only(body, fields, &je) != 0)
+		errs[ne++] = je;
+	if (json_get_str(body, "version", JSON_REQUIRED, 1, 40, &version, NULL, 0, &je) != 0)
+		errs[ne++] = je;
+	if (json_get_str(body, "effective_date", JSON_REQUIRED, 10, 10, &eff, NULL, 0, &je) != 0)
+		errs[ne++] = je;
+	else if (json_valid_date(eff) != 0 || strcmp(eff, today) < 0) {
+		json_err_set(&je, "effective_date", "use a date YYYY-MM-DD from today on (a past date "
+						    "would refuse rows the offices already entered)");
+		errs[ne++] = je;
+	}
+	if (json_get_str(body, "csv", JSON_REQUIRED, 1, CODES_CSV_MAX, &csv, NULL, 0, &je) != 0 ||
+	    parse_csv(l, csv, &ps) != 0) {
+		if (csv)
+			je = ps.p_err;
+		if (ne < 4)
+			errs[ne++] = je;
+	}
+	if (ne > 0) {
+		route_reply_errors(req, 400, errs, ne);
+		goto out;
+	}
+	uuid7(id);
+	if (db_prepare(h->hb_db, &st, "INSERT INTO code_list_versions(id, list, version, effective_date,"
+				      " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)") != 0) {
+		DBFAIL(req);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->cl_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, eff, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 6, p.ap_username, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, ps.p_n);
+	sqlite3_bind_text(st, 8, csv, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		http_reply_error(req, 409, "version", "version '%s' of this list already exists", version);
+		goto out;
+	}
+	if (strcmp(eff, today) <= 0 && apply_version(h->hb_db, &h->hb_hlc, id) != 0) {
+		DBFAIL(req);
+		goto out;
+	}
+	snprintf(after, sizeof after, "{\"version\":\"%.40s\",\"effective_date\":\"%s\",\"rows\":%d}",
+		 version, eff, ps.p_n);
+	acct_audit(h->hb_db, &p, req->peer, "code_list.load", "code_list_versions", id, NULL, NULL,
+		   NULL, after);
+	o = db_row_json_by(h->hb_db, "SELECT list, version, effective_date, rows, added, changed,"
+				     " retired, reactivated, applied_at FROM code_list_versions WHERE id=?",
+			   id);
+	applied = o && !cJSON_IsNull(cJSON_GetObjectItem(o, "applied_at"));
+	if (o)
+		cJSON_AddBoolToObject(o, "applied", applied);
+	http_reply_json(req, 201, o);
+out:
+	sqlite3_finalize(st);
+	parse_release(&ps);
+	cJSON_Delete(body);
+}
+
+int hub_codes_routes(hub *h, router *r)
+{
+	int rc = 0;
+
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/code-lists", lists_get, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/code-lists/:list", list_get, h);
+	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/code-lists/:list", version_post, h);
+	return rc ? -1 : 0;
+}

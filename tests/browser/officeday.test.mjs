@@ -1,0 +1,272 @@
+// officeday.test.mjs - the office day (issue 17) in a real browser: typed
+// work survives an ended session, the screens follow the role, the error
+// summary, the kiosk clears itself, the desk updates live from the node's
+// events, the Sync page offline and back; axe-core on every page state and
+// screenshots at 1280 px and 390 px under tests/out/.
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
+
+async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
+  const node = await startNode();
+  const browser = await launch();
+  try {
+    const ctx = await browser.newContext({ viewport });
+    const page = await ctx.newPage();
+    await fn(node, page, browser);
+  } finally {
+    await browser.close();
+    await node.stop();
+  }
+}
+
+async function shoot(page, name) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: `${OUT}/officeday-${name}-${width}.png`, fullPage: true });
+    // Nothing scrolls sideways, at the phone's width either.
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(wide <= 1, `${name} at ${width}px scrolls sideways by ${wide}px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function participant(node, first, last) {
+  const r = await node.api('/api/v1/case/participants', { first_name: first, last_name: last, birth_date: '1980-02-03', pseudo_ssn: true });
+  assert(r.status === 201 || r.status === 200, `participant registered: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json.id || (r.json.participant && r.json.participant.id);
+}
+
+async function endSession(node) {
+  // Signed out elsewhere (another tab; the idle limit does the same).
+  const r = await fetch(node.url + '/api/v1/session', { method: 'DELETE',
+    headers: { Cookie: node.session.cookie, 'X-CSRF-Token': node.session.csrf } });
+  assert(r.status === 200 || r.status === 204, `signed out: ${r.status}`);
+}
+
+export const tests = [
+  ['a case note typed while the session ends survives, and is saved after signing in again in place', () => withNode(async (node, page) => {
+    await login(page, node);
+    const pid = await participant(node, 'Nora', 'Lostnote');
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector('#info dd');
+    const note = 'Discussed two job leads at the warehouse; she will apply by Friday.';
+    await page.fill('#n-subject', 'Follow-up call');
+    await page.fill('#n-body', note);
+    // A reload (or a trip to the sign-in page) keeps the draft in this tab.
+    await page.reload();
+    await page.waitForFunction(t => document.getElementById('n-body').value === t, note, { timeout: 10000 });
+    await page.locator('#note-form .draft-note').waitFor();
+    await assertAccessible(page, 'participant page with a restored draft');
+
+    await endSession(node);
+    await page.click('#note-save');
+    await page.waitForSelector('#reauth-dlg[open]');
+    assert(await page.inputValue('#n-body') === note, 'the note is still in the form');
+    assert(await page.inputValue('#reauth-user') === 'demo', 'the user name is filled in');
+    await assertAccessible(page, 'sign-in dialog in place');
+    await page.fill('#reauth-pass', DEMO_PASSWORD);
+    await page.click('#reauth-btn');
+    await page.locator('#timeline', { hasText: note }).waitFor({ timeout: 20000 });
+    assert(page.url().includes('case-participant.html'), 'still on the participant page');
+    const tl = await (await fetch(`${node.url}/api/v1/case/participants/${pid}/timeline`, {
+      headers: { Cookie: (await page.context().cookies(node.url)).map(c => `${c.name}=${c.value}`).join('; ') } })).json();
+    assert(JSON.stringify(tl).includes(note), 'the note is saved at the node');
+    assert(await page.evaluate(() => Object.keys(sessionStorage).filter(k => k.startsWith('outpost-draft:')).length) === 0,
+      'the draft is gone once saved');
+    await shoot(page, 'participant');
+    await assertAccessible(page, 'participant page after the save');
+  })],
+
+  ['a View Access user sees no edit form, only the pages they may open, and a home page that loads', () => withNode(async (node, page) => {
+    await login(page, node);
+    const pid = await participant(node, 'Vic', 'Viewonly');
+    const emp = (await node.api('/api/v1/crm/employers', { company_name: 'Sierra Valley Tooling', zip: '95814' })).json;
+    await page.context().clearCookies();
+    await login(page, node, 'pkim');
+    await page.goto(node.url + '/');
+    await page.waitForFunction(() => document.getElementById('sync-line').textContent.includes('enrolled'));
+    const home = await page.textContent('main');
+    assert(!home.includes('Could not load'), 'the home page loads: ' + home);
+    assert(!(await page.isVisible('#s-total')), 'no desk figures for View Access');
+    const nav = await page.textContent('#top nav');
+    assert(!nav.includes('Front desk') && !nav.includes('Visits') && nav.includes('Case work'), 'menu follows the role: ' + nav);
+    assert((await page.textContent('#top .brand')).includes("Demo America's Job Center"), 'the office name in the header');
+    assert((await page.textContent('footer.site')).includes('Help'), 'a footer with help');
+    await assertAccessible(page, 'home (View Access)');
+
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector('#info dd');
+    await page.waitForTimeout(300);
+    for (const f of ['#act-form', '#note-form', '#visit-form'])
+      assert(!(await page.isVisible(f)), `${f} hidden for View Access`);
+    assert(await page.locator('#timeline summary', { hasText: 'Amend' }).count() === 0, 'no amendment form');
+    await assertAccessible(page, 'participant (View Access)');
+
+    await page.goto(node.url + '/crm-lead.html?id=' + emp.id);
+    await page.waitForFunction(() => document.getElementById('title').textContent.includes('Sierra'));
+    for (const f of ['#contact-form', '#location-form', '#svc-form', '#att-form', '#note-form', '#edit-btn', '#convert-btn'])
+      assert(!(await page.isVisible(f)), `${f} hidden for View Access`);
+    await assertAccessible(page, 'employer (View Access)');
+  })],
+
+  ['errors: a summary at the top in plain words linking to the field; real not-found pages', () => withNode(async (node, page) => {
+    await login(page, node);
+    await page.goto(node.url + '/desk.html');
+    await page.click('#add-more summary');
+    await page.click('#add button[type=submit]');
+    await page.waitForSelector('#error-summary');
+    const sum = await page.textContent('#error-summary');
+    assert(sum.includes('There is a problem'), 'summary heading');
+    assert(!/visitor_name|reason_ids|is required/.test(sum), 'no internal names: ' + sum);
+    const link = page.locator('#error-summary a').first();
+    const href = await link.getAttribute('href');
+    assert(['#a-name', '#a-reasons'].includes(href) || href.startsWith('#ar-'), 'the link goes to the field: ' + href);
+    assert(await page.evaluate(() => document.activeElement.id) === 'error-summary', 'the summary takes the focus');
+    await link.click();
+    assert('#' + await page.evaluate(() => document.activeElement.id) === href || href === '#a-reasons', 'the link moves to the field');
+    await assertAccessible(page, 'desk with the error summary');
+    await page.screenshot({ path: `${OUT}/officeday-error-summary-1280.png` });
+    // Fixed: the summary goes.
+    await page.fill('#a-name', 'Walk In');
+    await page.locator('#a-reasons input').first().check();
+    await page.click('#add button[type=submit]');
+    await page.locator('tr', { hasText: 'Walk In' }).waitFor();
+    assert(await page.locator('#error-summary').count() === 0, 'the summary is gone after a good save');
+
+    const r = await page.goto(node.url + '/no-such-page.html');
+    assert(r.status() === 404, 'a 404');
+    assert((await page.textContent('h1')) === 'Page not found', 'a page a person can read');
+    await assertAccessible(page, '404 page');
+    await page.goto(node.url + '/case-participant.html?id=0190a000-0000-7000-8000-00000000dead');
+    await page.waitForSelector('#not-found');
+    assert(await page.locator('form').count() === 0, 'no empty forms for a missing record');
+    await assertAccessible(page, 'participant not found');
+  })],
+
+  ['the kiosk shows the chosen language, says how to be found next time, and clears itself after 90 s idle', () => withNode(async (node, page) => {
+    await page.clock.install();
+    await page.goto(node.url + '/kiosk.html');
+    await page.waitForSelector('#reasons label.reason');
+    await page.click('#lang-es');
+    assert((await page.textContent('#chosen-lang')).includes('español'), 'the chosen language is said');
+    assert((await page.textContent('#phone-hint')).includes('teléfono'), 'the phone hint, in Spanish');
+    await page.fill('#name', 'Half Filled');
+    await page.fill('#phone', '9165550100');
+    await page.locator('#reasons label.reason').first().click();
+    await assertAccessible(page, 'kiosk half filled (Spanish)');
+    await page.clock.fastForward(60000);
+    assert(await page.inputValue('#name') === 'Half Filled', 'kept while the visitor may still be there');
+    await page.clock.fastForward(31000);
+    await page.waitForFunction(() => document.getElementById('name').value === '');
+    assert(await page.inputValue('#phone') === '', 'the phone is cleared');
+    assert(await page.getAttribute('html', 'lang') === 'en', 'back to English');
+    assert(await page.locator('#reasons input:checked').count() === 0, 'no reason left ticked');
+    await assertAccessible(page, 'kiosk after the idle reset');
+    await shoot(page, 'kiosk');
+    // A check-in with a phone: the thanks screen says how to be found next time.
+    await page.fill('#name', 'Rita Return');
+    await page.fill('#phone', '9165550111');
+    await page.locator('#reasons label.reason').first().click();
+    await page.click('#submit');
+    await page.waitForSelector('#thanks-view:not([hidden])');
+    assert((await page.textContent('#next-time')).includes('same phone number'), 'next-time hint');
+    await assertAccessible(page, 'kiosk thanks');
+  })],
+
+  ['the desk updates from the node\'s events when a visitor checks in at the kiosk', () => withNode(async (node, page, browser) => {
+    await login(page, node);
+    await page.goto(node.url + '/desk.html');
+    await page.waitForFunction(() => document.body.dataset.live === '1', null, { timeout: 15000 });
+    const kctx = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const kiosk = await kctx.newPage();
+    await kiosk.goto(node.url + '/kiosk.html');
+    await kiosk.waitForSelector('#reasons label.reason');
+    await kiosk.click('#lang-es');
+    await kiosk.fill('#name', 'María Fernández');
+    await kiosk.locator('#reasons label.reason').first().click();
+    const t0 = Date.now();
+    await kiosk.click('#submit');
+    await kiosk.waitForSelector('#thanks-view:not([hidden])');
+    const row = page.locator('tr', { hasText: 'María Fernández' });
+    await row.waitFor({ timeout: 15000 });
+    const ms = Date.now() - t0;
+    console.log(`     desk showed the kiosk check-in ${ms} ms after the click`);
+    const events = await page.evaluate(() => Number(document.body.dataset.events || 0));
+    assert(events >= 1, 'the list was reloaded on an event from the node, not a poll');
+    assert((await row.locator('.badge[lang=es]').textContent()).includes('ES'), 'the language badge');
+    await assertAccessible(page, 'desk with a Spanish visitor');
+    // A virtual visit is served, not queued; Left without service is said so.
+    await page.click('#add-more summary');
+    await page.fill('#a-name', 'Vera Virtual');
+    await page.selectOption('#a-virtual', '1');
+    await page.locator('#a-reasons input').first().check();
+    await page.click('#add button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('virtual visit recorded as served'));
+    const list = (await page.evaluate(() => fetch('/api/v1/checkins?status=all').then(r => r.json())));
+    const vv = list.find(c => c.visitor_name === 'Vera Virtual');
+    assert(vv && vv.status === 'done' && vv.staff_name === 'Demo Staff', 'virtual visit recorded as served by the desk user');
+    assert(await page.locator('tr', { hasText: 'Vera Virtual' }).count() === 0, 'not in the waiting list');
+    await row.getByRole('button', { name: /^Left without service/ }).waitFor();
+    await row.getByRole('button', { name: /^Serving/ }).click();
+    await page.locator('tr', { hasText: 'María Fernández' }).locator('.served-by').waitFor();
+    await shoot(page, 'desk');
+    await kctx.close();
+  })],
+
+  ['the sync page says in one sentence whether changes are at the hub, offline and back, with Try now', async () => {
+    const hub = await startHub();
+    const node = await startNode();
+    const browser = await launch();
+    let hubProc = hub.proc;
+    try {
+      // Signed in while stand-alone (an enrolled node takes no demo
+      // password); the session goes on once the node is enrolled.
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await login(page, node);
+      enrollNode(node, hub);
+      await page.goto(node.url + '/sync.html');
+      await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
+      assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green');
+      assert(!(await page.isVisible('#detail')), 'the technical table is under Details for IT');
+      await assertAccessible(page, 'sync page, all at the hub');
+      await page.screenshot({ path: `${OUT}/officeday-sync-ok-1280.png` });
+
+      // The hub goes away: the office works offline, the page says since when.
+      hubProc.kill('SIGTERM');
+      await new Promise(r => hubProc.once('exit', r));
+      const rs = (await node.api('/api/v1/greeter/reasons')).json;
+      await node.api('/api/v1/checkins', { visitor_name: 'Offline Visitor', reason_ids: [rs[0].id] });
+      await page.click('#try-now');
+      await page.waitForFunction(() => document.getElementById('summary').textContent.startsWith('Working offline since'), null, { timeout: 60000 });
+      const text = await page.textContent('#summary');
+      assert(/Working offline since \d{1,2}:\d{2} [AP]M, \d+ changes? waiting\./.test(text), 'one plain sentence: ' + text);
+      assert(!/[45]\d\d|SSL|ECONN/.test(text), 'no error codes in the sentence');
+      assert(/warn|bad/.test(await page.getAttribute('#state', 'class')), 'not green');
+      await page.click('#it-details summary');
+      assert((await page.textContent('#detail')).includes('Last error'), 'the error is for IT, under Details');
+      await assertAccessible(page, 'sync page offline');
+      await page.screenshot({ path: `${OUT}/officeday-sync-offline-1280.png`, fullPage: true });
+
+      // The hub is back: Try now, and all is at the hub again.
+      const port = new URL(hub.url).port;
+      const log = openSync(join(OUT, `browser-hub-officeday-${process.pid}.log`), 'a');
+      hubProc = spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log] });
+      hub.proc = hubProc;
+      for (let i = 0; i < 200; i++) {
+        try { if ((await hub.request('GET', '/healthz')).status === 200) break; } catch { /* not yet */ }
+        await new Promise(r => setTimeout(r, 100));
+      }
+      await page.click('#try-now');
+      await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
+      assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green again');
+      await assertAccessible(page, 'sync page back online');
+    } finally {
+      await browser.close();
+      await node.stop();
+      await hub.stop();
+    }
+  }],
+];

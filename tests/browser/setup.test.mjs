@@ -1,0 +1,227 @@
+// setup.test.mjs - the README's production walk-through in a real browser
+// (issue 14): a real outpost-hub started WITHOUT demo data; the first
+// operations password from `outpost-hub reset-operations`; a field division,
+// a Local Area with its pseudo-SSN identifier and an office made in the
+// console; an MIS Administrator created through the access request, its
+// forms and approval, and given the role; its greeter reasons (English and
+// Spanish, order) set up on the Greeter page; the office's node enrolled with
+// a code from the console and started; a visitor checking in at the kiosk in
+// Spanish; the visit counted in the hub's greeter report.  axe-core (WCAG 2.1
+// AA) on every console page state on the way.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT } from './lib.mjs';
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+async function until(what, fn, ms = 60000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting for ' + what);
+    await sleep(300);
+  }
+}
+const daysAgo = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+
+function pdf(name) {
+  const p = join(OUT, `${process.pid}-setup-${name}.pdf`);
+  writeFileSync(p, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  return p;
+}
+
+// Sign in through the console's login page with a temporary password and set
+// a personal one (the forced change).
+async function firstSignIn(page, hub, username, temp, mine) {
+  await page.goto(hub.url + '/login.html');
+  await page.fill('#username', username);
+  await page.fill('#password', temp);
+  await page.click('#signin-btn');
+  await page.waitForSelector('#change-card:not([hidden])');
+  plantSecret(mine);
+  await page.fill('#new_password', mine);
+  await page.fill('#confirm_password', mine);
+  await page.click('#change-btn');
+  await page.waitForURL(u => !u.pathname.startsWith('/login'));
+}
+
+async function signOut(page) {
+  await page.click('#sign-out');
+  await page.waitForURL(/\/login\.html/);
+}
+
+// Enroll first, then start the node without demo data (README, step 6).
+async function officeNode(code, hubUrl) {
+  const data = mkdtempSync(join(tmpdir(), 'outpost-browser-setup-'));
+  const r = spawnSync(join(BIN, 'outpost-sync'), ['enroll', '--hub', hubUrl, '--code', code, '--data', data], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('outpost-sync enroll: ' + r.stderr);
+  const port = await freePort();
+  const log = openSync(join(OUT, `browser-setup-node-${process.pid}.log`), 'a');
+  const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'no'],
+    { stdio: ['ignore', log, log] });
+  const url = `http://127.0.0.1:${port}`;
+  await until('the node to start', async () => { try { return (await fetch(url + '/healthz')).ok; } catch { return false; } }, 30000);
+  return {
+    url, data,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise(res => { proc.once('exit', res); setTimeout(res, 5000); });
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+export const tests = [
+  ['production walk-through on a hub without demo data: places, an MIS Administrator, its reasons, an enrolled office, a Spanish check-in counted at the hub', async () => {
+    const hub = await startHub({ args: ['--demo', 'no', '--password_iters', '1000'] });
+    const browser = await launch();
+    let node = null;
+    try {
+      assert((await hub.api('/api/v1/admin/offices')).json.length === 0, 'a hub without demo data has no office');
+      const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+
+      // 1-2. The first operations password.
+      const r = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hub.data, '--password_iters', '1000'], { encoding: 'utf8' });
+      assert(r.status === 0, 'reset-operations: ' + r.stderr);
+      const opsTemp = r.stdout.trim().split(/\s+/).pop();
+      plantSecret(opsTemp);
+      await firstSignIn(page, hub, 'operations', opsTemp, 'Ops.Setup42');
+      // 3. A field division, a Local Area with its identifier, an office.
+      await page.goto(hub.url + '/nodes.html');
+      await page.fill('#fd-name', 'Southern Division');
+      await page.click('#fd-add');
+      await page.waitForSelector('#la-field_division option:has-text("Southern Division")', { state: 'attached' });
+      await page.fill('#la-name', 'San Luis Obispo County');
+      await page.fill('#la-id', 'slo');
+      await page.selectOption('#la-field_division', { label: 'Southern Division' });
+      await page.fill('#la-pseudo_ssn_prefix', '123');
+      await page.click('#la-add');
+      await page.waitForFunction(() => document.getElementById('la-pseudo_ssn_prefix-err').textContent !== '');
+      assert((await page.textContent('#la-pseudo_ssn_prefix-err')).includes('900 to 999'), 'a bad identifier is explained in place');
+      await assertAccessible(page, 'offices page with a field error');
+      await page.fill('#la-pseudo_ssn_prefix', '975');
+      await page.click('#la-add');
+      await page.waitForSelector('#of-local_area_id option[value="slo"]', { state: 'attached' }).catch(async e => {
+        throw new Error(e.message + ' / form says: ' + await page.textContent('#la-form') + ' / ' + JSON.stringify((await hub.api('/api/v1/admin/local-areas')).json));
+      });
+      await page.fill('#of-name', "SLO America's Job Center");
+      await page.fill('#of-id', 'slo-ajcc');
+      await page.selectOption('#of-local_area_id', 'slo');
+      await page.fill('#of-address', '3563 Sueldo St, San Luis Obispo, CA 93401');
+      await page.selectOption('#of-timezone', 'America/Los_Angeles');
+      assert(await page.isChecked('#of-has_title1_partner'), 'Title I partner is the default');
+      await page.click('#of-add');
+      await page.waitForFunction(() => document.getElementById('offices').textContent.includes('Sueldo'));
+      await assertAccessible(page, 'offices page with the new office');
+      const la = (await hub.api('/api/v1/admin/local-areas')).json.find(x => x.id === 'slo');
+      assert(la && la.pseudo_ssn_prefix === '975', 'Local Area with its identifier: ' + JSON.stringify(la));
+      const off = (await hub.api('/api/v1/admin/offices')).json.find(x => x.id === 'slo-ajcc');
+      assert(off && off.has_title1_partner === 1 && off.timezone === 'America/Los_Angeles', 'office: ' + JSON.stringify(off));
+      // 4. The MIS Administrator: access request, forms, approval, account, role.
+      await page.goto(hub.url + '/request.html?kind=new');
+      await page.waitForSelector('#req-form:not([hidden])');
+      await page.fill('#display_name', 'Morgan Ruiz');
+      await page.fill('#username', 'mruiz');
+      await page.fill('#email', 'mruiz@example.org');
+      await page.selectOption('#local_area_id', 'slo');
+      await page.waitForSelector('#office_id option[value="slo-ajcc"]', { state: 'attached' });
+      await page.selectOption('#office_id', 'slo-ajcc');
+      await page.selectOption('#privilege_group', 'View Access with Reports');
+      await page.fill('#requestor_name', 'Dana Director');
+      await page.fill('#requestor_email', 'director@example.org');
+      await page.fill('#ispa_date', daysAgo(10));
+      await page.selectOption('#confidentiality_type', 'E-1');
+      await page.fill('#confidentiality_date', daysAgo(9));
+      await page.fill('#business_need', "MIS Administrator of the Local Area");
+      await page.setInputFiles('#file-request_form', pdf('request'));
+      await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+      await page.setInputFiles('#file-confidentiality_statement', pdf('e1'));
+      await page.click('#req-save');
+      await page.waitForURL(/request\.html\?id=/);
+      await page.waitForSelector('#view:not([hidden]) #info dd');
+      await page.click('#approve');
+      await page.waitForSelector('#carry-out');
+      await page.click('#carry-out');
+      await page.waitForSelector('#temp-password');
+      const misTemp = await page.inputValue('#temp-password');
+      plantSecret(misTemp);
+      const mis = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'mruiz');
+      await page.goto(hub.url + '/account.html?id=' + mis.id);
+      await page.waitForSelector('#roles-card:not([hidden])');
+      await page.check('#role-mis_admin');
+      await page.click('#roles-save');
+      await page.waitForFunction(() => document.getElementById('status').textContent.includes('mis_admin'));
+      // 5. Its reasons, signed in as the MIS Administrator.
+      await signOut(page);
+      await firstSignIn(page, hub, 'mruiz', misTemp, 'Mis.Setup42');
+      await page.goto(hub.url + '/greeter.html');
+      await page.waitForFunction(() => document.getElementById('reasons').textContent.includes('No reason yet'));
+      await assertAccessible(page, 'greeter page, no reason yet');
+      const add = async (en, es, sort) => {
+        await page.fill('#r-label', en);
+        await page.fill('#r-label_es', es);
+        await page.fill('#r-sort', String(sort));
+        await page.click('#r-save');
+        await page.waitForFunction(t => document.getElementById('reasons').textContent.includes(t), en);
+      };
+      await page.click('#r-save');
+      await page.waitForFunction(() => document.getElementById('r-label-err').textContent !== '');
+      assert(await page.getAttribute('#r-label_es', 'aria-invalid') === 'true', 'every missing field is marked at once');
+      await add('Look for a job', 'Buscar empleo', 20);
+      await add('Unemployment insurance', 'Seguro de desempleo', 10);
+      await add('Old workshop', 'Taller antiguo', 30);
+      // Retire one: it stays listed as retired, the kiosk will not offer it.
+      await page.click('button[aria-label="Retire Old workshop"]');
+      await page.waitForSelector('button[aria-label="Offer again Old workshop"]');
+      await assertAccessible(page, 'greeter page with reasons');
+      await signOut(page);
+      // 6. Enroll the office node with a code from the console.
+      await page.fill('#username', 'operations');
+      await page.fill('#password', 'Ops.Setup42');
+      await page.click('#signin-btn');
+      await page.waitForURL(u => !u.pathname.startsWith('/login'));
+      await page.goto(hub.url + '/nodes.html');
+      await page.waitForSelector('#code-office_id option[value="slo-ajcc"]', { state: 'attached' });
+      await page.selectOption('#code-office_id', 'slo-ajcc');
+      await page.click('#code-create');
+      await page.waitForSelector('#enroll-code');
+      const code = await page.inputValue('#enroll-code');
+      plantSecret(code);
+      node = await officeNode(code, hub.url);
+      // 7. The kiosk in Spanish, with the Local Area's reasons in order.
+      const kiosk = await context.newPage();
+      await until('the reasons at the kiosk', async () =>
+        (await (await fetch(node.url + '/api/v1/greeter/reasons')).json()).length === 2);
+      await kiosk.goto(node.url + '/kiosk.html');
+      await kiosk.click('#lang-es');
+      const labels = await kiosk.locator('#reasons label.reason').allTextContents();
+      assert(labels.length === 2 && labels[0].includes('Seguro de desempleo') && labels[1].includes('Buscar empleo'),
+        'Spanish labels in their order, the retired one left out: ' + labels);
+      await kiosk.fill('#name', 'Lucía Ramírez');
+      await kiosk.locator('#reasons label.reason', { hasText: 'Buscar empleo' }).click();
+      await kiosk.click('#submit');
+      await kiosk.waitForSelector('#thanks-view:not([hidden])');
+      assert((await kiosk.textContent('#thanks-view')).includes('Gracias'), 'Spanish thank-you');
+      // The visit counted in the hub's report.
+      await until('the visit at the hub', async () =>
+        (await hub.api('/api/v1/admin/reports/greeter')).json.visits === 1);
+      await page.goto(hub.url + '/greeter.html');
+      await page.waitForFunction(() => document.getElementById('g-total').textContent.startsWith('1 visit'));
+      const row = await page.locator('#report tbody tr').first().textContent();
+      assert(row.includes("SLO America's Job Center") && row.includes('Look for a job') && row.includes('Spanish'),
+        'report row: ' + row);
+      await assertAccessible(page, 'greeter report');
+      await page.screenshot({ path: `${OUT}/setup-greeter-report.png`, fullPage: true });
+      const csv = await hub.request('GET', '/api/v1/admin/reports/greeter?format=csv', undefined,
+        { Authorization: 'Bearer ' + hub.token });
+      assert(csv.status === 200 && csv.text.includes('"Look for a job","es","1"'), 'CSV: ' + csv.text);
+    } finally {
+      await browser.close();
+      if (node) await node.stop();
+      await hub.stop();
+    }
+  }],
+];

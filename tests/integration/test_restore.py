@@ -1,0 +1,200 @@
+"""Issue #18, disaster recovery: `outpost-hub backup` taken while two
+offices push, the offices keep writing, the hub is stopped and restored
+from that older backup, the offices keep writing, and in the end every
+write an office acknowledged (201) is at the hub and at its office again,
+with `outpost-sync verify` agreeing at both.  What the backup lacked comes
+back from the offices' sent logs (sync/sent.c); a node that pulled entries
+the restored hub lost takes a new snapshot (the restore's change-log gap).
+
+Also: the backup is mode 0600 and carries the key files; restore refuses a
+running hub and an existing database without --force.
+"""
+import os
+import sqlite3
+import stat
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import BIN, Daemon, login
+from test_sync_node import Office, count, hub_tool, sync, wait_for
+
+
+class Writer(threading.Thread):
+    """Kiosk check-ins at one node, one after another, until stopped; keeps
+    the id of every check-in the node acknowledged with 201."""
+
+    def __init__(self, node, tag):
+        super().__init__(daemon=True)
+        self.node, self.tag = node, tag
+        self.acked = []
+        self.stop = threading.Event()
+        self.reason = node.get("/api/v1/greeter/reasons").json()[0]["id"]
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set():
+            i += 1
+            try:
+                r = self.node.post("/api/v1/checkins", {
+                    "visitor_name": "%s visitor %d" % (self.tag, i),
+                    "reason_ids": [self.reason], "language": "en"}, timeout=30)
+                if r.status == 201:
+                    self.acked.append(r.json()["id"])
+            except OSError:
+                pass
+            time.sleep(0.02)
+
+    def wait_more(self, n, timeout=60):
+        goal = len(self.acked) + n
+        wait_for(lambda: len(self.acked) >= goal, timeout=timeout,
+                 what="%d more check-ins at %s" % (n, self.tag))
+
+
+def ids_at(daemon, ids):
+    db = daemon.db()
+    try:
+        have = set(r[0] for r in db.execute("SELECT id FROM checkins"))
+    finally:
+        db.close()
+    return [i for i in ids if i not in have]
+
+
+class RestoreDrillTest(unittest.TestCase):
+    def setUp(self):
+        self.o = Office(self)
+        self.writers = []
+
+    def tearDown(self):
+        for w in self.writers:
+            w.stop.set()
+        for w in self.writers:
+            w.join(timeout=30)
+        self.o.close()
+
+    def test_restore_from_older_backup_loses_nothing(self):
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office", start=False)
+        b = self.o.node(hub, "demo-office-2", start=False)
+        for n in (a, b):
+            n.args += ["--sync_interval", "1"]
+            n.start()
+        # Each has taken its identity and first snapshot, and serves its
+        # office, before the office writes (a write before that belongs to
+        # the stand-alone demo office).
+        for n, office in ((a, "demo-office"), (b, "demo-office-2")):
+            login(n)
+            wait_for(lambda: (lambda s: s.get("office_id") == office and s.get("cursor") is not None)(
+                n.get("/api/v1/sync/status").json()), timeout=60, what="first snapshot of %s" % office)
+        wa, wb = Writer(a, "office-a"), Writer(b, "office-b")
+        self.writers = [wa, wb]
+        wa.start()
+        wb.start()
+        wa.wait_more(20)
+        wb.wait_more(20)
+        # Some of it at the hub, the push load going on: back up.
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins") >= 10, timeout=60,
+                 what="check-ins at the hub")
+        backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".backup")
+        p = hub_tool(hub, "backup", "--out", backup)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(backup).st_mode), 0o600)
+        bk = sqlite3.connect(backup)
+        names = set(r[0] for r in bk.execute("SELECT name FROM outpost_backup_files"))
+        in_backup = bk.execute("SELECT count(*) FROM checkins").fetchone()[0]
+        self.assertEqual(bk.execute("PRAGMA quick_check").fetchone()[0], "ok")
+        bk.close()
+        self.assertTrue({"hub.key", "hub.crt", "admin.token"} <= names, names)
+        # A second backup to the same file is refused (never overwritten).
+        self.assertNotEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+        # Restore refuses a running hub.
+        p = hub_tool(hub, "restore", backup, "--force")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"running", p.stderr)
+
+        # The offices go on; the hub acknowledges and they pull well past the
+        # backup.
+        wa.wait_more(20)
+        wb.wait_more(20)
+        want = len(wa.acked) + len(wb.acked)
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins") >= in_backup + 20,
+                 timeout=60, what="check-ins at the hub after the backup")
+        lost = count(hub, "SELECT count(*) FROM checkins") - in_backup
+        self.assertGreater(lost, 0)
+        head_before = count(hub, "SELECT max(seq) FROM change_log")
+
+        # Disaster: the hub goes; the offices keep writing.
+        hub.stop()
+        wa.wait_more(5)
+        wb.wait_more(5)
+        p = hub_tool(hub, "restore", backup)
+        self.assertNotEqual(p.returncode, 0)  # hub.db is there: --force
+        self.assertIn(b"--force", p.stderr)
+        p = hub_tool(hub, "restore", backup, "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(any(f.startswith("hub.db.before-restore.") for f in os.listdir(hub.data)))
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins"), in_backup)
+        hub.start()
+        wa.wait_more(10)
+        wb.wait_more(10)
+        for w in self.writers:
+            w.stop.set()
+        for w in self.writers:
+            w.join(timeout=60)
+        self.assertGreater(len(wa.acked) + len(wb.acked), want)
+
+        # Every acknowledged write, at the hub and at its office.
+        for node, w in ((a, wa), (b, wb)):
+            try:
+                wait_for(lambda: not ids_at(hub, w.acked), timeout=120,
+                         what="every check-in of %s at the restored hub" % w.tag)
+            except AssertionError:
+                miss = ids_at(hub, w.acked)
+                db = node.db()
+                info = [(i, db.execute("SELECT count(*) FROM checkins WHERE id=?", (i,)).fetchone()[0],
+                         w.acked.index(i)) for i in miss[:5]]
+                st = node.get("/api/v1/sync/status").json()
+                raise AssertionError("%d of %d missing at the hub: %r; node status %r; outbox %r sent %r" % (
+                    len(miss), len(w.acked), info, st,
+                    tuple(db.execute("SELECT count(*), min(seq), max(seq) FROM outbox").fetchone()),
+                    tuple(db.execute("SELECT count(*), min(seq), max(seq) FROM outbox_sent").fetchone()))
+                    + repr([tuple(r) for r in hub.db().execute(
+                        "SELECT seq, op, origin FROM change_log WHERE row_id=?", (miss[0],))])
+                    + repr([tuple(r) for r in hub.db().execute("SELECT * FROM sync_ctx")])
+                    + repr([tuple(r) for r in hub.db().execute("SELECT id, acked_seq, pull_cursor FROM nodes")])
+                    + repr([tuple(r) for r in db.execute("SELECT * FROM sync_state")])
+                    + repr([tuple(r) for r in db.execute("SELECT * FROM node_meta")])
+                    + " dirs %s %s %s" % (hub.data, a.data, b.data))
+            wait_for(lambda: not ids_at(node, w.acked), timeout=60,
+                     what="every check-in of %s at its office" % w.tag)
+        total = len(wa.acked) + len(wb.acked)
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE visitor_name LIKE 'office-%'"),
+                         total)
+        # The offices sent again what the backup lacked, and the nodes that
+        # had pulled past the backup took a new snapshot.
+        self.assertTrue(any("sending them again" in n.read_log() for n in (a, b)))
+        self.assertGreater(count(hub, "SELECT max(seq) FROM change_log"), head_before)
+
+        # verify agrees at both offices once they are caught up.
+        def verified(n):
+            p = sync(n, "verify", "--json")
+            return p.returncode == 0
+        for n in (a, b):
+            wait_for(lambda: verified(n), timeout=90, step=2, what="verify at %s" % n.name)
+
+    def test_restore_needs_a_backup_file(self):
+        hub = self.o.hub()
+        hub.stop()
+        junk = os.path.join(hub.data, "junk.backup")
+        with open(junk, "wb") as f:
+            f.write(b"not a backup")
+        p = hub_tool(hub, "restore", junk, "--force")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"not a whole backup", p.stderr)
+        # The hub's database is untouched.
+        self.assertEqual(count(hub, "SELECT count(*) FROM offices") > 0, True)
+
+
+if __name__ == "__main__":
+    unittest.main()
