@@ -21,7 +21,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/nul
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wwrite-strings -Wformat=2 -Wvla -fno-common \
-            -Wno-unused-parameter -Wno-format-truncation
+            -Wno-unused-parameter
 OPT      ?= -O2
 CFLAGS   ?= -g $(OPT)
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \

@@ -23,6 +23,7 @@
  *       "rows N seconds S changeset_bytes B entries E".
  */
 #include "hub/hub.h"
+#include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/hlc.h"
 #include "lib/uuid.h"
@@ -110,7 +111,7 @@ static int gen(const char *path, long entries, int days)
 			static const char *first[] = {"Maria", "James", "Linh", "Jose", "Aisha",
 						      "Robert", "Guadalupe", "Wei", "Fatima", "David"};
 			uint32_t r = 0;
-			uuid_random(&r, sizeof r);
+			crypto_random(&r, sizeof r);
 			snprintf(name, sizeof name, "Backlog Visitor %ld %s %c%c%c", i, first[r % 10],
 				 'A' + (int)(r >> 8) % 26, 'a' + (int)(r >> 13) % 26,
 				 'a' + (int)(r >> 18) % 26);

@@ -44,32 +44,6 @@ static int in_list(const char *s, const char *const *l)
 	return 0;
 }
 
-static cJSON *query_json(sqlite3 *db, const char *sql, const char *a1, const char *a2)
-{
-	sqlite3_stmt *st = NULL;
-	cJSON *r;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return NULL;
-	if (a1)
-		sqlite3_bind_text(st, 1, a1, -1, SQLITE_TRANSIENT);
-	if (a2)
-		sqlite3_bind_text(st, 2, a2, -1, SQLITE_TRANSIENT);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
-	return r;
-}
-
-static cJSON *one_json(sqlite3 *db, const char *sql, const char *a1)
-{
-	cJSON *r = query_json(db, sql, a1, NULL), *o = NULL;
-
-	if (r && cJSON_GetArraySize(r) > 0)
-		o = cJSON_DetachItemFromArray(r, 0);
-	cJSON_Delete(r);
-	return o;
-}
-
 static void today(char out[11])
 {
 	clock_local_date(hub_now_ms(), out);
@@ -158,14 +132,14 @@ static void local_areas_list(http_req *req, void *ctx)
 
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
-	r = query_json(h->hb_db,
+	r = db_rows_json_by(h->hb_db,
 		       "SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
 		       " (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
 		       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
 		       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1 AND"
 		       "  (','||coalesce(s.roles,'')||',') LIKE '%,mis_admin,%') AS mis_admins"
 		       " FROM local_areas l ORDER BY l.name",
-		       NULL, NULL);
+		       NULL);
 	if (r == NULL)
 		DBFAIL(req);
 	else
@@ -180,12 +154,12 @@ static void field_divisions_list(http_req *req, void *ctx)
 
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
-	r = query_json(h->hb_db,
+	r = db_rows_json_by(h->hb_db,
 		       "SELECT d.id, d.name,"
 		       " (SELECT count(*) FROM staff s WHERE s.field_division=d.id AND s.active=1 AND"
 		       "  (','||coalesce(s.roles,'')||',') LIKE '%,spoc,%') AS spocs"
 		       " FROM field_divisions d ORDER BY d.name",
-		       NULL, NULL);
+		       NULL);
 	if (r == NULL)
 		DBFAIL(req);
 	else
@@ -200,11 +174,11 @@ static void offices_list(http_req *req, void *ctx)
 
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
-	r = query_json(h->hb_db,
+	r = db_rows_json_by(h->hb_db,
 		       "SELECT id, name, local_area_id, address, timezone, has_title1_partner, active"
 		       " FROM offices"
 		       " ORDER BY name",
-		       NULL, NULL);
+		       NULL);
 	if (r == NULL)
 		DBFAIL(req);
 	else
@@ -254,14 +228,14 @@ static void place_create(http_req *req, hub *h, int what)
 		id = gen;
 	}
 	if (what == 0 && x1 &&
-	    (row = one_json(h->hb_db, "SELECT id FROM field_divisions WHERE id=?", x1)) == NULL) {
+	    (row = db_row_json_by(h->hb_db, "SELECT id FROM field_divisions WHERE id=?", x1)) == NULL) {
 		http_reply_error(req, 400, "field_division", "unknown field division");
 		goto out;
 	}
 	cJSON_Delete(row);
 	row = NULL;
 	if (what == 2 &&
-	    (row = one_json(h->hb_db, "SELECT id FROM local_areas WHERE id=?", x1)) == NULL) {
+	    (row = db_row_json_by(h->hb_db, "SELECT id FROM local_areas WHERE id=?", x1)) == NULL) {
 		http_reply_error(req, 400, "local_area_id", "unknown Local Area");
 		goto out;
 	}
@@ -416,7 +390,7 @@ static cJSON *missing_files(sqlite3 *db, const cJSON *rq)
 
 static cJSON *request_load(sqlite3 *db, const char *id)
 {
-	return one_json(db, "SELECT * FROM access_requests WHERE id=?", id);
+	return db_row_json_by(db, "SELECT * FROM access_requests WHERE id=?", id);
 }
 
 /* The request as the API shows it (takes rq). */
@@ -453,10 +427,10 @@ static cJSON *request_out(sqlite3 *db, cJSON *rq, int with_files)
 	if (with_files) {
 		cJSON_AddItemToObject(
 		    rq, "files",
-		    query_json(db,
+		    db_rows_json_by(db,
 			       "SELECT id, kind, filename, content_type, size, sha256, uploaded_by,"
 			       " uploaded_at FROM request_files WHERE request_id=? ORDER BY uploaded_at",
-			       json_str(rq, "id"), NULL));
+			       json_str(rq, "id")));
 		cJSON_AddItemToObject(rq, "missing_files", missing_files(db, rq));
 	}
 	return rq;
@@ -619,20 +593,20 @@ static void request_create(http_req *req, void *ctx)
 			json_err_set(&je, "office_id", "the office is not in that Local Area");
 			goto bad;
 		}
-		if ((row = one_json(h->hb_db, "SELECT id FROM local_areas WHERE id=?", la)) == NULL) {
+		if ((row = db_row_json_by(h->hb_db, "SELECT id FROM local_areas WHERE id=?", la)) == NULL) {
 			json_err_set(&je, "local_area_id", "unknown Local Area");
 			goto bad;
 		}
 		cJSON_Delete(row);
 		row = NULL;
-		if (div && (row = one_json(h->hb_db, "SELECT id FROM field_divisions WHERE id=?", div)) ==
+		if (div && (row = db_row_json_by(h->hb_db, "SELECT id FROM field_divisions WHERE id=?", div)) ==
 			       NULL) {
 			json_err_set(&je, "field_division", "unknown field division");
 			goto bad;
 		}
 		cJSON_Delete(row);
 		row = NULL;
-		if ((row = one_json(h->hb_db, "SELECT id FROM staff WHERE username=?", username)) !=
+		if ((row = db_row_json_by(h->hb_db, "SELECT id FROM staff WHERE username=?", username)) !=
 		    NULL) {
 			cJSON_Delete(row);
 			row = NULL;
@@ -1037,7 +1011,7 @@ static void file_get(http_req *req, void *ctx)
 
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
-	f = one_json(h->hb_db, "SELECT * FROM request_files WHERE id=?", http_req_param(req, "id"));
+	f = db_row_json_by(h->hb_db, "SELECT * FROM request_files WHERE id=?", http_req_param(req, "id"));
 	if (f == NULL) {
 		http_reply_error(req, 404, NULL, "no such file");
 		return;
@@ -1333,7 +1307,7 @@ static void staff_create(http_req *req, void *ctx)
 	if (acct_scope_check(req, &p, json_str(rq, "local_area_id"), json_str(rq, "field_division"),
 			     json_str(rq, "privilege_group")) != 0)
 		goto out;
-	if ((dup = one_json(h->hb_db, "SELECT id FROM staff WHERE username=?",
+	if ((dup = db_row_json_by(h->hb_db, "SELECT id FROM staff WHERE username=?",
 			    json_str(rq, "username"))) != NULL) {
 		http_reply_error(req, 409, "username", "the user name is taken");
 		goto out;
@@ -1542,15 +1516,13 @@ static void staff_deactivate(http_req *req, void *ctx) { staff_action(req, ctx, 
 static int role_holders(sqlite3 *db, const char *scope_col, const char *scope,
 			const char *except_id, const char *role)
 {
-	char sql[256];
 	sqlite3_stmt *st = NULL;
 	int n = 99;
 
-	snprintf(sql, sizeof sql,
-		 "SELECT count(*) FROM staff WHERE %s=? AND active=1 AND id<>? AND"
-		 " (','||coalesce(roles,'')||',') LIKE '%%,%s,%%'",
-		 scope_col, role);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st,
+			"SELECT count(*) FROM staff WHERE \"%w\"=? AND active=1 AND id<>? AND"
+			" (','||coalesce(roles,'')||',') LIKE '%%,%q,%%'",
+			scope_col, role) != 0)
 		return n;
 	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, except_id, -1, SQLITE_STATIC);
@@ -1751,17 +1723,17 @@ static void staff_get(http_req *req, void *ctx)
 	}
 	cJSON_AddItemToObject(
 	    s, "files",
-	    query_json(h->hb_db,
+	    db_rows_json_by(h->hb_db,
 		       "SELECT f.id, f.request_id, f.kind, f.filename, f.content_type, f.size,"
 		       " f.uploaded_at FROM request_files f WHERE f.staff_id=?1 OR f.request_id IN"
 		       " (SELECT id FROM access_requests WHERE staff_id=?1) ORDER BY f.uploaded_at",
-		       id, NULL));
+		       id));
 	cJSON_AddItemToObject(
 	    s, "requests",
-	    query_json(h->hb_db,
+	    db_rows_json_by(h->hb_db,
 		       "SELECT id, kind, status, requestor_name, created_at, decided_at, fulfilled_at,"
 		       " separation_date FROM access_requests WHERE staff_id=? ORDER BY created_at",
-		       id, NULL));
+		       id));
 	http_reply_json(req, 200, s);
 }
 
@@ -1868,7 +1840,7 @@ static int review_facts(sqlite3 *db, const char *item_id, const char *staff_id, 
 
 static cJSON *review_out(sqlite3 *db, const char *id)
 {
-	cJSON *r = one_json(db, "SELECT * FROM reviews WHERE id=?", id), *items, *it;
+	cJSON *r = db_row_json_by(db, "SELECT * FROM reviews WHERE id=?", id), *items, *it;
 	const char *sum;
 
 	if (r == NULL)
@@ -1876,11 +1848,11 @@ static cJSON *review_out(sqlite3 *db, const char *id)
 	sum = json_str(r, "summary");
 	if (sum)
 		cJSON_ReplaceItemInObject(r, "summary", cJSON_Parse(sum));
-	items = query_json(db,
+	items = db_rows_json_by(db,
 			   "SELECT i.*, s.username, s.display_name, s.local_area_id, s.field_division,"
 			   " s.active FROM review_items i LEFT JOIN staff s ON s.id=i.staff_id"
 			   " WHERE i.review_id=? ORDER BY s.display_name",
-			   id, NULL);
+			   id);
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *k[] = {"docs_complete", "docs_current", "deactivation_timely", "active"};
@@ -2013,11 +1985,11 @@ static void reviews_list(http_req *req, void *ctx)
 
 	if (acct_auth(h, req, &p, 0, 0) != 0)
 		return;
-	r = query_json(h->hb_db,
+	r = db_rows_json_by(h->hb_db,
 		       "SELECT id, quarter, local_area_id, field_division, sample_size, status,"
 		       " created_by, created_at, completed_at, reported_to FROM reviews"
 		       " ORDER BY created_at DESC LIMIT 1000",
-		       NULL, NULL);
+		       NULL);
 	if (r == NULL) {
 		DBFAIL(req);
 		return;
@@ -2077,7 +2049,7 @@ static void review_item_set(http_req *req, void *ctx)
 		http_reply_error(req, 400, "result", "result is pass or fail");
 		goto out;
 	}
-	r = one_json(h->hb_db, "SELECT status FROM reviews WHERE id=?", rid);
+	r = db_row_json_by(h->hb_db, "SELECT status FROM reviews WHERE id=?", rid);
 	if (r == NULL) {
 		http_reply_error(req, 404, NULL, "no such review");
 		goto out;
@@ -2140,7 +2112,7 @@ static void review_complete(http_req *req, void *ctx)
 		http_reply_error(req, 400, je.field, "%s", je.msg);
 		goto out;
 	}
-	r = one_json(h->hb_db, "SELECT status, local_area_id, field_division FROM reviews WHERE id=?",
+	r = db_row_json_by(h->hb_db, "SELECT status, local_area_id, field_division FROM reviews WHERE id=?",
 		     rid);
 	if (r == NULL) {
 		http_reply_error(req, 404, NULL, "no such review");

@@ -18,6 +18,7 @@
 #include "hub/acct.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/throttle.h"
 #include "lib/uuid.h"
 #include "model/password.h"
 
@@ -32,24 +33,17 @@
 #define THR_PAIR_FREE 3
 #define THR_PAIR_MAX_S 900
 #define THR_BUCKET 10.0
-#define THR_REFILL_MS 6000.0
-#define THR_FORGET_MS (60LL * 60 * 1000)
-#define THR_KNOWN_MS (30LL * 24 * 60 * 60 * 1000) /* a recognised user+client */
+#define THR_REFILL_MS 6000
+#define THR_FORGET_MS (60ULL * 60 * 1000)
+#define THR_KNOWN_MS (30ULL * 24 * 60 * 60 * 1000) /* a recognised user+client */
 #define PW_JOBS_MAX 8          /* PBKDF2 jobs in flight, whole hub */
 #define PW_JOBS_PER_CLIENT 2
-
-typedef struct thr_ent {
-	char key[160];
-	int fails;
-	int64_t last;     /* last failure (or use), ms */
-	double tokens;    /* client bucket */
-	int inflight;     /* client: PBKDF2 jobs running */
-} thr_ent;
 
 struct acct_hub {
 	hub *h;
 	uint32_t iters;
-	thr_ent thr[THR_SLOTS];
+	throttle *thr;   /* failures (p:, u:), client buckets and jobs (c:) */
+	throttle *known; /* "k:user|client": signed in from there before */
 	int jobs;
 };
 
@@ -61,11 +55,23 @@ acct_hub *acct_new(hub *h, uint32_t iters)
 		return NULL;
 	a->h = h;
 	a->iters = iters ? iters : PASSWORD_ITERS;
+	a->thr = throttle_new(THR_SLOTS);
+	a->known = throttle_new(THR_SLOTS);
+	if (a->thr == NULL || a->known == NULL) {
+		acct_free(a);
+		return NULL;
+	}
+	throttle_set_forget(a->thr, THR_FORGET_MS);
+	throttle_set_forget(a->known, THR_KNOWN_MS);
 	return a;
 }
 
 void acct_free(acct_hub *a)
 {
+	if (a == NULL)
+		return;
+	throttle_free(a->thr);
+	throttle_free(a->known);
 	free(a);
 }
 
@@ -74,63 +80,10 @@ uint32_t acct_iters(const acct_hub *a)
 	return a->iters;
 }
 
-/* ---- throttle ------------------------------------------------------------------- */
-
-static thr_ent *thr_get(acct_hub *a, const char *key, int create)
-{
-	thr_ent *free_e = NULL, *old = NULL;
-	int64_t now = (int64_t)hub_now_ms();
-
-	for (int i = 0; i < THR_SLOTS; i++) {
-		thr_ent *e = &a->thr[i];
-		if (e->key[0] == '\0') {
-			if (free_e == NULL)
-				free_e = e;
-			continue;
-		}
-		if (strcmp(e->key, key) == 0)
-			return e;
-		if (e->inflight == 0 &&
-		    now - e->last > (e->key[0] == 'k' ? THR_KNOWN_MS : THR_FORGET_MS)) {
-			e->key[0] = '\0';
-			if (free_e == NULL)
-				free_e = e;
-			continue;
-		}
-		if (e->inflight == 0 && (old == NULL || e->last < old->last))
-			old = e;
-	}
-	if (!create)
-		return NULL;
-	if (free_e == NULL)
-		free_e = old;
-	if (free_e == NULL)
-		return NULL;
-	memset(free_e, 0, sizeof *free_e);
-	snprintf(free_e->key, sizeof free_e->key, "%s", key);
-	free_e->tokens = THR_BUCKET;
-	free_e->last = now;
-	return free_e;
-}
+/* ---- throttle (lib/throttle.h) ------------------------------------------------------ */
 
 static void thr_keys(const char *user, const char *client, char pair[160], char u[160],
-		     char c[160]);
-/* "k:user|client": this user signed in successfully from this client before. */
-static int thr_known(acct_hub *a, const char *user, const char *client, int set)
-{
-	char pk[160], uk[160], ck[160];
-	thr_ent *e;
-
-	thr_keys(user, client, pk, uk, ck);
-	pk[0] = 'k';
-	e = thr_get(a, pk, set);
-	if (e && set)
-		e->last = (int64_t)hub_now_ms();
-	return e != NULL;
-}
-
-static void thr_keys(const char *user, const char *client, char pair[160], char u[160],
-		     char c[160])
+		     char c[160], char k[160])
 {
 	char lu[72];
 	size_t i;
@@ -141,40 +94,16 @@ static void thr_keys(const char *user, const char *client, char pair[160], char 
 	snprintf(pair, 160, "p:%s|%s", lu, client);
 	snprintf(u, 160, "u:%s", lu);
 	snprintf(c, 160, "c:%s", client);
-}
-
-static void refill(thr_ent *e, int64_t now)
-{
-	if (e->tokens < THR_BUCKET && now > e->last) {
-		e->tokens += (double)(now - e->last) / THR_REFILL_MS;
-		if (e->tokens > THR_BUCKET)
-			e->tokens = THR_BUCKET;
-		e->last = now;
-	}
-}
-
-static int64_t backoff_until(const thr_ent *e, int free_n, int max_s)
-{
-	int k;
-	int64_t s;
-
-	if (e == NULL || e->fails < free_n)
-		return 0;
-	k = e->fails - free_n;
-	s = k >= 20 ? max_s : (1LL << k);
-	if (s > max_s)
-		s = max_s;
-	return e->last + s * 1000;
+	snprintf(k, 160, "k:%s|%s", lu, client);
 }
 
 /* Seconds to wait before this attempt may run; 0 = go. */
 static int thr_check(acct_hub *a, const char *user, const char *client)
 {
-	char pk[160], uk[160], ck[160];
-	int64_t now = (int64_t)hub_now_ms(), until = 0, t;
-	thr_ent *e;
+	char pk[160], uk[160], ck[160], kk[160];
+	uint64_t now = hub_now_ms(), wait, t;
 
-	thr_keys(user, client, pk, uk, ck);
+	thr_keys(user, client, pk, uk, ck, kk);
 	/*
 	 * Keyed on (account, address), plus a budget per address below; no
 	 * account-wide hold.  An account-wide backoff is what a dozen addresses
@@ -186,70 +115,49 @@ static int thr_check(acct_hub *a, const char *user, const char *client)
 	 * one account, while the owner from any other address (or from one where
 	 * they signed in before) is never made to wait.
 	 */
-	if ((t = backoff_until(thr_get(a, pk, 0), THR_PAIR_FREE, THR_PAIR_MAX_S)) > until)
-		until = t;
-	(void)uk;
+	wait = throttle_wait(a->thr, pk, now);
 	/* The client's bucket (against password spraying from one address)
 	 * does not hold back a user who has signed in from it before, so an
 	 * attack from an office's address never shuts its staff out. */
-	e = thr_known(a, user, client, 0) ? NULL : thr_get(a, ck, 0);
-	if (e) {
-		refill(e, now);
-		if (e->tokens < 1.0 && now + (int64_t)((1.0 - e->tokens) * THR_REFILL_MS) > until)
-			until = now + (int64_t)((1.0 - e->tokens) * THR_REFILL_MS);
-		if (e->inflight >= PW_JOBS_PER_CLIENT && until < now + 1000)
-			until = now + 1000;
+	if (!throttle_seen(a->known, kk, now)) {
+		if ((t = throttle_bucket_wait(a->thr, ck, now, THR_BUCKET, THR_REFILL_MS)) > wait)
+			wait = t;
+		if (throttle_inflight(a->thr, ck, 0) >= PW_JOBS_PER_CLIENT && wait < 1000)
+			wait = 1000;
 	}
-	if (a->jobs >= PW_JOBS_MAX && until < now + 1000)
-		until = now + 1000;
-	if (until <= now)
-		return 0;
-	return (int)((until - now + 999) / 1000);
+	if (a->jobs >= PW_JOBS_MAX && wait < 1000)
+		wait = 1000;
+	return (int)((wait + 999) / 1000);
 }
 
 static void thr_fail(acct_hub *a, const char *user, const char *client)
 {
-	char pk[160], uk[160], ck[160];
-	int64_t now = (int64_t)hub_now_ms();
-	thr_ent *e;
+	char pk[160], uk[160], ck[160], kk[160];
+	uint64_t now = hub_now_ms();
 
-	thr_keys(user, client, pk, uk, ck);
-	if ((e = thr_get(a, pk, 1)) != NULL) {
-		e->fails++;
-		e->last = now;
-	}
-	(void)uk; /* no account-wide count: see thr_check() */
-	if ((e = thr_get(a, ck, 1)) != NULL) {
-		refill(e, now);
-		e->tokens -= 1.0;
-		e->last = now;
-	}
+	thr_keys(user, client, pk, uk, ck, kk);
+	/* A wait from the free_n-th failure on: 1 s, 2 s, 4 s ... */
+	throttle_fail(a->thr, pk, now, THR_PAIR_FREE - 1, THR_PAIR_MAX_S * 1000ULL);
+	/* no account-wide count (uk): see thr_check() */
+	throttle_bucket_take(a->thr, ck, now, THR_BUCKET, THR_REFILL_MS);
 }
 
 static void thr_success(acct_hub *a, const char *user, const char *client)
 {
-	char pk[160], uk[160], ck[160];
-	thr_ent *e;
+	char pk[160], uk[160], ck[160], kk[160];
 
-	thr_keys(user, client, pk, uk, ck);
-	if ((e = thr_get(a, pk, 0)) != NULL && e->inflight == 0)
-		e->key[0] = '\0';
-	if ((e = thr_get(a, uk, 0)) != NULL && e->inflight == 0)
-		e->key[0] = '\0';
-	thr_known(a, user, client, 1);
+	thr_keys(user, client, pk, uk, ck, kk);
+	throttle_clear(a->thr, pk);
+	throttle_clear(a->thr, uk);
+	throttle_note(a->known, kk, hub_now_ms());
 }
 
 static void thr_inflight(acct_hub *a, const char *client, int d)
 {
 	char ck[160];
-	thr_ent *e;
 
 	snprintf(ck, sizeof ck, "c:%s", client);
-	if ((e = thr_get(a, ck, 1)) != NULL) {
-		e->inflight += d;
-		if (e->inflight < 0)
-			e->inflight = 0;
-	}
+	throttle_inflight(a->thr, ck, d);
 	a->jobs += d;
 	if (a->jobs < 0)
 		a->jobs = 0;
@@ -431,7 +339,7 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 			a += 7;
 			while (*a == ' ')
 				a++;
-			if (strlen(a) == 64 && hub_ct_cmp(a, h->hb_admin_token, 64) == 0) {
+			if (strlen(a) == 64 && crypto_ct_cmp(a, h->hb_admin_token, 64) == 0) {
 				snprintf(p->ap_id, sizeof p->ap_id, "admin-token");
 				snprintf(p->ap_username, sizeof p->ap_username, "admin-token");
 				p->ap_roles = ROLE_OPERATIONS;
@@ -489,7 +397,7 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 	snprintf(p->ap_session, sizeof p->ap_session, "%s", th);
 	if (is_state_changing(req)) {
 		const char *c = http_req_header(req, "x-csrf-token");
-		if (c == NULL || strlen(c) != 64 || hub_ct_cmp(c, p->ap_csrf, 64) != 0) {
+		if (c == NULL || strlen(c) != 64 || crypto_ct_cmp(c, p->ap_csrf, 64) != 0) {
 			log_info("refused %s %s from %s: missing or wrong CSRF token",
 				 req->method_str, req->path, req->peer);
 			http_reply_error(req, 403, "csrf",
@@ -643,7 +551,9 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 		acct_principal p;
 		memset(&p, 0, sizeof p);
 		snprintf(p.ap_id, sizeof p.ap_id, "%s", lc->staff_id);
-		snprintf(p.ap_username, sizeof p.ap_username, "%s", lc->username);
+		if (snprintf(p.ap_username, sizeof p.ap_username, "%s", lc->username) >=
+		    (int)sizeof p.ap_username)
+			p.ap_username[0] = '\0'; /* longer than any account name: never cut one */
 		acct_audit(h->hb_db, &p, req->peer, "login", "staff", lc->staff_id, NULL, NULL,
 			   NULL, detail);
 	}

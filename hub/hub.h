@@ -38,8 +38,6 @@
 /* The push route's body cap, whatever max_body says: a batch of one large
  * entry (sync.h SYNC_MAX_PUSH_FRAME), with room for deflate's worst case. */
 #define HUB_MAX_PUSH_BODY (SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 64 + 64 * 1024)
-#define HUB_MAX_IMPORT (512 * 1024 * 1024)   /* bundle file cap */
-#define HUB_BUNDLE_MAGIC "OPX1"
 #define HUB_LIST_LIMIT 1000 /* rows in one admin list */
 
 typedef struct tls_config tls_config;
@@ -81,6 +79,8 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
  * Create a one-time enrollment code for office_id, valid ttl_s seconds.
  * code gets "XXXX-XXXX-XXXX-XXXX" (base32); only its SHA-256 is stored.
  * *expires_at gets Unix ms.  0; -2 when the office is unknown; -1 error.
+ * Writes in the caller's transaction, which also writes its audit row
+ * ("enroll_code.create"; the admin route's dispatcher, or the CLI).
  */
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 			const char *created_by, char code[20], int64_t *expires_at);
@@ -95,17 +95,19 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
-/* Look a node up: 0 found, 1 unknown, -1 error. */
+/* Look a node up: DB_FOUND, DB_ABSENT (unknown node), -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
-/* Revoke: 0 done, 1 unknown node, -1 error. */
+/* Revoke (audited, one transaction): DB_FOUND (revoked, or revoked
+ * before), DB_ABSENT (unknown node), -1 error. */
 int hub_node_revoke(sqlite3 *db, const char *id, const char *actor);
-/* Remember a nonce: 0 new, 1 already used, -1 error. */
+/* The same inside the caller's transaction, which writes the audit row. */
+int hub_node_revoke_in(sqlite3 *db, const char *id);
+/* Remember a nonce: 0 new (remembered now), 1 already used (a replay:
+ * refuse the request), -1 error. */
 int hub_nonce_use(sqlite3 *db, const char *node_id, const char *nonce, uint64_t now_ms);
 int hub_nonce_prune(sqlite3 *db, uint64_t now_ms);
 /* Load DIR/admin.token, creating it (mode 0600) on first start. 0 or -1. */
 int hub_admin_token_load(const char *dir, char out[65]);
-/* Timing-safe comparison of n bytes. 0 when equal. */
-int hub_ct_cmp(const void *a, const void *b, size_t n);
 /* Highest change-log seq (0 when the log is empty). */
 int64_t hub_head_seq(sqlite3 *db);
 
@@ -154,14 +156,15 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 void hub_ingest_release(hub_ingest_result *res);
 int hub_sync_routes(hub *h, router *r);
 
-/* ---- hub_admin.c ----------------------------------------------------------- */
-int hub_admin_routes(hub *h, router *r);
+/* ---- hub_admin.c (declared routes: hub_api.h) ------------------------------ */
 /* GET /api/v1/sync/status without node headers: the hub-wide view (admin
  * token required); hub_sync.c routes it here. */
 void hub_admin_sync_status(hub *h, http_req *req);
+/* That view as JSON (caller frees), or NULL when out of memory. */
+cJSON *hub_sync_status_json(hub *h);
 
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */
-int hub_console_routes(hub *h, router *r);
+/* (declared routes: hub_api.h) */
 
 /* ---- hub_backup.c: backup, restore, the change-log gap a restore leaves --- */
 /* `outpost-hub backup --out FILE` / `restore FILE [--force]`: exit status. */

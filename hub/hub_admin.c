@@ -8,11 +8,13 @@
  * token kept in DIR/admin.token (created with mode 0600 at first start):
  * "Authorization: Bearer <token>".  A token rather than "loopback only"
  * because a reverse proxy or a port forward on the hub machine would make
- * every request look local.  Every state-changing action writes an
- * hub_audit_events row.
+ * every request look local.  The routes are declared (hub_api.h): the
+ * privilege, the body keys and the write are the table's; each
+ * state-changing action is HUB_AUDITED, so its hub_audit_events row is
+ * written in the transaction of the change, or neither commits.
  */
-#include "hub/hub.h"
-#include "hub/acct.h"
+#include "hub/hub_api.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/schema.h"
 
@@ -28,45 +30,22 @@ static int admin_auth(hub *h, http_req *req)
 	return acct_auth(h, req, &p, 1, 0);
 }
 
-static cJSON *rows(sqlite3 *db, const char *sql, const char *arg)
+/* Rows of a read as the reply; NULL (a failed query) is a 500. */
+static route_rc reply_rows(route_call *a, cJSON *r)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *r;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return NULL;
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
-	return r;
+	return r ? route_ok(a, 200, r) : ROUTE_DBERR;
 }
 
-static void reply_rows(http_req *req, cJSON *r)
+static route_rc offices_list(route_call *a)
 {
-	if (r == NULL) {
-		http_reply_error(req, 500, NULL,
-				 "the hub database could not complete the request");
-		return;
-	}
-	http_reply_json(req, 200, r);
-}
-
-static void offices_list(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-
-	if (admin_auth(h, req) != 0)
-		return;
-	reply_rows(req,
-		   rows(h->hb_db,
-			"SELECT o.id, o.name, o.local_area_id, l.name AS local_area_name,"
-			" o.address, o.timezone, o.has_title1_partner, o.active,"
-			" (SELECT count(*) FROM nodes n WHERE n.office_id=o.id AND"
-			"  n.revoked_at IS NULL) AS nodes"
-			" FROM offices o LEFT JOIN local_areas l ON l.id=o.local_area_id"
-			" ORDER BY o.name",
-			NULL));
+	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+		"SELECT o.id, o.name, o.local_area_id, l.name AS local_area_name,"
+		" o.address, o.timezone, o.has_title1_partner, o.active,"
+		" (SELECT count(*) FROM nodes n WHERE n.office_id=o.id AND"
+		"  n.revoked_at IS NULL) AS nodes"
+		" FROM offices o LEFT JOIN local_areas l ON l.id=o.local_area_id"
+		" ORDER BY o.name",
+		NULL));
 }
 
 /* Lag per node: acked seq (what it pushed), pull cursor against the head
@@ -83,151 +62,108 @@ static const char *const nodes_sql =
     "  (c.scope_la IS NULL OR c.scope_la=n.local_area_id)) AS pull_lag"
     " FROM nodes n ORDER BY n.office_id, n.enrolled_at LIMIT 1000";
 
-static void nodes_list(http_req *req, void *ctx)
+static route_rc nodes_list(route_call *a)
 {
-	hub *h = ctx;
-	cJSON *r, *it;
-	int64_t head;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	int64_t head = hub_head_seq(db);
+	cJSON *r = db_rows_json_by(db, nodes_sql, NULL), *it;
 
-	if (admin_auth(h, req) != 0)
-		return;
-	head = hub_head_seq(h->hb_db);
-	r = rows(h->hb_db, nodes_sql, NULL);
-	if (r == NULL) {
-		reply_rows(req, NULL);
-		return;
-	}
+	if (r == NULL)
+		return ROUTE_DBERR;
 	cJSON_ArrayForEach(it, r)
 	{
 		cJSON_AddNumberToObject(it, "head_seq", (double)head);
 		cJSON_AddBoolToObject(
 		    it, "revoked", !cJSON_IsNull(cJSON_GetObjectItem(it, "revoked_at")));
 	}
-	http_reply_json(req, 200, r);
+	return route_ok(a, 200, r);
 }
 
-static void node_revoke(http_req *req, void *ctx)
+static route_rc node_revoke(route_call *a)
 {
-	hub *h = ctx;
-	const char *id = http_req_param(req, "id");
+	const char *id = http_req_param(a->rc_req, "id");
 	cJSON *o;
-	int rc;
+	int rc = hub_node_revoke_in(API_HUB(a)->hb_db, id);
 
-	if (admin_auth(h, req) != 0)
-		return;
-	rc = hub_node_revoke(h->hb_db, id, "admin-api");
-	if (rc < 0) {
-		http_reply_error(req, 500, NULL,
-				 "the hub database could not complete the request");
-		return;
-	}
-	if (rc == 1) {
-		http_reply_error(req, 404, NULL, "no node '%s'", id);
-		return;
-	}
-	o = cJSON_CreateObject();
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if (rc == DB_ABSENT)
+		return route_fail(a, 404, NULL, "no node '%s'", id);
+	if (hub_api_audit(a, "node.revoke", id, NULL) != 0 || (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddBoolToObject(o, "revoked", 1);
-	http_reply_json(req, 200, o);
+	log_info("node %s revoked by %s", id, a->rc_actor);
+	return route_ok(a, 200, o);
 }
 
-static void enroll_code_create(http_req *req, void *ctx)
+static const route_key enroll_code_keys[] = {
+	{"office_id", ROUTE_T_STR, ROUTE_K_REQUIRED},
+	{NULL, 0, 0},
+};
+
+static route_rc enroll_code_create(route_call *a)
 {
-	static const char *const allowed[] = {"office_id", NULL};
-	hub *h = ctx;
-	cJSON *body, *o;
-	json_err je;
 	const char *office = NULL;
 	char code[20];
 	int64_t expires;
+	cJSON *o;
 	int rc;
 
-	if (admin_auth(h, req) != 0)
-		return;
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, allowed, &je) != 0 ||
-	    json_get_str(body, "office_id", JSON_REQUIRED, 1, 63, &office, NULL, 0,
-			 &je) != 0) {
-		http_reply_error(req, 400, je.field, "%s", je.msg);
-		cJSON_Delete(body);
-		return;
-	}
-	rc = hub_enroll_code_new(h->hb_db, office, HUB_ENROLL_TTL_S, "admin-api", code,
+	if (route_str(a, "office_id", JSON_REQUIRED, 1, 63, &office, NULL, 0) != 0)
+		return ROUTE_BAD;
+	rc = hub_enroll_code_new(API_HUB(a)->hb_db, office, HUB_ENROLL_TTL_S, a->rc_actor, code,
 				 &expires);
-	if (rc == -2) {
-		http_reply_error(req, 400, "office_id", "unknown office '%s'", office);
-		cJSON_Delete(body);
-		return;
+	if (rc == -2)
+		return route_fail(a, 400, "office_id", "unknown office '%s'", office);
+	if (rc != 0 || hub_api_audit(a, "enroll_code.create", office, NULL) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL) {
+		crypto_wipe(code, sizeof code);
+		return ROUTE_DBERR;
 	}
-	if (rc != 0) {
-		http_reply_error(req, 500, NULL,
-				 "the hub could not create an enrollment code");
-		cJSON_Delete(body);
-		return;
-	}
-	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "code", code);
 	cJSON_AddStringToObject(o, "office_id", office);
 	cJSON_AddNumberToObject(o, "expires_at", (double)expires);
-	memset(code, 0, sizeof code);
-	cJSON_Delete(body);
-	http_reply_json(req, 201, o);
+	crypto_wipe(code, sizeof code);
+	return route_ok(a, 201, o);
 }
 
-static void conflicts_list(http_req *req, void *ctx)
+static route_rc conflicts_list(route_call *a)
 {
-	hub *h = ctx;
 	char open[8];
+	int only_open = http_req_query(a->rc_req, "open", open, sizeof open) &&
+			strcmp(open, "1") == 0;
 
-	if (admin_auth(h, req) != 0)
-		return;
-	if (http_req_query(req, "open", open, sizeof open) && strcmp(open, "1") == 0)
-		reply_rows(req, rows(h->hb_db,
-				     "SELECT * FROM conflicts WHERE resolved_at IS NULL "
-				     "ORDER BY created_at DESC LIMIT 1000",
-				     NULL));
-	else
-		reply_rows(
-		    req,
-		    rows(h->hb_db,
-			 "SELECT * FROM conflicts ORDER BY created_at DESC LIMIT 1000",
-			 NULL));
+	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+					     only_open ? "SELECT * FROM conflicts WHERE resolved_at IS NULL "
+							 "ORDER BY created_at DESC LIMIT 1000"
+						       : "SELECT * FROM conflicts ORDER BY created_at DESC "
+							 "LIMIT 1000",
+					     NULL));
 }
 
-static void quarantine_list(http_req *req, void *ctx)
+static route_rc quarantine_list(route_call *a)
 {
-	hub *h = ctx;
-
-	if (admin_auth(h, req) != 0)
-		return;
 	/* db_row_json leaves BLOBs (the raw changesets) out. */
-	reply_rows(req,
-		   rows(h->hb_db,
-			"SELECT * FROM quarantine ORDER BY created_at DESC LIMIT 1000",
-			NULL));
+	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+					     "SELECT * FROM quarantine ORDER BY created_at DESC LIMIT 1000",
+					     NULL));
 }
 
-static void audit_list(http_req *req, void *ctx)
+static route_rc audit_list(route_call *a)
 {
-	hub *h = ctx;
-
-	if (admin_auth(h, req) != 0)
-		return;
-	reply_rows(req,
-		   rows(h->hb_db,
-			"SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000", NULL));
+	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+					     "SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000",
+					     NULL));
 }
 
-void hub_admin_sync_status(hub *h, http_req *req)
+cJSON *hub_sync_status_json(hub *h)
 {
 	sqlite3 *db = h->hb_db;
-	cJSON *o;
+	cJSON *o = cJSON_CreateObject();
 
-	if (admin_auth(h, req) != 0)
-		return;
-	o = cJSON_CreateObject();
+	if (o == NULL)
+		return NULL;
 	cJSON_AddStringToObject(o, "role", "hub");
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(db));
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
@@ -263,19 +199,29 @@ void hub_admin_sync_status(hub *h, http_req *req)
 	    (double)db_int(db, "SELECT count(*) FROM change_log", -1));
 	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
 	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
-	http_reply_json(req, 200, o);
+	return o;
 }
 
-int hub_admin_routes(hub *h, router *r)
+void hub_admin_sync_status(hub *h, http_req *req)
 {
-	int rc = 0;
+	cJSON *o;
 
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/offices", offices_list, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/nodes", nodes_list, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/nodes/:id/revoke", node_revoke, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/enroll-codes", enroll_code_create, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/conflicts", conflicts_list, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/quarantine", quarantine_list, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/audit-events", audit_list, h);
-	return rc ? -1 : 0;
+	if (admin_auth(h, req) != 0)
+		return;
+	if ((o = hub_sync_status_json(h)) == NULL)
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+	else
+		http_reply_json(req, 200, o);
 }
+
+static const route_def admin_defs[] = {
+	{HTTP_M_GET, "/api/v1/offices", offices_list, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/nodes", nodes_list, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/nodes/:id/revoke", node_revoke, HUB_P_OPS, HUB_AUDITED, NULL, 0},
+	{HTTP_M_POST, "/api/v1/enroll-codes", enroll_code_create, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, enroll_code_keys, 0},
+	{HTTP_M_GET, "/api/v1/conflicts", conflicts_list, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/quarantine", quarantine_list, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/audit-events", audit_list, HUB_P_OPS, 0, NULL, 0},
+};
+const route_list hub_admin_route_list = ROUTE_LIST(admin_defs);

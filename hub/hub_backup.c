@@ -169,7 +169,8 @@ static int spit(const char *path, const void *data, size_t len, mode_t mode)
 	char tmp[PATH_MAX + 32];
 	int fd, ret = -1;
 
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0644);
 	if (fd < 0)
 		return -1;
@@ -336,10 +337,10 @@ static int set_aside(const char *db_path, int force)
 		fprintf(stderr, "outpost-hub: cannot move '%s' aside: %s\n", db_path, strerror(errno));
 		return -1;
 	}
-	snprintf(side, sizeof side, "%s-wal", db_path);
-	unlink(side);
-	snprintf(side, sizeof side, "%s-shm", db_path);
-	unlink(side);
+	if (snprintf(side, sizeof side, "%s-wal", db_path) < (int)sizeof side)
+		unlink(side);
+	if (snprintf(side, sizeof side, "%s-shm", db_path) < (int)sizeof side)
+		unlink(side);
 	fprintf(stderr, "the database that was there is kept as %s\n", aside);
 	return 0;
 }

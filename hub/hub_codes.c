@@ -161,6 +161,12 @@ static int parse_line(int line, int nf, char **f, void *arg)
 			     line);
 		return -1;
 	}
+	for (int i = 0; i < nf; i++)
+		for (const unsigned char *c = (const unsigned char *)f[i]; *c; c++)
+			if (*c < 0x20 || *c == 0x7f) {
+				json_err_set(&p->p_err, "csv", "line %d: a control character in a field", line);
+				return -1;
+			}
 	if (p->p_n >= CODES_MAX_ROWS) {
 		json_err_set(&p->p_err, "csv", "at most %d codes in one list", CODES_MAX_ROWS);
 		return -1;
@@ -762,12 +768,14 @@ static void version_post(http_req *req, void *ctx)
 						    "would refuse rows the offices already entered)");
 		errs[ne++] = je;
 	}
-	if (json_get_str(body, "csv", JSON_REQUIRED, 1, CODES_CSV_MAX, &csv, NULL, 0, &je) != 0 ||
-	    parse_csv(l, csv, &ps) != 0) {
-		if (csv)
-			je = ps.p_err;
-		if (ne < 4)
-			errs[ne++] = je;
+	/* Not json_get_str: a CSV's lines may end in CR LF. */
+	csv = cJSON_IsString(cJSON_GetObjectItem(body, "csv")) ? json_str(body, "csv") : NULL;
+	if (csv == NULL || csv[0] == '\0' || strlen(csv) > CODES_CSV_MAX) {
+		json_err_set(&je, "csv", "csv is required: the list as CSV text, at most %d bytes",
+			     CODES_CSV_MAX);
+		errs[ne++] = je;
+	} else if (parse_csv(l, csv, &ps) != 0) {
+		errs[ne++] = ps.p_err;
 	}
 	if (ne > 0) {
 		route_reply_errors(req, 400, errs, ne);

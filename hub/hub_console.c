@@ -15,10 +15,11 @@
  * a row arriving from a node.  A quarantined entry is never re-applied from
  * here (later entries of that node have moved on): the administrator fixes
  * the data at the office or at the hub and marks the entry handled, with a
- * note saying how.  Every action writes an audit event.
+ * note saying how.  The routes are declared (hub_api.h): an operations
+ * session or the bearer token, the body keys from the table, and each
+ * resolution HUB_AUDITED, its audit event in the transaction of the change.
  */
-#include "hub/hub.h"
-#include "hub/acct.h"
+#include "hub/hub_api.h"
 #include "lib/buf.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
@@ -36,24 +37,6 @@
 
 #define CONSOLE_NOTE_MAX 1000
 #define CONSOLE_BLOB_SHOWN 256 /* larger BLOB values are shown as size and SHA-256 */
-
-/* ---- who is asking ----------------------------------------------------------- */
-
-/* An operations session (or the bearer token) is required, as for the rest
- * of the replication admin API; *actor gets its user name for the audit
- * trail and the resolution record (borrowed from *p). */
-static int console_auth(hub *h, http_req *req, acct_principal *p, const char **actor)
-{
-	if (acct_auth(h, req, p, 1, 0) != 0)
-		return -1;
-	*actor = p->ap_username;
-	return 0;
-}
-
-static void db_fail(http_req *req)
-{
-	http_reply_error(req, 500, NULL, "the hub database could not complete the request");
-}
 
 /* ---- values as the conflicts table keeps them --------------------------------- */
 
@@ -174,14 +157,12 @@ static int column_exists(sqlite3 *db, const char *tbl, const char *col)
  * database error.  tbl must be a replicated table (checked by the caller). */
 static cJSON *current_row(sqlite3 *db, const char *tbl, const char *id, int *err)
 {
-	char sql[200];
 	sqlite3_stmt *st = NULL;
 	cJSON *row = NULL;
 	int rc;
 
 	*err = 0;
-	snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" WHERE id=?1", tbl);
-	if (db_prepare(db, &st, sql) != 0) {
+	if (db_preparef(db, &st, "SELECT * FROM \"%w\" WHERE id=?1", tbl) != 0) {
 		*err = 1;
 		return NULL;
 	}
@@ -203,13 +184,11 @@ static cJSON *current_row(sqlite3 *db, const char *tbl, const char *id, int *err
 static int current_value(sqlite3 *db, const char *tbl, const char *col, const char *id,
 			 buf *b, int *exists)
 {
-	char sql[300];
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
 	*exists = 0;
-	snprintf(sql, sizeof sql, "SELECT \"%s\" FROM \"%s\" WHERE id=?1", col, tbl);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st, "SELECT \"%w\" FROM \"%w\" WHERE id=?1", col, tbl) != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -295,31 +274,23 @@ static int conflict_decorate(sqlite3 *db, cJSON *c)
 	return rc;
 }
 
-static void conflict_get(http_req *req, void *ctx)
+static route_rc conflict_get(route_call *a)
 {
-	hub *h = ctx;
-	acct_principal who;
-	const char *actor, *id = http_req_param(req, "id");
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *id = http_req_param(a->rc_req, "id");
 	cJSON *c;
 	int err;
 
-	if (console_auth(h, req, &who, &actor) != 0)
-		return;
-	c = conflict_load(h->hb_db, id, &err);
-	if (err) {
-		db_fail(req);
-		return;
-	}
-	if (c == NULL) {
-		http_reply_error(req, 404, NULL, "no conflict '%s'", id);
-		return;
-	}
-	if (conflict_decorate(h->hb_db, c) != 0) {
+	c = conflict_load(db, id, &err);
+	if (err)
+		return ROUTE_DBERR;
+	if (c == NULL)
+		return route_fail(a, 404, NULL, "no conflict '%s'", id);
+	if (conflict_decorate(db, c) != 0) {
 		cJSON_Delete(c);
-		db_fail(req);
-		return;
+		return ROUTE_DBERR;
 	}
-	http_reply_json(req, 200, c);
+	return route_ok(a, 200, c);
 }
 
 /* Write `value_text` into tbl.col of row id with a fresh HLC, after the
@@ -329,7 +300,6 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 			 const char *value_text, const char *hlc_now, char *why, size_t n)
 {
 	sqlite3 *db = h->hb_db;
-	char sql[400];
 	sqlite3_stmt *st = NULL;
 	const char *bwhy = NULL;
 	cJSON *row, *v;
@@ -360,12 +330,8 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 		return 1;
 	}
 	cJSON_Delete(row);
-	if (has_hlc)
-		snprintf(sql, sizeof sql,
-			 "UPDATE \"%s\" SET \"%s\"=?1, updated_hlc=?2 WHERE id=?3", tbl, col);
-	else
-		snprintf(sql, sizeof sql, "UPDATE \"%s\" SET \"%s\"=?1 WHERE id=?3", tbl, col);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st, "UPDATE \"%w\" SET \"%w\"=?1%s WHERE id=?3", tbl, col,
+			has_hlc ? ", updated_hlc=?2" : "") != 0)
 		return -1;
 	if (bind_json_value(st, 1, value_text, &bwhy) != 0) {
 		sqlite3_finalize(st);
@@ -390,177 +356,161 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 	return 0;
 }
 
-static void conflict_resolve(http_req *req, void *ctx)
+static const route_key resolve_keys[] = {
+	{"keep", ROUTE_T_STR, ROUTE_K_REQUIRED},
+	{"note", ROUTE_T_STR, 0},
+	{NULL, 0, 0},
+};
+
+/* The value of the conflict c to write back for keep (not "current"): its
+ * text, or NULL after route_fail. */
+static const char *kept_value(route_call *a, const cJSON *c, const char *keep, route_rc *rc)
 {
-	static const char *const allowed[] = {"keep", "note", NULL};
-	hub *h = ctx;
-	sqlite3 *db = h->hb_db;
-	acct_principal who;
-	const char *actor, *id = http_req_param(req, "id");
-	const char *keep = NULL, *note = NULL, *tbl, *col, *row_id, *value_text = NULL;
-	char note_buf[CONSOLE_NOTE_MAX + 1], why[256], ts[HLC_STRLEN];
-	cJSON *body = NULL, *c = NULL, *res = NULL;
-	sqlite3_stmt *st = NULL;
-	json_err je;
-	int err, rc, in_txn = 0, edit = 0;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *tbl = json_str(c, "tbl"), *col = json_str(c, "column_name"), *v;
 
-	if (console_auth(h, req, &who, &actor) != 0)
-		return;
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, allowed, &je) != 0 ||
-	    json_get_str(body, "keep", JSON_REQUIRED, 1, 16, &keep, NULL, 0, &je) != 0 ||
-	    json_get_str(body, "note", JSON_OPTIONAL, 0, CONSOLE_NOTE_MAX, &note, note_buf,
-			 sizeof note_buf, &je) != 0) {
-		http_reply_error(req, 400, je.field, "%s", je.msg);
-		goto out;
+	if (strcmp(col, "*deleted*") == 0) {
+		*rc = route_fail(a, 400, "keep",
+				 "the row was kept when it was edited after a "
+				 "delete: keep the current row, or edit it at an office");
+		return NULL;
 	}
-	if (strcmp(keep, "current") != 0 && strcmp(keep, "base") != 0 &&
-	    strcmp(keep, "hub") != 0 && strcmp(keep, "office") != 0) {
-		http_reply_error(req, 400, "keep",
-				 "keep must be one of current, base, hub, office");
-		goto out;
+	if (schema_table(tbl) == NULL || column_exists(db, tbl, col) != 1) {
+		*rc = route_fail(a, 400, "keep", "table '%s' or column '%s' no longer exists", tbl,
+				 col);
+		return NULL;
 	}
-	c = conflict_load(db, id, &err);
-	if (err) {
-		db_fail(req);
-		goto out;
-	}
-	if (c == NULL) {
-		http_reply_error(req, 404, NULL, "no conflict '%s'", id);
-		goto out;
-	}
-	if (!cJSON_IsNull(cJSON_GetObjectItem(c, "resolved_at"))) {
-		http_reply_error(req, 409, NULL, "this conflict was already resolved");
-		goto out;
-	}
-	tbl = json_str(c, "tbl");
-	col = json_str(c, "column_name");
-	row_id = json_str(c, "row_id");
-	if (tbl == NULL || col == NULL || row_id == NULL) {
-		db_fail(req);
-		goto out;
-	}
-	if (strcmp(keep, "current") != 0) {
-		const table_def *td = schema_table(tbl);
-		if (strcmp(col, "*deleted*") == 0) {
-			http_reply_error(req, 400, "keep",
-					 "the row was kept when it was edited after a "
-					 "delete: keep the current row, or edit it at an office");
-			goto out;
-		}
-		if (td == NULL || column_exists(db, tbl, col) != 1) {
-			http_reply_error(req, 400, "keep",
-					 "table '%s' or column '%s' no longer exists", tbl,
-					 col);
-			goto out;
-		}
-		value_text = json_str(c, strcmp(keep, "base") == 0  ? "base_value"
-					 : strcmp(keep, "hub") == 0 ? "local_value"
-								    : "remote_value");
-		if (value_text == NULL)
-			value_text = "null";
-		edit = 1;
-	}
+	v = json_str(c, strcmp(keep, "base") == 0  ? "base_value"
+			: strcmp(keep, "hub") == 0 ? "local_value"
+						   : "remote_value");
+	return v ? v : "null";
+}
 
-	/* Beat every HLC the row and the conflict have seen. */
-	{
-		const char *lh = json_str(c, "local_hlc"), *rh = json_str(c, "remote_hlc"),
-			   *ch = json_str(c, "updated_hlc");
-		if (lh && *lh)
-			hlc_observe(&h->hb_hlc, lh);
-		if (rh && *rh)
-			hlc_observe(&h->hb_hlc, rh);
-		if (ch && *ch)
-			hlc_observe(&h->hb_hlc, ch);
+/* A fresh hub HLC that beats every HLC the row and the conflict have seen. */
+static void resolve_hlc(hub *h, const cJSON *c, int edit, char ts[HLC_STRLEN])
+{
+	static const char *const keys[] = {"local_hlc", "remote_hlc", "updated_hlc"};
+
+	for (int i = 0; i < 3; i++) {
+		const char *x = json_str(c, keys[i]);
+		if (x && *x)
+			hlc_observe(&h->hb_hlc, x);
 	}
 	if (edit) {
 		int e2;
-		cJSON *r = current_row(db, tbl, row_id, &e2);
+		cJSON *r = current_row(h->hb_db, json_str(c, "tbl"), json_str(c, "row_id"), &e2);
 		const char *rh = r ? json_str(r, "updated_hlc") : NULL;
 		if (rh && *rh)
 			hlc_observe(&h->hb_hlc, rh);
 		cJSON_Delete(r);
 	}
 	hlc_now(&h->hb_hlc, ts);
+}
 
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		db_fail(req);
+/* Mark the conflict resolved by the caller (replicated: a new updated_hlc).
+ * 0 or -1. */
+static int conflict_mark(route_call *a, const char *id, const char *keep, const char *value_text,
+			 const char *note, const char *ts)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	cJSON *res = cJSON_CreateObject();
+	char *rtext = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_ERROR;
+
+	if (res == NULL || cJSON_AddStringToObject(res, "kept", keep) == NULL ||
+	    (value_text && !cJSON_AddItemToObject(res, "value", json_of_text(value_text))) ||
+	    (note && *note && cJSON_AddStringToObject(res, "note", note) == NULL) ||
+	    (rtext = cJSON_PrintUnformatted(res)) == NULL ||
+	    db_prepare(db, &st,
+		       "UPDATE conflicts SET resolved_at=?1, resolved_by=?2, "
+		       "resolution=?3, updated_hlc=?4 WHERE id=?5 AND resolved_at IS NULL") != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 2, a->rc_actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rtext, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE && sqlite3_changes(db) != 1)
+		rc = SQLITE_ERROR;
+out:
+	sqlite3_finalize(st);
+	free(rtext);
+	cJSON_Delete(res);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* {"table": tbl, "kept": keep} as JSON text (caller frees), or NULL. */
+static char *resolve_detail(const char *tbl, const char *keep)
+{
+	cJSON *d = cJSON_CreateObject();
+	char *t = NULL;
+
+	if (d && cJSON_AddStringToObject(d, "table", tbl) && cJSON_AddStringToObject(d, "kept", keep))
+		t = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	return t;
+}
+
+static route_rc conflict_resolve(route_call *a)
+{
+	hub *h = API_HUB(a);
+	const char *id = http_req_param(a->rc_req, "id");
+	const char *keep = NULL, *note = NULL, *tbl, *value_text = NULL;
+	char note_buf[CONSOLE_NOTE_MAX + 1], why[256], ts[HLC_STRLEN], *detail;
+	cJSON *c;
+	route_rc ret = ROUTE_DBERR;
+	int err, rc;
+
+	if ((route_str(a, "keep", JSON_REQUIRED, 1, 16, &keep, NULL, 0) |
+	     route_str(a, "note", JSON_OPTIONAL, 0, CONSOLE_NOTE_MAX, &note, note_buf,
+		       sizeof note_buf)) != 0)
+		return ROUTE_BAD;
+	if (strcmp(keep, "current") != 0 && strcmp(keep, "base") != 0 &&
+	    strcmp(keep, "hub") != 0 && strcmp(keep, "office") != 0)
+		return route_bad(a, "keep", "keep must be one of current, base, hub, office");
+	c = conflict_load(h->hb_db, id, &err);
+	if (err)
+		return ROUTE_DBERR;
+	if (c == NULL)
+		return route_fail(a, 404, NULL, "no conflict '%s'", id);
+	if (!cJSON_IsNull(cJSON_GetObjectItem(c, "resolved_at"))) {
+		ret = route_fail(a, 409, NULL, "this conflict was already resolved");
 		goto out;
 	}
-	in_txn = 1;
-	if (edit) {
-		rc = conflict_edit(h, tbl, col, row_id, value_text, ts, why, sizeof why);
-		if (rc < 0) {
-			db_fail(req);
-			goto out;
-		}
-		if (rc > 0) {
-			http_reply_error(req, 422, "keep", "%s", why);
-			goto out;
-		}
-	}
-	res = cJSON_CreateObject();
-	cJSON_AddStringToObject(res, "kept", keep);
-	if (edit)
-		cJSON_AddItemToObject(res, "value", json_of_text(value_text));
-	if (note && *note)
-		cJSON_AddStringToObject(res, "note", note);
-	{
-		char *rtext = cJSON_PrintUnformatted(res);
-		if (rtext == NULL ||
-		    db_prepare(db, &st,
-			       "UPDATE conflicts SET resolved_at=?1, resolved_by=?2, "
-			       "resolution=?3, updated_hlc=?4 WHERE id=?5 AND resolved_at IS NULL") !=
-			0) {
-			free(rtext);
-			db_fail(req);
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
-		sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, rtext, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		free(rtext);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (rc != SQLITE_DONE || sqlite3_changes(db) != 1) {
-			db_fail(req);
-			goto out;
-		}
-	}
-	{
-		char detail[160];
-		snprintf(detail, sizeof detail, "{\"table\":\"%s\",\"kept\":\"%s\"}", tbl,
-			 keep);
-		if (hub_audit(db, actor, "conflict_resolve", id, detail) != 0) {
-			db_fail(req);
-			goto out;
-		}
-	}
-	if (db_exec(db, "COMMIT") != 0) {
-		db_fail(req);
+	tbl = json_str(c, "tbl");
+	if (tbl == NULL || json_str(c, "column_name") == NULL || json_str(c, "row_id") == NULL)
 		goto out;
+	if (strcmp(keep, "current") != 0 && (value_text = kept_value(a, c, keep, &ret)) == NULL)
+		goto out;
+	resolve_hlc(h, c, value_text != NULL, ts);
+	if (value_text) {
+		rc = conflict_edit(h, tbl, json_str(c, "column_name"), json_str(c, "row_id"),
+				   value_text, ts, why, sizeof why);
+		if (rc != 0) {
+			if (rc > 0)
+				ret = route_fail(a, 422, "keep", "%s", why);
+			goto out;
+		}
 	}
-	in_txn = 0;
+	if (conflict_mark(a, id, keep, value_text, note, ts) != 0 ||
+	    (detail = resolve_detail(tbl, keep)) == NULL)
+		goto out;
+	rc = hub_api_audit(a, "conflict_resolve", id, detail);
+	free(detail);
+	if (rc != 0)
+		goto out;
 	log_info("conflict %s on %s resolved (kept %s)", id, tbl, keep);
 	cJSON_Delete(c);
-	c = conflict_load(db, id, &err);
-	if (c == NULL || conflict_decorate(db, c) != 0) {
-		db_fail(req);
+	c = conflict_load(h->hb_db, id, &err);
+	if (c == NULL || conflict_decorate(h->hb_db, c) != 0)
 		goto out;
-	}
-	http_reply_json(req, 200, c);
+	ret = route_ok(a, 200, c);
 	c = NULL;
 out:
-	if (in_txn)
-		db_exec(db, "ROLLBACK");
-	cJSON_Delete(res);
 	cJSON_Delete(c);
-	cJSON_Delete(body);
+	return ret;
 }
 
 /* ---- quarantine ------------------------------------------------------------- */
@@ -714,169 +664,124 @@ static cJSON *decode_changeset(sqlite3 *db, const void *p, size_t n)
 	return out;
 }
 
-static void quarantine_get(http_req *req, void *ctx)
+static route_rc quarantine_get(route_call *a)
 {
-	hub *h = ctx;
-	sqlite3 *db = h->hb_db;
-	acct_principal who;
-	const char *actor, *id = http_req_param(req, "id");
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *id = http_req_param(a->rc_req, "id");
 	sqlite3_stmt *st = NULL;
 	cJSON *o = NULL, *changes;
-	int rc;
+	int rc, ci = -1;
 
-	if (console_auth(h, req, &who, &actor) != 0)
-		return;
 	if (db_prepare(db, &st,
 		       "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q "
-		       "LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1") != 0) {
-		db_fail(req);
-		return;
-	}
+		       "LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);
-		http_reply_error(req, 404, NULL, "no quarantined entry '%s'", id);
-		return;
+		return route_fail(a, 404, NULL, "no quarantined entry '%s'", id);
 	}
 	if (rc != SQLITE_ROW || (o = db_row_json(st)) == NULL) {
 		sqlite3_finalize(st);
-		db_fail(req);
-		return;
+		return ROUTE_DBERR;
 	}
-	{
-		int ci = -1;
-		for (int i = 0; i < sqlite3_column_count(st); i++)
-			if (strcmp(sqlite3_column_name(st, i), "changeset") == 0)
-				ci = i;
-		if (ci >= 0 && sqlite3_column_type(st, ci) == SQLITE_BLOB) {
-			changes = decode_changeset(db, sqlite3_column_blob(st, ci),
-						   (size_t)sqlite3_column_bytes(st, ci));
-			cJSON_AddItemToObject(o, "changes",
-					      changes ? changes : cJSON_CreateArray());
-			cJSON_AddNumberToObject(o, "changeset_bytes",
-						sqlite3_column_bytes(st, ci));
-		} else {
-			cJSON_AddItemToObject(o, "changes", cJSON_CreateArray());
-			cJSON_AddNumberToObject(o, "changeset_bytes", 0);
-		}
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		if (strcmp(sqlite3_column_name(st, i), "changeset") == 0)
+			ci = i;
+	if (ci >= 0 && sqlite3_column_type(st, ci) == SQLITE_BLOB) {
+		changes = decode_changeset(db, sqlite3_column_blob(st, ci),
+					   (size_t)sqlite3_column_bytes(st, ci));
+		cJSON_AddItemToObject(o, "changes", changes ? changes : cJSON_CreateArray());
+		cJSON_AddNumberToObject(o, "changeset_bytes", sqlite3_column_bytes(st, ci));
+	} else {
+		cJSON_AddItemToObject(o, "changes", cJSON_CreateArray());
+		cJSON_AddNumberToObject(o, "changeset_bytes", 0);
 	}
 	sqlite3_finalize(st);
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
-static void quarantine_resolve(http_req *req, void *ctx)
-{
-	static const char *const allowed[] = {"note", NULL};
-	hub *h = ctx;
-	sqlite3 *db = h->hb_db;
-	acct_principal who;
-	const char *actor, *id = http_req_param(req, "id"), *note = NULL;
-	char note_buf[CONSOLE_NOTE_MAX + 1];
-	sqlite3_stmt *st = NULL;
-	cJSON *body, *o;
-	json_err je;
-	int rc, changed;
+static const route_key quarantine_keys[] = {
+	{"note", ROUTE_T_STR, 0},
+	{NULL, 0, 0},
+};
 
-	if (console_auth(h, req, &who, &actor) != 0)
-		return;
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, allowed, &je) != 0 ||
-	    json_get_str(body, "note", JSON_REQUIRED, 3, CONSOLE_NOTE_MAX, &note, note_buf,
-			 sizeof note_buf, &je) != 0) {
-		if (strcmp(je.field, "note") == 0)
-			http_reply_error(req, 400, "note",
-					 "say in a few words how the entry was handled");
-		else
-			http_reply_error(req, 400, je.field, "%s", je.msg);
-		cJSON_Delete(body);
-		return;
-	}
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		cJSON_Delete(body);
-		db_fail(req);
-		return;
-	}
-	if (db_prepare(db, &st, "SELECT resolved_at IS NOT NULL FROM quarantine WHERE id=?1") !=
-	    0)
-		goto fail;
+/* {"by": actor, "note": note} as JSON text (caller frees), or NULL. */
+static char *handled_by(const char *actor, const char *note)
+{
+	cJSON *r = cJSON_CreateObject();
+	char *t = NULL;
+
+	if (r && cJSON_AddStringToObject(r, "by", actor) && cJSON_AddStringToObject(r, "note", note))
+		t = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	return t;
+}
+
+static route_rc quarantine_resolve(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *id = http_req_param(a->rc_req, "id"), *note = NULL;
+	char note_buf[CONSOLE_NOTE_MAX + 1], *t = NULL;
+	sqlite3_stmt *st = NULL;
+	json_err je;
+	cJSON *o;
+	int rc, handled;
+
+	if (json_get_str(a->rc_body, "note", JSON_REQUIRED, 3, CONSOLE_NOTE_MAX, &note, note_buf,
+			 sizeof note_buf, &je) != 0)
+		return route_bad(a, "note", "say in a few words how the entry was handled");
+	if (db_prepare(db, &st, "SELECT resolved_at IS NOT NULL FROM quarantine WHERE id=?1") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
-		db_exec(db, "ROLLBACK");
-		cJSON_Delete(body);
-		http_reply_error(req, 404, NULL, "no quarantined entry '%s'", id);
-		return;
-	}
-	if (rc != SQLITE_ROW)
-		goto fail;
-	if (sqlite3_column_int(st, 0)) {
-		sqlite3_finalize(st);
-		db_exec(db, "ROLLBACK");
-		cJSON_Delete(body);
-		http_reply_error(req, 409, NULL, "this entry was already marked handled");
-		return;
-	}
+	handled = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st,
-		       "UPDATE quarantine SET resolved_at=?1, resolution=?2 WHERE id=?3") != 0)
-		goto fail;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
-	{
-		cJSON *r = cJSON_CreateObject();
-		char *t;
-		cJSON_AddStringToObject(r, "by", actor);
-		cJSON_AddStringToObject(r, "note", note);
-		t = r ? cJSON_PrintUnformatted(r) : NULL;
-		cJSON_Delete(r);
-		if (t == NULL)
-			goto fail;
-		sqlite3_bind_text(st, 2, t, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_DONE)
+		return route_fail(a, 404, NULL, "no quarantined entry '%s'", id);
+	if (rc != SQLITE_ROW)
+		return ROUTE_DBERR;
+	if (handled)
+		return route_fail(a, 409, NULL, "this entry was already marked handled");
+	if ((t = handled_by(a->rc_actor, note)) == NULL ||
+	    db_prepare(db, &st, "UPDATE quarantine SET resolved_at=?1, resolution=?2 WHERE id=?3") != 0) {
 		free(t);
+		return ROUTE_DBERR;
 	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 2, t, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	changed = sqlite3_changes(db);
+	handled = sqlite3_changes(db);
 	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE || changed != 1 ||
-	    hub_audit(db, actor, "quarantine_resolve", id, NULL) != 0 ||
-	    db_exec(db, "COMMIT") != 0)
-		goto fail;
-	cJSON_Delete(body);
-	o = cJSON_CreateObject();
+	free(t);
+	if (rc != SQLITE_DONE || handled != 1 ||
+	    hub_api_audit(a, "quarantine_resolve", id, NULL) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddBoolToObject(o, "resolved", 1);
-	http_reply_json(req, 200, o);
-	return;
-fail:
-	sqlite3_finalize(st);
-	db_exec(db, "ROLLBACK");
-	cJSON_Delete(body);
-	db_fail(req);
+	return route_ok(a, 200, o);
 }
 
 /* The hub-wide sync status for a signed-in console: /api/v1/sync/status
  * takes a request without the bearer token for a node's, so the console
  * asks here (same answer, same authorization). */
-static void console_status(http_req *req, void *ctx)
+static route_rc console_status(route_call *a)
 {
-	hub_admin_sync_status(ctx, req);
+	cJSON *o = hub_sync_status_json(API_HUB(a));
+
+	return o ? route_ok(a, 200, o) : ROUTE_DBERR;
 }
 
-int hub_console_routes(hub *h, router *r)
-{
-	int rc = 0;
-
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/console/status", console_status, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/conflicts/:id", conflict_get, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/conflicts/:id/resolve", conflict_resolve, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/quarantine/:id", quarantine_get, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/quarantine/:id/resolve", quarantine_resolve,
-			 h);
-	return rc ? -1 : 0;
-}
+static const route_def console_defs[] = {
+	{HTTP_M_GET, "/api/v1/console/status", console_status, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/conflicts/:id", conflict_get, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/conflicts/:id/resolve", conflict_resolve, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, resolve_keys, 0},
+	{HTTP_M_GET, "/api/v1/quarantine/:id", quarantine_get, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/quarantine/:id/resolve", quarantine_resolve, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, quarantine_keys, 0},
+};
+const route_list hub_console_route_list = ROUTE_LIST(console_defs);

@@ -1,14 +1,8 @@
 /*
  * hub_import.c - `outpost-hub import FILE`: ingest a bundle written by
  * `outpost-sync export` (the offline transport: a week of outbox on a USB
- * stick).  Byte by byte, integers big-endian:
- *
- *   offset  size  field
- *   0       4     magic "OPX1"
- *   4       2     node id length N (u16, 1..63)
- *   6       N     node id (ASCII)
- *   6+N     32    HMAC-SHA256(node secret, frame bytes)
- *   38+N    ...   the push frame of sync/frame.h, to the end of the file
+ * stick).  The format and its one codec are sync/bundle.c's
+ * (sync_bundle_sender, sync_bundle_decode in sync/sync.h).
  *
  * The HMAC is checked with the node's secret before anything else; a
  * revoked or unknown node is refused.  The frame then goes through
@@ -16,7 +10,6 @@
  * versions, validation and quarantine behave the same.
  */
 #include "hub/hub.h"
-#include "lib/crypto.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -44,9 +37,9 @@ static int read_file(const char *path, unsigned char **out, size_t *len)
 		fprintf(stderr, "outpost-hub: '%s' is not a regular file\n", path);
 		goto out;
 	}
-	if (sb.st_size > HUB_MAX_IMPORT) {
+	if (sb.st_size > SYNC_BUNDLE_MAX) {
 		fprintf(stderr, "outpost-hub: '%s' is larger than %d bytes\n", path,
-			HUB_MAX_IMPORT);
+			SYNC_BUNDLE_MAX);
 		goto out;
 	}
 	p = malloc((size_t)sb.st_size + 1);
@@ -68,63 +61,57 @@ out:
 	return ret;
 }
 
+/* The bundle's frame, checked against its sender's secret; 0, or -1 after
+ * telling why on stderr (unknown or revoked node, malformed, bad MAC). */
+static int import_open(sqlite3 *db, const char *file, const unsigned char *data, size_t len,
+		       hub_node *n, const unsigned char **frame, size_t *flen)
+{
+	char node_id[64];
+	const char *why = NULL;
+	int rc;
+
+	if (sync_bundle_sender(data, len, node_id, &why) != 0) {
+		fprintf(stderr, "outpost-hub: '%s': %s\n", file, why);
+		return -1;
+	}
+	rc = hub_node_get(db, node_id, n);
+	if (rc < 0)
+		return -1;
+	if (rc == DB_ABSENT || n->hn_revoked) {
+		fprintf(stderr, "outpost-hub: bundle '%s' comes from %s node '%s'\n",
+			file, rc == DB_ABSENT ? "an unknown" : "a revoked", node_id);
+		log_info("import of '%s' refused: node %s %s", file, node_id,
+			 rc == DB_ABSENT ? "unknown" : "revoked");
+		return -1;
+	}
+	if (sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why) != 0) {
+		fprintf(stderr,
+			"outpost-hub: bundle '%s' has a bad signature for node '%s' "
+			"(altered, or not from that node): %s\n",
+			file, node_id, why);
+		log_info("import of '%s' refused: bad signature (node %s)", file, node_id);
+		return -1;
+	}
+	return 0;
+}
+
 int hub_import_file(sqlite3 *db, const char *file, int json_out)
 {
-	unsigned char *data = NULL, mac[32];
-	size_t len = 0, idlen;
-	char node_id[64];
+	unsigned char *data = NULL;
+	const unsigned char *frame;
+	size_t len = 0, flen;
+	const char *node_id;
 	hub_node n;
 	hub_ingest_result res;
-	int ret = 1, rc;
+	int ret = 1;
 
 	memset(&res, 0, sizeof res);
 	if (read_file(file, &data, &len) != 0)
 		return 1;
-	if (len < 4 + 2 || memcmp(data, HUB_BUNDLE_MAGIC, 4) != 0) {
-		fprintf(stderr,
-			"outpost-hub: '%s' is not an Outpost bundle (no OPX1 header)\n",
-			file);
+	if (import_open(db, file, data, len, &n, &frame, &flen) != 0)
 		goto out;
-	}
-	idlen = ((size_t)data[4] << 8) | data[5];
-	if (idlen == 0 || idlen >= sizeof node_id || len < 6 + idlen + 32) {
-		fprintf(stderr, "outpost-hub: '%s' has a malformed bundle header\n",
-			file);
-		goto out;
-	}
-	memcpy(node_id, data + 6, idlen);
-	node_id[idlen] = '\0';
-	if (strlen(node_id) != idlen) {
-		fprintf(stderr, "outpost-hub: '%s' has a malformed node id\n", file);
-		goto out;
-	}
-	rc = hub_node_get(db, node_id, &n);
-	if (rc < 0)
-		goto out;
-	if (rc == 1 || n.hn_revoked) {
-		fprintf(stderr, "outpost-hub: bundle '%s' comes from %s node '%s'\n",
-			file, rc == 1 ? "an unknown" : "a revoked", node_id);
-		log_info("import of '%s' refused: node %s %s", file, node_id,
-			 rc == 1 ? "unknown" : "revoked");
-		goto out;
-	}
-	{
-		const unsigned char *frame = data + 6 + idlen + 32;
-		size_t flen = len - 6 - idlen - 32;
-
-		crypto_hmac_sha256(n.hn_secret, sizeof n.hn_secret, frame, flen, mac);
-		if (hub_ct_cmp(mac, data + 6 + idlen, 32) != 0) {
-			fprintf(
-			    stderr,
-			    "outpost-hub: bundle '%s' has a bad signature for node '%s' "
-			    "(altered, or not from that node)\n",
-			    file, node_id);
-			log_info("import of '%s' refused: bad signature (node %s)", file,
-				 node_id);
-			goto out;
-		}
-		hub_ingest(db, &n, frame, flen, &res);
-	}
+	node_id = n.hn_id;
+	hub_ingest(db, &n, frame, flen, &res);
 	if (res.hi_status == 200) {
 		if (json_out) {
 			cJSON *o = cJSON_CreateObject();

@@ -158,27 +158,6 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 	return 0;
 }
 
-int hub_ct_cmp(const void *a, const void *b, size_t n)
-{
-	const volatile unsigned char *x = a, *y = b;
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(x[i] ^ y[i]);
-	return d != 0;
-}
-
-static void hex_of(const unsigned char *p, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* ---- enrollment codes ------------------------------------------------------ */
 
 static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -206,7 +185,7 @@ static void code_hash(const char norm[17], char out[65])
 	unsigned char h[32];
 
 	crypto_sha256(norm, strlen(norm), h);
-	hex_of(h, sizeof h, out);
+	crypto_hex(h, sizeof h, out);
 }
 
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
@@ -255,8 +234,6 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 		log_warnx("cannot store an enrollment code: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	hub_audit(db, created_by ? created_by : "?", "enroll_code.create", office_id,
-		  NULL);
 	log_info("enrollment code created for office '%s' by %s (valid %lld s)",
 		 office_id, created_by ? created_by : "?", (long long)ttl_s);
 	ret = 0;
@@ -281,7 +258,7 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		ret = 1;
+		ret = DB_ABSENT;
 	} else if (rc == SQLITE_ROW) {
 		snprintf(out->hn_id, sizeof out->hn_id, "%s", sqlite3_column_text(st, 0));
 		snprintf(out->hn_office, sizeof out->hn_office, "%s",
@@ -295,7 +272,7 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 		}
 		out->hn_revoked = sqlite3_column_int(st, 4);
 		out->hn_acked_seq = sqlite3_column_int64(st, 5);
-		ret = 0;
+		ret = DB_FOUND;
 	} else {
 		log_warnx("cannot read node '%s': %s", id, sqlite3_errmsg(db));
 	}
@@ -304,35 +281,34 @@ out:
 	return ret;
 }
 
-int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)
+int hub_node_revoke_in(sqlite3 *db, const char *id)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+	if (db_prepare(db, &st, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?") != 0)
 		return -1;
-	if (db_prepare(
-		db, &st,
-		"UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?") != 0)
-		goto out;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	if (sqlite3_changes(db) == 0) {
-		ret = 1;
-		goto out;
-	}
-	if (hub_audit(db, actor, "node.revoke", id, NULL) != 0)
-		goto out;
-	ret = 0;
-out:
+	if (sqlite3_step(st) == SQLITE_DONE)
+		ret = sqlite3_changes(db) > 0 ? DB_FOUND : DB_ABSENT;
 	sqlite3_finalize(st);
-	if (ret == 0 && db_exec(db, "COMMIT") != 0)
+	return ret;
+}
+
+int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)
+{
+	int ret;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	ret = hub_node_revoke_in(db, id);
+	if (ret == DB_FOUND && (hub_audit(db, actor, "node.revoke", id, NULL) != 0 ||
+				db_exec(db, "COMMIT") != 0))
 		ret = -1;
-	if (ret != 0)
+	if (ret != DB_FOUND)
 		db_exec(db, "ROLLBACK");
-	if (ret == 0)
+	else
 		log_info("node %s revoked by %s", id, actor);
 	return ret;
 }
@@ -411,7 +387,7 @@ int hub_admin_token_load(const char *dir, char out[65])
 	}
 	if (crypto_random(rnd, sizeof rnd) != 0)
 		return -1;
-	hex_of(rnd, sizeof rnd, out);
+	crypto_hex(rnd, sizeof rnd, out);
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
 		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -21,7 +21,6 @@
 #include "lib/uuid.h"
 #include "model/crm.h"
 #include "model/schema.h"
-#include "sync/client.h"
 #include "sync/frame.h"
 #include "sync/zbody.h"
 
@@ -33,15 +32,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
 /* A page shrinks to one row when it must (sync/pull.c); the largest row, an
- * attachment (model/crm.h), must fit that page, and the node's reply cap
- * must hold a page. */
-_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= PULL_PAGE_MAX_BYTES, "an attachment fits a pull page");
-_Static_assert(PULL_PAGE_MAX_BYTES <= SYNC_MAX_REPLY, "a node can read a whole pull page");
+ * attachment (model/crm.h), must fit that page (sync.h asserts that the
+ * node's reply cap holds a page). */
+_Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_PULL_PAGE_MAX_BYTES, "an attachment fits a pull page");
 /* The same for a snapshot page, whose rows are bounded the same way. */
 _Static_assert(CRM_ATTACH_MAX + 64 * 1024 <= SYNC_SNAPSHOT_PAGE_BYTES, "an attachment fits a snapshot page");
-_Static_assert(SYNC_SNAPSHOT_PAGE_MAX <= SYNC_MAX_REPLY, "a node can read a whole snapshot page");
 _Static_assert(HUB_MAX_PUSH_BODY >= SYNC_MAX_PUSH_FRAME, "the push route takes the largest frame");
 
 /* ---- replies: every one carries the hub clock ------------------------------ */
@@ -115,182 +111,125 @@ static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t s
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static _Thread_local const hub_node *push_node;
-
-const hub_node *hub_push_node(void)
+/* Open the frame and walk it whole before touching the database (a
+ * malformed entry anywhere refuses the batch whole).  0 and the entry
+ * count, or -1 with res set (400, 426). */
+static int ingest_check(hub_ingest_result *res, frame_reader *r, const void *frame, size_t len,
+			uint32_t *count)
 {
-	return push_node;
-}
-
-int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
-	       hub_ingest_result *res)
-{
-	frame_reader r, pass;
+	frame_reader pass;
 	sync_entry e;
-	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
-	sync_apply_cache *cache = NULL;
 	const char *err = NULL;
-	int rc, in_txn = 0, chunk_n = 0, ret = -1;
-	size_t chunk_bytes = 0;
-	uint32_t count = 0;
-	int64_t acked;
+	int rc;
 
-	memset(res, 0, sizeof *res);
-	push_node = n;
-	db_take_error(); /* a stale code of this thread's last request */
-	res->hi_quarantined = cJSON_CreateArray();
-	if (res->hi_quarantined == NULL) {
-		ingest_fail(res, 500, "out of memory");
-		goto out;
+	if (frame_open(r, frame, len, &err) != 0) {
+		ingest_fail(res, 400, "malformed push frame: %s", err ? err : "unreadable");
+		return -1;
 	}
-	if (frame_open(&r, frame, len, &err) != 0) {
-		ingest_fail(res, 400, "malformed push frame: %s",
-			    err ? err : "unreadable");
-		goto out;
-	}
-	res->hi_schema = r.fr_schema;
-	if ((int64_t)r.fr_schema != schema_version()) {
+	res->hi_schema = r->fr_schema;
+	if ((int64_t)r->fr_schema != schema_version()) {
 		ingest_fail(res, 426,
 			    "schema version %u of this batch is not supported by the hub "
 			    "(hub schema version %d): upgrade outpost on the %s",
-			    r.fr_schema, schema_version(),
-			    (int64_t)r.fr_schema > schema_version() ? "hub" : "node");
-		goto out;
+			    r->fr_schema, schema_version(),
+			    (int64_t)r->fr_schema > schema_version() ? "hub" : "node");
+		return -1;
 	}
-	/* Walk the whole frame before touching the database: a malformed
-	 * entry anywhere refuses the batch whole. */
-	pass = r;
+	pass = *r;
 	while ((rc = frame_next(&pass, &e, &err)) == 1)
-		count++;
+		(*count)++;
 	if (rc < 0) {
-		ingest_fail(res, 400, "malformed push frame: %s",
-			    err ? err : "bad entry");
-		goto out;
+		ingest_fail(res, 400, "malformed push frame: %s", err ? err : "bad entry");
+		return -1;
 	}
+	return 0;
+}
 
-	cache = sync_apply_cache_new(db);
-	if (cache == NULL) {
-		ingest_fail(res, 500, "out of memory");
-		goto out;
-	}
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		ingest_db_fail(res, "the hub database is busy");
-		goto out;
-	}
-	in_txn = 1;
-	acked = -1;
-	{
-		sqlite3_stmt *st = NULL;
-		if (db_prepare(db, &st, "SELECT acked_seq FROM nodes WHERE id=?") == 0) {
-			sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				acked = sqlite3_column_int64(st, 0);
-		}
-		sqlite3_finalize(st);
-	}
-	if (acked < 0) {
-		ingest_db_fail(res, "cannot read the node's progress");
-		goto out;
-	}
-	while ((rc = frame_next(&r, &e, &err)) == 1) {
-		sync_apply_result ar;
+/* The node's acknowledged seq as the hub has it, or -1. */
+static int64_t ingest_acked(sqlite3 *db, const char *node_id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t acked = -1;
 
-		if (e.seq <= acked) {
-			if (test_plant("doubleapply")) {
-				/* planted bug: a replay is applied again */
-				sync_apply_result tr;
-				if (sync_hub_apply(db, &sc, &e, &tr) != 0) {
-					db_exec(db, "ROLLBACK");
-					in_txn = 0;
-					ingest_db_fail(res, "the hub could not apply the batch");
-					goto out;
-				}
-			}
-			res->hi_skipped++;
-			continue;
-		}
-		if (e.seq != acked + 1) {
-			res->hi_expected_seq = acked + 1;
-			snprintf(res->hi_error, sizeof res->hi_error,
-				 "sequence gap: expected seq %" PRId64 ", got %" PRId64,
-				 acked + 1, e.seq);
-			res->hi_status = 409;
-			break;
-		}
-		memset(&ar, 0, sizeof ar);
-		if (test_plant("drop") && e.seq == 2)
-			ar.applied = 1; /* planted bug: acked, never applied */
-		else if (sync_hub_apply_cached(db, cache, &sc, &e, &ar) != 0) {
-			log_warnx("cannot apply seq %" PRId64
-				  " from node %s: internal error",
-				  e.seq, n->hn_id);
-			db_exec(db, "ROLLBACK");
-			in_txn = 0;
-			ingest_db_fail(res, "the hub could not apply the batch");
-			goto out;
-		}
-		if (ar.applied) {
-			res->hi_applied++;
-		} else {
-			cJSON *q = cJSON_CreateObject();
-			if (q != NULL) {
-				cJSON_AddNumberToObject(q, "seq", (double)e.seq);
-				cJSON_AddStringToObject(q, "reason", ar.reason);
-				cJSON_AddItemToArray(res->hi_quarantined, q);
+	if (db_prepare(db, &st, "SELECT acked_seq FROM nodes WHERE id=?") == 0) {
+		sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			acked = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return acked;
+}
+
+/* One entry of a batch inside the open transaction: 0 applied, quarantined
+ * or skipped as a replay (*acked moves on when applied); 1 a sequence gap
+ * (res says 409: stop, keep what came before); -1 with res set (500). */
+static int ingest_entry(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			const sync_entry *e, int64_t *acked, hub_ingest_result *res)
+{
+	sync_apply_result ar;
+
+	if (e->seq <= *acked) {
+		if (test_plant("doubleapply")) {
+			/* planted bug: a replay is applied again */
+			sync_apply_result tr;
+			if (sync_hub_apply(db, sc, e, &tr) != 0) {
+				ingest_db_fail(res, "the hub could not apply the batch");
+				return -1;
 			}
 		}
-		res->hi_conflicts += ar.conflicts;
-		if (e.hlc && strcmp(e.hlc, res->hi_max_hlc) > 0)
-			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e.hlc);
-		acked = e.seq;
-		FAULT_POINT("hub.apply.entry");
-		chunk_n++;
-		chunk_bytes += e.len;
-		if (chunk_n >= HUB_TXN_MAX_ENTRIES || chunk_bytes >= HUB_TXN_MAX_BYTES) {
-			/* Bounded transaction: progress and entries commit together. */
-			if (set_acked(db, n->hn_id, acked, r.fr_schema) != 0 ||
-			    db_exec(db, "COMMIT") != 0) {
-				db_exec(db, "ROLLBACK");
-				in_txn = 0;
-				ingest_db_fail(res, "the hub could not commit the batch");
-				goto out;
-			}
-			in_txn = 0;
-			res->hi_acked_seq = acked;
-			chunk_n = 0;
-			chunk_bytes = 0;
-			if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-				ingest_db_fail(res, "the hub database is busy");
-				goto out;
-			}
-			in_txn = 1;
+		res->hi_skipped++;
+		return 0;
+	}
+	if (e->seq != *acked + 1) {
+		res->hi_expected_seq = *acked + 1;
+		snprintf(res->hi_error, sizeof res->hi_error,
+			 "sequence gap: expected seq %" PRId64 ", got %" PRId64, *acked + 1, e->seq);
+		res->hi_status = 409;
+		return 1;
+	}
+	memset(&ar, 0, sizeof ar);
+	if (test_plant("drop") && e->seq == 2) {
+		ar.applied = 1; /* planted bug: acked, never applied */
+	} else if (sync_hub_apply_cached(db, cache, sc, e, &ar) != 0) {
+		log_warnx("cannot apply seq %" PRId64 " from node %s: internal error", e->seq,
+			  sc->node_id);
+		ingest_db_fail(res, "the hub could not apply the batch");
+		return -1;
+	}
+	if (ar.applied) {
+		res->hi_applied++;
+	} else {
+		cJSON *q = cJSON_CreateObject();
+		if (q != NULL) {
+			cJSON_AddNumberToObject(q, "seq", (double)e->seq);
+			cJSON_AddStringToObject(q, "reason", ar.reason);
+			cJSON_AddItemToArray(res->hi_quarantined, q);
 		}
 	}
-	if (rc < 0) {
-		/* Cannot happen after the first pass; refuse rather than assume. */
+	res->hi_conflicts += ar.conflicts;
+	if (e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0)
+		snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e->hlc);
+	*acked = e->seq;
+	FAULT_POINT("hub.apply.entry");
+	return 0;
+}
+
+/* Progress and entries commit together.  0, or -1 with res set (the
+ * transaction rolled back). */
+static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
+			 hub_ingest_result *res)
+{
+	if (set_acked(db, n->hn_id, acked, schema) != 0 || db_exec(db, "COMMIT") != 0) {
 		db_exec(db, "ROLLBACK");
-		in_txn = 0;
-		ingest_fail(res, 400, "malformed push frame: %s",
-			    err ? err : "bad entry");
-		goto out;
-	}
-	if (set_acked(db, n->hn_id, acked, r.fr_schema) != 0 ||
-	    db_exec(db, "COMMIT") != 0) {
-		db_exec(db, "ROLLBACK");
-		in_txn = 0;
 		ingest_db_fail(res, "the hub could not commit the batch");
-		goto out;
+		return -1;
 	}
-	in_txn = 0;
 	res->hi_acked_seq = acked;
-	if (res->hi_status == 0)
-		res->hi_status = 200;
-	ret = res->hi_status == 200 ? 0 : -1;
-out:
-	push_node = NULL;
-	if (in_txn)
-		db_exec(db, "ROLLBACK");
-	sync_apply_cache_free(cache);
+	return 0;
+}
+
+static void ingest_log(const hub_node *n, uint32_t count, const hub_ingest_result *res)
+{
 	if (res->hi_status == 200 || res->hi_status == 409)
 		log_info("batch from node %s: %u entries, applied %d, skipped %d, "
 			 "quarantined %d, "
@@ -302,20 +241,95 @@ out:
 	else
 		log_info("refused batch from node %s: %d %s", n->hn_id, res->hi_status,
 			 res->hi_error);
-	return ret;
+}
+
+static _Thread_local const hub_node *push_node;
+
+const hub_node *hub_push_node(void)
+{
+	return push_node;
+}
+
+int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
+	       hub_ingest_result *res)
+{
+	frame_reader r;
+	sync_entry e;
+	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
+	sync_apply_cache *cache = NULL;
+	const char *err = NULL;
+	int rc = 0, in_txn = 0, chunk_n = 0;
+	size_t chunk_bytes = 0;
+	uint32_t count = 0;
+	int64_t acked;
+
+	memset(res, 0, sizeof *res);
+	push_node = n; /* the row validator checks rows against it (acct_apply.c) */
+	db_take_error(); /* a stale code of this thread's last request */
+	res->hi_quarantined = cJSON_CreateArray();
+	if (res->hi_quarantined == NULL) {
+		ingest_fail(res, 500, "out of memory");
+		goto out;
+	}
+	if (ingest_check(res, &r, frame, len, &count) != 0)
+		goto out;
+	cache = sync_apply_cache_new(db);
+	if (cache == NULL) {
+		ingest_fail(res, 500, "out of memory");
+		goto out;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		ingest_db_fail(res, "the hub database is busy");
+		goto out;
+	}
+	in_txn = 1;
+	acked = ingest_acked(db, n->hn_id);
+	if (acked < 0) {
+		ingest_db_fail(res, "cannot read the node's progress");
+		goto out;
+	}
+	while ((rc = frame_next(&r, &e, &err)) == 1) {
+		rc = ingest_entry(db, cache, &sc, &e, &acked, res);
+		if (rc != 0)
+			break;
+		chunk_n++;
+		chunk_bytes += e.len;
+		if (chunk_n < HUB_TXN_MAX_ENTRIES && chunk_bytes < HUB_TXN_MAX_BYTES)
+			continue;
+		/* Bounded transaction: progress and entries commit together. */
+		in_txn = 0;
+		if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
+			goto out;
+		chunk_n = 0;
+		chunk_bytes = 0;
+		if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+			ingest_db_fail(res, "the hub database is busy");
+			goto out;
+		}
+		in_txn = 1;
+	}
+	if (rc < 0) {
+		/* (A malformed entry cannot happen after the first pass; refuse
+		 * rather than assume.) */
+		if (res->hi_status == 0)
+			ingest_fail(res, 400, "malformed push frame: %s", err ? err : "bad entry");
+		goto out;
+	}
+	in_txn = 0;
+	if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
+		goto out;
+	if (res->hi_status == 0)
+		res->hi_status = 200;
+out:
+	push_node = NULL;
+	if (in_txn)
+		db_exec(db, "ROLLBACK");
+	sync_apply_cache_free(cache);
+	ingest_log(n, count, res);
+	return res->hi_status == 200 ? 0 : -1;
 }
 
 /* ---- signed requests -------------------------------------------------------- */
-
-static int is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
 
 static void refuse(http_req *req, int status, const char *node_id, const char *why)
 {
@@ -361,7 +375,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 		refuse(req, 401, node_id, why);
 		return -1;
 	}
-	if (!is_hex(nonce, 32)) {
+	if (!crypto_is_hex(nonce, 32)) {
 		refuse(req, 401, node_id,
 		       "malformed X-Outpost-Nonce (32 hex characters)");
 		return -1;
@@ -371,7 +385,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 		sreply_error(req, 500, "the hub database could not complete the request");
 		return -1;
 	}
-	if (rc == 1) {
+	if (rc == DB_ABSENT) {
 		refuse(req, 401, node_id, "unknown node");
 		return -1;
 	}
@@ -379,7 +393,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 		refuse(req, 401, node_id, "node revoked");
 		return -1;
 	}
-	if (!is_hex(sig, 64)) {
+	if (!crypto_is_hex(sig, 64)) {
 		refuse(req, 401, node_id, "bad signature");
 		return -1;
 	}
@@ -388,7 +402,7 @@ static int sync_auth(hub *h, http_req *req, hub_node *n)
 	got[64] = '\0';
 	sync_sign(n->hn_secret, req->method_str, req->target, tstr, nonce, req->body.data,
 		  req->body.len, want);
-	if (hub_ct_cmp(want, got, 64) != 0) {
+	if (crypto_ct_cmp(want, got, 64) != 0) {
 		refuse(req, 401, node_id, "bad signature");
 		return -1;
 	}
@@ -732,7 +746,7 @@ static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_
 	if (pos)
 		j->jb_pos = *pos;
 	buf_init(&j->jb_out,
-		 kind == JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : PULL_PAGE_MAX_BYTES);
+		 kind == JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : SYNC_PULL_PAGE_MAX_BYTES);
 	j->jb_work.data = j;
 	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
 		free(j);
@@ -880,25 +894,6 @@ static void sync_digest_h(http_req *req, void *ctx)
 	job_start(h, req, &n, JOB_DIGEST, 0, 0, NULL);
 }
 
-static cJSON *query_rows(sqlite3 *db, const char *sql, const char *a1, const char *a2,
-			 const char *a3)
-{
-	sqlite3_stmt *st = NULL;
-	cJSON *rows;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return NULL;
-	if (a1)
-		sqlite3_bind_text(st, 1, a1, -1, SQLITE_STATIC);
-	if (a2)
-		sqlite3_bind_text(st, 2, a2, -1, SQLITE_STATIC);
-	if (a3)
-		sqlite3_bind_text(st, 3, a3, -1, SQLITE_STATIC);
-	rows = db_rows_json(st);
-	sqlite3_finalize(st);
-	return rows;
-}
-
 /*
  * What the node still has to pull, counted in its scope (the head of the log
  * also counts other offices' changes): "pull_lag" change-log entries after
@@ -972,11 +967,10 @@ static void sync_status(http_req *req, void *ctx)
 	sqlite3_finalize(st);
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
 	add_pull_lag(h->hb_db, &n, o);
-	q = query_rows(h->hb_db,
+	q = db_rows_json_by(h->hb_db,
 		       "SELECT seq, tbl, reason, created_at, resolved_at FROM quarantine "
 		       "WHERE node_id=? "
-		       "ORDER BY seq LIMIT 100",
-		       n.hn_id, NULL, NULL);
+		       "ORDER BY seq LIMIT 100", n.hn_id);
 	if (q)
 		cJSON_AddItemToObject(o, "quarantined", q);
 	{
@@ -1034,11 +1028,11 @@ static void sync_conflicts(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0)
 		return;
-	rows = query_rows(
+	rows = db_rows_json_args(
 	    h->hb_db,
 	    "SELECT * FROM conflicts WHERE (scope_office IS NULL OR scope_office=?) "
-	    "AND (scope_la IS NULL OR scope_la=?) ORDER BY created_at DESC LIMIT 1000",
-	    n.hn_office, n.hn_la, NULL);
+	    "AND (scope_la IS NULL OR scope_la=?) ORDER BY created_at DESC LIMIT 1000", 2,
+	    (const char *const[]){n.hn_office, n.hn_la});
 	if (rows == NULL) {
 		sreply_error(req, 500, "the hub database could not complete the request");
 		return;
@@ -1048,31 +1042,119 @@ static void sync_conflicts(http_req *req, void *ctx)
 
 /* ---- enrollment (the only unsigned sync request) ------------------------------- */
 
-static void hexs(const unsigned char *p, size_t n, char *out)
+/* Inside the enrollment's transaction: the code of hash is known, unused,
+ * unexpired and its office still exists; office and la get its office and
+ * Local Area.  0, or -1 with *status (401, 410, 409; 500 a database error)
+ * and *why. */
+static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char office[64],
+			     char la[64], int *status, const char **why)
 {
-	static const char hx[] = "0123456789abcdef";
+	sqlite3_stmt *st = NULL;
+	int64_t expires;
+	int used, rc;
 
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
+	*status = 500;
+	if (db_prepare(db, &st,
+		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
+		       "o.local_area_id "
+		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
+		       "WHERE e.code_hash=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE) {
+			*status = 401;
+			*why = "unknown enrollment code";
+		}
+		return -1;
 	}
-	out[2 * n] = '\0';
+	snprintf(office, 64, "%s", sqlite3_column_text(st, 0));
+	expires = sqlite3_column_int64(st, 1);
+	used = sqlite3_column_int(st, 2);
+	la[0] = '\0';
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+		snprintf(la, 64, "%s", sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	if (used || expires <= now) {
+		*status = 410;
+		*why = used ? "this enrollment code has already been used: ask for a new one"
+			    : "this enrollment code has expired: ask for a new one";
+		return -1;
+	}
+	if (la[0] == '\0') {
+		*status = 409;
+		*why = "the office of this enrollment code no longer exists";
+		return -1;
+	}
+	return 0;
+}
+
+/* Inside the enrollment's transaction: the new node, the code used up, the
+ * audit row.  0 or -1. */
+static int enroll_node_add(sqlite3 *db, const char *hash, const char *node_id,
+			   const char *secret_hex, const char *office, const char *la,
+			   const char *hostname, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
+		       "secret_hex, enrolled_at)"
+		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, hostname);
+	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok || db_prepare(db, &st,
+			      "UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE "
+			      "code_hash=? AND used_at IS NULL") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	if (!ok)
+		return -1;
+	return hub_audit(db, "enroll", "node.enroll", node_id, office);
+}
+
+static cJSON *enroll_reply(hub *h, const char *node_id, const char *secret_hex,
+			   const char *office, const char *la)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "node_id", node_id);
+	cJSON_AddStringToObject(o, "node_secret", secret_hex);
+	cJSON_AddStringToObject(o, "office_id", office);
+	cJSON_AddStringToObject(o, "local_area_id", la);
+	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
+	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
+	cJSON_AddNumberToObject(o, "schema_version", schema_version());
+	return o;
 }
 
 static void sync_enroll(http_req *req, void *ctx)
 {
 	hub *h = ctx;
-	cJSON *body, *o;
+	cJSON *body;
 	json_err je;
 	const char *code = NULL, *hostname = NULL;
-	char norm[17], hash[65], node_id[UUID_STRLEN],
-	    secret_hex[2 * SYNC_SECRET_LEN + 1], wrapped[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
+	char norm[17], hash[65], node_id[UUID_STRLEN], secret_hex[2 * SYNC_SECRET_LEN + 1] = "";
+	char wrapped[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
 	char office[64] = "", la[64] = "";
 	unsigned char digest[32], secret[SYNC_SECRET_LEN];
-	sqlite3_stmt *st = NULL;
 	sqlite3 *db = h->hb_db;
-	int64_t now = (int64_t)hub_now_ms(), expires = 0;
-	int used = 0, status = 500, rc;
+	int64_t now = (int64_t)hub_now_ms();
+	int status = 500;
 	const char *why = "the hub database could not complete the request";
 
 	body = http_req_json(req, 0);
@@ -1095,100 +1177,31 @@ static void sync_enroll(http_req *req, void *ctx)
 		return;
 	}
 	crypto_sha256(norm, 16, digest);
-	hexs(digest, sizeof digest, hash);
+	crypto_hex(digest, sizeof digest, hash);
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		goto fail;
-	if (db_prepare(db, &st,
-		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
-		       "o.local_area_id "
-		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
-		       "WHERE e.code_hash=?") != 0)
+	if (enroll_code_check(db, hash, now, office, la, &status, &why) != 0)
 		goto rollback;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		status = 401;
-		why = "unknown enrollment code";
-		goto rollback;
-	}
-	if (rc != SQLITE_ROW)
-		goto rollback;
-	snprintf(office, sizeof office, "%s", sqlite3_column_text(st, 0));
-	expires = sqlite3_column_int64(st, 1);
-	used = sqlite3_column_int(st, 2);
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		snprintf(la, sizeof la, "%s", sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
-	st = NULL;
-	if (used) {
-		status = 410;
-		why = "this enrollment code has already been used: ask for a new one";
-		goto rollback;
-	}
-	if (expires <= now) {
-		status = 410;
-		why = "this enrollment code has expired: ask for a new one";
-		goto rollback;
-	}
-	if (la[0] == '\0') {
-		status = 409;
-		why = "the office of this enrollment code no longer exists";
-		goto rollback;
-	}
+	status = 500;
 	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
 	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
 		goto rollback;
-	hexs(secret, sizeof secret, secret_hex);
-	if (db_prepare(db, &st,
-		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
-		       "secret_hex, enrolled_at)"
-		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
-		goto rollback;
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, hostname);
-	sqlite3_bind_text(st, 5, wrapped, -1, SQLITE_STATIC); /* under DATA/master.key */
-	sqlite3_bind_int64(st, 6, now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto rollback;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(
-		db, &st,
-		"UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE code_hash=? AND "
-		"used_at IS NULL") != 0)
-		goto rollback;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
-		goto rollback;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (hub_audit(db, "enroll", "node.enroll", node_id, office) != 0 ||
+	crypto_hex(secret, sizeof secret, secret_hex);
+	/* hub.db keeps the secret wrapped under DATA/master.key (hub_keys.c) */
+	if (enroll_node_add(db, hash, node_id, wrapped, office, la, hostname, now) != 0 ||
 	    db_exec(db, "COMMIT") != 0)
 		goto rollback;
 	log_info("node %s enrolled for office '%s' from %s", node_id, office, req->peer);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "node_id", node_id);
-	cJSON_AddStringToObject(o, "node_secret", secret_hex);
-	cJSON_AddStringToObject(o, "office_id", office);
-	cJSON_AddStringToObject(o, "local_area_id", la);
-	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
-	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
-	cJSON_AddNumberToObject(o, "schema_version", schema_version());
-	sreply_json(req, 200, o);
-	memset(secret, 0, sizeof secret);
-	memset(secret_hex, 0, sizeof secret_hex);
+	sreply_json(req, 200, enroll_reply(h, node_id, secret_hex, office, la));
+	crypto_wipe(secret, sizeof secret);
+	crypto_wipe(secret_hex, sizeof secret_hex);
 	cJSON_Delete(body);
 	return;
 rollback:
-	sqlite3_finalize(st);
 	db_exec(db, "ROLLBACK");
 fail:
-	memset(secret, 0, sizeof secret);
-	memset(secret_hex, 0, sizeof secret_hex);
+	crypto_wipe(secret, sizeof secret);
+	crypto_wipe(secret_hex, sizeof secret_hex);
 	cJSON_Delete(body);
 	if (status == 500)
 		log_warnx("enrollment from %s failed: %s", req->peer, sqlite3_errmsg(db));

@@ -8,6 +8,7 @@
  * offline bundle, `revoke` shuts a node out.
  */
 #include "hub/hub.h"
+#include "hub/hub_api.h"
 #include "hub/acct.h"
 #include "lib/clock.h"
 #include "lib/fsperm.h"
@@ -235,8 +236,8 @@ static int serve(hub *h)
 	h->hb_loop = loop;
 	h->hb_router = router_new();
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
-	    hub_admin_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
-	    hub_console_routes(h, h->hb_router) != 0 || hub_setup_routes(h, h->hb_router) != 0 ||
+	    hub_api_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
+	    hub_setup_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
@@ -272,6 +273,7 @@ static int serve(hub *h)
 
 	http_server_free(h->hb_http);
 	router_free(h->hb_router);
+	hub_api_free(h);
 	tls_config_free(h->hb_tls);
 	acct_free(h->hb_acct);
 	uv_mutex_destroy(&h->hb_wlock);
@@ -313,7 +315,16 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 		fprintf(stderr, "outpost-hub: enroll-code needs --office ID\n");
 		return 2;
 	}
+	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0) {
+		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
+		return 1;
+	}
 	rc = hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
+	if (rc == 0 && (hub_audit(h->hb_db, "cli", "enroll_code.create", office, NULL) != 0 ||
+			db_exec(h->hb_db, "COMMIT") != 0))
+		rc = -1;
+	if (rc != 0)
+		db_exec(h->hb_db, "ROLLBACK");
 	if (rc == -2) {
 		fprintf(stderr,
 			"outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",
@@ -347,11 +358,11 @@ static int cmd_revoke(hub *h, const char *node_id)
 		return 2;
 	}
 	rc = hub_node_revoke(h->hb_db, node_id, "cli");
-	if (rc == 1) {
+	if (rc == DB_ABSENT) {
 		fprintf(stderr, "outpost-hub: no node '%s'\n", node_id);
 		return 1;
 	}
-	if (rc != 0) {
+	if (rc != DB_FOUND) {
 		fprintf(stderr, "outpost-hub: cannot revoke node '%s'\n", node_id);
 		return 1;
 	}

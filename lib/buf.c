@@ -13,6 +13,7 @@ void buf_init(buf *b, size_t max)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	b->max = max;
+	b->err = 0;
 }
 
 void buf_release(buf *b)
@@ -25,8 +26,14 @@ void buf_release(buf *b)
 void buf_reset(buf *b)
 {
 	b->len = 0;
+	b->err = 0;
 	if (b->data)
 		b->data[0] = '\0';
+}
+
+int buf_failed(const buf *b)
+{
+	return b->err != 0;
 }
 
 int buf_grow(buf *b, size_t extra)
@@ -34,8 +41,10 @@ int buf_grow(buf *b, size_t extra)
 	size_t need, ncap;
 	char *p;
 
-	if (extra > b->max || b->len > b->max - extra)
+	if (extra > b->max || b->len > b->max - extra) {
+		b->err = 1;
 		return -1;
+	}
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
@@ -45,8 +54,10 @@ int buf_grow(buf *b, size_t extra)
 	if (ncap > b->max + 1)
 		ncap = b->max + 1;
 	p = realloc(b->data, ncap);
-	if (p == NULL)
+	if (p == NULL) {
+		b->err = 1;
 		return -1;
+	}
 	b->data = p;
 	b->cap = ncap;
 	return 0;
@@ -82,7 +93,11 @@ int buf_printf(buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_grow(b, (size_t)n) != 0)
+	if (n < 0) {
+		b->err = 1;
+		return -1;
+	}
+	if (buf_grow(b, (size_t)n) != 0)
 		return -1;
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -5,7 +5,9 @@
  * body, changeset or response can grow without bound.  The data is always
  * NUL-terminated (one spare byte beyond len) so it can be used as a C string
  * when it holds text.  Functions return 0 on success, -1 when the maximum
- * would be exceeded or memory runs out; on failure the buffer is unchanged.
+ * would be exceeded or memory runs out; on failure the buffer is unchanged
+ * and its sticky err is set, so a writer of many small appends (CSV, SQL)
+ * may ignore each result and check buf_failed() once at the end.
  */
 #ifndef OUTPOST_BUF_H
 #define OUTPOST_BUF_H
@@ -18,13 +20,16 @@ typedef struct buf {
 	size_t len;   /* bytes in use */
 	size_t cap;   /* bytes allocated */
 	size_t max;   /* hard upper bound on len */
+	int err;      /* sticky: an append failed since buf_init/buf_reset */
 } buf;
 
-#define BUF_INIT(max_) {NULL, 0, 0, (max_)}
+#define BUF_INIT(max_) {NULL, 0, 0, (max_), 0}
 
 void buf_init(buf *b, size_t max);
 void buf_release(buf *b);          /* frees data; b may be reused after buf_init */
-void buf_reset(buf *b);            /* len = 0, keeps memory */
+void buf_reset(buf *b);            /* len = 0 and err = 0, keeps memory */
+/* 1 when an append failed since buf_init/buf_reset (the text is incomplete). */
+int buf_failed(const buf *b);
 int buf_grow(buf *b, size_t extra);
 int buf_append(buf *b, const void *p, size_t n);
 int buf_puts(buf *b, const char *s);

@@ -148,7 +148,7 @@ void crypto_hex(const void *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(int ch)
+int crypto_hexval(int ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -164,12 +164,23 @@ int crypto_unhex(const char *hex, unsigned char *out, size_t n)
 	if (strlen(hex) != 2 * n)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = crypto_hexval((unsigned char)hex[2 * i]);
+		int lo = crypto_hexval((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+int crypto_is_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (crypto_hexval((unsigned char)s[i]) < 0)
+			return 0;
+	return 1;
 }
 
 void crypto_wipe(void *p, size_t n)

@@ -32,11 +32,18 @@ int crypto_pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t 
 /* 0 when a[0..n) equals b[0..n); the time taken depends only on n. */
 int crypto_ct_cmp(const void *a, const void *b, size_t n);
 
-/* Lower-case hex of p[0..n) into out (2n + 1 bytes). */
+/*
+ * Hex: the one encoder and decoder of the tree (sync signatures, node
+ * secrets, tokens, digests, UUIDs and percent-decoding all use these).
+ */
+/* Lower-case hex of p[0..n) into out (2n + 1 bytes, NUL-terminated). */
 void crypto_hex(const void *p, size_t n, char *out);
-
-/* Parse exactly 2n hex digits into out[0..n).  0, or -1. */
+/* Parse exactly 2n hex digits (either case) into out[0..n).  0, or -1. */
 int crypto_unhex(const char *hex, unsigned char *out, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int crypto_hexval(int ch);
+/* 1 when s is exactly n hex digits (either case), else 0. */
+int crypto_is_hex(const char *s, size_t n);
 
 /*
  * Key wrapping (DESIGN.md, "Secrets are not stored beside what they

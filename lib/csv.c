@@ -143,3 +143,11 @@ int csv_put_field(buf *b, const char *s, int last)
 	rc |= buf_puts(b, last ? "\r\n" : ",");
 	return rc ? -1 : 0;
 }
+
+int csv_put_int(buf *b, long long v, int last)
+{
+	char t[24];
+
+	snprintf(t, sizeof t, "%lld", v);
+	return csv_put_field(b, t, last);
+}

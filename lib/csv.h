@@ -1,11 +1,14 @@
 /*
  * csv.h - a small RFC 4180 reader (quoted fields, doubled quotes, CRLF or LF)
- * for the reference lists the hub seeds from the CSV files in seed/.
+ * for the reference lists the hub seeds from the CSV files in seed/, and the
+ * one field writer of the CSV exports (reports, visits, compliance).
  */
 #ifndef OUTPOST_CSV_H
 #define OUTPOST_CSV_H
 
 #include <stddef.h>
+
+#include "lib/buf.h"
 
 #define CSV_MAX_FIELDS 64
 
@@ -24,11 +27,16 @@ int csv_read_file(const char *path, csv_row_fn fn, void *arg);
  */
 int csv_seed_dir(char *out, size_t n);
 
-struct buf;
-/* Append s (NULL: empty) as one quoted RFC 4180 field, then "," or, when
+/*
+ * Append s (NULL: empty) as one quoted RFC 4180 field, then "," or, when
  * last, CRLF.  A value starting like a formula (= + - @ tab CR) gets a
  * leading apostrophe, so a spreadsheet never runs a typed value.  0, or -1
- * when b is full (b's maximum, lib/buf.h). */
-int csv_put_field(struct buf *b, const char *s, int last);
+ * when b is full (b's maximum, lib/buf.h); the failure also sticks in b
+ * (buf_failed), so a writer of many fields may check once before replying:
+ * never a short 200.  The one CSV field writer of the tree.
+ */
+int csv_put_field(buf *b, const char *s, int last);
+/* The same for an integer. */
+int csv_put_int(buf *b, long long v, int last);
 
 #endif

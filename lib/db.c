@@ -4,7 +4,9 @@
 #include "db.h"
 #include "log.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,7 +457,133 @@ cJSON *db_rows_json(sqlite3_stmt *st)
 	return a;
 }
 
+int db_preparef(sqlite3 *db, sqlite3_stmt **st, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+	int rc;
+
+	*st = NULL;
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	if (sql == NULL) {
+		log_warnx("out of memory building a statement");
+		return -1;
+	}
+	rc = db_prepare(db, st, sql);
+	sqlite3_free(sql);
+	return rc;
+}
+
+cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args)
+{
+	sqlite3_stmt *st;
+	cJSON *a;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_STATIC);
+	a = db_rows_json(st);
+	sqlite3_finalize(st);
+	return a;
+}
+
+cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg)
+{
+	return db_rows_json_args(db, sql, arg ? 1 : 0, &arg);
+}
+
 int db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = sqlite3_mprintf("SELECT value FROM \"%w\" WHERE key=?1", table);
+	int rc, ret = -1;
+
+	if (n)
+		out[0] = '\0';
+	if (sql == NULL || db_prepare(db, &st, sql) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		if (n)
+			snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+		ret = DB_FOUND;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		ret = DB_ABSENT;
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return ret;
+}
+
+int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v)
+{
+	char s[64], *end;
+	int rc = db_kv_get(db, table, key, s, sizeof s);
+	long long x;
+
+	if (rc != DB_FOUND)
+		return rc;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0)
+		return DB_ABSENT;
+	*v = x;
+	return DB_FOUND;
+}
+
+int db_kv_set(sqlite3 *db, const char *table, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	int rc = SQLITE_ERROR;
+
+	if (value == NULL)
+		sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE key=?1", table);
+	else
+		sql = sqlite3_mprintf("INSERT INTO \"%w\"(key, value) VALUES(?1, ?2) "
+				      "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+				      table);
+	if (sql == NULL || db_prepare(db, &st, sql) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (value)
+		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		log_warnx("cannot store '%s' in %s: %s", key, table, sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", (long long)v);
+	return db_kv_set(db, table, key, num);
+}
+
+int db_table_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, &st, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }

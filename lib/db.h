@@ -5,6 +5,16 @@
  *
  * Errors: functions return 0 or a negative value and log the SQLite message
  * once, naming the statement's purpose.
+ *
+ * Return convention of the whole tree (lib, model, sync, node, hub):
+ *   - an action returns 0 when done, -1 on error;
+ *   - a lookup that may find nothing returns DB_FOUND (1), DB_ABSENT (0) or
+ *     -1 on error (db_kv_get, hub_node_get, sync_node_snapshot_state,
+ *     http_req_query_get, crm__exists, ...), and a predicate likewise 1 for
+ *     yes, 0 for no;
+ *   - one exception, older than the rule and pinned by the tests: db_text()
+ *     returns 0 when it found a row and 1 when there is none;
+ *   - sync's SYNC_E_* and the routes' route_rc are enums documented with them.
  */
 #ifndef OUTPOST_DB_H
 #define OUTPOST_DB_H
@@ -26,12 +36,23 @@
 #define DB_WAL_IDLE_COMMITS 20 /* ... and at most this many commits in one: idle */
 #define DB_CHECKPOINT_FRAMES 1000 /* a passive checkpoint (SQLite's default) */
 
+enum { DB_ABSENT = 0, DB_FOUND = 1 }; /* lookups; -1 is an error */
+
 /* Open (creating) path with WAL + synchronous=FULL. 0 or -1; *out NULL on failure. */
 int db_open(const char *path, sqlite3 **out);
 void db_close(sqlite3 *db);
 /* Run one or more statements; -1 and a log line on error. */
 int db_exec(sqlite3 *db, const char *sql);
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
+/*
+ * Dynamic SQL: format with sqlite3_mprintf() (not printf: the compiler
+ * cannot check the arguments, so keep the formats short; %w quotes an identifier
+ * inside "...", %q a literal inside '...', no fixed array to outgrow) and
+ * prepare.  0 or -1 (out of memory or a bad statement, logged); *st NULL on
+ * failure.  SQL assembled piece by piece goes through a buf (lib/buf.h,
+ * buf_printf + buf_failed) and then db_prepare().
+ */
+int db_preparef(sqlite3 *db, sqlite3_stmt **st, const char *fmt, ...);
 /*
  * Statement cache, per connection: the hot paths (a check-in, the outbox
  * append, a savepoint) would otherwise spend most of their time in SQLite's
@@ -59,8 +80,24 @@ int db_set_data(sqlite3 *db, const char *key, void *data, void (*destroy)(void *
 void *db_get_data(sqlite3 *db, const char *key);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
-/* First column of the first row into out (size n); 0, 1 if no row, -1 error. */
+/* First column of the first row into out (size n): 0 when found, 1 when
+ * there is no row (out ""), -1 on error (the exception to the rule above). */
 int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n);
+
+/*
+ * Key/value tables (node_meta, sync_state: key TEXT PRIMARY KEY, value
+ * TEXT): the one accessor of node and sync.  table is a trusted identifier.
+ * db_kv_get: DB_FOUND (out filled; the value truncated to n), DB_ABSENT (no
+ * key, or NULL: out ""), -1 error.  db_kv_get_i64: the same, DB_ABSENT also
+ * when the value is not a whole number.  db_kv_set: value NULL deletes the
+ * key; 0 or -1.
+ */
+int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t n);
+int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v);
+int db_kv_set(sqlite3 *db, const char *table, const char *key, const char *value);
+int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
+/* 1 when a table of that name exists, 0 when not, -1 on error. */
+int db_table_exists(sqlite3 *db, const char *name);
 
 /*
  * Migrations: an ordered list of SQL scripts for one component ("replicated",
@@ -82,8 +119,24 @@ cJSON *db_row_json(sqlite3_stmt *st);
 cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg);
 /* Every row of st as a JSON array (resets st at the end). NULL on error. */
 cJSON *db_rows_json(sqlite3_stmt *st);
-/* Bind text or NULL. */
+/* Every row of sql with ?1..?n bound to the texts args[0..n) (a NULL binds
+ * NULL), as db_rows_json() makes them; NULL on error (logged).  Caller frees.
+ * The one "rows of a query as JSON" of node and hub. */
+cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args);
+/* The same with one argument (NULL: ?1 is NULL, or sql has none). */
+cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg);
+/*
+ * The one "bind text or NULL" of node and hub, with one rule: NULL binds
+ * SQL NULL, any other string binds that text, "" included (copied, so s may
+ * be freed at once).  Where an optional field's "" means "none" (a
+ * participant's phone, say), the caller says so: db_bind_text(st, i,
+ * db_null_if_empty(s)).  Returns the sqlite3_bind_* code.
+ */
 int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+static inline const char *db_null_if_empty(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
 
 /*
  * dbguard.c: the bounded WAL and storage errors.

@@ -85,8 +85,9 @@ struct http_req {
 
 typedef void (*http_handler)(http_req *req, void *ctx);
 
-/* Server lifecycle.  The server is allocated by the caller (often embedded in
- * the daemon's state); http_server_init never listens by itself. */
+/* Server lifecycle.  http_server_new allocates the server (NULL when out of
+ * memory) and never listens by itself; free it with http_server_free once
+ * http_server_close has completed. */
 http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx);
 void http_server_set_max_body(http_server *srv, size_t max_body);
 /*

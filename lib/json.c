@@ -208,6 +208,15 @@ int json_only(const cJSON *obj, const char *const *allowed, json_err *e)
 	return 0;
 }
 
+void json_err_prefix(json_err *e, const char *prefix)
+{
+	char f[sizeof e->field];
+	int n = snprintf(f, sizeof f, "%s%s", prefix, e->field);
+
+	if (n > 0 && (size_t)n < sizeof f)
+		memcpy(e->field, f, (size_t)n + 1);
+}
+
 cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s)
 {
 	return s ? cJSON_AddStringToObject(obj, name, s) : cJSON_AddNullToObject(obj, name);

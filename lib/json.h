@@ -49,9 +49,12 @@ int json_only(const cJSON *obj, const char *const *allowed, json_err *e);
 
 void json_err_set(json_err *e, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Name a nested member's error from its parent: field becomes prefix field
+ * ("approval." + "wdb_director"); left as it is when that would not fit. */
+void json_err_prefix(json_err *e, const char *prefix);
 
-/* Convenience constructors that never return NULL on success paths (abort on OOM
- * is not done: they return NULL and callers treat that as 500). */
+/* Add s as a string member of obj, or null when s is NULL.  The added item,
+ * or NULL when out of memory (callers answer 500; nothing aborts). */
 cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s);
 
 /* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most

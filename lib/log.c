@@ -141,3 +141,17 @@ void fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+void fmt_line(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (out == NULL || n == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}

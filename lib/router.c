@@ -3,8 +3,12 @@
  * (method + path pattern -> handler, with ":name" captures and "*" prefixes),
  * embedded asset serving with ETags, and the request helpers (headers, query
  * strings, cookies, percent-decoding).  Everything here uses http.h's public
- * API only; http.c knows nothing about routes.
+ * API only, and http.c knows nothing about routes; but http.c does call two
+ * of the request helpers filed here (http_pct_decode for the path,
+ * http_status_text for the status line), so the two files depend on each
+ * other through http.h.
  */
+#include "lib/crypto.h"
 #include "lib/http.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -42,17 +46,6 @@ const char *http_status_text(int status)
 	return (s == NULL || s[0] == '<') ? "Unknown" : s;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http_pct_decode(const char *src, size_t len, char *dst, size_t n, int form)
 {
 	size_t i, o = 0;
@@ -65,8 +58,8 @@ int http_pct_decode(const char *src, size_t len, char *dst, size_t n, int form)
 		if (ch == '%') {
 			if (len - i < 3)
 				goto out;
-			hi = hexval((unsigned char)src[i + 1]);
-			lo = hexval((unsigned char)src[i + 2]);
+			hi = crypto_hexval((unsigned char)src[i + 1]);
+			lo = crypto_hexval((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto out; /* malformed, or a NUL no C string can hold */
 			ch = (char)(hi * 16 + lo);

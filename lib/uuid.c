@@ -2,35 +2,17 @@
  * uuid.c - UUIDv7 generation and validation; see uuid.h.
  */
 #include "uuid.h"
+#include "crypto.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 static pthread_mutex_t uuid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t uuid_last_ms;
 static uint32_t uuid_seq;
-
-int uuid_random(void *buf, unsigned n)
-{
-	unsigned char *p = buf;
-
-	while (n > 0) {
-		ssize_t r = getrandom(p, n, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (unsigned)r;
-	}
-	return 0;
-}
 
 /*
  * Random tails come from a small pool refilled by getrandom(), not one
@@ -50,14 +32,6 @@ static void uuid_init_once(void)
 	pthread_atfork(NULL, NULL, uuid_atfork_child);
 }
 
-static void hex2(char *out, unsigned char v)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	out[0] = hex[v >> 4];
-	out[1] = hex[v & 15];
-}
-
 int uuid7_at(char out[UUID_STRLEN], uint64_t ms)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -68,7 +42,7 @@ int uuid7_at(char out[UUID_STRLEN], uint64_t ms)
 	pthread_once(&once, uuid_init_once);
 	pthread_mutex_lock(&uuid_lock);
 	if (uuid_pool_left < sizeof b) {
-		if (uuid_random(uuid_pool, sizeof uuid_pool) != 0) {
+		if (crypto_random(uuid_pool, sizeof uuid_pool) != 0) {
 			pthread_mutex_unlock(&uuid_lock);
 			return -1;
 		}
@@ -103,7 +77,7 @@ int uuid7_at(char out[UUID_STRLEN], uint64_t ms)
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			*o++ = '-';
-		hex2(o, b[i]);
+		crypto_hex(&b[i], 1, o);
 		o += 2;
 	}
 	*o = '\0';

@@ -16,7 +16,5 @@ int uuid7(char out[UUID_STRLEN]);
 int uuid7_at(char out[UUID_STRLEN], uint64_t unix_ms);
 /* 0 when s is a canonical lower- or upper-case UUID of any version. */
 int uuid_valid(const char *s);
-/* Fill buf with n random bytes from the kernel. 0 or -1. */
-int uuid_random(void *buf, unsigned n);
 
 #endif

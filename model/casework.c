@@ -228,8 +228,7 @@ int case_pseudo_ssn_la(const char *prefix, const char *birth_date, char out[12])
 	if (!case_pseudo_ssn_prefix_ok(prefix) || json_valid_date(birth_date) != 0 ||
 	    sscanf(birth_date, "%4d-%2d-%2d", &y, &m, &d) != 3)
 		return -1;
-	snprintf(out, 12, "%s-%02d-%02d%02d", prefix, d, m, y % 100);
-	return 0;
+	return snprintf(out, 12, "%s-%02d-%02d%02d", prefix, d, m, y % 100) == 11 ? 0 : -1;
 }
 
 int case_pseudo_ssn(const char *birth_date, char out[12])
@@ -467,7 +466,9 @@ static int entry_time_ok(const char *entered_date, int64_t entered_at)
 
 	if (entered_at <= 0 || gmtime_r(&t, &tm) == NULL)
 		return 0;
-	snprintf(d, sizeof d, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	if (snprintf(d, sizeof d, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+		     tm.tm_mday) != 10)
+		return 0;
 	diff = clock_days_between(entered_date, d);
 	if (diff == INT32_MIN || diff < -1 || diff > 1)
 		return 0;

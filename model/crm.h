@@ -35,7 +35,7 @@
  * hundred bytes), which fits one push batch (sync.h SYNC_MAX_BATCH_BYTES,
  * 4 MiB; a frame holding a single entry may even be larger), one changeset
  * value (sync/changeset.h CHANGESET_MAX_VALUE) and one pull page
- * (PULL_PAGE_MAX_BYTES at the hub, 16 MiB, which shrinks to one row when it
+ * (SYNC_PULL_PAGE_MAX_BYTES in sync/sync.h, 16 MiB, which shrinks to one row when it
  * must) - sync/ checks these at compile time.  The upload route reads bodies
  * up to CRM_ATTACH_BODY_MAX, so a file somewhat over the cap gets a JSON 413
  * naming the field; a larger body is refused by the HTTP server itself.

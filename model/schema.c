@@ -62,11 +62,10 @@ static int check_one(const table_def *t, void *arg)
 	sqlite3 *db = arg;
 	sqlite3_stmt *st = NULL;
 	int pk_ok = 0, has_hlc = 0, npk = 0, nfk, found = 0;
-	char sql[256];
+	char *sql;
 
-	snprintf(sql, sizeof sql, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('%s')",
-		 t->td_name);
-	if (db_prepare(db, &st, sql) != 0)
+	if (db_preparef(db, &st, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('%q')",
+			t->td_name) != 0)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
@@ -95,8 +94,9 @@ static int check_one(const table_def *t, void *arg)
 		log_warnx("schema check: table '%s' needs an updated_hlc column", t->td_name);
 		return -1;
 	}
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_foreign_key_list('%s')", t->td_name);
-	nfk = (int)db_int(db, sql, -1);
+	sql = sqlite3_mprintf("SELECT count(*) FROM pragma_foreign_key_list('%q')", t->td_name);
+	nfk = sql ? (int)db_int(db, sql, -1) : -1;
+	sqlite3_free(sql);
 	if (nfk != 0) {
 		log_warnx("schema check: table '%s' has foreign keys; replicated tables may not",
 			  t->td_name);

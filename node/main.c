@@ -71,7 +71,10 @@ static int mkdir_p(const char *path)
 {
 	char tmp[PATH_MAX];
 
-	snprintf(tmp, sizeof tmp, "%s", path);
+	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -89,17 +92,17 @@ static int node_identity(node *n)
 {
 	char id[UUID_STRLEN];
 
-	if (node_meta_get(n, "node_id", n->nd_node_id, sizeof n->nd_node_id) != 0 ||
+	if (db_kv_get(n->nd_db, "node_meta", "node_id", n->nd_node_id, sizeof n->nd_node_id) != DB_FOUND ||
 	    n->nd_node_id[0] == '\0') {
 		/* Provisional id until enrollment assigns one. */
-		if (uuid7(id) != 0 || node_meta_set(n, "node_id", id) != 0)
+		if (uuid7(id) != 0 || db_kv_set(n->nd_db, "node_meta", "node_id", id) != 0)
 			return -1;
 		snprintf(n->nd_node_id, sizeof n->nd_node_id, "%s", id);
 	}
-	node_meta_get(n, "office_id", n->nd_office_id, sizeof n->nd_office_id);
-	node_meta_get(n, "local_area_id", n->nd_local_area_id, sizeof n->nd_local_area_id);
+	db_kv_get(n->nd_db, "node_meta", "office_id", n->nd_office_id, sizeof n->nd_office_id);
+	db_kv_get(n->nd_db, "node_meta", "local_area_id", n->nd_local_area_id, sizeof n->nd_local_area_id);
 	char off[32] = "0";
-	node_meta_get(n, "clock_offset_ms", off, sizeof off);
+	db_kv_get(n->nd_db, "node_meta", "clock_offset_ms", off, sizeof off);
 	n->nd_clock_offset_ms = strtoll(off, NULL, 10);
 	hlc_set_node(&n->nd_hlc, n->nd_node_id);
 	n->nd_hlc.hlc_offset_ms = n->nd_clock_offset_ms;
@@ -193,7 +196,8 @@ int main(int argc, char **argv)
 		fatal("cannot create data directory '%s'", n->nd_data);
 	if (fs_private_dir(n->nd_data, err, sizeof err) != 0)
 		fatalx("%s", err);
-	snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE);
+	if (snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE) >= (int)sizeof path)
+		fatalx("data directory path too long: '%s'", n->nd_data);
 	if (db_open(path, &n->nd_db) != 0)
 		fatalx("cannot open the office database '%s'", path);
 	hlc_init(&n->nd_hlc, "", NULL, NULL);
@@ -230,7 +234,7 @@ int main(int argc, char **argv)
 	if (node_sync_start(n) != 0)
 		fatalx("cannot start the sync cycle");
 	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
-	if (sync__state_set(n->nd_db, "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
+	if (db_kv_set(n->nd_db, "sync_state", "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
 		fatalx("cannot record resend_days");
 	uv_signal_init(loop, &n->nd_sigint);
 	uv_signal_init(loop, &n->nd_sigterm);

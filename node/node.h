@@ -60,8 +60,7 @@ typedef struct node {
 extern const asset assets_node[];
 
 /* node_state.c */
-int node_meta_get(node *n, const char *key, char *out, size_t len);
-int node_meta_set(node *n, const char *key, const char *value);
+/* node_meta: lib/db.h db_kv_get(n->nd_db, "node_meta", ...), db_kv_set. */
 int node_migrate(node *n);
 /* 1 when the node was never enrolled with a hub (it seeds its own demo lists). */
 int node_standalone(node *n);

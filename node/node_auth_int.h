@@ -7,7 +7,7 @@
 #define OUTPOST_NODE_AUTH_INT_H
 
 #include "node/node_auth.h"
-#include "node/node_throttle.h"
+#include "lib/throttle.h"
 
 typedef struct node_session {
 	unsigned char ss_key[32];  /* SHA-256 of the token; the token itself is not kept */

@@ -127,7 +127,7 @@ static void get_meta(http_req *req, void *ctx)
 	cJSON_AddNumberToObject(o, "clock_offset_ms", (double)n->nd_clock_offset_ms);
 	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
 	cJSON_AddBoolToObject(o, "clock_checked",
-			      node_meta_get(n, "last_contact_ms", contact, sizeof contact) == 0);
+			      db_kv_get(n->nd_db, "node_meta", "last_contact_ms", contact, sizeof contact) == DB_FOUND);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
 	cJSON_AddStringToObject(o, "user_id", u->id);
@@ -299,14 +299,6 @@ static int read_pfields(node *n, const cJSON *b, int create, const char *today, 
 	return 0;
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s && s[0])
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 /*
  * POST /api/v1/case/participants
  *   {first_name, last_name, birth_date, phone?, email?, address?, office_id?,
@@ -399,14 +391,14 @@ static void post_participant(http_req *req, void *ctx)
 	sqlite3_bind_text(st, 4, f.first, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, f.last, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, f.birth, -1, SQLITE_STATIC);
-	bind_opt(st, 7, f.phone);
-	bind_opt(st, 8, f.email);
-	bind_opt(st, 9, f.address);
+	db_bind_text(st, 7, db_null_if_empty(f.phone));
+	db_bind_text(st, 8, db_null_if_empty(f.email));
+	db_bind_text(st, 9, db_null_if_empty(f.address));
 	sqlite3_bind_text(st, 10, f.staff && f.staff[0] ? f.staff : u->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, kind, -1, SQLITE_STATIC);
-	bind_opt(st, 12, enc);
-	bind_opt(st, 13, mac);
-	bind_opt(st, 14, l4);
+	db_bind_text(st, 12, db_null_if_empty(enc));
+	db_bind_text(st, 13, db_null_if_empty(mac));
+	db_bind_text(st, 14, db_null_if_empty(l4));
 	sqlite3_bind_text(st, 15, today, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 16, (int64_t)now);
 	sqlite3_bind_text(st, 17, u->id, -1, SQLITE_STATIC);
@@ -679,7 +671,7 @@ static void patch_participant(http_req *req, void *ctx)
 		goto dberr;
 	for (int i = 0; i < 9; i++)
 		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
-			bind_opt(st, i + 1, vals[i]);
+			db_bind_text(st, i + 1, db_null_if_empty(vals[i]));
 	sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, id, -1, SQLITE_STATIC);
 	(void)bi;
@@ -756,19 +748,6 @@ static void post_reveal(http_req *req, void *ctx)
 
 /* ---- timeline ------------------------------------------------------------------ */
 
-static cJSON *rows(node *n, const char *sql, const char *id)
-{
-	sqlite3_stmt *st;
-	cJSON *arr;
-
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
-}
-
 #define ACT_COLS                                                                             \
 	"a.id, a.participant_id, a.code, a.code_list,"                                          \
 	" coalesce(c.title, f.title) AS title, coalesce(c.restarts_exit_clock, 0) AS restarts_exit_clock," \
@@ -821,15 +800,15 @@ static void get_timeline(http_req *req, void *ctx)
 	cJSON_AddItemToObject(o, "participant", case__participant_json(n, id));
 	cJSON_AddItemToObject(o, "status", case__status_json(&s));
 	cJSON_AddStringToObject(o, "today", today);
-	visits = rows(n, "SELECT c.id, c.office_id, o.name AS office_name, c.visit_date, c.arrived_at,"
+	visits = db_rows_json_by(n->nd_db, "SELECT c.id, c.office_id, o.name AS office_name, c.visit_date, c.arrived_at,"
 			 " c.status, c.staff_id FROM checkins c LEFT JOIN offices o ON o.id = c.office_id"
 			 " WHERE c.participant_id=? ORDER BY c.arrived_at DESC", id);
-	acts = rows(n, "SELECT " ACT_COLS ACT_FROM " WHERE a.participant_id=? ORDER BY a.start_date DESC,"
+	acts = db_rows_json_by(n->nd_db, "SELECT " ACT_COLS ACT_FROM " WHERE a.participant_id=? ORDER BY a.start_date DESC,"
 		       " a.entered_at DESC", id);
-	allnotes = rows(n, "SELECT " NOTE_COLS NOTE_FROM " WHERE nt.participant_id=?"
+	allnotes = db_rows_json_by(n->nd_db, "SELECT " NOTE_COLS NOTE_FROM " WHERE nt.participant_id=?"
 			   " ORDER BY nt.contact_date DESC, nt.entered_at", id);
 	/* Two offices may both record the same exit: shown once. */
-	exits = rows(n, "SELECT min(id) AS id, exit_date, kind, min(last_service_date) AS last_service_date,"
+	exits = db_rows_json_by(n->nd_db, "SELECT min(id) AS id, exit_date, kind, min(last_service_date) AS last_service_date,"
 			" min(recorded_at) AS recorded_at FROM participant_exits WHERE participant_id=?"
 			" GROUP BY exit_date, kind ORDER BY exit_date", id);
 	if (visits == NULL || acts == NULL || allnotes == NULL || exits == NULL) {

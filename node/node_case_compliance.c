@@ -11,6 +11,7 @@
  */
 #include "node/node_case.h"
 #include "lib/clock.h"
+#include "lib/csv.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -311,27 +312,6 @@ static void add_item(cJSON *arr, const cJSON *p, const char *kind, const char *d
 	cJSON_AddItemToArray(arr, o);
 }
 
-static void csv_field(buf *b, const char *s, int last)
-{
-	buf_putc(b, '"');
-	if (s && s[0] && strchr("=+-@\t\r", s[0]))
-		buf_putc(b, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *s);
-	}
-	buf_putc(b, '"');
-	buf_puts(b, last ? "\r\n" : ",");
-}
-
-static void csv_int(buf *b, int v, int last)
-{
-	char t[16];
-	snprintf(t, sizeof t, "%d", v);
-	csv_field(b, t, last);
-}
-
 /* Per-staff counters. */
 static cJSON *staff_entry(cJSON *by, const cJSON *p)
 {
@@ -543,27 +523,27 @@ static void get_compliance(http_req *req, void *ctx)
 		cJSON_AddItemToObject(row, "status", case__status_json(&s));
 		cJSON_AddItemToArray(list, row);
 		if (csv) {
-			csv_field(&b, json_str(p, "id"), 0);
-			csv_field(&b, json_str(p, "last_name"), 0);
-			csv_field(&b, json_str(p, "first_name"), 0);
-			csv_field(&b, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
-			csv_field(&b, json_str(p, "staff_name"), 0);
-			csv_field(&b, s.exited ? "exited" : "active", 0);
-			csv_field(&b, s.last_service, 0);
-			csv_int(&b, s.exited ? 0 : s.ex.days_since, 0);
-			csv_field(&b, s.exited ? s.exit_date : s.ex.exit_date, 0);
-			csv_int(&b, s.exited ? 0 : s.ex.warn_level, 0);
-			csv_field(&b, s.closure_form_due ? "yes" : "no", 0);
-			csv_field(&b, s.last_note, 0);
-			csv_field(&b, s.exited ? "" : s.note_due, 0);
-			csv_field(&b, s.exited ? "" : s.note_overdue ? "overdue" : s.note_due_week ? "due_this_week" : "ok", 0);
-			csv_int(&b, s.fu_quarter, 0);
-			csv_field(&b, s.fu_quarter ? s.fu_end : "", 0);
-			csv_field(&b, s.fu_done ? "yes" : "no", 0);
-			csv_int(&b, s.fu_overdue, 0);
-			csv_int(&b, s.late_activities, 0);
-			csv_int(&b, s.late_notes, 0);
-			csv_int(&b, s.activities_without_note, 1);
+			csv_put_field(&b, json_str(p, "id"), 0);
+			csv_put_field(&b, json_str(p, "last_name"), 0);
+			csv_put_field(&b, json_str(p, "first_name"), 0);
+			csv_put_field(&b, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
+			csv_put_field(&b, json_str(p, "staff_name"), 0);
+			csv_put_field(&b, s.exited ? "exited" : "active", 0);
+			csv_put_field(&b, s.last_service, 0);
+			csv_put_int(&b, s.exited ? 0 : s.ex.days_since, 0);
+			csv_put_field(&b, s.exited ? s.exit_date : s.ex.exit_date, 0);
+			csv_put_int(&b, s.exited ? 0 : s.ex.warn_level, 0);
+			csv_put_field(&b, s.closure_form_due ? "yes" : "no", 0);
+			csv_put_field(&b, s.last_note, 0);
+			csv_put_field(&b, s.exited ? "" : s.note_due, 0);
+			csv_put_field(&b, s.exited ? "" : s.note_overdue ? "overdue" : s.note_due_week ? "due_this_week" : "ok", 0);
+			csv_put_int(&b, s.fu_quarter, 0);
+			csv_put_field(&b, s.fu_quarter ? s.fu_end : "", 0);
+			csv_put_field(&b, s.fu_done ? "yes" : "no", 0);
+			csv_put_int(&b, s.fu_overdue, 0);
+			csv_put_int(&b, s.late_activities, 0);
+			csv_put_int(&b, s.late_notes, 0);
+			csv_put_int(&b, s.activities_without_note, 1);
 		}
 	}
 	cJSON_AddNumberToObject(sum, "participants", np);
@@ -586,6 +566,10 @@ static void get_compliance(http_req *req, void *ctx)
 			cJSON_AddNumberToObject(sum, "note_compliance_pct", (double)(100 * ncur / active));
 		else
 			cJSON_AddNullToObject(sum, "note_compliance_pct");
+	}
+	if (buf_failed(&b)) { /* the CSV outgrew its cap: a 500, never a short 200 */
+		buf_release(&b);
+		goto dberr;
 	}
 	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", np, csv ? "csv" : "json");
 	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0) {

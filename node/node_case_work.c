@@ -42,9 +42,7 @@ static int insert_approval(node *n, const node_user *u, const char *pid, const c
 	    json_get_str(a, "approved_date", JSON_REQUIRED, 10, 10, &date, NULL, 0, e) ||
 	    json_get_str(a, "reference", JSON_NULLABLE, 0, 120, &ref, NULL, 0, e) ||
 	    json_get_str(a, "service_date", JSON_NULLABLE, 0, 10, &sd, NULL, 0, e)) {
-		char f[64];
-		snprintf(f, sizeof f, "approval.%s", e->field);
-		snprintf(e->field, sizeof e->field, "%s", f);
+		json_err_prefix(e, "approval.");
 		return -1;
 	}
 	if (service_date == NULL)

@@ -193,24 +193,14 @@ int crm__exists(node *n, const char *table, const char *id)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-void crm__csv_field(buf *b, const char *s, int last)
-{
-	buf_putc(b, '"');
-	if (s && s[0] && strchr("=+-@\t\r", s[0]))
-		buf_putc(b, '\'');
-	for (; s && *s; s++) {
-		if (*s == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *s);
-	}
-	buf_putc(b, '"');
-	buf_puts(b, last ? "\r\n" : ",");
-}
-
-void crm__reply_csv(http_req *req, buf *b, const char *file)
+void crm__reply_csv(http_req *req, buf *b, int step_rc, const char *file)
 {
 	char disp[160];
 
+	if (step_rc != SQLITE_DONE || buf_failed(b)) {
+		node_reply_db_error(req);
+		return;
+	}
 	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", file);
 	http_add_header(req, "Content-Disposition", disp);
 	http_reply(req, 200, "text/csv; charset=utf-8", b->data ? b->data : "", b->len);
@@ -376,20 +366,9 @@ static int read_fields(const cJSON *body, const efield *spec, int nf, const char
 	}
 	return 0;
 bad:
-	if (prefix) {
-		char f[64];
-		snprintf(f, sizeof f, "%s%s", prefix, e->field);
-		snprintf(e->field, sizeof e->field, "%s", f);
-	}
+	if (prefix)
+		json_err_prefix(e, prefix);
 	return -1;
-}
-
-static void bind_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
 }
 
 /*
@@ -445,7 +424,7 @@ static int update_changed(node *n, const char *table, const char *id, const efie
 	if (db_prepare(n->nd_db, &st, sql) != 0)
 		goto out;
 	for (int i = 0; i < nc; i++)
-		bind_or_null(st, i + 1, nv[i]);
+		db_bind_text(st, i + 1, nv[i]);
 	hlc_now(&n->nd_hlc, ts);
 	sqlite3_bind_text(st, nc + 1, ts, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, nc + 2, id, -1, SQLITE_STATIC);
@@ -458,20 +437,6 @@ out:
 }
 
 /* ---- JSON views ------------------------------------------------------------- */
-
-static cJSON *rows_of(node *n, const char *sql, const char *arg)
-{
-	sqlite3_stmt *st;
-	cJSON *arr;
-
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		return NULL;
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
-}
 
 #define EMPLOYER_COLS                                                                          \
 	"e.id, e.account_type, e.created_as, e.company_name, e.normalized_name, e.username,"     \
@@ -506,12 +471,12 @@ cJSON *crm__employer_json(node *n, const char *id)
 		if (crm_has_mkt_prefix(u) && crm_drop_mkt_prefix(u, plain, sizeof plain) == 0)
 			cJSON_AddStringToObject(o, "username_without_prefix", plain);
 	}
-	x = rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT id, kind, name, title, phone, email, status, created_at FROM employer_contacts"
 		    " WHERE employer_id=? ORDER BY status, kind, name COLLATE NOCASE",
 		    id);
 	cJSON_AddItemToObject(o, "contacts", x ? x : cJSON_CreateArray());
-	x = rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT id, name, street, city, state, zip, phone, status FROM employer_locations"
 		    " WHERE employer_id=? ORDER BY status, name COLLATE NOCASE",
 		    id);
@@ -520,7 +485,7 @@ cJSON *crm__employer_json(node *n, const char *id)
 	cJSON_AddItemToObject(o, "services", x ? x : cJSON_CreateArray());
 	x = crm__work_items_of(n, id);
 	cJSON_AddItemToObject(o, "work_items", x ? x : cJSON_CreateArray());
-	x = rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT f.id, f.reason, f.status, f.detected_at,"
 		    " CASE WHEN f.employer_id=?1 THEN f.other_employer_id ELSE f.employer_id END AS other_id,"
 		    " (SELECT company_name FROM employers WHERE id = CASE WHEN f.employer_id=?1"
@@ -528,7 +493,7 @@ cJSON *crm__employer_json(node *n, const char *id)
 		    " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
 		    id);
 	cJSON_AddItemToObject(o, "duplicate_flags", x ? x : cJSON_CreateArray());
-	x = rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
 		    " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
 		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
@@ -1040,11 +1005,8 @@ static void post_employer(http_req *req, void *ctx)
 			continue;
 bad_prefixed:
 			{
-				char f[64];
-				if (strncmp(e.field, "contacts[", 9) != 0) {
-					snprintf(f, sizeof f, "%s%s", prefix, e.field);
-					snprintf(e.field, sizeof e.field, "%s", f);
-				}
+				if (strncmp(e.field, "contacts[", 9) != 0)
+					json_err_prefix(&e, prefix);
 			}
 			goto bad;
 		}
@@ -2118,18 +2080,18 @@ static void get_meta(http_req *req, void *ctx)
 	cJSON_AddBoolToObject(me, "can_report", (u->privs & PRIV_REPORTS) != 0);
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
-	x = rows_of(n, "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name", NULL);
 	cJSON_AddItemToObject(o, "categories", x ? x : cJSON_CreateArray());
-	x = rows_of(n, "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank", NULL);
 	cJSON_AddItemToObject(o, "priorities", x ? x : cJSON_CreateArray());
-	x = rows_of(n,
+	x = db_rows_json_by(n->nd_db,
 		    "SELECT id, display_name, office_id FROM staff WHERE active=1 AND crm_work_group=1"
 		    " ORDER BY display_name",
 		    NULL);
 	cJSON_AddItemToObject(o, "work_group", x ? x : cJSON_CreateArray());
-	x = rows_of(n, "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name", NULL);
 	cJSON_AddItemToObject(o, "staff", x ? x : cJSON_CreateArray());
-	x = rows_of(n, "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name", NULL);
+	x = db_rows_json_by(n->nd_db, "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name", NULL);
 	cJSON_AddItemToObject(o, "offices", x ? x : cJSON_CreateArray());
 	a = cJSON_AddArrayToObject(o, "completion_codes");
 	static const char *const cc[][2] = {{"successful", "Successful completion"},

@@ -52,10 +52,10 @@ int crm__check_staff(node *n, const char *staff_id, const char *field, json_err 
 int crm__exists(node *n, const char *table, const char *id);
 /* One employer with contacts, locations, services, work items, flags. */
 cJSON *crm__employer_json(node *n, const char *id);
-/* A CSV field (quoted, formula characters neutralized). */
-void crm__csv_field(buf *b, const char *s, int last);
-/* Reply a CSV body as an attachment named file. */
-void crm__reply_csv(http_req *req, buf *b, const char *file);
+/* Reply a CSV body (lib/csv.h csv_field) as an attachment named file; a
+ * 500 instead when the rows' last step (step_rc) was not SQLITE_DONE or the
+ * buffer overflowed (buf_failed): never a truncated 200. */
+void crm__reply_csv(http_req *req, buf *b, int step_rc, const char *file);
 /* LIKE pattern "%s%" with wildcards escaped (ESCAPE '\'). */
 void crm__like(const char *s, char *out, size_t n);
 /*

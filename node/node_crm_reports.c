@@ -14,6 +14,7 @@
  */
 #include "node/node_crm.h"
 #include "lib/clock.h"
+#include "lib/csv.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -143,6 +144,7 @@ static void report_work_items(http_req *req, void *ctx)
 		return;
 	if (strcmp(f.format, "csv") == 0) {
 		buf b;
+		int rc;
 		buf_init(&b, CRM_CSV_MAX);
 		buf_puts(&b, "work_item_id,employer,account_type,lead_owner,category,priority,status,"
 			     "due_date,assignee,created,closed,description\r\n");
@@ -157,11 +159,11 @@ static void report_work_items(http_req *req, void *ctx)
 			return;
 		}
 		bind_wi(st, &f);
-		while (sqlite3_step(st) == SQLITE_ROW)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			for (int i = 0; i < 12; i++)
-				crm__csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
 		sqlite3_finalize(st);
-		crm__reply_csv(req, &b, "crm-work-items.csv");
+		crm__reply_csv(req, &b, rc, "crm-work-items.csv");
 		buf_release(&b);
 		return;
 	}
@@ -239,6 +241,7 @@ static void report_services(http_req *req, void *ctx)
 		return;
 	if (strcmp(f.format, "csv") == 0) {
 		buf b;
+		int rc;
 		buf_init(&b, CRM_CSV_MAX);
 		buf_puts(&b, "service_id,employer,account_type,code,title,dol_category,"
 			     "dol_category_name,start_date,end_date,completion_code,staff,office\r\n");
@@ -252,11 +255,11 @@ static void report_services(http_req *req, void *ctx)
 			return;
 		}
 		bind_svc(st, &f);
-		while (sqlite3_step(st) == SQLITE_ROW)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			for (int i = 0; i < 12; i++)
-				crm__csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
 		sqlite3_finalize(st);
-		crm__reply_csv(req, &b, "crm-services-provided-employer.csv");
+		crm__reply_csv(req, &b, rc, "crm-services-provided-employer.csv");
 		buf_release(&b);
 		return;
 	}
@@ -323,6 +326,7 @@ static void report_employers(http_req *req, void *ctx)
 		return;
 	if (strcmp(f.format, "csv") == 0) {
 		buf b;
+		int rc;
 		buf_init(&b, CRM_CSV_MAX);
 		buf_puts(&b, "employer_id,company_name,account_type,username,zip,city,industry,"
 			     "lead_owner,office,source,vetting_status,created\r\n");
@@ -336,11 +340,11 @@ static void report_employers(http_req *req, void *ctx)
 			return;
 		}
 		bind_emp(st, &f);
-		while (sqlite3_step(st) == SQLITE_ROW)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			for (int i = 0; i < 12; i++)
-				crm__csv_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
+				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
 		sqlite3_finalize(st);
-		crm__reply_csv(req, &b, "crm-employers.csv");
+		crm__reply_csv(req, &b, rc, "crm-employers.csv");
 		buf_release(&b);
 		return;
 	}

@@ -163,9 +163,9 @@ static int read_service(node *n, const cJSON *o, const char *prefix, const char 
 	return 0;
 bad:
 	if (prefix && prefix[0] && strcmp(e->field, prefix) != 0) {
-		char f[64];
-		snprintf(f, sizeof f, "%s.%s", prefix, e->field);
-		snprintf(e->field, sizeof e->field, "%s", f);
+		char p[64];
+		if (snprintf(p, sizeof p, "%s.", prefix) < (int)sizeof p)
+			json_err_prefix(e, p);
 	}
 	return -1;
 }

@@ -10,6 +10,7 @@
 #include "model/capture.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
+#include "lib/csv.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/uuid.h"

@@ -93,7 +93,7 @@ static void login_state_get(node *n, login_state *ls)
 	memset(ls, 0, sizeof *ls);
 	ls->ls_max_age_s = conf_int(&n->nd_conf, "offline_login_max_age");
 	ls->ls_last_pull_ms = -1;
-	if (node_meta_get(n, "last_pull_ms", v, sizeof v) == 0 && v[0])
+	if (db_kv_get(n->nd_db, "node_meta", "last_pull_ms", v, sizeof v) == DB_FOUND && v[0])
 		ls->ls_last_pull_ms = strtoll(v, NULL, 10);
 	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
 	enrolled = access(path, F_OK) == 0;
@@ -163,7 +163,8 @@ static cJSON *error_json(const char *field, const char *reason, const char *msg)
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "error", msg);
-	json_add_str_or_null(o, "field", field);
+	if (field && field[0]) /* the one error shape: no field, no member */
+		cJSON_AddStringToObject(o, "field", field);
 	json_add_str_or_null(o, "reason", reason);
 	return o;
 }

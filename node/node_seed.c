@@ -23,9 +23,9 @@ int node_seed_demo(node *n)
 	if (ret == 0)
 		ret = node_seed_demo_logins(n, ts);
 	if (ret == 0)
-		ret = node_meta_set(n, "office_id", DEMO_OFFICE);
+		ret = db_kv_set(n->nd_db, "node_meta", "office_id", DEMO_OFFICE);
 	if (ret == 0)
-		ret = node_meta_set(n, "local_area_id", DEMO_LOCAL_AREA);
+		ret = db_kv_set(n->nd_db, "node_meta", "local_area_id", DEMO_LOCAL_AREA);
 	if (ret == 0 && db_exec(n->nd_db, "COMMIT") == 0) {
 		log_info("seeded demo office '%s'", DEMO_OFFICE);
 		return 0;

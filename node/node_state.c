@@ -66,32 +66,11 @@ int node_migrate(node *n)
 	return schema_check(n->nd_db);
 }
 
-int node_meta_get(node *n, const char *key, char *out, size_t len)
-{
-	return db_text(n->nd_db, "SELECT value FROM node_meta WHERE key=?", key, out, len);
-}
-
-int node_meta_set(node *n, const char *key, const char *value)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO node_meta(key, value) VALUES(?, ?) "
-		       "ON CONFLICT(key) DO UPDATE SET value=excluded.value") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, value);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 int node_standalone(node *n)
 {
 	char cur[32], path[PATH_MAX + 32];
 
-	if (node_meta_get(n, "sync_cursor", cur, sizeof cur) == 0)
+	if (db_kv_get(n->nd_db, "node_meta", "sync_cursor", cur, sizeof cur) == DB_FOUND)
 		return 0;
 	/* Enrolled but not yet bootstrapped (or mid-snapshot): the hub's rows
 	 * are on their way, and seeds made here would only be replaced. */

@@ -21,6 +21,7 @@
 #include "node/node_api.h"
 #include "node/node_auth.h"
 #include "sync/client.h"
+#include "lib/crypto.h"
 #include "lib/clock.h"
 #include "lib/fault.h"
 #include "lib/log.h"
@@ -110,8 +111,7 @@ static int work_identity(struct node_sync *ns)
 		ns->ns_client = NULL;
 		return SYNC_E_OTHER;
 	}
-	if (db_text(ns->ns_db, "SELECT value FROM node_meta WHERE key=?", "clock_offset_ms", off,
-		    sizeof off) == 0)
+	if (db_kv_get(ns->ns_db, "node_meta", "clock_offset_ms", off, sizeof off) == DB_FOUND)
 		sync_client_set_offset(ns->ns_client, strtoll(off, NULL, 10));
 	ns->ns_id_stat = sb;
 	ns->w_adopted = 1;
@@ -196,7 +196,7 @@ static void work_cycle(uv_work_t *w)
 		    db_exec(ns->ns_db, "PRAGMA secure_delete=ON") != 0) {
 			db_close(ns->ns_db);
 			ns->ns_db = NULL;
-			snprintf(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
+			fmt_line(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
 				 ns->ns_db_path);
 			ns->w_rc = SYNC_E_OTHER;
 			return;
@@ -284,7 +284,7 @@ static uint64_t backoff(const struct node_sync *ns, int failures)
 	if (d > max)
 		d = max;
 	/* +-25 % so that offices cut off together do not return together. */
-	uuid_random(&r, sizeof r);
+	crypto_random(&r, sizeof r);
 	d = d * 3 / 4 + (uint64_t)r % (d / 2 + 1);
 	return d > NODE_SYNC_BACKOFF_MAX_MS ? NODE_SYNC_BACKOFF_MAX_MS : d;
 }

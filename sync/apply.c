@@ -39,6 +39,7 @@
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "model/schema.h"
+#include "lib/crypto.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
@@ -508,17 +509,6 @@ out:
 	return ret;
 }
 
-static int hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * A tombstoned row back from its JSON (typed by SQLite's JSON parser, which
  * keeps 64-bit integers exact).  1 restored, 0 none or unreadable, -1 error.
@@ -571,7 +561,8 @@ static int row_from_tombstone(actx *a, tcache *tc, const char *id, row *r, char 
 			if (bytes == NULL)
 				goto out;
 			for (size_t i = 0; i < n; i++) {
-				int hi = hex_val(hx[2 * i]), lo = hex_val(hx[2 * i + 1]);
+				int hi = crypto_hexval((unsigned char)hx[2 * i]);
+				int lo = crypto_hexval((unsigned char)hx[2 * i + 1]);
 				bytes[i] = hi < 0 || lo < 0 ? 0 : (unsigned char)(hi << 4 | lo);
 			}
 			if (sqlite3_prepare_v2(a->ax_db, "SELECT ?1", -1, &bs, NULL) == SQLITE_OK) {
@@ -904,6 +895,58 @@ out:
 	return rc;
 }
 
+/*
+ * One column of an update: base (the node's old value), remote (its new one)
+ * against local (the hub's current value, merged[i] on entry), lh and rh the
+ * row's local and remote HLCs.  The rules are those above; merged[i] and
+ * *changed are updated when the remote value is taken, and a conflict row
+ * records the losing side.  A_OK or an A_* error.
+ */
+static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *base,
+		     sqlite3_value *remote, sqlite3_value **merged, const char *lh, const char *rh,
+		     int *changed)
+{
+	const sync__tshape *ts = &tc->tc_ts;
+	const table_def *td = ts->ts_td;
+	sqlite3_value *local = merged[i];
+	int final_block, remote_wins;
+
+	if (base == NULL)
+		return refuse(a, "corrupt changeset (update without an old value)");
+	if (val_eq(local, remote))
+		/* Nothing to change, but the value now stands for this newer
+		 * write too: an older one must not undo it later. */
+		return clock_put(a, tc, id, i, rh) != A_OK ? A_ERROR : A_OK;
+	/* A final value (e.g. closed) is only left by a newer edit. */
+	final_block = i == ts->ts_final && td->td_final_value && val_text(local) &&
+		      strcmp(val_text(local), td->td_final_value) == 0 && strcmp(rh, lh) < 0;
+	if (val_eq(local, base) && !final_block) {
+		char ch[128];
+		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
+			return A_ERROR;
+		if (ch[0] == '\0' || strcmp(ch, rh) < 0) {
+			merged[i] = remote;
+			*changed = 1;
+			return clock_put(a, tc, id, i, rh) != A_OK ? A_ERROR : A_OK;
+		}
+		/* Changed and changed back by newer writes: theirs stands. */
+		return conflict_col(a, tc, merged, id, i, base, local, remote, 0,
+				    strcmp(ch, lh) > 0 ? ch : lh, rh);
+	}
+	remote_wins = !final_block && strcmp(rh, lh) > 0;
+	if (test_plant("wallclock"))
+		remote_wins = !final_block; /* planted bug: the later arrival wins */
+	if (remote_wins) {
+		merged[i] = remote;
+		*changed = 1;
+		if (clock_put(a, tc, id, i, rh) != A_OK)
+			return A_ERROR;
+	}
+	if (test_plant("noconflict"))
+		return A_OK; /* planted bug: merged, never recorded */
+	return conflict_col(a, tc, merged, id, i, base, local, remote, remote_wins, lh, rh);
+}
+
 static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv, const char *id)
 {
 	const sync__tshape *ts = &tc->tc_ts;
@@ -941,63 +984,9 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	if (rh == NULL)
 		rh = a->ax_e->hlc;
 	for (int i = 0; i < ts->ts_ncol; i++) {
-		sqlite3_value *base = ov[i], *remote = nv[i], *local = cur.rw_v[i];
-		int final_block, remote_wins;
-
-		if (remote == NULL || i == ts->ts_hlc)
+		if (nv[i] == NULL || i == ts->ts_hlc)
 			continue;
-		if (base == NULL) {
-			rc = refuse(a, "corrupt changeset (update without an old value)");
-			goto out;
-		}
-		if (val_eq(local, remote)) {
-			/* Nothing to change, but the value now stands for this
-			 * newer write too: an older one must not undo it later. */
-			if (clock_put(a, tc, id, i, rh) != A_OK) {
-				rc = A_ERROR;
-				goto out;
-			}
-			continue;
-		}
-		/* A final value (e.g. closed) is only left by a newer edit. */
-		final_block = i == ts->ts_final && td->td_final_value && val_text(local) &&
-			      strcmp(val_text(local), td->td_final_value) == 0 && strcmp(rh, lh) < 0;
-		if (val_eq(local, base) && !final_block) {
-			char ch[128];
-			if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK) {
-				rc = A_ERROR;
-				goto out;
-			}
-			if (ch[0] == '\0' || strcmp(ch, rh) < 0) {
-				merged[i] = remote;
-				changed = 1;
-				if (clock_put(a, tc, id, i, rh) != A_OK) {
-					rc = A_ERROR;
-					goto out;
-				}
-				continue;
-			}
-			/* Changed and changed back by newer writes: theirs stands. */
-			if ((rc = conflict_col(a, tc, merged, id, i, base, local, remote, 0,
-					       strcmp(ch, lh) > 0 ? ch : lh, rh)) != A_OK)
-				goto out;
-			continue;
-		}
-		remote_wins = !final_block && strcmp(rh, lh) > 0;
-		if (test_plant("wallclock"))
-			remote_wins = !final_block; /* planted bug: the later arrival wins */
-		if (remote_wins) {
-			merged[i] = remote;
-			changed = 1;
-			if (clock_put(a, tc, id, i, rh) != A_OK) {
-				rc = A_ERROR;
-				goto out;
-			}
-		}
-		if (test_plant("noconflict"))
-			continue; /* planted bug: merged, never recorded */
-		if ((rc = conflict_col(a, tc, merged, id, i, base, local, remote, remote_wins, lh, rh)) !=
-		    A_OK)
+		if ((rc = merge_col(a, tc, id, i, ov[i], nv[i], merged, lh, rh, &changed)) != A_OK)
 			goto out;
 	}
 	/* updated_hlc becomes max(local, remote). */

@@ -2,7 +2,8 @@
  * bundle.c - the offline transport: `outpost-sync export` writes the pending
  * outbox to a file that travels on a USB stick to `outpost-hub import`,
  * which verifies it and feeds the frame to the same ingest as a push.
- * Byte by byte, integers big-endian:
+ * This file is the format's one codec: the hub's import decodes with
+ * sync_bundle_decode() (sync.h).  Byte by byte, integers big-endian:
  *
  *   offset  size  field
  *   0       4     magic "OPX1"
@@ -21,8 +22,9 @@
  * bytes, one schema version per frame) the entries continue in FILE.2,
  * FILE.3, ..., to be imported in that order.
  */
-#include "sync/client.h"
+#include "sync/client_int.h"
 #include "sync/frame.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -36,28 +38,16 @@
 
 #define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32)
 
-static void seterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || n == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len)
 {
-	unsigned char mac[32];
+	unsigned char mac[CRYPTO_SHA256_LEN];
 	size_t idlen = strlen(node_id);
 	int rc = 0;
 
 	if (idlen < 1 || idlen > 63 || frame == NULL || len == 0)
 		return -1;
-	if (sync__hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
+	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
 		return -1;
 	buf_put_bytes(out, SYNC_BUNDLE_MAGIC, 4, &rc);
 	buf_put_u8(out, (uint8_t)(idlen >> 8), &rc);
@@ -68,25 +58,13 @@ int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret
 	return rc == 0 ? 0 : -1;
 }
 
-static int ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
-{
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
-}
-
-int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
+/* The header (magic, node id length and bytes); 0 and the frame's offset in
+ * *frame_off, or -1 with *err set. */
+static int bundle_head(const unsigned char *b, size_t len, char node_id[64], size_t *frame_off,
 		       const char **err)
 {
-	const unsigned char *b = p;
-	unsigned char mac[32];
 	size_t idlen;
 
-	*frame = NULL;
-	*flen = 0;
 	node_id[0] = '\0';
 	if (len < BUNDLE_HEAD_MIN || memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0) {
 		*err = "not an Outpost bundle (no OPX1 header)";
@@ -103,15 +81,36 @@ int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYN
 	}
 	memcpy(node_id, b + 6, idlen);
 	node_id[idlen] = '\0';
-	*frame = b + 6 + idlen + 32;
-	*flen = len - 6 - idlen - 32;
-	if (sync__hmac_sha256(secret, SYNC_SECRET_LEN, *frame, *flen, mac) != 0 ||
-	    !ct_equal(mac, b + 6 + idlen, sizeof mac)) {
+	*frame_off = 6 + idlen + 32;
+	return 0;
+}
+
+int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char **err)
+{
+	size_t off;
+
+	return bundle_head(p, len, node_id, &off, err);
+}
+
+int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err)
+{
+	const unsigned char *b = p;
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	size_t off;
+
+	*frame = NULL;
+	*flen = 0;
+	if (bundle_head(b, len, node_id, &off, err) != 0)
+		return -1;
+	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, b + off, len - off, mac) != 0 ||
+	    crypto_ct_cmp(mac, b + off - sizeof mac, sizeof mac) != 0) {
 		*err = "bad bundle signature";
-		*frame = NULL;
-		*flen = 0;
 		return -1;
 	}
+	*frame = b + off;
+	*flen = len - off;
 	return 0;
 }
 
@@ -120,10 +119,13 @@ static int write_atomic(const char *path, const void *p, size_t len, char *err, 
 	char tmp[4200];
 	int fd;
 
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp) {
+		fmt_line(err, errlen, "path too long: '%s'", path);
+		return -1;
+	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+		fmt_line(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
 		return -1;
 	}
 	/* Changesets hold participant data: owner-only, like node.db. */
@@ -148,7 +150,7 @@ static int write_atomic(const char *path, const void *p, size_t len, char *err, 
 		goto fail;
 	return 0;
 fail:
-	seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+	fmt_line(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
@@ -168,8 +170,8 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof *st);
-	if (sync__state_get(db, "seq_base", &base) < 0) {
-		seterr(err, errlen, "cannot read the sync state of the office database");
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) < 0) {
+		fmt_line(err, errlen, "cannot read the sync state of the office database");
 		return SYNC_E_OTHER;
 	}
 	after = base;
@@ -178,22 +180,22 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 		buf_reset(&out);
 		rc = sync__outbox_frame(db, after, base, &frame, 0, &first, &last, &count);
 		if (rc < 0) {
-			seterr(err, errlen, "cannot read the outbox");
+			fmt_line(err, errlen, "cannot read the outbox");
 			goto out;
 		}
 		if (rc == 1) {
-			seterr(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
+			fmt_line(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
 			goto out;
 		}
 		if (count == 0)
 			break;
 		if (first <= base) {
-			seterr(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
+			fmt_line(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
 			goto out;
 		}
 		if (sync_bundle_encode(&out, id->id_node_id, id->id_secret, frame.data, frame.len) !=
 		    0) {
-			seterr(err, errlen, "cannot build the bundle (out of memory?)");
+			fmt_line(err, errlen, "cannot build the bundle (out of memory?)");
 			goto out;
 		}
 		if (st->bs_files == 0)

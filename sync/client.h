@@ -44,9 +44,6 @@
 #define SYNC_REQUEST_TIMEOUT_MS (120 * 1000)   /* one small request, whole */
 #define SYNC_TRANSFER_TIMEOUT_MS (600 * 1000)  /* a push batch, pull page, snapshot */
 #define SYNC_STALL_TIMEOUT_S 30                /* no byte for this long: give up */
-#define SYNC_MAX_REPLY (64 * 1024 * 1024)      /* pull or snapshot page, JSON replies */
-#define SYNC_BUNDLE_MAX (512 * 1024 * 1024)    /* one bundle file (hub import cap) */
-#define SYNC_BUNDLE_MAGIC "OPX1"
 #define SYNC_SKEW_WARN_MS (2 * 60 * 1000)      /* clock_skew_warning beyond this */
 
 enum {
@@ -250,18 +247,9 @@ typedef struct sync_bundle_stats {
  */
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 		       sync_bundle_stats *st, char *err, size_t errlen);
-/* Build one bundle in out from a finished frame. 0 or -1. */
-int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
-		       const void *frame, size_t len);
-/* Check a bundle's header and MAC with secret; frame points into p.  0, or -1
- * with *err set (malformed or bad signature).  node_id gets the sender. */
-int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
-		       const char **err);
+/* The codec itself (sync_bundle_encode/decode) is in sync.h: the hub reads bundles. */
 
 /* ---- library internals (auth.c, client.c, bundle.c) ---------------------------- */
-int sync__hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
-		      unsigned char out[32]);
 /* Build a frame of pending outbox entries after local seq `after` (wire seqs
  * = local - base), bounded by SYNC_FRAME_MAX_ENTRIES, all of one schema
  * version: entries are added while the frame stays within `target` bytes
@@ -271,9 +259,7 @@ int sync__hmac_sha256(const unsigned char *key, size_t keylen, const void *data,
  * not fit in out->max; -1 on a database error. */
 int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
 		       int64_t *first, int64_t *last, int64_t *count);
-/* sync_state / node_meta helpers. */
-int sync__state_get(sqlite3 *db, const char *key, int64_t *v);
-int sync__state_set(sqlite3 *db, const char *key, const char *value);
+/* sync_state / node_meta: lib/db.h db_kv_get/db_kv_set. */
 
 /* ---- sent.c: acknowledged entries kept to send again to a restored hub ---- */
 #define SYNC_RESEND_DAYS 14 /* default of sync_state 'resend_days' */

@@ -19,6 +19,7 @@
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "model/schema.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 
 #include <mbedtls/sha256.h>
@@ -127,8 +128,7 @@ static int digest_table(const table_def *td, void *arg)
 	}
 	if (mbedtls_sha256_finish_ret(&h, sum) != 0)
 		goto out;
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+	crypto_hex(sum, sizeof sum, hex);
 	o = cJSON_AddObjectToObject(dc->dc_tables, td->td_name);
 	if (o == NULL || cJSON_AddNumberToObject(o, "count", (double)count) == NULL ||
 	    cJSON_AddStringToObject(o, "digest", hex) == NULL)

@@ -526,47 +526,6 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	}
 }
 
-static int meta_set(sqlite3 *db, const char *key, int64_t v)
-{
-	sqlite3_stmt *st = NULL;
-	char num[32];
-	int ok;
-
-	if (db_prepare(db, &st, "INSERT INTO node_meta(key, value) VALUES(?1, ?2) "
-				"ON CONFLICT(key) DO UPDATE SET value=excluded.value") != 0)
-		return -1;
-	snprintf(num, sizeof num, "%lld", (long long)v);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, num, -1, SQLITE_TRANSIENT);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	if (!ok)
-		log_warnx("cannot store '%s': %s", key, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
-static int meta_set_text(sqlite3 *db, const char *key, const char *v)
-{
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (v == NULL) {
-		if (db_prepare(db, &st, "DELETE FROM node_meta WHERE key=?1") != 0)
-			return -1;
-	} else if (db_prepare(db, &st, "INSERT INTO node_meta(key, value) VALUES(?1, ?2) "
-				       "ON CONFLICT(key) DO UPDATE SET value=excluded.value") != 0) {
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (v != NULL)
-		sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	if (!ok)
-		log_warnx("cannot store '%s': %s", key, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
 /* Walk a page from the network before SQLite's reader does. 0 or -1. */
 static int page_walk(const void *patchset, size_t len)
 {
@@ -705,8 +664,8 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 		}
 	}
 	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
-	    meta_set(db, "sync_cursor", next_cursor) != 0 ||
-	    meta_set(db, "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
+	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
+	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
 		goto out;
 	FAULT_POINT("pull.apply");
 	if (db_exec(db, "COMMIT") != 0)
@@ -854,13 +813,11 @@ int sync_node_snapshot_state(sqlite3 *db, int64_t *seq, sync_snap_pos *pos)
 
 	*seq = -1;
 	memset(pos, 0, sizeof *pos);
-	rc = db_text(db, "SELECT value FROM node_meta WHERE key=?1", "snapshot_seq", num, sizeof num);
-	if (rc != 0)
+	rc = db_kv_get(db, "node_meta", "snapshot_seq", num, sizeof num);
+	if (rc != DB_FOUND)
 		return rc < 0 ? -1 : 0;
-	if (db_text(db, "SELECT value FROM node_meta WHERE key=?1", "snapshot_table", tbl,
-		    sizeof tbl) < 0 ||
-	    db_text(db, "SELECT value FROM node_meta WHERE key=?1", "snapshot_after", id,
-		    sizeof id) < 0)
+	if (db_kv_get(db, "node_meta", "snapshot_table", tbl, sizeof tbl) < 0 ||
+	    db_kv_get(db, "node_meta", "snapshot_after", id, sizeof id) < 0)
 		return -1;
 	v = strtoll(num, &endp, 10);
 	if (num[0] == '\0' || *endp != '\0' || v < 0 || sync_snap_pos_set(pos, tbl, id) != 0) {
@@ -925,17 +882,17 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		}
 	}
 	if (end != NULL) {
-		if (meta_set(db, "snapshot_seq", seq) != 0 ||
-		    meta_set_text(db, "snapshot_table", end->sp_table) != 0 ||
-		    meta_set_text(db, "snapshot_after", end->sp_id) != 0 ||
-		    meta_set_text(db, "sync_cursor", NULL) != 0)
+		if (db_kv_set_i64(db, "node_meta", "snapshot_seq", seq) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_table", end->sp_table) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_after", end->sp_id) != 0 ||
+		    db_kv_set(db, "node_meta", "sync_cursor", NULL) != 0)
 			goto out;
 	} else {
-		if (meta_set_text(db, "snapshot_seq", NULL) != 0 ||
-		    meta_set_text(db, "snapshot_table", NULL) != 0 ||
-		    meta_set_text(db, "snapshot_after", NULL) != 0 ||
-		    meta_set(db, "sync_cursor", seq) != 0 ||
-		    meta_set(db, "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
+		if (db_kv_set(db, "node_meta", "snapshot_seq", NULL) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_table", NULL) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_after", NULL) != 0 ||
+		    db_kv_set_i64(db, "node_meta", "sync_cursor", seq) != 0 ||
+		    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
 			goto out;
 	}
 	FAULT_POINT("pull.apply");

@@ -62,7 +62,7 @@ static int64_t keep_ms(sqlite3 *db)
 {
 	int64_t days = SYNC_RESEND_DAYS;
 
-	if (sync__state_get(db, "resend_days", &days) != 0 || days < 0)
+	if (db_kv_get_i64(db, "sync_state", "resend_days", &days) != DB_FOUND || days < 0)
 		days = SYNC_RESEND_DAYS;
 	return days * 24 * 3600 * 1000;
 }
@@ -121,7 +121,7 @@ int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *cou
 		snprintf(err, errlen, "cannot read the sent log");
 		return -1;
 	}
-	if (sync__state_get(db, "acked_seq", &acked) != 0 || acked <= lo) {
+	if (db_kv_get_i64(db, "sync_state", "acked_seq", &acked) != DB_FOUND || acked <= lo) {
 		ret = 0; /* nothing to send again (another process did it) */
 		goto out;
 	}
@@ -144,7 +144,7 @@ int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *cou
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto out;
 	snprintf(v, sizeof v, "%" PRId64, lo);
-	if (sync__state_set(db, "acked_seq", v) != 0)
+	if (db_kv_set(db, "sync_state", "acked_seq", v) != 0)
 		goto out;
 	*count = acked - lo;
 	ret = 0;
@@ -171,7 +171,7 @@ int sync__hub_behind(sqlite3 *db, int64_t hub_acked, int64_t acked_before, char 
 
 	if (hub_acked < 0 || acked_before < 0)
 		return 0;
-	if (sync__state_get(db, "seq_base", &base) < 0) {
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) < 0) {
 		snprintf(err, errlen, "cannot read the sync state of the office database");
 		return -1;
 	}

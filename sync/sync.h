@@ -128,6 +128,11 @@
  * a batch of its own (at most SYNC_MAX_PUSH_FRAME bytes). */
 #define SYNC_MAX_BATCH_BYTES (4 * 1024 * 1024)
 #define SYNC_MAX_PULL_ROWS 5000                  /* rows per pull page */
+/* A pull page holds rows while it stays within this many bytes (a larger
+ * row goes alone; sync/pull.c). */
+#define SYNC_PULL_PAGE_MAX_BYTES (16 * 1024 * 1024)
+/* The largest reply a node reads: a pull or snapshot page, a JSON reply. */
+#define SYNC_MAX_REPLY (64 * 1024 * 1024)
 #define SYNC_MAX_CHANGESET (8 * 1024 * 1024)     /* one outbox entry */
 /* The largest push frame: one entry of SYNC_MAX_CHANGESET with the frame and
  * entry headers and the checksum (sync/frame.h: 12 + 8+2+64+2+64+4 + 32). */
@@ -145,6 +150,8 @@
 /* Longest row id a snapshot position carries (a UUIDv7 is 36): the hub
  * refuses longer ids from nodes (sync/apply.c). */
 #define SYNC_SNAPSHOT_ID_MAX 256
+_Static_assert(SYNC_PULL_PAGE_MAX_BYTES <= SYNC_MAX_REPLY, "a node can read a whole pull page");
+_Static_assert(SYNC_SNAPSHOT_PAGE_MAX <= SYNC_MAX_REPLY, "a node can read a whole snapshot page");
 
 /* ---- who is asking: a node's scope at the hub ---------------------------- */
 typedef struct sync_scope {
@@ -292,5 +299,24 @@ struct cJSON *sync_digest(sqlite3 *db, const sync_scope *sc);
 void sync_sign(const unsigned char secret[SYNC_SECRET_LEN], const char *method,
 	       const char *path_query, const char *time_ms, const char *nonce,
 	       const void *body, size_t len, char out[65]);
+
+/* ---- offline bundles: the one codec (sync/bundle.c, format there) ----------- */
+
+#define SYNC_BUNDLE_MAX (512 * 1024 * 1024) /* one bundle file (hub import cap) */
+#define SYNC_BUNDLE_MAGIC "OPX1"
+
+/* Build one bundle in out from a finished frame. 0 or -1. */
+int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
+		       const void *frame, size_t len);
+/* The sender of bundle p[0..len): checks the header only (magic, node id
+ * length and bytes) and copies the node id, so the reader can look up the
+ * sender's secret.  0, or -1 with *err set to a static message. */
+int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char **err);
+/* Check a bundle's header and MAC with secret; frame points into p.  0, or -1
+ * with *err set (malformed or bad signature; static text).  node_id gets the
+ * sender. */
+int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err);
 
 #endif

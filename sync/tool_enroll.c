@@ -5,6 +5,7 @@
  * notices the file within one sync interval and starts replicating.
  */
 #include "sync/tool.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ int cmd_enroll(tool *t)
 	}
 	snprintf(path, sizeof path, "%s/%s", t->t_data, SYNC_IDENTITY_FILE);
 	if (!t->t_force && sync_identity_load(t->t_data, &old, NULL, 0) == 0) {
-		snprintf(err, sizeof err,
+		fmt_line(err, sizeof err,
 			 "this node is already enrolled as %s with %s: add --force to enroll it "
 			 "again (its old identity is then abandoned)",
 			 old.id_node_id, old.id_hub_url);

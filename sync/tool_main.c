@@ -197,8 +197,7 @@ int tool_open(tool *t, sync_client **c, sqlite3 **db)
 		*db = NULL;
 		return tool_fail(t, SYNC_E_OTHER, "cannot record the sync identity in node.db");
 	}
-	if (db_text(*db, "SELECT value FROM node_meta WHERE key=?", "clock_offset_ms", off,
-		    sizeof off) == 0)
+	if (db_kv_get(*db, "node_meta", "clock_offset_ms", off, sizeof off) == DB_FOUND)
 		sync_client_set_offset(*c, strtoll(off, NULL, 10));
 	(*c)->sc_progress = tool_progress;
 	(*c)->sc_progress_arg = t;

@@ -9,11 +9,13 @@
 // Spanish; the visit counted in the hub's greeter report.  axe-core (WCAG 2.1
 // AA) on every console page state on the way.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT } from './lib.mjs';
 
+const here = dirname(fileURLToPath(import.meta.url));
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 async function until(what, fn, ms = 60000) {
   const t0 = Date.now();
@@ -183,6 +185,22 @@ export const tests = [
       await page.fill('#password', 'Ops.Setup42');
       await page.click('#signin-btn');
       await page.waitForURL(u => !u.pathname.startsWith('/login'));
+      // Operations keeps the code lists: a new follow-up list without F01.
+      await page.goto(hub.url + '/codes.html');
+      await page.waitForFunction(() => document.getElementById('lists').textContent.includes('Follow-up codes'));
+      const followup = readFileSync(join(here, '..', '..', 'seed', 'followup_codes.csv'), 'utf8')
+        .split('\n').filter(l => !l.startsWith('F01,')).join('\n');
+      const fpath = join(OUT, `${process.pid}-followup.csv`);
+      writeFileSync(fpath, followup);
+      await page.selectOption('#v-list', 'followup');
+      await page.fill('#v-version', '2027-Q1');
+      await page.setInputFiles('#v-csv', fpath);
+      await page.click('#v-load');
+      await page.waitForFunction(() => document.getElementById('status').textContent.includes('1 retired'))
+        .catch(async e => { throw new Error(e.message + ': ' + await page.textContent('#main')); });
+      await page.selectOption('#c-list', 'followup');
+      await page.waitForFunction(() => /F01.*Retired/.test(document.getElementById('codes').textContent));
+      await assertAccessible(page, 'code lists page');
       await page.goto(hub.url + '/nodes.html');
       await page.waitForSelector('#code-office_id option[value="slo-ajcc"]', { state: 'attached' });
       await page.selectOption('#code-office_id', 'slo-ajcc');

@@ -16,6 +16,7 @@
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/conf.h"
+#include "lib/crypto.h"
 #include "lib/csv.h"
 #include "lib/hlc.h"
 #include "lib/json.h"
@@ -309,6 +310,52 @@ static void test_csv(void **state)
 	unsetenv("OUTPOST_SEED_DIR");
 }
 
+/* The one CSV field writer: quoting, formula neutralising, and a full
+ * buffer that sticks (a report is never a silently short 200). */
+static void test_csv_write(void **state)
+{
+	buf b = BUF_INIT(64);
+
+	(void)state;
+	csv_put_field(&b, "a \"quoted\" one", 0);
+	csv_put_field(&b, "=HYPERLINK(1)", 0);
+	csv_put_field(&b, NULL, 0);
+	csv_put_int(&b, 42, 1);
+	assert_string_equal(b.data, "\"a \"\"quoted\"\" one\",\"'=HYPERLINK(1)\",\"\",\"42\"\r\n");
+	assert_false(buf_failed(&b));
+	for (int i = 0; i < 10; i++)
+		csv_put_field(&b, "0123456789", 0);
+	assert_true(buf_failed(&b));
+	assert_true(b.len <= 64);
+	assert_int_equal(buf_puts(&b, "x"), -1); /* stays failed, unchanged */
+	assert_true(buf_failed(&b));
+	buf_reset(&b);
+	assert_false(buf_failed(&b));
+	buf_release(&b);
+}
+
+/* The one hex codec of the tree. */
+static void test_hex(void **state)
+{
+	unsigned char in[4] = {0x00, 0x9f, 0xa0, 0xff}, out[4];
+	char hx[9];
+
+	(void)state;
+	crypto_hex(in, sizeof in, hx);
+	assert_string_equal(hx, "009fa0ff");
+	assert_int_equal(crypto_unhex("009FA0ff", out, sizeof out), 0);
+	assert_memory_equal(in, out, sizeof in);
+	assert_int_equal(crypto_unhex("009fa0f", out, sizeof out), -1);
+	assert_int_equal(crypto_unhex("009fa0fg", out, sizeof out), -1);
+	assert_true(crypto_is_hex("0a9F", 4));
+	assert_false(crypto_is_hex("0a9F", 3));
+	assert_false(crypto_is_hex("0a9G", 4));
+	assert_int_equal(crypto_hexval('F'), 15);
+	assert_int_equal(crypto_hexval('g'), -1);
+	assert_int_equal(crypto_ct_cmp("abc", "abc", 3), 0);
+	assert_int_not_equal(crypto_ct_cmp("abc", "abd", 3), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +368,8 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_csv_write),
+		cmocka_unit_test(test_hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 // console.js - helpers shared by the hub console's pages: the signed-in
 // session, dates, query strings, tables, CSV downloads, field errors, a
-// confirmation dialog and a copy button.  Pages import what they need; the
-// JSON calls themselves go through api.js (session cookie and CSRF token).
+// confirmation dialog and a copy button.  Pages import what they need.  The
+// JSON calls go through api() below (session cookie, and the CSRF token from
+// sessionStorage); api.js gives only el(), the DOM builder.
 import { el } from './api.js';
 
 export const $ = id => document.getElementById(id);

@@ -10,6 +10,7 @@ export const PAGES = [
   { href: '/accounts.html', label: 'Accounts' },
   { href: '/nodes.html', label: 'Offices and nodes', ops: true },
   { href: '/greeter.html', label: 'Greeter' },
+  { href: '/codes.html', label: 'Code lists', ops: true },
   { href: '/conflicts.html', label: 'Conflicts and quarantine', ops: true },
   { href: '/audit.html', label: 'Audit trail' },
   { href: '/reports.html', label: 'Reviews and reports' },

@@ -1,5 +1,5 @@
 /*
- * test_node_throttle.c - unit tests for node/node_throttle.c, the failed
+ * test_throttle.c - unit tests for lib/throttle.c, the failed
  * sign-in bookkeeping, with the time passed in: free tries, the doubling
  * wait and its cap, forgetting after THROTTLE_FORGET_MS, clearing, the
  * in-flight count, and a full table that drops its stalest idle key.
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "node/node_throttle.h"
+#include "lib/throttle.h"
 
 static void test_free_tries_then_doubling(void **state)
 {
@@ -83,12 +83,59 @@ static void test_inflight_and_full_table(void **state)
 	throttle_free(t);
 }
 
+/* The hub's client budget: a bucket of 3 refilled one per second. */
+static void test_bucket(void **state)
+{
+	throttle *t = throttle_new(16);
+	uint64_t now = 1000000;
+
+	(void)state;
+	assert_int_equal(throttle_bucket_wait(t, "c", now, 3.0, 1000), 0); /* never charged */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(throttle_bucket_wait(t, "c", now, 3.0, 1000), 0);
+		throttle_bucket_take(t, "c", now, 3.0, 1000);
+	}
+	assert_int_equal(throttle_bucket_wait(t, "c", now, 3.0, 1000), 1000); /* empty */
+	assert_int_equal(throttle_bucket_wait(t, "c", now + 500, 3.0, 1000), 500);
+	assert_int_equal(throttle_bucket_wait(t, "c", now + 1000, 3.0, 1000), 0);
+	throttle_bucket_take(t, "c", now + 1000, 3.0, 1000);
+	throttle_bucket_take(t, "c", now + 1000, 3.0, 1000); /* below zero: longer */
+	assert_int_equal(throttle_bucket_wait(t, "c", now + 1000, 3.0, 1000), 2000);
+	/* Refilled, never above its size. */
+	assert_int_equal(throttle_bucket_wait(t, "c", now + 100000, 3.0, 1000), 0);
+	for (int i = 0; i < 3; i++)
+		throttle_bucket_take(t, "c", now + 100000, 3.0, 1000);
+	assert_int_equal(throttle_bucket_wait(t, "c", now + 100000, 3.0, 1000), 1000);
+	throttle_free(t);
+}
+
+static void test_note_and_forget_time(void **state)
+{
+	throttle *t = throttle_new(16);
+	uint64_t now = 1000000;
+
+	(void)state;
+	throttle_set_forget(t, 60000);
+	assert_false(throttle_seen(t, "k:u|c", now));
+	throttle_note(t, "k:u|c", now);
+	assert_true(throttle_seen(t, "k:u|c", now + 59999));
+	assert_false(throttle_seen(t, "k:u|c", now + 60000));
+	/* Failures follow the table's forget time too. */
+	for (int i = 0; i < 4; i++)
+		throttle_fail(t, "p", now, 2, 900000);
+	assert_int_equal(throttle_failures(t, "p", now + 59999), 4);
+	assert_int_equal(throttle_failures(t, "p", now + 60000), 0);
+	throttle_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_tries_then_doubling),
 		cmocka_unit_test(test_forget_and_clear),
 		cmocka_unit_test(test_inflight_and_full_table),
+		cmocka_unit_test(test_bucket),
+		cmocka_unit_test(test_note_and_forget_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 /*
- * node_throttle.c - failed-login bookkeeping; see node_throttle.h.  A flat
+ * throttle.c - failed-login bookkeeping; see throttle.h.  A flat
  * array scanned linearly: a few thousand keys at most, looked up a few times
  * per login attempt, which costs far less than one PBKDF2 round.
  */
-#include "node/node_throttle.h"
+#include "lib/throttle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +12,12 @@
 typedef struct thr_entry {
 	char te_key[THROTTLE_KEY_MAX];
 	unsigned te_failures;
-	uint64_t te_last_ms;  /* last failure */
+	uint64_t te_last_ms;  /* last failure (or note, or bucket charge) */
 	uint64_t te_until_ms; /* may try again from */
+	uint64_t te_seen_ms;  /* throttle_note() */
+	double te_tokens;     /* token bucket, when te_bucket */
+	uint64_t te_bucket_ms; /* last refill */
+	int te_bucket;
 	int te_inflight;
 	int te_used;
 } thr_entry;
@@ -21,6 +25,7 @@ typedef struct thr_entry {
 struct throttle {
 	thr_entry *t_ent;
 	size_t t_max;
+	uint64_t t_forget_ms;
 };
 
 throttle *throttle_new(size_t max)
@@ -35,7 +40,13 @@ throttle *throttle_new(size_t max)
 		return NULL;
 	}
 	t->t_max = max ? max : 1;
+	t->t_forget_ms = THROTTLE_FORGET_MS;
 	return t;
+}
+
+void throttle_set_forget(throttle *t, uint64_t forget_ms)
+{
+	t->t_forget_ms = forget_ms;
 }
 
 void throttle_free(throttle *t)
@@ -78,9 +89,9 @@ static thr_entry *get(throttle *t, const char *key)
 	return victim;
 }
 
-static void decay(thr_entry *e, uint64_t now)
+static void decay(const throttle *t, thr_entry *e, uint64_t now)
 {
-	if (e->te_failures && now >= e->te_last_ms + THROTTLE_FORGET_MS) {
+	if (e->te_failures && now >= e->te_last_ms + t->t_forget_ms) {
 		e->te_failures = 0;
 		e->te_until_ms = 0;
 	}
@@ -92,7 +103,7 @@ uint64_t throttle_wait(throttle *t, const char *key, uint64_t now)
 
 	if (e == NULL)
 		return 0;
-	decay(e, now);
+	decay(t, e, now);
 	return e->te_until_ms > now ? e->te_until_ms - now : 0;
 }
 
@@ -104,7 +115,7 @@ void throttle_fail(throttle *t, const char *key, uint64_t now, unsigned free_tri
 
 	if (e == NULL)
 		return;
-	decay(e, now);
+	decay(t, e, now);
 	if (e->te_failures < 1000000)
 		e->te_failures++;
 	e->te_last_ms = now;
@@ -123,7 +134,7 @@ unsigned throttle_failures(throttle *t, const char *key, uint64_t now)
 
 	if (e == NULL)
 		return 0;
-	decay(e, now);
+	decay(t, e, now);
 	return e->te_failures;
 }
 
@@ -147,4 +158,61 @@ int throttle_inflight(throttle *t, const char *key, int delta)
 	if (e->te_inflight < 0)
 		e->te_inflight = 0;
 	return e->te_inflight;
+}
+
+static void refill(thr_entry *e, uint64_t now, double size, uint64_t refill_ms)
+{
+	if (!e->te_bucket) {
+		e->te_bucket = 1;
+		e->te_tokens = size;
+	} else if (e->te_tokens < size && now > e->te_bucket_ms && refill_ms > 0) {
+		e->te_tokens += (double)(now - e->te_bucket_ms) / (double)refill_ms;
+		if (e->te_tokens > size)
+			e->te_tokens = size;
+	}
+	if (now > e->te_bucket_ms)
+		e->te_bucket_ms = now;
+}
+
+uint64_t throttle_bucket_wait(throttle *t, const char *key, uint64_t now, double size,
+			      uint64_t refill_ms)
+{
+	thr_entry *e = find(t, key);
+
+	if (e == NULL || !e->te_bucket)
+		return 0;
+	refill(e, now, size, refill_ms);
+	if (e->te_tokens >= 1.0)
+		return 0;
+	return (uint64_t)((1.0 - e->te_tokens) * (double)refill_ms);
+}
+
+void throttle_bucket_take(throttle *t, const char *key, uint64_t now, double size,
+			  uint64_t refill_ms)
+{
+	thr_entry *e = get(t, key);
+
+	if (e == NULL)
+		return;
+	refill(e, now, size, refill_ms);
+	e->te_tokens -= 1.0;
+	e->te_last_ms = now;
+}
+
+void throttle_note(throttle *t, const char *key, uint64_t now)
+{
+	thr_entry *e = get(t, key);
+
+	if (e == NULL)
+		return;
+	e->te_seen_ms = now;
+	if (now > e->te_last_ms)
+		e->te_last_ms = now;
+}
+
+int throttle_seen(throttle *t, const char *key, uint64_t now)
+{
+	thr_entry *e = find(t, key);
+
+	return e != NULL && e->te_seen_ms != 0 && now < e->te_seen_ms + t->t_forget_ms;
 }

@@ -1,0 +1,59 @@
+/*
+ * hub_api.h - the hub's side of the handler contract (lib/route.h): its
+ * route table and what a domain function may ask of its call.
+ *
+ * Every declared route of the hub is a row of one module's route_list, and
+ * hub_route_lists lists the modules.  The hub plugs into the dispatcher:
+ *   privilege  acct_auth(): the bearer token of DIR/admin.token or a console
+ *              session (CSRF checked on a state-changing method); rd_privs
+ *              HUB_P_OPS asks for the operations role, HUB_P_TEMP lets a
+ *              session still on its temporary password through.  The caller
+ *              is API_ADMIN(a); its user name is the audit actor.
+ *   write      ROUTE_WRITE: BEGIN IMMEDIATE on the loop thread's connection
+ *              before the function, COMMIT after it, and only then the reply;
+ *              any other result rolls back.
+ *   audit      ROUTE_AUDITED (HUB_AUDITED): the function describes its
+ *              hub_audit_events row with hub_api_audit(); the dispatcher
+ *              writes it inside the same transaction, and a write without
+ *              its row, or whose row cannot be written, is rolled back (500).
+ *   500        the one database-error mapping (lib/dbguard.h: a full disk
+ *              is 507).
+ * Everything runs on the loop thread (one call at a time), which is what
+ * lets the caller's principal live in hub_api.c between auth and reply.
+ */
+#ifndef OUTPOST_HUB_API_H
+#define OUTPOST_HUB_API_H
+
+#include "lib/route.h"
+#include "hub/acct.h"
+
+/* rd_privs of a hub route (0 = any signed-in administrator or the token). */
+enum {
+	HUB_P_OPS = 1u << 0,  /* the operations role (or the bearer token) */
+	HUB_P_TEMP = 1u << 1, /* a session on its temporary password may call */
+};
+
+/* Route flags of an audited hub write. */
+#define HUB_AUDITED (ROUTE_WRITE | ROUTE_AUDITED)
+
+#define API_HUB(a) ((hub *)(a)->rc_ctx)
+#define API_ADMIN(a) ((const acct_principal *)(a)->rc_user)
+
+/* The hub's table: every module's list, ended by NULL. */
+extern const route_list *const hub_route_lists[];
+extern const route_list hub_admin_route_list;
+extern const route_list hub_console_route_list;
+
+/*
+ * Describe the audit row of an audited write: action (static text), subject
+ * and detail (JSON text; either may be NULL), copied.  0, or -1 when out of
+ * memory (return ROUTE_DBERR then).
+ */
+int hub_api_audit(route_call *a, const char *action, const char *subject, const char *detail);
+
+/* Register the hub's declared routes with r.  0 or -1. */
+int hub_api_routes(hub *h, router *r);
+/* Free the table's registrations (after the server closed). */
+void hub_api_free(hub *h);
+
+#endif

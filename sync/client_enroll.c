@@ -1,0 +1,201 @@
+/*
+ * client_enroll.c - enrollment: trust on first use of the hub's key, one
+ * more request pinned to it, then the identity saved and adopted.
+ */
+#include "sync/client_int.h"
+#include "lib/clock.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+static int enroll_post(const char *hub_url, const char *code, buf *resp, long *status,
+		       int64_t *hub_time, char *err, size_t errlen)
+{
+	CURL *h = curl_easy_init();
+	char url[1024], host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hl = NULL, *t;
+	cJSON *o = cJSON_CreateObject();
+	char *body = NULL;
+	sync_client dummy;
+	xfer x;
+	CURLcode cc;
+	int ret = SYNC_E_OTHER;
+
+	memset(&dummy, 0, sizeof dummy);
+	memset(&x, 0, sizeof x);
+	x.x_client = &dummy;
+	x.x_resp = resp;
+	x.x_next = x.x_head = x.x_time = -1;
+	gethostname(host, sizeof host - 1);
+	if (h == NULL || o == NULL || !cJSON_AddStringToObject(o, "code", code) ||
+	    (host[0] && !cJSON_AddStringToObject(o, "hostname", host)) ||
+	    (body = cJSON_PrintUnformatted(o)) == NULL ||
+	    (t = curl_slist_append(NULL, "Content-Type: application/json")) == NULL) {
+		fmt_line(err, errlen, "out of memory");
+		goto out;
+	}
+	hl = t;
+	if ((t = curl_slist_append(hl, "Expect:")) == NULL) {
+		fmt_line(err, errlen, "out of memory");
+		goto out;
+	}
+	hl = t;
+	sync__url_join(hub_url, "/api/v1/sync/enroll", url, sizeof url);
+	/* Trust on first use: no pin yet; the reply names the key to pin. */
+	sync__curl_common(h, url, NULL, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		ret = sync__map_curl(cc, hub_url, errbuf, err, errlen);
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	*hub_time = x.x_time;
+	ret = 0;
+out:
+	sync__text_wipe_free(body); /* holds the code */
+	sync__json_wipe_free(o, "code"); /* a secret: scrubbed first */
+	curl_slist_free_all(hl);
+	if (h)
+		curl_easy_cleanup(h);
+	return ret;
+}
+
+/* A fresh connection pinned to pin: does the hub present that key? */
+static int enroll_check_pin(const char *hub_url, const char *pin, char *err, size_t errlen)
+{
+	CURL *h = curl_easy_init();
+	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
+	buf resp = BUF_INIT(64 * 1024);
+	sync_client dummy;
+	xfer x;
+	CURLcode cc;
+	int ret = SYNC_E_OTHER;
+
+	if (h == NULL) {
+		fmt_line(err, errlen, "cannot initialise libcurl");
+		return SYNC_E_OTHER;
+	}
+	memset(&dummy, 0, sizeof dummy);
+	memset(&x, 0, sizeof x);
+	x.x_client = &dummy;
+	x.x_resp = &resp;
+	sync__url_join(hub_url, "/healthz", url, sizeof url);
+	sync__curl_common(h, url, pin, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
+	/* No connection reuse: the key must be seen in a new handshake. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	cc = curl_easy_perform(h);
+	if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+		fmt_line(err, errlen,
+		       "the hub at %s presents a key other than the one its enrollment reply "
+		       "named (interception?): enrollment not saved",
+		       hub_url);
+		ret = SYNC_E_PIN;
+	} else if (cc != CURLE_OK) {
+		ret = sync__map_curl(cc, hub_url, errbuf, err, errlen);
+	} else {
+		ret = 0;
+	}
+	buf_release(&resp);
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+int sync_client_enroll(const char *hub_url, const char *code, const char *data_dir,
+		       sync_identity *out, char *err, size_t errlen)
+{
+	sync_identity id;
+	buf resp = BUF_INIT(64 * 1024);
+	cJSON *o = NULL;
+	const cJSON *sec;
+	const char *what = NULL;
+	char path[PATH_MAX + 32];
+	long status = 0;
+	int64_t hub_time = -1;
+	uint64_t t0;
+	sqlite3 *db = NULL;
+	int rc;
+
+	memset(&id, 0, sizeof id);
+	if (sync_client_global_init() != 0) {
+		fmt_line(err, errlen, "cannot initialise libcurl");
+		return SYNC_E_OTHER;
+	}
+	if (strncmp(hub_url, "https://", 8) != 0 || strlen(hub_url) >= sizeof id.id_hub_url ||
+	    strpbrk(hub_url, " \t\r\n") != NULL) {
+		fmt_line(err, errlen, "the hub URL must start with https:// (got '%s')", hub_url);
+		return SYNC_E_CONFIG;
+	}
+	if (code == NULL || *code == '\0' || strlen(code) > 64) {
+		fmt_line(err, errlen, "an enrollment code is required");
+		return SYNC_E_CONFIG;
+	}
+	t0 = clock_ms();
+	rc = enroll_post(hub_url, code, &resp, &status, &hub_time, err, errlen);
+	if (rc != 0)
+		goto out;
+	o = resp.len ? cJSON_ParseWithLength(resp.data, resp.len) : NULL;
+	if (status != 200) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+		fmt_line(err, errlen, "the hub refused the enrollment (%ld): %s", status,
+		       cJSON_IsString(e) && e->valuestring ? e->valuestring : "no reason given");
+		rc = (status == 401 || status == 410 || status == 403) ? SYNC_E_AUTH
+		     : status == 426				       ? SYNC_E_SCHEMA
+								       : SYNC_E_OTHER;
+		goto out;
+	}
+	sec = cJSON_GetObjectItemCaseSensitive(o, "node_secret");
+	snprintf(id.id_hub_url, sizeof id.id_hub_url, "%s", hub_url);
+	if (!cJSON_IsObject(o) || sync__copy_member(o, "node_id", id.id_node_id, sizeof id.id_node_id) ||
+	    sync__copy_member(o, "hub_pin", id.id_pin, sizeof id.id_pin) ||
+	    sync__copy_member(o, "office_id", id.id_office_id, sizeof id.id_office_id) ||
+	    sync__copy_member(o, "local_area_id", id.id_local_area_id, sizeof id.id_local_area_id) ||
+	    !cJSON_IsString(sec) || sec->valuestring == NULL ||
+	    crypto_unhex(sec->valuestring, id.id_secret, sizeof id.id_secret) != 0 ||
+	    sync__identity_check(&id, &what) != 0) {
+		fmt_line(err, errlen, "the hub's enrollment reply is incomplete or malformed%s%s",
+		       what ? ": " : "", what ? what : "");
+		rc = SYNC_E_OTHER;
+		goto out;
+	}
+	rc = enroll_check_pin(hub_url, id.id_pin, err, errlen);
+	if (rc != 0)
+		goto out;
+	rc = sync_identity_save(data_dir, &id, err, errlen);
+	if (rc != 0)
+		goto out;
+	/* The node takes the identity at its next cycle anyway; adopting now
+	 * makes `status` right at once when the database exists. */
+	snprintf(path, sizeof path, "%s/%s", data_dir, SYNC_NODE_DB_FILE);
+	if (access(path, F_OK) == 0 && sync_client_db_open(data_dir, &db, NULL, 0) == 0) {
+		if (sync_client_adopt(db, &id, NULL) != 0)
+			log_warnx("enrolled, but cannot record the identity in '%s' yet; the node "
+				  "will at its next cycle",
+				  path);
+		if (hub_time > 0) {
+			uint64_t t1 = clock_ms();
+			db_kv_set_i64(db, "node_meta", "clock_offset_ms",
+				   hub_time - (int64_t)((t0 + t1) / 2));
+			db_kv_set_i64(db, "node_meta", "last_contact_ms", (int64_t)t1);
+		}
+		db_close(db);
+	}
+	if (out)
+		*out = id;
+	rc = 0;
+out:
+	sync__json_wipe_free(o, "node_secret"); /* a secret: scrubbed first */
+	if (resp.data)
+		memset(resp.data, 0, resp.len);
+	buf_release(&resp);
+	sync_identity_wipe(&id);
+	return rc;
+}

@@ -1,0 +1,348 @@
+/*
+ * client_push.c - the outbox, pushed to the hub in bounded (and, when that
+ * saves bytes, deflated) frames; acknowledged entries leave the outbox in
+ * the transaction that records the hub's quarantine notices.
+ */
+#include "sync/client_int.h"
+#include "sync/frame.h"
+#include "sync/zbody.h"
+#include "lib/clock.h"
+#include "lib/fault.h"
+#include "lib/log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+
+int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
+		       int64_t *first, int64_t *last, int64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	frame_writer w;
+	int rc, began = 0, ret = -1;
+	int64_t schema = -1;
+
+	*first = *last = *count = 0;
+	if (db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
+				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, SYNC_FRAME_MAX_ENTRIES);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sync_entry e;
+		int64_t seq = sqlite3_column_int64(st, 0);
+		int64_t sv = sqlite3_column_int64(st, 3);
+
+		if (!began) {
+			frame_begin(&w, out, (uint32_t)sv);
+			schema = sv;
+			began = 1;
+		} else if (sv != schema) {
+			break; /* one schema version per frame */
+		}
+		memset(&e, 0, sizeof e);
+		e.seq = seq - base;
+		e.hlc = (const char *)sqlite3_column_text(st, 1);
+		e.actor = (const char *)sqlite3_column_text(st, 2);
+		e.changeset = sqlite3_column_blob(st, 4);
+		e.len = (size_t)sqlite3_column_bytes(st, 4);
+		if (*count > 0 && target > 0 && !frame_fits(&w, &e, target))
+			break; /* the batch is full; the entry starts the next one */
+		if (frame_add(&w, &e) != 0) {
+			if (*count == 0) {
+				*first = seq;
+				ret = 1;
+				goto out;
+			}
+			break;
+		}
+		if (*count == 0)
+			*first = seq;
+		*last = seq;
+		(*count)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		log_warnx("cannot read the outbox: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (began && *count > 0 && frame_end(&w) != 0)
+		goto out;
+	if (*count == 0)
+		buf_reset(out);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Drop acked entries and keep the hub's quarantine notices, in one go. */
+static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSON *quar,
+		       int64_t head)
+{
+	sqlite3_stmt *st = NULL;
+	const cJSON *q;
+	int64_t local = wire_acked + base;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (sync__sent_keep(db, local, (int64_t)clock_ms()) != 0 ||
+	    db_prepare(db, &st, "DELETE FROM outbox WHERE seq <= ?1") != 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, local);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (cJSON_IsArray(quar) && cJSON_GetArraySize(quar) > 0) {
+		if (db_prepare(db, &st, "INSERT OR REPLACE INTO sync_quarantine(seq, reason, at) "
+					"VALUES(?1, ?2, ?3)") != 0)
+			goto fail;
+		cJSON_ArrayForEach(q, quar)
+		{
+			const cJSON *s = cJSON_GetObjectItemCaseSensitive(q, "seq");
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(q, "reason");
+			if (!cJSON_IsNumber(s))
+				continue;
+			sqlite3_bind_int64(st, 1, (int64_t)s->valuedouble + base);
+			sqlite3_bind_text(st, 2,
+					  cJSON_IsString(r) && r->valuestring ? r->valuestring
+									      : "refused by the hub",
+					  -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 3, (int64_t)clock_ms());
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto fail;
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (db_kv_set_i64(db, "sync_state", "acked_seq", local) != 0 ||
+	    (head >= 0 && db_kv_set_i64(db, "sync_state", "head_seq", head) != 0))
+		goto fail;
+	if (db_exec(db, "COMMIT") != 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	db_exec(db, "ROLLBACK");
+	return -1;
+}
+
+/* One push run: the state its batches share. */
+typedef struct push_run {
+	sync_client *pr_c;
+	sqlite3 *pr_db;
+	sync_push_stats *pr_st;
+	int64_t pr_base;   /* sync_state.seq_base: local seq = wire seq + base */
+	int64_t pr_after;  /* local seq acknowledged so far */
+	int64_t pr_total;  /* entries pending when the run began */
+	buf pr_frame, pr_z, pr_resp;
+} push_run;
+
+/* The next frame after pr_after into pr_frame.  0 (*count 0: nothing left)
+ * or SYNC_E_OTHER with the reason in the client's error. */
+static int push_next_frame(push_run *p, int64_t *first, int64_t *last, int64_t *count)
+{
+	sync_client *c = p->pr_c;
+	int rc;
+
+	buf_reset(&p->pr_frame);
+	rc = sync__outbox_frame(p->pr_db, p->pr_after, p->pr_base, &p->pr_frame,
+				SYNC_MAX_BATCH_BYTES, first, last, count);
+	if (rc < 0) {
+		CERR(c, "cannot read the outbox");
+		return SYNC_E_OTHER;
+	}
+	if (rc == 1) {
+		CERR(c, "outbox entry %" PRId64 " cannot be sent: larger than %d bytes "
+			"or malformed",
+		     *first, SYNC_MAX_CHANGESET);
+		return SYNC_E_OTHER;
+	}
+	if (*count > 0 && *first <= p->pr_base) {
+		CERR(c, "outbox entry %" PRId64 " precedes this enrollment (base %" PRId64
+			"): cannot be pushed",
+		     *first, p->pr_base);
+		return SYNC_E_OTHER;
+	}
+	return 0;
+}
+
+/* Send pr_frame, compressed when that saves bytes on the wire (sync/zbody.h). */
+static int push_send(push_run *p, long *status)
+{
+	sync_client *c = p->pr_c;
+	int rc;
+
+	if (zbody_deflate(p->pr_frame.data, p->pr_frame.len, &p->pr_z) == 0 &&
+	    p->pr_z.len < p->pr_frame.len) {
+		c->sc_body_encoding = ZBODY_ENCODING;
+		rc = sync_client_request(c, "POST", "/api/v1/sync/push", p->pr_z.data, p->pr_z.len,
+					 status, &p->pr_resp, NULL, NULL, NULL);
+	} else {
+		rc = sync_client_request(c, "POST", "/api/v1/sync/push", p->pr_frame.data,
+					 p->pr_frame.len, status, &p->pr_resp, NULL, NULL, NULL);
+	}
+	c->sc_body_encoding = NULL;
+	return rc;
+}
+
+/* A 409 naming expected_seq: the hub holds every wire seq below it (another
+ * push of this node got there first, e.g. the node's own background sync).
+ * Drop those from the outbox; they count as "already at the hub", so
+ * applied + skipped + quarantined adds up.  0 or SYNC_E_OTHER. */
+static int push_replayed(push_run *p, const cJSON *o, int64_t first)
+{
+	sync_client *c = p->pr_c;
+	sync_push_stats *st = p->pr_st;
+	int64_t expected = sync__json_i64(o, "expected_seq", 0), wire_acked, local, again = 0;
+
+	if (expected - 1 + p->pr_base < first) {
+		/* A hub restored from a backup: the sent log has them. */
+		if (sync__sent_resend(p->pr_db, p->pr_base, expected - 1, &again, c->sc_error,
+				      sizeof c->sc_error) != 0 ||
+		    again == 0) {
+			if (again == 0)
+				CERR(c, "the hub expects entry %" PRId64 " from this node, but the "
+					"outbox starts at %" PRId64,
+				     expected, first - p->pr_base);
+			return SYNC_E_OTHER;
+		}
+		st->ps_pending += again;
+		p->pr_after = expected - 1 + p->pr_base;
+		return 0;
+	}
+	wire_acked = expected - 1;
+	if (push_commit(p->pr_db, p->pr_base, wire_acked, NULL, -1) != 0) {
+		CERR(c, "cannot update the outbox");
+		return SYNC_E_OTHER;
+	}
+	/* Local seqs are contiguous (AUTOINCREMENT, deleted from the low end). */
+	local = wire_acked + p->pr_base;
+	if (local > p->pr_after)
+		st->ps_skipped += (int)(local - p->pr_after);
+	st->ps_acked += local - p->pr_after;
+	p->pr_after = local;
+	st->ps_acked_seq = local;
+	return 0;
+}
+
+/* A 200: the hub's acknowledgement of entries first..last.  0 or SYNC_E_OTHER. */
+static int push_acked(push_run *p, const cJSON *o, int64_t first, int64_t last)
+{
+	sync_client *c = p->pr_c;
+	sync_push_stats *st = p->pr_st;
+	const cJSON *quar = cJSON_GetObjectItemCaseSensitive(o, "quarantined");
+	int64_t wire_acked = sync__json_i64(o, "acked_seq", -1);
+	int64_t applied, skipped, nq, dropped;
+
+	if (wire_acked < 0 || wire_acked + p->pr_base < first) {
+		CERR(c, "push made no progress: the hub acknowledged %" PRId64
+			" after receiving entries %" PRId64 "..%" PRId64,
+		     wire_acked, first - p->pr_base, last - p->pr_base);
+		return SYNC_E_OTHER;
+	}
+	st->ps_head_seq = sync__json_i64(o, "head_seq", -1);
+	FAULT_POINT("push.after_reply");
+	if (push_commit(p->pr_db, p->pr_base, wire_acked, quar, st->ps_head_seq) != 0) {
+		CERR(c, "cannot update the outbox after the hub's acknowledgement");
+		return SYNC_E_OTHER;
+	}
+	applied = sync__json_i64(o, "applied", 0);
+	skipped = sync__json_i64(o, "skipped", 0);
+	nq = cJSON_GetArraySize(quar);
+	dropped = wire_acked + p->pr_base - p->pr_after;
+	/* Entries acked beyond those this frame carried were pushed by another
+	 * push of this node (its background sync) between our reading the
+	 * outbox and the hub's answer: already at the hub. */
+	if (dropped > applied + skipped + nq)
+		skipped += dropped - (applied + skipped + nq);
+	st->ps_applied += (int)applied;
+	st->ps_skipped += (int)skipped;
+	st->ps_quarantined += (int)nq;
+	st->ps_conflicts += (int)sync__json_i64(o, "conflicts", 0);
+	st->ps_acked += dropped;
+	p->pr_after = wire_acked + p->pr_base;
+	st->ps_acked_seq = p->pr_after;
+	if (c->sc_progress)
+		c->sc_progress(c->sc_progress_arg, "push",
+			       (uint64_t)(st->ps_acked < p->pr_total ? st->ps_acked : p->pr_total),
+			       (uint64_t)p->pr_total);
+	return 0;
+}
+
+/* One batch: read, send, and settle the hub's answer.  0 and *done when the
+ * outbox holds nothing more to send; else SYNC_E_*. */
+static int push_batch(push_run *p, int *done)
+{
+	sync_client *c = p->pr_c;
+	int64_t first, last, count;
+	cJSON *o = NULL;
+	long status;
+	int rc;
+
+	*done = 0;
+	if (c->sc_cancel && *c->sc_cancel) {
+		CERR(c, "push cancelled");
+		return SYNC_E_OTHER;
+	}
+	rc = push_next_frame(p, &first, &last, &count);
+	if (rc != 0 || count == 0) {
+		*done = rc == 0;
+		return rc;
+	}
+	FAULT_POINT("push.before_send");
+	rc = push_send(p, &status);
+	if (rc != 0)
+		return rc;
+	p->pr_st->ps_batches++;
+	p->pr_st->ps_sent += count;
+	o = p->pr_resp.len ? cJSON_ParseWithLength(p->pr_resp.data, p->pr_resp.len) : NULL;
+	if (status == 409 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "expected_seq"))) {
+		rc = push_replayed(p, o, first);
+	} else if (status != 200) {
+		sync__hub_error(c, status, &p->pr_resp, "push");
+		rc = sync__status_rc(status);
+	} else {
+		rc = push_acked(p, o, first, last);
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
+int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
+{
+	sync_push_stats local;
+	push_run p = {.pr_c = c, .pr_db = db,
+		      .pr_frame = BUF_INIT(SYNC_MAX_PUSH_FRAME),
+		      .pr_z = BUF_INIT(SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 8),
+		      .pr_resp = BUF_INIT(SYNC_MAX_REPLY)};
+	int rc, done = 0;
+
+	if (st == NULL)
+		st = &local;
+	memset(st, 0, sizeof *st);
+	st->ps_head_seq = -1;
+	p.pr_st = st;
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &p.pr_base) < 0) {
+		CERR(c, "cannot read the sync state of the office database");
+		return SYNC_E_OTHER;
+	}
+	p.pr_total = db_int(db, "SELECT count(*) FROM outbox", -1);
+	if (p.pr_total < 0) {
+		CERR(c, "cannot read the outbox");
+		return SYNC_E_OTHER;
+	}
+	st->ps_pending = p.pr_total;
+	p.pr_after = p.pr_base;
+	if (c->sc_progress && p.pr_total > 0)
+		c->sc_progress(c->sc_progress_arg, "push", 0, (uint64_t)p.pr_total);
+	do
+		rc = push_batch(&p, &done);
+	while (rc == 0 && !done);
+	buf_release(&p.pr_frame);
+	buf_release(&p.pr_z);
+	buf_release(&p.pr_resp);
+	return rc;
+}

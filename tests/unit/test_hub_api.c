@@ -1,0 +1,228 @@
+/*
+ * test_hub_api.c - the hub's declared routes (hub/hub_api.h): the table read
+ * as data (every write route needs the operations privilege and is audited;
+ * every route with a body declares its keys; every POST writes), and the
+ * audit row of an admin action committed together with its write or not at
+ * all, through the real dispatcher, the real hub routes and a real hub.db:
+ * a trigger makes the audit insert fail, and the write must roll back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hub/hub_api.h"
+#include "testutil.h"
+
+static const char *method_name(http_method m)
+{
+	static const char *const names[] = {"OTHER", "GET",   "HEAD",   "POST",
+					    "PUT",   "PATCH", "DELETE", "OPTIONS"};
+	return names[m];
+}
+
+static void test_hub_table(void **state)
+{
+	const route_list *const *l;
+	size_t i, n = 0, writes = 0;
+
+	(void)state;
+	for (l = hub_route_lists; *l; l++) {
+		for (i = 0; i < (*l)->rl_n; i++) {
+			const route_def *d = &(*l)->rl_defs[i];
+			const char *m = method_name(d->rd_method);
+			n++;
+			assert_non_null(d->rd_fn);
+			if (d->rd_flags & ROUTE_PUBLIC)
+				fail_msg("%s %s: no public hub admin route", m, d->rd_path);
+			if (d->rd_method != HTTP_M_GET && !(d->rd_flags & ROUTE_WRITE))
+				fail_msg("%s %s changes state outside a write", m, d->rd_path);
+			if (d->rd_flags & ROUTE_WRITE) {
+				writes++;
+				if (!(d->rd_flags & ROUTE_AUDITED))
+					fail_msg("%s %s writes unaudited", m, d->rd_path);
+				if (!(d->rd_privs & HUB_P_OPS))
+					fail_msg("%s %s writes without the operations role", m,
+						 d->rd_path);
+			}
+			if ((d->rd_flags & ROUTE_BODY) && d->rd_keys == NULL)
+				fail_msg("%s %s takes a body with no declared keys", m, d->rd_path);
+		}
+	}
+	assert_true(n >= 12);
+	assert_true(writes >= 4);
+}
+
+/* ---- a real hub.db behind the real routes --------------------------------------- */
+
+typedef struct fix {
+	char *dir;
+	hub h;
+} fix;
+
+static const char token[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+static int setup(void **state)
+{
+	fix *f = calloc(1, sizeof *f);
+	char path[512];
+
+	assert_non_null(f);
+	f->dir = tu_tmpdir("hubapi");
+	assert_non_null(f->dir);
+	snprintf(path, sizeof path, "%s/hub.db", f->dir);
+	assert_int_equal(db_open(path, &f->h.hb_db), 0);
+	assert_int_equal(hub_migrate(f->h.hb_db, 1), 0);
+	assert_int_equal(acct_migrate(f->h.hb_db), 0);
+	snprintf(f->h.hb_admin_token, sizeof f->h.hb_admin_token, "%s", token);
+	assert_int_equal(db_exec(f->h.hb_db,
+				 "INSERT INTO nodes(id, office_id, local_area_id, secret_hex, enrolled_at)"
+				 " SELECT 'node-1', id, local_area_id, '00', 1 FROM offices LIMIT 1"),
+			 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fix *f = *state;
+
+	db_close(f->h.hb_db);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static char out[16384];
+
+/* One admin request (the bearer token) through the hub's table. */
+static int run(fix *f, const char *method, const char *path, const char *body)
+{
+	uv_loop_t loop;
+	router *r = router_new();
+	http_server *srv;
+	http_conn *c;
+	const buf *o;
+	char req[2048];
+	int len, status = 0;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(hub_api_routes(&f->h, r), 0);
+	srv = http_server_new(&loop, router_dispatch, r);
+	c = http__conn_new_mem(srv);
+	len = snprintf(req, sizeof req,
+		       "%s %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+		       "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+		       "Connection: close\r\n\r\n%s",
+		       method, path, token, strlen(body), body);
+	http__conn_feed(c, req, (size_t)len);
+	o = http__conn_output(c);
+	snprintf(out, sizeof out, "%.*s", (int)o->len, o->data ? o->data : "");
+	http__conn_free(c);
+	http_server_close(srv, NULL, NULL);
+	http_server_free(srv);
+	router_free(r);
+	hub_api_free(&f->h);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	sscanf(out, "HTTP/1.1 %d", &status);
+	return status;
+}
+
+static int64_t count(fix *f, const char *sql)
+{
+	return db_int(f->h.hb_db, sql, -1);
+}
+
+#define REFUSE_AUDIT                                                                       \
+	"CREATE TEMP TRIGGER refuse_audit BEFORE INSERT ON hub_audit_events"               \
+	" BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+
+/* Revoking a node: the revocation and its audit row, both or neither. */
+static void test_revoke_and_audit_commit_together(void **state)
+{
+	fix *f = *state;
+
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/nodes/node-1/revoke", ""), 500);
+	assert_int_equal(count(f, "SELECT count(*) FROM nodes WHERE id='node-1' AND "
+				  "revoked_at IS NOT NULL"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events"), 0);
+	assert_int_equal(db_exec(f->h.hb_db, "DROP TRIGGER temp.refuse_audit"), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/nodes/node-1/revoke", ""), 200);
+	assert_int_equal(count(f, "SELECT count(*) FROM nodes WHERE id='node-1' AND "
+				  "revoked_at IS NOT NULL"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events WHERE "
+				  "action='node.revoke' AND subject='node-1'"), 1);
+	/* An unknown node is a 404 that writes nothing. */
+	assert_int_equal(run(f, "POST", "/api/v1/nodes/no-such/revoke", ""), 404);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events"), 1);
+}
+
+/* An enrollment code: no code is left behind without its audit row. */
+static void test_enroll_code_and_audit_commit_together(void **state)
+{
+	fix *f = *state;
+	char body[160], office[64], bad[200];
+
+	assert_int_equal(db_text(f->h.hb_db, "SELECT id FROM offices ORDER BY id LIMIT 1", NULL,
+				 office, sizeof office), 0);
+	snprintf(body, sizeof body, "{\"office_id\":\"%s\"}", office);
+	snprintf(bad, sizeof bad, "{\"office_id\":\"%s\",\"x\":1}", office);
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/enroll-codes", body), 500);
+	assert_null(strstr(out, "\"code\""));
+	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes"), 0);
+	assert_int_equal(db_exec(f->h.hb_db, "DROP TRIGGER temp.refuse_audit"), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/enroll-codes", body), 201);
+	assert_non_null(strstr(out, "\"code\""));
+	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events WHERE "
+				  "action='enroll_code.create'"), 1);
+	/* Body keys from the table: an unknown member is a 400 naming it. */
+	assert_int_equal(run(f, "POST", "/api/v1/enroll-codes", bad), 400);
+	assert_non_null(strstr(out, "\"field\":\"x\""));
+	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes"), 1);
+}
+
+/* Marking a quarantined entry handled, the same way. */
+static void test_quarantine_resolve_and_audit_commit_together(void **state)
+{
+	fix *f = *state;
+	const char *note = "{\"note\":\"asked the office to enter it again\"}";
+
+	assert_int_equal(db_exec(f->h.hb_db,
+				 "INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, "
+				 "created_at) VALUES('q-1', 'node-1', 7, 'checkins', 'refused', x'00', 1)"),
+			 0);
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/quarantine/q-1/resolve", note), 500);
+	assert_int_equal(count(f, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"), 1);
+	assert_int_equal(db_exec(f->h.hb_db, "DROP TRIGGER temp.refuse_audit"), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/quarantine/q-1/resolve", note), 200);
+	assert_int_equal(count(f, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events WHERE "
+				  "action='quarantine_resolve' AND subject='q-1'"), 1);
+	assert_int_equal(run(f, "POST", "/api/v1/quarantine/q-1/resolve", note), 409);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hub_table),
+		cmocka_unit_test_setup_teardown(test_revoke_and_audit_commit_together, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_enroll_code_and_audit_commit_together, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine_resolve_and_audit_commit_together,
+						setup, teardown),
+	};
+
+	tu_watchdog(120);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,53 @@
+// codes.js - the hub's code lists: each list's version and counts, loading a
+// new version (operations; CSV with a version name and an effective date),
+// and the codes of a list with their status and when they were retired.
+import { $, api, el, table, pill, options, clearErrors, isoToday } from './console.js';
+
+const NAMES = { employer: 'Employer activity codes', activity: 'Participant activity codes', followup: 'Follow-up codes', groups: 'Privilege groups' };
+let lists = [];
+
+async function loadLists() {
+  lists = await api('/api/v1/admin/code-lists');
+  const opts = lists.map(l => ({ id: l.list, name: NAMES[l.list] || l.list }));
+  options($('v-list'), opts, { selected: $('v-list').value });
+  options($('c-list'), opts, { selected: $('c-list').value });
+  $('lists').replaceChildren(table('Code lists', ['List', 'Version', 'Effective', 'In use', 'Retired', 'Waiting'],
+    lists.map(l => [NAMES[l.list] || l.list, l.version || '–', l.effective_date || '–', String(l.active), String(l.retired),
+      l.pending.length ? l.pending.map(p => `${p.version} (from ${p.effective_date})`).join(', ') : 'None'])));
+}
+
+async function loadCodes() {
+  const r = await api('/api/v1/admin/code-lists/' + encodeURIComponent($('c-list').value));
+  $('codes').replaceChildren(table('Codes of ' + (NAMES[r.list] || r.list), ['Code', 'Title', 'Status'],
+    r.codes.map(c => [c.code, c.title, c.status === 'active' ? pill('In use', 'ok')
+      : pill(c.retired_on ? `Retired ${c.retired_on} (${c.retired_in})` : 'Retired', 'muted')])));
+}
+
+async function loadVersion(ev) {
+  ev.preventDefault();
+  const form = $('load-form');
+  clearErrors(form);
+  const file = $('v-csv').files[0];
+  const body = { version: $('v-version').value.trim(), effective_date: $('v-effective_date').value, csv: file ? await file.text() : '' };
+  try {
+    const r = await api('/api/v1/admin/code-lists/' + encodeURIComponent($('v-list').value), { method: 'POST', body });
+    $('status').textContent = r.applied
+      ? `Version ${r.version} applied: ${r.added} added, ${r.changed} changed, ${r.retired} retired.`
+      : `Version ${r.version} waits for ${r.effective_date}.`;
+    form.reset();
+    $('v-effective_date').value = isoToday();
+    await loadLists();
+    await loadCodes();
+  } catch (e) {
+    const errs = (e.body && e.body.errors) || [{ field: e.field, error: e.message }];
+    for (const x of errs) {
+      const p = x.field && $('v-' + x.field + '-err');
+      if (p) { p.textContent = x.error; $('v-' + x.field).setAttribute('aria-invalid', 'true'); } else form.querySelector('.form-err').textContent = x.error;
+    }
+  }
+}
+
+$('v-effective_date').value = isoToday();
+$('load-form').addEventListener('submit', loadVersion);
+$('c-list').addEventListener('change', () => loadCodes().catch(e => { $('status').textContent = e.message; }));
+loadLists().then(loadCodes).catch(e => { $('status').textContent = 'Could not load the code lists: ' + e.message; });
