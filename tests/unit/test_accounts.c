@@ -266,7 +266,7 @@ static int fx_setup(void **state)
 	/* the hub's second verifier of the current password (trust boundary) */
 	assert_int_equal(password_verifier("Old.Pass77", f->hash, cur_v), 0);
 	for (int i = 1; i <= 3; i++) {
-		char id[4];
+		char id[16];
 		snprintf(id, sizeof id, "s%d", i);
 		assert_int_equal(acct_verifier_set(f->db, id, cur_v), 0);
 	}
