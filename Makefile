@@ -28,6 +28,14 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
              -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK \
              -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
+# Hardening (DESIGN.md, "The network edge"): stack protector, FORTIFY (needs
+# optimisation, so not with -O0), PIE, full RELRO; tests/integration/
+# test_edge.py reads the binaries for them.
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE \
+                 $(if $(filter -O0,$(OPT)),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+ALL_CFLAGS += $(HARDEN_CFLAGS)
+LDFLAGS  += $(HARDEN_LDFLAGS)
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # Test-build hooks: planted bugs for the convergence checker (lib/testhook.h)
@@ -91,7 +99,17 @@ check-setup:
 setup:
 	@sh scripts/setup.sh test
 
-$(O)/%.o: %.c
+# Objects are rebuilt when the compiler flags change (the hardening flags,
+# say), not only when their sources do.
+FLAGS_STAMP := $(O)/.flags
+FLAGS_TEXT := $(subst ',,$(subst ",,$(CC) $(ALL_CFLAGS) $(LDFLAGS)))
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(FLAGS_TEXT)' | cmp -s - $@ || printf '%s\n' '$(FLAGS_TEXT)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(O)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

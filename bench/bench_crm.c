@@ -204,7 +204,7 @@ static size_t build(int th, long i, char *out, size_t n, const void *arg)
 	/* The staff session bench_crm.sh signed in with (node logins). */
 	const char *cookie = getenv("OUTPOST_BENCH_COOKIE");
 
-	return (size_t)snprintf(out, n, "GET %.*s%s%s HTTP/1.1\r\nHost: bench\r\n%s%s%s\r\n",
+	return (size_t)snprintf(out, n, "GET %.*s%s%s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n",
 				(int)(at - t->fmt), t->fmt, term, at + 2, cookie ? "Cookie: " : "",
 				cookie ? cookie : "", cookie ? "\r\n" : "");
 }

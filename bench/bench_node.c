@@ -120,7 +120,7 @@ static size_t build_post(int th, long i, char *out, size_t n, const void *arg)
 			    th, i, reason_id);
 	(void)arg;
 	return (size_t)snprintf(out, n,
-				"POST /api/v1/checkins HTTP/1.1\r\nHost: b\r\nContent-Type: "
+				"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
 				"application/json\r\nContent-Length: %d\r\n\r\n%s",
 				blen, body);
 }
@@ -132,7 +132,7 @@ static size_t build_get(int th, long i, char *out, size_t n, const void *arg)
 	/* The staff session bench/run.sh signed in with (node logins). */
 	const char *cookie = getenv("OUTPOST_BENCH_COOKIE");
 
-	return (size_t)snprintf(out, n, "GET %s HTTP/1.1\r\nHost: b\r\n%s%s%s\r\n",
+	return (size_t)snprintf(out, n, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s\r\n",
 				(const char *)arg, cookie ? "Cookie: " : "", cookie ? cookie : "",
 				cookie ? "\r\n" : "");
 }

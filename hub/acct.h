@@ -124,6 +124,9 @@ uint32_t acct_iters(const acct_hub *a);
  * after replying 401/403.
  */
 int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_temp);
+/* 1 when req's cookie names a console session that exists (not checked
+ * further, nothing updated): the check before a body is read (hub_edge.c). */
+int acct_session_live(hub *h, http_req *req);
 /* End every hub session of a staff member. */
 void acct_sessions_end(sqlite3 *db, const char *staff_id);
 

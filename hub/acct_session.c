@@ -325,6 +325,24 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 	return ret;
 }
 
+int acct_session_live(hub *h, http_req *req)
+{
+	char tok[128], th[65];
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (http_req_cookie(req, ACCT_COOKIE, tok, sizeof tok) == NULL || strlen(tok) != 64)
+		return 0;
+	token_hash(tok, th);
+	crypto_wipe(tok, sizeof tok);
+	if (db_prepare(h->hb_db, &st, "SELECT 1 FROM admin_sessions WHERE token_hash=?") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_temp)
 {
 	const char *a = http_req_header(req, "authorization");

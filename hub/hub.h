@@ -84,8 +84,16 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
  */
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 			const char *created_by, char code[20], int64_t *expires_at);
-/* Canonical form of a typed code (upper case, no separators) into out.  0 or -1. */
+/* Canonical form of a typed code (upper case, no separators) into out: its
+ * 16 random characters, with or without the key check that follows them.
+ * 0 or -1. */
 int hub_enroll_code_norm(const char *in, char out[17]);
+/* The code as shown to people: code (from hub_enroll_code_new), then the
+ * check of the hub's key named by pin (sync_enroll_check), in groups of four:
+ * "XXXX-XXXX-XXXX-XXXX-CCCC-CCCC-CCCC" (the code alone when pin is not a
+ * pin: such a code enrolls only with --pin).  0 or -1. */
+#define HUB_ENROLL_CODE_SHOWN 40
+int hub_enroll_code_show(const char code[20], const char *pin, char out[HUB_ENROLL_CODE_SHOWN]);
 
 typedef struct hub_node {
 	char hn_id[64];
@@ -95,6 +103,13 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
+/* hub_edge.c: the HTTP server's pre-body gate (lib/http.h), ctx = the hub:
+ * signed sync requests from a known, unrevoked node with a fresh time, the
+ * bearer token or a console session, or else a body of HUB_ANON_BODY_MAX
+ * bytes at most (401 before any body byte beyond). */
+#define HUB_ANON_BODY_MAX (64 * 1024)
+int hub_edge_gate(http_req *req, void *ctx, const char **why);
+
 /* Look a node up: DB_FOUND, DB_ABSENT (unknown node), -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
 /* Revoke (audited, one transaction): DB_FOUND (revoked, or revoked

@@ -105,7 +105,7 @@ static const route_key enroll_code_keys[] = {
 static route_rc enroll_code_create(route_call *a)
 {
 	const char *office = NULL;
-	char code[20];
+	char code[20], shown[HUB_ENROLL_CODE_SHOWN];
 	int64_t expires;
 	cJSON *o;
 	int rc;
@@ -121,10 +121,16 @@ static route_rc enroll_code_create(route_call *a)
 		crypto_wipe(code, sizeof code);
 		return ROUTE_DBERR;
 	}
-	cJSON_AddStringToObject(o, "code", code);
+	if (hub_enroll_code_show(code, API_HUB(a)->hb_pin, shown) != 0) {
+		crypto_wipe(code, sizeof code);
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
+	}
+	cJSON_AddStringToObject(o, "code", shown); /* with the check of the hub's key */
 	cJSON_AddStringToObject(o, "office_id", office);
 	cJSON_AddNumberToObject(o, "expires_at", (double)expires);
 	crypto_wipe(code, sizeof code);
+	crypto_wipe(shown, sizeof shown);
 	return route_ok(a, 201, o);
 }
 

@@ -172,12 +172,29 @@ int hub_enroll_code_norm(const char *in, char out[17])
 			continue;
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 'a' + 'A');
-		if (strchr(b32, c) == NULL || c == '\0' || n >= 16)
+		if (strchr(b32, c) == NULL || c == '\0' ||
+		    n >= SYNC_ENROLL_RANDOM_LEN + SYNC_ENROLL_CHECK_LEN)
 			return -1;
-		out[n++] = c;
+		if (n < 16)
+			out[n] = c;
+		n++; /* the key check after the 16 is the client's to verify */
 	}
-	out[n] = '\0';
-	return n == 16 ? 0 : -1;
+	out[n < 16 ? n : 16] = '\0';
+	return n == 16 || n == SYNC_ENROLL_RANDOM_LEN + SYNC_ENROLL_CHECK_LEN ? 0 : -1;
+}
+
+int hub_enroll_code_show(const char code[20], const char *pin, char out[HUB_ENROLL_CODE_SHOWN])
+{
+	char chk[SYNC_ENROLL_CHECK_LEN + 1];
+
+	if (sync_enroll_check(pin, chk) != 0) {
+		/* no key to check (a hub without TLS, in tests): the code alone,
+		 * which outpost-sync enroll takes only with --pin */
+		snprintf(out, HUB_ENROLL_CODE_SHOWN, "%s", code);
+		return 0;
+	}
+	snprintf(out, HUB_ENROLL_CODE_SHOWN, "%s-%.4s-%.4s-%.4s", code, chk, chk + 4, chk + 8);
+	return 0;
 }
 
 static void code_hash(const char norm[17], char out[65])

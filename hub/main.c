@@ -188,9 +188,31 @@ static void hub_dispatch(http_req *req, void *ctx)
 	router_dispatch(req, h->hb_router);
 }
 
+/* The certificate and key (generated on first use), and their pin. */
+static void tls_load(hub *h)
+{
+	char cert[PATH_MAX + 32], key[PATH_MAX + 32];
+	const char *err = NULL;
+
+	if (*conf_str(&h->hb_conf, "cert"))
+		path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
+	else
+		path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
+	if (*conf_str(&h->hb_conf, "key"))
+		path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
+	else
+		path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
+	h->hb_tls = tls_config_new(cert, key, 1, &err);
+	if (h->hb_tls == NULL)
+		fatalx("cannot set up TLS with '%s' and '%s': %s", cert, key,
+		       err ? err : "unknown error");
+	if (tls_config_pin(h->hb_tls, h->hb_pin, sizeof h->hb_pin) != 0)
+		fatalx("cannot compute the public key pin of '%s'", cert);
+}
+
 static int serve(hub *h)
 {
-	char path[PATH_MAX + 32], cert[PATH_MAX + 32], key[PATH_MAX + 32];
+	char path[PATH_MAX + 32];
 	uv_loop_t *loop;
 	int rc;
 
@@ -203,23 +225,7 @@ static int serve(hub *h)
 		fatalx("cannot create a lock");
 	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
 		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
-	if (*conf_str(&h->hb_conf, "cert"))
-		path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
-	else
-		path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
-	if (*conf_str(&h->hb_conf, "key"))
-		path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
-	else
-		path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
-	{
-		const char *err = NULL;
-		h->hb_tls = tls_config_new(cert, key, 1, &err);
-		if (h->hb_tls == NULL)
-			fatalx("cannot set up TLS with '%s' and '%s': %s", cert, key,
-			       err ? err : "unknown error");
-	}
-	if (tls_config_pin(h->hb_tls, h->hb_pin, sizeof h->hb_pin) != 0)
-		fatalx("cannot compute the public key pin of '%s'", cert);
+	tls_load(h);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
 	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
@@ -250,6 +256,8 @@ static int serve(hub *h)
 	/* Routes that name their own cap (the push) keep it. */
 	http_server_set_body_limit(h->hb_http, router_body_limit, h->hb_router);
 	http_server_set_tls(h->hb_http, h->hb_tls);
+	/* Who sends a body is known before any of it is read (hub_edge.c). */
+	http_server_set_pre_body(h->hb_http, hub_edge_gate, h);
 	rc = http_server_listen(h->hb_http, conf_str(&h->hb_conf, "listen"));
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&h->hb_conf, "listen"),
@@ -305,7 +313,7 @@ static int mkdir_p(const char *path)
 
 static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 {
-	char code[20], when[32];
+	char code[20], shown[HUB_ENROLL_CODE_SHOWN], when[32];
 	int64_t expires;
 	time_t t;
 	struct tm tm;
@@ -315,11 +323,14 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 		fprintf(stderr, "outpost-hub: enroll-code needs --office ID\n");
 		return 2;
 	}
+	tls_load(h); /* the code carries a check of the hub's key */
 	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0) {
 		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
 		return 1;
 	}
 	rc = hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
+	if (rc == 0 && hub_enroll_code_show(code, h->hb_pin, shown) != 0)
+		rc = -1;
 	if (rc == 0 && (hub_audit(h->hb_db, "cli", "enroll_code.create", office, NULL) != 0 ||
 			db_exec(h->hb_db, "COMMIT") != 0))
 		rc = -1;
@@ -338,14 +349,18 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 	t = (time_t)(expires / 1000);
 	localtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
-	printf("%s\n", code);
+	printf("%s\n", shown);
 	fflush(stdout);
 	fprintf(
 	    stderr,
 	    "one-time enrollment code for office '%s', valid until %s:\n"
-	    "  outpost-sync enroll --hub https://HUB:PORT --code CODE --data NODE_DIR\n",
-	    office, when);
+	    "  outpost-sync enroll --hub https://HUB:PORT --code CODE --data NODE_DIR\n"
+	    "(its last 12 characters check the hub's key %s)\n",
+	    office, when, h->hb_pin);
 	memset(code, 0, sizeof code);
+	memset(shown, 0, sizeof shown);
+	tls_config_free(h->hb_tls);
+	h->hb_tls = NULL;
 	return 0;
 }
 

@@ -40,7 +40,6 @@
 #define HTTP__MEM_OUT_MAX (1024 * 1024)
 #define HTTP__LINGER_MS 2000
 #define HTTP__LINGER_MAX (1024 * 1024) /* bytes discarded while lingering */
-#define HTTP__MAX_CONNS 1024
 
 #define container_of(p, type, member)                                                    \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -65,6 +64,7 @@ typedef struct reqx {
 	int rx_head_only;
 	int rx_in_handler;  /* the handler has not returned yet */
 	int rx_free_later;  /* replied inside the handler: freed when it returns */
+	size_t rx_charged;  /* bytes of the body budget this request holds */
 	int rx_streaming;   /* http_stream_begin() sent the head */
 	struct rx_alloc *rx_allocs;
 } reqx;
@@ -88,6 +88,10 @@ struct http_conn {
 	int c_headers_done;
 	size_t c_head_count; /* head bytes fed to the parser */
 	int c_err_status;    /* set by a parser callback to refuse */
+	/* strict head check (head_scan): line number, at a line's start, in a
+	 * header name, head over; the last byte seen (across requests) */
+	int c_sc_line, c_sc_bol, c_sc_name, c_sc_done;
+	char c_sc_prev;
 	const char *c_err_msg;
 	int c_msg_done;
 	int c_keepalive; /* of the reply being written */
@@ -117,6 +121,10 @@ struct http_server {
 	size_t srv_max_body;
 	http_body_limit srv_body_limit; /* per-request cap, or NULL */
 	void *srv_body_limit_ctx;
+	http_pre_body srv_pre_body; /* the gate before the body, or NULL */
+	void *srv_pre_body_ctx;
+	int srv_per_addr;	    /* connection caps */
+	int srv_max_conns;
 	unsigned srv_req_ms;
 	unsigned srv_idle_ms;
 	tls_config *srv_tls;
@@ -148,6 +156,36 @@ static void req_free(reqx *rx);
 static int tls_flush_close(http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b);
+
+/* The body budget, shared by every server of the process. */
+static size_t body_budget = HTTP_DEFAULT_BODY_BUDGET;
+static size_t body_inflight;
+
+void http_set_body_budget(size_t bytes) { __atomic_store_n(&body_budget, bytes, __ATOMIC_RELAXED); }
+
+size_t http_body_inflight(void) { return __atomic_load_n(&body_inflight, __ATOMIC_RELAXED); }
+
+/* Take n bytes of the budget for rx: 0, or -1 (nothing taken) when the
+ * bodies in memory would pass it. */
+static int budget_take(reqx *rx, size_t n)
+{
+	size_t cur = __atomic_load_n(&body_inflight, __ATOMIC_RELAXED);
+	size_t lim = __atomic_load_n(&body_budget, __ATOMIC_RELAXED);
+
+	do {
+		if (n > lim || cur > lim - n)
+			return -1;
+	} while (!__atomic_compare_exchange_n(&body_inflight, &cur, cur + n, 0,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	rx->rx_charged += n;
+	return 0;
+}
+
+static void budget_give(reqx *rx)
+{
+	__atomic_sub_fetch(&body_inflight, rx->rx_charged, __ATOMIC_RELAXED);
+	rx->rx_charged = 0;
+}
 
 /* ---- request parsing (no sockets below this line until "transports") ---- */
 
@@ -377,6 +415,17 @@ static int on_headers_complete(http_parser *p)
 	}
 	if (ncl && p->content_length > req->body.max)
 		return refuse(c, 413, "request body too large");
+	/* Who may send this body is known before any of it is kept. */
+	if (c->c_srv->srv_pre_body) {
+		const char *why = "refused";
+		int st = c->c_srv->srv_pre_body(req, c->c_srv->srv_pre_body_ctx, &why);
+		if (st != 0)
+			return refuse(c, st, why);
+		if (ncl && p->content_length > req->body.max)
+			return refuse(c, 413, "request body too large");
+	}
+	if (ncl && p->content_length > 0 && budget_take(rx, (size_t)p->content_length) != 0)
+		return refuse(c, 503, "the server is busy; try again shortly");
 	if (expect && strcasecmp(expect, "100-continue") == 0 && !rx->rx_http10 &&
 	    (nte || (ncl && p->content_length > 0)))
 		send_continue(c);
@@ -390,6 +439,10 @@ static int on_body(http_parser *p, const char *at, size_t len)
 
 	if (len > b->max || b->len > b->max - len)
 		return refuse(c, 413, "request body too large");
+	/* chunked: the budget is taken as the body comes */
+	if (b->len + len > c->c_rx->rx_charged &&
+	    budget_take(c->c_rx, b->len + len - c->c_rx->rx_charged) != 0)
+		return refuse(c, 503, "the server is busy; try again shortly");
 	if (buf_append(b, at, len) != 0)
 		return refuse(c, 503, "out of memory");
 	return 0;
@@ -416,6 +469,40 @@ static const http_parser_settings parser_settings = {
     .on_message_complete = on_message_complete,
 };
 
+/*
+ * Strict HTTP/1.1 heads: CRLF only, no folded lines (obs-fold), nothing
+ * between a header name and its colon.  http-parser lets all three through,
+ * and a proxy in front may read such a head otherwise than we do.  Runs over
+ * the head bytes before the parser sees them; stops at the head's blank line.
+ */
+static int head_scan(http_conn *c, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !c->c_sc_done; i++) {
+		char ch = p[i];
+		if (ch == '\n') {
+			if (c->c_sc_prev != '\r')
+				return refuse(c, 400, "bare LF in the request head (CRLF only)");
+			if (!c->c_sc_bol)
+				c->c_sc_line++;
+			else if (c->c_sc_line > 0)
+				c->c_sc_done = 1; /* the blank line: the head is over */
+			c->c_sc_bol = c->c_sc_name = 1;
+		} else if (ch != '\r') {
+			if (c->c_sc_bol && c->c_sc_line > 0 && (ch == ' ' || ch == '\t'))
+				return refuse(c, 400, "folded header line (obs-fold)");
+			if (c->c_sc_line > 0 && c->c_sc_name) {
+				if (ch == ':')
+					c->c_sc_name = 0;
+				else if (ch == ' ' || ch == '\t')
+					return refuse(c, 400, "whitespace before a header's colon");
+			}
+			c->c_sc_bol = 0;
+		}
+		c->c_sc_prev = ch;
+	}
+	return 0;
+}
+
 static void conn_begin_request(http_conn *c)
 {
 	http_parser_init(&c->c_parser, HTTP_REQUEST);
@@ -425,6 +512,8 @@ static void conn_begin_request(http_conn *c)
 	c->c_msg_done = 0;
 	c->c_err_status = 0;
 	c->c_err_msg = NULL;
+	c->c_sc_line = c->c_sc_name = c->c_sc_done = 0;
+	c->c_sc_bol = 1;
 	c->c_state = C_READING;
 }
 
@@ -471,6 +560,11 @@ static void conn_drain(http_conn *c)
 		feed = avail;
 		if (!c->c_headers_done && feed > HTTP_MAX_HEAD - c->c_head_count)
 			feed = HTTP_MAX_HEAD - c->c_head_count;
+		if (!c->c_headers_done &&
+		    head_scan(c, c->c_in.data + c->c_in_off, feed) != 0) {
+			conn_fail(c, c->c_err_status, c->c_err_msg);
+			break;
+		}
 		n = http_parser_execute(&c->c_parser, &parser_settings,
 					c->c_in.data + c->c_in_off, feed);
 		c->c_in_off += n;
@@ -633,6 +727,8 @@ static void conn_fail(http_conn *c, int status, const char *msg)
 	char *js = NULL, *out = NULL;
 	size_t n = 0;
 	int head_only = 0, http10 = 0;
+	char retry[64];
+	buf extra = BUF_INIT(0);
 
 	if (c->c_state != C_IDLE && c->c_state != C_READING)
 		return;
@@ -650,8 +746,13 @@ static void conn_fail(http_conn *c, int status, const char *msg)
 	o = cJSON_CreateObject();
 	if (o && cJSON_AddStringToObject(o, "error", msg))
 		js = cJSON_PrintUnformatted(o);
+	if (status == 503) {
+		snprintf(retry, sizeof retry, "Retry-After: %d\r\n", HTTP_RETRY_AFTER_S);
+		extra.data = retry;
+		extra.len = strlen(retry);
+	}
 	if (js)
-		out = resp_build(status, "application/json", NULL, js, strlen(js), 0,
+		out = resp_build(status, "application/json", &extra, js, strlen(js), 0,
 				 http10, head_only, &n);
 	if (out == NULL) {
 		conn_close(c);
@@ -897,6 +998,7 @@ static void req_free(reqx *rx)
 	buf_release(&rx->rx_head);
 	buf_release(&rx->rx_pub.body);
 	buf_release(&rx->rx_pub.resp_headers);
+	budget_give(rx);
 	free(rx);
 }
 
@@ -1170,7 +1272,13 @@ static int tls_flush(http_conn *c, int final)
 
 static void tls_input(http_conn *c, const char *p, size_t n)
 {
-	int rc = tls_session_input(c->c_tls, p, n, tls_plain, c);
+	int rc;
+
+	if (c->c_state == C_LINGER) {
+		conn_input(c, p, n); /* only counted: nothing to decrypt */
+		return;
+	}
+	rc = tls_session_input(c->c_tls, p, n, tls_plain, c);
 
 	if (c->c_state == C_CLOSING)
 		return;
@@ -1252,6 +1360,47 @@ static void peer_name(http_conn *c)
 		uv_ip6_name((struct sockaddr_in6 *)&ss, c->c_peer, sizeof c->c_peer);
 }
 
+/*
+ * Caps for the new connection c (already in the list, at its head): beyond
+ * the per-address cap the oldest idle connection of c's address closes,
+ * beyond the total the oldest idle one of anyone; c is refused only when
+ * there is none.  0 admitted, -1 refused.
+ */
+static int conn_admit(http_server *srv, http_conn *c)
+{
+	http_conn *x, *old_mine = NULL, *old_any = NULL;
+	int mine = 0, open = 0;
+	static uint64_t logged_s;
+	uint64_t now_s = uv_now(srv->srv_loop) / 1000;
+
+	for (x = c->c_next; x; x = x->c_next) {
+		int idle = x->c_state == C_IDLE;
+		if (x->c_state == C_CLOSING)
+			continue; /* counted until its handles close, but gone */
+		open++;
+		if (strcmp(x->c_peer, c->c_peer) == 0) {
+			mine++;
+			if (idle)
+				old_mine = x; /* the list runs newest first */
+		}
+		if (idle)
+			old_any = x;
+	}
+	if (mine >= srv->srv_per_addr || open >= srv->srv_max_conns) {
+		x = mine >= srv->srv_per_addr ? old_mine : old_any;
+		if (now_s != logged_s) { /* one line a second at most */
+			logged_s = now_s;
+			log_warnx("%s: %d connections open from %s, %d in all",
+				  x ? "closing an idle connection" : "refusing a connection",
+				  mine, c->c_peer, open);
+		}
+		if (x == NULL)
+			return -1;
+		conn_close(x);
+	}
+	return 0;
+}
+
 static void on_connection(uv_stream_t *ls, int status)
 {
 	http_server *srv = ls->data;
@@ -1290,9 +1439,7 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	peer_name(c);
-	if (srv->srv_nconns > HTTP__MAX_CONNS || srv->srv_closing) {
-		log_warnx("refusing a connection from %s: %d connections open", c->c_peer,
-			  srv->srv_nconns - 1);
+	if (srv->srv_closing || conn_admit(srv, c) != 0) {
 		conn_close(c);
 		return;
 	}
@@ -1312,7 +1459,23 @@ http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx)
 	srv->srv_max_body = HTTP_DEFAULT_MAX_BODY;
 	srv->srv_req_ms = HTTP_REQ_TIMEOUT_MS;
 	srv->srv_idle_ms = HTTP_IDLE_TIMEOUT_MS;
+	srv->srv_per_addr = HTTP_DEFAULT_CONNS_PER_ADDR;
+	srv->srv_max_conns = HTTP_DEFAULT_CONNS_MAX;
 	return srv;
+}
+
+void http_server_set_pre_body(http_server *srv, http_pre_body fn, void *ctx)
+{
+	srv->srv_pre_body = fn;
+	srv->srv_pre_body_ctx = ctx;
+}
+
+void http_server_set_conn_caps(http_server *srv, int per_addr, int total)
+{
+	if (per_addr > 0)
+		srv->srv_per_addr = per_addr;
+	if (total > 0)
+		srv->srv_max_conns = total;
 }
 
 void http_server_set_max_body(http_server *srv, size_t max_body)

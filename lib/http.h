@@ -9,7 +9,10 @@
  * a request must arrive completely within HTTP_REQ_TIMEOUT_MS (408), idle
  * keep-alive connections close after HTTP_IDLE_TIMEOUT_MS.  Requests with both
  * Content-Length and Transfer-Encoding, or with two Content-Length headers,
- * are refused with 400 (request smuggling).  Malformed requests get 400.
+ * are refused with 400 (request smuggling).  Malformed requests get 400,
+ * and so does a head that is not strict HTTP/1.1: a bare LF instead of CRLF,
+ * a folded header line (obs-fold), whitespace between a header name and its
+ * colon.
  * Every error answer is JSON {"error": "..."} and closes the connection.
  *
  * Handlers run on the loop thread.  A handler answers with one of the
@@ -40,6 +43,13 @@
 #define HTTP_IDLE_TIMEOUT_MS 60000
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_PARAMS 8
+/* Request bodies held in memory by the whole process, at most (a request
+ * beyond it is refused with 503 and Retry-After). */
+#define HTTP_DEFAULT_BODY_BUDGET (24u * 1024 * 1024)
+#define HTTP_RETRY_AFTER_S 5
+/* Connections at once: per client address, and in all. */
+#define HTTP_DEFAULT_CONNS_PER_ADDR 256
+#define HTTP_DEFAULT_CONNS_MAX 1024
 
 typedef struct http_server http_server;
 typedef struct http_conn http_conn;
@@ -100,6 +110,35 @@ void http_server_set_max_body(http_server *srv, size_t max_body);
  */
 typedef size_t (*http_body_limit)(const http_req *req, void *ctx);
 void http_server_set_body_limit(http_server *srv, http_body_limit fn, void *ctx);
+/*
+ * Pre-body gate: fn runs once a request's head is complete (after the body
+ * limit above; req->params not yet set) and before any byte of its body is
+ * kept, and before any "100 Continue".  It decides who may send what: 0 lets
+ * the request go on (fn may lower req->body.max, e.g. to a small cap for a
+ * request without credentials); any other value is the status of a refusal
+ * (401, 403, 413, 421, ...) sent at once with *why (static text) as the JSON
+ * error, and the connection closes without reading the body.  Must not
+ * reply.  NULL fn (the default) = every request goes on.
+ */
+typedef int (*http_pre_body)(http_req *req, void *ctx, const char **why);
+void http_server_set_pre_body(http_server *srv, http_pre_body fn, void *ctx);
+/*
+ * Connection caps: at most per_addr from one client address and total in
+ * all (0 keeps the current value; defaults HTTP_DEFAULT_CONNS_PER_ADDR and
+ * HTTP_DEFAULT_CONNS_MAX).  A new connection beyond a cap closes the oldest
+ * idle connection (no request begun) of that address, or of anyone for the
+ * total, and is refused only when none is idle: so idle floods cannot lock
+ * anyone out.
+ */
+void http_server_set_conn_caps(http_server *srv, int per_addr, int total);
+/*
+ * The process-wide budget of request bodies in memory (all servers, all
+ * connections): a request whose Content-Length (or chunked data so far)
+ * would take the bodies held past it is refused with 503 and Retry-After.
+ * Default HTTP_DEFAULT_BODY_BUDGET.  http_body_inflight(): bytes held now.
+ */
+void http_set_body_budget(size_t bytes);
+size_t http_body_inflight(void);
 void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
 /* Request timeout (a request must arrive completely within req_ms of its
  * first byte, else 408; also the longest a reply may make no write progress)

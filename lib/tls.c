@@ -48,6 +48,19 @@ struct tls_session {
 
 /* ---- configuration ---------------------------------------------------------- */
 
+/* Forward secret (ECDHE) and AEAD (AES-GCM, ChaCha20-Poly1305) only, TLS 1.2:
+ * no static ECDH or RSA key exchange, no CBC, CCM or Camellia.  The RSA
+ * lines serve an operator's own RSA certificate. */
+static const int tls_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0,
+};
+
 static int file_exists(const char *path)
 {
 	struct stat st;
@@ -192,6 +205,7 @@ tls_config *tls_config_new(const char *cert_path, const char *key_path, int gen,
 		goto fail;
 	mbedtls_ssl_conf_min_version(&cfg->tc_conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
+	mbedtls_ssl_conf_ciphersuites(&cfg->tc_conf, tls_suites);
 	mbedtls_ssl_conf_rng(&cfg->tc_conf, mbedtls_ctr_drbg_random, &cfg->tc_drbg);
 	mbedtls_ssl_conf_renegotiation(&cfg->tc_conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 	if (mbedtls_ssl_conf_own_cert(&cfg->tc_conf, &cfg->tc_crt, &cfg->tc_key) != 0)
@@ -215,15 +229,14 @@ void tls_config_free(tls_config *cfg)
 	free(cfg);
 }
 
-int tls_config_pin(const tls_config *cfg, char *out, size_t n)
+static int pk_pin(const mbedtls_pk_context *pk, char *out, size_t n)
 {
 	unsigned char der[1024], h[32], b64[64];
 	size_t blen = 0;
 	int len;
 
 	/* writes at the end of der; casting away const: the call only reads */
-	len = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&cfg->tc_crt.pk, der,
-					  sizeof der);
+	len = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)pk, der, sizeof der);
 	if (len <= 0)
 		return -1;
 	if (mbedtls_sha256_ret(der + sizeof der - len, (size_t)len, h, 0) != 0)
@@ -233,6 +246,23 @@ int tls_config_pin(const tls_config *cfg, char *out, size_t n)
 	if ((size_t)snprintf(out, n, "sha256//%.*s", (int)blen, b64) >= n)
 		return -1;
 	return 0;
+}
+
+int tls_config_pin(const tls_config *cfg, char *out, size_t n)
+{
+	return pk_pin(&cfg->tc_crt.pk, out, n);
+}
+
+int tls_cert_pin(const void *cert, size_t len, char *out, size_t n)
+{
+	mbedtls_x509_crt crt;
+	int rc = -1;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse(&crt, cert, len) == 0)
+		rc = pk_pin(&crt.pk, out, n);
+	mbedtls_x509_crt_free(&crt);
+	return rc;
 }
 
 /* ---- sessions ---------------------------------------------------------------- */

@@ -4,7 +4,8 @@
  * one session per connection that works on memory, never on a socket, so the
  * libuv transport in http.c feeds it ciphertext and sends what it produces.
  *
- * TLS 1.2 is the minimum.  A tls_config is read-only once made and may serve
+ * TLS 1.2 is the minimum, with ECDHE + AEAD suites only (AES-GCM,
+ * ChaCha20-Poly1305).  A tls_config is read-only once made and may serve
  * any number of sessions on one loop thread.
  */
 #ifndef OUTPOST_TLS_H
@@ -28,6 +29,10 @@ void tls_config_free(tls_config *cfg);
 /* "sha256//BASE64" of the certificate's public key (as libcurl's
  * CURLOPT_PINNEDPUBLICKEY takes it) into out.  0, or -1 when it does not fit. */
 int tls_config_pin(const tls_config *cfg, char *out, size_t n);
+
+/* The same pin for a PEM (or DER) certificate of len bytes (PEM: len
+ * counts its terminating NUL, as mbedtls_x509_crt_parse wants).  0 or -1. */
+int tls_cert_pin(const void *cert, size_t len, char *out, size_t n);
 
 /* A server session, or NULL (out of memory). */
 tls_session *tls_session_new(tls_config *cfg);

@@ -6,6 +6,7 @@
 #include "node/node.h"
 #include "node/node_api.h"
 #include "node/node_auth.h"
+#include "node/node_edge.h"
 #include "lib/clock.h"
 #include "lib/fsperm.h"
 #include "lib/log.h"
@@ -24,6 +25,9 @@ static const conf_entry node_conf_tab[] = {
 	{"data", CONF_STR, NODE_DEFAULT_DATA, 0, 0, "data directory (node.db, keys, node.conf)"},
 	{"listen", CONF_STR, NODE_DEFAULT_LISTEN, 0, 0,
 	 "HOST:PORT for the web UI and API (0.0.0.0:8080 for the office LAN)"},
+	{"hosts", CONF_STR, "", 0, 0,
+	 "names and addresses office PCs use for this node, comma-separated (with localhost, "
+	 "127.0.0.1 and the listen address, the only Host values it answers)"},
 	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
 	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024,
 	 "largest request body in bytes (an attachment upload takes up to 4 MiB whatever this says)"},
@@ -227,6 +231,8 @@ int main(int argc, char **argv)
 	http_server_set_max_body(n->nd_http, (size_t)conf_int(&n->nd_conf, "max_body"));
 	/* The attachment upload names its own cap (node_crm_attach.c). */
 	http_server_set_body_limit(n->nd_http, router_body_limit, n->nd_router);
+	/* Host allow-list and sign-in before any body is read (node_edge.c). */
+	http_server_set_pre_body(n->nd_http, node_edge_gate, n);
 	int rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));

@@ -212,6 +212,20 @@ static node_session *lookup(node *n, http_req *req)
 	return found;
 }
 
+int node_auth_session_live(node *n, http_req *req)
+{
+	return lookup(n, req) != NULL;
+}
+
+/* A page's background refresh or poll (X-Outpost-Background: 1) uses the
+ * session without extending it: idleness counts people, not pages. */
+static int background(const http_req *req)
+{
+	const char *v = http_req_header(req, NODE_AUTH_BACKGROUND_HEADER);
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
 node_session *auth__session(node *n, http_req *req)
 {
 	node_session *s = lookup(n, req);
@@ -234,7 +248,8 @@ node_session *auth__session(node *n, http_req *req)
 		session_drop(s);
 		return NULL;
 	}
-	s->ss_seen_ms = clock_ms();
+	if (!background(req))
+		s->ss_seen_ms = clock_ms();
 	return s;
 }
 

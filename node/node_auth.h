@@ -10,7 +10,9 @@
  * inactivity or NODE_AUTH_ABSOLUTE_S after login (settings session_idle and
  * session_max_age), at logout, and as soon as the staff member is no longer
  * active in the node's copy of staff (checked on every request and after
- * every sync cycle).  Every state-changing request of a session must carry
+ * every sync cycle).  A request with X-Outpost-Background: 1 (a page's
+ * background refresh or poll) does not count as activity; GET
+ * /api/v1/session tells idle_remaining_s.  Every state-changing request of a session must carry
  * the session's CSRF token in the X-CSRF-Token header (the token is given by
  * the session endpoint and in the readable cookie outpost_csrf); and
  * node_auth_dispatch() refuses state-changing requests that a browser marks
@@ -29,6 +31,8 @@
 #define NODE_AUTH_COOKIE "outpost_session"
 #define NODE_AUTH_CSRF_COOKIE "outpost_csrf"
 #define NODE_AUTH_CSRF_HEADER "x-csrf-token"
+/* "1" on a page's background refresh or poll: it does not extend the session. */
+#define NODE_AUTH_BACKGROUND_HEADER "x-outpost-background"
 #define NODE_AUTH_TOKEN_LEN 32                  /* bytes: 256 bits */
 #define NODE_AUTH_SESSIONS_MAX 4096
 #define NODE_AUTH_IDLE_S (30 * 60)              /* default session_idle */
@@ -67,6 +71,9 @@ int node_auth_require(node *n, http_req *req, unsigned privs);
  * message and field (NULL when none) for the caller to send. */
 int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
 		    const char **msg);
+/* 1 when req's cookie names a live session (nothing reloaded or extended):
+ * the check before a request's body is read (node_edge.c). */
+int node_auth_session_live(node *n, http_req *req);
 /* The session routes (node_login.c): POST/GET/DELETE /api/v1/session,
  * POST /api/v1/session/password, POST /api/v1/session/password-check. */
 int node_auth_routes(node *n, router *r);

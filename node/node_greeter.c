@@ -7,6 +7,7 @@
  * writes record no actor.
  */
 #include "node/node_api.h"
+#include "node/node_edge.h"
 #include "model/capture.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
@@ -713,6 +714,15 @@ static route_rc get_csv(route_call *a)
 
 /* ---- returning visitors ------------------------------------------------------- */
 
+/* s is one character (one UTF-8 sequence) and no LIKE wildcard. */
+static int one_letter(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t want = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+
+	return want && strlen(s) == want && !strchr("%_\\ ", s[0]);
+}
+
 static route_rc visitor_rows(route_call *a, sqlite3_stmt *st)
 {
 	cJSON *arr = db_rows_json(st);
@@ -722,22 +732,33 @@ static route_rc visitor_rows(route_call *a, sqlite3_stmt *st)
 }
 
 /* The public kiosk finds a returning visitor only by a whole phone number
- * (7 digits or more), and learns only the name. */
+ * (7 digits or more) and the first letter of the name, a few times a minute
+ * per address (node_edge.h), and learns only the name. */
 static route_rc kiosk_visitors(route_call *a, const char *q)
 {
 	node *n = API_NODE(a);
 	sqlite3_stmt *st;
+	char initial[8], ra[32];
+	uint64_t wait;
 
-	if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q))
+	if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q) ||
+	    http_req_query(a->rc_req, "initial", initial, sizeof initial) == NULL ||
+	    !one_letter(initial))
 		return route_ok(a, 200, cJSON_CreateArray());
+	if ((wait = node_edge_lookup_wait(a->rc_req->peer)) != 0) {
+		snprintf(ra, sizeof ra, "%llu", (unsigned long long)(wait + 999) / 1000);
+		http_add_header(a->rc_req, "Retry-After", ra);
+		return route_fail(a, 429, NULL, "too many lookups; try again in a minute");
+	}
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
 		       " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
-		       "   IN (?2, '1' || ?2)"
+		       "   IN (?2, '1' || ?2) AND lower(visitor_name) LIKE lower(?3) || '%'"
 		       " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2") != 0)
 		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, initial, -1, SQLITE_STATIC);
 	return visitor_rows(a, st);
 }
 

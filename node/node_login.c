@@ -224,7 +224,13 @@ static cJSON *session_json(node *n, const node_session *s)
 		}
 		{
 			struct node_auth *a = n->nd_auth;
+			uint64_t now = clock_ms(), end = s->ss_seen_ms + a->na_idle_ms;
 			cJSON_AddNumberToObject(o, "idle_timeout_s", (double)(a->na_idle_ms / 1000));
+			if (s->ss_created_ms + a->na_abs_ms < end)
+				end = s->ss_created_ms + a->na_abs_ms;
+			/* seconds until the idle sign-out, so a page can warn first */
+			cJSON_AddNumberToObject(o, "idle_remaining_s",
+						(double)(end > now ? (end - now) / 1000 : 0));
 			cJSON_AddNumberToObject(o, "expires_at_ms",
 						(double)(s->ss_created_ms + a->na_abs_ms));
 		}

@@ -13,6 +13,7 @@
 #include "lib/buf.h"
 #include "lib/crypto.h"
 
+#include <mbedtls/base64.h>
 #include <string.h>
 
 void sync_sign(const unsigned char secret[SYNC_SECRET_LEN], const char *method,
@@ -36,4 +37,25 @@ void sync_sign(const unsigned char secret[SYNC_SECRET_LEN], const char *method,
 out:
 	crypto_wipe(mac, sizeof mac);
 	buf_release(&m);
+}
+
+int sync_enroll_check(const char *pin, char out[SYNC_ENROLL_CHECK_LEN + 1])
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned char h[48];
+	size_t n = 0;
+
+	if (pin == NULL || strncmp(pin, "sha256//", 8) != 0 ||
+	    mbedtls_base64_decode(h, sizeof h, &n, (const unsigned char *)pin + 8,
+				  strlen(pin + 8)) != 0 ||
+	    n != 32)
+		return -1;
+	for (int i = 0; i < SYNC_ENROLL_CHECK_LEN; i++) {
+		int bit = i * 5, v = 0;
+		for (int k = 0; k < 5; k++, bit++)
+			v = (v << 1) | ((h[bit / 8] >> (7 - bit % 8)) & 1);
+		out[i] = b32[v];
+	}
+	out[SYNC_ENROLL_CHECK_LEN] = '\0';
+	return 0;
 }

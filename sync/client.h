@@ -153,15 +153,18 @@ void sync_client_free(sync_client *c);
 void sync_client_set_offset(sync_client *c, int64_t offset_ms);
 
 /*
- * Enroll: POST /api/v1/sync/enroll {code, hostname} without a pin (trust on
- * first use), then one more request pinned to the returned hub_pin to check
- * that the key the hub presents is the one it named (a mismatch is
- * SYNC_E_PIN and nothing is saved); then write DIR/sync.json (0600) and, when
- * DIR/node.db exists, adopt the identity there.  hub_url must be https://.
- * out (may be NULL) gets the identity.  0 or SYNC_E_*, with err filled.
+ * Enroll, verified (not trust on first use): read the key the hub presents
+ * (GET /healthz, nothing secret sent) and check it against pin ("sha256//...",
+ * when given) or else the key check that ends the code (sync_enroll_check; a
+ * code without one needs a pin): a mismatch is SYNC_E_PIN before the code is
+ * sent.  Then POST /api/v1/sync/enroll {code, hostname} pinned to that key,
+ * check that the reply's hub_pin names it, and one more pinned request; then
+ * write DIR/sync.json (0600) and, when DIR/node.db exists, adopt the identity
+ * there.  hub_url must be https://.  out (may be NULL) gets the identity.
+ * 0 or SYNC_E_*, with err filled.
  */
-int sync_client_enroll(const char *hub_url, const char *code, const char *data_dir,
-		       sync_identity *out, char *err, size_t errlen);
+int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
+		       const char *data_dir, sync_identity *out, char *err, size_t errlen);
 
 /*
  * One signed request.  path_query starts with "/api/v1/" (at most 1500

@@ -1,20 +1,113 @@
 /*
- * client_enroll.c - enrollment: trust on first use of the hub's key, one
- * more request pinned to it, then the identity saved and adopted.
+ * client_enroll.c - enrollment, verified (not trust on first use): the key
+ * the hub presents is checked against the code's key check (or --pin)
+ * before the code is sent, the code goes only to that key, one more request
+ * pinned to it, then the identity saved and adopted.
  */
 #include "sync/client_int.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The pin of the key the hub at hub_url presents, from one unpinned GET
+ * /healthz (nothing secret is sent) with libcurl's certificate info.  0 or
+ * SYNC_E_*.
+ */
+static int enroll_probe_pin(const char *hub_url, char *pin, size_t pinlen, char *err,
+			    size_t errlen)
+{
+	CURL *h = curl_easy_init();
+	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
+	buf resp = BUF_INIT(64 * 1024);
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *sl;
+	sync_client dummy;
+	xfer x;
+	CURLcode cc;
+	int ret = SYNC_E_OTHER;
 
-static int enroll_post(const char *hub_url, const char *code, buf *resp, long *status,
-		       int64_t *hub_time, char *err, size_t errlen)
+	if (h == NULL) {
+		fmt_line(err, errlen, "cannot initialise libcurl");
+		return SYNC_E_OTHER;
+	}
+	memset(&dummy, 0, sizeof dummy);
+	memset(&x, 0, sizeof x);
+	x.x_client = &dummy;
+	x.x_resp = &resp;
+	x.x_next = x.x_head = x.x_time = -1;
+	sync__url_join(hub_url, "/healthz", url, sizeof url);
+	sync__curl_common(h, url, NULL, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
+	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		ret = sync__map_curl(cc, hub_url, errbuf, err, errlen);
+		goto out;
+	}
+	fmt_line(err, errlen, "cannot read the certificate of the hub at %s", hub_url);
+	if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
+	    ci->num_of_certs < 1)
+		goto out;
+	for (sl = ci->certinfo[0]; sl; sl = sl->next)
+		if (strncmp(sl->data, "Cert:", 5) == 0 &&
+		    tls_cert_pin(sl->data + 5, strlen(sl->data + 5) + 1, pin, pinlen) == 0) {
+			ret = 0;
+			break;
+		}
+out:
+	buf_release(&resp);
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+/* The key the hub presents against what the user gave: an explicit pin, or
+ * the check at the end of the code (sync_enroll_check).  0, or SYNC_E_PIN /
+ * SYNC_E_CONFIG with err filled; nothing has been sent to the hub then. */
+static int enroll_verify_key(const char *hub_url, const char *code, const char *want_pin,
+			     const char *seen, char *err, size_t errlen)
+{
+	char norm[64], chk[SYNC_ENROLL_CHECK_LEN + 1];
+	size_t n = 0;
+
+	for (const char *p = code; *p && n + 1 < sizeof norm; p++)
+		if (*p != '-' && *p != ' ')
+			norm[n++] = (char)toupper((unsigned char)*p);
+	norm[n] = '\0';
+	if (want_pin != NULL) {
+		if (strcmp(want_pin, seen) == 0)
+			return 0;
+		fmt_line(err, errlen,
+			 "the hub at %s presents the key %s, not the pinned %s (wrong hub or "
+			 "interception): nothing was sent",
+			 hub_url, seen, want_pin);
+		return SYNC_E_PIN;
+	}
+	if (n != SYNC_ENROLL_RANDOM_LEN + SYNC_ENROLL_CHECK_LEN) {
+		fmt_line(err, errlen,
+			 "this enrollment code carries no check of the hub's key: use a code the "
+			 "hub printed (16 + 12 characters) or give --pin sha256//... as the hub "
+			 "shows it");
+		return SYNC_E_CONFIG;
+	}
+	if (sync_enroll_check(seen, chk) == 0 &&
+	    strcmp(chk, norm + SYNC_ENROLL_RANDOM_LEN) == 0)
+		return 0;
+	fmt_line(err, errlen,
+		 "the hub at %s presents a key (%s) that does not match the enrollment code "
+		 "(wrong hub, interception, or a mistyped code): nothing was sent",
+		 hub_url, seen);
+	return SYNC_E_PIN;
+}
+
+static int enroll_post(const char *hub_url, const char *code, const char *pin, buf *resp,
+		       long *status, int64_t *hub_time, char *err, size_t errlen)
 {
 	CURL *h = curl_easy_init();
 	char url[1024], host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
@@ -46,8 +139,10 @@ static int enroll_post(const char *hub_url, const char *code, buf *resp, long *s
 	}
 	hl = t;
 	sync__url_join(hub_url, "/api/v1/sync/enroll", url, sizeof url);
-	/* Trust on first use: no pin yet; the reply names the key to pin. */
-	sync__curl_common(h, url, NULL, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
+	/* Only to the key checked against the code (or --pin): an interceptor
+	 * that takes over between the check and this request gets nothing. */
+	sync__curl_common(h, url, pin, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
@@ -109,9 +204,10 @@ static int enroll_check_pin(const char *hub_url, const char *pin, char *err, siz
 	return ret;
 }
 
-int sync_client_enroll(const char *hub_url, const char *code, const char *data_dir,
-		       sync_identity *out, char *err, size_t errlen)
+int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
+		       const char *data_dir, sync_identity *out, char *err, size_t errlen)
 {
+	char seen[128];
 	sync_identity id;
 	buf resp = BUF_INIT(64 * 1024);
 	cJSON *o = NULL;
@@ -138,8 +234,17 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *data_d
 		fmt_line(err, errlen, "an enrollment code is required");
 		return SYNC_E_CONFIG;
 	}
+	if (pin != NULL && (strncmp(pin, "sha256//", 8) != 0 || strlen(pin) != 52)) {
+		fmt_line(err, errlen, "--pin must be sha256// and 44 base64 characters");
+		return SYNC_E_CONFIG;
+	}
+	rc = enroll_probe_pin(hub_url, seen, sizeof seen, err, errlen);
+	if (rc == 0)
+		rc = enroll_verify_key(hub_url, code, pin, seen, err, errlen);
+	if (rc != 0)
+		goto out;
 	t0 = clock_ms();
-	rc = enroll_post(hub_url, code, &resp, &status, &hub_time, err, errlen);
+	rc = enroll_post(hub_url, code, seen, &resp, &status, &hub_time, err, errlen);
 	if (rc != 0)
 		goto out;
 	o = resp.len ? cJSON_ParseWithLength(resp.data, resp.len) : NULL;
@@ -164,6 +269,12 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *data_d
 		fmt_line(err, errlen, "the hub's enrollment reply is incomplete or malformed%s%s",
 		       what ? ": " : "", what ? what : "");
 		rc = SYNC_E_OTHER;
+		goto out;
+	}
+	if (strcmp(id.id_pin, seen) != 0) {
+		fmt_line(err, errlen, "the hub's enrollment reply names a key other than the one "
+				      "it presents: enrollment not saved");
+		rc = SYNC_E_PIN;
 		goto out;
 	}
 	rc = enroll_check_pin(hub_url, id.id_pin, err, errlen);

@@ -32,6 +32,7 @@ typedef struct tool {
 	const char *t_data;
 	const char *t_hub;        /* enroll */
 	const char *t_code;       /* enroll */
+	const char *t_pin;        /* enroll: the hub's key, "sha256//..." */
 	const char *t_out;        /* export */
 	int t_force;              /* enroll over an existing identity */
 	int t_json;

@@ -43,7 +43,7 @@ int cmd_enroll(tool *t)
 		sync_identity_wipe(&old);
 		return tool_fail(t, SYNC_E_CONFIG, err);
 	}
-	rc = sync_client_enroll(t->t_hub, t->t_code, t->t_data, &id, err, sizeof err);
+	rc = sync_client_enroll(t->t_hub, t->t_code, t->t_pin, t->t_data, &id, err, sizeof err);
 	if (rc != 0)
 		return tool_fail(t, rc, err);
 	if (t->t_json) {

@@ -21,7 +21,9 @@ static const struct {
 	int (*fn)(tool *t);
 	const char *help;
 } cmds[] = {
-	{"enroll", cmd_enroll, "--hub URL --code CODE [--force]  enroll this node with the hub"},
+	{"enroll", cmd_enroll,
+	 "--hub URL --code CODE [--pin sha256//KEY] [--force]  enroll this node with the hub "
+	 "(the code, or the pin, must match the hub's key)"},
 	{"status", cmd_status, "                                 replication lag of this node"},
 	{"push", cmd_push, "                                 send pending changes to the hub"},
 	{"pull", cmd_pull, "                                 fetch the hub's changes"},
@@ -264,7 +266,8 @@ int main(int argc, char **argv)
 				val = argv[++i];
 		}
 		if (val == NULL || (strcmp(name, "--data") != 0 && strcmp(name, "--hub") != 0 &&
-				    strcmp(name, "--code") != 0 && strcmp(name, "--out") != 0)) {
+				    strcmp(name, "--code") != 0 && strcmp(name, "--out") != 0 &&
+				    strcmp(name, "--pin") != 0)) {
 			fprintf(stderr, "outpost-sync: %s '%s' (see --help)\n",
 				val == NULL ? "missing value for" : "unknown option", name);
 			return EXIT_TOOL_USAGE;
@@ -275,6 +278,8 @@ int main(int argc, char **argv)
 			t.t_hub = val;
 		else if (strcmp(name, "--code") == 0)
 			t.t_code = val;
+		else if (strcmp(name, "--pin") == 0)
+			t.t_pin = val;
 		else
 			t.t_out = val;
 	}

@@ -181,7 +181,7 @@ class GreeterTest(unittest.TestCase):
         cookie = "; ".join("%s=%s" % kv for kv in self.node.cookies.items())
         s = socket.create_connection(("127.0.0.1", self.node.port), timeout=20)
         try:
-            s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: t\r\nCookie: %s\r\n"
+            s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
                        "Accept: text/event-stream\r\n\r\n" % cookie).encode())
             got = b""
             while b"event: hello" not in got:
@@ -283,35 +283,35 @@ class GreeterTest(unittest.TestCase):
 
     def test_malformed_http(self):
         self.assertEqual(self.raw_status(b"GARBAGE\r\n\r\n"), 400)
-        self.assertEqual(self.raw_status(b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n"), 400)
+        self.assertEqual(self.raw_status(b"GET /healthz HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n"), 400)
         self.assertEqual(self.raw_status(b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n"), 400)
-        big = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+        big = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
         self.assertEqual(self.raw_status(big), 431)
         # Body over the 1 MiB cap, announced and chunked.
         self.assertEqual(self.raw_status(
-            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 2000000\r\n\r\n{"), 413)
         chunk = b"%x\r\n%s\r\n" % (600000, b"a" * 600000)
         self.assertEqual(self.raw_status(
-            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
             + chunk + chunk + b"0\r\n\r\n"), 413)
         # Request smuggling attempts.
         self.assertEqual(self.raw_status(
-            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400)
         self.assertEqual(self.raw_status(
-            b"POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            b"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
             b"Content-Length: 3\r\n\r\n{}"), 400)
         # Unknown route and wrong method.
-        self.assertEqual(self.raw_status(b"GET /api/v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n"), 404)
-        self.assertEqual(self.raw_status(b"DELETE /api/v1/checkins HTTP/1.1\r\nHost: x\r\n\r\n"), 405)
+        self.assertEqual(self.raw_status(b"GET /api/v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 404)
+        self.assertEqual(self.raw_status(b"DELETE /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 405)
         # Still serving.
         self.assertEqual(self.node.get("/healthz").status, 200)
 
     def test_slow_client_timeout(self):
         import socket
         s = socket.create_connection(("127.0.0.1", self.node.port), timeout=30)
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finishes
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes
         t0 = time.time()
         data = s.recv(4096)
         s.close()

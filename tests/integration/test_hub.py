@@ -25,7 +25,8 @@ import uuid
 import harness
 from harness import BIN, Daemon, plant_secret, run_tool
 
-CODE_RE = re.compile(r"^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$")
+# 16 random characters, then 12 that check the hub key (issue #13)
+CODE_RE = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){6}$")
 
 
 def hub_tool(hub, *args):

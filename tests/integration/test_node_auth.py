@@ -299,7 +299,10 @@ class MatrixTest(unittest.TestCase):
         # Returning visitor: signed out only by the whole phone number.
         self.assertEqual(anon.get("/api/v1/visitors?q=Kiosk").json(), [])
         self.assertEqual(anon.get("/api/v1/visitors?q=555").json(), [])
-        found = anon.get("/api/v1/visitors?q=9165550142").json()
+        # ... and the name's first letter (issue #13)
+        self.assertEqual(anon.get("/api/v1/visitors?q=9165550142").json(), [])
+        self.assertEqual(anon.get("/api/v1/visitors?q=9165550142&initial=Q").json(), [])
+        found = anon.get("/api/v1/visitors?q=9165550142&initial=k").json()
         self.assertEqual([v["visitor_name"] for v in found], ["Kiosk Person"])
         self.assertNotIn("email", found[0])
         staff = self.node.get("/api/v1/visitors?q=Kiosk").json()

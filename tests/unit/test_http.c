@@ -8,7 +8,11 @@
  * body cap (router_add_body, router_body_limit), deferred replies and a
  * client that resets before its deferred reply, assets with ETag/304 and the
  * security headers, and the pure helpers (percent-decoding, query, cookies)
- * plus the socket-free parser path the fuzzer uses.
+ * plus the socket-free parser path the fuzzer uses.  The network edge:
+ * strict heads (no whitespace before a colon, obs-fold or bare LF), the
+ * pre-body gate (refusal before any body byte, no 100 Continue, small caps),
+ * the process-wide body budget (503 + Retry-After) and the per-address
+ * connection cap that closes the oldest idle connection.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -38,6 +42,7 @@
 #define T_MAX_BODY 4096
 #define T_REQ_MS 300
 #define T_IDLE_MS 800
+#define T_PER_ADDR 8
 
 /* ---- the server under test (loop thread) ---- */
 
@@ -209,6 +214,7 @@ static int setup(void **state)
 	http_server_set_max_body(t_srv, T_MAX_BODY);
 	http_server_set_body_limit(t_srv, router_body_limit, t_router);
 	http_server_set_timeouts(t_srv, T_REQ_MS, T_IDLE_MS);
+	http_server_set_conn_caps(t_srv, T_PER_ADDR, 0);
 	if (http_server_listen(t_srv, "127.0.0.1:0") != 0)
 		return -1;
 	t_port = http_server_port(t_srv);
@@ -1074,6 +1080,243 @@ static void test_mem_conn(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Strict heads: whitespace before a colon, obs-fold and bare LF are 400,
+ * over TCP and fed byte by byte alike; the same bytes in a body are data. */
+static const char *const strict_bad[] = {
+    "GET /hello HTTP/1.1\r\nHost : t\r\n\r\n",
+    "GET /hello HTTP/1.1\r\nHost\t: t\r\n\r\n",
+    "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n",
+    "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: a\r\n\tb\r\n\r\n",
+    "GET /hello HTTP/1.1\nHost: t\n\n",
+    "GET /hello HTTP/1.1\r\nHost: t\n\r\n",
+    "GET /hello HTTP/1.1\r\nHost: t\r\n\n",
+};
+
+static void test_strict_head(void **state)
+{
+	uv_loop_t loop;
+	http_server *srv;
+	http_conn *c;
+	const buf *o;
+	resp r;
+	const char *ok = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 8\r\n\r\na\nb : c\n";
+
+	for (size_t i = 0; i < sizeof strict_bad / sizeof strict_bad[0]; i++)
+		assert_refused(strict_bad[i], strlen(strict_bad[i]), 400, NULL);
+	assert_int_equal(one_shot(ok, &r), 200);
+	assert_string_equal(r.body, "a\nb : c\n");
+	resp_free(&r);
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	srv = http_server_new(&loop, router_dispatch, t_router);
+	assert_non_null(srv);
+	for (size_t i = 0; i < sizeof strict_bad / sizeof strict_bad[0]; i++) {
+		const char *in = strict_bad[i];
+		int rc = 0;
+		c = http__conn_new_mem(srv);
+		for (size_t j = 0; j < strlen(in) && rc == 0; j++)
+			rc = http__conn_feed(c, in + j, 1);
+		assert_int_equal(rc, -1);
+		o = http__conn_output(c);
+		assert_non_null(memmem(o->data, o->len, "HTTP/1.1 400 ", 13));
+		assert_null(memmem(o->data, o->len, "HTTP/1.1 200 ", 13));
+		http__conn_free(c);
+	}
+	http_server_close(srv, NULL, NULL);
+	http_server_free(srv);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+/* The pre-body gate of the next test: /upload needs "X-Key: ok" (else 401
+ * before any body byte); a request without the key may send 16 bytes. */
+static int t_gate_calls;
+static size_t t_gate_body_seen;
+static int t_gate(http_req *req, void *ctx, const char **why)
+{
+	const char *k = http_req_header(req, "x-key");
+
+	t_gate_calls++;
+	t_gate_body_seen += req->body.len;
+	if (k && strcmp(k, "ok") == 0)
+		return 0;
+	if (strncmp(req->path, "/upload/", 8) == 0) {
+		*why = "sign in first";
+		return 401;
+	}
+	if (req->body.max > 16)
+		req->body.max = 16;
+	return 0;
+}
+
+static http_server *mem_server(uv_loop_t *loop)
+{
+	http_server *srv;
+
+	assert_int_equal(uv_loop_init(loop), 0);
+	srv = http_server_new(loop, router_dispatch, t_router);
+	assert_non_null(srv);
+	http_server_set_max_body(srv, T_MAX_BODY);
+	http_server_set_body_limit(srv, router_body_limit, t_router);
+	return srv;
+}
+
+static void mem_server_free(uv_loop_t *loop, http_server *srv)
+{
+	http_server_close(srv, NULL, NULL);
+	http_server_free(srv);
+	assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* Feed in one go; the output as a C string copy (caller frees). */
+static char *mem_exchange(http_conn *c, const char *in, int *rc)
+{
+	const buf *o;
+	char *s;
+
+	*rc = http__conn_feed(c, in, strlen(in));
+	o = http__conn_output(c);
+	s = calloc(1, o->len + 1);
+	if (o->len)
+		memcpy(s, o->data, o->len);
+	return s;
+}
+
+static void test_pre_body_gate(void **state)
+{
+	uv_loop_t loop;
+	http_server *srv = mem_server(&loop);
+	http_conn *c;
+	char *out;
+	int rc;
+
+	http_server_set_pre_body(srv, t_gate, NULL);
+	/* anonymous upload: 401 at once, no 100 Continue, no body kept */
+	c = http__conn_new_mem(srv);
+	out = mem_exchange(c, "POST /upload/1 HTTP/1.1\r\nHost: t\r\nContent-Length: 10000\r\n"
+			      "Expect: 100-continue\r\n\r\n", &rc);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(out, "HTTP/1.1 401 "));
+	assert_non_null(strstr(out, "sign in first"));
+	assert_null(strstr(out, "100 Continue"));
+	assert_int_equal(t_gate_calls, 1);
+	assert_int_equal(t_gate_body_seen, 0);
+	free(out);
+	http__conn_free(c);
+	/* with the key: 100 Continue, then the body, echoed */
+	c = http__conn_new_mem(srv);
+	out = mem_exchange(c, "POST /upload/1 HTTP/1.1\r\nHost: t\r\nX-Key: ok\r\n"
+			      "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n", &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "HTTP/1.1 100 Continue"));
+	free(out);
+	out = mem_exchange(c, "hello", &rc);
+	assert_non_null(strstr(out, "HTTP/1.1 200 "));
+	assert_non_null(strstr(out, "\r\n\r\nhello"));
+	free(out);
+	http__conn_free(c);
+	/* no key elsewhere: the small cap, declared or chunked */
+	c = http__conn_new_mem(srv);
+	out = mem_exchange(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 17\r\n\r\n", &rc);
+	assert_non_null(strstr(out, "HTTP/1.1 413 "));
+	free(out);
+	http__conn_free(c);
+	c = http__conn_new_mem(srv);
+	out = mem_exchange(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", &rc);
+	assert_non_null(strstr(out, "HTTP/1.1 413 "));
+	free(out);
+	http__conn_free(c);
+	c = http__conn_new_mem(srv);
+	out = mem_exchange(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 16\r\n\r\n"
+			      "0123456789abcdef", &rc);
+	assert_non_null(strstr(out, "HTTP/1.1 200 "));
+	free(out);
+	http__conn_free(c);
+	mem_server_free(&loop, srv);
+}
+
+/* One budget for every body in memory: a request that would pass it is 503
+ * with Retry-After (declared or chunked); what a request held comes back
+ * when it is freed. */
+static void test_body_budget(void **state)
+{
+	uv_loop_t loop;
+	http_server *srv = mem_server(&loop);
+	http_conn *a, *b;
+	char *out;
+	int rc;
+	size_t base = 0;
+
+	/* the server thread frees the last test's request just after its answer */
+	for (int i = 0; i < 500 && http_body_inflight() != 0; i++)
+		usleep(10000);
+	assert_int_equal(http_body_inflight(), 0);
+	http_set_body_budget(base + 1000);
+	a = http__conn_new_mem(srv);
+	out = mem_exchange(a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\nxx", &rc);
+	assert_int_equal(rc, 0);
+	free(out);
+	assert_int_equal(http_body_inflight(), base + 900);
+	b = http__conn_new_mem(srv);
+	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n", &rc);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(out, "HTTP/1.1 503 "));
+	assert_non_null(strstr(out, "\r\nRetry-After: "));
+	free(out);
+	http__conn_free(b);
+	b = http__conn_new_mem(srv);
+	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+			      "64\r\n", &rc);
+	free(out);
+	for (int i = 0; i < 10 && rc == 0; i++) {
+		char chunk[128];
+		memset(chunk, 'z', 100);
+		memcpy(chunk + 100, "\r\n64\r\n", 7);
+		out = mem_exchange(b, chunk, &rc);
+		free(out);
+	}
+	out = mem_exchange(b, "", &rc);
+	assert_non_null(strstr(out, "HTTP/1.1 503 "));
+	free(out);
+	http__conn_free(b);
+	assert_int_equal(http_body_inflight(), base + 900);
+	http__conn_free(a);
+	assert_int_equal(http_body_inflight(), base);
+	b = http__conn_new_mem(srv);
+	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n", &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "HTTP/1.1 503 "));
+	free(out);
+	http__conn_free(b);
+	assert_int_equal(http_body_inflight(), base);
+	http_set_body_budget(HTTP_DEFAULT_BODY_BUDGET);
+	mem_server_free(&loop, srv);
+}
+
+/* More idle connections from one address than its cap: each new one closes
+ * the oldest idle one, and requests are still served. */
+static void test_conn_cap(void **state)
+{
+	cli *idle[T_PER_ADDR + 4];
+	int n = (int)(sizeof idle / sizeof idle[0]);
+	char b[8];
+	resp r;
+
+	/* accepted in this order; the newest is used at once, well within the
+	 * fresh-connection timeout, so only the cap can have closed the first */
+	for (int i = 0; i < n; i++)
+		idle[i] = cli_open();
+	cli_puts(idle[n - 1], "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(cli_resp(idle[n - 1], &r, 0), 0);
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	for (int i = 0; i < n - T_PER_ADDR; i++)
+		assert_int_equal(recv(idle[i]->fd, b, sizeof b, MSG_DONTWAIT), 0);
+	assert_still_serving();
+	for (int i = 0; i < n; i++)
+		cli_close(idle[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1096,6 +1339,10 @@ int main(void)
 	    cmocka_unit_test(test_disconnect_before_reply),
 	    cmocka_unit_test(test_assets),
 	    cmocka_unit_test(test_query_cookie_over_http),
+	    cmocka_unit_test(test_strict_head),
+	    cmocka_unit_test(test_pre_body_gate),
+	    cmocka_unit_test(test_body_budget),
+	    cmocka_unit_test(test_conn_cap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

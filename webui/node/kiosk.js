@@ -149,11 +149,14 @@ function lookup() {
   clearTimeout(searchTimer);
   // A returning visitor is found by the phone number they type (at least 7
   // digits), so a public kiosk never lists other people's details.
+  // The node answers only the whole number with the name's first letter.
   const q = $('phone').value.replace(/[^0-9]/g, '');
-  if (q.length < 7) { $('matches').replaceChildren(); return; }
+  const initial = [...$('name').value.trim()][0] || '';
+  if (q.length < 7 || !initial) { $('matches').replaceChildren(); return; }
   searchTimer = setTimeout(async () => {
     try {
-      const found = await api('/api/v1/visitors?q=' + encodeURIComponent(q));
+      const found = await api('/api/v1/visitors?q=' + encodeURIComponent(q) +
+                              '&initial=' + encodeURIComponent(initial));
       const exact = found.filter(v => (v.phone || '').replace(/[^0-9]/g, '') === q);
       $('matches').replaceChildren(...exact.slice(0, 2).map(v => el('li', {},
         el('button', { type: 'button', class: 'secondary', onclick: () => {

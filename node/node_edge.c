@@ -1,0 +1,171 @@
+/*
+ * node_edge.c - the office node's gate before any request body is read
+ * (lib/http.h, http_server_set_pre_body): the Host allow-list against DNS
+ * rebinding, and who may send a body of what size.  See node_edge.h.
+ */
+#include "node/node_edge.h"
+#include "node/node_api.h"
+#include "node/node_auth.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The host part of a Host header value (no port, no IPv6 brackets) into
+ * out.  -1 when it does not fit or is malformed. */
+static int host_name(const char *v, char *out, size_t n)
+{
+	const char *end;
+	size_t len;
+
+	if (v[0] == '[') {
+		end = strchr(v, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
+			return -1;
+		v++;
+	} else {
+		end = strchr(v, ':');
+		if (end == NULL)
+			end = v + strlen(v);
+	}
+	len = (size_t)(end - v);
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(out, v, len);
+	out[len] = '\0';
+	while (len > 0 && out[len - 1] == '.') /* "example." is "example" */
+		out[--len] = '\0';
+	return len > 0 ? 0 : -1;
+}
+
+/* name is one of the comma- or space-separated names of list. */
+static int in_list(const char *list, const char *name)
+{
+	size_t nl = strlen(name);
+
+	while (list && *list) {
+		size_t l;
+		list += strspn(list, ", \t");
+		l = strcspn(list, ", \t");
+		if (l == nl && l > 0 && strncasecmp(list, name, l) == 0)
+			return 1;
+		list += l;
+	}
+	return 0;
+}
+
+int node_edge_host_ok(node *n, const char *host)
+{
+	char name[256], listen[256];
+	const char *colon;
+	struct in_addr v4;
+
+	if (host == NULL || host_name(host, name, sizeof name) != 0)
+		return 0;
+	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "::1") == 0 ||
+	    (inet_pton(AF_INET, name, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127))
+		return 1;
+	if (in_list(conf_str(&n->nd_conf, "hosts"), name))
+		return 1;
+	/* the address the node listens on, when it names one */
+	snprintf(listen, sizeof listen, "%s", conf_str(&n->nd_conf, "listen"));
+	colon = strrchr(listen, ':');
+	if (colon)
+		listen[colon - listen] = '\0';
+	if (listen[0] == '[') {
+		size_t l = strlen(listen);
+		if (l >= 2 && listen[l - 1] == ']') {
+			memmove(listen, listen + 1, l - 2);
+			listen[l - 2] = '\0';
+		}
+	}
+	if (strcmp(listen, "0.0.0.0") != 0 && strcmp(listen, "::") != 0 &&
+	    strcasecmp(listen, name) == 0)
+		return 1;
+	return 0;
+}
+
+static int has_body(const http_req *req)
+{
+	const char *cl = http_req_header(req, "content-length");
+
+	if (http_req_header(req, "transfer-encoding") != NULL)
+		return 1;
+	return cl != NULL && strtoull(cl, NULL, 10) > 0;
+}
+
+int node_edge_gate(http_req *req, void *ctx, const char **why)
+{
+	node *n = ctx;
+	const char *cl, *field = NULL;
+	int st;
+
+	if (!node_edge_host_ok(n, http_req_header(req, "host"))) {
+		log_info("refused %s %s from %s: Host not served here", req->method_str,
+			 req->path, req->peer);
+		*why = "this office node does not answer to that host name";
+		return http_req_header(req, "host") ? 421 : 400;
+	}
+	/* A declared route's privilege, from the headers (lib/route.h). */
+	if (n->nd_api != NULL && (st = node_api_head_check(n, req, &field, why)) != 0)
+		return st;
+	if (!has_body(req) || node_auth_session_live(n, req))
+		return 0;
+	/* No session: a small body or none (sign-in, the visitor kiosk). */
+	cl = http_req_header(req, "content-length");
+	if (cl != NULL && strtoull(cl, NULL, 10) > NODE_ANON_BODY_MAX) {
+		*why = "please sign in";
+		return 401;
+	}
+	if (req->body.max > NODE_ANON_BODY_MAX)
+		req->body.max = NODE_ANON_BODY_MAX;
+	return 0;
+}
+
+/*
+ * Visitor lookups without a session, per client address: a bucket of
+ * NODE_LOOKUP_BURST tokens refilled at NODE_LOOKUP_PER_MIN a minute.  A
+ * bounded table; when full, the entry seen longest ago gives way (so a flood
+ * of addresses only forgets buckets, it never blocks anyone for long).
+ */
+#define LOOKUP_SLOTS 256
+static struct lookup_slot {
+	char ls_peer[64];
+	double ls_tokens;
+	uint64_t ls_ms;
+} lookup_slots[LOOKUP_SLOTS];
+
+uint64_t node_edge_lookup_wait(const char *peer)
+{
+	uint64_t now = clock_ms();
+	struct lookup_slot *s = NULL, *oldest = &lookup_slots[0];
+	double per_ms = NODE_LOOKUP_PER_MIN / 60000.0;
+
+	for (int i = 0; i < LOOKUP_SLOTS; i++) {
+		struct lookup_slot *x = &lookup_slots[i];
+		if (x->ls_peer[0] && strcmp(x->ls_peer, peer) == 0) {
+			s = x;
+			break;
+		}
+		if (x->ls_ms < oldest->ls_ms)
+			oldest = x;
+	}
+	if (s == NULL) {
+		s = oldest;
+		snprintf(s->ls_peer, sizeof s->ls_peer, "%s", peer);
+		s->ls_tokens = NODE_LOOKUP_BURST;
+		s->ls_ms = now;
+	}
+	s->ls_tokens += (double)(now - s->ls_ms) * per_ms;
+	if (s->ls_tokens > NODE_LOOKUP_BURST)
+		s->ls_tokens = NODE_LOOKUP_BURST;
+	s->ls_ms = now;
+	if (s->ls_tokens < 1.0)
+		return (uint64_t)((1.0 - s->ls_tokens) / per_ms) + 1;
+	s->ls_tokens -= 1.0;
+	return 0;
+}

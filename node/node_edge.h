@@ -1,0 +1,34 @@
+/*
+ * node_edge.h - the office node at the network edge (DESIGN.md, "The
+ * network edge"): what is refused before a request's body is read.
+ *
+ * node_edge_gate is the HTTP server's pre-body gate (lib/http.h): a Host
+ * the node does not answer to gets 421 (400 without Host), so a web page on
+ * a rebound DNS name cannot reach the node from a browser on the LAN; a
+ * declared route (node_api.h) refuses a caller without its privilege from
+ * the headers (route_head_check); and a request with a body and no live
+ * session may send NODE_ANON_BODY_MAX bytes at most (401 at once beyond,
+ * before any body byte or 100 Continue), so uploads wait for a sign-in.
+ *
+ * The node answers to: localhost, 127.x.y.z, ::1, the address named in its
+ * `listen` setting, and the names of its `hosts` setting.
+ */
+#ifndef OUTPOST_NODE_EDGE_H
+#define OUTPOST_NODE_EDGE_H
+
+#include "node/node.h"
+
+#define NODE_ANON_BODY_MAX (32 * 1024)
+/* Visitor lookups by phone without a session, per client address. */
+#define NODE_LOOKUP_BURST 10
+#define NODE_LOOKUP_PER_MIN 10
+
+/* An http_pre_body with ctx = the node. */
+int node_edge_gate(http_req *req, void *ctx, const char **why);
+/* 1 when the node answers to the Host header value host (NULL: no). */
+int node_edge_host_ok(node *n, const char *host);
+/* One visitor lookup without a session from address peer: 0 when it may go
+ * on (a token is taken), else the milliseconds until it may. */
+uint64_t node_edge_lookup_wait(const char *peer);
+
+#endif

@@ -1,0 +1,629 @@
+"""The network edge (issue #13, DESIGN.md "The network edge"), against real
+daemons on loopback:
+
+  * TLS: the hub answers a raw TLS 1.2 ClientHello offering only an ECDHE
+    AEAD suite with a ServerHello, and refuses (alert, no ServerHello) one
+    offering only a static-ECDH suite, a CBC suite, CCM-8 or Camellia; real
+    handshakes with a CBC-only or TLS 1.1 client fail, ECDHE-GCM and ChaCha20
+    ones work;
+  * build hardening: every binary is PIE (ELF type DYN), has BIND_NOW and a
+    GNU_RELRO segment, and calls __stack_chk_fail and FORTIFY's _chk
+    functions (read with readelf);
+  * strict HTTP at the node: whitespace before a colon, obs-fold and bare LF
+    are 400, and the node goes on serving.
+"""
+import os
+import re
+import socket
+import ssl
+import struct
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import Daemon
+
+BINARIES = ("outpost-node", "outpost-hub", "outpost-sync")
+
+# TLS cipher suite ids (IANA)
+ECDHE_ECDSA_AES128_GCM = 0xC02B
+ECDHE_ECDSA_CHACHA20 = 0xCCA9
+ECDH_ECDSA_AES128_GCM = 0xC02D   # static ECDH: no forward secrecy
+ECDH_ECDSA_AES128_CBC = 0xC004
+ECDHE_ECDSA_AES128_CBC = 0xC009  # forward secret, but CBC
+ECDHE_ECDSA_AES128_CCM8 = 0xC0AE
+ECDHE_ECDSA_CAMELLIA128 = 0xC072
+
+
+def client_hello(suites):
+    """A TLS 1.2 ClientHello record offering exactly `suites`, with the
+    extensions an ECDSA P-256 server needs."""
+    def ext(t, data):
+        return struct.pack("!HH", t, len(data)) + data
+    groups = struct.pack("!HHH", 4, 23, 24)                 # secp256r1, secp384r1
+    points = bytes([1, 0])                                  # uncompressed
+    sigalgs = struct.pack("!H", 8) + struct.pack("!HHHH", 0x0403, 0x0503, 0x0401, 0x0804)
+    exts = ext(10, groups) + ext(11, points) + ext(13, sigalgs)
+    cs = b"".join(struct.pack("!H", s) for s in suites)
+    body = (b"\x03\x03" + os.urandom(32) + b"\x00" + struct.pack("!H", len(cs)) + cs +
+            b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def hello_answer(port, suites):
+    """'server_hello', 'alert' or 'closed': what the server first answers."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(client_hello(suites))
+        head = b""
+        while len(head) < 6:
+            b = s.recv(6 - len(head))
+            if not b:
+                return "closed"
+            head += b
+    except ConnectionResetError:
+        return "closed"
+    finally:
+        s.close()
+    if head[0] == 0x16 and head[5] == 0x02:
+        return "server_hello"
+    if head[0] == 0x15:
+        return "alert"
+    return "other %r" % head
+
+
+def handshake(port, ciphers=None, version=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    if version:
+        ctx.minimum_version = ctx.maximum_version = version
+    else:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as s:
+            return s.cipher()[0]
+
+
+class TestTlsSuites(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.cleanup()
+
+    def test_raw_hello(self):
+        port = self.hub.port
+        self.assertEqual(hello_answer(port, [ECDHE_ECDSA_AES128_GCM]), "server_hello")
+        self.assertEqual(hello_answer(port, [ECDHE_ECDSA_CHACHA20]), "server_hello")
+        for bad in (ECDH_ECDSA_AES128_GCM, ECDH_ECDSA_AES128_CBC, ECDHE_ECDSA_AES128_CBC,
+                    ECDHE_ECDSA_AES128_CCM8, ECDHE_ECDSA_CAMELLIA128):
+            self.assertIn(hello_answer(port, [bad]), ("alert", "closed"), hex(bad))
+        # static ECDH offered first: the server still picks the ECDHE one
+        self.assertEqual(hello_answer(port, [ECDH_ECDSA_AES128_GCM, ECDHE_ECDSA_AES128_GCM]),
+                         "server_hello")
+        self.assertEqual(self.hub.get("/healthz").status, 200)
+
+    def test_real_handshakes(self):
+        port = self.hub.port
+        self.assertEqual(handshake(port, "ECDHE-ECDSA-AES128-GCM-SHA256"),
+                         "ECDHE-ECDSA-AES128-GCM-SHA256")
+        self.assertEqual(handshake(port, "ECDHE-ECDSA-CHACHA20-POLY1305"),
+                         "ECDHE-ECDSA-CHACHA20-POLY1305")
+        for bad in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384"):
+            with self.assertRaises((ssl.SSLError, OSError), msg=bad):
+                handshake(port, bad)
+        try:
+            ctx_ok = ssl.TLSVersion.TLSv1_1
+            with self.assertRaises((ssl.SSLError, OSError)):
+                handshake(port, "DEFAULT:@SECLEVEL=0", ctx_ok)
+        except ValueError:
+            pass  # this OpenSSL cannot even offer TLS 1.1
+        self.assertEqual(self.hub.get("/healthz").status, 200)
+
+
+class TestHardening(unittest.TestCase):
+    def readelf(self, *args):
+        return subprocess.run(["readelf"] + list(args), check=True, capture_output=True,
+                              text=True).stdout
+
+    def test_binaries(self):
+        for b in BINARIES:
+            path = os.path.join(harness.BIN, b)
+            with self.subTest(binary=b):
+                self.assertIn("DYN", self.readelf("-h", path).split("Type:")[1].split("\n")[0])
+                dyn = self.readelf("-d", path)
+                self.assertRegex(dyn, r"\(FLAGS\)\s+BIND_NOW|\(FLAGS_1\)\s+Flags: NOW")
+                self.assertRegex(dyn, r"\(FLAGS_1\)\s+Flags:.*PIE")
+                self.assertIn("GNU_RELRO", self.readelf("-lW", path))
+                syms = self.readelf("--dyn-syms", "-W", path)
+                self.assertIn("__stack_chk_fail", syms)
+                self.assertRegex(syms, r"__\w+_chk@")
+
+
+class TestStrictHttp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def test_refused(self):
+        for req in (b"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\nHost: x\n\n",
+                    b"GET /healthz HTTP/1.1\r\nHost: x\n\r\n"):
+            out = self.node.raw(req)
+            self.assertTrue(out.startswith(b"HTTP/1.1 400 "), (req, out[:100]))
+        out = self.node.raw(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out[:100])
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+# ---- floods: memory and connections ---------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def asan_build():
+    """The sanitizer build's allocator keeps freed memory in quarantine and
+    pads every block, so its RSS says little; its limits are looser."""
+    out = subprocess.run(["readelf", "--dyn-syms", "-W", os.path.join(harness.BIN, "outpost-node")],
+                         capture_output=True, text=True).stdout
+    return "__asan_init" in out
+
+
+# Limits for the sanitizer build's daemons: a small quarantine, so their RSS
+# follows what is held rather than what was freed lately.
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:quarantine_size_mb=4:"
+                            "malloc_context_size=5"}
+
+
+class Flood:
+    """n connections that each send head then body_len bytes (in 64 KiB
+    pieces, stopping at the first error), in threads; the first line of
+    every answer is kept.  Bounded: every socket has a timeout."""
+
+    def __init__(self, port, head, body_len, n, tls=False):
+        import threading
+        self.answers = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.one, args=(port, head, body_len, tls))
+                        for _ in range(n)]
+
+    def one(self, port, head, body_len, tls):
+        piece = b"x" * 65536
+        line = b""
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=20)
+            if tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                s = ctx.wrap_socket(s)
+            s.sendall(head)
+            sent = 0
+            try:
+                while sent < body_len:
+                    s.sendall(piece[:min(len(piece), body_len - sent)])
+                    sent += min(len(piece), body_len - sent)
+            except OSError:
+                pass
+            try:
+                line = s.recv(200).split(b"\r\n", 1)[0]
+            except OSError:
+                pass
+            s.close()
+        except OSError as e:
+            line = repr(e).encode()
+        with self.lock:
+            self.answers.append(line)
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def alive(self):
+        return any(t.is_alive() for t in self.threads)
+
+    def join(self):
+        for t in self.threads:
+            t.join(120)
+
+
+def timed(fn):
+    t0 = time.time()
+    r = fn()
+    return r, time.time() - t0
+
+
+class TestFloods(unittest.TestCase):
+    """The issue's loads, on loopback: the daemons stay small and keep
+    answering /healthz and a signed-in user."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.asan = asan_build()
+        cls.limit = 160 if cls.asan else 64
+        cls.node = Daemon("node", env=ASAN_ENV).start()
+        harness.login(cls.node)
+        cls.hub = Daemon("hub", env=ASAN_ENV).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def watch(self, daemon, flood, check):
+        """While flood runs: the daemon's peak RSS, and check() run over and
+        over (each answer must come, its slowest time is returned)."""
+        peak, slowest, checks = 0.0, 0.0, 0
+        deadline = time.time() + 120
+        while flood.alive() and time.time() < deadline:
+            peak = max(peak, rss_mb(daemon.proc.pid))
+            _, dt = timed(check)
+            slowest = max(slowest, dt)
+            checks += 1
+            time.sleep(0.05)
+        flood.join()
+        peak = max(peak, rss_mb(daemon.proc.pid))
+        _, dt = timed(check)
+        return peak, max(slowest, dt), checks
+
+    def node_check(self):
+        self.assertEqual(self.node.get("/healthz").status, 200)
+        s = self.node.get("/api/v1/session").json()
+        self.assertTrue(s["signed_in"])
+
+    def test_node_anonymous_uploads(self):
+        head = (b"POST /api/v1/crm/employers/e1/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n"
+                b"Expect: 100-continue\r\n\r\n" % (4 * MB))
+        before = rss_mb(self.node.proc.pid)
+        f = Flood(self.node.port, head, 4 * MB, 64).start()
+        peak, slowest, checks = self.watch(self.node, f, self.node_check)
+        print("\n  node, 64 anonymous 4 MiB uploads: RSS %.0f -> peak %.0f MB, "
+              "slowest check %.2f s over %d" % (before, peak, slowest, checks))
+        self.assertEqual(len(f.answers), 64)
+        for a in f.answers:
+            self.assertTrue(a.startswith(b"HTTP/1.1 401 "), a)  # never 100 Continue
+        self.assertLess(peak, self.limit)
+        self.assertLess(slowest, 10)
+
+    def test_node_signed_in_uploads_share_the_budget(self):
+        cookie = "; ".join("%s=%s" % kv for kv in self.node.cookies.items())
+        head = (b"POST /api/v1/crm/employers/e1/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Cookie: %s\r\nX-CSRF-Token: %s\r\nContent-Type: application/octet-stream\r\n"
+                b"Content-Length: %d\r\n\r\n" % (cookie.encode(), self.node.csrf.encode(),
+                                                 4 * MB - 1024))
+        before = rss_mb(self.node.proc.pid)
+        f = Flood(self.node.port, head, 4 * MB - 1024, 64).start()
+        peak, slowest, checks = self.watch(self.node, f, self.node_check)
+        busy = [a for a in f.answers if a.startswith(b"HTTP/1.1 503 ")]
+        print("\n  node, 64 signed-in 4 MiB uploads: RSS %.0f -> peak %.0f MB, %d refused "
+              "503, slowest check %.2f s" % (before, peak, len(busy), slowest))
+        self.assertEqual(len(f.answers), 64)
+        self.assertGreater(len(busy), 0, f.answers)   # 256 MiB never fits the budget
+        self.assertLess(peak, self.limit)
+        self.assertLess(slowest, 10)
+
+    def test_hub_unsigned_pushes(self):
+        node_id = "0190a000-0000-7000-8000-000000000001"
+        head = (b"POST /api/v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Outpost-Node: %s\r\n"
+                b"X-Outpost-Time: %d\r\nX-Outpost-Nonce: %s\r\nX-Outpost-Signature: %s\r\n"
+                b"Content-Length: %d\r\n\r\n" % (node_id.encode(), int(time.time() * 1000),
+                                                 b"0" * 32, b"0" * 64, 8 * MB))
+        before = rss_mb(self.hub.proc.pid)
+        f = Flood(self.hub.port, head, 8 * MB, 32, tls=True).start()
+        check = lambda: self.assertEqual(self.hub.get("/healthz").status, 200)
+        peak, slowest, checks = self.watch(self.hub, f, check)
+        print("\n  hub, 32 unsigned 8 MiB pushes: RSS %.0f -> peak %.0f MB, slowest "
+              "check %.2f s" % (before, peak, slowest))
+        self.assertEqual(len(f.answers), 32)
+        for a in f.answers:
+            self.assertTrue(a.startswith(b"HTTP/1.1 401 "), a)
+        self.assertLess(peak, self.limit)
+        self.assertLess(slowest, 10)
+        self.assertIn("before its body: unknown node", self.hub.read_log())
+
+    def idle_flood(self, daemon, check):
+        socks = []
+        before = rss_mb(daemon.proc.pid)
+        try:
+            for _ in range(1030):
+                socks.append(socket.create_connection(("127.0.0.1", daemon.port), timeout=10))
+            time.sleep(0.5)
+            peak = rss_mb(daemon.proc.pid)
+            _, dt = timed(check)
+            _, dt2 = timed(check)
+            # most of the idle connections were closed to make room
+            closed = 0
+            for s in socks[:200]:
+                try:
+                    s.setblocking(False)
+                    if s.recv(1) == b"":
+                        closed += 1
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed += 1
+        finally:
+            for s in socks:
+                s.close()
+        return before, peak, max(dt, dt2), closed
+
+    def test_node_idle_connections(self):
+        before, peak, dt, closed = self.idle_flood(self.node, self.node_check)
+        print("\n  node, 1030 idle connections: RSS %.0f -> %.0f MB, check %.2f s, "
+              "%d of the first 200 closed" % (before, peak, dt, closed))
+        self.assertEqual(closed, 200)
+        self.assertLess(peak, self.limit)
+        self.assertLess(dt, 10)
+
+    def test_hub_idle_connections(self):
+        check = lambda: self.assertEqual(self.hub.get("/healthz").status, 200)
+        before, peak, dt, closed = self.idle_flood(self.hub, check)
+        print("\n  hub, 1030 idle connections: RSS %.0f -> %.0f MB, check %.2f s, "
+              "%d of the first 200 closed" % (before, peak, dt, closed))
+        self.assertEqual(closed, 200)
+        self.assertLess(peak, self.limit)
+        self.assertLess(dt, 10)
+
+
+# ---- Host allow-list, the visitor lookup, sessions ------------------------------------
+
+def raw_status(daemon, data):
+    out = daemon.raw(data)
+    return int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else out[:80]
+
+
+class TestNodeHosts(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node", args=["--hosts", "office-pc.example, 10.0.0.5"]).start()
+        harness.login(cls.node)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def test_host_allow_list(self):
+        ok = ("127.0.0.1", "127.0.0.1:%d" % self.node.port, "localhost:8080", "[::1]:80",
+              "office-pc.example", "OFFICE-PC.example.:443", "10.0.0.5:8080")
+        for h in ok:
+            self.assertEqual(self.node.get("/healthz", headers={"Host": h}).status, 200, h)
+        # a page on a rebound name, with the staff member's cookie even
+        for h in ("evil.example", "office-pc.example.evil.example", "10.0.0.6",
+                  "office-pc", "127.0.0.1.nip.io"):
+            r = self.node.get("/api/v1/session", headers={"Host": h})
+            self.assertEqual(r.status, 421, h)
+            self.assertNotIn(b"csrf", r.body)
+            r = self.node.post("/api/v1/checkins", {"visitor_name": "X"}, headers={"Host": h})
+            self.assertEqual(r.status, 421, h)
+        self.assertEqual(raw_status(self.node, b"GET /healthz HTTP/1.1\r\n\r\n"), 400)
+        self.assertEqual(self.node.get("/api/v1/session").json()["signed_in"], True)
+
+    def test_visitor_lookup(self):
+        anon = harness.client(self.node)
+        rid = anon.get("/api/v1/greeter/reasons").json()[0]["id"]
+        r = anon.post("/api/v1/checkins", {"visitor_name": "Rosa Lookup", "phone": "(916) 555-0177",
+                                           "reason_ids": [rid]})
+        self.assertEqual(r.status, 201, r)
+        q = "/api/v1/visitors?q=9165550177"
+        answers = [anon.get(q + "&initial=r") for _ in range(10)]
+        self.assertEqual([a.status for a in answers], [200] * 10)
+        self.assertEqual([v["visitor_name"] for v in answers[0].json()], ["Rosa Lookup"])
+        self.assertEqual(set(answers[0].json()[0].keys()), {"visitor_name", "phone"})
+        r = anon.get(q + "&initial=r")
+        self.assertEqual(r.status, 429)
+        self.assertTrue(int(r.header("Retry-After")) >= 1)
+        # without the initial, a partial number or a wildcard: nothing, and no token spent
+        other = harness.client(self.node, source="127.0.0.2")
+        for bad in (q, q + "&initial=", q + "&initial=%25", q + "&initial=ro",
+                    "/api/v1/visitors?q=916555&initial=r", q + "&initial=x"):
+            self.assertEqual(other.get(bad).json(), [], bad)
+        self.assertEqual([v["visitor_name"] for v in other.get(q + "&initial=R").json()],
+                         ["Rosa Lookup"])
+        # staff at the desk are not throttled
+        for _ in range(12):
+            self.assertEqual(self.node.get("/api/v1/visitors?q=Rosa").status, 200)
+
+
+class TestSessionIdle(unittest.TestCase):
+    IDLE = 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node", args=["--session-idle", str(cls.IDLE)]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def session(self, background):
+        h = {"X-Outpost-Background": "1"} if background else {}
+        return self.node.get("/api/v1/session", headers=h).json()
+
+    def test_background_polls_do_not_extend(self):
+        harness.login(self.node)
+        s = self.session(False)
+        self.assertTrue(s["signed_in"])
+        self.assertLessEqual(s["idle_remaining_s"], self.IDLE)
+        self.assertGreaterEqual(s["idle_remaining_s"], self.IDLE - 2)
+        # a person at the page: polls in the foreground keep it alive past IDLE
+        t0 = time.time()
+        while time.time() - t0 < self.IDLE + 2:
+            self.assertTrue(self.session(False)["signed_in"])
+            time.sleep(0.3)
+        # background polls only: the remaining time falls and the session ends
+        seen = []
+        deadline = time.time() + self.IDLE + 20
+        while time.time() < deadline:
+            s = self.session(True)
+            if not s["signed_in"]:
+                break
+            seen.append(s["idle_remaining_s"])
+            time.sleep(0.3)
+        self.assertFalse(s["signed_in"], seen)
+        self.assertLess(min(seen), self.IDLE - 1, seen)
+        self.assertEqual(self.node.get("/api/v1/crm/employers").status, 401)
+
+
+# ---- verified enrollment ---------------------------------------------------------------
+
+class InterceptingProxy:
+    """A TLS proxy with its own certificate (another hub's) in front of the
+    real hub: it relays both ways and keeps every plaintext byte it saw."""
+
+    def __init__(self, cert, key, hub_port):
+        import threading
+        self.seen = bytearray()
+        self.lock = threading.Lock()
+        self.hub_port = hub_port
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        import threading
+        while not self.stopping:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def pump(self, a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                with self.lock:
+                    self.seen += d
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def serve(self, c):
+        import threading
+        c.settimeout(20)
+        try:
+            tc = self.ctx.wrap_socket(c, server_side=True)
+            cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            cctx.check_hostname = False
+            cctx.verify_mode = ssl.CERT_NONE
+            up = cctx.wrap_socket(socket.create_connection(("127.0.0.1", self.hub_port),
+                                                           timeout=20))
+        except OSError:
+            c.close()
+            return
+        threading.Thread(target=self.pump, args=(up, tc), daemon=True).start()
+        self.pump(tc, up)
+
+    def close(self):
+        self.stopping = True
+        self.ls.close()
+
+
+class TestVerifiedEnrollment(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        # a second hub only to make the interceptor's key and certificate
+        cls.other = Daemon("hub").start()
+        cls.other.stop()
+        cls.proxy = InterceptingProxy(os.path.join(cls.other.data, "hub.crt"),
+                                      os.path.join(cls.other.data, "hub.key"), cls.hub.port)
+        cls.pin = re.search(r"sha256//[A-Za-z0-9+/]{43}=", cls.hub.read_log()).group(0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.close()
+        cls.hub.cleanup()
+        cls.other.cleanup()
+
+    def code(self):
+        p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code",
+                              "--office", "demo-office", "--data", self.hub.data], name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        code = p.stdout.decode().strip()
+        harness.plant_secret(code)
+        harness.plant_secret(code.replace("-", "")[:16])
+        return code
+
+    def enroll(self, port, code, *extra):
+        import tempfile
+        d = tempfile.mkdtemp(prefix="outpost-enroll-")
+        p = harness.run_tool(["enroll", "--hub", "https://127.0.0.1:%d" % port, "--code", code,
+                              "--data", d] + list(extra))
+        return p, d
+
+    def test_interceptor_refused_nothing_leaked(self):
+        code = self.code()
+        bare = code.replace("-", "")
+        for extra in ([], ["--pin", self.pin]):
+            p, d = self.enroll(self.proxy.port, code, *extra)
+            self.assertEqual(p.returncode, 5, (extra, p.stdout, p.stderr))   # EXIT_TOOL_PIN
+            self.assertIn(b"nothing was sent", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "sync.json")))
+        with self.proxy.lock:
+            seen = bytes(self.proxy.seen)
+        self.assertIn(b"GET /healthz", seen)          # the probe went through it
+        self.assertNotIn(b"/api/v1/sync/enroll", seen)
+        for secret in (code.encode(), bare.encode(), bare[:16].encode(), b"node_secret"):
+            self.assertNotIn(secret, seen)
+        # the code was never spent: the real hub takes it
+        p, d = self.enroll(self.hub.port, code)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(self.pin.encode(), p.stdout)
+        with open(os.path.join(d, "sync.json")) as f:
+            self.assertIn(self.pin, f.read())
+
+    def test_codes_and_pins(self):
+        code = self.code()
+        groups = code.split("-")
+        self.assertEqual(len(groups), 7)
+        # a wrong check (another hub's code, a typo) is refused before sending
+        wrong = "-".join(groups[:4] + ["AAAA", "AAAA", "AAAA"])
+        p, _ = self.enroll(self.hub.port, wrong)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        # the random part alone needs --pin, and then the right one
+        short = "-".join(groups[:4])
+        p, _ = self.enroll(self.hub.port, short)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        other_pin = "sha256//" + "A" * 43 + "="
+        p, _ = self.enroll(self.hub.port, short, "--pin", other_pin)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        p, d = self.enroll(self.hub.port, short, "--pin", self.pin)
+        self.assertEqual(p.returncode, 0, p.stderr)
