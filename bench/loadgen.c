@@ -4,6 +4,10 @@
  */
 #include "bench/loadgen.h"
 
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,8 +20,69 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One connection: a socket, and a TLS session on it when tls. */
+typedef struct lconn {
+	int fd;
+	int tls;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_entropy_context ent;
+} lconn;
+
+static int bio_send(void *ctx, const unsigned char *p, size_t n)
+{
+	ssize_t w = write(*(int *)ctx, p, n);
+	return w < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : (int)w;
+}
+
+static int bio_recv(void *ctx, unsigned char *p, size_t n)
+{
+	ssize_t r = read(*(int *)ctx, p, n);
+	return r < 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : (int)r;
+}
+
+static ssize_t c_write(lconn *c, const void *p, size_t n)
+{
+	size_t done = 0;
+
+	if (!c->tls)
+		return write(c->fd, p, n);
+	while (done < n) {
+		int w = mbedtls_ssl_write(&c->ssl, (const unsigned char *)p + done, n - done);
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t c_read(lconn *c, void *p, size_t n)
+{
+	int r;
+
+	if (!c->tls)
+		return read(c->fd, p, n);
+	r = mbedtls_ssl_read(&c->ssl, p, n);
+	return r < 0 ? -1 : r;
+}
+
+static void c_close(lconn *c)
+{
+	if (c->fd < 0)
+		return;
+	if (c->tls) {
+		mbedtls_ssl_free(&c->ssl);
+		mbedtls_ssl_config_free(&c->conf);
+		mbedtls_ctr_drbg_free(&c->drbg);
+		mbedtls_entropy_free(&c->ent);
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
 typedef struct worker {
-	int id, port, expect;
+	int id, port, expect, tls;
 	double seconds;
 	loadgen_build build;
 	const void *arg;
@@ -50,8 +115,35 @@ static int connect_to(int port)
 	return fd;
 }
 
+static int c_open(lconn *c, int port, int tls)
+{
+	c->tls = tls;
+	c->fd = connect_to(port);
+	if (c->fd < 0 || !tls)
+		return c->fd;
+	mbedtls_ssl_init(&c->ssl);
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_ctr_drbg_init(&c->drbg);
+	mbedtls_entropy_init(&c->ent);
+	if (mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->ent, NULL, 0) != 0 ||
+	    mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+					MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+		goto fail;
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	if (mbedtls_ssl_setup(&c->ssl, &c->conf) != 0)
+		goto fail;
+	mbedtls_ssl_set_bio(&c->ssl, &c->fd, bio_send, bio_recv, NULL);
+	if (mbedtls_ssl_handshake(&c->ssl) != 0)
+		goto fail;
+	return c->fd;
+fail:
+	c_close(c);
+	return -1;
+}
+
 /* Read one response; return its status or -1. */
-static int read_response(int fd, char *buf, size_t cap)
+static int read_response(lconn *c, char *buf, size_t cap)
 {
 	size_t have = 0;
 	char *hend = NULL;
@@ -59,7 +151,7 @@ static int read_response(int fd, char *buf, size_t cap)
 	int status;
 
 	for (;;) {
-		ssize_t r = read(fd, buf + have, cap - have - 1);
+		ssize_t r = c_read(c, buf + have, cap - have - 1);
 		if (r <= 0)
 			return -1;
 		have += (size_t)r;
@@ -80,7 +172,7 @@ static int read_response(int fd, char *buf, size_t cap)
 	size_t body_have = have - (size_t)(hend + 4 - buf);
 	while ((long)body_have < clen) {
 		char tmp[65536];
-		ssize_t r = read(fd, tmp, sizeof tmp);
+		ssize_t r = c_read(c, tmp, sizeof tmp);
 		if (r <= 0)
 			return -1;
 		body_have += (size_t)r;
@@ -98,22 +190,25 @@ static void *run(void *p)
 {
 	worker *w = p;
 	char req[16384], resp[1 << 17];
-	int fd = connect_to(w->port);
-	double end = now_s() + w->seconds;
+	lconn c;
+	double end;
 
-	while (fd >= 0 && now_s() < end) {
+	/* the handshake is not part of the measured window (each worker's own) */
+	c_open(&c, w->port, w->tls);
+	end = now_s() + w->seconds;
+	while (c.fd >= 0 && now_s() < end) {
 		size_t n = w->build(w->id, w->n, req, sizeof req, w->arg);
 		double t0 = now_s();
-		if (write(fd, req, n) != (ssize_t)n) {
+		if (c_write(&c, req, n) != (ssize_t)n) {
 			w->errors++;
 			break;
 		}
-		int st = read_response(fd, resp, sizeof resp);
+		int st = read_response(&c, resp, sizeof resp);
 		double dt = (now_s() - t0) * 1000.0;
 		if (st != w->expect) {
 			w->errors++;
-			close(fd);
-			fd = connect_to(w->port);
+			c_close(&c);
+			c_open(&c, w->port, w->tls);
 			continue;
 		}
 		if (w->n == w->cap) {
@@ -122,13 +217,27 @@ static void *run(void *p)
 		}
 		w->lat[w->n++] = dt;
 	}
-	if (fd >= 0)
-		close(fd);
+	c_close(&c);
 	return NULL;
 }
 
+static int run_all(int port, int tls, int conns, double seconds, loadgen_build build,
+		   const void *arg, int expect_status, loadgen_result *res);
+
 int loadgen_run(int port, int conns, double seconds, loadgen_build build, const void *arg,
 		int expect_status, loadgen_result *res)
+{
+	return run_all(port, 0, conns, seconds, build, arg, expect_status, res);
+}
+
+int loadgen_run_tls(int port, int conns, double seconds, loadgen_build build, const void *arg,
+		    int expect_status, loadgen_result *res)
+{
+	return run_all(port, 1, conns, seconds, build, arg, expect_status, res);
+}
+
+static int run_all(int port, int tls, int conns, double seconds, loadgen_build build,
+		   const void *arg, int expect_status, loadgen_result *res)
 {
 	worker *ws = calloc((size_t)conns, sizeof *ws);
 	pthread_t *th = calloc((size_t)conns, sizeof *th);
@@ -138,7 +247,7 @@ int loadgen_run(int port, int conns, double seconds, loadgen_build build, const 
 
 	for (int i = 0; i < conns; i++) {
 		ws[i] = (worker){.id = i, .port = port, .expect = expect_status, .seconds = seconds,
-				 .build = build, .arg = arg};
+				 .build = build, .arg = arg, .tls = tls};
 		pthread_create(&th[i], NULL, run, &ws[i]);
 	}
 	memset(res, 0, sizeof *res);
@@ -147,7 +256,7 @@ int loadgen_run(int port, int conns, double seconds, loadgen_build build, const 
 		total += ws[i].n;
 		res->errors += ws[i].errors;
 	}
-	res->seconds = now_s() - t0;
+	res->seconds = tls ? seconds : now_s() - t0; /* TLS: each worker's window */
 	all = malloc((size_t)(total ? total : 1) * sizeof(double));
 	for (int i = 0; i < conns; i++) {
 		memcpy(all + k, ws[i].lat, (size_t)ws[i].n * sizeof(double));

@@ -21,5 +21,11 @@ typedef size_t (*loadgen_build)(int thread, long i, char *out, size_t n, const v
 
 int loadgen_run(int port, int conns, double seconds, loadgen_build build, const void *arg,
 		int expect_status, loadgen_result *res);
+/* The same over TLS (mbedTLS, no certificate check: a benchmark on
+ * loopback), one handshake per connection, then keep-alive; each worker's
+ * window starts after its handshake (64 ECDHE handshakes at once take
+ * seconds on a loaded machine), and rps counts over `seconds`. */
+int loadgen_run_tls(int port, int conns, double seconds, loadgen_build build, const void *arg,
+		    int expect_status, loadgen_result *res);
 
 #endif

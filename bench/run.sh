@@ -10,7 +10,17 @@ tmp=$(mktemp -d)
 trap 'for p in "$tmp"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$tmp"; true' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port --demo yes >"$tmp/node.log" 2>&1 &
+tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# HTTPS at the node: a P-256 key and certificate (made by a hub's first
+# start, as the office CA would sign one) in the node's data directory.
+mkdir -p "$tmp/certhub" "$tmp/node"
+bin/outpost-hub --data "$tmp/certhub" --listen 127.0.0.1:$tport >"$tmp/certhub.log" 2>&1 &
+echo $! >"$tmp/certhub.pid"
+for i in $(seq 100); do [ -s "$tmp/certhub/hub.crt" ] && curl -fsk "https://127.0.0.1:$tport/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+kill "$(cat "$tmp/certhub.pid")"; rm -f "$tmp/certhub.pid"; sleep 0.5
+cp "$tmp/certhub/hub.crt" "$tmp/node/node.crt"
+cp "$tmp/certhub/hub.key" "$tmp/node/node.key"
+bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port --https-listen 127.0.0.1:$tport --demo yes >"$tmp/node.log" 2>&1 &
 echo $! >"$tmp/node.pid"
 for i in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # Node logins: sign in as the demo staff member (README, "Test login").
@@ -19,7 +29,7 @@ OUTPOST_BENCH_COOKIE=$(curl -fs -D - -o /dev/null -H 'Content-Type: application/
 	sed -n 's/^[Ss]et-[Cc]ookie: \(outpost_session=[0-9a-f]*\).*/\1/p')
 export OUTPOST_BENCH_COOKIE
 sleep 1 # settle before reading idle memory
-build/rel/bench/bench_node "$port" "$(cat "$tmp/node.pid")" "$tmp" "$secs"
+build/rel/bench/bench_node "$port" "$(cat "$tmp/node.pid")" "$tmp" "$secs" "$tport"
 kill "$(cat "$tmp/node.pid")"; rm -f "$tmp/node.pid"
 
 for b in bench/bench_*.sh; do

@@ -62,6 +62,7 @@ typedef struct hub {
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
 	struct acct_hub *hb_acct; /* staff accounts, sessions (hub/acct.h) */
+	struct tls_ca *hb_ca;	  /* the office CA (hub_ca.c), or NULL */
 } hub;
 
 extern const asset assets_hub[];
@@ -103,6 +104,19 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
+/* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start).
+ * hub_ca_load: 0 or -1 (logged).  hub_ca_sign_request: when body has "csr"
+ * (with "names"), sign it into *cert (malloc'd, the chain); 0 (also when
+ * there is no csr: *cert NULL) or the refusal's status with *why.
+ * hub_ca_reply adds "cert" and "ca_cert" to a reply when cert is set. */
+#define HUB_CA_CERT_FILE "ca.crt"
+#define HUB_CA_KEY_FILE "ca.key"
+int hub_ca_load(hub *h);
+int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why);
+void hub_ca_reply(hub *h, cJSON *o, const char *cert);
+/* GET /ca.crt, GET /api/v1/ca, POST /api/v1/sync/cert (signed). */
+int hub_ca_routes(hub *h, router *r);
+
 /* hub_edge.c: the HTTP server's pre-body gate (lib/http.h), ctx = the hub:
  * signed sync requests from a known, unrevoked node with a fresh time, the
  * bearer token or a console session, or else a body of HUB_ANON_BODY_MAX
@@ -170,6 +184,9 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res);
 void hub_ingest_release(hub_ingest_result *res);
 int hub_sync_routes(hub *h, router *r);
+/* The signature headers of a sync request and its body: 0 (*n filled), or
+ * -1 after replying 401/409/500. */
+int hub_sync_auth(hub *h, http_req *req, hub_node *n);
 
 /* ---- hub_admin.c (declared routes: hub_api.h) ------------------------------ */
 /* GET /api/v1/sync/status without node headers: the hub-wide view (admin

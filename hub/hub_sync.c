@@ -341,6 +341,11 @@ static void refuse(http_req *req, int status, const char *node_id, const char *w
 /* Verify the signature headers; on failure reply and return -1. */
 static int sync_auth(hub *h, http_req *req, hub_node *n)
 {
+	return hub_sync_auth(h, req, n);
+}
+
+int hub_sync_auth(hub *h, http_req *req, hub_node *n)
+{
 	const char *node_id = http_req_header(req, "x-outpost-node");
 	const char *tstr = http_req_header(req, "x-outpost-time");
 	const char *nonce = http_req_header(req, "x-outpost-nonce");
@@ -1156,6 +1161,8 @@ static void sync_enroll(http_req *req, void *ctx)
 	int64_t now = (int64_t)hub_now_ms();
 	int status = 500;
 	const char *why = "the hub database could not complete the request";
+	char *cert = NULL;
+	const char *cwhy = NULL;
 
 	body = http_req_json(req, 0);
 	if (body == NULL) {
@@ -1176,12 +1183,19 @@ static void sync_enroll(http_req *req, void *ctx)
 		refuse(req, 401, NULL, "unknown enrollment code");
 		return;
 	}
+
 	crypto_sha256(norm, 16, digest);
 	crypto_hex(digest, sizeof digest, hash);
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		goto fail;
 	if (enroll_code_check(db, hash, now, office, la, &status, &why) != 0)
 		goto rollback;
+	status = 500;
+	/* The node's certificate (hub_ca.c), before the code is spent. */
+	if ((status = hub_ca_sign_request(h, body, &cert, &cwhy)) != 0) {
+		why = cwhy;
+		goto rollback;
+	}
 	status = 500;
 	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
 	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
@@ -1192,14 +1206,20 @@ static void sync_enroll(http_req *req, void *ctx)
 	    db_exec(db, "COMMIT") != 0)
 		goto rollback;
 	log_info("node %s enrolled for office '%s' from %s", node_id, office, req->peer);
-	sreply_json(req, 200, enroll_reply(h, node_id, secret_hex, office, la));
+	{
+		cJSON *o = enroll_reply(h, node_id, secret_hex, office, la);
+		hub_ca_reply(h, o, cert);
+		sreply_json(req, 200, o);
+	}
 	crypto_wipe(secret, sizeof secret);
 	crypto_wipe(secret_hex, sizeof secret_hex);
 	cJSON_Delete(body);
+	free(cert);
 	return;
 rollback:
 	db_exec(db, "ROLLBACK");
 fail:
+	free(cert);
 	crypto_wipe(secret, sizeof secret);
 	crypto_wipe(secret_hex, sizeof secret_hex);
 	cJSON_Delete(body);

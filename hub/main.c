@@ -14,6 +14,7 @@
 #include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/tls.h"
+#include "lib/tls_ca.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -170,6 +171,15 @@ static void static_file(http_req *req, void *ctx)
 		http_reply_json(req, 200, o);
 		return;
 	}
+	{
+		/* A browser asking for a page gets one a person can read. */
+		const char *accept = http_req_header(req, "accept");
+		const asset *a = asset_find(assets_hub, "/404.html");
+		if (a && accept && strstr(accept, "text/html") && strncmp(req->path, "/api/", 5) != 0) {
+			http_reply(req, 404, a->content_type, a->data, a->len);
+			return;
+		}
+	}
 	http_reply_error(req, 404, NULL, "no such page");
 }
 
@@ -226,6 +236,8 @@ static int serve(hub *h)
 	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
 		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
 	tls_load(h);
+	if (hub_ca_load(h) != 0)
+		fatalx("cannot set up the office CA in '%s'", h->hb_data);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
 	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
@@ -242,6 +254,7 @@ static int serve(hub *h)
 	h->hb_loop = loop;
 	h->hb_router = router_new();
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
+	    hub_ca_routes(h, h->hb_router) != 0 ||
 	    hub_api_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_setup_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
@@ -283,6 +296,7 @@ static int serve(hub *h)
 	router_free(h->hb_router);
 	hub_api_free(h);
 	tls_config_free(h->hb_tls);
+	tls_ca_free(h->hb_ca);
 	acct_free(h->hb_acct);
 	uv_mutex_destroy(&h->hb_wlock);
 	db_close(h->hb_wdb);

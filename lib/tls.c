@@ -68,8 +68,7 @@ static int file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-/* Write data to path atomically with the given mode. */
-static int write_file(const char *path, const void *data, size_t n, mode_t mode)
+int tls_write_file(const char *path, const void *data, size_t n, unsigned mode)
 {
 	char tmp[4096];
 	int fd, rc = -1;
@@ -77,7 +76,7 @@ static int write_file(const char *path, const void *data, size_t n, mode_t mode)
 
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		return -1;
 	while (n > 0) {
@@ -122,7 +121,7 @@ static int generate(tls_config *cfg, const char *cert_path, const char *key_path
 	if (mbedtls_pk_write_key_pem(&key, pem, sizeof pem) != 0)
 		goto out;
 	*err = "cannot write the generated key";
-	if (write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
+	if (tls_write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
 		goto out;
 
 	*err = "cannot make a self-signed certificate";
@@ -147,7 +146,7 @@ static int generate(tls_config *cfg, const char *cert_path, const char *key_path
 				      &cfg->tc_drbg) != 0)
 		goto out;
 	*err = "cannot write the generated certificate";
-	if (write_file(cert_path, pem, strlen((char *)pem), 0644) != 0)
+	if (tls_write_file(cert_path, pem, strlen((char *)pem), 0644) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -34,6 +34,10 @@ int tls_config_pin(const tls_config *cfg, char *out, size_t n);
  * counts its terminating NUL, as mbedtls_x509_crt_parse wants).  0 or -1. */
 int tls_cert_pin(const void *cert, size_t len, char *out, size_t n);
 
+/* Write n bytes to path atomically (a temporary file, fsync, rename) with
+ * the given mode.  0 or -1. */
+int tls_write_file(const char *path, const void *data, size_t n, unsigned mode);
+
 /* A server session, or NULL (out of memory). */
 tls_session *tls_session_new(tls_config *cfg);
 void tls_session_free(tls_session *s);

@@ -10,6 +10,7 @@
 #include "lib/clock.h"
 #include "lib/fsperm.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "lib/uuid.h"
 #include "sync/client.h"
 
@@ -25,6 +26,10 @@ static const conf_entry node_conf_tab[] = {
 	{"data", CONF_STR, NODE_DEFAULT_DATA, 0, 0, "data directory (node.db, keys, node.conf)"},
 	{"listen", CONF_STR, NODE_DEFAULT_LISTEN, 0, 0,
 	 "HOST:PORT for the web UI and API (0.0.0.0:8080 for the office LAN)"},
+	{"https_listen", CONF_STR, "", 0, 0,
+	 "HOST:PORT for HTTPS with the certificate the hub signed at enrollment (DATA/node.crt, "
+	 "outpost-sync enroll --name ...); plain HTTP then serves loopback only and redirects "
+	 "the LAN here (e.g. 0.0.0.0:8443)"},
 	{"hosts", CONF_STR, "", 0, 0,
 	 "names and addresses office PCs use for this node, comma-separated (with localhost, "
 	 "127.0.0.1 and the listen address, the only Host values it answers)"},
@@ -68,6 +73,8 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	n->nd_stopping = 1;
 	log_info("signal %d: shutting down", signum);
+	if (n->nd_https)
+		http_server_close(n->nd_https, NULL, NULL);
 	http_server_close(n->nd_http, on_closed, n);
 }
 
@@ -236,6 +243,12 @@ int main(int argc, char **argv)
 	int rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
 	if (rc != 0)
 		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));
+	{
+		const char *why = NULL;
+		if (node_edge_https_start(n, &why) != 0)
+			fatalx("cannot serve HTTPS on '%s': %s", conf_str(&n->nd_conf, "https_listen"),
+			       why ? why : "unknown error");
+	}
 	node_commit_start(n);
 	if (node_sync_start(n) != 0)
 		fatalx("cannot start the sync cycle");
@@ -254,6 +267,9 @@ int main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 
 	http_server_free(n->nd_http);
+	if (n->nd_https)
+		http_server_free(n->nd_https);
+	tls_config_free(n->nd_tls);
 	router_free(n->nd_router);
 	node_api_free(n);
 	db_close(n->nd_ckpt_db); /* the loop ran every queued checkpoint to its end */

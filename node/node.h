@@ -55,6 +55,11 @@ typedef struct node {
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
 	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
 	struct route_table *nd_api; /* the declared routes (node_api.c) */
+	/* HTTPS on the LAN (node_edge.c): the server, its certificate, the
+	 * names it was signed for; NULL / "" when https_listen is not set. */
+	http_server *nd_https;
+	struct tls_config *nd_tls;
+	char nd_tls_names[1024];
 } node;
 
 extern const asset assets_node[];

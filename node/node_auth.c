@@ -12,6 +12,7 @@
  * time.  Nothing here logs a token, a CSRF token or a cookie.
  */
 #include "node/node_auth_int.h"
+#include "node/node_edge.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
@@ -363,6 +364,9 @@ static int same_origin(const char *origin, const char *host)
 void node_auth_dispatch(http_req *req, void *ctx)
 {
 	node *n = ctx;
+
+	if (node_edge_https_only(n, req))
+		return; /* plain HTTP from the LAN: to HTTPS (node_edge.c) */
 
 	if (state_changing(req)) {
 		const char *site = http_req_header(req, "sec-fetch-site");

@@ -8,6 +8,7 @@
 #include "node/node_auth.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -86,7 +87,7 @@ int node_edge_host_ok(node *n, const char *host)
 	if (strcmp(listen, "0.0.0.0") != 0 && strcmp(listen, "::") != 0 &&
 	    strcasecmp(listen, name) == 0)
 		return 1;
-	return 0;
+	return in_list(n->nd_tls_names, name);
 }
 
 static int has_body(const http_req *req)
@@ -167,5 +168,86 @@ uint64_t node_edge_lookup_wait(const char *peer)
 	if (s->ls_tokens < 1.0)
 		return (uint64_t)((1.0 - s->ls_tokens) / per_ms) + 1;
 	s->ls_tokens -= 1.0;
+	return 0;
+}
+
+/* ---- HTTPS on the LAN ---------------------------------------------------------- */
+
+/* A client on the node machine itself: 127.0.0.1 or ::1 (the tests use
+ * 127.0.0.2 and up as other office PCs). */
+static int loopback_peer(const char *peer)
+{
+	return strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0 ||
+	       strcmp(peer, "::ffff:127.0.0.1") == 0 || strcmp(peer, "memory") == 0;
+}
+
+int node_edge_https_only(node *n, http_req *req)
+{
+	char host[256], loc[2048];
+	const char *h = http_req_header(req, "host");
+	const char *port;
+
+	if (req->is_tls) {
+		http_add_header(req, "Strict-Transport-Security", "max-age=31536000");
+		return 0;
+	}
+	if (n->nd_https == NULL || loopback_peer(req->peer))
+		return 0;
+	if (h == NULL || host_name(h, host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	port = strrchr(conf_str(&n->nd_conf, "https_listen"), ':');
+	snprintf(loc, sizeof loc, "https://%s%s%s%s", strchr(host, ':') ? "[" : "", host,
+		 strchr(host, ':') ? "]" : "", port ? port : "");
+	if (strlen(loc) + strlen(req->target) < sizeof loc)
+		strcat(loc, req->target);
+	http_add_header(req, "Location", loc);
+	http_reply_error(req, 308, NULL, "this office node is served over HTTPS");
+	return 1;
+}
+
+static void read_names(node *n)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof path, "%s/node.names", n->nd_data);
+	n->nd_tls_names[0] = '\0';
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	len = fread(n->nd_tls_names, 1, sizeof n->nd_tls_names - 1, f);
+	n->nd_tls_names[len] = '\0';
+	fclose(f);
+}
+
+int node_edge_https_start(node *n, const char **err)
+{
+	char crt[PATH_MAX + 32], key[PATH_MAX + 32];
+	const char *at = conf_str(&n->nd_conf, "https_listen");
+	int rc;
+
+	if (at == NULL || *at == '\0')
+		return 0;
+	snprintf(crt, sizeof crt, "%s/node.crt", n->nd_data);
+	snprintf(key, sizeof key, "%s/node.key", n->nd_data);
+	n->nd_tls = tls_config_new(crt, key, 0, err);
+	if (n->nd_tls == NULL)
+		return -1;
+	read_names(n);
+	*err = "out of memory";
+	n->nd_https = http_server_new(n->nd_loop, node_auth_dispatch, n);
+	if (n->nd_https == NULL)
+		return -1;
+	http_server_set_max_body(n->nd_https, (size_t)conf_int(&n->nd_conf, "max_body"));
+	http_server_set_body_limit(n->nd_https, router_body_limit, n->nd_router);
+	http_server_set_pre_body(n->nd_https, node_edge_gate, n);
+	http_server_set_tls(n->nd_https, n->nd_tls);
+	rc = http_server_listen(n->nd_https, at);
+	if (rc != 0) {
+		*err = uv_strerror(rc);
+		return -1;
+	}
+	log_info("office node serving HTTPS on %s for %s", at,
+		 n->nd_tls_names[0] ? n->nd_tls_names : "(no names)");
 	return 0;
 }

@@ -27,6 +27,19 @@
 int node_edge_gate(http_req *req, void *ctx, const char **why);
 /* 1 when the node answers to the Host header value host (NULL: no). */
 int node_edge_host_ok(node *n, const char *host);
+/*
+ * HTTPS on the LAN (setting https_listen): serve the same routes with TLS
+ * on that address with DATA/node.crt and DATA/node.key (the certificate the
+ * hub signed at enrollment, `outpost-sync enroll --name ...`), and answer to
+ * the names of DATA/node.names.  The plain listener then serves only
+ * loopback clients and redirects everyone else to HTTPS (308).  0, or -1
+ * with *err (static text).  A no-op when https_listen is empty.
+ */
+int node_edge_https_start(node *n, const char **err);
+/* The redirect and HSTS part, first thing of the node's dispatch: 1 when
+ * it answered req (a redirect). */
+int node_edge_https_only(node *n, http_req *req);
+
 /* One visitor lookup without a session from address peer: 0 when it may go
  * on (a token is taken), else the milliseconds until it may. */
 uint64_t node_edge_lookup_wait(const char *peer);

@@ -163,8 +163,18 @@ void sync_client_set_offset(sync_client *c, int64_t offset_ms);
  * there.  hub_url must be https://.  out (may be NULL) gets the identity.
  * 0 or SYNC_E_*, with err filled.
  */
+typedef struct sync_enroll_tls {
+	const char *et_csr;            /* PEM certificate request of the node's key */
+	const char *const *et_names;   /* names and addresses it serves */
+	int et_nnames;
+	char *et_cert;                 /* out: the signed chain (malloc'd), or NULL */
+	char *et_ca_cert;              /* out: the office CA (malloc'd), or NULL */
+} sync_enroll_tls;
+/* tls (may be NULL): a certificate request sent with the enrollment, for
+ * the hub (the office CA) to sign; the caller frees et_cert, et_ca_cert. */
 int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
-		       const char *data_dir, sync_identity *out, char *err, size_t errlen);
+		       sync_enroll_tls *tls, const char *data_dir, sync_identity *out, char *err,
+		       size_t errlen);
 
 /*
  * One signed request.  path_query starts with "/api/v1/" (at most 1500

@@ -106,8 +106,25 @@ static int enroll_verify_key(const char *hub_url, const char *code, const char *
 	return SYNC_E_PIN;
 }
 
-static int enroll_post(const char *hub_url, const char *code, const char *pin, buf *resp,
-		       long *status, int64_t *hub_time, char *err, size_t errlen)
+/* The certificate request's members of the enrollment body. */
+static int enroll_tls_body(cJSON *o, const sync_enroll_tls *tls)
+{
+	cJSON *names;
+
+	if (tls == NULL || tls->et_csr == NULL)
+		return 0;
+	if (!cJSON_AddStringToObject(o, "csr", tls->et_csr) ||
+	    (names = cJSON_AddArrayToObject(o, "names")) == NULL)
+		return -1;
+	for (int i = 0; i < tls->et_nnames; i++)
+		if (!cJSON_AddItemToArray(names, cJSON_CreateString(tls->et_names[i])))
+			return -1;
+	return 0;
+}
+
+static int enroll_post(const char *hub_url, const char *code, const char *pin,
+		       const sync_enroll_tls *tls, buf *resp, long *status, int64_t *hub_time,
+		       char *err, size_t errlen)
 {
 	CURL *h = curl_easy_init();
 	char url[1024], host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
@@ -127,6 +144,7 @@ static int enroll_post(const char *hub_url, const char *code, const char *pin, b
 	gethostname(host, sizeof host - 1);
 	if (h == NULL || o == NULL || !cJSON_AddStringToObject(o, "code", code) ||
 	    (host[0] && !cJSON_AddStringToObject(o, "hostname", host)) ||
+	    enroll_tls_body(o, tls) != 0 ||
 	    (body = cJSON_PrintUnformatted(o)) == NULL ||
 	    (t = curl_slist_append(NULL, "Content-Type: application/json")) == NULL) {
 		fmt_line(err, errlen, "out of memory");
@@ -205,7 +223,8 @@ static int enroll_check_pin(const char *hub_url, const char *pin, char *err, siz
 }
 
 int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
-		       const char *data_dir, sync_identity *out, char *err, size_t errlen)
+		       sync_enroll_tls *tls, const char *data_dir, sync_identity *out, char *err,
+		       size_t errlen)
 {
 	char seen[128];
 	sync_identity id;
@@ -244,7 +263,7 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
 	if (rc != 0)
 		goto out;
 	t0 = clock_ms();
-	rc = enroll_post(hub_url, code, seen, &resp, &status, &hub_time, err, errlen);
+	rc = enroll_post(hub_url, code, seen, tls, &resp, &status, &hub_time, err, errlen);
 	if (rc != 0)
 		goto out;
 	o = resp.len ? cJSON_ParseWithLength(resp.data, resp.len) : NULL;
@@ -280,6 +299,14 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
 	rc = enroll_check_pin(hub_url, id.id_pin, err, errlen);
 	if (rc != 0)
 		goto out;
+	if (tls != NULL) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "cert");
+		const cJSON *ca = cJSON_GetObjectItemCaseSensitive(o, "ca_cert");
+		if (cJSON_IsString(c) && cJSON_IsString(ca)) {
+			tls->et_cert = strdup(c->valuestring);
+			tls->et_ca_cert = strdup(ca->valuestring);
+		}
+	}
 	rc = sync_identity_save(data_dir, &id, err, errlen);
 	if (rc != 0)
 		goto out;

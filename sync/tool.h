@@ -8,6 +8,7 @@
 #include "sync/client.h"
 
 #define TOOL_DEFAULT_DATA "./data/node"
+#define TOOL_NAMES_MAX 16
 
 /* Exit codes (also in --help). */
 enum {
@@ -33,6 +34,8 @@ typedef struct tool {
 	const char *t_hub;        /* enroll */
 	const char *t_code;       /* enroll */
 	const char *t_pin;        /* enroll: the hub's key, "sha256//..." */
+	const char *t_names[TOOL_NAMES_MAX]; /* enroll, renew-cert: --name (TLS) */
+	int t_nnames;
 	const char *t_out;        /* export */
 	int t_force;              /* enroll over an existing identity */
 	int t_json;
@@ -41,6 +44,20 @@ typedef struct tool {
 	uint64_t t_progress_delay_ms;
 	uint64_t t_progress_t0;   /* monotonic ms of the transfer's first report */
 } tool;
+
+/* tool_cert.c: the node's HTTPS key and certificate (DATA/node.key,
+ * DATA/node.crt with the chain, DATA/ca.crt, DATA/node.names). */
+#define TOOL_NODE_KEY "node.key"
+#define TOOL_NODE_CRT "node.crt"
+#define TOOL_NODE_CA "ca.crt"
+#define TOOL_NODE_NAMES "node.names"
+/* A new key (DATA/node.key.new) and its request for t's names into tls;
+ * 0 or an exit code (message printed). */
+int tool_cert_request(tool *t, sync_enroll_tls *tls);
+/* Save what the hub signed: the key in place, the chain, the CA, the
+ * names.  0 or an exit code. */
+int tool_cert_save(tool *t, sync_enroll_tls *tls);
+int cmd_renew_cert(tool *t);
 
 /* SYNC_E_* -> exit code. */
 int tool_exit_code(int rc);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 int cmd_enroll(tool *t)
 {
 	sync_identity id, old;
+	sync_enroll_tls tls;
 	char err[512], path[PATH_MAX + 32];
 	struct stat sb;
 	int rc;
@@ -43,9 +45,18 @@ int cmd_enroll(tool *t)
 		sync_identity_wipe(&old);
 		return tool_fail(t, SYNC_E_CONFIG, err);
 	}
-	rc = sync_client_enroll(t->t_hub, t->t_code, t->t_pin, t->t_data, &id, err, sizeof err);
+	memset(&tls, 0, sizeof tls);
+	if (t->t_nnames > 0 && (rc = tool_cert_request(t, &tls)) != 0)
+		return rc;
+	rc = sync_client_enroll(t->t_hub, t->t_code, t->t_pin, t->t_nnames ? &tls : NULL,
+				t->t_data, &id, err, sizeof err);
+	free((char *)tls.et_csr);
 	if (rc != 0)
 		return tool_fail(t, rc, err);
+	if (t->t_nnames > 0 && (rc = tool_cert_save(t, &tls)) != 0) {
+		sync_identity_wipe(&id);
+		return rc;
+	}
 	if (t->t_json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", 1);

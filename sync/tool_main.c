@@ -22,8 +22,12 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{"enroll", cmd_enroll,
-	 "--hub URL --code CODE [--pin sha256//KEY] [--force]  enroll this node with the hub "
-	 "(the code, or the pin, must match the hub's key)"},
+	 "--hub URL --code CODE [--pin sha256//KEY] [--name NAME ...] [--force]  enroll this "
+	 "node with the hub (the code, or the pin, must match the hub's key); each --name (a "
+	 "DNS name or an address office PCs use) goes into its HTTPS certificate"},
+	{"renew-cert", cmd_renew_cert,
+	 "[--name NAME ...]                a new HTTPS key and certificate from the hub (the "
+	 "names of the last one by default); restart the node to serve it"},
 	{"status", cmd_status, "                                 replication lag of this node"},
 	{"push", cmd_push, "                                 send pending changes to the hub"},
 	{"pull", cmd_pull, "                                 fetch the hub's changes"},
@@ -267,7 +271,7 @@ int main(int argc, char **argv)
 		}
 		if (val == NULL || (strcmp(name, "--data") != 0 && strcmp(name, "--hub") != 0 &&
 				    strcmp(name, "--code") != 0 && strcmp(name, "--out") != 0 &&
-				    strcmp(name, "--pin") != 0)) {
+				    strcmp(name, "--pin") != 0 && strcmp(name, "--name") != 0)) {
 			fprintf(stderr, "outpost-sync: %s '%s' (see --help)\n",
 				val == NULL ? "missing value for" : "unknown option", name);
 			return EXIT_TOOL_USAGE;
@@ -280,6 +284,13 @@ int main(int argc, char **argv)
 			t.t_code = val;
 		else if (strcmp(name, "--pin") == 0)
 			t.t_pin = val;
+		else if (strcmp(name, "--name") == 0) {
+			if (t.t_nnames == TOOL_NAMES_MAX) {
+				fprintf(stderr, "outpost-sync: at most %d --name\n", TOOL_NAMES_MAX);
+				return EXIT_TOOL_USAGE;
+			}
+			t.t_names[t.t_nnames++] = val;
+		}
 		else
 			t.t_out = val;
 	}

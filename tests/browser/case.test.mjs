@@ -118,6 +118,7 @@ export const tests = [
 
     // A stand-alone note today: the 30-day cadence restarts, nothing is due.
     await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.click('#d-note summary');
     await page.waitForSelector('#n-subject');
     await page.fill('#n-subject', 'Contact attempt');
     await page.fill('#n-body', 'Called, no answer.');
@@ -131,6 +132,7 @@ export const tests = [
     assert(ci.status === 201, 'check-in made');
     await page.goto(node.url + '/case-participant.html?id=' + pid);
     await page.waitForSelector(`#visit option[value="${ci.json.id}"]`, { state: 'attached' });
+    await page.click('#d-visit summary');
     await page.selectOption('#visit', ci.json.id);
     await page.click('#visit-save');
     await page.locator('#timeline h3', { hasText: 'Visit' }).waitFor();

@@ -62,6 +62,7 @@ export const tests = [
     const id = new URL(page.url()).searchParams.get('id');
 
     // Add a secondary contact.
+    await page.click('#d-contact summary');
     await page.fill('#c-name', 'Riley Stone');
     await page.selectOption('#c-kind', 'secondary');
     await page.fill('#c-email', 'riley@example.com');
@@ -69,6 +70,7 @@ export const tests = [
     await page.locator('#contacts td', { hasText: 'Riley Stone' }).waitFor();
 
     // Two services at once; first a completion code without an end date is refused in place.
+    await page.click('#d-svc summary');
     await page.selectOption('#services-0-code', 'E20');
     await page.click('#svc-more');
     await page.selectOption('#services-1-code', 'E26');
@@ -166,6 +168,7 @@ export const tests = [
     assert((await page.textContent('#crossed')).includes('Folsom'), 'both values of the crossed edit shown');
     await assertAccessible(page, 'summary with a duplicate flag and a crossed edit');
     // A case note: an empty one is refused in place, then one is added.
+    await page.click('#d-note summary');
     await page.click('#n-save');
     await page.waitForFunction(() => document.getElementById('n-body-err').textContent !== '');
     await page.fill('#n-body', 'Owner asked about the spring job fair');
@@ -214,6 +217,7 @@ export const tests = [
     assert((await page.textContent('#attachments')).includes('No attachments'), 'empty list first');
     const pdf = Buffer.from('%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<<>>\n%%EOF\n');
     // Keyboard: the file input has its label and takes focus.
+    await page.click('#d-att summary');
     await page.focus('#att-file');
     assert(await page.evaluate(() => document.activeElement.id) === 'att-file', 'file input focusable');
     assert((await page.textContent('label[for=att-file]')).trim() === 'File', 'file input labelled');

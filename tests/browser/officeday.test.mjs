@@ -3,10 +3,11 @@
 // summary, the kiosk clears itself, the desk updates live from the node's
 // events, the Sync page offline and back; axe-core on every page state and
 // screenshots at 1280 px and 390 px under tests/out/.
-import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { openSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -53,6 +54,8 @@ export const tests = [
     await page.goto(node.url + '/case-participant.html?id=' + pid);
     await page.waitForSelector('#info dd');
     const note = 'Discussed two job leads at the warehouse; she will apply by Friday.';
+    assert(!(await page.isVisible('#n-subject')), 'the secondary form is collapsed until asked for');
+    await page.click('#d-note summary');
     await page.fill('#n-subject', 'Follow-up call');
     await page.fill('#n-body', note);
     // A reload (or a trip to the sign-in page) keeps the draft in this tab.
@@ -267,6 +270,84 @@ export const tests = [
       await browser.close();
       await node.stop();
       await hub.stop();
+    }
+  }],
+
+  ['the lead summary and the hub overview at 1280 and 390 px, without sideways scrolling', async () => {
+    const node = await startNode();
+    const hub = await startHub({ args: ['--password_iters', '1000'] });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await login(page, node);
+      const emp = (await node.api('/api/v1/crm/employers', { company_name: 'Río Grande Tortillería', zip: '95814',
+        contacts: [{ kind: 'primary', name: 'Sofía Núñez', phone: '(916) 555-0142' }] })).json;
+      await page.goto(node.url + '/crm-lead.html?id=' + emp.id);
+      await page.waitForFunction(() => document.getElementById('title').textContent.includes('Río'));
+      await assertAccessible(page, 'lead summary');
+      await shoot(page, 'lead-summary');
+
+      // The hub console's overview, signed in as operations.
+      const r = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hub.data], { encoding: 'utf8' });
+      assert(r.status === 0, 'reset-operations: ' + r.stderr);
+      const temp = r.stdout.trim().split(/\s+/).pop();
+      plantSecret(temp);
+      const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+      const hp = await ctx.newPage();
+      await hp.goto(hub.url + '/login.html');
+      await hp.fill('#username', 'operations');
+      await hp.fill('#password', temp);
+      await hp.click('#signin-btn');
+      await hp.waitForSelector('#change-card:not([hidden])');
+      const pw = 'Hub.Office42';
+      plantSecret(pw);
+      await hp.fill('#new_password', pw);
+      await hp.fill('#confirm_password', pw);
+      await hp.click('#change-btn');
+      await hp.waitForURL(u => !u.pathname.startsWith('/login'));
+      await hp.waitForLoadState('networkidle');
+      await hp.locator('footer.site', { hasText: 'Outpost hub' }).waitFor();
+      await assertAccessible(hp, 'hub overview');
+      await shoot(hp, 'hub-overview');
+      const nf = await hp.goto(hub.url + '/no-such-page.html');
+      assert(nf.status() === 404 && (await hp.textContent('h1')) === 'Page not found', 'the hub\'s 404 is a page');
+      await assertAccessible(hp, 'hub 404 page');
+    } finally {
+      await browser.close();
+      await hub.stop();
+      await node.stop();
+    }
+  }],
+
+  ['two minutes before the idle sign-out a dialog offers to stay signed in', async () => {
+    // A node whose sessions end after 135 s idle: the warning comes at 15 s.
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), 'outpost-browser-idle-'));
+    const log = openSync(join(OUT, `browser-node-idle-${process.pid}.log`), 'a');
+    const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--session_idle', '135'],
+      { stdio: ['ignore', log, log] });
+    const node = { url: `http://127.0.0.1:${port}` };
+    const browser = await launch();
+    try {
+      for (let i = 0; i < 200; i++) {
+        try { if ((await fetch(node.url + '/healthz')).ok) break; } catch { /* not yet */ }
+        await new Promise(r => setTimeout(r, 100));
+      }
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await login(page, node);
+      await page.goto(node.url + '/case.html');
+      await page.waitForSelector('#idle-dlg[open]', { timeout: 60000 });
+      assert((await page.textContent('#idle-text')).includes('signed out in'), 'the warning says when');
+      await assertAccessible(page, 'idle warning');
+      await page.click('#idle-stay');
+      await page.waitForSelector('#idle-dlg:not([open])', { state: 'attached' });
+      const s = await page.evaluate(() => fetch('/api/v1/session').then(r => r.json()));
+      assert(s.signed_in, 'still signed in after "Stay signed in"');
+    } finally {
+      await browser.close();
+      proc.kill('SIGTERM');
+      await new Promise(r => { proc.once('exit', r); setTimeout(r, 5000); });
+      rmSync(data, { recursive: true, force: true });
     }
   }],
 ];

@@ -627,3 +627,117 @@ class TestVerifiedEnrollment(unittest.TestCase):
         self.assertEqual(p.returncode, 5, p.stderr)
         p, d = self.enroll(self.hub.port, short, "--pin", self.pin)
         self.assertEqual(p.returncode, 0, p.stderr)
+
+
+# ---- HTTPS at the node -----------------------------------------------------------------
+
+class TestNodeHttps(unittest.TestCase):
+    """A node enrolled with --name gets a certificate the hub signed as the
+    office CA; it serves HTTPS with it (verified against the hub's CA
+    certificate), Secure cookies and HSTS, redirects plain HTTP from the LAN
+    and renews its certificate."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code",
+                              "--office", "demo-office", "--data", cls.hub.data], name="hub")
+        code = p.stdout.decode().strip()
+        harness.plant_secret(code)
+        cls.https_port = harness.free_port()
+        cls.node = Daemon("node", args=["--https-listen", "127.0.0.1:%d" % cls.https_port,
+                                        "--sync-interval", "1"])
+        p = harness.run_tool(["enroll", "--hub", cls.hub.url, "--code", code, "--data",
+                              cls.node.data, "--name", "office-pc.example", "--name",
+                              "127.0.0.1"])
+        if p.returncode != 0:
+            raise RuntimeError("enroll failed: %r" % p.stderr)
+        cls.node.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def tls_get(self, path, name="office-pc.example", headers=None):
+        import http.client
+        ctx = ssl.create_default_context(cafile=os.path.join(self.node.data, "ca.crt"))
+        c = http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=10, context=ctx)
+        c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.https_port), 10),
+                                 server_hostname=name)
+        c.request("GET", path, headers=dict({"Host": name}, **(headers or {})))
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r, body
+
+    def test_served_with_the_hubs_ca(self):
+        r, body = self.tls_get("/healthz")
+        self.assertEqual(r.status, 200)
+        self.assertIn("max-age=", r.getheader("Strict-Transport-Security"))
+        r, _ = self.tls_get("/healthz", name="127.0.0.1")
+        self.assertEqual(r.status, 200)
+        # a name not in the certificate fails verification
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            self.tls_get("/healthz", name="other.example")
+        # the CA the node keeps is the one the hub console offers
+        ca = self.hub.get("/ca.crt")
+        self.assertEqual(ca.status, 200)
+        with open(os.path.join(self.node.data, "ca.crt"), "rb") as f:
+            self.assertEqual(ca.body, f.read())
+        self.assertEqual(self.hub.get("/ca.html").status, 200)
+        self.assertEqual(os.stat(os.path.join(self.node.data, "node.key")).st_mode & 0o777, 0o600)
+
+    def test_plain_http_lan_redirects_loopback_served(self):
+        lan = harness.client(self.node, source="127.0.0.2")
+        r = lan.get("/login.html?next=/x", headers={"Host": "office-pc.example:%d" % self.node.port})
+        self.assertEqual(r.status, 308)
+        self.assertEqual(r.header("Location"),
+                         "https://office-pc.example:%d/login.html?next=/x" % self.https_port)
+        self.assertEqual(self.node.get("/healthz").status, 200)  # 127.0.0.1: the kiosk
+
+    def test_secure_cookie_over_https(self):
+        import http.client
+        import json as js
+        ctx = ssl.create_default_context(cafile=os.path.join(self.node.data, "ca.crt"))
+        deadline = time.time() + 60
+        while True:  # the enrolled node signs in once it has pulled its staff
+            c = http.client.HTTPSConnection("office-pc.example", self.https_port, timeout=30,
+                                            context=ctx)
+            c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.https_port), 10),
+                                     server_hostname="office-pc.example")
+            c.request("POST", "/api/v1/session", body=js.dumps(
+                {"username": harness.DEMO_USER, "password": harness.DEMO_PASSWORD}),
+                headers={"Content-Type": "application/json", "Host": "office-pc.example"})
+            r = c.getresponse()
+            r.read()
+            c.close()
+            if r.status == 200 or time.time() > deadline:
+                break
+            time.sleep(1)
+        cookies = [v for k, v in r.getheaders() if k.lower() == "set-cookie"]
+        self.assertEqual(r.status, 200)
+        self.assertEqual(len(cookies), 2)
+        for v in cookies:
+            self.assertIn("; Secure", v)
+
+    def test_renew_cert(self):
+        with open(os.path.join(self.node.data, "node.crt")) as f:
+            old = f.read()
+        p = harness.run_tool(["renew-cert", "--data", self.node.data])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(self.node.data, "node.crt")) as f:
+            new = f.read()
+        self.assertNotEqual(old, new)
+        with open(os.path.join(self.node.data, "node.names")) as f:
+            self.assertEqual(f.read(), "office-pc.example,127.0.0.1")
+        self.node.stop()
+        self.node.start()
+        r, _ = self.tls_get("/healthz")
+        self.assertEqual(r.status, 200)
+        der = ssl.PEM_cert_to_DER_cert(new.split("-----END CERTIFICATE-----")[0] +
+                                       "-----END CERTIFICATE-----\n")
+        ctx = ssl.create_default_context(cafile=os.path.join(self.node.data, "ca.crt"))
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.https_port), 10),
+                             server_hostname="office-pc.example") as s:
+            self.assertEqual(s.getpeercert(binary_form=True), der)

@@ -242,6 +242,10 @@ function restoreDraft(form) {
     f.dispatchEvent(new Event('change', { bubbles: true }));
     restored = true;
   }
+  if (restored) {
+    const d = form.closest('details');
+    if (d) d.open = true; // a kept draft is never hidden in a closed section
+  }
   if (restored && !form.querySelector('.draft-note')) {
     form.prepend(el('p', { class: 'notice draft-note', role: 'status' },
       'What you typed here before was kept and is back in the form. It is not saved yet.'));
@@ -317,6 +321,8 @@ export function showSummary(form, errors) {
   });
   for (const { input, text } of items) {
     if (!input) continue;
+    const d = input.closest('details');
+    if (d) d.open = true;
     input.setAttribute('aria-invalid', 'true');
     const p = input.id && document.getElementById(input.id + '-err');
     if (p) p.textContent = text;

@@ -38,3 +38,13 @@ export function renderNav() {
   });
 }
 renderNav();
+
+// The footer: the version, and where to turn.
+(async () => {
+  if (!document.getElementById('top') || document.querySelector('footer.site')) return;
+  let h = {};
+  try { h = await (await fetch('/healthz')).json(); } catch { /* no version shown */ }
+  document.body.append(el('footer', { class: 'site no-print' }, el('div', { class: 'bar' },
+    el('span', {}, `Outpost hub ${h.version || ''}`),
+    el('span', {}, 'Questions about an account: your Local Area\'s MIS administrator. The hub itself: the CalJOBS Operations Unit.'))));
+})();

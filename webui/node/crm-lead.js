@@ -91,14 +91,18 @@ function render() {
       ...(edit ? [el('button', { type: 'button', class: 'secondary', 'aria-label': `Withdraw ${a.filename}`,
         onclick: () => withdraw(a) }, 'Withdraw')] : [])]))
     : el('p', { class: 'muted' }, 'No attachments.'));
-  $('att-form').hidden = !m.me.can_edit;
-  // Only what this user may do: no edit form for a view-only account.
-  for (const f of ['contact-form', 'location-form', 'svc-form']) $(f).hidden = !m.me.can_edit;
+  // Only what this user may do: no edit form for a view-only account (each
+  // form with the disclosure that holds it).
+  for (const f of ['contact-form', 'location-form', 'svc-form', 'att-form']) {
+    $(f).hidden = !m.me.can_edit;
+    $(f).closest('details').hidden = !m.me.can_edit;
+  }
   $('wi-add').hidden = !m.me.can_edit;
   $('notes').replaceChildren(e.notes && e.notes.length ? el('ul', { class: 'notes' }, e.notes.map(nt => el('li', {},
     el('strong', {}, `${fmtDateTime(nt.created_at)} — ${nt.staff_name || nt.staff_id || ''}${nt.subject ? ': ' + nt.subject : ''}`),
     el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
   $('note-form').hidden = !m.me.can_edit;
+  $('d-note').hidden = !m.me.can_edit;
   $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
 }
 

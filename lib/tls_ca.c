@@ -1,0 +1,399 @@
+/*
+ * tls_ca.c - the hub's private CA and the node's key and request (see
+ * tls_ca.h).  mbedTLS 2.28 cannot write a subjectAltName extension by
+ * itself, so san_der() encodes GeneralNames (dNSName [2], iPAddress [7]).
+ */
+#include "lib/tls_ca.h"
+#include "lib/crypto.h"
+#include "lib/tls.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+#include <mbedtls/x509_csr.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define PEM_MAX 8192
+
+struct tls_ca {
+	mbedtls_x509_crt ca_crt;
+	mbedtls_pk_context ca_key;
+	mbedtls_ctr_drbg_context ca_drbg;
+	mbedtls_entropy_context ca_entropy;
+	char *ca_pem;
+	char ca_subject[256];
+};
+
+static int drbg_seed(mbedtls_ctr_drbg_context *d, mbedtls_entropy_context *e)
+{
+	static const char pers[] = "outpost-ca";
+
+	mbedtls_ctr_drbg_init(d);
+	mbedtls_entropy_init(e);
+	return mbedtls_ctr_drbg_seed(d, mbedtls_entropy_func, e, (const unsigned char *)pers,
+				     sizeof pers - 1);
+}
+
+static int new_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *d)
+{
+	if (mbedtls_pk_setup(key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
+		return -1;
+	return mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
+				   mbedtls_ctr_drbg_random, d) == 0 ? 0 : -1;
+}
+
+static int serial_set(mbedtls_x509write_cert *crt)
+{
+	unsigned char sn[16];
+	mbedtls_mpi serial;
+	int rc = -1;
+
+	mbedtls_mpi_init(&serial);
+	if (crypto_random(sn, sizeof sn) == 0) {
+		sn[0] &= 0x7f; /* positive */
+		if (mbedtls_mpi_read_binary(&serial, sn, sizeof sn) == 0 &&
+		    mbedtls_x509write_crt_set_serial(crt, &serial) == 0)
+			rc = 0;
+	}
+	mbedtls_mpi_free(&serial);
+	return rc;
+}
+
+/* "YYYYMMDDhhmmss" of t (UTC). */
+static void x509_time(time_t t, char out[16])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
+}
+
+/* Make the CA key and self-signed CA certificate. */
+static int ca_make(tls_ca *ca, const char *crt_path, const char *key_path, const char **err)
+{
+	mbedtls_pk_context key;
+	mbedtls_x509write_cert crt;
+	unsigned char pem[PEM_MAX];
+	char from[16], to[16];
+	time_t now = time(NULL);
+	int rc = -1;
+
+	mbedtls_pk_init(&key);
+	mbedtls_x509write_crt_init(&crt);
+	*err = "cannot make the office CA key";
+	if (new_key(&key, &ca->ca_drbg) != 0 || mbedtls_pk_write_key_pem(&key, pem, sizeof pem) != 0)
+		goto out;
+	*err = "cannot write the office CA key";
+	if (tls_write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
+		goto out;
+	*err = "cannot make the office CA certificate";
+	x509_time(now - 3600, from);
+	x509_time(now + 20 * 366 * 86400LL, to);
+	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&crt, &key);
+	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
+	if (mbedtls_x509write_crt_set_subject_name(&crt, "CN=Outpost office CA,O=Outpost") != 0 ||
+	    mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Outpost office CA,O=Outpost") != 0 ||
+	    serial_set(&crt) != 0 || mbedtls_x509write_crt_set_validity(&crt, from, to) != 0 ||
+	    mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0) != 0 ||
+	    mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN |
+							 MBEDTLS_X509_KU_CRL_SIGN) != 0 ||
+	    mbedtls_x509write_crt_set_subject_key_identifier(&crt) != 0)
+		goto out;
+	memset(pem, 0, sizeof pem);
+	if (mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, mbedtls_ctr_drbg_random,
+				      &ca->ca_drbg) != 0)
+		goto out;
+	*err = "cannot write the office CA certificate";
+	if (tls_write_file(crt_path, pem, strlen((char *)pem), 0644) != 0)
+		goto out;
+	rc = 0;
+out:
+	crypto_wipe(pem, sizeof pem);
+	mbedtls_x509write_crt_free(&crt);
+	mbedtls_pk_free(&key);
+	return rc;
+}
+
+static char *read_text(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	p = malloc(max + 1);
+	if (p != NULL) {
+		n = fread(p, 1, max, f);
+		p[n] = '\0';
+	}
+	fclose(f);
+	return p;
+}
+
+tls_ca *tls_ca_open(const char *crt_path, const char *key_path, const char **err)
+{
+	tls_ca *ca = calloc(1, sizeof *ca);
+	struct stat st;
+	int have_crt = stat(crt_path, &st) == 0, have_key = stat(key_path, &st) == 0;
+
+	*err = "out of memory";
+	if (ca == NULL)
+		return NULL;
+	mbedtls_x509_crt_init(&ca->ca_crt);
+	mbedtls_pk_init(&ca->ca_key);
+	*err = "cannot seed the random generator";
+	if (drbg_seed(&ca->ca_drbg, &ca->ca_entropy) != 0)
+		goto fail;
+	if (!have_crt && !have_key) {
+		if (ca_make(ca, crt_path, key_path, err) != 0)
+			goto fail;
+	} else if (!have_crt || !have_key) {
+		*err = have_crt ? "the office CA key is missing" : "the office CA certificate is missing";
+		goto fail;
+	}
+	*err = "cannot read the office CA certificate";
+	if (mbedtls_x509_crt_parse_file(&ca->ca_crt, crt_path) != 0 ||
+	    (ca->ca_pem = read_text(crt_path, PEM_MAX)) == NULL ||
+	    mbedtls_x509_dn_gets(ca->ca_subject, sizeof ca->ca_subject, &ca->ca_crt.subject) < 0)
+		goto fail;
+	*err = "cannot read the office CA key";
+	if (mbedtls_pk_parse_keyfile(&ca->ca_key, key_path, NULL) != 0 ||
+	    mbedtls_pk_check_pair(&ca->ca_crt.pk, &ca->ca_key) != 0)
+		goto fail;
+	*err = NULL;
+	return ca;
+fail:
+	tls_ca_free(ca);
+	return NULL;
+}
+
+void tls_ca_free(tls_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	mbedtls_x509_crt_free(&ca->ca_crt);
+	mbedtls_pk_free(&ca->ca_key);
+	mbedtls_ctr_drbg_free(&ca->ca_drbg);
+	mbedtls_entropy_free(&ca->ca_entropy);
+	free(ca->ca_pem);
+	free(ca);
+}
+
+const char *tls_ca_pem(const tls_ca *ca) { return ca->ca_pem; }
+
+int tls_ca_pin(const tls_ca *ca, char *out, size_t n)
+{
+	return tls_cert_pin(ca->ca_pem, strlen(ca->ca_pem) + 1, out, n);
+}
+
+int tls_name_ok(const char *name)
+{
+	unsigned char a[16];
+	size_t n = strlen(name);
+
+	if (inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1)
+		return 1;
+	if (n == 0 || n > 253 || name[0] == '.' || name[0] == '-' || name[n - 1] == '.')
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return 0;
+	return strstr(name, "..") == NULL;
+}
+
+/* DER length of n at *p (advanced); returns the bytes written. */
+static size_t der_len(unsigned char *p, size_t n)
+{
+	if (n < 128) {
+		p[0] = (unsigned char)n;
+		return 1;
+	}
+	p[0] = 0x82;
+	p[1] = (unsigned char)(n >> 8);
+	p[2] = (unsigned char)n;
+	return 3;
+}
+
+/* GeneralNames for names into out (size cap): its length, or 0. */
+static size_t san_der(const char *const *names, int nnames, unsigned char *out, size_t cap)
+{
+	unsigned char body[TLS_CA_NAMES_MAX * 260], a[16];
+	size_t bl = 0, hl;
+
+	for (int i = 0; i < nnames; i++) {
+		size_t nl = strlen(names[i]);
+		if (inet_pton(AF_INET, names[i], a) == 1) {
+			body[bl++] = 0x87;
+			body[bl++] = 4;
+			memcpy(body + bl, a, 4);
+			bl += 4;
+		} else if (inet_pton(AF_INET6, names[i], a) == 1) {
+			body[bl++] = 0x87;
+			body[bl++] = 16;
+			memcpy(body + bl, a, 16);
+			bl += 16;
+		} else {
+			body[bl++] = 0x82;
+			bl += der_len(body + bl, nl);
+			memcpy(body + bl, names[i], nl);
+			bl += nl;
+		}
+	}
+	if (bl + 4 > cap)
+		return 0;
+	out[0] = 0x30; /* SEQUENCE */
+	hl = 1 + der_len(out + 1, bl);
+	memcpy(out + hl, body, bl);
+	return hl + bl;
+}
+
+/* The certificate of csr for names, as PEM into pem. */
+static int sign_one(tls_ca *ca, mbedtls_x509_csr *csr, const char *const *names, int nnames,
+		    int days, unsigned char *pem, size_t pemlen)
+{
+	mbedtls_x509write_cert crt;
+	unsigned char san[TLS_CA_NAMES_MAX * 260 + 8];
+	char from[16], to[16], subject[300];
+	time_t now = time(NULL);
+	size_t sl = san_der(names, nnames, san, sizeof san);
+	int rc = -1;
+
+	mbedtls_x509write_crt_init(&crt);
+	x509_time(now - 3600, from);
+	x509_time(now + (time_t)days * 86400, to);
+	snprintf(subject, sizeof subject, "CN=%s,O=Outpost office", names[0]);
+	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(&crt, &csr->pk);
+	mbedtls_x509write_crt_set_issuer_key(&crt, &ca->ca_key);
+	if (sl == 0 || mbedtls_x509write_crt_set_subject_name(&crt, subject) != 0 ||
+	    mbedtls_x509write_crt_set_issuer_name(&crt, ca->ca_subject) != 0 ||
+	    serial_set(&crt) != 0 || mbedtls_x509write_crt_set_validity(&crt, from, to) != 0 ||
+	    mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1) != 0 ||
+	    mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE |
+							 MBEDTLS_X509_KU_KEY_AGREEMENT) != 0 ||
+	    mbedtls_x509write_crt_set_subject_key_identifier(&crt) != 0 ||
+	    mbedtls_x509write_crt_set_authority_key_identifier(&crt) != 0 ||
+	    mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+						MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
+						san, sl) != 0)
+		goto out;
+	if (mbedtls_x509write_crt_pem(&crt, pem, pemlen, mbedtls_ctr_drbg_random,
+				      &ca->ca_drbg) != 0)
+		goto out;
+	rc = 0;
+out:
+	mbedtls_x509write_crt_free(&crt);
+	return rc;
+}
+
+int tls_ca_sign(tls_ca *ca, const char *csr_pem, const char *const *names, int nnames, int days,
+		char **out, const char **err)
+{
+	mbedtls_x509_csr csr;
+	unsigned char pem[PEM_MAX];
+	size_t a, b;
+	int rc = -1;
+
+	*out = NULL;
+	mbedtls_x509_csr_init(&csr);
+	*err = "give 1 to 16 names, each a DNS name or an IP address";
+	if (nnames < 1 || nnames > TLS_CA_NAMES_MAX)
+		goto out;
+	for (int i = 0; i < nnames; i++)
+		if (!tls_name_ok(names[i]))
+			goto out;
+	*err = "the certificate request is not a PEM CSR for an EC or RSA key";
+	if (csr_pem == NULL ||
+	    mbedtls_x509_csr_parse(&csr, (const unsigned char *)csr_pem, strlen(csr_pem) + 1) != 0)
+		goto out;
+	*err = "cannot sign the certificate";
+	if (sign_one(ca, &csr, names, nnames, days, pem, sizeof pem) != 0)
+		goto out;
+	a = strlen((char *)pem);
+	b = strlen(ca->ca_pem);
+	*out = malloc(a + b + 1);
+	if (*out == NULL)
+		goto out;
+	memcpy(*out, pem, a);
+	memcpy(*out + a, ca->ca_pem, b + 1);
+	*err = NULL;
+	rc = 0;
+out:
+	mbedtls_x509_csr_free(&csr);
+	return rc;
+}
+
+int tls_make_key_csr(const char *key_path, const char *cn, char **csr, const char **err)
+{
+	mbedtls_ctr_drbg_context d;
+	mbedtls_entropy_context e;
+	mbedtls_pk_context key;
+	mbedtls_x509write_csr w;
+	unsigned char pem[PEM_MAX];
+	char subject[300];
+	int rc = -1;
+
+	*csr = NULL;
+	mbedtls_pk_init(&key);
+	mbedtls_x509write_csr_init(&w);
+	*err = "cannot make a key";
+	if (drbg_seed(&d, &e) != 0 || new_key(&key, &d) != 0 ||
+	    mbedtls_pk_write_key_pem(&key, pem, sizeof pem) != 0)
+		goto out;
+	*err = "cannot write the key";
+	if (tls_write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
+		goto out;
+	*err = "cannot make the certificate request";
+	snprintf(subject, sizeof subject, "CN=%s,O=Outpost office", cn);
+	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_csr_set_key(&w, &key);
+	memset(pem, 0, sizeof pem);
+	if (mbedtls_x509write_csr_set_subject_name(&w, subject) != 0 ||
+	    mbedtls_x509write_csr_pem(&w, pem, sizeof pem, mbedtls_ctr_drbg_random, &d) != 0 ||
+	    (*csr = strdup((char *)pem)) == NULL)
+		goto out;
+	*err = NULL;
+	rc = 0;
+out:
+	crypto_wipe(pem, sizeof pem);
+	mbedtls_x509write_csr_free(&w);
+	mbedtls_pk_free(&key);
+	mbedtls_ctr_drbg_free(&d);
+	mbedtls_entropy_free(&e);
+	return rc;
+}
+
+int tls_cert_expiry(const char *path, int64_t *not_after)
+{
+	mbedtls_x509_crt crt;
+	struct tm tm;
+	int rc = -1;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_file(&crt, path) == 0) {
+		memset(&tm, 0, sizeof tm);
+		tm.tm_year = crt.valid_to.year - 1900;
+		tm.tm_mon = crt.valid_to.mon - 1;
+		tm.tm_mday = crt.valid_to.day;
+		tm.tm_hour = crt.valid_to.hour;
+		tm.tm_min = crt.valid_to.min;
+		tm.tm_sec = crt.valid_to.sec;
+		*not_after = (int64_t)timegm(&tm);
+		rc = 0;
+	}
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * tls_ca.h - the hub as the private certificate authority of its offices
+ * (DESIGN.md, "The network edge"), over mbedTLS 2.28: the CA itself (a P-256
+ * key and a self-signed CA certificate, made on first use), signing an
+ * office node's certificate request for the names and addresses it serves,
+ * and the node's side (its key and request, the names of a certificate).
+ *
+ * Every PEM handed out is malloc'd (caller frees); every *err is static
+ * text.  Return convention: 0 or -1.
+ */
+#ifndef OUTPOST_TLS_CA_H
+#define OUTPOST_TLS_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLS_CA_NAMES_MAX 16
+#define TLS_CA_NODE_DAYS 397 /* what browsers accept for a server certificate */
+
+typedef struct tls_ca tls_ca;
+
+/* Load the CA from crt_path and key_path, or make both when both are
+ * missing (key 0600, certificate 0644, valid 20 years).  NULL with *err. */
+tls_ca *tls_ca_open(const char *crt_path, const char *key_path, const char **err);
+void tls_ca_free(tls_ca *ca);
+/* The CA certificate as PEM (borrowed from ca). */
+const char *tls_ca_pem(const tls_ca *ca);
+/* "sha256//BASE64" of the CA's public key (Chromium's
+ * --ignore-certificate-errors-spki-list takes the BASE64 part). */
+int tls_ca_pin(const tls_ca *ca, char *out, size_t n);
+/*
+ * Sign the PEM certificate request csr for names (DNS names, or IPv4/IPv6
+ * addresses; 1..TLS_CA_NAMES_MAX, each checked) for `days` days from now:
+ * *out gets the certificate followed by the CA's (the chain a node serves).
+ */
+int tls_ca_sign(tls_ca *ca, const char *csr, const char *const *names, int nnames, int days,
+		char **out, const char **err);
+
+/* A new P-256 key written to key_path (0600, replacing it atomically) and
+ * a PEM certificate request for it (CN = cn) in *csr. */
+int tls_make_key_csr(const char *key_path, const char *cn, char **csr, const char **err);
+/* The expiry (Unix seconds) of the first certificate in the PEM file at
+ * path into *not_after. */
+int tls_cert_expiry(const char *path, int64_t *not_after);
+/* A name fit for a certificate: a DNS name (letters, digits, '-', '.', at
+ * most 253) or an IP address.  1 or 0. */
+int tls_name_ok(const char *name);
+
+#endif
