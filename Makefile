@@ -74,13 +74,13 @@ HUB_ASSETS  := $(sort $(wildcard webui/hub/*) $(wildcard webui/common/*))
 BINDIR  := $(if $(filter build/rel,$(O)),bin,$(O)/bin)
 BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
 
-.PHONY: all setup run test unit bench bench-bins unit-bins fuzz install clean check-setup test-long
+.PHONY: all setup run test unit bench bench-bins unit-bins fuzz install clean check-setup test-long soak
 
 # The goals people type work on a fresh machine: the first make installs
 # the missing Debian packages (scripts/setup.sh, quiet when all are there),
 # then builds in a sub-make, which reads pkg-config only once the -dev
 # packages exist.  Inner makes (and helper targets such as unit-bins) skip it.
-SETUP_GOALS := all run test unit bench fuzz install test-long deb
+SETUP_GOALS := all run test unit bench fuzz install test-long deb soak
 ifndef OUTPOST_SETUP_DONE
 ifneq ($(filter $(SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 .NOTPARALLEL:
@@ -188,6 +188,11 @@ bench: all
 
 fuzz:
 	$(Q)sh fuzz/run.sh
+
+# Mixed office traffic at two syncing nodes for SOAK_SECONDS (default 1800),
+# release build; prints p99, 5xx, RSS growth and the largest WAL.
+soak: all
+	$(Q)python3 tests/soak/soak.py
 endif
 
 BENCH_COMMON := $(filter-out bench/bench_%.c,$(wildcard bench/*.c))

@@ -6,18 +6,75 @@
 #include "clock.h"
 #include "json.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+uint64_t clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#ifdef OUTPOST_TEST_HOOKS
+/* Test build: OUTPOST_TEST_HOOKS_CLOCK_FILE names a file holding an offset
+ * in ms added to the wall clock, read again at most every 100 ms, so a test
+ * starts a daemon a day off and steps its clock while it runs. */
+static pthread_once_t skew_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t skew_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *skew_file;
+static int64_t skew_ms;
+static uint64_t skew_read_at;
+
+static void skew_init(void)
+{
+	const char *f = getenv("OUTPOST_TEST_HOOKS_CLOCK_FILE");
+
+	skew_file = f && *f ? f : NULL;
+}
+
+static int64_t skew(void)
+{
+	uint64_t mono;
+	int64_t v;
+
+	pthread_once(&skew_once, skew_init);
+	if (skew_file == NULL)
+		return 0;
+	mono = clock_mono_ms();
+	pthread_mutex_lock(&skew_lock);
+	if (skew_read_at == 0 || mono - skew_read_at >= 100) {
+		FILE *f = fopen(skew_file, "r");
+		long long x;
+		if (f) {
+			if (fscanf(f, "%lld", &x) == 1)
+				skew_ms = x;
+			fclose(f);
+		}
+		skew_read_at = mono;
+	}
+	v = skew_ms;
+	pthread_mutex_unlock(&skew_lock);
+	return v;
+}
+#else
+static int64_t skew(void)
+{
+	return 0;
+}
+#endif
+
 uint64_t clock_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + skew());
 }
 
 void clock_local_date(uint64_t ms, char out[11])

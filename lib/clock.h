@@ -7,7 +7,13 @@
 
 #include <stdint.h>
 
+/* The wall clock (the test build may offset it: OUTPOST_TEST_HOOKS_CLOCK_FILE,
+ * see clock.c).  Never for a duration or an expiry kept in memory. */
 uint64_t clock_ms(void);
+/* Milliseconds of a clock that never jumps (CLOCK_MONOTONIC): durations and
+ * in-memory expiries (sessions), which a clock set back or forward must not
+ * cut short or stretch. */
+uint64_t clock_mono_ms(void);
 /* "YYYY-MM-DD" of ms in local time. */
 void clock_local_date(uint64_t ms, char out[11]);
 /* "YYYY-MM-DD HH:MM" local. */

@@ -81,18 +81,22 @@ static int path_match(const char *pat, const char *path, size_t plen)
 	return i == plen;
 }
 
+/* The first row for m and the raw path; HEAD falls back to GET's row. */
 const route_def *route_find(const route_table *t, http_method m, const char *path)
 {
 	size_t plen = strcspn(path, "?"), i;
 	const route_list *const *l;
+	int pass;
 
-	for (l = t->rt_lists; l && *l; l++)
-		for (i = 0; i < (*l)->rl_n; i++) {
-			const route_def *d = &(*l)->rl_defs[i];
-			if ((d->rd_method == m || (m == HTTP_M_HEAD && d->rd_method == HTTP_M_GET)) &&
-			    path_match(d->rd_path, path, plen))
-				return d;
-		}
+	for (pass = 0; pass < 2; pass++)
+		for (l = t->rt_lists; l && *l; l++)
+			for (i = 0; i < (*l)->rl_n; i++) {
+				const route_def *d = &(*l)->rl_defs[i];
+				http_method want = pass == 0 ? m : HTTP_M_GET;
+				if ((pass == 0 || m == HTTP_M_HEAD) && d->rd_method == want &&
+				    path_match(d->rd_path, path, plen))
+					return d;
+			}
 	return NULL;
 }
 
@@ -163,6 +167,12 @@ int route_err_json(route_call *a, const json_err *e)
 	if (e->msg[0])
 		add_err(a, e->field, e->msg);
 	return -1;
+}
+
+route_rc route_bad_json(route_call *a, const json_err *e)
+{
+	route_err_json(a, e);
+	return ROUTE_BAD;
 }
 
 void route_reply_errors(http_req *req, int status, const json_err *errs, int n)
@@ -324,6 +334,19 @@ route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text,
 	return text ? ROUTE_OK : ROUTE_DBERR;
 }
 
+route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void *data, size_t len)
+{
+	char *text = malloc(len + 1);
+
+	if (text == NULL)
+		return ROUTE_DBERR;
+	if (len)
+		memcpy(text, data, len);
+	text[len] = '\0';
+	snprintf(a->rc_ctype_buf, sizeof a->rc_ctype_buf, "%s", ctype);
+	return route_ok_text(a, status, a->rc_ctype_buf, text, len);
+}
+
 buf *route_csv(route_call *a, const char *file, size_t max)
 {
 	char disp[160];
@@ -473,7 +496,7 @@ void route_dispatch(http_req *req, void *ctx)
 	a.rc_table = b->rb_table;
 	if (ops->ro_auth(&a) != 0)
 		goto out; /* 401/403 sent */
-	if (d->rd_flags & ROUTE_BODY) {
+	if ((d->rd_flags & ROUTE_BODY) && !((d->rd_flags & ROUTE_BODY_OPT) && req->body.len == 0)) {
 		if ((a.rc_body = http_req_json(req, 1)) == NULL)
 			goto out; /* 400 sent */
 		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0) {

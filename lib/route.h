@@ -58,6 +58,9 @@ enum {
 	ROUTE_DEFER = 1u << 5,    /* the function may take the request (ROUTE_TAKEN) */
 	ROUTE_RAW = 1u << 6,      /* a non-JSON body (uploads): the function reads req->body */
 	ROUTE_ASSET = 1u << 7,    /* pages and static files: the function serves them */
+	ROUTE_BODY_OPT = 1u << 8, /* with ROUTE_BODY: an empty body is allowed (rc_body NULL) */
+	ROUTE_SESSION = 1u << 9,  /* any live session, also one the daemon otherwise holds
+	                           * back (a temporary password still to change) */
 };
 
 /* What a domain function returns. */
@@ -123,6 +126,7 @@ struct route_call {
 	const char *rc_ctype;       /* content type of rc_text / rc_out; NULL = JSON */
 	buf rc_out;                 /* or a reply built in place (route_csv); rc_out_err sticks */
 	int rc_out_err;
+	char rc_ctype_buf[128];     /* route_ok_copy's content type */
 	void *rc_txn;               /* the daemon's transaction state (ro_begin) */
 	const char *rc_audit_action; /* ROUTE_AUDITED: what the function did ... */
 	cJSON *rc_audit;            /* ... and its details (owned); see ro_audit */
@@ -187,6 +191,9 @@ int route_head_check(const route_table *t, http_req *req, const char **field, co
 route_rc route_ok(route_call *a, int status, cJSON *reply);
 /* Reply bytes (takes the malloc'd text; NULL = ROUTE_DBERR); ctype NULL = JSON. */
 route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text, size_t len);
+/* Reply a copy of len bytes of data with a copy of ctype (e.g. a stored
+ * file); ROUTE_DBERR when out of memory. */
+route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void *data, size_t len);
 /* Start a CSV reply (200, text/csv, "attachment; filename=file") built in
  * a->rc_out, at most max bytes: append with route_put/route_csv_field, whose
  * failures stick (a full buffer is a 500, not a truncated 200).  Returns the
@@ -205,8 +212,10 @@ int route_err(route_call *a, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 route_rc route_bad(route_call *a, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Collect a json_err filled by a json_get_* validator; returns -1. */
+/* Collect a json_err filled by a json_get_* validator; returns -1.
+ * route_bad_json() returns ROUTE_BAD. */
 int route_err_json(route_call *a, const json_err *e);
+route_rc route_bad_json(route_call *a, const json_err *e);
 /* Body validators that collect their error: 0 or -1 (see json.h). */
 int route_str(route_call *a, const char *name, int flags, size_t minlen, size_t maxlen,
 	      const char **out, char *tmp, size_t tmplen);

@@ -45,6 +45,7 @@
 #include "model/capture.h"
 #include "model/schema.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/varint.h"
 
@@ -619,7 +620,6 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 	buf cs = BUF_INIT(CAPTURE_MAX_BYTES);
 	int rc, ret = -1;
 	sqlite3_stmt *st = NULL;
-	struct timespec ts;
 
 	if (seq)
 		*seq = 0;
@@ -633,14 +633,13 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 		goto out;
 	}
 	if (cs.len > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
 		st = db_stmt(c->cap_db, "INSERT INTO outbox(hlc, actor, created_at, schema_version,"
 					" nbytes, changeset) VALUES(?,?,?,?,?,?)");
 		if (st == NULL)
 			goto out;
 		sqlite3_bind_text(st, 1, hlc, -1, SQLITE_STATIC);
 		db_bind_text(st, 2, actor);
-		sqlite3_bind_int64(st, 3, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		sqlite3_bind_int64(st, 3, (int64_t)clock_ms()); /* the office's clock, as the status reads it */
 		sqlite3_bind_int(st, 4, schema_version());
 		sqlite3_bind_int(st, 5, (int)cs.len);
 		sqlite3_bind_blob(st, 6, cs.data, (int)cs.len, SQLITE_STATIC);

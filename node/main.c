@@ -226,11 +226,8 @@ int main(int argc, char **argv)
 	loop = uv_default_loop();
 	n->nd_loop = loop;
 	n->nd_router = router_new();
-	if (n->nd_router == NULL || node_auth_init(n) != 0 ||
-	    node_auth_routes(n, n->nd_router) != 0 || node_api_routes(n, n->nd_router) != 0 ||
-	    crm_routes(n, n->nd_router) != 0 || case_routes(n, n->nd_router) != 0 ||
-	    node_sync_routes(n, n->nd_router) != 0 ||
-	    web_routes(n, n->nd_router) != 0)
+	if (n->nd_router == NULL || node_auth_init(n) != 0 || crm_setup(n) != 0 ||
+	    case_setup(n) != 0 || node_api_routes(n, n->nd_router) != 0)
 		fatalx("cannot set up routes");
 	n->nd_http = http_server_new(loop, node_auth_dispatch, n);
 	if (n->nd_http == NULL)

@@ -100,6 +100,10 @@ void node_reply_db_error(http_req *req);
 /* node_seed.c */
 int node_seed_demo(node *n);
 
+/* node_crm*.c: seeds a stand-alone node's CRM lists; the routes are in
+ * node_api.c. */
+int crm_setup(node *n);
+
 /*
  * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
  * desk.  node_live_notify() marks this office's check-ins as changed by the
@@ -111,20 +115,15 @@ void node_live_notify(node *n);
 void node_live_committed(node *n, int ok);
 void node_live_stop(node *n);
 
-/* node_crm.c */
-int crm_routes(node *n, router *r);
-
 /* node_case.c: participants, activities, case notes, compliance */
-int case_routes(node *n, router *r);
+/* Seeds a stand-alone node's case lists; the routes are in node_api.c. */
+int case_setup(node *n);
 
-/* node_web.c */
-int web_routes(node *n, router *r);
-
-/* node_sync.c: the background sync cycle and GET /api/v1/sync/status */
+/* node_sync.c: the background sync cycle; its routes GET /api/v1/sync/status
+ * and /conflicts are in node_api.c's table */
 int node_sync_start(node *n);
 void node_sync_stop(node *n);
 void node_sync_nudge(node *n); /* optional: sync soon after a local write */
-int node_sync_routes(node *n, router *r);
 /* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
 int node_sync_connected(node *n, uint64_t within_ms);
 

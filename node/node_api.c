@@ -9,10 +9,23 @@
 #include <stdlib.h>
 
 const route_list *const node_route_lists[] = {
+	&login_route_list,
 	&greeter_route_list,
 	&greeter_days_route_list,
+	&case_route_list,
+	&case_work_route_list,
+	&case_compliance_route_list,
+	&crm_route_list,
+	&crm_employers_route_list,
+	&crm_review_route_list,
+	&crm_contacts_route_list,
+	&crm_services_route_list,
+	&crm_work_route_list,
+	&crm_reports_route_list,
+	&crm_attach_route_list,
 	&live_route_list,
 	&sync_route_list,
+	&web_route_list, /* last: its catch-all takes what no other route does */
 	NULL,
 };
 
@@ -28,6 +41,15 @@ static int api_auth(route_call *a)
 
 	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
 		return 0;
+	if (a->rc_route->rd_flags & ROUTE_SESSION) {
+		const char *field, *msg;
+		int status = node_auth_check_session(n, a->rc_req, &field, &msg);
+		if (status != 0) {
+			http_reply_error(a->rc_req, status, field, "%s", msg);
+			return -1;
+		}
+		return 0; /* node_auth_user() holds back such a session: the function finds it */
+	}
 	if (node_auth_require(n, a->rc_req, a->rc_route->rd_privs) != 0)
 		return -1;
 	u = node_auth_user(n, a->rc_req);
@@ -36,10 +58,19 @@ static int api_auth(route_call *a)
 	return 0;
 }
 
+/* Before the body: no session (401) or a missing privilege (403).  A refusal
+ * that names a field (a missing CSRF token, a temporary password still to
+ * change) is left to the dispatcher, whose reply can name it: the edge's
+ * early refusal carries a message only. */
 static int api_head(void *ctx, const route_def *d, http_req *req, const char **field,
 		    const char **msg)
 {
-	return node_auth_check(ctx, req, d->rd_privs, field, msg);
+	int st = (d->rd_flags & ROUTE_SESSION) ? node_auth_check_session(ctx, req, field, msg)
+					       : node_auth_check(ctx, req, d->rd_privs, field, msg);
+
+	if (st != 0 && *field != NULL)
+		return 0;
+	return st;
 }
 
 static int api_begin(route_call *a)
@@ -124,4 +155,11 @@ int node_api_head_check(node *n, http_req *req, const char **field, const char *
 	if (n->nd_api == NULL)
 		return 0;
 	return route_head_check(n->nd_api, req, field, msg);
+}
+
+int node_api_pre_body(http_req *req, void *ctx, const char **why)
+{
+	const char *field;
+
+	return node_api_head_check(ctx, req, &field, why);
 }

@@ -37,8 +37,13 @@ extern const route_list *const node_route_lists[];
 /* The modules' lists (one per file). */
 extern const route_list greeter_route_list;
 extern const route_list greeter_days_route_list; /* node_greeter_days.c */
+extern const route_list case_route_list, case_work_route_list, case_compliance_route_list;
+extern const route_list crm_route_list, crm_work_route_list, crm_services_route_list;
+extern const route_list crm_reports_route_list, crm_attach_route_list;
+extern const route_list login_route_list, web_route_list;
 extern const route_list live_route_list; /* node_live.c: the desk's event stream */
-extern const route_list sync_route_list; /* node_sync.c: POST /api/v1/sync/now */
+extern const route_list sync_route_list; /* node_sync.c: status, conflicts, sync now */
+extern const route_list crm_employers_route_list, crm_review_route_list, crm_contacts_route_list;
 
 /* Register the node's routes with r (table kept in n).  0 or -1. */
 int node_api_routes(node *n, router *r);
@@ -47,5 +52,9 @@ void node_api_free(node *n);
 /* The pre-body check for the network edge (route_head_check on the node's
  * table): 0 to read the body, or the status to refuse with. */
 int node_api_head_check(node *n, http_req *req, const char **field, const char **msg);
+/* The same in the shape of lib/http.h's pre-body gate (ctx = the node; *why
+ * static text): the edge's gate calls it once its own checks pass, so a
+ * request without the route's privilege is refused before its body is read. */
+int node_api_pre_body(http_req *req, void *ctx, const char **why);
 
 #endif

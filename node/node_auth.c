@@ -140,7 +140,7 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 	unsigned char tok[NODE_AUTH_TOKEN_LEN], csrf[NODE_AUTH_TOKEN_LEN];
 	char hex[2 * NODE_AUTH_TOKEN_LEN + 1];
 	node_session *s = NULL, *oldest = NULL;
-	uint64_t now = clock_ms();
+	uint64_t now = clock_mono_ms(); /* sessions: a clock set back or on changes nothing */
 
 	for (size_t i = 0; i < a->na_nsess; i++) {
 		node_session *x = &a->na_sess[i];
@@ -206,7 +206,7 @@ static node_session *lookup(node *n, http_req *req)
 	}
 	crypto_wipe(tok, sizeof tok);
 	crypto_wipe(hex, sizeof hex);
-	if (found && expired(a, found, clock_ms())) {
+	if (found && expired(a, found, clock_mono_ms())) {
 		session_drop(found);
 		return NULL;
 	}
@@ -250,7 +250,7 @@ node_session *auth__session(node *n, http_req *req)
 		return NULL;
 	}
 	if (!background(req))
-		s->ss_seen_ms = clock_ms();
+		s->ss_seen_ms = clock_mono_ms();
 	return s;
 }
 
@@ -285,8 +285,8 @@ int auth__csrf_ok(const node_session *s, http_req *req)
 	return crypto_ct_cmp(h, s->ss_csrf, sizeof s->ss_csrf - 1) == 0 ? 0 : -1;
 }
 
-int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
-		    const char **msg)
+static int check(node *n, http_req *req, unsigned privs, int any, const char **field,
+		 const char **msg)
 {
 	node_session *s = auth__session(n, req);
 
@@ -300,7 +300,7 @@ int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
 		*msg = "this request lacks the page's security token; reload the page";
 		return 403;
 	}
-	if (s->ss_must_change) {
+	if (s->ss_must_change && !any) {
 		*field = "password";
 		*msg = "change your temporary password before you continue";
 		return 403;
@@ -310,6 +310,17 @@ int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
 		return 403;
 	}
 	return 0;
+}
+
+int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
+		    const char **msg)
+{
+	return check(n, req, privs, 0, field, msg);
+}
+
+int node_auth_check_session(node *n, http_req *req, const char **field, const char **msg)
+{
+	return check(n, req, 0, 1, field, msg);
 }
 
 int node_auth_require(node *n, http_req *req, unsigned privs)
@@ -326,7 +337,7 @@ int node_auth_require(node *n, http_req *req, unsigned privs)
 void node_auth_sweep(node *n)
 {
 	struct node_auth *a = auth_of(n);
-	uint64_t now = clock_ms();
+	uint64_t now = clock_mono_ms();
 	node_user u;
 
 	if (a == NULL)

@@ -71,12 +71,15 @@ int node_auth_require(node *n, http_req *req, unsigned privs);
  * message and field (NULL when none) for the caller to send. */
 int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,
 		    const char **msg);
+/* The same for any live session, also one that must still change its
+ * temporary password (the password routes), with its CSRF token. */
+int node_auth_check_session(node *n, http_req *req, const char **field, const char **msg);
 /* 1 when req's cookie names a live session (nothing reloaded or extended):
  * the check before a request's body is read (node_edge.c). */
 int node_auth_session_live(node *n, http_req *req);
-/* The session routes (node_login.c): POST/GET/DELETE /api/v1/session,
- * POST /api/v1/session/password, POST /api/v1/session/password-check. */
-int node_auth_routes(node *n, router *r);
+/* The session routes (node_login.c: POST/GET/DELETE /api/v1/session,
+ * POST /api/v1/session/password, POST /api/v1/session/password-check) are
+ * rows of the node's route table (node_api.h). */
 
 /* Set up sessions and throttling (after the configuration is read and the
  * database is open, before listening); start the sweep timer on the loop.

@@ -11,6 +11,7 @@
  * other changes.  See node_case.h.
  */
 #include "node/node_case.h"
+#include "node/node_api.h"
 #include "model/audit.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
@@ -23,32 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- shared helpers ---------------------------------------------------------- */
 
-const node_user *case__user(node *n, http_req *req, unsigned privs)
-{
-	if (node_auth_require(n, req, privs) != 0)
-		return NULL;
-	return node_auth_user(n, req);
-}
-
-void case__bad(http_req *req, const json_err *e)
-{
-	http_reply_error(req, 400, e->field[0] ? e->field : NULL, "%s", e->msg);
-}
-
-int case__audit(node *n, const node_user *u, const char *action, const char *table,
-		const char *id, const char *detail)
-{
-	audit_event ev = {(int64_t)node_now_ms(n), n->nd_office_id, n->nd_local_area_id,
-			  n->nd_node_id, u ? u->id : NULL, action, table, id, detail};
-	return audit_record(n->nd_db, &ev, NULL);
-}
-
-void case__today(node *n, char today[11])
-{
-	node_today(n, today);
-}
 
 #define PARTICIPANT_COLS                                                                     \
 	"p.id, p.local_area_id, p.office_id, o.name AS office_name, p.first_name, p.last_name,"  \
@@ -110,17 +86,15 @@ static int participant_exists(node *n, const char *id)
 /* ---- lists --------------------------------------------------------------------- */
 
 /* GET /api/v1/case/meta: trusted date, clock, codes, staff, offices. */
-static void get_meta(http_req *req, void *ctx)
+static route_rc get_meta(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_VIEW);
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
 	cJSON *o, *arr;
 	sqlite3_stmt *st;
 	char today[11], contact[32] = "";
 
-	if (u == NULL)
-		return;
-	case__today(n, today);
+	node_today(n, today);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddNumberToObject(o, "trusted_time_ms", (double)node_now_ms(n));
@@ -164,56 +138,52 @@ static void get_meta(http_req *req, void *ctx)
 		sqlite3_finalize(st);
 		cJSON_AddItemToObject(o, "offices", arr ? arr : cJSON_CreateArray());
 	}
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* The pseudo-SSN with this office's Local Area identifier (local_areas.
- * pseudo_ssn_prefix, set at the hub).  0, or -1 after replying 400/409. */
-static int la_pseudo_ssn(node *n, http_req *req, const char *birth, char out[12])
+ * pseudo_ssn_prefix, set at the hub).  ROUTE_OK, or the 400/409 failure. */
+static route_rc la_pseudo_ssn(route_call *a, const char *birth, char out[12])
 {
+	node *n = API_NODE(a);
 	char prefix[8] = "";
 
-	if (json_valid_date(birth) != 0) {
-		http_reply_error(req, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
-		return -1;
-	}
+	if (json_valid_date(birth) != 0)
+		return route_fail(a, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
 	if (db_text(n->nd_db, "SELECT pseudo_ssn_prefix FROM local_areas WHERE id=?",
 		    n->nd_local_area_id, prefix, sizeof prefix) != 0 ||
-	    case_pseudo_ssn_la(prefix, birth, out) != 0) {
-		http_reply_error(req, 409, "pseudo_ssn",
-				 "this Local Area has no pseudo-SSN identifier yet: the hub's operations "
-				 "staff set it on the Local Area, then this office syncs");
-		return -1;
-	}
-	return 0;
+	    case_pseudo_ssn_la(prefix, birth, out) != 0)
+		return route_fail(a, 409, "pseudo_ssn",
+				  "this Local Area has no pseudo-SSN identifier yet: the hub's operations "
+				  "staff set it on the Local Area, then this office syncs");
+	return ROUTE_OK;
 }
 
 /* GET /api/v1/case/pseudo-ssn?birth_date=YYYY-MM-DD */
-static void get_pseudo_ssn(http_req *req, void *ctx)
+static route_rc get_pseudo_ssn(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
 	char bd[32], p[12];
 	cJSON *o;
+	route_rc rc;
 
-	if (case__user(n, req, PRIV_VIEW) == NULL)
-		return;
-	if (!http_req_query(req, "birth_date", bd, sizeof bd)) {
-		/* la_pseudo_ssn() answers its own errors; a missing date is ours */
-		http_reply_error(req, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
-		return;
-	}
-	if (la_pseudo_ssn(n, req, bd, p) != 0)
-		return;
+	if (!http_req_query(req, "birth_date", bd, sizeof bd))
+		return route_fail(a, 400, "birth_date", "birth date must be a date (YYYY-MM-DD)");
+	if ((rc = la_pseudo_ssn(a, bd, p)) != ROUTE_OK)
+		return rc;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "pseudo_ssn", p);
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* ---- register ---------------------------------------------------------------- */
 
-static const char *const reg_keys[] = {"first_name", "last_name", "birth_date", "phone", "email",
-				       "address", "office_id", "assigned_staff_id", "ssn",
-				       "pseudo_ssn", NULL};
+static const route_key reg_keys_rk[] = {
+	{"first_name", ROUTE_T_ANY, 0}, {"last_name", ROUTE_T_ANY, 0}, {"birth_date", ROUTE_T_ANY, 0},
+	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {"address", ROUTE_T_ANY, 0},
+	{"office_id", ROUTE_T_ANY, 0}, {"assigned_staff_id", ROUTE_T_ANY, 0}, {"ssn", ROUTE_T_ANY, 0},
+	{"pseudo_ssn", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 typedef struct pfields {
 	const char *first, *last, *birth, *phone, *email, *address, *office, *staff;
@@ -306,11 +276,13 @@ static int read_pfields(node *n, const cJSON *b, int create, const char *today, 
  * -> 201 the participant (SSN masked).  409 {"field":"ssn"} when a real SSN
  * is already registered in the Local Area.
  */
-static void post_participant(http_req *req, void *ctx)
+static route_rc post_participant(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
-	cJSON *body = NULL, *out;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *out;
 	json_err e = {{0}, {0}};
 	pfields f;
 	const char *ssn = NULL, *kind = "none";
@@ -319,13 +291,10 @@ static void post_participant(http_req *req, void *ctx)
 	unsigned char key[CASE_KEY_LEN];
 	int pseudo = 0;
 	sqlite3_stmt *st = NULL;
-	capture c;
 	uint64_t now;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	case__today(n, today);
-	if (json_only(body, reg_keys, &e) || read_pfields(n, body, 1, today, &f, &e) ||
+	node_today(n, today);
+	if (read_pfields(n, body, 1, today, &f, &e) ||
 	    json_get_str(body, "ssn", JSON_NULLABLE, 0, 16, &ssn, NULL, 0, &e) ||
 	    json_get_bool(body, "pseudo_ssn", JSON_NULLABLE, 0, &pseudo, &e))
 		goto bad;
@@ -341,7 +310,7 @@ static void post_participant(http_req *req, void *ctx)
 	}
 	if (pseudo) {
 		char p[12];
-		if (la_pseudo_ssn(n, req, f.birth, p) != 0)
+		if ((rr = la_pseudo_ssn(a, f.birth, p)) != ROUTE_OK)
 			goto done;
 		case_ssn_digits(p, digits);
 	}
@@ -350,14 +319,14 @@ static void post_participant(http_req *req, void *ctx)
 	if (digits[0]) {
 		int rc = case_key_load(n->nd_db, n->nd_local_area_id, key);
 		if (rc != 0) {
-			http_reply_error(req, 409, "ssn",
+			rr = route_fail(a, 409, "ssn",
 					 "this office has not yet received its Local Area's SSN key from "
 					 "the hub: sync, then try again (or register without the SSN)");
 			goto done;
 		}
 		if (case_ssn_protect(key, id, digits, enc, mac) != 0) {
 			crypto_wipe(key, sizeof key);
-			node_reply_db_error(req);
+			rr = ROUTE_DBERR;
 			goto done;
 		}
 		crypto_wipe(key, sizeof key);
@@ -369,13 +338,9 @@ static void post_participant(http_req *req, void *ctx)
 			cJSON_AddStringToObject(o, "error", "a participant with this SSN is already registered");
 			cJSON_AddStringToObject(o, "field", "ssn");
 			cJSON_AddStringToObject(o, "participant_id", other);
-			http_reply_json(req, 409, o);
+			rr = route_ok(a, 409, o);
 			goto done;
 		}
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
 	}
 	hlc_now(&n->nd_hlc, ts);
 	if (db_prepare(n->nd_db, &st,
@@ -411,18 +376,17 @@ static void post_participant(http_req *req, void *ctx)
 	log_info("case: participant %s registered", id);
 	crypto_wipe(digits, sizeof digits);
 	sqlite3_finalize(st);
-	node_write_finish(n, &c, u->id, req, 201, out);
+	rr = route_ok(a, 201, out);
 	goto done;
 dberr:
 	sqlite3_finalize(st);
-	capture_abort(&c);
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 	goto done;
 bad:
-	case__bad(req, &e);
+	rr = route_bad_json(a, &e);
 done:
 	crypto_wipe(digits, sizeof digits);
-	cJSON_Delete(body);
+	return rr;
 }
 
 /* ---- search -------------------------------------------------------------------- */
@@ -445,37 +409,30 @@ static void like_pattern(const char *s, char *out, size_t n)
  * GET /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
  * q: part of a name ("Reyes", "Ana Reyes", "Reyes, Ana"), or a full SSN
  * (matched through its keyed hash, never stored in the clear).  The search
- * is audited (who searched, the ids of the records returned; never the query
- * nor any content).
+ * is audited (who searched, how many results; never the query).
  */
-static void list_participants(http_req *req, void *ctx)
+static route_rc list_participants(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = case__user(n, req, PRIV_VIEW);
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
 	char q[128] = "", staff[64] = "", office[64] = "", state[16] = "", lim[16] = "";
-	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10], *detail;
+	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10], detail[64];
 	int limit = 100, k, count = 0;
 	sqlite3_stmt *st = NULL;
-	cJSON *arr = NULL, *it, *ids;
-	capture c;
+	cJSON *arr = NULL, *it;
 
-	if (u == NULL)
-		return;
 	http_req_query(req, "q", q, sizeof q);
 	http_req_query(req, "staff_id", staff, sizeof staff);
 	http_req_query(req, "office_id", office, sizeof office);
 	http_req_query(req, "state", state, sizeof state);
 	if (http_req_query(req, "limit", lim, sizeof lim) && lim[0]) {
 		limit = atoi(lim);
-		if (limit < 1 || limit > 500) {
-			http_reply_error(req, 400, "limit", "limit must be a whole number from 1 to 500");
-			return;
-		}
+		if (limit < 1 || limit > 500)
+			return route_fail(a, 400, "limit", "limit must be a whole number from 1 to 500");
 	}
-	if (state[0] && strcmp(state, "active") != 0 && strcmp(state, "exited") != 0) {
-		http_reply_error(req, 400, "state", "state must be active or exited");
-		return;
-	}
+	if (state[0] && strcmp(state, "active") != 0 && strcmp(state, "exited") != 0)
+		return route_fail(a, 400, "state", "state must be active or exited");
 	k = snprintf(sql, sizeof sql, "SELECT " PARTICIPANT_COLS PARTICIPANT_FROM
 				      " WHERE p.local_area_id=?1");
 	if (q[0] && case_ssn_digits(q, digits) == 0) {
@@ -516,10 +473,8 @@ static void list_participants(http_req *req, void *ctx)
 		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.exit_state=?6");
 	snprintf(sql + k, sizeof sql - (size_t)k,
 		 " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id LIMIT ?7");
-	if (db_prepare(n->nd_db, &st, sql) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
 	if (mac[0])
 		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
@@ -538,90 +493,65 @@ static void list_participants(http_req *req, void *ctx)
 	sqlite3_bind_int(st, 7, limit);
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
-	if (arr == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
-	/* Per-record read audit (TEGL 39-11): the ids returned, never content. */
-	ids = cJSON_CreateObject();
-	cJSON_AddItemToObject(ids, "ids", cJSON_CreateArray());
+	if (arr == NULL)
+		return ROUTE_DBERR;
 	cJSON_ArrayForEach(it, arr)
 	{
 		mask_json(it);
 		count++;
-		cJSON_AddItemToArray(cJSON_GetObjectItem(ids, "ids"),
-				     cJSON_CreateString(json_str(it, "id")));
 	}
-	cJSON_AddNumberToObject(ids, "results", count);
-	detail = cJSON_PrintUnformatted(ids);
-	cJSON_Delete(ids);
-	if (detail == NULL || node_write_begin(n, &c) != 0) {
-		cJSON_free(detail);
-		cJSON_Delete(arr);
-		node_reply_db_error(req);
-		return;
-	}
+	snprintf(detail, sizeof detail, "{\"results\":%d}", count);
 	if (case__audit(n, u, "participant_search", "participants", NULL, detail) != 0) {
-		cJSON_free(detail);
-		capture_abort(&c);
 		cJSON_Delete(arr);
-		node_reply_db_error(req);
-		return;
+		return ROUTE_DBERR;
 	}
-	cJSON_free(detail);
-	node_write_finish(n, &c, u->id, req, 200, arr);
+	return route_ok(a, 200, arr);
 }
 
 /* ---- read ---------------------------------------------------------------------- */
 
 /* GET /api/v1/case/participants/:id -> the record with its clock status.
  * Audited (participant_read); records a soft exit that has arrived. */
-static void get_participant(http_req *req, void *ctx)
+static route_rc get_participant(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = case__user(n, req, PRIV_VIEW);
+	const node_user *u = API_USER(a);
 	char today[11];
 	case_status s;
 	cJSON *o;
-	capture c;
 	int exited;
 
-	if (u == NULL)
-		return;
-	if (participant_exists(n, id) != 1) {
-		http_reply_error(req, 404, "id", "no such participant");
-		return;
-	}
-	case__today(n, today);
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (participant_exists(n, id) != 1)
+		return route_fail(a, 404, "id", "no such participant");
+	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 ||
 	    case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
-	    case__status(n, id, today, &s) != 0 || (o = case__participant_json(n, id)) == NULL) {
-		capture_abort(&c);
-		node_reply_db_error(req);
-		return;
-	}
+	    case__status(n, id, today, &s) != 0 || (o = case__participant_json(n, id)) == NULL)
+		return ROUTE_DBERR;
 	cJSON_AddItemToObject(o, "status", case__status_json(&s));
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
-	node_write_finish(n, &c, u->id, req, 200, o);
+	return route_ok(a, 200, o);
 }
 
-static const char *const patch_keys[] = {"first_name", "last_name", "birth_date", "phone", "email",
-					 "address", "office_id", "assigned_staff_id",
-					 "closure_form_date", NULL};
+static const route_key patch_keys_rk[] = {
+	{"first_name", ROUTE_T_ANY, 0}, {"last_name", ROUTE_T_ANY, 0}, {"birth_date", ROUTE_T_ANY, 0},
+	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {"address", ROUTE_T_ANY, 0},
+	{"office_id", ROUTE_T_ANY, 0}, {"assigned_staff_id", ROUTE_T_ANY, 0},
+	{"closure_form_date", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /* PATCH /api/v1/case/participants/:id: only the columns sent change. */
-static void patch_participant(http_req *req, void *ctx)
+static route_rc patch_participant(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *closure = NULL;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
-	cJSON *body = NULL;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	pfields f;
 	char today[11], sql[512], ts[HLC_STRLEN];
@@ -630,16 +560,13 @@ static void patch_participant(http_req *req, void *ctx)
 	const char *vals[9];
 	int k, bi = 1;
 	sqlite3_stmt *st = NULL;
-	capture c;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
 	if (participant_exists(n, id) != 1) {
-		http_reply_error(req, 404, "id", "no such participant");
+		rr = route_fail(a, 404, "id", "no such participant");
 		goto done;
 	}
-	case__today(n, today);
-	if (json_only(body, patch_keys, &e) || read_pfields(n, body, 0, today, &f, &e) ||
+	node_today(n, today);
+	if (read_pfields(n, body, 0, today, &f, &e) ||
 	    json_get_str(body, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0, &e))
 		goto bad;
 	if (closure && closure[0] &&
@@ -662,10 +589,6 @@ static void patch_participant(http_req *req, void *ctx)
 		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
 			k += snprintf(sql + k, sizeof sql - (size_t)k, "%s=?%d, ", cols[i], i + 1);
 	snprintf(sql + k, sizeof sql - (size_t)k, "updated_hlc=?10 WHERE id=?11");
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
 	hlc_now(&n->nd_hlc, ts);
 	if (db_prepare(n->nd_db, &st, sql) != 0)
 		goto dberr;
@@ -680,70 +603,55 @@ static void patch_participant(http_req *req, void *ctx)
 		goto dberr;
 	sqlite3_finalize(st);
 	st = NULL;
-	node_write_finish(n, &c, u->id, req, 200, case__participant_json(n, id));
+	rr = route_ok(a, 200, case__participant_json(n, id));
 	goto done;
 dberr:
 	sqlite3_finalize(st);
-	capture_abort(&c);
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 	goto done;
 bad:
-	case__bad(req, &e);
+	rr = route_bad_json(a, &e);
 done:
-	cJSON_Delete(body);
+	return rr;
 }
 
 /* POST /api/v1/case/participants/:id/ssn/reveal -> {"ssn": "123-45-6789"}.
  * Audited (ssn_reveal) before the answer is sent. */
-static void post_reveal(http_req *req, void *ctx)
+static route_rc post_reveal(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
+	const node_user *u = API_USER(a);
 	char enc[CASE_SSN_ENC_MAX + 8] = "", digits[10], shown[12];
 	unsigned char key[CASE_KEY_LEN];
 	cJSON *o;
-	capture c;
 	int rc;
 
-	if (u == NULL)
-		return;
-	if (participant_exists(n, id) != 1) {
-		http_reply_error(req, 404, "id", "no such participant");
-		return;
-	}
+	if (participant_exists(n, id) != 1)
+		return route_fail(a, 404, "id", "no such participant");
 	rc = db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
 		     id, enc, sizeof enc);
-	if (rc != 0) {
-		http_reply_error(req, 404, "ssn", "no SSN is recorded for this participant");
-		return;
-	}
+	if (rc != 0)
+		return route_fail(a, 404, "ssn", "no SSN is recorded for this participant");
 	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0 ||
 	    case_ssn_reveal(key, id, enc, digits) != 0) {
 		crypto_wipe(key, sizeof key);
 		log_warnx("case: the SSN of participant %s cannot be decrypted with this Local Area's key", id);
-		http_reply_error(req, 409, "ssn", "the SSN cannot be shown: this office does not hold the key it was protected with");
-		return;
+		return route_fail(a, 409, "ssn", "the SSN cannot be shown: this office does not hold the key it was protected with");
 	}
 	crypto_wipe(key, sizeof key);
 	snprintf(shown, sizeof shown, "%.3s-%.2s-%.4s", digits, digits + 3, digits + 5);
 	crypto_wipe(digits, sizeof digits);
-	if (node_write_begin(n, &c) != 0) {
-		crypto_wipe(shown, sizeof shown);
-		node_reply_db_error(req);
-		return;
-	}
 	if (case__audit(n, u, "ssn_reveal", "participants", id, NULL) != 0) {
-		capture_abort(&c);
 		crypto_wipe(shown, sizeof shown);
-		node_reply_db_error(req);
-		return;
+		return ROUTE_DBERR;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "ssn", shown);
 	crypto_wipe(shown, sizeof shown);
 	log_info("case: SSN of participant %s revealed to staff %s (audited)", id, u->id);
-	node_write_finish(n, &c, u->id, req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* ---- timeline ------------------------------------------------------------------ */
@@ -772,28 +680,174 @@ static void post_reveal(http_req *req, void *ctx)
  *     its amendments), "exits", "events": [{type, date, id}] newest first}
  * Audited: participant_read and case_notes_read (note ids, never text).
  */
-static void get_timeline(http_req *req, void *ctx)
+/* Activities: effective rows on top, each with its notes and history. */
+static cJSON *timeline_activities(cJSON *acts, cJSON *allnotes)
 {
-	node *n = ctx;
+	cJSON *eff = cJSON_CreateArray(), *act;
+
+	cJSON_ArrayForEach(act, acts)
+	{
+		const char *aid = json_str(act, "id");
+		int replaced = 0;
+		cJSON *x, *hist = cJSON_CreateArray(), *an = cJSON_CreateArray();
+		cJSON_ArrayForEach(x, acts)
+			if (json_str(x, "corrects_id") && strcmp(json_str(x, "corrects_id"), aid) == 0)
+				replaced = 1;
+		if (replaced || cJSON_IsTrue(cJSON_GetObjectItem(act, "voided")) ||
+		    (cJSON_GetObjectItem(act, "voided") && cJSON_GetObjectItem(act, "voided")->valueint)) {
+			cJSON_Delete(hist);
+			cJSON_Delete(an);
+			continue;
+		}
+		/* The chain of rows this one replaced, and the notes of all of them. */
+		for (const char *cur = aid; cur;) {
+			const char *next = NULL;
+			cJSON_ArrayForEach(x, allnotes)
+				if (json_str(x, "activity_id") && strcmp(json_str(x, "activity_id"), cur) == 0)
+					cJSON_AddItemToArray(an, cJSON_Duplicate(x, 1));
+			cJSON_ArrayForEach(x, acts)
+				if (strcmp(json_str(x, "id"), cur) == 0 && json_str(x, "corrects_id")) {
+					next = json_str(x, "corrects_id");
+					break;
+				}
+			if (next) {
+				cJSON_ArrayForEach(x, acts)
+					if (strcmp(json_str(x, "id"), next) == 0)
+						cJSON_AddItemToArray(hist, cJSON_Duplicate(x, 1));
+			}
+			cur = next;
+		}
+		cJSON *copy = cJSON_Duplicate(act, 1);
+		cJSON_AddItemToObject(copy, "notes", an);
+		cJSON_AddItemToObject(copy, "history", hist);
+		cJSON_AddItemToArray(eff, copy);
+	}
+	return eff;
+}
+
+/* Stand-alone originals, each with its amendments. */
+static cJSON *timeline_notes(cJSON *allnotes)
+{
+	cJSON *notes = cJSON_CreateArray(), *it;
+
+	cJSON_ArrayForEach(it, allnotes)
+	{
+		cJSON *x, *am;
+		if (strcmp(json_str(it, "kind"), "standalone") != 0 || json_str(it, "amends_id"))
+			continue;
+		am = cJSON_CreateArray();
+		cJSON_ArrayForEach(x, allnotes)
+			if (json_str(x, "amends_id") && strcmp(json_str(x, "amends_id"), json_str(it, "id")) == 0)
+				cJSON_AddItemToArray(am, cJSON_Duplicate(x, 1));
+		cJSON *copy = cJSON_Duplicate(it, 1);
+		cJSON_AddItemToObject(copy, "amendments", am);
+		cJSON_AddItemToArray(notes, copy);
+	}
+	return notes;
+}
+
+/* Amendments of activity notes hang under their original. */
+static void timeline_amendments(cJSON *activities, cJSON *allnotes)
+{
+	cJSON *act;
+
+	cJSON_ArrayForEach(act, activities)
+	{
+		cJSON *an = cJSON_GetObjectItem(act, "notes"), *x, *y;
+		cJSON *orig = cJSON_CreateArray();
+		cJSON_ArrayForEach(x, an)
+		{
+			if (json_str(x, "amends_id"))
+				continue;
+			cJSON *copy = cJSON_Duplicate(x, 1), *am = cJSON_CreateArray();
+			cJSON_ArrayForEach(y, allnotes)
+				if (json_str(y, "amends_id") &&
+				    strcmp(json_str(y, "amends_id"), json_str(x, "id")) == 0)
+					cJSON_AddItemToArray(am, cJSON_Duplicate(y, 1));
+			cJSON_AddItemToObject(copy, "amendments", am);
+			cJSON_AddItemToArray(orig, copy);
+		}
+		cJSON_ReplaceItemInObject(act, "notes", orig);
+	}
+}
+
+static void timeline_add_events(cJSON *events, cJSON *list, const char *type, const char *date)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, list)
+	{
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "type", type);
+		cJSON_AddStringToObject(e, "date", json_str(it, date));
+		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
+		cJSON_AddItemToArray(events, e);
+	}
+}
+
+/* One list by date for the timeline view, newest first (a stable sort of
+ * the detached items).  0 or -1. */
+static int timeline_events(cJSON *o, cJSON *visits, cJSON *notes, cJSON *exits)
+{
+	cJSON *events = cJSON_AddArrayToObject(o, "events");
+	int cnt, k = 0;
+	cJSON **v;
+
+	timeline_add_events(events, visits, "visit", "visit_date");
+	timeline_add_events(events, cJSON_GetObjectItem(o, "activities"), "activity", "start_date");
+	timeline_add_events(events, notes, "note", "contact_date");
+	timeline_add_events(events, exits, "exit", "exit_date");
+	cnt = cJSON_GetArraySize(events);
+	v = cnt > 0 ? calloc((size_t)cnt, sizeof *v) : NULL;
+	if (cnt > 0 && v == NULL)
+		return -1;
+	while (k < cnt && cJSON_GetArraySize(events) > 0)
+		v[k++] = cJSON_DetachItemFromArray(events, 0);
+	for (int i = 1; i < k; i++)
+		for (int j = i; j > 0 && strcmp(json_str(v[j - 1], "date"), json_str(v[j], "date")) < 0; j--) {
+			cJSON *t = v[j - 1];
+			v[j - 1] = v[j];
+			v[j] = t;
+		}
+	for (int i = 0; i < k; i++)
+		cJSON_AddItemToArray(events, v[i]);
+	free(v);
+	return 0;
+}
+
+/* Audit: the record, and which notes were read.  0 or -1. */
+static int timeline_audit(node *n, const node_user *u, const char *id, cJSON *allnotes)
+{
+	cJSON *d = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(d, "note_ids"), *it;
+	char *detail;
+	int k = 0, rc;
+
+	cJSON_ArrayForEach(it, allnotes)
+		if (k++ < 200)
+			cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "id")));
+	detail = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	rc = case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
+	     (cJSON_GetArraySize(allnotes) > 0 &&
+	      case__audit(n, u, "case_notes_read", "participants", id, detail) != 0) ? -1 : 0;
+	cJSON_free(detail);
+	return rc;
+}
+
+static route_rc get_timeline(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = case__user(n, req, PRIV_VIEW);
-	cJSON *o = NULL, *acts, *notes, *visits, *exits, *allnotes, *events, *it, *ids;
-	char today[11], *detail = NULL;
+	const node_user *u = API_USER(a);
+	cJSON *o = NULL, *acts, *notes, *visits, *exits, *allnotes;
+	char today[11];
 	case_status s;
-	capture c;
 	int exited;
 
-	if (u == NULL)
-		return;
-	if (participant_exists(n, id) != 1) {
-		http_reply_error(req, 404, "id", "no such participant");
-		return;
-	}
-	case__today(n, today);
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (participant_exists(n, id) != 1)
+		return route_fail(a, 404, "id", "no such participant");
+	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 || case__status(n, id, today, &s) != 0)
 		goto dberr;
 	o = cJSON_CreateObject();
@@ -818,228 +872,66 @@ static void get_timeline(http_req *req, void *ctx)
 		cJSON_Delete(exits);
 		goto dberr;
 	}
-	/* Activities: effective rows on top, each with its notes and history. */
-	{
-		cJSON *eff = cJSON_CreateArray(), *a;
-		cJSON_ArrayForEach(a, acts)
-		{
-			const char *aid = json_str(a, "id");
-			int replaced = 0;
-			cJSON *x, *hist = cJSON_CreateArray(), *an = cJSON_CreateArray();
-			cJSON_ArrayForEach(x, acts)
-				if (json_str(x, "corrects_id") && strcmp(json_str(x, "corrects_id"), aid) == 0)
-					replaced = 1;
-			if (replaced || cJSON_IsTrue(cJSON_GetObjectItem(a, "voided")) ||
-			    (cJSON_GetObjectItem(a, "voided") && cJSON_GetObjectItem(a, "voided")->valueint)) {
-				cJSON_Delete(hist);
-				cJSON_Delete(an);
-				continue;
-			}
-			/* The chain of rows this one replaced, and the notes of all of them. */
-			for (const char *cur = aid; cur;) {
-				const char *next = NULL;
-				cJSON_ArrayForEach(x, allnotes)
-					if (json_str(x, "activity_id") && strcmp(json_str(x, "activity_id"), cur) == 0)
-						cJSON_AddItemToArray(an, cJSON_Duplicate(x, 1));
-				cJSON_ArrayForEach(x, acts)
-					if (strcmp(json_str(x, "id"), cur) == 0 && json_str(x, "corrects_id")) {
-						next = json_str(x, "corrects_id");
-						break;
-					}
-				if (next) {
-					cJSON_ArrayForEach(x, acts)
-						if (strcmp(json_str(x, "id"), next) == 0)
-							cJSON_AddItemToArray(hist, cJSON_Duplicate(x, 1));
-				}
-				cur = next;
-			}
-			cJSON *copy = cJSON_Duplicate(a, 1);
-			cJSON_AddItemToObject(copy, "notes", an);
-			cJSON_AddItemToObject(copy, "history", hist);
-			cJSON_AddItemToArray(eff, copy);
-		}
-		cJSON_AddItemToObject(o, "activities", eff);
-	}
-	/* Stand-alone originals, each with its amendments. */
-	notes = cJSON_CreateArray();
-	cJSON_ArrayForEach(it, allnotes)
-	{
-		cJSON *x, *am;
-		if (strcmp(json_str(it, "kind"), "standalone") != 0 || json_str(it, "amends_id"))
-			continue;
-		am = cJSON_CreateArray();
-		cJSON_ArrayForEach(x, allnotes)
-			if (json_str(x, "amends_id") && strcmp(json_str(x, "amends_id"), json_str(it, "id")) == 0)
-				cJSON_AddItemToArray(am, cJSON_Duplicate(x, 1));
-		cJSON *copy = cJSON_Duplicate(it, 1);
-		cJSON_AddItemToObject(copy, "amendments", am);
-		cJSON_AddItemToArray(notes, copy);
-	}
+	cJSON_AddItemToObject(o, "activities", timeline_activities(acts, allnotes));
+	notes = timeline_notes(allnotes);
 	cJSON_AddItemToObject(o, "notes", notes);
-	/* Amendments of activity notes hang under their original. */
-	{
-		cJSON *a;
-		cJSON_ArrayForEach(a, cJSON_GetObjectItem(o, "activities"))
-		{
-			cJSON *an = cJSON_GetObjectItem(a, "notes"), *x, *y;
-			cJSON *orig = cJSON_CreateArray();
-			cJSON_ArrayForEach(x, an)
-			{
-				if (json_str(x, "amends_id"))
-					continue;
-				cJSON *copy = cJSON_Duplicate(x, 1), *am = cJSON_CreateArray();
-				cJSON_ArrayForEach(y, allnotes)
-					if (json_str(y, "amends_id") &&
-					    strcmp(json_str(y, "amends_id"), json_str(x, "id")) == 0)
-						cJSON_AddItemToArray(am, cJSON_Duplicate(y, 1));
-				cJSON_AddItemToObject(copy, "amendments", am);
-				cJSON_AddItemToArray(orig, copy);
-			}
-			cJSON_ReplaceItemInObject(a, "notes", orig);
-		}
-	}
+	timeline_amendments(cJSON_GetObjectItem(o, "activities"), allnotes);
 	cJSON_AddItemToObject(o, "visits", visits);
 	cJSON_AddItemToObject(o, "exits", exits);
-	/* One list by date for the timeline view. */
-	events = cJSON_AddArrayToObject(o, "events");
-	cJSON_ArrayForEach(it, visits)
-	{
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "visit");
-		cJSON_AddStringToObject(e, "date", json_str(it, "visit_date"));
-		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
-		cJSON_AddItemToArray(events, e);
-	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "activities"))
-	{
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "activity");
-		cJSON_AddStringToObject(e, "date", json_str(it, "start_date"));
-		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
-		cJSON_AddItemToArray(events, e);
-	}
-	cJSON_ArrayForEach(it, notes)
-	{
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "note");
-		cJSON_AddStringToObject(e, "date", json_str(it, "contact_date"));
-		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
-		cJSON_AddItemToArray(events, e);
-	}
-	cJSON_ArrayForEach(it, exits)
-	{
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", "exit");
-		cJSON_AddStringToObject(e, "date", json_str(it, "exit_date"));
-		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
-		cJSON_AddItemToArray(events, e);
-	}
-	/* Newest first (a stable sort of the detached items). */
-	{
-		int cnt = cJSON_GetArraySize(events), k = 0;
-		cJSON **v = cnt > 0 ? calloc((size_t)cnt, sizeof *v) : NULL;
-		if (cnt > 0 && v == NULL)
-			goto dberr;
-		while (k < cnt && cJSON_GetArraySize(events) > 0)
-			v[k++] = cJSON_DetachItemFromArray(events, 0);
-		for (int i = 1; i < k; i++)
-			for (int j = i; j > 0 && strcmp(json_str(v[j - 1], "date"), json_str(v[j], "date")) < 0; j--) {
-				cJSON *t = v[j - 1];
-				v[j - 1] = v[j];
-				v[j] = t;
-			}
-		for (int i = 0; i < k; i++)
-			cJSON_AddItemToArray(events, v[i]);
-		free(v);
-	}
-	/* Audit: the record, and which notes were read. */
-	ids = cJSON_CreateArray();
-	{
-		int k = 0;
-		cJSON_ArrayForEach(it, allnotes)
-			if (k++ < 200)
-				cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "id")));
-	}
-	{
-		cJSON *d = cJSON_CreateObject();
-		cJSON_AddItemToObject(d, "note_ids", ids);
-		detail = cJSON_PrintUnformatted(d);
-		cJSON_Delete(d);
-	}
-	if (case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
-	    (cJSON_GetArraySize(allnotes) > 0 &&
-	     case__audit(n, u, "case_notes_read", "participants", id, detail) != 0)) {
+	if (timeline_events(o, visits, notes, exits) != 0) {
 		cJSON_Delete(allnotes);
 		cJSON_Delete(acts);
 		goto dberr;
 	}
-	cJSON_free(detail);
+	if (timeline_audit(n, u, id, allnotes) != 0) {
+		cJSON_Delete(allnotes);
+		cJSON_Delete(acts);
+		goto dberr;
+	}
 	cJSON_Delete(allnotes);
 	cJSON_Delete(acts);
-	node_write_finish(n, &c, u->id, req, 200, o);
-	return;
+	return route_ok(a, 200, o);
 dberr:
-	cJSON_free(detail);
 	cJSON_Delete(o);
-	capture_abort(&c);
-	node_reply_db_error(req);
+	return ROUTE_DBERR;
 }
+
+static const route_key visit_keys[] = {{"checkin_id", ROUTE_T_ANY, 0}, {NULL, 0, 0}};
 
 /* POST /api/v1/case/participants/:id/visits {"checkin_id"}: the visit was
  * this participant's (checkins.participant_id). */
-static void post_visit_link(http_req *req, void *ctx)
+static route_rc post_visit_link(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *cid = NULL;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
-	static const char *const keys[] = {"checkin_id", NULL};
-	cJSON *body = NULL, *o;
+	const cJSON *body = a->rc_body;
+	cJSON *o;
 	json_err e = {{0}, {0}};
 	char ts[HLC_STRLEN], cur[64];
 	sqlite3_stmt *st = NULL;
-	capture c;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	if (json_only(body, keys, &e) ||
-	    json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
-		goto bad;
-	if (participant_exists(n, id) != 1) {
-		http_reply_error(req, 404, "id", "no such participant");
-		goto done;
-	}
+	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
+		return route_bad_json(a, &e);
+	if (participant_exists(n, id) != 1)
+		return route_fail(a, 404, "id", "no such participant");
 	if (db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins WHERE id=?", cid, cur,
-		    sizeof cur) != 0) {
-		http_reply_error(req, 404, "checkin_id", "no such visit at this office");
-		goto done;
-	}
-	if (cur[0] && strcmp(cur, id) != 0) {
-		http_reply_error(req, 409, "checkin_id", "this visit is linked to another participant");
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
+		    sizeof cur) != 0)
+		return route_fail(a, 404, "checkin_id", "no such visit at this office");
+	if (cur[0] && strcmp(cur, id) != 0)
+		return route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
 	hlc_now(&n->nd_hlc, ts);
 	if (db_prepare(n->nd_db, &st, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?") != 0 ||
 	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC),
 	     sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
 		sqlite3_finalize(st);
-		capture_abort(&c);
-		node_reply_db_error(req);
-		goto done;
+		return ROUTE_DBERR;
 	}
 	sqlite3_finalize(st);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "checkin_id", cid);
 	cJSON_AddStringToObject(o, "participant_id", id);
-	node_write_finish(n, &c, u->id, req, 200, o);
-	goto done;
-bad:
-	case__bad(req, &e);
-done:
-	cJSON_Delete(body);
+	return route_ok(a, 200, o);
 }
 
 /* ---- routes and stand-alone seeding --------------------------------------------- */
@@ -1073,21 +965,28 @@ static void seed_if_standalone(node *n)
 	log_warnx("case: cannot seed the case-work lists");
 }
 
-int case_routes(node *n, router *r)
+int case_setup(node *n)
 {
-	int rc = 0;
-
 	seed_if_standalone(n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/meta", get_meta, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/pseudo-ssn", get_pseudo_ssn, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/participants", list_participants, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants", post_participant, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/participants/:id", get_participant, n);
-	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/case/participants/:id", patch_participant, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/ssn/reveal", post_reveal, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/case/participants/:id/timeline", get_timeline, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/visits", post_visit_link, n);
-	rc |= case__routes_work(n, r);
-	rc |= case__routes_compliance(n, r);
-	return rc ? -1 : 0;
+	return 0;
 }
+
+static const route_def case_defs[] = {
+	{HTTP_M_GET, "/api/v1/case/meta", get_meta, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/case/pseudo-ssn", get_pseudo_ssn, PRIV_VIEW, 0, NULL, 0},
+	/* searches, reads and reveals of participant records are audited: writes */
+	{HTTP_M_GET, "/api/v1/case/participants", list_participants, PRIV_VIEW, NODE_WRITE, NULL, 0},
+	{HTTP_M_POST, "/api/v1/case/participants", post_participant, PRIV_PARTICIPANT_EDIT,
+	 ROUTE_BODY | NODE_WRITE, reg_keys_rk, 0},
+	{HTTP_M_GET, "/api/v1/case/participants/:id", get_participant, PRIV_VIEW, NODE_WRITE, NULL, 0},
+	{HTTP_M_PATCH, "/api/v1/case/participants/:id", patch_participant, PRIV_PARTICIPANT_EDIT,
+	 ROUTE_BODY | NODE_WRITE, patch_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/ssn/reveal", post_reveal, PRIV_PARTICIPANT_EDIT,
+	 NODE_WRITE, NULL, 0},
+	{HTTP_M_GET, "/api/v1/case/participants/:id/timeline", get_timeline, PRIV_VIEW, NODE_WRITE,
+	 NULL, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/visits", post_visit_link, PRIV_PARTICIPANT_EDIT,
+	 ROUTE_BODY | NODE_WRITE, visit_keys, 0},
+};
+
+const route_list case_route_list = ROUTE_LIST(case_defs);

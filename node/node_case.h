@@ -1,14 +1,16 @@
 /*
  * node_case.h - internals shared by the office node's case-work API files
- * (node_case.c: participants, SSN, timeline, visits; node_case_work.c:
+ * (node_case_util.c: the audit helper; node_case.c: participants, SSN,
+ * timeline, visits; node_case_work.c:
  * activities, case notes, amendments, backdating approvals;
  * node_case_compliance.c: the exit sweep, each case's clock status and the
- * compliance views).  Not for other modules: they call case_routes()
- * (node.h).
+ * compliance views).  Not for other modules: the node's route table
+ * (node_api.c) lists each file's routes.
  *
  * Privileges: reading needs PRIV_VIEW, registering and editing participants
  * and activities PRIV_PARTICIPANT_EDIT (an SSN reveal too), case notes
- * PRIV_CASE_NOTES, the compliance CSV PRIV_REPORTS.  Every read of a
+ * PRIV_CASE_NOTES, the compliance CSV PRIV_REPORTS, as the route tables
+ * declare (lib/route.h; the dispatcher checks them).  Every read of a
  * participant record or of case notes, and every SSN reveal, writes an
  * audit_events row in a captured transaction, so it reaches the hub.  No
  * log line names a participant, an SSN or note text: ids only.
@@ -22,9 +24,6 @@
 #include "model/casework.h"
 #include "lib/buf.h"
 
-/* The signed-in user when they hold privs, else NULL after replying 401/403. */
-const node_user *case__user(node *n, http_req *req, unsigned privs);
-void case__bad(http_req *req, const json_err *e);
 /* Audit one action on a subject (inside the caller's capture).  0 or -1. */
 int case__audit(node *n, const node_user *u, const char *action, const char *table,
 		const char *id, const char *detail);
@@ -60,12 +59,8 @@ cJSON *case__status_json(const case_status *s);
  */
 int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *today,
 		     int *exited);
-/* Trusted date and whether the node's clock is flagged. */
-void case__today(node *n, char today[11]);
 
-/* Per-file route tables. */
-int case__routes_work(node *n, router *r);
-int case__routes_compliance(node *n, router *r);
+/* The routes: each file's route_list (node_api.h). */
 /* Effective activities: not voided, not replaced by a later correction. */
 #define CASE_ACT_EFFECTIVE                                                                   \
 	" a.voided = 0 AND NOT EXISTS (SELECT 1 FROM participant_activities x"              \

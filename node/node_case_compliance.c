@@ -10,8 +10,8 @@
  * as JSON and as CSV.  See node_case.h.
  */
 #include "node/node_case.h"
+#include "node/node_api.h"
 #include "lib/clock.h"
-#include "lib/csv.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -312,6 +312,13 @@ static void add_item(cJSON *arr, const cJSON *p, const char *kind, const char *d
 	cJSON_AddItemToArray(arr, o);
 }
 
+static void csv_int(route_call *a, int v, int last)
+{
+	char t[16];
+	snprintf(t, sizeof t, "%d", v);
+	route_csv_field(a, t, last);
+}
+
 /* Per-staff counters. */
 static cJSON *staff_entry(cJSON *by, const cJSON *p)
 {
@@ -343,75 +350,49 @@ static void bump(cJSON *o, const char *k, int by)
 		cJSON_SetNumberValue(v, v->valuedouble + by);
 }
 
-/*
- * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv
- * JSON: {"today", "clock_skew_warning", "summary": {...}, "due_this_week": [...],
- *        "overdue": [...], "nearing_exit": [...], "by_staff": [...],
- *        "participants": [{participant + "status"}]}
- * Every active case of the Local Area (and exited ones still in their 12
- * months of follow-up) on the trusted date; soft exits that have come are
- * recorded first.  Audited (compliance_view, with the count).
- */
-static void get_compliance(http_req *req, void *ctx)
-{
-	node *n = ctx;
-	char fmt[8] = "", staff[64] = "", office[64] = "", today[11], week[11], detail[80];
-	int csv;
-	const node_user *u;
-	sqlite3_stmt *st = NULL;
-	cJSON *ps = NULL, *p, *o = NULL, *due, *over, *near, *by, *list, *sum;
-	int np = 0, ncur = 0, nlate = 0, nnonote = 0, nclosure = 0, nfu = 0;
-	buf b;
-	capture c;
+/* The view being built: its lists and its counters. */
+typedef struct cview {
+	char today[11], week[11];
+	cJSON *o, *due, *over, *near, *by, *list, *sum;
+	int np, ncur, nlate, nnonote, nclosure, nfu;
+} cview;
 
-	http_req_query(req, "format", fmt, sizeof fmt);
-	csv = strcmp(fmt, "csv") == 0;
-	if (fmt[0] && !csv && strcmp(fmt, "json") != 0) {
-		http_reply_error(req, 400, "format", "format must be json or csv");
-		return;
-	}
-	u = case__user(n, req, csv ? PRIV_VIEW | PRIV_REPORTS : PRIV_VIEW);
-	if (u == NULL)
-		return;
-	http_req_query(req, "staff_id", staff, sizeof staff);
-	http_req_query(req, "office_id", office, sizeof office);
-	case__today(n, today);
-	clock_date_add(today, 7, week);
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
-	q_batch(1);
-	/* Sweep exits first, so the view shows what is true today: only the
-	 * active cases whose clock started 90 days ago or more are candidates. */
-	{
-		char limit[11];
-		cJSON *ids, *it;
-		clock_date_add(today, -CASE_SOFT_EXIT_DAYS, limit);
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT p.id FROM participants p WHERE p.local_area_id=?1"
-			       " AND p.exit_state='active' AND coalesce((SELECT max(a.start_date)"
-			       " FROM participant_activities a JOIN participant_activity_codes c"
-			       " ON c.code = a.code AND a.code_list = 'activity' WHERE a.participant_id = p.id"
-			       " AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE "), p.registered_date) <= ?2") != 0)
-			goto dberr;
-		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, limit, -1, SQLITE_TRANSIENT);
-		ids = db_rows_json(st);
-		sqlite3_finalize(st);
-		st = NULL;
-		if (ids == NULL)
-			goto dberr;
-		cJSON_ArrayForEach(it, ids)
-		{
-			int ex;
-			if (sweep_one(n, u, json_str(it, "id"), today, &ex) != 0) {
-				cJSON_Delete(ids);
-				goto dberr;
-			}
-		}
-		cJSON_Delete(ids);
-	}
+/* Sweep exits first, so the view shows what is true today: only the active
+ * cases whose clock started 90 days ago or more are candidates.  0 or -1. */
+static int compliance_sweep(node *n, const node_user *u, const char *today)
+{
+	char limit[11];
+	sqlite3_stmt *st;
+	cJSON *ids, *it;
+	int ex, rc = 0;
+
+	clock_date_add(today, -CASE_SOFT_EXIT_DAYS, limit);
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT p.id FROM participants p WHERE p.local_area_id=?1"
+		       " AND p.exit_state='active' AND coalesce((SELECT max(a.start_date)"
+		       " FROM participant_activities a JOIN participant_activity_codes c"
+		       " ON c.code = a.code AND a.code_list = 'activity' WHERE a.participant_id = p.id"
+		       " AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE "), p.registered_date) <= ?2") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, limit, -1, SQLITE_TRANSIENT);
+	ids = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (ids == NULL)
+		return -1;
+	cJSON_ArrayForEach(it, ids)
+		if (rc == 0 && sweep_one(n, u, json_str(it, "id"), today, &ex) != 0)
+			rc = -1;
+	cJSON_Delete(ids);
+	return rc;
+}
+
+/* The participants in view (filters staff and office, "" for all), or NULL. */
+static cJSON *compliance_people(node *n, const char *staff, const char *office)
+{
+	sqlite3_stmt *st;
+	cJSON *ps;
+
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT p.id, p.first_name, p.last_name, p.office_id, o.name AS office_name,"
 		       " p.assigned_staff_id, s.display_name AS staff_name, p.exit_state, p.exit_date,"
@@ -419,199 +400,240 @@ static void get_compliance(http_req *req, void *ctx)
 		       " LEFT JOIN staff s ON s.id = p.assigned_staff_id WHERE p.local_area_id=?1"
 		       " AND (?2 = '' OR p.assigned_staff_id = ?2) AND (?3 = '' OR p.office_id = ?3)"
 		       " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id") != 0)
-		goto dberr;
+		return NULL;
 	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, staff, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, office, -1, SQLITE_STATIC);
 	ps = db_rows_json(st);
 	sqlite3_finalize(st);
-	st = NULL;
-	if (ps == NULL)
+	return ps;
+}
+
+static void cview_init(cview *v, node *n)
+{
+	v->o = cJSON_CreateObject();
+	cJSON_AddStringToObject(v->o, "today", v->today);
+	cJSON_AddBoolToObject(v->o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
+	cJSON_AddNumberToObject(v->o, "clock_offset_ms", (double)n->nd_clock_offset_ms);
+	v->sum = cJSON_AddObjectToObject(v->o, "summary");
+	v->due = cJSON_AddArrayToObject(v->o, "due_this_week");
+	v->over = cJSON_AddArrayToObject(v->o, "overdue");
+	v->near = cJSON_AddArrayToObject(v->o, "nearing_exit");
+	v->by = cJSON_AddArrayToObject(v->o, "by_staff");
+	v->list = cJSON_AddArrayToObject(v->o, "participants");
+}
+
+/* An active case's items; the number due this week and overdue in *ndue, *nover. */
+static void tally_active(cview *v, const cJSON *p, const case_status *s, cJSON *se, int *ndue,
+			 int *nover)
+{
+	if (s->note_overdue) {
+		add_item(v->over, p, "case_note", s->note_due, "a case note is overdue (one every 30 days)");
+		(*nover)++;
+	} else {
+		v->ncur++;
+		bump(se, "notes_current", 1);
+		if (s->note_due_week) {
+			add_item(v->due, p, "case_note", s->note_due, "a case note is due (one every 30 days)");
+			(*ndue)++;
+		}
+	}
+	if (s->ex.warn_level > 0) {
+		char what[120];
+		snprintf(what, sizeof what, "soft exit in %d day%s: review the case%s", s->ex.days_left,
+			 s->ex.days_left == 1 ? "" : "s",
+			 s->closure_form_due ? " and complete the closure form" : "");
+		add_item(v->near, p, "soft_exit", s->ex.exit_date, what);
+		bump(se, "nearing_exit", 1);
+		if (strcmp(s->ex.exit_date, v->week) <= 0) {
+			add_item(v->due, p, "soft_exit", s->ex.exit_date, what);
+			(*ndue)++;
+		}
+	}
+	if (s->closure_form_due) {
+		v->nclosure++;
+		if (strcmp(s->ex.exit_date, v->week) <= 0) {
+			add_item(v->due, p, "closure_form", s->ex.exit_date,
+				 "complete the closure form before the soft exit");
+			(*ndue)++;
+		}
+	}
+}
+
+static void tally_exited(cview *v, const cJSON *p, const case_status *s, int *ndue, int *nover)
+{
+	if (s->fu_quarter && !s->fu_done) {
+		v->nfu++;
+		if (strcmp(s->fu_end, v->week) <= 0) {
+			add_item(v->due, p, "follow_up", s->fu_end, "quarterly follow-up is due");
+			(*ndue)++;
+		}
+	}
+	if (s->fu_overdue > 0) {
+		add_item(v->over, p, "follow_up", s->fu_start[0] ? s->fu_start : v->today,
+			 "a quarter of follow-up was missed");
+		(*nover)++;
+	}
+}
+
+/* One participant into the view (exited cases stay for their 12 months of
+ * follow-up).  1 when counted, 0 when out of view. */
+static int tally(cview *v, const cJSON *p, const case_status *s)
+{
+	char fu_end_limit[11];
+	int ndue = 0, nover = 0;
+	cJSON *se, *row;
+
+	if (s->exited && (s->exit_date[0] == '\0' || case_add_months(s->exit_date, 12, fu_end_limit) != 0 ||
+			  strcmp(v->today, fu_end_limit) >= 0))
+		return 0;
+	v->np++;
+	se = staff_entry(v->by, p);
+	bump(se, "participants", 1);
+	if (!s->exited)
+		tally_active(v, p, s, se, &ndue, &nover);
+	else
+		tally_exited(v, p, s, &ndue, &nover);
+	if (s->activities_without_note > 0) {
+		v->nnonote += s->activities_without_note;
+		add_item(v->over, p, "activity_note", v->today, "an activity has no case note");
+		nover++;
+	}
+	v->nlate += s->late_activities + s->late_notes;
+	bump(se, "due_this_week", ndue);
+	bump(se, "overdue", nover);
+	row = cJSON_Duplicate(p, 1);
+	cJSON_AddItemToObject(row, "status", case__status_json(s));
+	cJSON_AddItemToArray(v->list, row);
+	return 1;
+}
+
+static const char csv_head[] =
+	"participant_id,last_name,first_name,office,staff,exit_state,"
+	"last_service_date,days_since_service,soft_exit_date,exit_warning,"
+	"closure_form_due,last_note_date,note_due_date,note_status,"
+	"followup_quarter,followup_due_date,followup_done,followup_overdue_quarters,"
+	"late_activities,late_notes,activities_without_note\r\n";
+
+static void csv_row(route_call *a, const cJSON *p, const case_status *s)
+{
+	route_csv_field(a, json_str(p, "id"), 0);
+	route_csv_field(a, json_str(p, "last_name"), 0);
+	route_csv_field(a, json_str(p, "first_name"), 0);
+	route_csv_field(a, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
+	route_csv_field(a, json_str(p, "staff_name"), 0);
+	route_csv_field(a, s->exited ? "exited" : "active", 0);
+	route_csv_field(a, s->last_service, 0);
+	csv_int(a, s->exited ? 0 : s->ex.days_since, 0);
+	route_csv_field(a, s->exited ? s->exit_date : s->ex.exit_date, 0);
+	csv_int(a, s->exited ? 0 : s->ex.warn_level, 0);
+	route_csv_field(a, s->closure_form_due ? "yes" : "no", 0);
+	route_csv_field(a, s->last_note, 0);
+	route_csv_field(a, s->exited ? "" : s->note_due, 0);
+	route_csv_field(a, s->exited ? "" : s->note_overdue ? "overdue" : s->note_due_week ? "due_this_week" : "ok", 0);
+	csv_int(a, s->fu_quarter, 0);
+	route_csv_field(a, s->fu_quarter ? s->fu_end : "", 0);
+	route_csv_field(a, s->fu_done ? "yes" : "no", 0);
+	csv_int(a, s->fu_overdue, 0);
+	csv_int(a, s->late_activities, 0);
+	csv_int(a, s->late_notes, 0);
+	csv_int(a, s->activities_without_note, 1);
+}
+
+static void cview_summary(cview *v)
+{
+	int active = 0;
+	cJSON *it;
+
+	cJSON_AddNumberToObject(v->sum, "participants", v->np);
+	cJSON_AddNumberToObject(v->sum, "due_this_week", cJSON_GetArraySize(v->due));
+	cJSON_AddNumberToObject(v->sum, "overdue", cJSON_GetArraySize(v->over));
+	cJSON_AddNumberToObject(v->sum, "nearing_exit", cJSON_GetArraySize(v->near));
+	cJSON_AddNumberToObject(v->sum, "closure_forms_due", v->nclosure);
+	cJSON_AddNumberToObject(v->sum, "followups_open", v->nfu);
+	cJSON_AddNumberToObject(v->sum, "late_entries", v->nlate);
+	cJSON_AddNumberToObject(v->sum, "activities_without_note", v->nnonote);
+	cJSON_ArrayForEach(it, v->list)
+		if (!cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "status"), "exited")))
+			active++;
+	cJSON_AddNumberToObject(v->sum, "active_cases", active);
+	cJSON_AddNumberToObject(v->sum, "notes_current", v->ncur);
+	if (active > 0)
+		cJSON_AddNumberToObject(v->sum, "note_compliance_pct", (double)(100 * v->ncur / active));
+	else
+		cJSON_AddNullToObject(v->sum, "note_compliance_pct");
+}
+
+/*
+ * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv
+ * JSON: {"today", "clock_skew_warning", "summary": {...}, "due_this_week": [...],
+ *        "overdue": [...], "nearing_exit": [...], "by_staff": [...],
+ *        "participants": [{participant + "status"}]}
+ * Every active case of the Local Area (and exited ones still in their 12
+ * months of follow-up) on the trusted date; soft exits that have come are
+ * recorded first.  Audited (compliance_view, with the count).  The reply,
+ * the CSV too, is sent by the dispatcher once the audit row is durable; a
+ * CSV that cannot be built whole is a 500, never a truncated 200.
+ */
+static route_rc get_compliance(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	char fmt[8] = "", staff[64] = "", office[64] = "", detail[80], file[64];
+	cJSON *ps = NULL, *p;
+	cview v;
+	int csv;
+
+	memset(&v, 0, sizeof v);
+	http_req_query(req, "format", fmt, sizeof fmt);
+	csv = strcmp(fmt, "csv") == 0;
+	if (fmt[0] && !csv && strcmp(fmt, "json") != 0)
+		return route_fail(a, 400, "format", "format must be json or csv");
+	if (csv && !(u->privs & PRIV_REPORTS))
+		return route_fail(a, 403, NULL, "your account does not have this privilege");
+	http_req_query(req, "staff_id", staff, sizeof staff);
+	http_req_query(req, "office_id", office, sizeof office);
+	node_today(n, v.today);
+	clock_date_add(v.today, 7, v.week);
+	q_batch(1);
+	if (compliance_sweep(n, u, v.today) != 0 || (ps = compliance_people(n, staff, office)) == NULL)
 		goto dberr;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "today", today);
-	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
-	cJSON_AddNumberToObject(o, "clock_offset_ms", (double)n->nd_clock_offset_ms);
-	sum = cJSON_AddObjectToObject(o, "summary");
-	due = cJSON_AddArrayToObject(o, "due_this_week");
-	over = cJSON_AddArrayToObject(o, "overdue");
-	near = cJSON_AddArrayToObject(o, "nearing_exit");
-	by = cJSON_AddArrayToObject(o, "by_staff");
-	list = cJSON_AddArrayToObject(o, "participants");
-	buf_init(&b, 64 * 1024 * 1024);
-	if (csv)
-		buf_puts(&b, "participant_id,last_name,first_name,office,staff,exit_state,"
-			     "last_service_date,days_since_service,soft_exit_date,exit_warning,"
-			     "closure_form_due,last_note_date,note_due_date,note_status,"
-			     "followup_quarter,followup_due_date,followup_done,followup_overdue_quarters,"
-			     "late_activities,late_notes,activities_without_note\r\n");
+	cview_init(&v, n);
+	if (csv) {
+		snprintf(file, sizeof file, "case-compliance-%s.csv", v.today);
+		route_csv(a, file, 64 * 1024 * 1024);
+		route_put(a, csv_head);
+	}
 	cJSON_ArrayForEach(p, ps)
 	{
 		case_status s;
-		cJSON *se, *row;
-		char fu_end_limit[11];
-		int ndue = 0, nover = 0;
-
-		if (status_of(n, json_str(p, "id"), today, &s) != 0) {
-			buf_release(&b);
+		if (status_of(n, json_str(p, "id"), v.today, &s) != 0)
 			goto dberr;
-		}
-		/* Exited cases stay in view for their 12 months of follow-up. */
-		if (s.exited) {
-			if (s.exit_date[0] == '\0' || case_add_months(s.exit_date, 12, fu_end_limit) != 0 ||
-			    strcmp(today, fu_end_limit) >= 0)
-				continue;
-		}
-		np++;
-		se = staff_entry(by, p);
-		bump(se, "participants", 1);
-		if (!s.exited) {
-			if (s.note_overdue) {
-				add_item(over, p, "case_note", s.note_due, "a case note is overdue (one every 30 days)");
-				nover++;
-			} else {
-				ncur++;
-				bump(se, "notes_current", 1);
-				if (s.note_due_week) {
-					add_item(due, p, "case_note", s.note_due, "a case note is due (one every 30 days)");
-					ndue++;
-				}
-			}
-			if (s.ex.warn_level > 0) {
-				char what[120];
-				snprintf(what, sizeof what, "soft exit in %d day%s: review the case%s",
-					 s.ex.days_left, s.ex.days_left == 1 ? "" : "s",
-					 s.closure_form_due ? " and complete the closure form" : "");
-				add_item(near, p, "soft_exit", s.ex.exit_date, what);
-				bump(se, "nearing_exit", 1);
-				if (strcmp(s.ex.exit_date, week) <= 0) {
-					add_item(due, p, "soft_exit", s.ex.exit_date, what);
-					ndue++;
-				}
-			}
-			if (s.closure_form_due) {
-				nclosure++;
-				if (strcmp(s.ex.exit_date, week) <= 0) {
-					add_item(due, p, "closure_form", s.ex.exit_date,
-						 "complete the closure form before the soft exit");
-					ndue++;
-				}
-			}
-		} else {
-			if (s.fu_quarter && !s.fu_done) {
-				nfu++;
-				if (strcmp(s.fu_end, week) <= 0) {
-					add_item(due, p, "follow_up", s.fu_end, "quarterly follow-up is due");
-					ndue++;
-				}
-			}
-			if (s.fu_overdue > 0) {
-				add_item(over, p, "follow_up", s.fu_start[0] ? s.fu_start : today,
-					 "a quarter of follow-up was missed");
-				nover++;
-			}
-		}
-		if (s.activities_without_note > 0) {
-			nnonote += s.activities_without_note;
-			add_item(over, p, "activity_note", today, "an activity has no case note");
-			nover++;
-		}
-		nlate += s.late_activities + s.late_notes;
-		bump(se, "due_this_week", ndue);
-		bump(se, "overdue", nover);
-		row = cJSON_Duplicate(p, 1);
-		cJSON_AddItemToObject(row, "status", case__status_json(&s));
-		cJSON_AddItemToArray(list, row);
-		if (csv) {
-			csv_put_field(&b, json_str(p, "id"), 0);
-			csv_put_field(&b, json_str(p, "last_name"), 0);
-			csv_put_field(&b, json_str(p, "first_name"), 0);
-			csv_put_field(&b, json_str(p, "office_name") ? json_str(p, "office_name") : json_str(p, "office_id"), 0);
-			csv_put_field(&b, json_str(p, "staff_name"), 0);
-			csv_put_field(&b, s.exited ? "exited" : "active", 0);
-			csv_put_field(&b, s.last_service, 0);
-			csv_put_int(&b, s.exited ? 0 : s.ex.days_since, 0);
-			csv_put_field(&b, s.exited ? s.exit_date : s.ex.exit_date, 0);
-			csv_put_int(&b, s.exited ? 0 : s.ex.warn_level, 0);
-			csv_put_field(&b, s.closure_form_due ? "yes" : "no", 0);
-			csv_put_field(&b, s.last_note, 0);
-			csv_put_field(&b, s.exited ? "" : s.note_due, 0);
-			csv_put_field(&b, s.exited ? "" : s.note_overdue ? "overdue" : s.note_due_week ? "due_this_week" : "ok", 0);
-			csv_put_int(&b, s.fu_quarter, 0);
-			csv_put_field(&b, s.fu_quarter ? s.fu_end : "", 0);
-			csv_put_field(&b, s.fu_done ? "yes" : "no", 0);
-			csv_put_int(&b, s.fu_overdue, 0);
-			csv_put_int(&b, s.late_activities, 0);
-			csv_put_int(&b, s.late_notes, 0);
-			csv_put_int(&b, s.activities_without_note, 1);
-		}
+		if (tally(&v, p, &s) && csv)
+			csv_row(a, p, &s);
 	}
-	cJSON_AddNumberToObject(sum, "participants", np);
-	cJSON_AddNumberToObject(sum, "due_this_week", cJSON_GetArraySize(due));
-	cJSON_AddNumberToObject(sum, "overdue", cJSON_GetArraySize(over));
-	cJSON_AddNumberToObject(sum, "nearing_exit", cJSON_GetArraySize(near));
-	cJSON_AddNumberToObject(sum, "closure_forms_due", nclosure);
-	cJSON_AddNumberToObject(sum, "followups_open", nfu);
-	cJSON_AddNumberToObject(sum, "late_entries", nlate);
-	cJSON_AddNumberToObject(sum, "activities_without_note", nnonote);
-	{
-		int active = 0;
-		cJSON *it;
-		cJSON_ArrayForEach(it, list)
-			if (!cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "status"), "exited")))
-				active++;
-		cJSON_AddNumberToObject(sum, "active_cases", active);
-		cJSON_AddNumberToObject(sum, "notes_current", ncur);
-		if (active > 0)
-			cJSON_AddNumberToObject(sum, "note_compliance_pct", (double)(100 * ncur / active));
-		else
-			cJSON_AddNullToObject(sum, "note_compliance_pct");
-	}
-	if (buf_failed(&b)) { /* the CSV outgrew its cap: a 500, never a short 200 */
-		buf_release(&b);
+	cview_summary(&v);
+	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", v.np, csv ? "csv" : "json");
+	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0)
 		goto dberr;
-	}
-	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", np, csv ? "csv" : "json");
-	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0) {
-		buf_release(&b);
-		goto dberr;
-	}
 	q_batch(0);
 	cJSON_Delete(ps);
 	if (csv) {
-		/* node_write_finish() queues JSON only: the audit row's savepoint
-		 * is released here and the batch commits at the end of this loop
-		 * iteration, just after the CSV is handed to the socket. */
-		char ts[HLC_STRLEN];
-		cJSON_Delete(o);
-		hlc_now(&n->nd_hlc, ts);
-		if (capture_commit(&c, ts, u->id, NULL) != 0) {
-			buf_release(&b);
-			node_reply_db_error(req);
-			return;
-		}
-		{
-			char disp[96];
-			snprintf(disp, sizeof disp, "attachment; filename=\"case-compliance-%s.csv\"", today);
-			http_add_header(req, "Content-Disposition", disp);
-			http_reply(req, 200, "text/csv; charset=utf-8", b.data ? b.data : "", b.len);
-		}
-		buf_release(&b);
-		return;
+		cJSON_Delete(v.o);
+		return ROUTE_OK; /* the CSV in a->rc_out, sent once durable */
 	}
-	buf_release(&b);
-	node_write_finish(n, &c, u->id, req, 200, o);
-	return;
+	return route_ok(a, 200, v.o);
 dberr:
 	q_batch(0);
-	sqlite3_finalize(st);
 	cJSON_Delete(ps);
-	cJSON_Delete(o);
-	capture_abort(&c);
-	node_reply_db_error(req);
+	cJSON_Delete(v.o);
+	return ROUTE_DBERR;
 }
 
-int case__routes_compliance(node *n, router *r)
-{
-	return router_add(r, HTTP_M_GET, "/api/v1/case/compliance", get_compliance, n);
-}
+static const route_def case_compliance_defs[] = {
+	/* audited (compliance_view): a write; the CSV also needs reports */
+	{HTTP_M_GET, "/api/v1/case/compliance", get_compliance, PRIV_VIEW, NODE_WRITE, NULL, 0},
+};
+
+const route_list case_compliance_route_list = ROUTE_LIST(case_compliance_defs);

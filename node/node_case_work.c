@@ -15,11 +15,18 @@
  * shows.  See node_case.h.
  */
 #include "node/node_case.h"
+#include "node/node_api.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static const route_key approval_keys_rk[] = {
+	{"program_manager", ROUTE_T_ANY, 0}, {"wdb_director", ROUTE_T_ANY, 0},
+	{"edd_approver", ROUTE_T_ANY, 0}, {"approved_date", ROUTE_T_ANY, 0},
+	{"reference", ROUTE_T_ANY, 0}, {"service_date", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 static int insert_approval(node *n, const node_user *u, const char *pid, const cJSON *a,
 			   const char *service_date, const char *today, char id[UUID_STRLEN],
@@ -270,8 +277,11 @@ static int check_end(const actin *a, const char *today, json_err *e)
 #define ACT_SQL "SELECT * FROM participant_activities WHERE id=?"
 #define NOTE_SQL "SELECT * FROM case_notes WHERE id=?"
 
-static const char *const act_keys[] = {"code", "code_list", "start_date", "end_date", "completion",
-				       "approval", "approval_id", "note", NULL};
+static const route_key act_keys_rk[] = {
+	{"code", ROUTE_T_ANY, 0}, {"code_list", ROUTE_T_ANY, 0}, {"start_date", ROUTE_T_ANY, 0},
+	{"end_date", ROUTE_T_ANY, 0}, {"completion", ROUTE_T_ANY, 0}, {"approval", ROUTE_T_ANY, 0},
+	{"approval_id", ROUTE_T_ANY, 0}, {"note", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /*
  * POST /api/v1/case/participants/:id/activities
@@ -281,30 +291,28 @@ static const char *const act_keys[] = {"code", "code_list", "start_date", "end_d
  *    note: {body}}
  * -> 201 {"activity", "note", "entry_deadline", "timely"}
  */
-static void post_activity(http_req *req, void *ctx)
+static route_rc post_activity(route_call *call)
 {
-	node *n = ctx;
+	http_req *req = call->rc_req;
+	node *n = API_NODE(call);
 	const char *pid = http_req_param(req, "id"), *body_text = NULL, *why;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES);
-	cJSON *body = NULL, *out;
+	const node_user *u = API_USER(call);
+	const cJSON *body = call->rc_body;
+	cJSON *out;
 	const cJSON *note;
 	json_err e = {{0}, {0}};
 	actin a;
 	char today[11], aid[UUID_STRLEN], nid[UUID_STRLEN], appr[UUID_STRLEN], subject[240], dl[11];
 	int days = 0, exited = 0, rc;
-	capture c;
 
 	memset(&a, 0, sizeof a);
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	case__today(n, today);
-	if (json_only(body, act_keys, &e) ||
-	    json_get_str(body, "code", JSON_REQUIRED, 1, 8, &a.code, NULL, 0, &e) ||
+	node_today(n, today);
+	if (json_get_str(body, "code", JSON_REQUIRED, 1, 8, &a.code, NULL, 0, &e) ||
 	    json_get_str(body, "code_list", JSON_NULLABLE, 0, 10, &a.list, NULL, 0, &e) ||
 	    json_get_str(body, "start_date", JSON_REQUIRED, 1, 10, &a.start, NULL, 0, &e) ||
 	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
 	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e))
-		goto bad;
+		return route_bad_json(call, &e);
 	if (a.list && a.list[0] == '\0')
 		a.list = NULL;
 	if (a.end && a.end[0] == '\0')
@@ -313,51 +321,37 @@ static void post_activity(http_req *req, void *ctx)
 		a.completion = NULL;
 	if (a.list && strcmp(a.list, "activity") != 0 && strcmp(a.list, "followup") != 0) {
 		json_err_set(&e, "code_list", "code_list must be activity or followup");
-		goto bad;
+		return route_bad_json(call, &e);
 	}
 	note = cJSON_GetObjectItemCaseSensitive(body, "note");
 	if (!cJSON_IsObject(note) ||
 	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e)) {
 		json_err_set(&e, "note.body", "every activity needs its case note: describe the activity");
-		goto bad;
+		return route_bad_json(call, &e);
 	}
 	if (json_valid_date(a.start) != 0) {
 		json_err_set(&e, "start_date", "start date must be a date (YYYY-MM-DD)");
-		goto bad;
+		return route_bad_json(call, &e);
 	}
 	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
-		goto bad;
+		return route_bad_json(call, &e);
 	rc = participant_state(n, pid, &exited);
-	if (rc <= 0) {
-		if (rc == 0)
-			http_reply_error(req, 404, "id", "no such participant");
-		else
-			node_reply_db_error(req);
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
+	if (rc <= 0)
+		return rc == 0 ? route_fail(call, 404, "id", "no such participant") : ROUTE_DBERR;
 	/* The exit clock first: on day 90 the case has exited, whatever comes. */
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
-		goto dberr;
-	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL) {
-		capture_abort(&c);
-		http_reply_error(req, 409, "code", "%s", why);
-		goto done;
-	}
+		return ROUTE_DBERR;
+	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL)
+		return route_fail(call, 409, "code", "%s", why);
 	rc = backdate_rule(n, u, pid, "start_date", a.start, today, body, appr, &days, &e);
 	if (rc == -2)
-		goto dberr;
-	if (rc != 0) {
-		capture_abort(&c);
-		goto bad;
-	}
+		return ROUTE_DBERR;
+	if (rc != 0)
+		return route_bad_json(call, &e);
 	case_activity_subject(a.code, a.title, subject, sizeof subject);
 	if (insert_activity(n, u, pid, &a, today, days, appr, NULL, 0, aid) != 0 ||
 	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, nid) != 0)
-		goto dberr;
+		return ROUTE_DBERR;
 	out = cJSON_CreateObject();
 	cJSON_AddItemToObject(out, "activity", db_row_json_by(n->nd_db, ACT_SQL, aid));
 	cJSON_AddItemToObject(out, "note", db_row_json_by(n->nd_db, NOTE_SQL, nid));
@@ -366,44 +360,37 @@ static void post_activity(http_req *req, void *ctx)
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
 	cJSON_AddBoolToObject(out, "restarts_exit_clock", a.restarts);
 	log_info("case: activity %s (code %s) with note %s for participant %s", aid, a.code, nid, pid);
-	node_write_finish(n, &c, u->id, req, 201, out);
-	goto done;
-dberr:
-	capture_abort(&c);
-	node_reply_db_error(req);
-	goto done;
-bad:
-	case__bad(req, &e);
-done:
-	cJSON_Delete(body);
+	return route_ok(call, 201, out);
 }
 
-static const char *const amend_act_keys[] = {"end_date", "completion", "void", "note", NULL};
+static const route_key amend_act_keys_rk[] = {
+	{"end_date", ROUTE_T_ANY, 0}, {"completion", ROUTE_T_ANY, 0}, {"void", ROUTE_T_ANY, 0},
+	{"note", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /*
  * POST /api/v1/case/activities/:id/amend {end_date?, completion?, void?, note?: {body}}
  * -> 201 the new row (corrects_id = :id).  The code and start date stay;
  * an optional note documents the change.  409 when already amended.
  */
-static void post_amend_activity(http_req *req, void *ctx)
+static route_rc post_amend_activity(route_call *call)
 {
-	node *n = ctx;
+	http_req *req = call->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(call);
 	const char *id = http_req_param(req, "id"), *body_text = NULL;
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
-	cJSON *body = NULL, *orig = NULL, *out;
+	const node_user *u = API_USER(call);
+	const cJSON *body = call->rc_body;
+	cJSON *orig = NULL, *out;
 	const cJSON *note;
 	json_err e = {{0}, {0}};
 	actin a;
 	char today[11], nid[UUID_STRLEN], newid[UUID_STRLEN], other[64], pid[64], subject[240];
 	int voided = 0, days = 0, exited = 0;
-	capture c;
 
 	memset(&a, 0, sizeof a);
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	case__today(n, today);
-	if (json_only(body, amend_act_keys, &e) ||
-	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
+	node_today(n, today);
+	if (json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
 	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e) ||
 	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
 		goto bad;
@@ -416,12 +403,12 @@ static void post_amend_activity(http_req *req, void *ctx)
 	}
 	orig = db_row_json_by(n->nd_db, ACT_SQL, id);
 	if (orig == NULL || strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
-		http_reply_error(req, 404, "id", "no such activity");
+		rr = route_fail(call, 404, "id", "no such activity");
 		goto done;
 	}
 	if (db_text(n->nd_db, "SELECT id FROM participant_activities WHERE corrects_id=?", id, other,
 		    sizeof other) == 0) {
-		http_reply_error(req, 409, "id", "this activity was already amended; amend the newer entry");
+		rr = route_fail(call, 409, "id", "this activity was already amended; amend the newer entry");
 		goto done;
 	}
 	snprintf(pid, sizeof pid, "%s", json_str(orig, "participant_id"));
@@ -438,10 +425,6 @@ static void post_amend_activity(http_req *req, void *ctx)
 		a.completion = json_str(orig, "completion");
 	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
 		goto bad;
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
 		goto dberr;
 	case_backdate_check(a.start, today, &days);
@@ -456,85 +439,66 @@ static void post_amend_activity(http_req *req, void *ctx)
 	}
 	out = db_row_json_by(n->nd_db, ACT_SQL, newid);
 	log_info("case: activity %s amended by %s", id, newid);
-	node_write_finish(n, &c, u->id, req, 201, out);
+	rr = route_ok(call, 201, out);
 	goto done;
 dberr:
-	capture_abort(&c);
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 	goto done;
 bad:
-	case__bad(req, &e);
+	rr = route_bad_json(call, &e);
 done:
 	cJSON_Delete(orig);
-	cJSON_Delete(body);
+	return rr;
 }
 
-static const char *const note_keys[] = {"subject", "contact_date", "body", "approval",
-					"approval_id", NULL};
+static const route_key note_keys_rk[] = {
+	{"subject", ROUTE_T_ANY, 0}, {"contact_date", ROUTE_T_ANY, 0}, {"body", ROUTE_T_ANY, 0},
+	{"approval", ROUTE_T_ANY, 0}, {"approval_id", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /* POST /api/v1/case/participants/:id/notes {subject, contact_date, body}
  * -> 201 a stand-alone note (progress, unanswered contact attempts). */
-static void post_note(http_req *req, void *ctx)
+static route_rc post_note(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
-	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
-	cJSON *body = NULL, *out;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
 	int days = 0, exited = 0, rc;
-	capture c;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	case__today(n, today);
-	if (json_only(body, note_keys, &e) ||
-	    json_get_str(body, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
+	node_today(n, today);
+	if (json_get_str(body, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
 			 sizeof subj, &e) ||
 	    json_get_str(body, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0, &e) ||
 	    json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
-		goto bad;
+		return route_bad_json(a, &e);
 	if (subject[0] == '\0') {
 		json_err_set(&e, "subject", "subject is required");
-		goto bad;
+		return route_bad_json(a, &e);
 	}
 	rc = participant_state(n, pid, &exited);
-	if (rc <= 0) {
-		if (rc == 0)
-			http_reply_error(req, 404, "id", "no such participant");
-		else
-			node_reply_db_error(req);
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
+	if (rc <= 0)
+		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
 	rc = backdate_rule(n, u, pid, "contact_date", contact, today, body, appr, &days, &e);
 	if (rc == -2)
-		goto dberr;
-	if (rc != 0) {
-		capture_abort(&c);
-		goto bad;
-	}
+		return ROUTE_DBERR;
+	if (rc != 0)
+		return route_bad_json(a, &e);
 	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today, nid) != 0)
-		goto dberr;
+		return ROUTE_DBERR;
 	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
 	case_note_deadline(contact, dl);
 	cJSON_AddStringToObject(out, "entry_deadline", dl);
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
 	log_info("case: note %s for participant %s", nid, pid);
-	node_write_finish(n, &c, u->id, req, 201, out);
-	goto done;
-dberr:
-	capture_abort(&c);
-	node_reply_db_error(req);
-	goto done;
-bad:
-	case__bad(req, &e);
-done:
-	cJSON_Delete(body);
+	return route_ok(a, 201, out);
 }
+
+static const route_key amend_note_keys[] = {{"body", ROUTE_T_ANY, 0}, {NULL, 0, 0}};
 
 /*
  * POST /api/v1/case/notes/:id/amend {body} -> 201 the amendment: a new note
@@ -542,109 +506,86 @@ done:
  * original too), same kind, activity, subject and contact date.  The
  * original never changes.
  */
-static void post_amend_note(http_req *req, void *ctx)
+static route_rc post_amend_note(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *text;
-	const node_user *u = case__user(n, req, PRIV_CASE_NOTES);
-	static const char *const keys[] = {"body", NULL};
-	cJSON *body = NULL, *orig = NULL, *out;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *orig = NULL, *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], root[64];
-	capture c;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	case__today(n, today);
-	if (json_only(body, keys, &e) ||
-	    json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
+	node_today(n, today);
+	if (json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
 		goto bad;
 	snprintf(root, sizeof root, "%s", id ? id : "");
 	if (db_text(n->nd_db, "SELECT coalesce(amends_id, id) FROM case_notes WHERE id=?", id, root,
 		    sizeof root) != 0 ||
 	    (orig = db_row_json_by(n->nd_db, NOTE_SQL, root)) == NULL ||
 	    strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
-		http_reply_error(req, 404, "id", "no such case note");
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
+		rr = route_fail(a, 404, "id", "no such case note");
 		goto done;
 	}
 	if (insert_note(n, u, json_str(orig, "participant_id"), json_str(orig, "kind"),
 			json_str(orig, "activity_id"), json_str(orig, "subject"),
 			json_str(orig, "contact_date"), text, root, today, nid) != 0) {
-		capture_abort(&c);
-		node_reply_db_error(req);
+		rr = ROUTE_DBERR;
 		goto done;
 	}
 	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
 	log_info("case: note %s amends note %s", nid, root);
-	node_write_finish(n, &c, u->id, req, 201, out);
+	rr = route_ok(a, 201, out);
 	goto done;
 bad:
-	case__bad(req, &e);
+	rr = route_bad_json(a, &e);
 done:
 	cJSON_Delete(orig);
-	cJSON_Delete(body);
+	return rr;
 }
 
 /* POST /api/v1/case/participants/:id/approvals {service_date, program_manager,
  * wdb_director, edd_approver, approved_date, reference?} -> 201. */
-static void post_approval(http_req *req, void *ctx)
+static route_rc post_approval(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id");
-	const node_user *u = case__user(n, req, PRIV_PARTICIPANT_EDIT);
-	cJSON *body = NULL;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	char today[11], id[UUID_STRLEN];
 	int exited, rc;
-	capture c;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	case__today(n, today);
+	node_today(n, today);
 	rc = participant_state(n, pid, &exited);
-	if (rc <= 0) {
-		if (rc == 0)
-			http_reply_error(req, 404, "id", "no such participant");
-		else
-			node_reply_db_error(req);
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
+	if (rc <= 0)
+		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
 	rc = insert_approval(n, u, pid, body, NULL, today, id, &e);
 	if (rc != 0) {
-		capture_abort(&c);
-		if (rc == -2) {
-			node_reply_db_error(req);
-			goto done;
-		}
+		if (rc == -2)
+			return ROUTE_DBERR;
 		if (strncmp(e.field, "approval.", 9) == 0)
 			memmove(e.field, e.field + 9, strlen(e.field + 9) + 1);
-		goto bad;
+		return route_bad_json(a, &e);
 	}
-	node_write_finish(n, &c, u->id, req, 201,
-			  db_row_json_by(n->nd_db, "SELECT * FROM backdate_approvals WHERE id=?", id));
-	goto done;
-bad:
-	case__bad(req, &e);
-done:
-	cJSON_Delete(body);
+	return route_ok(a, 201, db_row_json_by(n->nd_db, "SELECT * FROM backdate_approvals WHERE id=?", id));
 }
 
-int case__routes_work(node *n, router *r)
-{
-	int rc = 0;
+static const route_def case_work_defs[] = {
+	/* the activity needs participant_edit, its note case_notes too (post_activity) */
+	{HTTP_M_POST, "/api/v1/case/participants/:id/activities", post_activity,
+	 PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES, ROUTE_BODY | NODE_WRITE, act_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/notes", post_note, PRIV_CASE_NOTES,
+	 ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, PRIV_PARTICIPANT_EDIT,
+	 ROUTE_BODY | NODE_WRITE, approval_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, PRIV_PARTICIPANT_EDIT,
+	 ROUTE_BODY | NODE_WRITE, amend_act_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/case/notes/:id/amend", post_amend_note, PRIV_CASE_NOTES,
+	 ROUTE_BODY | NODE_WRITE, amend_note_keys, 0},
+};
 
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/activities", post_activity, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/notes", post_note, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/case/notes/:id/amend", post_amend_note, n);
-	return rc;
-}
+const route_list case_work_route_list = ROUTE_LIST(case_work_defs);

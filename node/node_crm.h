@@ -1,21 +1,29 @@
 /*
- * node_crm.h - internals shared by the office node's CRM API files
- * (node_crm.c: employers, leads, contacts, locations, external employers,
- * directory; node_crm_services.c: the service plan; node_crm_work.c: work
- * items; node_crm_reports.c: reports; node_crm_attach.c: attachments).  Not for other modules: they call
- * crm_routes() (node.h).
+ * node_crm.h - the private module header of the office node's CRM API
+ * files: node_crm_util.c (the helpers declared here; it includes no sibling
+ * but this header), node_crm_summary.c (one employer for the pages),
+ * node_crm_employers.c (list, duplicate check, create, read, edit),
+ * node_crm_review.c (conversion, vetting, duplicate flags, notes),
+ * node_crm_contacts.c (contacts, locations, the Contacts List),
+ * node_crm_services.c (the service plan), node_crm_work.c (work items),
+ * node_crm_reports.c (reports), node_crm_attach.c (attachments) and
+ * node_crm.c (external employers, the directory, the lists the pages need,
+ * seeding).  Not for other modules: each file's route_list is a row of the
+ * node's route table (node_api.h).
  *
  * Privileges: reading CRM data needs PRIV_VIEW, writing it PRIV_CRM, the
- * reports PRIV_REPORTS.  Every handler calls crm__user() first.
+ * reports PRIV_REPORTS, as each file's route table declares; the
+ * dispatcher checks them before the body is read (lib/route.h).
  */
 #ifndef OUTPOST_NODE_CRM_H
 #define OUTPOST_NODE_CRM_H
 
 #include "node/node.h"
-#include "node/node_auth.h"
+#include "node/node_api.h"
 #include "model/capture.h"
 #include "model/crm.h"
 #include "lib/buf.h"
+#include "lib/uuid.h"
 
 #define CRM_PAGE_DEFAULT 50
 #define CRM_PAGE_MAX 500
@@ -25,22 +33,12 @@
  * "newest" in the reply; fewer are sorted as the list normally is. */
 #define CRM_SEARCH_SORT_MAX 300
 
-/* The signed-in user when they hold privs, else NULL after replying 401/403. */
-const node_user *crm__user(node *n, http_req *req, unsigned privs);
-/* 400 with the json_err's field and message. */
-void crm__bad(http_req *req, const json_err *e);
-/* Integer query parameter in [min, max] (def when absent); -1 after a 400. */
-int crm__qint(http_req *req, const char *name, int def, int min, int max, int *out);
-/* Date query parameter (YYYY-MM-DD) into out or "" when absent; -1 after a 400. */
-int crm__qdate(http_req *req, const char *name, char out[11]);
 /* Every row of st as a JSON array reply (finalizes st). */
-void crm__reply_rows(node *n, http_req *req, sqlite3_stmt *st);
+route_rc crm__rows(route_call *a, sqlite3_stmt *st);
 /* A paged list reply {"items": [...], "limit", "offset", "more"} built from
- * st, which must select limit + 1 rows (finalizes st). */
-void crm__reply_page(http_req *req, sqlite3_stmt *st, int limit, int offset);
-/* The same with "order": "newest" when newest is set (see
- * CRM_SEARCH_SORT_MAX). */
-void crm__reply_page_order(http_req *req, sqlite3_stmt *st, int limit, int offset, int newest);
+ * st, which must select limit + 1 rows (finalizes st); with "order":
+ * "newest" when newest is set (see CRM_SEARCH_SORT_MAX). */
+route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int newest);
 /* Matches of an FTS5 phrase in one of the crm_*_fts tables, counted up to
  * cap + 1 (enough to choose a plan); -1 on error. */
 int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap);
@@ -52,10 +50,6 @@ int crm__check_staff(node *n, const char *staff_id, const char *field, json_err 
 int crm__exists(node *n, const char *table, const char *id);
 /* One employer with contacts, locations, services, work items, flags. */
 cJSON *crm__employer_json(node *n, const char *id);
-/* Reply a CSV body (lib/csv.h csv_field) as an attachment named file; a
- * 500 instead when the rows' last step (step_rc) was not SQLITE_DONE or the
- * buffer overflowed (buf_failed): never a truncated 200. */
-void crm__reply_csv(http_req *req, buf *b, int step_rc, const char *file);
 /* LIKE pattern "%s%" with wildcards escaped (ESCAPE '\'). */
 void crm__like(const char *s, char *out, size_t n);
 /*
@@ -68,11 +62,6 @@ void crm__like(const char *s, char *out, size_t n);
  */
 int crm__fts_query(const char *s, char *out, size_t n);
 
-/* Per-file route tables. */
-int crm__routes_services(node *n, router *r);
-int crm__routes_work(node *n, router *r);
-int crm__routes_reports(node *n, router *r);
-int crm__routes_attach(node *n, router *r);
 /* The attachments of one employer (metadata, newest first; withdrawn ones
  * only when include_withdrawn), for the summary.  NULL on error. */
 cJSON *crm__attachments_of(node *n, const char *employer_id, int include_withdrawn);
@@ -88,5 +77,51 @@ cJSON *crm__services_of(node *n, const char *employer_id);
  * base_value, created_at, node_id, actor, actor_name.  Never NULL.
  */
 cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_employer);
+
+/* ---- node_crm_util.c: what the route files share ------------------------- */
+
+/* A request's bump allocator for trimmed body strings. */
+typedef struct arena {
+	char a_buf[16384];
+	size_t a_used;
+} arena;
+
+/* One column's rule: name, longest length, validator and its message,
+ * stored upper-cased when upper is set. */
+typedef struct efield {
+	const char *name;
+	size_t max;
+	int (*valid)(const char *);
+	const char *msg;
+	int upper;
+} efield;
+
+/* The columns of employers, contacts and locations (their order is the
+ * EF_ indexes'). */
+#define NEF 18
+#define NCF 6
+#define NLF 7
+extern const efield crm__employer_fields[NEF];
+extern const efield crm__contact_fields[NCF];
+extern const efield crm__location_fields[NLF];
+enum { EF_NAME, EF_EDD, EF_ZIP, EF_STATE = 5, EF_OWNER = 15, EF_STATUS, EF_USERNAME };
+/* What crm__name_search() made of a query. */
+enum { NAME_NONE, NAME_FTS, NAME_PREFIX };
+
+int crm__get_str(const cJSON *body, const char *name, int flags, size_t max, const char **out,
+		   arena *ar, json_err *e);
+int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char **vals,
+		       int *present, arena *ar, const char *prefix, json_err *e);
+int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
+			  const char **vals, const int *present, const char **xcols,
+			  const char **xvals, int nx);
+int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner);
+int crm__type_filter(route_call *a, char *val, size_t n, const char **type);
+int crm__name_search(const char *q, char *pat, size_t n);
+size_t crm__name_search_sql(char *sql, size_t len, size_t size, int kind, int param);
+int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
+			  uint64_t now, char out_id[UUID_STRLEN]);
+int crm__username_taken(node *n, const char *username, const char *except);
+cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude);
 
 #endif

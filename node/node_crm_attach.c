@@ -26,6 +26,7 @@
  * name or its content.
  */
 #include "node/node_crm.h"
+#include "node/node_api.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/upload.h"
@@ -112,49 +113,46 @@ static cJSON *att_one(node *n, const char *id)
 }
 
 /* POST /api/v1/crm/employers/:id/attachments?filename=NAME */
-static void post_attachment(http_req *req, void *ctx)
+static route_rc post_attachment(route_call *a)
 {
-	node *n = ctx;
-	/* the route id first: a refused request is freed by its reply */
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id");
-	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const node_user *u = API_USER(a);
 	const char *declared, *field, *office;
 	char raw[1024], fname[UPLOAD_NAME_MAX + 1], msg[200], id[UUID_STRLEN];
 	char hex[2 * CRYPTO_SHA256_LEN + 1];
 	unsigned char dg[CRYPTO_SHA256_LEN];
 	upload_type type;
 	sqlite3_stmt *st = NULL;
-	capture c;
-	int status, capturing = 0;
+	int status;
 	uint64_t now;
 
-	if (u == NULL)
-		return;
 	if (http_req_query(req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0') {
-		http_reply_error(req, 400, "filename",
+		rr = route_fail(a, 400, "filename",
 				 "name the file (?filename=..., at most %d bytes)", (int)sizeof raw - 1);
 		goto out;
 	}
 	if (crm__exists(n, "employers", emp) != 1) {
-		http_reply_error(req, 404, "id", "no such employer");
+		rr = route_fail(a, 404, "id", "no such employer");
 		goto out;
 	}
 	declared = http_req_header(req, "content-type");
 	field = crm_attach_check(declared ? declared : "", req->body.data, req->body.len, &type,
 				 &status, msg, sizeof msg);
 	if (field) {
-		http_reply_error(req, status, field, "%s", msg);
+		rr = route_fail(a, status, field, "%s", msg);
 		goto out;
 	}
 	if (upload_filename(raw, type, fname, sizeof fname) != 0) {
-		http_reply_error(req, 400, "filename", "the file name has no usable characters");
+		rr = route_fail(a, 400, "filename", "the file name has no usable characters");
 		goto out;
 	}
-	if (crypto_sha256(req->body.data, req->body.len, dg) != 0 || node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
+	if (crypto_sha256(req->body.data, req->body.len, dg) != 0) {
+		rr = ROUTE_DBERR;
 		goto out;
 	}
-	capturing = 1;
 	crypto_hex(dg, sizeof dg, hex);
 	now = node_now_ms(n);
 	uuid7_at(id, now);
@@ -179,70 +177,57 @@ static void post_attachment(http_req *req, void *ctx)
 	sqlite3_finalize(st);
 	st = NULL;
 	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, req->body.len, emp);
-	/* node_write_finish() replies (201, or 500 itself) and ends the capture. */
-	capturing = 0;
-	node_write_finish(n, &c, u->id, req, 201, att_one(n, id));
+	rr = route_ok(a, 201, att_one(n, id));
 	goto out;
 dberr:
 	log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 out:
 	sqlite3_finalize(st);
-	if (capturing)
-		capture_abort(&c);
+	return rr;
 }
 
 /* GET /api/v1/crm/employers/:id/attachments[?include=withdrawn] */
-static void list_attachments(http_req *req, void *ctx)
+static route_rc list_attachments(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id");
 	char inc[16] = "";
 	cJSON *arr;
 
-	if (crm__user(n, req, PRIV_VIEW) == NULL)
-		return;
 	if (http_req_query(req, "include", inc, sizeof inc) && inc[0] &&
-	    strcmp(inc, "withdrawn") != 0) {
-		http_reply_error(req, 400, "include", "include may only be withdrawn");
-		return;
-	}
-	if (crm__exists(n, "employers", emp) != 1) {
-		http_reply_error(req, 404, "id", "no such employer");
-		return;
-	}
+	    strcmp(inc, "withdrawn") != 0)
+		return route_fail(a, 400, "include", "include may only be withdrawn");
+	if (crm__exists(n, "employers", emp) != 1)
+		return route_fail(a, 404, "id", "no such employer");
 	arr = crm__attachments_of(n, emp, inc[0] != '\0');
-	if (arr == NULL)
-		node_reply_db_error(req);
-	else
-		http_reply_json(req, 200, arr);
+	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
 }
 
 /* GET /api/v1/crm/attachments/:id: the bytes, as a download. */
-static void get_attachment(http_req *req, void *ctx)
+static route_rc get_attachment(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	sqlite3_stmt *st = NULL;
 	char disp[640], ctype[128];
 	const char *name, *ct;
 
-	if (crm__user(n, req, PRIV_VIEW) == NULL)
-		return;
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
 		       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id)"
-		       " FROM employer_attachments a WHERE a.id = ?1") != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+		       " FROM employer_attachments a WHERE a.id = ?1") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		http_reply_error(req, 404, "id", "no such attachment");
+		rr = route_fail(a, 404, "id", "no such attachment");
 		goto out;
 	}
 	if (sqlite3_column_int(st, 3)) {
-		http_reply_error(req, 410, "id", "this attachment was withdrawn");
+		rr = route_fail(a, 410, "id", "this attachment was withdrawn");
 		goto out;
 	}
 	name = (const char *)sqlite3_column_text(st, 0);
@@ -250,7 +235,7 @@ static void get_attachment(http_req *req, void *ctx)
 	/* Only the types the upload check lets in are ever sent as such. */
 	if (name == NULL || ct == NULL || upload_type_of_mime(ct) == UPLOAD_UNKNOWN ||
 	    upload_disposition(name, disp, sizeof disp) != 0) {
-		http_reply_error(req, 500, NULL, "the stored attachment is unreadable");
+		rr = route_fail(a, 500, NULL, "the stored attachment is unreadable");
 		goto out;
 	}
 	snprintf(ctype, sizeof ctype, "%s%s", upload_mime(upload_type_of_mime(ct)),
@@ -258,50 +243,46 @@ static void get_attachment(http_req *req, void *ctx)
 	http_add_header(req, "Content-Disposition", disp);
 	http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
 	http_add_header(req, "Cache-Control", "private, no-store");
-	http_reply(req, 200, ctype, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	rr = route_ok_copy(a, 200, ctype, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
 out:
 	sqlite3_finalize(st);
+	return rr;
 }
 
-static const char *const withdraw_keys[] = {"reason", NULL};
+static const route_key withdraw_keys_rk[] = {
+	{"reason", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /* POST /api/v1/crm/attachments/:id/withdraw {"reason"?} */
-static void post_withdraw(http_req *req, void *ctx)
+static route_rc post_withdraw(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = crm__user(n, req, PRIV_CRM);
-	cJSON *body = NULL, *att = NULL;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *att = NULL;
 	json_err e = {{0}, {0}};
 	char wid[UUID_STRLEN], reason_buf[CRM_ATTACH_REASON_MAX + 1];
 	const char *reason = NULL, *office;
 	sqlite3_stmt *st = NULL;
-	capture c;
 	uint64_t now;
 
-	if (u == NULL)
-		return;
-	if (req->body.len > 0) {
-		if ((body = http_req_json(req, 1)) == NULL)
-			return;
-		if (json_only(body, withdraw_keys, &e) ||
-		    json_get_str(body, "reason", JSON_NULLABLE, 0, CRM_ATTACH_REASON_MAX, &reason,
+	if (body) {
+		if (json_get_str(body, "reason", JSON_NULLABLE, 0, CRM_ATTACH_REASON_MAX, &reason,
 				 reason_buf, sizeof reason_buf, &e)) {
-			crm__bad(req, &e);
+			rr = route_bad_json(a, &e);
 			goto done;
 		}
 	}
 	att = att_one(n, id);
 	if (att == NULL) {
-		http_reply_error(req, 404, "id", "no such attachment");
+		rr = route_fail(a, 404, "id", "no such attachment");
 		goto done;
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItem(att, "withdrawn"))) {
-		http_reply_error(req, 409, "id", "this attachment was withdrawn already");
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
+		rr = route_fail(a, 409, "id", "this attachment was withdrawn already");
 		goto done;
 	}
 	now = node_now_ms(n);
@@ -322,26 +303,25 @@ static void post_withdraw(http_req *req, void *ctx)
 		goto dberr;
 	sqlite3_finalize(st);
 	log_info("crm: attachment %s withdrawn (%s)", id, wid);
-	node_write_finish(n, &c, u->id, req, 200, att_one(n, id));
+	rr = route_ok(a, 200, att_one(n, id));
 	goto done;
 dberr:
 	log_warnx("crm: withdrawal not saved: %s", sqlite3_errmsg(n->nd_db));
 	sqlite3_finalize(st);
-	capture_abort(&c);
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 done:
 	cJSON_Delete(att);
-	cJSON_Delete(body);
+	return rr;
 }
 
-int crm__routes_attach(node *n, router *r)
-{
-	int rc = 0;
+static const route_def crm_attach_defs[] = {
+	/* the file itself is the body, up to its own cap */
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/attachments", post_attachment, PRIV_CRM,
+	 ROUTE_RAW | NODE_WRITE, NULL, CRM_ATTACH_BODY_MAX},
+	{HTTP_M_GET, "/api/v1/crm/employers/:id/attachments", list_attachments, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/crm/attachments/:id", get_attachment, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/crm/attachments/:id/withdraw", post_withdraw, PRIV_CRM,
+	 ROUTE_BODY | ROUTE_BODY_OPT | NODE_WRITE, withdraw_keys_rk, 0},
+};
 
-	rc |= router_add_body(r, HTTP_M_POST, "/api/v1/crm/employers/:id/attachments",
-			      post_attachment, n, CRM_ATTACH_BODY_MAX);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/employers/:id/attachments", list_attachments, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/attachments/:id", get_attachment, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/attachments/:id/withdraw", post_withdraw, n);
-	return rc ? -1 : 0;
-}
+const route_list crm_attach_route_list = ROUTE_LIST(crm_attach_defs);

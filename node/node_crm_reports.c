@@ -13,8 +13,8 @@
  * Every filter is a bound parameter; an empty one means "any".
  */
 #include "node/node_crm.h"
+#include "node/node_api.h"
 #include "lib/clock.h"
-#include "lib/csv.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,15 +25,18 @@ typedef struct rfilter {
 		office[64], date[16], format[8];
 } rfilter;
 
-static int read_filter(node *n, http_req *req, const node_user *u, rfilter *f)
+/* The report's filters from the query, every error collected: 0 or -1. */
+static int read_filter(route_call *a, rfilter *f)
 {
+	http_req *req = a->rc_req;
+	const node_user *u = API_USER(a);
+	int bad = 0;
+
 	memset(f, 0, sizeof *f);
-	if (crm__qdate(req, "from", f->from) != 0 || crm__qdate(req, "to", f->to) != 0)
-		return -1;
-	if (f->from[0] && f->to[0] && strcmp(f->from, f->to) > 0) {
-		http_reply_error(req, 400, "from", "from must not be after to");
-		return -1;
-	}
+	bad |= route_qdate(a, "from", f->from);
+	bad |= route_qdate(a, "to", f->to);
+	if (!bad && f->from[0] && f->to[0] && strcmp(f->from, f->to) > 0)
+		bad = route_err(a, "from", "from must not be after to");
 	http_req_query(req, "owner", f->owner, sizeof f->owner);
 	http_req_query(req, "assignee", f->assignee, sizeof f->assignee);
 	http_req_query(req, "staff", f->staff, sizeof f->staff);
@@ -54,29 +57,40 @@ static int read_filter(node *n, http_req *req, const node_user *u, rfilter *f)
 		f->owner[0] = '\0';
 	if (strcmp(f->type, "all") == 0)
 		f->type[0] = '\0';
-	if (f->type[0] && crm_valid_account_type(f->type) != 0) {
-		http_reply_error(req, 400, "account_type", "account_type must be lead, recruiting or all");
-		return -1;
-	}
+	if (f->type[0] && crm_valid_account_type(f->type) != 0)
+		bad = route_err(a, "account_type", "account_type must be lead, recruiting or all");
 	if (strcmp(f->status, "all") == 0)
 		f->status[0] = '\0';
-	if (f->status[0] && strcmp(f->status, "open") != 0 && crm_valid_wi_status(f->status) != 0) {
-		http_reply_error(req, 400, "status", "status must be open, New, In Progress, Closed or all");
-		return -1;
-	}
+	if (f->status[0] && strcmp(f->status, "open") != 0 && crm_valid_wi_status(f->status) != 0)
+		bad = route_err(a, "status", "status must be open, New, In Progress, Closed or all");
 	if (f->date[0] == '\0')
 		snprintf(f->date, sizeof f->date, "created");
 	if (strcmp(f->date, "created") != 0 && strcmp(f->date, "due") != 0 &&
-	    strcmp(f->date, "closed") != 0) {
-		http_reply_error(req, 400, "date", "date must be created, due or closed");
-		return -1;
-	}
-	if (f->format[0] && strcmp(f->format, "csv") != 0 && strcmp(f->format, "json") != 0) {
-		http_reply_error(req, 400, "format", "format must be json or csv");
-		return -1;
-	}
-	(void)n;
-	return 0;
+	    strcmp(f->date, "closed") != 0)
+		bad = route_err(a, "date", "date must be created, due or closed");
+	if (f->format[0] && strcmp(f->format, "csv") != 0 && strcmp(f->format, "json") != 0)
+		bad = route_err(a, "format", "format must be json or csv");
+	return bad;
+}
+
+/* A report as CSV: head, then every row of sql (bound by bind) as ncol
+ * fields.  A failed step or a full buffer is an error, never a short file. */
+static route_rc report_csv(route_call *a, const char *file, const char *head, const char *sql,
+			   void (*bind)(sqlite3_stmt *, const rfilter *), const rfilter *f, int ncol)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	route_csv(a, file, CRM_CSV_MAX);
+	route_put(a, head);
+	if (db_prepare(API_NODE(a)->nd_db, &st, sql) != 0)
+		return ROUTE_DBERR;
+	bind(st, f);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		for (int i = 0; i < ncol; i++)
+			route_csv_field(a, (const char *)sqlite3_column_text(st, i), i == ncol - 1);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ROUTE_OK : ROUTE_DBERR;
 }
 
 /* ---- work items ------------------------------------------------------------ */
@@ -132,41 +146,24 @@ static int add_group(cJSON *o, const char *name, cJSON *arr)
 	return 0;
 }
 
-static void report_work_items(http_req *req, void *ctx)
+static route_rc report_work_items(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_REPORTS);
+	node *n = API_NODE(a);
 	rfilter f;
-	sqlite3_stmt *st;
 	cJSON *o;
 
-	if (u == NULL || read_filter(n, req, u, &f) != 0)
-		return;
-	if (strcmp(f.format, "csv") == 0) {
-		buf b;
-		int rc;
-		buf_init(&b, CRM_CSV_MAX);
-		buf_puts(&b, "work_item_id,employer,account_type,lead_owner,category,priority,status,"
-			     "due_date,assignee,created,closed,description\r\n");
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
-			       " pri.name, w.status, w.due_date, a.display_name,"
-			       " date(w.created_at / 1000, 'unixepoch', 'localtime'),"
-			       " date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
-			       WI_REPORT_FROM " ORDER BY w.created_at") != 0) {
-			buf_release(&b);
-			node_reply_db_error(req);
-			return;
-		}
-		bind_wi(st, &f);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			for (int i = 0; i < 12; i++)
-				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
-		sqlite3_finalize(st);
-		crm__reply_csv(req, &b, rc, "crm-work-items.csv");
-		buf_release(&b);
-		return;
-	}
+	if (read_filter(a, &f) != 0)
+		return ROUTE_BAD;
+	if (strcmp(f.format, "csv") == 0)
+		return report_csv(a, "crm-work-items.csv",
+				  "work_item_id,employer,account_type,lead_owner,category,priority,status,"
+				  "due_date,assignee,created,closed,description\r\n",
+				  "SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
+				  " pri.name, w.status, w.due_date, a.display_name,"
+				  " date(w.created_at / 1000, 'unixepoch', 'localtime'),"
+				  " date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
+				  WI_REPORT_FROM " ORDER BY w.created_at",
+				  bind_wi, &f, 12);
 	o = cJSON_CreateObject();
 	if (add_group(o, "by_status",
 		      group_rows(n, "SELECT w.status AS label, count(*) AS count" WI_REPORT_FROM
@@ -192,8 +189,7 @@ static void report_work_items(http_req *req, void *ctx)
 				 " ow.display_name AS lead_owner_name, w.created_at, w.closed_at, w.description"
 				 WI_REPORT_FROM " ORDER BY w.created_at DESC LIMIT 1000", bind_wi, &f))) {
 		cJSON_Delete(o);
-		node_reply_db_error(req);
-		return;
+		return ROUTE_DBERR;
 	}
 	{
 		int total = 0;
@@ -202,7 +198,7 @@ static void report_work_items(http_req *req, void *ctx)
 			total += cJSON_GetObjectItem(it, "count")->valueint;
 		cJSON_AddNumberToObject(o, "total", total);
 	}
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* ---- services provided employer -------------------------------------------------- */
@@ -229,40 +225,23 @@ static void bind_svc(sqlite3_stmt *st, const rfilter *f)
 	sqlite3_bind_text(st, 7, f->owner, -1, SQLITE_STATIC);
 }
 
-static void report_services(http_req *req, void *ctx)
+static route_rc report_services(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_REPORTS);
+	node *n = API_NODE(a);
 	rfilter f;
-	sqlite3_stmt *st;
 	cJSON *o;
 
-	if (u == NULL || read_filter(n, req, u, &f) != 0)
-		return;
-	if (strcmp(f.format, "csv") == 0) {
-		buf b;
-		int rc;
-		buf_init(&b, CRM_CSV_MAX);
-		buf_puts(&b, "service_id,employer,account_type,code,title,dol_category,"
-			     "dol_category_name,start_date,end_date,completion_code,staff,office\r\n");
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
-			       " c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
-			       " st.display_name, s.office_id" SVC_REPORT_FROM
-			       " ORDER BY s.start_date, e.company_name") != 0) {
-			buf_release(&b);
-			node_reply_db_error(req);
-			return;
-		}
-		bind_svc(st, &f);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			for (int i = 0; i < 12; i++)
-				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
-		sqlite3_finalize(st);
-		crm__reply_csv(req, &b, rc, "crm-services-provided-employer.csv");
-		buf_release(&b);
-		return;
-	}
+	if (read_filter(a, &f) != 0)
+		return ROUTE_BAD;
+	if (strcmp(f.format, "csv") == 0)
+		return report_csv(a, "crm-services-provided-employer.csv",
+				  "service_id,employer,account_type,code,title,dol_category,"
+				  "dol_category_name,start_date,end_date,completion_code,staff,office\r\n",
+				  "SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
+				  " c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
+				  " st.display_name, s.office_id" SVC_REPORT_FROM
+			       " ORDER BY s.start_date, e.company_name",
+				  bind_svc, &f, 12);
 	o = cJSON_CreateObject();
 	if (add_group(o, "by_dol_category",
 		      group_rows(n, "SELECT coalesce(c.dol_category, '(none)') AS dol_category,"
@@ -282,8 +261,7 @@ static void report_services(http_req *req, void *ctx)
 				 SVC_REPORT_FROM " GROUP BY s.employer_id ORDER BY count DESC LIMIT 500",
 				 bind_svc, &f))) {
 		cJSON_Delete(o);
-		node_reply_db_error(req);
-		return;
+		return ROUTE_DBERR;
 	}
 	{
 		int total = 0;
@@ -292,7 +270,7 @@ static void report_services(http_req *req, void *ctx)
 			total += cJSON_GetObjectItem(it, "count")->valueint;
 		cJSON_AddNumberToObject(o, "total", total);
 	}
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* ---- employers by account type ------------------------------------------------------ */
@@ -314,40 +292,23 @@ static void bind_emp(sqlite3_stmt *st, const rfilter *f)
 	sqlite3_bind_text(st, 5, f->office, -1, SQLITE_STATIC);
 }
 
-static void report_employers(http_req *req, void *ctx)
+static route_rc report_employers(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_REPORTS);
+	node *n = API_NODE(a);
 	rfilter f;
-	sqlite3_stmt *st;
 	cJSON *o;
 
-	if (u == NULL || read_filter(n, req, u, &f) != 0)
-		return;
-	if (strcmp(f.format, "csv") == 0) {
-		buf b;
-		int rc;
-		buf_init(&b, CRM_CSV_MAX);
-		buf_puts(&b, "employer_id,company_name,account_type,username,zip,city,industry,"
-			     "lead_owner,office,source,vetting_status,created\r\n");
-		if (db_prepare(n->nd_db, &st,
-			       "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
-			       " e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
-			       " date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
-			       " ORDER BY e.account_type, e.company_name COLLATE NOCASE") != 0) {
-			buf_release(&b);
-			node_reply_db_error(req);
-			return;
-		}
-		bind_emp(st, &f);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			for (int i = 0; i < 12; i++)
-				csv_put_field(&b, (const char *)sqlite3_column_text(st, i), i == 11);
-		sqlite3_finalize(st);
-		crm__reply_csv(req, &b, rc, "crm-employers.csv");
-		buf_release(&b);
-		return;
-	}
+	if (read_filter(a, &f) != 0)
+		return ROUTE_BAD;
+	if (strcmp(f.format, "csv") == 0)
+		return report_csv(a, "crm-employers.csv",
+				  "employer_id,company_name,account_type,username,zip,city,industry,"
+				  "lead_owner,office,source,vetting_status,created\r\n",
+				  "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
+				  " e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
+				  " date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
+			       " ORDER BY e.account_type, e.company_name COLLATE NOCASE",
+				  bind_emp, &f, 12);
 	o = cJSON_CreateObject();
 	if (add_group(o, "by_account_type",
 		      group_rows(n, "SELECT e.account_type AS label, count(*) AS count,"
@@ -368,8 +329,7 @@ static void report_employers(http_req *req, void *ctx)
 		      group_rows(n, "SELECT e.source AS label, count(*) AS count" EMP_REPORT_FROM
 				 " GROUP BY 1 ORDER BY count DESC", bind_emp, &f))) {
 		cJSON_Delete(o);
-		node_reply_db_error(req);
-		return;
+		return ROUTE_DBERR;
 	}
 	{
 		int total = 0;
@@ -378,15 +338,13 @@ static void report_employers(http_req *req, void *ctx)
 			total += cJSON_GetObjectItem(it, "count")->valueint;
 		cJSON_AddNumberToObject(o, "total", total);
 	}
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
-int crm__routes_reports(node *n, router *r)
-{
-	int rc = 0;
+static const route_def crm_reports_defs[] = {
+	{HTTP_M_GET, "/api/v1/crm/reports/work-items", report_work_items, PRIV_REPORTS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/crm/reports/services", report_services, PRIV_REPORTS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/crm/reports/employers", report_employers, PRIV_REPORTS, 0, NULL, 0},
+};
 
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/reports/work-items", report_work_items, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/reports/services", report_services, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/reports/employers", report_employers, n);
-	return rc;
-}
+const route_list crm_reports_route_list = ROUTE_LIST(crm_reports_defs);

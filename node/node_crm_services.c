@@ -8,32 +8,27 @@
  * row naming the one it corrects (or voiding it).
  */
 #include "node/node_crm.h"
+#include "node/node_api.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static void list_codes(http_req *req, void *ctx)
+static route_rc list_codes(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 	sqlite3_stmt *st;
 	cJSON *arr, *it;
 
-	if (crm__user(n, req, PRIV_VIEW) == NULL)
-		return;
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT code, title, dol_category, dol_category_name, system_generated, status"
-		       " FROM employer_activity_codes ORDER BY code") != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+		       " FROM employer_activity_codes ORDER BY code") != 0)
+		return ROUTE_DBERR;
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
-	if (arr == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (arr == NULL)
+		return ROUTE_DBERR;
 	cJSON_ArrayForEach(it, arr)
 	{
 		cJSON *sg = cJSON_GetObjectItem(it, "system_generated");
@@ -44,7 +39,7 @@ static void list_codes(http_req *req, void *ctx)
 		if (why)
 			cJSON_AddStringToObject(it, "not_selectable_because", why);
 	}
-	http_reply_json(req, 200, arr);
+	return route_ok(a, 200, arr);
 }
 
 #define SERVICE_COLS                                                                         \
@@ -73,23 +68,17 @@ cJSON *crm__services_of(node *n, const char *employer_id)
 	return arr;
 }
 
-static void list_services(http_req *req, void *ctx)
+static route_rc list_services(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	cJSON *arr;
 
-	if (crm__user(n, req, PRIV_VIEW) == NULL)
-		return;
-	if (crm__exists(n, "employers", id) != 1) {
-		http_reply_error(req, 404, "id", "no such employer");
-		return;
-	}
+	if (crm__exists(n, "employers", id) != 1)
+		return route_fail(a, 404, "id", "no such employer");
 	arr = crm__services_of(n, id);
-	if (arr == NULL)
-		node_reply_db_error(req);
-	else
-		http_reply_json(req, 200, arr);
+	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
 }
 
 typedef struct svc {
@@ -200,7 +189,9 @@ static int insert_service(node *n, const char *employer_id, const svc *s, const 
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static const char *const add_keys[] = {"services", "expected_account_type", NULL};
+static const route_key add_keys_rk[] = {
+	{"services", ROUTE_T_ANY, 0}, {"expected_account_type", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /*
  * POST /api/v1/crm/employers/:id/services
@@ -208,47 +199,40 @@ static const char *const add_keys[] = {"services", "expected_account_type", NULL
  *    "expected_account_type": "lead"}    (optional: the type the user saw)
  * -> 201 {"services": [the new rows]}.  All or nothing.
  */
-static void post_services(http_req *req, void *ctx)
+static route_rc post_services(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id"), *expect;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
-	cJSON *body = NULL, *out, *arr;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *out, *arr;
 	const cJSON *list, *it;
 	json_err e = {{0}, {0}};
 	svc s[CRM_MAX_SERVICES];
 	char today[11], type[16], status[16], ids[CRM_MAX_SERVICES][UUID_STRLEN];
 	int ns = 0;
-	capture c;
 	uint64_t now;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	if (json_only(body, add_keys, &e) ||
-	    json_get_str(body, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0, &e))
-		goto bad;
+	if (json_get_str(body, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0, &e))
+		return route_bad_json(a, &e);
 	list = cJSON_GetObjectItemCaseSensitive(body, "services");
 	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
 	    cJSON_GetArraySize(list) > CRM_MAX_SERVICES) {
 		json_err_set(&e, "services", "services must list 1 to %d services", CRM_MAX_SERVICES);
-		goto bad;
+		return route_bad_json(a, &e);
 	}
-	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) != 0) {
-		http_reply_error(req, 404, "id", "no such employer");
-		goto done;
-	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) != 0)
+		return route_fail(a, 404, "id", "no such employer");
 	db_text(n->nd_db, "SELECT status FROM employers WHERE id=?", emp, status, sizeof status);
-	if (strcmp(status, "active") != 0) {
-		http_reply_error(req, 409, "id", "services cannot be recorded for an inactive employer");
-		goto done;
-	}
+	if (strcmp(status, "active") != 0)
+		return route_fail(a, 409, "id", "services cannot be recorded for an inactive employer");
 	/* "Verify the account type before recording services." */
 	if (expect && strcmp(expect, type) != 0) {
-		http_reply_error(req, 409, "expected_account_type",
+		return route_fail(a, 409, "expected_account_type",
 				 "this employer is now a %s, not a %s: check the account type first",
 				 strcmp(type, CRM_LEAD) == 0 ? "marketing lead" : "recruiting employer",
 				 strcmp(expect, CRM_LEAD) == 0 ? "marketing lead" : "recruiting employer");
-		goto done;
 	}
 	node_today(n, today);
 	cJSON_ArrayForEach(it, list)
@@ -256,20 +240,14 @@ static void post_services(http_req *req, void *ctx)
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "services[%d]", ns);
 		if (read_service(n, it, prefix, today, &s[ns], &e) != 0)
-			goto bad;
+			return route_bad_json(a, &e);
 		ns++;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
 	}
 	now = node_now_ms(n);
 	for (int i = 0; i < ns; i++)
 		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0) {
 			log_warnx("crm: services not saved: %s", sqlite3_errmsg(n->nd_db));
-			capture_abort(&c);
-			node_reply_db_error(req);
-			goto done;
+			return ROUTE_DBERR;
 		}
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, "services");
@@ -286,55 +264,52 @@ static void post_services(http_req *req, void *ctx)
 		}
 	}
 	log_info("crm: %d service(s) recorded for employer %s", ns, emp);
-	node_write_finish(n, &c, u->id, req, 201, out);
-	goto done;
-bad:
-	crm__bad(req, &e);
-done:
-	cJSON_Delete(body);
+	return route_ok(a, 201, out);
 }
 
-static const char *const correct_keys[] = {"code", "start_date", "projected_end_date", "end_date",
-					   "completion_code", "notes", "void", NULL};
+static const route_key correct_keys_rk[] = {
+	{"code", ROUTE_T_ANY, 0}, {"start_date", ROUTE_T_ANY, 0},
+	{"projected_end_date", ROUTE_T_ANY, 0}, {"end_date", ROUTE_T_ANY, 0},
+	{"completion_code", ROUTE_T_ANY, 0}, {"notes", ROUTE_T_ANY, 0}, {"void", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /* POST /api/v1/crm/services/:id/correct  {fields...} or {"void": true} */
-static void post_correct(http_req *req, void *ctx)
+static route_rc post_correct(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = crm__user(n, req, PRIV_CRM);
-	cJSON *body = NULL, *o = NULL;
+	const node_user *u = API_USER(a);
+	cJSON *body = a->rc_body;
+	cJSON *o = NULL;
 	json_err e = {{0}, {0}};
 	svc s;
 	int voided = 0;
 	char emp[64], today[11], nid[UUID_STRLEN];
-	capture c;
 	sqlite3_stmt *st;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	if (json_only(body, correct_keys, &e) ||
-	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
+	if (json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
 		goto bad;
 	if (db_text(n->nd_db, "SELECT employer_id FROM employer_services WHERE id=?", id, emp, sizeof emp) != 0) {
-		http_reply_error(req, 404, "id", "no such service");
+		rr = route_fail(a, 404, "id", "no such service");
 		goto done;
 	}
 	if (db_text(n->nd_db, "SELECT id FROM employer_services WHERE corrects_id=?", id, nid, sizeof nid) == 0) {
-		http_reply_error(req, 409, "id", "this service was already corrected; correct the newer entry");
+		rr = route_fail(a, 409, "id", "this service was already corrected; correct the newer entry");
 		goto done;
 	}
 	if (voided) {
 		/* A void repeats the original's code and dates, marked voided. */
 		memset(&s, 0, sizeof s);
 		if (db_prepare(n->nd_db, &st, "SELECT code, start_date FROM employer_services WHERE id=?") != 0) {
-			node_reply_db_error(req);
+			rr = ROUTE_DBERR;
 			goto done;
 		}
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
-			node_reply_db_error(req);
+			rr = ROUTE_DBERR;
 			goto done;
 		}
 		o = cJSON_CreateObject();
@@ -349,13 +324,8 @@ static void post_correct(http_req *req, void *ctx)
 		if (read_service(n, body, NULL, today, &s, &e) != 0)
 			goto bad;
 	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
 	if (insert_service(n, emp, &s, u->id, id, voided, node_now_ms(n), nid) != 0) {
-		capture_abort(&c);
-		node_reply_db_error(req);
+		rr = ROUTE_DBERR;
 		goto done;
 	}
 	{
@@ -366,23 +336,21 @@ static void post_correct(http_req *req, void *ctx)
 				r = db_row_json(st);
 			sqlite3_finalize(st);
 		}
-		node_write_finish(n, &c, u->id, req, 201, r);
+		rr = route_ok(a, 201, r);
 	}
 	goto done;
 bad:
-	crm__bad(req, &e);
+	rr = route_bad_json(a, &e);
 done:
 	cJSON_Delete(o);
-	cJSON_Delete(body);
+	return rr;
 }
 
-int crm__routes_services(node *n, router *r)
-{
-	int rc = 0;
+static const route_def crm_services_defs[] = {
+	{HTTP_M_GET, "/api/v1/crm/codes", list_codes, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/crm/employers/:id/services", list_services, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/services", post_services, PRIV_CRM, ROUTE_BODY | NODE_WRITE, add_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/services/:id/correct", post_correct, PRIV_CRM, ROUTE_BODY | NODE_WRITE, correct_keys_rk, 0},
+};
 
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/codes", list_codes, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/employers/:id/services", list_services, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/employers/:id/services", post_services, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/services/:id/correct", post_correct, n);
-	return rc;
-}
+const route_list crm_services_route_list = ROUTE_LIST(crm_services_defs);

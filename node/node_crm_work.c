@@ -8,6 +8,7 @@
  * dashboard.  Delete is a soft delete (deleted = 1), never a row delete.
  */
 #include "node/node_crm.h"
+#include "node/node_api.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -81,18 +82,21 @@ cJSON *crm__work_items_of(node *n, const char *employer_id)
  * GET /api/v1/crm/work-items?queue=mine|group&status=open|closed|all|New|...
  *     &due=today|overdue&employer_id=&category_id=&assignee_id=&q=&limit&offset
  */
-static void list_work_items(http_req *req, void *ctx)
+static route_rc list_work_items(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_VIEW);
+	int bad = 0;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
 	char queue[16] = "group", status[16] = "open", due[16] = "", emp[64] = "", cat[64] = "",
 	     asg[64] = "", q[128] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
 	int limit, offset, qfts = 0, newest = 0;
 	sqlite3_stmt *st;
 
-	if (u == NULL || crm__qint(req, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
-	    crm__qint(req, "offset", 0, 0, 10000000, &offset) != 0)
-		return;
+	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
+	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	if (bad)
+		return ROUTE_BAD;
 	http_req_query(req, "queue", queue, sizeof queue);
 	http_req_query(req, "status", status, sizeof status);
 	http_req_query(req, "due", due, sizeof due);
@@ -100,20 +104,14 @@ static void list_work_items(http_req *req, void *ctx)
 	http_req_query(req, "category_id", cat, sizeof cat);
 	http_req_query(req, "assignee_id", asg, sizeof asg);
 	http_req_query(req, "q", q, sizeof q);
-	if (strcmp(queue, "mine") != 0 && strcmp(queue, "group") != 0) {
-		http_reply_error(req, 400, "queue", "queue must be mine or group");
-		return;
-	}
+	if (strcmp(queue, "mine") != 0 && strcmp(queue, "group") != 0)
+		return route_fail(a, 400, "queue", "queue must be mine or group");
 	if (strcmp(status, "open") != 0 && strcmp(status, "closed") != 0 &&
-	    strcmp(status, "all") != 0 && crm_valid_wi_status(status) != 0) {
-		http_reply_error(req, 400, "status",
+	    strcmp(status, "all") != 0 && crm_valid_wi_status(status) != 0)
+		return route_fail(a, 400, "status",
 				 "status must be open, closed, all, New, In Progress or Closed");
-		return;
-	}
-	if (due[0] && strcmp(due, "today") != 0 && strcmp(due, "overdue") != 0) {
-		http_reply_error(req, 400, "due", "due must be today or overdue");
-		return;
-	}
+	if (due[0] && strcmp(due, "today") != 0 && strcmp(due, "overdue") != 0)
+		return route_fail(a, 400, "due", "due must be today or overdue");
 	if (strcmp(status, "closed") == 0)
 		snprintf(status, sizeof status, "%s", CRM_WI_CLOSED);
 	if (q[0]) {
@@ -127,10 +125,8 @@ static void list_work_items(http_req *req, void *ctx)
 		/* A common word: newest first straight from the index. */
 		if (qfts) {
 			int c = crm__fts_count(n, "crm_work_items_fts", like, CRM_SEARCH_SORT_MAX);
-			if (c < 0) {
-				node_reply_db_error(req);
-				return;
-			}
+			if (c < 0)
+				return ROUTE_DBERR;
 			newest = c > CRM_SEARCH_SORT_MAX;
 		}
 	}
@@ -192,10 +188,8 @@ static void list_work_items(http_req *req, void *ctx)
 			char outer[4096];
 			snprintf(outer, sizeof outer, "SELECT " WI_COLS " FROM (%s) p CROSS JOIN work_items w"
 				 " ON w.rowid = p.pr" WI_JOINS "%s", sql, order);
-			if (db_prepare(n->nd_db, &st, outer) != 0) {
-				node_reply_db_error(req);
-				return;
-			}
+			if (db_prepare(n->nd_db, &st, outer) != 0)
+				return ROUTE_DBERR;
 		}
 	}
 	sqlite3_bind_text(st, 11, npat, -1, SQLITE_STATIC);
@@ -209,36 +203,30 @@ static void list_work_items(http_req *req, void *ctx)
 	sqlite3_bind_int(st, 8, offset);
 	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, q, -1, SQLITE_STATIC);
-	crm__reply_page_order(req, st, limit, offset, newest);
+	return crm__page(a, st, limit, offset, newest);
 }
 
 /* The notice at login and the dashboard widget: my open items due today,
  * and how many are overdue. */
-static void get_due_today(http_req *req, void *ctx)
+static route_rc get_due_today(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_VIEW);
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
 	sqlite3_stmt *st;
 	cJSON *o, *arr;
 	char today[11];
 
-	if (u == NULL)
-		return;
 	node_today(n, today);
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT " WI_COLS WI_FROM " WHERE w.assignee_id = ?1 AND w.deleted = 0"
-		       " AND w.status <> 'Closed' AND w.due_date = ?9 ORDER BY pri.rank, w.created_at") != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+		       " AND w.status <> 'Closed' AND w.due_date = ?9 ORDER BY pri.rank, w.created_at") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
-	if (arr == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (arr == NULL)
+		return ROUTE_DBERR;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(arr));
@@ -256,18 +244,17 @@ static void get_due_today(http_req *req, void *ctx)
 		}
 		sqlite3_finalize(st);
 	}
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
-static void get_work_item(http_req *req, void *ctx)
+static route_rc get_work_item(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	cJSON *o;
 	char full[64];
 
-	if (crm__user(n, req, PRIV_VIEW) == NULL)
-		return;
 	o = wi_json(n, id);
 	if (o == NULL && strlen(id) == 6) {
 		/* Opened by its short reference (the last six characters). */
@@ -286,9 +273,8 @@ static void get_work_item(http_req *req, void *ctx)
 			o = wi_json(n, full);
 	}
 	if (o == NULL)
-		http_reply_error(req, 404, "id", "no such work item");
-	else
-		http_reply_json(req, 200, o);
+		return route_fail(a, 404, "id", "no such work item");
+	return route_ok(a, 200, o);
 }
 
 static int check_list_ref(node *n, const char *table, const char *id, const char *field,
@@ -322,25 +308,25 @@ static int check_employer_link(node *n, const char *id, json_err *e)
 	return 0;
 }
 
-static const char *const create_keys[] = {"category_id", "priority_id", "status", "due_date",
-					  "description", "employer_id", "assignee_id", NULL};
+static const route_key create_keys_rk[] = {
+	{"category_id", ROUTE_T_ANY, 0}, {"priority_id", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0},
+	{"due_date", ROUTE_T_ANY, 0}, {"description", ROUTE_T_ANY, 0},
+	{"employer_id", ROUTE_T_ANY, 0}, {"assignee_id", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
-static void post_work_item(http_req *req, void *ctx)
+static route_rc post_work_item(route_call *a)
 {
-	node *n = ctx;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
-	cJSON *body = NULL;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
-	capture c;
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	if (json_only(body, create_keys, &e) ||
-	    json_get_str(body, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0, &e) ||
+	if (json_get_str(body, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0, &e) ||
 	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
 	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
 	    json_get_str(body, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0, &e) ||
@@ -374,10 +360,6 @@ static void post_work_item(http_req *req, void *ctx)
 	    (emp && check_employer_link(n, emp, &e)) ||
 	    crm__check_assignee(n, asg, "assignee_id", &e))
 		goto bad;
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
 	now = node_now_ms(n);
 	uuid7_at(id, now);
 	hlc_now(&n->nd_hlc, ts);
@@ -402,18 +384,17 @@ static void post_work_item(http_req *req, void *ctx)
 		goto dberr;
 	sqlite3_finalize(st);
 	log_info("crm: work item %s created", id);
-	node_write_finish(n, &c, u->id, req, 201, wi_json(n, id));
+	rr = route_ok(a, 201, wi_json(n, id));
 	goto done;
 bad:
-	crm__bad(req, &e);
+	rr = route_bad_json(a, &e);
 	goto done;
 dberr:
 	log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));
 	sqlite3_finalize(st);
-	capture_abort(&c);
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 done:
-	cJSON_Delete(body);
+	return rr;
 }
 
 /* One column update inside the caller's captured write; only when it changes. */
@@ -438,29 +419,31 @@ static int set_col(node *n, const char *id, const char *col, const char *val, in
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static const char *const patch_keys[] = {"category_id", "priority_id", "status", "due_date",
-					 "description", "employer_id", "assignee_id", NULL};
+static const route_key patch_keys_rk[] = {
+	{"category_id", ROUTE_T_ANY, 0}, {"priority_id", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0},
+	{"due_date", ROUTE_T_ANY, 0}, {"description", ROUTE_T_ANY, 0},
+	{"employer_id", ROUTE_T_ANY, 0}, {"assignee_id", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
 /*
  * PATCH /api/v1/crm/work-items/:id: any CRM staff may re-assign, re-date,
  * re-prioritise or re-link an open item; the status is changed by the
  * assignee or the creator ("on your own items").  Closed is final.
  */
-static void patch_work_item(http_req *req, void *ctx)
+static route_rc patch_work_item(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = crm__user(n, req, PRIV_CRM);
-	cJSON *body = NULL, *cur = NULL;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
 	int has_due, has_emp;
-	capture c;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	if (json_only(body, patch_keys, &e) ||
-	    json_get_str(body, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0, &e) ||
+	if (json_get_str(body, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0, &e) ||
 	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
 	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
 	    json_get_str(body, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0, &e) ||
@@ -476,7 +459,7 @@ static void patch_work_item(http_req *req, void *ctx)
 		emp = NULL;
 	cur = wi_json(n, id);
 	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
-		http_reply_error(req, 404, "id", "no such work item");
+		rr = route_fail(a, 404, "id", "no such work item");
 		goto done;
 	}
 	from = json_str(cur, "status");
@@ -486,18 +469,18 @@ static void patch_work_item(http_req *req, void *ctx)
 			goto bad;
 		}
 		if (crm_wi_transition(from, status) != 0) {
-			http_reply_error(req, 409, "status", "a closed work item cannot be reopened");
+			rr = route_fail(a, 409, "status", "a closed work item cannot be reopened");
 			goto done;
 		}
 		if (strcmp(from, status) != 0 &&
 		    !crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
-			http_reply_error(req, 403, "status",
+			rr = route_fail(a, 403, "status",
 					 "only the assignee or the creator changes the status of a work item");
 			goto done;
 		}
 	}
 	if (strcmp(from, CRM_WI_CLOSED) == 0 && (cat || pri || has_due || desc || has_emp || asg)) {
-		http_reply_error(req, 409, "status", "a closed work item cannot be edited");
+		rr = route_fail(a, 409, "status", "a closed work item cannot be edited");
 		goto done;
 	}
 	if (desc && desc[0] == '\0') {
@@ -513,10 +496,6 @@ static void patch_work_item(http_req *req, void *ctx)
 	    (emp && check_employer_link(n, emp, &e)) ||
 	    (asg && crm__check_assignee(n, asg, "assignee_id", &e)))
 		goto bad;
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		goto done;
-	}
 	if ((cat && set_col(n, id, "category_id", cat, 1)) ||
 	    (pri && set_col(n, id, "priority_id", pri, 1)) ||
 	    (has_due && set_col(n, id, "due_date", due, 1)) ||
@@ -538,103 +517,85 @@ static void patch_work_item(http_req *req, void *ctx)
 			goto dberr;
 		log_info("crm: work item %s closed", id);
 	}
-	node_write_finish(n, &c, u->id, req, 200, wi_json(n, id));
+	rr = route_ok(a, 200, wi_json(n, id));
 	goto done;
 bad:
-	crm__bad(req, &e);
+	rr = route_bad_json(a, &e);
 	goto done;
 dberr:
 	log_warnx("crm: work item %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
-	capture_abort(&c);
-	node_reply_db_error(req);
+	rr = ROUTE_DBERR;
 done:
 	cJSON_Delete(cur);
-	cJSON_Delete(body);
+	return rr;
 }
 
 /* DELETE /api/v1/crm/work-items/:id: a soft delete (the row stays, deleted
  * = 1, so a concurrent edit elsewhere never meets a missing row). */
-static void delete_work_item(http_req *req, void *ctx)
+static route_rc delete_work_item(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = crm__user(n, req, PRIV_CRM);
+	const node_user *u = API_USER(a);
 	cJSON *cur;
-	capture c;
 	sqlite3_stmt *st;
 	char ts[HLC_STRLEN];
 	int rc;
 
-	if (u == NULL)
-		return;
 	cur = wi_json(n, id);
 	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
 		cJSON_Delete(cur);
-		http_reply_error(req, 404, "id", "no such work item");
-		return;
+		return route_fail(a, 404, "id", "no such work item");
 	}
 	if (!crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
 		cJSON_Delete(cur);
-		http_reply_error(req, 403, "id", "only the assignee or the creator deletes a work item");
-		return;
+		return route_fail(a, 403, "id", "only the assignee or the creator deletes a work item");
 	}
 	cJSON_Delete(cur);
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
-		return;
-	}
-	if (db_prepare(n->nd_db, &st, "UPDATE work_items SET deleted=1, updated_hlc=? WHERE id=?") != 0) {
-		capture_abort(&c);
-		node_reply_db_error(req);
-		return;
-	}
+	if (db_prepare(n->nd_db, &st, "UPDATE work_items SET deleted=1, updated_hlc=? WHERE id=?") != 0)
+		return ROUTE_DBERR;
 	hlc_now(&n->nd_hlc, ts);
 	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		capture_abort(&c);
-		node_reply_db_error(req);
-		return;
-	}
+	if (rc != SQLITE_DONE)
+		return ROUTE_DBERR;
 	log_info("crm: work item %s deleted", id);
-	node_write_finish(n, &c, u->id, req, 200, wi_json(n, id));
+	return route_ok(a, 200, wi_json(n, id));
 }
 
-static const char *const note_keys[] = {"body", NULL};
+static const route_key note_keys_rk[] = {
+	{"body", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
 
-static void post_note(http_req *req, void *ctx)
+static route_rc post_note(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *text;
-	const node_user *u = crm__user(n, req, PRIV_CRM);
-	cJSON *body = NULL, *cur = NULL;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
-	capture c;
 	sqlite3_stmt *st;
 	uint64_t now;
 	int rc;
 
-	if (u == NULL || (body = http_req_json(req, 1)) == NULL)
-		return;
-	if (json_only(body, note_keys, &e) ||
-	    json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e)) {
-		crm__bad(req, &e);
+	if (json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e)) {
+		rr = route_bad_json(a, &e);
 		goto done;
 	}
 	cur = wi_json(n, id);
 	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
-		http_reply_error(req, 404, "id", "no such work item");
+		rr = route_fail(a, 404, "id", "no such work item");
 		goto done;
 	}
 	if (!crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
-		http_reply_error(req, 403, "body", "notes are added by the assignee or the creator");
-		goto done;
-	}
-	if (node_write_begin(n, &c) != 0) {
-		node_reply_db_error(req);
+		rr = route_fail(a, 403, "body", "notes are added by the assignee or the creator");
 		goto done;
 	}
 	now = node_now_ms(n);
@@ -642,8 +603,7 @@ static void post_note(http_req *req, void *ctx)
 	if (db_prepare(n->nd_db, &st,
 		       "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
 		       " VALUES(?,?,?,?,?)") != 0) {
-		capture_abort(&c);
-		node_reply_db_error(req);
+		rr = ROUTE_DBERR;
 		goto done;
 	}
 	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
@@ -654,26 +614,23 @@ static void post_note(http_req *req, void *ctx)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		capture_abort(&c);
-		node_reply_db_error(req);
+		rr = ROUTE_DBERR;
 		goto done;
 	}
-	node_write_finish(n, &c, u->id, req, 201, wi_json(n, id));
+	rr = route_ok(a, 201, wi_json(n, id));
 done:
 	cJSON_Delete(cur);
-	cJSON_Delete(body);
+	return rr;
 }
 
-int crm__routes_work(node *n, router *r)
-{
-	int rc = 0;
+static const route_def crm_work_defs[] = {
+	{HTTP_M_GET, "/api/v1/crm/work-items/due-today", get_due_today, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/crm/work-items", list_work_items, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/crm/work-items", post_work_item, PRIV_CRM, ROUTE_BODY | NODE_WRITE, create_keys_rk, 0},
+	{HTTP_M_GET, "/api/v1/crm/work-items/:id", get_work_item, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_PATCH, "/api/v1/crm/work-items/:id", patch_work_item, PRIV_CRM, ROUTE_BODY | NODE_WRITE, patch_keys_rk, 0},
+	{HTTP_M_DELETE, "/api/v1/crm/work-items/:id", delete_work_item, PRIV_CRM, NODE_WRITE, NULL, 0},
+	{HTTP_M_POST, "/api/v1/crm/work-items/:id/notes", post_note, PRIV_CRM, ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
+};
 
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/work-items/due-today", get_due_today, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/work-items", list_work_items, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/work-items", post_work_item, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/crm/work-items/:id", get_work_item, n);
-	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/crm/work-items/:id", patch_work_item, n);
-	rc |= router_add(r, HTTP_M_DELETE, "/api/v1/crm/work-items/:id", delete_work_item, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/crm/work-items/:id/notes", post_note, n);
-	return rc;
-}
+const route_list crm_work_route_list = ROUTE_LIST(crm_work_defs);

@@ -43,6 +43,7 @@
  * ids only.
  */
 #include "node/node_auth_int.h"
+#include "node/node_api.h"
 #include "model/audit.h"
 #include "model/capture.h"
 #include "model/password.h"
@@ -224,15 +225,17 @@ static cJSON *session_json(node *n, const node_session *s)
 		}
 		{
 			struct node_auth *a = n->nd_auth;
-			uint64_t now = clock_ms(), end = s->ss_seen_ms + a->na_idle_ms;
+			uint64_t now = clock_mono_ms(), end = s->ss_seen_ms + a->na_idle_ms;
 			cJSON_AddNumberToObject(o, "idle_timeout_s", (double)(a->na_idle_ms / 1000));
 			if (s->ss_created_ms + a->na_abs_ms < end)
 				end = s->ss_created_ms + a->na_abs_ms;
 			/* seconds until the idle sign-out, so a page can warn first */
 			cJSON_AddNumberToObject(o, "idle_remaining_s",
 						(double)(end > now ? (end - now) / 1000 : 0));
+			/* Sessions run on the monotonic clock: the wall-clock instant. */
 			cJSON_AddNumberToObject(o, "expires_at_ms",
-						(double)(s->ss_created_ms + a->na_abs_ms));
+						(double)(clock_ms() + s->ss_created_ms + a->na_abs_ms -
+							 clock_mono_ms()));
 		}
 	}
 	login_state_get(n, &ls);
@@ -515,50 +518,47 @@ static int load_account(node *n, login_job *j, const char *username)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static void post_session(http_req *req, void *ctx)
+static const route_key session_keys[] = {
+	{"username", ROUTE_T_ANY, 0}, {"password", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* POST /api/v1/session: checked here, then PBKDF2 in the pool; after_login
+ * answers (ROUTE_TAKEN). */
+static route_rc post_session(route_call *call)
 {
-	node *n = ctx;
+	node *n = API_NODE(call);
+	http_req *req = call->rc_req;
 	struct node_auth *a = n->nd_auth;
-	cJSON *body = http_req_json(req, 1);
-	const char *user, *pw;
+	const char *user = json_str(call->rc_body, "username");
+	const char *pw = json_str(call->rc_body, "password");
 	login_state ls;
 	login_job *j = NULL;
 
-	if (body == NULL)
-		return;
-	user = json_str(body, "username");
-	pw = json_str(body, "password");
-	if (user == NULL || user[0] == '\0' || strlen(user) > 63) {
-		http_reply_error(req, 400, "username", "enter your user name");
-		goto out;
-	}
-	if (pw == NULL || pw[0] == '\0') {
-		http_reply_error(req, 400, "password", "enter your password");
-		goto out;
-	}
-	if (strlen(pw) > LOGIN_PW_INPUT_MAX) {
-		http_reply_error(req, 400, "password", "the password is too long");
-		goto out;
-	}
+	if (user == NULL || user[0] == '\0' || strlen(user) > 63)
+		route_err(call, "username", "enter your user name");
+	if (pw == NULL || pw[0] == '\0')
+		route_err(call, "password", "enter your password");
+	else if (strlen(pw) > LOGIN_PW_INPUT_MAX)
+		route_err(call, "password", "the password is too long");
+	if (call->rc_nerr)
+		return ROUTE_BAD;
 	login_state_get(n, &ls);
-	if (!ls.ls_allowed) {
-		/* Nobody can sign in: say why, and spend no PBKDF2 on it. */
-		http_reply_json(req, 403, error_json(NULL, ls.ls_reason, ls.ls_message));
-		goto out;
-	}
-	if ((j = calloc(1, sizeof *j)) == NULL) {
-		node_reply_db_error(req);
-		goto out;
-	}
+	/* Nobody can sign in: say why, and spend no PBKDF2 on it. */
+	if (!ls.ls_allowed)
+		return route_ok(call, 403, error_json(NULL, ls.ls_reason, ls.ls_message));
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		return ROUTE_DBERR;
 	j->lj_node = n;
 	j->lj_req = req;
 	j->lj_kind = JOB_LOGIN;
 	throttle_keys(j, req, user);
-	if (throttle_check(a, j, req) != 0)
-		goto out;
+	if (throttle_check(a, j, req) != 0) {
+		job_free(j);
+		return ROUTE_TAKEN; /* 429 sent */
+	}
 	if (load_account(n, j, user) != 0) {
-		node_reply_db_error(req);
-		goto out;
+		job_free(j);
+		return ROUTE_DBERR;
 	}
 	if (j->lj_known && strcmp(ls.ls_mode, "standalone") != 0 &&
 	    node_demo_login_hash(j->lj_stored))
@@ -567,47 +567,43 @@ static void post_session(http_req *req, void *ctx)
 		snprintf(j->lj_stored, sizeof j->lj_stored, "%s", dummy_hash);
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", pw);
 	if (job_queue(a, j, after_login) != 0) {
-		http_reply_error(req, 503, NULL, "sign-in is busy; please try again");
-		goto out;
-	}
-	j = NULL;
-out:
-	if (j)
 		job_free(j);
-	cJSON_Delete(body);
+		return route_fail(call, 503, NULL, "sign-in is busy; please try again");
+	}
+	return ROUTE_TAKEN;
 }
 
 /* ---- GET / DELETE /api/v1/session --------------------------------------------------- */
 
-static void get_session(http_req *req, void *ctx)
+static route_rc get_session(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 
-	http_add_header(req, "Cache-Control", "no-store");
-	http_reply_json(req, 200, session_json(n, auth__session(n, req)));
+	http_add_header(a->rc_req, "Cache-Control", "no-store");
+	return route_ok(a, 200, session_json(n, auth__session(n, a->rc_req)));
 }
 
-static void delete_session(http_req *req, void *ctx)
+/* DELETE /api/v1/session: public, as a browser's stale cookies are cleared
+ * even without a session. */
+static route_rc delete_session(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
+	http_req *req = a->rc_req;
 	node_session *s = auth__session(n, req);
 	cJSON *o;
 
 	if (s == NULL) {
 		auth__session_end(n, NULL, req);
-		http_reply_error(req, 401, NULL, "you are not signed in");
-		return;
+		return route_fail(a, 401, NULL, "you are not signed in");
 	}
-	if (auth__csrf_ok(s, req) != 0) {
-		http_reply_error(req, 403, "csrf_token",
-				 "this request lacks the page's security token; reload the page");
-		return;
-	}
+	if (auth__csrf_ok(s, req) != 0)
+		return route_fail(a, 403, "csrf_token",
+				  "this request lacks the page's security token; reload the page");
 	log_info("login: staff %s signed out", s->ss_user.id);
 	auth__session_end(n, s, req);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "signed_in", 0);
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* ---- password change ------------------------------------------------------------------ */
@@ -624,35 +620,24 @@ static int new_password_ok(const char *pw, const char *username, const char **wh
 	return 0;
 }
 
-static void post_password_check(http_req *req, void *ctx)
-{
-	node *n = ctx;
-	node_session *s = auth__session(n, req);
-	cJSON *body, *o;
-	const char *pw, *why = NULL;
+static const route_key check_keys[] = {{"password", ROUTE_T_ANY, 0}, {NULL, 0, 0}};
 
-	if (s == NULL) {
-		http_reply_error(req, 401, NULL, "please sign in");
-		return;
-	}
-	if (auth__csrf_ok(s, req) != 0) {
-		http_reply_error(req, 403, "csrf_token",
-				 "this request lacks the page's security token; reload the page");
-		return;
-	}
-	if ((body = http_req_json(req, 1)) == NULL)
-		return;
-	pw = json_str(body, "password");
-	if (pw == NULL || strlen(pw) > LOGIN_PW_INPUT_MAX) {
-		cJSON_Delete(body);
-		http_reply_error(req, 400, "password", "enter a password");
-		return;
-	}
+/* POST /api/v1/session/password-check: the rule, live (session checked by
+ * the dispatcher: ROUTE_SESSION). */
+static route_rc post_password_check(route_call *a)
+{
+	node_session *s = auth__session(API_NODE(a), a->rc_req);
+	const char *pw = json_str(a->rc_body, "password"), *why = NULL;
+	cJSON *o;
+
+	if (s == NULL)
+		return route_fail(a, 401, NULL, "please sign in");
+	if (pw == NULL || strlen(pw) > LOGIN_PW_INPUT_MAX)
+		return route_bad(a, "password", "enter a password");
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", new_password_ok(pw, s->ss_user.username, &why) == 0);
 	json_add_str_or_null(o, "why", why);
-	cJSON_Delete(body);
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 static void after_change(uv_work_t *w, int status)
@@ -754,83 +739,86 @@ out:
 	job_free(j);
 }
 
-static void post_password(http_req *req, void *ctx)
+static const route_key password_keys[] = {
+	{"current_password", ROUTE_T_ANY, 0}, {"new_password", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* The new password's rules, every error collected: 0 or -1. */
+static int password_input(route_call *call, const node_session *s, const char *cur,
+			  const char *nw)
 {
-	node *n = ctx;
+	const char *why = NULL;
+
+	if (cur == NULL || cur[0] == '\0' || strlen(cur) > LOGIN_PW_INPUT_MAX)
+		route_err(call, "current_password", "enter your current password");
+	if (nw == NULL || new_password_ok(nw, s->ss_user.username, &why) != 0)
+		route_err(call, "new_password", "%s", why ? why : "enter a new password");
+	else if (cur && strcmp(cur, nw) == 0)
+		route_err(call, "new_password", "the new password must differ from the current one");
+	return call->rc_nerr ? -1 : 0;
+}
+
+/* POST /api/v1/session/password: checked here, then PBKDF2 in the pool;
+ * after_change writes and answers (ROUTE_TAKEN). */
+static route_rc post_password(route_call *call)
+{
+	node *n = API_NODE(call);
+	http_req *req = call->rc_req;
 	struct node_auth *a = n->nd_auth;
 	node_session *s = auth__session(n, req);
-	cJSON *body = NULL;
-	const char *cur, *nw, *why = NULL;
-	login_job *j = NULL;
+	const char *cur = json_str(call->rc_body, "current_password");
+	const char *nw = json_str(call->rc_body, "new_password");
+	login_job *j;
 
-	if (s == NULL) {
-		http_reply_error(req, 401, NULL, "please sign in");
-		return;
-	}
-	if (auth__csrf_ok(s, req) != 0) {
-		http_reply_error(req, 403, "csrf_token",
-				 "this request lacks the page's security token; reload the page");
-		return;
-	}
-	if ((body = http_req_json(req, 1)) == NULL)
-		return;
-	cur = json_str(body, "current_password");
-	nw = json_str(body, "new_password");
-	if (cur == NULL || cur[0] == '\0' || strlen(cur) > LOGIN_PW_INPUT_MAX) {
-		http_reply_error(req, 400, "current_password", "enter your current password");
-		goto out;
-	}
-	if (nw == NULL || new_password_ok(nw, s->ss_user.username, &why) != 0) {
-		http_reply_error(req, 400, "new_password", "%s",
-				 why ? why : "enter a new password");
-		goto out;
-	}
-	if (strcmp(cur, nw) == 0) {
-		http_reply_error(req, 400, "new_password",
-				 "the new password must differ from the current one");
-		goto out;
-	}
-	if ((j = calloc(1, sizeof *j)) == NULL) {
-		node_reply_db_error(req);
-		goto out;
-	}
+	if (s == NULL)
+		return route_fail(call, 401, NULL, "please sign in");
+	if (password_input(call, s, cur, nw) != 0)
+		return ROUTE_BAD;
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		return ROUTE_DBERR;
 	j->lj_node = n;
 	j->lj_req = req;
 	j->lj_kind = JOB_CHANGE;
 	throttle_keys(j, req, s->ss_user.username);
-	if (throttle_check(a, j, req) != 0)
-		goto out;
+	if (throttle_check(a, j, req) != 0) {
+		job_free(j);
+		return ROUTE_TAKEN; /* 429 sent */
+	}
 	if (load_account(n, j, s->ss_user.username) != 0) {
-		node_reply_db_error(req);
-		goto out;
+		job_free(j);
+		return ROUTE_DBERR;
 	}
 	if (!j->lj_known || strcmp(j->lj_staff_id, s->ss_user.id) != 0) {
-		http_reply_error(req, 409, NULL,
-				 "this office holds no password for your account; change it at "
-				 "an office of your Local Area");
-		goto out;
+		job_free(j);
+		return route_fail(call, 409, NULL,
+				  "this office holds no password for your account; change it at "
+				  "an office of your Local Area");
 	}
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", cur);
 	snprintf(j->lj_new, sizeof j->lj_new, "%s", nw);
 	if (job_queue(a, j, after_change) != 0) {
-		http_reply_error(req, 503, NULL, "the office node is busy; please try again");
-		goto out;
-	}
-	j = NULL;
-out:
-	if (j)
 		job_free(j);
-	cJSON_Delete(body);
+		return route_fail(call, 503, NULL, "the office node is busy; please try again");
+	}
+	return ROUTE_TAKEN;
 }
 
-int node_auth_routes(node *n, router *r)
-{
-	int rc = 0;
+/*
+ * The session routes.  Signing in and out are public (signing out clears a
+ * browser's stale cookies without a session); the password routes take any
+ * live session, also one that must still change its temporary password
+ * (ROUTE_SESSION).  Nothing here is a dispatcher write: a password change
+ * writes its own capture once PBKDF2 has run (after_change).
+ */
+static const route_def login_defs[] = {
+	{HTTP_M_POST, "/api/v1/session", post_session, 0, ROUTE_PUBLIC | ROUTE_BODY | ROUTE_DEFER,
+	 session_keys, 0},
+	{HTTP_M_GET, "/api/v1/session", get_session, 0, ROUTE_PUBLIC, NULL, 0},
+	{HTTP_M_DELETE, "/api/v1/session", delete_session, 0, ROUTE_PUBLIC, NULL, 0},
+	{HTTP_M_POST, "/api/v1/session/password", post_password, 0,
+	 ROUTE_SESSION | ROUTE_BODY | ROUTE_DEFER, password_keys, 0},
+	{HTTP_M_POST, "/api/v1/session/password-check", post_password_check, 0,
+	 ROUTE_SESSION | ROUTE_BODY, check_keys, 0},
+};
 
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/session", post_session, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/session", get_session, n);
-	rc |= router_add(r, HTTP_M_DELETE, "/api/v1/session", delete_session, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/session/password", post_password, n);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/session/password-check", post_password_check, n);
-	return rc ? -1 : 0;
-}
+const route_list login_route_list = ROUTE_LIST(login_defs);

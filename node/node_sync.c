@@ -71,6 +71,7 @@ struct node_sync {
 	int w_adopted;
 	int w_have_time;
 	int64_t w_offset;
+	char w_seen_hlc[HLC_STRLEN]; /* the newest stamp pulled so far (node_meta) */
 	int64_t w_pushed;
 	int w_pulled;
 	char w_err[512];
@@ -234,6 +235,9 @@ static void work_cycle(uv_work_t *w)
 	ns->w_pulled = rc == 0 ? pl.pl_pages + pl.pl_snapshot : 0;
 	ns->w_have_time = c->sc_have_time;
 	ns->w_offset = c->sc_offset_ms;
+	if (db_text(ns->ns_db, "SELECT value FROM node_meta WHERE key='seen_hlc'", NULL,
+		    ns->w_seen_hlc, sizeof ns->w_seen_hlc) != 0)
+		ns->w_seen_hlc[0] = '\0';
 	sync_client_record(c, ns->ns_db, rc == 0 || rc == SYNC_E_PENDING ? NULL : ns->w_err);
 }
 
@@ -319,6 +323,10 @@ static void after_cycle(uv_work_t *w, int status)
 		n->nd_clock_offset_ms = ns->w_offset;
 		n->nd_hlc.hlc_offset_ms = ns->w_offset;
 	}
+	/* Every stamp pulled: the next local edit comes after them all (an
+	 * office whose clock runs ahead must not win over edits that follow). */
+	if (ns->w_seen_hlc[0])
+		hlc_observe(&n->nd_hlc, ns->w_seen_hlc);
 	if (rc == 0 || rc == SYNC_E_PENDING) {
 		if (ns->ns_failures > 0)
 			log_info("sync with the hub works again after %d failed attempt%s",
@@ -441,20 +449,16 @@ void node_sync_nudge(node *n)
 }
 
 /* GET /api/v1/sync/status: this node's replication lag, for its staff. */
-static void get_status(http_req *req, void *ctx)
+static route_rc get_status(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 	struct node_sync *ns = n->nd_sync;
 	uint64_t now = clock_ms();
 	cJSON *o;
 
-	if (node_auth_require(n, req, 0) != 0)
-		return;
 	o = sync_client_status_json(n->nd_db, now);
-	if (o == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
+	if (o == NULL)
+		return ROUTE_DBERR;
 	/* Identity and the live state of the background cycle. */
 	cJSON_AddBoolToObject(o, "enrolled", ns && ns->ns_enrolled);
 	if (ns && ns->ns_enrolled)
@@ -486,34 +490,28 @@ static void get_status(http_req *req, void *ctx)
 		cJSON_AddNullToObject(o, "last_success_ms");
 	cJSON_AddNumberToObject(o, "now_ms", (double)now);
 	db_health_json(o); /* disk_full, storage_error */
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* GET /api/v1/sync/conflicts: the merge conflicts the hub recorded in this
  * office's scope, as replicated to this node (newest first), so staff see
  * them even while the hub is out of reach. */
-static void get_conflicts(http_req *req, void *ctx)
+static route_rc get_conflicts(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 	sqlite3_stmt *st = NULL;
 	cJSON *rows;
 
-	if (node_auth_require(n, req, 0) != 0)
-		return;
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT id, tbl, row_id, column_name, base_value, local_value, remote_value,"
 		       " winner, node_id, actor, created_at, resolved_at FROM conflicts"
-		       " ORDER BY created_at DESC, id LIMIT 500") != 0) {
-		node_reply_db_error(req);
-		return;
-	}
+		       " ORDER BY created_at DESC, id LIMIT 500") != 0)
+		return ROUTE_DBERR;
 	rows = db_rows_json(st);
 	sqlite3_finalize(st);
-	if (rows == NULL) {
-		node_reply_db_error(req);
-		return;
-	}
-	http_reply_json(req, 200, rows);
+	if (rows == NULL)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, rows);
 }
 
 /* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even
@@ -530,12 +528,6 @@ static route_rc post_sync_now(route_call *a)
 	return route_ok(a, 202, cJSON_CreateObject());
 }
 
-static const route_def sync_defs[] = {
-	{HTTP_M_POST, "/api/v1/sync/now", post_sync_now, 0, 0, NULL, 0},
-};
-
-const route_list sync_route_list = ROUTE_LIST(sync_defs);
-
 int node_sync_connected(node *n, uint64_t within_ms)
 {
 	struct node_sync *ns = n->nd_sync;
@@ -545,11 +537,11 @@ int node_sync_connected(node *n, uint64_t within_ms)
 	       now - ns->ns_last_ok_ms < within_ms;
 }
 
-int node_sync_routes(node *n, router *r)
-{
-	int rc = 0;
+static const route_def sync_defs[] = {
+	{HTTP_M_GET, "/api/v1/sync/status", get_status, 0, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, 0, 0, NULL, 0},
+	/* schedules a cycle; writes nothing itself */
+	{HTTP_M_POST, "/api/v1/sync/now", post_sync_now, 0, 0, NULL, 0},
+};
 
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", get_status, n);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, n);
-	return rc ? -1 : 0;
-}
+const route_list sync_route_list = ROUTE_LIST(sync_defs);

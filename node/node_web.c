@@ -3,15 +3,16 @@
  */
 #include "node/node.h"
 #include "node/node_auth.h"
+#include "node/node_api.h"
 #include "model/schema.h"
 #include "lib/clock.h"
 
 #include <ctype.h>
 #include <string.h>
 
-static void healthz(http_req *req, void *ctx)
+static route_rc healthz(route_call *a)
 {
-	node *n = ctx;
+	node *n = API_NODE(a);
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "status", "ok");
@@ -37,7 +38,7 @@ static void healthz(http_req *req, void *ctx)
 	}
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((clock_ms() - n->nd_started_ms) / 1000));
 	db_health_json(o); /* disk_full, storage_error */
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* Pages anyone may open: the login page and the visitor kiosk.  Every other
@@ -67,9 +68,10 @@ static void not_found(http_req *req)
 	http_reply_error(req, 404, NULL, "no such page");
 }
 
-static void static_file(http_req *req, void *ctx)
+static route_rc static_file(route_call *a)
 {
-	node *n = ctx;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
 	const char *path = req->path;
 
 	if (strcmp(path, "/") == 0)
@@ -91,18 +93,20 @@ static void static_file(http_req *req, void *ctx)
 		http_add_header(req, "Location", loc);
 		http_add_header(req, "Cache-Control", "no-store");
 		http_reply(req, 302, "text/plain; charset=utf-8", "sign in first\n", 14);
-		return;
+		return ROUTE_TAKEN;
 	}
+	/* ETags and 304s are the asset server's */
 	if (http_serve_asset(req, assets_node, path) != 0)
 		not_found(req);
+	return ROUTE_TAKEN;
 }
 
-int web_routes(node *n, router *r)
-{
-	int rc = 0;
+static const route_def web_defs[] = {
+	{HTTP_M_GET, "/healthz", healthz, 0, ROUTE_PUBLIC, NULL, 0},
+	/* pages: public; a page with data redirects a visitor who is not signed in */
+	{HTTP_M_GET, "/*", static_file, 0, ROUTE_PUBLIC | ROUTE_ASSET | ROUTE_DEFER, NULL, 0},
+	{HTTP_M_HEAD, "/*", static_file, 0, ROUTE_PUBLIC | ROUTE_ASSET | ROUTE_DEFER, NULL, 0},
+};
 
-	rc |= router_add(r, HTTP_M_GET, "/healthz", healthz, n);
-	rc |= router_add(r, HTTP_M_GET, "/*", static_file, n);
-	rc |= router_add(r, HTTP_M_HEAD, "/*", static_file, n);
-	return rc ? -1 : 0;
-}
+/* Last in the node's table: its catch-all takes whatever no other route does. */
+const route_list web_route_list = ROUTE_LIST(web_defs);

@@ -203,9 +203,17 @@ static int val_type(sqlite3_value *v)
 	return v ? sqlite3_value_type(v) : 0;
 }
 
+/* Set when SQLite could not give a text value (out of memory): a refusal
+ * that follows is our failure, not the node's (refuse()). */
+static __thread int apply_oom;
+
 static const char *val_text(sqlite3_value *v)
 {
-	return val_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+	const char *s = val_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+
+	if (val_type(v) == SQLITE_TEXT && s == NULL)
+		apply_oom = 1;
+	return s;
 }
 
 static int val_eq(sqlite3_value *a, sqlite3_value *b)
@@ -270,6 +278,10 @@ static void json_value(buf *b, sqlite3_value *v, int *rc)
 	case SQLITE_TEXT: {
 		const unsigned char *s = sqlite3_value_text(v);
 		int n = sqlite3_value_bytes(v);
+		if (s == NULL && n > 0) {
+			*rc = -1; /* out of memory */
+			break;
+		}
 		*rc = buf_putc(b, '"');
 		for (int i = 0; i < n && *rc == 0; i++) {
 			unsigned char c = s[i];
@@ -287,6 +299,10 @@ static void json_value(buf *b, sqlite3_value *v, int *rc)
 	case SQLITE_BLOB: {
 		const unsigned char *p = sqlite3_value_blob(v);
 		int n = sqlite3_value_bytes(v);
+		if (p == NULL && n > 0) {
+			*rc = -1; /* out of memory */
+			break;
+		}
 		*rc = buf_puts(b, "{\"blob\":\"");
 		for (int i = 0; i < n && *rc == 0; i++)
 			*rc = buf_printf(b, "%02x", p[i]);
@@ -342,6 +358,10 @@ static int refuse(actx *a, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (apply_oom) {
+		apply_oom = 0;
+		return A_ERROR; /* not refused: the node sends it again */
+	}
 	va_start(ap, fmt);
 	vsnprintf(a->ax_reason, sizeof a->ax_reason, fmt, ap);
 	va_end(ap);
@@ -352,6 +372,15 @@ static int refuse(actx *a, const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	return A_REFUSE;
+}
+
+/* A changeset SQLite cannot read: refused, unless SQLite ran out of memory
+ * reading it (then it is our failure, and the node sends it again). */
+static int refuse_rc(actx *a, int rc)
+{
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		return A_ERROR;
+	return refuse(a, "corrupt changeset (%s)", sqlite3_errstr(rc));
 }
 
 static void actx_release(actx *a)
@@ -641,17 +670,20 @@ static int bind_row(sqlite3_stmt *st, const sync__tshape *ts, sqlite3_value **v)
 	for (int i = 0; i < ts->ts_ncol; i++) {
 		int rc = v[i] ? sqlite3_bind_value(st, i + 1, v[i]) : sqlite3_bind_null(st, i + 1);
 		if (rc != SQLITE_OK)
-			return -1;
+			return rc;
 	}
 	return 0;
 }
 
 static int write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, const char *what)
 {
+	int rc;
+
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (bind_row(st, &tc->tc_ts, v) != 0)
-		return refuse(a, "%s: value cannot be stored", what);
+	if ((rc = bind_row(st, &tc->tc_ts, v)) != 0)
+		return (rc & 0xff) == SQLITE_NOMEM ? A_ERROR
+						   : refuse(a, "%s: value cannot be stored", what);
 	return step_write(a, st, what);
 }
 
@@ -679,6 +711,16 @@ static int validate(actx *a, tcache *tc, const char *id, int op)
 	return ret;
 }
 
+/* 1 when SQLite cannot give one of the row's text values (out of memory).
+ * Run before reading them: a value converted once stays converted. */
+static int row_oom(const sync__tshape *ts, sqlite3_value **v)
+{
+	for (int i = 0; i < ts->ts_ncol; i++)
+		if (val_type(v[i]) == SQLITE_TEXT && sqlite3_value_text(v[i]) == NULL)
+			return 1;
+	return 0;
+}
+
 /* May this node write a row with these values? */
 static int scope_ok(actx *a, tcache *tc, sqlite3_value **v)
 {
@@ -686,6 +728,8 @@ static int scope_ok(actx *a, tcache *tc, sqlite3_value **v)
 	const sync_scope *sc = a->ax_sc;
 	const char *office, *la;
 
+	if (row_oom(ts, v))
+		return A_ERROR; /* not the node's fault: it sends the entry again */
 	sync__row_scope(ts, v, &office, &la);
 	switch (ts->ts_td->td_scope) {
 	case SCOPE_STATEWIDE:
@@ -729,6 +773,8 @@ static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id,
 		 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)") != 0)
 		return A_ERROR;
 	st = a->ax_conflict;
+	if (row_oom(&tc->tc_ts, merged))
+		return A_ERROR;
 	sync__row_scope(&tc->tc_ts, merged, &office, &la);
 	max_hlc = local_hlc && remote_hlc ? (strcmp(local_hlc, remote_hlc) > 0 ? local_hlc : remote_hlc)
 				      : (remote_hlc ? remote_hlc : a->ax_e->hlc);
@@ -1093,7 +1139,9 @@ static int prewalk(actx *a)
 			goto out;
 		}
 	}
-	if (rc < 0)
+	if (rc < 0 && err && strcmp(err, "out of memory") == 0)
+		ret = A_ERROR;
+	else if (rc < 0)
 		ret = refuse(a, "corrupt changeset (%s)", err ? err : "unreadable");
 	else if (it.ci_nchanges == 0)
 		ret = refuse(a, "empty changeset");
@@ -1111,7 +1159,7 @@ static int apply_changes(actx *a)
 
 	rc = sqlite3changeset_start_v2(&it, (int)a->ax_e->len, (void *)a->ax_e->changeset, 0);
 	if (rc != SQLITE_OK)
-		return refuse(a, "corrupt changeset (%s)", sqlite3_errstr(rc));
+		return refuse_rc(a, rc);
 	while ((rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
 		const char *tname = NULL;
 		const table_def *td;
@@ -1120,8 +1168,15 @@ static int apply_changes(actx *a)
 		const char *id;
 
 		if (sqlite3changeset_op(it, &tname, &ncol, &op, &indirect) != SQLITE_OK ||
-		    (td = schema_table(tname)) == NULL || (tc = table_get(a, td)) == NULL ||
-		    ncol != tc->tc_ts.ts_ncol) {
+		    (td = schema_table(tname)) == NULL) {
+			ret = refuse(a, "corrupt changeset (iterator disagrees with the walk)");
+			goto out;
+		}
+		if ((tc = table_get(a, td)) == NULL) {
+			ret = A_ERROR; /* pass 1 found the table: a statement failed */
+			goto out;
+		}
+		if (ncol != tc->tc_ts.ts_ncol) {
 			ret = refuse(a, "corrupt changeset (iterator disagrees with the walk)");
 			goto out;
 		}
@@ -1170,11 +1225,11 @@ static int apply_changes(actx *a)
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		ret = refuse(a, "corrupt changeset (%s)", sqlite3_errstr(rc));
+		ret = refuse_rc(a, rc);
 out:
 	rc = sqlite3changeset_finalize(it);
 	if (ret == A_OK && rc != SQLITE_OK)
-		ret = refuse(a, "corrupt changeset (%s)", sqlite3_errstr(rc));
+		ret = refuse_rc(a, rc);
 	free(ov);
 	free(nv);
 	return ret;
@@ -1307,6 +1362,7 @@ int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope
 	if (cache != NULL && cache->ac_db != db)
 		return -1;
 	memset(&a, 0, sizeof a);
+	apply_oom = 0;
 	a.ax_db = db;
 	a.ax_sc = sc;
 	a.ax_e = e;

@@ -526,16 +526,59 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	}
 }
 
-/* Walk a page from the network before SQLite's reader does. 0 or -1. */
-static int page_walk(const void *patchset, size_t len)
+/* The newest hybrid timestamp among a change's text values (updated_hlc
+ * and the like) into max (HLC_STRLEN): the node's clock must pass every
+ * stamp it has seen, or its next edit of a row pulled from an office whose
+ * clock runs ahead would lose to the edit it follows (see seen_hlc_note()). */
+static void hlc_max_of(const cs_iter *it, char *max)
+{
+	for (int i = 0; i < it->ci_ncol; i++) {
+		const cs_value *v = &it->ci_new[i];
+		char s[HLC_STRLEN];
+		uint64_t ms;
+		uint32_t count;
+		const char *node;
+
+		if (v->cv_type != CSV_TEXT || v->cv_n < 19 || v->cv_n >= sizeof s ||
+		    v->cv_p[12] != '.' || v->cv_p[17] != '.')
+			continue;
+		memcpy(s, v->cv_p, v->cv_n);
+		s[v->cv_n] = '\0';
+		if (hlc_parse(s, &ms, &count, &node) == 0 && strcmp(s, max) > 0)
+			memcpy(max, s, v->cv_n + 1);
+	}
+}
+
+/* Keep the newest stamp a page brought (node_meta seen_hlc), in the page's
+ * transaction; the node's clock observes it (node_sync.c).  0 or -1. */
+static int seen_hlc_note(sqlite3 *db, const char *stamp)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (stamp[0] == '\0')
+		return 0;
+	if (db_prepare(db, &st, "INSERT INTO node_meta(key, value) VALUES('seen_hlc', ?1) "
+				"ON CONFLICT(key) DO UPDATE SET value=max(value, excluded.value)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, stamp, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* Walk a page from the network before SQLite's reader does; max gets the
+ * newest hybrid timestamp in it ("" when none).  0 or -1. */
+static int page_walk(const void *patchset, size_t len, char *max)
 {
 	cs_iter it;
 	const char *err = NULL;
 	int rc;
 
+	max[0] = '\0';
 	changeset_iter_init(&it, patchset, len);
 	while ((rc = changeset_next(&it, &err)) == 1)
-		;
+		hlc_max_of(&it, max);
 	changeset_iter_release(&it);
 	if (rc < 0) {
 		log_warnx("pull: refusing a malformed page: %s", err ? err : "?");
@@ -625,15 +668,17 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	int rc, ret = -1, naside = 0;
 	buf kept = BUF_INIT(0);
 	aside_ent aside[ASIDE_MAX];
+	char seen[HLC_STRLEN];
 
 	if (len > 0 && patchset == NULL)
 		return -1;
 	if (len > (size_t)INT32_MAX)
 		return -1;
 	/* The hub is authenticated, but a page is still bytes from a network. */
-	if (page_walk(patchset, len) != 0) {
+	if (page_walk(patchset, len, seen) != 0) {
 		buf_init(&kept, len + 4096);
-		if (page_filter(patchset, len, &kept, aside, &naside) != 0 || naside == 0) {
+		if (page_filter(patchset, len, &kept, aside, &naside) != 0 || naside == 0 ||
+		    page_walk(kept.data, kept.len, seen) != 0) {
 			buf_release(&kept);
 			return -1;
 		}
@@ -665,7 +710,8 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	}
 	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
 	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
-	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
+	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0 ||
+	    seen_hlc_note(db, seen) != 0)
 		goto out;
 	FAULT_POINT("pull.apply");
 	if (db_exec(db, "COMMIT") != 0)
@@ -836,6 +882,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	sync_snap_pos cur;
 	int64_t pending, cur_seq;
 	int tf = -1, te = -1, rc, ret = -1;
+	char seen[HLC_STRLEN];
 
 	if ((len > 0 && patchset == NULL) || len > (size_t)INT32_MAX || seq < 0)
 		return -1;
@@ -851,7 +898,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		log_warnx("snapshot: refusing a page that does not move forward");
 		return -1;
 	}
-	if (page_walk(patchset, len) != 0 ||
+	if (page_walk(patchset, len, seen) != 0 ||
 	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0)
 		return -1;
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
@@ -871,7 +918,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 			goto out;
 		}
 	}
-	if (snap_delete_range(db, &tl, tf, from, te, end) != 0)
+	if (snap_delete_range(db, &tl, tf, from, te, end) != 0 || seen_hlc_note(db, seen) != 0)
 		goto out;
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,

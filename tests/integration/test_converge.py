@@ -896,11 +896,32 @@ def hub_side_edit(run):
     c.hub_edit("offices", run.rng.choice([OFFICE1, OFFICE2]), "address", run.name("Calle"))
 
 
-def converge_run(tag, seed, rounds, ops_per_round):
+def offices(n):
+    """A and B in demo-office, C in demo-office-2, then N4, N5, ... in turn."""
+    out = [("A", OFFICE1), ("B", OFFICE1), ("C", OFFICE2)]
+    return out + [("N%d" % i, OFFICE2 if i % 2 == 0 else OFFICE1) for i in range(4, n + 1)]
+
+
+def interrupted_push(c, node, rng):
+    """A push killed after a random moment: the hub keeps what it committed."""
+    log = open(os.path.join(os.environ.get("OUTPOST_TEST_OUT", "/tmp"),
+                            c.tool_log + "-bg-tool.log"), "ab")
+    p = subprocess.Popen([os.path.join(BIN, "outpost-sync"), "push", "--data", node.data],
+                         stdout=subprocess.DEVNULL, stderr=log)
+    time.sleep(rng.uniform(0.0, 0.3))
+    p.kill()
+    p.wait(timeout=60)
+    log.close()
+    c.note_acked(node)
+
+
+def converge_run(tag, seed, rounds, ops_per_round, n_nodes=3, faults=False):
+    """faults: now and then a push is killed part-way and a node is
+    SIGKILLed between writes (and restarted)."""
     rng = random.Random(seed)
     c = Cluster(tag)
     try:
-        for name, office in (("A", OFFICE1), ("B", OFFICE1), ("C", OFFICE2)):
+        for name, office in offices(n_nodes):
             c.add_node(name, office)
         run = Run(c, rng)
         nodes = list(c.nodes.values())
@@ -916,9 +937,15 @@ def converge_run(tag, seed, rounds, ops_per_round):
             for n in rng.sample(nodes, rng.randint(0, len(nodes))):
                 if rng.random() < 0.15 and c.pending(n)[0]:
                     c.export_import(n, os.path.join(n.data, "outbox-%d.bundle" % rnd))
+                if faults and rng.random() < 0.2 and c.pending(n)[0]:
+                    interrupted_push(c, n, rng)
                 c.push(n, check=True)
                 if rng.random() < 0.6:
                     c.pull(n, check=True)
+            if faults and rng.random() < 0.4:
+                victim = rng.choice(nodes)
+                victim.d.kill(signal.SIGKILL)
+                c.restart(victim)
         c.sync_all()
         probs = c.check()
         return c, probs
@@ -1333,6 +1360,31 @@ class ConvergeTest(unittest.TestCase):
                 self.assertGreater(c.n_conflicts, 0, "seed %d made no conflict" % seed)
             finally:
                 c.stop()
+
+
+class ManyOfficesTest(unittest.TestCase):
+    """Ten offices (fifty under OUTPOST_LONG=1) on one hub: random offline
+    writes, partial syncs, pushes killed part-way and nodes SIGKILLed between
+    writes; the same checker as ConvergeTest."""
+
+    def test_many_offices_converge(self):
+        n_nodes, rounds, per = (50, 6, 60) if LONG else (10, 3, 20)
+        seed = seeds()[0]
+        print("\n  %d offices, seed %d (OUTPOST_SEED=%d reproduces it)" % (n_nodes, seed, seed),
+              flush=True)
+        t0 = time.time()
+        c, probs = converge_run("many%d" % seed, seed, rounds, per, n_nodes=n_nodes, faults=True)
+        try:
+            self.assertEqual(probs, [], "seed %d" % seed)
+            self.assertEqual(len(c.nodes), n_nodes)
+            writers = {w.node for w in c.writes}
+            self.assertGreater(len(writers), n_nodes // 2, "too few offices wrote")
+            with open(os.path.join(os.environ.get("OUTPOST_TEST_OUT", "/tmp"),
+                                   "converge-figures.txt"), "a") as f:
+                f.write("%d offices, seed %d: %d writes, %d conflicts, %.0f s\n" % (
+                    n_nodes, seed, len(c.writes), c.n_conflicts, time.time() - t0))
+        finally:
+            c.stop()
 
 
 if __name__ == "__main__":

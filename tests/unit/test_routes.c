@@ -131,7 +131,11 @@ static void test_node_find(void **state)
 					 d->rd_path);
 		}
 	assert_null(route_find(&t, HTTP_M_DELETE, "/api/v1/greeter/reasons"));
-	assert_null(route_find(&t, HTTP_M_GET, "/api/v1/checkins/a/b/c"));
+	assert_null(route_find(&t, HTTP_M_POST, "/api/v1/checkins/a/b/c"));
+	/* pages: whatever no other row takes, HEAD by its own row */
+	assert_ptr_equal(route_find(&t, HTTP_M_GET, "/api/v1/nope")->rd_flags & ROUTE_ASSET,
+			 ROUTE_ASSET);
+	assert_int_equal(route_find(&t, HTTP_M_HEAD, "/index.html")->rd_method, HTTP_M_HEAD);
 }
 
 /* ---- the dispatcher, with test ops ----------------------------------------------------- */
@@ -182,8 +186,19 @@ static void t_abort(route_call *a)
 	t.aborts++;
 }
 
+static int t_head(void *ctx, const route_def *d, http_req *req, const char **field,
+		  const char **msg)
+{
+	(void)ctx;
+	(void)req;
+	*field = NULL;
+	*msg = "no";
+	return d->rd_privs ? 403 : 0;
+}
+
 static const route_ops t_ops = {
-	.ro_auth = t_auth, .ro_begin = t_begin, .ro_commit = t_commit, .ro_abort = t_abort,
+	.ro_auth = t_auth, .ro_head = t_head, .ro_begin = t_begin, .ro_commit = t_commit,
+	.ro_abort = t_abort,
 };
 
 static route_rc fn_echo(route_call *a)
@@ -326,6 +341,26 @@ static void test_write_replies_through_commit(void **state)
 	assert_int_equal(t.commits, 0);
 }
 
+/* The privilege from the headers alone, for a refusal before the body. */
+static void test_head_check(void **state)
+{
+	route_table tab = {.rt_lists = t_lists, .rt_ops = &t_ops};
+	http_req req;
+	const char *field, *msg;
+
+	(void)state;
+	memset(&req, 0, sizeof req);
+	req.method = HTTP_M_POST;
+	req.target = (char *)"/w/abc?x=1";
+	assert_int_equal(route_head_check(&tab, &req, &field, &msg), 403);
+	assert_string_equal(msg, "no");
+	req.target = (char *)"/nowhere";
+	assert_int_equal(route_head_check(&tab, &req, &field, &msg), 0); /* the router's 404 */
+	req.method = HTTP_M_GET;
+	req.target = (char *)"/csv";
+	assert_int_equal(route_head_check(&tab, &req, &field, &msg), 403);
+}
+
 static void test_csv_full_is_500(void **state)
 {
 	(void)state;
@@ -366,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_every_body_error_at_once),
 	    cmocka_unit_test(test_write_replies_through_commit),
 	    cmocka_unit_test(test_csv_full_is_500),
+	    cmocka_unit_test(test_head_check),
 	};
 
 	tu_watchdog(60);

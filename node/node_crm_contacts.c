@@ -1,0 +1,305 @@
+/*
+ * node_crm_contacts.c - an employer's contacts and locations, and the
+ * Contacts List.
+ */
+#include "node/node_crm.h"
+#include "node/node_api.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- contacts and locations ------------------------------------------------------- */
+
+/* A contact as the API shows it. */
+static const route_key contact_keys_rk[] = {
+	{"kind", ROUTE_T_ANY, 0}, {"name", ROUTE_T_ANY, 0}, {"title", ROUTE_T_ANY, 0},
+	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+#define CONTACT_SQL                                                                        \
+	"SELECT id, employer_id, kind, name, title, phone, email, status, created_at"      \
+	" FROM employer_contacts WHERE id=?"
+
+static route_rc post_contact(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const char *emp = http_req_param(req, "id");
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	arena ar_s, *ar = &ar_s;
+	const char *v[NCF];
+	int present[NCF];
+	char cid[UUID_STRLEN];
+
+	ar_s.a_used = 0;
+	if (crm__read_fields(body, crm__contact_fields, NCF - 1, v, present, ar, NULL, &e))
+		return route_bad_json(a, &e);
+	if (v[1] == NULL) {
+		json_err_set(&e, "name", "contact name is required");
+		return route_bad_json(a, &e);
+	}
+	if (crm__exists(n, "employers", emp) != 1)
+		return route_fail(a, 404, "id", "no such employer");
+	if (crm__insert_contact(n, emp, v, u->id, node_now_ms(n), cid) != 0) {
+		log_warnx("crm: contact not saved: %s", sqlite3_errmsg(n->nd_db));
+		return ROUTE_DBERR;
+	}
+	return route_ok(a, 201, db_row_json_by(n->nd_db, CONTACT_SQL, cid));
+}
+
+static const route_key contact_patch_keys[] = {
+	{"kind", ROUTE_T_ANY, 0}, {"name", ROUTE_T_ANY, 0}, {"title", ROUTE_T_ANY, 0},
+	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+static route_rc patch_contact(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const char *id = http_req_param(req, "id");
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	arena ar_s, *ar = &ar_s;
+	const char *v[NCF];
+	int present[NCF];
+
+	ar_s.a_used = 0;
+	if (crm__read_fields(body, crm__contact_fields, NCF, v, present, ar, NULL, &e))
+		return route_bad_json(a, &e);
+	for (int i = 0; i < NCF; i++)
+		if (present[i] && v[i] == NULL && (i == 0 || i == 1 || i == 5)) {
+			json_err_set(&e, crm__contact_fields[i].name, "%s is required", crm__contact_fields[i].name);
+			return route_bad_json(a, &e);
+		}
+	if (crm__exists(n, "employer_contacts", id) != 1)
+		return route_fail(a, 404, "id", "no such contact");
+	if (crm__update_changed(n, "employer_contacts", id, crm__contact_fields, NCF, v, present, NULL, NULL, 0) < 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, db_row_json_by(n->nd_db, CONTACT_SQL, id));
+}
+
+static cJSON *location_json(node *n, const char *id)
+{
+	return db_row_json_by(n->nd_db,
+			      "SELECT id, employer_id, name, street, city, state, zip, phone, status,"
+			      " created_at FROM employer_locations WHERE id=?",
+			      id);
+}
+
+static const route_key location_keys[] = {
+	{"name", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
+	{"state", ROUTE_T_ANY, 0}, {"zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+static route_rc post_location(route_call *a)
+{
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	const char *emp = http_req_param(req, "id");
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	arena ar_s, *ar = &ar_s;
+	const char *v[NLF];
+	int present[NLF];
+	char lid[UUID_STRLEN], ts[HLC_STRLEN];
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+
+	ar_s.a_used = 0;
+	if (crm__read_fields(body, crm__location_fields, NLF - 1, v, present, ar, NULL, &e))
+		goto bad;
+	if (v[4] == NULL) {
+		json_err_set(&e, "zip", "ZIP code is required");
+		goto bad;
+	}
+	if (crm__exists(n, "employers", emp) != 1) {
+		rr = route_fail(a, 404, "id", "no such employer");
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(lid, now);
+	hlc_now(&n->nd_hlc, ts);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_locations(id, employer_id, name, street, city, state, zip,"
+		       " phone, status, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,'active',?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, lid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
+	for (int i = 0; i < 6; i++)
+		db_bind_text(st, 3 + i, v[i]);
+	if (v[3] == NULL)
+		sqlite3_bind_text(st, 6, "CA", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (int64_t)now);
+	sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	rr = route_ok(a, 201, location_json(n, lid));
+	goto done;
+bad:
+	rr = route_bad_json(a, &e);
+	goto done;
+dberr:
+	log_warnx("crm: location not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	rr = ROUTE_DBERR;
+done:
+	return rr;
+}
+
+static const route_key location_patch_keys[] = {
+	{"name", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
+	{"state", ROUTE_T_ANY, 0}, {"zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0},
+	{"status", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+static route_rc patch_location(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const char *id = http_req_param(req, "id");
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	arena ar_s, *ar = &ar_s;
+	const char *v[NLF];
+	int present[NLF];
+
+	ar_s.a_used = 0;
+	if (crm__read_fields(body, crm__location_fields, NLF, v, present, ar, NULL, &e))
+		return route_bad_json(a, &e);
+	if ((present[4] && v[4] == NULL) || (present[6] && v[6] == NULL)) {
+		json_err_set(&e, present[4] && v[4] == NULL ? "zip" : "status", "this field is required");
+		return route_bad_json(a, &e);
+	}
+	if (crm__exists(n, "employer_locations", id) != 1)
+		return route_fail(a, 404, "id", "no such location");
+	if (crm__update_changed(n, "employer_locations", id, crm__location_fields, NLF, v, present, NULL, NULL, 0) < 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, location_json(n, id));
+}
+
+/*
+ * Contacts List: the primary and secondary contacts of employers created as
+ * marketing leads (including those since converted), with the companies
+ * that have no contact yet; Lead Owner = me by default, "all" for everyone's.
+ */
+static route_rc list_contacts(route_call *a)
+{
+	int bad = 0;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	char ob[64], tb[16], q[128] = "", npat[300], cpat[300];
+	const char *owner, *type;
+	int limit, offset, nkind, cfts = 0, newest = 0;
+	sqlite3_stmt *st;
+
+	bad |= crm__owner_filter(a, "me", ob, sizeof ob, &owner);
+	bad |= crm__type_filter(a, tb, sizeof tb, &type);
+	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
+	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	if (bad)
+		return ROUTE_BAD;
+	http_req_query(req, "q", q, sizeof q);
+	/*
+	 * Company names through crm__name_search(); contact names (each indexed
+	 * with its company's name) through crm_contacts_fts, word prefixes, or
+	 * when q has no word from the start (employer_contacts_name).
+	 * A common word is answered newest contact first from the index; the
+	 * rest sorted by company.
+	 */
+	nkind = crm__name_search(q, npat, sizeof npat);
+	if (q[0]) {
+		cfts = crm__fts_query(q, cpat, sizeof cpat) == 0;
+		if (!cfts) {
+			size_t j = 0;
+			for (const char *p = q; *p && j + 3 < sizeof cpat; p++) {
+				if (*p == '%' || *p == '_' || *p == '\\')
+					cpat[j++] = '\\';
+				cpat[j++] = *p;
+			}
+			cpat[j++] = '%';
+			cpat[j] = '\0';
+		} else {
+			int c = crm__fts_count(n, "crm_contacts_fts", cpat, CRM_SEARCH_SORT_MAX);
+			int d = nkind == NAME_FTS
+					? crm__fts_count(n, "crm_employers_fts", npat, CRM_SEARCH_SORT_MAX)
+					: 0;
+			if (c < 0 || d < 0)
+				return ROUTE_DBERR;
+			newest = c + d > CRM_SEARCH_SORT_MAX;
+		}
+	}
+	{
+		char sql[2048];
+		size_t len;
+		if (newest)
+			len = (size_t)snprintf(sql, sizeof sql,
+				"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
+				" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
+				" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
+				" FROM crm_contacts_fts x CROSS JOIN employer_contacts c ON c.rowid = x.rowid"
+				" CROSS JOIN employers e ON e.id = c.employer_id"
+				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+				" WHERE x.crm_contacts_fts MATCH ?3 AND c.status = 'active'"
+				" AND e.created_as = 'lead' AND e.status = 'active'");
+		else {
+			/* A search drives the query from the matching employers. */
+			char from[640] = "employers e";
+			if (nkind != NAME_NONE) {
+				size_t fl = (size_t)snprintf(from, sizeof from, "(");
+				fl = crm__name_search_sql(from, fl, sizeof from, nkind, 4);
+				snprintf(from + fl, sizeof from - fl,
+					 " UNION SELECT e2.rowid FROM employer_contacts c2 CROSS JOIN employers e2"
+					 " ON e2.id = c2.employer_id WHERE %s) m CROSS JOIN employers e"
+					 " ON e.rowid = m.r",
+					 cfts ? "c2.rowid IN (SELECT rowid FROM crm_contacts_fts WHERE"
+						" crm_contacts_fts MATCH ?3)"
+					      : "c2.name LIKE ?3 ESCAPE '\\'");
+			}
+			len = (size_t)snprintf(sql, sizeof sql,
+				"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
+				" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
+				" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
+				" FROM %s LEFT JOIN employer_contacts c ON c.employer_id = e.id"
+				"  AND c.status = 'active'"
+				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+				" WHERE e.created_as = 'lead' AND e.status = 'active'", from);
+		}
+		if (owner)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
+		if (type)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
+		snprintf(sql + len, sizeof sql - len, "%s LIMIT ?5 OFFSET ?6",
+			 newest ? " ORDER BY x.rowid DESC"
+				: " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name");
+		if (db_prepare(n->nd_db, &st, sql) != 0)
+			return ROUTE_DBERR;
+	}
+	db_bind_text(st, 1, owner);
+	db_bind_text(st, 2, type);
+	if (nkind != NAME_NONE) {
+		sqlite3_bind_text(st, 3, cpat, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, npat, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int(st, 5, limit + 1);
+	sqlite3_bind_int(st, 6, offset);
+	return crm__page(a, st, limit, offset, newest);
+}
+
+static const route_def crm_contacts_defs[] = {
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/contacts", post_contact, PRIV_CRM, ROUTE_BODY | NODE_WRITE, contact_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/locations", post_location, PRIV_CRM, ROUTE_BODY | NODE_WRITE, location_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/crm/contacts/:id", patch_contact, PRIV_CRM, ROUTE_BODY | NODE_WRITE, contact_patch_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/crm/locations/:id", patch_location, PRIV_CRM, ROUTE_BODY | NODE_WRITE, location_patch_keys, 0},
+	{HTTP_M_GET, "/api/v1/crm/contacts", list_contacts, PRIV_VIEW, 0, NULL, 0},
+};
+
+const route_list crm_contacts_route_list = ROUTE_LIST(crm_contacts_defs);

@@ -1,0 +1,516 @@
+/*
+ * node_crm_employers.c - CRM employers (marketing leads and recruiting
+ * employers): the list with its searches, the duplicate check while typing,
+ * create (by manual entry or from an external employer or the local
+ * employer sites search), read and edit.  Every write is a declared
+ * NODE_WRITE route; only changed columns are written, so the hub's
+ * column-wise merge keeps concurrent edits of other columns.
+ */
+#include "node/node_crm.h"
+#include "node/node_api.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static route_rc list_employers(route_call *a)
+{
+	int bad = 0;
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	char ob[64], tb[16], q[128] = "", zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
+	const char *owner, *type;
+	int limit, offset, kind, newest = 0;
+	sqlite3_stmt *st;
+
+	bad |= crm__owner_filter(a, "all", ob, sizeof ob, &owner);
+	bad |= crm__type_filter(a, tb, sizeof tb, &type);
+	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
+	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	if (bad)
+		return ROUTE_BAD;
+	http_req_query(req, "q", q, sizeof q);
+	http_req_query(req, "zip", zip, sizeof zip);
+	http_req_query(req, "status", st_buf, sizeof st_buf);
+	if (strcmp(st_buf, "active") != 0 && strcmp(st_buf, "inactive") != 0 &&
+	    strcmp(st_buf, "all") != 0)
+		return route_fail(a, 400, "status", "status must be active, inactive or all");
+	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
+		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
+	kind = crm__name_search(q, pat, sizeof pat);
+	if (crm_valid_edd_account(q, edd) != 0)
+		snprintf(edd, sizeof edd, "%.8s", q);
+	/* A common word matches thousands of names: read those newest first
+	 * from the index instead of sorting them all. */
+	if (kind == NAME_FTS) {
+		int c = crm__fts_count(n, "crm_employers_fts", pat, CRM_SEARCH_SORT_MAX);
+		if (c < 0)
+			return ROUTE_DBERR;
+		newest = c > CRM_SEARCH_SORT_MAX;
+	}
+	{
+		/* Only the filters in use appear in the SQL, so each can use its
+		 * index ("?1 IS NULL OR col = ?1" defeats the planner). */
+		char sql[2048], from[640];
+		size_t len;
+		/* A search drives the query from its matches (CROSS JOIN keeps
+		 * the planner from scanning every employer in name order). */
+		if (newest) {
+			snprintf(from, sizeof from,
+				 "crm_employers_fts x CROSS JOIN employers e ON e.rowid = x.rowid");
+		} else if (kind != NAME_NONE) {
+			size_t fl = (size_t)snprintf(from, sizeof from, "(");
+			fl = crm__name_search_sql(from, fl, sizeof from, kind, 3);
+			snprintf(from + fl, sizeof from - fl,
+				 " UNION SELECT rowid FROM employers WHERE username = ?7"
+				 " UNION SELECT rowid FROM employers WHERE edd_account_number = ?9) m"
+				 " CROSS JOIN employers e ON e.rowid = m.r");
+		} else {
+			snprintf(from, sizeof from, "employers e");
+		}
+		/* The page is chosen by rowid first, so the per-row columns
+		 * (primary contact, duplicate flag) are read for its rows only. */
+		len = (size_t)snprintf(sql, sizeof sql, "SELECT e.rowid AS pr FROM %s WHERE 1", from);
+		if (newest)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND x.crm_employers_fts MATCH ?3");
+		if (owner)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
+		if (type)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
+		if (zip[0])
+			len += (size_t)snprintf(sql + len, sizeof sql - len,
+				" AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
+		if (strcmp(st_buf, "all") != 0)
+			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.status = ?8");
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s LIMIT ?5 OFFSET ?6",
+			 newest ? " ORDER BY x.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
+		{
+			char outer[3072];
+			snprintf(outer, sizeof outer,
+				"SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
+				" e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
+				" e.office_id, e.status, e.vetting_status, e.created_at,"
+				" (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
+				"   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
+				" EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
+				"   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
+				" FROM (%s) p CROSS JOIN employers e ON e.rowid = p.pr"
+				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id%s",
+				sql, newest ? " ORDER BY e.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
+			if (db_prepare(n->nd_db, &st, outer) != 0)
+				return ROUTE_DBERR;
+		}
+	}
+	db_bind_text(st, 1, owner);
+	db_bind_text(st, 2, type);
+	sqlite3_bind_text(st, 3, pat, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, zip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, edd, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, limit + 1);
+	sqlite3_bind_int(st, 6, offset);
+	sqlite3_bind_text(st, 7, q, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, st_buf, -1, SQLITE_STATIC);
+	return crm__page(a, st, limit, offset, newest);
+}
+
+static route_rc get_duplicates(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	char name[CRM_NAME_MAX + 1] = "", zip[16] = "", z5[6] = "", norm[CRM_NORM_MAX], ex[64] = "";
+	cJSON *arr;
+
+	http_req_query(req, "name", name, sizeof name);
+	http_req_query(req, "zip", zip, sizeof zip);
+	http_req_query(req, "exclude", ex, sizeof ex);
+	if (crm_normalize_name(name, norm, sizeof norm) != 0)
+		return route_ok(a, 200, cJSON_CreateArray());
+	if (zip[0] && crm_valid_zip(zip, z5) != 0)
+		return route_fail(a, 400, "zip", "ZIP code must be 5 digits or ZIP+4");
+	arr = crm__find_duplicates(n, norm, z5, ex[0] ? ex : NULL);
+	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
+}
+
+/* ---- create --------------------------------------------------------------------- */
+
+/* A user name no employer the node holds uses yet. */
+static int new_username(node *n, const char *norm, const char *id, char *out, size_t len)
+{
+	unsigned seed = 0;
+
+	/* The random tail of the UUIDv7 makes offline collisions between
+	 * offices unlikely; the hub flags any that still happen. */
+	for (const char *p = id + 24; *p; p++)
+		seed = seed * 16 + (unsigned)(isdigit((unsigned char)*p) ? *p - '0' : (*p | 0x20) - 'a' + 10);
+	for (int i = 0; i < 50; i++) {
+		sqlite3_stmt *st;
+		int taken;
+		if (crm_make_username(norm, seed + (unsigned)i * 7919u, out, len) != 0)
+			return -1;
+		if (db_prepare(n->nd_db, &st, "SELECT 1 FROM employers WHERE username=?") != 0)
+			return -1;
+		sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
+		taken = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!taken)
+			return 0;
+	}
+	return -1;
+}
+
+static const route_key create_fields_rk[] = {
+	{"company_name", ROUTE_T_ANY, 0}, {"edd_account_number", ROUTE_T_ANY, 0},
+	{"zip", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
+	{"state", ROUTE_T_ANY, 0}, {"mailing_street", ROUTE_T_ANY, 0},
+	{"mailing_city", ROUTE_T_ANY, 0}, {"mailing_state", ROUTE_T_ANY, 0},
+	{"mailing_zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0},
+	{"website", ROUTE_T_ANY, 0}, {"industry", ROUTE_T_ANY, 0},
+	{"pe_organization", ROUTE_T_ANY, 0}, {"lead_owner_id", ROUTE_T_ANY, 0},
+	{"office_id", ROUTE_T_ANY, 0}, {"source", ROUTE_T_ANY, 0},
+	{"external_employer_id", ROUTE_T_ANY, 0}, {"directory_id", ROUTE_T_ANY, 0},
+	{"contacts", ROUTE_T_ANY, 0}, {"confirm_not_duplicate", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+static const char *const contact_keys[] = {"kind", "name", "title", "phone", "email", NULL};
+
+#define MAX_NEW_CONTACTS 10
+
+/* A new employer as read from the body. */
+typedef struct newemp {
+	const char *v[NEF], *office, *source, *ext_id, *dir_id;
+	const char *cv[MAX_NEW_CONTACTS][NCF];
+	int present[NEF], confirm, ncontacts;
+	char norm[CRM_NORM_MAX], z5[6], edd[9], la[64];
+} newemp;
+
+/* The contacts sent with a new employer: 0, or -1 with e set (its field
+ * named contacts[i].x). */
+static int newemp_contacts(const cJSON *body, newemp *ne, arena *ar, json_err *e)
+{
+	const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(body, "contacts"), *it;
+	int cpresent[NCF];
+
+	if (contacts == NULL || cJSON_IsNull(contacts))
+		return 0;
+	if (!cJSON_IsArray(contacts) || cJSON_GetArraySize(contacts) > MAX_NEW_CONTACTS) {
+		json_err_set(e, "contacts", "contacts must be a list of at most %d contacts",
+			     MAX_NEW_CONTACTS);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, contacts)
+	{
+		char prefix[32];
+		snprintf(prefix, sizeof prefix, "contacts[%d].", ne->ncontacts);
+		if (!cJSON_IsObject(it)) {
+			json_err_set(e, "contacts", "each contact must be an object");
+			return -1;
+		}
+		if (json_only(it, contact_keys, e) == 0 &&
+		    crm__read_fields(it, crm__contact_fields, NCF - 1, ne->cv[ne->ncontacts], cpresent,
+				     ar, prefix, e) == 0 &&
+		    ne->cv[ne->ncontacts][1] == NULL)
+			json_err_set(e, "name", "contact name is required");
+		if (e->msg[0]) {
+			if (strncmp(e->field, "contacts[", 9) != 0)
+				json_err_prefix(e, prefix);
+			return -1;
+		}
+		ne->ncontacts++;
+	}
+	return 0;
+}
+
+/* Where the new employer comes from: 0, or -1 with e set. */
+static int newemp_source(node *n, newemp *ne, json_err *e)
+{
+	if (ne->source == NULL)
+		ne->source = "manual";
+	if (strcmp(ne->source, "manual") != 0 && strcmp(ne->source, "external") != 0 &&
+	    strcmp(ne->source, "local_search") != 0) {
+		json_err_set(e, "source", "source must be manual, external or local_search");
+		return -1;
+	}
+	if (strcmp(ne->source, "external") == 0 &&
+	    (ne->ext_id == NULL || crm__exists(n, "external_employers", ne->ext_id) != 1)) {
+		json_err_set(e, "external_employer_id", "no such external employer");
+		return -1;
+	}
+	if (strcmp(ne->source, "local_search") == 0 &&
+	    (ne->dir_id == NULL || crm__exists(n, "business_directory", ne->dir_id) != 1)) {
+		json_err_set(e, "directory_id", "no such local employer site");
+		return -1;
+	}
+	if (strcmp(ne->source, "external") != 0)
+		ne->ext_id = NULL;
+	if (strcmp(ne->source, "local_search") != 0)
+		ne->dir_id = NULL;
+	return 0;
+}
+
+/* The body of a new employer, its defaults and rules: 0, or -1 with e set. */
+static int newemp_read(node *n, const node_user *u, const cJSON *body, newemp *ne, arena *ar,
+		       json_err *e)
+{
+	const char **v = ne->v;
+
+	if (crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, e) ||
+	    crm__get_str(body, "office_id", 0, 64, &ne->office, ar, e) ||
+	    crm__get_str(body, "source", 0, 16, &ne->source, ar, e) ||
+	    crm__get_str(body, "external_employer_id", 0, 64, &ne->ext_id, ar, e) ||
+	    crm__get_str(body, "directory_id", 0, 64, &ne->dir_id, ar, e) ||
+	    json_get_bool(body, "confirm_not_duplicate", JSON_NULLABLE, 0, &ne->confirm, e))
+		return -1;
+	v[EF_STATUS] = v[EF_USERNAME] = NULL;
+	if (v[EF_NAME] == NULL) {
+		json_err_set(e, "company_name", "company name is required");
+		return -1;
+	}
+	if (crm_normalize_name(v[EF_NAME], ne->norm, sizeof ne->norm) != 0) {
+		json_err_set(e, "company_name", "company name must contain a letter or digit");
+		return -1;
+	}
+	if (v[EF_ZIP] == NULL) {
+		json_err_set(e, "zip", "ZIP code is required (enter it first, then the street)");
+		return -1;
+	}
+	crm_valid_zip(v[EF_ZIP], ne->z5);
+	if (v[EF_EDD])
+		crm_valid_edd_account(v[EF_EDD], ne->edd);
+	if (v[EF_STATE] == NULL)
+		v[EF_STATE] = "CA";
+	if (newemp_source(n, ne, e) != 0)
+		return -1;
+	if (v[EF_OWNER] == NULL)
+		v[EF_OWNER] = u->id;
+	if (crm__check_staff(n, v[EF_OWNER], "lead_owner_id", e) != 0)
+		return -1;
+	if (ne->office == NULL)
+		ne->office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?", ne->office, ne->la,
+		    sizeof ne->la) != 0) {
+		json_err_set(e, "office_id", "no such office");
+		return -1;
+	}
+	return newemp_contacts(body, ne, ar, e);
+}
+
+/* The duplicate check, unless the user has seen the list and goes on:
+ * ROUTE_OK (*answered set when the reply is the 409 with the strong
+ * matches), or ROUTE_DBERR. */
+static route_rc newemp_duplicates(route_call *a, const newemp *ne, int *answered)
+{
+	cJSON *dups, *strong, *it, *o;
+
+	*answered = 0;
+	if (ne->confirm)
+		return ROUTE_OK;
+	if ((dups = crm__find_duplicates(API_NODE(a), ne->norm, ne->z5, NULL)) == NULL)
+		return ROUTE_DBERR;
+	strong = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, dups)
+		if (strcmp(json_str(it, "match"), "similar") != 0)
+			cJSON_AddItemToArray(strong, cJSON_Duplicate(it, 1));
+	cJSON_Delete(dups);
+	if (cJSON_GetArraySize(strong) == 0) {
+		cJSON_Delete(strong);
+		return ROUTE_OK;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", "this employer may already be in the system; "
+					    "review the matches or confirm it is not a duplicate");
+	cJSON_AddStringToObject(o, "field", "company_name");
+	cJSON_AddItemToObject(o, "duplicates", strong);
+	*answered = 1; /* nothing is written; the reply is the list */
+	return route_ok(a, 409, o);
+}
+
+/* The employer row and its contacts: 0 or -1. */
+static int newemp_insert(node *n, const node_user *u, newemp *ne, const char *id,
+			 uint64_t now)
+{
+	char username[CRM_USERNAME_MAX + 1], ts[HLC_STRLEN];
+	const char *const *v = ne->v;
+	sqlite3_stmt *st;
+
+	if (new_username(n, ne->norm, id, username, sizeof username) != 0)
+		return -1;
+	hlc_now(&n->nd_hlc, ts);
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employers(id, account_type, created_as, company_name, normalized_name,"
+		       " username, edd_account_number, zip, zip5, street, city, state, mailing_street,"
+		       " mailing_city, mailing_state, mailing_zip, phone, email, website, industry,"
+		       " pe_organization, lead_owner_id, office_id, local_area_id, created_by, created_at,"
+		       " source, external_employer_id, directory_id, status, updated_hlc)"
+		       " VALUES(?1,'lead','lead',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+		       "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,'active',?28)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v[EF_NAME], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ne->norm, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, username, -1, SQLITE_STATIC);
+	db_bind_text(st, 5, v[EF_EDD] ? ne->edd : NULL);
+	sqlite3_bind_text(st, 6, v[EF_ZIP], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, ne->z5, -1, SQLITE_STATIC);
+	for (int i = 3; i <= 15; i++) /* street .. lead_owner_id */
+		db_bind_text(st, i + 5, v[i]);
+	sqlite3_bind_text(st, 21, ne->office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 22, ne->la, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 23, u->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 24, (int64_t)now);
+	sqlite3_bind_text(st, 25, ne->source, -1, SQLITE_STATIC);
+	db_bind_text(st, 26, ne->ext_id);
+	db_bind_text(st, 27, ne->dir_id);
+	sqlite3_bind_text(st, 28, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	for (int i = 0; i < ne->ncontacts; i++) {
+		char cid[UUID_STRLEN];
+		if (crm__insert_contact(n, id, ne->cv[i], u->id, now, cid) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static route_rc post_employer(route_call *a)
+{
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	json_err e = {{0}, {0}};
+	char id[UUID_STRLEN];
+	arena *ar = calloc(1, sizeof *ar);
+	newemp *ne = calloc(1, sizeof *ne);
+	route_rc rr;
+	uint64_t now;
+	int answered = 0;
+
+	if (ar == NULL || ne == NULL) {
+		rr = ROUTE_DBERR;
+	} else if (newemp_read(n, u, a->rc_body, ne, ar, &e) != 0) {
+		rr = route_bad_json(a, &e);
+	} else if ((rr = newemp_duplicates(a, ne, &answered)) == ROUTE_OK && !answered) {
+		now = node_now_ms(n);
+		uuid7_at(id, now);
+		if (newemp_insert(n, u, ne, id, now) != 0) {
+			log_warnx("crm: lead not saved: %s", sqlite3_errmsg(n->nd_db));
+			rr = ROUTE_DBERR;
+		} else {
+			log_info("crm: lead %s created (source %s, office %s)", id, ne->source, ne->office);
+			rr = route_ok(a, 201, crm__employer_json(n, id));
+		}
+	}
+	free(ne);
+	free(ar);
+	return rr;
+}
+
+/* ---- read, update, convert -------------------------------------------------------- */
+
+static route_rc get_employer(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	cJSON *o;
+
+	o = crm__employer_json(n, http_req_param(req, "id"));
+	if (o == NULL)
+		return route_fail(a, 404, "id", "no such employer");
+	return route_ok(a, 200, o);
+}
+
+static const route_key patch_fields_rk[] = {
+	{"company_name", ROUTE_T_ANY, 0}, {"edd_account_number", ROUTE_T_ANY, 0},
+	{"zip", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
+	{"state", ROUTE_T_ANY, 0}, {"mailing_street", ROUTE_T_ANY, 0},
+	{"mailing_city", ROUTE_T_ANY, 0}, {"mailing_state", ROUTE_T_ANY, 0},
+	{"mailing_zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0},
+	{"website", ROUTE_T_ANY, 0}, {"industry", ROUTE_T_ANY, 0},
+	{"pe_organization", ROUTE_T_ANY, 0}, {"lead_owner_id", ROUTE_T_ANY, 0},
+	{"status", ROUTE_T_ANY, 0}, {"username", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+static route_rc patch_employer(route_call *a)
+{
+	http_req *req = a->rc_req;
+	node *n = API_NODE(a);
+	const char *id = http_req_param(req, "id");
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	arena ar_s, *ar = &ar_s;
+	const char *v[NEF], *xc[3], *xv[3];
+	int present[NEF], nx = 0, rc;
+	char norm[CRM_NORM_MAX], z5[6], edd[9], type[16];
+
+	ar_s.a_used = 0;
+	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e))
+		return route_bad_json(a, &e);
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0)
+		return route_fail(a, 404, "id", "no such employer");
+	if (present[EF_NAME]) {
+		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0) {
+			json_err_set(&e, "company_name", "company name must contain a letter or digit");
+			return route_bad_json(a, &e);
+		}
+		xc[nx] = "normalized_name";
+		xv[nx++] = norm;
+	}
+	if (present[EF_ZIP]) {
+		if (v[EF_ZIP] == NULL) {
+			json_err_set(&e, "zip", "ZIP code is required");
+			return route_bad_json(a, &e);
+		}
+		crm_valid_zip(v[EF_ZIP], z5);
+		xc[nx] = "zip5";
+		xv[nx++] = z5;
+	}
+	if (present[EF_EDD]) {
+		if (v[EF_EDD] == NULL && strcmp(type, CRM_RECRUITING) == 0) {
+			json_err_set(&e, "edd_account_number",
+				     "a recruiting employer keeps its EDD Account Number");
+			return route_bad_json(a, &e);
+		}
+		if (v[EF_EDD]) {
+			crm_valid_edd_account(v[EF_EDD], edd);
+			v[EF_EDD] = edd;
+		}
+	}
+	if (present[EF_OWNER] && (v[EF_OWNER] == NULL ||
+				  crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)) {
+		if (v[EF_OWNER] == NULL)
+			json_err_set(&e, "lead_owner_id", "a lead owner is required");
+		return route_bad_json(a, &e);
+	}
+	if (present[EF_STATUS] && v[EF_STATUS] == NULL) {
+		json_err_set(&e, "status", "status must be active or inactive");
+		return route_bad_json(a, &e);
+	}
+	if (present[EF_USERNAME]) {
+		if (v[EF_USERNAME] == NULL) {
+			json_err_set(&e, "username", "user name is required");
+			return route_bad_json(a, &e);
+		}
+		if (crm__username_taken(n, v[EF_USERNAME], id) != 0)
+			return route_fail(a, 409, "username", "this user name is already taken");
+	}
+	rc = crm__update_changed(n, "employers", id, crm__employer_fields, NEF, v, present, xc, xv, nx);
+	if (rc < 0) {
+		log_warnx("crm: employer %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
+		return ROUTE_DBERR;
+	}
+	return route_ok(a, 200, crm__employer_json(n, id));
+}
+
+static const route_def crm_employers_defs[] = {
+	{HTTP_M_GET, "/api/v1/crm/employers/duplicates", get_duplicates, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/crm/employers", list_employers, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers", post_employer, PRIV_CRM, ROUTE_BODY | NODE_WRITE, create_fields_rk, 0},
+	{HTTP_M_GET, "/api/v1/crm/employers/:id", get_employer, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_PATCH, "/api/v1/crm/employers/:id", patch_employer, PRIV_CRM, ROUTE_BODY | NODE_WRITE, patch_fields_rk, 0},
+};
+
+const route_list crm_employers_route_list = ROUTE_LIST(crm_employers_defs);

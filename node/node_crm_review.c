@@ -1,0 +1,324 @@
+/*
+ * node_crm_review.c - what happens to an employer after it is entered:
+ * conversion to Recruiting Employer, the vetting result, possible-duplicate
+ * flags and their review, and the employer's case notes.
+ */
+#include "node/node_crm.h"
+#include "node/node_api.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const route_key convert_fields_rk[] = {
+	{"edd_account_number", ROUTE_T_ANY, 0}, {"drop_mkt_prefix", ROUTE_T_ANY, 0},
+	{"username", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
+	{"state", ROUTE_T_ANY, 0}, {"zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0},
+	{"industry", ROUTE_T_ANY, 0}, {"website", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/*
+ * Marketing Lead -> Recruiting Employer.  The account type is one column, so
+ * the employer can never hold both.  The user name is kept unless the staff
+ * member accepts the offer to drop the MKT prefix (drop_mkt_prefix) or types
+ * a new one; the EDD Account Number and the other required fields are
+ * checked (crm_conversion_check) and vetting starts, due in 72 hours.
+ */
+static route_rc post_convert(route_call *a)
+{
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	const char *id = http_req_param(req, "id");
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	cJSON *cur = NULL;
+	json_err e = {{0}, {0}};
+	arena ar_s, *ar = &ar_s;
+	const char *v[NEF], *xc[12], *xv[12], *field;
+	int present[NEF], drop = 0, nx = 0;
+	char edd[9], z5[6], newname[CRM_USERNAME_MAX + 1], msg[200];
+	crm_conversion cv;
+	uint64_t now;
+
+	ar_s.a_used = 0;
+	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e) ||
+	    json_get_bool(body, "drop_mkt_prefix", JSON_NULLABLE, 0, &drop, &e))
+		goto bad;
+	cur = crm__employer_json(n, id);
+	if (cur == NULL) {
+		rr = route_fail(a, 404, "id", "no such employer");
+		goto done;
+	}
+	/* The values the employer will have: sent ones win over stored ones. */
+	memset(&cv, 0, sizeof cv);
+	cv.account_type = json_str(cur, "account_type");
+	cv.status = json_str(cur, "status");
+	cv.company_name = json_str(cur, "company_name");
+#define PICK(i, key) (present[i] ? v[i] : json_str(cur, key))
+	cv.edd_account_number = PICK(EF_EDD, "edd_account_number");
+	cv.zip = PICK(EF_ZIP, "zip");
+	cv.street = PICK(3, "street");
+	cv.city = PICK(4, "city");
+	cv.state = PICK(EF_STATE, "state");
+	cv.phone = PICK(10, "phone");
+	cv.industry = PICK(13, "industry");
+#undef PICK
+	{
+		cJSON *ct;
+		cJSON_ArrayForEach(ct, cJSON_GetObjectItem(cur, "contacts"))
+			if (strcmp(json_str(ct, "kind"), "primary") == 0 &&
+			    strcmp(json_str(ct, "status"), "active") == 0)
+				cv.primary_contacts++;
+	}
+	field = crm_conversion_check(&cv, msg, sizeof msg);
+	if (field) {
+		rr = route_fail(a, strcmp(field, "account_type") == 0 ? 409 : 400, field, "%s", msg);
+		goto done;
+	}
+	/* User name: typed, or the MKT prefix dropped on request, else kept. */
+	if (present[EF_USERNAME] && v[EF_USERNAME]) {
+		snprintf(newname, sizeof newname, "%s", v[EF_USERNAME]);
+	} else if (drop && crm_has_mkt_prefix(json_str(cur, "username"))) {
+		crm_drop_mkt_prefix(json_str(cur, "username"), newname, sizeof newname);
+	} else {
+		snprintf(newname, sizeof newname, "%s", json_str(cur, "username"));
+	}
+	if (crm_valid_username(newname) != 0) {
+		rr = route_fail(a, 400, "username",
+				 "user name must be 4 to 40 letters, digits, '.', '_' or '-'");
+		goto done;
+	}
+	if (crm__username_taken(n, newname, id) != 0) {
+		rr = route_fail(a, 409, "username",
+				 "the user name '%s' is already taken; type another one", newname);
+		goto done;
+	}
+	crm_valid_edd_account(cv.edd_account_number, edd);
+	now = node_now_ms(n);
+	xc[nx] = "account_type"; xv[nx++] = CRM_RECRUITING;
+	xc[nx] = "username"; xv[nx++] = newname;
+	xc[nx] = "edd_account_number"; xv[nx++] = edd;
+	xc[nx] = "vetting_status"; xv[nx++] = "pending";
+	xc[nx] = "converted_by"; xv[nx++] = u->id;
+	if (present[EF_ZIP] && v[EF_ZIP]) {
+		crm_valid_zip(v[EF_ZIP], z5);
+		xc[nx] = "zip5"; xv[nx++] = z5;
+	}
+	/* Only address/contact fields come from the body; the rest is fixed. */
+	present[EF_NAME] = present[EF_EDD] = present[EF_OWNER] = present[EF_STATUS] = 0;
+	present[EF_USERNAME] = 0;
+	for (int i = 0; i < NEF; i++)
+		if (present[i] && v[i] == NULL)
+			present[i] = 0; /* conversion never clears a field */
+	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, v, present, xc, xv, nx) < 0)
+		goto dberr;
+	/* The vetting clock (integer columns). */
+	{
+		sqlite3_stmt *st;
+		if (db_prepare(n->nd_db, &st,
+			       "UPDATE employers SET vetting_started_at=?2, vetting_due_at=?3,"
+			       " converted_at=?2 WHERE id=?1") != 0)
+			goto dberr;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)now);
+		sqlite3_bind_int64(st, 3, crm_vetting_due((int64_t)now));
+		int rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			goto dberr;
+	}
+	log_info("crm: employer %s converted to recruiting employer, vetting pending", id);
+	rr = route_ok(a, 200, crm__employer_json(n, id));
+	goto done;
+bad:
+	rr = route_bad_json(a, &e);
+	goto done;
+dberr:
+	log_warnx("crm: conversion of %s not saved: %s", id, sqlite3_errmsg(n->nd_db));
+	rr = ROUTE_DBERR;
+done:
+	cJSON_Delete(cur);
+	return rr;
+}
+
+static const route_key vetting_fields_rk[] = {
+	{"result", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* The vetting result of a converted employer (72-hour procedure): approved,
+ * or locked when the information did not match. */
+static route_rc post_vetting(route_call *a)
+{
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	/* the route id first: a refused request is freed by its reply */
+	const char *id = http_req_param(req, "id"), *result, *field;
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
+	const char *xc[1] = {"vetting_status"}, *xv[1];
+	int conflict = 0;
+
+	if (json_get_str(body, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf, &e)) {
+		rr = route_bad_json(a, &e);
+		goto done;
+	}
+	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
+		rr = route_fail(a, 404, "id", "no such employer");
+		goto done;
+	}
+	db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", id, vs, sizeof vs);
+	field = crm_vetting_check(type, vs[0] ? vs : NULL, result, &conflict, msg, sizeof msg);
+	if (field) {
+		rr = route_fail(a, conflict ? 409 : 400, field, "%s", msg);
+		goto done;
+	}
+	xv[0] = result;
+	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 1) < 0) {
+		rr = ROUTE_DBERR;
+		goto done;
+	}
+	log_info("crm: vetting of employer %s recorded: %s", id, result);
+	rr = route_ok(a, 200, crm__employer_json(n, id));
+done:
+	return rr;
+}
+
+static const route_key dupof_fields_rk[] = {
+	{"duplicate_of", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* Review of a possible duplicate: this employer is the same as another. */
+static route_rc post_duplicate_of(route_call *a)
+{
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	const char *id = http_req_param(req, "id"), *other;
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
+
+	if (json_get_str(body, "duplicate_of", JSON_REQUIRED, 1, 64, &other, NULL, 0, &e)) {
+		rr = route_bad_json(a, &e);
+		goto done;
+	}
+	if (crm__exists(n, "employers", id) != 1) {
+		rr = route_fail(a, 404, "id", "no such employer");
+		goto done;
+	}
+	if (strcmp(other, id) == 0 || crm__exists(n, "employers", other) != 1) {
+		rr = route_fail(a, 400, "duplicate_of", "no such other employer");
+		goto done;
+	}
+	xv[0] = other;
+	xv[1] = "inactive";
+	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 2) < 0) {
+		rr = ROUTE_DBERR;
+		goto done;
+	}
+	log_info("crm: employer %s marked as a duplicate of %s", id, other);
+	rr = route_ok(a, 200, crm__employer_json(n, id));
+done:
+	return rr;
+}
+
+static route_rc list_duplicate_flags(route_call *a)
+{
+	node *n = API_NODE(a);
+	sqlite3_stmt *st;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
+		       " a.company_name AS employer_name, a.office_id AS employer_office,"
+		       " f.other_employer_id, b.company_name AS other_name, b.office_id AS other_office,"
+		       " f.zip5 FROM crm_duplicate_flags f LEFT JOIN employers a ON a.id = f.employer_id"
+		       " LEFT JOIN employers b ON b.id = f.other_employer_id"
+		       " WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
+		       " ORDER BY f.detected_at DESC LIMIT 500") != 0)
+		return ROUTE_DBERR;
+	return crm__rows(a, st);
+}
+
+/* ---- case notes ------------------------------------------------------------------ */
+
+static const route_key note_keys_rk[] = {
+	{"subject", ROUTE_T_ANY, 0}, {"body", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* POST /api/v1/crm/employers/:id/notes: a case note (append-only; the
+ * text is never logged). */
+static route_rc post_employer_note(route_call *a)
+{
+	http_req *req = a->rc_req;
+	route_rc rr = ROUTE_OK;
+	node *n = API_NODE(a);
+	/* the route id first: a refused request is freed by its reply */
+	const char *emp = http_req_param(req, "id"), *subject, *text;
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
+	json_err e = {{0}, {0}};
+	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
+	const char *office;
+	sqlite3_stmt *st = NULL;
+	uint64_t now;
+
+	if ((text_buf = malloc(CRM_NOTE_MAX + 1)) == NULL) {
+		rr = ROUTE_DBERR;
+		goto done;
+	}
+	if (json_get_str(body, "subject", JSON_NULLABLE, 0, CRM_TITLE_MAX, &subject, subj_buf,
+			 sizeof subj_buf, &e) ||
+	    json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf,
+			 CRM_NOTE_MAX + 1, &e)) {
+		rr = route_bad_json(a, &e);
+		goto done;
+	}
+	if (crm__exists(n, "employers", emp) != 1) {
+		rr = route_fail(a, 404, "id", "no such employer");
+		goto done;
+	}
+	now = node_now_ms(n);
+	uuid7_at(nid, now);
+	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
+		       " created_at) VALUES(?,?,?,?,?,?,?)") != 0)
+		goto dberr;
+	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, office);
+	db_bind_text(st, 5, subject && subject[0] ? subject : NULL);
+	sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	log_info("crm: case note %s added to employer %s", nid, emp);
+	rr = route_ok(a, 201, crm__employer_json(n, emp));
+	goto done;
+dberr:
+	log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
+	sqlite3_finalize(st);
+	rr = ROUTE_DBERR;
+done:
+	free(text_buf);
+	return rr;
+}
+
+static const route_def crm_review_defs[] = {
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/convert", post_convert, PRIV_CRM, ROUTE_BODY | NODE_WRITE, convert_fields_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/duplicate-of", post_duplicate_of, PRIV_CRM, ROUTE_BODY | NODE_WRITE, dupof_fields_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/vetting", post_vetting, PRIV_CRM, ROUTE_BODY | NODE_WRITE, vetting_fields_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/notes", post_employer_note, PRIV_CRM, ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
+	{HTTP_M_GET, "/api/v1/crm/duplicate-flags", list_duplicate_flags, PRIV_VIEW, 0, NULL, 0},
+};
+
+const route_list crm_review_route_list = ROUTE_LIST(crm_review_defs);

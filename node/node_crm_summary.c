@@ -1,0 +1,106 @@
+/*
+ * node_crm_summary.c - one employer as the CRM pages show it (contacts,
+ * locations, notes, services, work items, attachments, flags, the edits
+ * that crossed between offices) and the conflicts of a row.
+ */
+#include "node/node_crm.h"
+#include "node/node_api.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- JSON views ------------------------------------------------------------- */
+
+#define EMPLOYER_COLS                                                                          \
+	"e.id, e.account_type, e.created_as, e.company_name, e.normalized_name, e.username,"     \
+	" e.edd_account_number, e.zip, e.street, e.city, e.state, e.mailing_street,"             \
+	" e.mailing_city, e.mailing_state, e.mailing_zip, e.phone, e.email, e.website,"          \
+	" e.industry, e.pe_organization, e.lead_owner_id, ow.display_name AS lead_owner_name,"   \
+	" e.office_id, o.name AS office_name, e.local_area_id, e.created_by, e.created_at,"      \
+	" e.source, e.external_employer_id, e.directory_id, e.vetting_status,"                   \
+	" e.vetting_started_at, e.vetting_due_at, e.converted_at, e.converted_by, e.status,"     \
+	" e.duplicate_of, e.updated_hlc"
+#define EMPLOYER_FROM                                                                          \
+	" FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"                        \
+	" LEFT JOIN offices o ON o.id = e.office_id"
+
+cJSON *crm__employer_json(node *n, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *o = NULL, *x;
+	char plain[CRM_USERNAME_MAX + 1];
+
+	if (db_prepare(n->nd_db, &st, "SELECT " EMPLOYER_COLS EMPLOYER_FROM " WHERE e.id=?") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = db_row_json(st);
+	sqlite3_finalize(st);
+	if (o == NULL)
+		return NULL;
+	{
+		const char *u = json_str(o, "username");
+		cJSON_AddBoolToObject(o, "has_mkt_prefix", crm_has_mkt_prefix(u));
+		if (crm_has_mkt_prefix(u) && crm_drop_mkt_prefix(u, plain, sizeof plain) == 0)
+			cJSON_AddStringToObject(o, "username_without_prefix", plain);
+	}
+	x = db_rows_json_by(n->nd_db,
+		    "SELECT id, kind, name, title, phone, email, status, created_at FROM employer_contacts"
+		    " WHERE employer_id=? ORDER BY status, kind, name COLLATE NOCASE",
+		    id);
+	cJSON_AddItemToObject(o, "contacts", x ? x : cJSON_CreateArray());
+	x = db_rows_json_by(n->nd_db,
+		    "SELECT id, name, street, city, state, zip, phone, status FROM employer_locations"
+		    " WHERE employer_id=? ORDER BY status, name COLLATE NOCASE",
+		    id);
+	cJSON_AddItemToObject(o, "locations", x ? x : cJSON_CreateArray());
+	x = crm__services_of(n, id);
+	cJSON_AddItemToObject(o, "services", x ? x : cJSON_CreateArray());
+	x = crm__work_items_of(n, id);
+	cJSON_AddItemToObject(o, "work_items", x ? x : cJSON_CreateArray());
+	x = db_rows_json_by(n->nd_db,
+		    "SELECT f.id, f.reason, f.status, f.detected_at,"
+		    " CASE WHEN f.employer_id=?1 THEN f.other_employer_id ELSE f.employer_id END AS other_id,"
+		    " (SELECT company_name FROM employers WHERE id = CASE WHEN f.employer_id=?1"
+		    "   THEN f.other_employer_id ELSE f.employer_id END) AS other_name"
+		    " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
+		    id);
+	cJSON_AddItemToObject(o, "duplicate_flags", x ? x : cJSON_CreateArray());
+	x = db_rows_json_by(n->nd_db,
+		    "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
+		    " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
+		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
+		    id);
+	cJSON_AddItemToObject(o, "notes", x ? x : cJSON_CreateArray());
+	x = crm__attachments_of(n, id, 0);
+	cJSON_AddItemToObject(o, "attachments", x ? x : cJSON_CreateArray());
+	{
+		int open = 0;
+		cJSON *f;
+		cJSON_ArrayForEach(f, cJSON_GetObjectItem(o, "duplicate_flags"))
+			if (json_str(f, "status") && strcmp(json_str(f, "status"), "open") == 0)
+				open = 1;
+		cJSON_AddBoolToObject(o, "possible_duplicate", open);
+	}
+	/* Edits that crossed between offices, on the employer, its contacts
+	 * and its locations. */
+	x = crm__conflicts_of(n, "employers", id, 0);
+	{
+		cJSON *more[2] = {crm__conflicts_of(n, "employer_contacts", id, 1),
+				  crm__conflicts_of(n, "employer_locations", id, 1)}, *it;
+		for (int i = 0; i < 2; i++) {
+			while ((it = cJSON_DetachItemFromArray(more[i], 0)) != NULL)
+				cJSON_AddItemToArray(x, it);
+			cJSON_Delete(more[i]);
+		}
+	}
+	cJSON_AddItemToObject(o, "conflicts", x);
+	return o;
+}
+
+

@@ -1,0 +1,565 @@
+/*
+ * node_crm_util.c - the helpers the CRM's route files share (node_crm.h):
+ * paged and plain row replies, FTS and LIKE search patterns, staff checks,
+ * the field rules of employers, contacts and locations with their reader
+ * and the changed-columns update, the list filters, the duplicate check,
+ * and contact insertion.  Includes no sibling's header but node_crm.h.
+ */
+#include "node/node_crm.h"
+#include "node/node_api.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- shared helpers ------------------------------------------------------- */
+
+route_rc crm__rows(route_call *a, sqlite3_stmt *st)
+{
+	cJSON *arr = db_rows_json(st);
+
+	sqlite3_finalize(st);
+	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
+}
+
+int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap)
+{
+	char sql[200];
+	sqlite3_stmt *st;
+	int count = -1;
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s MATCH ?1 LIMIT ?2)",
+		 fts_table, fts_table);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, phrase, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, cap + 1);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		count = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return count;
+}
+
+route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int newest)
+{
+	cJSON *o = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(o, "items");
+	int rc, count = 0, more = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == limit) {
+			more = 1;
+			break;
+		}
+		cJSON_AddItemToArray(items, db_row_json(st));
+		count++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
+	}
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	cJSON_AddBoolToObject(o, "more", more);
+	if (newest)
+		cJSON_AddStringToObject(o, "order", "newest");
+	return route_ok(a, 200, o);
+}
+
+static int staff_row(node *n, const char *id, int *active, int *wg)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (db_prepare(n->nd_db, &st, "SELECT active, crm_work_group FROM staff WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		*active = sqlite3_column_int(st, 0);
+		*wg = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int crm__check_assignee(node *n, const char *staff_id, const char *field, json_err *e)
+{
+	int active = 0, wg = 0, found = staff_row(n, staff_id, &active, &wg);
+	char msg[160];
+
+	if (found < 0) {
+		json_err_set(e, field, "cannot read the staff directory");
+		return -1;
+	}
+	if (crm_can_assign(found, active, wg, msg, sizeof msg) != 0) {
+		json_err_set(e, field, "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+int crm__check_staff(node *n, const char *staff_id, const char *field, json_err *e)
+{
+	int active = 0, wg = 0, found = staff_row(n, staff_id, &active, &wg);
+
+	if (found <= 0 || !active) {
+		json_err_set(e, field, "no such active staff member");
+		return -1;
+	}
+	return 0;
+}
+
+int crm__exists(node *n, const char *table, const char *id)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?", table);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+void crm__like(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+
+	if (n < 3) {
+		if (n)
+			out[0] = '\0';
+		return;
+	}
+	out[j++] = '%';
+	for (; s && *s && j + 3 < n; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[j++] = '\\';
+		out[j++] = *s;
+	}
+	out[j++] = '%';
+	out[j] = '\0';
+}
+
+int crm__fts_query(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+	int words = 0;
+
+	if (s == NULL || n < 8)
+		return -1;
+	out[0] = '\0';
+	while (*s) {
+		const char *w = s;
+		size_t len;
+		while (*w && !isalnum((unsigned char)*w) && (unsigned char)*w < 0x80)
+			w++;
+		s = w;
+		while (*s && (isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80))
+			s++;
+		len = (size_t)(s - w);
+		if (len == 0)
+			break;
+		if (j + len + 12 >= n)
+			return -1;
+		j += (size_t)snprintf(out + j, n - j, "%s\"%.*s\"", words ? " AND " : "", (int)len, w);
+		words++;
+	}
+	if (words == 0)
+		return -1;
+	/* Only the last word is a prefix (it is the one being typed): a prefix
+	 * longer than the index's prefix sizes makes FTS5 merge every
+	 * matching term's list up front, whole words are read lazily. */
+	out[j++] = '*';
+	out[j] = '\0';
+	return 0;
+}
+
+/* Trimmed string field into a bump arena; JSON_NULLABLE unless flags say. */
+
+int crm__get_str(const cJSON *body, const char *name, int flags, size_t max, const char **out,
+		   arena *ar, json_err *e)
+{
+	size_t room = sizeof ar->a_buf - ar->a_used;
+
+	if (json_get_str(body, name, flags | JSON_NULLABLE, (flags & JSON_REQUIRED) ? 1 : 0, max, out,
+			 ar->a_buf + ar->a_used, room, e) != 0)
+		return -1;
+	if (*out)
+		ar->a_used += strlen(*out) + 1;
+	return 0;
+}
+
+/* ---- field rules for employers, contacts and locations -------------------- */
+
+static int v_zip(const char *s) { return crm_valid_zip(s, NULL); }
+static int v_edd(const char *s) { return crm_valid_edd_account(s, NULL); }
+static int v_status(const char *s) { return strcmp(s, "active") == 0 || strcmp(s, "inactive") == 0 ? 0 : -1; }
+static int v_kind(const char *s) { return strcmp(s, "primary") == 0 || strcmp(s, "secondary") == 0 ? 0 : -1; }
+
+const efield crm__employer_fields[] = {
+	{"company_name", CRM_NAME_MAX, NULL, NULL, 0},
+	{"edd_account_number", 20, v_edd, "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)", 0},
+	{"zip", 10, v_zip, "ZIP code must be 5 digits or ZIP+4 (12345-6789)", 0},
+	{"street", CRM_STREET_MAX, NULL, NULL, 0},
+	{"city", CRM_CITY_MAX, NULL, NULL, 0},
+	{"state", 2, crm_valid_state, "state must be two letters (e.g. CA)", 1},
+	{"mailing_street", CRM_STREET_MAX, NULL, NULL, 0},
+	{"mailing_city", CRM_CITY_MAX, NULL, NULL, 0},
+	{"mailing_state", 2, crm_valid_state, "mailing state must be two letters (e.g. CA)", 1},
+	{"mailing_zip", 10, v_zip, "mailing ZIP code must be 5 digits or ZIP+4", 0},
+	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
+	{"email", CRM_EMAIL_MAX, crm_valid_email, "email address is not valid", 0},
+	{"website", CRM_URL_MAX, crm_valid_url, "web address is not valid (e.g. www.example.com)", 0},
+	{"industry", 6, crm_valid_naics, "industry must be a NAICS code of 2 to 6 digits", 0},
+	{"pe_organization", CRM_NAME_MAX, NULL, NULL, 0},
+	{"lead_owner_id", 64, NULL, NULL, 0},
+	{"status", 8, v_status, "status must be active or inactive", 0},
+	{"username", CRM_USERNAME_MAX, crm_valid_username,
+	 "user name must be 4 to 40 letters, digits, '.', '_' or '-'", 0},
+};
+
+const efield crm__contact_fields[] = {
+	{"kind", 10, v_kind, "kind must be primary or secondary", 0},
+	{"name", 120, NULL, NULL, 0},
+	{"title", CRM_TITLE_MAX, NULL, NULL, 0},
+	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
+	{"email", CRM_EMAIL_MAX, crm_valid_email, "email address is not valid", 0},
+	{"status", 8, v_status, "status must be active or inactive", 0},
+};
+
+const efield crm__location_fields[] = {
+	{"name", CRM_NAME_MAX, NULL, NULL, 0},
+	{"street", CRM_STREET_MAX, NULL, NULL, 0},
+	{"city", CRM_CITY_MAX, NULL, NULL, 0},
+	{"state", 2, crm_valid_state, "state must be two letters (e.g. CA)", 1},
+	{"zip", 10, v_zip, "ZIP code must be 5 digits or ZIP+4 (12345-6789)", 0},
+	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
+	{"status", 8, v_status, "status must be active or inactive", 0},
+};
+
+/*
+ * Read every field of spec present in body into vals (NULL = absent or
+ * empty), validated; present[i] says whether the key was sent (an empty
+ * string or null clears the column on update).  prefix names nested fields
+ * ("contacts[0].").  0 or -1 with e set.
+ */
+int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char **vals,
+		       int *present, arena *ar, const char *prefix, json_err *e)
+{
+	for (int i = 0; i < nf; i++) {
+		char *v;
+		vals[i] = NULL;
+		present[i] = cJSON_GetObjectItemCaseSensitive(body, spec[i].name) != NULL;
+		if (crm__get_str(body, spec[i].name, 0, spec[i].max, &vals[i], ar, e) != 0)
+			goto bad;
+		if (vals[i] == NULL)
+			continue;
+		v = (char *)vals[i];
+		if (spec[i].upper)
+			for (char *p = v; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+		if (spec[i].valid && spec[i].valid(v) != 0) {
+			json_err_set(e, spec[i].name, "%s", spec[i].msg);
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	if (prefix)
+		json_err_prefix(e, prefix);
+	return -1;
+}
+
+/*
+ * UPDATE table SET <changed columns>, updated_hlc WHERE id: compares each
+ * present field with the current row and writes only the ones that differ,
+ * so the changeset carries exactly the columns this edit changed.  extra
+ * columns (names, values) are always compared too.  Returns the number of
+ * columns written, or -1.
+ */
+int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
+			  const char **vals, const int *present, const char **xcols,
+			  const char **xvals, int nx)
+{
+	char sql[2048];
+	const char *cols[40], *nv[40];
+	int nc = 0, ret = -1;
+	size_t len;
+	sqlite3_stmt *cur = NULL, *st = NULL;
+	char ts[HLC_STRLEN];
+
+	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id=?", table);
+	if (db_prepare(n->nd_db, &cur, sql) != 0)
+		return -1;
+	sqlite3_bind_text(cur, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(cur) != SQLITE_ROW)
+		goto out;
+	for (int k = 0; k < nf + nx; k++) {
+		const char *col = k < nf ? spec[k].name : xcols[k - nf];
+		const char *val = k < nf ? vals[k] : xvals[k - nf];
+		if (k < nf && !present[k])
+			continue;
+		for (int c = 0; c < sqlite3_column_count(cur); c++) {
+			if (strcmp(sqlite3_column_name(cur, c), col) != 0)
+				continue;
+			const char *old = (const char *)sqlite3_column_text(cur, c);
+			if ((old == NULL && val == NULL) || (old && val && strcmp(old, val) == 0))
+				break;
+			if (nc < 40) {
+				cols[nc] = col;
+				nv[nc++] = val;
+			}
+			break;
+		}
+	}
+	if (nc == 0) {
+		ret = 0;
+		goto out;
+	}
+	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", table);
+	for (int i = 0; i < nc; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s=?, ", cols[i]);
+	snprintf(sql + len, sizeof sql - len, "updated_hlc=? WHERE id=?");
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		goto out;
+	for (int i = 0; i < nc; i++)
+		db_bind_text(st, i + 1, nv[i]);
+	hlc_now(&n->nd_hlc, ts);
+	sqlite3_bind_text(st, nc + 1, ts, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, nc + 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		ret = nc;
+out:
+	sqlite3_finalize(cur);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* ---- lists ------------------------------------------------------------------- */
+
+/* owner=me|all|ID into *owner (NULL = all); -1 after a 400. */
+int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner)
+{
+	const node_user *u = API_USER(a);
+
+	if (!http_req_query(a->rc_req, "owner", val, n) || val[0] == '\0')
+		snprintf(val, n, "%s", def);
+	if (strcmp(val, "all") == 0)
+		*owner = NULL;
+	else if (strcmp(val, "me") == 0)
+		*owner = u->id;
+	else
+		*owner = val;
+	return 0;
+}
+
+int crm__type_filter(route_call *a, char *val, size_t n, const char **type)
+{
+	*type = NULL;
+	if (!http_req_query(a->rc_req, "account_type", val, n) || val[0] == '\0' ||
+	    strcmp(val, "all") == 0)
+		return 0;
+	if (crm_valid_account_type(val) != 0)
+		return route_err(a, "account_type", "account_type must be lead, recruiting or all");
+	*type = val;
+	return 0;
+}
+
+/*
+ * Company name search: q normalized like the stored names, then either an
+ * FTS5 query for crm_employers_fts (each word typed starts a word of the
+ * name) or, when q has no word at all, a GLOB prefix pattern on
+ * normalized_name (an index range).  Returns NAME_FTS,
+ * NAME_PREFIX, or NAME_NONE when q is empty.
+ */
+
+int crm__name_search(const char *q, char *pat, size_t n)
+{
+	char norm[CRM_NORM_MAX];
+	size_t j = 0;
+
+	pat[0] = '\0';
+	if (q == NULL || q[0] == '\0')
+		return NAME_NONE;
+	if (crm_normalize_name(q, norm, sizeof norm) != 0)
+		snprintf(norm, sizeof norm, "%s", q);
+	if (crm__fts_query(norm, pat, n) == 0)
+		return NAME_FTS;
+	for (const char *p = norm; *p && j + 5 < n; p++) {
+		if (*p == '*' || *p == '?' || *p == '[') {
+			pat[j++] = '[';
+			pat[j++] = *p;
+			pat[j++] = ']';
+		} else {
+			pat[j++] = *p;
+		}
+	}
+	pat[j++] = '*';
+	pat[j] = '\0';
+	return NAME_PREFIX;
+}
+
+/* Append the SQL selecting the employer rowids of a crm__name_search() result
+ * bound as ?param.  Returns the new length. */
+size_t crm__name_search_sql(char *sql, size_t len, size_t size, int kind, int param)
+{
+	if (kind == NAME_FTS)
+		return len + (size_t)snprintf(sql + len, size - len,
+			"SELECT rowid AS r FROM crm_employers_fts WHERE crm_employers_fts MATCH ?%d", param);
+	return len + (size_t)snprintf(sql + len, size - len,
+		"SELECT rowid AS r FROM employers WHERE normalized_name GLOB ?%d", param);
+}
+
+/*
+ * Likely duplicates of a company being typed: the same normalized name (any
+ * ZIP; "name_zip" when the ZIP matches too), or a name starting with the
+ * typed one in the same ZIP ("similar").  Every office's employers count.
+ */
+cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude)
+{
+	sqlite3_stmt *st;
+	char like[CRM_NORM_MAX + 4];
+	cJSON *arr;
+	size_t j = 0;
+
+	for (const char *p = norm; *p && j + 3 < sizeof like; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			like[j++] = '\\';
+		like[j++] = *p;
+	}
+	like[j++] = '%';
+	like[j] = '\0';
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city, e.status,"
+		       " e.lead_owner_id, ow.display_name AS lead_owner_name, e.office_id,"
+		       " o.name AS office_name,"
+		       " CASE WHEN e.normalized_name = ?1 AND e.zip5 = ?2 THEN 'name_zip'"
+		       "      WHEN e.normalized_name = ?1 THEN 'name' ELSE 'similar' END AS match"
+		       " FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+		       " LEFT JOIN offices o ON o.id = e.office_id"
+		       " WHERE e.id IN (SELECT id FROM employers WHERE normalized_name = ?1"
+		       "   UNION SELECT id FROM employers WHERE ?2 <> '' AND zip5 = ?2"
+		       "   AND normalized_name LIKE ?3 ESCAPE '\\' AND length(?1) >= 3)"
+		       " AND (?4 IS NULL OR e.id <> ?4) AND e.duplicate_of IS NULL"
+		       " ORDER BY match = 'name_zip' DESC, match = 'name' DESC, e.company_name LIMIT 20") != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, zip5 ? zip5 : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
+	db_bind_text(st, 4, exclude);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+/* One contact row of an employer (cv: the contact_fields values). */
+
+int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
+			  uint64_t now, char out_id[UUID_STRLEN])
+{
+	sqlite3_stmt *st;
+	char ts[HLC_STRLEN];
+	int rc;
+
+	if (db_prepare(n->nd_db, &st,
+		       "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
+		       " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)") != 0)
+		return -1;
+	uuid7_at(out_id, now);
+	hlc_now(&n->nd_hlc, ts);
+	sqlite3_bind_text(st, 1, out_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, employer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, cv[0] ? cv[0] : "primary", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, cv[1], -1, SQLITE_STATIC);
+	db_bind_text(st, 5, cv[2]);
+	db_bind_text(st, 6, cv[3]);
+	db_bind_text(st, 7, cv[4]);
+	db_bind_text(st, 8, actor);
+	sqlite3_bind_int64(st, 9, (int64_t)now);
+	sqlite3_bind_text(st, 10, ts, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int crm__username_taken(node *n, const char *username, const char *except)
+{
+	sqlite3_stmt *st;
+	int taken;
+
+	if (db_prepare(n->nd_db, &st, "SELECT 1 FROM employers WHERE username=? AND id<>?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, except, -1, SQLITE_STATIC);
+	taken = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return taken;
+}
+
+/* ---- replication conflicts -------------------------------------------------------- */
+
+/* A JSON text from the conflicts table as a value (NULL text = null). */
+static cJSON *json_text_value(const char *s)
+{
+	cJSON *v = s ? cJSON_Parse(s) : NULL;
+
+	return v ? v : s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_employer)
+{
+	char sql[640], where[160];
+	sqlite3_stmt *st;
+	cJSON *arr = cJSON_CreateArray();
+
+	/* table is one of our fixed names, never user input. */
+	if (of_employer)
+		snprintf(where, sizeof where, "c.row_id IN (SELECT id FROM %s WHERE employer_id = ?2)",
+			 table);
+	else
+		snprintf(where, sizeof where, "c.row_id = ?2");
+	snprintf(sql, sizeof sql,
+		 "SELECT c.id, c.tbl, c.row_id, c.column_name, c.base_value, c.local_value,"
+		 " c.remote_value, c.winner, c.created_at, c.node_id, c.actor,"
+		 " s.display_name AS actor_name FROM conflicts c LEFT JOIN staff s ON s.id = c.actor"
+		 " WHERE c.tbl = ?1 AND c.resolved_at IS NULL AND %s ORDER BY c.created_at, c.id LIMIT 100",
+		 where);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return arr;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+		int local_won = strcmp((const char *)sqlite3_column_text(st, 7), "local") == 0;
+		const char *col = (const char *)sqlite3_column_text(st, 3);
+		for (int i = 0; i < 4; i++)
+			cJSON_AddStringToObject(o, sqlite3_column_name(st, i),
+						(const char *)sqlite3_column_text(st, i));
+		cJSON_AddItemToObject(o, "base_value",
+				      json_text_value((const char *)sqlite3_column_text(st, 4)));
+		cJSON_AddItemToObject(o, "kept_value", json_text_value((const char *)sqlite3_column_text(
+							       st, local_won ? 5 : 6)));
+		cJSON_AddItemToObject(o, "other_value", json_text_value((const char *)sqlite3_column_text(
+								st, local_won ? 6 : 5)));
+		cJSON_AddBoolToObject(o, "deleted", col && strcmp(col, "*deleted*") == 0);
+		cJSON_AddNumberToObject(o, "created_at", (double)sqlite3_column_int64(st, 8));
+		for (int i = 9; i < 12; i++) {
+			const char *v = (const char *)sqlite3_column_text(st, i);
+			if (v)
+				cJSON_AddStringToObject(o, sqlite3_column_name(st, i), v);
+			else
+				cJSON_AddNullToObject(o, sqlite3_column_name(st, i));
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}

@@ -1,0 +1,612 @@
+/*
+ * test_powerloss.c - power cuts at every kind of instant in the node's
+ * captured write path and the hub's apply of a push, on real database files
+ * through lib/faultvfs (modelled on SQLite's src/test6.c).
+ *
+ * Each round copies a fresh database, forks, and the child runs the write
+ * path until the K-th write, sync or truncation of the database or its WAL
+ * (K drawn over a whole run), where the VFS cuts the power: every write not
+ * yet synced is kept, dropped or torn at random, and the child ends.  It
+ * reported each acknowledgement on a pipe as the daemon would answer it:
+ *
+ *   node  a batch of 1-3 captured check-ins commits with synchronous=NORMAL,
+ *         the WAL is synced (the flusher thread's fdatasync), then the
+ *         batch is acknowledged; passive checkpoints from a second
+ *         connection and the bounded WAL's truncation (a small bound here)
+ *         run as in node_commit.c;
+ *   hub   hub_ingest() of push frames of 1-5 entries (synchronous=FULL),
+ *         acknowledged with the acked seq it returns.
+ *
+ * The parent then opens what is left and requires: integrity_check ok;
+ * every acknowledged write there; the node's outbox holding exactly one
+ * entry per saved check-in, seqs without a gap; the hub's nodes.acked_seq
+ * equal to the entries it holds (no partial batch) and at least the last
+ * acknowledged one.  OUTPOST_LONG=1 runs ten times more rounds;
+ * OUTPOST_POWERLOSS_SEED=N replays a run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hub/hub.h"
+#include "lib/db.h"
+#include "lib/faultvfs.h"
+#include "model/capture.h"
+#include "model/schema.h"
+#include "sync/frame.h"
+#include "sync/sync.h"
+#include "testutil.h"
+
+#define NODE_WRITES 24
+#define HUB_ENTRIES 40
+#define NODE_ID "node-pl"
+
+static unsigned base_seed;
+static int rounds_node = 300, rounds_hub = 200;
+static char office[64], la[64];
+
+static void copy_file(const char *from, const char *to)
+{
+	char data[65536];
+	int in = open(from, O_RDONLY), out;
+	ssize_t n;
+
+	assert_true(in >= 0);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(out >= 0);
+	while ((n = read(in, data, sizeof data)) > 0)
+		assert_int_equal(write(out, data, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+static void fresh(const char *tmpl, const char *path)
+{
+	char p[600];
+
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+	copy_file(tmpl, path);
+}
+
+/* ---- the node's captured write path ---------------------------------------------- */
+
+static int wal_over;
+
+static int node_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	(void)name;
+	if (db_wal_committed(db, frames))
+		wal_over = 1;
+	return SQLITE_OK;
+}
+
+/* Run the writes; each acknowledged count goes to fd (-1: none).  0 or -1. */
+static int node_run(const char *path, int fd)
+{
+	sqlite3 *db = NULL, *ck = NULL;
+	int done = 0, batch = 0;
+
+	if (db_open(path, &db) != 0 || db_open(path, &ck) != 0)
+		return -1;
+	sqlite3_wal_hook(db, node_hook, NULL);
+	while (done < NODE_WRITES) {
+		int n = 1 + batch++ % 3;
+		sqlite3_file *wal = NULL;
+
+		if (db_exec(db, "PRAGMA synchronous=NORMAL") != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
+			return -1;
+		for (int k = done; k < done + n; k++) {
+			capture c;
+			char stamp[64], *sql;
+			int64_t seq;
+
+			snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, NODE_ID);
+			sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id,"
+					      " visitor_name, arrived_at, visit_date, updated_hlc)"
+					      " VALUES('pl-%05d', %Q, %Q, 'Power Loss %d', 1700000000000,"
+					      " '2026-01-05', %Q)", k, office, la, k, stamp);
+			if (capture_begin(&c, db) != 0 || db_exec(db, sql) != 0 ||
+			    capture_commit(&c, stamp, "staff-pl", &seq) != 0)
+				return -1;
+			sqlite3_free(sql);
+		}
+		if (db_exec(db, "COMMIT") != 0 || db_exec(db, "PRAGMA synchronous=FULL") != 0)
+			return -1;
+		if (wal_over) {
+			wal_over = 0;
+			db_wal_truncate(db, DB_WAL_BUSY_MS);
+		}
+		/* The flusher: the WAL synced before the batch is answered. */
+		if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+		    wal == NULL || wal->pMethods == NULL ||
+		    wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+			return -1;
+		done += n;
+		if (fd >= 0 && write(fd, &done, sizeof done) != sizeof done)
+			return -1;
+		if (batch % 4 == 0) {
+			int lf, cf;
+			sqlite3_wal_checkpoint_v2(ck, "main", SQLITE_CHECKPOINT_PASSIVE, &lf, &cf);
+		}
+	}
+	db_close(ck);
+	db_close(db);
+	return 0;
+}
+
+static void node_check(const char *path, int acked, unsigned seed, long op)
+{
+	sqlite3 *db;
+	char *ic;
+	int64_t n, ob, lo, hi;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	ic = sqlite3_mprintf("%s", "?");
+	{
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			sqlite3_free(ic);
+			ic = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+		}
+		sqlite3_finalize(st);
+	}
+	n = db_int(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'", -1);
+	hi = db_int(db, "SELECT max(CAST(substr(id, 4) AS INTEGER)) FROM checkins WHERE id LIKE 'pl-%'", -1);
+	ob = db_int(db, "SELECT count(*) FROM outbox", -1);
+	lo = db_int(db, "SELECT max(seq) - min(seq) + 1 FROM outbox", 0);
+	if (strcmp(ic, "ok") != 0 || n < acked || ob != n || (n > 0 && (hi != n - 1 || lo != ob)))
+		fail_msg("node, seed %u, power cut at op %ld: integrity '%s', %lld check-ins "
+			 "(%d acknowledged, highest %lld), %lld outbox entries (span %lld)",
+			 seed, op, ic, (long long)n, acked, (long long)hi, (long long)ob, (long long)lo);
+	sqlite3_free(ic);
+	sqlite3_close(db);
+}
+
+/* ---- the hub's apply of a push ------------------------------------------------- */
+
+typedef struct frames {
+	buf b[HUB_ENTRIES];
+	int n;
+} frames;
+
+/* Frames of 1-5 captured check-ins each, made the real way on a node. */
+static void frames_make(frames *fr)
+{
+	sqlite3 *node;
+	sqlite3_stmt *st;
+	frame_writer w;
+	int in_frame = 0, want = 0;
+
+	assert_int_equal(sqlite3_open(":memory:", &node), SQLITE_OK);
+	assert_int_equal(schema_migrate(node), 0);
+	assert_int_equal(capture_migrate(node), 0);
+	for (int k = 0; k < HUB_ENTRIES; k++) {
+		capture c;
+		char stamp[64], *sql;
+		int64_t seq;
+
+		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, NODE_ID);
+		sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+				      " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
+				      " 'Power Loss %d', 1700000000000, '2026-01-05', %Q)",
+				      k, office, la, k, stamp);
+		assert_int_equal(capture_begin(&c, node), 0);
+		assert_int_equal(db_exec(node, sql), 0);
+		assert_int_equal(capture_commit(&c, stamp, "staff-pl", &seq), 0);
+		sqlite3_free(sql);
+	}
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	fr->n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+				(size_t)sqlite3_column_bytes(st, 3)};
+
+		if (!in_frame) {
+			buf_init(&fr->b[fr->n], 1 << 22);
+			frame_begin(&w, &fr->b[fr->n], (uint32_t)schema_version());
+			in_frame = 1;
+			want = 1 + fr->n % 5;
+		}
+		assert_int_equal(frame_add(&w, &e), 0);
+		if (--want == 0) {
+			assert_int_equal(frame_end(&w), 0);
+			fr->n++;
+			in_frame = 0;
+		}
+	}
+	if (in_frame) {
+		assert_int_equal(frame_end(&w), 0);
+		fr->n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(node);
+}
+
+static int hub_run(const char *path, const frames *fr, int fd)
+{
+	sqlite3 *db = NULL;
+	hub_node hn;
+
+	if (db_open(path, &db) != 0 || hub_node_get(db, NODE_ID, &hn) != DB_FOUND)
+		return -1;
+	for (int i = 0; i < fr->n; i++) {
+		hub_ingest_result res;
+		int acked;
+
+		hub_ingest(db, &hn, fr->b[i].data, fr->b[i].len, &res);
+		acked = (int)res.hi_acked_seq;
+		hub_ingest_release(&res);
+		if (res.hi_status != 200)
+			return -1;
+		if (fd >= 0 && write(fd, &acked, sizeof acked) != sizeof acked)
+			return -1;
+	}
+	db_close(db);
+	return 0;
+}
+
+static void hub_check(const char *path, int acked, unsigned seed, long op)
+{
+	sqlite3 *db;
+	char ic[64];
+	int64_t n, seq;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (db_text(db, "PRAGMA integrity_check", NULL, ic, sizeof ic) != 0)
+		snprintf(ic, sizeof ic, "(unreadable)");
+	n = db_int(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'", -1);
+	seq = db_int(db, "SELECT acked_seq FROM nodes WHERE id='" NODE_ID "'", -1);
+	if (strcmp(ic, "ok") != 0 || seq < acked || n != seq)
+		fail_msg("hub, seed %u, power cut at op %ld: integrity '%s', acked_seq %lld "
+			 "(%d acknowledged), %lld check-ins applied",
+			 seed, op, ic, (long long)seq, acked, (long long)n);
+	sqlite3_close(db);
+}
+
+/* ---- the rounds ---------------------------------------------------------------- */
+
+typedef int (*run_fn)(const char *path, const void *arg, int fd);
+
+static int node_run_fn(const char *path, const void *arg, int fd)
+{
+	(void)arg;
+	return node_run(path, fd);
+}
+
+static int hub_run_fn(const char *path, const void *arg, int fd)
+{
+	return hub_run(path, arg, fd);
+}
+
+/* Count a whole run's operations, then cut the power at random ones. */
+static void rounds(const char *tmpl, const char *path, run_fn run, const void *arg, int n,
+		   void (*check)(const char *, int, unsigned, long))
+{
+	long total;
+	int cuts = 0;
+
+	fresh(tmpl, path);
+	faultvfs_crash_at(0, 1);
+	assert_int_equal(run(path, arg, -1), 0);
+	total = faultvfs_ops();
+	assert_true(total > 10);
+	for (int r = 0; r < n; r++) {
+		unsigned seed = base_seed + (unsigned)r;
+		long op = 1 + (long)(((unsigned long)seed * 2654435761u) % (unsigned long)total);
+		int fds[2], acked = 0, v, status;
+		pid_t pid;
+
+		fresh(tmpl, path);
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			faultvfs_crash_at(op, seed);
+			_exit(run(path, arg, fds[1]) == 0 ? 3 : 4);
+		}
+		close(fds[1]);
+		while (read(fds[0], &v, sizeof v) == sizeof v)
+			acked = v;
+		close(fds[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 4)
+			fail_msg("seed %u: the run failed before its power cut at op %ld", seed, op);
+		cuts += WEXITSTATUS(status) == 0;
+		check(path, acked, seed, op);
+	}
+	print_message("%d power cuts over %ld operations (seed %u)\n", cuts, total, base_seed);
+	assert_true(cuts > n / 2);
+}
+
+static void test_node_capture(void **state)
+{
+	char *dir = tu_tmpdir("powerloss"), tmpl[600], path[600];
+	sqlite3 *db;
+
+	(void)state;
+	snprintf(tmpl, sizeof tmpl, "%s/template.db", dir);
+	snprintf(path, sizeof path, "%s/node.db", dir);
+	assert_int_equal(db_open(tmpl, &db), 0);
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	db_close(db);
+	rounds(tmpl, path, node_run_fn, NULL, rounds_node, node_check);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static char *shared_dir;
+static char hub_tmpl[600];
+static frames hub_frames;
+
+/* The hub template (demo office, the node enrolled) and the push frames. */
+static int hub_setup(void **state)
+{
+	sqlite3 *db;
+	char *sql;
+
+	(void)state;
+	shared_dir = tu_tmpdir("powerloss");
+	if (shared_dir == NULL)
+		return -1;
+	snprintf(hub_tmpl, sizeof hub_tmpl, "%s/template.db", shared_dir);
+	if (db_open(hub_tmpl, &db) != 0 || hub_migrate(db, 1) != 0 ||
+	    db_text(db, "SELECT id FROM offices ORDER BY id LIMIT 1", NULL, office, sizeof office) != 0 ||
+	    db_text(db, "SELECT local_area_id FROM offices WHERE id=?", office, la, sizeof la) != 0)
+		return -1;
+	sql = sqlite3_mprintf("INSERT INTO nodes(id, office_id, local_area_id, secret_hex,"
+			      " enrolled_at, schema_version) VALUES('" NODE_ID "', %Q, %Q,"
+			      " printf('%%064d', 0), 1, %d)", office, la, schema_version());
+	if (db_exec(db, sql) != 0 || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0)
+		return -1;
+	sqlite3_free(sql);
+	db_close(db); /* the template is one file: each round copies it alone */
+	frames_make(&hub_frames);
+	return 0;
+}
+
+static int hub_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < hub_frames.n; i++)
+		buf_release(&hub_frames.b[i]);
+	tu_rmtree(shared_dir);
+	free(shared_dir);
+	return 0;
+}
+
+static void test_hub_apply(void **state)
+{
+	char path[700];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/hub.db", shared_dir);
+	rounds(hub_tmpl, path, hub_run_fn, &hub_frames, rounds_hub, hub_check);
+}
+
+/* ---- failed writes, syncs and allocations -------------------------------------- */
+
+static const char *kind_name[] = {"none", "write", "sync", "full", "malloc"};
+/* Allocations are many (hundreds in a push): make test tries every
+ * malloc_stride-th, OUTPOST_LONG every one. */
+static long malloc_stride = 7;
+
+static long next_n(int kind, long n)
+{
+	return kind == FAULTVFS_MALLOC ? n + malloc_stride : n + 1;
+}
+
+/* One node batch of 3 captured check-ins from id k on, as node_commit.c
+ * makes it; 0 acknowledged, -1 refused. */
+static int node_batch(sqlite3 *db, int k)
+{
+	sqlite3_file *wal = NULL;
+	int ret = -1;
+
+	if (db_exec(db, "PRAGMA synchronous=NORMAL") != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
+		goto out;
+	for (int j = k; j < k + 3; j++) {
+		capture c;
+		char stamp[64], *sql;
+		int64_t seq;
+		int rc;
+
+		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)j, NODE_ID);
+		sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+				      " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
+				      " 'IO Fault %d', 1700000000000, '2026-01-05', %Q)",
+				      j, office, la, j, stamp);
+		if (sql == NULL || capture_begin(&c, db) != 0) {
+			sqlite3_free(sql);
+			goto rollback;
+		}
+		rc = db_exec(db, sql);
+		sqlite3_free(sql);
+		if (rc != 0) {
+			capture_abort(&c);
+			goto rollback;
+		}
+		if (capture_commit(&c, stamp, "staff-io", &seq) != 0)
+			goto rollback;
+	}
+	if (db_exec(db, "COMMIT") != 0)
+		goto rollback;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+	    wal && wal->pMethods && wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) == SQLITE_OK)
+		ret = 0;
+	goto out;
+rollback:
+	db_exec(db, "ROLLBACK");
+out:
+	db_exec(db, "PRAGMA synchronous=FULL");
+	return ret;
+}
+
+static int64_t count_of(sqlite3 *db, const char *sql)
+{
+	faultvfs_fail_at(FAULTVFS_NONE, 0);
+	return db_int(db, sql, -1);
+}
+
+/* Every N of every kind in a captured write: an acknowledged batch is all
+ * there, a refused one all there or all absent (never part of it), and the
+ * next batch, with nothing failing, is saved. */
+static void test_node_capture_io_faults(void **state)
+{
+	char *dir = tu_tmpdir("iofault"), tmpl[600], path[600];
+	sqlite3 *db;
+	int tried = 0;
+
+	(void)state;
+	snprintf(tmpl, sizeof tmpl, "%s/template.db", dir);
+	snprintf(path, sizeof path, "%s/node.db", dir);
+	assert_int_equal(db_open(tmpl, &db), 0);
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	db_close(db);
+	for (int kind = FAULTVFS_WRITE; kind <= FAULTVFS_MALLOC; kind++)
+		for (long n = 1;; n = next_n(kind, n)) {
+			int rc, fired;
+			int64_t ck, ob;
+
+			fresh(tmpl, path);
+			assert_int_equal(db_open(path, &db), 0);
+			faultvfs_fail_at((enum faultvfs_kind)kind, n);
+			rc = node_batch(db, 0);
+			fired = faultvfs_fired();
+			ck = count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
+			ob = count_of(db, "SELECT count(*) FROM outbox");
+			if ((rc == 0 && ck != 3) || (ck != 0 && ck != 3) || ob != ck)
+				fail_msg("node, %s fault #%ld: batch %s, %lld of 3 check-ins, %lld outbox "
+					 "entries", kind_name[kind], n, rc == 0 ? "acknowledged" : "refused",
+					 (long long)ck, (long long)ob);
+			/* Recovery: the next batch goes through. */
+			assert_int_equal(node_batch(db, 3), 0);
+			assert_int_equal(count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'"),
+					 ck + 3);
+			db_close(db);
+			tried++;
+			if (!fired)
+				break; /* n passed the last operation of this kind */
+		}
+	print_message("%d failed operations tried in a captured write\n", tried);
+	assert_true(tried > 20);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static char quarantined[512]; /* of the last ingest(), as JSON */
+
+static int ingest(sqlite3 *db, const hub_node *hn, int frame)
+{
+	hub_ingest_result res;
+	char *q;
+	int status;
+
+	hub_ingest(db, hn, hub_frames.b[frame].data, hub_frames.b[frame].len, &res);
+	status = res.hi_status;
+	q = res.hi_quarantined ? cJSON_PrintUnformatted(res.hi_quarantined) : NULL;
+	snprintf(quarantined, sizeof quarantined, "%s", q ? q : "?");
+	free(q);
+	hub_ingest_release(&res);
+	return status;
+}
+
+/* Every N of every kind in a push the hub applies (frame 2: seqs 4-6, after
+ * frames 0 and 1): 200 means all three are there; otherwise acked_seq and
+ * the entries applied agree (no partial batch) and a full disk says 507;
+ * the same push again, with nothing failing, is applied whole. */
+static void test_hub_apply_io_faults(void **state)
+{
+	char path[700];
+	int tried = 0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/hub-io.db", shared_dir);
+	for (int kind = FAULTVFS_WRITE; kind <= FAULTVFS_MALLOC; kind++)
+		for (long n = 1;; n = next_n(kind, n)) {
+			sqlite3 *db;
+			hub_node hn;
+			int fired, status;
+			int64_t seq, ck;
+
+			fresh(hub_tmpl, path);
+			assert_int_equal(db_open(path, &db), 0);
+			assert_int_equal(hub_node_get(db, NODE_ID, &hn), DB_FOUND);
+			assert_int_equal(ingest(db, &hn, 0), 200);
+			assert_int_equal(ingest(db, &hn, 1), 200);
+			faultvfs_fail_at((enum faultvfs_kind)kind, n);
+			status = ingest(db, &hn, 2);
+			fired = faultvfs_fired();
+			seq = count_of(db, "SELECT acked_seq FROM nodes WHERE id='" NODE_ID "'");
+			ck = count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
+			if ((status == 200 && ck != 6) || (ck != 3 && ck != 6) || seq != ck)
+				fail_msg("hub, %s fault #%ld: status %d, acked_seq %lld, %lld check-ins, "
+					 "quarantined %s", kind_name[kind], n, status, (long long)seq,
+					 (long long)ck, quarantined);
+			if (status != 200 && status / 100 != 5)
+				fail_msg("hub, %s fault #%ld: status %d", kind_name[kind], n, status);
+			if (kind == FAULTVFS_FULL && fired && ck == 3 && status != 507)
+				fail_msg("hub, a full disk at write #%ld answered %d, not 507", n, status);
+			/* Recovery: the node sends the push again. */
+			assert_int_equal(ingest(db, &hn, 2), 200);
+			assert_int_equal(count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'"), 6);
+			db_close(db);
+			tried++;
+			if (!fired)
+				break;
+		}
+	print_message("%d failed operations tried in a push\n", tried);
+	assert_true(tried > 20);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hub_apply),
+	    cmocka_unit_test(test_hub_apply_io_faults),
+	    cmocka_unit_test(test_node_capture),
+	    cmocka_unit_test(test_node_capture_io_faults),
+	};
+	const char *s = getenv("OUTPOST_POWERLOSS_SEED");
+
+	base_seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
+	if (getenv("OUTPOST_POWERLOSS_ROUNDS")) {
+		rounds_node = rounds_hub = atoi(getenv("OUTPOST_POWERLOSS_ROUNDS"));
+	} else if (getenv("OUTPOST_LONG")) {
+		rounds_node *= 10;
+		rounds_hub *= 10;
+		malloc_stride = 1;
+	}
+	/* Memory-backed files when there are: every round copies a database. */
+	if (access("/dev/shm", W_OK) == 0)
+		setenv("TMPDIR", "/dev/shm", 1);
+	/* A small WAL bound: its truncations happen inside every run. */
+	setenv("OUTPOST_TEST_HOOKS_WAL_BYTES", "65536", 1);
+	if (faultvfs_install() != 0) {
+		fprintf(stderr, "cannot install the fault VFS\n");
+		return 1;
+	}
+	tu_watchdog(getenv("OUTPOST_LONG") ? 7200 : 1200); /* a loaded machine: minutes */
+	return cmocka_run_group_tests(tests, hub_setup, hub_teardown);
+}
