@@ -11,7 +11,7 @@ rm -rf "$dir"
 echo "== CRM (statewide data set)"
 build/rel/bench/bench_crm gen "$dir"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bin/outpost-node --data "$dir" --listen 127.0.0.1:$port >"$tmp/crm-node.log" 2>&1 &
+bin/outpost-node --data "$dir" --listen 127.0.0.1:$port --demo yes >"$tmp/crm-node.log" 2>&1 &
 pid=$!
 echo $pid >"$tmp/crm-node.pid"
 for i in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

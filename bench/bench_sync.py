@@ -146,7 +146,7 @@ def main():
         hub_port = free_port()
         hub_log = open(os.path.join(base, "hub.log"), "wb")
         hub = subprocess.Popen(os.environ.get("BENCH_SYNC_HUB_WRAP", "").split() + [os.path.join(BIN, "outpost-hub"), "--data", hub_dir,
-                                "--listen", "127.0.0.1:%d" % hub_port],
+                                "--listen", "127.0.0.1:%d" % hub_port, "--demo", "yes"],
                                stdout=hub_log, stderr=subprocess.STDOUT)
         procs.append(hub)
         wait_http("https://127.0.0.1:%d" % hub_port, True)
@@ -159,7 +159,7 @@ def main():
             port = free_port()
             # Started once to create node.db, then stopped: the CLI does the syncing.
             p = subprocess.Popen([os.path.join(BIN, "outpost-node"), "--data", d, "--listen",
-                                  "127.0.0.1:%d" % port], stdout=subprocess.DEVNULL,
+                                  "127.0.0.1:%d" % port, "--demo", "yes"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             procs.append(p)
             wait_http("http://127.0.0.1:%d" % port, False)

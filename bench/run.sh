@@ -20,7 +20,7 @@ for i in $(seq 100); do [ -s "$tmp/certhub/hub.crt" ] && curl -fsk "https://127.
 kill "$(cat "$tmp/certhub.pid")"; rm -f "$tmp/certhub.pid"; sleep 0.5
 cp "$tmp/certhub/hub.crt" "$tmp/node/node.crt"
 cp "$tmp/certhub/hub.key" "$tmp/node/node.key"
-bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port --https-listen 127.0.0.1:$tport >"$tmp/node.log" 2>&1 &
+bin/outpost-node --data "$tmp/node" --listen 127.0.0.1:$port --https-listen 127.0.0.1:$tport --demo yes >"$tmp/node.log" 2>&1 &
 echo $! >"$tmp/node.pid"
 for i in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # Node logins: sign in as the demo staff member (README, "Test login").

@@ -66,9 +66,12 @@ int acct_migrate(sqlite3 *db);
  * stderr when that is a terminal (someone is watching the first start),
  * else written to pw_file (mode 0600, never through the log: a daemon's
  * stderr is its log file) and only the file's name is logged.  iters: PBKDF2
- * rounds.  0 or -1.
+ * rounds.  Every start also applies the trust boundary to older data: roles
+ * held by field accounts move to new hub-only accounts, demo accounts get
+ * their verifiers, and with demo off the published demo password stops
+ * working.  0 or -1.
  */
-int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file);
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, int demo);
 /* `outpost-hub reset-operations`: new temporary password for operations
  * into pw (13 bytes).  0 or -1. */
 int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13]);
@@ -95,6 +98,20 @@ int acct_audit(sqlite3 *db, const acct_principal *p, const char *client,
 int acct_audit_anon(sqlite3 *db, const char *client, const char *action,
 		    const char *subject_id, const char *detail);
 
+/*
+ * The trust boundary (DESIGN.md).  The second verifier of staff_id's
+ * password (model/password.h), hub-local: set (v NULL: forget it), get (0
+ * and out filled, 1 none).  An administrative account is one holding a role
+ * or whose credentials are hub-only (ACCT_HUB_LA): 1 yes, 0 no, -1 error.
+ * acct_make_hub_only() moves staff_id's credentials to ACCT_HUB_LA (nodes
+ * that held them get a DELETE) and records it as an administrative account
+ * (field_id: the field account it was split from, or NULL).  0 or -1.
+ */
+int acct_verifier_set(sqlite3 *db, const char *staff_id, const char *v);
+int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[65]);
+int acct_is_admin_account(sqlite3 *db, const char *staff_id);
+int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *field_id);
+
 /* ---- acct_session.c --------------------------------------------------------- */
 
 acct_hub *acct_new(hub *h, uint32_t iters);
@@ -114,10 +131,11 @@ int acct_session_live(hub *h, http_req *req);
 void acct_sessions_end(sqlite3 *db, const char *staff_id);
 
 typedef void (*acct_pw_done)(hub *h, http_req *req, void *arg, int result,
-			     const char *stored);
+			     const char *stored, const char *verifier);
 /*
- * PBKDF2 in the thread pool.  Hash: result 0 and stored = the new stored
- * form.  Verify (stored given): result 1 match, 0 not, -1 malformed.  The
+ * PBKDF2 in the thread pool.  Hash: result 0, stored = the new stored form
+ * and verifier = its second verifier (model/password.h; NULL in verify
+ * mode).  Verify (stored given): result 1 match, 0 not, -1 malformed.  The
  * password is copied and wiped.  done runs on the loop thread.  0, or -1
  * (nothing queued).
  */

@@ -811,6 +811,21 @@ static void request_decide(http_req *req, hub *h, int approve)
 			free(s);
 			goto out;
 		}
+		/* Separation of duties (DESIGN.md): a Local Area MIS Administrator
+		 * or a SPOC never approves their own request (the review's takeover:
+		 * one administrator requested, approved and carried out a reset);
+		 * another administrator of the scope or operations must.  Exempt:
+		 * operations (the CalJOBS Operations Unit, the statewide approver of
+		 * last resort, which no one above could approve for) and the admin
+		 * token (the hub host's own credential, DATA/admin.token beside
+		 * hub.db: whoever holds it holds the database already). */
+		if (!p.ap_token && !(p.ap_roles & ROLE_OPERATIONS) && json_str(rq, "created_by") &&
+		    strcmp(json_str(rq, "created_by"), p.ap_id) == 0) {
+			http_reply_error(req, 403, "request_id",
+					 "whoever requests an account action cannot approve it: another "
+					 "administrator must");
+			goto out;
+		}
 	}
 	if (db_prepare(h->hb_db, &st,
 		       "UPDATE access_requests SET status=?, decided_by=?, decided_at=?, decision_note=?"
@@ -1134,7 +1149,8 @@ static int exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, i
 }
 
 /* After the temporary password's hash: write everything in one transaction. */
-static void issue_hashed(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void issue_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
+			 const char *verifier)
 {
 	issue_ctx *c = arg;
 	sqlite3 *db = h->hb_db;
@@ -1206,7 +1222,7 @@ static void issue_hashed(hub *h, http_req *req, void *arg, int result, const cha
 	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (!ok)
+	if (!ok || acct_verifier_set(db, c->staff_id, verifier) != 0)
 		goto rollback;
 	ok = 0;
 	if (fulfil(db, c->rid, c->staff_id) != 0) {
@@ -1611,6 +1627,11 @@ static void staff_roles(http_req *req, void *ctx)
 	hlc_now(&h->hb_hlc, ts);
 	if (exec1(db, "UPDATE staff SET roles=nullif(?2,'') WHERE id=?1", t.id, list, 0) != 0 ||
 	    exec1(db, "UPDATE staff SET updated_hlc=?2 WHERE id=?1", t.id, ts, 0) != 0)
+		goto rollback;
+	/* The trust boundary: an account with a role is administrative and
+	 * hub-only for good (its credentials leave every node; a field account
+	 * for office work is a separate account). */
+	if (roles && acct_make_hub_only(db, &h->hb_hlc, t.id, NULL) != 0)
 		goto rollback;
 	after = staff_text(db, t.id);
 	if (acct_audit(db, &p, req->peer, "staff.roles", "staff", t.id, t.la, t.div, before, after) !=
@@ -2222,6 +2243,10 @@ static void audit_query(http_req *req, void *ctx)
 	cJSON_ArrayForEach(it, r)
 	{
 		const char *k[] = {"before", "after"};
+		/* Node events: the hub checked node_id against the node that
+		 * pushed the row (acct_apply.c), so it names who reported it. */
+		if (strcmp(json_str(it, "source") ? json_str(it, "source") : "", "node") == 0)
+			json_add_str_or_null(it, "reported_by", json_str(it, "client"));
 		for (int i = 0; i < 2; i++) {
 			const char *s = json_str(it, k[i]);
 			cJSON *j = s ? cJSON_Parse(s) : NULL;

@@ -14,9 +14,27 @@
  * re-sent (a new updated_hlc) so the node's local copy reverts, and the
  * outcome is recorded in credential_change_status and admin_audit.  Malformed
  * rows (bad hash form, unknown reason) quarantine the entry.
+ *
+ * The trust boundary (DESIGN.md): a node holds every hash of its Local Area,
+ * so prev_hash_sha256 alone proves nothing.  A change applies only with a
+ * valid proof: an HMAC of the row under the second verifier of the current
+ * password (model/password.h), which only the hub keeps; the row also brings
+ * the new password's verifier wrapped under the current one.  A change
+ * without a valid proof, or for an administrative (hub-only) account, is
+ * quarantined.  An applied change ends the account's hub sessions; the new
+ * hash, pulled by every node, ends its sessions there (node_auth.c).
+ *
+ * Every row a node pushes is also checked against that node (trust_check):
+ * a node_id must be the pushing node's; an audit event must be of the
+ * node's office and name a staff member of its Local Area; no row may name
+ * an administrative account; rows a node inserts as their author (the
+ * append-only tables' staff_id, created_by, recorded_by) name staff of its
+ * Local Area.  So the console's "reported by node X" is what X sent.
  */
 #include "hub/acct.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
+#include "model/schema.h"
 #include "model/crm.h"
 #include "model/password.h"
 
@@ -91,6 +109,32 @@ static void audit_outcome(sqlite3 *db, const cJSON *row, const char *la, const c
 		   la, NULL, NULL, detail);
 }
 
+/* The row's proof of the current password (see above); next gets the new
+ * password's verifier.  0, or -1 with the reason (quarantine). */
+static int proof_check(sqlite3 *db, const cJSON *row, char next[PASSWORD_VERIFIER_HEX],
+		       char *reason, size_t n)
+{
+	const char *id = json_str(row, "id"), *staff_id = json_str(row, "staff_id");
+	const char *proof = json_str(row, "proof"), *nv = json_str(row, "next_verifier");
+	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
+	char v[PASSWORD_VERIFIER_HEX], want[PASSWORD_VERIFIER_HEX];
+	int ok;
+
+	if (acct_verifier_get(db, staff_id, v) != 0)
+		REFUSE("credential_changes: the hub holds no verifier of this account's password "
+		       "(reset it at the hub)");
+	ok = proof != NULL && strlen(proof) == PASSWORD_VERIFIER_HEX - 1 && nv != NULL &&
+	     password_change_proof(v, id, staff_id, json_str(row, "password_hash"),
+				   json_str(row, "prev_hash_sha256"), json_str(row, "reason"),
+				   (int64_t)ca->valuedouble, nv, want) == 0 &&
+	     crypto_ct_cmp(proof, want, PASSWORD_VERIFIER_HEX - 1) == 0 &&
+	     password_verifier_wrap(v, id, nv, next) == 0;
+	crypto_wipe(v, sizeof v);
+	if (!ok)
+		REFUSE("credential_changes: no valid proof of the current password");
+	return 0;
+}
+
 static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *staff_id = json_str(row, "staff_id"), *la = json_str(row, "local_area_id");
@@ -98,7 +142,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const char *rsn = json_str(row, "reason"), *why = NULL;
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 	sqlite3_stmt *st = NULL;
-	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN];
+	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN], next[PASSWORD_VERIFIER_HEX];
 	int active = 0, found = 0, has_cred = 0, rc;
 	hlc clk;
 
@@ -141,6 +185,10 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	else if (prev == NULL || strlen(prev) != 64 || strcmp(prev, cur_ref) != 0)
 		why = "the password was changed or reset at the hub since";
 
+	if (found && acct_is_admin_account(db, staff_id) != 0)
+		REFUSE("credential_changes: administrative accounts are hub-only");
+	if (why == NULL && proof_check(db, row, next, reason, n) != 0)
+		return -1;
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	if (why == NULL) {
 		hlc_now(&clk, ts);
@@ -155,8 +203,9 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		sqlite3_bind_text(st, 4, staff_id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
+		if (rc != SQLITE_DONE || acct_verifier_set(db, staff_id, next) != 0)
 			REFUSE("credential_changes: cannot store the password");
+		acct_sessions_end(db, staff_id);
 		status_row(db, row, "applied", NULL);
 		audit_outcome(db, row, la, "applied", NULL);
 		log_info("password of staff %s set at node %s applied", staff_id,
@@ -185,9 +234,76 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* staff_id is active staff of Local Area la (its credentials, its own Local
+ * Area or its office's). */
+static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (db_prepare(db, &st,
+		       "SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
+		       " WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
+		       " s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* The row against the node that pushed it (see the top of the file). */
+static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
+		       const cJSON *row, char *reason, size_t n)
+{
+	static const char *const staff_cols[] = {
+	    "staff_id", "created_by", "recorded_by", "registered_by", "converted_by",
+	    "closed_by", "resolved_by", "uploaded_by", "withdrawn_by", "assigned_staff_id",
+	    "lead_owner_id", "owner_id", "assigned_to", NULL};
+	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by", NULL};
+	const table_def *td = schema_table(tbl);
+	const char *v;
+
+	for (int i = 0; staff_cols[i]; i++) {
+		v = json_str(row, staff_cols[i]);
+		if (v && op == SQLITE_INSERT && acct_is_admin_account(db, v) != 0)
+			REFUSE("%s.%s names an administrative account (hub-only)", tbl, staff_cols[i]);
+	}
+	if (nd == NULL || op != SQLITE_INSERT)
+		return 0;
+	v = json_str(row, "node_id");
+	if (v && strcmp(v, nd->hn_id) != 0)
+		REFUSE("%s.node_id names another node than the one that sent it", tbl);
+	if (strcmp(tbl, "audit_events") == 0) {
+		if (v == NULL)
+			REFUSE("audit_events: node_id is required");
+		if (json_str(row, "office_id") == NULL ||
+		    strcmp(json_str(row, "office_id"), nd->hn_office) != 0)
+			REFUSE("audit_events: office_id is not the sending node's office");
+		if (json_str(row, "local_area_id") &&
+		    strcmp(json_str(row, "local_area_id"), nd->hn_la) != 0)
+			REFUSE("audit_events: local_area_id is not the sending node's");
+	}
+	if (strcmp(tbl, "credential_changes") == 0 && v == NULL)
+		REFUSE("credential_changes: node_id is required");
+	/* credential_changes: apply_change() weighs the staff member's Local Area */
+	if (td == NULL || td->td_kind != TK_APPEND_ONLY || strcmp(tbl, "credential_changes") == 0)
+		return 0;
+	for (int i = 0; author_cols[i]; i++) {
+		v = json_str(row, author_cols[i]);
+		if (v && !staff_in_la(db, v, nd->hn_la))
+			REFUSE("%s.%s is not staff of the sending node's Local Area", tbl,
+			       author_cols[i]);
+	}
+	return 0;
+}
+
 int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 		      size_t n)
 {
+	if (tbl != NULL && trust_check(db, hub_push_node(), tbl, op, row, reason, n) != 0)
+		return -1;
 	if (tbl != NULL && strcmp(tbl, "credential_changes") == 0) {
 		if (op != SQLITE_INSERT)
 			REFUSE("credential_changes: rows are only inserted");

@@ -32,8 +32,6 @@
 #define THR_SLOTS 4096
 #define THR_PAIR_FREE 3
 #define THR_PAIR_MAX_S 900
-#define THR_USER_FREE 10
-#define THR_USER_MAX_S 30
 #define THR_BUCKET 10.0
 #define THR_REFILL_MS 6000
 #define THR_FORGET_MS (60ULL * 60 * 1000)
@@ -106,9 +104,18 @@ static int thr_check(acct_hub *a, const char *user, const char *client)
 	uint64_t now = hub_now_ms(), wait, t;
 
 	thr_keys(user, client, pk, uk, ck, kk);
+	/*
+	 * Keyed on (account, address), plus a budget per address below; no
+	 * account-wide hold.  An account-wide backoff is what a dozen addresses
+	 * failing a few times each could keep armed, holding the account at 429
+	 * for its owner too.  Without it, each address guessing at one account
+	 * gets THR_PAIR_FREE tries and then doubling waits (up to 15 min), and
+	 * at most THR_BUCKET tries at once across all accounts then one per
+	 * THR_REFILL_MS: A addresses get about A * (3 + log2(seconds)) guesses at
+	 * one account, while the owner from any other address (or from one where
+	 * they signed in before) is never made to wait.
+	 */
 	wait = throttle_wait(a->thr, pk, now);
-	if ((t = throttle_wait(a->thr, uk, now)) > wait)
-		wait = t;
 	/* The client's bucket (against password spraying from one address)
 	 * does not hold back a user who has signed in from it before, so an
 	 * attack from an office's address never shuts its staff out. */
@@ -131,7 +138,7 @@ static void thr_fail(acct_hub *a, const char *user, const char *client)
 	thr_keys(user, client, pk, uk, ck, kk);
 	/* A wait from the free_n-th failure on: 1 s, 2 s, 4 s ... */
 	throttle_fail(a->thr, pk, now, THR_PAIR_FREE - 1, THR_PAIR_MAX_S * 1000ULL);
-	throttle_fail(a->thr, uk, now, THR_USER_FREE - 1, THR_USER_MAX_S * 1000ULL);
+	/* no account-wide count (uk): see thr_check() */
 	throttle_bucket_take(a->thr, ck, now, THR_BUCKET, THR_REFILL_MS);
 }
 
@@ -166,6 +173,7 @@ typedef struct pw_job {
 	void *arg;
 	char pw[ACCT_PW_INPUT_MAX + 1];
 	char stored[PASSWORD_HASH_MAX];
+	char verifier[PASSWORD_VERIFIER_HEX];
 	int verify;
 	int result;
 	uint32_t iters;
@@ -178,8 +186,8 @@ static void pw_run(uv_work_t *w)
 
 	if (j->verify)
 		j->result = password_verify(j->pw, j->stored);
-	else
-		j->result = password_hash(j->pw, j->iters, j->stored, sizeof j->stored);
+	else if ((j->result = password_hash(j->pw, j->iters, j->stored, sizeof j->stored)) == 0)
+		j->result = password_verifier(j->pw, j->stored, j->verifier);
 	crypto_wipe(j->pw, sizeof j->pw);
 }
 
@@ -192,8 +200,10 @@ static void pw_after(uv_work_t *w, int status)
 	h->hb_jobs--;
 	if (status != 0)
 		j->result = -1;
-	j->done(h, j->req, j->arg, j->result, j->verify ? NULL : j->stored);
+	j->done(h, j->req, j->arg, j->result, j->verify ? NULL : j->stored,
+		j->verify ? NULL : j->verifier);
 	crypto_wipe(j->stored, sizeof j->stored);
+	crypto_wipe(j->verifier, sizeof j->verifier);
 	free(j);
 }
 
@@ -468,7 +478,8 @@ static cJSON *session_json(hub *h, const char *staff_id, const char *csrf, int64
 	return o;
 }
 
-static void login_done(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void login_done(hub *h, http_req *req, void *arg, int result, const char *stored,
+		       const char *verifier)
 {
 	login_ctx *lc = arg;
 	unsigned char rnd[64];
@@ -477,31 +488,23 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 	int64_t now = (int64_t)hub_now_ms();
 
 	(void)stored;
-	if (result != 1 || lc->staff_id[0] == '\0') {
+	(void)verifier;
+	if (result != 1 || lc->staff_id[0] == '\0' || !lc->active || !lc->admin) {
+		/* One reply (and one throttle count) for all four: a correct password
+		 * of a field or deactivated account must not be told apart from a
+		 * wrong one (no password oracle).  Only the audit trail says why. */
+		const char *why = lc->staff_id[0] == '\0' ? "{\"why\":\"unknown user\"}"
+				  : result != 1	   ? "{\"why\":\"wrong password\"}"
+				  : !lc->active	   ? "{\"why\":\"deactivated\"}"
+						   : "{\"why\":\"not an administrator\"}";
 		thr_fail(h->hb_acct, lc->username, req->peer);
-		if (lc->staff_id[0])
-			acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
-					"{\"why\":\"wrong password\"}");
-		else
-			acct_audit_anon(h->hb_db, req->peer, "login_failed", NULL,
-					"{\"why\":\"unknown user\"}");
+		acct_audit_anon(h->hb_db, req->peer, "login_failed",
+				lc->staff_id[0] ? lc->staff_id : NULL, why);
 		log_info("admin sign-in refused from %s", req->peer);
 		http_reply_error(req, 401, NULL, "wrong user name or password");
 		goto out;
 	}
 	thr_success(h->hb_acct, lc->username, req->peer);
-	if (!lc->active) {
-		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
-				"{\"why\":\"deactivated\"}");
-		http_reply_error(req, 403, NULL, "this account is deactivated");
-		goto out;
-	}
-	if (!lc->admin) {
-		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
-				"{\"why\":\"not an administrator\"}");
-		http_reply_error(req, 403, NULL, "this console is for administrators");
-		goto out;
-	}
 	if (lc->temp && password_temp_expired(lc->expires - PASSWORD_TEMP_TTL_MS, now)) {
 		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
 				"{\"why\":\"temporary password expired\"}");
@@ -728,7 +731,8 @@ static void chpw_free(chpw_ctx *c)
 	free(c);
 }
 
-static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
+			const char *verifier)
 {
 	chpw_ctx *c = arg;
 	sqlite3_stmt *st = NULL;
@@ -753,7 +757,7 @@ static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char
 		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(h->hb_db) == 1;
 		sqlite3_finalize(st);
 	}
-	if (!ok) {
+	if (!ok || acct_verifier_set(h->hb_db, c->p.ap_id, verifier) != 0) {
 		http_reply_error(req, 500, NULL, "the password could not be stored");
 		goto out;
 	}
@@ -777,11 +781,13 @@ out:
 	chpw_free(c);
 }
 
-static void chpw_verified(hub *h, http_req *req, void *arg, int result, const char *stored)
+static void chpw_verified(hub *h, http_req *req, void *arg, int result, const char *stored,
+			  const char *verifier)
 {
 	chpw_ctx *c = arg;
 
 	(void)stored;
+	(void)verifier;
 	if (result != 1) {
 		thr_fail(h->hb_acct, c->p.ap_username, req->peer);
 		acct_audit(h->hb_db, &c->p, req->peer, "password_change_failed", "staff", c->p.ap_id,

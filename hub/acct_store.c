@@ -15,6 +15,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
+#include "model/demo.h"
 #include "model/password.h"
 #include "model/privileges.h"
 
@@ -112,6 +113,22 @@ static const db_migration acct_migrations[] = {
      " docs_complete INTEGER, docs_current INTEGER, deactivation_timely INTEGER,"
      " result TEXT, note TEXT, checked_by TEXT, checked_at INTEGER);"
      "CREATE INDEX review_items_review ON review_items(review_id);"},
+    /*
+     * The trust boundary (DESIGN.md).  staff_verifiers: the second verifier
+     * of each password (model/password.h), kept only here, never replicated:
+     * a node proves a password change with it.  admin_accounts: the
+     * administrative accounts (hub-only: their credentials are in the scope
+     * ACCT_HUB_LA, which no node holds); field_staff_id names the field
+     * account a role was moved off (NULL for an account made for the role).
+     */
+    {"CREATE TABLE staff_verifiers("
+     " id TEXT PRIMARY KEY NOT NULL,"         /* = staff.id */
+     " verifier TEXT NOT NULL,"
+     " set_at INTEGER NOT NULL);"
+     "CREATE TABLE admin_accounts("
+     " id TEXT PRIMARY KEY NOT NULL,"         /* = staff.id */
+     " field_staff_id TEXT,"
+     " created_at INTEGER NOT NULL);"},
 };
 
 int acct_migrate(sqlite3 *db)
@@ -120,6 +137,225 @@ int acct_migrate(sqlite3 *db)
 			  (int)(sizeof acct_migrations / sizeof acct_migrations[0])) < 0
 		   ? -1
 		   : 0;
+}
+
+/* ---- the trust boundary: verifiers and administrative accounts --------------- */
+
+int acct_verifier_set(sqlite3 *db, const char *staff_id, const char *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (v == NULL || strlen(v) != PASSWORD_VERIFIER_HEX - 1)
+		return db_prepare(db, &st, "DELETE FROM staff_verifiers WHERE id=?") != 0
+			       ? -1
+			       : (sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC),
+				  rc = sqlite3_step(st), sqlite3_finalize(st),
+				  rc == SQLITE_DONE ? 0 : -1);
+	if (db_prepare(db, &st, "INSERT OR REPLACE INTO staff_verifiers(id, verifier, set_at)"
+				" VALUES(?,?,?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)hub_now_ms());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[PASSWORD_VERIFIER_HEX])
+{
+	out[0] = '\0';
+	if (db_text(db, "SELECT verifier FROM staff_verifiers WHERE id=?", staff_id, out,
+		    PASSWORD_VERIFIER_HEX) != 0)
+		return 1;
+	return strlen(out) == PASSWORD_VERIFIER_HEX - 1 ? 0 : 1;
+}
+
+int acct_is_admin_account(sqlite3 *db, const char *staff_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = -1;
+
+	if (staff_id == NULL)
+		return 0;
+	if (db_prepare(db, &st,
+		       "SELECT coalesce(s.roles,'')<>''"
+		       " OR EXISTS(SELECT 1 FROM staff_credentials c WHERE c.id=s.id"
+		       "           AND c.local_area_id='" ACCT_HUB_LA "')"
+		       " OR EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id)"
+		       " FROM staff s WHERE s.id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = sqlite3_column_int(st, 0) ? 1 : 0;
+	else if (rc == SQLITE_DONE)
+		ret = 0;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *field_id)
+{
+	sqlite3_stmt *st = NULL;
+	char ts[HLC_STRLEN];
+	int rc;
+
+	hlc_now(clk, ts);
+	/* Moving the credentials out of every Local Area: the change log sends
+	 * the nodes that held them a DELETE (sync/apply.c, scope moves). */
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+		       " updated_hlc) VALUES(?1, '" ACCT_HUB_LA "', NULL, 1, ?2)"
+		       " ON CONFLICT(id) DO UPDATE SET local_area_id='" ACCT_HUB_LA "', updated_hlc=?2"
+		       " WHERE local_area_id IS NOT '" ACCT_HUB_LA "'") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    db_prepare(db, &st, "INSERT OR IGNORE INTO admin_accounts(id, field_staff_id, created_at)"
+				" VALUES(?,?,?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	db_bind_text(st, 2, field_id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)hub_now_ms());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Move the roles of one field account to a new administrative account
+ * USERNAME.admin (no password yet: operations issues one with a reset). */
+static int move_roles(sqlite3 *db, hlc *clk, const char *field_id)
+{
+	sqlite3_stmt *st = NULL;
+	char id[UUID_STRLEN], ts[HLC_STRLEN];
+	int rc;
+
+	if (uuid7(id) != 0)
+		return -1;
+	hlc_now(clk, ts);
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff(id, username, display_name, email, local_area_id,"
+		       " field_division, office_id, privilege_group, roles, crm_work_group, active,"
+		       " updated_hlc) SELECT ?1, username||'.admin', display_name||' (administrator)',"
+		       " email, local_area_id, field_division, NULL, 'View Access with Reports', roles,"
+		       " 0, 1, ?2 FROM staff WHERE id=?3") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, field_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    db_prepare(db, &st, "INSERT INTO staff_records(id, created_at, created_by)"
+				" VALUES(?, ?, 'trust boundary migration')") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || acct_make_hub_only(db, clk, id, field_id) != 0 ||
+	    db_prepare(db, &st, "UPDATE staff SET roles=NULL, updated_hlc=? WHERE id=?") != 0)
+		return -1;
+	hlc_now(clk, ts);
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, field_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    acct_audit(db, NULL, "hub", "staff.roles_moved", "staff", id, NULL, NULL, NULL,
+		       "{\"why\":\"administrative privileges live on a hub-only account\"}") != 0)
+		return -1;
+	acct_sessions_end(db, field_id);
+	log_info("trust boundary: the roles of staff %s moved to the new administrative account "
+		 "%s (hub only; give it a password with a reset)",
+		 field_id, id);
+	return 0;
+}
+
+/* A hub started without demo keeps no account with the published demo
+ * password: those credentials lose their hash (nodes pull that). */
+static int demo_logins_close(sqlite3 *db, hlc *clk)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	char ts[HLC_STRLEN];
+	int n = 0, ret = -1;
+
+	if (db_prepare(db, &st, "SELECT id, password_hash FROM staff_credentials"
+				" WHERE password_hash IS NOT NULL") != 0 ||
+	    db_prepare(db, &up, "UPDATE staff_credentials SET password_hash=NULL, updated_hlc=?"
+				" WHERE id=?") != 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *hash = (const char *)sqlite3_column_text(st, 1);
+		if (demo_login_hub_verifier(hash) == NULL && !demo_login_node_hash(hash))
+			continue;
+		hlc_now(clk, ts);
+		sqlite3_bind_text(up, 1, ts, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 0), -1,
+				  SQLITE_TRANSIENT);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(up);
+		n++;
+	}
+	if (n)
+		log_info("demo is off: %d account%s with the published demo password can no longer "
+			 "sign in",
+			 n, n == 1 ? "" : "s");
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return ret;
+}
+
+/* At every start: no field account (one whose credentials a node holds)
+ * keeps a role; demo accounts get their precomputed verifiers, or with demo
+ * off lose the published password. */
+static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
+{
+	sqlite3_stmt *st = NULL;
+	char ids[64][64];
+	int n = 0, ret = -1;
+
+	if (db_prepare(db, &st,
+		       "SELECT s.id FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
+		       " WHERE coalesce(s.roles,'')<>'' AND c.local_area_id IS NOT '" ACCT_HUB_LA "'"
+		       " AND NOT EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id) LIMIT 64") != 0)
+		return -1;
+	while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], sizeof ids[0], "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (move_roles(db, clk, ids[i]) != 0)
+			goto out;
+	if (!demo && demo_logins_close(db, clk) != 0)
+		goto out;
+	if (db_prepare(db, &st, "SELECT c.id, c.password_hash FROM staff_credentials c"
+				" WHERE c.password_hash IS NOT NULL AND NOT EXISTS"
+				" (SELECT 1 FROM staff_verifiers v WHERE v.id=c.id)") != 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *v = demo_login_hub_verifier((const char *)sqlite3_column_text(st, 1));
+		if (v && acct_verifier_set(db, (const char *)sqlite3_column_text(st, 0), v) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	if (ret == 0 && db_exec(db, "COMMIT") != 0)
+		ret = -1;
+	if (ret != 0)
+		db_exec(db, "ROLLBACK");
+	return ret;
 }
 
 /* ---- privilege groups (data/privilege_groups.csv) ------------------------------ */
@@ -393,7 +629,7 @@ out:
 	return rc;
 }
 
-int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file)
+int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, int demo)
 {
 	char id[UUID_STRLEN], pw[13], ts[HLC_STRLEN];
 	sqlite3_stmt *st = NULL;
@@ -403,6 +639,10 @@ int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file)
 			" SELECT DISTINCT field_division, field_division, 0 FROM local_areas"
 			" WHERE field_division IS NOT NULL AND field_division <> ''") != 0)
 		return -1;
+	if (trust_migrate(db, clk, demo) != 0) {
+		log_warnx("cannot move administrative roles to hub-only accounts");
+		return -1;
+	}
 	if (db_int(db, "SELECT count(*) FROM staff WHERE username='" ACCT_OPERATIONS "'", -1) != 0)
 		return 0;
 	if (uuid7(id) != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)

@@ -161,6 +161,25 @@ typedef struct hub_ingest_result {
  * calling thread only.  Always fills res (res->hi_quarantined is an array the
  * caller frees); returns 0 when res->hi_status is 200, -1 otherwise.
  */
+/* ---- hub_keys.c: secrets apart from data (DESIGN.md) --------------------------- */
+/* Load DATA/master.key (made, 0600, on a new hub); call before hub_migrate.
+ * 0, or -1 with a one-line err. */
+int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n);
+/* Wrap what older versions kept plain (node secrets, case keys).  0 or -1. */
+int hub_keys_migrate(sqlite3 *db);
+/* Wrap case keys made since (a new Local Area); cheap when there are none. */
+int hub_keys_wrap_new(sqlite3 *db);
+/* A node secret wrapped for nodes.secret_hex / read back (plain accepted). */
+int hub_secret_wrap(const char *node_id, const unsigned char secret[SYNC_SECRET_LEN], char *out,
+		    size_t n);
+int hub_secret_unwrap(const char *node_id, const char *stored,
+		      unsigned char secret[SYNC_SECRET_LEN]);
+/* The wrapping key of Local Area la's SSN key (what its nodes get). */
+int hub_la_key(const char *la, unsigned char out[32]);
+
+/* The node whose batch this thread is applying inside hub_ingest(), else
+ * NULL: the row validator (acct_validate_row) checks rows against it. */
+const hub_node *hub_push_node(void);
 int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res);
 void hub_ingest_release(hub_ingest_result *res);

@@ -281,8 +281,8 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 		snprintf(out->hn_office, sizeof out->hn_office, "%s",
 			 sqlite3_column_text(st, 1));
 		snprintf(out->hn_la, sizeof out->hn_la, "%s", sqlite3_column_text(st, 2));
-		if (crypto_unhex((const char *)sqlite3_column_text(st, 3), out->hn_secret,
-			  sizeof out->hn_secret) != 0) {
+		if (hub_secret_unwrap(out->hn_id, (const char *)sqlite3_column_text(st, 3),
+				      out->hn_secret) != 0) {
 			log_warnx("node '%s' has a malformed secret in hub.db",
 				  out->hn_id);
 			goto out;

@@ -243,6 +243,13 @@ static void ingest_log(const hub_node *n, uint32_t count, const hub_ingest_resul
 			 res->hi_error);
 }
 
+static _Thread_local const hub_node *push_node;
+
+const hub_node *hub_push_node(void)
+{
+	return push_node;
+}
+
 int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res)
 {
@@ -257,6 +264,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	int64_t acked;
 
 	memset(res, 0, sizeof *res);
+	push_node = n; /* the row validator checks rows against it (acct_apply.c) */
 	db_take_error(); /* a stale code of this thread's last request */
 	res->hi_quarantined = cJSON_CreateArray();
 	if (res->hi_quarantined == NULL) {
@@ -313,6 +321,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	if (res->hi_status == 0)
 		res->hi_status = 200;
 out:
+	push_node = NULL;
 	if (in_txn)
 		db_exec(db, "ROLLBACK");
 	sync_apply_cache_free(cache);
@@ -817,6 +826,7 @@ static void sync_pull(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "pull") != 0)
 		return;
+	hub_keys_wrap_new(h->hb_db); /* no node ever pulls a plain SSN key */
 	if (http_req_query(req, "after", a, sizeof a) && parse_i64(a, &after) != 0) {
 		sreply_error(req, 400, "'after' must be a non-negative integer");
 		return;
@@ -848,6 +858,7 @@ static void sync_snapshot(http_req *req, void *ctx)
 
 	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "snapshot") != 0)
 		return;
+	hub_keys_wrap_new(h->hb_db);
 	hs = http_req_query_get(req, "seq", sq, sizeof sq);
 	ht = http_req_query_get(req, "after_table", tbl, sizeof tbl);
 	hi = http_req_query_get(req, "after_id", id, sizeof id);
@@ -988,6 +999,32 @@ static void sync_status(http_req *req, void *ctx)
 	sreply_json(req, 200, o);
 }
 
+/* GET /api/v1/sync/la-key: the wrapping key of the node's Local Area's SSN
+ * key (hub_keys.c), which the node keeps in its sync.json, never in node.db. */
+static void sync_la_key(http_req *req, void *ctx)
+{
+	hub *h = ctx;
+	hub_node n;
+	unsigned char k[32];
+	char hex[65];
+	cJSON *o;
+
+	if (sync_auth(h, req, &n) != 0)
+		return;
+	if (hub_la_key(n.hn_la, k) != 0) {
+		sreply_error(req, 500, "the hub has no master key");
+		return;
+	}
+	crypto_hex(k, sizeof k, hex);
+	crypto_wipe(k, sizeof k);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "local_area_id", n.hn_la);
+	cJSON_AddStringToObject(o, "la_key", hex);
+	crypto_wipe(hex, sizeof hex);
+	http_add_header(req, "Cache-Control", "no-store");
+	sreply_json(req, 200, o);
+}
+
 static void sync_conflicts(http_req *req, void *ctx)
 {
 	hub *h = ctx;
@@ -1117,6 +1154,7 @@ static void sync_enroll(http_req *req, void *ctx)
 	json_err je;
 	const char *code = NULL, *hostname = NULL;
 	char norm[17], hash[65], node_id[UUID_STRLEN], secret_hex[2 * SYNC_SECRET_LEN + 1] = "";
+	char wrapped[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
 	char office[64] = "", la[64] = "";
 	unsigned char digest[32], secret[SYNC_SECRET_LEN];
 	sqlite3 *db = h->hb_db;
@@ -1159,10 +1197,12 @@ static void sync_enroll(http_req *req, void *ctx)
 		goto rollback;
 	}
 	status = 500;
-	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0)
+	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
+	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
 		goto rollback;
 	crypto_hex(secret, sizeof secret, secret_hex);
-	if (enroll_node_add(db, hash, node_id, secret_hex, office, la, hostname, now) != 0 ||
+	/* hub.db keeps the secret wrapped under DATA/master.key (hub_keys.c) */
+	if (enroll_node_add(db, hash, node_id, wrapped, office, la, hostname, now) != 0 ||
 	    db_exec(db, "COMMIT") != 0)
 		goto rollback;
 	log_info("node %s enrolled for office '%s' from %s", node_id, office, req->peer);
@@ -1201,5 +1241,6 @@ int hub_sync_routes(hub *h, router *r)
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/digest", sync_digest_h, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", sync_status, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", sync_conflicts, h);
+	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/la-key", sync_la_key, h);
 	return rc ? -1 : 0;
 }

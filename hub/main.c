@@ -11,6 +11,7 @@
 #include "hub/hub_api.h"
 #include "hub/acct.h"
 #include "lib/clock.h"
+#include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "lib/tls_ca.h"
@@ -46,7 +47,9 @@ static const conf_entry hub_conf_tab[] = {
     {"timezone", CONF_STR, HUB_DEFAULT_TZ, 0, 0, "time zone of reports and dates"},
     {"max_body", CONF_INT, "4259840", 65536, 64 * 1024 * 1024,
      "largest request body in bytes (the push route takes batches up to 8 MiB whatever this says)"},
-    {"demo", CONF_BOOL, "yes", 0, 0, "seed the demo Local Area and offices on a new hub"},
+    {"demo", CONF_BOOL, "no", 0, 0,
+     "seed the demo Local Area, offices and test logins on a new hub (off: no account has "
+     "the published demo password)"},
     {"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
     {"password_iters", CONF_INT, "600000", HUB_MIN_PASSWORD_ITERS, 100000000,
      "PBKDF2 rounds of new passwords (at least 600000; fewer only in the test build)"},
@@ -123,6 +126,7 @@ static void on_prune(uv_timer_t *t)
 	hub *h = t->data;
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
+	hub_keys_wrap_new(h->hb_db);
 	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
 }
 
@@ -244,7 +248,8 @@ static int serve(hub *h)
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
 	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
-	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct), path) != 0)
+	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct), path,
+			   conf_bool(&h->hb_conf, "demo")) != 0)
 		fatalx("cannot prepare the staff accounts");
 	hub_nonce_prune(h->hb_db, h->hb_started_ms);
 
@@ -580,6 +585,8 @@ int main(int argc, char **argv)
 	}
 	if (mkdir_p(h->hb_data) != 0)
 		fatal("cannot create data directory '%s'", h->hb_data);
+	if (fs_private_dir(h->hb_data, err, sizeof err) != 0)
+		fatalx("%s", err);
 	/* These work on the files as they are (hub_backup.c): no migration. */
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
 		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, out)
@@ -590,10 +597,12 @@ int main(int argc, char **argv)
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
 	if (db_open(path, &h->hb_db) != 0)
 		fatalx("cannot open the hub database '%s'", path);
+	if (hub_keys_open(h->hb_db, h->hb_data, err, sizeof err) != 0)
+		fatalx("%s", err);
 	/* Only a serving hub seeds the demo: `reset-operations` or `enroll-code`
 	 * on a hub started with --demo no must not fill it with demo data. */
 	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
-	    acct_migrate(h->hb_db) != 0)
+	    acct_migrate(h->hb_db) != 0 || hub_keys_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
 	sync_set_validator(hub_codes_validate_row); /* acct_validate_row, then retired codes */
 

@@ -6,6 +6,7 @@
 #include "lib/crypto.h"
 
 #include <errno.h>
+#include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 #include <string.h>
@@ -188,4 +189,67 @@ void crypto_wipe(void *p, size_t n)
 
 	while (n--)
 		*v++ = 0;
+}
+
+/* ---- key wrapping (AES-256-GCM) ------------------------------------------------- */
+
+#define WRAP_NONCE 12
+#define WRAP_TAG 16
+#define WRAP_MAX 256
+
+int crypto_is_wrapped(const char *s)
+{
+	return s != NULL && strncmp(s, CRYPTO_WRAP_PREFIX, sizeof CRYPTO_WRAP_PREFIX - 1) == 0;
+}
+
+int crypto_wrap(const unsigned char key[32], const char *aad, const void *pt, size_t n,
+		char *out, size_t outn)
+{
+	unsigned char buf[WRAP_NONCE + WRAP_MAX + WRAP_TAG];
+	mbedtls_gcm_context g;
+	int rc;
+
+	if (n == 0 || n > WRAP_MAX || outn < CRYPTO_WRAP_LEN(n) || crypto_random(buf, WRAP_NONCE))
+		return -1;
+	mbedtls_gcm_init(&g);
+	rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256);
+	if (rc == 0)
+		rc = mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, n, buf, WRAP_NONCE,
+					       (const unsigned char *)aad, strlen(aad), pt,
+					       buf + WRAP_NONCE, WRAP_TAG, buf + WRAP_NONCE + n);
+	mbedtls_gcm_free(&g);
+	if (rc == 0) {
+		memcpy(out, CRYPTO_WRAP_PREFIX, sizeof CRYPTO_WRAP_PREFIX - 1);
+		crypto_hex(buf, WRAP_NONCE + n + WRAP_TAG, out + sizeof CRYPTO_WRAP_PREFIX - 1);
+	}
+	crypto_wipe(buf, sizeof buf);
+	return rc == 0 ? 0 : -1;
+}
+
+int crypto_unwrap(const unsigned char key[32], const char *aad, const char *in, void *pt,
+		  size_t n)
+{
+	unsigned char buf[WRAP_NONCE + WRAP_MAX + WRAP_TAG];
+	mbedtls_gcm_context g;
+	int rc;
+
+	if (n == 0 || n > WRAP_MAX || !crypto_is_wrapped(in))
+		return -1;
+	in += sizeof CRYPTO_WRAP_PREFIX - 1;
+	if (strlen(in) != 2 * (WRAP_NONCE + n + WRAP_TAG) ||
+	    crypto_unhex(in, buf, WRAP_NONCE + n + WRAP_TAG) != 0)
+		return -1;
+	mbedtls_gcm_init(&g);
+	rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256);
+	if (rc == 0)
+		rc = mbedtls_gcm_auth_decrypt(&g, n, buf, WRAP_NONCE, (const unsigned char *)aad,
+					      strlen(aad), buf + WRAP_NONCE + n, WRAP_TAG,
+					      buf + WRAP_NONCE, pt);
+	mbedtls_gcm_free(&g);
+	crypto_wipe(buf, sizeof buf);
+	if (rc != 0) {
+		crypto_wipe(pt, n);
+		return -1;
+	}
+	return 0;
 }

@@ -45,6 +45,23 @@ int crypto_hexval(int ch);
 /* 1 when s is exactly n hex digits (either case), else 0. */
 int crypto_is_hex(const char *s, size_t n);
 
+/*
+ * Key wrapping (DESIGN.md, "Secrets are not stored beside what they
+ * protect"): AES-256-GCM of pt[0..n) under key with aad as associated data
+ * (binds the wrapped value to its place, e.g. "node_secret:ID"), written as
+ * CRYPTO_WRAP_PREFIX + hex(12-byte random nonce || ciphertext || 16-byte
+ * tag) into out (CRYPTO_WRAP_LEN(n) bytes).  crypto_unwrap() reverses it into
+ * pt (exactly n bytes).  0, or -1 (wrong key, altered value, bad form).
+ */
+#define CRYPTO_WRAP_PREFIX "gcm1:"
+#define CRYPTO_WRAP_LEN(n) (sizeof CRYPTO_WRAP_PREFIX + 2 * (12 + (n) + 16))
+int crypto_wrap(const unsigned char key[32], const char *aad, const void *pt, size_t n,
+		char *out, size_t outn);
+int crypto_unwrap(const unsigned char key[32], const char *aad, const char *in, void *pt,
+		  size_t n);
+/* 1 when s has the wrapped form. */
+int crypto_is_wrapped(const char *s);
+
 /* Wipe a secret (not optimised away). */
 void crypto_wipe(void *p, size_t n);
 

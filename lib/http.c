@@ -21,6 +21,7 @@
  * frees the request.
  */
 #include "lib/http.h"
+#include "lib/json.h"
 #include "lib/metrics.h"
 #include "lib/log.h"
 #include "lib/tls.h"
@@ -879,16 +880,21 @@ int http_add_header(http_req *req, const char *name, const char *value)
 cJSON *http_req_json(http_req *req, int reply_on_error)
 {
 	cJSON *o = NULL;
+	json_err je = {"", ""};
 
 	if (req->body.len > 0)
-		o = cJSON_ParseWithLength(req->body.data, req->body.len);
+		o = json_parse_text(req->body.data, req->body.len, &je);
 	if (o && !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		o = NULL;
+		je.field[0] = '\0';
 	}
-	if (o == NULL && reply_on_error)
-		http_reply_error(req, 400, NULL,
-				 "the request body must be a JSON object");
+	if (o == NULL && reply_on_error) {
+		if (je.field[0]) /* invalid text: 400 naming the field */
+			http_reply_error(req, 400, je.field, "%s", je.msg);
+		else
+			http_reply_error(req, 400, NULL, "the request body must be a JSON object");
+	}
 	return o;
 }
 

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void json_err_set(json_err *e, const char *field, const char *fmt, ...)
@@ -240,4 +241,135 @@ int json_valid_date(const char *s)
 	if (d > mdays[m - 1] + (m == 2 && leap))
 		return -1;
 	return 0;
+}
+
+/* ---- valid text (DESIGN.md, "Text is valid UTF-8 without NUL everywhere") ---- */
+
+int json_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	while (p < end) {
+		unsigned c = *p;
+		size_t k;
+		unsigned cp;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3, cp = c & 0x07;
+		else
+			return 0;
+		if ((size_t)(end - p) <= k)
+			return 0;
+		for (size_t i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+/* A copy of the JSON text where a NUL inside a string (the escape \u0000 or
+ * a raw byte) becomes \uffff, which json_text_walk() then refuses with the
+ * field's name: cJSON would otherwise cut the string short there. */
+static char *mark_nuls(const char *p, size_t n, size_t *outn)
+{
+	char *o = malloc(n * 6 + 1);
+	size_t j = 0;
+	int in_str = 0;
+
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (in_str && c == '\\' && i + 1 < n) {
+			if (p[i + 1] == 'u' && i + 5 < n && strncmp(p + i + 2, "0000", 4) == 0) {
+				memcpy(o + j, "\\uffff", 6);
+				j += 6;
+				i += 5;
+			} else {
+				o[j++] = c;
+				o[j++] = p[++i];
+			}
+			continue;
+		}
+		if (c == '"')
+			in_str = !in_str;
+		if (in_str && c == '\0') {
+			memcpy(o + j, "\\uffff", 6);
+			j += 6;
+			continue;
+		}
+		o[j++] = c;
+	}
+	o[j] = '\0';
+	*outn = j;
+	return o;
+}
+
+static int text_walk(const cJSON *it, char *path, size_t cap, json_err *e)
+{
+	size_t base = strlen(path);
+	int i = 0;
+
+	for (const cJSON *c = it->child; c; c = c->next, i++) {
+		if (cJSON_IsArray(it))
+			snprintf(path + base, cap - base, "[%d]", i);
+		else
+			snprintf(path + base, cap - base, "%s%s", base ? "." : "",
+				 c->string ? c->string : "");
+		if (c->string && (!json_utf8_valid(c->string, strlen(c->string)) ||
+				  strstr(c->string, "\xef\xbf\xbf"))) {
+			json_err_set(e, path, "a member name is not valid text");
+			return -1;
+		}
+		if (cJSON_IsString(c) && c->valuestring) {
+			if (!json_utf8_valid(c->valuestring, strlen(c->valuestring))) {
+				json_err_set(e, path, "is not valid UTF-8 text");
+				return -1;
+			}
+			if (strstr(c->valuestring, "\xef\xbf\xbf")) {
+				json_err_set(e, path, "contains a NUL (or U+FFFF) character");
+				return -1;
+			}
+		}
+		if ((cJSON_IsArray(c) || cJSON_IsObject(c)) && text_walk(c, path, cap, e) != 0)
+			return -1;
+		path[base] = '\0';
+	}
+	return 0;
+}
+
+cJSON *json_parse_text(const char *p, size_t n, json_err *e)
+{
+	char path[64] = "";
+	size_t m = 0;
+	char *copy = mark_nuls(p, n, &m);
+	cJSON *o = copy ? cJSON_ParseWithLength(copy, m) : NULL;
+
+	free(copy);
+	if (o == NULL) {
+		json_err_set(e, "", "the request body must be a JSON object");
+		return NULL;
+	}
+	if (text_walk(o, path, sizeof path, e) != 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }

@@ -57,6 +57,17 @@ void json_err_prefix(json_err *e, const char *prefix);
  * or NULL when out of memory (callers answer 500; nothing aborts). */
 cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s);
 
+/* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most
+ * U+10FFFF) without NUL; 0 otherwise. */
+int json_utf8_valid(const char *s, size_t n);
+/*
+ * Parse a request body: NULL when it is not JSON, or when any string in it
+ * (member names too) is not valid UTF-8 or holds a NUL (escaped or raw; also
+ * U+FFFF), with *e naming the field ("services[0].name") and why.  The
+ * caller owns the result.
+ */
+cJSON *json_parse_text(const char *p, size_t n, json_err *e);
+
 /* Date "YYYY-MM-DD": 0 when well-formed and a real calendar date. */
 int json_valid_date(const char *s);
 

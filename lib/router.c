@@ -10,6 +10,7 @@
  */
 #include "lib/crypto.h"
 #include "lib/http.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #include <http_parser.h>
@@ -147,9 +148,11 @@ int http_req_query_get(const http_req *req, const char *name, char *out, size_t 
 				out[0] = '\0';
 				return 1;
 			}
-			if (http_pct_decode(eq + 1, plen - klen - 1, out, n, 1) == 0)
+			if (http_pct_decode(eq + 1, plen - klen - 1, out, n, 1) == 0 &&
+			    json_utf8_valid(out, strlen(out)))
 				return 1;
-			return -1; /* present but undecodable or too long */
+			out[0] = '\0';
+			return -1; /* undecodable, not UTF-8 text, or too long */
 		}
 		p += plen;
 		if (*p == '&')

@@ -331,9 +331,17 @@ int case_ssn_hmac(const unsigned char key[CASE_KEY_LEN], const char *digits, cha
 	return 0;
 }
 
+static case_wrap_source wrap_source;
+
+void case_key_set_wrap_source(case_wrap_source fn)
+{
+	wrap_source = fn;
+}
+
 int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE_KEY_LEN])
 {
-	char hex[2 * CASE_KEY_LEN + 8];
+	char hex[CRYPTO_WRAP_LEN(CASE_KEY_LEN) + 8], aad[128];
+	unsigned char w[32];
 	int rc;
 
 	if (local_area_id == NULL || local_area_id[0] == '\0')
@@ -342,7 +350,18 @@ int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE
 		     local_area_id, hex, sizeof hex);
 	if (rc != 0)
 		return rc;
-	rc = crypto_unhex(hex, key, CASE_KEY_LEN) == 0 && strlen(hex) == 2 * CASE_KEY_LEN ? 0 : -1;
+	if (crypto_is_wrapped(hex)) {
+		snprintf(aad, sizeof aad, "case_key:%s", local_area_id);
+		rc = wrap_source != NULL && wrap_source(local_area_id, w) == 0 &&
+				     crypto_unwrap(w, aad, hex, key, CASE_KEY_LEN) == 0
+			     ? 0
+			     : -1;
+		crypto_wipe(w, sizeof w);
+	} else {
+		rc = crypto_unhex(hex, key, CASE_KEY_LEN) == 0 && strlen(hex) == 2 * CASE_KEY_LEN
+			     ? 0
+			     : -1;
+	}
 	crypto_wipe(hex, sizeof hex);
 	return rc;
 }

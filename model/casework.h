@@ -131,6 +131,16 @@ int case_ssn_reveal(const unsigned char key[CASE_KEY_LEN], const char *participa
 int case_ssn_hmac(const unsigned char key[CASE_KEY_LEN], const char *digits, char hmac[65]);
 /* The Local Area's key from case_keys: 0, 1 when there is none, -1. */
 int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE_KEY_LEN]);
+/*
+ * A case key is kept wrapped (lib/crypto.h, associated data "case_key:LA")
+ * under its Local Area's wrapping key, which lives outside the database (hub:
+ * derived from DATA/master.key; node: in sync.json).  case_key_load() asks
+ * fn for it; a plain key (a stand-alone demo node, data not migrated yet) is
+ * used as it is.  fn returns 0 with key filled, or -1.  Set once at start;
+ * fn must be thread-safe.
+ */
+typedef int (*case_wrap_source)(const char *local_area_id, unsigned char key[32]);
+void case_key_set_wrap_source(case_wrap_source fn);
 /* Hub (and a stand-alone node): a fresh random key for every Local Area that
  * has none.  Returns the number created, or -1. */
 int case_ensure_keys(sqlite3 *db, const char *hlc, int64_t now_ms);

@@ -24,5 +24,8 @@ int demo_seed_logins(sqlite3 *db, const char *ts, int for_hub);
 /* Nonzero when stored is a stand-alone demo node's hash of the demo password:
  * an enrolled node never accepts those. */
 int demo_login_node_hash(const char *stored);
+/* The hub's second verifier (model/password.h) of a demo hub hash, or NULL
+ * when stored is not one. */
+const char *demo_login_hub_verifier(const char *stored);
 
 #endif

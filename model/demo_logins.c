@@ -128,3 +128,56 @@ int demo_login_node_hash(const char *stored)
 			return 1;
 	return 0;
 }
+
+/* The second verifier (model/password.h) of DEMO_PASSWORD under each hub
+ * hash above, by the hash's salt: precomputed like the hashes. */
+static const struct {
+	const char *salt, *verifier;
+} demo_verifiers[] = {
+	{"161b56243bcb8762a09901c5ed960069",
+	 "0d96e540f98abcba282ddb0fe5d8a3642fffe3559be3d9374e511c5cdf9369aa"},
+	{"224553d9afb7777374ac98a108a074e4",
+	 "b611cc2f58d073972f5ddeb7dc1d22856af1737349db7a7b6197c66fcc6a50d4"},
+	{"e5c257ec68b64d53cf23bf791f99d915",
+	 "3bce6069c83b8d6b303e878ac2e63acc82bc8a5452ad8113fd1f824303a9aee1"},
+	{"560f60da11137190a958c62c017c1201",
+	 "a9202b4f1102a97aa8630b9ad145a9d6a59b1ea45b6567af8096f1e13d1f84fd"},
+	{"91010394bd7be2cb320e5e33cb442151",
+	 "0c3fcd64f6cde3d9ba01d786014c50518c7d9845476841735c2944b5e587011f"},
+	{"06a6a60810b14893c24a48ef86318366",
+	 "b8bf35515381532d676a44bbfe7a3f5c17277077f5c52c05c3a1f7558e546b61"},
+	{"9c876b9c8155ee5ca26137d2b033bf11",
+	 "c49b80695a46a3c4facf8d9522c28de9bbda49b9b466591a3ed280cc54664bde"},
+	{"c0db86155456eec3fe2fd7876573f471",
+	 "6ab60922589a490558c0d7e81b4b1e77950a5cf93e5eecaad53c4b9f91d80d00"},
+	{"74a245810f19cabbc707880504e1f916",
+	 "bc81e05783987830e73ade8aab800946f26d911b97dd032e3546c220b3f29d28"},
+	{"4a852ba69c0d07c2a54b3e8d245bce90",
+	 "74f7c6e9319a3b1f637ebd1305466804ac42b761291a3ac282b9b4a474c89a01"},
+	{"0da3cf2efac353ba05d1e36ed319ef0d",
+	 "f87d1d27b39e70b079ccae500f5a0ac530108efbea6443a4a2371ffb3e0c9703"},
+	{"e764349bd16cc8dd225e5297be00d692",
+	 "8cf74c0c22fe3f7b654a73e23b147d30fd20b2c2afb8efbc91b4fc5f62a0772f"},
+	{"60c1336e025b691c2c6f05d387aaa773",
+	 "67910036c04d4344d3d729cbb59d0b7db174b27f8f01300b26de4456561d5ae6"},
+	{"d672739aa7f0b43eeb2c24e8136a091b",
+	 "d18fa8665c6e5d9c002e130a56687b33956f9f26d4ff0e292324db69b7976eba"},
+	{"afc2df9106ff5fff13263c77ce257d6d",
+	 "bbef7015a40b7823dae6f9ba48d342de5ca434f87470d3b267fd9c02734086b7"},
+	{"e6a09d0892fd7efefe78643602086cd6",
+	 "7df2bb0a6eec656c3c7f81884269e241c09245cf99d6d7fd17d565f98e302b90"},
+	{"82b2ccb121ffd13a62643a62ae23097b",
+	 "28dcae3c24be5788c8afb9a0fec70ecda266a649906e762ebaeaa2b7e1550c0b"},
+	{"5bb5f5839d9fafb7102522c9a6f4014e",
+	 "0e0e4b596cd5051db9cee8b1e0203ff84a48781a69e488247c538bf0a7e6b421"},
+};
+
+const char *demo_login_hub_verifier(const char *stored)
+{
+	for (size_t i = 0; stored && i < sizeof demo_logins / sizeof demo_logins[0]; i++)
+		if (strcmp(stored, demo_logins[i].hub_hash) == 0)
+			for (size_t k = 0; k < sizeof demo_verifiers / sizeof demo_verifiers[0]; k++)
+				if (strstr(stored, demo_verifiers[k].salt) != NULL)
+					return demo_verifiers[k].verifier;
+	return NULL;
+}

@@ -134,21 +134,21 @@ out:
 	return rc;
 }
 
-int password_verify(const char *pw, const char *stored)
+/* Split a stored form into rounds, salt and key.  0, or -1 when malformed. */
+static int parse_stored(const char *stored, unsigned long long *iters,
+			unsigned char salt[SALT_LEN], unsigned char key[KEY_LEN])
 {
 	static const char pfx[] = "pbkdf2-sha256$";
-	unsigned char salt[SALT_LEN], want[KEY_LEN], got[KEY_LEN];
 	char shex[2 * SALT_LEN + 1], khex[2 * KEY_LEN + 1];
 	const char *p, *d1, *d2;
 	char *end;
-	unsigned long long iters;
 	int rc = -1;
 
 	if (stored == NULL || strncmp(stored, pfx, sizeof pfx - 1) != 0)
 		return -1;
 	p = stored + sizeof pfx - 1;
-	iters = strtoull(p, &end, 10);
-	if (end == p || *end != '$' || iters == 0 || iters > 100000000ULL)
+	*iters = strtoull(p, &end, 10);
+	if (end == p || *end != '$' || *iters == 0 || *iters > 100000000ULL)
 		return -1;
 	d1 = end + 1;
 	d2 = strchr(d1, '$');
@@ -157,9 +157,20 @@ int password_verify(const char *pw, const char *stored)
 	memcpy(shex, d1, 2 * SALT_LEN);
 	shex[2 * SALT_LEN] = '\0';
 	memcpy(khex, d2 + 1, 2 * KEY_LEN + 1);
-	if (crypto_unhex(shex, salt, sizeof salt) != 0 ||
-	    crypto_unhex(khex, want, sizeof want) != 0)
-		goto out;
+	if (crypto_unhex(shex, salt, SALT_LEN) == 0 && crypto_unhex(khex, key, KEY_LEN) == 0)
+		rc = 0;
+	crypto_wipe(khex, sizeof khex);
+	return rc;
+}
+
+int password_verify(const char *pw, const char *stored)
+{
+	unsigned char salt[SALT_LEN], want[KEY_LEN], got[KEY_LEN];
+	unsigned long long iters;
+	int rc = -1;
+
+	if (parse_stored(stored, &iters, salt, want) != 0)
+		return -1;
 	if (crypto_pbkdf2_sha256(pw, strlen(pw), salt, sizeof salt, (uint32_t)iters, got,
 				 sizeof got) != 0)
 		goto out;
@@ -215,5 +226,81 @@ int password_hash_ref(const char *stored, char out[65])
 	if (crypto_sha256(stored, strlen(stored), h) != 0)
 		return -1;
 	crypto_hex(h, sizeof h, out);
+	return 0;
+}
+
+int password_verifier(const char *pw, const char *stored, char out[PASSWORD_VERIFIER_HEX])
+{
+	static const char label[] = "outpost-verifier";
+	unsigned char salt[SALT_LEN], key[KEY_LEN], in[sizeof label - 1 + SALT_LEN], vs[32];
+	unsigned long long iters;
+	int rc = -1;
+
+	if (pw == NULL || parse_stored(stored, &iters, salt, key) != 0)
+		return -1;
+	memcpy(in, label, sizeof label - 1);
+	memcpy(in + sizeof label - 1, salt, SALT_LEN);
+	if (crypto_sha256(in, sizeof in, vs) != 0 ||
+	    crypto_pbkdf2_sha256(pw, strlen(pw), vs, SALT_LEN, (uint32_t)iters, key,
+				 sizeof key) != 0)
+		goto out;
+	crypto_hex(key, sizeof key, out);
+	rc = 0;
+out:
+	crypto_wipe(key, sizeof key);
+	return rc;
+}
+
+/* HMAC-SHA256 under the verifier (hex) of the text msg. */
+static int verifier_mac(const char *verifier, const char *msg, unsigned char mac[32])
+{
+	unsigned char k[KEY_LEN];
+	int rc = -1;
+
+	if (verifier == NULL || strlen(verifier) != 2 * KEY_LEN ||
+	    crypto_unhex(verifier, k, sizeof k) != 0)
+		return -1;
+	rc = crypto_hmac_sha256(k, sizeof k, msg, strlen(msg), mac);
+	crypto_wipe(k, sizeof k);
+	return rc;
+}
+
+int password_verifier_wrap(const char *cur_verifier, const char *id, const char *in_hex,
+			   char out[PASSWORD_VERIFIER_HEX])
+{
+	unsigned char pad[32], v[KEY_LEN];
+	char msg[160];
+	int rc = -1;
+
+	if (id == NULL || in_hex == NULL || strlen(in_hex) != 2 * KEY_LEN ||
+	    (size_t)snprintf(msg, sizeof msg, "outpost-next-verifier\n%s", id) >= sizeof msg ||
+	    verifier_mac(cur_verifier, msg, pad) != 0 || crypto_unhex(in_hex, v, sizeof v) != 0)
+		goto out;
+	for (size_t i = 0; i < sizeof v; i++)
+		v[i] ^= pad[i];
+	crypto_hex(v, sizeof v, out);
+	rc = 0;
+out:
+	crypto_wipe(pad, sizeof pad);
+	crypto_wipe(v, sizeof v);
+	return rc;
+}
+
+int password_change_proof(const char *cur_verifier, const char *id, const char *staff_id,
+			  const char *password_hash, const char *prev_ref, const char *reason,
+			  int64_t changed_at, const char *next_verifier,
+			  char out[PASSWORD_VERIFIER_HEX])
+{
+	char msg[640];
+	unsigned char mac[32];
+	int n;
+
+	n = snprintf(msg, sizeof msg, "outpost-credential-change\n%s\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s",
+		     id ? id : "", staff_id ? staff_id : "", password_hash ? password_hash : "",
+		     prev_ref ? prev_ref : "", reason ? reason : "", changed_at,
+		     next_verifier ? next_verifier : "");
+	if (n < 0 || (size_t)n >= sizeof msg || verifier_mac(cur_verifier, msg, mac) != 0)
+		return -1;
+	crypto_hex(mac, sizeof mac, out);
 	return 0;
 }

@@ -56,4 +56,33 @@ int password_temp_expired(int64_t issued_ms, int64_t now_ms);
 /* Hex SHA-256 of a stored hash (65 bytes), as credential_changes keeps it. */
 int password_hash_ref(const char *stored, char out[65]);
 
+/*
+ * The second verifier of a password (DESIGN.md, "The trust boundary"): kept
+ * only at the hub, never replicated, so a node cannot compute it from what it
+ * stores.  V = PBKDF2-HMAC-SHA256(pw, vsalt, the stored form's rounds) where
+ * vsalt = SHA-256("outpost-verifier" || the stored form's salt)[0..16).  The
+ * verifier has its own salt, distinct from the hash's, and derivable from
+ * the stored form, so an office can compute V offline from the password the
+ * user types: the salt is not secret (a node holds the hash's salt anyway),
+ * and knowing H = PBKDF2(pw, salt) gives nothing about V without pw.
+ * Lower-case hex into out (65 bytes).  As slow as password_hash (thread
+ * pool).  0, or -1 (malformed stored form).
+ */
+#define PASSWORD_VERIFIER_HEX 65
+int password_verifier(const char *pw, const char *stored, char out[PASSWORD_VERIFIER_HEX]);
+
+/*
+ * A password change made at a node, as credential_changes carries it:
+ * next_verifier = V(new) XOR HMAC(V(cur), "next" || id), so only the hub
+ * (which holds V(cur)) learns V(new); proof = HMAC(V(cur), every field of the
+ * row, next_verifier included).  Both hex (65 bytes).  The same call unwraps
+ * (XOR).  0, or -1.
+ */
+int password_verifier_wrap(const char *cur_verifier, const char *id, const char *in_hex,
+			   char out[PASSWORD_VERIFIER_HEX]);
+int password_change_proof(const char *cur_verifier, const char *id, const char *staff_id,
+			  const char *password_hash, const char *prev_ref, const char *reason,
+			  int64_t changed_at, const char *next_verifier,
+			  char out[PASSWORD_VERIFIER_HEX]);
+
 #endif

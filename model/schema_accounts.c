@@ -73,6 +73,14 @@ static const db_migration accounts_migrations[] = {
 	 " detail TEXT);"                 /* JSON; never a secret, SSN or note text */
 	 "CREATE INDEX audit_events_at ON audit_events(at);"
 	 "CREATE INDEX audit_events_subject ON audit_events(subject_table, subject_id);"},
+	/*
+	 * The trust boundary: a password change from a node proves the current
+	 * password to the hub (model/password.h, password_change_proof) and
+	 * carries the new password's verifier wrapped under the current one.
+	 * The hub refuses a change without a valid proof.
+	 */
+	{"ALTER TABLE credential_changes ADD COLUMN proof TEXT;"
+	 "ALTER TABLE credential_changes ADD COLUMN next_verifier TEXT;"},
 };
 
 static const table_def accounts_tables[] = {

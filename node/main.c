@@ -8,6 +8,7 @@
 #include "node/node_auth.h"
 #include "node/node_edge.h"
 #include "lib/clock.h"
+#include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/tls.h"
 #include "lib/uuid.h"
@@ -35,7 +36,7 @@ static const conf_entry node_conf_tab[] = {
 	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
 	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024,
 	 "largest request body in bytes (an attachment upload takes up to 4 MiB whatever this says)"},
-	{"demo", CONF_BOOL, "yes", 0, 0, "seed a demo office when the node is not enrolled"},
+	{"demo", CONF_BOOL, "no", 0, 0, "seed a demo office when the node is not enrolled"},
 	{"sync_interval", CONF_INT, "5", 0, 86400,
 	 "seconds between background sync cycles with the hub (0: no background sync, "
 	 "replicate only with outpost-sync push/pull)"},
@@ -220,6 +221,8 @@ int main(int argc, char **argv)
 	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
 	if (mkdir_p(n->nd_data) != 0)
 		fatal("cannot create data directory '%s'", n->nd_data);
+	if (fs_private_dir(n->nd_data, err, sizeof err) != 0)
+		fatalx("%s", err);
 	if (snprintf(path, sizeof path, "%s/%s", n->nd_data, NODE_DB_FILE) >= (int)sizeof path)
 		fatalx("data directory path too long: '%s'", n->nd_data);
 	if (db_open(path, &n->nd_db) != 0)

@@ -102,6 +102,32 @@ void auth__session_end(node *n, node_session *s, http_req *req)
 	}
 }
 
+/* SHA-256 of staff_id's password hash here ("" when none): 0, or -1. */
+static int pw_ref(node *n, const char *staff_id, unsigned char out[32])
+{
+	char h[256] = "";
+
+	if (db_text(n->nd_db, "SELECT coalesce(password_hash,'') FROM staff_credentials WHERE id=?",
+		    staff_id, h, sizeof h) < 0)
+		return -1;
+	return crypto_sha256(h, strlen(h), out);
+}
+
+void auth__pw_mark(node *n, node_session *s)
+{
+	if (pw_ref(n, s->ss_user.id, s->ss_pw) != 0)
+		memset(s->ss_pw, 0, sizeof s->ss_pw);
+}
+
+/* 1 when the account's password was set since s began (trust boundary: a
+ * password set anywhere ends the account's other sessions). */
+static int pw_changed(node *n, const node_session *s)
+{
+	unsigned char cur[32];
+
+	return pw_ref(n, s->ss_user.id, cur) == 0 && crypto_ct_cmp(cur, s->ss_pw, sizeof cur) != 0;
+}
+
 static int expired(struct node_auth *a, const node_session *s, uint64_t now)
 {
 	return now >= s->ss_seen_ms + a->na_idle_ms || now >= s->ss_created_ms + a->na_abs_ms;
@@ -141,6 +167,7 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 	    crypto_sha256(tok, sizeof tok, s->ss_key) != 0)
 		goto fail;
 	crypto_hex(csrf, sizeof csrf, s->ss_csrf);
+	auth__pw_mark(n, s);
 	s->ss_created_ms = s->ss_seen_ms = now;
 	s->ss_must_change = must_change;
 	s->ss_offline = offline;
@@ -217,6 +244,11 @@ node_session *auth__session(node *n, http_req *req)
 	}
 	if (rc < 0)
 		return NULL; /* database trouble: refuse, keep the session */
+	if (pw_changed(n, s)) {
+		log_info("session of staff %s ended: the password was set elsewhere", s->ss_user.id);
+		session_drop(s);
+		return NULL;
+	}
 	if (!background(req))
 		s->ss_seen_ms = clock_mono_ms();
 	return s;
@@ -320,6 +352,10 @@ void node_auth_sweep(node *n)
 		}
 		if (auth__load_user(n, s->ss_user.id, &u, NULL, 0) == 0) {
 			log_info("session of staff %s ended: account no longer active", s->ss_user.id);
+			session_drop(s);
+		} else if (pw_changed(n, s)) {
+			log_info("session of staff %s ended: the password was set elsewhere",
+				 s->ss_user.id);
 			session_drop(s);
 		}
 	}

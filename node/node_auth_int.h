@@ -18,6 +18,7 @@ typedef struct node_session {
 	int ss_used;
 	int ss_must_change;        /* signed in with a temporary password */
 	int ss_offline;            /* signed in while the hub was not reachable */
+	unsigned char ss_pw[32];   /* SHA-256 of the password hash it began with */
 } node_session;
 
 struct node_auth {
@@ -44,6 +45,10 @@ void auth__session_end(node *n, node_session *s, http_req *req);
 /* Reload u (and group) from the staff row.  1 active, 0 inactive or
  * missing, -1 database error. */
 int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, size_t glen);
+/* Note the account's current password hash in s: a password set anywhere
+ * else later (a new hash pulled from the hub) ends s.  Call after the session
+ * itself changed the password. */
+void auth__pw_mark(node *n, node_session *s);
 /* 0 when req carries s's CSRF token. */
 int auth__csrf_ok(const node_session *s, http_req *req);
 

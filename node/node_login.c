@@ -283,6 +283,7 @@ typedef struct login_job {
 	char lj_new[LOGIN_PW_INPUT_MAX + 1];
 	char lj_stored[PASSWORD_HASH_MAX];
 	char lj_new_hash[PASSWORD_HASH_MAX];
+	char lj_cur_v[PASSWORD_VERIFIER_HEX], lj_new_v[PASSWORD_VERIFIER_HEX];
 	char lj_staff_id[64];
 	char lj_local_area[64];
 	char lj_k_ac[THROTTLE_KEY_MAX], lj_k_c[THROTTLE_KEY_MAX], lj_k_a[THROTTLE_KEY_MAX];
@@ -304,8 +305,16 @@ static void job_work(uv_work_t *w)
 	login_job *j = w->data;
 
 	j->lj_match = password_verify(j->lj_pw, j->lj_stored);
+	/* A change also derives both second verifiers (model/password.h): the
+	 * current one signs the change for the hub, the new one goes to it
+	 * wrapped.  Neither is stored here. */
 	if (j->lj_kind == JOB_CHANGE && j->lj_match == 1)
-		j->lj_hash_rc = password_hash(j->lj_new, 0, j->lj_new_hash, sizeof j->lj_new_hash);
+		j->lj_hash_rc =
+		    password_hash(j->lj_new, 0, j->lj_new_hash, sizeof j->lj_new_hash) != 0 ||
+				password_verifier(j->lj_pw, j->lj_stored, j->lj_cur_v) != 0 ||
+				password_verifier(j->lj_new, j->lj_new_hash, j->lj_new_v) != 0
+			? -1
+			: 0;
 }
 
 static void throttle_keys(login_job *j, http_req *req, const char *username)
@@ -639,7 +648,8 @@ static void after_change(uv_work_t *w, int status)
 	struct node_auth *a = job_done(j);
 	node_session *s;
 	sqlite3_stmt *st = NULL;
-	char prev_ref[65], id[UUID_STRLEN];
+	char prev_ref[65], id[UUID_STRLEN], wrapped[PASSWORD_VERIFIER_HEX],
+	    proof[PASSWORD_VERIFIER_HEX];
 	int64_t now;
 	capture c;
 	int connected, ok = 0;
@@ -661,20 +671,23 @@ static void after_change(uv_work_t *w, int status)
 		http_reply_error(req, 401, NULL, "please sign in");
 		goto out;
 	}
-	if (password_hash_ref(j->lj_stored, prev_ref) != 0 || uuid7(id) != 0) {
+	connected = node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
+	now = (int64_t)node_now_ms(n);
+	if (password_hash_ref(j->lj_stored, prev_ref) != 0 || uuid7(id) != 0 ||
+	    password_verifier_wrap(j->lj_cur_v, id, j->lj_new_v, wrapped) != 0 ||
+	    password_change_proof(j->lj_cur_v, id, j->lj_staff_id, j->lj_new_hash, prev_ref,
+				  j->lj_temp ? "first_login" : "change", now, wrapped, proof) != 0) {
 		node_reply_db_error(req);
 		goto out;
 	}
-	connected = node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
-	now = (int64_t)node_now_ms(n);
 	if (node_write_begin(n, &c) != 0) {
 		node_reply_db_error(req);
 		goto out;
 	}
 	if (db_prepare(n->nd_db, &st,
 		       "INSERT INTO credential_changes(id, staff_id, local_area_id, node_id,"
-		       " password_hash, prev_hash_sha256, reason, changed_at)"
-		       " VALUES(?,?,?,?,?,?,?,?)") != 0)
+		       " password_hash, prev_hash_sha256, reason, changed_at, proof, next_verifier)"
+		       " VALUES(?,?,?,?,?,?,?,?,?,?)") != 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, j->lj_staff_id, -1, SQLITE_STATIC);
@@ -684,6 +697,8 @@ static void after_change(uv_work_t *w, int status)
 	sqlite3_bind_text(st, 6, prev_ref, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, j->lj_temp ? "first_login" : "change", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_text(st, 9, proof, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, wrapped, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -708,6 +723,7 @@ static void after_change(uv_work_t *w, int status)
 	if (!ok || audit_login(n, req, j->lj_staff_id, "password_change", connected) != 0)
 		goto fail;
 	s->ss_must_change = 0;
+	auth__pw_mark(n, s);
 	log_info("login: staff %s changed their password%s", j->lj_staff_id,
 		 connected ? "" : " (offline; the hub gets it with the next push)");
 	node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s));

@@ -26,6 +26,11 @@
 #include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
+#include "lib/crypto.h"
+#include "model/casework.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -115,6 +120,60 @@ static int work_identity(struct node_sync *ns)
 	return 0;
 }
 
+/* The wrapping key of the Local Area's SSN key (hub/hub_keys.c), as
+ * sync.json holds it, for case_key_load() on any thread. */
+static pthread_mutex_t la_mu = PTHREAD_MUTEX_INITIALIZER;
+static char la_id[64];
+static unsigned char la_key[32];
+static int la_ok;
+
+static int la_source(const char *la, unsigned char key[32])
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&la_mu);
+	if (la_ok && strcmp(la, la_id) == 0) {
+		memcpy(key, la_key, sizeof la_key);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&la_mu);
+	return rc;
+}
+
+/* [work] Fetch the key once from the hub into sync.json (kept beside the
+ * node secret, never in node.db), then publish it. */
+static void work_la_key(struct node_sync *ns, sync_client *c)
+{
+	cJSON *o = NULL;
+	const char *hex;
+	char err[256];
+	char path[PATH_MAX + 32];
+	struct stat sb;
+
+	snprintf(path, sizeof path, "%s/%s", ns->ns_node->nd_data, SYNC_IDENTITY_FILE);
+	if (!c->sc_id.id_has_la_key && sync_client_get_json(c, "/api/v1/sync/la-key", &o) == 0) {
+		hex = json_str(o, "la_key");
+		if (hex && strlen(hex) == 64 &&
+		    crypto_unhex(hex, c->sc_id.id_la_key, sizeof c->sc_id.id_la_key) == 0) {
+			c->sc_id.id_has_la_key = 1;
+			if (sync_identity_save(ns->ns_node->nd_data, &c->sc_id, err, sizeof err) != 0)
+				log_warnx("sync: cannot keep the Local Area key: %s", err);
+			else if (stat(path, &sb) == 0)
+				ns->ns_id_stat = sb; /* our own write: no reload */
+		}
+		if (hex)
+			crypto_wipe((char *)hex, strlen(hex));
+	}
+	cJSON_Delete(o);
+	if (!c->sc_id.id_has_la_key)
+		return;
+	pthread_mutex_lock(&la_mu);
+	snprintf(la_id, sizeof la_id, "%s", c->sc_id.id_local_area_id);
+	memcpy(la_key, c->sc_id.id_la_key, sizeof la_key);
+	la_ok = 1;
+	pthread_mutex_unlock(&la_mu);
+}
+
 static void work_cycle(uv_work_t *w)
 {
 	struct node_sync *ns = w->data;
@@ -134,7 +193,9 @@ static void work_cycle(uv_work_t *w)
 	ns->w_err[0] = '\0';
 	if (ns->ns_db == NULL) {
 		/* Never the loop thread's connection: this one is ours alone. */
-		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0) {
+		/* secure_delete: a key replaced by a pull leaves no copy in free pages */
+		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0 ||
+		    db_exec(ns->ns_db, "PRAGMA secure_delete=ON") != 0) {
 			db_close(ns->ns_db);
 			ns->ns_db = NULL;
 			fmt_line(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
@@ -166,6 +227,7 @@ static void work_cycle(uv_work_t *w)
 	snprintf(ns->w_hub_url, sizeof ns->w_hub_url, "%s", c->sc_id.id_hub_url);
 	c->sc_have_time = 0;
 	c->sc_error[0] = '\0';
+	work_la_key(ns, c);
 	rc = sync_client_cycle(c, ns->ns_db, &ps, &pl);
 	ns->w_rc = rc;
 	if (rc != 0)
@@ -344,6 +406,7 @@ int node_sync_start(node *n)
 	/* The status route reads these tables on the loop thread. */
 	if (sync_client_migrate(n->nd_db) != 0)
 		return -1;
+	case_key_set_wrap_source(la_source);
 	ns = calloc(1, sizeof *ns);
 	if (ns == NULL)
 		return -1;

@@ -15,6 +15,8 @@
 #   OUTPOST_OFFICE       office the node is enrolled for (default demo-office)
 #   OUTPOST_RUN_BIN      where the binaries are (default ./bin; tests use their build)
 set -eu
+# Data, keys and logs are for this user only (0700 folders, 0600 files).
+umask 077
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin="${OUTPOST_RUN_BIN:-$top/bin}"
 data="${OUTPOST_DATA:-$top/data}"
@@ -87,7 +89,7 @@ command -v setsid >/dev/null 2>&1 && detach=setsid
 new_hub=0
 [ -f "$data/hub/hub.db" ] || new_hub=1
 
-$detach "$bin/outpost-hub" --data "$data/hub" --listen "$hub_listen" >>"$data/hub.log" 2>&1 &
+$detach "$bin/outpost-hub" --data "$data/hub" --listen "$hub_listen" --demo yes >>"$data/hub.log" 2>&1 &
 hub_pid=$!
 # The hub's certificate is self-signed; the node pins its key at enrollment.
 wait_up hub "$hub_pid" "$hub_url" "$data/hub.log" -k
@@ -108,7 +110,7 @@ if [ ! -f "$data/node/sync.json" ] || [ -n "$force" ]; then
 	echo "outpost: enrolled the office node for '$office' with the hub"
 fi
 
-$detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" >>"$data/node.log" 2>&1 &
+$detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" --demo yes >>"$data/node.log" 2>&1 &
 node_pid=$!
 wait_up "office node" "$node_pid" "$node_url" "$data/node.log"
 

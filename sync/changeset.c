@@ -132,8 +132,11 @@ static int read_value(cs_iter *it, cs_value *v, const char **err)
 			return -1;
 		}
 		if (v->cv_type == CSV_TEXT && !text_ok(it->ci_p, (size_t)n)) {
-			*err = "text value is not valid UTF-8";
-			return -1;
+			if (!it->ci_lenient) {
+				*err = "text value is not valid UTF-8";
+				return -1;
+			}
+			it->ci_bad_text = 1;
 		}
 		v->cv_p = it->ci_p;
 		v->cv_n = (size_t)n;
@@ -249,6 +252,8 @@ int changeset_next(cs_iter *it, const char **err)
 		*err = "change truncated";
 		return -1;
 	}
+	it->ci_change = it->ci_p;
+	it->ci_bad_text = 0;
 	it->ci_op = it->ci_p[0];
 	it->ci_indirect = it->ci_p[1];
 	it->ci_p += 2;

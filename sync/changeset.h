@@ -93,6 +93,12 @@ typedef struct cs_iter {
 	cs_value *ci_old, *ci_new; /* ci_ncol each; CSV_UNDEFINED where absent */
 	int ci_cap;
 	long ci_nchanges;
+	const unsigned char *ci_change; /* the current change's first byte (its op) */
+	/* Set by the caller: a TEXT value that is not valid UTF-8 (or holds a NUL)
+	 * does not end the walk; ci_bad_text says the current change has one.
+	 * Only for a node setting such a change aside (sync/pull.c). */
+	int ci_lenient;
+	int ci_bad_text;
 } cs_iter;
 
 /* Set up a walk over len bytes at p (borrowed for the iterator's life). */

@@ -70,6 +70,10 @@ typedef struct sync_identity {
 	char id_pin[128];          /* "sha256//base64" for CURLOPT_PINNEDPUBLICKEY */
 	char id_office_id[64];
 	char id_local_area_id[64];
+	/* The wrapping key of the Local Area's SSN key (hub/hub_keys.c): fetched
+	 * from the hub (GET /api/v1/sync/la-key) and kept here, outside node.db. */
+	unsigned char id_la_key[32];
+	int id_has_la_key;
 } sync_identity;
 
 /* Read DIR/sync.json.  0; SYNC_E_CONFIG when missing (err says "not

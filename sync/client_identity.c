@@ -17,10 +17,9 @@
 
 void sync_identity_wipe(sync_identity *id)
 {
-	volatile unsigned char *p = id->id_secret;
-
-	for (size_t i = 0; i < sizeof id->id_secret; i++)
-		p[i] = 0;
+	crypto_wipe(id->id_secret, sizeof id->id_secret);
+	crypto_wipe(id->id_la_key, sizeof id->id_la_key);
+	id->id_has_la_key = 0;
 }
 
 int sync__copy_member(const cJSON *o, const char *name, char *out, size_t n)
@@ -121,8 +120,16 @@ int sync_identity_load(const char *data_dir, sync_identity *id, char *err, size_
 		fmt_line(err, errlen, "'%s' has an invalid %s: enroll again", path, what);
 		goto out;
 	}
+	sec = cJSON_GetObjectItemCaseSensitive(o, "la_key"); /* optional (hub/hub_keys.c) */
+	id->id_has_la_key = cJSON_IsString(sec) && sec->valuestring &&
+			    crypto_unhex(sec->valuestring, id->id_la_key, sizeof id->id_la_key) == 0;
 	ret = 0;
 out:
+	if (o) {
+		cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "la_key");
+		if (cJSON_IsString(k) && k->valuestring)
+			crypto_wipe(k->valuestring, strlen(k->valuestring));
+	}
 	sync__json_wipe_free(o, "node_secret"); /* a secret: scrubbed first */
 	if (text) {
 		memset(text, 0, (size_t)sb.st_size);
@@ -137,7 +144,7 @@ out:
 
 int sync_identity_save(const char *data_dir, const sync_identity *id, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 64], sec[2 * SYNC_SECRET_LEN + 1];
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 64], sec[2 * SYNC_SECRET_LEN + 1], lak[65];
 	cJSON *o = NULL;
 	char *text = NULL;
 	const char *what = NULL;
@@ -158,6 +165,8 @@ int sync_identity_save(const char *data_dir, const sync_identity *id, char *err,
 	    !cJSON_AddStringToObject(o, "hub_pin", id->id_pin) ||
 	    !cJSON_AddStringToObject(o, "office_id", id->id_office_id) ||
 	    !cJSON_AddStringToObject(o, "local_area_id", id->id_local_area_id) ||
+	    (id->id_has_la_key && (crypto_hex(id->id_la_key, sizeof id->id_la_key, lak),
+				   !cJSON_AddStringToObject(o, "la_key", lak))) ||
 	    (text = cJSON_Print(o)) == NULL) {
 		fmt_line(err, errlen, "out of memory");
 		goto out;
@@ -197,8 +206,14 @@ out:
 		close(fd);
 	if (ret != 0)
 		unlink(tmp);
+	if (o) {
+		cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "la_key");
+		if (cJSON_IsString(k) && k->valuestring)
+			crypto_wipe(k->valuestring, strlen(k->valuestring));
+	}
 	sync__json_wipe_free(o, "node_secret"); /* a secret: scrubbed first */
 	sync__text_wipe_free(text);
 	memset(sec, 0, sizeof sec);
+	crypto_wipe(lak, sizeof lak);
 	return ret;
 }

@@ -20,6 +20,9 @@ static const db_migration nodesync_migrations[] = {
 	 " seq INTEGER PRIMARY KEY NOT NULL,"
 	 " reason TEXT NOT NULL,"
 	 " at INTEGER NOT NULL);"},
+	/* changes a pull set aside because the node cannot take them (sync/pull.c) */
+	{"CREATE TABLE IF NOT EXISTS pull_set_aside(id INTEGER PRIMARY KEY,"
+	 " tbl TEXT NOT NULL, change BLOB NOT NULL, why TEXT NOT NULL, at INTEGER NOT NULL);"},
 };
 
 int sync_client_migrate(sqlite3 *db)
@@ -215,6 +218,9 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	cJSON_AddItemToObject(o, "quarantined", q);
 	cJSON_AddNumberToObject(o, "quarantined_count",
 				(double)db_int(db, "SELECT count(*) FROM sync_quarantine", 0));
+	/* Rows a pull set aside (sync/pull.c). */
+	cJSON_AddNumberToObject(o, "pull_set_aside",
+				(double)db_int(db, "SELECT count(*) FROM pull_set_aside", 0));
 	if (db_kv_get(db, "sync_state", "last_error", s, sizeof s) == DB_FOUND)
 		cJSON_AddStringToObject(o, "last_error", s);
 	else

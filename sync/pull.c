@@ -587,10 +587,87 @@ static int page_walk(const void *patchset, size_t len, char *max)
 	return 0;
 }
 
+/*
+ * A row this node cannot take (text that is not valid UTF-8, or a NUL: the
+ * hub refuses such text now, but an older hub may hold some) must not stall
+ * the office: the page is applied without those changes, each kept in the
+ * node-local pull_set_aside (table, the raw change, why, when), shown by the
+ * sync status and the log, and the pull goes on.  *out gets the page without
+ * them, *naside how many were left out; aside[] points into the page.  0, or
+ * -1 when the page is malformed in any other way (refused whole, as before).
+ */
+#define ASIDE_MAX 64
+typedef struct aside_ent {
+	char table[130];
+	const unsigned char *p;
+	size_t n;
+} aside_ent;
+
+static int page_filter(const void *page, size_t len, buf *out, aside_ent *aside, int *naside)
+{
+	cs_iter it;
+	const char *err = NULL, *cur = NULL;
+	int rc, put = 0;
+
+	*naside = 0;
+	changeset_iter_init(&it, page, len);
+	it.ci_lenient = 1;
+	while ((rc = changeset_next(&it, &err)) == 1) {
+		if (it.ci_bad_text) {
+			if (*naside >= ASIDE_MAX) {
+				rc = -1;
+				break;
+			}
+			snprintf(aside[*naside].table, sizeof aside[0].table, "%s", it.ci_table);
+			aside[*naside].p = it.ci_change;
+			aside[*naside].n = (size_t)(it.ci_p - it.ci_change);
+			(*naside)++;
+			continue;
+		}
+		if (cur != it.ci_table)
+			changeset_put_table(out, it.ci_patchset, it.ci_table, it.ci_ncol, it.ci_pk, &put);
+		cur = it.ci_table;
+		if (put == 0 && buf_append(out, it.ci_change, (size_t)(it.ci_p - it.ci_change)) != 0)
+			put = -1;
+	}
+	changeset_iter_release(&it);
+	return rc == 0 && put == 0 ? 0 : -1;
+}
+
+static int aside_record(sqlite3 *db, const aside_ent *aside, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (db_exec(db, "CREATE TABLE IF NOT EXISTS pull_set_aside(id INTEGER PRIMARY KEY,"
+			" tbl TEXT NOT NULL, change BLOB NOT NULL, why TEXT NOT NULL,"
+			" at INTEGER NOT NULL)") != 0 ||
+	    db_prepare(db, &st, "INSERT INTO pull_set_aside(tbl, change, why, at)"
+				" VALUES(?,?,'text value is not valid UTF-8 (or holds a NUL)',?)") != 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, aside[i].table, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, aside[i].p, (int)aside[i].n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)hlc_wall_ms());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(st);
+		log_warnx("pull: a change of '%s' set aside: a text value is not valid UTF-8 (or "
+			  "holds a NUL); the rest of the page is applied",
+			  aside[i].table);
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
 {
 	int64_t pending, snap;
-	int rc, ret = -1;
+	int rc, ret = -1, naside = 0;
+	buf kept = BUF_INIT(0);
+	aside_ent aside[ASIDE_MAX];
 	char seen[HLC_STRLEN];
 
 	if (len > 0 && patchset == NULL)
@@ -598,10 +675,20 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	if (len > (size_t)INT32_MAX)
 		return -1;
 	/* The hub is authenticated, but a page is still bytes from a network. */
-	if (page_walk(patchset, len, seen) != 0)
+	if (page_walk(patchset, len, seen) != 0) {
+		buf_init(&kept, len + 4096);
+		if (page_filter(patchset, len, &kept, aside, &naside) != 0 || naside == 0 ||
+		    page_walk(kept.data, kept.len, seen) != 0) {
+			buf_release(&kept);
+			return -1;
+		}
+		patchset = kept.data;
+		len = kept.len;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		buf_release(&kept);
 		return -1;
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
-		return -1;
+	}
 	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
 	if (pending != 0) {
 		db_exec(db, "ROLLBACK");
@@ -621,16 +708,19 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 			goto out;
 		}
 	}
-	if (db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
+	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
+	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
 	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0 ||
 	    seen_hlc_note(db, seen) != 0)
 		goto out;
 	FAULT_POINT("pull.apply");
 	if (db_exec(db, "COMMIT") != 0)
 		goto out;
+	buf_release(&kept);
 	return 0;
 out:
 	db_exec(db, "ROLLBACK");
+	buf_release(&kept);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,6 +216,7 @@ int main(int argc, char **argv)
 	const char *env;
 	int (*fn)(tool *) = NULL;
 
+	umask(077); /* node.db, sync.json and bundles are for the node's user only */
 	memset(&t, 0, sizeof t);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outpost-sync", 0);

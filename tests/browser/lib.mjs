@@ -28,7 +28,8 @@ export async function startNode() {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'outpost-browser-'));
   const log = openSync(join(OUT, `browser-node-${process.pid}-${++seq}.log`), 'a');
-  const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`],
+  // demo is off by default (DESIGN.md): the tests turn it on explicitly
+  const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'],
     { stdio: ['ignore', log, log] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
@@ -68,7 +69,7 @@ export async function startHub({ args = [] } = {}) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'outpost-browser-hub-'));
   const log = openSync(join(OUT, `browser-hub-${process.pid}-${++seq}.log`), 'a');
-  const proc = spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`, ...args],
+  const proc = spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
     { stdio: ['ignore', log, log] });
   const url = `https://127.0.0.1:${port}`;
   const insecure = new https.Agent({ rejectUnauthorized: false });

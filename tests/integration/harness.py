@@ -23,6 +23,12 @@ BIN = os.environ.get("OUTPOST_BIN", os.path.join(TOP, "build", "san", "bin"))
 OUT = os.environ.get("OUTPOST_TEST_OUT", os.path.join(TOP, "tests", "out"))
 os.makedirs(OUT, exist_ok=True)
 
+# Demo data is off by default in both daemons (DESIGN.md, "Demo data is
+# opt-in"); the tests turn it on explicitly, for every daemon and every CLI
+# command they run (a test that wants it off passes --demo no or its own env).
+os.environ.setdefault("OUTPOST_HUB_DEMO", "yes")
+os.environ.setdefault("OUTPOST_NODE_DEMO", "yes")
+
 
 def plant_secret(value):
     """Remember a secret value; tests/run.sh fails if it appears in any log."""
@@ -319,3 +325,24 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     if check and p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
     return p
+
+
+# ---- the trust boundary: a node's proof of a password change (model/password.h) ----
+def pw_verifier(pw, stored):
+    """The hub's second verifier of pw under the stored form's salt."""
+    import hashlib
+    _, iters, salt, _ = stored.split("$")
+    vs = hashlib.sha256(b"outpost-verifier" + bytes.fromhex(salt)).digest()[:16]
+    return hashlib.pbkdf2_hmac("sha256", pw.encode(), vs, int(iters)).hex()
+
+
+def change_proof(cur_v, cid, staff_id, new_hash, prev_ref, reason, changed_at, new_v):
+    """(proof, next_verifier) of a credential_changes row, as a node makes them."""
+    import hashlib
+    import hmac
+    key = bytes.fromhex(cur_v)
+    pad = hmac.new(key, ("outpost-next-verifier\n" + cid).encode(), hashlib.sha256).digest()
+    wrapped = bytes(a ^ b for a, b in zip(bytes.fromhex(new_v), pad)).hex()
+    msg = "outpost-credential-change\n%s\n%s\n%s\n%s\n%s\n%d\n%s" % (
+        cid, staff_id, new_hash, prev_ref, reason, changed_at, wrapped)
+    return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest(), wrapped

@@ -18,7 +18,7 @@ import ssl
 import time
 import unittest
 
-from harness import BIN, Daemon, plant_secret, run_tool
+from harness import BIN, Daemon, change_proof, plant_secret, pw_verifier, run_tool
 from test_hub import Enrolled, build_frame, changeset_insert
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -162,7 +162,13 @@ class Base(unittest.TestCase):
                           % (rq["id"], k, k), body=PDF, ctype="application/pdf")
             self.assertEqual(r.status, 201, r)
         if approve:
-            r = c.post("/api/v1/admin/access-requests/%s/approve" % rq["id"])
+            # separation of duties: someone other than the requester approves
+            # (operations for an administrator; the admin token for operations)
+            url = "/api/v1/admin/access-requests/%s/approve" % rq["id"]
+            if c is self.ops:
+                r = self.ops.post(url, headers={"Authorization": "Bearer " + self.token})
+            else:
+                r = self.ops.post(url)
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.json()["status"], "approved")
         return rq["id"]
@@ -283,7 +289,10 @@ class AccountsTest(Base):
         # creation before approval is refused
         r = mis.post("/api/v1/admin/staff", {"request_id": rid})
         self.assertEqual(r.status, 409, r)
+        # whoever requested it cannot approve it (separation of duties)
         r = mis.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual((r.status, r.json()["field"]), (403, "request_id"))
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % rid)
         self.assertEqual(r.status, 200, r)
         t0 = time.time() * 1000
         r = mis.post("/api/v1/admin/staff", {"request_id": rid})
@@ -378,7 +387,7 @@ class AccountsTest(Base):
         r = mis.request("POST", "/api/v1/admin/access-requests/%s/files?kind=request_form&filename=sep.pdf"
                         % rd, body=PDF, ctype="application/pdf")
         self.assertEqual(r.status, 201)
-        self.assertEqual(mis.post("/api/v1/admin/access-requests/%s/approve" % rd).status, 200)
+        self.assertEqual(self.ops.post("/api/v1/admin/access-requests/%s/approve" % rd).status, 200)
         r = mis.post("/api/v1/admin/staff/%s/deactivate" % sid, {"request_id": rd})
         self.assertEqual(r.status, 200, r)
         self.assertFalse(r.json()["active"])
@@ -713,10 +722,12 @@ class AccountsTest(Base):
         r = Console(self.hub).login(s2["username"], t2)
         self.assertEqual((r.status, r.json().get("field")), (401, "password"))
         self.assertIn("expired", r.json()["error"])
-        # staff without a role cannot use the console
+        # staff without a role cannot use the console, and the reply is the one
+        # for a wrong password (no oracle for a field account's password)
         s3, t3 = self.create(self.ops, self.uniq("plain"))
         r = Console(self.hub).login(s3["username"], t3)
-        self.assertEqual(r.status, 403)
+        w = Console(self.hub).login(s3["username"], "Wrong.Pass77")
+        self.assertEqual((r.status, r.body), (401, w.body))
 
     # ---- passwords set at a node, node audit events --------------------------------
     def test_credential_change_from_node(self):
@@ -741,17 +752,23 @@ class AccountsTest(Base):
         new = node_hash("Node.Pass42")
         plant_secret(new)
         prev = hashlib.sha256(cur.encode()).hexdigest()
-        cols = lambda cid, h, pv: [cid, sid, "demo-la", node.node_id, h, pv, "first_login",
-                                   int(time.time() * 1000)]
+        cur_v = pw_verifier(temp, cur)
+
+        def cols(cid, h, pv, pw="Node.Pass42", reason="first_login"):
+            at = int(time.time() * 1000)
+            proof, nv = change_proof(cur_v, cid, sid, h, pv, reason, at,
+                                     pw_verifier(pw, h) if h.startswith("pbkdf2") else "0" * 64)
+            return [cid, sid, "demo-la", node.node_id, h, pv, reason, at, proof, nv]
         hlc = "%012x.0000.%s" % (int(time.time() * 1000), node.node_id)
-        good = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+        good = changeset_insert("credential_changes", [1] + [0] * 9,
                                 cols("cc-" + secrets.token_hex(4), new, prev))
         audit = changeset_insert("audit_events", [1] + [0] * 9,
                                  ["ae-" + secrets.token_hex(4), int(time.time() * 1000), "demo-office",
                                   "demo-la", node.node_id, sid, "login_offline", None, None,
                                   '{"offline":true}'])
-        stale = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
-                                 cols("cc-" + secrets.token_hex(4), node_hash("Other.Pass42"), prev))
+        stale = changeset_insert("credential_changes", [1] + [0] * 9,
+                                 cols("cc-" + secrets.token_hex(4), node_hash("Other.Pass42"), prev,
+                                      pw="Other.Pass42"))
         r = node.push(build_frame([(1, hlc, sid, good), (2, hlc, sid, audit), (3, hlc, sid, stale)], schema))
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["quarantined"], [])
@@ -768,10 +785,10 @@ class AccountsTest(Base):
         other, _ = self.create(self.ops, self.uniq("far"), la=la)
         with self.db() as d:
             oh = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (other["id"],)).fetchone()[0]
-        bad = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+        bad = changeset_insert("credential_changes", [1] + [0] * 9,
                                ["cc-" + secrets.token_hex(4), other["id"], "demo-la", node.node_id,
                                 node_hash("Far.Pass42"), hashlib.sha256(oh.encode()).hexdigest(),
-                                "change", int(time.time() * 1000)])
+                                "change", int(time.time() * 1000), None, None])
         r = node.push(build_frame([(4, hlc, None, bad)], schema))
         self.assertEqual(r.status, 200, r)
         with self.db() as d:
@@ -780,7 +797,7 @@ class AccountsTest(Base):
         self.assertIn(other["id"], [x["staff_id"] for x in
                                     self.ops.get("/api/v1/admin/credential-changes?status=refused").json()])
         # a malformed hash is quarantined
-        junk = changeset_insert("credential_changes", [1, 0, 0, 0, 0, 0, 0, 0],
+        junk = changeset_insert("credential_changes", [1] + [0] * 9,
                                 cols("cc-" + secrets.token_hex(4), "plain-text", prev))
         r = node.push(build_frame([(5, hlc, None, junk)], schema))
         self.assertEqual(r.status, 200, r)

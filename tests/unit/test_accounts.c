@@ -215,6 +215,9 @@ typedef struct fx {
 	char newhash[PASSWORD_HASH_MAX];
 } fx;
 
+static char cur_v[PASSWORD_VERIFIER_HEX];
+static const char next_v[] = "5555555555555555555555555555555555555555555555555555555555555555";
+
 static int fx_setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
@@ -260,6 +263,13 @@ static int fx_setup(void **state)
 		}
 		sqlite3_finalize(st);
 	}
+	/* the hub's second verifier of the current password (trust boundary) */
+	assert_int_equal(password_verifier("Old.Pass77", f->hash, cur_v), 0);
+	for (int i = 1; i <= 3; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "s%d", i);
+		assert_int_equal(acct_verifier_set(f->db, id, cur_v), 0);
+	}
 	*state = f;
 	return 0;
 }
@@ -289,6 +299,16 @@ static cJSON *change_row(const char *id, const char *staff, const char *la, cons
 		cJSON_AddStringToObject(r, "prev_hash_sha256", prev);
 	cJSON_AddStringToObject(r, "reason", reason);
 	cJSON_AddNumberToObject(r, "changed_at", 1767225600000.0);
+	/* signed as a node does, with the verifier of the password typed */
+	{
+		char wrapped[PASSWORD_VERIFIER_HEX], proof[PASSWORD_VERIFIER_HEX];
+		assert_int_equal(password_verifier_wrap(cur_v, id, next_v, wrapped), 0);
+		assert_int_equal(password_change_proof(cur_v, id, staff, hash, prev, reason,
+						       1767225600000LL, wrapped, proof),
+				 0);
+		cJSON_AddStringToObject(r, "proof", proof);
+		cJSON_AddStringToObject(r, "next_verifier", wrapped);
+	}
 	return r;
 }
 
@@ -334,6 +354,13 @@ static void test_cred_apply(void **state)
 	assert_string_equal(h, f->newhash);
 	assert_int_equal(temp, 0);
 	assert_string_equal(status(f->db, "c1"), "applied");
+	{
+		/* the hub unwrapped the new password's verifier */
+		char v[PASSWORD_VERIFIER_HEX];
+		assert_int_equal(acct_verifier_get(f->db, "s1", v), 0);
+		assert_string_equal(v, next_v);
+		assert_int_equal(acct_verifier_set(f->db, "s1", cur_v), 0);
+	}
 	/* the same previous hash again (a reset or change happened since): refused,
 	 * the hub's hash stays */
 	r = change_row("c2", "s1", "demo-la", f->newhash, f->ref, "change");
@@ -411,6 +438,28 @@ static void test_cred_refusals(void **state)
 					   sizeof reason),
 			 -1);
 	cJSON_Delete(r);
+	/* no proof, a proof of another password, a field changed after signing:
+	 * quarantined, nothing applied */
+	r = change_row("c11", "s1", "demo-la", f->newhash, f->ref, "change");
+	cJSON_DeleteItemFromObject(r, "proof");
+	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
+					   sizeof reason),
+			 -1);
+	assert_non_null(strstr(reason, "proof"));
+	cJSON_Delete(r);
+	r = change_row("c12", "s1", "demo-la", f->newhash, f->ref, "change");
+	cJSON_ReplaceItemInObject(r, "reason", cJSON_CreateString("first_login"));
+	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
+					   sizeof reason),
+			 -1);
+	cJSON_Delete(r);
+	assert_int_equal(password_verifier("Guess.Pass1", f->hash, cur_v), 0);
+	r = change_row("c13", "s1", "demo-la", f->newhash, f->ref, "change");
+	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
+					   sizeof reason),
+			 -1);
+	cJSON_Delete(r);
+	assert_int_equal(password_verifier("Old.Pass77", f->hash, cur_v), 0);
 	cred(f->db, "s1", h, sizeof h, &temp);
 	assert_string_equal(h, f->hash);
 	assert_int_equal(temp, 1);

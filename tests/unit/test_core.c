@@ -128,6 +128,40 @@ static void test_hlc_counter_overflow(void **state)
 	}
 }
 
+static void test_json_text(void **state)
+{
+	static const char nul_esc[] = "{\"a\":\"x\\u0000y\"}";
+	static const char nul_raw[] = "{\"visitor_name\":\"x\0y\"}";
+	static const char lit[] = "{\"a\":\"x\\\\u0000y\"}"; /* backslash, then u0000 */
+	json_err e;
+	cJSON *o;
+
+	(void)state;
+	assert_int_equal(json_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14), 1);
+	assert_int_equal(json_utf8_valid("\xc3", 1), 0);              /* truncated */
+	assert_int_equal(json_utf8_valid("\xc0\xaf", 2), 0);          /* overlong */
+	assert_int_equal(json_utf8_valid("\xed\xa0\x80", 3), 0);      /* surrogate */
+	assert_int_equal(json_utf8_valid("\xf4\x90\x80\x80", 4), 0);  /* > U+10FFFF */
+	assert_int_equal(json_utf8_valid("\xff", 1), 0);
+	assert_int_equal(json_utf8_valid("a\0b", 3), 0);
+	o = json_parse_text("{\"n\":{\"list\":[\"ok\",\"\xff\"]}}", 25, &e);
+	assert_null(o);
+	assert_string_equal(e.field, "n.list[1]");
+	o = json_parse_text(nul_esc, sizeof nul_esc - 1, &e);
+	assert_null(o);
+	assert_string_equal(e.field, "a");
+	o = json_parse_text(nul_raw, sizeof nul_raw - 1, &e);
+	assert_null(o);
+	assert_string_equal(e.field, "visitor_name");
+	o = json_parse_text(lit, sizeof lit - 1, &e);
+	assert_non_null(o);
+	assert_string_equal(json_str(o, "a"), "x\\u0000y");
+	cJSON_Delete(o);
+	o = json_parse_text("{\"a\":\"caf\xc3\xa9\"}", 13, &e);
+	assert_non_null(o);
+	cJSON_Delete(o);
+}
+
 static void test_json_validators(void **state)
 {
 	cJSON *o = cJSON_Parse("{\"name\":\"  Ana  \",\"n\":5,\"f\":1.5,\"b\":true,"
@@ -330,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_hlc_backwards_clock),
 		cmocka_unit_test(test_hlc_counter_overflow),
 		cmocka_unit_test(test_json_validators),
+		cmocka_unit_test(test_json_text),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_csv),

@@ -607,6 +607,6 @@ int main(void)
 		fprintf(stderr, "cannot install the fault VFS\n");
 		return 1;
 	}
-	tu_watchdog(600);
+	tu_watchdog(getenv("OUTPOST_LONG") ? 7200 : 1200); /* a loaded machine: minutes */
 	return cmocka_run_group_tests(tests, hub_setup, hub_teardown);
 }

@@ -32,7 +32,7 @@ async function load(ev) {
   try {
     rows = await api('/api/v1/admin/audit?' + qs(p));
     $('list').replaceChildren(table('Audit events', ['When', 'Who', 'Action', 'Subject', 'Where', 'Details'],
-      rows.map(a => [fmtDateTime(a.at), who(a), a.action, subject(a), [a.local_area_id, a.client].filter(Boolean).join(' · '), details(a)]),
+      rows.map(a => [fmtDateTime(a.at), who(a), a.action, subject(a), [a.local_area_id, a.reported_by ? 'reported by node ' + a.reported_by : a.client].filter(Boolean).join(' · '), details(a)]),
       { empty: 'No event matches these filters.' }));
     $('status').textContent = `${rows.length} event${rows.length === 1 ? '' : 's'}${rows.length >= 1000 ? ' (the newest 1000: narrow the dates to see older ones)' : ''}`;
     $('print-head').textContent = `Audit trail (${$('f-source').selectedOptions[0].textContent}), ${from || 'start'} to ${to || 'today'}` +

@@ -1,0 +1,279 @@
+/*
+ * hub_keys.c - secrets apart from data at the hub (DESIGN.md, "Secrets are
+ * not stored beside what they protect"; issue 11).
+ *
+ * DATA/master.key (32 random bytes in hex, mode 0600, made at first start)
+ * never enters hub.db.  Under it:
+ *   - every node's HMAC secret: nodes.secret_hex holds it wrapped
+ *     (lib/crypto.h, AES-256-GCM, associated data "node_secret:NODE_ID");
+ *   - every Local Area's wrapping key, derived: HMAC-SHA256(master,
+ *     "outpost-la-key\n" LA).  The Local Area's SSN key (case_keys.key_hex,
+ *     replicated to its nodes) is kept wrapped under it (associated data
+ *     "case_key:LA"); a node gets its Local Area's wrapping key by a signed
+ *     GET /api/v1/sync/la-key and keeps it in its sync.json, outside node.db.
+ * So a copied hub.db or node.db alone reveals no SSN and forges no push.
+ *
+ * Older data migrates at start (hub_keys_migrate): plain secrets and keys are
+ * wrapped in place, with secure_delete on so the plain values do not stay in
+ * free pages, and the case_keys rows' new values replicate to the nodes.
+ * A new Local Area's key (made by a trigger in SQL, model/case_seed.c) is
+ * wrapped before any node can pull it: hub_keys_wrap_new() runs before every
+ * pull and snapshot page is built, and on the hub's timer.
+ *
+ * The master key is set once, before any thread runs, and then only read.
+ */
+#include "hub/hub.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "model/casework.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MASTER_FILE "master.key"
+
+static unsigned char master[32];
+static int master_ok;
+
+int hub_la_key(const char *la, unsigned char out[32])
+{
+	char msg[160];
+
+	if (!master_ok || la == NULL ||
+	    (size_t)snprintf(msg, sizeof msg, "outpost-la-key\n%s", la) >= sizeof msg)
+		return -1;
+	return crypto_hmac_sha256(master, sizeof master, msg, strlen(msg), out);
+}
+
+static void aad_of(char *aad, size_t n, const char *what, const char *id)
+{
+	snprintf(aad, n, "%s:%s", what, id);
+}
+
+int hub_secret_wrap(const char *node_id, const unsigned char secret[SYNC_SECRET_LEN], char *out,
+		    size_t n)
+{
+	char aad[128];
+
+	if (!master_ok)
+		return -1;
+	aad_of(aad, sizeof aad, "node_secret", node_id);
+	return crypto_wrap(master, aad, secret, SYNC_SECRET_LEN, out, n);
+}
+
+int hub_secret_unwrap(const char *node_id, const char *stored,
+		      unsigned char secret[SYNC_SECRET_LEN])
+{
+	char aad[128];
+
+	if (stored == NULL)
+		return -1;
+	if (!crypto_is_wrapped(stored)) /* not migrated yet (hub_keys_migrate) */
+		return strlen(stored) == 2 * SYNC_SECRET_LEN
+			       ? crypto_unhex(stored, secret, SYNC_SECRET_LEN)
+			       : -1;
+	if (!master_ok)
+		return -1;
+	aad_of(aad, sizeof aad, "node_secret", node_id);
+	return crypto_unwrap(master, aad, stored, secret, SYNC_SECRET_LEN);
+}
+
+/* 1 when db already keeps something wrapped (so its master.key is lost). */
+static int has_wrapped(sqlite3 *db)
+{
+	if (db_int(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND"
+		       " name IN ('nodes', 'case_keys')", 0) < 2)
+		return 0;
+	return db_int(db, "SELECT (SELECT count(*) FROM nodes WHERE secret_hex LIKE '"
+			  CRYPTO_WRAP_PREFIX "%') + (SELECT count(*) FROM case_keys WHERE key_hex"
+			  " LIKE '" CRYPTO_WRAP_PREFIX "%')", 1) > 0;
+}
+
+/* master.key: read it, or make it (0600, exclusive) on a new hub. */
+static int master_load(sqlite3 *db, const char *data_dir, char *err, size_t n)
+{
+	char path[4096], hex[80] = "";
+	int fd, rc = -1, missing;
+	ssize_t got;
+
+	snprintf(path, sizeof path, "%s/%s", data_dir, MASTER_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	missing = fd < 0 && errno == ENOENT;
+	if (missing && has_wrapped(db)) {
+		snprintf(err, n, "'%s' is missing but hub.db keeps secrets wrapped under it: restore "
+				 "it from the backup kept apart from hub.db",
+			 path);
+		goto out;
+	}
+	if (missing) {
+		if (crypto_random(master, sizeof master) != 0)
+			goto out;
+		crypto_hex(master, sizeof master, hex);
+		hex[64] = '\n';
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 || write(fd, hex, 65) != 65 || fsync(fd) != 0) {
+			snprintf(err, n, "cannot create '%s': %s", path, strerror(errno));
+			goto out;
+		}
+		log_info("new master key in '%s' (mode 0600): keep it with hub.db's backups, "
+			 "apart from them",
+			 path);
+		rc = 0;
+		goto out;
+	}
+	if (fd < 0) {
+		snprintf(err, n, "cannot open '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	got = read(fd, hex, sizeof hex - 1);
+	if (got >= 64 && (got == 64 || hex[64] == '\n'))
+		hex[64] = '\0';
+	if (got < 64 || crypto_unhex(hex, master, sizeof master) != 0) {
+		snprintf(err, n, "'%s' is not a master key (64 hex digits); restore it from the "
+				 "backup kept with hub.db",
+			 path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	crypto_wipe(hex, sizeof hex);
+	return rc;
+}
+
+static int case_source(const char *la, unsigned char key[32])
+{
+	return hub_la_key(la, key);
+}
+
+int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n)
+{
+	if (!master_ok) {
+		if (master_load(db, data_dir, err, n) != 0)
+			return -1;
+		master_ok = 1;
+		case_key_set_wrap_source(case_source);
+	}
+	return 0;
+}
+
+/* Wrap every plain node secret in place: how many, or -1. */
+static int wrap_secrets(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	int ret = -1, n = 0;
+
+	if (db_prepare(db, &st, "SELECT id, secret_hex FROM nodes WHERE secret_hex NOT LIKE"
+				" '" CRYPTO_WRAP_PREFIX "%'") != 0 ||
+	    db_prepare(db, &up, "UPDATE nodes SET secret_hex=? WHERE id=?") != 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		unsigned char s[SYNC_SECRET_LEN];
+		char w[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
+		int ok = hub_secret_unwrap(id, (const char *)sqlite3_column_text(st, 1), s) == 0 &&
+			 hub_secret_wrap(id, s, w, sizeof w) == 0;
+		crypto_wipe(s, sizeof s);
+		if (!ok)
+			continue; /* malformed: hub_node_get() refuses it as before */
+		sqlite3_bind_text(up, 1, w, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(up, 2, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(up);
+		n++;
+	}
+	ret = n;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return ret;
+}
+
+/* Wrap every plain case key in place (the new values replicate): how
+ * many, or -1. */
+static int wrap_case_keys(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	char ts[HLC_STRLEN];
+	hlc clk;
+	int ret = -1, n = 0;
+
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	if (db_prepare(db, &st, "SELECT local_area_id, key_hex, updated_hlc FROM case_keys"
+				" WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'") != 0 ||
+	    db_prepare(db, &up, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE"
+				" local_area_id=? AND key_hex=?") != 0)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *la = (const char *)sqlite3_column_text(st, 0);
+		const char *plain = (const char *)sqlite3_column_text(st, 1);
+		unsigned char k[CASE_KEY_LEN], t[32];
+		char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[128];
+		int ok;
+
+		aad_of(aad, sizeof aad, "case_key", la);
+		ok = plain && strlen(plain) == 2 * CASE_KEY_LEN &&
+		     crypto_unhex(plain, k, sizeof k) == 0 && hub_la_key(la, t) == 0 &&
+		     crypto_wrap(t, aad, k, sizeof k, w, sizeof w) == 0;
+		crypto_wipe(k, sizeof k);
+		crypto_wipe(t, sizeof t);
+		if (!ok)
+			continue;
+		if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
+			hlc_observe(&clk, (const char *)sqlite3_column_text(st, 2));
+		hlc_now(&clk, ts);
+		sqlite3_bind_text(up, 1, w, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(up, 2, ts, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(up, 3, la, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(up, 4, plain, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(up);
+		n++;
+	}
+	ret = n;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	return ret;
+}
+
+int hub_keys_wrap_new(sqlite3 *db)
+{
+	if (db_int(db, "SELECT count(*) FROM case_keys WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX
+		       "%'", 0) == 0)
+		return 0;
+	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (wrap_case_keys(db) < 0 || db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+int hub_keys_migrate(sqlite3 *db)
+{
+	int a, b;
+
+	/* Plain values must not stay behind in free pages. */
+	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if ((a = wrap_secrets(db)) < 0 || (b = wrap_case_keys(db)) < 0 ||
+	    db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		return -1;
+	}
+	/* ... nor in the WAL: when something was wrapped (a new hub, or older
+	 * data), copy it all back and empty the WAL, before anyone else opens
+	 * the database. */
+	if (a + b > 0)
+		db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	return 0;
+}
