@@ -409,7 +409,8 @@ static void like_pattern(const char *s, char *out, size_t n)
  * GET /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
  * q: part of a name ("Reyes", "Ana Reyes", "Reyes, Ana"), or a full SSN
  * (matched through its keyed hash, never stored in the clear).  The search
- * is audited (who searched, how many results; never the query).
+ * is audited per record (who searched, the ids returned; never the query
+ * nor any content).
  */
 static route_rc list_participants(route_call *a)
 {
@@ -417,10 +418,11 @@ static route_rc list_participants(route_call *a)
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
 	char q[128] = "", staff[64] = "", office[64] = "", state[16] = "", lim[16] = "";
-	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10], detail[64];
-	int limit = 100, k, count = 0;
+	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10];
+	int limit = 100, k, count = 0, rc;
 	sqlite3_stmt *st = NULL;
-	cJSON *arr = NULL, *it;
+	cJSON *arr = NULL, *it, *ids, *idarr;
+	char *detail = NULL;
 
 	http_req_query(req, "q", q, sizeof q);
 	http_req_query(req, "staff_id", staff, sizeof staff);
@@ -495,13 +497,27 @@ static route_rc list_participants(route_call *a)
 	sqlite3_finalize(st);
 	if (arr == NULL)
 		return ROUTE_DBERR;
+	/* Per-record read audit (TEGL 39-11): the ids returned, never content
+	 * nor the query. */
+	ids = cJSON_CreateObject();
+	idarr = ids ? cJSON_AddArrayToObject(ids, "ids") : NULL;
+	if (idarr == NULL) {
+		cJSON_Delete(ids);
+		cJSON_Delete(arr);
+		return ROUTE_DBERR;
+	}
 	cJSON_ArrayForEach(it, arr)
 	{
+		cJSON_AddItemToArray(idarr, cJSON_CreateString(json_str(it, "id")));
 		mask_json(it);
 		count++;
 	}
-	snprintf(detail, sizeof detail, "{\"results\":%d}", count);
-	if (case__audit(n, u, "participant_search", "participants", NULL, detail) != 0) {
+	cJSON_AddNumberToObject(ids, "results", count);
+	detail = cJSON_PrintUnformatted(ids);
+	cJSON_Delete(ids);
+	rc = detail ? case__audit(n, u, "participant_search", "participants", NULL, detail) : -1;
+	cJSON_free(detail);
+	if (rc != 0) {
 		cJSON_Delete(arr);
 		return ROUTE_DBERR;
 	}

@@ -22,6 +22,7 @@ Planted participant names, SSNs and note text must never reach a log.
 """
 import csv
 import io
+import json
 import os
 import sqlite3
 import struct
@@ -128,6 +129,18 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual([x["id"] for x in r.json()], [p["id"]])
         r = self.node.get(API + "/participants?q=Nobody%20Here")
         self.assertEqual(r.json(), [])
+        # Lists and searches are audited per record: the ids returned, never
+        # the query or any content (TEGL 39-11).
+        r = self.node.get(API + "/participants?q=Quintanilla&limit=5")
+        ret = [x["id"] for x in r.json()]
+        self.assertIn(p["id"], ret)
+        d = json.loads(self.ndb("SELECT detail FROM audit_events WHERE action='participant_search'"
+                                " ORDER BY rowid DESC LIMIT 1")[0][0])
+        self.assertEqual(d["ids"], ret)
+        self.assertEqual(d["results"], len(ret))
+        d = json.loads(self.ndb("SELECT detail FROM audit_events WHERE action='participant_search'"
+                                " ORDER BY rowid DESC LIMIT 1 OFFSET 1")[0][0])
+        self.assertEqual(d, {"ids": [], "results": 0})
 
     def test_pseudo_ssn(self):
         r = self.node.get(API + "/pseudo-ssn?birth_date=1977-05-25")
