@@ -17,7 +17,7 @@ function plant(v) { appendFileSync(join(OUT, 'planted-secrets.txt'), v + '\n'); 
 let seq = 0;
 function daemon(kind, data, port, args = []) {
   const log = openSync(join(OUT, `browser-login-${kind}-${process.pid}-${++seq}.log`), 'a');
-  return spawn(join(BIN, `outpost-${kind}`), ['--data', data, '--listen', `127.0.0.1:${port}`, ...args],
+  return spawn(join(BIN, `outpost-${kind}`), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
     { stdio: ['ignore', log, log] });
 }
 
