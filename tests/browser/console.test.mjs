@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const CODE_RE = /^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$/;
+// 16 random characters, then 12 that check the hub's key (verified enrollment)
+const CODE_RE = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){6}$/;
 const require_text = p => readFileSync(p, 'utf8');
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 

@@ -225,11 +225,17 @@ export const tests = [
     const browser = await launch();
     let hubProc = hub.proc;
     try {
-      // Signed in while stand-alone (an enrolled node takes no demo
-      // password); the session goes on once the node is enrolled.
+      // Enrolled first, signed in once the node has its staff from the hub
+      // (a row written under a stand-alone node's provisional identity would
+      // name another node, which the hub quarantines).
+      enrollNode(node, hub);
+      for (let i = 0; i < 240; i++) {
+        const s = await (await fetch(node.url + '/api/v1/session')).json().catch(() => ({}));
+        if (s.login && s.login.mode === 'connected') break;
+        await new Promise(r => setTimeout(r, 250));
+      }
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       await login(page, node);
-      enrollNode(node, hub);
       await page.goto(node.url + '/sync.html');
       await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
       assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green');
@@ -256,7 +262,7 @@ export const tests = [
       // The hub is back: Try now, and all is at the hub again.
       const port = new URL(hub.url).port;
       const log = openSync(join(OUT, `browser-hub-officeday-${process.pid}.log`), 'a');
-      hubProc = spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', log, log] });
+      hubProc = spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'], { stdio: ['ignore', log, log] });
       hub.proc = hubProc;
       for (let i = 0; i < 200; i++) {
         try { if ((await hub.request('GET', '/healthz')).status === 200) break; } catch { /* not yet */ }
@@ -324,7 +330,7 @@ export const tests = [
     const port = await freePort();
     const data = mkdtempSync(join(tmpdir(), 'outpost-browser-idle-'));
     const log = openSync(join(OUT, `browser-node-idle-${process.pid}.log`), 'a');
-    const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--session_idle', '135'],
+    const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', '--session_idle', '135'],
       { stdio: ['ignore', log, log] });
     const node = { url: `http://127.0.0.1:${port}` };
     const browser = await launch();
