@@ -267,6 +267,11 @@ out:
 	return ret;
 }
 
+/* One scope's entries after the cursor, in seq order (see sync_hub_pull). */
+#define PULL_ARM(where)                                                                    \
+	"SELECT * FROM (SELECT seq, tbl, row_id FROM change_log" \
+	" WHERE " where " AND seq > ?1 ORDER BY seq LIMIT ?4)"
+
 int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows, buf *out,
 		  int64_t *next, int64_t *head, int *more)
 {
@@ -291,11 +296,18 @@ int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows
 	if (le == NULL)
 		goto out;
 	*head = sync__log_head(db);
+	/* The four scopes a node receives, each a range of the index
+	 * change_log_scope read from the cursor, merged by seq: every page
+	 * reads at most 4 * max_rows entries.  (The one WHERE with ORs that
+	 * this replaces made SQLite read and sort every entry after the cursor
+	 * for every page: a backlog's pull cost grew with its square.) */
 	if (db_prepare(db, &st,
-		       "SELECT seq, tbl, row_id FROM change_log WHERE seq > ?1"
-		       " AND (scope_office IS NULL OR scope_office = ?2)"
-		       " AND (scope_la IS NULL OR scope_la = ?3)"
-		       " ORDER BY seq LIMIT ?4") != 0)
+		       "SELECT seq, tbl, row_id FROM ("
+		       PULL_ARM("scope_office IS NULL AND scope_la IS NULL")
+		       " UNION ALL " PULL_ARM("scope_office IS NULL AND scope_la = ?3")
+		       " UNION ALL " PULL_ARM("scope_office = ?2 AND scope_la IS NULL")
+		       " UNION ALL " PULL_ARM("scope_office = ?2 AND scope_la = ?3")
+		       ") ORDER BY seq LIMIT ?4") != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, after);
 	db_bind_text(st, 2, sc->office_id);

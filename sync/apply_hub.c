@@ -1,0 +1,153 @@
+/*
+ * apply_hub.c - the hub's replication tables (change_log, quarantine,
+ * tombstones, sync_ctx, col_clocks) and the change-log triggers on every
+ * replicated table (sync.h, sync_hub_migrate()).  The triggers write the
+ * change log in the same statement as the row, whichever path writes it:
+ * the merge (apply.c), the grouped apply (apply_batch.c), the console.
+ */
+#include "sync/sync.h"
+#include "sync/changeset.h"
+#include "model/schema.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- hub tables and triggers ---------------------------------------------- */
+
+static const db_migration hub_migrations[] = {
+	{"CREATE TABLE change_log("
+	 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	 " tbl TEXT NOT NULL,"
+	 " row_id TEXT NOT NULL,"
+	 " op INTEGER NOT NULL,"          /* 1 upsert, 2 delete */
+	 " scope_office TEXT,"
+	 " scope_la TEXT,"
+	 " origin TEXT,"                  /* node id, NULL = the hub itself */
+	 " at INTEGER NOT NULL);"
+	 "CREATE INDEX change_log_scope ON change_log(scope_office, scope_la, seq);"
+	 "CREATE INDEX change_log_row ON change_log(tbl, row_id);"
+	 "CREATE TABLE quarantine("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " node_id TEXT NOT NULL,"
+	 " seq INTEGER NOT NULL,"
+	 " tbl TEXT,"
+	 " reason TEXT NOT NULL,"
+	 " changeset BLOB,"
+	 " hlc TEXT,"
+	 " actor TEXT,"
+	 " created_at INTEGER NOT NULL,"
+	 " resolved_at INTEGER,"
+	 " resolution TEXT);"
+	 "CREATE INDEX quarantine_node ON quarantine(node_id, seq);"
+	 "CREATE TABLE tombstones("
+	 " tbl TEXT NOT NULL,"
+	 " row_id TEXT NOT NULL,"
+	 " row_json TEXT NOT NULL,"
+	 " deleted_hlc TEXT,"
+	 " PRIMARY KEY(tbl, row_id));"
+	 "CREATE TABLE sync_ctx(k TEXT PRIMARY KEY NOT NULL, v TEXT);"},
+	/* 2: the HLC of the last merged write of each column (see the top). */
+	{"CREATE TABLE col_clocks("
+	 " tbl TEXT NOT NULL,"
+	 " row_id TEXT NOT NULL,"
+	 " col TEXT NOT NULL,"
+	 " hlc TEXT NOT NULL,"
+	 " PRIMARY KEY(tbl, row_id, col)) WITHOUT ROWID;"},
+};
+
+#define NOW_MS_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+#define ORIGIN_SQL "(SELECT v FROM sync_ctx WHERE k='origin')"
+
+/* SQL for the scope of row `pfx` (NEW / OLD), matching sync__row_scope(). */
+static void scope_sql(const sync__tshape *ts, const char *pfx, char *office, size_t on,
+		      char *la, size_t ln)
+{
+	snprintf(office, on, "NULL");
+	snprintf(la, ln, "NULL");
+	switch (ts->ts_td->td_scope) {
+	case SCOPE_OFFICE:
+		if (ts->ts_scope >= 0)
+			snprintf(office, on, "%s.\"%s\"", pfx, ts->ts_cols[ts->ts_scope]);
+		if (ts->ts_la >= 0)
+			snprintf(la, ln, "%s.\"local_area_id\"", pfx);
+		break;
+	case SCOPE_LOCAL_AREA:
+		if (ts->ts_scope >= 0)
+			snprintf(la, ln, "%s.\"%s\"", pfx, ts->ts_cols[ts->ts_scope]);
+		break;
+	case SCOPE_ROW:
+		if (ts->ts_row_office >= 0)
+			snprintf(office, on, "%s.\"scope_office\"", pfx);
+		if (ts->ts_row_la >= 0)
+			snprintf(la, ln, "%s.\"scope_la\"", pfx);
+		break;
+	default:
+		break;
+	}
+}
+
+static int make_triggers(const table_def *td, void *arg)
+{
+	sqlite3 *db = arg;
+	sync__tshape ts;
+	char no[160], nl[160], oo[160], ol[160];
+	const char *t = td->td_name;
+	buf sql = BUF_INIT(16 * 1024);
+	int ret = -1;
+
+	if (td->td_scope == SCOPE_HUB_ONLY)
+		return 0;
+	if (sync__tshape_load(db, td, &ts) != 0)
+		return -1;
+	scope_sql(&ts, "NEW", no, sizeof no, nl, sizeof nl);
+	scope_sql(&ts, "OLD", oo, sizeof oo, ol, sizeof ol);
+	if (buf_printf(&sql,
+		       "CREATE TRIGGER IF NOT EXISTS \"outpost_log_%s_ins\" AFTER INSERT ON \"%s\" BEGIN "
+		       "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la, origin, at) "
+		       "VALUES('%s', NEW.\"id\", 1, %s, %s, " ORIGIN_SQL ", " NOW_MS_SQL "); END;",
+		       t, t, t, no, nl) != 0 ||
+	    /* A row that changes key or scope is also logged as deleted under its
+	     * old scope, so offices that held it learn that it left them. */
+	    buf_printf(&sql,
+		       "CREATE TRIGGER IF NOT EXISTS \"outpost_log_%s_upd\" AFTER UPDATE ON \"%s\" BEGIN "
+		       "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la, origin, at) "
+		       "SELECT '%s', OLD.\"id\", 2, %s, %s, " ORIGIN_SQL ", " NOW_MS_SQL
+		       " WHERE OLD.\"id\" IS NOT NEW.\"id\" OR (%s) IS NOT (%s) OR (%s) IS NOT (%s); "
+		       "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la, origin, at) "
+		       "VALUES('%s', NEW.\"id\", 1, %s, %s, " ORIGIN_SQL ", " NOW_MS_SQL "); END;",
+		       t, t, t, oo, ol, oo, no, ol, nl, t, no, nl) != 0 ||
+	    buf_printf(&sql,
+		       "CREATE TRIGGER IF NOT EXISTS \"outpost_log_%s_del\" AFTER DELETE ON \"%s\" BEGIN "
+		       "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la, origin, at) "
+		       "VALUES('%s', OLD.\"id\", 2, %s, %s, " ORIGIN_SQL ", " NOW_MS_SQL "); END;",
+		       t, t, t, oo, ol) != 0)
+		goto out;
+	if (db_exec(db, sql.data) != 0) {
+		log_warnx("cannot create change-log triggers on '%s'", t);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&sql);
+	sync__tshape_release(&ts);
+	return ret;
+}
+
+int sync_hub_migrate(sqlite3 *db)
+{
+	if (db_migrate(db, "sync_hub", hub_migrations,
+		       (int)(sizeof hub_migrations / sizeof hub_migrations[0])) < 0)
+		return -1;
+	/* Triggers are (re)checked at every start, so tables that modules add
+	 * to the registry later get theirs. */
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (schema_foreach(make_triggers, db) != 0 ||
+	    db_exec(db, "UPDATE sync_ctx SET v=NULL WHERE k='origin'") != 0) {
+		db_exec(db, "ROLLBACK");
+		return -1;
+	}
+	return db_exec(db, "COMMIT");
+}
+

@@ -1,0 +1,426 @@
+/*
+ * apply_row.c - the row-level pieces of the hub's apply (apply.c,
+ * apply_batch.c): values compared and written as JSON, the hub's current
+ * row and its tombstone, writes that map a constraint to a refusal, the
+ * scope check and the domain validator (sync.h, sync_set_validator()).
+ */
+#include "sync/apply_int.h"
+#include "model/schema.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sync_row_validator sync__row_validator;
+
+void sync_set_validator(sync_row_validator fn)
+{
+	sync__row_validator = fn;
+}
+
+/* ---- values ------------------------------------------------------------------ */
+
+int sync__val_type(sqlite3_value *v)
+{
+	return v ? sqlite3_value_type(v) : 0;
+}
+
+/* Set when SQLite could not give a text value (out of memory): a refusal
+ * that follows is our failure, not the node's (sync__refuse()). */
+__thread int sync__apply_oom;
+
+const char *sync__val_text(sqlite3_value *v)
+{
+	const char *s = sync__val_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+
+	if (sync__val_type(v) == SQLITE_TEXT && s == NULL)
+		sync__apply_oom = 1;
+	return s;
+}
+
+int sync__val_eq(sqlite3_value *a, sqlite3_value *b)
+{
+	int t = sync__val_type(a), n;
+
+	if (t != sync__val_type(b))
+		return 0;
+	switch (t) {
+	case SQLITE_INTEGER:
+		return sqlite3_value_int64(a) == sqlite3_value_int64(b);
+	case SQLITE_FLOAT: {
+		double x = sqlite3_value_double(a), y = sqlite3_value_double(b);
+		return memcmp(&x, &y, sizeof x) == 0 || x == y;
+	}
+	case SQLITE_TEXT:
+	case SQLITE_BLOB:
+		if (t == SQLITE_TEXT) {
+			sqlite3_value_text(a);
+			sqlite3_value_text(b);
+		}
+		n = sqlite3_value_bytes(a);
+		if (n != sqlite3_value_bytes(b))
+			return 0;
+		return n == 0 || memcmp(t == SQLITE_TEXT ? (const void *)sqlite3_value_text(a)
+							 : sqlite3_value_blob(a),
+					t == SQLITE_TEXT ? (const void *)sqlite3_value_text(b)
+							 : sqlite3_value_blob(b),
+					(size_t)n) == 0;
+	default:
+		return 1; /* both NULL, or both undefined */
+	}
+}
+
+/* A value as JSON text that keeps its type: null, 12, 1.5 (always with a
+ * '.' or exponent), "text", {"blob":"hex"}. */
+void sync__json_value(buf *b, sqlite3_value *v, int *rc)
+{
+	char num[40];
+
+	if (*rc)
+		return;
+	switch (sync__val_type(v)) {
+	case SQLITE_INTEGER:
+		snprintf(num, sizeof num, "%lld", (long long)sqlite3_value_int64(v));
+		*rc = buf_puts(b, num);
+		break;
+	case SQLITE_FLOAT: {
+		double d = sqlite3_value_double(v);
+		if (isinf(d))
+			snprintf(num, sizeof num, "%s", d < 0 ? "-9e999" : "9e999");
+		else if (isnan(d))
+			snprintf(num, sizeof num, "null");
+		else {
+			snprintf(num, sizeof num, "%.17g", d);
+			if (strpbrk(num, ".eE") == NULL)
+				strcat(num, ".0");
+		}
+		*rc = buf_puts(b, num);
+		break;
+	}
+	case SQLITE_TEXT: {
+		const unsigned char *s = sqlite3_value_text(v);
+		int n = sqlite3_value_bytes(v);
+		if (s == NULL && n > 0) {
+			*rc = -1; /* out of memory */
+			break;
+		}
+		*rc = buf_putc(b, '"');
+		for (int i = 0; i < n && *rc == 0; i++) {
+			unsigned char c = s[i];
+			if (c == '"' || c == '\\')
+				*rc = buf_printf(b, "\\%c", c);
+			else if (c < 0x20)
+				*rc = buf_printf(b, "\\u%04x", c);
+			else
+				*rc = buf_putc(b, c);
+		}
+		if (*rc == 0)
+			*rc = buf_putc(b, '"');
+		break;
+	}
+	case SQLITE_BLOB: {
+		const unsigned char *p = sqlite3_value_blob(v);
+		int n = sqlite3_value_bytes(v);
+		if (p == NULL && n > 0) {
+			*rc = -1; /* out of memory */
+			break;
+		}
+		*rc = buf_puts(b, "{\"blob\":\"");
+		for (int i = 0; i < n && *rc == 0; i++)
+			*rc = buf_printf(b, "%02x", p[i]);
+		if (*rc == 0)
+			*rc = buf_puts(b, "\"}");
+		break;
+	}
+	default:
+		*rc = buf_puts(b, "null");
+	}
+}
+
+/* {"col": value, ...} of a whole row. */
+void sync__json_row(buf *b, const sync__tshape *ts, sqlite3_value **row, int *rc)
+{
+	if (*rc == 0)
+		*rc = buf_putc(b, '{');
+	for (int i = 0; i < ts->ts_ncol && *rc == 0; i++) {
+		if (buf_printf(b, "%s\"%s\":", i ? "," : "", ts->ts_cols[i]) != 0) {
+			*rc = -1;
+			break;
+		}
+		sync__json_value(b, row[i], rc);
+	}
+	if (*rc == 0)
+		*rc = buf_putc(b, '}');
+}
+
+/* ---- rows -------------------------------------------------------------------- */
+
+
+void sync__row_free(arow *r)
+{
+	if (r->rw_v)
+		for (int i = 0; i < r->rw_n; i++)
+			sqlite3_value_free(r->rw_v[i]);
+	free(r->rw_v);
+	r->rw_v = NULL;
+	r->rw_n = 0;
+}
+
+int sync__row_alloc(arow *r, int n)
+{
+	r->rw_v = calloc((size_t)n, sizeof *r->rw_v);
+	r->rw_n = n;
+	return r->rw_v ? 0 : -1;
+}
+
+/* The hub's current row with this id: 1 found (into r), 0 none, -1 error. */
+int sync__row_load(actx *a, tcache *tc, const char *id, arow *r)
+{
+	int rc, ret = -1;
+
+	sqlite3_reset(tc->tc_sel);
+	sqlite3_bind_text(tc->tc_sel, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(tc->tc_sel);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		log_warnx("cannot read '%s': %s", tc->tc_ts.ts_td->td_name, sqlite3_errmsg(a->ax_db));
+		goto out;
+	}
+	if (sync__row_alloc(r, tc->tc_ts.ts_ncol) != 0)
+		goto out;
+	for (int i = 0; i < r->rw_n; i++) {
+		r->rw_v[i] = sqlite3_value_dup(sqlite3_column_value(tc->tc_sel, i));
+		if (r->rw_v[i] == NULL) {
+			sync__row_free(r);
+			goto out;
+		}
+	}
+	ret = 1;
+out:
+	sqlite3_reset(tc->tc_sel);
+	return ret;
+}
+
+/*
+ * A tombstoned row back from its JSON (typed by SQLite's JSON parser, which
+ * keeps 64-bit integers exact).  1 restored, 0 none or unreadable, -1 error.
+ */
+int sync__row_from_tombstone(actx *a, tcache *tc, const char *id, arow *r, char *del_hlc, size_t hn)
+{
+	sqlite3_stmt *je = NULL;
+	const char *json;
+	int rc, ret = -1, found = 0;
+
+	if (sync__prep(a, &a->ax_tomb_get,
+		 "SELECT row_json, deleted_hlc FROM tombstones WHERE tbl=?1 AND row_id=?2") != 0)
+		return -1;
+	sqlite3_bind_text(a->ax_tomb_get, 1, tc->tc_ts.ts_td->td_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->ax_tomb_get, 2, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(a->ax_tomb_get);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto out;
+	json = (const char *)sqlite3_column_text(a->ax_tomb_get, 0);
+	snprintf(del_hlc, hn, "%s",
+		 sqlite3_column_text(a->ax_tomb_get, 1) ? (const char *)sqlite3_column_text(a->ax_tomb_get, 1)
+							: "");
+	if (json == NULL || sync__row_alloc(r, tc->tc_ts.ts_ncol) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(a->ax_db,
+			       "SELECT key, value, type, CASE WHEN type='object' THEN "
+			       "json_extract(value, '$.blob') END FROM json_each(?1)",
+			       -1, &je, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(je, 1, json, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(je)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(je, 0);
+		const char *type = (const char *)sqlite3_column_text(je, 2);
+		int col = -1;
+		for (int i = 0; key && i < tc->tc_ts.ts_ncol; i++)
+			if (strcmp(tc->tc_ts.ts_cols[i], key) == 0)
+				col = i;
+		if (col < 0 || r->rw_v[col] != NULL)
+			continue;
+		if (type && strcmp(type, "object") == 0) {
+			/* {"blob":"hex"} */
+			const char *hx = (const char *)sqlite3_column_text(je, 3);
+			size_t n = hx ? strlen(hx) / 2 : 0;
+			unsigned char *bytes = malloc(n + 1);
+			sqlite3_stmt *bs = NULL;
+			if (bytes == NULL)
+				goto out;
+			for (size_t i = 0; i < n; i++) {
+				int hi = crypto_hexval((unsigned char)hx[2 * i]);
+				int lo = crypto_hexval((unsigned char)hx[2 * i + 1]);
+				bytes[i] = hi < 0 || lo < 0 ? 0 : (unsigned char)(hi << 4 | lo);
+			}
+			if (sqlite3_prepare_v2(a->ax_db, "SELECT ?1", -1, &bs, NULL) == SQLITE_OK) {
+				sqlite3_bind_blob(bs, 1, bytes, (int)n, SQLITE_TRANSIENT);
+				if (sqlite3_step(bs) == SQLITE_ROW)
+					r->rw_v[col] = sqlite3_value_dup(sqlite3_column_value(bs, 0));
+			}
+			sqlite3_finalize(bs);
+			free(bytes);
+		} else {
+			r->rw_v[col] = sqlite3_value_dup(sqlite3_column_value(je, 1));
+		}
+		if (r->rw_v[col] == NULL)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		log_warnx("tombstone of '%s' %s is unreadable: %s", tc->tc_ts.ts_td->td_name, id,
+			  sqlite3_errmsg(a->ax_db));
+		ret = 0; /* treated as no tombstone */
+		sync__row_free(r);
+		goto out;
+	}
+	for (int i = 0; i < r->rw_n; i++)
+		if (r->rw_v[i] == NULL) {
+			/* a column added since the delete: NULL */
+			sqlite3_stmt *ns = NULL;
+			if (sqlite3_prepare_v2(a->ax_db, "SELECT NULL", -1, &ns, NULL) == SQLITE_OK &&
+			    sqlite3_step(ns) == SQLITE_ROW)
+				r->rw_v[i] = sqlite3_value_dup(sqlite3_column_value(ns, 0));
+			sqlite3_finalize(ns);
+			if (r->rw_v[i] == NULL)
+				goto out;
+		}
+	found = 1;
+	ret = 1;
+out:
+	sqlite3_finalize(je);
+	sqlite3_reset(a->ax_tomb_get);
+	if (!found)
+		sync__row_free(r);
+	return ret;
+}
+
+int sync__tomb_put(actx *a, tcache *tc, const char *id, sqlite3_value **v)
+{
+	buf j = BUF_INIT(SYNC_MAX_CHANGESET * 4);
+	int rc = 0, ret;
+
+	sync__json_row(&j, &tc->tc_ts, v, &rc);
+	if (rc != 0 || sync__prep(a, &a->ax_tomb_put,
+			    "INSERT OR REPLACE INTO tombstones(tbl, row_id, row_json, deleted_hlc) "
+			    "VALUES(?1, ?2, ?3, ?4)") != 0) {
+		buf_release(&j);
+		return A_ERROR;
+	}
+	sqlite3_bind_text(a->ax_tomb_put, 1, tc->tc_ts.ts_td->td_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->ax_tomb_put, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->ax_tomb_put, 3, j.data, (int)j.len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->ax_tomb_put, 4, a->ax_e->hlc, -1, SQLITE_TRANSIENT);
+	ret = sync__step_write(a, a->ax_tomb_put, "save tombstone");
+	buf_release(&j);
+	return ret;
+}
+
+int sync__tomb_del(actx *a, tcache *tc, const char *id)
+{
+	if (sync__prep(a, &a->ax_tomb_del, "DELETE FROM tombstones WHERE tbl=?1 AND row_id=?2") != 0)
+		return A_ERROR;
+	sqlite3_bind_text(a->ax_tomb_del, 1, tc->tc_ts.ts_td->td_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->ax_tomb_del, 2, id, -1, SQLITE_TRANSIENT);
+	return sync__step_write(a, a->ax_tomb_del, "drop tombstone");
+}
+
+static int bind_row(sqlite3_stmt *st, const sync__tshape *ts, sqlite3_value **v)
+{
+	for (int i = 0; i < ts->ts_ncol; i++) {
+		int rc = v[i] ? sqlite3_bind_value(st, i + 1, v[i]) : sqlite3_bind_null(st, i + 1);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return 0;
+}
+
+int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, const char *what)
+{
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if ((rc = bind_row(st, &tc->tc_ts, v)) != 0)
+		return (rc & 0xff) == SQLITE_NOMEM ? A_ERROR
+						   : sync__refuse(a, "%s: value cannot be stored", what);
+	return sync__step_write(a, st, what);
+}
+
+/* The domain validator on the row with this id as it is now. */
+int sync__validate(actx *a, tcache *tc, const char *id, int op)
+{
+	char why[200] = "";
+	cJSON *j = NULL;
+	int rc, ret;
+
+	if (sync__row_validator == NULL)
+		return A_OK;
+	sqlite3_reset(tc->tc_sel);
+	sqlite3_bind_text(tc->tc_sel, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(tc->tc_sel);
+	if (rc == SQLITE_ROW)
+		j = db_row_json(tc->tc_sel);
+	sqlite3_reset(tc->tc_sel);
+	if (j == NULL)
+		return A_ERROR;
+	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why) == 0
+		      ? A_OK
+		      : sync__refuse(a, "domain rule: %s", why[0] ? why : "row refused");
+	cJSON_Delete(j);
+	return ret;
+}
+
+/* 1 when SQLite cannot give one of the row's text values (out of memory).
+ * Run before reading them: a value converted once stays converted. */
+int sync__row_oom(const sync__tshape *ts, sqlite3_value **v)
+{
+	for (int i = 0; i < ts->ts_ncol; i++)
+		if (sync__val_type(v[i]) == SQLITE_TEXT && sqlite3_value_text(v[i]) == NULL)
+			return 1;
+	return 0;
+}
+
+/* May this node write a row with these values? */
+int sync__scope_ok(actx *a, tcache *tc, sqlite3_value **v)
+{
+	const sync__tshape *ts = &tc->tc_ts;
+	const sync_scope *sc = a->ax_sc;
+	const char *office, *la;
+
+	if (sync__row_oom(ts, v))
+		return A_ERROR; /* not the node's fault: it sends the entry again */
+	sync__row_scope(ts, v, &office, &la);
+	switch (ts->ts_td->td_scope) {
+	case SCOPE_STATEWIDE:
+		return A_OK;
+	case SCOPE_OFFICE:
+		if (office == NULL || sc->office_id == NULL || strcmp(office, sc->office_id) != 0)
+			return sync__refuse(a, "row of '%s' outside the node's office", ts->ts_td->td_name);
+		if (la && (sc->local_area_id == NULL || strcmp(la, sc->local_area_id) != 0))
+			return sync__refuse(a, "row of '%s' outside the node's Local Area", ts->ts_td->td_name);
+		return A_OK;
+	case SCOPE_LOCAL_AREA:
+		if (la == NULL || sc->local_area_id == NULL || strcmp(la, sc->local_area_id) != 0)
+			return sync__refuse(a, "row of '%s' outside the node's Local Area", ts->ts_td->td_name);
+		return A_OK;
+	case SCOPE_ROW:
+		if (!sync__scope_holds(sc, office, la))
+			return sync__refuse(a, "row of '%s' outside the node's scope", ts->ts_td->td_name);
+		return A_OK;
+	default:
+		return sync__refuse(a, "table '%s' is not writable by nodes", ts->ts_td->td_name);
+	}
+}
+
+/* One conflicts row.  column NULL = "*deleted*"; values as JSON text (NULL
+ * pointers mean SQL NULL). */
