@@ -20,13 +20,22 @@
  *       changesets of a transaction grouped by table (sqlite3changegroup,
  *       not timed) into one apply: SQLite's fastest way, since per-table
  *       set-up dominates the apply of small changesets.  Prints
- *       "rows N seconds S changeset_bytes B entries E".
+ *       "rows N seconds S changeset_bytes B entries E cpu C" (C: CPU seconds).
+ *
+ *   bench_sync ingest HUB_DB NODE_DB
+ *       The hub's work for a push, in process: the node's outbox in push
+ *       frames (SYNC_MAX_BATCH_BYTES each, as outpost-sync push builds them)
+ *       through hub_ingest() - validation, merge or grouped apply, change
+ *       log, quarantine, acknowledgement, the hub's validators - on a copy
+ *       of the hub's database, without TLS and HTTP.  Prints "entries N
+ *       applied A seconds S cpu C".
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/hlc.h"
 #include "lib/uuid.h"
+#include "sync/frame.h"
 #include "model/capture.h"
 #include "model/schema.h"
 
@@ -35,6 +44,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static double cpu_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double now_s(void)
 {
@@ -215,7 +232,7 @@ static int raw(const char *node_path, const char *out_path, int cat)
 	buf *chunks = NULL;
 	long entries = 0, nchunks = 0;
 	long long bytes = 0, rows;
-	double t0, t;
+	double t0, t, c0;
 	int rc = 1, src_rc, more = 1;
 
 	unlink(out_path);
@@ -237,6 +254,7 @@ static int raw(const char *node_path, const char *out_path, int cat)
 				goto out;
 		}
 		t0 = now_s();
+		c0 = cpu_now_s();
 		for (long i = 0; i < nchunks; i++)
 			if (db_exec(dst, "BEGIN IMMEDIATE") != 0 ||
 			    apply_raw(dst, chunks[i].data, chunks[i].len) != 0 ||
@@ -245,6 +263,7 @@ static int raw(const char *node_path, const char *out_path, int cat)
 		t = now_s() - t0;
 	} else {
 		t0 = now_s();
+		c0 = cpu_now_s();
 		if (db_exec(dst, "BEGIN IMMEDIATE") != 0)
 			goto out;
 		while ((src_rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -263,7 +282,8 @@ static int raw(const char *node_path, const char *out_path, int cat)
 	}
 	rows = db_int(dst, "SELECT (SELECT count(*) FROM checkins) + "
 			   "(SELECT count(*) FROM checkin_reasons)", 0);
-	printf("rows %lld seconds %.3f changeset_bytes %lld entries %ld\n", rows, t, bytes, entries);
+	printf("rows %lld seconds %.3f changeset_bytes %lld entries %ld cpu %.3f\n", rows, t, bytes,
+	       entries, cpu_now_s() - c0);
 	rc = 0;
 out:
 	for (long i = 0; i < nchunks; i++)
@@ -275,12 +295,108 @@ out:
 	return rc;
 }
 
+/* The next push frame of the outbox after node seq *after into out: 0 and
+ * *count entries (0 at the end), or -1.  Hub seqs are node seqs - base. */
+static int next_frame(sqlite3 *node, int64_t *after, int64_t base, buf *out, int *count)
+{
+	sqlite3_stmt *st = NULL;
+	frame_writer w;
+	int rc;
+
+	*count = 0;
+	buf_reset(out);
+	if (db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox WHERE seq > ?1 "
+				  "ORDER BY seq LIMIT ?2") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, *after);
+	sqlite3_bind_int(st, 2, SYNC_FRAME_MAX_ENTRIES);
+	frame_begin(&w, out, (uint32_t)schema_version());
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sync_entry e = {0};
+
+		e.seq = sqlite3_column_int64(st, 0) - base;
+		e.hlc = (const char *)sqlite3_column_text(st, 1);
+		e.actor = (const char *)sqlite3_column_text(st, 2);
+		e.changeset = sqlite3_column_blob(st, 3);
+		e.len = (size_t)sqlite3_column_bytes(st, 3);
+		if ((*count > 0 && !frame_fits(&w, &e, SYNC_MAX_BATCH_BYTES)) || frame_add(&w, &e) != 0)
+			break;
+		*after = e.seq + base;
+		(*count)++;
+	}
+	sqlite3_finalize(st);
+	return *count > 0 && frame_end(&w) != 0 ? -1 : 0;
+}
+
+static int ingest(const char *hub_path, const char *node_path)
+{
+	sqlite3 *hdb = NULL, *node = NULL;
+	hub_node n;
+	hub_ingest_result res;
+	buf frame = BUF_INIT(SYNC_MAX_PUSH_FRAME + SYNC_MAX_BATCH_BYTES);
+	int64_t after, base, acked;
+	long entries = 0, applied = 0;
+	double t0, c0, t = 0, c = 0;
+	int count, rc = 1;
+
+	memset(&n, 0, sizeof n);
+	if (db_open(node_path, &node) != 0 || db_open(hub_path, &hdb) != 0 ||
+	    db_text(node, "SELECT value FROM node_meta WHERE key=?", "node_id", n.hn_id,
+		    sizeof n.hn_id) != 0 ||
+	    db_text(hdb, "SELECT office_id FROM nodes WHERE id=?", n.hn_id, n.hn_office,
+		    sizeof n.hn_office) != 0 ||
+	    db_text(hdb, "SELECT local_area_id FROM nodes WHERE id=?", n.hn_id, n.hn_la,
+		    sizeof n.hn_la) != 0) {
+		fprintf(stderr, "bench_sync: the node is not enrolled at this hub\n");
+		goto out;
+	}
+	{
+		sqlite3_stmt *st = NULL;
+		if (db_prepare(hdb, &st, "SELECT acked_seq FROM nodes WHERE id=?") != 0)
+			goto out;
+		sqlite3_bind_text(st, 1, n.hn_id, -1, SQLITE_STATIC);
+		acked = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+	}
+	after = db_int(node, "SELECT coalesce(min(seq), 1) - 1 FROM outbox", 0);
+	base = after - acked;
+	sync_set_validator(hub_codes_validate_row);
+	for (;;) {
+		if (next_frame(node, &after, base, &frame, &count) != 0)
+			goto out;
+		if (count == 0)
+			break;
+		t0 = now_s();
+		c0 = cpu_now_s();
+		if (hub_ingest(hdb, &n, frame.data, frame.len, &res) != 0) {
+			fprintf(stderr, "bench_sync: ingest: %d %s\n", res.hi_status, res.hi_error);
+			hub_ingest_release(&res);
+			goto out;
+		}
+		c += cpu_now_s() - c0;
+		t += now_s() - t0;
+		entries += count;
+		applied += res.hi_applied;
+		hub_ingest_release(&res);
+	}
+	printf("entries %ld applied %ld seconds %.3f cpu %.3f\n", entries, applied, t, c);
+	rc = 0;
+out:
+	buf_release(&frame);
+	db_close(node);
+	db_close(hdb);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "gen") == 0)
 		return gen(argv[2], atol(argv[3]), atoi(argv[4]));
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "raw") == 0)
 		return raw(argv[2], argv[3], argc == 5 && strcmp(argv[4], "cat") == 0);
-	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS | raw NODE_DB OUT_DB [cat]\n");
+	if (argc == 4 && strcmp(argv[1], "ingest") == 0)
+		return ingest(argv[2], argv[3]);
+	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS | raw NODE_DB OUT_DB [cat] | "
+			"ingest HUB_DB NODE_DB\n");
 	return 1;
 }

@@ -160,13 +160,24 @@ static int64_t ingest_acked(sqlite3 *db, const char *node_id)
 	return acked;
 }
 
-/* One entry of a batch inside the open transaction: 0 applied, quarantined
- * or skipped as a replay (*acked moves on when applied); 1 a sequence gap
- * (res says 409: stop, keep what came before); -1 with res set (500). */
-static int ingest_entry(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
-			const sync_entry *e, int64_t *acked, hub_ingest_result *res)
+/* The entries of one transaction, waiting for their apply: the strings a
+ * frame reader reuses are copied. */
+typedef struct ingest_pend {
+	sync_entry *ip_e;
+	char (*ip_str)[2][65]; /* hlc, actor */
+	sync_apply_result *ip_res;
+	int ip_n;
+	size_t ip_bytes;
+} ingest_pend;
+
+/* One entry of a batch inside the open transaction: 0 taken (*acked moves
+ * on; applied at the next ingest_flush), or skipped as a replay; 1 a
+ * sequence gap (res says 409: stop, keep what came before); -1 with res
+ * set (500). */
+static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const sync_entry *e,
+			int64_t *acked, hub_ingest_result *res)
 {
-	sync_apply_result ar;
+	sync_entry *q;
 
 	if (e->seq <= *acked) {
 		if (test_plant("doubleapply")) {
@@ -187,31 +198,76 @@ static int ingest_entry(sqlite3 *db, sync_apply_cache *cache, const sync_scope *
 		res->hi_status = 409;
 		return 1;
 	}
-	memset(&ar, 0, sizeof ar);
+	*acked = e->seq;
 	if (test_plant("drop") && e->seq == 2) {
-		ar.applied = 1; /* planted bug: acked, never applied */
-	} else if (sync_hub_apply_cached(db, cache, sc, e, &ar) != 0) {
-		log_warnx("cannot apply seq %" PRId64 " from node %s: internal error", e->seq,
-			  sc->node_id);
+		res->hi_applied++; /* planted bug: acked, never applied */
+		return 0;
+	}
+	q = &p->ip_e[p->ip_n];
+	*q = *e;
+	snprintf(p->ip_str[p->ip_n][0], sizeof p->ip_str[0][0], "%s", e->hlc);
+	snprintf(p->ip_str[p->ip_n][1], sizeof p->ip_str[0][1], "%s", e->actor ? e->actor : "");
+	q->hlc = p->ip_str[p->ip_n][0];
+	q->actor = e->actor ? p->ip_str[p->ip_n][1] : NULL;
+	p->ip_n++;
+	p->ip_bytes += e->len;
+	return 0;
+}
+
+/* Apply the waiting entries (sync_hub_apply_batch) and count them.  0, or
+ * -1 with res set (500). */
+static int ingest_flush(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			ingest_pend *p, hub_ingest_result *res)
+{
+	int n = p->ip_n;
+
+	p->ip_n = 0;
+	p->ip_bytes = 0;
+	if (n > 0 && sync_hub_apply_batch(db, cache, sc, p->ip_e, n, p->ip_res) != 0) {
+		log_warnx("cannot apply seq %" PRId64 "..%" PRId64 " from node %s: internal error",
+			  p->ip_e[0].seq, p->ip_e[n - 1].seq, sc->node_id);
 		ingest_db_fail(res, "the hub could not apply the batch");
 		return -1;
 	}
-	if (ar.applied) {
-		res->hi_applied++;
-	} else {
-		cJSON *q = cJSON_CreateObject();
-		if (q != NULL) {
-			cJSON_AddNumberToObject(q, "seq", (double)e->seq);
-			cJSON_AddStringToObject(q, "reason", ar.reason);
-			cJSON_AddItemToArray(res->hi_quarantined, q);
+	for (int i = 0; i < n; i++) {
+		const sync_apply_result *ar = &p->ip_res[i];
+		const sync_entry *e = &p->ip_e[i];
+		if (ar->applied) {
+			res->hi_applied++;
+		} else {
+			cJSON *q = cJSON_CreateObject();
+			if (q != NULL) {
+				cJSON_AddNumberToObject(q, "seq", (double)e->seq);
+				cJSON_AddStringToObject(q, "reason", ar->reason);
+				cJSON_AddItemToArray(res->hi_quarantined, q);
+			}
 		}
+		res->hi_conflicts += ar->conflicts;
+		if (e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0)
+			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e->hlc);
+		FAULT_POINT("hub.apply.entry");
 	}
-	res->hi_conflicts += ar.conflicts;
-	if (e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0)
-		snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e->hlc);
-	*acked = e->seq;
-	FAULT_POINT("hub.apply.entry");
 	return 0;
+}
+
+static void ingest_pend_release(ingest_pend *p)
+{
+	free(p->ip_e);
+	free(p->ip_str);
+	free(p->ip_res);
+	memset(p, 0, sizeof *p);
+}
+
+static int ingest_pend_init(ingest_pend *p)
+{
+	memset(p, 0, sizeof *p);
+	p->ip_e = calloc(HUB_TXN_MAX_ENTRIES, sizeof *p->ip_e);
+	p->ip_str = calloc(HUB_TXN_MAX_ENTRIES, sizeof *p->ip_str);
+	p->ip_res = calloc(HUB_TXN_MAX_ENTRIES, sizeof *p->ip_res);
+	if (p->ip_e && p->ip_str && p->ip_res)
+		return 0;
+	ingest_pend_release(p);
+	return -1;
 }
 
 /* Progress and entries commit together.  0, or -1 with res set (the
@@ -258,8 +314,8 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
 	sync_apply_cache *cache = NULL;
 	const char *err = NULL;
-	int rc = 0, in_txn = 0, chunk_n = 0;
-	size_t chunk_bytes = 0;
+	ingest_pend pend = {0};
+	int rc = 0, in_txn = 0;
 	uint32_t count = 0;
 	int64_t acked;
 
@@ -274,7 +330,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	if (ingest_check(res, &r, frame, len, &count) != 0)
 		goto out;
 	cache = sync_apply_cache_new(db);
-	if (cache == NULL) {
+	if (cache == NULL || ingest_pend_init(&pend) != 0) {
 		ingest_fail(res, 500, "out of memory");
 		goto out;
 	}
@@ -289,19 +345,17 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 	while ((rc = frame_next(&r, &e, &err)) == 1) {
-		rc = ingest_entry(db, cache, &sc, &e, &acked, res);
+		rc = ingest_entry(db, &pend, &sc, &e, &acked, res);
 		if (rc != 0)
 			break;
-		chunk_n++;
-		chunk_bytes += e.len;
-		if (chunk_n < HUB_TXN_MAX_ENTRIES && chunk_bytes < HUB_TXN_MAX_BYTES)
+		if (pend.ip_n < HUB_TXN_MAX_ENTRIES && pend.ip_bytes < HUB_TXN_MAX_BYTES)
 			continue;
 		/* Bounded transaction: progress and entries commit together. */
+		if (ingest_flush(db, cache, &sc, &pend, res) != 0)
+			goto out;
 		in_txn = 0;
 		if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
 			goto out;
-		chunk_n = 0;
-		chunk_bytes = 0;
 		if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
 			ingest_db_fail(res, "the hub database is busy");
 			goto out;
@@ -315,6 +369,8 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			ingest_fail(res, 400, "malformed push frame: %s", err ? err : "bad entry");
 		goto out;
 	}
+	if (ingest_flush(db, cache, &sc, &pend, res) != 0)
+		goto out;
 	in_txn = 0;
 	if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
 		goto out;
@@ -325,6 +381,7 @@ out:
 	if (in_txn)
 		db_exec(db, "ROLLBACK");
 	sync_apply_cache_free(cache);
+	ingest_pend_release(&pend);
 	ingest_log(n, count, res);
 	return res->hi_status == 200 ? 0 : -1;
 }

@@ -208,6 +208,19 @@ int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope
 			  const sync_entry *e, sync_apply_result *res);
 
 /*
+ * The entries of one push transaction (n of them, in seq order, of node sc),
+ * inside the caller's transaction: the same outcome for each as
+ * sync_hub_apply_cached() on each in turn (res[i]; res has n slots), but the
+ * entries that only insert rows no other entry of the batch names are
+ * applied first with one sqlite3changeset_apply call (sync/apply_batch.c:
+ * the checks that stay, and the fall back to the merge); the others after
+ * them, merged one by one in seq order.  cache is required.  0, or -1 on an
+ * internal error (the caller rolls back).
+ */
+int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			 const sync_entry *e, int n, sync_apply_result *res);
+
+/*
  * Domain rules at the hub: an optional hook sync_hub_apply() calls for every
  * row an entry writes, after the merge, with the table name, the op
  * (SQLITE_INSERT, SQLITE_UPDATE - also for a resurrected row - or

@@ -6,7 +6,9 @@
  * corrupt and truncated changesets - go to one hub entry by entry without a
  * cache and to another hub in one transaction through one cache; every
  * entry's outcome and every table's digest must be the same.  A cache used
- * with another database is refused.
+ * with another database is refused.  sync_hub_apply_batch() (the grouped
+ * apply) must decide the same again, with a domain validator that refuses
+ * one row of the group, and write the same change log as the triggers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -250,10 +252,127 @@ static void test_cache_other_db_refused(void **state)
 	sqlite3_close(h2);
 }
 
+/* Refuses one check-in by its name (as a domain rule would). */
+static int refuse_two(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+		      size_t n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "visitor_name");
+
+	(void)db;
+	(void)op;
+	if (strcmp(tbl, "checkins") == 0 && cJSON_IsString(v) && strcmp(v->valuestring, "Two") == 0) {
+		snprintf(reason, n, "no Two");
+		return -1;
+	}
+	return 0;
+}
+
+/* The change log as a set (the group writes its rows before the merged ones;
+ * conflict ids are random). */
+static char *log_set(sqlite3 *db)
+{
+	char out[8192] = "";
+	sqlite3_stmt *st;
+
+	assert_int_equal(db_prepare(db, &st, "SELECT tbl || '/' || iif(tbl = 'conflicts', '', row_id) || '/' || op || '/' ||"
+					     " coalesce(scope_office, '-') || '/' || coalesce(scope_la, '-')"
+					     " || '/' || coalesce(origin, '-') FROM change_log"
+					     " ORDER BY 1"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		strncat(out, (const char *)sqlite3_column_text(st, 0), sizeof out - strlen(out) - 2);
+		strcat(out, ";");
+	}
+	sqlite3_finalize(st);
+	return strdup(out);
+}
+
+static void batch_vs_one_by_one(int validator)
+{
+	sqlite3 *h1 = open_db(1), *h2 = open_db(1);
+	sync_apply_cache *c = sync_apply_cache_new(h2);
+	sync_entry es[MAXE];
+	sync_apply_result r1[MAXE], r2[MAXE];
+	char *l1, *l2;
+	int refused = 0;
+
+	assert_non_null(c);
+	sync_set_validator(validator ? refuse_two : NULL);
+	workload();
+	for (int i = 0; i < nents; i++) {
+		sync_entry e = {ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
+		es[i] = e;
+		assert_int_equal(db_exec(h1, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply(h1, ents[i].sc, &e, &r1[i]), 0);
+		assert_int_equal(db_exec(h1, "COMMIT"), 0);
+	}
+	/* Each run of one node's entries is one batch, as a push would be. */
+	for (int i = 0, j; i < nents; i = j) {
+		for (j = i; j < nents && ents[j].sc == ents[i].sc; j++)
+			;
+		assert_int_equal(db_exec(h2, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply_batch(h2, c, ents[i].sc, &es[i], j - i, &r2[i]), 0);
+		assert_int_equal(db_exec(h2, "COMMIT"), 0);
+	}
+	for (int i = 0; i < nents; i++) {
+		assert_int_equal(r1[i].applied, r2[i].applied);
+		assert_int_equal(r1[i].conflicts, r2[i].conflicts);
+		assert_string_equal(r1[i].reason, r2[i].reason);
+		refused += !r1[i].applied;
+	}
+	assert_true(refused >= (validator ? 5 : 4));
+	if (validator)
+		assert_int_equal(db_int(h2, "SELECT count(*) FROM quarantine WHERE reason LIKE '%no Two%'",
+					-1), 1);
+	assert_int_equal(db_int(h2, "SELECT count(*) FROM checkins", -1),
+			 db_int(h1, "SELECT count(*) FROM checkins", -2));
+	assert_int_equal(db_int(h1, "SELECT count(*) FROM quarantine", -1),
+			 db_int(h2, "SELECT count(*) FROM quarantine", -2));
+	l1 = log_set(h1);
+	l2 = log_set(h2);
+	assert_string_equal(l1, l2);
+	free(l1);
+	free(l2);
+	{
+		cJSON *d1 = digests(h1), *d2 = digests(h2);
+		const cJSON *t;
+		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(d1, "tables"))
+		{
+			const cJSON *u = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(d2, "tables"), t->string);
+			char *x = cJSON_PrintUnformatted(t), *y = cJSON_PrintUnformatted(u);
+			if (strcmp(t->string, "conflicts") != 0)
+				assert_string_equal(x, y);
+			free(x);
+			free(y);
+		}
+		cJSON_Delete(d1);
+		cJSON_Delete(d2);
+	}
+	sync_set_validator(NULL);
+	sync_apply_cache_free(c);
+	free_workload();
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+}
+
+static void test_batch_same_outcomes(void **state)
+{
+	(void)state;
+	batch_vs_one_by_one(0);
+}
+
+static void test_batch_validator_refusal(void **state)
+{
+	(void)state;
+	batch_vs_one_by_one(1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cache_same_outcomes),
+		cmocka_unit_test(test_batch_same_outcomes),
+		cmocka_unit_test(test_batch_validator_refusal),
 		cmocka_unit_test(test_cache_other_db_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

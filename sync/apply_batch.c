@@ -1,0 +1,554 @@
+/*
+ * apply_batch.c - the entries of one push transaction at the hub in as few
+ * sqlite3changeset_apply calls as the merge allows (sync.h,
+ * sync_hub_apply_batch()).
+ *
+ * Most of a node's backlog is new rows: check-ins, notes, audit events,
+ * each inserted once.  Such an entry needs no merge - there is nothing at
+ * the hub to merge it with - so the entries of a batch that only insert
+ * rows no other entry of the batch names are grouped into one changeset
+ * (sqlite3changegroup) and applied with one sqlite3changeset_apply_v2 call;
+ * the change-log triggers write the log in the same statements.  Every
+ * other entry (an update, a delete, a row another entry also names) takes
+ * the column-wise merge of apply.c, one by one in seq order, after the
+ * group.
+ *
+ * The group keeps every check of the merge:
+ *   - each entry is walked by our own reader first (sync__prewalk), and
+ *     SQLite's iterator then checks the scope of every row it inserts;
+ *   - a row that already exists (or breaks a constraint or a foreign key)
+ *     stops the apply (SQLITE_CHANGESET_ABORT): the group is rolled back to
+ *     its savepoint, the entry that named the row leaves the group for the
+ *     merge (which accepts an identical row, or quarantines the entry), and
+ *     the rest is grouped again;
+ *   - tombstones of re-inserted rows are dropped, and the domain validator
+ *     runs on every inserted row in entry order; a refusal rolls the group
+ *     back the same way and leaves the refused entry to the merge, which
+ *     refuses it again and quarantines it with the reason.
+ * An entry that fails in any way is therefore applied or quarantined by the
+ * same code as before, so nothing is lost silently.  What changes: the
+ * group's rows are in the database before the validator sees any of them
+ * (a row may refer to a row a later entry of the batch inserts), and the
+ * change log lists the group's rows before the merged ones.
+ */
+#include "sync/apply_int.h"
+#include "model/schema.h"
+#include "lib/hlc.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* After this many regroupings the rest of the batch takes the merge. */
+#define BATCH_MAX_TRIES 8
+
+typedef struct brow {
+	const table_def *br_td;
+	const unsigned char *br_id; /* borrowed from the entry's changeset */
+	size_t br_idn;
+	int br_entry;
+	char *br_office, *br_la;    /* the row's scope (owned; NULL statewide) */
+} brow;
+
+typedef struct bctx {
+	actx *bx_a;
+	const sync_entry *bx_e;
+	int bx_n;
+	char *bx_fast;           /* per entry: 1 while it is in the group */
+	int *bx_first;           /* per entry: its first row in bx_rows */
+	const table_def *bx_trig[64]; /* tables with triggers of their own */
+	int bx_ntrig;
+	const table_def *bx_plain[64]; /* tables with only the change-log triggers */
+	int bx_nplain;
+	brow *bx_rows;           /* every change of the batch, in entry order */
+	brow *bx_sorted;         /* the same by (table, id), to find a row */
+	int bx_nrows, bx_cap;
+	/* the row that stopped the apply (bx_hit 2: none named, a foreign key) */
+	int bx_hit;
+	const table_def *bx_hit_td;
+	char bx_hit_id[SYNC_SNAPSHOT_ID_MAX + 1];
+} bctx;
+
+static int brow_cmp(const void *x, const void *y)
+{
+	const brow *a = x, *b = y;
+	size_t n = a->br_idn < b->br_idn ? a->br_idn : b->br_idn;
+	int c;
+
+	if (a->br_td != b->br_td)
+		return strcmp(a->br_td->td_name, b->br_td->td_name);
+	c = memcmp(a->br_id, b->br_id, n);
+	if (c)
+		return c;
+	return a->br_idn < b->br_idn ? -1 : a->br_idn > b->br_idn;
+}
+
+static int rows_add(bctx *b, const table_def *td, const cs_value *id, int entry)
+{
+	if (b->bx_nrows == b->bx_cap) {
+		int cap = b->bx_cap ? 2 * b->bx_cap : 1024;
+		brow *n = realloc(b->bx_rows, (size_t)cap * sizeof *n);
+		if (n == NULL)
+			return -1;
+		b->bx_rows = n;
+		b->bx_cap = cap;
+	}
+	b->bx_rows[b->bx_nrows].br_td = td;
+	b->bx_rows[b->bx_nrows].br_id = id->cv_p;
+	b->bx_rows[b->bx_nrows].br_idn = id->cv_n;
+	b->bx_rows[b->bx_nrows].br_entry = entry;
+	b->bx_rows[b->bx_nrows].br_office = NULL;
+	b->bx_rows[b->bx_nrows].br_la = NULL;
+	b->bx_nrows++;
+	return 0;
+}
+
+/* 1 when the table's only triggers are the change log's (outpost_log_*),
+ * which the group writes itself; 0 when it has others (full-text indexes,
+ * keys): its rows take the merge, where every trigger runs.  -1 error. */
+static int plain_table(bctx *b, const table_def *td)
+{
+	sqlite3_stmt *st = NULL;
+	int n;
+
+	for (int k = 0; k < b->bx_nplain; k++)
+		if (b->bx_plain[k] == td)
+			return 1;
+	for (int k = 0; k < b->bx_ntrig; k++)
+		if (b->bx_trig[k] == td)
+			return 0;
+	if (db_prepare(b->bx_a->ax_db, &st,
+		       "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name=?1"
+		       " AND substr(name, 1, 11) <> 'outpost_log'") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, td->td_name, -1, SQLITE_STATIC);
+	n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (n < 0)
+		return -1;
+	if (n == 0 && b->bx_nplain < 64)
+		b->bx_plain[b->bx_nplain++] = td;
+	else if (n > 0 && b->bx_ntrig < 64)
+		b->bx_trig[b->bx_ntrig++] = td;
+	return n == 0;
+}
+
+/*
+ * Entry i: our own walk (refused entries take the merge, which refuses them
+ * again and quarantines them), then its rows into the batch's list; it may
+ * join the group when every change is an INSERT.  0, or -1 (our failure).
+ */
+static int classify(bctx *b, int i)
+{
+	actx *a = b->bx_a;
+	cs_iter it;
+	const char *err = NULL;
+	int rc, only_inserts = 1, ret = -1;
+
+	a->ax_e = &b->bx_e[i];
+	rc = sync__prewalk(a);
+	if (rc == A_ERROR)
+		return -1;
+	sync__apply_oom = 0;
+	b->bx_fast[i] = 0;
+	if (rc == A_REFUSE)
+		return 0;
+	b->bx_first[i] = b->bx_nrows;
+	changeset_iter_init(&it, b->bx_e[i].changeset, b->bx_e[i].len);
+	while ((rc = changeset_next(&it, &err)) == 1) {
+		const table_def *td = schema_table(it.ci_table);
+		tcache *tc = td ? sync__table_get(a, td) : NULL;
+		int plain = td ? plain_table(b, td) : -1;
+		if (tc == NULL || plain < 0)
+			goto out; /* the walk above found the table */
+		if (it.ci_op != SQLITE_INSERT || !plain)
+			only_inserts = 0;
+		if (rows_add(b, td, it.ci_op == SQLITE_INSERT ? &it.ci_new[tc->tc_ts.ts_id]
+							      : &it.ci_old[tc->tc_ts.ts_id], i) != 0)
+			goto out;
+	}
+	if (rc == 0) {
+		b->bx_fast[i] = (char)only_inserts;
+		ret = 0;
+	}
+out:
+	changeset_iter_release(&it);
+	return ret;
+}
+
+/* A row named by two entries (or twice) takes the merge, in order. */
+static int mark_shared(bctx *b)
+{
+	if (b->bx_nrows == 0)
+		return 0;
+	b->bx_sorted = malloc((size_t)b->bx_nrows * sizeof *b->bx_sorted);
+	if (b->bx_sorted == NULL)
+		return -1;
+	memcpy(b->bx_sorted, b->bx_rows, (size_t)b->bx_nrows * sizeof *b->bx_sorted);
+	qsort(b->bx_sorted, (size_t)b->bx_nrows, sizeof *b->bx_sorted, brow_cmp);
+	for (int k = 0; k + 1 < b->bx_nrows; k++)
+		if (brow_cmp(&b->bx_sorted[k], &b->bx_sorted[k + 1]) == 0) {
+			b->bx_fast[b->bx_sorted[k].br_entry] = 0;
+			b->bx_fast[b->bx_sorted[k + 1].br_entry] = 0;
+		}
+	return 0;
+}
+
+/* Row k (of entry i, values v) as the log will name it: its id must be the
+ * one our walk read, its scope is copied for the log.  A_*. */
+static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v)
+{
+	brow *r = &b->bx_rows[k];
+	sqlite3_value *id = v[tc->tc_ts.ts_id];
+	const char *office, *la;
+
+	if (k >= b->bx_nrows || r->br_entry != i || r->br_td != tc->tc_ts.ts_td ||
+	    sqlite3_value_type(id) != SQLITE_TEXT || (size_t)sqlite3_value_bytes(id) != r->br_idn ||
+	    memcmp(sqlite3_value_text(id), r->br_id, r->br_idn) != 0)
+		return A_REFUSE; /* the two readers disagree: the merge decides */
+	sync__row_scope(&tc->tc_ts, v, &office, &la);
+	if ((office && (r->br_office = strdup(office)) == NULL) ||
+	    (la && (r->br_la = strdup(la)) == NULL))
+		return A_ERROR;
+	return A_OK;
+}
+
+/* Scope of every row entry i inserts, read by SQLite's iterator as the
+ * apply will.  A_OK, A_REFUSE (the entry leaves the group) or A_ERROR. */
+static int scope_check(bctx *b, int i)
+{
+	actx *a = b->bx_a;
+	sqlite3_changeset_iter *it = NULL;
+	sqlite3_value *nv[256];
+	int rc = SQLITE_DONE, ret = A_OK, k = b->bx_first[i];
+
+	a->ax_e = &b->bx_e[i];
+	if (sqlite3changeset_start(&it, (int)a->ax_e->len, (void *)a->ax_e->changeset) != SQLITE_OK)
+		return A_REFUSE;
+	while (ret == A_OK && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const char *tname = NULL;
+		const table_def *td;
+		tcache *tc;
+		int ncol = 0, op = 0;
+
+		if (sqlite3changeset_op(it, &tname, &ncol, &op, NULL) != SQLITE_OK ||
+		    op != SQLITE_INSERT || (td = schema_table(tname)) == NULL ||
+		    ncol > (int)(sizeof nv / sizeof nv[0])) {
+			ret = A_REFUSE;
+			break;
+		}
+		if ((tc = sync__table_get(a, td)) == NULL) {
+			ret = A_ERROR;
+			break;
+		}
+		for (int c = 0; c < ncol && ret == A_OK; c++)
+			if (sqlite3changeset_new(it, c, &nv[c]) != SQLITE_OK || nv[c] == NULL)
+				ret = A_REFUSE; /* an insert without a value */
+		if (ret == A_OK)
+			ret = sync__scope_ok(a, tc, nv);
+		if (ret == A_OK)
+			ret = keep_scope(b, k++, i, tc, nv);
+	}
+	if (ret == A_OK && rc != SQLITE_DONE)
+		ret = (rc & 0xff) == SQLITE_NOMEM ? A_ERROR : A_REFUSE;
+	sqlite3changeset_finalize(it);
+	sync__apply_oom = 0;
+	return ret;
+}
+
+static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	bctx *b = ctx;
+	const char *tname = NULL;
+	const table_def *td;
+	sqlite3_value *v = NULL;
+	int ncol = 0, op = 0;
+
+	b->bx_hit = 2;
+	if (kind == SQLITE_CHANGESET_FOREIGN_KEY ||
+	    sqlite3changeset_op(it, &tname, &ncol, &op, NULL) != SQLITE_OK ||
+	    (td = schema_table(tname)) == NULL)
+		return SQLITE_CHANGESET_ABORT;
+	for (int i = 0; i < b->bx_a->ax_ntc; i++) {
+		const sync__tshape *ts = &b->bx_a->ax_tc[i].tc_ts;
+		if (ts->ts_td == td && sqlite3changeset_new(it, ts->ts_id, &v) == SQLITE_OK && v &&
+		    sqlite3_value_type(v) == SQLITE_TEXT && sqlite3_value_bytes(v) <= SYNC_SNAPSHOT_ID_MAX) {
+			snprintf(b->bx_hit_id, sizeof b->bx_hit_id, "%s",
+				 (const char *)sqlite3_value_text(v));
+			b->bx_hit_td = td;
+			b->bx_hit = 1;
+		}
+	}
+	return SQLITE_CHANGESET_ABORT;
+}
+
+/* The entry that named the row that stopped the apply leaves the group
+ * (every entry, when the row is not known). */
+static void drop_hit(bctx *b)
+{
+	brow key = {b->bx_hit_td, (const unsigned char *)b->bx_hit_id, strlen(b->bx_hit_id), 0,
+		    NULL, NULL};
+	brow *f = NULL;
+
+	if (b->bx_hit == 1 && b->bx_sorted != NULL)
+		f = bsearch(&key, b->bx_sorted, (size_t)b->bx_nrows, sizeof key, brow_cmp);
+	if (f != NULL && b->bx_fast[f->br_entry]) {
+		b->bx_fast[f->br_entry] = 0;
+		return;
+	}
+	memset(b->bx_fast, 0, (size_t)b->bx_n);
+}
+
+/* The group's changesets as one changeset in out (sqlite3_free); *n 0 when
+ * the group is empty.  0 or -1. */
+static int group(bctx *b, void **out, int *n)
+{
+	sqlite3_changegroup *g = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3changegroup_new(&g) != SQLITE_OK)
+		return -1;
+	for (int i = 0; i < b->bx_n; i++)
+		if (b->bx_fast[i] &&
+		    sqlite3changegroup_add(g, (int)b->bx_e[i].len, (void *)b->bx_e[i].changeset) !=
+			    SQLITE_OK)
+			goto out;
+	if (sqlite3changegroup_output(g, n, out) != SQLITE_OK)
+		goto out;
+	ret = 0;
+out:
+	sqlite3changegroup_delete(g);
+	return ret;
+}
+
+/* After the group's apply, inside its savepoint: tombstones of the rows
+ * dropped, then the validator on every row in entry order.  A_OK,
+ * A_REFUSE (b->bx_hit names the refused entry's row) or A_ERROR. */
+static int after_apply(bctx *b)
+{
+	actx *a = b->bx_a;
+	int tombs = (int)db_int(a->ax_db, "SELECT EXISTS(SELECT 1 FROM tombstones)", -1);
+	char id[SYNC_SNAPSHOT_ID_MAX + 1];
+
+	if (tombs < 0)
+		return A_ERROR;
+	if (!tombs && sync__row_validator == NULL)
+		return A_OK;
+	for (int k = 0; k < b->bx_nrows; k++) {
+		const brow *r = &b->bx_rows[k];
+		tcache *tc;
+		int rc;
+
+		if (!b->bx_fast[r->br_entry])
+			continue;
+		if ((tc = sync__table_get(a, r->br_td)) == NULL)
+			return A_ERROR;
+		memcpy(id, r->br_id, r->br_idn);
+		id[r->br_idn] = '\0';
+		a->ax_e = &b->bx_e[r->br_entry];
+		if ((tombs && (rc = sync__tomb_del(a, tc, id)) != A_OK) ||
+		    (rc = sync__validate(a, tc, id, SQLITE_INSERT)) != A_OK) {
+			sync__apply_oom = 0;
+			b->bx_hit = 1;
+			b->bx_hit_td = r->br_td;
+			memcpy(b->bx_hit_id, id, r->br_idn + 1);
+			return rc;
+		}
+	}
+	return A_OK;
+}
+
+/* The connection's triggers off (0) or on (1), read back.  0 or -1. */
+static int triggers(sqlite3 *db, int on)
+{
+	int now = -1;
+
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now) != SQLITE_OK ||
+	    now != on) {
+		log_warnx("cannot turn triggers %s", on ? "on" : "off");
+		return -1;
+	}
+	return 0;
+}
+
+/* The change log of the group's rows, as the triggers would have written
+ * it (apply_hub.c), in entry order.  0 or -1. */
+static int log_rows(bctx *b)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)hlc_wall_ms();
+	int ret = -1;
+
+	if (db_prepare(b->bx_a->ax_db, &st,
+		       "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la, origin, at)"
+		       " VALUES(?1, ?2, 1, ?3, ?4, ?5, ?6)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 5, b->bx_a->ax_sc->node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	for (int k = 0; k < b->bx_nrows; k++) {
+		const brow *r = &b->bx_rows[k];
+		if (!b->bx_fast[r->br_entry])
+			continue;
+		sqlite3_bind_text(st, 1, r->br_td->td_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, (const char *)r->br_id, (int)r->br_idn, SQLITE_STATIC);
+		db_bind_text(st, 3, r->br_office);
+		db_bind_text(st, 4, r->br_la);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			log_warnx("cannot write the change log: %s", sqlite3_errmsg(b->bx_a->ax_db));
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* One try at the group: 1 applied, 0 rolled back (an entry left it), -1
+ * our failure. */
+static int try_group(bctx *b, sqlite3_stmt **origin)
+{
+	actx *a = b->bx_a;
+	void *cs = NULL;
+	int n = 0, rc, ret = -1;
+
+	if (group(b, &cs, &n) != 0)
+		return -1;
+	if (n == 0) {
+		sqlite3_free(cs);
+		return 1;
+	}
+	if (db_exec(a->ax_db, "SAVEPOINT sync_batch") != 0) {
+		sqlite3_free(cs);
+		return -1;
+	}
+	b->bx_hit = 0;
+	if (sync__set_origin(a->ax_db, origin, a->ax_sc->node_id) != 0)
+		goto out;
+	if (triggers(a->ax_db, 0) != 0)
+		goto out;
+	rc = sqlite3changeset_apply_v2(a->ax_db, n, cs, NULL, on_conflict, b, NULL, NULL,
+				       SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
+	if (triggers(a->ax_db, 1) != 0)
+		goto out;
+	if (rc == SQLITE_OK && log_rows(b) != 0)
+		goto out;
+	if (rc == SQLITE_OK) {
+		rc = after_apply(b);
+		if (rc == A_ERROR)
+			goto out;
+		rc = rc == A_OK ? SQLITE_OK : SQLITE_ABORT;
+	}
+	if (rc == SQLITE_ABORT && b->bx_hit) {
+		drop_hit(b);
+		ret = 0;
+	} else if (rc != SQLITE_OK) {
+		log_warnx("grouped apply of node %s: %s", a->ax_sc->node_id, sqlite3_errmsg(a->ax_db));
+		goto out;
+	} else if (sync__set_origin(a->ax_db, origin, NULL) == 0) {
+		ret = 1;
+	}
+out:
+	sqlite3_free(cs);
+	if (ret < 0 && triggers(a->ax_db, 1) != 0)
+		ret = -1; /* (tried again: a connection never keeps them off) */
+	if (ret != 1)
+		db_exec(a->ax_db, "ROLLBACK TO sync_batch");
+	if (db_exec(a->ax_db, "RELEASE sync_batch") != 0)
+		ret = -1;
+	return ret;
+}
+
+static void bctx_release(bctx *b)
+{
+	for (int k = 0; k < b->bx_nrows; k++) {
+		free(b->bx_rows[k].br_office);
+		free(b->bx_rows[k].br_la);
+	}
+	free(b->bx_first);
+	free(b->bx_fast);
+	free(b->bx_rows);
+	free(b->bx_sorted);
+}
+
+/* The group: classify, apply with retries; bx_fast marks what it applied.
+ * 0 or -1. */
+static int run_group(bctx *b, sqlite3_stmt **origin)
+{
+	int rc = 0;
+
+	for (int i = 0; i < b->bx_n; i++)
+		if (classify(b, i) != 0)
+			return -1;
+	if (mark_shared(b) != 0)
+		return -1;
+	for (int i = 0; i < b->bx_n; i++) {
+		if (!b->bx_fast[i])
+			continue;
+		rc = scope_check(b, i);
+		if (rc == A_ERROR)
+			return -1;
+		if (rc != A_OK)
+			b->bx_fast[i] = 0;
+	}
+	for (int t = 0; t < BATCH_MAX_TRIES; t++) {
+		rc = try_group(b, origin);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
+	memset(b->bx_fast, 0, (size_t)b->bx_n);
+	return 0;
+}
+
+int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+			 const sync_entry *e, int n, sync_apply_result *res)
+{
+	actx a;
+	bctx b;
+	sync_apply_result scratch;
+	int ret = -1;
+
+	if (db == NULL || cache == NULL || cache->ac_db != db || sc == NULL ||
+	    sc->node_id == NULL || n < 0 || (n > 0 && (e == NULL || res == NULL)))
+		return -1;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	memset(res, 0, (size_t)n * sizeof *res);
+	a.ax_db = db;
+	a.ax_sc = sc;
+	a.ax_res = &scratch;
+	sync__cache_take(cache, &a);
+	b.bx_a = &a;
+	b.bx_e = e;
+	b.bx_n = n;
+	b.bx_fast = calloc((size_t)n + 1, 1);
+	b.bx_first = calloc((size_t)n + 1, sizeof *b.bx_first);
+	if (b.bx_fast == NULL || b.bx_first == NULL)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (e[i].changeset == NULL || e[i].len < 1 || e[i].len > SYNC_MAX_CHANGESET ||
+		    e[i].hlc == NULL) {
+			sync__cache_keep(cache, &a);
+			memset(&a, 0, sizeof a);
+			goto slow; /* sync_hub_apply_cached() answers each */
+		}
+	ret = run_group(&b, &cache->ac_origin);
+	sync__cache_keep(cache, &a);
+	if (ret != 0)
+		goto out;
+slow:
+	ret = 0;
+	for (int i = 0; i < n && ret == 0; i++) {
+		if (b.bx_fast[i])
+			res[i].applied = 1;
+		else if (sync_hub_apply_cached(db, cache, sc, &e[i], &res[i]) != 0)
+			ret = -1;
+	}
+out:
+	bctx_release(&b);
+	return ret;
+}
