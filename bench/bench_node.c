@@ -7,7 +7,8 @@
  *           one transaction per check-in (same schema, change capture into
  *           the outbox, synchronous=FULL) on the same disk, with the node's
  *           capture and, printed beside it, with a real sqlite3session;
- *   reads:  GET waiting list vs GET of a small static asset from the server;
+ *   reads:  GET waiting list, GET reasons and its revalidation (If-None-Match,
+ *           304) vs GET of a small static asset from the server;
  *   memory: the node's idle RSS.
  *
  * usage: bench_node PORT PID DATADIR [seconds]
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +139,33 @@ static size_t build_get(int th, long i, char *out, size_t n, const void *arg)
 				cookie ? "\r\n" : "");
 }
 
+/* A GET that revalidates: If-None-Match with the ETag the first answer gave. */
+static char reasons_etag[64];
+
+static size_t build_revalidate(int th, long i, char *out, size_t n, const void *arg)
+{
+	(void)th;
+	(void)i;
+	return (size_t)snprintf(out, n, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: %s\r\n\r\n",
+				(const char *)arg, reasons_etag);
+}
+
+/* The ETag of one GET of path (reasons_etag; "" when none came). */
+static void fetch_etag(int port, const char *path)
+{
+	char cmd[512], line[256];
+	FILE *p;
+
+	reasons_etag[0] = '\0';
+	snprintf(cmd, sizeof cmd, "curl -fsS -o /dev/null -D - http://127.0.0.1:%d%s", port, path);
+	if ((p = popen(cmd, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, p))
+		if (strncasecmp(line, "etag:", 5) == 0)
+			sscanf(line + 5, " %63s", reasons_etag);
+	pclose(p);
+}
+
 static long rss_kb(int pid)
 {
 	char path[64], line[256];
@@ -179,7 +208,7 @@ static int by_p99(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	loadgen_result w, r, s, rounds[POST_ROUNDS], tw, tr;
+	loadgen_result w, r, s, g, g304, rounds[POST_ROUNDS], tw, tr;
 	int port, pid, tport = 0;
 	double secs = 5, raw, raw_session;
 	long idle;
@@ -200,6 +229,9 @@ int main(int argc, char **argv)
 	loadgen_run(port, 30, 0.001, build_post, NULL, 201, &w);
 	loadgen_run(port, 64, secs, build_get, "/app.css", 200, &s);
 	loadgen_run(port, 64, secs, build_get, "/api/v1/checkins?status=waiting", 200, &r);
+	loadgen_run(port, 64, secs, build_get, "/api/v1/greeter/reasons", 200, &g);
+	fetch_etag(port, "/api/v1/greeter/reasons");
+	loadgen_run(port, 64, secs, build_revalidate, "/api/v1/greeter/reasons", 304, &g304);
 	if (tport)
 		loadgen_run_tls(tport, 64, secs, build_get, "/api/v1/checkins?status=waiting", 200,
 				&tr);
@@ -230,6 +262,13 @@ int main(int argc, char **argv)
 	printf("  waiting-list GET:                     %8.0f /s  ratio %.2f of static  p99 %.2f ms"
 	       "  errors %ld\n",
 	       r.rps, s.rps > 0 ? r.rps / s.rps : 0, r.p99_ms, r.errors);
+	printf("  reasons GET (public JSON):            %8.0f /s  ratio %.2f of static  p99 %.2f ms"
+	       "  errors %ld\n",
+	       g.rps, s.rps > 0 ? g.rps / s.rps : 0, g.p99_ms, g.errors);
+	printf("  reasons GET, If-None-Match (304):     %8.0f /s  ratio %.2f of static  p99 %.2f ms"
+	       "  errors %ld (ETag %s)\n",
+	       g304.rps, s.rps > 0 ? g304.rps / s.rps : 0, g304.p99_ms, g304.errors,
+	       reasons_etag[0] ? reasons_etag : "none: every answer is an error");
 	printf("  idle RSS: %.1f MB (target < 10)\n", (double)idle / 1024.0);
 	if (tport)
 		https_print(&tw, &tr, &w, &r);

@@ -237,6 +237,9 @@ typedef struct asset {
 	const char *etag;          /* quoted strong ETag */
 } asset;
 const asset *asset_find(const asset *table, const char *path);
+/* 1 when the request's If-None-Match names etag (a quoted ETag; weak
+ * comparison, "*" matches), else 0. */
+int http_req_etag_matches(const http_req *req, const char *etag);
 /* Serve path from table with ETag / If-None-Match (304) and caching headers.
  * Returns 0 when served, -1 when not found (nothing sent). */
 int http_serve_asset(http_req *req, const asset *table, const char *path);

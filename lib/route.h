@@ -194,6 +194,10 @@ route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text,
 /* Reply a copy of len bytes of data with a copy of ctype (e.g. a stored
  * file); ROUTE_DBERR when out of memory. */
 route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void *data, size_t len);
+/* Reply a copy of len bytes of JSON under etag (quoted) with Cache-Control:
+ * no-cache, or 304 with no body when the request's If-None-Match names it
+ * (the client's copy is current).  ROUTE_DBERR when out of memory. */
+route_rc route_ok_etag(route_call *a, const char *etag, const void *data, size_t len);
 /* Start a CSV reply (200, text/csv, "attachment; filename=file") built in
  * a->rc_out, at most max bytes: append with route_put/route_csv_field, whose
  * failures stick (a full buffer is a 500, not a truncated 200).  Returns the

@@ -420,6 +420,13 @@ static int etag_matches(const char *list, const char *etag)
 	return 0;
 }
 
+int http_req_etag_matches(const http_req *req, const char *etag)
+{
+	const char *inm = http_req_header(req, "if-none-match");
+
+	return inm != NULL && etag_matches(inm, etag);
+}
+
 int http_serve_asset(http_req *req, const asset *table, const char *path)
 {
 	const asset *a = asset_find(table, path);

@@ -57,4 +57,16 @@ int node_api_head_check(node *n, http_req *req, const char **field, const char *
  * request without the route's privilege is refused before its body is read. */
 int node_api_pre_body(http_req *req, void *ctx, const char **why);
 
+/*
+ * node_gcache.c: a JSON read served from the connection's cache while the
+ * database is unchanged (and, timed, within the same wall-clock second),
+ * with an ETag and 304 on If-None-Match.  key names the reply (the route
+ * and its effective parameters); fill makes it: malloc'd JSON text and
+ * *len, or NULL on error, with now the time to compute it for (the start
+ * of the second when cached).  Returns the route's outcome.
+ */
+typedef char *(*node_gcache_fill)(node *n, const void *arg, uint64_t now, size_t *len);
+route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcache_fill fill,
+			   const void *arg);
+
 #endif

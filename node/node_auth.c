@@ -38,19 +38,20 @@ int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, si
 	/* staff_id may point into *u. */
 	snprintf(id, sizeof id, "%s", staff_id);
 	staff_id = id;
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT username, display_name, coalesce(local_area_id, ''),"
-		       " coalesce(office_id, ''), privilege_group, priv_add, priv_remove,"
-		       " crm_work_group, active FROM staff WHERE id=?") != 0)
+	/* Every request of a session reads it: a cached statement. */
+	if ((st = db_stmt(n->nd_db,
+			  "SELECT username, display_name, coalesce(local_area_id, ''),"
+			  " coalesce(office_id, ''), privilege_group, priv_add, priv_remove,"
+			  " crm_work_group, active FROM staff WHERE id=?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		return 0;
 	}
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_stmt_done(st);
 		return -1;
 	}
 	memset(u, 0, sizeof *u);
@@ -71,7 +72,7 @@ int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, si
 	if (group)
 		snprintf(group, glen, "%s", (const char *)sqlite3_column_text(st, 4));
 	rc = sqlite3_column_int(st, 8) ? 1 : 0;
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return rc;
 }
 
@@ -106,9 +107,19 @@ void auth__session_end(node *n, node_session *s, http_req *req)
 static int pw_ref(node *n, const char *staff_id, unsigned char out[32])
 {
 	char h[256] = "";
+	sqlite3_stmt *st;
+	int rc;
 
-	if (db_text(n->nd_db, "SELECT coalesce(password_hash,'') FROM staff_credentials WHERE id=?",
-		    staff_id, h, sizeof h) < 0)
+	/* Every request of a session reads it: a cached statement. */
+	if ((st = db_stmt(n->nd_db, "SELECT coalesce(password_hash,'') FROM staff_credentials"
+				    " WHERE id=?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(h, sizeof h, "%s", (const char *)sqlite3_column_text(st, 0));
+	db_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	return crypto_sha256(h, strlen(h), out);
 }

@@ -24,31 +24,41 @@
 
 /* ---- reasons ------------------------------------------------------------ */
 
-static route_rc get_reasons(route_call *a)
+static char *reasons_text(node *n, const void *arg, uint64_t now, size_t *len)
 {
-	node *n = API_NODE(a);
 	sqlite3_stmt *st;
-	cJSON *arr;
+	cJSON *arr, *it;
+	char *text;
 
+	(void)arg;
+	(void)now;
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT id, label, label_es, sort, active FROM greeter_reasons "
 		       "WHERE active=1 AND local_area_id=? AND (office_id IS NULL OR office_id=?) "
 		       "ORDER BY sort, label") != 0)
-		return ROUTE_DBERR;
+		return NULL;
 	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
 	if (arr == NULL)
-		return ROUTE_DBERR;
+		return NULL;
 	/* "active" as a boolean for the clients. */
-	cJSON *it;
 	cJSON_ArrayForEach(it, arr)
 	{
 		cJSON *act = cJSON_GetObjectItem(it, "active");
 		cJSON_ReplaceItemInObject(it, "active", cJSON_CreateBool(act && act->valueint));
 	}
-	return route_ok(a, 200, arr);
+	text = cJSON_PrintUnformatted(arr);
+	cJSON_Delete(arr);
+	*len = text ? strlen(text) : 0;
+	return text;
+}
+
+/* Every kiosk polls the reasons: cached until a write (node_gcache.c). */
+static route_rc get_reasons(route_call *a)
+{
+	return node_gcache_reply(a, "reasons", 0, reasons_text, NULL);
 }
 
 /* ---- one check-in as JSON ----------------------------------------------- */
@@ -374,14 +384,39 @@ static const char list_sql[] =
 	" WHERE ?5 OR instr(?6, ',' || c.status || ',') > 0"
 	" ORDER BY c.arrived_at, c.id)";
 
-static route_rc list_checkins(route_call *a)
+typedef struct list_query {
+	const char *lq_from, *lq_to, *lq_want;
+	int lq_all;
+} list_query;
+
+static char *list_text(node *n, const void *arg, uint64_t now, size_t *len)
 {
-	node *n = API_NODE(a);
-	char from[11], to[11], status[128], want[160] = ",";
-	int all = 0;
+	const list_query *q = arg;
 	sqlite3_stmt *st;
 	char *text = NULL;
-	size_t len = 0;
+
+	if ((st = db_stmt(n->nd_db, list_sql)) == NULL)
+		return NULL;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, q->lq_from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, q->lq_to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)now);
+	sqlite3_bind_int(st, 5, q->lq_all);
+	sqlite3_bind_text(st, 6, q->lq_want, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		if ((text = malloc(*len + 1)) != NULL)
+			memcpy(text, sqlite3_column_text(st, 0), *len + 1);
+	}
+	db_stmt_done(st);
+	return text;
+}
+
+static route_rc list_checkins(route_call *a)
+{
+	char from[11], to[11], status[128], want[160] = ",", key[256];
+	list_query q;
+	int all = 0;
 
 	if (date_range(a, from, to) != 0)
 		return ROUTE_BAD;
@@ -398,21 +433,14 @@ static route_rc list_checkins(route_call *a)
 		strcat(want, tok); /* at most five 7-byte names: fits */
 		strcat(want, ",");
 	}
-	if ((st = db_stmt(n->nd_db, list_sql)) == NULL)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
-	sqlite3_bind_int(st, 5, all);
-	sqlite3_bind_text(st, 6, want, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		len = (size_t)sqlite3_column_bytes(st, 0);
-		if ((text = malloc(len + 1)) != NULL)
-			memcpy(text, sqlite3_column_text(st, 0), len + 1);
-	}
-	db_stmt_done(st);
-	return route_ok_text(a, 200, NULL, text, len);
+	q.lq_from = from;
+	q.lq_to = to;
+	q.lq_all = all;
+	q.lq_want = want;
+	/* The desk's screens poll it: cached until a write, and for the second
+	 * its wait_ms are computed for (node_gcache.c). */
+	snprintf(key, sizeof key, "list %s %s %d %s", from, to, all, want);
+	return node_gcache_reply(a, key, 1, list_text, &q);
 }
 
 static route_rc get_checkin(route_call *a)
