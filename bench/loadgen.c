@@ -98,11 +98,21 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int connect_to(int port)
+/* src: the local IPv4 address to connect from (host order), 0 = any. */
+static int connect_from(int port, unsigned src)
 {
 	struct sockaddr_in sa;
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
+	if (src != 0) {
+		memset(&sa, 0, sizeof sa);
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(src);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)port);
@@ -115,10 +125,10 @@ static int connect_to(int port)
 	return fd;
 }
 
-static int c_open(lconn *c, int port, int tls)
+static int c_open_from(lconn *c, int port, int tls, unsigned src)
 {
 	c->tls = tls;
-	c->fd = connect_to(port);
+	c->fd = connect_from(port, src);
 	if (c->fd < 0 || !tls)
 		return c->fd;
 	mbedtls_ssl_init(&c->ssl);
@@ -140,6 +150,11 @@ static int c_open(lconn *c, int port, int tls)
 fail:
 	c_close(c);
 	return -1;
+}
+
+static int c_open(lconn *c, int port, int tls)
+{
+	return c_open_from(c, port, tls, 0);
 }
 
 /* Read one response; return its status or -1. */
@@ -277,4 +292,32 @@ static int run_all(int port, int tls, int conns, double seconds, loadgen_build b
 	free(ws);
 	free(th);
 	return 0;
+}
+
+/* ---- one connection for a caller that builds its own requests ------------------ */
+
+lconn *loadgen_conn_open(int port, int tls, unsigned src)
+{
+	lconn *c = calloc(1, sizeof *c);
+
+	if (c != NULL && c_open_from(c, port, tls, src) < 0) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+int loadgen_conn_request(lconn *c, const void *req, size_t n, char *resp, size_t cap)
+{
+	if (c == NULL || c->fd < 0 || c_write(c, req, n) != (ssize_t)n)
+		return -1;
+	return read_response(c, resp, cap);
+}
+
+void loadgen_conn_close(lconn *c)
+{
+	if (c == NULL)
+		return;
+	c_close(c);
+	free(c);
 }

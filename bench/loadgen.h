@@ -28,4 +28,18 @@ int loadgen_run(int port, int conns, double seconds, loadgen_build build, const 
 int loadgen_run_tls(int port, int conns, double seconds, loadgen_build build, const void *arg,
 		    int expect_status, loadgen_result *res);
 
+/*
+ * One keep-alive connection (TLS when tls) for a caller that builds its own
+ * requests.  loadgen_conn_open: from local address src (IPv4, host order;
+ * 0 any: a loopback 127.x.y.z gives each simulated client an address of its
+ * own), NULL when it cannot connect.
+ * loadgen_conn_request: send n bytes of request, read the response; its
+ * status, or -1 (the connection is then unusable: close it).  resp (cap
+ * bytes) gets the head, NUL-terminated, and what of the body came with it.
+ */
+typedef struct lconn lconn;
+lconn *loadgen_conn_open(int port, int tls, unsigned src);
+int loadgen_conn_request(lconn *c, const void *req, size_t n, char *resp, size_t cap);
+void loadgen_conn_close(lconn *c);
+
 #endif

@@ -46,6 +46,45 @@ class GreeterTest(unittest.TestCase):
             self.assertTrue(x["label"])
             self.assertTrue(x["label_es"])
 
+    def test_cached_reads_etag_and_invalidation(self):
+        # The reasons and the waiting list come from the node's cache
+        # (node_gcache.c): an ETag, 304 when the client's copy is current,
+        # and a write shows at once, within the second the list is kept.
+        r = self.node.get("/api/v1/greeter/reasons")
+        etag = r.header("ETag")
+        self.assertTrue(etag and etag.startswith('"'), r.headers)
+        r2 = self.node.get("/api/v1/greeter/reasons", headers={"If-None-Match": etag})
+        self.assertEqual(r2.status, 304)
+        self.assertEqual(r2.body, b"")
+        self.assertEqual(self.node.get("/api/v1/greeter/reasons",
+                                       headers={"If-None-Match": '"other"'}).status, 200)
+        # A reason written behind the node's back (another connection) is
+        # seen: data_version moved.
+        db = self.node.db()
+        row = db.execute("SELECT id, label FROM greeter_reasons WHERE active=1"
+                         " ORDER BY sort LIMIT 1").fetchone()
+        db.execute("UPDATE greeter_reasons SET label=? WHERE id=?", (row[1] + " (new)", row[0]))
+        db.commit()
+        r3 = self.node.get("/api/v1/greeter/reasons", headers={"If-None-Match": etag})
+        self.assertEqual(r3.status, 200)
+        self.assertIn(row[1] + " (new)", [x["label"] for x in r3.json()])
+        self.assertNotEqual(r3.header("ETag"), etag)
+        db.execute("UPDATE greeter_reasons SET label=? WHERE id=?", (row[1], row[0]))
+        db.commit()
+        db.close()
+        for i in range(5):
+            before = self.node.get("/api/v1/checkins?status=waiting")
+            self.assertEqual(before.status, 200)
+            c = self.checkin("Cache Check %d" % i)
+            self.assertEqual(c.status, 201, c.body)
+            after = self.node.get("/api/v1/checkins?status=waiting")
+            self.assertIn(c.json()["id"], [x["id"] for x in after.json()])
+            self.assertNotEqual(after.header("ETag"), before.header("ETag"))
+            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % c.json()["id"],
+                                            {"action": "left"}).status, 200)
+            gone = self.node.get("/api/v1/checkins?status=waiting")
+            self.assertNotIn(c.json()["id"], [x["id"] for x in gone.json()])
+
     def test_checkin_appears_waiting_and_in_outbox(self):
         db = self.node.db()
         before = db.execute("SELECT count(*) FROM outbox").fetchone()[0]

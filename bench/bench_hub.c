@@ -1,0 +1,656 @@
+/*
+ * bench_hub.c - the hub at state scale (make bench, via bench/bench_hub.sh).
+ *
+ * One real release hub (bin/outpost-hub) on loopback and N simulated office
+ * nodes, each an office of its own with its own enrollment (a one-time code
+ * per office, redeemed over HTTPS at POST /api/v1/sync/enroll) and its own
+ * node secret.  Each node keeps one TLS keep-alive connection, from a
+ * loopback address of its own (127.1.x.y), as the node's libcurl does, and
+ * runs the node's cycle once per period: a signed push of a small batch
+ * (BENCH_HUB_BATCH check-ins captured exactly as the node's API does), then
+ * signed pulls until the hub has no more.  A real node cycles every minute;
+ * the period here is BENCH_HUB_PERIOD seconds (default 20: three times the
+ * real rate), so every figure is at that compressed load.
+ *
+ * Cycles start at their planned times whatever the others do (one thread
+ * per BENCH_HUB_NODES_PER_THREAD nodes), and a cycle's time runs from its
+ * planned start to its last reply, so a hub that falls behind shows in
+ * the p99 rather than in a slower schedule.
+ *
+ * For each N (BENCH_HUB_N, default "200 1000 2000") it prints p50 / p99 /
+ * max of a cycle, errors, the hub's CPU (cores used, and ms per cycle) and
+ * RSS, then the largest N measured with p99 under 1 s (it tries larger N,
+ * by half again, up to BENCH_HUB_MAX while p99 stays under 1 s).  Every
+ * pushed check-in must be in the hub's database at the end (verify: match).
+ *
+ * usage: bench_hub TMPDIR
+ */
+#include "bench/loadgen.h"
+#include "hub/hub.h"
+#include "lib/crypto.h"
+#include "lib/db.h"
+#include "lib/hlc.h"
+#include "lib/uuid.h"
+#include "model/capture.h"
+#include "model/schema.h"
+#include "sync/frame.h"
+#include "sync/sync.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESP_CAP (1 << 16)
+
+typedef struct bnode {
+	char office[64], la[64], node_id[64], code[24];
+	unsigned char secret[SYNC_SECRET_LEN];
+	int64_t seq;        /* outbox seq of the last entry pushed */
+	int64_t cursor;     /* pull cursor */
+	lconn *conn;
+	unsigned src;       /* local address */
+} bnode;
+
+static bnode *nodes;
+static int nnodes;      /* prepared (offices and codes) */
+static int nenrolled;
+static int port;
+static pid_t hub_pid;
+static char hub_dir[512];
+static int batch = 3;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int env_int(const char *name, int def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? atoi(v) : def;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t n = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	getsockname(fd, (struct sockaddr *)&sa, &n);
+	p = ntohs(sa.sin_port);
+	close(fd);
+	return p;
+}
+
+/* ---- the hub process ------------------------------------------------------------ */
+
+static int hub_start(void)
+{
+	char listen[64], log[600];
+
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	snprintf(log, sizeof log, "%s.log", hub_dir);
+	hub_pid = fork();
+	if (hub_pid == 0) {
+		FILE *f = freopen(log, "a", stdout);
+		(void)f;
+		dup2(1, 2);
+		execl("bin/outpost-hub", "outpost-hub", "--data", hub_dir, "--listen", listen,
+		      "--demo", "yes", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 600; i++) {
+		char resp[4096];
+		static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+		lconn *c = loadgen_conn_open(port, 1, 0);
+		int st = c ? loadgen_conn_request(c, req, sizeof req - 1, resp, sizeof resp) : -1;
+		loadgen_conn_close(c);
+		if (st == 200)
+			return 0;
+		usleep(100000);
+	}
+	fprintf(stderr, "bench_hub: the hub did not start (see %s)\n", log);
+	return -1;
+}
+
+static void hub_stop(void)
+{
+	if (hub_pid <= 0)
+		return;
+	kill(hub_pid, SIGTERM);
+	waitpid(hub_pid, NULL, 0);
+	hub_pid = 0;
+}
+
+/* User + system CPU seconds of the hub so far. */
+static double hub_cpu_s(void)
+{
+	char path[64], line[4096], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)hub_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	p = fgets(line, sizeof line, f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return 0;
+	sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long hub_status_kb(const char *key)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)hub_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			kb = atol(line + strlen(key));
+	fclose(f);
+	return kb;
+}
+
+/* ---- offices and enrollment codes, written while the hub is stopped --------- */
+
+static int prepare(int n)
+{
+	char path[600], la[64];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	snprintf(path, sizeof path, "%s/%s", hub_dir, HUB_DB_FILE);
+	if (db_open(path, &db) != 0 ||
+	    db_text(db, "SELECT local_area_id FROM offices WHERE id=?", "demo-office", la,
+		    sizeof la) != 0 ||
+	    db_exec(db, "BEGIN IMMEDIATE") != 0 ||
+	    db_prepare(db, &st, "INSERT INTO offices(id, local_area_id, name, updated_hlc)"
+				" VALUES(?1, ?2, 'Bench office ' || ?1, '000000000001.0000.bench')") != 0)
+		goto out;
+	nodes = calloc((size_t)n, sizeof *nodes);
+	if (nodes == NULL)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		bnode *b = &nodes[i];
+		int64_t exp;
+
+		snprintf(b->office, sizeof b->office, "bench-office-%05d", i);
+		snprintf(b->la, sizeof b->la, "%s", la);
+		b->src = (127u << 24) | (1u << 16) | (unsigned)(i / 250) << 8 | (unsigned)(i % 250 + 1);
+		sqlite3_bind_text(st, 1, b->office, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(st);
+		if (hub_enroll_code_new(db, b->office, 86400, "bench_hub", b->code, &exp) != 0)
+			goto out;
+	}
+	if (db_exec(db, "COMMIT") != 0)
+		goto out;
+	nnodes = n;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	db_close(db);
+	return rc;
+}
+
+/* ---- one node's requests ---------------------------------------------------------- */
+
+/* Send a request over the node's connection, reconnecting once when the hub
+ * closed it (an idle keep-alive connection may go, as for a real node). */
+static int request(bnode *b, const char *head, const void *body, size_t blen, char *resp)
+{
+	size_t hl = strlen(head);
+	char *req = malloc(hl + blen);
+	int st = -1;
+
+	if (req == NULL)
+		return -1;
+	memcpy(req, head, hl);
+	if (blen)
+		memcpy(req + hl, body, blen);
+	for (int attempt = 0; attempt < 2 && st < 0; attempt++) {
+		if (b->conn == NULL && (b->conn = loadgen_conn_open(port, 1, b->src)) == NULL)
+			break;
+		st = loadgen_conn_request(b->conn, req, hl + blen, resp, RESP_CAP);
+		if (st < 0) {
+			loadgen_conn_close(b->conn);
+			b->conn = NULL;
+		}
+	}
+	free(req);
+	return st;
+}
+
+static void sign_headers(bnode *b, const char *method, const char *target, const void *body,
+			 size_t len, char *out, size_t n)
+{
+	char tstr[32], nonce[33], sig[65], secret_hex[2 * SYNC_SECRET_LEN + 1];
+	unsigned char rnd[16];
+
+	(void)secret_hex;
+	crypto_random(rnd, sizeof rnd);
+	crypto_hex(rnd, sizeof rnd, nonce);
+	snprintf(tstr, sizeof tstr, "%lld", (long long)wall_ms());
+	sync_sign(b->secret, method, target, tstr, nonce, body, len, sig);
+	snprintf(out, n,
+		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Outpost-Node: %s\r\n"
+		 "X-Outpost-Time: %s\r\nX-Outpost-Nonce: %s\r\nX-Outpost-Signature: %s\r\n"
+		 "X-Outpost-Schema: %d\r\n",
+		 method, target, port, b->node_id, tstr, nonce, sig, schema_version());
+}
+
+static int64_t head_int(const char *resp, const char *name, int64_t def)
+{
+	const char *p = resp;
+	size_t n = strlen(name);
+
+	while ((p = strchr(p, '\n')) != NULL) {
+		p++;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
+			return strtoll(p + n + 1, NULL, 10);
+		if (p[0] == '\r')
+			break;
+	}
+	return def;
+}
+
+static int enroll(bnode *b, char *resp)
+{
+	char body[160], head[256];
+	cJSON *j = NULL;
+	const char *bs;
+	int st, rc = -1;
+
+	snprintf(body, sizeof body, "{\"code\":\"%s\",\"hostname\":\"bench-%s\"}", b->code,
+		 b->office);
+	snprintf(head, sizeof head,
+		 "POST /api/v1/sync/enroll HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+		 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+		 port, strlen(body));
+	st = request(b, head, body, strlen(body), resp);
+	bs = strstr(resp, "\r\n\r\n");
+	if (st != 200 || bs == NULL || (j = cJSON_Parse(bs + 4)) == NULL)
+		goto out;
+	if (!cJSON_IsString(cJSON_GetObjectItem(j, "node_id")) ||
+	    !cJSON_IsString(cJSON_GetObjectItem(j, "node_secret")) ||
+	    crypto_unhex(cJSON_GetObjectItem(j, "node_secret")->valuestring, b->secret,
+			 sizeof b->secret) != 0)
+		goto out;
+	snprintf(b->node_id, sizeof b->node_id, "%s", cJSON_GetObjectItem(j, "node_id")->valuestring);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "bench_hub: enrollment of %s: status %d\n", b->office, st);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* Signed pulls until the hub has no more.  0 or -1. */
+static int pull(bnode *b, char *resp)
+{
+	char target[128], head[1024];
+
+	for (int page = 0; page < 100; page++) {
+		int st;
+
+		snprintf(target, sizeof target, "/api/v1/sync/pull?after=%lld&max=%d",
+			 (long long)b->cursor, SYNC_MAX_PULL_ROWS);
+		sign_headers(b, "GET", target, "", 0, head, sizeof head - 4);
+		strcat(head, "\r\n");
+		st = request(b, head, NULL, 0, resp);
+		if (st != 200)
+			return -1;
+		b->cursor = head_int(resp, "X-Outpost-Next", b->cursor);
+		if (head_int(resp, "X-Outpost-More", 0) == 0)
+			return 0;
+	}
+	return 0;
+}
+
+/* A thread's captured check-ins: an in-memory node database. */
+typedef struct gen {
+	sqlite3 *db;
+	hlc clk;
+} gen;
+
+static int gen_open(gen *g)
+{
+	if (sqlite3_open(":memory:", &g->db) != SQLITE_OK || schema_migrate(g->db) != 0 ||
+	    capture_migrate(g->db) != 0)
+		return -1;
+	hlc_init(&g->clk, "benchhub", NULL, NULL);
+	return 0;
+}
+
+/* A push of `batch` check-ins of b's office.  0 or -1. */
+static int push(bnode *b, gen *g, buf *frame, char *resp)
+{
+	static const char ins[] =
+		"INSERT INTO checkins(id, office_id, local_area_id, visitor_name, language,"
+		" status, arrived_at, visit_date, updated_hlc)"
+		" VALUES(?1, ?2, ?3, 'Bench Visitor', 'en', 'waiting', ?4, '2026-01-01', ?5)";
+	char head[1400], cl[64];
+	frame_writer w;
+	sqlite3_stmt *st = NULL, *rd = NULL;
+	int rc = -1, s;
+
+	buf_reset(frame);
+	frame_begin(&w, frame, (uint32_t)schema_version());
+	if (db_prepare(g->db, &st, ins) != 0 ||
+	    db_prepare(g->db, &rd, "SELECT hlc, changeset FROM outbox ORDER BY seq") != 0)
+		goto out;
+	for (int i = 0; i < batch; i++) {
+		char id[UUID_STRLEN], ts[HLC_STRLEN];
+		capture c;
+		uuid7(id);
+		hlc_now(&g->clk, ts);
+		if (capture_begin(&c, g->db) != 0)
+			goto out;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, b->office, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, b->la, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, wall_ms());
+		sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
+		s = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (s != SQLITE_DONE || capture_commit(&c, ts, NULL, NULL) != 0) {
+			capture_abort(&c);
+			goto out;
+		}
+	}
+	while (sqlite3_step(rd) == SQLITE_ROW) {
+		sync_entry e = {0};
+		e.seq = ++b->seq;
+		e.hlc = (const char *)sqlite3_column_text(rd, 0);
+		e.changeset = sqlite3_column_blob(rd, 1);
+		e.len = (size_t)sqlite3_column_bytes(rd, 1);
+		if (frame_add(&w, &e) != 0)
+			goto out;
+	}
+	sqlite3_reset(rd);
+	if (db_exec(g->db, "DELETE FROM outbox") != 0 || frame_end(&w) != 0)
+		goto out;
+	sign_headers(b, "POST", "/api/v1/sync/push", frame->data, frame->len, head,
+		     sizeof head - 128);
+	snprintf(cl, sizeof cl, "Content-Type: application/octet-stream\r\nContent-Length: %zu\r\n\r\n",
+		 frame->len);
+	strcat(head, cl);
+	rc = request(b, head, frame->data, frame->len, resp) == 200 ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(rd);
+	return rc;
+}
+
+/* ---- phases ------------------------------------------------------------------------- */
+
+typedef struct worker {
+	int w_first, w_step, w_n;   /* nodes w_first, w_first + w_step, ... below w_n */
+	double w_t0, w_period;
+	int w_rounds;
+	double *w_lat;
+	long w_nlat, w_errors, w_applied;
+	int w_enroll;               /* enroll (and catch up) instead of cycling */
+} worker;
+
+static int64_t applied_of(const char *resp)
+{
+	const char *p = strstr(resp, "\"applied\":");
+
+	return p ? strtoll(p + 10, NULL, 10) : 0;
+}
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	char *resp = malloc(RESP_CAP);
+	buf frame = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	gen g = {0};
+
+	if (resp == NULL || gen_open(&g) != 0)
+		goto out;
+	for (int r = 0; r < w->w_rounds; r++)
+		for (int i = w->w_first; i < w->w_n; i += w->w_step) {
+			bnode *b = &nodes[i];
+			double at = w->w_t0 + r * w->w_period + w->w_period * i / w->w_n, t;
+			int64_t before = b->seq;
+
+			if (w->w_enroll) {
+				if (enroll(b, resp) != 0 || pull(b, resp) != 0)
+					w->w_errors++;
+				continue;
+			}
+			while ((t = now_s()) < at)
+				usleep((useconds_t)((at - t) * 1e6 < 200000 ? (at - t) * 1e6 : 200000));
+			if (push(b, &g, &frame, resp) != 0) {
+				b->seq = before; /* (a lost reply shows in the verify) */
+				w->w_errors++;
+				continue;
+			}
+			w->w_applied += applied_of(resp);
+			if (pull(b, resp) != 0) {
+				w->w_errors++;
+				continue;
+			}
+			w->w_lat[w->w_nlat++] = (now_s() - at) * 1000.0;
+		}
+out:
+	buf_release(&frame);
+	sqlite3_close(g.db);
+	free(resp);
+	return NULL;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+typedef struct phase {
+	int n;
+	long cycles, errors, applied;
+	double p50, p99, max, cores, cpu_ms, secs;
+	long rss_kb, hwm_kb;
+} phase;
+
+static long total_applied;
+
+/* Run `rounds` periods of n nodes (or, enroll, enroll nodes [from, n)). */
+static int run(int from, int n, int rounds, double period, int enroll_only, phase *ph)
+{
+	int per = env_int("BENCH_HUB_NODES_PER_THREAD", 8);
+	int nth = (n - from + per - 1) / per;
+	worker *ws = calloc((size_t)nth, sizeof *ws);
+	pthread_t *th = calloc((size_t)nth, sizeof *th);
+	double *all, c0 = hub_cpu_s(), t0 = now_s() + 0.5;
+	long k = 0;
+
+	if (ws == NULL || th == NULL)
+		return -1;
+	memset(ph, 0, sizeof *ph);
+	for (int i = 0; i < nth; i++) {
+		ws[i] = (worker){.w_first = from + i, .w_step = nth, .w_n = n, .w_t0 = t0,
+				 .w_period = period, .w_rounds = enroll_only ? 1 : rounds,
+				 .w_enroll = enroll_only};
+		ws[i].w_lat = calloc((size_t)(rounds * (n / nth + 2)), sizeof(double));
+		pthread_create(&th[i], NULL, work, &ws[i]);
+	}
+	for (int i = 0; i < nth; i++) {
+		pthread_join(th[i], NULL);
+		ph->cycles += ws[i].w_nlat;
+		ph->errors += ws[i].w_errors;
+		ph->applied += ws[i].w_applied;
+	}
+	ph->secs = now_s() - t0;
+	ph->n = n;
+	ph->cores = (hub_cpu_s() - c0) / ph->secs;
+	ph->cpu_ms = ph->cycles ? (hub_cpu_s() - c0) * 1000.0 / (double)ph->cycles : 0;
+	ph->rss_kb = hub_status_kb("VmRSS:");
+	ph->hwm_kb = hub_status_kb("VmHWM:");
+	all = malloc((size_t)(ph->cycles + 1) * sizeof *all);
+	for (int i = 0; i < nth; i++) {
+		memcpy(all + k, ws[i].w_lat, (size_t)ws[i].w_nlat * sizeof *all);
+		k += ws[i].w_nlat;
+		free(ws[i].w_lat);
+	}
+	qsort(all, (size_t)k, sizeof *all, cmp_d);
+	if (k) {
+		ph->p50 = all[k / 2];
+		ph->p99 = all[(long)((double)k * 0.99)];
+		ph->max = all[k - 1];
+	}
+	total_applied += ph->applied;
+	free(all);
+	free(ws);
+	free(th);
+	return 0;
+}
+
+static int ensure_enrolled(int n)
+{
+	phase ph;
+
+	if (n <= nenrolled)
+		return 0;
+	if (n > nnodes)
+		return -1;
+	run(nenrolled, n, 1, 0, 1, &ph);
+	if (ph.errors) {
+		fprintf(stderr, "bench_hub: %ld enrollments failed\n", ph.errors);
+		return -1;
+	}
+	nenrolled = n;
+	return 0;
+}
+
+static void print_phase(const phase *ph, double period)
+{
+	printf("  N=%5d: %6ld cycles in %5.1f s (one per node per %.0f s, %.1fx a node's minute):"
+	       " cycle p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms  errors %ld;"
+	       " hub CPU %.2f cores, %.2f ms per cycle; RSS %.1f MB (peak %.1f MB)\n",
+	       ph->n, ph->cycles, ph->secs, period, 60.0 / period, ph->p50, ph->p99, ph->max,
+	       ph->errors, ph->cores, ph->cpu_ms, (double)ph->rss_kb / 1024.0,
+	       (double)ph->hwm_kb / 1024.0);
+	fflush(stdout);
+}
+
+/* Check-ins of the bench offices in the hub's database. */
+static long hub_checkins(void)
+{
+	char path[600];
+	sqlite3 *db = NULL;
+	long n = -1;
+
+	snprintf(path, sizeof path, "%s/%s", hub_dir, HUB_DB_FILE);
+	if (db_open(path, &db) == 0)
+		n = (long)db_int(db, "SELECT count(*) FROM checkins WHERE office_id LIKE 'bench-office-%'",
+				 -1);
+	db_close(db);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *list = getenv("BENCH_HUB_N");
+	int maxn = env_int("BENCH_HUB_MAX", 3000), rounds = env_int("BENCH_HUB_ROUNDS", 2);
+	double period = env_int("BENCH_HUB_PERIOD", 20);
+	int sizes[16], nsizes = 0, best = 0, last_ok = 1, rc = 1;
+	char *copy, *tok, *save = NULL;
+	phase ph;
+	long got;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_hub TMPDIR\n");
+		return 1;
+	}
+	batch = env_int("BENCH_HUB_BATCH", 3);
+	signal(SIGPIPE, SIG_IGN);
+	copy = strdup(list && *list ? list : "200 1000 2000");
+	for (tok = strtok_r(copy, " ,", &save); tok && nsizes < 16; tok = strtok_r(NULL, " ,", &save))
+		if (atoi(tok) > 0)
+			sizes[nsizes++] = atoi(tok) < maxn ? atoi(tok) : maxn;
+	free(copy);
+	snprintf(hub_dir, sizeof hub_dir, "%s/bench-hub", argv[1]);
+	port = free_port();
+	/* First start makes the database; offices and codes go in while it is down. */
+	if (hub_start() != 0)
+		goto out;
+	hub_stop();
+	if (prepare(maxn) != 0) {
+		fprintf(stderr, "bench_hub: cannot prepare %d offices\n", maxn);
+		goto out;
+	}
+	if (hub_start() != 0)
+		goto out;
+	printf("== hub at state scale (each node an office of its own, enrolled over HTTPS;"
+	       " push of %d check-ins + pulls per cycle over TLS keep-alive)\n", batch);
+	for (int i = 0; i < nsizes; i++) {
+		if (ensure_enrolled(sizes[i]) != 0)
+			goto out;
+		run(0, sizes[i], rounds, period, 0, &ph);
+		print_phase(&ph, period);
+		last_ok = ph.p99 < 1000.0 && ph.errors == 0;
+		if (last_ok && sizes[i] > best)
+			best = sizes[i];
+	}
+	/* Larger N, by half again, while the p99 stays under a second. */
+	for (int n = best + best / 2; last_ok && best > 0 && best < maxn; n = best + best / 2) {
+		if (n > maxn)
+			n = maxn;
+		if (ensure_enrolled(n) != 0)
+			break;
+		run(0, n, rounds, period, 0, &ph);
+		print_phase(&ph, period);
+		last_ok = ph.p99 < 1000.0 && ph.errors == 0;
+		if (last_ok)
+			best = n;
+	}
+	printf("  largest N measured with cycle p99 < 1 s: %d%s (at %.1fx the real rate; tried up to"
+	       " %d)\n", best, best >= maxn ? " or more" : "", 60.0 / period, maxn);
+	got = hub_checkins();
+	printf("  hub holds %ld of the %ld check-ins its replies acknowledged; verify: %s\n", got,
+	       total_applied, got == total_applied ? "match" : "MISMATCH");
+	rc = 0;
+out:
+	hub_stop();
+	for (int i = 0; i < nnodes; i++)
+		loadgen_conn_close(nodes[i].conn);
+	free(nodes);
+	return rc;
+}
