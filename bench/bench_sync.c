@@ -29,6 +29,11 @@
  *       log, quarantine, acknowledgement, the hub's validators - on a copy
  *       of the hub's database, without TLS and HTTP.  Prints "entries N
  *       applied A seconds S cpu C".
+ *
+ *   bench_sync merge HUB_DB NODE_DB
+ *       The same entries through the merge alone, one by one
+ *       (sync_hub_apply_cached), in the same transaction size: the hub's
+ *       cost before the grouped apply (sync/apply_batch.c).
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
@@ -388,6 +393,66 @@ out:
 	return rc;
 }
 
+/* The merge alone, entry by entry (sync_hub_apply_cached, the path every
+ * entry took before the grouped apply), in the hub's transaction size, on a
+ * copy of the hub: the reference for the grouped apply's gain.  Prints
+ * "entries N applied A seconds S cpu C". */
+static int merge_each(const char *hub_path, const char *node_path)
+{
+	sqlite3 *hdb = NULL, *node = NULL;
+	sqlite3_stmt *st = NULL;
+	sync_apply_cache *cache = NULL;
+	char node_id[64], office[64], la[64];
+	long entries = 0, applied = 0;
+	double t0, c0;
+	int rc = 1, src_rc;
+
+	if (db_open(node_path, &node) != 0 || db_open(hub_path, &hdb) != 0 ||
+	    db_text(node, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id,
+		    sizeof node_id) != 0 ||
+	    db_text(hdb, "SELECT office_id FROM nodes WHERE id=?", node_id, office, sizeof office) != 0 ||
+	    db_text(hdb, "SELECT local_area_id FROM nodes WHERE id=?", node_id, la, sizeof la) != 0 ||
+	    (cache = sync_apply_cache_new(hdb)) == NULL ||
+	    db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq") != 0)
+		goto out;
+	sync_set_validator(hub_codes_validate_row);
+	{
+		hub_node n = {0};
+		sync_scope sc = {node_id, office, la};
+		snprintf(n.hn_id, sizeof n.hn_id, "%s", node_id);
+		snprintf(n.hn_office, sizeof n.hn_office, "%s", office);
+		snprintf(n.hn_la, sizeof n.hn_la, "%s", la);
+		t0 = now_s();
+		c0 = cpu_now_s();
+		if (db_exec(hdb, "BEGIN IMMEDIATE") != 0)
+			goto out;
+		while ((src_rc = sqlite3_step(st)) == SQLITE_ROW) {
+			sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+					(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+					(size_t)sqlite3_column_bytes(st, 3)};
+			sync_apply_result r;
+			if (sync_hub_apply_cached(hdb, cache, &sc, &e, &r) != 0)
+				goto out;
+			applied += r.applied;
+			if (++entries % HUB_TXN_MAX_ENTRIES == 0 &&
+			    (db_exec(hdb, "COMMIT") != 0 || db_exec(hdb, "BEGIN IMMEDIATE") != 0))
+				goto out;
+		}
+		if (src_rc != SQLITE_DONE || db_exec(hdb, "COMMIT") != 0)
+			goto out;
+		(void)n;
+	}
+	printf("entries %ld applied %ld seconds %.3f cpu %.3f\n", entries, applied, now_s() - t0,
+	       cpu_now_s() - c0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sync_apply_cache_free(cache);
+	db_close(node);
+	db_close(hdb);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "gen") == 0)
@@ -396,7 +461,9 @@ int main(int argc, char **argv)
 		return raw(argv[2], argv[3], argc == 5 && strcmp(argv[4], "cat") == 0);
 	if (argc == 4 && strcmp(argv[1], "ingest") == 0)
 		return ingest(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "merge") == 0)
+		return merge_each(argv[2], argv[3]);
 	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS | raw NODE_DB OUT_DB [cat] | "
-			"ingest HUB_DB NODE_DB\n");
+			"ingest|merge HUB_DB NODE_DB\n");
 	return 1;
 }
