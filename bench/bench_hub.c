@@ -588,7 +588,7 @@ static long hub_checkins(void)
 int main(int argc, char **argv)
 {
 	const char *list = getenv("BENCH_HUB_N");
-	int maxn = env_int("BENCH_HUB_MAX", 3000), rounds = env_int("BENCH_HUB_ROUNDS", 2);
+	int maxn = env_int("BENCH_HUB_MAX", 3000), rounds = env_int("BENCH_HUB_ROUNDS", 1);
 	double period = env_int("BENCH_HUB_PERIOD", 20);
 	int sizes[16], nsizes = 0, best = 0, last_ok = 1, rc = 1;
 	char *copy, *tok, *save = NULL;
