@@ -309,6 +309,56 @@ class TrustTest(Base):
         self.assertEqual(ev[0].get("reported_by"), self.evil.node_id)
         self.replication_flows("the forged events")
 
+    def update_cs(self, table, row_id, changes):
+        """One UPDATE changeset of `table` (column 0 its key): changes maps a
+        column name to (old, new); other columns undefined."""
+        with opened(self.hub) as d:
+            cols = [r[1] for r in d.execute("PRAGMA table_info(%s)" % table)]
+
+        def val(v):
+            if v is None:
+                return b"\x05"
+            if isinstance(v, int):
+                return b"\x01" + v.to_bytes(8, "big", signed=True)
+            t = v.encode()
+            return b"\x03" + th.varint(len(t)) + t
+        oldrec, newrec = [val(row_id)] + [b"\x00"] * (len(cols) - 1), [b"\x00"] * len(cols)
+        for c, (o, n) in changes.items():
+            oldrec[cols.index(c)], newrec[cols.index(c)] = val(o), val(n)
+        return (b"T" + th.varint(len(cols)) + bytes([1] + [0] * (len(cols) - 1)) +
+                table.encode() + b"\0" + bytes([23, 0]) + b"".join(oldrec) + b"".join(newrec))
+
+    def test_forged_update_naming_admin(self):
+        """An update is checked like an insert: a node that sets a column of an
+        existing row to an administrative account is quarantined; an older
+        row that names an account made administrative since still takes its
+        other edits."""
+        st, _ = self.create(self.ops, self.uniq("own"), group="View Access")
+        sid = st["id"]
+        r = self.node.post("/api/v1/crm/employers", {"company_name": "Forge %s Co" % self.uniq("x"),
+                                                     "zip": "95814", "city": "Sacramento"})
+        self.assertEqual(r.status, 201, r)
+        eid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employers WHERE id=?", eid) == 1,
+                 timeout=60, what="the lead at the hub")
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % sid, {"roles": ["mis_admin"]})
+        self.assertEqual(r.status, 200, r)
+        with opened(self.hub) as d:
+            owner, city = d.execute("SELECT lead_owner_id, city FROM employers WHERE id=?",
+                                    (eid,)).fetchone()
+        res = self.push(self.update_cs("employers", eid, {"lead_owner_id": (owner, sid)}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("administrative", str(res["quarantined"]))
+        self.assertEqual(count(self.hub, "SELECT lead_owner_id FROM employers WHERE id=?", eid),
+                         owner)
+        # as if the lead had been given to that account before its role
+        with opened(self.hub) as d:
+            d.execute("UPDATE employers SET lead_owner_id=? WHERE id=?", (sid, eid))
+        res = self.push(self.update_cs("employers", eid, {"city": (city, "Davis")}))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT city FROM employers WHERE id=?", eid), "Davis")
+        self.replication_flows("the forged update")
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and
@@ -503,6 +553,36 @@ class TrustTest(Base):
             self.assertEqual(d.execute("SELECT display_name FROM staff WHERE id=?",
                                        (st["id"],)).fetchone()[0], st["display_name"])
 
+    def test_first_snapshot_sets_aside_a_row_it_cannot_take(self):
+        """The same bad row in a new node's first snapshot: the snapshot
+        completes without it, the node says so and then pulls as usual."""
+        st, _ = self.create(self.ops, self.uniq("snapbad"))
+        with opened(self.hub) as d:   # as an older hub could have stored it
+            d.execute("UPDATE staff SET display_name=CAST(X'536E6170FF4E616D65' AS TEXT),"
+                      " updated_hlc=updated_hlc||'x' WHERE id=?", (st["id"],))
+        fresh = Daemon("node")
+        try:
+            p = run_tool([os.path.join(BIN, "outpost-sync"), "enroll", "--hub", self.hub.url,
+                          "--code", self.code(), "--data", fresh.data])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            fresh.start()
+            harness.login(fresh)
+            s = wait_for(lambda: (lambda j: j if j.get("cursor") is not None else None)(
+                fresh.get("/api/v1/sync/status").json()), timeout=90,
+                what="the new node's first snapshot done")
+            self.assertGreaterEqual(s.get("pull_set_aside", 0), 1, s)
+            self.assertEqual(count(fresh, "SELECT count(*) FROM staff WHERE id=?", st["id"]), 0)
+            self.assertGreater(count(fresh, "SELECT count(*) FROM staff"), 1)
+            # the row, repaired at the hub, arrives with the next pull
+            with opened(self.hub) as d:
+                d.execute("UPDATE staff SET display_name='Snap Name', updated_hlc=updated_hlc||'y'"
+                          " WHERE id=?", (st["id"],))
+            wait_for(lambda: count(fresh, "SELECT count(*) FROM staff WHERE id=? AND"
+                                          " display_name='Snap Name'", st["id"]) == 1,
+                     timeout=60, what="the repaired row at the new node")
+        finally:
+            fresh.cleanup()
+
     def node_id_real(self):
         import json
         with open(os.path.join(self.node.data, "sync.json")) as f:
@@ -533,6 +613,36 @@ class TrustAdminTest(Base):
         self.assertEqual(mis.get("/api/v1/admin/access-requests/%s" % rid).json().get("status"),
                          "submitted")
         r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual(r.status, 200, r)
+        # No one is exempt: operations and the admin token cannot approve
+        # their own requests either; each approves the other's.
+        bearer = {"Authorization": "Bearer " + self.token}
+        mine = {}
+        for who, hdr in (("ops", {}), ("token", bearer)):
+            r = self.ops.post("/api/v1/admin/access-requests",
+                              self.new_body(self.uniq("own"), la=la), headers=hdr)
+            self.assertEqual(r.status, 201, r)
+            mine[who] = r.json()["id"]
+            for k in self.E1_FILES:
+                self.assertEqual(self.ops.request(
+                    "POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
+                    % (mine[who], k, k), body=b"%PDF-1.4\n%%EOF\n", ctype="application/pdf",
+                    headers=hdr).status, 201)
+            r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % mine[who], headers=hdr)
+            self.assertEqual((r.status, r.json()["field"]), (403, "request_id"), who)
+            self.assertEqual(self.ops.get("/api/v1/admin/access-requests/%s" % mine[who])
+                             .json().get("status"), "submitted")
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % mine["ops"], headers=bearer)
+        self.assertEqual(r.status, 200, r)
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % mine["token"])
+        self.assertEqual(r.status, 200, r)
+        # an MIS Administrator of the Local Area may approve operations' request too
+        r = self.ops.post("/api/v1/admin/access-requests", self.new_body(self.uniq("by"), la=la))
+        rid = r.json()["id"]
+        for k in self.E1_FILES:
+            self.ops.request("POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
+                             % (rid, k, k), body=b"%PDF-1.4\n%%EOF\n", ctype="application/pdf")
+        r = mis.post("/api/v1/admin/access-requests/%s/approve" % rid)
         self.assertEqual(r.status, 200, r)
 
     def test_one_reply_for_wrong_password_and_field_account(self):
