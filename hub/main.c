@@ -257,7 +257,7 @@ static int serve(hub *h)
 	h->hb_loop = loop;
 	h->hb_router = router_new();
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
-	    hub_ca_routes(h, h->hb_router) != 0 ||
+	    hub_ca_routes(h, h->hb_router) != 0 || acct_verifier_routes(h, h->hb_router) != 0 ||
 	    hub_api_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
 	    hub_setup_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||

@@ -254,6 +254,49 @@ class TrustTest(Base):
         self.assertEqual(v, pw_verifier(pw, self.cred(sid)[0]))
         self.replication_flows("the password attacks")
 
+    def test_account_without_verifier_changes_at_node(self):
+        """An account whose password predates the hub's verifiers (as an older
+        hub left it: no staff_verifiers row) changes its password at a
+        connected node: the node has the hub take the verifier from the
+        password typed there, and the change applies - no reset needed."""
+        st, temp = self.create(self.ops, self.uniq("old"))
+        sid = st["id"]
+        wait_for(lambda: count(self.node, "SELECT count(*) FROM staff_credentials WHERE id=?",
+                               sid) == 1, timeout=60, what="the account's hash at the node")
+        s = harness.client(self.node)
+        harness.login(s, st["username"], temp)
+        pw1 = "Older.Pass" + secrets.token_hex(2) + "5"
+        plant_secret(pw1)
+        self.assertEqual(s.post("/api/v1/session/password",
+                                {"current_password": temp, "new_password": pw1},
+                                timeout=240).status, 200)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM credential_change_status WHERE"
+                                         " staff_id=? AND status='applied'", sid) == 1,
+                 timeout=60, what="the first change applied")
+        h1 = self.cred(sid)[0]
+        wait_for(lambda: count(self.node, "SELECT password_hash FROM staff_credentials WHERE id=?",
+                               sid) == h1, timeout=60, what="the hub's hash back at the node")
+        with opened(self.hub) as d:   # as an older hub left it
+            d.execute("DELETE FROM staff_verifiers WHERE id=?", (sid,))
+        s = harness.client(self.node)
+        harness.login(s, st["username"], pw1)
+        pw2 = "Newer.Pass" + secrets.token_hex(2) + "6"
+        plant_secret(pw2)
+        r = s.post("/api/v1/session/password", {"current_password": pw1, "new_password": pw2},
+                   timeout=240)
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: self.cred(sid)[0] != h1, timeout=60,
+                 what="the change applied at the hub")
+        with opened(self.hub) as d:
+            self.assertEqual(d.execute("SELECT count(*) FROM quarantine WHERE tbl="
+                                       "'credential_changes' AND node_id=?",
+                                       (self.node_id_real(),)).fetchone()[0], 0)
+            v = d.execute("SELECT verifier FROM staff_verifiers WHERE id=?", (sid,)).fetchone()[0]
+        self.assertEqual(v, pw_verifier(pw2, self.cred(sid)[0]))
+        # the password is in no log line
+        self.assertNotIn(pw1, self.hub.read_log())
+        self.assertNotIn(pw1, self.node.read_log())
+
     def test_reset_at_hub_ends_node_sessions(self):
         st, temp = self.create(self.ops, self.uniq("rst"))
         sid = st["id"]
@@ -580,6 +623,60 @@ class TrustTest(Base):
             wait_for(lambda: count(fresh, "SELECT count(*) FROM staff WHERE id=? AND"
                                           " display_name='Snap Name'", st["id"]) == 1,
                      timeout=60, what="the repaired row at the new node")
+        finally:
+            fresh.cleanup()
+
+    def test_rows_written_before_enrollment_arrive(self):
+        """A stand-alone node used before it is enrolled (its provisional node
+        id, the demo office), then enrolled while it runs to another office:
+        what it wrote before, and a check-in just after, reach the hub under
+        its real identity, none quarantined."""
+        fresh = Daemon("node").start()
+        try:
+            harness.login(fresh)   # a sign-in: an audit event naming the node
+            reasons = fresh.get("/api/v1/greeter/reasons").json()
+
+            def visit(name):
+                r = fresh.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
+                                                    "reason_ids": [reasons[0]["id"]]})
+                self.assertEqual(r.status, 201, r)
+                return r.json()["id"]
+            before = visit("Before Enrollment")
+            with opened(fresh) as d:
+                prov = d.execute("SELECT value FROM node_meta WHERE key='node_id'").fetchone()[0]
+                self.assertGreaterEqual(d.execute("SELECT count(*) FROM audit_events WHERE"
+                                                  " node_id=?", (prov,)).fetchone()[0], 1)
+            p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office",
+                                     "demo-office-2", "--data", self.hub.data], name="hub")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            hub_code = p.stdout.decode().strip()
+            plant_secret(hub_code)
+            p = run_tool([os.path.join(BIN, "outpost-sync"), "enroll", "--hub", self.hub.url,
+                          "--code", hub_code, "--data", fresh.data])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            after = visit("Just After Enrollment")
+            with opened(fresh) as d:
+                real = d.execute("SELECT value FROM node_meta WHERE key='node_id'").fetchone()[0]
+                self.assertNotEqual(real, prov)
+                self.assertEqual(d.execute("SELECT office_id FROM checkins WHERE id=?",
+                                           (after,)).fetchone()[0], "demo-office-2")
+            for cid in (before, after):
+                wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkins WHERE id=? AND"
+                                                 " office_id='demo-office-2'", cid) == 1,
+                         timeout=90, what="check-in %s at the hub, of the node's office" % cid)
+            wait_for(lambda: count(self.hub, "SELECT count(*) FROM audit_events WHERE node_id=?",
+                                   real) >= 1, timeout=60, what="the sign-in's audit event")
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM audit_events WHERE node_id=?",
+                                   prov), 0)
+            with opened(self.hub) as d:
+                q = d.execute("SELECT tbl, reason FROM quarantine WHERE node_id=?",
+                              (real,)).fetchall()
+            self.assertEqual(q, [])
+            # the node's own copy of the earlier visit is the office's too, once it
+            # has taken its snapshot
+            wait_for(lambda: count(fresh, "SELECT count(*) FROM checkins WHERE id=? AND"
+                                          " office_id='demo-office-2'", before) == 1,
+                     timeout=90, what="the earlier visit re-stamped at the node")
         finally:
             fresh.cleanup()
 
