@@ -41,7 +41,13 @@ int sync__restamp_load(sqlite3 *db, sync__restamp_map *m)
 	static const char *const prev[] = {"prev_node_id", "prev_office_id", "prev_la_id"};
 	static const char *const cur[] = {"node_id", "office_id", "local_area_id"};
 
+	int rc;
+
 	memset(m, 0, sizeof *m);
+	/* A database without the node's tables has nothing to replace. */
+	if ((rc = db_table_exists(db, "sync_state")) <= 0 ||
+	    (rc = db_table_exists(db, "node_meta")) <= 0)
+		return rc;
 	for (int i = 0; i < 3; i++) {
 		if (db_kv_get(db, "sync_state", prev[i], m->rm_from[i], sizeof m->rm_from[i]) < 0 ||
 		    db_kv_get(db, "node_meta", cur[i], m->rm_to[i], sizeof m->rm_to[i]) < 0)
