@@ -376,7 +376,8 @@ class TrustTest(Base):
         existing row to an administrative account is quarantined; an older
         row that names an account made administrative since still takes its
         other edits."""
-        st, _ = self.create(self.ops, self.uniq("own"), group="View Access")
+        # an account of a Local Area of its own (at most 3 MIS Administrators each)
+        st, _ = self.create(self.ops, self.uniq("own"), la=self.new_la(), group="View Access")
         sid = st["id"]
         r = self.node.post("/api/v1/crm/employers", {"company_name": "Forge %s Co" % self.uniq("x"),
                                                      "zip": "95814", "city": "Sacramento"})
