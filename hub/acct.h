@@ -144,11 +144,6 @@ int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 
 int acct_session_routes(hub *h, router *r);
 
-/* ---- acct_verifier.c -------------------------------------------------------- */
-/* POST /api/v1/sync/verifier: a node establishes the second verifier of an
- * account that has none, with the password the user typed there. */
-int acct_verifier_routes(hub *h, router *r);
-
 /* ---- acct_api.c ------------------------------------------------------------- */
 int acct_api_routes(hub *h, router *r);
 

@@ -27,7 +27,7 @@
  *   403 {"field": "password"}  the password is not the hub's current one
  *   404 / 409                  not an account this node may speak for
  */
-#include "hub/acct.h"
+#include "hub/hub_api.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/password.h"
@@ -129,48 +129,45 @@ static int account_ok(hub *h, http_req *req, const hub_node *nd, const char *sid
 	return 0;
 }
 
-static void post_verifier(http_req *req, void *ctx)
+/* A row of the route table (HUB_P_NODE: the node's signature is checked by
+ * the dispatcher, from the headers before the body too). */
+static route_rc post_verifier(route_call *a)
 {
-	static const char *const allowed[] = {"staff_id", "password", NULL};
-	hub *h = ctx;
-	hub_node nd;
-	cJSON *body = NULL, *o;
-	json_err je;
-	const char *sid = NULL, *pw = NULL;
+	hub *h = API_HUB(a);
+	const hub_node *nd = API_NODE(a);
+	http_req *req = a->rc_req;
+	const char *sid = json_str(a->rc_body, "staff_id"), *pw = json_str(a->rc_body, "password");
 	char have[PASSWORD_VERIFIER_HEX];
-	vjob *j = NULL;
+	int exists;
+	vjob *j;
+	cJSON *o;
 
-	if (hub_sync_auth(h, req, &nd) != 0)
-		return;
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		goto out;
-	if (json_only(body, allowed, &je) != 0 ||
-	    json_get_str(body, "staff_id", JSON_REQUIRED, 1, 63, &sid, NULL, 0, &je) != 0 ||
-	    json_get_str(body, "password", JSON_NULLABLE, 1, ACCT_PW_INPUT_MAX, &pw, NULL, 0, &je) !=
-		    0) {
-		http_reply_error(req, 400, je.field, "%s", je.msg);
-		goto out;
+	hub_sync_add_time(req);
+	if (nd == NULL)
+		return route_fail(a, 401, NULL, "a node's signed request");
+	if (sid == NULL || sid[0] == '\0' || strlen(sid) > 63)
+		return route_bad(a, "staff_id", "staff_id is required");
+	if (pw != NULL && (pw[0] == '\0' || strlen(pw) > ACCT_PW_INPUT_MAX))
+		return route_bad(a, "password", "password must be 1 to %d characters",
+				 ACCT_PW_INPUT_MAX);
+	if ((j = calloc(1, sizeof *j)) == NULL)
+		return ROUTE_DBERR;
+	if (account_ok(h, req, nd, sid, j->stored, sizeof j->stored) != 0) {
+		vjob_free(j);
+		return ROUTE_TAKEN; /* replied */
 	}
-	if ((j = calloc(1, sizeof *j)) == NULL) {
-		http_reply_error(req, 503, NULL, "the hub is busy; try again");
-		goto out;
-	}
-	if (account_ok(h, req, &nd, sid, j->stored, sizeof j->stored) != 0)
-		goto out;
-	if (acct_verifier_get(h->hb_db, sid, have) == 0 || pw == NULL) {
+	exists = acct_verifier_get(h->hb_db, sid, have) == 0;
+	crypto_wipe(have, sizeof have);
+	if (exists || pw == NULL) {
 		/* Without a password: only whether one is needed. */
+		vjob_free(j);
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "verifier", acct_verifier_get(h->hb_db, sid, have) == 0
-								 ? "exists"
-								 : "missing");
-		crypto_wipe(have, sizeof have);
-		http_reply_json(req, 200, o);
-		goto out;
+		cJSON_AddStringToObject(o, "verifier", exists ? "exists" : "missing");
+		return route_ok(a, 200, o);
 	}
 	if (vjobs >= VERIFIER_JOBS_MAX) {
-		http_reply_error(req, 503, NULL, "the hub is busy; try again");
-		goto out;
+		vjob_free(j);
+		return route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 	j->w.data = j;
 	j->h = h;
@@ -178,24 +175,25 @@ static void post_verifier(http_req *req, void *ctx)
 	snprintf(j->staff_id, sizeof j->staff_id, "%s", sid);
 	snprintf(j->pw, sizeof j->pw, "%s", pw);
 	if (uv_queue_work(h->hb_loop, &j->w, vjob_run, vjob_done) != 0) {
-		http_reply_error(req, 503, NULL, "the hub is busy; try again");
-		goto out;
+		vjob_free(j);
+		return route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 	vjobs++;
-	j = NULL;
-out:
-	if (j)
-		vjob_free(j);
+	/* The password leaves the request's buffers now. */
+	crypto_wipe((char *)pw, strlen(pw));
 	if (req->body.data)
 		crypto_wipe(req->body.data, req->body.len);
-	if (body && cJSON_GetObjectItem(body, "password") &&
-	    cJSON_IsString(cJSON_GetObjectItem(body, "password")))
-		crypto_wipe(cJSON_GetObjectItem(body, "password")->valuestring,
-			    strlen(cJSON_GetObjectItem(body, "password")->valuestring));
-	cJSON_Delete(body);
+	return ROUTE_TAKEN;
 }
 
-int acct_verifier_routes(hub *h, router *r)
-{
-	return router_add(r, HTTP_M_POST, "/api/v1/sync/verifier", post_verifier, h) != 0 ? -1 : 0;
-}
+static const route_key verifier_keys[] = {
+	{"staff_id", ROUTE_T_STR, ROUTE_K_REQUIRED},
+	{"password", ROUTE_T_STR, 0},
+	{NULL, 0, 0},
+};
+
+static const route_def verifier_defs[] = {
+	{HTTP_M_POST, "/api/v1/sync/verifier", post_verifier, HUB_P_NODE, ROUTE_BODY | ROUTE_DEFER,
+	 verifier_keys, 4096},
+};
+const route_list hub_verifier_route_list = ROUTE_LIST(verifier_defs);
