@@ -41,7 +41,7 @@ typedef struct vjob {
 	uv_work_t w;
 	hub *h;
 	http_req *req;
-	char staff_id[64];
+	char staff_id[64], node_id[64], la[64];
 	char pw[ACCT_PW_INPUT_MAX + 1];
 	char stored[PASSWORD_HASH_MAX];
 	char v[PASSWORD_VERIFIER_HEX];
@@ -85,7 +85,14 @@ static void vjob_done(uv_work_t *w, int status)
 	} else if (acct_verifier_set(j->h->hb_db, j->staff_id, j->v) != 0) {
 		http_reply_error(j->req, 500, NULL, "the hub could not store the verifier");
 	} else {
-		log_info("password verifier of staff %s established through a node", j->staff_id);
+		acct_principal p;
+		memset(&p, 0, sizeof p);
+		snprintf(p.ap_id, sizeof p.ap_id, "%s", j->node_id);
+		snprintf(p.ap_username, sizeof p.ap_username, "node");
+		acct_audit(j->h->hb_db, &p, j->node_id, "verifier.established", "staff", j->staff_id,
+			   j->la, NULL, NULL, NULL);
+		log_info("password verifier of staff %s established through node %s", j->staff_id,
+			 j->node_id);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "verifier", "set");
 		http_reply_json(j->req, 200, o);
@@ -94,10 +101,10 @@ static void vjob_done(uv_work_t *w, int status)
 	vjob_free(j);
 }
 
-/* The account as this node may speak for it; 0, or -1 with the reply sent.
- * stored gets its hash. */
-static int account_ok(hub *h, http_req *req, const hub_node *nd, const char *sid, char *stored,
-		      size_t n)
+/* The account as this node may speak for it: 0 (stored gets its hash), or
+ * the status to refuse with and *why. */
+static int account_ok(hub *h, const hub_node *nd, const char *sid, char *stored, size_t n,
+		      const char **why)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, active = 0, in_la = 0;
@@ -105,8 +112,8 @@ static int account_ok(hub *h, http_req *req, const hub_node *nd, const char *sid
 	if (db_prepare(h->hb_db, &st,
 		       "SELECT s.active, c.local_area_id=?2, c.password_hash FROM staff s"
 		       " JOIN staff_credentials c ON c.id=s.id WHERE s.id=?1") != 0) {
-		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
-		return -1;
+		*why = "the hub database could not complete the request";
+		return 500;
 	}
 	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, nd->hn_la, -1, SQLITE_STATIC);
@@ -119,12 +126,12 @@ static int account_ok(hub *h, http_req *req, const hub_node *nd, const char *sid
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW || !in_la || stored[0] == '\0') {
-		http_reply_error(req, 404, "staff_id", "no account of the node's Local Area");
-		return -1;
+		*why = "no account of the node's Local Area";
+		return 404;
 	}
 	if (!active || acct_is_admin_account(h->hb_db, sid) != 0) {
-		http_reply_error(req, 409, "staff_id", "the account is not one a node speaks for");
-		return -1;
+		*why = "the account is not one a node speaks for";
+		return 409;
 	}
 	return 0;
 }
@@ -138,7 +145,8 @@ static route_rc post_verifier(route_call *a)
 	http_req *req = a->rc_req;
 	const char *sid = json_str(a->rc_body, "staff_id"), *pw = json_str(a->rc_body, "password");
 	char have[PASSWORD_VERIFIER_HEX];
-	int exists;
+	const char *why = NULL;
+	int exists, st;
 	vjob *j;
 	cJSON *o;
 
@@ -152,9 +160,9 @@ static route_rc post_verifier(route_call *a)
 				 ACCT_PW_INPUT_MAX);
 	if ((j = calloc(1, sizeof *j)) == NULL)
 		return ROUTE_DBERR;
-	if (account_ok(h, req, nd, sid, j->stored, sizeof j->stored) != 0) {
+	if ((st = account_ok(h, nd, sid, j->stored, sizeof j->stored, &why)) != 0) {
 		vjob_free(j);
-		return ROUTE_TAKEN; /* replied */
+		return route_fail(a, st, "staff_id", "%s", why);
 	}
 	exists = acct_verifier_get(h->hb_db, sid, have) == 0;
 	crypto_wipe(have, sizeof have);
@@ -173,6 +181,8 @@ static route_rc post_verifier(route_call *a)
 	j->h = h;
 	j->req = req;
 	snprintf(j->staff_id, sizeof j->staff_id, "%s", sid);
+	snprintf(j->node_id, sizeof j->node_id, "%s", nd->hn_id);
+	snprintf(j->la, sizeof j->la, "%s", nd->hn_la);
 	snprintf(j->pw, sizeof j->pw, "%s", pw);
 	if (uv_queue_work(h->hb_loop, &j->w, vjob_run, vjob_done) != 0) {
 		vjob_free(j);
