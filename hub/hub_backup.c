@@ -6,10 +6,11 @@
  * consistent copy of hub.db made with SQLite's online backup in a single
  * read transaction (the hub keeps serving pushes meanwhile: WAL readers never
  * block its writers), plus two tables of its own, outpost_backup_info(k, v)
- * and outpost_backup_files(name, mode, content) holding the certificate.
- * KEYFILE (FILE.key unless --key-file says otherwise): the same two tables
- * with the secrets of the data directory (hub.key, admin.token, master.key
- * when present).  hub.db keeps node secrets and SSN keys wrapped under
+ * and outpost_backup_files(name, mode, content) holding the certificates
+ * (hub.crt, and the office CA's ca.crt).  KEYFILE (FILE.key unless
+ * --key-file says otherwise): the same two tables with the secrets of the
+ * data directory (hub.key, admin.token, master.key and the office CA's
+ * ca.key, when present).  hub.db keeps node secrets and SSN keys wrapped under
  * master.key (hub_keys.c), so the database file alone reveals no SSN and
  * forges no push, and the key file alone holds no data.  Both record a
  * check of master.key (an HMAC under it), so restore knows the key that
@@ -58,8 +59,9 @@
 /* Files of the data directory a backup carries: the certificate with the
  * database, every secret in the key file.  (Older backups hold all of them
  * in the one file; restore still takes those.) */
-static const char *const db_files[] = {HUB_CERT_FILE, NULL};
-static const char *const secret_files[] = {HUB_KEY_FILE, HUB_ADMIN_TOKEN_FILE, MASTER_FILE, NULL};
+static const char *const db_files[] = {HUB_CERT_FILE, HUB_CA_CERT_FILE, NULL};
+static const char *const secret_files[] = {HUB_KEY_FILE, HUB_ADMIN_TOKEN_FILE, MASTER_FILE,
+					   HUB_CA_KEY_FILE, NULL};
 
 static int known_file(const char *name)
 {

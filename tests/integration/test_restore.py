@@ -107,10 +107,10 @@ class RestoreDrillTest(unittest.TestCase):
         in_backup = bk.execute("SELECT count(*) FROM checkins").fetchone()[0]
         self.assertEqual(bk.execute("PRAGMA quick_check").fetchone()[0], "ok")
         bk.close()
-        self.assertEqual(names, {"hub.crt"})   # every secret is in the key file
+        self.assertEqual(names, {"hub.crt", "ca.crt"})   # every secret is in the key file
         kb = sqlite3.connect(backup + ".key")
         self.assertEqual(set(r[0] for r in kb.execute("SELECT name FROM outpost_backup_files")),
-                         {"hub.key", "admin.token", "master.key"})
+                         {"hub.key", "admin.token", "master.key", "ca.key"})
         kb.close()
         # A second backup to the same file is refused (never overwritten).
         self.assertNotEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
@@ -211,8 +211,8 @@ class RestoreDrillTest(unittest.TestCase):
             with open(backup, "rb") as f:
                 self.assertNotIn(master.strip(), f.read())
             bk = sqlite3.connect(backup)
-            self.assertEqual([r[0] for r in bk.execute("SELECT name FROM outpost_backup_files")],
-                             ["hub.crt"])
+            self.assertEqual(set(r[0] for r in bk.execute("SELECT name FROM outpost_backup_files")),
+                             {"hub.crt", "ca.crt"})
             bk.close()
             kb = sqlite3.connect(keys)
             self.assertEqual(kb.execute("SELECT content FROM outpost_backup_files"
@@ -222,6 +222,7 @@ class RestoreDrillTest(unittest.TestCase):
             kb.close()
             # the machine is lost: a new data directory gets the backup
             hub.stop()
+            old_dir = hub.data
             hub.data = os.path.join(bdir, "restored")   # hub.tmp, the old one, goes at clean-up
             os.mkdir(hub.data, 0o700)
             p = hub_tool(hub, "restore", backup)
@@ -245,6 +246,10 @@ class RestoreDrillTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(hub.data, "master.key"), "rb") as f:
                 self.assertEqual(f.read(), master)
+            for f in ("ca.key", "ca.crt", "hub.key"):   # the office CA and the hub's key too
+                with open(os.path.join(bdir, "restored", f), "rb") as a_, \
+                        open(os.path.join(old_dir, f), "rb") as b_:
+                    self.assertEqual(a_.read(), b_.read(), f)
             hub.start()
             after = checkin(a, "after the restore")
             wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", after) == 1,
