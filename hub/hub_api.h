@@ -43,6 +43,7 @@ enum {
 extern const route_list *const hub_route_lists[];
 extern const route_list hub_admin_route_list;
 extern const route_list hub_console_route_list;
+extern const route_list hub_case_route_list; /* hub_case.c: approver roles */
 
 /*
  * Describe the audit row of an audited write: action (static text), subject

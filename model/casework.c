@@ -4,6 +4,7 @@
  * the hub's check of replicated case rows; see casework.h.
  */
 #include "model/casework.h"
+#include "model/case_approvals.h"
 #include "model/crm.h"
 #include "model/holidays.h"
 #include "lib/clock.h"
@@ -609,32 +610,30 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		b = case_backdate_check(start, entered, &days);
 		if (b == CASE_BD_TOO_OLD || b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
 			REFUSE("participant_activities: start_date: %s", case_backdate_msg(b));
-		if (b == CASE_BD_NEEDS_APPROVAL) {
-			sqlite3_stmt *st;
-			int ok = 0;
-			if (appr == NULL)
-				REFUSE("participant_activities: %s", case_backdate_msg(b));
-			if (db_prepare(db, &st, "SELECT count(*) FROM backdate_approvals WHERE id=?"
-						" AND participant_id=?") != 0)
-				REFUSE("participant_activities: cannot read approvals");
-			sqlite3_bind_text(st, 1, appr, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, js(row, "participant_id"), -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				ok = sqlite3_column_int(st, 0) > 0;
-			sqlite3_finalize(st);
-			if (!ok)
-				REFUSE("participant_activities: the backdating approval is not recorded");
-		}
+		if (b == CASE_BD_NEEDS_APPROVAL &&
+		    case_approvals_check_backdate(db, "participant_activities", js(row, "id"),
+						  js(row, "participant_id"), start, appr, reason, n) != 0)
+			return -1;
 		if (jint(row, "backdate_days") != days)
 			REFUSE("participant_activities: backdate_days does not match the dates");
 		if (before_registration(db, js(row, "participant_id"), start))
 			REFUSE("participant_activities: start_date is before the participant's registration");
 	} else {
 		char owner[64] = "";
+		const char *cr = js(row, "change_request_id");
 		if (db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
 			    js(row, "corrects_id"), owner, sizeof owner) != 0 ||
 		    strcmp(owner, js(row, "participant_id")) != 0)
 			REFUSE("participant_activities: the corrected activity is not this participant's");
+		if (cr) {
+			char cid[64] = "", eid[64] = "";
+			if (db_text(db, "SELECT coalesce(change_id, '') FROM case_approval_requests WHERE"
+					" id=? AND kind='change'", cr, cid, sizeof cid) != 0 ||
+			    db_text(db, "SELECT entry_id FROM case_approval_requests WHERE id=?", cr, eid,
+				    sizeof eid) != 0 ||
+			    strcmp(cid, js(row, "id")) != 0 || strcmp(eid, js(row, "corrects_id")) != 0)
+				REFUSE("participant_activities: the help request is for another change");
+		}
 	}
 	return 0;
 }
@@ -659,6 +658,11 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
 		if (b == CASE_BD_TOO_OLD)
 			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+		if (b == CASE_BD_NEEDS_APPROVAL && js(row, "approval_id") &&
+		    case_approvals_check_backdate(db, "case_notes", js(row, "id"), js(row, "participant_id"),
+						  js(row, "contact_date"), js(row, "approval_id"), reason,
+						  n) != 0)
+			return -1;
 		if (before_registration(db, js(row, "participant_id"), js(row, "contact_date")))
 			REFUSE("case_notes: contact_date is before the participant's registration");
 	}
@@ -713,6 +717,11 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 		return 0;
 	if (strcmp(tbl, "participants") == 0)
 		return check_participant(db, op, row, reason, n);
+	if (strcmp(tbl, "case_approval_requests") == 0 || strcmp(tbl, "case_approval_decisions") == 0) {
+		if (op != SQLITE_INSERT)
+			REFUSE("%s: rows are only inserted", tbl);
+		return case_approvals_validate_row(db, tbl, row, reason, n);
+	}
 	if (strcmp(tbl, "participant_activities") == 0 || strcmp(tbl, "case_notes") == 0 ||
 	    strcmp(tbl, "backdate_approvals") == 0 || strcmp(tbl, "participant_exits") == 0) {
 		/* Append-only: apply.c already refuses updates and deletes. */

@@ -38,7 +38,7 @@ static const char *const q_sql[Q_N] = {
 	" JOIN participant_activity_codes c ON c.code = a.code AND a.code_list = 'activity'"
 	" WHERE a.participant_id = ?1 AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE,
 	"SELECT coalesce(max(contact_date), '') FROM case_notes WHERE participant_id=?"
-	" AND amends_id IS NULL",
+	" AND amends_id IS NULL AND " CASE_BACKDATE_COUNTS("case_notes"),
 	"SELECT a.start_date, a.entered_date, NOT EXISTS (SELECT 1 FROM case_notes nt"
 	" WHERE nt.activity_id = a.id) FROM participant_activities a"
 	" WHERE a.participant_id = ? AND a.corrects_id IS NULL",
