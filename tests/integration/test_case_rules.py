@@ -167,5 +167,283 @@ class CaseDatesTest(CaseRulesBase):
         self.assertEqual(names, sorted(["Inez Montalban", "montoya, IÑIGO"]))
 
 
+# ---- approvals with a hub ----------------------------------------------------------
+
+PASSWORD = "Case.Rules42"
+LA = "demo-la"
+
+
+def hub_account(hub, username, group, office="demo-office"):
+    """A staff account written at the hub (hub-owned, replicated down), with a
+    known password: node logins on an enrolled node are real."""
+    import hashlib
+    import uuid
+    sid = str(uuid.uuid4())
+    salt = os.urandom(16)
+    dk = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt, 1000, 32)
+    stored = "pbkdf2-sha256$%d$%s$%s" % (1000, salt.hex(), dk.hex())
+    db = hub.db()
+    try:
+        db.execute("INSERT INTO staff(id, username, display_name, local_area_id, office_id,"
+                   " privilege_group, active, updated_hlc) VALUES(?,?,?,?,?,?,1,?)",
+                   (sid, username, username.title(), LA, office, group, "000000000002.0000.hub"))
+        db.execute("INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+                   " updated_hlc) VALUES(?,?,?,0,?)", (sid, LA, stored, "000000000002.0000.hub"))
+        db.commit()
+    finally:
+        db.close()
+    return sid
+
+
+def wait_for(fn, timeout=90, what="condition"):
+    import time
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def count(daemon, sql, *args):
+    import sqlite3
+    db = daemon.db()
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+class CaseApprovalsTest(CaseRulesBase):
+    """A hub and two offices of the demo Local Area; a case manager, a
+    supervisor and four approvers, each signed in in their own session."""
+
+    @classmethod
+    def setUpClass(cls):
+        env = {"OUTPOST_NODE_SYNC_INTERVAL": "1", "OUTPOST_NODE_DEMO": "no"}
+        cls.hub = Daemon("hub").start()
+        plant_secret(PASSWORD)
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.token = f.read().strip()
+        plant_secret(cls.token)
+        cls.ids = {}
+        for user, group in (("casemgr", "LWIA Partner Staff"), ("super", "LWIA Partner Supervisor"),
+                            ("pmgr", "View Access"), ("wdbdir", "View Access"),
+                            ("eddrev", "View Access"), ("wioa", "View Access")):
+            cls.ids[user] = hub_account(cls.hub, user, group)
+        cls.nodes = {}
+        for name, office in (("a", "demo-office"), ("b", "demo-office-2")):
+            n = Daemon("node", env=env)
+            p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code", "--office",
+                                  office, "--data", cls.hub.data], name="hub")
+            code = p.stdout.decode().strip()
+            p = harness.run_tool(["enroll", "--data", n.data, "--hub", cls.hub.url, "--code", code],
+                                 name="caserules-sync")
+            if p.returncode != 0:
+                raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
+            n.start()
+            cls.nodes[name] = n
+        for n in cls.nodes.values():
+            wait_for(lambda n=n: count(n, "SELECT count(*) FROM staff_credentials c JOIN staff s ON"
+                                          " s.id = c.id WHERE s.username='wioa'") == 1,
+                     what="the accounts at " + n.name)
+        # The approver roles, granted at the hub.
+        for user, roles in (("pmgr", ["dss_program_manager"]), ("wdbdir", ["wdb_director"]),
+                            ("eddrev", ["edd"]), ("wioa", ["dss_wioa"])):
+            r = cls.admin("PUT", "/api/v1/admin/case/approver-roles",
+                          {"staff_id": cls.ids[user], "roles": roles})
+            assert r.status == 200, r.body
+        for n in cls.nodes.values():
+            wait_for(lambda n=n: count(n, "SELECT count(*) FROM case_approver_roles WHERE active=1") == 4,
+                     what="the approver roles at " + n.name)
+        cls.s = {}
+        for user, node in (("casemgr", "a"), ("super", "a"), ("pmgr", "a"), ("wdbdir", "b"),
+                           ("eddrev", "a"), ("wioa", "b")):
+            c = harness.client(cls.nodes[node])
+            harness.login(c, user, PASSWORD)
+            cls.s[user] = c
+        cls.today = cls.s["casemgr"].get(API + "/meta").json()["today"]
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in cls.nodes.values():
+            n.cleanup()
+        cls.hub.cleanup()
+
+    @classmethod
+    def admin(cls, method, path, body=None):
+        return cls.hub.request(method, path, body=body,
+                               headers={"Authorization": "Bearer " + cls.token})
+
+    def registered(self, first, last, days):
+        """A participant of office A registered `days` ago: the date moved at
+        the hub, as a newer hub write, and replicated back to the offices
+        (no entry may predate it)."""
+        import time
+        a = self.nodes["a"]
+        p = self.register(first, last, node=self.s["casemgr"])
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", p["id"]) == 1,
+                 what="the participant at the hub")
+        reg = days_ago(self.today, days)
+        db = self.hub.db()
+        db.execute("UPDATE participants SET registered_date=?, updated_hlc=? WHERE id=?",
+                   (reg, "%012x.0000.hub" % (int(time.time() * 1000) + 5), p["id"]))
+        db.commit()
+        db.close()
+        wait_for(lambda: count(a, "SELECT registered_date FROM participants WHERE id=?", p["id"]) == reg,
+                 what="the registration date at office A")
+        return p
+
+    def request_of(self, who, rid, state="pending"):
+        r = self.s[who].get(API + "/approvals?state=all")
+        self.assertEqual(r.status, 200, r.body)
+        for q in r.json()["requests"]:
+            if q["id"] == rid:
+                return q
+        return None
+
+    def wait_request(self, who, rid):
+        return wait_for(lambda: self.request_of(who, rid), what="the request at %s's office" % who)
+
+    def decide(self, who, rid, decision="approved", **kw):
+        b = {"decision": decision}
+        b.update(kw)
+        return self.s[who].post(API + "/approvals/%s/decision" % rid, b)
+
+    def test_backdate_pending_until_three_approvers(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Benita", "Retroactiva", 60)
+        start = days_ago(self.today, 45)
+        r = self.activity(p["id"], "102", start, node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        j = r.json()
+        rid = j["approval"]["request_id"]
+        self.assertEqual(j["approval"]["state"], "pending")
+        self.assertEqual(j["approval"]["waiting_for"], ["DSS Program Manager", "WDB Director", "EDD"])
+        # Pending: it does not count for the exit clock, and its author sees it.
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertIsNone(st["last_service_date"])
+        q = self.request_of("casemgr", rid)
+        self.assertEqual((q["entry_id"], q["entry_date"], q["state"]), (j["activity"]["id"], start, "pending"))
+        self.assertEqual(q["can_decide"], [])
+        # The author never decides; typed-in approvals are refused.
+        self.bad(self.decide("casemgr", rid), "id", 403)
+        self.bad(self.activity(p["id"], "102", start, node=cm, approval_id=rid), "approval_id")
+        # Every field error at once.
+        r = self.decide("pmgr", rid, "maybe", role="boss")
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["decision", "role"])
+        # The Program Manager at office A.
+        r = self.decide("pmgr", rid)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["waiting_for"], ["WDB Director", "EDD"])
+        self.assertEqual(r.json()["state"], "pending")
+        self.bad(self.decide("pmgr", rid), "role")   # used once: nothing left to decide
+        # The WDB Director at office B, once the request got there.
+        self.wait_request("wdbdir", rid)
+        r = self.decide("wdbdir", rid)
+        self.assertEqual(r.status, 201, r.body)
+        # Still pending at A until EDD; EDD at A sees the Director's decision.
+        wait_for(lambda: len(self.request_of("eddrev", rid)["decisions"]) == 2,
+                 what="office B's decision at office A")
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertIsNone(st["last_service_date"])
+        r = self.decide("eddrev", rid)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        self.assertEqual(sorted(d["role"] for d in r.json()["decisions"]),
+                         ["dss_program_manager", "edd", "wdb_director"])
+        # Three different accounts; now it counts.
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertEqual(st["last_service_date"], start)
+        t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+        self.assertEqual(t["activities"][0]["approval_state"], "approved")
+        # Used once: the Director's role has decided (400 role; 409 once
+        # office B has the last approval too).
+        self.assertIn(self.decide("wdbdir", rid).status, (400, 409))
+        wait_for(lambda: count(self.hub, "SELECT count(DISTINCT staff_id) FROM case_approval_decisions"
+                                         " WHERE request_id=? AND decision='approved'", rid) == 3,
+                 what="the three approvals at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE approval_id=?",
+                               rid), 1)
+        # The approved request cannot be used for another entry.
+        self.bad(self.activity(p["id"], "115", days_ago(self.today, 40), node=cm, approval_id=rid),
+                 "approval_id")
+        # The hub took every row (nothing quarantined).
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_refusal_and_offline_request(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Ramiro", "Rechazado", 80)
+        r = self.activity(p["id"], "102", days_ago(self.today, 70), node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        rid = r.json()["approval"]["request_id"]
+        self.bad(self.decide("eddrev", rid, "refused"), "comment")
+        r = self.decide("eddrev", rid, "refused", comment="No documentation of the visit.")
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "refused")
+        self.bad(self.decide("pmgr", rid), "id", 409)
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertIsNone(st["last_service_date"])
+        # Offline: the request waits in the outbox and goes out with the next push.
+        self.hub.stop()
+        try:
+            r = self.activity(p["id"], "115", days_ago(self.today, 50), node=cm)
+            self.assertEqual(r.status, 201, r.body)
+            rid2 = r.json()["approval"]["request_id"]
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid2), 0)
+            self.assertIsNotNone(self.request_of("pmgr", rid2))  # approvers at this office see it
+        finally:
+            self.hub.start()
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid2) == 1,
+                 what="the offline request at the hub")
+        self.wait_request("wdbdir", rid2)
+
+    def test_help_request_void_pending_until_approved(self):
+        cm, sup = self.s["casemgr"], self.s["super"]
+        p = self.registered("Valentin", "Anulado", 20)
+        r = self.activity(p["id"], "102", days_ago(self.today, 10), node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        act = r.json()["activity"]
+        before = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertEqual(before["last_service_date"], act["start_date"])
+        # Staff cannot change entered data; a supervisor raises a Help Request.
+        self.bad(cm.post(API + "/activities/%s/amend" % act["id"], {"void": True, "reason": "dup"}),
+                 "id", 403)
+        r = sup.post(API + "/activities/%s/amend" % act["id"],
+                     {"void": True, "reason": "Entered twice by mistake."})
+        self.assertEqual(r.status, 201, r.body)
+        new = r.json()
+        rid = new["approval"]["request_id"]
+        self.assertEqual(new["approval"]["waiting_for"], ["DSS WIOA staff"])
+        # The original stands: same soft-exit date, shown on the timeline.
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertEqual(st["soft_exit_date"], before["soft_exit_date"])
+        t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+        self.assertEqual([a["id"] for a in t["activities"]], [act["id"]])
+        self.assertEqual(t["activities"][0]["pending_change"]["id"], new["id"])
+        # Backdating approvers do not decide a Help Request.
+        self.bad(self.decide("pmgr", rid), "role")
+        # DSS WIOA staff at office B approve it.
+        q = self.wait_request("wioa", rid)
+        self.assertEqual(q["kind"], "change")
+        self.assertIn("void", q["change_summary"])
+        self.assertEqual(q["reason"], "Entered twice by mistake.")
+        r = self.decide("wioa", rid, comment="Duplicate confirmed.")
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        # At office A the void takes effect once the decision arrives; both
+        # rows stay (the audit trail shows the original and the change).
+        wait_for(lambda: cm.get(API + "/participants/" + p["id"]).json()["status"]["last_service_date"] is None,
+                 what="the approved void at office A")
+        self.assertEqual(count(self.nodes["a"], "SELECT count(*) FROM participant_activities WHERE"
+                                                " id IN (?, ?)", act["id"], new["id"]), 2)
+        t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+        self.assertEqual(t["activities"], [])
+
+
 if __name__ == "__main__":
     unittest.main()
