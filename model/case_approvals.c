@@ -131,15 +131,20 @@ static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	sqlite3_finalize(st);
 	if (!held)
 		REFUSE("case_approval_decisions: the staff account does not hold that approver role");
-	if (db_prepare(db, &st, "SELECT count(*) FROM case_approval_decisions WHERE request_id=? AND role=?") != 0)
+	/* Used once: one decision per role, and per person (three approvals
+	 * are three different accounts). */
+	if (db_prepare(db, &st, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?1"
+				" AND (role=?2 OR staff_id=?4) AND id<>?3") != 0)
 		REFUSE("case_approval_decisions: cannot read decisions");
 	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, json_str(row, "id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, staff, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		dup = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (dup)
-		REFUSE("case_approval_decisions: that role has already decided this request");
+		REFUSE("case_approval_decisions: that role, or that person, has already decided this request");
 	return 0;
 }
 

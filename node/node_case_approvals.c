@@ -104,12 +104,17 @@ static void request_detail(node *n, const node_user *u, const cJSON *roles, cJSO
 				     json_str(r, "id"));
 	cJSON *waiting = cJSON_CreateArray(), *can = cJSON_CreateArray(), *it;
 	int mine = strcmp(json_str(r, "requested_by"), u->id) == 0;
+	int decided = 0;
 	int open = strcmp(json_str(r, "state"), "pending") == 0;
 
 	if (dec == NULL)
 		dec = cJSON_CreateArray();
 	cJSON_ArrayForEach(it, dec)
+	{
 		cJSON_AddStringToObject(it, "role_title", case_role_title(json_str(it, "role")));
+		if (strcmp(json_str(it, "staff_id"), u->id) == 0)
+			decided = 1; /* one decision per person */
+	}
 	for (; need && *need; need++) {
 		int done = 0;
 		cJSON_ArrayForEach(it, dec)
@@ -118,7 +123,7 @@ static void request_detail(node *n, const node_user *u, const cJSON *roles, cJSO
 		if (done)
 			continue;
 		cJSON_AddItemToArray(waiting, cJSON_CreateString(case_role_title(*need)));
-		if (open && !mine && has_role(roles, *need))
+		if (open && !mine && !decided && has_role(roles, *need))
 			cJSON_AddItemToArray(can, cJSON_CreateString(*need));
 	}
 	cJSON_AddItemToObject(r, "decisions", dec);

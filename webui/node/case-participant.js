@@ -47,6 +47,12 @@ function fillCodes(exited) {
     exited ? group('Follow-up codes', M.followup_codes, 'followup') : group('Activity codes', M.activity_codes, 'activity'));
 }
 
+function approvalPill(x) {
+  if (x.approval_state === 'pending') return pill('backdated: pending approval', 'due');
+  if (x.approval_state === 'refused') return pill('backdated: approval refused (does not count)', 'overdue');
+  return pill('backdated with approval', 'ok');
+}
+
 function noteItem(n) {
   const wrap = el('div', {},
     el('p', {}, el('strong', {}, n.subject), ' — contact ', n.contact_date, el('span', { class: 'muted' }, ` (entered ${n.entered_date} by ${n.staff_name || n.staff_id || 'staff'})`)),
@@ -104,8 +110,11 @@ function render(t) {
       const li = el('li', { class: 'activity' },
         el('h3', {}, `${x.code} ${x.title || ''}`),
         el('p', {}, `Started ${x.start_date}`, x.end_date ? `, ended ${x.end_date}` : '', x.completion ? ` — ${x.completion}` : '',
-          x.approval_id ? ' ' : '', x.approval_id ? pill('backdated with approval', 'due') : '',
+          x.approval_id ? ' ' : '', x.approval_id ? approvalPill(x) : '',
           el('span', { class: 'muted' }, ` (entered ${x.entered_date})`)));
+      if (x.pending_change) li.append(el('p', { class: 'notice warn' }, pill('change waiting for approval', 'due'),
+        x.pending_change.voided ? ' A Help Request to void this activity' : ` A Help Request to change it (end date ${x.pending_change.end_date || 'none'}, ${x.pending_change.completion || 'not completed'})`,
+        ' waits for DSS WIOA staff; until then this entry stands.'));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
       return li;
@@ -148,15 +157,12 @@ async function saveActivity(ev) {
   if (!code) { showError(form, { field: 'code', message: 'Choose an activity code.' }); return; }
   if ($('end_date').value) body.end_date = $('end_date').value;
   if ($('completion').value) body.completion = $('completion').value;
-  if (!$('approval').hidden) {
-    body.approval = {};
-    for (const k of ['program_manager', 'wdb_director', 'edd_approver', 'approved_date']) body.approval[k] = $('approval-' + k).value;
-  }
   $('act-save').disabled = true;
   try {
     const r = await api(`${API}/participants/${encodeURIComponent(id)}/activities`, { method: 'POST', body });
     $('act-ok').hidden = false;
-    $('act-ok').textContent = `Saved ${r.note.subject}.` + (r.timely ? '' : ` Entered after the deadline (${r.entry_deadline}).`);
+    $('act-ok').textContent = `Saved ${r.note.subject}.` + (r.timely ? '' : ` Entered after the deadline (${fmtDate(r.entry_deadline)}).`) +
+      (r.approval ? ` It is pending approval by ${r.approval.waiting_for.join(', ')}.` : '');
     resetActivityForm();
     await load();
   } catch (e) {
