@@ -5,6 +5,7 @@
  */
 #include "model/casework.h"
 #include "model/case_approvals.h"
+#include "model/case_forms.h"
 #include "model/crm.h"
 #include "model/holidays.h"
 #include "lib/clock.h"
@@ -710,6 +711,44 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* A closure or follow-up form (or a follow-up decline): every field filled
+ * (model/case_forms.h), its date neither before the registration nor after
+ * the day it was entered; follow-up only after the exit. */
+static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *kind = js(row, "kind"), *date = js(row, "form_date");
+	cJSON *fields;
+	char exit_date[16] = "";
+	int bad;
+
+	if (check_owner(db, "case_forms", row, reason, n) != 0)
+		return -1;
+	if (case_form_fields(kind) == NULL)
+		REFUSE("case_forms: kind must be closure, followup or followup_declined");
+	if (json_valid_date(date) != 0 || json_valid_date(js(row, "entered_date")) != 0 ||
+	    strcmp(date, js(row, "entered_date")) > 0)
+		REFUSE("case_forms: form_date must be a date, not after the date it was entered");
+	if (!entry_time_ok(js(row, "entered_date"), jint(row, "entered_at")))
+		REFUSE("case_forms: entered_at does not match entered_date or is in the future");
+	if (before_registration(db, js(row, "participant_id"), date))
+		REFUSE("case_forms: form_date is before the participant's registration");
+	fields = js(row, "fields") ? cJSON_Parse(js(row, "fields")) : NULL;
+	bad = case_form_check(kind, fields, NULL, NULL);
+	cJSON_Delete(fields);
+	if (bad != 0)
+		REFUSE("case_forms: every field must be filled in (N/A where it does not apply)");
+	if (strcmp(kind, "closure") != 0) {
+		if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
+			    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
+			REFUSE("case_forms: cannot read exits");
+		if (exit_date[0] == '\0' || strcmp(date, exit_date) < 0)
+			REFUSE("case_forms: follow-up comes after the exit");
+		if (strcmp(kind, "followup") == 0 && (jint(row, "quarter") < 1 || jint(row, "quarter") > 4))
+			REFUSE("case_forms: quarter must be 1 to 4");
+	}
+	return 0;
+}
+
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			  size_t n)
 {
@@ -717,6 +756,11 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 		return 0;
 	if (strcmp(tbl, "participants") == 0)
 		return check_participant(db, op, row, reason, n);
+	if (strcmp(tbl, "case_forms") == 0) {
+		if (op != SQLITE_INSERT)
+			REFUSE("%s: rows are only inserted", tbl);
+		return check_form(db, row, reason, n);
+	}
 	if (strcmp(tbl, "case_approval_requests") == 0 || strcmp(tbl, "case_approval_decisions") == 0) {
 		if (op != SQLITE_INSERT)
 			REFUSE("%s: rows are only inserted", tbl);

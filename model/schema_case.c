@@ -22,6 +22,7 @@
  *   case_approver_roles     hub-owned  approver roles held by staff accounts
  *   case_approval_requests  append   a request for one entry and one date
  *   case_approval_decisions append   one approver's approval or refusal
+ *   case_forms              append   closure and follow-up forms, follow-up declined
  *   participant_exits       append   the soft exit, recorded once detected:
  *                                    irreversible
  *   participant_activity_codes, followup_codes   hub-owned code lists, seeded
@@ -211,6 +212,21 @@ static const db_migration case_migrations[] = {
 	 " decided_date TEXT NOT NULL,"
 	 " decided_at INTEGER NOT NULL);"
 	 "CREATE INDEX case_approval_decisions_r ON case_approval_decisions(request_id);"
+	 /* The closure and follow-up forms (model/case_forms.h). */
+	 "CREATE TABLE case_forms("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " kind TEXT NOT NULL,"             /* closure | followup | followup_declined */
+	 " quarter INTEGER,"                /* followup: 1..4 */
+	 " form_date TEXT NOT NULL,"        /* of the closure review, contact or decline */
+	 " fields TEXT NOT NULL,"           /* JSON: every field of the kind, N/A allowed */
+	 " staff_id TEXT,"
+	 " entered_date TEXT NOT NULL,"
+	 " entered_at INTEGER NOT NULL,"
+	 " clock_skew_ms INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE INDEX case_forms_p ON case_forms(participant_id, kind);"
 	 "ALTER TABLE participant_activities ADD COLUMN change_request_id TEXT;"
 	 "ALTER TABLE case_notes ADD COLUMN approval_id TEXT;"},
 };
@@ -230,6 +246,7 @@ static const table_def case_tables[] = {
 	{"case_approval_decisions", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 	{"participant_activities", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 	{"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"case_forms", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 };
 
 const schema_module schema_case = {

@@ -585,9 +585,11 @@ static route_rc patch_participant(route_call *a)
 	if (read_pfields(n, body, 0, today, &f, &e) ||
 	    json_get_str(body, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0, &e))
 		goto bad;
-	if (closure && closure[0] &&
-	    (json_valid_date(closure) != 0 || strcmp(closure, today) > 0)) {
-		json_err_set(&e, "closure_form_date", "closure form date must be a date, not after today");
+	if (closure) {
+		/* The closure form is a form, every field filled in
+		 * (node_case_forms.c), never a date typed here. */
+		json_err_set(&e, "closure_form_date", "complete the closure form (every field, N/A where "
+						      "it does not apply); its date is recorded with it");
 		goto bad;
 	}
 	vals[0] = f.first, vals[1] = f.last, vals[2] = f.birth, vals[3] = f.phone;

@@ -52,6 +52,9 @@ typedef struct case_status {
 	int fu_done;             /* current quarter has a follow-up */
 	int fu_overdue;          /* past quarters without one */
 	int closure_form_due;    /* nearing exit without a closure form */
+	char fu_declined[11];    /* follow-up declined on (ends the clocks), or "" */
+	int fu_form_done;        /* current quarter has its follow-up form */
+	int fu_forms_missing;    /* past quarters without one */
 } case_status;
 int case__status(node *n, const char *pid, const char *today, case_status *s);
 cJSON *case__status_json(const case_status *s);

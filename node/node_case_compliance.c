@@ -25,7 +25,7 @@
  * thread is the only user.  q_batch(1) keeps them across calls until
  * q_batch(0) finalizes them; outside a batch each call finalizes its own.
  */
-enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_N };
+enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_DECL, Q_FUFORM, Q_N };
 static struct {
 	sqlite3_stmt *st[Q_N];
 	int batch;
@@ -52,6 +52,9 @@ static const char *const q_sql[Q_N] = {
 	" exit_date, kind, last_service_date, recorded_at, recorded_by)"
 	" VALUES(?,?,?,?,?,'soft_exit',?,?,?)",
 	"UPDATE participants SET exit_state='exited', exit_date=?, updated_hlc=? WHERE id=?",
+	"SELECT min(form_date) FROM case_forms WHERE participant_id=? AND kind='followup_declined'",
+	"SELECT count(*) FROM case_forms WHERE participant_id=?1 AND kind='followup'"
+	" AND form_date BETWEEN ?2 AND ?3",
 };
 
 static sqlite3_stmt *q(node *n, int i)
@@ -123,6 +126,22 @@ static int read_prow(node *n, const char *pid, prow *p)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* 1 when a follow-up form is dated in [qs, qe], 0 not, -1 error. */
+static int fu_form_in(node *n, const char *pid, const char *qs, const char *qe)
+{
+	sqlite3_stmt *st = q(n, Q_FUFORM);
+	int c;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, qs, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, qe, -1, SQLITE_TRANSIENT);
+	c = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_reset(st);
+	return c < 0 ? -1 : c > 0;
+}
+
 static int status_of(node *n, const char *pid, const char *today, case_status *s)
 {
 	prow p;
@@ -168,10 +187,12 @@ static int status_of(node *n, const char *pid, const char *today, case_status *s
 	sqlite3_reset(st);
 	/* Follow-up: four quarters after the exit, each needing a follow-up
 	 * service or a documented contact (a case note) inside it. */
+	if (s->exited && q_text(n, Q_DECL, pid, s->fu_declined, sizeof s->fu_declined) != 0)
+		return -1;
 	if (s->exited && s->exit_date[0]) {
 		for (int k = 1; k <= CASE_FOLLOWUP_QUARTERS; k++) {
 			char qs[11], qe[11];
-			int done;
+			int done, form;
 			if (case_followup_quarter(s->exit_date, k, qs, qe) != 0)
 				break;
 			if ((st = q(n, Q_FU)) == NULL)
@@ -181,14 +202,22 @@ static int status_of(node *n, const char *pid, const char *today, case_status *s
 			sqlite3_bind_text(st, 3, qe, -1, SQLITE_TRANSIENT);
 			done = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
 			sqlite3_reset(st);
+			/* Declined: no quarter is due from the decline on. */
+			if (s->fu_declined[0] && strcmp(qe, s->fu_declined) >= 0)
+				break;
+			if ((form = fu_form_in(n, pid, qs, qe)) < 0)
+				return -1;
 			if (strcmp(qe, today) < 0) {
 				if (!done)
 					s->fu_overdue++;
+				if (!form)
+					s->fu_forms_missing++;
 			} else if (strcmp(qs, today) <= 0) {
 				s->fu_quarter = k;
 				memcpy(s->fu_start, qs, 11);
 				memcpy(s->fu_end, qe, 11);
 				s->fu_done = done;
+				s->fu_form_done = form;
 			}
 		}
 	}
@@ -232,6 +261,9 @@ cJSON *case__status_json(const case_status *s)
 		json_add_str_or_null(o, "followup_due_date", s->fu_quarter ? s->fu_end : NULL);
 		cJSON_AddBoolToObject(o, "followup_done", s->fu_done);
 		cJSON_AddNumberToObject(o, "followup_overdue_quarters", s->fu_overdue);
+		cJSON_AddBoolToObject(o, "followup_form_done", s->fu_form_done);
+		cJSON_AddNumberToObject(o, "followup_forms_missing", s->fu_forms_missing);
+		json_add_str_or_null(o, "followup_declined_date", s->fu_declined[0] ? s->fu_declined : NULL);
 	}
 	return o;
 }
@@ -469,9 +501,18 @@ static void tally_exited(cview *v, const cJSON *p, const case_status *s, int *nd
 			(*ndue)++;
 		}
 	}
+	if (s->fu_quarter && !s->fu_form_done && strcmp(s->fu_end, v->week) <= 0) {
+		add_item(v->due, p, "followup_form", s->fu_end, "complete this quarter's follow-up form");
+		(*ndue)++;
+	}
 	if (s->fu_overdue > 0) {
 		add_item(v->over, p, "follow_up", s->fu_start[0] ? s->fu_start : v->today,
 			 "a quarter of follow-up was missed");
+		(*nover)++;
+	}
+	if (s->fu_forms_missing > 0) {
+		add_item(v->over, p, "followup_form", s->fu_start[0] ? s->fu_start : v->today,
+			 "a quarter's follow-up form is missing");
 		(*nover)++;
 	}
 }

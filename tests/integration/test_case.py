@@ -381,9 +381,12 @@ class CaseNodeTest(unittest.TestCase):
         g = self.node.get(API + "/participants/" + other["id"]).json()
         self.assertEqual(g["status"]["exit_warning"], 60)
         self.assertTrue(g["status"]["closure_form_due"])
-        r = self.node.request("PATCH", API + "/participants/" + other["id"],
-                              body={"closure_form_date": self.today})
-        self.assertEqual(r.status, 200, r.body)
+        self.bad(self.node.request("PATCH", API + "/participants/" + other["id"],
+                                   body={"closure_form_date": self.today}), "closure_form_date")
+        fields = {f["name"]: "N/A" for f in self.node.get(API + "/forms").json()["closure"]}
+        r = self.node.post(API + "/participants/%s/closure-form" % other["id"],
+                           {"form_date": self.today, "fields": fields})
+        self.assertEqual(r.status, 201, r.body)
         g = self.node.get(API + "/participants/" + other["id"]).json()
         self.assertFalse(g["status"]["closure_form_due"])
 
@@ -675,7 +678,7 @@ class CaseReplicationTest(unittest.TestCase):
         r = self.hub.post("/api/v1/sync/enroll", {"code": self.code("demo-office"), "hostname": "forger"})
         self.assertEqual(r.status, 200, r.body)
         forger = th.Enrolled(self.hub, r.json())
-        cs = changeset_update("case_notes", 14, nid, 8, text, "Rewritten after the fact.")
+        cs = changeset_update("case_notes", 15, nid, 8, text, "Rewritten after the fact.")
         r = forger.push(th.build_frame([(1, "0190a0000000.0000.forger", "", cs)], self.schema))
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual([q["seq"] for q in r.json()["quarantined"]], [1])

@@ -166,6 +166,94 @@ class CaseDatesTest(CaseRulesBase):
         names = sorted(v["visitor_name"] for v in t["visits"])
         self.assertEqual(names, sorted(["Inez Montalban", "montoya, IÑIGO"]))
 
+    # ---- closure and follow-up forms ------------------------------------------------
+    def fields(self, kind, **over):
+        f = {x["name"]: "N/A" for x in self.node.get(API + "/forms").json()[kind]}
+        f.update(over)
+        return f
+
+    def test_closure_form_every_field(self):
+        p = self.register("Clara", "Cierre", registered=days_ago(TODAY, 70))
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertTrue(g["status"]["closure_form_due"])
+        C = API + "/participants/%s/closure-form" % p["id"]
+        # Nothing filled in: every field named at once.
+        r = self.node.post(C, {"fields": {}})
+        self.assertEqual(r.status, 400, r.body)
+        names = sorted(e["field"] for e in r.json()["errors"])
+        want = sorted(["form_date"] + ["fields." + k for k in self.fields("closure")])
+        self.assertEqual(names, want)
+        # One left empty, one blank, one unknown: those three.
+        f = self.fields("closure", exit_reason="Entered employment", employer_name="  ", job_title="")
+        f["favorite_color"] = "blue"
+        r = self.node.post(C, {"form_date": TODAY, "fields": f})
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["fields.employer_name", "fields.favorite_color", "fields.job_title"])
+        self.bad(self.node.post(C, {"form_date": days_ago(TODAY, 71), "fields": self.fields("closure")}),
+                 "form_date")
+        self.assertEqual(self.ndb("SELECT count(*) FROM case_forms WHERE participant_id=?", p["id"])[0][0], 0)
+        # Complete, N/A where it does not apply.
+        r = self.node.post(C, {"form_date": TODAY, "fields": self.fields(
+            "closure", exit_reason="Entered employment", employer_name="Coastal Grocers")})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["fields"]["employer_name"], "Coastal Grocers")
+        self.assertTrue(r.json()["timely"])
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertFalse(g["status"]["closure_form_due"])
+        self.assertEqual(g["closure_form_date"], TODAY)
+        # A follow-up form before the exit is refused.
+        self.bad(self.node.post(API + "/participants/%s/followup-form" % p["id"],
+                                {"form_date": TODAY, "fields": self.fields("followup")}), "id", 409)
+
+    def test_followup_form_and_decline_end_the_clocks(self):
+        # Exited 30 days ago (registered 120 days ago, no service).
+        p = self.register("Ulises", "Declinado", registered=days_ago(TODAY, 120))
+        q = self.register("Olga", "Seguida", registered=days_ago(TODAY, 120))
+        for x in (p, q):
+            g = self.node.get(API + "/participants/" + x["id"]).json()
+            self.assertEqual(g["status"]["followup_quarter"], 1)
+            self.assertFalse(g["status"]["followup_form_done"])
+        F = API + "/participants/%s/followup-form" % q["id"]
+        r = self.node.post(F, {"form_date": TODAY, "fields": {"contact_method": "Phone"}})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(len(r.json()["errors"]), len(self.fields("followup")) - 1)
+        self.bad(self.node.post(F, {"form_date": days_ago(TODAY, 31), "fields": self.fields("followup")}),
+                 "form_date")
+        r = self.node.post(F, {"form_date": TODAY, "fields": self.fields("followup", contact_method="Phone")})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["quarter"], 1)
+        g = self.node.get(API + "/participants/" + q["id"]).json()
+        self.assertTrue(g["status"]["followup_form_done"])
+        # Declined, with its date: the follow-up clocks end.
+        D = API + "/participants/%s/followup-declined" % p["id"]
+        self.bad(self.node.post(D, {"form_date": TODAY, "fields": {}}), "fields.how_declined")
+        r = self.node.post(D, {"form_date": TODAY, "fields": {"how_declined": "Told us by phone"}})
+        self.assertEqual(r.status, 201, r.body)
+        self.bad(self.node.post(D, {"form_date": TODAY, "fields": {"how_declined": "again"}}), "id", 409)
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertEqual(g["status"]["followup_declined_date"], TODAY)
+        self.assertEqual(g["status"]["followup_quarter"], 0)
+        # Seven months later (the injected clock): the other case missed two
+        # quarters; the declined one none.
+        pin_clock(self.clock, (datetime.date.fromisoformat(TODAY) + datetime.timedelta(days=210)).isoformat())
+        try:
+            import time
+            time.sleep(0.5)
+            gp = self.node.get(API + "/participants/" + p["id"]).json()["status"]
+            gq = self.node.get(API + "/participants/" + q["id"]).json()["status"]
+            self.assertEqual(gq["followup_overdue_quarters"], 2)  # no F-code in Q1 or Q2
+            self.assertEqual(gq["followup_forms_missing"], 1)
+            self.assertEqual(gp["followup_overdue_quarters"], 0)
+            self.assertEqual(gp["followup_forms_missing"], 0)
+            c = self.node.get(API + "/compliance").json()
+            over = [(x["participant_id"], x["kind"]) for x in c["overdue"]]
+            self.assertIn((q["id"], "follow_up"), over)
+            self.assertNotIn(p["id"], [x for x, _ in over])
+            self.assertNotIn(p["id"], [x["participant_id"] for x in c["due_this_week"]])
+        finally:
+            pin_clock(self.clock, TODAY)
+            time.sleep(0.5)
+
 
 # ---- approvals with a hub ----------------------------------------------------------
 
