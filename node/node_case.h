@@ -78,6 +78,17 @@ int case__request(node *n, const node_user *u, const char *pid, const char *kind
 /* 1 when the user is a supervisor or manager (may raise a Help Request). */
 int case__is_supervisor(node *n, const node_user *u);
 
+/*
+ * node_case_timely.c: timely entry of every entry kind of the policy, in
+ * business days with the state holidays, for the Local Area's entries
+ * (only staff's / office's when not NULL or ""): {"business_days",
+ * "by_kind", "by_staff", "by_office"}, each row {id, name, entries, late,
+ * timely_pct}.  NULL on error.  And the same as CSV rows in a's reply.
+ */
+cJSON *case__timeliness(node *n, const char *staff, const char *office);
+struct route_call;
+void case__timeliness_csv(struct route_call *a, const cJSON *t);
+
 /* The routes: each file's route_list (node_api.h). */
 /* Effective activities: counted (a backdated one approved), not voided,
  * not replaced by a later correction that counts (a change waiting for

@@ -606,10 +606,13 @@ static void cview_summary(cview *v)
 }
 
 /*
- * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv
+ * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv&report=timeliness
  * JSON: {"today", "clock_skew_warning", "summary": {...}, "due_this_week": [...],
  *        "overdue": [...], "nearing_exit": [...], "by_staff": [...],
- *        "participants": [{participant + "status"}]}
+ *        "participants": [{participant + "status"}], "timeliness": {...}
+ *        (node_case_timely.c)}
+ * CSV: one row per participant, or with report=timeliness one per entry
+ * kind, staff member and office.
  * Every active case of the Local Area (and exited ones still in their 12
  * months of follow-up) on the trusted date; soft exits that have come are
  * recorded first.  Audited (compliance_view, with the count).  The reply,
@@ -621,8 +624,8 @@ static route_rc get_compliance(route_call *a)
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	char fmt[8] = "", staff[64] = "", office[64] = "", detail[80], file[64];
-	cJSON *ps = NULL, *p;
+	char fmt[8] = "", staff[64] = "", office[64] = "", detail[80], file[64], report[16] = "";
+	cJSON *ps = NULL, *p, *timely = NULL;
 	cview v;
 	int csv;
 
@@ -635,13 +638,24 @@ static route_rc get_compliance(route_call *a)
 		return route_fail(a, 403, NULL, "your account does not have this privilege");
 	http_req_query(req, "staff_id", staff, sizeof staff);
 	http_req_query(req, "office_id", office, sizeof office);
+	http_req_query(req, "report", report, sizeof report);
+	if (report[0] && strcmp(report, "participants") != 0 && strcmp(report, "timeliness") != 0)
+		return route_fail(a, 400, "report", "report must be participants or timeliness");
 	node_today(n, v.today);
 	clock_date_add(v.today, 7, v.week);
 	q_batch(1);
 	if (compliance_sweep(n, u, v.today) != 0 || (ps = compliance_people(n, staff, office)) == NULL)
 		goto dberr;
 	cview_init(&v, n);
-	if (csv) {
+	if ((timely = case__timeliness(n, staff, office)) == NULL)
+		goto dberr;
+	if (csv && strcmp(report, "timeliness") == 0) {
+		/* Timeliness per kind, staff member and office. */
+		snprintf(file, sizeof file, "case-timeliness-%s.csv", v.today);
+		route_csv(a, file, 16 * 1024 * 1024);
+		case__timeliness_csv(a, timely);
+		csv = 2;
+	} else if (csv) {
 		snprintf(file, sizeof file, "case-compliance-%s.csv", v.today);
 		route_csv(a, file, 64 * 1024 * 1024);
 		route_put(a, csv_head);
@@ -651,10 +665,12 @@ static route_rc get_compliance(route_call *a)
 		case_status s;
 		if (status_of(n, json_str(p, "id"), v.today, &s) != 0)
 			goto dberr;
-		if (tally(&v, p, &s) && csv)
+		if (tally(&v, p, &s) && csv == 1)
 			csv_row(a, p, &s);
 	}
 	cview_summary(&v);
+	cJSON_AddItemToObject(v.o, "timeliness", timely);
+	timely = NULL;
 	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", v.np, csv ? "csv" : "json");
 	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0)
 		goto dberr;
@@ -668,6 +684,7 @@ static route_rc get_compliance(route_call *a)
 dberr:
 	q_batch(0);
 	cJSON_Delete(ps);
+	cJSON_Delete(timely);
 	cJSON_Delete(v.o);
 	return ROUTE_DBERR;
 }

@@ -137,6 +137,49 @@ class CaseDatesTest(CaseRulesBase):
         self.assertEqual(r.json()["entry_deadline"], "2026-12-04")
         self.assertTrue(r.json()["timely"])
 
+    def timeliness(self):
+        t = self.node.get(API + "/compliance?staff_id=demo-staff").json()["timeliness"]
+        return ({k["kind"]: (k["entries"], k["late"]) for k in t["by_kind"]},
+                {k["staff_id"]: (k["entries"], k["late"]) for k in t["by_staff"]},
+                {k["office_id"]: (k["entries"], k["late"]) for k in t["by_office"]})
+
+    def test_timeliness_every_kind_per_staff_and_office(self):
+        k0, s0, o0 = self.timeliness()
+        self.assertEqual(list(k0), ["application", "objective_assessment", "literacy_numeracy", "iss_iep",
+                                    "activity", "case_note", "measurable_skill_gain", "closure_form",
+                                    "followup_form"])
+        p = self.register("Tomasa", "Puntual", registered=days_ago(TODAY, 20))
+        # Wednesday before Thanksgiving: on time (holidays do not count).
+        self.assertEqual(self.activity(p["id"], "115", "2026-11-25").status, 201)
+        # Friday 2026-11-20: due Tuesday 2026-12-01 (Thanksgiving and the
+        # day after skipped), entered Thursday: late.
+        self.assertEqual(self.activity(p["id"], "203", "2026-11-20").status, 201)
+        # An ISS dated today, a note contacted 6 days ago (late: 5 days).
+        self.assertEqual(self.activity(p["id"], "205", TODAY).status, 201)
+        self.assertEqual(self.node.post(API + "/participants/%s/notes" % p["id"],
+                                        {"subject": "Call", "contact_date": days_ago(TODAY, 6),
+                                         "body": "Talked about the job fair."}).status, 201)
+        k1, s1, o1 = self.timeliness()
+        d = {k: (k1[k][0] - k0[k][0], k1[k][1] - k0[k][1]) for k in k1}
+        self.assertEqual(d["application"], (1, 0))
+        self.assertEqual(d["activity"], (1, 0))
+        self.assertEqual(d["objective_assessment"], (1, 1))
+        self.assertEqual(d["iss_iep"], (1, 0))
+        self.assertEqual(d["case_note"], (4, 3))  # activity notes of 11-25, 11-20 (5 days) and the call
+        self.assertEqual(s1["demo-staff"][0] - s0.get("demo-staff", (0, 0))[0], 8)
+        self.assertEqual(o1["demo-office"][1] - o0.get("demo-office", (0, 0))[1], 4)
+        # The CSV: one row per kind, staff member and office.
+        r = self.node.get(API + "/compliance?format=csv&report=timeliness&staff_id=demo-staff")
+        self.assertEqual(r.status, 200, r.body)
+        import csv as csvm
+        import io
+        rows = list(csvm.DictReader(io.StringIO(r.body.decode())))
+        got = {(x["scope"], x["id"]): (int(x["entries"]), int(x["late"])) for x in rows}
+        self.assertEqual(got[("kind", "objective_assessment")], k1["objective_assessment"])
+        self.assertEqual(got[("staff", "demo-staff")], s1["demo-staff"])
+        self.assertEqual(got[("office", "demo-office")], o1["demo-office"])
+        self.bad(self.node.get(API + "/compliance?report=nope"), "report")
+
     def test_visit_name_warning_and_timeline(self):
         p = self.register("Iñigo", "Montoya")
         reasons = self.node.get("/api/v1/greeter/reasons").json()
