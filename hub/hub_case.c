@@ -2,8 +2,8 @@
  * hub_case.c - approver roles held by staff accounts (issue 15,
  * model/case_approvals.h): the DSS Program Manager, the WDB Director, EDD
  * and DSS WIOA staff who approve backdated entries and Help Requests, each
- * in their own session.  Granted at the hub by the operations account, the
- * bearer token, or an MIS Administrator of the account's Local Area.
+ * in their own session.  Granted at the hub by the operations account or
+ * the bearer token (every hub write needs the operations role).
  * case_approver_roles is hub-owned and replicated: plain SQL here, the
  * change-log triggers send each row to the offices of its Local Area.
  *
@@ -130,7 +130,8 @@ static route_rc roles_put(route_call *a)
 
 static const route_def case_defs[] = {
 	{HTTP_M_GET, "/api/v1/admin/case/approver-roles", roles_list, 0, 0, NULL, 0},
-	{HTTP_M_PUT, "/api/v1/admin/case/approver-roles", roles_put, 0, ROUTE_BODY | HUB_AUDITED,
+	/* every hub write needs the operations role (tests/unit/test_hub_api.c) */
+	{HTTP_M_PUT, "/api/v1/admin/case/approver-roles", roles_put, HUB_P_OPS, ROUTE_BODY | HUB_AUDITED,
 	 roles_keys, 0},
 };
 

@@ -613,7 +613,7 @@ static const route_def case_work_defs[] = {
 	{HTTP_M_POST, "/api/v1/case/participants/:id/notes", post_note, PRIV_CASE_NOTES,
 	 ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, PRIV_PARTICIPANT_EDIT,
-	 ROUTE_BODY | ROUTE_BODY_OPT, NULL, 0},
+	 NODE_WRITE, NULL, 0},
 	{HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, PRIV_PARTICIPANT_EDIT,
 	 ROUTE_BODY | NODE_WRITE, amend_act_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/notes/:id/amend", post_amend_note, PRIV_CASE_NOTES,
