@@ -195,8 +195,15 @@ static void work_cycle(uv_work_t *w)
 	if (ns->ns_db == NULL) {
 		/* Never the loop thread's connection: this one is ours alone. */
 		/* secure_delete: a key replaced by a pull leaves no copy in free pages */
+		/* synchronous=NORMAL: its transactions (a pulled page with its
+		 * cursor, the outbox trimmed after an ack, the sync state) need
+		 * not survive a power cut - a lost one is pulled, pushed (the hub
+		 * drops the repeat) or recorded again - and a COMMIT that fsyncs
+		 * holds the write lock the office's writes wait for.  The WAL
+		 * stays a prefix: the next group-commit fdatasync covers them. */
 		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0 ||
-		    db_exec(ns->ns_db, "PRAGMA secure_delete=ON") != 0) {
+		    db_exec(ns->ns_db, "PRAGMA secure_delete=ON") != 0 ||
+		    db_exec(ns->ns_db, "PRAGMA synchronous=NORMAL") != 0) {
 			db_close(ns->ns_db);
 			ns->ns_db = NULL;
 			fmt_line(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
