@@ -6,6 +6,7 @@
 // asked for only when needed, field errors in place; axe-core (WCAG 2.1 AA)
 // clean on every case page.
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
 
@@ -70,6 +71,9 @@ export const tests = [
     await assertAccessible(page, 'participant page');
     await page.click('#reveal');
     await page.waitForFunction(() => document.getElementById('ssn-out').textContent.includes('975-25-0577'));
+    // No entry may predate the registration: she registered 45 days ago.
+    execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000',
+      `UPDATE participants SET registered_date='${daysBack(today, 45)}' WHERE id='${pid}'`]);
 
     const before = await dueCount(page, node);
     await assertAccessible(page, 'compliance view');
@@ -91,6 +95,10 @@ export const tests = [
     const tl = await page.textContent('#timeline');
     assert(tl.includes(note), 'the note is on the timeline');
     assert(tl.includes('contact ' + daysBack(today, 26)), "the note's contact date is the activity's start date");
+    // The form starts over after a save: today's date, no code, no note.
+    assert(await page.inputValue('#start_date') === today, 'the start date is back to today');
+    assert(await page.inputValue('#code') === '', 'no code chosen');
+    assert(await page.inputValue('#note-body') === '', 'the note is cleared');
     await assertAccessible(page, 'participant page with a timeline');
 
     // 40 days back asks for the approval.
@@ -136,6 +144,7 @@ export const tests = [
     await page.selectOption('#visit', ci.json.id);
     await page.click('#visit-save');
     await page.locator('#timeline h3', { hasText: 'Visit' }).waitFor();
+    assert((await page.textContent('#timeline')).includes(`Checked in as ${first} ${last}`), "the timeline shows the visitor's name");
     await assertAccessible(page, 'participant page with a visit');
 
     // Search finds the participant.
