@@ -417,13 +417,21 @@ static long next_n(int kind, long n)
 	return kind == FAULTVFS_MALLOC ? n + malloc_stride : n + 1;
 }
 
-/* A pulled page takes thousands of allocations to apply: make test tries
- * every 97th, OUTPOST_LONG every 7th. */
-static long pull_malloc_stride = 97;
+/* A pulled page of 40 check-ins takes a few thousand allocations to apply:
+ * make test tries every 31st, OUTPOST_LONG every one.  A snapshot page (the
+ * whole demo office, hundreds of pages written) is sampled: make test
+ * tries N growing by half each time, OUTPOST_LONG every N (writes, syncs)
+ * and every 7th allocation. */
+static long pull_malloc_stride = 31;
+static int snapshot_every;
 
-static long next_pull_n(int kind, long n)
+static long next_pull_n(int snapshot, int kind, long n)
 {
-	return kind == FAULTVFS_MALLOC ? n + pull_malloc_stride : n + 1;
+	if (snapshot && !snapshot_every)
+		return n + n / 2 + 1;
+	if (kind != FAULTVFS_MALLOC)
+		return n + 1;
+	return n + (snapshot ? 7 : pull_malloc_stride);
 }
 
 /* One node batch of 3 captured check-ins from id k on, as node_commit.c
@@ -594,8 +602,9 @@ static void test_hub_apply_io_faults(void **state)
 /* ---- failed writes, syncs and allocations in the node's apply of a pull ---------- */
 
 /* The pages the other office of the same office pulls once the hub holds
- * every frame: one pull page (the change log after 0) and one whole snapshot
- * page, built by the hub's own code. */
+ * every frame: one pull page (the change log after the demo office's own
+ * entries: the 40 check-ins) and one whole snapshot page, built by the
+ * hub's own code. */
 static buf pull_page = BUF_INIT(0), snap_page = BUF_INIT(0);
 static int64_t pull_next, snap_seq;
 static char node_tmpl[700];
@@ -609,16 +618,21 @@ static void pages_make(void)
 	int more;
 	sync_scope sc = {"node-other", office, la};
 	sync_snap_pos end;
+	int64_t head0;
 
 	snprintf(path, sizeof path, "%s/hub-pulled.db", shared_dir);
 	fresh(hub_tmpl, path);
 	assert_int_equal(db_open(path, &db), 0);
 	assert_int_equal(hub_node_get(db, NODE_ID, &hn), DB_FOUND);
+	/* The pull page: the pushed check-ins alone, after the demo data. */
+	buf_init(&pull_page, SYNC_MAX_REPLY);
+	assert_int_equal(sync_hub_pull(db, &sc, 0, 1, &pull_page, &pull_next, &head0, &more), 0);
+	buf_release(&pull_page);
 	for (int i = 0; i < hub_frames.n; i++)
 		assert_int_equal(ingest(db, &hn, i), 200);
 	buf_init(&pull_page, SYNC_MAX_REPLY);
-	assert_int_equal(sync_hub_pull(db, &sc, 0, SYNC_MAX_PULL_ROWS, &pull_page, &pull_next, &head,
-				       &more), 0);
+	assert_int_equal(sync_hub_pull(db, &sc, head0, SYNC_MAX_PULL_ROWS, &pull_page, &pull_next,
+				       &head, &more), 0);
 	assert_int_equal(more, 0);
 	buf_init(&snap_page, SYNC_MAX_REPLY);
 	assert_int_equal(sync_hub_snapshot_page(db, &sc, NULL, 100000, SYNC_MAX_REPLY, &snap_page, &end,
@@ -678,7 +692,7 @@ static void test_node_pull_io_faults(void **state)
 	}
 	for (int snapshot = 0; snapshot < 2; snapshot++)
 		for (int kind = FAULTVFS_WRITE; kind <= FAULTVFS_MALLOC; kind++)
-			for (long n = 1;; n = next_pull_n(kind, n)) {
+			for (long n = 1;; n = next_pull_n(snapshot, kind, n)) {
 				sqlite3 *db;
 				int rc, fired;
 				int64_t ck, cursor;
@@ -724,13 +738,16 @@ int main(void)
 	const char *s = getenv("OUTPOST_POWERLOSS_SEED");
 
 	base_seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
+	if (getenv("OUTPOST_POWERLOSS_TEST")) /* one test by name (a glob) */
+		cmocka_set_test_filter(getenv("OUTPOST_POWERLOSS_TEST"));
 	if (getenv("OUTPOST_POWERLOSS_ROUNDS")) {
 		rounds_node = rounds_hub = atoi(getenv("OUTPOST_POWERLOSS_ROUNDS"));
 	} else if (getenv("OUTPOST_LONG")) {
 		rounds_node *= 10;
 		rounds_hub *= 10;
 		malloc_stride = 1;
-		pull_malloc_stride = 7;
+		pull_malloc_stride = 1;
+		snapshot_every = 1;
 	}
 	/* Memory-backed files when there are: every round copies a database. */
 	if (access("/dev/shm", W_OK) == 0)
