@@ -22,8 +22,8 @@
  * entry per saved check-in, seqs without a gap; the hub's nodes.acked_seq
  * equal to the entries it holds (no partial batch) and at least the last
  * acknowledged one.  The failure tests (failed writes, syncs, allocations,
- * a full disk at every N) cover a captured write, the hub's apply of a push
- * and the node's apply of a pulled page and of a snapshot page.  OUTPOST_LONG=1 runs ten times more rounds;
+ * a full disk at every N) cover a captured write and the hub's apply of a
+ * push; test_pullfault.c the node's apply of a pulled page.  OUTPOST_LONG=1 runs ten times more rounds;
  * OUTPOST_POWERLOSS_SEED=N replays a run.
  */
 #include <setjmp.h>
@@ -417,23 +417,6 @@ static long next_n(int kind, long n)
 	return kind == FAULTVFS_MALLOC ? n + malloc_stride : n + 1;
 }
 
-/* A pulled page of 40 check-ins takes a few thousand allocations to apply:
- * make test tries every 31st, OUTPOST_LONG every one.  A snapshot page (the
- * whole demo office, hundreds of pages written) is sampled: make test
- * tries N growing by half each time, OUTPOST_LONG every N (writes, syncs)
- * and every 7th allocation. */
-static long pull_malloc_stride = 31;
-static int snapshot_every;
-
-static long next_pull_n(int snapshot, int kind, long n)
-{
-	if (snapshot && !snapshot_every)
-		return n + n / 2 + 1;
-	if (kind != FAULTVFS_MALLOC)
-		return n + 1;
-	return n + (snapshot ? 7 : pull_malloc_stride);
-}
-
 /* One node batch of 3 captured check-ins from id k on, as node_commit.c
  * makes it; 0 acknowledged, -1 refused. */
 static int node_batch(sqlite3 *db, int k)
@@ -599,133 +582,6 @@ static void test_hub_apply_io_faults(void **state)
 	assert_true(tried > 20);
 }
 
-/* ---- failed writes, syncs and allocations in the node's apply of a pull ---------- */
-
-/* The pages the other office of the same office pulls once the hub holds
- * every frame: one pull page (the change log after the demo office's own
- * entries: the 40 check-ins) and one whole snapshot page, built by the
- * hub's own code. */
-static buf pull_page = BUF_INIT(0), snap_page = BUF_INIT(0);
-static int64_t pull_next, snap_seq;
-static char node_tmpl[700];
-
-static void pages_make(void)
-{
-	char path[700];
-	sqlite3 *db, *node;
-	hub_node hn;
-	int64_t head;
-	int more;
-	sync_scope sc = {"node-other", office, la};
-	sync_snap_pos end;
-	int64_t head0;
-
-	snprintf(path, sizeof path, "%s/hub-pulled.db", shared_dir);
-	fresh(hub_tmpl, path);
-	assert_int_equal(db_open(path, &db), 0);
-	assert_int_equal(hub_node_get(db, NODE_ID, &hn), DB_FOUND);
-	/* The pull page: the pushed check-ins alone, after the demo data. */
-	buf_init(&pull_page, SYNC_MAX_REPLY);
-	assert_int_equal(sync_hub_pull(db, &sc, 0, 1, &pull_page, &pull_next, &head0, &more), 0);
-	buf_release(&pull_page);
-	for (int i = 0; i < hub_frames.n; i++)
-		assert_int_equal(ingest(db, &hn, i), 200);
-	buf_init(&pull_page, SYNC_MAX_REPLY);
-	assert_int_equal(sync_hub_pull(db, &sc, head0, SYNC_MAX_PULL_ROWS, &pull_page, &pull_next,
-				       &head, &more), 0);
-	assert_int_equal(more, 0);
-	buf_init(&snap_page, SYNC_MAX_REPLY);
-	assert_int_equal(sync_hub_snapshot_page(db, &sc, NULL, 100000, SYNC_MAX_REPLY, &snap_page, &end,
-						&snap_seq, &more), 0);
-	assert_int_equal(more, 0);
-	db_close(db);
-	snprintf(node_tmpl, sizeof node_tmpl, "%s/node-template.db", shared_dir);
-	assert_int_equal(db_open(node_tmpl, &node), 0);
-	assert_int_equal(schema_migrate(node), 0);
-	assert_int_equal(capture_migrate(node), 0);
-	/* node_meta as node/node_state.c makes it (the node's own tables). */
-	assert_int_equal(db_exec(node, "CREATE TABLE node_meta(key TEXT PRIMARY KEY NOT NULL, "
-				       "value TEXT)"), 0);
-	assert_int_equal(db_exec(node, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
-	db_close(node);
-}
-
-/* 0 when the page was applied, else what the apply returned. */
-static int node_apply(sqlite3 *db, int snapshot)
-{
-	if (snapshot)
-		return sync_node_apply_snapshot(db, snap_page.data, snap_page.len, snap_seq, NULL, NULL);
-	return sync_node_apply_pull(db, pull_page.data, pull_page.len, pull_next);
-}
-
-/* The check-ins of the page the node holds and its cursor (-1: none). */
-static void node_state(sqlite3 *db, int64_t *ck, int64_t *cursor)
-{
-	*ck = count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
-	*cursor = count_of(db, "SELECT value FROM node_meta WHERE key='sync_cursor'");
-}
-
-/* Every N of every kind while a node applies a pull page, then a snapshot
- * page: applied (0) means every row and the cursor are there; a failure
- * leaves either all of it or none of it (the rows and the cursor together:
- * never a partial page), and the same page again, with nothing failing, is
- * applied whole - what the node's next sync cycle does. */
-static void test_node_pull_io_faults(void **state)
-{
-	char path[700];
-	int tried = 0;
-	int64_t want[2] = {0, 0}, want_cursor[2];
-
-	(void)state;
-	pages_make();
-	snprintf(path, sizeof path, "%s/node-pull.db", shared_dir);
-	for (int snapshot = 0; snapshot < 2; snapshot++) {
-		sqlite3 *db;
-
-		fresh(node_tmpl, path);
-		assert_int_equal(db_open(path, &db), 0);
-		faultvfs_fail_at(FAULTVFS_NONE, 0);
-		assert_int_equal(node_apply(db, snapshot), 0);
-		node_state(db, &want[snapshot], &want_cursor[snapshot]);
-		assert_int_equal(want[snapshot], HUB_ENTRIES);
-		db_close(db);
-	}
-	for (int snapshot = 0; snapshot < 2; snapshot++)
-		for (int kind = FAULTVFS_WRITE; kind <= FAULTVFS_MALLOC; kind++)
-			for (long n = 1;; n = next_pull_n(snapshot, kind, n)) {
-				sqlite3 *db;
-				int rc, fired;
-				int64_t ck, cursor;
-
-				fresh(node_tmpl, path);
-				assert_int_equal(db_open(path, &db), 0);
-				faultvfs_fail_at((enum faultvfs_kind)kind, n);
-				rc = node_apply(db, snapshot);
-				fired = faultvfs_fired();
-				node_state(db, &ck, &cursor);
-				if ((rc == 0 && (ck != want[snapshot] || cursor != want_cursor[snapshot])) ||
-				    !((ck == 0 && cursor == -1) ||
-				      (ck == want[snapshot] && cursor == want_cursor[snapshot])))
-					fail_msg("node %s, %s fault #%ld: apply %d, %lld of %lld check-ins, "
-						 "cursor %lld", snapshot ? "snapshot" : "pull", kind_name[kind],
-						 n, rc, (long long)ck, (long long)want[snapshot],
-						 (long long)cursor);
-				/* Recovery: the next cycle applies the page again. */
-				assert_int_equal(node_apply(db, snapshot), 0);
-				node_state(db, &ck, &cursor);
-				assert_int_equal(ck, want[snapshot]);
-				assert_int_equal(cursor, want_cursor[snapshot]);
-				db_close(db);
-				tried++;
-				if (!fired)
-					break;
-			}
-	print_message("%d failed operations tried in a node's apply of pulled pages\n", tried);
-	assert_true(tried > 40);
-	buf_release(&pull_page);
-	buf_release(&snap_page);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,21 +589,16 @@ int main(void)
 	    cmocka_unit_test(test_hub_apply_io_faults),
 	    cmocka_unit_test(test_node_capture),
 	    cmocka_unit_test(test_node_capture_io_faults),
-	    cmocka_unit_test(test_node_pull_io_faults),
 	};
 	const char *s = getenv("OUTPOST_POWERLOSS_SEED");
 
 	base_seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
-	if (getenv("OUTPOST_POWERLOSS_TEST")) /* one test by name (a glob) */
-		cmocka_set_test_filter(getenv("OUTPOST_POWERLOSS_TEST"));
 	if (getenv("OUTPOST_POWERLOSS_ROUNDS")) {
 		rounds_node = rounds_hub = atoi(getenv("OUTPOST_POWERLOSS_ROUNDS"));
 	} else if (getenv("OUTPOST_LONG")) {
 		rounds_node *= 10;
 		rounds_hub *= 10;
 		malloc_stride = 1;
-		pull_malloc_stride = 1;
-		snapshot_every = 1;
 	}
 	/* Memory-backed files when there are: every round copies a database. */
 	if (access("/dev/shm", W_OK) == 0)
