@@ -329,7 +329,7 @@ static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
 	if ((rc = sync__write_row(a, tc, tc->tc_ins, nv, "insert")) != A_OK ||
 	    (rc = sync__tomb_del(a, tc, id)) != A_OK)
 		return rc;
-	return sync__validate(a, tc, id, SQLITE_INSERT);
+	return sync__validate(a, tc, id, SQLITE_INSERT, nv);
 }
 
 static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
@@ -356,7 +356,7 @@ static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
 		rc = conflict_deleted(a, tc, cur.rw_v, id, 0, lh, a->ax_e->hlc);
 		goto out;
 	}
-	if ((rc = sync__validate(a, tc, id, SQLITE_DELETE)) != A_OK ||
+	if ((rc = sync__validate(a, tc, id, SQLITE_DELETE, NULL)) != A_OK ||
 	    (rc = sync__tomb_put(a, tc, id, cur.rw_v)) != A_OK)
 		goto out;
 	sqlite3_reset(tc->tc_del);
@@ -482,7 +482,7 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		rc = A_OK;
 		goto out;
 	}
-	rc = sync__validate(a, tc, id, SQLITE_UPDATE);
+	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv);
 out:
 	free(merged);
 	sync__row_free(&cur);

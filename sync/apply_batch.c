@@ -350,7 +350,7 @@ static int after_apply(bctx *b)
 		id[r->br_idn] = '\0';
 		a->ax_e = &b->bx_e[r->br_entry];
 		if ((tombs && (rc = sync__tomb_del(a, tc, id)) != A_OK) ||
-		    (rc = sync__validate(a, tc, id, SQLITE_INSERT)) != A_OK) {
+		    (rc = sync__validate(a, tc, id, SQLITE_INSERT, NULL)) != A_OK) {
 			sync__apply_oom = 0;
 			b->bx_hit = 1;
 			b->bx_hit_td = r->br_td;

@@ -96,8 +96,10 @@ int sync__row_from_tombstone(actx *a, tcache *tc, const char *id, arow *r, char 
 int sync__tomb_put(actx *a, tcache *tc, const char *id, sqlite3_value **v);
 int sync__tomb_del(actx *a, tcache *tc, const char *id);
 int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, const char *what);
-/* The domain validator on the row with this id as stored now (A_*). */
-int sync__validate(actx *a, tcache *tc, const char *id, int op);
+/* The domain validator on the row with this id as stored now (A_*); nv the
+ * change's new values (sync_change_sets()), NULL for a DELETE or, for an
+ * INSERT, a whole row. */
+int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv);
 /* 1 when SQLite cannot give one of the row's text values (out of memory). */
 int sync__row_oom(const sync__tshape *ts, sqlite3_value **v);
 /* May this node write a row with these values? (A_*) */

@@ -356,8 +356,23 @@ int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, co
 	return sync__step_write(a, st, what);
 }
 
-/* The domain validator on the row with this id as it is now. */
-int sync__validate(actx *a, tcache *tc, const char *id, int op)
+/* The change under validation, for sync_change_sets(). */
+static _Thread_local const sync__tshape *val_ts;
+static _Thread_local sqlite3_value **val_nv;
+static _Thread_local int val_all;
+
+int sync_change_sets(const char *col)
+{
+	for (int i = 0; val_ts && (val_nv || val_all) && col && i < val_ts->ts_ncol; i++)
+		if (strcmp(val_ts->ts_cols[i], col) == 0)
+			return val_all || val_nv[i] != NULL;
+	return 0;
+}
+
+/* The domain validator on the row with this id as it is now; nv: the
+ * change's new values (NULL for a DELETE; for an INSERT, NULL means every
+ * column, as the grouped apply inserts whole rows). */
+int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv)
 {
 	char why[200] = "";
 	cJSON *j = NULL;
@@ -373,9 +388,15 @@ int sync__validate(actx *a, tcache *tc, const char *id, int op)
 	sqlite3_reset(tc->tc_sel);
 	if (j == NULL)
 		return A_ERROR;
+	val_ts = &tc->tc_ts;
+	val_nv = nv;
+	val_all = op == SQLITE_INSERT && nv == NULL;
 	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why) == 0
 		      ? A_OK
 		      : sync__refuse(a, "domain rule: %s", why[0] ? why : "row refused");
+	val_ts = NULL;
+	val_nv = NULL;
+	val_all = 0;
 	cJSON_Delete(j);
 	return ret;
 }
