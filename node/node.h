@@ -71,6 +71,9 @@ int node_migrate(node *n);
 int node_standalone(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
+/* A participant's job referrals (node_crm_jobs.c), for the timeline; never
+ * NULL (an empty array on error).  Caller frees. */
+cJSON *node_job_referrals_of_participant(node *n, const char *participant_id);
 /*
  * node_commit.c: captured writes with group commit.  node_write_begin()
  * joins (or opens) the loop iteration's transaction and starts a savepoint
@@ -124,6 +127,15 @@ int case_setup(node *n);
 int node_sync_start(node *n);
 void node_sync_stop(node *n);
 void node_sync_nudge(node *n); /* optional: sync soon after a local write */
+/* Before each request: until the sync loop has taken an identity, take the
+ * one `outpost-sync enroll` may have just recorded in node.db, so nothing
+ * written after enrollment carries the provisional id or the demo office. */
+void node_sync_identity_check(node *n);
+/* Any thread (blocks on the network): give the hub the password's second
+ * verifier when it has none (hub/acct_verifier.c), before a change made
+ * here.  1 the hub has one now, 0 the hub says it is not the current
+ * password, -1 it could not be asked (not enrolled, unreachable). */
+int node_sync_verifier(node *n, const char *staff_id, const char *pw);
 /* The background cycle's figures since start, for /metrics. */
 typedef struct node_sync_fig {
 	int nf_enrolled, nf_failures; /* failures: consecutive, now */

@@ -15,6 +15,8 @@ const route_list *const node_route_lists[] = {
 	&case_route_list,
 	&case_work_route_list,
 	&case_compliance_route_list,
+	&case_approvals_route_list,
+	&case_forms_route_list,
 	&crm_route_list,
 	&crm_employers_route_list,
 	&crm_review_route_list,
@@ -23,6 +25,7 @@ const route_list *const node_route_lists[] = {
 	&crm_work_route_list,
 	&crm_reports_route_list,
 	&crm_attach_route_list,
+	&crm_jobs_route_list,
 	&live_route_list,
 	&sync_route_list,
 	&web_route_list, /* last: its catch-all takes what no other route does */
