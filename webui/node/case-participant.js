@@ -227,9 +227,9 @@ function render(t) {
       if (x.pending_change) li.append(el('p', { class: 'notice warn' }, pill('change waiting for approval', 'due'),
         x.pending_change.voided ? ' A Help Request to void this activity' : ` A Help Request to change it (end date ${x.pending_change.end_date || 'none'}, ${x.pending_change.completion || 'not completed'})`,
         ' waits for DSS WIOA staff; until then this entry stands.'));
-      else if (!x.voided && canEdit) li.append(helpRequest(x));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
+      if (!x.pending_change && !x.voided && canEdit) li.append(helpRequest(x));
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
