@@ -1795,9 +1795,10 @@ static void recert_list(http_req *req, void *ctx)
 		s = acct_staff_json(h->hb_db, id);
 		if (s == NULL)
 			continue;
-		if (d == NULL)
+		if (d == NULL) { /* no dates at all: overdue too (issue 16) */
+			cJSON_AddItemToArray(over, cJSON_Duplicate(s, 1));
 			cJSON_AddItemToArray(nodoc, s);
-		else if (strcmp(d, asof) < 0)
+		} else if (strcmp(d, asof) < 0)
 			cJSON_AddItemToArray(over, s);
 		else
 			cJSON_AddItemToArray(due, s);

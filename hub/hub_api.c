@@ -15,6 +15,7 @@ const route_list *const hub_route_lists[] = {
 	&hub_sync_route_list,
 	&hub_ca_route_list,
 	&hub_crm_route_list,
+	&acct_state_route_list,
 	NULL,
 };
 
