@@ -14,7 +14,9 @@ const route_list *const hub_route_lists[] = {
 	&hub_console_route_list,
 	&hub_sync_route_list,
 	&hub_ca_route_list,
+	&hub_verifier_route_list,
 	&hub_crm_route_list,
+	&hub_case_route_list,
 	&acct_state_route_list,
 	NULL,
 };
