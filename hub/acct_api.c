@@ -1394,7 +1394,7 @@ static void staff_action(http_req *req, hub *h, const char *kind)
 		db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t.id, cur_rem,
 			sizeof cur_rem);
 		if (acct_roles_parse(t.roles) &&
-		    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN) ==
+		    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) ==
 			PRIV_ALL) {
 			http_reply_error(req, 400, "privilege_group",
 					 "an administrator never holds every privilege");
@@ -1585,7 +1585,7 @@ static void staff_roles(http_req *req, void *ctx)
 		db_text(db, "SELECT coalesce(priv_add,'') FROM staff WHERE id=?", t.id, add, sizeof add);
 		db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t.id, rem,
 			sizeof rem);
-		if ((priv_effective(t.group, add, rem) | PRIV_STAFF_ADMIN) == PRIV_ALL) {
+		if ((priv_effective(t.group, add, rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) == PRIV_ALL) {
 			http_reply_error(req, 400, "roles",
 					 "an administrator never holds every privilege: use an "
 					 "administrative account in a narrower group");
