@@ -1394,7 +1394,7 @@ static void staff_action(http_req *req, hub *h, const char *kind)
 		db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t.id, cur_rem,
 			sizeof cur_rem);
 		if (acct_roles_parse(t.roles) &&
-		    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN) ==
+		    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) ==
 			PRIV_ALL) {
 			http_reply_error(req, 400, "privilege_group",
 					 "an administrator never holds every privilege");
@@ -1585,7 +1585,7 @@ static void staff_roles(http_req *req, void *ctx)
 		db_text(db, "SELECT coalesce(priv_add,'') FROM staff WHERE id=?", t.id, add, sizeof add);
 		db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t.id, rem,
 			sizeof rem);
-		if ((priv_effective(t.group, add, rem) | PRIV_STAFF_ADMIN) == PRIV_ALL) {
+		if ((priv_effective(t.group, add, rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) == PRIV_ALL) {
 			http_reply_error(req, 400, "roles",
 					 "an administrator never holds every privilege: use an "
 					 "administrative account in a narrower group");
@@ -1791,9 +1791,10 @@ static void recert_list(http_req *req, void *ctx)
 		s = acct_staff_json(h->hb_db, id);
 		if (s == NULL)
 			continue;
-		if (d == NULL)
+		if (d == NULL) { /* no dates at all: overdue too (issue 16) */
+			cJSON_AddItemToArray(over, cJSON_Duplicate(s, 1));
 			cJSON_AddItemToArray(nodoc, s);
-		else if (strcmp(d, asof) < 0)
+		} else if (strcmp(d, asof) < 0)
 			cJSON_AddItemToArray(over, s);
 		else
 			cJSON_AddItemToArray(due, s);

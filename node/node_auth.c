@@ -32,19 +32,27 @@ static struct node_auth *auth_of(node *n)
 int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, size_t glen)
 {
 	sqlite3_stmt *st = NULL;
-	char id[64];
+	char id[64], today[11];
 	int rc;
 
 	/* staff_id may point into *u. */
 	snprintf(id, sizeof id, "%s", staff_id);
 	staff_id = id;
-	/* Every request of a session reads it: a cached statement. */
+	/* Active means not deactivated, not suspended, and not past a
+	 * deactivation or suspension date the hub sent ahead (the node's
+	 * trusted day: it holds offline too).  Every request of a session
+	 * reads it: a cached statement. */
+	node_today(n, today);
 	if ((st = db_stmt(n->nd_db,
 			  "SELECT username, display_name, coalesce(local_area_id, ''),"
 			  " coalesce(office_id, ''), privilege_group, priv_add, priv_remove,"
-			  " crm_work_group, active FROM staff WHERE id=?")) == NULL)
+			  " crm_work_group, active AND NOT suspended"
+			  " AND (deactivate_on IS NULL OR deactivate_on > ?2)"
+			  " AND (suspend_on IS NULL OR suspend_on > ?2) FROM staff WHERE id=?1")) ==
+	    NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		db_stmt_done(st);
