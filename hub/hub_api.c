@@ -7,10 +7,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const route_list *const hub_route_lists[] = {
 	&hub_admin_route_list,
 	&hub_console_route_list,
+	&acct_session_route_list,
+	&acct_api_route_list,
+	&acct_request_route_list,
+	&acct_staff_route_list,
+	&acct_review_route_list,
+	&hub_setup_route_list,
 	NULL,
 };
 
@@ -22,8 +29,17 @@ static int api_auth(route_call *a)
 {
 	unsigned privs = a->rc_route->rd_privs;
 
-	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
+	if (a->rc_route->rd_flags & ROUTE_PUBLIC) {
+		/* The one public row, sign-in, takes JSON only: a cross-site
+		 * form cannot post it. */
+		const char *ct = http_req_header(a->rc_req, "content-type");
+		if ((a->rc_route->rd_flags & ROUTE_BODY) &&
+		    (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
+			http_reply_error(a->rc_req, 415, NULL, "send it as application/json");
+			return -1;
+		}
 		return 0;
+	}
 	if (acct_auth(API_HUB(a), a->rc_req, &api_principal, (privs & HUB_P_OPS) != 0,
 		      (privs & HUB_P_TEMP) != 0) != 0)
 		return -1; /* 401/403 sent */
@@ -69,9 +85,39 @@ int hub_api_audit(route_call *a, const char *action, const char *subject, const 
 	return 0;
 }
 
-/* The row hub_api_audit() described, inside the write (hub_audit_events). */
+int hub_api_admin_audit(route_call *a, const char *action, const char *table, const char *id,
+			const char *la, const char *div, const char *before, const char *after)
+{
+	const char *k[] = {"table", "id", "la", "div", "before", "after"};
+	const char *v[] = {table, id, la, div, before, after};
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	if (o == NULL || cJSON_AddBoolToObject(o, "admin", 1) == NULL)
+		goto fail;
+	for (i = 0; i < sizeof k / sizeof k[0]; i++)
+		if (v[i] && cJSON_AddStringToObject(o, k[i], v[i]) == NULL)
+			goto fail;
+	cJSON_Delete(a->rc_audit);
+	a->rc_audit = o;
+	a->rc_audit_action = action;
+	return 0;
+fail:
+	cJSON_Delete(o);
+	return -1;
+}
+
+/* The row hub_api_audit() or hub_api_admin_audit() described, inside the
+ * write (hub_audit_events or admin_audit). */
 static int api_audit(route_call *a)
 {
+	const cJSON *o = a->rc_audit;
+
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "admin")))
+		return acct_audit(API_HUB(a)->hb_db, API_ADMIN(a), a->rc_req->peer,
+				  a->rc_audit_action, json_str(o, "table"), json_str(o, "id"),
+				  json_str(o, "la"), json_str(o, "div"), json_str(o, "before"),
+				  json_str(o, "after"));
 	return hub_audit(API_HUB(a)->hb_db, a->rc_actor ? a->rc_actor : "?", a->rc_audit_action,
 			 json_str(a->rc_audit, "subject"), json_str(a->rc_audit, "detail"));
 }

@@ -258,8 +258,7 @@ static int serve(hub *h)
 	h->hb_router = router_new();
 	if (h->hb_router == NULL || hub_sync_routes(h, h->hb_router) != 0 ||
 	    hub_ca_routes(h, h->hb_router) != 0 ||
-	    hub_api_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
-	    hub_setup_routes(h, h->hb_router) != 0 ||
+	    hub_api_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    hub_metrics_routes(h, h->hb_router) != 0 ||

@@ -429,8 +429,8 @@ static void reply_failure(route_call *a, route_rc rc)
 	}
 }
 
-/* Steps 3 to 6 for a write: the function inside the daemon's transaction. */
-static void run_write(route_call *a, const route_ops *ops)
+/* Steps 3 to 6 for a write: the function (fn) inside the daemon's transaction. */
+static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 {
 	route_rc rc;
 	const char *ctype = NULL;
@@ -441,7 +441,7 @@ static void run_write(route_call *a, const route_ops *ops)
 		reply_failure(a, ROUTE_DBERR);
 		return;
 	}
-	rc = a->rc_route->rd_fn(a);
+	rc = fn(a);
 	if (rc == ROUTE_TAKEN)
 		rc = ROUTE_DBERR; /* a write is always answered through ro_commit */
 	if (rc == ROUTE_OK && (a->rc_route->rd_flags & ROUTE_AUDITED) &&
@@ -480,6 +480,26 @@ static void run_read(route_call *a)
 	free(body);
 }
 
+static void call_init(route_call *a, const route_table *t, const route_def *d, http_req *req)
+{
+	memset(a, 0, sizeof *a);
+	a->rc_ctx = t->rt_ctx;
+	a->rc_req = req;
+	a->rc_route = d;
+	a->rc_status = 200;
+	buf_init(&a->rc_out, 0);
+	a->rc_table = t;
+}
+
+static void call_free(route_call *a)
+{
+	free(a->rc_text);
+	buf_release(&a->rc_out);
+	cJSON_Delete(a->rc_reply);
+	cJSON_Delete(a->rc_audit);
+	cJSON_Delete(a->rc_body);
+}
+
 void route_dispatch(http_req *req, void *ctx)
 {
 	struct route_bound *b = ctx;
@@ -487,13 +507,7 @@ void route_dispatch(http_req *req, void *ctx)
 	const route_ops *ops = b->rb_table->rt_ops;
 	route_call a;
 
-	memset(&a, 0, sizeof a);
-	a.rc_ctx = b->rb_table->rt_ctx;
-	a.rc_req = req;
-	a.rc_route = d;
-	a.rc_status = 200;
-	buf_init(&a.rc_out, 0);
-	a.rc_table = b->rb_table;
+	call_init(&a, b->rb_table, d, req);
 	if (ops->ro_auth(&a) != 0)
 		goto out; /* 401/403 sent */
 	if ((d->rd_flags & ROUTE_BODY) && !((d->rd_flags & ROUTE_BODY_OPT) && req->body.len == 0)) {
@@ -505,13 +519,22 @@ void route_dispatch(http_req *req, void *ctx)
 		}
 	}
 	if (d->rd_flags & ROUTE_WRITE)
-		run_write(&a, ops);
+		run_write(&a, ops, d->rd_fn);
 	else
 		run_read(&a);
 out:
-	free(a.rc_text);
-	buf_release(&a.rc_out);
-	cJSON_Delete(a.rc_reply);
-	cJSON_Delete(a.rc_audit);
-	cJSON_Delete(a.rc_body);
+	call_free(&a);
+}
+
+void route_resume_write(const route_table *t, const route_def *d, http_req *req,
+			const void *user, const char *actor, route_fn fn, void *arg)
+{
+	route_call a;
+
+	call_init(&a, t, d, req);
+	a.rc_user = user;
+	a.rc_actor = actor;
+	a.rc_arg = arg;
+	run_write(&a, t->rt_ops, fn);
+	call_free(&a);
 }

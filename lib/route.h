@@ -130,6 +130,7 @@ struct route_call {
 	void *rc_txn;               /* the daemon's transaction state (ro_begin) */
 	const char *rc_audit_action; /* ROUTE_AUDITED: what the function did ... */
 	cJSON *rc_audit;            /* ... and its details (owned); see ro_audit */
+	void *rc_arg;               /* route_resume_write's argument for its function */
 };
 
 /* What a daemon plugs into the dispatcher.  Each gets the call. */
@@ -226,6 +227,19 @@ int route_bool(route_call *a, const char *name, int flags, int def, int *out);
  * date YYYY-MM-DD ("" when absent).  0, or -1 with the error collected. */
 int route_qint(route_call *a, const char *name, int def, int min, int max, int *out);
 int route_qdate(route_call *a, const char *name, char out[11]);
+
+/*
+ * A ROUTE_DEFER function whose write must wait (a password hashed in the
+ * thread pool) took the request (ROUTE_TAKEN); when the wait is over, it
+ * finishes here: fn runs as the write of a new call for req on the same
+ * row (a->rc_table and a->rc_route of the first call; the table must still
+ * be registered) through steps 3 to 7: the daemon's transaction, the audit
+ * row when the row is ROUTE_AUDITED, the reply once durable.  user and actor
+ * as ro_auth set them (they must live until this returns); fn finds arg in
+ * rc_arg.  Always answers req.
+ */
+void route_resume_write(const route_table *t, const route_def *d, http_req *req,
+			const void *user, const char *actor, route_fn fn, void *arg);
 
 /* ---- the dispatcher and the reply ----------------------------------------------- */
 
