@@ -169,6 +169,14 @@ int route_err_json(route_call *a, const json_err *e)
 	return -1;
 }
 
+int route_has_err(const route_call *a, const char *field)
+{
+	for (int i = 0; i < a->rc_nerr; i++)
+		if (strcmp(a->rc_errs[i].field, field) == 0)
+			return 1;
+	return 0;
+}
+
 route_rc route_bad_json(route_call *a, const json_err *e)
 {
 	route_err_json(a, e);

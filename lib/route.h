@@ -216,6 +216,8 @@ route_rc route_bad(route_call *a, const char *field, const char *fmt, ...)
 /* Collect a json_err filled by a json_get_* validator; returns -1.
  * route_bad_json() returns ROUTE_BAD. */
 int route_err_json(route_call *a, const json_err *e);
+/* 1 when an error naming field was collected already, else 0. */
+int route_has_err(const route_call *a, const char *field);
 route_rc route_bad_json(route_call *a, const json_err *e);
 /* Body validators that collect their error: 0 or -1 (see json.h). */
 int route_str(route_call *a, const char *name, int flags, size_t minlen, size_t maxlen,
