@@ -146,6 +146,8 @@ static void healthz(http_req *req, void *ctx)
 	cJSON_AddStringToObject(o, "status", "ok");
 	cJSON_AddStringToObject(o, "role", "hub");
 	cJSON_AddStringToObject(o, "version", OUTPOST_VERSION);
+	/* the console shows dates in this zone */
+	cJSON_AddStringToObject(o, "timezone", conf_str(&h->hb_conf, "timezone"));
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
 	cJSON_AddNumberToObject(o, "protocol", SYNC_PROTOCOL_VERSION);
 	cJSON_AddNumberToObject(o, "time_ms", (double)hub_now_ms());
