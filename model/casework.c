@@ -5,6 +5,7 @@
  */
 #include "model/casework.h"
 #include "model/crm.h"
+#include "model/holidays.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
@@ -61,21 +62,11 @@ const char *case_backdate_msg(case_backdate b)
 
 int case_add_business_days(const char *date, int n, char out[11])
 {
-	char cur[11];
-
+	/* The state holiday calendar (model/holidays.h): a holiday is not a
+	 * business day, so Thanksgiving never shortens a deadline. */
 	if (json_valid_date(date) != 0 || n < 0)
 		return -1;
-	memcpy(cur, date, 11);
-	while (n > 0) {
-		int wd;
-		if (clock_date_add(cur, 1, cur) != 0)
-			return -1;
-		wd = clock_weekday(cur);
-		if (wd != 0 && wd != 6)
-			n--;
-	}
-	memcpy(out, cur, 11);
-	return 0;
+	return add_business_days(date, n, out);
 }
 
 int case_entry_deadline(const char *service_date, char out[11])
@@ -492,6 +483,18 @@ static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *rea
 	return 0;
 }
 
+/* 1 when date lies before the participant's registration date (no entry
+ * may: SLO policy), else 0. */
+static int before_registration(sqlite3 *db, const char *pid, const char *date)
+{
+	char reg[16] = "";
+
+	if (db_text(db, "SELECT registered_date FROM participants WHERE id=?", pid, reg,
+		    sizeof reg) != 0)
+		return 0;
+	return strcmp(date, reg) < 0;
+}
+
 static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = js(row, "ssn_kind"), *state = js(row, "exit_state");
@@ -601,6 +604,8 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 					strcmp(list, "followup") == 0);
 		if (why)
 			REFUSE("participant_activities: %s", why);
+		if (strcmp(list, "followup") == 0 && strcmp(start, exit_date) < 0)
+			REFUSE("participant_activities: a follow-up code is dated before the exit date");
 		b = case_backdate_check(start, entered, &days);
 		if (b == CASE_BD_TOO_OLD || b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
 			REFUSE("participant_activities: start_date: %s", case_backdate_msg(b));
@@ -622,6 +627,8 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		}
 		if (jint(row, "backdate_days") != days)
 			REFUSE("participant_activities: backdate_days does not match the dates");
+		if (before_registration(db, js(row, "participant_id"), start))
+			REFUSE("participant_activities: start_date is before the participant's registration");
 	} else {
 		char owner[64] = "";
 		if (db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
@@ -652,6 +659,8 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
 		if (b == CASE_BD_TOO_OLD)
 			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+		if (before_registration(db, js(row, "participant_id"), js(row, "contact_date")))
+			REFUSE("case_notes: contact_date is before the participant's registration");
 	}
 	if (kind == NULL || (strcmp(kind, "standalone") != 0 && strcmp(kind, "activity") != 0))
 		REFUSE("case_notes: kind must be standalone or activity");

@@ -46,8 +46,8 @@ case_backdate case_backdate_check(const char *service_date, const char *today, i
 const char *case_backdate_msg(case_backdate b);
 
 /* ---- timeliness ----------------------------------------------------------- */
-/* date + n business days (Monday to Friday; a weekend day is skipped).
- * 0 or -1 when the date is invalid. */
+/* date + n business days (Monday to Friday that are not state holidays:
+ * model/holidays.h).  0 or -1 when the date is invalid. */
 int case_add_business_days(const char *date, int n, char out[11]);
 /* Last date an activity or form for service_date may be entered on time
  * (5 business days after it). 0 or -1. */

@@ -866,6 +866,7 @@ static route_rc get_timeline(route_call *a)
 	cJSON_AddItemToObject(o, "status", case__status_json(&s));
 	cJSON_AddStringToObject(o, "today", today);
 	visits = db_rows_json_by(n->nd_db, "SELECT c.id, c.office_id, o.name AS office_name, c.visit_date, c.arrived_at,"
+			 " c.visitor_name,"
 			 " c.status, c.staff_id FROM checkins c LEFT JOIN offices o ON o.id = c.office_id"
 			 " WHERE c.participant_id=? ORDER BY c.arrived_at DESC", id);
 	acts = db_rows_json_by(n->nd_db, "SELECT " ACT_COLS ACT_FROM " WHERE a.participant_id=? ORDER BY a.start_date DESC,"
@@ -907,10 +908,33 @@ dberr:
 	return ROUTE_DBERR;
 }
 
-static const route_key visit_keys[] = {{"checkin_id", ROUTE_T_ANY, 0}, {NULL, 0, 0}};
+static const route_key visit_keys[] = {
+	{"checkin_id", ROUTE_T_ANY, 0}, {"confirm_name", ROUTE_T_BOOL, ROUTE_K_NULL}, {NULL, 0, 0}};
 
-/* POST /api/v1/case/participants/:id/visits {"checkin_id"}: the visit was
- * this participant's (checkins.participant_id). */
+/* 1 when the visit's name differs from the participant's and the caller has
+ * not confirmed it: *o gets the 409 reply (visitor_name, name_mismatch). */
+static int visit_name_differs(node *n, const char *pid, const char *cid, int confirm, cJSON **o)
+{
+	char vname[256] = "", first[CASE_NAME_MAX + 1] = "", last[CASE_NAME_MAX + 1] = "";
+
+	db_text(n->nd_db, "SELECT visitor_name FROM checkins WHERE id=?", cid, vname, sizeof vname);
+	db_text(n->nd_db, "SELECT first_name FROM participants WHERE id=?", pid, first, sizeof first);
+	db_text(n->nd_db, "SELECT last_name FROM participants WHERE id=?", pid, last, sizeof last);
+	if (confirm || case__names_match(vname, first, last))
+		return 0;
+	*o = cJSON_CreateObject();
+	cJSON_AddStringToObject(*o, "error", "the visitor checked in under another name: check it is "
+					     "the same person, then link it anyway (confirm_name)");
+	cJSON_AddStringToObject(*o, "field", "checkin_id");
+	cJSON_AddStringToObject(*o, "visitor_name", vname);
+	cJSON_AddBoolToObject(*o, "name_mismatch", 1);
+	return 1;
+}
+
+/* POST /api/v1/case/participants/:id/visits {"checkin_id", "confirm_name"?}:
+ * the visit was this participant's (checkins.participant_id).  A visit
+ * checked in under another name is linked only with confirm_name: true
+ * (409 name_mismatch, with the visitor's name, otherwise). */
 static route_rc post_visit_link(route_call *a)
 {
 	http_req *req = a->rc_req;
@@ -921,6 +945,7 @@ static route_rc post_visit_link(route_call *a)
 	json_err e = {{0}, {0}};
 	char ts[HLC_STRLEN], cur[64];
 	sqlite3_stmt *st = NULL;
+	int confirm = 0;
 
 	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
 		return route_bad_json(a, &e);
@@ -931,6 +956,10 @@ static route_rc post_visit_link(route_call *a)
 		return route_fail(a, 404, "checkin_id", "no such visit at this office");
 	if (cur[0] && strcmp(cur, id) != 0)
 		return route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
+	if (json_get_bool(body, "confirm_name", JSON_NULLABLE, 0, &confirm, &e))
+		return route_bad_json(a, &e);
+	if (visit_name_differs(n, id, cid, confirm, &o))
+		return route_ok(a, 409, o);
 	hlc_now(&n->nd_hlc, ts);
 	if (db_prepare(n->nd_db, &st, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?") != 0 ||
 	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC),

@@ -27,6 +27,9 @@
 /* Audit one action on a subject (inside the caller's capture).  0 or -1. */
 int case__audit(node *n, const node_user *u, const char *action, const char *table,
 		const char *id, const char *detail);
+/* 1 when the visitor's name (as checked in) holds every word of the
+ * participant's first and last name, case and punctuation aside; else 0. */
+int case__names_match(const char *visitor, const char *first, const char *last);
 /* The participant's row (no SSN columns) as JSON with ssn_masked, or NULL
  * when it is not held here (or not in this node's Local Area). */
 cJSON *case__participant_json(node *n, const char *id);

@@ -7,10 +7,60 @@
 #include "node/node_case.h"
 #include "model/audit.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
 int case__audit(node *n, const node_user *u, const char *action, const char *table,
 		const char *id, const char *detail)
 {
 	audit_event ev = {(int64_t)node_now_ms(n), n->nd_office_id, n->nd_local_area_id,
 			  n->nd_node_id, u ? u->id : NULL, action, table, id, detail};
 	return audit_record(n->nd_db, &ev, NULL);
+}
+
+/* Lower-case word tokens of s, each followed by a space, after one leading
+ * space (" ana maria lopez "), into out (size n). */
+static void name_tokens(const char *s, char *out, size_t n)
+{
+	size_t k = 0;
+	int in = 0;
+
+	if (n < 3)
+		return;
+	out[k++] = ' ';
+	for (; s && *s && k + 3 < n; s++) {
+		unsigned char c = (unsigned char)*s, d = (unsigned char)s[1];
+		if (c == 0xC3 && d >= 0x80 && d <= 0x9E && d != 0x97) {
+			/* UTF-8 Latin-1 capitals (À..Þ but ×): their small letters */
+			out[k++] = (char)c;
+			out[k++] = (char)(d + 0x20);
+			s++;
+			in = 1;
+		} else if (isalnum(c) || c >= 0x80) {
+			out[k++] = (char)tolower(c);
+			in = 1;
+		} else if (in) {
+			out[k++] = ' ';
+			in = 0;
+		}
+	}
+	if (in)
+		out[k++] = ' ';
+	out[k] = '\0';
+}
+
+int case__names_match(const char *visitor, const char *first, const char *last)
+{
+	char v[512], want[512], *tok, *save = NULL;
+
+	name_tokens(visitor, v, sizeof v);
+	snprintf(want, sizeof want, "%s %s", first ? first : "", last ? last : "");
+	for (tok = strtok_r(want, " \t,.-'", &save); tok; tok = strtok_r(NULL, " \t,.-'", &save)) {
+		char t[160];
+		name_tokens(tok, t, sizeof t);
+		if (t[1] && strstr(v, t) == NULL)
+			return 0;
+	}
+	return 1;
 }

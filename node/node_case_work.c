@@ -148,6 +148,37 @@ static int participant_state(node *n, const char *pid, int *exited)
 	return 1;
 }
 
+/*
+ * The dates every new entry must keep (SLO policy): none before the
+ * participant's registration, and a follow-up code's on or after the exit
+ * date.  Call after the exit sweep.  0, -1 with e set, -2 on a database
+ * error.
+ */
+static int entry_dates_rule(node *n, const char *pid, const char *field, const char *date,
+			    int followup, json_err *e)
+{
+	char reg[16] = "", ex[16] = "";
+
+	if (db_text(n->nd_db, "SELECT registered_date FROM participants WHERE id=?", pid, reg,
+		    sizeof reg) != 0)
+		return -2;
+	if (strcmp(date, reg) < 0) {
+		json_err_set(e, field, "the date is before the participant's registration (%s)", reg);
+		return -1;
+	}
+	if (!followup)
+		return 0;
+	if (db_text(n->nd_db, "SELECT coalesce((SELECT min(exit_date) FROM participant_exits WHERE"
+			      " participant_id=?1), (SELECT exit_date FROM participants WHERE id=?1), '')",
+		    pid, ex, sizeof ex) < 0)
+		return -2;
+	if (ex[0] && strcmp(date, ex) < 0) {
+		json_err_set(e, field, "a follow-up code is dated on or after the exit date (%s)", ex);
+		return -1;
+	}
+	return 0;
+}
+
 static int insert_note(node *n, const node_user *u, const char *pid, const char *kind,
 		       const char *activity_id, const char *subject, const char *contact,
 		       const char *body, const char *amends, const char *today, char id[UUID_STRLEN])
@@ -343,6 +374,11 @@ static route_rc post_activity(route_call *call)
 		return ROUTE_DBERR;
 	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL)
 		return route_fail(call, 409, "code", "%s", why);
+	rc = entry_dates_rule(n, pid, "start_date", a.start, strcmp(a.list, "followup") == 0, &e);
+	if (rc == -2)
+		return ROUTE_DBERR;
+	if (rc != 0)
+		return route_bad_json(call, &e);
 	rc = backdate_rule(n, u, pid, "start_date", a.start, today, body, appr, &days, &e);
 	if (rc == -2)
 		return ROUTE_DBERR;
@@ -484,6 +520,15 @@ static route_rc post_note(route_call *a)
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0)
 		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
+	if (json_valid_date(contact) != 0) {
+		json_err_set(&e, "contact_date", "contact date must be a date (YYYY-MM-DD)");
+		return route_bad_json(a, &e);
+	}
+	rc = entry_dates_rule(n, pid, "contact_date", contact, 0, &e);
+	if (rc == -2)
+		return ROUTE_DBERR;
+	if (rc != 0)
+		return route_bad_json(a, &e);
 	rc = backdate_rule(n, u, pid, "contact_date", contact, today, body, appr, &days, &e);
 	if (rc == -2)
 		return ROUTE_DBERR;

@@ -6,6 +6,7 @@
 // asked for only when needed, field errors in place; axe-core (WCAG 2.1 AA)
 // clean on every case page.
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
 
@@ -73,6 +74,9 @@ export const tests = [
     await assertAccessible(page, 'participant page');
     await page.click('#reveal');
     await page.waitForFunction(() => document.getElementById('ssn-out').textContent.includes('975-25-0577'));
+    // No entry may predate the registration: she registered 45 days ago.
+    execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000',
+      `UPDATE participants SET registered_date='${daysBack(today, 45)}' WHERE id='${pid}'`]);
 
     const before = await dueCount(page, node);
     await assertAccessible(page, 'compliance view');
@@ -96,6 +100,10 @@ export const tests = [
     // dates in the one format of every page (MM/DD/YYYY)
     assert(tl.includes('contact ' + shown(daysBack(today, 26))), "the note's contact date is the activity's start date");
     assert(!/\d{4}-\d{2}-\d{2}/.test(tl), 'no ISO date on the timeline: ' + tl.match(/\d{4}-\d{2}-\d{2}/));
+    // The form starts over after a save: today's date, no code, no note.
+    assert(await page.inputValue('#start_date') === today, 'the start date is back to today');
+    assert(await page.inputValue('#code') === '', 'no code chosen');
+    assert(await page.inputValue('#note-body') === '', 'the note is cleared');
     await assertAccessible(page, 'participant page with a timeline');
 
     // 40 days back asks for the approval.
@@ -141,6 +149,7 @@ export const tests = [
     await page.selectOption('#visit', ci.json.id);
     await page.click('#visit-save');
     await page.locator('#timeline h3', { hasText: 'Visit' }).waitFor();
+    assert((await page.textContent('#timeline')).includes(`Checked in as ${first} ${last}`), "the timeline shows the visitor's name");
     await assertAccessible(page, 'participant page with a visit');
 
     // Search finds the participant.

@@ -204,6 +204,18 @@ class CaseNodeTest(unittest.TestCase):
     # ---- activities, notes, backdating -----------------------------------------
     def test_activity_with_note_and_backdating(self):
         p = self.register("Teodora", "Backdatova")
+        # No entry may predate the registration: registered 100 days ago,
+        # seen today (a clock-restarting service, so the case is open).
+        self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 100), p["id"])
+        self.ndb("INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+                 " code_list, start_date, entered_date, entered_at) VALUES("
+                 "'0190c000-0000-7000-8000-0000000a0002', ?, 'demo-la', 'demo-office', '102', 'activity', ?, ?, 1)",
+                 p["id"], self.today, self.today)
+        self.ndb("INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, activity_id,"
+                 " subject, contact_date, body, entered_date, entered_at) VALUES("
+                 "'0190c000-0000-7000-8000-0000000b0002', ?, 'demo-la', 'demo-office', 'activity',"
+                 " '0190c000-0000-7000-8000-0000000a0002', '102 Initial Assessment', ?, 'Seen.', ?, 1)",
+                 p["id"], self.today, self.today)
         A = API + "/participants/%s/activities" % p["id"]
         r = self.activity(p["id"], "102", days_ago(self.today, 30), "Assessment at thirty days back.")
         self.assertEqual(r.status, 201, r.body)
@@ -373,6 +385,8 @@ class CaseNodeTest(unittest.TestCase):
         row = c0["participants"][0]["status"]
         self.assertIsNone(row["last_note_date"])
         # An activity 26 days ago: its note's 30-day cadence ends in 4 days.
+        # (No entry may predate the registration: registered then.)
+        self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 26), p["id"])
         r = self.activity(p["id"], "102", days_ago(self.today, 26), "Assessment, documented late.")
         self.assertEqual(r.status, 201, r.body)
         c1 = self.node.get(API + "/compliance?staff_id=" + staff).json()
@@ -440,6 +454,8 @@ class CaseClockTest(unittest.TestCase):
             p = node.post(API + "/participants", {"first_name": "Relojero", "last_name": "Adelantado",
                                                   "birth_date": "1985-01-01"}).json()
             self.assertEqual(p["registered_date"], m["today"])
+            node.db().execute("UPDATE participants SET registered_date=? WHERE id=?",
+                              (days_ago(m["today"], 10), p["id"])).connection.commit()
             # Two days after the PC's date is the past by the trusted clock.
             r = node.post(API + "/participants/%s/activities" % p["id"],
                           {"code": "102", "start_date": days_ago(t0["today"], -2), "note": {"body": "Seen."}})

@@ -76,6 +76,11 @@ static void test_timeliness(void **state)
 	assert_string_equal(dl, "2026-03-19");
 	assert_int_equal(case_add_business_days("2026-03-13", 1, dl), 0);
 	assert_string_equal(dl, "2026-03-16");
+	/* State holidays are not business days: Wednesday 2026-11-25, then
+	 * Thanksgiving and the day after, the weekend -> Friday 2026-12-04. */
+	assert_int_equal(case_entry_deadline("2026-11-25", dl), 0);
+	assert_string_equal(dl, "2026-12-04");
+	assert_int_equal(case_entry_timely("2026-11-25", "2026-12-03"), 1);
 	/* A case note: 5 calendar days, weekend or not. */
 	assert_int_equal(case_note_deadline("2026-03-13", dl), 0);
 	assert_string_equal(dl, "2026-03-18");
@@ -351,7 +356,7 @@ static pushed push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
 static const char insert_participant[] =
 	"INSERT INTO participants(id, local_area_id, office_id, first_name, last_name, birth_date,"
 	" ssn_kind, registered_date, registered_at, registered_by, updated_hlc)"
-	" VALUES(%Q,%Q,%Q,'Ana','Reyes','1977-05-25','none','2026-03-01',1,'demo-staff',%Q)";
+	" VALUES(%Q,%Q,%Q,'Ana','Reyes','1977-05-25','none','2026-01-15',1,'demo-staff',%Q)";
 static const char insert_activity[] =
 	"INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
 	" code_list, start_date, staff_id, entered_date, entered_at, backdate_days, approval_id)"
@@ -437,6 +442,12 @@ static void test_hub_apply_case_rows(void **state)
 	p = push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "90 days"));
+	/* Never dated before the participant's registration (2026-01-15). */
+	node_write(a, "000000001532.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e10e",
+		   P1, "102", "2026-01-14", "2026-02-10", noon("2026-02-10"), 27, NULL);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "registration"));
 	/* A correction of a row that is not this participant's. */
 	node_write(a, "000000001535.0000.nodeA",
 		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
@@ -508,6 +519,15 @@ static void test_hub_apply_case_rows(void **state)
 		assert_int_equal(db_text(hub, "SELECT exit_state FROM participants WHERE id=?", P1, st, sizeof st), 0);
 		assert_string_equal(st, "exited");
 	}
+	/* A follow-up code dated before the exit date (entered after it). */
+	node_write(a, "000000004050.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e113',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-05-20','2026-06-02',%lld,13)", P1, noon("2026-06-02"));
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "before the exit date"));
 	/* After the exit: an activity code refused, a follow-up code taken. */
 	node_write(a, "000000004100.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e111",
 		   P1, "102", "2026-06-02", "2026-06-02", noon("2026-06-02"), 0, NULL);

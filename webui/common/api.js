@@ -17,6 +17,7 @@ export class ApiError extends Error {
     super((body && body.error) || `Request failed (${status})`);
     this.status = status;
     this.field = body && body.field;
+    this.body = body || null;
     // Every field error of the request: the API's "errors" when it sends
     // them, else the one {error, field}.
     this.errors = body && Array.isArray(body.errors) && body.errors.length

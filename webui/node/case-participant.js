@@ -111,7 +111,8 @@ function render(t) {
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
-    if (e.type === 'visit') return el('li', {}, el('h3', {}, 'Visit'), el('p', {}, `${fmtDate(x.visit_date)} at ${x.office_name || x.office_id} (${x.status})`));
+    if (e.type === 'visit') return el('li', {}, el('h3', {}, 'Visit'), el('p', {}, `${fmtDate(x.visit_date)} at ${x.office_name || x.office_id} (${x.status})`,
+      el('br'), el('span', { class: 'muted' }, `Checked in as ${x.visitor_name}`)));
     return el('li', { class: 'exit' }, el('h3', {}, 'Soft exit'), el('p', {}, `${fmtDate(x.exit_date)}: no clock-restarting service for 90 days. This cannot be reversed.`));
   }));
   if (!t.events.length) $('timeline').replaceChildren(el('li', {}, 'Nothing recorded yet.'));
@@ -156,13 +157,22 @@ async function saveActivity(ev) {
     const r = await api(`${API}/participants/${encodeURIComponent(id)}/activities`, { method: 'POST', body });
     $('act-ok').hidden = false;
     $('act-ok').textContent = `Saved ${r.note.subject}.` + (r.timely ? '' : ` Entered after the deadline (${r.entry_deadline}).`);
-    $('note-body').value = ''; $('end_date').value = ''; $('completion').value = '';
+    resetActivityForm();
     await load();
   } catch (e) {
     showError(form, e);
   } finally {
     $('act-save').disabled = false;
   }
+}
+
+// After each save the form starts over: today's date, no code, no
+// approval, so the next activity is never backdated by accident.
+function resetActivityForm() {
+  $('act-form').reset();
+  $('start_date').value = M.today;
+  $('subject-preview').textContent = '';
+  $('approval').hidden = true;
 }
 
 async function saveNote(ev) {
@@ -188,15 +198,26 @@ async function loadVisits() {
   } catch { $('visit-form').hidden = true; }
 }
 
-async function linkVisit(ev) {
-  ev.preventDefault();
+// A visit checked in under another name is linked only once staff have
+// seen both names and confirmed it is the same person.
+async function linkVisit(ev, confirm = false) {
+  if (ev) ev.preventDefault();
   const form = $('visit-form');
   clearErrors(form);
+  $('visit-warn').hidden = true;
   if (!$('visit').value) { showError(form, { field: 'visit', message: 'Choose a visit.' }); return; }
   try {
-    await api(`${API}/participants/${encodeURIComponent(id)}/visits`, { method: 'POST', body: { checkin_id: $('visit').value } });
+    const body = { checkin_id: $('visit').value };
+    if (confirm) body.confirm_name = true;
+    await api(`${API}/participants/${encodeURIComponent(id)}/visits`, { method: 'POST', body });
     await Promise.all([load(), loadVisits()]);
   } catch (e) {
+    if (e.status === 409 && e.body && e.body.name_mismatch) {
+      $('visit-warn-text').textContent = `This visitor checked in as "${e.body.visitor_name}", not ${P.first_name} ${P.last_name}. Link the visit only if it is the same person.`;
+      $('visit-warn').hidden = false;
+      $('visit-anyway').focus();
+      return;
+    }
     showError(form, e.field === 'checkin_id' ? Object.assign(e, { field: 'visit' }) : e);
   }
 }
@@ -207,6 +228,8 @@ async function init() {
   canNotes = (s.privileges || []).includes('case_notes');
   M = await meta();
   $('visit-form').addEventListener('submit', linkVisit);
+  $('visit-anyway').addEventListener('click', () => linkVisit(null, true));
+  $('visit').addEventListener('change', () => { $('visit-warn').hidden = true; });
   loadVisits();
   clockNotice($('clock'));
   $('start_date').value = M.today;
