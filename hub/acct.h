@@ -77,6 +77,9 @@ int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, i
 int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13]);
 
 unsigned acct_roles_parse(const char *s);
+/* 1 when s is an id an administrator may choose: 1 to 63 letters, digits,
+ * '.', '_' or '-'; else 0. */
+int acct_id_ok(const char *s);
 /* Assigned by "MIS Administrator" (1), "WSB CalJOBS SPOC" (2), unknown 0. */
 int acct_group_assigner(const char *group);
 /* Which groups p may assign: 1 when group is assignable by p. */

@@ -28,18 +28,6 @@ void acct_today(char out[11])
 	clock_local_date(hub_now_ms(), out);
 }
 
-int acct_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return 0;
-	return 1;
-}
-
 route_rc acct_api_scope(route_call *a, const char *la, const char *div, const char *group)
 {
 	const char *field = NULL;

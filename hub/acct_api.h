@@ -34,8 +34,6 @@ extern const char *const acct_kinds[];
 int acct_in_list(const char *s, const char *const *l);
 /* Today at the hub, YYYY-MM-DD. */
 void acct_today(char out[11]);
-/* 1 when s is 1 to 63 letters, digits, '.', '_' or '-'. */
-int acct_id_ok(const char *s);
 /* May the caller act over Local Area la / division div with this group
  * (NULL: not checked)?  ROUTE_OK, or ROUTE_FAIL with the 403 set. */
 route_rc acct_api_scope(route_call *a, const char *la, const char *div, const char *group);

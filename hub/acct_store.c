@@ -19,6 +19,7 @@
 #include "model/password.h"
 #include "model/privileges.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -421,6 +422,18 @@ unsigned acct_roles_parse(const char *s)
 			r |= ROLE_SPOC;
 	}
 	return r;
+}
+
+int acct_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 63)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
 }
 
 int acct_scope_why(const acct_principal *p, const char *la, const char *div, const char *group,

@@ -42,18 +42,6 @@
 
 /* ---- small checks ------------------------------------------------------------------ */
 
-static int id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return 0;
-	return 1;
-}
-
 /* An IANA zone name the system knows ("America/Los_Angeles"). */
 static int tz_ok(const char *tz)
 {
@@ -91,7 +79,7 @@ static int new_id(route_call *a, const char **id, char gen[UUID_STRLEN])
 {
 	if (route_str(a, "id", JSON_NULLABLE, 1, 63, id, NULL, 0) != 0)
 		return -1;
-	if (*id && !id_ok(*id))
+	if (*id && !acct_id_ok(*id))
 		return route_err(a, "id", "use letters, digits, '.', '_' or '-'");
 	if (*id == NULL) {
 		uuid7(gen);
