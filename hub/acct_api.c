@@ -130,15 +130,9 @@ int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int
 
 /* ---- places and groups ---------------------------------------------------------- */
 
-/* Rows of a read as the reply; NULL (a failed query) is a 500. */
-static route_rc reply_rows(route_call *a, cJSON *r)
-{
-	return r ? route_ok(a, 200, r) : ROUTE_DBERR;
-}
-
 static route_rc local_areas_list(route_call *a)
 {
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 		"SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
 		" (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
 		" (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
@@ -150,7 +144,7 @@ static route_rc local_areas_list(route_call *a)
 
 static route_rc field_divisions_list(route_call *a)
 {
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 		"SELECT d.id, d.name,"
 		" (SELECT count(*) FROM staff s WHERE s.field_division=d.id AND s.active=1 AND"
 		"  (','||coalesce(s.roles,'')||',') LIKE '%,spoc,%') AS spocs"
@@ -160,7 +154,7 @@ static route_rc field_divisions_list(route_call *a)
 
 static route_rc offices_list(route_call *a)
 {
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 		"SELECT id, name, local_area_id, address, timezone, has_title1_partner, active"
 		" FROM offices ORDER BY name",
 		NULL));
@@ -370,7 +364,7 @@ static route_rc cred_changes(route_call *a)
 	acct_bind_scope(a, st, 2);
 	r = db_rows_json(st);
 	sqlite3_finalize(st);
-	return reply_rows(a, r);
+	return route_ok(a, 200, r);
 }
 
 static const route_def acct_api_defs[] = {

@@ -188,7 +188,8 @@ int route_head_check(const route_table *t, http_req *req, const char **field, co
 
 /* ---- for the domain functions -------------------------------------------------- */
 
-/* Reply JSON with status (takes reply; NULL = out of memory: ROUTE_DBERR). */
+/* Reply JSON with status (takes reply; NULL, out of memory or a failed
+ * query of db_rows_json*, is ROUTE_DBERR). */
 route_rc route_ok(route_call *a, int status, cJSON *reply);
 /* Reply bytes (takes the malloc'd text; NULL = ROUTE_DBERR); ctype NULL = JSON. */
 route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text, size_t len);
