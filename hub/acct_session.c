@@ -900,11 +900,11 @@ out:
 	return rc;
 }
 
-/* Sign-in is the hub's one public row: a JSON body only (hub_api.c refuses
- * any other content type, so a cross-site form cannot post it). */
+/* Sign-in is public: a JSON body only (ROUTE_JSON_ONLY), so a cross-site
+ * form cannot post it. */
 static const route_def session_defs[] = {
 	{HTTP_M_POST, "/api/v1/admin/session", login, 0,
-	 ROUTE_PUBLIC | ROUTE_BODY | ROUTE_DEFER | ROUTE_AUDITED, login_keys, 0},
+	 ROUTE_PUBLIC | ROUTE_BODY | ROUTE_JSON_ONLY | ROUTE_DEFER | ROUTE_AUDITED, login_keys, 0},
 	{HTTP_M_GET, "/api/v1/admin/session", session_get, HUB_P_TEMP, 0, NULL, 0},
 	{HTTP_M_DELETE, "/api/v1/admin/session", logout, HUB_P_TEMP, HUB_AUDITED, NULL, 0},
 	{HTTP_M_POST, "/api/v1/admin/session/logout", logout, HUB_P_TEMP, HUB_AUDITED, NULL, 0},

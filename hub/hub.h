@@ -114,15 +114,19 @@ typedef struct hub_node {
 int hub_ca_load(hub *h);
 int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why);
 void hub_ca_reply(hub *h, cJSON *o, const char *cert);
-/* GET /ca.crt, GET /api/v1/ca, POST /api/v1/sync/cert (signed). */
+/* GET /ca.crt, GET /api/v1/ca (POST /api/v1/sync/cert, signed, is a row of
+ * hub_ca_route_list: hub_api.h). */
 int hub_ca_routes(hub *h, router *r);
 
 /* hub_edge.c: the HTTP server's pre-body gate (lib/http.h), ctx = the hub:
- * signed sync requests from a known, unrevoked node with a fresh time, the
- * bearer token or a console session, or else a body of HUB_ANON_BODY_MAX
- * bytes at most (401 before any body byte beyond). */
+ * a declared route's privilege from its headers (route_head_check: a
+ * node's signature, the bearer token or a console session), or else a body
+ * of HUB_ANON_BODY_MAX bytes at most (401 before any body byte beyond).
+ * hub_edge_caller_known: 1 when req carries the bearer token or names a
+ * live console session. */
 #define HUB_ANON_BODY_MAX (64 * 1024)
 int hub_edge_gate(http_req *req, void *ctx, const char **why);
+int hub_edge_caller_known(hub *h, http_req *req);
 
 /* Look a node up: DB_FOUND, DB_ABSENT (unknown node), -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
@@ -183,16 +187,36 @@ const hub_node *hub_push_node(void);
 int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res);
 void hub_ingest_release(hub_ingest_result *res);
-int hub_sync_routes(hub *h, router *r);
-/* The signature headers of a sync request and its body: 0 (*n filled), or
- * -1 after replying 401/409/500. */
+/* The work of a signed route, in the thread pool (hub_sync.c): kind, after
+ * (pull: the cursor; snapshot: the seq named, -1 for the first page), max
+ * (pull: rows), pos (snapshot: where the page starts, or NULL).  Replies to
+ * req itself, later (or at once when the work cannot be queued); n is
+ * copied. */
+enum { HUB_JOB_PUSH, HUB_JOB_PULL, HUB_JOB_SNAPSHOT, HUB_JOB_DIGEST };
+void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
+			int max, const sync_snap_pos *pos);
+
+/* ---- hub_sync_auth.c: who signed a sync request ------------------------------ */
+/* Add X-Outpost-Time (the hub clock) to req's reply. */
+void hub_sync_add_time(http_req *req);
+/*
+ * Before the body (the network edge): the signature headers, the node
+ * (known, not revoked), the signature over the body hash the request
+ * states (X-Outpost-Content-SHA256, required when has_body) and that the
+ * nonce is unused.  Spends nothing.  0, or the status to refuse with (401;
+ * 409 a used nonce; 503 a database error) and *why (static until the next
+ * call).
+ */
+int hub_sync_head_check(hub *h, http_req *req, int has_body, const char **why);
+/* After it: the same over the body as it arrived (which must be the stated
+ * one), then the nonce is spent: 0 (*n filled: the caller wipes
+ * n->hn_secret), or -1 after replying 401/409/500. */
 int hub_sync_auth(hub *h, http_req *req, hub_node *n);
 
 /* ---- hub_admin.c (declared routes: hub_api.h) ------------------------------ */
-/* GET /api/v1/sync/status without node headers: the hub-wide view (admin
- * token required); hub_sync.c routes it here. */
-void hub_admin_sync_status(hub *h, http_req *req);
-/* That view as JSON (caller frees), or NULL when out of memory. */
+/* GET /api/v1/sync/status without node headers (HUB_P_OR_ADMIN,
+ * hub_sync_api.c): the hub-wide view as JSON (caller frees), or NULL when
+ * out of memory. */
 cJSON *hub_sync_status_json(hub *h);
 
 /* ---- hub_console.c: conflict and quarantine detail and resolution -------- */

@@ -22,14 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int admin_auth(hub *h, http_req *req)
-{
-	acct_principal p;
-
-	/* The bearer token, or an operations console session (hub/acct.h). */
-	return acct_auth(h, req, &p, 1, 0);
-}
-
 static route_rc offices_list(route_call *a)
 {
 	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
@@ -200,18 +192,6 @@ cJSON *hub_sync_status_json(hub *h)
 	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
 	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
 	return o;
-}
-
-void hub_admin_sync_status(hub *h, http_req *req)
-{
-	cJSON *o;
-
-	if (admin_auth(h, req) != 0)
-		return;
-	if ((o = hub_sync_status_json(h)) == NULL)
-		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
-	else
-		http_reply_json(req, 200, o);
 }
 
 static const route_def admin_defs[] = {

@@ -3,15 +3,17 @@
  * lib/route.c (see hub_api.h for the order and the rules).
  */
 #include "hub/hub_api.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const route_list *const hub_route_lists[] = {
 	&hub_admin_route_list,
 	&hub_console_route_list,
+	&hub_sync_route_list,
+	&hub_ca_route_list,
 	&acct_session_route_list,
 	&acct_api_route_list,
 	&acct_request_route_list,
@@ -23,29 +25,74 @@ const route_list *const hub_route_lists[] = {
 
 /* The caller of the call under way (loop thread only: one at a time). */
 static acct_principal api_principal;
+static hub_node api_node;
 static route_table *api_table;
+
+/* Is req to row d a node's signed request (else a person's)? */
+static int node_caller(const route_def *d, http_req *req)
+{
+	if (!(d->rd_privs & HUB_P_NODE))
+		return 0;
+	return !(d->rd_privs & HUB_P_OR_ADMIN) || http_req_header(req, "x-outpost-node") != NULL ||
+	       http_req_header(req, "authorization") == NULL;
+}
+
+const hub_node *hub_api_node(const route_call *a)
+{
+	return a->rc_user == &api_node ? &api_node : NULL;
+}
 
 static int api_auth(route_call *a)
 {
 	unsigned privs = a->rc_route->rd_privs;
 
-	if (a->rc_route->rd_flags & ROUTE_PUBLIC) {
-		/* The one public row, sign-in, takes JSON only: a cross-site
-		 * form cannot post it. */
-		const char *ct = http_req_header(a->rc_req, "content-type");
-		if ((a->rc_route->rd_flags & ROUTE_BODY) &&
-		    (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
-			http_reply_error(a->rc_req, 415, NULL, "send it as application/json");
-			return -1;
-		}
+	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
+		return 0;
+	if (node_caller(a->rc_route, a->rc_req)) {
+		if (hub_sync_auth(API_HUB(a), a->rc_req, &api_node) != 0)
+			return -1; /* 401/409/500 sent */
+		/* The secret served its purpose: no route needs it. */
+		crypto_wipe(api_node.hn_secret, sizeof api_node.hn_secret);
+		a->rc_user = &api_node;
+		a->rc_actor = api_node.hn_id;
 		return 0;
 	}
-	if (acct_auth(API_HUB(a), a->rc_req, &api_principal, (privs & HUB_P_OPS) != 0,
-		      (privs & HUB_P_TEMP) != 0) != 0)
+	if (acct_auth(API_HUB(a), a->rc_req, &api_principal,
+		      (privs & (HUB_P_OPS | HUB_P_OR_ADMIN)) != 0, (privs & HUB_P_TEMP) != 0) != 0)
 		return -1; /* 401/403 sent */
 	a->rc_user = &api_principal;
 	a->rc_actor = api_principal.ap_username;
 	return 0;
+}
+
+/* The privilege of row d from req's headers alone (route.h, ro_head): a
+ * node's signature, or any caller known to the hub (the role and the CSRF
+ * token are the dispatcher's, once the body is in). */
+static int api_head(void *ctx, const route_def *d, http_req *req, const char **field,
+		    const char **msg)
+{
+	hub *h = ctx;
+
+	*field = NULL;
+	if (node_caller(d, req))
+		return hub_sync_head_check(h, req, 1, msg);
+	if (hub_edge_caller_known(h, req))
+		return 0;
+	*msg = "sign in before sending a body";
+	return 401;
+}
+
+int hub_api_head_check(hub *h, http_req *req, int *declared, const char **why)
+{
+	const route_def *d;
+	const char *field;
+
+	*declared = 0;
+	if (api_table == NULL || api_table->rt_ctx != h)
+		return 0;
+	d = route_find(api_table, req->method, req->target);
+	*declared = d != NULL && !(d->rd_flags & ROUTE_PUBLIC);
+	return route_head_check(api_table, req, &field, why);
 }
 
 static int api_begin(route_call *a)
@@ -129,6 +176,7 @@ static const char *api_errmsg(route_call *a)
 
 static const route_ops hub_ops = {
 	.ro_auth = api_auth,
+	.ro_head = api_head,
 	.ro_begin = api_begin,
 	.ro_commit = api_commit,
 	.ro_abort = api_abort,

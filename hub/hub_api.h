@@ -33,6 +33,14 @@
 enum {
 	HUB_P_OPS = 1u << 0,  /* the operations role (or the bearer token) */
 	HUB_P_TEMP = 1u << 1, /* a session on its temporary password may call */
+	/* A request signed by an enrolled node (sync.h), not a person:
+	 * hub_sync_auth.c checks it, before the body and after; the caller is
+	 * API_NODE(a) and the audit actor its id. */
+	HUB_P_NODE = 1u << 2,
+	/* With HUB_P_NODE: a request without X-Outpost-Node but with
+	 * Authorization is an administrator's (the operations role), for the
+	 * hub-wide view of the same path; API_NODE(a) is NULL then. */
+	HUB_P_OR_ADMIN = 1u << 3,
 };
 
 /* Route flags of an audited hub write. */
@@ -40,11 +48,14 @@ enum {
 
 #define API_HUB(a) ((hub *)(a)->rc_ctx)
 #define API_ADMIN(a) ((const acct_principal *)(a)->rc_user)
+#define API_NODE(a) hub_api_node(a)
 
 /* The hub's table: every module's list, ended by NULL. */
 extern const route_list *const hub_route_lists[];
 extern const route_list hub_admin_route_list;
 extern const route_list hub_console_route_list;
+extern const route_list hub_sync_route_list;
+extern const route_list hub_ca_route_list;
 /* The account administration API (hub/acct_api.h), its modules' rows. */
 extern const route_list acct_api_route_list;
 extern const route_list acct_request_route_list;
@@ -52,6 +63,16 @@ extern const route_list acct_staff_route_list;
 extern const route_list acct_review_route_list;
 extern const route_list acct_session_route_list;
 extern const route_list hub_setup_route_list;
+
+/* The node that signed a HUB_P_NODE call, or NULL (a person's call). */
+const hub_node *hub_api_node(const route_call *a);
+/*
+ * The network edge's check of req against the table, before its body is
+ * read (route_head_check): 0 to go on, or the status to refuse with and
+ * *why.  *declared is set when a row that needs a privilege takes req (its
+ * caller is then known, and the row's body cap applies).
+ */
+int hub_api_head_check(hub *h, http_req *req, int *declared, const char **why);
 
 /*
  * Describe the audit row of an audited write: action (static text), subject

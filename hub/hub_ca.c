@@ -3,10 +3,10 @@
  * (DESIGN.md, "The network edge"; lib/tls_ca.h): the office CA is made on
  * first start (DATA/ca.crt, DATA/ca.key); a node's certificate request rides
  * on its enrollment (sync_enroll) or, to renew, on a signed
- * POST /api/v1/sync/cert {csr, names}; the console offers the CA certificate
+ * POST /api/v1/sync/cert {csr, names} (a row of the route table); the console offers the CA certificate
  * (GET /ca.crt, and the page /ca.html says how to install it).
  */
-#include "hub/hub.h"
+#include "hub/hub_api.h"
 #include "lib/log.h"
 #include "lib/tls_ca.h"
 
@@ -66,34 +66,35 @@ void hub_ca_reply(hub *h, cJSON *o, const char *cert)
 }
 
 /* POST /api/v1/sync/cert {csr, names}: a node renews its certificate. */
-static void sync_cert(http_req *req, void *ctx)
+static route_rc sync_cert(route_call *a)
 {
-	hub *h = ctx;
-	hub_node n;
-	cJSON *body = NULL, *o;
+	hub *h = API_HUB(a);
 	char *cert = NULL;
-	const char *why = "the body must be a JSON object with csr and names";
+	const char *why = NULL;
+	cJSON *o;
 	int st;
 
-	if (hub_sync_auth(h, req, &n) != 0)
-		return;
-	body = http_req_json(req, 0);
-	st = body ? hub_ca_sign_request(h, body, &cert, &why) : 400;
-	if (st == 0 && cert == NULL)
-		st = 400;
-	if (st != 0) {
-		http_reply_error(req, st, "csr", "%s", why);
-		goto out;
-	}
-	log_info("node %s: certificate signed", n.hn_id);
+	hub_sync_add_time(a->rc_req);
+	st = hub_ca_sign_request(h, a->rc_body, &cert, &why);
+	if (st != 0)
+		return route_fail(a, st, "csr", "%s", why);
+	log_info("node %s: certificate signed", API_NODE(a)->hn_id);
 	o = cJSON_CreateObject();
 	hub_ca_reply(h, o, cert);
-	http_reply_json(req, 200, o);
-out:
-	explicit_bzero(n.hn_secret, sizeof n.hn_secret);
 	free(cert);
-	cJSON_Delete(body);
+	return route_ok(a, 200, o);
 }
+
+static const route_key cert_keys[] = {
+	{"csr", ROUTE_T_STR, ROUTE_K_REQUIRED},
+	{"names", ROUTE_T_ARRAY, ROUTE_K_REQUIRED},
+	{NULL, 0, 0},
+};
+
+static const route_def ca_defs[] = {
+	{HTTP_M_POST, "/api/v1/sync/cert", sync_cert, HUB_P_NODE, ROUTE_BODY, cert_keys, 0},
+};
+const route_list hub_ca_route_list = ROUTE_LIST(ca_defs);
 
 /* GET /ca.crt: the office CA certificate, for office PCs to trust. */
 static void get_ca(http_req *req, void *ctx)
@@ -132,6 +133,5 @@ int hub_ca_routes(hub *h, router *r)
 
 	rc |= router_add(r, HTTP_M_GET, "/ca.crt", get_ca, h);
 	rc |= router_add(r, HTTP_M_GET, "/api/v1/ca", get_ca_info, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/cert", sync_cert, h);
 	return rc ? -1 : 0;
 }

@@ -1,24 +1,22 @@
 /*
- * hub_sync.c - the replication API of sync/sync.h at the hub: enrollment,
- * request signatures with replay protection, push (and the ingest core that
- * `outpost-hub import` shares), pull pages, snapshots, digests, a node's
- * status and its conflicts.
+ * hub_sync.c - the work behind the replication API of sync/sync.h at the
+ * hub: the ingest core of a push (which `outpost-hub import` shares), pull
+ * pages, snapshots and digests.  The routes and who signed a request are
+ * hub_sync_api.c's and hub_sync_auth.c's.
  *
- * Signed requests are checked on the loop thread (freshness, node, HMAC,
- * nonce); the database-heavy work (applying a batch, building a page, a
- * snapshot or digests) runs in the libuv thread pool on a second connection,
- * hb_wdb, used by one work request at a time under hb_wlock.  A push is
- * applied in bounded transactions (HUB_TXN_MAX_ENTRIES entries or
- * HUB_TXN_MAX_BYTES of changesets), each of which also moves the node's
- * acked_seq, so a week of backlog never holds the write lock for long and an
- * interrupted push resumes exactly where its last commit ended.
+ * The database-heavy work (applying a batch, building a page, a snapshot or
+ * digests) runs in the libuv thread pool on a second connection, hb_wdb,
+ * used by one work request at a time under hb_wlock.  A push is applied in
+ * bounded transactions (HUB_TXN_MAX_ENTRIES entries or HUB_TXN_MAX_BYTES of
+ * changesets), each of which also moves the node's acked_seq, so a week of
+ * backlog never holds the write lock for long and an interrupted push
+ * resumes exactly where its last commit ended.
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
 #include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
-#include "lib/uuid.h"
 #include "model/crm.h"
 #include "model/schema.h"
 #include "sync/frame.h"
@@ -329,121 +327,7 @@ out:
 	return res->hi_status == 200 ? 0 : -1;
 }
 
-/* ---- signed requests -------------------------------------------------------- */
-
-static void refuse(http_req *req, int status, const char *node_id, const char *why)
-{
-	log_info("refused %s %s from %s (node %s): %s", req->method_str, req->path,
-		 req->peer, node_id ? node_id : "-", why);
-	sreply_error(req, status, why);
-}
-
-/* Verify the signature headers; on failure reply and return -1. */
-static int sync_auth(hub *h, http_req *req, hub_node *n)
-{
-	return hub_sync_auth(h, req, n);
-}
-
-int hub_sync_auth(hub *h, http_req *req, hub_node *n)
-{
-	const char *node_id = http_req_header(req, "x-outpost-node");
-	const char *tstr = http_req_header(req, "x-outpost-time");
-	const char *nonce = http_req_header(req, "x-outpost-nonce");
-	const char *sig = http_req_header(req, "x-outpost-signature");
-	const char *schema = http_req_header(req, "x-outpost-schema");
-	char want[65], got[65], *end;
-	uint64_t now = hub_now_ms();
-	long long t;
-	int rc;
-
-	if (!node_id || !tstr || !nonce || !sig) {
-		refuse(req, 401, node_id,
-		       "request is not signed (X-Outpost-Node, -Time, -Nonce "
-		       "and -Signature are required)");
-		return -1;
-	}
-	if (strlen(node_id) == 0 || strlen(node_id) >= sizeof n->hn_id) {
-		refuse(req, 401, NULL, "unknown node");
-		return -1;
-	}
-	t = strtoll(tstr, &end, 10);
-	if (*tstr == '\0' || *end != '\0' || t <= 0) {
-		refuse(req, 401, node_id, "malformed X-Outpost-Time");
-		return -1;
-	}
-	if (llabs(t - (long long)now) > SYNC_CLOCK_SKEW_MS) {
-		char why[160];
-		snprintf(why, sizeof why,
-			 "request time is %lld s away from the hub clock (at most %d s "
-			 "allowed)",
-			 (t - (long long)now) / 1000, SYNC_CLOCK_SKEW_MS / 1000);
-		refuse(req, 401, node_id, why);
-		return -1;
-	}
-	if (!crypto_is_hex(nonce, 32)) {
-		refuse(req, 401, node_id,
-		       "malformed X-Outpost-Nonce (32 hex characters)");
-		return -1;
-	}
-	rc = hub_node_get(h->hb_db, node_id, n);
-	if (rc < 0) {
-		sreply_error(req, 500, "the hub database could not complete the request");
-		return -1;
-	}
-	if (rc == DB_ABSENT) {
-		refuse(req, 401, node_id, "unknown node");
-		return -1;
-	}
-	if (n->hn_revoked) {
-		refuse(req, 401, node_id, "node revoked");
-		return -1;
-	}
-	if (!crypto_is_hex(sig, 64)) {
-		refuse(req, 401, node_id, "bad signature");
-		return -1;
-	}
-	for (int i = 0; i < 64; i++)
-		got[i] = (char)tolower((unsigned char)sig[i]);
-	got[64] = '\0';
-	sync_sign(n->hn_secret, req->method_str, req->target, tstr, nonce, req->body.data,
-		  req->body.len, want);
-	if (crypto_ct_cmp(want, got, 64) != 0) {
-		refuse(req, 401, node_id, "bad signature");
-		return -1;
-	}
-	rc = hub_nonce_use(h->hb_db, node_id, nonce, now);
-	if (rc < 0) {
-		sreply_error(req, 500, "the hub database could not complete the request");
-		return -1;
-	}
-	if (rc == 1) {
-		refuse(req, 409, node_id, "nonce already used (replayed request)");
-		return -1;
-	}
-	{
-		sqlite3_stmt *st = NULL;
-		if (db_prepare(h->hb_db, &st,
-			       "UPDATE nodes SET last_seen_ms=?, "
-			       "schema_version=coalesce(?, schema_version) WHERE id=?") ==
-		    0) {
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-			if (schema && *schema &&
-			    strspn(schema, "0123456789") == strlen(schema) &&
-			    strlen(schema) < 10)
-				sqlite3_bind_int64(st, 2, atoll(schema));
-			else
-				sqlite3_bind_null(st, 2);
-			sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-		}
-		sqlite3_finalize(st);
-	}
-	return 0;
-}
-
 /* ---- work in the thread pool ------------------------------------------------ */
-
-enum { JOB_PUSH, JOB_PULL, JOB_SNAPSHOT, JOB_DIGEST };
 
 typedef struct job {
 	uv_work_t jb_work;
@@ -515,7 +399,7 @@ static void job_run(uv_work_t *w)
 
 	uv_mutex_lock(&h->hb_wlock);
 	switch (j->jb_kind) {
-	case JOB_PUSH: {
+	case HUB_JOB_PUSH: {
 		/* The signature (checked already) covers the body as sent. */
 		const char *enc = http_req_header(j->jb_req, "Content-Encoding");
 		buf plain = BUF_INIT(SYNC_MAX_PUSH_FRAME);
@@ -543,7 +427,7 @@ static void job_run(uv_work_t *w)
 		FAULT_POINT("hub.apply.commit");
 		break;
 	}
-	case JOB_PULL:
+	case HUB_JOB_PULL:
 		/* A cursor in a restore's gap names entries this hub lost. */
 		if (hub_log_in_gap(db, j->jb_after)) {
 			j->jb_rc = -2;
@@ -555,7 +439,7 @@ static void job_run(uv_work_t *w)
 		if (j->jb_rc == 0)
 			set_pull_progress(db, sc.node_id, j->jb_after);
 		break;
-	case JOB_SNAPSHOT: {
+	case HUB_JOB_SNAPSHOT: {
 		/* Page bounds: the test build may shrink them (lib/fault.h). */
 		int rows = (int)fault_snapshot_rows();
 		size_t bytes = (size_t)fault_snapshot_bytes();
@@ -572,14 +456,14 @@ static void job_run(uv_work_t *w)
 			set_pull_progress(db, sc.node_id, 0);
 		break;
 	}
-	case JOB_DIGEST:
+	case HUB_JOB_DIGEST:
 		j->jb_json = sync_digest(db, &sc);
 		j->jb_rc = j->jb_json ? 0 : -1;
 		break;
 	}
 	uv_mutex_unlock(&h->hb_wlock);
 	j->jb_plain = j->jb_out.len;
-	if ((j->jb_kind == JOB_PULL || j->jb_kind == JOB_SNAPSHOT) && j->jb_rc == 0)
+	if ((j->jb_kind == HUB_JOB_PULL || j->jb_kind == HUB_JOB_SNAPSHOT) && j->jb_rc == 0)
 		deflate_reply(j);
 }
 
@@ -655,11 +539,11 @@ static void job_done(uv_work_t *w, int status)
 		goto out;
 	}
 	switch (j->jb_kind) {
-	case JOB_PUSH:
+	case HUB_JOB_PUSH:
 		reply_push(j);
 		break;
-	case JOB_PULL:
-	case JOB_SNAPSHOT:
+	case HUB_JOB_PULL:
+	case HUB_JOB_SNAPSHOT:
 		if (j->jb_rc == -2) {
 			sreply_error(
 			    req, 410,
@@ -675,14 +559,14 @@ static void job_done(uv_work_t *w, int status)
 		}
 		if (j->jb_rc != 0) {
 			log_warnx("cannot build a %s for node %s",
-				  j->jb_kind == JOB_PULL ? "pull page" : "snapshot",
+				  j->jb_kind == HUB_JOB_PULL ? "pull page" : "snapshot",
 				  j->jb_node.hn_id);
 			sreply_error(req, 500, "the hub could not build the reply");
 			break;
 		}
 		snprintf(v, sizeof v, "%" PRId64, j->jb_next);
 		http_add_header(req, "X-Outpost-Next", v);
-		if (j->jb_kind == JOB_PULL) {
+		if (j->jb_kind == HUB_JOB_PULL) {
 			snprintf(v, sizeof v, "%" PRId64, j->jb_head);
 			http_add_header(req, "X-Outpost-Head", v);
 			http_add_header(req, "X-Outpost-More", j->jb_more ? "1" : "0");
@@ -707,7 +591,7 @@ static void job_done(uv_work_t *w, int status)
 			http_add_header(req, "Content-Encoding", ZBODY_ENCODING);
 		http_reply(req, 200, "application/octet-stream", j->jb_out.data,
 			   j->jb_out.len);
-		if (j->jb_kind == JOB_PULL)
+		if (j->jb_kind == HUB_JOB_PULL)
 			log_info("pull page for node %s: %zu bytes (%zu sent), next %" PRId64,
 				 j->jb_node.hn_id, j->jb_plain, j->jb_out.len, j->jb_next);
 		else
@@ -717,7 +601,7 @@ static void job_done(uv_work_t *w, int status)
 				 j->jb_more ? ", up to table '" : " (the last)",
 				 j->jb_more ? j->jb_end.sp_table : "", j->jb_more ? "'" : "");
 		break;
-	case JOB_DIGEST:
+	case HUB_JOB_DIGEST:
 		if (j->jb_rc != 0) {
 			sreply_error(req, 500, "the hub could not compute digests");
 			break;
@@ -733,8 +617,8 @@ out:
 	free(j);
 }
 
-static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
-		      int max, const sync_snap_pos *pos)
+void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
+			int max, const sync_snap_pos *pos)
 {
 	job *j = calloc(1, sizeof *j);
 
@@ -751,7 +635,7 @@ static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_
 	if (pos)
 		j->jb_pos = *pos;
 	buf_init(&j->jb_out,
-		 kind == JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : SYNC_PULL_PAGE_MAX_BYTES);
+		 kind == HUB_JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : SYNC_PULL_PAGE_MAX_BYTES);
 	j->jb_work.data = j;
 	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
 		free(j);
@@ -759,488 +643,4 @@ static void job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_
 		return;
 	}
 	h->hb_jobs++;
-}
-
-/* ---- handlers ------------------------------------------------------------------ */
-
-static void sync_push(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-
-	if (sync_auth(h, req, &n) != 0)
-		return;
-	job_start(h, req, &n, JOB_PUSH, 0, 0, NULL);
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/*
- * Rows go down only to a node of the hub's own schema: one of another
- * version would apply pages of tables it does not have, or (before paged
- * snapshots) take the first snapshot page for the whole.  426 as for a
- * push; 0 when the versions agree.
- */
-static int schema_gate(http_req *req, const char *what)
-{
-	const char *v = http_req_header(req, "x-outpost-schema");
-	char msg[256];
-	cJSON *o;
-
-	if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10 &&
-	    atoll(v) == schema_version())
-		return 0;
-	snprintf(msg, sizeof msg,
-		 "%s refused: schema version %s of this node is not the hub's (%d): upgrade outpost "
-		 "on the %s",
-		 what, v && *v ? v : "(none)", schema_version(),
-		 v && strspn(v, "0123456789") == strlen(v) && atoll(v) > schema_version() ? "hub"
-											  : "node");
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "error", msg);
-	if (v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10)
-		cJSON_AddNumberToObject(o, "schema_version", (double)atoll(v));
-	cJSON_AddNumberToObject(o, "hub_schema_version", schema_version());
-	sreply_json(req, 426, o);
-	return -1;
-}
-
-static void sync_pull(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-	char a[32], m[32];
-	int64_t after = 0, max = SYNC_MAX_PULL_ROWS;
-
-	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "pull") != 0)
-		return;
-	hub_keys_wrap_new(h->hb_db); /* no node ever pulls a plain SSN key */
-	if (http_req_query(req, "after", a, sizeof a) && parse_i64(a, &after) != 0) {
-		sreply_error(req, 400, "'after' must be a non-negative integer");
-		return;
-	}
-	if (http_req_query(req, "max", m, sizeof m) &&
-	    (parse_i64(m, &max) != 0 || max < 1)) {
-		sreply_error(req, 400, "'max' must be a positive integer");
-		return;
-	}
-	if (max > SYNC_MAX_PULL_ROWS)
-		max = SYNC_MAX_PULL_ROWS;
-	job_start(h, req, &n, JOB_PULL, after, (int)max, NULL);
-}
-
-/*
- * GET /api/v1/sync/snapshot[?seq=S&after_table=T&after_id=K] (sync.h): no
- * query for the first page, all three for the next ones.  What can be
- * checked without the database is checked here; S against the log head in
- * the job.
- */
-static void sync_snapshot(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-	sync_snap_pos pos;
-	char sq[32], tbl[sizeof pos.sp_table], id[SYNC_SNAPSHOT_ID_MAX + 1];
-	int64_t seq = -1;
-	int hs, ht, hi;
-
-	if (sync_auth(h, req, &n) != 0 || schema_gate(req, "snapshot") != 0)
-		return;
-	hub_keys_wrap_new(h->hb_db);
-	hs = http_req_query_get(req, "seq", sq, sizeof sq);
-	ht = http_req_query_get(req, "after_table", tbl, sizeof tbl);
-	hi = http_req_query_get(req, "after_id", id, sizeof id);
-	if (hs == 0 && ht == 0 && hi == 0) {
-		job_start(h, req, &n, JOB_SNAPSHOT, -1, 0, NULL);
-		return;
-	}
-	if (hs == 0 || ht == 0 || hi == 0) {
-		sreply_error(req, 400, "a snapshot position is 'seq', 'after_table' and 'after_id' "
-				       "together (none for the first page)");
-		return;
-	}
-	if (hs < 0 || parse_i64(sq, &seq) != 0) {
-		sreply_error(req, 400, "'seq' must be a non-negative integer");
-		return;
-	}
-	if (ht < 0 || sync_snap_pos_set(&pos, tbl, "-") != 0) {
-		sreply_error(req, 400, "'after_table' is not a table office nodes hold");
-		return;
-	}
-	if (hi < 0 || sync_snap_pos_set(&pos, tbl, id) != 0) {
-		char why[96];
-		snprintf(why, sizeof why, "'after_id' must be a row id of 1 to %d bytes",
-			 SYNC_SNAPSHOT_ID_MAX);
-		sreply_error(req, 400, why);
-		return;
-	}
-	job_start(h, req, &n, JOB_SNAPSHOT, seq, 0, &pos);
-}
-
-static void sync_digest_h(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-
-	if (sync_auth(h, req, &n) != 0)
-		return;
-	job_start(h, req, &n, JOB_DIGEST, 0, 0, NULL);
-}
-
-/*
- * What the node still has to pull, counted in its scope (the head of the log
- * also counts other offices' changes): "pull_lag" change-log entries after
- * the cursor it last pulled from, and when the oldest of them was made
- * ("oldest_unpulled_ms", null when none).  Costs a scan of the entries after
- * the cursor, i.e. of the lag itself.
- */
-static void add_pull_lag(sqlite3 *db, const hub_node *n, cJSON *o)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t lag = -1, oldest = 0;
-	int have = 0;
-
-	if (db_prepare(db, &st,
-		       "SELECT count(*), min(c.at) FROM change_log c, nodes n WHERE n.id=?1"
-		       " AND c.seq > n.pull_cursor"
-		       " AND (c.scope_office IS NULL OR c.scope_office=n.office_id)"
-		       " AND (c.scope_la IS NULL OR c.scope_la=n.local_area_id)") == 0) {
-		sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			lag = sqlite3_column_int64(st, 0);
-			have = sqlite3_column_type(st, 1) != SQLITE_NULL;
-			oldest = sqlite3_column_int64(st, 1);
-		}
-	}
-	sqlite3_finalize(st);
-	cJSON_AddNumberToObject(o, "pull_lag", (double)lag);
-	if (have) {
-		uint64_t now = hub_now_ms();
-		cJSON_AddNumberToObject(o, "oldest_unpulled_ms", (double)oldest);
-		cJSON_AddNumberToObject(o, "oldest_unpulled_age_ms",
-					(int64_t)now > oldest ? (double)((int64_t)now - oldest) : 0);
-	} else {
-		cJSON_AddNullToObject(o, "oldest_unpulled_ms");
-		cJSON_AddNullToObject(o, "oldest_unpulled_age_ms");
-	}
-}
-
-static void sync_status(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-	sqlite3_stmt *st = NULL;
-	cJSON *o, *q;
-
-	if (http_req_header(req, "x-outpost-node") == NULL &&
-	    http_req_header(req, "authorization") != NULL) {
-		/* The same path serves the admin console's hub-wide view. */
-		add_time(req);
-		hub_admin_sync_status(h, req);
-		return;
-	}
-	if (sync_auth(h, req, &n) != 0)
-		return;
-	if (db_prepare(
-		h->hb_db, &st,
-		"SELECT id AS node_id, office_id, local_area_id, name, enrolled_at, "
-		"acked_seq,"
-		" pull_cursor, last_seen_ms, last_pull_ms, schema_version, last_error"
-		" FROM nodes WHERE id=?") != 0) {
-		sreply_error(req, 500, "the hub database could not complete the request");
-		return;
-	}
-	sqlite3_bind_text(st, 1, n.hn_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		sreply_error(req, 500, "the hub database could not complete the request");
-		return;
-	}
-	o = db_row_json(st);
-	sqlite3_finalize(st);
-	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
-	add_pull_lag(h->hb_db, &n, o);
-	q = db_rows_json_by(h->hb_db,
-		       "SELECT seq, tbl, reason, created_at, resolved_at FROM quarantine "
-		       "WHERE node_id=? "
-		       "ORDER BY seq LIMIT 100", n.hn_id);
-	if (q)
-		cJSON_AddItemToObject(o, "quarantined", q);
-	{
-		sqlite3_stmt *c = NULL;
-		int64_t nc = -1;
-		if (db_prepare(
-			h->hb_db, &c,
-			"SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND "
-			"(scope_office IS NULL OR scope_office=?) AND "
-			"(scope_la IS NULL OR scope_la=?)") == 0) {
-			sqlite3_bind_text(c, 1, n.hn_office, -1, SQLITE_STATIC);
-			sqlite3_bind_text(c, 2, n.hn_la, -1, SQLITE_STATIC);
-			if (sqlite3_step(c) == SQLITE_ROW)
-				nc = sqlite3_column_int64(c, 0);
-		}
-		sqlite3_finalize(c);
-		cJSON_AddNumberToObject(o, "open_conflicts", (double)nc);
-	}
-	cJSON_AddNumberToObject(o, "schema_version_hub", schema_version());
-	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
-	sreply_json(req, 200, o);
-}
-
-/* GET /api/v1/sync/la-key: the wrapping key of the node's Local Area's SSN
- * key (hub_keys.c), which the node keeps in its sync.json, never in node.db. */
-static void sync_la_key(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-	unsigned char k[32];
-	char hex[65];
-	cJSON *o;
-
-	if (sync_auth(h, req, &n) != 0)
-		return;
-	if (hub_la_key(n.hn_la, k) != 0) {
-		sreply_error(req, 500, "the hub has no master key");
-		return;
-	}
-	crypto_hex(k, sizeof k, hex);
-	crypto_wipe(k, sizeof k);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "local_area_id", n.hn_la);
-	cJSON_AddStringToObject(o, "la_key", hex);
-	crypto_wipe(hex, sizeof hex);
-	http_add_header(req, "Cache-Control", "no-store");
-	sreply_json(req, 200, o);
-}
-
-static void sync_conflicts(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	hub_node n;
-	cJSON *rows;
-
-	if (sync_auth(h, req, &n) != 0)
-		return;
-	rows = db_rows_json_args(
-	    h->hb_db,
-	    "SELECT * FROM conflicts WHERE (scope_office IS NULL OR scope_office=?) "
-	    "AND (scope_la IS NULL OR scope_la=?) ORDER BY created_at DESC LIMIT 1000", 2,
-	    (const char *const[]){n.hn_office, n.hn_la});
-	if (rows == NULL) {
-		sreply_error(req, 500, "the hub database could not complete the request");
-		return;
-	}
-	sreply_json(req, 200, rows);
-}
-
-/* ---- enrollment (the only unsigned sync request) ------------------------------- */
-
-/* Inside the enrollment's transaction: the code of hash is known, unused,
- * unexpired and its office still exists; office and la get its office and
- * Local Area.  0, or -1 with *status (401, 410, 409; 500 a database error)
- * and *why. */
-static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char office[64],
-			     char la[64], int *status, const char **why)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t expires;
-	int used, rc;
-
-	*status = 500;
-	if (db_prepare(db, &st,
-		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
-		       "o.local_area_id "
-		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
-		       "WHERE e.code_hash=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		if (rc == SQLITE_DONE) {
-			*status = 401;
-			*why = "unknown enrollment code";
-		}
-		return -1;
-	}
-	snprintf(office, 64, "%s", sqlite3_column_text(st, 0));
-	expires = sqlite3_column_int64(st, 1);
-	used = sqlite3_column_int(st, 2);
-	la[0] = '\0';
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		snprintf(la, 64, "%s", sqlite3_column_text(st, 3));
-	sqlite3_finalize(st);
-	if (used || expires <= now) {
-		*status = 410;
-		*why = used ? "this enrollment code has already been used: ask for a new one"
-			    : "this enrollment code has expired: ask for a new one";
-		return -1;
-	}
-	if (la[0] == '\0') {
-		*status = 409;
-		*why = "the office of this enrollment code no longer exists";
-		return -1;
-	}
-	return 0;
-}
-
-/* Inside the enrollment's transaction: the new node, the code used up, the
- * audit row.  0 or -1. */
-static int enroll_node_add(sqlite3 *db, const char *hash, const char *node_id,
-			   const char *secret_hex, const char *office, const char *la,
-			   const char *hostname, int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st,
-		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
-		       "secret_hex, enrolled_at)"
-		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, hostname);
-	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (!ok || db_prepare(db, &st,
-			      "UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE "
-			      "code_hash=? AND used_at IS NULL") != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	if (!ok)
-		return -1;
-	return hub_audit(db, "enroll", "node.enroll", node_id, office);
-}
-
-static cJSON *enroll_reply(hub *h, const char *node_id, const char *secret_hex,
-			   const char *office, const char *la)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "node_id", node_id);
-	cJSON_AddStringToObject(o, "node_secret", secret_hex);
-	cJSON_AddStringToObject(o, "office_id", office);
-	cJSON_AddStringToObject(o, "local_area_id", la);
-	cJSON_AddStringToObject(o, "hub_pin", h->hb_pin);
-	cJSON_AddNumberToObject(o, "hub_time_ms", (double)hub_now_ms());
-	cJSON_AddNumberToObject(o, "schema_version", schema_version());
-	return o;
-}
-
-static void sync_enroll(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	cJSON *body;
-	json_err je;
-	const char *code = NULL, *hostname = NULL;
-	char norm[17], hash[65], node_id[UUID_STRLEN], secret_hex[2 * SYNC_SECRET_LEN + 1] = "";
-	char wrapped[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
-	char office[64] = "", la[64] = "";
-	unsigned char digest[32], secret[SYNC_SECRET_LEN];
-	sqlite3 *db = h->hb_db;
-	int64_t now = (int64_t)hub_now_ms();
-	int status = 500;
-	const char *why = "the hub database could not complete the request";
-	char *cert = NULL;
-	const char *cwhy = NULL;
-
-	body = http_req_json(req, 0);
-	if (body == NULL) {
-		sreply_error(req, 400, "the body must be a JSON object");
-		return;
-	}
-	/* Unknown members are ignored: newer clients may send more. */
-	if (json_get_str(body, "code", JSON_REQUIRED, 1, 64, &code, NULL, 0, &je) != 0 ||
-	    json_get_str(body, "hostname", JSON_OPTIONAL, 1, 255, &hostname, NULL, 0,
-			 &je) != 0) {
-		add_time(req);
-		http_reply_error(req, 400, je.field, "%s", je.msg);
-		cJSON_Delete(body);
-		return;
-	}
-	if (hub_enroll_code_norm(code, norm) != 0) {
-		cJSON_Delete(body);
-		refuse(req, 401, NULL, "unknown enrollment code");
-		return;
-	}
-
-	crypto_sha256(norm, 16, digest);
-	crypto_hex(digest, sizeof digest, hash);
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
-		goto fail;
-	if (enroll_code_check(db, hash, now, office, la, &status, &why) != 0)
-		goto rollback;
-	status = 500;
-	/* The node's certificate (hub_ca.c), before the code is spent. */
-	if ((status = hub_ca_sign_request(h, body, &cert, &cwhy)) != 0) {
-		why = cwhy;
-		goto rollback;
-	}
-	status = 500;
-	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
-	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
-		goto rollback;
-	crypto_hex(secret, sizeof secret, secret_hex);
-	/* hub.db keeps the secret wrapped under DATA/master.key (hub_keys.c) */
-	if (enroll_node_add(db, hash, node_id, wrapped, office, la, hostname, now) != 0 ||
-	    db_exec(db, "COMMIT") != 0)
-		goto rollback;
-	log_info("node %s enrolled for office '%s' from %s", node_id, office, req->peer);
-	{
-		cJSON *o = enroll_reply(h, node_id, secret_hex, office, la);
-		hub_ca_reply(h, o, cert);
-		sreply_json(req, 200, o);
-	}
-	crypto_wipe(secret, sizeof secret);
-	crypto_wipe(secret_hex, sizeof secret_hex);
-	cJSON_Delete(body);
-	free(cert);
-	return;
-rollback:
-	db_exec(db, "ROLLBACK");
-fail:
-	free(cert);
-	crypto_wipe(secret, sizeof secret);
-	crypto_wipe(secret_hex, sizeof secret_hex);
-	cJSON_Delete(body);
-	if (status == 500)
-		log_warnx("enrollment from %s failed: %s", req->peer, sqlite3_errmsg(db));
-	refuse(req, status, NULL, why);
-}
-
-int hub_sync_routes(hub *h, router *r)
-{
-	int rc = 0;
-
-	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
-		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/sync/enroll", sync_enroll, h);
-	rc |= router_add_body(r, HTTP_M_POST, "/api/v1/sync/push", sync_push, h, HUB_MAX_PUSH_BODY);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/pull", sync_pull, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/snapshot", sync_snapshot, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/digest", sync_digest_h, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/status", sync_status, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/conflicts", sync_conflicts, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/sync/la-key", sync_la_key, h);
-	return rc ? -1 : 0;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct route_bound {
 	route_table *rb_table;
@@ -488,6 +489,14 @@ static void run_read(route_call *a)
 	free(body);
 }
 
+/* Does req say its body is JSON? */
+static int json_ctype(http_req *req)
+{
+	const char *ct = http_req_header(req, "content-type");
+
+	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
+}
+
 static void call_init(route_call *a, const route_table *t, const route_def *d, http_req *req)
 {
 	memset(a, 0, sizeof *a);
@@ -518,6 +527,10 @@ void route_dispatch(http_req *req, void *ctx)
 	call_init(&a, b->rb_table, d, req);
 	if (ops->ro_auth(&a) != 0)
 		goto out; /* 401/403 sent */
+	if ((d->rd_flags & ROUTE_JSON_ONLY) && !json_ctype(req)) {
+		http_reply_error(req, 415, NULL, "send it as application/json");
+		goto out;
+	}
 	if ((d->rd_flags & ROUTE_BODY) && !((d->rd_flags & ROUTE_BODY_OPT) && req->body.len == 0)) {
 		if ((a.rc_body = http_req_json(req, 1)) == NULL)
 			goto out; /* 400 sent */

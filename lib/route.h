@@ -61,6 +61,9 @@ enum {
 	ROUTE_BODY_OPT = 1u << 8, /* with ROUTE_BODY: an empty body is allowed (rc_body NULL) */
 	ROUTE_SESSION = 1u << 9,  /* any live session, also one the daemon otherwise holds
 	                           * back (a temporary password still to change) */
+	ROUTE_JSON_ONLY = 1u << 10, /* with ROUTE_BODY: any other content type than
+	                             * application/json is a 415, so a cross-site
+	                             * form cannot post it (a public sign-in) */
 };
 
 /* What a domain function returns. */

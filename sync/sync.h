@@ -65,6 +65,12 @@
  *   X-Outpost-Signature: hex HMAC-SHA256(secret, METHOD "\n" PATH_WITH_QUERY
  *                        "\n" TIME "\n" NONCE "\n" hex(SHA-256(body)))
  *   X-Outpost-Schema:    schema_version() of the sender
+ * and, when it has a body:
+ *   X-Outpost-Content-SHA256: hex(SHA-256(body)) as in the signature, so the
+ *                        hub checks node, time, nonce and signature before
+ *                        it reads the body (401, or 409 on a reused nonce,
+ *                        with none of it read), then the body against it
+ *                        (401 when it differs: nothing applied)
  * Every hub reply carries X-Outpost-Time (hub clock, ms).
  *
  *   POST /api/v1/sync/enroll   {"code","hostname"} -> {"node_id","node_secret",
@@ -295,10 +301,20 @@ struct cJSON *sync_digest(sqlite3 *db, const sync_scope *sc);
 /* ---- request signing (sync/auth.c) ------------------------------------------ */
 
 #define SYNC_SECRET_LEN 32
-/* hex signature (64 chars + NUL) */
+/* The header that states a request body's hash (hex SHA-256 of the body as
+ * sent): required on a signed request with a body, so the hub can check the
+ * signature before it reads the body (sync/auth.c). */
+#define SYNC_CONTENT_HASH_HEADER "X-Outpost-Content-SHA256"
+/* hex signature (64 chars + NUL); "" when it could not be made */
 void sync_sign(const unsigned char secret[SYNC_SECRET_LEN], const char *method,
 	       const char *path_query, const char *time_ms, const char *nonce,
 	       const void *body, size_t len, char out[65]);
+/* The same over a body known by its hex SHA-256 (64 characters, else "") */
+void sync_sign_hash(const unsigned char secret[SYNC_SECRET_LEN], const char *method,
+		    const char *path_query, const char *time_ms, const char *nonce,
+		    const char *body_hash, char out[65]);
+/* hex SHA-256 of a body (64 chars + NUL; "" on failure) */
+void sync_body_hash(const void *body, size_t len, char out[65]);
 
 /*
  * The check of the hub's key an enrollment code carries (DESIGN.md, "The

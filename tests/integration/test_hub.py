@@ -134,9 +134,14 @@ class Enrolled:
         msg = "\n".join([method, path, t, nonce, hashlib.sha256(body).hexdigest()])
         sig = hmac.new(bytes.fromhex(secret or self.secret), msg.encode(),
                        hashlib.sha256).hexdigest()
-        return {"X-Outpost-Node": node_id or self.node_id, "X-Outpost-Time": t,
-                "X-Outpost-Nonce": nonce, "X-Outpost-Signature": sig,
-                "X-Outpost-Schema": str(self.hub_schema())}
+        h = {"X-Outpost-Node": node_id or self.node_id, "X-Outpost-Time": t,
+             "X-Outpost-Nonce": nonce, "X-Outpost-Signature": sig,
+             "X-Outpost-Schema": str(self.hub_schema())}
+        if body:
+            # The body's hash, stated before it (sync.h): the hub checks the
+            # signature before it reads the body.
+            h["X-Outpost-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        return h
 
     def hub_schema(self):
         return self.reply.get("schema_version", 0)

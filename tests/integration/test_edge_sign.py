@@ -1,0 +1,287 @@
+"""The hub authenticates a node before it reads the body (issue #13, DESIGN.md
+"The network edge": "the push signature of the headers is checked before the
+body is read"), against a real hub on loopback, over TLS:
+
+  * a signed request with a body states the body's hash
+    (X-Outpost-Content-SHA256), which its signature covers; the hub checks
+    node, time, nonce and the signature over that hash from the headers
+    alone: a bad signature, a hash other than the signed one, a missing hash
+    and a reused nonce are refused (401, 409) with not one byte of the body
+    sent, and the refusal is logged "before its body";
+  * a request whose headers are right is let through (the hub waits for its
+    body), and a body other than the stated one is refused after it (401)
+    with nothing applied and the nonce unspent;
+  * the hub's sync routes are rows of its declared route table (lib/route.h):
+    the pre-body check of every declared row comes from the table (an admin
+    row refuses an anonymous body before reading it, the certificate renewal
+    row checks the signature), enrollment's body keys are declared (an
+    unknown key is a 400 naming it), and query errors name their field.
+"""
+import hashlib
+import hmac
+import json
+import socket
+import ssl
+import time
+import unittest
+import uuid
+
+import harness
+import test_attacks
+import test_hub as th
+from harness import Daemon, plant_secret
+
+
+def sign(secret, method, path, t, nonce, body_hash):
+    msg = "\n".join([method, path, str(t), nonce, body_hash])
+    return hmac.new(bytes.fromhex(secret), msg.encode(), hashlib.sha256).hexdigest()
+
+
+def head(method, path, node_id, secret, body, *, t=None, nonce=None, stated=None, signed=None,
+         schema=0, ctype="application/octet-stream"):
+    """A signed request head for body: `signed` is the hash the signature
+    covers, `stated` the one in X-Outpost-Content-SHA256 (both default to
+    the body's; stated False leaves the header out)."""
+    t = int(time.time() * 1000) if t is None else t
+    nonce = nonce or uuid.uuid4().hex
+    real = hashlib.sha256(body).hexdigest()
+    sig = sign(secret, method, path, t, nonce, signed or real)
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1",
+             "X-Outpost-Node: %s" % node_id, "X-Outpost-Time: %d" % t,
+             "X-Outpost-Nonce: %s" % nonce, "X-Outpost-Signature: %s" % sig,
+             "X-Outpost-Schema: %d" % schema, "Content-Type: %s" % ctype,
+             "Content-Length: %d" % len(body)]
+    if stated is not False:
+        lines.append("X-Outpost-Content-SHA256: %s" % (stated or real))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class Conn:
+    """One TLS connection to the hub, driven by hand."""
+
+    def __init__(self, port):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.s = ctx.wrap_socket(s)
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def answer(self, wait=30):
+        """(status, JSON body or None) of the reply; (None, None) when none
+        came within wait seconds."""
+        self.s.settimeout(wait)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                b = self.s.recv(65536)
+                if not b:
+                    break
+                data += b
+            hdr, _, body = data.partition(b"\r\n\r\n")
+            n = 0
+            for line in hdr.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    n = int(v.strip())
+            while len(body) < n:
+                b = self.s.recv(65536)
+                if not b:
+                    break
+                body += b
+        except (socket.timeout, ssl.SSLError):
+            if not data:
+                return None, None
+        if not data:
+            return None, None
+        status = int(data.split(b" ", 2)[1])
+        try:
+            return status, json.loads(body.decode() or "null")
+        except ValueError:
+            return status, None
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+class TestSignedBeforeBody(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        cls.node = Daemon("node").start()
+        harness.login(cls.node)
+        with open("%s/admin.token" % cls.hub.data) as f:
+            cls.token = f.read().strip()
+        plant_secret(cls.token)
+        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+        cls.reason = cls.node.get("/api/v1/greeter/reasons").json()[0]["id"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def tearDown(self):
+        self.assertEqual(self.hub.get("/healthz").status, 200)
+
+    new_code = th.HubTest.new_code
+    hub_count = th.HubTest.hub_count
+    capture = test_attacks.AttackTest.capture
+    enroll = test_attacks.AttackTest.enroll
+    acked = test_attacks.AttackTest.acked
+
+    def frame(self, name):
+        cid, entries = self.capture(name)
+        return cid, th.build_frame([(1,) + entries[0]], self.schema)
+
+    def refused_before_body(self, data, status, words, path="/api/v1/sync/push"):
+        """Send only the head: the hub answers status without the body, and
+        logs the refusal as one before the body."""
+        c = Conn(self.hub.port)
+        try:
+            c.send(data)
+            st, body = c.answer()
+        finally:
+            c.close()
+        self.assertEqual(st, status, (words, body))
+        self.assertIn(words, body["error"])
+        want = "%s from 127.0.0.1 before its body: " % path
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            lines = [l for l in self.hub.read_log().splitlines() if want in l and words in l]
+            if lines:
+                break
+            time.sleep(0.1)
+        self.assertTrue(lines, (want, words))
+
+    def test_push_signature_checked_before_the_body(self):
+        n, other = self.enroll(), self.enroll()
+        cid, frame = self.frame("Before Body Visitor")
+        path = "/api/v1/sync/push"
+        s = self.schema
+        # Another node's secret, a made-up one, a stated hash other than the
+        # signed one, no stated hash: 401, none of the body sent.
+        self.refused_before_body(head("POST", path, n.node_id, other.secret, frame, schema=s),
+                                 401, "bad signature")
+        self.refused_before_body(head("POST", path, n.node_id, "11" * 32, frame, schema=s),
+                                 401, "bad signature")
+        self.refused_before_body(head("POST", path, n.node_id, n.secret, frame, schema=s,
+                                      stated="ab" * 32), 401, "bad signature")
+        self.refused_before_body(head("POST", path, n.node_id, n.secret, frame, schema=s,
+                                      stated=False), 401, "states its hash")
+        self.assertEqual(self.acked(n), 0)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
+
+        # Right headers: the hub waits for the body (no answer yet), then
+        # applies it.
+        nonce = uuid.uuid4().hex
+        c = Conn(self.hub.port)
+        try:
+            c.send(head("POST", path, n.node_id, n.secret, frame, nonce=nonce, schema=s))
+            self.assertEqual(c.answer(wait=2), (None, None))
+            c.send(frame)
+            st, body = c.answer()
+        finally:
+            c.close()
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body["applied"], 1)
+        # The same nonce again, rightly signed: 409 before the body.
+        self.refused_before_body(head("POST", path, n.node_id, n.secret, frame, nonce=nonce,
+                                      schema=s), 409, "nonce already used")
+
+    def test_body_other_than_stated_refused_nothing_applied(self):
+        n = self.enroll()
+        cid, frame = self.frame("Swapped Body Visitor")
+        _, decoy = self.frame("Decoy Visitor")
+        path = "/api/v1/sync/push"
+        nonce = uuid.uuid4().hex
+        before = self.hub_count("SELECT count(*) FROM nonces WHERE node_id=?", n.node_id)
+        c = Conn(self.hub.port)
+        try:
+            # Signed (and stated) for frame, decoy sent: through the gate,
+            # refused once the body is in.
+            h = head("POST", path, n.node_id, n.secret, frame, nonce=nonce, schema=self.schema)
+            h = h.replace(b"Content-Length: %d" % len(frame), b"Content-Length: %d" % len(decoy))
+            c.send(h + decoy)
+            st, body = c.answer()
+        finally:
+            c.close()
+        self.assertEqual(st, 401, body)
+        self.assertIn("is not the one its X-Outpost-Content-SHA256 states", body["error"])
+        self.assertEqual(self.acked(n), 0)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM nonces WHERE node_id=?", n.node_id),
+                         before)
+        # The nonce was not spent: the real request with it goes through.
+        c = Conn(self.hub.port)
+        try:
+            c.send(head("POST", path, n.node_id, n.secret, frame, nonce=nonce,
+                        schema=self.schema) + frame)
+            st, body = c.answer()
+        finally:
+            c.close()
+        self.assertEqual(st, 200, body)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+
+    def test_routes_from_the_table(self):
+        n, other = self.enroll(), self.enroll()
+        # The certificate renewal row (hub_ca.c) is a signed row too.
+        body = json.dumps({"csr": "x", "names": ["pc"]}).encode()
+        self.refused_before_body(head("POST", "/api/v1/sync/cert", n.node_id, other.secret, body,
+                                      ctype="application/json"),
+                                 401, "bad signature", path="/api/v1/sync/cert")
+        # A declared admin row: an anonymous body, however small, is refused
+        # before it is read.
+        c = Conn(self.hub.port)
+        try:
+            c.send(b"POST /api/v1/enroll-codes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            st, err = c.answer()
+        finally:
+            c.close()
+        self.assertEqual(st, 401, err)
+        # With the token it is let through and served.
+        auth = {"Authorization": "Bearer " + self.token}
+        r = self.hub.post("/api/v1/enroll-codes", {"office_id": "demo-office"}, headers=auth)
+        self.assertIn(r.status, (200, 201), r.body)
+        # Enrollment's body keys are declared: an unknown one is named.
+        r = self.hub.post("/api/v1/sync/enroll", {"code": self.new_code(), "hostnme": "pc"})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json()["field"], "hostnme")
+        # ... and the code was not spent by the refused request's transaction.
+        code = self.new_code()
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "extra": 1})
+        self.assertEqual(r.status, 400, r.body)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+        self.assertEqual(r.status, 200, r.body)
+        db = self.hub.db()
+        try:
+            row = db.execute("SELECT actor, action, subject FROM hub_audit_events WHERE "
+                             "action='node.enroll' AND subject=?",
+                             (r.json()["node_id"],)).fetchone()
+        finally:
+            db.close()
+        self.assertEqual(tuple(row), ("enroll", "node.enroll", r.json()["node_id"]))
+        # A query error of a signed row names its field; the node's status and
+        # the administrator's hub-wide one share the path.
+        r = n.request("GET", "/api/v1/sync/pull?after=0&max=x")
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json()["field"], "max")
+        self.assertTrue(r.header("X-Outpost-Time"))
+        r = n.request("GET", "/api/v1/sync/status")
+        self.assertEqual((r.status, r.json()["node_id"]), (200, n.node_id))
+        r = self.hub.get("/api/v1/sync/status", headers=auth)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn("change_log_rows", r.json())
+        self.assertEqual(self.hub.get("/api/v1/sync/status",
+                                      headers={"Authorization": "Bearer " + "0" * 64}).status,
+                         401)
+
+
+if __name__ == "__main__":
+    unittest.main()
