@@ -20,7 +20,7 @@
 
 static void test_update_changed_every_column(void **state)
 {
-	char *dir = tu_tmpdir("crmsql"), path[512], sql[4096], names[NCOLS][8], vals[NCOLS][8];
+	char *dir = tu_tmpdir("crmsql"), path[512], sql[4096], names[NCOLS][16], vals[NCOLS][16];
 	const char *xc[NCOLS], *xv[NCOLS];
 	size_t len;
 	node n;
