@@ -9,7 +9,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
  *     $(pkg-config --cflags libuv libcjson) fuzz/fuzz_http.c lib/http.c \
- *     lib/router.c lib/buf.c lib/log.c -o build/fuzz_http \
+ *     lib/http_conn.c lib/router.c lib/buf.c lib/log.c -o build/fuzz_http \
  *     $(pkg-config --libs libuv libcjson) -lhttp_parser
  *   build/fuzz_http -close_fd_mask=2 -max_total_time=60 fuzz/corpus/http
  *

@@ -104,8 +104,9 @@ typedef struct hub_node {
 	int hn_revoked;
 	int64_t hn_acked_seq;
 } hub_node;
-/* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start).
- * hub_ca_load: 0 or -1 (logged).  hub_ca_sign_request: when body has "csr"
+/* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start;
+ * the key wrapped under master.key, a plain one wrapped at start).
+ * hub_ca_load (after hub_keys_open): 0 or -1 (logged).  hub_ca_sign_request: when body has "csr"
  * (with "names"), sign it into *cert (malloc'd, the chain); 0 (also when
  * there is no csr: *cert NULL) or the refusal's status with *why.
  * hub_ca_reply adds "cert" and "ca_cert" to a reply when cert is set. */
@@ -180,6 +181,11 @@ int hub_secret_unwrap(const char *node_id, const char *stored,
 		      unsigned char secret[SYNC_SECRET_LEN]);
 /* The wrapping key of Local Area la's SSN key (what its nodes get). */
 int hub_la_key(const char *la, unsigned char out[32]);
+/* n bytes (at most 256) wrapped under master.key, bound to aad, into out
+ * (CRYPTO_WRAP_LEN(n) bytes): 0 or -1.  hub_keys_unwrap reverses it into
+ * pt (cap bytes): the length, or -1 (altered, another key or place). */
+int hub_keys_wrap(const char *aad, const void *pt, size_t n, char *out, size_t outn);
+int hub_keys_unwrap(const char *aad, const char *in, void *pt, size_t cap);
 
 /* The node whose batch this thread is applying inside hub_ingest(), else
  * NULL: the row validator (acct_validate_row) checks rows against it. */

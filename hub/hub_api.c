@@ -20,6 +20,7 @@ const route_list *const hub_route_lists[] = {
 	&acct_staff_route_list,
 	&acct_review_route_list,
 	&hub_setup_route_list,
+	&hub_crm_route_list,
 	NULL,
 };
 

@@ -73,6 +73,7 @@ const hub_node *hub_api_node(const route_call *a);
  * caller is then known, and the row's body cap applies).
  */
 int hub_api_head_check(hub *h, http_req *req, int *declared, const char **why);
+extern const route_list hub_crm_route_list; /* hub_crm.c: overdue and locked vetting */
 
 /*
  * Describe the audit row of an audited write: action (static text), subject

@@ -1,31 +1,131 @@
 /*
  * hub_ca.c - the hub as the private certificate authority of its offices
  * (DESIGN.md, "The network edge"; lib/tls_ca.h): the office CA is made on
- * first start (DATA/ca.crt, DATA/ca.key); a node's certificate request rides
+ * first start (DATA/ca.crt; DATA/ca.key, its key's DER wrapped under
+ * DATA/master.key like the other secrets, hub_keys.c: a plain key an older
+ * hub left is wrapped in place at start); a node's certificate request rides
  * on its enrollment (sync_enroll) or, to renew, on a signed
  * POST /api/v1/sync/cert {csr, names} (a row of the route table); the console offers the CA certificate
  * (GET /ca.crt, and the page /ca.html says how to install it).
  */
 #include "hub/hub_api.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "lib/tls_ca.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CA_KEY_AAD "ca_key"
+#define CA_KEY_MAX 256 /* DER of a P-256 key: about 121 bytes */
+
+/* DATA/ca.key's text (NUL-terminated, trailing space cut), NULL when there
+ * is none; -1 in *rc when it cannot be read. */
+static char *key_file_read(const char *path, int *rc)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	size_t n;
+
+	*rc = 0;
+	if (f == NULL) {
+		*rc = errno == ENOENT ? 0 : -1;
+		return NULL;
+	}
+	if ((p = calloc(1, 8193)) == NULL || (n = fread(p, 1, 8192, f)) == 0 || ferror(f)) {
+		free(p);
+		p = NULL;
+		*rc = -1;
+	} else {
+		while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
+			p[--n] = '\0';
+	}
+	fclose(f);
+	return p;
+}
+
+/* Keep the CA's key in path wrapped under master.key (0600, atomically),
+ * over a plain one whose bytes are first overwritten in place.  0 or -1. */
+static int key_file_store(tls_ca *ca, const char *path, int plain_before)
+{
+	unsigned char der[CA_KEY_MAX];
+	char out[CRYPTO_WRAP_LEN(CA_KEY_MAX) + 1];
+	size_t n = 0;
+	int rc = -1;
+
+	if (tls_ca_key_der(ca, der, sizeof der, &n) != 0 ||
+	    hub_keys_wrap(CA_KEY_AAD, der, n, out, sizeof out - 1) != 0)
+		goto out;
+	if (plain_before) {
+		FILE *f = fopen(path, "r+b");
+		struct stat st;
+		if (f != NULL && fstat(fileno(f), &st) == 0) {
+			for (off_t i = 0; i < st.st_size; i++)
+				fputc(0, f);
+			fflush(f);
+			fsync(fileno(f));
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	strcat(out, "\n");
+	rc = tls_write_file(path, out, strlen(out), 0600);
+out:
+	crypto_wipe(der, sizeof der);
+	return rc;
+}
 
 int hub_ca_load(hub *h)
 {
 	char crt[PATH_MAX + 32], key[PATH_MAX + 32];
-	const char *err = NULL;
+	const char *err = "cannot read the office CA key";
+	unsigned char der[CA_KEY_MAX];
+	char *text;
+	int rc, plain = 0, len = 0;
 
 	snprintf(crt, sizeof crt, "%s/%s", h->hb_data, HUB_CA_CERT_FILE);
 	snprintf(key, sizeof key, "%s/%s", h->hb_data, HUB_CA_KEY_FILE);
-	h->hb_ca = tls_ca_open(crt, key, &err);
-	if (h->hb_ca == NULL) {
-		log_warnx("cannot set up the office CA with '%s': %s", crt, err);
-		return -1;
+	text = key_file_read(key, &rc);
+	if (rc != 0)
+		goto fail;
+	if (text != NULL && crypto_is_wrapped(text)) {
+		err = "cannot unwrap the office CA key: is DATA/master.key the one it was "
+		      "wrapped under?";
+		if ((len = hub_keys_unwrap(CA_KEY_AAD, text, der, sizeof der)) < 0)
+			goto fail;
+		h->hb_ca = tls_ca_open(crt, der, (size_t)len, &err);
+	} else {
+		/* A plain PEM key of an older hub (wrapped below), or none yet. */
+		plain = text != NULL;
+		h->hb_ca = tls_ca_open(crt, (unsigned char *)text, text ? strlen(text) + 1 : 0, &err);
 	}
-	return 0;
+	if (h->hb_ca == NULL)
+		goto fail;
+	if (text == NULL || plain) {
+		err = "cannot write the office CA key";
+		if (key_file_store(h->hb_ca, key, plain) != 0)
+			goto fail;
+		log_info("office CA key %s under master.key: '%s' (mode 0600)",
+			 plain ? "wrapped in place" : "made, wrapped", key);
+	}
+	rc = 0;
+	goto out;
+fail:
+	log_warnx("cannot set up the office CA with '%s': %s", crt, err);
+	tls_ca_free(h->hb_ca);
+	h->hb_ca = NULL;
+	rc = -1;
+out:
+	if (text != NULL)
+		crypto_wipe(text, strlen(text));
+	free(text);
+	crypto_wipe(der, sizeof der);
+	return rc;
 }
 
 int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why)

@@ -6,6 +6,8 @@
  * never enters hub.db.  Under it:
  *   - every node's HMAC secret: nodes.secret_hex holds it wrapped
  *     (lib/crypto.h, AES-256-GCM, associated data "node_secret:NODE_ID");
+ *   - the office CA's private key: DATA/ca.key holds its DER wrapped
+ *     (associated data "ca_key", hub_ca.c);
  *   - every Local Area's wrapping key, derived: HMAC-SHA256(master,
  *     "outpost-la-key\n" LA).  The Local Area's SSN key (case_keys.key_hex,
  *     replicated to its nodes) is kept wrapped under it (associated data
@@ -80,6 +82,21 @@ int hub_secret_unwrap(const char *node_id, const char *stored,
 		return -1;
 	aad_of(aad, sizeof aad, "node_secret", node_id);
 	return crypto_unwrap(master, aad, stored, secret, SYNC_SECRET_LEN);
+}
+
+int hub_keys_wrap(const char *aad, const void *pt, size_t n, char *out, size_t outn)
+{
+	return master_ok ? crypto_wrap(master, aad, pt, n, out, outn) : -1;
+}
+
+int hub_keys_unwrap(const char *aad, const char *in, void *pt, size_t cap)
+{
+	size_t hex = crypto_is_wrapped(in) ? strlen(in) - (sizeof CRYPTO_WRAP_PREFIX - 1) : 0;
+	size_t n = hex / 2 > 28 ? hex / 2 - 28 : 0; /* nonce 12, tag 16 (lib/crypto.h) */
+
+	if (!master_ok || n == 0 || n > cap || crypto_unwrap(master, aad, in, pt, n) != 0)
+		return -1;
+	return (int)n;
 }
 
 /* 1 when db already keeps something wrapped (so its master.key is lost). */

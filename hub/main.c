@@ -11,6 +11,7 @@
 #include "hub/hub_api.h"
 #include "hub/acct.h"
 #include "lib/clock.h"
+#include "lib/faultvfs.h"
 #include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
@@ -451,6 +452,8 @@ int main(int argc, char **argv)
 	memset(h, 0, sizeof *h);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outpost-hub", 0);
+	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
+		fatalx("cannot install the fault VFS");
 	if (conf_init(&h->hb_conf, hub_conf_tab, NCONF) != 0)
 		fatalx("out of memory");
 	for (int i = 1; i < argc; i++) {

@@ -9,9 +9,14 @@
 #include "db.h"
 #include "locked.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* What one unsynced write or truncation replaced. */
@@ -91,10 +96,63 @@ static void op_count(void)
 		fv_ops++;
 }
 
+/* ---- every N-th operation, from a file (faultvfs_every_file) ---------------- */
+
+static char fv_every_path[512];
+static long fv_every[FAULTVFS_MALLOC + 1], fv_every_seen[FAULTVFS_MALLOC + 1];
+static struct timespec fv_every_looked, fv_every_mtime;
+static off_t fv_every_size = -1;
+
+/* Read the file again when it changed (fv_lock held). */
+static void every_read(void)
+{
+	static const char *names[] = {NULL, "write=", "sync=", NULL, "malloc="};
+	struct timespec now;
+	struct stat sb;
+	char text[256] = "";
+	int fd;
+	ssize_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - fv_every_looked.tv_sec) * 1000 +
+		(now.tv_nsec - fv_every_looked.tv_nsec) / 1000000 < 20)
+		return;
+	fv_every_looked = now;
+	if (stat(fv_every_path, &sb) != 0)
+		sb.st_size = -1;
+	if (sb.st_size == fv_every_size && (sb.st_size < 0 ||
+	    (sb.st_mtim.tv_sec == fv_every_mtime.tv_sec && sb.st_mtim.tv_nsec == fv_every_mtime.tv_nsec)))
+		return;
+	fv_every_size = sb.st_size;
+	fv_every_mtime = sb.st_size < 0 ? (struct timespec){0, 0} : sb.st_mtim;
+	if (sb.st_size >= 0 && (fd = open(fv_every_path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, text, sizeof text - 1);
+		text[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	for (int k = 0; k <= FAULTVFS_MALLOC; k++) {
+		const char *w = names[k] ? strstr(text, names[k]) : NULL;
+
+		fv_every[k] = w ? strtol(w + strlen(names[k]), NULL, 10) : 0;
+		fv_every_seen[k] = 0;
+	}
+}
+
+/* 1 when the file says this operation of kind fails (fv_lock held). */
+static int every_fails(enum faultvfs_kind kind)
+{
+	if (fv_every_path[0] == '\0')
+		return 0;
+	every_read();
+	return fv_every[kind] > 0 && ++fv_every_seen[kind] % fv_every[kind] == 0;
+}
+
 /* 1 when this operation of kind is to fail. */
 static int fail_now(enum faultvfs_kind kind)
 {
 	if (kind == FAULTVFS_WRITE && fv_full)
+		return 1;
+	if (every_fails(kind))
 		return 1;
 	if (fv_kind == FAULTVFS_NONE || fv_fired)
 		return 0;
@@ -405,6 +463,8 @@ static int malloc_fails(void)
 		fv_fired = 1;
 		fail = 1;
 	}
+	if (every_fails(FAULTVFS_MALLOC))
+		fail = 1;
 	pthread_mutex_unlock(&fv_lock);
 	return fail;
 }
@@ -489,7 +549,45 @@ LOCKED_GETTER(long, faultvfs_ops, fv_lock, fv_ops)
 LOCKED_GETTER(long, faultvfs_mallocs, fv_lock, fv_mallocs)
 
 LOCKED_GETTER(int, faultvfs_fired, fv_lock, fv_fired)
+
+int faultvfs_every_file(const char *path)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&fv_lock);
+	if (path && strlen(path) < sizeof fv_every_path) {
+		snprintf(fv_every_path, sizeof fv_every_path, "%s", path);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fv_lock);
+	return ret;
+}
+
+int faultvfs_from_env(void)
+{
+	const char *path = getenv("OUTPOST_TEST_HOOKS_IOFAULT_FILE");
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	return faultvfs_install() == 0 && faultvfs_every_file(path) == 0 ? 0 : -1;
+}
+
+int faultvfs_fdatasync(int fd)
+{
+	int fail;
+
+	pthread_mutex_lock(&fv_lock);
+	fail = fv_real != NULL && fail_now(FAULTVFS_SYNC);
+	pthread_mutex_unlock(&fv_lock);
+	if (fail) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
+}
 #else
+#include <unistd.h>
+
 int faultvfs_install(void)
 {
 	return -1;
@@ -520,5 +618,21 @@ long faultvfs_mallocs(void)
 int faultvfs_fired(void)
 {
 	return 0;
+}
+
+int faultvfs_every_file(const char *path)
+{
+	(void)path;
+	return -1;
+}
+
+int faultvfs_from_env(void)
+{
+	return 0;
+}
+
+int faultvfs_fdatasync(int fd)
+{
+	return fdatasync(fd);
 }
 #endif

@@ -48,4 +48,26 @@ long faultvfs_mallocs(void);
 /* 1 once the armed failure has fired. */
 int faultvfs_fired(void);
 
+/*
+ * A running daemon's faults (test build; node/main.c and hub/main.c call it
+ * when OUTPOST_TEST_HOOKS_IOFAULT_FILE names a file, after
+ * faultvfs_install()).  The file holds words "write=N", "sync=N",
+ * "malloc=N" (N 0 or absent: off): every N-th operation of that kind fails
+ * as faultvfs_fail_at() would fail it, counted from when the file last
+ * changed.  It is read again when its size or time changes (looked at, at
+ * most, every 20 ms), and no file is no faults, so a test arms and disarms
+ * the faults of a live daemon by writing and removing it.  0 or -1.
+ */
+int faultvfs_every_file(const char *path);
+/* A daemon's start (before SQLite's first use): in the test build, when
+ * OUTPOST_TEST_HOOKS_IOFAULT_FILE is set, faultvfs_install() and
+ * faultvfs_every_file() of it.  0 (also when unset, and always in other
+ * builds, which read no environment variable), -1 when it cannot. */
+int faultvfs_from_env(void);
+/* fdatasync(fd) for a database file synced outside SQLite (the node's
+ * group commit, node_commit.c): in the test build an armed SYNC failure
+ * (faultvfs_fail_at or the file) answers -1 with errno EIO instead.  The
+ * crash mode does not see it. */
+int faultvfs_fdatasync(int fd);
+
 #endif

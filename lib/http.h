@@ -140,6 +140,15 @@ void http_server_set_conn_caps(http_server *srv, int per_addr, int total);
 void http_set_body_budget(size_t bytes);
 size_t http_body_inflight(void);
 void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
+/*
+ * A TLS server's current configuration, asked for at every new connection
+ * (before its handshake): fn returns the configuration to serve it with
+ * (borrowed, like http_server_set_tls's; connections already open keep
+ * theirs, see tls.h), or NULL to keep the one in use.  So a renewed
+ * certificate is served from the next connection on, without a restart.
+ */
+typedef tls_config *(*http_tls_source)(void *ctx);
+void http_server_set_tls_source(http_server *srv, http_tls_source fn, void *ctx);
 /* Request timeout (a request must arrive completely within req_ms of its
  * first byte, else 408; also the longest a reply may make no write progress)
  * and idle keep-alive timeout (idle_ms between requests, then the connection

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 struct tls_config {
+	int tc_sessions; /* sessions made from it and not freed yet */
+	int tc_retired;  /* tls_config_free() was called: freed with the last one */
 	mbedtls_ssl_config tc_conf;
 	mbedtls_x509_crt tc_crt;
 	mbedtls_pk_context tc_key;
@@ -38,6 +40,7 @@ struct tls_config {
 };
 
 struct tls_session {
+	tls_config *ts_cfg; /* the configuration it was made from (held) */
 	mbedtls_ssl_context ts_ssl;
 	const unsigned char *ts_in; /* ciphertext being fed, not owned */
 	size_t ts_in_len;
@@ -220,6 +223,10 @@ void tls_config_free(tls_config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	/* Sessions point into it (mbedtls_ssl_setup): the last one frees it. */
+	cfg->tc_retired = 1;
+	if (cfg->tc_sessions > 0)
+		return;
 	mbedtls_ssl_config_free(&cfg->tc_conf);
 	mbedtls_x509_crt_free(&cfg->tc_crt);
 	mbedtls_pk_free(&cfg->tc_key);
@@ -311,6 +318,8 @@ tls_session *tls_session_new(tls_config *cfg)
 	if (s == NULL)
 		return NULL;
 	mbedtls_ssl_init(&s->ts_ssl);
+	s->ts_cfg = cfg;
+	cfg->tc_sessions++;
 	if (mbedtls_ssl_setup(&s->ts_ssl, &cfg->tc_conf) != 0) {
 		tls_session_free(s);
 		return NULL;
@@ -325,6 +334,8 @@ void tls_session_free(tls_session *s)
 		return;
 	mbedtls_ssl_free(&s->ts_ssl);
 	free(s->ts_out);
+	if (s->ts_cfg != NULL && --s->ts_cfg->tc_sessions == 0 && s->ts_cfg->tc_retired)
+		tls_config_free(s->ts_cfg);
 	free(s);
 }
 

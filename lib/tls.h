@@ -6,7 +6,10 @@
  *
  * TLS 1.2 is the minimum, with ECDHE + AEAD suites only (AES-GCM,
  * ChaCha20-Poly1305).  A tls_config is read-only once made and may serve
- * any number of sessions on one loop thread.
+ * any number of sessions on one loop thread.  Each session holds its
+ * configuration: a configuration freed while sessions made from it live (a
+ * certificate replaced under running connections) goes with the last of
+ * them, so a server can swap configurations at any time.
  */
 #ifndef OUTPOST_TLS_H
 #define OUTPOST_TLS_H
@@ -24,6 +27,7 @@ typedef struct tls_session tls_session;
  */
 tls_config *tls_config_new(const char *cert_path, const char *key_path, int generate,
 			   const char **err);
+/* Free cfg now, or with the last session made from it (NULL: nothing). */
 void tls_config_free(tls_config *cfg);
 
 /* "sha256//BASE64" of the certificate's public key (as libcurl's

@@ -77,31 +77,28 @@ static void x509_time(time_t t, char out[16])
 	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
 }
 
-/* Make the CA key and self-signed CA certificate. */
-static int ca_make(tls_ca *ca, const char *crt_path, const char *key_path, const char **err)
+/* Make the CA key (into ca->ca_key) and the self-signed CA certificate
+ * (written to crt_path). */
+static int ca_make(tls_ca *ca, const char *crt_path, const char **err)
 {
-	mbedtls_pk_context key;
+	mbedtls_pk_context *key = &ca->ca_key;
 	mbedtls_x509write_cert crt;
 	unsigned char pem[PEM_MAX];
 	char from[16], to[16];
 	time_t now = time(NULL);
 	int rc = -1;
 
-	mbedtls_pk_init(&key);
 	mbedtls_x509write_crt_init(&crt);
 	*err = "cannot make the office CA key";
-	if (new_key(&key, &ca->ca_drbg) != 0 || mbedtls_pk_write_key_pem(&key, pem, sizeof pem) != 0)
-		goto out;
-	*err = "cannot write the office CA key";
-	if (tls_write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
+	if (new_key(key, &ca->ca_drbg) != 0)
 		goto out;
 	*err = "cannot make the office CA certificate";
 	x509_time(now - 3600, from);
 	x509_time(now + 20 * 366 * 86400LL, to);
 	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
+	mbedtls_x509write_crt_set_subject_key(&crt, key);
+	mbedtls_x509write_crt_set_issuer_key(&crt, key);
 	if (mbedtls_x509write_crt_set_subject_name(&crt, "CN=Outpost office CA,O=Outpost") != 0 ||
 	    mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Outpost office CA,O=Outpost") != 0 ||
 	    serial_set(&crt) != 0 || mbedtls_x509write_crt_set_validity(&crt, from, to) != 0 ||
@@ -119,9 +116,7 @@ static int ca_make(tls_ca *ca, const char *crt_path, const char *key_path, const
 		goto out;
 	rc = 0;
 out:
-	crypto_wipe(pem, sizeof pem);
 	mbedtls_x509write_crt_free(&crt);
-	mbedtls_pk_free(&key);
 	return rc;
 }
 
@@ -142,11 +137,12 @@ static char *read_text(const char *path, size_t max)
 	return p;
 }
 
-tls_ca *tls_ca_open(const char *crt_path, const char *key_path, const char **err)
+tls_ca *tls_ca_open(const char *crt_path, const unsigned char *key, size_t key_len,
+		    const char **err)
 {
 	tls_ca *ca = calloc(1, sizeof *ca);
 	struct stat st;
-	int have_crt = stat(crt_path, &st) == 0, have_key = stat(key_path, &st) == 0;
+	int have_crt = stat(crt_path, &st) == 0;
 
 	*err = "out of memory";
 	if (ca == NULL)
@@ -156,27 +152,46 @@ tls_ca *tls_ca_open(const char *crt_path, const char *key_path, const char **err
 	*err = "cannot seed the random generator";
 	if (drbg_seed(&ca->ca_drbg, &ca->ca_entropy) != 0)
 		goto fail;
-	if (!have_crt && !have_key) {
-		if (ca_make(ca, crt_path, key_path, err) != 0)
+	if (!have_crt && key == NULL) {
+		if (ca_make(ca, crt_path, err) != 0)
 			goto fail;
-	} else if (!have_crt || !have_key) {
+	} else if (!have_crt || key == NULL) {
 		*err = have_crt ? "the office CA key is missing" : "the office CA certificate is missing";
 		goto fail;
+	} else {
+		*err = "cannot read the office CA key";
+		if (mbedtls_pk_parse_key(&ca->ca_key, key, key_len, NULL, 0) != 0)
+			goto fail;
 	}
 	*err = "cannot read the office CA certificate";
 	if (mbedtls_x509_crt_parse_file(&ca->ca_crt, crt_path) != 0 ||
 	    (ca->ca_pem = read_text(crt_path, PEM_MAX)) == NULL ||
 	    mbedtls_x509_dn_gets(ca->ca_subject, sizeof ca->ca_subject, &ca->ca_crt.subject) < 0)
 		goto fail;
-	*err = "cannot read the office CA key";
-	if (mbedtls_pk_parse_keyfile(&ca->ca_key, key_path, NULL) != 0 ||
-	    mbedtls_pk_check_pair(&ca->ca_crt.pk, &ca->ca_key) != 0)
+	*err = "the office CA key is not the certificate's";
+	if (mbedtls_pk_check_pair(&ca->ca_crt.pk, &ca->ca_key) != 0)
 		goto fail;
 	*err = NULL;
 	return ca;
 fail:
 	tls_ca_free(ca);
 	return NULL;
+}
+
+int tls_ca_key_der(const tls_ca *ca, unsigned char *out, size_t cap, size_t *len)
+{
+	unsigned char der[PEM_MAX];
+	int n = mbedtls_pk_write_key_der((mbedtls_pk_context *)&ca->ca_key, der, sizeof der);
+
+	/* mbedtls writes at the end of the buffer */
+	if (n <= 0 || (size_t)n > cap) {
+		crypto_wipe(der, sizeof der);
+		return -1;
+	}
+	memcpy(out, der + sizeof der - n, (size_t)n);
+	*len = (size_t)n;
+	crypto_wipe(der, sizeof der);
+	return 0;
 }
 
 void tls_ca_free(tls_ca *ca)

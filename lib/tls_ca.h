@@ -19,9 +19,19 @@
 
 typedef struct tls_ca tls_ca;
 
-/* Load the CA from crt_path and key_path, or make both when both are
- * missing (key 0600, certificate 0644, valid 20 years).  NULL with *err. */
-tls_ca *tls_ca_open(const char *crt_path, const char *key_path, const char **err);
+/*
+ * The CA of the certificate at crt_path and its key (key_len bytes of PEM,
+ * counting its NUL, or DER), which the caller keeps as it likes (the hub:
+ * wrapped under its master key).  When key is NULL and crt_path does not
+ * exist, make both: the certificate (valid 20 years) is written to
+ * crt_path (0644) and the new key is only in memory (tls_ca_key_der gives
+ * it to the caller to keep).  NULL with *err.
+ */
+tls_ca *tls_ca_open(const char *crt_path, const unsigned char *key, size_t key_len,
+		    const char **err);
+/* The CA key as DER into out (cap bytes; about 121 for P-256), its length
+ * in *len (the caller wipes it). */
+int tls_ca_key_der(const tls_ca *ca, unsigned char *out, size_t cap, size_t *len);
 void tls_ca_free(tls_ca *ca);
 /* The CA certificate as PEM (borrowed from ca). */
 const char *tls_ca_pem(const tls_ca *ca);

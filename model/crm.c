@@ -324,13 +324,40 @@ const char *crm_vetting_check(const char *account_type, const char *vetting_stat
 		snprintf(msg, n, "only a recruiting employer is vetted (convert the lead first)");
 		return "account_type";
 	}
-	if (vetting_status == NULL || strcmp(vetting_status, "pending") != 0) {
-		snprintf(msg, n, "vetting is not pending (it is %s)",
-			 vetting_status ? vetting_status : "not started");
+	if (vetting_status == NULL) {
+		snprintf(msg, n, "vetting has not started");
+		return "vetting_status";
+	}
+	if (strcmp(vetting_status, result) == 0) {
+		snprintf(msg, n, "the employer is already %s", result);
+		return "vetting_status";
+	}
+	if (strcmp(vetting_status, "pending") != 0 && strcmp(vetting_status, "approved") != 0 &&
+	    strcmp(vetting_status, "locked") != 0) {
+		snprintf(msg, n, "vetting is in an unknown state");
 		return "vetting_status";
 	}
 	*conflict = 0;
 	return NULL;
+}
+
+const char *crm_vetter_check(const char *actor, const char *converted_by, int has_vetting_priv,
+			     char *msg, size_t n)
+{
+	if (!has_vetting_priv) {
+		snprintf(msg, n, "only WSB staff with the vetting privilege record a vetting result");
+		return msg;
+	}
+	if (actor && converted_by && strcmp(actor, converted_by) == 0) {
+		snprintf(msg, n, "the staff member who converted the lead cannot vet it");
+		return msg;
+	}
+	return NULL;
+}
+
+int crm_is_locked(const char *vetting_status)
+{
+	return vetting_status != NULL && strcmp(vetting_status, "locked") == 0;
 }
 
 /* ---- services ------------------------------------------------------------------ */
@@ -570,6 +597,10 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	    strcmp(jstr(row, "vetting_status"), "approved") != 0 &&
 	    strcmp(jstr(row, "vetting_status"), "locked") != 0)
 		REFUSE("employers: vetting_status must be pending, approved or locked");
+	if (crm__hub_check_vetting(db, row, reason, n) != 0)
+		return -1;
+	if (strcmp(type, CRM_LEAD) == 0 && !crm_has_mkt_prefix(jstr(row, "username")))
+		REFUSE("employers: a marketing lead's user name keeps the MKT prefix until conversion");
 	if (op != SQLITE_DELETE && id) {
 		char hlc[64];
 		const char *h = jstr(row, "updated_hlc");
@@ -610,7 +641,7 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("employer_services: %s: %s", field, msg);
 	if (jstr(row, "employer_id") == NULL)
 		REFUSE("employer_services: employer_id is required");
-	return 0;
+	return crm__hub_check_lead_service(db, row, reason, n);
 }
 
 static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n)
@@ -641,7 +672,7 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 		if (crm_can_assign(exists, 1, wg, msg, sizeof msg) != 0)
 			REFUSE("work_items: assignee: %s", msg);
 	}
-	return 0;
+	return crm__hub_check_lead_work_item(db, row, reason, n);
 }
 
 /* Is there an employer with this id at the hub?  1, 0, -1. */
@@ -780,6 +811,11 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 {
 	if (tbl == NULL || row == NULL)
 		return 0;
+	{
+		int rc = crm_jobs_hub_validate_row(db, tbl, op, row, reason, n);
+		if (rc <= 0)
+			return rc;
+	}
 	if (strcmp(tbl, "employers") == 0) {
 		if (op == SQLITE_DELETE)
 			REFUSE("employers: rows are never deleted (set status inactive)");

@@ -120,13 +120,69 @@ int64_t crm_vetting_due(int64_t started_ms);
 /*
  * Recording the vetting result of a converted employer: result is
  * "approved" or "locked" (the information did not match: the account is
- * locked); only a recruiting employer whose vetting is pending.  Returns
- * NULL when allowed, else the API field at fault ("result",
- * "account_type", "vetting_status") with msg; *conflict is set when the
- * refusal is a state conflict (409) rather than bad input (400).
+ * locked).  Only a recruiting employer: pending -> approved or locked,
+ * locked -> approved (WSB unlocks it), approved -> locked (a mismatch
+ * found later).  Returns NULL when allowed, else the API field at fault
+ * ("result", "account_type", "vetting_status") with msg; *conflict is set
+ * when the refusal is a state conflict (409) rather than bad input (400).
  */
 const char *crm_vetting_check(const char *account_type, const char *vetting_status,
 			      const char *result, int *conflict, char *msg, size_t n);
+/*
+ * Who may record it: a holder of the vetting privilege (the EDD WSB groups)
+ * who did not convert the lead (WSIN15-21: "verified by the WSB staff").
+ * Returns NULL when allowed, else why not (msg filled).
+ */
+const char *crm_vetter_check(const char *actor, const char *converted_by, int has_vetting_priv,
+			     char *msg, size_t n);
+/* 1 when an employer with this vetting_status is locked (no services,
+ * referrals, job orders or edits until WSB unlocks it). */
+int crm_is_locked(const char *vetting_status);
+
+/* ---- crm_jobs.c: recruiting-only rules, job orders, referrals ------------------ */
+
+#define CRM_JOB_TITLE_MAX 120
+#define CRM_JOB_LOCATION_MAX 160
+#define CRM_JOB_OPENINGS_MAX 9999
+#define CRM_JOB_WAGE_MAX 10000000.0
+
+/*
+ * Employer activity codes that only a Recruiting Employer may receive
+ * (WSIN15-21: "Job referrals are created for Preferred/Recruiting employers
+ * only - not for Marketing Leads.  Marketing Lead employers do not have
+ * access to post job orders or search for candidates"): referrals of job
+ * seekers (E24 Job Referrals, E35 Resume Referral, E51 Suppressed Job
+ * Listing Referral, E59 Follow-Up on Referred Candidate), candidate
+ * searches (E55 Candidate Pre-Screen) and job listings (E16, E23).  1 when
+ * code is one of them.
+ */
+int crm_recruiting_only_code(const char *code);
+/* The name of the work item category that is a job order ("Job Order"). */
+#define CRM_JOB_ORDER_CATEGORY "Job Order"
+/* 1 when a work item category name is a job order's (case-insensitive). */
+int crm_is_job_order_category(const char *name);
+/*
+ * The MKT prefix changes only at conversion: an edit of the user name
+ * keeps whether it has the prefix.  NULL when the change is allowed, else
+ * the message.
+ */
+const char *crm_username_edit_check(const char *old_name, const char *new_name);
+/* Wage units of a job order. 0 when valid ("hour", "week", "month", "year"). */
+int crm_valid_wage_unit(const char *s);
+/* A job order is open on `today` (YYYY-MM-DD) when opened on or before it
+ * and not closed before it.  1 or 0. */
+int crm_job_order_open(const char *open_date, const char *close_date, const char *today);
+/* Check rows of job_orders and job_referrals at the hub (crm_hub_validate_row
+ * calls it): 0, or -1 with reason.  Other tables: 1 (not mine). */
+struct cJSON;
+int crm_jobs_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
+			      char *reason, size_t n);
+/* For crm.c's hub checks (0, or -1 with reason): a vetting result's vetter
+ * and reason; a recruiting-only code on a lead; a Job Order work item on a
+ * lead. */
+int crm__hub_check_vetting(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
+int crm__hub_check_lead_service(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
+int crm__hub_check_lead_work_item(sqlite3 *db, const struct cJSON *row, char *reason, size_t n);
 
 /*
  * Employer activity codes.  Staff may choose a code only when it is not

@@ -5,7 +5,9 @@
  * groups never edit; "LWIA Intake Staff" has limited participant access and
  * no reports; supervisors and EDD staff get the full field set; staff
  * administration is never part of a group (it comes with the MIS
- * Administrator / SPOC role, granted separately at the hub).
+ * Administrator / SPOC role, granted separately at the hub).  Vetting a
+ * converted employer is the EDD WSB groups' (WSIN15-21: "verified by the WSB
+ * staff"; CRM training: "per standard 72-hour vetting procedure").
  */
 #include "model/privileges.h"
 
@@ -29,15 +31,15 @@ static const struct {
 	{"View Access with Reports", PRIV_VIEW | PRIV_REPORTS},
 	{"DVOP", FIELD},
 	{"EDD El Centro Helpdesk", PRIV_VIEW},
-	{"EDD WSB Staff", FIELD},
-	{"EDD WSB Supervisor", FIELD | PRIV_GREETER_SETUP},
+	{"EDD WSB Staff", FIELD | PRIV_VETTING},
+	{"EDD WSB Supervisor", FIELD | PRIV_GREETER_SETUP | PRIV_VETTING},
 	{"LVER", FIELD},
 	{"TAA Coordinators/Specialist", FIELD},
 };
 
 static const char *const names[] = {
 	"view", "participant_edit", "case_notes", "crm", "reports", "greeter_desk",
-	"greeter_setup", "staff_admin",
+	"greeter_setup", "staff_admin", "vetting",
 };
 
 unsigned priv_group_bits(const char *group)

@@ -16,7 +16,10 @@ enum {
 	PRIV_GREETER_DESK = 1u << 5,     /* front desk: waiting list and actions */
 	PRIV_GREETER_SETUP = 1u << 6,    /* manage check-in reasons */
 	PRIV_STAFF_ADMIN = 1u << 7,      /* manage staff accounts (MIS Admin / SPOC) */
-	PRIV_ALL = (1u << 8) - 1,
+	PRIV_VETTING = 1u << 8,          /* record an employer's vetting result, unlock
+	                                  * (the EDD WSB groups: WSIN15-21 "verified by
+	                                  * the WSB staff") */
+	PRIV_ALL = (1u << 9) - 1,
 };
 
 /* Privilege bits of a named group; 0 (nothing) for an unknown group. */

@@ -1,7 +1,8 @@
 /*
  * schema_crm.c - the CRM's replicated tables.  CRM data is statewide by rule
  * (every CRM user sees every active lead and every work item), so every
- * table here is SCOPE_STATEWIDE.
+ * table here is SCOPE_STATEWIDE but job_referrals, which names a
+ * participant and so stays in the participant's Local Area.
  *
  *   employers            mutable  marketing leads and recruiting employers
  *                                 (one account_type column: never both)
@@ -22,6 +23,10 @@
  *   work_item_notes      append
  *   employer_activity_codes, work_item_categories, work_item_priorities,
  *   external_employers, business_directory         hub-owned lists
+ *   job_orders           mutable  a recruiting employer's openings (title,
+ *                                 openings, location, wage, open/close dates)
+ *   job_referrals        append   a participant referred to a job order; scoped
+ *                                 to the participant's Local Area
  *   crm_duplicate_flags  hub-owned possible duplicates found at the hub
  *                                 (same normalized name + ZIP, or user
  *                                 name), for review, never merged
@@ -336,6 +341,50 @@ static const db_migration crm_migrations[] = {
 	 " withdrawn_at INTEGER NOT NULL);"
 	 "CREATE INDEX employer_attachment_withdrawals_att ON"
 	 " employer_attachment_withdrawals(attachment_id);"},
+	/*
+	 * 6: vetting by WSB staff (who, when, and the reason a failed
+	 * vetting locked the employer), job orders of recruiting employers,
+	 * and referrals of participants to them.  A referral names a
+	 * participant, so it is participant data: SCOPE_LOCAL_AREA on the
+	 * participant's Local Area (the employer's summary in another Local
+	 * Area never sees who was referred).  Job orders are closed by their
+	 * close_date, never deleted.
+	 */
+	{"ALTER TABLE employers ADD COLUMN vetting_reason TEXT;"
+	 "ALTER TABLE employers ADD COLUMN vetted_by TEXT;"
+	 "ALTER TABLE employers ADD COLUMN vetted_at INTEGER;"
+	 "CREATE INDEX employers_vetting ON employers(vetting_status, vetting_due_at);"
+	 "CREATE TABLE job_orders("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " title TEXT NOT NULL,"
+	 " openings INTEGER NOT NULL,"
+	 " location TEXT NOT NULL,"
+	 " wage REAL NOT NULL,"
+	 " wage_unit TEXT NOT NULL DEFAULT 'hour',"     /* hour | week | month | year */
+	 " open_date TEXT NOT NULL,"
+	 " close_date TEXT,"
+	 " description TEXT,"
+	 " created_by TEXT,"
+	 " office_id TEXT,"
+	 " created_at INTEGER NOT NULL,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX job_orders_employer ON job_orders(employer_id, open_date);"
+	 "CREATE INDEX job_orders_open ON job_orders(close_date, open_date);"
+	 "CREATE TABLE job_referrals("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " job_order_id TEXT NOT NULL,"
+	 " employer_id TEXT NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT,"
+	 " staff_id TEXT,"
+	 " referral_date TEXT NOT NULL,"
+	 " notes TEXT,"
+	 " created_at INTEGER NOT NULL);"
+	 "CREATE INDEX job_referrals_participant ON job_referrals(participant_id, referral_date);"
+	 "CREATE INDEX job_referrals_job ON job_referrals(job_order_id);"
+	 "CREATE INDEX job_referrals_employer ON job_referrals(employer_id, referral_date);"},
 #undef CRM_FTS_EMPLOYER_REFRESH
 #undef CRM_FTS_CONTACT
 #undef CRM_FTS_WORK_ITEM
@@ -357,6 +406,8 @@ static const table_def crm_tables[] = {
 	{"work_items", TK_MUTABLE, SCOPE_STATEWIDE, NULL, "status", "Closed"},
 	{"work_item_notes", TK_APPEND_ONLY, SCOPE_STATEWIDE, NULL, NULL, NULL},
 	{"crm_duplicate_flags", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"job_orders", TK_MUTABLE, SCOPE_STATEWIDE, NULL, NULL, NULL},
+	{"job_referrals", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 };
 
 const schema_module schema_crm = {

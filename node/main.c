@@ -8,6 +8,7 @@
 #include "node/node_auth.h"
 #include "node/node_edge.h"
 #include "lib/clock.h"
+#include "lib/faultvfs.h"
 #include "lib/fsperm.h"
 #include "lib/log.h"
 #include "lib/tls.h"
@@ -132,6 +133,8 @@ int main(int argc, char **argv)
 	memset(n, 0, sizeof *n);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outpost-node", 0);
+	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
+		fatalx("cannot install the fault VFS");
 	if (conf_init(&n->nd_conf, node_conf_tab, NCONF) != 0)
 		fatalx("out of memory");
 	/* Flags first pass: --help, --version, --config, -n. */

@@ -71,6 +71,9 @@ int node_migrate(node *n);
 int node_standalone(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
+/* A participant's job referrals (node_crm_jobs.c), for the timeline; never
+ * NULL (an empty array on error).  Caller frees. */
+cJSON *node_job_referrals_of_participant(node *n, const char *participant_id);
 /*
  * node_commit.c: captured writes with group commit.  node_write_begin()
  * joins (or opens) the loop iteration's transaction and starts a savepoint

@@ -23,6 +23,7 @@ const route_list *const node_route_lists[] = {
 	&crm_work_route_list,
 	&crm_reports_route_list,
 	&crm_attach_route_list,
+	&crm_jobs_route_list,
 	&live_route_list,
 	&sync_route_list,
 	&web_route_list, /* last: its catch-all takes what no other route does */

@@ -44,6 +44,7 @@ extern const route_list login_route_list, web_route_list;
 extern const route_list live_route_list; /* node_live.c: the desk's event stream */
 extern const route_list sync_route_list; /* node_sync.c: status, conflicts, sync now */
 extern const route_list crm_employers_route_list, crm_review_route_list, crm_contacts_route_list;
+extern const route_list crm_jobs_route_list; /* node_crm_jobs.c: job orders, referrals */
 
 /* Register the node's routes with r (table kept in n).  0 or -1. */
 int node_api_routes(node *n, router *r);

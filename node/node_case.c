@@ -808,6 +808,7 @@ static int timeline_events(cJSON *o, cJSON *visits, cJSON *notes, cJSON *exits)
 	timeline_add_events(events, cJSON_GetObjectItem(o, "activities"), "activity", "start_date");
 	timeline_add_events(events, notes, "note", "contact_date");
 	timeline_add_events(events, exits, "exit", "exit_date");
+	timeline_add_events(events, cJSON_GetObjectItem(o, "referrals"), "referral", "referral_date");
 	cnt = cJSON_GetArraySize(events);
 	v = cnt > 0 ? calloc((size_t)cnt, sizeof *v) : NULL;
 	if (cnt > 0 && v == NULL)
@@ -890,6 +891,7 @@ static route_rc get_timeline(route_call *a)
 	timeline_amendments(cJSON_GetObjectItem(o, "activities"), allnotes);
 	cJSON_AddItemToObject(o, "visits", visits);
 	cJSON_AddItemToObject(o, "exits", exits);
+	cJSON_AddItemToObject(o, "referrals", node_job_referrals_of_participant(n, id));
 	if (timeline_events(o, visits, notes, exits) != 0) {
 		cJSON_Delete(allnotes);
 		cJSON_Delete(acts);

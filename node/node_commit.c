@@ -35,6 +35,7 @@
 #include "node/node.h"
 #include "model/capture.h"
 #include "lib/fault.h"
+#include "lib/faultvfs.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
 
@@ -105,7 +106,7 @@ static void *flush_main(void *arg)
 		FAULT_POINT("node.flush.before");
 		test_flush_delay();
 		/* Every batch up to t finished its write() calls before t was handed out. */
-		rc = fdatasync(f->fl_fd);
+		rc = faultvfs_fdatasync(f->fl_fd); /* fdatasync(); tests inject EIO */
 		if (rc != 0)
 			log_warn("cannot sync the office database's log");
 		pthread_mutex_lock(&f->fl_mu);
@@ -253,6 +254,11 @@ int node_write_begin(node *n, struct capture *c)
 			return -1;
 		}
 		n->nd_batch_open = 1;
+	} else if (sqlite3_get_autocommit(n->nd_db)) {
+		/* SQLite rolled the open batch back (an I/O or memory error): its
+		 * writes are refused at COMMIT, and this one must not be saved
+		 * alone, outside the batch, to be refused with them. */
+		return -1;
 	}
 	return capture_begin(c, n->nd_db);
 }

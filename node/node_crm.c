@@ -184,6 +184,7 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddStringToObject(me, "office_id", u->office_id);
 	cJSON_AddBoolToObject(me, "crm_work_group", u->crm_work_group);
 	cJSON_AddBoolToObject(me, "can_edit", (u->privs & PRIV_CRM) != 0);
+	cJSON_AddBoolToObject(me, "can_vet", (u->privs & PRIV_VETTING) != 0);
 	cJSON_AddBoolToObject(me, "can_report", (u->privs & PRIV_REPORTS) != 0);
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);

@@ -129,5 +129,20 @@ int crm__insert_contact(node *n, const char *employer_id, const char **cv, const
 			  uint64_t now, char out_id[UUID_STRLEN]);
 int crm__username_taken(node *n, const char *username, const char *except);
 cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude);
+/*
+ * A failed vetting locks the employer: no services, referrals, job orders
+ * or edits until WSB staff unlock it.  ROUTE_OK when employer_id is not
+ * locked (or does not exist: the caller answers its own 404), else the 409
+ * with the lock's reason (field "id"), already set on a.
+ */
+route_rc crm__refuse_locked(route_call *a, const char *employer_id);
+
+/* ---- node_crm_jobs.c ------------------------------------------------------- */
+
+/* The job orders of one employer with their referral counts, and the
+ * referrals this node holds (its Local Area's participants, by reference
+ * only: no names), for the summary.  NULL on error. */
+cJSON *crm__job_orders_of(node *n, const char *employer_id);
+cJSON *crm__referrals_of(node *n, const char *employer_id);
 
 #endif

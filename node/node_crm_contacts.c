@@ -25,6 +25,18 @@ static const route_key contact_keys_rk[] = {
 	"SELECT id, employer_id, kind, name, title, phone, email, status, created_at"      \
 	" FROM employer_contacts WHERE id=?"
 
+/* The lock of the employer a contact or location (table, a fixed name)
+ * belongs to, as crm__refuse_locked() answers it. */
+static route_rc locked_parent(route_call *a, const char *table, const char *id)
+{
+	char emp[64] = "", sql[96];
+
+	snprintf(sql, sizeof sql, "SELECT employer_id FROM %s WHERE id=?", table);
+	if (db_text(API_NODE(a)->nd_db, sql, id, emp, sizeof emp) < 0)
+		return ROUTE_DBERR;
+	return crm__refuse_locked(a, emp);
+}
+
 static route_rc post_contact(route_call *a)
 {
 	http_req *req = a->rc_req;
@@ -33,6 +45,7 @@ static route_rc post_contact(route_call *a)
 	const node_user *u = API_USER(a);
 	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
+	route_rc rr;
 	arena ar_s, *ar = &ar_s;
 	const char *v[NCF];
 	int present[NCF], bad;
@@ -46,6 +59,8 @@ static route_rc post_contact(route_call *a)
 		return ROUTE_BAD;
 	if (crm__exists(n, "employers", emp) != 1)
 		return route_fail(a, 404, "id", "no such employer");
+	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
+		return rr;
 	if (crm__insert_contact(n, emp, v, u->id, node_now_ms(n), cid) != 0) {
 		log_warnx("crm: contact not saved: %s", sqlite3_errmsg(n->nd_db));
 		return ROUTE_DBERR;
@@ -65,6 +80,7 @@ static route_rc patch_contact(route_call *a)
 	const char *id = http_req_param(req, "id");
 	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
+	route_rc rr;
 	arena ar_s, *ar = &ar_s;
 	const char *v[NCF];
 	int present[NCF];
@@ -79,6 +95,8 @@ static route_rc patch_contact(route_call *a)
 		}
 	if (crm__exists(n, "employer_contacts", id) != 1)
 		return route_fail(a, 404, "id", "no such contact");
+	if ((rr = locked_parent(a, "employer_contacts", id)) != ROUTE_OK)
+		return rr;
 	if (crm__update_changed(n, "employer_contacts", id, crm__contact_fields, NCF, v, present, NULL, NULL, 0) < 0)
 		return ROUTE_DBERR;
 	return route_ok(a, 200, db_row_json_by(n->nd_db, CONTACT_SQL, id));
@@ -123,6 +141,8 @@ static route_rc post_location(route_call *a)
 		rr = route_fail(a, 404, "id", "no such employer");
 		goto done;
 	}
+	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
+		goto done;
 	now = node_now_ms(n);
 	uuid7_at(lid, now);
 	hlc_now(&n->nd_hlc, ts);
@@ -167,6 +187,7 @@ static route_rc patch_location(route_call *a)
 	const char *id = http_req_param(req, "id");
 	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
+	route_rc rr;
 	arena ar_s, *ar = &ar_s;
 	const char *v[NLF];
 	int present[NLF];
@@ -180,6 +201,8 @@ static route_rc patch_location(route_call *a)
 	}
 	if (crm__exists(n, "employer_locations", id) != 1)
 		return route_fail(a, 404, "id", "no such location");
+	if ((rr = locked_parent(a, "employer_locations", id)) != ROUTE_OK)
+		return rr;
 	if (crm__update_changed(n, "employer_locations", id, crm__location_fields, NLF, v, present, NULL, NULL, 0) < 0)
 		return ROUTE_DBERR;
 	return route_ok(a, 200, location_json(n, id));

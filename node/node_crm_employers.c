@@ -448,6 +448,11 @@ static route_rc patch_employer(route_call *a)
 		return ROUTE_BAD;
 	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0)
 		return route_fail(a, 404, "id", "no such employer");
+	{
+		route_rc lr = crm__refuse_locked(a, id);
+		if (lr != ROUTE_OK)
+			return lr;
+	}
 	if (present[EF_NAME]) {
 		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0) {
 			json_err_set(&e, "company_name", "company name must contain a letter or digit");
@@ -490,6 +495,13 @@ static route_rc patch_employer(route_call *a)
 		if (v[EF_USERNAME] == NULL) {
 			json_err_set(&e, "username", "user name is required");
 			return route_bad_json(a, &e);
+		}
+		{
+			char cur[CRM_USERNAME_MAX + 1] = "";
+			const char *why;
+			db_text(n->nd_db, "SELECT username FROM employers WHERE id=?", id, cur, sizeof cur);
+			if ((why = crm_username_edit_check(cur, v[EF_USERNAME])) != NULL)
+				return route_fail(a, 409, "username", "%s", why);
 		}
 		if (crm__username_taken(n, v[EF_USERNAME], id) != 0)
 			return route_fail(a, 409, "username", "this user name is already taken");

@@ -147,47 +147,106 @@ done:
 }
 
 static const route_key vetting_fields_rk[] = {
-	{"result", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+	{"result", ROUTE_T_STR, ROUTE_K_REQUIRED}, {"reason", ROUTE_T_STR, ROUTE_K_NULL}, {NULL, 0, 0},
 };
 
-/* The vetting result of a converted employer (72-hour procedure): approved,
- * or locked when the information did not match. */
+#define VETTING_REASON_MAX 500
+
+/* Write the result, its reason, who and when (inside the captured write). */
+static int vetting_store(node *n, const char *id, const char *result, const char *reason,
+			 const char *actor)
+{
+	const char *xc[3] = {"vetting_status", "vetting_reason", "vetted_by"}, *xv[3];
+	sqlite3_stmt *st;
+	int rc;
+
+	xv[0] = result;
+	xv[1] = reason && reason[0] ? reason : NULL;
+	xv[2] = actor;
+	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 3) < 0 ||
+	    db_prepare(n->nd_db, &st, "UPDATE employers SET vetted_at=?2 WHERE id=?1") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)node_now_ms(n));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * POST /api/v1/crm/employers/:id/vetting {"result": "approved"|"locked",
+ * "reason"}: the vetting result of a converted employer (72-hour
+ * procedure), recorded by WSB staff (PRIV_VETTING) other than the one who
+ * converted the lead.  "locked" (the information did not match) needs the
+ * reason, shown wherever the lock refuses something; "approved" on a
+ * locked employer unlocks it.
+ */
 static route_rc post_vetting(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	/* the route id first: a refused request is freed by its reply */
-	const char *id = http_req_param(req, "id"), *result, *field;
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	char type[16] = "", vs[16] = "", msg[160], rbuf[16];
-	const char *xc[1] = {"vetting_status"}, *xv[1];
-	int conflict = 0;
+	const char *id = http_req_param(a->rc_req, "id"), *result = NULL, *reason = NULL, *field;
+	const node_user *u = API_USER(a);
+	char type[16] = "", vs[16] = "", conv[64] = "", msg[160], rbuf[16];
+	char *why = malloc(VETTING_REASON_MAX + 1);
+	int conflict = 0, bad = 0;
+	route_rc rr;
 
-	if (json_get_str(body, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf, &e)) {
-		rr = route_bad_json(a, &e);
-		goto done;
-	}
-	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0) {
+	if (why == NULL)
+		return ROUTE_DBERR;
+	bad |= route_str(a, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf);
+	bad |= route_str(a, "reason", JSON_NULLABLE, 0, VETTING_REASON_MAX, &reason, why,
+			 VETTING_REASON_MAX + 1);
+	if (result && strcmp(result, "approved") != 0 && strcmp(result, "locked") != 0)
+		bad |= route_err(a, "result", "result must be approved or locked");
+	if (result && strcmp(result, "locked") == 0 && (reason == NULL || reason[0] == '\0'))
+		bad |= route_err(a, "reason", "say what did not match: the reason is shown with the lock");
+	if (bad) {
+		rr = ROUTE_BAD;
+	} else if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type,
+			   sizeof type) != 0) {
 		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
+	} else {
+		db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", id, vs, sizeof vs);
+		db_text(n->nd_db, "SELECT coalesce(converted_by, '') FROM employers WHERE id=?", id, conv, sizeof conv);
+		if (crm_vetter_check(u->id, conv[0] ? conv : NULL, (u->privs & PRIV_VETTING) != 0, msg,
+				     sizeof msg)) {
+			rr = route_fail(a, 403, "id", "%s", msg);
+		} else if ((field = crm_vetting_check(type, vs[0] ? vs : NULL, result, &conflict, msg,
+						      sizeof msg)) != NULL) {
+			rr = route_fail(a, conflict ? 409 : 400, field, "%s", msg);
+		} else if (vetting_store(n, id, result, reason, u->id) != 0) {
+			rr = ROUTE_DBERR;
+		} else {
+			log_info("crm: vetting of employer %s recorded: %s%s", id, result,
+				 strcmp(vs, "locked") == 0 ? " (unlocked)" : "");
+			rr = route_ok(a, 200, crm__employer_json(n, id));
+		}
 	}
-	db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", id, vs, sizeof vs);
-	field = crm_vetting_check(type, vs[0] ? vs : NULL, result, &conflict, msg, sizeof msg);
-	if (field) {
-		rr = route_fail(a, conflict ? 409 : 400, field, "%s", msg);
-		goto done;
-	}
-	xv[0] = result;
-	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 1) < 0) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
-	log_info("crm: vetting of employer %s recorded: %s", id, result);
-	rr = route_ok(a, 200, crm__employer_json(n, id));
-done:
+	free(why);
 	return rr;
+}
+
+/*
+ * GET /api/v1/crm/vetting/overdue: recruiting employers whose vetting is
+ * still pending past its 72 hours (the node's clock, corrected by the hub's
+ * time), oldest first, with how many hours late.
+ */
+static route_rc list_vetting_overdue(route_call *a)
+{
+	node *n = API_NODE(a);
+	sqlite3_stmt *st;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT e.id, e.company_name, e.username, e.office_id, e.converted_by,"
+		       " s.display_name AS converted_by_name, e.vetting_started_at, e.vetting_due_at,"
+		       " (?1 - e.vetting_due_at) / 3600000 AS hours_overdue"
+		       " FROM employers e LEFT JOIN staff s ON s.id = e.converted_by"
+		       " WHERE e.vetting_status = 'pending' AND e.vetting_due_at < ?1"
+		       " AND e.status = 'active' ORDER BY e.vetting_due_at LIMIT 500") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_int64(st, 1, (int64_t)node_now_ms(n));
+	return crm__rows(a, st);
 }
 
 static const route_key dupof_fields_rk[] = {
@@ -316,7 +375,8 @@ done:
 static const route_def crm_review_defs[] = {
 	{HTTP_M_POST, "/api/v1/crm/employers/:id/convert", post_convert, PRIV_CRM, ROUTE_BODY | NODE_WRITE, convert_fields_rk, 0},
 	{HTTP_M_POST, "/api/v1/crm/employers/:id/duplicate-of", post_duplicate_of, PRIV_CRM, ROUTE_BODY | NODE_WRITE, dupof_fields_rk, 0},
-	{HTTP_M_POST, "/api/v1/crm/employers/:id/vetting", post_vetting, PRIV_CRM, ROUTE_BODY | NODE_WRITE, vetting_fields_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/employers/:id/vetting", post_vetting, PRIV_VETTING, ROUTE_BODY | NODE_WRITE, vetting_fields_rk, 0},
+	{HTTP_M_GET, "/api/v1/crm/vetting/overdue", list_vetting_overdue, PRIV_VIEW, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/crm/employers/:id/notes", post_employer_note, PRIV_CRM, ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
 	{HTTP_M_GET, "/api/v1/crm/duplicate-flags", list_duplicate_flags, PRIV_VIEW, 0, NULL, 0},
 };

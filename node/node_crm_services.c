@@ -227,6 +227,11 @@ static route_rc post_services(route_call *a)
 	db_text(n->nd_db, "SELECT status FROM employers WHERE id=?", emp, status, sizeof status);
 	if (strcmp(status, "active") != 0)
 		return route_fail(a, 409, "id", "services cannot be recorded for an inactive employer");
+	{
+		route_rc lr = crm__refuse_locked(a, emp);
+		if (lr != ROUTE_OK)
+			return lr;
+	}
 	/* "Verify the account type before recording services." */
 	if (expect && strcmp(expect, type) != 0) {
 		return route_fail(a, 409, "expected_account_type",
@@ -239,10 +244,19 @@ static route_rc post_services(route_call *a)
 	{
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "services[%d]", ns);
-		if (read_service(n, it, prefix, today, &s[ns], &e) != 0)
-			return route_bad_json(a, &e);
+		if (read_service(n, it, prefix, today, &s[ns], &e) != 0) {
+			route_err_json(a, &e);
+			memset(&e, 0, sizeof e);
+		} else if (strcmp(type, CRM_LEAD) == 0 && crm_recruiting_only_code(s[ns].code)) {
+			char f[48];
+			snprintf(f, sizeof f, "%s.code", prefix);
+			route_err(a, f, "%s is for recruiting employers only: marketing leads get no"
+				  " job referrals or job listings (convert the lead first)", s[ns].code);
+		}
 		ns++;
 	}
+	if (a->rc_nerr > 0)
+		return ROUTE_BAD;
 	now = node_now_ms(n);
 	for (int i = 0; i < ns; i++)
 		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0) {
@@ -295,6 +309,8 @@ static route_rc post_correct(route_call *a)
 		rr = route_fail(a, 404, "id", "no such service");
 		goto done;
 	}
+	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
+		goto done;
 	if (db_text(n->nd_db, "SELECT id FROM employer_services WHERE corrects_id=?", id, nid, sizeof nid) == 0) {
 		rr = route_fail(a, 409, "id", "this service was already corrected; correct the newer entry");
 		goto done;
@@ -323,6 +339,12 @@ static route_rc post_correct(route_call *a)
 		node_today(n, today);
 		if (read_service(n, body, NULL, today, &s, &e) != 0)
 			goto bad;
+		char et[16] = "";
+		db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, et, sizeof et);
+		if (crm_recruiting_only_code(s.code) && strcmp(et, CRM_LEAD) == 0) {
+			json_err_set(&e, "code", "%s is for recruiting employers only", s.code);
+			goto bad;
+		}
 	}
 	if (insert_service(n, emp, &s, u->id, id, voided, node_now_ms(n), nid) != 0) {
 		rr = ROUTE_DBERR;

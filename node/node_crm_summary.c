@@ -24,10 +24,12 @@
 	" e.office_id, o.name AS office_name, e.local_area_id, e.created_by, e.created_at,"      \
 	" e.source, e.external_employer_id, e.directory_id, e.vetting_status,"                   \
 	" e.vetting_started_at, e.vetting_due_at, e.converted_at, e.converted_by, e.status,"     \
-	" e.duplicate_of, e.updated_hlc"
+	" e.duplicate_of, e.vetting_reason, e.vetted_by, vs.display_name AS vetted_by_name,"       \
+	" e.vetted_at, coalesce(e.vetting_status = 'locked', 0) AS locked, e.updated_hlc"
 #define EMPLOYER_FROM                                                                          \
 	" FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"                        \
-	" LEFT JOIN offices o ON o.id = e.office_id"
+	" LEFT JOIN offices o ON o.id = e.office_id"                                             \
+	" LEFT JOIN staff vs ON vs.id = e.vetted_by"
 
 cJSON *crm__employer_json(node *n, const char *id)
 {
@@ -43,6 +45,13 @@ cJSON *crm__employer_json(node *n, const char *id)
 	sqlite3_finalize(st);
 	if (o == NULL)
 		return NULL;
+	{
+		const cJSON *due = cJSON_GetObjectItem(o, "vetting_due_at");
+		const char *vs = json_str(o, "vetting_status");
+		cJSON_AddBoolToObject(o, "vetting_overdue",
+				      vs && strcmp(vs, "pending") == 0 && cJSON_IsNumber(due) &&
+					      due->valuedouble < (double)node_now_ms(n));
+	}
 	{
 		const char *u = json_str(o, "username");
 		cJSON_AddBoolToObject(o, "has_mkt_prefix", crm_has_mkt_prefix(u));
@@ -79,6 +88,10 @@ cJSON *crm__employer_json(node *n, const char *id)
 	cJSON_AddItemToObject(o, "notes", x ? x : cJSON_CreateArray());
 	x = crm__attachments_of(n, id, 0);
 	cJSON_AddItemToObject(o, "attachments", x ? x : cJSON_CreateArray());
+	x = crm__job_orders_of(n, id);
+	cJSON_AddItemToObject(o, "job_orders", x ? x : cJSON_CreateArray());
+	x = crm__referrals_of(n, id);
+	cJSON_AddItemToObject(o, "referrals", x ? x : cJSON_CreateArray());
 	{
 		int open = 0;
 		cJSON *f;

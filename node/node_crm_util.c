@@ -589,3 +589,24 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 	sqlite3_finalize(st);
 	return arr;
 }
+
+route_rc crm__refuse_locked(route_call *a, const char *employer_id)
+{
+	node *n = API_NODE(a);
+	sqlite3_stmt *st;
+	route_rc rr = ROUTE_OK;
+
+	if (db_prepare(n->nd_db, &st,
+		       "SELECT coalesce(vetting_reason, '') FROM employers WHERE id=? AND vetting_status='locked'") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *why = (const char *)sqlite3_column_text(st, 0);
+		rr = route_fail(a, 409, "id",
+				"this employer's account is locked after vetting%s%s%s: no services,"
+				" referrals, job orders or edits until WSB staff unlock it",
+				why[0] ? " (" : "", why, why[0] ? ")" : "");
+	}
+	sqlite3_finalize(st);
+	return rr;
+}

@@ -299,6 +299,24 @@ static int check_employer_link(node *n, const char *id, json_err *e)
 	return 0;
 }
 
+/* A "Job Order" work item linked to a marketing lead (WSIN15-21: "Marketing
+ * Lead employers do not have access to post job orders"): 0, or -1 with e set. */
+static int check_job_order_link(node *n, const char *cat, const char *emp, json_err *e)
+{
+	char name[128] = "", type[16] = "";
+
+	if (cat == NULL || emp == NULL)
+		return 0;
+	db_text(n->nd_db, "SELECT name FROM work_item_categories WHERE id=?", cat, name, sizeof name);
+	db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type);
+	if (crm_is_job_order_category(name) && strcmp(type, CRM_LEAD) == 0) {
+		json_err_set(e, "category_id", "a Job Order work item is for recruiting employers only:"
+					       " marketing leads do not post job orders");
+		return -1;
+	}
+	return 0;
+}
+
 static const route_key create_keys_rk[] = {
 	{"category_id", ROUTE_T_ANY, 0}, {"priority_id", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0},
 	{"due_date", ROUTE_T_ANY, 0}, {"description", ROUTE_T_ANY, 0},
@@ -352,6 +370,9 @@ static route_rc post_work_item(route_call *a)
 	    check_list_ref(n, "work_item_priorities", pri, "priority_id", &e))
 		bad = route_err_json(a, &e);
 	if (emp && check_employer_link(n, emp, &e))
+		bad = route_err_json(a, &e);
+	if (cat && !route_has_err(a, "category_id") && !route_has_err(a, "employer_id") &&
+	    check_job_order_link(n, cat, emp, &e))
 		bad = route_err_json(a, &e);
 	if (asg && crm__check_assignee(n, asg, "assignee_id", &e))
 		bad = route_err_json(a, &e);
@@ -490,6 +511,8 @@ static route_rc patch_work_item(route_call *a)
 	if ((cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e)) ||
 	    (pri && check_list_ref(n, "work_item_priorities", pri, "priority_id", &e)) ||
 	    (emp && check_employer_link(n, emp, &e)) ||
+	    check_job_order_link(n, cat ? cat : json_str(cur, "category_id"),
+				 has_emp ? emp : json_str(cur, "employer_id"), &e) ||
 	    (asg && crm__check_assignee(n, asg, "assignee_id", &e)))
 		goto bad;
 	if ((cat && set_col(n, id, "category_id", cat, 1)) ||

@@ -11,10 +11,12 @@
 #include "lib/tls.h"
 
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* The host part of a Host header value (no port, no IPv6 brackets) into
  * out.  -1 when it does not fit or is malformed. */
@@ -220,6 +222,61 @@ static void read_names(node *n)
 	fclose(f);
 }
 
+/* What the certificate was loaded from: node.crt's and node.key's inode,
+ * size and modification time (renew-cert replaces both by rename). */
+static char tls_stamp[256], tls_failed[256];
+
+static void files_stamp(const char *crt, const char *key, char *out, size_t len)
+{
+	struct stat a, b;
+
+	if (stat(crt, &a) != 0 || stat(key, &b) != 0) {
+		snprintf(out, len, "-");
+		return;
+	}
+	snprintf(out, len, "%ju.%jd.%jd.%ld/%ju.%jd.%jd.%ld", (uintmax_t)a.st_ino,
+		 (intmax_t)a.st_size, (intmax_t)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
+		 (uintmax_t)b.st_ino, (intmax_t)b.st_size, (intmax_t)b.st_mtim.tv_sec,
+		 b.st_mtim.tv_nsec);
+}
+
+/*
+ * The HTTPS server's http_tls_source: when node.crt or node.key changed
+ * since they were loaded (a renew-cert), load them again and serve the new
+ * pair from this connection on (open connections keep the old one, which
+ * goes with the last of them: tls.h), with the names it was made for.  A
+ * pair that does not load (renew-cert moves the certificate, then the key:
+ * between the two they do not match) keeps the one in use, and is tried
+ * again at the next connection.
+ */
+static tls_config *https_config(void *ctx)
+{
+	node *n = ctx;
+	char crt[PATH_MAX + 32], key[PATH_MAX + 32], stamp[sizeof tls_stamp];
+	const char *err = NULL;
+	tls_config *cfg;
+
+	snprintf(crt, sizeof crt, "%s/node.crt", n->nd_data);
+	snprintf(key, sizeof key, "%s/node.key", n->nd_data);
+	files_stamp(crt, key, stamp, sizeof stamp);
+	if (strcmp(stamp, tls_stamp) == 0 || strcmp(stamp, "-") == 0)
+		return NULL;
+	if ((cfg = tls_config_new(crt, key, 0, &err)) == NULL) {
+		if (strcmp(stamp, tls_failed) != 0)
+			log_warnx("cannot load the renewed certificate '%s': %s (the one in use "
+				  "stays)", crt, err ? err : "unknown error");
+		snprintf(tls_failed, sizeof tls_failed, "%s", stamp);
+		return NULL;
+	}
+	tls_config_free(n->nd_tls);
+	n->nd_tls = cfg;
+	snprintf(tls_stamp, sizeof tls_stamp, "%s", stamp);
+	read_names(n);
+	log_info("serving the renewed certificate '%s' for %s from now on", crt,
+		 n->nd_tls_names[0] ? n->nd_tls_names : "(no names)");
+	return cfg;
+}
+
 int node_edge_https_start(node *n, const char **err)
 {
 	char crt[PATH_MAX + 32], key[PATH_MAX + 32];
@@ -230,6 +287,7 @@ int node_edge_https_start(node *n, const char **err)
 		return 0;
 	snprintf(crt, sizeof crt, "%s/node.crt", n->nd_data);
 	snprintf(key, sizeof key, "%s/node.key", n->nd_data);
+	files_stamp(crt, key, tls_stamp, sizeof tls_stamp);
 	n->nd_tls = tls_config_new(crt, key, 0, err);
 	if (n->nd_tls == NULL)
 		return -1;
@@ -242,6 +300,7 @@ int node_edge_https_start(node *n, const char **err)
 	http_server_set_body_limit(n->nd_https, router_body_limit, n->nd_router);
 	http_server_set_pre_body(n->nd_https, node_edge_gate, n);
 	http_server_set_tls(n->nd_https, n->nd_tls);
+	http_server_set_tls_source(n->nd_https, https_config, n);
 	rc = http_server_listen(n->nd_https, at);
 	if (rc != 0) {
 		*err = uv_strerror(rc);

@@ -32,8 +32,10 @@ int node_edge_host_ok(node *n, const char *host);
  * on that address with DATA/node.crt and DATA/node.key (the certificate the
  * hub signed at enrollment, `outpost-sync enroll --name ...`), and answer to
  * the names of DATA/node.names.  The plain listener then serves only
- * loopback clients and redirects everyone else to HTTPS (308).  0, or -1
- * with *err (static text).  A no-op when https_listen is empty.
+ * loopback clients and redirects everyone else to HTTPS (308).  A renewed
+ * pair (`outpost-sync renew-cert` replaces both files) is served from the
+ * next connection on, no restart.  0, or -1 with *err (static text).  A
+ * no-op when https_listen is empty.
  */
 int node_edge_https_start(node *n, const char **err);
 /* The redirect and HSTS part, first thing of the node's dispatch: 1 when

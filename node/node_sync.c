@@ -21,6 +21,7 @@
 #include "node/node_api.h"
 #include "node/node_auth.h"
 #include "sync/client.h"
+#include "lib/mem.h"
 #include "lib/crypto.h"
 #include "lib/clock.h"
 #include "lib/fault.h"
@@ -194,8 +195,15 @@ static void work_cycle(uv_work_t *w)
 	if (ns->ns_db == NULL) {
 		/* Never the loop thread's connection: this one is ours alone. */
 		/* secure_delete: a key replaced by a pull leaves no copy in free pages */
+		/* synchronous=NORMAL: its transactions (a pulled page with its
+		 * cursor, the outbox trimmed after an ack, the sync state) need
+		 * not survive a power cut - a lost one is pulled, pushed (the hub
+		 * drops the repeat) or recorded again - and a COMMIT that fsyncs
+		 * holds the write lock the office's writes wait for.  The WAL
+		 * stays a prefix: the next group-commit fdatasync covers them. */
 		if (db_open(ns->ns_db_path, &ns->ns_db) != 0 || sync_client_migrate(ns->ns_db) != 0 ||
-		    db_exec(ns->ns_db, "PRAGMA secure_delete=ON") != 0) {
+		    db_exec(ns->ns_db, "PRAGMA secure_delete=ON") != 0 ||
+		    db_exec(ns->ns_db, "PRAGMA synchronous=NORMAL") != 0) {
 			db_close(ns->ns_db);
 			ns->ns_db = NULL;
 			fmt_line(ns->w_err, sizeof ns->w_err, "cannot open '%s' for syncing",
@@ -240,6 +248,9 @@ static void work_cycle(uv_work_t *w)
 		    ns->w_seen_hlc, sizeof ns->w_seen_hlc) != 0)
 		ns->w_seen_hlc[0] = '\0';
 	sync_client_record(c, ns->ns_db, rc == 0 || rc == SYNC_E_PENDING ? NULL : ns->w_err);
+	/* The cycle's buffers are freed into this pool thread's arena: give
+	 * them back, or each pool thread keeps its largest cycle (lib/mem.h). */
+	mem_release_free();
 }
 
 static void cleanup(struct node_sync *ns)

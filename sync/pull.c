@@ -691,14 +691,14 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	}
 	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
 	if (pending != 0) {
-		db_exec(db, "ROLLBACK");
-		return pending > 0 ? -2 : -1;
+		ret = pending > 0 ? -2 : -1;
+		goto out;
 	}
 	/* Half a snapshot is not a base to pull onto (sync.h, OVERVIEW). */
 	snap = db_int(db, "SELECT count(*) FROM node_meta WHERE key='snapshot_seq'", -1);
 	if (snap != 0) {
-		db_exec(db, "ROLLBACK");
-		return snap > 0 ? -3 : -1;
+		ret = snap > 0 ? -3 : -1;
+		goto out;
 	}
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,

@@ -158,7 +158,7 @@ int cmd_renew_cert(tool *t)
 	if (tls_cert_expiry(path, &exp) == 0)
 		printf("certificate for %s saved in %s, valid until %s", t->t_names[0], path,
 		       ctime(&(time_t){(time_t)exp}));
-	printf("restart the node to serve it\n");
+	printf("the running node serves it from its next connection on\n");
 out:
 	free((char *)tls.et_csr);
 	free(tls.et_cert);

@@ -27,7 +27,8 @@ static const struct {
 	 "DNS name or an address office PCs use) goes into its HTTPS certificate"},
 	{"renew-cert", cmd_renew_cert,
 	 "[--name NAME ...]                a new HTTPS key and certificate from the hub (the "
-	 "names of the last one by default); restart the node to serve it"},
+	 "names of the last one by default); the running node serves it from its next "
+	 "connection on"},
 	{"status", cmd_status, "                                 replication lag of this node"},
 	{"push", cmd_push, "                                 send pending changes to the hub"},
 	{"pull", cmd_pull, "                                 fetch the hub's changes"},

@@ -120,6 +120,11 @@ export const tests = [
     assert(e.account_type === 'recruiting' && e.vetting_status === 'pending', 'converted, vetting pending');
     assert(!e.username.startsWith('MKT'), `MKT prefix dropped, got ${e.username}`);
     assert(await page.isHidden('#convert-btn'), 'no second conversion offered');
+    // Vetting is WSB staff's, never the converter's (issue 16).
+    assert(await page.isHidden('#vetting'), 'the converter is not offered the vetting');
+    page = await page.context().browser().newPage({ viewport: { width: 1200, height: 900 } });
+    await login(page, node, 't-wsb');
+    await page.goto(node.url + '/crm-lead.html?id=' + id);
     await page.locator('#vetting:not([hidden])').waitFor();
     await assertAccessible(page, 'summary with vetting pending');
     await page.click('#vet-ok');

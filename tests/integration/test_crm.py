@@ -22,7 +22,7 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import BIN, Daemon, login, plant_secret, run_tool
+from harness import BIN, Daemon, client, login, plant_secret, run_tool
 
 API = "/api/v1/crm"
 
@@ -285,14 +285,17 @@ class CrmNodeTest(unittest.TestCase):
         # It stays in the Contacts List (created as a lead).
         c = self.node.get(API + "/contacts?owner=me&account_type=recruiting&limit=500").json()["items"]
         self.assertIn(e["id"], {x["employer_id"] for x in c})
-        # The vetting result: approved, or locked when the information did not match.
-        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "maybe"}), "result")
-        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {}), "result")
-        r = self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "locked"})
+        # The vetting result, by WSB staff (test_crmrules has the rest):
+        # approved, or locked when the information did not match.
+        wsb = client(self.node)
+        login(wsb, "t-wsb")
+        vet = lambda emp, body: wsb.request("POST", API + "/employers/%s/vetting" % emp, body=body)
+        self.bad(vet(e["id"], {"result": "maybe"}), "result")
+        self.bad(vet(e["id"], {}), "result")
+        r = vet(e["id"], {"result": "locked", "reason": "the EDD number does not match"})
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json()["vetting_status"], "locked")
-        self.bad(self.req("POST", "/employers/%s/vetting" % e["id"], {"result": "approved"}),
-                 "vetting_status", 409)
+        self.bad(vet(e["id"], {"result": "locked", "reason": "again"}), "vetting_status", 409)
         # User names are unique: a conversion or an edit cannot take one in use.
         other = self.lead("Name Taker Co", "95202", phone="(209) 555-0102", industry="4931",
                           contacts=[{"name": "Lou", "kind": "primary"}])
@@ -300,8 +303,7 @@ class CrmNodeTest(unittest.TestCase):
                           {"edd_account_number": "7654322", "username": conv["username"]}), "username", 409)
         self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": conv["username"]}), "username", 409)
         self.bad(self.req("PATCH", "/employers/" + other["id"], {"username": "a b"}), "username")
-        self.bad(self.req("POST", "/employers/%s/vetting" % other["id"], {"result": "approved"}),
-                 "account_type", 409)  # still a lead
+        self.bad(vet(other["id"], {"result": "approved"}), "account_type", 409)  # still a lead
         # Keeping the prefix is allowed too.
         e2 = self.lead("Keep Prefix Co", "95202", phone="(209) 555-0101", industry="4931",
                        contacts=[{"name": "Kim", "kind": "primary"}])

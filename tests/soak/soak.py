@@ -35,6 +35,7 @@ from harness import Daemon, run_tool  # noqa: E402
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "1800"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "4"))
+REPORT = float(os.environ.get("SOAK_REPORT_SECONDS", "60"))
 MOVES = {"waiting": ["call", "left"], "called": ["serve", "requeue"], "serving": ["done"]}
 
 
@@ -102,7 +103,10 @@ class Client(threading.Thread):
     def one(self):
         self.n += 1
         x = self.rng.random()
-        if x < 0.35:
+        # The mix keeps an office's queue steady: about three visit actions
+        # for each check-in (call, serve, done), so the desk's list (what
+        # desk.js polls: waiting and in progress) stays a day's working size.
+        if x < 0.15:
             r = self.call("checkin", "POST", "/api/v1/checkins", {
                 "visitor_name": "Soak %s %d %d" % (self.label, id(self) % 1000, self.n),
                 "language": "en", "reason_ids": [self.rng.choice(self.reasons)]})
@@ -111,7 +115,7 @@ class Client(threading.Thread):
                 with self.stats.lock:
                     self.stats.acked.add(cid)
                 self.visits.append([cid, "waiting"])
-        elif x < 0.55 and self.visits:
+        elif x < 0.6 and self.visits:
             v = self.rng.choice(self.visits)
             move = self.rng.choice(MOVES[v[1]])
             r = self.call("action", "POST", "/api/v1/checkins/%s/action" % v[0], {"action": move})
@@ -120,7 +124,7 @@ class Client(threading.Thread):
                 if v[1] is None:
                     self.visits.remove(v)
         elif x < 0.75:
-            self.call("list", "GET", "/api/v1/checkins")
+            self.call("list", "GET", "/api/v1/checkins?status=waiting,called,serving")
         elif x < 0.83:
             r = self.call("lead", "POST", "/api/v1/crm/employers", {
                 "company_name": "Soak Widgets %s %d %d" % (self.label, id(self) % 1000, self.n),
@@ -178,7 +182,7 @@ def main():
             SECONDS, CLIENTS, harness.BIN), flush=True)
         for c in clients:
             c.start()
-        next_report = t0 + 60
+        next_report = t0 + REPORT
         while time.time() - t0 < SECONDS:
             for d in daemons:
                 largest[d.name] = max(largest[d.name], wal_bytes(d))
@@ -188,8 +192,11 @@ def main():
                 with stats.lock:
                     n = sum(len(v) for v in stats.lat.values())
                     e5 = sum(v for k, v in stats.status.items() if k >= 500)
-                print("  %4.0f s: %d requests, %d 5xx" % (time.time() - t0, n, e5), flush=True)
-                next_report += 60
+                print("  %4.0f s: %d requests, %d 5xx, RSS %s MB" % (
+                    time.time() - t0, n, e5, " ".join(
+                        "%s %.1f" % (d.name, rss_kb(d.proc.pid) / 1024) for d in daemons)),
+                    flush=True)
+                next_report += REPORT
             time.sleep(0.2)
         rss1 = {d.name: rss_kb(d.proc.pid) for d in daemons}
         stop.set()

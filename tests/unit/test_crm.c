@@ -230,12 +230,40 @@ static void test_vetting(void **state)
 	assert_string_equal(crm_vetting_check("recruiting", "pending", NULL, &conflict, msg, sizeof msg), "result");
 	assert_string_equal(crm_vetting_check("lead", NULL, "approved", &conflict, msg, sizeof msg), "account_type");
 	assert_int_equal(conflict, 1);
-	assert_string_equal(crm_vetting_check("recruiting", "approved", "locked", &conflict, msg, sizeof msg),
+	assert_string_equal(crm_vetting_check("recruiting", "approved", "approved", &conflict, msg, sizeof msg),
 			    "vetting_status");
 	assert_int_equal(conflict, 1);
 	assert_non_null(strstr(msg, "approved"));
+	/* WSB unlocks a locked employer; a mismatch found later locks it. */
+	assert_null(crm_vetting_check("recruiting", "locked", "approved", &conflict, msg, sizeof msg));
+	assert_null(crm_vetting_check("recruiting", "approved", "locked", &conflict, msg, sizeof msg));
 	assert_string_equal(crm_vetting_check("recruiting", NULL, "locked", &conflict, msg, sizeof msg),
 			    "vetting_status");
+	/* Who: the vetting privilege, never the converter. */
+	assert_null(crm_vetter_check("wsb1", "conv1", 1, msg, sizeof msg));
+	assert_non_null(crm_vetter_check("conv1", "conv1", 1, msg, sizeof msg));
+	assert_non_null(strstr(msg, "converted"));
+	assert_non_null(crm_vetter_check("wsb1", "conv1", 0, msg, sizeof msg));
+	assert_true(crm_is_locked("locked"));
+	assert_false(crm_is_locked("approved"));
+	assert_false(crm_is_locked(NULL));
+	/* Recruiting-only codes and the MKT prefix. */
+	assert_true(crm_recruiting_only_code("E24"));
+	assert_true(crm_recruiting_only_code("E35"));
+	assert_false(crm_recruiting_only_code("E20"));
+	assert_false(crm_recruiting_only_code(NULL));
+	assert_true(crm_is_job_order_category("job order"));
+	assert_false(crm_is_job_order_category("Follow-up"));
+	assert_non_null(crm_username_edit_check("MKTACME0001", "ACME1"));
+	assert_non_null(crm_username_edit_check("ACME1", "MKTACME1"));
+	assert_null(crm_username_edit_check("MKTACME0001", "MKTACME0002"));
+	assert_null(crm_username_edit_check("ACME1", "ACME2"));
+	assert_true(crm_job_order_open("2026-01-01", NULL, "2026-12-03"));
+	assert_true(crm_job_order_open("2026-01-01", "2026-12-03", "2026-12-03"));
+	assert_false(crm_job_order_open("2026-01-01", "2026-12-02", "2026-12-03"));
+	assert_false(crm_job_order_open("2026-12-04", NULL, "2026-12-03"));
+	assert_int_equal(crm_valid_wage_unit("hour"), 0);
+	assert_int_equal(crm_valid_wage_unit("fortnight"), -1);
 	/* 72 hours exactly. */
 	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
 }

@@ -21,7 +21,9 @@
  * every acknowledged write there; the node's outbox holding exactly one
  * entry per saved check-in, seqs without a gap; the hub's nodes.acked_seq
  * equal to the entries it holds (no partial batch) and at least the last
- * acknowledged one.  OUTPOST_LONG=1 runs ten times more rounds;
+ * acknowledged one.  The failure tests (failed writes, syncs, allocations,
+ * a full disk at every N) cover a captured write and the hub's apply of a
+ * push; test_pullfault.c the node's apply of a pulled page.  OUTPOST_LONG=1 runs ten times more rounds;
  * OUTPOST_POWERLOSS_SEED=N replays a run.
  */
 #include <setjmp.h>

@@ -98,6 +98,7 @@ function render(t) {
   for (const n of t.notes) byId[n.id] = n;
   for (const v of t.visits) byId[v.id] = v;
   for (const x of t.exits) byId[x.id] = x;
+  for (const r of t.referrals || []) byId[r.id] = r;
   $('timeline').replaceChildren(...t.events.map(e => {
     const x = byId[e.id];
     if (e.type === 'activity') {
@@ -111,6 +112,7 @@ function render(t) {
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
+    if (e.type === 'referral') return el('li', { class: 'referral' }, el('h3', {}, 'Job referral'), el('p', {}, `${fmtDate(x.referral_date)}: ${x.job_title} at ${x.employer_name} (${x.location}), by ${x.staff_name || x.staff_id}`));
     if (e.type === 'visit') return el('li', {}, el('h3', {}, 'Visit'), el('p', {}, `${fmtDate(x.visit_date)} at ${x.office_name || x.office_id} (${x.status})`,
       el('br'), el('span', { class: 'muted' }, `Checked in as ${x.visitor_name}`)));
     return el('li', { class: 'exit' }, el('h3', {}, 'Soft exit'), el('p', {}, `${fmtDate(x.exit_date)}: no clock-restarting service for 90 days. This cannot be reversed.`));
@@ -241,6 +243,7 @@ async function init() {
   $('act-form').addEventListener('submit', saveActivity);
   $('note-form').addEventListener('submit', saveNote);
   $('print').addEventListener('click', () => window.print());
+  window.addEventListener('participant-changed', load);
   $('reveal').addEventListener('click', async () => {
     try {
       const r = await api(`${API}/participants/${encodeURIComponent(id)}/ssn/reveal`, { method: 'POST', body: {} });

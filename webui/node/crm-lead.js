@@ -6,6 +6,7 @@
 import { showNotFound } from './office.js';
 import { api, el, fmtDateTime } from './api.js';
 import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, TYPE_LABEL } from './crm-common.js';
+import { renderJobs, wireJobs } from './crm-jobs.js';
 
 const id = new URLSearchParams(location.search).get('id');
 let emp = null, codes = [], m = null, nrows = 0;
@@ -42,14 +43,15 @@ function render() {
     ['EDD Account Number', e.edd_account_number], ['Address', [e.street, e.city, e.state, e.zip].filter(Boolean).join(', ')],
     ['Mailing address', [e.mailing_street, e.mailing_city, e.mailing_state, e.mailing_zip].filter(Boolean).join(', ')],
     ['Phone', e.phone], ['Email', e.email], ['Website', e.website], ['Industry (NAICS)', e.industry],
-    ['Vetting', e.vetting_status ? `${e.vetting_status}, due ${fmtDate(e.vetting_due_at)}` : null],
+    ['Vetting', e.vetting_status ? `${e.vetting_status}, due ${fmtDate(e.vetting_due_at)}` +
+      (e.vetted_by_name ? ` (by ${e.vetted_by_name})` : '') : null],
     ['Status', e.status]]);
   dl($('marketing'), [['Lead owner', e.lead_owner_name || e.lead_owner_id], ['Office', e.office_name || e.office_id],
     ['Created', fmtDate(e.created_at)], ['Source', { manual: 'Manual entry', external: 'External employer', local_search: 'Local employer sites' }[e.source]],
     ['Professional employer organization', e.pe_organization], ['Converted', e.converted_at ? fmtDate(e.converted_at) : null]]);
   $('convert-btn').hidden = e.account_type !== 'lead' || !m.me.can_edit;
   $('edit-btn').hidden = !m.me.can_edit;
-  $('vetting').hidden = !(e.account_type === 'recruiting' && e.vetting_status === 'pending' && m.me.can_edit);
+  renderJobs(e, m);
   const dup = e.duplicate_of ? [] : e.duplicate_flags.filter(f => f.status === 'open');
   $('dup-warn').hidden = !dup.length && !e.duplicate_of;
   if (e.duplicate_of) {
@@ -246,15 +248,6 @@ async function addLocation(ev) {
   } catch (e) { showError(f, e, 'l-'); }
 }
 
-async function vetting(result) {
-  if (result === 'locked' && !confirm('Lock this employer account? The employer help desk will contact the employer.')) return;
-  try {
-    emp = await api(`${API}/employers/${encodeURIComponent(id)}/vetting`, { method: 'POST', body: { result } });
-    render();
-    $('status').textContent = result === 'approved' ? 'Vetting passed.' : 'Account locked: the information did not match.';
-  } catch (e) { $('status').textContent = e.message; }
-}
-
 async function markDuplicate(otherId, otherName) {
   if (!confirm(`Mark this record as a duplicate of ${otherName || otherId}? It becomes inactive; nothing is merged.`)) return;
   try {
@@ -337,8 +330,7 @@ async function init() {
   $('att-form').addEventListener('submit', upload);
   $('convert-btn').addEventListener('click', openConvert);
   $('edit-btn').addEventListener('click', openEdit);
-  $('vet-ok').addEventListener('click', () => vetting('approved'));
-  $('vet-lock').addEventListener('click', () => vetting('locked'));
+  wireJobs(id, m, async msg => { await load(); $('status').textContent = msg; });
   $('edit-form').addEventListener('submit', saveEdit);
   $('ed-cancel').addEventListener('click', () => $('edit-dlg').close());
   $('convert-form').addEventListener('submit', convert);

@@ -1,5 +1,6 @@
 // crm.js - CRM home: the due-today notice shown at login, My Queue, and the
-// possible duplicates flagged at the hub.
+// recruiting employers whose 72-hour vetting is overdue, and the possible
+// duplicates flagged at the hub.
 import { api, el, fmtDate } from './api.js';
 import { $, API, table, pill } from './crm-common.js';
 
@@ -18,6 +19,11 @@ async function load() {
       q.items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.employer_name || '—', w.category, w.priority,
         w.status, w.overdue ? pill(fmtDate(w.due_date) + ' overdue', 'overdue') : fmtDate(w.due_date)]))
       : el('p', { class: 'muted' }, 'Nothing in your queue.'));
+    const vo = await api(API + '/vetting/overdue');
+    $('vetting-overdue').replaceChildren(vo.length ? table('Vetting overdue', ['Employer', 'User name', 'Converted by', 'Hours overdue'],
+      vo.map(x => [el('a', { href: '/crm-lead.html?id=' + x.id }, x.company_name), x.username,
+        x.converted_by_name || x.converted_by || '', pill(String(x.hours_overdue), 'overdue')]))
+      : el('p', { class: 'muted' }, 'No vetting is overdue.'));
     const f = await api(API + '/duplicate-flags');
     $('dups').replaceChildren(f.length ? table('Possible duplicates', ['Employer', 'Office', 'Possible duplicate of', 'Office', 'Why'],
       f.map(x => [el('a', { href: '/crm-lead.html?id=' + x.employer_id }, x.employer_name || x.employer_id), x.employer_office || '',

@@ -1,0 +1,154 @@
+/*
+ * http_int.h - the insides of the HTTP server shared by lib/http.c (request
+ * parsing, the connection's step function, replies) and lib/http_conn.c
+ * (connection lifecycle, transports, the listening server).  Nothing outside
+ * those two files includes it.
+ */
+#ifndef OUTPOST_HTTP_INT_H
+#define OUTPOST_HTTP_INT_H
+
+#include "lib/http.h"
+#include "lib/tls.h"
+
+#include <http_parser.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define HTTP__RBUF (16 * 1024)	 /* one socket read */
+#define HTTP__IN_MAX (64 * 1024) /* buffered, unparsed input */
+#define HTTP__RESP_HEADERS_MAX (16 * 1024)
+#define HTTP__MEM_OUT_MAX (1024 * 1024)
+#define HTTP__LINGER_MS 2000
+#define HTTP__LINGER_MAX (1024 * 1024) /* bytes discarded while lingering */
+
+#define container_of(p, type, member)                                                    \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+enum conn_state { C_IDLE, C_READING, C_HANDLING, C_WRITING, C_LINGER, C_CLOSING };
+
+/* Where the last header callback left off (http-parser may split any piece). */
+enum hdr_state { H_URL, H_FIELD, H_VALUE };
+
+typedef struct http__tp http__tp;
+
+/* Private part of a request: all strings live in rx_head, allocated at once
+ * when the head is complete, so the public pointers never move. */
+typedef struct reqx {
+	http_req rx_pub;
+	buf rx_head;
+	size_t rx_hoff[HTTP_MAX_HEADERS][2];
+	int rx_nh;
+	enum hdr_state rx_hs;
+	int rx_keepalive;
+	int rx_http10;
+	int rx_head_only;
+	int rx_in_handler;  /* the handler has not returned yet */
+	int rx_free_later;  /* replied inside the handler: freed when it returns */
+	size_t rx_charged;  /* bytes of the body budget this request holds */
+	int rx_streaming;   /* http_stream_begin() sent the head */
+	struct rx_alloc *rx_allocs;
+	uint64_t rx_t0;     /* uv_hrtime() when the handler was called (metrics) */
+} reqx;
+
+struct rx_alloc {
+	struct rx_alloc *next;
+	max_align_t align[];
+};
+
+struct http_conn {
+	http_server *c_srv;
+	http_conn *c_next, *c_prev;
+	const http__tp *c_tp;
+	uv_tcp_t c_tcp;
+	uv_timer_t c_timer;
+	uv_shutdown_t c_shut;
+	int c_handles; /* uv handles still to close */
+	enum conn_state c_state;
+	http_parser c_parser;
+	reqx *c_rx; /* being parsed, or handed to the handler */
+	int c_headers_done;
+	size_t c_head_count; /* head bytes fed to the parser */
+	int c_err_status;    /* set by a parser callback to refuse */
+	/* strict head check (head_scan): line number, at a line's start, in a
+	 * header name, head over; the last byte seen (across requests) */
+	int c_sc_line, c_sc_bol, c_sc_name, c_sc_done;
+	char c_sc_prev;
+	const char *c_err_msg;
+	int c_msg_done;
+	int c_keepalive; /* of the reply being written */
+	int c_eof;	 /* the peer will send nothing more */
+	int c_reading;	 /* uv_read_start in effect */
+	int c_in_drain;	 /* conn_drain() is on the stack */
+	buf c_in;	 /* input not yet parsed */
+	size_t c_in_off;
+	size_t c_wq_last; /* write queue size at the last stall check */
+	size_t c_lingered;
+	int c_timer_for; /* state the timer was armed for, or -1 */
+	int c_nreq;	 /* requests answered on this connection */
+	char c_peer[64];
+	int c_is_tls;
+	tls_session *c_tls; /* TLS transport only */
+	buf c_mout; /* memory transport: the answers */
+	char c_rbuf[HTTP__RBUF];
+};
+
+struct http_server {
+	uv_loop_t *srv_loop;
+	uv_tcp_t srv_tcp;
+	int srv_listening;
+	int srv_port;
+	http_handler srv_handler;
+	void *srv_ctx;
+	size_t srv_max_body;
+	http_body_limit srv_body_limit; /* per-request cap, or NULL */
+	void *srv_body_limit_ctx;
+	http_pre_body srv_pre_body; /* the gate before the body, or NULL */
+	void *srv_pre_body_ctx;
+	int srv_per_addr;	    /* connection caps */
+	int srv_max_conns;
+	unsigned srv_req_ms;
+	unsigned srv_idle_ms;
+	tls_config *srv_tls;
+	http_tls_source srv_tls_source; /* the configuration of a new connection */
+	void *srv_tls_source_ctx;
+	http_conn *srv_conns;
+	int srv_nconns;
+	int srv_closing;
+	void (*srv_close_cb)(void *arg);
+	void *srv_close_arg;
+};
+
+/*
+ * Transports.  tp_send takes ownership of data (malloc'd); a final send ends
+ * the reply and calls conn_written() when the peer has it.  tp_input gets
+ * bytes from the socket and passes plaintext to conn_input().
+ */
+struct http__tp {
+	void (*tp_input)(http_conn *c, const char *p, size_t n);
+	int (*tp_send)(http_conn *c, char *data, size_t n, int final);
+};
+
+/* ---- http.c -------------------------------------------------------------------- */
+
+/* Plaintext from a transport: buffer it and move the connection on. */
+void http__conn_input(http_conn *c, const char *p, size_t n);
+/* The step function: parse what is buffered, dispatch, answer. */
+void http__conn_drain(http_conn *c);
+/* The peer will send nothing more. */
+void http__conn_eof(http_conn *c);
+/* Answer status with msg and end the connection (a refusal or an error). */
+void http__conn_fail(http_conn *c, int status, const char *msg);
+/* Free a request and everything it holds (its body budget too). */
+void http__req_free(reqx *rx);
+
+/* ---- http_conn.c --------------------------------------------------------------- */
+
+/* Close the connection's handles now (memory goes in the last callback). */
+void http__conn_close(http_conn *c);
+/* End after a final answer: shut the write side and linger. */
+void http__conn_end(http_conn *c);
+/* Re-arm the timer and reading for the connection's state. */
+void http__conn_update(http_conn *c);
+
+#endif

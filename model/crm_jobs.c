@@ -1,0 +1,253 @@
+/*
+ * crm_jobs.c - what only a vetted Recruiting Employer may have: the
+ * recruiting-only employer activity codes, "Job Order" work items, job
+ * orders and the referrals of participants to them (WSIN15-21: "Job
+ * referrals are created for Preferred/Recruiting employers only - not for
+ * Marketing Leads"), the lock a failed vetting puts on an employer, and the
+ * MKT prefix that changes only at conversion; with the hub's checks of the
+ * rows a node pushes (crm_hub_validate_row calls the ones here).  See crm.h.
+ *
+ * The hub repeats the structural rules (a job order or referral names a
+ * recruiting employer; a referral's Local Area is its participant's; a
+ * vetting result names a vetter with the privilege who is not the
+ * converter).  It does not refuse a service or referral recorded offline
+ * before a lock arrived: the office could not know, and the row is kept.
+ */
+#include "model/crm.h"
+#include "model/privileges.h"
+#include "lib/json.h"
+
+#include <stdio.h>
+#include <strings.h>
+#include <string.h>
+
+static const char *const recruiting_only[] = {
+	"E16", "E23", "E24", "E35", "E51", "E55", "E59", NULL,
+};
+
+int crm_recruiting_only_code(const char *code)
+{
+	for (int i = 0; code && recruiting_only[i]; i++)
+		if (strcmp(code, recruiting_only[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int crm_is_job_order_category(const char *name)
+{
+	return name != NULL && strcasecmp(name, CRM_JOB_ORDER_CATEGORY) == 0;
+}
+
+const char *crm_username_edit_check(const char *old_name, const char *new_name)
+{
+	if (old_name == NULL || new_name == NULL)
+		return NULL;
+	if (crm_has_mkt_prefix(old_name) && !crm_has_mkt_prefix(new_name))
+		return "the MKT prefix is removed only when the lead is converted";
+	if (!crm_has_mkt_prefix(old_name) && crm_has_mkt_prefix(new_name))
+		return "the MKT prefix belongs to marketing leads; it is never added by an edit";
+	return NULL;
+}
+
+int crm_valid_wage_unit(const char *s)
+{
+	static const char *const units[] = {"hour", "week", "month", "year", NULL};
+
+	for (int i = 0; s && units[i]; i++)
+		if (strcmp(s, units[i]) == 0)
+			return 0;
+	return -1;
+}
+
+int crm_job_order_open(const char *open_date, const char *close_date, const char *today)
+{
+	if (open_date == NULL || today == NULL || strcmp(open_date, today) > 0)
+		return 0;
+	return close_date == NULL || close_date[0] == '\0' || strcmp(close_date, today) >= 0;
+}
+
+/* ---- hub checks ------------------------------------------------------------------ */
+
+/* A number member as an integer, or def. */
+static int64_t num(const cJSON *row, const char *k, int64_t def)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(row, k);
+
+	return cJSON_IsNumber(x) ? (int64_t)x->valuedouble : def;
+}
+
+#define REFUSE(...)                               \
+	do {                                      \
+		snprintf(reason, n, __VA_ARGS__); \
+		return -1;                        \
+	} while (0)
+
+/* One text column of a row by id (0 found, 1 no row, -1 error). */
+static int row_text(sqlite3 *db, const char *sql, const char *id, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	out[0] = '\0';
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* The staff member's privileges at the hub, or 0 when unknown. */
+static unsigned staff_privs(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st;
+	unsigned bits = 0;
+
+	if (id == NULL ||
+	    db_prepare(db, &st, "SELECT privilege_group, priv_add, priv_remove FROM staff WHERE id=?") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		bits = priv_effective((const char *)sqlite3_column_text(st, 0),
+				      (const char *)sqlite3_column_text(st, 1),
+				      (const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	return bits;
+}
+
+int crm__hub_check_vetting(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *vs = json_str(row, "vetting_status"), *by = json_str(row, "vetted_by");
+	char msg[160];
+
+	if (vs == NULL || strcmp(vs, "pending") == 0)
+		return 0;
+	if (by == NULL)
+		REFUSE("employers: a vetting result names who recorded it (vetted_by)");
+	if (crm_vetter_check(by, json_str(row, "converted_by"),
+			     (staff_privs(db, by) & PRIV_VETTING) != 0, msg, sizeof msg))
+		REFUSE("employers: vetted_by: %s", msg);
+	if (strcmp(vs, "locked") == 0 &&
+	    (json_str(row, "vetting_reason") == NULL || json_str(row, "vetting_reason")[0] == '\0'))
+		REFUSE("employers: a locked employer needs the reason (vetting_reason)");
+	return 0;
+}
+
+/* The account type of employer id at the hub into type: 0, or -1 with reason. */
+static int employer_type(sqlite3 *db, const char *tbl, const char *id, char *type, size_t tlen,
+			 char *reason, size_t n)
+{
+	int rc;
+
+	if (id == NULL)
+		REFUSE("%s: employer_id is required", tbl);
+	rc = row_text(db, "SELECT account_type FROM employers WHERE id=?", id, type, tlen);
+	if (rc != 0)
+		REFUSE("%s: %s", tbl, rc < 0 ? "cannot read employers" : "no such employer");
+	return 0;
+}
+
+int crm__hub_check_lead_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	char type[16];
+
+	if (!crm_recruiting_only_code(json_str(row, "code")) || num(row, "voided", 0))
+		return 0;
+	if (employer_type(db, "employer_services", json_str(row, "employer_id"), type, sizeof type,
+			  reason, n) != 0)
+		return -1;
+	if (strcmp(type, CRM_RECRUITING) != 0)
+		REFUSE("employer_services: %s is for recruiting employers only, not marketing leads",
+		       json_str(row, "code"));
+	return 0;
+}
+
+int crm__hub_check_lead_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	char cat[128], type[16];
+	const char *emp = json_str(row, "employer_id");
+
+	if (emp == NULL || json_str(row, "category_id") == NULL)
+		return 0;
+	if (row_text(db, "SELECT name FROM work_item_categories WHERE id=?",
+		     json_str(row, "category_id"), cat, sizeof cat) != 0 ||
+	    !crm_is_job_order_category(cat))
+		return 0;
+	if (row_text(db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) == 0 &&
+	    strcmp(type, CRM_RECRUITING) != 0)
+		REFUSE("work_items: a Job Order work item is for recruiting employers only");
+	return 0;
+}
+
+static int check_job_order(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *title = json_str(row, "title"), *loc = json_str(row, "location");
+	const char *open = json_str(row, "open_date"), *close = json_str(row, "close_date");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(row, "wage");
+	char type[16];
+	int64_t openings = num(row, "openings", 0);
+
+	if (op == SQLITE_DELETE)
+		REFUSE("job_orders: rows are never deleted (set close_date)");
+	if (title == NULL || title[0] == '\0' || strlen(title) > CRM_JOB_TITLE_MAX)
+		REFUSE("job_orders: title is required (at most %d bytes)", CRM_JOB_TITLE_MAX);
+	if (openings < 1 || openings > CRM_JOB_OPENINGS_MAX)
+		REFUSE("job_orders: openings must be 1 to %d", CRM_JOB_OPENINGS_MAX);
+	if (loc == NULL || loc[0] == '\0' || strlen(loc) > CRM_JOB_LOCATION_MAX)
+		REFUSE("job_orders: location is required");
+	if (!cJSON_IsNumber(w) || w->valuedouble <= 0 || w->valuedouble > CRM_JOB_WAGE_MAX)
+		REFUSE("job_orders: wage must be a positive amount");
+	if (crm_valid_wage_unit(json_str(row, "wage_unit")) != 0)
+		REFUSE("job_orders: wage_unit must be hour, week, month or year");
+	if (open == NULL || json_valid_date(open) != 0)
+		REFUSE("job_orders: open_date is not a date");
+	if (close && (json_valid_date(close) != 0 || strcmp(close, open) < 0))
+		REFUSE("job_orders: close_date must be a date on or after open_date");
+	if (employer_type(db, "job_orders", json_str(row, "employer_id"), type, sizeof type, reason,
+			  n) != 0)
+		return -1;
+	if (strcmp(type, CRM_RECRUITING) != 0)
+		REFUSE("job_orders: marketing leads do not post job orders");
+	return 0;
+}
+
+static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *jo = json_str(row, "job_order_id"), *emp = json_str(row, "employer_id");
+	const char *pid = json_str(row, "participant_id"), *la = json_str(row, "local_area_id");
+	const char *date = json_str(row, "referral_date");
+	char of[128], pla[128], type[16];
+
+	if (op != SQLITE_INSERT)
+		REFUSE("job_referrals: rows are only inserted (append-only)");
+	if (jo == NULL || emp == NULL || pid == NULL || la == NULL)
+		REFUSE("job_referrals: job_order_id, employer_id, participant_id and local_area_id"
+		       " are required");
+	if (date == NULL || json_valid_date(date) != 0)
+		REFUSE("job_referrals: referral_date is not a date");
+	if (row_text(db, "SELECT employer_id FROM job_orders WHERE id=?", jo, of, sizeof of) != 0)
+		REFUSE("job_referrals: no such job order");
+	if (strcmp(of, emp) != 0)
+		REFUSE("job_referrals: the job order belongs to another employer");
+	if (employer_type(db, "job_referrals", emp, type, sizeof type, reason, n) != 0)
+		return -1;
+	if (strcmp(type, CRM_RECRUITING) != 0)
+		REFUSE("job_referrals: job referrals are for recruiting employers only");
+	if (row_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla, sizeof pla) != 0)
+		REFUSE("job_referrals: no such participant");
+	if (strcmp(pla, la) != 0)
+		REFUSE("job_referrals: local_area_id is not the participant's");
+	return 0;
+}
+
+int crm_jobs_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
+			      char *reason, size_t n)
+{
+	if (strcmp(tbl, "job_orders") == 0)
+		return check_job_order(db, op, row, reason, n);
+	if (strcmp(tbl, "job_referrals") == 0)
+		return check_referral(db, op, row, reason, n);
+	return 1;
+}

@@ -1,0 +1,305 @@
+"""CRM rules that used to be labels (issue 16), on real outpost-node and
+outpost-hub processes:
+
+  * vetting is recorded by WSB staff (the vetting privilege of the EDD WSB
+    groups), never by the staff member who converted the lead, and a field
+    that is not WSB gets 403; overdue vetting (past 72 hours, on the test
+    build's injected clock) is listed on the node and at the hub;
+  * a failed vetting locks the employer: services, edits, contacts, job
+    orders and referrals are refused with the reason shown, until WSB staff
+    unlock it;
+  * the MKT prefix of a lead changes only at conversion;
+  * referral-type E-codes (E24, E35) and "Job Order" work items are refused
+    for marketing leads, every such service named at once;
+  * job orders (title, openings, location, wage, open/close dates) for
+    recruiting employers only, every missing field named at once; a
+    participant referred to one from case work is on the participant's
+    timeline and the employer's summary, refused for a lead's or a closed
+    job order, and replicated through the hub to the other office.
+"""
+import json
+import os
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import BIN, Daemon, client, login, run_tool
+
+API = "/api/v1/crm"
+HOUR = 3600 * 1000
+
+
+def hub_code(hub, office):
+    p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", office,
+                  "--data", hub.data], name="hub")
+    if p.returncode != 0:
+        raise RuntimeError("enroll-code failed: %r" % p.stderr)
+    return p.stdout.decode().strip()
+
+
+def set_clock(path, offset_ms):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % offset_ms)
+    os.replace(tmp, path)
+    time.sleep(0.3)  # the daemon reads it again within 100 ms
+
+
+def fields(r):
+    return sorted(e.get("field") for e in r.json().get("errors", []))
+
+
+class Crm:
+    """Helpers over one signed-in client of a node."""
+
+    def __init__(self, t, node):
+        self.t, self.node = t, node
+
+    def req(self, method, path, body=None, status=None):
+        r = self.node.request(method, path if path.startswith("/api") else API + path, body=body)
+        if status is not None:
+            self.t.assertEqual(r.status, status, r.body)
+        return r
+
+    def lead(self, name, **kw):
+        body = {"company_name": name, "zip": "95814", "street": "1 Main St", "city": "Sacramento",
+                "phone": "(916) 555-0100", "industry": "4931", "confirm_not_duplicate": True,
+                "contacts": [{"name": "Pat Primary", "kind": "primary"}]}
+        body.update(kw)
+        return self.req("POST", "/employers", body, 201).json()
+
+    def recruiting(self, name, edd="7654321"):
+        e = self.lead(name)
+        return self.req("POST", "/employers/%s/convert" % e["id"], {"edd_account_number": edd},
+                        200).json()
+
+
+class VettingAndLockTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="outpost-crmrules-")
+        cls.clock = os.path.join(cls.tmp, "clock")
+        set_clock(cls.clock, 0)
+        cls.node = Daemon("node", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.clock}).start()
+        login(cls.node)  # demo: LWIA Partner Staff, the converter
+        cls.wsb = client(cls.node)
+        login(cls.wsb, "t-wsb")
+        cls.wsb2 = client(cls.node)
+        login(cls.wsb2, "t-wsb-supervisor")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+    def setUp(self):
+        self.c = Crm(self, self.node)
+        self.w = Crm(self, self.wsb)
+        self.w2 = Crm(self, self.wsb2)
+
+    def test_converter_cannot_vet(self):
+        e = self.c.recruiting("Converter Vets Co", "1111111")
+        self.assertEqual(e["vetting_status"], "pending")
+        # Not WSB: 403 before anything else.
+        r = self.c.req("POST", "/employers/%s/vetting" % e["id"], {"result": "approved"}, 403)
+        # WSB staff who converted the lead themselves: refused too.
+        e2 = self.w.recruiting("WSB Converted Co", "2222222")
+        r = self.w.req("POST", "/employers/%s/vetting" % e2["id"], {"result": "approved"}, 403)
+        self.assertIn("converted", r.json()["error"])
+        # Another WSB staff member vets it.
+        r = self.w2.req("POST", "/employers/%s/vetting" % e2["id"], {"result": "approved"}, 200)
+        self.assertEqual(r.json()["vetting_status"], "approved")
+        self.assertEqual(r.json()["vetted_by"], "0190a000-0000-7000-8000-0000000000cc")
+        # Every field error at once: a bad result and no reason.
+        r = self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": 7, "reason": 5}, 400)
+        self.assertEqual(fields(r), ["reason", "result"])
+        r = self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": "maybe"}, 400)
+        self.assertEqual(fields(r), ["result"])
+        r = self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": "locked"}, 400)
+        self.assertEqual(r.json()["field"], "reason")
+
+    def test_lock_refuses_services_and_edits_until_unlocked(self):
+        e = self.c.recruiting("Mismatch Holdings", "3333333")
+        t = self.c.req("GET", "/meta").json()["today"]
+        why = "EDD account number belongs to another business"
+        r = self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": "locked", "reason": why}, 200)
+        s = r.json()
+        self.assertEqual(s["vetting_status"], "locked")
+        self.assertTrue(s["locked"])
+        self.assertEqual(s["vetting_reason"], why)
+        # A service (E24 Job Referrals included), an edit, a contact, a job order: refused, reason shown.
+        for method, path, body in (
+                ("POST", "/employers/%s/services" % e["id"], {"services": [{"code": "E24", "start_date": t}]}),
+                ("POST", "/employers/%s/services" % e["id"], {"services": [{"code": "E20", "start_date": t}]}),
+                ("PATCH", "/employers/" + e["id"], {"phone": "(916) 555-0199"}),
+                ("POST", "/employers/%s/contacts" % e["id"], {"name": "New Person", "kind": "secondary"}),
+                ("PATCH", "/contacts/" + s["contacts"][0]["id"], {"title": "Owner"}),
+                ("POST", "/employers/%s/job-orders" % e["id"],
+                 {"title": "Clerk", "openings": 1, "location": "Sacramento", "wage": 18})):
+            r = self.c.req(method, path, body, 409)
+            self.assertIn(why, r.json()["error"], path)
+            self.assertIn("locked", r.json()["error"])
+        after = self.c.req("GET", "/employers/" + e["id"], None, 200).json()
+        self.assertEqual(after["services"], [])
+        self.assertEqual(after["phone"], e["phone"])
+        # WSB unlocks it; then services go through.
+        self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": "approved"}, 200)
+        self.c.req("POST", "/employers/%s/services" % e["id"],
+                   {"services": [{"code": "E24", "start_date": t}]}, 201)
+
+    def test_overdue_vetting_on_the_injected_clock(self):
+        e = self.c.recruiting("Slow Vetting Works", "4444444")
+        ids = [x["id"] for x in self.c.req("GET", "/vetting/overdue", None, 200).json()]
+        self.assertNotIn(e["id"], ids)
+        self.assertFalse(self.c.req("GET", "/employers/" + e["id"]).json()["vetting_overdue"])
+        try:
+            set_clock(self.clock, 73 * HOUR)
+            over = self.c.req("GET", "/vetting/overdue", None, 200).json()
+            mine = [x for x in over if x["id"] == e["id"]]
+            self.assertEqual(len(mine), 1, over)
+            self.assertGreaterEqual(mine[0]["hours_overdue"], 1)
+            self.assertTrue(self.c.req("GET", "/employers/" + e["id"]).json()["vetting_overdue"])
+        finally:
+            set_clock(self.clock, 0)
+
+    def test_mkt_prefix_changes_only_at_conversion(self):
+        e = self.c.lead("Prefix Keeper Inc")
+        self.assertTrue(e["username"].startswith("MKT"))
+        r = self.c.req("PATCH", "/employers/" + e["id"], {"username": "ACME1"}, 409)
+        self.assertEqual(r.json()["field"], "username")
+        self.assertTrue(self.c.req("GET", "/employers/" + e["id"]).json()["username"].startswith("MKT"))
+        self.c.req("PATCH", "/employers/" + e["id"], {"username": "MKTPREFIXKEEP1"}, 200)
+        conv = self.c.req("POST", "/employers/%s/convert" % e["id"],
+                          {"edd_account_number": "5555555", "drop_mkt_prefix": True}, 200).json()
+        self.assertEqual(conv["username"], "PREFIXKEEP1")
+        self.c.req("PATCH", "/employers/" + e["id"], {"username": "MKTPREFIXKEEP1"}, 409)
+
+    def test_referral_codes_and_job_order_items_refused_for_leads(self):
+        e = self.c.lead("Lead Only Diner")
+        t = self.c.req("GET", "/meta").json()["today"]
+        r = self.c.req("POST", "/employers/%s/services" % e["id"],
+                       {"services": [{"code": "E24", "start_date": t}, {"code": "E20", "start_date": t},
+                                     {"code": "E35", "start_date": t}]}, 400)
+        self.assertEqual(fields(r), ["services[0].code", "services[2].code"])
+        self.c.req("POST", "/employers/%s/services" % e["id"],
+                   {"services": [{"code": "E20", "start_date": t}]}, 201)
+        r = self.c.req("POST", "/employers/%s/job-orders" % e["id"],
+                       {"title": "Cook", "openings": 2, "location": "Sacramento", "wage": 19.5}, 409)
+        self.assertIn("marketing leads", r.json()["error"])
+        r = self.c.req("POST", "/work-items", {"category_id": "crm-cat-job-order", "description": "post a cook job",
+                                                "employer_id": e["id"]}, 400)
+        self.assertEqual(r.json()["field"], "category_id")
+
+
+class JobOrdersAndReferralsTest(unittest.TestCase):
+    """A hub and two offices of one Local Area."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        cls.a = Daemon("node", name="jobs-a-%d" % os.getpid()).start()
+        cls.b = Daemon("node", name="jobs-b-%d" % os.getpid()).start()
+        for node, office in ((cls.a, "demo-office"), (cls.b, "demo-office-2")):
+            p = run_tool(["enroll", "--hub", cls.hub.url, "--code", hub_code(cls.hub, office),
+                          "--data", node.data, "--json"])
+            if p.returncode != 0:
+                raise RuntimeError("enroll failed: %r %r" % (p.stdout, p.stderr))
+            t0 = time.time()
+            while node.get("/healthz").json().get("office_id") != office:
+                if time.time() - t0 > 30:
+                    raise RuntimeError("%s did not take up office %s" % (node.name, office))
+                time.sleep(0.2)
+        for node in (cls.a, cls.b):
+            cls.sync(node, "push")
+            cls.sync(node, "pull")
+        for node in (cls.a, cls.b):
+            login(node)
+        cls.wsb = client(cls.a)
+        login(cls.wsb, "t-wsb")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.cleanup()
+        cls.b.cleanup()
+        cls.hub.cleanup()
+
+    @classmethod
+    def sync(cls, node, cmd):
+        p = run_tool([cmd, "--data", node.data, "--json"])
+        if p.returncode != 0:
+            raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
+                cmd, node.name, p.returncode, p.stdout.decode(), p.stderr.decode()))
+        return json.loads(p.stdout)
+
+    def settle(self):
+        for node in (self.a, self.b, self.a):
+            self.sync(node, "push")
+            self.sync(node, "pull")
+
+    def hubq(self, sql, *args):
+        db = self.hub.db()
+        try:
+            return [tuple(r) for r in db.execute(sql, args).fetchall()]
+        finally:
+            db.close()
+
+    def test_job_order_and_referral_recorded_on_both_sides_and_replicated(self):
+        c, w = Crm(self, self.a), Crm(self, self.wsb)
+        emp = c.recruiting("Harbor Freight Lines", "8765432")
+        w.req("POST", "/employers/%s/vetting" % emp["id"], {"result": "approved"}, 200)
+        lead = c.lead("Harbor Lead Cafe")
+        # Every missing field of a job order at once.
+        r = c.req("POST", "/employers/%s/job-orders" % emp["id"], {"wage_unit": "fortnight"}, 400)
+        self.assertEqual(fields(r), ["location", "openings", "title", "wage", "wage_unit"])
+        t = c.req("GET", "/meta").json()["today"]
+        jo = c.req("POST", "/employers/%s/job-orders" % emp["id"],
+                   {"title": "Forklift Operator", "openings": 3, "location": "West Sacramento",
+                    "wage": 22.75, "wage_unit": "hour", "open_date": t}, 201).json()
+        self.assertTrue(jo["is_open"])
+        closed = c.req("POST", "/employers/%s/job-orders" % emp["id"],
+                       {"title": "Dispatcher", "openings": 1, "location": "Sacramento", "wage": 52000,
+                        "wage_unit": "year", "open_date": "2026-01-05", "close_date": "2026-02-01"},
+                       201).json()
+        self.assertFalse(closed["is_open"])
+        # A case manager registers a participant and refers them.
+        p = c.req("POST", "/api/v1/case/participants",
+                  {"first_name": "Rory", "last_name": "Referral", "birth_date": "1990-03-04"}, 201).json()
+        base = "/api/v1/case/participants/%s/referrals" % p["id"]
+        c.req("POST", base, {}, 400)
+        c.req("POST", base, {"job_order_id": closed["id"]}, 409)
+        refs = c.req("POST", base, {"job_order_id": jo["id"], "notes": "strong warehouse history"}, 201).json()
+        self.assertEqual([x["job_order_id"] for x in refs], [jo["id"]])
+        c.req("POST", base, {"job_order_id": jo["id"]}, 409)  # once
+        # Participant's timeline and employer's summary.
+        tl = c.req("GET", "/api/v1/case/participants/%s/timeline" % p["id"], None, 200).json()
+        self.assertEqual([x["job_title"] for x in tl["referrals"]], ["Forklift Operator"])
+        self.assertIn("referral", [ev["type"] for ev in tl["events"]])
+        s = c.req("GET", "/employers/" + emp["id"], None, 200).json()
+        self.assertEqual([x["job_order_id"] for x in s["referrals"]], [jo["id"]])
+        self.assertEqual(s["referrals"][0]["participant_ref"], p["id"][-6:].upper())
+        self.assertNotIn("Rory", json.dumps(s))
+        self.assertEqual({x["id"]: x["referrals"] for x in s["job_orders"]}, {jo["id"]: 1, closed["id"]: 0})
+        # The lead has no job orders to refer to, and its job-order list is empty.
+        self.assertEqual(c.req("GET", "/job-orders?employer_id=" + lead["id"]).json(), [])
+        # Replicated: at the hub and at the other office of the Local Area.
+        self.settle()
+        self.assertEqual(self.hubq("SELECT title, openings, wage FROM job_orders WHERE id=?", jo["id"]),
+                         [("Forklift Operator", 3, 22.75)])
+        self.assertEqual(self.hubq("SELECT participant_id, employer_id FROM job_referrals WHERE job_order_id=?",
+                                   jo["id"]), [(p["id"], emp["id"])])
+        self.assertEqual(self.hubq("SELECT count(*) FROM quarantine")[0][0], 0)
+        b = Crm(self, self.b)
+        sb = b.req("GET", "/employers/" + emp["id"], None, 200).json()
+        self.assertEqual([x["job_order_id"] for x in sb["referrals"]], [jo["id"]])
+        tlb = b.req("GET", "/api/v1/case/participants/%s/timeline" % p["id"], None, 200).json()
+        self.assertEqual([x["employer_name"] for x in tlb["referrals"]], ["Harbor Freight Lines"])
+        # The hub lists locked employers (none here) and overdue vetting.
+        v = self.hub.request("GET", "/api/v1/admin/crm/vetting",
+                             headers={"Authorization": "Bearer " + open(
+                                 os.path.join(self.hub.data, "admin.token")).read().strip()})
+        self.assertEqual(v.status, 200, v.body)
+        self.assertIn("overdue", v.json())
+
+
+if __name__ == "__main__":
+    unittest.main()
