@@ -630,18 +630,18 @@ static const route_key reason_keys[] = {
 /* A change takes the same keys but the new row's place: id (every table),
  * local_area_id (offices and reasons move only within their Local Area). */
 static const route_def setup_defs[] = {
-	{HTTP_M_POST, "/api/v1/admin/local-areas", la_create, HUB_P_OPS, ROUTE_BODY | HUB_AUDITED,
+	{HTTP_M_POST, "/api/v1/admin/local-areas", la_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
 	 la_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/local-areas/:id", la_patch, HUB_P_OPS,
-	 ROUTE_BODY | HUB_AUDITED, la_keys + 1, 0},
-	{HTTP_M_POST, "/api/v1/admin/offices", office_create, HUB_P_OPS, ROUTE_BODY | HUB_AUDITED,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, la_keys + 1, 0},
+	{HTTP_M_POST, "/api/v1/admin/offices", office_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
 	 office_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/offices/:id", office_patch, HUB_P_OPS,
-	 ROUTE_BODY | HUB_AUDITED, office_keys + 2, 0},
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, office_keys + 2, 0},
 	{HTTP_M_GET, "/api/v1/admin/greeter-reasons", reasons_list, 0, 0, NULL, 0},
-	{HTTP_M_POST, "/api/v1/admin/greeter-reasons", reason_create, 0, ROUTE_BODY | HUB_AUDITED,
+	{HTTP_M_POST, "/api/v1/admin/greeter-reasons", reason_create, 0, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
 	 reason_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/greeter-reasons/:id", reason_patch, 0,
-	 ROUTE_BODY | HUB_AUDITED, reason_keys + 1, 0},
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, reason_keys + 1, 0},
 };
 const route_list hub_setup_route_list = ROUTE_LIST(setup_defs);

@@ -453,6 +453,8 @@ static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 	rc = fn(a);
 	if (rc == ROUTE_TAKEN)
 		rc = ROUTE_DBERR; /* a write is always answered through ro_commit */
+	if (rc == ROUTE_OK && a->rc_nerr > 0)
+		rc = ROUTE_BAD; /* ROUTE_KEYS_LATE: the body's key errors, found before */
 	if (rc == ROUTE_OK && (a->rc_route->rd_flags & ROUTE_AUDITED) &&
 	    (ops->ro_audit == NULL || a->rc_audit_action == NULL || ops->ro_audit(a) != 0))
 		rc = ROUTE_DBERR; /* an audited action never commits without its row */
@@ -534,7 +536,9 @@ void route_dispatch(http_req *req, void *ctx)
 	if ((d->rd_flags & ROUTE_BODY) && !((d->rd_flags & ROUTE_BODY_OPT) && req->body.len == 0)) {
 		if ((a.rc_body = http_req_json(req, 1)) == NULL)
 			goto out; /* 400 sent */
-		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0) {
+		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0 &&
+		    (d->rd_flags & (ROUTE_KEYS_LATE | ROUTE_WRITE)) !=
+			(ROUTE_KEYS_LATE | ROUTE_WRITE)) {
 			reply_failure(&a, ROUTE_BAD);
 			goto out;
 		}

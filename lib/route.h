@@ -64,6 +64,10 @@ enum {
 	ROUTE_JSON_ONLY = 1u << 10, /* with ROUTE_BODY: any other content type than
 	                             * application/json is a 415, so a cross-site
 	                             * form cannot post it (a public sign-in) */
+	ROUTE_KEYS_LATE = 1u << 11, /* with ROUTE_BODY | ROUTE_WRITE: the body's key
+	                             * errors are collected, and the function still
+	                             * runs to add its own (one 400 with every field
+	                             * at fault); any collected error undoes the write */
 };
 
 /* What a domain function returns. */

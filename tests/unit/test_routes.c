@@ -269,6 +269,8 @@ static const route_def t_defs[] = {
 	{HTTP_M_POST, "/w/:id", fn_echo, 1, ROUTE_BODY | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
 	{HTTP_M_GET, "/csv", fn_csv, 1, 0, NULL, 0},
 	{HTTP_M_POST, "/csvw", fn_csv, 1, ROUTE_WRITE | ROUTE_CAPTURED, NULL, 0},
+	{HTTP_M_POST, "/late/:id", fn_echo, 1,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
 	{HTTP_M_POST, "/defer", fn_defer, 0,
 	 ROUTE_PUBLIC | ROUTE_BODY | ROUTE_JSON_ONLY | ROUTE_DEFER | ROUTE_CAPTURED, defer_keys, 0},
 };
@@ -434,6 +436,28 @@ static void test_csv_full_is_500(void **state)
 	assert_non_null(strstr(out, "HTTP/1.1 500"));
 }
 
+/* ROUTE_KEYS_LATE: an unknown member and the function's own field errors in
+ * one answer; a body whose only fault is an unknown member is still refused,
+ * its write undone. */
+static void test_keys_late(void **state)
+{
+	(void)state;
+	reset(1);
+	run("POST", "/late/1", "{\"zz\":1,\"tags\":[],\"name\":\"much too long\",\"age\":200}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	assert_non_null(strstr(out, "{\"field\":\"zz\",\"error\":\"unknown field 'zz'\"}"));
+	assert_non_null(strstr(out, "{\"field\":\"name\""));
+	assert_non_null(strstr(out, "{\"field\":\"age\",\"error\":\"age must be between 0 and 150\"}"));
+	assert_int_equal(t.aborts, 1);
+
+	reset(1);
+	run("POST", "/late/1", "{\"zz\":1,\"tags\":[],\"name\":\"ann\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	assert_int_equal(t.fn_calls, 1);
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+}
+
 /* A deferred function's write, resumed: the same transaction and reply
  * rules as a declared write; a JSON-only row refuses a form's body. */
 static void test_resume_write_and_json_only(void **state)
@@ -472,6 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_csv_full_is_500),
 	    cmocka_unit_test(test_head_check),
 	    cmocka_unit_test(test_resume_write_and_json_only),
+	    cmocka_unit_test(test_keys_late),
 	};
 
 	tu_watchdog(60);
