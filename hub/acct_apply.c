@@ -26,8 +26,9 @@
  *
  * Every row a node pushes is also checked against that node (trust_check):
  * a node_id must be the pushing node's; an audit event must be of the
- * node's office and name a staff member of its Local Area; no row may name
- * an administrative account; rows a node inserts as their author (the
+ * node's office and name a staff member of its Local Area; no row a node
+ * inserts, no column it updates, may name an administrative account, and it
+ * deletes no row that names one; rows a node inserts as their author (the
  * append-only tables' staff_id, created_by, recorded_by) name staff of its
  * Local Area.  So the console's "reported by node X" is what X sent.
  */
@@ -260,14 +261,23 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	static const char *const staff_cols[] = {
 	    "staff_id", "created_by", "recorded_by", "registered_by", "converted_by",
 	    "closed_by", "resolved_by", "uploaded_by", "withdrawn_by", "assigned_staff_id",
-	    "lead_owner_id", "owner_id", "assigned_to", NULL};
+	    "lead_owner_id", "owner_id", "assigned_to", "assignee_id", NULL};
 	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by", NULL};
 	const table_def *td = schema_table(tbl);
 	const char *v;
 
+	/* Inserts, the columns an update sets (an older row may name an account
+	 * made administrative since: its other edits go on), and deletes of a
+	 * row that names one (not a node's to remove). */
 	for (int i = 0; staff_cols[i]; i++) {
 		v = json_str(row, staff_cols[i]);
-		if (v && op == SQLITE_INSERT && acct_is_admin_account(db, v) != 0)
+		if (v == NULL || acct_is_admin_account(db, v) == 0)
+			continue;
+		if (op == SQLITE_DELETE)
+			REFUSE("%s: a row naming an administrative account is not a node's to "
+			       "delete",
+			       tbl);
+		if (op == SQLITE_INSERT || sync_change_sets(staff_cols[i]))
 			REFUSE("%s.%s names an administrative account (hub-only)", tbl, staff_cols[i]);
 	}
 	if (nd == NULL || op != SQLITE_INSERT)

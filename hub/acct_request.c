@@ -399,15 +399,12 @@ static route_rc approve_check(route_call *a, const cJSON *rq)
 		return ROUTE_FAIL;
 	}
 	cJSON_Delete(miss);
-	/* Separation of duties (DESIGN.md): a Local Area MIS Administrator or a
-	 * SPOC never approves their own request (the review's takeover: one
-	 * administrator requested, approved and carried out a reset); another
-	 * administrator of the scope or operations must.  Exempt: operations
-	 * (the CalJOBS Operations Unit, the statewide approver of last resort,
-	 * which no one above could approve for) and the admin token (the hub
-	 * host's own credential, DATA/admin.token beside hub.db: whoever holds
-	 * it holds the database already). */
-	if (!p->ap_token && !(p->ap_roles & ROLE_OPERATIONS) && by && strcmp(by, p->ap_id) == 0)
+	/* Separation of duties (DESIGN.md): whoever requested an account action
+	 * never approves it (the review's takeover: one administrator
+	 * requested, approved and carried out a reset).  No one is exempt:
+	 * operations needs another administrator or the admin token, the admin
+	 * token someone signed in. */
+	if (by && strcmp(by, p->ap_id) == 0)
 		return route_fail(a, 403, "request_id",
 				  "whoever requests an account action cannot approve it: another "
 				  "administrator must");

@@ -230,8 +230,8 @@ cJSON *hub_sync_status_json(hub *h);
 
 /* ---- hub_backup.c: backup, restore, the change-log gap a restore leaves --- */
 /* `outpost-hub backup --out FILE` / `restore FILE [--force]`: exit status. */
-int hub_backup(const char *dir, const char *out_path);
-int hub_restore(const char *dir, const char *file, int force);
+int hub_backup(const char *dir, const char *out_path, const char *key_path);
+int hub_restore(const char *dir, const char *file, const char *key_path, int force);
 /* Exclusive lock on DIR/hub.lock for the life of the process: the fd, -2
  * when another process (a serving hub, a restore) holds it, -1 error. */
 int hub_serve_lock(const char *dir);

@@ -20,7 +20,9 @@ const route_list *const hub_route_lists[] = {
 	&acct_staff_route_list,
 	&acct_review_route_list,
 	&hub_setup_route_list,
+	&hub_verifier_route_list,
 	&hub_crm_route_list,
+	&hub_case_route_list,
 	NULL,
 };
 

@@ -54,6 +54,7 @@ enum {
 extern const route_list *const hub_route_lists[];
 extern const route_list hub_admin_route_list;
 extern const route_list hub_console_route_list;
+extern const route_list hub_case_route_list; /* hub_case.c: approver roles */
 extern const route_list hub_sync_route_list;
 extern const route_list hub_ca_route_list;
 /* The account administration API (hub/acct_api.h), its modules' rows. */
@@ -63,6 +64,7 @@ extern const route_list acct_staff_route_list;
 extern const route_list acct_review_route_list;
 extern const route_list acct_session_route_list;
 extern const route_list hub_setup_route_list;
+extern const route_list hub_verifier_route_list; /* acct_verifier.c */
 
 /* The node that signed a HUB_P_NODE call, or NULL (a person's call). */
 const hub_node *hub_api_node(const route_call *a);

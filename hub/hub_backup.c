@@ -2,15 +2,23 @@
  * hub_backup.c - `outpost-hub backup` and `outpost-hub restore`, and the
  * change-log gap a restore leaves (README "Disaster recovery").
  *
- * A backup is one SQLite file, mode 0600: a consistent copy of hub.db made
- * with SQLite's online backup in a single read transaction (the hub keeps
- * serving pushes meanwhile: WAL readers never block its writers), plus two
- * tables of its own, outpost_backup_info(k, v) and
- * outpost_backup_files(name, mode, content) holding the data directory's
- * key files (hub.key, hub.crt, admin.token, master.key when present).  It
- * holds the hub's private key: keep it like the key.
+ * A backup is two SQLite files, mode 0600, to be kept apart.  FILE: a
+ * consistent copy of hub.db made with SQLite's online backup in a single
+ * read transaction (the hub keeps serving pushes meanwhile: WAL readers never
+ * block its writers), plus two tables of its own, outpost_backup_info(k, v)
+ * and outpost_backup_files(name, mode, content) holding the certificates
+ * (hub.crt, and the office CA's ca.crt).  KEYFILE (FILE.key unless
+ * --key-file says otherwise): the same two tables with the secrets of the
+ * data directory (hub.key, admin.token, master.key and the office CA's
+ * ca.key, when present).  hub.db keeps node secrets and SSN keys wrapped under
+ * master.key (hub_keys.c), so the database file alone reveals no SSN and
+ * forges no push, and the key file alone holds no data.  Both record a
+ * check of master.key (an HMAC under it), so restore knows the key that
+ * belongs to the database.
  *
- * Restore puts the database and the key files back and opens a gap in the
+ * Restore puts the database and the key files back (it takes both files:
+ * without the key file only when the data directory still holds the
+ * matching master.key) and opens a gap in the
  * change log: the next seq is the backup's head plus HUB_LOG_GAP, and the
  * gap is recorded in sync_ctx 'log_gaps' ("from-to,..."), so a node whose
  * pull cursor lies in it (it pulled entries the restored hub no longer has,
@@ -22,6 +30,7 @@
  * too, so it refuses to run under a live hub.
  */
 #include "hub/hub.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/schema.h"
 
@@ -44,11 +53,26 @@
 	"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='change_log'), 0),"  \
 	" coalesce((SELECT max(seq) FROM change_log), 0))"
 
-/* Key files a backup carries, in the data directory (master.key: the key
- * that wraps node secrets, when the hub has one). */
-static const char *const key_files[] = {
-    HUB_KEY_FILE, HUB_CERT_FILE, HUB_ADMIN_TOKEN_FILE, "master.key", NULL,
-};
+#define MASTER_FILE "master.key"
+#define MASTER_CHECK_MSG "outpost-hub backup: master.key check"
+
+/* Files of the data directory a backup carries: the certificate with the
+ * database, every secret in the key file.  (Older backups hold all of them
+ * in the one file; restore still takes those.) */
+static const char *const db_files[] = {HUB_CERT_FILE, HUB_CA_CERT_FILE, NULL};
+static const char *const secret_files[] = {HUB_KEY_FILE, HUB_ADMIN_TOKEN_FILE, MASTER_FILE,
+					   HUB_CA_KEY_FILE, NULL};
+
+static int known_file(const char *name)
+{
+	for (int i = 0; name && db_files[i]; i++)
+		if (strcmp(name, db_files[i]) == 0)
+			return 1;
+	for (int i = 0; name && secret_files[i]; i++)
+		if (strcmp(name, secret_files[i]) == 0)
+			return 1;
+	return 0;
+}
 
 int hub_serve_lock(const char *dir)
 {
@@ -202,7 +226,7 @@ static int copy_db(sqlite3 *src, sqlite3 *dst)
 	return sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int add_files(sqlite3 *dst, const char *dir, int *nfiles)
+static int add_files(sqlite3 *dst, const char *dir, const char *const *key_files, int *nfiles)
 {
 	sqlite3_stmt *st = NULL;
 	char path[PATH_MAX + 32];
@@ -242,23 +266,87 @@ out:
 	return ret;
 }
 
-static int add_info(sqlite3 *dst, int64_t head)
+/* kind: "database" or "keys"; check: master.key's check, "" when none. */
+static int add_info(sqlite3 *dst, int64_t head, const char *kind, const char *check)
 {
-	char sql[512];
+	char sql[768];
 
 	snprintf(sql, sizeof sql,
 		 "CREATE TABLE outpost_backup_info(k TEXT PRIMARY KEY NOT NULL, v TEXT);"
 		 "INSERT INTO outpost_backup_info VALUES('version', '%s'), ('schema_version', '%d'),"
-		 " ('log_head', '%" PRId64 "'), ('made_at_ms', '%" PRIu64 "');",
-		 OUTPOST_VERSION, schema_version(), head, hub_now_ms());
+		 " ('log_head', '%" PRId64 "'), ('made_at_ms', '%" PRIu64 "'), ('kind', '%s'),"
+		 " ('master_check', '%s');",
+		 OUTPOST_VERSION, schema_version(), head, hub_now_ms(), kind, check);
 	return db_exec(dst, sql);
 }
 
-int hub_backup(const char *dir, const char *out_path)
+/* The check of a master.key's content into out (hex, 65 bytes): an HMAC
+ * under it, which tells nothing of the key.  0 or -1. */
+static int master_check(const void *key, size_t n, char out[65])
 {
-	char src_path[PATH_MAX + 32];
+	unsigned char mac[32];
+
+	if (crypto_hmac_sha256(key, n, MASTER_CHECK_MSG, strlen(MASTER_CHECK_MSG), mac) != 0)
+		return -1;
+	crypto_hex(mac, sizeof mac, out);
+	return 0;
+}
+
+/* The check of DIR/master.key into out ("" when there is none).  0 or -1. */
+static int dir_master_check(const char *dir, char out[65])
+{
+	char path[PATH_MAX + 32];
+	unsigned char *data = NULL;
+	size_t len = 0;
+	mode_t mode;
+	int rc;
+
+	out[0] = '\0';
+	snprintf(path, sizeof path, "%s/%s", dir, MASTER_FILE);
+	rc = slurp(path, &data, &len, &mode);
+	if (rc == 0)
+		rc = master_check(data, len, out);
+	else if (rc == 1)
+		rc = 0;
+	if (data)
+		crypto_wipe(data, len);
+	free(data);
+	return rc;
+}
+
+/* A new, empty file of mode 0600 (never replaces one).  0 or -1 (said). */
+static int create_new(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		fprintf(stderr, "outpost-hub: cannot create '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The key file: the data directory's secrets and the master key's check. */
+static int write_keys(const char *dir, const char *path, int64_t head, const char *check,
+		      int *nfiles)
+{
+	sqlite3 *db = NULL;
+	int ret = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    db_exec(db, "PRAGMA journal_mode=DELETE") == 0 && add_info(db, head, "keys", check) == 0 &&
+	    add_files(db, dir, secret_files, nfiles) == 0)
+		ret = 0;
+	sqlite3_close(db);
+	return ret;
+}
+
+int hub_backup(const char *dir, const char *out_path, const char *key_path)
+{
+	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65];
 	sqlite3 *src = NULL, *dst = NULL;
-	int fd, nfiles = 0, ret = 1;
+	int nfiles = 0, nkeys = 0, ret = 1, made_key = 0;
 	int64_t head;
 	struct stat sb;
 
@@ -266,18 +354,28 @@ int hub_backup(const char *dir, const char *out_path)
 		fprintf(stderr, "outpost-hub: backup needs --out FILE\n");
 		return 2;
 	}
+	if (key_path == NULL) {
+		if ((size_t)snprintf(kp, sizeof kp, "%s.key", out_path) >= sizeof kp)
+			return 2;
+		key_path = kp;
+	}
 	snprintf(src_path, sizeof src_path, "%s/%s", dir, HUB_DB_FILE);
 	if (stat(src_path, &sb) != 0) {
 		fprintf(stderr, "outpost-hub: no hub database at '%s'\n", src_path);
 		return 1;
 	}
-	/* Created here with 0600 and never replaced: it will hold the key. */
-	fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "outpost-hub: cannot create '%s': %s\n", out_path, strerror(errno));
+	if (dir_master_check(dir, check) != 0) {
+		fprintf(stderr, "outpost-hub: cannot read '%s/%s'\n", dir, MASTER_FILE);
 		return 1;
 	}
-	close(fd);
+	/* Both created here with 0600 and never replaced. */
+	if (create_new(out_path) != 0)
+		return 1;
+	if (create_new(key_path) != 0) {
+		unlink(out_path);
+		return 1;
+	}
+	made_key = 1;
 	if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		fprintf(stderr, "outpost-hub: cannot open the databases\n");
@@ -289,22 +387,29 @@ int hub_backup(const char *dir, const char *out_path)
 		goto out;
 	}
 	head = db_int(dst, LOG_HEAD_SQL, 0);
-	if (db_exec(dst, "PRAGMA journal_mode=DELETE") != 0 || add_info(dst, head) != 0 ||
-	    add_files(dst, dir, &nfiles) != 0 ||
-	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0) {
+	if (db_exec(dst, "PRAGMA journal_mode=DELETE") != 0 ||
+	    add_info(dst, head, "database", check) != 0 ||
+	    add_files(dst, dir, db_files, &nfiles) != 0 ||
+	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0 ||
+	    write_keys(dir, key_path, head, check, &nkeys) != 0) {
 		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
 		goto out;
 	}
-	printf("backup of %s (change log at seq %" PRId64 ") and %d key file%s written to %s\n",
-	       src_path, head, nfiles, nfiles == 1 ? "" : "s", out_path);
-	fprintf(stderr, "%s holds the hub's private key (mode 0600): keep it as safe as the key\n",
-		out_path);
+	printf("backup of %s (change log at seq %" PRId64 ") written to %s; its %d key file%s "
+	       "(the hub's private key, admin token and master key) to %s\n",
+	       src_path, head, out_path, nkeys, nkeys == 1 ? "" : "s", key_path);
+	fprintf(stderr, "keep %s apart from %s (mode 0600 both): the database alone reveals no "
+			"SSN, the keys alone hold no data\n",
+		key_path, out_path);
 	ret = 0;
 out:
 	sqlite3_close(src);
 	sqlite3_close(dst);
-	if (ret != 0)
+	if (ret != 0) {
 		unlink(out_path);
+		if (made_key)
+			unlink(key_path);
+	}
 	return ret;
 }
 
@@ -356,11 +461,8 @@ static int restore_files(sqlite3 *bk, const char *dir, int *nfiles)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
-		int ok = 0;
 
-		for (int i = 0; key_files[i]; i++)
-			ok |= name && strcmp(name, key_files[i]) == 0;
-		if (!ok)
+		if (!known_file(name))
 			continue; /* only names this program wrote */
 		snprintf(path, sizeof path, "%s/%s", dir, name);
 		if (spit(path, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
@@ -398,12 +500,65 @@ out:
 	return ret;
 }
 
-int hub_restore(const char *dir, const char *file, int force)
+/* The key file for bk: path (or FILE.key when it exists) opened into *keys,
+ * checked against the backup's master key check; without one, the data
+ * directory's own master.key must match.  0, or -1 (said). */
+static int open_keys(sqlite3 *bk, const char *dir, const char *file, const char *path,
+		     sqlite3 **keys)
+{
+	char def[PATH_MAX + 8], want[65] = "", have[65] = "", kind[16] = "";
+	const void *blob;
+	struct stat sb;
+
+	*keys = NULL;
+	if (db_text(bk, "SELECT v FROM outpost_backup_info WHERE k=?1", "master_check", want,
+		    sizeof want) < 0)
+		return -1;
+	if (path == NULL && (size_t)snprintf(def, sizeof def, "%s.key", file) < sizeof def &&
+	    stat(def, &sb) == 0)
+		path = def;
+	if (path == NULL) {
+		if (want[0] == '\0')
+			return 0; /* an older backup, or a hub without a master key */
+		if (dir_master_check(dir, have) == 0 && strcmp(have, want) == 0)
+			return 0; /* the key that belongs to it is still here */
+		fprintf(stderr, "outpost-hub: '%s' needs its key file: restore %s --key-file KEYFILE "
+				"(written as %s.key by 'outpost-hub backup')\n",
+			file, file, file);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, keys, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    db_text(*keys, "SELECT v FROM outpost_backup_info WHERE k=?1", "kind", kind,
+		    sizeof kind) != 0 ||
+	    strcmp(kind, "keys") != 0) {
+		fprintf(stderr, "outpost-hub: '%s' is not a key file made by 'outpost-hub backup'\n",
+			path);
+		return -1;
+	}
+	if (want[0]) {
+		sqlite3_stmt *st = NULL;
+		int ok = db_prepare(*keys, &st, "SELECT content FROM outpost_backup_files"
+						" WHERE name='" MASTER_FILE "'") == 0 &&
+			 sqlite3_step(st) == SQLITE_ROW &&
+			 (blob = sqlite3_column_blob(st, 0)) != NULL &&
+			 master_check(blob, (size_t)sqlite3_column_bytes(st, 0), have) == 0 &&
+			 strcmp(have, want) == 0;
+		sqlite3_finalize(st);
+		if (!ok) {
+			fprintf(stderr, "outpost-hub: '%s' does not hold the master key of '%s'\n",
+				path, file);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int hub_restore(const char *dir, const char *file, const char *key_path, int force)
 {
 	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?";
-	sqlite3 *bk = NULL;
+	sqlite3 *bk = NULL, *keys = NULL;
 	int64_t from = 0;
-	int lock, nfiles = 0, ret = 1;
+	int lock, nfiles = 0, nkeys = 0, ret = 1;
 
 	if (file == NULL) {
 		fprintf(stderr, "outpost-hub: restore needs a FILE (made by 'outpost-hub backup')\n");
@@ -426,6 +581,8 @@ int hub_restore(const char *dir, const char *file, int force)
 			file);
 		goto out;
 	}
+	if (open_keys(bk, dir, file, key_path, &keys) != 0)
+		goto out;
 	snprintf(db_path, sizeof db_path, "%s/%s", dir, HUB_DB_FILE);
 	snprintf(tmp, sizeof tmp, "%s.restore", db_path);
 	if (set_aside(db_path, force) != 0)
@@ -435,8 +592,9 @@ int hub_restore(const char *dir, const char *file, int force)
 		unlink(tmp);
 		goto out;
 	}
-	if (restore_files(bk, dir, &nfiles) != 0)
+	if (restore_files(bk, dir, &nfiles) != 0 || (keys && restore_files(keys, dir, &nkeys) != 0))
 		goto out;
+	nfiles += nkeys;
 	printf("restored %s and %d key file%s from %s (made by outpost-hub %s); the change log "
 	       "goes on at seq %" PRId64 "\n",
 	       db_path, nfiles, nfiles == 1 ? "" : "s", file, ver, from + HUB_LOG_GAP + 1);
@@ -444,6 +602,7 @@ int hub_restore(const char *dir, const char *file, int force)
 			"and takes a new snapshot (README, Disaster recovery)\n");
 	ret = 0;
 out:
+	sqlite3_close(keys);
 	sqlite3_close(bk);
 	close(lock);
 	return ret;

@@ -64,8 +64,8 @@ static const char usage_text[] =
     "       outpost-hub import FILE [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
     "       outpost-hub reset-operations [--data DIR]\n"
-    "       outpost-hub backup --out FILE [--data DIR]\n"
-    "       outpost-hub restore FILE [--force] [--data DIR]\n"
+    "       outpost-hub backup --out FILE [--key-file KEYFILE] [--data DIR]\n"
+    "       outpost-hub restore FILE [--key-file KEYFILE] [--force] [--data DIR]\n"
     "       outpost-hub check [--json] [--data DIR]\n"
     "       outpost-hub --help | --version\n\n"
     "The Outpost hub: every office's data, the sync API and the admin API, over "
@@ -76,9 +76,9 @@ static const char usage_text[] =
     "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
     "  revoke NODE_ID  refuse every further request from that node\n"
     "  reset-operations  print a new one-time password of the 'operations' account\n"
-    "  backup --out FILE  consistent copy of hub.db and the key files (mode 0600),\n"
-    "                  taken while the hub serves\n"
-    "  restore FILE    put a backup back (hub stopped; --force replaces hub.db);\n"
+    "  backup --out FILE  consistent copy of hub.db (mode 0600), taken while the hub\n"
+    "                  serves; its secrets go to KEYFILE (default FILE.key): keep apart\n"
+    "  restore FILE    put a backup and its KEYFILE back (hub stopped; --force replaces hub.db);\n"
     "                  the offices send again what the backup lacks\n"
     "  check           database integrity, permissions, certificate expiry, disk\n"
     "                  space; exit 0 ok, 1 warning, 2 failed, 3 unreadable\n"
@@ -445,6 +445,7 @@ int main(int argc, char **argv)
 	hub *h = &hb;
 	char err[512], path[PATH_MAX + 32];
 	const char *config = NULL, *cmd = "serve", *arg = NULL, *office = NULL, *out = NULL;
+	const char *keyfile = NULL;
 	int force = 0;
 	long long ttl = HUB_ENROLL_TTL_S;
 	int check_only = 0, json_out = 0, ret = 1, npos = 0;
@@ -483,7 +484,8 @@ int main(int argc, char **argv)
 		for (int i = 1; i < ac; i++) {
 			const char *a = av[i];
 			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
-			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0) &&
+			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
+			     strcmp(a, "--key-file") == 0) &&
 			    i + 1 >= ac) {
 				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
 				free(av);
@@ -496,6 +498,8 @@ int main(int argc, char **argv)
 				office = av[++i];
 			} else if (strcmp(a, "--out") == 0) {
 				out = av[++i];
+			} else if (strcmp(a, "--key-file") == 0) {
+				keyfile = av[++i];
 			} else if (strcmp(a, "--force") == 0) {
 				force = 1;
 			} else if (strcmp(a, "--ttl-seconds") == 0) {
@@ -595,8 +599,8 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 	/* These work on the files as they are (hub_backup.c): no migration. */
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
-		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, out)
-						 : hub_restore(h->hb_data, arg, force);
+		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, out, keyfile)
+						 : hub_restore(h->hb_data, arg, keyfile, force);
 		conf_release(&h->hb_conf);
 		return ret;
 	}

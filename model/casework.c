@@ -4,6 +4,8 @@
  * the hub's check of replicated case rows; see casework.h.
  */
 #include "model/casework.h"
+#include "model/case_approvals.h"
+#include "model/case_forms.h"
 #include "model/crm.h"
 #include "model/holidays.h"
 #include "lib/clock.h"
@@ -609,32 +611,30 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		b = case_backdate_check(start, entered, &days);
 		if (b == CASE_BD_TOO_OLD || b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
 			REFUSE("participant_activities: start_date: %s", case_backdate_msg(b));
-		if (b == CASE_BD_NEEDS_APPROVAL) {
-			sqlite3_stmt *st;
-			int ok = 0;
-			if (appr == NULL)
-				REFUSE("participant_activities: %s", case_backdate_msg(b));
-			if (db_prepare(db, &st, "SELECT count(*) FROM backdate_approvals WHERE id=?"
-						" AND participant_id=?") != 0)
-				REFUSE("participant_activities: cannot read approvals");
-			sqlite3_bind_text(st, 1, appr, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, js(row, "participant_id"), -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				ok = sqlite3_column_int(st, 0) > 0;
-			sqlite3_finalize(st);
-			if (!ok)
-				REFUSE("participant_activities: the backdating approval is not recorded");
-		}
+		if (b == CASE_BD_NEEDS_APPROVAL &&
+		    case_approvals_check_backdate(db, "participant_activities", js(row, "id"),
+						  js(row, "participant_id"), start, appr, reason, n) != 0)
+			return -1;
 		if (jint(row, "backdate_days") != days)
 			REFUSE("participant_activities: backdate_days does not match the dates");
 		if (before_registration(db, js(row, "participant_id"), start))
 			REFUSE("participant_activities: start_date is before the participant's registration");
 	} else {
 		char owner[64] = "";
+		const char *cr = js(row, "change_request_id");
 		if (db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
 			    js(row, "corrects_id"), owner, sizeof owner) != 0 ||
 		    strcmp(owner, js(row, "participant_id")) != 0)
 			REFUSE("participant_activities: the corrected activity is not this participant's");
+		if (cr) {
+			char cid[64] = "", eid[64] = "";
+			if (db_text(db, "SELECT coalesce(change_id, '') FROM case_approval_requests WHERE"
+					" id=? AND kind='change'", cr, cid, sizeof cid) != 0 ||
+			    db_text(db, "SELECT entry_id FROM case_approval_requests WHERE id=?", cr, eid,
+				    sizeof eid) != 0 ||
+			    strcmp(cid, js(row, "id")) != 0 || strcmp(eid, js(row, "corrects_id")) != 0)
+				REFUSE("participant_activities: the help request is for another change");
+		}
 	}
 	return 0;
 }
@@ -659,6 +659,11 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
 		if (b == CASE_BD_TOO_OLD)
 			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+		if (b == CASE_BD_NEEDS_APPROVAL && js(row, "approval_id") &&
+		    case_approvals_check_backdate(db, "case_notes", js(row, "id"), js(row, "participant_id"),
+						  js(row, "contact_date"), js(row, "approval_id"), reason,
+						  n) != 0)
+			return -1;
 		if (before_registration(db, js(row, "participant_id"), js(row, "contact_date")))
 			REFUSE("case_notes: contact_date is before the participant's registration");
 	}
@@ -706,6 +711,44 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* A closure or follow-up form (or a follow-up decline): every field filled
+ * (model/case_forms.h), its date neither before the registration nor after
+ * the day it was entered; follow-up only after the exit. */
+static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *kind = js(row, "kind"), *date = js(row, "form_date");
+	cJSON *fields;
+	char exit_date[16] = "";
+	int bad;
+
+	if (check_owner(db, "case_forms", row, reason, n) != 0)
+		return -1;
+	if (case_form_fields(kind) == NULL)
+		REFUSE("case_forms: kind must be closure, followup or followup_declined");
+	if (json_valid_date(date) != 0 || json_valid_date(js(row, "entered_date")) != 0 ||
+	    strcmp(date, js(row, "entered_date")) > 0)
+		REFUSE("case_forms: form_date must be a date, not after the date it was entered");
+	if (!entry_time_ok(js(row, "entered_date"), jint(row, "entered_at")))
+		REFUSE("case_forms: entered_at does not match entered_date or is in the future");
+	if (before_registration(db, js(row, "participant_id"), date))
+		REFUSE("case_forms: form_date is before the participant's registration");
+	fields = js(row, "fields") ? cJSON_Parse(js(row, "fields")) : NULL;
+	bad = case_form_check(kind, fields, NULL, NULL);
+	cJSON_Delete(fields);
+	if (bad != 0)
+		REFUSE("case_forms: every field must be filled in (N/A where it does not apply)");
+	if (strcmp(kind, "closure") != 0) {
+		if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
+			    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
+			REFUSE("case_forms: cannot read exits");
+		if (exit_date[0] == '\0' || strcmp(date, exit_date) < 0)
+			REFUSE("case_forms: follow-up comes after the exit");
+		if (strcmp(kind, "followup") == 0 && (jint(row, "quarter") < 1 || jint(row, "quarter") > 4))
+			REFUSE("case_forms: quarter must be 1 to 4");
+	}
+	return 0;
+}
+
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			  size_t n)
 {
@@ -713,6 +756,16 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 		return 0;
 	if (strcmp(tbl, "participants") == 0)
 		return check_participant(db, op, row, reason, n);
+	if (strcmp(tbl, "case_forms") == 0) {
+		if (op != SQLITE_INSERT)
+			REFUSE("%s: rows are only inserted", tbl);
+		return check_form(db, row, reason, n);
+	}
+	if (strcmp(tbl, "case_approval_requests") == 0 || strcmp(tbl, "case_approval_decisions") == 0) {
+		if (op != SQLITE_INSERT)
+			REFUSE("%s: rows are only inserted", tbl);
+		return case_approvals_validate_row(db, tbl, row, reason, n);
+	}
 	if (strcmp(tbl, "participant_activities") == 0 || strcmp(tbl, "case_notes") == 0 ||
 	    strcmp(tbl, "backdate_approvals") == 0 || strcmp(tbl, "participant_exits") == 0) {
 		/* Append-only: apply.c already refuses updates and deletes. */

@@ -19,6 +19,10 @@
  *   backdate_approvals      append   the approval (DSS Program Manager, WDB
  *                                    Director and EDD) an entry 31-90 days in
  *                                    the past needs
+ *   case_approver_roles     hub-owned  approver roles held by staff accounts
+ *   case_approval_requests  append   a request for one entry and one date
+ *   case_approval_decisions append   one approver's approval or refusal
+ *   case_forms              append   closure and follow-up forms, follow-up declined
  *   participant_exits       append   the soft exit, recorded once detected:
  *                                    irreversible
  *   participant_activity_codes, followup_codes   hub-owned code lists, seeded
@@ -158,6 +162,73 @@ static const db_migration case_migrations[] = {
 	 " key_hex TEXT NOT NULL,"          /* 32 bytes */
 	 " created_at INTEGER NOT NULL,"
 	 " updated_hlc TEXT NOT NULL DEFAULT '');"},
+	/*
+	 * Approvals as records of real accounts (issue 15).  An approver role
+	 * (DSS Program Manager, WDB Director, EDD, DSS WIOA staff) is held by a
+	 * staff account, granted at the hub.  A request names one entry and one
+	 * date: a backdated entry (31-90 days, kind 'backdate': the first three
+	 * roles) or a change to entered data (kind 'change', a Help Request
+	 * raised by a supervisor: DSS WIOA staff).  Each approver decides in
+	 * their own session, at any office or the hub; a decision names its
+	 * request, so an approval is used once.  The entry waits as pending and
+	 * counts only once every role has approved (model/case_approvals.h).
+	 */
+	{"CREATE TABLE case_approver_roles("
+	 " id TEXT PRIMARY KEY NOT NULL,"   /* = staff_id ':' role */
+	 " staff_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " role TEXT NOT NULL,"
+	 " active INTEGER NOT NULL DEFAULT 1,"
+	 " granted_by TEXT,"
+	 " granted_at INTEGER NOT NULL,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX case_approver_roles_staff ON case_approver_roles(staff_id);"
+	 "CREATE TABLE case_approval_requests("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " kind TEXT NOT NULL,"             /* backdate | change */
+	 " entry_table TEXT NOT NULL,"      /* participant_activities | case_notes */
+	 " entry_id TEXT NOT NULL,"         /* the backdated entry, or the one changed */
+	 " entry_date TEXT NOT NULL,"       /* the one date the request is for */
+	 " change_id TEXT,"                 /* change: the pending new row */
+	 " change_summary TEXT,"            /* change: what it does, for the approver */
+	 " reason TEXT,"
+	 " requested_by TEXT NOT NULL,"
+	 " requested_at INTEGER NOT NULL);"
+	 "CREATE INDEX case_approval_requests_p ON case_approval_requests(participant_id);"
+	 "CREATE INDEX case_approval_requests_entry ON case_approval_requests(entry_id);"
+	 "CREATE TABLE case_approval_decisions("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " request_id TEXT NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"        /* where it was decided ('hub' at the console) */
+	 " role TEXT NOT NULL,"
+	 " staff_id TEXT NOT NULL,"
+	 " decision TEXT NOT NULL,"         /* approved | refused */
+	 " comment TEXT,"
+	 " decided_date TEXT NOT NULL,"
+	 " decided_at INTEGER NOT NULL);"
+	 "CREATE INDEX case_approval_decisions_r ON case_approval_decisions(request_id);"
+	 /* The closure and follow-up forms (model/case_forms.h). */
+	 "CREATE TABLE case_forms("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " participant_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " office_id TEXT NOT NULL,"
+	 " kind TEXT NOT NULL,"             /* closure | followup | followup_declined */
+	 " quarter INTEGER,"                /* followup: 1..4 */
+	 " form_date TEXT NOT NULL,"        /* of the closure review, contact or decline */
+	 " fields TEXT NOT NULL,"           /* JSON: every field of the kind, N/A allowed */
+	 " staff_id TEXT,"
+	 " entered_date TEXT NOT NULL,"
+	 " entered_at INTEGER NOT NULL,"
+	 " clock_skew_ms INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE INDEX case_forms_p ON case_forms(participant_id, kind);"
+	 "ALTER TABLE participant_activities ADD COLUMN change_request_id TEXT;"
+	 "ALTER TABLE case_notes ADD COLUMN approval_id TEXT;"},
 };
 
 static const table_def case_tables[] = {
@@ -170,8 +241,12 @@ static const table_def case_tables[] = {
 	{"participants", TK_MUTABLE, SCOPE_LOCAL_AREA, "local_area_id", "exit_state", "exited"},
 	{"participant_exits", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 	{"backdate_approvals", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"case_approver_roles", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"case_approval_requests", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"case_approval_decisions", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 	{"participant_activities", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 	{"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
+	{"case_forms", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 };
 
 const schema_module schema_case = {

@@ -127,6 +127,15 @@ int case_setup(node *n);
 int node_sync_start(node *n);
 void node_sync_stop(node *n);
 void node_sync_nudge(node *n); /* optional: sync soon after a local write */
+/* Before each request: until the sync loop has taken an identity, take the
+ * one `outpost-sync enroll` may have just recorded in node.db, so nothing
+ * written after enrollment carries the provisional id or the demo office. */
+void node_sync_identity_check(node *n);
+/* Any thread (blocks on the network): give the hub the password's second
+ * verifier when it has none (hub/acct_verifier.c), before a change made
+ * here.  1 the hub has one now, 0 the hub says it is not the current
+ * password, -1 it could not be asked (not enrolled, unreachable). */
+int node_sync_verifier(node *n, const char *staff_id, const char *pw);
 /* The background cycle's figures since start, for /metrics. */
 typedef struct node_sync_fig {
 	int nf_enrolled, nf_failures; /* failures: consecutive, now */

@@ -15,6 +15,8 @@ const route_list *const node_route_lists[] = {
 	&case_route_list,
 	&case_work_route_list,
 	&case_compliance_route_list,
+	&case_approvals_route_list,
+	&case_forms_route_list,
 	&crm_route_list,
 	&crm_employers_route_list,
 	&crm_review_route_list,

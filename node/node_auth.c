@@ -388,6 +388,7 @@ void node_auth_dispatch(http_req *req, void *ctx)
 			return;
 		}
 	}
+	node_sync_identity_check(n);
 	router_dispatch(req, n->nd_router);
 }
 

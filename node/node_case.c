@@ -580,9 +580,11 @@ static route_rc patch_participant(route_call *a)
 	if (read_pfields(n, a, 0, today, &f) |
 	    route_str(a, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0))
 		goto bad;
-	if (closure && closure[0] &&
-	    (json_valid_date(closure) != 0 || strcmp(closure, today) > 0)) {
-		json_err_set(&e, "closure_form_date", "closure form date must be a date, not after today");
+	if (closure) {
+		/* The closure form is a form, every field filled in
+		 * (node_case_forms.c), never a date typed here. */
+		json_err_set(&e, "closure_form_date", "complete the closure form (every field, N/A where "
+						      "it does not apply); its date is recorded with it");
 		goto bad;
 	}
 	vals[0] = f.first, vals[1] = f.last, vals[2] = f.birth, vals[3] = f.phone;
@@ -672,7 +674,11 @@ static route_rc post_reveal(route_call *a)
 	" coalesce(c.title, f.title) AS title, coalesce(c.restarts_exit_clock, 0) AS restarts_exit_clock," \
 	" a.start_date, a.end_date, a.completion, a.staff_id, st.display_name AS staff_name,"  \
 	" a.office_id, a.entered_date, a.entered_at, a.backdate_days, a.approval_id,"          \
-	" a.clock_skew_ms, a.corrects_id, a.voided"
+	" a.clock_skew_ms, a.corrects_id, a.voided, a.change_request_id,"                      \
+	" CASE WHEN EXISTS (SELECT 1 FROM case_approval_requests q3 WHERE q3.id = a.approval_id)" \
+	" THEN " CASE_REQ_STATE("a.approval_id") " END AS approval_state,"                    \
+	" CASE WHEN a.change_request_id IS NOT NULL THEN " CASE_REQ_STATE("a.change_request_id") \
+	" END AS change_state, " CASE_ACT_COUNTS("a") " AS counts"
 #define ACT_FROM                                                                             \
 	" FROM participant_activities a"                                                       \
 	" LEFT JOIN participant_activity_codes c ON a.code_list = 'activity' AND c.code = a.code" \
@@ -691,6 +697,12 @@ static route_rc post_reveal(route_call *a)
  *     its amendments), "exits", "events": [{type, date, id}] newest first}
  * Audited: participant_read and case_notes_read (note ids, never text).
  */
+static int json_int(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valueint : 0;
+}
+
 /* Activities: effective rows on top, each with its notes and history. */
 static cJSON *timeline_activities(cJSON *acts, cJSON *allnotes)
 {
@@ -701,9 +713,22 @@ static cJSON *timeline_activities(cJSON *acts, cJSON *allnotes)
 		const char *aid = json_str(act, "id");
 		int replaced = 0;
 		cJSON *x, *hist = cJSON_CreateArray(), *an = cJSON_CreateArray();
+		cJSON *pend = NULL;
+		/* A change waiting for its Help Request's approval (or refused)
+		 * leaves this row standing: shown with it, not in its place. */
+		if (json_str(act, "corrects_id") && !json_int(act, "counts")) {
+			cJSON_Delete(hist);
+			cJSON_Delete(an);
+			continue;
+		}
 		cJSON_ArrayForEach(x, acts)
-			if (json_str(x, "corrects_id") && strcmp(json_str(x, "corrects_id"), aid) == 0)
-				replaced = 1;
+			if (json_str(x, "corrects_id") && strcmp(json_str(x, "corrects_id"), aid) == 0) {
+				if (json_int(x, "counts"))
+					replaced = 1;
+				else if (json_str(x, "change_state") &&
+					 strcmp(json_str(x, "change_state"), "pending") == 0)
+					pend = x;
+			}
 		if (replaced || cJSON_IsTrue(cJSON_GetObjectItem(act, "voided")) ||
 		    (cJSON_GetObjectItem(act, "voided") && cJSON_GetObjectItem(act, "voided")->valueint)) {
 			cJSON_Delete(hist);
@@ -729,6 +754,7 @@ static cJSON *timeline_activities(cJSON *acts, cJSON *allnotes)
 			cur = next;
 		}
 		cJSON *copy = cJSON_Duplicate(act, 1);
+		cJSON_AddItemToObject(copy, "pending_change", pend ? cJSON_Duplicate(pend, 1) : cJSON_CreateNull());
 		cJSON_AddItemToObject(copy, "notes", an);
 		cJSON_AddItemToObject(copy, "history", hist);
 		cJSON_AddItemToArray(eff, copy);

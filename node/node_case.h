@@ -22,6 +22,7 @@
 #include "node/node_auth.h"
 #include "model/capture.h"
 #include "model/casework.h"
+#include "model/case_approvals.h"
 #include "lib/buf.h"
 
 /* Audit one action on a subject (inside the caller's capture).  0 or -1. */
@@ -51,6 +52,9 @@ typedef struct case_status {
 	int fu_done;             /* current quarter has a follow-up */
 	int fu_overdue;          /* past quarters without one */
 	int closure_form_due;    /* nearing exit without a closure form */
+	char fu_declined[11];    /* follow-up declined on (ends the clocks), or "" */
+	int fu_form_done;        /* current quarter has its follow-up form */
+	int fu_forms_missing;    /* past quarters without one */
 } case_status;
 int case__status(node *n, const char *pid, const char *today, case_status *s);
 cJSON *case__status_json(const case_status *s);
@@ -63,10 +67,34 @@ cJSON *case__status_json(const case_status *s);
 int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *today,
 		     int *exited);
 
+/*
+ * node_case_approvals.c: a request for one entry and one date (kind
+ * "backdate" or "change"), inside the caller's capture; id gets its id.
+ * change_id/summary only for a change.  0 or -1.
+ */
+int case__request(node *n, const node_user *u, const char *pid, const char *kind,
+		  const char *entry_table, const char *entry_id, const char *entry_date,
+		  const char *change_id, const char *summary, const char *reason, const char *id);
+/* 1 when the user is a supervisor or manager (may raise a Help Request). */
+int case__is_supervisor(node *n, const node_user *u);
+
+/*
+ * node_case_timely.c: timely entry of every entry kind of the policy, in
+ * business days with the state holidays, for the Local Area's entries
+ * (only staff's / office's when not NULL or ""): {"business_days",
+ * "by_kind", "by_staff", "by_office"}, each row {id, name, entries, late,
+ * timely_pct}.  NULL on error.  And the same as CSV rows in a's reply.
+ */
+cJSON *case__timeliness(node *n, const char *staff, const char *office);
+struct route_call;
+void case__timeliness_csv(struct route_call *a, const cJSON *t);
+
 /* The routes: each file's route_list (node_api.h). */
-/* Effective activities: not voided, not replaced by a later correction. */
+/* Effective activities: counted (a backdated one approved), not voided,
+ * not replaced by a later correction that counts (a change waiting for
+ * its Help Request's approval leaves the original standing). */
 #define CASE_ACT_EFFECTIVE                                                                   \
-	" a.voided = 0 AND NOT EXISTS (SELECT 1 FROM participant_activities x"              \
-	" WHERE x.corrects_id = a.id)"
+	" a.voided = 0 AND " CASE_ACT_COUNTS("a") " AND NOT EXISTS (SELECT 1 FROM"          \
+	" participant_activities x WHERE x.corrects_id = a.id AND " CASE_ACT_COUNTS("x") ")"
 
 #endif

@@ -25,7 +25,7 @@
  * thread is the only user.  q_batch(1) keeps them across calls until
  * q_batch(0) finalizes them; outside a batch each call finalizes its own.
  */
-enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_N };
+enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_DECL, Q_FUFORM, Q_N };
 static struct {
 	sqlite3_stmt *st[Q_N];
 	int batch;
@@ -38,7 +38,7 @@ static const char *const q_sql[Q_N] = {
 	" JOIN participant_activity_codes c ON c.code = a.code AND a.code_list = 'activity'"
 	" WHERE a.participant_id = ?1 AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE,
 	"SELECT coalesce(max(contact_date), '') FROM case_notes WHERE participant_id=?"
-	" AND amends_id IS NULL",
+	" AND amends_id IS NULL AND " CASE_BACKDATE_COUNTS("case_notes"),
 	"SELECT a.start_date, a.entered_date, NOT EXISTS (SELECT 1 FROM case_notes nt"
 	" WHERE nt.activity_id = a.id) FROM participant_activities a"
 	" WHERE a.participant_id = ? AND a.corrects_id IS NULL",
@@ -52,6 +52,9 @@ static const char *const q_sql[Q_N] = {
 	" exit_date, kind, last_service_date, recorded_at, recorded_by)"
 	" VALUES(?,?,?,?,?,'soft_exit',?,?,?)",
 	"UPDATE participants SET exit_state='exited', exit_date=?, updated_hlc=? WHERE id=?",
+	"SELECT min(form_date) FROM case_forms WHERE participant_id=? AND kind='followup_declined'",
+	"SELECT count(*) FROM case_forms WHERE participant_id=?1 AND kind='followup'"
+	" AND form_date BETWEEN ?2 AND ?3",
 };
 
 static sqlite3_stmt *q(node *n, int i)
@@ -123,6 +126,22 @@ static int read_prow(node *n, const char *pid, prow *p)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* 1 when a follow-up form is dated in [qs, qe], 0 not, -1 error. */
+static int fu_form_in(node *n, const char *pid, const char *qs, const char *qe)
+{
+	sqlite3_stmt *st = q(n, Q_FUFORM);
+	int c;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, qs, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, qe, -1, SQLITE_TRANSIENT);
+	c = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_reset(st);
+	return c < 0 ? -1 : c > 0;
+}
+
 static int status_of(node *n, const char *pid, const char *today, case_status *s)
 {
 	prow p;
@@ -168,10 +187,12 @@ static int status_of(node *n, const char *pid, const char *today, case_status *s
 	sqlite3_reset(st);
 	/* Follow-up: four quarters after the exit, each needing a follow-up
 	 * service or a documented contact (a case note) inside it. */
+	if (s->exited && q_text(n, Q_DECL, pid, s->fu_declined, sizeof s->fu_declined) != 0)
+		return -1;
 	if (s->exited && s->exit_date[0]) {
 		for (int k = 1; k <= CASE_FOLLOWUP_QUARTERS; k++) {
 			char qs[11], qe[11];
-			int done;
+			int done, form;
 			if (case_followup_quarter(s->exit_date, k, qs, qe) != 0)
 				break;
 			if ((st = q(n, Q_FU)) == NULL)
@@ -181,14 +202,22 @@ static int status_of(node *n, const char *pid, const char *today, case_status *s
 			sqlite3_bind_text(st, 3, qe, -1, SQLITE_TRANSIENT);
 			done = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
 			sqlite3_reset(st);
+			/* Declined: no quarter is due from the decline on. */
+			if (s->fu_declined[0] && strcmp(qe, s->fu_declined) >= 0)
+				break;
+			if ((form = fu_form_in(n, pid, qs, qe)) < 0)
+				return -1;
 			if (strcmp(qe, today) < 0) {
 				if (!done)
 					s->fu_overdue++;
+				if (!form)
+					s->fu_forms_missing++;
 			} else if (strcmp(qs, today) <= 0) {
 				s->fu_quarter = k;
 				memcpy(s->fu_start, qs, 11);
 				memcpy(s->fu_end, qe, 11);
 				s->fu_done = done;
+				s->fu_form_done = form;
 			}
 		}
 	}
@@ -232,6 +261,9 @@ cJSON *case__status_json(const case_status *s)
 		json_add_str_or_null(o, "followup_due_date", s->fu_quarter ? s->fu_end : NULL);
 		cJSON_AddBoolToObject(o, "followup_done", s->fu_done);
 		cJSON_AddNumberToObject(o, "followup_overdue_quarters", s->fu_overdue);
+		cJSON_AddBoolToObject(o, "followup_form_done", s->fu_form_done);
+		cJSON_AddNumberToObject(o, "followup_forms_missing", s->fu_forms_missing);
+		json_add_str_or_null(o, "followup_declined_date", s->fu_declined[0] ? s->fu_declined : NULL);
 	}
 	return o;
 }
@@ -469,9 +501,18 @@ static void tally_exited(cview *v, const cJSON *p, const case_status *s, int *nd
 			(*ndue)++;
 		}
 	}
+	if (s->fu_quarter && !s->fu_form_done && strcmp(s->fu_end, v->week) <= 0) {
+		add_item(v->due, p, "followup_form", s->fu_end, "complete this quarter's follow-up form");
+		(*ndue)++;
+	}
 	if (s->fu_overdue > 0) {
 		add_item(v->over, p, "follow_up", s->fu_start[0] ? s->fu_start : v->today,
 			 "a quarter of follow-up was missed");
+		(*nover)++;
+	}
+	if (s->fu_forms_missing > 0) {
+		add_item(v->over, p, "followup_form", s->fu_start[0] ? s->fu_start : v->today,
+			 "a quarter's follow-up form is missing");
 		(*nover)++;
 	}
 }
@@ -565,10 +606,13 @@ static void cview_summary(cview *v)
 }
 
 /*
- * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv
+ * GET /api/v1/case/compliance?staff_id=&office_id=&format=csv&report=timeliness
  * JSON: {"today", "clock_skew_warning", "summary": {...}, "due_this_week": [...],
  *        "overdue": [...], "nearing_exit": [...], "by_staff": [...],
- *        "participants": [{participant + "status"}]}
+ *        "participants": [{participant + "status"}], "timeliness": {...}
+ *        (node_case_timely.c)}
+ * CSV: one row per participant, or with report=timeliness one per entry
+ * kind, staff member and office.
  * Every active case of the Local Area (and exited ones still in their 12
  * months of follow-up) on the trusted date; soft exits that have come are
  * recorded first.  Audited (compliance_view, with the count).  The reply,
@@ -580,8 +624,8 @@ static route_rc get_compliance(route_call *a)
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	char fmt[8] = "", staff[64] = "", office[64] = "", detail[80], file[64];
-	cJSON *ps = NULL, *p;
+	char fmt[8] = "", staff[64] = "", office[64] = "", detail[80], file[64], report[16] = "";
+	cJSON *ps = NULL, *p, *timely = NULL;
 	cview v;
 	int csv;
 
@@ -594,13 +638,24 @@ static route_rc get_compliance(route_call *a)
 		return route_fail(a, 403, NULL, "your account does not have this privilege");
 	http_req_query(req, "staff_id", staff, sizeof staff);
 	http_req_query(req, "office_id", office, sizeof office);
+	http_req_query(req, "report", report, sizeof report);
+	if (report[0] && strcmp(report, "participants") != 0 && strcmp(report, "timeliness") != 0)
+		return route_fail(a, 400, "report", "report must be participants or timeliness");
 	node_today(n, v.today);
 	clock_date_add(v.today, 7, v.week);
 	q_batch(1);
 	if (compliance_sweep(n, u, v.today) != 0 || (ps = compliance_people(n, staff, office)) == NULL)
 		goto dberr;
 	cview_init(&v, n);
-	if (csv) {
+	if ((timely = case__timeliness(n, staff, office)) == NULL)
+		goto dberr;
+	if (csv && strcmp(report, "timeliness") == 0) {
+		/* Timeliness per kind, staff member and office. */
+		snprintf(file, sizeof file, "case-timeliness-%s.csv", v.today);
+		route_csv(a, file, 16 * 1024 * 1024);
+		case__timeliness_csv(a, timely);
+		csv = 2;
+	} else if (csv) {
 		snprintf(file, sizeof file, "case-compliance-%s.csv", v.today);
 		route_csv(a, file, 64 * 1024 * 1024);
 		route_put(a, csv_head);
@@ -610,10 +665,12 @@ static route_rc get_compliance(route_call *a)
 		case_status s;
 		if (status_of(n, json_str(p, "id"), v.today, &s) != 0)
 			goto dberr;
-		if (tally(&v, p, &s) && csv)
+		if (tally(&v, p, &s) && csv == 1)
 			csv_row(a, p, &s);
 	}
 	cview_summary(&v);
+	cJSON_AddItemToObject(v.o, "timeliness", timely);
+	timely = NULL;
 	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", v.np, csv ? "csv" : "json");
 	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0)
 		goto dberr;
@@ -627,6 +684,7 @@ static route_rc get_compliance(route_call *a)
 dberr:
 	q_batch(0);
 	cJSON_Delete(ps);
+	cJSON_Delete(timely);
 	cJSON_Delete(v.o);
 	return ROUTE_DBERR;
 }

@@ -22,105 +22,47 @@
 #include <stdio.h>
 #include <string.h>
 
-static const route_key approval_keys_rk[] = {
-	{"program_manager", ROUTE_T_ANY, 0}, {"wdb_director", ROUTE_T_ANY, 0},
-	{"edd_approver", ROUTE_T_ANY, 0}, {"approved_date", ROUTE_T_ANY, 0},
-	{"reference", ROUTE_T_ANY, 0}, {"service_date", ROUTE_T_ANY, 0}, {NULL, 0, 0},
-};
-
-static int insert_approval(node *n, const node_user *u, const char *pid, const cJSON *a,
-			   const char *service_date, const char *today, char id[UUID_STRLEN],
-			   json_err *e)
-{
-	static const char *const keys[] = {"program_manager", "wdb_director", "edd_approver",
-					   "approved_date", "reference", "service_date", NULL};
-	const char *pm, *wdb, *edd, *date, *ref, *sd = NULL;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!cJSON_IsObject(a)) {
-		json_err_set(e, "approval", "approval must be an object");
-		return -1;
-	}
-	if (json_only(a, keys, e) ||
-	    json_get_str(a, "program_manager", JSON_REQUIRED, 1, 120, &pm, NULL, 0, e) ||
-	    json_get_str(a, "wdb_director", JSON_REQUIRED, 1, 120, &wdb, NULL, 0, e) ||
-	    json_get_str(a, "edd_approver", JSON_REQUIRED, 1, 120, &edd, NULL, 0, e) ||
-	    json_get_str(a, "approved_date", JSON_REQUIRED, 10, 10, &date, NULL, 0, e) ||
-	    json_get_str(a, "reference", JSON_NULLABLE, 0, 120, &ref, NULL, 0, e) ||
-	    json_get_str(a, "service_date", JSON_NULLABLE, 0, 10, &sd, NULL, 0, e)) {
-		json_err_prefix(e, "approval.");
-		return -1;
-	}
-	if (service_date == NULL)
-		service_date = sd;
-	if (service_date == NULL || json_valid_date(service_date) != 0) {
-		json_err_set(e, "approval.service_date", "the service date is required (YYYY-MM-DD)");
-		return -1;
-	}
-	if (json_valid_date(date) != 0 || strcmp(date, today) > 0) {
-		json_err_set(e, "approval.approved_date", "approval date must be a date, not after today");
-		return -1;
-	}
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO backdate_approvals(id, participant_id, local_area_id, office_id,"
-		       " service_date, program_manager, wdb_director, edd_approver, approved_date,"
-		       " reference, recorded_by, recorded_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -2;
-	uuid7_at(id, node_now_ms(n));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, service_date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, pm, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, wdb, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, edd, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, date, -1, SQLITE_STATIC);
-	db_bind_text(st, 10, ref);
-	sqlite3_bind_text(st, 11, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, (int64_t)node_now_ms(n));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -2;
-}
-
 /*
- * The backdating rule for a date entered today.  Returns 0 when allowed
- * (approval_id set when one was needed and given), -1 with e set.  An
- * inline approval is inserted (inside the caller's capture); -2 on a
- * database error.
+ * The backdating rule for a date entered today.  0 when allowed: within 30
+ * days, or 31-90 days back with *pending set (the caller inserts the entry
+ * with approval_id = request and raises the request: the entry waits for
+ * its approvers).  -1 with e set.  Approvals are never typed in: an
+ * "approval" or "approval_id" in the body is refused.
  */
-static int backdate_rule(node *n, const node_user *u, const char *pid, const char *field,
-			 const char *date, const char *today, const cJSON *body,
-			 char approval_id[UUID_STRLEN], int *days, json_err *e)
+static int backdate_rule(const char *field, const char *date, const char *today,
+			 const cJSON *body, int *days, int *pending, json_err *e)
 {
 	case_backdate b = case_backdate_check(date, today, days);
-	const char *aid = json_str(body, "approval_id");
-	const cJSON *inl = cJSON_GetObjectItemCaseSensitive(body, "approval");
 
-	approval_id[0] = '\0';
+	*pending = 0;
+	if (cJSON_GetObjectItemCaseSensitive(body, "approval") ||
+	    cJSON_GetObjectItemCaseSensitive(body, "approval_id")) {
+		json_err_set(e, cJSON_GetObjectItemCaseSensitive(body, "approval") ? "approval" : "approval_id",
+			     "approvals are not typed in: an entry 31 to 90 days back waits for the DSS "
+			     "Program Manager, the WDB Director and EDD to approve it in their own sessions");
+		return -1;
+	}
 	if (b == CASE_BD_OK)
 		return 0;
 	if (b != CASE_BD_NEEDS_APPROVAL) {
 		json_err_set(e, field, "%s", case_backdate_msg(b));
 		return -1;
 	}
-	if (aid) {
-		char got[64] = "";
-		if (db_text(n->nd_db, "SELECT participant_id FROM backdate_approvals WHERE id=?", aid, got,
-			    sizeof got) != 0 ||
-		    strcmp(got, pid) != 0) {
-			json_err_set(e, "approval_id", "no such backdating approval for this participant");
-			return -1;
-		}
-		snprintf(approval_id, UUID_STRLEN, "%s", aid);
-		return 0;
-	}
-	if (inl && !cJSON_IsNull(inl))
-		return insert_approval(n, u, pid, inl, date, today, approval_id, e);
-	json_err_set(e, field, "%s (%d days back)", case_backdate_msg(b), *days);
-	return -1;
+	*pending = 1;
+	return 0;
+}
+
+/* The "approval" member of a reply for a pending entry. */
+static void add_pending(cJSON *out, const char *request_id)
+{
+	cJSON *ap = cJSON_AddObjectToObject(out, "approval"), *w;
+	const char *const *r = case_kind_roles("backdate");
+
+	cJSON_AddStringToObject(ap, "request_id", request_id);
+	cJSON_AddStringToObject(ap, "state", "pending");
+	w = cJSON_AddArrayToObject(ap, "waiting_for");
+	for (; *r; r++)
+		cJSON_AddItemToArray(w, cJSON_CreateString(case_role_title(*r)));
 }
 
 /* Participant state: 1 found (exited in *exited), 0 not found, -1 error. */
@@ -181,7 +123,8 @@ static int entry_dates_rule(node *n, const char *pid, const char *field, const c
 
 static int insert_note(node *n, const node_user *u, const char *pid, const char *kind,
 		       const char *activity_id, const char *subject, const char *contact,
-		       const char *body, const char *amends, const char *today, char id[UUID_STRLEN])
+		       const char *body, const char *amends, const char *today, const char *approval,
+		       char id[UUID_STRLEN])
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -189,7 +132,7 @@ static int insert_note(node *n, const node_user *u, const char *pid, const char 
 	if (db_prepare(n->nd_db, &st,
 		       "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind,"
 		       " activity_id, subject, contact_date, body, staff_id, amends_id, entered_date,"
-		       " entered_at, clock_skew_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		       " entered_at, clock_skew_ms, approval_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
 		return -1;
 	uuid7_at(id, node_now_ms(n));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -206,6 +149,7 @@ static int insert_note(node *n, const node_user *u, const char *pid, const char 
 	sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, (int64_t)node_now_ms(n));
 	sqlite3_bind_int64(st, 14, n->nd_clock_offset_ms);
+	db_bind_text(st, 15, approval);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -213,6 +157,7 @@ static int insert_note(node *n, const node_user *u, const char *pid, const char 
 
 typedef struct actin {
 	const char *code, *list, *start, *end, *completion;
+	const char *change_req; /* a change's Help Request (change_request_id) */
 	char title[200];
 	int restarts;
 } actin;
@@ -227,8 +172,8 @@ static int insert_activity(node *n, const node_user *u, const char *pid, const a
 	if (db_prepare(n->nd_db, &st,
 		       "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id,"
 		       " code, code_list, start_date, end_date, completion, staff_id, entered_date,"
-		       " entered_at, backdate_days, approval_id, clock_skew_ms, corrects_id, voided)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+		       " entered_at, backdate_days, approval_id, clock_skew_ms, corrects_id, voided,"
+		       " change_request_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
 		return -1;
 	uuid7_at(id, node_now_ms(n));
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -248,6 +193,7 @@ static int insert_activity(node *n, const node_user *u, const char *pid, const a
 	sqlite3_bind_int64(st, 15, n->nd_clock_offset_ms);
 	db_bind_text(st, 16, corrects);
 	sqlite3_bind_int(st, 17, voided);
+	db_bind_text(st, 18, a->change_req);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -334,7 +280,7 @@ static route_rc post_activity(route_call *call)
 	json_err e = {{0}, {0}};
 	actin a;
 	char today[11], aid[UUID_STRLEN], nid[UUID_STRLEN], appr[UUID_STRLEN], subject[240], dl[11];
-	int days = 0, exited = 0, rc;
+	int days = 0, exited = 0, pending = 0, rc;
 
 	memset(&a, 0, sizeof a);
 	node_today(n, today);
@@ -379,14 +325,17 @@ static route_rc post_activity(route_call *call)
 		return ROUTE_DBERR;
 	if (rc != 0)
 		return route_bad_json(call, &e);
-	rc = backdate_rule(n, u, pid, "start_date", a.start, today, body, appr, &days, &e);
-	if (rc == -2)
-		return ROUTE_DBERR;
-	if (rc != 0)
+	if (backdate_rule("start_date", a.start, today, body, &days, &pending, &e) != 0)
 		return route_bad_json(call, &e);
+	appr[0] = '\0';
+	if (pending)
+		uuid7_at(appr, node_now_ms(n));
 	case_activity_subject(a.code, a.title, subject, sizeof subject);
 	if (insert_activity(n, u, pid, &a, today, days, appr, NULL, 0, aid) != 0 ||
-	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, nid) != 0)
+	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, NULL,
+			nid) != 0 ||
+	    (pending && case__request(n, u, pid, "backdate", "participant_activities", aid, a.start,
+				      NULL, NULL, NULL, appr) != 0))
 		return ROUTE_DBERR;
 	out = cJSON_CreateObject();
 	cJSON_AddItemToObject(out, "activity", db_row_json_by(n->nd_db, ACT_SQL, aid));
@@ -395,19 +344,58 @@ static route_rc post_activity(route_call *call)
 	cJSON_AddStringToObject(out, "entry_deadline", dl);
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
 	cJSON_AddBoolToObject(out, "restarts_exit_clock", a.restarts);
+	if (pending)
+		add_pending(out, appr);
 	log_info("case: activity %s (code %s) with note %s for participant %s", aid, a.code, nid, pid);
 	return route_ok(call, 201, out);
 }
 
 static const route_key amend_act_keys_rk[] = {
 	{"end_date", ROUTE_T_ANY, 0}, {"completion", ROUTE_T_ANY, 0}, {"void", ROUTE_T_ANY, 0},
-	{"note", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+	{"note", ROUTE_T_ANY, 0}, {"reason", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
+/* ROUTE_OK when activity id may be changed now by u, else the reply: a
+ * change needs a supervisor's Help Request (403), and one change at a time
+ * (409; a refused change does not count). */
+static route_rc amend_blocked(route_call *call, node *n, const node_user *u, const char *id)
+{
+	char other[64] = "";
+
+	if (db_text(n->nd_db, "SELECT CASE WHEN x.change_request_id IS NULL THEN 'done' ELSE "
+			      CASE_REQ_STATE("x.change_request_id") " END AS st FROM participant_activities x"
+			      " WHERE x.corrects_id=? AND st <> 'refused' ORDER BY st DESC LIMIT 1",
+		    id, other, sizeof other) < 0)
+		return ROUTE_DBERR;
+	if (strcmp(other, "pending") == 0)
+		return route_fail(call, 409, "id", "a change to this activity is waiting for DSS WIOA "
+						   "staff to approve it");
+	if (other[0])
+		return route_fail(call, 409, "id", "this activity was already amended; amend the newer entry");
+	if (!case__is_supervisor(n, u))
+		return route_fail(call, 403, "id", "changing entered data needs a Help Request raised by "
+						   "a supervisor or manager");
+	return ROUTE_OK;
+}
+
+/* The Help Request's summary of a change, for its approver. */
+static void change_summary(const actin *a, int voided, char *out, size_t sz)
+{
+	if (voided)
+		snprintf(out, sz, "void %s %s started %s", a->code, a->title, a->start);
+	else
+		snprintf(out, sz, "%s %s started %s: end date %s, completion %s", a->code, a->title,
+			 a->start, a->end ? a->end : "none", a->completion ? a->completion : "none");
+}
+
 /*
- * POST /api/v1/case/activities/:id/amend {end_date?, completion?, void?, note?: {body}}
- * -> 201 the new row (corrects_id = :id).  The code and start date stay;
- * an optional note documents the change.  409 when already amended.
+ * POST /api/v1/case/activities/:id/amend {reason, end_date?, completion?,
+ * void?, note?: {body}} -> 201 the new row (corrects_id = :id) with
+ * "approval" (the Help Request).  A supervisor or manager raises it; the
+ * change is pending and the original stands until DSS WIOA staff approve
+ * it (node_case_approvals.c); both rows stay.  The code and start date
+ * stay; an optional note documents the change.  409 while another change
+ * of it stands or waits.
  */
 static route_rc post_amend_activity(route_call *call)
 {
@@ -421,12 +409,15 @@ static route_rc post_amend_activity(route_call *call)
 	const cJSON *note;
 	json_err e = {{0}, {0}};
 	actin a;
-	char today[11], nid[UUID_STRLEN], newid[UUID_STRLEN], other[64], pid[64], subject[240];
+	const char *reason = NULL;
+	char today[11], nid[UUID_STRLEN], newid[UUID_STRLEN], req_id[UUID_STRLEN], pid[64];
+	char subject[240], summary[400];
 	int voided = 0, days = 0, exited = 0;
 
 	memset(&a, 0, sizeof a);
 	node_today(n, today);
-	if (json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
+	if (json_get_str(body, "reason", JSON_REQUIRED, 1, 1000, &reason, NULL, 0, &e) ||
+	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
 	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e) ||
 	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
 		goto bad;
@@ -442,11 +433,8 @@ static route_rc post_amend_activity(route_call *call)
 		rr = route_fail(call, 404, "id", "no such activity");
 		goto done;
 	}
-	if (db_text(n->nd_db, "SELECT id FROM participant_activities WHERE corrects_id=?", id, other,
-		    sizeof other) == 0) {
-		rr = route_fail(call, 409, "id", "this activity was already amended; amend the newer entry");
+	if ((rr = amend_blocked(call, n, u, id)) != ROUTE_OK)
 		goto done;
-	}
 	snprintf(pid, sizeof pid, "%s", json_str(orig, "participant_id"));
 	a.code = json_str(orig, "code");
 	a.list = json_str(orig, "code_list");
@@ -464,17 +452,29 @@ static route_rc post_amend_activity(route_call *call)
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
 		goto dberr;
 	case_backdate_check(a.start, today, &days);
+	uuid7_at(req_id, node_now_ms(n));
+	a.change_req = req_id;
+	change_summary(&a, voided, summary, sizeof summary);
 	if (insert_activity(n, u, pid, &a, today, days, json_str(orig, "approval_id"), id, voided,
-			    newid) != 0)
+			    newid) != 0 ||
+	    case__request(n, u, pid, "change", "participant_activities", id, a.start, newid, summary,
+			  reason, req_id) != 0)
 		goto dberr;
 	if (body_text) {
 		case_activity_subject(a.code, a.title, subject, sizeof subject);
 		if (insert_note(n, u, pid, "activity", newid, subject, a.start, body_text, NULL, today,
-				nid) != 0)
+				NULL, nid) != 0)
 			goto dberr;
 	}
 	out = db_row_json_by(n->nd_db, ACT_SQL, newid);
-	log_info("case: activity %s amended by %s", id, newid);
+	if (out) {
+		cJSON *ap = cJSON_AddObjectToObject(out, "approval");
+		cJSON_AddStringToObject(ap, "request_id", req_id);
+		cJSON_AddStringToObject(ap, "state", "pending");
+		cJSON_AddItemToObject(ap, "waiting_for", cJSON_CreateStringArray(
+			(const char *[]){case_role_title(CASE_ROLE_WIOA)}, 1));
+	}
+	log_info("case: activity %s amended by %s (help request %s)", id, newid, req_id);
 	rr = route_ok(call, 201, out);
 	goto done;
 dberr:
@@ -504,7 +504,7 @@ static route_rc post_note(route_call *a)
 	cJSON *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
-	int days = 0, exited = 0, rc, bad = 0;
+	int days = 0, exited = 0, pending = 0, rc, bad = 0;
 
 	node_today(n, today);
 	/* Every field's error at once. */
@@ -529,17 +529,22 @@ static route_rc post_note(route_call *a)
 		return ROUTE_DBERR;
 	if (rc != 0)
 		return route_bad_json(a, &e);
-	rc = backdate_rule(n, u, pid, "contact_date", contact, today, body, appr, &days, &e);
-	if (rc == -2)
-		return ROUTE_DBERR;
-	if (rc != 0)
+	if (backdate_rule("contact_date", contact, today, body, &days, &pending, &e) != 0)
 		return route_bad_json(a, &e);
-	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today, nid) != 0)
+	appr[0] = '\0';
+	if (pending)
+		uuid7_at(appr, node_now_ms(n));
+	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today,
+			pending ? appr : NULL, nid) != 0 ||
+	    (pending && case__request(n, u, pid, "backdate", "case_notes", nid, contact, NULL, NULL,
+				      NULL, appr) != 0))
 		return ROUTE_DBERR;
 	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
 	case_note_deadline(contact, dl);
 	cJSON_AddStringToObject(out, "entry_deadline", dl);
 	cJSON_AddBoolToObject(out, "timely", strcmp(today, dl) <= 0);
+	if (pending)
+		add_pending(out, appr);
 	log_info("case: note %s for participant %s", nid, pid);
 	return route_ok(a, 201, out);
 }
@@ -577,7 +582,7 @@ static route_rc post_amend_note(route_call *a)
 	}
 	if (insert_note(n, u, json_str(orig, "participant_id"), json_str(orig, "kind"),
 			json_str(orig, "activity_id"), json_str(orig, "subject"),
-			json_str(orig, "contact_date"), text, root, today, nid) != 0) {
+			json_str(orig, "contact_date"), text, root, today, NULL, nid) != 0) {
 		rr = ROUTE_DBERR;
 		goto done;
 	}
@@ -592,32 +597,14 @@ done:
 	return rr;
 }
 
-/* POST /api/v1/case/participants/:id/approvals {service_date, program_manager,
- * wdb_director, edd_approver, approved_date, reference?} -> 201. */
+/* POST /api/v1/case/participants/:id/approvals: gone.  An approval is
+ * never typed in by the person entering the data: the approvers decide the
+ * entry's request in their own sessions (node_case_approvals.c). */
 static route_rc post_approval(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	const char *pid = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	char today[11], id[UUID_STRLEN];
-	int exited, rc;
-
-	node_today(n, today);
-	rc = participant_state(n, pid, &exited);
-	if (rc <= 0)
-		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
-	rc = insert_approval(n, u, pid, body, NULL, today, id, &e);
-	if (rc != 0) {
-		if (rc == -2)
-			return ROUTE_DBERR;
-		if (strncmp(e.field, "approval.", 9) == 0)
-			memmove(e.field, e.field + 9, strlen(e.field + 9) + 1);
-		return route_bad_json(a, &e);
-	}
-	return route_ok(a, 201, db_row_json_by(n->nd_db, "SELECT * FROM backdate_approvals WHERE id=?", id));
+	return route_fail(a, 410, "approval",
+			  "approvals are not typed in: an entry 31 to 90 days back waits as pending "
+			  "until the DSS Program Manager, the WDB Director and EDD approve it");
 }
 
 static const route_def case_work_defs[] = {
@@ -627,7 +614,7 @@ static const route_def case_work_defs[] = {
 	{HTTP_M_POST, "/api/v1/case/participants/:id/notes", post_note, PRIV_CASE_NOTES,
 	 ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, PRIV_PARTICIPANT_EDIT,
-	 ROUTE_BODY | NODE_WRITE, approval_keys_rk, 0},
+	 NODE_WRITE, NULL, 0},
 	{HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, PRIV_PARTICIPANT_EDIT,
 	 ROUTE_BODY | NODE_WRITE, amend_act_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/notes/:id/amend", post_amend_note, PRIV_CASE_NOTES,

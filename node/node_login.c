@@ -290,6 +290,8 @@ typedef struct login_job {
 	int lj_known;
 	int lj_temp;
 	int64_t lj_expires_ms;   /* temporary password's expiry, 0 none */
+	int lj_ask_hub;          /* a change while connected: the verifier first */
+	int lj_hub;              /* [work] node_sync_verifier's answer */
 	int lj_match;            /* [work] 1 match, 0 no, -1 error */
 	int lj_hash_rc;          /* [work] password_hash of lj_new */
 } login_job;
@@ -305,6 +307,11 @@ static void job_work(uv_work_t *w)
 	login_job *j = w->data;
 
 	j->lj_match = password_verify(j->lj_pw, j->lj_stored);
+	/* An account whose password predates the hub's verifiers could not
+	 * prove a change: the hub takes the verifier first, from the password
+	 * typed here (hub/acct_verifier.c). */
+	if (j->lj_kind == JOB_CHANGE && j->lj_match == 1 && j->lj_ask_hub)
+		j->lj_hub = node_sync_verifier(j->lj_node, j->lj_staff_id, j->lj_pw);
 	/* A change also derives both second verifiers (model/password.h): the
 	 * current one signs the change for the hub, the new one goes to it
 	 * wrapped.  Neither is stored here. */
@@ -665,6 +672,13 @@ static void after_change(uv_work_t *w, int status)
 		http_reply_error(req, 403, "current_password", "the current password is not correct");
 		goto out;
 	}
+	if (j->lj_hub == 0) {
+		http_reply_error(req, 409, "current_password",
+				 "your password was changed or reset at the hub and this office has "
+				 "not received it yet: sign in again in a minute with that password, "
+				 "or ask your administrator");
+		goto out;
+	}
 	/* The session may have ended while PBKDF2 ran. */
 	s = auth__session(n, req);
 	if (s == NULL || strcmp(s->ss_user.id, j->lj_staff_id) != 0) {
@@ -796,6 +810,8 @@ static route_rc post_password(route_call *call)
 	}
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", cur);
 	snprintf(j->lj_new, sizeof j->lj_new, "%s", nw);
+	j->lj_ask_hub = !j->lj_temp && node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
+	j->lj_hub = -1;
 	if (job_queue(a, j, after_change) != 0) {
 		job_free(j);
 		return route_fail(call, 503, NULL, "the office node is busy; please try again");

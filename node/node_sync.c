@@ -384,6 +384,81 @@ static void on_timer(uv_timer_t *t)
 	ns->ns_busy = 1;
 }
 
+int node_sync_verifier(node *n, const char *staff_id, const char *pw)
+{
+	sync_client *c = NULL;
+	buf resp = BUF_INIT(4096);
+	cJSON *o = cJSON_CreateObject();
+	char err[256], *body = NULL;
+	long status = 0;
+	int ret = -1;
+
+	if (o == NULL || sync_client_global_init() != 0 ||
+	    sync_client_new(n->nd_data, &c, err, sizeof err) != 0)
+		goto out;
+	sync_client_set_offset(c, n->nd_clock_offset_ms);
+	cJSON_AddStringToObject(o, "staff_id", staff_id);
+	/* First whether the hub needs it at all: the password travels only then. */
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)
+			cJSON_AddStringToObject(o, "password", pw);
+		body = cJSON_PrintUnformatted(o);
+		if (body == NULL ||
+		    sync_client_request(c, "POST", "/api/v1/sync/verifier", body, strlen(body),
+					&status, &resp, NULL, NULL, NULL) != 0)
+			goto out;
+		crypto_wipe(body, strlen(body));
+		free(body);
+		body = NULL;
+		if (round == 0) {
+			cJSON *r = status == 200 ? cJSON_ParseWithLength(resp.data, resp.len) : NULL;
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "verifier");
+			int missing = cJSON_IsString(v) && strcmp(v->valuestring, "missing") == 0;
+			cJSON_Delete(r);
+			if (!missing)
+				break;
+		}
+		buf_reset(&resp);
+	}
+	ret = status == 200 ? 1 : status == 403 ? 0 : -1;
+	if (ret < 0)
+		log_warnx("the hub did not take the password verifier of staff %s (HTTP %ld)",
+			  staff_id, status);
+out:
+	if (body) {
+		crypto_wipe(body, strlen(body));
+		free(body);
+	}
+	if (o) {
+		cJSON *p = cJSON_GetObjectItem(o, "password");
+		if (p && p->valuestring)
+			crypto_wipe(p->valuestring, strlen(p->valuestring));
+		cJSON_Delete(o);
+	}
+	buf_release(&resp);
+	sync_client_free(c);
+	return ret;
+}
+
+void node_sync_identity_check(node *n)
+{
+	char id[64], off[64] = "", la[64] = "";
+
+	if (n->nd_sync == NULL || n->nd_sync->ns_enrolled)
+		return;
+	if (db_kv_get(n->nd_db, "sync_state", "enrolled_node_id", id, sizeof id) != DB_FOUND ||
+	    id[0] == '\0' || strcmp(id, n->nd_node_id) == 0 ||
+	    db_kv_get(n->nd_db, "node_meta", "office_id", off, sizeof off) < 0 ||
+	    db_kv_get(n->nd_db, "node_meta", "local_area_id", la, sizeof la) < 0)
+		return;
+	snprintf(n->nd_node_id, sizeof n->nd_node_id, "%s", id);
+	snprintf(n->nd_office_id, sizeof n->nd_office_id, "%s", off);
+	snprintf(n->nd_local_area_id, sizeof n->nd_local_area_id, "%s", la);
+	hlc_set_node(&n->nd_hlc, n->nd_node_id);
+	log_info("enrolled: node %s of office '%s' (taken before its first sync)", n->nd_node_id,
+		 n->nd_office_id);
+}
+
 /* Background sync off: take the enrolled identity (if any) now, since no
  * cycle will.  0, or -1 when node.db cannot record it. */
 static int adopt_at_start(struct node_sync *ns)

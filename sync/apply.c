@@ -687,8 +687,21 @@ static int write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, c
 	return step_write(a, st, what);
 }
 
-/* The domain validator on the row with this id as it is now. */
-static int validate(actx *a, tcache *tc, const char *id, int op)
+/* The change under validation, for sync_change_sets(). */
+static _Thread_local const sync__tshape *val_ts;
+static _Thread_local sqlite3_value **val_nv;
+
+int sync_change_sets(const char *col)
+{
+	for (int i = 0; val_ts && val_nv && col && i < val_ts->ts_ncol; i++)
+		if (strcmp(val_ts->ts_cols[i], col) == 0)
+			return val_nv[i] != NULL;
+	return 0;
+}
+
+/* The domain validator on the row with this id as it is now; nv: the
+ * change's new values (NULL for a DELETE). */
+static int validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv)
 {
 	char why[200] = "";
 	cJSON *j = NULL;
@@ -704,9 +717,13 @@ static int validate(actx *a, tcache *tc, const char *id, int op)
 	sqlite3_reset(tc->tc_sel);
 	if (j == NULL)
 		return A_ERROR;
+	val_ts = &tc->tc_ts;
+	val_nv = nv;
 	ret = row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why) == 0
 		      ? A_OK
 		      : refuse(a, "domain rule: %s", why[0] ? why : "row refused");
+	val_ts = NULL;
+	val_nv = NULL;
 	cJSON_Delete(j);
 	return ret;
 }
@@ -903,7 +920,7 @@ static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
 	if ((rc = write_row(a, tc, tc->tc_ins, nv, "insert")) != A_OK ||
 	    (rc = tomb_del(a, tc, id)) != A_OK)
 		return rc;
-	return validate(a, tc, id, SQLITE_INSERT);
+	return validate(a, tc, id, SQLITE_INSERT, nv);
 }
 
 static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
@@ -930,7 +947,7 @@ static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
 		rc = conflict_deleted(a, tc, cur.rw_v, id, 0, lh, a->ax_e->hlc);
 		goto out;
 	}
-	if ((rc = validate(a, tc, id, SQLITE_DELETE)) != A_OK ||
+	if ((rc = validate(a, tc, id, SQLITE_DELETE, NULL)) != A_OK ||
 	    (rc = tomb_put(a, tc, id, cur.rw_v)) != A_OK)
 		goto out;
 	sqlite3_reset(tc->tc_del);
@@ -1056,7 +1073,7 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		rc = A_OK;
 		goto out;
 	}
-	rc = validate(a, tc, id, SQLITE_UPDATE);
+	rc = validate(a, tc, id, SQLITE_UPDATE, nv);
 out:
 	free(merged);
 	row_free(&cur);

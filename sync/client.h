@@ -274,6 +274,22 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 		       int64_t *first, int64_t *last, int64_t *count);
 /* sync_state / node_meta: lib/db.h db_kv_get/db_kv_set. */
 
+/* ---- restamp.c: entries written under the identity enrollment replaced ---- */
+typedef struct sync__restamp_map {
+	int rm_active;          /* something to replace */
+	char rm_from[3][64];    /* node id, office, Local Area replaced ("" = none) */
+	char rm_to[3][64];      /* the current ones (node_meta) */
+} sync__restamp_map;
+/* The map from sync_state (prev_*, set by sync_client_adopt) and node_meta.
+ * 0 or -1. */
+int sync__restamp_load(sqlite3 *db, sync__restamp_map *m);
+/* cs (a changeset) into out with the replaced identity's values in node_id,
+ * office_id / scope_office and local_area_id / scope_la swapped for the
+ * current ones; *changed = 1 when any was.  0, or -1 (out unusable: send cs
+ * as it is). */
+int sync__restamp(sqlite3 *db, const sync__restamp_map *m, const void *cs, size_t len, buf *out,
+		  int *changed);
+
 /* ---- sent.c: acknowledged entries kept to send again to a restored hub ---- */
 #define SYNC_RESEND_DAYS 14 /* default of sync_state 'resend_days' */
 /* Create outbox_sent (idempotent).  0 or -1. */

@@ -20,10 +20,14 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 {
 	sqlite3_stmt *st = NULL;
 	frame_writer w;
+	sync__restamp_map map;
+	buf re = BUF_INIT(SYNC_MAX_CHANGESET);
 	int rc, began = 0, ret = -1;
 	int64_t schema = -1;
 
 	*first = *last = *count = 0;
+	if (sync__restamp_load(db, &map) != 0)
+		return -1;
 	if (db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
 				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0)
 		return -1;
@@ -47,6 +51,15 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 		e.actor = (const char *)sqlite3_column_text(st, 2);
 		e.changeset = sqlite3_column_blob(st, 4);
 		e.len = (size_t)sqlite3_column_bytes(st, 4);
+		if (map.rm_active) {
+			/* written before enrollment: under the identity it has now */
+			int changed = 0;
+			if (sync__restamp(db, &map, e.changeset, e.len, &re, &changed) == 0 &&
+			    changed) {
+				e.changeset = re.data;
+				e.len = re.len;
+			}
+		}
 		if (*count > 0 && target > 0 && !frame_fits(&w, &e, target))
 			break; /* the batch is full; the entry starts the next one */
 		if (frame_add(&w, &e) != 0) {
@@ -73,6 +86,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 	ret = 0;
 out:
 	sqlite3_finalize(st);
+	buf_release(&re);
 	return ret;
 }
 

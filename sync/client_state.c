@@ -65,7 +65,17 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 			goto fail;
 		return 0;
 	}
-	/* A new identity: pending entries become wire seqs 1, 2, ... */
+	/* A new identity: pending entries become wire seqs 1, 2, ... and are
+	 * sent under it (restamp.c): the one it replaces is kept. */
+	{
+		static const char *const cur_k[] = {"node_id", "office_id", "local_area_id"};
+		static const char *const prev_k[] = {"prev_node_id", "prev_office_id", "prev_la_id"};
+		for (int i = 0; i < 3; i++) {
+			if (db_kv_get(db, "node_meta", cur_k[i], v, sizeof v) < 0 ||
+			    (v[0] && db_kv_set(db, "sync_state", prev_k[i], v) != 0))
+				goto fail;
+		}
+	}
 	minseq = db_int(db, "SELECT coalesce(min(seq), 0) FROM outbox", -1);
 	if (minseq < 0)
 		goto fail;

@@ -662,6 +662,25 @@ out:
 	return ret;
 }
 
+/* A page (pull or snapshot) walked; one with rows the node cannot take is
+ * replaced by *kept without them (*naside, aside[] as page_filter).  0 or
+ * -1 (refused whole); *kept is the caller's to release either way. */
+static int page_take(const void **page, size_t *len, buf *kept, aside_ent *aside, int *naside,
+		     char *seen)
+{
+	*naside = 0;
+	/* The hub is authenticated, but a page is still bytes from a network. */
+	if (page_walk(*page, *len, seen) == 0)
+		return 0;
+	buf_init(kept, *len + 4096);
+	if (page_filter(*page, *len, kept, aside, naside) != 0 || *naside == 0 ||
+	    page_walk(kept->data, kept->len, seen) != 0)
+		return -1;
+	*page = kept->data;
+	*len = kept->len;
+	return 0;
+}
+
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
 {
 	int64_t pending, snap;
@@ -674,16 +693,9 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 		return -1;
 	if (len > (size_t)INT32_MAX)
 		return -1;
-	/* The hub is authenticated, but a page is still bytes from a network. */
-	if (page_walk(patchset, len, seen) != 0) {
-		buf_init(&kept, len + 4096);
-		if (page_filter(patchset, len, &kept, aside, &naside) != 0 || naside == 0 ||
-		    page_walk(kept.data, kept.len, seen) != 0) {
-			buf_release(&kept);
-			return -1;
-		}
-		patchset = kept.data;
-		len = kept.len;
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0) {
+		buf_release(&kept);
+		return -1;
 	}
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		buf_release(&kept);
@@ -881,7 +893,9 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	snap_tables tl = {{0}, 0};
 	sync_snap_pos cur;
 	int64_t pending, cur_seq;
-	int tf = -1, te = -1, rc, ret = -1;
+	int tf = -1, te = -1, rc, ret = -1, naside = 0;
+	buf kept = BUF_INIT(0);
+	aside_ent aside[ASIDE_MAX];
 	char seen[HLC_STRLEN];
 
 	if ((len > 0 && patchset == NULL) || len > (size_t)INT32_MAX || seq < 0)
@@ -898,11 +912,14 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		log_warnx("snapshot: refusing a page that does not move forward");
 		return -1;
 	}
-	if (page_walk(patchset, len, seen) != 0 ||
-	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0)
+	/* A row the node cannot take is set aside as in a pull page: one bad
+	 * row never stops a first snapshot. */
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0 ||
+	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0 ||
+	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		buf_release(&kept);
 		return -1;
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
-		return -1;
+	}
 	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
 	if (pending != 0) {
 		ret = pending > 0 ? -2 : -1;
@@ -918,7 +935,8 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 			goto out;
 		}
 	}
-	if (snap_delete_range(db, &tl, tf, from, te, end) != 0 || seen_hlc_note(db, seen) != 0)
+	if (snap_delete_range(db, &tl, tf, from, te, end) != 0 || seen_hlc_note(db, seen) != 0 ||
+	    (naside > 0 && aside_record(db, aside, naside) != 0))
 		goto out;
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
@@ -945,8 +963,10 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	FAULT_POINT("pull.apply");
 	if (db_exec(db, "COMMIT") != 0)
 		goto out;
+	buf_release(&kept);
 	return 0;
 out:
 	db_exec(db, "ROLLBACK");
+	buf_release(&kept);
 	return ret;
 }

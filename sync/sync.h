@@ -226,6 +226,10 @@ int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope
 typedef int (*sync_row_validator)(sqlite3 *db, const char *tbl, int op,
 				  const struct cJSON *row, char *reason, size_t n);
 void sync_set_validator(sync_row_validator fn);
+/* Inside a validator call: 1 when the change being applied gives column col
+ * a value of its own (every column of an INSERT, the columns an UPDATE sets,
+ * whatever the merge kept; none of a DELETE), else 0. */
+int sync_change_sets(const char *col);
 
 /* ---- pull, snapshot, node-side apply (sync/pull.c) ------------------------- */
 

@@ -144,7 +144,13 @@ export const tests = [
       await page.click('#req-save');
       await page.waitForURL(/request\.html\?id=/);
       await page.waitForSelector('#view:not([hidden]) #info dd');
+      // Separation of duties: operations recorded it, so a second
+      // administrator (the hub's admin token) approves it.
       await page.click('#approve');
+      await page.waitForFunction(() => /cannot approve it/.test(document.getElementById('act-err').textContent));
+      const reqId = new URL(page.url()).searchParams.get('id');
+      assert((await hub.api(`/api/v1/admin/access-requests/${encodeURIComponent(reqId)}/approve`, {})).status === 200, 'approved by a second administrator');
+      await page.reload();
       await page.waitForSelector('#carry-out');
       await page.click('#carry-out');
       await page.waitForSelector('#temp-password');

@@ -226,21 +226,22 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(j["note"]["activity_id"], j["activity"]["id"])
         self.assertEqual(j["activity"]["backdate_days"], 30)
         self.assertFalse(j["timely"])  # 30 days back is past 5 business days
-        # 31 days: needs the approval; given inline, it is recorded.
+        # 31 days: saved, pending the approval of the three approvers
+        # (tests/integration/test_case_rules.py decides it); approvals are
+        # never typed in.
         r = self.activity(p["id"], "102", days_ago(self.today, 31), "Thirty-one days back.")
-        self.bad(r, "start_date")
-        self.assertIn("approval", r.json()["error"])
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["approval"]["state"], "pending")
+        self.assertEqual(r.json()["activity"]["approval_id"], r.json()["approval"]["request_id"])
         appr = {"program_manager": "Pat Manager", "wdb_director": "Dana Director",
                 "edd_approver": "EDD Reviewer", "approved_date": self.today}
         r = self.activity(p["id"], "102", days_ago(self.today, 31), "Thirty-one days back.",
                           approval=appr)
+        self.bad(r, "approval")
+        # 90 pending, 91 never.
+        r = self.activity(p["id"], "102", days_ago(self.today, 90), "Ninety days back.")
         self.assertEqual(r.status, 201, r.body)
-        self.assertTrue(r.json()["activity"]["approval_id"])
-        # 90 with approval ok, 91 never.
-        r = self.activity(p["id"], "102", days_ago(self.today, 90), "Ninety days back.", approval=appr)
-        self.assertEqual(r.status, 201, r.body)
-        r = self.activity(p["id"], "102", days_ago(self.today, 91), "Ninety-one days back.",
-                          approval=appr)
+        r = self.activity(p["id"], "102", days_ago(self.today, 91), "Ninety-one days back.")
         self.bad(r, "start_date")
         self.assertIn("90", r.json()["error"])
         # The future is refused too.
@@ -260,15 +261,23 @@ class CaseNodeTest(unittest.TestCase):
         r = self.activity(p["id"], "115", self.today, "Helped with the resume.")
         self.assertEqual(r.status, 201, r.body)
         act, note = r.json()["activity"], r.json()["note"]
-        # Amend the activity: a new row naming it; the original stays.
-        r = self.node.post(API + "/activities/%s/amend" % act["id"],
-                           {"end_date": self.today, "completion": "successful"})
+        # Amend the activity: only a supervisor's Help Request; a new row
+        # naming it, pending until DSS WIOA staff approve; the original stays.
+        self.bad(self.node.post(API + "/activities/%s/amend" % act["id"],
+                                {"end_date": self.today, "completion": "successful",
+                                 "reason": "Completed"}), "id", 403)
+        sup = harness.client(self.node)
+        harness.login(sup, "jlee")
+        self.bad(sup.post(API + "/activities/%s/amend" % act["id"], {"end_date": self.today}), "reason")
+        r = sup.post(API + "/activities/%s/amend" % act["id"],
+                     {"end_date": self.today, "completion": "successful", "reason": "Completed the workshop"})
         self.assertEqual(r.status, 201, r.body)
         new = r.json()
         self.assertEqual(new["corrects_id"], act["id"])
         self.assertEqual(new["code"], "115")
-        self.assertEqual(self.node.post(API + "/activities/%s/amend" % act["id"],
-                                        {"end_date": self.today}).status, 409)
+        self.assertEqual(new["approval"]["state"], "pending")
+        self.assertEqual(sup.post(API + "/activities/%s/amend" % act["id"],
+                                  {"end_date": self.today, "reason": "again"}).status, 409)
         # Amend the note: original unchanged, amendment linked.
         text = "Helped with the resume; also a cover letter."
         plant_secret(text)
@@ -302,9 +311,11 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual([v["id"] for v in t["visits"]], [c.json()["id"]])
         self.assertEqual(len(t["activities"]), 1)
         a = t["activities"][0]
-        self.assertEqual(a["id"], new["id"])
-        self.assertEqual(a["completion"], "successful")
-        self.assertEqual([h["id"] for h in a["history"]], [act["id"]])
+        # The original stands while the change waits.
+        self.assertEqual(a["id"], act["id"])
+        self.assertIsNone(a["completion"])
+        self.assertEqual(a["pending_change"]["id"], new["id"])
+        self.assertEqual(a["pending_change"]["change_state"], "pending")
         self.assertEqual([n["id"] for n in a["notes"]], [note["id"]])
         self.assertEqual([x["id"] for x in a["notes"][0]["amendments"]], [am["id"]])
         self.assertEqual([n["body"] for n in t["notes"]], [sn])
@@ -370,9 +381,12 @@ class CaseNodeTest(unittest.TestCase):
         g = self.node.get(API + "/participants/" + other["id"]).json()
         self.assertEqual(g["status"]["exit_warning"], 60)
         self.assertTrue(g["status"]["closure_form_due"])
-        r = self.node.request("PATCH", API + "/participants/" + other["id"],
-                              body={"closure_form_date": self.today})
-        self.assertEqual(r.status, 200, r.body)
+        self.bad(self.node.request("PATCH", API + "/participants/" + other["id"],
+                                   body={"closure_form_date": self.today}), "closure_form_date")
+        fields = {f["name"]: "N/A" for f in self.node.get(API + "/forms").json()["closure"]}
+        r = self.node.post(API + "/participants/%s/closure-form" % other["id"],
+                           {"form_date": self.today, "fields": fields})
+        self.assertEqual(r.status, 201, r.body)
         g = self.node.get(API + "/participants/" + other["id"]).json()
         self.assertFalse(g["status"]["closure_form_due"])
 
@@ -664,7 +678,7 @@ class CaseReplicationTest(unittest.TestCase):
         r = self.hub.post("/api/v1/sync/enroll", {"code": self.code("demo-office"), "hostname": "forger"})
         self.assertEqual(r.status, 200, r.body)
         forger = th.Enrolled(self.hub, r.json())
-        cs = changeset_update("case_notes", 14, nid, 8, text, "Rewritten after the fact.")
+        cs = changeset_update("case_notes", 15, nid, 8, text, "Rewritten after the fact.")
         r = forger.push(th.build_frame([(1, "0190a0000000.0000.forger", "", cs)], self.schema))
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual([q["seq"] for q in r.json()["quarantined"]], [1])

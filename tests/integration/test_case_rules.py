@@ -137,6 +137,49 @@ class CaseDatesTest(CaseRulesBase):
         self.assertEqual(r.json()["entry_deadline"], "2026-12-04")
         self.assertTrue(r.json()["timely"])
 
+    def timeliness(self):
+        t = self.node.get(API + "/compliance?staff_id=demo-staff").json()["timeliness"]
+        return ({k["kind"]: (k["entries"], k["late"]) for k in t["by_kind"]},
+                {k["staff_id"]: (k["entries"], k["late"]) for k in t["by_staff"]},
+                {k["office_id"]: (k["entries"], k["late"]) for k in t["by_office"]})
+
+    def test_timeliness_every_kind_per_staff_and_office(self):
+        k0, s0, o0 = self.timeliness()
+        self.assertEqual(list(k0), ["application", "objective_assessment", "literacy_numeracy", "iss_iep",
+                                    "activity", "case_note", "measurable_skill_gain", "closure_form",
+                                    "followup_form"])
+        p = self.register("Tomasa", "Puntual", registered=days_ago(TODAY, 20))
+        # Wednesday before Thanksgiving: on time (holidays do not count).
+        self.assertEqual(self.activity(p["id"], "115", "2026-11-25").status, 201)
+        # Friday 2026-11-20: due Tuesday 2026-12-01 (Thanksgiving and the
+        # day after skipped), entered Thursday: late.
+        self.assertEqual(self.activity(p["id"], "203", "2026-11-20").status, 201)
+        # An ISS dated today, a note contacted 6 days ago (late: 5 days).
+        self.assertEqual(self.activity(p["id"], "205", TODAY).status, 201)
+        self.assertEqual(self.node.post(API + "/participants/%s/notes" % p["id"],
+                                        {"subject": "Call", "contact_date": days_ago(TODAY, 6),
+                                         "body": "Talked about the job fair."}).status, 201)
+        k1, s1, o1 = self.timeliness()
+        d = {k: (k1[k][0] - k0[k][0], k1[k][1] - k0[k][1]) for k in k1}
+        self.assertEqual(d["application"], (1, 0))
+        self.assertEqual(d["activity"], (1, 0))
+        self.assertEqual(d["objective_assessment"], (1, 1))
+        self.assertEqual(d["iss_iep"], (1, 0))
+        self.assertEqual(d["case_note"], (4, 3))  # activity notes of 11-25, 11-20 (5 days) and the call
+        self.assertEqual(s1["demo-staff"][0] - s0.get("demo-staff", (0, 0))[0], 8)
+        self.assertEqual(o1["demo-office"][1] - o0.get("demo-office", (0, 0))[1], 4)
+        # The CSV: one row per kind, staff member and office.
+        r = self.node.get(API + "/compliance?format=csv&report=timeliness&staff_id=demo-staff")
+        self.assertEqual(r.status, 200, r.body)
+        import csv as csvm
+        import io
+        rows = list(csvm.DictReader(io.StringIO(r.body.decode())))
+        got = {(x["scope"], x["id"]): (int(x["entries"]), int(x["late"])) for x in rows}
+        self.assertEqual(got[("kind", "objective_assessment")], k1["objective_assessment"])
+        self.assertEqual(got[("staff", "demo-staff")], s1["demo-staff"])
+        self.assertEqual(got[("office", "demo-office")], o1["demo-office"])
+        self.bad(self.node.get(API + "/compliance?report=nope"), "report")
+
     def test_visit_name_warning_and_timeline(self):
         p = self.register("Iñigo", "Montoya")
         reasons = self.node.get("/api/v1/greeter/reasons").json()
@@ -165,6 +208,372 @@ class CaseDatesTest(CaseRulesBase):
         t = self.node.get(API + "/participants/%s/timeline" % p["id"]).json()
         names = sorted(v["visitor_name"] for v in t["visits"])
         self.assertEqual(names, sorted(["Inez Montalban", "montoya, IÑIGO"]))
+
+    # ---- closure and follow-up forms ------------------------------------------------
+    def fields(self, kind, **over):
+        f = {x["name"]: "N/A" for x in self.node.get(API + "/forms").json()[kind]}
+        f.update(over)
+        return f
+
+    def test_closure_form_every_field(self):
+        p = self.register("Clara", "Cierre", registered=days_ago(TODAY, 70))
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertTrue(g["status"]["closure_form_due"])
+        C = API + "/participants/%s/closure-form" % p["id"]
+        # Nothing filled in: every field named at once.
+        r = self.node.post(C, {"fields": {}})
+        self.assertEqual(r.status, 400, r.body)
+        names = sorted(e["field"] for e in r.json()["errors"])
+        want = sorted(["form_date"] + ["fields." + k for k in self.fields("closure")])
+        self.assertEqual(names, want)
+        # One left empty, one blank, one unknown: those three.
+        f = self.fields("closure", exit_reason="Entered employment", employer_name="  ", job_title="")
+        f["favorite_color"] = "blue"
+        r = self.node.post(C, {"form_date": TODAY, "fields": f})
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["fields.employer_name", "fields.favorite_color", "fields.job_title"])
+        self.bad(self.node.post(C, {"form_date": days_ago(TODAY, 71), "fields": self.fields("closure")}),
+                 "form_date")
+        self.assertEqual(self.ndb("SELECT count(*) FROM case_forms WHERE participant_id=?", p["id"])[0][0], 0)
+        # Complete, N/A where it does not apply.
+        r = self.node.post(C, {"form_date": TODAY, "fields": self.fields(
+            "closure", exit_reason="Entered employment", employer_name="Coastal Grocers")})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["fields"]["employer_name"], "Coastal Grocers")
+        self.assertTrue(r.json()["timely"])
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertFalse(g["status"]["closure_form_due"])
+        self.assertEqual(g["closure_form_date"], TODAY)
+        # A follow-up form before the exit is refused.
+        self.bad(self.node.post(API + "/participants/%s/followup-form" % p["id"],
+                                {"form_date": TODAY, "fields": self.fields("followup")}), "id", 409)
+
+    def test_followup_form_and_decline_end_the_clocks(self):
+        # Exited 30 days ago (registered 120 days ago, no service).
+        p = self.register("Ulises", "Declinado", registered=days_ago(TODAY, 120))
+        q = self.register("Olga", "Seguida", registered=days_ago(TODAY, 120))
+        for x in (p, q):
+            g = self.node.get(API + "/participants/" + x["id"]).json()
+            self.assertEqual(g["status"]["followup_quarter"], 1)
+            self.assertFalse(g["status"]["followup_form_done"])
+        F = API + "/participants/%s/followup-form" % q["id"]
+        r = self.node.post(F, {"form_date": TODAY, "fields": {"contact_method": "Phone"}})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(len(r.json()["errors"]), len(self.fields("followup")) - 1)
+        self.bad(self.node.post(F, {"form_date": days_ago(TODAY, 31), "fields": self.fields("followup")}),
+                 "form_date")
+        r = self.node.post(F, {"form_date": TODAY, "fields": self.fields("followup", contact_method="Phone")})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["quarter"], 1)
+        g = self.node.get(API + "/participants/" + q["id"]).json()
+        self.assertTrue(g["status"]["followup_form_done"])
+        # Declined, with its date: the follow-up clocks end.
+        D = API + "/participants/%s/followup-declined" % p["id"]
+        self.bad(self.node.post(D, {"form_date": TODAY, "fields": {}}), "fields.how_declined")
+        r = self.node.post(D, {"form_date": TODAY, "fields": {"how_declined": "Told us by phone"}})
+        self.assertEqual(r.status, 201, r.body)
+        self.bad(self.node.post(D, {"form_date": TODAY, "fields": {"how_declined": "again"}}), "id", 409)
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertEqual(g["status"]["followup_declined_date"], TODAY)
+        self.assertEqual(g["status"]["followup_quarter"], 0)
+        # Seven months later (the injected clock): the other case missed two
+        # quarters; the declined one none.
+        pin_clock(self.clock, (datetime.date.fromisoformat(TODAY) + datetime.timedelta(days=210)).isoformat())
+        try:
+            import time
+            time.sleep(0.5)
+            gp = self.node.get(API + "/participants/" + p["id"]).json()["status"]
+            gq = self.node.get(API + "/participants/" + q["id"]).json()["status"]
+            self.assertEqual(gq["followup_overdue_quarters"], 2)  # no F-code in Q1 or Q2
+            self.assertEqual(gq["followup_forms_missing"], 1)
+            self.assertEqual(gp["followup_overdue_quarters"], 0)
+            self.assertEqual(gp["followup_forms_missing"], 0)
+            c = self.node.get(API + "/compliance").json()
+            over = [(x["participant_id"], x["kind"]) for x in c["overdue"]]
+            self.assertIn((q["id"], "follow_up"), over)
+            self.assertNotIn(p["id"], [x for x, _ in over])
+            self.assertNotIn(p["id"], [x["participant_id"] for x in c["due_this_week"]])
+        finally:
+            pin_clock(self.clock, TODAY)
+            time.sleep(0.5)
+
+
+# ---- approvals with a hub ----------------------------------------------------------
+
+PASSWORD = "Case.Rules42"
+LA = "demo-la"
+
+
+def hub_account(hub, username, group, office="demo-office"):
+    """A staff account written at the hub (hub-owned, replicated down), with a
+    known password: node logins on an enrolled node are real."""
+    import hashlib
+    import uuid
+    sid = str(uuid.uuid4())
+    salt = os.urandom(16)
+    dk = hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt, 1000, 32)
+    stored = "pbkdf2-sha256$%d$%s$%s" % (1000, salt.hex(), dk.hex())
+    db = hub.db()
+    try:
+        db.execute("INSERT INTO staff(id, username, display_name, local_area_id, office_id,"
+                   " privilege_group, active, updated_hlc) VALUES(?,?,?,?,?,?,1,?)",
+                   (sid, username, username.title(), LA, office, group, "000000000002.0000.hub"))
+        db.execute("INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+                   " updated_hlc) VALUES(?,?,?,0,?)", (sid, LA, stored, "000000000002.0000.hub"))
+        db.commit()
+    finally:
+        db.close()
+    return sid
+
+
+def wait_for(fn, timeout=90, what="condition"):
+    import time
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def count(daemon, sql, *args):
+    import sqlite3
+    db = daemon.db()
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+class CaseApprovalsTest(CaseRulesBase):
+    """A hub and two offices of the demo Local Area; a case manager, a
+    supervisor and four approvers, each signed in in their own session."""
+
+    @classmethod
+    def setUpClass(cls):
+        env = {"OUTPOST_NODE_SYNC_INTERVAL": "1", "OUTPOST_NODE_DEMO": "no"}
+        cls.hub = Daemon("hub").start()
+        plant_secret(PASSWORD)
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.token = f.read().strip()
+        plant_secret(cls.token)
+        cls.ids = {}
+        for user, group in (("casemgr", "LWIA Partner Staff"), ("super", "LWIA Partner Supervisor"),
+                            ("pmgr", "View Access"), ("wdbdir", "View Access"),
+                            ("eddrev", "View Access"), ("wioa", "View Access")):
+            cls.ids[user] = hub_account(cls.hub, user, group)
+        cls.nodes = {}
+        for name, office in (("a", "demo-office"), ("b", "demo-office-2")):
+            n = Daemon("node", env=env)
+            p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code", "--office",
+                                  office, "--data", cls.hub.data], name="hub")
+            code = p.stdout.decode().strip()
+            p = harness.run_tool(["enroll", "--data", n.data, "--hub", cls.hub.url, "--code", code],
+                                 name="caserules-sync")
+            if p.returncode != 0:
+                raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
+            n.start()
+            cls.nodes[name] = n
+        for n in cls.nodes.values():
+            wait_for(lambda n=n: count(n, "SELECT count(*) FROM staff_credentials c JOIN staff s ON"
+                                          " s.id = c.id WHERE s.username='wioa'") == 1,
+                     what="the accounts at " + n.name)
+        # The approver roles, granted at the hub.
+        for user, roles in (("pmgr", ["dss_program_manager"]), ("wdbdir", ["wdb_director"]),
+                            ("eddrev", ["edd"]), ("wioa", ["dss_wioa"])):
+            r = cls.admin("PUT", "/api/v1/admin/case/approver-roles",
+                          {"staff_id": cls.ids[user], "roles": roles})
+            assert r.status == 200, r.body
+        for n in cls.nodes.values():
+            wait_for(lambda n=n: count(n, "SELECT count(*) FROM case_approver_roles WHERE active=1") == 4,
+                     what="the approver roles at " + n.name)
+        cls.s = {}
+        for user, node in (("casemgr", "a"), ("super", "a"), ("pmgr", "a"), ("wdbdir", "b"),
+                           ("eddrev", "a"), ("wioa", "b")):
+            c = harness.client(cls.nodes[node])
+            harness.login(c, user, PASSWORD)
+            cls.s[user] = c
+        cls.today = cls.s["casemgr"].get(API + "/meta").json()["today"]
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in cls.nodes.values():
+            n.cleanup()
+        cls.hub.cleanup()
+
+    @classmethod
+    def admin(cls, method, path, body=None):
+        return cls.hub.request(method, path, body=body,
+                               headers={"Authorization": "Bearer " + cls.token})
+
+    def registered(self, first, last, days):
+        """A participant of office A registered `days` ago: the date moved at
+        the hub, as a newer hub write, and replicated back to the offices
+        (no entry may predate it)."""
+        import time
+        a = self.nodes["a"]
+        p = self.register(first, last, node=self.s["casemgr"])
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", p["id"]) == 1,
+                 what="the participant at the hub")
+        reg = days_ago(self.today, days)
+        db = self.hub.db()
+        db.execute("UPDATE participants SET registered_date=?, updated_hlc=? WHERE id=?",
+                   (reg, "%012x.0000.hub" % (int(time.time() * 1000) + 5), p["id"]))
+        db.commit()
+        db.close()
+        wait_for(lambda: count(a, "SELECT registered_date FROM participants WHERE id=?", p["id"]) == reg,
+                 what="the registration date at office A")
+        return p
+
+    def request_of(self, who, rid, state="pending"):
+        r = self.s[who].get(API + "/approvals?state=all")
+        self.assertEqual(r.status, 200, r.body)
+        for q in r.json()["requests"]:
+            if q["id"] == rid:
+                return q
+        return None
+
+    def wait_request(self, who, rid):
+        return wait_for(lambda: self.request_of(who, rid), what="the request at %s's office" % who)
+
+    def decide(self, who, rid, decision="approved", **kw):
+        b = {"decision": decision}
+        b.update(kw)
+        return self.s[who].post(API + "/approvals/%s/decision" % rid, b)
+
+    def test_backdate_pending_until_three_approvers(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Benita", "Retroactiva", 60)
+        start = days_ago(self.today, 45)
+        r = self.activity(p["id"], "102", start, node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        j = r.json()
+        rid = j["approval"]["request_id"]
+        self.assertEqual(j["approval"]["state"], "pending")
+        self.assertEqual(j["approval"]["waiting_for"], ["DSS Program Manager", "WDB Director", "EDD"])
+        # Pending: it does not count for the exit clock, and its author sees it.
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertIsNone(st["last_service_date"])
+        q = self.request_of("casemgr", rid)
+        self.assertEqual((q["entry_id"], q["entry_date"], q["state"]), (j["activity"]["id"], start, "pending"))
+        self.assertEqual(q["can_decide"], [])
+        # The author never decides; typed-in approvals are refused.
+        self.bad(self.decide("casemgr", rid), "id", 403)
+        self.bad(self.activity(p["id"], "102", start, node=cm, approval_id=rid), "approval_id")
+        # Every field error at once.
+        r = self.decide("pmgr", rid, "maybe", role="boss")
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["decision", "role"])
+        # The Program Manager at office A.
+        r = self.decide("pmgr", rid)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["waiting_for"], ["WDB Director", "EDD"])
+        self.assertEqual(r.json()["state"], "pending")
+        self.bad(self.decide("pmgr", rid), "role")   # used once: nothing left to decide
+        # The WDB Director at office B, once the request got there.
+        self.wait_request("wdbdir", rid)
+        r = self.decide("wdbdir", rid)
+        self.assertEqual(r.status, 201, r.body)
+        # Still pending at A until EDD; EDD at A sees the Director's decision.
+        wait_for(lambda: len(self.request_of("eddrev", rid)["decisions"]) == 2,
+                 what="office B's decision at office A")
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertIsNone(st["last_service_date"])
+        r = self.decide("eddrev", rid)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        self.assertEqual(sorted(d["role"] for d in r.json()["decisions"]),
+                         ["dss_program_manager", "edd", "wdb_director"])
+        # Three different accounts; now it counts.
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertEqual(st["last_service_date"], start)
+        t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+        self.assertEqual(t["activities"][0]["approval_state"], "approved")
+        # Used once: the Director's role has decided (400 role; 409 once
+        # office B has the last approval too).
+        self.assertIn(self.decide("wdbdir", rid).status, (400, 409))
+        wait_for(lambda: count(self.hub, "SELECT count(DISTINCT staff_id) FROM case_approval_decisions"
+                                         " WHERE request_id=? AND decision='approved'", rid) == 3,
+                 what="the three approvals at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE approval_id=?",
+                               rid), 1)
+        # The approved request cannot be used for another entry.
+        self.bad(self.activity(p["id"], "115", days_ago(self.today, 40), node=cm, approval_id=rid),
+                 "approval_id")
+        # The hub took every row (nothing quarantined).
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_refusal_and_offline_request(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Ramiro", "Rechazado", 80)
+        r = self.activity(p["id"], "102", days_ago(self.today, 70), node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        rid = r.json()["approval"]["request_id"]
+        self.bad(self.decide("eddrev", rid, "refused"), "comment")
+        r = self.decide("eddrev", rid, "refused", comment="No documentation of the visit.")
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "refused")
+        self.bad(self.decide("pmgr", rid), "id", 409)
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertIsNone(st["last_service_date"])
+        # Offline: the request waits in the outbox and goes out with the next push.
+        self.hub.stop()
+        try:
+            r = self.activity(p["id"], "115", days_ago(self.today, 50), node=cm)
+            self.assertEqual(r.status, 201, r.body)
+            rid2 = r.json()["approval"]["request_id"]
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid2), 0)
+            self.assertIsNotNone(self.request_of("pmgr", rid2))  # approvers at this office see it
+        finally:
+            self.hub.start()
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid2) == 1,
+                 what="the offline request at the hub")
+        self.wait_request("wdbdir", rid2)
+
+    def test_help_request_void_pending_until_approved(self):
+        cm, sup = self.s["casemgr"], self.s["super"]
+        p = self.registered("Valentin", "Anulado", 20)
+        r = self.activity(p["id"], "102", days_ago(self.today, 10), node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        act = r.json()["activity"]
+        before = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertEqual(before["last_service_date"], act["start_date"])
+        # Staff cannot change entered data; a supervisor raises a Help Request.
+        self.bad(cm.post(API + "/activities/%s/amend" % act["id"], {"void": True, "reason": "dup"}),
+                 "id", 403)
+        r = sup.post(API + "/activities/%s/amend" % act["id"],
+                     {"void": True, "reason": "Entered twice by mistake."})
+        self.assertEqual(r.status, 201, r.body)
+        new = r.json()
+        rid = new["approval"]["request_id"]
+        self.assertEqual(new["approval"]["waiting_for"], ["DSS WIOA staff"])
+        # The original stands: same soft-exit date, shown on the timeline.
+        st = cm.get(API + "/participants/" + p["id"]).json()["status"]
+        self.assertEqual(st["soft_exit_date"], before["soft_exit_date"])
+        t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+        self.assertEqual([a["id"] for a in t["activities"]], [act["id"]])
+        self.assertEqual(t["activities"][0]["pending_change"]["id"], new["id"])
+        # Backdating approvers do not decide a Help Request.
+        self.bad(self.decide("pmgr", rid), "role")
+        # DSS WIOA staff at office B approve it.
+        q = self.wait_request("wioa", rid)
+        self.assertEqual(q["kind"], "change")
+        self.assertIn("void", q["change_summary"])
+        self.assertEqual(q["reason"], "Entered twice by mistake.")
+        r = self.decide("wioa", rid, comment="Duplicate confirmed.")
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        # At office A the void takes effect once the decision arrives; both
+        # rows stay (the audit trail shows the original and the change).
+        wait_for(lambda: cm.get(API + "/participants/" + p["id"]).json()["status"]["last_service_date"] is None,
+                 what="the approved void at office A")
+        self.assertEqual(count(self.nodes["a"], "SELECT count(*) FROM participant_activities WHERE"
+                                                " id IN (?, ?)", act["id"], new["id"]), 2)
+        t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+        self.assertEqual(t["activities"], [])
 
 
 if __name__ == "__main__":

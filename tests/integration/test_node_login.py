@@ -72,9 +72,32 @@ class Admin:
             r = self.call("POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
                           % (rid, k, k), body=PDF, ctype="application/pdf")
             assert r.status == 201, r
-        r = self.call("POST", "/api/v1/admin/access-requests/%s/approve" % rid, {})
+        # Separation of duties: the token requested it, operations approves.
+        r = self.operations().post("/api/v1/admin/access-requests/%s/approve" % rid)
         assert r.status == 200, r
         return rid
+
+    def operations(self):
+        """The built-in operations account, signed in once (its one-time
+        password changed), as the second administrator."""
+        if getattr(self, "ops", None) is None:
+            from test_accounts import Console
+            pwfile = os.path.join(self.hub.data, "operations.password")
+            wait_for("operations.password", lambda: os.path.exists(pwfile)
+                     and os.path.getsize(pwfile) > 0, timeout=30)
+            with open(pwfile) as f:
+                first = f.read().strip()
+            plant_secret(first)
+            ops = Console(self.hub)
+            r = ops.login("operations", first)
+            assert r.status == 200, r
+            pw = "Ops." + secrets.token_hex(4) + "Zz9"
+            plant_secret(pw)
+            r = ops.post("/api/v1/admin/session/password",
+                         {"current_password": first, "new_password": pw})
+            assert r.status == 200, r
+            self.ops = ops
+        return self.ops
 
     def create(self, username, group="LWIA Partner Staff"):
         rid = self.request({

@@ -10,15 +10,17 @@ Also: the backup is mode 0600 and carries the key files; restore refuses a
 running hub and an existing database without --force.
 """
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
 from harness import BIN, Daemon, login
-from test_sync_node import Office, count, hub_tool, sync, wait_for
+from test_sync_node import Office, checkin, count, hub_tool, sync, wait_for
 
 
 class Writer(threading.Thread):
@@ -105,7 +107,11 @@ class RestoreDrillTest(unittest.TestCase):
         in_backup = bk.execute("SELECT count(*) FROM checkins").fetchone()[0]
         self.assertEqual(bk.execute("PRAGMA quick_check").fetchone()[0], "ok")
         bk.close()
-        self.assertTrue({"hub.key", "hub.crt", "admin.token"} <= names, names)
+        self.assertEqual(names, {"hub.crt", "ca.crt"})   # every secret is in the key file
+        kb = sqlite3.connect(backup + ".key")
+        self.assertEqual(set(r[0] for r in kb.execute("SELECT name FROM outpost_backup_files")),
+                         {"hub.key", "admin.token", "master.key", "ca.key"})
+        kb.close()
         # A second backup to the same file is refused (never overwritten).
         self.assertNotEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
         # Restore refuses a running hub.
@@ -182,6 +188,75 @@ class RestoreDrillTest(unittest.TestCase):
             return p.returncode == 0
         for n in (a, b):
             wait_for(lambda: verified(n), timeout=90, step=2, what="verify at %s" % n.name)
+
+    def test_backup_keys_apart_round_trip(self):
+        """backup writes the database and its secrets (master.key, hub.key,
+        admin.token) to two files; restore takes both, refuses the database
+        without the key that belongs to it, and the restored hub serves the
+        same office: its node secret unwraps (the node's push is taken)."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        before = checkin(a, "before the backup")
+        wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", before) == 1,
+                 timeout=60, what="the check-in at the hub")
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            backup, keys = os.path.join(bdir, "hub.backup"), os.path.join(bdir, "elsewhere.key")
+            p = hub_tool(hub, "backup", "--out", backup, "--key-file", keys)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for f in (backup, keys):
+                self.assertEqual(stat.S_IMODE(os.stat(f).st_mode), 0o600, f)
+            with open(os.path.join(hub.data, "master.key"), "rb") as f:
+                master = f.read()
+            with open(backup, "rb") as f:
+                self.assertNotIn(master.strip(), f.read())
+            bk = sqlite3.connect(backup)
+            self.assertEqual(set(r[0] for r in bk.execute("SELECT name FROM outpost_backup_files")),
+                             {"hub.crt", "ca.crt"})
+            bk.close()
+            kb = sqlite3.connect(keys)
+            self.assertEqual(kb.execute("SELECT content FROM outpost_backup_files"
+                                        " WHERE name='master.key'").fetchone()[0], master)
+            self.assertEqual(kb.execute("SELECT count(*) FROM sqlite_master WHERE name='checkins'")
+                             .fetchone()[0], 0)
+            kb.close()
+            # the machine is lost: a new data directory gets the backup
+            hub.stop()
+            old_dir = hub.data
+            hub.data = os.path.join(bdir, "restored")   # hub.tmp, the old one, goes at clean-up
+            os.mkdir(hub.data, 0o700)
+            p = hub_tool(hub, "restore", backup)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b"--key-file", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(hub.data, "hub.db")))
+            # a key file of another hub is refused
+            other = os.path.join(bdir, "other.key")
+            okb = sqlite3.connect(other)
+            okb.executescript("CREATE TABLE outpost_backup_info(k TEXT PRIMARY KEY, v TEXT);"
+                              "INSERT INTO outpost_backup_info VALUES('kind','keys');"
+                              "CREATE TABLE outpost_backup_files(name TEXT PRIMARY KEY,"
+                              " mode INTEGER, content BLOB);"
+                              "INSERT INTO outpost_backup_files VALUES('master.key', 384,"
+                              " X'00112233');")
+            okb.close()
+            p = hub_tool(hub, "restore", backup, "--key-file", other)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b"does not hold the master key", p.stderr)
+            p = hub_tool(hub, "restore", backup, "--key-file", keys)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(hub.data, "master.key"), "rb") as f:
+                self.assertEqual(f.read(), master)
+            for f in ("ca.key", "ca.crt", "hub.key"):   # the office CA and the hub's key too
+                with open(os.path.join(bdir, "restored", f), "rb") as a_, \
+                        open(os.path.join(old_dir, f), "rb") as b_:
+                    self.assertEqual(a_.read(), b_.read(), f)
+            hub.start()
+            after = checkin(a, "after the restore")
+            wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", after) == 1,
+                     timeout=90, what="the node's push taken by the restored hub")
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", before), 1)
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
 
     def test_restore_needs_a_backup_file(self):
         hub = self.o.hub()

@@ -254,6 +254,49 @@ class TrustTest(Base):
         self.assertEqual(v, pw_verifier(pw, self.cred(sid)[0]))
         self.replication_flows("the password attacks")
 
+    def test_account_without_verifier_changes_at_node(self):
+        """An account whose password predates the hub's verifiers (as an older
+        hub left it: no staff_verifiers row) changes its password at a
+        connected node: the node has the hub take the verifier from the
+        password typed there, and the change applies - no reset needed."""
+        st, temp = self.create(self.ops, self.uniq("old"))
+        sid = st["id"]
+        wait_for(lambda: count(self.node, "SELECT count(*) FROM staff_credentials WHERE id=?",
+                               sid) == 1, timeout=60, what="the account's hash at the node")
+        s = harness.client(self.node)
+        harness.login(s, st["username"], temp)
+        pw1 = "Older.Pass" + secrets.token_hex(2) + "5"
+        plant_secret(pw1)
+        self.assertEqual(s.post("/api/v1/session/password",
+                                {"current_password": temp, "new_password": pw1},
+                                timeout=240).status, 200)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM credential_change_status WHERE"
+                                         " staff_id=? AND status='applied'", sid) == 1,
+                 timeout=60, what="the first change applied")
+        h1 = self.cred(sid)[0]
+        wait_for(lambda: count(self.node, "SELECT password_hash FROM staff_credentials WHERE id=?",
+                               sid) == h1, timeout=60, what="the hub's hash back at the node")
+        with opened(self.hub) as d:   # as an older hub left it
+            d.execute("DELETE FROM staff_verifiers WHERE id=?", (sid,))
+        s = harness.client(self.node)
+        harness.login(s, st["username"], pw1)
+        pw2 = "Newer.Pass" + secrets.token_hex(2) + "6"
+        plant_secret(pw2)
+        r = s.post("/api/v1/session/password", {"current_password": pw1, "new_password": pw2},
+                   timeout=240)
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: self.cred(sid)[0] != h1, timeout=60,
+                 what="the change applied at the hub")
+        with opened(self.hub) as d:
+            self.assertEqual(d.execute("SELECT count(*) FROM quarantine WHERE tbl="
+                                       "'credential_changes' AND node_id=?",
+                                       (self.node_id_real(),)).fetchone()[0], 0)
+            v = d.execute("SELECT verifier FROM staff_verifiers WHERE id=?", (sid,)).fetchone()[0]
+        self.assertEqual(v, pw_verifier(pw2, self.cred(sid)[0]))
+        # the password is in no log line
+        self.assertNotIn(pw1, self.hub.read_log())
+        self.assertNotIn(pw1, self.node.read_log())
+
     def test_reset_at_hub_ends_node_sessions(self):
         st, temp = self.create(self.ops, self.uniq("rst"))
         sid = st["id"]
@@ -308,6 +351,57 @@ class TrustTest(Base):
         self.assertTrue(ev, "the node's event in the audit trail")
         self.assertEqual(ev[0].get("reported_by"), self.evil.node_id)
         self.replication_flows("the forged events")
+
+    def update_cs(self, table, row_id, changes):
+        """One UPDATE changeset of `table` (column 0 its key): changes maps a
+        column name to (old, new); other columns undefined."""
+        with opened(self.hub) as d:
+            cols = [r[1] for r in d.execute("PRAGMA table_info(%s)" % table)]
+
+        def val(v):
+            if v is None:
+                return b"\x05"
+            if isinstance(v, int):
+                return b"\x01" + v.to_bytes(8, "big", signed=True)
+            t = v.encode()
+            return b"\x03" + th.varint(len(t)) + t
+        oldrec, newrec = [val(row_id)] + [b"\x00"] * (len(cols) - 1), [b"\x00"] * len(cols)
+        for c, (o, n) in changes.items():
+            oldrec[cols.index(c)], newrec[cols.index(c)] = val(o), val(n)
+        return (b"T" + th.varint(len(cols)) + bytes([1] + [0] * (len(cols) - 1)) +
+                table.encode() + b"\0" + bytes([23, 0]) + b"".join(oldrec) + b"".join(newrec))
+
+    def test_forged_update_naming_admin(self):
+        """An update is checked like an insert: a node that sets a column of an
+        existing row to an administrative account is quarantined; an older
+        row that names an account made administrative since still takes its
+        other edits."""
+        # an account of a Local Area of its own (at most 3 MIS Administrators each)
+        st, _ = self.create(self.ops, self.uniq("own"), la=self.new_la(), group="View Access")
+        sid = st["id"]
+        r = self.node.post("/api/v1/crm/employers", {"company_name": "Forge %s Co" % self.uniq("x"),
+                                                     "zip": "95814", "city": "Sacramento"})
+        self.assertEqual(r.status, 201, r)
+        eid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employers WHERE id=?", eid) == 1,
+                 timeout=60, what="the lead at the hub")
+        r = self.ops.post("/api/v1/admin/staff/%s/roles" % sid, {"roles": ["mis_admin"]})
+        self.assertEqual(r.status, 200, r)
+        with opened(self.hub) as d:
+            owner, city = d.execute("SELECT lead_owner_id, city FROM employers WHERE id=?",
+                                    (eid,)).fetchone()
+        res = self.push(self.update_cs("employers", eid, {"lead_owner_id": (owner, sid)}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("administrative", str(res["quarantined"]))
+        self.assertEqual(count(self.hub, "SELECT lead_owner_id FROM employers WHERE id=?", eid),
+                         owner)
+        # as if the lead had been given to that account before its role
+        with opened(self.hub) as d:
+            d.execute("UPDATE employers SET lead_owner_id=? WHERE id=?", (sid, eid))
+        res = self.push(self.update_cs("employers", eid, {"city": (city, "Davis")}))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT city FROM employers WHERE id=?", eid), "Davis")
+        self.replication_flows("the forged update")
 
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
@@ -503,6 +597,90 @@ class TrustTest(Base):
             self.assertEqual(d.execute("SELECT display_name FROM staff WHERE id=?",
                                        (st["id"],)).fetchone()[0], st["display_name"])
 
+    def test_first_snapshot_sets_aside_a_row_it_cannot_take(self):
+        """The same bad row in a new node's first snapshot: the snapshot
+        completes without it, the node says so and then pulls as usual."""
+        st, _ = self.create(self.ops, self.uniq("snapbad"))
+        with opened(self.hub) as d:   # as an older hub could have stored it
+            d.execute("UPDATE staff SET display_name=CAST(X'536E6170FF4E616D65' AS TEXT),"
+                      " updated_hlc=updated_hlc||'x' WHERE id=?", (st["id"],))
+        fresh = Daemon("node")
+        try:
+            p = run_tool([os.path.join(BIN, "outpost-sync"), "enroll", "--hub", self.hub.url,
+                          "--code", self.code(), "--data", fresh.data])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            fresh.start()
+            harness.login(fresh)
+            s = wait_for(lambda: (lambda j: j if j.get("cursor") is not None else None)(
+                fresh.get("/api/v1/sync/status").json()), timeout=90,
+                what="the new node's first snapshot done")
+            self.assertGreaterEqual(s.get("pull_set_aside", 0), 1, s)
+            self.assertEqual(count(fresh, "SELECT count(*) FROM staff WHERE id=?", st["id"]), 0)
+            self.assertGreater(count(fresh, "SELECT count(*) FROM staff"), 1)
+            # the row, repaired at the hub, arrives with the next pull
+            with opened(self.hub) as d:
+                d.execute("UPDATE staff SET display_name='Snap Name', updated_hlc=updated_hlc||'y'"
+                          " WHERE id=?", (st["id"],))
+            wait_for(lambda: count(fresh, "SELECT count(*) FROM staff WHERE id=? AND"
+                                          " display_name='Snap Name'", st["id"]) == 1,
+                     timeout=60, what="the repaired row at the new node")
+        finally:
+            fresh.cleanup()
+
+    def test_rows_written_before_enrollment_arrive(self):
+        """A stand-alone node used before it is enrolled (its provisional node
+        id, the demo office), then enrolled while it runs to another office:
+        what it wrote before, and a check-in just after, reach the hub under
+        its real identity, none quarantined."""
+        fresh = Daemon("node").start()
+        try:
+            harness.login(fresh)   # a sign-in: an audit event naming the node
+            reasons = fresh.get("/api/v1/greeter/reasons").json()
+
+            def visit(name):
+                r = fresh.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
+                                                    "reason_ids": [reasons[0]["id"]]})
+                self.assertEqual(r.status, 201, r)
+                return r.json()["id"]
+            before = visit("Before Enrollment")
+            with opened(fresh) as d:
+                prov = d.execute("SELECT value FROM node_meta WHERE key='node_id'").fetchone()[0]
+                self.assertGreaterEqual(d.execute("SELECT count(*) FROM audit_events WHERE"
+                                                  " node_id=?", (prov,)).fetchone()[0], 1)
+            p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office",
+                                     "demo-office-2", "--data", self.hub.data], name="hub")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            hub_code = p.stdout.decode().strip()
+            plant_secret(hub_code)
+            p = run_tool([os.path.join(BIN, "outpost-sync"), "enroll", "--hub", self.hub.url,
+                          "--code", hub_code, "--data", fresh.data])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            after = visit("Just After Enrollment")
+            with opened(fresh) as d:
+                real = d.execute("SELECT value FROM node_meta WHERE key='node_id'").fetchone()[0]
+                self.assertNotEqual(real, prov)
+                self.assertEqual(d.execute("SELECT office_id FROM checkins WHERE id=?",
+                                           (after,)).fetchone()[0], "demo-office-2")
+            for cid in (before, after):
+                wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkins WHERE id=? AND"
+                                                 " office_id='demo-office-2'", cid) == 1,
+                         timeout=90, what="check-in %s at the hub, of the node's office" % cid)
+            wait_for(lambda: count(self.hub, "SELECT count(*) FROM audit_events WHERE node_id=?",
+                                   real) >= 1, timeout=60, what="the sign-in's audit event")
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM audit_events WHERE node_id=?",
+                                   prov), 0)
+            with opened(self.hub) as d:
+                q = d.execute("SELECT tbl, reason FROM quarantine WHERE node_id=?",
+                              (real,)).fetchall()
+            self.assertEqual(q, [])
+            # the node's own copy of the earlier visit is the office's too, once it
+            # has taken its snapshot
+            wait_for(lambda: count(fresh, "SELECT count(*) FROM checkins WHERE id=? AND"
+                                          " office_id='demo-office-2'", before) == 1,
+                     timeout=90, what="the earlier visit re-stamped at the node")
+        finally:
+            fresh.cleanup()
+
     def node_id_real(self):
         import json
         with open(os.path.join(self.node.data, "sync.json")) as f:
@@ -533,6 +711,36 @@ class TrustAdminTest(Base):
         self.assertEqual(mis.get("/api/v1/admin/access-requests/%s" % rid).json().get("status"),
                          "submitted")
         r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual(r.status, 200, r)
+        # No one is exempt: operations and the admin token cannot approve
+        # their own requests either; each approves the other's.
+        bearer = {"Authorization": "Bearer " + self.token}
+        mine = {}
+        for who, hdr in (("ops", {}), ("token", bearer)):
+            r = self.ops.post("/api/v1/admin/access-requests",
+                              self.new_body(self.uniq("own"), la=la), headers=hdr)
+            self.assertEqual(r.status, 201, r)
+            mine[who] = r.json()["id"]
+            for k in self.E1_FILES:
+                self.assertEqual(self.ops.request(
+                    "POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
+                    % (mine[who], k, k), body=b"%PDF-1.4\n%%EOF\n", ctype="application/pdf",
+                    headers=hdr).status, 201)
+            r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % mine[who], headers=hdr)
+            self.assertEqual((r.status, r.json()["field"]), (403, "request_id"), who)
+            self.assertEqual(self.ops.get("/api/v1/admin/access-requests/%s" % mine[who])
+                             .json().get("status"), "submitted")
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % mine["ops"], headers=bearer)
+        self.assertEqual(r.status, 200, r)
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % mine["token"])
+        self.assertEqual(r.status, 200, r)
+        # an MIS Administrator of the Local Area may approve operations' request too
+        r = self.ops.post("/api/v1/admin/access-requests", self.new_body(self.uniq("by"), la=la))
+        rid = r.json()["id"]
+        for k in self.E1_FILES:
+            self.ops.request("POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=%s.pdf"
+                             % (rid, k, k), body=b"%PDF-1.4\n%%EOF\n", ctype="application/pdf")
+        r = mis.post("/api/v1/admin/access-requests/%s/approve" % rid)
         self.assertEqual(r.status, 200, r)
 
     def test_one_reply_for_wrong_password_and_field_account(self):

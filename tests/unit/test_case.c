@@ -373,6 +373,80 @@ static const char insert_note[] =
 	" VALUES(%Q,%Q,'demo-la','demo-office',%Q,%Q,%Q,%Q,'Met with the participant.','demo-staff',%Q,"
 	"'2026-03-02',1772452800000)";
 
+#define R1 "0190b000-0000-7000-8000-00000000f001"
+#define A9 "0190b000-0000-7000-8000-00000000f101"
+static const char insert_decision[] =
+	"INSERT INTO case_approval_decisions(id, request_id, participant_id, local_area_id,"
+	" office_id, role, staff_id, decision, decided_date, decided_at) VALUES(%Q,'" R1 "','" P1 "',"
+	"'demo-la','demo-office',%Q,%Q,'approved','2026-03-05',1)";
+
+/* Approvals as records of real accounts: a request for one entry and one
+ * date; decisions only by holders of the role, never the requester's, once
+ * per role; an approval never serves another entry. */
+static void test_hub_apply_approvals(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0);
+	pushed p;
+
+	(void)state;
+	sync_set_validator(model_hub_validate_row);
+	assert_int_equal(db_exec(hub, "INSERT INTO case_approver_roles(id, staff_id, local_area_id, role,"
+				      " granted_at) VALUES('0190a000-0000-7000-8000-0000000000b1:dss_program_manager',"
+				      " '0190a000-0000-7000-8000-0000000000b1', 'demo-la', 'dss_program_manager', 1)"),
+			 0);
+	node_write(a, "000000001000.0000.nodeA", insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE,
+		   "000000001000.0000.nodeA");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	/* 43 days back, with its request, in one write. */
+	{
+		char *s1 = sqlite3_mprintf(insert_activity, A9, P1, "102", "2026-01-20", "2026-03-04",
+					   noon("2026-03-04"), 43, R1);
+		char *both = sqlite3_mprintf(
+			"%s;INSERT INTO case_approval_requests(id, participant_id, local_area_id, office_id,"
+			" kind, entry_table, entry_id, entry_date, requested_by, requested_at) VALUES('" R1 "',"
+			"'" P1 "','demo-la','demo-office','backdate','participant_activities','" A9 "',"
+			"'2026-01-20','demo-staff',1)", s1);
+		node_write(a, "000000001100.0000.nodeA", "%s", both);
+		sqlite3_free(s1);
+		sqlite3_free(both);
+	}
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	/* Decisions: by an account without the role, by the requester. */
+	node_write(a, "000000001200.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f201",
+		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b3");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "does not hold"));
+	node_write(a, "000000001210.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f202",
+		   "dss_program_manager", "demo-staff");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "own request"));
+	node_write(a, "000000001220.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f203",
+		   "dss_wioa", "0190a000-0000-7000-8000-0000000000b1");
+	assert_non_null(strstr(push(hub, a, &scope_a).reason, "does not decide"));
+	/* The holder, once. */
+	node_write(a, "000000001230.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f204",
+		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b1");
+	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	node_write(a, "000000001240.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f205",
+		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b1");
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "already decided"));
+	/* The same request for another entry: refused. */
+	node_write(a, "000000001300.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000f102",
+		   P1, "115", "2026-01-20", "2026-03-04", noon("2026-03-04"), 43, R1);
+	p = push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 1);
+	assert_non_null(strstr(p.reason, "another entry"));
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(hub);
+}
+
 static void test_hub_apply_case_rows(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *x = open_db(0);
@@ -566,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_ssn),
 		cmocka_unit_test(test_schema_and_seed),
 		cmocka_unit_test(test_hub_apply_case_rows),
+		cmocka_unit_test(test_hub_apply_approvals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <mbedtls/sha256.h>
 
 #include "model/capture.h"
+#include "sync/changeset.h"
 #include "sync/client.h"
 #include "sync/frame.h"
 
@@ -379,6 +380,87 @@ static void test_outbox_batches(void **state)
 	sqlite3_close(db);
 }
 
+/* The value of column col of the first change of a frame's first entry. */
+static void first_value(const buf *frame, int col, char *out, size_t n)
+{
+	frame_reader r;
+	sync_entry e;
+	cs_iter it;
+	const char *err = NULL;
+
+	assert_int_equal(frame_open(&r, frame->data, frame->len, &err), 0);
+	assert_int_equal(frame_next(&r, &e, &err), 1);
+	changeset_iter_init(&it, e.changeset, e.len);
+	assert_int_equal(changeset_next(&it, &err), 1);
+	assert_int_equal(it.ci_new[col].cv_type, CSV_TEXT);
+	snprintf(out, n, "%.*s", (int)it.ci_new[col].cv_n, (const char *)it.ci_new[col].cv_p);
+	changeset_iter_release(&it);
+}
+
+/* Entries written before enrollment (sync/restamp.c): sent with the node id
+ * and office they were written under swapped for the enrolled ones, in the
+ * columns that carry them only; the outbox itself unchanged. */
+static void test_outbox_restamp(void **state)
+{
+	sqlite3 *db;
+	sqlite3_session *ses;
+	void *cs = NULL;
+	int ncs = 0;
+	sqlite3_stmt *st;
+	buf out = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	int64_t first, last, count;
+	char v[64];
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(db_exec(db, "CREATE TABLE sync_state(key TEXT PRIMARY KEY, value TEXT);"
+				     "CREATE TABLE node_meta(key TEXT PRIMARY KEY, value TEXT);"
+				     "CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, node_id TEXT,"
+				     " office_id TEXT, note TEXT)"), 0);
+	assert_int_equal(sqlite3session_create(db, "main", &ses), SQLITE_OK);
+	assert_int_equal(sqlite3session_attach(ses, "t"), SQLITE_OK);
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES('r1', 'prov-1', 'demo-office', 'prov-1')"),
+			 0);
+	assert_int_equal(sqlite3session_changeset(ses, &ncs, &cs), SQLITE_OK);
+	sqlite3session_delete(ses);
+	assert_int_equal(db_prepare(db, &st, "INSERT INTO outbox(hlc, actor, created_at,"
+					     " schema_version, nbytes, changeset) VALUES"
+					     "('000000000001.0000.n1', 'staff', 1, 7, ?1, ?2)"), 0);
+	sqlite3_bind_int(st, 1, ncs);
+	sqlite3_bind_blob(st, 2, cs, ncs, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	/* Not enrolled since: sent as written. */
+	assert_int_equal(db_exec(db, "INSERT INTO node_meta VALUES('node_id', 'prov-1'),"
+				     " ('office_id', 'demo-office')"), 0);
+	assert_int_equal(sync__outbox_frame(db, 0, 0, &out, 0, &first, &last, &count), 0);
+	first_value(&out, 1, v, sizeof v);
+	assert_string_equal(v, "prov-1");
+	/* Enrolled: node id and office swapped, the note (not an identity
+	 * column) kept, every time the entry is sent. */
+	assert_int_equal(db_exec(db, "INSERT INTO sync_state VALUES('prev_node_id', 'prov-1'),"
+				     " ('prev_office_id', 'demo-office');"
+				     "UPDATE node_meta SET value='node-real' WHERE key='node_id';"
+				     "UPDATE node_meta SET value='office-2' WHERE key='office_id'"), 0);
+	for (int round = 0; round < 2; round++) {
+		buf_reset(&out);
+		assert_int_equal(sync__outbox_frame(db, 0, 0, &out, 0, &first, &last, &count), 0);
+		assert_int_equal(count, 1);
+		first_value(&out, 1, v, sizeof v);
+		assert_string_equal(v, "node-real");
+		first_value(&out, 2, v, sizeof v);
+		assert_string_equal(v, "office-2");
+		first_value(&out, 3, v, sizeof v);
+		assert_string_equal(v, "prov-1");
+	}
+	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox WHERE changeset=(SELECT changeset"
+				    " FROM outbox LIMIT 1) AND nbytes=length(changeset)", -1), 1);
+	sqlite3_free(cs);
+	buf_release(&out);
+	sqlite3_close(db);
+}
+
 /* The bundle codec (sync/bundle.c), the one outpost-hub import decodes with:
  * a round trip, the sender read before the secret is known, and every byte
  * of magic, MAC or frame refused when altered (the id picks the secret). */
@@ -433,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_structure_refused),
 		cmocka_unit_test(test_writer_limits),
 		cmocka_unit_test(test_outbox_batches),
+		cmocka_unit_test(test_outbox_restamp),
 		cmocka_unit_test(test_bundle_codec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@
 import { api, el, fmtDate } from './api.js';
 import { $, API, meta, qs, options, table, pill, partLink, clockNotice } from './case-common.js';
 
-const KIND = { case_note: 'Case note', soft_exit: 'Soft exit', closure_form: 'Closure form', follow_up: 'Follow-up', activity_note: 'Activity note' };
+const KIND = { case_note: 'Case note', soft_exit: 'Soft exit', closure_form: 'Closure form', follow_up: 'Follow-up', followup_form: 'Follow-up form', activity_note: 'Activity note' };
 
 function items(list, caption, empty) {
   return list.length ? table(caption, ['Participant', 'What', 'Due', 'Staff', 'Office'],
@@ -37,6 +37,17 @@ async function show(ev) {
     $('bystaff').replaceChildren(c.by_staff.length ? table('By staff member', ['Staff', 'Participants', 'Due this week', 'Overdue', 'Nearing exit', 'Notes current'],
       c.by_staff.map(b => [b.staff_name || b.staff_id || 'Unassigned', b.participants, b.due_this_week, b.overdue, b.nearing_exit, b.notes_current]))
       : el('p', { class: 'muted' }, 'No cases.'));
+    const t = c.timeliness;
+    const trow = x => [x.name || '—', x.entries, x.late, x.timely_pct == null ? '—' : x.timely_pct + '%'];
+    const thead = first => [first, 'Entries', 'Entered late', 'On time'];
+    $('timely').replaceChildren(
+      el('p', { class: 'muted' }, `Entered within ${t.business_days} business days of the service (weekends and state holidays do not count; a case note within 5 days of its contact).`),
+      table('Timeliness by kind of entry', thead('Kind of entry'), t.by_kind.map(trow)),
+      el('h3', {}, 'By staff member'),
+      t.by_staff.length ? table('Timeliness by staff member', thead('Staff'), t.by_staff.map(trow)) : el('p', { class: 'muted' }, 'No entries.'),
+      el('h3', {}, 'By office'),
+      t.by_office.length ? table('Timeliness by office', thead('Office'), t.by_office.map(trow)) : el('p', { class: 'muted' }, 'No entries.'));
+    $('timely-csv').href = API + '/compliance?' + qs({ staff_id: $('f-staff').value, office_id: $('f-office').value, format: 'csv', report: 'timeliness' });
     $('all').replaceChildren(c.participants.length ? table('Case-note compliance by participant',
       ['Participant', 'Staff', 'Last note', 'Next note due', 'Soft exit', 'Case'],
       c.participants.map(p => {

@@ -9,7 +9,7 @@ import { showNotFound, session } from './office.js';
 import { $, API, meta, clearErrors, showError, pill, clockNotice } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
-let M = null, P = null, codes = {}, canNotes = false;
+let M = null, P = null, codes = {}, canNotes = false, FORMS = null;
 
 function daysBetween(a, b) {
   return Math.round((Date.parse(b + 'T00:00:00Z') - Date.parse(a + 'T00:00:00Z')) / 86400000);
@@ -23,6 +23,7 @@ function statusView(s) {
       items.push(el('p', {}, `Follow-up quarter ${s.followup_quarter} ends ${fmtDate(s.followup_due_date)}: `,
         s.followup_done ? pill('done', 'ok') : pill('due', 'due')));
     }
+    if (s.followup_declined_date) items.push(el('p', {}, pill('follow-up declined', 'ok'), ` on ${fmtDate(s.followup_declined_date)}`));
     if (s.followup_overdue_quarters) items.push(el('p', { class: 'error' }, `${s.followup_overdue_quarters} quarter(s) of follow-up missed.`));
   } else {
     const warn = s.exit_warning ? pill(`${s.days_to_exit} days to soft exit`, s.exit_warning >= 85 ? 'overdue' : 'due') : pill(`${s.days_to_exit} days to soft exit`, 'ok');
@@ -45,6 +46,83 @@ function fillCodes(exited) {
     el('option', { value: kind + ':' + c.code }, `${c.code} ${c.title}${c.restarts_exit_clock ? ' (restarts exit clock)' : ''}`)));
   sel.replaceChildren(el('option', { value: '' }, 'Choose a code'),
     exited ? group('Follow-up codes', M.followup_codes, 'followup') : group('Activity codes', M.activity_codes, 'activity'));
+}
+
+function approvalPill(x) {
+  if (x.approval_state === 'pending') return pill('backdated: pending approval', 'due');
+  if (x.approval_state === 'refused') return pill('backdated: approval refused (does not count)', 'overdue');
+  return pill('backdated with approval', 'ok');
+}
+
+// Every field error of a reply, each next to its input (prefix + field,
+// dots as dashes); what has no input goes to the form's message.
+function showErrors(form, e, prefix = '') {
+  const errs = e.errors && e.errors.length ? e.errors : [{ field: e.field, error: e.message }];
+  let first = null;
+  for (const x of errs) {
+    const f = (x.field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
+    const input = f && form.querySelector('#' + CSS.escape(prefix + f));
+    const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
+    if (input && p) {
+      p.textContent = x.error;
+      input.setAttribute('aria-invalid', 'true');
+      first = first || input;
+    } else {
+      const g = form.querySelector('.form-err');
+      if (g) g.textContent = (g.textContent ? g.textContent + ' ' : '') + x.error;
+    }
+  }
+  if (first) first.focus();
+}
+
+// The closure form, the follow-up form and the follow-up decline: each
+// field of the policy's form, N/A allowed, all required.
+function formView(kind, title, path, help, open) {
+  const pre = `${kind}-`;
+  const form = el('form', { novalidate: true, id: `form-${kind}`, 'aria-label': title },
+    el('div', { class: 'grid' },
+      el('div', {}, el('label', { for: pre + 'form_date' }, 'Date *'),
+        el('input', { id: pre + 'form_date', type: 'date', value: M.today, max: M.today, 'aria-describedby': pre + 'form_date-err' }),
+        el('p', { class: 'field-err error', id: pre + 'form_date-err' })),
+      ...FORMS[kind].map(f => el('div', {}, el('label', { for: pre + 'fields-' + f.name }, f.label + ' *'),
+        el('input', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' }),
+        el('p', { class: 'field-err error', id: pre + 'fields-' + f.name + '-err' })))),
+    el('p', { class: 'actions' }, el('button', { type: 'submit' }, 'Save ' + title.toLowerCase())),
+    el('p', { class: 'error form-err', role: 'alert' }));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    clearErrors(form);
+    const fields = {};
+    for (const f of FORMS[kind]) fields[f.name] = $(pre + 'fields-' + f.name).value;
+    try {
+      await api(`${API}/participants/${encodeURIComponent(id)}/${path}`, { method: 'POST', body: { form_date: $(pre + 'form_date').value, fields } });
+      await load();
+      $('forms-ok').hidden = false;
+      $('forms-ok').textContent = `${title} saved.`;
+    } catch (e) {
+      showErrors(form, e, pre);
+    }
+  });
+  return el('details', { class: 'more', open: open ? true : null }, el('summary', {}, title), el('p', { class: 'muted' }, help), form);
+}
+
+function formsView(s) {
+  const body = $('forms-body');
+  const parts = [el('p', { class: 'notice', id: 'forms-ok', role: 'status', hidden: true })];
+  if (!FORMS) { $('forms').hidden = true; return; }
+  if (!s.exited) {
+    parts.push(formView('closure', 'Closure form', 'closure-form',
+      s.closure_form_due ? 'This case nears its soft exit: the closure form is due now.' : 'Completed for every case nearing its 90-day soft exit.', s.closure_form_due));
+  } else if (s.followup_declined_date) {
+    parts.push(el('p', {}, `The participant declined follow-up services on ${fmtDate(s.followup_declined_date)}: no follow-up is due.`));
+  } else if (s.followup_quarter) {
+    parts.push(formView('followup', 'Follow-up form', 'followup-form',
+      `Quarter ${s.followup_quarter} of follow-up ends ${fmtDate(s.followup_due_date)}` + (s.followup_form_done ? ': its form is done.' : ': its form is due.'), !s.followup_form_done));
+    parts.push(formView('followup_declined', 'Follow-up declined', 'followup-declined',
+      'The participant declines follow-up services: record how, and when. This ends the follow-up clocks.', false));
+  }
+  body.replaceChildren(...parts);
+  $('forms').hidden = parts.length < 2;
 }
 
 function noteItem(n) {
@@ -92,6 +170,7 @@ function render(t) {
   row('Case', P.exit_state === 'exited' ? `exited ${fmtDate(P.exit_date)}` : 'active');
   $('reveal').hidden = !P.ssn_masked;
   statusView(s);
+  formsView(s);
   fillCodes(s.exited);
   const byId = {};
   for (const a of t.activities) byId[a.id] = a;
@@ -105,8 +184,11 @@ function render(t) {
       const li = el('li', { class: 'activity' },
         el('h3', {}, `${x.code} ${x.title || ''}`),
         el('p', {}, `Started ${fmtDate(x.start_date)}`, x.end_date ? `, ended ${fmtDate(x.end_date)}` : '', x.completion ? ` — ${x.completion}` : '',
-          x.approval_id ? ' ' : '', x.approval_id ? pill('backdated with approval', 'due') : '',
+          x.approval_id ? ' ' : '', x.approval_id ? approvalPill(x) : '',
           el('span', { class: 'muted' }, ` (entered ${fmtDate(x.entered_date)})`)));
+      if (x.pending_change) li.append(el('p', { class: 'notice warn' }, pill('change waiting for approval', 'due'),
+        x.pending_change.voided ? ' A Help Request to void this activity' : ` A Help Request to change it (end date ${fmtDate(x.pending_change.end_date) || 'none'}, ${x.pending_change.completion || 'not completed'})`,
+        ' waits for DSS WIOA staff; until then this entry stands.'));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
       return li;
@@ -150,15 +232,12 @@ async function saveActivity(ev) {
   if (!code) { showError(form, { field: 'code', message: 'Choose an activity code.' }); return; }
   if ($('end_date').value) body.end_date = $('end_date').value;
   if ($('completion').value) body.completion = $('completion').value;
-  if (!$('approval').hidden) {
-    body.approval = {};
-    for (const k of ['program_manager', 'wdb_director', 'edd_approver', 'approved_date']) body.approval[k] = $('approval-' + k).value;
-  }
   $('act-save').disabled = true;
   try {
     const r = await api(`${API}/participants/${encodeURIComponent(id)}/activities`, { method: 'POST', body });
     $('act-ok').hidden = false;
-    $('act-ok').textContent = `Saved ${r.note.subject}.` + (r.timely ? '' : ` Entered after the deadline (${r.entry_deadline}).`);
+    $('act-ok').textContent = `Saved ${r.note.subject}.` + (r.timely ? '' : ` Entered after the deadline (${fmtDate(r.entry_deadline)}).`) +
+      (r.approval ? ` It is pending approval by ${r.approval.waiting_for.join(', ')}.` : '');
     resetActivityForm();
     await load();
   } catch (e) {
@@ -251,12 +330,7 @@ async function init() {
       setTimeout(() => { $('ssn-out').textContent = ''; }, 30000);
     } catch (e) { $('ssn-out').textContent = e.message; }
   });
-  $('closure').addEventListener('click', async () => {
-    try {
-      await api(`${API}/participants/${encodeURIComponent(id)}`, { method: 'PATCH', body: { closure_form_date: M.today } });
-      await load();
-    } catch (e) { $('load-err').textContent = e.message; }
-  });
+  FORMS = await api(`${API}/forms`).catch(() => null);
   await load();
 }
 init();

@@ -1,0 +1,201 @@
+/*
+ * case_approvals.c - approver roles, request kinds and the hub's check of
+ * replicated approval rows; see case_approvals.h.
+ */
+#include "model/case_approvals.h"
+#include "lib/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define REFUSE(...)                              \
+	do {                                     \
+		snprintf(reason, n, __VA_ARGS__); \
+		return -1;                       \
+	} while (0)
+
+static const struct {
+	const char *role, *title;
+} roles[] = {
+	{CASE_ROLE_PM, "DSS Program Manager"},
+	{CASE_ROLE_WDB, "WDB Director"},
+	{CASE_ROLE_EDD, "EDD"},
+	{CASE_ROLE_WIOA, "DSS WIOA staff"},
+};
+
+static const char *const backdate_roles[] = {CASE_ROLE_PM, CASE_ROLE_WDB, CASE_ROLE_EDD, NULL};
+static const char *const change_roles[] = {CASE_ROLE_WIOA, NULL};
+
+const char *case_role_title(const char *role)
+{
+	for (size_t i = 0; role && i < sizeof roles / sizeof roles[0]; i++)
+		if (strcmp(roles[i].role, role) == 0)
+			return roles[i].title;
+	return NULL;
+}
+
+int case_role_valid(const char *role)
+{
+	return case_role_title(role) != NULL;
+}
+
+const char *const *case_kind_roles(const char *kind)
+{
+	if (kind && strcmp(kind, "backdate") == 0)
+		return backdate_roles;
+	if (kind && strcmp(kind, "change") == 0)
+		return change_roles;
+	return NULL;
+}
+
+int case_role_decides(const char *kind, const char *role)
+{
+	const char *const *r = case_kind_roles(kind);
+
+	for (; r && role && *r; r++)
+		if (strcmp(*r, role) == 0)
+			return 1;
+	return 0;
+}
+
+/* Text column of one row by id: 0 found, 1 none, -1 error (db_text). */
+static int col(sqlite3 *db, const char *sql, const char *id, char *out, size_t sz)
+{
+	return db_text(db, sql, id, out, sz);
+}
+
+static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *kind = json_str(row, "kind"), *tbl = json_str(row, "entry_table");
+	const char *pid = json_str(row, "participant_id"), *eid = json_str(row, "entry_id");
+	char la[64] = "", owner[64] = "";
+
+	if (col(db, "SELECT local_area_id FROM participants WHERE id=?", pid, la, sizeof la) != 0)
+		REFUSE("case_approval_requests: no such participant");
+	if (json_str(row, "local_area_id") == NULL || strcmp(la, json_str(row, "local_area_id")) != 0)
+		REFUSE("case_approval_requests: participant belongs to another Local Area");
+	if (case_kind_roles(kind) == NULL)
+		REFUSE("case_approval_requests: kind must be backdate or change");
+	if (tbl == NULL || (strcmp(tbl, "participant_activities") != 0 && strcmp(tbl, "case_notes") != 0))
+		REFUSE("case_approval_requests: entry_table must be participant_activities or case_notes");
+	if (eid == NULL || eid[0] == '\0' || json_valid_date(json_str(row, "entry_date")) != 0)
+		REFUSE("case_approval_requests: a request names one entry and one date");
+	if (json_str(row, "requested_by") == NULL)
+		REFUSE("case_approval_requests: requested_by is required");
+	if (strcmp(kind, "change") == 0) {
+		/* The entry it changes exists already, and is this participant's. */
+		if (col(db, strcmp(tbl, "case_notes") == 0
+				    ? "SELECT participant_id FROM case_notes WHERE id=?"
+				    : "SELECT participant_id FROM participant_activities WHERE id=?",
+			eid, owner, sizeof owner) != 0 ||
+		    strcmp(owner, pid) != 0)
+			REFUSE("case_approval_requests: the changed entry is not this participant's");
+		if (json_str(row, "change_id") == NULL)
+			REFUSE("case_approval_requests: a change names its pending row");
+	}
+	return 0;
+}
+
+static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *rid = json_str(row, "request_id"), *role = json_str(row, "role");
+	const char *staff = json_str(row, "staff_id"), *dec = json_str(row, "decision");
+	char kind[16] = "", pid[64] = "", by[64] = "", la[64] = "", key[200];
+	sqlite3_stmt *st;
+	int held = 0, dup = 0;
+
+	if (col(db, "SELECT kind FROM case_approval_requests WHERE id=?", rid, kind, sizeof kind) != 0 ||
+	    col(db, "SELECT participant_id FROM case_approval_requests WHERE id=?", rid, pid, sizeof pid) != 0 ||
+	    col(db, "SELECT requested_by FROM case_approval_requests WHERE id=?", rid, by, sizeof by) != 0 ||
+	    col(db, "SELECT local_area_id FROM case_approval_requests WHERE id=?", rid, la, sizeof la) != 0)
+		REFUSE("case_approval_decisions: no such request");
+	if (json_str(row, "participant_id") == NULL || strcmp(pid, json_str(row, "participant_id")) != 0 ||
+	    json_str(row, "local_area_id") == NULL || strcmp(la, json_str(row, "local_area_id")) != 0)
+		REFUSE("case_approval_decisions: the request is another participant's");
+	if (dec == NULL || (strcmp(dec, "approved") != 0 && strcmp(dec, "refused") != 0))
+		REFUSE("case_approval_decisions: decision must be approved or refused");
+	if (json_valid_date(json_str(row, "decided_date")) != 0)
+		REFUSE("case_approval_decisions: decided_date is not a date");
+	if (!case_role_decides(kind, role))
+		REFUSE("case_approval_decisions: this role does not decide such a request");
+	if (staff == NULL || strcmp(staff, by) == 0)
+		REFUSE("case_approval_decisions: nobody approves their own request");
+	snprintf(key, sizeof key, "%s:%s", staff, role);
+	if (db_prepare(db, &st, "SELECT count(*) FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
+				" WHERE r.id=?1 AND r.active=1 AND r.local_area_id=?2 AND s.active=1") != 0)
+		REFUSE("case_approval_decisions: cannot read the approver roles");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		held = sqlite3_column_int(st, 0) > 0;
+	sqlite3_finalize(st);
+	if (!held)
+		REFUSE("case_approval_decisions: the staff account does not hold that approver role");
+	/* Used once: one decision per role, and per person (three approvals
+	 * are three different accounts). */
+	if (db_prepare(db, &st, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?1"
+				" AND (role=?2 OR staff_id=?4) AND id<>?3") != 0)
+		REFUSE("case_approval_decisions: cannot read decisions");
+	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, json_str(row, "id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, staff, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		dup = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (dup)
+		REFUSE("case_approval_decisions: that role, or that person, has already decided this request");
+	return 0;
+}
+
+int case_approvals_validate_row(sqlite3 *db, const char *tbl, const cJSON *row, char *reason,
+				size_t n)
+{
+	if (strcmp(tbl, "case_approval_requests") == 0)
+		return check_request(db, row, reason, n);
+	if (strcmp(tbl, "case_approval_decisions") == 0)
+		return check_decision(db, row, reason, n);
+	return 0;
+}
+
+int case_approvals_check_backdate(sqlite3 *db, const char *tbl, const char *id, const char *pid,
+				  const char *date, const char *approval_id, char *reason, size_t n)
+{
+	char kind[16] = "", eid[64] = "", edate[16] = "", owner[64] = "";
+	sqlite3_stmt *st;
+	int used = 0;
+
+	if (approval_id == NULL)
+		REFUSE("%s: dates 31 to 90 days back need an approval request", tbl);
+	if (col(db, "SELECT kind FROM case_approval_requests WHERE id=?", approval_id, kind,
+		sizeof kind) == 0) {
+		col(db, "SELECT entry_id FROM case_approval_requests WHERE id=?", approval_id, eid, sizeof eid);
+		col(db, "SELECT entry_date FROM case_approval_requests WHERE id=?", approval_id, edate,
+		    sizeof edate);
+		col(db, "SELECT participant_id FROM case_approval_requests WHERE id=?", approval_id, owner,
+		    sizeof owner);
+		if (strcmp(kind, "backdate") != 0 || strcmp(eid, id) != 0 || strcmp(edate, date) != 0 ||
+		    strcmp(owner, pid) != 0)
+			REFUSE("%s: the approval request is for another entry or date", tbl);
+		return 0;
+	}
+	/* An approval recorded before approvals were requests: once only. */
+	if (col(db, "SELECT participant_id FROM backdate_approvals WHERE id=?", approval_id, owner,
+		sizeof owner) != 0 ||
+	    strcmp(owner, pid) != 0)
+		REFUSE("%s: the backdating approval is not recorded", tbl);
+	if (db_prepare(db, &st, strcmp(tbl, "case_notes") == 0
+					? "SELECT count(*) FROM case_notes WHERE approval_id=?1 AND id<>?2"
+					  " AND amends_id IS NULL"
+					: "SELECT count(*) FROM participant_activities WHERE approval_id=?1"
+					  " AND id<>?2 AND corrects_id IS NULL") != 0)
+		REFUSE("%s: cannot read approvals", tbl);
+	sqlite3_bind_text(st, 1, approval_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		used = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (used)
+		REFUSE("%s: that approval was already used (an approval is used once)", tbl);
+	return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * restamp.c - what an office wrote before its node was enrolled, sent under
+ * the identity enrollment gave it (issue 11).
+ *
+ * A stand-alone node stamps its rows with a provisional node id (a UUIDv7 of
+ * its own, node/main.c) and, with demo on, the demo office and Local Area.
+ * The hub checks every pushed row against the node that sends it (an
+ * audit_events or credential_changes node_id must be the sender's, a row
+ * must lie in its office), so those rows would be quarantined once the node
+ * is enrolled.  sync_client_adopt() records the identity a new one replaces
+ * (sync_state prev_node_id, prev_office_id, prev_la_id), and every frame the
+ * node builds (push and export) sends its entries with that identity's
+ * values replaced by the current one in the columns that carry it: node_id;
+ * office_id and scope_office; local_area_id and scope_la.  The outbox itself
+ * is not rewritten, so an entry is sent the same way every time (a resend to
+ * a restored hub too), and a write that raced the enrollment is covered as
+ * well.  The node's own copies of those rows are replaced by the hub's with
+ * the snapshot a new identity starts with.
+ */
+#include "sync/client_int.h"
+#include "sync/changeset.h"
+
+#include <string.h>
+
+/* Column roles. */
+enum { COL_OTHER = 0, COL_NODE, COL_OFFICE, COL_LA };
+
+static int col_role(const char *name)
+{
+	if (strcmp(name, "node_id") == 0)
+		return COL_NODE;
+	if (strcmp(name, "office_id") == 0 || strcmp(name, "scope_office") == 0)
+		return COL_OFFICE;
+	if (strcmp(name, "local_area_id") == 0 || strcmp(name, "scope_la") == 0)
+		return COL_LA;
+	return COL_OTHER;
+}
+
+int sync__restamp_load(sqlite3 *db, sync__restamp_map *m)
+{
+	static const char *const prev[] = {"prev_node_id", "prev_office_id", "prev_la_id"};
+	static const char *const cur[] = {"node_id", "office_id", "local_area_id"};
+
+	int rc;
+
+	memset(m, 0, sizeof *m);
+	/* A database without the node's tables has nothing to replace. */
+	if ((rc = db_table_exists(db, "sync_state")) <= 0 ||
+	    (rc = db_table_exists(db, "node_meta")) <= 0)
+		return rc;
+	for (int i = 0; i < 3; i++) {
+		if (db_kv_get(db, "sync_state", prev[i], m->rm_from[i], sizeof m->rm_from[i]) < 0 ||
+		    db_kv_get(db, "node_meta", cur[i], m->rm_to[i], sizeof m->rm_to[i]) < 0)
+			return -1;
+		if (m->rm_from[i][0] && m->rm_to[i][0] && strcmp(m->rm_from[i], m->rm_to[i]) != 0)
+			m->rm_active = 1;
+		else
+			m->rm_from[i][0] = '\0';
+	}
+	return 0;
+}
+
+/* One value, re-encoded; a TEXT value of a column with a role equal to the
+ * identity replaced becomes the current one. */
+static void put_val(buf *out, const sync__restamp_map *m, int role, const cs_value *v, int *rc,
+		    int *changed)
+{
+	unsigned char len[9];
+	const unsigned char *p = v->cv_p;
+	size_t n = v->cv_n;
+	uint64_t bits;
+
+	buf_put_u8(out, (uint8_t)v->cv_type, rc);
+	switch (v->cv_type) {
+	case CSV_INTEGER:
+		buf_put_u64(out, (uint64_t)v->cv_int, rc);
+		return;
+	case CSV_FLOAT:
+		memcpy(&bits, &v->cv_real, sizeof bits);
+		buf_put_u64(out, bits, rc);
+		return;
+	case CSV_TEXT:
+		if (role != COL_OTHER) {
+			const char *from = m->rm_from[role - 1], *to = m->rm_to[role - 1];
+			if (from[0] && n == strlen(from) && memcmp(p, from, n) == 0) {
+				p = (const unsigned char *)to;
+				n = strlen(to);
+				*changed = 1;
+			}
+		}
+		/* fall through */
+	case CSV_BLOB:
+		buf_put_bytes(out, len, (size_t)varint_put(len, (uint64_t)n), rc);
+		if (n > 0)
+			buf_put_bytes(out, p, n, rc);
+		return;
+	default: /* undefined, NULL: the type byte alone */
+		return;
+	}
+}
+
+/* The roles of the columns of table `name` (PRAGMA table_info order, the
+ * order of a changeset's values).  0, or -1 when they do not match ncol. */
+static int table_roles(sqlite3 *db, const char *name, int ncol, unsigned char *roles)
+{
+	sqlite3_stmt *st = NULL;
+	int i = 0;
+
+	if (db_prepare(db, &st, "SELECT name FROM pragma_table_info(?1) ORDER BY cid") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && i < ncol)
+		roles[i++] = (unsigned char)col_role((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return i == ncol ? 0 : -1;
+}
+
+int sync__restamp(sqlite3 *db, const sync__restamp_map *m, const void *cs, size_t len, buf *out,
+		  int *changed)
+{
+	unsigned char roles[CHANGESET_MAX_COLUMNS];
+	const char *err = NULL;
+	cs_iter it;
+	int rc, put = 0;
+
+	*changed = 0;
+	buf_reset(out);
+	changeset_iter_init(&it, cs, len);
+	while ((rc = changeset_next(&it, &err)) == 1) {
+		if (it.ci_patchset) {
+			rc = -1;
+			break;
+		}
+		if (it.ci_new_table) {
+			if (table_roles(db, it.ci_table, it.ci_ncol, roles) != 0)
+				memset(roles, COL_OTHER, (size_t)it.ci_ncol);
+			changeset_put_table(out, 0, it.ci_table, it.ci_ncol, it.ci_pk, &put);
+		}
+		changeset_put_op(out, it.ci_op, it.ci_indirect, &put);
+		if (it.ci_op != SQLITE_INSERT)
+			for (int i = 0; i < it.ci_ncol; i++)
+				put_val(out, m, roles[i], &it.ci_old[i], &put, changed);
+		if (it.ci_op != SQLITE_DELETE)
+			for (int i = 0; i < it.ci_ncol; i++)
+				put_val(out, m, roles[i], &it.ci_new[i], &put, changed);
+	}
+	changeset_iter_release(&it);
+	return rc == 0 && put == 0 ? 0 : -1;
+}
