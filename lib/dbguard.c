@@ -118,8 +118,19 @@ int db_wal_idle(sqlite3 *db)
 	}
 	guard_dirty = 0;
 	pthread_mutex_unlock(&guard_lock);
-	/* Copy first without the writer lock, then only the tail with it. */
-	sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+	/* Copy first without the writer lock, then only the tail with it.  A
+	 * passive pass that did not reach the end (writes came in, a reader
+	 * holds an older snapshot) means not idle: the truncation would copy
+	 * the rest and sync the database file holding the writer lock, which
+	 * every office write waits for - seconds on a busy disk, past their
+	 * busy timeout (a soak's 5xx).  The next tick tries again. */
+	rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
+	if (rc != SQLITE_OK || done < log_frames) {
+		pthread_mutex_lock(&guard_lock);
+		guard_dirty = 1;
+		pthread_mutex_unlock(&guard_lock);
+		return 1;
+	}
 	rc = db_wal_truncate(db, 0);
 	if (rc != 0) {
 		pthread_mutex_lock(&guard_lock);

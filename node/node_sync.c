@@ -21,7 +21,6 @@
 #include "node/node_api.h"
 #include "node/node_auth.h"
 #include "sync/client.h"
-#include "lib/mem.h"
 #include "lib/crypto.h"
 #include "lib/clock.h"
 #include "lib/fault.h"
@@ -248,9 +247,6 @@ static void work_cycle(uv_work_t *w)
 		    ns->w_seen_hlc, sizeof ns->w_seen_hlc) != 0)
 		ns->w_seen_hlc[0] = '\0';
 	sync_client_record(c, ns->ns_db, rc == 0 || rc == SYNC_E_PENDING ? NULL : ns->w_err);
-	/* The cycle's buffers are freed into this pool thread's arena: give
-	 * them back, or each pool thread keeps its largest cycle (lib/mem.h). */
-	mem_release_free();
 }
 
 static void cleanup(struct node_sync *ns)
