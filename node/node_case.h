@@ -69,8 +69,9 @@ int case__sweep_exit(node *n, const node_user *u, const char *pid, const char *t
 
 /*
  * node_case_approvals.c: a request for one entry and one date (kind
- * "backdate" or "change"), inside the caller's capture; id gets its id.
- * change_id/summary only for a change.  0 or -1.
+ * "backdate" or "change"), inside the caller's capture, with the id the
+ * caller made (the entry already names it).  change_id/summary only for a
+ * change.  0 or -1.
  */
 int case__request(node *n, const node_user *u, const char *pid, const char *kind,
 		  const char *entry_table, const char *entry_id, const char *entry_date,

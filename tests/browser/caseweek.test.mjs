@@ -4,7 +4,8 @@
 // in their own browser, approve it on the Approvals page as the DSS Program
 // Manager, the WDB Director and EDD, and then it counts; a case nearing its
 // soft exit gets its closure form, every field filled (N/A where it does not
-// apply), missing fields shown in place.  The approver roles are hub-owned:
+// apply), missing fields shown in place; a supervisor's Help Request to void
+// an entry leaves it standing until DSS WIOA staff approve.  The approver roles are hub-owned:
 // on this stand-alone node they are written as the hub would replicate them.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -103,6 +104,24 @@ export const tests = [
       await page.waitForFunction(() => (document.getElementById('forms-ok') || {}).textContent === 'Closure form saved.');
       assert(await page.isHidden('#closure'), 'no longer prompted for the closure form');
       assert(!(await page.textContent('#status')).includes('complete the closure form'), 'the clocks no longer ask for it');
+
+      // Friday: the supervisor asks to void the approved activity (a Help
+      // Request); it stands until DSS WIOA staff approve.
+      const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+      const sup = await ctx.newPage();
+      await login(sup, node, 'jlee');
+      await sup.goto(node.url + '/case-participant.html?id=' + p.id);
+      const act = sup.locator('#timeline li.activity').first();
+      await act.locator('summary', { hasText: 'Request a change' }).click();
+      await act.locator('button', { hasText: 'Send the Help Request' }).click();
+      await act.locator('.field-err', { hasText: 'reason' }).waitFor();
+      await act.locator('input[type=checkbox]').check();
+      await act.locator('textarea[id$="-reason"]').fill('Entered for the wrong participant.');
+      await act.locator('button', { hasText: 'Send the Help Request' }).click();
+      await sup.locator('#timeline .pill', { hasText: 'change waiting for approval' }).waitFor();
+      assert((await sup.textContent('#timeline')).includes('until then this entry stands'), 'the original stands');
+      await assertAccessible(sup, 'participant page with a pending Help Request');
+      await ctx.close();
     } finally {
       await browser.close();
       await node.stop();

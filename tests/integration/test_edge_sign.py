@@ -7,7 +7,9 @@ body is read"), against a real hub on loopback, over TLS:
     node, time, nonce and the signature over that hash from the headers
     alone: a bad signature, a hash other than the signed one, a missing hash
     and a reused nonce are refused (401, 409) with not one byte of the body
-    sent, and the refusal is logged "before its body";
+    sent, and the refusal is logged "before its body"; 32 connections
+    pushing 8 MiB each under a real node's name with a wrong secret are all
+    refused so (none of their bodies kept, no 503 from the body budget);
   * a request whose headers are right is let through (the hub waits for its
     body), and a body other than the stated one is refused after it (401)
     with nothing applied and the nonce unspent;
@@ -193,6 +195,31 @@ class TestSignedBeforeBody(unittest.TestCase):
         # The same nonce again, rightly signed: 409 before the body.
         self.refused_before_body(head("POST", path, n.node_id, n.secret, frame, nonce=nonce,
                                       schema=s), 409, "nonce already used")
+
+    def test_flood_of_known_node_bad_signature(self):
+        # 32 connections naming a real node, fresh time, wrong secret, each
+        # announcing 8 MiB and sending it: every one refused 401 before its
+        # body, none of the 256 MiB kept; the hub goes on answering.
+        import test_edge
+        n = self.enroll()
+        body = b"x" * (8 * 1024 * 1024)
+        stated = hashlib.sha256(body).hexdigest()
+        heads = [head("POST", "/api/v1/sync/push", n.node_id, "22" * 32, b"",
+                      stated=stated, schema=self.schema).replace(
+                          b"Content-Length: 0", b"Content-Length: %d" % len(body))
+                 for _ in range(32)]
+        floods = [test_edge.Flood(self.hub.port, h, len(body), 1, tls=True).start()
+                  for h in heads]
+        for f in floods:
+            f.join()
+        answers = [a for f in floods for a in f.answers]
+        self.assertEqual(len(answers), 32)
+        for a in answers:
+            self.assertTrue(a.startswith(b"HTTP/1.1 401 "), a)
+        self.assertEqual(self.hub.get("/healthz").status, 200)
+        log = self.hub.read_log()
+        self.assertGreaterEqual(log.count("/api/v1/sync/push from 127.0.0.1 before its body: "
+                                          "bad signature"), 32)
 
     def test_body_other_than_stated_refused_nothing_applied(self):
         n = self.enroll()

@@ -9,7 +9,7 @@ import { showNotFound, session } from './office.js';
 import { $, API, meta, clearErrors, showError, pill, clockNotice } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
-let M = null, P = null, codes = {}, canNotes = false, FORMS = null;
+let M = null, P = null, codes = {}, canNotes = false, canEdit = false, FORMS = null;
 
 function daysBetween(a, b) {
   return Math.round((Date.parse(b + 'T00:00:00Z') - Date.parse(a + 'T00:00:00Z')) / 86400000);
@@ -46,6 +46,44 @@ function fillCodes(exited) {
     el('option', { value: kind + ':' + c.code }, `${c.code} ${c.title}${c.restarts_exit_clock ? ' (restarts exit clock)' : ''}`)));
   sel.replaceChildren(el('option', { value: '' }, 'Choose a code'),
     exited ? group('Follow-up codes', M.followup_codes, 'followup') : group('Activity codes', M.activity_codes, 'activity'));
+}
+
+// A Help Request to change or void an entered activity: raised by a
+// supervisor or manager, approved by DSS WIOA staff; the entry stands
+// until then.
+function helpRequest(x) {
+  const p = `hr-${x.id}-`;
+  const form = el('form', { novalidate: true, 'aria-label': `Help Request for ${x.code}` },
+    el('p', { class: 'muted' }, 'Raised by a supervisor or manager; DSS WIOA staff approve it. Until then the entry stands as it is.'),
+    el('div', { class: 'grid' },
+      el('div', {}, el('label', { for: p + 'void' }, el('input', { type: 'checkbox', id: p + 'void' }), ' Void this activity')),
+      el('div', {}, el('label', { for: p + 'end_date' }, 'End date'), el('input', { id: p + 'end_date', type: 'date', max: M.today, 'aria-describedby': p + 'end_date-err' }), el('p', { class: 'field-err error', id: p + 'end_date-err' })),
+      el('div', {}, el('label', { for: p + 'completion' }, 'Completion'),
+        el('select', { id: p + 'completion', 'aria-describedby': p + 'completion-err' }, el('option', { value: '' }, 'Not completed'),
+          el('option', { value: 'successful' }, 'Successful'), el('option', { value: 'unsuccessful' }, 'Unsuccessful')),
+        el('p', { class: 'field-err error', id: p + 'completion-err' }))),
+    el('label', { for: p + 'reason' }, 'Reason for the change *'),
+    el('textarea', { id: p + 'reason', rows: 2, 'aria-describedby': p + 'reason-err' }),
+    el('p', { class: 'field-err error', id: p + 'reason-err' }),
+    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Send the Help Request')),
+    el('p', { class: 'error form-err', role: 'alert' }));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    clearErrors(form);
+    const body = { reason: $(p + 'reason').value };
+    if ($(p + 'void').checked) body.void = true;
+    else {
+      if ($(p + 'end_date').value) body.end_date = $(p + 'end_date').value;
+      if ($(p + 'completion').value) body.completion = $(p + 'completion').value;
+    }
+    try {
+      await api(`${API}/activities/${encodeURIComponent(x.id)}/amend`, { method: 'POST', body });
+      await load();
+    } catch (e) {
+      showErrors(form, e, p);
+    }
+  });
+  return el('details', { class: 'no-print' }, el('summary', {}, 'Request a change (Help Request)'), form);
 }
 
 function approvalPill(x) {
@@ -191,6 +229,7 @@ function render(t) {
         ' waits for DSS WIOA staff; until then this entry stands.'));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
+      if (!x.pending_change && !x.voided && canEdit) li.append(helpRequest(x));
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
@@ -307,6 +346,7 @@ async function init() {
   if (!id) { showNotFound('Participant', '/case.html', 'Find a participant'); return; }
   const s = await session();
   canNotes = (s.privileges || []).includes('case_notes');
+  canEdit = (s.privileges || []).includes('participant_edit');
   M = await meta();
   $('visit-form').addEventListener('submit', linkVisit);
   $('visit-anyway').addEventListener('click', () => linkVisit(null, true));
