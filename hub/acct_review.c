@@ -55,6 +55,8 @@ static route_rc recert_list(route_call *a)
 			continue;
 		if ((s = acct_staff_json(db, id)) == NULL)
 			continue;
+		if (d == NULL) /* no dates at all: overdue too (issue 16) */
+			cJSON_AddItemToArray(over, cJSON_Duplicate(s, 1));
 		cJSON_AddItemToArray(d == NULL ? nodoc : strcmp(d, asof) < 0 ? over : due, s);
 	}
 	sqlite3_finalize(st);

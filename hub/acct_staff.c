@@ -300,7 +300,7 @@ static route_rc do_change(route_call *a, const cJSON *rq, const acct_tgt *t)
 	db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t->id, cur_rem,
 		sizeof cur_rem);
 	if (acct_roles_parse(t->roles) &&
-	    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN) ==
+	    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) ==
 		PRIV_ALL)
 		return route_bad(a, "privilege_group", "an administrator never holds every privilege");
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
@@ -477,7 +477,7 @@ static route_rc roles_check(route_call *a, const acct_tgt *t, unsigned roles)
 		return ROUTE_OK;
 	db_text(db, "SELECT coalesce(priv_add,'') FROM staff WHERE id=?", t->id, add, sizeof add);
 	db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t->id, rem, sizeof rem);
-	if ((priv_effective(t->group, add, rem) | PRIV_STAFF_ADMIN) == PRIV_ALL)
+	if ((priv_effective(t->group, add, rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) == PRIV_ALL)
 		return route_bad(a, "roles",
 				 "an administrator never holds every privilege: use an "
 				 "administrative account in a narrower group");

@@ -515,6 +515,7 @@ cJSON *acct_staff_json(sqlite3 *db, const char *id)
 		       "SELECT s.id, s.username, s.display_name, s.email, s.local_area_id,"
 		       " s.field_division, s.office_id, s.privilege_group, s.priv_add,"
 		       " s.priv_remove, s.roles, s.crm_work_group, s.active, s.deactivated_at,"
+		       " s.suspended, s.suspend_reason, s.deactivate_on, s.suspend_on,"
 		       " r.separation_date, r.created_at, r.ispa_date,"
 		       " r.conf_type AS confidentiality_type, r.conf_date AS confidentiality_date,"
 		       " CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL ELSE"

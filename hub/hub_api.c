@@ -23,6 +23,7 @@ const route_list *const hub_route_lists[] = {
 	&hub_verifier_route_list,
 	&hub_crm_route_list,
 	&hub_case_route_list,
+	&acct_state_route_list,
 	NULL,
 };
 

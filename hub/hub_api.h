@@ -76,6 +76,7 @@ const hub_node *hub_api_node(const route_call *a);
  */
 int hub_api_head_check(hub *h, http_req *req, int *declared, const char **why);
 extern const route_list hub_crm_route_list; /* hub_crm.c: overdue and locked vetting */
+extern const route_list acct_state_route_list; /* acct_state.c: suspend, reactivate, schedule */
 
 /*
  * Describe the audit row of an audited write: action (static text), subject

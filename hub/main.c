@@ -130,6 +130,7 @@ static void on_prune(uv_timer_t *t)
 	hub_nonce_prune(h->hb_db, hub_now_ms());
 	hub_keys_wrap_new(h->hb_db);
 	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
+	acct_state_sweep(h); /* deactivations whose separation date has come */
 }
 
 /* Once pushes and edits stop, the WAL is truncated (lib/dbguard.c). */
@@ -285,6 +286,7 @@ static int serve(hub *h)
 		       uv_strerror(rc));
 	uv_timer_init(loop, &h->hb_prune);
 	h->hb_prune.data = h;
+	acct_state_sweep(h); /* a separation date that came while the hub was down */
 	uv_timer_start(&h->hb_prune, on_prune, HUB_PRUNE_EVERY_MS, HUB_PRUNE_EVERY_MS);
 	uv_timer_init(loop, &h->hb_wal_idle);
 	h->hb_wal_idle.data = h;

@@ -81,6 +81,19 @@ static const db_migration accounts_migrations[] = {
 	 */
 	{"ALTER TABLE credential_changes ADD COLUMN proof TEXT;"
 	 "ALTER TABLE credential_changes ADD COLUMN next_verifier TEXT;"},
+	/*
+	 * Account states (WSD24-13, SLO policy 34-19): a suspension (extended
+	 * leave) keeps the user name and is lifted by reactivation; a
+	 * deactivation scheduled for the separation date (deactivate_on) and a
+	 * suspension for overdue recertification (suspend_on, the due date plus
+	 * the grace period) are dates that travel ahead of the day, so every
+	 * node refuses the account from that day on its own (offline too), and
+	 * the hub's sweep records the state on the day.
+	 */
+	{"ALTER TABLE staff ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE staff ADD COLUMN suspend_reason TEXT;"
+	 "ALTER TABLE staff ADD COLUMN deactivate_on TEXT;"
+	 "ALTER TABLE staff ADD COLUMN suspend_on TEXT;"},
 };
 
 static const table_def accounts_tables[] = {

@@ -32,18 +32,25 @@ static struct node_auth *auth_of(node *n)
 int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, size_t glen)
 {
 	sqlite3_stmt *st = NULL;
-	char id[64];
+	char id[64], today[11];
 	int rc;
 
 	/* staff_id may point into *u. */
 	snprintf(id, sizeof id, "%s", staff_id);
 	staff_id = id;
+	/* Active means not deactivated, not suspended, and not past a
+	 * deactivation or suspension date the hub sent ahead (the node's
+	 * trusted day: it holds offline too). */
+	node_today(n, today);
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT username, display_name, coalesce(local_area_id, ''),"
 		       " coalesce(office_id, ''), privilege_group, priv_add, priv_remove,"
-		       " crm_work_group, active FROM staff WHERE id=?") != 0)
+		       " crm_work_group, active AND NOT suspended"
+		       " AND (deactivate_on IS NULL OR deactivate_on > ?2)"
+		       " AND (suspend_on IS NULL OR suspend_on > ?2) FROM staff WHERE id=?1") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);

@@ -185,6 +185,41 @@ static void reply_retry(http_req *req, uint64_t wait_ms, const char *msg)
 	http_reply_json(req, 429, o);
 }
 
+/*
+ * An end of access ahead (issue 16), said at sign-in: a deactivation
+ * scheduled for the separation date, or a recertification coming due (the
+ * account is suspended 30 days after the due date; warned from 30 days
+ * before it).  Adds "access_warning" {"kind", "on", "message"} to o.
+ */
+static void access_warning(node *n, const char *staff_id, cJSON *o)
+{
+	cJSON *r = db_row_json_by(n->nd_db, "SELECT deactivate_on, suspend_on FROM staff WHERE id=?",
+				  staff_id), *w;
+	const char *dea = json_str(r, "deactivate_on"), *sus = json_str(r, "suspend_on");
+	char today[11], lim[11], due[11] = "";
+
+	node_today(n, today);
+	if (r == NULL || clock_date_add(today, 60, lim) != 0) {
+		cJSON_Delete(r);
+		return;
+	}
+	if (sus)
+		clock_date_add(sus, -30, due);
+	if (dea && strcmp(dea, lim) <= 0) {
+		w = cJSON_AddObjectToObject(o, "access_warning");
+		cJSON_AddStringToObject(w, "kind", "deactivation");
+		cJSON_AddStringToObject(w, "on", dea);
+		cJSON_AddStringToObject(w, "message", "Your account will be deactivated on your separation date.");
+	} else if (due[0] && strcmp(due, lim) <= 0 && clock_days_between(today, due) <= 30) {
+		w = cJSON_AddObjectToObject(o, "access_warning");
+		cJSON_AddStringToObject(w, "kind", "recertification");
+		cJSON_AddStringToObject(w, "on", sus);
+		cJSON_AddStringToObject(w, "message", "Your annual recertification is due: ask your supervisor"
+				       " to submit it, or the account is suspended on the date shown.");
+	}
+	cJSON_Delete(r);
+}
+
 static cJSON *session_json(node *n, const node_session *s)
 {
 	cJSON *o = cJSON_CreateObject(), *u, *p;
@@ -223,6 +258,7 @@ static cJSON *session_json(node *n, const node_session *s)
 				sqlite3_finalize(st);
 			}
 		}
+		access_warning(n, s->ss_user.id, o);
 		{
 			struct node_auth *a = n->nd_auth;
 			uint64_t now = clock_mono_ms(), end = s->ss_seen_ms + a->na_idle_ms;

@@ -1,0 +1,397 @@
+/*
+ * acct_state.c - account states beyond active/deactivated (WSD24-13: access
+ * "revoked prior to, or at the time of their separation"; SLO policy 34-19:
+ * supervisors report "suspension, extended leave"):
+ *
+ *   suspend     extended leave: the account keeps its user name and stops
+ *               working at once (hub sessions end; every node refuses it at
+ *               its next request, the staff row replicating like any other);
+ *   reactivate  lifts a suspension, same user name;
+ *   schedule    an approved deactivation request (form uploaded) whose
+ *               separation date is ahead sets staff.deactivate_on: every node
+ *               refuses the account from that day by itself, offline too
+ *               (node_auth.c), and the hub's sweep (acct_state_sweep, on the
+ *               prune timer) deactivates it on the day.
+ *
+ * Recertification overdue past its grace period (ACCT_RECERT_GRACE)
+ * suspends the account the same way: staff.suspend_on (the due date plus
+ * the grace) travels ahead, every node refuses the account from that day,
+ * and the sweep records the suspension (and lifts it once recertified).
+ *
+ * Suspending or scheduling the deactivation of someone who still has
+ * assigned participants, leads or open work items needs new_owner_id: the
+ * reply names what would be left behind; with it, they move (ordinary hub
+ * edits of replicated rows, so they reach the offices).
+ */
+#include "hub/hub_api.h"
+#include "hub/hub.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SUSPEND_REASON_MAX 500
+/* Recertification overdue by more than this suspends the account; the
+ * offices warn from 30 days before the due date (node_login.c). */
+#define ACCT_RECERT_GRACE "30 days"
+#define ACCT_RECERT_REASON "recertification overdue"
+
+
+typedef struct target {
+	char id[64], la[64], div[128], office[64];
+	int active, suspended, admin;
+} target;
+
+/* The staff member of the path, in the caller's scope: ROUTE_OK or the refusal. */
+static route_rc target_get(route_call *a, target *t)
+{
+	const acct_principal *p = API_ADMIN(a);
+	const char *id = http_req_param(a->rc_req, "id");
+	sqlite3_stmt *st;
+	int rc, in;
+
+	memset(t, 0, sizeof *t);
+	if (db_prepare(API_HUB(a)->hb_db, &st,
+		       "SELECT id, coalesce(local_area_id,''), coalesce(field_division,''),"
+		       " coalesce(office_id,''), active, suspended, coalesce(roles,'') <> ''"
+		       " FROM staff WHERE id=?") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(t->id, sizeof t->id, "%s", sqlite3_column_text(st, 0));
+		snprintf(t->la, sizeof t->la, "%s", sqlite3_column_text(st, 1));
+		snprintf(t->div, sizeof t->div, "%s", sqlite3_column_text(st, 2));
+		snprintf(t->office, sizeof t->office, "%s", sqlite3_column_text(st, 3));
+		t->active = sqlite3_column_int(st, 4);
+		t->suspended = sqlite3_column_int(st, 5);
+		t->admin = sqlite3_column_int(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return route_fail(a, 404, "id", "no such staff member");
+	if (p->ap_roles & ROLE_OPERATIONS)
+		return ROUTE_OK;
+	in = ((p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && strcmp(t->la, p->ap_la) == 0) ||
+	     ((p->ap_roles & ROLE_SPOC) && p->ap_div[0] && strcmp(t->div, p->ap_div) == 0);
+	if (!in)
+		return route_fail(a, 403, "id", "outside your Local Area or field division");
+	if (strcmp(t->id, p->ap_id) == 0)
+		return route_fail(a, 403, "id", "administrators do not act on their own account");
+	if (t->admin)
+		return route_fail(a, 403, "id", "only the CalJOBS Operations Unit manages administrator accounts");
+	return ROUTE_OK;
+}
+
+/* What the staff member still owns: participants assigned, active leads
+ * owned, open work items assigned.  -1 on error. */
+static int owned(sqlite3 *db, const char *id, int n[3])
+{
+	static const char *const sql[3] = {
+		"SELECT count(*) FROM participants WHERE assigned_staff_id=?1 AND exit_state <> 'exited'",
+		"SELECT count(*) FROM employers WHERE lead_owner_id=?1 AND status='active'",
+		"SELECT count(*) FROM work_items WHERE assignee_id=?1 AND status <> 'Closed' AND deleted=0",
+	};
+
+	for (int i = 0; i < 3; i++) {
+		sqlite3_stmt *st;
+		if (db_prepare(db, &st, sql[i]) != 0)
+			return -1;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		n[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+		sqlite3_finalize(st);
+	}
+	return 0;
+}
+
+/* Move what t owns to new_owner (checked: active, not suspended, same Local
+ * Area, in the CRM work group when work items move).  ROUTE_OK or the
+ * refusal; *moved gets the counts. */
+static route_rc hand_over(route_call *a, const target *t, const char *new_owner, int moved[3])
+{
+	hub *h = API_HUB(a);
+	static const char *const upd[3] = {
+		"UPDATE participants SET assigned_staff_id=?2, updated_hlc=?3 WHERE assigned_staff_id=?1"
+		" AND exit_state <> 'exited'",
+		"UPDATE employers SET lead_owner_id=?2, updated_hlc=?3 WHERE lead_owner_id=?1 AND status='active'",
+		"UPDATE work_items SET assignee_id=?2, updated_hlc=?3 WHERE assignee_id=?1"
+		" AND status <> 'Closed' AND deleted=0",
+	};
+	char la[64] = "", ts[HLC_STRLEN];
+	int ok = 0, wg = 0;
+	sqlite3_stmt *st;
+
+	if (owned(h->hb_db, t->id, moved) != 0)
+		return ROUTE_DBERR;
+	if (moved[0] + moved[1] + moved[2] == 0)
+		return ROUTE_OK;
+	if (new_owner == NULL)
+		return route_fail(a, 409, "new_owner_id",
+				  "this person still has %d assigned participant(s), %d lead(s) and %d open"
+				  " work item(s): choose who takes them over (new_owner_id)",
+				  moved[0], moved[1], moved[2]);
+	if (db_prepare(h->hb_db, &st, "SELECT coalesce(local_area_id,''), crm_work_group FROM staff"
+				      " WHERE id=? AND active=1 AND suspended=0") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, new_owner, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		ok = 1;
+		snprintf(la, sizeof la, "%s", sqlite3_column_text(st, 0));
+		wg = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (!ok || strcmp(new_owner, t->id) == 0)
+		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member");
+	if (moved[0] && strcmp(la, t->la) != 0)
+		return route_fail(a, 400, "new_owner_id", "participants stay in their Local Area:"
+							   " choose someone of the same Local Area");
+	if (moved[2] && !wg)
+		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
+	hlc_now(&h->hb_hlc, ts);
+	for (int i = 0; i < 3; i++) {
+		if (db_prepare(h->hb_db, &st, upd[i]) != 0)
+			return ROUTE_DBERR;
+		sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, new_owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+		if (!ok)
+			return ROUTE_DBERR;
+	}
+	log_info("accounts: %d participant(s), %d lead(s), %d work item(s) of %s moved to %s", moved[0],
+		 moved[1], moved[2], t->id, new_owner);
+	return ROUTE_OK;
+}
+
+static int set_state(hub *h, const char *id, int suspended, const char *reason)
+{
+	char ts[HLC_STRLEN];
+	sqlite3_stmt *st;
+	int rc;
+
+	hlc_now(&h->hb_hlc, ts);
+	if (db_prepare(h->hb_db, &st, "UPDATE staff SET suspended=?2, suspend_reason=?3, updated_hlc=?4"
+				      " WHERE id=?1") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, suspended);
+	db_bind_text(st, 3, reason);
+	sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static route_rc audit_reply(route_call *a, const char *action, const char *id, const int moved[3])
+{
+	char detail[160];
+
+	snprintf(detail, sizeof detail, "{\"participants\":%d,\"leads\":%d,\"work_items\":%d}",
+		 moved ? moved[0] : 0, moved ? moved[1] : 0, moved ? moved[2] : 0);
+	if (hub_api_audit(a, action, id, detail) != 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, acct_staff_json(API_HUB(a)->hb_db, id));
+}
+
+static const route_key suspend_keys[] = {
+	{"reason", ROUTE_T_STR, ROUTE_K_REQUIRED}, {"new_owner_id", ROUTE_T_STR, ROUTE_K_NULL},
+	{NULL, 0, 0},
+};
+
+/* POST /api/v1/admin/staff/:id/suspend {"reason", "new_owner_id"?} */
+static route_rc staff_suspend(route_call *a)
+{
+	const char *reason = NULL, *owner = NULL;
+	int moved[3] = {0, 0, 0}, bad = 0;
+	route_rc rr;
+	target t;
+
+	bad |= route_str(a, "reason", JSON_REQUIRED, 1, SUSPEND_REASON_MAX, &reason, NULL, 0);
+	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0);
+	if (bad)
+		return ROUTE_BAD;
+	if ((rr = target_get(a, &t)) != ROUTE_OK)
+		return rr;
+	if (!t.active)
+		return route_fail(a, 409, "id", "the account is deactivated");
+	if (t.suspended)
+		return route_fail(a, 409, "id", "the account is already suspended");
+	if ((rr = hand_over(a, &t, owner && owner[0] ? owner : NULL, moved)) != ROUTE_OK)
+		return rr;
+	if (set_state(API_HUB(a), t.id, 1, reason) != 0)
+		return ROUTE_DBERR;
+	acct_sessions_end(API_HUB(a)->hb_db, t.id);
+	log_info("account %s suspended by %s", t.id, a->rc_actor ? a->rc_actor : "?");
+	return audit_reply(a, "staff.suspend", t.id, moved);
+}
+
+/* POST /api/v1/admin/staff/:id/reactivate: the same user name again. */
+static route_rc staff_reactivate(route_call *a)
+{
+	route_rc rr;
+	target t;
+
+	if ((rr = target_get(a, &t)) != ROUTE_OK)
+		return rr;
+	if (!t.active)
+		return route_fail(a, 409, "id", "the account is deactivated: a returning person needs a"
+						 " new access request");
+	if (!t.suspended)
+		return route_fail(a, 409, "id", "the account is not suspended");
+	if (set_state(API_HUB(a), t.id, 0, NULL) != 0)
+		return ROUTE_DBERR;
+	log_info("account %s reactivated by %s", t.id, a->rc_actor ? a->rc_actor : "?");
+	return audit_reply(a, "staff.reactivate", t.id, NULL);
+}
+
+static const route_key schedule_keys[] = {
+	{"request_id", ROUTE_T_STR, ROUTE_K_REQUIRED}, {"new_owner_id", ROUTE_T_STR, ROUTE_K_NULL},
+	{NULL, 0, 0},
+};
+
+/*
+ * POST /api/v1/admin/staff/:id/schedule-deactivation {"request_id",
+ * "new_owner_id"?}: an approved deactivation request of this person, with
+ * its form uploaded, sets the separation date as staff.deactivate_on (it
+ * replicates ahead); on or after the date the sweep deactivates at once.
+ */
+static route_rc staff_schedule(route_call *a)
+{
+	hub *h = API_HUB(a);
+	const char *rid = NULL, *owner = NULL;
+	char sep[16] = "", ts[HLC_STRLEN];
+	int moved[3] = {0, 0, 0}, bad = 0, form = 0, rc;
+	sqlite3_stmt *st;
+	route_rc rr;
+	target t;
+
+	bad |= route_str(a, "request_id", JSON_REQUIRED, 1, 64, &rid, NULL, 0);
+	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0);
+	if (bad)
+		return ROUTE_BAD;
+	if ((rr = target_get(a, &t)) != ROUTE_OK)
+		return rr;
+	if (!t.active)
+		return route_fail(a, 409, "id", "the account is deactivated");
+	if (db_prepare(h->hb_db, &st,
+		       "SELECT coalesce(r.separation_date, ''), EXISTS(SELECT 1 FROM request_files f"
+		       " WHERE f.request_id = r.id AND f.kind = 'request_form') FROM access_requests r"
+		       " WHERE r.id=?1 AND r.kind='deactivate' AND r.status='approved' AND r.staff_id=?2") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t.id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(sep, sizeof sep, "%s", sqlite3_column_text(st, 0));
+		form = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return route_fail(a, 409, "request_id", "no approved deactivation request of this person");
+	if (!form || !sep[0])
+		return route_fail(a, 409, "request_id", "upload the request form with the separation date first");
+	if ((rr = hand_over(a, &t, owner && owner[0] ? owner : NULL, moved)) != ROUTE_OK)
+		return rr;
+	hlc_now(&h->hb_hlc, ts);
+	if (db_prepare(h->hb_db, &st, "UPDATE staff SET deactivate_on=?2, updated_hlc=?3 WHERE id=?1") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, t.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sep, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE ||
+	    db_prepare(h->hb_db, &st, "INSERT INTO staff_records(id, separation_date) VALUES(?1, ?2)"
+				      " ON CONFLICT(id) DO UPDATE SET separation_date=excluded.separation_date") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, t.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sep, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0)
+		return ROUTE_DBERR;
+	log_info("account %s: deactivation scheduled for %s", t.id, sep);
+	return audit_reply(a, "staff.schedule_deactivation", t.id, moved);
+}
+
+int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
+{
+	char today[11], ts[HLC_STRLEN];
+	sqlite3_stmt *st = NULL, *ids = NULL;
+	int n = 0, ret = -1;
+
+	clock_local_date(now_ms, today);
+	hlc_now(clk, ts);
+	if (db_prepare(db, &ids, "SELECT id FROM staff WHERE active=1 AND deactivate_on IS NOT NULL"
+				 " AND deactivate_on <= ?1") != 0 ||
+	    db_prepare(db, &st, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1") != 0)
+		goto out;
+	sqlite3_bind_text(ids, 1, today, -1, SQLITE_STATIC);
+	while (sqlite3_step(ids) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(ids, 0);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (int64_t)now_ms);
+		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		acct_sessions_end(db, id);
+		log_info("account %s deactivated: its separation date has come", id);
+		n++;
+	}
+	/* Recertification: suspend_on = due + grace travels ahead to every
+	 * node; on the day the hub records the suspension, and a recertified
+	 * account (a later due date) gets it lifted. */
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db, &st,
+		       "UPDATE staff SET suspend_on = x.d, updated_hlc = ?2 FROM (SELECT r.id,"
+		       "  date(min(r.ispa_date, r.conf_date), '+1 year', '+" ACCT_RECERT_GRACE "') AS d"
+		       "  FROM staff_records r WHERE r.ispa_date IS NOT NULL AND r.conf_date IS NOT NULL) x"
+		       " WHERE x.id = staff.id AND staff.active = 1 AND staff.suspend_on IS NOT x.d;"
+		       ) != 0)
+		goto out;
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(db, &st,
+		       "UPDATE staff SET suspended = (suspend_on <= ?1),"
+		       " suspend_reason = CASE WHEN suspend_on <= ?1 THEN '" ACCT_RECERT_REASON "' END,"
+		       " updated_hlc = ?2 WHERE active = 1 AND suspend_on IS NOT NULL AND"
+		       " ((suspended = 0 AND suspend_on <= ?1) OR"
+		       "  (suspended = 1 AND suspend_reason = '" ACCT_RECERT_REASON "' AND suspend_on > ?1))") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	ret = n;
+out:
+	sqlite3_finalize(ids);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+void acct_state_sweep(hub *h)
+{
+	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0)
+		return;
+	if (acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0) {
+		db_exec(h->hb_db, "ROLLBACK");
+		log_warnx("accounts: the deactivation sweep failed");
+		return;
+	}
+	db_exec(h->hb_db, "COMMIT");
+}
+
+static const route_key no_keys[] = {{NULL, 0, 0}};
+
+static const route_def state_defs[] = {
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/suspend", staff_suspend, 0, ROUTE_BODY | HUB_AUDITED, suspend_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/reactivate", staff_reactivate, 0, ROUTE_BODY | ROUTE_BODY_OPT | HUB_AUDITED, no_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/schedule-deactivation", staff_schedule, 0, ROUTE_BODY | HUB_AUDITED, schedule_keys, 0},
+};
+const route_list acct_state_route_list = ROUTE_LIST(state_defs);
