@@ -8,8 +8,8 @@
  *   acct_store.c    hub-local tables, privilege groups, roles and scope,
  *                   staff JSON, the admin audit trail, the operations account
  *   acct_session.c  sign-in, sessions, CSRF, throttling, the PBKDF2 jobs
- *   acct_api.c      access requests, files, the account lifecycle, reviews,
- *                   recertification, the audit trail query
+ *   acct_api*.c     access requests, files, the account lifecycle, reviews,
+ *                   recertification, the audit trail query (acct_api.h)
  *   acct_apply.c    credential_changes from nodes (a sync row validator)
  *
  * Ownership: a hub owns one acct_hub (hb_acct), created by acct_init() on the
@@ -77,6 +77,9 @@ int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, i
 int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13]);
 
 unsigned acct_roles_parse(const char *s);
+/* 1 when s is an id an administrator may choose: 1 to 63 letters, digits,
+ * '.', '_' or '-'; else 0. */
+int acct_id_ok(const char *s);
 /* Assigned by "MIS Administrator" (1), "WSB CalJOBS SPOC" (2), unknown 0. */
 int acct_group_assigner(const char *group);
 /* Which groups p may assign: 1 when group is assignable by p. */
@@ -87,6 +90,9 @@ int acct_group_assignable(const acct_principal *p, const char *group);
  */
 int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
 		     const char *div, const char *group);
+/* The same without replying: 0 yes, or 403 with the field and message. */
+int acct_scope_why(const acct_principal *p, const char *la, const char *div, const char *group,
+		   const char **field, char *msg, size_t n);
 /* Staff member as the API shows it (never a hash), or NULL when unknown. */
 cJSON *acct_staff_json(sqlite3 *db, const char *id);
 /* Record an admin action in admin_audit.  before/after are JSON text or
@@ -142,10 +148,8 @@ typedef void (*acct_pw_done)(hub *h, http_req *req, void *arg, int result,
 int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 		acct_pw_done done, void *arg);
 
-int acct_session_routes(hub *h, router *r);
 
-/* ---- acct_api.c ------------------------------------------------------------- */
-int acct_api_routes(hub *h, router *r);
+/* ---- acct_api*.c: the routes are rows of the hub's table (hub/acct_api.h) --- */
 
 /* ---- acct_apply.c ----------------------------------------------------------- */
 /* The hub's sync row validator: credential_changes are applied here, every
@@ -153,8 +157,6 @@ int acct_api_routes(hub *h, router *r);
 int acct_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 		      char *reason, size_t n);
 
-/* Everything: migrate hook for hub_migrate, routes, and the hub's state. */
-int acct_routes(hub *h, router *r);
 /* acct_state.c: deactivate every account whose separation date
  * (staff.deactivate_on) has come, inside the caller's transaction: the
  * number deactivated, or -1.  acct_state_sweep() runs it in its own

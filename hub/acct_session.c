@@ -16,6 +16,7 @@
  * again as soon as an attack stops.  The state lives in memory, bounded.
  */
 #include "hub/acct.h"
+#include "hub/hub_api.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/throttle.h"
@@ -449,6 +450,9 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 /* ---- sign-in -------------------------------------------------------------------------- */
 
 typedef struct login_ctx {
+	acct_principal p;            /* the signed-in administrator, for login_write */
+	const route_table *table;    /* the row to resume (route_resume_write) */
+	const route_def *route;
 	char username[72];
 	char staff_id[64];   /* "" unknown user */
 	int active, temp, admin;
@@ -478,13 +482,101 @@ static cJSON *session_json(hub *h, const char *staff_id, const char *csrf, int64
 	return o;
 }
 
+/* One statement with the text ?1 (and ?2 when given).  0 or -1. */
+static int exec_text(sqlite3 *db, const char *sql, const char *t1, const char *t2)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	db_bind_text(st, 1, t1);
+	if (t2)
+		db_bind_text(st, 2, t2);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* A new session row for lc with token hash th and csrf.  0 or -1. */
+static int session_insert(sqlite3 *db, const login_ctx *lc, const char *th, const char *csrf,
+			  const char *client, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO admin_sessions(token_hash, staff_id, csrf, created_at,"
+		       " last_seen_at, client) VALUES(?,?,?,?,?,?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_text(st, 6, client, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok || db_prepare(db, &st, "UPDATE staff_records SET last_login_at=? WHERE id=?") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* The signed-in administrator's session (route_resume_write): stale
+ * sessions dropped, the new one and its audit row in one transaction. */
+static route_rc login_write(route_call *a)
+{
+	login_ctx *lc = a->rc_arg;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	http_req *req = a->rc_req;
+	unsigned char rnd[64];
+	char tok[65], th[65], csrf[65];
+	int64_t now = (int64_t)hub_now_ms();
+	route_rc rc = ROUTE_DBERR;
+	sqlite3_stmt *st = NULL;
+	int step;
+
+	/* Sessions past their idle or absolute limit go (they refuse anyway). */
+	if (db_prepare(db, &st, "DELETE FROM admin_sessions WHERE last_seen_at < ? OR created_at < ?") !=
+	    0)
+		return ROUTE_DBERR;
+	sqlite3_bind_int64(st, 1, now - ACCT_IDLE_MS);
+	sqlite3_bind_int64(st, 2, now - ACCT_ABS_MS);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return ROUTE_DBERR;
+	/* New token at every sign-in; a token presented with it is dropped. */
+	if (lc->old_session[0] &&
+	    exec_text(db, "DELETE FROM admin_sessions WHERE token_hash=?", lc->old_session, NULL) !=
+		0)
+		return ROUTE_DBERR;
+	if (crypto_random(rnd, sizeof rnd) != 0)
+		return route_fail(a, 500, NULL, "no randomness available");
+	crypto_hex(rnd, 32, tok);
+	crypto_hex(rnd + 32, 32, csrf);
+	crypto_wipe(rnd, sizeof rnd);
+	token_hash(tok, th);
+	if (session_insert(db, lc, th, csrf, req->peer, now) == 0 &&
+	    hub_api_admin_audit(a, "login", "staff", lc->staff_id, NULL, NULL, NULL,
+				lc->temp ? "{\"temporary_password\":true}"
+					 : "{\"temporary_password\":false}") == 0) {
+		log_info("admin %s signed in from %s", lc->username, req->peer);
+		set_cookie(req, tok);
+		rc = route_ok(a, 200, session_json(API_HUB(a), lc->staff_id, csrf, now, now, lc->temp));
+	}
+	crypto_wipe(tok, sizeof tok);
+	return rc;
+}
+
 static void login_done(hub *h, http_req *req, void *arg, int result, const char *stored,
 		       const char *verifier)
 {
 	login_ctx *lc = arg;
-	unsigned char rnd[64];
-	char tok[65], th[65], csrf[65], detail[160];
-	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)hub_now_ms();
 
 	(void)stored;
@@ -512,216 +604,153 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 				 "temporary password has expired; ask your administrator for a reset");
 		goto out;
 	}
-	/* Sessions past their idle or absolute limit go (they refuse anyway). */
-	if (db_prepare(h->hb_db, &st, "DELETE FROM admin_sessions WHERE last_seen_at < ?"
-				      " OR created_at < ?") == 0) {
-		sqlite3_bind_int64(st, 1, now - ACCT_IDLE_MS);
-		sqlite3_bind_int64(st, 2, now - ACCT_ABS_MS);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	/* New token at every sign-in; a token presented with it is dropped. */
-	if (lc->old_session[0] &&
-	    db_prepare(h->hb_db, &st, "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {
-		sqlite3_bind_text(st, 1, lc->old_session, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (crypto_random(rnd, sizeof rnd) != 0) {
-		http_reply_error(req, 500, NULL, "no randomness available");
-		goto out;
-	}
-	crypto_hex(rnd, 32, tok);
-	crypto_hex(rnd + 32, 32, csrf);
-	crypto_wipe(rnd, sizeof rnd);
-	token_hash(tok, th);
-	if (db_prepare(h->hb_db, &st,
-		       "INSERT INTO admin_sessions(token_hash, staff_id, csrf, created_at,"
-		       " last_seen_at, client) VALUES(?,?,?,?,?,?)") != 0) {
-		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, req->peer, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		st = NULL;
-		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(h->hb_db, &st, "UPDATE staff_records SET last_login_at=? WHERE id=?") == 0) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	snprintf(detail, sizeof detail, "{\"temporary_password\":%s}", lc->temp ? "true" : "false");
-	{
-		acct_principal p;
-		memset(&p, 0, sizeof p);
-		snprintf(p.ap_id, sizeof p.ap_id, "%s", lc->staff_id);
-		if (snprintf(p.ap_username, sizeof p.ap_username, "%s", lc->username) >=
-		    (int)sizeof p.ap_username)
-			p.ap_username[0] = '\0'; /* longer than any account name: never cut one */
-		acct_audit(h->hb_db, &p, req->peer, "login", "staff", lc->staff_id, NULL, NULL,
-			   NULL, detail);
-	}
-	log_info("admin %s signed in from %s", lc->username, req->peer);
-	set_cookie(req, tok);
-	crypto_wipe(tok, sizeof tok);
-	http_reply_json(req, 200, session_json(h, lc->staff_id, csrf, now, now, lc->temp));
+	snprintf(lc->p.ap_id, sizeof lc->p.ap_id, "%s", lc->staff_id);
+	if (snprintf(lc->p.ap_username, sizeof lc->p.ap_username, "%s", lc->username) >=
+	    (int)sizeof lc->p.ap_username)
+		lc->p.ap_username[0] = '\0'; /* longer than any account name: never cut one */
+	route_resume_write(lc->table, lc->route, req, &lc->p, lc->p.ap_username, login_write, lc);
 out:
 	free(lc);
 }
 
-static void login(http_req *req, void *ctx)
+/* The account's stored hash and state into lc and stored ("" unknown).
+ * 0 or -1. */
+static int login_lookup(sqlite3 *db, const char *user, login_ctx *lc, char *stored, size_t n)
 {
-	static const char *const allowed[] = {"username", "password", NULL};
-	hub *h = ctx;
-	const char *ct = http_req_header(req, "content-type"), *user = NULL, *pw = NULL;
-	cJSON *body;
-	json_err je;
-	login_ctx *lc = NULL;
-	char stored[PASSWORD_HASH_MAX] = "", tok[128];
 	sqlite3_stmt *st = NULL;
-	int wait;
 
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-		http_reply_error(req, 415, NULL, "send the sign-in as application/json");
-		return;
-	}
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, allowed, &je) != 0 ||
-	    json_get_str(body, "username", JSON_REQUIRED, 1, 64, &user, NULL, 0, &je) != 0) {
-		http_reply_error(req, 400, je.field, "%s", je.msg);
-		goto out;
-	}
-	pw = json_str(body, "password");
-	if (pw == NULL || *pw == '\0' || strlen(pw) > ACCT_PW_INPUT_MAX) {
-		http_reply_error(req, 400, "password", "enter your password");
-		goto out;
-	}
-	wait = thr_check(h->hb_acct, user, req->peer);
-	if (wait > 0) {
-		char ra[16], msg[96];
-		cJSON *o = cJSON_CreateObject();
-		snprintf(ra, sizeof ra, "%d", wait);
-		snprintf(msg, sizeof msg, "too many attempts; try again in %d s", wait);
-		http_add_header(req, "Retry-After", ra);
-		cJSON_AddStringToObject(o, "error", msg);
-		cJSON_AddNumberToObject(o, "retry_after", wait);
-		http_reply_json(req, 429, o);
-		goto out;
-	}
-	lc = calloc(1, sizeof *lc);
-	if (lc == NULL) {
-		http_reply_error(req, 500, NULL, "out of memory");
-		goto out;
-	}
-	snprintf(lc->username, sizeof lc->username, "%s", user);
-	if (http_req_cookie(req, ACCT_COOKIE, tok, sizeof tok) != NULL && strlen(tok) == 64)
-		token_hash(tok, lc->old_session);
-	crypto_wipe(tok, sizeof tok);
-	if (db_prepare(h->hb_db, &st,
+	if (db_prepare(db, &st,
 		       "SELECT s.id, s.active, s.roles, c.password_hash, c.password_temp,"
 		       " coalesce(c.password_expires_at, 0)"
 		       " FROM staff s JOIN staff_credentials c ON c.id=s.id"
-		       " WHERE s.username=? AND c.password_hash IS NOT NULL") != 0) {
-		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
-		goto out;
-	}
+		       " WHERE s.username=? AND c.password_hash IS NOT NULL") != 0)
+		return -1;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", sqlite3_column_text(st, 0));
 		lc->active = sqlite3_column_int(st, 1);
 		lc->admin = acct_roles_parse((const char *)sqlite3_column_text(st, 2)) != 0;
-		snprintf(stored, sizeof stored, "%s", sqlite3_column_text(st, 3));
+		snprintf(stored, n, "%s", sqlite3_column_text(st, 3));
 		lc->temp = sqlite3_column_int(st, 4);
 		lc->expires = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_finalize(st);
+	return 0;
+}
+
+/* 429 with Retry-After and the wait in the body. */
+static route_rc too_many(route_call *a, int wait)
+{
+	char ra[16], msg[96];
+	cJSON *o = cJSON_CreateObject();
+
+	snprintf(ra, sizeof ra, "%d", wait);
+	snprintf(msg, sizeof msg, "too many attempts; try again in %d s", wait);
+	http_add_header(a->rc_req, "Retry-After", ra);
+	cJSON_AddStringToObject(o, "error", msg);
+	cJSON_AddNumberToObject(o, "retry_after", wait);
+	return route_ok(a, 429, o);
+}
+
+static const route_key login_keys[] = {
+	{"username", ROUTE_T_ANY, 0},
+	{"password", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+/* Sign-in: the password checked in the thread pool (login_done), then the
+ * session written (login_write). */
+static route_rc login(route_call *a)
+{
+	hub *h = API_HUB(a);
+	http_req *req = a->rc_req;
+	const char *user = NULL, *pw = json_str(a->rc_body, "password");
+	char stored[PASSWORD_HASH_MAX] = "", tok[128];
+	route_rc rc = ROUTE_TAKEN;
+	login_ctx *lc;
+	int wait, bad;
+
+	bad = route_str(a, "username", JSON_REQUIRED, 1, 64, &user, NULL, 0);
+	if (pw == NULL || *pw == '\0' || strlen(pw) > ACCT_PW_INPUT_MAX)
+		bad = route_err(a, "password", "enter your password");
+	if (bad)
+		return ROUTE_BAD;
+	if ((wait = thr_check(h->hb_acct, user, req->peer)) > 0)
+		return too_many(a, wait);
+	if ((lc = calloc(1, sizeof *lc)) == NULL)
+		return ROUTE_DBERR;
+	lc->table = a->rc_table;
+	lc->route = a->rc_route;
+	snprintf(lc->username, sizeof lc->username, "%s", user);
+	if (http_req_cookie(req, ACCT_COOKIE, tok, sizeof tok) != NULL && strlen(tok) == 64)
+		token_hash(tok, lc->old_session);
+	crypto_wipe(tok, sizeof tok);
+	if (login_lookup(h->hb_db, user, lc, stored, sizeof stored) != 0) {
+		free(lc);
+		return ROUTE_DBERR;
+	}
 	if (stored[0] == '\0')
 		dummy_hash(h->hb_acct, stored, sizeof stored);
 	if (acct_pw_job(h, req, pw, stored, login_done, lc) != 0) {
-		http_reply_error(req, 503, NULL, "the hub is busy; try again");
-		goto out;
+		free(lc);
+		rc = route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
-	lc = NULL;
-out:
 	crypto_wipe(stored, sizeof stored);
-	free(lc);
-	cJSON_Delete(body);
+	return rc;
 }
 
-static void session_get(http_req *req, void *ctx)
+static route_rc session_get(route_call *a)
 {
-	hub *h = ctx;
-	acct_principal p;
+	const acct_principal *p = API_ADMIN(a);
 	sqlite3_stmt *st = NULL;
 	int64_t created = 0, seen = 0;
-
-	if (acct_auth(h, req, &p, 0, 1) != 0)
-		return;
-	if (p.ap_token) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "actor", "admin-token");
-		cJSON_AddBoolToObject(o, "must_change_password", 0);
-		http_reply_json(req, 200, o);
-		return;
-	}
-	if (db_prepare(h->hb_db, &st,
-		       "SELECT created_at, last_seen_at FROM admin_sessions WHERE token_hash=?") == 0) {
-		sqlite3_bind_text(st, 1, p.ap_session, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			created = sqlite3_column_int64(st, 0);
-			seen = sqlite3_column_int64(st, 1);
-		}
-		sqlite3_finalize(st);
-	}
-	http_add_header(req, "Cache-Control", "no-store");
-	http_reply_json(req, 200,
-			session_json(h, p.ap_id, p.ap_csrf, created, seen, p.ap_must_change));
-}
-
-static void logout(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	acct_principal p;
-	sqlite3_stmt *st = NULL;
 	cJSON *o;
 
-	if (acct_auth(h, req, &p, 0, 1) != 0)
-		return;
-	if (!p.ap_token && db_prepare(h->hb_db, &st,
-				      "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {
-		sqlite3_bind_text(st, 1, p.ap_session, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-		acct_audit(h->hb_db, &p, req->peer, "logout", "staff", p.ap_id, NULL, NULL, NULL,
-			   NULL);
+	if (p->ap_token) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "actor", "admin-token");
+		cJSON_AddBoolToObject(o, "must_change_password", 0);
+		return route_ok(a, 200, o);
 	}
-	set_cookie(req, NULL);
-	o = cJSON_CreateObject();
+	if (db_prepare(API_HUB(a)->hb_db, &st,
+		       "SELECT created_at, last_seen_at FROM admin_sessions WHERE token_hash=?") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, p->ap_session, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		created = sqlite3_column_int64(st, 0);
+		seen = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	http_add_header(a->rc_req, "Cache-Control", "no-store");
+	return route_ok(a, 200, session_json(API_HUB(a), p->ap_id, p->ap_csrf, created, seen,
+					     p->ap_must_change));
+}
+
+static route_rc logout(route_call *a)
+{
+	const acct_principal *p = API_ADMIN(a);
+	cJSON *o;
+
+	if (!p->ap_token && exec_text(API_HUB(a)->hb_db,
+				      "DELETE FROM admin_sessions WHERE token_hash=?", p->ap_session,
+				      NULL) != 0)
+		return ROUTE_DBERR;
+	if (hub_api_admin_audit(a, "logout", "staff", p->ap_id, NULL, NULL, NULL, NULL) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	set_cookie(a->rc_req, NULL);
 	cJSON_AddBoolToObject(o, "ok", 1);
-	http_reply_json(req, 200, o);
+	return route_ok(a, 200, o);
 }
 
 /* ---- own password change ---------------------------------------------------------------- */
 
 typedef struct chpw_ctx {
 	acct_principal p;
+	const route_table *table;
+	const route_def *route;
 	char newpw[ACCT_PW_INPUT_MAX + 1];
+	const char *stored, *verifier; /* the hash job's, while it finishes */
 	int was_temp;
 } chpw_ctx;
 
@@ -731,53 +760,56 @@ static void chpw_free(chpw_ctx *c)
 	free(c);
 }
 
+/* The new password, stored (route_resume_write): the credentials, the end
+ * of the user's other sessions and the audit row in one transaction. */
+static route_rc chpw_write(route_call *a)
+{
+	chpw_ctx *c = a->rc_arg;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	sqlite3_stmt *st = NULL;
+	char ts[HLC_STRLEN];
+	int ok = 0;
+	cJSON *o;
+
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	if (db_prepare(db, &st,
+		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
+		       " password_expires_at=NULL, password_changed_at=?, updated_hlc=? WHERE id=?") ==
+	    0) {
+		sqlite3_bind_text(st, 1, c->stored, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
+		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, c->p.ap_id, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+		sqlite3_finalize(st);
+	}
+	/* Other sessions of this user end; this one stays. */
+	if (!ok || acct_verifier_set(db, c->p.ap_id, c->verifier) != 0 ||
+	    exec_text(db, "DELETE FROM admin_sessions WHERE staff_id=?1 AND token_hash<>?2",
+		      c->p.ap_id, c->p.ap_session) != 0 ||
+	    hub_api_admin_audit(a, "password_change", "staff", c->p.ap_id, c->p.ap_la, c->p.ap_div,
+				c->was_temp ? "{\"password_temp\":true}" : NULL,
+				"{\"password_temp\":false}") != 0 ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return route_fail(a, 500, NULL, "the password could not be stored");
+	log_info("admin %s changed their password", c->p.ap_username);
+	cJSON_AddBoolToObject(o, "ok", 1);
+	return route_ok(a, 200, o);
+}
+
 static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
 			const char *verifier)
 {
 	chpw_ctx *c = arg;
-	sqlite3_stmt *st = NULL;
-	char ts[HLC_STRLEN], ref[65];
-	int64_t now = (int64_t)hub_now_ms();
-	int ok = 0;
-	cJSON *o;
 
+	(void)h;
 	if (result != 0 || stored == NULL) {
 		http_reply_error(req, 500, NULL, "the password could not be stored");
-		goto out;
+	} else {
+		c->stored = stored;
+		c->verifier = verifier;
+		route_resume_write(c->table, c->route, req, &c->p, c->p.ap_username, chpw_write, c);
 	}
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st,
-		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
-		       " password_expires_at=NULL, password_changed_at=?, updated_hlc=? WHERE id=?") ==
-	    0) {
-		sqlite3_bind_text(st, 1, stored, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, c->p.ap_id, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(h->hb_db) == 1;
-		sqlite3_finalize(st);
-	}
-	if (!ok || acct_verifier_set(h->hb_db, c->p.ap_id, verifier) != 0) {
-		http_reply_error(req, 500, NULL, "the password could not be stored");
-		goto out;
-	}
-	(void)ref;
-	/* Other sessions of this user end; this one stays. */
-	if (db_prepare(h->hb_db, &st,
-		       "DELETE FROM admin_sessions WHERE staff_id=? AND token_hash<>?") == 0) {
-		sqlite3_bind_text(st, 1, c->p.ap_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, c->p.ap_session, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	acct_audit(h->hb_db, &c->p, req->peer, "password_change", "staff", c->p.ap_id, c->p.ap_la,
-		   c->p.ap_div, c->was_temp ? "{\"password_temp\":true}" : NULL,
-		   "{\"password_temp\":false}");
-	log_info("admin %s changed their password", c->p.ap_username);
-	o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "ok", 1);
-	http_reply_json(req, 200, o);
-out:
 	chpw_free(c);
 }
 
@@ -802,85 +834,81 @@ static void chpw_verified(hub *h, http_req *req, void *arg, int result, const ch
 	}
 }
 
-static void password_change(http_req *req, void *ctx)
+static const route_key password_keys[] = {
+	{"current_password", ROUTE_T_ANY, 0},
+	{"new_password", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+/* The two passwords' errors, both.  0 or -1. */
+static int chpw_read(route_call *a, const char **cur, const char **nw)
 {
-	static const char *const allowed[] = {"current_password", "new_password", NULL};
-	hub *h = ctx;
-	acct_principal p;
-	cJSON *body = NULL;
-	json_err je;
-	const char *cur, *nw, *why = NULL;
+	const char *why = NULL;
+	int bad = 0;
+
+	*cur = json_str(a->rc_body, "current_password");
+	*nw = json_str(a->rc_body, "new_password");
+	if (*cur == NULL || **cur == '\0' || strlen(*cur) > ACCT_PW_INPUT_MAX)
+		bad = route_err(a, "current_password", "enter your current password");
+	if (*nw == NULL || password_rule_check(*nw, API_ADMIN(a)->ap_username, &why) != 0)
+		bad = route_err(a, "new_password", "the new password %s", why ? why : "is required");
+	else if (*cur && strcmp(*cur, *nw) == 0)
+		bad = route_err(a, "new_password", "the new password must differ from the current one");
+	return bad;
+}
+
+/* The current password checked in the thread pool (chpw_verified), the
+ * new one hashed (chpw_hashed), then stored (chpw_write). */
+static route_rc password_change(route_call *a)
+{
+	const acct_principal *p = API_ADMIN(a);
+	hub *h = API_HUB(a);
+	const char *cur, *nw;
 	char stored[PASSWORD_HASH_MAX] = "";
-	chpw_ctx *c = NULL;
+	route_rc rc = ROUTE_TAKEN;
+	chpw_ctx *c;
 	int wait;
 
-	if (acct_auth(h, req, &p, 0, 1) != 0)
-		return;
-	if (p.ap_token) {
-		http_reply_error(req, 400, NULL, "the admin token has no password");
-		return;
-	}
-	body = http_req_json(req, 1);
-	if (body == NULL)
-		return;
-	if (json_only(body, allowed, &je) != 0) {
-		http_reply_error(req, 400, je.field, "%s", je.msg);
-		goto out;
-	}
-	cur = json_str(body, "current_password");
-	nw = json_str(body, "new_password");
-	if (cur == NULL || *cur == '\0' || strlen(cur) > ACCT_PW_INPUT_MAX) {
-		http_reply_error(req, 400, "current_password", "enter your current password");
-		goto out;
-	}
-	if (nw == NULL || password_rule_check(nw, p.ap_username, &why) != 0) {
-		http_reply_error(req, 400, "new_password", "the new password %s",
-				 why ? why : "is required");
-		goto out;
-	}
-	if (strcmp(cur, nw) == 0) {
-		http_reply_error(req, 400, "new_password",
-				 "the new password must differ from the current one");
-		goto out;
-	}
-	wait = thr_check(h->hb_acct, p.ap_username, req->peer);
-	if (wait > 0) {
+	if (p->ap_token)
+		return route_bad(a, NULL, "the admin token has no password");
+	if (chpw_read(a, &cur, &nw) != 0)
+		return ROUTE_BAD;
+	if ((wait = thr_check(h->hb_acct, p->ap_username, a->rc_req->peer)) > 0) {
 		char ra[16];
 		snprintf(ra, sizeof ra, "%d", wait);
-		http_add_header(req, "Retry-After", ra);
-		http_reply_error(req, 429, NULL, "too many attempts; try again in %d s", wait);
+		http_add_header(a->rc_req, "Retry-After", ra);
+		return route_fail(a, 429, NULL, "too many attempts; try again in %d s", wait);
+	}
+	if (db_text(h->hb_db, "SELECT password_hash FROM staff_credentials WHERE id=?", p->ap_id,
+		    stored, sizeof stored) != 0)
+		return route_fail(a, 409, NULL, "this account has no password to change");
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		rc = ROUTE_DBERR;
 		goto out;
 	}
-	if (db_text(h->hb_db, "SELECT password_hash FROM staff_credentials WHERE id=?", p.ap_id,
-		    stored, sizeof stored) != 0) {
-		http_reply_error(req, 409, NULL, "this account has no password to change");
-		goto out;
-	}
-	c = calloc(1, sizeof *c);
-	if (c == NULL) {
-		http_reply_error(req, 500, NULL, "out of memory");
-		goto out;
-	}
-	c->p = p;
-	c->was_temp = p.ap_must_change;
+	c->p = *p;
+	c->table = a->rc_table;
+	c->route = a->rc_route;
+	c->was_temp = p->ap_must_change;
 	snprintf(c->newpw, sizeof c->newpw, "%s", nw);
-	if (acct_pw_job(h, req, cur, stored, chpw_verified, c) != 0) {
-		http_reply_error(req, 503, NULL, "the hub is busy; try again");
+	if (acct_pw_job(h, a->rc_req, cur, stored, chpw_verified, c) != 0) {
 		chpw_free(c);
+		rc = route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 out:
 	crypto_wipe(stored, sizeof stored);
-	cJSON_Delete(body);
+	return rc;
 }
 
-int acct_session_routes(hub *h, router *r)
-{
-	int rc = 0;
-
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/session", login, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/session", session_get, h);
-	rc |= router_add(r, HTTP_M_DELETE, "/api/v1/admin/session", logout, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/session/logout", logout, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/session/password", password_change, h);
-	return rc ? -1 : 0;
-}
+/* Sign-in is public: a JSON body only (ROUTE_JSON_ONLY), so a cross-site
+ * form cannot post it. */
+static const route_def session_defs[] = {
+	{HTTP_M_POST, "/api/v1/admin/session", login, 0,
+	 ROUTE_PUBLIC | ROUTE_BODY | ROUTE_JSON_ONLY | ROUTE_DEFER | ROUTE_AUDITED, login_keys, 0},
+	{HTTP_M_GET, "/api/v1/admin/session", session_get, HUB_P_TEMP, 0, NULL, 0},
+	{HTTP_M_DELETE, "/api/v1/admin/session", logout, HUB_P_TEMP, HUB_AUDITED, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/session/logout", logout, HUB_P_TEMP, HUB_AUDITED, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/session/password", password_change, HUB_P_TEMP,
+	 ROUTE_BODY | ROUTE_DEFER | ROUTE_AUDITED, password_keys, 0},
+};
+const route_list acct_session_route_list = ROUTE_LIST(session_defs);

@@ -19,6 +19,7 @@
 #include "model/password.h"
 #include "model/privileges.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -423,34 +424,54 @@ unsigned acct_roles_parse(const char *s)
 	return r;
 }
 
-int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
-		     const char *div, const char *group)
+int acct_id_ok(const char *s)
 {
-	int in_la, in_div;
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 63)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
+}
+
+int acct_scope_why(const acct_principal *p, const char *la, const char *div, const char *group,
+		   const char **field, char *msg, size_t n)
+{
+	int in_la, in_div, a;
 
 	if (p->ap_roles & ROLE_OPERATIONS)
 		return 0;
-	in_la = (p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && la &&
-		strcmp(la, p->ap_la) == 0;
-	in_div = (p->ap_roles & ROLE_SPOC) && p->ap_div[0] && div &&
-		 strcmp(div, p->ap_div) == 0;
+	in_la = (p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && la && strcmp(la, p->ap_la) == 0;
+	in_div = (p->ap_roles & ROLE_SPOC) && p->ap_div[0] && div && strcmp(div, p->ap_div) == 0;
 	if (!in_la && !in_div) {
-		if (p->ap_roles & ROLE_MIS_ADMIN)
-			http_reply_error(req, 403, "local_area_id", "outside your Local Area");
-		else
-			http_reply_error(req, 403, "field_division",
-					 "outside your field division");
-		return -1;
+		int mis = (p->ap_roles & ROLE_MIS_ADMIN) != 0;
+		*field = mis ? "local_area_id" : "field_division";
+		snprintf(msg, n, "%s", mis ? "outside your Local Area" : "outside your field division");
+		return 403;
 	}
-	if (group != NULL) {
-		int a = acct_group_assigner(group);
-		if ((a == 1 && !in_la) || (a == 2 && !in_div) || a == 0) {
-			http_reply_error(req, 403, "privilege_group",
-					 "you may not assign the group '%s'", group);
-			return -1;
-		}
+	if (group == NULL)
+		return 0;
+	a = acct_group_assigner(group);
+	if ((a == 1 && !in_la) || (a == 2 && !in_div) || a == 0) {
+		*field = "privilege_group";
+		snprintf(msg, n, "you may not assign the group '%s'", group);
+		return 403;
 	}
 	return 0;
+}
+
+int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
+		     const char *div, const char *group)
+{
+	const char *field = NULL;
+	char msg[200];
+
+	if (acct_scope_why(p, la, div, group, &field, msg, sizeof msg) == 0)
+		return 0;
+	http_reply_error(req, 403, field, "%s", msg);
+	return -1;
 }
 
 /* ---- staff as JSON ----------------------------------------------------------------- */

@@ -22,15 +22,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* Rows of a read as the reply; NULL (a failed query) is a 500. */
-static route_rc reply_rows(route_call *a, cJSON *r)
-{
-	return r ? route_ok(a, 200, r) : ROUTE_DBERR;
-}
-
 static route_rc offices_list(route_call *a)
 {
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 		"SELECT o.id, o.name, o.local_area_id, l.name AS local_area_name,"
 		" o.address, o.timezone, o.has_title1_partner, o.active,"
 		" (SELECT count(*) FROM nodes n WHERE n.office_id=o.id AND"
@@ -132,7 +126,7 @@ static route_rc conflicts_list(route_call *a)
 	int only_open = http_req_query(a->rc_req, "open", open, sizeof open) &&
 			strcmp(open, "1") == 0;
 
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 					     only_open ? "SELECT * FROM conflicts WHERE resolved_at IS NULL "
 							 "ORDER BY created_at DESC LIMIT 1000"
 						       : "SELECT * FROM conflicts ORDER BY created_at DESC "
@@ -143,14 +137,14 @@ static route_rc conflicts_list(route_call *a)
 static route_rc quarantine_list(route_call *a)
 {
 	/* db_row_json leaves BLOBs (the raw changesets) out. */
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 					     "SELECT * FROM quarantine ORDER BY created_at DESC LIMIT 1000",
 					     NULL));
 }
 
 static route_rc audit_list(route_call *a)
 {
-	return reply_rows(a, db_rows_json_by(API_HUB(a)->hb_db,
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
 					     "SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000",
 					     NULL));
 }

@@ -14,6 +14,12 @@ const route_list *const hub_route_lists[] = {
 	&hub_console_route_list,
 	&hub_sync_route_list,
 	&hub_ca_route_list,
+	&acct_session_route_list,
+	&acct_api_route_list,
+	&acct_request_route_list,
+	&acct_staff_route_list,
+	&acct_review_route_list,
+	&hub_setup_route_list,
 	&hub_verifier_route_list,
 	&hub_crm_route_list,
 	&hub_case_route_list,
@@ -130,9 +136,39 @@ int hub_api_audit(route_call *a, const char *action, const char *subject, const 
 	return 0;
 }
 
-/* The row hub_api_audit() described, inside the write (hub_audit_events). */
+int hub_api_admin_audit(route_call *a, const char *action, const char *table, const char *id,
+			const char *la, const char *div, const char *before, const char *after)
+{
+	const char *k[] = {"table", "id", "la", "div", "before", "after"};
+	const char *v[] = {table, id, la, div, before, after};
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	if (o == NULL || cJSON_AddBoolToObject(o, "admin", 1) == NULL)
+		goto fail;
+	for (i = 0; i < sizeof k / sizeof k[0]; i++)
+		if (v[i] && cJSON_AddStringToObject(o, k[i], v[i]) == NULL)
+			goto fail;
+	cJSON_Delete(a->rc_audit);
+	a->rc_audit = o;
+	a->rc_audit_action = action;
+	return 0;
+fail:
+	cJSON_Delete(o);
+	return -1;
+}
+
+/* The row hub_api_audit() or hub_api_admin_audit() described, inside the
+ * write (hub_audit_events or admin_audit). */
 static int api_audit(route_call *a)
 {
+	const cJSON *o = a->rc_audit;
+
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "admin")))
+		return acct_audit(API_HUB(a)->hb_db, API_ADMIN(a), a->rc_req->peer,
+				  a->rc_audit_action, json_str(o, "table"), json_str(o, "id"),
+				  json_str(o, "la"), json_str(o, "div"), json_str(o, "before"),
+				  json_str(o, "after"));
 	return hub_audit(API_HUB(a)->hb_db, a->rc_actor ? a->rc_actor : "?", a->rc_audit_action,
 			 json_str(a->rc_audit, "subject"), json_str(a->rc_audit, "detail"));
 }

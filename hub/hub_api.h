@@ -13,7 +13,9 @@
  *              before the function, COMMIT after it, and only then the reply;
  *              any other result rolls back.
  *   audit      ROUTE_AUDITED (HUB_AUDITED): the function describes its
- *              hub_audit_events row with hub_api_audit(); the dispatcher
+ *              hub_audit_events row with hub_api_audit() (or, for account
+ *              administration, its admin_audit row with
+ *              hub_api_admin_audit()); the dispatcher
  *              writes it inside the same transaction, and a write without
  *              its row, or whose row cannot be written, is rolled back (500).
  *   500        the one database-error mapping (lib/dbguard.h: a full disk
@@ -55,6 +57,13 @@ extern const route_list hub_console_route_list;
 extern const route_list hub_case_route_list; /* hub_case.c: approver roles */
 extern const route_list hub_sync_route_list;
 extern const route_list hub_ca_route_list;
+/* The account administration API (hub/acct_api.h), its modules' rows. */
+extern const route_list acct_api_route_list;
+extern const route_list acct_request_route_list;
+extern const route_list acct_staff_route_list;
+extern const route_list acct_review_route_list;
+extern const route_list acct_session_route_list;
+extern const route_list hub_setup_route_list;
 extern const route_list hub_verifier_route_list; /* acct_verifier.c */
 
 /* The node that signed a HUB_P_NODE call, or NULL (a person's call). */
@@ -75,6 +84,15 @@ extern const route_list acct_state_route_list; /* acct_state.c: suspend, reactiv
  * memory (return ROUTE_DBERR then).
  */
 int hub_api_audit(route_call *a, const char *action, const char *subject, const char *detail);
+/*
+ * The same for an account administration action, whose row goes to
+ * admin_audit (acct_audit(): the caller API_ADMIN(a), the client's address,
+ * the subject's table and id, its Local Area and field division, and the
+ * JSON text before/after, never a secret; any may be NULL but table and id).
+ * 0, or -1 when out of memory.
+ */
+int hub_api_admin_audit(route_call *a, const char *action, const char *table, const char *id,
+			const char *la, const char *div, const char *before, const char *after);
 
 /* Register the hub's declared routes with r.  0 or -1. */
 int hub_api_routes(hub *h, router *r);

@@ -22,12 +22,12 @@
  *
  * All three tables are hub-owned and replicated down: plain SQL here, the
  * change-log triggers send each row to the offices of its scope with their
- * next pull.  Every write has its admin_audit row (before/after).
+ * next pull.  The routes are rows of the hub's table (hub_api.h): every
+ * write has its admin_audit row (before/after) in its transaction, and
+ * creating and changing a row share one path per table.
  */
-#include "hub/acct.h"
-#include "hub/hub.h"
+#include "hub/hub_api.h"
 #include "lib/log.h"
-#include "lib/route.h"
 #include "lib/uuid.h"
 #include "model/casework.h"
 
@@ -39,46 +39,8 @@
 
 #define SETUP_LABEL_MAX 80
 #define SETUP_SORT_MAX 100000
-#define DBFAIL(req) http_reply_error((req), 500, NULL, "the hub database could not complete the request")
-
-/* ---- every field at fault, at once ------------------------------------------------ */
-
-typedef struct ferrs {
-	json_err fe_errs[ROUTE_ERRS_MAX];
-	int fe_n;
-} ferrs;
-
-static void fe_add(ferrs *f, const char *field, const char *msg)
-{
-	if (f->fe_n < ROUTE_ERRS_MAX)
-		json_err_set(&f->fe_errs[f->fe_n++], field, "%s", msg);
-}
-
-static void fe_je(ferrs *f, const json_err *je) { fe_add(f, je->field, je->msg); }
-
-/* When errors were collected: reply 400 in the one error shape (lib/route.h)
- * and -1. */
-static int fe_reply(http_req *req, ferrs *f)
-{
-	if (f->fe_n == 0)
-		return 0;
-	route_reply_errors(req, 400, f->fe_errs, f->fe_n);
-	return -1;
-}
 
 /* ---- small checks ------------------------------------------------------------------ */
-
-static int id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-			return 0;
-	return 1;
-}
 
 /* An IANA zone name the system knows ("America/Los_Angeles"). */
 static int tz_ok(const char *tz)
@@ -111,10 +73,70 @@ static char *row_text(sqlite3 *db, const char *sql, const char *id)
 	return s;
 }
 
+/* A new row's id: the body's (checked), or a new one into gen.  0 or -1
+ * with the error collected. */
+static int new_id(route_call *a, const char **id, char gen[UUID_STRLEN])
+{
+	if (route_str(a, "id", JSON_NULLABLE, 1, 63, id, NULL, 0) != 0)
+		return -1;
+	if (*id && !acct_id_ok(*id))
+		return route_err(a, "id", "use letters, digits, '.', '_' or '-'");
+	if (*id == NULL) {
+		uuid7(gen);
+		*id = gen;
+	}
+	return 0;
+}
+
+/* An optional true/false member into *out (-1 when absent).  0 or -1. */
+static int opt_bool(route_call *a, const char *name, int *out)
+{
+	*out = -1;
+	if (cJSON_GetObjectItem(a->rc_body, name) == NULL)
+		return 0;
+	return route_bool(a, name, JSON_NULLABLE, 1, out);
+}
+
+/* Step a prepared write (finalized): ROUTE_OK; a constraint (the id taken)
+ * is a 409 naming it; else ROUTE_DBERR. */
+static route_rc step_write(route_call *a, sqlite3_stmt *st, const char *what, const char *id)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return ROUTE_OK;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return route_fail(a, 409, "id", "the %s '%s' already exists", what, id);
+	return ROUTE_DBERR;
+}
+
+/*
+ * The end of every setup write: the audit row of table's row id (action;
+ * before: the row's JSON text before the change, NULL for a new one; after:
+ * as sql reads it now) and the reply, the row as load gives it, with
+ * status.
+ */
+static route_rc setup_done(route_call *a, int status, const char *action, const char *table,
+			   const char *sql, cJSON *(*load)(sqlite3 *, const char *), const char *id,
+			   const char *la, const char *div, const char *before)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char *after = row_text(db, sql, id);
+	int rc = after ? hub_api_admin_audit(a, action, table, id, la, div, before, after) : -1;
+
+	free(after);
+	if (rc != 0)
+		return ROUTE_DBERR;
+	return route_ok(a, status, load(db, id));
+}
+
 /* ---- Local Areas ------------------------------------------------------------------- */
 
 static const char la_sql[] = "SELECT id, name, field_division, pseudo_ssn_prefix FROM local_areas"
 			     " WHERE id=?";
+
+static cJSON *la_load(sqlite3 *db, const char *id) { return db_row_json_by(db, la_sql, id); }
 
 /* The prefix is free (no other Local Area uses it). */
 static int prefix_free(sqlite3 *db, const char *prefix, const char *la)
@@ -133,271 +155,171 @@ static int prefix_free(sqlite3 *db, const char *prefix, const char *la)
 	return !used;
 }
 
-/* Read and check a Local Area body (create: creating).  Fields are NULL when
- * absent.  0, or -1 after replying 400. */
+/* A Local Area body, every error collected (self: the one changed, NULL
+ * for a new one).  Members are NULL when absent.  0 or -1. */
 typedef struct la_in {
 	const char *id, *name, *div, *prefix;
+	char gen[UUID_STRLEN];
 } la_in;
 
-static int la_read(http_req *req, hub *h, const cJSON *body, const char *self, la_in *in)
+static int la_read(route_call *a, const char *self, la_in *in)
 {
-	static const char *const fields[] = {"id", "name", "field_division", "pseudo_ssn_prefix", NULL};
-	ferrs fe = {.fe_n = 0};
-	json_err je;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	int bad = 0;
 
 	memset(in, 0, sizeof *in);
-	if (json_only(body, self ? fields + 1 : fields, &je) != 0)
-		fe_je(&fe, &je);
-	if (!self && json_get_str(body, "id", JSON_NULLABLE, 1, 63, &in->id, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	else if (in->id && !id_ok(in->id))
-		fe_add(&fe, "id", "use letters, digits, '.', '_' or '-'");
-	if (json_get_str(body, "name", self ? JSON_NULLABLE : JSON_REQUIRED, 1, 120, &in->name, NULL,
-			 0, &je) != 0)
-		fe_je(&fe, &je);
-	if (json_get_str(body, "field_division", JSON_NULLABLE, 1, 120, &in->div, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	else if (in->div && !exists(h->hb_db, "SELECT 1 FROM field_divisions WHERE id=?", in->div))
-		fe_add(&fe, "field_division", "unknown field division: create it first");
-	if (json_get_str(body, "pseudo_ssn_prefix", JSON_NULLABLE, 3, 3, &in->prefix, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
+	if (!self)
+		bad |= new_id(a, &in->id, in->gen);
+	bad |= route_str(a, "name", self ? JSON_NULLABLE : JSON_REQUIRED, 1, 120, &in->name, NULL, 0);
+	if (route_str(a, "field_division", JSON_NULLABLE, 1, 120, &in->div, NULL, 0) != 0)
+		bad = -1;
+	else if (in->div && !exists(db, "SELECT 1 FROM field_divisions WHERE id=?", in->div))
+		bad = route_err(a, "field_division", "unknown field division: create it first");
+	if (route_str(a, "pseudo_ssn_prefix", JSON_NULLABLE, 3, 3, &in->prefix, NULL, 0) != 0)
+		bad = -1;
 	else if (in->prefix && !case_pseudo_ssn_prefix_ok(in->prefix))
-		fe_add(&fe, "pseudo_ssn_prefix",
-		       "the pseudo-SSN identifier is three digits from 900 to 999 (975 is San Luis Obispo's)");
-	else if (in->prefix && !prefix_free(h->hb_db, in->prefix, self))
-		fe_add(&fe, "pseudo_ssn_prefix", "another Local Area already has this identifier");
-	return fe_reply(req, &fe);
+		bad = route_err(a, "pseudo_ssn_prefix",
+				"the pseudo-SSN identifier is three digits from 900 to 999 (975 is San "
+				"Luis Obispo's)");
+	else if (in->prefix && !prefix_free(db, in->prefix, self))
+		bad = route_err(a, "pseudo_ssn_prefix",
+				"another Local Area already has this identifier");
+	return bad;
 }
 
-static void la_create(http_req *req, void *ctx)
+/* POST (self NULL) or PATCH a Local Area: one path. */
+static route_rc la_put(route_call *a, const char *self)
 {
-	hub *h = ctx;
-	acct_principal p;
-	cJSON *body = NULL;
-	la_in in;
-	char gen[UUID_STRLEN], ts[HLC_STRLEN], *after = NULL;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char ts[HLC_STRLEN], *before = NULL;
 	sqlite3_stmt *st = NULL;
-	int rc;
+	route_rc rc;
+	la_in in;
 
-	if (acct_auth(h, req, &p, 1, 0) != 0 || (body = http_req_json(req, 1)) == NULL)
+	if (self && (before = row_text(db, la_sql, self)) == NULL)
+		return route_fail(a, 404, NULL, "no Local Area '%s'", self);
+	rc = ROUTE_BAD;
+	if (la_read(a, self, &in) != 0)
 		goto out;
-	if (la_read(req, h, body, NULL, &in) != 0)
+	rc = ROUTE_DBERR;
+	if (self)
+		in.id = self;
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	if (db_prepare(db, &st, self ? "UPDATE local_areas SET name=coalesce(?2, name),"
+				       " field_division=coalesce(?3, field_division),"
+				       " pseudo_ssn_prefix=coalesce(?4, pseudo_ssn_prefix),"
+				       " updated_hlc=?5 WHERE id=?1"
+				     : "INSERT INTO local_areas(id, name, field_division,"
+				       " pseudo_ssn_prefix, updated_hlc) VALUES(?1,?2,?3,?4,?5)") != 0)
 		goto out;
-	if (in.id == NULL && uuid7(gen) == 0)
-		in.id = gen;
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st, "INSERT INTO local_areas(id, name, field_division,"
-				      " pseudo_ssn_prefix, updated_hlc) VALUES(?,?,?,?,?)") != 0) {
-		DBFAIL(req);
-		goto out;
-	}
 	sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in.name, -1, SQLITE_STATIC);
-	db_bind_text(st, 3, in.div);
-	db_bind_text(st, 4, in.prefix);
-	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE) {
-		http_reply_error(req, 409, "id", "the Local Area '%s' already exists", in.id);
-		goto out;
-	}
-	after = row_text(h->hb_db, la_sql, in.id);
-	acct_audit(h->hb_db, &p, req->peer, "local_area.create", "local_areas", in.id, in.id, in.div,
-		   NULL, after);
-	log_info("setup: Local Area %s created", in.id);
-	http_reply_json(req, 201, db_row_json_by(h->hb_db, la_sql, in.id));
-out:
-	sqlite3_finalize(st);
-	free(after);
-	cJSON_Delete(body);
-}
-
-static void la_patch(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	const char *id = http_req_param(req, "id");
-	acct_principal p;
-	cJSON *body = NULL;
-	la_in in;
-	char ts[HLC_STRLEN], *before = NULL, *after = NULL;
-	sqlite3_stmt *st = NULL;
-
-	if (acct_auth(h, req, &p, 1, 0) != 0)
-		return;
-	if ((before = row_text(h->hb_db, la_sql, id)) == NULL) {
-		http_reply_error(req, 404, NULL, "no Local Area '%s'", id);
-		goto out;
-	}
-	if ((body = http_req_json(req, 1)) == NULL || la_read(req, h, body, id, &in) != 0)
-		goto out;
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st, "UPDATE local_areas SET name=coalesce(?2, name),"
-				      " field_division=coalesce(?3, field_division),"
-				      " pseudo_ssn_prefix=coalesce(?4, pseudo_ssn_prefix), updated_hlc=?5"
-				      " WHERE id=?1") != 0) {
-		DBFAIL(req);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	db_bind_text(st, 2, in.name);
 	db_bind_text(st, 3, in.div);
 	db_bind_text(st, 4, in.prefix);
 	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		DBFAIL(req);
+	if ((rc = step_write(a, st, "Local Area", in.id)) != ROUTE_OK)
 		goto out;
-	}
-	after = row_text(h->hb_db, la_sql, id);
-	acct_audit(h->hb_db, &p, req->peer, "local_area.change", "local_areas", id, id, in.div, before,
-		   after);
-	http_reply_json(req, 200, db_row_json_by(h->hb_db, la_sql, id));
+	if (!self)
+		log_info("setup: Local Area %s created", in.id);
+	rc = setup_done(a, self ? 200 : 201, self ? "local_area.change" : "local_area.create",
+			"local_areas", la_sql, la_load, in.id, in.id, in.div, before);
 out:
-	sqlite3_finalize(st);
 	free(before);
-	free(after);
-	cJSON_Delete(body);
+	return rc;
 }
+
+static route_rc la_create(route_call *a) { return la_put(a, NULL); }
+static route_rc la_patch(route_call *a) { return la_put(a, http_req_param(a->rc_req, "id")); }
 
 /* ---- offices ----------------------------------------------------------------------- */
 
 static const char office_sql[] = "SELECT id, name, local_area_id, address, timezone,"
 				 " has_title1_partner, active FROM offices WHERE id=?";
 
+static cJSON *office_load(sqlite3 *db, const char *id) { return db_row_json_by(db, office_sql, id); }
+
 typedef struct office_in {
 	const char *id, *name, *la, *addr, *tz;
 	int title1, active; /* -1 absent */
+	char gen[UUID_STRLEN];
 } office_in;
 
-static int office_read(http_req *req, hub *h, const cJSON *body, const char *self, office_in *in)
+static int office_read(route_call *a, const char *self, office_in *in)
 {
-	static const char *const fields[] = {"id", "local_area_id", "name", "address", "timezone",
-					     "has_title1_partner", "active", NULL};
-	ferrs fe = {.fe_n = 0};
-	json_err je;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	int bad = 0;
 
 	memset(in, 0, sizeof *in);
-	in->title1 = in->active = -1;
-	if (json_only(body, self ? fields + 2 : fields, &je) != 0)
-		fe_je(&fe, &je);
-	if (!self && json_get_str(body, "id", JSON_NULLABLE, 1, 63, &in->id, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	else if (in->id && !id_ok(in->id))
-		fe_add(&fe, "id", "use letters, digits, '.', '_' or '-'");
-	if (json_get_str(body, "name", self ? JSON_NULLABLE : JSON_REQUIRED, 1, 120, &in->name, NULL,
-			 0, &je) != 0)
-		fe_je(&fe, &je);
 	if (!self) {
-		if (json_get_str(body, "local_area_id", JSON_REQUIRED, 1, 63, &in->la, NULL, 0, &je) != 0)
-			fe_je(&fe, &je);
-		else if (!exists(h->hb_db, "SELECT 1 FROM local_areas WHERE id=?", in->la))
-			fe_add(&fe, "local_area_id", "unknown Local Area: create it first");
+		bad |= new_id(a, &in->id, in->gen);
+		if (route_str(a, "local_area_id", JSON_REQUIRED, 1, 63, &in->la, NULL, 0) != 0)
+			bad = -1;
+		else if (!exists(db, "SELECT 1 FROM local_areas WHERE id=?", in->la))
+			bad = route_err(a, "local_area_id", "unknown Local Area: create it first");
 	}
-	if (json_get_str(body, "address", JSON_NULLABLE, 1, 200, &in->addr, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	if (json_get_str(body, "timezone", JSON_NULLABLE, 1, 64, &in->tz, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
+	bad |= route_str(a, "name", self ? JSON_NULLABLE : JSON_REQUIRED, 1, 120, &in->name, NULL, 0);
+	bad |= route_str(a, "address", JSON_NULLABLE, 1, 200, &in->addr, NULL, 0);
+	if (route_str(a, "timezone", JSON_NULLABLE, 1, 64, &in->tz, NULL, 0) != 0)
+		bad = -1;
 	else if (in->tz && !tz_ok(in->tz))
-		fe_add(&fe, "timezone", "unknown time zone (use a name such as America/Los_Angeles)");
-	if (cJSON_GetObjectItem(body, "has_title1_partner") &&
-	    json_get_bool(body, "has_title1_partner", JSON_NULLABLE, 1, &in->title1, &je) != 0)
-		fe_je(&fe, &je);
-	if (self && cJSON_GetObjectItem(body, "active") &&
-	    json_get_bool(body, "active", JSON_NULLABLE, 1, &in->active, &je) != 0)
-		fe_je(&fe, &je);
-	return fe_reply(req, &fe);
+		bad = route_err(a, "timezone",
+				"unknown time zone (use a name such as America/Los_Angeles)");
+	bad |= opt_bool(a, "has_title1_partner", &in->title1);
+	bad |= opt_bool(a, "active", &in->active);
+	return bad;
 }
 
-static void office_create(http_req *req, void *ctx)
+/* POST (self NULL) or PATCH an office: one path. */
+static route_rc office_put(route_call *a, const char *self)
 {
-	hub *h = ctx;
-	acct_principal p;
-	cJSON *body = NULL;
-	office_in in;
-	char gen[UUID_STRLEN], ts[HLC_STRLEN], *after = NULL;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char ts[HLC_STRLEN], la[64] = "", *before = NULL;
 	sqlite3_stmt *st = NULL;
+	route_rc rc;
+	office_in in;
 
-	if (acct_auth(h, req, &p, 1, 0) != 0 || (body = http_req_json(req, 1)) == NULL)
+	if (self && (before = row_text(db, office_sql, self)) == NULL)
+		return route_fail(a, 404, NULL, "no office '%s'", self);
+	rc = ROUTE_BAD;
+	if (office_read(a, self, &in) != 0)
 		goto out;
-	if (office_read(req, h, body, NULL, &in) != 0)
+	rc = ROUTE_DBERR;
+	if (self)
+		in.id = self;
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	if (db_prepare(db, &st,
+		       self ? "UPDATE offices SET name=coalesce(?2, name),"
+			      " address=coalesce(?4, address), timezone=coalesce(?5, timezone),"
+			      " has_title1_partner=CASE WHEN ?6 < 0 THEN has_title1_partner ELSE ?6 END,"
+			      " active=CASE WHEN ?7 < 0 THEN active ELSE ?7 END, updated_hlc=?8"
+			      " WHERE id=?1"
+			    : "INSERT INTO offices(id, name, local_area_id, address, timezone,"
+			      " has_title1_partner, active, updated_hlc) VALUES(?1,?2,?3,?4,"
+			      " coalesce(?5, '" HUB_DEFAULT_TZ "'), ?6 <> 0, ?7 <> 0, ?8)") != 0)
 		goto out;
-	if (in.id == NULL && uuid7(gen) == 0)
-		in.id = gen;
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st, "INSERT INTO offices(id, name, local_area_id, address, timezone,"
-				      " has_title1_partner, updated_hlc) VALUES(?,?,?,?,?,?,?)") != 0) {
-		DBFAIL(req);
-		goto out;
-	}
 	sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in.name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, in.la, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, in.addr);
-	sqlite3_bind_text(st, 5, in.tz ? in.tz : HUB_DEFAULT_TZ, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, in.title1 != 0);
-	sqlite3_bind_text(st, 7, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		http_reply_error(req, 409, "id", "the office '%s' already exists", in.id);
-		goto out;
-	}
-	after = row_text(h->hb_db, office_sql, in.id);
-	acct_audit(h->hb_db, &p, req->peer, "office.create", "offices", in.id, in.la, NULL, NULL,
-		   after);
-	log_info("setup: office %s created in Local Area %s", in.id, in.la);
-	http_reply_json(req, 201, db_row_json_by(h->hb_db, office_sql, in.id));
-out:
-	sqlite3_finalize(st);
-	free(after);
-	cJSON_Delete(body);
-}
-
-static void office_patch(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	const char *id = http_req_param(req, "id");
-	acct_principal p;
-	cJSON *body = NULL;
-	office_in in;
-	char ts[HLC_STRLEN], la[64] = "", *before = NULL, *after = NULL;
-	sqlite3_stmt *st = NULL;
-
-	if (acct_auth(h, req, &p, 1, 0) != 0)
-		return;
-	if ((before = row_text(h->hb_db, office_sql, id)) == NULL) {
-		http_reply_error(req, 404, NULL, "no office '%s'", id);
-		goto out;
-	}
-	if ((body = http_req_json(req, 1)) == NULL || office_read(req, h, body, id, &in) != 0)
-		goto out;
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st, "UPDATE offices SET name=coalesce(?2, name),"
-				      " address=coalesce(?3, address), timezone=coalesce(?4, timezone),"
-				      " has_title1_partner=CASE WHEN ?5 < 0 THEN has_title1_partner ELSE ?5 END,"
-				      " active=CASE WHEN ?6 < 0 THEN active ELSE ?6 END, updated_hlc=?7"
-				      " WHERE id=?1") != 0) {
-		DBFAIL(req);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	db_bind_text(st, 2, in.name);
-	db_bind_text(st, 3, in.addr);
-	db_bind_text(st, 4, in.tz);
-	sqlite3_bind_int(st, 5, in.title1);
-	sqlite3_bind_int(st, 6, in.active);
-	sqlite3_bind_text(st, 7, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		DBFAIL(req);
+	if (!self)
+		db_bind_text(st, 3, in.la);
+	db_bind_text(st, 4, in.addr);
+	db_bind_text(st, 5, in.tz);
+	sqlite3_bind_int(st, 6, in.title1);
+	sqlite3_bind_int(st, 7, in.active);
+	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
+	if ((rc = step_write(a, st, "office", in.id)) != ROUTE_OK)
 		goto out;
-	}
-	db_text(h->hb_db, "SELECT local_area_id FROM offices WHERE id=?", id, la, sizeof la);
-	after = row_text(h->hb_db, office_sql, id);
-	acct_audit(h->hb_db, &p, req->peer, "office.change", "offices", id, la, NULL, before, after);
-	http_reply_json(req, 200, db_row_json_by(h->hb_db, office_sql, id));
+	db_text(db, "SELECT local_area_id FROM offices WHERE id=?", in.id, la, sizeof la);
+	if (!self)
+		log_info("setup: office %s created in Local Area %s", in.id, la);
+	rc = setup_done(a, self ? 200 : 201, self ? "office.change" : "office.create", "offices",
+			office_sql, office_load, in.id, la, NULL, before);
 out:
-	sqlite3_finalize(st);
 	free(before);
-	free(after);
-	cJSON_Delete(body);
+	return rc;
 }
+
+static route_rc office_create(route_call *a) { return office_put(a, NULL); }
+static route_rc office_patch(route_call *a) { return office_put(a, http_req_param(a->rc_req, "id")); }
 
 /* ---- greeter reasons: who may --------------------------------------------------- */
 
@@ -440,7 +362,7 @@ static int rscope_get(sqlite3 *db, const char *la, const char *office, rscope *s
  * the SPOC's (field division), everything else the MIS Administrator's. */
 static int rscope_is_spoc(const rscope *s) { return s->rs_office[0] && !s->rs_title1; }
 
-/* The same decision as setup_allowed() without replying (for "editable"). */
+/* May p set up reasons at s (the 403 and the last word: setup_allowed). */
 static int rscope_may(const acct_principal *p, const rscope *s)
 {
 	if (p->ap_roles & ROLE_OPERATIONS)
@@ -450,25 +372,28 @@ static int rscope_may(const acct_principal *p, const rscope *s)
 	return (p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && strcmp(p->ap_la, s->rs_la) == 0;
 }
 
-/* May p set up reasons at s?  0, or -1 after replying 403. */
-static int setup_allowed(http_req *req, const acct_principal *p, const rscope *s)
+/* May the caller set up reasons at s?  ROUTE_OK, or the 403. */
+static route_rc setup_allowed(route_call *a, const rscope *s)
 {
-	if (!rscope_may(p, s)) {
+	const char *field = NULL;
+	char msg[200];
+
+	if (!rscope_may(API_ADMIN(a), s)) {
 		if (rscope_is_spoc(s))
-			http_reply_error(req, 403, "office_id",
-					 "office '%s' has no Title I partner: its greeter is set up by "
-					 "the WSB CalJOBS SPOC of its field division",
-					 s->rs_office);
-		else
-			http_reply_error(req, 403, "local_area_id",
-					 "the greeter reasons of Local Area '%s' are set up by its MIS "
-					 "Administrators",
-					 s->rs_la);
-		return -1;
+			return route_fail(a, 403, "office_id",
+					  "office '%s' has no Title I partner: its greeter is set up "
+					  "by the WSB CalJOBS SPOC of its field division",
+					  s->rs_office);
+		return route_fail(a, 403, "local_area_id",
+				  "the greeter reasons of Local Area '%s' are set up by its MIS "
+				  "Administrators",
+				  s->rs_la);
 	}
 	/* The hub's own scope rule has the last word (hub/acct.h). */
-	return acct_scope_check(req, p, rscope_is_spoc(s) ? NULL : s->rs_la,
-				rscope_is_spoc(s) ? s->rs_div : NULL, NULL);
+	if (acct_scope_why(API_ADMIN(a), rscope_is_spoc(s) ? NULL : s->rs_la,
+			   rscope_is_spoc(s) ? s->rs_div : NULL, NULL, &field, msg, sizeof msg) != 0)
+		return route_fail(a, 403, field, "%s", msg);
+	return ROUTE_OK;
 }
 
 /* ---- greeter reasons: routes ----------------------------------------------------- */
@@ -487,38 +412,44 @@ static cJSON *reason_json(sqlite3 *db, const char *id)
 	return o;
 }
 
-static void reasons_list(http_req *req, void *ctx)
+/* The reason as its editor gets it back. */
+static cJSON *reason_load(sqlite3 *db, const char *id)
 {
-	hub *h = ctx;
-	acct_principal p;
+	cJSON *o = reason_json(db, id);
+
+	if (o)
+		cJSON_AddBoolToObject(o, "editable", 1);
+	return o;
+}
+
+static route_rc reasons_list(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const acct_principal *p = API_ADMIN(a);
 	char la[64] = "", office[64] = "";
 	sqlite3_stmt *st = NULL;
-	cJSON *arr = NULL, *it;
+	cJSON *arr, *it;
 
-	if (acct_auth(h, req, &p, 0, 0) != 0)
-		return;
-	http_req_query(req, "local_area_id", la, sizeof la);
-	http_req_query(req, "office_id", office, sizeof office);
+	http_req_query(a->rc_req, "local_area_id", la, sizeof la);
+	http_req_query(a->rc_req, "office_id", office, sizeof office);
 	/* Operations sees every Local Area; an MIS Administrator its own; a SPOC
 	 * the Local Areas of its field division. */
-	if (db_prepare(h->hb_db, &st,
+	if (db_prepare(db, &st,
 		       "SELECT r.id FROM greeter_reasons r JOIN local_areas l ON l.id=r.local_area_id"
 		       " WHERE (?1='' OR r.local_area_id=?1)"
 		       " AND (?2='' OR r.office_id IS NULL OR r.office_id=?2)"
 		       " AND (?3 OR l.id=?4 OR (?5 AND l.field_division=?6))"
-		       " ORDER BY l.name, r.active DESC, r.sort, r.label LIMIT 2000") != 0) {
-		DBFAIL(req);
-		return;
-	}
+		       " ORDER BY l.name, r.active DESC, r.sort, r.label LIMIT 2000") != 0)
+		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, la, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, (p.ap_roles & ROLE_OPERATIONS) != 0);
-	sqlite3_bind_text(st, 4, p.ap_la, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (p.ap_roles & ROLE_SPOC) != 0 && p.ap_div[0]);
-	sqlite3_bind_text(st, 6, p.ap_div, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (p->ap_roles & ROLE_OPERATIONS) != 0);
+	sqlite3_bind_text(st, 4, p->ap_la, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, (p->ap_roles & ROLE_SPOC) != 0 && p->ap_div[0]);
+	sqlite3_bind_text(st, 6, p->ap_div, -1, SQLITE_STATIC);
 	arr = cJSON_CreateArray();
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *o = reason_json(h->hb_db, (const char *)sqlite3_column_text(st, 0));
+		cJSON *o = reason_json(db, (const char *)sqlite3_column_text(st, 0));
 		if (o)
 			cJSON_AddItemToArray(arr, o);
 	}
@@ -526,10 +457,10 @@ static void reasons_list(http_req *req, void *ctx)
 	cJSON_ArrayForEach(it, arr)
 	{
 		rscope s;
-		rscope_get(h->hb_db, json_str(it, "local_area_id"), json_str(it, "office_id"), &s);
-		cJSON_AddBoolToObject(it, "editable", rscope_may(&p, &s));
+		rscope_get(db, json_str(it, "local_area_id"), json_str(it, "office_id"), &s);
+		cJSON_AddBoolToObject(it, "editable", rscope_may(p, &s));
 	}
-	http_reply_json(req, 200, arr);
+	return route_ok(a, 200, arr);
 }
 
 typedef struct reason_in {
@@ -538,38 +469,22 @@ typedef struct reason_in {
 	int has_sort, active, office_given;
 } reason_in;
 
-static int reason_read(http_req *req, const cJSON *body, int create, reason_in *in)
+static int reason_read(route_call *a, int create, reason_in *in)
 {
-	static const char *const fields[] = {"local_area_id", "office_id", "label", "label_es",
-					     "sort", "active", NULL};
-	ferrs fe = {.fe_n = 0};
-	json_err je;
-	int req_flag = create ? JSON_REQUIRED : JSON_NULLABLE;
+	int req_flag = create ? JSON_REQUIRED : JSON_NULLABLE, bad = 0;
 
 	memset(in, 0, sizeof *in);
-	in->active = -1;
-	if (json_only(body, create ? fields : fields + 1, &je) != 0)
-		fe_je(&fe, &je);
-	if (create &&
-	    json_get_str(body, "local_area_id", JSON_REQUIRED, 1, 63, &in->la, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	in->office_given = cJSON_GetObjectItem(body, "office_id") != NULL;
-	if (json_get_str(body, "office_id", JSON_NULLABLE, 0, 63, &in->office, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	if (json_get_str(body, "label", req_flag, 1, SETUP_LABEL_MAX, &in->label, NULL, 0, &je) != 0)
-		fe_je(&fe, &je);
-	if (json_get_str(body, "label_es", req_flag, 1, SETUP_LABEL_MAX, &in->label_es, NULL, 0,
-			 &je) != 0)
-		fe_je(&fe, &je);
-	if (json_get_int(body, "sort", JSON_NULLABLE, 0, SETUP_SORT_MAX, &in->sort, &in->has_sort,
-			 &je) != 0)
-		fe_je(&fe, &je);
-	if (cJSON_GetObjectItem(body, "active") &&
-	    json_get_bool(body, "active", JSON_NULLABLE, 1, &in->active, &je) != 0)
-		fe_je(&fe, &je);
+	if (create)
+		bad |= route_str(a, "local_area_id", JSON_REQUIRED, 1, 63, &in->la, NULL, 0);
+	in->office_given = cJSON_GetObjectItem(a->rc_body, "office_id") != NULL;
+	bad |= route_str(a, "office_id", JSON_NULLABLE, 0, 63, &in->office, NULL, 0);
+	bad |= route_str(a, "label", req_flag, 1, SETUP_LABEL_MAX, &in->label, NULL, 0);
+	bad |= route_str(a, "label_es", req_flag, 1, SETUP_LABEL_MAX, &in->label_es, NULL, 0);
+	bad |= route_int(a, "sort", JSON_NULLABLE, 0, SETUP_SORT_MAX, &in->sort, &in->has_sort);
+	bad |= opt_bool(a, "active", &in->active);
 	if (in->office && in->office[0] == '\0')
 		in->office = NULL;
-	return fe_reply(req, &fe);
+	return bad;
 }
 
 /* Another active reason of the Local Area with this label (case-insensitive)
@@ -594,161 +509,139 @@ static int label_taken(sqlite3 *db, const char *la, const char *office, const ch
 	return n > 0;
 }
 
-/* The scope of the Local Area / office of a reason body; -1 after replying. */
-static int reason_scope(http_req *req, hub *h, const char *la, const char *office, rscope *s)
+/* The scope of the Local Area / office of a reason, and whether the caller
+ * may set it up.  ROUTE_OK or the failure. */
+static route_rc reason_scope(route_call *a, const char *la, const char *office, rscope *s)
 {
+	sqlite3 *db = API_HUB(a)->hb_db;
 	int rc;
 
-	if (!exists(h->hb_db, "SELECT 1 FROM local_areas WHERE id=?", la)) {
-		http_reply_error(req, 400, "local_area_id", "unknown Local Area '%s'", la);
-		return -1;
-	}
-	rc = rscope_get(h->hb_db, la, office, s);
-	if (rc < 0) {
-		DBFAIL(req);
-		return -1;
-	}
-	if (rc == 1) {
-		http_reply_error(req, 400, "office_id", "'%s' is not an office of Local Area '%s'",
-				 office, la);
-		return -1;
-	}
-	return 0;
+	if (!exists(db, "SELECT 1 FROM local_areas WHERE id=?", la))
+		return route_bad(a, "local_area_id", "unknown Local Area '%s'", la);
+	rc = rscope_get(db, la, office, s);
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if (rc == 1)
+		return route_bad(a, "office_id", "'%s' is not an office of Local Area '%s'", office,
+				 la);
+	return setup_allowed(a, s);
 }
 
-static void reason_create(http_req *req, void *ctx)
+/* POST (self NULL) or PATCH a greeter reason: one path.  A change is
+ * allowed where the reason is now and where it would go. */
+static route_rc reason_put(route_call *a, const char *self)
 {
-	hub *h = ctx;
-	acct_principal p;
-	cJSON *body = NULL, *after_j = NULL;
-	reason_in in;
-	rscope s;
-	char id[UUID_STRLEN], ts[HLC_STRLEN], *after = NULL;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char gen[UUID_STRLEN], ts[HLC_STRLEN], la[64] = "", office[64] = "", *before = NULL;
+	const char *id = self, *place;
 	sqlite3_stmt *st = NULL;
-
-	if (acct_auth(h, req, &p, 0, 0) != 0 || (body = http_req_json(req, 1)) == NULL)
-		goto out;
-	if (reason_read(req, body, 1, &in) != 0 || reason_scope(req, h, in.la, in.office, &s) != 0 ||
-	    setup_allowed(req, &p, &s) != 0)
-		goto out;
-	if (label_taken(h->hb_db, in.la, in.office, in.label, NULL)) {
-		http_reply_error(req, 409, "label", "an active reason '%s' already exists here", in.label);
-		goto out;
-	}
-	uuid7(id);
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st,
-		       "INSERT INTO greeter_reasons(id, local_area_id, office_id, label, label_es, sort,"
-		       " active, updated_hlc) VALUES(?1,?2,?3,?4,?5, CASE WHEN ?6 < 0 THEN"
-		       " (SELECT coalesce(max(sort), 0) + 10 FROM greeter_reasons WHERE local_area_id=?2)"
-		       " ELSE ?6 END, ?7, ?8)") != 0) {
-		DBFAIL(req);
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, in.la, -1, SQLITE_STATIC);
-	db_bind_text(st, 3, in.office);
-	sqlite3_bind_text(st, 4, in.label, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, in.label_es, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, in.has_sort ? in.sort : -1);
-	sqlite3_bind_int(st, 7, in.active != 0);
-	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		DBFAIL(req);
-		goto out;
-	}
-	after = row_text(h->hb_db, reason_sql, id);
-	acct_audit(h->hb_db, &p, req->peer, "greeter_reason.create", "greeter_reasons", id, in.la,
-		   s.rs_div, NULL, after);
-	after_j = reason_json(h->hb_db, id);
-	if (after_j)
-		cJSON_AddBoolToObject(after_j, "editable", 1);
-	http_reply_json(req, 201, after_j);
-out:
-	sqlite3_finalize(st);
-	free(after);
-	cJSON_Delete(body);
-}
-
-static void reason_patch(http_req *req, void *ctx)
-{
-	hub *h = ctx;
-	const char *id = http_req_param(req, "id");
-	acct_principal p;
-	cJSON *body = NULL, *cur = NULL, *out_j;
 	reason_in in;
 	rscope s, s2;
-	char ts[HLC_STRLEN], la[64], office[64], *before = NULL, *after = NULL;
-	sqlite3_stmt *st = NULL;
+	route_rc rc;
 
-	if (acct_auth(h, req, &p, 0, 0) != 0)
-		return;
-	if ((cur = reason_json(h->hb_db, id)) == NULL) {
-		http_reply_error(req, 404, NULL, "no greeter reason '%s'", id);
-		goto out;
+	if (self) {
+		cJSON *cur = reason_json(db, self);
+		if (cur == NULL)
+			return route_fail(a, 404, NULL, "no greeter reason '%s'", self);
+		snprintf(la, sizeof la, "%s", json_str(cur, "local_area_id"));
+		snprintf(office, sizeof office, "%s",
+			 json_str(cur, "office_id") ? json_str(cur, "office_id") : "");
+		cJSON_Delete(cur);
+		if ((rc = reason_scope(a, la, office, &s)) != ROUTE_OK)
+			return rc;
 	}
-	snprintf(la, sizeof la, "%s", json_str(cur, "local_area_id"));
-	snprintf(office, sizeof office, "%s", json_str(cur, "office_id") ? json_str(cur, "office_id") : "");
-	/* Allowed where the reason is now, and where it would go. */
-	if (reason_scope(req, h, la, office, &s) != 0 || setup_allowed(req, &p, &s) != 0 ||
-	    (body = http_req_json(req, 1)) == NULL || reason_read(req, body, 0, &in) != 0)
-		goto out;
-	if (in.office_given &&
-	    (reason_scope(req, h, la, in.office, &s2) != 0 || setup_allowed(req, &p, &s2) != 0))
-		goto out;
-	if (in.label && label_taken(h->hb_db, la, in.office_given ? in.office : office, in.label, id)) {
-		http_reply_error(req, 409, "label", "an active reason '%s' already exists here", in.label);
-		goto out;
+	if (reason_read(a, self == NULL, &in) != 0)
+		return ROUTE_BAD;
+	if (!self) {
+		snprintf(la, sizeof la, "%s", in.la);
+		if ((rc = reason_scope(a, la, in.office, &s)) != ROUTE_OK)
+			return rc;
+		uuid7(gen);
+		id = gen;
+	} else if (in.office_given && (rc = reason_scope(a, la, in.office, &s2)) != ROUTE_OK) {
+		return rc;
 	}
-	before = row_text(h->hb_db, reason_sql, id);
-	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st,
-		       "UPDATE greeter_reasons SET label=coalesce(?2, label), label_es=coalesce(?3, label_es),"
-		       " sort=CASE WHEN ?4 < 0 THEN sort ELSE ?4 END,"
-		       " active=CASE WHEN ?5 < 0 THEN active ELSE ?5 END,"
-		       " office_id=CASE WHEN ?6 THEN ?7 ELSE office_id END, updated_hlc=?8 WHERE id=?1") !=
-	    0) {
-		DBFAIL(req);
+	place = !self || in.office_given ? in.office : office;
+	if (in.label && label_taken(db, la, place, in.label, self))
+		return route_fail(a, 409, "label", "an active reason '%s' already exists here",
+				  in.label);
+	if (self && (before = row_text(db, reason_sql, self)) == NULL)
+		return ROUTE_DBERR;
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	rc = ROUTE_DBERR;
+	if (db_prepare(db, &st,
+		       self ? "UPDATE greeter_reasons SET label=coalesce(?4, label),"
+			      " label_es=coalesce(?5, label_es), sort=CASE WHEN ?6 < 0 THEN sort ELSE ?6 END,"
+			      " active=CASE WHEN ?7 < 0 THEN active ELSE ?7 END,"
+			      " office_id=CASE WHEN ?9 THEN ?3 ELSE office_id END, updated_hlc=?8 WHERE id=?1"
+			    : "INSERT INTO greeter_reasons(id, local_area_id, office_id, label, label_es,"
+			      " sort, active, updated_hlc) VALUES(?1,?2,?3,?4,?5, CASE WHEN ?6 < 0 THEN"
+			      " (SELECT coalesce(max(sort), 0) + 10 FROM greeter_reasons WHERE"
+			      " local_area_id=?2) ELSE ?6 END, ?7 <> 0, ?8)") != 0)
 		goto out;
-	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, in.label);
-	db_bind_text(st, 3, in.label_es);
-	sqlite3_bind_int64(st, 4, in.has_sort ? in.sort : -1);
-	sqlite3_bind_int(st, 5, in.active);
-	sqlite3_bind_int(st, 6, in.office_given);
-	db_bind_text(st, 7, in.office);
+	if (!self)
+		sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	db_bind_text(st, 3, in.office);
+	db_bind_text(st, 4, in.label);
+	db_bind_text(st, 5, in.label_es);
+	sqlite3_bind_int64(st, 6, in.has_sort ? in.sort : -1);
+	sqlite3_bind_int(st, 7, in.active);
 	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		DBFAIL(req);
+	if (self)
+		sqlite3_bind_int(st, 9, in.office_given);
+	if ((rc = step_write(a, st, "greeter reason", id)) != ROUTE_OK)
 		goto out;
-	}
-	after = row_text(h->hb_db, reason_sql, id);
-	acct_audit(h->hb_db, &p, req->peer,
-		   in.active == 0 ? "greeter_reason.retire" : "greeter_reason.change",
-		   "greeter_reasons", id, la, s.rs_div, before, after);
-	out_j = reason_json(h->hb_db, id);
-	if (out_j)
-		cJSON_AddBoolToObject(out_j, "editable", 1);
-	http_reply_json(req, 200, out_j);
+	rc = setup_done(a, self ? 200 : 201,
+			!self ? "greeter_reason.create"
+			: in.active == 0 ? "greeter_reason.retire"
+					 : "greeter_reason.change",
+			"greeter_reasons", reason_sql, reason_load, id, la, s.rs_div, before);
 out:
-	sqlite3_finalize(st);
 	free(before);
-	free(after);
-	cJSON_Delete(cur);
-	cJSON_Delete(body);
+	return rc;
 }
 
-int hub_setup_routes(hub *h, router *r)
-{
-	int rc = 0;
+static route_rc reason_create(route_call *a) { return reason_put(a, NULL); }
+static route_rc reason_patch(route_call *a) { return reason_put(a, http_req_param(a->rc_req, "id")); }
 
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/local-areas", la_create, h);
-	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/admin/local-areas/:id", la_patch, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/offices", office_create, h);
-	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/admin/offices/:id", office_patch, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/greeter-reasons", reasons_list, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/greeter-reasons", reason_create, h);
-	rc |= router_add(r, HTTP_M_PATCH, "/api/v1/admin/greeter-reasons/:id", reason_patch, h);
-	return rc ? -1 : 0;
-}
+static const route_key la_keys[] = {
+	{"id", ROUTE_T_ANY, 0},
+	{"name", ROUTE_T_ANY, 0},
+	{"field_division", ROUTE_T_ANY, 0},
+	{"pseudo_ssn_prefix", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+static const route_key office_keys[] = {
+	{"id", ROUTE_T_ANY, 0},          {"local_area_id", ROUTE_T_ANY, 0},
+	{"name", ROUTE_T_ANY, 0},        {"address", ROUTE_T_ANY, 0},
+	{"timezone", ROUTE_T_ANY, 0},    {"has_title1_partner", ROUTE_T_ANY, 0},
+	{"active", ROUTE_T_ANY, 0},      {NULL, 0, 0},
+};
+
+static const route_key reason_keys[] = {
+	{"local_area_id", ROUTE_T_ANY, 0}, {"office_id", ROUTE_T_ANY, 0},
+	{"label", ROUTE_T_ANY, 0},         {"label_es", ROUTE_T_ANY, 0},
+	{"sort", ROUTE_T_ANY, 0},          {"active", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+/* A change takes the same keys but the new row's place: id (every table),
+ * local_area_id (offices and reasons move only within their Local Area). */
+static const route_def setup_defs[] = {
+	{HTTP_M_POST, "/api/v1/admin/local-areas", la_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
+	 la_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/admin/local-areas/:id", la_patch, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, la_keys + 1, 0},
+	{HTTP_M_POST, "/api/v1/admin/offices", office_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
+	 office_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/admin/offices/:id", office_patch, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, office_keys + 2, 0},
+	{HTTP_M_GET, "/api/v1/admin/greeter-reasons", reasons_list, 0, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/greeter-reasons", reason_create, 0, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
+	 reason_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/admin/greeter-reasons/:id", reason_patch, 0,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, reason_keys + 1, 0},
+};
+const route_list hub_setup_route_list = ROUTE_LIST(setup_defs);

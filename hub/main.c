@@ -149,6 +149,8 @@ static void healthz(http_req *req, void *ctx)
 	cJSON_AddStringToObject(o, "status", "ok");
 	cJSON_AddStringToObject(o, "role", "hub");
 	cJSON_AddStringToObject(o, "version", OUTPOST_VERSION);
+	/* the console shows dates in this zone */
+	cJSON_AddStringToObject(o, "timezone", conf_str(&h->hb_conf, "timezone"));
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
 	cJSON_AddNumberToObject(o, "protocol", SYNC_PROTOCOL_VERSION);
 	cJSON_AddNumberToObject(o, "time_ms", (double)hub_now_ms());
@@ -262,8 +264,7 @@ static int serve(hub *h)
 	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
 		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
 	if (h->hb_router == NULL || hub_ca_routes(h, h->hb_router) != 0 ||
-	    hub_api_routes(h, h->hb_router) != 0 || acct_routes(h, h->hb_router) != 0 ||
-	    hub_setup_routes(h, h->hb_router) != 0 ||
+	    hub_api_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    hub_metrics_routes(h, h->hb_router) != 0 ||

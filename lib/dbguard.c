@@ -17,6 +17,7 @@
 #include "db.h"
 #include "fault.h"
 #include "log.h"
+#include "locked.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -79,15 +80,7 @@ int db_wal_committed(sqlite3 *db, int frames)
 	return over;
 }
 
-int64_t db_wal_largest(void)
-{
-	int64_t v;
-
-	pthread_mutex_lock(&guard_lock);
-	v = guard_wal_max;
-	pthread_mutex_unlock(&guard_lock);
-	return v;
-}
+LOCKED_GETTER(int64_t, db_wal_largest, guard_lock, guard_wal_max)
 
 int db_wal_truncate(sqlite3 *db, int busy_ms)
 {
@@ -215,15 +208,7 @@ int db_take_error(void)
 	return rc;
 }
 
-int db_disk_full(void)
-{
-	int v;
-
-	pthread_mutex_lock(&guard_lock);
-	v = guard_full;
-	pthread_mutex_unlock(&guard_lock);
-	return v;
-}
+LOCKED_GETTER(int, db_disk_full, guard_lock, guard_full)
 
 void db_log_callback(void *arg, int rc, const char *msg)
 {

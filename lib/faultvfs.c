@@ -7,6 +7,7 @@
 
 #ifdef OUTPOST_TEST_HOOKS
 #include "db.h"
+#include "locked.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -543,35 +544,11 @@ void faultvfs_fail_at(enum faultvfs_kind kind, long n)
 	pthread_mutex_unlock(&fv_lock);
 }
 
-long faultvfs_ops(void)
-{
-	long v;
+LOCKED_GETTER(long, faultvfs_ops, fv_lock, fv_ops)
 
-	pthread_mutex_lock(&fv_lock);
-	v = fv_ops;
-	pthread_mutex_unlock(&fv_lock);
-	return v;
-}
+LOCKED_GETTER(long, faultvfs_mallocs, fv_lock, fv_mallocs)
 
-long faultvfs_mallocs(void)
-{
-	long v;
-
-	pthread_mutex_lock(&fv_lock);
-	v = fv_mallocs;
-	pthread_mutex_unlock(&fv_lock);
-	return v;
-}
-
-int faultvfs_fired(void)
-{
-	int v;
-
-	pthread_mutex_lock(&fv_lock);
-	v = fv_fired;
-	pthread_mutex_unlock(&fv_lock);
-	return v;
-}
+LOCKED_GETTER(int, faultvfs_fired, fv_lock, fv_fired)
 
 int faultvfs_every_file(const char *path)
 {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct route_bound {
 	route_table *rb_table;
@@ -167,6 +168,14 @@ int route_err_json(route_call *a, const json_err *e)
 	if (e->msg[0])
 		add_err(a, e->field, e->msg);
 	return -1;
+}
+
+int route_has_err(const route_call *a, const char *field)
+{
+	for (int i = 0; i < a->rc_nerr; i++)
+		if (strcmp(a->rc_errs[i].field, field) == 0)
+			return 1;
+	return 0;
 }
 
 route_rc route_bad_json(route_call *a, const json_err *e)
@@ -439,8 +448,8 @@ static void reply_failure(route_call *a, route_rc rc)
 	}
 }
 
-/* Steps 3 to 6 for a write: the function inside the daemon's transaction. */
-static void run_write(route_call *a, const route_ops *ops)
+/* Steps 3 to 6 for a write: the function (fn) inside the daemon's transaction. */
+static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 {
 	route_rc rc;
 	const char *ctype = NULL;
@@ -451,9 +460,11 @@ static void run_write(route_call *a, const route_ops *ops)
 		reply_failure(a, ROUTE_DBERR);
 		return;
 	}
-	rc = a->rc_route->rd_fn(a);
+	rc = fn(a);
 	if (rc == ROUTE_TAKEN)
 		rc = ROUTE_DBERR; /* a write is always answered through ro_commit */
+	if (rc == ROUTE_OK && a->rc_nerr > 0)
+		rc = ROUTE_BAD; /* ROUTE_KEYS_LATE: the body's key errors, found before */
 	if (rc == ROUTE_OK && (a->rc_route->rd_flags & ROUTE_AUDITED) &&
 	    (ops->ro_audit == NULL || a->rc_audit_action == NULL || ops->ro_audit(a) != 0))
 		rc = ROUTE_DBERR; /* an audited action never commits without its row */
@@ -490,6 +501,34 @@ static void run_read(route_call *a)
 	free(body);
 }
 
+/* Does req say its body is JSON? */
+static int json_ctype(http_req *req)
+{
+	const char *ct = http_req_header(req, "content-type");
+
+	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+static void call_init(route_call *a, const route_table *t, const route_def *d, http_req *req)
+{
+	memset(a, 0, sizeof *a);
+	a->rc_ctx = t->rt_ctx;
+	a->rc_req = req;
+	a->rc_route = d;
+	a->rc_status = 200;
+	buf_init(&a->rc_out, 0);
+	a->rc_table = t;
+}
+
+static void call_free(route_call *a)
+{
+	free(a->rc_text);
+	buf_release(&a->rc_out);
+	cJSON_Delete(a->rc_reply);
+	cJSON_Delete(a->rc_audit);
+	cJSON_Delete(a->rc_body);
+}
+
 void route_dispatch(http_req *req, void *ctx)
 {
 	struct route_bound *b = ctx;
@@ -497,31 +536,40 @@ void route_dispatch(http_req *req, void *ctx)
 	const route_ops *ops = b->rb_table->rt_ops;
 	route_call a;
 
-	memset(&a, 0, sizeof a);
-	a.rc_ctx = b->rb_table->rt_ctx;
-	a.rc_req = req;
-	a.rc_route = d;
-	a.rc_status = 200;
-	buf_init(&a.rc_out, 0);
-	a.rc_table = b->rb_table;
+	call_init(&a, b->rb_table, d, req);
 	if (ops->ro_auth(&a) != 0)
 		goto out; /* 401/403 sent */
+	if ((d->rd_flags & ROUTE_JSON_ONLY) && !json_ctype(req)) {
+		http_reply_error(req, 415, NULL, "send it as application/json");
+		goto out;
+	}
 	if ((d->rd_flags & ROUTE_BODY) && !((d->rd_flags & ROUTE_BODY_OPT) && req->body.len == 0)) {
 		if ((a.rc_body = http_req_json(req, 1)) == NULL)
 			goto out; /* 400 sent */
-		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0) {
+		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0 &&
+		    (d->rd_flags & (ROUTE_KEYS_LATE | ROUTE_WRITE)) !=
+			(ROUTE_KEYS_LATE | ROUTE_WRITE)) {
 			reply_failure(&a, ROUTE_BAD);
 			goto out;
 		}
 	}
 	if (d->rd_flags & ROUTE_WRITE)
-		run_write(&a, ops);
+		run_write(&a, ops, d->rd_fn);
 	else
 		run_read(&a);
 out:
-	free(a.rc_text);
-	buf_release(&a.rc_out);
-	cJSON_Delete(a.rc_reply);
-	cJSON_Delete(a.rc_audit);
-	cJSON_Delete(a.rc_body);
+	call_free(&a);
+}
+
+void route_resume_write(const route_table *t, const route_def *d, http_req *req,
+			const void *user, const char *actor, route_fn fn, void *arg)
+{
+	route_call a;
+
+	call_init(&a, t, d, req);
+	a.rc_user = user;
+	a.rc_actor = actor;
+	a.rc_arg = arg;
+	run_write(&a, t->rt_ops, fn);
+	call_free(&a);
 }

@@ -61,6 +61,13 @@ enum {
 	ROUTE_BODY_OPT = 1u << 8, /* with ROUTE_BODY: an empty body is allowed (rc_body NULL) */
 	ROUTE_SESSION = 1u << 9,  /* any live session, also one the daemon otherwise holds
 	                           * back (a temporary password still to change) */
+	ROUTE_JSON_ONLY = 1u << 10, /* with ROUTE_BODY: any other content type than
+	                             * application/json is a 415, so a cross-site
+	                             * form cannot post it (a public sign-in) */
+	ROUTE_KEYS_LATE = 1u << 11, /* with ROUTE_BODY | ROUTE_WRITE: the body's key
+	                             * errors are collected, and the function still
+	                             * runs to add its own (one 400 with every field
+	                             * at fault); any collected error undoes the write */
 };
 
 /* What a domain function returns. */
@@ -130,6 +137,7 @@ struct route_call {
 	void *rc_txn;               /* the daemon's transaction state (ro_begin) */
 	const char *rc_audit_action; /* ROUTE_AUDITED: what the function did ... */
 	cJSON *rc_audit;            /* ... and its details (owned); see ro_audit */
+	void *rc_arg;               /* route_resume_write's argument for its function */
 };
 
 /* What a daemon plugs into the dispatcher.  Each gets the call. */
@@ -187,7 +195,8 @@ int route_head_check(const route_table *t, http_req *req, const char **field, co
 
 /* ---- for the domain functions -------------------------------------------------- */
 
-/* Reply JSON with status (takes reply; NULL = out of memory: ROUTE_DBERR). */
+/* Reply JSON with status (takes reply; NULL, out of memory or a failed
+ * query of db_rows_json*, is ROUTE_DBERR). */
 route_rc route_ok(route_call *a, int status, cJSON *reply);
 /* Reply bytes (takes the malloc'd text; NULL = ROUTE_DBERR); ctype NULL = JSON. */
 route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text, size_t len);
@@ -219,6 +228,8 @@ route_rc route_bad(route_call *a, const char *field, const char *fmt, ...)
 /* Collect a json_err filled by a json_get_* validator; returns -1.
  * route_bad_json() returns ROUTE_BAD. */
 int route_err_json(route_call *a, const json_err *e);
+/* 1 when an error naming field was collected already, else 0. */
+int route_has_err(const route_call *a, const char *field);
 route_rc route_bad_json(route_call *a, const json_err *e);
 /* Body validators that collect their error: 0 or -1 (see json.h). */
 int route_str(route_call *a, const char *name, int flags, size_t minlen, size_t maxlen,
@@ -230,6 +241,19 @@ int route_bool(route_call *a, const char *name, int flags, int def, int *out);
  * date YYYY-MM-DD ("" when absent).  0, or -1 with the error collected. */
 int route_qint(route_call *a, const char *name, int def, int min, int max, int *out);
 int route_qdate(route_call *a, const char *name, char out[11]);
+
+/*
+ * A ROUTE_DEFER function whose write must wait (a password hashed in the
+ * thread pool) took the request (ROUTE_TAKEN); when the wait is over, it
+ * finishes here: fn runs as the write of a new call for req on the same
+ * row (a->rc_table and a->rc_route of the first call; the table must still
+ * be registered) through steps 3 to 7: the daemon's transaction, the audit
+ * row when the row is ROUTE_AUDITED, the reply once durable.  user and actor
+ * as ro_auth set them (they must live until this returns); fn finds arg in
+ * rc_arg.  Always answers req.
+ */
+void route_resume_write(const route_table *t, const route_def *d, http_req *req,
+			const void *user, const char *actor, route_fn fn, void *arg);
 
 /* ---- the dispatcher and the reply ----------------------------------------------- */
 

@@ -203,70 +203,66 @@ static int valid_phone(const char *s)
 	return digits >= 10 && digits <= 15 ? 0 : -1;
 }
 
-/* Fields shared by register and edit; required ones only when `create`. */
-static int read_pfields(node *n, const cJSON *b, int create, const char *today, pfields *f,
-			json_err *e)
+/* The place and staff member named: known here.  Errors collected. */
+static int pfields_refs(node *n, route_call *a, const pfields *f)
 {
-	int req = create ? JSON_REQUIRED : 0;
+	int bad = 0;
 
-	memset(f, 0, sizeof *f);
-	if (json_get_str(b, "first_name", req | JSON_NULLABLE, create, CASE_NAME_MAX, &f->first,
-			 f->tmp[0], sizeof f->tmp[0], e) ||
-	    json_get_str(b, "last_name", req | JSON_NULLABLE, create, CASE_NAME_MAX, &f->last,
-			 f->tmp[1], sizeof f->tmp[1], e) ||
-	    json_get_str(b, "birth_date", req | JSON_NULLABLE, create, 10, &f->birth, NULL, 0, e) ||
-	    json_get_str(b, "phone", JSON_NULLABLE, 0, 25, &f->phone, f->tmp[2], sizeof f->tmp[2], e) ||
-	    json_get_str(b, "email", JSON_NULLABLE, 0, 254, &f->email, f->tmp[3], sizeof f->tmp[3], e) ||
-	    json_get_str(b, "address", JSON_NULLABLE, 0, 200, &f->address, f->tmp[4],
-			 sizeof f->tmp[4], e) ||
-	    json_get_str(b, "office_id", JSON_NULLABLE, 0, 64, &f->office, NULL, 0, e) ||
-	    json_get_str(b, "assigned_staff_id", JSON_NULLABLE, 0, 64, &f->staff, NULL, 0, e))
-		return -1;
-	if (!create && cJSON_GetObjectItemCaseSensitive(b, "first_name") && f->first == NULL) {
-		json_err_set(e, "first_name", "first name is required");
-		return -1;
-	}
-	if (!create && cJSON_GetObjectItemCaseSensitive(b, "last_name") && f->last == NULL) {
-		json_err_set(e, "last_name", "last name is required");
-		return -1;
-	}
-	if ((f->first && f->first[0] == '\0') || (f->last && f->last[0] == '\0')) {
-		json_err_set(e, f->first && f->first[0] == '\0' ? "first_name" : "last_name",
-			     "name is required");
-		return -1;
-	}
-	if (f->birth && (json_valid_date(f->birth) != 0 || strcmp(f->birth, "1900-01-01") < 0 ||
-			 strcmp(f->birth, today) > 0)) {
-		json_err_set(e, "birth_date", "birth date must be a real date in the past (YYYY-MM-DD)");
-		return -1;
-	}
-	if (f->phone && f->phone[0] && valid_phone(f->phone) != 0) {
-		json_err_set(e, "phone", "phone number must have 10 to 15 digits");
-		return -1;
-	}
-	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' '))) {
-		json_err_set(e, "email", "email address is not valid");
-		return -1;
-	}
 	if (f->office && f->office[0]) {
 		char la[64] = "";
 		if (db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?", f->office, la,
 			    sizeof la) != 0 ||
-		    strcmp(la, n->nd_local_area_id) != 0) {
-			json_err_set(e, "office_id", "no such office in this Local Area");
-			return -1;
-		}
+		    strcmp(la, n->nd_local_area_id) != 0)
+			bad = route_err(a, "office_id", "no such office in this Local Area");
 	}
 	if (f->staff && f->staff[0]) {
 		char act[8] = "";
 		if (db_text(n->nd_db, "SELECT active FROM staff WHERE id=?", f->staff, act,
 			    sizeof act) != 0 ||
-		    strcmp(act, "1") != 0) {
-			json_err_set(e, "assigned_staff_id", "no such active staff member");
-			return -1;
-		}
+		    strcmp(act, "1") != 0)
+			bad = route_err(a, "assigned_staff_id", "no such active staff member");
 	}
-	return 0;
+	return bad;
+}
+
+/* Fields shared by register and edit (the call's body); required ones only
+ * when `create`.  Every field's error is collected in a: 0 or -1. */
+static int read_pfields(node *n, route_call *a, int create, const char *today, pfields *f)
+{
+	const cJSON *b = a->rc_body;
+	int req = create ? JSON_REQUIRED : 0, bad = 0;
+
+	memset(f, 0, sizeof *f);
+	bad |= route_str(a, "first_name", req | JSON_NULLABLE, create, CASE_NAME_MAX, &f->first,
+			 f->tmp[0], sizeof f->tmp[0]);
+	bad |= route_str(a, "last_name", req | JSON_NULLABLE, create, CASE_NAME_MAX, &f->last,
+			 f->tmp[1], sizeof f->tmp[1]);
+	bad |= route_str(a, "birth_date", req | JSON_NULLABLE, create, 10, &f->birth, NULL, 0);
+	bad |= route_str(a, "phone", JSON_NULLABLE, 0, 25, &f->phone, f->tmp[2], sizeof f->tmp[2]);
+	bad |= route_str(a, "email", JSON_NULLABLE, 0, 254, &f->email, f->tmp[3], sizeof f->tmp[3]);
+	bad |= route_str(a, "address", JSON_NULLABLE, 0, 200, &f->address, f->tmp[4],
+			 sizeof f->tmp[4]);
+	bad |= route_str(a, "office_id", JSON_NULLABLE, 0, 64, &f->office, NULL, 0);
+	bad |= route_str(a, "assigned_staff_id", JSON_NULLABLE, 0, 64, &f->staff, NULL, 0);
+	if (!create && cJSON_GetObjectItemCaseSensitive(b, "first_name") && f->first == NULL &&
+	    !route_has_err(a, "first_name"))
+		bad = route_err(a, "first_name", "first name is required");
+	if (!create && cJSON_GetObjectItemCaseSensitive(b, "last_name") && f->last == NULL &&
+	    !route_has_err(a, "last_name"))
+		bad = route_err(a, "last_name", "last name is required");
+	if (f->first && f->first[0] == '\0')
+		bad = route_err(a, "first_name", "name is required");
+	if (f->last && f->last[0] == '\0')
+		bad = route_err(a, "last_name", "name is required");
+	if (f->birth && (json_valid_date(f->birth) != 0 || strcmp(f->birth, "1900-01-01") < 0 ||
+			 strcmp(f->birth, today) > 0))
+		bad = route_err(a, "birth_date",
+				"birth date must be a real date in the past (YYYY-MM-DD)");
+	if (f->phone && f->phone[0] && valid_phone(f->phone) != 0)
+		bad = route_err(a, "phone", "phone number must have 10 to 15 digits");
+	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' ')))
+		bad = route_err(a, "email", "email address is not valid");
+	return pfields_refs(n, a, f) | bad;
 }
 
 /*
@@ -281,7 +277,6 @@ static route_rc post_participant(route_call *a)
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
 	cJSON *out;
 	json_err e = {{0}, {0}};
 	pfields f;
@@ -294,9 +289,9 @@ static route_rc post_participant(route_call *a)
 	uint64_t now;
 
 	node_today(n, today);
-	if (read_pfields(n, body, 1, today, &f, &e) ||
-	    json_get_str(body, "ssn", JSON_NULLABLE, 0, 16, &ssn, NULL, 0, &e) ||
-	    json_get_bool(body, "pseudo_ssn", JSON_NULLABLE, 0, &pseudo, &e))
+	if (read_pfields(n, a, 1, today, &f) |
+	    route_str(a, "ssn", JSON_NULLABLE, 0, 16, &ssn, NULL, 0) |
+	    route_bool(a, "pseudo_ssn", JSON_NULLABLE, 0, &pseudo))
 		goto bad;
 	if (ssn && ssn[0] == '\0')
 		ssn = NULL;
@@ -582,8 +577,8 @@ static route_rc patch_participant(route_call *a)
 		goto done;
 	}
 	node_today(n, today);
-	if (read_pfields(n, body, 0, today, &f, &e) ||
-	    json_get_str(body, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0, &e))
+	if (read_pfields(n, a, 0, today, &f) |
+	    route_str(a, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0))
 		goto bad;
 	if (closure) {
 		/* The closure form is a form, every field filled in

@@ -504,18 +504,19 @@ static route_rc post_note(route_call *a)
 	cJSON *out;
 	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
-	int days = 0, exited = 0, pending = 0, rc;
+	int days = 0, exited = 0, pending = 0, rc, bad = 0;
 
 	node_today(n, today);
-	if (json_get_str(body, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
-			 sizeof subj, &e) ||
-	    json_get_str(body, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0, &e) ||
-	    json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
-		return route_bad_json(a, &e);
-	if (subject[0] == '\0') {
-		json_err_set(&e, "subject", "subject is required");
-		return route_bad_json(a, &e);
-	}
+	/* Every field's error at once. */
+	subject = contact = text = NULL;
+	bad |= route_str(a, "subject", JSON_REQUIRED, 1, CASE_SUBJECT_MAX, &subject, subj,
+			 sizeof subj);
+	bad |= route_str(a, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0);
+	bad |= route_str(a, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0);
+	if (subject && subject[0] == '\0')
+		bad = route_err(a, "subject", "subject is required");
+	if (bad)
+		return ROUTE_BAD;
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0)
 		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;

@@ -111,14 +111,20 @@ enum { NAME_NONE, NAME_FTS, NAME_PREFIX };
 int crm__get_str(const cJSON *body, const char *name, int flags, size_t max, const char **out,
 		   arena *ar, json_err *e);
 int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char **vals,
-		       int *present, arena *ar, const char *prefix, json_err *e);
+		       int *present, arena *ar, const char *prefix, json_err *e, route_call *a);
 int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx);
 int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner);
 int crm__type_filter(route_call *a, char *val, size_t n, const char **type);
 int crm__name_search(const char *q, char *pat, size_t n);
-size_t crm__name_search_sql(char *sql, size_t len, size_t size, int kind, int param);
+/* Dynamic SQL is built in a bounded buf (CRM_SQL_MAX, checked: a query that
+ * does not fit fails, it is never cut short).  crm__name_search_sql appends
+ * the row ids matching a name search (parameter ?param);
+ * crm__prepare_built prepares what sql holds, releases it, 0 or -1. */
+#define CRM_SQL_MAX 16384
+void crm__name_search_sql(buf *sql, int kind, int param);
+int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql);
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
 			  uint64_t now, char out_id[UUID_STRLEN]);
 int crm__username_taken(node *n, const char *username, const char *except);

@@ -48,16 +48,15 @@ static route_rc post_contact(route_call *a)
 	route_rc rr;
 	arena ar_s, *ar = &ar_s;
 	const char *v[NCF];
-	int present[NCF];
+	int present[NCF], bad;
 	char cid[UUID_STRLEN];
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__contact_fields, NCF - 1, v, present, ar, NULL, &e))
-		return route_bad_json(a, &e);
-	if (v[1] == NULL) {
-		json_err_set(&e, "name", "contact name is required");
-		return route_bad_json(a, &e);
-	}
+	bad = crm__read_fields(body, crm__contact_fields, NCF - 1, v, present, ar, NULL, &e, a);
+	if (v[1] == NULL && !route_has_err(a, "name"))
+		bad = route_err(a, "name", "contact name is required");
+	if (bad)
+		return ROUTE_BAD;
 	if (crm__exists(n, "employers", emp) != 1)
 		return route_fail(a, 404, "id", "no such employer");
 	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
@@ -87,7 +86,7 @@ static route_rc patch_contact(route_call *a)
 	int present[NCF];
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__contact_fields, NCF, v, present, ar, NULL, &e))
+	if (crm__read_fields(body, crm__contact_fields, NCF, v, present, ar, NULL, &e, a))
 		return route_bad_json(a, &e);
 	for (int i = 0; i < NCF; i++)
 		if (present[i] && v[i] == NULL && (i == 0 || i == 1 || i == 5)) {
@@ -132,7 +131,7 @@ static route_rc post_location(route_call *a)
 	uint64_t now;
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__location_fields, NLF - 1, v, present, ar, NULL, &e))
+	if (crm__read_fields(body, crm__location_fields, NLF - 1, v, present, ar, NULL, &e, a))
 		goto bad;
 	if (v[4] == NULL) {
 		json_err_set(&e, "zip", "ZIP code is required");
@@ -194,7 +193,7 @@ static route_rc patch_location(route_call *a)
 	int present[NLF];
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__location_fields, NLF, v, present, ar, NULL, &e))
+	if (crm__read_fields(body, crm__location_fields, NLF, v, present, ar, NULL, &e, a))
 		return route_bad_json(a, &e);
 	if ((present[4] && v[4] == NULL) || (present[6] && v[6] == NULL)) {
 		json_err_set(&e, present[4] && v[4] == NULL ? "zip" : "status", "this field is required");
@@ -261,49 +260,48 @@ static route_rc list_contacts(route_call *a)
 		}
 	}
 	{
-		char sql[2048];
-		size_t len;
-		if (newest)
-			len = (size_t)snprintf(sql, sizeof sql,
-				"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
-				" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
-				" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
+		buf sql = BUF_INIT(CRM_SQL_MAX);
+		buf_puts(&sql,
+			"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
+			" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
+			" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email");
+		if (newest) {
+			buf_puts(&sql,
 				" FROM crm_contacts_fts x CROSS JOIN employer_contacts c ON c.rowid = x.rowid"
 				" CROSS JOIN employers e ON e.id = c.employer_id"
 				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
 				" WHERE x.crm_contacts_fts MATCH ?3 AND c.status = 'active'"
 				" AND e.created_as = 'lead' AND e.status = 'active'");
-		else {
+		} else {
 			/* A search drives the query from the matching employers. */
-			char from[640] = "employers e";
+			buf_puts(&sql, " FROM ");
 			if (nkind != NAME_NONE) {
-				size_t fl = (size_t)snprintf(from, sizeof from, "(");
-				fl = crm__name_search_sql(from, fl, sizeof from, nkind, 4);
-				snprintf(from + fl, sizeof from - fl,
+				buf_puts(&sql, "(");
+				crm__name_search_sql(&sql, nkind, 4);
+				buf_printf(&sql,
 					 " UNION SELECT e2.rowid FROM employer_contacts c2 CROSS JOIN employers e2"
 					 " ON e2.id = c2.employer_id WHERE %s) m CROSS JOIN employers e"
 					 " ON e.rowid = m.r",
 					 cfts ? "c2.rowid IN (SELECT rowid FROM crm_contacts_fts WHERE"
 						" crm_contacts_fts MATCH ?3)"
 					      : "c2.name LIKE ?3 ESCAPE '\\'");
+			} else {
+				buf_puts(&sql, "employers e");
 			}
-			len = (size_t)snprintf(sql, sizeof sql,
-				"SELECT e.id AS employer_id, e.company_name, e.account_type, e.username, e.zip,"
-				" e.city, e.lead_owner_id, ow.display_name AS lead_owner_name, e.status,"
-				" c.id AS contact_id, c.kind, c.name AS contact_name, c.title, c.phone, c.email"
-				" FROM %s LEFT JOIN employer_contacts c ON c.employer_id = e.id"
+			buf_puts(&sql,
+				" LEFT JOIN employer_contacts c ON c.employer_id = e.id"
 				"  AND c.status = 'active'"
 				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
-				" WHERE e.created_as = 'lead' AND e.status = 'active'", from);
+				" WHERE e.created_as = 'lead' AND e.status = 'active'");
 		}
 		if (owner)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
+			buf_puts(&sql, " AND e.lead_owner_id = ?1");
 		if (type)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
-		snprintf(sql + len, sizeof sql - len, "%s LIMIT ?5 OFFSET ?6",
-			 newest ? " ORDER BY x.rowid DESC"
-				: " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name");
-		if (db_prepare(n->nd_db, &st, sql) != 0)
+			buf_puts(&sql, " AND e.account_type = ?2");
+		buf_printf(&sql, "%s LIMIT ?5 OFFSET ?6",
+			   newest ? " ORDER BY x.rowid DESC"
+				  : " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name");
+		if (crm__prepare_built(n, &st, &sql) != 0)
 			return ROUTE_DBERR;
 	}
 	db_bind_text(st, 1, owner);

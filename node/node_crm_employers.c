@@ -55,55 +55,52 @@ static route_rc list_employers(route_call *a)
 	{
 		/* Only the filters in use appear in the SQL, so each can use its
 		 * index ("?1 IS NULL OR col = ?1" defeats the planner). */
-		char sql[2048], from[640];
-		size_t len;
+		buf sql = BUF_INIT(CRM_SQL_MAX);
+		/* The page is chosen by rowid first (the inner query), so the
+		 * per-row columns (primary contact, duplicate flag) are read for
+		 * its rows only. */
+		buf_puts(&sql,
+			"SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
+			" e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
+			" e.office_id, e.status, e.vetting_status, e.created_at,"
+			" (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
+			"   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
+			" EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
+			"   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
+			" FROM (SELECT e.rowid AS pr FROM ");
 		/* A search drives the query from its matches (CROSS JOIN keeps
 		 * the planner from scanning every employer in name order). */
 		if (newest) {
-			snprintf(from, sizeof from,
-				 "crm_employers_fts x CROSS JOIN employers e ON e.rowid = x.rowid");
+			buf_puts(&sql, "crm_employers_fts x CROSS JOIN employers e ON e.rowid = x.rowid");
 		} else if (kind != NAME_NONE) {
-			size_t fl = (size_t)snprintf(from, sizeof from, "(");
-			fl = crm__name_search_sql(from, fl, sizeof from, kind, 3);
-			snprintf(from + fl, sizeof from - fl,
+			buf_puts(&sql, "(");
+			crm__name_search_sql(&sql, kind, 3);
+			buf_puts(&sql,
 				 " UNION SELECT rowid FROM employers WHERE username = ?7"
 				 " UNION SELECT rowid FROM employers WHERE edd_account_number = ?9) m"
 				 " CROSS JOIN employers e ON e.rowid = m.r");
 		} else {
-			snprintf(from, sizeof from, "employers e");
+			buf_puts(&sql, "employers e");
 		}
-		/* The page is chosen by rowid first, so the per-row columns
-		 * (primary contact, duplicate flag) are read for its rows only. */
-		len = (size_t)snprintf(sql, sizeof sql, "SELECT e.rowid AS pr FROM %s WHERE 1", from);
+		buf_puts(&sql, " WHERE 1");
 		if (newest)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND x.crm_employers_fts MATCH ?3");
+			buf_puts(&sql, " AND x.crm_employers_fts MATCH ?3");
 		if (owner)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.lead_owner_id = ?1");
+			buf_puts(&sql, " AND e.lead_owner_id = ?1");
 		if (type)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.account_type = ?2");
+			buf_puts(&sql, " AND e.account_type = ?2");
 		if (zip[0])
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-				" AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
+			buf_puts(&sql, " AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
 		if (strcmp(st_buf, "all") != 0)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND e.status = ?8");
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s LIMIT ?5 OFFSET ?6",
-			 newest ? " ORDER BY x.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
-		{
-			char outer[3072];
-			snprintf(outer, sizeof outer,
-				"SELECT e.id, e.account_type, e.company_name, e.username, e.zip, e.city,"
-				" e.phone, e.industry, e.lead_owner_id, ow.display_name AS lead_owner_name,"
-				" e.office_id, e.status, e.vetting_status, e.created_at,"
-				" (SELECT name FROM employer_contacts c WHERE c.employer_id=e.id AND"
-				"   c.kind='primary' AND c.status='active' ORDER BY c.created_at LIMIT 1) AS primary_contact,"
-				" EXISTS(SELECT 1 FROM crm_duplicate_flags f WHERE f.status='open' AND"
-				"   (f.employer_id=e.id OR f.other_employer_id=e.id)) AS possible_duplicate"
-				" FROM (%s) p CROSS JOIN employers e ON e.rowid = p.pr"
-				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id%s",
-				sql, newest ? " ORDER BY e.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
-			if (db_prepare(n->nd_db, &st, outer) != 0)
-				return ROUTE_DBERR;
-		}
+			buf_puts(&sql, " AND e.status = ?8");
+		buf_printf(&sql, "%s LIMIT ?5 OFFSET ?6",
+			   newest ? " ORDER BY x.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
+		buf_printf(&sql,
+			   ") p CROSS JOIN employers e ON e.rowid = p.pr"
+			   " LEFT JOIN staff ow ON ow.id = e.lead_owner_id%s",
+			   newest ? " ORDER BY e.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
+		if (crm__prepare_built(n, &st, &sql) != 0)
+			return ROUTE_DBERR;
 	}
 	db_bind_text(st, 1, owner);
 	db_bind_text(st, 2, type);
@@ -210,7 +207,7 @@ static int newemp_contacts(const cJSON *body, newemp *ne, arena *ar, json_err *e
 		}
 		if (json_only(it, contact_keys, e) == 0 &&
 		    crm__read_fields(it, crm__contact_fields, NCF - 1, ne->cv[ne->ncontacts], cpresent,
-				     ar, prefix, e) == 0 &&
+				     ar, prefix, e, NULL) == 0 &&
 		    ne->cv[ne->ncontacts][1] == NULL)
 			json_err_set(e, "name", "contact name is required");
 		if (e->msg[0]) {
@@ -256,7 +253,7 @@ static int newemp_read(node *n, const node_user *u, const cJSON *body, newemp *n
 {
 	const char **v = ne->v;
 
-	if (crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, e) ||
+	if (crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, e, NULL) ||
 	    crm__get_str(body, "office_id", 0, 64, &ne->office, ar, e) ||
 	    crm__get_str(body, "source", 0, 16, &ne->source, ar, e) ||
 	    crm__get_str(body, "external_employer_id", 0, 64, &ne->ext_id, ar, e) ||
@@ -447,8 +444,8 @@ static route_rc patch_employer(route_call *a)
 	char norm[CRM_NORM_MAX], z5[6], edd[9], type[16];
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e))
-		return route_bad_json(a, &e);
+	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e, a))
+		return ROUTE_BAD;
 	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0)
 		return route_fail(a, 404, "id", "no such employer");
 	{

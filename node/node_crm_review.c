@@ -46,8 +46,8 @@ static route_rc post_convert(route_call *a)
 	uint64_t now;
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e) ||
-	    json_get_bool(body, "drop_mkt_prefix", JSON_NULLABLE, 0, &drop, &e))
+	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e, a) |
+	    route_bool(a, "drop_mkt_prefix", JSON_NULLABLE, 0, &drop))
 		goto bad;
 	cur = crm__employer_json(n, id);
 	if (cur == NULL) {

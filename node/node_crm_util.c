@@ -245,37 +245,57 @@ const efield crm__location_fields[] = {
 	{"status", 8, v_status, "status must be active or inactive", 0},
 };
 
+/* One field of spec into *val (validated): 0, or -1 with e set. */
+static int read_field(const cJSON *body, const efield *f, const char **val, arena *ar, json_err *e)
+{
+	char *v;
+
+	if (crm__get_str(body, f->name, 0, f->max, val, ar, e) != 0)
+		return -1;
+	if (*val == NULL)
+		return 0;
+	v = (char *)*val;
+	if (f->upper)
+		for (char *p = v; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+	if (f->valid && f->valid(v) != 0) {
+		json_err_set(e, f->name, "%s", f->msg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Read every field of spec present in body into vals (NULL = absent or
  * empty), validated; present[i] says whether the key was sent (an empty
  * string or null clears the column on update).  prefix names nested fields
- * ("contacts[0].").  0 or -1 with e set.
+ * ("contacts[0].").  With a call (a), every field's error is collected in
+ * it (e is left empty); without, the first error stops the reading, in e.
+ * 0 or -1.
  */
 int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char **vals,
-		       int *present, arena *ar, const char *prefix, json_err *e)
+		       int *present, arena *ar, const char *prefix, json_err *e, route_call *a)
 {
+	json_err one;
+	int bad = 0;
+
 	for (int i = 0; i < nf; i++) {
-		char *v;
 		vals[i] = NULL;
 		present[i] = cJSON_GetObjectItemCaseSensitive(body, spec[i].name) != NULL;
-		if (crm__get_str(body, spec[i].name, 0, spec[i].max, &vals[i], ar, e) != 0)
-			goto bad;
-		if (vals[i] == NULL)
+		memset(&one, 0, sizeof one);
+		if (read_field(body, &spec[i], &vals[i], ar, &one) == 0)
 			continue;
-		v = (char *)vals[i];
-		if (spec[i].upper)
-			for (char *p = v; *p; p++)
-				*p = (char)toupper((unsigned char)*p);
-		if (spec[i].valid && spec[i].valid(v) != 0) {
-			json_err_set(e, spec[i].name, "%s", spec[i].msg);
-			goto bad;
+		vals[i] = NULL;
+		bad = -1;
+		if (prefix)
+			json_err_prefix(&one, prefix);
+		if (a == NULL) {
+			*e = one;
+			return -1;
 		}
+		route_err_json(a, &one);
 	}
-	return 0;
-bad:
-	if (prefix)
-		json_err_prefix(e, prefix);
-	return -1;
+	return bad;
 }
 
 /*
@@ -289,19 +309,18 @@ int crm__update_changed(node *n, const char *table, const char *id, const efield
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx)
 {
-	char sql[2048];
-	const char *cols[40], *nv[40];
+	buf sql = BUF_INIT(16384);
+	const char **nv = NULL;
 	int nc = 0, ret = -1;
-	size_t len;
 	sqlite3_stmt *cur = NULL, *st = NULL;
 	char ts[HLC_STRLEN];
 
-	snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id=?", table);
-	if (db_prepare(n->nd_db, &cur, sql) != 0)
+	if (db_preparef(n->nd_db, &cur, "SELECT * FROM \"%w\" WHERE id=?", table) != 0)
 		return -1;
 	sqlite3_bind_text(cur, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(cur) != SQLITE_ROW)
+	if (sqlite3_step(cur) != SQLITE_ROW || (nv = calloc((size_t)(nf + nx) + 1, sizeof *nv)) == NULL)
 		goto out;
+	buf_printf(&sql, "UPDATE \"%s\" SET ", table);
 	for (int k = 0; k < nf + nx; k++) {
 		const char *col = k < nf ? spec[k].name : xcols[k - nf];
 		const char *val = k < nf ? vals[k] : xvals[k - nf];
@@ -313,10 +332,10 @@ int crm__update_changed(node *n, const char *table, const char *id, const efield
 			const char *old = (const char *)sqlite3_column_text(cur, c);
 			if ((old == NULL && val == NULL) || (old && val && strcmp(old, val) == 0))
 				break;
-			if (nc < 40) {
-				cols[nc] = col;
-				nv[nc++] = val;
-			}
+			/* Every changed column, however many: the buffer is bounded and
+			 * checked, never cut short. */
+			buf_printf(&sql, "\"%s\"=?, ", col);
+			nv[nc++] = val;
 			break;
 		}
 	}
@@ -324,11 +343,8 @@ int crm__update_changed(node *n, const char *table, const char *id, const efield
 		ret = 0;
 		goto out;
 	}
-	len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", table);
-	for (int i = 0; i < nc; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s=?, ", cols[i]);
-	snprintf(sql + len, sizeof sql - len, "updated_hlc=? WHERE id=?");
-	if (db_prepare(n->nd_db, &st, sql) != 0)
+	buf_puts(&sql, "updated_hlc=? WHERE id=?");
+	if (buf_failed(&sql) || db_prepare(n->nd_db, &st, sql.data) != 0)
 		goto out;
 	for (int i = 0; i < nc; i++)
 		db_bind_text(st, i + 1, nv[i]);
@@ -340,6 +356,8 @@ int crm__update_changed(node *n, const char *table, const char *id, const efield
 out:
 	sqlite3_finalize(cur);
 	sqlite3_finalize(st);
+	buf_release(&sql);
+	free(nv);
 	return ret;
 }
 
@@ -409,13 +427,21 @@ int crm__name_search(const char *q, char *pat, size_t n)
 
 /* Append the SQL selecting the employer rowids of a crm__name_search() result
  * bound as ?param.  Returns the new length. */
-size_t crm__name_search_sql(char *sql, size_t len, size_t size, int kind, int param)
+void crm__name_search_sql(buf *sql, int kind, int param)
 {
 	if (kind == NAME_FTS)
-		return len + (size_t)snprintf(sql + len, size - len,
-			"SELECT rowid AS r FROM crm_employers_fts WHERE crm_employers_fts MATCH ?%d", param);
-	return len + (size_t)snprintf(sql + len, size - len,
-		"SELECT rowid AS r FROM employers WHERE normalized_name GLOB ?%d", param);
+		buf_printf(sql, "SELECT rowid AS r FROM crm_employers_fts WHERE crm_employers_fts MATCH ?%d",
+			   param);
+	else
+		buf_printf(sql, "SELECT rowid AS r FROM employers WHERE normalized_name GLOB ?%d", param);
+}
+
+int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql)
+{
+	int rc = buf_failed(sql) || sql->data == NULL ? -1 : db_prepare(n->nd_db, st, sql->data);
+
+	buf_release(sql);
+	return rc;
 }
 
 /*

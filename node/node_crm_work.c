@@ -135,22 +135,24 @@ static route_rc list_work_items(route_call *a)
 		/* Only the filters in use are in the SQL, and open queues are read
 		 * in due order from the partial indexes work_items_open_due /
 		 * work_items_mine_due, so a queue never sorts the whole table. */
-		char sql[3072];
+		buf sql = BUF_INIT(CRM_SQL_MAX);
 		int open_q = strcmp(status, "open") == 0;
 		int mine = strcmp(queue, "mine") == 0 || asg[0];
-		size_t len;
 		/* A search drives the query from its matches (CROSS JOIN keeps the
 		 * planner from walking a whole queue index): newest first straight
 		 * from the index, or the matching rows, then sorted. */
 		const char *order = newest   ? " ORDER BY w.rowid DESC"
 				    : open_q ? " ORDER BY coalesce(w.due_date, '9999-12-31'), w.created_at"
 					     : " ORDER BY w.created_at DESC";
+		/* The page's rows are chosen first (the inner query); their names
+		 * and lists are joined to those rows only. */
+		buf_puts(&sql, "SELECT " WI_COLS " FROM (");
 		if (newest)
-			len = (size_t)snprintf(sql, sizeof sql, "SELECT w.rowid AS pr"
+			buf_puts(&sql, "SELECT w.rowid AS pr"
 				" FROM crm_work_items_fts x CROSS JOIN work_items w ON w.rowid = x.rowid"
 				" WHERE w.deleted = 0");
 		else if (q[0])
-			len = (size_t)snprintf(sql, sizeof sql, "SELECT w.rowid AS pr"
+			buf_printf(&sql, "SELECT w.rowid AS pr"
 				" FROM (SELECT rowid AS r FROM work_items WHERE id = ?10 UNION %s) m"
 				" CROSS JOIN work_items w ON w.rowid = m.r WHERE w.deleted = 0",
 				qfts ? "SELECT rowid FROM crm_work_items_fts WHERE crm_work_items_fts MATCH ?6"
@@ -159,38 +161,27 @@ static route_rc list_work_items(route_call *a)
 				       " employers e2 CROSS JOIN work_items w2 ON w2.employer_id = e2.id"
 				       " WHERE e2.normalized_name LIKE ?11 ESCAPE '\\'");
 		else
-			len = (size_t)snprintf(sql, sizeof sql,
-					       "SELECT w.rowid AS pr FROM work_items w WHERE w.deleted = 0");
+			buf_puts(&sql, "SELECT w.rowid AS pr FROM work_items w WHERE w.deleted = 0");
 		if (newest)
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-						" AND x.crm_work_items_fts MATCH ?6");
+			buf_puts(&sql, " AND x.crm_work_items_fts MATCH ?6");
 		if (mine)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.assignee_id = ?1");
+			buf_puts(&sql, " AND w.assignee_id = ?1");
 		if (open_q)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.status <> 'Closed'");
+			buf_puts(&sql, " AND w.status <> 'Closed'");
 		else if (strcmp(status, "all") != 0)
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.status = ?2");
+			buf_puts(&sql, " AND w.status = ?2");
 		if (strcmp(due, "today") == 0)
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-						" AND w.due_date = ?9 AND w.status <> 'Closed'");
+			buf_puts(&sql, " AND w.due_date = ?9 AND w.status <> 'Closed'");
 		else if (strcmp(due, "overdue") == 0)
-			len += (size_t)snprintf(sql + len, sizeof sql - len,
-						" AND w.due_date < ?9 AND w.status <> 'Closed'");
+			buf_puts(&sql, " AND w.due_date < ?9 AND w.status <> 'Closed'");
 		if (emp[0])
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.employer_id = ?4");
+			buf_puts(&sql, " AND w.employer_id = ?4");
 		if (cat[0])
-			len += (size_t)snprintf(sql + len, sizeof sql - len, " AND w.category_id = ?5");
-		snprintf(sql + len, sizeof sql - len, "%s LIMIT ?7 OFFSET ?8",
-			 newest ? " ORDER BY x.rowid DESC" : order);
-		{
-			/* The page's rows are chosen first; their names and lists
-			 * are joined to those rows only. */
-			char outer[4096];
-			snprintf(outer, sizeof outer, "SELECT " WI_COLS " FROM (%s) p CROSS JOIN work_items w"
-				 " ON w.rowid = p.pr" WI_JOINS "%s", sql, order);
-			if (db_prepare(n->nd_db, &st, outer) != 0)
-				return ROUTE_DBERR;
-		}
+			buf_puts(&sql, " AND w.category_id = ?5");
+		buf_printf(&sql, "%s LIMIT ?7 OFFSET ?8", newest ? " ORDER BY x.rowid DESC" : order);
+		buf_printf(&sql, ") p CROSS JOIN work_items w ON w.rowid = p.pr" WI_JOINS "%s", order);
+		if (crm__prepare_built(n, &st, &sql) != 0)
+			return ROUTE_DBERR;
 	}
 	sqlite3_bind_text(st, 11, npat, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 1, strcmp(queue, "mine") == 0 ? u->id : asg, -1, SQLITE_TRANSIENT);
@@ -339,19 +330,22 @@ static route_rc post_work_item(route_call *a)
 	const node_user *u = API_USER(a);
 	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	const char *cat, *pri, *status, *due, *desc, *emp, *asg;
+	const char *cat = NULL, *pri = NULL, *status = NULL, *due = NULL, *desc = NULL, *emp = NULL,
+		   *asg = NULL;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
 	sqlite3_stmt *st = NULL;
 	uint64_t now;
+	int bad = 0;
 
-	if (json_get_str(body, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0, &e) ||
-	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
-	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
-	    json_get_str(body, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0, &e) ||
-	    json_get_str(body, "description", JSON_REQUIRED, 1, CRM_DESC_MAX, &desc, NULL, 0, &e) ||
-	    json_get_str(body, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0, &e) ||
-	    json_get_str(body, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0, &e))
-		goto bad;
+	(void)body;
+	/* Every field's error at once (the form shows them all). */
+	bad |= route_str(a, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0);
+	bad |= route_str(a, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0);
+	bad |= route_str(a, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0);
+	bad |= route_str(a, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0);
+	bad |= route_str(a, "description", JSON_REQUIRED, 1, CRM_DESC_MAX, &desc, NULL, 0);
+	bad |= route_str(a, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0);
+	bad |= route_str(a, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0);
 	if (pri == NULL || pri[0] == '\0') {
 		db_text(n->nd_db, "SELECT id FROM work_item_priorities WHERE is_default=1 AND active=1 AND ?1 IS NOT NULL",
 			"x", pdef, sizeof pdef);
@@ -359,26 +353,33 @@ static route_rc post_work_item(route_call *a)
 	}
 	if (status == NULL || status[0] == '\0')
 		status = CRM_WI_NEW;
-	if (crm_valid_wi_status(status) != 0 || strcmp(status, CRM_WI_CLOSED) == 0) {
-		json_err_set(&e, "status", "a new work item is New or In Progress");
-		goto bad;
-	}
+	if (!route_has_err(a, "status") &&
+	    (crm_valid_wi_status(status) != 0 || strcmp(status, CRM_WI_CLOSED) == 0))
+		bad = route_err(a, "status", "a new work item is New or In Progress");
 	if (due && due[0] == '\0')
 		due = NULL;
-	if (due && json_valid_date(due) != 0) {
-		json_err_set(&e, "due_date", "due date must be a date (YYYY-MM-DD)");
-		goto bad;
-	}
+	if (due && json_valid_date(due) != 0)
+		bad = route_err(a, "due_date", "due date must be a date (YYYY-MM-DD)");
 	if (emp && emp[0] == '\0')
 		emp = NULL;
 	if (asg == NULL || asg[0] == '\0')
-		asg = u->id;
-	if (check_list_ref(n, "work_item_categories", cat, "category_id", &e) ||
-	    check_list_ref(n, "work_item_priorities", pri, "priority_id", &e) ||
-	    (emp && check_employer_link(n, emp, &e)) ||
-	    check_job_order_link(n, cat, emp, &e) ||
-	    crm__check_assignee(n, asg, "assignee_id", &e))
-		goto bad;
+		asg = route_has_err(a, "assignee_id") ? NULL : u->id;
+	if (cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e))
+		bad = route_err_json(a, &e);
+	if (!route_has_err(a, "priority_id") &&
+	    check_list_ref(n, "work_item_priorities", pri, "priority_id", &e))
+		bad = route_err_json(a, &e);
+	if (emp && check_employer_link(n, emp, &e))
+		bad = route_err_json(a, &e);
+	if (cat && !route_has_err(a, "category_id") && !route_has_err(a, "employer_id") &&
+	    check_job_order_link(n, cat, emp, &e))
+		bad = route_err_json(a, &e);
+	if (asg && crm__check_assignee(n, asg, "assignee_id", &e))
+		bad = route_err_json(a, &e);
+	if (bad) {
+		rr = ROUTE_BAD;
+		goto done;
+	}
 	now = node_now_ms(n);
 	uuid7_at(id, now);
 	hlc_now(&n->nd_hlc, ts);
@@ -404,9 +405,6 @@ static route_rc post_work_item(route_call *a)
 	sqlite3_finalize(st);
 	log_info("crm: work item %s created", id);
 	rr = route_ok(a, 201, wi_json(n, id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
 	goto done;
 dberr:
 	log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));

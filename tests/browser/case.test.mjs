@@ -28,6 +28,9 @@ function daysBack(today, n) {
   return d.toISOString().slice(0, 10);
 }
 
+// YYYY-MM-DD as pages show it.
+const shown = iso => `${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(0, 4)}`;
+
 async function dueCount(page, node) {
   await page.goto(node.url + '/case-compliance.html');
   await page.waitForSelector('#n-due');
@@ -94,7 +97,9 @@ export const tests = [
     await page.locator('#timeline h3', { hasText: '102 Initial Assessment' }).waitFor();
     const tl = await page.textContent('#timeline');
     assert(tl.includes(note), 'the note is on the timeline');
-    assert(tl.includes('contact ' + daysBack(today, 26)), "the note's contact date is the activity's start date");
+    // dates in the one format of every page (MM/DD/YYYY)
+    assert(tl.includes('contact ' + shown(daysBack(today, 26))), "the note's contact date is the activity's start date");
+    assert(!/\d{4}-\d{2}-\d{2}/.test(tl), 'no ISO date on the timeline: ' + tl.match(/\d{4}-\d{2}-\d{2}/));
     // The form starts over after a save: today's date, no code, no note.
     assert(await page.inputValue('#start_date') === today, 'the start date is back to today');
     assert(await page.inputValue('#code') === '', 'no code chosen');

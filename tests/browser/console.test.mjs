@@ -374,7 +374,9 @@ export const tests = [
     await page.click('#carry-out');
     const dlg = page.locator('dialog[open]');
     await dlg.waitFor();
-    assert((await dlg.textContent()).includes(sep), 'the dialog names the separation date');
+    // in the one date format of every page (MM/DD/YYYY)
+    const sepShown = `${sep.slice(5, 7)}/${sep.slice(8, 10)}/${sep.slice(0, 4)}`;
+    assert((await dlg.textContent()).includes(sepShown), 'the dialog names the separation date as ' + sepShown);
     await dlg.getByRole('button', { name: 'Deactivate account' }).click();
     await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('deactivated'));
     const after = (await hub.api('/api/v1/admin/staff/' + pat.id)).json;

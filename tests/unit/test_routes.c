@@ -146,6 +146,9 @@ static struct {
 	char commit_body[512];
 	const char *commit_ctype;
 	uint64_t csv_rows;
+	http_req *taken;                /* fn_defer's request, to resume */
+	const route_table *taken_table;
+	const route_def *taken_route;
 } t;
 
 static int t_auth(route_call *a)
@@ -231,6 +234,32 @@ static route_rc fn_csv(route_call *a)
 	return ROUTE_OK;
 }
 
+/* Takes the request, as a function waiting on the thread pool would. */
+static route_rc fn_defer(route_call *a)
+{
+	t.fn_calls++;
+	t.taken = a->rc_req;
+	t.taken_table = a->rc_table;
+	t.taken_route = a->rc_route;
+	return ROUTE_TAKEN;
+}
+
+/* The deferred write (route_resume_write): its argument says how it ends. */
+static route_rc fn_resumed(route_call *a)
+{
+	const char *how = a->rc_arg;
+
+	t.fn_calls++;
+	if (strcmp(how, "conflict") == 0)
+		return route_fail(a, 409, "id", "taken meanwhile");
+	return route_ok(a, 201, cJSON_CreateString(how));
+}
+
+static const route_key defer_keys[] = {
+	{"name", ROUTE_T_STR, 0},
+	{NULL, 0, 0},
+};
+
 static const route_key echo_keys[] = {
 	{"name", ROUTE_T_STR, 0}, {"age", ROUTE_T_NUM, 0}, {"tags", ROUTE_T_ARRAY, ROUTE_K_REQUIRED},
 	{NULL, 0, 0},
@@ -240,14 +269,21 @@ static const route_def t_defs[] = {
 	{HTTP_M_POST, "/w/:id", fn_echo, 1, ROUTE_BODY | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
 	{HTTP_M_GET, "/csv", fn_csv, 1, 0, NULL, 0},
 	{HTTP_M_POST, "/csvw", fn_csv, 1, ROUTE_WRITE | ROUTE_CAPTURED, NULL, 0},
+	{HTTP_M_POST, "/late/:id", fn_echo, 1,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
+	{HTTP_M_POST, "/defer", fn_defer, 0,
+	 ROUTE_PUBLIC | ROUTE_BODY | ROUTE_JSON_ONLY | ROUTE_DEFER | ROUTE_CAPTURED, defer_keys, 0},
 };
 static const route_list t_list = ROUTE_LIST(t_defs);
 static const route_list *const t_lists[] = {&t_list, NULL};
 
 static char out[8192];
 
-/* One request through a fresh memory connection; the answer into out. */
-static void run(const char *method, const char *path, const char *body)
+/* One request through a fresh memory connection; the answer into out.
+ * When a function took it (fn_defer), it is resumed with fn_resumed and
+ * resume_arg before the answer is read. */
+static void run_as(const char *method, const char *path, const char *ctype, const char *body,
+		   const char *resume_arg)
 {
 	uv_loop_t loop;
 	route_table tab = {.rt_lists = t_lists, .rt_ops = &t_ops};
@@ -263,10 +299,13 @@ static void run(const char *method, const char *path, const char *body)
 	srv = http_server_new(&loop, router_dispatch, r);
 	c = http__conn_new_mem(srv);
 	len = snprintf(req, sizeof req,
-		       "%s %s HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+		       "%s %s HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\n"
 		       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		       method, path, strlen(body), body);
+		       method, path, ctype, strlen(body), body);
 	http__conn_feed(c, req, (size_t)len);
+	if (t.taken && resume_arg)
+		route_resume_write(t.taken_table, t.taken_route, t.taken, NULL, "staff-1", fn_resumed,
+				   (void *)resume_arg);
 	o = http__conn_output(c);
 	snprintf(out, sizeof out, "%.*s", (int)o->len, o->data ? o->data : "");
 	http__conn_free(c);
@@ -275,6 +314,11 @@ static void run(const char *method, const char *path, const char *body)
 	router_free(r);
 	route_table_free(&tab);
 	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void run(const char *method, const char *path, const char *body)
+{
+	run_as(method, path, "application/json", body, NULL);
 }
 
 static void reset(int auth_ok)
@@ -392,6 +436,55 @@ static void test_csv_full_is_500(void **state)
 	assert_non_null(strstr(out, "HTTP/1.1 500"));
 }
 
+/* ROUTE_KEYS_LATE: an unknown member and the function's own field errors in
+ * one answer; a body whose only fault is an unknown member is still refused,
+ * its write undone. */
+static void test_keys_late(void **state)
+{
+	(void)state;
+	reset(1);
+	run("POST", "/late/1", "{\"zz\":1,\"tags\":[],\"name\":\"much too long\",\"age\":200}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	assert_non_null(strstr(out, "{\"field\":\"zz\",\"error\":\"unknown field 'zz'\"}"));
+	assert_non_null(strstr(out, "{\"field\":\"name\""));
+	assert_non_null(strstr(out, "{\"field\":\"age\",\"error\":\"age must be between 0 and 150\"}"));
+	assert_int_equal(t.aborts, 1);
+
+	reset(1);
+	run("POST", "/late/1", "{\"zz\":1,\"tags\":[],\"name\":\"ann\",\"age\":3}");
+	assert_non_null(strstr(out, "HTTP/1.1 400"));
+	assert_int_equal(t.fn_calls, 1);
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+}
+
+/* A deferred function's write, resumed: the same transaction and reply
+ * rules as a declared write; a JSON-only row refuses a form's body. */
+static void test_resume_write_and_json_only(void **state)
+{
+	(void)state;
+	reset(1);
+	run_as("POST", "/defer", "application/x-www-form-urlencoded", "name=x", "ok");
+	assert_non_null(strstr(out, "HTTP/1.1 415"));
+	assert_int_equal(t.fn_calls + t.begins, 0);
+
+	reset(1);
+	run_as("POST", "/defer", "application/json", "{\"name\":\"x\"}", "done");
+	assert_non_null(strstr(out, "HTTP/1.1 201"));
+	assert_int_equal(t.fn_calls, 2);
+	assert_int_equal(t.begins, 1);
+	assert_int_equal(t.commits, 1);
+	assert_string_equal(t.commit_body, "\"done\"");
+
+	reset(1);
+	run_as("POST", "/defer", "application/json", "{}", "conflict");
+	assert_non_null(strstr(out, "HTTP/1.1 409"));
+	assert_non_null(strstr(out, "taken meanwhile"));
+	assert_int_equal(t.begins, 1);
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +495,8 @@ int main(void)
 	    cmocka_unit_test(test_write_replies_through_commit),
 	    cmocka_unit_test(test_csv_full_is_500),
 	    cmocka_unit_test(test_head_check),
+	    cmocka_unit_test(test_resume_write_and_json_only),
+	    cmocka_unit_test(test_keys_late),
 	};
 
 	tu_watchdog(60);

@@ -2,7 +2,7 @@
 // that start a request (reset, change of group, recertification,
 // deactivation), its access requests and forms, and its history from the
 // audit trail.
-import { api, el, $, table, pill, fmtDate, fmtDateTime, KIND_LABEL, recertState, session, auditChanges } from './console.js';
+import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
@@ -39,7 +39,7 @@ async function load() {
     ['Created', fmtDateTime(s.created_at)],
     !s.active && ['Deactivated', fmtDateTime(s.deactivated_at)],
     s.separation_date && ['Separation date', el('span', {}, fmtDate(s.separation_date),
-      s.deactivated_at ? [' ', fmtDate(s.deactivated_at) <= fmtDate(s.separation_date) ? pill('on time', 'ok') : pill('late', 'bad')] : '')],
+      s.deactivated_at ? [' ', isoDate(s.deactivated_at) <= s.separation_date ? pill('on time', 'ok') : pill('late', 'bad')] : '')],
   ].filter(Boolean);
   $('info').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   const act = (kind, label, hint) => el('li', {}, el('a', { href: `/request.html?kind=${kind}&staff_id=${encodeURIComponent(s.id)}`, id: 'act-' + kind }, label),

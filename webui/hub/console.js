@@ -3,7 +3,7 @@
 // confirmation dialog and a copy button.  Pages import what they need.  The
 // JSON calls go through api() below (session cookie, and the CSRF token from
 // sessionStorage); api.js gives only el(), the DOM builder.
-import { el } from './api.js';
+import { el, office, fmtDate as commonDate, fmtDateTime as commonDateTime } from './api.js';
 
 export const $ = id => document.getElementById(id);
 
@@ -93,13 +93,14 @@ export function qs(params) {
 }
 
 const pad = n => String(n).padStart(2, '0');
-// A time of 0 or less is no time at all (never "1970-01-01").
-export function fmtDateTime(ms) {
-  if (ms == null || ms === '' || !(Number(ms) > 0)) return '';
-  const d = new Date(Number(ms));
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-export function fmtDate(ms) {
+// Dates: the one format of every Outpost page (api.js: MM/DD/YYYY and a
+// 12-hour clock; a time of 0 or less is no time at all, never 1970), in the
+// hub's time zone, which /healthz names.
+fetch('/healthz').then(r => r.json()).then(h => { if (h.timezone) office.tz = h.timezone; }).catch(() => {});
+export const fmtDateTime = commonDateTime;
+export const fmtDate = commonDate;
+// YYYY-MM-DD of a time (the browser's calendar), for comparing and for date inputs.
+export function isoDate(ms) {
   if (ms == null || ms === '') return '';
   if (typeof ms === 'string' && /^\d{4}-\d{2}-\d{2}/.test(ms)) return ms.slice(0, 10);
   if (!(Number(ms) > 0)) return '';
@@ -239,7 +240,7 @@ export function auditChanges(a) {
 // ---- accounts -------------------------------------------------------------
 export const KIND_LABEL = { new: 'New account', reset: 'Password reset', change: 'Change of group or office',
   recertify: 'Annual recertification', deactivate: 'Deactivation' };
-export function isoToday() { return fmtDate(Date.now()); }
+export function isoToday() { return isoDate(Date.now()); }
 export function addDays(iso, n) { const d = new Date(iso + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); }
 
 export function recertState(s, asOf = isoToday()) {

@@ -2,14 +2,14 @@
 // near their soft exit, per staff member and office, with case-note
 // compliance; printable and as CSV.  Computed at the office on its trusted
 // date (GET /api/v1/case/compliance).
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
 import { $, API, meta, qs, options, table, pill, partLink, clockNotice } from './case-common.js';
 
 const KIND = { case_note: 'Case note', soft_exit: 'Soft exit', closure_form: 'Closure form', follow_up: 'Follow-up', followup_form: 'Follow-up form', activity_note: 'Activity note' };
 
 function items(list, caption, empty) {
   return list.length ? table(caption, ['Participant', 'What', 'Due', 'Staff', 'Office'],
-    list.map(i => [partLink(i), el('span', {}, pill(KIND[i.kind] || i.kind), ' ', i.what), i.due_date, i.assigned_staff_name || '—', i.office_name || i.office_id]))
+    list.map(i => [partLink(i), el('span', {}, pill(KIND[i.kind] || i.kind), ' ', i.what), fmtDate(i.due_date), i.assigned_staff_name || '—', i.office_name || i.office_id]))
     : el('p', { class: 'muted' }, empty);
 }
 
@@ -52,10 +52,10 @@ async function show(ev) {
       ['Participant', 'Staff', 'Last note', 'Next note due', 'Soft exit', 'Case'],
       c.participants.map(p => {
         const st = p.status;
-        return [partLink(p), p.staff_name || '—', st.last_note_date || 'none',
-          st.exited ? '—' : el('span', {}, st.note_due_date, ' ', st.note_status === 'overdue' ? pill('overdue', 'overdue') : st.note_status === 'due_this_week' ? pill('due this week', 'due') : pill('on time', 'ok')),
-          st.exited ? '—' : `${st.soft_exit_date} (${st.days_to_exit} days)`,
-          st.exited ? pill('exited ' + st.exit_date, 'exited') : 'active'];
+        return [partLink(p), p.staff_name || '—', fmtDate(st.last_note_date) || 'none',
+          st.exited ? '—' : el('span', {}, fmtDate(st.note_due_date), ' ', st.note_status === 'overdue' ? pill('overdue', 'overdue') : st.note_status === 'due_this_week' ? pill('due this week', 'due') : pill('on time', 'ok')),
+          st.exited ? '—' : `${fmtDate(st.soft_exit_date)} (${st.days_to_exit} days)`,
+          st.exited ? pill('exited ' + fmtDate(st.exit_date), 'exited') : 'active'];
       })) : el('p', { class: 'muted' }, 'No cases.'));
   } catch (e) {
     $('err').textContent = e.message;

@@ -18,21 +18,21 @@ function daysBetween(a, b) {
 function statusView(s) {
   const items = [];
   if (s.exited) {
-    items.push(el('p', {}, pill('Exited ' + s.exit_date, 'exited'), ' Only follow-up codes may be entered.'));
+    items.push(el('p', {}, pill('Exited ' + fmtDate(s.exit_date), 'exited'), ' Only follow-up codes may be entered.'));
     if (s.followup_quarter) {
-      items.push(el('p', {}, `Follow-up quarter ${s.followup_quarter} ends ${s.followup_due_date}: `,
+      items.push(el('p', {}, `Follow-up quarter ${s.followup_quarter} ends ${fmtDate(s.followup_due_date)}: `,
         s.followup_done ? pill('done', 'ok') : pill('due', 'due')));
     }
-    if (s.followup_declined_date) items.push(el('p', {}, pill('follow-up declined', 'ok'), ` on ${s.followup_declined_date}`));
+    if (s.followup_declined_date) items.push(el('p', {}, pill('follow-up declined', 'ok'), ` on ${fmtDate(s.followup_declined_date)}`));
     if (s.followup_overdue_quarters) items.push(el('p', { class: 'error' }, `${s.followup_overdue_quarters} quarter(s) of follow-up missed.`));
   } else {
     const warn = s.exit_warning ? pill(`${s.days_to_exit} days to soft exit`, s.exit_warning >= 85 ? 'overdue' : 'due') : pill(`${s.days_to_exit} days to soft exit`, 'ok');
-    items.push(el('p', {}, 'Soft exit on ', el('strong', {}, s.soft_exit_date), ' ', warn,
-      el('br'), el('span', { class: 'muted' }, s.last_service_date ? `Last clock-restarting service ${s.last_service_date}` : `No clock-restarting service yet (counted from registration, ${s.exit_clock_from})`)));
+    items.push(el('p', {}, 'Soft exit on ', el('strong', {}, fmtDate(s.soft_exit_date)), ' ', warn,
+      el('br'), el('span', { class: 'muted' }, s.last_service_date ? `Last clock-restarting service ${fmtDate(s.last_service_date)}` : `No clock-restarting service yet (counted from registration, ${fmtDate(s.exit_clock_from)})`)));
     if (s.closure_form_due) items.push(el('p', { class: 'notice warn' }, 'This case is nearing its soft exit: review it and complete the closure form.'));
     const ns = s.note_status === 'overdue' ? pill('overdue', 'overdue') : s.note_status === 'due_this_week' ? pill('due this week', 'due') : pill('on time', 'ok');
-    items.push(el('p', {}, 'Next case note due ', el('strong', {}, s.note_due_date), ' ', ns,
-      el('br'), el('span', { class: 'muted' }, s.last_note_date ? `Last note's contact date ${s.last_note_date}` : 'No case note yet')));
+    items.push(el('p', {}, 'Next case note due ', el('strong', {}, fmtDate(s.note_due_date)), ' ', ns,
+      el('br'), el('span', { class: 'muted' }, s.last_note_date ? `Last note's contact date ${fmtDate(s.last_note_date)}` : 'No case note yet')));
   }
   if (s.late_activities || s.late_notes) items.push(el('p', { class: 'muted' }, `Entered late: ${s.late_activities} activit${s.late_activities === 1 ? 'y' : 'ies'}, ${s.late_notes} note(s).`));
   if (s.activities_without_note) items.push(el('p', { class: 'error' }, `${s.activities_without_note} activit${s.activities_without_note === 1 ? 'y has' : 'ies have'} no case note.`));
@@ -165,10 +165,10 @@ function formsView(s) {
 
 function noteItem(n) {
   const wrap = el('div', {},
-    el('p', {}, el('strong', {}, n.subject), ' — contact ', n.contact_date, el('span', { class: 'muted' }, ` (entered ${n.entered_date} by ${n.staff_name || n.staff_id || 'staff'})`)),
+    el('p', {}, el('strong', {}, n.subject), ' — contact ', fmtDate(n.contact_date), el('span', { class: 'muted' }, ` (entered ${fmtDate(n.entered_date)} by ${n.staff_name || n.staff_id || 'staff'})`)),
     el('p', { class: 'note-body' }, n.body));
   for (const a of n.amendments || []) {
-    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${a.entered_date} by ${a.staff_name || a.staff_id || 'staff'}`)),
+    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${fmtDate(a.entered_date)} by ${a.staff_name || a.staff_id || 'staff'}`)),
       el('p', { class: 'note-body' }, a.body)));
   }
   const tid = 'am-' + n.id;
@@ -200,12 +200,12 @@ function render(t) {
   const dl = $('info');
   dl.replaceChildren();
   const row = (k, v) => dl.append(el('dt', {}, k), el('dd', {}, v || '—'));
-  row('Birth date', P.birth_date);
+  row('Birth date', fmtDate(P.birth_date));
   row('SSN', P.ssn_masked ? `${P.ssn_masked}${P.ssn_kind === 'pseudo' ? ' (pseudo-SSN)' : ''}` : 'none recorded');
   row('Phone', P.phone); row('Email', P.email); row('Address', P.address);
   row('Office', P.office_name || P.office_id); row('Assigned staff', P.assigned_staff_name);
-  row('Registered', P.registered_date);
-  row('Case', P.exit_state === 'exited' ? `exited ${P.exit_date}` : 'active');
+  row('Registered', fmtDate(P.registered_date));
+  row('Case', P.exit_state === 'exited' ? `exited ${fmtDate(P.exit_date)}` : 'active');
   $('reveal').hidden = !P.ssn_masked;
   statusView(s);
   formsView(s);
@@ -221,11 +221,11 @@ function render(t) {
     if (e.type === 'activity') {
       const li = el('li', { class: 'activity' },
         el('h3', {}, `${x.code} ${x.title || ''}`),
-        el('p', {}, `Started ${x.start_date}`, x.end_date ? `, ended ${x.end_date}` : '', x.completion ? ` — ${x.completion}` : '',
+        el('p', {}, `Started ${fmtDate(x.start_date)}`, x.end_date ? `, ended ${fmtDate(x.end_date)}` : '', x.completion ? ` — ${x.completion}` : '',
           x.approval_id ? ' ' : '', x.approval_id ? approvalPill(x) : '',
-          el('span', { class: 'muted' }, ` (entered ${x.entered_date})`)));
+          el('span', { class: 'muted' }, ` (entered ${fmtDate(x.entered_date)})`)));
       if (x.pending_change) li.append(el('p', { class: 'notice warn' }, pill('change waiting for approval', 'due'),
-        x.pending_change.voided ? ' A Help Request to void this activity' : ` A Help Request to change it (end date ${x.pending_change.end_date || 'none'}, ${x.pending_change.completion || 'not completed'})`,
+        x.pending_change.voided ? ' A Help Request to void this activity' : ` A Help Request to change it (end date ${fmtDate(x.pending_change.end_date) || 'none'}, ${x.pending_change.completion || 'not completed'})`,
         ' waits for DSS WIOA staff; until then this entry stands.'));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
@@ -233,10 +233,10 @@ function render(t) {
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
-    if (e.type === 'referral') return el('li', { class: 'referral' }, el('h3', {}, 'Job referral'), el('p', {}, `${x.referral_date}: ${x.job_title} at ${x.employer_name} (${x.location}), by ${x.staff_name || x.staff_id}`));
-    if (e.type === 'visit') return el('li', {}, el('h3', {}, 'Visit'), el('p', {}, `${x.visit_date} at ${x.office_name || x.office_id} (${x.status})`,
+    if (e.type === 'referral') return el('li', { class: 'referral' }, el('h3', {}, 'Job referral'), el('p', {}, `${fmtDate(x.referral_date)}: ${x.job_title} at ${x.employer_name} (${x.location}), by ${x.staff_name || x.staff_id}`));
+    if (e.type === 'visit') return el('li', {}, el('h3', {}, 'Visit'), el('p', {}, `${fmtDate(x.visit_date)} at ${x.office_name || x.office_id} (${x.status})`,
       el('br'), el('span', { class: 'muted' }, `Checked in as ${x.visitor_name}`)));
-    return el('li', { class: 'exit' }, el('h3', {}, 'Soft exit'), el('p', {}, `${x.exit_date}: no clock-restarting service for 90 days. This cannot be reversed.`));
+    return el('li', { class: 'exit' }, el('h3', {}, 'Soft exit'), el('p', {}, `${fmtDate(x.exit_date)}: no clock-restarting service for 90 days. This cannot be reversed.`));
   }));
   if (!t.events.length) $('timeline').replaceChildren(el('li', {}, 'Nothing recorded yet.'));
 }

@@ -2,7 +2,7 @@
 // work items (owner, assignee, category, status, dates, account type),
 // Services Provided Employer (DOL category roll-up) and employers by
 // account type.
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
 import { $, API, meta, options, qs, barChart, table, clearErrors, showError } from './crm-common.js';
 
 function section(title, rows, cols, pick) {
@@ -34,7 +34,7 @@ async function run(ev) {
         section('By assignee', r.by_assignee, ['Assigned to', 'Work items', 'Open'], x => [x.label, String(x.count), String(x.open)]),
         section('By lead owner', r.by_owner, ['Lead owner', 'Work items'], x => [x.label, String(x.count)]),
         el('section', { class: 'card' }, el('h2', {}, 'Work items'), table('Work items', ['ID', 'Employer', 'Category', 'Status', 'Due', 'Assigned to'],
-          r.items.map(w => [w.ref, w.employer_name, w.category, w.status, w.due_date || '', w.assignee_name || ''])))];
+          r.items.map(w => [w.ref, w.employer_name, w.category, w.status, fmtDate(w.due_date), w.assignee_name || ''])))];
     } else if (kind === 'services') {
       $('total').textContent = `${r.total} service${r.total === 1 ? '' : 's'} provided to employers`;
       parts = [section('By DOL employer-services category', r.by_dol_category, ['DOL category', 'Services', 'Employers'],

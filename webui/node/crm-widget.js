@@ -1,7 +1,7 @@
 // crm-widget.js - the CRM's part of the staff home page (the page staff land
 // on after signing in): the notice of work items due today and the top of
 // My Queue.  Shown only to staff who can read the CRM.
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
 
 async function load() {
   let d, q;
@@ -20,7 +20,7 @@ async function load() {
   const list = document.getElementById('crm-queue');
   list.replaceChildren(q.items.length
     ? el('ul', {}, q.items.map(w => el('li', {}, el('a', { href: '/crm-work.html?open=' + encodeURIComponent(w.id) }, w.ref),
-      ` ${w.employer_name || ''} — ${w.category}, ${w.status}${w.due_date ? ', due ' + w.due_date : ''}`)))
+      ` ${w.employer_name || ''} — ${w.category}, ${w.status}${w.due_date ? ', due ' + fmtDate(w.due_date) : ''}`)))
     : el('p', { class: 'muted' }, 'Nothing in your queue.'));
 }
 load();

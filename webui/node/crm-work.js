@@ -2,7 +2,7 @@
 // add a work item (assignable only to the CRM work group, linked to an
 // employer), and the item dialog: status, re-assignment, due date, notes,
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
-import { api, el, fmtDateTime } from './api.js';
+import { api, el, fmtDate, fmtDateTime } from './api.js';
 import { $, API, meta, options, qs, clearErrors, showError, table, pill } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
@@ -18,7 +18,7 @@ async function load(ev) {
     $('list').replaceChildren(r.items.length ? table('Work items', ['ID', 'Employer', 'Category', 'Priority', 'Status', 'Due', 'Assigned to', 'Description', 'Action'],
       r.items.map(w => [el('a', { href: '?open=' + w.id, onclick: ev2 => { ev2.preventDefault(); open(w.id); } }, w.ref),
         w.employer_name ? el('a', { href: '/crm-lead.html?id=' + w.employer_id }, w.employer_name) : '—', w.category, w.priority,
-        pill(w.status, w.status === 'Closed' ? 'closed' : ''), w.overdue ? pill(w.due_date + ' overdue', 'overdue') : (w.due_date || ''),
+        pill(w.status, w.status === 'Closed' ? 'closed' : ''), w.overdue ? pill(fmtDate(w.due_date) + ' overdue', 'overdue') : fmtDate(w.due_date),
         w.assignee_name || '', w.description,
         el('button', { type: 'button', class: 'secondary', 'aria-label': `Edit work item ${w.ref}`, onclick: () => open(w.id) }, 'Edit')]))
       : el('p', { class: 'muted' }, 'No work items in this queue.'));

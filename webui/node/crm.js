@@ -1,7 +1,7 @@
 // crm.js - CRM home: the due-today notice shown at login, My Queue, and the
 // recruiting employers whose 72-hour vetting is overdue, and the possible
 // duplicates flagged at the hub.
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
 import { $, API, table, pill } from './crm-common.js';
 
 async function load() {
@@ -17,7 +17,7 @@ async function load() {
     const q = await api(API + '/work-items?queue=mine&limit=10');
     $('queue').replaceChildren(q.items.length ? table('My Queue', ['ID', 'Employer', 'Category', 'Priority', 'Status', 'Due'],
       q.items.map(w => [el('a', { href: '/crm-work.html?open=' + w.id }, w.ref), w.employer_name || '—', w.category, w.priority,
-        w.status, w.overdue ? pill(w.due_date + ' overdue', 'overdue') : (w.due_date || '')]))
+        w.status, w.overdue ? pill(fmtDate(w.due_date) + ' overdue', 'overdue') : fmtDate(w.due_date)]))
       : el('p', { class: 'muted' }, 'Nothing in your queue.'));
     const vo = await api(API + '/vetting/overdue');
     $('vetting-overdue').replaceChildren(vo.length ? table('Vetting overdue', ['Employer', 'User name', 'Converted by', 'Hours overdue'],

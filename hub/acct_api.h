@@ -1,0 +1,71 @@
+/*
+ * acct_api.h - private to the account administration API under
+ * /api/v1/admin/ (contract in docs/hub-admin-api.md), one module in four
+ * files, each with its rows of the hub's route table (hub_api.h):
+ *
+ *   acct_api.c      what they share (below); Local Areas, field divisions,
+ *                   offices and privilege groups; the audit trail query and
+ *                   the outcome of passwords set at nodes
+ *   acct_request.c  access requests and their uploaded forms
+ *   acct_staff.c    the account lifecycle (create with a temporary password,
+ *                   reset, change, recertify, deactivate, roles) and staff
+ *   acct_review.c   recertification due/overdue, the quarterly review
+ *
+ * The dispatcher owns the privilege check (acct_auth), the body keys, the
+ * transaction and the admin_audit row (hub_api_admin_audit): every action
+ * writes its row in the transaction of its change, or neither commits.
+ * Every action needs an approved request of the matching kind and is
+ * checked against the caller's scope.  The replicated staff /
+ * staff_credentials rows are written with plain SQL so the change-log
+ * triggers send them to the nodes.
+ *
+ * Functions returning route_rc give ROUTE_OK, or a failure already set on
+ * the call (route_fail/route_bad), or ROUTE_DBERR; they never reply.
+ */
+#ifndef OUTPOST_HUB_ACCT_API_H
+#define OUTPOST_HUB_ACCT_API_H
+
+#include "hub/hub_api.h"
+
+/* The kinds of access request, ended by NULL. */
+extern const char *const acct_kinds[];
+
+/* 1 when s is one of the NULL-ended list l. */
+int acct_in_list(const char *s, const char *const *l);
+/* Today at the hub, YYYY-MM-DD. */
+void acct_today(char out[11]);
+/* May the caller act over Local Area la / division div with this group
+ * (NULL: not checked)?  ROUTE_OK, or ROUTE_FAIL with the 403 set. */
+route_rc acct_api_scope(route_call *a, const char *la, const char *div, const char *group);
+/* The caller's scope for a list query: binds operations (1/0), the MIS
+ * Local Area and the SPOC division ("" for none) to parameters first,
+ * first+1 and first+2 of st. */
+void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first);
+
+/* The staff member an action targets. */
+typedef struct acct_tgt {
+	char id[64], username[64], la[64], div[128], group[64], roles[96], office[64];
+	int active;
+} acct_tgt;
+/* Load the target id and check the caller may act on it: ROUTE_OK, or a
+ * failure set (404, 403). */
+route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t);
+/* Compact JSON text of the staff member (audit before/after: no secrets),
+ * malloc'd, or NULL. */
+char *acct_staff_text(sqlite3 *db, const char *id);
+/* One statement with text ?1, ?2 (NULL binds NULL) and, when it has a
+ * third parameter, the integer i3.  0 or -1. */
+int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int64_t i3);
+
+/* ---- acct_request.c ------------------------------------------------------------- */
+
+/* The request row (SELECT *), or NULL. */
+cJSON *acct_request_load(sqlite3 *db, const char *id);
+/* The request as the API shows it (takes rq; with its files). */
+cJSON *acct_request_out(sqlite3 *db, cJSON *rq, int with_files);
+/* Kinds of file the request still needs, as a JSON array. */
+cJSON *acct_missing_files(sqlite3 *db, const cJSON *rq);
+/* The request id in the caller's scope, or NULL with *rc set (404, 403). */
+cJSON *acct_request_scoped(route_call *a, const char *id, route_rc *rc);
+
+#endif

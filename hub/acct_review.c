@@ -1,0 +1,418 @@
+/*
+ * acct_review.c - recertification due and overdue, and the quarterly
+ * random-sample review of accounts.  Rows of the hub's route table
+ * (acct_api.h).
+ */
+#include "hub/acct_api.h"
+#include "lib/clock.h"
+#include "lib/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- recertification ----------------------------------------------------------------- */
+
+static const char recert_sql[] =
+    "SELECT s.id, CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL"
+    " ELSE date(min(r.ispa_date, r.conf_date), '+1 year') END AS due_on"
+    " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
+    " WHERE s.active=1 AND (','||coalesce(s.roles,'')||',') NOT LIKE '%,operations,%' AND"
+    " (?1 OR (?2 <> '' AND s.local_area_id=?2) OR (?3 <> '' AND s.field_division=?3))"
+    " ORDER BY due_on";
+
+static route_rc recert_list(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char asof[16], limit[11];
+	int within;
+	sqlite3_stmt *st = NULL;
+	cJSON *o, *due, *over, *nodoc;
+
+	if (http_req_query(a->rc_req, "as_of", asof, sizeof asof) == NULL)
+		acct_today(asof);
+	if (json_valid_date(asof) != 0)
+		return route_bad(a, "as_of", "use a date YYYY-MM-DD");
+	if (route_qint(a, "within_days", 30, 0, 366, &within) != 0)
+		return ROUTE_BAD;
+	if (clock_date_add(asof, within, limit) != 0)
+		return route_bad(a, "as_of", "use a date YYYY-MM-DD");
+	if (db_prepare(db, &st, recert_sql) != 0)
+		return ROUTE_DBERR;
+	acct_bind_scope(a, st, 1);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "as_of", asof);
+	cJSON_AddNumberToObject(o, "within_days", within);
+	due = cJSON_AddArrayToObject(o, "due");
+	over = cJSON_AddArrayToObject(o, "overdue");
+	nodoc = cJSON_AddArrayToObject(o, "no_documents");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *d = (const char *)sqlite3_column_text(st, 1);
+		cJSON *s;
+		if (d != NULL && strcmp(d, limit) > 0)
+			continue;
+		if ((s = acct_staff_json(db, id)) == NULL)
+			continue;
+		if (d == NULL) /* no dates at all: overdue too (issue 16) */
+			cJSON_AddItemToArray(over, cJSON_Duplicate(s, 1));
+		cJSON_AddItemToArray(d == NULL ? nodoc : strcmp(d, asof) < 0 ? over : due, s);
+	}
+	sqlite3_finalize(st);
+	return route_ok(a, 200, o);
+}
+
+/* ---- quarterly review ------------------------------------------------------------------ */
+
+/* The hub's own findings on one account, into the review item. */
+static int review_facts(sqlite3 *db, const char *item_id, const char *staff_id, const char *asof)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "UPDATE review_items SET"
+		       " docs_complete = (EXISTS (SELECT 1 FROM request_files f WHERE f.staff_id=?2 AND"
+		       "   f.kind='request_form') AND (coalesce((SELECT conf_type FROM staff_records"
+		       "   WHERE id=?2),'') <> 'E-1' OR (EXISTS (SELECT 1 FROM request_files f WHERE"
+		       "   f.staff_id=?2 AND f.kind='ispa_certificate') AND EXISTS (SELECT 1 FROM"
+		       "   request_files f WHERE f.staff_id=?2 AND f.kind='confidentiality_statement')))),"
+		       " docs_current = coalesce((SELECT date(min(ispa_date, conf_date), '+1 year') >= ?3"
+		       "   FROM staff_records WHERE id=?2 AND ispa_date IS NOT NULL AND conf_date IS NOT"
+		       "   NULL), 0),"
+		       " deactivation_timely = (SELECT CASE WHEN s.active=1 THEN NULL"
+		       "   WHEN r.separation_date IS NULL THEN 0"
+		       "   ELSE date(s.deactivated_at/1000, 'unixepoch', 'localtime') <= r.separation_date END"
+		       "   FROM staff s LEFT JOIN staff_records r ON r.id=s.id WHERE s.id=?2)"
+		       " WHERE id=?1") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, item_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, asof, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+static cJSON *review_out(sqlite3 *db, const char *id)
+{
+	cJSON *r = db_row_json_by(db, "SELECT * FROM reviews WHERE id=?", id), *items, *it;
+	const char *sum;
+
+	if (r == NULL)
+		return NULL;
+	sum = json_str(r, "summary");
+	if (sum)
+		cJSON_ReplaceItemInObject(r, "summary", cJSON_Parse(sum));
+	items = db_rows_json_by(db,
+			   "SELECT i.*, s.username, s.display_name, s.local_area_id, s.field_division,"
+			   " s.active FROM review_items i LEFT JOIN staff s ON s.id=i.staff_id"
+			   " WHERE i.review_id=? ORDER BY s.display_name",
+			   id);
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *k[] = {"docs_complete", "docs_current", "deactivation_timely", "active"};
+		for (int i = 0; i < 4; i++) {
+			cJSON *v = cJSON_GetObjectItem(it, k[i]);
+			if (v && cJSON_IsNumber(v))
+				cJSON_ReplaceItemInObject(it, k[i], cJSON_CreateBool(v->valuedouble != 0));
+		}
+	}
+	cJSON_AddItemToObject(r, "items", items);
+	return r;
+}
+
+/* A sample of n accounts (operations excluded) in the scope, as ids. */
+static cJSON *review_sample(sqlite3 *db, const char *la, const char *div, int64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *ids;
+
+	if (db_prepare(db, &st,
+		       "SELECT id FROM staff WHERE (','||coalesce(roles,'')||',') NOT LIKE '%,operations,%'"
+		       " AND (?1 IS NULL OR local_area_id=?1) AND (?2 IS NULL OR field_division=?2)"
+		       " ORDER BY random() LIMIT ?3") != 0)
+		return NULL;
+	db_bind_text(st, 1, la);
+	db_bind_text(st, 2, div);
+	sqlite3_bind_int64(st, 3, n);
+	ids = db_rows_json(st);
+	sqlite3_finalize(st);
+	return ids;
+}
+
+static int review_insert(route_call *a, const char *id, const char *quarter, const char *la,
+			 const char *div, const cJSON *ids)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	sqlite3_stmt *st = NULL;
+	const cJSON *it;
+	char asof[11];
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO reviews(id, quarter, local_area_id, field_division, sample_size,"
+		       " created_by, created_at) VALUES(?,?,?,?,?,?,?)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, quarter, -1, SQLITE_STATIC);
+	db_bind_text(st, 3, la);
+	db_bind_text(st, 4, div);
+	sqlite3_bind_int(st, 5, cJSON_GetArraySize(ids));
+	sqlite3_bind_text(st, 6, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)hub_now_ms());
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok)
+		return -1;
+	acct_today(asof);
+	cJSON_ArrayForEach(it, ids)
+	{
+		char iid[UUID_STRLEN];
+		uuid7(iid);
+		if (acct_exec1(db, "INSERT INTO review_items(id, review_id, staff_id) VALUES(?1, '', ?2)",
+			       iid, json_str(it, "id"), 0) != 0 ||
+		    acct_exec1(db, "UPDATE review_items SET review_id=?2 WHERE id=?1", iid, id, 0) != 0 ||
+		    review_facts(db, iid, json_str(it, "id"), asof) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const route_key review_keys[] = {
+	{"quarter", ROUTE_T_ANY, 0},
+	{"sample_size", ROUTE_T_ANY, 0},
+	{"local_area_id", ROUTE_T_ANY, 0},
+	{"field_division", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+static route_rc review_create(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *quarter = NULL, *la = NULL, *div = NULL;
+	int64_t n = 10;
+	int present = 0, bad = 0;
+	char id[UUID_STRLEN], after[160];
+	route_rc rc = ROUTE_DBERR;
+	cJSON *ids;
+
+	bad |= route_str(a, "quarter", JSON_REQUIRED, 7, 7, &quarter, NULL, 0);
+	bad |= route_int(a, "sample_size", JSON_OPTIONAL, 1, 500, &n, &present);
+	bad |= route_str(a, "local_area_id", JSON_NULLABLE, 1, 63, &la, NULL, 0);
+	bad |= route_str(a, "field_division", JSON_NULLABLE, 1, 120, &div, NULL, 0);
+	if (quarter && !(isdigit((unsigned char)quarter[0]) && isdigit((unsigned char)quarter[3]) &&
+			 quarter[4] == '-' && quarter[5] == 'Q' && quarter[6] >= '1' &&
+			 quarter[6] <= '4'))
+		bad = route_err(a, "quarter", "use YYYY-Qn, e.g. 2026-Q4");
+	if (bad)
+		return ROUTE_BAD;
+	if (!present)
+		n = 10;
+	if ((ids = review_sample(db, la, div, n)) == NULL)
+		return ROUTE_DBERR;
+	uuid7(id);
+	snprintf(after, sizeof after, "{\"quarter\":\"%s\",\"sample_size\":%d}", quarter,
+		 cJSON_GetArraySize(ids));
+	if (review_insert(a, id, quarter, la, div, ids) == 0 &&
+	    hub_api_admin_audit(a, "review.create", "reviews", id, la, div, NULL, after) == 0)
+		rc = route_ok(a, 201, review_out(db, id));
+	cJSON_Delete(ids);
+	return rc;
+}
+
+/* May the caller see review r?  Operations always; administrators their area's. */
+static int review_visible(const acct_principal *p, const cJSON *r)
+{
+	const char *la = json_str(r, "local_area_id"), *div = json_str(r, "field_division");
+
+	if (p->ap_roles & ROLE_OPERATIONS)
+		return 1;
+	return ((p->ap_roles & ROLE_MIS_ADMIN) && la && strcmp(la, p->ap_la) == 0) ||
+	       ((p->ap_roles & ROLE_SPOC) && div && strcmp(div, p->ap_div) == 0);
+}
+
+static route_rc reviews_list(route_call *a)
+{
+	cJSON *r, *out, *it;
+
+	r = db_rows_json_by(API_HUB(a)->hb_db,
+		       "SELECT id, quarter, local_area_id, field_division, sample_size, status,"
+		       " created_by, created_at, completed_at, reported_to FROM reviews"
+		       " ORDER BY created_at DESC LIMIT 1000",
+		       NULL);
+	if (r == NULL || (out = cJSON_CreateArray()) == NULL) {
+		cJSON_Delete(r);
+		return ROUTE_DBERR;
+	}
+	while ((it = cJSON_DetachItemFromArray(r, 0)) != NULL) {
+		if (review_visible(API_ADMIN(a), it))
+			cJSON_AddItemToArray(out, it);
+		else
+			cJSON_Delete(it);
+	}
+	cJSON_Delete(r);
+	return route_ok(a, 200, out);
+}
+
+static route_rc review_get(route_call *a)
+{
+	cJSON *r = review_out(API_HUB(a)->hb_db, http_req_param(a->rc_req, "id"));
+
+	if (r == NULL || !review_visible(API_ADMIN(a), r)) {
+		cJSON_Delete(r);
+		return route_fail(a, 404, NULL, "no such review");
+	}
+	return route_ok(a, 200, r);
+}
+
+/* The open review id: ROUTE_OK with its row in *r (status, scope), or the
+ * failure (404, 409 with msg). */
+static route_rc review_open(route_call *a, const char *id, const char *msg, cJSON **r)
+{
+	*r = db_row_json_by(API_HUB(a)->hb_db,
+			    "SELECT status, local_area_id, field_division FROM reviews WHERE id=?", id);
+	if (*r == NULL)
+		return route_fail(a, 404, NULL, "no such review");
+	if (strcmp(json_str(*r, "status"), "open") != 0)
+		return route_fail(a, 409, "status", "%s", msg);
+	return ROUTE_OK;
+}
+
+static const route_key item_keys[] = {
+	{"result", ROUTE_T_ANY, 0},
+	{"note", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+static route_rc review_item_set(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *result = NULL, *note = NULL, *rid = http_req_param(a->rc_req, "id");
+	const char *iid = http_req_param(a->rc_req, "item");
+	sqlite3_stmt *st = NULL;
+	cJSON *r = NULL;
+	route_rc rc;
+	int bad = 0, step;
+
+	bad |= route_str(a, "result", JSON_REQUIRED, 4, 4, &result, NULL, 0);
+	bad |= route_str(a, "note", JSON_NULLABLE, 1, 1000, &note, NULL, 0);
+	if (result && strcmp(result, "pass") != 0 && strcmp(result, "fail") != 0)
+		bad = route_err(a, "result", "result is pass or fail");
+	if (bad)
+		return ROUTE_BAD;
+	if ((rc = review_open(a, rid, "the review is complete", &r)) != ROUTE_OK)
+		goto out;
+	rc = ROUTE_DBERR;
+	if (db_prepare(db, &st,
+		       "UPDATE review_items SET result=?, note=?, checked_by=?, checked_at=?"
+		       " WHERE id=? AND review_id=?") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, result, -1, SQLITE_STATIC);
+	db_bind_text(st, 2, note);
+	sqlite3_bind_text(st, 3, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 5, iid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, rid, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		goto out;
+	if (sqlite3_changes(db) != 1) {
+		rc = route_fail(a, 404, NULL, "no such review item");
+		goto out;
+	}
+	if (hub_api_admin_audit(a, "review.item", "review_items", iid, NULL, NULL, NULL,
+				strcmp(result, "pass") == 0 ? "{\"result\":\"pass\"}"
+							    : "{\"result\":\"fail\"}") == 0)
+		rc = route_ok(a, 200, review_out(db, rid));
+out:
+	cJSON_Delete(r);
+	return rc;
+}
+
+/* The review's summary as JSON text into out; the number of items still
+ * without a result, or -1. */
+static int review_summary(sqlite3 *db, const char *rid, char *out, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int open = -1;
+
+	if (db_prepare(db, &st,
+		       "SELECT count(*), sum(result IS NULL), sum(result='pass'), sum(result='fail'),"
+		       " sum(docs_complete=0), sum(docs_current=0), sum(deactivation_timely=0)"
+		       " FROM review_items WHERE review_id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		open = sqlite3_column_int(st, 1);
+		snprintf(out, n,
+			 "{\"items\":%d,\"pass\":%d,\"fail\":%d,\"docs_incomplete\":%d,"
+			 "\"docs_stale\":%d,\"late_deactivations\":%d}",
+			 sqlite3_column_int(st, 0), sqlite3_column_int(st, 2),
+			 sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
+			 sqlite3_column_int(st, 5), sqlite3_column_int(st, 6));
+	}
+	sqlite3_finalize(st);
+	return open;
+}
+
+static const route_key complete_keys[] = {
+	{"reported_to", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+static route_rc review_complete(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *to = NULL, *rid = http_req_param(a->rc_req, "id");
+	sqlite3_stmt *st = NULL;
+	char summary[400];
+	cJSON *r = NULL;
+	route_rc rc;
+	int open, ok = 0;
+
+	if (route_str(a, "reported_to", JSON_REQUIRED, 1, 200, &to, NULL, 0) != 0)
+		return ROUTE_BAD;
+	if ((rc = review_open(a, rid, "the review is already complete", &r)) != ROUTE_OK)
+		goto out;
+	if ((open = review_summary(db, rid, summary, sizeof summary)) != 0) {
+		rc = open < 0 ? ROUTE_DBERR
+			      : route_fail(a, 409, "items",
+					   "record a result for every account first (%d left)", open);
+		goto out;
+	}
+	if (db_prepare(db, &st,
+		       "UPDATE reviews SET status='complete', completed_at=?, reported_to=?, summary=?"
+		       " WHERE id=? AND status='open'") == 0) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, summary, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, rid, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+		sqlite3_finalize(st);
+	}
+	if (!ok || hub_api_admin_audit(a, "review.complete", "reviews", rid,
+				       json_str(r, "local_area_id"), json_str(r, "field_division"),
+				       NULL, summary) != 0)
+		rc = ROUTE_DBERR;
+	else
+		rc = route_ok(a, 200, review_out(db, rid));
+out:
+	cJSON_Delete(r);
+	return rc;
+}
+
+static const route_def review_defs[] = {
+	{HTTP_M_GET, "/api/v1/admin/recertification", recert_list, 0, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/admin/reviews", reviews_list, 0, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/reviews", review_create, HUB_P_OPS, ROUTE_BODY | HUB_AUDITED,
+	 review_keys, 0},
+	{HTTP_M_GET, "/api/v1/admin/reviews/:id", review_get, 0, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/reviews/:id/items/:item", review_item_set, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, item_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/reviews/:id/complete", review_complete, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, complete_keys, 0},
+};
+const route_list acct_review_route_list = ROUTE_LIST(review_defs);

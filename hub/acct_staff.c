@@ -1,0 +1,634 @@
+/*
+ * acct_staff.c - the account lifecycle: create with a temporary password,
+ * reset, change of group, recertification, deactivation, administrator
+ * roles; and the staff lists.  Rows of the hub's route table (acct_api.h).
+ *
+ * Creating an account and resetting a password hash the temporary password
+ * in the thread pool first (ROUTE_DEFER), then write everything, the audit
+ * row included, as one declared write (route_resume_write): the password is
+ * shown once, in the answer, only once all of it committed.
+ */
+#include "hub/acct_api.h"
+#include "lib/crypto.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/password.h"
+#include "model/privileges.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The approved, unfulfilled request of `kind` for staff_id (NULL for new),
+ * named by the body's request_id; NULL with *rc set. */
+static cJSON *request_for(route_call *a, const char *kind, const char *staff_id, route_rc *rc)
+{
+	const char *rid = json_str(a->rc_body, "request_id"), *sid;
+	cJSON *rq;
+
+	if (rid == NULL) {
+		*rc = route_bad(a, "request_id", "an approved access request is required");
+		return NULL;
+	}
+	if ((rq = acct_request_scoped(a, rid, rc)) == NULL)
+		return NULL;
+	sid = json_str(rq, "staff_id");
+	if (strcmp(json_str(rq, "kind"), kind) != 0)
+		*rc = route_fail(a, 409, "request_id", "the request is for '%s', not '%s'",
+				 json_str(rq, "kind"), kind);
+	else if (strcmp(json_str(rq, "status"), "approved") != 0)
+		*rc = route_fail(a, 409, "request_id", "the request is %s, not approved",
+				 json_str(rq, "status"));
+	else if (staff_id && (sid == NULL || strcmp(sid, staff_id) != 0))
+		*rc = route_fail(a, 409, "request_id", "the request is for another staff member");
+	else
+		return rq;
+	cJSON_Delete(rq);
+	return NULL;
+}
+
+static int fulfil(sqlite3 *db, const char *rid, const char *staff_id)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (db_prepare(db, &st,
+		       "UPDATE access_requests SET status='fulfilled', fulfilled_at=?, staff_id=?"
+		       " WHERE id=? AND status='approved'") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
+	sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rid, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	if (!ok)
+		return -1;
+	return acct_exec1(db, "UPDATE request_files SET staff_id=?1 WHERE request_id=?2", staff_id,
+			  rid, 0);
+}
+
+/* ---- a temporary password: create and reset ------------------------------------------ */
+
+typedef struct issue_ctx {
+	acct_principal p;
+	const route_table *table;
+	const route_def *route;
+	char rid[64];
+	char staff_id[64];
+	char pw[16];
+	const char *stored, *verifier; /* the hash job's, while it finishes */
+	int create;
+} issue_ctx;
+
+static void issue_free(issue_ctx *c)
+{
+	crypto_wipe(c, sizeof *c);
+	free(c);
+}
+
+/* The new account's rows from its request; 1 when the user name was taken
+ * meanwhile, 0 done, -1 error. */
+static int issue_create(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff(id, username, display_name, email, local_area_id,"
+		       " field_division, office_id, privilege_group, priv_add, priv_remove, roles,"
+		       " crm_work_group, active, updated_hlc)"
+		       " SELECT ?1, username, display_name, email, local_area_id, field_division,"
+		       " office_id, privilege_group, priv_add, priv_remove, NULL,"
+		       " coalesce(crm_work_group, 0), 1, ?2 FROM access_requests WHERE id=?3"
+		       " AND NOT EXISTS (SELECT 1 FROM staff s WHERE s.username=access_requests.username)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, c->staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->rid, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok)
+		return -1;
+	if (sqlite3_changes(db) != 1)
+		return 1;
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff_records(id, created_at, created_by, ispa_date, conf_type,"
+		       " conf_date, certified_at) SELECT ?1, ?2, ?3, ispa_date, conf_type, conf_date,"
+		       " ?2 FROM access_requests WHERE id=?4") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, c->staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_text(st, 3, c->p.ap_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->rid, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+static int issue_credentials(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (db_prepare(db, &st,
+		       "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+		       " password_expires_at, password_changed_at, updated_hlc)"
+		       " SELECT ?1, local_area_id, ?2, 1, ?3, ?4, ?5 FROM staff WHERE id=?1"
+		       " ON CONFLICT(id) DO UPDATE SET password_hash=?2, password_temp=1,"
+		       " password_expires_at=?3, password_changed_at=?4, updated_hlc=?5") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, c->staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->stored, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now + PASSWORD_TEMP_TTL_MS);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	return ok ? acct_verifier_set(db, c->staff_id, c->verifier) : -1;
+}
+
+/* The write once the password is hashed (route_resume_write). */
+static route_rc issue_write(route_call *a)
+{
+	issue_ctx *c = a->rc_arg;
+	sqlite3 *db = API_HUB(a)->hb_db;
+	cJSON *rq = acct_request_load(db, c->rid), *o = NULL;
+	char ts[HLC_STRLEN], *before = NULL, *after = NULL;
+	int64_t now = (int64_t)hub_now_ms();
+	route_rc rc = ROUTE_DBERR;
+	int r;
+
+	if (rq == NULL)
+		goto out;
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	if (c->create && (r = issue_create(db, c, ts, now)) != 0) {
+		if (r > 0)
+			rc = route_fail(a, 409, "request_id",
+					"the request was used meanwhile or the user name is taken");
+		goto out;
+	}
+	if (!c->create)
+		before = acct_staff_text(db, c->staff_id);
+	if (issue_credentials(db, c, ts, now) != 0)
+		goto out;
+	if (fulfil(db, c->rid, c->staff_id) != 0) {
+		rc = route_fail(a, 409, "request_id",
+				"the request was used meanwhile or the user name is taken");
+		goto out;
+	}
+	after = acct_staff_text(db, c->staff_id);
+	if (hub_api_admin_audit(a, c->create ? "staff.create" : "staff.reset", "staff",
+				c->staff_id, json_str(rq, "local_area_id"),
+				json_str(rq, "field_division"), before, after) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL)
+		goto out;
+	if (!c->create)
+		acct_sessions_end(db, c->staff_id);
+	cJSON_AddItemToObject(o, "staff", acct_staff_json(db, c->staff_id));
+	cJSON_AddStringToObject(o, "temporary_password", c->pw);
+	cJSON_AddNumberToObject(o, "temporary_password_expires_at",
+				(double)(now + PASSWORD_TEMP_TTL_MS));
+	http_add_header(a->rc_req, "Cache-Control", "no-store");
+	log_info("%s: staff %s by %s", c->create ? "account created" : "password reset",
+		 c->staff_id, c->p.ap_username);
+	rc = route_ok(a, c->create ? 201 : 200, o);
+out:
+	free(before);
+	free(after);
+	cJSON_Delete(rq);
+	return rc;
+}
+
+static void issue_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
+			 const char *verifier)
+{
+	issue_ctx *c = arg;
+
+	(void)h;
+	if (result != 0 || stored == NULL) {
+		http_reply_error(req, 500, NULL, "the temporary password could not be stored");
+	} else {
+		c->stored = stored;
+		c->verifier = verifier;
+		route_resume_write(c->table, c->route, req, &c->p, c->p.ap_username, issue_write, c);
+	}
+	issue_free(c);
+}
+
+/* Hash a new temporary password for staff_id, then issue_write. */
+static route_rc issue_start(route_call *a, const char *rid, const char *staff_id, int create)
+{
+	issue_ctx *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return ROUTE_DBERR;
+	c->p = *API_ADMIN(a);
+	c->table = a->rc_table;
+	c->route = a->rc_route;
+	c->create = create;
+	snprintf(c->rid, sizeof c->rid, "%s", rid);
+	snprintf(c->staff_id, sizeof c->staff_id, "%s", staff_id);
+	if (password_temp_new(c->pw, sizeof c->pw) != 0 ||
+	    acct_pw_job(API_HUB(a), a->rc_req, c->pw, NULL, issue_hashed, c) != 0) {
+		issue_free(c);
+		return route_fail(a, 503, NULL, "the hub is busy; try again");
+	}
+	return ROUTE_TAKEN;
+}
+
+static const route_key request_id_keys[] = {
+	{"request_id", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+static route_rc staff_create(route_call *a)
+{
+	route_rc rc;
+	cJSON *rq = request_for(a, "new", NULL, &rc);
+	char id[UUID_STRLEN], tmp[8];
+
+	if (rq == NULL)
+		return rc;
+	rc = acct_api_scope(a, json_str(rq, "local_area_id"), json_str(rq, "field_division"),
+			    json_str(rq, "privilege_group"));
+	if (rc == ROUTE_OK && db_text(API_HUB(a)->hb_db, "SELECT 'x' FROM staff WHERE username=?",
+				      json_str(rq, "username"), tmp, sizeof tmp) == 0)
+		rc = route_fail(a, 409, "username", "the user name is taken");
+	if (rc == ROUTE_OK) {
+		uuid7(id);
+		rc = issue_start(a, json_str(rq, "id"), id, 1);
+	}
+	cJSON_Delete(rq);
+	return rc;
+}
+
+static route_rc staff_reset(route_call *a)
+{
+	acct_tgt t;
+	route_rc rc = acct_target_load(a, http_req_param(a->rc_req, "id"), &t);
+	cJSON *rq;
+
+	if (rc != ROUTE_OK)
+		return rc;
+	if (!t.active)
+		return route_fail(a, 409, "staff_id", "the account is deactivated");
+	if ((rq = request_for(a, "reset", t.id, &rc)) == NULL)
+		return rc;
+	rc = issue_start(a, json_str(rq, "id"), t.id, 0);
+	cJSON_Delete(rq);
+	return rc;
+}
+
+/* ---- change, recertify, deactivate: no password, done at once --------------------- */
+
+static route_rc do_change(route_call *a, const cJSON *rq, const acct_tgt *t)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *g = json_str(rq, "privilege_group") ? json_str(rq, "privilege_group") : t->group;
+	const char *add = json_str(rq, "priv_add"), *rem = json_str(rq, "priv_remove");
+	char cur_add[256] = "", cur_rem[256] = "", ts[HLC_STRLEN];
+	sqlite3_stmt *st = NULL;
+	route_rc rc;
+	int ok;
+
+	if (json_str(rq, "privilege_group") &&
+	    (rc = acct_api_scope(a, t->la[0] ? t->la : NULL, t->div[0] ? t->div : NULL, g)) !=
+		ROUTE_OK)
+		return rc;
+	db_text(db, "SELECT coalesce(priv_add,'') FROM staff WHERE id=?", t->id, cur_add,
+		sizeof cur_add);
+	db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t->id, cur_rem,
+		sizeof cur_rem);
+	if (acct_roles_parse(t->roles) &&
+	    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) ==
+		PRIV_ALL)
+		return route_bad(a, "privilege_group", "an administrator never holds every privilege");
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	if (db_prepare(db, &st,
+		       "UPDATE staff SET privilege_group=coalesce(r.privilege_group, staff.privilege_group),"
+		       " priv_add=CASE WHEN r.priv_add IS NULL THEN staff.priv_add ELSE nullif(r.priv_add,'') END,"
+		       " priv_remove=CASE WHEN r.priv_remove IS NULL THEN staff.priv_remove ELSE nullif(r.priv_remove,'') END,"
+		       " office_id=coalesce(r.office_id, staff.office_id),"
+		       " crm_work_group=coalesce(r.crm_work_group, staff.crm_work_group), updated_hlc=?1"
+		       " FROM (SELECT * FROM access_requests WHERE id=?2) AS r WHERE staff.id=?3") != 0)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, json_str(rq, "id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->id, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
+	sqlite3_finalize(st);
+	return ok ? ROUTE_OK : ROUTE_DBERR;
+}
+
+static route_rc do_recertify(route_call *a, const cJSON *rq, const acct_tgt *t)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+
+	if (acct_exec1(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", t->id, NULL, 0) !=
+		0 ||
+	    acct_exec1(db,
+		       "UPDATE staff_records SET (ispa_date, conf_type, conf_date, certified_at) ="
+		       " (SELECT ispa_date, conf_type, conf_date, ?3 FROM access_requests WHERE id=?2)"
+		       " WHERE id=?1",
+		       t->id, json_str(rq, "id"), (int64_t)hub_now_ms()) != 0)
+		return ROUTE_DBERR;
+	return ROUTE_OK;
+}
+
+static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *rid = json_str(rq, "id");
+	char ts[HLC_STRLEN], tmp[8];
+	int64_t now = (int64_t)hub_now_ms();
+
+	if (db_text(db, "SELECT 'x' FROM request_files WHERE request_id=? AND kind='request_form'",
+		    rid, tmp, sizeof tmp) != 0 ||
+	    json_str(rq, "separation_date") == NULL)
+		return route_fail(a, 409, "files",
+				  "upload the request form with the separation date first");
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	if (acct_exec1(db, "UPDATE staff SET active=0, deactivated_at=?3, updated_hlc=?2 WHERE id=?1",
+		       t->id, ts, now) != 0 ||
+	    acct_exec1(db,
+		       "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
+		       " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1",
+		       t->id, ts, 0) != 0 ||
+	    acct_exec1(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", t->id, NULL, 0) !=
+		0 ||
+	    acct_exec1(db,
+		       "UPDATE staff_records SET separation_date=(SELECT separation_date FROM"
+		       " access_requests WHERE id=?2), deactivated_by=NULL WHERE id=?1",
+		       t->id, rid, 0) != 0 ||
+	    acct_exec1(db, "UPDATE staff_records SET deactivated_by=?2 WHERE id=?1", t->id,
+		       API_ADMIN(a)->ap_id, 0) != 0)
+		return ROUTE_DBERR;
+	acct_sessions_end(db, t->id);
+	log_info("account %s deactivated by %s", t->id, API_ADMIN(a)->ap_username);
+	return ROUTE_OK;
+}
+
+/* kind's request fulfilled by act; action: the audit's name (static text). */
+static route_rc staff_action(route_call *a, const char *kind, const char *action,
+			     route_rc (*act)(route_call *, const cJSON *, const acct_tgt *))
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char *before = NULL, *after = NULL;
+	acct_tgt t;
+	route_rc rc = acct_target_load(a, http_req_param(a->rc_req, "id"), &t);
+	cJSON *rq = NULL;
+
+	if (rc != ROUTE_OK)
+		return rc;
+	if (!t.active)
+		return route_fail(a, 409, "staff_id", "the account is deactivated");
+	if ((rq = request_for(a, kind, t.id, &rc)) == NULL)
+		return rc;
+	before = acct_staff_text(db, t.id);
+	if ((rc = act(a, rq, &t)) != ROUTE_OK)
+		goto out;
+	if (fulfil(db, json_str(rq, "id"), t.id) != 0) {
+		rc = route_fail(a, 409, "request_id", "the request was used meanwhile");
+		goto out;
+	}
+	after = acct_staff_text(db, t.id);
+	if (hub_api_admin_audit(a, action, "staff", t.id, t.la, t.div, before, after) != 0)
+		rc = ROUTE_DBERR;
+	else
+		rc = route_ok(a, 200, acct_staff_json(db, t.id));
+out:
+	free(before);
+	free(after);
+	cJSON_Delete(rq);
+	return rc;
+}
+
+static route_rc staff_change(route_call *a) { return staff_action(a, "change", "staff.change", do_change); }
+static route_rc staff_recertify(route_call *a)
+{
+	return staff_action(a, "recertify", "staff.recertify", do_recertify);
+}
+static route_rc staff_deactivate(route_call *a)
+{
+	return staff_action(a, "deactivate", "staff.deactivate", do_deactivate);
+}
+
+/* ---- administrator roles --------------------------------------------------------------- */
+
+/* How many other active staff in scope (scope_col = scope; a fixed column
+ * name) hold role; a large number when the count cannot be read, so a cap
+ * check fails closed. */
+static int role_holders(sqlite3 *db, const char *scope_col, const char *scope,
+			const char *except_id, const char *role)
+{
+	sqlite3_stmt *st = NULL;
+	int n = 99;
+
+	if (db_preparef(db, &st,
+			"SELECT count(*) FROM staff WHERE \"%w\"=? AND active=1 AND id<>? AND"
+			" (','||coalesce(roles,'')||',') LIKE '%%,%q,%%'",
+			scope_col, role) != 0)
+		return n;
+	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, except_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The roles asked for, as ROLE_* bits; -1 with the error collected. */
+static int roles_read(route_call *a, unsigned *roles)
+{
+	const cJSON *arr, *it;
+	json_err je = {{0}, {0}};
+
+	*roles = 0;
+	if (json_get_str_array(a->rc_body, "roles", JSON_REQUIRED, 0, 2, 16, &arr, &je) != 0)
+		return route_err_json(a, &je);
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (strcmp(it->valuestring, "mis_admin") == 0)
+			*roles |= ROLE_MIS_ADMIN;
+		else if (strcmp(it->valuestring, "spoc") == 0)
+			*roles |= ROLE_SPOC;
+		else
+			return route_err(a, "roles", "roles are mis_admin and spoc");
+	}
+	return 0;
+}
+
+/* May t hold roles?  Places, no every-privilege administrator, the caps. */
+static route_rc roles_check(route_call *a, const acct_tgt *t, unsigned roles)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char add[256] = "", rem[256] = "";
+	int n;
+
+	if (acct_roles_parse(t->roles) & ROLE_OPERATIONS)
+		return route_fail(a, 403, "roles", "the operations account keeps its role");
+	if (!t->active)
+		return route_fail(a, 409, "staff_id", "the account is deactivated");
+	if ((roles & ROLE_MIS_ADMIN) && t->la[0] == '\0')
+		return route_bad(a, "roles", "an MIS Administrator belongs to a Local Area");
+	if ((roles & ROLE_SPOC) && t->div[0] == '\0')
+		return route_bad(a, "roles", "a WSB CalJOBS SPOC belongs to a field division");
+	if (roles == 0)
+		return ROUTE_OK;
+	db_text(db, "SELECT coalesce(priv_add,'') FROM staff WHERE id=?", t->id, add, sizeof add);
+	db_text(db, "SELECT coalesce(priv_remove,'') FROM staff WHERE id=?", t->id, rem, sizeof rem);
+	if ((priv_effective(t->group, add, rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) == PRIV_ALL)
+		return route_bad(a, "roles",
+				 "an administrator never holds every privilege: use an "
+				 "administrative account in a narrower group");
+	if ((roles & ROLE_MIS_ADMIN) &&
+	    (n = role_holders(db, "local_area_id", t->la, t->id, "mis_admin")) >= ACCT_MAX_MIS_ADMINS)
+		return route_fail(a, 409, "roles",
+				  "the Local Area already has %d MIS Administrators (at most %d)", n,
+				  ACCT_MAX_MIS_ADMINS);
+	if ((roles & ROLE_SPOC) &&
+	    (n = role_holders(db, "field_division", t->div, t->id, "spoc")) >= ACCT_MAX_SPOCS)
+		return route_fail(a, 409, "roles",
+				  "the field division already has %d WSB CalJOBS SPOCs (at most %d)",
+				  n, ACCT_MAX_SPOCS);
+	return ROUTE_OK;
+}
+
+static const route_key roles_keys[] = {
+	{"roles", ROUTE_T_ANY, 0},
+	{NULL, 0, 0},
+};
+
+static route_rc staff_roles(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char list[64], ts[HLC_STRLEN], *before = NULL, *after = NULL;
+	unsigned roles;
+	acct_tgt t;
+	route_rc rc;
+
+	if (roles_read(a, &roles) != 0)
+		return ROUTE_BAD;
+	if ((rc = acct_target_load(a, http_req_param(a->rc_req, "id"), &t)) != ROUTE_OK ||
+	    (rc = roles_check(a, &t, roles)) != ROUTE_OK)
+		return rc;
+	snprintf(list, sizeof list, "%s%s%s", (roles & ROLE_MIS_ADMIN) ? "mis_admin" : "",
+		 (roles & ROLE_MIS_ADMIN) && (roles & ROLE_SPOC) ? "," : "",
+		 (roles & ROLE_SPOC) ? "spoc" : "");
+	before = acct_staff_text(db, t.id);
+	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	rc = ROUTE_DBERR;
+	if (acct_exec1(db, "UPDATE staff SET roles=nullif(?2,'') WHERE id=?1", t.id, list, 0) != 0 ||
+	    acct_exec1(db, "UPDATE staff SET updated_hlc=?2 WHERE id=?1", t.id, ts, 0) != 0)
+		goto out;
+	/* The trust boundary: an account with a role is administrative and
+	 * hub-only for good (its credentials leave every node; a field account
+	 * for office work is a separate account). */
+	if (roles && acct_make_hub_only(db, &API_HUB(a)->hb_hlc, t.id, NULL) != 0)
+		goto out;
+	after = acct_staff_text(db, t.id);
+	if (hub_api_admin_audit(a, "staff.roles", "staff", t.id, t.la, t.div, before, after) != 0)
+		goto out;
+	acct_sessions_end(db, t.id);
+	rc = route_ok(a, 200, acct_staff_json(db, t.id));
+out:
+	free(before);
+	free(after);
+	return rc;
+}
+
+/* ---- staff ------------------------------------------------------------------------------ */
+
+static route_rc staff_list(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char la[64], q[80], act[4], pat[100];
+	const char *l = NULL, *qq = NULL;
+	int active = -1;
+	sqlite3_stmt *st = NULL;
+	cJSON *ids, *it, *out;
+
+	if (http_req_query(a->rc_req, "local_area_id", la, sizeof la))
+		l = la;
+	if (http_req_query(a->rc_req, "q", q, sizeof q) && q[0]) {
+		snprintf(pat, sizeof pat, "%%%s%%", q);
+		qq = pat;
+	}
+	if (http_req_query(a->rc_req, "active", act, sizeof act))
+		active = atoi(act) ? 1 : 0;
+	if (db_prepare(db, &st,
+		       "SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
+		       " (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
+		       " (?3 < 0 OR active=?3) AND"
+		       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+		       " ORDER BY display_name LIMIT 1000") != 0)
+		return ROUTE_DBERR;
+	db_bind_text(st, 1, l);
+	db_bind_text(st, 2, qq);
+	sqlite3_bind_int(st, 3, active);
+	acct_bind_scope(a, st, 4);
+	ids = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (ids == NULL || (out = cJSON_CreateArray()) == NULL) {
+		cJSON_Delete(ids);
+		return ROUTE_DBERR;
+	}
+	cJSON_ArrayForEach(it, ids)
+	{
+		cJSON *s = acct_staff_json(db, json_str(it, "id"));
+		if (s)
+			cJSON_AddItemToArray(out, s);
+	}
+	cJSON_Delete(ids);
+	return route_ok(a, 200, out);
+}
+
+static route_rc staff_get(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *id = http_req_param(a->rc_req, "id");
+	cJSON *s = acct_staff_json(db, id);
+	route_rc rc;
+
+	if (s == NULL)
+		return route_fail(a, 404, "staff_id", "no such staff member");
+	rc = acct_api_scope(a, json_str(s, "local_area_id"), json_str(s, "field_division"), NULL);
+	if (rc != ROUTE_OK) {
+		cJSON_Delete(s);
+		return rc;
+	}
+	cJSON_AddItemToObject(
+	    s, "files",
+	    db_rows_json_by(db,
+		       "SELECT f.id, f.request_id, f.kind, f.filename, f.content_type, f.size,"
+		       " f.uploaded_at FROM request_files f WHERE f.staff_id=?1 OR f.request_id IN"
+		       " (SELECT id FROM access_requests WHERE staff_id=?1) ORDER BY f.uploaded_at",
+		       id));
+	cJSON_AddItemToObject(
+	    s, "requests",
+	    db_rows_json_by(db,
+		       "SELECT id, kind, status, requestor_name, created_at, decided_at, fulfilled_at,"
+		       " separation_date FROM access_requests WHERE staff_id=? ORDER BY created_at",
+		       id));
+	return route_ok(a, 200, s);
+}
+
+/* Create and reset are ROUTE_DEFER: the write, declared here (audited),
+ * runs once the hash is done (route_resume_write). */
+static const route_def staff_defs[] = {
+	{HTTP_M_GET, "/api/v1/admin/staff", staff_list, 0, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff", staff_create, 0,
+	 ROUTE_BODY | ROUTE_DEFER | ROUTE_AUDITED, request_id_keys, 0},
+	{HTTP_M_GET, "/api/v1/admin/staff/:id", staff_get, 0, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/reset", staff_reset, 0,
+	 ROUTE_BODY | ROUTE_DEFER | ROUTE_AUDITED, request_id_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/change", staff_change, 0, ROUTE_BODY | HUB_AUDITED,
+	 request_id_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/recertify", staff_recertify, 0,
+	 ROUTE_BODY | HUB_AUDITED, request_id_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/deactivate", staff_deactivate, 0,
+	 ROUTE_BODY | HUB_AUDITED, request_id_keys, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/roles", staff_roles, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, roles_keys, 0},
+};
+const route_list acct_staff_route_list = ROUTE_LIST(staff_defs);
