@@ -15,6 +15,9 @@ function daysBack(today, n) {
   return new Date(Date.parse(today + 'T00:00:00Z') - n * 86400000).toISOString().slice(0, 10);
 }
 
+// Dates as every page shows them (MM/DD/YYYY).
+const shown = iso => `${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(0, 4)}`;
+
 function sql(node, q) {
   return execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000', q], { encoding: 'utf8' });
 }
@@ -85,7 +88,7 @@ export const tests = [
       await page.locator('li.request', { hasText: `${first} ${last}` }).locator('.pill', { hasText: 'approved' }).waitFor();
       await page.goto(node.url + '/case-participant.html?id=' + p.id);
       await page.locator('#timeline .pill', { hasText: 'backdated with approval' }).waitFor();
-      assert((await page.textContent('#status')).includes(`Last clock-restarting service ${daysBack(today, 40)}`), 'the approved entry counts');
+      assert((await page.textContent('#status')).includes(`Last clock-restarting service ${shown(daysBack(today, 40))}`), 'the approved entry counts');
 
       // Thursday: a case 70 days without service nears its soft exit.
       await page.goto(node.url + '/case-participant.html?id=' + q.id);
