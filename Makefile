@@ -159,28 +159,33 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(NODE_A) $(HUB_A) $(LAYERS)
 	@mkdir -p $(dir $@)
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $< $(O)/tests/unit/testutil.o $(NODE_A) $(HUB_A) $(LAYERS) $(LDLIBS) -lcmocka
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $< $(O)/tests/unit/testutil.o $(filter %/faultutil.o,$^) $(NODE_A) $(HUB_A) $(LAYERS) $(LDLIBS) -lcmocka
 
 $(UNIT_BINS): $(O)/tests/unit/testutil.o
+# The power-loss and pull-fault tests share their hub template and frames.
+$(O)/tests/test_powerloss $(O)/tests/test_pullfault: $(O)/tests/unit/faultutil.o
 
 unit-bins: $(BINS) $(UNIT_BINS)
 
 ifdef OUTPOST_SETUP_DONE
+# The sanitizer build of the test targets uses every core.
+SAN_MAKE = $(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) O=$(SAN_O) SAN=address,undefined OPT=-O1
+
 # `make test`: sanitizer build, then unit, integration and browser tests.
 test:
-	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)$(SAN_MAKE) unit-bins
 	$(Q)sh tests/run.sh $(SAN_O)
 
 # Only the unit tests (faster inner loop).
 unit:
-	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)$(SAN_MAKE) unit-bins
 	$(Q)OUTPOST_ONLY=unit sh tests/run.sh $(SAN_O)
 
 # The same sanitizer build as `make test` (the convergence checker's planted
 # bugs exist only there), with OUTPOST_LONG=1: many more seeds and kill points.
 test-long:
 	@sh scripts/setup.sh test
-	$(Q)$(MAKE) --no-print-directory O=$(SAN_O) SAN=address,undefined OPT=-O1 unit-bins
+	$(Q)$(SAN_MAKE) unit-bins
 	$(Q)OUTPOST_LONG=1 sh tests/run.sh $(SAN_O)
 
 bench: all

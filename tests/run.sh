@@ -4,9 +4,21 @@
 #   tests/run.sh BUILD_DIR     (BUILD_DIR/bin holds the daemons, BUILD_DIR/tests
 #                               the unit-test binaries)
 # OUTPOST_ONLY=unit|integration|browser runs one suite; OUTPOST_LONG=1 adds the
-# long convergence and soak runs.  Logs go to tests/out/.
+# long convergence and soak runs; OUTPOST_JOBS=N (default 3) runs N unit
+# binaries and N integration modules at a time.  Logs go to tests/out/;
+# tests/out/times.txt lists how long each part took.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+
+# One unit-test binary (run by xargs below): its TAP log and exit status.
+if [ "${1:-}" = --unit-one ]; then
+	t=$2
+	log="$OUTPOST_TEST_OUT/unit-$(basename "$t").log"
+	s0=$(date +%s)
+	(cd "$OUTPOST_TEST_OUT" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t") >"$log" 2>&1
+	echo "$? $(($(date +%s) - s0))" >"$log.rc"
+	exit 0
+fi
 build=${1:-build/san}
 case "$build" in /*) ;; *) build="$top/$build" ;; esac
 out="$top/tests/out"
@@ -16,19 +28,37 @@ export OUTPOST_BIN="$build/bin" OUTPOST_TEST_OUT="$out"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 only=${OUTPOST_ONLY:-}
+jobs=${OUTPOST_JOBS:-3}
 pass=0
 fail=0
+t_start=$(date +%s)
+t_last=$t_start
+# stamp NAME: the seconds since the last stamp go to times.txt as the
+# previous part's time
+part=""
+stamp() {
+	now=$(date +%s)
+	[ -n "$part" ] && echo "$((now - t_last)) suite $part" >>"$out/times.txt"
+	part=$1
+	t_last=$now
+}
 
 add() { pass=$((pass + $1)); fail=$((fail + $2)); }
 
 if [ -z "$only" ] || [ "$only" = unit ]; then
 	echo "== unit tests"
+	stamp unit
+	# the slowest binaries first, then the others, OUTPOST_JOBS at a time
+	for t in "$build"/tests/test_powerloss "$build"/tests/test_pullfault "$build"/tests/test_*; do
+		[ -x "$t" ] && echo "$t"
+	done | awk '!seen[$0]++' | xargs -n 1 -P "$jobs" sh "$top/tests/run.sh" --unit-one
 	for t in "$build"/tests/test_*; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		log="$out/unit-$name.log"
-		(cd "$out" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t") >"$log" 2>&1
-		rc=$?
+		{ read rc secs <"$log.rc"; } 2>/dev/null || { rc=1; secs=0; }
+		rm -f "$log.rc"
+		echo "$secs unit $name" >>"$out/times.txt"
 		p=$(grep -c '^ok ' "$log")
 		f=$(grep -c '^not ok ' "$log")
 		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -46,9 +76,10 @@ fi
 
 if [ -z "$only" ] || [ "$only" = integration ]; then
 	echo "== integration tests"
+	stamp integration
 	python3 "$top/tests/integration/run.py" >"$out/integration.txt" 2>&1
 	rc=$?
-	cat "$out/integration.txt" | grep -E '^(ok|FAIL|ERROR|SKIP|  )' | head -200
+	grep -E '^(ok|FAIL|ERROR|SKIP|module|  )' "$out/integration.txt" | head -300
 	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' "$out/integration.txt" | tail -1)
 	if [ -n "$line" ]; then
 		p=$(echo "$line" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
@@ -63,6 +94,7 @@ fi
 
 if [ -z "$only" ] || [ "$only" = browser ]; then
 	echo "== browser tests"
+	stamp browser
 	(cd "$top/tests/browser" && node run.mjs) >"$out/browser.txt" 2>&1
 	rc=$?
 	grep -E '^(ok|FAIL|  )' "$out/browser.txt" | head -100
@@ -91,5 +123,7 @@ if [ -f "$out/planted-secrets.txt" ]; then
 	fi
 fi
 
+stamp end
+echo "$(($(date +%s) - t_start)) total (tests only, the build before excluded)" >>"$out/times.txt"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

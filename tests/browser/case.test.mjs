@@ -8,20 +8,9 @@
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
+import { withSignedInNode, assertAccessible, assert, OUT } from './lib.mjs';
 
-async function withNode(fn) {
-  const node = await startNode();
-  const browser = await launch();
-  try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await login(page, node);
-    await fn(node, page);
-  } finally {
-    await browser.close();
-    await node.stop();
-  }
-}
+const withNode = fn => withSignedInNode(fn, { viewport: { width: 1200, height: 900 } });
 
 function daysBack(today, n) {
   const d = new Date(Date.parse(today + 'T00:00:00Z') - n * 86400000);

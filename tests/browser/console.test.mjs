@@ -4,25 +4,14 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // 16 random characters, then 12 that check the hub's key (verified enrollment)
 const CODE_RE = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){6}$/;
 const require_text = p => readFileSync(p, 'utf8');
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
-async function until(what, fn, ms = 20000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting for ' + what);
-    await sleep(200);
-  }
-}
 
 // Tests hash passwords with fewer PBKDF2 rounds (the hub's test setting).
 const HUB_ARGS = ['--password_iters', '1000'];
@@ -75,11 +64,7 @@ async function signIn(page, hub, { username = 'operations', password, newPasswor
 }
 
 // A small PDF to upload as a signed form.
-function pdf(name) {
-  const p = join(OUT, `${process.pid}-${name}.pdf`);
-  writeFileSync(p, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-  return p;
-}
+const pdf = pdfFile;
 
 // Separation of duties: operations, who recorded the request, cannot
 // approve it (the page says why); a second administrator does - here the

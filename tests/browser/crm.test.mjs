@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, OUT } from './lib.mjs';
 
 // Rows the hub would send on pull (a possible-duplicate flag, a conflict),
 // written straight into the node's database as a pull would apply them.
@@ -14,19 +14,7 @@ function hubRows(node, sql) {
   execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000', sql]);
 }
 
-async function withNode(fn) {
-  const node = await startNode();
-  const browser = await launch();
-  try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('dialog', d => d.accept());
-    await login(page, node);
-    await fn(node, page);
-  } finally {
-    await browser.close();
-    await node.stop();
-  }
-}
+const withNode = fn => withSignedInNode(fn, { viewport: { width: 1200, height: 900 }, acceptDialogs: true });
 
 async function patch(node, path, body) {
   const headers = { 'Content-Type': 'application/json' };

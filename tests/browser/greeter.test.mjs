@@ -1,18 +1,7 @@
 // greeter.test.mjs - the kiosk and front desk in a real browser.
-import { startNode, launch, login, assertAccessible, assert, OUT } from './lib.mjs';
+import { withSignedInNode, assertAccessible, assert, OUT } from './lib.mjs';
 
-async function withNode(fn) {
-  const node = await startNode();
-  const browser = await launch();
-  try {
-    const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-    await login(page, node);
-    await fn(node, page);
-  } finally {
-    await browser.close();
-    await node.stop();
-  }
-}
+const withNode = fn => withSignedInNode(fn);
 
 export const tests = [
   ['kiosk check-in in Spanish appears on the front desk, and moves through the queue', () => withNode(async (node, page) => {

@@ -3,7 +3,7 @@
 // through playwright-core, and run axe-core (WCAG 2.1 AA) on a page.
 import { spawn, spawnSync } from 'node:child_process';
 import https from 'node:https';
-import { mkdtempSync, rmSync, openSync, readFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, openSync, readFileSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createServer } from 'node:net';
@@ -15,12 +15,45 @@ const top = join(here, '..', '..');
 export const BIN = process.env.OUTPOST_BIN || join(top, 'build', 'san', 'bin');
 export const OUT = process.env.OUTPOST_TEST_OUT || join(top, 'tests', 'out');
 
-export function freePort() {
+// Ports handed out are reserved in PORTS_DIR (one file a port holding the
+// pid, shared with tests/integration/harness.py's free_port) so that tests
+// running at the same time never pick the same port before a daemon binds it.
+const PORTS_DIR = join(tmpdir(), 'outpost-test-ports');
+const reserved = [];
+function reserve(port) {
+  mkdirSync(PORTS_DIR, { recursive: true });
+  const path = join(PORTS_DIR, String(port));
+  for (let i = 0; i < 2; i++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      reserved.push(path);
+      return true;
+    } catch {
+      let pid = 0;
+      try { pid = Number(readFileSync(path, 'utf8').trim()) || 0; } catch { /* gone */ }
+      if (!pid || pid === process.pid) return false;  // being written, or ours
+      try { process.kill(pid, 0); return false; } catch { /* stale */ }
+      try { unlinkSync(path); } catch { /* taken over meanwhile */ }
+    }
+  }
+  return false;
+}
+process.on('exit', () => { for (const p of reserved) try { unlinkSync(p); } catch { /* gone */ } });
+
+function kernelPort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
     s.on('error', reject);
   });
+}
+
+export async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const p = await kernelPort();
+    if (reserve(p)) return p;
+  }
+  throw new Error('no free port after 200 tries (see ' + PORTS_DIR + ')');
 }
 
 let seq = 0;
@@ -176,3 +209,57 @@ export function plantSecret(value) {
 }
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+export const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// Call fn every `every` ms until it returns something truthy (returned);
+// throws naming `what` after ms.
+export async function until(what, fn, ms = 20000, every = 200) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting for ' + what);
+    await sleep(every);
+  }
+}
+
+// A demo node, a browser and a page of `viewport` signed in as the demo
+// user: fn(node, page); everything is stopped afterwards.  acceptDialogs:
+// confirm() and alert() are answered OK.
+export async function withSignedInNode(fn, { viewport = { width: 1024, height: 768 }, acceptDialogs = false } = {}) {
+  const node = await startNode();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport });
+    if (acceptDialogs) page.on('dialog', d => d.accept());
+    await login(page, node);
+    await fn(node, page);
+  } finally {
+    await browser.close();
+    await node.stop();
+  }
+}
+
+// A small PDF in OUT (a signed form to upload); its path.
+export function pdfFile(name) {
+  const p = join(OUT, `${process.pid}-${name}.pdf`);
+  writeFileSync(p, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  return p;
+}
+
+// The hub console's first sign-in: the temporary password, then the forced
+// change to `mine` (planted as a secret); returns once the page has left
+// the login page.
+export async function hubFirstSignIn(page, hub, username, temp, mine) {
+  await page.goto(hub.url + '/login.html');
+  await page.fill('#username', username);
+  await page.fill('#password', temp);
+  await page.click('#signin-btn');
+  await page.waitForSelector('#change-card:not([hidden])');
+  plantSecret(mine);
+  await page.fill('#new_password', mine);
+  await page.fill('#confirm_password', mine);
+  await page.click('#change-btn');
+  await page.waitForURL(u => !u.pathname.startsWith('/login'));
+}

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { openSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -300,17 +300,7 @@ export const tests = [
       plantSecret(temp);
       const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
       const hp = await ctx.newPage();
-      await hp.goto(hub.url + '/login.html');
-      await hp.fill('#username', 'operations');
-      await hp.fill('#password', temp);
-      await hp.click('#signin-btn');
-      await hp.waitForSelector('#change-card:not([hidden])');
-      const pw = 'Hub.Office42';
-      plantSecret(pw);
-      await hp.fill('#new_password', pw);
-      await hp.fill('#confirm_password', pw);
-      await hp.click('#change-btn');
-      await hp.waitForURL(u => !u.pathname.startsWith('/login'));
+      await hubFirstSignIn(hp, hub, 'operations', temp, 'Hub.Office42');
       await hp.waitForLoadState('networkidle');
       await hp.locator('footer.site', { hasText: 'Outpost hub' }).waitFor();
       await assertAccessible(hp, 'hub overview');

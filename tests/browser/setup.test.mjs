@@ -13,41 +13,17 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT } from './lib.mjs';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-async function until(what, fn, ms = 60000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting for ' + what);
-    await sleep(300);
-  }
-}
+const until = (what, fn, ms = 60000) => poll(what, fn, ms, 300);
 const daysAgo = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
 
-function pdf(name) {
-  const p = join(OUT, `${process.pid}-setup-${name}.pdf`);
-  writeFileSync(p, '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-  return p;
-}
+const pdf = name => pdfFile('setup-' + name);
 
 // Sign in through the console's login page with a temporary password and set
 // a personal one (the forced change).
-async function firstSignIn(page, hub, username, temp, mine) {
-  await page.goto(hub.url + '/login.html');
-  await page.fill('#username', username);
-  await page.fill('#password', temp);
-  await page.click('#signin-btn');
-  await page.waitForSelector('#change-card:not([hidden])');
-  plantSecret(mine);
-  await page.fill('#new_password', mine);
-  await page.fill('#confirm_password', mine);
-  await page.click('#change-btn');
-  await page.waitForURL(u => !u.pathname.startsWith('/login'));
-}
+const firstSignIn = hubFirstSignIn;
 
 async function signOut(page) {
   await page.click('#sign-out');

@@ -4,7 +4,7 @@
 // them); axe-core on both pages.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startNode, launch, assertAccessible, assert, login } from './lib.mjs';
+import { withSignedInNode, assertAccessible, assert } from './lib.mjs';
 
 // The data directory of a node started by lib.mjs, from its command line.
 function dataDir(node) {
@@ -12,18 +12,7 @@ function dataDir(node) {
   return args[args.indexOf('--data') + 1];
 }
 
-async function withNode(fn) {
-  const node = await startNode();
-  const browser = await launch();
-  try {
-    const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-    await login(page, node);
-    await fn(node, page);
-  } finally {
-    await browser.close();
-    await node.stop();
-  }
-}
+const withNode = fn => withSignedInNode(fn);
 
 export const tests = [
   ['a stand-alone node says it is not enrolled, on the Sync page and at home', () => withNode(async (node, page) => {

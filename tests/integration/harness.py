@@ -6,6 +6,7 @@ Binaries come from $OUTPOST_BIN (set by tests/run.sh), logs go to
 $OUTPOST_TEST_OUT/<name>.log so tests/run.sh can search them for planted
 secrets (record any secret a test uses with plant_secret()).
 """
+import atexit
 import http.client
 import json
 import os
@@ -112,12 +113,64 @@ def logout(daemon):
     return r
 
 
+PORTS_DIR = os.path.join(tempfile.gettempdir(), "outpost-test-ports")
+
+
+def _port_taken(port):
+    """Reserve port for this process: a file named after it in PORTS_DIR,
+    created exclusively, holding our pid.  A reservation whose process is
+    gone is taken over.  True when another live process holds it."""
+    os.makedirs(PORTS_DIR, exist_ok=True)
+    path = os.path.join(PORTS_DIR, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    pid = int(f.read().strip() or 0)
+                if pid in (0, os.getpid()):
+                    return True  # being written, or handed out already
+                os.kill(pid, 0)
+                return True
+            except (OSError, ValueError):
+                try:
+                    os.unlink(path)  # stale: its process has exited
+                except OSError:
+                    pass
+                continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        _reserved.append(path)
+        return False
+    return True
+
+
+_reserved = []
+
+
+@atexit.register
+def _release_ports():
+    for path in _reserved:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port no other test process (integration workers, browser
+    tests, other checkouts on this machine) has been given: the kernel
+    picks a free one, and the reservation in PORTS_DIR keeps another
+    process's free_port from picking it too before our daemon binds it."""
+    for _ in range(200):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if not _port_taken(port):
+            return port
+    raise RuntimeError("no free port after 200 tries (see %s)" % PORTS_DIR)
 
 
 class Response:

@@ -23,7 +23,7 @@
  * equal to the entries it holds (no partial batch) and at least the last
  * acknowledged one.  The failure tests (failed writes, syncs, allocations,
  * a full disk at every N) cover a captured write and the hub's apply of a
- * push; test_pullfault.c the node's apply of a pulled page.  OUTPOST_LONG=1 runs ten times more rounds;
+ * push; test_pullfault.c the node's apply of a pulled page.  OUTPOST_LONG=1 runs 3,000 and 2,000 rounds;
  * OUTPOST_POWERLOSS_SEED=N replays a run.
  */
 #include <setjmp.h>
@@ -47,41 +47,15 @@
 #include "model/schema.h"
 #include "sync/frame.h"
 #include "sync/sync.h"
+#include "faultutil.h"
 #include "testutil.h"
 
 #define NODE_WRITES 24
-#define HUB_ENTRIES 40
-#define NODE_ID "node-pl"
 
 static unsigned base_seed;
-static int rounds_node = 300, rounds_hub = 200;
-static char office[64], la[64];
-
-static void copy_file(const char *from, const char *to)
-{
-	char data[65536];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n;
-
-	assert_true(in >= 0);
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(out >= 0);
-	while ((n = read(in, data, sizeof data)) > 0)
-		assert_int_equal(write(out, data, (size_t)n), n);
-	close(in);
-	close(out);
-}
-
-static void fresh(const char *tmpl, const char *path)
-{
-	char p[600];
-
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-	copy_file(tmpl, path);
-}
+/* make test: enough cuts to catch an early acknowledgement (a few dozen
+ * find it); OUTPOST_LONG: 3,000 and 2,000. */
+static int rounds_node = 120, rounds_hub = 80;
 
 /* ---- the node's captured write path ---------------------------------------------- */
 
@@ -116,11 +90,11 @@ static int node_run(const char *path, int fd)
 			char stamp[64], *sql;
 			int64_t seq;
 
-			snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, NODE_ID);
+			snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, FT_NODE_ID);
 			sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id,"
 					      " visitor_name, arrived_at, visit_date, updated_hlc)"
 					      " VALUES('pl-%05d', %Q, %Q, 'Power Loss %d', 1700000000000,"
-					      " '2026-01-05', %Q)", k, office, la, k, stamp);
+					      " '2026-01-05', %Q)", k, ft_office, ft_la, k, stamp);
 			if (capture_begin(&c, db) != 0 || db_exec(db, sql) != 0 ||
 			    capture_commit(&c, stamp, "staff-pl", &seq) != 0)
 				return -1;
@@ -181,71 +155,12 @@ static void node_check(const char *path, int acked, unsigned seed, long op)
 
 /* ---- the hub's apply of a push ------------------------------------------------- */
 
-typedef struct frames {
-	buf b[HUB_ENTRIES];
-	int n;
-} frames;
-
-/* Frames of 1-5 captured check-ins each, made the real way on a node. */
-static void frames_make(frames *fr)
-{
-	sqlite3 *node;
-	sqlite3_stmt *st;
-	frame_writer w;
-	int in_frame = 0, want = 0;
-
-	assert_int_equal(sqlite3_open(":memory:", &node), SQLITE_OK);
-	assert_int_equal(schema_migrate(node), 0);
-	assert_int_equal(capture_migrate(node), 0);
-	for (int k = 0; k < HUB_ENTRIES; k++) {
-		capture c;
-		char stamp[64], *sql;
-		int64_t seq;
-
-		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, NODE_ID);
-		sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
-				      " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
-				      " 'Power Loss %d', 1700000000000, '2026-01-05', %Q)",
-				      k, office, la, k, stamp);
-		assert_int_equal(capture_begin(&c, node), 0);
-		assert_int_equal(db_exec(node, sql), 0);
-		assert_int_equal(capture_commit(&c, stamp, "staff-pl", &seq), 0);
-		sqlite3_free(sql);
-	}
-	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
-	fr->n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
-				(size_t)sqlite3_column_bytes(st, 3)};
-
-		if (!in_frame) {
-			buf_init(&fr->b[fr->n], 1 << 22);
-			frame_begin(&w, &fr->b[fr->n], (uint32_t)schema_version());
-			in_frame = 1;
-			want = 1 + fr->n % 5;
-		}
-		assert_int_equal(frame_add(&w, &e), 0);
-		if (--want == 0) {
-			assert_int_equal(frame_end(&w), 0);
-			fr->n++;
-			in_frame = 0;
-		}
-	}
-	if (in_frame) {
-		assert_int_equal(frame_end(&w), 0);
-		fr->n++;
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(node);
-}
-
-static int hub_run(const char *path, const frames *fr, int fd)
+static int hub_run(const char *path, const ft_frames *fr, int fd)
 {
 	sqlite3 *db = NULL;
 	hub_node hn;
 
-	if (db_open(path, &db) != 0 || hub_node_get(db, NODE_ID, &hn) != DB_FOUND)
+	if (db_open(path, &db) != 0 || hub_node_get(db, FT_NODE_ID, &hn) != DB_FOUND)
 		return -1;
 	for (int i = 0; i < fr->n; i++) {
 		hub_ingest_result res;
@@ -273,7 +188,7 @@ static void hub_check(const char *path, int acked, unsigned seed, long op)
 	if (db_text(db, "PRAGMA integrity_check", NULL, ic, sizeof ic) != 0)
 		snprintf(ic, sizeof ic, "(unreadable)");
 	n = db_int(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'", -1);
-	seq = db_int(db, "SELECT acked_seq FROM nodes WHERE id='" NODE_ID "'", -1);
+	seq = db_int(db, "SELECT acked_seq FROM nodes WHERE id='" FT_NODE_ID "'", -1);
 	if (strcmp(ic, "ok") != 0 || seq < acked || n != seq)
 		fail_msg("hub, seed %u, power cut at op %ld: integrity '%s', acked_seq %lld "
 			 "(%d acknowledged), %lld check-ins applied",
@@ -303,7 +218,7 @@ static void rounds(const char *tmpl, const char *path, run_fn run, const void *a
 	long total;
 	int cuts = 0;
 
-	fresh(tmpl, path);
+	ft_fresh(tmpl, path);
 	faultvfs_crash_at(0, 1);
 	assert_int_equal(run(path, arg, -1), 0);
 	total = faultvfs_ops();
@@ -314,7 +229,7 @@ static void rounds(const char *tmpl, const char *path, run_fn run, const void *a
 		int fds[2], acked = 0, v, status;
 		pid_t pid;
 
-		fresh(tmpl, path);
+		ft_fresh(tmpl, path);
 		assert_int_equal(pipe(fds), 0);
 		pid = fork();
 		assert_true(pid >= 0);
@@ -356,58 +271,18 @@ static void test_node_capture(void **state)
 	free(dir);
 }
 
-static char *shared_dir;
-static char hub_tmpl[600];
-static frames hub_frames;
-
-/* The hub template (demo office, the node enrolled) and the push frames. */
-static int hub_setup(void **state)
-{
-	sqlite3 *db;
-	char *sql;
-
-	(void)state;
-	shared_dir = tu_tmpdir("powerloss");
-	if (shared_dir == NULL)
-		return -1;
-	snprintf(hub_tmpl, sizeof hub_tmpl, "%s/template.db", shared_dir);
-	if (db_open(hub_tmpl, &db) != 0 || hub_migrate(db, 1) != 0 ||
-	    db_text(db, "SELECT id FROM offices ORDER BY id LIMIT 1", NULL, office, sizeof office) != 0 ||
-	    db_text(db, "SELECT local_area_id FROM offices WHERE id=?", office, la, sizeof la) != 0)
-		return -1;
-	sql = sqlite3_mprintf("INSERT INTO nodes(id, office_id, local_area_id, secret_hex,"
-			      " enrolled_at, schema_version) VALUES('" NODE_ID "', %Q, %Q,"
-			      " printf('%%064d', 0), 1, %d)", office, la, schema_version());
-	if (db_exec(db, sql) != 0 || db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != 0)
-		return -1;
-	sqlite3_free(sql);
-	db_close(db); /* the template is one file: each round copies it alone */
-	frames_make(&hub_frames);
-	return 0;
-}
-
-static int hub_teardown(void **state)
-{
-	(void)state;
-	for (int i = 0; i < hub_frames.n; i++)
-		buf_release(&hub_frames.b[i]);
-	tu_rmtree(shared_dir);
-	free(shared_dir);
-	return 0;
-}
 
 static void test_hub_apply(void **state)
 {
 	char path[700];
 
 	(void)state;
-	snprintf(path, sizeof path, "%s/hub.db", shared_dir);
-	rounds(hub_tmpl, path, hub_run_fn, &hub_frames, rounds_hub, hub_check);
+	snprintf(path, sizeof path, "%s/hub.db", ft_shared_dir);
+	rounds(ft_hub_tmpl, path, hub_run_fn, &ft_hub_frames, rounds_hub, hub_check);
 }
 
 /* ---- failed writes, syncs and allocations -------------------------------------- */
 
-static const char *kind_name[] = {"none", "write", "sync", "full", "malloc"};
 /* Allocations are many (hundreds in a push): make test tries every
  * malloc_stride-th, OUTPOST_LONG every one. */
 static long malloc_stride = 7;
@@ -432,11 +307,11 @@ static int node_batch(sqlite3 *db, int k)
 		int64_t seq;
 		int rc;
 
-		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)j, NODE_ID);
+		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)j, FT_NODE_ID);
 		sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
 				      " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
 				      " 'IO Fault %d', 1700000000000, '2026-01-05', %Q)",
-				      j, office, la, j, stamp);
+				      j, ft_office, ft_la, j, stamp);
 		if (sql == NULL || capture_begin(&c, db) != 0) {
 			sqlite3_free(sql);
 			goto rollback;
@@ -463,12 +338,6 @@ out:
 	return ret;
 }
 
-static int64_t count_of(sqlite3 *db, const char *sql)
-{
-	faultvfs_fail_at(FAULTVFS_NONE, 0);
-	return db_int(db, sql, -1);
-}
-
 /* Every N of every kind in a captured write: an acknowledged batch is all
  * there, a refused one all there or all absent (never part of it), and the
  * next batch, with nothing failing, is saved. */
@@ -491,20 +360,20 @@ static void test_node_capture_io_faults(void **state)
 			int rc, fired;
 			int64_t ck, ob;
 
-			fresh(tmpl, path);
+			ft_fresh(tmpl, path);
 			assert_int_equal(db_open(path, &db), 0);
 			faultvfs_fail_at((enum faultvfs_kind)kind, n);
 			rc = node_batch(db, 0);
 			fired = faultvfs_fired();
-			ck = count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
-			ob = count_of(db, "SELECT count(*) FROM outbox");
+			ck = ft_count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
+			ob = ft_count_of(db, "SELECT count(*) FROM outbox");
 			if ((rc == 0 && ck != 3) || (ck != 0 && ck != 3) || ob != ck)
 				fail_msg("node, %s fault #%ld: batch %s, %lld of 3 check-ins, %lld outbox "
-					 "entries", kind_name[kind], n, rc == 0 ? "acknowledged" : "refused",
+					 "entries", ft_kind_name[kind], n, rc == 0 ? "acknowledged" : "refused",
 					 (long long)ck, (long long)ob);
 			/* Recovery: the next batch goes through. */
 			assert_int_equal(node_batch(db, 3), 0);
-			assert_int_equal(count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'"),
+			assert_int_equal(ft_count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'"),
 					 ck + 3);
 			db_close(db);
 			tried++;
@@ -517,22 +386,6 @@ static void test_node_capture_io_faults(void **state)
 	free(dir);
 }
 
-static char quarantined[512]; /* of the last ingest(), as JSON */
-
-static int ingest(sqlite3 *db, const hub_node *hn, int frame)
-{
-	hub_ingest_result res;
-	char *q;
-	int status;
-
-	hub_ingest(db, hn, hub_frames.b[frame].data, hub_frames.b[frame].len, &res);
-	status = res.hi_status;
-	q = res.hi_quarantined ? cJSON_PrintUnformatted(res.hi_quarantined) : NULL;
-	snprintf(quarantined, sizeof quarantined, "%s", q ? q : "?");
-	free(q);
-	hub_ingest_release(&res);
-	return status;
-}
 
 /* Every N of every kind in a push the hub applies (frame 2: seqs 4-6, after
  * frames 0 and 1): 200 means all three are there; otherwise acked_seq and
@@ -544,7 +397,7 @@ static void test_hub_apply_io_faults(void **state)
 	int tried = 0;
 
 	(void)state;
-	snprintf(path, sizeof path, "%s/hub-io.db", shared_dir);
+	snprintf(path, sizeof path, "%s/hub-io.db", ft_shared_dir);
 	for (int kind = FAULTVFS_WRITE; kind <= FAULTVFS_MALLOC; kind++)
 		for (long n = 1;; n = next_n(kind, n)) {
 			sqlite3 *db;
@@ -552,27 +405,27 @@ static void test_hub_apply_io_faults(void **state)
 			int fired, status;
 			int64_t seq, ck;
 
-			fresh(hub_tmpl, path);
+			ft_fresh(ft_hub_tmpl, path);
 			assert_int_equal(db_open(path, &db), 0);
-			assert_int_equal(hub_node_get(db, NODE_ID, &hn), DB_FOUND);
-			assert_int_equal(ingest(db, &hn, 0), 200);
-			assert_int_equal(ingest(db, &hn, 1), 200);
+			assert_int_equal(hub_node_get(db, FT_NODE_ID, &hn), DB_FOUND);
+			assert_int_equal(ft_ingest(db, &hn, 0), 200);
+			assert_int_equal(ft_ingest(db, &hn, 1), 200);
 			faultvfs_fail_at((enum faultvfs_kind)kind, n);
-			status = ingest(db, &hn, 2);
+			status = ft_ingest(db, &hn, 2);
 			fired = faultvfs_fired();
-			seq = count_of(db, "SELECT acked_seq FROM nodes WHERE id='" NODE_ID "'");
-			ck = count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
+			seq = ft_count_of(db, "SELECT acked_seq FROM nodes WHERE id='" FT_NODE_ID "'");
+			ck = ft_count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'");
 			if ((status == 200 && ck != 6) || (ck != 3 && ck != 6) || seq != ck)
 				fail_msg("hub, %s fault #%ld: status %d, acked_seq %lld, %lld check-ins, "
-					 "quarantined %s", kind_name[kind], n, status, (long long)seq,
-					 (long long)ck, quarantined);
+					 "quarantined %s", ft_kind_name[kind], n, status, (long long)seq,
+					 (long long)ck, ft_quarantined);
 			if (status != 200 && status / 100 != 5)
-				fail_msg("hub, %s fault #%ld: status %d", kind_name[kind], n, status);
+				fail_msg("hub, %s fault #%ld: status %d", ft_kind_name[kind], n, status);
 			if (kind == FAULTVFS_FULL && fired && ck == 3 && status != 507)
 				fail_msg("hub, a full disk at write #%ld answered %d, not 507", n, status);
 			/* Recovery: the node sends the push again. */
-			assert_int_equal(ingest(db, &hn, 2), 200);
-			assert_int_equal(count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'"), 6);
+			assert_int_equal(ft_ingest(db, &hn, 2), 200);
+			assert_int_equal(ft_count_of(db, "SELECT count(*) FROM checkins WHERE id LIKE 'pl-%'"), 6);
 			db_close(db);
 			tried++;
 			if (!fired)
@@ -596,8 +449,8 @@ int main(void)
 	if (getenv("OUTPOST_POWERLOSS_ROUNDS")) {
 		rounds_node = rounds_hub = atoi(getenv("OUTPOST_POWERLOSS_ROUNDS"));
 	} else if (getenv("OUTPOST_LONG")) {
-		rounds_node *= 10;
-		rounds_hub *= 10;
+		rounds_node = 3000;
+		rounds_hub = 2000;
 		malloc_stride = 1;
 	}
 	/* Memory-backed files when there are: every round copies a database. */
@@ -610,5 +463,5 @@ int main(void)
 		return 1;
 	}
 	tu_watchdog(getenv("OUTPOST_LONG") ? 7200 : 1200); /* a loaded machine: minutes */
-	return cmocka_run_group_tests(tests, hub_setup, hub_teardown);
+	return cmocka_run_group_tests(tests, ft_hub_setup, ft_hub_teardown);
 }
