@@ -159,11 +159,12 @@ UNIT_BINS = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(NODE_A) $(HUB_A) $(LAYERS)
 	@mkdir -p $(dir $@)
-	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $< $(O)/tests/unit/testutil.o $(filter %/faultutil.o,$^) $(NODE_A) $(HUB_A) $(LAYERS) $(LDLIBS) -lcmocka
+	$(call msg,LINK,$@)$(CC) $(LDFLAGS) -o $@ $(filter $(O)/tests/unit/%.o,$^) $(NODE_A) $(HUB_A) $(LAYERS) $(LDLIBS) -lcmocka
 
+# Test helpers (not tests: no test_ prefix) linked into the tests using them.
 $(UNIT_BINS): $(O)/tests/unit/testutil.o
-# The power-loss and pull-fault tests share their hub template and frames.
 $(O)/tests/test_powerloss $(O)/tests/test_pullfault: $(O)/tests/unit/faultutil.o
+$(O)/tests/test_apply $(O)/tests/test_apply_cache $(O)/tests/test_case $(O)/tests/test_crm: $(O)/tests/unit/synctest.o
 
 unit-bins: $(BINS) $(UNIT_BINS)
 

@@ -272,11 +272,13 @@ class Daemon:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
                                           source_address=src)
 
-    def request(self, method, path, body=None, headers=None, timeout=10, raw=False):
+    def request(self, method, path, body=None, headers=None, timeout=10, raw=False, csrf=True):
+        """One request on a fresh connection with this client's cookies and
+        (csrf false: without) its CSRF token; keeps the cookies it sets."""
         h = {}
         if self.cookies:
             h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
-        if self.csrf and method not in ("GET", "HEAD"):
+        if csrf and self.csrf and method not in ("GET", "HEAD"):
             h["X-CSRF-Token"] = self.csrf
         if body is not None and not isinstance(body, (bytes, str)):
             body = json.dumps(body)
@@ -358,6 +360,19 @@ class Daemon:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def wait_until(fn, timeout=30, step=0.2, what="condition"):
+    """Call fn every step seconds until it returns something true (returned);
+    AssertionError after timeout seconds."""
+    t0 = time.time()
+    last = None
+    while time.time() - t0 < timeout:
+        last = fn()
+        if last:
+            return last
+        time.sleep(step)
+    raise AssertionError("timed out after %ds waiting for %s (last %r)" % (timeout, what, last))
+
+
 def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     """Run outpost-sync (or another binary when args[0] is a path)."""
     if not os.path.sep in args[0]:
@@ -378,6 +393,110 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     if check and p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
     return p
+
+
+# ---- enrolled offices ----------------------------------------------------------
+def hub_code(hub, office="demo-office", plant=True):
+    """A fresh enrollment code for office from `outpost-hub enroll-code`,
+    planted as a secret with and without its dashes unless plant is false."""
+    p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", office,
+                  "--data", hub.data], name="hub")
+    if p.returncode != 0:
+        raise RuntimeError("enroll-code failed: %r" % p.stderr)
+    code = p.stdout.decode().strip()
+    if plant:
+        plant_secret(code)
+        plant_secret(code.replace("-", ""))
+    return code
+
+
+def enrolled_node(hub, office, env=None, log="sync", plant=False):
+    """A node enrolled with office by `outpost-sync enroll` (its log
+    LOG-tool.log) before its first start, then started."""
+    node = Daemon("node", env=env)
+    p = run_tool(["enroll", "--data", node.data, "--hub", hub.url, "--code",
+                  hub_code(hub, office, plant)], name=log)
+    if p.returncode != 0:
+        raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
+    node.start()
+    return node
+
+
+def sync_json(node, cmd):
+    """`outpost-sync CMD --data NODE --json`, its answer parsed; an
+    AssertionError with the output when it fails."""
+    p = run_tool([cmd, "--data", node.data, "--json"])
+    if p.returncode != 0:
+        raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
+            cmd, node.name, p.returncode, p.stdout.decode()[-2000:], p.stderr.decode()))
+    return json.loads(p.stdout)
+
+
+def db_value(daemon, sql, *args):
+    """The first column of the first row of a query on the daemon's
+    database; 0 while the table does not exist yet."""
+    db = daemon.db()
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+def hub_rows(hub, sql, *args):
+    """The rows of a query on the hub's database, as tuples."""
+    db = hub.db()
+    try:
+        return [tuple(r) for r in db.execute(sql, args).fetchall()]
+    finally:
+        db.close()
+
+
+def enroll_running(hub, node, office):
+    """Enroll a running node with office and wait (30 s at most) until it
+    has taken up its new identity (one background sync interval)."""
+    p = run_tool(["enroll", "--hub", hub.url, "--code", hub_code(hub, office),
+                  "--data", node.data, "--json"])
+    if p.returncode != 0:
+        raise RuntimeError("enroll failed: %r %r" % (p.stdout, p.stderr))
+    t0 = time.time()
+    while node.get("/healthz").json().get("office_id") != office:
+        if time.time() - t0 > 30:
+            raise RuntimeError("%s did not take up office %s" % (node.name, office))
+        time.sleep(0.2)
+
+
+def https_node(hub, *args):
+    """A node of the hub's demo office with an HTTPS listener for the names
+    office-pc.example and 127.0.0.1 (its certificate from the hub's CA at
+    enrollment), started.  Returns (node, https_port)."""
+    https_port = free_port()
+    node = Daemon("node", args=["--https-listen", "127.0.0.1:%d" % https_port] + list(args))
+    p = run_tool(["enroll", "--hub", hub.url, "--code", hub_code(hub), "--data",
+                  node.data, "--name", "office-pc.example", "--name", "127.0.0.1"])
+    if p.returncode != 0:
+        raise RuntimeError("enroll failed: %r" % p.stderr)
+    node.start()
+    return node, https_port
+
+
+def two_offices(prefix):
+    """A hub and two running demo nodes enrolled with its demo-office and
+    demo-office-2, each pushed and pulled once, then signed in as the demo
+    user (after enrollment: a sign-in before it would be audited under the
+    stand-alone office).  Returns (hub, a, b); the caller cleans them up."""
+    hub = Daemon("hub").start()
+    a = Daemon("node", name="%s-a-%d" % (prefix, os.getpid())).start()
+    b = Daemon("node", name="%s-b-%d" % (prefix, os.getpid())).start()
+    for node, office in ((a, "demo-office"), (b, "demo-office-2")):
+        enroll_running(hub, node, office)
+    for node in (a, b):
+        sync_json(node, "push")
+        sync_json(node, "pull")
+    for node in (a, b):
+        login(node)
+    return hub, a, b
 
 
 # ---- the trust boundary: a node's proof of a password change (model/password.h) ----

@@ -4,8 +4,8 @@
 
 Usage: run.py [-k substring] [module ...]
 
-Named modules run here, one after another.  With none named, every module
-runs in its own child process, OUTPOST_JOBS of them at once (default 3;
+One named module runs here.  Several, or with none named every module,
+run each in its own child process, OUTPOST_JOBS of them at once (default 3;
 each test starts its own daemons on ports harness.free_port reserves, and
 names its logs after its process), the slow ones first; a module is killed
 after OUTPOST_MODULE_TIMEOUT seconds (default 900, 3600 with OUTPOST_LONG)
@@ -130,13 +130,13 @@ def run_module(mod, pattern, out, limit):
     return passed, failed, took, text
 
 
-def run_parallel(pattern):
+def run_parallel(pattern, modules):
     out = os.environ.get("OUTPOST_TEST_OUT") or os.path.join(HERE, "..", "out")
     os.makedirs(out, exist_ok=True)
     jobs = max(1, int(os.environ.get("OUTPOST_JOBS") or 3))
     long_run = bool(os.environ.get("OUTPOST_LONG"))
     limit = int(os.environ.get("OUTPOST_MODULE_TIMEOUT") or (3600 if long_run else 900))
-    queue = module_names()
+    queue = list(modules) if modules else module_names()
     lock = threading.Lock()
     totals = {"passed": 0, "failed": 0}
     times = []
@@ -196,9 +196,9 @@ def main():
     if len(args) >= 2 and args[0] == "-k":
         pattern = args[1]
         args = args[2:]
-    if args or os.environ.get("OUTPOST_JOBS") == "1":
+    if len(args) == 1 or os.environ.get("OUTPOST_JOBS") == "1":
         sys.exit(run_here(pattern, args))
-    sys.exit(run_parallel(pattern))
+    sys.exit(run_parallel(pattern, args))
 
 
 if __name__ == "__main__":

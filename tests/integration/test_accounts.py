@@ -18,7 +18,7 @@ import ssl
 import time
 import unittest
 
-from harness import BIN, Daemon, change_proof, plant_secret, pw_verifier, run_tool
+from harness import BIN, Daemon, change_proof, client, plant_secret, pw_verifier, run_tool
 from test_hub import Enrolled, build_frame, changeset_insert
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -32,44 +32,30 @@ class Console:
     def __init__(self, hub, source="127.0.0.1"):
         self.hub = hub
         self.source = source
-        self.cookies = {}
-        self.csrf = None
+        self.c = client(hub, source)  # harness.Daemon.request, own cookie jar
+
+    @property
+    def cookies(self):
+        return self.c.cookies
+
+    @property
+    def csrf(self):
+        return self.c.csrf
+
+    @csrf.setter
+    def csrf(self, value):
+        self.c.csrf = value
 
     def request(self, method, path, body=None, headers=None, csrf=True, ctype=None):
-        h = {}
-        if self.cookies:
-            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
-        if csrf and self.csrf and method not in ("GET", "HEAD"):
-            h["X-CSRF-Token"] = self.csrf
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            h["Content-Type"] = "application/json"
+        h = dict(headers or {})
         if ctype:
             h["Content-Type"] = ctype
-        if headers:
-            h.update(headers)
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        c = http.client.HTTPSConnection("127.0.0.1", self.hub.port, timeout=60, context=ctx,
-                                        source_address=(self.source, 0))
-        try:
-            c.request(method, path, body=body, headers=h)
-            r = c.getresponse()
-            data = r.read()
-            hdrs = r.getheaders()
-        finally:
-            c.close()
-        for k, v in hdrs:
-            if k.lower() == "set-cookie":
-                nv = v.split(";", 1)[0]
-                n, val = nv.split("=", 1)
-                if val:
-                    self.cookies[n] = val
-                    plant_secret(val)
-                else:
-                    self.cookies.pop(n, None)
-        return Resp(r.status, hdrs, data)
+        before = dict(self.c.cookies)
+        r = self.c.request(method, path, body=body, headers=h, timeout=60, csrf=csrf)
+        for n, val in self.c.cookies.items():
+            if before.get(n) != val:  # set by the hub
+                plant_secret(val)
+        return r
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -83,23 +69,6 @@ class Console:
             self.csrf = r.json()["csrf_token"]
             plant_secret(self.csrf)
         return r
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self):
-        return json.loads(self.body.decode())
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def __repr__(self):
-        return "<Resp %d %r>" % (self.status, self.body[:300])
 
 
 def today(days=0):

@@ -94,11 +94,7 @@ class AccountStatesTest(unittest.TestCase):
         return self.ops.post(path, body, headers={"Authorization": "Bearer " + self.token})
 
     def hubq(self, sql, *args):
-        db = self.hub.db()
-        try:
-            return [tuple(r) for r in db.execute(sql, args).fetchall()]
-        finally:
-            db.close()
+        return harness.hub_rows(self.hub, sql, *args)
 
     def test_suspend_and_reactivate_keep_the_user_name(self):
         cbo = client(self.node)

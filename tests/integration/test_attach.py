@@ -32,7 +32,7 @@ import urllib.parse
 import http.client
 
 import harness
-from harness import BIN, Daemon, login, plant_secret, run_tool
+from harness import BIN, Daemon, hub_code, login, plant_secret, run_tool
 
 API = "/api/v1/crm"
 CAP = 2 * 1024 * 1024
@@ -51,17 +51,6 @@ def pdf_bytes(n, seed=b"x"):
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
-
-
-def hub_code(hub, office):
-    p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", office,
-                  "--data", hub.data], name="hub")
-    if p.returncode != 0:
-        raise RuntimeError("enroll-code failed: %r" % p.stderr)
-    code = p.stdout.decode().strip()
-    plant_secret(code)
-    plant_secret(code.replace("-", ""))
-    return code
 
 
 class AttachmentTest(unittest.TestCase):
@@ -101,11 +90,7 @@ class AttachmentTest(unittest.TestCase):
     # ---- helpers -------------------------------------------------------------
     @classmethod
     def sync(cls, node, cmd):
-        p = run_tool([cmd, "--data", node.data, "--json"])
-        if p.returncode != 0:
-            raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
-                cmd, node.name, p.returncode, p.stdout.decode()[-2000:], p.stderr.decode()))
-        return json.loads(p.stdout)
+        return harness.sync_json(node, cmd)
 
     def settle(self):
         for node in (self.a, self.b):

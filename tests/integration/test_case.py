@@ -493,23 +493,10 @@ def hub_tool(hub, *args):
 
 
 def wait_for(fn, timeout=90, what="condition"):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting for " + what)
+    return harness.wait_until(fn, timeout, 0.5, what)
 
 
-def count(daemon, sql, *args):
-    db = daemon.db()
-    try:
-        return db.execute(sql, args).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
+count = harness.db_value
 
 
 def changeset_update(table, ncols, pk_value, col, old, new):
@@ -589,14 +576,8 @@ class CaseReplicationTest(unittest.TestCase):
         cls.schema = cls.hub.get("/healthz").json()["schema_version"]
         cls.nodes = {}
         for name, office in (("a", "demo-office"), ("b", "demo-office-2"), ("c", "north-office")):
-            n = Daemon("node", env={"OUTPOST_NODE_DEMO": "no"})
-            code = cls.code(office, plant=False)
-            p = run_tool(["enroll", "--data", n.data, "--hub", cls.hub.url, "--code", code],
-                         name="case-sync")
-            if p.returncode != 0:
-                raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
-            n.start()
-            cls.nodes[name] = n
+            cls.nodes[name] = harness.enrolled_node(cls.hub, office, {"OUTPOST_NODE_DEMO": "no"},
+                                                    "case-sync")
         for n in cls.nodes.values():
             wait_for(lambda n=n: count(n, "SELECT count(*) FROM participant_activity_codes") > 100,
                      what="the code lists to reach " + n.name)
@@ -610,15 +591,8 @@ class CaseReplicationTest(unittest.TestCase):
         cls.hub.cleanup()
 
     @classmethod
-    def code(cls, office, plant=True):
-        p = hub_tool(cls.hub, "enroll-code", "--office", office)
-        if p.returncode != 0:
-            raise RuntimeError(p.stderr)
-        code = p.stdout.decode().strip()
-        if plant:  # a code given to outpost-sync on its command line is echoed by run_tool
-            plant_secret(code)
-            plant_secret(code.replace("-", ""))
-        return code
+    def code(cls, office):
+        return harness.hub_code(cls.hub, office)
 
     def test_scope_amendments_audit_and_quarantine(self):
         a, b, c = self.nodes["a"], self.nodes["b"], self.nodes["c"]

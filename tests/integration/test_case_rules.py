@@ -327,25 +327,10 @@ def hub_account(hub, username, group, office="demo-office"):
 
 
 def wait_for(fn, timeout=90, what="condition"):
-    import time
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.3)
-    raise AssertionError("timed out waiting for " + what)
+    return harness.wait_until(fn, timeout, 0.3, what)
 
 
-def count(daemon, sql, *args):
-    import sqlite3
-    db = daemon.db()
-    try:
-        return db.execute(sql, args).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
+count = harness.db_value
 
 
 class CaseApprovalsTest(CaseRulesBase):
@@ -367,16 +352,7 @@ class CaseApprovalsTest(CaseRulesBase):
             cls.ids[user] = hub_account(cls.hub, user, group)
         cls.nodes = {}
         for name, office in (("a", "demo-office"), ("b", "demo-office-2")):
-            n = Daemon("node", env=env)
-            p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code", "--office",
-                                  office, "--data", cls.hub.data], name="hub")
-            code = p.stdout.decode().strip()
-            p = harness.run_tool(["enroll", "--data", n.data, "--hub", cls.hub.url, "--code", code],
-                                 name="caserules-sync")
-            if p.returncode != 0:
-                raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
-            n.start()
-            cls.nodes[name] = n
+            cls.nodes[name] = harness.enrolled_node(cls.hub, office, env, "caserules-sync")
         for n in cls.nodes.values():
             wait_for(lambda n=n: count(n, "SELECT count(*) FROM staff_credentials c JOIN staff s ON"
                                           " s.id = c.id WHERE s.username='wioa'") == 1,

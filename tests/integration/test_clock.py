@@ -44,14 +44,7 @@ def q(d, sql, *args):
 
 
 def wait_for(what, fn, timeout=60):
-    t0 = time.time()
-    last = None
-    while time.time() - t0 < timeout:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last %r)" % (what, last))
+    return harness.wait_until(fn, timeout, 0.1, what)
 
 
 class ClockSkewTest(unittest.TestCase):

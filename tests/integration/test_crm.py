@@ -521,17 +521,6 @@ class CrmNodeTest(unittest.TestCase):
 # ---- replication between offices, through a real hub ------------------------
 
 
-def hub_code(hub, office):
-    p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", office,
-                  "--data", hub.data], name="hub")
-    if p.returncode != 0:
-        raise RuntimeError("enroll-code failed: %r" % p.stderr)
-    code = p.stdout.decode().strip()
-    plant_secret(code)
-    plant_secret(code.replace("-", ""))
-    return code
-
-
 class CrmReplicationTest(unittest.TestCase):
     """Two office nodes enrolled with one hub.  "Offline" is the hub stopped:
     both offices keep working on what they last pulled, then push and pull
@@ -541,29 +530,9 @@ class CrmReplicationTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
-        cls.a = Daemon("node", name="crm-office-a-%d" % os.getpid()).start()
-        cls.b = Daemon("node", name="crm-office-b-%d" % os.getpid()).start()
-        for node, office in ((cls.a, "demo-office"), (cls.b, "demo-office-2")):
-            p = run_tool(["enroll", "--hub", cls.hub.url, "--code", hub_code(cls.hub, office),
-                          "--data", node.data, "--json"])
-            if p.returncode != 0:
-                raise RuntimeError("enroll failed: %r %r" % (p.stdout, p.stderr))
-            # A running node takes up its new identity (and office) within
-            # one background sync interval.
-            t0 = time.time()
-            while node.get("/healthz").json().get("office_id") != office:
-                if time.time() - t0 > 30:
-                    raise RuntimeError("%s did not take up office %s" % (node.name, office))
-                time.sleep(0.2)
-        for node in (cls.a, cls.b):
-            cls.sync(node, "push")
-            cls.sync(node, "pull")
-        # Signed in once enrolled (a node enrolled to the demo hub takes the
-        # demo login; a sign-in before enrollment would be audited under the
-        # stand-alone office, outside office B's scope).
-        for node in (cls.a, cls.b):
-            login(node)
+        # signed in once enrolled: a sign-in before enrollment would be
+        # audited under the stand-alone office, outside office B's scope
+        cls.hub, cls.a, cls.b = harness.two_offices("crm-office")
 
     @classmethod
     def tearDownClass(cls):
@@ -574,11 +543,7 @@ class CrmReplicationTest(unittest.TestCase):
     # ---- helpers ------------------------------------------------------------
     @classmethod
     def sync(cls, node, cmd):
-        p = run_tool([cmd, "--data", node.data, "--json"])
-        if p.returncode != 0:
-            raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
-                cmd, node.name, p.returncode, p.stdout.decode(), p.stderr.decode()))
-        return json.loads(p.stdout)
+        return harness.sync_json(node, cmd)
 
     def offline(self):
         self.hub.stop()

@@ -30,14 +30,6 @@ API = "/api/v1/crm"
 HOUR = 3600 * 1000
 
 
-def hub_code(hub, office):
-    p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", office,
-                  "--data", hub.data], name="hub")
-    if p.returncode != 0:
-        raise RuntimeError("enroll-code failed: %r" % p.stderr)
-    return p.stdout.decode().strip()
-
-
 def set_clock(path, offset_ms):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -196,24 +188,7 @@ class JobOrdersAndReferralsTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
-        cls.a = Daemon("node", name="jobs-a-%d" % os.getpid()).start()
-        cls.b = Daemon("node", name="jobs-b-%d" % os.getpid()).start()
-        for node, office in ((cls.a, "demo-office"), (cls.b, "demo-office-2")):
-            p = run_tool(["enroll", "--hub", cls.hub.url, "--code", hub_code(cls.hub, office),
-                          "--data", node.data, "--json"])
-            if p.returncode != 0:
-                raise RuntimeError("enroll failed: %r %r" % (p.stdout, p.stderr))
-            t0 = time.time()
-            while node.get("/healthz").json().get("office_id") != office:
-                if time.time() - t0 > 30:
-                    raise RuntimeError("%s did not take up office %s" % (node.name, office))
-                time.sleep(0.2)
-        for node in (cls.a, cls.b):
-            cls.sync(node, "push")
-            cls.sync(node, "pull")
-        for node in (cls.a, cls.b):
-            login(node)
+        cls.hub, cls.a, cls.b = harness.two_offices("jobs")
         cls.wsb = client(cls.a)
         login(cls.wsb, "t-wsb")
 
@@ -225,11 +200,7 @@ class JobOrdersAndReferralsTest(unittest.TestCase):
 
     @classmethod
     def sync(cls, node, cmd):
-        p = run_tool([cmd, "--data", node.data, "--json"])
-        if p.returncode != 0:
-            raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
-                cmd, node.name, p.returncode, p.stdout.decode(), p.stderr.decode()))
-        return json.loads(p.stdout)
+        return harness.sync_json(node, cmd)
 
     def settle(self):
         for node in (self.a, self.b, self.a):
@@ -237,11 +208,7 @@ class JobOrdersAndReferralsTest(unittest.TestCase):
             self.sync(node, "pull")
 
     def hubq(self, sql, *args):
-        db = self.hub.db()
-        try:
-            return [tuple(r) for r in db.execute(sql, args).fetchall()]
-        finally:
-            db.close()
+        return harness.hub_rows(self.hub, sql, *args)
 
     def test_job_order_and_referral_recorded_on_both_sides_and_replicated(self):
         c, w = Crm(self, self.a), Crm(self, self.wsb)

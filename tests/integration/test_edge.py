@@ -640,19 +640,7 @@ class TestNodeHttps(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.hub = Daemon("hub").start()
-        p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code",
-                              "--office", "demo-office", "--data", cls.hub.data], name="hub")
-        code = p.stdout.decode().strip()
-        harness.plant_secret(code)
-        cls.https_port = harness.free_port()
-        cls.node = Daemon("node", args=["--https-listen", "127.0.0.1:%d" % cls.https_port,
-                                        "--sync-interval", "1"])
-        p = harness.run_tool(["enroll", "--hub", cls.hub.url, "--code", code, "--data",
-                              cls.node.data, "--name", "office-pc.example", "--name",
-                              "127.0.0.1"])
-        if p.returncode != 0:
-            raise RuntimeError("enroll failed: %r" % p.stderr)
-        cls.node.start()
+        cls.node, cls.https_port = harness.https_node(cls.hub, "--sync-interval", "1")
 
     @classmethod
     def tearDownClass(cls):

@@ -28,12 +28,7 @@ def pem_certs(text):
     return [p.strip() + "\n" + end + "\n" for p in text.split(end) if "BEGIN" in p]
 
 
-def hub_code(hub):
-    p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code",
-                          "--office", "demo-office", "--data", hub.data], name="hub")
-    code = p.stdout.decode().strip()
-    harness.plant_secret(code)
-    return code
+hub_code = harness.hub_code
 
 
 class TestCaKeyWrapped(unittest.TestCase):
@@ -119,15 +114,7 @@ class TestCertRenewedWithoutRestart(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.hub = Daemon("hub").start()
-        code = hub_code(cls.hub)
-        cls.https_port = harness.free_port()
-        cls.node = Daemon("node", args=["--https-listen", "127.0.0.1:%d" % cls.https_port])
-        p = harness.run_tool(["enroll", "--hub", cls.hub.url, "--code", code, "--data",
-                              cls.node.data, "--name", "office-pc.example", "--name",
-                              "127.0.0.1"])
-        if p.returncode != 0:
-            raise RuntimeError("enroll failed: %r" % p.stderr)
-        cls.node.start()
+        cls.node, cls.https_port = harness.https_node(cls.hub)
 
     @classmethod
     def tearDownClass(cls):

@@ -39,14 +39,7 @@ def today(days=0):
 
 
 def wait_for(what, fn, timeout=60, every=0.25):
-    t0 = time.time()
-    last = None
-    while time.time() - t0 < timeout:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError("timed out waiting for %s (last %r)" % (what, last))
+    return harness.wait_until(fn, timeout, every, what)
 
 
 class Admin:

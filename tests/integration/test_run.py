@@ -14,20 +14,14 @@ import tempfile
 import time
 import unittest
 
+import harness
 from harness import BIN, OUT, Daemon, free_port, login
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def wait_for(fn, timeout=30, step=0.2, what="condition"):
-    t0 = time.time()
-    last = None
-    while time.time() - t0 < timeout:
-        last = fn()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError("timed out waiting for %s (last %r)" % (what, last))
+    return harness.wait_until(fn, timeout, step, what)
 
 
 def port_open(port):

@@ -21,6 +21,7 @@ import time
 import unittest
 
 import test_hub
+import harness
 from harness import BIN, Daemon, login, plant_secret, run_tool
 
 # outpost-sync exit codes (sync/tool.h, `outpost-sync --help`, README).
@@ -29,14 +30,7 @@ EXIT_PIN, EXIT_SCHEMA, EXIT_MISMATCH, EXIT_OTHER, EXIT_PENDING = 5, 6, 7, 8, 9
 
 
 def wait_for(fn, timeout=30, step=0.2, what="condition"):
-    t0 = time.time()
-    last = None
-    while time.time() - t0 < timeout:
-        last = fn()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError("timed out after %ds waiting for %s (last %r)" % (timeout, what, last))
+    return harness.wait_until(fn, timeout, step, what)
 
 
 def hub_tool(hub, *args):

@@ -2,7 +2,7 @@
  * test_apply.c - the hub's validation and merge of node changesets
  * (sync/apply.c), fed with changesets made the real way: node databases
  * with change capture, writes between capture_begin and capture_commit, the
- * outbox blob pushed into sync_hub_apply inside a hub transaction.
+ * outbox blob st_pushed into sync_hub_apply inside a hub transaction.
  *
  * Covered: insert and replay, column-wise merge (disjoint columns kept,
  * overlapping ones won by the later HLC with one conflict row, ties broken
@@ -26,6 +26,7 @@
 #include "model/schema.h"
 #include "sync/changeset.h"
 #include "sync/sync.h"
+#include "synctest.h"
 
 #define OFFICE "office-1"
 #define LA "la-1"
@@ -34,76 +35,14 @@
 static const sync_scope scope_a = {"nodeA", OFFICE, LA};
 static const sync_scope scope_b = {"nodeB", OFFICE, LA};
 
-static sqlite3 *open_db(int hub)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	if (hub)
-		assert_int_equal(sync_hub_migrate(db), 0);
-	else
-		assert_int_equal(capture_migrate(db), 0);
-	return db;
-}
+#define open_db st_open_db
 
 static void hlc_of(char *out, size_t n, unsigned long long ms, unsigned count, const char *node)
 {
 	snprintf(out, n, "%012llx.%04x.%s", ms, count, node);
 }
 
-/* One captured write on a node: sql (printf-style) in one transaction. */
-static void node_write(sqlite3 *node, const char *hlc, const char *fmt, ...)
-{
-	capture c;
-	int64_t seq = 0;
-	char *sql;
-	va_list ap;
-
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	assert_non_null(sql);
-	assert_int_equal(capture_begin(&c, node), 0);
-	assert_int_equal(db_exec(node, sql), 0);
-	assert_int_equal(capture_commit(&c, hlc, "staff-7", &seq), 0);
-	assert_true(seq > 0);
-	sqlite3_free(sql);
-}
-
-typedef struct pushed {
-	int applied, quarantined, conflicts;
-	char reason[256];
-} pushed;
-
-/* Push every outbox entry of node to the hub (one transaction each), drop
- * them from the outbox as the node does after the ack. */
-static pushed push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
-{
-	sqlite3_stmt *st;
-	pushed p = {0, 0, 0, ""};
-
-	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
-				(size_t)sqlite3_column_bytes(st, 3)};
-		sync_apply_result res;
-		assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
-		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
-		assert_int_equal(db_exec(hub, "COMMIT"), 0);
-		if (res.applied)
-			p.applied++;
-		else {
-			p.quarantined++;
-			snprintf(p.reason, sizeof p.reason, "%s", res.reason);
-		}
-		p.conflicts += res.conflicts;
-	}
-	sqlite3_finalize(st);
-	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
-	return p;
-}
+#define node_write(node, hlc, ...) assert_true(st_node_write(node, "staff-7", hlc, __VA_ARGS__) > 0)
 
 /* The last outbox entry's changeset (caller frees) without pushing it. */
 static unsigned char *outbox_blob(sqlite3 *node, size_t *len)
@@ -207,7 +146,7 @@ static void world_open(world *w)
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
 	insert_checkin(w->a, ROW1, OFFICE, h);
 	replicate(w->a, w->b);
-	assert_int_equal(push(w->hub, w->a, &scope_a).applied, 1);
+	assert_int_equal(st_push(w->hub, w->a, &scope_a).applied, 1);
 }
 
 static void world_close(world *w)
@@ -225,7 +164,7 @@ static void test_insert_and_replay(void **state)
 	sqlite3_stmt *st;
 	char h[64];
 	sync_apply_result res;
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
@@ -263,7 +202,7 @@ static void test_insert_and_replay(void **state)
 	assert_int_equal(q_int(hub, "SELECT origin IS NULL FROM change_log WHERE tbl='local_areas'"), 1);
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM quarantine"), 0);
 	/* the real push of the same outbox entry is one more replay: a skip */
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM checkins"), 1);
@@ -276,7 +215,7 @@ static void test_merge_disjoint_columns(void **state)
 {
 	world w;
 	char ha[64], hb[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	world_open(&w);
@@ -285,9 +224,9 @@ static void test_merge_disjoint_columns(void **state)
 	node_write(w.a, ha, "UPDATE checkins SET phone='555-0100', updated_hlc=%Q WHERE id=%Q", ha, ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET email='b@example.org', updated_hlc=%Q WHERE id=%Q", hb,
 		   ROW1);
-	p = push(w.hub, w.b, &scope_b);
+	p = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(p.applied, 1);
-	p = push(w.hub, w.a, &scope_a);
+	p = st_push(w.hub, w.a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.conflicts, 0);
 	assert_string_equal(q_text(w.hub, "SELECT phone FROM checkins"), "555-0100");
@@ -302,7 +241,7 @@ static void overlap(int later_first)
 {
 	world w;
 	char ha[64], hb[64];
-	pushed p1, p2;
+	st_pushed p1, p2;
 	sqlite3_stmt *st;
 
 	world_open(&w);
@@ -312,11 +251,11 @@ static void overlap(int later_first)
 		   ha, ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
 	if (later_first) {
-		p1 = push(w.hub, w.b, &scope_b);
-		p2 = push(w.hub, w.a, &scope_a);
+		p1 = st_push(w.hub, w.b, &scope_b);
+		p2 = st_push(w.hub, w.a, &scope_a);
 	} else {
-		p1 = push(w.hub, w.a, &scope_a);
-		p2 = push(w.hub, w.b, &scope_b);
+		p1 = st_push(w.hub, w.a, &scope_a);
+		p2 = st_push(w.hub, w.b, &scope_b);
 	}
 	assert_int_equal(p1.applied + p2.applied, 2);
 	assert_int_equal(p1.conflicts, 0);
@@ -369,7 +308,7 @@ static void test_merge_overlap_later_hlc_wins(void **state)
 	overlap(0);
 }
 
-/* A changes a column and changes it back (both pushed); B, which saw
+/* A changes a column and changes it back (both st_pushed); B, which saw
  * neither, changed the same column before A's second write.  At the hub
  * local == base for B's entry, yet A's newer write must stand and B's value
  * be kept as a conflict (it was silently taken before col_clocks). */
@@ -377,7 +316,7 @@ static void test_changed_and_changed_back(void **state)
 {
 	world w;
 	char h1[64], h2[64], h3[64];
-	pushed pa, pb;
+	st_pushed pa, pb;
 
 	(void)state;
 	world_open(&w);
@@ -387,10 +326,10 @@ static void test_changed_and_changed_back(void **state)
 	node_write(w.a, h1, "UPDATE checkins SET note='x', updated_hlc=%Q WHERE id=%Q", h1, ROW1);
 	node_write(w.b, h2, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", h2, ROW1);
 	node_write(w.a, h3, "UPDATE checkins SET note=NULL, updated_hlc=%Q WHERE id=%Q", h3, ROW1);
-	pa = push(w.hub, w.a, &scope_a);
+	pa = st_push(w.hub, w.a, &scope_a);
 	assert_int_equal(pa.applied, 2);
 	assert_int_equal(pa.conflicts, 0);
-	pb = push(w.hub, w.b, &scope_b);
+	pb = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(pb.applied, 1);
 	assert_int_equal(pb.conflicts, 1);
 	assert_int_equal(q_int(w.hub, "SELECT note IS NULL FROM checkins"), 1);
@@ -402,7 +341,7 @@ static void test_changed_and_changed_back(void **state)
 	hlc_of(h2, sizeof h2, 400, 0, "nodeB");
 	node_write(w.b, h2, "UPDATE checkins SET note='later B', updated_hlc=%Q WHERE id=%Q", h2,
 		   ROW1);
-	pb = push(w.hub, w.b, &scope_b);
+	pb = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(pb.conflicts, 1); /* B's base is still its own stale value */
 	assert_string_equal(q_text(w.hub, "SELECT note FROM checkins"), "later B");
 	world_close(&w);
@@ -416,7 +355,7 @@ static void test_same_value_newer_write_stands(void **state)
 {
 	world w;
 	char h1[64], h2[64], h3[64], hb[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	world_open(&w);
@@ -424,11 +363,11 @@ static void test_same_value_newer_write_stands(void **state)
 	node_write(w.a, h1, "UPDATE checkins SET status='called', updated_hlc=%Q WHERE id=%Q", h1,
 		   ROW1);
 	replicate(w.a, w.b);
-	assert_int_equal(push(w.hub, w.a, &scope_a).applied, 1);
+	assert_int_equal(st_push(w.hub, w.a, &scope_a).applied, 1);
 	hlc_of(h2, sizeof h2, 300, 0, "nodeA");
 	node_write(w.a, h2, "UPDATE checkins SET status='waiting', updated_hlc=%Q WHERE id=%Q", h2,
 		   ROW1);
-	assert_int_equal(push(w.hub, w.a, &scope_a).applied, 1);
+	assert_int_equal(st_push(w.hub, w.a, &scope_a).applied, 1);
 	/* A goes offline and calls the visit again (h3); B, which saw only the
 	 * first call, puts it back in the queue later (hb > h3) and syncs first. */
 	hlc_of(h3, sizeof h3, 400, 0, "nodeA");
@@ -437,10 +376,10 @@ static void test_same_value_newer_write_stands(void **state)
 	hlc_of(hb, sizeof hb, 500, 0, "nodeB");
 	node_write(w.b, hb, "UPDATE checkins SET status='waiting', updated_hlc=%Q WHERE id=%Q", hb,
 		   ROW1);
-	p = push(w.hub, w.b, &scope_b);
+	p = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.conflicts, 0);
-	p = push(w.hub, w.a, &scope_a);
+	p = st_push(w.hub, w.a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.conflicts, 1);
 	assert_string_equal(q_text(w.hub, "SELECT status FROM checkins"), "waiting");
@@ -464,11 +403,11 @@ static char *tie(int b_first)
 	node_write(w.a, ha, "UPDATE checkins SET note='A', updated_hlc=%Q WHERE id=%Q", ha, ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='B', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
 	if (b_first) {
-		push(w.hub, w.b, &scope_b);
-		push(w.hub, w.a, &scope_a);
+		st_push(w.hub, w.b, &scope_b);
+		st_push(w.hub, w.a, &scope_a);
 	} else {
-		push(w.hub, w.a, &scope_a);
-		push(w.hub, w.b, &scope_b);
+		st_push(w.hub, w.a, &scope_a);
+		st_push(w.hub, w.b, &scope_b);
 	}
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM conflicts"), 1);
 	snprintf(out[b_first], sizeof out[b_first], "%s", q_text(w.hub, "SELECT note FROM checkins"));
@@ -491,7 +430,7 @@ static void test_edit_beats_delete_delete_first(void **state)
 {
 	world w;
 	char ha[64], hb[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	world_open(&w);
@@ -499,11 +438,11 @@ static void test_edit_beats_delete_delete_first(void **state)
 	hlc_of(hb, sizeof hb, 300, 0, "nodeB");
 	node_write(w.a, ha, "DELETE FROM checkins WHERE id=%Q", ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='still here', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
-	p = push(w.hub, w.a, &scope_a);
+	p = st_push(w.hub, w.a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM checkins"), 0);
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM tombstones"), 1);
-	p = push(w.hub, w.b, &scope_b);
+	p = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.conflicts, 1);
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM checkins"), 1);
@@ -521,7 +460,7 @@ static void test_edit_beats_delete_edit_first(void **state)
 {
 	world w;
 	char ha[64], hb[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	world_open(&w);
@@ -529,9 +468,9 @@ static void test_edit_beats_delete_edit_first(void **state)
 	hlc_of(hb, sizeof hb, 200, 0, "nodeB");
 	node_write(w.a, ha, "DELETE FROM checkins WHERE id=%Q", ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='still here', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
-	p = push(w.hub, w.b, &scope_b);
+	p = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(p.applied, 1);
-	p = push(w.hub, w.a, &scope_a);
+	p = st_push(w.hub, w.a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.conflicts, 1);
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM checkins"), 1);
@@ -542,7 +481,7 @@ static void test_edit_beats_delete_edit_first(void **state)
 	/* an unconflicted delete goes through */
 	hlc_of(hb, sizeof hb, 400, 0, "nodeB");
 	node_write(w.b, hb, "DELETE FROM checkins WHERE id=%Q", ROW1);
-	p = push(w.hub, w.b, &scope_b);
+	p = st_push(w.hub, w.b, &scope_b);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM checkins"), 0);
 	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM change_log WHERE tbl='checkins' AND op=2"), 1);
@@ -554,7 +493,7 @@ static void test_append_only_update_quarantined(void **state)
 	sqlite3 *hub = open_db(1), *a = open_db(0);
 	char h[64];
 	char *before, *after;
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
@@ -562,10 +501,10 @@ static void test_append_only_update_quarantined(void **state)
 		   "INSERT INTO checkin_events(id, checkin_id, office_id, action, to_status, at, hlc) "
 		   "VALUES('ev-1', %Q, %Q, 'create', 'waiting', 1, %Q)",
 		   ROW1, OFFICE, h);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	before = digest_text(hub);
 	node_write(a, h, "UPDATE checkin_events SET to_status='done' WHERE id='ev-1'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 0);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "append-only"));
@@ -580,7 +519,7 @@ static void test_append_only_update_quarantined(void **state)
 	free(after);
 	/* and deletes */
 	node_write(a, h, "DELETE FROM checkin_events WHERE id='ev-1'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM checkin_events"), 1);
 	sqlite3_close(hub);
@@ -591,7 +530,7 @@ static void test_hub_owned_quarantined(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
 	char h[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
@@ -601,7 +540,7 @@ static void test_hub_owned_quarantined(void **state)
 		   "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
 		   " visit_date, updated_hlc) VALUES(%Q, %Q, %Q, 'X', 1, '2026-01-05', %Q)",
 		   LA, ROW1, OFFICE, LA, h);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "hub-owned"));
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM offices"), 0);
@@ -616,25 +555,25 @@ static void test_out_of_scope_quarantined(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
 	char h[64];
-	pushed p;
+	st_pushed p;
 	static const sync_scope other_la = {"nodeA", OFFICE, "la-2"};
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
 	insert_checkin(a, ROW1, "office-2", h);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "outside"));
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM checkins"), 0);
 	/* right office, wrong Local Area */
 	insert_checkin(a, "0190a000-0000-7000-8000-000000000002", OFFICE, h);
-	p = push(hub, a, &other_la);
+	p = st_push(hub, a, &other_la);
 	assert_int_equal(p.quarantined, 1);
 	/* an update moving a row out of the office */
 	insert_checkin(a, "0190a000-0000-7000-8000-000000000003", OFFICE, h);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(a, h, "UPDATE checkins SET office_id='office-2' WHERE id='0190a000-0000-7000-8000-000000000003'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_string_equal(q_text(hub, "SELECT office_id FROM checkins"), OFFICE);
 	/* an update of a row of another office (held at the hub) */
@@ -647,7 +586,7 @@ static void test_out_of_scope_quarantined(void **state)
 				    " '2026-01-05')"),
 			 0);
 	node_write(a, h, "UPDATE checkins SET note='hi' WHERE id='other'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_int_equal(q_int(hub, "SELECT note IS NULL FROM checkins WHERE id='other'"), 1);
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM quarantine"), 4);
@@ -659,7 +598,7 @@ static void test_missing_row_and_duplicate_key(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
 	char h[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
@@ -669,17 +608,17 @@ static void test_missing_row_and_duplicate_key(void **state)
 				    " '2026-01-05')"),
 			 0);
 	node_write(a, h, "UPDATE checkins SET note='x' WHERE id='ghost'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "missing row"));
 	/* the same key inserted with different values by two nodes */
 	insert_checkin(a, ROW1, OFFICE, h);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(b, h,
 		   "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
 		   " visit_date, updated_hlc) VALUES(%Q, %Q, %Q, 'Someone Else', 1, '2026-01-05', %Q)",
 		   ROW1, OFFICE, LA, h);
-	p = push(hub, b, &scope_b);
+	p = st_push(hub, b, &scope_b);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "duplicate key with different values"));
 	assert_string_equal(q_text(hub, "SELECT visitor_name FROM checkins"), "Ana Lopez");
@@ -706,7 +645,7 @@ static void test_domain_validator(void **state)
 {
 	world w;
 	char h[64];
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	world_open(&w);
@@ -714,7 +653,7 @@ static void test_domain_validator(void **state)
 	hlc_of(h, sizeof h, 300, 0, "nodeA");
 	node_write(w.a, h, "UPDATE checkins SET visitor_name='bad', note='n', updated_hlc=%Q WHERE id=%Q", h,
 		   ROW1);
-	p = push(w.hub, w.a, &scope_a);
+	p = st_push(w.hub, w.a, &scope_a);
 	sync_set_validator(NULL);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "visitor_name may not be 'bad'"));
@@ -736,7 +675,7 @@ static void test_corrupt_changesets(void **state)
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
 	/* some state at the hub first */
 	insert_checkin(a, "0190a000-0000-7000-8000-0000000000ff", OFFICE, h);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	insert_checkin(a, ROW1, OFFICE, h);
 	cs = outbox_blob(a, &n);
 	before = digest_text(hub);

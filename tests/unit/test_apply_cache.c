@@ -24,6 +24,7 @@
 #include "model/capture.h"
 #include "model/schema.h"
 #include "sync/sync.h"
+#include "synctest.h"
 
 #define OFFICE "office-1"
 #define LA "la-1"
@@ -31,35 +32,9 @@
 static const sync_scope scope_a = {"nodeA", OFFICE, LA};
 static const sync_scope scope_b = {"nodeB", OFFICE, LA};
 
-static sqlite3 *open_db(int hub)
-{
-	sqlite3 *db;
+#define open_db st_open_db
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	if (hub)
-		assert_int_equal(sync_hub_migrate(db), 0);
-	else
-		assert_int_equal(capture_migrate(db), 0);
-	return db;
-}
-
-static void write_captured(sqlite3 *node, const char *hlc, const char *fmt, ...)
-{
-	capture c;
-	int64_t seq = 0;
-	char *sql;
-	va_list ap;
-
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	assert_non_null(sql);
-	assert_int_equal(capture_begin(&c, node), 0);
-	assert_int_equal(db_exec(node, sql), 0);
-	assert_int_equal(capture_commit(&c, hlc, "staff-1", &seq), 0);
-	sqlite3_free(sql);
-}
+#define write_captured(node, hlc, ...) st_node_write(node, "staff-1", hlc, __VA_ARGS__)
 
 typedef struct ent {
 	const sync_scope *sc;

@@ -28,6 +28,7 @@
 #include "model/demo.h"
 #include "model/schema.h"
 #include "sync/sync.h"
+#include "synctest.h"
 
 static void test_backdating(void **state)
 {
@@ -233,15 +234,8 @@ static void test_ssn(void **state)
 
 static sqlite3 *open_db(int hub)
 {
-	sqlite3 *db;
+	sqlite3 *db = st_open_db(hub);
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(schema_check(db), 0);
-	if (hub)
-		assert_int_equal(sync_hub_migrate(db), 0);
-	else
-		assert_int_equal(capture_migrate(db), 0);
 	assert_int_equal(demo_seed_reference(db, "000000000001.0000.hub"), 0);
 	assert_int_equal(case_seed_reference(db, "000000000001.0000.hub"), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO local_areas(id, name, updated_hlc)"
@@ -300,53 +294,7 @@ static void test_schema_and_seed(void **state)
 static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
 static const sync_scope scope_other = {"nodeX", "other-office", "other-la"};
 
-static void node_write(sqlite3 *node, const char *hlc, const char *fmt, ...)
-{
-	capture c;
-	int64_t seq = 0;
-	char *sql;
-	va_list ap;
-
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	assert_non_null(sql);
-	assert_int_equal(capture_begin(&c, node), 0);
-	assert_int_equal(db_exec(node, sql), 0);
-	assert_int_equal(capture_commit(&c, hlc, "demo-staff", &seq), 0);
-	sqlite3_free(sql);
-}
-
-typedef struct pushed {
-	int applied, quarantined;
-	char reason[256];
-} pushed;
-
-static pushed push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
-{
-	sqlite3_stmt *st;
-	pushed p = {0, 0, ""};
-
-	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
-				(size_t)sqlite3_column_bytes(st, 3)};
-		sync_apply_result res;
-		assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
-		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
-		assert_int_equal(db_exec(hub, "COMMIT"), 0);
-		if (res.applied)
-			p.applied++;
-		else {
-			p.quarantined++;
-			snprintf(p.reason, sizeof p.reason, "%s", res.reason);
-		}
-	}
-	sqlite3_finalize(st);
-	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
-	return p;
-}
+#define node_write(node, hlc, ...) st_node_write(node, "demo-staff", hlc, __VA_ARGS__)
 
 #define P1 "0190b000-0000-7000-8000-00000000e001"
 #define A1 "0190b000-0000-7000-8000-00000000e101"
@@ -386,7 +334,7 @@ static const char insert_decision[] =
 static void test_hub_apply_approvals(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	sync_set_validator(model_hub_validate_row);
@@ -396,7 +344,7 @@ static void test_hub_apply_approvals(void **state)
 			 0);
 	node_write(a, "000000001000.0000.nodeA", insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE,
 		   "000000001000.0000.nodeA");
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	/* 43 days back, with its request, in one write. */
 	{
 		char *s1 = sqlite3_mprintf(insert_activity, A9, P1, "102", "2026-01-20", "2026-03-04",
@@ -410,36 +358,36 @@ static void test_hub_apply_approvals(void **state)
 		sqlite3_free(s1);
 		sqlite3_free(both);
 	}
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
 	/* Decisions: by an account without the role, by the requester. */
 	node_write(a, "000000001200.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f201",
 		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b3");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "does not hold"));
 	node_write(a, "000000001210.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f202",
 		   "dss_program_manager", "demo-staff");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "own request"));
 	node_write(a, "000000001220.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f203",
 		   "dss_wioa", "0190a000-0000-7000-8000-0000000000b1");
-	assert_non_null(strstr(push(hub, a, &scope_a).reason, "does not decide"));
+	assert_non_null(strstr(st_push(hub, a, &scope_a).reason, "does not decide"));
 	/* The holder, once. */
 	node_write(a, "000000001230.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f204",
 		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b1");
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(a, "000000001240.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f205",
 		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b1");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "already decided"));
 	/* The same request for another entry: refused. */
 	node_write(a, "000000001300.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000f102",
 		   P1, "115", "2026-01-20", "2026-03-04", noon("2026-03-04"), 43, R1);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "another entry"));
 	sync_set_validator(NULL);
@@ -450,7 +398,7 @@ static void test_hub_apply_approvals(void **state)
 static void test_hub_apply_case_rows(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *x = open_db(0);
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	sync_set_validator(model_hub_validate_row);
@@ -467,38 +415,38 @@ static void test_hub_apply_case_rows(void **state)
 		sqlite3_free(s2);
 		sqlite3_free(both);
 	}
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 2);
 	assert_int_equal(p.quarantined, 0);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM case_notes", -1), 1);
 	/* Amendment: a new row naming the original. */
 	node_write(a, "000000001200.0000.nodeA", insert_note, N2, P1, "standalone", NULL, "Correction",
 		   "2026-03-02", N1);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	/* Editing a saved note (as a forged changeset would): quarantined, the
 	 * hub's copy unchanged. */
 	node_write(a, "000000001300.0000.nodeA", "UPDATE case_notes SET body='rewritten' WHERE id=%Q", N1);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "append-only"));
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM case_notes WHERE body='rewritten'", -1), 0);
 	node_write(a, "000000001310.0000.nodeA", "DELETE FROM case_notes WHERE id=%Q", N2);
-	assert_int_equal(push(hub, a, &scope_a).quarantined, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).quarantined, 1);
 	/* An activity note with the wrong subject or contact date. */
 	node_write(a, "000000001400.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e203", P1,
 		   "activity", A1, "Initial Assessment", "2026-03-02", NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "subject"));
 	node_write(a, "000000001410.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e204", P1,
 		   "activity", A1, "102 Initial Assessment", "2026-03-01", NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "contact date"));
 	/* Backdating: 31 days without an approval, 91 days at all. */
 	node_write(a, "000000001500.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e102",
 		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "approval"));
 	node_write(a, "000000001510.0000.nodeA",
@@ -508,18 +456,18 @@ static void test_hub_apply_case_rows(void **state)
 		   "'demo-office','2026-02-01','PM','WDB','EDD','2026-03-03',1)", P1);
 	node_write(a, "000000001520.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e103",
 		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, "0190b000-0000-7000-8000-00000000e301");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 2);
 	assert_int_equal(p.quarantined, 0);
 	node_write(a, "000000001530.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e104",
 		   P1, "102", "2025-12-03", "2026-03-04", noon("2026-03-04"), 91, "0190b000-0000-7000-8000-00000000e301");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "90 days"));
 	/* Never dated before the participant's registration (2026-01-15). */
 	node_write(a, "000000001532.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e10e",
 		   P1, "102", "2026-01-14", "2026-02-10", noon("2026-02-10"), 27, NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "registration"));
 	/* A correction of a row that is not this participant's. */
@@ -528,41 +476,41 @@ static void test_hub_apply_case_rows(void **state)
 		   " code_list, start_date, entered_date, entered_at, corrects_id) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e10f',%Q,'demo-la','demo-office','102','activity',"
 		   "'2026-03-02','2026-03-04',%lld,'no-such-activity')", P1, noon("2026-03-04"));
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "corrected activity"));
 	/* An unknown code. */
 	node_write(a, "000000001540.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e105",
 		   P1, "ZZZ", "2026-03-04", "2026-03-04", noon("2026-03-04"), 0, NULL);
-	assert_int_equal(push(hub, a, &scope_a).quarantined, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).quarantined, 1);
 	/* An entry date that its trusted entry time contradicts (entered in
 	 * June, claiming March to stay within 30 days), or in the future. */
 	node_write(a, "000000001550.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e106",
 		   P1, "102", "2026-03-01", "2026-03-04", noon("2026-06-01"), 3, NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "entered_at"));
 	node_write(a, "000000001560.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e107",
 		   P1, "102", "2099-03-01", "2099-03-04", noon("2099-03-04"), 3, NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "future"));
 	/* A node of another Local Area: its own participant row in demo-la is
 	 * outside its scope, and so is a note for ours. */
 	node_write(x, "000000002000.0000.nodeX", insert_participant, "0190b000-0000-7000-8000-00000000e009",
 		   DEMO_LOCAL_AREA, "other-office", "000000002000.0000.nodeX");
-	p = push(hub, x, &scope_other);
+	p = st_push(hub, x, &scope_other);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "outside the node"));
 	node_write(x, "000000002100.0000.nodeX", insert_note, "0190b000-0000-7000-8000-00000000e209", P1,
 		   "standalone", NULL, "Hello", "2026-03-02", NULL);
-	assert_int_equal(push(hub, x, &scope_other).quarantined, 1);
+	assert_int_equal(st_push(hub, x, &scope_other).quarantined, 1);
 	/* ... and a row claiming its own Local Area for our participant. */
 	node_write(x, "000000002200.0000.nodeX",
 		   "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
 		   " contact_date, body, entered_date, entered_at) VALUES('0190b000-0000-7000-8000-00000000e20a',"
 		   "%Q,'other-la','other-office','standalone','s','2026-03-02','b','2026-03-02',1772452800000)", P1);
-	p = push(hub, x, &scope_other);
+	p = st_push(hub, x, &scope_other);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "another Local Area"));
 	/* A follow-up code before the exit. */
@@ -571,7 +519,7 @@ static void test_hub_apply_case_rows(void **state)
 		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e110',%Q,'demo-la','demo-office','F01','followup',"
 		   "'2026-03-04','2026-03-04',%lld,0)", P1, noon("2026-03-04"));
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "follow-up codes are for after"));
 	/* The exit is irreversible: exit recorded, then a re-open refused. */
@@ -581,11 +529,11 @@ static void test_hub_apply_case_rows(void **state)
 		   "'2026-06-01',1);"
 		   "UPDATE participants SET exit_state='exited', exit_date='2026-06-01',"
 		   " updated_hlc='000000003000.0000.nodeA' WHERE id=%Q", P1, P1);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(a, "000000004000.0000.nodeA",
 		   "UPDATE participants SET exit_state='active', exit_date=NULL,"
 		   " updated_hlc='000000004000.0000.nodeA' WHERE id=%Q", P1);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "cannot be reversed"));
 	{
@@ -599,13 +547,13 @@ static void test_hub_apply_case_rows(void **state)
 		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e113',%Q,'demo-la','demo-office','F01','followup',"
 		   "'2026-05-20','2026-06-02',%lld,13)", P1, noon("2026-06-02"));
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "before the exit date"));
 	/* After the exit: an activity code refused, a follow-up code taken. */
 	node_write(a, "000000004100.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e111",
 		   P1, "102", "2026-06-02", "2026-06-02", noon("2026-06-02"), 0, NULL);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "only follow-up codes"));
 	node_write(a, "000000004200.0000.nodeA",
@@ -613,14 +561,14 @@ static void test_hub_apply_case_rows(void **state)
 		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e112',%Q,'demo-la','demo-office','F01','followup',"
 		   "'2026-06-02','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
 	/* A plain SSN in the clear is refused. */
 	node_write(a, "000000005000.0000.nodeA",
 		   "UPDATE participants SET ssn_kind='real', ssn_enc='123456789', ssn_last4='6789',"
 		   " updated_hlc='000000005000.0000.nodeA' WHERE id=%Q", P1);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "protected"));
 	sync_set_validator(NULL);

@@ -30,6 +30,7 @@
 #include "model/demo.h"
 #include "model/schema.h"
 #include "sync/sync.h"
+#include "synctest.h"
 
 /* node/node_crm.h (not included: its node type would shadow this file's names). */
 int crm__fts_query(const char *s, char *out, size_t n);
@@ -340,15 +341,8 @@ static void test_work_items(void **state)
 
 static sqlite3 *open_db(int hub)
 {
-	sqlite3 *db;
+	sqlite3 *db = st_open_db(hub);
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(schema_check(db), 0);
-	if (hub)
-		assert_int_equal(sync_hub_migrate(db), 0);
-	else
-		assert_int_equal(capture_migrate(db), 0);
 	assert_int_equal(demo_seed_reference(db, "000000000001.0000.hub"), 0);
 	assert_int_equal(crm_seed_reference(db, "000000000001.0000.hub"), 0);
 	return db;
@@ -503,54 +497,7 @@ static void test_search_indexes(void **state)
 static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
 static const sync_scope scope_b = {"nodeB", DEMO_OFFICE2, DEMO_LOCAL_AREA};
 
-static void node_write(sqlite3 *node, const char *hlc, const char *fmt, ...)
-{
-	capture c;
-	int64_t seq = 0;
-	char *sql;
-	va_list ap;
-
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	assert_non_null(sql);
-	assert_int_equal(capture_begin(&c, node), 0);
-	assert_int_equal(db_exec(node, sql), 0);
-	assert_int_equal(capture_commit(&c, hlc, "demo-staff", &seq), 0);
-	sqlite3_free(sql);
-}
-
-typedef struct pushed {
-	int applied, quarantined, conflicts;
-	char reason[256];
-} pushed;
-
-static pushed push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
-{
-	sqlite3_stmt *st;
-	pushed p = {0, 0, 0, ""};
-
-	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
-				(size_t)sqlite3_column_bytes(st, 3)};
-		sync_apply_result res;
-		assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
-		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
-		assert_int_equal(db_exec(hub, "COMMIT"), 0);
-		if (res.applied)
-			p.applied++;
-		else {
-			p.quarantined++;
-			snprintf(p.reason, sizeof p.reason, "%s", res.reason);
-		}
-		p.conflicts += res.conflicts;
-	}
-	sqlite3_finalize(st);
-	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
-	return p;
-}
+#define node_write(node, hlc, ...) st_node_write(node, "demo-staff", hlc, __VA_ARGS__)
 
 static char *q_text(sqlite3 *db, const char *sql, const char *arg)
 {
@@ -577,13 +524,13 @@ static const char insert_lead[] =
 static void test_lead_edits_merge_column_by_column(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
 	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
 		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	/* b receives it the way a pull does: same row, no capture. */
 	assert_int_equal(db_exec(b, "ATTACH ':memory:' AS x"), 0);
 	{
@@ -601,9 +548,9 @@ static void test_lead_edits_merge_column_by_column(void **state)
 	node_write(b, "000000003000.0000.nodeB",
 		   "UPDATE employers SET street='2 Oak Ave', phone='(916) 555-0222',"
 		   " updated_hlc='000000003000.0000.nodeB' WHERE id=%Q", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
-	p = push(hub, b, &scope_b);
+	p = st_push(hub, b, &scope_b);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
 	assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD), "www.acme.example.com");
@@ -625,13 +572,13 @@ static const char insert_wi[] =
 static void test_work_item_merge_and_closed_is_final(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
-	pushed p;
+	st_pushed p;
 	char *sql;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
 	node_write(a, "000000001000.0000.nodeA", insert_wi, WI, LEAD, "000000001000.0000.nodeA");
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	sql = sqlite3_mprintf(insert_wi, WI, LEAD, "000000001000.0000.nodeA");
 	assert_int_equal(db_exec(b, sql), 0);
 	sqlite3_free(sql);
@@ -643,8 +590,8 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	node_write(b, "000000004000.0000.nodeB",
 		   "UPDATE work_items SET status='In Progress', due_date='2026-03-20',"
 		   " updated_hlc='000000004000.0000.nodeB' WHERE id=%Q", WI);
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
-	p = push(hub, b, &scope_b);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	p = st_push(hub, b, &scope_b);
 	assert_int_equal(p.applied, 1);
 	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
 	assert_string_equal(q_text(hub, "SELECT due_date FROM work_items WHERE id=?", WI), "2026-03-20");
@@ -656,7 +603,7 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 		   " created_by, created_at, deleted, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c102',"
 		   "'crm-cat-other','crm-pri-low','New','x','0190a000-0000-7000-8000-0000000000b3','demo-staff',1,0,"
 		   "'000000006000.0000.nodeA')");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "CRM work group"));
 	sync_set_validator(NULL);
@@ -668,7 +615,7 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 static void test_duplicate_employers_flagged_at_hub(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
@@ -677,9 +624,9 @@ static void test_duplicate_employers_flagged_at_hub(void **state)
 		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
 	node_write(b, "000000001500.0000.nodeB", insert_lead, LEAD_B, "ACME TOOLS LLC", "acme tools",
 		   "MKTACMETOOLS0777", DEMO_OFFICE2, "000000001500.0000.nodeB");
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 0);
-	p = push(hub, b, &scope_b);
+	p = st_push(hub, b, &scope_b);
 	assert_int_equal(p.applied, 1);
 	/* Both rows kept, one open flag naming both. */
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM employers", -1), 2);
@@ -690,7 +637,7 @@ static void test_duplicate_employers_flagged_at_hub(void **state)
 	/* A later edit of either does not flag the pair twice. */
 	node_write(b, "000000002000.0000.nodeB",
 		   "UPDATE employers SET city='Sacramento ', updated_hlc='000000002000.0000.nodeB' WHERE id=%Q", LEAD_B);
-	assert_int_equal(push(hub, b, &scope_b).applied, 1);
+	assert_int_equal(st_push(hub, b, &scope_b).applied, 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags", -1), 1);
 	/* User names are unique statewide: two different employers that got
 	 * the same one offline are flagged too (reason username). */
@@ -698,8 +645,8 @@ static void test_duplicate_employers_flagged_at_hub(void **state)
 		   "Zeta Bakery", "zeta bakery", "MKTZETA0042", DEMO_OFFICE, "000000003000.0000.nodeA");
 	node_write(b, "000000003100.0000.nodeB", insert_lead, "0190a000-0000-7000-8000-00000000c004",
 		   "Omega Plumbing", "omega plumbing", "MKTZETA0042", DEMO_OFFICE2, "000000003100.0000.nodeB");
-	assert_int_equal(push(hub, a, &scope_a).applied, 1);
-	assert_int_equal(push(hub, b, &scope_b).applied, 1);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	assert_int_equal(st_push(hub, b, &scope_b).applied, 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM crm_duplicate_flags WHERE reason='username'"
 				     " AND employer_id='0190a000-0000-7000-8000-00000000c004'"
 				     " AND other_employer_id='0190a000-0000-7000-8000-00000000c003'", -1), 1);
@@ -713,14 +660,14 @@ static void test_duplicate_employers_flagged_at_hub(void **state)
 static void test_hub_refuses_bad_crm_rows(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
-	pushed p;
+	st_pushed p;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
 	/* normalized_name that does not match company_name. */
 	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools", "something else",
 		   "MKTACME0001", DEMO_OFFICE, "000000001000.0000.nodeA");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "normalized_name"));
 	/* A recruiting employer without an EDD Account Number. */
@@ -728,38 +675,38 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
 		   " created_at, status, updated_hlc) VALUES(%Q,'recruiting','Beta','beta','BETA01','95814',"
 		   "'95814',1,'active','000000001100.0000.nodeA')", LEAD_B);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "EDD"));
 	/* Services: a system-generated code, and a completion without end date. */
 	node_write(a, "000000001200.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1)", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "system-generated"));
 	node_write(a, "000000001300.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, completion_code, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1)", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "end date"));
 	node_write(a, "000000001400.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	/* Case notes: a body is required; a good one goes in. */
 	node_write(a, "000000001410.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d101',%Q,'demo-staff','',1)", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "employer_notes"));
 	node_write(a, "000000001420.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d102',%Q,'demo-staff','Met the owner',1)", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	/* A vetting status the rules do not know. */
 	node_write(a, "000000001430.0000.nodeA",
@@ -767,13 +714,13 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   " edd_account_number, vetting_status, created_at, status, updated_hlc) VALUES("
 		   "'0190a000-0000-7000-8000-00000000c009','recruiting','Gamma','gamma','GAMMA01','95814',"
 		   "'95814','1234567','waived',1,'active','000000001430.0000.nodeA')");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "vetting_status"));
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",
 		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	/* Validator ignores tables that are not the CRM's. */
 	char why[64];
@@ -871,7 +818,7 @@ static void test_hub_checks_attachments(void **state)
 	static const char html[] = "<!doctype html><script>fetch('/x')</script>";
 	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
 	char *big = malloc(CRM_ATTACH_MAX + 1);
-	pushed p;
+	st_pushed p;
 	char id[64];
 	int k = 0;
 
@@ -880,13 +827,13 @@ static void test_hub_checks_attachments(void **state)
 	sync_set_validator(crm_hub_validate_row);
 	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools", "acme tools",
 		   "MKTACME0001", DEMO_OFFICE, "000000001000.0000.nodeA");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 #define NEXT_ID() (snprintf(id, sizeof id, "0190a000-0000-7000-8000-0000000e%04d", ++k), id)
 	/* A good one goes in, byte for byte. */
 	node_attach(a, "000000001100.0000.nodeA", ATT, LEAD, "quote.pdf", "application/pdf", -1, NULL,
 		    pdf, sizeof pdf - 1, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_attachments WHERE id='" ATT "'"
 				     " AND data = CAST('%PDF-1.4' || char(10) || '1 0 obj<<>>endobj' ||"
@@ -895,7 +842,7 @@ static void test_hub_checks_attachments(void **state)
 	node_attach(a, "000000001200.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", -1,
 		    "0000000000000000000000000000000000000000000000000000000000000000", pdf,
 		    sizeof pdf - 1, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "sha256"));
 	/* Over the cap (with a true size and hash). */
@@ -903,24 +850,24 @@ static void test_hub_checks_attachments(void **state)
 	memset(big + 9, 'y', CRM_ATTACH_MAX + 1 - 9);
 	node_attach(a, "000000001300.0000.nodeA", NEXT_ID(), LEAD, "big.pdf", "application/pdf", -1,
 		    NULL, big, CRM_ATTACH_MAX + 1, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "larger"));
 	/* HTML disguised as a PDF (type, size and hash all "right"). */
 	node_attach(a, "000000001400.0000.nodeA", NEXT_ID(), LEAD, "invoice.pdf", "application/pdf", -1,
 		    NULL, html, sizeof html - 1, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "content is not"));
 	/* A PNG declared as a PDF; a size that is not the bytes'. */
 	node_attach(a, "000000001500.0000.nodeA", NEXT_ID(), LEAD, "badge.pdf", "application/pdf", -1,
 		    NULL, png, sizeof png, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "content_type"));
 	node_attach(a, "000000001600.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", 10,
 		    NULL, pdf, sizeof pdf - 1, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "size"));
 	/* Names a download must not carry: a path, a quote, another type's extension. */
@@ -930,7 +877,7 @@ static void test_hub_checks_attachments(void **state)
 		for (int i = 0; bad_names[i]; i++) {
 			node_attach(a, "000000001700.0000.nodeA", NEXT_ID(), LEAD, bad_names[i],
 				    "application/pdf", -1, NULL, pdf, sizeof pdf - 1, 0);
-			p = push(hub, a, &scope_a);
+			p = st_push(hub, a, &scope_a);
 			assert_int_equal(p.quarantined, 1);
 			assert_non_null(strstr(p.reason, "filename"));
 		}
@@ -938,22 +885,22 @@ static void test_hub_checks_attachments(void **state)
 	/* The bytes as TEXT; an employer the hub never heard of. */
 	node_attach(a, "000000001800.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", -1,
 		    NULL, pdf, sizeof pdf - 1, 1);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "BLOB"));
 	node_attach(a, "000000001900.0000.nodeA", NEXT_ID(), LEAD_B, "quote.pdf", "application/pdf", -1,
 		    NULL, pdf, sizeof pdf - 1, 0);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "no such employer"));
 	/* Append-only: neither an update nor a delete of the good one. */
 	node_write(a, "000000002000.0000.nodeA",
 		   "UPDATE employer_attachments SET filename='renamed.pdf' WHERE id='" ATT "'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "append-only"));
 	node_write(a, "000000002100.0000.nodeA", "DELETE FROM employer_attachments WHERE id='" ATT "'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "append-only"));
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_attachments", -1), 1);
@@ -976,25 +923,25 @@ static void test_hub_checks_attachments(void **state)
 		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
 		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f001',"
 		   " 'no-such-attachment', %Q, 'demo-staff', 6)", LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "no such attachment"));
 	node_write(a, "000000002300.0000.nodeA",
 		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
 		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f002',"
 		   " %Q, 'another-employer', 'demo-staff', 6)", ATT);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "another employer"));
 	node_write(a, "000000002400.0000.nodeA",
 		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id, reason,"
 		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f003',"
 		   " %Q, %Q, 'wrong file', 'demo-staff', 6)", ATT, LEAD);
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	node_write(a, "000000002500.0000.nodeA", "UPDATE employer_attachment_withdrawals SET"
 						 " reason='oops' WHERE id='0190a000-0000-7000-8000-00000000f003'");
-	p = push(hub, a, &scope_a);
+	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	/* Withdrawn, the attachment and its bytes are still there. */
 	assert_int_equal(db_int(hub, "SELECT length(data) FROM employer_attachments", -1), sizeof pdf - 1);

@@ -1,0 +1,76 @@
+/*
+ * synctest.c - databases, captured writes and pushes for the replication
+ * unit tests; see synctest.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "model/capture.h"
+#include "model/schema.h"
+#include "tests/unit/synctest.h"
+
+sqlite3 *st_open_db(int hub)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(schema_check(db), 0);
+	if (hub)
+		assert_int_equal(sync_hub_migrate(db), 0);
+	else
+		assert_int_equal(capture_migrate(db), 0);
+	return db;
+}
+
+int64_t st_node_write(sqlite3 *node, const char *actor, const char *hlc, const char *fmt, ...)
+{
+	capture c;
+	int64_t seq = 0;
+	char *sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_non_null(sql);
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, sql), 0);
+	assert_int_equal(capture_commit(&c, hlc, actor, &seq), 0);
+	sqlite3_free(sql);
+	return seq;
+}
+
+st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
+{
+	sqlite3_stmt *st;
+	st_pushed p = {0, 0, 0, ""};
+
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+				(size_t)sqlite3_column_bytes(st, 3)};
+		sync_apply_result res;
+
+		assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply(hub, sc, &e, &res), 0);
+		assert_int_equal(db_exec(hub, "COMMIT"), 0);
+		if (res.applied)
+			p.applied++;
+		else {
+			p.quarantined++;
+			snprintf(p.reason, sizeof p.reason, "%s", res.reason);
+		}
+		p.conflicts += res.conflicts;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+	return p;
+}

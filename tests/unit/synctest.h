@@ -1,0 +1,33 @@
+/*
+ * synctest.h - what the replication unit tests (test_apply, test_apply_cache,
+ * test_case, test_crm) share: an in-memory node or hub database, a captured
+ * write at a node, and pushing a node's outbox to a hub the way the hub
+ * applies a push.  Test code only, linked into those binaries (see the
+ * Makefile); failures are cmocka assertions.
+ */
+#ifndef OUTPOST_SYNCTEST_H
+#define OUTPOST_SYNCTEST_H
+
+#include <stdint.h>
+
+#include "lib/db.h"
+#include "sync/sync.h"
+
+/* A migrated and checked in-memory database: a hub's (hub != 0, with the
+ * change log) or a node's (with the outbox).  The caller closes it. */
+sqlite3 *st_open_db(int hub);
+
+/* One captured write at node: sql (sqlite3_mprintf-style: %Q, %q) in one transaction by
+ * actor, stamped hlc.  Returns the outbox seq it got (0: none). */
+int64_t st_node_write(sqlite3 *node, const char *actor, const char *hlc, const char *fmt, ...);
+
+typedef struct st_pushed {
+	int applied, quarantined, conflicts;
+	char reason[256]; /* of the last quarantined entry */
+} st_pushed;
+
+/* Push every outbox entry of node to hub as sc (one transaction each) and
+ * drop them from the outbox, as the node does after the ack. */
+st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc);
+
+#endif
