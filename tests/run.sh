@@ -45,6 +45,21 @@ stamp() {
 
 add() { pass=$((pass + $1)); fail=$((fail + $2)); }
 
+# suite_result NAME RC: add the counts of $out/NAME.txt's closing line
+# "NAME: N passed, N failed"; without one the runner failed (exit RC).
+suite_result() {
+	line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$out/$1.txt" | tail -1)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E "s/^$1: ([0-9]+) passed, ([0-9]+) failed.*/\\1/")
+		f=$(echo "$line" | sed -E "s/^$1: ([0-9]+) passed, ([0-9]+) failed.*/\\2/")
+		add "$p" "$f"
+	else
+		echo "FAIL $1 runner (exit $2), see $out/$1.txt"
+		tail -20 "$out/$1.txt"
+		add 0 1
+	fi
+}
+
 if [ -z "$only" ] || [ "$only" = unit ]; then
 	echo "== unit tests"
 	stamp unit
@@ -80,16 +95,7 @@ if [ -z "$only" ] || [ "$only" = integration ]; then
 	python3 "$top/tests/integration/run.py" >"$out/integration.txt" 2>&1
 	rc=$?
 	grep -E '^(ok|FAIL|ERROR|SKIP|module|  )' "$out/integration.txt" | head -300
-	line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' "$out/integration.txt" | tail -1)
-	if [ -n "$line" ]; then
-		p=$(echo "$line" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
-		f=$(echo "$line" | sed -E 's/^integration: ([0-9]+) passed, ([0-9]+) failed.*/\2/')
-		add "$p" "$f"
-	else
-		echo "FAIL integration runner (exit $rc), see $out/integration.txt"
-		tail -20 "$out/integration.txt"
-		add 0 1
-	fi
+	suite_result integration $rc
 fi
 
 if [ -z "$only" ] || [ "$only" = browser ]; then
@@ -98,16 +104,7 @@ if [ -z "$only" ] || [ "$only" = browser ]; then
 	(cd "$top/tests/browser" && node run.mjs) >"$out/browser.txt" 2>&1
 	rc=$?
 	grep -E '^(ok|FAIL|  )' "$out/browser.txt" | head -100
-	line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed' "$out/browser.txt" | tail -1)
-	if [ -n "$line" ]; then
-		p=$(echo "$line" | sed -E 's/^browser: ([0-9]+) passed, ([0-9]+) failed.*/\1/')
-		f=$(echo "$line" | sed -E 's/^browser: ([0-9]+) passed, ([0-9]+) failed.*/\2/')
-		add "$p" "$f"
-	else
-		echo "FAIL browser runner (exit $rc), see $out/browser.txt"
-		tail -20 "$out/browser.txt"
-		add 0 1
-	fi
+	suite_result browser $rc
 fi
 
 # No secret may reach a log line: the tests plant known values (see

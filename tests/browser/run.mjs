@@ -9,13 +9,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 mkdirSync(OUT, { recursive: true });
 let pass = 0, fail = 0;
 const only = process.argv[2];
+// seconds a test may take (OUTPOST_BROWSER_TIMEOUT; more on a loaded machine)
+const limit = Number(process.env.OUTPOST_BROWSER_TIMEOUT) || 120;
 for (const f of readdirSync(here).filter(f => f.endsWith('.test.mjs')).sort()) {
   if (only && !f.includes(only)) continue;
   const mod = await import(pathToFileURL(`${here}/${f}`));
   for (const [name, fn] of mod.tests) {
     const t0 = Date.now();
     try {
-      await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out after 120 s')), 120000))]);
+      await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error(`timed out after ${limit} s`)), limit * 1000))]);
       pass++;
       console.log(`ok   ${f}: ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     } catch (e) {

@@ -18,6 +18,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("OUTPOST_BIN", os.path.join(TOP, "build", "san", "bin"))
@@ -393,6 +394,54 @@ def run_tool(args, data=None, env=None, timeout=120, check=False, name="sync"):
     if check and p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
     return p
+
+
+# ---- hubs and offices ---------------------------------------------------------------
+def admin_token(hub):
+    """The hub's operations bearer token (DATA/admin.token), planted."""
+    with open(os.path.join(hub.data, "admin.token")) as f:
+        token = f.read().strip()
+    plant_secret(token)
+    return token
+
+
+class HubAndNode(unittest.TestCase):
+    """A hub and a stand-alone demo node (signed in as the demo user) shared
+    by the class's tests; cls.token is the hub's admin token and cls.schema
+    its schema version."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        cls.node = Daemon("node").start()
+        login(cls.node)
+        cls.token = admin_token(cls.hub)
+        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+
+class TwoOffices(unittest.TestCase):
+    """two_offices(cls.prefix) shared by the class's tests: cls.hub, cls.a
+    and cls.b; sync(node, cmd) runs outpost-sync on one."""
+    prefix = "office"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub, cls.a, cls.b = two_offices(cls.prefix)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.cleanup()
+        cls.b.cleanup()
+        cls.hub.cleanup()
+
+    @classmethod
+    def sync(cls, node, cmd):
+        return sync_json(node, cmd)
 
 
 # ---- enrolled offices ----------------------------------------------------------

@@ -69,22 +69,11 @@ def change(table, pk_flags, op, old=None, new=None):
     return b
 
 
-class AttackTest(unittest.TestCase):
+class AttackTest(harness.HubAndNode):
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
-        cls.node = Daemon("node").start()
-        harness.login(cls.node)
-        with open(os.path.join(cls.hub.data, "admin.token")) as f:
-            cls.token = f.read().strip()
-        plant_secret(cls.token)
-        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+        super().setUpClass()
         cls.reason = cls.node.get("/api/v1/greeter/reasons").json()[0]["id"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
-        cls.hub.cleanup()
 
     def tearDown(self):
         self.assertEqual(self.hub.get("/healthz").status, 200)

@@ -521,30 +521,18 @@ class CrmNodeTest(unittest.TestCase):
 # ---- replication between offices, through a real hub ------------------------
 
 
-class CrmReplicationTest(unittest.TestCase):
+class CrmReplicationTest(harness.TwoOffices):
     """Two office nodes enrolled with one hub.  "Offline" is the hub stopped:
     both offices keep working on what they last pulled, then push and pull
     with outpost-sync once it is back.  The nodes' own background sync may
     run too; nothing asserted here depends on who pushes first except where
     the test pushes explicitly in a chosen order."""
 
-    @classmethod
-    def setUpClass(cls):
-        # signed in once enrolled: a sign-in before enrollment would be
-        # audited under the stand-alone office, outside office B's scope
-        cls.hub, cls.a, cls.b = harness.two_offices("crm-office")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.a.cleanup()
-        cls.b.cleanup()
-        cls.hub.cleanup()
+    # signed in once enrolled: a sign-in before enrollment would be audited
+    # under the stand-alone office, outside office B's scope
+    prefix = "crm-office"
 
     # ---- helpers ------------------------------------------------------------
-    @classmethod
-    def sync(cls, node, cmd):
-        return harness.sync_json(node, cmd)
-
     def offline(self):
         self.hub.stop()
 

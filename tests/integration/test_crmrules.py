@@ -183,24 +183,16 @@ class VettingAndLockTest(unittest.TestCase):
         self.assertEqual(r.json()["field"], "category_id")
 
 
-class JobOrdersAndReferralsTest(unittest.TestCase):
+class JobOrdersAndReferralsTest(harness.TwoOffices):
     """A hub and two offices of one Local Area."""
+
+    prefix = "jobs"
 
     @classmethod
     def setUpClass(cls):
-        cls.hub, cls.a, cls.b = harness.two_offices("jobs")
+        super().setUpClass()
         cls.wsb = client(cls.a)
         login(cls.wsb, "t-wsb")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.a.cleanup()
-        cls.b.cleanup()
-        cls.hub.cleanup()
-
-    @classmethod
-    def sync(cls, node, cmd):
-        return harness.sync_json(node, cmd)
 
     def settle(self):
         for node in (self.a, self.b, self.a):

@@ -111,22 +111,11 @@ class Conn:
             pass
 
 
-class TestSignedBeforeBody(unittest.TestCase):
+class TestSignedBeforeBody(harness.HubAndNode):
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
-        cls.node = Daemon("node").start()
-        harness.login(cls.node)
-        with open("%s/admin.token" % cls.hub.data) as f:
-            cls.token = f.read().strip()
-        plant_secret(cls.token)
-        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+        super().setUpClass()
         cls.reason = cls.node.get("/api/v1/greeter/reasons").json()[0]["id"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
-        cls.hub.cleanup()
 
     def tearDown(self):
         self.assertEqual(self.hub.get("/healthz").status, 200)

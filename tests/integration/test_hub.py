@@ -156,21 +156,7 @@ class Enrolled:
         return self.request("POST", "/api/v1/sync/push", frame, **kw)
 
 
-class HubTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
-        cls.node = Daemon("node").start()
-        harness.login(cls.node)
-        with open(os.path.join(cls.hub.data, "admin.token")) as f:
-            cls.token = f.read().strip()
-        plant_secret(cls.token)
-        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
-        cls.hub.cleanup()
+class HubTest(harness.HubAndNode):
 
     def tearDown(self):
         # The hub keeps serving whatever a test sent it.
