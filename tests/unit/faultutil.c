@@ -55,6 +55,28 @@ void ft_fresh(const char *tmpl, const char *path)
 	ft_copy_file(tmpl, path);
 }
 
+char *ft_checkin_sql(int k, const char *who, char *stamp, size_t n)
+{
+	snprintf(stamp, n, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, FT_NODE_ID);
+	return sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+			       " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
+			       " '%q %d', 1700000000000, '2026-01-05', %Q)",
+			       k, ft_office, ft_la, who, k, stamp);
+}
+
+void ft_node_template(const char *dir, char *tmpl, char *path)
+{
+	sqlite3 *db;
+
+	snprintf(tmpl, 600, "%s/template.db", dir);
+	snprintf(path, 600, "%s/node.db", dir);
+	assert_int_equal(db_open(tmpl, &db), 0);
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	db_close(db);
+}
+
 /* Frames of 1-5 captured check-ins each, made the real way on a node. */
 static void frames_make(ft_frames *fr)
 {
@@ -71,11 +93,7 @@ static void frames_make(ft_frames *fr)
 		char stamp[64], *sql;
 		int64_t seq;
 
-		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, FT_NODE_ID);
-		sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
-				      " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
-				      " 'Power Loss %d', 1700000000000, '2026-01-05', %Q)",
-				      k, ft_office, ft_la, k, stamp);
+		sql = ft_checkin_sql(k, "Power Loss", stamp, sizeof stamp);
 		assert_int_equal(capture_begin(&c, node), 0);
 		assert_int_equal(db_exec(node, sql), 0);
 		assert_int_equal(capture_commit(&c, stamp, "staff-pl", &seq), 0);

@@ -9,6 +9,7 @@
 #ifndef OUTPOST_FAULTUTIL_H
 #define OUTPOST_FAULTUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hub/hub.h"
@@ -35,6 +36,12 @@ extern char ft_quarantined[512];
 /* Names of enum faultvfs_kind values, for messages. */
 extern const char *ft_kind_name[];
 
+/* The k-th check-in from FT_NODE_ID ('pl-%05d', visitor "WHO k") as an
+ * INSERT (sqlite3_free it; NULL when out of memory), its HLC in stamp. */
+char *ft_checkin_sql(int k, const char *who, char *stamp, size_t n);
+/* An empty node database, migrated and checkpointed, at dir/template.db
+ * (its path in tmpl); path is set to dir/node.db.  Both hold 600 bytes. */
+void ft_node_template(const char *dir, char *tmpl, char *path);
 /* Copy the file `from` over `to` (mode 0600). */
 void ft_copy_file(const char *from, const char *to);
 /* Remove path's -wal and -shm, then copy tmpl over path. */

@@ -90,11 +90,7 @@ static int node_run(const char *path, int fd)
 			char stamp[64], *sql;
 			int64_t seq;
 
-			snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, FT_NODE_ID);
-			sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id,"
-					      " visitor_name, arrived_at, visit_date, updated_hlc)"
-					      " VALUES('pl-%05d', %Q, %Q, 'Power Loss %d', 1700000000000,"
-					      " '2026-01-05', %Q)", k, ft_office, ft_la, k, stamp);
+			sql = ft_checkin_sql(k, "Power Loss", stamp, sizeof stamp);
 			if (capture_begin(&c, db) != 0 || db_exec(db, sql) != 0 ||
 			    capture_commit(&c, stamp, "staff-pl", &seq) != 0)
 				return -1;
@@ -256,16 +252,9 @@ static void rounds(const char *tmpl, const char *path, run_fn run, const void *a
 static void test_node_capture(void **state)
 {
 	char *dir = tu_tmpdir("powerloss"), tmpl[600], path[600];
-	sqlite3 *db;
 
 	(void)state;
-	snprintf(tmpl, sizeof tmpl, "%s/template.db", dir);
-	snprintf(path, sizeof path, "%s/node.db", dir);
-	assert_int_equal(db_open(tmpl, &db), 0);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(capture_migrate(db), 0);
-	assert_int_equal(db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
-	db_close(db);
+	ft_node_template(dir, tmpl, path);
 	rounds(tmpl, path, node_run_fn, NULL, rounds_node, node_check);
 	tu_rmtree(dir);
 	free(dir);
@@ -307,11 +296,7 @@ static int node_batch(sqlite3 *db, int k)
 		int64_t seq;
 		int rc;
 
-		snprintf(stamp, sizeof stamp, "%012llx.0000.%s", 1700000000000ULL + (unsigned)j, FT_NODE_ID);
-		sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
-				      " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
-				      " 'IO Fault %d', 1700000000000, '2026-01-05', %Q)",
-				      j, ft_office, ft_la, j, stamp);
+		sql = ft_checkin_sql(j, "IO Fault", stamp, sizeof stamp);
 		if (sql == NULL || capture_begin(&c, db) != 0) {
 			sqlite3_free(sql);
 			goto rollback;
@@ -348,13 +333,7 @@ static void test_node_capture_io_faults(void **state)
 	int tried = 0;
 
 	(void)state;
-	snprintf(tmpl, sizeof tmpl, "%s/template.db", dir);
-	snprintf(path, sizeof path, "%s/node.db", dir);
-	assert_int_equal(db_open(tmpl, &db), 0);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(capture_migrate(db), 0);
-	assert_int_equal(db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
-	db_close(db);
+	ft_node_template(dir, tmpl, path);
 	for (int kind = FAULTVFS_WRITE; kind <= FAULTVFS_MALLOC; kind++)
 		for (long n = 1;; n = next_n(kind, n)) {
 			int rc, fired;
