@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startHub, freePort, assert, plantSecret, DEMO_PASSWORD, BIN, OUT } from './lib.mjs';
+import { startHub, freePort, assert, plantSecret, DEMO_PASSWORD, BIN, OUT, track } from './lib.mjs';
 
 const NAME = 'office-pc.example';
 
@@ -36,8 +36,8 @@ async function signInOverHttps() {
       '--data', data, '--name', NAME], { encoding: 'utf8' });
     assert(r.status === 0, 'enroll: ' + r.stderr);
     const log = openSync(join(OUT, `browser-https-node-${process.pid}.log`), 'a');
-    proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`,
-      '--https-listen', `127.0.0.1:${tport}`, '--sync-interval', '1'], { stdio: ['ignore', log, log] });
+    proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`,
+      '--https-listen', `127.0.0.1:${tport}`, '--sync-interval', '1'], { stdio: ['ignore', log, log] }));
     const ca = (await hub.request('GET', '/api/v1/ca')).json;
     assert(ca && ca.spki_sha256.length === 44, 'the hub shows its CA key hash');
     const base = `https://${NAME}:${tport}`;

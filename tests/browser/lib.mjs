@@ -38,7 +38,18 @@ function reserve(port) {
   }
   return false;
 }
-process.on('exit', () => { for (const p of reserved) try { unlinkSync(p); } catch { /* gone */ } });
+// Daemons still running when the runner exits (a test that timed out) are
+// ended with it, and the ports go back.
+const daemons = new Set();
+export function track(proc) {
+  daemons.add(proc);
+  proc.once('exit', () => daemons.delete(proc));
+  return proc;
+}
+process.on('exit', () => {
+  for (const d of daemons) try { d.kill('SIGKILL'); } catch { /* gone */ }
+  for (const p of reserved) try { unlinkSync(p); } catch { /* gone */ }
+});
 
 function kernelPort() {
   return new Promise((resolve, reject) => {
@@ -62,8 +73,8 @@ export async function startNode() {
   const data = mkdtempSync(join(tmpdir(), 'outpost-browser-'));
   const log = openSync(join(OUT, `browser-node-${process.pid}-${++seq}.log`), 'a');
   // demo is off by default (DESIGN.md): the tests turn it on explicitly
-  const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'],
-    { stdio: ['ignore', log, log] });
+  const proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'],
+    { stdio: ['ignore', log, log] }));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try { const r = await fetch(url + '/healthz'); if (r.ok) break; } catch { /* not yet */ }
@@ -102,8 +113,8 @@ export async function startHub({ args = [] } = {}) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'outpost-browser-hub-'));
   const log = openSync(join(OUT, `browser-hub-${process.pid}-${++seq}.log`), 'a');
-  const proc = spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
-    { stdio: ['ignore', log, log] });
+  const proc = track(spawn(join(BIN, 'outpost-hub'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
+    { stdio: ['ignore', log, log] }));
   const url = `https://127.0.0.1:${port}`;
   const insecure = new https.Agent({ rejectUnauthorized: false });
   function request(method, path, body, headers = {}) {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, openSync, readFileSync, appendFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startNode, launch, login, assertAccessible, assert, freePort, BIN, OUT } from './lib.mjs';
+import { startNode, launch, login, assertAccessible, assert, freePort, BIN, OUT, track } from './lib.mjs';
 
 
 function plant(v) { appendFileSync(join(OUT, 'planted-secrets.txt'), v + '\n'); }
@@ -17,8 +17,8 @@ function plant(v) { appendFileSync(join(OUT, 'planted-secrets.txt'), v + '\n'); 
 let seq = 0;
 function daemon(kind, data, port, args = []) {
   const log = openSync(join(OUT, `browser-login-${kind}-${process.pid}-${++seq}.log`), 'a');
-  return spawn(join(BIN, `outpost-${kind}`), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
-    { stdio: ['ignore', log, log] });
+  return track(spawn(join(BIN, `outpost-${kind}`), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
+    { stdio: ['ignore', log, log] }));
 }
 
 async function waitOk(url, ms = 30000) {

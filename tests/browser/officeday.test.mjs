@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { openSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn, track } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -262,7 +262,7 @@ export const tests = [
       // The hub is back: Try now, and all is at the hub again.
       const port = new URL(hub.url).port;
       const log = openSync(join(OUT, `browser-hub-officeday-${process.pid}.log`), 'a');
-      hubProc = spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'], { stdio: ['ignore', log, log] });
+      hubProc = track(spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'], { stdio: ['ignore', log, log] }));
       hub.proc = hubProc;
       for (let i = 0; i < 200; i++) {
         try { if ((await hub.request('GET', '/healthz')).status === 200) break; } catch { /* not yet */ }
@@ -320,8 +320,8 @@ export const tests = [
     const port = await freePort();
     const data = mkdtempSync(join(tmpdir(), 'outpost-browser-idle-'));
     const log = openSync(join(OUT, `browser-node-idle-${process.pid}.log`), 'a');
-    const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', '--session_idle', '135'],
-      { stdio: ['ignore', log, log] });
+    const proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', '--session_idle', '135'],
+      { stdio: ['ignore', log, log] }));
     const node = { url: `http://127.0.0.1:${port}` };
     const browser = await launch();
     try {

@@ -13,7 +13,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn } from './lib.mjs';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const until = (what, fn, ms = 60000) => poll(what, fn, ms, 300);
@@ -37,8 +37,8 @@ async function officeNode(code, hubUrl) {
   if (r.status !== 0) throw new Error('outpost-sync enroll: ' + r.stderr);
   const port = await freePort();
   const log = openSync(join(OUT, `browser-setup-node-${process.pid}.log`), 'a');
-  const proc = spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'no'],
-    { stdio: ['ignore', log, log] });
+  const proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'no'],
+    { stdio: ['ignore', log, log] }));
   const url = `http://127.0.0.1:${port}`;
   await until('the node to start', async () => { try { return (await fetch(url + '/healthz')).ok; } catch { return false; } }, 30000);
   return {
