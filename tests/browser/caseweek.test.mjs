@@ -9,7 +9,7 @@
 // on this stand-alone node they are written as the hub would replicate them.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startNode, launch, login, assertAccessible, assert, plantSecret } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, plantSecret } from './lib.mjs';
 
 function daysBack(today, n) {
   return new Date(Date.parse(today + 'T00:00:00Z') - n * 86400000).toISOString().slice(0, 10);
@@ -29,105 +29,96 @@ const APPROVERS = [
 ];
 
 export const tests = [
-  ["a case manager's week: backdated activity pending until approved by others, closure form before the soft exit", async () => {
-    const node = await startNode();
-    const browser = await launch();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      await login(page, node);
-      const today = (await node.api('/api/v1/case/meta')).json.today;
-      for (const [, sid, role] of APPROVERS)
-        sql(node, `INSERT INTO case_approver_roles(id, staff_id, local_area_id, role, granted_at) VALUES('${sid}:${role}', '${sid}', 'demo-la', '${role}', 1)`);
-      const first = 'Estela', last = 'Semanal', note = 'Mock interview practice, documented late.';
-      plantSecret(`${first} ${last}`); plantSecret(last); plantSecret(note);
-      const p = (await node.api('/api/v1/case/participants', { first_name: first, last_name: last, birth_date: '1988-03-03' })).json;
-      sql(node, `UPDATE participants SET registered_date='${daysBack(today, 60)}' WHERE id='${p.id}'`);
-      // (node.api() speaks as the last user login() signed in: demo, for now.)
-      const q = (await node.api('/api/v1/case/participants', { first_name: 'Nora', last_name: 'Cercana', birth_date: '1979-09-09' })).json;
-      plantSecret('Nora Cercana'); plantSecret('Cercana');
-      sql(node, `UPDATE participants SET registered_date='${daysBack(today, 70)}' WHERE id='${q.id}'`);
+  ["a case manager's week: backdated activity pending until approved by others, closure form before the soft exit", () => withSignedInNode(async (node, page, browser) => {
+    const today = (await node.api('/api/v1/case/meta')).json.today;
+    for (const [, sid, role] of APPROVERS)
+      sql(node, `INSERT INTO case_approver_roles(id, staff_id, local_area_id, role, granted_at) VALUES('${sid}:${role}', '${sid}', 'demo-la', '${role}', 1)`);
+    const first = 'Estela', last = 'Semanal', note = 'Mock interview practice, documented late.';
+    plantSecret(`${first} ${last}`); plantSecret(last); plantSecret(note);
+    const p = (await node.api('/api/v1/case/participants', { first_name: first, last_name: last, birth_date: '1988-03-03' })).json;
+    sql(node, `UPDATE participants SET registered_date='${daysBack(today, 60)}' WHERE id='${p.id}'`);
+    // (node.api() speaks as the last user login() signed in: demo, for now.)
+    const q = (await node.api('/api/v1/case/participants', { first_name: 'Nora', last_name: 'Cercana', birth_date: '1979-09-09' })).json;
+    plantSecret('Nora Cercana'); plantSecret('Cercana');
+    sql(node, `UPDATE participants SET registered_date='${daysBack(today, 70)}' WHERE id='${q.id}'`);
 
-      // Monday: an activity from 40 days ago.
-      await page.goto(node.url + '/case-participant.html?id=' + p.id);
-      await page.waitForSelector('#code option[value="activity:102"]', { state: 'attached' });
-      await page.selectOption('#code', 'activity:102');
-      await page.fill('#start_date', daysBack(today, 40));
-      await page.dispatchEvent('#start_date', 'change');
-      assert(await page.isVisible('#approval'), 'the pending-approval notice for 40 days back');
-      assert(await page.locator('#approval input').count() === 0, 'no approver names to type in');
-      await page.fill('#note-body', note);
-      await page.click('#act-save');
-      await page.waitForFunction(() => document.getElementById('act-ok').textContent.includes('pending approval'));
-      await page.locator('#timeline .pill', { hasText: 'pending approval' }).waitFor();
-      assert(await page.inputValue('#start_date') === today, 'the form starts over at today');
-      assert(await page.isHidden('#approval'), 'no approval notice for the next entry');
-      assert(!(await page.textContent('#status')).includes('Last clock-restarting service'), 'the pending entry does not count yet');
-      await assertAccessible(page, 'participant page with a pending entry');
+    // Monday: an activity from 40 days ago.
+    await page.goto(node.url + '/case-participant.html?id=' + p.id);
+    await page.waitForSelector('#code option[value="activity:102"]', { state: 'attached' });
+    await page.selectOption('#code', 'activity:102');
+    await page.fill('#start_date', daysBack(today, 40));
+    await page.dispatchEvent('#start_date', 'change');
+    assert(await page.isVisible('#approval'), 'the pending-approval notice for 40 days back');
+    assert(await page.locator('#approval input').count() === 0, 'no approver names to type in');
+    await page.fill('#note-body', note);
+    await page.click('#act-save');
+    await page.waitForFunction(() => document.getElementById('act-ok').textContent.includes('pending approval'));
+    await page.locator('#timeline .pill', { hasText: 'pending approval' }).waitFor();
+    assert(await page.inputValue('#start_date') === today, 'the form starts over at today');
+    assert(await page.isHidden('#approval'), 'no approval notice for the next entry');
+    assert(!(await page.textContent('#status')).includes('Last clock-restarting service'), 'the pending entry does not count yet');
+    await assertAccessible(page, 'participant page with a pending entry');
 
-      // The approvers, each in their own browser session.
-      for (const [user] of APPROVERS) {
-        const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-        const ap = await ctx.newPage();
-        await login(ap, node, user);
-        await ap.goto(node.url + '/case-approvals.html');
-        const item = ap.locator('li.request', { hasText: `${first} ${last}` });
-        await item.waitFor();
-        if (user === 'jlee') {
-          await assertAccessible(ap, 'approvals page');
-          // A refusal needs its reason.
-          await item.locator('button', { hasText: 'Refuse' }).click();
-          await item.locator('.field-err', { hasText: 'why' }).waitFor();
-        }
-        await item.locator('button', { hasText: 'Approve' }).click();
-        await ap.waitForFunction(() => document.getElementById('ok').textContent.includes('Recorded: approved'));
-        await ctx.close();
-      }
-      // The author sees it approved, and now it counts.
-      await page.goto(node.url + '/case-approvals.html');
-      await page.selectOption('#state', 'all');
-      await page.locator('li.request', { hasText: `${first} ${last}` }).locator('.pill', { hasText: 'approved' }).waitFor();
-      await page.goto(node.url + '/case-participant.html?id=' + p.id);
-      await page.locator('#timeline .pill', { hasText: 'backdated with approval' }).waitFor();
-      assert((await page.textContent('#status')).includes(`Last clock-restarting service ${shown(daysBack(today, 40))}`), 'the approved entry counts');
-
-      // Thursday: a case 70 days without service nears its soft exit.
-      await page.goto(node.url + '/case-participant.html?id=' + q.id);
-      await page.waitForSelector('#form-closure');
-      assert(await page.isVisible('#closure'), 'the closure form is called for');
-      await page.fill('#closure-fields-exit_reason', 'Entered employment');
-      await page.click('#form-closure button[type=submit]');
-      await page.waitForFunction(() => document.getElementById('closure-fields-employer_name-err').textContent !== '');
-      const missing = await page.locator('#form-closure [aria-invalid=true]').count();
-      assert(missing === 8, `every empty field marked at once (${missing})`);
-      await assertAccessible(page, 'closure form with errors');
-      for (const id of await page.locator('#form-closure input[id^="closure-fields-"]').evaluateAll(l => l.map(x => x.id)))
-        if (!(await page.inputValue('#' + id))) await page.fill('#' + id, 'N/A');
-      await page.fill('#closure-fields-employer_name', 'Harbor Tile Co.');
-      await page.click('#form-closure button[type=submit]');
-      await page.waitForFunction(() => (document.getElementById('forms-ok') || {}).textContent === 'Closure form saved.');
-      assert(await page.isHidden('#closure'), 'no longer prompted for the closure form');
-      assert(!(await page.textContent('#status')).includes('complete the closure form'), 'the clocks no longer ask for it');
-
-      // Friday: the supervisor asks to void the approved activity (a Help
-      // Request); it stands until DSS WIOA staff approve.
+    // The approvers, each in their own browser session.
+    for (const [user] of APPROVERS) {
       const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-      const sup = await ctx.newPage();
-      await login(sup, node, 'jlee');
-      await sup.goto(node.url + '/case-participant.html?id=' + p.id);
-      const act = sup.locator('#timeline li.activity').first();
-      await act.locator('summary', { hasText: 'Request a change' }).click();
-      await act.locator('button', { hasText: 'Send the Help Request' }).click();
-      await act.locator('.field-err', { hasText: 'reason' }).waitFor();
-      await act.locator('input[type=checkbox]').check();
-      await act.locator('textarea[id$="-reason"]').fill('Entered for the wrong participant.');
-      await act.locator('button', { hasText: 'Send the Help Request' }).click();
-      await sup.locator('#timeline .pill', { hasText: 'change waiting for approval' }).waitFor();
-      assert((await sup.textContent('#timeline')).includes('until then this entry stands'), 'the original stands');
-      await assertAccessible(sup, 'participant page with a pending Help Request');
+      const ap = await ctx.newPage();
+      await login(ap, node, user);
+      await ap.goto(node.url + '/case-approvals.html');
+      const item = ap.locator('li.request', { hasText: `${first} ${last}` });
+      await item.waitFor();
+      if (user === 'jlee') {
+        await assertAccessible(ap, 'approvals page');
+        // A refusal needs its reason.
+        await item.locator('button', { hasText: 'Refuse' }).click();
+        await item.locator('.field-err', { hasText: 'why' }).waitFor();
+      }
+      await item.locator('button', { hasText: 'Approve' }).click();
+      await ap.waitForFunction(() => document.getElementById('ok').textContent.includes('Recorded: approved'));
       await ctx.close();
-    } finally {
-      await browser.close();
-      await node.stop();
     }
-  }],
+    // The author sees it approved, and now it counts.
+    await page.goto(node.url + '/case-approvals.html');
+    await page.selectOption('#state', 'all');
+    await page.locator('li.request', { hasText: `${first} ${last}` }).locator('.pill', { hasText: 'approved' }).waitFor();
+    await page.goto(node.url + '/case-participant.html?id=' + p.id);
+    await page.locator('#timeline .pill', { hasText: 'backdated with approval' }).waitFor();
+    assert((await page.textContent('#status')).includes(`Last clock-restarting service ${shown(daysBack(today, 40))}`), 'the approved entry counts');
+
+    // Thursday: a case 70 days without service nears its soft exit.
+    await page.goto(node.url + '/case-participant.html?id=' + q.id);
+    await page.waitForSelector('#form-closure');
+    assert(await page.isVisible('#closure'), 'the closure form is called for');
+    await page.fill('#closure-fields-exit_reason', 'Entered employment');
+    await page.click('#form-closure button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('closure-fields-employer_name-err').textContent !== '');
+    const missing = await page.locator('#form-closure [aria-invalid=true]').count();
+    assert(missing === 8, `every empty field marked at once (${missing})`);
+    await assertAccessible(page, 'closure form with errors');
+    for (const id of await page.locator('#form-closure input[id^="closure-fields-"]').evaluateAll(l => l.map(x => x.id)))
+      if (!(await page.inputValue('#' + id))) await page.fill('#' + id, 'N/A');
+    await page.fill('#closure-fields-employer_name', 'Harbor Tile Co.');
+    await page.click('#form-closure button[type=submit]');
+    await page.waitForFunction(() => (document.getElementById('forms-ok') || {}).textContent === 'Closure form saved.');
+    assert(await page.isHidden('#closure'), 'no longer prompted for the closure form');
+    assert(!(await page.textContent('#status')).includes('complete the closure form'), 'the clocks no longer ask for it');
+
+    // Friday: the supervisor asks to void the approved activity (a Help
+    // Request); it stands until DSS WIOA staff approve.
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const sup = await ctx.newPage();
+    await login(sup, node, 'jlee');
+    await sup.goto(node.url + '/case-participant.html?id=' + p.id);
+    const act = sup.locator('#timeline li.activity').first();
+    await act.locator('summary', { hasText: 'Request a change' }).click();
+    await act.locator('button', { hasText: 'Send the Help Request' }).click();
+    await act.locator('.field-err', { hasText: 'reason' }).waitFor();
+    await act.locator('input[type=checkbox]').check();
+    await act.locator('textarea[id$="-reason"]').fill('Entered for the wrong participant.');
+    await act.locator('button', { hasText: 'Send the Help Request' }).click();
+    await sup.locator('#timeline .pill', { hasText: 'change waiting for approval' }).waitFor();
+    assert((await sup.textContent('#timeline')).includes('until then this entry stands'), 'the original stands');
+    await assertAccessible(sup, 'participant page with a pending Help Request');
+    await ctx.close();
+  }, { viewport: { width: 1200, height: 900 } })],
 ];

@@ -4,70 +4,61 @@
 // staff member) refers a participant to it from the participant's page; the
 // referral shows on the participant's timeline and on the employer's
 // summary.  axe-core (WCAG 2.1 AA) clean on both pages.
-import { startNode, launch, login, assertAccessible, assert } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert } from './lib.mjs';
 
 export const tests = [
-  ['a rep posts a job order, a case manager refers a participant to it', async () => {
-    const node = await startNode();
-    const browser = await launch();
-    try {
-      const rep = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      rep.on('dialog', d => d.accept());
-      await login(rep, node);  // demo: LWIA Partner Staff, CRM
-      // A recruiting employer (set up through the API, as the rep).
-      let r = await node.api('/api/v1/crm/employers', {
-        company_name: 'Delta Cold Storage', zip: '95691', street: '2 Port Rd', city: 'West Sacramento',
-        phone: '(916) 555-0111', industry: '4931', contacts: [{ name: 'Ana Ruiz', kind: 'primary' }],
-      });
-      assert(r.status === 201, 'lead created: ' + JSON.stringify(r.json));
-      const emp = r.json.id;
-      r = await node.api(`/api/v1/crm/employers/${emp}/convert`, { edd_account_number: '2345678' });
-      assert(r.status === 200, 'converted: ' + JSON.stringify(r.json));
+  ['a rep posts a job order, a case manager refers a participant to it', () => withSignedInNode(async (node, rep, browser) => {
+    // rep: the demo user, LWIA Partner Staff, CRM
+    // A recruiting employer (set up through the API, as the rep).
+    let r = await node.api('/api/v1/crm/employers', {
+      company_name: 'Delta Cold Storage', zip: '95691', street: '2 Port Rd', city: 'West Sacramento',
+      phone: '(916) 555-0111', industry: '4931', contacts: [{ name: 'Ana Ruiz', kind: 'primary' }],
+    });
+    assert(r.status === 201, 'lead created: ' + JSON.stringify(r.json));
+    const emp = r.json.id;
+    r = await node.api(`/api/v1/crm/employers/${emp}/convert`, { edd_account_number: '2345678' });
+    assert(r.status === 200, 'converted: ' + JSON.stringify(r.json));
 
-      await rep.goto(`${node.url}/crm-lead.html?id=${emp}`);
-      await rep.waitForSelector('#info dd');
-      await rep.click('#d-jo summary');
-      await rep.click('#jo-save');
-      // Every missing field at once, next to its field.
-      for (const f of ['title', 'openings', 'location', 'wage']) {
-        await rep.waitForFunction(k => document.getElementById(`jo-${k}-err`).textContent !== '', f);
-        assert(await rep.getAttribute(`#jo-${f}`, 'aria-invalid') === 'true', `${f} marked invalid`);
-      }
-      await rep.fill('#jo-title', 'Forklift Operator');
-      await rep.fill('#jo-openings', '3');
-      await rep.fill('#jo-location', 'West Sacramento');
-      await rep.fill('#jo-wage', '22.75');
-      await rep.click('#jo-save');
-      await rep.locator('#job-orders td', { hasText: 'Forklift Operator' }).waitFor();
-      assert((await rep.textContent('#job-orders')).includes('$22.75 an hour'), 'wage shown');
-      await assertAccessible(rep, 'employer summary with job orders');
-
-      // A case manager registers a participant and refers them.
-      const cm = await (await browser.newContext()).newPage({ viewport: { width: 1200, height: 900 } });
-      await login(cm, node, 't-lwia-cbo');
-      r = await node.api('/api/v1/case/participants', { first_name: 'Jules', last_name: 'Okafor', birth_date: '1991-07-14' });
-      assert(r.status === 201, 'participant registered: ' + JSON.stringify(r.json));
-      const pid = r.json.id;
-      await cm.goto(`${node.url}/case-participant.html?id=${pid}`);
-      await cm.waitForSelector('#info dd');
-      await cm.click('#d-ref summary');
-      await cm.waitForSelector('#ref-job option:nth-child(2)', { state: 'attached' });
-      const opt = cm.locator('#ref-job option', { hasText: 'Forklift Operator' });
-      await cm.selectOption('#ref-job', await opt.getAttribute('value'));
-      await cm.fill('#ref-notes', 'Certified forklift driver');
-      await cm.click('#ref-save');
-      await cm.locator('#timeline li.referral', { hasText: 'Forklift Operator' }).waitFor();
-      assert((await cm.textContent('#timeline li.referral')).includes('Delta Cold Storage'), 'timeline names the employer');
-      await assertAccessible(cm, 'participant page with a referral');
-
-      // The employer's summary shows the referral (by reference, no name).
-      await rep.reload();
-      await rep.locator('#referrals td', { hasText: pid.slice(-6).toUpperCase() }).waitFor();
-      assert(!(await rep.textContent('#referrals')).includes('Okafor'), 'no participant name on the CRM side');
-      assert((await rep.locator('#job-orders tbody tr').first().locator('td').nth(6).textContent()) === '1', 'one referral counted');
-    } finally {
-      await browser.close();
-      await node.stop();
+    await rep.goto(`${node.url}/crm-lead.html?id=${emp}`);
+    await rep.waitForSelector('#info dd');
+    await rep.click('#d-jo summary');
+    await rep.click('#jo-save');
+    // Every missing field at once, next to its field.
+    for (const f of ['title', 'openings', 'location', 'wage']) {
+      await rep.waitForFunction(k => document.getElementById(`jo-${k}-err`).textContent !== '', f);
+      assert(await rep.getAttribute(`#jo-${f}`, 'aria-invalid') === 'true', `${f} marked invalid`);
     }
-  }],
+    await rep.fill('#jo-title', 'Forklift Operator');
+    await rep.fill('#jo-openings', '3');
+    await rep.fill('#jo-location', 'West Sacramento');
+    await rep.fill('#jo-wage', '22.75');
+    await rep.click('#jo-save');
+    await rep.locator('#job-orders td', { hasText: 'Forklift Operator' }).waitFor();
+    assert((await rep.textContent('#job-orders')).includes('$22.75 an hour'), 'wage shown');
+    await assertAccessible(rep, 'employer summary with job orders');
+
+    // A case manager registers a participant and refers them.
+    const cm = await (await browser.newContext()).newPage({ viewport: { width: 1200, height: 900 } });
+    await login(cm, node, 't-lwia-cbo');
+    r = await node.api('/api/v1/case/participants', { first_name: 'Jules', last_name: 'Okafor', birth_date: '1991-07-14' });
+    assert(r.status === 201, 'participant registered: ' + JSON.stringify(r.json));
+    const pid = r.json.id;
+    await cm.goto(`${node.url}/case-participant.html?id=${pid}`);
+    await cm.waitForSelector('#info dd');
+    await cm.click('#d-ref summary');
+    await cm.waitForSelector('#ref-job option:nth-child(2)', { state: 'attached' });
+    const opt = cm.locator('#ref-job option', { hasText: 'Forklift Operator' });
+    await cm.selectOption('#ref-job', await opt.getAttribute('value'));
+    await cm.fill('#ref-notes', 'Certified forklift driver');
+    await cm.click('#ref-save');
+    await cm.locator('#timeline li.referral', { hasText: 'Forklift Operator' }).waitFor();
+    assert((await cm.textContent('#timeline li.referral')).includes('Delta Cold Storage'), 'timeline names the employer');
+    await assertAccessible(cm, 'participant page with a referral');
+
+    // The employer's summary shows the referral (by reference, no name).
+    await rep.reload();
+    await rep.locator('#referrals td', { hasText: pid.slice(-6).toUpperCase() }).waitFor();
+    assert(!(await rep.textContent('#referrals')).includes('Okafor'), 'no participant name on the CRM side');
+    assert((await rep.locator('#job-orders tbody tr').first().locator('td').nth(6).textContent()) === '1', 'one referral counted');
+  }, { viewport: { width: 1200, height: 900 }, acceptDialogs: true })],
 ];

@@ -236,7 +236,7 @@ export async function until(what, fn, ms = 20000, every = 200) {
 }
 
 // A demo node, a browser and a page of `viewport` signed in as the demo
-// user: fn(node, page); everything is stopped afterwards.  acceptDialogs:
+// user: fn(node, page, browser); everything is stopped afterwards.  acceptDialogs:
 // confirm() and alert() are answered OK.
 export async function withSignedInNode(fn, { viewport = { width: 1024, height: 768 }, acceptDialogs = false } = {}) {
   const node = await startNode();
@@ -245,7 +245,7 @@ export async function withSignedInNode(fn, { viewport = { width: 1024, height: 7
     const page = await browser.newPage({ viewport });
     if (acceptDialogs) page.on('dialog', d => d.accept());
     await login(page, node);
-    await fn(node, page);
+    await fn(node, page, browser);
   } finally {
     await browser.close();
     await node.stop();
