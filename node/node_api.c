@@ -13,6 +13,7 @@ const route_list *const node_route_lists[] = {
 	&greeter_route_list,
 	&greeter_days_route_list,
 	&case_route_list,
+	&case_timeline_route_list,
 	&case_work_route_list,
 	&case_compliance_route_list,
 	&case_approvals_route_list,
