@@ -405,10 +405,23 @@ def admin_token(hub):
     return token
 
 
+def operations_password(hub, timeout=30):
+    """The operations account's one-time password a new hub writes to
+    DATA/operations.password (never to its log), planted."""
+    path = os.path.join(hub.data, "operations.password")
+    wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout, 0.05,
+               "operations.password")
+    with open(path) as f:
+        pw = f.read().strip()
+    plant_secret(pw)
+    return pw
+
+
 class HubAndNode(unittest.TestCase):
     """A hub and a stand-alone demo node (signed in as the demo user) shared
-    by the class's tests; cls.token is the hub's admin token and cls.schema
-    its schema version."""
+    by the class's tests; cls.token is the hub's admin token, cls.schema
+    its schema version and cls.reason the id of the node's first greeter
+    reason."""
 
     @classmethod
     def setUpClass(cls):
@@ -417,6 +430,7 @@ class HubAndNode(unittest.TestCase):
         login(cls.node)
         cls.token = admin_token(cls.hub)
         cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+        cls.reason = cls.node.get("/api/v1/greeter/reasons").json()[0]["id"]
 
     @classmethod
     def tearDownClass(cls):

@@ -18,6 +18,7 @@ import ssl
 import time
 import unittest
 
+import harness
 from harness import BIN, Daemon, change_proof, client, plant_secret, pw_verifier, run_tool
 from test_hub import Enrolled, build_frame, changeset_insert
 
@@ -84,13 +85,7 @@ class Base(unittest.TestCase):
         cls.hub = Daemon("hub", args=cls.hub_args).start()
         # Its stderr is a log file here, not a terminal: the one-time password
         # goes to DATA/operations.password (0600), never into the log.
-        pwfile = os.path.join(cls.hub.data, "operations.password")
-        for _ in range(100):
-            if os.path.exists(pwfile) and os.path.getsize(pwfile) > 0:
-                break
-            time.sleep(0.05)
-        with open(pwfile) as f:
-            cls.ops_first = f.read().strip()
+        cls.ops_first = harness.operations_password(cls.hub)
         assert re.fullmatch(r"\S{12}", cls.ops_first), "no one-time password for operations"
         plant_secret(cls.ops_first)
         cls.ops_pw = "Ops." + secrets.token_hex(4) + "Zz9"

@@ -64,14 +64,7 @@ class AccountStatesTest(unittest.TestCase):
         with open(os.path.join(cls.hub.data, "admin.token")) as f:
             cls.token = f.read().strip()
         plant_secret(cls.token)
-        pwfile = os.path.join(cls.hub.data, "operations.password")
-        for _ in range(100):
-            if os.path.exists(pwfile) and os.path.getsize(pwfile) > 0:
-                break
-            time.sleep(0.05)
-        with open(pwfile) as f:
-            first = f.read().strip()
-        plant_secret(first)
+        first = harness.operations_password(cls.hub)
         cls.ops = Console(cls.hub)
         assert cls.ops.login("operations", first).status == 200
         pw = "Ops." + secrets.token_hex(4) + "Zz9"

@@ -70,11 +70,6 @@ def change(table, pk_flags, op, old=None, new=None):
 
 
 class AttackTest(harness.HubAndNode):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.reason = cls.node.get("/api/v1/greeter/reasons").json()[0]["id"]
-
     def tearDown(self):
         self.assertEqual(self.hub.get("/healthz").status, 200)
         db = self.hub.db()

@@ -112,11 +112,6 @@ class Conn:
 
 
 class TestSignedBeforeBody(harness.HubAndNode):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.reason = cls.node.get("/api/v1/greeter/reasons").json()[0]["id"]
-
     def tearDown(self):
         self.assertEqual(self.hub.get("/healthz").status, 200)
 

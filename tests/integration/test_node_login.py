@@ -75,12 +75,7 @@ class Admin:
         password changed), as the second administrator."""
         if getattr(self, "ops", None) is None:
             from test_accounts import Console
-            pwfile = os.path.join(self.hub.data, "operations.password")
-            wait_for("operations.password", lambda: os.path.exists(pwfile)
-                     and os.path.getsize(pwfile) > 0, timeout=30)
-            with open(pwfile) as f:
-                first = f.read().strip()
-            plant_secret(first)
+            first = harness.operations_password(self.hub)
             ops = Console(self.hub)
             r = ops.login("operations", first)
             assert r.status == 200, r
@@ -295,23 +290,11 @@ class HubNodeLoginTest(unittest.TestCase):
         wait_for("the node to reconnect",
                  lambda: session_state(node)["login"]["mode"] == "connected", timeout=90)
 
-        def audited():
-            h = hub.db()
-            try:
-                return h.execute("SELECT count(*) FROM audit_events WHERE staff_id=? AND "
-                                 "action='login_offline'", (ana,)).fetchone()[0]
-            finally:
-                h.close()
-        wait_for("the offline login to reach the hub", audited, timeout=60)
-
-        def cy_applied():
-            h = hub.db()
-            try:
-                return h.execute("SELECT password_temp FROM staff_credentials WHERE id=?",
-                                 (cy,)).fetchone()[0] == 0
-            finally:
-                h.close()
-        wait_for("the offline password change to take effect at the hub", cy_applied)
+        wait_for("the offline login to reach the hub", lambda: harness.db_value(
+            hub, "SELECT count(*) FROM audit_events WHERE staff_id=? AND action='login_offline'",
+            ana), timeout=60)
+        wait_for("the offline password change to take effect at the hub", lambda: harness.db_value(
+            hub, "SELECT password_temp FROM staff_credentials WHERE id=?", cy) == 0)
 
         # Deactivation at the hub ends the session on the connected node within
         # seconds, and the user can no longer sign in.

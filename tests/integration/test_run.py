@@ -110,14 +110,8 @@ class RunTest(unittest.TestCase):
             self.assertEqual(r.status, 201, r.body)
             cid = r.json()["id"]
 
-            def at_hub():
-                db = hub.db()
-                try:
-                    return db.execute("SELECT count(*) FROM checkins WHERE id=?",
-                                      (cid,)).fetchone()[0] == 1
-                finally:
-                    db.close()
-            wait_for(at_hub, timeout=30, what="the check-in in hub.db")
+            wait_for(lambda: harness.db_value(hub, "SELECT count(*) FROM checkins WHERE id=?",
+                                              cid) == 1, timeout=30, what="the check-in in hub.db")
             # A second make run beside the first refuses to start.
             twin_data = os.path.join(data, "twin")
             twin = RunScript(twin_data, hub_port, node_port)
@@ -187,14 +181,8 @@ class RunTest(unittest.TestCase):
             hub = Daemon("hub", data=os.path.join(data, "hub"))
             hub.port = hub_port
 
-            def at_hub():
-                db = hub.db()
-                try:
-                    return db.execute("SELECT count(*) FROM checkins WHERE id=?",
-                                      (cid,)).fetchone()[0] == 1
-                finally:
-                    db.close()
-            wait_for(at_hub, timeout=30, what="the old check-in in hub.db")
+            wait_for(lambda: harness.db_value(hub, "SELECT count(*) FROM checkins WHERE id=?",
+                                              cid) == 1, timeout=30, what="the old check-in in hub.db")
             login(node)  # restarted by make run, and now enrolled: staff from the hub
             wait_for(lambda: node.get("/api/v1/sync/status").json()["pending"] == 0,
                      what="the outbox to drain")
