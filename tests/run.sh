@@ -15,7 +15,7 @@ if [ "${1:-}" = --unit-one ]; then
 	t=$2
 	log="$OUTPOST_TEST_OUT/unit-$(basename "$t").log"
 	s0=$(date +%s)
-	(cd "$OUTPOST_TEST_OUT" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t") >"$log" 2>&1
+	(cd "$OUTPOST_TEST_OUT" && CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$t") >"$log" 2>&1
 	echo "$? $(($(date +%s) - s0))" >"$log.rc"
 	exit 0
 fi

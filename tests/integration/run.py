@@ -8,7 +8,7 @@ One named module runs here.  Several, or with none named every module,
 run each in its own child process, OUTPOST_JOBS of them at once (default 3;
 each test starts its own daemons on ports harness.free_port reserves, and
 names its logs after its process), the slow ones first; a module is killed
-after OUTPOST_MODULE_TIMEOUT seconds (default 900, 3600 with OUTPOST_LONG)
+after OUTPOST_MODULE_TIMEOUT seconds (default 1800, 3600 with OUTPOST_LONG)
 and counts as failed.  Each module's full output is kept in
 $OUTPOST_TEST_OUT/integration-MODULE.txt and the per-module and per-test
 times in $OUTPOST_TEST_OUT/integration-times.txt.
@@ -135,7 +135,7 @@ def run_parallel(pattern, modules):
     os.makedirs(out, exist_ok=True)
     jobs = max(1, int(os.environ.get("OUTPOST_JOBS") or 3))
     long_run = bool(os.environ.get("OUTPOST_LONG"))
-    limit = int(os.environ.get("OUTPOST_MODULE_TIMEOUT") or (3600 if long_run else 900))
+    limit = int(os.environ.get("OUTPOST_MODULE_TIMEOUT") or (3600 if long_run else 1800))
     queue = list(modules) if modules else module_names()
     lock = threading.Lock()
     totals = {"passed": 0, "failed": 0}

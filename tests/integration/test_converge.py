@@ -790,26 +790,25 @@ def op_participant_edit(run, node):
                      "participant edit")
 
 
-def op_case_note(run, node):
+def _participant_text(run, node, sub, label, body_of, what):
+    """POST a new text (run.name(label), planted) to one of the node's
+    participants' SUB list; False when there is no participant yet."""
     r = _participant(run, node)
     if r is None:
         return False
-    text = run.name("Case note")
+    text = run.name(label)
     plant_secret(text)
-    return run.write(node, "POST", CASE + "/participants/%s/notes" % r[0],
-                     {"subject": "Contact", "contact_date": node.today, "body": text},
-                     "case note")
+    return run.write(node, "POST", CASE + "/participants/%s/%s" % (r[0], sub), body_of(text), what)
+
+
+def op_case_note(run, node):
+    return _participant_text(run, node, "notes", "Case note", lambda text: {
+        "subject": "Contact", "contact_date": node.today, "body": text}, "case note")
 
 
 def op_activity(run, node):
-    r = _participant(run, node)
-    if r is None:
-        return False
-    text = run.name("Activity note")
-    plant_secret(text)
-    return run.write(node, "POST", CASE + "/participants/%s/activities" % r[0],
-                     {"code": "102", "start_date": node.today, "note": {"body": text}},
-                     "activity")
+    return _participant_text(run, node, "activities", "Activity note", lambda text: {
+        "code": "102", "start_date": node.today, "note": {"body": text}}, "activity")
 
 
 # (table, what, weight, function): the generator draws from this list.

@@ -295,23 +295,26 @@ class Proxy(threading.Thread):
 
 
 # ---- the test --------------------------------------------------------------------
+def start_offices(cls):
+    """cls.hub and cls.nodes A and B (not enrolled yet), with cls.env (fast
+    sync, small snapshot pages), and cls.reason_id of a greeter reason.
+    Staff sign in once each node is enrolled (ensure_enrolled, and
+    test_proxy_faults): a row written under a node's provisional identity
+    names another node than the enrolled one, and the hub quarantines it
+    (the trust boundary)."""
+    cls.env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1",
+               "OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS": str(SNAPSHOT_ROWS)}
+    cls.hub = Daemon("hub", env=cls.env).start()
+    cls.nodes = {"A": Daemon("node", env=cls.env).start(), "B": Daemon("node", env=cls.env).start()}
+    harness.admin_token(cls.hub)
+    cls.reason_id = cls.nodes["A"].get("/api/v1/greeter/reasons").json()[0]["id"]
+
+
 class FaultTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.hooks = have_hooks()
-        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1",
-               "OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS": str(SNAPSHOT_ROWS)}
-        cls.env = env
-        cls.hub = Daemon("hub", env=env).start()
-        # Staff sign in once each node is enrolled (ensure_enrolled, and
-        # test_proxy_faults): a row written under a node's provisional
-        # identity names another node than the enrolled one, and the hub
-        # quarantines it (the trust boundary).
-        cls.nodes = {"A": Daemon("node", env=env).start(), "B": Daemon("node", env=env).start()}
-        with open(os.path.join(cls.hub.data, "admin.token")) as f:
-            plant_secret(f.read().strip())
-        reasons = cls.nodes["A"].get("/api/v1/greeter/reasons").json()
-        cls.reason_id = reasons[0]["id"]
+        start_offices(cls)
 
     @classmethod
     def tearDownClass(cls):
@@ -642,18 +645,7 @@ class ProxyTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        env = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS), "OUTPOST_NODE_SYNC_INTERVAL": "1",
-               "OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS": str(SNAPSHOT_ROWS)}
-        cls.env = env
-        cls.hub = Daemon("hub", env=env).start()
-        # Staff sign in once each node is enrolled (ensure_enrolled, and
-        # test_proxy_faults): a row written under a node's provisional
-        # identity names another node than the enrolled one, and the hub
-        # quarantines it (the trust boundary).
-        cls.nodes = {"A": Daemon("node", env=env).start(), "B": Daemon("node", env=env).start()}
-        with open(os.path.join(cls.hub.data, "admin.token")) as f:
-            plant_secret(f.read().strip())
-        cls.reason_id = cls.nodes["A"].get("/api/v1/greeter/reasons").json()[0]["id"]
+        start_offices(cls)
         cls.rng = random.Random(SEED + 1)
         cls.proxy = Proxy(cls.hub.port, cls.rng)
         cls.proxy.start()

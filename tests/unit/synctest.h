@@ -1,9 +1,9 @@
 /*
  * synctest.h - what the replication unit tests (test_apply, test_apply_cache,
- * test_case, test_crm) share: an in-memory node or hub database, a captured
- * write at a node, and pushing a node's outbox to a hub the way the hub
- * applies a push.  Test code only, linked into those binaries (see the
- * Makefile); failures are cmocka assertions.
+ * test_capture, test_case, test_crm, test_pull) share: an in-memory node or
+ * hub database, a captured write at a node, and pushing a node's outbox to
+ * a hub the way the hub applies a push.  Test code only, linked into those
+ * binaries (see the Makefile); failures are cmocka assertions.
  */
 #ifndef OUTPOST_SYNCTEST_H
 #define OUTPOST_SYNCTEST_H

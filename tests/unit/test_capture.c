@@ -19,16 +19,9 @@
 #include "model/demo.h"
 #include "model/greeter.h"
 #include "model/schema.h"
+#include "synctest.h"
 
-static sqlite3 *open_node(void)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(capture_migrate(db), 0);
-	return db;
-}
+#define open_node() st_open_db(0)
 
 static void insert_checkin(sqlite3 *db, const char *id, const char *name)
 {

@@ -37,26 +37,16 @@
 #include "model/schema.h"
 #include "sync/changeset.h"
 #include "sync/sync.h"
+#include "synctest.h"
 
 static const sync_scope sc1 = {"nodeA", "office-1", "la-1"};
 
-static sqlite3 *open_hub(void)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(sync_hub_migrate(db), 0);
-	return db;
-}
+#define open_hub() st_open_db(1)
 
 static sqlite3 *open_node(void)
 {
-	sqlite3 *db;
+	sqlite3 *db = st_open_db(0);
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	assert_int_equal(schema_migrate(db), 0);
-	assert_int_equal(capture_migrate(db), 0);
 	assert_int_equal(db_exec(db, "CREATE TABLE node_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT)"), 0);
 	return db;
 }
