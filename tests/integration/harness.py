@@ -473,14 +473,20 @@ def hub_code(hub, office="demo-office", plant=True):
     return code
 
 
-def enrolled_node(hub, office, env=None, log="sync", plant=False):
-    """A node enrolled with office by `outpost-sync enroll` (its log
-    LOG-tool.log) before its first start, then started."""
-    node = Daemon("node", env=env)
-    p = run_tool(["enroll", "--data", node.data, "--hub", hub.url, "--code",
-                  hub_code(hub, office, plant)], name=log)
+def enroll(hub, node, office="demo-office", log="sync", plant=True):
+    """`outpost-sync enroll` of node (stopped or running) with office, its
+    log LOG-tool.log; RuntimeError when it fails."""
+    p = run_tool(["enroll", "--hub", hub.url, "--code", hub_code(hub, office, plant),
+                  "--data", node.data], name=log)
     if p.returncode != 0:
         raise RuntimeError("enroll failed: %s %s" % (p.stdout, p.stderr))
+
+
+def enrolled_node(hub, office, env=None, log="sync", plant=False):
+    """A node enrolled with office (enroll) before its first start, then
+    started."""
+    node = Daemon("node", env=env)
+    enroll(hub, node, office, log, plant)
     node.start()
     return node
 
@@ -507,9 +513,9 @@ def db_value(daemon, sql, *args):
         db.close()
 
 
-def hub_rows(hub, sql, *args):
-    """The rows of a query on the hub's database, as tuples."""
-    db = hub.db()
+def rows(daemon, sql, *args):
+    """The rows of a query on the daemon's database, as tuples."""
+    db = daemon.db()
     try:
         return [tuple(r) for r in db.execute(sql, args).fetchall()]
     finally:

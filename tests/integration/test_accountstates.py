@@ -87,7 +87,7 @@ class AccountStatesTest(unittest.TestCase):
         return self.ops.post(path, body, headers={"Authorization": "Bearer " + self.token})
 
     def hubq(self, sql, *args):
-        return harness.hub_rows(self.hub, sql, *args)
+        return harness.rows(self.hub, sql, *args)
 
     def test_suspend_and_reactivate_keep_the_user_name(self):
         cbo = client(self.node)

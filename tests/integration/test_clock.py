@@ -35,12 +35,7 @@ def set_clock(path, offset_ms):
     time.sleep(0.3)  # read again within 100 ms
 
 
-def q(d, sql, *args):
-    db = d.db()
-    try:
-        return [tuple(r) for r in db.execute(sql, args).fetchall()]
-    finally:
-        db.close()
+q = harness.rows
 
 
 def wait_for(what, fn, timeout=60):
@@ -69,14 +64,7 @@ class ClockSkewTest(unittest.TestCase):
         os.rmdir(self.tmp)
 
     def enroll(self, node):
-        p = run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code", "--office",
-                      "demo-office", "--data", self.hub.data], name="hub")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        code = p.stdout.decode().strip()
-        plant_secret(code)
-        p = run_tool(["enroll", "--hub", self.hub.url, "--code", code, "--data", node.data],
-                     name="clock")
-        self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
+        harness.enroll(self.hub, node, log="clock")
 
     def checkin(self, node, tag):
         name = "Clock %s %s" % (tag, uuid.uuid4().hex[:8])

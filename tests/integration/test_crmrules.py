@@ -200,7 +200,7 @@ class JobOrdersAndReferralsTest(harness.TwoOffices):
             self.sync(node, "pull")
 
     def hubq(self, sql, *args):
-        return harness.hub_rows(self.hub, sql, *args)
+        return harness.rows(self.hub, sql, *args)
 
     def test_job_order_and_referral_recorded_on_both_sides_and_replicated(self):
         c, w = Crm(self, self.a), Crm(self, self.wsb)

@@ -38,16 +38,7 @@ if os.environ.get("OUTPOST_LONG"):
 
 
 def enroll(hub, node):
-    p = run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code", "--office",
-                  "demo-office", "--data", hub.data], name="hub")
-    if p.returncode != 0:
-        raise RuntimeError(p.stderr)
-    code = p.stdout.decode().strip()
-    plant_secret(code)
-    p = run_tool(["enroll", "--hub", hub.url, "--code", code, "--data", node.data],
-                 name="iofault")
-    if p.returncode != 0:
-        raise RuntimeError(p.stderr + p.stdout)
+    harness.enroll(hub, node, log="iofault")
 
 
 def ids(d, tag):

@@ -149,15 +149,7 @@ class Client(threading.Thread):
 
 
 def enroll(hub, node):
-    p = run_tool([os.path.join(harness.BIN, "outpost-hub"), "enroll-code", "--office",
-                  "demo-office", "--data", hub.data], name="soak-hub")
-    if p.returncode != 0:
-        raise RuntimeError(p.stderr)
-    code = p.stdout.decode().strip()
-    p = run_tool(["enroll", "--hub", hub.url, "--code", code, "--data", node.data],
-                 name="soak")
-    if p.returncode != 0:
-        raise RuntimeError(p.stderr + p.stdout)
+    harness.enroll(hub, node, log="soak", plant=False)
 
 
 def main():
