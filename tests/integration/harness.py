@@ -417,6 +417,20 @@ def operations_password(hub, timeout=30):
     return pw
 
 
+class DemoNode(unittest.TestCase):
+    """A stand-alone demo node shared by the class's tests, signed in as
+    the demo user."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Daemon("node").start()
+        login(cls.node)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+
+
 class HubAndNode(unittest.TestCase):
     """A hub and a stand-alone demo node (signed in as the demo user) shared
     by the class's tests; cls.token is the hub's admin token, cls.schema

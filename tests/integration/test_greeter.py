@@ -12,15 +12,7 @@ import harness
 from harness import Daemon
 
 
-class GreeterTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = Daemon("node").start()
-        harness.login(cls.node)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
+class GreeterTest(harness.DemoNode):
 
     def reasons(self):
         r = self.node.get("/api/v1/greeter/reasons")

@@ -15,7 +15,7 @@ import time
 import unittest
 
 from harness import Daemon, login, plant_secret
-from test_sync_node import Office, checkin, count, wait_for
+from test_sync_node import OfficeTest, checkin, count, wait_for
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -132,14 +132,11 @@ def from_outside(port, tls, headers=None):
         c.close()
 
 
-class MetricsTest(unittest.TestCase):
+class MetricsTest(OfficeTest):
     def setUp(self):
         if text_string_to_metric_families is None:
             self.skipTest("python3-prometheus-client is not installed (scripts/setup.sh test)")
-        self.o = Office(self)
-
-    def tearDown(self):
-        self.o.close()
+        super().setUp()
 
     def test_scrape_before_and_after_activity(self):
         hub = self.o.hub()

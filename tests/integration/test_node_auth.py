@@ -121,16 +121,11 @@ def stream_head(client, path):
         c.close()
 
 
-class MatrixTest(unittest.TestCase):
+class MatrixTest(harness.DemoNode):
     @classmethod
     def setUpClass(cls):
         plant_secret(harness.DEMO_PASSWORD)
-        cls.node = Daemon("node").start()
-        harness.login(cls.node)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
+        super().setUpClass()
 
     def test_routes_known(self):
         routes = node_routes()

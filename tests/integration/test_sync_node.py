@@ -136,12 +136,17 @@ def hub_view(hub, node):
     return r.json()
 
 
-class SyncNodeTest(unittest.TestCase):
+class OfficeTest(unittest.TestCase):
+    """Each test gets self.o, an Office, closed after it."""
+
     def setUp(self):
         self.o = Office(self)
 
     def tearDown(self):
         self.o.close()
+
+
+class SyncNodeTest(OfficeTest):
 
     def one_line_failure(self, p, code, *words):
         """p failed with exit code `code` and said so in one line on stderr."""

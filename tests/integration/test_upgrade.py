@@ -22,7 +22,7 @@ import tempfile
 import unittest
 
 from harness import BIN, TOP, Daemon, run_tool
-from test_sync_node import Office, checkin, count, sync, wait_for
+from test_sync_node import OfficeTest, checkin, count, sync, wait_for
 
 FIX = os.path.join(TOP, "tests", "fixtures", "release-0.1.0")
 
@@ -51,14 +51,14 @@ def check(kind, data, *extra):
     return p.returncode, p.stdout.decode()
 
 
-class UpgradeTest(unittest.TestCase):
+class UpgradeTest(OfficeTest):
     def setUp(self):
-        self.o = Office(self)
+        super().setUp()
         self.tmp = tempfile.mkdtemp(prefix="outpost-upgrade-")
         os.chmod(self.tmp, 0o700)
 
     def tearDown(self):
-        self.o.close()
+        super().tearDown()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_release_0_1_0_databases_migrate_and_sync(self):
@@ -121,12 +121,7 @@ class UpgradeTest(unittest.TestCase):
                  what="verify after the upgrade")
 
 
-class CheckTest(unittest.TestCase):
-    def setUp(self):
-        self.o = Office(self)
-
-    def tearDown(self):
-        self.o.close()
+class CheckTest(OfficeTest):
 
     def test_exit_codes(self):
         hub = self.o.hub()
