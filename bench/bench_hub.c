@@ -69,14 +69,6 @@ static pid_t hub_pid;
 static char hub_dir[512];
 static int batch = 3;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -464,7 +456,7 @@ static void *work(void *arg)
 					w->w_errors++;
 				continue;
 			}
-			while ((t = now_s()) < at)
+			while ((t = loadgen_now_s()) < at)
 				usleep((useconds_t)((at - t) * 1e6 < 200000 ? (at - t) * 1e6 : 200000));
 			if (push(b, &g, &frame, resp) != 0) {
 				b->seq = before; /* (a lost reply shows in the verify) */
@@ -476,7 +468,7 @@ static void *work(void *arg)
 				w->w_errors++;
 				continue;
 			}
-			w->w_lat[w->w_nlat++] = (now_s() - at) * 1000.0;
+			w->w_lat[w->w_nlat++] = (loadgen_now_s() - at) * 1000.0;
 		}
 out:
 	buf_release(&frame);
@@ -508,7 +500,7 @@ static int run(int from, int n, int rounds, double period, int enroll_only, phas
 	int nth = (n - from + per - 1) / per;
 	worker *ws = calloc((size_t)nth, sizeof *ws);
 	pthread_t *th = calloc((size_t)nth, sizeof *th);
-	double *all, c0 = hub_cpu_s(), t0 = now_s() + 0.5;
+	double *all, c0 = hub_cpu_s(), t0 = loadgen_now_s() + 0.5;
 	long k = 0;
 
 	if (ws == NULL || th == NULL)
@@ -527,7 +519,7 @@ static int run(int from, int n, int rounds, double period, int enroll_only, phas
 		ph->errors += ws[i].w_errors;
 		ph->applied += ws[i].w_applied;
 	}
-	ph->secs = now_s() - t0;
+	ph->secs = loadgen_now_s() - t0;
 	ph->n = n;
 	ph->cores = (hub_cpu_s() - c0) / ph->secs;
 	ph->cpu_ms = ph->cycles ? (hub_cpu_s() - c0) * 1000.0 / (double)ph->cycles : 0;

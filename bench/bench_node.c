@@ -27,13 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int attach_one(const table_def *t, void *arg)
 {
 	return sqlite3session_attach(arg, t->td_name) == SQLITE_OK ? 0 : -1;
@@ -66,7 +59,7 @@ static double raw_rate(const char *dir, double seconds, int with_session)
 			   " VALUES(?, ?, '0190a000-0000-7000-8000-000000000001', 'demo-office')");
 	db_prepare(db, &o, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
 			   " changeset) VALUES('h', NULL, 0, 1, ?, ?)");
-	t0 = now_s();
+	t0 = loadgen_now_s();
 	do {
 		sqlite3_session *s = NULL;
 
@@ -102,7 +95,7 @@ static double raw_rate(const char *dir, double seconds, int with_session)
 			capture_commit(&c, "000000000001.0000.bench", NULL, NULL);
 		}
 		n++;
-		t = now_s() - t0;
+		t = loadgen_now_s() - t0;
 	} while (t < seconds);
 	sqlite3_finalize(a);
 	sqlite3_finalize(b);

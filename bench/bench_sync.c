@@ -35,6 +35,7 @@
  *       (sync_hub_apply_cached), in the same transaction size: the hub's
  *       cost before the grouped apply (sync/apply_batch.c).
  */
+#include "bench/loadgen.h"
 #include "hub/hub.h"
 #include "lib/crypto.h"
 #include "lib/db.h"
@@ -55,14 +56,6 @@ static double cpu_now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -258,16 +251,16 @@ static int raw(const char *node_path, const char *out_path, int cat)
 				  &more) != 0)
 				goto out;
 		}
-		t0 = now_s();
+		t0 = loadgen_now_s();
 		c0 = cpu_now_s();
 		for (long i = 0; i < nchunks; i++)
 			if (db_exec(dst, "BEGIN IMMEDIATE") != 0 ||
 			    apply_raw(dst, chunks[i].data, chunks[i].len) != 0 ||
 			    db_exec(dst, "COMMIT") != 0)
 				goto out;
-		t = now_s() - t0;
+		t = loadgen_now_s() - t0;
 	} else {
-		t0 = now_s();
+		t0 = loadgen_now_s();
 		c0 = cpu_now_s();
 		if (db_exec(dst, "BEGIN IMMEDIATE") != 0)
 			goto out;
@@ -283,7 +276,7 @@ static int raw(const char *node_path, const char *out_path, int cat)
 		}
 		if (src_rc != SQLITE_DONE || db_exec(dst, "COMMIT") != 0)
 			goto out;
-		t = now_s() - t0;
+		t = loadgen_now_s() - t0;
 	}
 	rows = db_int(dst, "SELECT (SELECT count(*) FROM checkins) + "
 			   "(SELECT count(*) FROM checkin_reasons)", 0);
@@ -371,7 +364,7 @@ static int ingest(const char *hub_path, const char *node_path)
 			goto out;
 		if (count == 0)
 			break;
-		t0 = now_s();
+		t0 = loadgen_now_s();
 		c0 = cpu_now_s();
 		if (hub_ingest(hdb, &n, frame.data, frame.len, &res) != 0) {
 			fprintf(stderr, "bench_sync: ingest: %d %s\n", res.hi_status, res.hi_error);
@@ -379,7 +372,7 @@ static int ingest(const char *hub_path, const char *node_path)
 			goto out;
 		}
 		c += cpu_now_s() - c0;
-		t += now_s() - t0;
+		t += loadgen_now_s() - t0;
 		entries += count;
 		applied += res.hi_applied;
 		hub_ingest_release(&res);
@@ -422,7 +415,7 @@ static int merge_each(const char *hub_path, const char *node_path)
 		snprintf(n.hn_id, sizeof n.hn_id, "%s", node_id);
 		snprintf(n.hn_office, sizeof n.hn_office, "%s", office);
 		snprintf(n.hn_la, sizeof n.hn_la, "%s", la);
-		t0 = now_s();
+		t0 = loadgen_now_s();
 		c0 = cpu_now_s();
 		if (db_exec(hdb, "BEGIN IMMEDIATE") != 0)
 			goto out;
@@ -442,7 +435,7 @@ static int merge_each(const char *hub_path, const char *node_path)
 			goto out;
 		(void)n;
 	}
-	printf("entries %ld applied %ld seconds %.3f cpu %.3f\n", entries, applied, now_s() - t0,
+	printf("entries %ld applied %ld seconds %.3f cpu %.3f\n", entries, applied, loadgen_now_s() - t0,
 	       cpu_now_s() - c0);
 	rc = 0;
 out:

@@ -91,7 +91,7 @@ typedef struct worker {
 	long cap;
 } worker;
 
-static double now_s(void)
+double loadgen_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -210,16 +210,16 @@ static void *run(void *p)
 
 	/* the handshake is not part of the measured window (each worker's own) */
 	c_open(&c, w->port, w->tls);
-	end = now_s() + w->seconds;
-	while (c.fd >= 0 && now_s() < end) {
+	end = loadgen_now_s() + w->seconds;
+	while (c.fd >= 0 && loadgen_now_s() < end) {
 		size_t n = w->build(w->id, w->n, req, sizeof req, w->arg);
-		double t0 = now_s();
+		double t0 = loadgen_now_s();
 		if (c_write(&c, req, n) != (ssize_t)n) {
 			w->errors++;
 			break;
 		}
 		int st = read_response(&c, resp, sizeof resp);
-		double dt = (now_s() - t0) * 1000.0;
+		double dt = (loadgen_now_s() - t0) * 1000.0;
 		if (st != w->expect) {
 			w->errors++;
 			c_close(&c);
@@ -256,7 +256,7 @@ static int run_all(int port, int tls, int conns, double seconds, loadgen_build b
 {
 	worker *ws = calloc((size_t)conns, sizeof *ws);
 	pthread_t *th = calloc((size_t)conns, sizeof *th);
-	double t0 = now_s();
+	double t0 = loadgen_now_s();
 	long total = 0, k = 0;
 	double *all;
 
@@ -271,7 +271,7 @@ static int run_all(int port, int tls, int conns, double seconds, loadgen_build b
 		total += ws[i].n;
 		res->errors += ws[i].errors;
 	}
-	res->seconds = tls ? seconds : now_s() - t0; /* TLS: each worker's window */
+	res->seconds = tls ? seconds : loadgen_now_s() - t0; /* TLS: each worker's window */
 	all = malloc((size_t)(total ? total : 1) * sizeof(double));
 	for (int i = 0; i < conns; i++) {
 		memcpy(all + k, ws[i].lat, (size_t)ws[i].n * sizeof(double));

@@ -37,6 +37,9 @@ int loadgen_run_tls(int port, int conns, double seconds, loadgen_build build, co
  * status, or -1 (the connection is then unusable: close it).  resp (cap
  * bytes) gets the head, NUL-terminated, and what of the body came with it.
  */
+/* Seconds on the monotonic clock (nanosecond resolution): for intervals. */
+double loadgen_now_s(void);
+
 typedef struct lconn lconn;
 lconn *loadgen_conn_open(int port, int tls, unsigned src);
 int loadgen_conn_request(lconn *c, const void *req, size_t n, char *resp, size_t cap);
