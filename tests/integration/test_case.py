@@ -42,16 +42,11 @@ def days_ago(today, n):
     return d.isoformat()
 
 
-class CaseNodeTest(unittest.TestCase):
+class CaseNodeTest(harness.DemoNode):
     @classmethod
     def setUpClass(cls):
-        cls.node = Daemon("node").start()
-        harness.login(cls.node)
+        super().setUpClass()
         cls.today = cls.node.get(API + "/meta").json()["today"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
 
     def bad(self, r, field, status=400):
         self.assertEqual(r.status, status, r.body)

@@ -31,15 +31,7 @@ def today(node):
     return node.get(API + "/meta").json()["today"]
 
 
-class CrmNodeTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = Daemon("node").start()
-        login(cls.node)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.cleanup()
+class CrmNodeTest(harness.DemoNode):
 
     # ---- helpers ----------------------------------------------------------
     def req(self, method, path, body=None):
