@@ -19,14 +19,8 @@
 
 #include "hub/hub_api.h"
 #include "lib/clock.h"
+#include "routetest.h"
 #include "testutil.h"
-
-static const char *method_name(http_method m)
-{
-	static const char *const names[] = {"OTHER", "GET",   "HEAD",   "POST",
-					    "PUT",   "PATCH", "DELETE", "OPTIONS"};
-	return names[m];
-}
 
 static void test_hub_table(void **state)
 {

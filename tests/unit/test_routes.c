@@ -19,6 +19,7 @@
 
 #include "lib/route.h"
 #include "node/node_api.h"
+#include "routetest.h"
 #include "testutil.h"
 
 /* ---- the node's table ------------------------------------------------------------ */
@@ -37,13 +38,6 @@ static const char *const non_writes[] = {
 	"POST /api/v1/sync/now",               /* starts a sync cycle at once: no row */
 	NULL,
 };
-
-static const char *method_name(http_method m)
-{
-	static const char *const names[] = {"OTHER", "GET",   "HEAD",   "POST",
-					    "PUT",   "PATCH", "DELETE", "OPTIONS"};
-	return names[m];
-}
 
 static int listed(const char *const *list, const route_def *d)
 {
