@@ -5,7 +5,8 @@
 #                               the unit-test binaries)
 # OUTPOST_ONLY=unit|integration|browser runs one suite; OUTPOST_LONG=1 adds the
 # long convergence and soak runs; OUTPOST_JOBS=N (default 3) runs N unit
-# binaries and N integration modules at a time.  Logs go to tests/out/;
+# binaries and N integration modules at a time (the unit binaries beside the
+# integration modules).  Logs go to tests/out/;
 # tests/out/times.txt lists how long each part took.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,13 +61,34 @@ suite_result() {
 	fi
 }
 
+# The unit binaries (the slowest first, OUTPOST_JOBS at a time) run in the
+# background beside the integration tests; their results are read after.
+unit_pid=""
 if [ -z "$only" ] || [ "$only" = unit ]; then
+	(
+		s0=$(date +%s)
+		for t in "$build"/tests/test_powerloss "$build"/tests/test_pullfault "$build"/tests/test_*; do
+			[ -x "$t" ] && echo "$t"
+		done | awk '!seen[$0]++' | xargs -n 1 -P "$jobs" sh "$top/tests/run.sh" --unit-one
+		echo "$(($(date +%s) - s0)) suite unit (beside the integration tests)" >>"$out/times.txt"
+	) &
+	unit_pid=$!
+	[ "$only" = unit ] && wait "$unit_pid"
+fi
+
+if [ -z "$only" ] || [ "$only" = integration ]; then
+	echo "== integration tests"
+	stamp integration
+	python3 "$top/tests/integration/run.py" >"$out/integration.txt" 2>&1
+	rc=$?
+	grep -E '^(ok|FAIL|ERROR|SKIP|module|  )' "$out/integration.txt" | head -300
+	suite_result integration $rc
+fi
+
+if [ -n "$unit_pid" ]; then
 	echo "== unit tests"
-	stamp unit
-	# the slowest binaries first, then the others, OUTPOST_JOBS at a time
-	for t in "$build"/tests/test_powerloss "$build"/tests/test_pullfault "$build"/tests/test_*; do
-		[ -x "$t" ] && echo "$t"
-	done | awk '!seen[$0]++' | xargs -n 1 -P "$jobs" sh "$top/tests/run.sh" --unit-one
+	stamp unit-wait # how long the unit binaries ran on after the integration tests
+	wait "$unit_pid"
 	for t in "$build"/tests/test_*; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
@@ -87,15 +109,6 @@ if [ -z "$only" ] || [ "$only" = unit ]; then
 			echo "ok   $name: $p passed"
 		fi
 	done
-fi
-
-if [ -z "$only" ] || [ "$only" = integration ]; then
-	echo "== integration tests"
-	stamp integration
-	python3 "$top/tests/integration/run.py" >"$out/integration.txt" 2>&1
-	rc=$?
-	grep -E '^(ok|FAIL|ERROR|SKIP|module|  )' "$out/integration.txt" | head -300
-	suite_result integration $rc
 fi
 
 if [ -z "$only" ] || [ "$only" = browser ]; then
