@@ -195,6 +195,7 @@ static route_rc checkin_reasons_check(route_call *a, const cJSON *reason_ids)
 	const cJSON *r, *r2;
 	sqlite3_stmt *st;
 	route_rc rc = ROUTE_OK;
+	int found;
 
 	if ((st = db_stmt(n->nd_db, "SELECT 1 FROM greeter_reasons WHERE id=? AND active=1 AND local_area_id=? "
 		       "AND (office_id IS NULL OR office_id=?)")) == NULL)
@@ -213,9 +214,14 @@ static route_rc checkin_reasons_check(route_call *a, const cJSON *reason_ids)
 		sqlite3_bind_text(st, 1, r->valuestring, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
+		found = sqlite3_step(st);
+		if (found == SQLITE_DONE) {
 			rc = route_bad(a, "reason_ids", "unknown or inactive reason '%.64s'",
 				       r->valuestring);
+			goto out;
+		}
+		if (found != SQLITE_ROW) { /* a failed read (no memory, I/O): not a 400 */
+			rc = ROUTE_DBERR;
 			goto out;
 		}
 		sqlite3_reset(st);
