@@ -575,6 +575,81 @@ class CaseApprovalsTest(CaseRulesBase):
         t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
         self.assertEqual(t["activities"], [])
 
+    def console(self, user, expect=200):
+        from test_accounts import Console
+        c = Console(self.hub)
+        r = c.login(user, PASSWORD)
+        self.assertEqual(r.status, expect, r.body)
+        return c
+
+    def console_request(self, c, rid, state="all"):
+        r = c.get("/api/v1/admin/case/approvals?state=" + state)
+        self.assertEqual(r.status, 200, r.body)
+        return next((q for q in r.json()["requests"] if q["id"] == rid), None)
+
+    def test_approvers_decide_at_the_hub_console(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Consuelo", "Consola", 60)
+        start = days_ago(self.today, 45)
+        r = self.activity(p["id"], "102", start, node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        rid = r.json()["approval"]["request_id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid) == 1,
+                 what="the request at the hub")
+        # Staff without an approver or administrator role: no console.
+        self.console("casemgr", 401)
+        pm = self.console("pmgr")
+        # The administrators' screens refuse an approver's session.
+        for path in ("/api/v1/admin/case/approver-roles", "/api/v1/admin/audit", "/api/v1/nodes",
+                     "/api/v1/admin/staff"):
+            self.assertEqual(pm.get(path).status, 403, path)
+        self.assertEqual(pm.request("PUT", "/api/v1/admin/case/approver-roles",
+                                    {"staff_id": self.ids["pmgr"], "roles": ["edd"]}).status, 403)
+        self.assertEqual(pm.get("/api/v1/admin/session").status, 200)
+        # Only the requests addressed to it: the Program Manager sees the
+        # backdate; DSS WIOA staff do not (and cannot decide it).
+        r = pm.get("/api/v1/admin/case/approvals")
+        self.assertEqual(r.json()["my_roles"], ["dss_program_manager"])
+        q = self.console_request(pm, rid, "pending")
+        self.assertEqual((q["entry_date"], q["can_decide"]), (start, ["dss_program_manager"]))
+        self.assertTrue(q["entry_summary"].startswith("102 "), q)
+        self.assertEqual(q["participant_name"], "Consuelo Consola")
+        wi = self.console("wioa")
+        self.assertIsNone(self.console_request(wi, rid))
+        self.bad(wi.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"}), "id", 404)
+        # Every field error at once; a refusal needs its reason.
+        r = pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "maybe", "role": "edd"})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["decision", "role"])
+        self.bad(pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "refused"}), "comment")
+        # Without the CSRF token: refused.
+        self.assertEqual(pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"},
+                                 csrf=False).status, 403)
+        r = pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["waiting_for"], ["WDB Director", "EDD"])
+        self.assertEqual(r.json()["decisions"][0]["office_id"], "hub")
+        # Audited at the hub, with the decision, in its transaction.
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM hub_audit_events WHERE"
+                                         " action='case.request_approved' AND subject=? AND actor='pmgr'", rid), 1)
+        # Once: the role has decided.
+        self.bad(pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"}), "role")
+        # Replicated to the offices as an office's decision is: the
+        # Director at office B sees it, and decides there.
+        wait_for(lambda: len((self.request_of("wdbdir", rid) or {}).get("decisions", [])) == 1,
+                 what="the console's decision at office B")
+        self.assertEqual(self.decide("wdbdir", rid).status, 201)
+        wait_for(lambda: len(self.console_request(pm, rid)["decisions"]) == 2,
+                 what="office B's decision at the hub")
+        ed = self.console("eddrev")
+        r = ed.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved", "comment": "ok"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        self.assertIsNone(self.console_request(ed, rid, "pending"))
+        wait_for(lambda: cm.get(API + "/participants/" + p["id"]).json()["status"]["last_service_date"] == start,
+                 what="the approved entry counting at office A")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
 
 if __name__ == "__main__":
     unittest.main()
