@@ -707,6 +707,12 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			    la, sizeof la) != 0 ||
 		    strcmp(la, js(row, "participant_id")) != 0)
 			REFUSE("case_notes: the amended note is not this participant's");
+		/* Its Help Request (issue 15), when it names one, is for this
+		 * note's original. */
+		if (db_text(db, "SELECT entry_id FROM case_approval_requests WHERE change_id=?"
+				" AND kind='change'", js(row, "id"), la, sizeof la) == 0 &&
+		    strcmp(la, js(row, "amends_id")) != 0)
+			REFUSE("case_notes: the help request is for another note");
 	}
 	return 0;
 }

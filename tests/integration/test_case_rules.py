@@ -650,6 +650,46 @@ class CaseApprovalsTest(CaseRulesBase):
                  what="the approved entry counting at office A")
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
 
+    def test_note_amendment_waits_for_its_help_request(self):
+        cm, sup = self.s["casemgr"], self.s["super"]
+        p = self.registered("Nora", "Enmendada", 20)
+        r = self.activity(p["id"], "115", days_ago(self.today, 3), node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        note = r.json()["note"]
+        N = API + "/notes/%s/amend" % note["id"]
+        text = "Helped with the resume and a cover letter."
+        plant_secret(text)
+        # As for an activity: staff cannot change entered data.
+        self.bad(cm.post(N, {"body": text, "reason": "Forgot the cover letter."}), "id", 403)
+        r = sup.post(N, {"body": text, "reason": "Forgot the cover letter."})
+        self.assertEqual(r.status, 201, r.body)
+        am = r.json()
+        rid = am["approval"]["request_id"]
+        self.assertEqual(am["amends_id"], note["id"])
+        self.bad(sup.post(N, {"body": text, "reason": "again"}), "id", 409)
+        def amendment():
+            t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+            return t["activities"][0]["notes"][0]["amendments"][0]
+        self.assertEqual(amendment()["change_state"], "pending")
+        # Backdating approvers do not decide it; DSS WIOA staff, at the hub
+        # console, do.
+        self.bad(self.decide("pmgr", rid), "role")
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid) == 1,
+                 what="the Help Request at the hub")
+        wi = self.console("wioa")
+        q = self.console_request(wi, rid, "pending")
+        self.assertEqual((q["kind"], q["entry_table"], q["entry_id"]), ("change", "case_notes", note["id"]))
+        self.assertEqual(q["reason"], "Forgot the cover letter.")
+        self.assertIn("amend the case note", q["change_summary"])
+        r = wi.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        wait_for(lambda: amendment()["change_state"] == "approved", what="the approval at office A")
+        # The original never changed; both are kept.
+        self.assertEqual(count(self.nodes["a"], "SELECT body FROM case_notes WHERE id=?", note["id"]),
+                         "Met in person and reviewed the plan.")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
 
 if __name__ == "__main__":
     unittest.main()

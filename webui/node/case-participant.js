@@ -167,28 +167,36 @@ function noteItem(n) {
   const wrap = el('div', {},
     el('p', {}, el('strong', {}, n.subject), ' — contact ', fmtDate(n.contact_date), el('span', { class: 'muted' }, ` (entered ${fmtDate(n.entered_date)} by ${n.staff_name || n.staff_id || 'staff'})`)),
     el('p', { class: 'note-body' }, n.body));
+  const AM_STATE = { pending: ['Help Request waiting for DSS WIOA staff: the note above stands', 'due'], refused: ['Help Request refused', 'overdue'] };
   for (const a of n.amendments || []) {
-    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${fmtDate(a.entered_date)} by ${a.staff_name || a.staff_id || 'staff'}`)),
+    const st = AM_STATE[a.change_state];
+    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${fmtDate(a.entered_date)} by ${a.staff_name || a.staff_id || 'staff'}`),
+      st ? ' ' : '', st ? pill(st[0], st[1]) : ''),
       el('p', { class: 'note-body' }, a.body)));
   }
-  const tid = 'am-' + n.id;
-  const form = el('form', { class: 'no-print', novalidate: true },
-    el('label', { for: tid }, 'Amendment text'),
-    el('textarea', { id: tid, rows: 2, 'aria-describedby': tid + '-err' }),
-    el('p', { class: 'field-err error', id: tid + '-err' }),
-    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Save amendment')),
+  const waiting = (n.amendments || []).some(a => a.change_state === 'pending');
+  const tid = 'am-' + n.id, p = tid + '-';
+  const form = el('form', { class: 'no-print', novalidate: true, 'aria-label': `Help Request to amend ${n.subject}` },
+    el('p', { class: 'muted' }, 'Raised by a supervisor or manager; DSS WIOA staff approve it. The note never changes: the amendment is shown under it.'),
+    el('label', { for: p + 'body' }, 'Amendment text *'),
+    el('textarea', { id: p + 'body', rows: 2, 'aria-describedby': p + 'body-err' }),
+    el('p', { class: 'field-err error', id: p + 'body-err' }),
+    el('label', { for: p + 'reason' }, 'Reason for the change *'),
+    el('textarea', { id: p + 'reason', rows: 2, 'aria-describedby': p + 'reason-err' }),
+    el('p', { class: 'field-err error', id: p + 'reason-err' }),
+    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Send the Help Request')),
     el('p', { class: 'error form-err', role: 'alert' }));
   form.addEventListener('submit', async ev => {
     ev.preventDefault();
     clearErrors(form);
     try {
-      await api(`${API}/notes/${encodeURIComponent(n.id)}/amend`, { method: 'POST', body: { body: $(tid).value } });
+      await api(`${API}/notes/${encodeURIComponent(n.id)}/amend`, { method: 'POST', body: { body: $(p + 'body').value, reason: $(p + 'reason').value } });
       await load();
     } catch (e) {
-      showError(form, e.field === 'body' ? Object.assign(e, { field: tid }) : e);
+      showErrors(form, e, p);
     }
   });
-  if (canNotes) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note'), form));
+  if (canNotes && !waiting) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note (Help Request)'), form));
   return wrap;
 }
 
