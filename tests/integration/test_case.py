@@ -617,7 +617,10 @@ class CaseReplicationTest(unittest.TestCase):
             sign_in(cls.nodes[name], user)
         # A supervisor at office A (raises Help Requests).
         cls.sup = harness.client(cls.nodes["a"])
-        sign_in(cls.sup, "case.super")
+        wait_for(lambda: count(cls.sup, "SELECT count(*) FROM staff_credentials c JOIN staff s"
+                                        " ON s.id = c.id WHERE s.username='case.super'") == 1,
+                 what="the supervisor's account at office A")
+        harness.login(cls.sup, "case.super", CASE_PASSWORD)
 
     @classmethod
     def tearDownClass(cls):
