@@ -248,6 +248,46 @@ class CaseDatesTest(CaseRulesBase):
         self.bad(self.node.post(API + "/participants/%s/followup-form" % p["id"],
                                 {"form_date": TODAY, "fields": self.fields("followup")}), "id", 409)
 
+    def test_measurable_skill_gain(self):
+        gain = {"gain_type": "Educational functioning level gain", "program": "Adult basic education",
+                "achievement": "TABE math from level 3 to level 4", "documentation": "TABE score report"}
+        forms = self.node.get(API + "/forms").json()["skill_gain"]
+        self.assertEqual([f["name"] for f in forms], list(gain))
+        self.assertEqual(len(forms[0]["choices"]), 5)
+        k0 = self.timeliness()[0]["measurable_skill_gain"]
+        p = self.register("Marisol", "Progreso", registered=days_ago(TODAY, 20))
+        G = API + "/participants/%s/skill-gains" % p["id"]
+        # Nothing: every field named at once; a type not of the five; the
+        # date rules of every entry.
+        r = self.node.post(G, {"fields": {}})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         sorted(["form_date"] + ["fields." + k for k in gain]))
+        r = self.node.post(G, {"form_date": TODAY, "fields": dict(gain, gain_type="N/A")})
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["fields.gain_type"])
+        self.bad(self.node.post(G, {"form_date": days_ago(TODAY, 21), "fields": gain}), "form_date")
+        self.bad(self.node.post(G, {"form_date": days_ago(TODAY, -1), "fields": gain}), "form_date")
+        self.assertEqual(self.ndb("SELECT count(*) FROM case_forms WHERE participant_id=?", p["id"])[0][0], 0)
+        # On time (Wednesday before Thanksgiving), and late (Friday 11-20:
+        # due Tuesday 12-01).
+        r = self.node.post(G, {"form_date": "2026-11-25", "fields": gain})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["kind"], "skill_gain")
+        self.assertTrue(r.json()["timely"])
+        r = self.node.post(G, {"form_date": "2026-11-20", "fields": dict(gain, gain_type="Training milestone")})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertFalse(r.json()["timely"])
+        rows = self.node.get(G).json()
+        self.assertEqual([x["fields"]["gain_type"] for x in rows],
+                         ["Educational functioning level gain", "Training milestone"])
+        # Its row of the timeliness report is no longer empty.
+        k1 = self.timeliness()[0]["measurable_skill_gain"]
+        self.assertEqual((k1[0] - k0[0], k1[1] - k0[1]), (2, 1))
+        # After the exit, only follow-up is entered.
+        q = self.register("Octavio", "Salido", registered=days_ago(TODAY, 120))
+        self.bad(self.node.post(API + "/participants/%s/skill-gains" % q["id"],
+                                {"form_date": TODAY, "fields": gain}), "id", 409)
+
     def test_followup_form_and_decline_end_the_clocks(self):
         # Exited 30 days ago (registered 120 days ago, no service).
         p = self.register("Ulises", "Declinado", registered=days_ago(TODAY, 120))
@@ -688,6 +728,21 @@ class CaseApprovalsTest(CaseRulesBase):
         # The original never changed; both are kept.
         self.assertEqual(count(self.nodes["a"], "SELECT body FROM case_notes WHERE id=?", note["id"]),
                          "Met in person and reviewed the plan.")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_skill_gain_replicates_and_is_checked_at_the_hub(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Gaspar", "Ganancia", 20)
+        gain = {"gain_type": "Training milestone", "program": "Welding certificate",
+                "achievement": "Completed the first 120 hours", "documentation": "Instructor's progress report"}
+        r = cm.post(API + "/participants/%s/skill-gains" % p["id"], {"form_date": days_ago(self.today, 2),
+                                                                     "fields": gain})
+        self.assertEqual(r.status, 201, r.body)
+        gid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_forms WHERE id=? AND kind='skill_gain'",
+                               gid) == 1, what="the skill gain at the hub")
+        wait_for(lambda: count(self.nodes["b"], "SELECT count(*) FROM case_forms WHERE id=?", gid) == 1,
+                 what="the skill gain at office B")
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
 
 

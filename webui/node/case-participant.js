@@ -123,7 +123,9 @@ function formView(kind, title, path, help, open) {
         el('input', { id: pre + 'form_date', type: 'date', value: M.today, max: M.today, 'aria-describedby': pre + 'form_date-err' }),
         el('p', { class: 'field-err error', id: pre + 'form_date-err' })),
       ...FORMS[kind].map(f => el('div', {}, el('label', { for: pre + 'fields-' + f.name }, f.label + ' *'),
-        el('input', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' }),
+        f.choices ? el('select', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' },
+          el('option', { value: '' }, 'Choose…'), ...f.choices.map(c => el('option', { value: c }, c)))
+          : el('input', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' }),
         el('p', { class: 'field-err error', id: pre + 'fields-' + f.name + '-err' })))),
     el('p', { class: 'actions' }, el('button', { type: 'submit' }, 'Save ' + title.toLowerCase())),
     el('p', { class: 'error form-err', role: 'alert' }));
@@ -148,6 +150,11 @@ function formsView(s) {
   const body = $('forms-body');
   const parts = [el('p', { class: 'notice', id: 'forms-ok', role: 'status', hidden: true })];
   if (!FORMS) { $('forms').hidden = true; return; }
+  if (!s.exited && FORMS.skill_gain) {
+    parts.push(el('div', { id: 'skill-gains' }));
+    parts.push(formView('skill_gain', 'Measurable skill gain', 'skill-gains',
+      'A gain the participant made during the program (one of the five WIOA types), dated the day it was achieved; entered within 5 business days.', false));
+  }
   if (!s.exited) {
     parts.push(formView('closure', 'Closure form', 'closure-form',
       s.closure_form_due ? 'This case nears its soft exit: the closure form is due now.' : 'Completed for every case nearing its 90-day soft exit.', s.closure_form_due));
@@ -161,6 +168,16 @@ function formsView(s) {
   }
   body.replaceChildren(...parts);
   $('forms').hidden = parts.length < 2;
+  if ($('skill-gains')) skillGains();
+}
+
+// The measurable skill gains recorded for this participant.
+async function skillGains() {
+  const rows = await api(`${API}/participants/${encodeURIComponent(id)}/skill-gains`).catch(() => []);
+  $('skill-gains').replaceChildren(rows.length ? el('ul', {}, rows.map(g => el('li', {},
+    el('strong', {}, g.fields.gain_type), ` on ${fmtDate(g.form_date)}: ${g.fields.achievement}`,
+    el('span', { class: 'muted' }, ` (${g.fields.program}; ${g.fields.documentation}; entered ${fmtDate(g.entered_date)} by ${g.staff_name || g.staff_id || 'staff'})`))))
+    : el('p', { class: 'muted' }, 'No measurable skill gain recorded.'));
 }
 
 function noteItem(n) {
