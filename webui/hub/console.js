@@ -1,8 +1,9 @@
 // console.js - helpers shared by the hub console's pages: the signed-in
-// session, dates, query strings, tables, CSV downloads, field errors, a
-// confirmation dialog and a copy button.  Pages import what they need.  The
-// JSON calls go through api() below (session cookie, and the CSRF token from
-// sessionStorage); api.js gives only el(), the DOM builder.
+// session, dates, CSV downloads, a confirmation dialog and a copy button;
+// the page helpers of every Outpost page (query strings, <select> options,
+// field errors, tables, pills) are ui.js's, passed on here.  Pages import
+// what they need.  The JSON calls go through api() below (session cookie,
+// and the CSRF token from sessionStorage); api.js gives el(), the DOM builder.
 import { el, office, fmtDate as commonDate, fmtDateTime as commonDateTime } from './api.js';
 import { table as uiTable } from './ui.js';
 
