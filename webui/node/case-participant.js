@@ -6,7 +6,7 @@
 // amendments (an amendment never changes the original: both are shown).
 import { api, el, fmtDate } from './api.js';
 import { showNotFound, session } from './office.js';
-import { $, API, meta, clearErrors, showError, pill, clockNotice } from './case-common.js';
+import { $, API, meta, clearErrors, showError, showErrors, pill, clockNotice } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
 let M = null, P = null, codes = {}, canNotes = false, canEdit = false, FORMS = null;
@@ -90,27 +90,6 @@ function approvalPill(x) {
   if (x.approval_state === 'pending') return pill('backdated: pending approval', 'due');
   if (x.approval_state === 'refused') return pill('backdated: approval refused (does not count)', 'overdue');
   return pill('backdated with approval', 'ok');
-}
-
-// Every field error of a reply, each next to its input (prefix + field,
-// dots as dashes); what has no input goes to the form's message.
-function showErrors(form, e, prefix = '') {
-  const errs = e.errors && e.errors.length ? e.errors : [{ field: e.field, error: e.message }];
-  let first = null;
-  for (const x of errs) {
-    const f = (x.field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
-    const input = f && form.querySelector('#' + CSS.escape(prefix + f));
-    const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
-    if (input && p) {
-      p.textContent = x.error;
-      input.setAttribute('aria-invalid', 'true');
-      first = first || input;
-    } else {
-      const g = form.querySelector('.form-err');
-      if (g) g.textContent = (g.textContent ? g.textContent + ' ' : '') + x.error;
-    }
-  }
-  if (first) first.focus();
 }
 
 // The closure form, the follow-up form and the follow-up decline: each
