@@ -183,7 +183,7 @@ export async function login(page, node, username = 'demo', password = DEMO_PASSW
   await page.fill('#username', username);
   await page.fill('#password', password);
   await Promise.all([
-    page.waitForURL(u => !String(u).includes('/login.html'), { timeout: 30000 }),
+    page.waitForURL(u => !String(u).includes('/login.html'), { timeout: 90000 }), // PBKDF2 under ASan on a loaded machine
     page.click('#signin-btn'),
   ]);
   const cookies = await page.context().cookies(node.url);
