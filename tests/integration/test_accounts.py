@@ -853,7 +853,9 @@ class ThrottleTest(Base):
         self.assertEqual(set(codes) - {401, 429}, set(), codes)
         # the address's bucket: 10 at once, then one every 6 s
         self.assertTrue(codes.get(401, 0) <= 10 + took / 6 + 2, (codes, took))
-        self.assertTrue(codes.get(429, 0) >= TRIES * 4 // 5, codes)
+        # most are refused: 800 of 1,000 (the 12 of the burst, then the rest
+        # at up to 1.13 s a try); the same tolerance for TRIES (191 of 250)
+        self.assertTrue(codes.get(429, 0) >= TRIES - (12 + TRIES * 188 // 1000), codes)
         # the same office (same address): a recognised user gets in at once
         r = Console(self.hub, source="127.0.0.3").login(known["username"], kpw)
         self.assertEqual(r.status, 200, r)
