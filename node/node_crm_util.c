@@ -114,6 +114,50 @@ int crm__check_staff(node *n, const char *staff_id, const char *field, json_err 
 	return 0;
 }
 
+static sqlite3_stmt *prepare_dated(node *n, const char *sql, const char *key, char today[11])
+{
+	sqlite3_stmt *st;
+
+	node_today(n, today);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	return st;
+}
+
+cJSON *crm__dated_rows(node *n, const char *sql, const char *key)
+{
+	char today[11];
+	sqlite3_stmt *st = prepare_dated(n, sql, key, today);
+	cJSON *arr;
+
+	if (st == NULL)
+		return NULL;
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+cJSON *crm__dated_row(node *n, const char *sql, const char *key)
+{
+	char today[11];
+	sqlite3_stmt *st = prepare_dated(n, sql, key, today);
+	cJSON *o = NULL;
+
+	if (st == NULL)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = db_row_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+const char *crm__office(const node *n, const node_user *u)
+{
+	return n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+}
+
 int crm__exists(node *n, const char *table, const char *id)
 {
 	char sql[128];
