@@ -371,6 +371,13 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...)
 
 	if (db_prepare(db, &st, sql) != 0)
 		return -1;
+	/* One letter a parameter: a wrong count is the caller's bug, never run. */
+	if ((int)strlen(types) != sqlite3_bind_parameter_count(st)) {
+		log_warnx("db_run: %zu types for %d parameters (%.80s)", strlen(types),
+			  sqlite3_bind_parameter_count(st), sql);
+		sqlite3_finalize(st);
+		return -1;
+	}
 	va_start(ap, types);
 	rc = bind_args(st, types, ap);
 	va_end(ap);

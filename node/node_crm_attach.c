@@ -158,7 +158,7 @@ static route_rc post_attachment(route_call *a)
 	if (db_run(n->nd_db,
 		   "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
 		   " sha256, uploaded_by, office_id, uploaded_at, data) VALUES(?,?,?,?,?,?,?,?,?,?)",
-		   "ttttIttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex, u->id,
+		   "ttttItttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex, u->id,
 		   crm__office(n, u), (int64_t)now, req->body.data, req->body.len) != 0) {
 		log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
 		rr = ROUTE_DBERR;
