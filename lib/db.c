@@ -363,28 +363,48 @@ static int bind_args(sqlite3_stmt *st, const char *types, va_list ap)
 	return 0;
 }
 
+/* Prepare sql and bind types/ap (see db_run()): 0, or -1 (*st NULL). */
+static int prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types,
+			 va_list ap)
+{
+	if (db_prepare(db, st, sql) != 0)
+		return -1;
+	/* One letter a parameter: a wrong count is the caller's bug, never run. */
+	if ((int)strlen(types) != sqlite3_bind_parameter_count(*st)) {
+		log_warnx("sql: %zu types for %d parameters (%.80s)", strlen(types),
+			  sqlite3_bind_parameter_count(*st), sql);
+	} else if (bind_args(*st, types, ap) == 0) {
+		return 0;
+	}
+	sqlite3_finalize(*st);
+	*st = NULL;
+	return -1;
+}
+
+int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = prepare_bound(db, st, sql, types, ap);
+	va_end(ap);
+	return rc;
+}
+
 int db_run(sqlite3 *db, const char *sql, const char *types, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
 	int rc;
 
-	if (db_prepare(db, &st, sql) != 0)
-		return -1;
-	/* One letter a parameter: a wrong count is the caller's bug, never run. */
-	if ((int)strlen(types) != sqlite3_bind_parameter_count(st)) {
-		log_warnx("db_run: %zu types for %d parameters (%.80s)", strlen(types),
-			  sqlite3_bind_parameter_count(st), sql);
-		sqlite3_finalize(st);
-		return -1;
-	}
 	va_start(ap, types);
-	rc = bind_args(st, types, ap);
+	rc = prepare_bound(db, &st, sql, types, ap);
 	va_end(ap);
-	if (rc == 0) {
-		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
-	}
+	if (rc != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 	/* finalize leaves a failed step's message on db for the caller's log */
 	sqlite3_finalize(st);
 	if (rc != 0)

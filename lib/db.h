@@ -87,6 +87,10 @@ void *db_get_data(sqlite3 *db, const char *key);
  * the caller's log line).
  */
 int db_run(sqlite3 *db, const char *sql, const char *types, ...);
+/* Prepare sql with its parameters bound as db_run() binds them, for the
+ * caller to step and finalize; the arguments must outlive the statement's
+ * use.  0, or -1 (logged; *st NULL). */
+int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
 /* First column of the first row into out (size n): 0 when found, 1 when
