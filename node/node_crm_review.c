@@ -147,20 +147,14 @@ static int vetting_store(node *n, const char *id, const char *result, const char
 			 const char *actor)
 {
 	const char *xc[3] = {"vetting_status", "vetting_reason", "vetted_by"}, *xv[3];
-	sqlite3_stmt *st;
-	int rc;
 
 	xv[0] = result;
 	xv[1] = reason && reason[0] ? reason : NULL;
 	xv[2] = actor;
-	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 3) < 0 ||
-	    db_prepare(n->nd_db, &st, "UPDATE employers SET vetted_at=?2 WHERE id=?1") != 0)
+	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 3) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)node_now_ms(n));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db, "UPDATE employers SET vetted_at=?2 WHERE id=?1", "tI", id,
+		      (int64_t)node_now_ms(n));
 }
 
 /*

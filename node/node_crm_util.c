@@ -535,29 +535,15 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
 			  uint64_t now, char out_id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
 	char ts[HLC_STRLEN];
-	int rc;
 
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
-		       " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)") != 0)
-		return -1;
 	uuid7_at(out_id, now);
 	hlc_now(&n->nd_hlc, ts);
-	sqlite3_bind_text(st, 1, out_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, employer_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, cv[0] ? cv[0] : "primary", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, cv[1], -1, SQLITE_STATIC);
-	db_bind_text(st, 5, cv[2]);
-	db_bind_text(st, 6, cv[3]);
-	db_bind_text(st, 7, cv[4]);
-	db_bind_text(st, 8, actor);
-	sqlite3_bind_int64(st, 9, (int64_t)now);
-	sqlite3_bind_text(st, 10, ts, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db,
+		      "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
+		      " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)",
+		      "ttttttttIt", out_id, employer_id, cv[0] ? cv[0] : "primary", cv[1], cv[2], cv[3],
+		      cv[4], actor, (int64_t)now, ts);
 }
 
 int crm__username_taken(node *n, const char *username, const char *except)
