@@ -10,9 +10,10 @@
  * cursor travels once.  Tables are written in registry (dependency) order,
  * rows within a table in log order.
  *
- * The node applies a page with sqlite3changeset_apply_v2 and no session
- * attached, so downloaded rows never enter its outbox, and moves its cursor
- * in the same transaction - and only while the outbox is empty, so a pull
+ * The node applies a page with one sqlite3changeset_apply_v2 call and no
+ * session attached, so downloaded rows never enter its outbox, and moves its
+ * cursor in the same transaction (the call takes no savepoint of its own: a
+ * failure rolls the whole transaction back) - and only while the outbox is empty, so a pull
  * never overwrites a local edit the hub has not merged yet.
  *
  * A snapshot comes in pages too (sync.h, OVERVIEW): the hub walks the
@@ -726,7 +727,7 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	}
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
-					       NULL, NULL, 0);
+					       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
 		if (rc != SQLITE_OK) {
 			log_warnx("pull: cannot apply page: %s", sqlite3_errstr(rc));
 			goto out;
@@ -952,7 +953,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		goto out;
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
-					       NULL, NULL, 0);
+					       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
 		if (rc != SQLITE_OK) {
 			log_warnx("snapshot: cannot apply page: %s", sqlite3_errstr(rc));
 			goto out;
