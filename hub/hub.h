@@ -52,6 +52,7 @@ typedef struct hub {
 	/* Read connections of the work threads (pull pages, snapshots, digests
 	 * beside a push), taken and given back under hb_rlock (hub_sync.c). */
 	sqlite3 *hb_rdb[HUB_READERS];
+	struct sync_pull_cache *hb_rpull[HUB_READERS]; /* each reader's, made on first use */
 	int hb_rfree[HUB_READERS], hb_nrfree;
 	uv_mutex_t hb_rlock;
 	struct hub_progress *hb_prog; /* pull progress waiting for hb_wdb */
@@ -220,6 +221,9 @@ void hub_work_close(hub *h);
  * hb_wlock); given back with hub_reader_give. */
 sqlite3 *hub_reader_take(hub *h);
 void hub_reader_give(hub *h, sqlite3 *db);
+/* The pull cache of a taken read connection (made now on its first use;
+ * NULL when it cannot be, or db is not a reader: pull without one). */
+struct sync_pull_cache *hub_reader_pull_cache(hub *h, sqlite3 *db);
 /* Record that node_id pulled from after now (nodes.pull_cursor,
  * last_pull_ms): written at once when hb_wlock is free, else by the next
  * holder of hb_wlock (hub_progress_flush), many nodes in one commit. */

@@ -482,8 +482,9 @@ static void job_read(job *j, sqlite3 *db)
 			j->jb_rc = -2;
 			break;
 		}
-		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
-					 &j->jb_next, &j->jb_head, &j->jb_more);
+		j->jb_rc = sync_hub_pull_cached(db, hub_reader_pull_cache(j->jb_hub, db), &sc,
+						j->jb_after, j->jb_max, &j->jb_out, &j->jb_next,
+						&j->jb_head, &j->jb_more);
 		FAULT_POINT("hub.pull.serve");
 		break;
 	case HUB_JOB_SNAPSHOT: {

@@ -5,7 +5,9 @@
  * hb_wlock (SQLite has one writer).  Pull pages, snapshot pages and digests
  * only read: each takes a read connection of its own from a small pool, so
  * in WAL mode they run beside a push and beside each other instead of
- * queueing behind it (the 1,000-office bench, docs/scaling.md).
+ * queueing behind it (the 1,000-office bench, docs/scaling.md).  Each
+ * reader keeps the table shapes and statements of its pull pages
+ * (sync_pull_cache).
  *
  * What a pull writes - the node's pull cursor and time in `nodes`, shown by
  * the console and used to count how far behind a node is - is advisory: a
@@ -66,6 +68,8 @@ void hub_work_close(hub *h)
 		h->hb_prog = NULL;
 	}
 	for (int i = 0; i < HUB_READERS; i++) {
+		sync_pull_cache_free(h->hb_rpull[i]);
+		h->hb_rpull[i] = NULL;
 		db_close(h->hb_rdb[i]);
 		h->hb_rdb[i] = NULL;
 	}
@@ -93,6 +97,18 @@ void hub_reader_give(hub *h, sqlite3 *db)
 		if (h->hb_rdb[i] == db && h->hb_nrfree < HUB_READERS)
 			h->hb_rfree[h->hb_nrfree++] = i;
 	uv_mutex_unlock(&h->hb_rlock);
+}
+
+struct sync_pull_cache *hub_reader_pull_cache(hub *h, sqlite3 *db)
+{
+	for (int i = 0; i < HUB_READERS; i++)
+		if (h->hb_rdb[i] == db) {
+			/* (only this job uses the reader: no lock for its slot) */
+			if (h->hb_rpull[i] == NULL)
+				h->hb_rpull[i] = sync_pull_cache_new(db);
+			return h->hb_rpull[i];
+		}
+	return NULL;
 }
 
 /* Under hb_wlock: the waiting entries, one transaction. */
