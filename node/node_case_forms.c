@@ -12,6 +12,12 @@
  *   POST /api/v1/case/participants/:id/closure-form       {form_date, fields}
  *   POST /api/v1/case/participants/:id/followup-form      {form_date, fields}
  *   POST /api/v1/case/participants/:id/followup-declined  {form_date, fields}
+ *   POST /api/v1/case/participants/:id/skill-gains        {form_date, fields}
+ *   GET  /api/v1/case/participants/:id/skill-gains        the recorded gains
+ *
+ * A measurable skill gain (model/case_forms.h) is entered by whoever
+ * enters activities (participant_edit), with the same date rules, while
+ * the case is active (after the exit only follow-up is entered).
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
@@ -30,6 +36,11 @@ static cJSON *fields_json(const char *kind)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", f->name);
 		cJSON_AddStringToObject(o, "label", f->label);
+		if (f->choices) {
+			cJSON *c = cJSON_AddArrayToObject(o, "choices");
+			for (const char *const *v = f->choices; *v; v++)
+				cJSON_AddItemToArray(c, cJSON_CreateString(*v));
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -42,6 +53,7 @@ static route_rc get_forms(route_call *a)
 	cJSON_AddItemToObject(o, "closure", fields_json("closure"));
 	cJSON_AddItemToObject(o, "followup", fields_json("followup"));
 	cJSON_AddItemToObject(o, "followup_declined", fields_json("followup_declined"));
+	cJSON_AddItemToObject(o, "skill_gain", fields_json("skill_gain"));
 	return route_ok(a, 200, o);
 }
 
@@ -118,6 +130,10 @@ static route_rc check_state(route_call *a, const char *kind, const pstate *p, co
 	int exited = strcmp(p->state, "exited") == 0;
 
 	*quarter = 0;
+	if (strcmp(kind, "skill_gain") == 0)
+		return exited ? route_fail(a, 409, "id", "the case has exited: only follow-up is "
+							  "entered now, and a skill gain is one of participation")
+			      : ROUTE_OK;
 	if (strcmp(kind, "closure") == 0)
 		return exited ? route_fail(a, 409, "id", "the case has exited: the closure form is "
 							  "completed before the soft exit")
@@ -139,46 +155,23 @@ static route_rc check_state(route_call *a, const char *kind, const pstate *p, co
 static int insert_form(node *n, const node_user *u, const char *pid, const char *kind, int quarter,
 		       const char *date, const char *fields, const char *today, char id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
-	int rc;
+	char ts[HLC_STRLEN];
 
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO case_forms(id, participant_id, local_area_id, office_id, kind,"
-		       " quarter, form_date, fields, staff_id, entered_date, entered_at, clock_skew_ms)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
 	uuid7_at(id, node_now_ms(n));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-	if (quarter)
-		sqlite3_bind_int(st, 6, quarter);
-	sqlite3_bind_text(st, 7, date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, fields, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, (int64_t)node_now_ms(n));
-	sqlite3_bind_int64(st, 12, n->nd_clock_offset_ms);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	/* quarter 0 is NULL: a closure form has none */
+	if (db_run(n->nd_db,
+		   "INSERT INTO case_forms(id, participant_id, local_area_id, office_id, kind,"
+		   " quarter, form_date, fields, staff_id, entered_date, entered_at, clock_skew_ms)"
+		   " VALUES(?,?,?,?,?,nullif(?6, 0),?,?,?,?,?,?)",
+		   "tttttittttII", id, pid, n->nd_local_area_id, n->nd_office_id, kind, quarter, date,
+		   fields, u->id, today, (int64_t)node_now_ms(n), (int64_t)n->nd_clock_offset_ms) != 0)
 		return -1;
-	if (strcmp(kind, "closure") == 0) {
-		/* The case's closure date is the form's (compliance, CSV). */
-		char ts[HLC_STRLEN];
-		hlc_now(&n->nd_hlc, ts);
-		if (db_prepare(n->nd_db, &st, "UPDATE participants SET closure_form_date=?, updated_hlc=?"
-					      " WHERE id=?") != 0)
-			return -1;
-		sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (strcmp(kind, "closure") != 0)
+		return 0;
+	/* The case's closure date is the form's (compliance, CSV). */
+	hlc_now(&n->nd_hlc, ts);
+	return db_run(n->nd_db, "UPDATE participants SET closure_form_date=?, updated_hlc=? WHERE id=?",
+		      "ttt", date, ts, pid);
 }
 
 /* The reply: the row, its fields as an object, and its timeliness. */
@@ -246,6 +239,40 @@ static route_rc post_declined(route_call *a)
 	return post_form(a, "followup_declined");
 }
 
+static route_rc post_skill_gain(route_call *a)
+{
+	return post_form(a, "skill_gain");
+}
+
+/* GET /api/v1/case/participants/:id/skill-gains -> [rows, fields as an
+ * object], newest first.  Audited as a participant read (ids only). */
+static route_rc get_skill_gains(route_call *a)
+{
+	node *n = API_NODE(a);
+	const char *pid = http_req_param(a->rc_req, "id");
+	pstate p;
+	cJSON *rows, *it;
+	int rc = read_pstate(n, pid, &p);
+
+	if (rc <= 0)
+		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
+	rows = db_rows_json_by(n->nd_db, "SELECT f.id, f.form_date, f.fields, f.staff_id,"
+				      " s.display_name AS staff_name, f.office_id, f.entered_date"
+				      " FROM case_forms f LEFT JOIN staff s ON s.id = f.staff_id"
+				      " WHERE f.participant_id=? AND f.kind='skill_gain'"
+				      " ORDER BY f.form_date DESC, f.entered_at DESC",
+			       pid);
+	if (rows == NULL)
+		return ROUTE_DBERR;
+	cJSON_ArrayForEach(it, rows)
+		cJSON_ReplaceItemInObject(it, "fields", cJSON_Parse(json_str(it, "fields")));
+	if (case__audit(n, API_USER(a), "skill_gains_read", "participants", pid, NULL) != 0) {
+		cJSON_Delete(rows);
+		return ROUTE_DBERR;
+	}
+	return route_ok(a, 200, rows);
+}
+
 static const route_key form_keys[] = {
 	/* checked by post_form, so that every missing field is named at once */
 	{"form_date", ROUTE_T_ANY, 0},
@@ -261,6 +288,10 @@ static const route_def case_forms_defs[] = {
 	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/followup-declined", post_declined,
 	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/skill-gains", post_skill_gain,
+	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	{HTTP_M_GET, "/api/v1/case/participants/:id/skill-gains", get_skill_gains, PRIV_VIEW,
+	 NODE_WRITE, NULL, 0},
 };
 
 const route_list case_forms_route_list = ROUTE_LIST(case_forms_defs);
