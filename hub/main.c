@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,26 +207,47 @@ static void hub_dispatch(http_req *req, void *ctx)
 	router_dispatch(req, h->hb_router);
 }
 
+/* The certificate's and the key's paths: the settings', else the data
+ * directory's files. */
+static void cert_paths(hub *h, char cert[PATH_MAX + 32], char key[PATH_MAX + 32])
+{
+	if (*conf_str(&h->hb_conf, "cert"))
+		path_join(cert, PATH_MAX + 32, conf_str(&h->hb_conf, "cert"), NULL);
+	else
+		path_join(cert, PATH_MAX + 32, h->hb_data, HUB_CERT_FILE);
+	if (*conf_str(&h->hb_conf, "key"))
+		path_join(key, PATH_MAX + 32, conf_str(&h->hb_conf, "key"), NULL);
+	else
+		path_join(key, PATH_MAX + 32, h->hb_data, HUB_KEY_FILE);
+}
+
 /* The certificate and key (generated on first use), and their pin. */
 static void tls_load(hub *h)
 {
 	char cert[PATH_MAX + 32], key[PATH_MAX + 32];
 	const char *err = NULL;
 
-	if (*conf_str(&h->hb_conf, "cert"))
-		path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
-	else
-		path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
-	if (*conf_str(&h->hb_conf, "key"))
-		path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
-	else
-		path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
+	cert_paths(h, cert, key);
 	h->hb_tls = tls_config_new(cert, key, 1, &err);
 	if (h->hb_tls == NULL)
 		fatalx("cannot set up TLS with '%s' and '%s': %s", cert, key,
 		       err ? err : "unknown error");
 	if (tls_config_pin(h->hb_tls, h->hb_pin, sizeof h->hb_pin) != 0)
 		fatalx("cannot compute the public key pin of '%s'", cert);
+}
+
+/* Room for HUB_MAX_CONNS connections: the soft limit on open files (1,024
+ * by default on many systems) raised towards the hard one. */
+static void hub_open_files(void)
+{
+	struct rlimit rl;
+	rlim_t want = HUB_MAX_CONNS + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warnx("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static int serve(hub *h)
@@ -237,10 +259,9 @@ static int serve(hub *h)
 	if (hub_serve_lock(h->hb_data) < 0)
 		fatalx("another hub, or a restore, is using '%s'", h->hb_data);
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
-	if (db_open(path, &h->hb_wdb) != 0)
-		fatalx("cannot open the hub database '%s'", path);
-	if (uv_mutex_init(&h->hb_wlock) != 0)
-		fatalx("cannot create a lock");
+	hub_open_files();
+	if (hub_work_open(h, path) != 0)
+		fatalx("cannot open the hub database '%s' for the work threads", path);
 	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
 		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
 	tls_load(h);
@@ -275,6 +296,8 @@ static int serve(hub *h)
 	if (h->hb_http == NULL)
 		fatalx("out of memory");
 	http_server_set_max_body(h->hb_http, (size_t)conf_int(&h->hb_conf, "max_body"));
+	/* Every office keeps a connection open (hub_open_files()). */
+	http_server_set_conn_caps(h->hb_http, 0, HUB_MAX_CONNS);
 	/* Routes that name their own cap (the push) keep it. */
 	http_server_set_body_limit(h->hb_http, router_body_limit, h->hb_router);
 	http_server_set_tls(h->hb_http, h->hb_tls);
@@ -308,32 +331,12 @@ static int serve(hub *h)
 	tls_config_free(h->hb_tls);
 	tls_ca_free(h->hb_ca);
 	acct_free(h->hb_acct);
-	uv_mutex_destroy(&h->hb_wlock);
-	db_close(h->hb_wdb);
+	hub_work_close(h);
 	uv_loop_close(loop);
 	return 0;
 }
 
 /* ---- command line ------------------------------------------------------------ */
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp)
-		return -1;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 {
@@ -441,16 +444,113 @@ static void load_args(conf *c, int argc, char **argv)
 	free(av);
 }
 
+/* The command line after the settings flags (which go into h's settings,
+ * with the environment's): 0, or 2 after a message (the exit status). */
+typedef struct hub_opts {
+	const char *config, *cmd, *arg, *office, *out, *keyfile;
+	int force, check_only, json_out, npos;
+	long long ttl;
+} hub_opts;
+
+static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
+{
+	char err[512];
+
+	memset(o, 0, sizeof *o);
+	o->cmd = "serve";
+	o->ttl = HUB_ENROLL_TTL_S;
+	if (conf_load_env(&h->hb_conf, "OUTPOST_HUB", err, sizeof err) != 0)
+		fatalx("%s", err);
+	{
+		/* Settings flags are taken out; what is left is ours. */
+		int ac = argc;
+		char **av = calloc((size_t)argc + 1, sizeof(char *));
+		if (av == NULL)
+			fatalx("out of memory");
+		memcpy(av, argv, (size_t)argc * sizeof(char *));
+		if (conf_load_args(&h->hb_conf, &ac, av, err, sizeof err) != 0)
+			fatalx("%s", err);
+		for (int i = 1; i < ac; i++) {
+			const char *a = av[i];
+			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
+			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
+			     strcmp(a, "--key-file") == 0) &&
+			    i + 1 >= ac) {
+				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
+				free(av);
+				return 2;
+			}
+			if (strcmp(a, "--config") == 0) {
+				o->config = av[++i];
+			} else if (strcmp(a, "--office") == 0) {
+				o->office = av[++i];
+			} else if (strcmp(a, "--out") == 0) {
+				o->out = av[++i];
+			} else if (strcmp(a, "--key-file") == 0) {
+				o->keyfile = av[++i];
+			} else if (strcmp(a, "--force") == 0) {
+				o->force = 1;
+			} else if (strcmp(a, "--ttl-seconds") == 0) {
+				/* Hidden: lets tests see a code expire. */
+				char *end;
+				o->ttl = strtoll(av[++i], &end, 10);
+				if (*end != '\0' || o->ttl < 1 || o->ttl > 30LL * 24 * 3600) {
+					fprintf(stderr,
+						"outpost-hub: bad --ttl-seconds\n");
+					free(av);
+					return 2;
+				}
+			} else if (strcmp(a, "-n") == 0) {
+				o->check_only = 1;
+			} else if (strcmp(a, "--json") == 0) {
+				o->json_out = 1;
+			} else if (a[0] == '-') {
+				fprintf(stderr,
+					"outpost-hub: unknown option '%s' (see --help)\n",
+					a);
+				free(av);
+				return 2;
+			} else if (o->npos == 0) {
+				o->cmd = a;
+				o->npos++;
+			} else if (o->npos == 1) {
+				o->arg = a;
+				o->npos++;
+			} else {
+				fprintf(stderr,
+					"outpost-hub: unexpected argument '%s' (see "
+					"--help)\n",
+					a);
+				free(av);
+				return 2;
+			}
+		}
+		free(av);
+	}
+	if (strcmp(o->cmd, "serve") != 0 && strcmp(o->cmd, "enroll-code") != 0 &&
+	    strcmp(o->cmd, "import") != 0 && strcmp(o->cmd, "revoke") != 0 &&
+	    strcmp(o->cmd, "reset-operations") != 0 && strcmp(o->cmd, "backup") != 0 &&
+	    strcmp(o->cmd, "restore") != 0 && strcmp(o->cmd, "check") != 0) {
+		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", o->cmd);
+		return 2;
+	}
+	if ((strcmp(o->cmd, "serve") == 0 || strcmp(o->cmd, "enroll-code") == 0) &&
+	    o->arg != NULL) {
+		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
+			o->arg);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	hub hb;
 	hub *h = &hb;
 	char err[512], path[PATH_MAX + 32];
-	const char *config = NULL, *cmd = "serve", *arg = NULL, *office = NULL, *out = NULL;
-	const char *keyfile = NULL;
-	int force = 0;
-	long long ttl = HUB_ENROLL_TTL_S;
-	int check_only = 0, json_out = 0, ret = 1, npos = 0;
+	const char *config, *cmd, *arg;
+	hub_opts o;
+	int ret = 1;
 
 	memset(h, 0, sizeof *h);
 	signal(SIGPIPE, SIG_IGN);
@@ -472,93 +572,11 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	if (conf_load_env(&h->hb_conf, "OUTPOST_HUB", err, sizeof err) != 0)
-		fatalx("%s", err);
-	{
-		/* Settings flags are taken out; what is left is ours. */
-		int ac = argc;
-		char **av = calloc((size_t)argc + 1, sizeof(char *));
-		if (av == NULL)
-			fatalx("out of memory");
-		memcpy(av, argv, (size_t)argc * sizeof(char *));
-		if (conf_load_args(&h->hb_conf, &ac, av, err, sizeof err) != 0)
-			fatalx("%s", err);
-		for (int i = 1; i < ac; i++) {
-			const char *a = av[i];
-			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
-			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
-			     strcmp(a, "--key-file") == 0) &&
-			    i + 1 >= ac) {
-				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
-				free(av);
-				conf_release(&h->hb_conf);
-				return 2;
-			}
-			if (strcmp(a, "--config") == 0) {
-				config = av[++i];
-			} else if (strcmp(a, "--office") == 0) {
-				office = av[++i];
-			} else if (strcmp(a, "--out") == 0) {
-				out = av[++i];
-			} else if (strcmp(a, "--key-file") == 0) {
-				keyfile = av[++i];
-			} else if (strcmp(a, "--force") == 0) {
-				force = 1;
-			} else if (strcmp(a, "--ttl-seconds") == 0) {
-				/* Hidden: lets tests see a code expire. */
-				char *end;
-				ttl = strtoll(av[++i], &end, 10);
-				if (*end != '\0' || ttl < 1 || ttl > 30LL * 24 * 3600) {
-					fprintf(stderr,
-						"outpost-hub: bad --ttl-seconds\n");
-					free(av);
-					conf_release(&h->hb_conf);
-					return 2;
-				}
-			} else if (strcmp(a, "-n") == 0) {
-				check_only = 1;
-			} else if (strcmp(a, "--json") == 0) {
-				json_out = 1;
-			} else if (a[0] == '-') {
-				fprintf(stderr,
-					"outpost-hub: unknown option '%s' (see --help)\n",
-					a);
-				free(av);
-				conf_release(&h->hb_conf);
-				return 2;
-			} else if (npos == 0) {
-				cmd = a;
-				npos++;
-			} else if (npos == 1) {
-				arg = a;
-				npos++;
-			} else {
-				fprintf(stderr,
-					"outpost-hub: unexpected argument '%s' (see "
-					"--help)\n",
-					a);
-				free(av);
-				conf_release(&h->hb_conf);
-				return 2;
-			}
-		}
-		free(av);
-	}
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "enroll-code") != 0 &&
-	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0 &&
-	    strcmp(cmd, "reset-operations") != 0 && strcmp(cmd, "backup") != 0 &&
-	    strcmp(cmd, "restore") != 0 && strcmp(cmd, "check") != 0) {
-		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", cmd);
+	if (parse_opts(h, argc, argv, &o) != 0) {
 		conf_release(&h->hb_conf);
 		return 2;
 	}
-	if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "enroll-code") == 0) &&
-	    arg != NULL) {
-		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
-			arg);
-		conf_release(&h->hb_conf);
-		return 2;
-	}
+	config = o.config, cmd = o.cmd, arg = o.arg;
 	if (config == NULL) {
 		path_join(path, sizeof path, conf_str(&h->hb_conf, "data"),
 			  HUB_CONF_FILE);
@@ -571,7 +589,7 @@ int main(int argc, char **argv)
 	log_init("outpost-hub", (int)conf_int(&h->hb_conf, "verbose"));
 	if (clock_set_tz(conf_str(&h->hb_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&h->hb_conf, "timezone"));
-	if (check_only) {
+	if (o.check_only) {
 		conf_dump(&h->hb_conf, 0, stdout);
 		printf("configuration ok\n");
 		conf_release(&h->hb_conf);
@@ -583,26 +601,19 @@ int main(int argc, char **argv)
 	/* Reads only: never creates the directory it checks. */
 	if (strcmp(cmd, "check") == 0) {
 		char cert[PATH_MAX + 32], key[PATH_MAX + 32];
-		if (*conf_str(&h->hb_conf, "cert"))
-			path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
-		else
-			path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
-		if (*conf_str(&h->hb_conf, "key"))
-			path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
-		else
-			path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
-		ret = hub_health_check(h->hb_data, cert, key, json_out);
+		cert_paths(h, cert, key);
+		ret = hub_health_check(h->hb_data, cert, key, o.json_out);
 		conf_release(&h->hb_conf);
 		return ret;
 	}
-	if (mkdir_p(h->hb_data) != 0)
+	if (fs_mkdir_p(h->hb_data) != 0)
 		fatal("cannot create data directory '%s'", h->hb_data);
 	if (fs_private_dir(h->hb_data, err, sizeof err) != 0)
 		fatalx("%s", err);
 	/* These work on the files as they are (hub_backup.c): no migration. */
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
-		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, out, keyfile)
-						 : hub_restore(h->hb_data, arg, keyfile, force);
+		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, o.out, o.keyfile)
+						 : hub_restore(h->hb_data, arg, o.keyfile, o.force);
 		conf_release(&h->hb_conf);
 		return ret;
 	}
@@ -622,13 +633,13 @@ int main(int argc, char **argv)
 		ret = serve(h);
 		log_info("stopped");
 	} else if (strcmp(cmd, "enroll-code") == 0) {
-		ret = cmd_enroll_code(h, office, ttl);
+		ret = cmd_enroll_code(h, o.office, o.ttl);
 	} else if (strcmp(cmd, "import") == 0) {
 		if (arg == NULL) {
 			fprintf(stderr, "outpost-hub: import needs a FILE\n");
 			ret = 2;
 		} else {
-			ret = hub_import_file(h->hb_db, arg, json_out);
+			ret = hub_import_file(h->hb_db, arg, o.json_out);
 		}
 	} else if (strcmp(cmd, "reset-operations") == 0) {
 		ret = cmd_reset_operations(h);
