@@ -39,6 +39,19 @@ REPORT = float(os.environ.get("SOAK_REPORT_SECONDS", "60"))
 MOVES = {"waiting": ["call", "left"], "called": ["serve", "requeue"], "serving": ["done"]}
 
 
+def hub_memory(hub):
+    """The hub's page cache and heap in use, from /metrics (bytes)."""
+    out = {}
+    try:
+        for line in hub.get("/metrics").body.decode().splitlines():
+            for k in ("sqlite_cache", "heap_in_use", "heap_free"):
+                if line.startswith("outpost_hub_%s_bytes " % k):
+                    out[k] = float(line.split()[1])
+    except Exception:  # noqa: BLE001 - figures only
+        pass
+    return out
+
+
 def rss_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -174,7 +187,7 @@ def main():
         reasons = [r["id"] for r in nodes["A"].get("/api/v1/greeter/reasons").json()]
         daemons = [hub] + list(nodes.values())
         largest = {d.name: 0 for d in daemons}
-        rss0, rss1 = {}, {}
+        rss0, rss1, mem0 = {}, {}, {}
         clients = [Client(n, label, k, stats, stop, reasons)
                    for label, n in nodes.items() for k in range(CLIENTS)]
         t0 = time.time()
@@ -188,6 +201,7 @@ def main():
                 largest[d.name] = max(largest[d.name], wal_bytes(d))
             if not rss0 and time.time() - t0 >= SECONDS / 10:
                 rss0 = {d.name: rss_kb(d.proc.pid) for d in daemons}
+                mem0 = hub_memory(hub)
             if time.time() >= next_report:
                 with stats.lock:
                     n = sum(len(v) for v in stats.lat.values())
@@ -199,6 +213,7 @@ def main():
                 next_report += REPORT
             time.sleep(0.2)
         rss1 = {d.name: rss_kb(d.proc.pid) for d in daemons}
+        mem1 = hub_memory(hub)
         stop.set()
         for c in clients:
             c.join(60)
@@ -237,6 +252,9 @@ def main():
                   "largest WAL %.2f MB" % (d.name, a / 1024, b / 1024,
                                            (b - a) * 100.0 / a if a else 0,
                                            largest[d.name] / 1048576))
+        print("  hub memory after warm-up -> at the end (MB): %s" % ", ".join(
+            "%s %.1f -> %.1f" % (k, mem0.get(k, 0) / 1048576, mem1.get(k, 0) / 1048576)
+            for k in ("sqlite_cache", "heap_in_use", "heap_free")))
         print("  converged: %s (%d check-ins acknowledged, %d missing at the hub)" % (
             "yes" if not missing else "NO", len(stats.acked), len(missing or ())))
         ok = e5 == 0 and not missing
