@@ -37,6 +37,7 @@
 #include "lib/fault.h"
 #include "lib/faultvfs.h"
 #include "lib/log.h"
+#include "lib/memtrim.h"
 #include "lib/testhook.h"
 
 #include <errno.h>
@@ -395,6 +396,7 @@ static void ckpt_idle(uv_timer_t *t)
 {
 	node *n = t->data;
 
+	mem_tick(); /* the heap the pool threads freed goes back (lib/memtrim.h) */
 	if (n->nd_ckpt_busy || n->nd_stopping || n->nd_batch_open)
 		return;
 	n->nd_ckpt_work.data = n;
