@@ -11,6 +11,7 @@ void mem_setup(void)
 {
 #ifdef __GLIBC__
 	mallopt(M_MMAP_THRESHOLD, MEM_MMAP_BYTES); /* also stops it rising */
+	mallopt(M_ARENA_MAX, MEM_ARENAS);
 #endif
 }
 
