@@ -149,8 +149,10 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 	int64_t seen = 0, next = after;
 
 	*first = *last = *count = 0;
-	if (sync__restamp_load(db, &oc.oc_map) != 0)
+	if (sync__restamp_load(db, &oc.oc_map) != 0) {
+		sync__restamp_release(&oc.oc_map);
 		return -1;
+	}
 	if (db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
 				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0)
 		goto out;
@@ -188,6 +190,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 out:
 	outbox_rows_free(rows, n);
 	sqlite3_finalize(st);
+	sync__restamp_release(&oc.oc_map);
 	buf_release(&oc.oc_re);
 	return ret;
 }
