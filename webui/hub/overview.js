@@ -29,5 +29,16 @@ async function load() {
       'Could not load the hub status: ' + e.message;
   }
 }
+// A quarter that ended without a completed access review (WSD24-13: a
+// random sample every quarter) is flagged for every administrator.
+async function reviewFlag() {
+  const q = await api('/api/v1/admin/review-quarters').catch(() => null);
+  const f = $('review-flag');
+  f.hidden = !(q && q.skipped.length);
+  if (!f.hidden)
+    f.replaceChildren(`No completed quarterly access review for ${q.skipped.join(', ')}. `,
+      el('a', { href: '/reports.html?report=review' }, 'Open the quarterly access review'));
+}
 load();
+reviewFlag();
 setInterval(load, 30000);
