@@ -102,6 +102,8 @@ class AccountStatesTest(unittest.TestCase):
 
     @classmethod
     def sync(cls, cmd):
+        if cmd == "pull":  # a pull waits for the office's own changes (sign-ins' audit rows)
+            cls.sync("push")
         p = run_tool([cmd, "--data", cls.node.data, "--json"])
         if p.returncode != 0:
             raise AssertionError("outpost-sync %s failed: %s %s" % (cmd, p.stdout, p.stderr))
@@ -231,6 +233,31 @@ class AccountStatesTest(unittest.TestCase):
         finally:
             db.close()
         self.assertFalse(partner.get("/api/v1/session").json().get("signed_in"))
+
+    def test_overdue_vetting_listed_at_the_hub(self):
+        """Deliver 1 at the hub: an employer converted at an office whose
+        72-hour vetting has passed (the hub's injected clock) is listed."""
+        c = client(self.node)
+        login(c, "t-lwia-cbo")
+        r = c.request("POST", "/api/v1/crm/employers", body={
+            "company_name": "Overdue Vetting Mills", "zip": "95814", "street": "1 Mill Rd",
+            "city": "Sacramento", "phone": "(916) 555-0199", "industry": "3111",
+            "contacts": [{"name": "Lee Park", "kind": "primary"}], "confirm_not_duplicate": True})
+        self.assertEqual(r.status, 201, r.body)
+        eid = r.json()["id"]
+        r = c.request("POST", "/api/v1/crm/employers/%s/convert" % eid, body={"edd_account_number": "3456789"})
+        self.assertEqual(r.status, 200, r.body)
+        self.sync("push")
+        self.assertNotIn(eid, [e["id"] for e in self.get("/api/v1/admin/crm/vetting").json()["overdue"]])
+        try:
+            set_clock(self.hclock, 73 * 3600 * 1000)
+            over = self.get("/api/v1/admin/crm/vetting").json()["overdue"]
+        finally:
+            set_clock(self.hclock, 0)
+        mine = [e for e in over if e["id"] == eid]
+        self.assertEqual(len(mine), 1, over)
+        self.assertEqual(mine[0]["converted_by"], CBO)
+        self.assertGreaterEqual(mine[0]["hours_overdue"], 1)
 
     def get(self, path):
         return self.ops.get(path, headers={"Authorization": "Bearer " + self.token})
@@ -367,7 +394,6 @@ class AccountStatesTest(unittest.TestCase):
         r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["suspended"], r.json()["suspend_reason"]), (0, None))
-        self.sync("push")  # the offline sign-ins' audit rows first
         self.sync("pull")
         self.assertNotIn("access_warning", login(client(self.node), "t-view").json())
 

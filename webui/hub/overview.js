@@ -39,6 +39,15 @@ async function reviewFlag() {
     f.replaceChildren(`No completed quarterly access review for ${q.skipped.join(', ')}. `,
       el('a', { href: '/reports.html?report=review' }, 'Open the quarterly access review'));
 }
+// Vetting past its 72 hours (CRM training), listed for every administrator.
+async function vetting() {
+  const v = await api('/api/v1/admin/crm/vetting').catch(() => null);
+  $('vet-sec').hidden = !(v && v.overdue.length);
+  if (v && v.overdue.length)
+    $('vet').replaceChildren(table('Employer vetting overdue', ['Employer', 'User name', 'Converted by', 'Due', 'Hours overdue'],
+      v.overdue.map(e => [e.company_name, e.username, e.converted_by_name || e.converted_by || '', fmtDateTime(e.vetting_due_at), String(e.hours_overdue)])));
+}
 load();
 reviewFlag();
+vetting();
 setInterval(load, 30000);
