@@ -254,8 +254,8 @@ export const tests = [
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.waitForSelector('#roles-card:not([hidden])');
     await page.check('#role-mis_admin');
-    await page.setInputFiles('#role-attachment', pdf('attachment-1'));
-    await page.fill('#role-training', daysAgo(1));
+    await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
+    await page.fill('#role-admin_training_date', daysAgo(1));
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('roles-err').textContent !== '');
     assert((await page.textContent('#roles-err')).includes('never holds every privilege'), 'refused while the group has every privilege');
@@ -278,8 +278,8 @@ export const tests = [
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.waitForSelector('#roles-card:not([hidden])');
     await page.check('#role-mis_admin');
-    await page.setInputFiles('#role-attachment', pdf('attachment-1b'));
-    await page.fill('#role-training', daysAgo(1));
+    await page.setInputFiles('#role-attachment_id', pdf('attachment-1b'));
+    await page.fill('#role-admin_training_date', daysAgo(1));
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
     assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.roles.includes('mis_admin'), 'role granted');
@@ -566,11 +566,11 @@ export const tests = [
     await page.waitForSelector('#roles-card:not([hidden])');
     await page.check('#role-mis_admin');
     await page.click('#roles-save');
-    await page.waitForFunction(() => document.getElementById('role-training-err').textContent !== '');
-    assert((await page.textContent('#role-attachment-err')).includes('Attachment 1'), 'the form is asked for too');
+    await page.waitForFunction(() => document.getElementById('role-admin_training_date-err').textContent !== '');
+    assert((await page.textContent('#role-attachment_id-err')).includes('Attachment 1'), 'the form is asked for too');
     assert(!(await hub.api('/api/v1/admin/staff/' + pat.id)).json.roles.length, 'no role without them');
-    await page.setInputFiles('#role-attachment', pdf('attachment-1-pat'));
-    await page.fill('#role-training', daysAgo(2));
+    await page.setInputFiles('#role-attachment_id', pdf('attachment-1-pat'));
+    await page.fill('#role-admin_training_date', daysAgo(2));
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
     const adm = (await hub.api('/api/v1/admin/staff/' + pat.id)).json;

@@ -5,7 +5,7 @@
 // administrator designation (Attachment 1 and training date), its access
 // requests and forms, and its history from the audit trail.
 import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges,
-  options, clearErrors, showError } from './console.js';
+  options, clearErrors, showErrors } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
@@ -74,26 +74,6 @@ async function load() {
   $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
     hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, auditChanges(a)]), { empty: 'No recorded action yet.' }));
 }
-// Every field error of a refusal next to its field (the hub lists them all).
-function showErrors(form, e, prefix, names = {}) {
-  const errs = (e.body && e.body.errors) || [{ field: e.field, error: e.message }];
-  let first = true;
-  for (const x of errs) {
-    const f = names[x.field] || x.field;
-    const input = f && $(prefix + f), p = input && $(input.id + '-err');
-    if (input && p) {
-      p.textContent = x.error;
-      input.setAttribute('aria-invalid', 'true');
-      if (first) input.focus();
-    } else {
-      const g = form.querySelector('.form-err');
-      g.textContent = x.error;
-      if (first) g.focus();
-    }
-    first = false;
-  }
-}
-
 async function saveRoles(ev) {
   ev.preventDefault();
   const form = $('roles-form');
@@ -101,19 +81,18 @@ async function saveRoles(ev) {
   const roles = ['mis_admin', 'spoc'].filter(r => $('role-' + r).checked);
   const body = { roles };
   try {
-    const file = $('role-attachment').files[0];
+    const file = $('role-attachment_id').files[0];
     if (roles.length && file) {
       const f = await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/files?kind=attachment_1&filename=${encodeURIComponent(file.name)}`,
         { method: 'POST', rawBody: file, contentType: file.type || 'application/octet-stream' });
       body.attachment_id = f.id;
     }
-    if (roles.length && $('role-training').value) body.admin_training_date = $('role-training').value;
+    if (roles.length && $('role-admin_training_date').value) body.admin_training_date = $('role-admin_training_date').value;
     await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/roles`, { method: 'POST', body });
     await load();
     $('status').textContent = roles.length ? `Roles saved: ${roles.join(', ')}.` : 'Roles removed.';
   } catch (e) {
-    showErrors(form, e, 'role-', { attachment_id: 'attachment', admin_training_date: 'training', file: 'attachment',
-      content_type: 'attachment', filename: 'attachment', kind: 'attachment' });
+    showErrors(form, e, 'role-');
   }
 }
 $('roles-form').addEventListener('submit', saveRoles);
