@@ -2,6 +2,7 @@
 // that start a request (reset, change of group, recertification,
 // deactivation), its access requests and forms, and its history from the
 // audit trail.
+import { showNotFound } from './api.js';
 import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -17,6 +18,7 @@ function loadPlaces() {
 const nameOf = (list, v) => (list.find(x => x.id === v) || {}).name || v || '';
 
 async function load() {
+  if (!id) throw Object.assign(new Error('no account named'), { status: 404 });
   const s = await api('/api/v1/admin/staff/' + encodeURIComponent(id));
   const [areas, offices] = await loadPlaces();
   $('title').textContent = `${s.display_name} (${s.username})`;
@@ -75,4 +77,7 @@ async function saveRoles(ev) {
   } catch (e) { $('roles-err').textContent = e.message; $('roles-err').focus(); }
 }
 $('roles-form').addEventListener('submit', saveRoles);
-load().catch(e => { $('status').textContent = 'Could not load the account: ' + e.message; });
+load().catch(e => {
+  if (e.status === 404) showNotFound('Account', '/accounts.html', 'Find the account in the list of accounts');
+  else $('status').textContent = 'Could not load the account: ' + e.message;
+});

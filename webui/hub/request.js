@@ -4,6 +4,7 @@
 // out - create the account (temporary password shown once), reset, change,
 // recertify or deactivate (refused, and told why, until the signed form is
 // uploaded).
+import { showNotFound } from './api.js';
 import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, clearErrors, showError,
   shownOnce, confirmDialog, KIND_LABEL, isoToday } from './console.js';
 
@@ -305,6 +306,9 @@ async function init() {
     } else {
       await showForm();
     }
-  } catch (e) { $('status').textContent = 'Could not load: ' + e.message; }
+  } catch (e) {
+    if (e.status === 404 && params.get('id')) showNotFound('Access request', '/accounts.html', 'Go to the accounts and their requests');
+    else $('status').textContent = 'Could not load: ' + e.message;
+  }
 }
 init();

@@ -3,7 +3,7 @@
 // date and clock skew), field-level errors from the API's {error, field},
 // tables and small formatters.  Every case page has <header id="top"> and
 // <main id="main">; nothing here keeps a participant's data beyond the page.
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
 
 export const $ = id => document.getElementById(id);
 export const API = '/api/v1/case';
@@ -64,11 +64,11 @@ export async function clockNotice(target) {
     target.hidden = false;
     target.className = 'notice warn';
     target.textContent = `This computer's clock is ${Math.round(Math.abs(m.clock_offset_ms) / 60000)} minutes off the hub's. ` +
-      `Dates are checked against the hub's time (${m.today}); tell your administrator.`;
+      `Dates are checked against the hub's time (${fmtDate(m.today)}); tell your administrator.`;
   } else if (!m.clock_checked) {
     target.hidden = false;
     target.className = 'notice';
-    target.textContent = `Dates are checked against this office's clock (today is ${m.today}); it has not yet been compared with the hub's.`;
+    target.textContent = `Dates are checked against this office's clock (today is ${fmtDate(m.today)}); it has not yet been compared with the hub's.`;
   }
 }
 

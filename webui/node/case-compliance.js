@@ -25,7 +25,7 @@ async function show(ev) {
   try {
     const c = await api(API + '/compliance?' + q);
     const s = c.summary;
-    $('asof').textContent = `As of ${c.today} (the office's trusted date).`;
+    $('asof').textContent = `As of ${fmtDate(c.today)} (the office's trusted date).`;
     $('stats').replaceChildren(
       stat('Due this week', s.due_this_week, 'n-due'), stat('Overdue', s.overdue, 'n-over'),
       stat('Nearing soft exit', s.nearing_exit, 'n-near'), stat('Closure forms due', s.closure_forms_due, 'n-closure'),

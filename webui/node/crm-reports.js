@@ -2,6 +2,7 @@
 // work items (owner, assignee, category, status, dates, account type),
 // Services Provided Employer (DOL category roll-up) and employers by
 // account type.
+import { showNotFound } from './office.js';
 import { api, el, fmtDate } from './api.js';
 import { $, API, meta, options, qs, barChart, table, clearErrors, showError } from './crm-common.js';
 
@@ -75,6 +76,10 @@ async function init() {
   options($('r-staff'), [{ id: '', display_name: 'All' }, ...m.staff], { label: 'display_name' });
   options($('r-category_id'), m.categories, { blank: 'All' });
   const kind = new URLSearchParams(location.search).get('report');
+  if (kind && ![...$('r-kind').options].some(o => o.value === kind)) {
+    showNotFound('Report', '/crm-reports.html', 'Choose a CRM report');
+    return;
+  }
   if (kind) $('r-kind').value = kind;
   $('r-kind').addEventListener('change', kindChanged);
   $('filters').addEventListener('submit', run);
