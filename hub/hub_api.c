@@ -175,7 +175,9 @@ static int api_audit(route_call *a)
 
 static const char *api_errmsg(route_call *a)
 {
-	return sqlite3_errmsg(API_HUB(a)->hb_db);
+	sqlite3 *db = API_HUB(a)->hb_db;
+
+	return sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : NULL;
 }
 
 static const route_ops hub_ops = {

@@ -179,6 +179,8 @@ void db_guard_page_size(int page_size);
  */
 void db_note_error(sqlite3 *db, int rc);
 int db_take_error(void);
+/* The code db_take_error() would return, left noted (0 when none). */
+int db_peek_error(void);
 int db_http_status(int rc);
 const char *db_error_text(int rc);
 int db_disk_full(void);

@@ -208,6 +208,11 @@ int db_take_error(void)
 	return rc;
 }
 
+int db_peek_error(void)
+{
+	return guard_err;
+}
+
 LOCKED_GETTER(int, db_disk_full, guard_lock, guard_full)
 
 void db_log_callback(void *arg, int rc, const char *msg)

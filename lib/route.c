@@ -423,9 +423,26 @@ static char *reply_bytes(route_call *a, size_t *len, const char **ctype)
 	return NULL;
 }
 
-static void reply_failure(route_call *a, route_rc rc)
+/*
+ * What the log line of a failure names: the database's own message while it
+ * still reports the error, else the storage error noted on this thread
+ * (lib/dbguard.c; a rollback or a later statement clears the message), else
+ * "failed" (the failure was not the database's: no memory, a full reply).
+ */
+static void failure_text(route_call *a, char *out, size_t n)
 {
 	const route_ops *ops = a->rc_table->rt_ops;
+	const char *m = ops->ro_errmsg ? ops->ro_errmsg(a) : NULL;
+	int err = db_peek_error();
+
+	snprintf(out, n, "%s", m ? m : err ? sqlite3_errstr(err) : "failed");
+}
+
+/* why: the failure's text when taken before an abort, or NULL (now). */
+static void reply_failure(route_call *a, route_rc rc, const char *why)
+{
+	const route_ops *ops = a->rc_table->rt_ops;
+	char now[256];
 
 	if (rc == ROUTE_BAD) {
 		if (a->rc_err.msg[0] && a->rc_nerr < ROUTE_ERRS_MAX)
@@ -436,8 +453,11 @@ static void reply_failure(route_call *a, route_rc rc)
 	} else if (rc == ROUTE_FAIL && a->rc_nerr > 0) {
 		route_reply_errors(a->rc_req, a->rc_status, a->rc_errs, a->rc_nerr);
 	} else {
-		log_warnx("%s %s: %s", a->rc_req->method_str, a->rc_route->rd_path,
-			  ops->ro_errmsg ? ops->ro_errmsg(a) : "failed");
+		if (why == NULL) {
+			failure_text(a, now, sizeof now);
+			why = now;
+		}
+		log_warnx("%s %s: %s", a->rc_req->method_str, a->rc_route->rd_path, why);
 		if (ops->ro_dberr) {
 			ops->ro_dberr(a);
 		} else {
@@ -457,7 +477,7 @@ static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 	char *body = NULL;
 
 	if (ops->ro_begin(a) != 0) {
-		reply_failure(a, ROUTE_DBERR);
+		reply_failure(a, ROUTE_DBERR, NULL);
 		return;
 	}
 	rc = fn(a);
@@ -473,8 +493,11 @@ static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 	if (rc == ROUTE_OK && (body = reply_bytes(a, &len, &ctype)) == NULL)
 		rc = ROUTE_DBERR;
 	if (rc != ROUTE_OK) {
+		char why[256];
+
+		failure_text(a, why, sizeof why); /* before the abort clears it */
 		ops->ro_abort(a);
-		reply_failure(a, rc);
+		reply_failure(a, rc, why);
 		return;
 	}
 	ops->ro_commit(a, a->rc_status, ctype, body, len);
@@ -490,11 +513,11 @@ static void run_read(route_call *a)
 	if (rc == ROUTE_TAKEN)
 		return;
 	if (rc != ROUTE_OK) {
-		reply_failure(a, rc);
+		reply_failure(a, rc, NULL);
 		return;
 	}
 	if ((body = reply_bytes(a, &len, &ctype)) == NULL) {
-		reply_failure(a, ROUTE_DBERR);
+		reply_failure(a, ROUTE_DBERR, NULL);
 		return;
 	}
 	http_reply(a->rc_req, a->rc_status, ctype ? ctype : "application/json", body, len);
@@ -549,7 +572,7 @@ void route_dispatch(http_req *req, void *ctx)
 		if (route_check_body(&a, a.rc_body, d->rd_keys) != 0 &&
 		    (d->rd_flags & (ROUTE_KEYS_LATE | ROUTE_WRITE)) !=
 			(ROUTE_KEYS_LATE | ROUTE_WRITE)) {
-			reply_failure(&a, ROUTE_BAD);
+			reply_failure(&a, ROUTE_BAD, NULL);
 			goto out;
 		}
 	}

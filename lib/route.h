@@ -163,7 +163,9 @@ typedef struct route_ops {
 	/* ROUTE_AUDITED: write the audit row of rc_audit_action / rc_audit inside
 	 * the write: 0 or -1 (then the write is undone, 500). */
 	int (*ro_audit)(route_call *a);
-	/* The database's last error, for the one log line of a ROUTE_DBERR. */
+	/* The database's message for the failure, for the one log line of a
+	 * ROUTE_DBERR; NULL when the database reports no error now (the log
+	 * line then names the storage error noted on this thread, if any). */
 	const char *(*ro_errmsg)(route_call *a);
 	/* Reply the daemon's 500 (NULL: {"error": "database error"}). */
 	void (*ro_dberr)(route_call *a);

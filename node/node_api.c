@@ -13,6 +13,7 @@ const route_list *const node_route_lists[] = {
 	&greeter_route_list,
 	&greeter_days_route_list,
 	&case_route_list,
+	&case_timeline_route_list,
 	&case_work_route_list,
 	&case_compliance_route_list,
 	&case_approvals_route_list,
@@ -107,7 +108,9 @@ static void api_abort(route_call *a)
 
 static const char *api_errmsg(route_call *a)
 {
-	return sqlite3_errmsg(API_NODE(a)->nd_db);
+	sqlite3 *db = API_NODE(a)->nd_db;
+
+	return sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errmsg(db) : NULL;
 }
 
 static void api_dberr(route_call *a)

@@ -40,6 +40,7 @@ extern const route_list greeter_days_route_list; /* node_greeter_days.c */
 extern const route_list case_route_list, case_work_route_list, case_compliance_route_list;
 extern const route_list case_approvals_route_list; /* node_case_approvals.c */
 extern const route_list case_forms_route_list;     /* node_case_forms.c */
+extern const route_list case_timeline_route_list;  /* node_case_timeline.c */
 extern const route_list crm_route_list, crm_work_route_list, crm_services_route_list;
 extern const route_list crm_reports_route_list, crm_attach_route_list;
 extern const route_list login_route_list, web_route_list;

@@ -2,9 +2,9 @@
  * node_case.c - case work's JSON API on the office node, part 1:
  * participants (register, search, read, edit), the SSN (stored protected,
  * shown masked, revealed only through an audited request), the pseudo-SSN
- * helper, the participant's timeline (visits, activities, case notes, exit)
- * and linking a check-in to a participant, the closure form, and the lists
- * the pages need (codes, staff, offices, the trusted date and clock skew).
+ * helper, and the lists the pages need (codes, staff, offices, the trusted
+ * date and clock skew).  The timeline and visit links are in
+ * node_case_timeline.c.
  *
  * Reads of a participant record or of notes are captured writes too: each
  * one inserts an audit event, which replicates to the hub with the office's
@@ -66,21 +66,6 @@ cJSON *case__participant_json(node *n, const char *id)
 	}
 	sqlite3_finalize(st);
 	return o;
-}
-
-static int participant_exists(node *n, const char *id)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (id == NULL || db_prepare(n->nd_db, &st, "SELECT 1 FROM participants WHERE id=?"
-						    " AND local_area_id=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- lists --------------------------------------------------------------------- */
@@ -534,7 +519,7 @@ static route_rc get_participant(route_call *a)
 	cJSON *o;
 	int exited;
 
-	if (participant_exists(n, id) != 1)
+	if (case__participant_exists(n, id) != 1)
 		return route_fail(a, 404, "id", "no such participant");
 	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 ||
@@ -572,7 +557,7 @@ static route_rc patch_participant(route_call *a)
 	int k, bi = 1;
 	sqlite3_stmt *st = NULL;
 
-	if (participant_exists(n, id) != 1) {
+	if (case__participant_exists(n, id) != 1) {
 		rr = route_fail(a, 404, "id", "no such participant");
 		goto done;
 	}
@@ -641,7 +626,7 @@ static route_rc post_reveal(route_call *a)
 	cJSON *o;
 	int rc;
 
-	if (participant_exists(n, id) != 1)
+	if (case__participant_exists(n, id) != 1)
 		return route_fail(a, 404, "id", "no such participant");
 	rc = db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
 		     id, enc, sizeof enc);
@@ -664,341 +649,6 @@ static route_rc post_reveal(route_call *a)
 	cJSON_AddStringToObject(o, "ssn", shown);
 	crypto_wipe(shown, sizeof shown);
 	log_info("case: SSN of participant %s revealed to staff %s (audited)", id, u->id);
-	return route_ok(a, 200, o);
-}
-
-/* ---- timeline ------------------------------------------------------------------ */
-
-#define ACT_COLS                                                                             \
-	"a.id, a.participant_id, a.code, a.code_list,"                                          \
-	" coalesce(c.title, f.title) AS title, coalesce(c.restarts_exit_clock, 0) AS restarts_exit_clock," \
-	" a.start_date, a.end_date, a.completion, a.staff_id, st.display_name AS staff_name,"  \
-	" a.office_id, a.entered_date, a.entered_at, a.backdate_days, a.approval_id,"          \
-	" a.clock_skew_ms, a.corrects_id, a.voided, a.change_request_id,"                      \
-	" CASE WHEN EXISTS (SELECT 1 FROM case_approval_requests q3 WHERE q3.id = a.approval_id)" \
-	" THEN " CASE_REQ_STATE("a.approval_id") " END AS approval_state,"                    \
-	" CASE WHEN a.change_request_id IS NOT NULL THEN " CASE_REQ_STATE("a.change_request_id") \
-	" END AS change_state, " CASE_ACT_COUNTS("a") " AS counts"
-#define ACT_FROM                                                                             \
-	" FROM participant_activities a"                                                       \
-	" LEFT JOIN participant_activity_codes c ON a.code_list = 'activity' AND c.code = a.code" \
-	" LEFT JOIN followup_codes f ON a.code_list = 'followup' AND f.code = a.code"           \
-	" LEFT JOIN staff st ON st.id = a.staff_id"
-#define NOTE_COLS                                                                            \
-	"nt.id, nt.participant_id, nt.kind, nt.activity_id, nt.subject, nt.contact_date, nt.body," \
-	" nt.staff_id, st.display_name AS staff_name, nt.office_id, nt.amends_id,"             \
-	" nt.entered_date, nt.entered_at, nt.clock_skew_ms"
-#define NOTE_FROM " FROM case_notes nt LEFT JOIN staff st ON st.id = nt.staff_id"
-
-/*
- * GET /api/v1/case/participants/:id/timeline
- * -> {"participant", "status", "visits", "activities" (effective, each with
- *     its notes and the rows it replaced), "notes" (stand-alone, each with
- *     its amendments), "exits", "events": [{type, date, id}] newest first}
- * Audited: participant_read and case_notes_read (note ids, never text).
- */
-static int json_int(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valueint : 0;
-}
-
-/* Activities: effective rows on top, each with its notes and history. */
-static cJSON *timeline_activities(cJSON *acts, cJSON *allnotes)
-{
-	cJSON *eff = cJSON_CreateArray(), *act;
-
-	cJSON_ArrayForEach(act, acts)
-	{
-		const char *aid = json_str(act, "id");
-		int replaced = 0;
-		cJSON *x, *hist = cJSON_CreateArray(), *an = cJSON_CreateArray();
-		cJSON *pend = NULL;
-		/* A change waiting for its Help Request's approval (or refused)
-		 * leaves this row standing: shown with it, not in its place. */
-		if (json_str(act, "corrects_id") && !json_int(act, "counts")) {
-			cJSON_Delete(hist);
-			cJSON_Delete(an);
-			continue;
-		}
-		cJSON_ArrayForEach(x, acts)
-			if (json_str(x, "corrects_id") && strcmp(json_str(x, "corrects_id"), aid) == 0) {
-				if (json_int(x, "counts"))
-					replaced = 1;
-				else if (json_str(x, "change_state") &&
-					 strcmp(json_str(x, "change_state"), "pending") == 0)
-					pend = x;
-			}
-		if (replaced || cJSON_IsTrue(cJSON_GetObjectItem(act, "voided")) ||
-		    (cJSON_GetObjectItem(act, "voided") && cJSON_GetObjectItem(act, "voided")->valueint)) {
-			cJSON_Delete(hist);
-			cJSON_Delete(an);
-			continue;
-		}
-		/* The chain of rows this one replaced, and the notes of all of them. */
-		for (const char *cur = aid; cur;) {
-			const char *next = NULL;
-			cJSON_ArrayForEach(x, allnotes)
-				if (json_str(x, "activity_id") && strcmp(json_str(x, "activity_id"), cur) == 0)
-					cJSON_AddItemToArray(an, cJSON_Duplicate(x, 1));
-			cJSON_ArrayForEach(x, acts)
-				if (strcmp(json_str(x, "id"), cur) == 0 && json_str(x, "corrects_id")) {
-					next = json_str(x, "corrects_id");
-					break;
-				}
-			if (next) {
-				cJSON_ArrayForEach(x, acts)
-					if (strcmp(json_str(x, "id"), next) == 0)
-						cJSON_AddItemToArray(hist, cJSON_Duplicate(x, 1));
-			}
-			cur = next;
-		}
-		cJSON *copy = cJSON_Duplicate(act, 1);
-		cJSON_AddItemToObject(copy, "pending_change", pend ? cJSON_Duplicate(pend, 1) : cJSON_CreateNull());
-		cJSON_AddItemToObject(copy, "notes", an);
-		cJSON_AddItemToObject(copy, "history", hist);
-		cJSON_AddItemToArray(eff, copy);
-	}
-	return eff;
-}
-
-/* Stand-alone originals, each with its amendments. */
-static cJSON *timeline_notes(cJSON *allnotes)
-{
-	cJSON *notes = cJSON_CreateArray(), *it;
-
-	cJSON_ArrayForEach(it, allnotes)
-	{
-		cJSON *x, *am;
-		if (strcmp(json_str(it, "kind"), "standalone") != 0 || json_str(it, "amends_id"))
-			continue;
-		am = cJSON_CreateArray();
-		cJSON_ArrayForEach(x, allnotes)
-			if (json_str(x, "amends_id") && strcmp(json_str(x, "amends_id"), json_str(it, "id")) == 0)
-				cJSON_AddItemToArray(am, cJSON_Duplicate(x, 1));
-		cJSON *copy = cJSON_Duplicate(it, 1);
-		cJSON_AddItemToObject(copy, "amendments", am);
-		cJSON_AddItemToArray(notes, copy);
-	}
-	return notes;
-}
-
-/* Amendments of activity notes hang under their original. */
-static void timeline_amendments(cJSON *activities, cJSON *allnotes)
-{
-	cJSON *act;
-
-	cJSON_ArrayForEach(act, activities)
-	{
-		cJSON *an = cJSON_GetObjectItem(act, "notes"), *x, *y;
-		cJSON *orig = cJSON_CreateArray();
-		cJSON_ArrayForEach(x, an)
-		{
-			if (json_str(x, "amends_id"))
-				continue;
-			cJSON *copy = cJSON_Duplicate(x, 1), *am = cJSON_CreateArray();
-			cJSON_ArrayForEach(y, allnotes)
-				if (json_str(y, "amends_id") &&
-				    strcmp(json_str(y, "amends_id"), json_str(x, "id")) == 0)
-					cJSON_AddItemToArray(am, cJSON_Duplicate(y, 1));
-			cJSON_AddItemToObject(copy, "amendments", am);
-			cJSON_AddItemToArray(orig, copy);
-		}
-		cJSON_ReplaceItemInObject(act, "notes", orig);
-	}
-}
-
-static void timeline_add_events(cJSON *events, cJSON *list, const char *type, const char *date)
-{
-	cJSON *it;
-
-	cJSON_ArrayForEach(it, list)
-	{
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "type", type);
-		cJSON_AddStringToObject(e, "date", json_str(it, date));
-		cJSON_AddStringToObject(e, "id", json_str(it, "id"));
-		cJSON_AddItemToArray(events, e);
-	}
-}
-
-/* One list by date for the timeline view, newest first (a stable sort of
- * the detached items).  0 or -1. */
-static int timeline_events(cJSON *o, cJSON *visits, cJSON *notes, cJSON *exits)
-{
-	cJSON *events = cJSON_AddArrayToObject(o, "events");
-	int cnt, k = 0;
-	cJSON **v;
-
-	timeline_add_events(events, visits, "visit", "visit_date");
-	timeline_add_events(events, cJSON_GetObjectItem(o, "activities"), "activity", "start_date");
-	timeline_add_events(events, notes, "note", "contact_date");
-	timeline_add_events(events, exits, "exit", "exit_date");
-	timeline_add_events(events, cJSON_GetObjectItem(o, "referrals"), "referral", "referral_date");
-	cnt = cJSON_GetArraySize(events);
-	v = cnt > 0 ? calloc((size_t)cnt, sizeof *v) : NULL;
-	if (cnt > 0 && v == NULL)
-		return -1;
-	while (k < cnt && cJSON_GetArraySize(events) > 0)
-		v[k++] = cJSON_DetachItemFromArray(events, 0);
-	for (int i = 1; i < k; i++)
-		for (int j = i; j > 0 && strcmp(json_str(v[j - 1], "date"), json_str(v[j], "date")) < 0; j--) {
-			cJSON *t = v[j - 1];
-			v[j - 1] = v[j];
-			v[j] = t;
-		}
-	for (int i = 0; i < k; i++)
-		cJSON_AddItemToArray(events, v[i]);
-	free(v);
-	return 0;
-}
-
-/* Audit: the record, and which notes were read.  0 or -1. */
-static int timeline_audit(node *n, const node_user *u, const char *id, cJSON *allnotes)
-{
-	cJSON *d = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(d, "note_ids"), *it;
-	char *detail;
-	int k = 0, rc;
-
-	cJSON_ArrayForEach(it, allnotes)
-		if (k++ < 200)
-			cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "id")));
-	detail = cJSON_PrintUnformatted(d);
-	cJSON_Delete(d);
-	rc = case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
-	     (cJSON_GetArraySize(allnotes) > 0 &&
-	      case__audit(n, u, "case_notes_read", "participants", id, detail) != 0) ? -1 : 0;
-	cJSON_free(detail);
-	return rc;
-}
-
-static route_rc get_timeline(route_call *a)
-{
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	cJSON *o = NULL, *acts, *notes, *visits, *exits, *allnotes;
-	char today[11];
-	case_status s;
-	int exited;
-
-	if (participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
-	node_today(n, today);
-	if (case__sweep_exit(n, u, id, today, &exited) != 0 || case__status(n, id, today, &s) != 0)
-		goto dberr;
-	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "participant", case__participant_json(n, id));
-	cJSON_AddItemToObject(o, "status", case__status_json(&s));
-	cJSON_AddStringToObject(o, "today", today);
-	visits = db_rows_json_by(n->nd_db, "SELECT c.id, c.office_id, o.name AS office_name, c.visit_date, c.arrived_at,"
-			 " c.visitor_name,"
-			 " c.status, c.staff_id FROM checkins c LEFT JOIN offices o ON o.id = c.office_id"
-			 " WHERE c.participant_id=? ORDER BY c.arrived_at DESC", id);
-	acts = db_rows_json_by(n->nd_db, "SELECT " ACT_COLS ACT_FROM " WHERE a.participant_id=? ORDER BY a.start_date DESC,"
-		       " a.entered_at DESC", id);
-	allnotes = db_rows_json_by(n->nd_db, "SELECT " NOTE_COLS NOTE_FROM " WHERE nt.participant_id=?"
-			   " ORDER BY nt.contact_date DESC, nt.entered_at", id);
-	/* Two offices may both record the same exit: shown once. */
-	exits = db_rows_json_by(n->nd_db, "SELECT min(id) AS id, exit_date, kind, min(last_service_date) AS last_service_date,"
-			" min(recorded_at) AS recorded_at FROM participant_exits WHERE participant_id=?"
-			" GROUP BY exit_date, kind ORDER BY exit_date", id);
-	if (visits == NULL || acts == NULL || allnotes == NULL || exits == NULL) {
-		cJSON_Delete(visits);
-		cJSON_Delete(acts);
-		cJSON_Delete(allnotes);
-		cJSON_Delete(exits);
-		goto dberr;
-	}
-	cJSON_AddItemToObject(o, "activities", timeline_activities(acts, allnotes));
-	notes = timeline_notes(allnotes);
-	cJSON_AddItemToObject(o, "notes", notes);
-	timeline_amendments(cJSON_GetObjectItem(o, "activities"), allnotes);
-	cJSON_AddItemToObject(o, "visits", visits);
-	cJSON_AddItemToObject(o, "exits", exits);
-	cJSON_AddItemToObject(o, "referrals", node_job_referrals_of_participant(n, id));
-	if (timeline_events(o, visits, notes, exits) != 0) {
-		cJSON_Delete(allnotes);
-		cJSON_Delete(acts);
-		goto dberr;
-	}
-	if (timeline_audit(n, u, id, allnotes) != 0) {
-		cJSON_Delete(allnotes);
-		cJSON_Delete(acts);
-		goto dberr;
-	}
-	cJSON_Delete(allnotes);
-	cJSON_Delete(acts);
-	return route_ok(a, 200, o);
-dberr:
-	cJSON_Delete(o);
-	return ROUTE_DBERR;
-}
-
-static const route_key visit_keys[] = {
-	{"checkin_id", ROUTE_T_ANY, 0}, {"confirm_name", ROUTE_T_BOOL, ROUTE_K_NULL}, {NULL, 0, 0}};
-
-/* 1 when the visit's name differs from the participant's and the caller has
- * not confirmed it: *o gets the 409 reply (visitor_name, name_mismatch). */
-static int visit_name_differs(node *n, const char *pid, const char *cid, int confirm, cJSON **o)
-{
-	char vname[256] = "", first[CASE_NAME_MAX + 1] = "", last[CASE_NAME_MAX + 1] = "";
-
-	db_text(n->nd_db, "SELECT visitor_name FROM checkins WHERE id=?", cid, vname, sizeof vname);
-	db_text(n->nd_db, "SELECT first_name FROM participants WHERE id=?", pid, first, sizeof first);
-	db_text(n->nd_db, "SELECT last_name FROM participants WHERE id=?", pid, last, sizeof last);
-	if (confirm || case__names_match(vname, first, last))
-		return 0;
-	*o = cJSON_CreateObject();
-	cJSON_AddStringToObject(*o, "error", "the visitor checked in under another name: check it is "
-					     "the same person, then link it anyway (confirm_name)");
-	cJSON_AddStringToObject(*o, "field", "checkin_id");
-	cJSON_AddStringToObject(*o, "visitor_name", vname);
-	cJSON_AddBoolToObject(*o, "name_mismatch", 1);
-	return 1;
-}
-
-/* POST /api/v1/case/participants/:id/visits {"checkin_id", "confirm_name"?}:
- * the visit was this participant's (checkins.participant_id).  A visit
- * checked in under another name is linked only with confirm_name: true
- * (409 name_mismatch, with the visitor's name, otherwise). */
-static route_rc post_visit_link(route_call *a)
-{
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id"), *cid = NULL;
-	const cJSON *body = a->rc_body;
-	cJSON *o;
-	json_err e = {{0}, {0}};
-	char ts[HLC_STRLEN], cur[64];
-	sqlite3_stmt *st = NULL;
-	int confirm = 0;
-
-	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
-		return route_bad_json(a, &e);
-	if (participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
-	if (db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins WHERE id=?", cid, cur,
-		    sizeof cur) != 0)
-		return route_fail(a, 404, "checkin_id", "no such visit at this office");
-	if (cur[0] && strcmp(cur, id) != 0)
-		return route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
-	if (json_get_bool(body, "confirm_name", JSON_NULLABLE, 0, &confirm, &e))
-		return route_bad_json(a, &e);
-	if (visit_name_differs(n, id, cid, confirm, &o))
-		return route_ok(a, 409, o);
-	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?") != 0 ||
-	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC),
-	     sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return ROUTE_DBERR;
-	}
-	sqlite3_finalize(st);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "checkin_id", cid);
-	cJSON_AddStringToObject(o, "participant_id", id);
 	return route_ok(a, 200, o);
 }
 
@@ -1051,10 +701,6 @@ static const route_def case_defs[] = {
 	 ROUTE_BODY | NODE_WRITE, patch_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/ssn/reveal", post_reveal, PRIV_PARTICIPANT_EDIT,
 	 NODE_WRITE, NULL, 0},
-	{HTTP_M_GET, "/api/v1/case/participants/:id/timeline", get_timeline, PRIV_VIEW, NODE_WRITE,
-	 NULL, 0},
-	{HTTP_M_POST, "/api/v1/case/participants/:id/visits", post_visit_link, PRIV_PARTICIPANT_EDIT,
-	 ROUTE_BODY | NODE_WRITE, visit_keys, 0},
 };
 
 const route_list case_route_list = ROUTE_LIST(case_defs);

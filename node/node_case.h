@@ -1,7 +1,8 @@
 /*
  * node_case.h - internals shared by the office node's case-work API files
- * (node_case_util.c: the audit helper; node_case.c: participants, SSN,
- * timeline, visits; node_case_work.c:
+ * (node_case_util.c: the audit helper and other shared checks;
+ * node_case.c: participants, SSN; node_case_timeline.c: the timeline and
+ * visit links; node_case_work.c:
  * activities, case notes, amendments, backdating approvals;
  * node_case_compliance.c: the exit sweep, each case's clock status and the
  * compliance views).  Not for other modules: the node's route table
@@ -31,6 +32,9 @@ int case__audit(node *n, const node_user *u, const char *action, const char *tab
 /* 1 when the visitor's name (as checked in) holds every word of the
  * participant's first and last name, case and punctuation aside; else 0. */
 int case__names_match(const char *visitor, const char *first, const char *last);
+/* 1 when participant id is held here (in this node's Local Area), 0 when
+ * not, -1 when id is NULL or on a database error. */
+int case__participant_exists(node *n, const char *id);
 /* The participant's row (no SSN columns) as JSON with ssn_masked, or NULL
  * when it is not held here (or not in this node's Local Area). */
 cJSON *case__participant_json(node *n, const char *id);

@@ -1,8 +1,10 @@
 /*
  * node_case_util.c - what the case-work route files share and nothing
- * else: the audit event of an action on a subject.  Includes no sibling's
+ * else: the audit event of an action on a subject, whether a participant is
+ * held here, the name match of a visit.  Includes no sibling's
  * header but node_case.h, so the case files depend one way:
- * node_case_util.c <- node_case_compliance.c <- node_case.c, node_case_work.c.
+ * node_case_util.c <- node_case_compliance.c <- node_case.c,
+ * node_case_timeline.c, node_case_work.c.
  */
 #include "node/node_case.h"
 #include "model/audit.h"
@@ -17,6 +19,21 @@ int case__audit(node *n, const node_user *u, const char *action, const char *tab
 	audit_event ev = {(int64_t)node_now_ms(n), n->nd_office_id, n->nd_local_area_id,
 			  n->nd_node_id, u ? u->id : NULL, action, table, id, detail};
 	return audit_record(n->nd_db, &ev, NULL);
+}
+
+int case__participant_exists(node *n, const char *id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (id == NULL || db_prepare(n->nd_db, &st, "SELECT 1 FROM participants WHERE id=?"
+						    " AND local_area_id=?") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Lower-case word tokens of s, each followed by a space, after one leading
