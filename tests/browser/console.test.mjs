@@ -344,7 +344,7 @@ export const tests = [
     const hist = await page.textContent('#history');
     for (const a of ['reset', 'change', 'recertify']) assert(hist.includes(a), 'history shows ' + a + ': ' + hist.slice(0, 300));
     assert(!hist.includes(temp), 'no password in the history');
-    assert(hist.includes('privilege_group: LWIA Partner Supervisor → LWIA Intake Staff'), 'the change of group in words: ' + hist.slice(0, 600));
+    assert(hist.includes('privilege group: LWIA Partner Supervisor → LWIA Intake Staff'), 'the change of group in words: ' + hist.slice(0, 600));
   })],
 
   ['deactivation refused until the signed form is uploaded, then done on time; audit trail and review reports', () => withConsole(async (hub, page) => {

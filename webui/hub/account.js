@@ -3,7 +3,7 @@
 // deactivation), its access requests and forms, and its history from the
 // audit trail.
 import { showNotFound } from './api.js';
-import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges } from './console.js';
+import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges, privLabels } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
@@ -28,8 +28,8 @@ async function load() {
     ['User name', s.username], ['Email', s.email || ''],
     ['Local Area', nameOf(areas, s.local_area_id)], ['Field division', s.field_division || ''], ['Office', nameOf(offices, s.office_id)],
     ['Privilege group', s.privilege_group],
-    ['Privileges', (s.privileges || []).join(', ')],
-    (s.priv_add || []).length && ['Added', s.priv_add.join(', ')], (s.priv_remove || []).length && ['Removed', s.priv_remove.join(', ')],
+    ['Privileges', privLabels(s.privileges)],
+    (s.priv_add || []).length && ['Added', privLabels(s.priv_add)], (s.priv_remove || []).length && ['Removed', privLabels(s.priv_remove)],
     (s.roles || []).length && ['Roles', s.roles.join(', ')],
     ['CRM work group', s.crm_work_group ? 'yes' : 'no'],
     ['ISPA training', fmtDate(s.ispa_date)],

@@ -4,7 +4,7 @@
 // account type.
 import { showNotFound } from './office.js';
 import { api, el, fmtDate } from './api.js';
-import { $, API, meta, options, qs, barChart, table, clearErrors, showError } from './crm-common.js';
+import { $, API, meta, options, qs, barChart, table, clearErrors, showError, TYPE_LABEL } from './crm-common.js';
 
 function section(title, rows, cols, pick) {
   return el('section', { class: 'card' }, el('h2', {}, title),
@@ -44,7 +44,7 @@ async function run(ev) {
           x => [x.label, String(x.count), String(x.employers)]),
         section('By staff', r.by_staff, ['Staff', 'Services'], x => [x.label, String(x.count)]),
         el('section', { class: 'card' }, el('h2', {}, 'By employer'), table('By employer', ['Employer', 'Account type', 'Services', 'Codes'],
-          r.by_employer.map(x => [x.label, x.account_type, String(x.count), x.codes])))];
+          r.by_employer.map(x => [x.label, TYPE_LABEL[x.account_type] || x.account_type, String(x.count), x.codes])))];
     } else {
       $('total').textContent = `${r.total} active employer${r.total === 1 ? '' : 's'}`;
       parts = [section('By account type', r.by_account_type.map(x => ({ ...x, label: x.label === 'lead' ? 'Marketing Lead' : 'Recruiting Employer' })),
