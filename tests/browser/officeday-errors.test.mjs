@@ -94,6 +94,17 @@ export const tests = [
     await page.goto(node.url + '/case-compliance.html');
     await page.waitForFunction(() => /As of \d\d\/\d\d\/20\d\d/.test(document.getElementById('asof').textContent));
     await assertAccessible(page, 'compliance with dates');
+    // A printout says which office, what and when (the header is not printed).
+    const office = (await (await fetch(node.url + '/healthz')).json()).office_name;
+    await page.waitForFunction(o => document.getElementById('print-head').textContent.includes(o), office);
+    await page.emulateMedia({ media: 'print' });
+    assert(await page.isVisible('#print-head'), 'the print line prints');
+    await page.goto(node.url + '/crm-reports.html?report=services');
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(o => /Printed/.test(document.getElementById('print-head').textContent) &&
+      document.getElementById('print-head').textContent.includes(o), office);
+    assert((await page.textContent('#print-head')).includes('Services'), 'the report named: ' + await page.textContent('#print-head'));
+    await page.emulateMedia({ media: 'screen' });
   })],
 
   ['a save with several wrong fields shows every error at once, next to each field and in the summary', () => withNode(async (node, page) => {
@@ -155,7 +166,8 @@ export const tests = [
   })],
 
   ['the hub console: an account or an access request that does not exist, the audit trail with names', async () => {
-    const hub = await startHub();
+    // Fewer PBKDF2 rounds (the hub's test setting), as the console tests do.
+    const hub = await startHub({ args: ['--password_iters', '1000'] });
     const browser = await launch();
     try {
       const page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } })).newPage();

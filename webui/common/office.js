@@ -2,7 +2,7 @@
 // header: who is signed in and what they may do (GET /api/v1/session), the
 // idle warning, signing in again in place when a session has ended, drafts
 // of forms kept in this tab until saved, and the error summary.
-import { api, el, hooks, office } from './api.js';
+import { api, el, hooks, office, fmtDateTime } from './api.js';
 
 const $ = id => document.getElementById(id);
 const staffPage = typeof location !== 'undefined' && !location.pathname.startsWith('/login') &&
@@ -375,3 +375,11 @@ export async function startOffice() {
 
 // A record that does not exist: the shared page in api.js.
 export { showNotFound } from './api.js';
+
+// The line a printout carries, since the page's header is not printed: the
+// office's name, what is printed (its filters and dates) and when.
+export async function printLine(target, what) {
+  let name = '';
+  try { name = (await (await fetch('/healthz')).json()).office_name || ''; } catch { /* the page still prints */ }
+  target.textContent = [name, what, `Printed ${fmtDateTime(Date.now())}`].filter(Boolean).join(' · ');
+}

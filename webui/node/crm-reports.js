@@ -2,7 +2,7 @@
 // work items (owner, assignee, category, status, dates, account type),
 // Services Provided Employer (DOL category roll-up) and employers by
 // account type.
-import { showNotFound } from './office.js';
+import { showNotFound, printLine } from './office.js';
 import { api, el, fmtDate } from './api.js';
 import { $, API, meta, options, qs, barChart, table, clearErrors, showError, TYPE_LABEL } from './crm-common.js';
 
@@ -27,6 +27,9 @@ async function run(ev) {
   $('csv').href = `${API}/reports/${kind}?${qs({ ...p, format: 'csv' })}`;
   try {
     const r = await api(`${API}/reports/${kind}?${qs(p)}`);
+    const sel = id => $(id).selectedOptions[0]?.textContent || '';
+    printLine($('print-head'), `${sel('r-kind')}, ${fmtDate(p.from) || 'from the start'} to ${fmtDate(p.to) || 'today'}` +
+      (p.account_type ? `, ${sel('r-account_type')}` : ''));
     let parts = [];
     if (kind === 'work-items') {
       $('total').textContent = `${r.total} work item${r.total === 1 ? '' : 's'} linked to employers`;
