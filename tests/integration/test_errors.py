@@ -9,6 +9,7 @@
   services, the work-item edit, the employer edit, a new employer, a case
   activity, an amended activity, a case note.
 """
+import os
 import unittest
 
 from harness import Daemon, login, plant_secret
@@ -144,6 +145,36 @@ class ErrorsTest(unittest.TestCase):
         r = self.node.post(CASE + "/activities/%s/amend" % aid, {"void": "yes", "note": {}})
         self.assertEqual(r.status, 400, r)
         self.assertEqual(fields(r), ["note.body", "reason", "void"], r.body)
+
+
+class HubErrorsTest(unittest.TestCase):
+    """The hub's admin API: a missing account or access request is a JSON
+    404 naming it; a new-account request missing everything lists every
+    field at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.auth = {"Authorization": "Bearer " + f.read().strip()}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.cleanup()
+
+    def test_missing_and_every_field(self):
+        for path, field in (("/api/v1/admin/staff/" + MISSING, "staff_id"),
+                            ("/api/v1/admin/access-requests/" + MISSING, "request_id")):
+            r = self.hub.request("GET", path, headers=self.auth)
+            self.assertEqual(r.status, 404, r)
+            self.assertEqual(r.json().get("field"), field, r.body)
+        r = self.hub.request("GET", "/api/v1/admin/no-such-thing", headers=self.auth)
+        self.assertEqual(r.status, 404, r)
+        self.assertTrue(r.json().get("error"), r)
+        r = self.hub.request("POST", "/api/v1/admin/access-requests", body={"kind": "new"}, headers=self.auth)
+        self.assertEqual(r.status, 400, r)
+        for f in ("username", "display_name", "privilege_group", "requestor_name", "business_need"):
+            self.assertIn(f, fields(r), r.body)
 
 
 if __name__ == "__main__":
