@@ -99,12 +99,12 @@ export const tests = [
     await page.waitForFunction(o => document.getElementById('print-head').textContent.includes(o), office);
     await page.emulateMedia({ media: 'print' });
     assert(await page.isVisible('#print-head'), 'the print line prints');
+    await page.emulateMedia({ media: 'screen' });
     await page.goto(node.url + '/crm-reports.html?report=services');
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(o => /Printed/.test(document.getElementById('print-head').textContent) &&
       document.getElementById('print-head').textContent.includes(o), office);
     assert((await page.textContent('#print-head')).includes('Services'), 'the report named: ' + await page.textContent('#print-head'));
-    await page.emulateMedia({ media: 'screen' });
   })],
 
   ['a save with several wrong fields shows every error at once, next to each field and in the summary', () => withNode(async (node, page) => {
