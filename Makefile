@@ -120,13 +120,20 @@ $(EMBED): tools/embed.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)$(CC) -O2 -Wall -o $@ $<
 
-$(O)/gen/assets_node.c: $(EMBED) $(NODE_ASSETS)
-	@mkdir -p $(dir $@)
-	$(call msg,EMBED,$@)$(EMBED) assets_node webui/node webui/common > $@.tmp && mv $@.tmp $@
+# Staff pages start with <!--#page ...--> for the head they all share;
+# tools/pages.awk writes it out into $(O)/gen/pages_*, embedded first.
+pages = rm -rf $(2) && mkdir -p $(2) && for f in $(1)/*.html; do \
+	awk -f tools/pages.awk "$$f" > "$(2)/$$(basename "$$f")" || exit 1; done
 
-$(O)/gen/assets_hub.c: $(EMBED) $(HUB_ASSETS)
+$(O)/gen/assets_node.c: $(EMBED) $(NODE_ASSETS) tools/pages.awk
 	@mkdir -p $(dir $@)
-	$(call msg,EMBED,$@)$(EMBED) assets_hub webui/hub webui/common > $@.tmp && mv $@.tmp $@
+	$(call msg,EMBED,$@)$(call pages,webui/node,$(O)/gen/pages_node) && \
+	$(EMBED) assets_node $(O)/gen/pages_node webui/node webui/common > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/assets_hub.c: $(EMBED) $(HUB_ASSETS) tools/pages.awk
+	@mkdir -p $(dir $@)
+	$(call msg,EMBED,$@)$(call pages,webui/hub,$(O)/gen/pages_hub) && \
+	$(EMBED) assets_hub $(O)/gen/pages_hub webui/hub webui/common > $@.tmp && mv $@.tmp $@
 
 $(LIB_A): $(call objs,$(LIB_SRC))
 $(MODEL_A): $(call objs,$(MODEL_SRC))

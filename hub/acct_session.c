@@ -318,7 +318,9 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 		snprintf(p->ap_div, sizeof p->ap_div, "%s", sqlite3_column_text(st, 2));
 		p->ap_roles = acct_roles_parse((const char *)sqlite3_column_text(st, 3));
 		p->ap_must_change = sqlite3_column_int(st, 5);
-		ret = sqlite3_column_int(st, 4) && p->ap_roles ? 0 : 1;
+		/* an approver without an administrator role: hub_api.c limits it */
+		ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id))
+			      ? 0 : 1;
 	} else if (rc == SQLITE_DONE) {
 		ret = 1;
 	}
@@ -629,7 +631,8 @@ static int login_lookup(sqlite3 *db, const char *user, login_ctx *lc, char *stor
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", sqlite3_column_text(st, 0));
 		lc->active = sqlite3_column_int(st, 1);
-		lc->admin = acct_roles_parse((const char *)sqlite3_column_text(st, 2)) != 0;
+		lc->admin = acct_roles_parse((const char *)sqlite3_column_text(st, 2)) != 0 ||
+			    hub_case_is_approver(db, lc->staff_id); /* the approver's view */
 		snprintf(stored, n, "%s", sqlite3_column_text(st, 3));
 		lc->temp = sqlite3_column_int(st, 4);
 		lc->expires = sqlite3_column_int64(st, 5);

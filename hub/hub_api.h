@@ -41,6 +41,11 @@ enum {
 	 * Authorization is an administrator's (the operations role), for the
 	 * hub-wide view of the same path; API_NODE(a) is NULL then. */
 	HUB_P_OR_ADMIN = 1u << 3,
+	/* An approver's console session (an account holding a case approver
+	 * role and no administrator role) may call this row; every other row
+	 * refuses it (403), its own session's (HUB_P_TEMP) aside.  Issue 15:
+	 * hub_case_console.c. */
+	HUB_P_APPROVER = 1u << 4,
 };
 
 /* Route flags of an audited hub write. */
@@ -55,6 +60,11 @@ extern const route_list *const hub_route_lists[];
 extern const route_list hub_admin_route_list;
 extern const route_list hub_console_route_list;
 extern const route_list hub_case_route_list; /* hub_case.c: approver roles */
+/* hub_case_console.c: approvers deciding at the console */
+extern const route_list hub_case_console_route_list;
+/* 1 when staff_id (active) holds an active case approver role: it may sign
+ * in to the console with the approver's view (acct_session.c). */
+int hub_case_is_approver(sqlite3 *db, const char *staff_id);
 extern const route_list hub_sync_route_list;
 extern const route_list hub_ca_route_list;
 /* The account administration API (hub/acct_api.h), its modules' rows. */

@@ -707,13 +707,20 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			    la, sizeof la) != 0 ||
 		    strcmp(la, js(row, "participant_id")) != 0)
 			REFUSE("case_notes: the amended note is not this participant's");
+		/* Its Help Request (issue 15), when it names one, is for this
+		 * note's original. */
+		if (db_text(db, "SELECT entry_id FROM case_approval_requests WHERE change_id=?"
+				" AND kind='change'", js(row, "id"), la, sizeof la) == 0 &&
+		    strcmp(la, js(row, "amends_id")) != 0)
+			REFUSE("case_notes: the help request is for another note");
 	}
 	return 0;
 }
 
-/* A closure or follow-up form (or a follow-up decline): every field filled
- * (model/case_forms.h), its date neither before the registration nor after
- * the day it was entered; follow-up only after the exit. */
+/* A closure or follow-up form (or a follow-up decline, or a measurable
+ * skill gain): every field filled (model/case_forms.h), its date neither
+ * before the registration nor after the day it was entered; follow-up only
+ * after the exit, a skill gain not after it. */
 static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = js(row, "kind"), *date = js(row, "form_date");
@@ -724,7 +731,7 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	if (check_owner(db, "case_forms", row, reason, n) != 0)
 		return -1;
 	if (case_form_fields(kind) == NULL)
-		REFUSE("case_forms: kind must be closure, followup or followup_declined");
+		REFUSE("case_forms: kind must be closure, followup, followup_declined or skill_gain");
 	if (json_valid_date(date) != 0 || json_valid_date(js(row, "entered_date")) != 0 ||
 	    strcmp(date, js(row, "entered_date")) > 0)
 		REFUSE("case_forms: form_date must be a date, not after the date it was entered");
@@ -737,10 +744,14 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	cJSON_Delete(fields);
 	if (bad != 0)
 		REFUSE("case_forms: every field must be filled in (N/A where it does not apply)");
-	if (strcmp(kind, "closure") != 0) {
-		if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
-			    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
-			REFUSE("case_forms: cannot read exits");
+	if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
+		    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
+		REFUSE("case_forms: cannot read exits");
+	/* A measurable skill gain is one of participation: on or before the
+	 * exit date. */
+	if (strcmp(kind, "skill_gain") == 0 && exit_date[0] && strcmp(date, exit_date) > 0)
+		REFUSE("case_forms: a skill gain is dated during participation, not after the exit");
+	if (strcmp(kind, "closure") != 0 && strcmp(kind, "skill_gain") != 0) {
 		if (exit_date[0] == '\0' || strcmp(date, exit_date) < 0)
 			REFUSE("case_forms: follow-up comes after the exit");
 		if (strcmp(kind, "followup") == 0 && (jint(row, "quarter") < 1 || jint(row, "quarter") > 4))

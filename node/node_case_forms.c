@@ -12,6 +12,12 @@
  *   POST /api/v1/case/participants/:id/closure-form       {form_date, fields}
  *   POST /api/v1/case/participants/:id/followup-form      {form_date, fields}
  *   POST /api/v1/case/participants/:id/followup-declined  {form_date, fields}
+ *   POST /api/v1/case/participants/:id/skill-gains        {form_date, fields}
+ *   GET  /api/v1/case/participants/:id/skill-gains        the recorded gains
+ *
+ * A measurable skill gain (model/case_forms.h) is entered by whoever
+ * enters activities (participant_edit), with the same date rules, while
+ * the case is active (after the exit only follow-up is entered).
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
@@ -30,6 +36,11 @@ static cJSON *fields_json(const char *kind)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", f->name);
 		cJSON_AddStringToObject(o, "label", f->label);
+		if (f->choices) {
+			cJSON *c = cJSON_AddArrayToObject(o, "choices");
+			for (const char *const *v = f->choices; *v; v++)
+				cJSON_AddItemToArray(c, cJSON_CreateString(*v));
+		}
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -42,6 +53,7 @@ static route_rc get_forms(route_call *a)
 	cJSON_AddItemToObject(o, "closure", fields_json("closure"));
 	cJSON_AddItemToObject(o, "followup", fields_json("followup"));
 	cJSON_AddItemToObject(o, "followup_declined", fields_json("followup_declined"));
+	cJSON_AddItemToObject(o, "skill_gain", fields_json("skill_gain"));
 	return route_ok(a, 200, o);
 }
 
@@ -118,6 +130,10 @@ static route_rc check_state(route_call *a, const char *kind, const pstate *p, co
 	int exited = strcmp(p->state, "exited") == 0;
 
 	*quarter = 0;
+	if (strcmp(kind, "skill_gain") == 0)
+		return exited ? route_fail(a, 409, "id", "the case has exited: only follow-up is "
+							  "entered now, and a skill gain is one of participation")
+			      : ROUTE_OK;
 	if (strcmp(kind, "closure") == 0)
 		return exited ? route_fail(a, 409, "id", "the case has exited: the closure form is "
 							  "completed before the soft exit")
@@ -246,6 +262,40 @@ static route_rc post_declined(route_call *a)
 	return post_form(a, "followup_declined");
 }
 
+static route_rc post_skill_gain(route_call *a)
+{
+	return post_form(a, "skill_gain");
+}
+
+/* GET /api/v1/case/participants/:id/skill-gains -> [rows, fields as an
+ * object], newest first.  Audited as a participant read (ids only). */
+static route_rc get_skill_gains(route_call *a)
+{
+	node *n = API_NODE(a);
+	const char *pid = http_req_param(a->rc_req, "id");
+	pstate p;
+	cJSON *rows, *it;
+	int rc = read_pstate(n, pid, &p);
+
+	if (rc <= 0)
+		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
+	rows = db_rows_json_by(n->nd_db, "SELECT f.id, f.form_date, f.fields, f.staff_id,"
+				      " s.display_name AS staff_name, f.office_id, f.entered_date"
+				      " FROM case_forms f LEFT JOIN staff s ON s.id = f.staff_id"
+				      " WHERE f.participant_id=? AND f.kind='skill_gain'"
+				      " ORDER BY f.form_date DESC, f.entered_at DESC",
+			       pid);
+	if (rows == NULL)
+		return ROUTE_DBERR;
+	cJSON_ArrayForEach(it, rows)
+		cJSON_ReplaceItemInObject(it, "fields", cJSON_Parse(json_str(it, "fields")));
+	if (case__audit(n, API_USER(a), "skill_gains_read", "participants", pid, NULL) != 0) {
+		cJSON_Delete(rows);
+		return ROUTE_DBERR;
+	}
+	return route_ok(a, 200, rows);
+}
+
 static const route_key form_keys[] = {
 	/* checked by post_form, so that every missing field is named at once */
 	{"form_date", ROUTE_T_ANY, 0},
@@ -261,6 +311,10 @@ static const route_def case_forms_defs[] = {
 	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/followup-declined", post_declined,
 	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/skill-gains", post_skill_gain,
+	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	{HTTP_M_GET, "/api/v1/case/participants/:id/skill-gains", get_skill_gains, PRIV_VIEW,
+	 NODE_WRITE, NULL, 0},
 };
 
 const route_list case_forms_route_list = ROUTE_LIST(case_forms_defs);

@@ -31,7 +31,8 @@
 #define NOTE_COLS                                                                            \
 	"nt.id, nt.participant_id, nt.kind, nt.activity_id, nt.subject, nt.contact_date, nt.body," \
 	" nt.staff_id, st.display_name AS staff_name, nt.office_id, nt.amends_id,"             \
-	" nt.entered_date, nt.entered_at, nt.clock_skew_ms"
+	" nt.entered_date, nt.entered_at, nt.clock_skew_ms, (SELECT " CASE_REQ_STATE("q9.id")      \
+	" FROM case_approval_requests q9 WHERE q9.change_id = nt.id) AS change_state"
 #define NOTE_FROM " FROM case_notes nt LEFT JOIN staff st ON st.id = nt.staff_id"
 
 /*

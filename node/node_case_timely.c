@@ -12,8 +12,8 @@
  * activity is an objective assessment (codes 102, 203, 412), a
  * literacy/numeracy assessment (130, 191, 204, 226 testing), an ISS/IEP
  * (205, 413) or another activity; case notes are the original notes;
- * closure and follow-up forms (a decline is a follow-up form).  Measurable
- * skill gains have no entry of their own in Outpost yet: listed with none.
+ * closure and follow-up forms (a decline is a follow-up form); measurable
+ * skill gains are their own entries (case_forms kind skill_gain).
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
@@ -49,7 +49,8 @@ static const char entries_sql[] =
 	"   WHERE local_area_id=?1 AND corrects_id IS NULL"
 	"  UNION ALL SELECT 'case_note', staff_id, office_id, contact_date, entered_date"
 	"   FROM case_notes WHERE local_area_id=?1 AND amends_id IS NULL"
-	"  UNION ALL SELECT CASE kind WHEN 'closure' THEN 'closure_form' ELSE 'followup_form' END,"
+	"  UNION ALL SELECT CASE kind WHEN 'closure' THEN 'closure_form'"
+	"   WHEN 'skill_gain' THEN 'measurable_skill_gain' ELSE 'followup_form' END,"
 	"   staff_id, office_id, form_date, entered_date FROM case_forms WHERE local_area_id=?1"
 	" ) t LEFT JOIN staff s ON s.id = t.staff_id LEFT JOIN offices o ON o.id = t.office_id"
 	" WHERE (?2 = '' OR t.staff_id = ?2) AND (?3 = '' OR t.office_id = ?3)";

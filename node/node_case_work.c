@@ -3,7 +3,8 @@
  * activity case note in one request (the note's subject is built from the
  * code number and title, its contact date is the activity's start date),
  * activity amendments (a new row naming the one it corrects, or voiding it),
- * stand-alone case notes, note amendments (a new note naming the original;
+ * stand-alone case notes, note amendments (a new note naming the original,
+ * waiting for its Help Request like an activity's change;
  * both stay), and backdating approvals.
  *
  * Date rules are checked against the trusted date (node_today: the local
@@ -558,29 +559,56 @@ static route_rc post_note(route_call *a)
 	return route_ok(a, 201, out);
 }
 
-static const route_key amend_note_keys[] = {{"body", ROUTE_T_ANY, 0}, {NULL, 0, 0}};
+static const route_key amend_note_keys[] = {
+	{"body", ROUTE_T_ANY, 0}, {"reason", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* ROUTE_OK when note root may be amended now by u, else the reply: as for
+ * an activity (amend_blocked), a supervisor's Help Request (403), and one
+ * amendment waiting at a time (409). */
+static route_rc amend_note_blocked(route_call *call, node *n, const node_user *u, const char *root)
+{
+	char other[16] = "";
+
+	if (db_text(n->nd_db, "SELECT " CASE_REQ_STATE("q.id") " AS st FROM case_approval_requests q"
+			      " WHERE q.kind='change' AND q.entry_table='case_notes' AND q.entry_id=?"
+			      " AND st = 'pending' LIMIT 1",
+		    root, other, sizeof other) < 0)
+		return ROUTE_DBERR;
+	if (other[0])
+		return route_fail(call, 409, "id", "an amendment of this note is waiting for DSS WIOA "
+						   "staff to approve it");
+	if (!case__is_supervisor(n, u))
+		return route_fail(call, 403, "id", "changing entered data needs a Help Request raised by "
+						   "a supervisor or manager");
+	return ROUTE_OK;
+}
 
 /*
- * POST /api/v1/case/notes/:id/amend {body} -> 201 the amendment: a new note
- * with amends_id = the original (an amendment of an amendment names the
- * original too), same kind, activity, subject and contact date.  The
- * original never changes.
+ * POST /api/v1/case/notes/:id/amend {body, reason} -> 201 the amendment: a
+ * new note with amends_id = the original (an amendment of an amendment
+ * names the original too), same kind, activity, subject and contact date,
+ * with "approval" (the Help Request).  As for an activity's change: a
+ * supervisor or manager raises it, it waits for DSS WIOA staff
+ * (node_case_approvals.c), the original never changes and stands until
+ * then; both stay.  Every field error at once.
  */
 static route_rc post_amend_note(route_call *a)
 {
 	http_req *req = a->rc_req;
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id"), *text;
+	const char *id = http_req_param(req, "id"), *text = NULL, *reason = NULL;
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
 	cJSON *orig = NULL, *out;
-	json_err e = {{0}, {0}};
-	char today[11], nid[UUID_STRLEN], root[64];
+	char today[11], nid[UUID_STRLEN], req_id[UUID_STRLEN], root[64], summary[400];
+	int bad = 0;
 
 	node_today(n, today);
-	if (json_get_str(body, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0, &e))
-		goto bad;
+	bad |= route_str(a, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0);
+	bad |= route_str(a, "reason", JSON_REQUIRED, 1, 1000, &reason, NULL, 0);
+	if (bad)
+		return ROUTE_BAD;
 	snprintf(root, sizeof root, "%s", id ? id : "");
 	if (db_text(n->nd_db, "SELECT coalesce(amends_id, id) FROM case_notes WHERE id=?", id, root,
 		    sizeof root) != 0 ||
@@ -589,18 +617,29 @@ static route_rc post_amend_note(route_call *a)
 		rr = route_fail(a, 404, "id", "no such case note");
 		goto done;
 	}
+	if ((rr = amend_note_blocked(a, n, u, root)) != ROUTE_OK)
+		goto done;
+	snprintf(summary, sizeof summary, "amend the case note \"%.200s\" of %s", json_str(orig, "subject"),
+		 json_str(orig, "contact_date"));
+	uuid7_at(req_id, node_now_ms(n));
 	if (insert_note(n, u, json_str(orig, "participant_id"), json_str(orig, "kind"),
 			json_str(orig, "activity_id"), json_str(orig, "subject"),
-			json_str(orig, "contact_date"), text, root, today, NULL, nid) != 0) {
+			json_str(orig, "contact_date"), text, root, today, NULL, nid) != 0 ||
+	    case__request(n, u, json_str(orig, "participant_id"), "change", "case_notes", root,
+			  json_str(orig, "contact_date"), nid, summary, reason, req_id) != 0) {
 		rr = ROUTE_DBERR;
 		goto done;
 	}
 	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
-	log_info("case: note %s amends note %s", nid, root);
+	if (out) {
+		cJSON *ap = cJSON_AddObjectToObject(out, "approval");
+		cJSON_AddStringToObject(ap, "request_id", req_id);
+		cJSON_AddStringToObject(ap, "state", "pending");
+		cJSON_AddItemToObject(ap, "waiting_for", cJSON_CreateStringArray(
+			(const char *[]){case_role_title(CASE_ROLE_WIOA)}, 1));
+	}
+	log_info("case: note %s amends note %s (help request %s)", nid, root, req_id);
 	rr = route_ok(a, 201, out);
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
 done:
 	cJSON_Delete(orig);
 	return rr;

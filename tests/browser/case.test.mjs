@@ -112,13 +112,18 @@ export const tests = [
     assert(await page.isVisible('#approval'), 'approval asked for 40 days back');
     await assertAccessible(page, 'activity form with the approval');
 
-    // Amend the note: the original stays, the amendment shows under it.
+    // Amend the note: a Help Request, which staff cannot raise (a
+    // supervisor's, issue 15); the reason is required, shown in place.
     const amend = 'Also reviewed the resume.';
     plant(amend);
     await page.locator('#timeline summary', { hasText: 'Amend this note' }).first().click();
-    await page.locator('#timeline textarea').first().fill(amend);
-    await page.locator('#timeline button', { hasText: 'Save amendment' }).first().click();
-    await page.locator('#timeline .amendment', { hasText: amend }).waitFor();
+    const amForm = page.locator('#timeline form[aria-label^="Help Request to amend"]').first();
+    await amForm.locator('textarea').first().fill(amend);
+    await amForm.locator('button', { hasText: 'Send the Help Request' }).click();
+    await amForm.locator('[id$="-reason-err"]').filter({ hasText: /required|reason/i }).waitFor();
+    await amForm.locator('textarea').nth(1).fill('Left out the resume review.');
+    await amForm.locator('button', { hasText: 'Send the Help Request' }).click();
+    await amForm.locator('.form-err', { hasText: 'supervisor' }).waitFor();
     assert((await page.textContent('#timeline')).includes(note), 'the original note is still shown');
 
     // The compliance view changed: the case note now comes due this week.

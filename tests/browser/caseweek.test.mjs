@@ -4,7 +4,8 @@
 // in their own browser, approve it on the Approvals page as the DSS Program
 // Manager, the WDB Director and EDD, and then it counts; a case nearing its
 // soft exit gets its closure form, every field filled (N/A where it does not
-// apply), missing fields shown in place; a supervisor's Help Request to void
+// apply), missing fields shown in place, and a measurable skill gain; a
+// supervisor's Help Request to void
 // an entry leaves it standing until DSS WIOA staff approve.  The approver roles are hub-owned:
 // on this stand-alone node they are written as the hub would replicate them.
 import { execFileSync } from 'node:child_process';
@@ -107,6 +108,20 @@ export const tests = [
       await page.waitForFunction(() => (document.getElementById('forms-ok') || {}).textContent === 'Closure form saved.');
       assert(await page.isHidden('#closure'), 'no longer prompted for the closure form');
       assert(!(await page.textContent('#status')).includes('complete the closure form'), 'the clocks no longer ask for it');
+      // The same case's measurable skill gain: one of the five types, every
+      // field; it is listed, and counted in the timeliness report.
+      await page.locator('#forms summary', { hasText: 'Measurable skill gain' }).click();
+      await page.click('#form-skill_gain button[type=submit]');
+      await page.waitForFunction(() => document.getElementById('skill_gain-fields-gain_type-err').textContent !== '');
+      assert(await page.locator('#form-skill_gain [aria-invalid=true]').count() === 4, 'every empty field of the gain marked');
+      await page.selectOption('#skill_gain-fields-gain_type', 'Training milestone');
+      await page.fill('#skill_gain-fields-program', 'Forklift certificate');
+      await page.fill('#skill_gain-fields-achievement', 'Passed the written test');
+      await page.fill('#skill_gain-fields-documentation', 'N/A');
+      await page.click('#form-skill_gain button[type=submit]');
+      await page.locator('#skill-gains li', { hasText: 'Passed the written test' }).waitFor();
+      const tk = (await node.api('/api/v1/case/compliance')).json.timeliness.by_kind.find(k => k.kind === 'measurable_skill_gain');
+      assert(tk.entries === 1 && tk.late === 0, 'the gain in the timeliness report: ' + JSON.stringify(tk));
 
       // Friday: the supervisor asks to void the approved activity (a Help
       // Request); it stands until DSS WIOA staff approve.
@@ -116,11 +131,13 @@ export const tests = [
       await sup.goto(node.url + '/case-participant.html?id=' + p.id);
       const act = sup.locator('#timeline li.activity').first();
       await act.locator('summary', { hasText: 'Request a change' }).click();
-      await act.locator('button', { hasText: 'Send the Help Request' }).click();
-      await act.locator('.field-err', { hasText: 'reason' }).waitFor();
-      await act.locator('input[type=checkbox]').check();
-      await act.locator('textarea[id$="-reason"]').fill('Entered for the wrong participant.');
-      await act.locator('button', { hasText: 'Send the Help Request' }).click();
+      // (the activity's own Help Request: its note has another, to amend it)
+      const hr = act.locator('form[aria-label^="Help Request for"]');
+      await hr.locator('button', { hasText: 'Send the Help Request' }).click();
+      await hr.locator('.field-err', { hasText: 'reason' }).waitFor();
+      await hr.locator('input[type=checkbox]').check();
+      await hr.locator('textarea[id$="-reason"]').fill('Entered for the wrong participant.');
+      await hr.locator('button', { hasText: 'Send the Help Request' }).click();
       await sup.locator('#timeline .pill', { hasText: 'change waiting for approval' }).waitFor();
       assert((await sup.textContent('#timeline')).includes('until then this entry stands'), 'the original stands');
       await assertAccessible(sup, 'participant page with a pending Help Request');

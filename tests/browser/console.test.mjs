@@ -660,4 +660,55 @@ export const tests = [
     const trail = await page.textContent('#list');
     assert(trail.includes('conflict_resolve') && trail.includes('quarantine_resolve') && trail.includes('operations'), 'audited: ' + trail.slice(0, 300));
   })],
+  ['an approver signs in to the console with the approver\'s view only and decides a backdated entry there (issue 15)', () => withConsole(async (hub, page) => {
+    const { pbkdf2Sync, randomBytes, randomUUID } = await import('node:crypto');
+    const pw = 'Approver.Pm42';
+    plantSecret(pw);
+    const salt = randomBytes(16);
+    const stored = `pbkdf2-sha256$1000$${salt.toString('hex')}$${pbkdf2Sync(pw, salt, 1000, 32, 'sha256').toString('hex')}`;
+    const hlc = '000000000002.0000.hub';
+    const pm = randomUUID(), cm = randomUUID(), pid = randomUUID(), act = randomUUID(), rid = randomUUID();
+    const start = daysAgo(45);
+    // Fixtures: an approver account with a known password, the case manager
+    // who asked, and the request an office pushed (a 45-day backdate).
+    hub.sql(`INSERT INTO staff(id, username, display_name, local_area_id, office_id, privilege_group, active, updated_hlc)
+             VALUES('${pm}', 'pmconsole', 'Paula Manager', 'demo-la', 'demo-office', 'View Access', 1, '${hlc}'),
+                   ('${cm}', 'cmconsole', 'Carlos Caseworker', 'demo-la', 'demo-office', 'LWIA Partner Staff', 1, '${hlc}');
+             INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp, updated_hlc)
+             VALUES('${pm}', 'demo-la', '${stored}', 0, '${hlc}');
+             INSERT INTO participants(id, local_area_id, office_id, first_name, last_name, birth_date, registered_date, registered_at, registered_by, updated_hlc)
+             VALUES('${pid}', 'demo-la', 'demo-office', 'Benita', 'Consolada', '1980-02-02', '${daysAgo(60)}', 1, '${cm}', '${hlc}');
+             INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code, start_date, staff_id, entered_date, entered_at, backdate_days, approval_id)
+             VALUES('${act}', '${pid}', 'demo-la', 'demo-office', '102', '${start}', '${cm}', '${daysAgo(0)}', 1, 45, '${rid}');
+             INSERT INTO case_approval_requests(id, participant_id, local_area_id, office_id, kind, entry_table, entry_id, entry_date, requested_by, requested_at)
+             VALUES('${rid}', '${pid}', 'demo-la', 'demo-office', 'backdate', 'participant_activities', '${act}', '${start}', '${cm}', 1);`);
+    const r = await hub.api('/api/v1/admin/case/approver-roles', { staff_id: pm, roles: ['dss_program_manager'] }, 'PUT');
+    assert(r.status === 200, 'role granted: ' + r.text);
+    await page.goto(hub.url + '/login.html');
+    await page.fill('#username', 'pmconsole');
+    await page.fill('#password', pw);
+    await page.click('#signin-btn');
+    // The approver's view: the Approvals page, and no administrator's page.
+    await page.waitForURL(u => u.pathname === '/approvals.html');
+    await page.waitForSelector(`li.request[data-id="${rid}"]`);
+    const nav = (await page.$$eval('#top nav li:not([hidden]) a', as => as.map(a => a.textContent)));
+    assert(nav.join() === 'Approvals', 'only Approvals in the menu: ' + nav.join());
+    const item = await page.textContent(`li.request[data-id="${rid}"]`);
+    assert(item.includes('Benita Consolada') && item.includes('102 ') && item.includes('Carlos Caseworker'), 'the request: ' + item);
+    assert(item.includes('Waiting for: DSS Program Manager, WDB Director, EDD'), 'waiting for three: ' + item);
+    await assertAccessible(page, 'approver console');
+    await page.goto(hub.url + '/accounts.html');
+    await page.waitForURL(u => u.pathname === '/approvals.html');
+    // Refusing needs a reason, shown in place; then approve.
+    await page.waitForSelector(`li.request[data-id="${rid}"] form.decide`);
+    await page.click(`li.request[data-id="${rid}"] form.decide button[value="refused"]`);
+    await page.waitForFunction(id => /say why/.test(document.getElementById(`c-${id}-dss_program_manager-err`).textContent), rid);
+    await page.click(`li.request[data-id="${rid}"] form.decide button[value="approved"]`);
+    await page.waitForFunction(() => /Recorded: approved as DSS Program Manager/.test(document.getElementById('ok').textContent));
+    // Decided once: no form left; the list waits for the two others.
+    await page.selectOption('#state', 'all');
+    await page.waitForFunction(id => { const li = document.querySelector(`li.request[data-id="${id}"]`); return li && /at the hub console/.test(li.textContent) && !li.querySelector('form.decide'); }, rid);
+    assert(hub.sql(`SELECT office_id || ' ' || decision FROM case_approval_decisions WHERE request_id='${rid}' AND staff_id='${pm}'`) === 'hub approved', 'the decision row, to replicate');
+    assert(hub.sql(`SELECT count(*) FROM hub_audit_events WHERE action='case.request_approved' AND subject='${rid}' AND actor='pmconsole'`) === '1', 'audited');
+  })],
 ];

@@ -281,9 +281,19 @@ class CaseNodeTest(unittest.TestCase):
         # Amend the note: original unchanged, amendment linked.
         text = "Helped with the resume; also a cover letter."
         plant_secret(text)
-        r = self.node.post(API + "/notes/%s/amend" % note["id"], {"body": text})
+        # Amending a note needs a Help Request too: a supervisor's, with a
+        # reason (every field error at once); it waits for DSS WIOA staff.
+        self.bad(self.node.post(API + "/notes/%s/amend" % note["id"], {"body": text, "reason": "More"}),
+                 "id", 403)
+        r = sup.post(API + "/notes/%s/amend" % note["id"], {})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["body", "reason"])
+        r = sup.post(API + "/notes/%s/amend" % note["id"], {"body": text, "reason": "Left out the cover letter."})
         self.assertEqual(r.status, 201, r.body)
         am = r.json()
+        self.assertEqual(am["approval"]["waiting_for"], ["DSS WIOA staff"])
+        self.assertEqual(sup.post(API + "/notes/%s/amend" % note["id"],
+                                  {"body": text, "reason": "again"}).status, 409)
         self.assertEqual(am["amends_id"], note["id"])
         self.assertEqual(am["subject"], note["subject"])
         self.assertEqual(am["contact_date"], note["contact_date"])
@@ -318,6 +328,7 @@ class CaseNodeTest(unittest.TestCase):
         self.assertEqual(a["pending_change"]["change_state"], "pending")
         self.assertEqual([n["id"] for n in a["notes"]], [note["id"]])
         self.assertEqual([x["id"] for x in a["notes"][0]["amendments"]], [am["id"]])
+        self.assertEqual(a["notes"][0]["amendments"][0]["change_state"], "pending")
         self.assertEqual([n["body"] for n in t["notes"]], [sn])
         self.assertEqual(sorted(e["type"] for e in t["events"]), ["activity", "note", "visit"])
         # Reading notes is audited with their ids, never their text.
@@ -534,7 +545,7 @@ def changeset_update(table, ncols, pk_value, col, old, new):
 CASE_PASSWORD = "Case.Test42"
 
 
-def hub_account(hub, username, sid, local_area, office):
+def hub_account(hub, username, sid, local_area, office, group="LWIA Partner Staff"):
     import hashlib
     salt = os.urandom(16)
     iters = 1000
@@ -544,7 +555,7 @@ def hub_account(hub, username, sid, local_area, office):
     try:
         db.execute("INSERT INTO staff(id, username, display_name, local_area_id, office_id,"
                    " privilege_group, active, updated_hlc) VALUES(?,?,?,?,?,?,1,?)",
-                   (sid, username, "Case Tester", local_area, office, "LWIA Partner Staff",
+                   (sid, username, "Case Tester", local_area, office, group,
                     "000000000002.0000.hub"))
         db.execute("INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
                    " updated_hlc) VALUES(?,?,?,0,?)", (sid, local_area, stored, "000000000002.0000.hub"))
@@ -582,6 +593,8 @@ class CaseReplicationTest(unittest.TestCase):
             db.close()
         hub_account(cls.hub, "case.south", "0190c000-0000-7000-8000-0000000c0001", "demo-la", "demo-office")
         hub_account(cls.hub, "case.north", "0190c000-0000-7000-8000-0000000c0002", "la-north", "north-office")
+        hub_account(cls.hub, "case.super", "0190c000-0000-7000-8000-0000000c0003", "demo-la", "demo-office",
+                    "LWIA Partner Supervisor")
         plant_secret(CASE_PASSWORD)
         with open(os.path.join(cls.hub.data, "admin.token")) as f:
             cls.token = f.read().strip()
@@ -602,6 +615,12 @@ class CaseReplicationTest(unittest.TestCase):
                      what="the code lists to reach " + n.name)
         for name, user in (("a", "case.south"), ("b", "case.south"), ("c", "case.north")):
             sign_in(cls.nodes[name], user)
+        # A supervisor at office A (raises Help Requests).
+        cls.sup = harness.client(cls.nodes["a"])
+        wait_for(lambda: count(cls.sup, "SELECT count(*) FROM staff_credentials c JOIN staff s"
+                                        " ON s.id = c.id WHERE s.username='case.super'") == 1,
+                 what="the supervisor's account at office A")
+        harness.login(cls.sup, "case.super", CASE_PASSWORD)
 
     @classmethod
     def tearDownClass(cls):
@@ -643,9 +662,12 @@ class CaseReplicationTest(unittest.TestCase):
         nid = r.json()["note"]["id"]
         amend = "Discussed training options in welding and pipefitting."
         plant_secret(amend)
-        r = a.post(API + "/notes/%s/amend" % nid, {"body": amend})
+        # Staff cannot amend entered data: a supervisor's Help Request.
+        self.assertEqual(a.post(API + "/notes/%s/amend" % nid, {"body": amend, "reason": "typo"}).status, 403)
+        r = self.sup.post(API + "/notes/%s/amend" % nid, {"body": amend, "reason": "Left out pipefitting."})
         self.assertEqual(r.status, 201, r.body)
         aid = r.json()["id"]
+        rid = r.json()["approval"]["request_id"]
         self.assertEqual(a.get(API + "/participants/" + pid).status, 200)
         self.assertGreater(count(a, "SELECT count(*) FROM outbox"), 0)
         self.hub.start()
@@ -665,6 +687,9 @@ class CaseReplicationTest(unittest.TestCase):
         # Local Area's key).
         t = b.get(API + "/participants/%s/timeline" % pid).json()
         self.assertEqual(t["activities"][0]["notes"][0]["amendments"][0]["body"], amend)
+        self.assertEqual(t["activities"][0]["notes"][0]["amendments"][0]["change_state"], "pending")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=? AND"
+                                         " change_id=? AND entry_id=?", rid, aid, nid), 1)
         self.assertEqual(b.post(API + "/participants/%s/ssn/reveal" % pid).json()["ssn"], ssn)
         # Audit events of the reads reach the hub.
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM audit_events WHERE action='participant_read'"

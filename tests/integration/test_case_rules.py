@@ -248,6 +248,46 @@ class CaseDatesTest(CaseRulesBase):
         self.bad(self.node.post(API + "/participants/%s/followup-form" % p["id"],
                                 {"form_date": TODAY, "fields": self.fields("followup")}), "id", 409)
 
+    def test_measurable_skill_gain(self):
+        gain = {"gain_type": "Educational functioning level gain", "program": "Adult basic education",
+                "achievement": "TABE math from level 3 to level 4", "documentation": "TABE score report"}
+        forms = self.node.get(API + "/forms").json()["skill_gain"]
+        self.assertEqual([f["name"] for f in forms], list(gain))
+        self.assertEqual(len(forms[0]["choices"]), 5)
+        k0 = self.timeliness()[0]["measurable_skill_gain"]
+        p = self.register("Marisol", "Progreso", registered=days_ago(TODAY, 20))
+        G = API + "/participants/%s/skill-gains" % p["id"]
+        # Nothing: every field named at once; a type not of the five; the
+        # date rules of every entry.
+        r = self.node.post(G, {"fields": {}})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         sorted(["form_date"] + ["fields." + k for k in gain]))
+        r = self.node.post(G, {"form_date": TODAY, "fields": dict(gain, gain_type="N/A")})
+        self.assertEqual([e["field"] for e in r.json()["errors"]], ["fields.gain_type"])
+        self.bad(self.node.post(G, {"form_date": days_ago(TODAY, 21), "fields": gain}), "form_date")
+        self.bad(self.node.post(G, {"form_date": days_ago(TODAY, -1), "fields": gain}), "form_date")
+        self.assertEqual(self.ndb("SELECT count(*) FROM case_forms WHERE participant_id=?", p["id"])[0][0], 0)
+        # On time (Wednesday before Thanksgiving), and late (Friday 11-20:
+        # due Tuesday 12-01).
+        r = self.node.post(G, {"form_date": "2026-11-25", "fields": gain})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["kind"], "skill_gain")
+        self.assertTrue(r.json()["timely"])
+        r = self.node.post(G, {"form_date": "2026-11-20", "fields": dict(gain, gain_type="Training milestone")})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertFalse(r.json()["timely"])
+        rows = self.node.get(G).json()
+        self.assertEqual([x["fields"]["gain_type"] for x in rows],
+                         ["Educational functioning level gain", "Training milestone"])
+        # Its row of the timeliness report is no longer empty.
+        k1 = self.timeliness()[0]["measurable_skill_gain"]
+        self.assertEqual((k1[0] - k0[0], k1[1] - k0[1]), (2, 1))
+        # After the exit, only follow-up is entered.
+        q = self.register("Octavio", "Salido", registered=days_ago(TODAY, 120))
+        self.bad(self.node.post(API + "/participants/%s/skill-gains" % q["id"],
+                                {"form_date": TODAY, "fields": gain}), "id", 409)
+
     def test_followup_form_and_decline_end_the_clocks(self):
         # Exited 30 days ago (registered 120 days ago, no service).
         p = self.register("Ulises", "Declinado", registered=days_ago(TODAY, 120))
@@ -574,6 +614,136 @@ class CaseApprovalsTest(CaseRulesBase):
                                                 " id IN (?, ?)", act["id"], new["id"]), 2)
         t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
         self.assertEqual(t["activities"], [])
+
+    def console(self, user, expect=200):
+        from test_accounts import Console
+        c = Console(self.hub)
+        r = c.login(user, PASSWORD)
+        self.assertEqual(r.status, expect, r.body)
+        return c
+
+    def console_request(self, c, rid, state="all"):
+        r = c.get("/api/v1/admin/case/approvals?state=" + state)
+        self.assertEqual(r.status, 200, r.body)
+        return next((q for q in r.json()["requests"] if q["id"] == rid), None)
+
+    def test_approvers_decide_at_the_hub_console(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Consuelo", "Consola", 60)
+        start = days_ago(self.today, 45)
+        r = self.activity(p["id"], "102", start, node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        rid = r.json()["approval"]["request_id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid) == 1,
+                 what="the request at the hub")
+        # Staff without an approver or administrator role: no console.
+        self.console("casemgr", 401)
+        pm = self.console("pmgr")
+        # The administrators' screens refuse an approver's session.
+        for path in ("/api/v1/admin/case/approver-roles", "/api/v1/admin/audit", "/api/v1/nodes",
+                     "/api/v1/admin/staff"):
+            self.assertEqual(pm.get(path).status, 403, path)
+        self.assertEqual(pm.request("PUT", "/api/v1/admin/case/approver-roles",
+                                    {"staff_id": self.ids["pmgr"], "roles": ["edd"]}).status, 403)
+        self.assertEqual(pm.get("/api/v1/admin/session").status, 200)
+        # Only the requests addressed to it: the Program Manager sees the
+        # backdate; DSS WIOA staff do not (and cannot decide it).
+        r = pm.get("/api/v1/admin/case/approvals")
+        self.assertEqual(r.json()["my_roles"], ["dss_program_manager"])
+        q = self.console_request(pm, rid, "pending")
+        self.assertEqual((q["entry_date"], q["can_decide"]), (start, ["dss_program_manager"]))
+        self.assertTrue(q["entry_summary"].startswith("102 "), q)
+        self.assertEqual(q["participant_name"], "Consuelo Consola")
+        wi = self.console("wioa")
+        self.assertIsNone(self.console_request(wi, rid))
+        self.bad(wi.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"}), "id", 404)
+        # Every field error at once; a refusal needs its reason.
+        r = pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "maybe", "role": "edd"})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["decision", "role"])
+        self.bad(pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "refused"}), "comment")
+        # Without the CSRF token: refused.
+        self.assertEqual(pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"},
+                                 csrf=False).status, 403)
+        r = pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["waiting_for"], ["WDB Director", "EDD"])
+        self.assertEqual(r.json()["decisions"][0]["office_id"], "hub")
+        # Audited at the hub, with the decision, in its transaction.
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM hub_audit_events WHERE"
+                                         " action='case.request_approved' AND subject=? AND actor='pmgr'", rid), 1)
+        # Once: the role has decided.
+        self.bad(pm.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"}), "role")
+        # Replicated to the offices as an office's decision is: the
+        # Director at office B sees it, and decides there.
+        wait_for(lambda: len((self.request_of("wdbdir", rid) or {}).get("decisions", [])) == 1,
+                 what="the console's decision at office B")
+        self.assertEqual(self.decide("wdbdir", rid).status, 201)
+        wait_for(lambda: len(self.console_request(pm, rid)["decisions"]) == 2,
+                 what="office B's decision at the hub")
+        ed = self.console("eddrev")
+        r = ed.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved", "comment": "ok"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        self.assertIsNone(self.console_request(ed, rid, "pending"))
+        wait_for(lambda: cm.get(API + "/participants/" + p["id"]).json()["status"]["last_service_date"] == start,
+                 what="the approved entry counting at office A")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_note_amendment_waits_for_its_help_request(self):
+        cm, sup = self.s["casemgr"], self.s["super"]
+        p = self.registered("Nora", "Enmendada", 20)
+        r = self.activity(p["id"], "115", days_ago(self.today, 3), node=cm)
+        self.assertEqual(r.status, 201, r.body)
+        note = r.json()["note"]
+        N = API + "/notes/%s/amend" % note["id"]
+        text = "Helped with the resume and a cover letter."
+        plant_secret(text)
+        # As for an activity: staff cannot change entered data.
+        self.bad(cm.post(N, {"body": text, "reason": "Forgot the cover letter."}), "id", 403)
+        r = sup.post(N, {"body": text, "reason": "Forgot the cover letter."})
+        self.assertEqual(r.status, 201, r.body)
+        am = r.json()
+        rid = am["approval"]["request_id"]
+        self.assertEqual(am["amends_id"], note["id"])
+        self.bad(sup.post(N, {"body": text, "reason": "again"}), "id", 409)
+        def amendment():
+            t = cm.get(API + "/participants/%s/timeline" % p["id"]).json()
+            return t["activities"][0]["notes"][0]["amendments"][0]
+        self.assertEqual(amendment()["change_state"], "pending")
+        # Backdating approvers do not decide it; DSS WIOA staff, at the hub
+        # console, do.
+        self.bad(self.decide("pmgr", rid), "role")
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid) == 1,
+                 what="the Help Request at the hub")
+        wi = self.console("wioa")
+        q = self.console_request(wi, rid, "pending")
+        self.assertEqual((q["kind"], q["entry_table"], q["entry_id"]), ("change", "case_notes", note["id"]))
+        self.assertEqual(q["reason"], "Forgot the cover letter.")
+        self.assertIn("amend the case note", q["change_summary"])
+        r = wi.post("/api/v1/admin/case/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["state"], "approved")
+        wait_for(lambda: amendment()["change_state"] == "approved", what="the approval at office A")
+        # The original never changed; both are kept.
+        self.assertEqual(count(self.nodes["a"], "SELECT body FROM case_notes WHERE id=?", note["id"]),
+                         "Met in person and reviewed the plan.")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_skill_gain_replicates_and_is_checked_at_the_hub(self):
+        cm = self.s["casemgr"]
+        p = self.registered("Gaspar", "Ganancia", 20)
+        gain = {"gain_type": "Training milestone", "program": "Welding certificate",
+                "achievement": "Completed the first 120 hours", "documentation": "Instructor's progress report"}
+        r = cm.post(API + "/participants/%s/skill-gains" % p["id"], {"form_date": days_ago(self.today, 2),
+                                                                     "fields": gain})
+        self.assertEqual(r.status, 201, r.body)
+        gid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_forms WHERE id=? AND kind='skill_gain'",
+                               gid) == 1, what="the skill gain at the hub")
+        wait_for(lambda: count(self.nodes["b"], "SELECT count(*) FROM case_forms WHERE id=?", gid) == 1,
+                 what="the skill gain at office B")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@
 #include "lib/db.h"
 #include "model/capture.h"
 #include "model/casework.h"
+#include "model/case_forms.h"
 #include "model/crm.h"
 #include "model/demo.h"
 #include "model/schema.h"
@@ -180,6 +181,25 @@ static void test_activity_note(void **state)
 						     "Initial Assessment", "2026-03-02"), "subject");
 	assert_string_equal(case_activity_note_check("102 Initial Assessment", "2026-03-03", "102",
 						     "Initial Assessment", "2026-03-02"), "contact_date");
+}
+
+/* A measurable skill gain: one of WIOA's five types, every other field
+ * filled (N/A allowed), checked the same at the office and the hub. */
+static void test_skill_gain_fields(void **state)
+{
+	cJSON *f = cJSON_Parse("{\"gain_type\":\"Training milestone\",\"program\":\"N/A\","
+			       "\"achievement\":\"120 hours\",\"documentation\":\"report\"}");
+
+	(void)state;
+	assert_non_null(case_form_fields("skill_gain"));
+	assert_int_equal(case_form_check("skill_gain", f, NULL, NULL), 0);
+	cJSON_ReplaceItemInObject(f, "gain_type", cJSON_CreateString("N/A"));
+	assert_int_equal(case_form_check("skill_gain", f, NULL, NULL), 1);
+	cJSON_ReplaceItemInObject(f, "gain_type", cJSON_CreateString("training milestone"));
+	assert_int_equal(case_form_check("skill_gain", f, NULL, NULL), 1);
+	cJSON_DeleteItemFromObject(f, "program");
+	assert_int_equal(case_form_check("skill_gain", f, NULL, NULL), 2);
+	cJSON_Delete(f);
 }
 
 static void test_ssn(void **state)
@@ -637,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_soft_exit),
 		cmocka_unit_test(test_followup_quarters),
 		cmocka_unit_test(test_activity_note),
+		cmocka_unit_test(test_skill_gain_fields),
 		cmocka_unit_test(test_ssn),
 		cmocka_unit_test(test_schema_and_seed),
 		cmocka_unit_test(test_hub_apply_case_rows),

@@ -68,6 +68,10 @@ static void test_hub_table(void **state)
 					fail_msg("%s %s writes without the operations role", m,
 						 d->rd_path);
 			}
+			/* An approver's session reaches its approvals only
+			 * (issue 15), its own session's rows (HUB_P_TEMP) aside. */
+			if ((d->rd_privs & HUB_P_APPROVER) && *l != &hub_case_console_route_list)
+				fail_msg("%s %s is open to an approver's session", m, d->rd_path);
 			if ((d->rd_flags & ROUTE_BODY) && d->rd_keys == NULL)
 				fail_msg("%s %s takes a body with no declared keys", m, d->rd_path);
 		}

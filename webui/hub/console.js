@@ -1,11 +1,13 @@
 // console.js - helpers shared by the hub console's pages: the signed-in
-// session, dates, query strings, tables, CSV downloads, field errors, a
-// confirmation dialog and a copy button.  Pages import what they need.  The
-// JSON calls go through api() below (session cookie, and the CSRF token from
-// sessionStorage); api.js gives only el(), the DOM builder.
+// session, dates, CSV downloads, a confirmation dialog and a copy button;
+// the page helpers of every Outpost page (query strings, <select> options,
+// field errors, tables, pills) are ui.js's, passed on here.  Pages import
+// what they need.  The JSON calls go through api() below (session cookie,
+// and the CSRF token from sessionStorage); api.js gives el(), the DOM builder.
 import { el, office, fmtDate as commonDate, fmtDateTime as commonDateTime } from './api.js';
+import { table as uiTable } from './ui.js';
 
-export const $ = id => document.getElementById(id);
+export { $, qs, options, clearErrors, showError, pill } from './ui.js';
 
 // ---- the signed-in session (docs/hub-admin-api.md, 1.1) -------------------
 // The session cookie (HttpOnly) rides along by itself; the CSRF token comes
@@ -86,12 +88,6 @@ export function passwordChecks(pw, username = '') {
   ];
 }
 
-export function qs(params) {
-  const u = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== '' && v != null && v !== false) u.set(k, v);
-  return u.toString();
-}
-
 const pad = n => String(n).padStart(2, '0');
 // Dates: the one format of every Outpost page (api.js: MM/DD/YYYY and a
 // 12-hour clock; a time of 0 or less is no time at all, never 1970), in the
@@ -117,16 +113,10 @@ export function ago(ms, now = Date.now()) {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-// A table with a caption (visually hidden unless shown), header cells with
-// scope, and rows of cells (strings or nodes).
-export function table(caption, headers, rows, { showCaption = false, empty = 'Nothing to show.' } = {}) {
-  if (!rows.length) return el('p', { class: 'muted' }, empty);
-  return el('table', {}, el('caption', { class: showCaption ? null : 'sr-only' }, caption),
-    el('thead', {}, el('tr', {}, headers.map(h => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, rows.map(r => el('tr', {}, r.map(c => el('td', {}, c))))));
+// A table (ui.js); no rows give "Nothing to show." unless empty says else.
+export function table(caption, headers, rows, opts = {}) {
+  return uiTable(caption, headers, rows, { empty: 'Nothing to show.', ...opts });
 }
-
-export function pill(text, cls = '') { return el('span', { class: 'pill ' + cls }, text); }
 
 function csvCell(v) {
   const s = v == null ? '' : String(v);
@@ -143,32 +133,6 @@ export function downloadCsv(name, headers, rows) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-}
-
-export function options(select, items, { value = 'id', label = 'name', blank = null, selected = null } = {}) {
-  select.replaceChildren(...(blank !== null ? [el('option', { value: '' }, blank)] : []),
-    ...items.map(i => el('option', { value: i[value], selected: String(i[value]) === String(selected) ? true : null }, i[label])));
-}
-
-// Field errors: an ApiError {message, field} goes next to input #prefix+field
-// (its message element is #<input id>-err); otherwise into .form-err.
-export function clearErrors(form) {
-  form.querySelectorAll('.field-err').forEach(p => { p.textContent = ''; });
-  form.querySelectorAll('[aria-invalid]').forEach(i => i.removeAttribute('aria-invalid'));
-  form.querySelectorAll('.form-err').forEach(p => { p.textContent = ''; });
-}
-export function showError(form, e, prefix = '') {
-  const f = (e.field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
-  const input = f && form.querySelector('#' + CSS.escape(prefix + f));
-  const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
-  if (input && p) {
-    p.textContent = e.message;
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-  } else {
-    const g = form.querySelector('.form-err');
-    if (g) { g.textContent = e.message; g.focus?.(); }
-  }
 }
 
 // Ask before a serious action with a modal dialog (keyboard: Tab between the

@@ -14,7 +14,15 @@ export const PAGES = [
   { href: '/conflicts.html', label: 'Conflicts and quarantine', ops: true },
   { href: '/audit.html', label: 'Audit trail' },
   { href: '/reports.html', label: 'Reviews and reports' },
+  { href: '/approvals.html', label: 'Approvals', approver: true },
 ];
+
+// An account holding only case approver roles (no administrator role) has
+// the approver's view: the Approvals page and nothing else (the hub
+// refuses it every other screen's data).
+export function approverOnly(s) {
+  return !!(s && s.staff && !(s.staff.roles || []).length);
+}
 
 export function renderNav() {
   const top = document.getElementById('top');
@@ -25,7 +33,7 @@ export function renderNav() {
   top.replaceChildren(el('div', { class: 'bar' },
     el('a', { class: 'brand', href: '/' }, 'Outpost hub console'),
     el('nav', { 'aria-label': 'Main' },
-      el('ul', {}, PAGES.map(p => el('li', { 'data-ops': p.ops ? '1' : null },
+      el('ul', {}, PAGES.map(p => el('li', { 'data-ops': p.ops ? '1' : null, 'data-approver': p.approver ? '1' : null },
         el('a', { href: p.href, 'aria-current': p.href === sub ? 'page' : null }, p.label))))),
     el('div', { class: 'session' }, who,
       el('button', { type: 'button', class: 'secondary small', id: 'sign-out', onclick: signOut }, 'Sign out'))));
@@ -34,6 +42,11 @@ export function renderNav() {
     if (s && s.staff && !(s.staff.roles || []).includes('operations'))
       top.querySelectorAll('li[data-ops]').forEach(li => { li.hidden = true; });
     else if (!s) who.textContent = '';
+    if (approverOnly(s)) {
+      top.querySelectorAll('nav li:not([data-approver])').forEach(li => { li.hidden = true; });
+      top.querySelector('a.brand').setAttribute('href', '/approvals.html');
+      if (here !== '/approvals.html' && !s.must_change_password) location.replace('/approvals.html');
+    }
     if (s && s.must_change_password) location.href = '/login.html?change=1&next=' + encodeURIComponent(location.pathname + location.search);
   });
 }

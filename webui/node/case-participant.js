@@ -6,7 +6,7 @@
 // amendments (an amendment never changes the original: both are shown).
 import { api, el, fmtDate } from './api.js';
 import { showNotFound, session } from './office.js';
-import { $, API, meta, clearErrors, showError, pill, clockNotice } from './case-common.js';
+import { $, API, meta, clearErrors, showError, showErrors, pill, clockNotice } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
 let M = null, P = null, codes = {}, canNotes = false, canEdit = false, FORMS = null;
@@ -92,27 +92,6 @@ function approvalPill(x) {
   return pill('backdated with approval', 'ok');
 }
 
-// Every field error of a reply, each next to its input (prefix + field,
-// dots as dashes); what has no input goes to the form's message.
-function showErrors(form, e, prefix = '') {
-  const errs = e.errors && e.errors.length ? e.errors : [{ field: e.field, error: e.message }];
-  let first = null;
-  for (const x of errs) {
-    const f = (x.field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
-    const input = f && form.querySelector('#' + CSS.escape(prefix + f));
-    const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
-    if (input && p) {
-      p.textContent = x.error;
-      input.setAttribute('aria-invalid', 'true');
-      first = first || input;
-    } else {
-      const g = form.querySelector('.form-err');
-      if (g) g.textContent = (g.textContent ? g.textContent + ' ' : '') + x.error;
-    }
-  }
-  if (first) first.focus();
-}
-
 // The closure form, the follow-up form and the follow-up decline: each
 // field of the policy's form, N/A allowed, all required.
 function formView(kind, title, path, help, open) {
@@ -123,7 +102,9 @@ function formView(kind, title, path, help, open) {
         el('input', { id: pre + 'form_date', type: 'date', value: M.today, max: M.today, 'aria-describedby': pre + 'form_date-err' }),
         el('p', { class: 'field-err error', id: pre + 'form_date-err' })),
       ...FORMS[kind].map(f => el('div', {}, el('label', { for: pre + 'fields-' + f.name }, f.label + ' *'),
-        el('input', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' }),
+        f.choices ? el('select', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' },
+          el('option', { value: '' }, 'Choose…'), ...f.choices.map(c => el('option', { value: c }, c)))
+          : el('input', { id: pre + 'fields-' + f.name, 'aria-describedby': pre + 'fields-' + f.name + '-err' }),
         el('p', { class: 'field-err error', id: pre + 'fields-' + f.name + '-err' })))),
     el('p', { class: 'actions' }, el('button', { type: 'submit' }, 'Save ' + title.toLowerCase())),
     el('p', { class: 'error form-err', role: 'alert' }));
@@ -148,6 +129,11 @@ function formsView(s) {
   const body = $('forms-body');
   const parts = [el('p', { class: 'notice', id: 'forms-ok', role: 'status', hidden: true })];
   if (!FORMS) { $('forms').hidden = true; return; }
+  if (!s.exited && FORMS.skill_gain) {
+    parts.push(el('div', { id: 'skill-gains' }));
+    parts.push(formView('skill_gain', 'Measurable skill gain', 'skill-gains',
+      'A gain the participant made during the program (one of the five WIOA types), dated the day it was achieved; entered within 5 business days.', false));
+  }
   if (!s.exited) {
     parts.push(formView('closure', 'Closure form', 'closure-form',
       s.closure_form_due ? 'This case nears its soft exit: the closure form is due now.' : 'Completed for every case nearing its 90-day soft exit.', s.closure_form_due));
@@ -161,34 +147,52 @@ function formsView(s) {
   }
   body.replaceChildren(...parts);
   $('forms').hidden = parts.length < 2;
+  if ($('skill-gains')) skillGains();
+}
+
+// The measurable skill gains recorded for this participant.
+async function skillGains() {
+  const rows = await api(`${API}/participants/${encodeURIComponent(id)}/skill-gains`).catch(() => []);
+  $('skill-gains').replaceChildren(rows.length ? el('ul', {}, rows.map(g => el('li', {},
+    el('strong', {}, g.fields.gain_type), ` on ${fmtDate(g.form_date)}: ${g.fields.achievement}`,
+    el('span', { class: 'muted' }, ` (${g.fields.program}; ${g.fields.documentation}; entered ${fmtDate(g.entered_date)} by ${g.staff_name || g.staff_id || 'staff'})`))))
+    : el('p', { class: 'muted' }, 'No measurable skill gain recorded.'));
 }
 
 function noteItem(n) {
   const wrap = el('div', {},
     el('p', {}, el('strong', {}, n.subject), ' — contact ', fmtDate(n.contact_date), el('span', { class: 'muted' }, ` (entered ${fmtDate(n.entered_date)} by ${n.staff_name || n.staff_id || 'staff'})`)),
     el('p', { class: 'note-body' }, n.body));
+  const AM_STATE = { pending: ['Help Request waiting for DSS WIOA staff: the note above stands', 'due'], refused: ['Help Request refused', 'overdue'] };
   for (const a of n.amendments || []) {
-    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${fmtDate(a.entered_date)} by ${a.staff_name || a.staff_id || 'staff'}`)),
+    const st = AM_STATE[a.change_state];
+    wrap.append(el('div', { class: 'amendment' }, el('p', {}, el('strong', {}, 'Amendment'), el('span', { class: 'muted' }, ` entered ${fmtDate(a.entered_date)} by ${a.staff_name || a.staff_id || 'staff'}`),
+      st ? ' ' : '', st ? pill(st[0], st[1]) : ''),
       el('p', { class: 'note-body' }, a.body)));
   }
-  const tid = 'am-' + n.id;
-  const form = el('form', { class: 'no-print', novalidate: true },
-    el('label', { for: tid }, 'Amendment text'),
-    el('textarea', { id: tid, rows: 2, 'aria-describedby': tid + '-err' }),
-    el('p', { class: 'field-err error', id: tid + '-err' }),
-    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Save amendment')),
+  const waiting = (n.amendments || []).some(a => a.change_state === 'pending');
+  const tid = 'am-' + n.id, p = tid + '-';
+  const form = el('form', { class: 'no-print', novalidate: true, 'aria-label': `Help Request to amend ${n.subject}` },
+    el('p', { class: 'muted' }, 'Raised by a supervisor or manager; DSS WIOA staff approve it. The note never changes: the amendment is shown under it.'),
+    el('label', { for: p + 'body' }, 'Amendment text *'),
+    el('textarea', { id: p + 'body', rows: 2, 'aria-describedby': p + 'body-err' }),
+    el('p', { class: 'field-err error', id: p + 'body-err' }),
+    el('label', { for: p + 'reason' }, 'Reason for the change *'),
+    el('textarea', { id: p + 'reason', rows: 2, 'aria-describedby': p + 'reason-err' }),
+    el('p', { class: 'field-err error', id: p + 'reason-err' }),
+    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Send the Help Request')),
     el('p', { class: 'error form-err', role: 'alert' }));
   form.addEventListener('submit', async ev => {
     ev.preventDefault();
     clearErrors(form);
     try {
-      await api(`${API}/notes/${encodeURIComponent(n.id)}/amend`, { method: 'POST', body: { body: $(tid).value } });
+      await api(`${API}/notes/${encodeURIComponent(n.id)}/amend`, { method: 'POST', body: { body: $(p + 'body').value, reason: $(p + 'reason').value } });
       await load();
     } catch (e) {
-      showError(form, e.field === 'body' ? Object.assign(e, { field: tid }) : e);
+      showErrors(form, e, p);
     }
   });
-  if (canNotes) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note'), form));
+  if (canNotes && !waiting) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note (Help Request)'), form));
   return wrap;
 }
 

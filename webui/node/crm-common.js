@@ -1,9 +1,12 @@
-// crm-common.js - helpers shared by the CRM pages: the lists the forms need,
-// field-level errors from the API's {error, field}, SVG bar charts, and small
-// formatters.  Every CRM page has <header id="top"> and <main id="main">.
+// crm-common.js - what the CRM pages share: the lists the forms need
+// (GET /api/v1/crm/meta), labelled inputs, SVG bar charts and the sub-page
+// links.  Field errors, tables and the like are ui.js's, passed on here.
+// Every CRM page has <header id="top">, <nav id="sub"> and <main id="main">.
 import { api, el } from './api.js';
+import { svg, subNav } from './ui.js';
 
-export const $ = id => document.getElementById(id);
+export { $, qs, options, clearErrors, showError, showErrors, table, pill } from './ui.js';
+
 export const API = '/api/v1/crm';
 let metaP = null;
 export function meta() { return metaP || (metaP = api(API + '/meta')); }
@@ -12,56 +15,6 @@ export const TYPE_LABEL = { lead: 'Marketing Lead', recruiting: 'Recruiting Empl
 
 // One date format everywhere (MM/DD/YYYY, the office's zone): api.js.
 export { fmtDate } from './api.js';
-
-export function qs(params) {
-  const u = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== '' && v != null) u.set(k, v);
-  return u.toString();
-}
-
-export function options(select, items, { value = 'id', label = 'name', blank = null, selected = null } = {}) {
-  select.replaceChildren(...(blank !== null ? [el('option', { value: '' }, blank)] : []),
-    ...items.map(i => el('option', { value: i[value], selected: String(i[value]) === String(selected) ? true : null }, i[label])));
-}
-
-// Clear the field errors of a form (elements with class field-err).
-export function clearErrors(form) {
-  form.querySelectorAll('.field-err').forEach(p => { p.textContent = ''; });
-  form.querySelectorAll('[aria-invalid]').forEach(i => i.removeAttribute('aria-invalid'));
-  const g = form.querySelector('.form-err');
-  if (g) g.textContent = '';
-}
-
-// Show an ApiError next to its field: input id = prefix + field (dots and
-// brackets become dashes), message in the element with id input.id + '-err'.
-export function showError(form, e, prefix = '') {
-  const f = (e.field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
-  const input = f && form.querySelector('#' + CSS.escape(prefix + f));
-  const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
-  if (input && p) {
-    p.textContent = e.message;
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-  } else {
-    const g = form.querySelector('.form-err');
-    if (g) g.textContent = e.message;
-  }
-}
-
-// A labelled input with its error line.  attrs go to the input.
-export function field(id, label, attrs = {}, tag = 'input') {
-  const input = el(tag, { id, name: id, 'aria-describedby': id + '-err', ...attrs });
-  return el('div', {}, el('label', { for: id }, label), input,
-    el('p', { class: 'field-err error', id: id + '-err', role: 'alert' }));
-}
-
-const SVG = 'http://www.w3.org/2000/svg';
-function svg(tag, attrs = {}, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 // Horizontal bar chart for [{label, value}] with a title for screen readers.
 export function barChart(items, title) {
@@ -81,16 +34,13 @@ export function barChart(items, title) {
   return s;
 }
 
-export function table(caption, headers, rows) {
-  return el('table', {}, el('caption', { class: 'sr-only' }, caption),
-    el('thead', {}, el('tr', {}, headers.map(h => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, rows.map(r => el('tr', {}, r.map(c => el('td', {}, c))))));
-}
-
-export function pill(text, cls = '') { return el('span', { class: 'pill ' + cls }, text); }
-
-// Mark the current CRM sub-page.
-for (const a of document.querySelectorAll('.crm-sub a')) {
-  const u = new URL(a.href, location.href);
-  if (u.pathname === location.pathname && u.search === location.search) a.setAttribute('aria-current', 'page');
-}
+subNav('crm-sub', [
+  ['/crm.html', 'CRM home'],
+  ['/crm-leads.html', 'Marketing Leads'],
+  ['/crm-leads.html?view=contacts', 'Contacts List'],
+  ['/crm-lead-form.html', 'Create a lead'],
+  ['/crm-external.html', 'External employers'],
+  ['/crm-external.html?view=directory', 'Local employer sites'],
+  ['/crm-work.html', 'Work items'],
+  ['/crm-reports.html', 'Reports'],
+], { matchSearch: true });

@@ -3,25 +3,7 @@
 // recruiting employer with the referrals made to them (participants by
 // reference only).  Used by crm-lead.js.
 import { api, el } from './api.js';
-import { $, API, clearErrors, table, fmtDate } from './crm-common.js';
-
-// Every field error of a refused request next to its field (prefix + field).
-export function showErrors(form, e, prefix) {
-  let first = null;
-  for (const x of e.errors) {
-    const input = x.field && form.querySelector('#' + CSS.escape(prefix + x.field));
-    const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
-    if (input && p) {
-      p.textContent = x.error;
-      input.setAttribute('aria-invalid', 'true');
-      first = first || input;
-    } else {
-      const g = form.querySelector('.form-err');
-      if (g) g.textContent = x.error;
-    }
-  }
-  if (first) first.focus();
-}
+import { $, API, clearErrors, showErrors, table, fmtDate } from './crm-common.js';
 
 const UNIT = { hour: 'an hour', week: 'a week', month: 'a month', year: 'a year' };
 const money = (w, u) => `$${Number(w).toFixed(2)} ${UNIT[u] || u}`;

@@ -1,15 +1,6 @@
 // visits.js - visit counts for a day or a range, with SVG bar charts drawn here.
 import { api, el, fmtDuration, fmtDate, fmtDateTime, officeToday } from './api.js';
-
-const $ = id => document.getElementById(id);
-const SVG = 'http://www.w3.org/2000/svg';
-
-function svg(tag, attrs = {}, text) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { $, svg } from './ui.js';
 
 // Vertical bars: items [{label, value}], with a text alternative.
 function columns(items, title) {

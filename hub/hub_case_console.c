@@ -1,0 +1,332 @@
+/*
+ * hub_case_console.c - approvers decide at the hub console (issue 15,
+ * model/case_approvals.h): an account holding an approver role (DSS
+ * Program Manager, WDB Director, EDD, DSS WIOA staff) signs in to the
+ * console like an administrator, but with a restricted view: only these
+ * rows and its own session's (HUB_P_APPROVER, hub_api.h); every
+ * administrator's screen refuses it (403).
+ *
+ *   GET  /api/v1/admin/case/approvals?state=pending|all
+ *        -> {"my_roles": [...], "requests": [...]}: the requests of the
+ *        Local Areas where the caller holds a role that decides their kind
+ *        (backdate: PM, WDB, EDD; change: DSS WIOA), newest first, each
+ *        with its entry, decisions, the roles still waited for and the
+ *        roles the caller may decide it with.  The participant ids shown
+ *        are audited (hub_audit_events), as at an office.
+ *   POST /api/v1/admin/case/approvals/:id/decision {decision, role?, comment?}
+ *        -> 201 the request as listed.  The same rules as at an office
+ *        (node_case_approvals.c): in the caller's own session, never their
+ *        own request, once per role and per person, a refusal says why;
+ *        every field error at once.  The row is checked by the same
+ *        function that checks a replicated decision
+ *        (case_approvals_validate_row), written with office_id 'hub', and
+ *        audited in the same transaction; the change-log triggers send it
+ *        to every office of the Local Area, as an office's decision is.
+ */
+#include "hub/hub_api.h"
+#include "hub/acct_api.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/case_approvals.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int hub_case_is_approver(sqlite3 *db, const char *staff_id)
+{
+	sqlite3_stmt *st;
+	int held = 0;
+
+	if (staff_id == NULL || db_prepare(db, &st, "SELECT 1 FROM case_approver_roles r JOIN staff s"
+						    " ON s.id = r.staff_id WHERE r.staff_id=? AND"
+						    " r.active=1 AND s.active=1 LIMIT 1") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	held = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return held;
+}
+
+/* SQL: the role r decides requests of kind q.kind. */
+#define DECIDES_SQL                                                                          \
+	" ((q.kind='backdate' AND r.role IN ('" CASE_ROLE_PM "','" CASE_ROLE_WDB "','"        \
+	CASE_ROLE_EDD "')) OR (q.kind='change' AND r.role='" CASE_ROLE_WIOA "'))"
+#define REQ_SQL                                                                              \
+	"SELECT q.id, q.participant_id, p.first_name || ' ' || p.last_name AS participant_name," \
+	" q.local_area_id, q.kind, q.entry_table, q.entry_id, q.entry_date, q.change_id,"       \
+	" q.change_summary, q.reason, q.office_id, o.name AS office_name, q.requested_by,"      \
+	" s.display_name AS requested_by_name, q.requested_at,"                                 \
+	" CASE q.entry_table WHEN 'case_notes' THEN (SELECT 'Case note: ' || n.subject FROM"    \
+	" case_notes n WHERE n.id = q.entry_id) ELSE (SELECT a.code || ' ' || coalesce(c.title,"\
+	" f.title, '') || ' started ' || a.start_date FROM participant_activities a LEFT JOIN"  \
+	" participant_activity_codes c ON c.id = a.code AND a.code_list = 'activity' LEFT JOIN" \
+	" followup_codes f ON f.id = a.code AND a.code_list = 'followup' WHERE a.id ="         \
+	" q.entry_id) END AS entry_summary, " CASE_REQ_STATE("q.id") " AS state"                 \
+	" FROM case_approval_requests q JOIN participants p ON p.id = q.participant_id"        \
+	" LEFT JOIN staff s ON s.id = q.requested_by LEFT JOIN offices o ON o.id = q.office_id"
+/* ... of a kind one of staff ?1's active roles decides, in that role's Local Area. */
+#define ADDRESSED_SQL                                                                        \
+	" EXISTS (SELECT 1 FROM case_approver_roles r WHERE r.staff_id=?1 AND r.active=1 AND"  \
+	" r.local_area_id = q.local_area_id AND" DECIDES_SQL ")"
+
+/* The roles staff holds in la, as a JSON array of strings. */
+static cJSON *roles_in(sqlite3 *db, const char *staff, const char *la)
+{
+	const char *args[2] = {staff, la};
+	cJSON *rows = db_rows_json_args(db, "SELECT DISTINCT role FROM case_approver_roles WHERE"
+					    " staff_id=?1 AND active=1 AND (?2 = '' OR local_area_id=?2)"
+					    " ORDER BY role", 2, args);
+	cJSON *out = cJSON_CreateArray(), *it;
+
+	cJSON_ArrayForEach(it, rows)
+		cJSON_AddItemToArray(out, cJSON_CreateString(json_str(it, "role")));
+	cJSON_Delete(rows);
+	return out;
+}
+
+static int has(const cJSON *arr, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Decisions, the roles waited for and what staff may decide r with. */
+static void detail(sqlite3 *db, const char *staff, cJSON *r)
+{
+	const char *const *need = case_kind_roles(json_str(r, "kind"));
+	cJSON *roles = roles_in(db, staff, json_str(r, "local_area_id"));
+	cJSON *dec = db_rows_json_by(db, "SELECT d.role, d.staff_id, s.display_name AS staff_name,"
+					 " d.decision, d.comment, d.decided_date, d.office_id FROM"
+					 " case_approval_decisions d LEFT JOIN staff s ON s.id = d.staff_id"
+					 " WHERE d.request_id=? ORDER BY d.decided_at",
+				     json_str(r, "id"));
+	cJSON *waiting = cJSON_CreateArray(), *can = cJSON_CreateArray(), *it;
+	int open = strcmp(json_str(r, "state"), "pending") == 0;
+	int mine = strcmp(json_str(r, "requested_by"), staff) == 0, decided = 0;
+
+	if (dec == NULL)
+		dec = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, dec)
+	{
+		cJSON_AddStringToObject(it, "role_title", case_role_title(json_str(it, "role")));
+		decided |= strcmp(json_str(it, "staff_id"), staff) == 0;
+	}
+	for (; need && *need; need++) {
+		int done = 0;
+		cJSON_ArrayForEach(it, dec)
+			done |= strcmp(json_str(it, "role"), *need) == 0;
+		if (done)
+			continue;
+		cJSON_AddItemToArray(waiting, cJSON_CreateString(case_role_title(*need)));
+		if (open && !mine && !decided && has(roles, *need))
+			cJSON_AddItemToArray(can, cJSON_CreateString(*need));
+	}
+	cJSON_AddItemToObject(r, "decisions", dec);
+	cJSON_AddItemToObject(r, "waiting_for", waiting);
+	cJSON_AddItemToObject(r, "can_decide", can);
+	cJSON_Delete(roles);
+}
+
+static route_rc list(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const acct_principal *p = API_ADMIN(a);
+	char state[16] = "pending", *ids_text;
+	const char *args[2];
+	cJSON *rows, *out, *ids, *it;
+
+	http_req_query(a->rc_req, "state", state, sizeof state);
+	if (strcmp(state, "pending") != 0 && strcmp(state, "all") != 0)
+		return route_bad(a, "state", "state is pending or all");
+	args[0] = p->ap_id;
+	args[1] = strcmp(state, "all") == 0 ? "1" : "0";
+	rows = db_rows_json_args(db, REQ_SQL " WHERE" ADDRESSED_SQL " AND (?2 = '1' OR "
+				 CASE_REQ_STATE("q.id") " = 'pending') ORDER BY q.requested_at DESC"
+				 " LIMIT 500", 2, args);
+	if (rows == NULL)
+		return ROUTE_DBERR;
+	ids = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, rows)
+	{
+		detail(db, p->ap_id, it);
+		cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "participant_id")));
+	}
+	out = cJSON_CreateObject();
+	cJSON_AddItemToObject(out, "my_roles", roles_in(db, p->ap_id, ""));
+	cJSON_AddItemToObject(out, "requests", rows);
+	ids_text = cJSON_PrintUnformatted(ids);
+	cJSON_Delete(ids);
+	if (ids_text == NULL || hub_api_audit(a, "case.approvals_read", "participants", ids_text) != 0) {
+		cJSON_free(ids_text);
+		cJSON_Delete(out);
+		return ROUTE_DBERR;
+	}
+	cJSON_free(ids_text);
+	return route_ok(a, 200, out);
+}
+
+static const route_key decision_keys[] = {
+	{"decision", ROUTE_T_STR, ROUTE_K_REQUIRED},
+	{"role", ROUTE_T_STR, ROUTE_K_NULL},
+	{"comment", ROUTE_T_STR, ROUTE_K_NULL},
+	{NULL, 0, 0},
+};
+
+/* The role the caller decides req with (as at an office), or NULL with the
+ * error collected. */
+static const char *pick_role(route_call *a, const cJSON *req, const char *asked)
+{
+	const cJSON *can = cJSON_GetObjectItem(req, "can_decide");
+	const char *kind = json_str(req, "kind");
+
+	if (asked && !case_role_decides(kind, asked)) {
+		route_err(a, "role", "this request is decided by %s",
+			  strcmp(kind, "change") == 0 ? "DSS WIOA staff"
+						      : "the DSS Program Manager, the WDB Director and EDD");
+		return NULL;
+	}
+	if (asked && !has(can, asked)) {
+		route_err(a, "role", "you do not hold that approver role, or it has decided already");
+		return NULL;
+	}
+	if (asked)
+		return asked;
+	if (cJSON_GetArraySize(can) == 1)
+		return cJSON_GetArrayItem(can, 0)->valuestring;
+	route_err(a, "role", cJSON_GetArraySize(can) ? "say which of your approver roles decides"
+						     : "you hold no approver role that may decide this request");
+	return NULL;
+}
+
+/* The decision row, checked as a replicated one would be, then inserted.
+ * 0, 1 refused (reason in why), -1 database error. */
+static int write_decision(hub *h, const acct_principal *p, const cJSON *req, const char *role,
+			  const char *dec, const char *comment, char *why, size_t wn)
+{
+	char id[UUID_STRLEN], today[11];
+	uint64_t now = hub_now_ms();
+	cJSON *row = cJSON_CreateObject();
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	uuid7_at(id, now);
+	acct_today(today);
+	cJSON_AddStringToObject(row, "id", id);
+	cJSON_AddStringToObject(row, "request_id", json_str(req, "id"));
+	cJSON_AddStringToObject(row, "participant_id", json_str(req, "participant_id"));
+	cJSON_AddStringToObject(row, "local_area_id", json_str(req, "local_area_id"));
+	cJSON_AddStringToObject(row, "role", role);
+	cJSON_AddStringToObject(row, "staff_id", p->ap_id);
+	cJSON_AddStringToObject(row, "decision", dec);
+	cJSON_AddStringToObject(row, "decided_date", today);
+	if (case_approvals_validate_row(h->hb_db, "case_approval_decisions", row, why, wn) != 0) {
+		rc = 1;
+		goto out;
+	}
+	if (db_prepare(h->hb_db, &st,
+		       "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
+		       " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
+		       " decided_at) VALUES(?1,?2,?3,?4,'hub',?5,?6,?7,?8,?9,?10)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, json_str(req, "id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, json_str(req, "participant_id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, json_str(req, "local_area_id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, p->ap_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, dec, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, comment);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, (int64_t)now);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(st);
+	cJSON_Delete(row);
+	return rc;
+}
+
+/* The request id as the caller may see it: one addressed to them, else NULL. */
+static cJSON *addressed(sqlite3 *db, const acct_principal *p, const char *rid)
+{
+	const char *args[2] = {p->ap_id, rid ? rid : ""};
+	cJSON *rows = db_rows_json_args(db, REQ_SQL " WHERE q.id=?2 AND" ADDRESSED_SQL, 2, args);
+	cJSON *r = rows ? cJSON_DetachItemFromArray(rows, 0) : NULL;
+
+	cJSON_Delete(rows);
+	return r;
+}
+
+static route_rc decide(route_call *a)
+{
+	hub *h = API_HUB(a);
+	const acct_principal *p = API_ADMIN(a);
+	const char *rid = http_req_param(a->rc_req, "id"), *dec = NULL, *role = NULL, *comment = NULL;
+	cJSON *req = NULL;
+	char why[256] = "";
+	route_rc rr;
+	int rc;
+
+	route_str(a, "decision", JSON_REQUIRED, 1, 16, &dec, NULL, 0);
+	route_str(a, "role", JSON_NULLABLE, 0, 40, &role, NULL, 0);
+	route_str(a, "comment", JSON_NULLABLE, 0, 1000, &comment, NULL, 0);
+	if (dec && strcmp(dec, "approved") != 0 && strcmp(dec, "refused") != 0)
+		route_err(a, "decision", "decision is approved or refused");
+	if (dec && strcmp(dec, "refused") == 0 && (comment == NULL || comment[0] == '\0'))
+		route_err(a, "comment", "say why the request is refused");
+	if (role && role[0] == '\0')
+		role = NULL;
+	if ((req = addressed(h->hb_db, p, rid)) == NULL) {
+		rr = a->rc_nerr ? ROUTE_BAD : route_fail(a, 404, "id", "no such approval request");
+		goto out;
+	}
+	if (strcmp(json_str(req, "requested_by"), p->ap_id) == 0) {
+		rr = route_fail(a, 403, "id", "nobody approves their own request");
+		goto out;
+	}
+	if (strcmp(json_str(req, "state"), "pending") != 0) {
+		rr = route_fail(a, 409, "id", "this request is already %s", json_str(req, "state"));
+		goto out;
+	}
+	detail(h->hb_db, p->ap_id, req);
+	role = pick_role(a, req, role);
+	if (a->rc_nerr) {
+		rr = ROUTE_BAD;
+		goto out;
+	}
+	rc = write_decision(h, p, req, role, dec, comment, why, sizeof why);
+	if (rc != 0) {
+		rr = rc < 0 ? ROUTE_DBERR : route_fail(a, 409, "id", "%s", why);
+		goto out;
+	}
+	if (hub_api_audit(a, strcmp(dec, "approved") == 0 ? "case.request_approved" : "case.request_refused",
+			  rid, role) != 0) {
+		rr = ROUTE_DBERR;
+		goto out;
+	}
+	log_info("case: request %s %s at the console by %s as %s", rid, dec, p->ap_id, role);
+	cJSON_Delete(req);
+	if ((req = addressed(h->hb_db, p, rid)) == NULL) {
+		rr = ROUTE_DBERR;
+		goto out;
+	}
+	detail(h->hb_db, p->ap_id, req);
+	rr = route_ok(a, 201, req);
+	req = NULL;
+out:
+	cJSON_Delete(req);
+	return rr;
+}
+
+static const route_def console_defs[] = {
+	/* an approver's own rows (any signed-in caller: the role is checked
+	 * inside); a GET that writes its read audit */
+	{HTTP_M_GET, "/api/v1/admin/case/approvals", list, HUB_P_APPROVER, HUB_AUDITED, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/case/approvals/:id/decision", decide, HUB_P_APPROVER,
+	 ROUTE_BODY | HUB_AUDITED, decision_keys, 0},
+};
+
+const route_list hub_case_console_route_list = ROUTE_LIST(console_defs);

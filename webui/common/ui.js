@@ -1,0 +1,111 @@
+// ui.js - page helpers shared by the office node's pages and the hub
+// console's: $, query strings, <select> options, field errors next to their
+// inputs, tables, pills, SVG drawing and a section's sub-page links.
+// api.js holds the JSON calls, el() and the date formats; this builds on el().
+import { el } from './api.js';
+
+export const $ = id => document.getElementById(id);
+
+// A query string of the parameters that have a value ('', null, undefined
+// and false are left out).
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v != null && v !== false) u.set(k, v);
+  return u.toString();
+}
+
+// Fill a <select> with items; label is a key of the item or a function of it.
+export function options(select, items, { value = 'id', label = 'name', blank = null, selected = null } = {}) {
+  select.replaceChildren(...(blank !== null ? [el('option', { value: '' }, blank)] : []),
+    ...items.map(i => el('option', { value: i[value], selected: String(i[value]) === String(selected) ? true : null },
+      typeof label === 'function' ? label(i) : i[label])));
+}
+
+// ---- field errors -----------------------------------------------------------
+// An ApiError {message, field} goes next to its input: input id = prefix +
+// field (dots and brackets become dashes), message in the element with id
+// input.id + '-err' (class field-err).  An error with no such input goes to
+// the form's message (class form-err).
+
+// Clear the field errors and the form's message.
+export function clearErrors(form) {
+  form.querySelectorAll('.field-err').forEach(p => { p.textContent = ''; });
+  form.querySelectorAll('[aria-invalid]').forEach(i => i.removeAttribute('aria-invalid'));
+  form.querySelectorAll('.form-err').forEach(p => { p.textContent = ''; });
+}
+
+function fieldInput(form, field, prefix) {
+  const f = (field || '').replace(/[.[\]]+/g, '-').replace(/-$/, '');
+  const input = f && form.querySelector('#' + CSS.escape(prefix + f));
+  const p = input && form.querySelector('#' + CSS.escape(input.id + '-err'));
+  return input && p ? [input, p] : [null, null];
+}
+
+// One error; the input is focused (or the form's message, when it can be).
+export function showError(form, e, prefix = '') {
+  const [input, p] = fieldInput(form, e.field, prefix);
+  if (input) {
+    p.textContent = e.message;
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  } else {
+    const g = form.querySelector('.form-err');
+    if (g) { g.textContent = e.message; g.focus?.(); }
+  }
+}
+
+// Every field error of a reply (ApiError.errors, else its one error); the
+// errors with no input are added one after another to the form's message,
+// and the first input in error is focused.
+export function showErrors(form, e, prefix = '') {
+  const errs = e.errors && e.errors.length ? e.errors : [{ field: e.field, error: e.message }];
+  let first = null;
+  for (const x of errs) {
+    const [input, p] = fieldInput(form, x.field, prefix);
+    if (input) {
+      p.textContent = x.error;
+      input.setAttribute('aria-invalid', 'true');
+      first = first || input;
+    } else {
+      const g = form.querySelector('.form-err');
+      if (g) g.textContent = (g.textContent ? g.textContent + ' ' : '') + x.error;
+    }
+  }
+  if (first) first.focus();
+}
+
+// ---- tables and small things ------------------------------------------------
+// A table with a caption (visually hidden unless showCaption), header cells
+// with scope, and rows of cells (strings or nodes).  With `empty`, no rows
+// give a line saying so instead of an empty table.
+export function table(caption, headers, rows, { showCaption = false, empty = null } = {}) {
+  if (empty !== null && !rows.length) return el('p', { class: 'muted' }, empty);
+  return el('table', {}, el('caption', { class: showCaption ? null : 'sr-only' }, caption),
+    el('thead', {}, el('tr', {}, headers.map(h => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, rows.map(r => el('tr', {}, r.map(c => el('td', {}, c))))));
+}
+
+export function pill(text, cls = '') { return el('span', { class: 'pill ' + cls }, text); }
+
+const SVG = 'http://www.w3.org/2000/svg';
+// An SVG element (charts are drawn with these).
+export function svg(tag, attrs = {}, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// A section's sub-page links ([[href, label], ...]) in the page's
+// <nav id="sub" aria-label="...">, as a list of class "sub-pages" and cls,
+// the current page marked; matchSearch: a link is current only when its
+// query string is the page's too (one page with several views).
+export function subNav(cls, links, { matchSearch = false } = {}) {
+  const nav = $('sub');
+  if (!nav) return;
+  nav.replaceChildren(el('ul', { class: 'sub-pages ' + cls }, links.map(([href, text]) => {
+    const u = new URL(href, location.href);
+    const here = u.pathname === location.pathname && (!matchSearch || u.search === location.search);
+    return el('li', {}, el('a', { href, 'aria-current': here ? 'page' : null }, text));
+  })));
+}
