@@ -373,8 +373,8 @@ export async function startOffice() {
   setInterval(idleTick, 1000);
 }
 
-// A record that does not exist: the shared page in api.js.
-export { showNotFound } from './api.js';
+// A record that does not exist: the shared page in ui.js.
+export { showNotFound } from './ui.js';
 
 // The line a printout carries, since the page's header is not printed: the
 // office's name, what is printed (its filters and dates) and when.

@@ -2,7 +2,7 @@
 // that start a request (reset, change of group, recertification,
 // deactivation), its access requests and forms, and its history from the
 // audit trail.
-import { showNotFound } from './api.js';
+import { showNotFound } from './ui.js';
 import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges, privLabels } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');

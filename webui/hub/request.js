@@ -4,7 +4,7 @@
 // out - create the account (temporary password shown once), reset, change,
 // recertify or deactivate (refused, and told why, until the signed form is
 // uploaded).
-import { showNotFound } from './api.js';
+import { showNotFound } from './ui.js';
 import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, clearErrors, showError,
   shownOnce, confirmDialog, KIND_LABEL, isoToday, privLabels } from './console.js';
 
