@@ -67,7 +67,7 @@ class ErrorsTest(unittest.TestCase):
             ("POST", CASE + "/participants/ID/closure-form", {}),
             ("POST", CASE + "/participants/ID/visits", {"checkin_id": MISSING}),
             ("POST", CASE + "/activities/ID/amend", {"reason": "typo", "end_date": t}),
-            ("POST", CASE + "/notes/ID/amend", {"body": "Better words."}),
+            ("POST", CASE + "/notes/ID/amend", {"body": "Better words.", "reason": "A typo in the date."}),
             ("PATCH", CRM + "/employers/ID", {"phone": "9165550100"}),
             ("POST", CRM + "/employers/ID/contacts", {"name": "Dana Cruz"}),
             ("POST", CRM + "/employers/ID/notes", {"body": "hello"}),
