@@ -199,75 +199,44 @@ int acct_is_admin_account(sqlite3 *db, const char *staff_id)
 
 int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *field_id)
 {
-	sqlite3_stmt *st = NULL;
 	char ts[HLC_STRLEN];
-	int rc;
 
 	hlc_now(clk, ts);
 	/* Moving the credentials out of every Local Area: the change log sends
 	 * the nodes that held them a DELETE (sync/apply.c, scope moves). */
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
-		       " updated_hlc) VALUES(?1, '" ACCT_HUB_LA "', NULL, 1, ?2)"
-		       " ON CONFLICT(id) DO UPDATE SET local_area_id='" ACCT_HUB_LA "', updated_hlc=?2"
-		       " WHERE local_area_id IS NOT '" ACCT_HUB_LA "'") != 0)
+	if (db_run(db,
+		   "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+		   " updated_hlc) VALUES(?1, '" ACCT_HUB_LA "', NULL, 1, ?2)"
+		   " ON CONFLICT(id) DO UPDATE SET local_area_id='" ACCT_HUB_LA "', updated_hlc=?2"
+		   " WHERE local_area_id IS NOT '" ACCT_HUB_LA "'", "tt", staff_id, ts) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
-	    db_prepare(db, &st, "INSERT OR IGNORE INTO admin_accounts(id, field_staff_id, created_at)"
-				" VALUES(?,?,?)") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, field_id);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)hub_now_ms());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(db, "INSERT OR IGNORE INTO admin_accounts(id, field_staff_id, created_at)"
+			  " VALUES(?,?,?)", "ttI", staff_id, field_id, (int64_t)hub_now_ms());
 }
 
 /* Move the roles of one field account to a new administrative account
  * USERNAME.admin (no password yet: operations issues one with a reset). */
 static int move_roles(sqlite3 *db, hlc *clk, const char *field_id)
 {
-	sqlite3_stmt *st = NULL;
 	char id[UUID_STRLEN], ts[HLC_STRLEN];
-	int rc;
 
 	if (uuid7(id) != 0)
 		return -1;
 	hlc_now(clk, ts);
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff(id, username, display_name, email, local_area_id,"
-		       " field_division, office_id, privilege_group, roles, crm_work_group, active,"
-		       " updated_hlc) SELECT ?1, username||'.admin', display_name||' (administrator)',"
-		       " email, local_area_id, field_division, NULL, 'View Access with Reports', roles,"
-		       " 0, 1, ?2 FROM staff WHERE id=?3") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, field_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
-	    db_prepare(db, &st, "INSERT INTO staff_records(id, created_at, created_by)"
-				" VALUES(?, ?, 'trust boundary migration')") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || acct_make_hub_only(db, clk, id, field_id) != 0 ||
-	    db_prepare(db, &st, "UPDATE staff SET roles=NULL, updated_hlc=? WHERE id=?") != 0)
+	if (db_run(db,
+		   "INSERT INTO staff(id, username, display_name, email, local_area_id,"
+		   " field_division, office_id, privilege_group, roles, crm_work_group, active,"
+		   " updated_hlc) SELECT ?1, username||'.admin', display_name||' (administrator)',"
+		   " email, local_area_id, field_division, NULL, 'View Access with Reports', roles,"
+		   " 0, 1, ?2 FROM staff WHERE id=?3", "ttt", id, ts, field_id) != 0 ||
+	    db_run(db, "INSERT INTO staff_records(id, created_at, created_by)"
+		       " VALUES(?, ?, 'trust boundary migration')", "tI", id,
+		   (int64_t)hub_now_ms()) != 0 ||
+	    acct_make_hub_only(db, clk, id, field_id) != 0)
 		return -1;
 	hlc_now(clk, ts);
-	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, field_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
+	if (db_run(db, "UPDATE staff SET roles=NULL, updated_hlc=? WHERE id=?", "tt", ts,
+		   field_id) != 0 ||
 	    acct_audit(db, NULL, "hub", "staff.roles_moved", "staff", id, NULL, NULL, NULL,
 		       "{\"why\":\"administrative privileges live on a hub-only account\"}") != 0)
 		return -1;

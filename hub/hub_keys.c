@@ -182,12 +182,11 @@ int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n)
 /* Wrap every plain node secret in place: how many, or -1. */
 static int wrap_secrets(sqlite3 *db)
 {
-	sqlite3_stmt *st = NULL, *up = NULL;
+	sqlite3_stmt *st = NULL;
 	int ret = -1, n = 0;
 
 	if (db_prepare(db, &st, "SELECT id, secret_hex FROM nodes WHERE secret_hex NOT LIKE"
-				" '" CRYPTO_WRAP_PREFIX "%'") != 0 ||
-	    db_prepare(db, &up, "UPDATE nodes SET secret_hex=? WHERE id=?") != 0)
+				" '" CRYPTO_WRAP_PREFIX "%'") != 0)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -198,17 +197,13 @@ static int wrap_secrets(sqlite3 *db)
 		crypto_wipe(s, sizeof s);
 		if (!ok)
 			continue; /* malformed: hub_node_get() refuses it as before */
-		sqlite3_bind_text(up, 1, w, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 2, id, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(up) != SQLITE_DONE)
+		if (db_run(db, "UPDATE nodes SET secret_hex=? WHERE id=?", "tt", w, id) != 0)
 			goto out;
-		sqlite3_reset(up);
 		n++;
 	}
 	ret = n;
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(up);
 	return ret;
 }
 
@@ -216,16 +211,14 @@ out:
  * many, or -1. */
 static int wrap_case_keys(sqlite3 *db)
 {
-	sqlite3_stmt *st = NULL, *up = NULL;
+	sqlite3_stmt *st = NULL;
 	char ts[HLC_STRLEN];
 	hlc clk;
 	int ret = -1, n = 0;
 
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	if (db_prepare(db, &st, "SELECT local_area_id, key_hex, updated_hlc FROM case_keys"
-				" WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'") != 0 ||
-	    db_prepare(db, &up, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE"
-				" local_area_id=? AND key_hex=?") != 0)
+				" WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'") != 0)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *la = (const char *)sqlite3_column_text(st, 0);
@@ -245,19 +238,14 @@ static int wrap_case_keys(sqlite3 *db)
 		if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
 			hlc_observe(&clk, (const char *)sqlite3_column_text(st, 2));
 		hlc_now(&clk, ts);
-		sqlite3_bind_text(up, 1, w, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 2, ts, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 3, la, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 4, plain, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(up) != SQLITE_DONE)
+		if (db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE local_area_id=?"
+			       " AND key_hex=?", "tttt", w, ts, la, plain) != 0)
 			goto out;
-		sqlite3_reset(up);
 		n++;
 	}
 	ret = n;
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(up);
 	return ret;
 }
 

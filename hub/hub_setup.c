@@ -144,11 +144,9 @@ static int prefix_free(sqlite3 *db, const char *prefix, const char *la)
 	sqlite3_stmt *st = NULL;
 	int used = 1;
 
-	if (db_prepare(db, &st, "SELECT count(*) FROM local_areas WHERE pseudo_ssn_prefix=?"
-				" AND id<>coalesce(?, '')") != 0)
+	if (db_prepare_bound(db, &st, "SELECT count(*) FROM local_areas WHERE pseudo_ssn_prefix=?"
+				      " AND id<>coalesce(?, '')", "tt", prefix, la) != 0)
 		return 0;
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, la);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		used = sqlite3_column_int(st, 0) > 0;
 	sqlite3_finalize(st);
@@ -205,18 +203,15 @@ static route_rc la_put(route_call *a, const char *self)
 	if (self)
 		in.id = self;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (db_prepare(db, &st, self ? "UPDATE local_areas SET name=coalesce(?2, name),"
-				       " field_division=coalesce(?3, field_division),"
-				       " pseudo_ssn_prefix=coalesce(?4, pseudo_ssn_prefix),"
-				       " updated_hlc=?5 WHERE id=?1"
-				     : "INSERT INTO local_areas(id, name, field_division,"
-				       " pseudo_ssn_prefix, updated_hlc) VALUES(?1,?2,?3,?4,?5)") != 0)
+	if (db_prepare_bound(db, &st,
+			     self ? "UPDATE local_areas SET name=coalesce(?2, name),"
+				    " field_division=coalesce(?3, field_division),"
+				    " pseudo_ssn_prefix=coalesce(?4, pseudo_ssn_prefix),"
+				    " updated_hlc=?5 WHERE id=?1"
+				  : "INSERT INTO local_areas(id, name, field_division,"
+				    " pseudo_ssn_prefix, updated_hlc) VALUES(?1,?2,?3,?4,?5)",
+			     "ttttt", in.id, in.name, in.div, in.prefix, ts) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, in.name);
-	db_bind_text(st, 3, in.div);
-	db_bind_text(st, 4, in.prefix);
-	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
 	if ((rc = step_write(a, st, "Local Area", in.id)) != ROUTE_OK)
 		goto out;
 	if (!self)
@@ -287,7 +282,8 @@ static route_rc office_put(route_call *a, const char *self)
 	if (self)
 		in.id = self;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (db_prepare(db, &st,
+	/* a change leaves the Local Area (?3, NULL) as it is */
+	if (db_prepare_bound(db, &st,
 		       self ? "UPDATE offices SET name=coalesce(?2, name),"
 			      " address=coalesce(?4, address), timezone=coalesce(?5, timezone),"
 			      " has_title1_partner=CASE WHEN ?6 < 0 THEN has_title1_partner ELSE ?6 END,"
@@ -295,17 +291,9 @@ static route_rc office_put(route_call *a, const char *self)
 			      " WHERE id=?1"
 			    : "INSERT INTO offices(id, name, local_area_id, address, timezone,"
 			      " has_title1_partner, active, updated_hlc) VALUES(?1,?2,?3,?4,"
-			      " coalesce(?5, '" HUB_DEFAULT_TZ "'), ?6 <> 0, ?7 <> 0, ?8)") != 0)
+			      " coalesce(?5, '" HUB_DEFAULT_TZ "'), ?6 <> 0, ?7 <> 0, ?8)",
+		       "tttttiit", in.id, in.name, in.la, in.addr, in.tz, in.title1, in.active, ts) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, in.id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, in.name);
-	if (!self)
-		db_bind_text(st, 3, in.la);
-	db_bind_text(st, 4, in.addr);
-	db_bind_text(st, 5, in.tz);
-	sqlite3_bind_int(st, 6, in.title1);
-	sqlite3_bind_int(st, 7, in.active);
-	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
 	if ((rc = step_write(a, st, "office", in.id)) != ROUTE_OK)
 		goto out;
 	db_text(db, "SELECT local_area_id FROM offices WHERE id=?", in.id, la, sizeof la);
@@ -434,19 +422,15 @@ static route_rc reasons_list(route_call *a)
 	http_req_query(a->rc_req, "office_id", office, sizeof office);
 	/* Operations sees every Local Area; an MIS Administrator its own; a SPOC
 	 * the Local Areas of its field division. */
-	if (db_prepare(db, &st,
+	if (db_prepare_bound(db, &st,
 		       "SELECT r.id FROM greeter_reasons r JOIN local_areas l ON l.id=r.local_area_id"
 		       " WHERE (?1='' OR r.local_area_id=?1)"
 		       " AND (?2='' OR r.office_id IS NULL OR r.office_id=?2)"
 		       " AND (?3 OR l.id=?4 OR (?5 AND l.field_division=?6))"
-		       " ORDER BY l.name, r.active DESC, r.sort, r.label LIMIT 2000") != 0)
+		       " ORDER BY l.name, r.active DESC, r.sort, r.label LIMIT 2000",
+		       "ttitit", la, office, (p->ap_roles & ROLE_OPERATIONS) != 0, p->ap_la,
+		       (p->ap_roles & ROLE_SPOC) != 0 && p->ap_div[0], p->ap_div) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, la, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, (p->ap_roles & ROLE_OPERATIONS) != 0);
-	sqlite3_bind_text(st, 4, p->ap_la, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, (p->ap_roles & ROLE_SPOC) != 0 && p->ap_div[0]);
-	sqlite3_bind_text(st, 6, p->ap_div, -1, SQLITE_STATIC);
 	arr = cJSON_CreateArray();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		cJSON *o = reason_json(db, (const char *)sqlite3_column_text(st, 0));
@@ -495,14 +479,11 @@ static int label_taken(sqlite3 *db, const char *la, const char *office, const ch
 	sqlite3_stmt *st = NULL;
 	int n = 0;
 
-	if (db_prepare(db, &st, "SELECT count(*) FROM greeter_reasons WHERE local_area_id=?1"
-				" AND coalesce(office_id,'')=coalesce(?2,'') AND active=1"
-				" AND label=?3 COLLATE NOCASE AND id<>coalesce(?4,'')") != 0)
+	if (db_prepare_bound(db, &st, "SELECT count(*) FROM greeter_reasons WHERE local_area_id=?1"
+				      " AND coalesce(office_id,'')=coalesce(?2,'') AND active=1"
+				      " AND label=?3 COLLATE NOCASE AND id<>coalesce(?4,'')",
+			     "tttt", la, office, label, self) != 0)
 		return 0;
-	sqlite3_bind_text(st, 1, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, office);
-	sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, self);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -569,7 +550,8 @@ static route_rc reason_put(route_call *a, const char *self)
 		return ROUTE_DBERR;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
 	rc = ROUTE_DBERR;
-	if (db_prepare(db, &st,
+	/* a new reason has no ?9; a change leaves the Local Area (?2) as it is */
+	if (db_prepare_bound(db, &st,
 		       self ? "UPDATE greeter_reasons SET label=coalesce(?4, label),"
 			      " label_es=coalesce(?5, label_es), sort=CASE WHEN ?6 < 0 THEN sort ELSE ?6 END,"
 			      " active=CASE WHEN ?7 < 0 THEN active ELSE ?7 END,"
@@ -577,19 +559,10 @@ static route_rc reason_put(route_call *a, const char *self)
 			    : "INSERT INTO greeter_reasons(id, local_area_id, office_id, label, label_es,"
 			      " sort, active, updated_hlc) VALUES(?1,?2,?3,?4,?5, CASE WHEN ?6 < 0 THEN"
 			      " (SELECT coalesce(max(sort), 0) + 10 FROM greeter_reasons WHERE"
-			      " local_area_id=?2) ELSE ?6 END, ?7 <> 0, ?8)") != 0)
+			      " local_area_id=?2) ELSE ?6 END, ?7 <> 0, ?8)",
+		       self ? "tttttIiti" : "tttttIit", id, la, in.office, in.label, in.label_es,
+		       in.has_sort ? in.sort : (int64_t)-1, in.active, ts, in.office_given) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (!self)
-		sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 3, in.office);
-	db_bind_text(st, 4, in.label);
-	db_bind_text(st, 5, in.label_es);
-	sqlite3_bind_int64(st, 6, in.has_sort ? in.sort : -1);
-	sqlite3_bind_int(st, 7, in.active);
-	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
-	if (self)
-		sqlite3_bind_int(st, 9, in.office_given);
 	if ((rc = step_write(a, st, "greeter reason", id)) != ROUTE_OK)
 		goto out;
 	rc = setup_done(a, self ? 200 : 201,

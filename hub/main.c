@@ -206,20 +206,27 @@ static void hub_dispatch(http_req *req, void *ctx)
 	router_dispatch(req, h->hb_router);
 }
 
+/* The certificate's and the key's paths: the settings', else the data
+ * directory's files. */
+static void cert_paths(hub *h, char cert[PATH_MAX + 32], char key[PATH_MAX + 32])
+{
+	if (*conf_str(&h->hb_conf, "cert"))
+		path_join(cert, PATH_MAX + 32, conf_str(&h->hb_conf, "cert"), NULL);
+	else
+		path_join(cert, PATH_MAX + 32, h->hb_data, HUB_CERT_FILE);
+	if (*conf_str(&h->hb_conf, "key"))
+		path_join(key, PATH_MAX + 32, conf_str(&h->hb_conf, "key"), NULL);
+	else
+		path_join(key, PATH_MAX + 32, h->hb_data, HUB_KEY_FILE);
+}
+
 /* The certificate and key (generated on first use), and their pin. */
 static void tls_load(hub *h)
 {
 	char cert[PATH_MAX + 32], key[PATH_MAX + 32];
 	const char *err = NULL;
 
-	if (*conf_str(&h->hb_conf, "cert"))
-		path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
-	else
-		path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
-	if (*conf_str(&h->hb_conf, "key"))
-		path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
-	else
-		path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
+	cert_paths(h, cert, key);
 	h->hb_tls = tls_config_new(cert, key, 1, &err);
 	if (h->hb_tls == NULL)
 		fatalx("cannot set up TLS with '%s' and '%s': %s", cert, key,
@@ -315,25 +322,6 @@ static int serve(hub *h)
 }
 
 /* ---- command line ------------------------------------------------------------ */
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp)
-		return -1;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 {
@@ -441,16 +429,113 @@ static void load_args(conf *c, int argc, char **argv)
 	free(av);
 }
 
+/* The command line after the settings flags (which go into h's settings,
+ * with the environment's): 0, or 2 after a message (the exit status). */
+typedef struct hub_opts {
+	const char *config, *cmd, *arg, *office, *out, *keyfile;
+	int force, check_only, json_out, npos;
+	long long ttl;
+} hub_opts;
+
+static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
+{
+	char err[512];
+
+	memset(o, 0, sizeof *o);
+	o->cmd = "serve";
+	o->ttl = HUB_ENROLL_TTL_S;
+	if (conf_load_env(&h->hb_conf, "OUTPOST_HUB", err, sizeof err) != 0)
+		fatalx("%s", err);
+	{
+		/* Settings flags are taken out; what is left is ours. */
+		int ac = argc;
+		char **av = calloc((size_t)argc + 1, sizeof(char *));
+		if (av == NULL)
+			fatalx("out of memory");
+		memcpy(av, argv, (size_t)argc * sizeof(char *));
+		if (conf_load_args(&h->hb_conf, &ac, av, err, sizeof err) != 0)
+			fatalx("%s", err);
+		for (int i = 1; i < ac; i++) {
+			const char *a = av[i];
+			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
+			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
+			     strcmp(a, "--key-file") == 0) &&
+			    i + 1 >= ac) {
+				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
+				free(av);
+				return 2;
+			}
+			if (strcmp(a, "--config") == 0) {
+				o->config = av[++i];
+			} else if (strcmp(a, "--office") == 0) {
+				o->office = av[++i];
+			} else if (strcmp(a, "--out") == 0) {
+				o->out = av[++i];
+			} else if (strcmp(a, "--key-file") == 0) {
+				o->keyfile = av[++i];
+			} else if (strcmp(a, "--force") == 0) {
+				o->force = 1;
+			} else if (strcmp(a, "--ttl-seconds") == 0) {
+				/* Hidden: lets tests see a code expire. */
+				char *end;
+				o->ttl = strtoll(av[++i], &end, 10);
+				if (*end != '\0' || o->ttl < 1 || o->ttl > 30LL * 24 * 3600) {
+					fprintf(stderr,
+						"outpost-hub: bad --ttl-seconds\n");
+					free(av);
+					return 2;
+				}
+			} else if (strcmp(a, "-n") == 0) {
+				o->check_only = 1;
+			} else if (strcmp(a, "--json") == 0) {
+				o->json_out = 1;
+			} else if (a[0] == '-') {
+				fprintf(stderr,
+					"outpost-hub: unknown option '%s' (see --help)\n",
+					a);
+				free(av);
+				return 2;
+			} else if (o->npos == 0) {
+				o->cmd = a;
+				o->npos++;
+			} else if (o->npos == 1) {
+				o->arg = a;
+				o->npos++;
+			} else {
+				fprintf(stderr,
+					"outpost-hub: unexpected argument '%s' (see "
+					"--help)\n",
+					a);
+				free(av);
+				return 2;
+			}
+		}
+		free(av);
+	}
+	if (strcmp(o->cmd, "serve") != 0 && strcmp(o->cmd, "enroll-code") != 0 &&
+	    strcmp(o->cmd, "import") != 0 && strcmp(o->cmd, "revoke") != 0 &&
+	    strcmp(o->cmd, "reset-operations") != 0 && strcmp(o->cmd, "backup") != 0 &&
+	    strcmp(o->cmd, "restore") != 0 && strcmp(o->cmd, "check") != 0) {
+		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", o->cmd);
+		return 2;
+	}
+	if ((strcmp(o->cmd, "serve") == 0 || strcmp(o->cmd, "enroll-code") == 0) &&
+	    o->arg != NULL) {
+		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
+			o->arg);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	hub hb;
 	hub *h = &hb;
 	char err[512], path[PATH_MAX + 32];
-	const char *config = NULL, *cmd = "serve", *arg = NULL, *office = NULL, *out = NULL;
-	const char *keyfile = NULL;
-	int force = 0;
-	long long ttl = HUB_ENROLL_TTL_S;
-	int check_only = 0, json_out = 0, ret = 1, npos = 0;
+	const char *config, *cmd, *arg;
+	hub_opts o;
+	int ret = 1;
 
 	memset(h, 0, sizeof *h);
 	signal(SIGPIPE, SIG_IGN);
@@ -472,93 +557,11 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	if (conf_load_env(&h->hb_conf, "OUTPOST_HUB", err, sizeof err) != 0)
-		fatalx("%s", err);
-	{
-		/* Settings flags are taken out; what is left is ours. */
-		int ac = argc;
-		char **av = calloc((size_t)argc + 1, sizeof(char *));
-		if (av == NULL)
-			fatalx("out of memory");
-		memcpy(av, argv, (size_t)argc * sizeof(char *));
-		if (conf_load_args(&h->hb_conf, &ac, av, err, sizeof err) != 0)
-			fatalx("%s", err);
-		for (int i = 1; i < ac; i++) {
-			const char *a = av[i];
-			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
-			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
-			     strcmp(a, "--key-file") == 0) &&
-			    i + 1 >= ac) {
-				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
-				free(av);
-				conf_release(&h->hb_conf);
-				return 2;
-			}
-			if (strcmp(a, "--config") == 0) {
-				config = av[++i];
-			} else if (strcmp(a, "--office") == 0) {
-				office = av[++i];
-			} else if (strcmp(a, "--out") == 0) {
-				out = av[++i];
-			} else if (strcmp(a, "--key-file") == 0) {
-				keyfile = av[++i];
-			} else if (strcmp(a, "--force") == 0) {
-				force = 1;
-			} else if (strcmp(a, "--ttl-seconds") == 0) {
-				/* Hidden: lets tests see a code expire. */
-				char *end;
-				ttl = strtoll(av[++i], &end, 10);
-				if (*end != '\0' || ttl < 1 || ttl > 30LL * 24 * 3600) {
-					fprintf(stderr,
-						"outpost-hub: bad --ttl-seconds\n");
-					free(av);
-					conf_release(&h->hb_conf);
-					return 2;
-				}
-			} else if (strcmp(a, "-n") == 0) {
-				check_only = 1;
-			} else if (strcmp(a, "--json") == 0) {
-				json_out = 1;
-			} else if (a[0] == '-') {
-				fprintf(stderr,
-					"outpost-hub: unknown option '%s' (see --help)\n",
-					a);
-				free(av);
-				conf_release(&h->hb_conf);
-				return 2;
-			} else if (npos == 0) {
-				cmd = a;
-				npos++;
-			} else if (npos == 1) {
-				arg = a;
-				npos++;
-			} else {
-				fprintf(stderr,
-					"outpost-hub: unexpected argument '%s' (see "
-					"--help)\n",
-					a);
-				free(av);
-				conf_release(&h->hb_conf);
-				return 2;
-			}
-		}
-		free(av);
-	}
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "enroll-code") != 0 &&
-	    strcmp(cmd, "import") != 0 && strcmp(cmd, "revoke") != 0 &&
-	    strcmp(cmd, "reset-operations") != 0 && strcmp(cmd, "backup") != 0 &&
-	    strcmp(cmd, "restore") != 0 && strcmp(cmd, "check") != 0) {
-		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", cmd);
+	if (parse_opts(h, argc, argv, &o) != 0) {
 		conf_release(&h->hb_conf);
 		return 2;
 	}
-	if ((strcmp(cmd, "serve") == 0 || strcmp(cmd, "enroll-code") == 0) &&
-	    arg != NULL) {
-		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
-			arg);
-		conf_release(&h->hb_conf);
-		return 2;
-	}
+	config = o.config, cmd = o.cmd, arg = o.arg;
 	if (config == NULL) {
 		path_join(path, sizeof path, conf_str(&h->hb_conf, "data"),
 			  HUB_CONF_FILE);
@@ -571,7 +574,7 @@ int main(int argc, char **argv)
 	log_init("outpost-hub", (int)conf_int(&h->hb_conf, "verbose"));
 	if (clock_set_tz(conf_str(&h->hb_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&h->hb_conf, "timezone"));
-	if (check_only) {
+	if (o.check_only) {
 		conf_dump(&h->hb_conf, 0, stdout);
 		printf("configuration ok\n");
 		conf_release(&h->hb_conf);
@@ -583,26 +586,19 @@ int main(int argc, char **argv)
 	/* Reads only: never creates the directory it checks. */
 	if (strcmp(cmd, "check") == 0) {
 		char cert[PATH_MAX + 32], key[PATH_MAX + 32];
-		if (*conf_str(&h->hb_conf, "cert"))
-			path_join(cert, sizeof cert, conf_str(&h->hb_conf, "cert"), NULL);
-		else
-			path_join(cert, sizeof cert, h->hb_data, HUB_CERT_FILE);
-		if (*conf_str(&h->hb_conf, "key"))
-			path_join(key, sizeof key, conf_str(&h->hb_conf, "key"), NULL);
-		else
-			path_join(key, sizeof key, h->hb_data, HUB_KEY_FILE);
-		ret = hub_health_check(h->hb_data, cert, key, json_out);
+		cert_paths(h, cert, key);
+		ret = hub_health_check(h->hb_data, cert, key, o.json_out);
 		conf_release(&h->hb_conf);
 		return ret;
 	}
-	if (mkdir_p(h->hb_data) != 0)
+	if (fs_mkdir_p(h->hb_data) != 0)
 		fatal("cannot create data directory '%s'", h->hb_data);
 	if (fs_private_dir(h->hb_data, err, sizeof err) != 0)
 		fatalx("%s", err);
 	/* These work on the files as they are (hub_backup.c): no migration. */
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
-		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, out, keyfile)
-						 : hub_restore(h->hb_data, arg, keyfile, force);
+		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, o.out, o.keyfile)
+						 : hub_restore(h->hb_data, arg, o.keyfile, o.force);
 		conf_release(&h->hb_conf);
 		return ret;
 	}
@@ -622,13 +618,13 @@ int main(int argc, char **argv)
 		ret = serve(h);
 		log_info("stopped");
 	} else if (strcmp(cmd, "enroll-code") == 0) {
-		ret = cmd_enroll_code(h, office, ttl);
+		ret = cmd_enroll_code(h, o.office, o.ttl);
 	} else if (strcmp(cmd, "import") == 0) {
 		if (arg == NULL) {
 			fprintf(stderr, "outpost-hub: import needs a FILE\n");
 			ret = 2;
 		} else {
-			ret = hub_import_file(h->hb_db, arg, json_out);
+			ret = hub_import_file(h->hb_db, arg, o.json_out);
 		}
 	} else if (strcmp(cmd, "reset-operations") == 0) {
 		ret = cmd_reset_operations(h);

@@ -331,6 +331,87 @@ int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 	return ret;
 }
 
+/* Bind the arguments of a db_run() call: 0, or -1 for a bad type letter. */
+static int bind_args(sqlite3_stmt *st, const char *types, va_list ap)
+{
+	for (int i = 1; *types; types++, i++) {
+		const void *b;
+		int rc;
+		switch (*types) {
+		case 't':
+			rc = db_bind_static(st, i, va_arg(ap, const char *));
+			break;
+		case 'i':
+			rc = sqlite3_bind_int(st, i, va_arg(ap, int));
+			break;
+		case 'I':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'd':
+			rc = sqlite3_bind_double(st, i, va_arg(ap, double));
+			break;
+		case 'b':
+			b = va_arg(ap, const void *);
+			rc = sqlite3_bind_blob64(st, i, b, va_arg(ap, size_t), SQLITE_STATIC);
+			break;
+		default:
+			return -1;
+		}
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* Prepare sql and bind types/ap (see db_run()): 0, or -1 (*st NULL). */
+static int prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types,
+			 va_list ap)
+{
+	if (db_prepare(db, st, sql) != 0)
+		return -1;
+	/* One letter a parameter: a wrong count is the caller's bug, never run. */
+	if ((int)strlen(types) != sqlite3_bind_parameter_count(*st)) {
+		log_warnx("sql: %zu types for %d parameters (%.80s)", strlen(types),
+			  sqlite3_bind_parameter_count(*st), sql);
+	} else if (bind_args(*st, types, ap) == 0) {
+		return 0;
+	}
+	sqlite3_finalize(*st);
+	*st = NULL;
+	return -1;
+}
+
+int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = prepare_bound(db, st, sql, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+int db_run(sqlite3 *db, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = prepare_bound(db, &st, sql, types, ap);
+	va_end(ap);
+	if (rc != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	/* finalize leaves a failed step's message on db for the caller's log */
+	sqlite3_finalize(st);
+	if (rc != 0)
+		db_note_error(db, SQLITE_OK);
+	return rc;
+}
+
 int db_component_version(sqlite3 *db, const char *component)
 {
 	sqlite3_stmt *st = NULL;

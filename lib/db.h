@@ -78,6 +78,19 @@ int db_exec_cached(sqlite3 *db, const char *sql);
  */
 int db_set_data(sqlite3 *db, const char *key, void *data, void (*destroy)(void *));
 void *db_get_data(sqlite3 *db, const char *key);
+/*
+ * Run one statement (a write, or a read whose rows are not wanted) with
+ * ?1, ?2, ... bound in order, one type letter each: 't' const char * (NULL
+ * binds NULL, "" binds ""), 'i' int, 'I' int64_t (cast), 'd' double, 'b' a
+ * blob as (const void *, size_t).  The arguments must outlive the call only.
+ * 0, or -1 on an error (noted, not logged: sqlite3_errmsg(db) names it for
+ * the caller's log line).
+ */
+int db_run(sqlite3 *db, const char *sql, const char *types, ...);
+/* Prepare sql with its parameters bound as db_run() binds them, for the
+ * caller to step and finalize; the arguments must outlive the statement's
+ * use.  0, or -1 (logged; *st NULL). */
+int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
 /* First column of the first row into out (size n): 0 when found, 1 when
@@ -133,6 +146,11 @@ cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg);
  * db_null_if_empty(s)).  Returns the sqlite3_bind_* code.
  */
 int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* The same without the copy: s must outlive the statement's step. */
+static inline int db_bind_static(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
 static inline const char *db_null_if_empty(const char *s)
 {
 	return s && s[0] ? s : NULL;

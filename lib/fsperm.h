@@ -17,5 +17,8 @@
  * start.
  */
 int fs_private_dir(const char *dir, char *err, size_t n);
+/* Create path and its missing parents, each 0700 (mkdir -p).  0, or -1
+ * with errno set (ENAMETOOLONG past PATH_MAX). */
+int fs_mkdir_p(const char *path);
 
 #endif

@@ -79,27 +79,6 @@ static void on_signal(uv_signal_t *h, int signum)
 	http_server_close(n->nd_http, on_closed, n);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static int node_identity(node *n)
 {
 	char id[UUID_STRLEN];
@@ -121,6 +100,64 @@ static int node_identity(node *n)
 	return 0;
 }
 
+/* Serve until a signal: routes, listeners, the sync cycle; then free them. */
+static void node_serve(node *n)
+{
+	uv_loop_t *loop;
+	int rc;
+
+	loop = uv_default_loop();
+	n->nd_loop = loop;
+	n->nd_router = router_new();
+	if (n->nd_router == NULL || node_auth_init(n) != 0 || crm_setup(n) != 0 ||
+	    case_setup(n) != 0 || node_metrics_routes(n, n->nd_router) != 0 ||
+	    node_api_routes(n, n->nd_router) != 0)
+		fatalx("cannot set up routes");
+	n->nd_http = http_server_new(loop, node_auth_dispatch, n);
+	if (n->nd_http == NULL)
+		fatalx("out of memory");
+	http_server_set_max_body(n->nd_http, (size_t)conf_int(&n->nd_conf, "max_body"));
+	/* The attachment upload names its own cap (node_crm_attach.c). */
+	http_server_set_body_limit(n->nd_http, router_body_limit, n->nd_router);
+	/* Host allow-list and sign-in before any body is read (node_edge.c). */
+	http_server_set_pre_body(n->nd_http, node_edge_gate, n);
+	rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
+	if (rc != 0)
+		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));
+	{
+		const char *why = NULL;
+		if (node_edge_https_start(n, &why) != 0)
+			fatalx("cannot serve HTTPS on '%s': %s", conf_str(&n->nd_conf, "https_listen"),
+			       why ? why : "unknown error");
+	}
+	node_commit_start(n);
+	if (node_sync_start(n) != 0)
+		fatalx("cannot start the sync cycle");
+	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
+	if (db_kv_set(n->nd_db, "sync_state", "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
+		fatalx("cannot record resend_days");
+	uv_signal_init(loop, &n->nd_sigint);
+	uv_signal_init(loop, &n->nd_sigterm);
+	n->nd_sigint.data = n->nd_sigterm.data = n;
+	uv_signal_start(&n->nd_sigint, on_signal, SIGINT);
+	uv_signal_start(&n->nd_sigterm, on_signal, SIGTERM);
+	log_info("office node %s for office '%s' listening on %s (data %s)", n->nd_node_id,
+		 n->nd_office_id[0] ? n->nd_office_id : "(none)", conf_str(&n->nd_conf, "listen"),
+		 n->nd_data);
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	http_server_free(n->nd_http);
+	if (n->nd_https)
+		http_server_free(n->nd_https);
+	tls_config_free(n->nd_tls);
+	router_free(n->nd_router);
+	node_api_free(n);
+	db_close(n->nd_ckpt_db); /* the loop ran every queued checkpoint to its end */
+	db_close(n->nd_db);
+	uv_loop_close(loop);
+}
+
 int main(int argc, char **argv)
 {
 	node nd;
@@ -128,7 +165,6 @@ int main(int argc, char **argv)
 	char err[512], path[PATH_MAX + 32];
 	const char *config = NULL;
 	int check_only = 0, ret = 1, health = 0, json_out = 0;
-	uv_loop_t *loop;
 
 	memset(n, 0, sizeof *n);
 	signal(SIGPIPE, SIG_IGN);
@@ -222,7 +258,7 @@ int main(int argc, char **argv)
 	}
 
 	snprintf(n->nd_data, sizeof n->nd_data, "%s", conf_str(&n->nd_conf, "data"));
-	if (mkdir_p(n->nd_data) != 0)
+	if (fs_mkdir_p(n->nd_data) != 0)
 		fatal("cannot create data directory '%s'", n->nd_data);
 	if (fs_private_dir(n->nd_data, err, sizeof err) != 0)
 		fatalx("%s", err);
@@ -241,59 +277,8 @@ int main(int argc, char **argv)
 		node_identity(n);
 	}
 	n->nd_started_ms = clock_ms();
-
-	loop = uv_default_loop();
-	n->nd_loop = loop;
-	n->nd_router = router_new();
-	if (n->nd_router == NULL || node_auth_init(n) != 0 || crm_setup(n) != 0 ||
-	    case_setup(n) != 0 || node_metrics_routes(n, n->nd_router) != 0 ||
-	    node_api_routes(n, n->nd_router) != 0)
-		fatalx("cannot set up routes");
-	n->nd_http = http_server_new(loop, node_auth_dispatch, n);
-	if (n->nd_http == NULL)
-		fatalx("out of memory");
-	http_server_set_max_body(n->nd_http, (size_t)conf_int(&n->nd_conf, "max_body"));
-	/* The attachment upload names its own cap (node_crm_attach.c). */
-	http_server_set_body_limit(n->nd_http, router_body_limit, n->nd_router);
-	/* Host allow-list and sign-in before any body is read (node_edge.c). */
-	http_server_set_pre_body(n->nd_http, node_edge_gate, n);
-	int rc = http_server_listen(n->nd_http, conf_str(&n->nd_conf, "listen"));
-	if (rc != 0)
-		fatalx("cannot listen on '%s': %s", conf_str(&n->nd_conf, "listen"), uv_strerror(rc));
-	{
-		const char *why = NULL;
-		if (node_edge_https_start(n, &why) != 0)
-			fatalx("cannot serve HTTPS on '%s': %s", conf_str(&n->nd_conf, "https_listen"),
-			       why ? why : "unknown error");
-	}
-	node_commit_start(n);
-	if (node_sync_start(n) != 0)
-		fatalx("cannot start the sync cycle");
-	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
-	if (db_kv_set(n->nd_db, "sync_state", "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
-		fatalx("cannot record resend_days");
-	uv_signal_init(loop, &n->nd_sigint);
-	uv_signal_init(loop, &n->nd_sigterm);
-	n->nd_sigint.data = n->nd_sigterm.data = n;
-	uv_signal_start(&n->nd_sigint, on_signal, SIGINT);
-	uv_signal_start(&n->nd_sigterm, on_signal, SIGTERM);
-	log_info("office node %s for office '%s' listening on %s (data %s)", n->nd_node_id,
-		 n->nd_office_id[0] ? n->nd_office_id : "(none)", conf_str(&n->nd_conf, "listen"),
-		 n->nd_data);
-
-	uv_run(loop, UV_RUN_DEFAULT);
-
-	http_server_free(n->nd_http);
-	if (n->nd_https)
-		http_server_free(n->nd_https);
-	tls_config_free(n->nd_tls);
-	router_free(n->nd_router);
-	node_api_free(n);
-	db_close(n->nd_ckpt_db); /* the loop ran every queued checkpoint to its end */
-	db_close(n->nd_db);
+	node_serve(n);
 	conf_release(&n->nd_conf);
-	uv_loop_close(loop);
 	log_info("stopped");
-	ret = 0;
-	return ret;
+	return 0;
 }

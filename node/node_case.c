@@ -270,7 +270,6 @@ static route_rc post_participant(route_call *a)
 			    id[UUID_STRLEN], ts[HLC_STRLEN], other[64];
 	unsigned char key[CASE_KEY_LEN];
 	int pseudo = 0;
-	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
 	node_today(n, today);
@@ -323,44 +322,23 @@ static route_rc post_participant(route_call *a)
 		}
 	}
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
-		       " birth_date, phone, email, address, assigned_staff_id, ssn_kind, ssn_enc, ssn_hmac,"
-		       " ssn_last4, registered_date, registered_at, registered_by, exit_state, updated_hlc)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'active',?)") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f.office && f.office[0] ? f.office : n->nd_office_id, -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f.first, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, f.last, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, f.birth, -1, SQLITE_STATIC);
-	db_bind_text(st, 7, db_null_if_empty(f.phone));
-	db_bind_text(st, 8, db_null_if_empty(f.email));
-	db_bind_text(st, 9, db_null_if_empty(f.address));
-	sqlite3_bind_text(st, 10, f.staff && f.staff[0] ? f.staff : u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, kind, -1, SQLITE_STATIC);
-	db_bind_text(st, 12, db_null_if_empty(enc));
-	db_bind_text(st, 13, db_null_if_empty(mac));
-	db_bind_text(st, 14, db_null_if_empty(l4));
-	sqlite3_bind_text(st, 15, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 16, (int64_t)now);
-	sqlite3_bind_text(st, 17, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 18, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	if (case__audit(n, u, "participant_create", "participants", id, NULL) != 0)
-		goto dberr;
+	if (db_run(n->nd_db,
+		   "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+		   " birth_date, phone, email, address, assigned_staff_id, ssn_kind, ssn_enc, ssn_hmac,"
+		   " ssn_last4, registered_date, registered_at, registered_by, exit_state, updated_hlc)"
+		   " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'active',?)",
+		   "tttttttttttttttItt", id, n->nd_local_area_id,
+		   f.office && f.office[0] ? f.office : n->nd_office_id, f.first, f.last, f.birth,
+		   db_null_if_empty(f.phone), db_null_if_empty(f.email), db_null_if_empty(f.address),
+		   f.staff && f.staff[0] ? f.staff : u->id, kind, db_null_if_empty(enc),
+		   db_null_if_empty(mac), db_null_if_empty(l4), today, (int64_t)now, u->id, ts) != 0 ||
+	    case__audit(n, u, "participant_create", "participants", id, NULL) != 0) {
+		rr = ROUTE_DBERR;
+		goto done;
+	}
 	out = case__participant_json(n, id);
 	log_info("case: participant %s registered", id);
-	crypto_wipe(digits, sizeof digits);
-	sqlite3_finalize(st);
 	rr = route_ok(a, 201, out);
-	goto done;
-dberr:
-	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
 	goto done;
 bad:
 	rr = route_bad_json(a, &e);

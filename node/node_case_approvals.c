@@ -29,32 +29,15 @@ int case__request(node *n, const node_user *u, const char *pid, const char *kind
 		  const char *entry_table, const char *entry_id, const char *entry_date,
 		  const char *change_id, const char *summary, const char *reason, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO case_approval_requests(id, participant_id, local_area_id, office_id,"
-		       " kind, entry_table, entry_id, entry_date, change_id, change_summary, reason,"
-		       " requested_by, requested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+	if (db_run(n->nd_db,
+		   "INSERT INTO case_approval_requests(id, participant_id, local_area_id, office_id,"
+		   " kind, entry_table, entry_id, entry_date, change_id, change_summary, reason,"
+		   " requested_by, requested_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		   "ttttttttttttI", id, pid, n->nd_local_area_id, n->nd_office_id, kind, entry_table,
+		   entry_id, entry_date, change_id, summary, reason, u->id, (int64_t)node_now_ms(n)) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, entry_table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, entry_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, entry_date, -1, SQLITE_STATIC);
-	db_bind_text(st, 9, change_id);
-	db_bind_text(st, 10, summary);
-	db_bind_text(st, 11, reason);
-	sqlite3_bind_text(st, 12, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 13, (int64_t)node_now_ms(n));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		log_info("case: %s request %s for %s %s", kind, id, entry_table, entry_id);
-	return rc == SQLITE_DONE ? 0 : -1;
+	log_info("case: %s request %s for %s %s", kind, id, entry_table, entry_id);
+	return 0;
 }
 
 #define REQ_COLS                                                                             \
@@ -229,29 +212,15 @@ static int insert_decision(node *n, const node_user *u, const cJSON *req, const 
 			   const char *decision, const char *comment, const char *today)
 {
 	char id[UUID_STRLEN];
-	sqlite3_stmt *st;
-	int rc;
 
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
-		       " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
-		       " decided_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
 	uuid7_at(id, node_now_ms(n));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, json_str(req, "id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, json_str(req, "participant_id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, decision, -1, SQLITE_STATIC);
-	db_bind_text(st, 9, comment);
-	sqlite3_bind_text(st, 10, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, (int64_t)node_now_ms(n));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db,
+		      "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
+		      " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
+		      " decided_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+		      "ttttttttttI", id, json_str(req, "id"), json_str(req, "participant_id"),
+		      n->nd_local_area_id, n->nd_office_id, role, u->id, decision, comment, today,
+		      (int64_t)node_now_ms(n));
 }
 
 /*

@@ -155,46 +155,23 @@ static route_rc check_state(route_call *a, const char *kind, const pstate *p, co
 static int insert_form(node *n, const node_user *u, const char *pid, const char *kind, int quarter,
 		       const char *date, const char *fields, const char *today, char id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
-	int rc;
+	char ts[HLC_STRLEN];
 
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO case_forms(id, participant_id, local_area_id, office_id, kind,"
-		       " quarter, form_date, fields, staff_id, entered_date, entered_at, clock_skew_ms)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
 	uuid7_at(id, node_now_ms(n));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-	if (quarter)
-		sqlite3_bind_int(st, 6, quarter);
-	sqlite3_bind_text(st, 7, date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, fields, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, (int64_t)node_now_ms(n));
-	sqlite3_bind_int64(st, 12, n->nd_clock_offset_ms);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	/* quarter 0 is NULL: a closure form has none */
+	if (db_run(n->nd_db,
+		   "INSERT INTO case_forms(id, participant_id, local_area_id, office_id, kind,"
+		   " quarter, form_date, fields, staff_id, entered_date, entered_at, clock_skew_ms)"
+		   " VALUES(?,?,?,?,?,nullif(?6, 0),?,?,?,?,?,?)",
+		   "tttttittttII", id, pid, n->nd_local_area_id, n->nd_office_id, kind, quarter, date,
+		   fields, u->id, today, (int64_t)node_now_ms(n), (int64_t)n->nd_clock_offset_ms) != 0)
 		return -1;
-	if (strcmp(kind, "closure") == 0) {
-		/* The case's closure date is the form's (compliance, CSV). */
-		char ts[HLC_STRLEN];
-		hlc_now(&n->nd_hlc, ts);
-		if (db_prepare(n->nd_db, &st, "UPDATE participants SET closure_form_date=?, updated_hlc=?"
-					      " WHERE id=?") != 0)
-			return -1;
-		sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, pid, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (strcmp(kind, "closure") != 0)
+		return 0;
+	/* The case's closure date is the form's (compliance, CSV). */
+	hlc_now(&n->nd_hlc, ts);
+	return db_run(n->nd_db, "UPDATE participants SET closure_form_date=?, updated_hlc=? WHERE id=?",
+		      "ttt", date, ts, pid);
 }
 
 /* The reply: the row, its fields as an object, and its timeliness. */

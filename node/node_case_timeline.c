@@ -317,7 +317,6 @@ static route_rc post_visit_link(route_call *a)
 	cJSON *o;
 	json_err e = {{0}, {0}};
 	char ts[HLC_STRLEN], cur[64];
-	sqlite3_stmt *st = NULL;
 	int confirm = 0;
 
 	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
@@ -334,13 +333,9 @@ static route_rc post_visit_link(route_call *a)
 	if (visit_name_differs(n, id, cid, confirm, &o))
 		return route_ok(a, 409, o);
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?") != 0 ||
-	    (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC),
-	     sqlite3_bind_text(st, 3, cid, -1, SQLITE_STATIC), sqlite3_step(st)) != SQLITE_DONE) {
-		sqlite3_finalize(st);
+	if (db_run(n->nd_db, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?", "ttt", id,
+		   ts, cid) != 0)
 		return ROUTE_DBERR;
-	}
-	sqlite3_finalize(st);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "checkin_id", cid);
 	cJSON_AddStringToObject(o, "participant_id", id);

@@ -127,33 +127,14 @@ static int insert_note(node *n, const node_user *u, const char *pid, const char 
 		       const char *body, const char *amends, const char *today, const char *approval,
 		       char id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind,"
-		       " activity_id, subject, contact_date, body, staff_id, amends_id, entered_date,"
-		       " entered_at, clock_skew_ms, approval_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
 	uuid7_at(id, node_now_ms(n));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
-	db_bind_text(st, 6, activity_id);
-	sqlite3_bind_text(st, 7, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, contact, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, body, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, u->id, -1, SQLITE_STATIC);
-	db_bind_text(st, 11, amends);
-	sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 13, (int64_t)node_now_ms(n));
-	sqlite3_bind_int64(st, 14, n->nd_clock_offset_ms);
-	db_bind_text(st, 15, approval);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db,
+		      "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind,"
+		      " activity_id, subject, contact_date, body, staff_id, amends_id, entered_date,"
+		      " entered_at, clock_skew_ms, approval_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      "ttttttttttttIIt", id, pid, n->nd_local_area_id, n->nd_office_id, kind,
+		      activity_id, subject, contact, body, u->id, amends, today,
+		      (int64_t)node_now_ms(n), (int64_t)n->nd_clock_offset_ms, approval);
 }
 
 typedef struct actin {
@@ -167,37 +148,16 @@ static int insert_activity(node *n, const node_user *u, const char *pid, const a
 			   const char *today, int days, const char *approval, const char *corrects,
 			   int voided, char id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id,"
-		       " code, code_list, start_date, end_date, completion, staff_id, entered_date,"
-		       " entered_at, backdate_days, approval_id, clock_skew_ms, corrects_id, voided,"
-		       " change_request_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
 	uuid7_at(id, node_now_ms(n));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, a->list, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, a->start, -1, SQLITE_STATIC);
-	db_bind_text(st, 8, a->end);
-	db_bind_text(st, 9, a->completion);
-	sqlite3_bind_text(st, 10, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, (int64_t)node_now_ms(n));
-	sqlite3_bind_int(st, 13, days);
-	db_bind_text(st, 14, approval && approval[0] ? approval : NULL);
-	sqlite3_bind_int64(st, 15, n->nd_clock_offset_ms);
-	db_bind_text(st, 16, corrects);
-	sqlite3_bind_int(st, 17, voided);
-	db_bind_text(st, 18, a->change_req);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db,
+		      "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id,"
+		      " code, code_list, start_date, end_date, completion, staff_id, entered_date,"
+		      " entered_at, backdate_days, approval_id, clock_skew_ms, corrects_id, voided,"
+		      " change_request_id) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      "tttttttttttIitItit", id, pid, n->nd_local_area_id, n->nd_office_id, a->code,
+		      a->list, a->start, a->end, a->completion, u->id, today, (int64_t)node_now_ms(n),
+		      days, db_null_if_empty(approval), (int64_t)n->nd_clock_offset_ms, corrects, voided,
+		      a->change_req);
 }
 
 /* Look the code up in its list (list NULL: activity codes first, then

@@ -50,7 +50,7 @@ static route_rc list_external(route_call *a)
 		crm__like(q, like, sizeof like);
 	else
 		like[0] = '\0';
-	if (db_prepare(n->nd_db, &st,
+	if (db_prepare_bound(n->nd_db, &st,
 		       "SELECT x.id, x.company_name, x.industry_code, x.industry_title, x.street, x.city,"
 		       " x.state, x.zip, x.phone, x.website, x.active_job_orders, x.last_posted,"
 		       " (SELECT e.id FROM employers e INDEXED BY employers_external WHERE e.external_employer_id = x.id LIMIT 1) AS lead_id"
@@ -59,14 +59,9 @@ static route_rc list_external(route_call *a)
 		       "      OR x.city LIKE ?1 ESCAPE '\\')"
 		       " AND (?2 = '' OR x.industry_code LIKE ?2 || '%') AND (?3 = '' OR x.zip LIKE ?3 || '%')"
 		       " ORDER BY CASE WHEN ?4 = 'jobs' THEN -x.active_job_orders ELSE 0 END,"
-		       " x.company_name COLLATE NOCASE, x.id LIMIT ?5 OFFSET ?6") != 0)
+		       " x.company_name COLLATE NOCASE, x.id LIMIT ?5 OFFSET ?6",
+		       "ttttii", like, ind, zip, sort, limit + 1, offset) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, zip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, sort, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, limit + 1);
-	sqlite3_bind_int(st, 6, offset);
 	return crm__page(a, st, limit, offset, 0);
 }
 
@@ -145,7 +140,7 @@ static route_rc list_directory(route_call *a)
 		crm__like(area, alike, sizeof alike);
 	else
 		alike[0] = '\0';
-	if (db_prepare(n->nd_db, &st,
+	if (db_prepare_bound(n->nd_db, &st,
 		       "SELECT d.id, d.name, d.street, d.city, d.county, d.state, d.zip, d.phone, d.website,"
 		       " d.industry_code, d.industry_title, d.employees, d.has_openings,"
 		       " (SELECT e.id FROM employers e INDEXED BY employers_directory WHERE e.directory_id = d.id LIMIT 1) AS lead_id"
@@ -155,15 +150,9 @@ static route_rc list_directory(route_call *a)
 		       " AND (?2 = '' OR d.city LIKE ?2 ESCAPE '\\' OR d.county LIKE ?2 ESCAPE '\\')"
 		       " AND (?3 = '' OR d.zip LIKE ?3 || '%') AND (?4 = '' OR d.industry_code LIKE ?4 || '%')"
 		       " AND (?5 = 'any' OR d.has_openings = (?5 = 'yes'))"
-		       " ORDER BY d.name COLLATE NOCASE, d.id LIMIT ?6 OFFSET ?7") != 0)
+		       " ORDER BY d.name COLLATE NOCASE, d.id LIMIT ?6 OFFSET ?7",
+		       "tttttii", like, alike, zip, ind, open, limit + 1, offset) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, alike, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, zip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, ind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, open, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, limit + 1);
-	sqlite3_bind_int(st, 7, offset);
 	return crm__page(a, st, limit, offset, 0);
 }
 

@@ -46,6 +46,13 @@ int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap);
 int crm__check_assignee(node *n, const char *staff_id, const char *field, json_err *e);
 /* An active staff member (lead owner); 0, or -1 with e set. */
 int crm__check_staff(node *n, const char *staff_id, const char *field, json_err *e);
+/* The rows of sql with ?1 = key and ?9 = the office's date today (the
+ * work-item and job-order columns compute due/open from it): an array, or
+ * only the first row (NULL when none); NULL on error. */
+cJSON *crm__dated_rows(node *n, const char *sql, const char *key);
+cJSON *crm__dated_row(node *n, const char *sql, const char *key);
+/* The office a CRM row is recorded at: this node's, else the user's. */
+const char *crm__office(const node *n, const node_user *u);
 /* Does a row with this id exist in table (a fixed name)?  1, 0, or -1. */
 int crm__exists(node *n, const char *table, const char *id);
 /* One employer with contacts, locations, services, work items, flags. */

@@ -120,12 +120,11 @@ static route_rc post_attachment(route_call *a)
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
-	const char *declared, *field, *office;
+	const char *declared, *field;
 	char raw[1024], fname[UPLOAD_NAME_MAX + 1], msg[200], id[UUID_STRLEN];
 	char hex[2 * CRYPTO_SHA256_LEN + 1];
 	unsigned char dg[CRYPTO_SHA256_LEN];
 	upload_type type;
-	sqlite3_stmt *st = NULL;
 	int status;
 	uint64_t now;
 
@@ -156,34 +155,18 @@ static route_rc post_attachment(route_call *a)
 	crypto_hex(dg, sizeof dg, hex);
 	now = node_now_ms(n);
 	uuid7_at(id, now);
-	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
-		       " sha256, uploaded_by, office_id, uploaded_at, data)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?)") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, fname, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, upload_mime(type), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)req->body.len);
-	sqlite3_bind_text(st, 6, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, u->id, -1, SQLITE_STATIC);
-	db_bind_text(st, 8, office);
-	sqlite3_bind_int64(st, 9, (sqlite3_int64)now);
-	sqlite3_bind_blob(st, 10, req->body.data, (int)req->body.len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
-	st = NULL;
+	if (db_run(n->nd_db,
+		   "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
+		   " sha256, uploaded_by, office_id, uploaded_at, data) VALUES(?,?,?,?,?,?,?,?,?,?)",
+		   "ttttItttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex, u->id,
+		   crm__office(n, u), (int64_t)now, req->body.data, req->body.len) != 0) {
+		log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
+		rr = ROUTE_DBERR;
+		goto out;
+	}
 	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, req->body.len, emp);
 	rr = route_ok(a, 201, att_one(n, id));
-	goto out;
-dberr:
-	log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
-	rr = ROUTE_DBERR;
 out:
-	sqlite3_finalize(st);
 	return rr;
 }
 
@@ -265,8 +248,7 @@ static route_rc post_withdraw(route_call *a)
 	cJSON *att = NULL;
 	json_err e = {{0}, {0}};
 	char wid[UUID_STRLEN], reason_buf[CRM_ATTACH_REASON_MAX + 1];
-	const char *reason = NULL, *office;
-	sqlite3_stmt *st = NULL;
+	const char *reason = NULL;
 	uint64_t now;
 
 	if (body) {
@@ -287,28 +269,17 @@ static route_rc post_withdraw(route_call *a)
 	}
 	now = node_now_ms(n);
 	uuid7_at(wid, now);
-	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
-		       " reason, withdrawn_by, office_id, withdrawn_at) VALUES(?,?,?,?,?,?,?)") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, wid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	db_bind_text(st, 3, json_str(att, "employer_id"));
-	db_bind_text(st, 4, reason && reason[0] ? reason : NULL);
-	sqlite3_bind_text(st, 5, u->id, -1, SQLITE_STATIC);
-	db_bind_text(st, 6, office);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
+	if (db_run(n->nd_db,
+		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
+		   " reason, withdrawn_by, office_id, withdrawn_at) VALUES(?,?,?,?,?,?,?)",
+		   "ttttttI", wid, id, json_str(att, "employer_id"), db_null_if_empty(reason), u->id,
+		   crm__office(n, u), (int64_t)now) != 0) {
+		log_warnx("crm: withdrawal not saved: %s", sqlite3_errmsg(n->nd_db));
+		rr = ROUTE_DBERR;
+		goto done;
+	}
 	log_info("crm: attachment %s withdrawn (%s)", id, wid);
 	rr = route_ok(a, 200, att_one(n, id));
-	goto done;
-dberr:
-	log_warnx("crm: withdrawal not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
 done:
 	cJSON_Delete(att);
 	return rr;

@@ -73,33 +73,60 @@ static const route_key contact_patch_keys[] = {
 	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
-static route_rc patch_contact(route_call *a)
+/* A contact's or a location's edit: the fields sent (those in required,
+ * a bit per field, may not be cleared), then the reply json(id).  what
+ * names the row in the 404; named: the required error names the field. */
+typedef struct child_kind {
+	const char *table, *what;
+	const efield *spec;
+	int nf;
+	unsigned required;
+	int named;
+	cJSON *(*json)(node *n, const char *id);
+} child_kind;
+
+static route_rc patch_child(route_call *a, const child_kind *k)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const cJSON *body = a->rc_body;
+	const char *id = http_req_param(a->rc_req, "id");
 	json_err e = {{0}, {0}};
 	route_rc rr;
 	arena ar_s, *ar = &ar_s;
-	const char *v[NCF];
-	int present[NCF];
+	const char *v[NCF > NLF ? NCF : NLF];
+	int present[NCF > NLF ? NCF : NLF];
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__contact_fields, NCF, v, present, ar, NULL, &e, a))
+	if (crm__read_fields(a->rc_body, k->spec, k->nf, v, present, ar, NULL, &e, a))
 		return route_bad_json(a, &e);
-	for (int i = 0; i < NCF; i++)
-		if (present[i] && v[i] == NULL && (i == 0 || i == 1 || i == 5)) {
-			json_err_set(&e, crm__contact_fields[i].name, "%s is required", crm__contact_fields[i].name);
-			return route_bad_json(a, &e);
-		}
-	if (crm__exists(n, "employer_contacts", id) != 1)
-		return route_fail(a, 404, "id", "no such contact");
-	if ((rr = locked_parent(a, "employer_contacts", id)) != ROUTE_OK)
+	for (int i = 0; i < k->nf; i++) {
+		const char *name = k->spec[i].name;
+		if (!present[i] || v[i] != NULL || !(k->required & (1u << i)))
+			continue;
+		if (k->named)
+			json_err_set(&e, name, "%s is required", name);
+		else
+			json_err_set(&e, name, "this field is required");
+		return route_bad_json(a, &e);
+	}
+	if (crm__exists(n, k->table, id) != 1)
+		return route_fail(a, 404, "id", "no such %s", k->what);
+	if ((rr = locked_parent(a, k->table, id)) != ROUTE_OK)
 		return rr;
-	if (crm__update_changed(n, "employer_contacts", id, crm__contact_fields, NCF, v, present, NULL, NULL, 0) < 0)
+	if (crm__update_changed(n, k->table, id, k->spec, k->nf, v, present, NULL, NULL, 0) < 0)
 		return ROUTE_DBERR;
-	return route_ok(a, 200, db_row_json_by(n->nd_db, CONTACT_SQL, id));
+	return route_ok(a, 200, k->json(n, id));
+}
+
+static cJSON *contact_json(node *n, const char *id)
+{
+	return db_row_json_by(n->nd_db, CONTACT_SQL, id);
+}
+
+static route_rc patch_contact(route_call *a)
+{
+	static const child_kind k = {"employer_contacts", "contact", crm__contact_fields, NCF,
+				     1u << 0 | 1u << 1 | 1u << 5, 1, contact_json};
+	return patch_child(a, &k);
 }
 
 static cJSON *location_json(node *n, const char *id)
@@ -127,7 +154,6 @@ static route_rc post_location(route_call *a)
 	const char *v[NLF];
 	int present[NLF];
 	char lid[UUID_STRLEN], ts[HLC_STRLEN];
-	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
 	ar_s.a_used = 0;
@@ -146,30 +172,19 @@ static route_rc post_location(route_call *a)
 	now = node_now_ms(n);
 	uuid7_at(lid, now);
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_locations(id, employer_id, name, street, city, state, zip,"
-		       " phone, status, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,'active',?,?)") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, lid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
-	for (int i = 0; i < 6; i++)
-		db_bind_text(st, 3 + i, v[i]);
-	if (v[3] == NULL)
-		sqlite3_bind_text(st, 6, "CA", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, (int64_t)now);
-	sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
+	if (db_run(n->nd_db,
+		   "INSERT INTO employer_locations(id, employer_id, name, street, city, state, zip,"
+		   " phone, status, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,'active',?,?)",
+		   "ttttttttIt", lid, emp, v[0], v[1], v[2], v[3] ? v[3] : "CA", v[4], v[5],
+		   (int64_t)now, ts) != 0) {
+		log_warnx("crm: location not saved: %s", sqlite3_errmsg(n->nd_db));
+		rr = ROUTE_DBERR;
+		goto done;
+	}
 	rr = route_ok(a, 201, location_json(n, lid));
 	goto done;
 bad:
 	rr = route_bad_json(a, &e);
-	goto done;
-dberr:
-	log_warnx("crm: location not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
 done:
 	return rr;
 }
@@ -182,30 +197,9 @@ static const route_key location_patch_keys[] = {
 
 static route_rc patch_location(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	route_rc rr;
-	arena ar_s, *ar = &ar_s;
-	const char *v[NLF];
-	int present[NLF];
-
-	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__location_fields, NLF, v, present, ar, NULL, &e, a))
-		return route_bad_json(a, &e);
-	if ((present[4] && v[4] == NULL) || (present[6] && v[6] == NULL)) {
-		json_err_set(&e, present[4] && v[4] == NULL ? "zip" : "status", "this field is required");
-		return route_bad_json(a, &e);
-	}
-	if (crm__exists(n, "employer_locations", id) != 1)
-		return route_fail(a, 404, "id", "no such location");
-	if ((rr = locked_parent(a, "employer_locations", id)) != ROUTE_OK)
-		return rr;
-	if (crm__update_changed(n, "employer_locations", id, crm__location_fields, NLF, v, present, NULL, NULL, 0) < 0)
-		return ROUTE_DBERR;
-	return route_ok(a, 200, location_json(n, id));
+	static const child_kind k = {"employer_locations", "location", crm__location_fields, NLF,
+				     1u << 4 | 1u << 6, 0, location_json};
+	return patch_child(a, &k);
 }
 
 /*

@@ -37,36 +37,13 @@
 
 static cJSON *job_order_json(node *n, const char *id)
 {
-	sqlite3_stmt *st;
-	cJSON *o = NULL;
-	char today[11];
-
-	node_today(n, today);
-	if (db_prepare(n->nd_db, &st, "SELECT " JO_COLS JO_FROM " WHERE j.id=?1") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = db_row_json(st);
-	sqlite3_finalize(st);
-	return o;
+	return crm__dated_row(n, "SELECT " JO_COLS JO_FROM " WHERE j.id=?1", id);
 }
 
 cJSON *crm__job_orders_of(node *n, const char *employer_id)
 {
-	sqlite3_stmt *st;
-	cJSON *arr;
-	char today[11];
-
-	node_today(n, today);
-	if (db_prepare(n->nd_db, &st, "SELECT " JO_COLS JO_FROM " WHERE j.employer_id=?1"
-				      " ORDER BY j.open_date DESC, j.id") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_TRANSIENT);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
+	return crm__dated_rows(n, "SELECT " JO_COLS JO_FROM " WHERE j.employer_id=?1"
+				  " ORDER BY j.open_date DESC, j.id", employer_id);
 }
 
 /* Referrals by reference: the participant's short reference (last 6 of the
@@ -182,11 +159,9 @@ static route_rc post_job_order(route_call *a)
 	const char *emp = http_req_param(a->rc_req, "id");
 	const node_user *u = API_USER(a);
 	char id[UUID_STRLEN], ts[HLC_STRLEN], today[11];
-	sqlite3_stmt *st;
 	route_rc rr;
 	uint64_t now;
 	jo_in j;
-	int rc;
 
 	if (jo_read(a, &j, 1) != 0)
 		return ROUTE_BAD;
@@ -198,28 +173,13 @@ static route_rc post_job_order(route_call *a)
 	now = node_now_ms(n);
 	uuid7_at(id, now);
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO job_orders(id, employer_id, title, openings, location, wage,"
-		       " wage_unit, open_date, close_date, description, created_by, office_id,"
-		       " created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, j.title, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, j.openings);
-	sqlite3_bind_text(st, 5, j.location, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 6, j.wage);
-	sqlite3_bind_text(st, 7, j.unit ? j.unit : "hour", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, j.has_open ? j.open : today, -1, SQLITE_STATIC);
-	db_bind_text(st, 9, j.close);
-	db_bind_text(st, 10, j.desc);
-	sqlite3_bind_text(st, 11, u->id, -1, SQLITE_STATIC);
-	db_bind_text(st, 12, n->nd_office_id[0] ? n->nd_office_id : u->office_id);
-	sqlite3_bind_int64(st, 13, (int64_t)now);
-	sqlite3_bind_text(st, 14, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (db_run(n->nd_db,
+		   "INSERT INTO job_orders(id, employer_id, title, openings, location, wage,"
+		   " wage_unit, open_date, close_date, description, created_by, office_id,"
+		   " created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		   "tttItdttttttIt", id, emp, j.title, j.openings, j.location, j.wage,
+		   j.unit ? j.unit : "hour", j.has_open ? j.open : today, j.close, j.desc, u->id,
+		   crm__office(n, u), (int64_t)now, ts) != 0) {
 		log_warnx("crm: job order not saved: %s", sqlite3_errmsg(n->nd_db));
 		return ROUTE_DBERR;
 	}
@@ -234,10 +194,8 @@ static route_rc patch_job_order(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(a->rc_req, "id");
 	char emp[64] = "", open[11] = "", ts[HLC_STRLEN];
-	sqlite3_stmt *st;
 	route_rc rr;
 	jo_in j;
-	int rc;
 
 	if (jo_read(a, &j, 0) != 0)
 		return ROUTE_BAD;
@@ -250,30 +208,15 @@ static route_rc patch_job_order(route_call *a)
 		return route_bad(a, "close_date", "the close date is before the open date (%s)", open);
 	hlc_now(&n->nd_hlc, ts);
 	/* Only the columns sent change, so the hub's column merge keeps the rest. */
-	if (db_prepare(n->nd_db, &st,
-		       "UPDATE job_orders SET title=coalesce(?2, title), location=coalesce(?3, location),"
-		       " openings=CASE WHEN ?4 THEN ?5 ELSE openings END,"
-		       " wage=CASE WHEN ?6 THEN ?7 ELSE wage END, wage_unit=coalesce(?8, wage_unit),"
-		       " open_date=coalesce(?9, open_date),"
-		       " close_date=CASE WHEN ?10 THEN ?11 ELSE close_date END,"
-		       " description=coalesce(?12, description), updated_hlc=?13 WHERE id=?1") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, j.title);
-	db_bind_text(st, 3, j.location);
-	sqlite3_bind_int(st, 4, j.has_openings);
-	sqlite3_bind_int64(st, 5, j.openings);
-	sqlite3_bind_int(st, 6, j.has_wage);
-	sqlite3_bind_double(st, 7, j.wage);
-	db_bind_text(st, 8, j.unit);
-	db_bind_text(st, 9, j.has_open ? j.open : NULL);
-	sqlite3_bind_int(st, 10, j.has_close);
-	db_bind_text(st, 11, j.close);
-	db_bind_text(st, 12, j.desc);
-	sqlite3_bind_text(st, 13, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (db_run(n->nd_db,
+		   "UPDATE job_orders SET title=coalesce(?2, title), location=coalesce(?3, location),"
+		   " openings=CASE WHEN ?4 THEN ?5 ELSE openings END,"
+		   " wage=CASE WHEN ?6 THEN ?7 ELSE wage END, wage_unit=coalesce(?8, wage_unit),"
+		   " open_date=coalesce(?9, open_date),"
+		   " close_date=CASE WHEN ?10 THEN ?11 ELSE close_date END,"
+		   " description=coalesce(?12, description), updated_hlc=?13 WHERE id=?1",
+		   "tttiIidttittt", id, j.title, j.location, j.has_openings, j.openings, j.has_wage,
+		   j.wage, j.unit, j.has_open ? j.open : NULL, j.has_close, j.close, j.desc, ts) != 0)
 		return ROUTE_DBERR;
 	log_info("crm: job order %s updated", id);
 	return route_ok(a, 200, job_order_json(n, id));
@@ -392,24 +335,12 @@ static route_rc post_referral(route_call *a)
 		return route_fail(a, 409, "job_order_id", "the participant was already referred to this job order");
 	now = node_now_ms(n);
 	uuid7_at(id, now);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO job_referrals(id, job_order_id, employer_id, participant_id,"
-		       " local_area_id, office_id, staff_id, referral_date, notes, created_at)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?)") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, jo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, pid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 6, n->nd_office_id[0] ? n->nd_office_id : u->office_id);
-	sqlite3_bind_text(st, 7, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, today, -1, SQLITE_STATIC);
-	db_bind_text(st, 9, notes && notes[0] ? notes : NULL);
-	sqlite3_bind_int64(st, 10, (int64_t)now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
+	if (db_run(n->nd_db,
+		   "INSERT INTO job_referrals(id, job_order_id, employer_id, participant_id,"
+		   " local_area_id, office_id, staff_id, referral_date, notes, created_at)"
+		   " VALUES(?,?,?,?,?,?,?,?,?,?)",
+		   "tttttttttI", id, jo, emp, pid, la, crm__office(n, u), u->id, today,
+		   db_null_if_empty(notes), (int64_t)now) != 0 ||
 	    case__audit(n, u, "participant_referral", "participants", pid, NULL) != 0) {
 		log_warnx("case: referral not saved: %s", sqlite3_errmsg(n->nd_db));
 		return ROUTE_DBERR;

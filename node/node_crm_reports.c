@@ -16,6 +16,7 @@
 #include "node/node_api.h"
 #include "lib/clock.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,24 +74,89 @@ static int read_filter(route_call *a, rfilter *f)
 	return bad;
 }
 
-/* A report as CSV: head, then every row of sql (bound by bind) as ncol
- * fields.  A failed step or a full buffer is an error, never a short file. */
-static route_rc report_csv(route_call *a, const char *file, const char *head, const char *sql,
-			   void (*bind)(sqlite3_stmt *, const rfilter *), const rfilter *f, int ncol)
+/* The filters a report's SQL binds, as ?1, ?2, ... in this order. */
+#define RF(m) offsetof(rfilter, m)
+#define RF_END ((size_t)-1)
+
+static void bind_filter(sqlite3_stmt *st, const size_t *binds, const rfilter *f)
+{
+	for (int i = 0; binds[i] != RF_END; i++)
+		sqlite3_bind_text(st, i + 1, (const char *)f + binds[i], -1, SQLITE_STATIC);
+}
+
+/* One table of a report's JSON: its name and its query. */
+typedef struct rgroup {
+	const char *name, *sql;
+} rgroup;
+
+/* A report: its CSV (file name, head line, query of ncol columns), its JSON
+ * tables (ended by {NULL}), the table whose counts make "total", and the
+ * filters its queries bind. */
+typedef struct report {
+	const char *file, *head, *csv_sql;
+	int ncol;
+	rgroup groups[7];
+	const char *total_of;
+	size_t binds[9];
+} report;
+
+/* A report as CSV: head, then every row of the CSV query as ncol fields.
+ * A failed step or a full buffer is an error, never a short file. */
+static route_rc report_csv(route_call *a, const report *r, const rfilter *f)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	route_csv(a, file, CRM_CSV_MAX);
-	route_put(a, head);
-	if (db_prepare(API_NODE(a)->nd_db, &st, sql) != 0)
+	route_csv(a, r->file, CRM_CSV_MAX);
+	route_put(a, r->head);
+	if (db_prepare(API_NODE(a)->nd_db, &st, r->csv_sql) != 0)
 		return ROUTE_DBERR;
-	bind(st, f);
+	bind_filter(st, r->binds, f);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		for (int i = 0; i < ncol; i++)
-			route_csv_field(a, (const char *)sqlite3_column_text(st, i), i == ncol - 1);
+		for (int i = 0; i < r->ncol; i++)
+			route_csv_field(a, (const char *)sqlite3_column_text(st, i), i == r->ncol - 1);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? ROUTE_OK : ROUTE_DBERR;
+}
+
+static cJSON *group_rows(node *n, const char *sql, const size_t *binds, const rfilter *f)
+{
+	sqlite3_stmt *st;
+	cJSON *arr;
+
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
+	bind_filter(st, binds, f);
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+/* A report's route: its CSV (format=csv), else its JSON tables and total. */
+static route_rc run_report(route_call *a, const report *r)
+{
+	node *n = API_NODE(a);
+	rfilter f;
+	cJSON *o, *it;
+	int total = 0;
+
+	if (read_filter(a, &f) != 0)
+		return ROUTE_BAD;
+	if (strcmp(f.format, "csv") == 0)
+		return report_csv(a, r, &f);
+	o = cJSON_CreateObject();
+	for (const rgroup *g = r->groups; g->name; g++) {
+		cJSON *arr = group_rows(n, g->sql, r->binds, &f);
+		if (arr == NULL) {
+			cJSON_Delete(o);
+			return ROUTE_DBERR;
+		}
+		cJSON_AddItemToObject(o, g->name, arr);
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, r->total_of))
+		total += cJSON_GetObjectItem(it, "count")->valueint;
+	cJSON_AddNumberToObject(o, "total", total);
+	return route_ok(a, 200, o);
 }
 
 /* ---- work items ------------------------------------------------------------ */
@@ -112,93 +178,41 @@ static route_rc report_csv(route_call *a, const char *file, const char *head, co
 	"   date(w.closed_at / 1000, 'unixepoch', 'localtime')"                                 \
 	"   ELSE date(w.created_at / 1000, 'unixepoch', 'localtime') END) <= ?7)"
 
-static void bind_wi(sqlite3_stmt *st, const rfilter *f)
-{
-	sqlite3_bind_text(st, 1, f->owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->assignee, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f->category, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, f->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, f->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, f->to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, f->date, -1, SQLITE_STATIC);
-}
-
-static cJSON *group_rows(node *n, const char *sql, void (*bind)(sqlite3_stmt *, const rfilter *),
-			 const rfilter *f)
-{
-	sqlite3_stmt *st;
-	cJSON *arr;
-
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		return NULL;
-	bind(st, f);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
-}
-
-static int add_group(cJSON *o, const char *name, cJSON *arr)
-{
-	if (arr == NULL)
-		return -1;
-	cJSON_AddItemToObject(o, name, arr);
-	return 0;
-}
+static const report wi_report = {
+	"crm-work-items.csv",
+	"work_item_id,employer,account_type,lead_owner,category,priority,status,"
+	"due_date,assignee,created,closed,description\r\n",
+	"SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
+	" pri.name, w.status, w.due_date, a.display_name,"
+	" date(w.created_at / 1000, 'unixepoch', 'localtime'),"
+	" date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
+	WI_REPORT_FROM " ORDER BY w.created_at",
+	12,
+	{{"by_status", "SELECT w.status AS label, count(*) AS count" WI_REPORT_FROM
+		       " GROUP BY w.status ORDER BY count DESC"},
+	 {"by_category", "SELECT coalesce(cat.name, w.category_id) AS label, count(*) AS count"
+			 WI_REPORT_FROM " GROUP BY 1 ORDER BY count DESC"},
+	 {"by_assignee", "SELECT coalesce(a.display_name, w.assignee_id, '(unassigned)') AS label,"
+			 " count(*) AS count, sum(w.status <> 'Closed') AS open" WI_REPORT_FROM
+			 " GROUP BY 1 ORDER BY count DESC"},
+	 {"by_owner", "SELECT coalesce(ow.display_name, e.lead_owner_id, '(none)') AS label,"
+		      " count(*) AS count" WI_REPORT_FROM " GROUP BY 1 ORDER BY count DESC"},
+	 {"by_account_type", "SELECT e.account_type AS label, count(*) AS count" WI_REPORT_FROM
+			     " GROUP BY 1 ORDER BY count DESC"},
+	 {"items", "SELECT w.id, upper(substr(w.id, -6)) AS ref, w.employer_id,"
+		   " e.company_name AS employer_name, e.account_type, cat.name AS category,"
+		   " pri.name AS priority, w.status, w.due_date, a.display_name AS assignee_name,"
+		   " ow.display_name AS lead_owner_name, w.created_at, w.closed_at, w.description"
+		   WI_REPORT_FROM " ORDER BY w.created_at DESC LIMIT 1000"},
+	 {NULL, NULL}},
+	"by_status",
+	{RF(owner), RF(assignee), RF(category), RF(status), RF(type), RF(from), RF(to), RF(date),
+	 RF_END},
+};
 
 static route_rc report_work_items(route_call *a)
 {
-	node *n = API_NODE(a);
-	rfilter f;
-	cJSON *o;
-
-	if (read_filter(a, &f) != 0)
-		return ROUTE_BAD;
-	if (strcmp(f.format, "csv") == 0)
-		return report_csv(a, "crm-work-items.csv",
-				  "work_item_id,employer,account_type,lead_owner,category,priority,status,"
-				  "due_date,assignee,created,closed,description\r\n",
-				  "SELECT w.id, e.company_name, e.account_type, ow.display_name, cat.name,"
-				  " pri.name, w.status, w.due_date, a.display_name,"
-				  " date(w.created_at / 1000, 'unixepoch', 'localtime'),"
-				  " date(w.closed_at / 1000, 'unixepoch', 'localtime'), w.description"
-				  WI_REPORT_FROM " ORDER BY w.created_at",
-				  bind_wi, &f, 12);
-	o = cJSON_CreateObject();
-	if (add_group(o, "by_status",
-		      group_rows(n, "SELECT w.status AS label, count(*) AS count" WI_REPORT_FROM
-				 " GROUP BY w.status ORDER BY count DESC", bind_wi, &f)) ||
-	    add_group(o, "by_category",
-		      group_rows(n, "SELECT coalesce(cat.name, w.category_id) AS label, count(*) AS count"
-				 WI_REPORT_FROM " GROUP BY 1 ORDER BY count DESC", bind_wi, &f)) ||
-	    add_group(o, "by_assignee",
-		      group_rows(n, "SELECT coalesce(a.display_name, w.assignee_id, '(unassigned)') AS label,"
-				 " count(*) AS count, sum(w.status <> 'Closed') AS open" WI_REPORT_FROM
-				 " GROUP BY 1 ORDER BY count DESC", bind_wi, &f)) ||
-	    add_group(o, "by_owner",
-		      group_rows(n, "SELECT coalesce(ow.display_name, e.lead_owner_id, '(none)') AS label,"
-				 " count(*) AS count" WI_REPORT_FROM " GROUP BY 1 ORDER BY count DESC",
-				 bind_wi, &f)) ||
-	    add_group(o, "by_account_type",
-		      group_rows(n, "SELECT e.account_type AS label, count(*) AS count" WI_REPORT_FROM
-				 " GROUP BY 1 ORDER BY count DESC", bind_wi, &f)) ||
-	    add_group(o, "items",
-		      group_rows(n, "SELECT w.id, upper(substr(w.id, -6)) AS ref, w.employer_id,"
-				 " e.company_name AS employer_name, e.account_type, cat.name AS category,"
-				 " pri.name AS priority, w.status, w.due_date, a.display_name AS assignee_name,"
-				 " ow.display_name AS lead_owner_name, w.created_at, w.closed_at, w.description"
-				 WI_REPORT_FROM " ORDER BY w.created_at DESC LIMIT 1000", bind_wi, &f))) {
-		cJSON_Delete(o);
-		return ROUTE_DBERR;
-	}
-	{
-		int total = 0;
-		cJSON *it;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "by_status"))
-			total += cJSON_GetObjectItem(it, "count")->valueint;
-		cJSON_AddNumberToObject(o, "total", total);
-	}
-	return route_ok(a, 200, o);
+	return run_report(a, &wi_report);
 }
 
 /* ---- services provided employer -------------------------------------------------- */
@@ -214,63 +228,34 @@ static route_rc report_work_items(route_call *a)
 	" AND (?5 = '' OR e.account_type = ?5) AND (?6 = '' OR s.office_id = ?6)"               \
 	" AND (?7 = '' OR e.lead_owner_id = ?7)"
 
-static void bind_svc(sqlite3_stmt *st, const rfilter *f)
-{
-	sqlite3_bind_text(st, 1, f->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f->staff, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, f->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, f->office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, f->owner, -1, SQLITE_STATIC);
-}
+static const report svc_report = {
+	"crm-services-provided-employer.csv",
+	"service_id,employer,account_type,code,title,dol_category,"
+	"dol_category_name,start_date,end_date,completion_code,staff,office\r\n",
+	"SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
+	" c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
+	" st.display_name, s.office_id" SVC_REPORT_FROM " ORDER BY s.start_date, e.company_name",
+	12,
+	{{"by_dol_category", "SELECT coalesce(c.dol_category, '(none)') AS dol_category,"
+			     " coalesce(c.dol_category_name, 'No DOL category') AS label,"
+			     " count(*) AS count, count(DISTINCT s.employer_id) AS employers"
+			     SVC_REPORT_FROM " GROUP BY 1 ORDER BY count DESC"},
+	 {"by_code", "SELECT s.code, coalesce(c.title, s.code) AS label,"
+		     " c.dol_category, count(*) AS count, count(DISTINCT s.employer_id) AS employers"
+		     SVC_REPORT_FROM " GROUP BY s.code ORDER BY count DESC, s.code"},
+	 {"by_staff", "SELECT coalesce(st.display_name, s.staff_id) AS label, count(*) AS count"
+		      SVC_REPORT_FROM " GROUP BY s.staff_id ORDER BY count DESC"},
+	 {"by_employer", "SELECT s.employer_id, e.company_name AS label, e.account_type,"
+			 " count(*) AS count, group_concat(DISTINCT s.code) AS codes"
+			 SVC_REPORT_FROM " GROUP BY s.employer_id ORDER BY count DESC LIMIT 500"},
+	 {NULL, NULL}},
+	"by_dol_category",
+	{RF(from), RF(to), RF(staff), RF(code), RF(type), RF(office), RF(owner), RF_END},
+};
 
 static route_rc report_services(route_call *a)
 {
-	node *n = API_NODE(a);
-	rfilter f;
-	cJSON *o;
-
-	if (read_filter(a, &f) != 0)
-		return ROUTE_BAD;
-	if (strcmp(f.format, "csv") == 0)
-		return report_csv(a, "crm-services-provided-employer.csv",
-				  "service_id,employer,account_type,code,title,dol_category,"
-				  "dol_category_name,start_date,end_date,completion_code,staff,office\r\n",
-				  "SELECT s.id, e.company_name, e.account_type, s.code, c.title, c.dol_category,"
-				  " c.dol_category_name, s.start_date, s.end_date, s.completion_code,"
-				  " st.display_name, s.office_id" SVC_REPORT_FROM
-			       " ORDER BY s.start_date, e.company_name",
-				  bind_svc, &f, 12);
-	o = cJSON_CreateObject();
-	if (add_group(o, "by_dol_category",
-		      group_rows(n, "SELECT coalesce(c.dol_category, '(none)') AS dol_category,"
-				 " coalesce(c.dol_category_name, 'No DOL category') AS label,"
-				 " count(*) AS count, count(DISTINCT s.employer_id) AS employers"
-				 SVC_REPORT_FROM " GROUP BY 1 ORDER BY count DESC", bind_svc, &f)) ||
-	    add_group(o, "by_code",
-		      group_rows(n, "SELECT s.code, coalesce(c.title, s.code) AS label,"
-				 " c.dol_category, count(*) AS count, count(DISTINCT s.employer_id) AS employers"
-				 SVC_REPORT_FROM " GROUP BY s.code ORDER BY count DESC, s.code", bind_svc, &f)) ||
-	    add_group(o, "by_staff",
-		      group_rows(n, "SELECT coalesce(st.display_name, s.staff_id) AS label, count(*) AS count"
-				 SVC_REPORT_FROM " GROUP BY s.staff_id ORDER BY count DESC", bind_svc, &f)) ||
-	    add_group(o, "by_employer",
-		      group_rows(n, "SELECT s.employer_id, e.company_name AS label, e.account_type,"
-				 " count(*) AS count, group_concat(DISTINCT s.code) AS codes"
-				 SVC_REPORT_FROM " GROUP BY s.employer_id ORDER BY count DESC LIMIT 500",
-				 bind_svc, &f))) {
-		cJSON_Delete(o);
-		return ROUTE_DBERR;
-	}
-	{
-		int total = 0;
-		cJSON *it;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "by_dol_category"))
-			total += cJSON_GetObjectItem(it, "count")->valueint;
-		cJSON_AddNumberToObject(o, "total", total);
-	}
-	return route_ok(a, 200, o);
+	return run_report(a, &svc_report);
 }
 
 /* ---- employers by account type ------------------------------------------------------ */
@@ -283,62 +268,36 @@ static route_rc report_services(route_call *a)
 	" AND (?3 = '' OR date(e.created_at / 1000, 'unixepoch', 'localtime') <= ?3)"            \
 	" AND (?4 = '' OR e.lead_owner_id = ?4) AND (?5 = '' OR e.office_id = ?5)"
 
-static void bind_emp(sqlite3_stmt *st, const rfilter *f)
-{
-	sqlite3_bind_text(st, 1, f->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, f->to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, f->owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, f->office, -1, SQLITE_STATIC);
-}
+static const report emp_report = {
+	"crm-employers.csv",
+	"employer_id,company_name,account_type,username,zip,city,industry,"
+	"lead_owner,office,source,vetting_status,created\r\n",
+	"SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
+	" e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
+	" date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
+	" ORDER BY e.account_type, e.company_name COLLATE NOCASE",
+	12,
+	{{"by_account_type", "SELECT e.account_type AS label, count(*) AS count,"
+			     " sum(e.vetting_status = 'pending') AS vetting_pending" EMP_REPORT_FROM
+			     " GROUP BY 1 ORDER BY 1"},
+	 {"by_office", "SELECT coalesce(o.name, e.office_id) AS label,"
+		       " sum(e.account_type = 'lead') AS leads,"
+		       " sum(e.account_type = 'recruiting') AS recruiting, count(*) AS count"
+		       EMP_REPORT_FROM " GROUP BY e.office_id ORDER BY count DESC"},
+	 {"by_owner", "SELECT coalesce(ow.display_name, e.lead_owner_id) AS label,"
+		      " sum(e.account_type = 'lead') AS leads,"
+		      " sum(e.account_type = 'recruiting') AS recruiting, count(*) AS count"
+		      EMP_REPORT_FROM " GROUP BY e.lead_owner_id ORDER BY count DESC LIMIT 200"},
+	 {"by_source", "SELECT e.source AS label, count(*) AS count" EMP_REPORT_FROM
+		       " GROUP BY 1 ORDER BY count DESC"},
+	 {NULL, NULL}},
+	"by_account_type",
+	{RF(type), RF(from), RF(to), RF(owner), RF(office), RF_END},
+};
 
 static route_rc report_employers(route_call *a)
 {
-	node *n = API_NODE(a);
-	rfilter f;
-	cJSON *o;
-
-	if (read_filter(a, &f) != 0)
-		return ROUTE_BAD;
-	if (strcmp(f.format, "csv") == 0)
-		return report_csv(a, "crm-employers.csv",
-				  "employer_id,company_name,account_type,username,zip,city,industry,"
-				  "lead_owner,office,source,vetting_status,created\r\n",
-				  "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
-				  " e.industry, ow.display_name, o.name, e.source, e.vetting_status,"
-				  " date(e.created_at / 1000, 'unixepoch', 'localtime')" EMP_REPORT_FROM
-			       " ORDER BY e.account_type, e.company_name COLLATE NOCASE",
-				  bind_emp, &f, 12);
-	o = cJSON_CreateObject();
-	if (add_group(o, "by_account_type",
-		      group_rows(n, "SELECT e.account_type AS label, count(*) AS count,"
-				 " sum(e.vetting_status = 'pending') AS vetting_pending" EMP_REPORT_FROM
-				 " GROUP BY 1 ORDER BY 1", bind_emp, &f)) ||
-	    add_group(o, "by_office",
-		      group_rows(n, "SELECT coalesce(o.name, e.office_id) AS label,"
-				 " sum(e.account_type = 'lead') AS leads,"
-				 " sum(e.account_type = 'recruiting') AS recruiting, count(*) AS count"
-				 EMP_REPORT_FROM " GROUP BY e.office_id ORDER BY count DESC", bind_emp, &f)) ||
-	    add_group(o, "by_owner",
-		      group_rows(n, "SELECT coalesce(ow.display_name, e.lead_owner_id) AS label,"
-				 " sum(e.account_type = 'lead') AS leads,"
-				 " sum(e.account_type = 'recruiting') AS recruiting, count(*) AS count"
-				 EMP_REPORT_FROM " GROUP BY e.lead_owner_id ORDER BY count DESC LIMIT 200",
-				 bind_emp, &f)) ||
-	    add_group(o, "by_source",
-		      group_rows(n, "SELECT e.source AS label, count(*) AS count" EMP_REPORT_FROM
-				 " GROUP BY 1 ORDER BY count DESC", bind_emp, &f))) {
-		cJSON_Delete(o);
-		return ROUTE_DBERR;
-	}
-	{
-		int total = 0;
-		cJSON *it;
-		cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "by_account_type"))
-			total += cJSON_GetObjectItem(it, "count")->valueint;
-		cJSON_AddNumberToObject(o, "total", total);
-	}
-	return route_ok(a, 200, o);
+	return run_report(a, &emp_report);
 }
 
 static const route_def crm_reports_defs[] = {

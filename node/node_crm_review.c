@@ -118,20 +118,10 @@ static route_rc post_convert(route_call *a)
 	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, v, present, xc, xv, nx) < 0)
 		goto dberr;
 	/* The vetting clock (integer columns). */
-	{
-		sqlite3_stmt *st;
-		if (db_prepare(n->nd_db, &st,
-			       "UPDATE employers SET vetting_started_at=?2, vetting_due_at=?3,"
-			       " converted_at=?2 WHERE id=?1") != 0)
-			goto dberr;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)now);
-		sqlite3_bind_int64(st, 3, crm_vetting_due((int64_t)now));
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			goto dberr;
-	}
+	if (db_run(n->nd_db, "UPDATE employers SET vetting_started_at=?2, vetting_due_at=?3,"
+			     " converted_at=?2 WHERE id=?1",
+		   "tII", id, (int64_t)now, crm_vetting_due((int64_t)now)) != 0)
+		goto dberr;
 	log_info("crm: employer %s converted to recruiting employer, vetting pending", id);
 	rr = route_ok(a, 200, crm__employer_json(n, id));
 	goto done;
@@ -157,20 +147,14 @@ static int vetting_store(node *n, const char *id, const char *result, const char
 			 const char *actor)
 {
 	const char *xc[3] = {"vetting_status", "vetting_reason", "vetted_by"}, *xv[3];
-	sqlite3_stmt *st;
-	int rc;
 
 	xv[0] = result;
 	xv[1] = reason && reason[0] ? reason : NULL;
 	xv[2] = actor;
-	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 3) < 0 ||
-	    db_prepare(n->nd_db, &st, "UPDATE employers SET vetted_at=?2 WHERE id=?1") != 0)
+	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 3) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)node_now_ms(n));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db, "UPDATE employers SET vetted_at=?2 WHERE id=?1", "tI", id,
+		      (int64_t)node_now_ms(n));
 }
 
 /*
@@ -324,8 +308,6 @@ static route_rc post_employer_note(route_call *a)
 	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
-	const char *office;
-	sqlite3_stmt *st = NULL;
 	uint64_t now;
 
 	if ((text_buf = malloc(CRM_NOTE_MAX + 1)) == NULL) {
@@ -345,28 +327,17 @@ static route_rc post_employer_note(route_call *a)
 	}
 	now = node_now_ms(n);
 	uuid7_at(nid, now);
-	office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
-		       " created_at) VALUES(?,?,?,?,?,?,?)") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, office);
-	db_bind_text(st, 5, subject && subject[0] ? subject : NULL);
-	sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (int64_t)now);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
+	if (db_run(n->nd_db,
+		   "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
+		   " created_at) VALUES(?,?,?,?,?,?,?)",
+		   "ttttttI", nid, emp, u->id, crm__office(n, u), db_null_if_empty(subject), text,
+		   (int64_t)now) != 0) {
+		log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
+		rr = ROUTE_DBERR;
+		goto done;
+	}
 	log_info("crm: case note %s added to employer %s", nid, emp);
 	rr = route_ok(a, 201, crm__employer_json(n, emp));
-	goto done;
-dberr:
-	log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
 done:
 	free(text_buf);
 	return rr;

@@ -190,31 +190,13 @@ static int read_service(route_call *a, node *n, const cJSON *o, const char *pref
 static int insert_service(node *n, const char *employer_id, const svc *s, const char *staff,
 			  const char *corrects, int voided, uint64_t now, char id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_services(id, employer_id, code, start_date,"
-		       " projected_end_date, end_date, completion_code, staff_id, office_id, notes,"
-		       " corrects_id, voided, created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
 	uuid7_at(id, now);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, employer_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, s->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, s->start, -1, SQLITE_STATIC);
-	db_bind_text(st, 5, s->projected);
-	db_bind_text(st, 6, s->end);
-	db_bind_text(st, 7, s->completion);
-	db_bind_text(st, 8, staff);
-	db_bind_text(st, 9, n->nd_office_id);
-	db_bind_text(st, 10, s->notes);
-	db_bind_text(st, 11, corrects);
-	sqlite3_bind_int(st, 12, voided);
-	sqlite3_bind_int64(st, 13, (int64_t)now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db,
+		      "INSERT INTO employer_services(id, employer_id, code, start_date,"
+		      " projected_end_date, end_date, completion_code, staff_id, office_id, notes,"
+		      " corrects_id, voided, created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		      "tttttttttttiI", id, employer_id, s->code, s->start, s->projected, s->end,
+		      s->completion, staff, n->nd_office_id, s->notes, corrects, voided, (int64_t)now);
 }
 
 static const route_key add_keys_rk[] = {

@@ -114,6 +114,50 @@ int crm__check_staff(node *n, const char *staff_id, const char *field, json_err 
 	return 0;
 }
 
+static sqlite3_stmt *prepare_dated(node *n, const char *sql, const char *key, char today[11])
+{
+	sqlite3_stmt *st;
+
+	node_today(n, today);
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
+	return st;
+}
+
+cJSON *crm__dated_rows(node *n, const char *sql, const char *key)
+{
+	char today[11];
+	sqlite3_stmt *st = prepare_dated(n, sql, key, today);
+	cJSON *arr;
+
+	if (st == NULL)
+		return NULL;
+	arr = db_rows_json(st);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+cJSON *crm__dated_row(node *n, const char *sql, const char *key)
+{
+	char today[11];
+	sqlite3_stmt *st = prepare_dated(n, sql, key, today);
+	cJSON *o = NULL;
+
+	if (st == NULL)
+		return NULL;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		o = db_row_json(st);
+	sqlite3_finalize(st);
+	return o;
+}
+
+const char *crm__office(const node *n, const node_user *u)
+{
+	return n->nd_office_id[0] ? n->nd_office_id : u->office_id;
+}
+
 int crm__exists(node *n, const char *table, const char *id)
 {
 	char sql[128];
@@ -491,29 +535,15 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
 			  uint64_t now, char out_id[UUID_STRLEN])
 {
-	sqlite3_stmt *st;
 	char ts[HLC_STRLEN];
-	int rc;
 
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
-		       " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)") != 0)
-		return -1;
 	uuid7_at(out_id, now);
 	hlc_now(&n->nd_hlc, ts);
-	sqlite3_bind_text(st, 1, out_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, employer_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, cv[0] ? cv[0] : "primary", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, cv[1], -1, SQLITE_STATIC);
-	db_bind_text(st, 5, cv[2]);
-	db_bind_text(st, 6, cv[3]);
-	db_bind_text(st, 7, cv[4]);
-	db_bind_text(st, 8, actor);
-	sqlite3_bind_int64(st, 9, (int64_t)now);
-	sqlite3_bind_text(st, 10, ts, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db,
+		      "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
+		      " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)",
+		      "ttttttttIt", out_id, employer_id, cv[0] ? cv[0] : "primary", cv[1], cv[2], cv[3],
+		      cv[4], actor, (int64_t)now, ts);
 }
 
 int crm__username_taken(node *n, const char *username, const char *except)

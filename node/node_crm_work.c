@@ -34,17 +34,8 @@
 static cJSON *wi_json(node *n, const char *id)
 {
 	sqlite3_stmt *st;
-	cJSON *o = NULL, *notes;
-	char today[11];
+	cJSON *o = crm__dated_row(n, "SELECT " WI_COLS WI_FROM " WHERE w.id=?1", id), *notes;
 
-	node_today(n, today);
-	if (db_prepare(n->nd_db, &st, "SELECT " WI_COLS WI_FROM " WHERE w.id=?1") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = db_row_json(st);
-	sqlite3_finalize(st);
 	if (o == NULL)
 		return NULL;
 	if (db_prepare(n->nd_db, &st,
@@ -62,20 +53,9 @@ static cJSON *wi_json(node *n, const char *id)
 
 cJSON *crm__work_items_of(node *n, const char *employer_id)
 {
-	sqlite3_stmt *st;
-	cJSON *arr;
-	char today[11];
-
-	node_today(n, today);
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT " WI_COLS WI_FROM " WHERE w.employer_id=?1 AND w.deleted=0"
-		       " ORDER BY w.status = 'Closed', w.due_date IS NULL, w.due_date, w.created_at") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
+	return crm__dated_rows(n, "SELECT " WI_COLS WI_FROM " WHERE w.employer_id=?1 AND w.deleted=0"
+				  " ORDER BY w.status = 'Closed', w.due_date IS NULL, w.due_date,"
+				  " w.created_at", employer_id);
 }
 
 /*
@@ -208,14 +188,9 @@ static route_rc get_due_today(route_call *a)
 	char today[11];
 
 	node_today(n, today);
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT " WI_COLS WI_FROM " WHERE w.assignee_id = ?1 AND w.deleted = 0"
-		       " AND w.status <> 'Closed' AND w.due_date = ?9 ORDER BY pri.rank, w.created_at") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
+	arr = crm__dated_rows(n, "SELECT " WI_COLS WI_FROM " WHERE w.assignee_id = ?1 AND w.deleted = 0"
+				 " AND w.status <> 'Closed' AND w.due_date = ?9"
+				 " ORDER BY pri.rank, w.created_at", u->id);
 	if (arr == NULL)
 		return ROUTE_DBERR;
 	o = cJSON_CreateObject();
@@ -333,7 +308,6 @@ static route_rc post_work_item(route_call *a)
 	const char *cat = NULL, *pri = NULL, *status = NULL, *due = NULL, *desc = NULL, *emp = NULL,
 		   *asg = NULL;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
-	sqlite3_stmt *st = NULL;
 	uint64_t now;
 	int bad = 0;
 
@@ -383,33 +357,18 @@ static route_rc post_work_item(route_call *a)
 	now = node_now_ms(n);
 	uuid7_at(id, now);
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
-		       " description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,0,?)") != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, emp);
-	sqlite3_bind_text(st, 3, cat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, pri, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, status, -1, SQLITE_STATIC);
-	db_bind_text(st, 6, due);
-	sqlite3_bind_text(st, 7, desc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, asg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, u->id, -1, SQLITE_STATIC);
-	db_bind_text(st, 10, n->nd_office_id);
-	sqlite3_bind_int64(st, 11, (int64_t)now);
-	sqlite3_bind_text(st, 12, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
+	if (db_run(n->nd_db,
+		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
+		   " description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
+		   " VALUES(?,?,?,?,?,?,?,?,?,?,?,0,?)",
+		   "ttttttttttIt", id, emp, cat, pri, status, due, desc, asg, u->id, n->nd_office_id,
+		   (int64_t)now, ts) != 0) {
+		log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));
+		rr = ROUTE_DBERR;
+		goto done;
+	}
 	log_info("crm: work item %s created", id);
 	rr = route_ok(a, 201, wi_json(n, id));
-	goto done;
-dberr:
-	log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
 done:
 	return rr;
 }
@@ -418,22 +377,12 @@ done:
 static int set_col(node *n, const char *id, const char *col, const char *val, int changed_only)
 {
 	char sql[160], ts[HLC_STRLEN];
-	sqlite3_stmt *st;
-	int rc;
 
 	snprintf(sql, sizeof sql,
 		 "UPDATE work_items SET %s=?1, updated_hlc=?2 WHERE id=?3 AND (?4 = 0 OR %s IS NOT ?1)",
 		 col, col);
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		return -1;
 	hlc_now(&n->nd_hlc, ts);
-	db_bind_text(st, 1, val);
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, changed_only);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(n->nd_db, sql, "ttti", val, ts, id, changed_only);
 }
 
 static const route_key patch_keys_rk[] = {
@@ -526,15 +475,8 @@ static route_rc patch_work_item(route_call *a)
 	    (status && set_col(n, id, "status", status, 1)))
 		goto dberr;
 	if (status && strcmp(status, CRM_WI_CLOSED) == 0 && strcmp(from, CRM_WI_CLOSED) != 0) {
-		sqlite3_stmt *st;
-		if (db_prepare(n->nd_db, &st, "UPDATE work_items SET closed_at=?, closed_by=? WHERE id=?") != 0)
-			goto dberr;
-		sqlite3_bind_int64(st, 1, (int64_t)node_now_ms(n));
-		sqlite3_bind_text(st, 2, u->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
+		if (db_run(n->nd_db, "UPDATE work_items SET closed_at=?, closed_by=? WHERE id=?", "Itt",
+			   (int64_t)node_now_ms(n), u->id, id) != 0)
 			goto dberr;
 		log_info("crm: work item %s closed", id);
 	}
@@ -551,6 +493,23 @@ done:
 	return rr;
 }
 
+/* ROUTE_OK when work item id is held, not deleted, and the user is its
+ * assignee or creator; else the 404, or the 403 (field, msg) replied. */
+static route_rc wi_workable(route_call *a, const char *id, const char *field, const char *msg)
+{
+	const node_user *u = API_USER(a);
+	cJSON *cur = wi_json(API_NODE(a), id);
+	int may;
+
+	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
+		cJSON_Delete(cur);
+		return route_fail(a, 404, "id", "no such work item");
+	}
+	may = crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"));
+	cJSON_Delete(cur);
+	return may ? ROUTE_OK : route_fail(a, 403, field, "%s", msg);
+}
+
 /* DELETE /api/v1/crm/work-items/:id: a soft delete (the row stays, deleted
  * = 1, so a concurrent edit elsewhere never meets a missing row). */
 static route_rc delete_work_item(route_call *a)
@@ -558,30 +517,15 @@ static route_rc delete_work_item(route_call *a)
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	cJSON *cur;
-	sqlite3_stmt *st;
 	char ts[HLC_STRLEN];
-	int rc;
+	route_rc rr;
 
-	cur = wi_json(n, id);
-	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
-		cJSON_Delete(cur);
-		return route_fail(a, 404, "id", "no such work item");
-	}
-	if (!crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
-		cJSON_Delete(cur);
-		return route_fail(a, 403, "id", "only the assignee or the creator deletes a work item");
-	}
-	cJSON_Delete(cur);
-	if (db_prepare(n->nd_db, &st, "UPDATE work_items SET deleted=1, updated_hlc=? WHERE id=?") != 0)
-		return ROUTE_DBERR;
+	if ((rr = wi_workable(a, id, "id", "only the assignee or the creator deletes a work item")) !=
+	    ROUTE_OK)
+		return rr;
 	hlc_now(&n->nd_hlc, ts);
-	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	if (db_run(n->nd_db, "UPDATE work_items SET deleted=1, updated_hlc=? WHERE id=?", "tt", ts,
+		   id) != 0)
 		return ROUTE_DBERR;
 	log_info("crm: work item %s deleted", id);
 	return route_ok(a, 200, wi_json(n, id));
@@ -599,49 +543,22 @@ static route_rc post_note(route_call *a)
 	const char *id = http_req_param(req, "id"), *text;
 	const node_user *u = API_USER(a);
 	const cJSON *body = a->rc_body;
-	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
-	sqlite3_stmt *st;
 	uint64_t now;
-	int rc;
 
-	if (json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e)) {
-		rr = route_bad_json(a, &e);
-		goto done;
-	}
-	cur = wi_json(n, id);
-	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
-		rr = route_fail(a, 404, "id", "no such work item");
-		goto done;
-	}
-	if (!crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
-		rr = route_fail(a, 403, "body", "notes are added by the assignee or the creator");
-		goto done;
-	}
+	if (json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e))
+		return route_bad_json(a, &e);
+	if ((rr = wi_workable(a, id, "body", "notes are added by the assignee or the creator")) !=
+	    ROUTE_OK)
+		return rr;
 	now = node_now_ms(n);
 	uuid7_at(nid, now);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
-		       " VALUES(?,?,?,?,?)") != 0) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
-	sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
-	rr = route_ok(a, 201, wi_json(n, id));
-done:
-	cJSON_Delete(cur);
-	return rr;
+	if (db_run(n->nd_db,
+		   "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
+		   " VALUES(?,?,?,?,?)", "ttttI", nid, id, u->id, text, (int64_t)now) != 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 201, wi_json(n, id));
 }
 
 static const route_def crm_work_defs[] = {

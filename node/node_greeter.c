@@ -584,50 +584,51 @@ static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
+/* o[name]: the rows of sql with ?1 the office, ?2..?3 the dates, ?4 the
+ * Local Area.  0 or -1. */
+static int stats_rows(node *n, cJSON *o, const char *name, const char *sql, const char *from,
+		      const char *to)
 {
-	sqlite3_stmt *st;
-	cJSON *arr;
+	const char *args[] = {n->nd_office_id, from, to, n->nd_local_area_id};
+	cJSON *arr = db_rows_json_args(n->nd_db, sql, 4, args);
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT r.id AS reason_id, r.label, r.label_es, count(c.id) AS count"
-		       " FROM greeter_reasons r LEFT JOIN checkin_reasons cr ON cr.reason_id = r.id"
-		       " LEFT JOIN checkins c ON c.id = cr.checkin_id AND c.office_id=?1"
-		       "  AND c.visit_date BETWEEN ?2 AND ?3"
-		       " WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
-		       " GROUP BY r.id HAVING count(c.id) > 0 OR r.active=1"
-		       " ORDER BY count DESC, r.sort") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_local_area_id, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
 	if (arr == NULL)
 		return -1;
-	cJSON_AddItemToObject(o, "by_reason", arr);
+	cJSON_AddItemToObject(o, name, arr);
 	return 0;
+}
+
+static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
+{
+	return stats_rows(n, o, "by_reason",
+			  "SELECT r.id AS reason_id, r.label, r.label_es, count(c.id) AS count"
+			  " FROM greeter_reasons r LEFT JOIN checkin_reasons cr ON cr.reason_id = r.id"
+			  " LEFT JOIN checkins c ON c.id = cr.checkin_id AND c.office_id=?1"
+			  "  AND c.visit_date BETWEEN ?2 AND ?3"
+			  " WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
+			  " GROUP BY r.id HAVING count(c.id) > 0 OR r.active=1"
+			  " ORDER BY count DESC, r.sort", from, to);
 }
 
 static int stats_by_language(node *n, cJSON *o, const char *from, const char *to)
 {
-	sqlite3_stmt *st;
-	cJSON *arr;
+	return stats_rows(n, o, "by_language",
+			  "SELECT language, count(*) AS count FROM checkins WHERE office_id=?1"
+			  " AND visit_date BETWEEN ?2 AND ?3 GROUP BY language ORDER BY count DESC",
+			  from, to);
+}
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT language, count(*) AS count FROM checkins"
-		       " WHERE office_id=? AND visit_date BETWEEN ? AND ? GROUP BY language ORDER BY count DESC") != 0)
-		return -1;
+/* sql prepared with ?1 the office and ?2..?3 the dates; NULL on error. */
+static sqlite3_stmt *range_stmt(node *n, const char *sql, const char *from, const char *to)
+{
+	sqlite3_stmt *st;
+
+	if (db_prepare(n->nd_db, &st, sql) != 0)
+		return NULL;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	if (arr == NULL)
-		return -1;
-	cJSON_AddItemToObject(o, "by_language", arr);
-	return 0;
+	return st;
 }
 
 static int stats_by_hour(node *n, cJSON *o, const char *from, const char *to)
@@ -636,13 +637,11 @@ static int stats_by_hour(node *n, cJSON *o, const char *from, const char *to)
 	sqlite3_stmt *st;
 	cJSON *arr;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT CAST(strftime('%H', arrived_at / 1000, 'unixepoch', 'localtime') AS INTEGER),"
-		       " count(*) FROM checkins WHERE office_id=? AND visit_date BETWEEN ? AND ? GROUP BY 1") != 0)
+	st = range_stmt(n, "SELECT CAST(strftime('%H', arrived_at / 1000, 'unixepoch', 'localtime')"
+			   " AS INTEGER), count(*) FROM checkins WHERE office_id=? AND visit_date"
+			   " BETWEEN ? AND ? GROUP BY 1", from, to);
+	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int h = sqlite3_column_int(st, 0);
 		if (h >= 0 && h < 24)
@@ -699,19 +698,16 @@ static route_rc get_csv(route_call *a)
 	route_put(a, "\xEF\xBB\xBF");
 	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
 		     "finished,virtual,language,appointment_with,note,served_by\r\n");
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
-		       " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
-		       "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
-		       " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
-		       " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
-		       " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"
-		       " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"
-		       " ORDER BY c.arrived_at") != 0)
+	st = range_stmt(n, "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
+			   " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
+			   "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
+			   " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
+			   " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
+			   " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"
+			   " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"
+			   " ORDER BY c.arrived_at", from, to);
+	if (st == NULL)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char t1[17] = "", t2[17] = "", t3[17] = "", wait[24] = "";
 		clock_local_datetime((uint64_t)sqlite3_column_int64(st, 2), t1);

@@ -699,16 +699,21 @@ void sync_apply_cache_free(sync_apply_cache *c)
 	free(c);
 }
 
+/* The statements an apply context borrows from the cache, in ac_st order. */
+static sqlite3_stmt **borrowed(actx *a, int i)
+{
+	sqlite3_stmt **const v[SYNC_CACHE_NST] = {&a->ax_conflict, &a->ax_tomb_get,
+						  &a->ax_tomb_put, &a->ax_tomb_del,
+						  &a->ax_clk_get, &a->ax_clk_put};
+	return v[i];
+}
+
 void sync__cache_take(sync_apply_cache *c, actx *a)
 {
 	a->ax_tc = c->ac_tc;
 	a->ax_ntc = c->ac_ntc;
-	a->ax_conflict = c->ac_conflict;
-	a->ax_tomb_get = c->ac_tomb_get;
-	a->ax_tomb_put = c->ac_tomb_put;
-	a->ax_tomb_del = c->ac_tomb_del;
-	a->ax_clk_get = c->ac_clk_get;
-	a->ax_clk_put = c->ac_clk_put;
+	for (int i = 0; i < SYNC_CACHE_NST; i++)
+		*borrowed(a, i) = c->ac_st[i];
 }
 
 /* Hand the statements back to the cache, each reset (no read left open). */
@@ -720,20 +725,12 @@ void sync__cache_keep(sync_apply_cache *c, actx *a)
 		sqlite3_reset(a->ax_tc[i].tc_upd);
 		sqlite3_reset(a->ax_tc[i].tc_del);
 	}
-	sqlite3_reset(a->ax_conflict);
-	sqlite3_reset(a->ax_tomb_get);
-	sqlite3_reset(a->ax_tomb_put);
-	sqlite3_reset(a->ax_tomb_del);
-	sqlite3_reset(a->ax_clk_get);
-	sqlite3_reset(a->ax_clk_put);
 	c->ac_tc = a->ax_tc;
 	c->ac_ntc = a->ax_ntc;
-	c->ac_conflict = a->ax_conflict;
-	c->ac_tomb_get = a->ax_tomb_get;
-	c->ac_tomb_put = a->ax_tomb_put;
-	c->ac_tomb_del = a->ax_tomb_del;
-	c->ac_clk_get = a->ax_clk_get;
-	c->ac_clk_put = a->ax_clk_put;
+	for (int i = 0; i < SYNC_CACHE_NST; i++) {
+		sqlite3_reset(*borrowed(a, i));
+		c->ac_st[i] = *borrowed(a, i);
+	}
 }
 
 static int quarantine(actx *a)

@@ -48,12 +48,14 @@ typedef struct arow {
 /* Statements and table shapes kept between the entries of one batch: every
  * entry would otherwise parse a dozen statements and read the table info of
  * each table it touches (most of the hub's time per entry, bench_sync). */
+#define SYNC_CACHE_NST 6
 struct sync_apply_cache {
 	sqlite3 *ac_db;
 	tcache *ac_tc;
 	int ac_ntc;
-	sqlite3_stmt *ac_conflict, *ac_tomb_get, *ac_tomb_put, *ac_tomb_del, *ac_origin;
-	sqlite3_stmt *ac_clk_get, *ac_clk_put;
+	sqlite3_stmt *ac_origin;
+	/* what an actx borrows: conflict, tomb get/put/del, clock get/put */
+	sqlite3_stmt *ac_st[SYNC_CACHE_NST];
 };
 
 /* Set when SQLite could not give a text value (out of memory). */
