@@ -502,9 +502,23 @@ typedef struct phase {
 static long total_applied;
 
 /* Run `rounds` periods of n nodes (or, enroll, enroll nodes [from, n)). */
-static int run(int from, int n, int rounds, double period, int enroll_only, phase *ph)
+/* Nodes per thread.  Enrollment is set-up, not the figure: a few at a
+ * time, so that a loaded machine's disk waits (each enrollment commits on
+ * the hub's loop) do not starve the other handshakes past the request
+ * timeout. */
+static int per_thread(int count, int enroll_only)
 {
 	int per = env_int("BENCH_HUB_NODES_PER_THREAD", 8);
+	int k = env_int("BENCH_HUB_ENROLL_THREADS", 8);
+
+	if (enroll_only && k > 0 && (count + per - 1) / per > k)
+		per = (count + k - 1) / k;
+	return per;
+}
+
+static int run(int from, int n, int rounds, double period, int enroll_only, phase *ph)
+{
+	int per = per_thread(n - from, enroll_only);
 	int nth = (n - from + per - 1) / per;
 	worker *ws = calloc((size_t)nth, sizeof *ws);
 	pthread_t *th = calloc((size_t)nth, sizeof *th);

@@ -23,8 +23,8 @@ in the same run.
 
 Prints the figures and whether each target is met; never fails on timing.
 usage: bench_sync.py TMPDIR [ENTRIES]
-For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PULL_WRAP put a command in
-front of the hub and of the timed pull (e.g. "perf record -g -o FILE --").
+For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PUSH_WRAP / BENCH_SYNC_PULL_WRAP
+put a command in front of the hub, the timed push and the timed pull (e.g. "perf record -g -o FILE --").
 """
 import json
 import os
@@ -207,7 +207,9 @@ def main():
         proxy.phase = "push"
         cpu0 = cpu_s(hub.pid)
         t0 = time.monotonic()
-        tool("push", "--data", a)
+        subprocess.run(os.environ.get("BENCH_SYNC_PUSH_WRAP", "").split() +
+                       [os.path.join(BIN, "outpost-sync"), "push", "--data", a],
+                       capture_output=True, check=True)
         push_s = time.monotonic() - t0
         push_cpu = cpu_s(hub.pid) - cpu0
         proxy.phase = "pull"

@@ -39,14 +39,23 @@
  * entry (sync.h SYNC_MAX_PUSH_FRAME), with room for deflate's worst case. */
 #define HUB_MAX_PUSH_BODY (SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 64 + 64 * 1024)
 #define HUB_LIST_LIMIT 1000 /* rows in one admin list */
+#define HUB_READERS 8       /* read connections of the work threads */
+#define HUB_MAX_CONNS 8192  /* open connections (offices keep one each) */
 
 typedef struct tls_config tls_config;
 
 typedef struct hub {
 	uv_loop_t *hb_loop;
 	sqlite3 *hb_db;	 /* loop thread: auth, admin, small writes */
-	sqlite3 *hb_wdb; /* work threads (under hb_wlock): push, pull, snapshot */
+	sqlite3 *hb_wdb; /* work threads (under hb_wlock): pushes */
 	uv_mutex_t hb_wlock;
+	/* Read connections of the work threads (pull pages, snapshots, digests
+	 * beside a push), taken and given back under hb_rlock (hub_sync.c). */
+	sqlite3 *hb_rdb[HUB_READERS];
+	struct sync_pull_cache *hb_rpull[HUB_READERS]; /* each reader's, made on first use */
+	int hb_rfree[HUB_READERS], hb_nrfree;
+	uv_mutex_t hb_rlock;
+	struct hub_progress *hb_prog; /* pull progress waiting for hb_wdb */
 	conf hb_conf;
 	hlc hb_hlc;
 	http_server *hb_http;
@@ -201,6 +210,26 @@ void hub_ingest_release(hub_ingest_result *res);
 enum { HUB_JOB_PUSH, HUB_JOB_PULL, HUB_JOB_SNAPSHOT, HUB_JOB_DIGEST };
 void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
 			int max, const sync_snap_pos *pos);
+
+/* ---- hub_work.c: the work threads' connections -------------------------------- */
+/* Open hb_wdb and the read connections on the hub database at path, and
+ * their locks.  0 or -1 (logged). */
+int hub_work_open(hub *h, const char *path);
+/* Write the pull progress still waiting, close every connection. */
+void hub_work_close(hub *h);
+/* A read connection for one job (NULL when all are taken: use hb_wdb under
+ * hb_wlock); given back with hub_reader_give. */
+sqlite3 *hub_reader_take(hub *h);
+void hub_reader_give(hub *h, sqlite3 *db);
+/* The pull cache of a taken read connection (made now on its first use;
+ * NULL when it cannot be, or db is not a reader: pull without one). */
+struct sync_pull_cache *hub_reader_pull_cache(hub *h, sqlite3 *db);
+/* Record that node_id pulled from after now (nodes.pull_cursor,
+ * last_pull_ms): written at once when hb_wlock is free, else by the next
+ * holder of hb_wlock (hub_progress_flush), many nodes in one commit. */
+void hub_progress_note(hub *h, const char *node_id, int64_t after);
+/* Under hb_wlock: write the waiting pull progress in one transaction. */
+void hub_progress_flush(hub *h);
 
 /* ---- hub_sync_auth.c: who signed a sync request ------------------------------ */
 /* Add X-Outpost-Time (the hub clock) to req's reply. */

@@ -5,8 +5,9 @@
  * hub_sync_api.c's and hub_sync_auth.c's.
  *
  * The database-heavy work (applying a batch, building a page, a snapshot or
- * digests) runs in the libuv thread pool on a second connection, hb_wdb,
- * used by one work request at a time under hb_wlock.  A push is applied in
+ * digests) runs in the libuv thread pool: a push on a second connection,
+ * hb_wdb, one at a time under hb_wlock; the reads on read connections of
+ * their own beside it (hub_work.c).  A push is applied in
  * bounded transactions (HUB_TXN_MAX_ENTRIES entries or HUB_TXN_MAX_BYTES of
  * changesets), each of which also moves the node's acked_seq, so a week of
  * backlog never holds the write lock for long and an interrupted push
@@ -407,21 +408,6 @@ typedef struct job {
 	size_t jb_plain; /* pull or snapshot page: its length before deflate */
 } job;
 
-static void set_pull_progress(sqlite3 *db, const char *node_id, int64_t after)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (db_prepare(db, &st,
-		       "UPDATE nodes SET pull_cursor=max(pull_cursor, ?), last_pull_ms=? "
-		       "WHERE id=?") == 0) {
-		sqlite3_bind_int64(st, 1, after);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
-		sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-}
-
 /* [work thread] A pull page or snapshot for a node that accepts deflate
  * (Accept-Encoding), compressed here, off the loop and outside the lock. */
 static void deflate_reply(job *j)
@@ -447,54 +433,59 @@ static void deflate_reply(job *j)
 	buf_release(&z);
 }
 
-static void job_run(uv_work_t *w)
+/* [work thread] A push, on hb_wdb under hb_wlock; the waiting pull
+ * progress is written after it. */
+static void job_push(job *j)
 {
-	job *j = w->data;
 	hub *h = j->jb_hub;
-	sqlite3 *db = h->hb_wdb;
+	/* The signature (checked already) covers the body as sent. */
+	const char *enc = http_req_header(j->jb_req, "Content-Encoding");
+	buf plain = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	const void *body = j->jb_req->body.data;
+	size_t blen = j->jb_req->body.len;
+	int zr = 0;
+
+	if (enc != NULL && strcasecmp(enc, ZBODY_ENCODING) == 0) {
+		zr = zbody_inflate(body, blen, &plain);
+		body = plain.data;
+		blen = plain.len;
+	} else if (enc != NULL && strcasecmp(enc, "identity") != 0) {
+		zr = -3;
+	}
+	if (zr != 0) {
+		ingest_fail(&j->jb_ingest, zr == -3 ? 415 : 400, "%s",
+			    zr == -3   ? "unsupported Content-Encoding of the push body"
+			    : zr == -2 ? "the push body inflates past the batch limit"
+				       : "the push body is not valid deflate data");
+		j->jb_rc = -1;
+		buf_release(&plain);
+		return;
+	}
+	uv_mutex_lock(&h->hb_wlock);
+	j->jb_rc = hub_ingest(h->hb_wdb, &j->jb_node, body, blen, &j->jb_ingest);
+	FAULT_POINT("hub.apply.commit");
+	hub_progress_flush(h);
+	uv_mutex_unlock(&h->hb_wlock);
+	buf_release(&plain);
+}
+
+/* [work thread] A pull page, snapshot page or digests: reads only, on a
+ * read connection of its own (hub_work.c). */
+static void job_read(job *j, sqlite3 *db)
+{
 	sync_scope sc = {j->jb_node.hn_id, j->jb_node.hn_office, j->jb_node.hn_la};
 
-	uv_mutex_lock(&h->hb_wlock);
 	switch (j->jb_kind) {
-	case HUB_JOB_PUSH: {
-		/* The signature (checked already) covers the body as sent. */
-		const char *enc = http_req_header(j->jb_req, "Content-Encoding");
-		buf plain = BUF_INIT(SYNC_MAX_PUSH_FRAME);
-		const void *body = j->jb_req->body.data;
-		size_t blen = j->jb_req->body.len;
-		int zr = 0;
-
-		if (enc != NULL && strcasecmp(enc, ZBODY_ENCODING) == 0) {
-			zr = zbody_inflate(body, blen, &plain);
-			body = plain.data;
-			blen = plain.len;
-		} else if (enc != NULL && strcasecmp(enc, "identity") != 0) {
-			zr = -3;
-		}
-		if (zr != 0) {
-			ingest_fail(&j->jb_ingest, zr == -3 ? 415 : 400, "%s",
-				    zr == -3   ? "unsupported Content-Encoding of the push body"
-				    : zr == -2 ? "the push body inflates past the batch limit"
-					       : "the push body is not valid deflate data");
-			j->jb_rc = -1;
-		} else {
-			j->jb_rc = hub_ingest(db, &j->jb_node, body, blen, &j->jb_ingest);
-		}
-		buf_release(&plain);
-		FAULT_POINT("hub.apply.commit");
-		break;
-	}
 	case HUB_JOB_PULL:
 		/* A cursor in a restore's gap names entries this hub lost. */
 		if (hub_log_in_gap(db, j->jb_after)) {
 			j->jb_rc = -2;
 			break;
 		}
-		j->jb_rc = sync_hub_pull(db, &sc, j->jb_after, j->jb_max, &j->jb_out,
-					 &j->jb_next, &j->jb_head, &j->jb_more);
+		j->jb_rc = sync_hub_pull_cached(db, hub_reader_pull_cache(j->jb_hub, db), &sc,
+						j->jb_after, j->jb_max, &j->jb_out, &j->jb_next,
+						&j->jb_head, &j->jb_more);
 		FAULT_POINT("hub.pull.serve");
-		if (j->jb_rc == 0)
-			set_pull_progress(db, sc.node_id, j->jb_after);
 		break;
 	case HUB_JOB_SNAPSHOT: {
 		/* Page bounds: the test build may shrink them (lib/fault.h). */
@@ -509,8 +500,6 @@ static void job_run(uv_work_t *w)
 		if (j->jb_rc == 0 && (j->jb_after > j->jb_head || hub_log_in_gap(db, j->jb_after)))
 			j->jb_rc = -3;
 		j->jb_next = j->jb_after >= 0 ? j->jb_after : j->jb_head;
-		if (j->jb_rc == 0)
-			set_pull_progress(db, sc.node_id, 0);
 		break;
 	}
 	case HUB_JOB_DIGEST:
@@ -518,9 +507,31 @@ static void job_run(uv_work_t *w)
 		j->jb_rc = j->jb_json ? 0 : -1;
 		break;
 	}
-	uv_mutex_unlock(&h->hb_wlock);
+}
+
+static void job_run(uv_work_t *w)
+{
+	job *j = w->data;
+	hub *h = j->jb_hub;
+	sqlite3 *db;
+
+	if (j->jb_kind == HUB_JOB_PUSH) {
+		job_push(j);
+		return;
+	}
+	if ((db = hub_reader_take(h)) != NULL) {
+		job_read(j, db);
+		hub_reader_give(h, db);
+	} else {
+		uv_mutex_lock(&h->hb_wlock);
+		job_read(j, h->hb_wdb);
+		uv_mutex_unlock(&h->hb_wlock);
+	}
+	if (j->jb_rc == 0 && j->jb_kind != HUB_JOB_DIGEST)
+		hub_progress_note(h, j->jb_node.hn_id,
+				  j->jb_kind == HUB_JOB_PULL ? j->jb_after : 0);
 	j->jb_plain = j->jb_out.len;
-	if ((j->jb_kind == HUB_JOB_PULL || j->jb_kind == HUB_JOB_SNAPSHOT) && j->jb_rc == 0)
+	if (j->jb_kind != HUB_JOB_DIGEST && j->jb_rc == 0)
 		deflate_reply(j);
 }
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,6 +236,20 @@ static void tls_load(hub *h)
 		fatalx("cannot compute the public key pin of '%s'", cert);
 }
 
+/* Room for HUB_MAX_CONNS connections: the soft limit on open files (1,024
+ * by default on many systems) raised towards the hard one. */
+static void hub_open_files(void)
+{
+	struct rlimit rl;
+	rlim_t want = HUB_MAX_CONNS + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warnx("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_cur);
+}
+
 static int serve(hub *h)
 {
 	char path[PATH_MAX + 32];
@@ -244,10 +259,9 @@ static int serve(hub *h)
 	if (hub_serve_lock(h->hb_data) < 0)
 		fatalx("another hub, or a restore, is using '%s'", h->hb_data);
 	path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
-	if (db_open(path, &h->hb_wdb) != 0)
-		fatalx("cannot open the hub database '%s'", path);
-	if (uv_mutex_init(&h->hb_wlock) != 0)
-		fatalx("cannot create a lock");
+	hub_open_files();
+	if (hub_work_open(h, path) != 0)
+		fatalx("cannot open the hub database '%s' for the work threads", path);
 	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
 		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
 	tls_load(h);
@@ -282,6 +296,8 @@ static int serve(hub *h)
 	if (h->hb_http == NULL)
 		fatalx("out of memory");
 	http_server_set_max_body(h->hb_http, (size_t)conf_int(&h->hb_conf, "max_body"));
+	/* Every office keeps a connection open (hub_open_files()). */
+	http_server_set_conn_caps(h->hb_http, 0, HUB_MAX_CONNS);
 	/* Routes that name their own cap (the push) keep it. */
 	http_server_set_body_limit(h->hb_http, router_body_limit, h->hb_router);
 	http_server_set_tls(h->hb_http, h->hb_tls);
@@ -315,8 +331,7 @@ static int serve(hub *h)
 	tls_config_free(h->hb_tls);
 	tls_ca_free(h->hb_ca);
 	acct_free(h->hb_acct);
-	uv_mutex_destroy(&h->hb_wlock);
-	db_close(h->hb_wdb);
+	hub_work_close(h);
 	uv_loop_close(loop);
 	return 0;
 }

@@ -275,19 +275,28 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 /* sync_state / node_meta: lib/db.h db_kv_get/db_kv_set. */
 
 /* ---- restamp.c: entries written under the identity enrollment replaced ---- */
+typedef struct sync__restamp_tab {
+	char *rt_name;          /* table (owned) */
+	unsigned char *rt_roles; /* its columns' roles (owned), rt_ncol of them */
+	int rt_ncol;
+} sync__restamp_tab;
 typedef struct sync__restamp_map {
 	int rm_active;          /* something to replace */
 	char rm_from[3][64];    /* node id, office, Local Area replaced ("" = none) */
 	char rm_to[3][64];      /* the current ones (node_meta) */
+	sync__restamp_tab rm_tab[32]; /* column roles read so far, by table */
+	int rm_ntab;
 } sync__restamp_map;
 /* The map from sync_state (prev_*, set by sync_client_adopt) and node_meta.
- * 0 or -1. */
+ * 0 or -1; release it with sync__restamp_release either way. */
 int sync__restamp_load(sqlite3 *db, sync__restamp_map *m);
+void sync__restamp_release(sync__restamp_map *m);
 /* cs (a changeset) into out with the replaced identity's values in node_id,
  * office_id / scope_office and local_area_id / scope_la swapped for the
- * current ones; *changed = 1 when any was.  0, or -1 (out unusable: send cs
- * as it is). */
-int sync__restamp(sqlite3 *db, const sync__restamp_map *m, const void *cs, size_t len, buf *out,
+ * current ones; *changed = 1 when any was (0, out untouched, when cs holds
+ * none of the replaced values' bytes).  0, or -1 (out unusable: send cs as
+ * it is).  m keeps the column roles it reads. */
+int sync__restamp(sqlite3 *db, sync__restamp_map *m, const void *cs, size_t len, buf *out,
 		  int *changed);
 
 /* ---- sent.c: acknowledged entries kept to send again to a restored hub ---- */

@@ -26,11 +26,12 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 	int64_t schema = -1;
 
 	*first = *last = *count = 0;
-	if (sync__restamp_load(db, &map) != 0)
+	if (sync__restamp_load(db, &map) != 0 ||
+	    db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
+				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0) {
+		sync__restamp_release(&map);
 		return -1;
-	if (db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
-				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0)
-		return -1;
+	}
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, SYNC_FRAME_MAX_ENTRIES);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -86,6 +87,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 	ret = 0;
 out:
 	sqlite3_finalize(st);
+	sync__restamp_release(&map);
 	buf_release(&re);
 	return ret;
 }

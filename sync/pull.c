@@ -10,9 +10,10 @@
  * cursor travels once.  Tables are written in registry (dependency) order,
  * rows within a table in log order.
  *
- * The node applies a page with sqlite3changeset_apply_v2 and no session
- * attached, so downloaded rows never enter its outbox, and moves its cursor
- * in the same transaction - and only while the outbox is empty, so a pull
+ * The node applies a page with one sqlite3changeset_apply_v2 call and no
+ * session attached, so downloaded rows never enter its outbox, and moves its
+ * cursor in the same transaction (the call takes no savepoint of its own: a
+ * failure rolls the whole transaction back) - and only while the outbox is empty, so a pull
  * never overwrites a local edit the hub has not merged yet.
  *
  * A snapshot comes in pages too (sync.h, OVERVIEW): the hub walks the
@@ -272,10 +273,39 @@ out:
 	"SELECT * FROM (SELECT seq, tbl, row_id FROM change_log" \
 	" WHERE " where " AND seq > ?1 ORDER BY seq LIMIT ?4)"
 
+struct sync_pull_cache {
+	shapes pc_s;
+};
+
+sync_pull_cache *sync_pull_cache_new(sqlite3 *db)
+{
+	sync_pull_cache *c = calloc(1, sizeof *c);
+
+	if (c != NULL && shapes_load(db, &c->pc_s) != 0) {
+		free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+void sync_pull_cache_free(sync_pull_cache *c)
+{
+	if (c == NULL)
+		return;
+	shapes_release(&c->pc_s);
+	free(c);
+}
+
 int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows, buf *out,
 		  int64_t *next, int64_t *head, int *more)
 {
-	shapes s = {0};
+	return sync_hub_pull_cached(db, NULL, sc, after, max_rows, out, next, head, more);
+}
+
+int sync_hub_pull_cached(sqlite3 *db, sync_pull_cache *c, const sync_scope *sc, int64_t after,
+			 int max_rows, buf *out, int64_t *next, int64_t *head, int *more)
+{
+	shapes local = {0}, *s = c ? &c->pc_s : &local;
 	sqlite3_stmt *st = NULL;
 	lentry *le = NULL;
 	int n = 0, scanned = 0, mine = 0, ret = -1, rc, k;
@@ -290,7 +320,9 @@ int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows
 		max_rows = SYNC_MAX_PULL_ROWS;
 	if (read_begin(db, &mine) != 0)
 		return -1;
-	if (shapes_load(db, &s) != 0)
+	if (c == NULL && shapes_load(db, &local) != 0)
+		goto out;
+	if (c != NULL && c->pc_s.sh_db != db)
 		goto out;
 	le = calloc((size_t)max_rows, sizeof *le);
 	if (le == NULL)
@@ -316,7 +348,7 @@ int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *tbl = (const char *)sqlite3_column_text(st, 1);
 		const char *id = (const char *)sqlite3_column_text(st, 2);
-		int t = tbl ? shapes_find(&s, tbl) : -1;
+		int t = tbl ? shapes_find(s, tbl) : -1;
 
 		scanned++;
 		last = sqlite3_column_int64(st, 0);
@@ -343,7 +375,7 @@ int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows
 	}
 	/* Too many bytes: keep the first half of the entries, and so on. */
 	for (k = n;;) {
-		rc = encode_page(&s, sc, le, k, out);
+		rc = encode_page(s, sc, le, k, out);
 		if (rc == 0)
 			break;
 		if (rc == -1 || k <= 1) {
@@ -363,7 +395,7 @@ out:
 	for (int i = 0; i < n; i++)
 		free(le[i].le_id);
 	free(le);
-	shapes_release(&s);
+	shapes_release(&local);
 	read_end(db, mine);
 	return ret;
 }
@@ -726,7 +758,7 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	}
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
-					       NULL, NULL, 0);
+					       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
 		if (rc != SQLITE_OK) {
 			log_warnx("pull: cannot apply page: %s", sqlite3_errstr(rc));
 			goto out;
@@ -952,7 +984,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		goto out;
 	if (len > 0) {
 		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
-					       NULL, NULL, 0);
+					       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
 		if (rc != SQLITE_OK) {
 			log_warnx("snapshot: cannot apply page: %s", sqlite3_errstr(rc));
 			goto out;

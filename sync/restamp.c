@@ -20,6 +20,7 @@
 #include "sync/client_int.h"
 #include "sync/changeset.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Column roles. */
@@ -99,9 +100,18 @@ static void put_val(buf *out, const sync__restamp_map *m, int role, const cs_val
 	}
 }
 
+void sync__restamp_release(sync__restamp_map *m)
+{
+	for (int i = 0; i < m->rm_ntab; i++) {
+		free(m->rm_tab[i].rt_name);
+		free(m->rm_tab[i].rt_roles);
+	}
+	m->rm_ntab = 0;
+}
+
 /* The roles of the columns of table `name` (PRAGMA table_info order, the
  * order of a changeset's values).  0, or -1 when they do not match ncol. */
-static int table_roles(sqlite3 *db, const char *name, int ncol, unsigned char *roles)
+static int table_roles_read(sqlite3 *db, const char *name, int ncol, unsigned char *roles)
 {
 	sqlite3_stmt *st = NULL;
 	int i = 0;
@@ -115,7 +125,60 @@ static int table_roles(sqlite3 *db, const char *name, int ncol, unsigned char *r
 	return i == ncol ? 0 : -1;
 }
 
-int sync__restamp(sqlite3 *db, const sync__restamp_map *m, const void *cs, size_t len, buf *out,
+/* table_roles_read, once per table and map (a backlog's entries name the
+ * same few tables: a statement per entry was most of a push's client CPU). */
+static int table_roles(sqlite3 *db, sync__restamp_map *m, const char *name, int ncol,
+		       unsigned char *roles)
+{
+	sync__restamp_tab *t;
+
+	for (int i = 0; i < m->rm_ntab; i++)
+		if (m->rm_tab[i].rt_ncol == ncol && strcmp(m->rm_tab[i].rt_name, name) == 0) {
+			memcpy(roles, m->rm_tab[i].rt_roles, (size_t)ncol);
+			return 0;
+		}
+	if (table_roles_read(db, name, ncol, roles) != 0)
+		return -1;
+	if (m->rm_ntab == (int)(sizeof m->rm_tab / sizeof m->rm_tab[0]))
+		return 0; /* (not kept: read again next time) */
+	t = &m->rm_tab[m->rm_ntab];
+	t->rt_name = strdup(name);
+	t->rt_roles = malloc((size_t)ncol + 1);
+	if (t->rt_name == NULL || t->rt_roles == NULL) {
+		free(t->rt_name);
+		free(t->rt_roles);
+		return 0;
+	}
+	memcpy(t->rt_roles, roles, (size_t)ncol);
+	t->rt_ncol = ncol;
+	m->rm_ntab++;
+	return 0;
+}
+
+/* 1 when the bytes of one of the replaced values occur in cs: only then
+ * can a value of cs be one of them. */
+static int holds(const unsigned char *p, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	const unsigned char *end = p + len, *q;
+
+	while (n > 0 && (size_t)(end - p) >= n && (q = memchr(p, s[0], (size_t)(end - p) - n + 1))) {
+		if (memcmp(q, s, n) == 0)
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+static int names_replaced(const sync__restamp_map *m, const void *cs, size_t len)
+{
+	for (int i = 0; i < 3; i++)
+		if (m->rm_from[i][0] && holds(cs, len, m->rm_from[i]))
+			return 1;
+	return 0;
+}
+
+int sync__restamp(sqlite3 *db, sync__restamp_map *m, const void *cs, size_t len, buf *out,
 		  int *changed)
 {
 	unsigned char roles[CHANGESET_MAX_COLUMNS];
@@ -124,6 +187,8 @@ int sync__restamp(sqlite3 *db, const sync__restamp_map *m, const void *cs, size_
 	int rc, put = 0;
 
 	*changed = 0;
+	if (!names_replaced(m, cs, len))
+		return 0;
 	buf_reset(out);
 	changeset_iter_init(&it, cs, len);
 	while ((rc = changeset_next(&it, &err)) == 1) {
@@ -132,7 +197,7 @@ int sync__restamp(sqlite3 *db, const sync__restamp_map *m, const void *cs, size_
 			break;
 		}
 		if (it.ci_new_table) {
-			if (table_roles(db, it.ci_table, it.ci_ncol, roles) != 0)
+			if (table_roles(db, m, it.ci_table, it.ci_ncol, roles) != 0)
 				memset(roles, COL_OTHER, (size_t)it.ci_ncol);
 			changeset_put_table(out, 0, it.ci_table, it.ci_ncol, it.ci_pk, &put);
 		}

@@ -251,6 +251,16 @@ int sync_change_sets(const char *col);
  * 0, or -1 on error. */
 int sync_hub_pull(sqlite3 *db, const sync_scope *sc, int64_t after, int max_rows, buf *out,
 		  int64_t *next, int64_t *head, int *more);
+/* The table shapes and prepared statements the pull pages built on one
+ * connection share (built once instead of for every page: most of a small
+ * page's cost).  Used by one page at a time; freed before its connection.
+ * _new: NULL on error. */
+typedef struct sync_pull_cache sync_pull_cache;
+sync_pull_cache *sync_pull_cache_new(sqlite3 *db);
+void sync_pull_cache_free(sync_pull_cache *c);
+/* sync_hub_pull with c (made on db) or, c NULL, shapes read for this page. */
+int sync_hub_pull_cached(sqlite3 *db, sync_pull_cache *c, const sync_scope *sc, int64_t after,
+			 int max_rows, buf *out, int64_t *next, int64_t *head, int *more);
 /* Node: apply a pull page and set the cursor in node_meta ("sync_cursor")
  * and last_pull_ms in one transaction.  0; -1 error or malformed page; -2
  * the outbox is not empty (nothing changed); -3 a snapshot is under way

@@ -21,9 +21,11 @@ int zbody_deflate(const void *p, size_t n, buf *out)
 	if (buf_grow(out, bound) != 0)
 		return -1;
 	memset(&z, 0, sizeof z);
-	/* Level 6: frames are a few MB at most; changesets repeat column
-	 * layouts, ids and HLC prefixes, and compress about 3:1. */
-	if (deflateInit(&z, 6) != Z_OK)
+	/* Level 1: frames are a few MB at most; changesets repeat column
+	 * layouts, ids and HLC prefixes, so even the fastest level takes most
+	 * of the bytes out, at a fraction of level 6's CPU (which was a tenth
+	 * of a push's client CPU and of a pull page's hub CPU, bench_sync). */
+	if (deflateInit(&z, 1) != Z_OK)
 		return -1;
 	z.next_in = (Bytef *)(uintptr_t)p;
 	z.avail_in = (uInt)n;

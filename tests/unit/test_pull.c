@@ -155,6 +155,52 @@ static void test_page_scope(void **state)
 	sqlite3_close(node);
 }
 
+/* A connection's pull cache (sync_pull_cache) gives the same pages as a
+ * pull that reads the shapes for itself: page by page, for two offices,
+ * and after new writes. */
+static void test_pull_cache_same_pages(void **state)
+{
+	static const sync_scope sc2 = {"nodeB", "office-2", "la-2"};
+	const sync_scope *scs[2] = {&sc1, &sc2};
+	sqlite3 *hub = open_hub();
+	sync_pull_cache *c;
+	buf a = BUF_INIT(1 << 20), b = BUF_INIT(1 << 20);
+	int64_t na, nb, ha, hb;
+	int ma, mb, pages = 0;
+
+	(void)state;
+	seed(hub);
+	c = sync_pull_cache_new(hub);
+	assert_non_null(c);
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 2; k++) {
+			int64_t cur = 0;
+			do {
+				buf_reset(&a);
+				buf_reset(&b);
+				assert_int_equal(sync_hub_pull(hub, scs[k], cur, 2, &a, &na, &ha, &ma), 0);
+				assert_int_equal(
+				    sync_hub_pull_cached(hub, c, scs[k], cur, 2, &b, &nb, &hb, &mb), 0);
+				assert_int_equal(a.len, b.len);
+				assert_memory_equal(a.data, b.data, a.len);
+				assert_int_equal(na, nb);
+				assert_int_equal(ha, hb);
+				assert_int_equal(ma, mb);
+				assert_true(na > cur || !ma);
+				cur = na;
+				pages++;
+			} while (ma);
+		}
+		checkin(hub, round ? "c6" : "c4", "office-1", "la-1");
+		checkin(hub, round ? "c7" : "c5", "office-2", "la-2");
+	}
+	assert_true(pages >= 8);
+	sync_pull_cache_free(c);
+	buf_release(&a);
+	buf_release(&b);
+	sqlite3_close(hub);
+}
+
 static void test_paging(void **state)
 {
 	sqlite3 *hub = open_hub(), *node = open_node(), *whole = open_node();
@@ -1077,6 +1123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_page_scope),
 		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_pull_cache_same_pages),
 		cmocka_unit_test(test_changes_travel_as_state),
 		cmocka_unit_test(test_node_apply_idempotent_and_outbox_guard),
 		cmocka_unit_test(test_snapshot_pages_walk),

@@ -66,7 +66,7 @@ static void test_refusals(void **state)
 	assert_true(zbody_inflate(tail, z.len, &out) < 0);             /* corrupted */
 	/* 1 MiB of zeros inflating into a 4 KiB cap: refused, not followed. */
 	assert_int_equal(zbody_deflate(zeros, 1 << 20, &big), 0);
-	assert_true(big.len < 4096);
+	assert_true(big.len < 16384); /* over 64:1 at the fast level */
 	assert_int_equal(zbody_inflate(big.data, big.len, &out), -2);
 	assert_true(out.len <= out.max);
 	/* Output cap too small for deflate itself. */

@@ -1,0 +1,193 @@
+/*
+ * hub_work.c - the connections of the hub's work threads (hub.h).
+ *
+ * Pushes are applied on one connection, hb_wdb, one at a time under
+ * hb_wlock (SQLite has one writer).  Pull pages, snapshot pages and digests
+ * only read: each takes a read connection of its own from a small pool, so
+ * in WAL mode they run beside a push and beside each other instead of
+ * queueing behind it (the 1,000-office bench, docs/scaling.md).  Each
+ * reader keeps the table shapes and statements of its pull pages
+ * (sync_pull_cache).
+ *
+ * What a pull writes - the node's pull cursor and time in `nodes`, shown by
+ * the console and used to count how far behind a node is - is advisory: a
+ * value one cycle old is harmless.  It is kept in memory and written by
+ * whoever holds hb_wlock next (a pull that finds it free, or a push after
+ * its batch), many nodes in one commit, so a pull costs no disk wait.  A
+ * hub that stops writes what is left (hub_work_close).
+ */
+#include "hub/hub.h"
+#include "lib/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PROG_MAX 4096 /* nodes waiting; a full list is written at once */
+
+typedef struct prog_ent {
+	char pe_id[64];
+	int64_t pe_after;
+	uint64_t pe_ms;
+} prog_ent;
+
+typedef struct hub_progress {
+	uv_mutex_t hp_lock;
+	prog_ent *hp_ent;
+	int hp_n;
+} hub_progress;
+
+int hub_work_open(hub *h, const char *path)
+{
+	if (db_open(path, &h->hb_wdb) != 0 || uv_mutex_init(&h->hb_wlock) != 0 ||
+	    uv_mutex_init(&h->hb_rlock) != 0)
+		return -1;
+	h->hb_prog = calloc(1, sizeof *h->hb_prog);
+	if (h->hb_prog == NULL || (h->hb_prog->hp_ent = calloc(PROG_MAX, sizeof(prog_ent))) == NULL ||
+	    uv_mutex_init(&h->hb_prog->hp_lock) != 0)
+		return -1;
+	h->hb_nrfree = 0;
+	for (int i = 0; i < HUB_READERS; i++) {
+		if (db_open(path, &h->hb_rdb[i]) != 0) {
+			log_warnx("cannot open a read connection on '%s'", path);
+			return -1;
+		}
+		h->hb_rfree[h->hb_nrfree++] = i;
+	}
+	return 0;
+}
+
+void hub_work_close(hub *h)
+{
+	if (h->hb_prog != NULL) {
+		uv_mutex_lock(&h->hb_wlock);
+		hub_progress_flush(h);
+		uv_mutex_unlock(&h->hb_wlock);
+		uv_mutex_destroy(&h->hb_prog->hp_lock);
+		free(h->hb_prog->hp_ent);
+		free(h->hb_prog);
+		h->hb_prog = NULL;
+	}
+	for (int i = 0; i < HUB_READERS; i++) {
+		sync_pull_cache_free(h->hb_rpull[i]);
+		h->hb_rpull[i] = NULL;
+		db_close(h->hb_rdb[i]);
+		h->hb_rdb[i] = NULL;
+	}
+	uv_mutex_destroy(&h->hb_rlock);
+	uv_mutex_destroy(&h->hb_wlock);
+	db_close(h->hb_wdb);
+	h->hb_wdb = NULL;
+}
+
+sqlite3 *hub_reader_take(hub *h)
+{
+	sqlite3 *db = NULL;
+
+	uv_mutex_lock(&h->hb_rlock);
+	if (h->hb_nrfree > 0)
+		db = h->hb_rdb[h->hb_rfree[--h->hb_nrfree]];
+	uv_mutex_unlock(&h->hb_rlock);
+	return db;
+}
+
+void hub_reader_give(hub *h, sqlite3 *db)
+{
+	uv_mutex_lock(&h->hb_rlock);
+	for (int i = 0; i < HUB_READERS; i++)
+		if (h->hb_rdb[i] == db && h->hb_nrfree < HUB_READERS)
+			h->hb_rfree[h->hb_nrfree++] = i;
+	uv_mutex_unlock(&h->hb_rlock);
+}
+
+struct sync_pull_cache *hub_reader_pull_cache(hub *h, sqlite3 *db)
+{
+	for (int i = 0; i < HUB_READERS; i++)
+		if (h->hb_rdb[i] == db) {
+			/* (only this job uses the reader: no lock for its slot) */
+			if (h->hb_rpull[i] == NULL)
+				h->hb_rpull[i] = sync_pull_cache_new(db);
+			return h->hb_rpull[i];
+		}
+	return NULL;
+}
+
+/* Under hb_wlock: the waiting entries, one transaction. */
+static void progress_write(sqlite3 *db, const prog_ent *e, int n)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (n == 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return;
+	if (db_prepare(db, &st,
+		       "UPDATE nodes SET pull_cursor=max(pull_cursor, ?1), "
+		       "last_pull_ms=max(coalesce(last_pull_ms, 0), ?2) WHERE id=?3") != 0) {
+		db_exec(db, "ROLLBACK");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, e[i].pe_after);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)e[i].pe_ms);
+		sqlite3_bind_text(st, 3, e[i].pe_id, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		log_warnx("cannot record the pull progress of %d nodes", n);
+	}
+}
+
+void hub_progress_flush(hub *h)
+{
+	hub_progress *p = h->hb_prog;
+	prog_ent *e;
+	int n;
+
+	if (p == NULL)
+		return;
+	uv_mutex_lock(&p->hp_lock);
+	n = p->hp_n;
+	e = n > 0 ? malloc((size_t)n * sizeof *e) : NULL;
+	if (e != NULL) {
+		memcpy(e, p->hp_ent, (size_t)n * sizeof *e);
+		p->hp_n = 0;
+	}
+	uv_mutex_unlock(&p->hp_lock);
+	if (e == NULL)
+		return; /* (nothing waiting, or no memory: the next flush) */
+	progress_write(h->hb_wdb, e, n);
+	free(e);
+}
+
+void hub_progress_note(hub *h, const char *node_id, int64_t after)
+{
+	hub_progress *p = h->hb_prog;
+	int i, full;
+
+	if (p == NULL || node_id == NULL || strlen(node_id) >= sizeof p->hp_ent[0].pe_id)
+		return;
+	uv_mutex_lock(&p->hp_lock);
+	for (i = 0; i < p->hp_n; i++)
+		if (strcmp(p->hp_ent[i].pe_id, node_id) == 0)
+			break;
+	if (i == p->hp_n && p->hp_n < PROG_MAX) {
+		strcpy(p->hp_ent[i].pe_id, node_id);
+		p->hp_ent[i].pe_after = after;
+		p->hp_n++;
+	}
+	if (i < p->hp_n) {
+		if (after > p->hp_ent[i].pe_after)
+			p->hp_ent[i].pe_after = after;
+		p->hp_ent[i].pe_ms = hub_now_ms();
+	}
+	full = p->hp_n == PROG_MAX;
+	uv_mutex_unlock(&p->hp_lock);
+	if (full) {
+		uv_mutex_lock(&h->hb_wlock);
+	} else if (uv_mutex_trylock(&h->hb_wlock) != 0) {
+		return; /* the holder (a push) writes it after its batch */
+	}
+	hub_progress_flush(h);
+	uv_mutex_unlock(&h->hb_wlock);
+}
