@@ -57,6 +57,16 @@ char *acct_staff_text(sqlite3 *db, const char *id);
  * third parameter, the integer i3.  0 or -1. */
 int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int64_t i3);
 
+/* ---- acct_state.c ----------------------------------------------------------------- */
+
+/* Hand over what staff member id (of Local Area la) still owns (assigned
+ * participants, active leads, open work items) to new_owner (NULL or "":
+ * none named).  ROUTE_OK with the counts moved in moved[], or the refusal
+ * set: 409 field new_owner_id naming what would be left behind, 400 for an
+ * owner who cannot take them. */
+route_rc acct_hand_over(route_call *a, const char *id, const char *la, const char *new_owner,
+			int moved[3]);
+
 /* ---- acct_request.c ------------------------------------------------------------- */
 
 /* The request row (SELECT *), or NULL. */

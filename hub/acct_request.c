@@ -479,7 +479,8 @@ static int files_dir(hub *h, char *out, size_t n)
 
 /* An uploaded file's checks: kind, name, type, size.  ROUTE_OK with kind,
  * fname and ct filled, or the failure. */
-static route_rc upload_read(route_call *a, char kind[40], char *fname, size_t fn, char ct[96])
+static route_rc upload_read(route_call *a, const char *const *kinds, char kind[40], char *fname,
+			    size_t fn, char ct[96])
 {
 	http_req *req = a->rc_req;
 	const char *cth = http_req_header(req, "content-type");
@@ -487,10 +488,12 @@ static route_rc upload_read(route_call *a, char kind[40], char *fname, size_t fn
 	upload_type type = UPLOAD_UNKNOWN;
 	int rc;
 
-	if (http_req_query(req, "kind", kind, 40) == NULL || !acct_in_list(kind, file_kinds))
-		return route_bad(a, "kind",
-				 "kind must be request_form, ispa_certificate, "
-				 "confidentiality_statement or separation_form");
+	if (http_req_query(req, "kind", kind, 40) == NULL || !acct_in_list(kind, kinds))
+		return route_bad(a, "kind", kinds == file_kinds
+				 ? "kind must be request_form, ispa_certificate, "
+				   "confidentiality_statement or separation_form"
+				 : "kind must be attachment_1 (the signed WSB CalJOBS SPOC and MIS"
+				   " Administrator System Access Request Form)");
 	if (http_req_query(req, "filename", raw_name, sizeof raw_name) == NULL ||
 	    raw_name[0] == '\0')
 		return route_bad(a, "filename", "name the file (?filename=...)");
@@ -605,7 +608,7 @@ static route_rc file_upload(route_call *a)
 
 	if ((rq = acct_request_scoped(a, rid, &rc)) == NULL)
 		return rc;
-	if ((rc = upload_read(a, kind, fname, sizeof fname, ct)) != ROUTE_OK)
+	if ((rc = upload_read(a, file_kinds, kind, fname, sizeof fname, ct)) != ROUTE_OK)
 		goto out;
 	if (strcmp(json_str(rq, "status"), "rejected") == 0) {
 		rc = route_fail(a, 409, "status", "the request was rejected");
@@ -627,10 +630,60 @@ out:
 	return rc;
 }
 
+/*
+ * POST /api/v1/admin/staff/:id/files?kind=attachment_1&filename=F (operations):
+ * a form of the account itself rather than of an access request, today
+ * the signed Attachment 1 that designating an administrator needs
+ * (acct_staff.c, roles).  Stored like a request's form, request_id ''.
+ */
+static route_rc staff_file_upload(route_call *a)
+{
+	static const char *const staff_kinds[] = {"attachment_1", NULL};
+	char kind[40], fname[UPLOAD_NAME_MAX + 1], ct[96];
+	route_rc rc;
+	acct_tgt t;
+	cJSON *rq;
+
+	if ((rc = acct_target_load(a, http_req_param(a->rc_req, "id"), &t)) != ROUTE_OK ||
+	    (rc = upload_read(a, staff_kinds, kind, fname, sizeof fname, ct)) != ROUTE_OK)
+		return rc;
+	if (!t.active)
+		return route_fail(a, 409, "id", "the account is deactivated");
+	if ((rq = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	cJSON_AddStringToObject(rq, "id", "");
+	cJSON_AddStringToObject(rq, "staff_id", t.id);
+	json_add_str_or_null(rq, "local_area_id", t.la[0] ? t.la : NULL);
+	json_add_str_or_null(rq, "field_division", t.div[0] ? t.div : NULL);
+	rc = file_record(a, rq, kind, fname, ct);
+	cJSON_Delete(rq);
+	return rc;
+}
+
+/* The scope of file f: its request's, or its account's for a form of the
+ * account itself.  ROUTE_OK or the failure set. */
+static route_rc file_scoped(route_call *a, const cJSON *f)
+{
+	const char *rid = json_str(f, "request_id");
+	cJSON *x;
+	route_rc rc;
+
+	if (rid && rid[0]) {
+		if ((x = acct_request_scoped(a, rid, &rc)) == NULL)
+			return rc;
+	} else {
+		if ((x = acct_staff_json(API_HUB(a)->hb_db, json_str(f, "staff_id"))) == NULL)
+			return route_fail(a, 404, NULL, "no such file");
+		rc = acct_api_scope(a, json_str(x, "local_area_id"), json_str(x, "field_division"), NULL);
+	}
+	cJSON_Delete(x);
+	return rc;
+}
+
 static route_rc file_get(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
-	cJSON *f, *rq = NULL;
+	cJSON *f;
 	char dir[PATH_MAX], path[PATH_MAX + 64], disp[640];
 	buf b = BUF_INIT(ACCT_FILE_MAX + 1);
 	FILE *fp = NULL;
@@ -642,7 +695,7 @@ static route_rc file_get(route_call *a)
 			   http_req_param(a->rc_req, "id"));
 	if (f == NULL)
 		return route_fail(a, 404, NULL, "no such file");
-	if ((rq = acct_request_scoped(a, json_str(f, "request_id"), &rc)) == NULL)
+	if ((rc = file_scoped(a, f)) != ROUTE_OK)
 		goto out;
 	if (files_dir(API_HUB(a), dir, sizeof dir) != 0 || !acct_id_ok(json_str(f, "id")))
 		goto fail;
@@ -665,7 +718,6 @@ out:
 		fclose(fp);
 	buf_release(&b);
 	cJSON_Delete(f);
-	cJSON_Delete(rq);
 	return rc;
 }
 
@@ -686,5 +738,7 @@ static const route_def request_defs[] = {
 	{HTTP_M_POST, "/api/v1/admin/access-requests/:id/files", file_upload, 0,
 	 ROUTE_RAW | HUB_AUDITED, NULL, 0},
 	{HTTP_M_GET, "/api/v1/admin/files/:id", file_get, 0, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/staff/:id/files", staff_file_upload, HUB_P_OPS,
+	 ROUTE_RAW | HUB_AUDITED, NULL, 0},
 };
 const route_list acct_request_route_list = ROUTE_LIST(request_defs);

@@ -95,21 +95,39 @@ static int review_facts(sqlite3 *db, const char *item_id, const char *staff_id, 
 	return ok ? 0 : -1;
 }
 
-static cJSON *review_out(sqlite3 *db, const char *id)
+/* The caller's scope as the texts of acct_bind_scope's three parameters:
+ * "1"/"0" for operations, the MIS Local Area, the SPOC division. */
+static void scope_args(const acct_principal *p, const char *args[4], const char *id)
+{
+	args[0] = id;
+	args[1] = (p->ap_roles & ROLE_OPERATIONS) ? "1" : "0";
+	args[2] = (p->ap_roles & ROLE_MIS_ADMIN) ? p->ap_la : "";
+	args[3] = (p->ap_roles & ROLE_SPOC) ? p->ap_div : "";
+}
+
+/* The sampled account's staff row s is in the caller's scope (?2..?4). */
+#define ITEM_IN_SCOPE                                                                              \
+	" (?2 = '1' OR (?3 <> '' AND s.local_area_id = ?3) OR (?4 <> '' AND s.field_division = ?4))"
+
+/* The review with the items the caller may see: every item for operations,
+ * the accounts of their own area for an MIS Administrator or SPOC (issue
+ * 16: a statewide review shows each area its own results). */
+static cJSON *review_out(sqlite3 *db, const char *id, const acct_principal *p)
 {
 	cJSON *r = db_row_json_by(db, "SELECT * FROM reviews WHERE id=?", id), *items, *it;
-	const char *sum;
+	const char *sum, *args[4];
 
 	if (r == NULL)
 		return NULL;
 	sum = json_str(r, "summary");
 	if (sum)
 		cJSON_ReplaceItemInObject(r, "summary", cJSON_Parse(sum));
-	items = db_rows_json_by(db,
+	scope_args(p, args, id);
+	items = db_rows_json_args(db,
 			   "SELECT i.*, s.username, s.display_name, s.local_area_id, s.field_division,"
 			   " s.active FROM review_items i LEFT JOIN staff s ON s.id=i.staff_id"
-			   " WHERE i.review_id=? ORDER BY s.display_name",
-			   id);
+			   " WHERE i.review_id=?1 AND" ITEM_IN_SCOPE " ORDER BY s.display_name",
+			   4, args);
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *k[] = {"docs_complete", "docs_current", "deactivation_timely", "active"};
@@ -217,20 +235,32 @@ static route_rc review_create(route_call *a)
 		 cJSON_GetArraySize(ids));
 	if (review_insert(a, id, quarter, la, div, ids) == 0 &&
 	    hub_api_admin_audit(a, "review.create", "reviews", id, la, div, NULL, after) == 0)
-		rc = route_ok(a, 201, review_out(db, id));
+		rc = route_ok(a, 201, review_out(db, id, API_ADMIN(a)));
 	cJSON_Delete(ids);
 	return rc;
 }
 
-/* May the caller see review r?  Operations always; administrators their area's. */
-static int review_visible(const acct_principal *p, const cJSON *r)
+/* May the caller see review r?  Operations always; administrators their
+ * area's reviews and every review that sampled an account of their area
+ * (the results are shared with them, WSD24-13). */
+static int review_visible(sqlite3 *db, const acct_principal *p, const cJSON *r)
 {
 	const char *la = json_str(r, "local_area_id"), *div = json_str(r, "field_division");
+	const char *args[4];
+	cJSON *hit;
+	int yes;
 
 	if (p->ap_roles & ROLE_OPERATIONS)
 		return 1;
-	return ((p->ap_roles & ROLE_MIS_ADMIN) && la && strcmp(la, p->ap_la) == 0) ||
-	       ((p->ap_roles & ROLE_SPOC) && div && strcmp(div, p->ap_div) == 0);
+	if (((p->ap_roles & ROLE_MIS_ADMIN) && la && strcmp(la, p->ap_la) == 0) ||
+	    ((p->ap_roles & ROLE_SPOC) && div && strcmp(div, p->ap_div) == 0))
+		return 1;
+	scope_args(p, args, json_str(r, "id"));
+	hit = db_rows_json_args(db, "SELECT 1 AS x FROM review_items i JOIN staff s ON s.id=i.staff_id"
+				    " WHERE i.review_id=?1 AND" ITEM_IN_SCOPE " LIMIT 1", 4, args);
+	yes = cJSON_GetArraySize(hit) > 0;
+	cJSON_Delete(hit);
+	return yes;
 }
 
 static route_rc reviews_list(route_call *a)
@@ -247,7 +277,7 @@ static route_rc reviews_list(route_call *a)
 		return ROUTE_DBERR;
 	}
 	while ((it = cJSON_DetachItemFromArray(r, 0)) != NULL) {
-		if (review_visible(API_ADMIN(a), it))
+		if (review_visible(API_HUB(a)->hb_db, API_ADMIN(a), it))
 			cJSON_AddItemToArray(out, it);
 		else
 			cJSON_Delete(it);
@@ -258,9 +288,9 @@ static route_rc reviews_list(route_call *a)
 
 static route_rc review_get(route_call *a)
 {
-	cJSON *r = review_out(API_HUB(a)->hb_db, http_req_param(a->rc_req, "id"));
+	cJSON *r = review_out(API_HUB(a)->hb_db, http_req_param(a->rc_req, "id"), API_ADMIN(a));
 
-	if (r == NULL || !review_visible(API_ADMIN(a), r)) {
+	if (r == NULL || !review_visible(API_HUB(a)->hb_db, API_ADMIN(a), r)) {
 		cJSON_Delete(r);
 		return route_fail(a, 404, NULL, "no such review");
 	}
@@ -326,7 +356,7 @@ static route_rc review_item_set(route_call *a)
 	if (hub_api_admin_audit(a, "review.item", "review_items", iid, NULL, NULL, NULL,
 				strcmp(result, "pass") == 0 ? "{\"result\":\"pass\"}"
 							    : "{\"result\":\"fail\"}") == 0)
-		rc = route_ok(a, 200, review_out(db, rid));
+		rc = route_ok(a, 200, review_out(db, rid, API_ADMIN(a)));
 out:
 	cJSON_Delete(r);
 	return rc;
@@ -398,15 +428,105 @@ static route_rc review_complete(route_call *a)
 				       NULL, summary) != 0)
 		rc = ROUTE_DBERR;
 	else
-		rc = route_ok(a, 200, review_out(db, rid));
+		rc = route_ok(a, 200, review_out(db, rid, API_ADMIN(a)));
 out:
 	cJSON_Delete(r);
 	return rc;
 }
 
+/* ---- quarters without a review ---------------------------------------------------------- */
+
+#define REVIEW_QUARTERS_MAX 40 /* ten years listed at most */
+
+/* The quarter "YYYY-Qn" of a date YYYY-MM-DD. */
+static void quarter_of(const char *date, char out[16])
+{
+	int m = atoi(date + 5);
+
+	snprintf(out, 16, "%.4s-Q%c", date, (char)('1' + (m >= 1 && m <= 12 ? (m - 1) / 3 : 0)));
+}
+
+/* One quarter's reviews (drawn, completed) and its state into list; the
+ * state's text. */
+static const char *quarter_add(sqlite3 *db, cJSON *list, const char *q, int current)
+{
+	sqlite3_stmt *st = NULL;
+	int drawn = 0, done = 0;
+	const char *state;
+	cJSON *o;
+
+	if (db_prepare(db, &st, "SELECT count(*), coalesce(sum(status='complete'), 0) FROM reviews"
+				" WHERE quarter=?") == 0) {
+		sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			drawn = sqlite3_column_int(st, 0);
+			done = sqlite3_column_int(st, 1);
+		}
+		sqlite3_finalize(st);
+	}
+	state = done ? "reviewed" : current ? (drawn ? "in_progress" : "due")
+				 : (drawn ? "not_completed" : "skipped");
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "quarter", q);
+	cJSON_AddNumberToObject(o, "reviews", drawn);
+	cJSON_AddNumberToObject(o, "complete", done);
+	cJSON_AddStringToObject(o, "status", state);
+	cJSON_AddItemToArray(list, o);
+	return state;
+}
+
+/*
+ * GET /api/v1/admin/review-quarters: each quarter from the hub's first
+ * start (or the earliest review's quarter) to the current one, with its
+ * reviews, and "skipped": the past quarters without a completed review
+ * (WSD24-13: "a random sample of CalJOBS accounts quarterly"), which the
+ * console flags.
+ */
+static route_rc review_quarters(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char today[11], first[11] = "", cur[16], q[16], since[16];
+	cJSON *o, *list, *skipped;
+	int y, n;
+
+	acct_today(today);
+	quarter_of(today, cur);
+	if (db_text(db, "SELECT date(min(created_at) / 1000, 'unixepoch', 'localtime') FROM"
+			" staff_records WHERE created_at > 0", NULL, first, sizeof first) != 0 ||
+	    json_valid_date(first) != 0)
+		snprintf(first, sizeof first, "%s", today);
+	quarter_of(first, since);
+	if (db_text(db, "SELECT min(quarter) FROM reviews WHERE quarter < ?1", since, q, sizeof q) ==
+		0 && q[0] && strcmp(q, since) < 0)
+		snprintf(since, sizeof since, "%s", q);
+	if ((o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	cJSON_AddStringToObject(o, "current", cur);
+	cJSON_AddStringToObject(o, "since", since);
+	list = cJSON_AddArrayToObject(o, "quarters");
+	skipped = cJSON_AddArrayToObject(o, "skipped");
+	y = atoi(since);
+	n = since[6] - '0';
+	for (int i = 0; i < REVIEW_QUARTERS_MAX; i++) {
+		const char *state;
+		snprintf(q, sizeof q, "%04d-Q%c", y % 10000, (char)('0' + n));
+		if (strcmp(q, cur) > 0)
+			break;
+		state = quarter_add(db, list, q, strcmp(q, cur) == 0);
+		if (strcmp(state, "skipped") == 0 || strcmp(state, "not_completed") == 0)
+			cJSON_AddItemToArray(skipped, cJSON_CreateString(q));
+		if (++n > 4) {
+			n = 1;
+			y++;
+		}
+	}
+	return route_ok(a, 200, o);
+}
+
 static const route_def review_defs[] = {
 	{HTTP_M_GET, "/api/v1/admin/recertification", recert_list, 0, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/admin/reviews", reviews_list, 0, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/admin/review-quarters", review_quarters, 0, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/admin/reviews", review_create, HUB_P_OPS, ROUTE_BODY | HUB_AUDITED,
 	 review_keys, 0},
 	{HTTP_M_GET, "/api/v1/admin/reviews/:id", review_get, 0, 0, NULL, 0},

@@ -306,7 +306,7 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 
 	if (db_prepare(db, &st,
 		       "SELECT s.username, coalesce(s.local_area_id,''), coalesce(s.field_division,''),"
-		       " s.roles, s.active, coalesce(c.password_temp, 1)"
+		       " s.roles, s.active AND NOT s.suspended, coalesce(c.password_temp, 1)"
 		       " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
@@ -457,7 +457,7 @@ typedef struct login_ctx {
 	const route_def *route;
 	char username[72];
 	char staff_id[64];   /* "" unknown user */
-	int active, temp, admin;
+	int active, temp, admin; /* active: 0 deactivated, 1 active, 3 suspended */
 	int64_t expires;
 	char old_session[65]; /* hash of a token presented at sign-in */
 } login_ctx;
@@ -583,12 +583,13 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 
 	(void)stored;
 	(void)verifier;
-	if (result != 1 || lc->staff_id[0] == '\0' || !lc->active || !lc->admin) {
+	if (result != 1 || lc->staff_id[0] == '\0' || lc->active != 1 || !lc->admin) {
 		/* One reply (and one throttle count) for all four: a correct password
 		 * of a field or deactivated account must not be told apart from a
 		 * wrong one (no password oracle).  Only the audit trail says why. */
 		const char *why = lc->staff_id[0] == '\0' ? "{\"why\":\"unknown user\"}"
 				  : result != 1	   ? "{\"why\":\"wrong password\"}"
+				  : lc->active == 3 ? "{\"why\":\"suspended\"}"
 				  : !lc->active	   ? "{\"why\":\"deactivated\"}"
 						   : "{\"why\":\"not an administrator\"}";
 		thr_fail(h->hb_acct, lc->username, req->peer);
@@ -622,8 +623,8 @@ static int login_lookup(sqlite3 *db, const char *user, login_ctx *lc, char *stor
 	sqlite3_stmt *st = NULL;
 
 	if (db_prepare(db, &st,
-		       "SELECT s.id, s.active, s.roles, c.password_hash, c.password_temp,"
-		       " coalesce(c.password_expires_at, 0)"
+		       "SELECT s.id, s.active + 2 * (s.active AND s.suspended), s.roles, c.password_hash,"
+		       " c.password_temp, coalesce(c.password_expires_at, 0)"
 		       " FROM staff s JOIN staff_credentials c ON c.id=s.id"
 		       " WHERE s.username=? AND c.password_hash IS NOT NULL") != 0)
 		return -1;

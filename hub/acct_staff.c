@@ -9,6 +9,7 @@
  * shown once, in the answer, only once all of it committed.
  */
 #include "hub/acct_api.h"
+#include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
@@ -332,21 +333,33 @@ static route_rc do_recertify(route_call *a, const cJSON *rq, const acct_tgt *t)
 		       " WHERE id=?1",
 		       t->id, json_str(rq, "id"), (int64_t)hub_now_ms()) != 0)
 		return ROUTE_DBERR;
+	/* The new due date travels at once: staff.suspend_on moves (and a
+	 * suspension for recertification is lifted) in this transaction. */
+	if (acct_state_sweep_db(db, &API_HUB(a)->hb_hlc, hub_now_ms()) < 0)
+		return ROUTE_DBERR;
 	return ROUTE_OK;
 }
 
+/* Deactivation at once; what the person still owns goes to new_owner_id
+ * first (acct_hand_over: 409 naming it when it is missing). */
 static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
-	const char *rid = json_str(rq, "id");
+	const char *rid = json_str(rq, "id"), *owner = NULL;
 	char ts[HLC_STRLEN], tmp[8];
 	int64_t now = (int64_t)hub_now_ms();
+	int moved[3] = {0, 0, 0};
+	route_rc rc;
 
+	if (route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0) != 0)
+		return ROUTE_BAD;
 	if (db_text(db, "SELECT 'x' FROM request_files WHERE request_id=? AND kind='request_form'",
 		    rid, tmp, sizeof tmp) != 0 ||
 	    json_str(rq, "separation_date") == NULL)
 		return route_fail(a, 409, "files",
 				  "upload the request form with the separation date first");
+	if ((rc = acct_hand_over(a, t->id, t->la, owner, moved)) != ROUTE_OK)
+		return rc;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
 	if (acct_exec1(db, "UPDATE staff SET active=0, deactivated_at=?3, updated_hlc=?2 WHERE id=?1",
 		       t->id, ts, now) != 0 ||
@@ -496,20 +509,65 @@ static route_rc roles_check(route_call *a, const acct_tgt *t, unsigned roles)
 
 static const route_key roles_keys[] = {
 	{"roles", ROUTE_T_ANY, 0},
+	{"attachment_id", ROUTE_T_STR, ROUTE_K_NULL},
+	{"admin_training_date", ROUTE_T_STR, ROUTE_K_NULL},
 	{NULL, 0, 0},
 };
+
+/*
+ * A designation (WSD24-13) needs the signed Attachment 1 uploaded to the
+ * account (POST /api/v1/admin/staff/:id/files?kind=attachment_1) and the
+ * date the administrator training was completed, not in the future: every
+ * missing or wrong one is collected.  The form must be this account's.
+ * 0, or -1 with the errors collected.
+ */
+static int designation_read(route_call *a, unsigned roles, const char *staff_id,
+			    const char **form, const char **trained)
+{
+	char today[11];
+	sqlite3_stmt *st = NULL;
+	int bad = 0, found = 0;
+
+	bad |= route_str(a, "attachment_id", JSON_NULLABLE, 1, 63, form, NULL, 0);
+	bad |= route_str(a, "admin_training_date", JSON_NULLABLE, 10, 10, trained, NULL, 0);
+	if (roles && *form == NULL && !route_has_err(a, "attachment_id"))
+		bad = route_err(a, "attachment_id", "upload the signed Attachment 1 (WSB CalJOBS SPOC and"
+				" MIS Administrator System Access Request Form) first");
+	if (roles && *trained == NULL && !route_has_err(a, "admin_training_date"))
+		bad = route_err(a, "admin_training_date",
+				"the date the administrator training was completed is required");
+	if (*trained && json_valid_date(*trained) != 0)
+		bad = route_err(a, "admin_training_date", "use a date YYYY-MM-DD");
+	else if (*trained && (acct_today(today), clock_days_between(*trained, today) < 0))
+		bad = route_err(a, "admin_training_date", "the training date is in the future");
+	if (*form && staff_id &&
+	    db_prepare(API_HUB(a)->hb_db, &st, "SELECT 'x' FROM request_files WHERE id=?1 AND"
+					       " staff_id=?2 AND kind='attachment_1'") == 0) {
+		sqlite3_bind_text(st, 1, *form, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!found)
+			bad = route_err(a, "attachment_id", "no signed Attachment 1 of this account"
+					" with that id: upload it to the account first");
+	}
+	return bad ? -1 : 0;
+}
 
 static route_rc staff_roles(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char list[64], ts[HLC_STRLEN], *before = NULL, *after = NULL;
-	unsigned roles;
+	const char *form = NULL, *trained = NULL, *sid = http_req_param(a->rc_req, "id");
+	unsigned roles = 0;
+	int bad;
 	acct_tgt t;
 	route_rc rc;
 
-	if (roles_read(a, &roles) != 0)
+	bad = roles_read(a, &roles) != 0;
+	if (designation_read(a, roles, sid, &form, &trained) != 0 || bad)
 		return ROUTE_BAD;
-	if ((rc = acct_target_load(a, http_req_param(a->rc_req, "id"), &t)) != ROUTE_OK ||
+	if ((rc = acct_target_load(a, sid, &t)) != ROUTE_OK ||
 	    (rc = roles_check(a, &t, roles)) != ROUTE_OK)
 		return rc;
 	snprintf(list, sizeof list, "%s%s%s", (roles & ROLE_MIS_ADMIN) ? "mis_admin" : "",
@@ -525,6 +583,13 @@ static route_rc staff_roles(route_call *a)
 	 * hub-only for good (its credentials leave every node; a field account
 	 * for office work is a separate account). */
 	if (roles && acct_make_hub_only(db, &API_HUB(a)->hb_hlc, t.id, NULL) != 0)
+		goto out;
+	if (roles &&
+	    (acct_exec1(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", t.id, NULL, 0) != 0 ||
+	     acct_exec1(db, "UPDATE staff_records SET admin_form_id=?2, admin_designated_at=?3"
+			    " WHERE id=?1", t.id, form, (int64_t)hub_now_ms()) != 0 ||
+	     acct_exec1(db, "UPDATE staff_records SET admin_training_date=?2 WHERE id=?1", t.id,
+			trained, 0) != 0))
 		goto out;
 	after = acct_staff_text(db, t.id);
 	if (hub_api_admin_audit(a, "staff.roles", "staff", t.id, t.la, t.div, before, after) != 0)
@@ -613,6 +678,12 @@ static route_rc staff_get(route_call *a)
 	return route_ok(a, 200, s);
 }
 
+static const route_key deactivate_keys[] = {
+	{"request_id", ROUTE_T_ANY, 0},
+	{"new_owner_id", ROUTE_T_STR, ROUTE_K_NULL},
+	{NULL, 0, 0},
+};
+
 /* Create and reset are ROUTE_DEFER: the write, declared here (audited),
  * runs once the hash is done (route_resume_write). */
 static const route_def staff_defs[] = {
@@ -627,7 +698,7 @@ static const route_def staff_defs[] = {
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/recertify", staff_recertify, 0,
 	 ROUTE_BODY | HUB_AUDITED, request_id_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/deactivate", staff_deactivate, 0,
-	 ROUTE_BODY | HUB_AUDITED, request_id_keys, 0},
+	 ROUTE_BODY | HUB_AUDITED, deactivate_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/roles", staff_roles, HUB_P_OPS,
 	 ROUTE_BODY | HUB_AUDITED, roles_keys, 0},
 };

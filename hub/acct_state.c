@@ -23,7 +23,7 @@
  * reply names what would be left behind; with it, they move (ordinary hub
  * edits of replicated rows, so they reach the offices).
  */
-#include "hub/hub_api.h"
+#include "hub/acct_api.h"
 #include "hub/hub.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -108,6 +108,19 @@ static int owned(sqlite3 *db, const char *id, int n[3])
 /* Move what t owns to new_owner (checked: active, not suspended, same Local
  * Area, in the CRM work group when work items move).  ROUTE_OK or the
  * refusal; *moved gets the counts. */
+static route_rc hand_over(route_call *a, const target *t, const char *new_owner, int moved[3]);
+
+route_rc acct_hand_over(route_call *a, const char *id, const char *la, const char *new_owner,
+			int moved[3])
+{
+	target t;
+
+	memset(&t, 0, sizeof t);
+	snprintf(t.id, sizeof t.id, "%s", id);
+	snprintf(t.la, sizeof t.la, "%s", la);
+	return hand_over(a, &t, new_owner && new_owner[0] ? new_owner : NULL, moved);
+}
+
 static route_rc hand_over(route_call *a, const target *t, const char *new_owner, int moved[3])
 {
 	hub *h = API_HUB(a);

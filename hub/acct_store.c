@@ -130,6 +130,15 @@ static const db_migration acct_migrations[] = {
      " id TEXT PRIMARY KEY NOT NULL,"         /* = staff.id */
      " field_staff_id TEXT,"
      " created_at INTEGER NOT NULL);"},
+    /*
+     * Designation of an MIS Administrator or SPOC (WSD24-13): the signed
+     * Attachment 1 (a request_files row of the account itself, request_id
+     * '') and the date of the administrator training, both required before
+     * a role is granted.
+     */
+    {"ALTER TABLE staff_records ADD COLUMN admin_form_id TEXT;"
+     "ALTER TABLE staff_records ADD COLUMN admin_training_date TEXT;"
+     "ALTER TABLE staff_records ADD COLUMN admin_designated_at INTEGER;"},
 };
 
 int acct_migrate(sqlite3 *db)
@@ -491,7 +500,7 @@ cJSON *acct_staff_json(sqlite3 *db, const char *id)
 		       "  date(min(r.ispa_date, r.conf_date), '+1 year') END"
 		       "  AS recertification_due_on,"
 		       " c.password_temp, c.password_expires_at, c.password_changed_at,"
-		       " r.last_login_at"
+		       " r.last_login_at, r.admin_form_id, r.admin_training_date, r.admin_designated_at"
 		       " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
 		       " LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
 		return NULL;

@@ -115,6 +115,17 @@ async function withConsole(fn) {
 
 const daysAgo = n => { const d = new Date(Date.now() - n * 86400000); return d.toISOString().slice(0, 10); };
 
+// A marketing lead owned by staff member owner, written at the hub as a hub
+// edit (the hub's demo has none); returns its id.
+let leadSeq = 0;
+function plantLead(hub, owner, name) {
+  const id = `0190f000-0000-7000-8000-${String(++leadSeq).padStart(12, '0')}`;
+  hub.sql(`INSERT INTO employers(id, company_name, normalized_name, username, zip, zip5, lead_owner_id,
+    local_area_id, created_at, updated_hlc) VALUES('${id}', '${name}', '${name.toLowerCase()}', 'MKT${leadSeq}',
+    '95814', '95814', '${owner}', 'demo-la', ${Date.now()}, '')`);
+  return id;
+}
+
 export const tests = [
   ['sign-in with the forced change, access request with forms, approval, account created with the temporary password shown once, first login at an office node', () => withConsole(async (hub, page, cleanup) => {
     // Not signed in: every console page leads to the sign-in page.
@@ -244,6 +255,8 @@ export const tests = [
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.waitForSelector('#roles-card:not([hidden])');
     await page.check('#role-mis_admin');
+    await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
+    await page.fill('#role-admin_training_date', daysAgo(1));
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('roles-err').textContent !== '');
     assert((await page.textContent('#roles-err')).includes('never holds every privilege'), 'refused while the group has every privilege');
@@ -266,6 +279,8 @@ export const tests = [
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.waitForSelector('#roles-card:not([hidden])');
     await page.check('#role-mis_admin');
+    await page.setInputFiles('#role-attachment_id', pdf('attachment-1b'));
+    await page.fill('#role-admin_training_date', daysAgo(1));
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
     assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.roles.includes('mis_admin'), 'role granted');
@@ -372,6 +387,8 @@ export const tests = [
     await page.click('#up-btn');
     await page.waitForFunction(() => document.getElementById('missing').hidden);
     await secondApproves(page, hub);
+    // Pat still owns a lead: the deactivation asks who takes it over.
+    const lead = plantLead(hub, pat.id, 'Handover Hardware');
     await page.click('#carry-out');
     const dlg = page.locator('dialog[open]');
     await dlg.waitFor();
@@ -379,9 +396,17 @@ export const tests = [
     const sepShown = `${sep.slice(5, 7)}/${sep.slice(8, 10)}/${sep.slice(0, 4)}`;
     assert((await dlg.textContent()).includes(sepShown), 'the dialog names the separation date as ' + sepShown);
     await dlg.getByRole('button', { name: 'Deactivate account' }).click();
+    await page.waitForSelector('#hand-over');
+    assert((await page.textContent('#new_owner_id-err')).includes('1 lead'), 'names what is left behind');
+    assert((await hub.api('/api/v1/admin/staff/' + pat.id)).json.active, 'still active without a new owner');
+    await assertAccessible(page, 'choosing the new owner');
+    const jl = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'jlee');
+    await page.selectOption('#new_owner_id', jl.id);
+    await page.click('#hand-over');
     await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('deactivated'));
     const after = (await hub.api('/api/v1/admin/staff/' + pat.id)).json;
     assert(!after.active && after.deactivated_at, 'deactivated at the hub');
+    assert(hub.sql(`SELECT lead_owner_id FROM employers WHERE id='${lead}'`) === jl.id, 'the lead moved to Jordan');
 
     // A request can be rejected, with the reason kept.
     await page.goto(hub.url + '/request.html?kind=reset&staff_id=' + encodeURIComponent((await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'srivera').id));
@@ -489,6 +514,84 @@ export const tests = [
       rvcsv.filter(l => /,fail,/.test(l)).length === 1, 'review CSV: ' + rvcsv.join(' | '));
     assert((await page.textContent('#review')).includes('reported to Director, Demo Local Area'), 'completed and reported');
     await assertAccessible(page, 'completed review');
+  })],
+
+  ['leave and separation from the account page (suspension handing the caseload over, reactivation, a scheduled deactivation); designation needs Attachment 1 and the training date; a quarter without a review flagged', () => withConsole(async (hub, page) => {
+    await signIn(page, hub, { password: operationsPassword(hub) });
+    const all = (await hub.api('/api/v1/admin/staff')).json;
+    const sam = all.find(s => s.username === 'srivera'), jordan = all.find(s => s.username === 'jlee'),
+      pat = all.find(s => s.username === 'pkim');
+    const lead = plantLead(hub, sam.id, 'Leave Coverage Lumber');
+
+    // Suspension (extended leave): refused until a new owner is chosen.
+    await page.goto(hub.url + '/account.html?id=' + sam.id);
+    await page.waitForSelector('#state-card:not([hidden]) #suspend-form:not([hidden])');
+    await assertAccessible(page, 'account page with leave and separation');
+    await page.click('#suspend-save');
+    await page.waitForFunction(() => document.getElementById('suspend-reason-err').textContent !== '');
+    await page.fill('#suspend-reason', 'extended leave');
+    await page.click('#suspend-save');
+    await page.waitForFunction(() => document.getElementById('suspend-new_owner_id-err').textContent.includes('1 lead'));
+    assert(!(await hub.api('/api/v1/admin/staff/' + sam.id)).json.suspended, 'not suspended without a new owner');
+    await page.selectOption('#suspend-new_owner_id', jordan.id);
+    await page.click('#suspend-save');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('suspended'));
+    assert((await hub.api('/api/v1/admin/staff/' + sam.id)).json.suspended, 'suspended at the hub');
+    assert(hub.sql(`SELECT lead_owner_id FROM employers WHERE id='${lead}'`) === jordan.id, 'the lead moved to Jordan');
+    assert((await page.textContent('#info')).includes('Suspended'), 'shown as suspended');
+    // Back from leave: the same user name.
+    await page.click('#reactivate-save');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('active again'));
+    const back = (await hub.api('/api/v1/admin/staff/' + sam.id)).json;
+    assert(!back.suspended && back.username === 'srivera', 'reactivated, same user name');
+
+    // A deactivation scheduled for the separation date, from its approved request.
+    const sep = new Date(Date.now() + 5 * 86400000).toISOString().slice(0, 10);
+    await page.click('#act-deactivate');
+    await page.waitForSelector('#req-form:not([hidden])');
+    await page.fill('#requestor_name', 'Pat Manager');
+    await page.fill('#separation_date', sep);
+    await page.setInputFiles('#file-request_form', pdf('separation-sam'));
+    await page.click('#req-save');
+    await secondApproves(page, hub);
+    await page.goto(hub.url + '/account.html?id=' + sam.id);
+    await page.waitForSelector('#schedule-form:not([hidden])');
+    await page.click('#schedule-save');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('scheduled'));
+    const sched = (await hub.api('/api/v1/admin/staff/' + sam.id)).json;
+    assert(sched.deactivate_on === sep && sched.active, 'scheduled for ' + sep + ': ' + sched.deactivate_on);
+    assert((await page.textContent('#info')).includes('Deactivation scheduled for'), 'the date is shown');
+
+    // Designating an administrator: Attachment 1 and the training date first.
+    await page.goto(hub.url + '/account.html?id=' + pat.id);
+    await page.waitForSelector('#roles-card:not([hidden])');
+    await page.check('#role-mis_admin');
+    await page.click('#roles-save');
+    await page.waitForFunction(() => document.getElementById('role-admin_training_date-err').textContent !== '');
+    assert((await page.textContent('#role-attachment_id-err')).includes('Attachment 1'), 'the form is asked for too');
+    assert(!(await hub.api('/api/v1/admin/staff/' + pat.id)).json.roles.length, 'no role without them');
+    await page.setInputFiles('#role-attachment_id', pdf('attachment-1-pat'));
+    await page.fill('#role-admin_training_date', daysAgo(2));
+    await page.click('#roles-save');
+    await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
+    const adm = (await hub.api('/api/v1/admin/staff/' + pat.id)).json;
+    assert(adm.roles.includes('mis_admin') && adm.admin_training_date === daysAgo(2) && adm.admin_form_id, 'designation stored');
+    const info = await page.textContent('#info');
+    assert(info.includes('Administrator training') && info.includes('Download the signed designation form'), 'shown: ' + info.slice(0, 300));
+
+    // A review drawn two quarters ago and never completed: that quarter and
+    // the next are flagged on the home page and on the review report.
+    const d = new Date(), qn = Math.floor(d.getMonth() / 3) - 2;
+    const old = qn < 0 ? `${d.getFullYear() - 1}-Q${qn + 5}` : `${d.getFullYear()}-Q${qn + 1}`;
+    assert((await hub.api('/api/v1/admin/reviews', { quarter: old, sample_size: 1 })).status === 201, 'old review drawn');
+    await page.goto(hub.url + '/');
+    await page.waitForSelector('#review-flag:not([hidden])');
+    const flag = await page.textContent('#review-flag');
+    assert(flag.includes(old) && (flag.match(/\d{4}-Q\d/g) || []).length === 2, 'flagged: ' + flag);
+    await assertAccessible(page, 'home page with a skipped quarter');
+    await page.goto(hub.url + '/reports.html?report=review');
+    await page.waitForSelector('#review-missed:not([hidden])');
+    assert((await page.textContent('#review-missed')).includes(old), 'flagged on the review report');
   })],
 
   ['enrollment code shown once and used by a real node; node list with lag; revoke with confirmation', () => withConsole(async (hub, page, cleanup) => {

@@ -26,6 +26,21 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 OPS_PW_RE = re.compile(r"one-time password of 'operations': (\S+)")
 
 
+def designate(c, sid, roles, trained=None):
+    """Grant roles as an administrator designation (WSD24-13): the signed
+    Attachment 1 uploaded to the account, then the roles with its id and the
+    date of the administrator training (a removal, roles [], needs neither).
+    Returns the roles call's response."""
+    body = {"roles": list(roles)}
+    if roles:
+        r = c.request("POST", "/api/v1/admin/staff/%s/files?kind=attachment_1&filename=att1.pdf"
+                      % sid, body=PDF, ctype="application/pdf")
+        assert r.status == 201, r
+        body.update(attachment_id=r.json()["id"],
+                    admin_training_date=trained or time.strftime("%Y-%m-%d", time.localtime()))
+    return c.post("/api/v1/admin/staff/%s/roles" % sid, body)
+
+
 class Console:
     """One browser at the hub console: its own cookie jar and CSRF token."""
 
@@ -196,7 +211,7 @@ class Base(unittest.TestCase):
         # a Local Area has at most 3 MIS Administrators: a fresh one by default
         la = la or self.new_la()
         staff, temp = self.create(self.ops, username, la=la, group=group)
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % staff["id"], {"roles": list(roles)})
+        r = designate(self.ops, staff["id"], list(roles))
         self.assertEqual(r.status, 200, r)
         c = Console(self.hub)
         r = c.login(username, temp)
@@ -489,19 +504,18 @@ class AccountsTest(Base):
             s, _ = self.create(self.ops, self.uniq("cap"), la=la, group="View Access")
             ids.append(s["id"])
         for i in range(3):
-            r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[i], {"roles": ["mis_admin"]})
+            r = designate(self.ops, ids[i], ["mis_admin"])
             self.assertEqual(r.status, 200, r)
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[3], {"roles": ["mis_admin"]})
+        r = designate(self.ops, ids[3], ["mis_admin"])
         self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
         r = self.ops.get("/api/v1/admin/local-areas")
         self.assertEqual([x["mis_admins"] for x in r.json() if x["id"] == la], [3])
         # dropping one makes room
-        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/roles" % ids[0], {"roles": []}).status, 200)
-        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/roles" % ids[3],
-                                       {"roles": ["mis_admin"]}).status, 200)
+        self.assertEqual(designate(self.ops, ids[0], []).status, 200)
+        self.assertEqual(designate(self.ops, ids[3], ["mis_admin"]).status, 200)
         # never every privilege
         s, _ = self.create(self.ops, self.uniq("sup"), la=la, group="LWIA Partner Supervisor")
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % s["id"], {"roles": ["mis_admin"]})
+        r = designate(self.ops, s["id"], ["mis_admin"])
         self.assertEqual((r.status, r.json()["field"]), (400, "roles"))
 
     def test_spoc_division_and_deactivated_admin(self):
@@ -510,7 +524,7 @@ class AccountsTest(Base):
         name = self.uniq("spoc")
         st, temp = self.create(self.ops, name, group="View Access", field_division=div,
                                office_id="demo-office")
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % st["id"], {"roles": ["spoc"]})
+        r = designate(self.ops, st["id"], ["spoc"])
         self.assertEqual(r.status, 200, r)
         spoc = Console(self.hub)
         spoc.login(name, temp)
@@ -546,6 +560,81 @@ class AccountsTest(Base):
         # and its password is gone: the sign-in fails like any wrong password
         r = Console(self.hub).login(name, pw)
         self.assertEqual(r.status, 401, r)
+
+    def test_designation_needs_attachment_1_and_training(self):
+        """Deliver 5 of issue 16: no role without the signed Attachment 1 on
+        the account and the administrator training date; both stored, shown
+        and audited.  Then a suspended administrator: live console session
+        ended, sign-in refused like a wrong password, back after reactivation."""
+        la = self.new_la()
+        name = self.uniq("dsg")
+        st, temp = self.create(self.ops, name, la=la, group="View Access")
+        sid = st["id"]
+        url = "/api/v1/admin/staff/%s/roles" % sid
+        # nothing: both missing, named at once
+        r = self.ops.post(url, {"roles": ["mis_admin"]})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["admin_training_date", "attachment_id"])
+        # a training date in the future, a form that is not this account's
+        other, _ = self.create(self.ops, self.uniq("oth"), la=la, group="View Access")
+        r = self.ops.request("POST", "/api/v1/admin/staff/%s/files?kind=attachment_1&filename=a.pdf"
+                             % other["id"], body=PDF, ctype="application/pdf")
+        self.assertEqual(r.status, 201, r)
+        r = self.ops.post(url, {"roles": ["mis_admin"], "attachment_id": r.json()["id"],
+                                "admin_training_date": today(3)})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
+                         ["admin_training_date", "attachment_id"])
+        # only the Attachment 1 kind, and only operations uploads it
+        r = self.ops.request("POST", "/api/v1/admin/staff/%s/files?kind=request_form&filename=a.pdf"
+                             % sid, body=PDF, ctype="application/pdf")
+        self.assertEqual((r.status, r.json()["field"]), (400, "kind"))
+        self.assertEqual(self.db().execute("SELECT roles FROM staff WHERE id=?", (sid,)).fetchone()[0], None)
+        r = designate(self.ops, sid, ["mis_admin"], trained=today(-2))
+        self.assertEqual(r.status, 200, r)
+        j = r.json()
+        self.assertEqual((j["roles"], j["admin_training_date"]), (["mis_admin"], today(-2)))
+        form = j["admin_form_id"]
+        got = self.ops.get("/api/v1/admin/staff/%s" % sid).json()
+        self.assertIn(("attachment_1", form), [(f["kind"], f["id"]) for f in got["files"]])
+        self.assertEqual(self.ops.get("/api/v1/admin/files/%s" % form).body, PDF)
+        ev = [e for e in self.ops.get("/api/v1/admin/audit?subject_id=%s" % sid).json()
+              if e["action"] == "staff.roles"]
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual((ev[0]["after"]["admin_training_date"], ev[0]["after"]["admin_form_id"]),
+                         (today(-2), form))
+        self.assertIsNone(ev[0]["before"]["admin_training_date"])
+        self.assertIn("file.upload", [e["action"] for e in
+                                      self.ops.get("/api/v1/admin/audit?subject_id=%s" % form).json()])
+        # the administrator signs in and works
+        c = Console(self.hub)
+        self.assertEqual(c.login(name, temp).status, 200)
+        pw = "Dsg." + secrets.token_hex(4) + "Q7"
+        plant_secret(pw)
+        self.assertEqual(c.post("/api/v1/admin/session/password",
+                                {"current_password": temp, "new_password": pw}).status, 200)
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 200)
+        # suspended (extended leave): the live session ends, sign-in refused
+        r = self.ops.post("/api/v1/admin/staff/%s/suspend" % sid, {"reason": "extended leave"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 401)
+        r = Console(self.hub).login(name, pw)
+        self.assertEqual((r.status, r.json()["error"]), (401, "wrong user name or password"))
+        why = [e["after"] for e in self.ops.get("/api/v1/admin/audit?subject_id=%s&action=login_failed"
+                                                % sid).json()]
+        self.assertIn({"why": "suspended"}, why)
+        # a session opened some other way is refused at its next request too
+        with self.db() as d:
+            d.execute("UPDATE staff SET suspended=0 WHERE id=?", (sid,))
+        c2 = Console(self.hub)
+        self.assertEqual(c2.login(name, pw).status, 200)
+        with self.db() as d:
+            d.execute("UPDATE staff SET suspended=1 WHERE id=?", (sid,))
+        self.assertEqual(c2.get("/api/v1/admin/staff").status, 401)
+        # back from leave: the same account signs in again
+        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/reactivate" % sid, {}).status, 200)
+        self.assertEqual(Console(self.hub).login(name, pw).status, 200)
 
     def test_bad_input_is_4xx(self):
         posts = ["/api/v1/admin/local-areas", "/api/v1/admin/field-divisions", "/api/v1/admin/offices",
@@ -590,9 +679,9 @@ class AccountsTest(Base):
             ids.append(s["id"])
         # "EDD WSB Staff" with staff_admin would be every privilege but greeter_setup
         for i in range(5):
-            r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[i], {"roles": ["spoc"]})
+            r = designate(self.ops, ids[i], ["spoc"])
             self.assertEqual(r.status, 200, r)
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % ids[5], {"roles": ["spoc"]})
+        r = designate(self.ops, ids[5], ["spoc"])
         self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
         self.assertIn("at most 5", r.json()["error"])
         self.assertEqual([d["spocs"] for d in self.ops.get("/api/v1/admin/field-divisions").json()
@@ -694,8 +783,7 @@ class AccountsTest(Base):
         staff, c, _ = None, None, None
         name = self.uniq("frc")
         staff, temp = self.create(self.ops, name, group="View Access")
-        self.assertEqual(self.ops.post("/api/v1/admin/staff/%s/roles" % staff["id"],
-                                       {"roles": ["mis_admin"]}).status, 200)
+        self.assertEqual(designate(self.ops, staff["id"], ["mis_admin"]).status, 200)
         c = Console(self.hub)
         r = c.login(name, temp)
         self.assertTrue(r.json()["must_change_password"])
@@ -715,7 +803,7 @@ class AccountsTest(Base):
         self.assertEqual(c.get("/api/v1/admin/staff").status, 200)
         # an expired temporary password is refused at sign-in
         s2, t2 = self.create(self.ops, self.uniq("exp"), group="View Access")
-        self.ops.post("/api/v1/admin/staff/%s/roles" % s2["id"], {"roles": ["mis_admin"]})
+        designate(self.ops, s2["id"], ["mis_admin"])
         with self.db() as d:
             d.execute("UPDATE staff_credentials SET password_expires_at=? WHERE id=?",
                       (int(time.time() * 1000) - 1000, s2["id"]))

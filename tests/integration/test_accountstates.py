@@ -9,7 +9,14 @@
     office node that is offline on that date (the date travelled ahead; the
     test build's injected clock moves the node two days on), and at the hub
     on that date (its clock moved too; the sweep runs at start and every
-    minute).
+    minute);
+  * an immediate deactivation of someone who still owns leads asks for a
+    new owner and moves them;
+  * annual recertification with the injected clock: a warning at sign-in
+    from 30 days before the due date (none before), sign-in still allowed
+    within the 30 days' grace, refused offline past it, the hub suspending
+    the account on that day and lifting it at recertification; accounts
+    with no dates are overdue in the report.
 """
 import os
 import re
@@ -20,11 +27,14 @@ import unittest
 
 import harness
 from harness import BIN, Daemon, client, login, plant_secret, run_tool
-from test_accounts import PDF, Console
+from test_accounts import PDF, Console, designate
 
 DAY = 86400 * 1000
 CBO = "0190a000-0000-7000-8000-0000000000c1"      # t-lwia-cbo
 INTAKE = "0190a000-0000-7000-8000-0000000000c2"   # t-lwia-intake
+PARTNER = "0190a000-0000-7000-8000-0000000000c3"  # t-lwia-partner
+VIEW = "0190a000-0000-7000-8000-0000000000c7"     # t-view
+WARN = "0190a000-0000-7000-8000-0000000000c6"     # t-warn
 
 
 def set_clock(path, offset_ms):
@@ -47,8 +57,14 @@ class AccountStatesTest(unittest.TestCase):
         cls.nclock = os.path.join(cls.tmp, "node.clock")
         set_clock(cls.hclock, 0)
         set_clock(cls.nclock, 0)
-        cls.hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.hclock}).start()
-        cls.node = Daemon("node", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.nclock}).start()
+        # fewer PBKDF2 rounds for the accounts made here (the test build's
+        # setting; the demo staff keep theirs)
+        cls.hub = Daemon("hub", args=["--password-iters", "20000"],
+                         env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.hclock}).start()
+        # offline sign-ins for up to 30 days after the last pull (default 72 h):
+        # the recertification test's office is a month on when offline
+        cls.node = Daemon("node", args=["--offline_login_max_age", "2592000"],
+                          env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.nclock}).start()
         p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", "demo-office",
                       "--data", cls.hub.data], name="hub")
         assert p.returncode == 0, p.stderr
@@ -86,6 +102,8 @@ class AccountStatesTest(unittest.TestCase):
 
     @classmethod
     def sync(cls, cmd):
+        if cmd == "pull":  # a pull waits for the office's own changes (sign-ins' audit rows)
+            cls.sync("push")
         p = run_tool([cmd, "--data", cls.node.data, "--json"])
         if p.returncode != 0:
             raise AssertionError("outpost-sync %s failed: %s %s" % (cmd, p.stdout, p.stderr))
@@ -169,6 +187,215 @@ class AccountStatesTest(unittest.TestCase):
         finally:
             set_clock(self.hclock, 0)
 
+    def request(self, body, files=("request_form",)):
+        """An approved access request (recorded by operations, approved with
+        the token: another principal)."""
+        r = self.ops.post("/api/v1/admin/access-requests", body)
+        self.assertEqual(r.status, 201, r)
+        rid = r.json()["id"]
+        for k in files:
+            r = self.ops.request("POST", "/api/v1/admin/access-requests/%s/files?kind=%s&filename=f.pdf"
+                                 % (rid, k), body=PDF, ctype="application/pdf")
+            self.assertEqual(r.status, 201, r)
+        r = self.admin("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual(r.status, 200, r)
+        return rid
+
+    def test_immediate_deactivation_hands_over_the_caseload(self):
+        partner = client(self.node)
+        login(partner, "t-lwia-partner")
+        r = partner.request("POST", "/api/v1/crm/employers", body={
+            "company_name": "Separation Day Foods", "zip": "95814", "confirm_not_duplicate": True})
+        self.assertEqual(r.status, 201, r.body)
+        lead = r.json()["id"]
+        self.sync("push")
+        rid = self.request({"kind": "deactivate", "staff_id": PARTNER, "requestor_name": "Pat Manager",
+                            "separation_date": day(0)})
+        url = "/api/v1/admin/staff/%s/deactivate" % PARTNER
+        r = self.admin(url, {"request_id": rid, "new_owner_id": 5})
+        self.assertEqual((r.status, r.json()["field"]), (400, "new_owner_id"))
+        r = self.admin(url, {"request_id": rid})
+        self.assertEqual((r.status, r.json()["field"]), (409, "new_owner_id"))
+        self.assertIn("1 lead", r.json()["error"])
+        self.assertEqual(self.hubq("SELECT active FROM staff WHERE id=?", PARTNER), [(1,)])
+        r = self.admin(url, {"request_id": rid, "new_owner_id": PARTNER})
+        self.assertEqual((r.status, r.json()["field"]), (400, "new_owner_id"))
+        r = self.admin(url, {"request_id": rid, "new_owner_id": "demo-staff"})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json()["active"])
+        self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead),
+                         [("demo-staff",)])
+        self.sync("pull")
+        db = self.node.db()
+        try:
+            self.assertEqual([tuple(x) for x in db.execute(
+                "SELECT lead_owner_id FROM employers WHERE id=?", (lead,))], [("demo-staff",)])
+        finally:
+            db.close()
+        self.assertFalse(partner.get("/api/v1/session").json().get("signed_in"))
+
+    def test_overdue_vetting_listed_at_the_hub(self):
+        """Deliver 1 at the hub: an employer converted at an office whose
+        72-hour vetting has passed (the hub's injected clock) is listed."""
+        c = client(self.node)
+        login(c)  # demo: LWIA Partner Staff, the converter
+        r = c.request("POST", "/api/v1/crm/employers", body={
+            "company_name": "Overdue Vetting Mills", "zip": "95814", "street": "1 Mill Rd",
+            "city": "Sacramento", "phone": "(916) 555-0199", "industry": "3111",
+            "contacts": [{"name": "Lee Park", "kind": "primary"}], "confirm_not_duplicate": True})
+        self.assertEqual(r.status, 201, r.body)
+        eid = r.json()["id"]
+        r = c.request("POST", "/api/v1/crm/employers/%s/convert" % eid, body={"edd_account_number": "3456789"})
+        self.assertEqual(r.status, 200, r.body)
+        self.sync("push")
+        self.assertNotIn(eid, [e["id"] for e in self.get("/api/v1/admin/crm/vetting").json()["overdue"]])
+        try:
+            set_clock(self.hclock, 73 * 3600 * 1000)
+            over = self.get("/api/v1/admin/crm/vetting").json()["overdue"]
+        finally:
+            set_clock(self.hclock, 0)
+        mine = [e for e in over if e["id"] == eid]
+        self.assertEqual(len(mine), 1, over)
+        self.assertEqual(mine[0]["converted_by"], "demo-staff")
+        self.assertGreaterEqual(mine[0]["hours_overdue"], 1)
+
+    def get(self, path):
+        return self.ops.get(path, headers={"Authorization": "Bearer " + self.token})
+
+    def new_account(self, username, la, group="View Access"):
+        rid = self.request({"kind": "new", "username": username, "display_name": username.title(),
+                            "local_area_id": la, "privilege_group": group,
+                            "requestor_name": "Pat Manager", "ispa_date": day(-30),
+                            "confidentiality_type": "E-1", "confidentiality_date": day(-30),
+                            "business_need": "reviews"},
+                           files=("request_form", "ispa_certificate", "confidentiality_statement"))
+        r = self.admin("/api/v1/admin/staff", {"request_id": rid})
+        self.assertEqual(r.status, 201, r)
+        plant_secret(r.json()["temporary_password"])
+        return r.json()["staff"]["id"], r.json()["temporary_password"]
+
+    def test_reviews_shared_with_the_area_and_a_skipped_quarter_flagged(self):
+        """Deliver 6: a statewide review is visible to the MIS Administrator
+        of a sampled account's Local Area, with their area's results only;
+        a quarter without a completed review is flagged."""
+        la = "la-rv" + secrets.token_hex(2)
+        self.assertEqual(self.admin("/api/v1/admin/local-areas", {"id": la, "name": "Area " + la}).status, 201)
+        sampled, _ = self.new_account("rvstaff" + la[-4:], la)
+        adm, temp = self.new_account("rvadmin" + la[-4:], la)
+        self.assertEqual(designate(self.ops, adm, ["mis_admin"]).status, 200)
+        mis = Console(self.hub)
+        self.assertEqual(mis.login("rvadmin" + la[-4:], temp).status, 200)
+        pw = "Rev." + secrets.token_hex(4) + "Q7"
+        plant_secret(pw)
+        self.assertEqual(mis.post("/api/v1/admin/session/password",
+                                  {"current_password": temp, "new_password": pw}).status, 200)
+        quarter = "%s-Q%d" % (day(0)[:4], (int(day(0)[5:7]) - 1) // 3 + 1)
+        # a statewide review sampling every account, and one of another area
+        r = self.admin("/api/v1/admin/reviews", {"quarter": quarter, "sample_size": 500})
+        self.assertEqual(r.status, 201, r)
+        wide = r.json()
+        self.assertTrue({la, "demo-la"} <= {i["local_area_id"] for i in wide["items"]})
+        r = self.admin("/api/v1/admin/reviews", {"quarter": quarter, "sample_size": 2,
+                                                 "local_area_id": "demo-la"})
+        self.assertEqual(r.status, 201, r)
+        other = r.json()
+        self.assertEqual([x["id"] for x in mis.get("/api/v1/admin/reviews").json()], [wide["id"]])
+        self.assertEqual(mis.get("/api/v1/admin/reviews/%s" % other["id"]).status, 404)
+        mine = mis.get("/api/v1/admin/reviews/%s" % wide["id"]).json()
+        self.assertEqual({i["local_area_id"] for i in mine["items"]}, {la})
+        self.assertIn(sampled, [i["staff_id"] for i in mine["items"]])
+        # results recorded and the review completed: the area's administrator sees them
+        for it in wide["items"]:
+            r = self.admin("/api/v1/admin/reviews/%s/items/%s" % (wide["id"], it["id"]),
+                           {"result": "fail" if it["staff_id"] == sampled else "pass",
+                            "note": "no ISPA certificate" if it["staff_id"] == sampled else None})
+            self.assertEqual(r.status, 200, r)
+        r = self.admin("/api/v1/admin/reviews/%s/complete" % wide["id"], {"reported_to": "Directors"})
+        self.assertEqual(r.status, 200, r)
+        mine = mis.get("/api/v1/admin/reviews/%s" % wide["id"]).json()
+        self.assertEqual(mine["status"], "complete")
+        self.assertEqual([(i["result"], i["note"]) for i in mine["items"] if i["staff_id"] == sampled],
+                         [("fail", "no ISPA certificate")])
+        # this quarter is reviewed; nothing skipped since the hub started
+        q = mis.get("/api/v1/admin/review-quarters").json()
+        self.assertEqual((q["current"], q["skipped"]), (quarter, []))
+        self.assertEqual([x["status"] for x in q["quarters"] if x["quarter"] == quarter], ["reviewed"])
+        # two quarters on: the one between had no review, flagged
+        try:
+            set_clock(self.hclock, 200 * DAY)
+            q = self.get("/api/v1/admin/review-quarters").json()
+        finally:
+            set_clock(self.hclock, 0)
+        states = {x["quarter"]: x["status"] for x in q["quarters"]}
+        self.assertEqual(states[quarter], "reviewed")
+        self.assertEqual(states[q["current"]], "due")
+        self.assertTrue(len(q["skipped"]) >= 1 and quarter not in q["skipped"], q)
+        self.assertEqual([k for k, v in states.items() if v == "skipped"], q["skipped"])
+
+    def test_zz_recertification_with_the_injected_clock(self):
+        """Last: the hub's clock moves a month on, and its clock keeps the
+        later time for the rows it writes after."""
+        def days_to(date):
+            return round((time.mktime(time.strptime(date, "%Y-%m-%d")) -
+                          time.mktime(time.strptime(day(0), "%Y-%m-%d"))) / 86400)
+        # Accounts with no dates at all are overdue in the report.
+        rep = self.get("/api/v1/admin/recertification").json()
+        self.assertIn(WARN, [s["id"] for s in rep["overdue"]])
+        self.assertIn(WARN, [s["id"] for s in rep["no_documents"]])
+        # t-view's documents are a year old: due about today (a year after
+        # the earlier date), suspended 30 days after that.
+        rid = self.request({"kind": "recertify", "staff_id": VIEW, "requestor_name": "Pat Manager",
+                            "ispa_date": day(-366), "confidentiality_type": "DE 7410",
+                            "confidentiality_date": day(-365), "business_need": "intake"})
+        r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
+        self.assertEqual(r.status, 200, r)
+        due, suspend_on = r.json()["recertification_due_on"], r.json()["suspend_on"]
+        to_due, to_susp = days_to(due), days_to(suspend_on)
+        self.assertEqual((to_susp - to_due, r.json()["suspended"]), (30, 0))
+        self.assertTrue(-2 <= to_due <= 0, due)
+        self.sync("pull")
+        # The office goes offline: while connected it dates by the hub's
+        # clock (the offset of the last contact), so its own clock is moved.
+        self.hub.stop()
+        try:
+            # 35 days before the due date: no warning yet
+            set_clock(self.nclock, (to_due - 35) * DAY)
+            self.assertNotIn("access_warning", login(client(self.node), "t-view").json())
+            # from 30 days before: warned, with the suspension date
+            set_clock(self.nclock, (to_due - 29) * DAY)
+            w = login(client(self.node), "t-view").json()["access_warning"]
+            self.assertEqual((w["kind"], w["on"]), ("recertification", suspend_on))
+            # overdue but within the grace: still signs in, still warned
+            set_clock(self.nclock, (to_susp - 1) * DAY)
+            self.assertEqual(login(client(self.node), "t-view").json()["access_warning"]["kind"],
+                             "recertification")
+            # past the grace: refused at the office by itself
+            set_clock(self.nclock, to_susp * DAY)
+            r = login(client(self.node), "t-view", expect=403)
+            self.assertIn(b"inactive", r.body)
+            if to_susp < 30:  # within offline_login_max_age of the last pull
+                login(client(self.node), "t-lwia-cbo")  # others still sign in offline
+        finally:
+            set_clock(self.nclock, 0)
+            if self.hub.proc.poll() is not None:
+                set_clock(self.hclock, to_susp * DAY)
+                self.hub.start()
+        try:
+            # the hub's sweep (at start, then every minute) suspends on the day
+            self.assertEqual(self.hubq("SELECT suspended, suspend_reason FROM staff WHERE id=?", VIEW),
+                             [(1, "recertification overdue")])
+            self.assertIn(VIEW, [s["id"] for s in self.get("/api/v1/admin/recertification").json()["overdue"]])
+        finally:
+            set_clock(self.hclock, 0)
+        # recertified with current dates: the suspension is lifted at once
+        rid = self.request({"kind": "recertify", "staff_id": VIEW, "requestor_name": "Pat Manager",
+                            "ispa_date": day(-1), "confidentiality_type": "DE 7410",
+                            "confidentiality_date": day(-1), "business_need": "intake"})
+        r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["suspended"], r.json()["suspend_reason"]), (0, None))
+        self.sync("pull")
+        self.assertNotIn("access_warning", login(client(self.node), "t-view").json())
 
 if __name__ == "__main__":
     unittest.main()

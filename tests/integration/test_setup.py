@@ -15,7 +15,7 @@ import unittest
 
 import harness
 from harness import Daemon, plant_secret
-from test_accounts import Base, Console
+from test_accounts import Base, Console, designate
 from test_hub import Enrolled, build_frame, changeset_insert
 from test_sync_node import hub_tool, sync, wait_for
 
@@ -67,7 +67,7 @@ class SetupTest(Base):
     def admin(self, username, roles, **kw):
         """An administrator with roles (any keyword of the access request)."""
         staff, temp = self.create(self.ops, username, group="View Access", **kw)
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % staff["id"], {"roles": list(roles)})
+        r = designate(self.ops, staff["id"], list(roles))
         self.assertEqual(r.status, 200, r)
         c = Console(self.hub)
         self.assertEqual(c.login(username, temp).status, 200)

@@ -24,7 +24,7 @@ import unittest
 import harness
 import test_hub as th
 from harness import Daemon, change_proof, plant_secret, pw_verifier, run_tool
-from test_accounts import Base, Console
+from test_accounts import Base, Console, designate
 from test_sync_node import count, wait_for
 
 BIN = harness.BIN
@@ -138,7 +138,7 @@ class TrustTest(Base):
         sid = st["id"]
         wait_for(lambda: count(self.node, "SELECT count(*) FROM staff_credentials WHERE id=?",
                                sid) == 1, timeout=60, what="the field account's hash at the node")
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % sid, {"roles": ["mis_admin"]})
+        r = designate(self.ops, sid, ["mis_admin"])
         self.assertEqual(r.status, 200, r)
         # its hash left the Local Area: the hub keeps it hub-only, the node drops it
         self.assertEqual(self.cred(sid)[1], "*hub*")
@@ -384,7 +384,7 @@ class TrustTest(Base):
         eid = r.json()["id"]
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM employers WHERE id=?", eid) == 1,
                  timeout=60, what="the lead at the hub")
-        r = self.ops.post("/api/v1/admin/staff/%s/roles" % sid, {"roles": ["mis_admin"]})
+        r = designate(self.ops, sid, ["mis_admin"])
         self.assertEqual(r.status, 200, r)
         with opened(self.hub) as d:
             owner, city = d.execute("SELECT lead_owner_id, city FROM employers WHERE id=?",

@@ -337,6 +337,45 @@ static void test_request_errors_all_at_once(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM access_requests"), 0);
 }
 
+/* Designating an administrator (issue 16): refused without the signed
+ * Attachment 1 and the training date (both named at once); granted, the
+ * role, the form and the date are written with their audit row or not at
+ * all. */
+static void test_designation_and_audit_commit_together(void **state)
+{
+	fix *f = *state;
+	char today[11], body[256];
+
+	clock_local_date(hub_now_ms(), today);
+	assert_int_equal(db_exec(f->h.hb_db,
+				 "INSERT INTO staff(id, username, display_name, local_area_id, privilege_group,"
+				 " active, updated_hlc) SELECT 's-1', 'ada', 'Ada', id, 'View Access', 1, ''"
+				 " FROM local_areas ORDER BY id LIMIT 1;"
+				 "INSERT INTO request_files(id, request_id, staff_id, kind, filename,"
+				 " content_type, size, sha256, uploaded_by, uploaded_at) VALUES('f-1', '',"
+				 " 's-1', 'attachment_1', 'a.pdf', 'application/pdf', 1, '00', 'admin-token', 1)"),
+			 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/staff/s-1/roles", "{\"roles\":[\"mis_admin\"]}"),
+			 400);
+	assert_non_null(strstr(out, "\"field\":\"attachment_id\""));
+	assert_non_null(strstr(out, "\"field\":\"admin_training_date\""));
+	snprintf(body, sizeof body,
+		 "{\"roles\":[\"mis_admin\"],\"attachment_id\":\"f-1\",\"admin_training_date\":\"%s\"}",
+		 today);
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/staff/s-1/roles", body), 500);
+	assert_int_equal(count(f, "SELECT count(*) FROM staff WHERE id='s-1' AND roles IS NULL"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM staff_records WHERE admin_form_id IS NOT NULL"),
+			 0);
+	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/staff/s-1/roles", body), 200);
+	assert_int_equal(count(f, "SELECT count(*) FROM staff WHERE id='s-1' AND roles='mis_admin'"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM staff_records WHERE id='s-1' AND"
+				  " admin_form_id='f-1' AND admin_training_date IS NOT NULL"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE action='staff.roles' AND"
+				  " after LIKE '%admin_training_date%'"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +393,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_review_and_audit_commit_together, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_request_errors_all_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_designation_and_audit_commit_together, setup,
+						teardown),
 	};
 
 	tu_watchdog(120);

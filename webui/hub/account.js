@@ -1,13 +1,17 @@
 // account.js - one staff account: details (never a password), the actions
 // that start a request (reset, change of group, recertification,
-// deactivation), its access requests and forms, and its history from the
-// audit trail.
+// deactivation), suspension, reactivation and a deactivation scheduled for
+// the separation date (each handing the caseload to a new owner), the
+// administrator designation (Attachment 1 and training date), its access
+// requests and forms, and its history from the audit trail.
+import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges,
+  options, clearErrors, showErrors, privLabels } from './console.js';
 import { showNotFound } from './ui.js';
-import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges, privLabels } from './console.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
-  confidentiality_statement: 'Confidentiality statement', separation_form: 'Separation form' };
+  confidentiality_statement: 'Confidentiality statement', separation_form: 'Separation form',
+  attachment_1: 'Attachment 1 (administrator designation)' };
 
 // Names, not ids: the Local Areas and offices the console knows.
 let places = null;
@@ -24,13 +28,18 @@ async function load() {
   $('title').textContent = `${s.display_name} (${s.username})`;
   const rc = recertState(s);
   const rows = [
-    ['Status', s.active ? (s.password_temp ? pill('Active, temporary password', 'warn') : pill('Active', 'ok')) : pill('Deactivated', 'muted')],
+    ['Status', !s.active ? pill('Deactivated', 'muted') : s.suspended ? el('span', {}, pill('Suspended', 'bad'), ' ', s.suspend_reason || '') :
+      s.password_temp ? pill('Active, temporary password', 'warn') : pill('Active', 'ok')],
+    s.active && s.deactivate_on && ['Deactivation scheduled for', fmtDate(s.deactivate_on)],
+    s.active && s.suspend_on && !s.suspended && ['Suspended from (recertification overdue)', fmtDate(s.suspend_on)],
     ['User name', s.username], ['Email', s.email || ''],
     ['Local Area', nameOf(areas, s.local_area_id)], ['Field division', s.field_division || ''], ['Office', nameOf(offices, s.office_id)],
     ['Privilege group', s.privilege_group],
     ['Privileges', privLabels(s.privileges)],
     (s.priv_add || []).length && ['Added', privLabels(s.priv_add)], (s.priv_remove || []).length && ['Removed', privLabels(s.priv_remove)],
     (s.roles || []).length && ['Roles', s.roles.join(', ')],
+    s.admin_training_date && ['Administrator training', fmtDate(s.admin_training_date)],
+    s.admin_form_id && ['Attachment 1', el('a', { href: '/api/v1/admin/files/' + encodeURIComponent(s.admin_form_id) }, 'Download the signed designation form')],
     ['CRM work group', s.crm_work_group ? 'yes' : 'no'],
     ['ISPA training', fmtDate(s.ispa_date)],
     ['Confidentiality statement', s.confidentiality_date ? `${s.confidentiality_type || ''} signed ${fmtDate(s.confidentiality_date)}` : ''],
@@ -62,21 +71,78 @@ async function load() {
   const ops = me && me.staff && (me.staff.roles || []).includes('operations');
   $('roles-card').hidden = !(ops && s.active && !(s.roles || []).includes('operations'));
   for (const r of ['mis_admin', 'spoc']) $('role-' + r).checked = (s.roles || []).includes(r);
+  await renderState(s, me, ops);
   const hist = await api('/api/v1/admin/audit?subject_id=' + encodeURIComponent(s.id)).catch(() => []);
   $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
     hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, auditChanges(a)]), { empty: 'No recorded action yet.' }));
 }
 async function saveRoles(ev) {
   ev.preventDefault();
-  $('roles-err').textContent = '';
+  const form = $('roles-form');
+  clearErrors(form);
   const roles = ['mis_admin', 'spoc'].filter(r => $('role-' + r).checked);
+  const body = { roles };
   try {
-    await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/roles`, { method: 'POST', body: { roles } });
+    const file = $('role-attachment_id').files[0];
+    if (roles.length && file) {
+      const f = await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/files?kind=attachment_1&filename=${encodeURIComponent(file.name)}`,
+        { method: 'POST', rawBody: file, contentType: file.type || 'application/octet-stream' });
+      body.attachment_id = f.id;
+    }
+    if (roles.length && $('role-admin_training_date').value) body.admin_training_date = $('role-admin_training_date').value;
+    await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/roles`, { method: 'POST', body });
     await load();
     $('status').textContent = roles.length ? `Roles saved: ${roles.join(', ')}.` : 'Roles removed.';
-  } catch (e) { $('roles-err').textContent = e.message; $('roles-err').focus(); }
+  } catch (e) {
+    showErrors(form, e, 'role-');
+  }
 }
 $('roles-form').addEventListener('submit', saveRoles);
+
+// ---- leave and separation ----------------------------------------------------
+// Who may take the caseload over: active colleagues of the same Local Area
+// (not suspended, not administrative accounts).
+async function owners(s) {
+  const list = await api('/api/v1/admin/staff?active=1&local_area_id=' + encodeURIComponent(s.local_area_id || '')).catch(() => []);
+  return list.filter(x => x.id !== s.id && !x.suspended && !(x.roles || []).length)
+    .map(x => ({ id: x.id, name: `${x.display_name} (${x.username})${x.crm_work_group ? ', CRM work group' : ''}` }));
+}
+
+async function renderState(s, me, ops) {
+  const mine = me && me.staff && me.staff.id === s.id;
+  const may = s.active && !mine && !(s.roles || []).includes('operations') && (ops || !(s.roles || []).length);
+  $('state-card').hidden = !may;
+  if (!may) return;
+  $('state-now').textContent = s.suspended ? `Suspended: ${s.suspend_reason || ''}.` :
+    s.deactivate_on ? `Deactivation scheduled for ${fmtDate(s.deactivate_on)}.` : 'Active.';
+  const who = await owners(s);
+  for (const f of ['suspend', 'schedule'])
+    options($(f + '-new_owner_id'), who, { blank: 'Nobody (only when nothing is assigned)' });
+  const reqs = (s.requests || []).filter(r => r.kind === 'deactivate' && r.status === 'approved');
+  options($('schedule-request_id'), reqs.map(r => ({ id: r.id, name: `Separation on ${fmtDate(r.separation_date)} (recorded ${fmtDateTime(r.created_at)})` })),
+    { blank: reqs.length ? null : 'No approved deactivation request' });
+  $('suspend-form').hidden = !!s.suspended;
+  $('reactivate-form').hidden = !s.suspended;
+  $('schedule-form').hidden = !!s.suspended;
+}
+
+// POST one of the hub's account-state routes from form (prefix: its fields').
+async function stateAction(ev, form, prefix, route, body, done) {
+  ev.preventDefault();
+  clearErrors(form);
+  try {
+    await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/${route}`, { method: 'POST', body });
+    await load();
+    $('status').textContent = done;
+  } catch (e) { showErrors(form, e, prefix); }
+}
+const ownerOf = sel => $(sel).value || null;
+$('suspend-form').addEventListener('submit', ev => stateAction(ev, $('suspend-form'), 'suspend-', 'suspend',
+  { reason: $('suspend-reason').value.trim(), new_owner_id: ownerOf('suspend-new_owner_id') }, 'The account is suspended; its sessions were ended.'));
+$('reactivate-form').addEventListener('submit', ev => stateAction(ev, $('reactivate-form'), 'reactivate-', 'reactivate', {},
+  'The account is active again, same user name.'));
+$('schedule-form').addEventListener('submit', ev => stateAction(ev, $('schedule-form'), 'schedule-', 'schedule-deactivation',
+  { request_id: $('schedule-request_id').value, new_owner_id: ownerOf('schedule-new_owner_id') }, 'The deactivation is scheduled for the separation date.'));
 load().catch(e => {
   if (e.status === 404) showNotFound('Account', '/accounts.html', 'Find the account in the list of accounts');
   else $('status').textContent = 'Could not load the account: ' + e.message;

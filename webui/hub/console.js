@@ -7,7 +7,7 @@
 import { el, office, fmtDate as commonDate, fmtDateTime as commonDateTime } from './api.js';
 import { table as uiTable } from './ui.js';
 
-export { $, qs, options, clearErrors, showError, pill } from './ui.js';
+export { $, qs, options, clearErrors, showError, showErrors, pill } from './ui.js';
 
 // ---- the signed-in session (docs/hub-admin-api.md, 1.1) -------------------
 // The session cookie (HttpOnly) rides along by itself; the CSRF token comes
@@ -22,6 +22,7 @@ export class ApiError extends Error {
     super((body && body.error) || `Request failed (${status})`);
     this.status = status;
     this.field = body && body.field;
+    this.errors = body && body.errors;  // every field at fault (ui.js showErrors)
     this.body = body;
   }
 }

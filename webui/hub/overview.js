@@ -29,5 +29,25 @@ async function load() {
       'Could not load the hub status: ' + e.message;
   }
 }
+// A quarter that ended without a completed access review (WSD24-13: a
+// random sample every quarter) is flagged for every administrator.
+async function reviewFlag() {
+  const q = await api('/api/v1/admin/review-quarters').catch(() => null);
+  const f = $('review-flag');
+  f.hidden = !(q && q.skipped.length);
+  if (!f.hidden)
+    f.replaceChildren(`No completed quarterly access review for ${q.skipped.join(', ')}. `,
+      el('a', { href: '/reports.html?report=review' }, 'Open the quarterly access review'));
+}
+// Vetting past its 72 hours (CRM training), listed for every administrator.
+async function vetting() {
+  const v = await api('/api/v1/admin/crm/vetting').catch(() => null);
+  $('vet-sec').hidden = !(v && v.overdue.length);
+  if (v && v.overdue.length)
+    $('vet').replaceChildren(table('Employer vetting overdue', ['Employer', 'User name', 'Converted by', 'Due', 'Hours overdue'],
+      v.overdue.map(e => [e.company_name, e.username, e.converted_by_name || e.converted_by || '', fmtDateTime(e.vetting_due_at), String(e.hours_overdue)])));
+}
 load();
+reviewFlag();
+vetting();
 setInterval(load, 30000);

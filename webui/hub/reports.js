@@ -16,7 +16,12 @@ function printHead(text) { $('print-head').textContent = `${text} Printed ${fmtD
 
 // ---- quarterly review -------------------------------------------------------
 async function listReviews() {
-  const rs = await api('/api/v1/admin/reviews');
+  const [rs, q] = await Promise.all([api('/api/v1/admin/reviews'), api('/api/v1/admin/review-quarters').catch(() => null)]);
+  // Quarters that ended without a completed review, flagged (WSD24-13).
+  $('review-missed').hidden = !(q && q.skipped.length);
+  if (q && q.skipped.length)
+    $('review-missed').textContent = `Quarters without a completed access review: ${q.skipped.join(', ')}.` +
+      ((q.quarters.find(x => x.quarter === q.current) || {}).status === 'reviewed' ? '' : ` This quarter (${q.current}) is not reviewed yet either.`);
   $('reviews').replaceChildren(el('h3', {}, 'Reviews'), table('Reviews', ['Quarter', 'Area', 'Accounts', 'Status', 'Drawn', ''],
     rs.map(r => [r.quarter, r.local_area_id || r.field_division ? areaName(r.local_area_id || r.field_division) : 'statewide', String(r.sample_size ?? (r.items || []).length),
       r.status === 'complete' ? pill('Complete', 'ok') : pill('Open', 'warn'), fmtDateTime(r.created_at),

@@ -156,16 +156,32 @@ let R = null, S = null;
 function filesMissing() { return R.missing_files || []; }
 function missingNames() { return filesMissing().map(m => `the ${(FILE_LABEL[m] || m).replace(/ \(optional\)$/, '')}`).join(' and '); }
 
-async function carryOut() {
+// Someone leaving who still has participants, leads or open work items:
+// the hub names them (409, field new_owner_id); choose who takes them over.
+async function askNewOwner(message) {
+  const list = await api('/api/v1/admin/staff?active=1&local_area_id=' + encodeURIComponent((S && S.local_area_id) || '')).catch(() => []);
+  const who = list.filter(x => x.id !== R.staff_id && !x.suspended && !(x.roles || []).length);
+  const sel = el('select', { id: 'new_owner_id', 'aria-describedby': 'new_owner_id-err' },
+    who.map(x => el('option', { value: x.id }, `${x.display_name} (${x.username})${x.crm_work_group ? ', CRM work group' : ''}`)));
+  $('act-out').replaceChildren(el('div', {},
+    el('label', { for: 'new_owner_id' }, 'New owner of the caseload'), sel,
+    el('p', { class: 'field-err error', id: 'new_owner_id-err', role: 'alert' }, message),
+    el('p', {}, el('button', { type: 'button', class: 'danger', id: 'hand-over', onclick: () => carryOut(sel.value) },
+      'Hand over and deactivate'))));
+  sel.focus();
+}
+
+async function carryOut(newOwner) {
   const err = $('act-err');
   err.textContent = '';
   const sid = R.staff_id;
+  if (typeof newOwner !== 'string') newOwner = undefined;
   if (R.kind === 'deactivate' && filesMissing().includes('request_form')) {
     err.textContent = 'Deactivation is refused until the signed request form with the separation date is uploaded (WSD24-13). Upload it above, then try again.';
     err.focus();
     return;
   }
-  if (R.kind === 'deactivate') {
+  if (R.kind === 'deactivate' && newOwner === undefined) {
     const ok = await confirmDialog(`Deactivate ${S ? S.display_name : 'this account'}?`,
       `The account stops working at the hub and, within seconds, at every connected office; offline offices refuse it within their offline bound. Separation date: ${fmtDate(R.separation_date)}.`,
       'Deactivate account');
@@ -174,7 +190,8 @@ async function carryOut() {
   try {
     let r;
     if (R.kind === 'new') r = await api('/api/v1/admin/staff', { method: 'POST', body: { request_id: R.id } });
-    else r = await api(`/api/v1/admin/staff/${encodeURIComponent(sid)}/${R.kind}`, { method: 'POST', body: { request_id: R.id } });
+    else r = await api(`/api/v1/admin/staff/${encodeURIComponent(sid)}/${R.kind}`, { method: 'POST',
+      body: newOwner ? { request_id: R.id, new_owner_id: newOwner } : { request_id: R.id } });
     const staff = r.staff || (r.id ? r : S);
     const id = (staff && staff.id) || sid;
     $('act-buttons').replaceChildren(el('a', { class: 'button secondary', href: '/account.html?id=' + encodeURIComponent(id) }, 'Open the account'));
@@ -190,10 +207,12 @@ async function carryOut() {
       $('act-text').textContent = { change: 'The change was applied.', recertify: 'The recertification was recorded.',
         deactivate: 'The account was deactivated; its sessions were ended.' }[R.kind] || 'Done.';
     }
+    if (newOwner) $('act-out').replaceChildren();
     $('status').textContent = $('act-text').textContent;
     R.status = 'fulfilled';
     renderInfo();
   } catch (e) {
+    if (e.field === 'new_owner_id' && R.kind === 'deactivate') { await askNewOwner(e.message); return; }
     if (e.field === 'files') await loadRequest().catch(() => {});
     err.textContent = e.field === 'files' ? `Refused: upload ${missingNames() || 'the missing forms'} above first.` : e.message;
     err.focus();
