@@ -14,6 +14,7 @@
 #include "lib/metrics.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +25,29 @@ static void gauge(buf *b, const char *name, const char *help, double v)
 {
 	metrics_head(b, name, "gauge", help);
 	metrics_val(b, name, NULL, v);
+}
+
+/* Page cache of one connection (bounded by its cache_size). */
+static double cache_bytes(sqlite3 *db)
+{
+	int cur = 0, hi = 0;
+
+	if (db == NULL || sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0) != SQLITE_OK)
+		return 0;
+	return cur;
+}
+
+/* The hub's two connections; the work threads' one only when no sync job
+ * holds it (the loop never waits for one): else the last figure. */
+static double caches_bytes(hub *h)
+{
+	static double work;
+
+	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
+		work = cache_bytes(h->hb_wdb);
+		uv_mutex_unlock(&h->hb_wlock);
+	}
+	return cache_bytes(h->hb_db) + work;
 }
 
 static double file_bytes(const char *dir, const char *name)
@@ -116,6 +140,13 @@ static void get_metrics(http_req *req, void *ctx)
 	      h->hb_jobs);
 	gauge(&b, "outpost_hub_database_bytes", "bytes of hub.db and its WAL",
 	      file_bytes(h->hb_data, HUB_DB_FILE) + file_bytes(h->hb_data, HUB_DB_FILE "-wal"));
+	/* Memory, to tell a leak from caches filling (issue 20's soak). */
+	gauge(&b, "outpost_hub_sqlite_cache_bytes", "page cache of the hub's connections",
+	      caches_bytes(h));
+	gauge(&b, "outpost_hub_heap_in_use_bytes", "heap allocated and not freed (every arena)",
+	      (double)mallinfo2().uordblks + (double)mallinfo2().hblkhd);
+	gauge(&b, "outpost_hub_heap_free_bytes", "heap freed but kept by the allocator",
+	      (double)mallinfo2().fordblks);
 	if (per_node(h, &b, head, now) != 0 || metrics_render_http(&b) != 0) {
 		buf_release(&b);
 		http_reply_error(req, 500, NULL, "cannot gather the metrics");

@@ -10,6 +10,7 @@
 #include "hub/hub.h"
 #include "hub/hub_api.h"
 #include "hub/acct.h"
+#include "lib/memtrim.h"
 #include "lib/clock.h"
 #include "lib/faultvfs.h"
 #include "lib/fsperm.h"
@@ -140,6 +141,7 @@ static void on_wal_idle(uv_timer_t *t)
 	hub *h = t->data;
 
 	db_wal_idle(h->hb_db);
+	mem_tick(); /* the heap the work threads freed goes back (lib/memtrim.h) */
 }
 
 static void healthz(http_req *req, void *ctx)
@@ -555,6 +557,7 @@ int main(int argc, char **argv)
 	memset(h, 0, sizeof *h);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outpost-hub", 0);
+	mem_setup();
 	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
 		fatalx("cannot install the fault VFS");
 	if (conf_init(&h->hb_conf, hub_conf_tab, NCONF) != 0)

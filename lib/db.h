@@ -32,6 +32,7 @@
 #define DB_WAL_LIMIT_BYTES (64LL << 20)
 #define DB_WAL_BUSY_MS 20      /* longest wait for readers at that truncation */
 #define DB_WAL_RETRY_MS 100    /* a truncation that found readers, tried again after */
+#define DB_WAL_HARD_BUSY_MS 500 /* past 3/4 of the bound: the writer waits this long */
 #define DB_WAL_IDLE_MS 1000    /* the idle check's period ... */
 #define DB_WAL_IDLE_COMMITS 20 /* ... and at most this many commits in one: idle */
 #define DB_CHECKPOINT_FRAMES 1000 /* a passive checkpoint (SQLite's default) */
@@ -166,11 +167,15 @@ static inline const char *db_null_if_empty(const char *s)
  * caller that installs its own WAL hook (the node's loop connection) calls
  * db_wal_committed() from it, which returns 1 when that truncation is due
  * (at most every DB_WAL_RETRY_MS), and runs db_wal_truncate() itself when
- * it is between transactions.
+ * it is between transactions, waiting db_wal_busy_ms(that value).  Past
+ * 3/4 of the bound it returns 2 at every commit: the writer then waits up
+ * to DB_WAL_HARD_BUSY_MS for the readers before its next transaction, which
+ * slows writes rather than let the WAL pass the bound.
  */
 int64_t db_wal_limit(void);
 int db_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 int db_wal_committed(sqlite3 *db, int frames);
+int db_wal_busy_ms(int over);
 /* TRUNCATE checkpoint waiting at most busy_ms for readers and writers:
  * 0 done, 1 busy (what could be copied was), -1 error (logged). */
 int db_wal_truncate(sqlite3 *db, int busy_ms);

@@ -13,6 +13,14 @@
  * already copied is not copied again, so the pause is the tail plus one
  * fsync of the database.  journal_size_limit truncates a restarted WAL to
  * the bound, and db_wal_idle() truncates it to nothing once writes stop.
+ *
+ * A reader's snapshot holds the truncation back (it waits for every reader
+ * of the log to finish), and a short wait retried later let the WAL reach
+ * several times its bound under load (the push's outbox read held one for
+ * up to 700 ms; sync/client_push.c now reads in short chunks).  So past 3/4
+ * of the bound the writer waits longer, at every commit, until it succeeds:
+ * new readers start on the database file once the log is copied back, so
+ * the wait ends with the readers it found.
  */
 #include "db.h"
 #include "fault.h"
@@ -73,7 +81,9 @@ int db_wal_committed(sqlite3 *db, int frames)
 	guard_full = 0;
 	if (bytes > guard_wal_max)
 		guard_wal_max = bytes;
-	if (bytes > db_wal_limit() / 2 && now >= guard_next_try_ms)
+	if (bytes > db_wal_limit() / 4 * 3)
+		over = 2;
+	else if (bytes > db_wal_limit() / 2 && now >= guard_next_try_ms)
 		over = 1;
 	pthread_mutex_unlock(&guard_lock);
 	guard_err = 0;
@@ -81,6 +91,11 @@ int db_wal_committed(sqlite3 *db, int frames)
 }
 
 LOCKED_GETTER(int64_t, db_wal_largest, guard_lock, guard_wal_max)
+
+int db_wal_busy_ms(int over)
+{
+	return over >= 2 ? DB_WAL_HARD_BUSY_MS : DB_WAL_BUSY_MS;
+}
 
 int db_wal_truncate(sqlite3 *db, int busy_ms)
 {
@@ -154,11 +169,11 @@ int64_t db_wal_size(sqlite3 *db)
 
 int db_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	int log_frames = 0, done = 0;
+	int log_frames = 0, done = 0, over;
 
 	(void)arg;
-	if (db_wal_committed(db, frames))
-		db_wal_truncate(db, DB_WAL_BUSY_MS);
+	if ((over = db_wal_committed(db, frames)) != 0)
+		db_wal_truncate(db, db_wal_busy_ms(over));
 	else if (frames >= DB_CHECKPOINT_FRAMES)
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);
 	return SQLITE_OK;

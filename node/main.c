@@ -7,6 +7,7 @@
 #include "node/node_api.h"
 #include "node/node_auth.h"
 #include "node/node_edge.h"
+#include "lib/memtrim.h"
 #include "lib/clock.h"
 #include "lib/faultvfs.h"
 #include "lib/fsperm.h"
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
 	memset(n, 0, sizeof *n);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("outpost-node", 0);
+	mem_setup();
 	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
 		fatalx("cannot install the fault VFS");
 	if (conf_init(&n->nd_conf, node_conf_tab, NCONF) != 0)

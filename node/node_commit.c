@@ -37,6 +37,7 @@
 #include "lib/fault.h"
 #include "lib/faultvfs.h"
 #include "lib/log.h"
+#include "lib/memtrim.h"
 #include "lib/testhook.h"
 
 #include <errno.h>
@@ -334,8 +335,10 @@ static void commit_batch(uv_check_t *h)
 	node_live_committed(n, ok); /* the desk's live lists, after the COMMIT */
 	if (ok && n->nd_wal_over && !n->nd_ckpt_busy) {
 		/* Between batches, on the writer's schedule (see the top). */
+		int over = n->nd_wal_over;
+
 		n->nd_wal_over = 0;
-		db_wal_truncate(n->nd_db, DB_WAL_BUSY_MS);
+		db_wal_truncate(n->nd_db, db_wal_busy_ms(over));
 	}
 	p = n->nd_pending;
 	n->nd_pending = NULL;
@@ -393,6 +396,7 @@ static void ckpt_idle(uv_timer_t *t)
 {
 	node *n = t->data;
 
+	mem_tick(); /* the heap the pool threads freed goes back (lib/memtrim.h) */
 	if (n->nd_ckpt_busy || n->nd_stopping || n->nd_batch_open)
 		return;
 	n->nd_ckpt_work.data = n;
@@ -406,10 +410,11 @@ static void ckpt_idle(uv_timer_t *t)
 static int on_wal(void *arg, sqlite3 *db, const char *dbname, int frames)
 {
 	node *n = arg;
+	int over;
 
 	(void)dbname;
-	if (db_wal_committed(db, frames))
-		n->nd_wal_over = 1; /* commit_batch() truncates it */
+	if ((over = db_wal_committed(db, frames)) > n->nd_wal_over)
+		n->nd_wal_over = over; /* commit_batch() truncates it */
 	if (frames < NODE_CHECKPOINT_FRAMES || n->nd_ckpt_busy || n->nd_stopping ||
 	    n->nd_wal_over)
 		return SQLITE_OK;

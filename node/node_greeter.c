@@ -373,15 +373,22 @@ static int date_range(route_call *a, char from[11], char to[11])
 
 /*
  * The whole list is built by one query (the front desk polls it every few
- * seconds from several screens): the same objects as one_sql, with the
- * waiting position from a window over each day's waiting visitors.
+ * seconds from several screens): the same objects as one_sql.  The places
+ * in line are numbered over the waiting rows alone (the partial index
+ * checkins_waiting, node_state.c), and the other rows are sought by day
+ * and status (checkins_queue), only for the statuses asked for: a day's
+ * finished visits cost the desk's poll nothing.  ?5: waiting rows wanted;
+ * ?6: a JSON array of the other statuses wanted.
  */
 static const char list_sql[] =
 	"SELECT coalesce(json_group_array(json(o)), '[]') FROM (SELECT " CHECKIN_OBJECT("c.pos")
-	" AS o FROM (SELECT *, row_number() OVER (PARTITION BY visit_date, status='waiting'"
-	"   ORDER BY arrived_at, id) AS pos FROM checkins"
-	"   WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3) c"
-	" WHERE ?5 OR instr(?6, ',' || c.status || ',') > 0"
+	" AS o FROM (SELECT *, row_number() OVER (PARTITION BY visit_date ORDER BY arrived_at, id)"
+	"   AS pos FROM checkins INDEXED BY checkins_waiting WHERE ?5 AND office_id=?1"
+	"   AND visit_date BETWEEN ?2 AND ?3 AND status='waiting'"
+	" UNION ALL SELECT *, NULL FROM checkins INDEXED BY checkins_queue WHERE office_id=?1"
+	"   AND visit_date IN (WITH RECURSIVE d(x) AS (SELECT ?2 UNION ALL"
+	"     SELECT date(x, '+1 day') FROM d WHERE x < ?3) SELECT x FROM d)"
+	"   AND status IN (SELECT value FROM json_each(?6))) c"
 	" ORDER BY c.arrived_at, c.id)";
 
 typedef struct list_query {
@@ -391,18 +398,27 @@ typedef struct list_query {
 
 static char *list_text(node *n, const void *arg, uint64_t now, size_t *len)
 {
+	static const char *const others[] = {"called", "serving", "done", "left"};
 	const list_query *q = arg;
+	char key[16], other[64] = "[";
 	sqlite3_stmt *st;
 	char *text = NULL;
 
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		snprintf(key, sizeof key, ",%s,", others[i]);
+		if (q->lq_all || strstr(q->lq_want, key) != NULL)
+			snprintf(other + strlen(other), sizeof other - strlen(other), "%s\"%s\"",
+				 other[1] ? "," : "", others[i]);
+	}
+	strcat(other, "]"); /* at most 36 bytes before it: fits */
 	if ((st = db_stmt(n->nd_db, list_sql)) == NULL)
 		return NULL;
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, q->lq_from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, q->lq_to, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)now);
-	sqlite3_bind_int(st, 5, q->lq_all);
-	sqlite3_bind_text(st, 6, q->lq_want, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, q->lq_all || strstr(q->lq_want, ",waiting,") != NULL);
+	sqlite3_bind_text(st, 6, other, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*len = (size_t)sqlite3_column_bytes(st, 0);
 		if ((text = malloc(*len + 1)) != NULL)

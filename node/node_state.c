@@ -54,6 +54,11 @@ static const db_migration node_migrations[] = {
 	 * write on the node (the hub keeps it; any later migration that names
 	 * it must say IF EXISTS). */
 	{"DROP INDEX IF EXISTS checkins_day;"},
+	/* The waiting rows alone, in line order: the desk's list numbers them
+	 * without reading the day's other visits (node_greeter.c list_sql),
+	 * and one visitor's place is a count over them. */
+	{"CREATE INDEX checkins_waiting ON checkins(office_id, visit_date, arrived_at, id)"
+	 " WHERE status='waiting';"},
 };
 
 int node_migrate(node *n)

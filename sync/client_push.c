@@ -12,83 +12,186 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+
+/* Outbox rows are copied a few at a time and the read ends before the
+ * frame is built from them: a snapshot held while a whole frame is
+ * restamped and encoded (hundreds of ms under load) keeps the office's
+ * writer from truncating the WAL (lib/dbguard.c), which then outgrows its
+ * bound.  The outbox only grows at its end, so chunks read apart see it in
+ * order. */
+#define OUTBOX_CHUNK 32
+
+typedef struct outbox_row {
+	int64_t seq, sv;
+	char *hlc, *actor; /* NULL when the column is */
+	void *cs;
+	size_t len;
+} outbox_row;
+
+static void outbox_rows_free(outbox_row *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(r[i].hlc);
+		free(r[i].actor);
+		free(r[i].cs);
+	}
+}
+
+static char *dup_text(sqlite3_stmt *st, int col, int *oom)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	char *d = t ? strdup(t) : NULL;
+
+	if (t && d == NULL)
+		*oom = 1;
+	return d;
+}
+
+/* Up to `lim` rows after `after` into rows (owned copies); the statement is
+ * reset, so no snapshot outlives the call.  The number read, or -1. */
+static int outbox_chunk(sqlite3_stmt *st, int64_t after, int lim, outbox_row *rows)
+{
+	int n = 0, rc = SQLITE_DONE, oom = 0;
+
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, lim);
+	while (n < lim && !oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		outbox_row *r = &rows[n++];
+		const void *b = sqlite3_column_blob(st, 4);
+
+		r->seq = sqlite3_column_int64(st, 0);
+		r->sv = sqlite3_column_int64(st, 3);
+		r->hlc = dup_text(st, 1, &oom);
+		r->actor = dup_text(st, 2, &oom);
+		r->len = (size_t)sqlite3_column_bytes(st, 4);
+		if ((r->cs = malloc(r->len ? r->len : 1)) == NULL)
+			oom = 1;
+		else if (r->len)
+			memcpy(r->cs, b, r->len);
+	}
+	sqlite3_reset(st);
+	if (oom || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+		outbox_rows_free(rows, n);
+		return -1;
+	}
+	return n;
+}
+
+/* The state of one frame being cut from the outbox. */
+typedef struct outbox_cut {
+	sqlite3 *oc_db;
+	sync__restamp_map oc_map;
+	buf oc_re;
+	frame_writer oc_w;
+	buf *oc_out;
+	size_t oc_target;
+	int64_t oc_base, oc_schema;
+	int oc_began;
+} outbox_cut;
+
+/* Add row r.  0 added; 1 the frame is full (r starts the next one); 2 the
+ * first entry alone does not fit (*first set). */
+static int outbox_add(outbox_cut *oc, const outbox_row *r, int64_t *first, int64_t *last,
+		      int64_t *count)
+{
+	sync_entry e;
+
+	if (!oc->oc_began) {
+		frame_begin(&oc->oc_w, oc->oc_out, (uint32_t)r->sv);
+		oc->oc_schema = r->sv;
+		oc->oc_began = 1;
+	} else if (r->sv != oc->oc_schema) {
+		return 1; /* one schema version per frame */
+	}
+	memset(&e, 0, sizeof e);
+	e.seq = r->seq - oc->oc_base;
+	e.hlc = r->hlc;
+	e.actor = r->actor;
+	e.changeset = r->cs;
+	e.len = r->len;
+	if (oc->oc_map.rm_active) {
+		/* written before enrollment: under the identity it has now */
+		int changed = 0;
+		if (sync__restamp(oc->oc_db, &oc->oc_map, e.changeset, e.len, &oc->oc_re,
+				  &changed) == 0 &&
+		    changed) {
+			e.changeset = oc->oc_re.data;
+			e.len = oc->oc_re.len;
+		}
+	}
+	if (*count > 0 && oc->oc_target > 0 && !frame_fits(&oc->oc_w, &e, oc->oc_target))
+		return 1; /* the batch is full; the entry starts the next one */
+	if (frame_add(&oc->oc_w, &e) != 0) {
+		if (*count == 0) {
+			*first = r->seq;
+			return 2;
+		}
+		return 1;
+	}
+	if (*count == 0)
+		*first = r->seq;
+	*last = r->seq;
+	(*count)++;
+	return 0;
+}
 
 int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
 		       int64_t *first, int64_t *last, int64_t *count)
 {
 	sqlite3_stmt *st = NULL;
-	frame_writer w;
-	sync__restamp_map map;
-	buf re = BUF_INIT(SYNC_MAX_CHANGESET);
-	int rc, began = 0, ret = -1;
-	int64_t schema = -1;
+	outbox_cut oc = {.oc_db = db, .oc_re = BUF_INIT(SYNC_MAX_CHANGESET), .oc_out = out,
+			 .oc_target = target, .oc_base = base, .oc_schema = -1};
+	outbox_row rows[OUTBOX_CHUNK];
+	int n = 0, i = 0, rc = 0, ret = -1;
+	int64_t seen = 0, next = after;
 
 	*first = *last = *count = 0;
-	if (sync__restamp_load(db, &map) != 0 ||
-	    db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
-				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0) {
-		sync__restamp_release(&map);
+	if (sync__restamp_load(db, &oc.oc_map) != 0) {
+		sync__restamp_release(&oc.oc_map);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, SYNC_FRAME_MAX_ENTRIES);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sync_entry e;
-		int64_t seq = sqlite3_column_int64(st, 0);
-		int64_t sv = sqlite3_column_int64(st, 3);
+	if (db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
+				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0)
+		goto out;
+	while (rc == 0) {
+		if (i == n) {
+			int64_t left = SYNC_FRAME_MAX_ENTRIES - seen;
 
-		if (!began) {
-			frame_begin(&w, out, (uint32_t)sv);
-			schema = sv;
-			began = 1;
-		} else if (sv != schema) {
-			break; /* one schema version per frame */
-		}
-		memset(&e, 0, sizeof e);
-		e.seq = seq - base;
-		e.hlc = (const char *)sqlite3_column_text(st, 1);
-		e.actor = (const char *)sqlite3_column_text(st, 2);
-		e.changeset = sqlite3_column_blob(st, 4);
-		e.len = (size_t)sqlite3_column_bytes(st, 4);
-		if (map.rm_active) {
-			/* written before enrollment: under the identity it has now */
-			int changed = 0;
-			if (sync__restamp(db, &map, e.changeset, e.len, &re, &changed) == 0 &&
-			    changed) {
-				e.changeset = re.data;
-				e.len = re.len;
-			}
-		}
-		if (*count > 0 && target > 0 && !frame_fits(&w, &e, target))
-			break; /* the batch is full; the entry starts the next one */
-		if (frame_add(&w, &e) != 0) {
-			if (*count == 0) {
-				*first = seq;
-				ret = 1;
+			outbox_rows_free(rows, n);
+			i = n = 0;
+			if (left <= 0)
+				break;
+			n = outbox_chunk(st, next, left < OUTBOX_CHUNK ? (int)left : OUTBOX_CHUNK,
+					 rows);
+			if (n < 0) {
+				n = 0;
+				log_warnx("cannot read the outbox: %s", sqlite3_errmsg(db));
 				goto out;
 			}
-			break;
+			if (n == 0)
+				break;
+			seen += n;
 		}
-		if (*count == 0)
-			*first = seq;
-		*last = seq;
-		(*count)++;
+		next = rows[i].seq;
+		rc = outbox_add(&oc, &rows[i++], first, last, count);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		log_warnx("cannot read the outbox: %s", sqlite3_errmsg(db));
+	if (rc == 2) {
+		ret = 1;
 		goto out;
 	}
-	if (began && *count > 0 && frame_end(&w) != 0)
+	if (oc.oc_began && *count > 0 && frame_end(&oc.oc_w) != 0)
 		goto out;
 	if (*count == 0)
 		buf_reset(out);
 	ret = 0;
 out:
+	outbox_rows_free(rows, n);
 	sqlite3_finalize(st);
-	sync__restamp_release(&map);
-	buf_release(&re);
+	sync__restamp_release(&oc.oc_map);
+	buf_release(&oc.oc_re);
 	return ret;
 }
 

@@ -152,6 +152,16 @@ class GreeterTest(unittest.TestCase):
             self.assertGreaterEqual(x["wait_ms"], 0)
         mixed = self.node.get("/api/v1/checkins?status=done,left").json()
         self.assertTrue(all(x["status"] in ("done", "left") for x in mixed))
+        # Each status list is the whole list filtered, in its order and with
+        # its places (the query reads waiting and other rows apart).
+        r = self.node.post("/api/v1/checkins/%s/action" % a["id"], {"action": "call"})
+        self.assertEqual(r.status, 200, r.body)
+        full = self.node.get("/api/v1/checkins?status=all").json()
+        for q in ("waiting", "called", "waiting,called,serving", "done,left"):
+            part = self.node.get("/api/v1/checkins?status=" + q).json()
+            self.assertEqual([(x["id"], x["position"]) for x in part],
+                             [(x["id"], x["position"]) for x in full
+                              if x["status"] in q.split(",")], q)
         self.assertEqual(self.node.get("/api/v1/checkins?status=bogus").status, 400)
 
     def test_place_in_line_follows_the_queue(self):

@@ -39,6 +39,24 @@ REPORT = float(os.environ.get("SOAK_REPORT_SECONDS", "60"))
 MOVES = {"waiting": ["call", "left"], "called": ["serve", "requeue"], "serving": ["done"]}
 
 
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if v else 0
+
+
+def hub_memory(hub):
+    """The hub's page cache and heap in use, from /metrics (bytes)."""
+    out = {}
+    try:
+        for line in hub.get("/metrics").body.decode().splitlines():
+            for k in ("sqlite_cache", "heap_in_use", "heap_free"):
+                if line.startswith("outpost_hub_%s_bytes " % k):
+                    out[k] = float(line.split()[1])
+    except Exception:  # noqa: BLE001 - figures only
+        pass
+    return out
+
+
 def rss_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -174,7 +192,11 @@ def main():
         reasons = [r["id"] for r in nodes["A"].get("/api/v1/greeter/reasons").json()]
         daemons = [hub] + list(nodes.values())
         largest = {d.name: 0 for d in daemons}
-        rss0, rss1 = {}, {}
+        rss0, rss1, mem0 = {}, {}, {}
+        # RSS samples of the 2nd and the last tenth: their medians compare
+        # like with like (one sample catches whatever is in flight).
+        early = {d.name: [] for d in daemons}
+        late = {d.name: [] for d in daemons}
         clients = [Client(n, label, k, stats, stop, reasons)
                    for label, n in nodes.items() for k in range(CLIENTS)]
         t0 = time.time()
@@ -186,8 +208,14 @@ def main():
         while time.time() - t0 < SECONDS:
             for d in daemons:
                 largest[d.name] = max(largest[d.name], wal_bytes(d))
+                frac = (time.time() - t0) / SECONDS
+                if 0.1 <= frac < 0.2:
+                    early[d.name].append(rss_kb(d.proc.pid))
+                elif frac >= 0.9:
+                    late[d.name].append(rss_kb(d.proc.pid))
             if not rss0 and time.time() - t0 >= SECONDS / 10:
                 rss0 = {d.name: rss_kb(d.proc.pid) for d in daemons}
+                mem0 = hub_memory(hub)
             if time.time() >= next_report:
                 with stats.lock:
                     n = sum(len(v) for v in stats.lat.values())
@@ -199,6 +227,7 @@ def main():
                 next_report += REPORT
             time.sleep(0.2)
         rss1 = {d.name: rss_kb(d.proc.pid) for d in daemons}
+        mem1 = hub_memory(hub)
         stop.set()
         for c in clients:
             c.join(60)
@@ -237,6 +266,13 @@ def main():
                   "largest WAL %.2f MB" % (d.name, a / 1024, b / 1024,
                                            (b - a) * 100.0 / a if a else 0,
                                            largest[d.name] / 1048576))
+        for d in daemons:
+            a, b = median(early[d.name]), median(late[d.name])
+            print("  %-8s median RSS %.1f MB in the 2nd tenth -> %.1f MB in the last (%+.1f%%)"
+                  % (d.name, a / 1024, b / 1024, (b - a) * 100.0 / a if a else 0))
+        print("  hub memory after warm-up -> at the end (MB): %s" % ", ".join(
+            "%s %.1f -> %.1f" % (k, mem0.get(k, 0) / 1048576, mem1.get(k, 0) / 1048576)
+            for k in ("sqlite_cache", "heap_in_use", "heap_free")))
         print("  converged: %s (%d check-ins acknowledged, %d missing at the hub)" % (
             "yes" if not missing else "NO", len(stats.acked), len(missing or ())))
         ok = e5 == 0 and not missing
