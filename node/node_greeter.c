@@ -213,9 +213,16 @@ static route_rc checkin_reasons_check(route_call *a, const cJSON *reason_ids)
 		sqlite3_bind_text(st, 1, r->valuestring, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
+		switch (sqlite3_step(st)) {
+		case SQLITE_ROW:
+			break;
+		case SQLITE_DONE:
 			rc = route_bad(a, "reason_ids", "unknown or inactive reason '%.64s'",
 				       r->valuestring);
+			goto out;
+		default: /* a failed read is no answer about the reason (issue 20) */
+			db_note_error(n->nd_db, SQLITE_OK);
+			rc = ROUTE_DBERR;
 			goto out;
 		}
 		sqlite3_reset(st);
