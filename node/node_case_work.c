@@ -212,6 +212,42 @@ static int check_end(const actin *a, const char *today, json_err *e)
 	return 0;
 }
 
+/* The fields of a new activity (code, list, start and end dates, completion,
+ * its case note), every error collected: 0, or -1. */
+static int act_fields(route_call *call, node *n, actin *a, const char *today,
+		      const char **body_text)
+{
+	const cJSON *note = cJSON_GetObjectItemCaseSensitive(call->rc_body, "note");
+	json_err e = {{0}, {0}};
+	int bad = 0;
+
+	bad |= route_str(call, "code", JSON_REQUIRED, 1, 8, &a->code, NULL, 0);
+	bad |= route_str(call, "code_list", JSON_NULLABLE, 0, 10, &a->list, NULL, 0);
+	bad |= route_str(call, "start_date", JSON_REQUIRED, 1, 10, &a->start, NULL, 0);
+	bad |= route_str(call, "end_date", JSON_NULLABLE, 0, 10, &a->end, NULL, 0);
+	bad |= route_str(call, "completion", JSON_NULLABLE, 0, 16, &a->completion, NULL, 0);
+	if (a->list && a->list[0] == '\0')
+		a->list = NULL;
+	if (a->end && a->end[0] == '\0')
+		a->end = NULL;
+	if (a->completion && a->completion[0] == '\0')
+		a->completion = NULL;
+	if (a->list && strcmp(a->list, "activity") != 0 && strcmp(a->list, "followup") != 0)
+		bad = route_err(call, "code_list", "code_list must be activity or followup");
+	if (!cJSON_IsObject(note) ||
+	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, body_text, NULL, 0, &e))
+		bad = route_err(call, "note.body", "every activity needs its case note: describe the activity");
+	if (a->start && json_valid_date(a->start) != 0) {
+		bad = route_err(call, "start_date", "start date must be a date (YYYY-MM-DD)");
+		a->start = NULL;
+	}
+	if (a->code && !route_has_err(call, "code_list") && find_code(n, a, &e) != 0)
+		bad = route_err_json(call, &e);
+	if (a->start && check_end(a, today, &e) != 0)
+		bad = route_err_json(call, &e);
+	return bad ? -1 : 0;
+}
+
 #define ACT_SQL "SELECT * FROM participant_activities WHERE id=?"
 #define NOTE_SQL "SELECT * FROM case_notes WHERE id=?"
 
@@ -237,7 +273,6 @@ static route_rc post_activity(route_call *call)
 	const node_user *u = API_USER(call);
 	const cJSON *body = call->rc_body;
 	cJSON *out;
-	const cJSON *note;
 	json_err e = {{0}, {0}};
 	actin a;
 	char today[11], aid[UUID_STRLEN], nid[UUID_STRLEN], appr[UUID_STRLEN], subject[240], dl[11];
@@ -245,34 +280,8 @@ static route_rc post_activity(route_call *call)
 
 	memset(&a, 0, sizeof a);
 	node_today(n, today);
-	if (json_get_str(body, "code", JSON_REQUIRED, 1, 8, &a.code, NULL, 0, &e) ||
-	    json_get_str(body, "code_list", JSON_NULLABLE, 0, 10, &a.list, NULL, 0, &e) ||
-	    json_get_str(body, "start_date", JSON_REQUIRED, 1, 10, &a.start, NULL, 0, &e) ||
-	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
-	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e))
-		return route_bad_json(call, &e);
-	if (a.list && a.list[0] == '\0')
-		a.list = NULL;
-	if (a.end && a.end[0] == '\0')
-		a.end = NULL;
-	if (a.completion && a.completion[0] == '\0')
-		a.completion = NULL;
-	if (a.list && strcmp(a.list, "activity") != 0 && strcmp(a.list, "followup") != 0) {
-		json_err_set(&e, "code_list", "code_list must be activity or followup");
-		return route_bad_json(call, &e);
-	}
-	note = cJSON_GetObjectItemCaseSensitive(body, "note");
-	if (!cJSON_IsObject(note) ||
-	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e)) {
-		json_err_set(&e, "note.body", "every activity needs its case note: describe the activity");
-		return route_bad_json(call, &e);
-	}
-	if (json_valid_date(a.start) != 0) {
-		json_err_set(&e, "start_date", "start date must be a date (YYYY-MM-DD)");
-		return route_bad_json(call, &e);
-	}
-	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
-		return route_bad_json(call, &e);
+	if (act_fields(call, n, &a, today, &body_text) != 0)
+		return ROUTE_BAD;
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0)
 		return rc == 0 ? route_fail(call, 404, "id", "no such participant") : ROUTE_DBERR;
@@ -373,22 +382,22 @@ static route_rc post_amend_activity(route_call *call)
 	const char *reason = NULL;
 	char today[11], nid[UUID_STRLEN], newid[UUID_STRLEN], req_id[UUID_STRLEN], pid[64];
 	char subject[240], summary[400];
-	int voided = 0, days = 0, exited = 0;
+	int voided = 0, days = 0, exited = 0, bad = 0;
 
 	memset(&a, 0, sizeof a);
 	node_today(n, today);
-	if (json_get_str(body, "reason", JSON_REQUIRED, 1, 1000, &reason, NULL, 0, &e) ||
-	    json_get_str(body, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0, &e) ||
-	    json_get_str(body, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0, &e) ||
-	    json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
-		goto bad;
+	/* Every field's error at once. */
+	bad |= route_str(call, "reason", JSON_REQUIRED, 1, 1000, &reason, NULL, 0);
+	bad |= route_str(call, "end_date", JSON_NULLABLE, 0, 10, &a.end, NULL, 0);
+	bad |= route_str(call, "completion", JSON_NULLABLE, 0, 16, &a.completion, NULL, 0);
+	bad |= route_bool(call, "void", JSON_NULLABLE, 0, &voided);
 	note = cJSON_GetObjectItemCaseSensitive(body, "note");
 	if (note && !cJSON_IsNull(note) &&
 	    (!cJSON_IsObject(note) ||
-	     json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e))) {
-		json_err_set(&e, "note.body", "the note needs a body");
-		goto bad;
-	}
+	     json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e)))
+		bad = route_err(call, "note.body", "the note needs a body");
+	if (bad)
+		goto collected;
 	orig = db_row_json_by(n->nd_db, ACT_SQL, id);
 	if (orig == NULL || strcmp(json_str(orig, "local_area_id"), n->nd_local_area_id) != 0) {
 		rr = route_fail(call, 404, "id", "no such activity");
@@ -442,7 +451,9 @@ dberr:
 	rr = ROUTE_DBERR;
 	goto done;
 bad:
-	rr = route_bad_json(call, &e);
+	route_err_json(call, &e);
+collected:
+	rr = ROUTE_BAD;
 done:
 	cJSON_Delete(orig);
 	return rr;
@@ -476,15 +487,13 @@ static route_rc post_note(route_call *a)
 	bad |= route_str(a, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0);
 	if (subject && subject[0] == '\0')
 		bad = route_err(a, "subject", "subject is required");
+	if (contact && json_valid_date(contact) != 0)
+		bad = route_err(a, "contact_date", "contact date must be a date (YYYY-MM-DD)");
 	if (bad)
 		return ROUTE_BAD;
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0)
 		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
-	if (json_valid_date(contact) != 0) {
-		json_err_set(&e, "contact_date", "contact date must be a date (YYYY-MM-DD)");
-		return route_bad_json(a, &e);
-	}
 	rc = entry_dates_rule(n, pid, "contact_date", contact, 0, &e);
 	if (rc == -2)
 		return ROUTE_DBERR;

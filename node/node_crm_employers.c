@@ -183,41 +183,38 @@ typedef struct newemp {
 	char norm[CRM_NORM_MAX], z5[6], edd[9], la[64];
 } newemp;
 
-/* The contacts sent with a new employer: 0, or -1 with e set (its field
- * named contacts[i].x). */
-static int newemp_contacts(const cJSON *body, newemp *ne, arena *ar, json_err *e)
+/* The contacts sent with a new employer, every error collected in a (its
+ * field named contacts[i].x): 0, or -1. */
+static int newemp_contacts(route_call *a, newemp *ne, arena *ar)
 {
-	const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(body, "contacts"), *it;
-	int cpresent[NCF];
+	const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(a->rc_body, "contacts"), *it;
+	json_err e = {{0}, {0}};
+	int cpresent[NCF], bad = 0;
 
 	if (contacts == NULL || cJSON_IsNull(contacts))
 		return 0;
-	if (!cJSON_IsArray(contacts) || cJSON_GetArraySize(contacts) > MAX_NEW_CONTACTS) {
-		json_err_set(e, "contacts", "contacts must be a list of at most %d contacts",
-			     MAX_NEW_CONTACTS);
-		return -1;
-	}
+	if (!cJSON_IsArray(contacts) || cJSON_GetArraySize(contacts) > MAX_NEW_CONTACTS)
+		return route_err(a, "contacts", "contacts must be a list of at most %d contacts",
+				 MAX_NEW_CONTACTS);
 	cJSON_ArrayForEach(it, contacts)
 	{
-		char prefix[32];
+		char prefix[32], f[48];
 		snprintf(prefix, sizeof prefix, "contacts[%d].", ne->ncontacts);
+		snprintf(f, sizeof f, "%sname", prefix);
 		if (!cJSON_IsObject(it)) {
-			json_err_set(e, "contacts", "each contact must be an object");
-			return -1;
-		}
-		if (json_only(it, contact_keys, e) == 0 &&
-		    crm__read_fields(it, crm__contact_fields, NCF - 1, ne->cv[ne->ncontacts], cpresent,
-				     ar, prefix, e, NULL) == 0 &&
-		    ne->cv[ne->ncontacts][1] == NULL)
-			json_err_set(e, "name", "contact name is required");
-		if (e->msg[0]) {
-			if (strncmp(e->field, "contacts[", 9) != 0)
-				json_err_prefix(e, prefix);
-			return -1;
+			bad = route_err(a, "contacts", "each contact must be an object");
+		} else if (json_only(it, contact_keys, &e) != 0) {
+			json_err_prefix(&e, prefix);
+			bad = route_err_json(a, &e);
+		} else {
+			bad |= crm__read_fields(it, crm__contact_fields, NCF - 1, ne->cv[ne->ncontacts],
+						cpresent, ar, prefix, &e, a);
+			if (ne->cv[ne->ncontacts][1] == NULL && !route_has_err(a, f))
+				bad = route_err(a, f, "contact name is required");
 		}
 		ne->ncontacts++;
 	}
-	return 0;
+	return bad;
 }
 
 /* Where the new employer comes from: 0, or -1 with e set. */
@@ -247,51 +244,53 @@ static int newemp_source(node *n, newemp *ne, json_err *e)
 	return 0;
 }
 
-/* The body of a new employer, its defaults and rules: 0, or -1 with e set. */
-static int newemp_read(node *n, const node_user *u, const cJSON *body, newemp *ne, arena *ar,
-		       json_err *e)
+/* The body of a new employer, its defaults and rules, every error collected
+ * in a: 0, or -1. */
+static int newemp_read(route_call *a, newemp *ne, arena *ar)
 {
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	const cJSON *body = a->rc_body;
 	const char **v = ne->v;
+	json_err e = {{0}, {0}};
+	int bad = 0;
 
-	if (crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, e, NULL) ||
-	    crm__get_str(body, "office_id", 0, 64, &ne->office, ar, e) ||
-	    crm__get_str(body, "source", 0, 16, &ne->source, ar, e) ||
-	    crm__get_str(body, "external_employer_id", 0, 64, &ne->ext_id, ar, e) ||
-	    crm__get_str(body, "directory_id", 0, 64, &ne->dir_id, ar, e) ||
-	    json_get_bool(body, "confirm_not_duplicate", JSON_NULLABLE, 0, &ne->confirm, e))
-		return -1;
+	bad |= crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, &e, a);
+	if (crm__get_str(body, "office_id", 0, 64, &ne->office, ar, &e) != 0)
+		bad = route_err_json(a, &e);
+	if (crm__get_str(body, "source", 0, 16, &ne->source, ar, &e) != 0)
+		bad = route_err_json(a, &e);
+	if (crm__get_str(body, "external_employer_id", 0, 64, &ne->ext_id, ar, &e) != 0)
+		bad = route_err_json(a, &e);
+	if (crm__get_str(body, "directory_id", 0, 64, &ne->dir_id, ar, &e) != 0)
+		bad = route_err_json(a, &e);
+	bad |= route_bool(a, "confirm_not_duplicate", JSON_NULLABLE, 0, &ne->confirm);
 	v[EF_STATUS] = v[EF_USERNAME] = NULL;
-	if (v[EF_NAME] == NULL) {
-		json_err_set(e, "company_name", "company name is required");
-		return -1;
-	}
-	if (crm_normalize_name(v[EF_NAME], ne->norm, sizeof ne->norm) != 0) {
-		json_err_set(e, "company_name", "company name must contain a letter or digit");
-		return -1;
-	}
-	if (v[EF_ZIP] == NULL) {
-		json_err_set(e, "zip", "ZIP code is required (enter it first, then the street)");
-		return -1;
-	}
-	crm_valid_zip(v[EF_ZIP], ne->z5);
+	if (v[EF_NAME] == NULL && !route_has_err(a, "company_name"))
+		bad = route_err(a, "company_name", "company name is required");
+	else if (v[EF_NAME] && crm_normalize_name(v[EF_NAME], ne->norm, sizeof ne->norm) != 0)
+		bad = route_err(a, "company_name", "company name must contain a letter or digit");
+	if (v[EF_ZIP] == NULL && !route_has_err(a, "zip"))
+		bad = route_err(a, "zip", "ZIP code is required (enter it first, then the street)");
+	else if (v[EF_ZIP])
+		crm_valid_zip(v[EF_ZIP], ne->z5);
 	if (v[EF_EDD])
 		crm_valid_edd_account(v[EF_EDD], ne->edd);
 	if (v[EF_STATE] == NULL)
 		v[EF_STATE] = "CA";
-	if (newemp_source(n, ne, e) != 0)
-		return -1;
-	if (v[EF_OWNER] == NULL)
+	if (!route_has_err(a, "source") && newemp_source(n, ne, &e) != 0)
+		bad = route_err_json(a, &e);
+	if (v[EF_OWNER] == NULL && !route_has_err(a, "lead_owner_id"))
 		v[EF_OWNER] = u->id;
-	if (crm__check_staff(n, v[EF_OWNER], "lead_owner_id", e) != 0)
-		return -1;
-	if (ne->office == NULL)
+	if (v[EF_OWNER] && crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)
+		bad = route_err_json(a, &e);
+	if (ne->office == NULL && !route_has_err(a, "office_id"))
 		ne->office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
-	if (db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?", ne->office, ne->la,
-		    sizeof ne->la) != 0) {
-		json_err_set(e, "office_id", "no such office");
-		return -1;
-	}
-	return newemp_contacts(body, ne, ar, e);
+	if (ne->office && db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?",
+				  ne->office, ne->la, sizeof ne->la) != 0)
+		bad = route_err(a, "office_id", "no such office");
+	bad |= newemp_contacts(a, ne, ar);
+	return bad ? -1 : 0;
 }
 
 /* The duplicate check, unless the user has seen the list and goes on:
@@ -378,7 +377,6 @@ static route_rc post_employer(route_call *a)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	json_err e = {{0}, {0}};
 	char id[UUID_STRLEN];
 	arena *ar = calloc(1, sizeof *ar);
 	newemp *ne = calloc(1, sizeof *ne);
@@ -388,8 +386,8 @@ static route_rc post_employer(route_call *a)
 
 	if (ar == NULL || ne == NULL) {
 		rr = ROUTE_DBERR;
-	} else if (newemp_read(n, u, a->rc_body, ne, ar, &e) != 0) {
-		rr = route_bad_json(a, &e);
+	} else if (newemp_read(a, ne, ar) != 0) {
+		rr = ROUTE_BAD;
 	} else if ((rr = newemp_duplicates(a, ne, &answered)) == ROUTE_OK && !answered) {
 		now = node_now_ms(n);
 		uuid7_at(id, now);
@@ -440,12 +438,12 @@ static route_rc patch_employer(route_call *a)
 	json_err e = {{0}, {0}};
 	arena ar_s, *ar = &ar_s;
 	const char *v[NEF], *xc[3], *xv[3];
-	int present[NEF], nx = 0, rc;
+	int present[NEF], nx = 0, rc, ferr;
 	char norm[CRM_NORM_MAX], z5[6], edd[9], type[16];
 
 	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e, a))
-		return ROUTE_BAD;
+	/* Every field's error at once: the formats, then the rules. */
+	ferr = crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e, a);
 	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0)
 		return route_fail(a, 404, "id", "no such employer");
 	{
@@ -453,49 +451,42 @@ static route_rc patch_employer(route_call *a)
 		if (lr != ROUTE_OK)
 			return lr;
 	}
-	if (present[EF_NAME]) {
-		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0) {
-			json_err_set(&e, "company_name", "company name must contain a letter or digit");
-			return route_bad_json(a, &e);
-		}
+	if (present[EF_NAME] && !route_has_err(a, "company_name")) {
+		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0)
+			ferr = route_err(a, "company_name", "company name must contain a letter or digit");
 		xc[nx] = "normalized_name";
 		xv[nx++] = norm;
 	}
-	if (present[EF_ZIP]) {
-		if (v[EF_ZIP] == NULL) {
-			json_err_set(&e, "zip", "ZIP code is required");
-			return route_bad_json(a, &e);
-		}
-		crm_valid_zip(v[EF_ZIP], z5);
+	if (present[EF_ZIP] && !route_has_err(a, "zip")) {
+		if (v[EF_ZIP] == NULL)
+			ferr = route_err(a, "zip", "ZIP code is required");
+		else
+			crm_valid_zip(v[EF_ZIP], z5);
 		xc[nx] = "zip5";
 		xv[nx++] = z5;
 	}
-	if (present[EF_EDD]) {
-		if (v[EF_EDD] == NULL && strcmp(type, CRM_RECRUITING) == 0) {
-			json_err_set(&e, "edd_account_number",
-				     "a recruiting employer keeps its EDD Account Number");
-			return route_bad_json(a, &e);
-		}
+	if (present[EF_EDD] && !route_has_err(a, "edd_account_number")) {
+		if (v[EF_EDD] == NULL && strcmp(type, CRM_RECRUITING) == 0)
+			ferr = route_err(a, "edd_account_number",
+					 "a recruiting employer keeps its EDD Account Number");
 		if (v[EF_EDD]) {
 			crm_valid_edd_account(v[EF_EDD], edd);
 			v[EF_EDD] = edd;
 		}
 	}
-	if (present[EF_OWNER] && (v[EF_OWNER] == NULL ||
-				  crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)) {
+	if (present[EF_OWNER] && !route_has_err(a, "lead_owner_id")) {
 		if (v[EF_OWNER] == NULL)
-			json_err_set(&e, "lead_owner_id", "a lead owner is required");
-		return route_bad_json(a, &e);
+			ferr = route_err(a, "lead_owner_id", "a lead owner is required");
+		else if (crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)
+			ferr = route_err_json(a, &e);
 	}
-	if (present[EF_STATUS] && v[EF_STATUS] == NULL) {
-		json_err_set(&e, "status", "status must be active or inactive");
-		return route_bad_json(a, &e);
-	}
+	if (present[EF_STATUS] && v[EF_STATUS] == NULL && !route_has_err(a, "status"))
+		ferr = route_err(a, "status", "status must be active or inactive");
+	if (present[EF_USERNAME] && v[EF_USERNAME] == NULL && !route_has_err(a, "username"))
+		ferr = route_err(a, "username", "user name is required");
+	if (ferr)
+		return ROUTE_BAD;
 	if (present[EF_USERNAME]) {
-		if (v[EF_USERNAME] == NULL) {
-			json_err_set(&e, "username", "user name is required");
-			return route_bad_json(a, &e);
-		}
 		{
 			char cur[CRM_USERNAME_MAX + 1] = "";
 			const char *why;

@@ -88,41 +88,32 @@ typedef struct svc {
 static const char *const svc_keys[] = {"code", "start_date", "projected_end_date", "end_date",
 				       "completion_code", "notes", NULL};
 
-/* One service object: fields and every rule.  prefix names it in errors. */
-static int read_service(node *n, const cJSON *o, const char *prefix, const char *today, svc *s,
-			json_err *e)
+/* Collect e into a's errors, its field named under prefix ("services[1].code")
+ * when prefix is set; clears e.  Returns -1. */
+static int svc_err(route_call *a, const char *prefix, json_err *e)
 {
-	char msg[160];
-	const char *field;
+	if (prefix && prefix[0] && strcmp(e->field, prefix) != 0) {
+		char p[64];
+		if (snprintf(p, sizeof p, "%s.", prefix) < (int)sizeof p)
+			json_err_prefix(e, p);
+	}
+	route_err_json(a, e);
+	memset(e, 0, sizeof *e);
+	return -1;
+}
+
+/* The code of service s: known and selectable.  0, or -1 with e set. */
+static int svc_code(node *n, const svc *s, json_err *e)
+{
 	sqlite3_stmt *st;
+	const char *why;
 	int found = 0, sys = 0;
 	char status[16] = "";
 
-	memset(s, 0, sizeof *s);
-	if (!cJSON_IsObject(o)) {
-		json_err_set(e, prefix, "each service must be an object");
-		return -1;
-	}
-	if (json_only(o, svc_keys, e) ||
-	    json_get_str(o, "code", JSON_REQUIRED, 1, 8, &s->code, NULL, 0, e) ||
-	    json_get_str(o, "start_date", JSON_REQUIRED, 1, 10, &s->start, NULL, 0, e) ||
-	    json_get_str(o, "projected_end_date", JSON_NULLABLE, 0, 10, &s->projected, NULL, 0, e) ||
-	    json_get_str(o, "end_date", JSON_NULLABLE, 0, 10, &s->end, NULL, 0, e) ||
-	    json_get_str(o, "completion_code", JSON_NULLABLE, 0, 16, &s->completion, NULL, 0, e) ||
-	    json_get_str(o, "notes", JSON_NULLABLE, 0, CRM_NOTE_MAX, &s->notes, NULL, 0, e))
-		goto bad;
-	if (s->projected && s->projected[0] == '\0')
-		s->projected = NULL;
-	if (s->end && s->end[0] == '\0')
-		s->end = NULL;
-	if (s->completion && s->completion[0] == '\0')
-		s->completion = NULL;
-	if (s->notes && s->notes[0] == '\0')
-		s->notes = NULL;
 	if (db_prepare(n->nd_db, &st,
 		       "SELECT system_generated, status FROM employer_activity_codes WHERE code=?") != 0) {
 		json_err_set(e, "code", "cannot read the code list");
-		goto bad;
+		return -1;
 	}
 	sqlite3_bind_text(st, 1, s->code, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -133,30 +124,67 @@ static int read_service(node *n, const cJSON *o, const char *prefix, const char 
 	sqlite3_finalize(st);
 	if (!found) {
 		json_err_set(e, "code", "unknown activity code '%.8s'", s->code);
-		goto bad;
+		return -1;
 	}
-	if ((field = crm_code_selectable(sys, status)) != NULL) {
-		json_err_set(e, "code", "%s %s", s->code, field);
-		goto bad;
-	}
-	field = crm_service_check(s->start, s->end, s->completion, today, msg, sizeof msg);
-	if (field) {
-		json_err_set(e, field, "%s", msg);
-		goto bad;
-	}
-	if (s->projected && (json_valid_date(s->projected) != 0 || strcmp(s->projected, s->start) < 0)) {
-		json_err_set(e, "projected_end_date",
-			     "projected end date must be a date on or after the start date");
-		goto bad;
+	if ((why = crm_code_selectable(sys, status)) != NULL) {
+		json_err_set(e, "code", "%s %s", s->code, why);
+		return -1;
 	}
 	return 0;
-bad:
-	if (prefix && prefix[0] && strcmp(e->field, prefix) != 0) {
-		char p[64];
-		if (snprintf(p, sizeof p, "%s.", prefix) < (int)sizeof p)
-			json_err_prefix(e, p);
+}
+
+/* One service object: fields and every rule, every error collected in a
+ * (prefix names the service in them).  0, or -1. */
+static int read_service(route_call *a, node *n, const cJSON *o, const char *prefix,
+			const char *today, svc *s)
+{
+	const struct {
+		const char *name;
+		int flags;
+		size_t max;
+		const char **out;
+	} f[] = {
+		{"code", JSON_REQUIRED, 8, &s->code},
+		{"start_date", JSON_REQUIRED, 10, &s->start},
+		{"projected_end_date", JSON_NULLABLE, 10, &s->projected},
+		{"end_date", JSON_NULLABLE, 10, &s->end},
+		{"completion_code", JSON_NULLABLE, 16, &s->completion},
+		{"notes", JSON_NULLABLE, CRM_NOTE_MAX, &s->notes},
+	};
+	json_err e = {{0}, {0}};
+	char msg[160];
+	const char *field;
+	int bad = 0, start_ok;
+
+	memset(s, 0, sizeof *s);
+	if (!cJSON_IsObject(o)) {
+		json_err_set(&e, prefix ? prefix : "", "each service must be an object");
+		return svc_err(a, NULL, &e);
 	}
-	return -1;
+	if (json_only(o, svc_keys, &e))
+		bad = svc_err(a, prefix, &e);
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		int req = f[i].flags & JSON_REQUIRED;
+		if (json_get_str(o, f[i].name, f[i].flags, req ? 1 : 0, f[i].max, f[i].out, NULL, 0, &e))
+			bad = svc_err(a, prefix, &e);
+		else if (!req && *f[i].out && (*f[i].out)[0] == '\0')
+			*f[i].out = NULL;
+	}
+	if (s->code && svc_code(n, s, &e) != 0)
+		bad = svc_err(a, prefix, &e);
+	start_ok = s->start && json_valid_date(s->start) == 0;
+	if (s->start && (field = crm_service_check(s->start, s->end, s->completion, today, msg,
+						   sizeof msg)) != NULL) {
+		json_err_set(&e, field, "%s", msg);
+		bad = svc_err(a, prefix, &e);
+	}
+	if (s->projected && (json_valid_date(s->projected) != 0 ||
+			     (start_ok && strcmp(s->projected, s->start) < 0))) {
+		json_err_set(&e, "projected_end_date",
+			     "projected end date must be a date on or after the start date");
+		bad = svc_err(a, prefix, &e);
+	}
+	return bad;
 }
 
 static int insert_service(node *n, const char *employer_id, const svc *s, const char *staff,
@@ -190,20 +218,18 @@ static route_rc post_services(route_call *a)
 	const cJSON *body = a->rc_body;
 	cJSON *out, *arr;
 	const cJSON *list, *it;
-	json_err e = {{0}, {0}};
 	svc s[CRM_MAX_SERVICES];
 	char today[11], type[16], status[16], ids[CRM_MAX_SERVICES][UUID_STRLEN];
-	int ns = 0;
+	int ns = 0, bad = 0;
 	uint64_t now;
 
-	if (json_get_str(body, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0, &e))
-		return route_bad_json(a, &e);
+	bad |= route_str(a, "expected_account_type", JSON_NULLABLE, 0, 16, &expect, NULL, 0);
 	list = cJSON_GetObjectItemCaseSensitive(body, "services");
 	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
-	    cJSON_GetArraySize(list) > CRM_MAX_SERVICES) {
-		json_err_set(&e, "services", "services must list 1 to %d services", CRM_MAX_SERVICES);
-		return route_bad_json(a, &e);
-	}
+	    cJSON_GetArraySize(list) > CRM_MAX_SERVICES)
+		bad = route_err(a, "services", "services must list 1 to %d services", CRM_MAX_SERVICES);
+	if (bad)
+		return ROUTE_BAD;
 	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) != 0)
 		return route_fail(a, 404, "id", "no such employer");
 	db_text(n->nd_db, "SELECT status FROM employers WHERE id=?", emp, status, sizeof status);
@@ -226,10 +252,8 @@ static route_rc post_services(route_call *a)
 	{
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "services[%d]", ns);
-		if (read_service(n, it, prefix, today, &s[ns], &e) != 0) {
-			route_err_json(a, &e);
-			memset(&e, 0, sizeof e);
-		} else if (strcmp(type, CRM_LEAD) == 0 && crm_recruiting_only_code(s[ns].code)) {
+		if (read_service(a, n, it, prefix, today, &s[ns]) == 0 && strcmp(type, CRM_LEAD) == 0 &&
+		    crm_recruiting_only_code(s[ns].code)) {
 			char f[48];
 			snprintf(f, sizeof f, "%s.code", prefix);
 			route_err(a, f, "%s is for recruiting employers only: marketing leads get no"
@@ -319,8 +343,10 @@ static route_rc post_correct(route_call *a)
 	} else {
 		cJSON_DeleteItemFromObject(body, "void");
 		node_today(n, today);
-		if (read_service(n, body, NULL, today, &s, &e) != 0)
-			goto bad;
+		if (read_service(a, n, body, NULL, today, &s) != 0) {
+			rr = ROUTE_BAD;
+			goto done;
+		}
 		char et[16] = "";
 		db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, et, sizeof et);
 		if (crm_recruiting_only_code(s.code) && strcmp(et, CRM_LEAD) == 0) {

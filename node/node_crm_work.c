@@ -407,22 +407,30 @@ static route_rc patch_work_item(route_call *a)
 	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
 	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
-	int has_due, has_emp;
+	int has_due, has_emp, ferr = 0;
 
-	if (json_get_str(body, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0, &e) ||
-	    json_get_str(body, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0, &e) ||
-	    json_get_str(body, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0, &e) ||
-	    json_get_str(body, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0, &e) ||
-	    json_get_str(body, "description", JSON_NULLABLE, 0, CRM_DESC_MAX, &desc, NULL, 0, &e) ||
-	    json_get_str(body, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0, &e) ||
-	    json_get_str(body, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0, &e))
-		goto bad;
+	/* Every field's error at once. */
+	ferr |= route_str(a, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0);
+	ferr |= route_str(a, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0);
+	ferr |= route_str(a, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0);
+	ferr |= route_str(a, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0);
+	ferr |= route_str(a, "description", JSON_NULLABLE, 0, CRM_DESC_MAX, &desc, NULL, 0);
+	ferr |= route_str(a, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0);
+	ferr |= route_str(a, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0);
 	has_due = cJSON_GetObjectItemCaseSensitive(body, "due_date") != NULL;
 	has_emp = cJSON_GetObjectItemCaseSensitive(body, "employer_id") != NULL;
 	if (due && due[0] == '\0')
 		due = NULL;
 	if (emp && emp[0] == '\0')
 		emp = NULL;
+	if (status && crm_valid_wi_status(status) != 0)
+		ferr = route_err(a, "status", "status must be New, In Progress or Closed");
+	if (desc && desc[0] == '\0')
+		ferr = route_err(a, "description", "description is required");
+	if (due && json_valid_date(due) != 0)
+		ferr = route_err(a, "due_date", "due date must be a date (YYYY-MM-DD)");
+	if (ferr)
+		goto bad;
 	cur = wi_json(n, id);
 	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
 		rr = route_fail(a, 404, "id", "no such work item");
@@ -430,10 +438,6 @@ static route_rc patch_work_item(route_call *a)
 	}
 	from = json_str(cur, "status");
 	if (status) {
-		if (crm_valid_wi_status(status) != 0) {
-			json_err_set(&e, "status", "status must be New, In Progress or Closed");
-			goto bad;
-		}
 		if (crm_wi_transition(from, status) != 0) {
 			rr = route_fail(a, 409, "status", "a closed work item cannot be reopened");
 			goto done;
@@ -449,20 +453,18 @@ static route_rc patch_work_item(route_call *a)
 		rr = route_fail(a, 409, "status", "a closed work item cannot be edited");
 		goto done;
 	}
-	if (desc && desc[0] == '\0') {
-		json_err_set(&e, "description", "description is required");
-		goto bad;
-	}
-	if (due && json_valid_date(due) != 0) {
-		json_err_set(&e, "due_date", "due date must be a date (YYYY-MM-DD)");
-		goto bad;
-	}
-	if ((cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e)) ||
-	    (pri && check_list_ref(n, "work_item_priorities", pri, "priority_id", &e)) ||
-	    (emp && check_employer_link(n, emp, &e)) ||
-	    check_job_order_link(n, cat ? cat : json_str(cur, "category_id"),
-				 has_emp ? emp : json_str(cur, "employer_id"), &e) ||
-	    (asg && crm__check_assignee(n, asg, "assignee_id", &e)))
+	if (cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e))
+		ferr = route_err_json(a, &e);
+	if (pri && check_list_ref(n, "work_item_priorities", pri, "priority_id", &e))
+		ferr = route_err_json(a, &e);
+	if (emp && check_employer_link(n, emp, &e))
+		ferr = route_err_json(a, &e);
+	if (!ferr && check_job_order_link(n, cat ? cat : json_str(cur, "category_id"),
+					  has_emp ? emp : json_str(cur, "employer_id"), &e))
+		ferr = route_err_json(a, &e);
+	if (asg && crm__check_assignee(n, asg, "assignee_id", &e))
+		ferr = route_err_json(a, &e);
+	if (ferr)
 		goto bad;
 	if ((cat && set_col(n, id, "category_id", cat, 1)) ||
 	    (pri && set_col(n, id, "priority_id", pri, 1)) ||
@@ -481,7 +483,7 @@ static route_rc patch_work_item(route_call *a)
 	rr = route_ok(a, 200, wi_json(n, id));
 	goto done;
 bad:
-	rr = route_bad_json(a, &e);
+	rr = ROUTE_BAD;
 	goto done;
 dberr:
 	log_warnx("crm: work item %s not updated: %s", id, sqlite3_errmsg(n->nd_db));

@@ -144,13 +144,14 @@ export const tests = [
     await assertAccessible(page, 'access request form');
     await page.click('#req-save');
     assert((await page.textContent('#requestor_name-err')).includes('required'), 'required field named');
+    assert((await page.textContent('#display_name-err')).includes('required') && (await page.textContent('#username-err')).includes('required'), 'every missing field at once');
     await page.fill('#display_name', 'Casey Morgan');
     await page.fill('#username', 'cmorgan');
     await page.fill('#email', 'cmorgan@example.org');
     await page.selectOption('#local_area_id', 'demo-la');
     await page.selectOption('#office_id', 'demo-office');
     await page.selectOption('#privilege_group', 'LWIA/CBO Staff');
-    assert((await page.textContent('#privilege_group-desc')).includes('case_notes'), 'the group says what it allows');
+    assert((await page.textContent('#privilege_group-desc')).includes('Case notes'), 'the group says what it allows, in words');
     await page.check('#crm_work_group');
     await page.fill('#requestor_name', 'Pat Manager');
     await page.fill('#requestor_email', 'pat.manager@example.org');
@@ -344,7 +345,7 @@ export const tests = [
     const hist = await page.textContent('#history');
     for (const a of ['reset', 'change', 'recertify']) assert(hist.includes(a), 'history shows ' + a + ': ' + hist.slice(0, 300));
     assert(!hist.includes(temp), 'no password in the history');
-    assert(hist.includes('privilege_group: LWIA Partner Supervisor → LWIA Intake Staff'), 'the change of group in words: ' + hist.slice(0, 600));
+    assert(hist.includes('privilege group: LWIA Partner Supervisor → LWIA Intake Staff'), 'the change of group in words: ' + hist.slice(0, 600));
   })],
 
   ['deactivation refused until the signed form is uploaded, then done on time; audit trail and review reports', () => withConsole(async (hub, page) => {

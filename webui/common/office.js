@@ -2,7 +2,7 @@
 // header: who is signed in and what they may do (GET /api/v1/session), the
 // idle warning, signing in again in place when a session has ended, drafts
 // of forms kept in this tab until saved, and the error summary.
-import { api, el, hooks, office } from './api.js';
+import { api, el, hooks, office, fmtDateTime } from './api.js';
 
 const $ = id => document.getElementById(id);
 const staffPage = typeof location !== 'undefined' && !location.pathname.startsWith('/login') &&
@@ -332,8 +332,10 @@ export function showSummary(form, errors) {
     el('ul', {}, items.map(({ input, text }) => el('li', {}, input
       ? el('a', { href: '#' + input.id, onclick: ev => { ev.preventDefault(); input.focus(); input.scrollIntoView({ block: 'center' }); } }, text)
       : text))));
-  const main = document.querySelector('main');
-  main.prepend(box);
+  // In a modal dialog the page behind cannot be reached: the summary goes
+  // at the top of the dialog's form.
+  const host = form && form.closest && form.closest('dialog[open]') ? form : document.querySelector('main');
+  host.prepend(box);
   box.focus();
   return items.length ? items[0].text : '';
 }
@@ -371,13 +373,13 @@ export async function startOffice() {
   setInterval(idleTick, 1000);
 }
 
-// A record that does not exist (404 from its API): the page's forms give
-// way to a plain "not found" page with a way back.
-export function showNotFound(what, back, backLabel) {
-  const main = document.querySelector('main');
-  document.title = `${what} not found — Outpost`;
-  main.replaceChildren(
-    el('h1', { id: 'not-found' }, `${what} not found`),
-    el('p', {}, `There is no ${what.toLowerCase()} at this link. It may have been removed, or the link may be incomplete.`),
-    el('p', {}, el('a', { href: back }, backLabel)));
+// A record that does not exist: the shared page in ui.js.
+export { showNotFound } from './ui.js';
+
+// The line a printout carries, since the page's header is not printed: the
+// office's name, what is printed (its filters and dates) and when.
+export async function printLine(target, what) {
+  let name = '';
+  try { name = (await (await fetch('/healthz')).json()).office_name || ''; } catch { /* the page still prints */ }
+  target.textContent = [name, what, `Printed ${fmtDateTime(Date.now())}`].filter(Boolean).join(' · ');
 }

@@ -109,3 +109,16 @@ export function subNav(cls, links, { matchSearch = false } = {}) {
     return el('li', {}, el('a', { href, 'aria-current': here ? 'page' : null }, text));
   })));
 }
+
+// A record that does not exist (a 404 from its API, a link to nothing): the
+// page's forms give way to a plain "not found" page with a way back, on
+// the office node's pages and the hub console's alike.
+export function showNotFound(what, back, backLabel) {
+  const main = document.querySelector('main');
+  document.querySelectorAll('dialog[open]').forEach(d => d.close());
+  document.title = `${what} not found — Outpost`;
+  main.replaceChildren(
+    el('h1', { id: 'not-found' }, `${what} not found`),
+    el('p', {}, `There is no ${what.toLowerCase()} at this link. It may have been removed, or the link may be incomplete.`),
+    el('p', {}, el('a', { href: back }, backLabel)));
+}

@@ -5,7 +5,8 @@
 // administrator designation (Attachment 1 and training date), its access
 // requests and forms, and its history from the audit trail.
 import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges,
-  options, clearErrors, showErrors } from './console.js';
+  options, clearErrors, showErrors, privLabels } from './console.js';
+import { showNotFound } from './ui.js';
 
 const id = new URLSearchParams(location.search).get('id');
 const FILE_LABEL = { request_form: 'System Access Request form', ispa_certificate: 'ISPA certificate',
@@ -21,6 +22,7 @@ function loadPlaces() {
 const nameOf = (list, v) => (list.find(x => x.id === v) || {}).name || v || '';
 
 async function load() {
+  if (!id) throw Object.assign(new Error('no account named'), { status: 404 });
   const s = await api('/api/v1/admin/staff/' + encodeURIComponent(id));
   const [areas, offices] = await loadPlaces();
   $('title').textContent = `${s.display_name} (${s.username})`;
@@ -33,8 +35,8 @@ async function load() {
     ['User name', s.username], ['Email', s.email || ''],
     ['Local Area', nameOf(areas, s.local_area_id)], ['Field division', s.field_division || ''], ['Office', nameOf(offices, s.office_id)],
     ['Privilege group', s.privilege_group],
-    ['Privileges', (s.privileges || []).join(', ')],
-    (s.priv_add || []).length && ['Added', s.priv_add.join(', ')], (s.priv_remove || []).length && ['Removed', s.priv_remove.join(', ')],
+    ['Privileges', privLabels(s.privileges)],
+    (s.priv_add || []).length && ['Added', privLabels(s.priv_add)], (s.priv_remove || []).length && ['Removed', privLabels(s.priv_remove)],
     (s.roles || []).length && ['Roles', s.roles.join(', ')],
     s.admin_training_date && ['Administrator training', fmtDate(s.admin_training_date)],
     s.admin_form_id && ['Attachment 1', el('a', { href: '/api/v1/admin/files/' + encodeURIComponent(s.admin_form_id) }, 'Download the signed designation form')],
@@ -141,4 +143,7 @@ $('reactivate-form').addEventListener('submit', ev => stateAction(ev, $('reactiv
   'The account is active again, same user name.'));
 $('schedule-form').addEventListener('submit', ev => stateAction(ev, $('schedule-form'), 'schedule-', 'schedule-deactivation',
   { request_id: $('schedule-request_id').value, new_owner_id: ownerOf('schedule-new_owner_id') }, 'The deactivation is scheduled for the separation date.'));
-load().catch(e => { $('status').textContent = 'Could not load the account: ' + e.message; });
+load().catch(e => {
+  if (e.status === 404) showNotFound('Account', '/accounts.html', 'Find the account in the list of accounts');
+  else $('status').textContent = 'Could not load the account: ' + e.message;
+});

@@ -1,7 +1,7 @@
 // codes.js - the hub's code lists: each list's version and counts, loading a
 // new version (operations; CSV with a version name and an effective date),
 // and the codes of a list with their status and when they were retired.
-import { $, api, el, table, pill, options, clearErrors, isoToday } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, isoToday, fmtDate } from './console.js';
 
 const NAMES = { employer: 'Employer activity codes', activity: 'Participant activity codes', followup: 'Follow-up codes', groups: 'Privilege groups' };
 let lists = [];
@@ -12,15 +12,15 @@ async function loadLists() {
   options($('v-list'), opts, { selected: $('v-list').value });
   options($('c-list'), opts, { selected: $('c-list').value });
   $('lists').replaceChildren(table('Code lists', ['List', 'Version', 'Effective', 'In use', 'Retired', 'Waiting'],
-    lists.map(l => [NAMES[l.list] || l.list, l.version || '–', l.effective_date || '–', String(l.active), String(l.retired),
-      l.pending.length ? l.pending.map(p => `${p.version} (from ${p.effective_date})`).join(', ') : 'None'])));
+    lists.map(l => [NAMES[l.list] || l.list, l.version || '–', fmtDate(l.effective_date) || '–', String(l.active), String(l.retired),
+      l.pending.length ? l.pending.map(p => `${p.version} (from ${fmtDate(p.effective_date)})`).join(', ') : 'None'])));
 }
 
 async function loadCodes() {
   const r = await api('/api/v1/admin/code-lists/' + encodeURIComponent($('c-list').value));
   $('codes').replaceChildren(table('Codes of ' + (NAMES[r.list] || r.list), ['Code', 'Title', 'Status'],
     r.codes.map(c => [c.code, c.title, c.status === 'active' ? pill('In use', 'ok')
-      : pill(c.retired_on ? `Retired ${c.retired_on} (${c.retired_in})` : 'Retired', 'muted')])));
+      : pill(c.retired_on ? `Retired ${fmtDate(c.retired_on)} (${c.retired_in})` : 'Retired', 'muted')])));
 }
 
 async function loadVersion(ev) {
@@ -33,7 +33,7 @@ async function loadVersion(ev) {
     const r = await api('/api/v1/admin/code-lists/' + encodeURIComponent($('v-list').value), { method: 'POST', body });
     $('status').textContent = r.applied
       ? `Version ${r.version} applied: ${r.added} added, ${r.changed} changed, ${r.retired} retired.`
-      : `Version ${r.version} waits for ${r.effective_date}.`;
+      : `Version ${r.version} waits for ${fmtDate(r.effective_date)}.`;
     form.reset();
     $('v-effective_date').value = isoToday();
     await loadLists();

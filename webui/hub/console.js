@@ -176,24 +176,34 @@ export function shownOnce(id, label, value, note) {
 // of an event with only one side.  Secrets never reach here (the hub leaves
 // them out); password fields are skipped all the same.
 const SKIP = new Set(['password', 'password_hash', 'updated_hlc', 'privileges', 'last_login_at', 'files', 'requests']);
+// A privilege in words ("participant_edit" is "Edit participant data").
+export const PRIV_LABEL = { view: 'View', participant_edit: 'Edit participant data', case_notes: 'Case notes',
+  crm: 'Employer / CRM', reports: 'Reports', greeter_desk: 'Greeter desk', greeter_setup: 'Greeter setup',
+  staff_admin: 'Staff accounts', vetting: 'Employer vetting' };
+export const privLabels = list => (list || []).map(p => PRIV_LABEL[p] || p).join(', ');
+
 export function auditChanges(a) {
   const before = a.before && typeof a.before === 'object' ? a.before : null;
   const after = a.after && typeof a.after === 'object' ? a.after : null;
-  // Times (fields ending in _at, in ms) as dates, not milliseconds.
-  const show = (v, k = '') => (v === null || v === undefined ? 'empty'
+  // Times (fields ending in _at, in ms) as dates, not milliseconds; dates
+  // as MM/DD/YYYY; yes and no; the field's name in words.
+  const show = (v, k = '') => (v === null || v === undefined || v === '' ? 'empty'
     : /_at$/.test(k) && Number(v) > 1e11 ? fmtDateTime(v)
-      : typeof v === 'object' ? JSON.stringify(v) : String(v));
+      : typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? commonDate(v)
+        : typeof v === 'boolean' ? (v ? 'yes' : 'no')
+          : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const label = k => k.replace(/_(at|id)$/, '').replace(/_/g, ' ');
   const out = [];
   if (before && after) {
     for (const k of Object.keys(after)) {
       if (SKIP.has(k) || JSON.stringify(before[k]) === JSON.stringify(after[k])) continue;
-      out.push(`${k}: ${show(before[k], k)} → ${show(after[k], k)}`);
+      out.push(`${label(k)}: ${show(before[k], k)} → ${show(after[k], k)}`);
     }
   } else if (after || before) {
     const o = after || before;
     for (const [k, v] of Object.entries(o)) {
       if (SKIP.has(k) || v === null || v === '' || (Array.isArray(v) && !v.length)) continue;
-      out.push(`${k}: ${show(v, k)}`);
+      out.push(`${label(k)}: ${show(v, k)}`);
       if (out.length >= 8) { out.push('…'); break; }
     }
   } else if (a.detail != null) {

@@ -2,7 +2,7 @@
 // reasons (add, rename, reorder, narrow to an office, retire and restore),
 // the statewide report of visits by office, day, reason and language with its
 // CSV, and the offices with no check-in on a business day.
-import { $, api, el, table, pill, options, clearErrors, showError, qs, isoToday, addDays } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showError, qs, isoToday, addDays, fmtDate } from './console.js';
 
 let areas = [], offices = [], reasons = [];
 const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
@@ -83,7 +83,7 @@ async function loadReport(ev) {
     $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${r.from} to ${r.to}.`;
     $('report').replaceChildren(table('Visits by office, day, reason and language',
       ['Office', 'Day', 'Reason', 'Language', 'Visits'],
-      r.rows.map(x => [x.office_name, x.date, x.reason, x.language === 'es' ? 'Spanish' : 'English', String(x.visits)]),
+      r.rows.map(x => [x.office_name, fmtDate(x.date), x.reason, x.language === 'es' ? 'Spanish' : 'English', String(x.visits)]),
       { empty: 'No visit in these dates.' }));
   } catch (e) { $('report-form').querySelector('.form-err').textContent = e.message; }
 }
@@ -91,8 +91,8 @@ async function loadReport(ev) {
 async function loadMissing() {
   const m = await api('/api/v1/admin/reports/greeter-missing');
   $('missing').replaceChildren(table('Offices with no check-ins', ['Office', 'Business days with no check-in'],
-    m.offices.map(o => [o.office_name, o.dates.join(', ')]),
-    { empty: `Every office in service checked in visitors on every business day from ${m.from} to ${m.to}.` }));
+    m.offices.map(o => [o.office_name, o.dates.map(fmtDate).join(', ')]),
+    { empty: `Every office in service checked in visitors on every business day from ${fmtDate(m.from)} to ${fmtDate(m.to)}.` }));
 }
 
 async function init() {

@@ -23,7 +23,7 @@ async function listReviews() {
     $('review-missed').textContent = `Quarters without a completed access review: ${q.skipped.join(', ')}.` +
       ((q.quarters.find(x => x.quarter === q.current) || {}).status === 'reviewed' ? '' : ` This quarter (${q.current}) is not reviewed yet either.`);
   $('reviews').replaceChildren(el('h3', {}, 'Reviews'), table('Reviews', ['Quarter', 'Area', 'Accounts', 'Status', 'Drawn', ''],
-    rs.map(r => [r.quarter, r.local_area_id || r.field_division || 'statewide', String(r.sample_size ?? (r.items || []).length),
+    rs.map(r => [r.quarter, r.local_area_id || r.field_division ? areaName(r.local_area_id || r.field_division) : 'statewide', String(r.sample_size ?? (r.items || []).length),
       r.status === 'complete' ? pill('Complete', 'ok') : pill('Open', 'warn'), fmtDateTime(r.created_at),
       el('a', { href: '/reports.html?' + qs({ report: 'review', review: r.id }) }, `Open review ${r.quarter}`)]),
     { empty: 'No review has been drawn yet.' }));
@@ -118,7 +118,7 @@ async function recert(ev) {
   const asOf = $('rc-asof').value || isoToday();
   const r = await api('/api/v1/admin/recertification?' + qs({ as_of: asOf, within_days: $('rc-within').value }));
   const row = (s, state) => [el('a', { href: '/account.html?id=' + encodeURIComponent(s.id) }, s.display_name), s.username,
-    s.local_area_id || s.field_division || '', s.privilege_group, fmtDate(s.ispa_date), fmtDate(s.confidentiality_date),
+    s.local_area_id ? areaName(s.local_area_id) : s.field_division || '', s.privilege_group, fmtDate(s.ispa_date), fmtDate(s.confidentiality_date),
     el('span', {}, state === 'overdue' ? pill('Overdue', 'bad') : pill('Due', 'warn'), ' ', fmtDate(s.recertification_due_on)),
     el('a', { href: `/request.html?kind=recertify&staff_id=${encodeURIComponent(s.id)}`, class: 'no-print' }, `Recertify ${s.display_name}`)];
   const heads = ['Name', 'User name', 'Area', 'Group', 'ISPA training', 'Confidentiality statement', 'Due', ''];
@@ -147,10 +147,10 @@ async function deact(ev) {
     el('p', { class: 'stat' }, `${deactRows.length - late} of ${deactRows.length} on time`),
     table('Deactivations', ['Name', 'User name', 'Area', 'Separation date', 'Deactivated', 'Timely'],
       deactRows.map(x => [el('a', { href: '/account.html?id=' + encodeURIComponent(x.s.id) }, x.s.display_name), x.s.username,
-        x.s.local_area_id || x.s.field_division || '', x.sep || 'not recorded', x.d,
+        x.s.local_area_id ? areaName(x.s.local_area_id) : x.s.field_division || '', x.sep || 'not recorded', x.d,
         x.timely === null ? pill('no separation date', 'warn') : x.timely ? pill('on time', 'ok') : pill(`${x.late} day${x.late === 1 ? '' : 's'} late`, 'bad')]),
       { empty: 'No deactivation in this period.' }));
-  printHead(`Deactivation timeliness, separations ${from || 'any time'} to ${to || 'today'}, ${areaName($('dt-la').value)}.`);
+  printHead(`Deactivation timeliness, separations ${from ? fmtDate(from) : 'any time'} to ${to ? fmtDate(to) : 'today'}, ${areaName($('dt-la').value)}.`);
 }
 
 async function init() {
@@ -173,7 +173,7 @@ async function init() {
       $('rc-form').addEventListener('submit', recert);
       $('rc-csv').addEventListener('click', () => downloadCsv('recertification.csv',
         ['State', 'Name', 'User name', 'Local Area', 'Field division', 'Group', 'ISPA training', 'Confidentiality statement', 'Due'],
-        recertRows.map(([st, s]) => [st, s.display_name, s.username, s.local_area_id || '', s.field_division || '', s.privilege_group,
+        recertRows.map(([st, s]) => [st, s.display_name, s.username, s.local_area_id ? areaName(s.local_area_id) : '', s.field_division || '', s.privilege_group,
           s.ispa_date || '', s.confidentiality_date || '', s.recertification_due_on || ''])));
       await recert();
     } else {

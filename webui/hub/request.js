@@ -4,8 +4,9 @@
 // out - create the account (temporary password shown once), reset, change,
 // recertify or deactivate (refused, and told why, until the signed form is
 // uploaded).
+import { showNotFound } from './ui.js';
 import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, clearErrors, showError,
-  shownOnce, confirmDialog, KIND_LABEL, isoToday } from './console.js';
+  shownOnce, confirmDialog, KIND_LABEL, isoToday, privLabels } from './console.js';
 
 const FILE_LABEL = {
   request_form: 'Signed System Access Request form',
@@ -41,7 +42,7 @@ function kindChanged() {
 
 function groupChanged() {
   const g = groups.find(x => x.name === $('privilege_group').value);
-  $('privilege_group-desc').textContent = g ? `${g.description || ''} Privileges: ${(g.privileges || []).join(', ')}.` : '';
+  $('privilege_group-desc').textContent = g ? `${g.description || ''} Privileges: ${privLabels(g.privileges)}.` : '';
 }
 
 function officesFor() {
@@ -88,9 +89,9 @@ async function save(ev) {
   // Checks the hub makes too, said before the round trip.
   const req = { new: ['display_name', 'username', 'local_area_id', 'privilege_group', 'ispa_date', 'confidentiality_date', 'business_need'],
     recertify: ['ispa_date', 'confidentiality_date', 'business_need'], deactivate: ['separation_date'] }[k] || [];
-  for (const f of ['requestor_name', ...req]) {
-    if (!b[f]) return showError(form, { message: 'This is required.', field: f });
-  }
+  // Every missing field at once, each next to its field; the first is focused.
+  const missing = ['requestor_name', ...req].filter(f => !b[f]);
+  if (missing.length) return missing.reverse().forEach(f => showError(form, { message: 'This is required.', field: f }));
   const files = FILES_FOR[k].map(f => [f, $('file-' + f)?.files?.[0]]).filter(([, x]) => x);
   for (const [f, x] of files) if (x.size > 2 * 1024 * 1024) return showError(form, { message: `${x.name} is larger than 2 MB.`, field: 'file-' + f });
   $('req-save').disabled = true;
@@ -99,7 +100,8 @@ async function save(ev) {
     r = await api('/api/v1/admin/access-requests', { method: 'POST', body: b });
   } catch (e) {
     $('req-save').disabled = false;
-    return showError(form, e);
+    const errs = e.body && Array.isArray(e.body.errors) && e.body.errors.length ? e.body.errors : [{ field: e.field, error: e.message }];
+    return errs.reverse().forEach(x => showError(form, { field: x.field, message: x.error }));
   }
   const failed = [];
   for (const [f, x] of files) {
@@ -324,6 +326,9 @@ async function init() {
     } else {
       await showForm();
     }
-  } catch (e) { $('status').textContent = 'Could not load: ' + e.message; }
+  } catch (e) {
+    if (e.status === 404 && params.get('id')) showNotFound('Access request', '/accounts.html', 'Go to the accounts and their requests');
+    else $('status').textContent = 'Could not load: ' + e.message;
+  }
 }
 init();

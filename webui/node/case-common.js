@@ -4,7 +4,7 @@
 // sub-page links.  Field errors, tables and the like are ui.js's, passed on
 // here.  Every case page has <header id="top">, <nav id="sub"> and
 // <main id="main">; nothing here keeps a participant's data beyond the page.
-import { api, el } from './api.js';
+import { api, el, fmtDate } from './api.js';
 import { subNav } from './ui.js';
 
 export { $, qs, options, clearErrors, showError, showErrors, table, pill } from './ui.js';
@@ -24,11 +24,11 @@ export async function clockNotice(target) {
     target.hidden = false;
     target.className = 'notice warn';
     target.textContent = `This computer's clock is ${Math.round(Math.abs(m.clock_offset_ms) / 60000)} minutes off the hub's. ` +
-      `Dates are checked against the hub's time (${m.today}); tell your administrator.`;
+      `Dates are checked against the hub's time (${fmtDate(m.today)}); tell your administrator.`;
   } else if (!m.clock_checked) {
     target.hidden = false;
     target.className = 'notice';
-    target.textContent = `Dates are checked against this office's clock (today is ${m.today}); it has not yet been compared with the hub's.`;
+    target.textContent = `Dates are checked against this office's clock (today is ${fmtDate(m.today)}); it has not yet been compared with the hub's.`;
   }
 }
 

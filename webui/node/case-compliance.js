@@ -3,6 +3,7 @@
 // compliance; printable and as CSV.  Computed at the office on its trusted
 // date (GET /api/v1/case/compliance).
 import { api, el, fmtDate } from './api.js';
+import { printLine } from './office.js';
 import { $, API, meta, qs, options, table, pill, partLink, clockNotice } from './case-common.js';
 
 const KIND = { case_note: 'Case note', soft_exit: 'Soft exit', closure_form: 'Closure form', follow_up: 'Follow-up', followup_form: 'Follow-up form', activity_note: 'Activity note' };
@@ -25,7 +26,9 @@ async function show(ev) {
   try {
     const c = await api(API + '/compliance?' + q);
     const s = c.summary;
-    $('asof').textContent = `As of ${c.today} (the office's trusted date).`;
+    $('asof').textContent = `As of ${fmtDate(c.today)} (the office's trusted date).`;
+    printLine($('print-head'), `Case compliance as of ${fmtDate(c.today)}: ${$('f-staff').selectedOptions[0]?.textContent || 'Everyone'}, ` +
+      `${$('f-office').selectedOptions[0]?.textContent || 'Every office'}`);
     $('stats').replaceChildren(
       stat('Due this week', s.due_this_week, 'n-due'), stat('Overdue', s.overdue, 'n-over'),
       stat('Nearing soft exit', s.nearing_exit, 'n-near'), stat('Closure forms due', s.closure_forms_due, 'n-closure'),

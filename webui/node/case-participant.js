@@ -272,7 +272,6 @@ async function saveActivity(ev) {
   $('act-ok').hidden = true;
   const [kind, code] = ($('code').value || ':').split(':');
   const body = { code, code_list: kind || null, start_date: $('start_date').value, note: { body: $('note-body').value } };
-  if (!code) { showError(form, { field: 'code', message: 'Choose an activity code.' }); return; }
   if ($('end_date').value) body.end_date = $('end_date').value;
   if ($('completion').value) body.completion = $('completion').value;
   $('act-save').disabled = true;

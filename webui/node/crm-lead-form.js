@@ -3,6 +3,7 @@
 // (?directory=ID).  ZIP first, then the street; likely duplicates (same
 // normalized name, every office's employers) are shown while typing.
 import { api, el } from './api.js';
+import { showNotFound } from './office.js';
 import { $, API, meta, options, qs, clearErrors, showError, TYPE_LABEL } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
@@ -70,7 +71,14 @@ async function init() {
       for (const k of FIELDS) if (p[k] != null && $(k)) $(k).value = p[k];
       $('source-line').textContent = ext ? 'Prefilled from the external employer (spidered job postings). Complete the required fields and save.'
         : 'Prefilled from the local employer sites search. Complete the required fields and save.';
-    } catch (e) { $('source-line').textContent = e.message; }
+    } catch (e) {
+      if (e.status === 404) {
+        showNotFound(ext ? 'External employer' : 'Local employer site', ext ? '/crm-external.html' : '/crm-external.html?view=directory',
+          ext ? 'Find an external employer' : 'Search the local employer sites');
+        return;
+      }
+      $('source-line').textContent = e.message;
+    }
   }
   $('zip').addEventListener('input', zipChanged);
   $('company_name').addEventListener('input', checkDups);

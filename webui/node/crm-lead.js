@@ -77,7 +77,8 @@ function render() {
   $('locations').replaceChildren(e.locations.length ? table('Locations', ['Site', 'Street', 'City', 'ZIP'],
     e.locations.map(l => [l.name || '', l.street || '', l.city || '', l.zip])) : el('p', { class: 'muted' }, 'No other locations.'));
   $('services').replaceChildren(e.services.length ? table('Service plan', ['Code', 'Service', 'DOL category', 'Start', 'Actual end', 'Completion', 'Staff'],
-    e.services.map(s => [s.code, s.title || '', s.dol_category || '', fmtDate(s.start_date), fmtDate(s.end_date), s.completion_code || '', s.staff_name || '']))
+    e.services.map(s => [s.code, s.title || '', s.dol_category || '', fmtDate(s.start_date), fmtDate(s.end_date),
+      s.completion_code ? ((m.completion_codes || []).find(c => c.id === s.completion_code) || {}).label || s.completion_code : '', s.staff_name || '']))
     : el('p', { class: 'muted' }, 'No services recorded yet.'));
   $('svc-type').textContent = `Account type: ${TYPE_LABEL[e.account_type]}. Verify it before recording services.`;
   $('work').replaceChildren(e.work_items.length ? table('Work items', ['ID', 'Category', 'Status', 'Due', 'Assigned to', 'Description'],

@@ -2,8 +2,9 @@
 // work items (owner, assignee, category, status, dates, account type),
 // Services Provided Employer (DOL category roll-up) and employers by
 // account type.
+import { showNotFound, printLine } from './office.js';
 import { api, el, fmtDate } from './api.js';
-import { $, API, meta, options, qs, barChart, table, clearErrors, showError } from './crm-common.js';
+import { $, API, meta, options, qs, barChart, table, clearErrors, showError, TYPE_LABEL } from './crm-common.js';
 
 function section(title, rows, cols, pick) {
   return el('section', { class: 'card' }, el('h2', {}, title),
@@ -26,6 +27,9 @@ async function run(ev) {
   $('csv').href = `${API}/reports/${kind}?${qs({ ...p, format: 'csv' })}`;
   try {
     const r = await api(`${API}/reports/${kind}?${qs(p)}`);
+    const sel = id => $(id).selectedOptions[0]?.textContent || '';
+    printLine($('print-head'), `${sel('r-kind')}, ${fmtDate(p.from) || 'from the start'} to ${fmtDate(p.to) || 'today'}` +
+      (p.account_type ? `, ${sel('r-account_type')}` : ''));
     let parts = [];
     if (kind === 'work-items') {
       $('total').textContent = `${r.total} work item${r.total === 1 ? '' : 's'} linked to employers`;
@@ -43,7 +47,7 @@ async function run(ev) {
           x => [x.label, String(x.count), String(x.employers)]),
         section('By staff', r.by_staff, ['Staff', 'Services'], x => [x.label, String(x.count)]),
         el('section', { class: 'card' }, el('h2', {}, 'By employer'), table('By employer', ['Employer', 'Account type', 'Services', 'Codes'],
-          r.by_employer.map(x => [x.label, x.account_type, String(x.count), x.codes])))];
+          r.by_employer.map(x => [x.label, TYPE_LABEL[x.account_type] || x.account_type, String(x.count), x.codes])))];
     } else {
       $('total').textContent = `${r.total} active employer${r.total === 1 ? '' : 's'}`;
       parts = [section('By account type', r.by_account_type.map(x => ({ ...x, label: x.label === 'lead' ? 'Marketing Lead' : 'Recruiting Employer' })),
@@ -75,6 +79,10 @@ async function init() {
   options($('r-staff'), [{ id: '', display_name: 'All' }, ...m.staff], { label: 'display_name' });
   options($('r-category_id'), m.categories, { blank: 'All' });
   const kind = new URLSearchParams(location.search).get('report');
+  if (kind && ![...$('r-kind').options].some(o => o.value === kind)) {
+    showNotFound('Report', '/crm-reports.html', 'Choose a CRM report');
+    return;
+  }
   if (kind) $('r-kind').value = kind;
   $('r-kind').addEventListener('change', kindChanged);
   $('filters').addEventListener('submit', run);

@@ -3,6 +3,7 @@
 // employer), and the item dialog: status, re-assignment, due date, notes,
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
 import { api, el, fmtDate, fmtDateTime } from './api.js';
+import { showNotFound } from './office.js';
 import { $, API, meta, options, qs, clearErrors, showError, table, pill } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
@@ -34,13 +35,38 @@ async function dueNotice() {
     ...d.items.map(w => el('a', { href: '?open=' + w.id, style: 'margin-right:.6rem', onclick: ev => { ev.preventDefault(); open(w.id); } }, w.ref)));
 }
 
-async function open(wid) {
-  try { current = await api(`${API}/work-items/${encodeURIComponent(wid)}`); } catch (e) { $('status').textContent = e.message; return; }
+// A crossed edit in words: the field's label and names, not ids.
+const COL_LABEL = { assignee_id: 'Assigned to', category_id: 'Category', priority_id: 'Priority', due_date: 'Due date',
+  employer_id: 'Employer', status: 'Status', description: 'Description' };
+function crossedValue(col, v) {
+  if (v == null || v === '') return 'nothing';
+  const list = { assignee_id: [m.work_group, 'display_name'], category_id: [m.categories, 'name'], priority_id: [m.priorities, 'name'] }[col];
+  const hit = list && (list[0] || []).find(x => x.id === v);
+  if (hit) return hit[list[1]];
+  if (col === 'due_date') return fmtDate(v);
+  return col.endsWith('_id') ? 'another value' : v;
+}
+
+async function open(wid, fromLink = false) {
+  try {
+    current = await api(`${API}/work-items/${encodeURIComponent(wid)}`);
+    if (current.deleted) throw Object.assign(new Error('deleted'), { status: 404 });
+  } catch (e) {
+    if (e.status === 404 && fromLink) {
+      showNotFound('Work item', '/crm-work.html', 'Go to the work items');
+    } else if (e.status === 404) {
+      await load();
+      $('status').textContent = 'This work item no longer exists (deleted); the list is up to date.';
+    } else {
+      $('status').textContent = e.message;
+    }
+    return;
+  }
   const w = current, f = $('wi-form');
   clearErrors(f);
   $('wi-h').textContent = `Work item ${w.ref}`;
   $('wi-info').replaceChildren(...[['Employer', w.employer_name || '—'], ['Category', w.category], ['Priority', w.priority],
-    ['Description', w.description], ['Created by', w.created_by_name || w.created_by]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    ['Description', w.description], ['Created by', w.created_by_name || 'another office\'s staff member']].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   $('e-status').value = w.status;
   options($('e-assignee_id'), m.work_group, { label: 'display_name', selected: w.assignee_id });
   options($('e-category_id'), m.categories, { selected: w.category_id });
@@ -50,7 +76,7 @@ async function open(wid) {
   const crossed = w.conflicts || [];
   $('e-crossed').hidden = !crossed.length;
   $('e-crossed').replaceChildren(...(crossed.length ? [el('strong', {}, 'Edits that crossed between offices: '),
-    ...crossed.map(c => `${c.column_name} kept "${c.kept_value ?? ''}" (the other office had "${c.other_value ?? ''}"). `)] : []));
+    ...crossed.map(c => `${COL_LABEL[c.column_name] || c.column_name} kept "${crossedValue(c.column_name, c.kept_value)}" (the other office had "${crossedValue(c.column_name, c.other_value)}"). `)] : []));
   // Status: on your own items (assigned to you or created by you).
   const own = w.assignee_id === m.me.id || w.created_by === m.me.id;
   $('e-status-hint').hidden = own;
@@ -146,6 +172,6 @@ async function init() {
   $('e-delete').addEventListener('click', deleteItem);
   $('e-cancel').addEventListener('click', () => $('wi-dlg').close());
   await Promise.all([load(), dueNotice()]);
-  if (params.get('open')) open(params.get('open'));
+  if (params.get('open')) open(params.get('open'), true);
 }
 init();

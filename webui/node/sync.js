@@ -3,6 +3,10 @@
 // recorded in this office (GET /api/v1/sync/conflicts).  Refreshes itself.
 import { api, el, fmtTime, fmtDate, fmtDateTime, inWords } from './api.js';
 
+// The office's name (its id stays beside it for IT).
+let officeName = '';
+fetch('/healthz').then(r => r.json()).then(h => { officeName = h.office_name || ''; }).catch(() => {});
+
 export function ago(ms) {
   if (ms == null) return 'never';
   if (ms < 10000) return 'just now';
@@ -62,7 +66,7 @@ function show(s, conflicts) {
   const rows = [
     ['Hub', s.hub_url || 'not enrolled'],
     ['This node', s.node_id],
-    ['Office', s.office_id || '–'],
+    ['Office', s.office_id ? (officeName ? `${officeName} (${s.office_id})` : s.office_id) : '–'],
     ['Last change the hub confirmed', s.acked_seq == null ? 'none yet' : String(s.acked_seq)],
     ['Hub changes applied here', s.cursor == null ? 'none yet' :
       `${s.cursor} of ${s.head_seq == null ? '?' : s.head_seq}` +

@@ -88,7 +88,7 @@ async function loadDays(q) {
   $('by-day').replaceChildren(el('table', {}, el('caption', { class: 'sr-only' }, 'Visits per day'),
     el('thead', {}, el('tr', {}, ...['Day', 'Visits', 'In Spanish', 'Business day'].map(h => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, ...d.days.map(x => el('tr', { class: missing.has(x.date) ? 'warn' : null },
-      el('td', {}, x.date), el('td', {}, String(x.visits)), el('td', {}, String(x.spanish)),
+      el('td', {}, fmtDate(x.date)), el('td', {}, String(x.visits)), el('td', {}, String(x.spanish)),
       el('td', {}, x.business_day ? (missing.has(x.date) ? 'Yes: no check-in recorded' : 'Yes') : (x.holiday || 'Weekend')))))));
 }
 
