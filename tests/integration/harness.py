@@ -273,7 +273,7 @@ class Daemon:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
                                           source_address=src)
 
-    def request(self, method, path, body=None, headers=None, timeout=10, raw=False, csrf=True):
+    def request(self, method, path, body=None, headers=None, timeout=60, raw=False, csrf=True):
         """One request on a fresh connection with this client's cookies and
         (csrf false: without) its CSRF token; keeps the cookies it sets."""
         h = {}
