@@ -136,6 +136,9 @@ export const tests = [
       await page.goto(hub.url + '/account.html?id=' + mis.id);
       await page.waitForSelector('#roles-card:not([hidden])');
       await page.check('#role-mis_admin');
+      // A designation needs the signed Attachment 1 and the training date (issue 16).
+      await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
+      await page.fill('#role-admin_training_date', daysAgo(3));
       await page.click('#roles-save');
       await page.waitForFunction(() => document.getElementById('status').textContent.includes('mis_admin'));
       // 5. Its reasons, signed in as the MIS Administrator.
