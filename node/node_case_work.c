@@ -251,6 +251,21 @@ static int act_fields(route_call *call, node *n, actin *a, const char *today,
 #define ACT_SQL "SELECT * FROM participant_activities WHERE id=?"
 #define NOTE_SQL "SELECT * FROM case_notes WHERE id=?"
 
+/* An amendment's reply names its Help Request, pending until DSS WIOA staff
+ * decide it.  out may be NULL (nothing to add to). */
+static void add_pending_help_request(cJSON *out, const char *req_id)
+{
+	cJSON *ap;
+
+	if (out == NULL)
+		return;
+	ap = cJSON_AddObjectToObject(out, "approval");
+	cJSON_AddStringToObject(ap, "request_id", req_id);
+	cJSON_AddStringToObject(ap, "state", "pending");
+	cJSON_AddItemToObject(ap, "waiting_for", cJSON_CreateStringArray(
+		(const char *[]){case_role_title(CASE_ROLE_WIOA)}, 1));
+}
+
 static const route_key act_keys_rk[] = {
 	{"code", ROUTE_T_ANY, 0}, {"code_list", ROUTE_T_ANY, 0}, {"start_date", ROUTE_T_ANY, 0},
 	{"end_date", ROUTE_T_ANY, 0}, {"completion", ROUTE_T_ANY, 0}, {"approval", ROUTE_T_ANY, 0},
@@ -437,13 +452,7 @@ static route_rc post_amend_activity(route_call *call)
 			goto dberr;
 	}
 	out = db_row_json_by(n->nd_db, ACT_SQL, newid);
-	if (out) {
-		cJSON *ap = cJSON_AddObjectToObject(out, "approval");
-		cJSON_AddStringToObject(ap, "request_id", req_id);
-		cJSON_AddStringToObject(ap, "state", "pending");
-		cJSON_AddItemToObject(ap, "waiting_for", cJSON_CreateStringArray(
-			(const char *[]){case_role_title(CASE_ROLE_WIOA)}, 1));
-	}
+	add_pending_help_request(out, req_id);
 	log_info("case: activity %s amended by %s (help request %s)", id, newid, req_id);
 	rr = route_ok(call, 201, out);
 	goto done;
@@ -591,13 +600,7 @@ static route_rc post_amend_note(route_call *a)
 		goto done;
 	}
 	out = db_row_json_by(n->nd_db, NOTE_SQL, nid);
-	if (out) {
-		cJSON *ap = cJSON_AddObjectToObject(out, "approval");
-		cJSON_AddStringToObject(ap, "request_id", req_id);
-		cJSON_AddStringToObject(ap, "state", "pending");
-		cJSON_AddItemToObject(ap, "waiting_for", cJSON_CreateStringArray(
-			(const char *[]){case_role_title(CASE_ROLE_WIOA)}, 1));
-	}
+	add_pending_help_request(out, req_id);
 	log_info("case: note %s amends note %s (help request %s)", nid, root, req_id);
 	rr = route_ok(a, 201, out);
 done:
