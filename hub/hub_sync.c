@@ -99,8 +99,8 @@ static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t s
 	int rc;
 
 	if (db_prepare(db, &st,
-		       "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=? "
-		       "WHERE id=?") != 0)
+		       "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, "
+		       "last_error=NULL WHERE id=?") != 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, acked);
 	sqlite3_bind_int64(st, 2, schema);
@@ -271,11 +271,36 @@ static int ingest_pend_init(ingest_pend *p)
 
 /* Progress and entries commit together.  0, or -1 with res set (the
  * transaction rolled back). */
+/* Set by the push runner (job_push_group): hub_ingest runs inside the
+ * runner's transaction, each push in a savepoint of its own, and the
+ * runner commits them all at once. */
+static _Thread_local int push_group;
+
+static int txn_begin(sqlite3 *db)
+{
+	return db_exec(db, push_group ? "SAVEPOINT hub_push" : "BEGIN IMMEDIATE");
+}
+
+static int txn_commit(sqlite3 *db)
+{
+	return db_exec(db, push_group ? "RELEASE hub_push" : "COMMIT");
+}
+
+static void txn_rollback(sqlite3 *db)
+{
+	if (!push_group) {
+		db_exec(db, "ROLLBACK");
+		return;
+	}
+	db_exec(db, "ROLLBACK TO hub_push");
+	db_exec(db, "RELEASE hub_push");
+}
+
 static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
 			 hub_ingest_result *res)
 {
-	if (set_acked(db, n->hn_id, acked, schema) != 0 || db_exec(db, "COMMIT") != 0) {
-		db_exec(db, "ROLLBACK");
+	if (set_acked(db, n->hn_id, acked, schema) != 0 || txn_commit(db) != 0) {
+		txn_rollback(db);
 		ingest_db_fail(res, "the hub could not commit the batch");
 		return -1;
 	}
@@ -333,7 +358,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		ingest_fail(res, 500, "out of memory");
 		goto out;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+	if (txn_begin(db) != 0) {
 		ingest_db_fail(res, "the hub database is busy");
 		goto out;
 	}
@@ -355,7 +380,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		in_txn = 0;
 		if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
 			goto out;
-		if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		if (txn_begin(db) != 0) {
 			ingest_db_fail(res, "the hub database is busy");
 			goto out;
 		}
@@ -378,7 +403,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 out:
 	push_node = NULL;
 	if (in_txn)
-		db_exec(db, "ROLLBACK");
+		txn_rollback(db);
 	sync_apply_cache_free(cache);
 	ingest_pend_release(&pend);
 	ingest_log(n, count, res);
@@ -387,8 +412,9 @@ out:
 
 /* ---- work in the thread pool ------------------------------------------------ */
 
-typedef struct job {
+typedef struct sync_job {
 	uv_work_t jb_work;
+	struct sync_job *jb_link; /* pushes: the queue, the runner's group */
 	hub *jb_hub;
 	http_req *jb_req;
 	int jb_kind;
@@ -433,8 +459,23 @@ static void deflate_reply(job *j)
 	buf_release(&z);
 }
 
-/* [work thread] A push, on hb_wdb under hb_wlock; the waiting pull
- * progress is written after it. */
+/* [work thread] Under hb_wlock: a refused push's reason on its node (the
+ * console shows it; a push that commits clears it in set_acked). */
+static void note_error(sqlite3 *db, const char *node_id, const char *why)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_prepare(db, &st, "UPDATE nodes SET last_error=?1 WHERE id=?2 AND last_error IS NOT ?1") ==
+	    0) {
+		sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
+/* [work thread] One push of the runner's group, inside its transaction
+ * (hub_ingest in a savepoint of its own). */
 static void job_push(job *j)
 {
 	hub *h = j->jb_hub;
@@ -458,15 +499,49 @@ static void job_push(job *j)
 			    : zr == -2 ? "the push body inflates past the batch limit"
 				       : "the push body is not valid deflate data");
 		j->jb_rc = -1;
-		buf_release(&plain);
-		return;
+	} else {
+		j->jb_rc = hub_ingest(h->hb_wdb, &j->jb_node, body, blen, &j->jb_ingest);
 	}
-	uv_mutex_lock(&h->hb_wlock);
-	j->jb_rc = hub_ingest(h->hb_wdb, &j->jb_node, body, blen, &j->jb_ingest);
-	FAULT_POINT("hub.apply.commit");
-	hub_progress_flush(h);
-	uv_mutex_unlock(&h->hb_wlock);
 	buf_release(&plain);
+}
+
+/* [work thread] The runner's group of pushes (hub_sync_job_start): one
+ * transaction, one commit - one disk wait for every office that pushed
+ * meanwhile - with the waiting pull progress and contacts (hub_work.c).
+ * Each push keeps its own savepoint, so one refused push takes nothing
+ * from the others; when the commit fails, every push of the group fails. */
+static void job_push_group(uv_work_t *w)
+{
+	hub *h = w->data;
+	job *j;
+	int k = 0, ok;
+
+	uv_mutex_lock(&h->hb_wlock);
+	ok = db_exec(h->hb_wdb, "BEGIN IMMEDIATE") == 0;
+	push_group = 1;
+	for (j = h->hb_push_run; j != NULL && ok; j = j->jb_link)
+		job_push(j);
+	push_group = 0;
+	if (ok && (k = hub_progress_write(h, h->hb_wdb)) < 0)
+		k = 0; /* (they stay waiting) */
+	if (ok && db_exec(h->hb_wdb, "COMMIT") != 0) {
+		db_exec(h->hb_wdb, "ROLLBACK");
+		ok = 0;
+	}
+	if (ok)
+		hub_progress_done(h, k);
+	for (j = h->hb_push_run; j != NULL; j = j->jb_link) {
+		if (!ok) {
+			hub_ingest_release(&j->jb_ingest);
+			memset(&j->jb_ingest, 0, sizeof j->jb_ingest);
+			ingest_db_fail(&j->jb_ingest, "the hub could not commit the batch");
+			j->jb_rc = -1;
+		}
+		if (j->jb_ingest.hi_status != 200)
+			note_error(h->hb_wdb, j->jb_node.hn_id, j->jb_ingest.hi_error);
+	}
+	FAULT_POINT("hub.apply.commit");
+	uv_mutex_unlock(&h->hb_wlock);
 }
 
 /* [work thread] A pull page, snapshot page or digests: reads only, on a
@@ -515,10 +590,6 @@ static void job_run(uv_work_t *w)
 	hub *h = j->jb_hub;
 	sqlite3 *db;
 
-	if (j->jb_kind == HUB_JOB_PUSH) {
-		job_push(j);
-		return;
-	}
 	if ((db = hub_reader_take(h)) != NULL) {
 		job_read(j, db);
 		hub_reader_give(h, db);
@@ -540,17 +611,10 @@ static void reply_push(job *j)
 	hub *h = j->jb_hub;
 	http_req *req = j->jb_req;
 	hub_ingest_result *res = &j->jb_ingest;
-	sqlite3_stmt *st = NULL;
 	cJSON *o;
 
 	if (res->hi_max_hlc[0])
 		hlc_observe(&h->hb_hlc, res->hi_max_hlc);
-	if (db_prepare(h->hb_db, &st, "UPDATE nodes SET last_error=? WHERE id=?") == 0) {
-		db_bind_text(st, 1, res->hi_status == 200 ? NULL : res->hi_error);
-		sqlite3_bind_text(st, 2, j->jb_node.hn_id, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
 	if (res->hi_status == 200) {
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq);
@@ -595,9 +659,8 @@ static void add_acked(hub *h, http_req *req, const char *node_id)
 	sqlite3_finalize(st);
 }
 
-static void job_done(uv_work_t *w, int status)
+static void job_finish(job *j, int status)
 {
-	job *j = w->data;
 	http_req *req = j->jb_req;
 	char v[32];
 
@@ -685,6 +748,72 @@ out:
 	free(j);
 }
 
+static void job_done(uv_work_t *w, int status)
+{
+	job_finish(w->data, status);
+}
+
+#define PUSH_GROUP_MAX 64 /* pushes in one runner's transaction */
+
+static void push_group_done(uv_work_t *w, int status);
+
+/* [loop] Start the runner on the waiting pushes, unless it runs.  0, or -1
+ * (the pushes stay waiting: the caller answers). */
+static int push_group_start(hub *h)
+{
+	job *j = h->hb_pushq, *last = NULL;
+	int n = 0;
+
+	if (h->hb_push_run != NULL || j == NULL)
+		return 0;
+	for (; j != NULL && n < PUSH_GROUP_MAX; j = j->jb_link, n++)
+		last = j;
+	h->hb_push_run = h->hb_pushq;
+	h->hb_pushq = last->jb_link;
+	if (h->hb_pushq == NULL)
+		h->hb_pushq_tail = NULL;
+	last->jb_link = NULL;
+	h->hb_push_work.data = h;
+	if (uv_queue_work(h->hb_loop, &h->hb_push_work, job_push_group, push_group_done) != 0) {
+		last->jb_link = h->hb_pushq;
+		h->hb_pushq = h->hb_push_run;
+		if (h->hb_pushq_tail == NULL)
+			h->hb_pushq_tail = last;
+		h->hb_push_run = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* [loop] The runner on the waiting pushes; when it cannot start, each is
+ * answered 503 (as a work request the pool refuses). */
+static void push_group_next(hub *h)
+{
+	job *j, *next;
+
+	if (push_group_start(h) == 0)
+		return;
+	j = h->hb_pushq;
+	h->hb_pushq = h->hb_pushq_tail = NULL;
+	for (; j != NULL; j = next) {
+		next = j->jb_link;
+		job_finish(j, 1);
+	}
+}
+
+static void push_group_done(uv_work_t *w, int status)
+{
+	hub *h = w->data;
+	job *j = h->hb_push_run, *next;
+
+	h->hb_push_run = NULL;
+	for (; j != NULL; j = next) {
+		next = j->jb_link;
+		job_finish(j, status);
+	}
+	push_group_next(h);
+}
+
 void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
 			int max, const sync_snap_pos *pos)
 {
@@ -705,6 +834,17 @@ void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int6
 	buf_init(&j->jb_out,
 		 kind == HUB_JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : SYNC_PULL_PAGE_MAX_BYTES);
 	j->jb_work.data = j;
+	if (kind == HUB_JOB_PUSH) {
+		/* One runner applies the waiting pushes as a group (job_push_group). */
+		if (h->hb_pushq_tail != NULL)
+			h->hb_pushq_tail->jb_link = j;
+		else
+			h->hb_pushq = j;
+		h->hb_pushq_tail = j;
+		h->hb_jobs++;
+		push_group_next(h);
+		return;
+	}
 	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
 		free(j);
 		sreply_error(req, 503, "the hub is busy");
