@@ -220,9 +220,8 @@ static int prepare(int n)
 	    db_prepare(db, &nst, "INSERT INTO nodes(id, office_id, local_area_id, name, secret_hex,"
 				 " enrolled_at, pull_cursor) VALUES(?1, ?2, ?3, 'bench-' || ?2, ?4, ?5, ?6)") != 0)
 		goto out;
-	head = db_int(db, "SELECT coalesce(max(seq), 0) FROM change_log", -1);
 	nodes = calloc((size_t)n, sizeof *nodes);
-	if (nodes == NULL || head < 0)
+	if (nodes == NULL)
 		goto out;
 	for (int i = 0; i < n; i++) {
 		bnode *b = &nodes[i];
@@ -232,10 +231,15 @@ static int prepare(int n)
 		b->src = (127u << 24) | (1u << 16) | (unsigned)(i / 250) << 8 | (unsigned)(i % 250 + 1);
 		sqlite3_bind_text(st, 1, b->office, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE || node_add(nst, b, head) != 0)
+		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(st);
 	}
+	/* (after the offices, which every node receives: statewide rows) */
+	head = db_int(db, "SELECT coalesce(max(seq), 0) FROM change_log", -1);
+	for (int i = 0; i < n; i++)
+		if (head < 0 || node_add(nst, &nodes[i], head) != 0)
+			goto out;
 	if (db_exec(db, "COMMIT") != 0)
 		goto out;
 	nnodes = n;
@@ -275,6 +279,9 @@ static int request(bnode *b, const char *head, const void *body, size_t blen, ch
 		}
 	}
 	free(req);
+	if (st != 200 && getenv("BENCH_HUB_TRACE"))
+		fprintf(stderr, "bench_hub: %.*s from %s: status %d %.200s\n", (int)strcspn(head, "\r"),
+			head, b->office, st, st > 0 ? resp : "");
 	return st;
 }
 

@@ -84,13 +84,16 @@ static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
 
 /* A database failure: 507 and the plain words when the disk is full (the
  * node shows them and tries again), else 500 with msg. */
-static int ingest_db_fail(hub_ingest_result *res, const char *msg)
+static int ingest_db_fail_rc(hub_ingest_result *res, int rc, const char *msg)
 {
-	int rc = db_take_error();
-
 	if (db_http_status(rc) == 507)
 		return ingest_fail(res, 507, "%s", db_error_text(rc));
 	return ingest_fail(res, 500, "%s", msg);
+}
+
+static int ingest_db_fail(hub_ingest_result *res, const char *msg)
+{
+	return ingest_db_fail_rc(res, db_take_error(), msg);
 }
 
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
@@ -514,13 +517,17 @@ static void job_push_group(uv_work_t *w)
 {
 	hub *h = w->data;
 	job *j;
-	int k = 0, ok;
+	int k = 0, ok, err = 0;
 
 	uv_mutex_lock(&h->hb_wlock);
 	ok = db_exec(h->hb_wdb, "BEGIN IMMEDIATE") == 0;
 	push_group = 1;
-	for (j = h->hb_push_run; j != NULL && ok; j = j->jb_link)
+	for (j = h->hb_push_run; j != NULL && ok; j = j->jb_link) {
 		job_push(j);
+		/* An I/O error or a full disk may roll the whole transaction
+		 * back: then no push of the group holds. */
+		ok = !sqlite3_get_autocommit(h->hb_wdb);
+	}
 	push_group = 0;
 	if (ok && (k = hub_progress_write(h, h->hb_wdb)) < 0)
 		k = 0; /* (they stay waiting) */
@@ -528,13 +535,15 @@ static void job_push_group(uv_work_t *w)
 		db_exec(h->hb_wdb, "ROLLBACK");
 		ok = 0;
 	}
+	if (!ok)
+		err = db_take_error(); /* (507 for every push of the group) */
 	if (ok)
 		hub_progress_done(h, k);
 	for (j = h->hb_push_run; j != NULL; j = j->jb_link) {
 		if (!ok) {
 			hub_ingest_release(&j->jb_ingest);
 			memset(&j->jb_ingest, 0, sizeof j->jb_ingest);
-			ingest_db_fail(&j->jb_ingest, "the hub could not commit the batch");
+			ingest_db_fail_rc(&j->jb_ingest, err, "the hub could not commit the batch");
 			j->jb_rc = -1;
 		}
 		if (j->jb_ingest.hi_status != 200)
