@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,17 +277,33 @@ static int ingest_pend_init(ingest_pend *p)
  * transaction rolled back). */
 /* Set by the push runner (job_push_group): hub_ingest runs inside the
  * runner's transaction, each push in a savepoint of its own, and the
- * runner commits them all at once. */
+ * runner commits them all at once.  A push's bounded transactions
+ * (HUB_TXN_MAX_ENTRIES) still commit as they fill, with whatever the group
+ * holds before them; push_commits counts those commits. */
 static _Thread_local int push_group;
+static _Thread_local unsigned push_commits;
 
 static int txn_begin(sqlite3 *db)
 {
-	return db_exec(db, push_group ? "SAVEPOINT hub_push" : "BEGIN IMMEDIATE");
+	if (!push_group)
+		return db_exec(db, "BEGIN IMMEDIATE");
+	if (sqlite3_get_autocommit(db) && db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	return db_exec(db, "SAVEPOINT hub_push");
 }
 
-static int txn_commit(sqlite3 *db)
+/* The push's entries so far commit (last: the push is done; in a group it
+ * is kept for the runner's commit). */
+static int txn_commit(sqlite3 *db, int last)
 {
-	return db_exec(db, push_group ? "RELEASE hub_push" : "COMMIT");
+	if (!push_group)
+		return db_exec(db, "COMMIT");
+	if (db_exec(db, "RELEASE hub_push") != 0)
+		return -1;
+	if (last)
+		return 0;
+	push_commits++;
+	return db_exec(db, "COMMIT");
 }
 
 static void txn_rollback(sqlite3 *db)
@@ -300,9 +317,9 @@ static void txn_rollback(sqlite3 *db)
 }
 
 static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
-			 hub_ingest_result *res)
+			 int last, hub_ingest_result *res)
 {
-	if (set_acked(db, n->hn_id, acked, schema) != 0 || txn_commit(db) != 0) {
+	if (set_acked(db, n->hn_id, acked, schema) != 0 || txn_commit(db, last) != 0) {
 		txn_rollback(db);
 		ingest_db_fail(res, "the hub could not commit the batch");
 		return -1;
@@ -381,7 +398,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		if (ingest_flush(db, cache, &sc, &pend, res) != 0)
 			goto out;
 		in_txn = 0;
-		if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
+		if (ingest_commit(db, n, acked, r.fr_schema, 0, res) != 0)
 			goto out;
 		if (txn_begin(db) != 0) {
 			ingest_db_fail(res, "the hub database is busy");
@@ -399,7 +416,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	if (ingest_flush(db, cache, &sc, &pend, res) != 0)
 		goto out;
 	in_txn = 0;
-	if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
+	if (ingest_commit(db, n, acked, r.fr_schema, 1, res) != 0)
 		goto out;
 	if (res->hi_status == 0)
 		res->hi_status = 200;
@@ -418,6 +435,7 @@ out:
 typedef struct sync_job {
 	uv_work_t jb_work;
 	struct sync_job *jb_link; /* pushes: the queue, the runner's group */
+	unsigned jb_commits;      /* the group's commits when it was done (UINT_MAX: not run) */
 	hub *jb_hub;
 	http_req *jb_req;
 	int jb_kind;
@@ -522,10 +540,14 @@ static void job_push_group(uv_work_t *w)
 	uv_mutex_lock(&h->hb_wlock);
 	ok = db_exec(h->hb_wdb, "BEGIN IMMEDIATE") == 0;
 	push_group = 1;
+	push_commits = 0;
+	for (j = h->hb_push_run; j != NULL; j = j->jb_link)
+		j->jb_commits = UINT_MAX;
 	for (j = h->hb_push_run; j != NULL && ok; j = j->jb_link) {
 		job_push(j);
+		j->jb_commits = push_commits;
 		/* An I/O error or a full disk may roll the whole transaction
-		 * back: then no push of the group holds. */
+		 * back: then no push of the group since the last commit holds. */
 		ok = !sqlite3_get_autocommit(h->hb_wdb);
 	}
 	push_group = 0;
@@ -540,7 +562,8 @@ static void job_push_group(uv_work_t *w)
 	if (ok)
 		hub_progress_done(h, k);
 	for (j = h->hb_push_run; j != NULL; j = j->jb_link) {
-		if (!ok) {
+		/* (done before a later bounded commit: it holds) */
+		if (!ok && (j->jb_commits == push_commits || j->jb_commits == UINT_MAX)) {
 			hub_ingest_release(&j->jb_ingest);
 			memset(&j->jb_ingest, 0, sizeof j->jb_ingest);
 			ingest_db_fail_rc(&j->jb_ingest, err, "the hub could not commit the batch");
