@@ -11,7 +11,13 @@ import { join } from 'node:path';
 
 // 16 random characters, then 12 that check the hub's key (verified enrollment)
 const CODE_RE = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){6}$/;
-const require_text = p => readFileSync(p, 'utf8');
+// A downloaded CSV's text: it must start with a UTF-8 byte-order mark (a
+// spreadsheet then reads accented names right), which is taken off here.
+const require_text = p => {
+  const t = readFileSync(p, 'utf8');
+  assert(t.charCodeAt(0) === 0xfeff, 'the CSV starts with a UTF-8 BOM: ' + p);
+  return t.slice(1);
+};
 
 // Tests hash passwords with fewer PBKDF2 rounds (the hub's test setting).
 const HUB_ARGS = ['--password_iters', '1000'];

@@ -116,7 +116,8 @@ export function plainMessage(msg, field, input) {
       m = m.split(name).join(label);
     }
   }
-  const lower = label && /^[A-Z][a-z]/.test(label) ? label[0].toLowerCase() + label.slice(1) : label;
+  // "Full name" reads "full name" mid-sentence; "Local Area" and "SSN" stay.
+  const lower = label && /^[A-Z][a-z'’]*(\s+[^A-Z\s]\S*)*$/.test(label) ? label[0].toLowerCase() + label.slice(1) : label;
   const req = m.match(/^(.+?) (is|are) required\.?$/i);
   if (req) m = `${input && input.tagName === 'SELECT' ? 'Choose' : 'Enter'} ${req[1] === label || /^(this|it)$/i.test(req[1]) ? lower : req[1]}`;
   m = m.charAt(0).toUpperCase() + m.slice(1);

@@ -144,9 +144,10 @@ function csvCell(v) {
 export function toCsv(headers, rows) {
   return [headers, ...rows].map(r => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
-// Offer rows as a CSV file download.
+// Offer rows as a CSV file download, a UTF-8 byte-order mark first so a
+// spreadsheet reads accented names ("Núñez") as they are.
 export function downloadCsv(name, headers, rows) {
-  const blob = new Blob([toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
+  const blob = new Blob(['\uFEFF' + toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
   const a = el('a', { href: URL.createObjectURL(blob), download: name, hidden: true }, name);
   document.body.append(a);
   a.click();
