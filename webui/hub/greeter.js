@@ -71,16 +71,17 @@ async function onReasonClick(ev) {
 
 async function loadReport(ev) {
   if (ev) ev.preventDefault();
+  clearErrors($('report-form'));
   const q = { from: $('g-from').value, to: $('g-to').value };
   $('g-csv').href = '/api/v1/admin/reports/greeter?' + qs({ ...q, format: 'csv' });
   try {
     const r = await api('/api/v1/admin/reports/greeter?' + qs(q));
-    $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${r.from} to ${r.to}.`;
+    $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${fmtDate(r.from)} to ${fmtDate(r.to)}.`;
     $('report').replaceChildren(table('Visits by office, day, reason and language',
       ['Office', 'Day', 'Reason', 'Language', 'Visits'],
       r.rows.map(x => [x.office_name, fmtDate(x.date), x.reason, x.language === 'es' ? 'Spanish' : 'English', String(x.visits)]),
       { empty: 'No visit in these dates.' }));
-  } catch (e) { $('report-form').querySelector('.form-err').textContent = e.message; }
+  } catch (e) { showErrors($('report-form'), e, 'g-'); }
 }
 
 async function loadMissing() {
