@@ -755,6 +755,7 @@ export const tests = [
     const qrow = page.locator('#quarantine tbody tr', { hasText: 'not offered' });
     await qrow.getByRole('button', { name: /^Review quarantined entry/ }).click();
     await page.locator('#q-dlg[open]').waitFor();
+    assert(!/demo-office/.test(await page.textContent('#q-dlg-h')) && !/demo-office/.test(await page.textContent('#q-info')), 'the office by name: ' + await page.textContent('#q-info'));
     const changes = await page.textContent('#q-changes');
     assert(changes.includes('insert in checkins') && changes.includes('Quinn Refused'), 'decoded change: ' + changes.slice(0, 200));
     await assertAccessible(page, 'quarantine dialog');
