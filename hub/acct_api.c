@@ -64,12 +64,12 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
 	int rc;
 
 	memset(t, 0, sizeof *t);
-	if (id == NULL || db_prepare(API_HUB(a)->hb_db, &st,
-				     "SELECT id, username, coalesce(local_area_id,''),"
-				     " coalesce(field_division,''), privilege_group, coalesce(roles,''),"
-				     " coalesce(office_id,''), active FROM staff WHERE id=?") != 0)
+	if (id == NULL || db_prepare_bound(API_HUB(a)->hb_db, &st,
+					   "SELECT id, username, coalesce(local_area_id,''),"
+					   " coalesce(field_division,''), privilege_group, coalesce(roles,''),"
+					   " coalesce(office_id,''), active FROM staff WHERE id=?",
+					   "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		col_copy(st, 0, t->id, sizeof t->id);
@@ -110,22 +110,6 @@ char *acct_staff_text(sqlite3 *db, const char *id)
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return s;
-}
-
-int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int64_t i3)
-{
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return -1;
-	db_bind_text(st, 1, a1);
-	db_bind_text(st, 2, a2);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, i3);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
 }
 
 /* ---- places and groups ---------------------------------------------------------- */

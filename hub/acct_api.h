@@ -53,9 +53,6 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t);
 /* Compact JSON text of the staff member (audit before/after: no secrets),
  * malloc'd, or NULL. */
 char *acct_staff_text(sqlite3 *db, const char *id);
-/* One statement with text ?1, ?2 (NULL binds NULL) and, when it has a
- * third parameter, the integer i3.  0 or -1. */
-int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int64_t i3);
 
 /* ---- acct_state.c ----------------------------------------------------------------- */
 
