@@ -715,11 +715,7 @@ static route_rc chpw_write(route_call *a)
 
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
 	/* Other sessions of this user end; this one stays. */
-	if (db_run(db,
-		   "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
-		   " password_expires_at=NULL, password_changed_at=?, updated_hlc=? WHERE id=?",
-		   "tItt", c->stored, (int64_t)hub_now_ms(), ts, c->p.ap_id) != 0 ||
-	    sqlite3_changes(db) != 1 || acct_verifier_set(db, c->p.ap_id, c->verifier) != 0 ||
+	if (acct_password_set(db, c->p.ap_id, c->stored, (int64_t)hub_now_ms(), ts, c->verifier) != 0 ||
 	    db_run(db, "DELETE FROM admin_sessions WHERE staff_id=?1 AND token_hash<>?2", "tt",
 		   c->p.ap_id, c->p.ap_session) != 0 ||
 	    hub_api_admin_audit(a, "password_change", "staff", c->p.ap_id, c->p.ap_la, c->p.ap_div,

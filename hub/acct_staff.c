@@ -104,14 +104,7 @@ static int issue_create(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t
 
 static int issue_credentials(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t now)
 {
-	if (db_run(db,
-		   "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
-		   " password_expires_at, password_changed_at, updated_hlc)"
-		   " SELECT ?1, local_area_id, ?2, 1, ?3, ?4, ?5 FROM staff WHERE id=?1"
-		   " ON CONFLICT(id) DO UPDATE SET password_hash=?2, password_temp=1,"
-		   " password_expires_at=?3, password_changed_at=?4, updated_hlc=?5",
-		   "ttIIt", c->staff_id, c->stored, (int64_t)(now + PASSWORD_TEMP_TTL_MS), now, ts) != 0 ||
-	    sqlite3_changes(db) != 1)
+	if (acct_temp_password_set(db, c->staff_id, NULL, c->stored, now, ts) != 0)
 		return -1;
 	return acct_verifier_set(db, c->staff_id, c->verifier);
 }

@@ -187,6 +187,26 @@ static route_rc audit_reply(route_call *a, const char *action, const char *id, c
 	return route_ok(a, 200, acct_staff_json(API_HUB(a)->hb_db, id));
 }
 
+/* The start of a suspension and of a scheduled deactivation: new_owner_id
+ * read ("" is none: *owner NULL), after the other members (bad: their
+ * errors), then the staff member of the path, who must still be active.
+ * ROUTE_OK or the refusal. */
+static route_rc active_target(route_call *a, int bad, const char **owner, target *t)
+{
+	route_rc rr;
+
+	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, owner, NULL, 0);
+	if (bad)
+		return ROUTE_BAD;
+	if ((rr = target_get(a, t)) != ROUTE_OK)
+		return rr;
+	if (!t->active)
+		return route_fail(a, 409, "id", "the account is deactivated");
+	if (*owner && !(*owner)[0])
+		*owner = NULL;
+	return ROUTE_OK;
+}
+
 static const route_key suspend_keys[] = {
 	{"reason", ROUTE_T_STR, ROUTE_K_REQUIRED}, {"new_owner_id", ROUTE_T_STR, ROUTE_K_NULL},
 	{NULL, 0, 0},
@@ -196,21 +216,16 @@ static const route_key suspend_keys[] = {
 static route_rc staff_suspend(route_call *a)
 {
 	const char *reason = NULL, *owner = NULL;
-	int moved[3] = {0, 0, 0}, bad = 0;
+	int moved[3] = {0, 0, 0}, bad;
 	route_rc rr;
 	target t;
 
-	bad |= route_str(a, "reason", JSON_REQUIRED, 1, SUSPEND_REASON_MAX, &reason, NULL, 0);
-	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0);
-	if (bad)
-		return ROUTE_BAD;
-	if ((rr = target_get(a, &t)) != ROUTE_OK)
+	bad = route_str(a, "reason", JSON_REQUIRED, 1, SUSPEND_REASON_MAX, &reason, NULL, 0);
+	if ((rr = active_target(a, bad, &owner, &t)) != ROUTE_OK)
 		return rr;
-	if (!t.active)
-		return route_fail(a, 409, "id", "the account is deactivated");
 	if (t.suspended)
 		return route_fail(a, 409, "id", "the account is already suspended");
-	if ((rr = hand_over(a, &t, owner && owner[0] ? owner : NULL, moved)) != ROUTE_OK)
+	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK)
 		return rr;
 	if (set_state(API_HUB(a), t.id, 1, reason) != 0)
 		return ROUTE_DBERR;
@@ -254,19 +269,14 @@ static route_rc staff_schedule(route_call *a)
 	hub *h = API_HUB(a);
 	const char *rid = NULL, *owner = NULL;
 	char sep[16] = "", ts[HLC_STRLEN];
-	int moved[3] = {0, 0, 0}, bad = 0, form = 0, rc;
+	int moved[3] = {0, 0, 0}, bad, form = 0, rc;
 	sqlite3_stmt *st;
 	route_rc rr;
 	target t;
 
-	bad |= route_str(a, "request_id", JSON_REQUIRED, 1, 64, &rid, NULL, 0);
-	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0);
-	if (bad)
-		return ROUTE_BAD;
-	if ((rr = target_get(a, &t)) != ROUTE_OK)
+	bad = route_str(a, "request_id", JSON_REQUIRED, 1, 64, &rid, NULL, 0);
+	if ((rr = active_target(a, bad, &owner, &t)) != ROUTE_OK)
 		return rr;
-	if (!t.active)
-		return route_fail(a, 409, "id", "the account is deactivated");
 	if (db_prepare_bound(h->hb_db, &st,
 			     "SELECT coalesce(r.separation_date, ''), EXISTS(SELECT 1 FROM request_files f"
 			     " WHERE f.request_id = r.id AND f.kind = 'request_form') FROM access_requests r"
@@ -282,7 +292,7 @@ static route_rc staff_schedule(route_call *a)
 		return route_fail(a, 409, "request_id", "no approved deactivation request of this person");
 	if (!form || !sep[0])
 		return route_fail(a, 409, "request_id", "upload the request form with the separation date first");
-	if ((rr = hand_over(a, &t, owner && owner[0] ? owner : NULL, moved)) != ROUTE_OK)
+	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK)
 		return rr;
 	hlc_now(&h->hb_hlc, ts);
 	if (db_run(h->hb_db, "UPDATE staff SET deactivate_on=?2, updated_hlc=?3 WHERE id=?1", "ttt", t.id,

@@ -119,10 +119,8 @@ int hub_log_in_gap(sqlite3 *db, int64_t cursor)
  * the head, and the gap is recorded.  *from gets the head. 0 or -1. */
 static int open_gap(sqlite3 *db, int64_t *from)
 {
-	sqlite3_stmt *st = NULL;
 	char old[1024] = "", val[1100];
 	int64_t head = db_int(db, LOG_HEAD_SQL, -1);
-	int ret = -1;
 
 	*from = head;
 	if (head < 0 ||
@@ -137,24 +135,11 @@ static int open_gap(sqlite3 *db, int64_t *from)
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (db_exec(db, "DELETE FROM sqlite_sequence WHERE name='change_log'") != 0 ||
-	    db_prepare(db, &st, "INSERT INTO sqlite_sequence(name, seq) VALUES('change_log', ?1)") != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, head + HUB_LOG_GAP);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st, "INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?1)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	ret = db_exec(db, "COMMIT");
-out:
-	sqlite3_finalize(st);
-	if (ret != 0)
-		db_exec(db, "ROLLBACK");
-	return ret;
+	    db_run(db, "INSERT INTO sqlite_sequence(name, seq) VALUES('change_log', ?1)", "I",
+		   (int64_t)(head + HUB_LOG_GAP)) != 0 ||
+	    db_run(db, "INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?1)", "t", val) != 0)
+		return db_end(db, -1);
+	return db_end(db, 0);
 }
 
 /* ---- files --------------------------------------------------------------------- */

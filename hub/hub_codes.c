@@ -544,8 +544,7 @@ int hub_codes_start(sqlite3 *db, hlc *clk)
 {
 	char today[11];
 
-	if (db_migrate(db, "hub_codes", codes_migrations,
-		       (int)(sizeof codes_migrations / sizeof codes_migrations[0])) < 0)
+	if (DB_MIGRATE_ALL(db, "hub_codes", codes_migrations) != 0)
 		return -1;
 	clock_local_date(hub_now_ms(), today);
 	/* The lists loaded from seed/ are version "seed"; codes retired in the

@@ -210,28 +210,10 @@ static int current_value(sqlite3 *db, const char *tbl, const char *col, const ch
 
 /* ---- conflicts -------------------------------------------------------------- */
 
+/* The conflict row id as current_row() reads a row. */
 static cJSON *conflict_load(sqlite3 *db, const char *id, int *err)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *o = NULL;
-	int rc;
-
-	*err = 0;
-	if (db_prepare(db, &st, "SELECT * FROM conflicts WHERE id=?1") != 0) {
-		*err = 1;
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		o = db_row_json(st);
-		if (o == NULL)
-			*err = 1;
-	} else if (rc != SQLITE_DONE) {
-		*err = 1;
-	}
-	sqlite3_finalize(st);
-	return o;
+	return current_row(db, "conflicts", id, err);
 }
 
 /* Add current_value / row_exists and the three recorded values parsed, so
@@ -672,11 +654,10 @@ static route_rc quarantine_get(route_call *a)
 	cJSON *o = NULL, *changes;
 	int rc, ci = -1;
 
-	if (db_prepare(db, &st,
-		       "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q "
-		       "LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q"
+			     " LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1", "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);
