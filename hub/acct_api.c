@@ -49,6 +49,21 @@ void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first)
 			  SQLITE_STATIC);
 }
 
+cJSON *acct_rows_scoped(route_call *a, const char *sql, int n, const char *const *args)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *r;
+
+	if (db_prepare(API_HUB(a)->hb_db, &st, sql) != 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		db_bind_text(st, i + 1, args[i]);
+	acct_bind_scope(a, st, n + 1);
+	r = db_rows_json(st);
+	sqlite3_finalize(st);
+	return r;
+}
+
 static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
@@ -331,24 +346,14 @@ static route_rc audit_query(route_call *a)
 static route_rc cred_changes(route_call *a)
 {
 	char status[16];
-	const char *s = NULL;
-	sqlite3_stmt *st = NULL;
-	cJSON *r;
+	const char *s = http_req_query(a->rc_req, "status", status, sizeof status);
 
-	if (http_req_query(a->rc_req, "status", status, sizeof status))
-		s = status;
-	if (db_prepare(API_HUB(a)->hb_db, &st,
-		       "SELECT c.id, c.staff_id, s.username, c.node_id, c.reason, c.changed_at, c.status,"
-		       " c.why, c.decided_at FROM credential_change_status c LEFT JOIN staff s ON"
-		       " s.id=c.staff_id WHERE (?1 IS NULL OR c.status=?1) AND"
-		       " (?2 OR (?3 <> '' AND s.local_area_id=?3) OR (?4 <> '' AND s.field_division=?4))"
-		       " ORDER BY c.decided_at DESC LIMIT 1000") != 0)
-		return ROUTE_DBERR;
-	db_bind_text(st, 1, s);
-	acct_bind_scope(a, st, 2);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
-	return route_ok(a, 200, r);
+	return route_ok(a, 200, acct_rows_scoped(a,
+		"SELECT c.id, c.staff_id, s.username, c.node_id, c.reason, c.changed_at, c.status,"
+		" c.why, c.decided_at FROM credential_change_status c LEFT JOIN staff s ON"
+		" s.id=c.staff_id WHERE (?1 IS NULL OR c.status=?1) AND"
+		" (?2 OR (?3 <> '' AND s.local_area_id=?3) OR (?4 <> '' AND s.field_division=?4))"
+		" ORDER BY c.decided_at DESC LIMIT 1000", 1, &s));
 }
 
 static const route_def acct_api_defs[] = {

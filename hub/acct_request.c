@@ -335,20 +335,17 @@ static route_rc requests_list(route_call *a)
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char v[3][64];
 	static const char *const names[] = {"status", "kind", "staff_id"};
-	sqlite3_stmt *st = NULL;
+	const char *args[3];
 	cJSON *r, *it, *out;
 
-	if (db_prepare(db, &st,
-		       "SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
-		       " (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
-		       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
-		       " ORDER BY created_at DESC LIMIT 1000") != 0)
-		return ROUTE_DBERR;
 	for (int i = 0; i < 3; i++)
-		db_bind_text(st, i + 1, http_req_query(a->rc_req, names[i], v[i], i < 2 ? 16 : 64));
-	acct_bind_scope(a, st, 4);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
+		args[i] = http_req_query(a->rc_req, names[i], v[i], i < 2 ? 16 : 64);
+	r = acct_rows_scoped(a,
+			     "SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
+			     " (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
+			     " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+			     " ORDER BY created_at DESC LIMIT 1000",
+			     3, args);
 	if (r == NULL || (out = cJSON_CreateArray()) == NULL) {
 		cJSON_Delete(r);
 		return ROUTE_DBERR;

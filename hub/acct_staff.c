@@ -562,32 +562,23 @@ static route_rc staff_list(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char la[64], q[80], act[4], pat[100];
-	const char *l = NULL, *qq = NULL;
-	int active = -1;
-	sqlite3_stmt *st = NULL;
+	const char *args[3] = {NULL, NULL, NULL}; /* local_area_id, q, active ("1"/"0") */
 	cJSON *ids, *it, *out;
 
-	if (http_req_query(a->rc_req, "local_area_id", la, sizeof la))
-		l = la;
+	args[0] = http_req_query(a->rc_req, "local_area_id", la, sizeof la);
 	if (http_req_query(a->rc_req, "q", q, sizeof q) && q[0]) {
 		snprintf(pat, sizeof pat, "%%%s%%", q);
-		qq = pat;
+		args[1] = pat;
 	}
 	if (http_req_query(a->rc_req, "active", act, sizeof act))
-		active = atoi(act) ? 1 : 0;
-	if (db_prepare(db, &st,
-		       "SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
-		       " (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
-		       " (?3 < 0 OR active=?3) AND"
-		       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
-		       " ORDER BY display_name LIMIT 1000") != 0)
-		return ROUTE_DBERR;
-	db_bind_text(st, 1, l);
-	db_bind_text(st, 2, qq);
-	sqlite3_bind_int(st, 3, active);
-	acct_bind_scope(a, st, 4);
-	ids = db_rows_json(st);
-	sqlite3_finalize(st);
+		args[2] = atoi(act) ? "1" : "0";
+	ids = acct_rows_scoped(a,
+			       "SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
+			       " (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
+			       " (?3 IS NULL OR active=CAST(?3 AS INTEGER)) AND"
+			       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+			       " ORDER BY display_name LIMIT 1000",
+			       3, args);
 	if (ids == NULL || (out = cJSON_CreateArray()) == NULL) {
 		cJSON_Delete(ids);
 		return ROUTE_DBERR;

@@ -32,6 +32,7 @@
 #include "hub/hub.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -175,22 +176,10 @@ out:
  * more than read).  0 or -1. */
 static int spit(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX + 32];
-	int fd, ret = -1;
-
-	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+	/* the umask may have narrowed the new file's mode: the recorded one */
+	if (tls_write_file(path, data, len, mode & 0644) != 0)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0644);
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, mode & 0644) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
-		ret = 0;
-	close(fd);
-	if (ret == 0 && rename(tmp, path) != 0)
-		ret = -1;
-	if (ret != 0)
-		unlink(tmp);
-	return ret;
+	return chmod(path, mode & 0644) == 0 ? 0 : -1;
 }
 
 /* ---- backup ---------------------------------------------------------------------- */

@@ -423,13 +423,14 @@ out:
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* {"table": tbl, "kept": keep} as JSON text (caller frees), or NULL. */
-static char *resolve_detail(const char *tbl, const char *keep)
+/* {k1: v1, k2: v2} as JSON text (caller frees), or NULL: the detail of an
+ * audit row (a resolved conflict, a handled quarantined entry). */
+static char *two_strings(const char *k1, const char *v1, const char *k2, const char *v2)
 {
 	cJSON *d = cJSON_CreateObject();
 	char *t = NULL;
 
-	if (d && cJSON_AddStringToObject(d, "table", tbl) && cJSON_AddStringToObject(d, "kept", keep))
+	if (d && cJSON_AddStringToObject(d, k1, v1) && cJSON_AddStringToObject(d, k2, v2))
 		t = cJSON_PrintUnformatted(d);
 	cJSON_Delete(d);
 	return t;
@@ -477,7 +478,7 @@ static route_rc conflict_resolve(route_call *a)
 		}
 	}
 	if (conflict_mark(a, id, keep, value_text, note, ts) != 0 ||
-	    (detail = resolve_detail(tbl, keep)) == NULL)
+	    (detail = two_strings("table", tbl, "kept", keep)) == NULL)
 		goto out;
 	rc = hub_api_audit(a, "conflict_resolve", id, detail);
 	free(detail);
@@ -688,18 +689,6 @@ static const route_key quarantine_keys[] = {
 	{NULL, 0, 0},
 };
 
-/* {"by": actor, "note": note} as JSON text (caller frees), or NULL. */
-static char *handled_by(const char *actor, const char *note)
-{
-	cJSON *r = cJSON_CreateObject();
-	char *t = NULL;
-
-	if (r && cJSON_AddStringToObject(r, "by", actor) && cJSON_AddStringToObject(r, "note", note))
-		t = cJSON_PrintUnformatted(r);
-	cJSON_Delete(r);
-	return t;
-}
-
 static route_rc quarantine_resolve(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
@@ -725,7 +714,7 @@ static route_rc quarantine_resolve(route_call *a)
 		return ROUTE_DBERR;
 	if (handled)
 		return route_fail(a, 409, NULL, "this entry was already marked handled");
-	if ((t = handled_by(a->rc_actor, note)) == NULL ||
+	if ((t = two_strings("by", a->rc_actor, "note", note)) == NULL ||
 	    db_prepare(db, &st, "UPDATE quarantine SET resolved_at=?1, resolution=?2 WHERE id=?3") != 0) {
 		free(t);
 		return ROUTE_DBERR;
