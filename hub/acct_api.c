@@ -49,19 +49,30 @@ void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first)
 			  SQLITE_STATIC);
 }
 
-cJSON *acct_rows_scoped(route_call *a, const char *sql, int n, const char *const *args)
+route_rc acct_list_scoped(route_call *a, const char *sql, int n, const char *const *args,
+			  cJSON *(*each)(sqlite3 *db, cJSON *row))
 {
+	sqlite3 *db = API_HUB(a)->hb_db;
 	sqlite3_stmt *st = NULL;
-	cJSON *r;
+	cJSON *rows, *out, *it;
 
-	if (db_prepare(API_HUB(a)->hb_db, &st, sql) != 0)
-		return NULL;
+	if (db_prepare(db, &st, sql) != 0)
+		return ROUTE_DBERR;
 	for (int i = 0; i < n; i++)
 		db_bind_text(st, i + 1, args[i]);
 	acct_bind_scope(a, st, n + 1);
-	r = db_rows_json(st);
+	rows = db_rows_json(st);
 	sqlite3_finalize(st);
-	return r;
+	if (rows == NULL || each == NULL)
+		return route_ok(a, 200, rows);
+	if ((out = cJSON_CreateArray()) == NULL) {
+		cJSON_Delete(rows);
+		return ROUTE_DBERR;
+	}
+	while ((it = cJSON_DetachItemFromArray(rows, 0)) != NULL)
+		cJSON_AddItemToArray(out, each(db, it));
+	cJSON_Delete(rows);
+	return route_ok(a, 200, out);
 }
 
 static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
@@ -348,12 +359,12 @@ static route_rc cred_changes(route_call *a)
 	char status[16];
 	const char *s = http_req_query(a->rc_req, "status", status, sizeof status);
 
-	return route_ok(a, 200, acct_rows_scoped(a,
+	return acct_list_scoped(a,
 		"SELECT c.id, c.staff_id, s.username, c.node_id, c.reason, c.changed_at, c.status,"
 		" c.why, c.decided_at FROM credential_change_status c LEFT JOIN staff s ON"
 		" s.id=c.staff_id WHERE (?1 IS NULL OR c.status=?1) AND"
 		" (?2 OR (?3 <> '' AND s.local_area_id=?3) OR (?4 <> '' AND s.field_division=?4))"
-		" ORDER BY c.decided_at DESC LIMIT 1000", 1, &s));
+		" ORDER BY c.decided_at DESC LIMIT 1000", 1, &s, NULL);
 }
 
 static const route_def acct_api_defs[] = {

@@ -41,10 +41,15 @@ route_rc acct_api_scope(route_call *a, const char *la, const char *div, const ch
  * Local Area and the SPOC division ("" for none) to parameters first,
  * first+1 and first+2 of st. */
 void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first);
-/* Every row of sql as JSON (db_rows_json): ?1..?n the texts args[0..n) (NULL
- * binds NULL), ?n+1..?n+3 the caller's scope as acct_bind_scope() binds it.
- * NULL on error. */
-cJSON *acct_rows_scoped(route_call *a, const char *sql, int n, const char *const *args);
+/*
+ * A list in the caller's scope, as the reply: every row of sql as JSON
+ * (db_rows_json), ?1..?n the texts args[0..n) (NULL binds NULL),
+ * ?n+1..?n+3 the scope as acct_bind_scope() binds it; each (NULL: the rows
+ * as they are) makes a row the API's object, taking the row (a NULL result
+ * is left out).  ROUTE_OK or ROUTE_DBERR.
+ */
+route_rc acct_list_scoped(route_call *a, const char *sql, int n, const char *const *args,
+			  cJSON *(*each)(sqlite3 *db, cJSON *row));
 
 /* The staff member an action targets. */
 typedef struct acct_tgt {

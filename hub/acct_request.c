@@ -330,30 +330,23 @@ static route_rc request_create(route_call *a)
 	return route_ok(a, 201, acct_request_out(db, row, 1));
 }
 
+/* A request as the list shows it (no files). */
+static cJSON *request_row_out(sqlite3 *db, cJSON *row) { return acct_request_out(db, row, 0); }
+
 static route_rc requests_list(route_call *a)
 {
-	sqlite3 *db = API_HUB(a)->hb_db;
 	char v[3][64];
 	static const char *const names[] = {"status", "kind", "staff_id"};
 	const char *args[3];
-	cJSON *r, *it, *out;
 
 	for (int i = 0; i < 3; i++)
 		args[i] = http_req_query(a->rc_req, names[i], v[i], i < 2 ? 16 : 64);
-	r = acct_rows_scoped(a,
-			     "SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
-			     " (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
-			     " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
-			     " ORDER BY created_at DESC LIMIT 1000",
-			     3, args);
-	if (r == NULL || (out = cJSON_CreateArray()) == NULL) {
-		cJSON_Delete(r);
-		return ROUTE_DBERR;
-	}
-	while ((it = cJSON_DetachItemFromArray(r, 0)) != NULL)
-		cJSON_AddItemToArray(out, acct_request_out(db, it, 0));
-	cJSON_Delete(r);
-	return route_ok(a, 200, out);
+	return acct_list_scoped(a,
+				"SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
+				" (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
+				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+				" ORDER BY created_at DESC LIMIT 1000",
+				3, args, request_row_out);
 }
 
 static route_rc request_get(route_call *a)

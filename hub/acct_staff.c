@@ -558,12 +558,19 @@ out:
 
 /* ---- staff ------------------------------------------------------------------------------ */
 
+/* A listed staff row ({"id"}) as the API shows the staff member. */
+static cJSON *staff_row_out(sqlite3 *db, cJSON *row)
+{
+	cJSON *s = acct_staff_json(db, json_str(row, "id"));
+
+	cJSON_Delete(row);
+	return s;
+}
+
 static route_rc staff_list(route_call *a)
 {
-	sqlite3 *db = API_HUB(a)->hb_db;
 	char la[64], q[80], act[4], pat[100];
 	const char *args[3] = {NULL, NULL, NULL}; /* local_area_id, q, active ("1"/"0") */
-	cJSON *ids, *it, *out;
 
 	args[0] = http_req_query(a->rc_req, "local_area_id", la, sizeof la);
 	if (http_req_query(a->rc_req, "q", q, sizeof q) && q[0]) {
@@ -572,25 +579,13 @@ static route_rc staff_list(route_call *a)
 	}
 	if (http_req_query(a->rc_req, "active", act, sizeof act))
 		args[2] = atoi(act) ? "1" : "0";
-	ids = acct_rows_scoped(a,
-			       "SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
-			       " (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
-			       " (?3 IS NULL OR active=CAST(?3 AS INTEGER)) AND"
-			       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
-			       " ORDER BY display_name LIMIT 1000",
-			       3, args);
-	if (ids == NULL || (out = cJSON_CreateArray()) == NULL) {
-		cJSON_Delete(ids);
-		return ROUTE_DBERR;
-	}
-	cJSON_ArrayForEach(it, ids)
-	{
-		cJSON *s = acct_staff_json(db, json_str(it, "id"));
-		if (s)
-			cJSON_AddItemToArray(out, s);
-	}
-	cJSON_Delete(ids);
-	return route_ok(a, 200, out);
+	return acct_list_scoped(a,
+				"SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
+				" (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
+				" (?3 IS NULL OR active=CAST(?3 AS INTEGER)) AND"
+				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+				" ORDER BY display_name LIMIT 1000",
+				3, args, staff_row_out);
 }
 
 static route_rc staff_get(route_call *a)
