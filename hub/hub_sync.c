@@ -99,19 +99,10 @@ static int ingest_db_fail(hub_ingest_result *res, const char *msg)
 
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (db_prepare(db, &st,
-		       "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, "
-		       "last_error=NULL WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, acked);
-	sqlite3_bind_int64(st, 2, schema);
-	sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(db,
+		      "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, last_error=NULL"
+		      " WHERE id=?",
+		      "IIt", acked, (int64_t)schema, node_id);
 }
 
 /* Open the frame and walk it whole before touching the database (a
@@ -154,12 +145,11 @@ static int64_t ingest_acked(sqlite3 *db, const char *node_id)
 	sqlite3_stmt *st = NULL;
 	int64_t acked = -1;
 
-	if (db_prepare(db, &st, "SELECT acked_seq FROM nodes WHERE id=?") == 0) {
-		sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if (db_prepare_bound(db, &st, "SELECT acked_seq FROM nodes WHERE id=?", "t", node_id) == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			acked = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	return acked;
 }
 
@@ -484,15 +474,8 @@ static void deflate_reply(job *j)
  * console shows it; a push that commits clears it in set_acked). */
 static void note_error(sqlite3 *db, const char *node_id, const char *why)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (db_prepare(db, &st, "UPDATE nodes SET last_error=?1 WHERE id=?2 AND last_error IS NOT ?1") ==
-	    0) {
-		sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
+	db_run(db, "UPDATE nodes SET last_error=?1 WHERE id=?2 AND last_error IS NOT ?1", "tt", why,
+	       node_id);
 }
 
 /* [work thread] One push of the runner's group, inside its transaction
@@ -678,17 +661,13 @@ static void reply_push(job *j)
  * restored from a backup and sends the rest again (sync/sent.c). */
 static void add_acked(hub *h, http_req *req, const char *node_id)
 {
-	sqlite3_stmt *st = NULL;
+	int64_t acked = ingest_acked(h->hb_db, node_id);
 	char v[32];
 
-	if (db_prepare(h->hb_db, &st, "SELECT acked_seq FROM nodes WHERE id=?") != 0)
+	if (acked < 0)
 		return;
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(v, sizeof v, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
-		http_add_header(req, "X-Outpost-Acked", v);
-	}
-	sqlite3_finalize(st);
+	snprintf(v, sizeof v, "%" PRId64, acked);
+	http_add_header(req, "X-Outpost-Acked", v);
 }
 
 static void job_finish(job *j, int status)
