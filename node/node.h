@@ -118,6 +118,8 @@ int crm_setup(node *n);
  */
 void node_live_notify(node *n, const char *checkin_id);
 void node_live_committed(node *n, int ok);
+/* After a sync cycle: a reload when a pull changed today's check-ins. */
+void node_live_pulled(node *n);
 void node_live_stop(node *n);
 /* node_greeter.c: check-in id as the desk's list shows it, JSON text in
  * *text (caller frees): 0, 1 when there is no such check-in, -1 on error. */

@@ -51,6 +51,24 @@ class EventStream:
         self.sock.close()
 
 
+def open_events(tc, client):
+    """A raw GET /api/v1/greeter/events for client's session: an
+    EventStream after the headers and the hello."""
+    import socket
+    cookie = "; ".join("%s=%s" % kv for kv in client.cookies.items())
+    s = socket.create_connection(("127.0.0.1", client.port), timeout=20)
+    s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
+               "Accept: text/event-stream\r\n\r\n" % cookie).encode())
+    es = EventStream(s)
+    head = es.head()
+    tc.assertIn(b"HTTP/1.1 200 OK", head)
+    tc.assertIn(b"text/event-stream", head)
+    tc.assertNotIn(b"Content-Length", head)
+    name, hello = es.next()
+    tc.assertEqual(name, "hello")
+    return es, hello
+
+
 class GreeterTest(harness.DemoNode):
 
     def reasons(self):
@@ -253,33 +271,16 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(r.status, 400)
         self.assertEqual(r.json()["field"], "date")
 
-    def open_events(self, client):
-        """A raw GET /api/v1/greeter/events for client's session: an
-        EventStream after the headers and the hello."""
-        import socket
-        cookie = "; ".join("%s=%s" % kv for kv in client.cookies.items())
-        s = socket.create_connection(("127.0.0.1", self.node.port), timeout=20)
-        s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
-                   "Accept: text/event-stream\r\n\r\n" % cookie).encode())
-        es = EventStream(s)
-        head = es.head()
-        self.assertIn(b"HTTP/1.1 200 OK", head)
-        self.assertIn(b"text/event-stream", head)
-        self.assertNotIn(b"Content-Length", head)
-        name, hello = es.next()
-        self.assertEqual(name, "hello")
-        return es, hello
-
     def test_live_events(self):
         """GET /api/v1/greeter/events: after a committed check-in or action,
         an event numbered after the last that carries the visit exactly as
         the list shows it, so the desk need not read the list again; the
         session is checked before every event; none without the front-desk
         privilege or a session."""
-        es, hello = self.open_events(self.node)
+        es, hello = open_events(self, self.node)
         other = harness.client(self.node)
         harness.login(other)
-        es2, hello2 = self.open_events(other)
+        es2, hello2 = open_events(self, other)
         try:
             self.assertEqual(hello["today"], self.node.get("/api/v1/greeter/stats").json()["from"])
             seq = hello["seq"]
@@ -452,6 +453,45 @@ class GreeterTest(harness.DemoNode):
         self.assertIn("text/html", r.header("Content-Type"))
         r2 = self.node.get("/kiosk.html", headers={"If-None-Match": etag})
         self.assertEqual(r2.status, 304)
+
+
+class LivePullTest(unittest.TestCase):
+    """Two nodes of one office: a check-in made at A reaches B by a pull,
+    and B's desks get a reload event (the pull does not say which visit)."""
+
+    def test_pull_reloads_the_desk(self):
+        import socket
+        hub = Daemon("hub").start()
+        a = b = None
+        try:
+            a = harness.enrolled_node(hub, "demo-office")
+            b = harness.enrolled_node(hub, "demo-office")
+            harness.login(a)
+            harness.login(b)
+            es, hello = open_events(self, b)
+            es.sock.settimeout(2)
+            reason = a.get("/api/v1/greeter/reasons").json()[0]["id"]
+            r = a.post("/api/v1/checkins", {"visitor_name": "Pulled Paula", "reason_ids": [reason]})
+            self.assertEqual(r.status, 201)
+            got = None
+            deadline = time.time() + 90
+            while got is None and time.time() < deadline:
+                for node in (a, b):
+                    self.assertIn(node.post("/api/v1/sync/now", {}).status, (200, 202))
+                try:
+                    got = es.next()
+                except socket.timeout:
+                    pass
+            self.assertIsNotNone(got, "no event at B after the pull")
+            self.assertEqual((got[0], got[1]["op"], got[1]["seq"]), ("checkins", "reload", hello["seq"] + 1))
+            self.assertNotIn(b"Pulled Paula", es.raw)
+            names = [x["visitor_name"] for x in b.get("/api/v1/checkins?status=all").json()]
+            self.assertIn("Pulled Paula", names)
+            es.close()
+        finally:
+            for d in (a, b, hub):
+                if d is not None:
+                    d.cleanup()
 
 
 class CrashTest(unittest.TestCase):
