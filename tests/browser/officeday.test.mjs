@@ -225,6 +225,7 @@ export const tests = [
     await row.getByRole('button', { name: /^Serving/ }).click();
     await page.locator('tr', { hasText: 'María Fernández' }).locator('.served-by').waitFor();
     assert(reads.length === reads0, `the desk's own writes and their events read no list: ${reads.slice(reads0)}`);
+    await assertAccessible(page, 'desk with a visitor being served');
     await shoot(page, 'desk');
     await kctx.close();
   })],
