@@ -678,15 +678,7 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 /* Is there an employer with this id at the hub?  1, 0, -1. */
 static int employer_exists(sqlite3 *db, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(db, &st, "SELECT 1 FROM employers WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_exists(db, "SELECT 1 FROM employers WHERE id=?", id);
 }
 
 /*
