@@ -54,7 +54,6 @@ import os
 import random
 import http.client
 import signal
-import socket
 import ssl
 import struct
 import subprocess
@@ -63,7 +62,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon, login, plant_secret, run_tool
+from harness import BIN, Daemon, Listener, login, plant_secret, run_tool
 
 LONG = os.environ.get("OUTPOST_LONG") == "1"
 API = "/api/v1/crm"
@@ -1187,7 +1186,7 @@ class FaultTest(unittest.TestCase):
             c.stop()
 
 
-class FlakyProxy:
+class FlakyProxy(Listener):
     """A man in the middle between the nodes and the hub that holds the hub's
     own certificate and key (so the nodes' pin matches) and, request by
     request, passes it, drops it, loses the reply after the hub answered,
@@ -1196,6 +1195,7 @@ class FlakyProxy:
     MODES = ("pass", "drop", "lost_reply", "duplicate", "truncate", "delay")
 
     def __init__(self, hub, rng):
+        super().__init__()
         self.hub = hub
         self.rng = rng
         self.lock = threading.Lock()
@@ -1204,24 +1204,8 @@ class FlakyProxy:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(os.path.join(hub.data, "hub.crt"),
                                  os.path.join(hub.data, "hub.key"))
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def close(self):
-        self.closed = True
-        self.sock.close()
-
-    def serve(self):
-        while not self.closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.start()
 
     def upstream(self, timeout=60):
         ctx = ssl.create_default_context()
@@ -1230,7 +1214,7 @@ class FlakyProxy:
         return http.client.HTTPSConnection("127.0.0.1", self.hub.port, timeout=timeout,
                                            context=ctx)
 
-    def handle(self, conn):
+    def serve(self, conn):
         try:
             conn.settimeout(60)
             t = self.ctx.wrap_socket(conn, server_side=True)
