@@ -51,6 +51,12 @@ typedef struct schema_module {
 	int sm_ntables;
 } schema_module;
 
+/* The definition of a module named name from its static arrays of
+ * migrations and tables. */
+#define SCHEMA_MODULE(name, migrations, tables)                                                 \
+	{(name), (migrations), SCHEMA_COUNT(migrations), (tables), SCHEMA_COUNT(tables)}
+#define SCHEMA_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 /* All modules, NULL-terminated list of pointers. */
 extern const schema_module *const schema_modules[];
 

@@ -580,11 +580,12 @@ def sync_json(node, cmd):
 
 def db_write(daemon, sql, *args):
     """One statement on the daemon's database (stopped, or behind its back),
-    committed."""
+    committed: the rows it gave."""
     db = daemon.db()
     try:
-        db.execute(sql, args)
+        cur = db.execute(sql, args)
         db.commit()
+        return cur.fetchall()
     finally:
         db.close()
 

@@ -70,13 +70,7 @@ class CaseNodeTest(harness.DemoNode):
         return self.node.post(API + "/participants/%s/activities" % pid, b)
 
     def ndb(self, sql, *args):
-        db = self.node.db()
-        try:
-            cur = db.execute(sql, args)
-            db.commit()
-            return cur.fetchall()
-        finally:
-            db.close()
+        return harness.db_write(self.node, sql, *args)
 
     # ---- participants and SSN ----------------------------------------------------
     def test_register_ssn_masked_reveal_audited(self):

@@ -58,13 +58,7 @@ class CaseRulesBase(unittest.TestCase):
         return j
 
     def ndb(self, sql, *args, node=None):
-        db = (node or self.node).db()
-        try:
-            cur = db.execute(sql, args)
-            db.commit()
-            return cur.fetchall()
-        finally:
-            db.close()
+        return harness.db_write(node or self.node, sql, *args)
 
     def register(self, first, last, registered=None, node=None, **kw):
         node = node or self.node

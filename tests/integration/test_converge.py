@@ -52,6 +52,7 @@ the same rule in Cluster.model.
 import json
 import os
 import random
+import functools
 import http.client
 import signal
 import ssl
@@ -632,11 +633,26 @@ def op_checkin(run, node):
                       "reason_ids": [run.rng.choice(reasons)["id"]]}, "checkin")
 
 
-def op_checkin_action(run, node):
-    r = run.pick(node, "SELECT id, status FROM checkins WHERE status IN "
-                       "('waiting','called','serving') ORDER BY id")
-    if r is None:
-        return False
+EMPLOYER = "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id"
+OPEN_ITEM = "SELECT id FROM work_items WHERE status != 'Closed' AND deleted = 0 ORDER BY id"
+PARTICIPANT = "SELECT id FROM participants WHERE last_name LIKE 'Converge%' ORDER BY id"
+
+
+def on_row(sql):
+    """An op on one row the node holds, picked by sql: fn(run, node, row,
+    ...), or False when there is none yet."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def op(run, node, *args):
+            r = run.pick(node, sql)
+            return False if r is None else fn(run, node, r, *args)
+        return op
+    return wrap
+
+
+@on_row("SELECT id, status FROM checkins WHERE status IN "
+        "('waiting','called','serving') ORDER BY id")
+def op_checkin_action(run, node, r):
     body = {"action": run.rng.choice(MOVES[r[1]])}
     if run.rng.random() < 0.3:
         body["note"] = run.rng.choice(["at desk 2", "needs Spanish", "back later"])
@@ -650,10 +666,8 @@ def op_lead(run, node):
                       "confirm_not_duplicate": True}, "lead")
 
 
-def op_lead_edit(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_lead_edit(run, node, r):
     field = run.rng.choice(["city", "phone", "website", "street"])
     v = {"city": CITIES, "phone": PHONES, "street": ["2 Oak Ave", "3 Elm St"],
          "website": ["www.a.example.com", "www.b.example.com"]}[field]
@@ -661,104 +675,79 @@ def op_lead_edit(run, node):
                      "lead edit")
 
 
-def op_contact(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_contact(run, node, r):
     return run.write(node, "POST", API + "/employers/%s/contacts" % r[0],
                      {"name": run.name("Contact"), "kind": "secondary"}, "contact")
 
 
-def op_contact_edit(run, node):
-    r = run.pick(node, "SELECT c.id FROM employer_contacts c JOIN employers e ON "
-                       "e.id=c.employer_id WHERE e.company_name LIKE 'Converge%' ORDER BY c.id")
-    if r is None:
-        return False
+@on_row("SELECT c.id FROM employer_contacts c JOIN employers e ON "
+        "e.id=c.employer_id WHERE e.company_name LIKE 'Converge%' ORDER BY c.id")
+def op_contact_edit(run, node, r):
     field = run.rng.choice(["title", "phone"])
     v = run.rng.choice(TITLES if field == "title" else PHONES)
     return run.write(node, "PATCH", API + "/contacts/" + r[0], {field: v}, "contact edit")
 
 
 def op_work_item(run, node):
-    e = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
+    e = run.pick(node, EMPLOYER)
     body = {"category_id": "crm-cat-follow-up", "description": run.name("Call back")}
     if e is not None:
         body["employer_id"] = e[0]
     return run.write(node, "POST", API + "/work-items", body, "work item")
 
 
-def _open_item(run, node):
-    return run.pick(node, "SELECT id FROM work_items WHERE status != 'Closed' AND deleted = 0 "
-                          "ORDER BY id")
-
-
-def op_work_edit(run, node):
-    r = _open_item(run, node)
-    if r is None:
-        return False
+@on_row(OPEN_ITEM)
+def op_work_edit(run, node, r):
     body = run.rng.choice([{"status": "In Progress"}, {"description": run.name("Update")},
                            {"due_date": node.today}, {"priority_id": "crm-pri-high"}])
     return run.write(node, "PATCH", API + "/work-items/" + r[0], body, "work item edit")
 
 
-def op_work_close(run, node):
-    r = _open_item(run, node)
-    if r is None:
-        return False
+@on_row(OPEN_ITEM)
+def op_work_close(run, node, r):
     return run.write(node, "PATCH", API + "/work-items/" + r[0], {"status": "Closed"},
                      "work item close")
 
 
-def op_work_delete(run, node):
-    r = _open_item(run, node)
-    if r is None:
-        return False
+@on_row(OPEN_ITEM)
+def op_work_delete(run, node, r):
     return run.write(node, "DELETE", API + "/work-items/" + r[0], None, "work item delete")
 
 
-def op_work_note(run, node):
-    r = run.pick(node, "SELECT id FROM work_items WHERE deleted = 0 ORDER BY id")
-    if r is None:
-        return False
+@on_row("SELECT id FROM work_items WHERE deleted = 0 ORDER BY id")
+def op_work_note(run, node, r):
     return run.write(node, "POST", API + "/work-items/%s/notes" % r[0],
                      {"body": run.name("Note")}, "work item note")
 
 
-def op_service(run, node):
-    r = run.pick(node, "SELECT id, account_type FROM employers WHERE company_name LIKE "
-                       "'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row("SELECT id, account_type FROM employers WHERE company_name LIKE "
+        "'Converge%' ORDER BY id")
+def op_service(run, node, r):
     return run.write(node, "POST", API + "/employers/%s/services" % r[0],
                      {"services": [{"code": run.rng.choice(["E20", "E21", "E26"]),
                                     "start_date": node.today}]}, "service")
 
 
-def op_employer_note(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_employer_note(run, node, r):
     text = run.name("Employer note")
     plant_secret(text)  # note text never reaches a log line
     return run.write(node, "POST", API + "/employers/%s/notes" % r[0],
                      {"subject": "Call", "body": text}, "employer note")
 
 
-def op_attachment(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_attachment(run, node, r):
     name = run.name("Scan").replace(" ", "-")
     data = b"%PDF-1.4\n% " + name.encode() + b"\n" + bytes(run.rng.randrange(256) for _ in range(64))
     return run.write(node, "POST", API + "/employers/%s/attachments?filename=%s.pdf" % (r[0], name),
                      data, "attachment", headers={"Content-Type": "application/pdf"})
 
 
-def op_attachment_withdraw(run, node):
-    r = run.pick(node, "SELECT a.id FROM employer_attachments a WHERE NOT EXISTS (SELECT 1 FROM"
-                       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id) ORDER BY a.id")
-    if r is None:
-        return False
+@on_row("SELECT a.id FROM employer_attachments a WHERE NOT EXISTS (SELECT 1 FROM"
+        " employer_attachment_withdrawals w WHERE w.attachment_id = a.id) ORDER BY a.id")
+def op_attachment_withdraw(run, node, r):
     return run.write(node, "POST", API + "/attachments/%s/withdraw" % r[0],
                      {"reason": run.rng.choice(["wrong lead", "old version"])}, "attachment withdrawal")
 
@@ -774,27 +763,18 @@ def op_participant(run, node):
                      "participant")
 
 
-def _participant(run, node):
-    return run.pick(node, "SELECT id FROM participants WHERE last_name LIKE 'Converge%' "
-                          "ORDER BY id")
-
-
-def op_participant_edit(run, node):
-    r = _participant(run, node)
-    if r is None:
-        return False
+@on_row(PARTICIPANT)
+def op_participant_edit(run, node, r):
     field = run.rng.choice(["phone", "address"])
     v = run.rng.choice(PHONES if field == "phone" else ["1 A St, Fresno", "2 B St, Merced"])
     return run.write(node, "PATCH", CASE + "/participants/" + r[0], {field: v},
                      "participant edit")
 
 
-def _participant_text(run, node, sub, label, body_of, what):
+@on_row(PARTICIPANT)
+def _participant_text(run, node, r, sub, label, body_of, what):
     """POST a new text (run.name(label), planted) to one of the node's
     participants' SUB list; False when there is no participant yet."""
-    r = _participant(run, node)
-    if r is None:
-        return False
     text = run.name(label)
     plant_secret(text)
     return run.write(node, "POST", CASE + "/participants/%s/%s" % (r[0], sub), body_of(text), what)
