@@ -175,6 +175,18 @@ def free_port():
     raise RuntimeError("no free port after 200 tries (see %s)" % PORTS_DIR)
 
 
+def read_head(sock, size=65536):
+    """Bytes from sock up to the end of an HTTP head (a blank line) or
+    EOF, whichever comes first: all that was read."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(size)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 class Listener:
     """The base of the tests' proxies: a listener on 127.0.0.1 at a port the
     kernel picks (self.port) whose accept loop, once start() runs it, gives

@@ -63,7 +63,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon, Listener, login, plant_secret, run_tool
+from harness import BIN, Daemon, Listener, login, plant_secret, read_head, run_tool
 
 LONG = os.environ.get("OUTPOST_LONG") == "1"
 API = "/api/v1/crm"
@@ -239,6 +239,12 @@ class Cluster:
         for n in self.nodes.values():
             n.d.cleanup()
         self.hub.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     # -- writes through the nodes' APIs
     def write(self, node, method, path, body=None, what="", headers=None):
@@ -989,14 +995,11 @@ class CheckerProofTest(unittest.TestCase):
 
     def scenario(self, plant):
 
-        c = Cluster("plant-%s" % (plant or "none"), plant=plant)
-        try:
+        with Cluster("plant-%s" % (plant or "none"), plant=plant) as c:
             if plant and not c.hooks_active():
                 self.skipTest("this build has no test hooks (release build)")
             with tempfile.TemporaryDirectory() as d:
                 return fixed_scenario(c, d)
-        finally:
-            c.stop()
 
     def test_no_plant_passes(self):
         self.assertEqual(self.scenario(None), [])
@@ -1041,8 +1044,7 @@ class FaultTest(unittest.TestCase):
                                 stdout=subprocess.DEVNULL, stderr=log), log
 
     def test_hub_killed_during_push(self):
-        c = Cluster("kill-hub-%d" % self.seed)
-        try:
+        with Cluster("kill-hub-%d" % self.seed) as c:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
             cc = c.add_node("C", OFFICE2)
             run = Run(c, self.rng)
@@ -1065,15 +1067,12 @@ class FaultTest(unittest.TestCase):
                 c.pull(b, check=True)
             c.sync_all()
             self.assertEqual(c.check(), [], "seed %d" % self.seed)
-        finally:
-            c.stop()
 
     def test_node_killed_during_pull(self):
         """B pulls with outpost-sync and both the puller and the node die; D
         syncs by itself (background cycle) and is killed at random points of
         its cycles: after a restart it resumes and catches up on its own."""
-        c = Cluster("kill-node-%d" % self.seed)
-        try:
+        with Cluster("kill-node-%d" % self.seed) as c:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
             d = c.add_node("D", OFFICE1, interval=1)
             run = Run(c, self.rng)
@@ -1106,8 +1105,6 @@ class FaultTest(unittest.TestCase):
                 c.pull(b, check=True)
             c.sync_all()
             self.assertEqual(c.check(), [], "seed %d" % self.seed)
-        finally:
-            c.stop()
 
 
     def test_node_killed_during_writes(self):
@@ -1115,8 +1112,7 @@ class FaultTest(unittest.TestCase):
         write it acknowledged is in its outbox after the restart, reaches the
         hub and every replica; none is there twice."""
 
-        c = Cluster("kill-capture-%d" % self.seed)
-        try:
+        with Cluster("kill-capture-%d" % self.seed) as c:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
             run = Run(c, self.rng)
             acked = []
@@ -1162,8 +1158,6 @@ class FaultTest(unittest.TestCase):
                 db.close()
             self.assertEqual(n[0], n[1])
             self.assertGreaterEqual(n[0], len(acked))
-        finally:
-            c.stop()
 
 
 class FlakyProxy(Listener):
@@ -1198,12 +1192,9 @@ class FlakyProxy(Listener):
         try:
             conn.settimeout(60)
             t = self.ctx.wrap_socket(conn, server_side=True)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = t.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
+            data = read_head(t)
+            if b"\r\n\r\n" not in data:
+                return
             head, body = data.split(b"\r\n\r\n", 1)
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)
