@@ -590,6 +590,17 @@ def sync_json(node, cmd):
     return json.loads(p.stdout)
 
 
+def checkin_change(node, name):
+    """A check-in for name POSTed to node (its first greeter reason): (the
+    check-in's id, the outbox row it wrote: seq, hlc, actor, changeset)."""
+    reasons = node.get("/api/v1/greeter/reasons").json()
+    r = node.post("/api/v1/checkins", {"visitor_name": name, "reason_ids": [reasons[0]["id"]],
+                                       "language": "en"})
+    assert r.status == 201, (r.status, r.body)
+    row = rows(node, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq DESC LIMIT 1")[0]
+    return r.json()["id"], dict(zip(("seq", "hlc", "actor", "changeset"), row))
+
+
 def db_write(daemon, sql, *args):
     """One statement on the daemon's database (stopped, or behind its back),
     committed: the rows it gave."""

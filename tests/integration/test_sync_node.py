@@ -479,12 +479,8 @@ class SyncNodeTest(OfficeTest):
         self.assertIsNotNone(hv["oldest_unpulled_ms"])
 
     def other_office(self, hub):
-        db = hub.db()
-        try:
-            rows = db.execute("SELECT id, local_area_id FROM offices WHERE id != 'demo-office' "
-                              "ORDER BY id").fetchall()
-        finally:
-            db.close()
+        rows = harness.rows(hub, "SELECT id, local_area_id FROM offices WHERE id != 'demo-office' "
+                                 "ORDER BY id")
         if not rows:
             self.skipTest("the demo hub has a single office")
         return rows[0][0]
