@@ -4,6 +4,7 @@
  * item transitions and assignment, and the hub's row checks; see crm.h.
  */
 #include "model/crm.h"
+#include "model/schema.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -544,12 +545,6 @@ out:
 	sqlite3_finalize(ins);
 	return ret;
 }
-
-#define REFUSE(...)                              \
-	do {                                     \
-		snprintf(reason, n, __VA_ARGS__); \
-		return -1;                       \
-	} while (0)
 
 static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {

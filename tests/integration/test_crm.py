@@ -50,11 +50,11 @@ class CrmNodeTest(harness.DemoNode):
         self.assertEqual(j.get("field"), field, j)
         self.assertTrue(j.get("error"))
 
-    def bad_each(self, path, base, cases):
-        """POST path with base plus the fields of each case: each refused
-        (400) naming the case's field."""
-        for extra, field in cases:
-            self.bad(self.req("POST", path, dict(base, **extra)), field)
+    def bad_each(self, path, base, bad):
+        """POST path with base plus each field of bad in turn: each refused
+        (400) naming that field."""
+        for field, value in bad.items():
+            self.bad(self.req("POST", path, dict(base, **{field: value})), field)
 
     def lead(self, name, zip_="95814", **kw):
         body = {"company_name": name, "zip": zip_, "street": "10 Test St", "city": "Sacramento"}
@@ -105,19 +105,16 @@ class CrmNodeTest(harness.DemoNode):
         self.bad(self.req("POST", "/employers", {"company_name": "X Co"}), "zip")
         self.bad(self.req("POST", "/employers", {"company_name": "..,", "zip": "95814"}), "company_name")
         self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "9581"}), "zip")
-        self.bad_each("/employers", {"company_name": "Zed", "zip": "95814"}, [
-            ({"edd_account_number": "12-34"}, "edd_account_number"),
-            ({"phone": "555"}, "phone"),
-            ({"state": "Calif"}, "state"),
-            ({"industry": "abc"}, "industry"),
-            ({"website": "javascript:alert(1)"}, "website"),
-            ({"lead_owner_id": "nobody"}, "lead_owner_id"),
-            ({"office_id": "nowhere"}, "office_id"),
-            ({"source": "external"}, "external_employer_id"),
-            ({"contacts": [{"kind": "primary"}]}, "contacts[0].name"),
-            ({"contacts": [{"name": "A", "email": "nope"}]}, "contacts[0].email"),
-            ({"surprise": 1}, "surprise"),
-        ])
+        zed = {"company_name": "Zed", "zip": "95814"}
+        self.bad_each("/employers", zed, {
+            "edd_account_number": "12-34", "phone": "555", "state": "Calif", "industry": "abc",
+            "website": "javascript:alert(1)", "lead_owner_id": "nobody", "office_id": "nowhere"})
+        self.bad(self.req("POST", "/employers", dict(zed, source="external")), "external_employer_id")
+        self.bad(self.req("POST", "/employers", dict(zed, contacts=[{"kind": "primary"}])),
+                 "contacts[0].name")
+        self.bad(self.req("POST", "/employers", dict(zed, contacts=[{"name": "A", "email": "nope"}])),
+                 "contacts[0].email")
+        self.bad_each("/employers", zed, {"surprise": 1})
         r = self.node.request("POST", API + "/employers", body=b"{not json",
                               headers={"Content-Type": "application/json"})
         self.assertEqual(r.status, 400)
@@ -368,14 +365,10 @@ class CrmNodeTest(harness.DemoNode):
         self.bad(self.req("POST", "/work-items", {"description": "x"}), "category_id")
         self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other"}), "description")
         self.bad(self.req("POST", "/work-items", {"category_id": "nope", "description": "x"}), "category_id")
-        self.bad_each("/work-items", {"category_id": "crm-cat-other", "description": "x"}, [
-            ({"priority_id": "nope"}, "priority_id"),
-            ({"due_date": "tomorrow"}, "due_date"),
-            ({"employer_id": "nope"}, "employer_id"),
-            ({"status": "Closed"}, "status"),
-            # Assignment only to the CRM work group.
-            ({"assignee_id": "0190a000-0000-7000-8000-0000000000b3"}, "assignee_id"),
-        ])
+        # The last: assignment only to the CRM work group.
+        self.bad_each("/work-items", {"category_id": "crm-cat-other", "description": "x"}, {
+            "priority_id": "nope", "due_date": "tomorrow", "employer_id": "nope", "status": "Closed",
+            "assignee_id": "0190a000-0000-7000-8000-0000000000b3"})
         # Queues and due today.
         mine = self.node.get(API + "/work-items?queue=mine&limit=500").json()["items"]
         self.assertIn(w["id"], [x["id"] for x in mine])
