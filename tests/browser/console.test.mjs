@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -237,12 +237,7 @@ export const tests = [
     const jordan = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'jlee');
 
     // Operations makes Jordan the Local Area's MIS Administrator.
-    await page.goto(hub.url + '/account.html?id=' + jordan.id);
-    await page.waitForSelector('#roles-card:not([hidden])');
-    await page.check('#role-mis_admin');
-    await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
-    await page.fill('#role-admin_training_date', daysAgo(1));
-    await page.click('#roles-save');
+    await designateMis(page, hub, jordan.id, pdf('attachment-1'), 1);
     await page.waitForFunction(() => document.getElementById('roles-err').textContent !== '');
     assert((await page.textContent('#roles-err')).includes('never holds every privilege'), 'refused while the group has every privilege');
     // Change of group: Supervisor (every privilege) to Intake Staff.
@@ -261,12 +256,7 @@ export const tests = [
     assert(changed.privilege_group === 'LWIA Intake Staff' && !changed.privileges.includes('reports'), 'group changed: ' + changed.privilege_group);
 
     // Now the role.
-    await page.goto(hub.url + '/account.html?id=' + jordan.id);
-    await page.waitForSelector('#roles-card:not([hidden])');
-    await page.check('#role-mis_admin');
-    await page.setInputFiles('#role-attachment_id', pdf('attachment-1b'));
-    await page.fill('#role-admin_training_date', daysAgo(1));
-    await page.click('#roles-save');
+    await designateMis(page, hub, jordan.id, pdf('attachment-1b'), 1);
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
     assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.roles.includes('mis_admin'), 'role granted');
     await assertAccessible(page, 'account page with roles');

@@ -274,3 +274,16 @@ export async function hubFirstSignIn(page, hub, username, temp, mine) {
   await page.click('#change-btn');
   await page.waitForURL(u => !u.pathname.startsWith('/login'));
 }
+
+// The hub console's account page of staffId, signed in as operations: the
+// MIS Administrator role ticked with its signed Attachment 1 (file) and the
+// training date, daysBack days ago, then Save; the caller waits for the
+// answer.
+export async function designateMis(page, hub, staffId, file, daysBack) {
+  await page.goto(hub.url + '/account.html?id=' + staffId);
+  await page.waitForSelector('#roles-card:not([hidden])');
+  await page.check('#role-mis_admin');
+  await page.setInputFiles('#role-attachment_id', file);
+  await page.fill('#role-admin_training_date', new Date(Date.now() - daysBack * 86400000).toISOString().slice(0, 10));
+  await page.click('#roles-save');
+}

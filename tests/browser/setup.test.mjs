@@ -13,7 +13,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track } from './lib.mjs';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track, designateMis } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const until = (what, fn, ms = 60000) => poll(what, fn, ms, 300);
@@ -133,13 +133,8 @@ export const tests = [
       const misTemp = await page.inputValue('#temp-password');
       plantSecret(misTemp);
       const mis = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'mruiz');
-      await page.goto(hub.url + '/account.html?id=' + mis.id);
-      await page.waitForSelector('#roles-card:not([hidden])');
-      await page.check('#role-mis_admin');
       // A designation needs the signed Attachment 1 and the training date (issue 16).
-      await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
-      await page.fill('#role-admin_training_date', daysAgo(3));
-      await page.click('#roles-save');
+      await designateMis(page, hub, mis.id, pdf('attachment-1'), 3);
       await page.waitForFunction(() => document.getElementById('status').textContent.includes('mis_admin'));
       // 5. Its reasons, signed in as the MIS Administrator.
       await signOut(page);
