@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,14 +153,7 @@ export const tests = [
     await page.selectOption('#privilege_group', 'LWIA/CBO Staff');
     assert((await page.textContent('#privilege_group-desc')).includes('Case notes'), 'the group says what it allows, in words');
     await page.check('#crm_work_group');
-    await page.fill('#requestor_name', 'Pat Manager');
-    await page.fill('#requestor_email', 'pat.manager@example.org');
-    await page.fill('#ispa_date', daysAgo(10));
-    await page.selectOption('#confidentiality_type', 'E-1');
-    await page.fill('#confidentiality_date', daysAgo(9));
-    await page.fill('#business_need', 'Title I case manager at the demo office');
-    await page.setInputFiles('#file-request_form', pdf('request'));
-    await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+    await fillRequestor(page, 'Pat Manager', 'pat.manager@example.org', 'Title I case manager at the demo office', pdf);
     await page.click('#req-save');
     await page.waitForURL(/request\.html\?id=/);
     await page.waitForSelector('#view:not([hidden]) #info dd');

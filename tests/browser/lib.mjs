@@ -287,3 +287,19 @@ export async function designateMis(page, hub, staffId, file, daysBack) {
   await page.fill('#role-admin_training_date', new Date(Date.now() - daysBack * 86400000).toISOString().slice(0, 10));
   await page.click('#roles-save');
 }
+
+// The requestor's part of the hub console's access request form: who asks
+// (name, email), the ISPA training 10 days ago and the E-1 statement 9 days
+// ago, the business need, and the signed request form and ISPA certificate
+// (pdf(name) gives each file).
+export async function fillRequestor(page, name, email, need, pdf) {
+  const ago = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+  await page.fill('#requestor_name', name);
+  await page.fill('#requestor_email', email);
+  await page.fill('#ispa_date', ago(10));
+  await page.selectOption('#confidentiality_type', 'E-1');
+  await page.fill('#confidentiality_date', ago(9));
+  await page.fill('#business_need', need);
+  await page.setInputFiles('#file-request_form', pdf('request'));
+  await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+}

@@ -13,11 +13,10 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track, designateMis } from './lib.mjs';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track, designateMis, fillRequestor } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const until = (what, fn, ms = 60000) => poll(what, fn, ms, 300);
-const daysAgo = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
 
 const pdf = name => pdfFile('setup-' + name);
 
@@ -108,14 +107,7 @@ export const tests = [
       await page.waitForSelector('#office_id option[value="slo-ajcc"]', { state: 'attached' });
       await page.selectOption('#office_id', 'slo-ajcc');
       await page.selectOption('#privilege_group', 'View Access with Reports');
-      await page.fill('#requestor_name', 'Dana Director');
-      await page.fill('#requestor_email', 'director@example.org');
-      await page.fill('#ispa_date', daysAgo(10));
-      await page.selectOption('#confidentiality_type', 'E-1');
-      await page.fill('#confidentiality_date', daysAgo(9));
-      await page.fill('#business_need', "MIS Administrator of the Local Area");
-      await page.setInputFiles('#file-request_form', pdf('request'));
-      await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+      await fillRequestor(page, 'Dana Director', 'director@example.org', 'MIS Administrator of the Local Area', pdf);
       await page.setInputFiles('#file-confidentiality_statement', pdf('e1'));
       await page.click('#req-save');
       await page.waitForURL(/request\.html\?id=/);
