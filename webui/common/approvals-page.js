@@ -5,9 +5,10 @@
 // a change to entered data (DSS WIOA staff).  Each approver decides once,
 // in their own session (POST BASE/:id/decision): approve, or refuse with a
 // reason.  The comment is trimmed and at most 1,000 characters; the
-// buttons are off while a decision is on its way.
+// buttons are off while a decision is on its way; a refusal's errors show
+// beside the comment and in the page's error summary.
 import { el, fmtDate, fmtDateTime } from './api.js';
-import { $, pill } from './ui.js';
+import { $, pill, clearErrors, clearSummary, showSummary } from './ui.js';
 
 export const TITLE = { dss_program_manager: 'DSS Program Manager', wdb_director: 'WDB Director', edd: 'EDD', dss_wioa: 'DSS WIOA staff' };
 
@@ -31,7 +32,7 @@ export function approvalsPage(page) {
     const cid = `c-${q.id}-${role}`;
     const form = el('form', { class: 'no-print decide', novalidate: true, 'aria-label': `Decide as ${TITLE[role]}` },
       el('label', { for: cid }, `Comment (required to refuse) — deciding as ${TITLE[role]}`),
-      el('textarea', { id: cid, rows: 2, maxlength: 1000, 'aria-describedby': cid + '-err' }),
+      el('textarea', { id: cid, 'data-field': 'comment', rows: 2, maxlength: 1000, 'aria-describedby': cid + '-err' }),
       el('p', { class: 'field-err error', id: cid + '-err' }),
       el('p', { class: 'actions' },
         el('button', { type: 'submit', value: 'approved' }, 'Approve'),
@@ -40,8 +41,8 @@ export function approvalsPage(page) {
     form.addEventListener('submit', async ev => {
       ev.preventDefault();
       const decision = ev.submitter ? ev.submitter.value : 'approved';
-      $(cid + '-err').textContent = '';
-      $(cid).removeAttribute('aria-invalid');
+      clearErrors(form);
+      clearSummary();
       buttons(false);
       try {
         const body = { decision, role };
@@ -51,10 +52,10 @@ export function approvalsPage(page) {
         $('ok').textContent = `Recorded: ${decision} as ${TITLE[role]}. The request is ${state(r.state)[0]}.`;
         await load();
       } catch (e) {
-        const errs = e.body && e.body.errors ? e.body.errors.map(x => x.error) : [e.message];
-        $(cid + '-err').textContent = errs.join(' ');
-        $(cid).setAttribute('aria-invalid', 'true');
-        $(cid).focus();
+        // Every error at once, in the summary and beside the comment (the
+        // one thing the approver types).
+        const errs = e.errors && e.errors.length ? e.errors : [{ error: e.message }];
+        showSummary(form, errs.map(x => ({ field: 'comment', error: x.error })));
         buttons(true);
       }
     });
