@@ -51,6 +51,9 @@ void db_busy_wait(sqlite3 *db, int ms);
 void db_close(sqlite3 *db);
 /* Run one or more statements; -1 and a log line on error. */
 int db_exec(sqlite3 *db, const char *sql);
+/* End the transaction a BEGIN opened: COMMIT when rc is 0, else ROLLBACK.
+ * 0 when committed; -1 when rc was not 0 or the COMMIT failed (rolled back). */
+int db_end(sqlite3 *db, int rc);
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
 /*
  * Dynamic SQL: format with sqlite3_mprintf() (not printf: the compiler
@@ -117,9 +120,6 @@ int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t
 int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v);
 int db_kv_set(sqlite3 *db, const char *table, const char *key, const char *value);
 int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
-/* 1 when sql (one parameter, bound to the text arg) gives a row, 0 when
- * not, -1 on error. */
-int db_exists(sqlite3 *db, const char *sql, const char *arg);
 /* 1 when a table of that name exists, 0 when not, -1 on error. */
 int db_table_exists(sqlite3 *db, const char *name);
 
@@ -133,8 +133,8 @@ typedef struct db_migration {
 	const char *sql;
 } db_migration;
 int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n);
-/* db_migrate() over the whole array m: 0, or -1. */
-#define DB_MIGRATE_ALL(db, component, m)                                                     \
+/* db_migrate() with every script of the array m: 0, or -1. */
+#define DB_MIGRATE_ALL(db, component, m)                                                           \
 	(db_migrate((db), (component), (m), (int)(sizeof(m) / sizeof((m)[0]))) < 0 ? -1 : 0)
 int db_component_version(sqlite3 *db, const char *component);
 
