@@ -210,7 +210,6 @@ static int write_decision(hub *h, const acct_principal *p, const cJSON *req, con
 	char id[UUID_STRLEN], today[11];
 	uint64_t now = hub_now_ms();
 	cJSON *row = cJSON_CreateObject();
-	sqlite3_stmt *st = NULL;
 	int rc = -1;
 
 	uuid7_at(id, now);
@@ -227,24 +226,13 @@ static int write_decision(hub *h, const acct_principal *p, const cJSON *req, con
 		rc = 1;
 		goto out;
 	}
-	if (db_prepare(h->hb_db, &st,
-		       "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
-		       " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
-		       " decided_at) VALUES(?1,?2,?3,?4,'hub',?5,?6,?7,?8,?9,?10)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, json_str(req, "id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, json_str(req, "participant_id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, json_str(req, "local_area_id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, p->ap_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, dec, -1, SQLITE_STATIC);
-	db_bind_text(st, 8, comment);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, (int64_t)now);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	rc = db_run(h->hb_db,
+		    "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
+		    " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
+		    " decided_at) VALUES(?1,?2,?3,?4,'hub',?5,?6,?7,?8,?9,?10)",
+		    "tttttttttI", id, json_str(req, "id"), json_str(req, "participant_id"),
+		    json_str(req, "local_area_id"), role, p->ap_id, dec, comment, today, (int64_t)now);
 out:
-	sqlite3_finalize(st);
 	cJSON_Delete(row);
 	return rc;
 }
