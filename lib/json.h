@@ -73,5 +73,11 @@ cJSON *json_parse_text(const char *p, size_t n, json_err *e);
 
 /* Date "YYYY-MM-DD": 0 when well-formed and a real calendar date. */
 int json_valid_date(const char *s);
+/* An email address: one '@' with text before it, a dot with text on both
+ * sides after it, no white space, '<', '>' or ','.  0, or -1 (NULL too). */
+int json_valid_email(const char *s);
+/* The number of digits in the phone number s when each other character is
+ * one of punct, else -1 (NULL too). */
+int json_phone_digits(const char *s, const char *punct);
 
 #endif

@@ -725,10 +725,58 @@ static int page_take(const void **page, size_t *len, buf *kept, aside_ent *aside
 	return 0;
 }
 
+/* BEGIN IMMEDIATE for a page, on an empty outbox only: 0 (in the
+ * transaction), -2 while the outbox holds changes (push first), -1 on an
+ * error (no transaction left open either way). */
+static int page_begin(sqlite3 *db)
+{
+	int64_t pending;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
+	if (pending == 0)
+		return 0;
+	db_exec(db, "ROLLBACK");
+	return pending > 0 ? -2 : -1;
+}
+
+/* Apply one page's patchset (len 0: nothing) inside the caller's
+ * transaction; what names the kind of page in the log line.  0 or -1. */
+static int page_apply(sqlite3 *db, const void *patchset, size_t len, const char *what)
+{
+	int rc;
+
+	if (len == 0)
+		return 0;
+	rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
+				       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
+	if (rc != SQLITE_OK) {
+		log_warnx("%s: cannot apply page: %s", what, sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The end of a page's transaction: COMMIT when ret is 0 (ret -1 when that
+ * fails), else ROLLBACK; kept released either way.  Returns ret. */
+static int page_end(sqlite3 *db, int ret, buf *kept)
+{
+	if (ret == 0) {
+		FAULT_POINT("pull.apply");
+		if (db_exec(db, "COMMIT") != 0)
+			ret = -1;
+	}
+	if (ret != 0)
+		db_exec(db, "ROLLBACK");
+	buf_release(kept);
+	return ret;
+}
+
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
 {
-	int64_t pending, snap;
-	int rc, ret = -1, naside = 0;
+	int64_t snap;
+	int ret = -1, naside = 0, began = -1;
 	buf kept = BUF_INIT(0);
 	aside_ent aside[ASIDE_MAX];
 	char seen[HLC_STRLEN];
@@ -737,18 +785,10 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 		return -1;
 	if (len > (size_t)INT32_MAX)
 		return -1;
-	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0) {
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0 ||
+	    (began = page_begin(db)) != 0) {
 		buf_release(&kept);
-		return -1;
-	}
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		buf_release(&kept);
-		return -1;
-	}
-	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
-	if (pending != 0) {
-		ret = pending > 0 ? -2 : -1;
-		goto out;
+		return began;
 	}
 	/* Half a snapshot is not a base to pull onto (sync.h, OVERVIEW). */
 	snap = db_int(db, "SELECT count(*) FROM node_meta WHERE key='snapshot_seq'", -1);
@@ -756,28 +796,15 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 		ret = snap > 0 ? -3 : -1;
 		goto out;
 	}
-	if (len > 0) {
-		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
-					       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
-		if (rc != SQLITE_OK) {
-			log_warnx("pull: cannot apply page: %s", sqlite3_errstr(rc));
-			goto out;
-		}
-	}
-	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
+	if (page_apply(db, patchset, len, "pull") != 0 ||
+	    (naside > 0 && aside_record(db, aside, naside) != 0) ||
 	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
 	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0 ||
 	    seen_hlc_note(db, seen) != 0)
 		goto out;
-	FAULT_POINT("pull.apply");
-	if (db_exec(db, "COMMIT") != 0)
-		goto out;
-	buf_release(&kept);
-	return 0;
+	ret = 0;
 out:
-	db_exec(db, "ROLLBACK");
-	buf_release(&kept);
-	return ret;
+	return page_end(db, ret, &kept);
 }
 
 /* ---- node side: snapshot pages ---------------------------------------------------- */
@@ -936,8 +963,8 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 {
 	snap_tables tl = {{0}, 0};
 	sync_snap_pos cur;
-	int64_t pending, cur_seq;
-	int tf = -1, te = -1, rc, ret = -1, naside = 0;
+	int64_t cur_seq;
+	int tf = -1, te = -1, rc, ret = -1, naside = 0, began = -1;
 	buf kept = BUF_INIT(0);
 	aside_ent aside[ASIDE_MAX];
 	char seen[HLC_STRLEN];
@@ -960,14 +987,9 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	 * row never stops a first snapshot. */
 	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0 ||
 	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0 ||
-	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
+	    (began = page_begin(db)) != 0) {
 		buf_release(&kept);
-		return -1;
-	}
-	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
-	if (pending != 0) {
-		ret = pending > 0 ? -2 : -1;
-		goto out;
+		return began;
 	}
 	if (from != NULL) {
 		rc = sync_node_snapshot_state(db, &cur_seq, &cur);
@@ -982,14 +1004,8 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	if (snap_delete_range(db, &tl, tf, from, te, end) != 0 || seen_hlc_note(db, seen) != 0 ||
 	    (naside > 0 && aside_record(db, aside, naside) != 0))
 		goto out;
-	if (len > 0) {
-		rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL,
-					       NULL, NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
-		if (rc != SQLITE_OK) {
-			log_warnx("snapshot: cannot apply page: %s", sqlite3_errstr(rc));
-			goto out;
-		}
-	}
+	if (page_apply(db, patchset, len, "snapshot") != 0)
+		goto out;
 	if (end != NULL) {
 		if (db_kv_set_i64(db, "node_meta", "snapshot_seq", seq) != 0 ||
 		    db_kv_set(db, "node_meta", "snapshot_table", end->sp_table) != 0 ||
@@ -1004,13 +1020,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
 			goto out;
 	}
-	FAULT_POINT("pull.apply");
-	if (db_exec(db, "COMMIT") != 0)
-		goto out;
-	buf_release(&kept);
-	return 0;
+	ret = 0;
 out:
-	db_exec(db, "ROLLBACK");
-	buf_release(&kept);
-	return ret;
+	return page_end(db, ret, &kept);
 }
