@@ -33,8 +33,7 @@ static route_rc list_external(route_call *a)
 	int limit, offset;
 	sqlite3_stmt *st;
 
-	if (	    route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
-	    route_qint(a, "offset", 0, 0, 10000000, &offset) != 0)
+	if (crm__page_args(a, &limit, &offset) != 0)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
 	http_req_query(req, "industry", ind, sizeof ind);
@@ -118,8 +117,7 @@ static route_rc list_directory(route_call *a)
 	int limit, offset;
 	sqlite3_stmt *st;
 
-	if (	    route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
-	    route_qint(a, "offset", 0, 0, 10000000, &offset) != 0)
+	if (crm__page_args(a, &limit, &offset) != 0)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
 	http_req_query(req, "area", area, sizeof area);

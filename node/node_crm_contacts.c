@@ -219,8 +219,7 @@ static route_rc list_contacts(route_call *a)
 
 	bad |= crm__owner_filter(a, "me", ob, sizeof ob, &owner);
 	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
-	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	bad |= crm__page_args(a, &limit, &offset);
 	if (bad)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);

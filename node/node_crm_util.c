@@ -70,6 +70,13 @@ route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int n
 	return route_ok(a, 200, o);
 }
 
+int crm__page_args(route_call *a, int *limit, int *offset)
+{
+	int bad = route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, limit);
+
+	return route_qint(a, "offset", 0, 0, 10000000, offset) | bad;
+}
+
 static int staff_row(node *n, const char *id, int *active, int *wg)
 {
 	sqlite3_stmt *st;

@@ -73,8 +73,7 @@ static route_rc list_work_items(route_call *a)
 	int limit, offset, qfts = 0, newest = 0;
 	sqlite3_stmt *st;
 
-	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
-	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	bad |= crm__page_args(a, &limit, &offset);
 	if (bad)
 		return ROUTE_BAD;
 	http_req_query(req, "queue", queue, sizeof queue);
