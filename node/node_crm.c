@@ -46,7 +46,7 @@ static route_rc list_external(route_call *a)
 	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
 		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
 	if (q[0])
-		crm__like(q, like, sizeof like);
+		db_like_pattern(q, 1, like, sizeof like);
 	else
 		like[0] = '\0';
 	if (db_prepare_bound(n->nd_db, &st,
@@ -131,11 +131,11 @@ static route_rc list_directory(route_call *a)
 	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
 		return route_fail(a, 400, "industry", "industry must be a NAICS code (digits)");
 	if (q[0])
-		crm__like(q, like, sizeof like);
+		db_like_pattern(q, 1, like, sizeof like);
 	else
 		like[0] = '\0';
 	if (area[0])
-		crm__like(area, alike, sizeof alike);
+		db_like_pattern(area, 1, alike, sizeof alike);
 	else
 		alike[0] = '\0';
 	if (db_prepare_bound(n->nd_db, &st,

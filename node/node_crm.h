@@ -60,8 +60,6 @@ const char *crm__office(const node *n, const node_user *u);
 int crm__exists(node *n, const char *table, const char *id);
 /* One employer with contacts, locations, services, work items, flags. */
 cJSON *crm__employer_json(node *n, const char *id);
-/* LIKE pattern "%s%" with wildcards escaped (ESCAPE '\'). */
-void crm__like(const char *s, char *out, size_t n);
 /*
  * An FTS5 MATCH expression for the word indexes of schema_crm.c: every word
  * of s (letters and digits; other characters separate words) required, the

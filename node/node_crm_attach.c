@@ -199,12 +199,11 @@ static route_rc get_attachment(route_call *a)
 	char disp[640], ctype[128];
 	const char *name, *ct;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
-		       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id)"
-		       " FROM employer_attachments a WHERE a.id = ?1") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
+			     " employer_attachment_withdrawals w WHERE w.attachment_id = a.id)"
+			     " FROM employer_attachments a WHERE a.id = ?1", "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rr = route_fail(a, 404, "id", "no such attachment");
 		goto out;

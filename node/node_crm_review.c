@@ -221,15 +221,15 @@ static route_rc list_vetting_overdue(route_call *a)
 	node *n = API_NODE(a);
 	sqlite3_stmt *st;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT e.id, e.company_name, e.username, e.office_id, e.converted_by,"
-		       " s.display_name AS converted_by_name, e.vetting_started_at, e.vetting_due_at,"
-		       " (?1 - e.vetting_due_at) / 3600000 AS hours_overdue"
-		       " FROM employers e LEFT JOIN staff s ON s.id = e.converted_by"
-		       " WHERE e.vetting_status = 'pending' AND e.vetting_due_at < ?1"
-		       " AND e.status = 'active' ORDER BY e.vetting_due_at LIMIT 500") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT e.id, e.company_name, e.username, e.office_id, e.converted_by,"
+			     " s.display_name AS converted_by_name, e.vetting_started_at, e.vetting_due_at,"
+			     " (?1 - e.vetting_due_at) / 3600000 AS hours_overdue"
+			     " FROM employers e LEFT JOIN staff s ON s.id = e.converted_by"
+			     " WHERE e.vetting_status = 'pending' AND e.vetting_due_at < ?1"
+			     " AND e.status = 'active' ORDER BY e.vetting_due_at LIMIT 500",
+			     "I", (int64_t)node_now_ms(n)) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_int64(st, 1, (int64_t)node_now_ms(n));
 	return crm__rows(a, st);
 }
 
@@ -275,18 +275,17 @@ done:
 static route_rc list_duplicate_flags(route_call *a)
 {
 	node *n = API_NODE(a);
-	sqlite3_stmt *st;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
-		       " a.company_name AS employer_name, a.office_id AS employer_office,"
-		       " f.other_employer_id, b.company_name AS other_name, b.office_id AS other_office,"
-		       " f.zip5 FROM crm_duplicate_flags f LEFT JOIN employers a ON a.id = f.employer_id"
-		       " LEFT JOIN employers b ON b.id = f.other_employer_id"
-		       " WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
-		       " ORDER BY f.detected_at DESC LIMIT 500") != 0)
-		return ROUTE_DBERR;
-	return crm__rows(a, st);
+	return route_ok(a, 200,
+			db_rows_json_by(n->nd_db,
+					"SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
+					" a.company_name AS employer_name, a.office_id AS employer_office,"
+					" f.other_employer_id, b.company_name AS other_name, b.office_id AS other_office,"
+					" f.zip5 FROM crm_duplicate_flags f LEFT JOIN employers a ON a.id = f.employer_id"
+					" LEFT JOIN employers b ON b.id = f.other_employer_id"
+					" WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
+					" ORDER BY f.detected_at DESC LIMIT 500",
+					NULL));
 }
 
 /* ---- case notes ------------------------------------------------------------------ */

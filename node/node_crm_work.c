@@ -97,10 +97,10 @@ static route_rc list_work_items(route_call *a)
 		char norm[CRM_NORM_MAX];
 		qfts = crm__fts_query(q, like, sizeof like) == 0;
 		if (!qfts)
-			crm__like(q, like, sizeof like);
+			db_like_pattern(q, 1, like, sizeof like);
 		if (crm_normalize_name(q, norm, sizeof norm) != 0)
 			snprintf(norm, sizeof norm, "%s", q);
-		crm__like(norm, npat, sizeof npat);
+		db_like_pattern(norm, 1, npat, sizeof npat);
 		/* A common word: newest first straight from the index. */
 		if (qfts) {
 			int c = crm__fts_count(n, "crm_work_items_fts", like, CRM_SEARCH_SORT_MAX);
