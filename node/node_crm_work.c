@@ -536,22 +536,18 @@ static const route_key note_keys_rk[] = {
 
 static route_rc post_note(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id"), *text;
+	const char *id = http_req_param(a->rc_req, "id"), *text;
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
-	uint64_t now;
+	uint64_t now = node_now_ms(n);
+	route_rc rr;
 
-	if (json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e))
-		return route_bad_json(a, &e);
+	if (route_str(a, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf) != 0)
+		return ROUTE_BAD;
 	if ((rr = wi_workable(a, id, "body", "notes are added by the assignee or the creator")) !=
 	    ROUTE_OK)
 		return rr;
-	now = node_now_ms(n);
 	uuid7_at(nid, now);
 	if (db_run(n->nd_db,
 		   "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
