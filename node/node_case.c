@@ -89,7 +89,7 @@ static route_rc get_meta(route_call *a)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	cJSON *o, *arr;
+	cJSON *o;
 	char today[11], contact[32] = "";
 
 	node_today(n, today);
@@ -108,11 +108,9 @@ static route_rc get_meta(route_call *a)
 		cJSON_AddBoolToObject(o, "ssn_key", case_key_load(n->nd_db, n->nd_local_area_id, key) == 0);
 		crypto_wipe(key, sizeof key);
 	}
-	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++) {
-		arr = db_rows_json_by(n->nd_db, meta_lists[i].sql,
-				      meta_lists[i].by_area ? n->nd_local_area_id : NULL);
-		cJSON_AddItemToObject(o, meta_lists[i].name, arr ? arr : cJSON_CreateArray());
-	}
+	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
+		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
+				 meta_lists[i].by_area ? n->nd_local_area_id : NULL);
 	return route_ok(a, 200, o);
 }
 

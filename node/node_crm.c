@@ -156,11 +156,23 @@ static route_rc list_directory(route_call *a)
 
 /* ---- the lists the pages need -------------------------------------------------------- */
 
+/* The lists of the meta reply. */
+static const struct {
+	const char *name, *sql;
+} meta_lists[] = {
+	{"categories", "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name"},
+	{"priorities", "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank"},
+	{"work_group", "SELECT id, display_name, office_id FROM staff WHERE active=1 AND"
+		       " crm_work_group=1 ORDER BY display_name"},
+	{"staff", "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name"},
+	{"offices", "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name"},
+};
+
 static route_rc get_meta(route_call *a)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	cJSON *o, *me, *x, *cc_arr;
+	cJSON *o, *me, *cc_arr;
 	char today[11];
 
 	node_today(n, today);
@@ -175,19 +187,8 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddBoolToObject(me, "can_report", (u->privs & PRIV_REPORTS) != 0);
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
-	x = db_rows_json_by(n->nd_db, "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name", NULL);
-	cJSON_AddItemToObject(o, "categories", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db, "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank", NULL);
-	cJSON_AddItemToObject(o, "priorities", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db,
-		    "SELECT id, display_name, office_id FROM staff WHERE active=1 AND crm_work_group=1"
-		    " ORDER BY display_name",
-		    NULL);
-	cJSON_AddItemToObject(o, "work_group", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db, "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name", NULL);
-	cJSON_AddItemToObject(o, "staff", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db, "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name", NULL);
-	cJSON_AddItemToObject(o, "offices", x ? x : cJSON_CreateArray());
+	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
+		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL);
 	cc_arr = cJSON_AddArrayToObject(o, "completion_codes");
 	static const char *const cc[][2] = {{"successful", "Successful completion"},
 					    {"unsuccessful", "Unsuccessful completion"},
