@@ -578,17 +578,14 @@ static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
-		       " sum(status IN ('called','serving')),"
-		       " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
-		       " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
-		       " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
+			     " sum(status IN ('called','serving')),"
+			     " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
+			     " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
+			     " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3",
+			     "tttI", n->nd_office_id, from, to, (int64_t)node_now_ms(n)) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		cJSON_AddNumberToObject(o, "total", (double)sqlite3_column_int64(st, 0));
