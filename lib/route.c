@@ -378,6 +378,8 @@ buf *route_csv(route_call *a, const char *file, size_t max)
 	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", file);
 	if (http_add_header(a->rc_req, "Content-Disposition", disp) != 0)
 		a->rc_out_err = 1;
+	/* A UTF-8 byte-order mark first, so a spreadsheet reads "María" as it is. */
+	route_put(a, "\xEF\xBB\xBF");
 	return &a->rc_out;
 }
 

@@ -210,7 +210,8 @@ route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void 
  * (the client's copy is current).  ROUTE_DBERR when out of memory. */
 route_rc route_ok_etag(route_call *a, const char *etag, const void *data, size_t len);
 /* Start a CSV reply (200, text/csv, "attachment; filename=file") built in
- * a->rc_out, at most max bytes: append with route_put/route_csv_field, whose
+ * a->rc_out, at most max bytes, that begins with a UTF-8 byte-order mark
+ * (a spreadsheet then reads accented names right): append with route_put/route_csv_field, whose
  * failures stick (a full buffer is a 500, not a truncated 200).  Returns the
  * buffer. */
 buf *route_csv(route_call *a, const char *file, size_t max);

@@ -313,14 +313,16 @@ static route_rc post_visit_link(route_call *a)
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *cid = NULL;
-	const cJSON *body = a->rc_body;
 	cJSON *o;
-	json_err e = {{0}, {0}};
 	char ts[HLC_STRLEN], cur[64];
-	int confirm = 0;
+	int confirm = 0, bad = 0;
 
-	if (json_get_str(body, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0, &e))
-		return route_bad_json(a, &e);
+	/* Every field's error at once. */
+	bad |= route_str(a, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0);
+	if (!route_has_err(a, "confirm_name")) /* a wrong type: the keys' check (KEYS_LATE) */
+		bad |= route_bool(a, "confirm_name", JSON_NULLABLE, 0, &confirm);
+	if (bad || a->rc_nerr > 0)
+		return ROUTE_BAD;
 	if (case__participant_exists(n, id) != 1)
 		return route_fail(a, 404, "id", "no such participant");
 	if (db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins WHERE id=?", cid, cur,
@@ -328,8 +330,6 @@ static route_rc post_visit_link(route_call *a)
 		return route_fail(a, 404, "checkin_id", "no such visit at this office");
 	if (cur[0] && strcmp(cur, id) != 0)
 		return route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
-	if (json_get_bool(body, "confirm_name", JSON_NULLABLE, 0, &confirm, &e))
-		return route_bad_json(a, &e);
 	if (visit_name_differs(n, id, cid, confirm, &o))
 		return route_ok(a, 409, o);
 	hlc_now(&n->nd_hlc, ts);
@@ -346,7 +346,7 @@ static const route_def case_timeline_defs[] = {
 	{HTTP_M_GET, "/api/v1/case/participants/:id/timeline", get_timeline, PRIV_VIEW, NODE_WRITE,
 	 NULL, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/visits", post_visit_link, PRIV_PARTICIPANT_EDIT,
-	 ROUTE_BODY | NODE_WRITE, visit_keys, 0},
+	 ROUTE_BODY | ROUTE_KEYS_LATE | NODE_WRITE, visit_keys, 0},
 };
 
 const route_list case_timeline_route_list = ROUTE_LIST(case_timeline_defs);

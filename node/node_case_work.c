@@ -24,33 +24,30 @@
 #include <string.h>
 
 /*
- * The backdating rule for a date entered today.  0 when allowed: within 30
- * days, or 31-90 days back with *pending set (the caller inserts the entry
- * with approval_id = request and raises the request: the entry waits for
- * its approvers).  -1 with e set.  Approvals are never typed in: an
- * "approval" or "approval_id" in the body is refused.
+ * The backdating rule for a date entered today (NULL: a date already
+ * refused, only the body is checked).  0 when allowed: within 30 days, or
+ * 31-90 days back with *pending set (the caller inserts the entry with
+ * approval_id = request and raises the request: the entry waits for its
+ * approvers).  -1 with every error collected.  Approvals are never typed
+ * in: an "approval" or "approval_id" in the body is refused.
  */
-static int backdate_rule(const char *field, const char *date, const char *today,
-			 const cJSON *body, int *days, int *pending, json_err *e)
+static int backdate_rule(route_call *a, const char *field, const char *date, const char *today,
+			 int *days, int *pending)
 {
-	case_backdate b = case_backdate_check(date, today, days);
+	const cJSON *body = a->rc_body;
+	case_backdate b = date ? case_backdate_check(date, today, days) : CASE_BD_OK;
+	int bad = 0;
 
 	*pending = 0;
 	if (cJSON_GetObjectItemCaseSensitive(body, "approval") ||
-	    cJSON_GetObjectItemCaseSensitive(body, "approval_id")) {
-		json_err_set(e, cJSON_GetObjectItemCaseSensitive(body, "approval") ? "approval" : "approval_id",
+	    cJSON_GetObjectItemCaseSensitive(body, "approval_id"))
+		bad = route_err(a, cJSON_GetObjectItemCaseSensitive(body, "approval") ? "approval" : "approval_id",
 			     "approvals are not typed in: an entry 31 to 90 days back waits for the DSS "
 			     "Program Manager, the WDB Director and EDD to approve it in their own sessions");
-		return -1;
-	}
-	if (b == CASE_BD_OK)
-		return 0;
-	if (b != CASE_BD_NEEDS_APPROVAL) {
-		json_err_set(e, field, "%s", case_backdate_msg(b));
-		return -1;
-	}
-	*pending = 1;
-	return 0;
+	if (b != CASE_BD_OK && b != CASE_BD_NEEDS_APPROVAL)
+		bad = route_err(a, field, "%s", case_backdate_msg(b));
+	*pending = !bad && b == CASE_BD_NEEDS_APPROVAL;
+	return bad;
 }
 
 /* The "approval" member of a reply for a pending entry. */
@@ -94,32 +91,46 @@ static int participant_state(node *n, const char *pid, int *exited)
 /*
  * The dates every new entry must keep (SLO policy): none before the
  * participant's registration, and a follow-up code's on or after the exit
- * date.  Call after the exit sweep.  0, -1 with e set, -2 on a database
- * error.
+ * date.  Call after the exit sweep.  0, -1 with the error collected, -2 on
+ * a database error.
  */
-static int entry_dates_rule(node *n, const char *pid, const char *field, const char *date,
-			    int followup, json_err *e)
+static int entry_dates_rule(route_call *a, const char *pid, const char *field, const char *date,
+			    int followup)
 {
+	node *n = API_NODE(a);
 	char reg[16] = "", ex[16] = "";
 
 	if (db_text(n->nd_db, "SELECT registered_date FROM participants WHERE id=?", pid, reg,
 		    sizeof reg) != 0)
 		return -2;
-	if (strcmp(date, reg) < 0) {
-		json_err_set(e, field, "the date is before the participant's registration (%s)", reg);
-		return -1;
-	}
+	if (strcmp(date, reg) < 0)
+		return route_err(a, field, "the date is before the participant's registration (%s)", reg);
 	if (!followup)
 		return 0;
 	if (db_text(n->nd_db, "SELECT coalesce((SELECT min(exit_date) FROM participant_exits WHERE"
 			      " participant_id=?1), (SELECT exit_date FROM participants WHERE id=?1), '')",
 		    pid, ex, sizeof ex) < 0)
 		return -2;
-	if (ex[0] && strcmp(date, ex) < 0) {
-		json_err_set(e, field, "a follow-up code is dated on or after the exit date (%s)", ex);
-		return -1;
-	}
+	if (ex[0] && strcmp(date, ex) < 0)
+		return route_err(a, field, "a follow-up code is dated on or after the exit date (%s)", ex);
 	return 0;
+}
+
+/*
+ * The business-date rules of a new entry dated date (NULL: already refused)
+ * beside the request's other errors: the participant's dates and
+ * backdating.  0, -1 with every error collected, -2 on a database error.
+ */
+static int date_rules(route_call *a, const char *pid, const char *field, const char *date,
+		      int followup, const char *today, int *days, int *pending)
+{
+	int bad = 0, rc = date ? entry_dates_rule(a, pid, field, date, followup) : 0;
+
+	if (rc == -2)
+		return -2;
+	bad |= rc;
+	bad |= backdate_rule(a, field, rc == 0 ? date : NULL, today, days, pending);
+	return bad;
 }
 
 static int insert_note(node *n, const node_user *u, const char *pid, const char *kind,
@@ -286,32 +297,29 @@ static route_rc post_activity(route_call *call)
 	node *n = API_NODE(call);
 	const char *pid = http_req_param(req, "id"), *body_text = NULL, *why;
 	const node_user *u = API_USER(call);
-	const cJSON *body = call->rc_body;
 	cJSON *out;
-	json_err e = {{0}, {0}};
 	actin a;
 	char today[11], aid[UUID_STRLEN], nid[UUID_STRLEN], appr[UUID_STRLEN], subject[240], dl[11];
-	int days = 0, exited = 0, pending = 0, rc;
+	int days = 0, exited = 0, pending = 0, rc, bad, followup;
 
 	memset(&a, 0, sizeof a);
 	node_today(n, today);
-	if (act_fields(call, n, &a, today, &body_text) != 0)
-		return ROUTE_BAD;
+	/* Every error at once: the fields', then the business-date rules'. */
+	bad = act_fields(call, n, &a, today, &body_text) != 0;
+	followup = a.list && strcmp(a.list, "followup") == 0;
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0)
-		return rc == 0 ? route_fail(call, 404, "id", "no such participant") : ROUTE_DBERR;
+		return rc < 0 ? ROUTE_DBERR : bad ? ROUTE_BAD : route_fail(call, 404, "id", "no such participant");
 	/* The exit clock first: on day 90 the case has exited, whatever comes. */
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
 		return ROUTE_DBERR;
-	if ((why = case_code_allowed(exited, strcmp(a.list, "followup") == 0)) != NULL)
-		return route_fail(call, 409, "code", "%s", why);
-	rc = entry_dates_rule(n, pid, "start_date", a.start, strcmp(a.list, "followup") == 0, &e);
+	if (!route_has_err(call, "code") && (why = case_code_allowed(exited, followup)) != NULL)
+		return bad ? route_bad(call, "code", "%s", why) : route_fail(call, 409, "code", "%s", why);
+	rc = date_rules(call, pid, "start_date", a.start, followup, today, &days, &pending);
 	if (rc == -2)
 		return ROUTE_DBERR;
-	if (rc != 0)
-		return route_bad_json(call, &e);
-	if (backdate_rule("start_date", a.start, today, body, &days, &pending, &e) != 0)
-		return route_bad_json(call, &e);
+	if (bad || rc != 0)
+		return ROUTE_BAD;
 	appr[0] = '\0';
 	if (pending)
 		uuid7_at(appr, node_now_ms(n));
@@ -481,9 +489,7 @@ static route_rc post_note(route_call *a)
 	node *n = API_NODE(a);
 	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
 	cJSON *out;
-	json_err e = {{0}, {0}};
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
 	int days = 0, exited = 0, pending = 0, rc, bad = 0;
 
@@ -496,20 +502,19 @@ static route_rc post_note(route_call *a)
 	bad |= route_str(a, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0);
 	if (subject && subject[0] == '\0')
 		bad = route_err(a, "subject", "subject is required");
-	if (contact && json_valid_date(contact) != 0)
+	if (contact && json_valid_date(contact) != 0) {
 		bad = route_err(a, "contact_date", "contact date must be a date (YYYY-MM-DD)");
-	if (bad)
-		return ROUTE_BAD;
+		contact = NULL;
+	}
 	rc = participant_state(n, pid, &exited);
 	if (rc <= 0)
-		return rc == 0 ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
-	rc = entry_dates_rule(n, pid, "contact_date", contact, 0, &e);
+		return rc < 0 ? ROUTE_DBERR : bad ? ROUTE_BAD : route_fail(a, 404, "id", "no such participant");
+	/* The business-date rules' errors beside the fields'. */
+	rc = date_rules(a, pid, "contact_date", contact, 0, today, &days, &pending);
 	if (rc == -2)
 		return ROUTE_DBERR;
-	if (rc != 0)
-		return route_bad_json(a, &e);
-	if (backdate_rule("contact_date", contact, today, body, &days, &pending, &e) != 0)
-		return route_bad_json(a, &e);
+	if (bad || rc != 0)
+		return ROUTE_BAD;
 	appr[0] = '\0';
 	if (pending)
 		uuid7_at(appr, node_now_ms(n));

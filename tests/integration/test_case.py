@@ -428,7 +428,8 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(r.status, 200)
         self.assertIn("text/csv", r.header("Content-Type"))
         self.assertIn("attachment", r.header("Content-Disposition"))
-        rows = list(csv.DictReader(io.StringIO(r.body.decode())))
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"))  # UTF-8 BOM: a spreadsheet reads names right
+        rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
         self.assertEqual(len(rows), 1)
         self.assertEqual(rows[0]["participant_id"], p["id"])
         self.assertEqual(rows[0]["note_status"], "overdue")

@@ -173,7 +173,7 @@ class CaseDatesTest(CaseRulesBase):
         self.assertEqual(r.status, 200, r.body)
         import csv as csvm
         import io
-        rows = list(csvm.DictReader(io.StringIO(r.body.decode())))
+        rows = list(csvm.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
         got = {(x["scope"], x["id"]): (int(x["entries"]), int(x["late"])) for x in rows}
         self.assertEqual(got[("kind", "objective_assessment")], k1["objective_assessment"])
         self.assertEqual(got[("staff", "demo-staff")], s1["demo-staff"])

@@ -450,7 +450,8 @@ class CrmNodeTest(harness.DemoNode):
         r = self.node.get(API + "/reports/services?format=csv&account_type=lead")
         self.assertEqual(r.status, 200)
         self.assertIn("text/csv", r.header("Content-Type"))
-        rows = list(csv.reader(io.StringIO(r.body.decode())))
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"))  # UTF-8 BOM: Spanish names open intact
+        rows = list(csv.reader(io.StringIO(r.body.decode("utf-8-sig"))))
         self.assertEqual(rows[0][:4], ["service_id", "employer", "account_type", "code"])
         self.assertIn("Report Subject Foods", [x[1] for x in rows[1:]])
         w = self.node.get(API + "/reports/work-items?category_id=crm-cat-recruitment").json()

@@ -49,7 +49,7 @@ class CsvAfterCommitTest(unittest.TestCase):
             harness.login(node)
             r = node.get(CSV, timeout=60)
             self.assertEqual(r.status, 200, r.body[:200])
-            self.assertTrue(r.body.startswith(b"participant_id,last_name,"), r.body[:100])
+            self.assertTrue(r.body.startswith(b"\xef\xbb\xbfparticipant_id,last_name,"), r.body[:100])
             self.assertIn("text/csv", r.header("content-type"))
             db = node.db()
             n = db.execute("SELECT count(*) FROM audit_events WHERE action='compliance_view'")

@@ -7,8 +7,11 @@
 * a request with several wrong fields gets one 400 listing every field's
   error ("errors"), on the routes whose checks used to stop at the first:
   services, the work-item edit, the employer edit, a new employer, a case
-  activity, an amended activity, a case note.
+  activity, an amended activity, a case note; the business-date rules of
+  activities and notes answer beside the fields' errors, and so does the
+  visit link.
 """
+import datetime
 import os
 import unittest
 
@@ -146,6 +149,24 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         self.assertEqual(fields(r), ["note.body", "reason", "void"], r.body)
 
+    def test_business_dates_and_visit_link_every_error_at_once(self):
+        """The business-date rules (registration, backdating, approvals not
+        typed in) answer beside the fields' errors, and the visit link lists
+        both of its fields."""
+        before = (datetime.date.fromisoformat(self.today) - datetime.timedelta(days=2)).isoformat()
+        r = self.node.post(CASE + "/participants/%s/activities" % self.pid,
+                           {"code": "102", "start_date": before, "approval": {"x": 1}, "note": {}})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(fields(r), ["approval", "note.body", "start_date"], r.body)
+        self.assertIn("registration", r.body.decode())
+        r = self.node.post(CASE + "/participants/%s/notes" % self.pid,
+                           {"subject": "", "contact_date": before, "body": "x", "approval_id": "a"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(fields(r), ["approval_id", "contact_date", "subject"], r.body)
+        r = self.node.post(CASE + "/participants/%s/visits" % self.pid, {"confirm_name": "maybe"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(fields(r), ["checkin_id", "confirm_name"], r.body)
+
 
 class HubErrorsTest(unittest.TestCase):
     """The hub's admin API: a missing account or access request is a JSON
@@ -175,6 +196,13 @@ class HubErrorsTest(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         for f in ("username", "display_name", "privilege_group", "requestor_name", "business_need"):
             self.assertIn(f, fields(r), r.body)
+        # The console's set-up forms: every missing field at once.
+        r = self.hub.request("POST", "/api/v1/admin/offices", body={}, headers=self.auth)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(fields(r), ["local_area_id", "name"], r.body)
+        r = self.hub.request("POST", "/api/v1/admin/greeter-reasons", body={"sort": -1}, headers=self.auth)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(fields(r), ["label", "label_es", "local_area_id", "sort"], r.body)
 
 
 if __name__ == "__main__":

@@ -312,6 +312,7 @@ class SetupTest(Base):
         r = mis.get("/api/v1/admin/reports/greeter?format=csv")
         self.assertEqual(r.status, 200, r)
         self.assertIn("text/csv", r.header("Content-Type"))
+        self.assertTrue(r.body.startswith(b"\xef\xbb\xbf"))  # UTF-8 BOM: Spanish labels open intact
         text = r.body.decode("utf-8-sig")
         self.assertTrue(text.startswith("office_id,office,local_area_id,date,business_day,reason,language,visits"))
         self.assertIn('"%s","Office %s","%s"' % (office, la, la), text)

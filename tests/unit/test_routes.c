@@ -435,6 +435,8 @@ static void test_csv_full_is_500(void **state)
 	assert_non_null(strstr(out, "text/csv"));
 	assert_non_null(strstr(out, "attachment; filename=\"x.csv\""));
 	assert_non_null(strstr(out, "a,b\r\n\"'=cmd\",\"say \"\"hi\"\"\"\r\n"));
+	/* the body starts with a UTF-8 byte-order mark */
+	assert_non_null(strstr(out, "\r\n\r\n\xEF\xBB\xBF" "a,b\r\n"));
 
 	reset(1);
 	t.csv_rows = 10; /* past the 64-byte cap */

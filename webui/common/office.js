@@ -3,6 +3,7 @@
 // idle warning, signing in again in place when a session has ended, drafts
 // of forms kept in this tab until saved, and the error summary.
 import { api, el, hooks, office, fmtDateTime } from './api.js';
+import { clearSummary, showSummary } from './ui.js';
 
 const $ = id => document.getElementById(id);
 const staffPage = typeof location !== 'undefined' && !location.pathname.startsWith('/login') &&
@@ -265,80 +266,8 @@ function startDrafts() {
 }
 
 // ---- the error summary ------------------------------------------------------------
-
-function fieldInput(form, field) {
-  if (!field) return null;
-  const f = String(field).replace(/[.[\]]+/g, '-').replace(/-$/, '');
-  const sel = [`[data-field="${CSS.escape(field)}"]`, '#' + CSS.escape(f), `[name="${CSS.escape(field)}"]`,
-    `[id$="-${CSS.escape(f)}"]`];
-  for (const s of sel) {
-    const x = form.querySelector(s) || (form.id ? null : document.querySelector(s));
-    if (x && !x.closest('[hidden]')) return x;
-  }
-  return null;
-}
-
-export function labelOf(input) {
-  if (!input) return '';
-  const l = input.id && document.querySelector(`label[for="${CSS.escape(input.id)}"]`);
-  let t = l ? l.textContent : input.closest('fieldset')?.querySelector('legend')?.textContent || input.getAttribute('aria-label') || '';
-  return t.replace(/\*|\((optional|required)[^)]*\)/gi, '').replace(/\s+/g, ' ').trim();
-}
-
-function human(field) {
-  return String(field || '').replace(/\.|\[|\]/g, ' ').replace(/_id$/, '').replace(/_/g, ' ').trim();
-}
-
-// The API's message in plain words: its field names become the form's labels.
-export function plainMessage(msg, field, input) {
-  const label = labelOf(input) || human(field);
-  let m = String(msg || '');
-  if (field) {
-    for (const name of [field, String(field).replace(/_id$/, '')]) {
-      m = m.split(name).join(label);
-    }
-  }
-  const lower = label && /^[A-Z][a-z]/.test(label) ? label[0].toLowerCase() + label.slice(1) : label;
-  const req = m.match(/^(.+?) (is|are) required\.?$/i);
-  if (req) m = `${input && input.tagName === 'SELECT' ? 'Choose' : 'Enter'} ${req[1] === label ? lower : req[1]}`;
-  m = m.charAt(0).toUpperCase() + m.slice(1);
-  return m;
-}
-
-export function clearSummary() {
-  const old = $('error-summary');
-  if (old) old.remove();
-}
-
-// Show errors [{field, error}] for form: a summary at the top of the page
-// linking to each field, and the message beside each field that has a place
-// for one (id + '-err').  Returns the plain message of the first error.
-export function showSummary(form, errors) {
-  clearSummary();
-  const items = errors.map(x => {
-    const input = fieldInput(form, x.field);
-    return { input, text: plainMessage(x.error, x.field, input) };
-  });
-  for (const { input, text } of items) {
-    if (!input) continue;
-    const d = input.closest('details');
-    if (d) d.open = true;
-    input.setAttribute('aria-invalid', 'true');
-    const p = input.id && document.getElementById(input.id + '-err');
-    if (p) p.textContent = text;
-  }
-  const box = el('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': 'error-summary-h' },
-    el('h2', { id: 'error-summary-h' }, 'There is a problem'),
-    el('ul', {}, items.map(({ input, text }) => el('li', {}, input
-      ? el('a', { href: '#' + input.id, onclick: ev => { ev.preventDefault(); input.focus(); input.scrollIntoView({ block: 'center' }); } }, text)
-      : text))));
-  // In a modal dialog the page behind cannot be reached: the summary goes
-  // at the top of the dialog's form.
-  const host = form && form.closest && form.closest('dialog[open]') ? form : document.querySelector('main');
-  host.prepend(box);
-  box.focus();
-  return items.length ? items[0].text : '';
-}
+// ui.js's, shared with the hub console.
+export { labelOf, plainMessage, clearSummary, showSummary } from './ui.js';
 
 function formDone(form, err) {
   if (!form || form.hasAttribute('data-no-summary')) return;

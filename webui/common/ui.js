@@ -74,6 +74,90 @@ export function showErrors(form, e, prefix = '') {
   if (first) first.focus();
 }
 
+// ---- the error summary (GOV.UK / USWDS) --------------------------------------
+// Every error of a reply at the top of the page in plain words, each linking
+// to its field, and the same words beside the field: the office node's
+// pages (office.js, on every failed form write) and the hub console's
+// (console.js showErrors) alike.
+
+// The input of form for an API field name (prefix: the form's id prefix).
+function summaryInput(form, field, prefix = '') {
+  if (!field) return null;
+  const f = String(field).replace(/[.[\]]+/g, '-').replace(/-$/, '');
+  const sel = [prefix && '#' + CSS.escape(prefix + f), `[data-field="${CSS.escape(field)}"]`, '#' + CSS.escape(f),
+    `[name="${CSS.escape(field)}"]`, `[id$="-${CSS.escape(f)}"]`].filter(Boolean);
+  for (const s of sel) {
+    const x = form.querySelector(s) || (form.id ? null : document.querySelector(s));
+    if (x && !x.closest('[hidden]')) return x;
+  }
+  return null;
+}
+
+export function labelOf(input) {
+  if (!input) return '';
+  const l = input.id && document.querySelector(`label[for="${CSS.escape(input.id)}"]`);
+  const t = l ? l.textContent : input.closest('fieldset')?.querySelector('legend')?.textContent || input.getAttribute('aria-label') || '';
+  return t.replace(/\*|\((optional|required)[^)]*\)/gi, '').replace(/\s+/g, ' ').trim();
+}
+
+function human(field) {
+  return String(field || '').replace(/\.|\[|\]/g, ' ').replace(/_id$/, '').replace(/_/g, ' ').trim();
+}
+
+// The API's message in plain words: its field names become the form's labels.
+export function plainMessage(msg, field, input) {
+  const label = labelOf(input) || human(field);
+  let m = String(msg || '');
+  if (field) {
+    // A field's name becomes its label (not a plain word that only differs
+    // in case: "the office" stays, "office_id" goes).
+    for (const name of [field, String(field).replace(/_id$/, '')]) {
+      if (label && name.replace(/_/g, ' ').toLowerCase() === label.toLowerCase() && !name.includes('_')) continue;
+      m = m.split(name).join(label);
+    }
+  }
+  // "Full name" reads "full name" mid-sentence; "Local Area" and "SSN" stay.
+  const lower = label && /^[A-Z][a-z'’]*(\s+[^A-Z\s]\S*)*$/.test(label) ? label[0].toLowerCase() + label.slice(1) : label;
+  const req = m.match(/^(.+?) (is|are) required\.?$/i);
+  if (req) m = `${input && input.tagName === 'SELECT' ? 'Choose' : 'Enter'} ${req[1] === label || /^(this|it)$/i.test(req[1]) ? lower : req[1]}`;
+  m = m.charAt(0).toUpperCase() + m.slice(1);
+  return m;
+}
+
+export function clearSummary() {
+  const old = $('error-summary');
+  if (old) old.remove();
+}
+
+// Show errors [{field, error}] for form: a summary at the top of the page
+// (of the dialog, inside an open modal) linking to each field, and the
+// message beside each field that has a place for one (id + '-err').
+// Returns the plain message of the first error.
+export function showSummary(form, errors, prefix = '') {
+  clearSummary();
+  const items = errors.map(x => {
+    const input = summaryInput(form, x.field, prefix);
+    return { input, text: plainMessage(x.error, x.field, input) };
+  });
+  for (const { input, text } of items) {
+    if (!input) continue;
+    const d = input.closest('details');
+    if (d) d.open = true;
+    input.setAttribute('aria-invalid', 'true');
+    const p = input.id && document.getElementById(input.id + '-err');
+    if (p) p.textContent = text;
+  }
+  const box = el('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': 'error-summary-h' },
+    el('h2', { id: 'error-summary-h' }, 'There is a problem'),
+    el('ul', {}, items.map(({ input, text }) => el('li', {}, input
+      ? el('a', { href: '#' + input.id, onclick: ev => { ev.preventDefault(); input.focus(); input.scrollIntoView({ block: 'center' }); } }, text)
+      : text))));
+  const host = form && form.closest && form.closest('dialog[open]') ? form : document.querySelector('main');
+  host.prepend(box);
+  box.focus();
+  return items.length ? items[0].text : '';
+}
+
 // ---- tables and small things ------------------------------------------------
 // A table with a caption (visually hidden unless showCaption), header cells
 // with scope, and rows of cells (strings or nodes).  With `empty`, no rows

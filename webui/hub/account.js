@@ -5,7 +5,7 @@
 // administrator designation (Attachment 1 and training date), its access
 // requests and forms, and its history from the audit trail.
 import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges,
-  options, clearErrors, showErrors, privLabels } from './console.js';
+  options, clearErrors, showErrors, privLabels, actionCell } from './console.js';
 import { showNotFound } from './ui.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -74,7 +74,7 @@ async function load() {
   await renderState(s, me, ops);
   const hist = await api('/api/v1/admin/audit?subject_id=' + encodeURIComponent(s.id)).catch(() => []);
   $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
-    hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', a.action, auditChanges(a)]), { empty: 'No recorded action yet.' }));
+    hist.map(a => [fmtDateTime(a.at), a.actor || a.actor_id || '', actionCell(a.action), auditChanges(a)]), { empty: 'No recorded action yet.' }));
 }
 async function saveRoles(ev) {
   ev.preventDefault();

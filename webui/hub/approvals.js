@@ -3,7 +3,7 @@
 // /api/v1/admin/case/approvals), each decided once, in this session (POST
 // .../approvals/:id/decision): approve, or refuse with a reason.  An account
 // holding only approver roles sees this page and nothing else of the console.
-import { api, el, $, fmtDate, fmtDateTime, pill } from './console.js';
+import { api, el, $, fmtDate, fmtDateTime, pill, clearErrors, showErrors } from './console.js';
 
 const TITLE = { dss_program_manager: 'DSS Program Manager', wdb_director: 'WDB Director', edd: 'EDD', dss_wioa: 'DSS WIOA staff' };
 const STATE = { pending: ['waiting for approval', 'warn'], approved: ['approved', 'ok'], refused: ['refused', 'bad'] };
@@ -13,7 +13,7 @@ function decideForm(q, role) {
   const cid = `c-${q.id}-${role}`;
   const form = el('form', { class: 'no-print decide', novalidate: true, 'aria-label': `Decide as ${TITLE[role]}` },
     el('label', { for: cid }, `Comment (required to refuse) — deciding as ${TITLE[role]}`),
-    el('textarea', { id: cid, rows: 2, maxlength: 1000, 'aria-describedby': cid + '-err' }),
+    el('textarea', { id: cid, 'data-field': 'comment', rows: 2, maxlength: 1000, 'aria-describedby': cid + '-err' }),
     el('p', { class: 'field-err error', id: cid + '-err' }),
     el('p', { class: 'actions' },
       el('button', { type: 'submit', value: 'approved' }, 'Approve'),
@@ -21,8 +21,7 @@ function decideForm(q, role) {
   form.addEventListener('submit', async ev => {
     ev.preventDefault();
     const decision = ev.submitter ? ev.submitter.value : 'approved';
-    $(cid + '-err').textContent = '';
-    $(cid).removeAttribute('aria-invalid');
+    clearErrors(form);
     form.querySelectorAll('button').forEach(b => { b.disabled = true; });
     try {
       const body = { decision, role };
@@ -32,10 +31,10 @@ function decideForm(q, role) {
       $('ok').textContent = `Recorded: ${decision} as ${TITLE[role]}. The request is ${STATE[r.state][0]}.`;
       await load();
     } catch (e) {
-      const errs = e.body && e.body.errors ? e.body.errors.map(x => x.error) : [e.message];
-      $(cid + '-err').textContent = errs.join(' ');
-      $(cid).setAttribute('aria-invalid', 'true');
-      $(cid).focus();
+      // Every error at once, in the summary and beside the comment (the
+      // one thing the approver types).
+      const errs = e.errors && e.errors.length ? e.errors : [{ error: e.message }];
+      showErrors(form, { errors: errs.map(x => ({ field: 'comment', error: x.error })) });
       form.querySelectorAll('button').forEach(b => { b.disabled = false; });
     }
   });

@@ -1,6 +1,6 @@
 // audit.js - the audit trail with filters (source, actor, action, dates),
 // printable and as CSV.  The hub answers at most 1000 events, newest first.
-import { api, el, $, qs, table, fmtDate, fmtDateTime, downloadCsv, auditChanges } from './console.js';
+import { api, el, $, qs, table, fmtDate, fmtDateTime, downloadCsv, auditChanges, actionLabel, actionCell, showError, clearErrors } from './console.js';
 
 let rows = [];
 const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password_change_failed', 'request.create',
@@ -48,18 +48,15 @@ const where = a => [names.get('la:' + a.local_area_id) || a.local_area_id,
 
 async function load(ev) {
   if (ev) ev.preventDefault();
-  $('filters').querySelector('.form-err').textContent = '';
+  clearErrors($('filters'));
   const from = $('f-from').value, to = $('f-to').value;
-  if (from && to && from > to) {
-    $('filters').querySelector('.form-err').textContent = '“From” is after “To”.';
-    return;
-  }
+  if (from && to && from > to) return showError($('filters'), { message: '“From” is after “To”.', field: 'from' }, 'f-');
   const p = { source: $('f-source').value, actor: $('f-actor').value.trim(), action: $('f-action').value.trim(),
     from: dayMs(from, false), to: dayMs(to, true) };
   try {
     rows = await api('/api/v1/admin/audit?' + qs(p));
     $('list').replaceChildren(table('Audit events', ['When', 'Who', 'Action', 'Subject', 'Where', 'Details'],
-      rows.map(a => [fmtDateTime(a.at), who(a), a.action, subject(a), where(a), details(a)]),
+      rows.map(a => [fmtDateTime(a.at), who(a), actionCell(a.action), subject(a), where(a), details(a)]),
       { empty: 'No event matches these filters.' }));
     $('status').textContent = `${rows.length} event${rows.length === 1 ? '' : 's'}${rows.length >= 1000 ? ' (the newest 1000: narrow the dates to see older ones)' : ''}`;
     $('print-head').textContent = `Audit trail (${$('f-source').selectedOptions[0].textContent}), ${fmtDate(from) || 'start'} to ${fmtDate(to) || 'today'}` +
@@ -67,10 +64,10 @@ async function load(ev) {
   } catch (e) { $('status').textContent = 'Could not load the audit trail: ' + e.message; }
 }
 
-$('actions').replaceChildren(...ACTIONS.map(a => el('option', { value: a })));
+$('actions').replaceChildren(...ACTIONS.map(a => el('option', { value: a }, actionLabel(a))));
 $('filters').addEventListener('submit', load);
-$('csv').addEventListener('click', () => downloadCsv('audit.csv', ['When', 'Who', 'Action', 'Subject', 'Local Area', 'Client', 'Details'],
-  rows.map(a => [fmtDateTime(a.at), who(a), a.action, subjectText(a), names.get('la:' + a.local_area_id) || a.local_area_id || '', a.client || '', details(a)])));
+$('csv').addEventListener('click', () => downloadCsv('audit.csv', ['When', 'Who', 'Action', 'Action code', 'Subject', 'Local Area', 'Client', 'Details'],
+  rows.map(a => [fmtDateTime(a.at), who(a), actionLabel(a.action), a.action, subjectText(a), names.get('la:' + a.local_area_id) || a.local_area_id || '', a.client || '', details(a)])));
 $('print').addEventListener('click', () => window.print());
 const p = new URLSearchParams(location.search);
 for (const k of ['source', 'actor', 'action']) if (p.get(k)) $('f-' + k).value = p.get(k);

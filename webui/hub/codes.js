@@ -1,7 +1,7 @@
 // codes.js - the hub's code lists: each list's version and counts, loading a
 // new version (operations; CSV with a version name and an effective date),
 // and the codes of a list with their status and when they were retired.
-import { $, api, el, table, pill, options, clearErrors, isoToday, fmtDate } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showErrors, isoToday, fmtDate } from './console.js';
 
 const NAMES = { employer: 'Employer activity codes', activity: 'Participant activity codes', followup: 'Follow-up codes', groups: 'Privilege groups' };
 let lists = [];
@@ -39,11 +39,7 @@ async function loadVersion(ev) {
     await loadLists();
     await loadCodes();
   } catch (e) {
-    const errs = (e.body && e.body.errors) || [{ field: e.field, error: e.message }];
-    for (const x of errs) {
-      const p = x.field && $('v-' + x.field + '-err');
-      if (p) { p.textContent = x.error; $('v-' + x.field).setAttribute('aria-invalid', 'true'); } else form.querySelector('.form-err').textContent = x.error;
-    }
+    showErrors(form, e, 'v-');
   }
 }
 

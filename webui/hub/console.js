@@ -5,9 +5,27 @@
 // what they need.  The JSON calls go through api() below (session cookie,
 // and the CSRF token from sessionStorage); api.js gives el(), the DOM builder.
 import { el, office, fmtDate as commonDate, fmtDateTime as commonDateTime } from './api.js';
-import { table as uiTable } from './ui.js';
+import { table as uiTable, clearErrors as uiClearErrors, showErrors as uiShowErrors, showSummary, clearSummary } from './ui.js';
 
-export { $, qs, options, clearErrors, showError, showErrors, pill } from './ui.js';
+export { $, qs, options, pill } from './ui.js';
+
+// ---- field errors: beside each field and in a summary at the top ------------
+// Every field error of a reply (ApiError.errors, else its one error), as
+// the office node's pages show them (ui.js showSummary): plain words, each
+// linking to its field; the summary takes the focus.
+export function clearErrors(form) {
+  uiClearErrors(form);
+  clearSummary();
+}
+export function showErrors(form, e, prefix = '') {
+  const errs = e.errors && e.errors.length ? e.errors : [{ field: e.field, error: e.message }];
+  uiShowErrors(form, { errors: errs }, prefix);
+  showSummary(form, errs.map(x => ({ field: x.field, error: x.error || x.message })), prefix);
+}
+// One error ({message, field}, or an ApiError with every field at fault).
+export function showError(form, e, prefix = '') {
+  showErrors(form, e, prefix);
+}
 
 // ---- the signed-in session (docs/hub-admin-api.md, 1.1) -------------------
 // The session cookie (HttpOnly) rides along by itself; the CSRF token comes
@@ -126,9 +144,10 @@ function csvCell(v) {
 export function toCsv(headers, rows) {
   return [headers, ...rows].map(r => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
-// Offer rows as a CSV file download.
+// Offer rows as a CSV file download, a UTF-8 byte-order mark first so a
+// spreadsheet reads accented names ("Núñez") as they are.
 export function downloadCsv(name, headers, rows) {
-  const blob = new Blob([toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
+  const blob = new Blob(['\uFEFF' + toCsv(headers, rows)], { type: 'text/csv;charset=utf-8' });
   const a = el('a', { href: URL.createObjectURL(blob), download: name, hidden: true }, name);
   document.body.append(a);
   a.click();
@@ -181,6 +200,42 @@ export const PRIV_LABEL = { view: 'View', participant_edit: 'Edit participant da
   crm: 'Employer / CRM', reports: 'Reports', greeter_desk: 'Greeter desk', greeter_setup: 'Greeter setup',
   staff_admin: 'Staff accounts', vetting: 'Employer vetting' };
 export const privLabels = list => (list || []).map(p => PRIV_LABEL[p] || p).join(', ');
+
+// An audit action in words ("staff.reset" is "Password reset"); a code not
+// listed here is said in words from its parts.  The code stays on the page
+// as the cell's title and in the CSV, for IT.
+export const ACTION_LABEL = {
+  login: 'Signed in', login_failed: 'Sign-in refused', logout: 'Signed out', login_offline: 'Signed in offline',
+  password_change: 'Password changed', password_change_failed: 'Password change refused',
+  participant_read: 'Participant record opened',
+  'request.create': 'Access request recorded', 'request.approve': 'Access request approved',
+  'request.reject': 'Access request rejected', 'file.upload': 'Form uploaded',
+  'staff.create': 'Account created', 'staff.reset': 'Password reset', 'staff.change': 'Group, privileges or office changed',
+  'staff.recertify': 'Annual recertification', 'staff.deactivate': 'Account deactivated',
+  'staff.reactivate': 'Account reactivated', 'staff.suspend': 'Account suspended',
+  'staff.schedule_deactivation': 'Deactivation scheduled', 'staff.roles': 'Administrator roles changed',
+  'staff.roles_moved': 'Administrator roles handed over',
+  'review.create': 'Quarterly review started', 'review.item': 'Review result recorded', 'review.complete': 'Quarterly review completed',
+  'local_area.create': 'Local Area added', 'local_area.change': 'Local Area changed',
+  'field_division.create': 'Field division added', 'office.create': 'Office added', 'office.change': 'Office changed',
+  'greeter_reason.create': 'Greeter reason added', 'greeter_reason.change': 'Greeter reason changed',
+  'greeter_reason.retire': 'Greeter reason retired', 'code_list.load': 'Code list loaded',
+  'credential_change.applied': 'Password change from an office applied',
+  'credential_change.refused': 'Password change from an office refused',
+  'node.enroll': 'Office computer enrolled', 'node.revoke': 'Office computer revoked',
+  'enroll_code.create': 'Enrollment code created', conflict_resolve: 'Conflict resolved',
+  quarantine_resolve: 'Quarantined entry handled', 'case.approvals_read': 'Approvals opened',
+  'case.approver_roles': 'Approver roles changed', 'case.request_approved': 'Help Request approved',
+  'case.request_refused': 'Help Request refused',
+};
+export function actionLabel(code) {
+  if (!code) return '';
+  if (ACTION_LABEL[code]) return ACTION_LABEL[code];
+  const w = String(code).replace(/[._]+/g, ' ').trim();
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}
+// The action as a table cell: its words, its code in the title.
+export const actionCell = code => el('span', { title: code || '' }, actionLabel(code));
 
 export function auditChanges(a) {
   const before = a.before && typeof a.before === 'object' ? a.before : null;

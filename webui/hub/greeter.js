@@ -2,7 +2,7 @@
 // reasons (add, rename, reorder, narrow to an office, retire and restore),
 // the statewide report of visits by office, day, reason and language with its
 // CSV, and the offices with no check-in on a business day.
-import { $, api, el, table, pill, options, clearErrors, showError, qs, isoToday, addDays, fmtDate } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showErrors, qs, isoToday, addDays, fmtDate } from './console.js';
 
 let areas = [], offices = [], reasons = [];
 const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
@@ -52,12 +52,7 @@ async function saveReason(ev) {
     await loadReasons();
     status(`"${r.label}" ${id ? 'saved' : 'added'}. The offices receive it with their next sync.`);
   } catch (e) {
-    const errs = (e.body && e.body.errors) || [e];
-    showError(form, errs[0].message ? errs[0] : { message: errs[0].error, field: errs[0].field }, 'r-');
-    for (const x of errs.slice(1)) {
-      const p = $('r-' + x.field + '-err');
-      if (p) { p.textContent = x.error; $('r-' + x.field).setAttribute('aria-invalid', 'true'); }
-    }
+    showErrors(form, e, 'r-');
   }
 }
 
@@ -76,16 +71,17 @@ async function onReasonClick(ev) {
 
 async function loadReport(ev) {
   if (ev) ev.preventDefault();
+  clearErrors($('report-form'));
   const q = { from: $('g-from').value, to: $('g-to').value };
   $('g-csv').href = '/api/v1/admin/reports/greeter?' + qs({ ...q, format: 'csv' });
   try {
     const r = await api('/api/v1/admin/reports/greeter?' + qs(q));
-    $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${r.from} to ${r.to}.`;
+    $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${fmtDate(r.from)} to ${fmtDate(r.to)}.`;
     $('report').replaceChildren(table('Visits by office, day, reason and language',
       ['Office', 'Day', 'Reason', 'Language', 'Visits'],
       r.rows.map(x => [x.office_name, fmtDate(x.date), x.reason, x.language === 'es' ? 'Spanish' : 'English', String(x.visits)]),
       { empty: 'No visit in these dates.' }));
-  } catch (e) { $('report-form').querySelector('.form-err').textContent = e.message; }
+  } catch (e) { showErrors($('report-form'), e, 'g-'); }
 }
 
 async function loadMissing() {

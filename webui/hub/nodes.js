@@ -1,7 +1,7 @@
 // nodes.js - offices, their nodes with replication lag and last contact,
 // one-time enrollment codes (shown once), and revoking a node after a
 // confirmation.
-import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError,
+import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError, showErrors,
   confirmDialog, shownOnce } from './console.js';
 
 let offices = [];
@@ -21,11 +21,16 @@ function renderNodes() {
   const show = $('show-revoked').checked;
   const list = nodes.filter(n => show || !n.revoked);
   const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
+  // Names, not ids: the office and its Local Area (the ids stay in a title, for IT).
+  const officeCell = id => {
+    const o = offices.find(x => x.id === id);
+    return o ? el('span', { title: o.id }, o.name, el('div', { class: 'muted small' }, o.local_area_name || o.local_area_id || '')) : id;
+  };
   $('nodes').replaceChildren(table('Office nodes',
     ['Node', 'Office', 'Enrolled', 'Last contact', 'Last pull', 'Pushed up to', 'Replication', 'Quarantined', 'Last error', 'Action'],
     list.map(n => [
-      el('span', {}, el('strong', {}, n.name || 'node'), el('div', { class: 'muted small val' }, n.id)),
-      officeName(n.office_id),
+      el('strong', { title: n.id }, n.name || 'Office computer'),
+      officeCell(n.office_id),
       fmtDateTime(n.enrolled_at),
       n.last_seen_ms ? el('span', { title: fmtDateTime(n.last_seen_ms) }, ago(n.last_seen_ms, hubNow)) : 'never',
       n.last_pull_ms ? ago(n.last_pull_ms, hubNow) : 'never',
@@ -41,7 +46,7 @@ function renderNodes() {
 
 function renderOffices() {
   $('offices').replaceChildren(table('Offices', ['Office', 'Local Area', 'Address', 'Time zone', 'Title I partner', 'Active nodes'],
-    offices.map(o => [el('span', {}, o.name, el('div', { class: 'muted small' }, o.id)), o.local_area_name || o.local_area_id || '', o.address || '', o.timezone || '', o.has_title1_partner ? 'Yes' : 'No (set up by the SPOC)', String(o.nodes)])));
+    offices.map(o => [el('span', { title: o.id }, o.name), o.local_area_name || o.local_area_id || '', o.address || '', o.timezone || '', o.has_title1_partner ? 'Yes' : 'No (set up by the SPOC)', String(o.nodes)])));
 }
 
 async function load() {
@@ -79,7 +84,7 @@ async function createCode(ev) {
       `outpost-sync enroll --hub https://THIS-HUB:PORT --code CODE`));
     $('enroll-code').focus();
     $('enroll-code').select();
-  } catch (e) { showError(form, e, 'code-'); }
+  } catch (e) { showErrors(form, e, 'code-'); }
 }
 
 async function revoke(n, officeName) {
@@ -105,13 +110,12 @@ async function addPlace(ev, form, path, prefix, fields) {
     const v = input.value.trim();
     if (v) body[f] = v;
   }
-  if (!body.name) return showError(form, { message: 'Give it a name.', field: 'name' }, prefix);
   try {
     const r = await api(path, { method: 'POST', body });
     form.reset();
     await load();
     $('status').textContent = `${r.name} added.`;
-  } catch (e) { showError(form, e, prefix); }
+  } catch (e) { showErrors(form, e, prefix); }
 }
 
 async function loadPlaces() {

@@ -20,9 +20,19 @@ async function load() {
     const refused = await api('/api/v1/admin/credential-changes?status=refused').catch(() => []);
     $('cred-sec').hidden = !refused.length;
 
-    $('cred').replaceChildren(table('Refused password changes', ['When', 'Account', 'Office node', 'Why'],
+    // Names, not ids: the office whose computer sent the change (the node's
+    // id stays in the cell's title, for IT).
+    const [nodes, offices] = refused.length ? await Promise.all([api('/api/v1/nodes').catch(() => []),
+      api('/api/v1/admin/offices').catch(() => [])]) : [[], []];
+    const where = id => {
+      const n = (Array.isArray(nodes) ? nodes : []).find(x => x.id === id);
+      const o = n && offices.find(x => x.id === n.office_id);
+      if (!n) return el('span', { title: id || '' }, id ? 'An office computer no longer listed' : '');
+      return el('span', { title: id }, o ? o.name : 'Office computer', n.name ? el('div', { class: 'muted small' }, n.name) : null);
+    };
+    $('cred').replaceChildren(table('Refused password changes', ['When', 'Account', 'Office', 'Why'],
       refused.slice(0, 50).map(c => [fmtDateTime(c.changed_at), el('a', { href: '/account.html?id=' + encodeURIComponent(c.staff_id) }, c.username || c.staff_id),
-        c.node_id || '', c.why || ''])));
+        where(c.node_id), c.why || ''])));
     $('status').textContent = `Updated ${fmtDateTime(Date.now())}.`;
   } catch (e) {
     $('status').textContent = e.status === 403 ? 'Replication is run by the CalJOBS Operations Unit; its figures are shown to them.' :

@@ -2,7 +2,7 @@
 // (draw, record each result, complete and report, print), accounts whose
 // annual recertification is due or overdue, and deactivation timeliness;
 // each printable and as CSV.
-import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv, clearErrors, showError, isoToday, session } from './console.js';
+import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv, clearErrors, showError, showErrors, isoToday, session } from './console.js';
 
 const params = new URLSearchParams(location.search);
 const report = ['review', 'recert', 'deactivation'].includes(params.get('report')) ? params.get('report') : 'review';
@@ -34,13 +34,13 @@ async function draw(ev) {
   const form = $('draw');
   clearErrors(form);
   const quarter = $('d-quarter').value.trim();
-  if (!/^\d{4}-Q[1-4]$/.test(quarter)) return showError(form, { message: 'Write the quarter like 2026-Q4.', field: 'quarter' }, '');
+  if (!/^\d{4}-Q[1-4]$/.test(quarter)) return showError(form, { message: 'Write the quarter like 2026-Q4.', field: 'quarter' }, 'd-');
   const body = { quarter, sample_size: Number($('d-size').value) };
   if ($('d-la').value) body.local_area_id = $('d-la').value;
   try {
     const r = await api('/api/v1/admin/reviews', { method: 'POST', body });
     location.href = '/reports.html?' + qs({ report: 'review', review: r.id });
-  } catch (e) { showError(form, e, ''); }
+  } catch (e) { showErrors(form, e, 'd-'); }
 }
 
 function reviewCsv(r) {

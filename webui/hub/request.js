@@ -5,7 +5,7 @@
 // recertify or deactivate (refused, and told why, until the signed form is
 // uploaded).
 import { showNotFound } from './ui.js';
-import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, clearErrors, showError,
+import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, clearErrors, showError, showErrors,
   shownOnce, confirmDialog, KIND_LABEL, isoToday, privLabels } from './console.js';
 
 const FILE_LABEL = {
@@ -91,7 +91,7 @@ async function save(ev) {
     recertify: ['ispa_date', 'confidentiality_date', 'business_need'], deactivate: ['separation_date'] }[k] || [];
   // Every missing field at once, each next to its field; the first is focused.
   const missing = ['requestor_name', ...req].filter(f => !b[f]);
-  if (missing.length) return missing.reverse().forEach(f => showError(form, { message: 'This is required.', field: f }));
+  if (missing.length) return showErrors(form, { errors: missing.map(f => ({ field: f, error: 'This is required.' })) });
   const files = FILES_FOR[k].map(f => [f, $('file-' + f)?.files?.[0]]).filter(([, x]) => x);
   for (const [f, x] of files) if (x.size > 2 * 1024 * 1024) return showError(form, { message: `${x.name} is larger than 2 MB.`, field: 'file-' + f });
   $('req-save').disabled = true;
@@ -100,8 +100,7 @@ async function save(ev) {
     r = await api('/api/v1/admin/access-requests', { method: 'POST', body: b });
   } catch (e) {
     $('req-save').disabled = false;
-    const errs = e.body && Array.isArray(e.body.errors) && e.body.errors.length ? e.body.errors : [{ field: e.field, error: e.message }];
-    return errs.reverse().forEach(x => showError(form, { field: x.field, message: x.error }));
+    return showErrors(form, e);
   }
   const failed = [];
   for (const [f, x] of files) {
