@@ -222,6 +222,34 @@ cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s)
 	return s ? cJSON_AddStringToObject(obj, name, s) : cJSON_AddNullToObject(obj, name);
 }
 
+int json_valid_phone(const char *s, int min, int max, const char *punct)
+{
+	int digits = 0;
+
+	if (s == NULL)
+		return -1;
+	for (; *s; s++) {
+		if (isdigit((unsigned char)*s))
+			digits++;
+		else if (!strchr(punct, *s))
+			return -1;
+	}
+	return digits >= min && digits <= max ? 0 : -1;
+}
+
+int json_valid_email(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL, *dot;
+
+	if (at == NULL || at == s || strchr(at + 1, '@'))
+		return -1;
+	for (const char *p = s; *p; p++)
+		if (isspace((unsigned char)*p) || *p == '<' || *p == '>' || *p == ',')
+			return -1;
+	dot = strrchr(at, '.');
+	return dot && dot > at + 1 && dot[1] != '\0' ? 0 : -1;
+}
+
 int json_valid_date(const char *s)
 {
 	int y, m, d, leap;

@@ -183,30 +183,12 @@ int crm_valid_url(const char *s)
 
 int crm_valid_phone(const char *s)
 {
-	int digits = 0;
-
-	if (s == NULL)
-		return -1;
-	for (; *s; s++) {
-		if (isdigit((unsigned char)*s))
-			digits++;
-		else if (!strchr(" +-().x", *s))
-			return -1;
-	}
-	return digits >= 10 && digits <= 15 ? 0 : -1;
+	return json_valid_phone(s, 10, 15, " +-().x");
 }
 
 int crm_valid_email(const char *s)
 {
-	const char *at = s ? strchr(s, '@') : NULL;
-
-	if (at == NULL || at == s || strchr(at + 1, '@'))
-		return -1;
-	for (const char *p = s; *p; p++)
-		if (isspace((unsigned char)*p) || *p == '<' || *p == '>' || *p == ',')
-			return -1;
-	const char *dot = strrchr(at, '.');
-	return dot && dot > at + 1 && dot[1] != '\0' ? 0 : -1;
+	return json_valid_email(s);
 }
 
 int crm_valid_account_type(const char *s)

@@ -2,6 +2,7 @@
  * greeter.c - visit state machine and visitor field rules; see greeter.h.
  */
 #include "model/greeter.h"
+#include "lib/json.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -47,26 +48,10 @@ int greeter_valid_language(const char *s)
 
 int greeter_valid_phone(const char *s)
 {
-	int digits = 0;
-
-	for (; *s; s++) {
-		if (isdigit((unsigned char)*s))
-			digits++;
-		else if (!strchr(" +-().", *s))
-			return -1;
-	}
-	return digits >= 7 && digits <= 15 ? 0 : -1;
+	return json_valid_phone(s, 7, 15, " +-().");
 }
 
 int greeter_valid_email(const char *s)
 {
-	const char *at = strchr(s, '@');
-
-	if (at == NULL || at == s || strchr(at + 1, '@'))
-		return -1;
-	for (const char *p = s; *p; p++)
-		if (isspace((unsigned char)*p) || *p == '<' || *p == '>' || *p == ',')
-			return -1;
-	const char *dot = strrchr(at, '.');
-	return dot && dot > at + 1 && dot[1] != '\0' ? 0 : -1;
+	return json_valid_email(s);
 }

@@ -163,19 +163,6 @@ typedef struct pfields {
 	char tmp[6][256];
 } pfields;
 
-static int valid_phone(const char *s)
-{
-	int digits = 0;
-
-	for (; *s; s++) {
-		if (isdigit((unsigned char)*s))
-			digits++;
-		else if (!strchr(" ()-+.x", *s))
-			return -1;
-	}
-	return digits >= 10 && digits <= 15 ? 0 : -1;
-}
-
 /* The place and staff member named: known here.  Errors collected. */
 static int pfields_refs(node *n, route_call *a, const pfields *f)
 {
@@ -231,7 +218,7 @@ static int read_pfields(node *n, route_call *a, int create, const char *today, p
 			 strcmp(f->birth, today) > 0))
 		bad = route_err(a, "birth_date",
 				"birth date must be a real date in the past (YYYY-MM-DD)");
-	if (f->phone && f->phone[0] && valid_phone(f->phone) != 0)
+	if (f->phone && f->phone[0] && json_valid_phone(f->phone, 10, 15, " ()-+.x") != 0)
 		bad = route_err(a, "phone", "phone number must have 10 to 15 digits");
 	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' ')))
 		bad = route_err(a, "email", "email address is not valid");
