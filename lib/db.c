@@ -580,14 +580,14 @@ void db_like_pattern(const char *s, int anywhere, char *out, size_t n)
 {
 	size_t j = 0;
 
-	if (n < 3) {
+	if (n < 3 || s == NULL || s[0] == '\0') {
 		if (n)
 			out[0] = '\0';
 		return;
 	}
 	if (anywhere)
 		out[j++] = '%';
-	for (; s && *s && j + 3 < n; s++) {
+	for (; *s && j + 3 < n; s++) {
 		if (*s == '%' || *s == '_' || *s == '\\')
 			out[j++] = '\\';
 		out[j++] = *s;

@@ -161,10 +161,10 @@ static inline const char *db_null_if_empty(const char *s)
 	return s && s[0] ? s : NULL;
 }
 /*
- * The one LIKE pattern of typed text, for "LIKE ? ESCAPE '\'": s (NULL as
- * "") with its % _ and \ escaped, then '%' (a prefix), or with anywhere set
- * '%' on both sides.  Cut to fit out (size n, at least 3 for a pattern;
- * smaller gets "").
+ * The one LIKE pattern of typed text, for "LIKE ? ESCAPE '\'": s with its
+ * % _ and \ escaped, then '%' (a prefix), or with anywhere set '%' on both
+ * sides.  s NULL or "" gives "" (the queries' "no filter").  Cut to fit out
+ * (size n, at least 3 for a pattern; smaller gets "").
  */
 void db_like_pattern(const char *s, int anywhere, char *out, size_t n);
 

@@ -195,41 +195,20 @@ static int seed_codes(sqlite3 *db, const char *hlc)
 
 static int seed_lists(sqlite3 *db, const char *hlc)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO work_item_categories(id, name, sort, active, updated_hlc)"
-		       " VALUES(?,?,?,1,?)") != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, categories[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, categories[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, (int)(i + 1) * 10);
-		sqlite3_bind_text(st, 4, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
-	}
-	sqlite3_finalize(st);
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO work_item_priorities(id, name, rank, is_default, active,"
-		       " updated_hlc) VALUES(?,?,?,?,1,?)") != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof priorities / sizeof priorities[0]; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, priorities[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, priorities[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, priorities[i].rank);
-		sqlite3_bind_int(st, 4, priorities[i].def);
-		sqlite3_bind_text(st, 5, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++)
+		if (db_run(db,
+			   "INSERT OR IGNORE INTO work_item_categories(id, name, sort, active, updated_hlc)"
+			   " VALUES(?,?,?,1,?)",
+			   "ttit", categories[i].id, categories[i].name, (int)(i + 1) * 10, hlc) != 0)
+			return -1;
+	for (size_t i = 0; i < sizeof priorities / sizeof priorities[0]; i++)
+		if (db_run(db,
+			   "INSERT OR IGNORE INTO work_item_priorities(id, name, rank, is_default, active,"
+			   " updated_hlc) VALUES(?,?,?,?,1,?)",
+			   "ttiit", priorities[i].id, priorities[i].name, priorities[i].rank,
+			   priorities[i].def, hlc) != 0)
+			return -1;
+	return 0;
 }
 
 /* One generated company: name, industry, place, street address, phone. */

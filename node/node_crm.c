@@ -25,6 +25,21 @@
 
 /* ---- external employers and the business directory -------------------------------- */
 
+/* The search lists' ZIP and NAICS industry prefixes (?zip=, ?industry=;
+ * unchanged when absent).  0, or -1 with each error collected. */
+static int place_filters(route_call *a, char zip[16], char ind[16])
+{
+	int bad = 0;
+
+	http_req_query(a->rc_req, "zip", zip, 16);
+	http_req_query(a->rc_req, "industry", ind, 16);
+	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
+		bad = route_err(a, "zip", "zip must be up to 5 digits");
+	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
+		bad = route_err(a, "industry", "industry must be a NAICS code (digits)");
+	return bad;
+}
+
 static route_rc list_external(route_call *a)
 {
 	http_req *req = a->rc_req;
@@ -36,19 +51,12 @@ static route_rc list_external(route_call *a)
 	if (crm__page_args(a, &limit, &offset) != 0)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "industry", ind, sizeof ind);
-	http_req_query(req, "zip", zip, sizeof zip);
 	http_req_query(req, "sort", sort, sizeof sort);
 	if (strcmp(sort, "name") != 0 && strcmp(sort, "jobs") != 0)
-		return route_fail(a, 400, "sort", "sort must be name or jobs");
-	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
-		return route_fail(a, 400, "industry", "industry must be a NAICS code (digits)");
-	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
-		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
-	if (q[0])
-		db_like_pattern(q, 1, like, sizeof like);
-	else
-		like[0] = '\0';
+		route_err(a, "sort", "sort must be name or jobs");
+	if (place_filters(a, zip, ind) != 0 || a->rc_nerr)
+		return ROUTE_BAD;
+	db_like_pattern(q, 1, like, sizeof like);
 	if (db_prepare_bound(n->nd_db, &st,
 		       "SELECT x.id, x.company_name, x.industry_code, x.industry_title, x.street, x.city,"
 		       " x.state, x.zip, x.phone, x.website, x.active_job_orders, x.last_posted,"
@@ -121,23 +129,13 @@ static route_rc list_directory(route_call *a)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
 	http_req_query(req, "area", area, sizeof area);
-	http_req_query(req, "zip", zip, sizeof zip);
-	http_req_query(req, "industry", ind, sizeof ind);
 	http_req_query(req, "openings", open, sizeof open);
 	if (strcmp(open, "any") != 0 && strcmp(open, "yes") != 0 && strcmp(open, "no") != 0)
-		return route_fail(a, 400, "openings", "openings must be any, yes or no");
-	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
-		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
-	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
-		return route_fail(a, 400, "industry", "industry must be a NAICS code (digits)");
-	if (q[0])
-		db_like_pattern(q, 1, like, sizeof like);
-	else
-		like[0] = '\0';
-	if (area[0])
-		db_like_pattern(area, 1, alike, sizeof alike);
-	else
-		alike[0] = '\0';
+		route_err(a, "openings", "openings must be any, yes or no");
+	if (place_filters(a, zip, ind) != 0 || a->rc_nerr)
+		return ROUTE_BAD;
+	db_like_pattern(q, 1, like, sizeof like);
+	db_like_pattern(area, 1, alike, sizeof alike);
 	if (db_prepare_bound(n->nd_db, &st,
 		       "SELECT d.id, d.name, d.street, d.city, d.county, d.state, d.zip, d.phone, d.website,"
 		       " d.industry_code, d.industry_title, d.employees, d.has_openings,"
