@@ -260,18 +260,14 @@ static route_rc post_duplicate_of(route_call *a)
 
 static route_rc list_duplicate_flags(route_call *a)
 {
-	node *n = API_NODE(a);
-
-	return route_ok(a, 200,
-			db_rows_json_by(n->nd_db,
-					"SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
-					" a.company_name AS employer_name, a.office_id AS employer_office,"
-					" f.other_employer_id, b.company_name AS other_name, b.office_id AS other_office,"
-					" f.zip5 FROM crm_duplicate_flags f LEFT JOIN employers a ON a.id = f.employer_id"
-					" LEFT JOIN employers b ON b.id = f.other_employer_id"
-					" WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
-					" ORDER BY f.detected_at DESC LIMIT 500",
-					NULL));
+	return node_api_rows(a, "SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
+			     " a.company_name AS employer_name, a.office_id AS employer_office,"
+			     " f.other_employer_id, b.company_name AS other_name,"
+			     " b.office_id AS other_office, f.zip5 FROM crm_duplicate_flags f"
+			     " LEFT JOIN employers a ON a.id = f.employer_id"
+			     " LEFT JOIN employers b ON b.id = f.other_employer_id"
+			     " WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
+			     " ORDER BY f.detected_at DESC LIMIT 500");
 }
 
 /* ---- case notes ------------------------------------------------------------------ */

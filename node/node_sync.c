@@ -583,14 +583,9 @@ static route_rc get_status(route_call *a)
  * them even while the hub is out of reach. */
 static route_rc get_conflicts(route_call *a)
 {
-	node *n = API_NODE(a);
-
-	return route_ok(a, 200,
-			db_rows_json_by(n->nd_db,
-					"SELECT id, tbl, row_id, column_name, base_value, local_value,"
-					" remote_value, winner, node_id, actor, created_at, resolved_at"
-					" FROM conflicts ORDER BY created_at DESC, id LIMIT 500",
-					NULL));
+	return node_api_rows(a, "SELECT id, tbl, row_id, column_name, base_value, local_value,"
+			     " remote_value, winner, node_id, actor, created_at, resolved_at"
+			     " FROM conflicts ORDER BY created_at DESC, id LIMIT 500");
 }
 
 /* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even
