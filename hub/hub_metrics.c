@@ -37,17 +37,24 @@ static double cache_bytes(sqlite3 *db)
 	return cur;
 }
 
-/* The hub's two connections; the work threads' one only when no sync job
- * holds it (the loop never waits for one): else the last figure. */
+/* The hub's connections; the work threads' ones only when no sync job
+ * holds them (the loop never waits for one): else the last figure. */
 static double caches_bytes(hub *h)
 {
-	static double work;
+	static double work, reader[HUB_READERS];
+	double sum = 0;
 
 	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
 		work = cache_bytes(h->hb_wdb);
 		uv_mutex_unlock(&h->hb_wlock);
 	}
-	return cache_bytes(h->hb_db) + work;
+	uv_mutex_lock(&h->hb_rlock); /* (held only to take or give one back) */
+	for (int i = 0; i < h->hb_nrfree; i++)
+		reader[h->hb_rfree[i]] = cache_bytes(h->hb_rdb[h->hb_rfree[i]]);
+	uv_mutex_unlock(&h->hb_rlock);
+	for (int i = 0; i < HUB_READERS; i++)
+		sum += reader[i];
+	return cache_bytes(h->hb_db) + work + sum;
 }
 
 static double file_bytes(const char *dir, const char *name)

@@ -2,6 +2,7 @@
  * db.c - SQLite opening, migrations and row conversion; see db.h.
  */
 #include "db.h"
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*
  * Per-connection state: the statement cache and client data.  For each open
@@ -219,6 +221,29 @@ static void db_init_once(void)
 	sqlite3_initialize();
 }
 
+/* db_busy_wait's handler: arg holds the limit in ms; count is 0 at the
+ * first retry of each wait (a thread waits for one lock at a time). */
+static int busy_poll(void *arg, int count)
+{
+	static __thread uint64_t since;
+	uint64_t now = clock_mono_ms();
+
+	if (count == 0)
+		since = now;
+	if (now - since >= (uint64_t)(intptr_t)arg)
+		return 0;
+	usleep(DB_BUSY_POLL_US);
+	return 1;
+}
+
+void db_busy_wait(sqlite3 *db, int ms)
+{
+	if (ms > 0)
+		sqlite3_busy_handler(db, busy_poll, (void *)(intptr_t)ms);
+	else
+		sqlite3_busy_handler(db, NULL, NULL);
+}
+
 int db_open(const char *path, sqlite3 **out)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -238,7 +263,7 @@ int db_open(const char *path, sqlite3 **out)
 	/* More lookaside than the default 40 slots: a captured write allocates
 	 * many small objects, and lookaside is SQLite's per-connection free list. */
 	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 1200, 400);
-	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	db_busy_wait(db, DB_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 1);
 	/* WAL with synchronous=FULL: an acknowledged commit survives power loss. */
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "

@@ -41,6 +41,13 @@ enum { DB_ABSENT = 0, DB_FOUND = 1 }; /* lookups; -1 is an error */
 
 /* Open (creating) path with WAL + synchronous=FULL. 0 or -1; *out NULL on failure. */
 int db_open(const char *path, sqlite3 **out);
+/* In place of sqlite3_busy_timeout(db, ms): a lock held by another
+ * connection is tried again every DB_BUSY_POLL_US for up to ms (0: not at
+ * all).  SQLite's own handler backs off to 100 ms sleeps, so a writer
+ * behind a lock held 250 ms resumed up to 100 ms after it was free - the
+ * node's loop thread, and every request queued behind it, with it. */
+#define DB_BUSY_POLL_US 1000
+void db_busy_wait(sqlite3 *db, int ms);
 void db_close(sqlite3 *db);
 /* Run one or more statements; -1 and a log line on error. */
 int db_exec(sqlite3 *db, const char *sql);

@@ -101,9 +101,9 @@ int db_wal_truncate(sqlite3 *db, int busy_ms)
 {
 	int log_frames = 0, done = 0, rc;
 
-	sqlite3_busy_timeout(db, busy_ms);
+	db_busy_wait(db, busy_ms);
 	rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &done);
-	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	db_busy_wait(db, DB_BUSY_TIMEOUT_MS);
 	if (rc == SQLITE_OK)
 		return 0;
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {

@@ -3,6 +3,8 @@
  */
 #include "memtrim.h"
 
+#include <stdlib.h> /* (defines __GLIBC__: tested before it, both were no-ops) */
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif

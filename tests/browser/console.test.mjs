@@ -123,6 +123,12 @@ export const tests = [
     await page.goto(hub.url + '/accounts.html');
     await page.waitForURL(/\/login\.html\?next=/);
     await assertAccessible(page, 'sign-in page');
+    // Nothing typed: both fields named at once, in the error summary.
+    await page.click('#signin-btn');
+    await page.waitForSelector('#error-summary');
+    assert(await page.locator('#error-summary li a').count() === 2, 'user name and password both asked for');
+    assert((await page.getAttribute('#username', 'aria-invalid')) === 'true', 'the user name marked');
+    await assertAccessible(page, 'sign-in page with the error summary');
     await page.fill('#username', 'operations');
     await page.fill('#password', 'Wrong.Pass1');
     await page.click('#signin-btn');
@@ -755,6 +761,7 @@ export const tests = [
     const qrow = page.locator('#quarantine tbody tr', { hasText: 'not offered' });
     await qrow.getByRole('button', { name: /^Review quarantined entry/ }).click();
     await page.locator('#q-dlg[open]').waitFor();
+    assert(!/demo-office/.test(await page.textContent('#q-dlg-h')) && !/demo-office/.test(await page.textContent('#q-info')), 'the office by name: ' + await page.textContent('#q-info'));
     const changes = await page.textContent('#q-changes');
     assert(changes.includes('insert in checkins') && changes.includes('Quinn Refused'), 'decoded change: ' + changes.slice(0, 200));
     await assertAccessible(page, 'quarantine dialog');

@@ -215,6 +215,7 @@ export const tests = [
     await row.getByRole('button', { name: /^Left without service/ }).waitFor();
     await row.getByRole('button', { name: /^Serving/ }).click();
     await page.locator('tr', { hasText: 'María Fernández' }).locator('.served-by').waitFor();
+    await assertAccessible(page, 'desk with a visitor being served');
     await shoot(page, 'desk');
     await kctx.close();
   })],

@@ -216,6 +216,8 @@ export const tests = [
       const row = await page.locator('#report tbody tr').first().textContent();
       assert(row.includes("SLO America's Job Center") && row.includes('Look for a job') && row.includes('Spanish'),
         'report row: ' + row);
+      const byOffice = await page.locator('#by-office tbody tr', { hasText: "SLO America's Job Center" }).textContent();
+      assert(/SLO America's Job Center\s*1\s*1/.test(byOffice), 'visits by office, one in Spanish: ' + byOffice);
       await assertAccessible(page, 'greeter report');
       await page.screenshot({ path: `${OUT}/setup-greeter-report.png`, fullPage: true });
       const csv = await hub.request('GET', '/api/v1/admin/reports/greeter?format=csv', undefined,

@@ -212,10 +212,13 @@ def main():
                 with stats.lock:
                     n = sum(len(v) for v in stats.lat.values())
                     e5 = sum(v for k, v in stats.status.items() if k >= 500)
-                print("  %4.0f s: %d requests, %d 5xx, RSS %s MB" % (
-                    time.time() - t0, n, e5, " ".join(
-                        "%s %.1f" % (d.name, rss_kb(d.proc.pid) / 1024) for d in daemons)),
-                    flush=True)
+                mem = hub_memory(hub)
+                print("  %4.0f s: %d requests, %d 5xx, RSS %s MB; hub cache %.1f, heap %.1f "
+                      "in use, %.1f free" % (
+                          time.time() - t0, n, e5, " ".join(
+                              "%s %.1f" % (d.name, rss_kb(d.proc.pid) / 1024) for d in daemons),
+                          mem.get("sqlite_cache", 0) / 1048576, mem.get("heap_in_use", 0) / 1048576,
+                          mem.get("heap_free", 0) / 1048576), flush=True)
                 next_report += REPORT
             time.sleep(0.2)
         rss1 = {d.name: rss_kb(d.proc.pid) for d in daemons}

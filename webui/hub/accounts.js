@@ -49,8 +49,9 @@ async function loadPending() {
 
 function csv() {
   downloadCsv('accounts.csv', ['Name', 'User name', 'Local Area', 'Field division', 'Office', 'Group', 'Active', 'Recertification due', 'Deactivated at'],
-    shown.map(s => [s.display_name, s.username, s.local_area_id || '', s.field_division || '', s.office_id || '', s.privilege_group,
-      s.active ? 'yes' : 'no', s.recertification_due_on || '', fmtDateTime(s.deactivated_at)]));
+    shown.map(s => [s.display_name, s.username, s.local_area_id ? areaName(s.local_area_id) : '', s.field_division || '',
+      s.office_id ? officeName(s.office_id) : '', s.privilege_group,
+      s.active ? 'yes' : 'no', fmtDate(s.recertification_due_on), fmtDateTime(s.deactivated_at)]));
 }
 
 async function init() {

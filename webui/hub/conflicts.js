@@ -5,6 +5,7 @@
 import { api, el, $, fmtDateTime, table, pill, clearErrors, showError } from './console.js';
 
 let nodes = [];
+let offices = [];
 let current = null;
 
 function val(v) {
@@ -13,9 +14,11 @@ function val(v) {
   return el('span', { class: 'val' }, String(v));
 }
 const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+// Names, not ids: an office computer by its office's name (and its own).
+const officeName = id => (offices.find(o => o.id === id) || {}).name || id || '';
 function nodeLabel(id) {
   const n = nodes.find(x => x.id === id);
-  return n ? `${n.name || 'node'} (${n.office_id})` : id;
+  return n ? `${officeName(n.office_id)} (${n.name || 'office computer'})` : id;
 }
 const human = s => String(s || '').replace(/_/g, ' ');
 
@@ -117,7 +120,7 @@ async function openQuarantine(id) {
   $('q-info').replaceChildren(...[
     el('dt', {}, 'Reason'), el('dd', {}, q.reason),
     el('dt', {}, 'Received'), el('dd', {}, fmtDateTime(q.created_at)),
-    el('dt', {}, 'Office'), el('dd', {}, q.office_id || ''),
+    el('dt', {}, 'Office'), el('dd', {}, officeName(q.office_id)),
     el('dt', {}, 'Made by'), el('dd', {}, q.actor || 'unknown'),
     q.resolved_at ? el('dt', {}, 'Handled') : null,
     q.resolved_at ? el('dd', {}, `${fmtDateTime(q.resolved_at)} by ${res.by || ''}: ${res.note || ''}`) : null].filter(Boolean));
@@ -160,7 +163,7 @@ async function resolveQuarantine() {
 
 async function load(msg) {
   try {
-    nodes = await api('/api/v1/nodes');
+    [nodes, offices] = await Promise.all([api('/api/v1/nodes'), api('/api/v1/offices').catch(() => [])]);
     const nc = await loadConflicts(), nq = await loadQuarantine();
     $('status').textContent = typeof msg === 'string' ? msg :
       `${nc} conflict${nc === 1 ? '' : 's'} and ${nq} quarantined entr${nq === 1 ? 'y' : 'ies'} listed · updated ${fmtDateTime(Date.now())}`;

@@ -2,7 +2,7 @@
 // first sign-in (temporary password): the state's rule shown as a checklist
 // that ticks while typing, checked again by the hub (which also refuses
 // common passwords).
-import { api, el, $, setCsrf, session, passwordChecks, clearErrors, showError } from './console.js';
+import { api, el, $, setCsrf, session, passwordChecks, clearErrors, showError, showErrors } from './console.js';
 
 const params = new URLSearchParams(location.search);
 let username = '';
@@ -35,9 +35,9 @@ async function signIn(ev) {
   clearErrors($('signin'));
   const u = $('username').value.trim(), p = $('password').value;
   if (!u || !p) {
-    $('signin-err').textContent = 'Enter your user name and password.';
-    (u ? $('password') : $('username')).focus();
-    return;
+    // Both missing fields at once, in the summary and under the form.
+    return showErrors($('signin'), { errors: [!u && { field: 'username', error: 'Enter your user name' },
+      !p && { field: 'password', error: 'Enter your password' }].filter(Boolean) });
   }
   $('signin-btn').disabled = true;
   try {
