@@ -114,6 +114,16 @@ int acct_audit_anon(sqlite3 *db, const char *client, const char *action,
  * (field_id: the field account it was split from, or NULL).  0 or -1.
  */
 int acct_verifier_set(sqlite3 *db, const char *staff_id, const char *v);
+/* A password staff_id chose (at the console, or at a node and pushed): its
+ * stored hash, no longer temporary, changed at changed_at (ms), and its
+ * verifier.  0, or -1 (also when staff_id has no credentials row). */
+int acct_password_set(sqlite3 *db, const char *staff_id, const char *hash, int64_t changed_at,
+		      const char *ts, const char *verifier);
+/* A temporary password (stored: its hash) for staff_id, expiring
+ * PASSWORD_TEMP_TTL_MS after now; a new credentials row goes to Local Area
+ * la (NULL: the staff member's).  0, or -1 (also when staff_id is unknown). */
+int acct_temp_password_set(sqlite3 *db, const char *staff_id, const char *la, const char *stored,
+			   int64_t now, const char *ts);
 int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[65]);
 int acct_is_admin_account(sqlite3 *db, const char *staff_id);
 int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *field_id);

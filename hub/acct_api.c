@@ -49,6 +49,32 @@ void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first)
 			  SQLITE_STATIC);
 }
 
+route_rc acct_list_scoped(route_call *a, const char *sql, int n, const char *const *args,
+			  cJSON *(*each)(sqlite3 *db, cJSON *row))
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	sqlite3_stmt *st = NULL;
+	cJSON *rows, *out, *it;
+
+	if (db_prepare(db, &st, sql) != 0)
+		return ROUTE_DBERR;
+	for (int i = 0; i < n; i++)
+		db_bind_text(st, i + 1, args[i]);
+	acct_bind_scope(a, st, n + 1);
+	rows = db_rows_json(st);
+	sqlite3_finalize(st);
+	if (rows == NULL || each == NULL)
+		return route_ok(a, 200, rows);
+	if ((out = cJSON_CreateArray()) == NULL) {
+		cJSON_Delete(rows);
+		return ROUTE_DBERR;
+	}
+	while ((it = cJSON_DetachItemFromArray(rows, 0)) != NULL)
+		cJSON_AddItemToArray(out, each(db, it));
+	cJSON_Delete(rows);
+	return route_ok(a, 200, out);
+}
+
 static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
@@ -64,12 +90,12 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
 	int rc;
 
 	memset(t, 0, sizeof *t);
-	if (id == NULL || db_prepare(API_HUB(a)->hb_db, &st,
-				     "SELECT id, username, coalesce(local_area_id,''),"
-				     " coalesce(field_division,''), privilege_group, coalesce(roles,''),"
-				     " coalesce(office_id,''), active FROM staff WHERE id=?") != 0)
+	if (id == NULL || db_prepare_bound(API_HUB(a)->hb_db, &st,
+					   "SELECT id, username, coalesce(local_area_id,''),"
+					   " coalesce(field_division,''), privilege_group, coalesce(roles,''),"
+					   " coalesce(office_id,''), active FROM staff WHERE id=?",
+					   "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		col_copy(st, 0, t->id, sizeof t->id);
@@ -110,22 +136,6 @@ char *acct_staff_text(sqlite3 *db, const char *id)
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return s;
-}
-
-int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int64_t i3)
-{
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return -1;
-	db_bind_text(st, 1, a1);
-	db_bind_text(st, 2, a2);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, i3);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
 }
 
 /* ---- places and groups ---------------------------------------------------------- */
@@ -347,24 +357,14 @@ static route_rc audit_query(route_call *a)
 static route_rc cred_changes(route_call *a)
 {
 	char status[16];
-	const char *s = NULL;
-	sqlite3_stmt *st = NULL;
-	cJSON *r;
+	const char *s = http_req_query(a->rc_req, "status", status, sizeof status);
 
-	if (http_req_query(a->rc_req, "status", status, sizeof status))
-		s = status;
-	if (db_prepare(API_HUB(a)->hb_db, &st,
-		       "SELECT c.id, c.staff_id, s.username, c.node_id, c.reason, c.changed_at, c.status,"
-		       " c.why, c.decided_at FROM credential_change_status c LEFT JOIN staff s ON"
-		       " s.id=c.staff_id WHERE (?1 IS NULL OR c.status=?1) AND"
-		       " (?2 OR (?3 <> '' AND s.local_area_id=?3) OR (?4 <> '' AND s.field_division=?4))"
-		       " ORDER BY c.decided_at DESC LIMIT 1000") != 0)
-		return ROUTE_DBERR;
-	db_bind_text(st, 1, s);
-	acct_bind_scope(a, st, 2);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
-	return route_ok(a, 200, r);
+	return acct_list_scoped(a,
+		"SELECT c.id, c.staff_id, s.username, c.node_id, c.reason, c.changed_at, c.status,"
+		" c.why, c.decided_at FROM credential_change_status c LEFT JOIN staff s ON"
+		" s.id=c.staff_id WHERE (?1 IS NULL OR c.status=?1) AND"
+		" (?2 OR (?3 <> '' AND s.local_area_id=?3) OR (?4 <> '' AND s.field_division=?4))"
+		" ORDER BY c.decided_at DESC LIMIT 1000", 1, &s, NULL);
 }
 
 static const route_def acct_api_defs[] = {

@@ -41,6 +41,15 @@ route_rc acct_api_scope(route_call *a, const char *la, const char *div, const ch
  * Local Area and the SPOC division ("" for none) to parameters first,
  * first+1 and first+2 of st. */
 void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first);
+/*
+ * A list in the caller's scope, as the reply: every row of sql as JSON
+ * (db_rows_json), ?1..?n the texts args[0..n) (NULL binds NULL),
+ * ?n+1..?n+3 the scope as acct_bind_scope() binds it; each (NULL: the rows
+ * as they are) makes a row the API's object, taking the row (a NULL result
+ * is left out).  ROUTE_OK or ROUTE_DBERR.
+ */
+route_rc acct_list_scoped(route_call *a, const char *sql, int n, const char *const *args,
+			  cJSON *(*each)(sqlite3 *db, cJSON *row));
 
 /* The staff member an action targets. */
 typedef struct acct_tgt {
@@ -53,9 +62,6 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t);
 /* Compact JSON text of the staff member (audit before/after: no secrets),
  * malloc'd, or NULL. */
 char *acct_staff_text(sqlite3 *db, const char *id);
-/* One statement with text ?1, ?2 (NULL binds NULL) and, when it has a
- * third parameter, the integer i3.  0 or -1. */
-int acct_exec1(sqlite3 *db, const char *sql, const char *a1, const char *a2, int64_t i3);
 
 /* ---- acct_state.c ----------------------------------------------------------------- */
 

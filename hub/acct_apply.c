@@ -73,23 +73,14 @@ static int hash_form_ok(const char *s)
 
 static void status_row(sqlite3 *db, const cJSON *row, const char *status, const char *why)
 {
-	sqlite3_stmt *st = NULL;
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 
-	if (db_prepare(db, &st,
-		       "INSERT OR REPLACE INTO credential_change_status(id, staff_id, node_id, reason,"
-		       " changed_at, status, why, decided_at) VALUES(?,?,?,?,?,?,?,?)") != 0)
-		return;
-	db_bind_text(st, 1, json_str(row, "id"));
-	db_bind_text(st, 2, json_str(row, "staff_id"));
-	db_bind_text(st, 3, json_str(row, "node_id"));
-	db_bind_text(st, 4, json_str(row, "reason"));
-	sqlite3_bind_int64(st, 5, ca && cJSON_IsNumber(ca) ? (sqlite3_int64)ca->valuedouble : 0);
-	sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
-	db_bind_text(st, 7, why);
-	sqlite3_bind_int64(st, 8, (sqlite3_int64)hub_now_ms());
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_run(db,
+	       "INSERT OR REPLACE INTO credential_change_status(id, staff_id, node_id, reason,"
+	       " changed_at, status, why, decided_at) VALUES(?,?,?,?,?,?,?,?)",
+	       "ttttIttI", json_str(row, "id"), json_str(row, "staff_id"), json_str(row, "node_id"),
+	       json_str(row, "reason"), ca && cJSON_IsNumber(ca) ? (int64_t)ca->valuedouble : (int64_t)0,
+	       status, why, (int64_t)hub_now_ms());
 }
 
 static void audit_outcome(sqlite3 *db, const cJSON *row, const char *la, const char *status,
@@ -156,11 +147,11 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		       PASSWORD_ITERS);
 	if (ca == NULL || !cJSON_IsNumber(ca))
 		REFUSE("credential_changes: changed_at is required");
-	if (db_prepare(db, &st,
-		       "SELECT s.active, coalesce(s.local_area_id,''), c.password_hash, c.id IS NOT NULL"
-		       " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT s.active, coalesce(s.local_area_id,''), c.password_hash, c.id IS NOT NULL"
+			     " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?",
+			     "t", staff_id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		found = 1;
@@ -193,18 +184,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	if (why == NULL) {
 		hlc_now(&clk, ts);
-		if (db_prepare(db, &st,
-			       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
-			       " password_expires_at=NULL, password_changed_at=?, updated_hlc=?"
-			       " WHERE id=?") != 0)
-			return -1;
-		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)ca->valuedouble);
-		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, staff_id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE || acct_verifier_set(db, staff_id, next) != 0)
+		if (acct_password_set(db, staff_id, hash, (int64_t)ca->valuedouble, ts, next) != 0)
 			REFUSE("credential_changes: cannot store the password");
 		acct_sessions_end(db, staff_id);
 		status_row(db, row, "applied", NULL);
@@ -221,12 +201,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		if (cur_hlc[0])
 			hlc_observe(&clk, cur_hlc);
 		hlc_now(&clk, ts);
-		if (db_prepare(db, &st, "UPDATE staff_credentials SET updated_hlc=? WHERE id=?") == 0) {
-			sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
+		db_run(db, "UPDATE staff_credentials SET updated_hlc=? WHERE id=?", "tt", ts, staff_id);
 	}
 	status_row(db, row, "refused", why);
 	audit_outcome(db, row, la, "refused", why);
@@ -242,13 +217,12 @@ static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (db_prepare(db, &st,
-		       "SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
-		       " WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
-		       " s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
+			     " WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
+			     " s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))",
+			     "tt", staff_id, la) != 0)
 		return 0;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
 	ok = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return ok;

@@ -39,10 +39,8 @@ cJSON *acct_missing_files(sqlite3 *db, const cJSON *rq)
 	for (int i = 0; i < k; i++) {
 		sqlite3_stmt *st = NULL;
 		int have = 0;
-		if (db_prepare(db, &st, "SELECT 1 FROM request_files WHERE request_id=? AND kind=?") ==
-		    0) {
-			db_bind_text(st, 1, json_str(rq, "id"));
-			sqlite3_bind_text(st, 2, need[i], -1, SQLITE_STATIC);
+		if (db_prepare_bound(db, &st, "SELECT 1 FROM request_files WHERE request_id=? AND kind=?",
+				     "tt", json_str(rq, "id"), need[i]) == 0) {
 			have = sqlite3_step(st) == SQLITE_ROW;
 			sqlite3_finalize(st);
 		}
@@ -275,33 +273,21 @@ static route_rc rq_staff_check(route_call *a, rq_in *in, acct_tgt *t)
 static int rq_insert(route_call *a, const rq_in *in, const acct_tgt *t, const char *id)
 {
 	const cJSON *body = a->rc_body;
-	const char *text[] = {in->kind, in->isnew ? NULL : t->id, in->username, in->dname,
-			      in->email, in->la, in->div, in->office, in->group,
-			      cJSON_GetObjectItem(body, "priv_add") ? in->padd : NULL,
-			      cJSON_GetObjectItem(body, "priv_remove") ? in->prem : NULL};
-	const char *text2[] = {in->rname, in->remail, in->ispa, in->ctype, in->cdate, in->need,
-			       in->sep, API_ADMIN(a)->ap_id};
-	sqlite3_stmt *st = NULL;
-	int i, ok;
 
-	if (db_prepare(API_HUB(a)->hb_db, &st,
-		       "INSERT INTO access_requests(id, kind, staff_id, username, display_name, email,"
-		       " local_area_id, field_division, office_id, privilege_group, priv_add, priv_remove,"
-		       " crm_work_group, requestor_name, requestor_email, ispa_date, conf_type, conf_date,"
-		       " business_need, separation_date, created_by, created_at)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	for (i = 0; i < 11; i++)
-		db_bind_text(st, 2 + i, text[i]);
-	if (in->crm >= 0)
-		sqlite3_bind_int(st, 13, in->crm);
-	for (i = 0; i < 8; i++)
-		db_bind_text(st, 14 + i, text2[i]);
-	sqlite3_bind_int64(st, 22, (sqlite3_int64)hub_now_ms());
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	/* crm_work_group (?13): NULL when the request does not say (in->crm < 0) */
+	return db_run(API_HUB(a)->hb_db,
+		      "INSERT INTO access_requests(id, kind, staff_id, username, display_name, email,"
+		      " local_area_id, field_division, office_id, privilege_group, priv_add, priv_remove,"
+		      " crm_work_group, requestor_name, requestor_email, ispa_date, conf_type, conf_date,"
+		      " business_need, separation_date, created_by, created_at)"
+		      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,CASE WHEN ?13 >= 0 THEN ?13 END,"
+		      " ?14,?15,?16,?17,?18,?19,?20,?21,?22)",
+		      "ttttttttttttittttttttI", id, in->kind, in->isnew ? NULL : t->id, in->username,
+		      in->dname, in->email, in->la, in->div, in->office, in->group,
+		      cJSON_GetObjectItem(body, "priv_add") ? in->padd : NULL,
+		      cJSON_GetObjectItem(body, "priv_remove") ? in->prem : NULL, in->crm, in->rname,
+		      in->remail, in->ispa, in->ctype, in->cdate, in->need, in->sep, API_ADMIN(a)->ap_id,
+		      (int64_t)hub_now_ms());
 }
 
 static const route_key request_keys[] = {
@@ -344,33 +330,23 @@ static route_rc request_create(route_call *a)
 	return route_ok(a, 201, acct_request_out(db, row, 1));
 }
 
+/* A request as the list shows it (no files). */
+static cJSON *request_row_out(sqlite3 *db, cJSON *row) { return acct_request_out(db, row, 0); }
+
 static route_rc requests_list(route_call *a)
 {
-	sqlite3 *db = API_HUB(a)->hb_db;
 	char v[3][64];
 	static const char *const names[] = {"status", "kind", "staff_id"};
-	sqlite3_stmt *st = NULL;
-	cJSON *r, *it, *out;
+	const char *args[3];
 
-	if (db_prepare(db, &st,
-		       "SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
-		       " (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
-		       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
-		       " ORDER BY created_at DESC LIMIT 1000") != 0)
-		return ROUTE_DBERR;
 	for (int i = 0; i < 3; i++)
-		db_bind_text(st, i + 1, http_req_query(a->rc_req, names[i], v[i], i < 2 ? 16 : 64));
-	acct_bind_scope(a, st, 4);
-	r = db_rows_json(st);
-	sqlite3_finalize(st);
-	if (r == NULL || (out = cJSON_CreateArray()) == NULL) {
-		cJSON_Delete(r);
-		return ROUTE_DBERR;
-	}
-	while ((it = cJSON_DetachItemFromArray(r, 0)) != NULL)
-		cJSON_AddItemToArray(out, acct_request_out(db, it, 0));
-	cJSON_Delete(r);
-	return route_ok(a, 200, out);
+		args[i] = http_req_query(a->rc_req, names[i], v[i], i < 2 ? 16 : 64);
+	return acct_list_scoped(a,
+				"SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
+				" (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
+				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+				" ORDER BY created_at DESC LIMIT 1000",
+				3, args, request_row_out);
 }
 
 static route_rc request_get(route_call *a)
@@ -414,21 +390,14 @@ static route_rc approve_check(route_call *a, const cJSON *rq)
 static int decide_write(route_call *a, const char *id, int approve, const char *note)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
-	sqlite3_stmt *st = NULL;
-	int ok;
 
-	if (db_prepare(db, &st,
-		       "UPDATE access_requests SET status=?, decided_by=?, decided_at=?, decision_note=?"
-		       " WHERE id=? AND status='submitted'") != 0)
+	if (db_run(db,
+		   "UPDATE access_requests SET status=?, decided_by=?, decided_at=?, decision_note=?"
+		   " WHERE id=? AND status='submitted'",
+		   "ttItt", approve ? "approved" : "rejected", API_ADMIN(a)->ap_id,
+		   (int64_t)hub_now_ms(), note, id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, approve ? "approved" : "rejected", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)hub_now_ms());
-	db_bind_text(st, 4, note);
-	sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	return sqlite3_changes(db) == 1 ? 0 : -1;
 }
 
 static route_rc request_decide(route_call *a, int approve)
@@ -539,26 +508,11 @@ static int file_store(route_call *a, const char *id)
 static int file_insert(route_call *a, const cJSON *rq, const char *id, const char *kind,
 		       const char *fname, const char *ct, const char *hex)
 {
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(API_HUB(a)->hb_db, &st,
-		       "INSERT INTO request_files(id, request_id, staff_id, kind, filename, content_type,"
-		       " size, sha256, uploaded_by, uploaded_at) VALUES(?,?,?,?,?,?,?,?,?,?)") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, json_str(rq, "id"));
-	db_bind_text(st, 3, json_str(rq, "staff_id"));
-	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, fname, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, ct, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)a->rc_req->body.len);
-	sqlite3_bind_text(st, 8, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)hub_now_ms());
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	return db_run(API_HUB(a)->hb_db,
+		      "INSERT INTO request_files(id, request_id, staff_id, kind, filename, content_type,"
+		      " size, sha256, uploaded_by, uploaded_at) VALUES(?,?,?,?,?,?,?,?,?,?)",
+		      "ttttttIttI", id, json_str(rq, "id"), json_str(rq, "staff_id"), kind, fname, ct,
+		      (int64_t)a->rc_req->body.len, hex, API_ADMIN(a)->ap_id, (int64_t)hub_now_ms());
 }
 
 /* The file's row and its audit row in the transaction; the bytes, stored

@@ -68,31 +68,22 @@ static route_rc recert_list(route_call *a)
 /* The hub's own findings on one account, into the review item. */
 static int review_facts(sqlite3 *db, const char *item_id, const char *staff_id, const char *asof)
 {
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st,
-		       "UPDATE review_items SET"
-		       " docs_complete = (EXISTS (SELECT 1 FROM request_files f WHERE f.staff_id=?2 AND"
-		       "   f.kind='request_form') AND (coalesce((SELECT conf_type FROM staff_records"
-		       "   WHERE id=?2),'') <> 'E-1' OR (EXISTS (SELECT 1 FROM request_files f WHERE"
-		       "   f.staff_id=?2 AND f.kind='ispa_certificate') AND EXISTS (SELECT 1 FROM"
-		       "   request_files f WHERE f.staff_id=?2 AND f.kind='confidentiality_statement')))),"
-		       " docs_current = coalesce((SELECT date(min(ispa_date, conf_date), '+1 year') >= ?3"
-		       "   FROM staff_records WHERE id=?2 AND ispa_date IS NOT NULL AND conf_date IS NOT"
-		       "   NULL), 0),"
-		       " deactivation_timely = (SELECT CASE WHEN s.active=1 THEN NULL"
-		       "   WHEN r.separation_date IS NULL THEN 0"
-		       "   ELSE date(s.deactivated_at/1000, 'unixepoch', 'localtime') <= r.separation_date END"
-		       "   FROM staff s LEFT JOIN staff_records r ON r.id=s.id WHERE s.id=?2)"
-		       " WHERE id=?1") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, item_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, asof, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	return db_run(db,
+		      "UPDATE review_items SET"
+		      " docs_complete = (EXISTS (SELECT 1 FROM request_files f WHERE f.staff_id=?2 AND"
+		      "   f.kind='request_form') AND (coalesce((SELECT conf_type FROM staff_records"
+		      "   WHERE id=?2),'') <> 'E-1' OR (EXISTS (SELECT 1 FROM request_files f WHERE"
+		      "   f.staff_id=?2 AND f.kind='ispa_certificate') AND EXISTS (SELECT 1 FROM"
+		      "   request_files f WHERE f.staff_id=?2 AND f.kind='confidentiality_statement')))),"
+		      " docs_current = coalesce((SELECT date(min(ispa_date, conf_date), '+1 year') >= ?3"
+		      "   FROM staff_records WHERE id=?2 AND ispa_date IS NOT NULL AND conf_date IS NOT"
+		      "   NULL), 0),"
+		      " deactivation_timely = (SELECT CASE WHEN s.active=1 THEN NULL"
+		      "   WHEN r.separation_date IS NULL THEN 0"
+		      "   ELSE date(s.deactivated_at/1000, 'unixepoch', 'localtime') <= r.separation_date END"
+		      "   FROM staff s LEFT JOIN staff_records r ON r.id=s.id WHERE s.id=?2)"
+		      " WHERE id=?1",
+		      "ttt", item_id, staff_id, asof);
 }
 
 /* The caller's scope as the texts of acct_bind_scope's three parameters:
@@ -147,14 +138,11 @@ static cJSON *review_sample(sqlite3 *db, const char *la, const char *div, int64_
 	sqlite3_stmt *st = NULL;
 	cJSON *ids;
 
-	if (db_prepare(db, &st,
-		       "SELECT id FROM staff WHERE (','||coalesce(roles,'')||',') NOT LIKE '%,operations,%'"
-		       " AND (?1 IS NULL OR local_area_id=?1) AND (?2 IS NULL OR field_division=?2)"
-		       " ORDER BY random() LIMIT ?3") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT id FROM staff WHERE (','||coalesce(roles,'')||',') NOT LIKE '%,operations,%'"
+			     " AND (?1 IS NULL OR local_area_id=?1) AND (?2 IS NULL OR field_division=?2)"
+			     " ORDER BY random() LIMIT ?3", "ttI", la, div, n) != 0)
 		return NULL;
-	db_bind_text(st, 1, la);
-	db_bind_text(st, 2, div);
-	sqlite3_bind_int64(st, 3, n);
 	ids = db_rows_json(st);
 	sqlite3_finalize(st);
 	return ids;
@@ -164,34 +152,23 @@ static int review_insert(route_call *a, const char *id, const char *quarter, con
 			 const char *div, const cJSON *ids)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
-	sqlite3_stmt *st = NULL;
 	const cJSON *it;
 	char asof[11];
-	int ok;
 
-	if (db_prepare(db, &st,
-		       "INSERT INTO reviews(id, quarter, local_area_id, field_division, sample_size,"
-		       " created_by, created_at) VALUES(?,?,?,?,?,?,?)") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, quarter, -1, SQLITE_STATIC);
-	db_bind_text(st, 3, la);
-	db_bind_text(st, 4, div);
-	sqlite3_bind_int(st, 5, cJSON_GetArraySize(ids));
-	sqlite3_bind_text(st, 6, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)hub_now_ms());
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (!ok)
+	if (db_run(db,
+		   "INSERT INTO reviews(id, quarter, local_area_id, field_division, sample_size,"
+		   " created_by, created_at) VALUES(?,?,?,?,?,?,?)",
+		   "ttttitI", id, quarter, la, div, cJSON_GetArraySize(ids), API_ADMIN(a)->ap_id,
+		   (int64_t)hub_now_ms()) != 0)
 		return -1;
 	acct_today(asof);
 	cJSON_ArrayForEach(it, ids)
 	{
 		char iid[UUID_STRLEN];
 		uuid7(iid);
-		if (acct_exec1(db, "INSERT INTO review_items(id, review_id, staff_id) VALUES(?1, '', ?2)",
-			       iid, json_str(it, "id"), 0) != 0 ||
-		    acct_exec1(db, "UPDATE review_items SET review_id=?2 WHERE id=?1", iid, id, 0) != 0 ||
+		if (db_run(db, "INSERT INTO review_items(id, review_id, staff_id) VALUES(?1, '', ?2)", "tt",
+			   iid, json_str(it, "id")) != 0 ||
+		    db_run(db, "UPDATE review_items SET review_id=?2 WHERE id=?1", "tt", iid, id) != 0 ||
 		    review_facts(db, iid, json_str(it, "id"), asof) != 0)
 			return -1;
 	}
@@ -321,10 +298,9 @@ static route_rc review_item_set(route_call *a)
 	sqlite3 *db = API_HUB(a)->hb_db;
 	const char *result = NULL, *note = NULL, *rid = http_req_param(a->rc_req, "id");
 	const char *iid = http_req_param(a->rc_req, "item");
-	sqlite3_stmt *st = NULL;
 	cJSON *r = NULL;
 	route_rc rc;
-	int bad = 0, step;
+	int bad = 0;
 
 	bad |= route_str(a, "result", JSON_REQUIRED, 4, 4, &result, NULL, 0);
 	bad |= route_str(a, "note", JSON_NULLABLE, 1, 1000, &note, NULL, 0);
@@ -335,19 +311,10 @@ static route_rc review_item_set(route_call *a)
 	if ((rc = review_open(a, rid, "the review is complete", &r)) != ROUTE_OK)
 		goto out;
 	rc = ROUTE_DBERR;
-	if (db_prepare(db, &st,
-		       "UPDATE review_items SET result=?, note=?, checked_by=?, checked_at=?"
-		       " WHERE id=? AND review_id=?") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, result, -1, SQLITE_STATIC);
-	db_bind_text(st, 2, note);
-	sqlite3_bind_text(st, 3, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)hub_now_ms());
-	sqlite3_bind_text(st, 5, iid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, rid, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
+	if (db_run(db,
+		   "UPDATE review_items SET result=?, note=?, checked_by=?, checked_at=?"
+		   " WHERE id=? AND review_id=?",
+		   "tttItt", result, note, API_ADMIN(a)->ap_id, (int64_t)hub_now_ms(), iid, rid) != 0)
 		goto out;
 	if (sqlite3_changes(db) != 1) {
 		rc = route_fail(a, 404, NULL, "no such review item");
@@ -369,12 +336,11 @@ static int review_summary(sqlite3 *db, const char *rid, char *out, size_t n)
 	sqlite3_stmt *st = NULL;
 	int open = -1;
 
-	if (db_prepare(db, &st,
-		       "SELECT count(*), sum(result IS NULL), sum(result='pass'), sum(result='fail'),"
-		       " sum(docs_complete=0), sum(docs_current=0), sum(deactivation_timely=0)"
-		       " FROM review_items WHERE review_id=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT count(*), sum(result IS NULL), sum(result='pass'), sum(result='fail'),"
+			     " sum(docs_complete=0), sum(docs_current=0), sum(deactivation_timely=0)"
+			     " FROM review_items WHERE review_id=?", "t", rid) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		open = sqlite3_column_int(st, 1);
 		snprintf(out, n,
@@ -397,7 +363,6 @@ static route_rc review_complete(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	const char *to = NULL, *rid = http_req_param(a->rc_req, "id");
-	sqlite3_stmt *st = NULL;
 	char summary[400];
 	cJSON *r = NULL;
 	route_rc rc;
@@ -413,16 +378,11 @@ static route_rc review_complete(route_call *a)
 					   "record a result for every account first (%d left)", open);
 		goto out;
 	}
-	if (db_prepare(db, &st,
-		       "UPDATE reviews SET status='complete', completed_at=?, reported_to=?, summary=?"
-		       " WHERE id=? AND status='open'") == 0) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
-		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, summary, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, rid, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-		sqlite3_finalize(st);
-	}
+	ok = db_run(db,
+		    "UPDATE reviews SET status='complete', completed_at=?, reported_to=?, summary=?"
+		    " WHERE id=? AND status='open'",
+		    "Ittt", (int64_t)hub_now_ms(), to, summary, rid) == 0 &&
+	     sqlite3_changes(db) == 1;
 	if (!ok || hub_api_admin_audit(a, "review.complete", "reviews", rid,
 				       json_str(r, "local_area_id"), json_str(r, "field_division"),
 				       NULL, summary) != 0)
@@ -455,9 +415,8 @@ static const char *quarter_add(sqlite3 *db, cJSON *list, const char *q, int curr
 	const char *state;
 	cJSON *o;
 
-	if (db_prepare(db, &st, "SELECT count(*), coalesce(sum(status='complete'), 0) FROM reviews"
-				" WHERE quarter=?") == 0) {
-		sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+	if (db_prepare_bound(db, &st, "SELECT count(*), coalesce(sum(status='complete'), 0) FROM reviews"
+				      " WHERE quarter=?", "t", q) == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			drawn = sqlite3_column_int(st, 0);
 			done = sqlite3_column_int(st, 1);

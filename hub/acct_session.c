@@ -252,13 +252,7 @@ static void token_hash(const char *tok, char out[65])
 
 void acct_sessions_end(sqlite3 *db, const char *staff_id)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (db_prepare(db, &st, "DELETE FROM admin_sessions WHERE staff_id=?") != 0)
-		return;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_run(db, "DELETE FROM admin_sessions WHERE staff_id=?", "t", staff_id);
 }
 
 static void set_cookie(http_req *req, const char *tok)
@@ -304,12 +298,12 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 	sqlite3_stmt *st = NULL;
 	int rc, ret = -1;
 
-	if (db_prepare(db, &st,
-		       "SELECT s.username, coalesce(s.local_area_id,''), coalesce(s.field_division,''),"
-		       " s.roles, s.active AND NOT s.suspended, coalesce(c.password_temp, 1)"
-		       " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT s.username, coalesce(s.local_area_id,''), coalesce(s.field_division,''),"
+			     " s.roles, s.active AND NOT s.suspended, coalesce(c.password_temp, 1)"
+			     " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?",
+			     "t", staff_id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(p->ap_id, sizeof p->ap_id, "%s", staff_id);
@@ -338,9 +332,9 @@ int acct_session_live(hub *h, http_req *req)
 		return 0;
 	token_hash(tok, th);
 	crypto_wipe(tok, sizeof tok);
-	if (db_prepare(h->hb_db, &st, "SELECT 1 FROM admin_sessions WHERE token_hash=?") != 0)
+	if (db_prepare_bound(h->hb_db, &st, "SELECT 1 FROM admin_sessions WHERE token_hash=?", "t", th) !=
+	    0)
 		return 0;
-	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return rc;
@@ -380,13 +374,12 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 	}
 	token_hash(tok, th);
 	crypto_wipe(tok, sizeof tok);
-	if (db_prepare(h->hb_db, &st,
-		       "SELECT staff_id, csrf, created_at, last_seen_at FROM admin_sessions"
-		       " WHERE token_hash=?") != 0) {
+	if (db_prepare_bound(h->hb_db, &st,
+			     "SELECT staff_id, csrf, created_at, last_seen_at FROM admin_sessions"
+			     " WHERE token_hash=?", "t", th) != 0) {
 		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(sid, sizeof sid, "%s", sqlite3_column_text(st, 0));
@@ -395,14 +388,9 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 		seen = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
-	st = NULL;
 	if (sid[0] == '\0' || now - seen > ACCT_IDLE_MS || now - created > ACCT_ABS_MS) {
-		if (sid[0] && db_prepare(h->hb_db, &st,
-					 "DELETE FROM admin_sessions WHERE token_hash=?") == 0) {
-			sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
+		if (sid[0])
+			db_run(h->hb_db, "DELETE FROM admin_sessions WHERE token_hash=?", "t", th);
 		set_cookie(req, NULL);
 		http_reply_error(req, 401, NULL, sid[0] ? "session expired; sign in again"
 							: "sign in required");
@@ -430,13 +418,7 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 			return -1;
 		}
 	}
-	if (db_prepare(h->hb_db, &st, "UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?") ==
-	    0) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_text(st, 2, th, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	db_run(h->hb_db, "UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", "It", now, th);
 	if (p->ap_must_change && !allow_temp) {
 		http_reply_error(req, 403, "password_change_required",
 				 "change your temporary password first");
@@ -484,48 +466,17 @@ static cJSON *session_json(hub *h, const char *staff_id, const char *csrf, int64
 	return o;
 }
 
-/* One statement with the text ?1 (and ?2 when given).  0 or -1. */
-static int exec_text(sqlite3 *db, const char *sql, const char *t1, const char *t2)
-{
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st, sql) != 0)
-		return -1;
-	db_bind_text(st, 1, t1);
-	if (t2)
-		db_bind_text(st, 2, t2);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
 /* A new session row for lc with token hash th and csrf.  0 or -1. */
 static int session_insert(sqlite3 *db, const login_ctx *lc, const char *th, const char *csrf,
 			  const char *client, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st,
-		       "INSERT INTO admin_sessions(token_hash, staff_id, csrf, created_at,"
-		       " last_seen_at, client) VALUES(?,?,?,?,?,?)") != 0)
+	if (db_run(db,
+		   "INSERT INTO admin_sessions(token_hash, staff_id, csrf, created_at,"
+		   " last_seen_at, client) VALUES(?1,?2,?3,?4,?4,?5)",
+		   "tttIt", th, lc->staff_id, csrf, now, client) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, th, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, client, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (!ok || db_prepare(db, &st, "UPDATE staff_records SET last_login_at=? WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, lc->staff_id, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	return db_run(db, "UPDATE staff_records SET last_login_at=? WHERE id=?", "It", now,
+		      lc->staff_id);
 }
 
 /* The signed-in administrator's session (route_resume_write): stale
@@ -539,23 +490,14 @@ static route_rc login_write(route_call *a)
 	char tok[65], th[65], csrf[65];
 	int64_t now = (int64_t)hub_now_ms();
 	route_rc rc = ROUTE_DBERR;
-	sqlite3_stmt *st = NULL;
-	int step;
 
 	/* Sessions past their idle or absolute limit go (they refuse anyway). */
-	if (db_prepare(db, &st, "DELETE FROM admin_sessions WHERE last_seen_at < ? OR created_at < ?") !=
-	    0)
-		return ROUTE_DBERR;
-	sqlite3_bind_int64(st, 1, now - ACCT_IDLE_MS);
-	sqlite3_bind_int64(st, 2, now - ACCT_ABS_MS);
-	step = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
+	if (db_run(db, "DELETE FROM admin_sessions WHERE last_seen_at < ? OR created_at < ?", "II",
+		   (int64_t)(now - ACCT_IDLE_MS), (int64_t)(now - ACCT_ABS_MS)) != 0)
 		return ROUTE_DBERR;
 	/* New token at every sign-in; a token presented with it is dropped. */
 	if (lc->old_session[0] &&
-	    exec_text(db, "DELETE FROM admin_sessions WHERE token_hash=?", lc->old_session, NULL) !=
-		0)
+	    db_run(db, "DELETE FROM admin_sessions WHERE token_hash=?", "t", lc->old_session) != 0)
 		return ROUTE_DBERR;
 	if (crypto_random(rnd, sizeof rnd) != 0)
 		return route_fail(a, 500, NULL, "no randomness available");
@@ -622,13 +564,12 @@ static int login_lookup(sqlite3 *db, const char *user, login_ctx *lc, char *stor
 {
 	sqlite3_stmt *st = NULL;
 
-	if (db_prepare(db, &st,
-		       "SELECT s.id, s.active + 2 * (s.active AND s.suspended), s.roles, c.password_hash,"
-		       " c.password_temp, coalesce(c.password_expires_at, 0)"
-		       " FROM staff s JOIN staff_credentials c ON c.id=s.id"
-		       " WHERE s.username=? AND c.password_hash IS NOT NULL") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT s.id, s.active + 2 * (s.active AND s.suspended), s.roles, c.password_hash,"
+			     " c.password_temp, coalesce(c.password_expires_at, 0)"
+			     " FROM staff s JOIN staff_credentials c ON c.id=s.id"
+			     " WHERE s.username=? AND c.password_hash IS NOT NULL", "t", user) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", sqlite3_column_text(st, 0));
 		lc->active = sqlite3_column_int(st, 1);
@@ -716,10 +657,10 @@ static route_rc session_get(route_call *a)
 		cJSON_AddBoolToObject(o, "must_change_password", 0);
 		return route_ok(a, 200, o);
 	}
-	if (db_prepare(API_HUB(a)->hb_db, &st,
-		       "SELECT created_at, last_seen_at FROM admin_sessions WHERE token_hash=?") != 0)
+	if (db_prepare_bound(API_HUB(a)->hb_db, &st,
+			     "SELECT created_at, last_seen_at FROM admin_sessions WHERE token_hash=?", "t",
+			     p->ap_session) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, p->ap_session, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		created = sqlite3_column_int64(st, 0);
 		seen = sqlite3_column_int64(st, 1);
@@ -735,9 +676,8 @@ static route_rc logout(route_call *a)
 	const acct_principal *p = API_ADMIN(a);
 	cJSON *o;
 
-	if (!p->ap_token && exec_text(API_HUB(a)->hb_db,
-				      "DELETE FROM admin_sessions WHERE token_hash=?", p->ap_session,
-				      NULL) != 0)
+	if (!p->ap_token && db_run(API_HUB(a)->hb_db, "DELETE FROM admin_sessions WHERE token_hash=?",
+				   "t", p->ap_session) != 0)
 		return ROUTE_DBERR;
 	if (hub_api_admin_audit(a, "logout", "staff", p->ap_id, NULL, NULL, NULL, NULL) != 0 ||
 	    (o = cJSON_CreateObject()) == NULL)
@@ -770,27 +710,14 @@ static route_rc chpw_write(route_call *a)
 {
 	chpw_ctx *c = a->rc_arg;
 	sqlite3 *db = API_HUB(a)->hb_db;
-	sqlite3_stmt *st = NULL;
 	char ts[HLC_STRLEN];
-	int ok = 0;
 	cJSON *o;
 
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (db_prepare(db, &st,
-		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
-		       " password_expires_at=NULL, password_changed_at=?, updated_hlc=? WHERE id=?") ==
-	    0) {
-		sqlite3_bind_text(st, 1, c->stored, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
-		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, c->p.ap_id, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-		sqlite3_finalize(st);
-	}
 	/* Other sessions of this user end; this one stays. */
-	if (!ok || acct_verifier_set(db, c->p.ap_id, c->verifier) != 0 ||
-	    exec_text(db, "DELETE FROM admin_sessions WHERE staff_id=?1 AND token_hash<>?2",
-		      c->p.ap_id, c->p.ap_session) != 0 ||
+	if (acct_password_set(db, c->p.ap_id, c->stored, (int64_t)hub_now_ms(), ts, c->verifier) != 0 ||
+	    db_run(db, "DELETE FROM admin_sessions WHERE staff_id=?1 AND token_hash<>?2", "tt",
+		   c->p.ap_id, c->p.ap_session) != 0 ||
 	    hub_api_admin_audit(a, "password_change", "staff", c->p.ap_id, c->p.ap_la, c->p.ap_div,
 				c->was_temp ? "{\"password_temp\":true}" : NULL,
 				"{\"password_temp\":false}") != 0 ||

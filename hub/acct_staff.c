@@ -50,22 +50,14 @@ static cJSON *request_for(route_call *a, const char *kind, const char *staff_id,
 
 static int fulfil(sqlite3 *db, const char *rid, const char *staff_id)
 {
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	if (db_prepare(db, &st,
-		       "UPDATE access_requests SET status='fulfilled', fulfilled_at=?, staff_id=?"
-		       " WHERE id=? AND status='approved'") != 0)
+	if (db_run(db,
+		   "UPDATE access_requests SET status='fulfilled', fulfilled_at=?, staff_id=?"
+		   " WHERE id=? AND status='approved'",
+		   "Itt", (int64_t)hub_now_ms(), staff_id, rid) != 0 ||
+	    sqlite3_changes(db) != 1)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
-	sqlite3_bind_text(st, 2, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, rid, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	if (!ok)
-		return -1;
-	return acct_exec1(db, "UPDATE request_files SET staff_id=?1 WHERE request_id=?2", staff_id,
-			  rid, 0);
+	return db_run(db, "UPDATE request_files SET staff_id=?1 WHERE request_id=?2", "tt", staff_id,
+		      rid);
 }
 
 /* ---- a temporary password: create and reset ------------------------------------------ */
@@ -91,61 +83,30 @@ static void issue_free(issue_ctx *c)
  * meanwhile, 0 done, -1 error. */
 static int issue_create(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff(id, username, display_name, email, local_area_id,"
-		       " field_division, office_id, privilege_group, priv_add, priv_remove, roles,"
-		       " crm_work_group, active, updated_hlc)"
-		       " SELECT ?1, username, display_name, email, local_area_id, field_division,"
-		       " office_id, privilege_group, priv_add, priv_remove, NULL,"
-		       " coalesce(crm_work_group, 0), 1, ?2 FROM access_requests WHERE id=?3"
-		       " AND NOT EXISTS (SELECT 1 FROM staff s WHERE s.username=access_requests.username)") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, c->staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->rid, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (!ok)
+	if (db_run(db,
+		   "INSERT INTO staff(id, username, display_name, email, local_area_id,"
+		   " field_division, office_id, privilege_group, priv_add, priv_remove, roles,"
+		   " crm_work_group, active, updated_hlc)"
+		   " SELECT ?1, username, display_name, email, local_area_id, field_division,"
+		   " office_id, privilege_group, priv_add, priv_remove, NULL,"
+		   " coalesce(crm_work_group, 0), 1, ?2 FROM access_requests WHERE id=?3"
+		   " AND NOT EXISTS (SELECT 1 FROM staff s WHERE s.username=access_requests.username)",
+		   "ttt", c->staff_id, ts, c->rid) != 0)
 		return -1;
 	if (sqlite3_changes(db) != 1)
 		return 1;
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff_records(id, created_at, created_by, ispa_date, conf_type,"
-		       " conf_date, certified_at) SELECT ?1, ?2, ?3, ispa_date, conf_type, conf_date,"
-		       " ?2 FROM access_requests WHERE id=?4") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, c->staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, c->p.ap_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, c->rid, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	return db_run(db,
+		      "INSERT INTO staff_records(id, created_at, created_by, ispa_date, conf_type,"
+		      " conf_date, certified_at) SELECT ?1, ?2, ?3, ispa_date, conf_type, conf_date,"
+		      " ?2 FROM access_requests WHERE id=?4",
+		      "tItt", c->staff_id, now, c->p.ap_id, c->rid);
 }
 
 static int issue_credentials(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
-		       " password_expires_at, password_changed_at, updated_hlc)"
-		       " SELECT ?1, local_area_id, ?2, 1, ?3, ?4, ?5 FROM staff WHERE id=?1"
-		       " ON CONFLICT(id) DO UPDATE SET password_hash=?2, password_temp=1,"
-		       " password_expires_at=?3, password_changed_at=?4, updated_hlc=?5") != 0)
+	if (acct_temp_password_set(db, c->staff_id, NULL, c->stored, now, ts) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, c->staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->stored, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now + PASSWORD_TEMP_TTL_MS);
-	sqlite3_bind_int64(st, 4, now);
-	sqlite3_bind_text(st, 5, ts, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	return ok ? acct_verifier_set(db, c->staff_id, c->verifier) : -1;
+	return acct_verifier_set(db, c->staff_id, c->verifier);
 }
 
 /* The write once the password is hashed (route_resume_write). */
@@ -288,9 +249,7 @@ static route_rc do_change(route_call *a, const cJSON *rq, const acct_tgt *t)
 	const char *g = json_str(rq, "privilege_group") ? json_str(rq, "privilege_group") : t->group;
 	const char *add = json_str(rq, "priv_add"), *rem = json_str(rq, "priv_remove");
 	char cur_add[256] = "", cur_rem[256] = "", ts[HLC_STRLEN];
-	sqlite3_stmt *st = NULL;
 	route_rc rc;
-	int ok;
 
 	if (json_str(rq, "privilege_group") &&
 	    (rc = acct_api_scope(a, t->la[0] ? t->la : NULL, t->div[0] ? t->div : NULL, g)) !=
@@ -305,33 +264,29 @@ static route_rc do_change(route_call *a, const cJSON *rq, const acct_tgt *t)
 		PRIV_ALL)
 		return route_bad(a, "privilege_group", "an administrator never holds every privilege");
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (db_prepare(db, &st,
-		       "UPDATE staff SET privilege_group=coalesce(r.privilege_group, staff.privilege_group),"
-		       " priv_add=CASE WHEN r.priv_add IS NULL THEN staff.priv_add ELSE nullif(r.priv_add,'') END,"
-		       " priv_remove=CASE WHEN r.priv_remove IS NULL THEN staff.priv_remove ELSE nullif(r.priv_remove,'') END,"
-		       " office_id=coalesce(r.office_id, staff.office_id),"
-		       " crm_work_group=coalesce(r.crm_work_group, staff.crm_work_group), updated_hlc=?1"
-		       " FROM (SELECT * FROM access_requests WHERE id=?2) AS r WHERE staff.id=?3") != 0)
+	if (db_run(db,
+		   "UPDATE staff SET privilege_group=coalesce(r.privilege_group, staff.privilege_group),"
+		   " priv_add=CASE WHEN r.priv_add IS NULL THEN staff.priv_add ELSE nullif(r.priv_add,'') END,"
+		   " priv_remove=CASE WHEN r.priv_remove IS NULL THEN staff.priv_remove ELSE nullif(r.priv_remove,'') END,"
+		   " office_id=coalesce(r.office_id, staff.office_id),"
+		   " crm_work_group=coalesce(r.crm_work_group, staff.crm_work_group), updated_hlc=?1"
+		   " FROM (SELECT * FROM access_requests WHERE id=?2) AS r WHERE staff.id=?3",
+		   "ttt", ts, json_str(rq, "id"), t->id) != 0 ||
+	    sqlite3_changes(db) != 1)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, json_str(rq, "id"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, t->id, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	return ok ? ROUTE_OK : ROUTE_DBERR;
+	return ROUTE_OK;
 }
 
 static route_rc do_recertify(route_call *a, const cJSON *rq, const acct_tgt *t)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 
-	if (acct_exec1(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", t->id, NULL, 0) !=
-		0 ||
-	    acct_exec1(db,
-		       "UPDATE staff_records SET (ispa_date, conf_type, conf_date, certified_at) ="
-		       " (SELECT ispa_date, conf_type, conf_date, ?3 FROM access_requests WHERE id=?2)"
-		       " WHERE id=?1",
-		       t->id, json_str(rq, "id"), (int64_t)hub_now_ms()) != 0)
+	if (db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t->id) != 0 ||
+	    db_run(db,
+		   "UPDATE staff_records SET (ispa_date, conf_type, conf_date, certified_at) ="
+		   " (SELECT ispa_date, conf_type, conf_date, ?3 FROM access_requests WHERE id=?2)"
+		   " WHERE id=?1",
+		   "ttI", t->id, json_str(rq, "id"), (int64_t)hub_now_ms()) != 0)
 		return ROUTE_DBERR;
 	/* The new due date travels at once: staff.suspend_on moves (and a
 	 * suspension for recertification is lifted) in this transaction. */
@@ -361,20 +316,19 @@ static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
 	if ((rc = acct_hand_over(a, t->id, t->la, owner, moved)) != ROUTE_OK)
 		return rc;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (acct_exec1(db, "UPDATE staff SET active=0, deactivated_at=?3, updated_hlc=?2 WHERE id=?1",
-		       t->id, ts, now) != 0 ||
-	    acct_exec1(db,
-		       "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
-		       " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1",
-		       t->id, ts, 0) != 0 ||
-	    acct_exec1(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", t->id, NULL, 0) !=
-		0 ||
-	    acct_exec1(db,
-		       "UPDATE staff_records SET separation_date=(SELECT separation_date FROM"
-		       " access_requests WHERE id=?2), deactivated_by=NULL WHERE id=?1",
-		       t->id, rid, 0) != 0 ||
-	    acct_exec1(db, "UPDATE staff_records SET deactivated_by=?2 WHERE id=?1", t->id,
-		       API_ADMIN(a)->ap_id, 0) != 0)
+	if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?3, updated_hlc=?2 WHERE id=?1",
+		   "ttI", t->id, ts, now) != 0 ||
+	    db_run(db,
+		   "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
+		   " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1",
+		   "tt", t->id, ts) != 0 ||
+	    db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t->id) != 0 ||
+	    db_run(db,
+		   "UPDATE staff_records SET separation_date=(SELECT separation_date FROM"
+		   " access_requests WHERE id=?2), deactivated_by=NULL WHERE id=?1",
+		   "tt", t->id, rid) != 0 ||
+	    db_run(db, "UPDATE staff_records SET deactivated_by=?2 WHERE id=?1", "tt", t->id,
+		   API_ADMIN(a)->ap_id) != 0)
 		return ROUTE_DBERR;
 	acct_sessions_end(db, t->id);
 	log_info("account %s deactivated by %s", t->id, API_ADMIN(a)->ap_username);
@@ -576,8 +530,8 @@ static route_rc staff_roles(route_call *a)
 	before = acct_staff_text(db, t.id);
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
 	rc = ROUTE_DBERR;
-	if (acct_exec1(db, "UPDATE staff SET roles=nullif(?2,'') WHERE id=?1", t.id, list, 0) != 0 ||
-	    acct_exec1(db, "UPDATE staff SET updated_hlc=?2 WHERE id=?1", t.id, ts, 0) != 0)
+	if (db_run(db, "UPDATE staff SET roles=nullif(?2,'') WHERE id=?1", "tt", t.id, list) != 0 ||
+	    db_run(db, "UPDATE staff SET updated_hlc=?2 WHERE id=?1", "tt", t.id, ts) != 0)
 		goto out;
 	/* The trust boundary: an account with a role is administrative and
 	 * hub-only for good (its credentials leave every node; a field account
@@ -585,11 +539,11 @@ static route_rc staff_roles(route_call *a)
 	if (roles && acct_make_hub_only(db, &API_HUB(a)->hb_hlc, t.id, NULL) != 0)
 		goto out;
 	if (roles &&
-	    (acct_exec1(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", t.id, NULL, 0) != 0 ||
-	     acct_exec1(db, "UPDATE staff_records SET admin_form_id=?2, admin_designated_at=?3"
-			    " WHERE id=?1", t.id, form, (int64_t)hub_now_ms()) != 0 ||
-	     acct_exec1(db, "UPDATE staff_records SET admin_training_date=?2 WHERE id=?1", t.id,
-			trained, 0) != 0))
+	    (db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t.id) != 0 ||
+	     db_run(db, "UPDATE staff_records SET admin_form_id=?2, admin_designated_at=?3"
+			" WHERE id=?1", "ttI", t.id, form, (int64_t)hub_now_ms()) != 0 ||
+	     db_run(db, "UPDATE staff_records SET admin_training_date=?2 WHERE id=?1", "tt", t.id,
+		    trained) != 0))
 		goto out;
 	after = acct_staff_text(db, t.id);
 	if (hub_api_admin_audit(a, "staff.roles", "staff", t.id, t.la, t.div, before, after) != 0)
@@ -604,48 +558,34 @@ out:
 
 /* ---- staff ------------------------------------------------------------------------------ */
 
+/* A listed staff row ({"id"}) as the API shows the staff member. */
+static cJSON *staff_row_out(sqlite3 *db, cJSON *row)
+{
+	cJSON *s = acct_staff_json(db, json_str(row, "id"));
+
+	cJSON_Delete(row);
+	return s;
+}
+
 static route_rc staff_list(route_call *a)
 {
-	sqlite3 *db = API_HUB(a)->hb_db;
 	char la[64], q[80], act[4], pat[100];
-	const char *l = NULL, *qq = NULL;
-	int active = -1;
-	sqlite3_stmt *st = NULL;
-	cJSON *ids, *it, *out;
+	const char *args[3] = {NULL, NULL, NULL}; /* local_area_id, q, active ("1"/"0") */
 
-	if (http_req_query(a->rc_req, "local_area_id", la, sizeof la))
-		l = la;
+	args[0] = http_req_query(a->rc_req, "local_area_id", la, sizeof la);
 	if (http_req_query(a->rc_req, "q", q, sizeof q) && q[0]) {
 		snprintf(pat, sizeof pat, "%%%s%%", q);
-		qq = pat;
+		args[1] = pat;
 	}
 	if (http_req_query(a->rc_req, "active", act, sizeof act))
-		active = atoi(act) ? 1 : 0;
-	if (db_prepare(db, &st,
-		       "SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
-		       " (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
-		       " (?3 < 0 OR active=?3) AND"
-		       " (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
-		       " ORDER BY display_name LIMIT 1000") != 0)
-		return ROUTE_DBERR;
-	db_bind_text(st, 1, l);
-	db_bind_text(st, 2, qq);
-	sqlite3_bind_int(st, 3, active);
-	acct_bind_scope(a, st, 4);
-	ids = db_rows_json(st);
-	sqlite3_finalize(st);
-	if (ids == NULL || (out = cJSON_CreateArray()) == NULL) {
-		cJSON_Delete(ids);
-		return ROUTE_DBERR;
-	}
-	cJSON_ArrayForEach(it, ids)
-	{
-		cJSON *s = acct_staff_json(db, json_str(it, "id"));
-		if (s)
-			cJSON_AddItemToArray(out, s);
-	}
-	cJSON_Delete(ids);
-	return route_ok(a, 200, out);
+		args[2] = atoi(act) ? "1" : "0";
+	return acct_list_scoped(a,
+				"SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
+				" (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
+				" (?3 IS NULL OR active=CAST(?3 AS INTEGER)) AND"
+				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+				" ORDER BY display_name LIMIT 1000",
+				3, args, staff_row_out);
 }
 
 static route_rc staff_get(route_call *a)

@@ -52,12 +52,11 @@ static route_rc target_get(route_call *a, target *t)
 	int rc, in;
 
 	memset(t, 0, sizeof *t);
-	if (db_prepare(API_HUB(a)->hb_db, &st,
-		       "SELECT id, coalesce(local_area_id,''), coalesce(field_division,''),"
-		       " coalesce(office_id,''), active, suspended, coalesce(roles,'') <> ''"
-		       " FROM staff WHERE id=?") != 0)
+	if (db_prepare_bound(API_HUB(a)->hb_db, &st,
+			     "SELECT id, coalesce(local_area_id,''), coalesce(field_division,''),"
+			     " coalesce(office_id,''), active, suspended, coalesce(roles,'') <> ''"
+			     " FROM staff WHERE id=?", "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(t->id, sizeof t->id, "%s", sqlite3_column_text(st, 0));
@@ -96,9 +95,8 @@ static int owned(sqlite3 *db, const char *id, int n[3])
 
 	for (int i = 0; i < 3; i++) {
 		sqlite3_stmt *st;
-		if (db_prepare(db, &st, sql[i]) != 0)
+		if (db_prepare_bound(db, &st, sql[i], "t", id) != 0)
 			return -1;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		n[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 		sqlite3_finalize(st);
 	}
@@ -144,10 +142,9 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 				  "this person still has %d assigned participant(s), %d lead(s) and %d open"
 				  " work item(s): choose who takes them over (new_owner_id)",
 				  moved[0], moved[1], moved[2]);
-	if (db_prepare(h->hb_db, &st, "SELECT coalesce(local_area_id,''), crm_work_group FROM staff"
-				      " WHERE id=? AND active=1 AND suspended=0") != 0)
+	if (db_prepare_bound(h->hb_db, &st, "SELECT coalesce(local_area_id,''), crm_work_group FROM staff"
+					    " WHERE id=? AND active=1 AND suspended=0", "t", new_owner) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, new_owner, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		ok = 1;
 		snprintf(la, sizeof la, "%s", sqlite3_column_text(st, 0));
@@ -162,17 +159,9 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 	if (moved[2] && !wg)
 		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
 	hlc_now(&h->hb_hlc, ts);
-	for (int i = 0; i < 3; i++) {
-		if (db_prepare(h->hb_db, &st, upd[i]) != 0)
+	for (int i = 0; i < 3; i++)
+		if (db_run(h->hb_db, upd[i], "ttt", t->id, new_owner, ts) != 0)
 			return ROUTE_DBERR;
-		sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, new_owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		sqlite3_finalize(st);
-		if (!ok)
-			return ROUTE_DBERR;
-	}
 	log_info("accounts: %d participant(s), %d lead(s), %d work item(s) of %s moved to %s", moved[0],
 		 moved[1], moved[2], t->id, new_owner);
 	return ROUTE_OK;
@@ -181,20 +170,10 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 static int set_state(hub *h, const char *id, int suspended, const char *reason)
 {
 	char ts[HLC_STRLEN];
-	sqlite3_stmt *st;
-	int rc;
 
 	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st, "UPDATE staff SET suspended=?2, suspend_reason=?3, updated_hlc=?4"
-				      " WHERE id=?1") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, suspended);
-	db_bind_text(st, 3, reason);
-	sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(h->hb_db, "UPDATE staff SET suspended=?2, suspend_reason=?3, updated_hlc=?4"
+				" WHERE id=?1", "titt", id, suspended, reason, ts);
 }
 
 static route_rc audit_reply(route_call *a, const char *action, const char *id, const int moved[3])
@@ -208,6 +187,26 @@ static route_rc audit_reply(route_call *a, const char *action, const char *id, c
 	return route_ok(a, 200, acct_staff_json(API_HUB(a)->hb_db, id));
 }
 
+/* The start of a suspension and of a scheduled deactivation: new_owner_id
+ * read ("" is none: *owner NULL), after the other members (bad: their
+ * errors), then the staff member of the path, who must still be active.
+ * ROUTE_OK or the refusal. */
+static route_rc active_target(route_call *a, int bad, const char **owner, target *t)
+{
+	route_rc rr;
+
+	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, owner, NULL, 0);
+	if (bad)
+		return ROUTE_BAD;
+	if ((rr = target_get(a, t)) != ROUTE_OK)
+		return rr;
+	if (!t->active)
+		return route_fail(a, 409, "id", "the account is deactivated");
+	if (*owner && !(*owner)[0])
+		*owner = NULL;
+	return ROUTE_OK;
+}
+
 static const route_key suspend_keys[] = {
 	{"reason", ROUTE_T_STR, ROUTE_K_REQUIRED}, {"new_owner_id", ROUTE_T_STR, ROUTE_K_NULL},
 	{NULL, 0, 0},
@@ -217,21 +216,16 @@ static const route_key suspend_keys[] = {
 static route_rc staff_suspend(route_call *a)
 {
 	const char *reason = NULL, *owner = NULL;
-	int moved[3] = {0, 0, 0}, bad = 0;
+	int moved[3] = {0, 0, 0}, bad;
 	route_rc rr;
 	target t;
 
-	bad |= route_str(a, "reason", JSON_REQUIRED, 1, SUSPEND_REASON_MAX, &reason, NULL, 0);
-	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0);
-	if (bad)
-		return ROUTE_BAD;
-	if ((rr = target_get(a, &t)) != ROUTE_OK)
+	bad = route_str(a, "reason", JSON_REQUIRED, 1, SUSPEND_REASON_MAX, &reason, NULL, 0);
+	if ((rr = active_target(a, bad, &owner, &t)) != ROUTE_OK)
 		return rr;
-	if (!t.active)
-		return route_fail(a, 409, "id", "the account is deactivated");
 	if (t.suspended)
 		return route_fail(a, 409, "id", "the account is already suspended");
-	if ((rr = hand_over(a, &t, owner && owner[0] ? owner : NULL, moved)) != ROUTE_OK)
+	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK)
 		return rr;
 	if (set_state(API_HUB(a), t.id, 1, reason) != 0)
 		return ROUTE_DBERR;
@@ -275,26 +269,20 @@ static route_rc staff_schedule(route_call *a)
 	hub *h = API_HUB(a);
 	const char *rid = NULL, *owner = NULL;
 	char sep[16] = "", ts[HLC_STRLEN];
-	int moved[3] = {0, 0, 0}, bad = 0, form = 0, rc;
+	int moved[3] = {0, 0, 0}, bad, form = 0, rc;
 	sqlite3_stmt *st;
 	route_rc rr;
 	target t;
 
-	bad |= route_str(a, "request_id", JSON_REQUIRED, 1, 64, &rid, NULL, 0);
-	bad |= route_str(a, "new_owner_id", JSON_NULLABLE, 0, 64, &owner, NULL, 0);
-	if (bad)
-		return ROUTE_BAD;
-	if ((rr = target_get(a, &t)) != ROUTE_OK)
+	bad = route_str(a, "request_id", JSON_REQUIRED, 1, 64, &rid, NULL, 0);
+	if ((rr = active_target(a, bad, &owner, &t)) != ROUTE_OK)
 		return rr;
-	if (!t.active)
-		return route_fail(a, 409, "id", "the account is deactivated");
-	if (db_prepare(h->hb_db, &st,
-		       "SELECT coalesce(r.separation_date, ''), EXISTS(SELECT 1 FROM request_files f"
-		       " WHERE f.request_id = r.id AND f.kind = 'request_form') FROM access_requests r"
-		       " WHERE r.id=?1 AND r.kind='deactivate' AND r.status='approved' AND r.staff_id=?2") != 0)
+	if (db_prepare_bound(h->hb_db, &st,
+			     "SELECT coalesce(r.separation_date, ''), EXISTS(SELECT 1 FROM request_files f"
+			     " WHERE f.request_id = r.id AND f.kind = 'request_form') FROM access_requests r"
+			     " WHERE r.id=?1 AND r.kind='deactivate' AND r.status='approved' AND r.staff_id=?2",
+			     "tt", rid, t.id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, t.id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(sep, sizeof sep, "%s", sqlite3_column_text(st, 0));
 		form = sqlite3_column_int(st, 1);
@@ -304,25 +292,15 @@ static route_rc staff_schedule(route_call *a)
 		return route_fail(a, 409, "request_id", "no approved deactivation request of this person");
 	if (!form || !sep[0])
 		return route_fail(a, 409, "request_id", "upload the request form with the separation date first");
-	if ((rr = hand_over(a, &t, owner && owner[0] ? owner : NULL, moved)) != ROUTE_OK)
+	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK)
 		return rr;
 	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st, "UPDATE staff SET deactivate_on=?2, updated_hlc=?3 WHERE id=?1") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, t.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sep, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE ||
-	    db_prepare(h->hb_db, &st, "INSERT INTO staff_records(id, separation_date) VALUES(?1, ?2)"
-				      " ON CONFLICT(id) DO UPDATE SET separation_date=excluded.separation_date") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, t.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sep, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE || acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0)
+	if (db_run(h->hb_db, "UPDATE staff SET deactivate_on=?2, updated_hlc=?3 WHERE id=?1", "ttt", t.id,
+		   sep, ts) != 0 ||
+	    db_run(h->hb_db, "INSERT INTO staff_records(id, separation_date) VALUES(?1, ?2)"
+			     " ON CONFLICT(id) DO UPDATE SET separation_date=excluded.separation_date",
+		   "tt", t.id, sep) != 0 ||
+	    acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0)
 		return ROUTE_DBERR;
 	log_info("account %s: deactivation scheduled for %s", t.id, sep);
 	return audit_reply(a, "staff.schedule_deactivation", t.id, moved);
@@ -331,23 +309,18 @@ static route_rc staff_schedule(route_call *a)
 int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 {
 	char today[11], ts[HLC_STRLEN];
-	sqlite3_stmt *st = NULL, *ids = NULL;
+	sqlite3_stmt *ids = NULL;
 	int n = 0, ret = -1;
 
 	clock_local_date(now_ms, today);
 	hlc_now(clk, ts);
-	if (db_prepare(db, &ids, "SELECT id FROM staff WHERE active=1 AND deactivate_on IS NOT NULL"
-				 " AND deactivate_on <= ?1") != 0 ||
-	    db_prepare(db, &st, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1") != 0)
+	if (db_prepare_bound(db, &ids, "SELECT id FROM staff WHERE active=1 AND deactivate_on IS NOT NULL"
+				       " AND deactivate_on <= ?1", "t", today) != 0)
 		goto out;
-	sqlite3_bind_text(ids, 1, today, -1, SQLITE_STATIC);
 	while (sqlite3_step(ids) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(ids, 0);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, (int64_t)now_ms);
-		sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1",
+			   "tIt", id, (int64_t)now_ms, ts) != 0)
 			goto out;
 		acct_sessions_end(db, id);
 		log_info("account %s deactivated: its separation date has come", id);
@@ -356,35 +329,23 @@ int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 	/* Recertification: suspend_on = due + grace travels ahead to every
 	 * node; on the day the hub records the suspension, and a recertified
 	 * account (a later due date) gets it lifted. */
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st,
-		       "UPDATE staff SET suspend_on = x.d, updated_hlc = ?2 FROM (SELECT r.id,"
-		       "  date(min(r.ispa_date, r.conf_date), '+1 year', '+" ACCT_RECERT_GRACE "') AS d"
-		       "  FROM staff_records r WHERE r.ispa_date IS NOT NULL AND r.conf_date IS NOT NULL) x"
-		       " WHERE x.id = staff.id AND staff.active = 1 AND staff.suspend_on IS NOT x.d;"
-		       ) != 0)
-		goto out;
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st,
-		       "UPDATE staff SET suspended = (suspend_on <= ?1),"
-		       " suspend_reason = CASE WHEN suspend_on <= ?1 THEN '" ACCT_RECERT_REASON "' END,"
-		       " updated_hlc = ?2 WHERE active = 1 AND suspend_on IS NOT NULL AND"
-		       " ((suspended = 0 AND suspend_on <= ?1) OR"
-		       "  (suspended = 1 AND suspend_reason = '" ACCT_RECERT_REASON "' AND suspend_on > ?1))") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (db_run(db,
+		   "UPDATE staff SET suspend_on = x.d, updated_hlc = ?1 FROM (SELECT r.id,"
+		   "  date(min(r.ispa_date, r.conf_date), '+1 year', '+" ACCT_RECERT_GRACE "') AS d"
+		   "  FROM staff_records r WHERE r.ispa_date IS NOT NULL AND r.conf_date IS NOT NULL) x"
+		   " WHERE x.id = staff.id AND staff.active = 1 AND staff.suspend_on IS NOT x.d",
+		   "t", ts) != 0 ||
+	    db_run(db,
+		   "UPDATE staff SET suspended = (suspend_on <= ?1),"
+		   " suspend_reason = CASE WHEN suspend_on <= ?1 THEN '" ACCT_RECERT_REASON "' END,"
+		   " updated_hlc = ?2 WHERE active = 1 AND suspend_on IS NOT NULL AND"
+		   " ((suspended = 0 AND suspend_on <= ?1) OR"
+		   "  (suspended = 1 AND suspend_reason = '" ACCT_RECERT_REASON "' AND suspend_on > ?1))",
+		   "tt", today, ts) != 0)
 		goto out;
 	ret = n;
 out:
 	sqlite3_finalize(ids);
-	sqlite3_finalize(st);
 	return ret;
 }
 

@@ -143,34 +143,43 @@ static const db_migration acct_migrations[] = {
 
 int acct_migrate(sqlite3 *db)
 {
-	return db_migrate(db, "acct_hub", acct_migrations,
-			  (int)(sizeof acct_migrations / sizeof acct_migrations[0])) < 0
-		   ? -1
-		   : 0;
+	return DB_MIGRATE_ALL(db, "acct_hub", acct_migrations);
 }
 
 /* ---- the trust boundary: verifiers and administrative accounts --------------- */
 
 int acct_verifier_set(sqlite3 *db, const char *staff_id, const char *v)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
 	if (v == NULL || strlen(v) != PASSWORD_VERIFIER_HEX - 1)
-		return db_prepare(db, &st, "DELETE FROM staff_verifiers WHERE id=?") != 0
-			       ? -1
-			       : (sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC),
-				  rc = sqlite3_step(st), sqlite3_finalize(st),
-				  rc == SQLITE_DONE ? 0 : -1);
-	if (db_prepare(db, &st, "INSERT OR REPLACE INTO staff_verifiers(id, verifier, set_at)"
-				" VALUES(?,?,?)") != 0)
+		return db_run(db, "DELETE FROM staff_verifiers WHERE id=?", "t", staff_id);
+	return db_run(db, "INSERT OR REPLACE INTO staff_verifiers(id, verifier, set_at) VALUES(?,?,?)",
+		      "ttI", staff_id, v, (int64_t)hub_now_ms());
+}
+
+int acct_password_set(sqlite3 *db, const char *staff_id, const char *hash, int64_t changed_at,
+		      const char *ts, const char *verifier)
+{
+	if (db_run(db,
+		   "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
+		   " password_expires_at=NULL, password_changed_at=?, updated_hlc=? WHERE id=?",
+		   "tItt", hash, changed_at, ts, staff_id) != 0 ||
+	    sqlite3_changes(db) != 1)
 		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)hub_now_ms());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return acct_verifier_set(db, staff_id, verifier);
+}
+
+int acct_temp_password_set(sqlite3 *db, const char *staff_id, const char *la, const char *stored,
+			   int64_t now, const char *ts)
+{
+	if (db_run(db,
+		   "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
+		   " password_expires_at, password_changed_at, updated_hlc)"
+		   " SELECT ?1, coalesce(?2, local_area_id), ?3, 1, ?4, ?5, ?6 FROM staff WHERE id=?1"
+		   " ON CONFLICT(id) DO UPDATE SET password_hash=?3, password_temp=1,"
+		   " password_expires_at=?4, password_changed_at=?5, updated_hlc=?6",
+		   "tttIIt", staff_id, la, stored, (int64_t)(now + PASSWORD_TEMP_TTL_MS), now, ts) != 0)
+		return -1;
+	return sqlite3_changes(db) == 1 ? 0 : -1;
 }
 
 int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[PASSWORD_VERIFIER_HEX])
@@ -189,14 +198,13 @@ int acct_is_admin_account(sqlite3 *db, const char *staff_id)
 
 	if (staff_id == NULL)
 		return 0;
-	if (db_prepare(db, &st,
-		       "SELECT coalesce(s.roles,'')<>''"
-		       " OR EXISTS(SELECT 1 FROM staff_credentials c WHERE c.id=s.id"
-		       "           AND c.local_area_id='" ACCT_HUB_LA "')"
-		       " OR EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id)"
-		       " FROM staff s WHERE s.id=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT coalesce(s.roles,'')<>''"
+			     " OR EXISTS(SELECT 1 FROM staff_credentials c WHERE c.id=s.id"
+			     "           AND c.local_area_id='" ACCT_HUB_LA "')"
+			     " OR EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id)"
+			     " FROM staff s WHERE s.id=?", "t", staff_id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		ret = sqlite3_column_int(st, 0) ? 1 : 0;
@@ -260,26 +268,21 @@ static int move_roles(sqlite3 *db, hlc *clk, const char *field_id)
  * password: those credentials lose their hash (nodes pull that). */
 static int demo_logins_close(sqlite3 *db, hlc *clk)
 {
-	sqlite3_stmt *st = NULL, *up = NULL;
+	sqlite3_stmt *st = NULL;
 	char ts[HLC_STRLEN];
 	int n = 0, ret = -1;
 
 	if (db_prepare(db, &st, "SELECT id, password_hash FROM staff_credentials"
-				" WHERE password_hash IS NOT NULL") != 0 ||
-	    db_prepare(db, &up, "UPDATE staff_credentials SET password_hash=NULL, updated_hlc=?"
-				" WHERE id=?") != 0)
+				" WHERE password_hash IS NOT NULL") != 0)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *hash = (const char *)sqlite3_column_text(st, 1);
 		if (demo_login_hub_verifier(hash) == NULL && !demo_login_node_hash(hash))
 			continue;
 		hlc_now(clk, ts);
-		sqlite3_bind_text(up, 1, ts, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 0), -1,
-				  SQLITE_TRANSIENT);
-		if (sqlite3_step(up) != SQLITE_DONE)
+		if (db_run(db, "UPDATE staff_credentials SET password_hash=NULL, updated_hlc=?"
+			       " WHERE id=?", "tt", ts, (const char *)sqlite3_column_text(st, 0)) != 0)
 			goto out;
-		sqlite3_reset(up);
 		n++;
 	}
 	if (n)
@@ -289,7 +292,6 @@ static int demo_logins_close(sqlite3 *db, hlc *clk)
 	ret = 0;
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(up);
 	return ret;
 }
 
@@ -330,11 +332,7 @@ static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 	ret = 0;
 out:
 	sqlite3_finalize(st);
-	if (ret == 0 && db_exec(db, "COMMIT") != 0)
-		ret = -1;
-	if (ret != 0)
-		db_exec(db, "ROLLBACK");
-	return ret;
+	return db_end(db, ret);
 }
 
 /* ---- privilege groups (data/privilege_groups.csv) ------------------------------ */
@@ -489,22 +487,21 @@ cJSON *acct_staff_json(sqlite3 *db, const char *id)
 	cJSON *j = NULL, *privs;
 	unsigned bits;
 
-	if (db_prepare(db, &st,
-		       "SELECT s.id, s.username, s.display_name, s.email, s.local_area_id,"
-		       " s.field_division, s.office_id, s.privilege_group, s.priv_add,"
-		       " s.priv_remove, s.roles, s.crm_work_group, s.active, s.deactivated_at,"
-		       " s.suspended, s.suspend_reason, s.deactivate_on, s.suspend_on,"
-		       " r.separation_date, r.created_at, r.ispa_date,"
-		       " r.conf_type AS confidentiality_type, r.conf_date AS confidentiality_date,"
-		       " CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL ELSE"
-		       "  date(min(r.ispa_date, r.conf_date), '+1 year') END"
-		       "  AS recertification_due_on,"
-		       " c.password_temp, c.password_expires_at, c.password_changed_at,"
-		       " r.last_login_at, r.admin_form_id, r.admin_training_date, r.admin_designated_at"
-		       " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
-		       " LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT s.id, s.username, s.display_name, s.email, s.local_area_id,"
+			     " s.field_division, s.office_id, s.privilege_group, s.priv_add,"
+			     " s.priv_remove, s.roles, s.crm_work_group, s.active, s.deactivated_at,"
+			     " s.suspended, s.suspend_reason, s.deactivate_on, s.suspend_on,"
+			     " r.separation_date, r.created_at, r.ispa_date,"
+			     " r.conf_type AS confidentiality_type, r.conf_date AS confidentiality_date,"
+			     " CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL ELSE"
+			     "  date(min(r.ispa_date, r.conf_date), '+1 year') END"
+			     "  AS recertification_due_on,"
+			     " c.password_temp, c.password_expires_at, c.password_changed_at,"
+			     " r.last_login_at, r.admin_form_id, r.admin_training_date, r.admin_designated_at"
+			     " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
+			     " LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?", "t", id) != 0)
 		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		j = db_row_json(st);
 	sqlite3_finalize(st);
@@ -534,32 +531,18 @@ int acct_audit(sqlite3 *db, const acct_principal *p, const char *client,
 	       const char *action, const char *subject_table, const char *subject_id,
 	       const char *la, const char *div, const char *before, const char *after)
 {
-	sqlite3_stmt *st = NULL;
 	char id[UUID_STRLEN];
-	int rc;
 
-	if (uuid7(id) != 0 ||
-	    db_prepare(db, &st,
-		       "INSERT INTO admin_audit(id, at, actor_id, actor, action, subject_table,"
-		       " subject_id, local_area_id, field_division, before, after, client)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") != 0)
+	if (uuid7(id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
-	db_bind_text(st, 3, p ? p->ap_id : NULL);
-	db_bind_text(st, 4, p ? p->ap_username : NULL);
-	db_bind_text(st, 5, action);
-	db_bind_text(st, 6, subject_table);
-	db_bind_text(st, 7, subject_id);
-	db_bind_text(st, 8, la && *la ? la : NULL);
-	db_bind_text(st, 9, div && *div ? div : NULL);
-	db_bind_text(st, 10, before);
-	db_bind_text(st, 11, after);
-	db_bind_text(st, 12, client);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("cannot record admin audit event '%s': %s", action, sqlite3_errstr(rc));
+	if (db_run(db,
+		   "INSERT INTO admin_audit(id, at, actor_id, actor, action, subject_table,"
+		   " subject_id, local_area_id, field_division, before, after, client)"
+		   " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+		   "tItttttttttt", id, (int64_t)hub_now_ms(), p ? p->ap_id : NULL,
+		   p ? p->ap_username : NULL, action, subject_table, subject_id,
+		   la && *la ? la : NULL, div && *div ? div : NULL, before, after, client) != 0) {
+		log_warnx("cannot record admin audit event '%s': %s", action, sqlite3_errmsg(db));
 		return -1;
 	}
 	return 0;
@@ -581,31 +564,14 @@ static int set_temp(sqlite3 *db, hlc *clk, const char *id, const char *la, uint3
 		    char pw[13])
 {
 	char stored[PASSWORD_HASH_MAX], ts[HLC_STRLEN];
-	sqlite3_stmt *st = NULL;
-	int64_t now = (int64_t)hub_now_ms();
 	int rc;
 
 	if (password_temp_new(pw, 13) != 0 || password_hash(pw, iters, stored, sizeof stored) != 0)
 		return -1;
 	hlc_now(clk, ts);
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp,"
-		       " password_expires_at, password_changed_at, updated_hlc) VALUES(?1,?2,?3,1,?4,?5,?6)"
-		       " ON CONFLICT(id) DO UPDATE SET password_hash=?3, password_temp=1,"
-		       " password_expires_at=?4, password_changed_at=?5, updated_hlc=?6") != 0) {
-		crypto_wipe(stored, sizeof stored);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, stored, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now + PASSWORD_TEMP_TTL_MS);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	rc = acct_temp_password_set(db, id, la, stored, (int64_t)hub_now_ms(), ts);
 	crypto_wipe(stored, sizeof stored);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /* pw and a newline into path, created with mode 0600 (replacing any old one). */
@@ -632,7 +598,6 @@ out:
 int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, int demo)
 {
 	char id[UUID_STRLEN], pw[13], ts[HLC_STRLEN];
-	sqlite3_stmt *st = NULL;
 	int ret = -1;
 
 	if (db_exec(db, "INSERT OR IGNORE INTO field_divisions(id, name, created_at)"
@@ -651,36 +616,18 @@ int acct_bootstrap(sqlite3 *db, hlc *clk, uint32_t iters, const char *pw_file, i
 	/* Hub-only: its credentials name no Local Area any node holds, and its
 	 * group gives no edit rights (it administers; it never holds every
 	 * privilege). */
-	if (db_prepare(db, &st,
-		       "INSERT INTO staff(id, username, display_name, privilege_group, roles,"
-		       " crm_work_group, active, updated_hlc) VALUES(?, '" ACCT_OPERATIONS
-		       "', 'CalJOBS Operations Unit', 'View Access with Reports', 'operations', 0, 1, ?)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st, "INSERT INTO staff_records(id, created_at, created_by)"
-				" VALUES(?, ?, 'first start')") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	if (set_temp(db, clk, id, ACCT_HUB_LA, iters, pw) != 0)
-		goto out;
-	if (acct_audit(db, NULL, "hub", "staff.create", "staff", id, NULL, NULL, NULL,
-		       "{\"username\":\"" ACCT_OPERATIONS "\",\"roles\":[\"operations\"]}") != 0)
-		goto out;
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	if (ret == 0 && db_exec(db, "COMMIT") != 0)
-		ret = -1;
-	if (ret != 0) {
-		db_exec(db, "ROLLBACK");
+	if (db_run(db,
+		   "INSERT INTO staff(id, username, display_name, privilege_group, roles,"
+		   " crm_work_group, active, updated_hlc) VALUES(?, '" ACCT_OPERATIONS
+		   "', 'CalJOBS Operations Unit', 'View Access with Reports', 'operations', 0, 1, ?)",
+		   "tt", id, ts) == 0 &&
+	    db_run(db, "INSERT INTO staff_records(id, created_at, created_by)"
+		       " VALUES(?, ?, 'first start')", "tI", id, (int64_t)hub_now_ms()) == 0 &&
+	    set_temp(db, clk, id, ACCT_HUB_LA, iters, pw) == 0 &&
+	    acct_audit(db, NULL, "hub", "staff.create", "staff", id, NULL, NULL, NULL,
+		       "{\"username\":\"" ACCT_OPERATIONS "\",\"roles\":[\"operations\"]}") == 0)
+		ret = 0;
+	if (db_end(db, ret) != 0) {
 		crypto_wipe(pw, sizeof pw);
 		return -1;
 	}
@@ -721,11 +668,8 @@ int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13])
 	    set_temp(db, clk, id, ACCT_HUB_LA, iters, pw) == 0 &&
 	    acct_audit(db, NULL, "cli", "staff.reset", "staff", id, NULL, NULL, NULL, NULL) == 0)
 		ret = 0;
-	if (ret == 0 && db_exec(db, "COMMIT") != 0)
-		ret = -1;
-	if (ret != 0)
-		db_exec(db, "ROLLBACK");
-	else
-		acct_sessions_end(db, id);
-	return ret;
+	if (db_end(db, ret) != 0)
+		return -1;
+	acct_sessions_end(db, id);
+	return 0;
 }

@@ -32,6 +32,7 @@
 #include "hub/hub.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -119,10 +120,8 @@ int hub_log_in_gap(sqlite3 *db, int64_t cursor)
  * the head, and the gap is recorded.  *from gets the head. 0 or -1. */
 static int open_gap(sqlite3 *db, int64_t *from)
 {
-	sqlite3_stmt *st = NULL;
 	char old[1024] = "", val[1100];
 	int64_t head = db_int(db, LOG_HEAD_SQL, -1);
-	int ret = -1;
 
 	*from = head;
 	if (head < 0 ||
@@ -137,24 +136,11 @@ static int open_gap(sqlite3 *db, int64_t *from)
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (db_exec(db, "DELETE FROM sqlite_sequence WHERE name='change_log'") != 0 ||
-	    db_prepare(db, &st, "INSERT INTO sqlite_sequence(name, seq) VALUES('change_log', ?1)") != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, head + HUB_LOG_GAP);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st, "INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?1)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	ret = db_exec(db, "COMMIT");
-out:
-	sqlite3_finalize(st);
-	if (ret != 0)
-		db_exec(db, "ROLLBACK");
-	return ret;
+	    db_run(db, "INSERT INTO sqlite_sequence(name, seq) VALUES('change_log', ?1)", "I",
+		   (int64_t)(head + HUB_LOG_GAP)) != 0 ||
+	    db_run(db, "INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?1)", "t", val) != 0)
+		return db_end(db, -1);
+	return db_end(db, 0);
 }
 
 /* ---- files --------------------------------------------------------------------- */
@@ -190,22 +176,10 @@ out:
  * more than read).  0 or -1. */
 static int spit(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX + 32];
-	int fd, ret = -1;
-
-	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+	/* the umask may have narrowed the new file's mode: the recorded one */
+	if (tls_write_file(path, data, len, mode & 0644) != 0)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0644);
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, mode & 0644) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0)
-		ret = 0;
-	close(fd);
-	if (ret == 0 && rename(tmp, path) != 0)
-		ret = -1;
-	if (ret != 0)
-		unlink(tmp);
-	return ret;
+	return chmod(path, mode & 0644) == 0 ? 0 : -1;
 }
 
 /* ---- backup ---------------------------------------------------------------------- */

@@ -57,30 +57,18 @@ static int set_role(hub *h, const char *staff, const char *la, const char *role,
 		    const char *by)
 {
 	char id[200], ts[HLC_STRLEN];
-	sqlite3_stmt *st;
-	int rc;
 
 	snprintf(id, sizeof id, "%s:%s", staff, role);
 	hlc_now(&h->hb_hlc, ts);
-	if (db_prepare(h->hb_db, &st,
-		       "INSERT INTO case_approver_roles(id, staff_id, local_area_id, role, active,"
-		       " granted_by, granted_at, updated_hlc) VALUES(?1,?2,?3,?4,?5,?6,"
-		       " CAST(strftime('%s','now') AS INTEGER) * 1000,?7)"
-		       " ON CONFLICT(id) DO UPDATE SET active=excluded.active,"
-		       " granted_by=excluded.granted_by, granted_at=excluded.granted_at,"
-		       " local_area_id=excluded.local_area_id, updated_hlc=excluded.updated_hlc"
-		       " WHERE active <> excluded.active OR local_area_id <> excluded.local_area_id") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, staff, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, role, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, on);
-	db_bind_text(st, 6, by);
-	sqlite3_bind_text(st, 7, ts, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(h->hb_db,
+		      "INSERT INTO case_approver_roles(id, staff_id, local_area_id, role, active,"
+		      " granted_by, granted_at, updated_hlc) VALUES(?1,?2,?3,?4,?5,?6,"
+		      " CAST(strftime('%s','now') AS INTEGER) * 1000,?7)"
+		      " ON CONFLICT(id) DO UPDATE SET active=excluded.active,"
+		      " granted_by=excluded.granted_by, granted_at=excluded.granted_at,"
+		      " local_area_id=excluded.local_area_id, updated_hlc=excluded.updated_hlc"
+		      " WHERE active <> excluded.active OR local_area_id <> excluded.local_area_id",
+		      "ttttitt", id, staff, la, role, on, by, ts);
 }
 
 static route_rc roles_put(route_call *a)

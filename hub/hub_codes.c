@@ -544,8 +544,7 @@ int hub_codes_start(sqlite3 *db, hlc *clk)
 {
 	char today[11];
 
-	if (db_migrate(db, "hub_codes", codes_migrations,
-		       (int)(sizeof codes_migrations / sizeof codes_migrations[0])) < 0)
+	if (DB_MIGRATE_ALL(db, "hub_codes", codes_migrations) != 0)
 		return -1;
 	clock_local_date(hub_now_ms(), today);
 	/* The lists loaded from seed/ are version "seed"; codes retired in the
@@ -687,42 +686,50 @@ static void lists_get(http_req *req, void *ctx)
 	http_reply_json(req, 200, arr);
 }
 
+/* The code list of the path, once the caller is signed in (need_ops:
+ * operations only).  NULL after replying 401/403/404. */
+static const code_list *path_list(hub *h, http_req *req, acct_principal *p, int need_ops)
+{
+	const code_list *l = list_by_name(http_req_param(req, "list"));
+
+	if (acct_auth(h, req, p, need_ops, 0) != 0)
+		return NULL;
+	if (l == NULL)
+		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",
+				 http_req_param(req, "list"));
+	return l;
+}
+
 static void list_get(http_req *req, void *ctx)
 {
 	hub *h = ctx;
-	const code_list *l = list_by_name(http_req_param(req, "list"));
+	const code_list *l;
 	acct_principal p;
 	char sql[400];
 	sqlite3_stmt *st = NULL;
 	cJSON *o, *codes, *vers;
 
-	if (acct_auth(h, req, &p, 0, 0) != 0)
+	if ((l = path_list(h, req, &p, 0)) == NULL)
 		return;
-	if (l == NULL) {
-		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",
-				 http_req_param(req, "list"));
-		return;
-	}
 	snprintf(sql, sizeof sql,
 		 "SELECT c.code, c.title, c.status, r.effective_date AS retired_on, r.version AS"
 		 " retired_in FROM %s c LEFT JOIN code_retirements r ON r.id=?1||':'||c.id"
 		 " ORDER BY c.code",
 		 l->cl_table);
-	if (db_prepare(h->hb_db, &st, sql) != 0) {
+	if (db_prepare_bound(h->hb_db, &st, sql, "t", l->cl_name) != 0) {
 		DBFAIL(req);
 		return;
 	}
-	sqlite3_bind_text(st, 1, l->cl_name, -1, SQLITE_STATIC);
 	codes = db_rows_json(st);
 	sqlite3_finalize(st);
-	if (db_prepare(h->hb_db, &st, "SELECT version, effective_date, loaded_at, loaded_by, rows,"
-				      " added, changed, retired, reactivated, applied_at"
-				      " FROM code_list_versions WHERE list=? ORDER BY loaded_at") != 0) {
+	if (db_prepare_bound(h->hb_db, &st, "SELECT version, effective_date, loaded_at, loaded_by, rows,"
+					    " added, changed, retired, reactivated, applied_at"
+					    " FROM code_list_versions WHERE list=? ORDER BY loaded_at",
+			     "t", l->cl_name) != 0) {
 		cJSON_Delete(codes);
 		DBFAIL(req);
 		return;
 	}
-	sqlite3_bind_text(st, 1, l->cl_name, -1, SQLITE_STATIC);
 	vers = db_rows_json(st);
 	sqlite3_finalize(st);
 	o = cJSON_CreateObject();
@@ -736,7 +743,7 @@ static void version_post(http_req *req, void *ctx)
 {
 	static const char *const fields[] = {"version", "effective_date", "csv", NULL};
 	hub *h = ctx;
-	const code_list *l = list_by_name(http_req_param(req, "list"));
+	const code_list *l;
 	acct_principal p;
 	cJSON *body = NULL, *o = NULL;
 	json_err errs[4], je;
@@ -747,13 +754,8 @@ static void version_post(http_req *req, void *ctx)
 	sqlite3_stmt *st = NULL;
 
 	memset(&ps, 0, sizeof ps);
-	if (acct_auth(h, req, &p, 1, 0) != 0)
+	if ((l = path_list(h, req, &p, 1)) == NULL)
 		return;
-	if (l == NULL) {
-		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",
-				 http_req_param(req, "list"));
-		return;
-	}
 	if ((body = http_req_json(req, 1)) == NULL)
 		return;
 	clock_local_date(hub_now_ms(), today);

@@ -210,28 +210,10 @@ static int current_value(sqlite3 *db, const char *tbl, const char *col, const ch
 
 /* ---- conflicts -------------------------------------------------------------- */
 
+/* The conflict row id as current_row() reads a row. */
 static cJSON *conflict_load(sqlite3 *db, const char *id, int *err)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *o = NULL;
-	int rc;
-
-	*err = 0;
-	if (db_prepare(db, &st, "SELECT * FROM conflicts WHERE id=?1") != 0) {
-		*err = 1;
-		return NULL;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		o = db_row_json(st);
-		if (o == NULL)
-			*err = 1;
-	} else if (rc != SQLITE_DONE) {
-		*err = 1;
-	}
-	sqlite3_finalize(st);
-	return o;
+	return current_row(db, "conflicts", id, err);
 }
 
 /* Add current_value / row_exists and the three recorded values parsed, so
@@ -441,13 +423,14 @@ out:
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* {"table": tbl, "kept": keep} as JSON text (caller frees), or NULL. */
-static char *resolve_detail(const char *tbl, const char *keep)
+/* {k1: v1, k2: v2} as JSON text (caller frees), or NULL: the detail of an
+ * audit row (a resolved conflict, a handled quarantined entry). */
+static char *two_strings(const char *k1, const char *v1, const char *k2, const char *v2)
 {
 	cJSON *d = cJSON_CreateObject();
 	char *t = NULL;
 
-	if (d && cJSON_AddStringToObject(d, "table", tbl) && cJSON_AddStringToObject(d, "kept", keep))
+	if (d && cJSON_AddStringToObject(d, k1, v1) && cJSON_AddStringToObject(d, k2, v2))
 		t = cJSON_PrintUnformatted(d);
 	cJSON_Delete(d);
 	return t;
@@ -495,7 +478,7 @@ static route_rc conflict_resolve(route_call *a)
 		}
 	}
 	if (conflict_mark(a, id, keep, value_text, note, ts) != 0 ||
-	    (detail = resolve_detail(tbl, keep)) == NULL)
+	    (detail = two_strings("table", tbl, "kept", keep)) == NULL)
 		goto out;
 	rc = hub_api_audit(a, "conflict_resolve", id, detail);
 	free(detail);
@@ -672,11 +655,10 @@ static route_rc quarantine_get(route_call *a)
 	cJSON *o = NULL, *changes;
 	int rc, ci = -1;
 
-	if (db_prepare(db, &st,
-		       "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q "
-		       "LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT q.*, n.office_id, n.name AS node_name FROM quarantine q"
+			     " LEFT JOIN nodes n ON n.id=q.node_id WHERE q.id=?1", "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);
@@ -707,18 +689,6 @@ static const route_key quarantine_keys[] = {
 	{NULL, 0, 0},
 };
 
-/* {"by": actor, "note": note} as JSON text (caller frees), or NULL. */
-static char *handled_by(const char *actor, const char *note)
-{
-	cJSON *r = cJSON_CreateObject();
-	char *t = NULL;
-
-	if (r && cJSON_AddStringToObject(r, "by", actor) && cJSON_AddStringToObject(r, "note", note))
-		t = cJSON_PrintUnformatted(r);
-	cJSON_Delete(r);
-	return t;
-}
-
 static route_rc quarantine_resolve(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
@@ -744,7 +714,7 @@ static route_rc quarantine_resolve(route_call *a)
 		return ROUTE_DBERR;
 	if (handled)
 		return route_fail(a, 409, NULL, "this entry was already marked handled");
-	if ((t = handled_by(a->rc_actor, note)) == NULL ||
+	if ((t = two_strings("by", a->rc_actor, "note", note)) == NULL ||
 	    db_prepare(db, &st, "UPDATE quarantine SET resolved_at=?1, resolution=?2 WHERE id=?3") != 0) {
 		free(t);
 		return ROUTE_DBERR;

@@ -115,7 +115,6 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	if (res.hi_status == 200) {
 		if (json_out) {
 			cJSON *o = cJSON_CreateObject();
-			char *s;
 			cJSON_AddStringToObject(o, "node_id", node_id);
 			cJSON_AddNumberToObject(o, "acked_seq", (double)res.hi_acked_seq);
 			cJSON_AddNumberToObject(o, "applied", res.hi_applied);
@@ -123,11 +122,7 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			cJSON_AddItemToObject(o, "quarantined", res.hi_quarantined);
 			res.hi_quarantined = NULL;
 			cJSON_AddNumberToObject(o, "conflicts", res.hi_conflicts);
-			s = cJSON_PrintUnformatted(o);
-			if (s)
-				printf("%s\n", s);
-			free(s);
-			cJSON_Delete(o);
+			json_print_out(o, 0);
 		} else {
 			printf("imported '%s' from node %s: applied %d, skipped %d, "
 			       "quarantined %d, "

@@ -179,74 +179,75 @@ int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n)
 	return 0;
 }
 
-/* Wrap every plain node secret in place: how many, or -1. */
-static int wrap_secrets(sqlite3 *db)
+/* Run wrap on every row of sql (its plain values): how many it wrapped
+ * (wrap: 1 wrapped, 0 left as it is, -1 error), or -1. */
+static int wrap_rows(sqlite3 *db, const char *sql, int (*wrap)(sqlite3 *, sqlite3_stmt *, hlc *))
 {
 	sqlite3_stmt *st = NULL;
-	int ret = -1, n = 0;
-
-	if (db_prepare(db, &st, "SELECT id, secret_hex FROM nodes WHERE secret_hex NOT LIKE"
-				" '" CRYPTO_WRAP_PREFIX "%'") != 0)
-		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		unsigned char s[SYNC_SECRET_LEN];
-		char w[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
-		int ok = hub_secret_unwrap(id, (const char *)sqlite3_column_text(st, 1), s) == 0 &&
-			 hub_secret_wrap(id, s, w, sizeof w) == 0;
-		crypto_wipe(s, sizeof s);
-		if (!ok)
-			continue; /* malformed: hub_node_get() refuses it as before */
-		if (db_run(db, "UPDATE nodes SET secret_hex=? WHERE id=?", "tt", w, id) != 0)
-			goto out;
-		n++;
-	}
-	ret = n;
-out:
-	sqlite3_finalize(st);
-	return ret;
-}
-
-/* Wrap every plain case key in place (the new values replicate): how
- * many, or -1. */
-static int wrap_case_keys(sqlite3 *db)
-{
-	sqlite3_stmt *st = NULL;
-	char ts[HLC_STRLEN];
 	hlc clk;
-	int ret = -1, n = 0;
+	int n = 0, rc = 0;
 
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
-	if (db_prepare(db, &st, "SELECT local_area_id, key_hex, updated_hlc FROM case_keys"
-				" WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'") != 0)
-		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *la = (const char *)sqlite3_column_text(st, 0);
-		const char *plain = (const char *)sqlite3_column_text(st, 1);
-		unsigned char k[CASE_KEY_LEN], t[32];
-		char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[128];
-		int ok;
-
-		aad_of(aad, sizeof aad, "case_key", la);
-		ok = plain && strlen(plain) == 2 * CASE_KEY_LEN &&
-		     crypto_unhex(plain, k, sizeof k) == 0 && hub_la_key(la, t) == 0 &&
-		     crypto_wrap(t, aad, k, sizeof k, w, sizeof w) == 0;
-		crypto_wipe(k, sizeof k);
-		crypto_wipe(t, sizeof t);
-		if (!ok)
-			continue;
-		if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
-			hlc_observe(&clk, (const char *)sqlite3_column_text(st, 2));
-		hlc_now(&clk, ts);
-		if (db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE local_area_id=?"
-			       " AND key_hex=?", "tttt", w, ts, la, plain) != 0)
-			goto out;
-		n++;
-	}
-	ret = n;
-out:
+	if (db_prepare(db, &st, sql) != 0)
+		return -1;
+	while (rc >= 0 && sqlite3_step(st) == SQLITE_ROW)
+		if ((rc = wrap(db, st, &clk)) > 0)
+			n++;
 	sqlite3_finalize(st);
-	return ret;
+	return rc < 0 ? -1 : n;
+}
+
+/* A node's plain secret (id, secret_hex) wrapped in place. */
+static int wrap_secret(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
+{
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	unsigned char s[SYNC_SECRET_LEN];
+	char w[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
+	int ok = hub_secret_unwrap(id, (const char *)sqlite3_column_text(st, 1), s) == 0 &&
+		 hub_secret_wrap(id, s, w, sizeof w) == 0;
+
+	(void)clk;
+	crypto_wipe(s, sizeof s);
+	if (!ok)
+		return 0; /* malformed: hub_node_get() refuses it as before */
+	return db_run(db, "UPDATE nodes SET secret_hex=? WHERE id=?", "tt", w, id) != 0 ? -1 : 1;
+}
+
+/* A Local Area's plain case key (local_area_id, key_hex, updated_hlc)
+ * wrapped in place (the new value replicates). */
+static int wrap_case_key(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
+{
+	const char *la = (const char *)sqlite3_column_text(st, 0);
+	const char *plain = (const char *)sqlite3_column_text(st, 1);
+	unsigned char k[CASE_KEY_LEN], t[32];
+	char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[128], ts[HLC_STRLEN];
+	int ok;
+
+	aad_of(aad, sizeof aad, "case_key", la);
+	ok = plain && strlen(plain) == 2 * CASE_KEY_LEN && crypto_unhex(plain, k, sizeof k) == 0 &&
+	     hub_la_key(la, t) == 0 && crypto_wrap(t, aad, k, sizeof k, w, sizeof w) == 0;
+	crypto_wipe(k, sizeof k);
+	crypto_wipe(t, sizeof t);
+	if (!ok)
+		return 0;
+	if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
+		hlc_observe(clk, (const char *)sqlite3_column_text(st, 2));
+	hlc_now(clk, ts);
+	return db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE local_area_id=?"
+			  " AND key_hex=?", "tttt", w, ts, la, plain) != 0 ? -1 : 1;
+}
+
+/* Wrap every plain node secret / case key in place: how many, or -1. */
+static int wrap_secrets(sqlite3 *db)
+{
+	return wrap_rows(db, "SELECT id, secret_hex FROM nodes WHERE secret_hex NOT LIKE"
+			     " '" CRYPTO_WRAP_PREFIX "%'", wrap_secret);
+}
+
+static int wrap_case_keys(sqlite3 *db)
+{
+	return wrap_rows(db, "SELECT local_area_id, key_hex, updated_hlc FROM case_keys"
+			     " WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'", wrap_case_key);
 }
 
 int hub_keys_wrap_new(sqlite3 *db)

@@ -43,29 +43,35 @@ static void bind_scope(sqlite3_stmt *st, const acct_principal *p)
 	sqlite3_bind_text(st, 13, p->ap_div, -1, SQLITE_TRANSIENT);
 }
 
+/* The query's date name (YYYY-MM-DD) into out, left as it is when absent.
+ * 0, or -1 after replying 400. */
+static int query_date(http_req *req, const char *name, char out[11])
+{
+	char q[32];
+
+	if (http_req_query(req, name, q, sizeof q) == NULL)
+		return 0;
+	if (json_valid_date(q) != 0) {
+		http_reply_error(req, 400, name, "use a date YYYY-MM-DD");
+		return -1;
+	}
+	memcpy(out, q, 11);
+	return 0;
+}
+
 /* from/to from the query (YYYY-MM-DD), defaults to_back days before today
  * to today - to_off.  0, or -1 after replying 400. */
 static int range(http_req *req, int back, int to_off, int max_days, char from[11], char to[11])
 {
-	char t[11], q[32];
+	char t[11];
 
 	clock_local_date(hub_now_ms(), t);
 	clock_date_add(t, -to_off, to);
-	if (http_req_query(req, "to", q, sizeof q)) {
-		if (json_valid_date(q) != 0) {
-			http_reply_error(req, 400, "to", "use a date YYYY-MM-DD");
-			return -1;
-		}
-		memcpy(to, q, 11);
-	}
+	if (query_date(req, "to", to) != 0)
+		return -1;
 	clock_date_add(to, -back, from);
-	if (http_req_query(req, "from", q, sizeof q)) {
-		if (json_valid_date(q) != 0) {
-			http_reply_error(req, 400, "from", "use a date YYYY-MM-DD");
-			return -1;
-		}
-		memcpy(from, q, 11);
-	}
+	if (query_date(req, "from", from) != 0)
+		return -1;
 	if (strcmp(from, to) > 0) {
 		http_reply_error(req, 400, "from", "from must not be after to");
 		return -1;

@@ -153,19 +153,20 @@ static int prefix_free(sqlite3 *db, const char *prefix, const char *la)
 	return !used;
 }
 
-/* A Local Area body, every error collected (self: the one changed, NULL
- * for a new one).  Members are NULL when absent.  0 or -1. */
-typedef struct la_in {
-	const char *id, *name, *div, *prefix;
+/* A Local Area's or an office's body (a place), every error collected
+ * (self: the one changed, NULL for a new one).  Members are NULL (-1) when
+ * absent or not the table's.  0 or -1. */
+typedef struct place_in {
+	const char *id, *name, *la, *div, *prefix, *addr, *tz;
+	int title1, active; /* -1 absent */
 	char gen[UUID_STRLEN];
-} la_in;
+} place_in;
 
-static int la_read(route_call *a, const char *self, la_in *in)
+static int la_read(route_call *a, const char *self, place_in *in)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	int bad = 0;
 
-	memset(in, 0, sizeof *in);
 	if (!self)
 		bad |= new_id(a, &in->id, in->gen);
 	bad |= route_str(a, "name", self ? JSON_NULLABLE : JSON_REQUIRED, 1, 120, &in->name, NULL, 0);
@@ -185,47 +186,6 @@ static int la_read(route_call *a, const char *self, la_in *in)
 	return bad;
 }
 
-/* POST (self NULL) or PATCH a Local Area: one path. */
-static route_rc la_put(route_call *a, const char *self)
-{
-	sqlite3 *db = API_HUB(a)->hb_db;
-	char ts[HLC_STRLEN], *before = NULL;
-	sqlite3_stmt *st = NULL;
-	route_rc rc;
-	la_in in;
-
-	if (self && (before = row_text(db, la_sql, self)) == NULL)
-		return route_fail(a, 404, NULL, "no Local Area '%s'", self);
-	rc = ROUTE_BAD;
-	if (la_read(a, self, &in) != 0)
-		goto out;
-	rc = ROUTE_DBERR;
-	if (self)
-		in.id = self;
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (db_prepare_bound(db, &st,
-			     self ? "UPDATE local_areas SET name=coalesce(?2, name),"
-				    " field_division=coalesce(?3, field_division),"
-				    " pseudo_ssn_prefix=coalesce(?4, pseudo_ssn_prefix),"
-				    " updated_hlc=?5 WHERE id=?1"
-				  : "INSERT INTO local_areas(id, name, field_division,"
-				    " pseudo_ssn_prefix, updated_hlc) VALUES(?1,?2,?3,?4,?5)",
-			     "ttttt", in.id, in.name, in.div, in.prefix, ts) != 0)
-		goto out;
-	if ((rc = step_write(a, st, "Local Area", in.id)) != ROUTE_OK)
-		goto out;
-	if (!self)
-		log_info("setup: Local Area %s created", in.id);
-	rc = setup_done(a, self ? 200 : 201, self ? "local_area.change" : "local_area.create",
-			"local_areas", la_sql, la_load, in.id, in.id, in.div, before);
-out:
-	free(before);
-	return rc;
-}
-
-static route_rc la_create(route_call *a) { return la_put(a, NULL); }
-static route_rc la_patch(route_call *a) { return la_put(a, http_req_param(a->rc_req, "id")); }
-
 /* ---- offices ----------------------------------------------------------------------- */
 
 static const char office_sql[] = "SELECT id, name, local_area_id, address, timezone,"
@@ -233,18 +193,11 @@ static const char office_sql[] = "SELECT id, name, local_area_id, address, timez
 
 static cJSON *office_load(sqlite3 *db, const char *id) { return db_row_json_by(db, office_sql, id); }
 
-typedef struct office_in {
-	const char *id, *name, *la, *addr, *tz;
-	int title1, active; /* -1 absent */
-	char gen[UUID_STRLEN];
-} office_in;
-
-static int office_read(route_call *a, const char *self, office_in *in)
+static int office_read(route_call *a, const char *self, place_in *in)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	int bad = 0;
 
-	memset(in, 0, sizeof *in);
 	if (!self) {
 		bad |= new_id(a, &in->id, in->gen);
 		if (route_str(a, "local_area_id", JSON_REQUIRED, 1, 63, &in->la, NULL, 0) != 0)
@@ -264,50 +217,90 @@ static int office_read(route_call *a, const char *self, office_in *in)
 	return bad;
 }
 
-/* POST (self NULL) or PATCH an office: one path. */
-static route_rc office_put(route_call *a, const char *self)
+/* ---- Local Areas and offices: one path ------------------------------------------- */
+
+/*
+ * A place table: the two differ in data only.  Both statements take the
+ * parameters of place_put: ?1 id, ?2 name, ?3 local_area_id, ?4
+ * field_division, ?5 pseudo_ssn_prefix, ?6 address, ?7 timezone, ?8
+ * has_title1_partner, ?9 active (-1 absent), ?10 the HLC.
+ */
+typedef struct place_kind {
+	const char *pk_what, *pk_table, *pk_create, *pk_change; /* names; audit actions */
+	const char *pk_sql;                                        /* the row by id */
+	const char *pk_insert, *pk_update;
+	const char *pk_la_sql; /* the row's Local Area by id */
+	int (*pk_read)(route_call *, const char *, place_in *);
+	cJSON *(*pk_load)(sqlite3 *, const char *);
+} place_kind;
+
+static const place_kind la_kind = {
+	"Local Area", "local_areas", "local_area.create", "local_area.change", la_sql,
+	"INSERT INTO local_areas(id, name, field_division, pseudo_ssn_prefix, updated_hlc)"
+	" VALUES(?1,?2,?4,?5,?10)",
+	"UPDATE local_areas SET name=coalesce(?2, name), field_division=coalesce(?4, field_division),"
+	" pseudo_ssn_prefix=coalesce(?5, pseudo_ssn_prefix), updated_hlc=?10 WHERE id=?1",
+	"SELECT id FROM local_areas WHERE id=?", la_read, la_load,
+};
+
+/* a change leaves an office's Local Area (?3, NULL) as it is */
+static const place_kind office_kind = {
+	"office", "offices", "office.create", "office.change", office_sql,
+	"INSERT INTO offices(id, name, local_area_id, address, timezone, has_title1_partner, active,"
+	" updated_hlc) VALUES(?1,?2,?3,?6, coalesce(?7, '" HUB_DEFAULT_TZ "'), ?8 <> 0, ?9 <> 0, ?10)",
+	"UPDATE offices SET name=coalesce(?2, name), address=coalesce(?6, address),"
+	" timezone=coalesce(?7, timezone),"
+	" has_title1_partner=CASE WHEN ?8 < 0 THEN has_title1_partner ELSE ?8 END,"
+	" active=CASE WHEN ?9 < 0 THEN active ELSE ?9 END, updated_hlc=?10 WHERE id=?1",
+	"SELECT local_area_id FROM offices WHERE id=?", office_read, office_load,
+};
+
+/* POST (self NULL) or PATCH a place of kind k. */
+static route_rc place_put(route_call *a, const char *self, const place_kind *k)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char ts[HLC_STRLEN], la[64] = "", *before = NULL;
 	sqlite3_stmt *st = NULL;
 	route_rc rc;
-	office_in in;
+	place_in in;
 
-	if (self && (before = row_text(db, office_sql, self)) == NULL)
-		return route_fail(a, 404, NULL, "no office '%s'", self);
+	if (self && (before = row_text(db, k->pk_sql, self)) == NULL)
+		return route_fail(a, 404, NULL, "no %s '%s'", k->pk_what, self);
+	memset(&in, 0, sizeof in);
+	in.title1 = in.active = -1;
 	rc = ROUTE_BAD;
-	if (office_read(a, self, &in) != 0)
+	if (k->pk_read(a, self, &in) != 0)
 		goto out;
 	rc = ROUTE_DBERR;
 	if (self)
 		in.id = self;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	/* a change leaves the Local Area (?3, NULL) as it is */
-	if (db_prepare_bound(db, &st,
-		       self ? "UPDATE offices SET name=coalesce(?2, name),"
-			      " address=coalesce(?4, address), timezone=coalesce(?5, timezone),"
-			      " has_title1_partner=CASE WHEN ?6 < 0 THEN has_title1_partner ELSE ?6 END,"
-			      " active=CASE WHEN ?7 < 0 THEN active ELSE ?7 END, updated_hlc=?8"
-			      " WHERE id=?1"
-			    : "INSERT INTO offices(id, name, local_area_id, address, timezone,"
-			      " has_title1_partner, active, updated_hlc) VALUES(?1,?2,?3,?4,"
-			      " coalesce(?5, '" HUB_DEFAULT_TZ "'), ?6 <> 0, ?7 <> 0, ?8)",
-		       "tttttiit", in.id, in.name, in.la, in.addr, in.tz, in.title1, in.active, ts) != 0)
+	if (db_prepare_bound(db, &st, self ? k->pk_update : k->pk_insert, "tttttttiit", in.id,
+			     in.name, in.la, in.div, in.prefix, in.addr, in.tz, in.title1, in.active,
+			     ts) != 0)
 		goto out;
-	if ((rc = step_write(a, st, "office", in.id)) != ROUTE_OK)
+	if ((rc = step_write(a, st, k->pk_what, in.id)) != ROUTE_OK)
 		goto out;
-	db_text(db, "SELECT local_area_id FROM offices WHERE id=?", in.id, la, sizeof la);
+	db_text(db, k->pk_la_sql, in.id, la, sizeof la);
 	if (!self)
-		log_info("setup: office %s created in Local Area %s", in.id, la);
-	rc = setup_done(a, self ? 200 : 201, self ? "office.change" : "office.create", "offices",
-			office_sql, office_load, in.id, la, NULL, before);
+		log_info("setup: %s %s created (Local Area %s)", k->pk_what, in.id, la);
+	rc = setup_done(a, self ? 200 : 201, self ? k->pk_change : k->pk_create, k->pk_table,
+			k->pk_sql, k->pk_load, in.id, la, in.div, before);
 out:
 	free(before);
 	return rc;
 }
 
-static route_rc office_create(route_call *a) { return office_put(a, NULL); }
-static route_rc office_patch(route_call *a) { return office_put(a, http_req_param(a->rc_req, "id")); }
+static route_rc la_create(route_call *a) { return place_put(a, NULL, &la_kind); }
+static route_rc la_patch(route_call *a)
+{
+	return place_put(a, http_req_param(a->rc_req, "id"), &la_kind);
+}
+static route_rc office_create(route_call *a) { return place_put(a, NULL, &office_kind); }
+static route_rc office_patch(route_call *a)
+{
+	return place_put(a, http_req_param(a->rc_req, "id"), &office_kind);
+}
 
 /* ---- greeter reasons: who may --------------------------------------------------- */
 

@@ -74,8 +74,7 @@ int hub_migrate(sqlite3 *db, int demo)
 	sync_set_validator(model_hub_validate_row);
 	if (schema_migrate(db) != 0 || sync_hub_migrate(db) != 0)
 		return -1;
-	if (db_migrate(db, "hub", hub_migrations,
-		       (int)(sizeof hub_migrations / sizeof hub_migrations[0])) < 0)
+	if (DB_MIGRATE_ALL(db, "hub", hub_migrations) != 0)
 		return -1;
 	if (schema_check(db) != 0)
 		return -1;
@@ -133,26 +132,14 @@ int hub_migrate(sqlite3 *db, int demo)
 int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *subject,
 	      const char *detail)
 {
-	sqlite3_stmt *st = NULL;
 	char id[UUID_STRLEN];
-	int rc;
 
-	if (uuid7(id) != 0 ||
-	    db_prepare(db, &st,
-		       "INSERT INTO hub_audit_events(id, at, actor, action, subject, "
-		       "detail) VALUES(?, ?, ?, ?, ?, ?)") != 0)
+	if (uuid7(id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)hub_now_ms());
-	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-	db_bind_text(st, 5, subject);
-	db_bind_text(st, 6, detail);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("cannot record audit event '%s': %s", action,
-			  sqlite3_errstr(rc));
+	if (db_run(db, "INSERT INTO hub_audit_events(id, at, actor, action, subject, detail)"
+		       " VALUES(?, ?, ?, ?, ?, ?)",
+		   "tItttt", id, (int64_t)hub_now_ms(), actor, action, subject, detail) != 0) {
+		log_warnx("cannot record audit event '%s': %s", action, sqlite3_errmsg(db));
 		return -1;
 	}
 	return 0;
@@ -209,20 +196,14 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 			const char *created_by, char code[20], int64_t *expires_at)
 {
 	unsigned char rnd[10];
-	char norm[17], hash[65];
-	sqlite3_stmt *st = NULL;
+	char norm[17], hash[65], tmp[8];
 	int64_t now = (int64_t)hub_now_ms();
-	int ret = -1, rc;
+	int rc;
 
-	if (db_prepare(db, &st, "SELECT 1 FROM offices WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, office_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == SQLITE_DONE)
+	rc = db_text(db, "SELECT 1 FROM offices WHERE id=?", office_id, tmp, sizeof tmp);
+	if (rc == 1)
 		return -2;
-	if (rc != SQLITE_ROW)
+	if (rc != 0)
 		return -1;
 	/* 80 random bits as 16 base32 characters. */
 	if (crypto_random(rnd, sizeof rnd) != 0)
@@ -237,26 +218,15 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 	snprintf(code, 20, "%.4s-%.4s-%.4s-%.4s", norm, norm + 4, norm + 8, norm + 12);
 	code_hash(norm, hash);
 	*expires_at = now + ttl_s * 1000;
-	if (db_prepare(
-		db, &st,
-		"INSERT INTO enroll_codes(code_hash, office_id, created_at, expires_at, "
-		"created_by) VALUES(?, ?, ?, ?, ?)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, *expires_at);
-	db_bind_text(st, 5, created_by);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	if (db_run(db, "INSERT INTO enroll_codes(code_hash, office_id, created_at, expires_at,"
+		       " created_by) VALUES(?, ?, ?, ?, ?)",
+		   "ttIIt", hash, office_id, now, *expires_at, created_by) != 0) {
 		log_warnx("cannot store an enrollment code: %s", sqlite3_errmsg(db));
-		goto out;
+		return -1;
 	}
 	log_info("enrollment code created for office '%s' by %s (valid %lld s)",
 		 office_id, created_by ? created_by : "?", (long long)ttl_s);
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return 0;
 }
 
 /* ---- nodes ------------------------------------------------------------------ */
@@ -267,12 +237,10 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 	int rc, ret = -1;
 
 	memset(out, 0, sizeof *out);
-	if (db_prepare(db, &st,
-		       "SELECT id, office_id, local_area_id, secret_hex, revoked_at IS "
-		       "NOT NULL, "
-		       "acked_seq FROM nodes WHERE id=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT id, office_id, local_area_id, secret_hex, revoked_at IS NOT NULL,"
+			     " acked_seq FROM nodes WHERE id=?", "t", id) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		ret = DB_ABSENT;
@@ -300,17 +268,10 @@ out:
 
 int hub_node_revoke_in(sqlite3 *db, const char *id)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (db_prepare(db, &st, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?") != 0)
+	if (db_run(db, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", "It",
+		   (int64_t)hub_now_ms(), id) != 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)hub_now_ms());
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		ret = sqlite3_changes(db) > 0 ? DB_FOUND : DB_ABSENT;
-	sqlite3_finalize(st);
-	return ret;
+	return sqlite3_changes(db) > 0 ? DB_FOUND : DB_ABSENT;
 }
 
 int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)
@@ -355,15 +316,8 @@ int hub_nonce_use(sqlite3 *db, const char *node_id, const char *nonce, uint64_t 
 
 int hub_nonce_prune(sqlite3 *db, uint64_t now_ms)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (db_prepare(db, &st, "DELETE FROM nonces WHERE at < ?") != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms - HUB_NONCE_KEEP_MS);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(db, "DELETE FROM nonces WHERE at < ?", "I",
+		      (int64_t)((sqlite3_int64)now_ms - HUB_NONCE_KEEP_MS));
 }
 
 int64_t hub_head_seq(sqlite3 *db)

@@ -95,19 +95,8 @@ static int ingest_db_fail(hub_ingest_result *res, const char *msg)
 
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (db_prepare(db, &st,
-		       "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=? "
-		       "WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, acked);
-	sqlite3_bind_int64(st, 2, schema);
-	sqlite3_bind_text(st, 3, node_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return db_run(db, "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=? WHERE id=?",
+		      "IIt", acked, (int64_t)schema, node_id);
 }
 
 /* Open the frame and walk it whole before touching the database (a
@@ -150,12 +139,11 @@ static int64_t ingest_acked(sqlite3 *db, const char *node_id)
 	sqlite3_stmt *st = NULL;
 	int64_t acked = -1;
 
-	if (db_prepare(db, &st, "SELECT acked_seq FROM nodes WHERE id=?") == 0) {
-		sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	if (db_prepare_bound(db, &st, "SELECT acked_seq FROM nodes WHERE id=?", "t", node_id) == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			acked = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	return acked;
 }
 
@@ -540,17 +528,12 @@ static void reply_push(job *j)
 	hub *h = j->jb_hub;
 	http_req *req = j->jb_req;
 	hub_ingest_result *res = &j->jb_ingest;
-	sqlite3_stmt *st = NULL;
 	cJSON *o;
 
 	if (res->hi_max_hlc[0])
 		hlc_observe(&h->hb_hlc, res->hi_max_hlc);
-	if (db_prepare(h->hb_db, &st, "UPDATE nodes SET last_error=? WHERE id=?") == 0) {
-		db_bind_text(st, 1, res->hi_status == 200 ? NULL : res->hi_error);
-		sqlite3_bind_text(st, 2, j->jb_node.hn_id, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
+	db_run(h->hb_db, "UPDATE nodes SET last_error=? WHERE id=?", "tt",
+	       res->hi_status == 200 ? NULL : res->hi_error, j->jb_node.hn_id);
 	if (res->hi_status == 200) {
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq);
@@ -582,17 +565,13 @@ static void reply_push(job *j)
  * restored from a backup and sends the rest again (sync/sent.c). */
 static void add_acked(hub *h, http_req *req, const char *node_id)
 {
-	sqlite3_stmt *st = NULL;
+	int64_t acked = ingest_acked(h->hb_db, node_id);
 	char v[32];
 
-	if (db_prepare(h->hb_db, &st, "SELECT acked_seq FROM nodes WHERE id=?") != 0)
+	if (acked < 0)
 		return;
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(v, sizeof v, "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
-		http_add_header(req, "X-Outpost-Acked", v);
-	}
-	sqlite3_finalize(st);
+	snprintf(v, sizeof v, "%" PRId64, acked);
+	http_add_header(req, "X-Outpost-Acked", v);
 }
 
 static void job_done(uv_work_t *w, int status)

@@ -158,19 +158,19 @@ static void add_pull_lag(sqlite3 *db, const hub_node *n, cJSON *o)
 	int64_t lag = -1, oldest = 0;
 	int have = 0;
 
-	if (db_prepare(db, &st,
-		       "SELECT count(*), min(c.at) FROM change_log c, nodes n WHERE n.id=?1"
-		       " AND c.seq > n.pull_cursor"
-		       " AND (c.scope_office IS NULL OR c.scope_office=n.office_id)"
-		       " AND (c.scope_la IS NULL OR c.scope_la=n.local_area_id)") == 0) {
-		sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
+	if (db_prepare_bound(db, &st,
+			     "SELECT count(*), min(c.at) FROM change_log c, nodes n WHERE n.id=?1"
+			     " AND c.seq > n.pull_cursor"
+			     " AND (c.scope_office IS NULL OR c.scope_office=n.office_id)"
+			     " AND (c.scope_la IS NULL OR c.scope_la=n.local_area_id)",
+			     "t", n->hn_id) == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			lag = sqlite3_column_int64(st, 0);
 			have = sqlite3_column_type(st, 1) != SQLITE_NULL;
 			oldest = sqlite3_column_int64(st, 1);
 		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
 	cJSON_AddNumberToObject(o, "pull_lag", (double)lag);
 	if (have) {
 		uint64_t now = hub_now_ms();
@@ -189,16 +189,15 @@ static int64_t open_conflicts(sqlite3 *db, const hub_node *n)
 	sqlite3_stmt *c = NULL;
 	int64_t nc = -1;
 
-	if (db_prepare(db, &c,
-		       "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND "
-		       "(scope_office IS NULL OR scope_office=?) AND "
-		       "(scope_la IS NULL OR scope_la=?)") == 0) {
-		sqlite3_bind_text(c, 1, n->hn_office, -1, SQLITE_STATIC);
-		sqlite3_bind_text(c, 2, n->hn_la, -1, SQLITE_STATIC);
+	if (db_prepare_bound(db, &c,
+			     "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL AND"
+			     " (scope_office IS NULL OR scope_office=?) AND"
+			     " (scope_la IS NULL OR scope_la=?)",
+			     "tt", n->hn_office, n->hn_la) == 0) {
 		if (sqlite3_step(c) == SQLITE_ROW)
 			nc = sqlite3_column_int64(c, 0);
+		sqlite3_finalize(c);
 	}
-	sqlite3_finalize(c);
 	return nc;
 }
 
@@ -208,20 +207,16 @@ static route_rc sync_status(route_call *a)
 {
 	hub *h = API_HUB(a);
 	const hub_node *n = API_NODE(a);
-	sqlite3_stmt *st = NULL;
 	cJSON *o, *q;
 
 	hub_sync_add_time(a->rc_req);
 	if (n == NULL)
 		return (o = hub_sync_status_json(h)) ? route_ok(a, 200, o) : ROUTE_DBERR;
-	if (db_prepare(h->hb_db, &st,
-		       "SELECT id AS node_id, office_id, local_area_id, name, enrolled_at, "
-		       "acked_seq, pull_cursor, last_seen_ms, last_pull_ms, schema_version, "
-		       "last_error FROM nodes WHERE id=?") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, n->hn_id, -1, SQLITE_STATIC);
-	o = sqlite3_step(st) == SQLITE_ROW ? db_row_json(st) : NULL;
-	sqlite3_finalize(st);
+	o = db_row_json_by(h->hb_db,
+			   "SELECT id AS node_id, office_id, local_area_id, name, enrolled_at,"
+			   " acked_seq, pull_cursor, last_seen_ms, last_pull_ms, schema_version,"
+			   " last_error FROM nodes WHERE id=?",
+			   n->hn_id);
 	if (o == NULL)
 		return ROUTE_DBERR;
 	cJSON_AddNumberToObject(o, "head_seq", (double)hub_head_seq(h->hb_db));
@@ -288,13 +283,11 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 	int used, rc;
 
 	*status = 500;
-	if (db_prepare(db, &st,
-		       "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, "
-		       "o.local_area_id "
-		       "FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id "
-		       "WHERE e.code_hash=?") != 0)
+	if (db_prepare_bound(db, &st,
+			     "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, o.local_area_id"
+			     " FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id"
+			     " WHERE e.code_hash=?", "t", hash) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(st);
@@ -331,32 +324,13 @@ static int enroll_node_add(sqlite3 *db, const char *hash, const char *node_id,
 			   const char *secret_hex, const char *office, const char *la,
 			   const char *hostname, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
-	int ok;
-
-	if (db_prepare(db, &st,
-		       "INSERT INTO nodes(id, office_id, local_area_id, name, "
-		       "secret_hex, enrolled_at)"
-		       " VALUES(?, ?, ?, ?, ?, ?)") != 0)
+	if (db_run(db, "INSERT INTO nodes(id, office_id, local_area_id, name, secret_hex, enrolled_at)"
+		       " VALUES(?, ?, ?, ?, ?, ?)",
+		   "tttttI", node_id, office, la, hostname, secret_hex, now) != 0 ||
+	    db_run(db, "UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE code_hash=?"
+		       " AND used_at IS NULL", "Itt", now, node_id, hash) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, hostname);
-	sqlite3_bind_text(st, 5, secret_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	if (!ok || db_prepare(db, &st,
-			      "UPDATE enroll_codes SET used_at=?, used_by_node=? WHERE "
-			      "code_hash=? AND used_at IS NULL") != 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
+	return sqlite3_changes(db) == 1 ? 0 : -1;
 }
 
 static cJSON *enroll_reply(hub *h, const char *node_id, const char *secret_hex,

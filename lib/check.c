@@ -3,6 +3,7 @@
  * `outpost-hub check`; see check.h.
  */
 #include "lib/check.h"
+#include "lib/json.h"
 
 #include <mbedtls/x509_crt.h>
 #include <stdarg.h>
@@ -48,17 +49,12 @@ int check_finish(check_report *r, const char *prog, int json)
 
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
-		char *s;
 		cJSON_AddBoolToObject(o, "ok", code == CHECK_OK);
 		cJSON_AddStringToObject(o, "status", level_names[code]);
 		cJSON_AddNumberToObject(o, "exit_code", code);
 		cJSON_AddItemToObject(o, "checks", r->cr_items);
 		r->cr_items = NULL;
-		s = cJSON_Print(o);
-		if (s)
-			printf("%s\n", s);
-		cJSON_free(s);
-		cJSON_Delete(o);
+		json_print_out(o, 1);
 	} else {
 		cJSON_ArrayForEach(it, r->cr_items)
 		{

@@ -305,6 +305,14 @@ int db_exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+int db_end(sqlite3 *db, int rc)
+{
+	if (rc == 0 && db_exec(db, "COMMIT") == 0)
+		return 0;
+	db_exec(db, "ROLLBACK");
+	return -1;
+}
+
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
 	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {

@@ -51,6 +51,9 @@ void db_busy_wait(sqlite3 *db, int ms);
 void db_close(sqlite3 *db);
 /* Run one or more statements; -1 and a log line on error. */
 int db_exec(sqlite3 *db, const char *sql);
+/* End the transaction a BEGIN opened: COMMIT when rc is 0, else ROLLBACK.
+ * 0 when committed; -1 when rc was not 0 or the COMMIT failed (rolled back). */
+int db_end(sqlite3 *db, int rc);
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql);
 /*
  * Dynamic SQL: format with sqlite3_mprintf() (not printf: the compiler
@@ -130,6 +133,9 @@ typedef struct db_migration {
 	const char *sql;
 } db_migration;
 int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n);
+/* db_migrate() with every script of the array m: 0, or -1. */
+#define DB_MIGRATE_ALL(db, component, m)                                                           \
+	(db_migrate((db), (component), (m), (int)(sizeof(m) / sizeof((m)[0]))) < 0 ? -1 : 0)
 int db_component_version(sqlite3 *db, const char *component);
 
 /* The current row as a JSON object keyed by column name (INTEGER -> number,

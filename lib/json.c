@@ -401,3 +401,14 @@ cJSON *json_parse_text(const char *p, size_t n, json_err *e)
 	}
 	return o;
 }
+
+void json_print_out(cJSON *o, int pretty)
+{
+	char *s = o ? (pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o)) : NULL;
+
+	if (s)
+		printf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	fflush(stdout);
+}

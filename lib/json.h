@@ -56,6 +56,9 @@ void json_err_prefix(json_err *e, const char *prefix);
 /* Add s as a string member of obj, or null when s is NULL.  The added item,
  * or NULL when out of memory (callers answer 500; nothing aborts). */
 cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s);
+/* o as JSON text and a newline on stdout (pretty: indented, else one line),
+ * flushed; o is freed (NULL prints nothing).  For the command lines. */
+void json_print_out(cJSON *o, int pretty);
 
 /* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most
  * U+10FFFF) without NUL; 0 otherwise. */

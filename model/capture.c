@@ -70,10 +70,7 @@ static const db_migration outbox_migrations[] = {
 
 int capture_migrate(sqlite3 *db)
 {
-	return db_migrate(db, "outbox", outbox_migrations,
-			  (int)(sizeof outbox_migrations / sizeof outbox_migrations[0])) < 0
-		       ? -1
-		       : 0;
+	return DB_MIGRATE_ALL(db, "outbox", outbox_migrations);
 }
 
 /* ---- per-connection state: the replicated tables' layouts -------------------- */

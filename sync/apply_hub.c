@@ -140,8 +140,7 @@ out:
 
 int sync_hub_migrate(sqlite3 *db)
 {
-	if (db_migrate(db, "sync_hub", hub_migrations,
-		       (int)(sizeof hub_migrations / sizeof hub_migrations[0])) < 0)
+	if (DB_MIGRATE_ALL(db, "sync_hub", hub_migrations) != 0)
 		return -1;
 	/* Triggers are (re)checked at every start, so tables that modules add
 	 * to the registry later get theirs. */

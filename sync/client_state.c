@@ -27,9 +27,7 @@ static const db_migration nodesync_migrations[] = {
 
 int sync_client_migrate(sqlite3 *db)
 {
-	return db_migrate(db, "nodesync", nodesync_migrations,
-			  (int)(sizeof nodesync_migrations / sizeof nodesync_migrations[0])) < 0 ||
-			       sync__sent_migrate(db) != 0
+	return DB_MIGRATE_ALL(db, "nodesync", nodesync_migrations) != 0 || sync__sent_migrate(db) != 0
 		       ? -1
 		       : 0;
 }

@@ -52,10 +52,7 @@ static const db_migration sentlog_migrations[] = {
 
 int sync__sent_migrate(sqlite3 *db)
 {
-	return db_migrate(db, "sentlog", sentlog_migrations,
-			  (int)(sizeof sentlog_migrations / sizeof sentlog_migrations[0])) < 0
-		       ? -1
-		       : 0;
+	return DB_MIGRATE_ALL(db, "sentlog", sentlog_migrations);
 }
 
 static int64_t keep_ms(sqlite3 *db)
