@@ -75,12 +75,13 @@ BINDIR  := $(if $(filter build/rel,$(O)),bin,$(O)/bin)
 BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
 
 .PHONY: all setup run test unit bench bench-bins unit-bins fuzz install clean check-setup test-long soak
+.PHONY: bench-peers
 
 # The goals people type work on a fresh machine: the first make installs
 # the missing Debian packages (scripts/setup.sh, quiet when all are there),
 # then builds in a sub-make, which reads pkg-config only once the -dev
 # packages exist.  Inner makes (and helper targets such as unit-bins) skip it.
-SETUP_GOALS := all run test unit bench fuzz install test-long deb soak
+SETUP_GOALS := all run test unit bench fuzz install test-long deb soak bench-peers
 ifndef OUTPOST_SETUP_DONE
 ifneq ($(filter $(SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 .NOTPARALLEL:
@@ -199,6 +200,11 @@ test-long:
 
 bench: all
 	$(Q)sh bench/run.sh
+
+# The same backlog through pouchdb-server + PouchDB (npm, into build/peers),
+# beside Outpost's sync figures (bench/peers.sh; not part of test or bench).
+bench-peers: all
+	$(Q)sh bench/peers.sh
 
 fuzz:
 	$(Q)sh fuzz/run.sh

@@ -109,14 +109,21 @@ int crm_setup(node *n);
 
 /*
  * node_live.c: GET /api/v1/greeter/events, server-sent events for the front
- * desk.  node_live_notify() marks this office's check-ins as changed by the
- * write being built; node_live_committed() (node_commit.c, after the batch's
- * COMMIT) tells every listener once.  Stop ends every stream.  The route
- * is declared in live_route_list (node_api.h).
+ * desk.  node_live_notify() marks one check-in (checkin_id; NULL: some that
+ * cannot be named, the desks re-read their lists) as changed by the write
+ * being built; node_live_committed() (node_commit.c, after the batch's
+ * COMMIT) sends every listener each changed visit as its list shows it.
+ * Stop ends every stream.  The route is declared in live_route_list
+ * (node_api.h).
  */
-void node_live_notify(node *n);
+void node_live_notify(node *n, const char *checkin_id);
 void node_live_committed(node *n, int ok);
+/* After a sync cycle: a reload when a pull changed today's check-ins. */
+void node_live_pulled(node *n);
 void node_live_stop(node *n);
+/* node_greeter.c: check-in id as the desk's list shows it, JSON text in
+ * *text (caller frees): 0, 1 when there is no such check-in, -1 on error. */
+int node_greeter_visit(node *n, const char *id, char **text, size_t *len);
 
 /* node_case.c: participants, activities, case notes, compliance */
 /* Seeds a stand-alone node's case lists; the routes are in node_api.c. */

@@ -282,11 +282,11 @@ const node_user *node_auth_user(node *n, http_req *req)
 	return &s->ss_user;
 }
 
-int node_auth_live(node *n, http_req *req)
+int node_auth_live(node *n, http_req *req, unsigned privs)
 {
 	node_session *s = lookup(n, req);
 
-	return s != NULL && !s->ss_must_change;
+	return s != NULL && !s->ss_must_change && (s->ss_user.privs & privs) == privs;
 }
 
 static int state_changing(const http_req *req)

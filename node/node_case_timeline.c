@@ -336,6 +336,7 @@ static route_rc post_visit_link(route_call *a)
 	if (db_run(n->nd_db, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?", "ttt", id,
 		   ts, cid) != 0)
 		return ROUTE_DBERR;
+	node_live_notify(n, cid); /* the desk's list shows the link */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "checkin_id", cid);
 	cJSON_AddStringToObject(o, "participant_id", id);

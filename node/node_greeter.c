@@ -98,23 +98,50 @@ static const char new_sql[] =
 				 " AND g.visit_date=c.visit_date)")
 	" FROM checkins c WHERE c.id=?1";
 
+/* The check-in as JSON text in *out (caller frees): 0, 1 if there is none,
+ * -1 on error. */
+static int checkin_json(node *n, const char *id, int just_checked_in, char **out, size_t *len)
+{
+	sqlite3_stmt *st = db_stmt(n->nd_db, just_checked_in ? new_sql : one_sql);
+	int rc = -1;
+
+	*out = NULL;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (sqlite3_column_type(st, 0) != SQLITE_TEXT)
+			break;
+		*len = (size_t)sqlite3_column_bytes(st, 0);
+		if ((*out = malloc(*len + 1)) != NULL) {
+			memcpy(*out, sqlite3_column_text(st, 0), *len + 1);
+			rc = 0;
+		}
+		break;
+	case SQLITE_DONE:
+		rc = 1;
+		break;
+	default:
+		break;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
 /* The check-in as JSON text (caller frees), NULL if there is none or on error. */
 static char *checkin_text(node *n, const char *id, int just_checked_in, size_t *len)
 {
-	sqlite3_stmt *st = db_stmt(n->nd_db, just_checked_in ? new_sql : one_sql);
-	char *out = NULL;
+	char *out;
 
-	if (st == NULL)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
-		*len = (size_t)sqlite3_column_bytes(st, 0);
-		if ((out = malloc(*len + 1)) != NULL)
-			memcpy(out, sqlite3_column_text(st, 0), *len + 1);
-	}
-	db_stmt_done(st);
+	checkin_json(n, id, just_checked_in, &out, len);
 	return out;
+}
+
+int node_greeter_visit(node *n, const char *id, char **text, size_t *len)
+{
+	return checkin_json(n, id, 0, text, len);
 }
 
 /* After a write: the check-in as the reply (sent once the batch is durable). */
@@ -334,7 +361,7 @@ static route_rc post_checkin(route_call *a)
 		if (checkin_insert(n, &in, id, now, today, u ? u->id : NULL) != 0)
 			return ROUTE_DBERR;
 	}
-	node_live_notify(n);
+	node_live_notify(n, id);
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
 	return reply_checkin(a, 201, id, 1);
 }
@@ -552,7 +579,7 @@ static route_rc post_action(route_call *a)
 	if (action_apply(n, id, action, from, to, note, participant,
 			 API_USER(a) ? API_USER(a)->id : NULL) != 0)
 		return ROUTE_DBERR;
-	node_live_notify(n);
+	node_live_notify(n, id);
 	return reply_checkin(a, 200, id, 0);
 }
 

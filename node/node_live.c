@@ -1,13 +1,26 @@
 /*
  * node_live.c - the front desk's live waiting list: GET /api/v1/greeter/events
  * is a server-sent event stream (text/event-stream) for a signed-in user
- * with the front-desk privilege.  After every committed batch that changed
- * this office's check-ins, each listener gets
+ * with the front-desk privilege (as the list's GET).  It opens with
+ *
+ *     event: hello
+ *     data: {"seq":41,"today":"2026-12-03"}
+ *
+ * after which the desk reads its list once.  After every committed batch
+ * that changed this office's check-ins, each listener gets one event per
+ * changed visit, numbered one after the other:
  *
  *     event: checkins
- *     data: {"office_id":"..."}
+ *     data: {"seq":42,"today":"...","op":"upsert","visit":{...}}
  *
- * and fetches the list again (the event carries no visitor's data).  A
+ * with the visit exactly as GET /api/v1/checkins shows it (the desk puts it
+ * in its list, or takes it out when its status is no longer shown), or
+ * "op":"remove" with the "id" of a visit that is gone, or "op":"reload"
+ * when the change cannot be told row by row (too many in one batch, a
+ * database error): the desk reads its list again, as it does when a
+ * number is missed (a gap in seq) or the stream reconnects.  The rows are
+ * the list's (names, phone, note; never an SSN or a secret), so each
+ * listener's session and privilege are checked before every event.  A
  * comment line every NODE_LIVE_HEARTBEAT_MS keeps proxies from closing the
  * stream and finds listeners that went away; the stream ends when its
  * session ends (checked without counting as activity).  At most
@@ -16,6 +29,8 @@
 #include "node/node.h"
 #include "node/node_api.h"
 #include "node/node_auth.h"
+#include "lib/buf.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
 
@@ -25,11 +40,19 @@
 
 #define NODE_LIVE_MAX 64
 #define NODE_LIVE_HEARTBEAT_MS 15000
+#define NODE_LIVE_IDS 32 /* visits one batch names; more: one "reload" */
+#define NODE_LIVE_ID_MAX 64
+#define ID_CHARS "0123456789abcdefABCDEF-" /* a check-in id said as it is */
 
 struct node_live {
 	uv_timer_t nl_timer;
 	int nl_timer_on;
 	int nl_dirty;             /* the open batch changed check-ins */
+	int nl_reload;            /* ... some that nl_id does not name */
+	int nl_nid;
+	char nl_id[NODE_LIVE_IDS][NODE_LIVE_ID_MAX];
+	uint64_t nl_seq;          /* the last event's number */
+	unsigned char nl_pulled[CRYPTO_SHA256_LEN]; /* pulled_digest() when last seen */
 	int nl_n;
 	http_req *nl_req[NODE_LIVE_MAX];
 	char nl_office[NODE_LIVE_MAX][64];
@@ -65,7 +88,7 @@ static void heartbeat(uv_timer_t *t)
 	static const char hb[] = ": still here\n\n";
 
 	for (int i = l->nl_n - 1; i >= 0; i--) {
-		if (!node_auth_live(n, l->nl_req[i]) ||
+		if (!node_auth_live(n, l->nl_req[i], PRIV_GREETER_DESK) ||
 		    http_stream_write(l->nl_req[i], hb, sizeof hb - 1) != 0)
 			drop(l, i);
 	}
@@ -81,13 +104,39 @@ static unsigned heartbeat_ms(void)
 	return NODE_LIVE_HEARTBEAT_MS;
 }
 
+/* A digest of today's check-ins of this office as other nodes last wrote
+ * them (a pull brings those; the node's own writes send their own events):
+ * 0, or -1. */
+static int pulled_digest(node *n, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	sqlite3_stmt *st;
+	char today[11];
+	int rc = -1;
+
+	node_today(n, today);
+	/* An HLC stamp is "%012llx.%04x.NODE" (lib/hlc.h): the node from byte 19. */
+	st = db_stmt(n->nd_db, "SELECT coalesce(group_concat(id || ' ' || updated_hlc, ','), '')"
+			       " FROM (SELECT id, updated_hlc FROM checkins WHERE office_id=?1"
+			       " AND visit_date=?2 AND substr(updated_hlc, 19) <> ?3 ORDER BY id)");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, n->nd_node_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = crypto_sha256(sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), out);
+	db_stmt_done(st);
+	return rc == 0 ? 0 : -1;
+}
+
 static route_rc get_events(route_call *a)
 {
 	node *n = API_NODE(a);
 	http_req *req = a->rc_req;
 	struct node_live *l = live_of(n);
 	const node_user *u = API_USER(a);
-	static const char hello[] = "retry: 3000\nevent: hello\ndata: {}\n\n";
+	char hello[128], today[11];
+	int len;
 
 	if (l == NULL)
 		return route_fail(a, 500, NULL, "out of memory");
@@ -109,47 +158,126 @@ static route_rc get_events(route_call *a)
 		http_stream_end(req); /* the client left */
 		return ROUTE_TAKEN;
 	}
-	if (http_stream_write(req, hello, sizeof hello - 1) != 0) {
+	node_today(n, today);
+	len = snprintf(hello, sizeof hello,
+		       "retry: 3000\nevent: hello\ndata: {\"seq\":%llu,\"today\":\"%s\"}\n\n",
+		       (unsigned long long)l->nl_seq, today);
+	if (http_stream_write(req, hello, (size_t)len) != 0) {
 		http_stream_end(req);
 		return ROUTE_TAKEN;
 	}
+	if (l->nl_n == 0 && pulled_digest(n, l->nl_pulled) != 0)
+		memset(l->nl_pulled, 0, sizeof l->nl_pulled);
 	l->nl_req[l->nl_n] = req;
 	snprintf(l->nl_office[l->nl_n], sizeof l->nl_office[0], "%s", u ? u->office_id : "");
 	l->nl_n++;
 	return ROUTE_TAKEN;
 }
 
-void node_live_notify(node *n)
+void node_live_notify(node *n, const char *checkin_id)
 {
 	struct node_live *l = n->nd_live;
 
-	if (l != NULL && l->nl_n > 0)
-		l->nl_dirty = 1;
+	if (l == NULL || l->nl_n == 0)
+		return;
+	l->nl_dirty = 1;
+	if (checkin_id == NULL || strlen(checkin_id) >= NODE_LIVE_ID_MAX) {
+		l->nl_reload = 1;
+		return;
+	}
+	for (int i = 0; i < l->nl_nid; i++)
+		if (strcmp(l->nl_id[i], checkin_id) == 0)
+			return;
+	if (l->nl_nid == NODE_LIVE_IDS)
+		l->nl_reload = 1;
+	else
+		memcpy(l->nl_id[l->nl_nid++], checkin_id, strlen(checkin_id) + 1);
 }
 
-void node_live_committed(node *n, int ok)
+/* Every listener of this office that may still see the list gets msg. */
+static void send_all(node *n, struct node_live *l, const char *msg, size_t len)
 {
-	struct node_live *l = n->nd_live;
-	char msg[160];
-	int len;
-
-	if (l == NULL || !l->nl_dirty)
-		return;
-	l->nl_dirty = 0;
-	if (!ok)
-		return;
-	len = snprintf(msg, sizeof msg, "event: checkins\ndata: {\"office_id\":\"%s\"}\n\n",
-		       n->nd_office_id);
-	if (len <= 0 || (size_t)len >= sizeof msg)
-		return;
 	for (int i = l->nl_n - 1; i >= 0; i--) {
 		/* Per office: a listener of another office (none today: a node
 		 * serves one) hears nothing of this one. */
 		if (l->nl_office[i][0] && strcmp(l->nl_office[i], n->nd_office_id) != 0)
 			continue;
-		if (http_stream_write(l->nl_req[i], msg, (size_t)len) != 0)
+		if (!node_auth_live(n, l->nl_req[i], PRIV_GREETER_DESK) ||
+		    http_stream_write(l->nl_req[i], msg, len) != 0)
 			drop(l, i);
 	}
+}
+
+/* One event: the visit id as the list shows it (or its removal), or a
+ * reload when id is NULL or the row cannot be read. */
+static void send_visit(node *n, struct node_live *l, const char *id, const char *today)
+{
+	char *row = NULL, mine[NODE_LIVE_ID_MAX + 32];
+	size_t rlen = 0;
+	int rc = id ? node_greeter_visit(n, id, &row, &rlen) : -1;
+	buf b = BUF_INIT(rlen + 256);
+
+	/* A visit of another office is not in this office's list. */
+	snprintf(mine, sizeof mine, ",\"office_id\":\"%s\",", n->nd_office_id);
+	if (rc == 0 && strstr(row, mine) == NULL)
+		rc = 1;
+	buf_printf(&b, "event: checkins\ndata: {\"seq\":%llu,\"today\":\"%s\",\"op\":",
+		   (unsigned long long)++l->nl_seq, today);
+	if (rc == 0) {
+		buf_puts(&b, "\"upsert\",\"visit\":");
+		buf_append(&b, row, rlen);
+		buf_puts(&b, "}\n\n");
+	} else if (rc == 1 && strspn(id, ID_CHARS) == strlen(id)) {
+		buf_printf(&b, "\"remove\",\"id\":\"%s\"}\n\n", id);
+	} else {
+		buf_puts(&b, "\"reload\"}\n\n");
+	}
+	if (buf_failed(&b)) { /* out of memory: the same number, as a reload */
+		char small[128];
+		int len = snprintf(small, sizeof small, "event: checkins\ndata: {\"seq\":%llu,"
+				   "\"today\":\"%s\",\"op\":\"reload\"}\n\n",
+				   (unsigned long long)l->nl_seq, today);
+		send_all(n, l, small, (size_t)len);
+	} else {
+		send_all(n, l, b.data, b.len);
+	}
+	buf_release(&b);
+	free(row);
+}
+
+void node_live_committed(node *n, int ok)
+{
+	struct node_live *l = n->nd_live;
+	char today[11];
+
+	if (l == NULL || !l->nl_dirty)
+		return;
+	l->nl_dirty = 0;
+	if (ok && l->nl_n > 0) {
+		node_today(n, today);
+		if (l->nl_reload)
+			send_visit(n, l, NULL, today);
+		else
+			for (int i = 0; i < l->nl_nid; i++)
+				send_visit(n, l, l->nl_id[i], today);
+	}
+	l->nl_reload = 0;
+	l->nl_nid = 0;
+}
+
+void node_live_pulled(node *n)
+{
+	struct node_live *l = n->nd_live;
+	unsigned char d[CRYPTO_SHA256_LEN];
+	char today[11];
+
+	if (l == NULL || l->nl_n == 0)
+		return;
+	if (pulled_digest(n, d) == 0 && memcmp(d, l->nl_pulled, sizeof d) == 0)
+		return;
+	memcpy(l->nl_pulled, d, sizeof d);
+	node_today(n, today);
+	send_visit(n, l, NULL, today); /* a reload: the pull does not say which */
 }
 
 static void timer_closed(uv_handle_t *h)

@@ -363,6 +363,7 @@ static void after_cycle(uv_work_t *w, int status)
 	ns->ns_last_rc = rc;
 	/* A deactivation just pulled ends the user's sessions now. */
 	node_auth_sweep(n);
+	node_live_pulled(n); /* the desks re-read a list a pull changed */
 }
 
 static void on_timer(uv_timer_t *t)

@@ -181,8 +181,15 @@ export const tests = [
 
   ['the desk updates from the node\'s events when a visitor checks in at the kiosk', () => withNode(async (node, page, browser) => {
     await login(page, node);
+    // Every read of the whole list the desk makes (the test's own read below
+    // asks for status=all, which the desk's list does not).
+    const reads = [];
+    page.on('request', r => { const u = new URL(r.url()); if (r.method() === 'GET' && u.pathname === '/api/v1/checkins' && u.searchParams.get('status') !== 'all') reads.push(u.href); });
     await page.goto(node.url + '/desk.html');
-    await page.waitForFunction(() => document.body.dataset.live === '1', null, { timeout: 15000 });
+    await page.waitForFunction(() => document.body.dataset.live === '1' && document.body.dataset.reads === '1', null, { timeout: 15000 });
+    await page.waitForTimeout(300); // a second read would have started by now
+    const reads0 = reads.length;
+    assert(reads0 === 1, `the desk read its list once on connecting: ${reads0}`);
     const kctx = await browser.newContext({ viewport: { width: 1024, height: 768 } });
     const kiosk = await kctx.newPage();
     await kiosk.goto(node.url + '/kiosk.html');
@@ -198,7 +205,9 @@ export const tests = [
     const ms = Date.now() - t0;
     console.log(`     desk showed the kiosk check-in ${ms} ms after the click`);
     const events = await page.evaluate(() => Number(document.body.dataset.events || 0));
-    assert(events >= 1, 'the list was reloaded on an event from the node, not a poll');
+    assert(events >= 1, 'the list was updated on an event from the node, not a poll');
+    assert(reads.length === reads0, `the event carried the visit; the list was not read again: ${reads.slice(reads0)}`);
+    assert(Number(await page.evaluate(() => document.body.dataset.applied)) >= 1, 'the event was applied to the list');
     assert((await row.locator('.badge[lang=es]').textContent()).includes('ES'), 'the language badge');
     await assertAccessible(page, 'desk with a Spanish visitor');
     // A virtual visit is served, not queued; Left without service is said so.
@@ -215,6 +224,7 @@ export const tests = [
     await row.getByRole('button', { name: /^Left without service/ }).waitFor();
     await row.getByRole('button', { name: /^Serving/ }).click();
     await page.locator('tr', { hasText: 'María Fernández' }).locator('.served-by').waitFor();
+    assert(reads.length === reads0, `the desk's own writes and their events read no list: ${reads.slice(reads0)}`);
     await assertAccessible(page, 'desk with a visitor being served');
     await shoot(page, 'desk');
     await kctx.close();

@@ -12,6 +12,63 @@ import harness
 from harness import Daemon
 
 
+class EventStream:
+    """Server-sent events read from a raw socket: next() gives (event name,
+    data as JSON), or None when the stream ends; raw holds every byte."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.raw = b""
+        self.pos = 0
+
+    def _more(self):
+        chunk = self.sock.recv(4096)
+        self.raw += chunk
+        return bool(chunk)
+
+    def head(self):
+        while b"\r\n\r\n" not in self.raw:
+            if not self._more():
+                raise AssertionError("stream closed early: %r" % self.raw)
+        self.pos = self.raw.index(b"\r\n\r\n") + 4
+        return self.raw[:self.pos]
+
+    def next(self):
+        while True:
+            end = self.raw.find(b"\n\n", self.pos)
+            if end < 0:
+                if not self._more():
+                    return None
+                continue
+            block = self.raw[self.pos:end].decode()
+            self.pos = end + 2
+            fields = dict(line.split(": ", 1) for line in block.split("\n")
+                          if line and not line.startswith(":"))
+            if "event" in fields:
+                return fields["event"], json.loads(fields["data"])
+
+    def close(self):
+        self.sock.close()
+
+
+def open_events(tc, client):
+    """A raw GET /api/v1/greeter/events for client's session: an
+    EventStream after the headers and the hello."""
+    import socket
+    cookie = "; ".join("%s=%s" % kv for kv in client.cookies.items())
+    s = socket.create_connection(("127.0.0.1", client.port), timeout=20)
+    s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
+               "Accept: text/event-stream\r\n\r\n" % cookie).encode())
+    es = EventStream(s)
+    head = es.head()
+    tc.assertIn(b"HTTP/1.1 200 OK", head)
+    tc.assertIn(b"text/event-stream", head)
+    tc.assertNotIn(b"Content-Length", head)
+    name, hello = es.next()
+    tc.assertEqual(name, "hello")
+    return es, hello
+
+
 class GreeterTest(harness.DemoNode):
 
     def reasons(self):
@@ -215,43 +272,69 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(r.json()["field"], "date")
 
     def test_live_events(self):
-        """GET /api/v1/greeter/events: a server-sent event stream that says
-        'checkins' after a committed check-in or action; none without the
-        front-desk privilege or a session."""
-        import socket
-        cookie = "; ".join("%s=%s" % kv for kv in self.node.cookies.items())
-        s = socket.create_connection(("127.0.0.1", self.node.port), timeout=20)
+        """GET /api/v1/greeter/events: after a committed check-in or action,
+        an event numbered after the last that carries the visit exactly as
+        the list shows it, so the desk need not read the list again; the
+        session is checked before every event; none without the front-desk
+        privilege or a session."""
+        es, hello = open_events(self, self.node)
+        other = harness.client(self.node)
+        harness.login(other)
+        es2, hello2 = open_events(self, other)
         try:
-            s.sendall(("GET /api/v1/greeter/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n"
-                       "Accept: text/event-stream\r\n\r\n" % cookie).encode())
-            got = b""
-            while b"event: hello" not in got:
-                chunk = s.recv(4096)
-                self.assertTrue(chunk, "stream closed early: %r" % got)
-                got += chunk
-            self.assertIn(b"HTTP/1.1 200 OK", got)
-            self.assertIn(b"text/event-stream", got)
-            self.assertNotIn(b"Content-Length", got)
-            r = self.checkin("Live Lena", language="es")
+            self.assertEqual(hello["today"], self.node.get("/api/v1/greeter/stats").json()["from"])
+            seq = hello["seq"]
+            self.assertEqual(hello2["seq"], seq)
+            r = self.checkin("Live Lena", language="es", phone="(555) 010-4477")
             self.assertEqual(r.status, 201)
-            while b"event: checkins" not in got:
-                chunk = s.recv(4096)
-                self.assertTrue(chunk, "stream closed early: %r" % got)
-                got += chunk
-            self.assertNotIn(b"Live Lena", got)  # the event carries no visitor data
-            got = b""
-            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % r.json()["id"],
+            cid = r.json()["id"]
+            name, d = es.next()
+            self.assertEqual((name, d["seq"], d["op"], d["today"]),
+                             ("checkins", seq + 1, "upsert", hello["today"]))
+            v = d["visit"]
+            listed = [x for x in self.node.get("/api/v1/checkins?status=all").json()
+                      if x["id"] == cid][0]
+            # The row as the list shows it (the wait counts on: compared apart;
+            # the list's is computed for the start of its second).
+            self.assertLess(abs(v.pop("wait_ms") - listed.pop("wait_ms")), 5000)
+            self.assertEqual(v, listed)
+            self.assertEqual((v["visitor_name"], v["status"], v["language"]),
+                             ("Live Lena", "waiting", "es"))
+            for key in v:
+                self.assertNotIn("ssn", key.lower())
+            self.assertNotIn(b"password", es.raw.lower())
+            self.assertEqual(es2.next()[1]["seq"], seq + 1)
+            # A status change: the next number, the new status and its time.
+            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % cid,
                                             {"action": "call"}).status, 200)
-            while b"event: checkins" not in got:
-                chunk = s.recv(4096)
-                self.assertTrue(chunk, "stream closed early")
-                got += chunk
+            name, d = es.next()
+            self.assertEqual((d["seq"], d["op"], d["visit"]["id"], d["visit"]["status"]),
+                             (seq + 2, "upsert", cid, "called"))
+            self.assertIsNone(d["visit"]["position"])
+            self.assertTrue(d["visit"]["called_at"])
+            # The second desk signs out: it hears no more visits.
+            self.assertEqual(es2.next()[1]["seq"], seq + 2)
+            harness.logout(other)
+            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % cid,
+                                            {"action": "left", "note": "went home"}).status, 200)
+            name, d = es.next()
+            self.assertEqual((d["seq"], d["visit"]["status"], d["visit"]["note"]),
+                             (seq + 3, "left", "went home"))
+            self.assertIsNone(es2.next(), "a signed-out desk got an event")
+            self.assertNotIn(b"went home", es2.raw)
+            # A refused action commits nothing and sends nothing.
+            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % cid,
+                                            {"action": "requeue"}).status, 409)
+            r = self.checkin("After Gary")
+            name, d = es.next()
+            self.assertEqual((d["seq"], d["visit"]["visitor_name"]), (seq + 4, "After Gary"))
         finally:
-            s.close()
+            es.close()
+            es2.close()
         anon = harness.client(self.node)
         r = anon.get("/api/v1/greeter/events")
         self.assertEqual(r.status, 401)
-        # The node still answers after the listener went away.
+        # The node still answers after the listeners went away.
         self.assertEqual(self.node.get("/healthz").status, 200)
 
     def test_virtual_visit_is_served(self):
@@ -370,6 +453,48 @@ class GreeterTest(harness.DemoNode):
         self.assertIn("text/html", r.header("Content-Type"))
         r2 = self.node.get("/kiosk.html", headers={"If-None-Match": etag})
         self.assertEqual(r2.status, 304)
+
+
+class LivePullTest(unittest.TestCase):
+    """Two nodes of one office: a check-in made at A reaches B by a pull,
+    and B's desks get a reload event (the pull does not say which visit)."""
+
+    def test_pull_reloads_the_desk(self):
+        import socket
+        # A new hub's first start hashes the operations account's password:
+        # slow under the sanitizer on a loaded machine.
+        hub = Daemon("hub").start(wait=False)
+        a = b = None
+        try:
+            hub.wait_ready(timeout=180)
+            a = harness.enrolled_node(hub, "demo-office")
+            b = harness.enrolled_node(hub, "demo-office")
+            harness.login(a)
+            harness.login(b)
+            es, hello = open_events(self, b)
+            es.sock.settimeout(2)
+            reason = a.get("/api/v1/greeter/reasons").json()[0]["id"]
+            r = a.post("/api/v1/checkins", {"visitor_name": "Pulled Paula", "reason_ids": [reason]})
+            self.assertEqual(r.status, 201)
+            got = None
+            deadline = time.time() + 90
+            while got is None and time.time() < deadline:
+                for node in (a, b):
+                    self.assertIn(node.post("/api/v1/sync/now", {}).status, (200, 202))
+                try:
+                    got = es.next()
+                except socket.timeout:
+                    pass
+            self.assertIsNotNone(got, "no event at B after the pull")
+            self.assertEqual((got[0], got[1]["op"], got[1]["seq"]), ("checkins", "reload", hello["seq"] + 1))
+            self.assertNotIn(b"Pulled Paula", es.raw)
+            names = [x["visitor_name"] for x in b.get("/api/v1/checkins?status=all").json()]
+            self.assertIn("Pulled Paula", names)
+            es.close()
+        finally:
+            for d in (a, b, hub):
+                if d is not None:
+                    d.cleanup()
 
 
 class CrashTest(unittest.TestCase):

@@ -1,6 +1,8 @@
 // desk.js - the front desk: the waiting list, live (server-sent events from
-// the node, GET /api/v1/greeter/events; polling when they cannot be had),
-// wait times, actions, and a visit added by hand.
+// the node, GET /api/v1/greeter/events, each carrying the changed visit, so
+// the list is read whole only when the stream (re)connects or an event
+// cannot be applied; polling when events cannot be had), wait times,
+// actions, and a visit added by hand.
 import { api, el, fmtDuration, fmtTime } from './api.js';
 
 const $ = id => document.getElementById(id);
@@ -12,8 +14,9 @@ const ACTIONS = {
 };
 const LABEL = { waiting: 'Waiting', called: 'Called', serving: 'Serving', done: 'Done', left: 'Left without service' };
 const LANG = { es: ['ES', 'Spanish'] };
+// The list shown: rows as GET /api/v1/checkins gives them, each with _t,
+// when its wait_ms was read (the wait counts on from there).
 let visits = [];
-let loadedAt = Date.now();
 
 function noteFor(action) {
   if (action !== 'done' && action !== 'left') return Promise.resolve(undefined);
@@ -29,8 +32,8 @@ async function act(v, action) {
   const note = await noteFor(action);
   if (note === null) return;
   try {
-    await api(`/api/v1/checkins/${encodeURIComponent(v.id)}/action`, { method: 'POST', body: note ? { action, note } : { action } });
-    await load();
+    const r = await api(`/api/v1/checkins/${encodeURIComponent(v.id)}/action`, { method: 'POST', body: note ? { action, note } : { action } });
+    if (live) { put(r); show(); } else await load();
     // Said with the name while the row is still in this list; a visit that
     // left the list is not named again (the screen no longer shows it).
     const now = visits.find(x => x.id === v.id);
@@ -53,7 +56,7 @@ function visitorCell(v) {
 
 function render() {
   const rows = visits.map((v, i) => {
-    const wait = v.status === 'waiting' ? v.wait_ms + (Date.now() - loadedAt) : v.wait_ms;
+    const wait = waitOf(v);
     return el('tr', { 'data-id': v.id },
       el('td', { 'data-label': '#' }, String(i + 1)),
       visitorCell(v),
@@ -69,21 +72,67 @@ function render() {
   if (!rows.length) $('rows').append(el('tr', {}, el('td', { colspan: '7', class: 'muted' }, 'No visitors in this list.')));
 }
 
+const waitOf = v => v.status === 'waiting' ? v.wait_ms + (Date.now() - v._t) : v.wait_ms;
+
+function show() {
+  const w = visits.filter(v => v.status === 'waiting').length;
+  $('status').textContent = `${w} waiting · updated ${fmtTime(Date.now())}` + (live ? '' : ' (refreshing every 5 seconds)');
+  render();
+}
+
+// The node's day (its hello and every event say it) and the last event
+// applied; events that come while the list is being read wait for it.
+let today = '', lastSeq = -1, queued = null;
+const shown = v => v.visit_date === today && ($('filter').value === 'all' || $('filter').value.split(',').includes(v.status));
+
+// One visit as the node now has it: into the list, or out of it.
+function put(v) {
+  v._t = Date.now();
+  const i = visits.findIndex(x => x.id === v.id);
+  if (!shown(v)) { if (i >= 0) visits.splice(i, 1); return; }
+  if (i >= 0) visits[i] = v; else visits.push(v);
+  visits.sort((a, b) => a.arrived_at - b.arrived_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let pos = 0;
+  for (const x of visits) x.position = x.status === 'waiting' ? ++pos : null;
+}
+
+// An event of the node: {seq, today, op: upsert (visit) | remove (id) | reload}.
+function apply(d) {
+  if (queued) { queued.push(d); return; }
+  const ok = d.seq === lastSeq + 1 && d.today === today && (d.op === 'upsert' || d.op === 'remove');
+  lastSeq = d.seq;
+  if (!ok) { today = d.today || today; load(); return; }
+  if (d.op === 'upsert') put(d.visit);
+  else visits = visits.filter(x => x.id !== d.id);
+  document.body.dataset.applied = String(Number(document.body.dataset.applied || 0) + 1);
+  show();
+}
+
+// fresh: a read that starts now (after a reconnect, one under way may be
+// older than the stream).
 let loading = null;
-async function load() {
-  if (loading) return loading;
+async function load(fresh) {
+  if (loading) return fresh === true ? loading.then(() => load()) : loading;
+  if (!queued) queued = [];
   loading = (async () => {
     try {
-      visits = await api('/api/v1/checkins?status=' + encodeURIComponent($('filter').value), { background: true });
-      loadedAt = Date.now();
-      const w = visits.filter(v => v.status === 'waiting').length;
-      $('status').textContent = `${w} waiting · updated ${fmtTime(Date.now())}` + (live ? '' : ' (refreshing every 5 seconds)');
-      render();
+      const list = await api('/api/v1/checkins?status=' + encodeURIComponent($('filter').value), { background: true });
+      const t = Date.now();
+      for (const v of list) v._t = t;
+      visits = list;
+      document.body.dataset.reads = String(Number(document.body.dataset.reads || 0) + 1);
     } catch (e) {
       $('status').textContent = 'Could not load the list: ' + e.message;
+      return;
     } finally {
+      // Events of the read's time apply after it (each is a whole row, so
+      // one the read already shows changes nothing).
+      const q = queued || [];
+      queued = null;
       loading = null;
+      for (const d of q) apply(d);
     }
+    show();
   })();
   return loading;
 }
@@ -98,33 +147,39 @@ async function add(ev) {
   try {
     const c = await api('/api/v1/checkins', { method: 'POST', body });
     $('add').reset();
-    await load();
+    if (live) { put(c); show(); } else await load();
     $('status').textContent = c.virtual ? `${c.visitor_name}: virtual visit recorded as served.` : `${c.visitor_name} added to the line.`;
   } catch (e) {
     $('a-err').textContent = e.message;
   }
 }
 
-// Live: the node sends an event after every committed check-in or action
-// of this office.  When the stream fails (an old proxy, too many screens),
-// the list is polled every 5 seconds instead.
+// Live: the node sends an event for each visit changed by a committed
+// check-in or action of this office.  When the stream fails (an old proxy,
+// too many screens), the list is polled every 5 seconds instead.
 let live = false, poller = null;
 function startPolling() {
-  if (!poller) poller = setInterval(load, 5000);
+  if (poller) return;
+  poller = setInterval(load, 5000);
+  load();
 }
 function startLive() {
   if (typeof EventSource === 'undefined') { startPolling(); return; }
   const es = new EventSource('/api/v1/greeter/events');
   let failures = 0;
-  es.addEventListener('hello', () => {
+  es.addEventListener('hello', ev => {
+    const d = JSON.parse(ev.data);
     live = true; failures = 0;
+    lastSeq = d.seq; today = d.today;
     document.body.dataset.live = '1';
     if (poller) { clearInterval(poller); poller = null; }
-    load();
+    load(true);
   });
-  es.addEventListener('checkins', () => {
+  es.addEventListener('checkins', ev => {
     document.body.dataset.events = String(Number(document.body.dataset.events || 0) + 1);
-    load();
+    let d = null;
+    try { d = JSON.parse(ev.data); } catch { d = { op: 'reload' }; }
+    apply(d);
   });
   es.onerror = () => {
     live = false;
@@ -139,15 +194,16 @@ async function init() {
   const reasons = await api('/api/v1/greeter/reasons', { background: true }).catch(() => []);
   $('a-reasons').append(...reasons.map(r => el('label', { class: 'reason', for: 'ar-' + r.id },
     el('input', { type: 'checkbox', id: 'ar-' + r.id, value: r.id }), r.label)));
-  $('filter').addEventListener('change', load);
+  $('filter').addEventListener('change', () => load(true));
   $('add').addEventListener('submit', add);
-  await load();
-  startLive();
-  setInterval(load, 60000); // a safety net beside the events
+  startLive(); // its hello (or its failure) reads the list
+  let day = new Date().toDateString();
   setInterval(() => {
+    // A new day here: the node's list is read again (a quiet night sends no event).
+    if (new Date().toDateString() !== day) { day = new Date().toDateString(); load(); }
     for (const tr of $('rows').querySelectorAll('tr[data-id]')) {
       const v = visits.find(x => x.id === tr.dataset.id);
-      if (v && v.status === 'waiting') tr.querySelector('.wait').textContent = fmtDuration(v.wait_ms + (Date.now() - loadedAt));
+      if (v && v.status === 'waiting') tr.querySelector('.wait').textContent = fmtDuration(waitOf(v));
     }
   }, 1000);
 }
