@@ -48,32 +48,28 @@ static unsigned rnd(unsigned *s)
 
 #define PICK(a, s) (a[rnd(s) % (sizeof a / sizeof a[0])])
 
-static int gen(const char *dir)
+/* The staff id of owner number i (0: the demo user) into out. */
+static void staff_of(unsigned i, char *out, size_t n)
 {
-	char path[1024], id[64], name[160], norm[CRM_NORM_MAX], user[64], zip[8], staff[32], ts[40];
-	sqlite3 *db;
-	sqlite3_stmt *e, *c, *w, *sv, *st;
-	unsigned seed = 12345;
-	int scale = getenv("BENCH_CRM_SCALE") ? atoi(getenv("BENCH_CRM_SCALE")) : 1;
-	int nemp = 50000 * scale, nwi = 100000 * scale;
-	double t0 = (double)clock();
+	if (i == 0)
+		snprintf(out, n, "demo-staff");
+	else
+		snprintf(out, n, "bench-staff-%03u", i);
+}
 
-	snprintf(path, sizeof path, "mkdir -p '%s'", dir);
-	if (system(path) != 0)
-		return 1;
-	snprintf(path, sizeof path, "%s/node.db", dir);
-	if (db_open(path, &db) != 0 || schema_migrate(db) != 0)
-		return 1;
-	db_exec(db, "PRAGMA synchronous=OFF");
-	db_exec(db, "BEGIN");
+/* 300 CRM staff of the demo office, bench-staff-000 .. -299. */
+static void gen_staff(sqlite3 *db, unsigned *seed)
+{
+	sqlite3_stmt *st;
+
 	db_prepare(db, &st, "INSERT INTO staff(id, username, display_name, local_area_id, office_id,"
 			    " privilege_group, crm_work_group, active, updated_hlc)"
 			    " VALUES(?,?,?,'demo-la','demo-office','LWIA Partner Staff',1,1,'h')");
 	for (int i = 0; i < 300; i++) {
-		char un[32], dn[64];
+		char staff[32], un[32], dn[64];
 		snprintf(staff, sizeof staff, "bench-staff-%03d", i);
 		snprintf(un, sizeof un, "bench%03d", i);
-		snprintf(dn, sizeof dn, "%s %s %d", PICK(first, &seed), PICK(last, &seed), i);
+		snprintf(dn, sizeof dn, "%s %s %d", PICK(first, seed), PICK(last, seed), i);
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, staff, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, un, -1, SQLITE_TRANSIENT);
@@ -81,6 +77,46 @@ static int gen(const char *dir)
 		sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
+}
+
+/* Employer i's four contacts and two services (c, sv prepared). */
+static void gen_contacts_services(sqlite3_stmt *c, sqlite3_stmt *sv, int i, const char *id,
+				  const char *staff, unsigned *seed)
+{
+	for (int k = 0; k < 4; k++) {
+		char cid[64], cn[64];
+		snprintf(cid, sizeof cid, "bench-ct-%07d-%d", i, k);
+		snprintf(cn, sizeof cn, "%s %s", PICK(first, seed), PICK(last, seed));
+		sqlite3_reset(c);
+		sqlite3_bind_text(c, 1, cid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(c, 2, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(c, 3, k == 0 ? "primary" : "secondary", -1, SQLITE_STATIC);
+		sqlite3_bind_text(c, 4, cn, -1, SQLITE_TRANSIENT);
+		sqlite3_step(c);
+	}
+	for (int k = 0; k < 2; k++) {
+		char sid[64], code[8], d[16];
+		snprintf(sid, sizeof sid, "bench-sv-%07d-%d", i, k);
+		snprintf(code, sizeof code, "E%02u", 20 + rnd(seed) % 40);
+		snprintf(d, sizeof d, "2025-%02u-%02u", 1 + rnd(seed) % 12, 1 + rnd(seed) % 28);
+		sqlite3_reset(sv);
+		sqlite3_bind_text(sv, 1, sid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(sv, 2, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(sv, 3, code, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(sv, 4, d, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(sv, 5, staff, -1, SQLITE_TRANSIENT);
+		sqlite3_step(sv);
+	}
+}
+
+/* nemp employers (every fifth recruiting), with their contacts and
+ * services.  0, or 1 when a row cannot be written. */
+static int gen_employers(sqlite3 *db, unsigned *seed, int nemp)
+{
+	char id[64], name[160], norm[CRM_NORM_MAX], user[64], zip[8], staff[32];
+	sqlite3_stmt *e, *c, *sv;
+	int rc = 0;
+
 	db_prepare(db, &e, "INSERT INTO employers(id, account_type, created_as, company_name,"
 			   " normalized_name, username, edd_account_number, zip, zip5, street, city, state,"
 			   " phone, industry, lead_owner_id, office_id, local_area_id, created_by, created_at,"
@@ -90,25 +126,18 @@ static int gen(const char *dir)
 	db_prepare(db, &c, "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone,"
 			   " email, status, created_at, updated_hlc) VALUES(?,?,?,?,'HR','(916) 555-0101',"
 			   "'hr@example.com','active',1,'h')");
-	db_prepare(db, &w, "INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
-			   " due_date, description, assignee_id, created_by, office_id, created_at, deleted,"
-			   " updated_hlc) VALUES(?,?,'crm-cat-outreach','crm-pri-normal',?,?,'Follow up',?,?,"
-			   "'demo-office',?,0,'h')");
 	db_prepare(db, &sv, "INSERT INTO employer_services(id, employer_id, code, start_date, staff_id,"
 			    " office_id, created_at) VALUES(?,?,?,?,?,'demo-office',1)");
-	for (int i = 0; i < nemp; i++) {
-		unsigned owner = rnd(&seed) % 300;
+	for (int i = 0; i < nemp && rc == 0; i++) {
+		unsigned owner = rnd(seed) % 300;
 		snprintf(id, sizeof id, "bench-emp-%07d", i);
-		snprintf(name, sizeof name, "%s %s %s %d %s", PICK(w1, &seed), PICK(w2, &seed),
-			 PICK(last, &seed), i % 997, PICK(sfx, &seed));
+		snprintf(name, sizeof name, "%s %s %s %d %s", PICK(w1, seed), PICK(w2, seed),
+			 PICK(last, seed), i % 997, PICK(sfx, seed));
 		crm_normalize_name(name, norm, sizeof norm);
 		crm_make_username(norm, (unsigned)i, user, sizeof user);
 		snprintf(user + strlen(user), sizeof user - strlen(user), "%d", i);
-		snprintf(zip, sizeof zip, "%05u", 90001 + rnd(&seed) % 6000);
-		if (owner == 0)
-			snprintf(staff, sizeof staff, "demo-staff");
-		else
-			snprintf(staff, sizeof staff, "bench-staff-%03u", owner);
+		snprintf(zip, sizeof zip, "%05u", 90001 + rnd(seed) % 6000);
+		staff_of(owner, staff, sizeof staff);
 		sqlite3_reset(e);
 		sqlite3_bind_text(e, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(e, 2, i % 5 == 0 ? "recruiting" : "lead", -1, SQLITE_STATIC);
@@ -123,57 +152,71 @@ static int gen(const char *dir)
 		sqlite3_bind_text(e, 8, staff, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(e, 9, 1700000000000LL + (long long)i * 60000);
 		if (sqlite3_step(e) != SQLITE_DONE)
-			return 1;
-		for (int k = 0; k < 4; k++) {
-			char cid[64], cn[64];
-			snprintf(cid, sizeof cid, "bench-ct-%07d-%d", i, k);
-			snprintf(cn, sizeof cn, "%s %s", PICK(first, &seed), PICK(last, &seed));
-			sqlite3_reset(c);
-			sqlite3_bind_text(c, 1, cid, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(c, 2, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(c, 3, k == 0 ? "primary" : "secondary", -1, SQLITE_STATIC);
-			sqlite3_bind_text(c, 4, cn, -1, SQLITE_TRANSIENT);
-			sqlite3_step(c);
-		}
-		for (int k = 0; k < 2; k++) {
-			char sid[64], code[8], d[16];
-			snprintf(sid, sizeof sid, "bench-sv-%07d-%d", i, k);
-			snprintf(code, sizeof code, "E%02u", 20 + rnd(&seed) % 40);
-			snprintf(d, sizeof d, "2025-%02u-%02u", 1 + rnd(&seed) % 12, 1 + rnd(&seed) % 28);
-			sqlite3_reset(sv);
-			sqlite3_bind_text(sv, 1, sid, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(sv, 2, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(sv, 3, code, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(sv, 4, d, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(sv, 5, staff, -1, SQLITE_TRANSIENT);
-			sqlite3_step(sv);
-		}
-	}
-	for (int i = 0; i < nwi; i++) {
-		unsigned a = rnd(&seed) % 300, r = rnd(&seed) % 10;
-		char d[16];
-		snprintf(id, sizeof id, "bench-wi-%07d", i);
-		snprintf(name, sizeof name, "bench-emp-%07u", rnd(&seed) % (unsigned)nemp);
-		if (a == 0)
-			snprintf(staff, sizeof staff, "demo-staff");
+			rc = 1;
 		else
-			snprintf(staff, sizeof staff, "bench-staff-%03u", a);
-		snprintf(d, sizeof d, "2026-%02u-%02u", 1 + rnd(&seed) % 12, 1 + rnd(&seed) % 28);
+			gen_contacts_services(c, sv, i, id, staff, seed);
+	}
+	sqlite3_finalize(e);
+	sqlite3_finalize(c);
+	sqlite3_finalize(sv);
+	return rc;
+}
+
+/* nwi work items on random employers (of nemp), six in ten closed.  0, or
+ * 1 when a row cannot be written. */
+static int gen_work_items(sqlite3 *db, unsigned *seed, int nemp, int nwi)
+{
+	char id[64], emp[64], staff[32], d[16];
+	sqlite3_stmt *w;
+	int rc = 0;
+
+	db_prepare(db, &w, "INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+			   " due_date, description, assignee_id, created_by, office_id, created_at, deleted,"
+			   " updated_hlc) VALUES(?,?,'crm-cat-outreach','crm-pri-normal',?,?,'Follow up',?,?,"
+			   "'demo-office',?,0,'h')");
+	for (int i = 0; i < nwi && rc == 0; i++) {
+		unsigned a = rnd(seed) % 300, r = rnd(seed) % 10;
+		snprintf(id, sizeof id, "bench-wi-%07d", i);
+		snprintf(emp, sizeof emp, "bench-emp-%07u", rnd(seed) % (unsigned)nemp);
+		staff_of(a, staff, sizeof staff);
+		snprintf(d, sizeof d, "2026-%02u-%02u", 1 + rnd(seed) % 12, 1 + rnd(seed) % 28);
 		sqlite3_reset(w);
 		sqlite3_bind_text(w, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(w, 2, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(w, 2, emp, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(w, 3, r < 6 ? "Closed" : r < 8 ? "New" : "In Progress", -1, SQLITE_STATIC);
 		sqlite3_bind_text(w, 4, d, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(w, 5, staff, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(w, 6, staff, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(w, 7, 1700000000000LL + (long long)i * 30000);
 		if (sqlite3_step(w) != SQLITE_DONE)
-			return 1;
+			rc = 1;
 	}
-	sqlite3_finalize(e);
-	sqlite3_finalize(c);
 	sqlite3_finalize(w);
-	sqlite3_finalize(sv);
+	return rc;
+}
+
+/* The CRM data set in DIR/node.db (BENCH_CRM_SCALE times 50,000 employers
+ * and 100,000 work items).  0 or 1. */
+static int gen(const char *dir)
+{
+	char path[1024], ts[40];
+	sqlite3 *db;
+	unsigned seed = 12345;
+	int scale = getenv("BENCH_CRM_SCALE") ? atoi(getenv("BENCH_CRM_SCALE")) : 1;
+	int nemp = 50000 * scale, nwi = 100000 * scale;
+	double t0 = (double)clock();
+
+	snprintf(path, sizeof path, "mkdir -p '%s'", dir);
+	if (system(path) != 0)
+		return 1;
+	snprintf(path, sizeof path, "%s/node.db", dir);
+	if (db_open(path, &db) != 0 || schema_migrate(db) != 0)
+		return 1;
+	db_exec(db, "PRAGMA synchronous=OFF");
+	db_exec(db, "BEGIN");
+	gen_staff(db, &seed);
+	if (gen_employers(db, &seed, nemp) != 0 || gen_work_items(db, &seed, nemp, nwi) != 0)
+		return 1;
 	db_exec(db, "COMMIT");
 
 	snprintf(ts, sizeof ts, "%.1f", ((double)clock() - t0) / CLOCKS_PER_SEC);

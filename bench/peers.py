@@ -161,8 +161,8 @@ def report(entries, o, p):
     o_push = o["push_b"] * rows_per if o["push_b"] and rows_per else None
     o_pull = o["pull_b"] * rows_per if o["pull_b"] and rows_per else None
     p_rate = entries / (p["push_s"] + p["pull_s"])
-    print("== peers: the same %d visits, A -> server -> B, Outpost beside pouchdb-server 4 +"
-          " PouchDB %s (LevelDB)" % (entries, pouch_version()))
+    print("== peers: the same %d visits, A -> server -> B, Outpost beside pouchdb-server %s +"
+          " PouchDB %s (LevelDB)" % (entries, version("pouchdb-server"), version("pouchdb")))
     print("  %-44s %16s %16s" % ("", "Outpost", "pouchdb-server"))
     print("  %-44s %16s %16s" % ("visits (docs) per second, push + pull", fmt(o_rate, "%.0f"),
                                  "%.0f" % p_rate))
@@ -189,9 +189,10 @@ def report(entries, o, p):
                  o_pull / p["pull_b"] if o_pull else 0))
 
 
-def pouch_version():
+def version(package):
+    """The npm package's version as installed in PEERS_DIR."""
     try:
-        with open(os.path.join(PEERS, "node_modules", "pouchdb", "package.json")) as f:
+        with open(os.path.join(PEERS, "node_modules", package, "package.json")) as f:
             return json.load(f)["version"]
     except (OSError, ValueError, KeyError):
         return "?"

@@ -4,8 +4,8 @@
  */
 #include "lib/check.h"
 #include "lib/json.h"
+#include "lib/tls_ca.h"
 
-#include <mbedtls/x509_crt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -171,31 +171,18 @@ void check_disk(check_report *r, const char *dir)
 
 void check_cert(check_report *r, const char *name, const char *path)
 {
-	mbedtls_x509_crt crt;
-	struct tm tm;
-	time_t until;
+	int64_t until;
 	double days;
 
-	mbedtls_x509_crt_init(&crt);
-	if (mbedtls_x509_crt_parse_file(&crt, path) != 0) {
+	if (tls_cert_expiry(path, &until) != 0) {
 		check_add(r, name, CHECK_FAIL, "cannot read the certificate '%s'", path);
-		goto out;
+		return;
 	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = crt.valid_to.year - 1900;
-	tm.tm_mon = crt.valid_to.mon - 1;
-	tm.tm_mday = crt.valid_to.day;
-	tm.tm_hour = crt.valid_to.hour;
-	tm.tm_min = crt.valid_to.min;
-	tm.tm_sec = crt.valid_to.sec;
-	until = timegm(&tm);
-	days = difftime(until, time(NULL)) / 86400.0;
+	days = difftime((time_t)until, time(NULL)) / 86400.0;
 	if (days < 0)
 		check_add(r, name, CHECK_FAIL, "'%s' expired %.0f days ago", path, -days);
 	else if (days < 30)
 		check_add(r, name, CHECK_WARN, "'%s' expires in %.0f days", path, days);
 	else
 		check_add(r, name, CHECK_OK, "'%s' valid for %.0f more days", path, days);
-out:
-	mbedtls_x509_crt_free(&crt);
 }

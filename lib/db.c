@@ -717,15 +717,20 @@ int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v)
 	return db_kv_set(db, table, key, num);
 }
 
-int db_table_exists(sqlite3 *db, const char *name)
+int db_exists(sqlite3 *db, const char *sql, const char *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, &st, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1") != 0)
+	if (db_prepare(db, &st, sql) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int db_table_exists(sqlite3 *db, const char *name)
+{
+	return db_exists(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", name);
 }

@@ -120,6 +120,9 @@ int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t
 int db_kv_get_i64(sqlite3 *db, const char *table, const char *key, int64_t *v);
 int db_kv_set(sqlite3 *db, const char *table, const char *key, const char *value);
 int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
+/* 1 when sql (one parameter, bound to the text arg) gives a row, 0 when
+ * not, -1 on error. */
+int db_exists(sqlite3 *db, const char *sql, const char *arg);
 /* 1 when a table of that name exists, 0 when not, -1 on error. */
 int db_table_exists(sqlite3 *db, const char *name);
 

@@ -60,6 +60,14 @@ static int64_t env_positive(const char *name)
 
 	return x > 0 ? (int64_t)x : 0;
 }
+#else
+/* Without the hooks every override is 0: use the defaults. */
+static int64_t env_positive(const char *name)
+{
+	(void)name;
+	return 0;
+}
+#endif
 
 int64_t fault_sync_interval_ms(void)
 {
@@ -80,24 +88,3 @@ int64_t fault_wal_limit(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_WAL_BYTES");
 }
-#else
-int64_t fault_sync_interval_ms(void)
-{
-	return 0;
-}
-
-int64_t fault_snapshot_rows(void)
-{
-	return 0;
-}
-
-int64_t fault_snapshot_bytes(void)
-{
-	return 0;
-}
-
-int64_t fault_wal_limit(void)
-{
-	return 0;
-}
-#endif

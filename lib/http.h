@@ -216,6 +216,9 @@ int http_pct_decode(const char *src, size_t len, char *dst, size_t n, int form);
  * unreserved bytes as they are, every other byte as %XX.  0, or -1 (dst "")
  * when dst is too small. */
 int http_pct_encode(const char *src, char *dst, size_t n);
+/* The same with the ASCII letters and digits and the bytes of keep (not
+ * NUL) as they are (RFC 5987 attr-char: "!#$&+-.^_`|~"). */
+int http_pct_encode_keep(const char *src, char *dst, size_t n, const char *keep);
 
 /*
  * Router: method + pattern -> handler.  Patterns are literal paths whose

@@ -32,25 +32,42 @@ static int absent(const cJSON *it, int flags)
 	return it == NULL || (cJSON_IsNull(it) && (flags & (JSON_NULLABLE | JSON_REQUIRED)) != JSON_REQUIRED);
 }
 
+/*
+ * The first checks of every getter: 1 when the item is absent (is_absent,
+ * as the getter counts null) and may be, -1 with e set when it is absent
+ * but required or present but not of the type is() accepts ("must be
+ * <must>"), 0 when it is there to read.
+ */
+static int item_check(const cJSON *it, int is_absent, const char *name, int flags,
+		      cJSON_bool (*is)(const cJSON *), const char *must, json_err *e)
+{
+	if (is_absent) {
+		if (flags & JSON_REQUIRED) {
+			json_err_set(e, name, "%s is required", name);
+			return -1;
+		}
+		return 1;
+	}
+	if (!is(it)) {
+		json_err_set(e, name, "%s must be %s", name, must);
+		return -1;
+	}
+	return 0;
+}
+
 int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
 		 size_t maxlen, const char **out, char *tmp, size_t tmplen, json_err *e)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	const char *s, *end;
 	size_t n;
+	int rc;
 
 	*out = NULL;
-	if (it == NULL || cJSON_IsNull(it)) {
-		if (flags & JSON_REQUIRED) {
-			json_err_set(e, name, "%s is required", name);
-			return -1;
-		}
-		return 0;
-	}
-	if (!cJSON_IsString(it)) {
-		json_err_set(e, name, "%s must be a string", name);
-		return -1;
-	}
+	rc = item_check(it, it == NULL || cJSON_IsNull(it), name, flags, cJSON_IsString,
+			"a string", e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	s = it->valuestring;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 && *p != '\t' && *p != '\n') {
@@ -98,20 +115,14 @@ int json_get_int(const cJSON *obj, const char *name, int flags, int64_t min, int
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	double d;
+	int rc;
 
 	if (present)
 		*present = 0;
-	if (absent(it, flags) || (it && cJSON_IsNull(it) && !(flags & JSON_REQUIRED))) {
-		if (flags & JSON_REQUIRED) {
-			json_err_set(e, name, "%s is required", name);
-			return -1;
-		}
-		return 0;
-	}
-	if (!cJSON_IsNumber(it)) {
-		json_err_set(e, name, "%s must be a number", name);
-		return -1;
-	}
+	rc = item_check(it, absent(it, flags) || (it && cJSON_IsNull(it) && !(flags & JSON_REQUIRED)),
+			name, flags, cJSON_IsNumber, "a number", e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	d = it->valuedouble;
 	if (d != (double)(int64_t)d) {
 		json_err_set(e, name, "%s must be a whole number", name);
@@ -132,20 +143,12 @@ int json_get_bool(const cJSON *obj, const char *name, int flags, int def, int *o
 		  json_err *e)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+	int rc = item_check(it, it == NULL || cJSON_IsNull(it), name, flags, cJSON_IsBool,
+			    "true or false", e);
 
-	if (it == NULL || cJSON_IsNull(it)) {
-		if (flags & JSON_REQUIRED) {
-			json_err_set(e, name, "%s is required", name);
-			return -1;
-		}
-		*out = def;
-		return 0;
-	}
-	if (!cJSON_IsBool(it)) {
-		json_err_set(e, name, "%s must be true or false", name);
+	if (rc < 0)
 		return -1;
-	}
-	*out = cJSON_IsTrue(it);
+	*out = rc > 0 ? def : cJSON_IsTrue(it);
 	return 0;
 }
 
@@ -153,20 +156,12 @@ int json_get_str_array(const cJSON *obj, const char *name, int flags, int minn, 
 		       size_t maxlen, const cJSON **out, json_err *e)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name), *x;
-	int n;
+	int n, rc;
 
 	*out = NULL;
-	if (it == NULL || cJSON_IsNull(it)) {
-		if (flags & JSON_REQUIRED) {
-			json_err_set(e, name, "%s is required", name);
-			return -1;
-		}
-		return 0;
-	}
-	if (!cJSON_IsArray(it)) {
-		json_err_set(e, name, "%s must be a list", name);
-		return -1;
-	}
+	rc = item_check(it, it == NULL || cJSON_IsNull(it), name, flags, cJSON_IsArray, "a list", e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	n = cJSON_GetArraySize(it);
 	if (n < minn) {
 		json_err_set(e, name, minn == 1 ? "choose at least one %s" : "%s needs more entries",
@@ -222,21 +217,6 @@ cJSON *json_add_str_or_null(cJSON *obj, const char *name, const char *s)
 	return s ? cJSON_AddStringToObject(obj, name, s) : cJSON_AddNullToObject(obj, name);
 }
 
-int json_valid_phone(const char *s, int min, int max, const char *punct)
-{
-	int digits = 0;
-
-	if (s == NULL)
-		return -1;
-	for (; *s; s++) {
-		if (isdigit((unsigned char)*s))
-			digits++;
-		else if (!strchr(punct, *s))
-			return -1;
-	}
-	return digits >= min && digits <= max ? 0 : -1;
-}
-
 int json_valid_email(const char *s)
 {
 	const char *at = s ? strchr(s, '@') : NULL, *dot;
@@ -248,6 +228,21 @@ int json_valid_email(const char *s)
 			return -1;
 	dot = strrchr(at, '.');
 	return dot && dot > at + 1 && dot[1] != '\0' ? 0 : -1;
+}
+
+int json_phone_digits(const char *s, const char *punct)
+{
+	int digits = 0;
+
+	if (s == NULL)
+		return -1;
+	for (; *s; s++) {
+		if (isdigit((unsigned char)*s))
+			digits++;
+		else if (!strchr(punct, *s))
+			return -1;
+	}
+	return digits;
 }
 
 int json_valid_date(const char *s)

@@ -73,12 +73,11 @@ cJSON *json_parse_text(const char *p, size_t n, json_err *e);
 
 /* Date "YYYY-MM-DD": 0 when well-formed and a real calendar date. */
 int json_valid_date(const char *s);
-/* The one shape check of typed contact fields: 0 when s is a phone number
- * of min to max digits and otherwise only characters of punct; 0 when s
- * looks like an e-mail address (one '@', not first; no white space, '<',
- * '>' or ','; a dot in the domain, not right after the '@' nor last).
- * Else -1 (NULL too). */
-int json_valid_phone(const char *s, int min, int max, const char *punct);
+/* An email address: one '@' with text before it, a dot with text on both
+ * sides after it, no white space, '<', '>' or ','.  0, or -1 (NULL too). */
 int json_valid_email(const char *s);
+/* The number of digits in the phone number s when each other character is
+ * one of punct, else -1 (NULL too). */
+int json_phone_digits(const char *s, const char *punct);
 
 #endif

@@ -125,40 +125,43 @@ static void add_err(route_call *a, const char *field, const char *msg)
 	snprintf(e->msg, sizeof e->msg, "%s", msg);
 }
 
-int route_err(route_call *a, const char *field, const char *fmt, ...)
+/* add_err with the message formatted from fmt and ap. */
+static void add_errv(route_call *a, const char *field, const char *fmt, va_list ap)
 {
 	char msg[sizeof a->rc_err.msg];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	add_err(a, field, msg);
+}
+
+int route_err(route_call *a, const char *field, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	add_errv(a, field, fmt, ap);
 	va_end(ap);
-	add_err(a, field, msg);
 	return -1;
 }
 
 route_rc route_bad(route_call *a, const char *field, const char *fmt, ...)
 {
-	char msg[sizeof a->rc_err.msg];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	add_errv(a, field, fmt, ap);
 	va_end(ap);
-	add_err(a, field, msg);
 	return ROUTE_BAD;
 }
 
 route_rc route_fail(route_call *a, int status, const char *field, const char *fmt, ...)
 {
-	char msg[sizeof a->rc_err.msg];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	a->rc_nerr = 0;
-	add_err(a, field, msg);
+	va_start(ap, fmt);
+	add_errv(a, field, fmt, ap);
+	va_end(ap);
 	a->rc_status = status;
 	return ROUTE_FAIL;
 }

@@ -100,7 +100,7 @@ const char *http_req_param(const http_req *req, const char *name)
 	return NULL;
 }
 
-int http_pct_encode(const char *src, char *dst, size_t n)
+int http_pct_encode_keep(const char *src, char *dst, size_t n, const char *keep)
 {
 	static const char hx[] = "0123456789ABCDEF";
 	size_t o = 0;
@@ -109,8 +109,7 @@ int http_pct_encode(const char *src, char *dst, size_t n)
 		return -1;
 	for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
 		int plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-			    *p == '~';
+			    (*p >= '0' && *p <= '9') || strchr(keep, *p) != NULL;
 		if (o + (plain ? 1 : 3) >= n) {
 			dst[0] = '\0';
 			return -1;
@@ -125,6 +124,11 @@ int http_pct_encode(const char *src, char *dst, size_t n)
 	}
 	dst[o] = '\0';
 	return 0;
+}
+
+int http_pct_encode(const char *src, char *dst, size_t n)
+{
+	return http_pct_encode_keep(src, dst, n, "-._~");
 }
 
 int http_req_query_get(const http_req *req, const char *name, char *out, size_t n)

@@ -10,6 +10,7 @@
  */
 #include "lib/tls.h"
 #include "lib/crypto.h"
+#include "lib/tls_x509.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,52 +110,24 @@ static int generate(tls_config *cfg, const char *cert_path, const char *key_path
 {
 	mbedtls_pk_context key;
 	mbedtls_x509write_cert crt;
-	mbedtls_mpi serial;
-	unsigned char pem[8192], sn[16];
-	int rc = -1;
+	int rc = -1, made;
 
 	mbedtls_pk_init(&key);
 	mbedtls_x509write_crt_init(&crt);
-	mbedtls_mpi_init(&serial);
-	*err = "cannot generate a key";
-	if (mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
-	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key),
-				mbedtls_ctr_drbg_random, &cfg->tc_drbg) != 0)
+	made = tls_x509_new_key(&key, &cfg->tc_drbg, key_path);
+	if (made != 0) {
+		*err = made == -2 ? "cannot write the generated key" : "cannot generate a key";
 		goto out;
-	if (mbedtls_pk_write_key_pem(&key, pem, sizeof pem) != 0)
-		goto out;
-	*err = "cannot write the generated key";
-	if (tls_write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
-		goto out;
-
+	}
 	*err = "cannot make a self-signed certificate";
-	if (crypto_random(sn, sizeof sn) != 0)
-		goto out;
-	sn[0] &= 0x7f; /* positive */
-	if (mbedtls_mpi_read_binary(&serial, sn, sizeof sn) != 0)
-		goto out;
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &key);
-	if (mbedtls_x509write_crt_set_subject_name(&crt, "CN=outpost-hub,O=Outpost") != 0 ||
-	    mbedtls_x509write_crt_set_issuer_name(&crt, "CN=outpost-hub,O=Outpost") != 0 ||
-	    mbedtls_x509write_crt_set_serial(&crt, &serial) != 0 ||
-	    mbedtls_x509write_crt_set_validity(&crt, "20250101000000", "20451231235959") != 0 ||
-	    mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1) != 0 ||
-	    mbedtls_x509write_crt_set_subject_key_identifier(&crt) != 0)
-		goto out;
-	memset(pem, 0, sizeof pem);
-	if (mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, mbedtls_ctr_drbg_random,
-				      &cfg->tc_drbg) != 0)
+	if (tls_x509_base(&crt, &key, &key, "CN=outpost-hub,O=Outpost", "CN=outpost-hub,O=Outpost",
+			  "20250101000000", "20451231235959", 0) != 0)
 		goto out;
 	*err = "cannot write the generated certificate";
-	if (tls_write_file(cert_path, pem, strlen((char *)pem), 0644) != 0)
+	if (tls_x509_write_crt(&crt, &cfg->tc_drbg, cert_path) != 0)
 		goto out;
 	rc = 0;
 out:
-	crypto_wipe(pem, sizeof pem);
-	mbedtls_mpi_free(&serial);
 	mbedtls_x509write_crt_free(&crt);
 	mbedtls_pk_free(&key);
 	return rc;

@@ -6,6 +6,7 @@
 #include "lib/tls_ca.h"
 #include "lib/crypto.h"
 #include "lib/tls.h"
+#include "lib/tls_x509.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -43,15 +44,24 @@ static int drbg_seed(mbedtls_ctr_drbg_context *d, mbedtls_entropy_context *e)
 				     sizeof pers - 1);
 }
 
-static int new_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *d)
+int tls_x509_new_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *d, const char *path)
 {
-	if (mbedtls_pk_setup(key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
+	unsigned char pem[PEM_MAX];
+	int rc = -1;
+
+	if (mbedtls_pk_setup(key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+	    mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
+				mbedtls_ctr_drbg_random, d) != 0)
 		return -1;
-	return mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*key),
-				   mbedtls_ctr_drbg_random, d) == 0 ? 0 : -1;
+	if (path == NULL)
+		return 0;
+	if (mbedtls_pk_write_key_pem(key, pem, sizeof pem) == 0)
+		rc = tls_write_file(path, pem, strlen((char *)pem), 0600) == 0 ? 0 : -2;
+	crypto_wipe(pem, sizeof pem);
+	return rc;
 }
 
-static int serial_set(mbedtls_x509write_cert *crt)
+int tls_x509_serial(mbedtls_x509write_cert *crt)
 {
 	unsigned char sn[16];
 	mbedtls_mpi serial;
@@ -66,6 +76,34 @@ static int serial_set(mbedtls_x509write_cert *crt)
 	}
 	mbedtls_mpi_free(&serial);
 	return rc;
+}
+
+int tls_x509_base(mbedtls_x509write_cert *crt, mbedtls_pk_context *subject_key,
+		  mbedtls_pk_context *issuer_key, const char *subject, const char *issuer,
+		  const char *from, const char *to, int is_ca)
+{
+	mbedtls_x509write_crt_set_version(crt, MBEDTLS_X509_CRT_VERSION_3);
+	mbedtls_x509write_crt_set_md_alg(crt, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_crt_set_subject_key(crt, subject_key);
+	mbedtls_x509write_crt_set_issuer_key(crt, issuer_key);
+	if (mbedtls_x509write_crt_set_subject_name(crt, subject) != 0 ||
+	    mbedtls_x509write_crt_set_issuer_name(crt, issuer) != 0 || tls_x509_serial(crt) != 0 ||
+	    mbedtls_x509write_crt_set_validity(crt, from, to) != 0 ||
+	    mbedtls_x509write_crt_set_basic_constraints(crt, is_ca, is_ca ? 0 : -1) != 0 ||
+	    mbedtls_x509write_crt_set_subject_key_identifier(crt) != 0)
+		return -1;
+	return 0;
+}
+
+int tls_x509_write_crt(mbedtls_x509write_cert *crt, mbedtls_ctr_drbg_context *d,
+		       const char *path)
+{
+	unsigned char pem[PEM_MAX];
+
+	memset(pem, 0, sizeof pem);
+	if (mbedtls_x509write_crt_pem(crt, pem, sizeof pem, mbedtls_ctr_drbg_random, d) != 0)
+		return -1;
+	return tls_write_file(path, pem, strlen((char *)pem), 0644);
 }
 
 /* "YYYYMMDDhhmmss" of t (UTC). */
@@ -83,36 +121,24 @@ static int ca_make(tls_ca *ca, const char *crt_path, const char **err)
 {
 	mbedtls_pk_context *key = &ca->ca_key;
 	mbedtls_x509write_cert crt;
-	unsigned char pem[PEM_MAX];
 	char from[16], to[16];
 	time_t now = time(NULL);
 	int rc = -1;
 
 	mbedtls_x509write_crt_init(&crt);
 	*err = "cannot make the office CA key";
-	if (new_key(key, &ca->ca_drbg) != 0)
+	if (tls_x509_new_key(key, &ca->ca_drbg, NULL) != 0)
 		goto out;
 	*err = "cannot make the office CA certificate";
 	x509_time(now - 3600, from);
 	x509_time(now + 20 * 366 * 86400LL, to);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, key);
-	mbedtls_x509write_crt_set_issuer_key(&crt, key);
-	if (mbedtls_x509write_crt_set_subject_name(&crt, "CN=Outpost office CA,O=Outpost") != 0 ||
-	    mbedtls_x509write_crt_set_issuer_name(&crt, "CN=Outpost office CA,O=Outpost") != 0 ||
-	    serial_set(&crt) != 0 || mbedtls_x509write_crt_set_validity(&crt, from, to) != 0 ||
-	    mbedtls_x509write_crt_set_basic_constraints(&crt, 1, 0) != 0 ||
+	if (tls_x509_base(&crt, key, key, "CN=Outpost office CA,O=Outpost",
+			  "CN=Outpost office CA,O=Outpost", from, to, 1) != 0 ||
 	    mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_KEY_CERT_SIGN |
-							 MBEDTLS_X509_KU_CRL_SIGN) != 0 ||
-	    mbedtls_x509write_crt_set_subject_key_identifier(&crt) != 0)
-		goto out;
-	memset(pem, 0, sizeof pem);
-	if (mbedtls_x509write_crt_pem(&crt, pem, sizeof pem, mbedtls_ctr_drbg_random,
-				      &ca->ca_drbg) != 0)
+							 MBEDTLS_X509_KU_CRL_SIGN) != 0)
 		goto out;
 	*err = "cannot write the office CA certificate";
-	if (tls_write_file(crt_path, pem, strlen((char *)pem), 0644) != 0)
+	if (tls_x509_write_crt(&crt, &ca->ca_drbg, crt_path) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -289,17 +315,10 @@ static int sign_one(tls_ca *ca, mbedtls_x509_csr *csr, const char *const *names,
 	x509_time(now - 3600, from);
 	x509_time(now + (time_t)days * 86400, to);
 	snprintf(subject, sizeof subject, "CN=%s,O=Outpost office", names[0]);
-	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
-	mbedtls_x509write_crt_set_subject_key(&crt, &csr->pk);
-	mbedtls_x509write_crt_set_issuer_key(&crt, &ca->ca_key);
-	if (sl == 0 || mbedtls_x509write_crt_set_subject_name(&crt, subject) != 0 ||
-	    mbedtls_x509write_crt_set_issuer_name(&crt, ca->ca_subject) != 0 ||
-	    serial_set(&crt) != 0 || mbedtls_x509write_crt_set_validity(&crt, from, to) != 0 ||
-	    mbedtls_x509write_crt_set_basic_constraints(&crt, 0, -1) != 0 ||
+	if (sl == 0 ||
+	    tls_x509_base(&crt, &csr->pk, &ca->ca_key, subject, ca->ca_subject, from, to, 0) != 0 ||
 	    mbedtls_x509write_crt_set_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE |
 							 MBEDTLS_X509_KU_KEY_AGREEMENT) != 0 ||
-	    mbedtls_x509write_crt_set_subject_key_identifier(&crt) != 0 ||
 	    mbedtls_x509write_crt_set_authority_key_identifier(&crt) != 0 ||
 	    mbedtls_x509write_crt_set_extension(&crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
 						MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
@@ -359,18 +378,19 @@ int tls_make_key_csr(const char *key_path, const char *cn, char **csr, const cha
 	mbedtls_x509write_csr w;
 	unsigned char pem[PEM_MAX];
 	char subject[300];
-	int rc = -1;
+	int rc = -1, made;
 
 	*csr = NULL;
 	mbedtls_pk_init(&key);
 	mbedtls_x509write_csr_init(&w);
 	*err = "cannot make a key";
-	if (drbg_seed(&d, &e) != 0 || new_key(&key, &d) != 0 ||
-	    mbedtls_pk_write_key_pem(&key, pem, sizeof pem) != 0)
+	if (drbg_seed(&d, &e) != 0)
 		goto out;
-	*err = "cannot write the key";
-	if (tls_write_file(key_path, pem, strlen((char *)pem), 0600) != 0)
+	made = tls_x509_new_key(&key, &d, key_path);
+	if (made != 0) {
+		*err = made == -2 ? "cannot write the key" : "cannot make a key";
 		goto out;
+	}
 	*err = "cannot make the certificate request";
 	snprintf(subject, sizeof subject, "CN=%s,O=Outpost office", cn);
 	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);

@@ -5,6 +5,7 @@
  * browser, or from a node through the hub.
  */
 #include "lib/upload.h"
+#include "lib/http.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -376,7 +377,6 @@ int upload_filename_ok(const char *name, upload_type t)
 
 int upload_disposition(const char *name, char *out, size_t n)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	size_t w = 0;
 	int r;
 
@@ -394,19 +394,5 @@ int upload_disposition(const char *name, char *out, size_t n)
 	if (r < 0 || (size_t)r >= n - w)
 		return -1;
 	w += (size_t)r;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		int plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			    (*p >= '0' && *p <= '9') || strchr("!#$&+-.^_`|~", *p) != NULL;
-		if (w + (plain ? 1 : 3) >= n)
-			return -1;
-		if (plain) {
-			out[w++] = (char)*p;
-		} else {
-			out[w++] = '%';
-			out[w++] = hex[*p >> 4];
-			out[w++] = hex[*p & 15];
-		}
-	}
-	out[w] = '\0';
-	return 0;
+	return http_pct_encode_keep(name, out + w, n - w, "!#$&+-.^_`|~");
 }

@@ -3,16 +3,11 @@
  * replicated approval rows; see case_approvals.h.
  */
 #include "model/case_approvals.h"
+#include "model/schema.h"
 #include "lib/json.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define REFUSE(...)                              \
-	do {                                     \
-		snprintf(reason, n, __VA_ARGS__); \
-		return -1;                       \
-	} while (0)
 
 static const struct {
 	const char *role, *title;

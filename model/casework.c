@@ -4,6 +4,7 @@
  * the hub's check of replicated case rows; see casework.h.
  */
 #include "model/casework.h"
+#include "model/schema.h"
 #include "model/case_approvals.h"
 #include "model/case_forms.h"
 #include "model/crm.h"
@@ -401,12 +402,6 @@ int case_skew_flag(int64_t offset_ms)
 }
 
 /* ---- hub checks ------------------------------------------------------------------------ */
-
-#define REFUSE(...)                              \
-	do {                                     \
-		snprintf(reason, n, __VA_ARGS__); \
-		return -1;                       \
-	} while (0)
 
 static const char *js(const cJSON *row, const char *k)
 {

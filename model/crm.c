@@ -4,6 +4,7 @@
  * item transitions and assignment, and the hub's row checks; see crm.h.
  */
 #include "model/crm.h"
+#include "model/schema.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -183,7 +184,9 @@ int crm_valid_url(const char *s)
 
 int crm_valid_phone(const char *s)
 {
-	return json_valid_phone(s, 10, 15, " +-().x");
+	int digits = json_phone_digits(s, " +-().x");
+
+	return digits >= 10 && digits <= 15 ? 0 : -1;
 }
 
 int crm_valid_email(const char *s)
@@ -543,12 +546,6 @@ out:
 	return ret;
 }
 
-#define REFUSE(...)                              \
-	do {                                     \
-		snprintf(reason, n, __VA_ARGS__); \
-		return -1;                       \
-	} while (0)
-
 static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *type = jstr(row, "account_type"), *name = jstr(row, "company_name");
@@ -660,15 +657,7 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 /* Is there an employer with this id at the hub?  1, 0, -1. */
 static int employer_exists(sqlite3 *db, const char *id)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (db_prepare(db, &st, "SELECT 1 FROM employers WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return db_exists(db, "SELECT 1 FROM employers WHERE id=?", id);
 }
 
 /*

@@ -14,6 +14,7 @@
  * before a lock arrived: the office could not know, and the row is kept.
  */
 #include "model/crm.h"
+#include "model/schema.h"
 #include "model/privileges.h"
 #include "lib/json.h"
 
@@ -75,12 +76,6 @@ static int64_t num(const cJSON *row, const char *k, int64_t def)
 
 	return cJSON_IsNumber(x) ? (int64_t)x->valuedouble : def;
 }
-
-#define REFUSE(...)                               \
-	do {                                      \
-		snprintf(reason, n, __VA_ARGS__); \
-		return -1;                        \
-	} while (0)
 
 /* One text column of a row by id (0 found, 1 no row, -1 error). */
 static int row_text(sqlite3 *db, const char *sql, const char *id, char *out, size_t len)

@@ -48,7 +48,9 @@ int greeter_valid_language(const char *s)
 
 int greeter_valid_phone(const char *s)
 {
-	return json_valid_phone(s, 7, 15, " +-().");
+	int digits = json_phone_digits(s, " +-().");
+
+	return digits >= 7 && digits <= 15 ? 0 : -1;
 }
 
 int greeter_valid_email(const char *s)

@@ -51,6 +51,20 @@ typedef struct schema_module {
 	int sm_ntables;
 } schema_module;
 
+/* The definition of a module named name from its static arrays of
+ * migrations and tables. */
+#define SCHEMA_MODULE(name, migrations, tables)                                                 \
+	{(name), (migrations), SCHEMA_COUNT(migrations), (tables), SCHEMA_COUNT(tables)}
+#define SCHEMA_COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Inside a hub row validator (sync_row_validator: its reason and n in
+ * scope): the refusal, printf-style, into reason, and return -1. */
+#define REFUSE(...)                               \
+	do {                                      \
+		snprintf(reason, n, __VA_ARGS__); \
+		return -1;                        \
+	} while (0)
+
 /* All modules, NULL-terminated list of pointers. */
 extern const schema_module *const schema_modules[];
 

@@ -103,10 +103,4 @@ static const table_def accounts_tables[] = {
 	{"audit_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL},
 };
 
-const schema_module schema_accounts = {
-	"accounts",
-	accounts_migrations,
-	(int)(sizeof accounts_migrations / sizeof accounts_migrations[0]),
-	accounts_tables,
-	(int)(sizeof accounts_tables / sizeof accounts_tables[0]),
-};
+const schema_module schema_accounts = SCHEMA_MODULE("accounts", accounts_migrations, accounts_tables);

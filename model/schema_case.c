@@ -249,10 +249,4 @@ static const table_def case_tables[] = {
 	{"case_forms", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 };
 
-const schema_module schema_case = {
-	"casework",
-	case_migrations,
-	(int)(sizeof case_migrations / sizeof case_migrations[0]),
-	case_tables,
-	(int)(sizeof case_tables / sizeof case_tables[0]),
-};
+const schema_module schema_case = SCHEMA_MODULE("casework", case_migrations, case_tables);

@@ -86,10 +86,4 @@ static const table_def core_tables[] = {
 	{"checkin_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL},
 };
 
-const schema_module schema_core = {
-	"core",
-	core_migrations,
-	(int)(sizeof core_migrations / sizeof core_migrations[0]),
-	core_tables,
-	(int)(sizeof core_tables / sizeof core_tables[0]),
-};
+const schema_module schema_core = SCHEMA_MODULE("core", core_migrations, core_tables);

@@ -410,10 +410,4 @@ static const table_def crm_tables[] = {
 	{"job_referrals", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL},
 };
 
-const schema_module schema_crm = {
-	"crm",
-	crm_migrations,
-	(int)(sizeof crm_migrations / sizeof crm_migrations[0]),
-	crm_tables,
-	(int)(sizeof crm_tables / sizeof crm_tables[0]),
-};
+const schema_module schema_crm = SCHEMA_MODULE("crm", crm_migrations, crm_tables);

@@ -39,10 +39,4 @@ static const table_def sync_tables[] = {
 	{"conflicts", TK_HUB_OWNED, SCOPE_ROW, NULL, NULL, NULL},
 };
 
-const schema_module schema_sync = {
-	"sync",
-	sync_migrations,
-	(int)(sizeof sync_migrations / sizeof sync_migrations[0]),
-	sync_tables,
-	(int)(sizeof sync_tables / sizeof sync_tables[0]),
-};
+const schema_module schema_sync = SCHEMA_MODULE("sync", sync_migrations, sync_tables);

@@ -16,23 +16,44 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The pin of the key the hub presented on h (libcurl's certificate info,
+ * CURLOPT_CERTINFO set before the transfer).  0 or SYNC_E_OTHER. */
+static int enroll_read_pin(CURL *h, const char *hub_url, char *pin, size_t pinlen, char *err,
+			   size_t errlen)
+{
+	struct curl_certinfo *ci = NULL;
+	struct curl_slist *sl;
+
+	fmt_line(err, errlen, "cannot read the certificate of the hub at %s", hub_url);
+	if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
+	    ci->num_of_certs < 1)
+		return SYNC_E_OTHER;
+	for (sl = ci->certinfo[0]; sl; sl = sl->next)
+		if (strncmp(sl->data, "Cert:", 5) == 0 &&
+		    tls_cert_pin(sl->data + 5, strlen(sl->data + 5) + 1, pin, pinlen) == 0)
+			return 0;
+	return SYNC_E_OTHER;
+}
+
 /*
- * The pin of the key the hub at hub_url presents, from one unpinned GET
- * /healthz (nothing secret is sent) with libcurl's certificate info.  0 or
- * SYNC_E_*.
+ * One GET /healthz of the hub at hub_url (nothing secret is sent), in one of
+ * two ways:
+ *  * seen != NULL: unpinned, and seen gets the pin of the key the hub
+ *    presents;
+ *  * pin != NULL: a fresh connection pinned to pin (no reuse: the key must be
+ *    seen in a new handshake), SYNC_E_PIN when the hub presents another key.
+ * 0 or SYNC_E_*, err filled.
  */
-static int enroll_probe_pin(const char *hub_url, char *pin, size_t pinlen, char *err,
-			    size_t errlen)
+static int enroll_healthz(const char *hub_url, const char *pin, char *seen, size_t seenlen,
+			  char *err, size_t errlen)
 {
 	CURL *h = curl_easy_init();
 	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
 	buf resp = BUF_INIT(64 * 1024);
-	struct curl_certinfo *ci = NULL;
-	struct curl_slist *sl;
 	sync_client dummy;
 	xfer x;
 	CURLcode cc;
-	int ret = SYNC_E_OTHER;
+	int ret;
 
 	if (h == NULL) {
 		fmt_line(err, errlen, "cannot initialise libcurl");
@@ -44,24 +65,25 @@ static int enroll_probe_pin(const char *hub_url, char *pin, size_t pinlen, char 
 	x.x_resp = &resp;
 	x.x_next = x.x_head = x.x_time = -1;
 	sync__url_join(hub_url, "/healthz", url, sizeof url);
-	sync__curl_common(h, url, NULL, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
-	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
-	cc = curl_easy_perform(h);
-	if (cc != CURLE_OK) {
-		ret = sync__map_curl(cc, hub_url, errbuf, err, errlen);
-		goto out;
+	sync__curl_common(h, url, pin, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
+	if (seen != NULL) {
+		curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
 	}
-	fmt_line(err, errlen, "cannot read the certificate of the hub at %s", hub_url);
-	if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
-	    ci->num_of_certs < 1)
-		goto out;
-	for (sl = ci->certinfo[0]; sl; sl = sl->next)
-		if (strncmp(sl->data, "Cert:", 5) == 0 &&
-		    tls_cert_pin(sl->data + 5, strlen(sl->data + 5) + 1, pin, pinlen) == 0) {
-			ret = 0;
-			break;
-		}
-out:
+	cc = curl_easy_perform(h);
+	if (pin != NULL && cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+		fmt_line(err, errlen,
+		       "the hub at %s presents a key other than the one its enrollment reply "
+		       "named (interception?): enrollment not saved",
+		       hub_url);
+		ret = SYNC_E_PIN;
+	} else if (cc != CURLE_OK) {
+		ret = sync__map_curl(cc, hub_url, errbuf, err, errlen);
+	} else {
+		ret = seen != NULL ? enroll_read_pin(h, hub_url, seen, seenlen, err, errlen) : 0;
+	}
 	buf_release(&resp);
 	curl_easy_cleanup(h);
 	return ret;
@@ -181,47 +203,6 @@ out:
 	return ret;
 }
 
-/* A fresh connection pinned to pin: does the hub present that key? */
-static int enroll_check_pin(const char *hub_url, const char *pin, char *err, size_t errlen)
-{
-	CURL *h = curl_easy_init();
-	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
-	buf resp = BUF_INIT(64 * 1024);
-	sync_client dummy;
-	xfer x;
-	CURLcode cc;
-	int ret = SYNC_E_OTHER;
-
-	if (h == NULL) {
-		fmt_line(err, errlen, "cannot initialise libcurl");
-		return SYNC_E_OTHER;
-	}
-	memset(&dummy, 0, sizeof dummy);
-	memset(&x, 0, sizeof x);
-	x.x_client = &dummy;
-	x.x_resp = &resp;
-	sync__url_join(hub_url, "/healthz", url, sizeof url);
-	sync__curl_common(h, url, pin, SYNC_CONNECT_TIMEOUT_MS, SYNC_REQUEST_TIMEOUT_MS, errbuf, &x);
-	/* No connection reuse: the key must be seen in a new handshake. */
-	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-	cc = curl_easy_perform(h);
-	if (cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
-		fmt_line(err, errlen,
-		       "the hub at %s presents a key other than the one its enrollment reply "
-		       "named (interception?): enrollment not saved",
-		       hub_url);
-		ret = SYNC_E_PIN;
-	} else if (cc != CURLE_OK) {
-		ret = sync__map_curl(cc, hub_url, errbuf, err, errlen);
-	} else {
-		ret = 0;
-	}
-	buf_release(&resp);
-	curl_easy_cleanup(h);
-	return ret;
-}
-
 int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
 		       sync_enroll_tls *tls, const char *data_dir, sync_identity *out, char *err,
 		       size_t errlen)
@@ -257,7 +238,7 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
 		fmt_line(err, errlen, "--pin must be sha256// and 44 base64 characters");
 		return SYNC_E_CONFIG;
 	}
-	rc = enroll_probe_pin(hub_url, seen, sizeof seen, err, errlen);
+	rc = enroll_healthz(hub_url, NULL, seen, sizeof seen, err, errlen);
 	if (rc == 0)
 		rc = enroll_verify_key(hub_url, code, pin, seen, err, errlen);
 	if (rc != 0)
@@ -296,7 +277,7 @@ int sync_client_enroll(const char *hub_url, const char *code, const char *pin,
 		rc = SYNC_E_PIN;
 		goto out;
 	}
-	rc = enroll_check_pin(hub_url, id.id_pin, err, errlen);
+	rc = enroll_healthz(hub_url, id.id_pin, NULL, 0, err, errlen);
 	if (rc != 0)
 		goto out;
 	if (tls != NULL) {

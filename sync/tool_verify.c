@@ -37,6 +37,26 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* tool_open(), then GET path at the hub into *out, the contact recorded.
+ * 0, or an exit code (message printed; nothing left open). */
+static int open_get(tool *t, sync_client **c, sqlite3 **db, const char *path, cJSON **out)
+{
+	int ex = tool_open(t, c, db), rc;
+
+	if (ex != 0)
+		return ex;
+	rc = sync_client_get_json(*c, path, out);
+	sync_client_record(*c, *db, rc == 0 ? NULL : (*c)->sc_error);
+	if (rc == 0)
+		return 0;
+	ex = tool_fail(t, rc, (*c)->sc_error);
+	cJSON_Delete(*out);
+	*out = NULL;
+	db_close(*db);
+	sync_client_free(*c);
+	return ex;
+}
+
 int cmd_verify(tool *t)
 {
 	sync_client *c;
@@ -44,18 +64,12 @@ int cmd_verify(tool *t)
 	cJSON *hub = NULL, *mine = NULL, *out = NULL, *rows;
 	const cJSON *ht, *mt, *e;
 	const char **names = NULL;
-	int n = 0, cap, ex, rc, mismatches = 0;
+	int n = 0, cap, ex, mismatches = 0;
 	int64_t pending;
 
-	ex = tool_open(t, &c, &db);
+	ex = open_get(t, &c, &db, "/api/v1/sync/digest", &hub);
 	if (ex != 0)
 		return ex;
-	rc = sync_client_get_json(c, "/api/v1/sync/digest", &hub);
-	sync_client_record(c, db, rc == 0 ? NULL : c->sc_error);
-	if (rc != 0) {
-		ex = tool_fail(t, rc, c->sc_error);
-		goto done;
-	}
 	mine = sync_digest(db, NULL);
 	ht = tables_of(hub);
 	mt = tables_of(mine);
@@ -139,17 +153,11 @@ int cmd_conflicts(tool *t)
 	sqlite3 *db;
 	cJSON *rows = NULL;
 	const cJSON *r;
-	int ex, rc, n, open = 0;
+	int ex, n, open = 0;
 
-	ex = tool_open(t, &c, &db);
+	ex = open_get(t, &c, &db, "/api/v1/sync/conflicts", &rows);
 	if (ex != 0)
 		return ex;
-	rc = sync_client_get_json(c, "/api/v1/sync/conflicts", &rows);
-	sync_client_record(c, db, rc == 0 ? NULL : c->sc_error);
-	if (rc != 0) {
-		ex = tool_fail(t, rc, c->sc_error);
-		goto done;
-	}
 	if (!cJSON_IsArray(rows)) {
 		ex = tool_fail(t, SYNC_E_OTHER, "the hub's conflicts reply is malformed");
 		goto done;

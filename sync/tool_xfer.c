@@ -14,23 +14,30 @@ static void finish(sync_client *c, sqlite3 *db, int rc)
 	sync_client_record(c, db, rc == 0 ? NULL : c->sc_error);
 }
 
-int cmd_push(tool *t)
+/* tool_open(), one direction go() (its exit code), then all closed. */
+static int xfer(tool *t, int (*go)(tool *t, sync_client *c, sqlite3 *db))
 {
 	sync_client *c;
 	sqlite3 *db;
-	sync_push_stats ps;
-	int rc, ex;
+	int ex = tool_open(t, &c, &db);
 
-	ex = tool_open(t, &c, &db);
 	if (ex != 0)
 		return ex;
-	rc = sync_client_push(c, db, &ps);
+	ex = go(t, c, db);
+	db_close(db);
+	sync_client_free(c);
+	return ex;
+}
+
+static int push(tool *t, sync_client *c, sqlite3 *db)
+{
+	sync_push_stats ps;
+	int rc = sync_client_push(c, db, &ps);
+
 	finish(c, db, rc);
 	tool_progress_end(t);
-	if (rc != 0) {
-		ex = tool_fail(t, rc, c->sc_error);
-		goto out;
-	}
+	if (rc != 0)
+		return tool_fail(t, rc, c->sc_error);
 	if (t->t_json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", 1);
@@ -59,33 +66,26 @@ int cmd_push(tool *t)
 		if (ps.ps_quarantined)
 			printf("quarantined entries are kept at the hub; see outpost-sync status\n");
 	}
-	ex = EXIT_TOOL_OK;
-out:
-	db_close(db);
-	sync_client_free(c);
-	return ex;
+	return EXIT_TOOL_OK;
 }
 
-int cmd_pull(tool *t)
+int cmd_push(tool *t)
 {
-	sync_client *c;
-	sqlite3 *db;
-	sync_pull_stats pl;
-	int rc, ex;
+	return xfer(t, push);
+}
 
-	ex = tool_open(t, &c, &db);
-	if (ex != 0)
-		return ex;
-	rc = sync_client_pull(c, db, &pl);
+static int pull(tool *t, sync_client *c, sqlite3 *db)
+{
+	sync_pull_stats pl;
+	int rc = sync_client_pull(c, db, &pl);
+
 	/* "push first" is advice, not a failed contact. */
 	finish(c, db, rc == SYNC_E_PENDING ? 0 : rc);
 	tool_progress_end(t);
-	if (rc != 0) {
-		ex = tool_fail(t, rc, rc == SYNC_E_PENDING
-					      ? "local changes pending, push first (outpost-sync push)"
-					      : c->sc_error);
-		goto out;
-	}
+	if (rc != 0)
+		return tool_fail(t, rc, rc == SYNC_E_PENDING
+					       ? "local changes pending, push first (outpost-sync push)"
+					       : c->sc_error);
 	if (t->t_json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", 1);
@@ -106,9 +106,10 @@ int cmd_pull(tool *t)
 		       snap, pl.pl_pages, pl.pl_pages == 1 ? "" : "s",
 		       (unsigned long long)pl.pl_bytes, pl.pl_cursor, pl.pl_head);
 	}
-	ex = EXIT_TOOL_OK;
-out:
-	db_close(db);
-	sync_client_free(c);
-	return ex;
+	return EXIT_TOOL_OK;
+}
+
+int cmd_pull(tool *t)
+{
+	return xfer(t, pull);
 }

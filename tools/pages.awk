@@ -4,7 +4,10 @@
 # gets in its place the doctype, the <head> (utf-8, the viewport, the title,
 # /app.css then each of css, /nav.js then each of js: lists separated by
 # spaces) and the top of the <body>: the skip link and the header that
-# nav.js fills.  Every other line, and every other page, passes through.
+# nav.js fills.  A page signed-out visitors see (sign-in, 404) names its
+# brand instead: brand="Outpost hub console" gives no nav.js and a header
+# that shows the brand, a link to home="/" when that is given.  Every other
+# line, and every other page, passes through.
 # The build runs it on webui/node/*.html and webui/hub/*.html before
 # embedding them (Makefile, assets_node.c and assets_hub.c).
 # Usage: awk -f tools/pages.awk page.html > out.html
@@ -25,13 +28,21 @@ FNR == 1 && /^<!--#page / {
 	print "<link rel=\"stylesheet\" href=\"/app.css\">"
 	for (i = 1; i <= ncss; i++)
 		print "<link rel=\"stylesheet\" href=\"" css[i] "\">"
-	print "<script type=\"module\" src=\"/nav.js\"></script>"
+	brand = attr($0, "brand")
+	home = attr($0, "home")
+	if (brand == "")
+		print "<script type=\"module\" src=\"/nav.js\"></script>"
 	for (i = 1; i <= njs; i++)
 		print "<script type=\"module\" src=\"" js[i] "\"></script>"
 	print "</head>"
 	print "<body>"
 	print "<a class=\"skip\" href=\"#main\">Skip to content</a>"
-	print "<header class=\"top\" id=\"top\"></header>"
+	if (brand == "")
+		print "<header class=\"top\" id=\"top\"></header>"
+	else if (home == "")
+		print "<header class=\"top\"><div class=\"bar\"><span class=\"brand\">" brand "</span></div></header>"
+	else
+		print "<header class=\"top\"><div class=\"bar\"><a class=\"brand\" href=\"" home "\">" brand "</a></div></header>"
 	next
 }
 { print }

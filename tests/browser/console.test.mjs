@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -168,14 +168,7 @@ export const tests = [
     await page.selectOption('#privilege_group', 'LWIA/CBO Staff');
     assert((await page.textContent('#privilege_group-desc')).includes('Case notes'), 'the group says what it allows, in words');
     await page.check('#crm_work_group');
-    await page.fill('#requestor_name', 'Pat Manager');
-    await page.fill('#requestor_email', 'pat.manager@example.org');
-    await page.fill('#ispa_date', daysAgo(10));
-    await page.selectOption('#confidentiality_type', 'E-1');
-    await page.fill('#confidentiality_date', daysAgo(9));
-    await page.fill('#business_need', 'Title I case manager at the demo office');
-    await page.setInputFiles('#file-request_form', pdf('request'));
-    await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+    await fillRequestor(page, 'Pat Manager', 'pat.manager@example.org', 'Title I case manager at the demo office', pdf);
     await page.click('#req-save');
     await page.waitForURL(/request\.html\?id=/);
     await page.waitForSelector('#view:not([hidden]) #info dd');
@@ -252,12 +245,7 @@ export const tests = [
     const jordan = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'jlee');
 
     // Operations makes Jordan the Local Area's MIS Administrator.
-    await page.goto(hub.url + '/account.html?id=' + jordan.id);
-    await page.waitForSelector('#roles-card:not([hidden])');
-    await page.check('#role-mis_admin');
-    await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
-    await page.fill('#role-admin_training_date', daysAgo(1));
-    await page.click('#roles-save');
+    await designateMis(page, hub, jordan.id, pdf('attachment-1'), 1);
     await page.waitForFunction(() => document.getElementById('roles-err').textContent !== '');
     assert((await page.textContent('#roles-err')).includes('never holds every privilege'), 'refused while the group has every privilege');
     // Change of group: Supervisor (every privilege) to Intake Staff.
@@ -276,12 +264,7 @@ export const tests = [
     assert(changed.privilege_group === 'LWIA Intake Staff' && !changed.privileges.includes('reports'), 'group changed: ' + changed.privilege_group);
 
     // Now the role.
-    await page.goto(hub.url + '/account.html?id=' + jordan.id);
-    await page.waitForSelector('#roles-card:not([hidden])');
-    await page.check('#role-mis_admin');
-    await page.setInputFiles('#role-attachment_id', pdf('attachment-1b'));
-    await page.fill('#role-admin_training_date', daysAgo(1));
-    await page.click('#roles-save');
+    await designateMis(page, hub, jordan.id, pdf('attachment-1b'), 1);
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
     assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.roles.includes('mis_admin'), 'role granted');
     await assertAccessible(page, 'account page with roles');

@@ -274,3 +274,32 @@ export async function hubFirstSignIn(page, hub, username, temp, mine) {
   await page.click('#change-btn');
   await page.waitForURL(u => !u.pathname.startsWith('/login'));
 }
+
+// The hub console's account page of staffId, signed in as operations: the
+// MIS Administrator role ticked with its signed Attachment 1 (file) and the
+// training date, daysBack days ago, then Save; the caller waits for the
+// answer.
+export async function designateMis(page, hub, staffId, file, daysBack) {
+  await page.goto(hub.url + '/account.html?id=' + staffId);
+  await page.waitForSelector('#roles-card:not([hidden])');
+  await page.check('#role-mis_admin');
+  await page.setInputFiles('#role-attachment_id', file);
+  await page.fill('#role-admin_training_date', new Date(Date.now() - daysBack * 86400000).toISOString().slice(0, 10));
+  await page.click('#roles-save');
+}
+
+// The requestor's part of the hub console's access request form: who asks
+// (name, email), the ISPA training 10 days ago and the E-1 statement 9 days
+// ago, the business need, and the signed request form and ISPA certificate
+// (pdf(name) gives each file).
+export async function fillRequestor(page, name, email, need, pdf) {
+  const ago = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+  await page.fill('#requestor_name', name);
+  await page.fill('#requestor_email', email);
+  await page.fill('#ispa_date', ago(10));
+  await page.selectOption('#confidentiality_type', 'E-1');
+  await page.fill('#confidentiality_date', ago(9));
+  await page.fill('#business_need', need);
+  await page.setInputFiles('#file-request_form', pdf('request'));
+  await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+}

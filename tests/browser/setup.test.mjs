@@ -13,11 +13,10 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track } from './lib.mjs';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track, designateMis, fillRequestor } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const until = (what, fn, ms = 60000) => poll(what, fn, ms, 300);
-const daysAgo = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
 
 const pdf = name => pdfFile('setup-' + name);
 
@@ -108,14 +107,7 @@ export const tests = [
       await page.waitForSelector('#office_id option[value="slo-ajcc"]', { state: 'attached' });
       await page.selectOption('#office_id', 'slo-ajcc');
       await page.selectOption('#privilege_group', 'View Access with Reports');
-      await page.fill('#requestor_name', 'Dana Director');
-      await page.fill('#requestor_email', 'director@example.org');
-      await page.fill('#ispa_date', daysAgo(10));
-      await page.selectOption('#confidentiality_type', 'E-1');
-      await page.fill('#confidentiality_date', daysAgo(9));
-      await page.fill('#business_need', "MIS Administrator of the Local Area");
-      await page.setInputFiles('#file-request_form', pdf('request'));
-      await page.setInputFiles('#file-ispa_certificate', pdf('ispa'));
+      await fillRequestor(page, 'Dana Director', 'director@example.org', 'MIS Administrator of the Local Area', pdf);
       await page.setInputFiles('#file-confidentiality_statement', pdf('e1'));
       await page.click('#req-save');
       await page.waitForURL(/request\.html\?id=/);
@@ -133,13 +125,8 @@ export const tests = [
       const misTemp = await page.inputValue('#temp-password');
       plantSecret(misTemp);
       const mis = (await hub.api('/api/v1/admin/staff')).json.find(s => s.username === 'mruiz');
-      await page.goto(hub.url + '/account.html?id=' + mis.id);
-      await page.waitForSelector('#roles-card:not([hidden])');
-      await page.check('#role-mis_admin');
       // A designation needs the signed Attachment 1 and the training date (issue 16).
-      await page.setInputFiles('#role-attachment_id', pdf('attachment-1'));
-      await page.fill('#role-admin_training_date', daysAgo(3));
-      await page.click('#roles-save');
+      await designateMis(page, hub, mis.id, pdf('attachment-1'), 3);
       await page.waitForFunction(() => document.getElementById('status').textContent.includes('mis_admin'));
       // 5. Its reasons, signed in as the MIS Administrator.
       await signOut(page);

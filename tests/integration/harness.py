@@ -17,6 +17,7 @@ import sqlite3
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -172,6 +173,55 @@ def free_port():
         if not _port_taken(port):
             return port
     raise RuntimeError("no free port after 200 tries (see %s)" % PORTS_DIR)
+
+
+def read_head(sock, size=65536):
+    """Bytes from sock up to the end of an HTTP head (a blank line) or
+    EOF, whichever comes first: all that was read."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(size)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class Listener:
+    """The base of the tests' proxies: a listener on 127.0.0.1 at a port the
+    kernel picks (self.port) whose accept loop, once start() runs it, gives
+    each connection to self.serve(conn) in a thread of its own.  close()
+    stops it."""
+
+    def __init__(self, backlog=16):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+
+    def start(self):
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        return self
+
+    def _accept_loop(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        raise NotImplementedError
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 class Response:
@@ -472,6 +522,31 @@ class TwoOffices(unittest.TestCase):
         return sync_json(node, cmd)
 
 
+class HubAndOffices(unittest.TestCase):
+    """A hub and offices enrolled with it, shared by the class's tests: the
+    subclass's setUpClass calls start_hub() (cls.hub; cls.token, its admin
+    token, planted) and enroll_offices(); all are cleaned up after."""
+
+    @classmethod
+    def start_hub(cls):
+        cls.hub = Daemon("hub").start()
+        cls.token = admin_token(cls.hub)
+        cls.nodes = {}
+
+    @classmethod
+    def enroll_offices(cls, offices, env, log):
+        """cls.nodes[name] for each (name, office) of offices: a node
+        enrolled with that office (enrolled_node), started."""
+        for name, office in offices:
+            cls.nodes[name] = enrolled_node(cls.hub, office, env, log)
+
+    @classmethod
+    def tearDownClass(cls):
+        for n in cls.nodes.values():
+            n.cleanup()
+        cls.hub.cleanup()
+
+
 # ---- enrolled offices ----------------------------------------------------------
 def hub_code(hub, office="demo-office", plant=True):
     """A fresh enrollment code for office from `outpost-hub enroll-code`,
@@ -513,6 +588,29 @@ def sync_json(node, cmd):
         raise AssertionError("outpost-sync %s on %s failed (%d): %s %s" % (
             cmd, node.name, p.returncode, p.stdout.decode()[-2000:], p.stderr.decode()))
     return json.loads(p.stdout)
+
+
+def checkin_change(node, name):
+    """A check-in for name POSTed to node (its first greeter reason): (the
+    check-in's id, the outbox row it wrote: seq, hlc, actor, changeset)."""
+    reasons = node.get("/api/v1/greeter/reasons").json()
+    r = node.post("/api/v1/checkins", {"visitor_name": name, "reason_ids": [reasons[0]["id"]],
+                                       "language": "en"})
+    assert r.status == 201, (r.status, r.body)
+    row = rows(node, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq DESC LIMIT 1")[0]
+    return r.json()["id"], dict(zip(("seq", "hlc", "actor", "changeset"), row))
+
+
+def db_write(daemon, sql, *args):
+    """One statement on the daemon's database (stopped, or behind its back),
+    committed: the rows it gave."""
+    db = daemon.db()
+    try:
+        cur = db.execute(sql, args)
+        db.commit()
+        return cur.fetchall()
+    finally:
+        db.close()
 
 
 def db_value(daemon, sql, *args):

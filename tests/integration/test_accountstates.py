@@ -107,14 +107,19 @@ class AccountStatesTest(unittest.TestCase):
     def hubq(self, sql, *args):
         return harness.rows(self.hub, sql, *args)
 
-    def test_suspend_and_reactivate_keep_the_user_name(self):
-        cbo = client(self.node)
-        login(cbo, "t-lwia-cbo")
-        r = cbo.request("POST", "/api/v1/crm/employers", body={
-            "company_name": "Leave Coverage Bakery", "zip": "95814", "confirm_not_duplicate": True})
+    def lead_of(self, username, company):
+        """username signs in at the office and adds the lead company, which
+        the office then pushes: (the signed-in client, the lead's id)."""
+        c = client(self.node)
+        login(c, username)
+        r = c.request("POST", "/api/v1/crm/employers", body={
+            "company_name": company, "zip": "95814", "confirm_not_duplicate": True})
         self.assertEqual(r.status, 201, r.body)
-        lead = r.json()["id"]
         self.sync("push")
+        return c, r.json()["id"]
+
+    def test_suspend_and_reactivate_keep_the_user_name(self):
+        cbo, lead = self.lead_of("t-lwia-cbo", "Leave Coverage Bakery")
         self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead), [(CBO,)])
         # Every missing field at once; then the lead left behind is named.
         r = self.admin("/api/v1/admin/staff/%s/suspend" % CBO, {"reason": 5, "new_owner_id": 7})
@@ -191,13 +196,7 @@ class AccountStatesTest(unittest.TestCase):
         return rid
 
     def test_immediate_deactivation_hands_over_the_caseload(self):
-        partner = client(self.node)
-        login(partner, "t-lwia-partner")
-        r = partner.request("POST", "/api/v1/crm/employers", body={
-            "company_name": "Separation Day Foods", "zip": "95814", "confirm_not_duplicate": True})
-        self.assertEqual(r.status, 201, r.body)
-        lead = r.json()["id"]
-        self.sync("push")
+        partner, lead = self.lead_of("t-lwia-partner", "Separation Day Foods")
         rid = self.request({"kind": "deactivate", "staff_id": PARTNER, "requestor_name": "Pat Manager",
                             "separation_date": day(0)})
         url = "/api/v1/admin/staff/%s/deactivate" % PARTNER

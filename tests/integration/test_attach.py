@@ -113,6 +113,16 @@ class AttachmentTest(unittest.TestCase):
             API, emp, urllib.parse.quote(name)), body=data, headers={"Content-Type": ctype},
             timeout=60)
 
+    def upload_pdfs(self, node, emp, files, name):
+        """Each of files uploaded to emp at node as a PDF named name % i,
+        each accepted: their ids."""
+        ids = []
+        for i, f in enumerate(files):
+            r = self.upload(node, emp, f, "application/pdf", name % i)
+            self.assertEqual(r.status, 201, r.body)
+            ids.append(r.json()["id"])
+        return ids
+
     def outbox(self, node):
         db = node.db()
         try:
@@ -174,11 +184,7 @@ class AttachmentTest(unittest.TestCase):
     def test_attachments_at_the_cap_replicate(self):
         emp = self.lead(self.a, "Attachment Cap Machining")
         files = [pdf_bytes(CAP, b"cap-one"), pdf_bytes(CAP, b"cap-two")]
-        ids = []
-        for i, f in enumerate(files):
-            r = self.upload(self.a, emp, f, "application/pdf", "scan %d.pdf" % i)
-            self.assertEqual(r.status, 201, r.body)
-            ids.append(r.json()["id"])
+        ids = self.upload_pdfs(self.a, emp, files, "scan %d.pdf")
         db = self.a.db()
         try:
             sizes = [r[0] for r in db.execute("SELECT nbytes FROM outbox ORDER BY seq DESC LIMIT 2")]
@@ -205,11 +211,7 @@ class AttachmentTest(unittest.TestCase):
         emp = self.lead(self.a, "Attachment Big Entry Mills")
         self.sync(self.a, "push")
         files = [pdf_bytes(CAP, b"entry-%d" % i) for i in range(3)]
-        ids = []
-        for i, f in enumerate(files):
-            r = self.upload(self.a, emp, f, "application/pdf", "entry %d.pdf" % i)
-            self.assertEqual(r.status, 201, r.body)
-            ids.append(r.json()["id"])
+        ids = self.upload_pdfs(self.a, emp, files, "entry %d.pdf")
         # One changeset holding the three inserts (one table header, three
         # changes), as one write of three files would make; it replaces each
         # of the three entries, so the outbox stays gap-free and the second
@@ -240,11 +242,7 @@ class AttachmentTest(unittest.TestCase):
         emp = self.lead(self.a, "Attachment Bundle Orchards")
         self.sync(self.a, "push")
         files = [pdf_bytes(CAP, b"bundle-one"), pdf_bytes(CAP, b"bundle-two")]
-        ids = []
-        for i, f in enumerate(files):
-            r = self.upload(self.a, emp, f, "application/pdf", "bundle %d.pdf" % i)
-            self.assertEqual(r.status, 201, r.body)
-            ids.append(r.json()["id"])
+        ids = self.upload_pdfs(self.a, emp, files, "bundle %d.pdf")
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "office.bundle")
             p = run_tool(["export", "--data", self.a.data, "--out", path, "--json"])

@@ -70,13 +70,7 @@ class CaseNodeTest(harness.DemoNode):
         return self.node.post(API + "/participants/%s/activities" % pid, b)
 
     def ndb(self, sql, *args):
-        db = self.node.db()
-        try:
-            cur = db.execute(sql, args)
-            db.commit()
-            return cur.fetchall()
-        finally:
-            db.close()
+        return harness.db_write(self.node, sql, *args)
 
     # ---- participants and SSN ----------------------------------------------------
     def test_register_ssn_masked_reveal_audited(self):
@@ -559,10 +553,10 @@ def sign_in(node, username):
         harness.login(node, username, CASE_PASSWORD)
 
 
-class CaseReplicationTest(unittest.TestCase):
+class CaseReplicationTest(harness.HubAndOffices):
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub").start()
+        cls.start_hub()
         # A second Local Area with one office, seeded at the hub (there is no
         # admin API for Local Areas yet); the hub gives it its SSN key.
         db = cls.hub.db()
@@ -579,14 +573,9 @@ class CaseReplicationTest(unittest.TestCase):
         hub_account(cls.hub, "case.super", "0190c000-0000-7000-8000-0000000c0003", "demo-la", "demo-office",
                     "LWIA Partner Supervisor")
         plant_secret(CASE_PASSWORD)
-        with open(os.path.join(cls.hub.data, "admin.token")) as f:
-            cls.token = f.read().strip()
-        plant_secret(cls.token)
         cls.schema = cls.hub.get("/healthz").json()["schema_version"]
-        cls.nodes = {}
-        for name, office in (("a", "demo-office"), ("b", "demo-office-2"), ("c", "north-office")):
-            cls.nodes[name] = harness.enrolled_node(cls.hub, office, {"OUTPOST_NODE_DEMO": "no"},
-                                                    "case-sync")
+        cls.enroll_offices((("a", "demo-office"), ("b", "demo-office-2"), ("c", "north-office")),
+                           {"OUTPOST_NODE_DEMO": "no"}, "case-sync")
         for n in cls.nodes.values():
             wait_for(lambda n=n: count(n, "SELECT count(*) FROM participant_activity_codes") > 100,
                      what="the code lists to reach " + n.name)
@@ -598,12 +587,6 @@ class CaseReplicationTest(unittest.TestCase):
                                         " ON s.id = c.id WHERE s.username='case.super'") == 1,
                  what="the supervisor's account at office A")
         harness.login(cls.sup, "case.super", CASE_PASSWORD)
-
-    @classmethod
-    def tearDownClass(cls):
-        for n in cls.nodes.values():
-            n.cleanup()
-        cls.hub.cleanup()
 
     @classmethod
     def code(cls, office):

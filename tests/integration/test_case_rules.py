@@ -58,13 +58,7 @@ class CaseRulesBase(unittest.TestCase):
         return j
 
     def ndb(self, sql, *args, node=None):
-        db = (node or self.node).db()
-        try:
-            cur = db.execute(sql, args)
-            db.commit()
-            return cur.fetchall()
-        finally:
-            db.close()
+        return harness.db_write(node or self.node, sql, *args)
 
     def register(self, first, last, registered=None, node=None, **kw):
         node = node or self.node
@@ -373,26 +367,21 @@ def wait_for(fn, timeout=90, what="condition"):
 count = harness.db_value
 
 
-class CaseApprovalsTest(CaseRulesBase):
+class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
     """A hub and two offices of the demo Local Area; a case manager, a
     supervisor and four approvers, each signed in in their own session."""
 
     @classmethod
     def setUpClass(cls):
         env = {"OUTPOST_NODE_SYNC_INTERVAL": "1", "OUTPOST_NODE_DEMO": "no"}
-        cls.hub = Daemon("hub").start()
+        cls.start_hub()
         plant_secret(PASSWORD)
-        with open(os.path.join(cls.hub.data, "admin.token")) as f:
-            cls.token = f.read().strip()
-        plant_secret(cls.token)
         cls.ids = {}
         for user, group in (("casemgr", "LWIA Partner Staff"), ("super", "LWIA Partner Supervisor"),
                             ("pmgr", "View Access"), ("wdbdir", "View Access"),
                             ("eddrev", "View Access"), ("wioa", "View Access")):
             cls.ids[user] = hub_account(cls.hub, user, group)
-        cls.nodes = {}
-        for name, office in (("a", "demo-office"), ("b", "demo-office-2")):
-            cls.nodes[name] = harness.enrolled_node(cls.hub, office, env, "caserules-sync")
+        cls.enroll_offices((("a", "demo-office"), ("b", "demo-office-2")), env, "caserules-sync")
         for n in cls.nodes.values():
             wait_for(lambda n=n: count(n, "SELECT count(*) FROM staff_credentials c JOIN staff s ON"
                                           " s.id = c.id WHERE s.username='wioa'") == 1,
@@ -413,12 +402,6 @@ class CaseApprovalsTest(CaseRulesBase):
             harness.login(c, user, PASSWORD)
             cls.s[user] = c
         cls.today = cls.s["casemgr"].get(API + "/meta").json()["today"]
-
-    @classmethod
-    def tearDownClass(cls):
-        for n in cls.nodes.values():
-            n.cleanup()
-        cls.hub.cleanup()
 
     @classmethod
     def admin(cls, method, path, body=None):

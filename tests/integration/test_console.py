@@ -9,7 +9,7 @@ import os
 import time
 import unittest
 
-from harness import BIN, Daemon, login, plant_secret, run_tool
+from harness import BIN, Daemon, checkin_change, login, plant_secret, run_tool
 
 
 class ConsoleApi(unittest.TestCase):
@@ -193,18 +193,7 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(self.hub.get("/api/v1/console/status").status, 401)
 
     def test_quarantined_entry_decoded_and_handled(self):
-        reasons = self.node.get("/api/v1/greeter/reasons").json()
-        r = self.node.post("/api/v1/checkins", {"visitor_name": "Robin Quarantine",
-                                                "reason_ids": [reasons[0]["id"]],
-                                                "language": "en"})
-        self.assertEqual(r.status, 201, r.body)
-        cid = r.json()["id"]
-        ndb = self.node.db()
-        try:
-            row = ndb.execute("SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq DESC "
-                              "LIMIT 1").fetchone()
-        finally:
-            ndb.close()
+        cid, row = checkin_change(self.node, "Robin Quarantine")
         self.hub_sql("INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, hlc, actor, "
                      "created_at) VALUES('q-1','node-x',?,?,?,?,?,?,?)", row["seq"], "checkins",
                      "checkins: test reason", bytes(row["changeset"]), row["hlc"], row["actor"],

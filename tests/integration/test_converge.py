@@ -52,9 +52,9 @@ the same rule in Cluster.model.
 import json
 import os
 import random
+import functools
 import http.client
 import signal
-import socket
 import ssl
 import struct
 import subprocess
@@ -63,7 +63,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon, login, plant_secret, run_tool
+from harness import BIN, Daemon, Listener, login, plant_secret, read_head, run_tool
 
 LONG = os.environ.get("OUTPOST_LONG") == "1"
 API = "/api/v1/crm"
@@ -239,6 +239,12 @@ class Cluster:
         for n in self.nodes.values():
             n.d.cleanup()
         self.hub.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     # -- writes through the nodes' APIs
     def write(self, node, method, path, body=None, what="", headers=None):
@@ -633,11 +639,26 @@ def op_checkin(run, node):
                       "reason_ids": [run.rng.choice(reasons)["id"]]}, "checkin")
 
 
-def op_checkin_action(run, node):
-    r = run.pick(node, "SELECT id, status FROM checkins WHERE status IN "
-                       "('waiting','called','serving') ORDER BY id")
-    if r is None:
-        return False
+EMPLOYER = "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id"
+OPEN_ITEM = "SELECT id FROM work_items WHERE status != 'Closed' AND deleted = 0 ORDER BY id"
+PARTICIPANT = "SELECT id FROM participants WHERE last_name LIKE 'Converge%' ORDER BY id"
+
+
+def on_row(sql):
+    """An op on one row the node holds, picked by sql: fn(run, node, row,
+    ...), or False when there is none yet."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def op(run, node, *args):
+            r = run.pick(node, sql)
+            return False if r is None else fn(run, node, r, *args)
+        return op
+    return wrap
+
+
+@on_row("SELECT id, status FROM checkins WHERE status IN "
+        "('waiting','called','serving') ORDER BY id")
+def op_checkin_action(run, node, r):
     body = {"action": run.rng.choice(MOVES[r[1]])}
     if run.rng.random() < 0.3:
         body["note"] = run.rng.choice(["at desk 2", "needs Spanish", "back later"])
@@ -651,10 +672,8 @@ def op_lead(run, node):
                       "confirm_not_duplicate": True}, "lead")
 
 
-def op_lead_edit(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_lead_edit(run, node, r):
     field = run.rng.choice(["city", "phone", "website", "street"])
     v = {"city": CITIES, "phone": PHONES, "street": ["2 Oak Ave", "3 Elm St"],
          "website": ["www.a.example.com", "www.b.example.com"]}[field]
@@ -662,104 +681,79 @@ def op_lead_edit(run, node):
                      "lead edit")
 
 
-def op_contact(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_contact(run, node, r):
     return run.write(node, "POST", API + "/employers/%s/contacts" % r[0],
                      {"name": run.name("Contact"), "kind": "secondary"}, "contact")
 
 
-def op_contact_edit(run, node):
-    r = run.pick(node, "SELECT c.id FROM employer_contacts c JOIN employers e ON "
-                       "e.id=c.employer_id WHERE e.company_name LIKE 'Converge%' ORDER BY c.id")
-    if r is None:
-        return False
+@on_row("SELECT c.id FROM employer_contacts c JOIN employers e ON "
+        "e.id=c.employer_id WHERE e.company_name LIKE 'Converge%' ORDER BY c.id")
+def op_contact_edit(run, node, r):
     field = run.rng.choice(["title", "phone"])
     v = run.rng.choice(TITLES if field == "title" else PHONES)
     return run.write(node, "PATCH", API + "/contacts/" + r[0], {field: v}, "contact edit")
 
 
 def op_work_item(run, node):
-    e = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
+    e = run.pick(node, EMPLOYER)
     body = {"category_id": "crm-cat-follow-up", "description": run.name("Call back")}
     if e is not None:
         body["employer_id"] = e[0]
     return run.write(node, "POST", API + "/work-items", body, "work item")
 
 
-def _open_item(run, node):
-    return run.pick(node, "SELECT id FROM work_items WHERE status != 'Closed' AND deleted = 0 "
-                          "ORDER BY id")
-
-
-def op_work_edit(run, node):
-    r = _open_item(run, node)
-    if r is None:
-        return False
+@on_row(OPEN_ITEM)
+def op_work_edit(run, node, r):
     body = run.rng.choice([{"status": "In Progress"}, {"description": run.name("Update")},
                            {"due_date": node.today}, {"priority_id": "crm-pri-high"}])
     return run.write(node, "PATCH", API + "/work-items/" + r[0], body, "work item edit")
 
 
-def op_work_close(run, node):
-    r = _open_item(run, node)
-    if r is None:
-        return False
+@on_row(OPEN_ITEM)
+def op_work_close(run, node, r):
     return run.write(node, "PATCH", API + "/work-items/" + r[0], {"status": "Closed"},
                      "work item close")
 
 
-def op_work_delete(run, node):
-    r = _open_item(run, node)
-    if r is None:
-        return False
+@on_row(OPEN_ITEM)
+def op_work_delete(run, node, r):
     return run.write(node, "DELETE", API + "/work-items/" + r[0], None, "work item delete")
 
 
-def op_work_note(run, node):
-    r = run.pick(node, "SELECT id FROM work_items WHERE deleted = 0 ORDER BY id")
-    if r is None:
-        return False
+@on_row("SELECT id FROM work_items WHERE deleted = 0 ORDER BY id")
+def op_work_note(run, node, r):
     return run.write(node, "POST", API + "/work-items/%s/notes" % r[0],
                      {"body": run.name("Note")}, "work item note")
 
 
-def op_service(run, node):
-    r = run.pick(node, "SELECT id, account_type FROM employers WHERE company_name LIKE "
-                       "'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row("SELECT id, account_type FROM employers WHERE company_name LIKE "
+        "'Converge%' ORDER BY id")
+def op_service(run, node, r):
     return run.write(node, "POST", API + "/employers/%s/services" % r[0],
                      {"services": [{"code": run.rng.choice(["E20", "E21", "E26"]),
                                     "start_date": node.today}]}, "service")
 
 
-def op_employer_note(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_employer_note(run, node, r):
     text = run.name("Employer note")
     plant_secret(text)  # note text never reaches a log line
     return run.write(node, "POST", API + "/employers/%s/notes" % r[0],
                      {"subject": "Call", "body": text}, "employer note")
 
 
-def op_attachment(run, node):
-    r = run.pick(node, "SELECT id FROM employers WHERE company_name LIKE 'Converge%' ORDER BY id")
-    if r is None:
-        return False
+@on_row(EMPLOYER)
+def op_attachment(run, node, r):
     name = run.name("Scan").replace(" ", "-")
     data = b"%PDF-1.4\n% " + name.encode() + b"\n" + bytes(run.rng.randrange(256) for _ in range(64))
     return run.write(node, "POST", API + "/employers/%s/attachments?filename=%s.pdf" % (r[0], name),
                      data, "attachment", headers={"Content-Type": "application/pdf"})
 
 
-def op_attachment_withdraw(run, node):
-    r = run.pick(node, "SELECT a.id FROM employer_attachments a WHERE NOT EXISTS (SELECT 1 FROM"
-                       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id) ORDER BY a.id")
-    if r is None:
-        return False
+@on_row("SELECT a.id FROM employer_attachments a WHERE NOT EXISTS (SELECT 1 FROM"
+        " employer_attachment_withdrawals w WHERE w.attachment_id = a.id) ORDER BY a.id")
+def op_attachment_withdraw(run, node, r):
     return run.write(node, "POST", API + "/attachments/%s/withdraw" % r[0],
                      {"reason": run.rng.choice(["wrong lead", "old version"])}, "attachment withdrawal")
 
@@ -775,27 +769,18 @@ def op_participant(run, node):
                      "participant")
 
 
-def _participant(run, node):
-    return run.pick(node, "SELECT id FROM participants WHERE last_name LIKE 'Converge%' "
-                          "ORDER BY id")
-
-
-def op_participant_edit(run, node):
-    r = _participant(run, node)
-    if r is None:
-        return False
+@on_row(PARTICIPANT)
+def op_participant_edit(run, node, r):
     field = run.rng.choice(["phone", "address"])
     v = run.rng.choice(PHONES if field == "phone" else ["1 A St, Fresno", "2 B St, Merced"])
     return run.write(node, "PATCH", CASE + "/participants/" + r[0], {field: v},
                      "participant edit")
 
 
-def _participant_text(run, node, sub, label, body_of, what):
+@on_row(PARTICIPANT)
+def _participant_text(run, node, r, sub, label, body_of, what):
     """POST a new text (run.name(label), planted) to one of the node's
     participants' SUB list; False when there is no participant yet."""
-    r = _participant(run, node)
-    if r is None:
-        return False
     text = run.name(label)
     plant_secret(text)
     return run.write(node, "POST", CASE + "/participants/%s/%s" % (r[0], sub), body_of(text), what)
@@ -1010,14 +995,11 @@ class CheckerProofTest(unittest.TestCase):
 
     def scenario(self, plant):
 
-        c = Cluster("plant-%s" % (plant or "none"), plant=plant)
-        try:
+        with Cluster("plant-%s" % (plant or "none"), plant=plant) as c:
             if plant and not c.hooks_active():
                 self.skipTest("this build has no test hooks (release build)")
             with tempfile.TemporaryDirectory() as d:
                 return fixed_scenario(c, d)
-        finally:
-            c.stop()
 
     def test_no_plant_passes(self):
         self.assertEqual(self.scenario(None), [])
@@ -1062,8 +1044,7 @@ class FaultTest(unittest.TestCase):
                                 stdout=subprocess.DEVNULL, stderr=log), log
 
     def test_hub_killed_during_push(self):
-        c = Cluster("kill-hub-%d" % self.seed)
-        try:
+        with Cluster("kill-hub-%d" % self.seed) as c:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
             cc = c.add_node("C", OFFICE2)
             run = Run(c, self.rng)
@@ -1086,15 +1067,12 @@ class FaultTest(unittest.TestCase):
                 c.pull(b, check=True)
             c.sync_all()
             self.assertEqual(c.check(), [], "seed %d" % self.seed)
-        finally:
-            c.stop()
 
     def test_node_killed_during_pull(self):
         """B pulls with outpost-sync and both the puller and the node die; D
         syncs by itself (background cycle) and is killed at random points of
         its cycles: after a restart it resumes and catches up on its own."""
-        c = Cluster("kill-node-%d" % self.seed)
-        try:
+        with Cluster("kill-node-%d" % self.seed) as c:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
             d = c.add_node("D", OFFICE1, interval=1)
             run = Run(c, self.rng)
@@ -1127,8 +1105,6 @@ class FaultTest(unittest.TestCase):
                 c.pull(b, check=True)
             c.sync_all()
             self.assertEqual(c.check(), [], "seed %d" % self.seed)
-        finally:
-            c.stop()
 
 
     def test_node_killed_during_writes(self):
@@ -1136,8 +1112,7 @@ class FaultTest(unittest.TestCase):
         write it acknowledged is in its outbox after the restart, reaches the
         hub and every replica; none is there twice."""
 
-        c = Cluster("kill-capture-%d" % self.seed)
-        try:
+        with Cluster("kill-capture-%d" % self.seed) as c:
             a, b = c.add_node("A", OFFICE1), c.add_node("B", OFFICE1)
             run = Run(c, self.rng)
             acked = []
@@ -1183,11 +1158,9 @@ class FaultTest(unittest.TestCase):
                 db.close()
             self.assertEqual(n[0], n[1])
             self.assertGreaterEqual(n[0], len(acked))
-        finally:
-            c.stop()
 
 
-class FlakyProxy:
+class FlakyProxy(Listener):
     """A man in the middle between the nodes and the hub that holds the hub's
     own certificate and key (so the nodes' pin matches) and, request by
     request, passes it, drops it, loses the reply after the hub answered,
@@ -1196,6 +1169,7 @@ class FlakyProxy:
     MODES = ("pass", "drop", "lost_reply", "duplicate", "truncate", "delay")
 
     def __init__(self, hub, rng):
+        super().__init__()
         self.hub = hub
         self.rng = rng
         self.lock = threading.Lock()
@@ -1204,24 +1178,8 @@ class FlakyProxy:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(os.path.join(hub.data, "hub.crt"),
                                  os.path.join(hub.data, "hub.key"))
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def close(self):
-        self.closed = True
-        self.sock.close()
-
-    def serve(self):
-        while not self.closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.start()
 
     def upstream(self, timeout=60):
         ctx = ssl.create_default_context()
@@ -1230,16 +1188,13 @@ class FlakyProxy:
         return http.client.HTTPSConnection("127.0.0.1", self.hub.port, timeout=timeout,
                                            context=ctx)
 
-    def handle(self, conn):
+    def serve(self, conn):
         try:
             conn.settimeout(60)
             t = self.ctx.wrap_socket(conn, server_side=True)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = t.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
+            data = read_head(t)
+            if b"\r\n\r\n" not in data:
+                return
             head, body = data.split(b"\r\n\r\n", 1)
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)

@@ -50,6 +50,12 @@ class CrmNodeTest(harness.DemoNode):
         self.assertEqual(j.get("field"), field, j)
         self.assertTrue(j.get("error"))
 
+    def bad_each(self, path, base, bad):
+        """POST path with base plus each field of bad in turn: each refused
+        (400) naming that field."""
+        for field, value in bad.items():
+            self.bad(self.req("POST", path, dict(base, **{field: value})), field)
+
     def lead(self, name, zip_="95814", **kw):
         body = {"company_name": name, "zip": zip_, "street": "10 Test St", "city": "Sacramento"}
         body.update(kw)
@@ -99,29 +105,16 @@ class CrmNodeTest(harness.DemoNode):
         self.bad(self.req("POST", "/employers", {"company_name": "X Co"}), "zip")
         self.bad(self.req("POST", "/employers", {"company_name": "..,", "zip": "95814"}), "company_name")
         self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "9581"}), "zip")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "edd_account_number": "12-34"}), "edd_account_number")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "phone": "555"}), "phone")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "state": "Calif"}), "state")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "industry": "abc"}), "industry")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "website": "javascript:alert(1)"}), "website")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "lead_owner_id": "nobody"}), "lead_owner_id")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "office_id": "nowhere"}), "office_id")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "source": "external"}), "external_employer_id")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "contacts": [{"kind": "primary"}]}), "contacts[0].name")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "contacts": [{"name": "A", "email": "nope"}]}),
+        zed = {"company_name": "Zed", "zip": "95814"}
+        self.bad_each("/employers", zed, {
+            "edd_account_number": "12-34", "phone": "555", "state": "Calif", "industry": "abc",
+            "website": "javascript:alert(1)", "lead_owner_id": "nobody", "office_id": "nowhere"})
+        self.bad(self.req("POST", "/employers", dict(zed, source="external")), "external_employer_id")
+        self.bad(self.req("POST", "/employers", dict(zed, contacts=[{"kind": "primary"}])),
+                 "contacts[0].name")
+        self.bad(self.req("POST", "/employers", dict(zed, contacts=[{"name": "A", "email": "nope"}])),
                  "contacts[0].email")
-        self.bad(self.req("POST", "/employers", {"company_name": "Zed", "zip": "95814",
-                                                 "surprise": 1}), "surprise")
+        self.bad_each("/employers", zed, {"surprise": 1})
         r = self.node.request("POST", API + "/employers", body=b"{not json",
                               headers={"Content-Type": "application/json"})
         self.assertEqual(r.status, 400)
@@ -372,18 +365,10 @@ class CrmNodeTest(harness.DemoNode):
         self.bad(self.req("POST", "/work-items", {"description": "x"}), "category_id")
         self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other"}), "description")
         self.bad(self.req("POST", "/work-items", {"category_id": "nope", "description": "x"}), "category_id")
-        self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "x",
-                                                  "priority_id": "nope"}), "priority_id")
-        self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "x",
-                                                  "due_date": "tomorrow"}), "due_date")
-        self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "x",
-                                                  "employer_id": "nope"}), "employer_id")
-        self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "x",
-                                                  "status": "Closed"}), "status")
-        # Assignment only to the CRM work group.
-        self.bad(self.req("POST", "/work-items", {"category_id": "crm-cat-other", "description": "x",
-                                                  "assignee_id": "0190a000-0000-7000-8000-0000000000b3"}),
-                 "assignee_id")
+        # The last: assignment only to the CRM work group.
+        self.bad_each("/work-items", {"category_id": "crm-cat-other", "description": "x"}, {
+            "priority_id": "nope", "due_date": "tomorrow", "employer_id": "nope", "status": "Closed",
+            "assignee_id": "0190a000-0000-7000-8000-0000000000b3"})
         # Queues and due today.
         mine = self.node.get(API + "/work-items?queue=mine&limit=500").json()["items"]
         self.assertIn(w["id"], [x["id"] for x in mine])

@@ -491,32 +491,19 @@ class TestSessionIdle(unittest.TestCase):
 
 # ---- verified enrollment ---------------------------------------------------------------
 
-class InterceptingProxy:
+class InterceptingProxy(harness.Listener):
     """A TLS proxy with its own certificate (another hub's) in front of the
     real hub: it relays both ways and keeps every plaintext byte it saw."""
 
     def __init__(self, cert, key, hub_port):
         import threading
+        super().__init__()
         self.seen = bytearray()
         self.lock = threading.Lock()
         self.hub_port = hub_port
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
-        self.stopping = False
-        threading.Thread(target=self.accept_loop, daemon=True).start()
-
-    def accept_loop(self):
-        import threading
-        while not self.stopping:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        self.start()
 
     def pump(self, a, b):
         try:
@@ -550,10 +537,6 @@ class InterceptingProxy:
             return
         threading.Thread(target=self.pump, args=(up, tc), daemon=True).start()
         self.pump(tc, up)
-
-    def close(self):
-        self.stopping = True
-        self.ls.close()
 
 
 class TestVerifiedEnrollment(unittest.TestCase):

@@ -128,13 +128,7 @@ class TestCertRenewedWithoutRestart(unittest.TestCase):
 
     def get(self, s, name):
         s.sendall(("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n" % name).encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            b = s.recv(4096)
-            if not b:
-                break
-            data += b
-        return data.split(b"\r\n", 1)[0]
+        return harness.read_head(s, 4096).split(b"\r\n", 1)[0]
 
     def test_renewed_cert_served_without_restart(self):
         pid = self.node.proc.pid

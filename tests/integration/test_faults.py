@@ -34,7 +34,7 @@ import unittest
 import uuid
 
 import harness
-from harness import BIN, Daemon, plant_secret, run_tool
+from harness import BIN, Daemon, Listener, plant_secret, run_tool
 
 LONG = bool(os.environ.get("OUTPOST_LONG"))
 SEED = int(os.environ.get("OUTPOST_FAULT_SEED") or random.SystemRandom().randrange(1 << 30))
@@ -161,7 +161,7 @@ class Writer(threading.Thread):
 
 
 # ---- a TLS-unaware TCP proxy -------------------------------------------------------
-class Proxy(threading.Thread):
+class Proxy(Listener):
     """Forwards TCP bytes to the hub and, while faults are on, misbehaves at
     random (seeded).  libcurl keeps one connection open for many requests,
     so faults are drawn per connection and per chunk of bytes:
@@ -179,19 +179,13 @@ class Proxy(threading.Thread):
     """
 
     def __init__(self, hub_port, rng):
-        super().__init__(daemon=True)
+        super().__init__(backlog=64)
         self.hub_port = hub_port
         self.rng = rng
         self.faults = True
         self.drop_all = False
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.counts = {}
         self.lock = threading.Lock()
-        self.closed = False
         # The first connections while faults are on get each fault once,
         # so every kind happens in every run; the rest are drawn at random.
         self.forced = ["drop", "cut", "truncate", "short", "delay", "replay"]
@@ -207,21 +201,6 @@ class Proxy(threading.Thread):
     def count(self, mode):
         with self.lock:
             self.counts[mode] = self.counts.get(mode, 0) + 1
-
-    def run(self):
-        while not self.closed:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def close(self):
-        self.closed = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
     def serve(self, c):
         with self.lock:

@@ -188,18 +188,7 @@ class HubTest(harness.HubAndNode):
 
     def node_changeset(self, name):
         """POST a check-in to the real node; return (hlc, actor, changeset, checkin id)."""
-        reasons = self.node.get("/api/v1/greeter/reasons").json()
-        r = self.node.post("/api/v1/checkins", {"visitor_name": name,
-                                                "reason_ids": [reasons[0]["id"]],
-                                                "language": "en"})
-        self.assertEqual(r.status, 201, r.body)
-        cid = r.json()["id"]
-        db = self.node.db()
-        try:
-            row = db.execute("SELECT hlc, actor, changeset FROM outbox ORDER BY seq DESC "
-                             "LIMIT 1").fetchone()
-        finally:
-            db.close()
+        cid, row = harness.checkin_change(self.node, name)
         return row["hlc"], row["actor"], bytes(row["changeset"]), cid
 
     def hub_count(self, sql, *args):

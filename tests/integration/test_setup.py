@@ -467,12 +467,18 @@ class SetupTest(Base):
         r = node.post("/api/v1/session/password", {"current_password": temp, "new_password": pw})
         self.assertEqual(r.status, 200, r)
 
-    def test_pseudo_ssn_uses_local_area_identifier(self):
-        la, office = self.place(prefix="964")
+    def case_manager_office(self, la, office):
+        """office (of Local Area la) enrolled, with a new case manager there
+        signed in for the first time: the office's node."""
         staff, temp = self.create(self.ops, self.uniq("cm"), la=la, group="LWIA Partner Staff",
                                   office_id=office)
         node = self.enroll(office)
         self.node_login(node, staff["username"], temp)
+        return node
+
+    def test_pseudo_ssn_uses_local_area_identifier(self):
+        la, office = self.place(prefix="964")
+        node = self.case_manager_office(la, office)
         r = node.get("/api/v1/case/pseudo-ssn?birth_date=1977-05-25")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["pseudo_ssn"], "964-25-0577")
@@ -483,11 +489,7 @@ class SetupTest(Base):
                  .json().get("pseudo_ssn") == "965-25-0577", timeout=60,
                  what="the new identifier at the node")
         # A Local Area without an identifier gets a clear refusal, not 975.
-        la2, office2 = self.place()
-        staff2, temp2 = self.create(self.ops, self.uniq("cm"), la=la2, group="LWIA Partner Staff",
-                                    office_id=office2)
-        node2 = self.enroll(office2)
-        self.node_login(node2, staff2["username"], temp2)
+        node2 = self.case_manager_office(*self.place())
         r = node2.get("/api/v1/case/pseudo-ssn?birth_date=1977-05-25")
         self.assertEqual(r.status, 409, r)
         self.assertEqual(r.json()["field"], "pseudo_ssn")

@@ -361,22 +361,12 @@ class SyncNodeTest(OfficeTest):
         hub.start()
         # Unknown schema version: entries written by a newer node.
         a.stop()
-        db = a.db()
-        try:
-            db.execute("UPDATE outbox SET schema_version=schema_version+100")
-            db.commit()
-        finally:
-            db.close()
+        harness.db_write(a, "UPDATE outbox SET schema_version=schema_version+100")
         p = sync(a, "push")
         line = self.one_line_failure(p, EXIT_SCHEMA, "schema version")
         self.assertIn("upgrade", line)
         self.json_failure(sync(a, "push", "--json"), EXIT_SCHEMA, "schema_refused")
-        db = a.db()
-        try:
-            db.execute("UPDATE outbox SET schema_version=schema_version-100")
-            db.commit()
-        finally:
-            db.close()
+        harness.db_write(a, "UPDATE outbox SET schema_version=schema_version-100")
         p = sync(a, "push")
         self.assertEqual(p.returncode, EXIT_OK, p.stderr)
         # Revoked with the command line ...
@@ -489,12 +479,8 @@ class SyncNodeTest(OfficeTest):
         self.assertIsNotNone(hv["oldest_unpulled_ms"])
 
     def other_office(self, hub):
-        db = hub.db()
-        try:
-            rows = db.execute("SELECT id, local_area_id FROM offices WHERE id != 'demo-office' "
-                              "ORDER BY id").fetchall()
-        finally:
-            db.close()
+        rows = harness.rows(hub, "SELECT id, local_area_id FROM offices WHERE id != 'demo-office' "
+                                 "ORDER BY id")
         if not rows:
             self.skipTest("the demo hub has a single office")
         return rows[0][0]
@@ -584,13 +570,8 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(outs["status"]["pending"], 0)
         self.assertEqual(outs["status"]["acked_seq"] - outs["status"]["seq_base"], waiting)
         # A row lost behind the node's back: verify says which table, exit code 7.
-        db = n.db()
-        try:
-            db.execute("DELETE FROM greeter_reasons WHERE rowid=(SELECT min(rowid) "
-                       "FROM greeter_reasons)")
-            db.commit()
-        finally:
-            db.close()
+        harness.db_write(n, "DELETE FROM greeter_reasons WHERE rowid=(SELECT min(rowid) "
+                            "FROM greeter_reasons)")
         p = sync(n, "verify")
         self.assertEqual(p.returncode, EXIT_MISMATCH, p.stdout)
         self.assertRegex(p.stdout.decode(), r"greeter_reasons +\d+ +\d+  MISMATCH")

@@ -24,51 +24,47 @@
 
 static void test_hub_table(void **state)
 {
-	const route_list *const *l;
-	size_t i, n = 0, writes = 0;
+	size_t n = 0, writes = 0;
 
 	(void)state;
-	for (l = hub_route_lists; *l; l++) {
-		for (i = 0; i < (*l)->rl_n; i++) {
-			const route_def *d = &(*l)->rl_defs[i];
-			const char *m = method_name(d->rd_method);
-			n++;
-			assert_non_null(d->rd_fn);
-			/* Public: a node's enrollment (its code is its credential)
-			 * and a person's sign-in (the password is). */
-			int enroll = strcmp(d->rd_path, "/api/v1/sync/enroll") == 0;
-			if ((d->rd_flags & ROUTE_PUBLIC) && !enroll &&
-			    strcmp(d->rd_path, "/api/v1/admin/session") != 0)
-				fail_msg("%s %s: no public hub admin route", m, d->rd_path);
-			/* A write: declared as one, or deferred (a password hashed
-			 * first) and then run by route_resume_write as the row's
-			 * write, its audit included.  A node's signed rows write
-			 * through the replication's own bounded transactions
-			 * (hub_sync.c), or not at all. */
-			int node = (d->rd_privs & HUB_P_NODE) != 0;
-			int write = (d->rd_flags & ROUTE_WRITE) ||
-				    (d->rd_method != HTTP_M_GET && (d->rd_flags & ROUTE_DEFER) && !node);
-			if (d->rd_method != HTTP_M_GET && !write && !node)
-				fail_msg("%s %s changes state outside a write", m, d->rd_path);
-			if (write) {
-				writes++;
-				if (!(d->rd_flags & ROUTE_AUDITED))
-					fail_msg("%s %s writes unaudited", m, d->rd_path);
-				/* The node and console admin: operations only.  The
-				 * account API's writes are scoped by the caller's role
-				 * inside (acct_api_scope). */
-				if ((*l == &hub_admin_route_list || *l == &hub_console_route_list) &&
-				    !(d->rd_privs & HUB_P_OPS) && !enroll)
-					fail_msg("%s %s writes without the operations role", m,
-						 d->rd_path);
-			}
-			/* An approver's session reaches its approvals only
-			 * (issue 15), its own session's rows (HUB_P_TEMP) aside. */
-			if ((d->rd_privs & HUB_P_APPROVER) && *l != &hub_case_console_route_list)
-				fail_msg("%s %s is open to an approver's session", m, d->rd_path);
-			if ((d->rd_flags & ROUTE_BODY) && d->rd_keys == NULL)
-				fail_msg("%s %s takes a body with no declared keys", m, d->rd_path);
+	FOR_EACH_ROUTE(hub_route_lists, l, d) {
+		const char *m = method_name(d->rd_method);
+		n++;
+		assert_non_null(d->rd_fn);
+		/* Public: a node's enrollment (its code is its credential)
+		 * and a person's sign-in (the password is). */
+		int enroll = strcmp(d->rd_path, "/api/v1/sync/enroll") == 0;
+		if ((d->rd_flags & ROUTE_PUBLIC) && !enroll &&
+		    strcmp(d->rd_path, "/api/v1/admin/session") != 0)
+			fail_msg("%s %s: no public hub admin route", m, d->rd_path);
+		/* A write: declared as one, or deferred (a password hashed
+		 * first) and then run by route_resume_write as the row's
+		 * write, its audit included.  A node's signed rows write
+		 * through the replication's own bounded transactions
+		 * (hub_sync.c), or not at all. */
+		int node = (d->rd_privs & HUB_P_NODE) != 0;
+		int write = (d->rd_flags & ROUTE_WRITE) ||
+			    (d->rd_method != HTTP_M_GET && (d->rd_flags & ROUTE_DEFER) && !node);
+		if (d->rd_method != HTTP_M_GET && !write && !node)
+			fail_msg("%s %s changes state outside a write", m, d->rd_path);
+		if (write) {
+			writes++;
+			if (!(d->rd_flags & ROUTE_AUDITED))
+				fail_msg("%s %s writes unaudited", m, d->rd_path);
+			/* The node and console admin: operations only.  The
+			 * account API's writes are scoped by the caller's role
+			 * inside (acct_api_scope). */
+			if ((*l == &hub_admin_route_list || *l == &hub_console_route_list) &&
+			    !(d->rd_privs & HUB_P_OPS) && !enroll)
+				fail_msg("%s %s writes without the operations role", m,
+					 d->rd_path);
 		}
+		/* An approver's session reaches its approvals only
+		 * (issue 15), its own session's rows (HUB_P_TEMP) aside. */
+		if ((d->rd_privs & HUB_P_APPROVER) && *l != &hub_case_console_route_list)
+			fail_msg("%s %s is open to an approver's session", m, d->rd_path);
+		if ((d->rd_flags & ROUTE_BODY) && d->rd_keys == NULL)
+			fail_msg("%s %s takes a body with no declared keys", m, d->rd_path);
 	}
 	assert_true(n >= 40);
 	assert_true(writes >= 18);

@@ -56,43 +56,39 @@ static int listed(const char *const *list, const route_def *d)
 
 static void test_node_table(void **state)
 {
-	const route_list *const *l;
-	size_t i, n = 0, writes = 0;
+	size_t n = 0, writes = 0;
 
 	(void)state;
-	for (l = node_route_lists; *l; l++) {
-		for (i = 0; i < (*l)->rl_n; i++) {
-			const route_def *d = &(*l)->rl_defs[i];
-			int changing = d->rd_method == HTTP_M_POST || d->rd_method == HTTP_M_PUT ||
-				       d->rd_method == HTTP_M_PATCH || d->rd_method == HTTP_M_DELETE;
-			n++;
-			assert_non_null(d->rd_fn);
-			assert_non_null(d->rd_path);
-			if (d->rd_flags & ROUTE_WRITE) {
-				writes++;
-				if (!(d->rd_flags & ROUTE_CAPTURED))
-					fail_msg("%s %s writes uncaptured", method_name(d->rd_method),
-						 d->rd_path);
-				if (d->rd_privs == 0 && !listed(public_writes, d))
-					fail_msg("%s %s writes without a privilege",
-						 method_name(d->rd_method), d->rd_path);
-				if ((d->rd_flags & ROUTE_PUBLIC) && !listed(public_writes, d))
-					fail_msg("%s %s: an unlisted public write",
-						 method_name(d->rd_method), d->rd_path);
-			} else if (changing && !listed(non_writes, d)) {
-				fail_msg("%s %s changes state outside a write", method_name(d->rd_method),
+	FOR_EACH_ROUTE(node_route_lists, l, d) {
+		int changing = d->rd_method == HTTP_M_POST || d->rd_method == HTTP_M_PUT ||
+			       d->rd_method == HTTP_M_PATCH || d->rd_method == HTTP_M_DELETE;
+		n++;
+		assert_non_null(d->rd_fn);
+		assert_non_null(d->rd_path);
+		if (d->rd_flags & ROUTE_WRITE) {
+			writes++;
+			if (!(d->rd_flags & ROUTE_CAPTURED))
+				fail_msg("%s %s writes uncaptured", method_name(d->rd_method),
 					 d->rd_path);
-			}
-			if ((d->rd_flags & ROUTE_BODY) && (d->rd_keys == NULL || d->rd_keys[0].rk_name == NULL))
-				fail_msg("%s %s takes a body without declared keys",
+			if (d->rd_privs == 0 && !listed(public_writes, d))
+				fail_msg("%s %s writes without a privilege",
 					 method_name(d->rd_method), d->rd_path);
-			if (d->rd_keys && !(d->rd_flags & ROUTE_BODY))
-				fail_msg("%s %s declares keys but takes no body", method_name(d->rd_method),
-					 d->rd_path);
-			if (d->rd_flags & ROUTE_AUDITED)
-				fail_msg("%s %s: the node has no audited routes (the hub does)",
+			if ((d->rd_flags & ROUTE_PUBLIC) && !listed(public_writes, d))
+				fail_msg("%s %s: an unlisted public write",
 					 method_name(d->rd_method), d->rd_path);
+		} else if (changing && !listed(non_writes, d)) {
+			fail_msg("%s %s changes state outside a write", method_name(d->rd_method),
+				 d->rd_path);
 		}
+		if ((d->rd_flags & ROUTE_BODY) && (d->rd_keys == NULL || d->rd_keys[0].rk_name == NULL))
+			fail_msg("%s %s takes a body without declared keys",
+				 method_name(d->rd_method), d->rd_path);
+		if (d->rd_keys && !(d->rd_flags & ROUTE_BODY))
+			fail_msg("%s %s declares keys but takes no body", method_name(d->rd_method),
+				 d->rd_path);
+		if (d->rd_flags & ROUTE_AUDITED)
+			fail_msg("%s %s: the node has no audited routes (the hub does)",
+				 method_name(d->rd_method), d->rd_path);
 	}
 	assert_true(n >= 8);
 	assert_true(writes >= 2);
@@ -103,31 +99,27 @@ static void test_node_table(void **state)
 static void test_node_find(void **state)
 {
 	route_table t = {.rt_lists = node_route_lists};
-	const route_list *const *l;
-	size_t i;
 
 	(void)state;
-	for (l = node_route_lists; *l; l++)
-		for (i = 0; i < (*l)->rl_n; i++) {
-			const route_def *d = &(*l)->rl_defs[i];
-			char path[512], *p = path;
-			const char *s;
-			for (s = d->rd_path; *s && p < path + sizeof path - 40; s++) {
-				if (*s == ':' && s[-1] == '/') {
-					p += sprintf(p, "0190ffff-0000-7000-8000-00000000abcd");
-					while (s[1] && s[1] != '/')
-						s++;
-				} else if (*s == '*') {
-					p += sprintf(p, "x.html");
-				} else {
-					*p++ = *s;
-				}
+	FOR_EACH_ROUTE(node_route_lists, l, d) {
+		char path[512], *p = path;
+		const char *s;
+		for (s = d->rd_path; *s && p < path + sizeof path - 40; s++) {
+			if (*s == ':' && s[-1] == '/') {
+				p += sprintf(p, "0190ffff-0000-7000-8000-00000000abcd");
+				while (s[1] && s[1] != '/')
+					s++;
+			} else if (*s == '*') {
+				p += sprintf(p, "x.html");
+			} else {
+				*p++ = *s;
 			}
-			strcpy(p, "?q=1");
-			if (route_find(&t, d->rd_method, path) != d)
-				fail_msg("%s %s: another row takes it", method_name(d->rd_method),
-					 d->rd_path);
 		}
+		strcpy(p, "?q=1");
+		if (route_find(&t, d->rd_method, path) != d)
+			fail_msg("%s %s: another row takes it", method_name(d->rd_method),
+				 d->rd_path);
+	}
 	assert_null(route_find(&t, HTTP_M_DELETE, "/api/v1/greeter/reasons"));
 	assert_null(route_find(&t, HTTP_M_POST, "/api/v1/checkins/a/b/c"));
 	/* pages: whatever no other row takes, HEAD by its own row */

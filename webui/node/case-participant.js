@@ -48,20 +48,13 @@ function fillCodes(exited) {
     exited ? group('Follow-up codes', M.followup_codes, 'followup') : group('Activity codes', M.activity_codes, 'activity'));
 }
 
-// A Help Request to change or void an entered activity: raised by a
-// supervisor or manager, approved by DSS WIOA staff; the entry stands
-// until then.
-function helpRequest(x) {
-  const p = `hr-${x.id}-`;
-  const form = el('form', { novalidate: true, 'aria-label': `Help Request for ${x.code}` },
-    el('p', { class: 'muted' }, 'Raised by a supervisor or manager; DSS WIOA staff approve it. Until then the entry stands as it is.'),
-    el('div', { class: 'grid' },
-      el('div', {}, el('label', { for: p + 'void' }, el('input', { type: 'checkbox', id: p + 'void' }), ' Void this activity')),
-      el('div', {}, el('label', { for: p + 'end_date' }, 'End date'), el('input', { id: p + 'end_date', type: 'date', max: M.today, 'aria-describedby': p + 'end_date-err' }), el('p', { class: 'field-err error', id: p + 'end_date-err' })),
-      el('div', {}, el('label', { for: p + 'completion' }, 'Completion'),
-        el('select', { id: p + 'completion', 'aria-describedby': p + 'completion-err' }, el('option', { value: '' }, 'Not completed'),
-          el('option', { value: 'successful' }, 'Successful'), el('option', { value: 'unsuccessful' }, 'Unsuccessful')),
-        el('p', { class: 'field-err error', id: p + 'completion-err' }))),
+// The form of a Help Request (ids prefixed p): the intro, the fields, the
+// reason every request needs; sent as POST url with body(reason), then the
+// page reloads.
+function helpRequestForm(p, attrs, intro, fields, url, body) {
+  const form = el('form', { novalidate: true, ...attrs },
+    el('p', { class: 'muted' }, 'Raised by a supervisor or manager; DSS WIOA staff approve it. ' + intro),
+    fields,
     el('label', { for: p + 'reason' }, 'Reason for the change *'),
     el('textarea', { id: p + 'reason', rows: 2, 'aria-describedby': p + 'reason-err' }),
     el('p', { class: 'field-err error', id: p + 'reason-err' }),
@@ -70,19 +63,38 @@ function helpRequest(x) {
   form.addEventListener('submit', async ev => {
     ev.preventDefault();
     clearErrors(form);
-    const body = { reason: $(p + 'reason').value };
-    if ($(p + 'void').checked) body.void = true;
-    else {
-      if ($(p + 'end_date').value) body.end_date = $(p + 'end_date').value;
-      if ($(p + 'completion').value) body.completion = $(p + 'completion').value;
-    }
     try {
-      await api(`${API}/activities/${encodeURIComponent(x.id)}/amend`, { method: 'POST', body });
+      await api(url, { method: 'POST', body: body($(p + 'reason').value) });
       await load();
     } catch (e) {
       showErrors(form, e, p);
     }
   });
+  return form;
+}
+
+// A Help Request to change or void an entered activity: raised by a
+// supervisor or manager, approved by DSS WIOA staff; the entry stands
+// until then.
+function helpRequest(x) {
+  const p = `hr-${x.id}-`;
+  const form = helpRequestForm(p, { 'aria-label': `Help Request for ${x.code}` }, 'Until then the entry stands as it is.',
+    el('div', { class: 'grid' },
+      el('div', {}, el('label', { for: p + 'void' }, el('input', { type: 'checkbox', id: p + 'void' }), ' Void this activity')),
+      el('div', {}, el('label', { for: p + 'end_date' }, 'End date'), el('input', { id: p + 'end_date', type: 'date', max: M.today, 'aria-describedby': p + 'end_date-err' }), el('p', { class: 'field-err error', id: p + 'end_date-err' })),
+      el('div', {}, el('label', { for: p + 'completion' }, 'Completion'),
+        el('select', { id: p + 'completion', 'aria-describedby': p + 'completion-err' }, el('option', { value: '' }, 'Not completed'),
+          el('option', { value: 'successful' }, 'Successful'), el('option', { value: 'unsuccessful' }, 'Unsuccessful')),
+        el('p', { class: 'field-err error', id: p + 'completion-err' }))),
+    `${API}/activities/${encodeURIComponent(x.id)}/amend`, reason => {
+      const body = { reason };
+      if ($(p + 'void').checked) body.void = true;
+      else {
+        if ($(p + 'end_date').value) body.end_date = $(p + 'end_date').value;
+        if ($(p + 'completion').value) body.completion = $(p + 'completion').value;
+      }
+      return body;
+    });
   return el('details', { class: 'no-print' }, el('summary', {}, 'Request a change (Help Request)'), form);
 }
 
@@ -172,26 +184,12 @@ function noteItem(n) {
   }
   const waiting = (n.amendments || []).some(a => a.change_state === 'pending');
   const tid = 'am-' + n.id, p = tid + '-';
-  const form = el('form', { class: 'no-print', novalidate: true, 'aria-label': `Help Request to amend ${n.subject}` },
-    el('p', { class: 'muted' }, 'Raised by a supervisor or manager; DSS WIOA staff approve it. The note never changes: the amendment is shown under it.'),
-    el('label', { for: p + 'body' }, 'Amendment text *'),
-    el('textarea', { id: p + 'body', rows: 2, 'aria-describedby': p + 'body-err' }),
-    el('p', { class: 'field-err error', id: p + 'body-err' }),
-    el('label', { for: p + 'reason' }, 'Reason for the change *'),
-    el('textarea', { id: p + 'reason', rows: 2, 'aria-describedby': p + 'reason-err' }),
-    el('p', { class: 'field-err error', id: p + 'reason-err' }),
-    el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Send the Help Request')),
-    el('p', { class: 'error form-err', role: 'alert' }));
-  form.addEventListener('submit', async ev => {
-    ev.preventDefault();
-    clearErrors(form);
-    try {
-      await api(`${API}/notes/${encodeURIComponent(n.id)}/amend`, { method: 'POST', body: { body: $(p + 'body').value, reason: $(p + 'reason').value } });
-      await load();
-    } catch (e) {
-      showErrors(form, e, p);
-    }
-  });
+  const form = helpRequestForm(p, { class: 'no-print', 'aria-label': `Help Request to amend ${n.subject}` },
+    'The note never changes: the amendment is shown under it.',
+    [el('label', { for: p + 'body' }, 'Amendment text *'),
+      el('textarea', { id: p + 'body', rows: 2, 'aria-describedby': p + 'body-err' }),
+      el('p', { class: 'field-err error', id: p + 'body-err' })],
+    `${API}/notes/${encodeURIComponent(n.id)}/amend`, reason => ({ body: $(p + 'body').value, reason }));
   if (canNotes && !waiting) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note (Help Request)'), form));
   return wrap;
 }

@@ -3,7 +3,7 @@
 // links.  Field errors, tables and the like are ui.js's, passed on here.
 // Every CRM page has <header id="top">, <nav id="sub"> and <main id="main">.
 import { api, el } from './api.js';
-import { svg, subNav } from './ui.js';
+import { $, clearErrors, svg, subNav } from './ui.js';
 
 export { $, qs, options, clearErrors, showError, showErrors, table, pill } from './ui.js';
 
@@ -12,6 +12,42 @@ let metaP = null;
 export function meta() { return metaP || (metaP = api(API + '/meta')); }
 
 export const TYPE_LABEL = { lead: 'Marketing Lead', recruiting: 'Recruiting Employer' };
+
+// A search form (#filters) whose results come a page of 50 at a time: after
+// the form go the status line (#status), the list (#list) and the Previous
+// and Next buttons.  page(p) asks for one page (p: limit and offset to add
+// to the query), render(r) shows the rows of its answer ({items, more}),
+// note(r) adds to the status line; empty is that line when nothing matches
+// and fail(e) shows a refused search.  Returns load (submit, or a first
+// page).
+export function pagedSearch({ page, render, empty, note = () => '', fail }) {
+  const LIMIT = 50;
+  let offset = 0;
+  $('filters').after(
+    el('p', { id: 'status', role: 'status', 'aria-live': 'polite', class: 'muted' }),
+    el('div', { id: 'list' }),
+    el('p', { class: 'actions no-print' },
+      el('button', { type: 'button', class: 'secondary', id: 'prev' }, 'Previous page'),
+      el('button', { type: 'button', class: 'secondary', id: 'next' }, 'Next page')));
+  async function load(ev) {
+    if (ev) { ev.preventDefault(); offset = 0; }
+    clearErrors($('filters'));
+    try {
+      const r = await page({ limit: LIMIT, offset });
+      $('status').textContent = (r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : empty) + note(r);
+      $('prev').disabled = offset === 0;
+      $('next').disabled = !r.more;
+      $('list').replaceChildren(render(r));
+    } catch (e) {
+      $('status').textContent = '';
+      fail(e);
+    }
+  }
+  $('filters').addEventListener('submit', load);
+  $('prev').addEventListener('click', () => { offset = Math.max(0, offset - LIMIT); load(); });
+  $('next').addEventListener('click', () => { offset += LIMIT; load(); });
+  return load;
+}
 
 // One date format everywhere (MM/DD/YYYY, the office's zone): api.js.
 export { fmtDate } from './api.js';

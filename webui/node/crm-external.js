@@ -4,36 +4,27 @@
 // keyword, with or without openings).  "Convert to lead" opens the lead
 // form prefilled.
 import { api, el } from './api.js';
-import { $, API, qs, table, clearErrors, showError } from './crm-common.js';
+import { $, API, qs, table, showError, pagedSearch } from './crm-common.js';
 
 const dir = new URLSearchParams(location.search).get('view') === 'directory';
-let offset = 0;
-const LIMIT = 50;
 
-async function load(ev) {
-  if (ev) { ev.preventDefault(); offset = 0; }
-  const q = { q: $('f-q').value.trim(), industry: $('f-industry').value.trim(), zip: $('f-zip').value.trim(), limit: LIMIT, offset };
+function page(p) {
+  const q = { q: $('f-q').value.trim(), industry: $('f-industry').value.trim(), zip: $('f-zip').value.trim(), ...p };
   if (dir) { q.area = $('f-area').value.trim(); q.openings = $('f-openings').value; } else q.sort = $('f-sort').value;
-  clearErrors($('filters'));
-  try {
-    const r = await api(`${API}/${dir ? 'directory' : 'external-employers'}?${qs(q)}`);
-    $('status').textContent = r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : 'No employers match: adjust the search.';
-    $('prev').disabled = offset === 0;
-    $('next').disabled = !r.more;
-    const action = x => x.lead_id ? el('a', { href: '/crm-lead.html?id=' + x.lead_id }, 'View lead')
-      : el('a', { href: `/crm-lead-form.html?${dir ? 'directory' : 'external'}=${encodeURIComponent(x.id)}`, 'aria-label': `Convert to lead: ${x.company_name || x.name}` }, 'Convert to lead');
-    // Local employer sites: the company name opens its details, with
-    // "Convert to lead" at the bottom.
-    const review = x => el('button', { type: 'button', class: 'linkish', 'aria-haspopup': 'dialog', onclick: () => showSite(x) }, x.name);
-    $('list').replaceChildren(dir
-      ? table('Local employer sites', ['Company', 'Industry', 'City', 'County', 'ZIP', 'Employees', 'Openings', 'Action'],
-        r.items.map(x => [review(x), `${x.industry_code} ${x.industry_title}`, x.city, x.county, x.zip, x.employees, x.has_openings ? 'Yes' : 'No', action(x)]))
-      : table('External employers', ['Company', 'Industry', 'City', 'ZIP', 'Active job orders', 'Action'],
-        r.items.map(x => [x.company_name, `${x.industry_code} ${x.industry_title}`, x.city, x.zip, String(x.active_job_orders), action(x)])));
-  } catch (e) {
-    $('status').textContent = '';
-    showError($('filters'), e, 'f-');
-  }
+  return api(`${API}/${dir ? 'directory' : 'external-employers'}?${qs(q)}`);
+}
+
+function render(r) {
+  const action = x => x.lead_id ? el('a', { href: '/crm-lead.html?id=' + x.lead_id }, 'View lead')
+    : el('a', { href: `/crm-lead-form.html?${dir ? 'directory' : 'external'}=${encodeURIComponent(x.id)}`, 'aria-label': `Convert to lead: ${x.company_name || x.name}` }, 'Convert to lead');
+  // Local employer sites: the company name opens its details, with
+  // "Convert to lead" at the bottom.
+  const review = x => el('button', { type: 'button', class: 'linkish', 'aria-haspopup': 'dialog', onclick: () => showSite(x) }, x.name);
+  return dir
+    ? table('Local employer sites', ['Company', 'Industry', 'City', 'County', 'ZIP', 'Employees', 'Openings', 'Action'],
+      r.items.map(x => [review(x), `${x.industry_code} ${x.industry_title}`, x.city, x.county, x.zip, x.employees, x.has_openings ? 'Yes' : 'No', action(x)]))
+    : table('External employers', ['Company', 'Industry', 'City', 'ZIP', 'Active job orders', 'Action'],
+      r.items.map(x => [x.company_name, `${x.industry_code} ${x.industry_title}`, x.city, x.zip, String(x.active_job_orders), action(x)]));
 }
 
 function showSite(x) {
@@ -58,7 +49,4 @@ if (dir) {
 } else {
   $('intro').textContent = 'Employers whose job postings the system gathered, with their active job orders.';
 }
-$('filters').addEventListener('submit', load);
-$('prev').addEventListener('click', () => { offset = Math.max(0, offset - LIMIT); load(); });
-$('next').addEventListener('click', () => { offset += LIMIT; load(); });
-load();
+pagedSearch({ page, render, empty: 'No employers match: adjust the search.', fail: e => showError($('filters'), e, 'f-') })();
