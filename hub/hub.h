@@ -70,6 +70,10 @@ typedef struct hub {
 	uv_signal_t hb_sigint, hb_sigterm;
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
+	/* Pushes waiting for the push runner, and the group it runs (one
+	 * transaction, one commit: hub_sync.c); loop thread only. */
+	struct sync_job *hb_pushq, *hb_pushq_tail, *hb_push_run;
+	uv_work_t hb_push_work;
 	struct acct_hub *hb_acct; /* staff accounts, sessions (hub/acct.h) */
 	struct tls_ca *hb_ca;	  /* the office CA (hub_ca.c), or NULL */
 } hub;
@@ -228,8 +232,23 @@ struct sync_pull_cache *hub_reader_pull_cache(hub *h, sqlite3 *db);
  * last_pull_ms): written at once when hb_wlock is free, else by the next
  * holder of hb_wlock (hub_progress_flush), many nodes in one commit. */
 void hub_progress_note(hub *h, const char *node_id, int64_t after);
-/* Under hb_wlock: write the waiting pull progress in one transaction. */
+/* Under hb_wlock: write the waiting pull progress and contacts in one
+ * transaction. */
 void hub_progress_flush(hub *h);
+/* Under hb_wlock, inside db's open transaction (db is hb_wdb): write the
+ * waiting pull progress and contacts.  The number of contacts written, to
+ * give hub_progress_done once the transaction committed (until then they
+ * stay used nonces in memory), or -1 (roll back, or commit without them:
+ * they stay waiting). */
+int hub_progress_write(hub *h, sqlite3 *db);
+void hub_progress_done(hub *h, int ncontacts);
+/* [loop thread] A signed request's contact, written with the progress: its
+ * nonce spent, the node's last_seen_ms and the schema it states (-1 none).
+ * 0 noted, -1 not (the list is full, or no list: write it at once). */
+int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t now_ms,
+		     int64_t schema);
+/* 1 when the nonce is one of the node's noted and not yet written. */
+int hub_contact_seen(hub *h, const char *node_id, const char *nonce);
 
 /* ---- hub_sync_auth.c: who signed a sync request ------------------------------ */
 /* Add X-Outpost-Time (the hub clock) to req's reply. */

@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,18 +85,23 @@ static int ingest_fail(hub_ingest_result *res, int status, const char *fmt, ...)
 
 /* A database failure: 507 and the plain words when the disk is full (the
  * node shows them and tries again), else 500 with msg. */
-static int ingest_db_fail(hub_ingest_result *res, const char *msg)
+static int ingest_db_fail_rc(hub_ingest_result *res, int rc, const char *msg)
 {
-	int rc = db_take_error();
-
 	if (db_http_status(rc) == 507)
 		return ingest_fail(res, 507, "%s", db_error_text(rc));
 	return ingest_fail(res, 500, "%s", msg);
 }
 
+static int ingest_db_fail(hub_ingest_result *res, const char *msg)
+{
+	return ingest_db_fail_rc(res, db_take_error(), msg);
+}
+
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
-	return db_run(db, "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=? WHERE id=?",
+	return db_run(db,
+		      "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, last_error=NULL"
+		      " WHERE id=?",
 		      "IIt", acked, (int64_t)schema, node_id);
 }
 
@@ -259,11 +265,52 @@ static int ingest_pend_init(ingest_pend *p)
 
 /* Progress and entries commit together.  0, or -1 with res set (the
  * transaction rolled back). */
-static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
-			 hub_ingest_result *res)
+/* Set by the push runner (job_push_group): hub_ingest runs inside the
+ * runner's transaction, each push in a savepoint of its own, and the
+ * runner commits them all at once.  A push's bounded transactions
+ * (HUB_TXN_MAX_ENTRIES) still commit as they fill, with whatever the group
+ * holds before them; push_commits counts those commits. */
+static _Thread_local int push_group;
+static _Thread_local unsigned push_commits;
+
+static int txn_begin(sqlite3 *db)
 {
-	if (set_acked(db, n->hn_id, acked, schema) != 0 || db_exec(db, "COMMIT") != 0) {
+	if (!push_group)
+		return db_exec(db, "BEGIN IMMEDIATE");
+	if (sqlite3_get_autocommit(db) && db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	return db_exec(db, "SAVEPOINT hub_push");
+}
+
+/* The push's entries so far commit (last: the push is done; in a group it
+ * is kept for the runner's commit). */
+static int txn_commit(sqlite3 *db, int last)
+{
+	if (!push_group)
+		return db_exec(db, "COMMIT");
+	if (db_exec(db, "RELEASE hub_push") != 0)
+		return -1;
+	if (last)
+		return 0;
+	push_commits++;
+	return db_exec(db, "COMMIT");
+}
+
+static void txn_rollback(sqlite3 *db)
+{
+	if (!push_group) {
 		db_exec(db, "ROLLBACK");
+		return;
+	}
+	db_exec(db, "ROLLBACK TO hub_push");
+	db_exec(db, "RELEASE hub_push");
+}
+
+static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
+			 int last, hub_ingest_result *res)
+{
+	if (set_acked(db, n->hn_id, acked, schema) != 0 || txn_commit(db, last) != 0) {
+		txn_rollback(db);
 		ingest_db_fail(res, "the hub could not commit the batch");
 		return -1;
 	}
@@ -321,7 +368,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		ingest_fail(res, 500, "out of memory");
 		goto out;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+	if (txn_begin(db) != 0) {
 		ingest_db_fail(res, "the hub database is busy");
 		goto out;
 	}
@@ -341,9 +388,9 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		if (ingest_flush(db, cache, &sc, &pend, res) != 0)
 			goto out;
 		in_txn = 0;
-		if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
+		if (ingest_commit(db, n, acked, r.fr_schema, 0, res) != 0)
 			goto out;
-		if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		if (txn_begin(db) != 0) {
 			ingest_db_fail(res, "the hub database is busy");
 			goto out;
 		}
@@ -359,14 +406,14 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	if (ingest_flush(db, cache, &sc, &pend, res) != 0)
 		goto out;
 	in_txn = 0;
-	if (ingest_commit(db, n, acked, r.fr_schema, res) != 0)
+	if (ingest_commit(db, n, acked, r.fr_schema, 1, res) != 0)
 		goto out;
 	if (res->hi_status == 0)
 		res->hi_status = 200;
 out:
 	push_node = NULL;
 	if (in_txn)
-		db_exec(db, "ROLLBACK");
+		txn_rollback(db);
 	sync_apply_cache_free(cache);
 	ingest_pend_release(&pend);
 	ingest_log(n, count, res);
@@ -375,8 +422,10 @@ out:
 
 /* ---- work in the thread pool ------------------------------------------------ */
 
-typedef struct job {
+typedef struct sync_job {
 	uv_work_t jb_work;
+	struct sync_job *jb_link; /* pushes: the queue, the runner's group */
+	unsigned jb_commits;      /* the group's commits when it was done (UINT_MAX: not run) */
 	hub *jb_hub;
 	http_req *jb_req;
 	int jb_kind;
@@ -421,8 +470,16 @@ static void deflate_reply(job *j)
 	buf_release(&z);
 }
 
-/* [work thread] A push, on hb_wdb under hb_wlock; the waiting pull
- * progress is written after it. */
+/* [work thread] Under hb_wlock: a refused push's reason on its node (the
+ * console shows it; a push that commits clears it in set_acked). */
+static void note_error(sqlite3 *db, const char *node_id, const char *why)
+{
+	db_run(db, "UPDATE nodes SET last_error=?1 WHERE id=?2 AND last_error IS NOT ?1", "tt", why,
+	       node_id);
+}
+
+/* [work thread] One push of the runner's group, inside its transaction
+ * (hub_ingest in a savepoint of its own). */
 static void job_push(job *j)
 {
 	hub *h = j->jb_hub;
@@ -446,15 +503,60 @@ static void job_push(job *j)
 			    : zr == -2 ? "the push body inflates past the batch limit"
 				       : "the push body is not valid deflate data");
 		j->jb_rc = -1;
-		buf_release(&plain);
-		return;
+	} else {
+		j->jb_rc = hub_ingest(h->hb_wdb, &j->jb_node, body, blen, &j->jb_ingest);
 	}
-	uv_mutex_lock(&h->hb_wlock);
-	j->jb_rc = hub_ingest(h->hb_wdb, &j->jb_node, body, blen, &j->jb_ingest);
-	FAULT_POINT("hub.apply.commit");
-	hub_progress_flush(h);
-	uv_mutex_unlock(&h->hb_wlock);
 	buf_release(&plain);
+}
+
+/* [work thread] The runner's group of pushes (hub_sync_job_start): one
+ * transaction, one commit - one disk wait for every office that pushed
+ * meanwhile - with the waiting pull progress and contacts (hub_work.c).
+ * Each push keeps its own savepoint, so one refused push takes nothing
+ * from the others; when the commit fails, every push of the group fails. */
+static void job_push_group(uv_work_t *w)
+{
+	hub *h = w->data;
+	job *j;
+	int k = 0, ok, err = 0;
+
+	uv_mutex_lock(&h->hb_wlock);
+	ok = db_exec(h->hb_wdb, "BEGIN IMMEDIATE") == 0;
+	push_group = 1;
+	push_commits = 0;
+	for (j = h->hb_push_run; j != NULL; j = j->jb_link)
+		j->jb_commits = UINT_MAX;
+	for (j = h->hb_push_run; j != NULL && ok; j = j->jb_link) {
+		job_push(j);
+		j->jb_commits = push_commits;
+		/* An I/O error or a full disk may roll the whole transaction
+		 * back: then no push of the group since the last commit holds. */
+		ok = !sqlite3_get_autocommit(h->hb_wdb);
+	}
+	push_group = 0;
+	if (ok && (k = hub_progress_write(h, h->hb_wdb)) < 0)
+		k = 0; /* (they stay waiting) */
+	if (ok && db_exec(h->hb_wdb, "COMMIT") != 0) {
+		db_exec(h->hb_wdb, "ROLLBACK");
+		ok = 0;
+	}
+	if (!ok)
+		err = db_take_error(); /* (507 for every push of the group) */
+	if (ok)
+		hub_progress_done(h, k);
+	for (j = h->hb_push_run; j != NULL; j = j->jb_link) {
+		/* (done before a later bounded commit: it holds) */
+		if (!ok && (j->jb_commits == push_commits || j->jb_commits == UINT_MAX)) {
+			hub_ingest_release(&j->jb_ingest);
+			memset(&j->jb_ingest, 0, sizeof j->jb_ingest);
+			ingest_db_fail_rc(&j->jb_ingest, err, "the hub could not commit the batch");
+			j->jb_rc = -1;
+		}
+		if (j->jb_ingest.hi_status != 200)
+			note_error(h->hb_wdb, j->jb_node.hn_id, j->jb_ingest.hi_error);
+	}
+	FAULT_POINT("hub.apply.commit");
+	uv_mutex_unlock(&h->hb_wlock);
 }
 
 /* [work thread] A pull page, snapshot page or digests: reads only, on a
@@ -503,10 +605,6 @@ static void job_run(uv_work_t *w)
 	hub *h = j->jb_hub;
 	sqlite3 *db;
 
-	if (j->jb_kind == HUB_JOB_PUSH) {
-		job_push(j);
-		return;
-	}
 	if ((db = hub_reader_take(h)) != NULL) {
 		job_read(j, db);
 		hub_reader_give(h, db);
@@ -532,8 +630,6 @@ static void reply_push(job *j)
 
 	if (res->hi_max_hlc[0])
 		hlc_observe(&h->hb_hlc, res->hi_max_hlc);
-	db_run(h->hb_db, "UPDATE nodes SET last_error=? WHERE id=?", "tt",
-	       res->hi_status == 200 ? NULL : res->hi_error, j->jb_node.hn_id);
 	if (res->hi_status == 200) {
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq);
@@ -574,9 +670,8 @@ static void add_acked(hub *h, http_req *req, const char *node_id)
 	http_add_header(req, "X-Outpost-Acked", v);
 }
 
-static void job_done(uv_work_t *w, int status)
+static void job_finish(job *j, int status)
 {
-	job *j = w->data;
 	http_req *req = j->jb_req;
 	char v[32];
 
@@ -664,6 +759,72 @@ out:
 	free(j);
 }
 
+static void job_done(uv_work_t *w, int status)
+{
+	job_finish(w->data, status);
+}
+
+#define PUSH_GROUP_MAX 64 /* pushes in one runner's transaction */
+
+static void push_group_done(uv_work_t *w, int status);
+
+/* [loop] Start the runner on the waiting pushes, unless it runs.  0, or -1
+ * (the pushes stay waiting: the caller answers). */
+static int push_group_start(hub *h)
+{
+	job *j = h->hb_pushq, *last = NULL;
+	int n = 0;
+
+	if (h->hb_push_run != NULL || j == NULL)
+		return 0;
+	for (; j != NULL && n < PUSH_GROUP_MAX; j = j->jb_link, n++)
+		last = j;
+	h->hb_push_run = h->hb_pushq;
+	h->hb_pushq = last->jb_link;
+	if (h->hb_pushq == NULL)
+		h->hb_pushq_tail = NULL;
+	last->jb_link = NULL;
+	h->hb_push_work.data = h;
+	if (uv_queue_work(h->hb_loop, &h->hb_push_work, job_push_group, push_group_done) != 0) {
+		last->jb_link = h->hb_pushq;
+		h->hb_pushq = h->hb_push_run;
+		if (h->hb_pushq_tail == NULL)
+			h->hb_pushq_tail = last;
+		h->hb_push_run = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* [loop] The runner on the waiting pushes; when it cannot start, each is
+ * answered 503 (as a work request the pool refuses). */
+static void push_group_next(hub *h)
+{
+	job *j, *next;
+
+	if (push_group_start(h) == 0)
+		return;
+	j = h->hb_pushq;
+	h->hb_pushq = h->hb_pushq_tail = NULL;
+	for (; j != NULL; j = next) {
+		next = j->jb_link;
+		job_finish(j, 1);
+	}
+}
+
+static void push_group_done(uv_work_t *w, int status)
+{
+	hub *h = w->data;
+	job *j = h->hb_push_run, *next;
+
+	h->hb_push_run = NULL;
+	for (; j != NULL; j = next) {
+		next = j->jb_link;
+		job_finish(j, status);
+	}
+	push_group_next(h);
+}
+
 void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
 			int max, const sync_snap_pos *pos)
 {
@@ -684,6 +845,17 @@ void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int6
 	buf_init(&j->jb_out,
 		 kind == HUB_JOB_SNAPSHOT ? SYNC_SNAPSHOT_PAGE_MAX : SYNC_PULL_PAGE_MAX_BYTES);
 	j->jb_work.data = j;
+	if (kind == HUB_JOB_PUSH) {
+		/* One runner applies the waiting pushes as a group (job_push_group). */
+		if (h->hb_pushq_tail != NULL)
+			h->hb_pushq_tail->jb_link = j;
+		else
+			h->hb_pushq = j;
+		h->hb_pushq_tail = j;
+		h->hb_jobs++;
+		push_group_next(h);
+		return;
+	}
 	if (uv_queue_work(h->hb_loop, &j->jb_work, job_run, job_done) != 0) {
 		free(j);
 		sreply_error(req, 503, "the hub is busy");

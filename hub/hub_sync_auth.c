@@ -131,12 +131,16 @@ static int head_node(hub *h, const signed_head *s, hub_node *nd, const char **wh
 	return rc == DB_ABSENT || nd->hn_revoked ? 401 : 0;
 }
 
-/* Has the node used this nonce already?  1 yes, 0 no, -1 error. */
-static int nonce_seen(sqlite3 *db, const char *node_id, const char *nonce)
+/* Has the node used this nonce already (written, or noted and waiting:
+ * hub_contact_note)?  1 yes, 0 no, -1 error. */
+static int nonce_seen(hub *h, const char *node_id, const char *nonce)
 {
+	sqlite3 *db = h->hb_db;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
+	if (hub_contact_seen(h, node_id, nonce))
+		return 1;
 	if (db_prepare(db, &st, "SELECT 1 FROM nonces WHERE node_id=? AND nonce=?") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
@@ -176,7 +180,7 @@ int hub_sync_head_check(hub *h, http_req *req, int has_body, const char **why)
 	*why = "bad signature";
 	if (crypto_ct_cmp(want, s.sh_sig, 64) != 0)
 		goto out;
-	rc = nonce_seen(h->hb_db, s.sh_node, s.sh_nonce);
+	rc = nonce_seen(h, s.sh_node, s.sh_nonce);
 	st = rc < 0 ? 503 : rc == 1 ? 409 : 0;
 	*why = rc < 0 ? "the hub database could not complete the request"
 		      : "nonce already used (replayed request)";
@@ -186,18 +190,28 @@ out:
 	return st;
 }
 
-/* Note the node's contact (and the schema version it states). */
+/* The schema version the request states, or -1. */
+static int64_t stated_schema(const signed_head *s)
+{
+	const char *v = s->sh_schema;
+
+	if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10)
+		return atoll(v);
+	return -1;
+}
+
+/* Note the node's contact (and the schema version it states) at once. */
 static void note_seen(hub *h, const signed_head *s, uint64_t now)
 {
 	sqlite3_stmt *st = NULL;
-	const char *v = s->sh_schema;
+	int64_t v = stated_schema(s);
 
 	if (db_prepare(h->hb_db, &st,
 		       "UPDATE nodes SET last_seen_ms=?, "
 		       "schema_version=coalesce(?, schema_version) WHERE id=?") == 0) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
-		if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10)
-			sqlite3_bind_int64(st, 2, atoll(v));
+		if (v >= 0)
+			sqlite3_bind_int64(st, 2, v);
 		else
 			sqlite3_bind_null(st, 2);
 		sqlite3_bind_text(st, 3, s->sh_node, -1, SQLITE_STATIC);
@@ -230,13 +244,19 @@ int hub_sync_auth(hub *h, http_req *req, hub_node *n)
 	w = "bad signature";
 	if (crypto_ct_cmp(want, s.sh_sig, 64) != 0)
 		goto refused;
-	rc = hub_nonce_use(h->hb_db, s.sh_node, s.sh_nonce, now);
+	/* Spent in memory, written by the work threads' next commit
+	 * (hub_work.c); at once when that list is full. */
+	rc = nonce_seen(h, s.sh_node, s.sh_nonce);
+	if (rc == 0 && hub_contact_note(h, s.sh_node, s.sh_nonce, now, stated_schema(&s)) != 0) {
+		rc = hub_nonce_use(h->hb_db, s.sh_node, s.sh_nonce, now);
+		if (rc == 0)
+			note_seen(h, &s, now);
+	}
 	st = rc < 0 ? 500 : 409;
 	w = rc < 0 ? "the hub database could not complete the request"
 		   : "nonce already used (replayed request)";
 	if (rc != 0)
 		goto refused;
-	note_seen(h, &s, now);
 	return 0;
 refused:
 	crypto_wipe(n->hn_secret, sizeof n->hn_secret);

@@ -15,6 +15,16 @@
  * whoever holds hb_wlock next (a pull that finds it free, or a push after
  * its batch), many nodes in one commit, so a pull costs no disk wait.  A
  * hub that stops writes what is left (hub_work_close).
+ *
+ * A signed request's contact - its nonce spent, the node's last_seen_ms and
+ * stated schema - goes the same way (hub_contact_note, from the loop
+ * thread): two commits on the loop for every push and pull were most of a
+ * sync cycle's time at a few hundred offices (the loop waited for the disk
+ * and for the push holding the write lock).  A nonce waiting here is a used
+ * nonce (hub_contact_seen) until its commit is done, so a replay is refused
+ * all along; one a crash loses was at most one flush from the disk, and
+ * the request's time window (HUB_NONCE_KEEP_MS) still bounds a replay.
+ * A push writes them inside its own transaction (hub_progress_write).
  */
 #include "hub/hub.h"
 #include "lib/log.h"
@@ -23,6 +33,7 @@
 #include <string.h>
 
 #define PROG_MAX 4096 /* nodes waiting; a full list is written at once */
+#define CONTACT_MAX 8192 /* requests waiting; when full, the caller writes its own */
 
 typedef struct prog_ent {
 	char pe_id[64];
@@ -30,10 +41,19 @@ typedef struct prog_ent {
 	uint64_t pe_ms;
 } prog_ent;
 
+typedef struct contact_ent {
+	char ce_id[64];
+	char ce_nonce[33];
+	uint64_t ce_ms;
+	int64_t ce_schema; /* -1: not stated */
+} contact_ent;
+
 typedef struct hub_progress {
 	uv_mutex_t hp_lock;
 	prog_ent *hp_ent;
 	int hp_n;
+	contact_ent *hp_ct; /* in arrival order; the first ones may be being written */
+	int hp_nct;
 } hub_progress;
 
 int hub_work_open(hub *h, const char *path)
@@ -43,6 +63,7 @@ int hub_work_open(hub *h, const char *path)
 		return -1;
 	h->hb_prog = calloc(1, sizeof *h->hb_prog);
 	if (h->hb_prog == NULL || (h->hb_prog->hp_ent = calloc(PROG_MAX, sizeof(prog_ent))) == NULL ||
+	    (h->hb_prog->hp_ct = calloc(CONTACT_MAX, sizeof(contact_ent))) == NULL ||
 	    uv_mutex_init(&h->hb_prog->hp_lock) != 0)
 		return -1;
 	h->hb_nrfree = 0;
@@ -64,6 +85,7 @@ void hub_work_close(hub *h)
 		uv_mutex_unlock(&h->hb_wlock);
 		uv_mutex_destroy(&h->hb_prog->hp_lock);
 		free(h->hb_prog->hp_ent);
+		free(h->hb_prog->hp_ct);
 		free(h->hb_prog);
 		h->hb_prog = NULL;
 	}
@@ -116,53 +138,162 @@ struct sync_pull_cache *hub_reader_pull_cache(hub *h, sqlite3 *db)
 	return NULL;
 }
 
-/* Under hb_wlock: the waiting entries, one transaction. */
-static void progress_write(sqlite3 *db, const prog_ent *e, int n)
+/* Inside db's transaction: the pull progress of n nodes.  0 or -1. */
+static int progress_put(sqlite3 *db, const prog_ent *e, int n)
 {
 	sqlite3_stmt *st = NULL;
+	int ok = 1;
 
-	if (n == 0 || db_exec(db, "BEGIN IMMEDIATE") != 0)
-		return;
+	if (n == 0)
+		return 0;
 	if (db_prepare(db, &st,
 		       "UPDATE nodes SET pull_cursor=max(pull_cursor, ?1), "
-		       "last_pull_ms=max(coalesce(last_pull_ms, 0), ?2) WHERE id=?3") != 0) {
-		db_exec(db, "ROLLBACK");
-		return;
-	}
-	for (int i = 0; i < n; i++) {
+		       "last_pull_ms=max(coalesce(last_pull_ms, 0), ?2) WHERE id=?3") != 0)
+		return -1;
+	for (int i = 0; i < n && ok; i++) {
 		sqlite3_bind_int64(st, 1, e[i].pe_after);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)e[i].pe_ms);
 		sqlite3_bind_text(st, 3, e[i].pe_id, -1, SQLITE_STATIC);
-		sqlite3_step(st);
+		ok = sqlite3_step(st) == SQLITE_DONE;
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	if (db_exec(db, "COMMIT") != 0) {
-		db_exec(db, "ROLLBACK");
-		log_warnx("cannot record the pull progress of %d nodes", n);
+	return ok ? 0 : -1;
+}
+
+/* Inside db's transaction: n requests' nonces and the nodes' contact.
+ * 0 or -1. */
+static int contact_put(sqlite3 *db, const contact_ent *e, int n)
+{
+	sqlite3_stmt *nst = NULL, *sst = NULL;
+	int ok = 1;
+
+	if (n == 0)
+		return 0;
+	if (db_prepare(db, &nst, "INSERT OR IGNORE INTO nonces(node_id, nonce, at) VALUES(?, ?, ?)") !=
+		    0 ||
+	    db_prepare(db, &sst,
+		       "UPDATE nodes SET last_seen_ms=max(coalesce(last_seen_ms, 0), ?1), "
+		       "schema_version=coalesce(?2, schema_version) WHERE id=?3") != 0)
+		ok = 0;
+	for (int i = 0; i < n && ok; i++) {
+		sqlite3_bind_text(nst, 1, e[i].ce_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(nst, 2, e[i].ce_nonce, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(nst, 3, (sqlite3_int64)e[i].ce_ms);
+		sqlite3_bind_int64(sst, 1, (sqlite3_int64)e[i].ce_ms);
+		if (e[i].ce_schema >= 0)
+			sqlite3_bind_int64(sst, 2, e[i].ce_schema);
+		else
+			sqlite3_bind_null(sst, 2);
+		sqlite3_bind_text(sst, 3, e[i].ce_id, -1, SQLITE_STATIC);
+		ok = sqlite3_step(nst) == SQLITE_DONE && sqlite3_step(sst) == SQLITE_DONE;
+		sqlite3_reset(nst);
+		sqlite3_reset(sst);
 	}
+	sqlite3_finalize(nst);
+	sqlite3_finalize(sst);
+	return ok ? 0 : -1;
+}
+
+int hub_progress_write(hub *h, sqlite3 *db)
+{
+	hub_progress *p = h->hb_prog;
+	prog_ent *e = NULL;
+	contact_ent *c = NULL;
+	int n, nc, rc = 0;
+
+	if (p == NULL)
+		return 0;
+	uv_mutex_lock(&p->hp_lock);
+	n = p->hp_n;
+	nc = p->hp_nct;
+	e = n > 0 ? malloc((size_t)n * sizeof *e) : NULL;
+	c = nc > 0 ? malloc((size_t)nc * sizeof *c) : NULL;
+	if (e != NULL) {
+		memcpy(e, p->hp_ent, (size_t)n * sizeof *e);
+		p->hp_n = 0;
+	}
+	if (c != NULL)
+		memcpy(c, p->hp_ct, (size_t)nc * sizeof *c);
+	uv_mutex_unlock(&p->hp_lock);
+	/* (no memory: the next holder writes them) */
+	if ((e != NULL && progress_put(db, e, n) != 0) || (c != NULL && contact_put(db, c, nc) != 0))
+		rc = -1;
+	free(e);
+	free(c);
+	return rc < 0 ? -1 : c != NULL ? nc : 0;
+}
+
+void hub_progress_done(hub *h, int ncontacts)
+{
+	hub_progress *p = h->hb_prog;
+
+	if (p == NULL || ncontacts <= 0)
+		return;
+	uv_mutex_lock(&p->hp_lock);
+	if (ncontacts > p->hp_nct)
+		ncontacts = p->hp_nct;
+	memmove(p->hp_ct, p->hp_ct + ncontacts, (size_t)(p->hp_nct - ncontacts) * sizeof *p->hp_ct);
+	p->hp_nct -= ncontacts;
+	uv_mutex_unlock(&p->hp_lock);
 }
 
 void hub_progress_flush(hub *h)
 {
 	hub_progress *p = h->hb_prog;
-	prog_ent *e;
-	int n;
+	int waiting, k;
 
 	if (p == NULL)
 		return;
 	uv_mutex_lock(&p->hp_lock);
-	n = p->hp_n;
-	e = n > 0 ? malloc((size_t)n * sizeof *e) : NULL;
-	if (e != NULL) {
-		memcpy(e, p->hp_ent, (size_t)n * sizeof *e);
-		p->hp_n = 0;
+	waiting = p->hp_n + p->hp_nct;
+	uv_mutex_unlock(&p->hp_lock);
+	if (waiting == 0 || db_exec(h->hb_wdb, "BEGIN IMMEDIATE") != 0)
+		return;
+	k = hub_progress_write(h, h->hb_wdb);
+	if (k < 0 || db_exec(h->hb_wdb, "COMMIT") != 0) {
+		db_exec(h->hb_wdb, "ROLLBACK");
+		log_warnx("cannot record the pull progress and contacts of the nodes");
+		return;
+	}
+	hub_progress_done(h, k);
+}
+
+int hub_contact_seen(hub *h, const char *node_id, const char *nonce)
+{
+	hub_progress *p = h->hb_prog;
+	int seen = 0;
+
+	if (p == NULL)
+		return 0;
+	uv_mutex_lock(&p->hp_lock);
+	for (int i = 0; i < p->hp_nct && !seen; i++)
+		seen = strcmp(p->hp_ct[i].ce_nonce, nonce) == 0 &&
+		       strcmp(p->hp_ct[i].ce_id, node_id) == 0;
+	uv_mutex_unlock(&p->hp_lock);
+	return seen;
+}
+
+int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t now_ms,
+		     int64_t schema)
+{
+	hub_progress *p = h->hb_prog;
+	contact_ent *c;
+	int rc = -1;
+
+	if (p == NULL || strlen(node_id) >= sizeof c->ce_id || strlen(nonce) >= sizeof c->ce_nonce)
+		return -1;
+	uv_mutex_lock(&p->hp_lock);
+	if (p->hp_nct < CONTACT_MAX) {
+		c = &p->hp_ct[p->hp_nct++];
+		strcpy(c->ce_id, node_id);
+		strcpy(c->ce_nonce, nonce);
+		c->ce_ms = now_ms;
+		c->ce_schema = schema;
+		rc = 0;
 	}
 	uv_mutex_unlock(&p->hp_lock);
-	if (e == NULL)
-		return; /* (nothing waiting, or no memory: the next flush) */
-	progress_write(h->hb_wdb, e, n);
-	free(e);
+	return rc;
 }
 
 void hub_progress_note(hub *h, const char *node_id, int64_t after)

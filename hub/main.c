@@ -130,6 +130,11 @@ static void on_prune(uv_timer_t *t)
 	hub *h = t->data;
 
 	hub_nonce_prune(h->hb_db, hub_now_ms());
+	/* Contacts and pull progress no request wrote since (hub_work.c). */
+	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
+		hub_progress_flush(h);
+		uv_mutex_unlock(&h->hb_wlock);
+	}
 	hub_keys_wrap_new(h->hb_db);
 	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
 	acct_state_sweep(h); /* deactivations whose separation date has come */

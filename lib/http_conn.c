@@ -560,8 +560,9 @@ int http_server_listen(http_server *srv, const char *hostport)
 	srv->srv_tcp.data = srv;
 	srv->srv_listening = 1; /* initialised: http_server_close closes it */
 	rc = uv_tcp_bind(&srv->srv_tcp, (struct sockaddr *)&ss, 0);
+	/* (a backlog for a hub's offices reconnecting at once, bench_hub) */
 	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&srv->srv_tcp, 128, on_connection);
+		rc = uv_listen((uv_stream_t *)&srv->srv_tcp, 1024, on_connection);
 	if (rc == 0)
 		rc = uv_tcp_getsockname(&srv->srv_tcp, (struct sockaddr *)&ss, &len);
 	if (rc != 0)

@@ -374,37 +374,72 @@ static int triggers(sqlite3 *db, int on)
 	return 0;
 }
 
+/* Rows of the change log one INSERT writes (an AUTOINCREMENT table: each
+ * statement also reads and writes sqlite_sequence). */
+#define LOG_ROWS_PER_STMT 64
+
+/* INSERT of n change-log rows (?1 origin, ?2 time, then 4 per row). */
+static int log_prepare(sqlite3 *db, int n, sqlite3_stmt **st)
+{
+	buf sql = BUF_INIT(256 + 32 * LOG_ROWS_PER_STMT);
+	int rc = buf_printf(&sql, "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la,"
+				  " origin, at) VALUES");
+
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = buf_printf(&sql, "%s(?%d, ?%d, 1, ?%d, ?%d, ?1, ?2)", i ? "," : "", 3 + 4 * i,
+				4 + 4 * i, 5 + 4 * i, 6 + 4 * i);
+	if (rc == 0)
+		rc = db_prepare(db, st, sql.data);
+	buf_release(&sql);
+	return rc;
+}
+
 /* The change log of the group's rows, as the triggers would have written
- * it (apply_hub.c), in entry order.  0 or -1. */
+ * it (apply_hub.c), in entry order, LOG_ROWS_PER_STMT rows a statement.
+ * 0 or -1. */
 static int log_rows(bctx *b)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3 *db = b->bx_a->ax_db;
+	sqlite3_stmt *full = NULL, *st = NULL;
 	int64_t now = (int64_t)hlc_wall_ms();
-	int ret = -1;
+	int ret = -1, k = 0, n = 0;
 
-	if (db_prepare(b->bx_a->ax_db, &st,
-		       "INSERT INTO change_log(tbl, row_id, op, scope_office, scope_la, origin, at)"
-		       " VALUES(?1, ?2, 1, ?3, ?4, ?5, ?6)") != 0)
+	if (log_prepare(db, LOG_ROWS_PER_STMT, &full) != 0)
 		return -1;
-	sqlite3_bind_text(st, 5, b->bx_a->ax_sc->node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	for (int k = 0; k < b->bx_nrows; k++) {
-		const brow *r = &b->bx_rows[k];
+	while (k < b->bx_nrows) {
+		const brow *r = &b->bx_rows[k++];
 		if (!b->bx_fast[r->br_entry])
 			continue;
-		sqlite3_bind_text(st, 1, r->br_td->td_name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, (const char *)r->br_id, (int)r->br_idn, SQLITE_STATIC);
-		db_bind_text(st, 3, r->br_office);
-		db_bind_text(st, 4, r->br_la);
+		if (n == 0) {
+			/* the rows left, up to a full statement */
+			int left = 1;
+			for (int q = k; q < b->bx_nrows && left < LOG_ROWS_PER_STMT; q++)
+				left += b->bx_fast[b->bx_rows[q].br_entry] != 0;
+			sqlite3_finalize(st == full ? NULL : st);
+			st = full;
+			if (left < LOG_ROWS_PER_STMT && log_prepare(db, left, &st) != 0)
+				goto out;
+			sqlite3_bind_text(st, 1, b->bx_a->ax_sc->node_id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, now);
+		}
+		sqlite3_bind_text(st, 3 + 4 * n, r->br_td->td_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4 + 4 * n, (const char *)r->br_id, (int)r->br_idn, SQLITE_STATIC);
+		db_bind_text(st, 5 + 4 * n, r->br_office);
+		db_bind_text(st, 6 + 4 * n, r->br_la);
+		if (++n < sqlite3_bind_parameter_count(st) / 4)
+			continue;
+		n = 0;
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			log_warnx("cannot write the change log: %s", sqlite3_errmsg(b->bx_a->ax_db));
+			log_warnx("cannot write the change log: %s", sqlite3_errmsg(db));
 			goto out;
 		}
 		sqlite3_reset(st);
 	}
 	ret = 0;
 out:
-	sqlite3_finalize(st);
+	if (st != full)
+		sqlite3_finalize(st);
+	sqlite3_finalize(full);
 	return ret;
 }
 

@@ -77,6 +77,9 @@ class AccountStatesTest(unittest.TestCase):
             time.sleep(0.2)
         cls.sync("push")
         cls.sync("pull")
+        # signed in before any clock moves, to drive hub_clock_back()
+        cls.watcher = client(cls.node)
+        login(cls.watcher)
         with open(os.path.join(cls.hub.data, "admin.token")) as f:
             cls.token = f.read().strip()
         plant_secret(cls.token)
@@ -100,6 +103,34 @@ class AccountStatesTest(unittest.TestCase):
         p = run_tool([cmd, "--data", cls.node.data, "--json"])
         if p.returncode != 0:
             raise AssertionError("outpost-sync %s failed: %s %s" % (cmd, p.stdout, p.stderr))
+
+    def hub_clock_back(self):
+        """Puts the hub's clock back and waits for two of the node's own
+        background cycles that start after it: a cycle that met the hub
+        while its clock was moved taught the node that offset (its trusted
+        time is the hub's), and the next test must not inherit it."""
+        set_clock(self.hclock, 0)
+        if self.hub.proc.poll() is not None:
+            return
+        c = self.watcher
+        if c.get("/api/v1/sync/status").status == 401:
+            login(c)
+        for _ in range(2):
+            t0 = time.time()
+            before = c.get("/api/v1/sync/status").json().get("last_success_ms") or 0
+            asked = 0.0
+            while True:
+                st = c.get("/api/v1/sync/status").json()
+                if (st.get("last_success_ms") or 0) > before:
+                    break
+                if not st.get("syncing") and time.time() - asked > 2:
+                    r = c.request("POST", "/api/v1/sync/now", body={})
+                    self.assertEqual(r.status, 202, r)
+                    asked = time.time()
+                self.assertLess(time.time() - t0, 60, st)
+                time.sleep(0.2)
+        off = c.get("/api/v1/sync/status").json().get("clock_offset_ms")
+        self.assertLess(abs(off or 0), 3600 * 1000, off)
 
     def admin(self, path, body=None):
         return self.ops.post(path, body, headers={"Authorization": "Bearer " + self.token})
@@ -179,7 +210,7 @@ class AccountStatesTest(unittest.TestCase):
             self.assertEqual(self.hubq("SELECT active FROM staff WHERE id=?", INTAKE), [(0,)])
             self.assertIsNotNone(self.hubq("SELECT deactivated_at FROM staff WHERE id=?", INTAKE)[0][0])
         finally:
-            set_clock(self.hclock, 0)
+            self.hub_clock_back()
 
     def request(self, body, files=("request_form",)):
         """An approved access request (recorded by operations, approved with
@@ -241,7 +272,7 @@ class AccountStatesTest(unittest.TestCase):
             set_clock(self.hclock, 73 * 3600 * 1000)
             over = self.get("/api/v1/admin/crm/vetting").json()["overdue"]
         finally:
-            set_clock(self.hclock, 0)
+            self.hub_clock_back()
         mine = [e for e in over if e["id"] == eid]
         self.assertEqual(len(mine), 1, over)
         self.assertEqual(mine[0]["converted_by"], "demo-staff")
@@ -313,7 +344,7 @@ class AccountStatesTest(unittest.TestCase):
             set_clock(self.hclock, 200 * DAY)
             q = self.get("/api/v1/admin/review-quarters").json()
         finally:
-            set_clock(self.hclock, 0)
+            self.hub_clock_back()
         states = {x["quarter"]: x["status"] for x in q["quarters"]}
         self.assertEqual(states[quarter], "reviewed")
         self.assertEqual(states[q["current"]], "due")
@@ -374,7 +405,7 @@ class AccountStatesTest(unittest.TestCase):
                              [(1, "recertification overdue")])
             self.assertIn(VIEW, [s["id"] for s in self.get("/api/v1/admin/recertification").json()["overdue"]])
         finally:
-            set_clock(self.hclock, 0)
+            self.hub_clock_back()
         # recertified with current dates: the suspension is lifted at once
         rid = self.request({"kind": "recertify", "staff_id": VIEW, "requestor_name": "Pat Manager",
                             "ispa_date": day(-1), "confidentiality_type": "DE 7410",
