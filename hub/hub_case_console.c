@@ -69,65 +69,13 @@ int hub_case_is_approver(sqlite3 *db, const char *staff_id)
 	" EXISTS (SELECT 1 FROM case_approver_roles r WHERE r.staff_id=?1 AND r.active=1 AND"  \
 	" r.local_area_id = q.local_area_id AND" DECIDES_SQL ")"
 
-/* The roles staff holds in la, as a JSON array of strings. */
-static cJSON *roles_in(sqlite3 *db, const char *staff, const char *la)
-{
-	const char *args[2] = {staff, la};
-	cJSON *rows = db_rows_json_args(db, "SELECT DISTINCT role FROM case_approver_roles WHERE"
-					    " staff_id=?1 AND active=1 AND (?2 = '' OR local_area_id=?2)"
-					    " ORDER BY role", 2, args);
-	cJSON *out = cJSON_CreateArray(), *it;
-
-	cJSON_ArrayForEach(it, rows)
-		cJSON_AddItemToArray(out, cJSON_CreateString(json_str(it, "role")));
-	cJSON_Delete(rows);
-	return out;
-}
-
-static int has(const cJSON *arr, const char *s)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Decisions, the roles waited for and what staff may decide r with. */
+/* Decisions, the roles waited for and what staff may decide r with, by
+ * the roles staff holds in r's Local Area. */
 static void detail(sqlite3 *db, const char *staff, cJSON *r)
 {
-	const char *const *need = case_kind_roles(json_str(r, "kind"));
-	cJSON *roles = roles_in(db, staff, json_str(r, "local_area_id"));
-	cJSON *dec = db_rows_json_by(db, "SELECT d.role, d.staff_id, s.display_name AS staff_name,"
-					 " d.decision, d.comment, d.decided_date, d.office_id FROM"
-					 " case_approval_decisions d LEFT JOIN staff s ON s.id = d.staff_id"
-					 " WHERE d.request_id=? ORDER BY d.decided_at",
-				     json_str(r, "id"));
-	cJSON *waiting = cJSON_CreateArray(), *can = cJSON_CreateArray(), *it;
-	int open = strcmp(json_str(r, "state"), "pending") == 0;
-	int mine = strcmp(json_str(r, "requested_by"), staff) == 0, decided = 0;
+	cJSON *roles = case_staff_roles(db, staff, json_str(r, "local_area_id"));
 
-	if (dec == NULL)
-		dec = cJSON_CreateArray();
-	cJSON_ArrayForEach(it, dec)
-	{
-		cJSON_AddStringToObject(it, "role_title", case_role_title(json_str(it, "role")));
-		decided |= strcmp(json_str(it, "staff_id"), staff) == 0;
-	}
-	for (; need && *need; need++) {
-		int done = 0;
-		cJSON_ArrayForEach(it, dec)
-			done |= strcmp(json_str(it, "role"), *need) == 0;
-		if (done)
-			continue;
-		cJSON_AddItemToArray(waiting, cJSON_CreateString(case_role_title(*need)));
-		if (open && !mine && !decided && has(roles, *need))
-			cJSON_AddItemToArray(can, cJSON_CreateString(*need));
-	}
-	cJSON_AddItemToObject(r, "decisions", dec);
-	cJSON_AddItemToObject(r, "waiting_for", waiting);
-	cJSON_AddItemToObject(r, "can_decide", can);
+	case_request_detail(db, staff, roles, r);
 	cJSON_Delete(roles);
 }
 
@@ -156,7 +104,7 @@ static route_rc list(route_call *a)
 		cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "participant_id")));
 	}
 	out = cJSON_CreateObject();
-	cJSON_AddItemToObject(out, "my_roles", roles_in(db, p->ap_id, ""));
+	cJSON_AddItemToObject(out, "my_roles", case_staff_roles(db, p->ap_id, ""));
 	cJSON_AddItemToObject(out, "requests", rows);
 	ids_text = cJSON_PrintUnformatted(ids);
 	cJSON_Delete(ids);
@@ -176,63 +124,24 @@ static const route_key decision_keys[] = {
 	{NULL, 0, 0},
 };
 
-/* The role the caller decides req with (as at an office), or NULL with the
- * error collected. */
-static const char *pick_role(route_call *a, const cJSON *req, const char *asked)
-{
-	const cJSON *can = cJSON_GetObjectItem(req, "can_decide");
-	const char *kind = json_str(req, "kind");
-
-	if (asked && !case_role_decides(kind, asked)) {
-		route_err(a, "role", "this request is decided by %s",
-			  strcmp(kind, "change") == 0 ? "DSS WIOA staff"
-						      : "the DSS Program Manager, the WDB Director and EDD");
-		return NULL;
-	}
-	if (asked && !has(can, asked)) {
-		route_err(a, "role", "you do not hold that approver role, or it has decided already");
-		return NULL;
-	}
-	if (asked)
-		return asked;
-	if (cJSON_GetArraySize(can) == 1)
-		return cJSON_GetArrayItem(can, 0)->valuestring;
-	route_err(a, "role", cJSON_GetArraySize(can) ? "say which of your approver roles decides"
-						     : "you hold no approver role that may decide this request");
-	return NULL;
-}
-
-/* The decision row, checked as a replicated one would be, then inserted.
- * 0, 1 refused (reason in why), -1 database error. */
+/* The decision row (case_decision_row), checked as a replicated one would
+ * be, then inserted.  0, 1 refused (reason in why), -1 database error. */
 static int write_decision(hub *h, const acct_principal *p, const cJSON *req, const char *role,
 			  const char *dec, const char *comment, char *why, size_t wn)
 {
 	char id[UUID_STRLEN], today[11];
 	uint64_t now = hub_now_ms();
-	cJSON *row = cJSON_CreateObject();
+	cJSON *row;
 	int rc = -1;
 
 	uuid7_at(id, now);
 	acct_today(today);
-	cJSON_AddStringToObject(row, "id", id);
-	cJSON_AddStringToObject(row, "request_id", json_str(req, "id"));
-	cJSON_AddStringToObject(row, "participant_id", json_str(req, "participant_id"));
-	cJSON_AddStringToObject(row, "local_area_id", json_str(req, "local_area_id"));
-	cJSON_AddStringToObject(row, "role", role);
-	cJSON_AddStringToObject(row, "staff_id", p->ap_id);
-	cJSON_AddStringToObject(row, "decision", dec);
-	cJSON_AddStringToObject(row, "decided_date", today);
-	if (case_approvals_validate_row(h->hb_db, "case_approval_decisions", row, why, wn) != 0) {
+	row = case_decision_row(req, id, json_str(req, "local_area_id"), "hub", p->ap_id, role, dec,
+				comment, today, (int64_t)now);
+	if (case_approvals_validate_row(h->hb_db, "case_approval_decisions", row, why, wn) != 0)
 		rc = 1;
-		goto out;
-	}
-	rc = db_run(h->hb_db,
-		    "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
-		    " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
-		    " decided_at) VALUES(?1,?2,?3,?4,'hub',?5,?6,?7,?8,?9,?10)",
-		    "tttttttttI", id, json_str(req, "id"), json_str(req, "participant_id"),
-		    json_str(req, "local_area_id"), role, p->ap_id, dec, comment, today, (int64_t)now);
-out:
+	else
+		rc = case_decision_insert(h->hb_db, row);
 	cJSON_Delete(row);
 	return rc;
 }
@@ -253,6 +162,7 @@ static route_rc decide(route_call *a)
 	hub *h = API_HUB(a);
 	const acct_principal *p = API_ADMIN(a);
 	const char *rid = http_req_param(a->rc_req, "id"), *dec = NULL, *role = NULL, *comment = NULL;
+	const char *bad = NULL;
 	cJSON *req = NULL;
 	char why[256] = "";
 	route_rc rr;
@@ -280,7 +190,8 @@ static route_rc decide(route_call *a)
 		goto out;
 	}
 	detail(h->hb_db, p->ap_id, req);
-	role = pick_role(a, req, role);
+	if ((role = case_decide_role(req, role, &bad)) == NULL)
+		route_err(a, "role", "%s", bad);
 	if (a->rc_nerr) {
 		rr = ROUTE_BAD;
 		goto out;

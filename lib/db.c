@@ -609,6 +609,34 @@ cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg)
 	return db_rows_json_args(db, sql, arg ? 1 : 0, &arg);
 }
 
+void db_like_pattern(const char *s, int anywhere, char *out, size_t n)
+{
+	size_t j = 0;
+
+	if (n < 3 || s == NULL || s[0] == '\0') {
+		if (n)
+			out[0] = '\0';
+		return;
+	}
+	if (anywhere)
+		out[j++] = '%';
+	for (; *s && j + 3 < n; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[j++] = '\\';
+		out[j++] = *s;
+	}
+	out[j++] = '%';
+	out[j] = '\0';
+}
+
+void db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
+		      const char *arg)
+{
+	cJSON *rows = db_rows_json_by(db, sql, arg);
+
+	cJSON_AddItemToObject(obj, name, rows ? rows : cJSON_CreateArray());
+}
+
 int db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);

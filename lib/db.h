@@ -155,6 +155,10 @@ cJSON *db_rows_json(sqlite3_stmt *st);
 cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args);
 /* The same with one argument (NULL: ?1 is NULL, or sql has none). */
 cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg);
+/* Add those rows to obj as member name: [] when the query fails (logged),
+ * so a reply of several lists still has each. */
+void db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
+		      const char *arg);
 /*
  * The one "bind text or NULL" of node and hub, with one rule: NULL binds
  * SQL NULL, any other string binds that text, "" included (copied, so s may
@@ -172,6 +176,13 @@ static inline const char *db_null_if_empty(const char *s)
 {
 	return s && s[0] ? s : NULL;
 }
+/*
+ * The one LIKE pattern of typed text, for "LIKE ? ESCAPE '\'": s with its
+ * % _ and \ escaped, then '%' (a prefix), or with anywhere set '%' on both
+ * sides.  s NULL or "" gives "" (the queries' "no filter").  Cut to fit out
+ * (size n, at least 3 for a pattern; smaller gets "").
+ */
+void db_like_pattern(const char *s, int anywhere, char *out, size_t n);
 
 /*
  * dbguard.c: the bounded WAL and storage errors.

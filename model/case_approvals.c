@@ -194,3 +194,117 @@ int case_approvals_check_backdate(sqlite3 *db, const char *tbl, const char *id, 
 		REFUSE("%s: that approval was already used (an approval is used once)", tbl);
 	return 0;
 }
+
+cJSON *case_staff_roles(sqlite3 *db, const char *staff, const char *la)
+{
+	const char *args[2] = {staff, la};
+	cJSON *rows = db_rows_json_args(db, "SELECT DISTINCT role FROM case_approver_roles WHERE"
+					    " staff_id=?1 AND active=1 AND (?2 = '' OR local_area_id=?2)"
+					    " ORDER BY role", 2, args);
+	cJSON *out = cJSON_CreateArray(), *it;
+
+	cJSON_ArrayForEach(it, rows)
+		cJSON_AddItemToArray(out, cJSON_CreateString(json_str(it, "role")));
+	cJSON_Delete(rows);
+	return out;
+}
+
+static int has(const cJSON *arr, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return 1;
+	return 0;
+}
+
+void case_request_detail(sqlite3 *db, const char *staff, const cJSON *held, cJSON *r)
+{
+	const char *const *need = case_kind_roles(json_str(r, "kind"));
+	cJSON *dec = db_rows_json_by(db, "SELECT d.role, d.staff_id, s.display_name AS staff_name,"
+					 " d.decision, d.comment, d.decided_date, d.office_id FROM"
+					 " case_approval_decisions d LEFT JOIN staff s ON s.id = d.staff_id"
+					 " WHERE d.request_id=? ORDER BY d.decided_at",
+				     json_str(r, "id"));
+	cJSON *waiting = cJSON_CreateArray(), *can = cJSON_CreateArray(), *it;
+	int open = strcmp(json_str(r, "state"), "pending") == 0;
+	int mine = strcmp(json_str(r, "requested_by"), staff) == 0, decided = 0;
+
+	if (dec == NULL)
+		dec = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, dec)
+	{
+		cJSON_AddStringToObject(it, "role_title", case_role_title(json_str(it, "role")));
+		decided |= strcmp(json_str(it, "staff_id"), staff) == 0; /* once per person */
+	}
+	for (; need && *need; need++) {
+		int done = 0;
+		cJSON_ArrayForEach(it, dec)
+			done |= strcmp(json_str(it, "role"), *need) == 0;
+		if (done)
+			continue;
+		cJSON_AddItemToArray(waiting, cJSON_CreateString(case_role_title(*need)));
+		if (open && !mine && !decided && has(held, *need))
+			cJSON_AddItemToArray(can, cJSON_CreateString(*need));
+	}
+	cJSON_AddItemToObject(r, "decisions", dec);
+	cJSON_AddItemToObject(r, "waiting_for", waiting);
+	cJSON_AddItemToObject(r, "can_decide", can);
+}
+
+const char *case_decide_role(const cJSON *req, const char *asked, const char **why)
+{
+	const cJSON *can = cJSON_GetObjectItem(req, "can_decide");
+
+	if (asked && !case_role_decides(json_str(req, "kind"), asked)) {
+		*why = strcmp(json_str(req, "kind"), "change") == 0
+			       ? "this request is decided by DSS WIOA staff"
+			       : "this request is decided by the DSS Program Manager, the WDB Director and EDD";
+		return NULL;
+	}
+	if (asked && !has(can, asked)) {
+		*why = "you do not hold that approver role, or it has decided already";
+		return NULL;
+	}
+	if (asked)
+		return asked;
+	if (cJSON_GetArraySize(can) == 1)
+		return cJSON_GetArrayItem(can, 0)->valuestring;
+	*why = cJSON_GetArraySize(can) ? "say which of your approver roles decides"
+				       : "you hold no approver role that may decide this request";
+	return NULL;
+}
+
+cJSON *case_decision_row(const cJSON *req, const char *id, const char *la, const char *office,
+			 const char *staff, const char *role, const char *decision,
+			 const char *comment, const char *today, int64_t ms)
+{
+	cJSON *row = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(row, "id", id);
+	cJSON_AddStringToObject(row, "request_id", json_str(req, "id"));
+	cJSON_AddStringToObject(row, "participant_id", json_str(req, "participant_id"));
+	cJSON_AddStringToObject(row, "local_area_id", la);
+	cJSON_AddStringToObject(row, "office_id", office);
+	cJSON_AddStringToObject(row, "role", role);
+	cJSON_AddStringToObject(row, "staff_id", staff);
+	cJSON_AddStringToObject(row, "decision", decision);
+	json_add_str_or_null(row, "comment", comment);
+	cJSON_AddStringToObject(row, "decided_date", today);
+	cJSON_AddNumberToObject(row, "decided_at", (double)ms);
+	return row;
+}
+
+int case_decision_insert(sqlite3 *db, const cJSON *row)
+{
+	return db_run(db,
+		      "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
+		      " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
+		      " decided_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+		      "ttttttttttI", json_str(row, "id"), json_str(row, "request_id"),
+		      json_str(row, "participant_id"), json_str(row, "local_area_id"),
+		      json_str(row, "office_id"), json_str(row, "role"), json_str(row, "staff_id"),
+		      json_str(row, "decision"), json_str(row, "comment"), json_str(row, "decided_date"),
+		      (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(row, "decided_at")));
+}

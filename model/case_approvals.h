@@ -23,6 +23,7 @@
 #define OUTPOST_CASE_APPROVALS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "lib/db.h"
 
 #define CASE_ROLE_PM "dss_program_manager"
@@ -39,6 +40,40 @@ const char *case_role_title(const char *role);
 const char *const *case_kind_roles(const char *kind);
 /* 1 when role is one that decides requests of this kind. */
 int case_role_decides(const char *kind, const char *role);
+
+struct cJSON;
+/* The active approver roles staff holds in Local Area la ("" for any), as
+ * a JSON array of role names, sorted.  Caller frees. */
+struct cJSON *case_staff_roles(sqlite3 *db, const char *staff, const char *la);
+/*
+ * Adds to the request row r (one of case_approval_requests, with its "id",
+ * "kind", "state" and "requested_by") what an approver's list shows: its
+ * "decisions" (each with its "role_title"), the titles of the roles it
+ * still waits for ("waiting_for") and the roles staff may decide it with
+ * now ("can_decide": of held, those still waited for, while it is pending,
+ * not staff's own and staff has not decided it).  held is borrowed.
+ */
+void case_request_detail(sqlite3 *db, const char *staff, const struct cJSON *held,
+			 struct cJSON *r);
+/*
+ * The role a caller decides req (a row with "kind" and "can_decide", as
+ * case_request_detail() leaves it) with: asked, when it decides the kind and
+ * is one the caller may use; else, with asked NULL, the caller's only one.
+ * NULL with *why set (a static message for the "role" field) otherwise.
+ */
+const char *case_decide_role(const struct cJSON *req, const char *asked, const char **why);
+/*
+ * One case_approval_decisions row: the decision of staff in role on the
+ * request req (its "id" and "participant_id"), made in Local Area la at
+ * office on day today (YYYY-MM-DD), at ms.  id is the new row's id; comment
+ * may be NULL.  Caller frees.  case_decision_insert() writes such a row:
+ * 0, or -1 (sqlite3_errmsg names the error).
+ */
+struct cJSON *case_decision_row(const struct cJSON *req, const char *id, const char *la,
+				const char *office, const char *staff, const char *role,
+				const char *decision, const char *comment, const char *today,
+				int64_t ms);
+int case_decision_insert(sqlite3 *db, const struct cJSON *row);
 
 /*
  * SQL: the state of the request whose id is the SQL expression R:
@@ -74,7 +109,6 @@ int case_role_decides(const char *kind, const char *role);
  * Area, is not the requester's, and is the first for that role.  0 to
  * accept; -1 with reason.
  */
-struct cJSON;
 int case_approvals_validate_row(sqlite3 *db, const char *tbl, const struct cJSON *row,
 				char *reason, size_t n);
 /*

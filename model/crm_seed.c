@@ -195,41 +195,20 @@ static int seed_codes(sqlite3 *db, const char *hlc)
 
 static int seed_lists(sqlite3 *db, const char *hlc)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO work_item_categories(id, name, sort, active, updated_hlc)"
-		       " VALUES(?,?,?,1,?)") != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, categories[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, categories[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, (int)(i + 1) * 10);
-		sqlite3_bind_text(st, 4, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
-	}
-	sqlite3_finalize(st);
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO work_item_priorities(id, name, rank, is_default, active,"
-		       " updated_hlc) VALUES(?,?,?,?,1,?)") != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof priorities / sizeof priorities[0]; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, priorities[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, priorities[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, priorities[i].rank);
-		sqlite3_bind_int(st, 4, priorities[i].def);
-		sqlite3_bind_text(st, 5, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	for (size_t i = 0; i < sizeof categories / sizeof categories[0]; i++)
+		if (db_run(db,
+			   "INSERT OR IGNORE INTO work_item_categories(id, name, sort, active, updated_hlc)"
+			   " VALUES(?,?,?,1,?)",
+			   "ttit", categories[i].id, categories[i].name, (int)(i + 1) * 10, hlc) != 0)
+			return -1;
+	for (size_t i = 0; i < sizeof priorities / sizeof priorities[0]; i++)
+		if (db_run(db,
+			   "INSERT OR IGNORE INTO work_item_priorities(id, name, rank, is_default, active,"
+			   " updated_hlc) VALUES(?,?,?,?,1,?)",
+			   "ttiit", priorities[i].id, priorities[i].name, priorities[i].rank,
+			   priorities[i].def, hlc) != 0)
+			return -1;
+	return 0;
 }
 
 /* One generated company: name, industry, place, street address, phone. */
@@ -270,15 +249,8 @@ static void make_company(unsigned *seed, demo_co *c)
 
 static int seed_external(sqlite3 *db, const char *hlc)
 {
-	sqlite3_stmt *st = NULL;
 	unsigned seed = 0x5eed1234u;
-	int ret = -1;
 
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO external_employers(id, company_name, industry_code,"
-		       " industry_title, street, city, state, zip, phone, website, active_job_orders,"
-		       " last_posted, active, updated_hlc) VALUES(?,?,?,?,?,?,'CA',?,?,?,?,?,1,?)") != 0)
-		goto out;
 	for (unsigned i = 0; i < CRM_DEMO_EXTERNAL; i++) {
 		demo_co c;
 		char id[48], posted[11];
@@ -290,69 +262,45 @@ static int seed_external(sqlite3 *db, const char *hlc)
 		snprintf(id, sizeof id, "crm-ext-%04u", i + 1);
 		snprintf(posted, sizeof posted, "2025-%02u-%02u", 1 + next_rand(&seed) % 12,
 			 1 + next_rand(&seed) % 28);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, c.name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, industries[c.ind].naics, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, industries[c.ind].title, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, c.street, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 6, places[c.place].city, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, places[c.place].zip, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, c.phone, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 9, c.web, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 10, (int)jobs);
-		sqlite3_bind_text(st, 11, posted, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 12, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
+		if (db_run(db,
+			   "INSERT OR IGNORE INTO external_employers(id, company_name, industry_code,"
+			   " industry_title, street, city, state, zip, phone, website, active_job_orders,"
+			   " last_posted, active, updated_hlc) VALUES(?,?,?,?,?,?,'CA',?,?,?,?,?,1,?)",
+			   "tttttttttitt", id, c.name, industries[c.ind].naics, industries[c.ind].title,
+			   c.street, places[c.place].city, places[c.place].zip, c.phone, c.web, (int)jobs,
+			   posted, hlc) != 0)
+			return -1;
 	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return 0;
 }
 
 static const char *const sizes[] = {"1-4", "5-9", "10-19", "20-49", "50-99", "100-249", "250-499", "500+"};
 
 static int seed_directory(sqlite3 *db, const char *hlc)
 {
-	sqlite3_stmt *st = NULL;
 	unsigned seed = 0xd1ec7042u;
-	int ret = -1;
 
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO business_directory(id, name, street, city, county, state,"
-		       " zip, phone, website, industry_code, industry_title, keywords, employees,"
-		       " has_openings, updated_hlc) VALUES(?,?,?,?,?,'CA',?,?,?,?,?,?,?,?,?)") != 0)
-		goto out;
 	for (unsigned i = 0; i < CRM_DEMO_DIRECTORY; i++) {
 		demo_co c;
 		char id[48];
+		const char *size;
+		int openings;
 
 		make_company(&seed, &c);
 		snprintf(id, sizeof id, "crm-dir-%04u", i + 1);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, c.name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, c.street, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, places[c.place].city, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, places[c.place].county, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, places[c.place].zip, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, c.phone, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 8, c.web, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 9, industries[c.ind].naics, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 10, industries[c.ind].title, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 11, industries[c.ind].kw, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 12, sizes[next_rand(&seed) % 8], -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 13, next_rand(&seed) % 3 == 0);
-		sqlite3_bind_text(st, 14, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
+		size = sizes[next_rand(&seed) % 8];
+		openings = next_rand(&seed) % 3 == 0;
+		if (db_run(db,
+			   "INSERT OR IGNORE INTO business_directory(id, name, street, city, county, state,"
+			   " zip, phone, website, industry_code, industry_title, keywords, employees,"
+			   " has_openings, updated_hlc) VALUES(?,?,?,?,?,'CA',?,?,?,?,?,?,?,?,?)",
+			   "ttttttttttttit", id, c.name, c.street, places[c.place].city,
+			   places[c.place].county, places[c.place].zip, c.phone, c.web,
+			   industries[c.ind].naics, industries[c.ind].title, industries[c.ind].kw, size,
+			   openings, hlc) != 0)
+			return -1;
 	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return 0;
 }
 
 int crm_seed_lists(sqlite3 *db, const char *hlc)

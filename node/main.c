@@ -159,13 +159,73 @@ static void node_serve(node *n)
 	uv_loop_close(loop);
 }
 
+static void usage(const conf *c)
+{
+	fprintf(stdout, "usage: outpost-node [--data DIR] [--listen HOST:PORT] "
+			"[--config FILE] [-n] [--help] [--version]\n"
+			"       outpost-node check [--json] [--data DIR]\n\n"
+			"The Outpost office node: local replica, web UI and JSON API.\n\n"
+			"  --config FILE   settings file (default DATA/node.conf)\n"
+			"  -n              check the configuration and exit\n"
+			"  check           database integrity, permissions, disk space, contact\n"
+			"                  with the hub; exit 0 ok, 1 warning, 2 failed, 3 unreadable\n\n"
+			"Settings (flags, or OUTPOST_NODE_<NAME> in the environment,\n"
+			"or 'name = value' lines in the config file):\n");
+	conf_dump(c, 1, stdout);
+}
+
+/* The settings among the flags, read into c from a copy of argv; the copy
+ * keeps the words they leave (*ac of them; caller frees).  NULL with err
+ * set on a bad setting or no memory. */
+static char **load_args(conf *c, int argc, char **argv, int *ac, char *err, size_t n)
+{
+	char **av = calloc((size_t)argc + 1, sizeof(char *));
+
+	if (av == NULL) {
+		snprintf(err, n, "out of memory");
+		return NULL;
+	}
+	memcpy(av, argv, (size_t)argc * sizeof(char *));
+	*ac = argc;
+	if (conf_load_args(c, ac, av, err, n) != 0) {
+		free(av);
+		return NULL;
+	}
+	return av;
+}
+
+/* The words the settings leave: --config FILE and -n (read in the first
+ * pass), "check" first, then its --json.  0, or -1 naming an unknown one. */
+static int other_args(int ac, char **av, int *health, int *json_out)
+{
+	for (int i = 1; i < ac; i++) {
+		if (strcmp(av[i], "--config") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(av[i], "-n") == 0)
+			continue;
+		if (i == 1 && strcmp(av[i], "check") == 0) {
+			*health = 1;
+			continue;
+		}
+		if (*health && strcmp(av[i], "--json") == 0) {
+			*json_out = 1;
+			continue;
+		}
+		fprintf(stderr, "outpost-node: unknown option '%s' (see --help)\n", av[i]);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	node nd;
 	node *n = &nd;
-	char err[512], path[PATH_MAX + 32];
+	char err[512], path[PATH_MAX + 32], **av;
 	const char *config = NULL;
-	int check_only = 0, ret = 1, health = 0, json_out = 0;
+	int check_only = 0, ret = 1, health = 0, json_out = 0, ac;
 
 	memset(n, 0, sizeof *n);
 	signal(SIGPIPE, SIG_IGN);
@@ -178,17 +238,7 @@ int main(int argc, char **argv)
 	/* Flags first pass: --help, --version, --config, -n. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fprintf(stdout, "usage: outpost-node [--data DIR] [--listen HOST:PORT] "
-					"[--config FILE] [-n] [--help] [--version]\n"
-					"       outpost-node check [--json] [--data DIR]\n\n"
-					"The Outpost office node: local replica, web UI and JSON API.\n\n"
-					"  --config FILE   settings file (default DATA/node.conf)\n"
-					"  -n              check the configuration and exit\n"
-					"  check           database integrity, permissions, disk space, contact\n"
-					"                  with the hub; exit 0 ok, 1 warning, 2 failed, 3 unreadable\n\n"
-					"Settings (flags, or OUTPOST_NODE_<NAME> in the environment,\n"
-					"or 'name = value' lines in the config file):\n");
-			conf_dump(&n->nd_conf, 1, stdout);
+			usage(&n->nd_conf);
 			return 0;
 		}
 		if (strcmp(argv[i], "--version") == 0) {
@@ -203,33 +253,13 @@ int main(int argc, char **argv)
 	/* Data dir may come from flags or env before the file is read. */
 	if (conf_load_env(&n->nd_conf, "OUTPOST_NODE", err, sizeof err) != 0)
 		fatalx("%s", err);
-	{
-		int ac = argc;
-		char **av = calloc((size_t)argc + 1, sizeof(char *));
-		memcpy(av, argv, (size_t)argc * sizeof(char *));
-		if (conf_load_args(&n->nd_conf, &ac, av, err, sizeof err) != 0)
-			fatalx("%s", err);
-		for (int i = 1; i < ac; i++) {
-			if (strcmp(av[i], "--config") == 0) {
-				i++;
-				continue;
-			}
-			if (strcmp(av[i], "-n") == 0)
-				continue;
-			if (i == 1 && strcmp(av[i], "check") == 0) {
-				health = 1;
-				continue;
-			}
-			if (health && strcmp(av[i], "--json") == 0) {
-				json_out = 1;
-				continue;
-			}
-			fprintf(stderr, "outpost-node: unknown option '%s' (see --help)\n", av[i]);
-			free(av);
-			return 2;
-		}
+	if ((av = load_args(&n->nd_conf, argc, argv, &ac, err, sizeof err)) == NULL)
+		fatalx("%s", err);
+	if (other_args(ac, av, &health, &json_out) != 0) {
 		free(av);
+		return 2;
 	}
+	free(av);
 	if (config == NULL) {
 		snprintf(path, sizeof path, "%s/%s", conf_str(&n->nd_conf, "data"), NODE_CONF_FILE);
 		config = path;
@@ -238,13 +268,7 @@ int main(int argc, char **argv)
 	if (conf_load_file(&n->nd_conf, config, config != path, err, sizeof err) != 0 ||
 	    conf_load_env(&n->nd_conf, "OUTPOST_NODE", err, sizeof err) != 0)
 		fatalx("%s", err);
-	{
-		int ac = argc;
-		char **av = calloc((size_t)argc + 1, sizeof(char *));
-		memcpy(av, argv, (size_t)argc * sizeof(char *));
-		conf_load_args(&n->nd_conf, &ac, av, err, sizeof err);
-		free(av);
-	}
+	free(load_args(&n->nd_conf, argc, argv, &ac, err, sizeof err));
 	log_init("outpost-node", (int)conf_int(&n->nd_conf, "verbose"));
 	if (clock_set_tz(conf_str(&n->nd_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&n->nd_conf, "timezone"));

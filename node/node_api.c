@@ -38,6 +38,11 @@ struct capture *node_api_capture(route_call *a)
 	return a->rc_txn;
 }
 
+route_rc node_api_rows(route_call *a, const char *sql)
+{
+	return route_ok(a, 200, db_rows_json_by(API_NODE(a)->nd_db, sql, NULL));
+}
+
 static int api_auth(route_call *a)
 {
 	node *n = API_NODE(a);

@@ -31,6 +31,8 @@
 #define API_NODE(a) ((node *)(a)->rc_ctx)
 #define API_USER(a) ((const node_user *)(a)->rc_user)
 struct capture *node_api_capture(route_call *a);
+/* Reply the rows of sql (a fixed query, no parameters) as a JSON array. */
+route_rc node_api_rows(route_call *a, const char *sql);
 
 /* The node's table: every module's list, ended by NULL. */
 extern const route_list *const node_route_lists[];

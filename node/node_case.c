@@ -70,13 +70,26 @@ cJSON *case__participant_json(node *n, const char *id)
 
 /* ---- lists --------------------------------------------------------------------- */
 
+/* The lists of the meta reply: by_area, ?1 is the office's Local Area. */
+static const struct {
+	const char *name, *sql;
+	int by_area;
+} meta_lists[] = {
+	{"activity_codes", "SELECT code, title, reporting_category, restarts_exit_clock FROM"
+			   " participant_activity_codes WHERE status='active' ORDER BY code", 0},
+	{"followup_codes", "SELECT code, title, restarts_exit_clock FROM followup_codes"
+			   " WHERE status='active' ORDER BY code", 0},
+	{"staff", "SELECT id, display_name, office_id FROM staff WHERE active=1 AND"
+		  " (local_area_id=?1 OR local_area_id IS NULL) ORDER BY display_name", 1},
+	{"offices", "SELECT id, name FROM offices WHERE local_area_id=?1 AND active=1 ORDER BY name", 1},
+};
+
 /* GET /api/v1/case/meta: trusted date, clock, codes, staff, offices. */
 static route_rc get_meta(route_call *a)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	cJSON *o, *arr;
-	sqlite3_stmt *st;
+	cJSON *o;
 	char today[11], contact[32] = "";
 
 	node_today(n, today);
@@ -95,34 +108,9 @@ static route_rc get_meta(route_call *a)
 		cJSON_AddBoolToObject(o, "ssn_key", case_key_load(n->nd_db, n->nd_local_area_id, key) == 0);
 		crypto_wipe(key, sizeof key);
 	}
-	if (db_prepare(n->nd_db, &st, "SELECT code, title, reporting_category,"
-				      " restarts_exit_clock FROM participant_activity_codes"
-				      " WHERE status='active' ORDER BY code") == 0) {
-		arr = db_rows_json(st);
-		sqlite3_finalize(st);
-		cJSON_AddItemToObject(o, "activity_codes", arr ? arr : cJSON_CreateArray());
-	}
-	if (db_prepare(n->nd_db, &st, "SELECT code, title, restarts_exit_clock FROM followup_codes"
-				      " WHERE status='active' ORDER BY code") == 0) {
-		arr = db_rows_json(st);
-		sqlite3_finalize(st);
-		cJSON_AddItemToObject(o, "followup_codes", arr ? arr : cJSON_CreateArray());
-	}
-	if (db_prepare(n->nd_db, &st, "SELECT id, display_name, office_id FROM staff"
-				      " WHERE active=1 AND (local_area_id=? OR local_area_id IS NULL)"
-				      " ORDER BY display_name") == 0) {
-		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-		arr = db_rows_json(st);
-		sqlite3_finalize(st);
-		cJSON_AddItemToObject(o, "staff", arr ? arr : cJSON_CreateArray());
-	}
-	if (db_prepare(n->nd_db, &st, "SELECT id, name FROM offices WHERE local_area_id=?"
-				      " AND active=1 ORDER BY name") == 0) {
-		sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-		arr = db_rows_json(st);
-		sqlite3_finalize(st);
-		cJSON_AddItemToObject(o, "offices", arr ? arr : cJSON_CreateArray());
-	}
+	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
+		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
+				 meta_lists[i].by_area ? n->nd_local_area_id : NULL);
 	return route_ok(a, 200, o);
 }
 
@@ -174,19 +162,6 @@ typedef struct pfields {
 	const char *first, *last, *birth, *phone, *email, *address, *office, *staff;
 	char tmp[6][256];
 } pfields;
-
-static int valid_phone(const char *s)
-{
-	int digits = 0;
-
-	for (; *s; s++) {
-		if (isdigit((unsigned char)*s))
-			digits++;
-		else if (!strchr(" ()-+.x", *s))
-			return -1;
-	}
-	return digits >= 10 && digits <= 15 ? 0 : -1;
-}
 
 /* The place and staff member named: known here.  Errors collected. */
 static int pfields_refs(node *n, route_call *a, const pfields *f)
@@ -243,7 +218,8 @@ static int read_pfields(node *n, route_call *a, int create, const char *today, p
 			 strcmp(f->birth, today) > 0))
 		bad = route_err(a, "birth_date",
 				"birth date must be a real date in the past (YYYY-MM-DD)");
-	if (f->phone && f->phone[0] && valid_phone(f->phone) != 0)
+	if (f->phone && f->phone[0] &&
+	    (json_phone_digits(f->phone, " ()-+.x") < 10 || json_phone_digits(f->phone, " ()-+.x") > 15))
 		bad = route_err(a, "phone", "phone number must have 10 to 15 digits");
 	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' ')))
 		bad = route_err(a, "email", "email address is not valid");
@@ -349,20 +325,6 @@ done:
 
 /* ---- search -------------------------------------------------------------------- */
 
-static void like_pattern(const char *s, char *out, size_t n)
-{
-	size_t j = 0;
-
-	out[j++] = '%';
-	for (; *s && j + 3 < n; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			out[j++] = '\\';
-		out[j++] = *s;
-	}
-	out[j++] = '%';
-	out[j] = '\0';
-}
-
 /*
  * GET /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
  * q: part of a name ("Reyes", "Ana Reyes", "Reyes, Ana"), or a full SSN
@@ -406,21 +368,21 @@ static route_rc list_participants(route_call *a)
 		char *comma = strchr(q, ','), *sp = strrchr(q, ' ');
 		if (comma) { /* "Last, First" */
 			*comma = '\0';
-			like_pattern(q, p1, sizeof p1);
+			db_like_pattern(q, 1, p1, sizeof p1);
 			const char *fst = comma + 1;
 			while (*fst == ' ')
 				fst++;
-			like_pattern(fst, p2, sizeof p2);
+			db_like_pattern(fst, 1, p2, sizeof p2);
 			k += snprintf(sql + k, sizeof sql - (size_t)k,
 				      " AND p.last_name LIKE ?2 ESCAPE '\\' AND p.first_name LIKE ?3 ESCAPE '\\'");
 		} else if (sp && sp != q && sp[1]) { /* "First Last" */
 			*sp = '\0';
-			like_pattern(q, p2, sizeof p2);
-			like_pattern(sp + 1, p1, sizeof p1);
+			db_like_pattern(q, 1, p2, sizeof p2);
+			db_like_pattern(sp + 1, 1, p1, sizeof p1);
 			k += snprintf(sql + k, sizeof sql - (size_t)k,
 				      " AND p.last_name LIKE ?2 ESCAPE '\\' AND p.first_name LIKE ?3 ESCAPE '\\'");
 		} else {
-			like_pattern(q, p1, sizeof p1);
+			db_like_pattern(q, 1, p1, sizeof p1);
 			k += snprintf(sql + k, sizeof sql - (size_t)k,
 				      " AND (p.last_name LIKE ?2 ESCAPE '\\' OR p.first_name LIKE ?2 ESCAPE '\\')");
 		}

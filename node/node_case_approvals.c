@@ -52,66 +52,7 @@ int case__request(node *n, const node_user *u, const char *pid, const char *kind
 /* The active roles the user holds in this Local Area, as a JSON array. */
 static cJSON *my_roles(node *n, const node_user *u)
 {
-	const char *args[2] = {u->id, n->nd_local_area_id};
-	cJSON *rows = db_rows_json_args(n->nd_db, "SELECT role FROM case_approver_roles WHERE"
-				      " staff_id=?1 AND local_area_id=?2 AND active=1 ORDER BY role",
-				      2, args);
-	cJSON *out = cJSON_CreateArray(), *it;
-
-	cJSON_ArrayForEach(it, rows)
-		cJSON_AddItemToArray(out, cJSON_CreateString(json_str(it, "role")));
-	cJSON_Delete(rows);
-	return out;
-}
-
-static int has_role(const cJSON *roles, const char *role)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, roles)
-		if (cJSON_IsString(it) && strcmp(it->valuestring, role) == 0)
-			return 1;
-	return 0;
-}
-
-/* Decisions, the roles still waited for, and what this user may decide. */
-static void request_detail(node *n, const node_user *u, const cJSON *roles, cJSON *r)
-{
-	const char *kind = json_str(r, "kind");
-	const char *const *need = case_kind_roles(kind);
-	cJSON *dec = db_rows_json_by(n->nd_db,
-				     "SELECT d.role, d.staff_id, s.display_name AS staff_name, d.decision,"
-				     " d.comment, d.decided_date, d.office_id FROM case_approval_decisions d"
-				     " LEFT JOIN staff s ON s.id = d.staff_id WHERE d.request_id=?"
-				     " ORDER BY d.decided_at",
-				     json_str(r, "id"));
-	cJSON *waiting = cJSON_CreateArray(), *can = cJSON_CreateArray(), *it;
-	int mine = strcmp(json_str(r, "requested_by"), u->id) == 0;
-	int decided = 0;
-	int open = strcmp(json_str(r, "state"), "pending") == 0;
-
-	if (dec == NULL)
-		dec = cJSON_CreateArray();
-	cJSON_ArrayForEach(it, dec)
-	{
-		cJSON_AddStringToObject(it, "role_title", case_role_title(json_str(it, "role")));
-		if (strcmp(json_str(it, "staff_id"), u->id) == 0)
-			decided = 1; /* one decision per person */
-	}
-	for (; need && *need; need++) {
-		int done = 0;
-		cJSON_ArrayForEach(it, dec)
-			if (strcmp(json_str(it, "role"), *need) == 0)
-				done = 1;
-		if (done)
-			continue;
-		cJSON_AddItemToArray(waiting, cJSON_CreateString(case_role_title(*need)));
-		if (open && !mine && !decided && has_role(roles, *need))
-			cJSON_AddItemToArray(can, cJSON_CreateString(*need));
-	}
-	cJSON_AddItemToObject(r, "decisions", dec);
-	cJSON_AddItemToObject(r, "waiting_for", waiting);
-	cJSON_AddItemToObject(r, "can_decide", can);
+	return case_staff_roles(n->nd_db, u->id, n->nd_local_area_id);
 }
 
 /*
@@ -155,7 +96,7 @@ static route_rc get_approvals(route_call *a)
 	ids = cJSON_CreateArray();
 	cJSON_ArrayForEach(it, rows)
 	{
-		request_detail(n, u, roles, it);
+		case_request_detail(n->nd_db, u->id, roles, it);
 		cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, "participant_id")));
 	}
 	out = cJSON_CreateObject();
@@ -181,46 +122,20 @@ static const route_key decision_keys[] = {
 	{NULL, 0, 0},
 };
 
-/* The role the user decides req with: the one asked for, else the only
- * one they may use.  NULL with the error collected. */
-static const char *decide_role(route_call *a, const cJSON *req, const char *asked)
-{
-	const cJSON *can = cJSON_GetObjectItem(req, "can_decide");
-
-	if (asked) {
-		if (!case_role_decides(json_str(req, "kind"), asked)) {
-			route_err(a, "role", "this request is decided by %s",
-				  strcmp(json_str(req, "kind"), "change") == 0
-					  ? "DSS WIOA staff"
-					  : "the DSS Program Manager, the WDB Director and EDD");
-			return NULL;
-		}
-		if (!has_role(can, asked)) {
-			route_err(a, "role", "you do not hold that approver role, or it has decided already");
-			return NULL;
-		}
-		return asked;
-	}
-	if (cJSON_GetArraySize(can) == 1)
-		return cJSON_GetArrayItem(can, 0)->valuestring;
-	route_err(a, "role", cJSON_GetArraySize(can) ? "say which of your approver roles decides"
-						     : "you hold no approver role that may decide this request");
-	return NULL;
-}
-
 static int insert_decision(node *n, const node_user *u, const cJSON *req, const char *role,
 			   const char *decision, const char *comment, const char *today)
 {
 	char id[UUID_STRLEN];
+	uint64_t now = node_now_ms(n);
+	cJSON *row;
+	int rc;
 
-	uuid7_at(id, node_now_ms(n));
-	return db_run(n->nd_db,
-		      "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
-		      " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
-		      " decided_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-		      "ttttttttttI", id, json_str(req, "id"), json_str(req, "participant_id"),
-		      n->nd_local_area_id, n->nd_office_id, role, u->id, decision, comment, today,
-		      (int64_t)node_now_ms(n));
+	uuid7_at(id, now);
+	row = case_decision_row(req, id, n->nd_local_area_id, n->nd_office_id, u->id, role, decision,
+				comment, today, (int64_t)now);
+	rc = case_decision_insert(n->nd_db, row);
+	cJSON_Delete(row);
+	return rc;
 }
 
 /*
@@ -235,6 +150,7 @@ static route_rc post_decision(route_call *a)
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
 	const char *rid = http_req_param(a->rc_req, "id"), *dec = NULL, *role = NULL, *comment = NULL;
+	const char *bad = NULL;
 	cJSON *req = NULL, *roles = NULL;
 	route_rc rr;
 	char today[11];
@@ -263,8 +179,9 @@ static route_rc post_decision(route_call *a)
 		goto out;
 	}
 	roles = my_roles(n, u);
-	request_detail(n, u, roles, req);
-	role = decide_role(a, req, role);
+	case_request_detail(n->nd_db, u->id, roles, req);
+	if ((role = case_decide_role(req, role, &bad)) == NULL)
+		route_err(a, "role", "%s", bad);
 	if (a->rc_nerr) {
 		rr = ROUTE_BAD;
 		goto out;
@@ -280,7 +197,7 @@ static route_rc post_decision(route_call *a)
 		rr = ROUTE_DBERR;
 		goto out;
 	}
-	request_detail(n, u, roles, req);
+	case_request_detail(n->nd_db, u->id, roles, req);
 	rr = route_ok(a, 201, req);
 	req = NULL;
 out:

@@ -394,22 +394,18 @@ typedef struct cview {
 static int compliance_sweep(node *n, const node_user *u, const char *today)
 {
 	char limit[11];
-	sqlite3_stmt *st;
+	const char *args[2] = {n->nd_local_area_id, limit};
 	cJSON *ids, *it;
 	int ex, rc = 0;
 
 	clock_date_add(today, -CASE_SOFT_EXIT_DAYS, limit);
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT p.id FROM participants p WHERE p.local_area_id=?1"
-		       " AND p.exit_state='active' AND coalesce((SELECT max(a.start_date)"
-		       " FROM participant_activities a JOIN participant_activity_codes c"
-		       " ON c.code = a.code AND a.code_list = 'activity' WHERE a.participant_id = p.id"
-		       " AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE "), p.registered_date) <= ?2") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, limit, -1, SQLITE_TRANSIENT);
-	ids = db_rows_json(st);
-	sqlite3_finalize(st);
+	ids = db_rows_json_args(n->nd_db,
+				"SELECT p.id FROM participants p WHERE p.local_area_id=?1"
+				" AND p.exit_state='active' AND coalesce((SELECT max(a.start_date)"
+				" FROM participant_activities a JOIN participant_activity_codes c"
+				" ON c.code = a.code AND a.code_list = 'activity' WHERE a.participant_id = p.id"
+				" AND c.restarts_exit_clock = 1 AND" CASE_ACT_EFFECTIVE "), p.registered_date) <= ?2",
+				2, args);
 	if (ids == NULL)
 		return -1;
 	cJSON_ArrayForEach(it, ids)
@@ -422,23 +418,16 @@ static int compliance_sweep(node *n, const node_user *u, const char *today)
 /* The participants in view (filters staff and office, "" for all), or NULL. */
 static cJSON *compliance_people(node *n, const char *staff, const char *office)
 {
-	sqlite3_stmt *st;
-	cJSON *ps;
+	const char *args[3] = {n->nd_local_area_id, staff, office};
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT p.id, p.first_name, p.last_name, p.office_id, o.name AS office_name,"
-		       " p.assigned_staff_id, s.display_name AS staff_name, p.exit_state, p.exit_date,"
-		       " p.registered_date FROM participants p LEFT JOIN offices o ON o.id = p.office_id"
-		       " LEFT JOIN staff s ON s.id = p.assigned_staff_id WHERE p.local_area_id=?1"
-		       " AND (?2 = '' OR p.assigned_staff_id = ?2) AND (?3 = '' OR p.office_id = ?3)"
-		       " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, staff, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, office, -1, SQLITE_STATIC);
-	ps = db_rows_json(st);
-	sqlite3_finalize(st);
-	return ps;
+	return db_rows_json_args(n->nd_db,
+				 "SELECT p.id, p.first_name, p.last_name, p.office_id, o.name AS office_name,"
+				 " p.assigned_staff_id, s.display_name AS staff_name, p.exit_state, p.exit_date,"
+				 " p.registered_date FROM participants p LEFT JOIN offices o ON o.id = p.office_id"
+				 " LEFT JOIN staff s ON s.id = p.assigned_staff_id WHERE p.local_area_id=?1"
+				 " AND (?2 = '' OR p.assigned_staff_id = ?2) AND (?3 = '' OR p.office_id = ?3)"
+				 " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id",
+				 3, args);
 }
 
 static void cview_init(cview *v, node *n)

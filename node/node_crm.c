@@ -25,6 +25,21 @@
 
 /* ---- external employers and the business directory -------------------------------- */
 
+/* The search lists' ZIP and NAICS industry prefixes (?zip=, ?industry=;
+ * unchanged when absent).  0, or -1 with each error collected. */
+static int place_filters(route_call *a, char zip[16], char ind[16])
+{
+	int bad = 0;
+
+	http_req_query(a->rc_req, "zip", zip, 16);
+	http_req_query(a->rc_req, "industry", ind, 16);
+	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
+		bad = route_err(a, "zip", "zip must be up to 5 digits");
+	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
+		bad = route_err(a, "industry", "industry must be a NAICS code (digits)");
+	return bad;
+}
+
 static route_rc list_external(route_call *a)
 {
 	http_req *req = a->rc_req;
@@ -33,23 +48,15 @@ static route_rc list_external(route_call *a)
 	int limit, offset;
 	sqlite3_stmt *st;
 
-	if (	    route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
-	    route_qint(a, "offset", 0, 0, 10000000, &offset) != 0)
+	if (crm__page_args(a, &limit, &offset) != 0)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "industry", ind, sizeof ind);
-	http_req_query(req, "zip", zip, sizeof zip);
 	http_req_query(req, "sort", sort, sizeof sort);
 	if (strcmp(sort, "name") != 0 && strcmp(sort, "jobs") != 0)
-		return route_fail(a, 400, "sort", "sort must be name or jobs");
-	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
-		return route_fail(a, 400, "industry", "industry must be a NAICS code (digits)");
-	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
-		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
-	if (q[0])
-		crm__like(q, like, sizeof like);
-	else
-		like[0] = '\0';
+		route_err(a, "sort", "sort must be name or jobs");
+	if (place_filters(a, zip, ind) != 0 || a->rc_nerr)
+		return ROUTE_BAD;
+	db_like_pattern(q, 1, like, sizeof like);
 	if (db_prepare_bound(n->nd_db, &st,
 		       "SELECT x.id, x.company_name, x.industry_code, x.industry_title, x.street, x.city,"
 		       " x.state, x.zip, x.phone, x.website, x.active_job_orders, x.last_posted,"
@@ -118,28 +125,17 @@ static route_rc list_directory(route_call *a)
 	int limit, offset;
 	sqlite3_stmt *st;
 
-	if (	    route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit) != 0 ||
-	    route_qint(a, "offset", 0, 0, 10000000, &offset) != 0)
+	if (crm__page_args(a, &limit, &offset) != 0)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
 	http_req_query(req, "area", area, sizeof area);
-	http_req_query(req, "zip", zip, sizeof zip);
-	http_req_query(req, "industry", ind, sizeof ind);
 	http_req_query(req, "openings", open, sizeof open);
 	if (strcmp(open, "any") != 0 && strcmp(open, "yes") != 0 && strcmp(open, "no") != 0)
-		return route_fail(a, 400, "openings", "openings must be any, yes or no");
-	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
-		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
-	if (ind[0] && strspn(ind, "0123456789") != strlen(ind))
-		return route_fail(a, 400, "industry", "industry must be a NAICS code (digits)");
-	if (q[0])
-		crm__like(q, like, sizeof like);
-	else
-		like[0] = '\0';
-	if (area[0])
-		crm__like(area, alike, sizeof alike);
-	else
-		alike[0] = '\0';
+		route_err(a, "openings", "openings must be any, yes or no");
+	if (place_filters(a, zip, ind) != 0 || a->rc_nerr)
+		return ROUTE_BAD;
+	db_like_pattern(q, 1, like, sizeof like);
+	db_like_pattern(area, 1, alike, sizeof alike);
 	if (db_prepare_bound(n->nd_db, &st,
 		       "SELECT d.id, d.name, d.street, d.city, d.county, d.state, d.zip, d.phone, d.website,"
 		       " d.industry_code, d.industry_title, d.employees, d.has_openings,"
@@ -158,11 +154,23 @@ static route_rc list_directory(route_call *a)
 
 /* ---- the lists the pages need -------------------------------------------------------- */
 
+/* The lists of the meta reply. */
+static const struct {
+	const char *name, *sql;
+} meta_lists[] = {
+	{"categories", "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name"},
+	{"priorities", "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank"},
+	{"work_group", "SELECT id, display_name, office_id FROM staff WHERE active=1 AND"
+		       " crm_work_group=1 ORDER BY display_name"},
+	{"staff", "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name"},
+	{"offices", "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name"},
+};
+
 static route_rc get_meta(route_call *a)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	cJSON *o, *me, *x, *cc_arr;
+	cJSON *o, *me, *cc_arr;
 	char today[11];
 
 	node_today(n, today);
@@ -177,19 +185,8 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddBoolToObject(me, "can_report", (u->privs & PRIV_REPORTS) != 0);
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
-	x = db_rows_json_by(n->nd_db, "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name", NULL);
-	cJSON_AddItemToObject(o, "categories", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db, "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank", NULL);
-	cJSON_AddItemToObject(o, "priorities", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db,
-		    "SELECT id, display_name, office_id FROM staff WHERE active=1 AND crm_work_group=1"
-		    " ORDER BY display_name",
-		    NULL);
-	cJSON_AddItemToObject(o, "work_group", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db, "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name", NULL);
-	cJSON_AddItemToObject(o, "staff", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db, "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name", NULL);
-	cJSON_AddItemToObject(o, "offices", x ? x : cJSON_CreateArray());
+	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
+		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL);
 	cc_arr = cJSON_AddArrayToObject(o, "completion_codes");
 	static const char *const cc[][2] = {{"successful", "Successful completion"},
 					    {"unsuccessful", "Unsuccessful completion"},

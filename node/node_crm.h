@@ -39,6 +39,9 @@ route_rc crm__rows(route_call *a, sqlite3_stmt *st);
  * st, which must select limit + 1 rows (finalizes st); with "order":
  * "newest" when newest is set (see CRM_SEARCH_SORT_MAX). */
 route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int newest);
+/* The page a list asks for: ?limit= (1 to CRM_PAGE_MAX, CRM_PAGE_DEFAULT
+ * when absent) and ?offset=.  0, or -1 with every error collected. */
+int crm__page_args(route_call *a, int *limit, int *offset);
 /* Matches of an FTS5 phrase in one of the crm_*_fts tables, counted up to
  * cap + 1 (enough to choose a plan); -1 on error. */
 int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap);
@@ -57,8 +60,6 @@ const char *crm__office(const node *n, const node_user *u);
 int crm__exists(node *n, const char *table, const char *id);
 /* One employer with contacts, locations, services, work items, flags. */
 cJSON *crm__employer_json(node *n, const char *id);
-/* LIKE pattern "%s%" with wildcards escaped (ESCAPE '\'). */
-void crm__like(const char *s, char *out, size_t n);
 /*
  * An FTS5 MATCH expression for the word indexes of schema_crm.c: every word
  * of s (letters and digits; other characters separate words) required, the

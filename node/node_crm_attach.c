@@ -199,12 +199,11 @@ static route_rc get_attachment(route_call *a)
 	char disp[640], ctype[128];
 	const char *name, *ct;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
-		       " employer_attachment_withdrawals w WHERE w.attachment_id = a.id)"
-		       " FROM employer_attachments a WHERE a.id = ?1") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
+			     " employer_attachment_withdrawals w WHERE w.attachment_id = a.id)"
+			     " FROM employer_attachments a WHERE a.id = ?1", "t", id) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rr = route_fail(a, 404, "id", "no such attachment");
 		goto out;
@@ -239,48 +238,33 @@ static const route_key withdraw_keys_rk[] = {
 /* POST /api/v1/crm/attachments/:id/withdraw {"reason"?} */
 static route_rc post_withdraw(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
+	const char *id = http_req_param(a->rc_req, "id"), *reason = NULL;
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	cJSON *att = NULL;
-	json_err e = {{0}, {0}};
+	cJSON *att;
 	char wid[UUID_STRLEN], reason_buf[CRM_ATTACH_REASON_MAX + 1];
-	const char *reason = NULL;
-	uint64_t now;
+	uint64_t now = node_now_ms(n);
+	route_rc rr;
 
-	if (body) {
-		if (json_get_str(body, "reason", JSON_NULLABLE, 0, CRM_ATTACH_REASON_MAX, &reason,
-				 reason_buf, sizeof reason_buf, &e)) {
-			rr = route_bad_json(a, &e);
-			goto done;
-		}
-	}
-	att = att_one(n, id);
-	if (att == NULL) {
-		rr = route_fail(a, 404, "id", "no such attachment");
-		goto done;
-	}
+	if (route_str(a, "reason", JSON_NULLABLE, 0, CRM_ATTACH_REASON_MAX, &reason, reason_buf,
+		      sizeof reason_buf) != 0)
+		return ROUTE_BAD;
+	if ((att = att_one(n, id)) == NULL)
+		return route_fail(a, 404, "id", "no such attachment");
+	uuid7_at(wid, now);
 	if (cJSON_IsTrue(cJSON_GetObjectItem(att, "withdrawn"))) {
 		rr = route_fail(a, 409, "id", "this attachment was withdrawn already");
-		goto done;
-	}
-	now = node_now_ms(n);
-	uuid7_at(wid, now);
-	if (db_run(n->nd_db,
-		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
-		   " reason, withdrawn_by, office_id, withdrawn_at) VALUES(?,?,?,?,?,?,?)",
-		   "ttttttI", wid, id, json_str(att, "employer_id"), db_null_if_empty(reason), u->id,
-		   crm__office(n, u), (int64_t)now) != 0) {
+	} else if (db_run(n->nd_db,
+			  "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
+			  " reason, withdrawn_by, office_id, withdrawn_at) VALUES(?,?,?,?,?,?,?)",
+			  "ttttttI", wid, id, json_str(att, "employer_id"), db_null_if_empty(reason),
+			  u->id, crm__office(n, u), (int64_t)now) != 0) {
 		log_warnx("crm: withdrawal not saved: %s", sqlite3_errmsg(n->nd_db));
 		rr = ROUTE_DBERR;
-		goto done;
+	} else {
+		log_info("crm: attachment %s withdrawn (%s)", id, wid);
+		rr = route_ok(a, 200, att_one(n, id));
 	}
-	log_info("crm: attachment %s withdrawn (%s)", id, wid);
-	rr = route_ok(a, 200, att_one(n, id));
-done:
 	cJSON_Delete(att);
 	return rr;
 }

@@ -219,8 +219,7 @@ static route_rc list_contacts(route_call *a)
 
 	bad |= crm__owner_filter(a, "me", ob, sizeof ob, &owner);
 	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
-	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	bad |= crm__page_args(a, &limit, &offset);
 	if (bad)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
@@ -235,14 +234,7 @@ static route_rc list_contacts(route_call *a)
 	if (q[0]) {
 		cfts = crm__fts_query(q, cpat, sizeof cpat) == 0;
 		if (!cfts) {
-			size_t j = 0;
-			for (const char *p = q; *p && j + 3 < sizeof cpat; p++) {
-				if (*p == '%' || *p == '_' || *p == '\\')
-					cpat[j++] = '\\';
-				cpat[j++] = *p;
-			}
-			cpat[j++] = '%';
-			cpat[j] = '\0';
+			db_like_pattern(q, 0, cpat, sizeof cpat);
 		} else {
 			int c = crm__fts_count(n, "crm_contacts_fts", cpat, CRM_SEARCH_SORT_MAX);
 			int d = nkind == NAME_FTS

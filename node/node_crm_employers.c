@@ -29,8 +29,7 @@ static route_rc list_employers(route_call *a)
 
 	bad |= crm__owner_filter(a, "all", ob, sizeof ob, &owner);
 	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
-	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	bad |= crm__page_args(a, &limit, &offset);
 	if (bad)
 		return ROUTE_BAD;
 	http_req_query(req, "q", q, sizeof q);
@@ -143,30 +142,39 @@ static int new_username(node *n, const char *norm, const char *id, char *out, si
 	 * offices unlikely; the hub flags any that still happen. */
 	for (const char *p = id + 24; *p; p++)
 		seed = seed * 16 + (unsigned)(isdigit((unsigned char)*p) ? *p - '0' : (*p | 0x20) - 'a' + 10);
-	for (int i = 0; i < 50; i++) {
-		sqlite3_stmt *st;
+	/* Fifty four-digit tails, then fifty eight-digit ones: a name shared
+	 * by thousands of leads (a 12-letter stem has 10,000 short tails)
+	 * still gets one. */
+	for (int i = 0; i < 100; i++) {
+		unsigned more = (seed / 10000u + (unsigned)i * 104729u) % 10000u;
+		size_t w;
 		int taken;
+
 		if (crm_make_username(norm, seed + (unsigned)i * 7919u, out, len) != 0)
 			return -1;
-		if (db_prepare(n->nd_db, &st, "SELECT 1 FROM employers WHERE username=?") != 0)
+		w = strlen(out);
+		if (i >= 50 && snprintf(out + w, len - w, "%04u", more) != 4)
 			return -1;
-		sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
-		taken = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
+		if ((taken = db_exists(n->nd_db, "SELECT 1 FROM employers WHERE username=?", out)) < 0)
+			return -1;
 		if (!taken)
 			return 0;
 	}
 	return -1;
 }
 
+/* The employer's own fields, in a create's body and a patch's. */
+#define EMPLOYER_KEYS                                                                            \
+	{"company_name", ROUTE_T_ANY, 0}, {"edd_account_number", ROUTE_T_ANY, 0},                \
+	{"zip", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},           \
+	{"state", ROUTE_T_ANY, 0}, {"mailing_street", ROUTE_T_ANY, 0},                           \
+	{"mailing_city", ROUTE_T_ANY, 0}, {"mailing_state", ROUTE_T_ANY, 0},                     \
+	{"mailing_zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0},   \
+	{"website", ROUTE_T_ANY, 0}, {"industry", ROUTE_T_ANY, 0},                               \
+	{"pe_organization", ROUTE_T_ANY, 0}, {"lead_owner_id", ROUTE_T_ANY, 0}
+
 static const route_key create_fields_rk[] = {
-	{"company_name", ROUTE_T_ANY, 0}, {"edd_account_number", ROUTE_T_ANY, 0},
-	{"zip", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
-	{"state", ROUTE_T_ANY, 0}, {"mailing_street", ROUTE_T_ANY, 0},
-	{"mailing_city", ROUTE_T_ANY, 0}, {"mailing_state", ROUTE_T_ANY, 0},
-	{"mailing_zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0},
-	{"website", ROUTE_T_ANY, 0}, {"industry", ROUTE_T_ANY, 0},
-	{"pe_organization", ROUTE_T_ANY, 0}, {"lead_owner_id", ROUTE_T_ANY, 0},
+	EMPLOYER_KEYS,
 	{"office_id", ROUTE_T_ANY, 0}, {"source", ROUTE_T_ANY, 0},
 	{"external_employer_id", ROUTE_T_ANY, 0}, {"directory_id", ROUTE_T_ANY, 0},
 	{"contacts", ROUTE_T_ANY, 0}, {"confirm_not_duplicate", ROUTE_T_ANY, 0}, {NULL, 0, 0},
@@ -329,42 +337,24 @@ static int newemp_insert(node *n, const node_user *u, newemp *ne, const char *id
 {
 	char username[CRM_USERNAME_MAX + 1], ts[HLC_STRLEN];
 	const char *const *v = ne->v;
-	sqlite3_stmt *st;
 
 	if (new_username(n, ne->norm, id, username, sizeof username) != 0)
 		return -1;
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO employers(id, account_type, created_as, company_name, normalized_name,"
-		       " username, edd_account_number, zip, zip5, street, city, state, mailing_street,"
-		       " mailing_city, mailing_state, mailing_zip, phone, email, website, industry,"
-		       " pe_organization, lead_owner_id, office_id, local_area_id, created_by, created_at,"
-		       " source, external_employer_id, directory_id, status, updated_hlc)"
-		       " VALUES(?1,'lead','lead',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-		       "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,'active',?28)") != 0)
+	if (db_run(n->nd_db,
+		   "INSERT INTO employers(id, account_type, created_as, company_name, normalized_name,"
+		   " username, edd_account_number, zip, zip5, street, city, state, mailing_street,"
+		   " mailing_city, mailing_state, mailing_zip, phone, email, website, industry,"
+		   " pe_organization, lead_owner_id, office_id, local_area_id, created_by, created_at,"
+		   " source, external_employer_id, directory_id, status, updated_hlc)"
+		   " VALUES(?1,'lead','lead',?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+		   "?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,'active',?28)",
+		   "tttttttttttttttttttttttItttt", id, v[EF_NAME], ne->norm, username,
+		   v[EF_EDD] ? ne->edd : NULL, v[EF_ZIP], ne->z5,
+		   /* street .. lead_owner_id */
+		   v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
+		   ne->office, ne->la, u->id, (int64_t)now, ne->source, ne->ext_id, ne->dir_id, ts) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, v[EF_NAME], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ne->norm, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, username, -1, SQLITE_STATIC);
-	db_bind_text(st, 5, v[EF_EDD] ? ne->edd : NULL);
-	sqlite3_bind_text(st, 6, v[EF_ZIP], -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, ne->z5, -1, SQLITE_STATIC);
-	for (int i = 3; i <= 15; i++) /* street .. lead_owner_id */
-		db_bind_text(st, i + 5, v[i]);
-	sqlite3_bind_text(st, 21, ne->office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 22, ne->la, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 23, u->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 24, (int64_t)now);
-	sqlite3_bind_text(st, 25, ne->source, -1, SQLITE_STATIC);
-	db_bind_text(st, 26, ne->ext_id);
-	db_bind_text(st, 27, ne->dir_id);
-	sqlite3_bind_text(st, 28, ts, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
 	for (int i = 0; i < ne->ncontacts; i++) {
 		char cid[UUID_STRLEN];
 		if (crm__insert_contact(n, id, ne->cv[i], u->id, now, cid) != 0)
@@ -419,13 +409,7 @@ static route_rc get_employer(route_call *a)
 }
 
 static const route_key patch_fields_rk[] = {
-	{"company_name", ROUTE_T_ANY, 0}, {"edd_account_number", ROUTE_T_ANY, 0},
-	{"zip", ROUTE_T_ANY, 0}, {"street", ROUTE_T_ANY, 0}, {"city", ROUTE_T_ANY, 0},
-	{"state", ROUTE_T_ANY, 0}, {"mailing_street", ROUTE_T_ANY, 0},
-	{"mailing_city", ROUTE_T_ANY, 0}, {"mailing_state", ROUTE_T_ANY, 0},
-	{"mailing_zip", ROUTE_T_ANY, 0}, {"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0},
-	{"website", ROUTE_T_ANY, 0}, {"industry", ROUTE_T_ANY, 0},
-	{"pe_organization", ROUTE_T_ANY, 0}, {"lead_owner_id", ROUTE_T_ANY, 0},
+	EMPLOYER_KEYS,
 	{"status", ROUTE_T_ANY, 0}, {"username", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 

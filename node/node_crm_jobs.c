@@ -245,7 +245,9 @@ static route_rc list_job_orders(route_call *a)
 {
 	node *n = API_NODE(a);
 	char open[8] = "no", emp[64] = "", q[128] = "", like[300] = "", today[11];
-	sqlite3_stmt *st;
+	/* ?1 employer, ?2 the search, ?3 open only, ?9 today (JO_COLS) */
+	const char *args[9] = {emp, like, open, NULL, NULL, NULL, NULL, NULL, today};
+	cJSON *rows;
 
 	http_req_query(a->rc_req, "open", open, sizeof open);
 	http_req_query(a->rc_req, "employer_id", emp, sizeof emp);
@@ -253,21 +255,17 @@ static route_rc list_job_orders(route_call *a)
 	if (strcmp(open, "yes") != 0 && strcmp(open, "no") != 0)
 		return route_fail(a, 400, "open", "open must be yes or no");
 	if (q[0])
-		crm__like(q, like, sizeof like);
+		db_like_pattern(q, 1, like, sizeof like);
 	node_today(n, today);
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT " JO_COLS JO_FROM " WHERE (?1 = '' OR j.employer_id = ?1)"
-		       " AND (?2 = '' OR j.title LIKE ?2 ESCAPE '\\' OR e.company_name LIKE ?2 ESCAPE '\\')"
-		       " AND (?3 = 'no' OR (j.open_date <= ?9 AND (j.close_date IS NULL OR j.close_date >= ?9)"
-		       "  AND e.account_type = 'recruiting' AND e.status = 'active'"
-		       "  AND coalesce(e.vetting_status, '') <> 'locked'))"
-		       " ORDER BY j.open_date DESC, j.id LIMIT 500") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, open, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	return crm__rows(a, st);
+	rows = db_rows_json_args(n->nd_db,
+				 "SELECT " JO_COLS JO_FROM " WHERE (?1 = '' OR j.employer_id = ?1)"
+				 " AND (?2 = '' OR j.title LIKE ?2 ESCAPE '\\' OR e.company_name LIKE ?2 ESCAPE '\\')"
+				 " AND (?3 = 'no' OR (j.open_date <= ?9 AND (j.close_date IS NULL OR j.close_date >= ?9)"
+				 "  AND e.account_type = 'recruiting' AND e.status = 'active'"
+				 "  AND coalesce(e.vetting_status, '') <> 'locked'))"
+				 " ORDER BY j.open_date DESC, j.id LIMIT 500",
+				 9, args);
+	return rows ? route_ok(a, 200, rows) : ROUTE_DBERR;
 }
 
 /* ---- referrals --------------------------------------------------------------------- */

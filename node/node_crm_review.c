@@ -221,15 +221,15 @@ static route_rc list_vetting_overdue(route_call *a)
 	node *n = API_NODE(a);
 	sqlite3_stmt *st;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT e.id, e.company_name, e.username, e.office_id, e.converted_by,"
-		       " s.display_name AS converted_by_name, e.vetting_started_at, e.vetting_due_at,"
-		       " (?1 - e.vetting_due_at) / 3600000 AS hours_overdue"
-		       " FROM employers e LEFT JOIN staff s ON s.id = e.converted_by"
-		       " WHERE e.vetting_status = 'pending' AND e.vetting_due_at < ?1"
-		       " AND e.status = 'active' ORDER BY e.vetting_due_at LIMIT 500") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT e.id, e.company_name, e.username, e.office_id, e.converted_by,"
+			     " s.display_name AS converted_by_name, e.vetting_started_at, e.vetting_due_at,"
+			     " (?1 - e.vetting_due_at) / 3600000 AS hours_overdue"
+			     " FROM employers e LEFT JOIN staff s ON s.id = e.converted_by"
+			     " WHERE e.vetting_status = 'pending' AND e.vetting_due_at < ?1"
+			     " AND e.status = 'active' ORDER BY e.vetting_due_at LIMIT 500",
+			     "I", (int64_t)node_now_ms(n)) != 0)
 		return ROUTE_DBERR;
-	sqlite3_bind_int64(st, 1, (int64_t)node_now_ms(n));
 	return crm__rows(a, st);
 }
 
@@ -240,53 +240,34 @@ static const route_key dupof_fields_rk[] = {
 /* Review of a possible duplicate: this employer is the same as another. */
 static route_rc post_duplicate_of(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id"), *other;
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
+	const char *id = http_req_param(a->rc_req, "id"), *other;
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
 
-	if (json_get_str(body, "duplicate_of", JSON_REQUIRED, 1, 64, &other, NULL, 0, &e)) {
-		rr = route_bad_json(a, &e);
-		goto done;
-	}
-	if (crm__exists(n, "employers", id) != 1) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
-	}
-	if (strcmp(other, id) == 0 || crm__exists(n, "employers", other) != 1) {
-		rr = route_fail(a, 400, "duplicate_of", "no such other employer");
-		goto done;
-	}
+	if (route_str(a, "duplicate_of", JSON_REQUIRED, 1, 64, &other, NULL, 0) != 0)
+		return ROUTE_BAD;
+	if (crm__exists(n, "employers", id) != 1)
+		return route_fail(a, 404, "id", "no such employer");
+	if (strcmp(other, id) == 0 || crm__exists(n, "employers", other) != 1)
+		return route_fail(a, 400, "duplicate_of", "no such other employer");
 	xv[0] = other;
 	xv[1] = "inactive";
-	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 2) < 0) {
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 2) < 0)
+		return ROUTE_DBERR;
 	log_info("crm: employer %s marked as a duplicate of %s", id, other);
-	rr = route_ok(a, 200, crm__employer_json(n, id));
-done:
-	return rr;
+	return route_ok(a, 200, crm__employer_json(n, id));
 }
 
 static route_rc list_duplicate_flags(route_call *a)
 {
-	node *n = API_NODE(a);
-	sqlite3_stmt *st;
-
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
-		       " a.company_name AS employer_name, a.office_id AS employer_office,"
-		       " f.other_employer_id, b.company_name AS other_name, b.office_id AS other_office,"
-		       " f.zip5 FROM crm_duplicate_flags f LEFT JOIN employers a ON a.id = f.employer_id"
-		       " LEFT JOIN employers b ON b.id = f.other_employer_id"
-		       " WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
-		       " ORDER BY f.detected_at DESC LIMIT 500") != 0)
-		return ROUTE_DBERR;
-	return crm__rows(a, st);
+	return node_api_rows(a, "SELECT f.id, f.reason, f.status, f.detected_at, f.employer_id,"
+			     " a.company_name AS employer_name, a.office_id AS employer_office,"
+			     " f.other_employer_id, b.company_name AS other_name,"
+			     " b.office_id AS other_office, f.zip5 FROM crm_duplicate_flags f"
+			     " LEFT JOIN employers a ON a.id = f.employer_id"
+			     " LEFT JOIN employers b ON b.id = f.other_employer_id"
+			     " WHERE f.status = 'open' AND a.duplicate_of IS NULL AND b.duplicate_of IS NULL"
+			     " ORDER BY f.detected_at DESC LIMIT 500");
 }
 
 /* ---- case notes ------------------------------------------------------------------ */
@@ -299,33 +280,26 @@ static const route_key note_keys_rk[] = {
  * text is never logged). */
 static route_rc post_employer_note(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
+	route_rc rr = ROUTE_DBERR;
 	node *n = API_NODE(a);
 	/* the route id first: a refused request is freed by its reply */
-	const char *emp = http_req_param(req, "id"), *subject, *text;
+	const char *emp = http_req_param(a->rc_req, "id"), *subject = NULL, *text = NULL;
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = NULL;
-	uint64_t now;
+	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = malloc(CRM_NOTE_MAX + 1);
+	uint64_t now = node_now_ms(n);
 
-	if ((text_buf = malloc(CRM_NOTE_MAX + 1)) == NULL) {
-		rr = ROUTE_DBERR;
+	if (text_buf == NULL)
 		goto done;
-	}
-	if (json_get_str(body, "subject", JSON_NULLABLE, 0, CRM_TITLE_MAX, &subject, subj_buf,
-			 sizeof subj_buf, &e) ||
-	    json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf,
-			 CRM_NOTE_MAX + 1, &e)) {
-		rr = route_bad_json(a, &e);
+	if (route_str(a, "subject", JSON_NULLABLE, 0, CRM_TITLE_MAX, &subject, subj_buf,
+		      sizeof subj_buf) != 0 ||
+	    route_str(a, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, CRM_NOTE_MAX + 1) != 0) {
+		rr = ROUTE_BAD;
 		goto done;
 	}
 	if (crm__exists(n, "employers", emp) != 1) {
 		rr = route_fail(a, 404, "id", "no such employer");
 		goto done;
 	}
-	now = node_now_ms(n);
 	uuid7_at(nid, now);
 	if (db_run(n->nd_db,
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
@@ -333,7 +307,6 @@ static route_rc post_employer_note(route_call *a)
 		   "ttttttI", nid, emp, u->id, crm__office(n, u), db_null_if_empty(subject), text,
 		   (int64_t)now) != 0) {
 		log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
-		rr = ROUTE_DBERR;
 		goto done;
 	}
 	log_info("crm: case note %s added to employer %s", nid, emp);

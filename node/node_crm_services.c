@@ -18,15 +18,12 @@
 static route_rc list_codes(route_call *a)
 {
 	node *n = API_NODE(a);
-	sqlite3_stmt *st;
 	cJSON *arr, *it;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT code, title, dol_category, dol_category_name, system_generated, status"
-		       " FROM employer_activity_codes ORDER BY code") != 0)
-		return ROUTE_DBERR;
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
+	arr = db_rows_json_by(n->nd_db,
+			      "SELECT code, title, dol_category, dol_category_name, system_generated,"
+			      " status FROM employer_activity_codes ORDER BY code",
+			      NULL);
 	if (arr == NULL)
 		return ROUTE_DBERR;
 	cJSON_ArrayForEach(it, arr)
@@ -55,17 +52,10 @@ static route_rc list_codes(route_call *a)
 
 cJSON *crm__services_of(node *n, const char *employer_id)
 {
-	sqlite3_stmt *st;
-	cJSON *arr;
-
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT " SERVICE_COLS SERVICE_FROM " WHERE s.employer_id=? AND" SERVICE_EFFECTIVE
-		       " ORDER BY s.start_date DESC, s.created_at DESC") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
+	return db_rows_json_by(n->nd_db,
+			       "SELECT " SERVICE_COLS SERVICE_FROM " WHERE s.employer_id=? AND" SERVICE_EFFECTIVE
+			       " ORDER BY s.start_date DESC, s.created_at DESC",
+			       employer_id);
 }
 
 static route_rc list_services(route_call *a)

@@ -31,18 +31,46 @@
 	" LEFT JOIN offices o ON o.id = e.office_id"                                             \
 	" LEFT JOIN staff vs ON vs.id = e.vetted_by"
 
+static cJSON *attachments_of(node *n, const char *employer_id)
+{
+	return crm__attachments_of(n, employer_id, 0);
+}
+
+/* An employer's lists, in reply order: its rows by sql (?1 = the employer)
+ * or by a function of the module. */
+static const struct {
+	const char *name, *sql;
+	cJSON *(*of)(node *n, const char *employer_id);
+} parts[] = {
+	{"contacts", "SELECT id, kind, name, title, phone, email, status, created_at FROM"
+		     " employer_contacts WHERE employer_id=? ORDER BY status, kind, name COLLATE NOCASE",
+	 NULL},
+	{"locations", "SELECT id, name, street, city, state, zip, phone, status FROM employer_locations"
+		      " WHERE employer_id=? ORDER BY status, name COLLATE NOCASE",
+	 NULL},
+	{"services", NULL, crm__services_of},
+	{"work_items", NULL, crm__work_items_of},
+	{"duplicate_flags",
+	 "SELECT f.id, f.reason, f.status, f.detected_at,"
+	 " CASE WHEN f.employer_id=?1 THEN f.other_employer_id ELSE f.employer_id END AS other_id,"
+	 " (SELECT company_name FROM employers WHERE id = CASE WHEN f.employer_id=?1"
+	 "   THEN f.other_employer_id ELSE f.employer_id END) AS other_name"
+	 " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
+	 NULL},
+	{"notes", "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
+		  " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
+		  " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
+	 NULL},
+	{"attachments", NULL, attachments_of},
+	{"job_orders", NULL, crm__job_orders_of},
+	{"referrals", NULL, crm__referrals_of},
+};
+
 cJSON *crm__employer_json(node *n, const char *id)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *o = NULL, *x;
+	cJSON *o = db_row_json_by(n->nd_db, "SELECT " EMPLOYER_COLS EMPLOYER_FROM " WHERE e.id=?", id), *x;
 	char plain[CRM_USERNAME_MAX + 1];
 
-	if (db_prepare(n->nd_db, &st, "SELECT " EMPLOYER_COLS EMPLOYER_FROM " WHERE e.id=?") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = db_row_json(st);
-	sqlite3_finalize(st);
 	if (o == NULL)
 		return NULL;
 	{
@@ -58,40 +86,14 @@ cJSON *crm__employer_json(node *n, const char *id)
 		if (crm_has_mkt_prefix(u) && crm_drop_mkt_prefix(u, plain, sizeof plain) == 0)
 			cJSON_AddStringToObject(o, "username_without_prefix", plain);
 	}
-	x = db_rows_json_by(n->nd_db,
-		    "SELECT id, kind, name, title, phone, email, status, created_at FROM employer_contacts"
-		    " WHERE employer_id=? ORDER BY status, kind, name COLLATE NOCASE",
-		    id);
-	cJSON_AddItemToObject(o, "contacts", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db,
-		    "SELECT id, name, street, city, state, zip, phone, status FROM employer_locations"
-		    " WHERE employer_id=? ORDER BY status, name COLLATE NOCASE",
-		    id);
-	cJSON_AddItemToObject(o, "locations", x ? x : cJSON_CreateArray());
-	x = crm__services_of(n, id);
-	cJSON_AddItemToObject(o, "services", x ? x : cJSON_CreateArray());
-	x = crm__work_items_of(n, id);
-	cJSON_AddItemToObject(o, "work_items", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db,
-		    "SELECT f.id, f.reason, f.status, f.detected_at,"
-		    " CASE WHEN f.employer_id=?1 THEN f.other_employer_id ELSE f.employer_id END AS other_id,"
-		    " (SELECT company_name FROM employers WHERE id = CASE WHEN f.employer_id=?1"
-		    "   THEN f.other_employer_id ELSE f.employer_id END) AS other_name"
-		    " FROM crm_duplicate_flags f WHERE f.employer_id=?1 OR f.other_employer_id=?1",
-		    id);
-	cJSON_AddItemToObject(o, "duplicate_flags", x ? x : cJSON_CreateArray());
-	x = db_rows_json_by(n->nd_db,
-		    "SELECT en.id, en.staff_id, s.display_name AS staff_name, en.office_id, en.subject,"
-		    " en.body, en.created_at FROM employer_notes en LEFT JOIN staff s ON s.id = en.staff_id"
-		    " WHERE en.employer_id=? ORDER BY en.created_at DESC, en.id DESC",
-		    id);
-	cJSON_AddItemToObject(o, "notes", x ? x : cJSON_CreateArray());
-	x = crm__attachments_of(n, id, 0);
-	cJSON_AddItemToObject(o, "attachments", x ? x : cJSON_CreateArray());
-	x = crm__job_orders_of(n, id);
-	cJSON_AddItemToObject(o, "job_orders", x ? x : cJSON_CreateArray());
-	x = crm__referrals_of(n, id);
-	cJSON_AddItemToObject(o, "referrals", x ? x : cJSON_CreateArray());
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		if (parts[i].sql) {
+			db_add_rows_json(o, parts[i].name, n->nd_db, parts[i].sql, id);
+		} else {
+			x = parts[i].of(n, id);
+			cJSON_AddItemToObject(o, parts[i].name, x ? x : cJSON_CreateArray());
+		}
+	}
 	{
 		int open = 0;
 		cJSON *f;

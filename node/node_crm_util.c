@@ -70,6 +70,13 @@ route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int n
 	return route_ok(a, 200, o);
 }
 
+int crm__page_args(route_call *a, int *limit, int *offset)
+{
+	int bad = route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, limit);
+
+	return route_qint(a, "offset", 0, 0, 10000000, offset) | bad;
+}
+
 static int staff_row(node *n, const char *id, int *active, int *wg)
 {
 	sqlite3_stmt *st;
@@ -171,25 +178,6 @@ int crm__exists(node *n, const char *table, const char *id)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-}
-
-void crm__like(const char *s, char *out, size_t n)
-{
-	size_t j = 0;
-
-	if (n < 3) {
-		if (n)
-			out[0] = '\0';
-		return;
-	}
-	out[j++] = '%';
-	for (; s && *s && j + 3 < n; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			out[j++] = '\\';
-		out[j++] = *s;
-	}
-	out[j++] = '%';
-	out[j] = '\0';
 }
 
 int crm__fts_query(const char *s, char *out, size_t n)
@@ -495,39 +483,24 @@ int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql)
  */
 cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude)
 {
-	sqlite3_stmt *st;
 	char like[CRM_NORM_MAX + 4];
-	cJSON *arr;
-	size_t j = 0;
+	const char *args[4] = {norm, zip5 ? zip5 : "", like, exclude};
 
-	for (const char *p = norm; *p && j + 3 < sizeof like; p++) {
-		if (*p == '%' || *p == '_' || *p == '\\')
-			like[j++] = '\\';
-		like[j++] = *p;
-	}
-	like[j++] = '%';
-	like[j] = '\0';
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city, e.status,"
-		       " e.lead_owner_id, ow.display_name AS lead_owner_name, e.office_id,"
-		       " o.name AS office_name,"
-		       " CASE WHEN e.normalized_name = ?1 AND e.zip5 = ?2 THEN 'name_zip'"
-		       "      WHEN e.normalized_name = ?1 THEN 'name' ELSE 'similar' END AS match"
-		       " FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
-		       " LEFT JOIN offices o ON o.id = e.office_id"
-		       " WHERE e.id IN (SELECT id FROM employers WHERE normalized_name = ?1"
-		       "   UNION SELECT id FROM employers WHERE ?2 <> '' AND zip5 = ?2"
-		       "   AND normalized_name LIKE ?3 ESCAPE '\\' AND length(?1) >= 3)"
-		       " AND (?4 IS NULL OR e.id <> ?4) AND e.duplicate_of IS NULL"
-		       " ORDER BY match = 'name_zip' DESC, match = 'name' DESC, e.company_name LIMIT 20") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, zip5 ? zip5 : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, like, -1, SQLITE_STATIC);
-	db_bind_text(st, 4, exclude);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
-	return arr;
+	db_like_pattern(norm, 0, like, sizeof like);
+	return db_rows_json_args(n->nd_db,
+				 "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city, e.status,"
+				 " e.lead_owner_id, ow.display_name AS lead_owner_name, e.office_id,"
+				 " o.name AS office_name,"
+				 " CASE WHEN e.normalized_name = ?1 AND e.zip5 = ?2 THEN 'name_zip'"
+				 "      WHEN e.normalized_name = ?1 THEN 'name' ELSE 'similar' END AS match"
+				 " FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
+				 " LEFT JOIN offices o ON o.id = e.office_id"
+				 " WHERE e.id IN (SELECT id FROM employers WHERE normalized_name = ?1"
+				 "   UNION SELECT id FROM employers WHERE ?2 <> '' AND zip5 = ?2"
+				 "   AND normalized_name LIKE ?3 ESCAPE '\\' AND length(?1) >= 3)"
+				 " AND (?4 IS NULL OR e.id <> ?4) AND e.duplicate_of IS NULL"
+				 " ORDER BY match = 'name_zip' DESC, match = 'name' DESC, e.company_name LIMIT 20",
+				 4, args);
 }
 
 /* One contact row of an employer (cv: the contact_fields values). */

@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/uuid.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,7 @@ static route_rc list_work_items(route_call *a)
 	int limit, offset, qfts = 0, newest = 0;
 	sqlite3_stmt *st;
 
-	bad |= route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &limit);
-	bad |= route_qint(a, "offset", 0, 0, 10000000, &offset);
+	bad |= crm__page_args(a, &limit, &offset);
 	if (bad)
 		return ROUTE_BAD;
 	http_req_query(req, "queue", queue, sizeof queue);
@@ -98,10 +98,10 @@ static route_rc list_work_items(route_call *a)
 		char norm[CRM_NORM_MAX];
 		qfts = crm__fts_query(q, like, sizeof like) == 0;
 		if (!qfts)
-			crm__like(q, like, sizeof like);
+			db_like_pattern(q, 1, like, sizeof like);
 		if (crm_normalize_name(q, norm, sizeof norm) != 0)
 			snprintf(norm, sizeof norm, "%s", q);
-		crm__like(norm, npat, sizeof npat);
+		db_like_pattern(norm, 1, npat, sizeof npat);
 		/* A common word: newest first straight from the index. */
 		if (qfts) {
 			int c = crm__fts_count(n, "crm_work_items_fts", like, CRM_SEARCH_SORT_MAX);
@@ -292,63 +292,86 @@ static int check_job_order_link(node *n, const char *cat, const char *emp, json_
 	return 0;
 }
 
-static const route_key create_keys_rk[] = {
+/* A work item's fields, in a create's body and a patch's (the same keys). */
+typedef struct wi_in {
+	const char *cat, *pri, *status, *due, *desc, *emp, *asg;
+} wi_in;
+static const struct {
+	const char *name;
+	size_t off, max;
+	int needed; /* on create: present and not empty */
+} wi_field[] = {
+	{"category_id", offsetof(wi_in, cat), 64, 1},
+	{"priority_id", offsetof(wi_in, pri), 64, 0},
+	{"status", offsetof(wi_in, status), 16, 0},
+	{"due_date", offsetof(wi_in, due), 10, 0},
+	{"description", offsetof(wi_in, desc), CRM_DESC_MAX, 1},
+	{"employer_id", offsetof(wi_in, emp), 64, 0},
+	{"assignee_id", offsetof(wi_in, asg), 64, 0},
+};
+
+static const route_key wi_keys_rk[] = {
 	{"category_id", ROUTE_T_ANY, 0}, {"priority_id", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0},
 	{"due_date", ROUTE_T_ANY, 0}, {"description", ROUTE_T_ANY, 0},
 	{"employer_id", ROUTE_T_ANY, 0}, {"assignee_id", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
+
+/* The fields into w (NULL when absent or null), every error collected:
+ * on create the needed ones are required.  0, or -1. */
+static int wi_fields(route_call *a, int create, wi_in *w)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof wi_field / sizeof wi_field[0]; i++) {
+		int req = create && wi_field[i].needed;
+		bad |= route_str(a, wi_field[i].name, req ? JSON_REQUIRED : JSON_NULLABLE, req ? 1 : 0,
+				 wi_field[i].max, (const char **)((char *)w + wi_field[i].off), NULL, 0);
+	}
+	return bad;
+}
 
 static route_rc post_work_item(route_call *a)
 {
 	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
 	json_err e = {{0}, {0}};
-	const char *cat = NULL, *pri = NULL, *status = NULL, *due = NULL, *desc = NULL, *emp = NULL,
-		   *asg = NULL;
+	wi_in w;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
 	uint64_t now;
 	int bad = 0;
 
-	(void)body;
 	/* Every field's error at once (the form shows them all). */
-	bad |= route_str(a, "category_id", JSON_REQUIRED, 1, 64, &cat, NULL, 0);
-	bad |= route_str(a, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0);
-	bad |= route_str(a, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0);
-	bad |= route_str(a, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0);
-	bad |= route_str(a, "description", JSON_REQUIRED, 1, CRM_DESC_MAX, &desc, NULL, 0);
-	bad |= route_str(a, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0);
-	bad |= route_str(a, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0);
-	if (pri == NULL || pri[0] == '\0') {
+	bad |= wi_fields(a, 1, &w);
+	if (w.pri == NULL || w.pri[0] == '\0') {
 		db_text(n->nd_db, "SELECT id FROM work_item_priorities WHERE is_default=1 AND active=1 AND ?1 IS NOT NULL",
 			"x", pdef, sizeof pdef);
-		pri = pdef;
+		w.pri = pdef;
 	}
-	if (status == NULL || status[0] == '\0')
-		status = CRM_WI_NEW;
+	if (w.status == NULL || w.status[0] == '\0')
+		w.status = CRM_WI_NEW;
 	if (!route_has_err(a, "status") &&
-	    (crm_valid_wi_status(status) != 0 || strcmp(status, CRM_WI_CLOSED) == 0))
+	    (crm_valid_wi_status(w.status) != 0 || strcmp(w.status, CRM_WI_CLOSED) == 0))
 		bad = route_err(a, "status", "a new work item is New or In Progress");
-	if (due && due[0] == '\0')
-		due = NULL;
-	if (due && json_valid_date(due) != 0)
+	if (w.due && w.due[0] == '\0')
+		w.due = NULL;
+	if (w.due && json_valid_date(w.due) != 0)
 		bad = route_err(a, "due_date", "due date must be a date (YYYY-MM-DD)");
-	if (emp && emp[0] == '\0')
-		emp = NULL;
-	if (asg == NULL || asg[0] == '\0')
-		asg = route_has_err(a, "assignee_id") ? NULL : u->id;
-	if (cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e))
+	if (w.emp && w.emp[0] == '\0')
+		w.emp = NULL;
+	if (w.asg == NULL || w.asg[0] == '\0')
+		w.asg = route_has_err(a, "assignee_id") ? NULL : u->id;
+	if (w.cat && check_list_ref(n, "work_item_categories", w.cat, "category_id", &e))
 		bad = route_err_json(a, &e);
 	if (!route_has_err(a, "priority_id") &&
-	    check_list_ref(n, "work_item_priorities", pri, "priority_id", &e))
+	    check_list_ref(n, "work_item_priorities", w.pri, "priority_id", &e))
 		bad = route_err_json(a, &e);
-	if (emp && check_employer_link(n, emp, &e))
+	if (w.emp && check_employer_link(n, w.emp, &e))
 		bad = route_err_json(a, &e);
-	if (cat && !route_has_err(a, "category_id") && !route_has_err(a, "employer_id") &&
-	    check_job_order_link(n, cat, emp, &e))
+	if (w.cat && !route_has_err(a, "category_id") && !route_has_err(a, "employer_id") &&
+	    check_job_order_link(n, w.cat, w.emp, &e))
 		bad = route_err_json(a, &e);
-	if (asg && crm__check_assignee(n, asg, "assignee_id", &e))
+	if (w.asg && crm__check_assignee(n, w.asg, "assignee_id", &e))
 		bad = route_err_json(a, &e);
 	if (bad) {
 		rr = ROUTE_BAD;
@@ -361,7 +384,7 @@ static route_rc post_work_item(route_call *a)
 		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
 		   " description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
 		   " VALUES(?,?,?,?,?,?,?,?,?,?,?,0,?)",
-		   "ttttttttttIt", id, emp, cat, pri, status, due, desc, asg, u->id, n->nd_office_id,
+		   "ttttttttttIt", id, w.emp, w.cat, w.pri, w.status, w.due, w.desc, w.asg, u->id, n->nd_office_id,
 		   (int64_t)now, ts) != 0) {
 		log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));
 		rr = ROUTE_DBERR;
@@ -385,12 +408,6 @@ static int set_col(node *n, const char *id, const char *col, const char *val, in
 	return db_run(n->nd_db, sql, "ttti", val, ts, id, changed_only);
 }
 
-static const route_key patch_keys_rk[] = {
-	{"category_id", ROUTE_T_ANY, 0}, {"priority_id", ROUTE_T_ANY, 0}, {"status", ROUTE_T_ANY, 0},
-	{"due_date", ROUTE_T_ANY, 0}, {"description", ROUTE_T_ANY, 0},
-	{"employer_id", ROUTE_T_ANY, 0}, {"assignee_id", ROUTE_T_ANY, 0}, {NULL, 0, 0},
-};
-
 /*
  * PATCH /api/v1/crm/work-items/:id: any CRM staff may re-assign, re-date,
  * re-prioritise or re-link an open item; the status is changed by the
@@ -406,28 +423,23 @@ static route_rc patch_work_item(route_call *a)
 	const cJSON *body = a->rc_body;
 	cJSON *cur = NULL;
 	json_err e = {{0}, {0}};
-	const char *cat, *pri, *status, *due, *desc, *emp, *asg, *from;
+	wi_in w;
+	const char *from;
 	int has_due, has_emp, ferr = 0;
 
 	/* Every field's error at once. */
-	ferr |= route_str(a, "category_id", JSON_NULLABLE, 0, 64, &cat, NULL, 0);
-	ferr |= route_str(a, "priority_id", JSON_NULLABLE, 0, 64, &pri, NULL, 0);
-	ferr |= route_str(a, "status", JSON_NULLABLE, 0, 16, &status, NULL, 0);
-	ferr |= route_str(a, "due_date", JSON_NULLABLE, 0, 10, &due, NULL, 0);
-	ferr |= route_str(a, "description", JSON_NULLABLE, 0, CRM_DESC_MAX, &desc, NULL, 0);
-	ferr |= route_str(a, "employer_id", JSON_NULLABLE, 0, 64, &emp, NULL, 0);
-	ferr |= route_str(a, "assignee_id", JSON_NULLABLE, 0, 64, &asg, NULL, 0);
+	ferr |= wi_fields(a, 0, &w);
 	has_due = cJSON_GetObjectItemCaseSensitive(body, "due_date") != NULL;
 	has_emp = cJSON_GetObjectItemCaseSensitive(body, "employer_id") != NULL;
-	if (due && due[0] == '\0')
-		due = NULL;
-	if (emp && emp[0] == '\0')
-		emp = NULL;
-	if (status && crm_valid_wi_status(status) != 0)
+	if (w.due && w.due[0] == '\0')
+		w.due = NULL;
+	if (w.emp && w.emp[0] == '\0')
+		w.emp = NULL;
+	if (w.status && crm_valid_wi_status(w.status) != 0)
 		ferr = route_err(a, "status", "status must be New, In Progress or Closed");
-	if (desc && desc[0] == '\0')
+	if (w.desc && w.desc[0] == '\0')
 		ferr = route_err(a, "description", "description is required");
-	if (due && json_valid_date(due) != 0)
+	if (w.due && json_valid_date(w.due) != 0)
 		ferr = route_err(a, "due_date", "due date must be a date (YYYY-MM-DD)");
 	if (ferr)
 		goto bad;
@@ -437,44 +449,44 @@ static route_rc patch_work_item(route_call *a)
 		goto done;
 	}
 	from = json_str(cur, "status");
-	if (status) {
-		if (crm_wi_transition(from, status) != 0) {
+	if (w.status) {
+		if (crm_wi_transition(from, w.status) != 0) {
 			rr = route_fail(a, 409, "status", "a closed work item cannot be reopened");
 			goto done;
 		}
-		if (strcmp(from, status) != 0 &&
+		if (strcmp(from, w.status) != 0 &&
 		    !crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
 			rr = route_fail(a, 403, "status",
 					 "only the assignee or the creator changes the status of a work item");
 			goto done;
 		}
 	}
-	if (strcmp(from, CRM_WI_CLOSED) == 0 && (cat || pri || has_due || desc || has_emp || asg)) {
+	if (strcmp(from, CRM_WI_CLOSED) == 0 && (w.cat || w.pri || has_due || w.desc || has_emp || w.asg)) {
 		rr = route_fail(a, 409, "status", "a closed work item cannot be edited");
 		goto done;
 	}
-	if (cat && check_list_ref(n, "work_item_categories", cat, "category_id", &e))
+	if (w.cat && check_list_ref(n, "work_item_categories", w.cat, "category_id", &e))
 		ferr = route_err_json(a, &e);
-	if (pri && check_list_ref(n, "work_item_priorities", pri, "priority_id", &e))
+	if (w.pri && check_list_ref(n, "work_item_priorities", w.pri, "priority_id", &e))
 		ferr = route_err_json(a, &e);
-	if (emp && check_employer_link(n, emp, &e))
+	if (w.emp && check_employer_link(n, w.emp, &e))
 		ferr = route_err_json(a, &e);
-	if (!ferr && check_job_order_link(n, cat ? cat : json_str(cur, "category_id"),
-					  has_emp ? emp : json_str(cur, "employer_id"), &e))
+	if (!ferr && check_job_order_link(n, w.cat ? w.cat : json_str(cur, "category_id"),
+					  has_emp ? w.emp : json_str(cur, "employer_id"), &e))
 		ferr = route_err_json(a, &e);
-	if (asg && crm__check_assignee(n, asg, "assignee_id", &e))
+	if (w.asg && crm__check_assignee(n, w.asg, "assignee_id", &e))
 		ferr = route_err_json(a, &e);
 	if (ferr)
 		goto bad;
-	if ((cat && set_col(n, id, "category_id", cat, 1)) ||
-	    (pri && set_col(n, id, "priority_id", pri, 1)) ||
-	    (has_due && set_col(n, id, "due_date", due, 1)) ||
-	    (desc && set_col(n, id, "description", desc, 1)) ||
-	    (has_emp && set_col(n, id, "employer_id", emp, 1)) ||
-	    (asg && set_col(n, id, "assignee_id", asg, 1)) ||
-	    (status && set_col(n, id, "status", status, 1)))
+	if ((w.cat && set_col(n, id, "category_id", w.cat, 1)) ||
+	    (w.pri && set_col(n, id, "priority_id", w.pri, 1)) ||
+	    (has_due && set_col(n, id, "due_date", w.due, 1)) ||
+	    (w.desc && set_col(n, id, "description", w.desc, 1)) ||
+	    (has_emp && set_col(n, id, "employer_id", w.emp, 1)) ||
+	    (w.asg && set_col(n, id, "assignee_id", w.asg, 1)) ||
+	    (w.status && set_col(n, id, "status", w.status, 1)))
 		goto dberr;
-	if (status && strcmp(status, CRM_WI_CLOSED) == 0 && strcmp(from, CRM_WI_CLOSED) != 0) {
+	if (w.status && strcmp(w.status, CRM_WI_CLOSED) == 0 && strcmp(from, CRM_WI_CLOSED) != 0) {
 		if (db_run(n->nd_db, "UPDATE work_items SET closed_at=?, closed_by=? WHERE id=?", "Itt",
 			   (int64_t)node_now_ms(n), u->id, id) != 0)
 			goto dberr;
@@ -537,22 +549,18 @@ static const route_key note_keys_rk[] = {
 
 static route_rc post_note(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id"), *text;
+	const char *id = http_req_param(a->rc_req, "id"), *text;
 	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
 	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
-	uint64_t now;
+	uint64_t now = node_now_ms(n);
+	route_rc rr;
 
-	if (json_get_str(body, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf, &e))
-		return route_bad_json(a, &e);
+	if (route_str(a, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, sizeof text_buf) != 0)
+		return ROUTE_BAD;
 	if ((rr = wi_workable(a, id, "body", "notes are added by the assignee or the creator")) !=
 	    ROUTE_OK)
 		return rr;
-	now = node_now_ms(n);
 	uuid7_at(nid, now);
 	if (db_run(n->nd_db,
 		   "INSERT INTO work_item_notes(id, work_item_id, staff_id, body, created_at)"
@@ -564,9 +572,9 @@ static route_rc post_note(route_call *a)
 static const route_def crm_work_defs[] = {
 	{HTTP_M_GET, "/api/v1/crm/work-items/due-today", get_due_today, PRIV_VIEW, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/crm/work-items", list_work_items, PRIV_VIEW, 0, NULL, 0},
-	{HTTP_M_POST, "/api/v1/crm/work-items", post_work_item, PRIV_CRM, ROUTE_BODY | NODE_WRITE, create_keys_rk, 0},
+	{HTTP_M_POST, "/api/v1/crm/work-items", post_work_item, PRIV_CRM, ROUTE_BODY | NODE_WRITE, wi_keys_rk, 0},
 	{HTTP_M_GET, "/api/v1/crm/work-items/:id", get_work_item, PRIV_VIEW, 0, NULL, 0},
-	{HTTP_M_PATCH, "/api/v1/crm/work-items/:id", patch_work_item, PRIV_CRM, ROUTE_BODY | NODE_WRITE, patch_keys_rk, 0},
+	{HTTP_M_PATCH, "/api/v1/crm/work-items/:id", patch_work_item, PRIV_CRM, ROUTE_BODY | NODE_WRITE, wi_keys_rk, 0},
 	{HTTP_M_DELETE, "/api/v1/crm/work-items/:id", delete_work_item, PRIV_CRM, NODE_WRITE, NULL, 0},
 	{HTTP_M_POST, "/api/v1/crm/work-items/:id/notes", post_note, PRIV_CRM, ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
 };

@@ -26,21 +26,17 @@
 
 static char *reasons_text(node *n, const void *arg, uint64_t now, size_t *len)
 {
-	sqlite3_stmt *st;
+	const char *args[2] = {n->nd_local_area_id, n->nd_office_id};
 	cJSON *arr, *it;
 	char *text;
 
 	(void)arg;
 	(void)now;
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT id, label, label_es, sort, active FROM greeter_reasons "
-		       "WHERE active=1 AND local_area_id=? AND (office_id IS NULL OR office_id=?) "
-		       "ORDER BY sort, label") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
-	arr = db_rows_json(st);
-	sqlite3_finalize(st);
+	arr = db_rows_json_args(n->nd_db,
+				"SELECT id, label, label_es, sort, active FROM greeter_reasons "
+				"WHERE active=1 AND local_area_id=? AND (office_id IS NULL OR office_id=?) "
+				"ORDER BY sort, label",
+				2, args);
 	if (arr == NULL)
 		return NULL;
 	/* "active" as a boolean for the clients. */
@@ -609,17 +605,14 @@ static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
-		       " sum(status IN ('called','serving')),"
-		       " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
-		       " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
-		       " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
+			     " sum(status IN ('called','serving')),"
+			     " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
+			     " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
+			     " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3",
+			     "tttI", n->nd_office_id, from, to, (int64_t)node_now_ms(n)) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		cJSON_AddNumberToObject(o, "total", (double)sqlite3_column_int64(st, 0));
@@ -795,22 +788,14 @@ static int one_letter(const char *s)
 	return want && strlen(s) == want && !strchr("%_\\ ", s[0]);
 }
 
-static route_rc visitor_rows(route_call *a, sqlite3_stmt *st)
-{
-	cJSON *arr = db_rows_json(st);
-
-	sqlite3_finalize(st);
-	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
-}
-
 /* The public kiosk finds a returning visitor only by a whole phone number
  * (7 digits or more) and the first letter of the name, a few times a minute
  * per address (node_edge.h), and learns only the name. */
 static route_rc kiosk_visitors(route_call *a, const char *q)
 {
 	node *n = API_NODE(a);
-	sqlite3_stmt *st;
 	char initial[8], ra[32];
+	const char *args[3] = {n->nd_office_id, q, initial};
 	uint64_t wait;
 
 	if (strlen(q) < 7 || strspn(q, "0123456789") != strlen(q) ||
@@ -822,48 +807,36 @@ static route_rc kiosk_visitors(route_call *a, const char *q)
 		http_add_header(a->rc_req, "Retry-After", ra);
 		return route_fail(a, 429, NULL, "too many lookups; try again in a minute");
 	}
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
-		       " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
-		       "   IN (?2, '1' || ?2) AND lower(visitor_name) LIKE lower(?3) || '%'"
-		       " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, q, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, initial, -1, SQLITE_STATIC);
-	return visitor_rows(a, st);
+	return route_ok(a, 200,
+			db_rows_json_args(n->nd_db,
+					  "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
+					  " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
+					  "   IN (?2, '1' || ?2) AND lower(visitor_name) LIKE lower(?3) || '%'"
+					  " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2",
+					  3, args));
 }
 
 static route_rc get_visitors(route_call *a)
 {
 	node *n = API_NODE(a);
 	char q[128], like[140];
-	sqlite3_stmt *st;
 	const node_user *u = node_auth_user(n, a->rc_req);
-	size_t i, j = 0;
+	const char *args[2] = {n->nd_office_id, like};
 
 	if (!http_req_query(a->rc_req, "q", q, sizeof q) || strlen(q) < 2)
 		return route_ok(a, 200, cJSON_CreateArray());
 	if (u == NULL || !(u->privs & PRIV_GREETER_DESK))
 		return kiosk_visitors(a, q);
-	/* Escape LIKE wildcards typed by the visitor. */
-	for (i = 0; q[i] && j + 3 < sizeof like; i++) {
-		if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
-			like[j++] = '\\';
-		like[j++] = q[i];
-	}
-	like[j++] = '%';
-	like[j] = '\0';
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT visitor_name, phone, email, max(arrived_at) AS last_visit FROM checkins"
-		       " WHERE office_id=?1 AND (visitor_name LIKE ?2 ESCAPE '\\' OR visitor_name LIKE '% ' || ?2 ESCAPE '\\'"
-		       "  OR replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')','') LIKE ?2 ESCAPE '\\')"
-		       " GROUP BY lower(visitor_name), coalesce(phone, ''), coalesce(email, '')"
-		       " ORDER BY last_visit DESC LIMIT 10") != 0)
-		return ROUTE_DBERR;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
-	return visitor_rows(a, st);
+	/* LIKE wildcards typed by the visitor match themselves. */
+	db_like_pattern(q, 0, like, sizeof like);
+	return route_ok(a, 200,
+			db_rows_json_args(n->nd_db,
+					  "SELECT visitor_name, phone, email, max(arrived_at) AS last_visit FROM checkins"
+					  " WHERE office_id=?1 AND (visitor_name LIKE ?2 ESCAPE '\\' OR visitor_name LIKE '% ' || ?2 ESCAPE '\\'"
+					  "  OR replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')','') LIKE ?2 ESCAPE '\\')"
+					  " GROUP BY lower(visitor_name), coalesce(phone, ''), coalesce(email, '')"
+					  " ORDER BY last_visit DESC LIMIT 10",
+					  2, args));
 }
 
 /* ---- the routes ------------------------------------------------------------ */

@@ -538,13 +538,13 @@ static int load_account(node *n, login_job *j, const char *username)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT s.id, c.password_hash, c.password_temp,"
-		       " coalesce(c.password_expires_at, 0), c.local_area_id"
-		       " FROM staff s JOIN staff_credentials c ON c.id = s.id"
-		       " WHERE s.username = ? COLLATE NOCASE AND c.password_hash IS NOT NULL") != 0)
+	if (db_prepare_bound(n->nd_db, &st,
+			     "SELECT s.id, c.password_hash, c.password_temp,"
+			     " coalesce(c.password_expires_at, 0), c.local_area_id"
+			     " FROM staff s JOIN staff_credentials c ON c.id = s.id"
+			     " WHERE s.username = ? COLLATE NOCASE AND c.password_hash IS NOT NULL",
+			     "t", username) != 0)
 		return -1;
-	sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		j->lj_known = 1;
@@ -690,7 +690,6 @@ static void after_change(uv_work_t *w, int status)
 	http_req *req = j->lj_req;
 	struct node_auth *a = job_done(j);
 	node_session *s;
-	sqlite3_stmt *st = NULL;
 	char prev_ref[65], id[UUID_STRLEN], wrapped[PASSWORD_VERIFIER_HEX],
 	    proof[PASSWORD_VERIFIER_HEX];
 	int64_t now;
@@ -734,42 +733,23 @@ static void after_change(uv_work_t *w, int status)
 		node_reply_db_error(req);
 		goto out;
 	}
-	if (db_prepare(n->nd_db, &st,
-		       "INSERT INTO credential_changes(id, staff_id, local_area_id, node_id,"
-		       " password_hash, prev_hash_sha256, reason, changed_at, proof, next_verifier)"
-		       " VALUES(?,?,?,?,?,?,?,?,?,?)") != 0)
+	if (db_run(n->nd_db,
+		   "INSERT INTO credential_changes(id, staff_id, local_area_id, node_id,"
+		   " password_hash, prev_hash_sha256, reason, changed_at, proof, next_verifier)"
+		   " VALUES(?,?,?,?,?,?,?,?,?,?)",
+		   "tttttttItt", id, j->lj_staff_id, j->lj_local_area, n->nd_node_id, j->lj_new_hash,
+		   prev_ref, j->lj_temp ? "first_login" : "change", now, proof, wrapped) != 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, j->lj_staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, j->lj_local_area, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, j->lj_new_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, prev_ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, j->lj_temp ? "first_login" : "change", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, now);
-	sqlite3_bind_text(st, 9, proof, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, wrapped, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
 	/* The node's copy of the hub-owned row: not captured (the hub would refuse
 	 * a node's change to it), but in the same transaction, so the new password
 	 * works here at once and offline.  The hub's answer comes with a pull. */
 	capture_pause(&c);
-	if (db_prepare(n->nd_db, &st,
-		       "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
-		       " password_expires_at=NULL, password_changed_at=? WHERE id=?") != 0) {
-		capture_resume(&c);
-		goto fail;
-	}
-	sqlite3_bind_text(st, 1, j->lj_new_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, j->lj_staff_id, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(n->nd_db) == 1;
+	ok = db_run(n->nd_db,
+		    "UPDATE staff_credentials SET password_hash=?, password_temp=0,"
+		    " password_expires_at=NULL, password_changed_at=? WHERE id=?",
+		    "tIt", j->lj_new_hash, now, j->lj_staff_id) == 0 &&
+	     sqlite3_changes(n->nd_db) == 1;
 	capture_resume(&c);
-	sqlite3_finalize(st);
-	st = NULL;
 	if (!ok || audit_login(n, req, j->lj_staff_id, "password_change", connected) != 0)
 		goto fail;
 	s->ss_must_change = 0;
@@ -782,7 +762,6 @@ static void after_change(uv_work_t *w, int status)
 fail:
 	log_warnx("login: password change of staff %s not saved: %s", j->lj_staff_id,
 		  sqlite3_errmsg(n->nd_db));
-	sqlite3_finalize(st);
 	capture_abort(&c);
 	node_reply_db_error(req);
 out:

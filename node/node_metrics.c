@@ -58,6 +58,25 @@ static double db_bytes(node *n)
 	return total;
 }
 
+/* The sync client's figures (sync_client_status_json) as gauges: member
+ * key, divided by div (milliseconds to seconds). */
+static const struct {
+	const char *name, *help, *key;
+	double div;
+} status_gauges[] = {
+	{"outpost_node_outbox_entries", "changes not yet acknowledged by the hub", "pending", 1},
+	{"outpost_node_outbox_bytes", "bytes of the changes not yet acknowledged", "pending_bytes", 1},
+	{"outpost_node_outbox_oldest_age_seconds",
+	 "age of the oldest change not yet acknowledged (0 when none)", "oldest_pending_age_ms", 1000},
+	{"outpost_node_acked_seq", "the last of this node's changes the hub acknowledged", "acked_seq", 1},
+	{"outpost_node_pull_cursor", "the hub change-log position this node has applied", "cursor", 1},
+	{"outpost_node_hub_head_seq", "the hub's change-log head as last reported", "head_seq", 1},
+	{"outpost_node_last_contact_timestamp_seconds", "Unix time the hub last answered (0: never)",
+	 "last_contact_ms", 1000},
+	{"outpost_node_last_pull_timestamp_seconds", "Unix time a pull was last applied (0: never)",
+	 "last_pull_ms", 1000},
+};
+
 static void sync_figures(node *n, buf *b, uint64_t now)
 {
 	cJSON *o = sync_client_status_json(n->nd_db, now);
@@ -65,29 +84,15 @@ static void sync_figures(node *n, buf *b, uint64_t now)
 
 	node_sync_figures(n, &f);
 	gauge(b, "outpost_node_enrolled", "1 when the node is enrolled with a hub", f.nf_enrolled);
-	gauge(b, "outpost_node_outbox_entries", "changes not yet acknowledged by the hub",
-	      num(o, "pending", 0));
-	gauge(b, "outpost_node_outbox_bytes", "bytes of the changes not yet acknowledged",
-	      num(o, "pending_bytes", 0));
-	gauge(b, "outpost_node_outbox_oldest_age_seconds",
-	      "age of the oldest change not yet acknowledged (0 when none)",
-	      num(o, "oldest_pending_age_ms", 0) / 1000.0);
+	for (size_t i = 0; i < sizeof status_gauges / sizeof status_gauges[0]; i++)
+		gauge(b, status_gauges[i].name, status_gauges[i].help,
+		      num(o, status_gauges[i].key, 0) / status_gauges[i].div);
 	gauge(b, "outpost_node_sent_log_entries",
 	      "acknowledged changes kept to send again to a restored hub",
 	      (double)db_int(n->nd_db, "SELECT count(*) FROM outbox_sent", 0));
-	gauge(b, "outpost_node_acked_seq", "the last of this node's changes the hub acknowledged",
-	      num(o, "acked_seq", 0));
-	gauge(b, "outpost_node_pull_cursor", "the hub change-log position this node has applied",
-	      num(o, "cursor", 0));
-	gauge(b, "outpost_node_hub_head_seq", "the hub's change-log head as last reported",
-	      num(o, "head_seq", 0));
 	gauge(b, "outpost_node_last_sync_success_timestamp_seconds",
 	      "Unix time of the last successful background sync cycle (0: none since start)",
 	      (double)f.nf_last_ok_ms / 1000.0);
-	gauge(b, "outpost_node_last_contact_timestamp_seconds",
-	      "Unix time the hub last answered (0: never)", num(o, "last_contact_ms", 0) / 1000.0);
-	gauge(b, "outpost_node_last_pull_timestamp_seconds",
-	      "Unix time a pull was last applied (0: never)", num(o, "last_pull_ms", 0) / 1000.0);
 	counter(b, "outpost_node_sync_cycles_total", "background sync cycles since start",
 		(double)f.nf_cycles);
 	counter(b, "outpost_node_sync_failures_total", "failed background sync cycles since start",

@@ -584,20 +584,9 @@ static route_rc get_status(route_call *a)
  * them even while the hub is out of reach. */
 static route_rc get_conflicts(route_call *a)
 {
-	node *n = API_NODE(a);
-	sqlite3_stmt *st = NULL;
-	cJSON *rows;
-
-	if (db_prepare(n->nd_db, &st,
-		       "SELECT id, tbl, row_id, column_name, base_value, local_value, remote_value,"
-		       " winner, node_id, actor, created_at, resolved_at FROM conflicts"
-		       " ORDER BY created_at DESC, id LIMIT 500") != 0)
-		return ROUTE_DBERR;
-	rows = db_rows_json(st);
-	sqlite3_finalize(st);
-	if (rows == NULL)
-		return ROUTE_DBERR;
-	return route_ok(a, 200, rows);
+	return node_api_rows(a, "SELECT id, tbl, row_id, column_name, base_value, local_value,"
+			     " remote_value, winner, node_id, actor, created_at, resolved_at"
+			     " FROM conflicts ORDER BY created_at DESC, id LIMIT 500");
 }
 
 /* POST /api/v1/sync/now: the Sync page's "Try now" (a cycle at once, even

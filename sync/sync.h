@@ -244,7 +244,7 @@ void sync_set_validator(sync_row_validator fn);
  * whatever the merge kept; none of a DELETE), else 0. */
 int sync_change_sets(const char *col);
 
-/* ---- pull, snapshot, node-side apply (sync/pull.c) ------------------------- */
+/* ---- pull, snapshot (sync/pull.c), node-side apply (sync/pull_node.c) ----- */
 
 /* Build a pull page for sc after cursor `after`: patchset into out (max bytes
  * bounded by out->max), *next = new cursor, *more = 1 when more pages follow.

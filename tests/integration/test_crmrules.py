@@ -166,6 +166,22 @@ class VettingAndLockTest(unittest.TestCase):
         self.assertEqual(conv["username"], "PREFIXKEEP1")
         self.c.req("PATCH", "/employers/" + e["id"], {"username": "MKTPREFIXKEEP1"}, 409)
 
+    def test_user_name_found_when_every_short_tail_is_taken(self):
+        """A lead's user name is MKT, 12 letters of its name and a 4-digit
+        tail; when all 10,000 tails of a name are taken (a soak named 14,000
+        leads alike), the lead is still saved, with a longer tail."""
+        db = self.node.db()
+        try:
+            db.executemany("INSERT INTO employers(id, company_name, normalized_name, username, zip, zip5,"
+                           " created_at) VALUES(?, ?, ?, ?, '95814', '95814', 0)",
+                           (("tail-%04d" % i, "Tail Taken %d" % i, "tail taken %d" % i,
+                             "MKTTAILTAKENWID%04d" % i) for i in range(10000)))
+            db.commit()
+        finally:
+            db.close()
+        e = self.c.lead("Tail Taken Widgetry")
+        self.assertRegex(e["username"], r"^MKTTAILTAKENWID[0-9]{8}$")
+
     def test_referral_codes_and_job_order_items_refused_for_leads(self):
         e = self.c.lead("Lead Only Diner")
         t = self.c.req("GET", "/meta").json()["today"]

@@ -6,7 +6,8 @@
  * one that does not), and the dispatcher's order driven through the
  * in-memory HTTP connection with test ops: privilege before the body, every
  * body error at once, one transaction, the reply only through the commit,
- * a failed CSV build a 500 and never a truncated 200.
+ * a failed CSV build a 500 and never a truncated 200, and a failed write's
+ * log line naming the database's error (taken before the rollback clears it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include "lib/db.h"
 #include "lib/route.h"
 #include "node/node_api.h"
 #include "routetest.h"
@@ -135,6 +139,7 @@ static struct {
 	http_req *taken;                /* fn_defer's request, to resume */
 	const route_table *taken_table;
 	const route_def *taken_route;
+	sqlite3 *db; /* when set, begin/commit/abort are real, as the daemons' */
 } t;
 
 static int t_auth(route_call *a)
@@ -153,7 +158,7 @@ static int t_begin(route_call *a)
 {
 	(void)a;
 	t.begins++;
-	return 0;
+	return t.db ? db_exec(t.db, "BEGIN") : 0;
 }
 
 static void t_commit(route_call *a, int status, const char *ctype, char *body, size_t len)
@@ -162,6 +167,8 @@ static void t_commit(route_call *a, int status, const char *ctype, char *body, s
 	t.commit_status = status;
 	t.commit_ctype = ctype;
 	snprintf(t.commit_body, sizeof t.commit_body, "%.*s", (int)len, body ? body : "");
+	if (t.db)
+		assert_int_equal(db_exec(t.db, "COMMIT"), 0);
 	if (body)
 		http_reply(a->rc_req, status, ctype ? ctype : "application/json", body, len);
 	else
@@ -173,6 +180,15 @@ static void t_abort(route_call *a)
 {
 	(void)a;
 	t.aborts++;
+	if (t.db)
+		assert_int_equal(db_exec(t.db, "ROLLBACK"), 0);
+}
+
+/* As the node's and the hub's: the message while the database reports one. */
+static const char *t_errmsg(route_call *a)
+{
+	(void)a;
+	return t.db && sqlite3_errcode(t.db) != SQLITE_OK ? sqlite3_errmsg(t.db) : NULL;
 }
 
 static int t_head(void *ctx, const route_def *d, http_req *req, const char **field,
@@ -187,7 +203,7 @@ static int t_head(void *ctx, const route_def *d, http_req *req, const char **fie
 
 static const route_ops t_ops = {
 	.ro_auth = t_auth, .ro_head = t_head, .ro_begin = t_begin, .ro_commit = t_commit,
-	.ro_abort = t_abort,
+	.ro_abort = t_abort, .ro_errmsg = t_errmsg,
 };
 
 static route_rc fn_echo(route_call *a)
@@ -206,6 +222,15 @@ static route_rc fn_echo(route_call *a)
 	if (strcmp(name, "db") == 0)
 		return ROUTE_DBERR;
 	return route_ok(a, 201, cJSON_CreateString(name));
+}
+
+/* A write the database refuses (t.db's u already holds 'x'). */
+static route_rc fn_dbfail(route_call *a)
+{
+	t.fn_calls++;
+	if (db_run(t.db, "INSERT INTO u(id) VALUES('x')", "") != 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 201, cJSON_CreateString("written"));
 }
 
 static route_rc fn_csv(route_call *a)
@@ -254,6 +279,7 @@ static const route_key echo_keys[] = {
 static const route_def t_defs[] = {
 	{HTTP_M_POST, "/w/:id", fn_echo, 1, ROUTE_BODY | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
 	{HTTP_M_GET, "/csv", fn_csv, 1, 0, NULL, 0},
+	{HTTP_M_POST, "/dbfail", fn_dbfail, 1, ROUTE_WRITE | ROUTE_CAPTURED, NULL, 0},
 	{HTTP_M_POST, "/csvw", fn_csv, 1, ROUTE_WRITE | ROUTE_CAPTURED, NULL, 0},
 	{HTTP_M_POST, "/late/:id", fn_echo, 1,
 	 ROUTE_BODY | ROUTE_KEYS_LATE | ROUTE_WRITE | ROUTE_CAPTURED, echo_keys, 0},
@@ -473,6 +499,47 @@ static void test_resume_write_and_json_only(void **state)
 	assert_int_equal(t.commits, 0);
 }
 
+/*
+ * A write the database refuses: 500, rolled back, and the one log line
+ * names the database's own error.  The rollback leaves SQLite saying "not
+ * an error", which is what the line said when it was taken after it.
+ */
+static void test_failed_write_logs_its_error(void **state)
+{
+	char path[] = "/tmp/test_routes_log_XXXXXX", logged[4096] = "";
+	int fd, saved;
+	ssize_t got;
+
+	(void)state;
+	reset(1);
+	assert_int_equal(sqlite3_open(":memory:", &t.db), SQLITE_OK);
+	assert_int_equal(db_exec(t.db, "CREATE TABLE u(id TEXT PRIMARY KEY); INSERT INTO u VALUES('x')"), 0);
+	assert_true((fd = mkstemp(path)) >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0 && dup2(fd, 2) == 2);
+	run("POST", "/dbfail", "");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	got = pread(fd, logged, sizeof logged - 1, 0);
+	close(fd);
+	unlink(path);
+	logged[got > 0 ? got : 0] = '\0';
+	assert_non_null(strstr(out, "HTTP/1.1 500"));
+	assert_int_equal(t.fn_calls, 1);
+	assert_int_equal(t.aborts, 1);
+	assert_int_equal(t.commits, 0);
+	if (strstr(logged, "POST /dbfail: UNIQUE constraint failed: u.id") == NULL)
+		fail_msg("the log line does not name the error: %s", logged);
+	assert_null(strstr(logged, "not an error"));
+	/* what the line would say if it were taken after the rollback */
+	assert_int_equal(sqlite3_errcode(t.db), SQLITE_OK);
+	assert_int_equal(db_int(t.db, "SELECT count(*) FROM u", -1), 1);
+	sqlite3_close(t.db);
+	t.db = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_head_check),
 	    cmocka_unit_test(test_resume_write_and_json_only),
 	    cmocka_unit_test(test_keys_late),
+	    cmocka_unit_test(test_failed_write_logs_its_error),
 	};
 
 	tu_watchdog(60);

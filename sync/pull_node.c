@@ -1,0 +1,501 @@
+/*
+ * pull_node.c - the office node's side of pull.c: a pull page applied with
+ * its cursor in one transaction (only while the outbox is empty; changes the
+ * node cannot take are set aside and recorded), and snapshot pages applied
+ * range by range until the last one sets the snapshot's seq as the cursor.
+ * The page formats and their guarantees are described atop pull.c.
+ */
+#include "sync/sync.h"
+#include "sync/changeset.h"
+#include "model/schema.h"
+#include "lib/fault.h"
+#include "lib/hlc.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- node side ------------------------------------------------------------------ */
+
+static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	const char *tbl = "?";
+	int ncol, op;
+
+	(void)ctx;
+	switch (kind) {
+	case SQLITE_CHANGESET_DATA:
+	case SQLITE_CHANGESET_CONFLICT:
+		return SQLITE_CHANGESET_REPLACE; /* the hub's state wins */
+	case SQLITE_CHANGESET_NOTFOUND:
+		return SQLITE_CHANGESET_OMIT;    /* deleting what is already gone */
+	default:
+		sqlite3changeset_op(it, &tbl, &ncol, &op, NULL);
+		log_warnx("pull: %s of a row in '%s' skipped (%s)",
+			  op == SQLITE_DELETE ? "delete" : "write", tbl,
+			  kind == SQLITE_CHANGESET_FOREIGN_KEY ? "foreign key" : "constraint");
+		return SQLITE_CHANGESET_OMIT;
+	}
+}
+
+/* The newest hybrid timestamp among a change's text values (updated_hlc
+ * and the like) into max (HLC_STRLEN): the node's clock must pass every
+ * stamp it has seen, or its next edit of a row pulled from an office whose
+ * clock runs ahead would lose to the edit it follows (see seen_hlc_note()). */
+static void hlc_max_of(const cs_iter *it, char *max)
+{
+	for (int i = 0; i < it->ci_ncol; i++) {
+		const cs_value *v = &it->ci_new[i];
+		char s[HLC_STRLEN];
+		uint64_t ms;
+		uint32_t count;
+		const char *node;
+
+		if (v->cv_type != CSV_TEXT || v->cv_n < 19 || v->cv_n >= sizeof s ||
+		    v->cv_p[12] != '.' || v->cv_p[17] != '.')
+			continue;
+		memcpy(s, v->cv_p, v->cv_n);
+		s[v->cv_n] = '\0';
+		if (hlc_parse(s, &ms, &count, &node) == 0 && strcmp(s, max) > 0)
+			memcpy(max, s, v->cv_n + 1);
+	}
+}
+
+/* Keep the newest stamp a page brought (node_meta seen_hlc), in the page's
+ * transaction; the node's clock observes it (node_sync.c).  0 or -1. */
+static int seen_hlc_note(sqlite3 *db, const char *stamp)
+{
+	sqlite3_stmt *st = NULL;
+	int ok;
+
+	if (stamp[0] == '\0')
+		return 0;
+	if (db_prepare(db, &st, "INSERT INTO node_meta(key, value) VALUES('seen_hlc', ?1) "
+				"ON CONFLICT(key) DO UPDATE SET value=max(value, excluded.value)") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, stamp, -1, SQLITE_STATIC);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* Walk a page from the network before SQLite's reader does; max gets the
+ * newest hybrid timestamp in it ("" when none).  0 or -1. */
+static int page_walk(const void *patchset, size_t len, char *max)
+{
+	cs_iter it;
+	const char *err = NULL;
+	int rc;
+
+	max[0] = '\0';
+	changeset_iter_init(&it, patchset, len);
+	while ((rc = changeset_next(&it, &err)) == 1)
+		hlc_max_of(&it, max);
+	changeset_iter_release(&it);
+	if (rc < 0) {
+		log_warnx("pull: refusing a malformed page: %s", err ? err : "?");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A row this node cannot take (text that is not valid UTF-8, or a NUL: the
+ * hub refuses such text now, but an older hub may hold some) must not stall
+ * the office: the page is applied without those changes, each kept in the
+ * node-local pull_set_aside (table, the raw change, why, when), shown by the
+ * sync status and the log, and the pull goes on.  *out gets the page without
+ * them, *naside how many were left out; aside[] points into the page.  0, or
+ * -1 when the page is malformed in any other way (refused whole, as before).
+ */
+#define ASIDE_MAX 64
+typedef struct aside_ent {
+	char table[130];
+	const unsigned char *p;
+	size_t n;
+} aside_ent;
+
+static int page_filter(const void *page, size_t len, buf *out, aside_ent *aside, int *naside)
+{
+	cs_iter it;
+	const char *err = NULL, *cur = NULL;
+	int rc, put = 0;
+
+	*naside = 0;
+	changeset_iter_init(&it, page, len);
+	it.ci_lenient = 1;
+	while ((rc = changeset_next(&it, &err)) == 1) {
+		if (it.ci_bad_text) {
+			if (*naside >= ASIDE_MAX) {
+				rc = -1;
+				break;
+			}
+			snprintf(aside[*naside].table, sizeof aside[0].table, "%s", it.ci_table);
+			aside[*naside].p = it.ci_change;
+			aside[*naside].n = (size_t)(it.ci_p - it.ci_change);
+			(*naside)++;
+			continue;
+		}
+		if (cur != it.ci_table)
+			changeset_put_table(out, it.ci_patchset, it.ci_table, it.ci_ncol, it.ci_pk, &put);
+		cur = it.ci_table;
+		if (put == 0 && buf_append(out, it.ci_change, (size_t)(it.ci_p - it.ci_change)) != 0)
+			put = -1;
+	}
+	changeset_iter_release(&it);
+	return rc == 0 && put == 0 ? 0 : -1;
+}
+
+static int aside_record(sqlite3 *db, const aside_ent *aside, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (db_exec(db, "CREATE TABLE IF NOT EXISTS pull_set_aside(id INTEGER PRIMARY KEY,"
+			" tbl TEXT NOT NULL, change BLOB NOT NULL, why TEXT NOT NULL,"
+			" at INTEGER NOT NULL)") != 0 ||
+	    db_prepare(db, &st, "INSERT INTO pull_set_aside(tbl, change, why, at)"
+				" VALUES(?,?,'text value is not valid UTF-8 (or holds a NUL)',?)") != 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, aside[i].table, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, aside[i].p, (int)aside[i].n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)hlc_wall_ms());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(st);
+		log_warnx("pull: a change of '%s' set aside: a text value is not valid UTF-8 (or "
+			  "holds a NUL); the rest of the page is applied",
+			  aside[i].table);
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* A page (pull or snapshot) walked; one with rows the node cannot take is
+ * replaced by *kept without them (*naside, aside[] as page_filter).  0 or
+ * -1 (refused whole); *kept is the caller's to release either way. */
+static int page_take(const void **page, size_t *len, buf *kept, aside_ent *aside, int *naside,
+		     char *seen)
+{
+	*naside = 0;
+	/* The hub is authenticated, but a page is still bytes from a network. */
+	if (page_walk(*page, *len, seen) == 0)
+		return 0;
+	buf_init(kept, *len + 4096);
+	if (page_filter(*page, *len, kept, aside, naside) != 0 || *naside == 0 ||
+	    page_walk(kept->data, kept->len, seen) != 0)
+		return -1;
+	*page = kept->data;
+	*len = kept->len;
+	return 0;
+}
+
+/* In a page's transaction: 0 when the outbox is empty (a page never
+ * overwrites a local edit the hub has not merged), -2 when it holds rows,
+ * -1 on error. */
+static int outbox_empty(sqlite3 *db)
+{
+	int64_t pending = db_int(db, "SELECT count(*) FROM outbox", -1);
+
+	return pending == 0 ? 0 : pending > 0 ? -2 : -1;
+}
+
+/* Apply a page (what names it in the log line): 0 or -1. */
+static int page_apply(sqlite3 *db, const void *patchset, size_t len, const char *what)
+{
+	int rc;
+
+	if (len == 0)
+		return 0;
+	rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL, NULL,
+				       NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
+	if (rc != SQLITE_OK) {
+		log_warnx("%s: cannot apply page: %s", what, sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The end of a page's transaction (kept released): COMMIT when ok, then 0;
+ * else, or when the commit fails, ROLLBACK and ret. */
+static int page_end(sqlite3 *db, buf *kept, int ok, int ret)
+{
+	if (ok) {
+		FAULT_POINT("pull.apply");
+		if (db_exec(db, "COMMIT") == 0) {
+			buf_release(kept);
+			return 0;
+		}
+	}
+	db_exec(db, "ROLLBACK");
+	buf_release(kept);
+	return ret;
+}
+
+int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
+{
+	int64_t snap;
+	int rc, ret = -1, naside = 0;
+	buf kept = BUF_INIT(0);
+	aside_ent aside[ASIDE_MAX];
+	char seen[HLC_STRLEN];
+
+	if (len > 0 && patchset == NULL)
+		return -1;
+	if (len > (size_t)INT32_MAX)
+		return -1;
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0) {
+		buf_release(&kept);
+		return -1;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		buf_release(&kept);
+		return -1;
+	}
+	if ((rc = outbox_empty(db)) != 0) {
+		ret = rc;
+		goto out;
+	}
+	/* Half a snapshot is not a base to pull onto (sync.h, OVERVIEW). */
+	snap = db_int(db, "SELECT count(*) FROM node_meta WHERE key='snapshot_seq'", -1);
+	if (snap != 0) {
+		ret = snap > 0 ? -3 : -1;
+		goto out;
+	}
+	if (page_apply(db, patchset, len, "pull") != 0)
+		goto out;
+	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
+	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
+	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0 ||
+	    seen_hlc_note(db, seen) != 0)
+		goto out;
+	return page_end(db, &kept, 1, ret);
+out:
+	return page_end(db, &kept, 0, ret);
+}
+
+/* ---- node side: snapshot pages ---------------------------------------------------- */
+
+#define SNAP_MAX_TABLES 128
+
+typedef struct snap_tables {
+	const table_def *tl_td[SNAP_MAX_TABLES];
+	int tl_n;
+} snap_tables;
+
+static int snap_table_add(const table_def *td, void *arg)
+{
+	snap_tables *tl = arg;
+
+	if (td->td_scope == SCOPE_HUB_ONLY)
+		return 0;
+	if (tl->tl_n >= SNAP_MAX_TABLES)
+		return -1;
+	tl->tl_td[tl->tl_n++] = td;
+	return 0;
+}
+
+static int snap_table_index(const snap_tables *tl, const char *name)
+{
+	for (int i = 0; i < tl->tl_n; i++)
+		if (strcmp(tl->tl_td[i]->td_name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Order of two positions of the walk: tables, then ids in BINARY order. */
+static int pos_cmp(int ta, const void *ia, size_t la, int tb, const void *ib, size_t lb)
+{
+	int c;
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	c = memcmp(ia, ib, la < lb ? la : lb);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return la < lb ? -1 : la > lb;
+}
+
+/* Every change of the page an INSERT of a table nodes hold, at a position
+ * inside (from, end] and after the one before it.  0 or -1. */
+static int snap_page_check(const snap_tables *tl, const void *patchset, size_t len, int tf,
+			   const sync_snap_pos *from, int te, const sync_snap_pos *end)
+{
+	cs_iter it;
+	const char *err = NULL, *why = NULL;
+	const unsigned char *prev = NULL;
+	size_t prev_len = 0;
+	int rc, prev_t = -1;
+
+	changeset_iter_init(&it, patchset, len);
+	while ((rc = changeset_next(&it, &err)) == 1) {
+		const cs_value *key = NULL;
+		int t = snap_table_index(tl, it.ci_table);
+
+		if (t < 0) {
+			why = "a table nodes do not hold";
+			break;
+		}
+		if (it.ci_op != SQLITE_INSERT || !it.ci_patchset) {
+			why = "not a patchset INSERT";
+			break;
+		}
+		for (int i = 0; i < it.ci_ncol && key == NULL; i++)
+			if (it.ci_pk[i])
+				key = &it.ci_new[i];
+		if (key == NULL || key->cv_type != CSV_TEXT || key->cv_n == 0) {
+			why = "a row without a text id";
+			break;
+		}
+		if ((from && pos_cmp(t, key->cv_p, key->cv_n, tf, from->sp_id,
+				     strlen(from->sp_id)) <= 0) ||
+		    (end && pos_cmp(t, key->cv_p, key->cv_n, te, end->sp_id,
+				    strlen(end->sp_id)) > 0) ||
+		    (prev_t >= 0 && pos_cmp(t, key->cv_p, key->cv_n, prev_t, prev, prev_len) <= 0)) {
+			why = "a row outside the page's range or out of order";
+			break;
+		}
+		prev_t = t;
+		prev = key->cv_p;
+		prev_len = key->cv_n;
+	}
+	changeset_iter_release(&it);
+	if (why == NULL && rc < 0)
+		why = err ? err : "malformed";
+	if (why != NULL) {
+		log_warnx("snapshot: refusing a page: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Delete the rows held in the range (from, end] of the walk. 0 or -1. */
+static int snap_delete_range(sqlite3 *db, const snap_tables *tl, int tf, const sync_snap_pos *from,
+			     int te, const sync_snap_pos *end)
+{
+	int t0 = from ? tf : 0, t1 = end ? te : tl->tl_n - 1;
+
+	for (int t = t0; t <= t1; t++) {
+		const char *lo = from && t == tf ? from->sp_id : NULL;
+		const char *hi = end && t == te ? end->sp_id : NULL;
+		sqlite3_stmt *st = NULL;
+		char *sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE 1%s%s", tl->tl_td[t]->td_name,
+					    lo ? " AND \"id\" > ?1" : "", hi ? " AND \"id\" <= ?2" : "");
+		int prc = sql ? db_prepare(db, &st, sql) : -1, ok;
+
+		sqlite3_free(sql);
+		if (prc != 0)
+			return -1;
+		if (lo)
+			sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+		if (hi)
+			sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		if (!ok)
+			log_warnx("snapshot: cannot clear '%s': %s", tl->tl_td[t]->td_name,
+				  sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+int sync_node_snapshot_state(sqlite3 *db, int64_t *seq, sync_snap_pos *pos)
+{
+	char num[32], tbl[sizeof pos->sp_table + 1], id[SYNC_SNAPSHOT_ID_MAX + 2], *endp;
+	long long v;
+	int rc;
+
+	*seq = -1;
+	memset(pos, 0, sizeof *pos);
+	rc = db_kv_get(db, "node_meta", "snapshot_seq", num, sizeof num);
+	if (rc != DB_FOUND)
+		return rc < 0 ? -1 : 0;
+	if (db_kv_get(db, "node_meta", "snapshot_table", tbl, sizeof tbl) < 0 ||
+	    db_kv_get(db, "node_meta", "snapshot_after", id, sizeof id) < 0)
+		return -1;
+	v = strtoll(num, &endp, 10);
+	if (num[0] == '\0' || *endp != '\0' || v < 0 || sync_snap_pos_set(pos, tbl, id) != 0) {
+		log_warnx("snapshot: the recorded snapshot position is damaged; starting afresh");
+		memset(pos, 0, sizeof *pos);
+		return 0;
+	}
+	*seq = v;
+	return 1;
+}
+
+int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
+			     const sync_snap_pos *from, const sync_snap_pos *end)
+{
+	snap_tables tl = {{0}, 0};
+	sync_snap_pos cur;
+	int64_t cur_seq;
+	int tf = -1, te = -1, rc, ret = -1, naside = 0;
+	buf kept = BUF_INIT(0);
+	aside_ent aside[ASIDE_MAX];
+	char seen[HLC_STRLEN];
+
+	if ((len > 0 && patchset == NULL) || len > (size_t)INT32_MAX || seq < 0)
+		return -1;
+	if (schema_foreach(snap_table_add, &tl) != 0 || tl.tl_n == 0)
+		return -1;
+	if ((from && (tf = snap_table_index(&tl, from->sp_table)) < 0) ||
+	    (end && (te = snap_table_index(&tl, end->sp_table)) < 0)) {
+		log_warnx("snapshot: refusing a page: its range names a table nodes do not hold");
+		return -1;
+	}
+	if (from && end &&
+	    pos_cmp(te, end->sp_id, strlen(end->sp_id), tf, from->sp_id, strlen(from->sp_id)) <= 0) {
+		log_warnx("snapshot: refusing a page that does not move forward");
+		return -1;
+	}
+	/* A row the node cannot take is set aside as in a pull page: one bad
+	 * row never stops a first snapshot. */
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0 ||
+	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0 ||
+	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		buf_release(&kept);
+		return -1;
+	}
+	if ((rc = outbox_empty(db)) != 0) {
+		ret = rc;
+		goto out;
+	}
+	if (from != NULL) {
+		rc = sync_node_snapshot_state(db, &cur_seq, &cur);
+		if (rc < 0)
+			goto out;
+		if (rc == 0 || cur_seq != seq || strcmp(cur.sp_table, from->sp_table) != 0 ||
+		    strcmp(cur.sp_id, from->sp_id) != 0) {
+			ret = -3;
+			goto out;
+		}
+	}
+	if (snap_delete_range(db, &tl, tf, from, te, end) != 0 || seen_hlc_note(db, seen) != 0 ||
+	    (naside > 0 && aside_record(db, aside, naside) != 0))
+		goto out;
+	if (page_apply(db, patchset, len, "snapshot") != 0)
+		goto out;
+	if (end != NULL) {
+		if (db_kv_set_i64(db, "node_meta", "snapshot_seq", seq) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_table", end->sp_table) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_after", end->sp_id) != 0 ||
+		    db_kv_set(db, "node_meta", "sync_cursor", NULL) != 0)
+			goto out;
+	} else {
+		if (db_kv_set(db, "node_meta", "snapshot_seq", NULL) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_table", NULL) != 0 ||
+		    db_kv_set(db, "node_meta", "snapshot_after", NULL) != 0 ||
+		    db_kv_set_i64(db, "node_meta", "sync_cursor", seq) != 0 ||
+		    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
+			goto out;
+	}
+	return page_end(db, &kept, 1, ret);
+out:
+	return page_end(db, &kept, 0, ret);
+}
