@@ -43,12 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REFUSE(...)                                                                    \
-	do {                                                                           \
-		snprintf(reason, n, __VA_ARGS__);                                      \
-		return -1;                                                             \
-	} while (0)
-
 static int hash_form_ok(const char *s)
 {
 	static const char pfx[] = "pbkdf2-sha256$";

@@ -218,9 +218,11 @@ static int read_pfields(node *n, route_call *a, int create, const char *today, p
 			 strcmp(f->birth, today) > 0))
 		bad = route_err(a, "birth_date",
 				"birth date must be a real date in the past (YYYY-MM-DD)");
-	if (f->phone && f->phone[0] &&
-	    (json_phone_digits(f->phone, " ()-+.x") < 10 || json_phone_digits(f->phone, " ()-+.x") > 15))
-		bad = route_err(a, "phone", "phone number must have 10 to 15 digits");
+	if (f->phone && f->phone[0]) {
+		int digits = json_phone_digits(f->phone, " ()-+.x");
+		if (digits < 10 || digits > 15)
+			bad = route_err(a, "phone", "phone number must have 10 to 15 digits");
+	}
 	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' ')))
 		bad = route_err(a, "email", "email address is not valid");
 	return pfields_refs(n, a, f) | bad;
