@@ -40,9 +40,15 @@ class RunScript:
                    OUTPOST_NODE_LISTEN="127.0.0.1:%d" % node_port)
         self.out = open(self.out_path, "wb")
         # Its own process group, so that a Ctrl-C can be sent to it as a terminal would.
+        # A terminal's shell starts it with SIGINT at its default; a test runner started
+        # in the background by a non-interactive shell has SIGINT ignored, and a shell
+        # cannot trap a signal that was ignored when it started (POSIX, "trap"), so
+        # restore the default as the terminal would.
         self.proc = subprocess.Popen(["sh", os.path.join(TOP, "scripts", "run.sh")], env=env,
                                      stdout=self.out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                      signal.SIG_DFL))
 
     def text(self):
         with open(self.out_path, "rb") as f:
