@@ -27,34 +27,68 @@ static void gauge(buf *b, const char *name, const char *help, double v)
 	metrics_val(b, name, NULL, v);
 }
 
-/* Page cache of one connection (bounded by its cache_size). */
-static double cache_bytes(sqlite3 *db)
-{
-	int cur = 0, hi = 0;
+/* What SQLite holds, summed over the hub's connections (issue 20's soak:
+ * to tell caches filling from a leak).  (No lookaside figure: Debian's
+ * SQLite is built without lookaside.) */
+enum { SQ_CACHE, SQ_SCHEMA, SQ_STMT, SQ_N };
 
-	if (db == NULL || sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0) != SQLITE_OK)
-		return 0;
-	return cur;
+static void conn_mem(sqlite3 *db, double out[SQ_N])
+{
+	static const int ops[SQ_N] = {SQLITE_DBSTATUS_CACHE_USED, SQLITE_DBSTATUS_SCHEMA_USED,
+				      SQLITE_DBSTATUS_STMT_USED};
+
+	for (int k = 0; k < SQ_N; k++) {
+		int cur = 0, hi = 0;
+
+		if (db != NULL && sqlite3_db_status(db, ops[k], &cur, &hi, 0) == SQLITE_OK)
+			out[k] = cur;
+	}
 }
 
 /* The hub's connections; the work threads' ones only when no sync job
  * holds them (the loop never waits for one): else the last figure. */
-static double caches_bytes(hub *h)
+static void sqlite_mem(hub *h, double sum[SQ_N])
 {
-	static double work, reader[HUB_READERS];
-	double sum = 0;
+	static double work[SQ_N], reader[HUB_READERS][SQ_N];
+	double main_db[SQ_N] = {0};
 
 	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
-		work = cache_bytes(h->hb_wdb);
+		conn_mem(h->hb_wdb, work);
 		uv_mutex_unlock(&h->hb_wlock);
 	}
 	uv_mutex_lock(&h->hb_rlock); /* (held only to take or give one back) */
 	for (int i = 0; i < h->hb_nrfree; i++)
-		reader[h->hb_rfree[i]] = cache_bytes(h->hb_rdb[h->hb_rfree[i]]);
+		conn_mem(h->hb_rdb[h->hb_rfree[i]], reader[h->hb_rfree[i]]);
 	uv_mutex_unlock(&h->hb_rlock);
-	for (int i = 0; i < HUB_READERS; i++)
-		sum += reader[i];
-	return cache_bytes(h->hb_db) + work + sum;
+	conn_mem(h->hb_db, main_db);
+	for (int k = 0; k < SQ_N; k++) {
+		sum[k] = main_db[k] + work[k];
+		for (int i = 0; i < HUB_READERS; i++)
+			sum[k] += reader[i][k];
+	}
+}
+
+/* Memory gauges: SQLite's part, then the allocator's (glibc). */
+static void memory(hub *h, buf *b)
+{
+	double sq[SQ_N] = {0};
+	struct mallinfo2 mi = mallinfo2();
+
+	sqlite_mem(h, sq);
+	gauge(b, "outpost_hub_sqlite_cache_bytes", "page cache of the hub's connections",
+	      sq[SQ_CACHE]);
+	gauge(b, "outpost_hub_sqlite_schema_bytes", "parsed schema of the hub's connections",
+	      sq[SQ_SCHEMA]);
+	gauge(b, "outpost_hub_sqlite_stmt_bytes", "prepared statements of the hub's connections",
+	      sq[SQ_STMT]);
+	gauge(b, "outpost_hub_heap_in_use_bytes", "heap allocated and not freed (every arena)",
+	      (double)mi.uordblks + (double)mi.hblkhd);
+	gauge(b, "outpost_hub_heap_mapped_bytes", "of which blocks mapped on their own (large)",
+	      (double)mi.hblkhd);
+	gauge(b, "outpost_hub_heap_free_bytes", "heap freed but kept by the allocator",
+	      (double)mi.fordblks);
+	gauge(b, "outpost_hub_heap_arena_bytes", "heap the arenas took from the system",
+	      (double)mi.arena);
 }
 
 static double file_bytes(const char *dir, const char *name)
@@ -147,13 +181,7 @@ static void get_metrics(http_req *req, void *ctx)
 	      h->hb_jobs);
 	gauge(&b, "outpost_hub_database_bytes", "bytes of hub.db and its WAL",
 	      file_bytes(h->hb_data, HUB_DB_FILE) + file_bytes(h->hb_data, HUB_DB_FILE "-wal"));
-	/* Memory, to tell a leak from caches filling (issue 20's soak). */
-	gauge(&b, "outpost_hub_sqlite_cache_bytes", "page cache of the hub's connections",
-	      caches_bytes(h));
-	gauge(&b, "outpost_hub_heap_in_use_bytes", "heap allocated and not freed (every arena)",
-	      (double)mallinfo2().uordblks + (double)mallinfo2().hblkhd);
-	gauge(&b, "outpost_hub_heap_free_bytes", "heap freed but kept by the allocator",
-	      (double)mallinfo2().fordblks);
+	memory(h, &b); /* to tell a leak from caches filling (issue 20's soak) */
 	if (per_node(h, &b, head, now) != 0 || metrics_render_http(&b) != 0) {
 		buf_release(&b);
 		http_reply_error(req, 500, NULL, "cannot gather the metrics");

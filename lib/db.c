@@ -275,6 +275,8 @@ int db_open(const char *path, sqlite3 **out)
 	snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%lld",
 		 (long long)(db_wal_limit() / 2));
 	db_exec(db, limit);
+	snprintf(limit, sizeof limit, "PRAGMA cache_size=-%d", DB_CACHE_KIB);
+	db_exec(db, limit);
 	db_guard_page_size((int)db_int(db, "PRAGMA page_size", 4096));
 	sqlite3_wal_hook(db, db_wal_hook, NULL);
 	*out = db;

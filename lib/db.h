@@ -36,6 +36,10 @@
 #define DB_WAL_IDLE_MS 1000    /* the idle check's period ... */
 #define DB_WAL_IDLE_COMMITS 20 /* ... and at most this many commits in one: idle */
 #define DB_CHECKPOINT_FRAMES 1000 /* a passive checkpoint (SQLite's default) */
+/* Each connection's page cache bound (PRAGMA cache_size, in KiB), stated
+ * here rather than left to how the system's SQLite was built: the hub has
+ * ten connections, and a soak's memory figures rest on this bound. */
+#define DB_CACHE_KIB 2048
 
 enum { DB_ABSENT = 0, DB_FOUND = 1 }; /* lookups; -1 is an error */
 

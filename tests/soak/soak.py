@@ -5,8 +5,11 @@ themselves, for SOAK_SECONDS (default 1800).  Then the figures:
 
   * request latency p50 / p99 / max over every request, by kind;
   * the count of 5xx answers (and of failed connections);
-  * RSS of each daemon after the warm-up (a tenth of the run) and at the end,
-    and the growth;
+  * RSS of each daemon at the start, after the warm-up (a tenth of the run)
+    and at the end, and the growth from the warm-up; the medians of the 2nd
+    and the last tenth; the hub's memory breakdown (heap in use and kept,
+    SQLite's caches) at the start, after the warm-up and at the end, and
+    every SOAK_REPORT_SECONDS (default 60);
   * the largest WAL file seen for each database (sampled every 0.2 s);
   * that the offices converged: every check-in acknowledged at a node is at
     the hub once the traffic stops.
@@ -44,12 +47,17 @@ def median(v):
     return v[len(v) // 2] if v else 0
 
 
+MEM_KEYS = ("sqlite_cache", "sqlite_schema", "sqlite_stmt", "heap_in_use", "heap_mapped",
+            "heap_free", "heap_arena")
+
+
 def hub_memory(hub):
-    """The hub's page cache and heap in use, from /metrics (bytes)."""
+    """The hub's memory breakdown from /metrics (bytes): SQLite's page
+    caches, parsed schemas and statements, and the allocator's heap."""
     out = {}
     try:
         for line in hub.get("/metrics").body.decode().splitlines():
-            for k in ("sqlite_cache", "heap_in_use", "heap_free"):
+            for k in MEM_KEYS:
                 if line.startswith("outpost_hub_%s_bytes " % k):
                     out[k] = float(line.split()[1])
     except Exception:  # noqa: BLE001 - figures only
@@ -57,15 +65,33 @@ def hub_memory(hub):
     return out
 
 
-def rss_kb(pid):
+def rss_parts(pid):
+    """RssAnon, RssFile, RssShmem of a process (kB): the heap's share of
+    RSS apart from mapped libraries and the databases' -shm files."""
+    out = {}
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                if line.startswith(("RssAnon:", "RssFile:", "RssShmem:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return out
+
+
+def mem_text(mem, parts):
+    """One line of the hub's breakdown (MB)."""
+    mb = lambda k: mem.get(k, 0) / 1048576  # noqa: E731
+    return ("RSS anon %.1f file %.1f shm %.1f; heap %.1f in use (%.1f mapped), %.1f free, "
+            "arena %.1f; sqlite cache %.1f schema %.1f stmt %.1f" % (
+                parts.get("RssAnon", 0) / 1024, parts.get("RssFile", 0) / 1024,
+                parts.get("RssShmem", 0) / 1024, mb("heap_in_use"), mb("heap_mapped"),
+                mb("heap_free"), mb("heap_arena"), mb("sqlite_cache"), mb("sqlite_schema"),
+                mb("sqlite_stmt")))
+
+
+def rss_kb(pid):
+    return sum(rss_parts(pid).values())
 
 
 def wal_bytes(d):
@@ -184,7 +210,7 @@ def main():
         reasons = [r["id"] for r in nodes["A"].get("/api/v1/greeter/reasons").json()]
         daemons = [hub] + list(nodes.values())
         largest = {d.name: 0 for d in daemons}
-        rss0, rss1, mem0 = {}, {}, {}
+        rss0, rss1 = {}, {}
         # RSS samples of the 2nd and the last tenth: their medians compare
         # like with like (one sample catches whatever is in flight).
         early = {d.name: [] for d in daemons}
@@ -194,6 +220,8 @@ def main():
         t0 = time.time()
         print("soak: %d s, %d clients on each of 2 nodes, hub and nodes from %s" % (
             SECONDS, CLIENTS, harness.BIN), flush=True)
+        breakdown = {"at the start": (hub_memory(hub), rss_parts(hub.proc.pid))}
+        rss_start = {d.name: rss_kb(d.proc.pid) for d in daemons}
         for c in clients:
             c.start()
         next_report = t0 + REPORT
@@ -207,22 +235,20 @@ def main():
                     late[d.name].append(rss_kb(d.proc.pid))
             if not rss0 and time.time() - t0 >= SECONDS / 10:
                 rss0 = {d.name: rss_kb(d.proc.pid) for d in daemons}
-                mem0 = hub_memory(hub)
+                breakdown["after warm-up"] = (hub_memory(hub), rss_parts(hub.proc.pid))
             if time.time() >= next_report:
                 with stats.lock:
                     n = sum(len(v) for v in stats.lat.values())
                     e5 = sum(v for k, v in stats.status.items() if k >= 500)
-                mem = hub_memory(hub)
-                print("  %4.0f s: %d requests, %d 5xx, RSS %s MB; hub cache %.1f, heap %.1f "
-                      "in use, %.1f free" % (
-                          time.time() - t0, n, e5, " ".join(
-                              "%s %.1f" % (d.name, rss_kb(d.proc.pid) / 1024) for d in daemons),
-                          mem.get("sqlite_cache", 0) / 1048576, mem.get("heap_in_use", 0) / 1048576,
-                          mem.get("heap_free", 0) / 1048576), flush=True)
+                print("  %4.0f s: %d requests, %d 5xx, RSS %s MB" % (
+                    time.time() - t0, n, e5, " ".join(
+                        "%s %.1f" % (d.name, rss_kb(d.proc.pid) / 1024) for d in daemons)))
+                print("          hub %s" % mem_text(hub_memory(hub), rss_parts(hub.proc.pid)),
+                      flush=True)
                 next_report += REPORT
             time.sleep(0.2)
         rss1 = {d.name: rss_kb(d.proc.pid) for d in daemons}
-        mem1 = hub_memory(hub)
+        breakdown["at the end"] = (hub_memory(hub), rss_parts(hub.proc.pid))
         stop.set()
         for c in clients:
             c.join(60)
@@ -255,19 +281,22 @@ def main():
             print("    %-10s n=%-7d p50 %6.1f ms  p99 %6.1f ms" % (
                 k, len(v), pct(v, 0.5) * 1e3, pct(v, 0.99) * 1e3))
         print("  5xx answers: %d" % e5)
+        # Growth is counted from the warm-up (a tenth of the run: the page
+        # caches and the allocator's arenas have filled by then); the start
+        # and the raw end figure are printed beside it.
         for d in daemons:
             a, b = rss0.get(d.name, 0), rss1.get(d.name, 0)
-            print("  %-8s RSS %.1f MB after warm-up -> %.1f MB at the end (%+.1f%%); "
-                  "largest WAL %.2f MB" % (d.name, a / 1024, b / 1024,
-                                           (b - a) * 100.0 / a if a else 0,
-                                           largest[d.name] / 1048576))
+            print("  %-8s RSS %.1f MB at the start, %.1f after warm-up -> %.1f at the end "
+                  "(%+.1f%% from warm-up); largest WAL %.2f MB" % (
+                      d.name, rss_start[d.name] / 1024, a / 1024, b / 1024,
+                      (b - a) * 100.0 / a if a else 0, largest[d.name] / 1048576))
         for d in daemons:
             a, b = median(early[d.name]), median(late[d.name])
             print("  %-8s median RSS %.1f MB in the 2nd tenth -> %.1f MB in the last (%+.1f%%)"
                   % (d.name, a / 1024, b / 1024, (b - a) * 100.0 / a if a else 0))
-        print("  hub memory after warm-up -> at the end (MB): %s" % ", ".join(
-            "%s %.1f -> %.1f" % (k, mem0.get(k, 0) / 1048576, mem1.get(k, 0) / 1048576)
-            for k in ("sqlite_cache", "heap_in_use", "heap_free")))
+        print("  hub memory (MB):")
+        for when, (mem, parts) in breakdown.items():
+            print("    %-13s %s" % (when, mem_text(mem, parts)))
         print("  converged: %s (%d check-ins acknowledged, %d missing at the hub)" % (
             "yes" if not missing else "NO", len(stats.acked), len(missing or ())))
         ok = e5 == 0 and not missing
