@@ -109,8 +109,11 @@ static route_rc get_meta(route_call *a)
 		crypto_wipe(key, sizeof key);
 	}
 	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
-		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
-				 meta_lists[i].by_area ? n->nd_local_area_id : NULL);
+		if (db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
+				     meta_lists[i].by_area ? n->nd_local_area_id : NULL) != 0) {
+			cJSON_Delete(o);
+			return ROUTE_DBERR; /* a list that could not be read is not an empty one */
+		}
 	return route_ok(a, 200, o);
 }
 

@@ -186,7 +186,10 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
-		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL);
+		if (db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL) != 0) {
+			cJSON_Delete(o);
+			return ROUTE_DBERR; /* a list that could not be read is not an empty one */
+		}
 	cc_arr = cJSON_AddArrayToObject(o, "completion_codes");
 	static const char *const cc[][2] = {{"successful", "Successful completion"},
 					    {"unsuccessful", "Unsuccessful completion"},

@@ -58,8 +58,14 @@ cJSON *crm__dated_row(node *n, const char *sql, const char *key);
 const char *crm__office(const node *n, const node_user *u);
 /* Does a row with this id exist in table (a fixed name)?  1, 0, or -1. */
 int crm__exists(node *n, const char *table, const char *id);
-/* One employer with contacts, locations, services, work items, flags. */
-cJSON *crm__employer_json(node *n, const char *id);
+/* One employer with contacts, locations, services, work items, flags: 1
+ * with *out set (caller frees), 0 when there is no such employer, or -1
+ * when it or one of its lists could not be read (never a list that only
+ * looks empty). */
+int crm__employer_load(node *n, const char *id, cJSON **out);
+/* Reply that employer with status: ROUTE_OK, the 404 when there is none,
+ * or ROUTE_DBERR (a 500) when it could not be read. */
+route_rc crm__employer_reply(route_call *a, int status, const char *id);
 /*
  * An FTS5 MATCH expression for the word indexes of schema_crm.c: every word
  * of s (letters and digits; other characters separate words) required, the

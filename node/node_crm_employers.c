@@ -386,7 +386,7 @@ static route_rc post_employer(route_call *a)
 			rr = ROUTE_DBERR;
 		} else {
 			log_info("crm: lead %s created (source %s, office %s)", id, ne->source, ne->office);
-			rr = route_ok(a, 201, crm__employer_json(n, id));
+			rr = crm__employer_reply(a, 201, id);
 		}
 	}
 	free(ne);
@@ -398,14 +398,7 @@ static route_rc post_employer(route_call *a)
 
 static route_rc get_employer(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	cJSON *o;
-
-	o = crm__employer_json(n, http_req_param(req, "id"));
-	if (o == NULL)
-		return route_fail(a, 404, "id", "no such employer");
-	return route_ok(a, 200, o);
+	return crm__employer_reply(a, 200, http_req_param(a->rc_req, "id"));
 }
 
 static const route_key patch_fields_rk[] = {
@@ -486,7 +479,7 @@ static route_rc patch_employer(route_call *a)
 		log_warnx("crm: employer %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
 		return ROUTE_DBERR;
 	}
-	return route_ok(a, 200, crm__employer_json(n, id));
+	return crm__employer_reply(a, 200, id);
 }
 
 static const route_def crm_employers_defs[] = {
