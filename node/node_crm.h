@@ -39,9 +39,29 @@ route_rc crm__rows(route_call *a, sqlite3_stmt *st);
  * st, which must select limit + 1 rows (finalizes st); with "order":
  * "newest" when newest is set (see CRM_SEARCH_SORT_MAX). */
 route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int newest);
-/* The page a list asks for: ?limit= (1 to CRM_PAGE_MAX, CRM_PAGE_DEFAULT
- * when absent) and ?offset=.  0, or -1 with every error collected. */
-int crm__page_args(route_call *a, int *limit, int *offset);
+/* What a CRM list asks for: the search ?q=, the page (?limit=, 1 to
+ * CRM_PAGE_MAX, CRM_PAGE_DEFAULT when absent, and ?offset=) and, for the
+ * employer lists, the lead owner and the account type (NULL: all). */
+typedef struct crm_list {
+	char q[128];
+	int limit, offset;
+	const char *owner, *type;
+	char owner_buf[64], type_buf[16];
+} crm_list;
+/* ?q= and the page into l: 0, or -1 with every error collected. */
+int crm__list_args(route_call *a, crm_list *l);
+/* ?owner=me|all|ID (def_owner when absent) and ?account_type=lead|
+ * recruiting|all into l: 0, or -1 with the error collected. */
+int crm__employer_filters(route_call *a, const char *def_owner, crm_list *l);
+/*
+ * The page of a list query built in sql (released here): ?1, ?2, ... bound
+ * in order from the arguments, one type letter each ('t' a text that
+ * outlives the call, NULL binds NULL; 'i' an int), those past the last
+ * parameter the query uses left out (a filter not in use is not in the
+ * SQL).  The query selects l->limit + 1 rows.  See crm__page.
+ */
+route_rc crm__page_query(route_call *a, const crm_list *l, buf *sql, int newest,
+			 const char *types, ...);
 /* Matches of an FTS5 phrase in one of the crm_*_fts tables, counted up to
  * cap + 1 (enough to choose a plan); -1 on error. */
 int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap);
@@ -129,8 +149,6 @@ int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char *
 int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx);
-int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner);
-int crm__type_filter(route_call *a, char *val, size_t n, const char **type);
 int crm__name_search(const char *q, char *pat, size_t n);
 /* Dynamic SQL is built in a bounded buf (CRM_SQL_MAX, checked: a query that
  * does not fit fails, it is never cut short).  crm__name_search_sql appends

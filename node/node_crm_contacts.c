@@ -209,20 +209,15 @@ static route_rc patch_location(route_call *a)
  */
 static route_rc list_contacts(route_call *a)
 {
-	int bad = 0;
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	char ob[64], tb[16], q[128] = "", npat[300], cpat[300];
-	const char *owner, *type;
-	int limit, offset, nkind, cfts = 0, newest = 0;
-	sqlite3_stmt *st;
+	char npat[300], cpat[300] = "";
+	const char *q;
+	int nkind, cfts = 0, newest = 0;
+	crm_list l;
 
-	bad |= crm__owner_filter(a, "me", ob, sizeof ob, &owner);
-	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= crm__page_args(a, &limit, &offset);
-	if (bad)
+	if (crm__employer_filters(a, "me", &l) | crm__list_args(a, &l))
 		return ROUTE_BAD;
-	http_req_query(req, "q", q, sizeof q);
+	q = l.q;
 	/*
 	 * Company names through crm__name_search(); contact names (each indexed
 	 * with its company's name) through crm_contacts_fts, word prefixes, or
@@ -280,25 +275,16 @@ static route_rc list_contacts(route_call *a)
 				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
 				" WHERE e.created_as = 'lead' AND e.status = 'active'");
 		}
-		if (owner)
+		if (l.owner)
 			buf_puts(&sql, " AND e.lead_owner_id = ?1");
-		if (type)
+		if (l.type)
 			buf_puts(&sql, " AND e.account_type = ?2");
 		buf_printf(&sql, "%s LIMIT ?5 OFFSET ?6",
 			   newest ? " ORDER BY x.rowid DESC"
 				  : " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name");
-		if (crm__prepare_built(n, &st, &sql) != 0)
-			return ROUTE_DBERR;
+		return crm__page_query(a, &l, &sql, newest, "ttttii", l.owner, l.type, cpat, npat,
+				       l.limit + 1, l.offset);
 	}
-	db_bind_text(st, 1, owner);
-	db_bind_text(st, 2, type);
-	if (nkind != NAME_NONE) {
-		sqlite3_bind_text(st, 3, cpat, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, npat, -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_int(st, 5, limit + 1);
-	sqlite3_bind_int(st, 6, offset);
-	return crm__page(a, st, limit, offset, newest);
 }
 
 static const route_def crm_contacts_defs[] = {

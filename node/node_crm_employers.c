@@ -19,30 +19,23 @@
 
 static route_rc list_employers(route_call *a)
 {
-	int bad = 0;
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	char ob[64], tb[16], q[128] = "", zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
-	const char *owner, *type;
-	int limit, offset, kind, newest = 0;
-	sqlite3_stmt *st;
+	char zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
+	int kind, newest = 0;
+	crm_list l;
 
-	bad |= crm__owner_filter(a, "all", ob, sizeof ob, &owner);
-	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= crm__page_args(a, &limit, &offset);
-	if (bad)
+	if (crm__employer_filters(a, "all", &l) | crm__list_args(a, &l))
 		return ROUTE_BAD;
-	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "zip", zip, sizeof zip);
-	http_req_query(req, "status", st_buf, sizeof st_buf);
+	http_req_query(a->rc_req, "zip", zip, sizeof zip);
+	http_req_query(a->rc_req, "status", st_buf, sizeof st_buf);
 	if (strcmp(st_buf, "active") != 0 && strcmp(st_buf, "inactive") != 0 &&
 	    strcmp(st_buf, "all") != 0)
 		return route_fail(a, 400, "status", "status must be active, inactive or all");
 	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
 		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
-	kind = crm__name_search(q, pat, sizeof pat);
-	if (crm_valid_edd_account(q, edd) != 0)
-		snprintf(edd, sizeof edd, "%.8s", q);
+	kind = crm__name_search(l.q, pat, sizeof pat);
+	if (crm_valid_edd_account(l.q, edd) != 0)
+		snprintf(edd, sizeof edd, "%.8s", l.q);
 	/* A common word matches thousands of names: read those newest first
 	 * from the index instead of sorting them all. */
 	if (kind == NAME_FTS) {
@@ -84,9 +77,9 @@ static route_rc list_employers(route_call *a)
 		buf_puts(&sql, " WHERE 1");
 		if (newest)
 			buf_puts(&sql, " AND x.crm_employers_fts MATCH ?3");
-		if (owner)
+		if (l.owner)
 			buf_puts(&sql, " AND e.lead_owner_id = ?1");
-		if (type)
+		if (l.type)
 			buf_puts(&sql, " AND e.account_type = ?2");
 		if (zip[0])
 			buf_puts(&sql, " AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
@@ -98,19 +91,9 @@ static route_rc list_employers(route_call *a)
 			   ") p CROSS JOIN employers e ON e.rowid = p.pr"
 			   " LEFT JOIN staff ow ON ow.id = e.lead_owner_id%s",
 			   newest ? " ORDER BY e.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
-		if (crm__prepare_built(n, &st, &sql) != 0)
-			return ROUTE_DBERR;
+		return crm__page_query(a, &l, &sql, newest, "ttttiittt", l.owner, l.type, pat, zip,
+				       l.limit + 1, l.offset, l.q, st_buf, edd);
 	}
-	db_bind_text(st, 1, owner);
-	db_bind_text(st, 2, type);
-	sqlite3_bind_text(st, 3, pat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, zip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, edd, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, limit + 1);
-	sqlite3_bind_int(st, 6, offset);
-	sqlite3_bind_text(st, 7, q, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, st_buf, -1, SQLITE_STATIC);
-	return crm__page(a, st, limit, offset, newest);
 }
 
 static route_rc get_duplicates(route_call *a)

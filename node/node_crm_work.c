@@ -65,25 +65,24 @@ cJSON *crm__work_items_of(node *n, const char *employer_id)
  */
 static route_rc list_work_items(route_call *a)
 {
-	int bad = 0;
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
 	char queue[16] = "group", status[16] = "open", due[16] = "", emp[64] = "", cat[64] = "",
-	     asg[64] = "", q[128] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
-	int limit, offset, qfts = 0, newest = 0;
-	sqlite3_stmt *st;
+	     asg[64] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
+	const char *q;
+	int qfts = 0, newest = 0;
+	crm_list l;
 
-	bad |= crm__page_args(a, &limit, &offset);
-	if (bad)
+	if (crm__list_args(a, &l) != 0)
 		return ROUTE_BAD;
+	q = l.q;
 	http_req_query(req, "queue", queue, sizeof queue);
 	http_req_query(req, "status", status, sizeof status);
 	http_req_query(req, "due", due, sizeof due);
 	http_req_query(req, "employer_id", emp, sizeof emp);
 	http_req_query(req, "category_id", cat, sizeof cat);
 	http_req_query(req, "assignee_id", asg, sizeof asg);
-	http_req_query(req, "q", q, sizeof q);
 	if (strcmp(queue, "mine") != 0 && strcmp(queue, "group") != 0)
 		return route_fail(a, 400, "queue", "queue must be mine or group");
 	if (strcmp(status, "open") != 0 && strcmp(status, "closed") != 0 &&
@@ -160,21 +159,10 @@ static route_rc list_work_items(route_call *a)
 			buf_puts(&sql, " AND w.category_id = ?5");
 		buf_printf(&sql, "%s LIMIT ?7 OFFSET ?8", newest ? " ORDER BY x.rowid DESC" : order);
 		buf_printf(&sql, ") p CROSS JOIN work_items w ON w.rowid = p.pr" WI_JOINS "%s", order);
-		if (crm__prepare_built(n, &st, &sql) != 0)
-			return ROUTE_DBERR;
+		return crm__page_query(a, &l, &sql, newest, "ttttttiittt",
+				       strcmp(queue, "mine") == 0 ? u->id : asg, status, due, emp, cat,
+				       like, l.limit + 1, l.offset, today, q, npat);
 	}
-	sqlite3_bind_text(st, 11, npat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 1, strcmp(queue, "mine") == 0 ? u->id : asg, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, due, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, cat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, like, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 7, limit + 1);
-	sqlite3_bind_int(st, 8, offset);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, q, -1, SQLITE_STATIC);
-	return crm__page(a, st, limit, offset, newest);
 }
 
 /* The notice at login and the dashboard widget: my open items due today,
