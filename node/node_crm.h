@@ -157,8 +157,13 @@ int crm__name_search(const char *q, char *pat, size_t n);
 #define CRM_SQL_MAX 16384
 void crm__name_search_sql(buf *sql, int kind, int param);
 int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql);
+/* A new contact of employer_id (cv: the contact fields' values), its id
+ * into out_id.  0 or -1. */
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
-			  uint64_t now, char out_id[UUID_STRLEN]);
+			char out_id[UUID_STRLEN]);
+/* A new row's id (UUIDv7) and updated_hlc into id and ts, both of now;
+ * returns now (ms), for its created_at. */
+uint64_t crm__new_row(node *n, char id[UUID_STRLEN], char ts[HLC_STRLEN]);
 int crm__username_taken(node *n, const char *username, const char *except);
 cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude);
 /*
@@ -168,6 +173,15 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
  * with the lock's reason (field "id"), already set on a.
  */
 route_rc crm__refuse_locked(route_call *a, const char *employer_id);
+/* The shared first step of a write to an employer or to one of its rows:
+ * ROUTE_OK when employer_id exists and is not locked, else the 404 (field
+ * "id"), the 409 of crm__refuse_locked or ROUTE_DBERR. */
+route_rc crm__writable_employer(route_call *a, const char *employer_id);
+/* The same for row id of table (a fixed name with an employer_id column),
+ * "no such <what>" when it is missing; its employer's id into emp. */
+#define CRM_ID_MAX 64
+route_rc crm__writable_row(route_call *a, const char *table, const char *what, const char *id,
+			   char emp[CRM_ID_MAX]);
 
 /* ---- node_crm_jobs.c ------------------------------------------------------- */
 

@@ -316,10 +316,8 @@ static route_rc post_employer_note(route_call *a)
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
 		   " created_at) VALUES(?,?,?,?,?,?,?)",
 		   "ttttttI", nid, emp, u->id, crm__office(n, u), db_null_if_empty(subject), text,
-		   (int64_t)now) != 0) {
-		log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
+		   (int64_t)now) != 0)
 		goto done;
-	}
 	log_info("crm: case note %s added to employer %s", nid, emp);
 	rr = crm__employer_reply(a, 201, emp);
 done:

@@ -528,12 +528,11 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
 /* One contact row of an employer (cv: the contact_fields values). */
 
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
-			  uint64_t now, char out_id[UUID_STRLEN])
+			char out_id[UUID_STRLEN])
 {
 	char ts[HLC_STRLEN];
+	uint64_t now = crm__new_row(n, out_id, ts);
 
-	uuid7_at(out_id, now);
-	hlc_now(&n->nd_hlc, ts);
 	return db_run(n->nd_db,
 		      "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
 		      " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)",
@@ -613,6 +612,37 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 	}
 	sqlite3_finalize(st);
 	return arr;
+}
+
+route_rc crm__writable_employer(route_call *a, const char *employer_id)
+{
+	int rc = crm__exists(API_NODE(a), "employers", employer_id);
+
+	if (rc <= 0)
+		return rc < 0 ? ROUTE_DBERR : route_fail(a, 404, "id", "no such employer");
+	return crm__refuse_locked(a, employer_id);
+}
+
+route_rc crm__writable_row(route_call *a, const char *table, const char *what, const char *id,
+			   char emp[CRM_ID_MAX])
+{
+	char sql[96];
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT employer_id FROM %s WHERE id=?", table);
+	rc = db_text(API_NODE(a)->nd_db, sql, id, emp, CRM_ID_MAX);
+	if (rc != 0)
+		return rc < 0 ? ROUTE_DBERR : route_fail(a, 404, "id", "no such %s", what);
+	return crm__refuse_locked(a, emp);
+}
+
+uint64_t crm__new_row(node *n, char id[UUID_STRLEN], char ts[HLC_STRLEN])
+{
+	uint64_t now = node_now_ms(n);
+
+	uuid7_at(id, now);
+	hlc_now(&n->nd_hlc, ts);
+	return now;
 }
 
 route_rc crm__refuse_locked(route_call *a, const char *employer_id)
