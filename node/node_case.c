@@ -455,17 +455,17 @@ static route_rc list_participants(route_call *a)
  * Audited (participant_read); records a soft exit that has arrived. */
 static route_rc get_participant(route_call *a)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
+	const char *id;
 	char today[11];
 	case_status s;
 	cJSON *o;
 	int exited;
+	route_rc rr;
 
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
 	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 ||
 	    case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
@@ -550,12 +550,13 @@ out:
 static route_rc patch_participant(route_call *a)
 {
 	node *n = API_NODE(a);
-	const char *id = http_req_param(a->rc_req, "id"), *vals[PEDIT_NCOLS];
+	const char *id, *vals[PEDIT_NCOLS];
 	pfields f;
 	char today[11];
+	route_rc rr;
 
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
 	node_today(n, today);
 	if (pedit_read(a, today, &f, vals) != 0)
 		return ROUTE_BAD;
@@ -569,20 +570,18 @@ static route_rc patch_participant(route_call *a)
  * Audited (ssn_reveal) before the answer is sent. */
 static route_rc post_reveal(route_call *a)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
+	const char *id;
 	char enc[CASE_SSN_ENC_MAX + 8] = "", digits[10], shown[12];
 	unsigned char key[CASE_KEY_LEN];
 	cJSON *o;
-	int rc;
+	route_rc rr;
 
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
-	rc = db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
-		     id, enc, sizeof enc);
-	if (rc != 0)
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
+	if (db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
+		    id, enc, sizeof enc) != 0)
 		return route_fail(a, 404, "ssn", "no SSN is recorded for this participant");
 	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0 ||
 	    case_ssn_reveal(key, id, enc, digits) != 0) {

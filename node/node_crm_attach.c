@@ -136,35 +136,43 @@ static route_rc attach_file(route_call *a, const char *raw, char fname[UPLOAD_NA
 	return ROUTE_OK;
 }
 
+/* The attachment row of the request's file for employer emp, its id into
+ * id.  0 or -1. */
+static int attach_insert(route_call *a, const char *emp, const char *fname, upload_type type,
+			 const char *hex, char id[UUID_STRLEN])
+{
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	const http_req *req = a->rc_req;
+	uint64_t now = node_now_ms(n);
+
+	uuid7_at(id, now);
+	return db_run(n->nd_db,
+		      "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
+		      " sha256, uploaded_by, office_id, uploaded_at, data) VALUES(?,?,?,?,?,?,?,?,?,?)",
+		      "ttttItttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex,
+		      u->id, crm__office(n, u), (int64_t)now, req->body.data, req->body.len);
+}
+
 /* POST /api/v1/crm/employers/:id/attachments?filename=NAME */
 static route_rc post_attachment(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	const char *emp = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
+	const char *emp = http_req_param(a->rc_req, "id");
 	char raw[1024], fname[UPLOAD_NAME_MAX + 1], id[UUID_STRLEN], hex[2 * CRYPTO_SHA256_LEN + 1];
 	upload_type type;
 	route_rc rr;
-	uint64_t now;
 
-	if (http_req_query(req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0')
+	if (http_req_query(a->rc_req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0')
 		return route_fail(a, 400, "filename", "name the file (?filename=..., at most %d bytes)",
 				  (int)sizeof raw - 1);
-	if (crm__exists(n, "employers", emp) != 1)
+	if (crm__exists(API_NODE(a), "employers", emp) != 1)
 		return route_fail(a, 404, "id", "no such employer");
 	if ((rr = attach_file(a, raw, fname, &type, hex)) != ROUTE_OK)
 		return rr;
-	now = node_now_ms(n);
-	uuid7_at(id, now);
-	if (db_run(n->nd_db,
-		   "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
-		   " sha256, uploaded_by, office_id, uploaded_at, data) VALUES(?,?,?,?,?,?,?,?,?,?)",
-		   "ttttItttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex, u->id,
-		   crm__office(n, u), (int64_t)now, req->body.data, req->body.len) != 0)
+	if (attach_insert(a, emp, fname, type, hex, id) != 0)
 		return ROUTE_DBERR;
-	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, req->body.len, emp);
-	return route_ok(a, 201, att_one(n, id));
+	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, a->rc_req->body.len, emp);
+	return route_ok(a, 201, att_one(API_NODE(a), id));
 }
 
 /* GET /api/v1/crm/employers/:id/attachments[?include=withdrawn] */
