@@ -21,20 +21,30 @@
 
 #define NCOLS 45
 
+/* A node on a fresh database file in a new directory (returned: the
+ * caller removes and frees it). */
+static char *open_node(node *n, const char *tag)
+{
+	char *dir = tu_tmpdir(tag), path[512];
+
+	assert_non_null(dir);
+	memset(n, 0, sizeof *n);
+	snprintf(path, sizeof path, "%s/node.db", dir);
+	assert_int_equal(db_open(path, &n->nd_db), 0);
+	hlc_init(&n->nd_hlc, "node-1", NULL, NULL);
+	return dir;
+}
+
 static void test_update_changed_every_column(void **state)
 {
-	char *dir = tu_tmpdir("crmsql"), path[512], sql[4096], names[NCOLS][16], vals[NCOLS][16];
+	char *dir, sql[4096], names[NCOLS][16], vals[NCOLS][16];
 	const char *xc[NCOLS], *xv[NCOLS];
 	size_t len;
 	node n;
 	int i;
 
 	(void)state;
-	assert_non_null(dir);
-	memset(&n, 0, sizeof n);
-	snprintf(path, sizeof path, "%s/node.db", dir);
-	assert_int_equal(db_open(path, &n.nd_db), 0);
-	hlc_init(&n.nd_hlc, "node-1", NULL, NULL);
+	dir = open_node(&n, "crmsql");
 	len = (size_t)snprintf(sql, sizeof sql, "CREATE TABLE wide(id TEXT PRIMARY KEY");
 	for (i = 0; i < NCOLS; i++) {
 		snprintf(names[i], sizeof names[i], "c%d", i);
@@ -69,16 +79,11 @@ static void test_update_changed_every_column(void **state)
  * 404 nor an employer with an empty list. */
 static void test_failed_list_is_an_error(void **state)
 {
-	char *dir = tu_tmpdir("crmlist"), path[512];
 	cJSON *o = cJSON_CreateObject(), *emp = NULL;
 	node n;
+	char *dir = open_node(&n, "crmlist");
 
 	(void)state;
-	assert_non_null(dir);
-	memset(&n, 0, sizeof n);
-	snprintf(path, sizeof path, "%s/node.db", dir);
-	assert_int_equal(db_open(path, &n.nd_db), 0);
-	hlc_init(&n.nd_hlc, "node-1", NULL, NULL);
 	assert_int_equal(schema_migrate(n.nd_db), 0);
 
 	assert_int_equal(db_add_rows_json(o, "ok", n.nd_db, "SELECT 1 AS x UNION SELECT 2", NULL), 0);
