@@ -51,10 +51,10 @@
 	"  ORDER BY x.withdrawn_at, x.id LIMIT 1)"                                                 \
 	" LEFT JOIN staff ws ON ws.id = w.withdrawn_by"
 
-/* One attachment row of st as JSON, with its download address. */
-static cJSON *att_json(sqlite3_stmt *st)
+/* One attachment's row o (NULL passes through) with its download address
+ * and whether it was withdrawn. */
+static cJSON *att_json(cJSON *o)
 {
-	cJSON *o = db_row_json(st);
 	const char *id = o ? json_str(o, "id") : NULL;
 	char url[128];
 
@@ -68,48 +68,24 @@ static cJSON *att_json(sqlite3_stmt *st)
 
 cJSON *crm__attachments_of(node *n, const char *employer_id, int include_withdrawn)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *arr = cJSON_CreateArray(), *o;
-	int rc;
+	cJSON *arr = db_rows_json_by(n->nd_db,
+				     include_withdrawn
+					     ? "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
+					       " ORDER BY a.uploaded_at DESC, a.id DESC"
+					     : "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
+					       " AND w.id IS NULL ORDER BY a.uploaded_at DESC, a.id DESC",
+				     employer_id), *o;
 
-	if (arr == NULL)
-		return NULL;
-	if (db_prepare(n->nd_db, &st,
-		       include_withdrawn
-			       ? "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
-				 " ORDER BY a.uploaded_at DESC, a.id DESC"
-			       : "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
-				 " AND w.id IS NULL ORDER BY a.uploaded_at DESC, a.id DESC") != 0)
-		goto fail;
-	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((o = att_json(st)) == NULL)
-			goto fail;
-		cJSON_AddItemToArray(arr, o);
-	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
+	cJSON_ArrayForEach(o, arr)
+		att_json(o);
 	return arr;
-fail:
-	sqlite3_finalize(st);
-	cJSON_Delete(arr);
-	return NULL;
 }
 
 /* One attachment's metadata, or NULL when there is none. */
 static cJSON *att_one(node *n, const char *id)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *o = NULL;
-
-	if (id == NULL || db_prepare(n->nd_db, &st, "SELECT " ATT_COLS ATT_FROM " WHERE a.id = ?1") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = att_json(st);
-	sqlite3_finalize(st);
-	return o;
+	return id ? att_json(db_row_json_by(n->nd_db, "SELECT " ATT_COLS ATT_FROM " WHERE a.id = ?1", id))
+		  : NULL;
 }
 
 /* The uploaded file, checked against its declared type and its content,
