@@ -200,27 +200,13 @@ static const route_ops hub_ops = {
 
 int hub_api_routes(hub *h, router *r)
 {
-	const route_list *const *l;
-
-	if (api_table == NULL) {
-		if ((api_table = calloc(1, sizeof *api_table)) == NULL)
-			return -1;
-		api_table->rt_lists = hub_route_lists;
-		api_table->rt_ops = &hub_ops;
-	}
-	api_table->rt_ctx = h;
-	for (l = hub_route_lists; *l; l++)
-		if (route_register(r, api_table, *l) != 0)
-			return -1;
-	return 0;
+	api_table = route_table_new(r, hub_route_lists, &hub_ops, h);
+	return api_table ? 0 : -1;
 }
 
 void hub_api_free(hub *h)
 {
 	(void)h;
-	if (api_table == NULL)
-		return;
-	route_table_free(api_table);
-	free(api_table);
+	route_table_destroy(api_table);
 	api_table = NULL;
 }

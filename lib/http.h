@@ -168,6 +168,12 @@ void http_server_free(http_server *srv); /* after close completed */
 /* Request helpers.  Returned strings are borrowed from req. */
 const char *http_req_header(const http_req *req, const char *name); /* case-insensitive */
 const char *http_req_param(const http_req *req, const char *name);  /* router capture */
+/* 1 when the head announces a body (chunked, or a Content-Length over 0). */
+int http_req_has_body(const http_req *req);
+/* For a caller not known yet, before its body is read: 1 when the
+ * Content-Length announces more than max bytes (to be refused), else 0,
+ * with the body's cap lowered to max. */
+int http_req_cap_body(http_req *req, size_t max);
 /* Query parameter, percent-decoded into out (size n).  Returns out or NULL
  * (absent, or present but undecodable or longer than n - 1 bytes). */
 const char *http_req_query(const http_req *req, const char *name, char *out, size_t n);
