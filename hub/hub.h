@@ -16,6 +16,7 @@
 #include "lib/hlc.h"
 #include "lib/http.h"
 #include "lib/json.h"
+#include "lib/daemon.h"
 #include "sync/sync.h"
 
 #define HUB_DEFAULT_LISTEN "127.0.0.1:8443"
@@ -67,7 +68,7 @@ typedef struct hub {
 	uint64_t hb_started_ms;
 	uv_timer_t hb_prune;
 	uv_timer_t hb_wal_idle; /* truncates the WAL once writes stop */
-	uv_signal_t hb_sigint, hb_sigterm;
+	stopsig hb_stop; /* SIGINT, SIGTERM */
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
 	/* Pushes waiting for the push runner, and the group it runs (one
@@ -128,9 +129,8 @@ typedef struct hub_node {
 int hub_ca_load(hub *h);
 int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why);
 void hub_ca_reply(hub *h, cJSON *o, const char *cert);
-/* GET /ca.crt, GET /api/v1/ca (POST /api/v1/sync/cert, signed, is a row of
- * hub_ca_route_list: hub_api.h). */
-int hub_ca_routes(hub *h, router *r);
+/* GET /ca.crt, GET /api/v1/ca (public) and POST /api/v1/sync/cert (signed)
+ * are rows of hub_ca_route_list (hub_api.h). */
 
 /* hub_edge.c: the HTTP server's pre-body gate (lib/http.h), ctx = the hub:
  * a declared route's privilege from its headers (route_head_check: a

@@ -198,6 +198,11 @@ static const route_ops hub_ops = {
 	.ro_errmsg = api_errmsg,
 };
 
+route_rc hub_api_rows(route_call *a, const char *sql)
+{
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db, sql, NULL));
+}
+
 int hub_api_routes(hub *h, router *r)
 {
 	api_table = route_table_new(r, hub_route_lists, &hub_ops, h);

@@ -107,19 +107,15 @@ static void on_closed(void *arg)
 {
 	hub *h = arg;
 
-	uv_close((uv_handle_t *)&h->hb_sigint, NULL);
-	uv_close((uv_handle_t *)&h->hb_sigterm, NULL);
+	stopsig_close(&h->hb_stop);
 	uv_close((uv_handle_t *)&h->hb_prune, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void on_stop(void *arg)
 {
-	hub *h = s->data;
+	hub *h = arg;
 
-	if (h->hb_stopping)
-		return;
 	h->hb_stopping = 1;
-	log_info("signal %d: shutting down", signum);
 	uv_timer_stop(&h->hb_prune);
 	uv_timer_stop(&h->hb_wal_idle);
 	http_server_close(h->hb_http, on_closed, h);
@@ -291,8 +287,7 @@ static int serve(hub *h)
 	h->hb_router = router_new();
 	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
 		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
-	if (h->hb_router == NULL || hub_ca_routes(h, h->hb_router) != 0 ||
-	    hub_api_routes(h, h->hb_router) != 0 ||
+	if (h->hb_router == NULL || hub_api_routes(h, h->hb_router) != 0 ||
 	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
 	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
 	    hub_metrics_routes(h, h->hb_router) != 0 ||
@@ -321,11 +316,8 @@ static int serve(hub *h)
 	uv_timer_init(loop, &h->hb_wal_idle);
 	h->hb_wal_idle.data = h;
 	uv_timer_start(&h->hb_wal_idle, on_wal_idle, DB_WAL_IDLE_MS, DB_WAL_IDLE_MS);
-	uv_signal_init(loop, &h->hb_sigint);
-	uv_signal_init(loop, &h->hb_sigterm);
-	h->hb_sigint.data = h->hb_sigterm.data = h;
-	uv_signal_start(&h->hb_sigint, on_signal, SIGINT);
-	uv_signal_start(&h->hb_sigterm, on_signal, SIGTERM);
+	if (stopsig_start(loop, &h->hb_stop, on_stop, h) != 0)
+		fatalx("cannot watch for signals");
 	log_info("hub listening on https://%s (data %s, schema version %d, key pin %s)",
 		 conf_str(&h->hb_conf, "listen"), h->hb_data, schema_version(),
 		 h->hb_pin);
@@ -560,11 +552,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	memset(h, 0, sizeof *h);
-	signal(SIGPIPE, SIG_IGN);
-	log_init("outpost-hub", 0);
-	mem_setup();
-	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
-		fatalx("cannot install the fault VFS");
+	daemon_start("outpost-hub");
 	if (conf_init(&h->hb_conf, hub_conf_tab, NCONF) != 0)
 		fatalx("out of memory");
 	for (int i = 1; i < argc; i++) {
