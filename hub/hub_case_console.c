@@ -117,7 +117,8 @@ static route_rc list(route_call *a)
 	return route_ok(a, 200, out);
 }
 
-/* The request id as the caller may see it: one addressed to them, else NULL. */
+/* The request id as the caller's list shows it (detail()): one addressed
+ * to them, else NULL. */
 static cJSON *addressed(sqlite3 *db, const acct_principal *p, const char *rid)
 {
 	const char *args[2] = {p->ap_id, rid ? rid : ""};
@@ -125,6 +126,8 @@ static cJSON *addressed(sqlite3 *db, const acct_principal *p, const char *rid)
 	cJSON *r = rows ? cJSON_DetachItemFromArray(rows, 0) : NULL;
 
 	cJSON_Delete(rows);
+	if (r != NULL)
+		detail(db, p->ap_id, r);
 	return r;
 }
 
@@ -139,8 +142,6 @@ static route_rc decide(route_call *a)
 	route_rc rr;
 	int rc;
 
-	if (req != NULL)
-		detail(h->hb_db, p->ap_id, req);
 	if ((rr = case_decision_read(a, req, &d)) != ROUTE_OK)
 		goto out;
 	acct_today(today);
@@ -159,14 +160,8 @@ static route_rc decide(route_call *a)
 	}
 	log_info("case: request %s %s at the console by %s as %s", rid, d.cd_decision, p->ap_id,
 		 d.cd_role);
-	cJSON_Delete(req);
-	if ((req = addressed(h->hb_db, p, rid)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto out;
-	}
-	detail(h->hb_db, p->ap_id, req);
-	rr = route_ok(a, 201, req);
-	req = NULL;
+	/* the request as listed now (NULL: route_ok's 500) */
+	rr = route_ok(a, 201, addressed(h->hb_db, p, rid));
 out:
 	cJSON_Delete(req);
 	return rr;

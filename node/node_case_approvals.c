@@ -115,6 +115,21 @@ static route_rc get_approvals(route_call *a)
 	return route_ok(a, 200, out);
 }
 
+/* The request id as the user's list shows it (case_request_detail() with
+ * the roles they hold), or NULL. */
+static cJSON *listed(node *n, const node_user *u, const cJSON *roles, const char *rid)
+{
+	cJSON *req = db_row_json_by(n->nd_db, "SELECT " REQ_COLS REQ_FROM " WHERE q.id=?", rid);
+
+	if (req != NULL && strcmp(json_str(req, "participant_id"), "") == 0) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	if (req != NULL)
+		case_request_detail(n->nd_db, u->id, roles, req);
+	return req;
+}
+
 /*
  * POST /api/v1/case/approvals/:id/decision {decision: approved|refused,
  * role?, comment?} -> 201 the request as listed.  The signed-in user
@@ -129,17 +144,10 @@ static route_rc post_decision(route_call *a)
 	const char *rid = http_req_param(a->rc_req, "id");
 	case_decision d = {.cd_la = n->nd_local_area_id, .cd_office = n->nd_office_id,
 			   .cd_staff = u->id};
-	cJSON *req, *roles = my_roles(n, u);
+	cJSON *roles = my_roles(n, u), *req = listed(n, u, roles, rid);
 	route_rc rr;
 	char today[11];
 
-	req = db_row_json_by(n->nd_db, "SELECT " REQ_COLS REQ_FROM " WHERE q.id=?", rid);
-	if (req != NULL && strcmp(json_str(req, "participant_id"), "") == 0) {
-		cJSON_Delete(req);
-		req = NULL;
-	}
-	if (req != NULL)
-		case_request_detail(n->nd_db, u->id, roles, req);
 	if ((rr = case_decision_read(a, req, &d)) != ROUTE_OK)
 		goto out;
 	node_today(n, today);
@@ -150,15 +158,8 @@ static route_rc post_decision(route_call *a)
 		goto out;
 	}
 	log_info("case: request %s %s by %s as %s", rid, d.cd_decision, u->id, d.cd_role);
-	cJSON_Delete(req);
-	req = db_row_json_by(n->nd_db, "SELECT " REQ_COLS REQ_FROM " WHERE q.id=?", rid);
-	if (req == NULL) {
-		rr = ROUTE_DBERR;
-		goto out;
-	}
-	case_request_detail(n->nd_db, u->id, roles, req);
-	rr = route_ok(a, 201, req);
-	req = NULL;
+	/* the request as listed now (NULL: route_ok's 500) */
+	rr = route_ok(a, 201, listed(n, u, roles, rid));
 out:
 	cJSON_Delete(req);
 	cJSON_Delete(roles);
