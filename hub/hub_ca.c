@@ -191,39 +191,38 @@ static const route_key cert_keys[] = {
 	{NULL, 0, 0},
 };
 
+static const route_def ca_defs[] = {
+	{HTTP_M_POST, "/api/v1/sync/cert", sync_cert, HUB_P_NODE, ROUTE_BODY, cert_keys, 0},
+};
+const route_list hub_ca_route_list = ROUTE_LIST(ca_defs);
 
 /* GET /ca.crt: the office CA certificate, for office PCs to trust. */
-static route_rc get_ca(route_call *a)
+void hub_ca_get(http_req *req, void *ctx)
 {
-	hub *h = API_HUB(a);
+	hub *h = ctx;
 	const char *pem = h->hb_ca ? tls_ca_pem(h->hb_ca) : NULL;
 
-	if (pem == NULL)
-		return route_fail(a, 404, NULL, "this hub has no office CA");
-	http_add_header(a->rc_req, "Content-Disposition",
-			"attachment; filename=\"outpost-office-ca.crt\"");
-	return route_ok_copy(a, 200, "application/x-x509-ca-cert", pem, strlen(pem));
+	if (pem == NULL) {
+		http_reply_error(req, 404, NULL, "this hub has no office CA");
+		return;
+	}
+	http_add_header(req, "Content-Disposition", "attachment; filename=\"outpost-office-ca.crt\"");
+	http_reply(req, 200, "application/x-x509-ca-cert", pem, strlen(pem));
 }
 
 /* GET /api/v1/ca: the CA's pin and certificate, for the instruction page. */
-static route_rc get_ca_info(route_call *a)
+void hub_ca_info(http_req *req, void *ctx)
 {
-	hub *h = API_HUB(a);
+	hub *h = ctx;
 	char pin[128];
 	cJSON *o;
 
-	if (h->hb_ca == NULL || tls_ca_pin(h->hb_ca, pin, sizeof pin) != 0)
-		return route_fail(a, 404, NULL, "this hub has no office CA");
+	if (h->hb_ca == NULL || tls_ca_pin(h->hb_ca, pin, sizeof pin) != 0) {
+		http_reply_error(req, 404, NULL, "this hub has no office CA");
+		return;
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "spki_sha256", pin + 8);
 	cJSON_AddStringToObject(o, "pem", tls_ca_pem(h->hb_ca));
-	return route_ok(a, 200, o);
+	http_reply_json(req, 200, o);
 }
-
-static const route_def ca_defs[] = {
-	{HTTP_M_POST, "/api/v1/sync/cert", sync_cert, HUB_P_NODE, ROUTE_BODY, cert_keys, 0},
-	/* for office PCs and the instruction page: no session */
-	{HTTP_M_GET, "/ca.crt", get_ca, 0, ROUTE_PUBLIC, NULL, 0},
-	{HTTP_M_GET, "/api/v1/ca", get_ca_info, 0, ROUTE_PUBLIC, NULL, 0},
-};
-const route_list hub_ca_route_list = ROUTE_LIST(ca_defs);

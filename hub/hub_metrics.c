@@ -104,7 +104,7 @@ static int per_node(hub *h, buf *b, int64_t head, uint64_t now)
 	return ret;
 }
 
-static void get_metrics(http_req *req, void *ctx)
+void hub_metrics_get(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	buf b = BUF_INIT(METRICS_MAX);
@@ -160,9 +160,4 @@ static void get_metrics(http_req *req, void *ctx)
 		      "heap freed but kept by the allocator",
 		      (double)mallinfo2().fordblks);
 	metrics_reply(req, &b, per_node(h, &b, head, now) != 0);
-}
-
-int hub_metrics_routes(hub *h, router *r)
-{
-	return router_add(r, HTTP_M_GET, "/metrics", get_metrics, h);
 }

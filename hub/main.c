@@ -253,6 +253,24 @@ static void hub_open_files(void)
 		log_warnx("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_cur);
 }
 
+/* The hub's routes outside its declared table (hub_api.c), registered
+ * after it, ctx = the hub: the office CA (public), the hand-plumbed reports
+ * and code lists, health, metrics and, last, the console's files (first
+ * match wins). */
+static const router_row plain_rows[] = {
+	{HTTP_M_GET, "/ca.crt", hub_ca_get},
+	{HTTP_M_GET, "/api/v1/ca", hub_ca_info},
+	{HTTP_M_GET, "/api/v1/admin/reports/greeter", hub_reports_greeter},
+	{HTTP_M_GET, "/api/v1/admin/reports/greeter-missing", hub_reports_missing},
+	{HTTP_M_GET, "/api/v1/admin/code-lists", hub_codes_lists},
+	{HTTP_M_GET, "/api/v1/admin/code-lists/:list", hub_codes_list},
+	{HTTP_M_POST, "/api/v1/admin/code-lists/:list", hub_codes_version_post},
+	{HTTP_M_GET, "/healthz", healthz},
+	{HTTP_M_GET, "/metrics", hub_metrics_get},
+	{HTTP_M_GET, "/*", static_file},
+	{HTTP_M_HEAD, "/*", static_file},
+};
+
 static int serve(hub *h)
 {
 	char path[PATH_MAX + 32];
@@ -288,11 +306,7 @@ static int serve(hub *h)
 	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
 		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
 	if (h->hb_router == NULL || hub_api_routes(h, h->hb_router) != 0 ||
-	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
-	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
-	    hub_metrics_routes(h, h->hb_router) != 0 ||
-	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
-	    router_add(h->hb_router, HTTP_M_HEAD, "/*", static_file, h) != 0)
+	    ROUTER_ROWS(h->hb_router, plain_rows, h) != 0)
 		fatalx("cannot set up routes");
 	h->hb_http = http_server_new(loop, hub_dispatch, h);
 	if (h->hb_http == NULL)
@@ -552,9 +566,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	memset(h, 0, sizeof *h);
-	daemon_start("outpost-hub");
-	if (conf_init(&h->hb_conf, hub_conf_tab, NCONF) != 0)
-		fatalx("out of memory");
+	daemon_start("outpost-hub", &h->hb_conf, hub_conf_tab, NCONF);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);

@@ -8,13 +8,15 @@
 
 #include <signal.h>
 
-void daemon_start(const char *name)
+void daemon_start(const char *name, conf *c, const conf_entry *tab, int n)
 {
 	signal(SIGPIPE, SIG_IGN);
 	log_init(name, 0);
 	mem_setup();
 	if (faultvfs_from_env() != 0)
 		fatalx("cannot install the fault VFS");
+	if (conf_init(c, tab, n) != 0)
+		fatalx("out of memory");
 }
 
 static void on_signal(uv_signal_t *h, int signum)

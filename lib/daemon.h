@@ -11,11 +11,14 @@
 
 #include <uv.h>
 
+#include "lib/conf.h"
+
 /* First thing in main(), before any thread: SIGPIPE ignored (a closed
  * peer is an error return), the log named name, the heap's set-up
- * (memtrim.h) and, for the storage-fault tests only, the fault VFS its
- * environment asks for (fatal when it cannot be installed). */
-void daemon_start(const char *name);
+ * (memtrim.h), for the storage-fault tests only the fault VFS their
+ * environment asks for, and c set to the defaults of the daemon's
+ * settings tab (n rows, conf.h).  Fatal when any of it fails. */
+void daemon_start(const char *name, conf *c, const conf_entry *tab, int n);
 
 typedef struct stopsig {
 	uv_signal_t ss_sig[2];      /* SIGINT, SIGTERM */

@@ -240,6 +240,16 @@ int router_add(router *r, http_method m, const char *pattern, http_handler h, vo
  * (0 = the server's max_body), whatever the server's max_body is. */
 int router_add_body(router *r, http_method m, const char *pattern, http_handler h, void *ctx,
 		    size_t max_body);
+/* A handler registered by hand, outside a declared route table (route.h):
+ * one row of a module's static list, registered by router_add_rows() with
+ * the module's ctx.  0, or -1 at the first row refused. */
+typedef struct router_row {
+	http_method rr_method;
+	const char *rr_path;
+	http_handler rr_fn;
+} router_row;
+int router_add_rows(router *r, const router_row *rows, size_t n, void *ctx);
+#define ROUTER_ROWS(r, rows, ctx) router_add_rows((r), (rows), sizeof(rows) / sizeof((rows)[0]), (ctx))
 /* An http_body_limit: the max_body of the route that would take req, or 0
  * (the server's) when it has none or no route matches.  ctx = the router. */
 size_t router_body_limit(const http_req *req, void *router_ctx);

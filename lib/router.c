@@ -388,6 +388,14 @@ void router_dispatch(http_req *req, void *router_ctx)
 	http_reply_error(req, 405, NULL, "method %s not allowed here", req->method_str);
 }
 
+int router_add_rows(router *r, const router_row *rows, size_t n, void *ctx)
+{
+	for (size_t i = 0; i < n; i++)
+		if (router_add(r, rows[i].rr_method, rows[i].rr_path, rows[i].rr_fn, ctx) != 0)
+			return -1;
+	return 0;
+}
+
 size_t router_body_limit(const http_req *req, void *router_ctx)
 {
 	const router *r = router_ctx;

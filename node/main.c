@@ -221,9 +221,7 @@ int main(int argc, char **argv)
 	int check_only = 0, ret = 1, health = 0, json_out = 0, ac;
 
 	memset(n, 0, sizeof *n);
-	daemon_start("outpost-node");
-	if (conf_init(&n->nd_conf, node_conf_tab, NCONF) != 0)
-		fatalx("out of memory");
+	daemon_start("outpost-node", &n->nd_conf, node_conf_tab, NCONF);
 	/* Flags first pass: --help, --version, --config, -n. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
