@@ -74,3 +74,20 @@ st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
 	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
 	return p;
 }
+
+int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	(void)ctx, (void)kind, (void)it;
+	return SQLITE_CHANGESET_ABORT;
+}
+
+void st_expect_ints(sqlite3 *db, const st_expect *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t got = db_int(db, e[i].sql, INT64_MIN);
+
+		if (got != e[i].want)
+			fail_msg("%s: %lld, expected %lld", e[i].sql, (long long)got,
+				 (long long)e[i].want);
+	}
+}
