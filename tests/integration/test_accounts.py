@@ -20,7 +20,7 @@ import unittest
 
 import harness
 from harness import BIN, Daemon, change_proof, client, plant_secret, pw_verifier, run_tool
-from test_hub import Enrolled, build_frame, changeset_insert
+from test_hub import build_frame, changeset_insert, enroll_identity
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -461,17 +461,23 @@ class AccountsTest(Base):
         self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
         self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
 
+    def designate_to_cap(self, ids, role, cap):
+        """Designate role to ids[0..cap) (each taken) and then to ids[cap],
+        which must be refused (409 on roles): that refusal."""
+        for sid in ids[:cap]:
+            r = designate(self.ops, sid, [role])
+            self.assertEqual(r.status, 200, r)
+        r = designate(self.ops, ids[cap], [role])
+        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        return r
+
     def test_fourth_mis_admin_refused(self):
         la = self.new_la()
         ids = []
         for i in range(4):
             s, _ = self.create(self.ops, self.uniq("cap"), la=la, group="View Access")
             ids.append(s["id"])
-        for i in range(3):
-            r = designate(self.ops, ids[i], ["mis_admin"])
-            self.assertEqual(r.status, 200, r)
-        r = designate(self.ops, ids[3], ["mis_admin"])
-        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        self.designate_to_cap(ids, "mis_admin", 3)
         r = self.ops.get("/api/v1/admin/local-areas")
         self.assertEqual([x["mis_admins"] for x in r.json() if x["id"] == la], [3])
         # dropping one makes room
@@ -642,11 +648,7 @@ class AccountsTest(Base):
                                office_id="demo-office", confidentiality_type="DE 7410")
             ids.append(s["id"])
         # "EDD WSB Staff" with staff_admin would be every privilege but greeter_setup
-        for i in range(5):
-            r = designate(self.ops, ids[i], ["spoc"])
-            self.assertEqual(r.status, 200, r)
-        r = designate(self.ops, ids[5], ["spoc"])
-        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        r = self.designate_to_cap(ids, "spoc", 5)
         self.assertIn("at most 5", r.json()["error"])
         self.assertEqual([d["spocs"] for d in self.ops.get("/api/v1/admin/field-divisions").json()
                           if d["id"] == div], [5])
@@ -787,13 +789,7 @@ class AccountsTest(Base):
         sid = staff["id"]
         with self.db() as d:
             cur = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (sid,)).fetchone()[0]
-        p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", "demo-office",
-                      "--data", self.hub.data], name="hub")
-        code = p.stdout.decode().strip()
-        plant_secret(code)
-        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
-        self.assertEqual(r.status, 200, r)
-        node = Enrolled(self.hub, r.json())
+        node = enroll_identity(self, self.hub)
         schema = self.hub.get("/healthz").json()["schema_version"]
 
         def node_hash(pw):
