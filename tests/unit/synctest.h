@@ -35,6 +35,13 @@ st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc);
  * conflict: a replica copied in a test must apply cleanly. */
 int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it);
 
+/* The rule of the tests' domain validators (sync_set_validator; db, tbl,
+ * op, row, reason and n as there): a checkins row whose visitor_name is name
+ * is refused, why copied to reason: -1; anything else 0.  A delete is judged
+ * too when deletes is non-zero. */
+int st_refuse_visitor(sqlite3 *db, const char *tbl, int op, const struct cJSON *row, char *reason,
+		      size_t n, const char *name, int deletes, const char *why);
+
 /* One query whose single integer result a test expects. */
 typedef struct st_expect {
 	const char *sql;

@@ -620,15 +620,7 @@ static void test_missing_row_and_duplicate_key(void **state)
 static int no_bad_names(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			size_t n)
 {
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(row, "visitor_name");
-
-	(void)db;
-	if (strcmp(tbl, "checkins") == 0 && op != SQLITE_DELETE && cJSON_IsString(name) &&
-	    strcmp(name->valuestring, "bad") == 0) {
-		snprintf(reason, n, "visitor_name may not be 'bad'");
-		return -1;
-	}
-	return 0;
+	return st_refuse_visitor(db, tbl, op, row, reason, n, "bad", 0, "visitor_name may not be 'bad'");
 }
 
 static void test_domain_validator(void **state)
