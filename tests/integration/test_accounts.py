@@ -30,7 +30,9 @@ OPS_PW_RE = re.compile(r"one-time password of 'operations': (\S+)")
 def designate(c, sid, roles, trained=None):
     """Grant roles as an administrator designation (WSD24-13): the signed
     Attachment 1 uploaded to the account, then the roles with its id and the
-    date of the administrator training (a removal, roles [], needs neither).
+    date of the administrator training (a removal, roles [], needs neither;
+    by default yesterday: the hub checks it against its office's date, which
+    may still be yesterday where this machine's is today).
     Returns the roles call's response."""
     body = {"roles": list(roles)}
     if roles:
@@ -38,7 +40,7 @@ def designate(c, sid, roles, trained=None):
                       % sid, body=PDF, ctype="application/pdf")
         assert r.status == 201, r
         body.update(attachment_id=r.json()["id"],
-                    admin_training_date=trained or time.strftime("%Y-%m-%d", time.localtime()))
+                    admin_training_date=trained or today(-1))
     return c.post("/api/v1/admin/staff/%s/roles" % sid, body)
 
 
