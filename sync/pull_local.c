@@ -161,14 +161,15 @@ static void note(pull_local *pl, sqlite3 *db, row_value get, int64_t d)
 	sqlite3_value *v[3];
 	const char *office, *day;
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		if (get(db, pl->pl_col[i], &v[i]) != SQLITE_OK) {
 			pl->pl_err = 1;
 			return;
 		}
-	if (sqlite3_value_type(v[0]) != SQLITE_TEXT ||
-	    strcmp((const char *)sqlite3_value_text(v[0]), "waiting") != 0)
-		return;
+		if (i == 0 && (sqlite3_value_type(v[0]) != SQLITE_TEXT ||
+			       strcmp((const char *)sqlite3_value_text(v[0]), "waiting") != 0))
+			return; /* not in the line: the rest is not read */
+	}
 	office = (const char *)sqlite3_value_text(v[1]);
 	day = (const char *)sqlite3_value_text(v[2]);
 	if (office == NULL || day == NULL) {
