@@ -330,7 +330,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			prefetch_start(&pf, c, next, resp == &bufs[0] ? &bufs[1] : &bufs[0]);
 		else
 			pf.pf_running = 0;
-		arc = sync_node_apply_pull(db, resp->data, resp->len, next);
+		arc = sync_node_apply_pull_told(db, resp->data, resp->len, next, c->sc_told,
+						c->sc_told_arg);
 		fetched = prefetch_join(&pf) && arc == 0;
 		rc = apply_rc(c, arc);
 		if (rc == 1) {
