@@ -38,11 +38,7 @@ class CrmNodeTest(harness.DemoNode):
         return self.node.request(method, API + path, body=body)
 
     def outbox(self):
-        db = self.node.db()
-        try:
-            return db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        finally:
-            db.close()
+        return harness.rows(self.node, "SELECT count(*) FROM outbox")[0][0]
 
     def bad(self, r, field, status=400):
         self.assertEqual(r.status, status, r.body)
