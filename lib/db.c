@@ -364,6 +364,24 @@ int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 	return ret;
 }
 
+int db_row(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *arg)
+{
+	int rc;
+
+	if (db_prepare(db, st, sql) != 0)
+		return -1;
+	if (arg)
+		sqlite3_bind_text(*st, 1, arg, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(*st)) == SQLITE_ROW)
+		return 1;
+	sqlite3_finalize(*st);
+	*st = NULL;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_note_error(db, SQLITE_OK);
+	return -1;
+}
+
 /* Bind the arguments of a db_run() call: 0, or -1 for a bad type letter. */
 static int bind_args(sqlite3_stmt *st, const char *types, va_list ap)
 {
@@ -629,12 +647,18 @@ void db_like_pattern(const char *s, int anywhere, char *out, size_t n)
 	out[j] = '\0';
 }
 
-void db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
-		      const char *arg)
+int db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
+		     const char *arg)
 {
 	cJSON *rows = db_rows_json_by(db, sql, arg);
 
-	cJSON_AddItemToObject(obj, name, rows ? rows : cJSON_CreateArray());
+	if (rows == NULL)
+		return -1;
+	if (!cJSON_AddItemToObject(obj, name, rows)) {
+		cJSON_Delete(rows);
+		return -1;
+	}
+	return 0;
 }
 
 int db_bind_text(sqlite3_stmt *st, int i, const char *s)

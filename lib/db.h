@@ -102,6 +102,11 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...);
  * caller to step and finalize; the arguments must outlive the statement's
  * use.  0, or -1 (logged; *st NULL). */
 int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
+/* The first row of sql, with arg (NULL binds NULL) as its parameter ?1:
+ * 1 with *st on that row (the caller reads its columns, then finalizes
+ * *st); 0 when there is no row, -1 on an error (noted as db_run() notes
+ * it), both with *st NULL. */
+int db_row(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *arg);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
 /* First column of the first row into out (size n): 0 when found, 1 when
@@ -169,10 +174,11 @@ cJSON *db_rows_json(sqlite3_stmt *st);
 cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args);
 /* The same with one argument (NULL: ?1 is NULL, or sql has none). */
 cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg);
-/* Add those rows to obj as member name: [] when the query fails (logged),
- * so a reply of several lists still has each. */
-void db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
-		      const char *arg);
+/* Add those rows to obj as member name: 0, or -1 when the query fails
+ * (logged) or memory runs out, with nothing added: a list that could not be
+ * read is an error for the caller to answer (a 500), never an empty list. */
+int db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
+		     const char *arg);
 /*
  * The one "bind text or NULL" of node and hub, with one rule: NULL binds
  * SQL NULL, any other string binds that text, "" included (copied, so s may
