@@ -532,6 +532,42 @@ cJSON *db_row_json(sqlite3_stmt *st)
 	return o;
 }
 
+cJSON *db_row_json_borrowed(sqlite3_stmt *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	int n = sqlite3_column_count(st);
+
+	if (o == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		cJSON *v = NULL;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			v = cJSON_CreateNumber(sqlite3_column_double(st, i));
+			break;
+		case SQLITE_TEXT:
+			v = cJSON_CreateStringReference((const char *)sqlite3_column_text(st, i));
+			break;
+		case SQLITE_NULL:
+			v = cJSON_CreateNull();
+			break;
+		default:
+			continue;
+		}
+		if (v == NULL || name == NULL || (cJSON_IsString(v) && v->valuestring == NULL) ||
+		    !cJSON_AddItemToObjectCS(o, name, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
 cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg)
 {
 	sqlite3_stmt *st;
