@@ -665,12 +665,18 @@ void db_like_pattern(const char *s, int anywhere, char *out, size_t n)
 	out[j] = '\0';
 }
 
-void db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
-		      const char *arg)
+int db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
+		     const char *arg)
 {
 	cJSON *rows = db_rows_json_by(db, sql, arg);
 
-	cJSON_AddItemToObject(obj, name, rows ? rows : cJSON_CreateArray());
+	if (rows == NULL)
+		return -1;
+	if (!cJSON_AddItemToObject(obj, name, rows)) {
+		cJSON_Delete(rows);
+		return -1;
+	}
+	return 0;
 }
 
 int db_bind_text(sqlite3_stmt *st, int i, const char *s)

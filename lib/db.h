@@ -159,10 +159,11 @@ cJSON *db_rows_json(sqlite3_stmt *st);
 cJSON *db_rows_json_args(sqlite3 *db, const char *sql, int n, const char *const *args);
 /* The same with one argument (NULL: ?1 is NULL, or sql has none). */
 cJSON *db_rows_json_by(sqlite3 *db, const char *sql, const char *arg);
-/* Add those rows to obj as member name: [] when the query fails (logged),
- * so a reply of several lists still has each. */
-void db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
-		      const char *arg);
+/* Add those rows to obj as member name: 0, or -1 when the query fails
+ * (logged) or memory runs out, with nothing added: a list that could not be
+ * read is an error for the caller to answer (a 500), never an empty list. */
+int db_add_rows_json(cJSON *obj, const char *name, sqlite3 *db, const char *sql,
+		     const char *arg);
 /*
  * The one "bind text or NULL" of node and hub, with one rule: NULL binds
  * SQL NULL, any other string binds that text, "" included (copied, so s may

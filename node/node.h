@@ -118,11 +118,22 @@ int crm_setup(node *n);
  */
 void node_live_notify(node *n, const char *checkin_id);
 void node_live_committed(node *n, int ok);
-/* After a sync cycle: a reload when a pull changed today's check-ins. */
-void node_live_pulled(node *n);
+/* The check-ins a sync cycle pulled that other nodes wrote (node_sync.c
+ * hears them from the pull apply, sync.h sync_node_apply_pull_told). */
+#define NODE_PULLED_IDS 32
+typedef struct node_pulled {
+	int np_n;
+	int np_all;               /* more than np_id holds, or a snapshot */
+	char np_id[NODE_PULLED_IDS][64];
+} node_pulled;
+/* After a sync cycle: every listener of this office gets each pulled visit
+ * of this office as its list shows it (or its removal), or one "reload"
+ * when np_all. */
+void node_live_pulled(node *n, const node_pulled *p);
 void node_live_stop(node *n);
-/* node_greeter.c: check-in id as the desk's list shows it, JSON text in
- * *text (caller frees): 0, 1 when there is no such check-in, -1 on error. */
+/* node_greeter.c: check-in id of this office as the desk's list shows it,
+ * JSON text in *text (caller frees): 0, 1 when there is no such check-in,
+ * 2 when it is another office's (not in this office's list), -1 on error. */
 int node_greeter_visit(node *n, const char *id, char **text, size_t *len);
 
 /* node_case.c: participants, activities, case notes, compliance */

@@ -109,8 +109,11 @@ static route_rc get_meta(route_call *a)
 		crypto_wipe(key, sizeof key);
 	}
 	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
-		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
-				 meta_lists[i].by_area ? n->nd_local_area_id : NULL);
+		if (db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
+				     meta_lists[i].by_area ? n->nd_local_area_id : NULL) != 0) {
+			cJSON_Delete(o);
+			return ROUTE_DBERR; /* a list that could not be read is not an empty one */
+		}
 	return route_ok(a, 200, o);
 }
 
@@ -452,17 +455,17 @@ static route_rc list_participants(route_call *a)
  * Audited (participant_read); records a soft exit that has arrived. */
 static route_rc get_participant(route_call *a)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
+	const char *id;
 	char today[11];
 	case_status s;
 	cJSON *o;
 	int exited;
+	route_rc rr;
 
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
 	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 ||
 	    case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
@@ -481,98 +484,104 @@ static const route_key patch_keys_rk[] = {
 	{"closure_form_date", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
-/* PATCH /api/v1/case/participants/:id: only the columns sent change. */
-static route_rc patch_participant(route_call *a)
-{
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
-	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id"), *closure = NULL;
-	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	pfields f;
-	char today[11], sql[512], ts[HLC_STRLEN];
-	const char *cols[] = {"first_name", "last_name", "birth_date", "phone", "email", "address",
-			      "office_id", "assigned_staff_id", "closure_form_date"};
-	const char *vals[9];
-	int k, bi = 1;
-	sqlite3_stmt *st = NULL;
+/* The columns an edit may change, in the order of its values. */
+static const char *const pedit_cols[] = {"first_name", "last_name", "birth_date", "phone",
+					 "email", "address", "office_id", "assigned_staff_id",
+					 "closure_form_date"};
+#define PEDIT_NCOLS (sizeof pedit_cols / sizeof pedit_cols[0])
 
-	if (case__participant_exists(n, id) != 1) {
-		rr = route_fail(a, 404, "id", "no such participant");
-		goto done;
-	}
-	node_today(n, today);
-	if (read_pfields(n, a, 0, today, &f) |
+/* The values of an edit by column (pointing into f), every rule checked:
+ * 0, or -1 with the errors collected. */
+static int pedit_read(route_call *a, const char *today, pfields *f,
+		      const char *vals[PEDIT_NCOLS])
+{
+	const char *closure = NULL;
+
+	if (read_pfields(API_NODE(a), a, 0, today, f) |
 	    route_str(a, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0))
-		goto bad;
-	if (closure) {
-		/* The closure form is a form, every field filled in
-		 * (node_case_forms.c), never a date typed here. */
-		json_err_set(&e, "closure_form_date", "complete the closure form (every field, N/A where "
-						      "it does not apply); its date is recorded with it");
-		goto bad;
-	}
-	vals[0] = f.first, vals[1] = f.last, vals[2] = f.birth, vals[3] = f.phone;
-	vals[4] = f.email, vals[5] = f.address, vals[6] = f.office, vals[7] = f.staff;
+		return -1;
+	/* The closure form is a form, every field filled in (node_case_forms.c),
+	 * never a date typed here. */
+	if (closure)
+		return route_err(a, "closure_form_date",
+				 "complete the closure form (every field, N/A where it does not apply);"
+				 " its date is recorded with it");
+	vals[0] = f->first, vals[1] = f->last, vals[2] = f->birth, vals[3] = f->phone;
+	vals[4] = f->email, vals[5] = f->address, vals[6] = f->office, vals[7] = f->staff;
 	vals[8] = closure;
 	/* Columns a record cannot be without: sent means a value. */
 	for (int i = 0; i < 7; i++)
-		if ((i <= 2 || i == 6) && cJSON_GetObjectItemCaseSensitive(body, cols[i]) &&
-		    (vals[i] == NULL || vals[i][0] == '\0')) {
-			json_err_set(&e, cols[i], "%s cannot be empty", cols[i]);
-			goto bad;
-		}
-	k = snprintf(sql, sizeof sql, "UPDATE participants SET ");
-	for (int i = 0; i < 9; i++)
-		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
-			k += snprintf(sql + k, sizeof sql - (size_t)k, "%s=?%d, ", cols[i], i + 1);
-	snprintf(sql + k, sizeof sql - (size_t)k, "updated_hlc=?10 WHERE id=?11");
+		if ((i <= 2 || i == 6) && cJSON_GetObjectItemCaseSensitive(a->rc_body, pedit_cols[i]) &&
+		    (vals[i] == NULL || vals[i][0] == '\0'))
+			return route_err(a, pedit_cols[i], "%s cannot be empty", pedit_cols[i]);
+	return 0;
+}
+
+/* UPDATE participants SET the columns sent in body: 0 or -1. */
+static int pedit_store(node *n, const cJSON *body, const char *id,
+		       const char *const vals[PEDIT_NCOLS])
+{
+	buf sql = BUF_INIT(512);
+	sqlite3_stmt *st = NULL;
+	char ts[HLC_STRLEN];
+	int rc = -1;
+
+	buf_puts(&sql, "UPDATE participants SET ");
+	for (size_t i = 0; i < PEDIT_NCOLS; i++)
+		if (cJSON_GetObjectItemCaseSensitive(body, pedit_cols[i]))
+			buf_printf(&sql, "%s=?%zu, ", pedit_cols[i], i + 1);
+	buf_puts(&sql, "updated_hlc=?10 WHERE id=?11");
+	if (buf_failed(&sql) || db_prepare(n->nd_db, &st, sql.data) != 0)
+		goto out;
+	for (size_t i = 0; i < PEDIT_NCOLS; i++)
+		if (cJSON_GetObjectItemCaseSensitive(body, pedit_cols[i]))
+			db_bind_text(st, (int)i + 1, db_null_if_empty(vals[i]));
 	hlc_now(&n->nd_hlc, ts);
-	if (db_prepare(n->nd_db, &st, sql) != 0)
-		goto dberr;
-	for (int i = 0; i < 9; i++)
-		if (cJSON_GetObjectItemCaseSensitive(body, cols[i]))
-			db_bind_text(st, i + 1, db_null_if_empty(vals[i]));
 	sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, id, -1, SQLITE_STATIC);
-	(void)bi;
-	if (sqlite3_step(st) != SQLITE_DONE ||
-	    case__audit(n, u, "participant_edit", "participants", id, NULL) != 0)
-		goto dberr;
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+out:
 	sqlite3_finalize(st);
-	st = NULL;
-	rr = route_ok(a, 200, case__participant_json(n, id));
-	goto done;
-dberr:
-	sqlite3_finalize(st);
-	rr = ROUTE_DBERR;
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+	buf_release(&sql);
+	return rc;
+}
+
+/* PATCH /api/v1/case/participants/:id: only the columns sent change. */
+static route_rc patch_participant(route_call *a)
+{
+	node *n = API_NODE(a);
+	const char *id, *vals[PEDIT_NCOLS];
+	pfields f;
+	char today[11];
+	route_rc rr;
+
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
+	node_today(n, today);
+	if (pedit_read(a, today, &f, vals) != 0)
+		return ROUTE_BAD;
+	if (pedit_store(n, a->rc_body, id, vals) != 0 ||
+	    case__audit(n, API_USER(a), "participant_edit", "participants", id, NULL) != 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 200, case__participant_json(n, id));
 }
 
 /* POST /api/v1/case/participants/:id/ssn/reveal -> {"ssn": "123-45-6789"}.
  * Audited (ssn_reveal) before the answer is sent. */
 static route_rc post_reveal(route_call *a)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
+	const char *id;
 	char enc[CASE_SSN_ENC_MAX + 8] = "", digits[10], shown[12];
 	unsigned char key[CASE_KEY_LEN];
 	cJSON *o;
-	int rc;
+	route_rc rr;
 
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
-	rc = db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
-		     id, enc, sizeof enc);
-	if (rc != 0)
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
+	if (db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
+		    id, enc, sizeof enc) != 0)
 		return route_fail(a, 404, "ssn", "no SSN is recorded for this participant");
 	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0 ||
 	    case_ssn_reveal(key, id, enc, digits) != 0) {

@@ -25,6 +25,7 @@
 #include "model/casework.h"
 #include "model/case_approvals.h"
 #include "lib/buf.h"
+#include "lib/route.h"
 
 /* Audit one action on a subject (inside the caller's capture).  0 or -1. */
 int case__audit(node *n, const node_user *u, const char *action, const char *table,
@@ -35,6 +36,10 @@ int case__names_match(const char *visitor, const char *first, const char *last);
 /* 1 when participant id is held here (in this node's Local Area), 0 when
  * not, -1 when id is NULL or on a database error. */
 int case__participant_exists(node *n, const char *id);
+/* The first step of a route on one participant: the participant its path
+ * names (:id, into *id) is held here.  ROUTE_OK, the 404 (field "id"), or
+ * ROUTE_DBERR. */
+route_rc case__path_participant(route_call *a, const char **id);
 /* The participant's row (no SSN columns) as JSON with ssn_masked, or NULL
  * when it is not held here (or not in this node's Local Area). */
 cJSON *case__participant_json(node *n, const char *id);

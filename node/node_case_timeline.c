@@ -219,17 +219,17 @@ static int timeline_audit(node *n, const node_user *u, const char *id, cJSON *al
 
 static route_rc get_timeline(route_call *a)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
 	const node_user *u = API_USER(a);
+	const char *id;
 	cJSON *o = NULL, *acts, *notes, *visits, *exits, *allnotes;
 	char today[11];
 	case_status s;
 	int exited;
+	route_rc rr;
 
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
+	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
+		return rr;
 	node_today(n, today);
 	if (case__sweep_exit(n, u, id, today, &exited) != 0 || case__status(n, id, today, &s) != 0)
 		goto dberr;

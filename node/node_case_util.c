@@ -7,6 +7,7 @@
  * node_case_timeline.c, node_case_work.c.
  */
 #include "node/node_case.h"
+#include "node/node_api.h"
 #include "model/audit.h"
 
 #include <ctype.h>
@@ -34,6 +35,17 @@ int case__participant_exists(node *n, const char *id)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+route_rc case__path_participant(route_call *a, const char **id)
+{
+	int rc;
+
+	*id = http_req_param(a->rc_req, "id");
+	rc = case__participant_exists(API_NODE(a), *id);
+	if (rc == 1)
+		return ROUTE_OK;
+	return rc == 0 || *id == NULL ? route_fail(a, 404, "id", "no such participant") : ROUTE_DBERR;
 }
 
 /* Lower-case word tokens of s, each followed by a space, after one leading

@@ -63,29 +63,34 @@ static void add_pending(cJSON *out, const char *request_id)
 		cJSON_AddItemToArray(w, cJSON_CreateString(case_role_title(*r)));
 }
 
-/* Participant state: 1 found (exited in *exited), 0 not found, -1 error. */
-static int participant_state(node *n, const char *pid, int *exited)
+/*
+ * The participant a new entry is for, held in this Local Area: ROUTE_OK
+ * (exited in *exited), the 404 (or ROUTE_BAD when bad says the request's
+ * fields were at fault already: those errors are the answer), or
+ * ROUTE_DBERR.
+ */
+static route_rc entry_participant(route_call *a, const char *pid, int bad, int *exited)
 {
-	char st[16];
+	node *n = API_NODE(a);
+	char st[16] = "";
+	sqlite3_stmt *s;
 	int rc;
 
 	if (pid == NULL)
-		return 0;
-	{
-		sqlite3_stmt *s;
-		if (db_prepare(n->nd_db, &s, "SELECT exit_state FROM participants WHERE id=? AND local_area_id=?") != 0)
-			return -1;
-		sqlite3_bind_text(s, 1, pid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			snprintf(st, sizeof st, "%s", (const char *)sqlite3_column_text(s, 0));
-		sqlite3_finalize(s);
-	}
+		return bad ? ROUTE_BAD : route_fail(a, 404, "id", "no such participant");
+	if (db_prepare_bound(n->nd_db, &s, "SELECT exit_state FROM participants WHERE id=?1 AND"
+					  " local_area_id=?2", "tt", pid, n->nd_local_area_id) != 0)
+		return ROUTE_DBERR;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(st, sizeof st, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return bad ? ROUTE_BAD : route_fail(a, 404, "id", "no such participant");
 	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : -1;
+		return ROUTE_DBERR;
 	*exited = strcmp(st, "exited") == 0;
-	return 1;
+	return ROUTE_OK;
 }
 
 /*
@@ -118,19 +123,27 @@ static int entry_dates_rule(route_call *a, const char *pid, const char *field, c
 
 /*
  * The business-date rules of a new entry dated date (NULL: already refused)
- * beside the request's other errors: the participant's dates and
- * backdating.  0, -1 with every error collected, -2 on a database error.
+ * beside the request's other errors (bad: there are some): the
+ * participant's dates and backdating.  ROUTE_OK to write, with the id of
+ * the approval request a backdated entry waits for in appr ("" when it
+ * needs none); ROUTE_BAD with every error collected; or ROUTE_DBERR.
  */
-static int date_rules(route_call *a, const char *pid, const char *field, const char *date,
-		      int followup, const char *today, int *days, int *pending)
+static route_rc date_rules(route_call *a, const char *pid, const char *field, const char *date,
+			   int followup, const char *today, int bad, int *days,
+			   char appr[UUID_STRLEN])
 {
-	int bad = 0, rc = date ? entry_dates_rule(a, pid, field, date, followup) : 0;
+	int pending = 0, rc = date ? entry_dates_rule(a, pid, field, date, followup) : 0;
 
 	if (rc == -2)
-		return -2;
+		return ROUTE_DBERR;
 	bad |= rc;
-	bad |= backdate_rule(a, field, rc == 0 ? date : NULL, today, days, pending);
-	return bad;
+	bad |= backdate_rule(a, field, rc == 0 ? date : NULL, today, days, &pending);
+	if (bad)
+		return ROUTE_BAD;
+	appr[0] = '\0';
+	if (pending)
+		uuid7_at(appr, node_now_ms(API_NODE(a)));
+	return ROUTE_OK;
 }
 
 static int insert_note(node *n, const node_user *u, const char *pid, const char *kind,
@@ -300,29 +313,25 @@ static route_rc post_activity(route_call *call)
 	cJSON *out;
 	actin a;
 	char today[11], aid[UUID_STRLEN], nid[UUID_STRLEN], appr[UUID_STRLEN], subject[240], dl[11];
-	int days = 0, exited = 0, pending = 0, rc, bad, followup;
+	int days = 0, exited = 0, pending, bad, followup;
+	route_rc rr;
 
 	memset(&a, 0, sizeof a);
 	node_today(n, today);
 	/* Every error at once: the fields', then the business-date rules'. */
 	bad = act_fields(call, n, &a, today, &body_text) != 0;
 	followup = a.list && strcmp(a.list, "followup") == 0;
-	rc = participant_state(n, pid, &exited);
-	if (rc <= 0)
-		return rc < 0 ? ROUTE_DBERR : bad ? ROUTE_BAD : route_fail(call, 404, "id", "no such participant");
+	if ((rr = entry_participant(call, pid, bad, &exited)) != ROUTE_OK)
+		return rr;
 	/* The exit clock first: on day 90 the case has exited, whatever comes. */
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
 		return ROUTE_DBERR;
 	if (!route_has_err(call, "code") && (why = case_code_allowed(exited, followup)) != NULL)
 		return bad ? route_bad(call, "code", "%s", why) : route_fail(call, 409, "code", "%s", why);
-	rc = date_rules(call, pid, "start_date", a.start, followup, today, &days, &pending);
-	if (rc == -2)
-		return ROUTE_DBERR;
-	if (bad || rc != 0)
-		return ROUTE_BAD;
-	appr[0] = '\0';
-	if (pending)
-		uuid7_at(appr, node_now_ms(n));
+	if ((rr = date_rules(call, pid, "start_date", a.start, followup, today, bad, &days, appr)) !=
+	    ROUTE_OK)
+		return rr;
+	pending = appr[0] != '\0';
 	case_activity_subject(a.code, a.title, subject, sizeof subject);
 	if (insert_activity(n, u, pid, &a, today, days, appr, NULL, 0, aid) != 0 ||
 	    insert_note(n, u, pid, "activity", aid, subject, a.start, body_text, NULL, today, NULL,
@@ -491,7 +500,8 @@ static route_rc post_note(route_call *a)
 	const node_user *u = API_USER(a);
 	cJSON *out;
 	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
-	int days = 0, exited = 0, pending = 0, rc, bad = 0;
+	int days = 0, exited = 0, pending, bad = 0;
+	route_rc rr;
 
 	node_today(n, today);
 	/* Every field's error at once. */
@@ -506,18 +516,12 @@ static route_rc post_note(route_call *a)
 		bad = route_err(a, "contact_date", "contact date must be a date (YYYY-MM-DD)");
 		contact = NULL;
 	}
-	rc = participant_state(n, pid, &exited);
-	if (rc <= 0)
-		return rc < 0 ? ROUTE_DBERR : bad ? ROUTE_BAD : route_fail(a, 404, "id", "no such participant");
+	if ((rr = entry_participant(a, pid, bad, &exited)) != ROUTE_OK)
+		return rr;
 	/* The business-date rules' errors beside the fields'. */
-	rc = date_rules(a, pid, "contact_date", contact, 0, today, &days, &pending);
-	if (rc == -2)
-		return ROUTE_DBERR;
-	if (bad || rc != 0)
-		return ROUTE_BAD;
-	appr[0] = '\0';
-	if (pending)
-		uuid7_at(appr, node_now_ms(n));
+	if ((rr = date_rules(a, pid, "contact_date", contact, 0, today, bad, &days, appr)) != ROUTE_OK)
+		return rr;
+	pending = appr[0] != '\0';
 	if (insert_note(n, u, pid, "standalone", NULL, subject, contact, text, NULL, today,
 			pending ? appr : NULL, nid) != 0 ||
 	    (pending && case__request(n, u, pid, "backdate", "case_notes", nid, contact, NULL, NULL,

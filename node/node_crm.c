@@ -42,22 +42,19 @@ static int place_filters(route_call *a, char zip[16], char ind[16])
 
 static route_rc list_external(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	char q[128] = "", ind[16] = "", zip[16] = "", sort[16] = "name", like[300];
-	int limit, offset;
+	char ind[16] = "", zip[16] = "", sort[16] = "name", like[300];
 	sqlite3_stmt *st;
+	crm_list l;
 
-	if (crm__page_args(a, &limit, &offset) != 0)
+	if (crm__list_args(a, &l) != 0)
 		return ROUTE_BAD;
-	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "sort", sort, sizeof sort);
+	http_req_query(a->rc_req, "sort", sort, sizeof sort);
 	if (strcmp(sort, "name") != 0 && strcmp(sort, "jobs") != 0)
 		route_err(a, "sort", "sort must be name or jobs");
 	if (place_filters(a, zip, ind) != 0 || a->rc_nerr)
 		return ROUTE_BAD;
-	db_like_pattern(q, 1, like, sizeof like);
-	if (db_prepare_bound(n->nd_db, &st,
+	db_like_pattern(l.q, 1, like, sizeof like);
+	if (db_prepare_bound(API_NODE(a)->nd_db, &st,
 		       "SELECT x.id, x.company_name, x.industry_code, x.industry_title, x.street, x.city,"
 		       " x.state, x.zip, x.phone, x.website, x.active_job_orders, x.last_posted,"
 		       " (SELECT e.id FROM employers e INDEXED BY employers_external WHERE e.external_employer_id = x.id LIMIT 1) AS lead_id"
@@ -67,9 +64,9 @@ static route_rc list_external(route_call *a)
 		       " AND (?2 = '' OR x.industry_code LIKE ?2 || '%') AND (?3 = '' OR x.zip LIKE ?3 || '%')"
 		       " ORDER BY CASE WHEN ?4 = 'jobs' THEN -x.active_job_orders ELSE 0 END,"
 		       " x.company_name COLLATE NOCASE, x.id LIMIT ?5 OFFSET ?6",
-		       "ttttii", like, ind, zip, sort, limit + 1, offset) != 0)
+		       "ttttii", like, ind, zip, sort, l.limit + 1, l.offset) != 0)
 		return ROUTE_DBERR;
-	return crm__page(a, st, limit, offset, 0);
+	return crm__page(a, st, l.limit, l.offset, 0);
 }
 
 /* The lead form's values, prefilled from a hub-owned list row. */
@@ -118,25 +115,21 @@ static route_rc prefill_directory(route_call *a)
  * with or without openings. */
 static route_rc list_directory(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	char q[128] = "", area[96] = "", zip[16] = "", ind[16] = "", open[8] = "any", like[300],
-		alike[200];
-	int limit, offset;
+	char area[96] = "", zip[16] = "", ind[16] = "", open[8] = "any", like[300], alike[200];
 	sqlite3_stmt *st;
+	crm_list l;
 
-	if (crm__page_args(a, &limit, &offset) != 0)
+	if (crm__list_args(a, &l) != 0)
 		return ROUTE_BAD;
-	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "area", area, sizeof area);
-	http_req_query(req, "openings", open, sizeof open);
+	http_req_query(a->rc_req, "area", area, sizeof area);
+	http_req_query(a->rc_req, "openings", open, sizeof open);
 	if (strcmp(open, "any") != 0 && strcmp(open, "yes") != 0 && strcmp(open, "no") != 0)
 		route_err(a, "openings", "openings must be any, yes or no");
 	if (place_filters(a, zip, ind) != 0 || a->rc_nerr)
 		return ROUTE_BAD;
-	db_like_pattern(q, 1, like, sizeof like);
+	db_like_pattern(l.q, 1, like, sizeof like);
 	db_like_pattern(area, 1, alike, sizeof alike);
-	if (db_prepare_bound(n->nd_db, &st,
+	if (db_prepare_bound(API_NODE(a)->nd_db, &st,
 		       "SELECT d.id, d.name, d.street, d.city, d.county, d.state, d.zip, d.phone, d.website,"
 		       " d.industry_code, d.industry_title, d.employees, d.has_openings,"
 		       " (SELECT e.id FROM employers e INDEXED BY employers_directory WHERE e.directory_id = d.id LIMIT 1) AS lead_id"
@@ -147,9 +140,9 @@ static route_rc list_directory(route_call *a)
 		       " AND (?3 = '' OR d.zip LIKE ?3 || '%') AND (?4 = '' OR d.industry_code LIKE ?4 || '%')"
 		       " AND (?5 = 'any' OR d.has_openings = (?5 = 'yes'))"
 		       " ORDER BY d.name COLLATE NOCASE, d.id LIMIT ?6 OFFSET ?7",
-		       "tttttii", like, alike, zip, ind, open, limit + 1, offset) != 0)
+		       "tttttii", like, alike, zip, ind, open, l.limit + 1, l.offset) != 0)
 		return ROUTE_DBERR;
-	return crm__page(a, st, limit, offset, 0);
+	return crm__page(a, st, l.limit, l.offset, 0);
 }
 
 /* ---- the lists the pages need -------------------------------------------------------- */
@@ -186,7 +179,10 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
-		db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL);
+		if (db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL) != 0) {
+			cJSON_Delete(o);
+			return ROUTE_DBERR; /* a list that could not be read is not an empty one */
+		}
 	cc_arr = cJSON_AddArrayToObject(o, "completion_codes");
 	static const char *const cc[][2] = {{"successful", "Successful completion"},
 					    {"unsuccessful", "Unsuccessful completion"},

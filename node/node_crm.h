@@ -39,9 +39,29 @@ route_rc crm__rows(route_call *a, sqlite3_stmt *st);
  * st, which must select limit + 1 rows (finalizes st); with "order":
  * "newest" when newest is set (see CRM_SEARCH_SORT_MAX). */
 route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int newest);
-/* The page a list asks for: ?limit= (1 to CRM_PAGE_MAX, CRM_PAGE_DEFAULT
- * when absent) and ?offset=.  0, or -1 with every error collected. */
-int crm__page_args(route_call *a, int *limit, int *offset);
+/* What a CRM list asks for: the search ?q=, the page (?limit=, 1 to
+ * CRM_PAGE_MAX, CRM_PAGE_DEFAULT when absent, and ?offset=) and, for the
+ * employer lists, the lead owner and the account type (NULL: all). */
+typedef struct crm_list {
+	char q[128];
+	int limit, offset;
+	const char *owner, *type;
+	char owner_buf[64], type_buf[16];
+} crm_list;
+/* ?q= and the page into l: 0, or -1 with every error collected. */
+int crm__list_args(route_call *a, crm_list *l);
+/* ?owner=me|all|ID (def_owner when absent) and ?account_type=lead|
+ * recruiting|all into l: 0, or -1 with the error collected. */
+int crm__employer_filters(route_call *a, const char *def_owner, crm_list *l);
+/*
+ * The page of a list query built in sql (released here): ?1, ?2, ... bound
+ * in order from the arguments, one type letter each ('t' a text that
+ * outlives the call, NULL binds NULL; 'i' an int), those past the last
+ * parameter the query uses left out (a filter not in use is not in the
+ * SQL).  The query selects l->limit + 1 rows.  See crm__page.
+ */
+route_rc crm__page_query(route_call *a, const crm_list *l, buf *sql, int newest,
+			 const char *types, ...);
 /* Matches of an FTS5 phrase in one of the crm_*_fts tables, counted up to
  * cap + 1 (enough to choose a plan); -1 on error. */
 int crm__fts_count(node *n, const char *fts_table, const char *phrase, int cap);
@@ -58,8 +78,14 @@ cJSON *crm__dated_row(node *n, const char *sql, const char *key);
 const char *crm__office(const node *n, const node_user *u);
 /* Does a row with this id exist in table (a fixed name)?  1, 0, or -1. */
 int crm__exists(node *n, const char *table, const char *id);
-/* One employer with contacts, locations, services, work items, flags. */
-cJSON *crm__employer_json(node *n, const char *id);
+/* One employer with contacts, locations, services, work items, flags: 1
+ * with *out set (caller frees), 0 when there is no such employer, or -1
+ * when it or one of its lists could not be read (never a list that only
+ * looks empty). */
+int crm__employer_load(node *n, const char *id, cJSON **out);
+/* Reply that employer with status: ROUTE_OK, the 404 when there is none,
+ * or ROUTE_DBERR (a 500) when it could not be read. */
+route_rc crm__employer_reply(route_call *a, int status, const char *id);
 /*
  * An FTS5 MATCH expression for the word indexes of schema_crm.c: every word
  * of s (letters and digits; other characters separate words) required, the
@@ -123,8 +149,6 @@ int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char *
 int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx);
-int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner);
-int crm__type_filter(route_call *a, char *val, size_t n, const char **type);
 int crm__name_search(const char *q, char *pat, size_t n);
 /* Dynamic SQL is built in a bounded buf (CRM_SQL_MAX, checked: a query that
  * does not fit fails, it is never cut short).  crm__name_search_sql appends
@@ -133,8 +157,13 @@ int crm__name_search(const char *q, char *pat, size_t n);
 #define CRM_SQL_MAX 16384
 void crm__name_search_sql(buf *sql, int kind, int param);
 int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql);
+/* A new contact of employer_id (cv: the contact fields' values), its id
+ * into out_id.  0 or -1. */
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
-			  uint64_t now, char out_id[UUID_STRLEN]);
+			char out_id[UUID_STRLEN]);
+/* A new row's id (UUIDv7) and updated_hlc into id and ts, both of now;
+ * returns now (ms), for its created_at. */
+uint64_t crm__new_row(node *n, char id[UUID_STRLEN], char ts[HLC_STRLEN]);
 int crm__username_taken(node *n, const char *username, const char *except);
 cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude);
 /*
@@ -144,6 +173,15 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
  * with the lock's reason (field "id"), already set on a.
  */
 route_rc crm__refuse_locked(route_call *a, const char *employer_id);
+/* The shared first step of a write to an employer or to one of its rows:
+ * ROUTE_OK when employer_id exists and is not locked, else the 404 (field
+ * "id"), the 409 of crm__refuse_locked or ROUTE_DBERR. */
+route_rc crm__writable_employer(route_call *a, const char *employer_id);
+/* The same for row id of table (a fixed name with an employer_id column),
+ * "no such <what>" when it is missing; its employer's id into emp. */
+#define CRM_ID_MAX 64
+route_rc crm__writable_row(route_call *a, const char *table, const char *what, const char *id,
+			   char emp[CRM_ID_MAX]);
 
 /* ---- node_crm_jobs.c ------------------------------------------------------- */
 

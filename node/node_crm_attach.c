@@ -51,10 +51,10 @@
 	"  ORDER BY x.withdrawn_at, x.id LIMIT 1)"                                                 \
 	" LEFT JOIN staff ws ON ws.id = w.withdrawn_by"
 
-/* One attachment row of st as JSON, with its download address. */
-static cJSON *att_json(sqlite3_stmt *st)
+/* One attachment's row o (NULL passes through) with its download address
+ * and whether it was withdrawn. */
+static cJSON *att_json(cJSON *o)
 {
-	cJSON *o = db_row_json(st);
 	const char *id = o ? json_str(o, "id") : NULL;
 	char url[128];
 
@@ -68,106 +68,87 @@ static cJSON *att_json(sqlite3_stmt *st)
 
 cJSON *crm__attachments_of(node *n, const char *employer_id, int include_withdrawn)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *arr = cJSON_CreateArray(), *o;
-	int rc;
+	cJSON *arr = db_rows_json_by(n->nd_db,
+				     include_withdrawn
+					     ? "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
+					       " ORDER BY a.uploaded_at DESC, a.id DESC"
+					     : "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
+					       " AND w.id IS NULL ORDER BY a.uploaded_at DESC, a.id DESC",
+				     employer_id), *o;
 
-	if (arr == NULL)
-		return NULL;
-	if (db_prepare(n->nd_db, &st,
-		       include_withdrawn
-			       ? "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
-				 " ORDER BY a.uploaded_at DESC, a.id DESC"
-			       : "SELECT " ATT_COLS ATT_FROM " WHERE a.employer_id = ?1"
-				 " AND w.id IS NULL ORDER BY a.uploaded_at DESC, a.id DESC") != 0)
-		goto fail;
-	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((o = att_json(st)) == NULL)
-			goto fail;
-		cJSON_AddItemToArray(arr, o);
-	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
+	cJSON_ArrayForEach(o, arr)
+		att_json(o);
 	return arr;
-fail:
-	sqlite3_finalize(st);
-	cJSON_Delete(arr);
-	return NULL;
 }
 
 /* One attachment's metadata, or NULL when there is none. */
 static cJSON *att_one(node *n, const char *id)
 {
-	sqlite3_stmt *st = NULL;
-	cJSON *o = NULL;
+	return id ? att_json(db_row_json_by(n->nd_db, "SELECT " ATT_COLS ATT_FROM " WHERE a.id = ?1", id))
+		  : NULL;
+}
 
-	if (id == NULL || db_prepare(n->nd_db, &st, "SELECT " ATT_COLS ATT_FROM " WHERE a.id = ?1") != 0)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		o = att_json(st);
-	sqlite3_finalize(st);
-	return o;
+/* The uploaded file, checked against its declared type and its content,
+ * its usable name (from raw) into fname and its SHA-256 into hex.
+ * ROUTE_OK, or the refusal. */
+static route_rc attach_file(route_call *a, const char *raw, char fname[UPLOAD_NAME_MAX + 1],
+			    upload_type *type, char hex[2 * CRYPTO_SHA256_LEN + 1])
+{
+	http_req *req = a->rc_req;
+	const char *declared = http_req_header(req, "content-type"), *field;
+	unsigned char dg[CRYPTO_SHA256_LEN];
+	char msg[200];
+	int status;
+
+	field = crm_attach_check(declared ? declared : "", req->body.data, req->body.len, type,
+				 &status, msg, sizeof msg);
+	if (field)
+		return route_fail(a, status, field, "%s", msg);
+	if (upload_filename(raw, *type, fname, UPLOAD_NAME_MAX + 1) != 0)
+		return route_fail(a, 400, "filename", "the file name has no usable characters");
+	if (crypto_sha256(req->body.data, req->body.len, dg) != 0)
+		return ROUTE_DBERR;
+	crypto_hex(dg, sizeof dg, hex);
+	return ROUTE_OK;
+}
+
+/* The attachment row of the request's file for employer emp, its id into
+ * id.  0 or -1. */
+static int attach_insert(route_call *a, const char *emp, const char *fname, upload_type type,
+			 const char *hex, char id[UUID_STRLEN])
+{
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	const http_req *req = a->rc_req;
+	uint64_t now = node_now_ms(n);
+
+	uuid7_at(id, now);
+	return db_run(n->nd_db,
+		      "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
+		      " sha256, uploaded_by, office_id, uploaded_at, data) VALUES(?,?,?,?,?,?,?,?,?,?)",
+		      "ttttItttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex,
+		      u->id, crm__office(n, u), (int64_t)now, req->body.data, req->body.len);
 }
 
 /* POST /api/v1/crm/employers/:id/attachments?filename=NAME */
 static route_rc post_attachment(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
-	node *n = API_NODE(a);
-	const char *emp = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	const char *declared, *field;
-	char raw[1024], fname[UPLOAD_NAME_MAX + 1], msg[200], id[UUID_STRLEN];
-	char hex[2 * CRYPTO_SHA256_LEN + 1];
-	unsigned char dg[CRYPTO_SHA256_LEN];
+	const char *emp = http_req_param(a->rc_req, "id");
+	char raw[1024], fname[UPLOAD_NAME_MAX + 1], id[UUID_STRLEN], hex[2 * CRYPTO_SHA256_LEN + 1];
 	upload_type type;
-	int status;
-	uint64_t now;
+	route_rc rr;
 
-	if (http_req_query(req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0') {
-		rr = route_fail(a, 400, "filename",
-				 "name the file (?filename=..., at most %d bytes)", (int)sizeof raw - 1);
-		goto out;
-	}
-	if (crm__exists(n, "employers", emp) != 1) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto out;
-	}
-	declared = http_req_header(req, "content-type");
-	field = crm_attach_check(declared ? declared : "", req->body.data, req->body.len, &type,
-				 &status, msg, sizeof msg);
-	if (field) {
-		rr = route_fail(a, status, field, "%s", msg);
-		goto out;
-	}
-	if (upload_filename(raw, type, fname, sizeof fname) != 0) {
-		rr = route_fail(a, 400, "filename", "the file name has no usable characters");
-		goto out;
-	}
-	if (crypto_sha256(req->body.data, req->body.len, dg) != 0) {
-		rr = ROUTE_DBERR;
-		goto out;
-	}
-	crypto_hex(dg, sizeof dg, hex);
-	now = node_now_ms(n);
-	uuid7_at(id, now);
-	if (db_run(n->nd_db,
-		   "INSERT INTO employer_attachments(id, employer_id, filename, content_type, size,"
-		   " sha256, uploaded_by, office_id, uploaded_at, data) VALUES(?,?,?,?,?,?,?,?,?,?)",
-		   "ttttItttIb", id, emp, fname, upload_mime(type), (int64_t)req->body.len, hex, u->id,
-		   crm__office(n, u), (int64_t)now, req->body.data, req->body.len) != 0) {
-		log_warnx("crm: attachment not saved: %s", sqlite3_errmsg(n->nd_db));
-		rr = ROUTE_DBERR;
-		goto out;
-	}
-	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, req->body.len, emp);
-	rr = route_ok(a, 201, att_one(n, id));
-out:
-	return rr;
+	if (http_req_query(a->rc_req, "filename", raw, sizeof raw) == NULL || raw[0] == '\0')
+		return route_fail(a, 400, "filename", "name the file (?filename=..., at most %d bytes)",
+				  (int)sizeof raw - 1);
+	if (crm__exists(API_NODE(a), "employers", emp) != 1)
+		return route_fail(a, 404, "id", "no such employer");
+	if ((rr = attach_file(a, raw, fname, &type, hex)) != ROUTE_OK)
+		return rr;
+	if (attach_insert(a, emp, fname, type, hex, id) != 0)
+		return ROUTE_DBERR;
+	log_info("crm: attachment %s (%zu bytes) added to employer %s", id, a->rc_req->body.len, emp);
+	return route_ok(a, 201, att_one(API_NODE(a), id));
 }
 
 /* GET /api/v1/crm/employers/:id/attachments[?include=withdrawn] */
@@ -259,7 +240,6 @@ static route_rc post_withdraw(route_call *a)
 			  " reason, withdrawn_by, office_id, withdrawn_at) VALUES(?,?,?,?,?,?,?)",
 			  "ttttttI", wid, id, json_str(att, "employer_id"), db_null_if_empty(reason),
 			  u->id, crm__office(n, u), (int64_t)now) != 0) {
-		log_warnx("crm: withdrawal not saved: %s", sqlite3_errmsg(n->nd_db));
 		rr = ROUTE_DBERR;
 	} else {
 		log_info("crm: attachment %s withdrawn (%s)", id, wid);

@@ -25,46 +25,25 @@ static const route_key contact_keys_rk[] = {
 	"SELECT id, employer_id, kind, name, title, phone, email, status, created_at"      \
 	" FROM employer_contacts WHERE id=?"
 
-/* The lock of the employer a contact or location (table, a fixed name)
- * belongs to, as crm__refuse_locked() answers it. */
-static route_rc locked_parent(route_call *a, const char *table, const char *id)
-{
-	char emp[64] = "", sql[96];
-
-	snprintf(sql, sizeof sql, "SELECT employer_id FROM %s WHERE id=?", table);
-	if (db_text(API_NODE(a)->nd_db, sql, id, emp, sizeof emp) < 0)
-		return ROUTE_DBERR;
-	return crm__refuse_locked(a, emp);
-}
-
 static route_rc post_contact(route_call *a)
 {
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	const char *emp = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
+	const char *emp = http_req_param(a->rc_req, "id"), *v[NCF];
 	route_rc rr;
-	arena ar_s, *ar = &ar_s;
-	const char *v[NCF];
+	arena ar;
 	int present[NCF], bad;
 	char cid[UUID_STRLEN];
 
-	ar_s.a_used = 0;
-	bad = crm__read_fields(body, crm__contact_fields, NCF - 1, v, present, ar, NULL, &e, a);
+	ar.a_used = 0;
+	bad = crm__read_fields(a->rc_body, crm__contact_fields, NCF - 1, v, present, &ar, NULL, NULL, a);
 	if (v[1] == NULL && !route_has_err(a, "name"))
 		bad = route_err(a, "name", "contact name is required");
 	if (bad)
 		return ROUTE_BAD;
-	if (crm__exists(n, "employers", emp) != 1)
-		return route_fail(a, 404, "id", "no such employer");
-	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
+	if ((rr = crm__writable_employer(a, emp)) != ROUTE_OK)
 		return rr;
-	if (crm__insert_contact(n, emp, v, u->id, node_now_ms(n), cid) != 0) {
-		log_warnx("crm: contact not saved: %s", sqlite3_errmsg(n->nd_db));
+	if (crm__insert_contact(n, emp, v, API_USER(a)->id, cid) != 0)
 		return ROUTE_DBERR;
-	}
 	return route_ok(a, 201, db_row_json_by(n->nd_db, CONTACT_SQL, cid));
 }
 
@@ -94,6 +73,7 @@ static route_rc patch_child(route_call *a, const child_kind *k)
 	arena ar_s, *ar = &ar_s;
 	const char *v[NCF > NLF ? NCF : NLF];
 	int present[NCF > NLF ? NCF : NLF];
+	char emp[CRM_ID_MAX];
 
 	ar_s.a_used = 0;
 	if (crm__read_fields(a->rc_body, k->spec, k->nf, v, present, ar, NULL, &e, a))
@@ -108,9 +88,7 @@ static route_rc patch_child(route_call *a, const child_kind *k)
 			json_err_set(&e, name, "this field is required");
 		return route_bad_json(a, &e);
 	}
-	if (crm__exists(n, k->table, id) != 1)
-		return route_fail(a, 404, "id", "no such %s", k->what);
-	if ((rr = locked_parent(a, k->table, id)) != ROUTE_OK)
+	if ((rr = crm__writable_row(a, k->table, k->what, id, emp)) != ROUTE_OK)
 		return rr;
 	if (crm__update_changed(n, k->table, id, k->spec, k->nf, v, present, NULL, NULL, 0) < 0)
 		return ROUTE_DBERR;
@@ -144,49 +122,29 @@ static const route_key location_keys[] = {
 
 static route_rc post_location(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *emp = http_req_param(req, "id");
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	arena ar_s, *ar = &ar_s;
-	const char *v[NLF];
+	const char *emp = http_req_param(a->rc_req, "id"), *v[NLF];
+	route_rc rr;
+	arena ar;
 	int present[NLF];
 	char lid[UUID_STRLEN], ts[HLC_STRLEN];
 	uint64_t now;
 
-	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__location_fields, NLF - 1, v, present, ar, NULL, &e, a))
-		goto bad;
-	if (v[4] == NULL) {
-		json_err_set(&e, "zip", "ZIP code is required");
-		goto bad;
-	}
-	if (crm__exists(n, "employers", emp) != 1) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
-	}
-	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
-		goto done;
-	now = node_now_ms(n);
-	uuid7_at(lid, now);
-	hlc_now(&n->nd_hlc, ts);
+	ar.a_used = 0;
+	if (crm__read_fields(a->rc_body, crm__location_fields, NLF - 1, v, present, &ar, NULL, NULL, a))
+		return ROUTE_BAD;
+	if (v[4] == NULL)
+		return route_bad(a, "zip", "ZIP code is required");
+	if ((rr = crm__writable_employer(a, emp)) != ROUTE_OK)
+		return rr;
+	now = crm__new_row(n, lid, ts);
 	if (db_run(n->nd_db,
 		   "INSERT INTO employer_locations(id, employer_id, name, street, city, state, zip,"
 		   " phone, status, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,'active',?,?)",
 		   "ttttttttIt", lid, emp, v[0], v[1], v[2], v[3] ? v[3] : "CA", v[4], v[5],
-		   (int64_t)now, ts) != 0) {
-		log_warnx("crm: location not saved: %s", sqlite3_errmsg(n->nd_db));
-		rr = ROUTE_DBERR;
-		goto done;
-	}
-	rr = route_ok(a, 201, location_json(n, lid));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	return rr;
+		   (int64_t)now, ts) != 0)
+		return ROUTE_DBERR;
+	return route_ok(a, 201, location_json(n, lid));
 }
 
 static const route_key location_patch_keys[] = {
@@ -209,20 +167,15 @@ static route_rc patch_location(route_call *a)
  */
 static route_rc list_contacts(route_call *a)
 {
-	int bad = 0;
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	char ob[64], tb[16], q[128] = "", npat[300], cpat[300];
-	const char *owner, *type;
-	int limit, offset, nkind, cfts = 0, newest = 0;
-	sqlite3_stmt *st;
+	char npat[300], cpat[300] = "";
+	const char *q;
+	int nkind, cfts = 0, newest = 0;
+	crm_list l;
 
-	bad |= crm__owner_filter(a, "me", ob, sizeof ob, &owner);
-	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= crm__page_args(a, &limit, &offset);
-	if (bad)
+	if (crm__employer_filters(a, "me", &l) | crm__list_args(a, &l))
 		return ROUTE_BAD;
-	http_req_query(req, "q", q, sizeof q);
+	q = l.q;
 	/*
 	 * Company names through crm__name_search(); contact names (each indexed
 	 * with its company's name) through crm_contacts_fts, word prefixes, or
@@ -280,25 +233,16 @@ static route_rc list_contacts(route_call *a)
 				" LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
 				" WHERE e.created_as = 'lead' AND e.status = 'active'");
 		}
-		if (owner)
+		if (l.owner)
 			buf_puts(&sql, " AND e.lead_owner_id = ?1");
-		if (type)
+		if (l.type)
 			buf_puts(&sql, " AND e.account_type = ?2");
 		buf_printf(&sql, "%s LIMIT ?5 OFFSET ?6",
 			   newest ? " ORDER BY x.rowid DESC"
 				  : " ORDER BY e.company_name COLLATE NOCASE, e.id, c.kind, c.name");
-		if (crm__prepare_built(n, &st, &sql) != 0)
-			return ROUTE_DBERR;
+		return crm__page_query(a, &l, &sql, newest, "ttttii", l.owner, l.type, cpat, npat,
+				       l.limit + 1, l.offset);
 	}
-	db_bind_text(st, 1, owner);
-	db_bind_text(st, 2, type);
-	if (nkind != NAME_NONE) {
-		sqlite3_bind_text(st, 3, cpat, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, npat, -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_int(st, 5, limit + 1);
-	sqlite3_bind_int(st, 6, offset);
-	return crm__page(a, st, limit, offset, newest);
 }
 
 static const route_def crm_contacts_defs[] = {

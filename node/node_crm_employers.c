@@ -19,30 +19,23 @@
 
 static route_rc list_employers(route_call *a)
 {
-	int bad = 0;
-	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	char ob[64], tb[16], q[128] = "", zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
-	const char *owner, *type;
-	int limit, offset, kind, newest = 0;
-	sqlite3_stmt *st;
+	char zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
+	int kind, newest = 0;
+	crm_list l;
 
-	bad |= crm__owner_filter(a, "all", ob, sizeof ob, &owner);
-	bad |= crm__type_filter(a, tb, sizeof tb, &type);
-	bad |= crm__page_args(a, &limit, &offset);
-	if (bad)
+	if (crm__employer_filters(a, "all", &l) | crm__list_args(a, &l))
 		return ROUTE_BAD;
-	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "zip", zip, sizeof zip);
-	http_req_query(req, "status", st_buf, sizeof st_buf);
+	http_req_query(a->rc_req, "zip", zip, sizeof zip);
+	http_req_query(a->rc_req, "status", st_buf, sizeof st_buf);
 	if (strcmp(st_buf, "active") != 0 && strcmp(st_buf, "inactive") != 0 &&
 	    strcmp(st_buf, "all") != 0)
 		return route_fail(a, 400, "status", "status must be active, inactive or all");
 	if (zip[0] && (strlen(zip) > 5 || strspn(zip, "0123456789") != strlen(zip)))
 		return route_fail(a, 400, "zip", "zip must be up to 5 digits");
-	kind = crm__name_search(q, pat, sizeof pat);
-	if (crm_valid_edd_account(q, edd) != 0)
-		snprintf(edd, sizeof edd, "%.8s", q);
+	kind = crm__name_search(l.q, pat, sizeof pat);
+	if (crm_valid_edd_account(l.q, edd) != 0)
+		snprintf(edd, sizeof edd, "%.8s", l.q);
 	/* A common word matches thousands of names: read those newest first
 	 * from the index instead of sorting them all. */
 	if (kind == NAME_FTS) {
@@ -84,9 +77,9 @@ static route_rc list_employers(route_call *a)
 		buf_puts(&sql, " WHERE 1");
 		if (newest)
 			buf_puts(&sql, " AND x.crm_employers_fts MATCH ?3");
-		if (owner)
+		if (l.owner)
 			buf_puts(&sql, " AND e.lead_owner_id = ?1");
-		if (type)
+		if (l.type)
 			buf_puts(&sql, " AND e.account_type = ?2");
 		if (zip[0])
 			buf_puts(&sql, " AND e.zip5 >= ?4 AND e.zip5 < ?4 || 'z'");
@@ -98,19 +91,9 @@ static route_rc list_employers(route_call *a)
 			   ") p CROSS JOIN employers e ON e.rowid = p.pr"
 			   " LEFT JOIN staff ow ON ow.id = e.lead_owner_id%s",
 			   newest ? " ORDER BY e.rowid DESC" : " ORDER BY e.company_name COLLATE NOCASE, e.id");
-		if (crm__prepare_built(n, &st, &sql) != 0)
-			return ROUTE_DBERR;
+		return crm__page_query(a, &l, &sql, newest, "ttttiittt", l.owner, l.type, pat, zip,
+				       l.limit + 1, l.offset, l.q, st_buf, edd);
 	}
-	db_bind_text(st, 1, owner);
-	db_bind_text(st, 2, type);
-	sqlite3_bind_text(st, 3, pat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, zip, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, edd, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, limit + 1);
-	sqlite3_bind_int(st, 6, offset);
-	sqlite3_bind_text(st, 7, q, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, st_buf, -1, SQLITE_STATIC);
-	return crm__page(a, st, limit, offset, newest);
 }
 
 static route_rc get_duplicates(route_call *a)
@@ -331,16 +314,15 @@ static route_rc newemp_duplicates(route_call *a, const newemp *ne, int *answered
 	return route_ok(a, 409, o);
 }
 
-/* The employer row and its contacts: 0 or -1. */
-static int newemp_insert(node *n, const node_user *u, newemp *ne, const char *id,
-			 uint64_t now)
+/* The employer row and its contacts, its id into id: 0 or -1. */
+static int newemp_insert(node *n, const node_user *u, newemp *ne, char id[UUID_STRLEN])
 {
 	char username[CRM_USERNAME_MAX + 1], ts[HLC_STRLEN];
 	const char *const *v = ne->v;
+	uint64_t now = crm__new_row(n, id, ts);
 
 	if (new_username(n, ne->norm, id, username, sizeof username) != 0)
 		return -1;
-	hlc_now(&n->nd_hlc, ts);
 	if (db_run(n->nd_db,
 		   "INSERT INTO employers(id, account_type, created_as, company_name, normalized_name,"
 		   " username, edd_account_number, zip, zip5, street, city, state, mailing_street,"
@@ -357,7 +339,7 @@ static int newemp_insert(node *n, const node_user *u, newemp *ne, const char *id
 		return -1;
 	for (int i = 0; i < ne->ncontacts; i++) {
 		char cid[UUID_STRLEN];
-		if (crm__insert_contact(n, id, ne->cv[i], u->id, now, cid) != 0)
+		if (crm__insert_contact(n, id, ne->cv[i], u->id, cid) != 0)
 			return -1;
 	}
 	return 0;
@@ -365,13 +347,10 @@ static int newemp_insert(node *n, const node_user *u, newemp *ne, const char *id
 
 static route_rc post_employer(route_call *a)
 {
-	node *n = API_NODE(a);
-	const node_user *u = API_USER(a);
 	char id[UUID_STRLEN];
 	arena *ar = calloc(1, sizeof *ar);
 	newemp *ne = calloc(1, sizeof *ne);
 	route_rc rr;
-	uint64_t now;
 	int answered = 0;
 
 	if (ar == NULL || ne == NULL) {
@@ -379,14 +358,11 @@ static route_rc post_employer(route_call *a)
 	} else if (newemp_read(a, ne, ar) != 0) {
 		rr = ROUTE_BAD;
 	} else if ((rr = newemp_duplicates(a, ne, &answered)) == ROUTE_OK && !answered) {
-		now = node_now_ms(n);
-		uuid7_at(id, now);
-		if (newemp_insert(n, u, ne, id, now) != 0) {
-			log_warnx("crm: lead not saved: %s", sqlite3_errmsg(n->nd_db));
+		if (newemp_insert(API_NODE(a), API_USER(a), ne, id) != 0) {
 			rr = ROUTE_DBERR;
 		} else {
 			log_info("crm: lead %s created (source %s, office %s)", id, ne->source, ne->office);
-			rr = route_ok(a, 201, crm__employer_json(n, id));
+			rr = crm__employer_reply(a, 201, id);
 		}
 	}
 	free(ne);
@@ -398,14 +374,7 @@ static route_rc post_employer(route_call *a)
 
 static route_rc get_employer(route_call *a)
 {
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	cJSON *o;
-
-	o = crm__employer_json(n, http_req_param(req, "id"));
-	if (o == NULL)
-		return route_fail(a, 404, "id", "no such employer");
-	return route_ok(a, 200, o);
+	return crm__employer_reply(a, 200, http_req_param(a->rc_req, "id"));
 }
 
 static const route_key patch_fields_rk[] = {
@@ -413,80 +382,100 @@ static const route_key patch_fields_rk[] = {
 	{"status", ROUTE_T_ANY, 0}, {"username", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
-static route_rc patch_employer(route_call *a)
-{
-	http_req *req = a->rc_req;
-	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const cJSON *body = a->rc_body;
-	json_err e = {{0}, {0}};
-	arena ar_s, *ar = &ar_s;
-	const char *v[NEF], *xc[3], *xv[3];
-	int present[NEF], nx = 0, rc, ferr;
-	char norm[CRM_NORM_MAX], z5[6], edd[9], type[16];
+/* An edit of an employer: the fields sent and the derived columns they
+ * change (normalized_name, zip5), with their buffers. */
+typedef struct emp_edit {
+	const char *v[NEF], *xc[2], *xv[2];
+	int present[NEF], nx;
+	char norm[CRM_NORM_MAX], z5[6], edd[9];
+} emp_edit;
 
-	ar_s.a_used = 0;
-	/* Every field's error at once: the formats, then the rules. */
-	ferr = crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e, a);
-	if (db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type) != 0)
-		return route_fail(a, 404, "id", "no such employer");
-	{
-		route_rc lr = crm__refuse_locked(a, id);
-		if (lr != ROUTE_OK)
-			return lr;
-	}
+/* The rules of an edit of an employer of account type type, every error
+ * collected: 0, or -1. */
+static int edit_rules(route_call *a, emp_edit *ed, const char *type)
+{
+	const char **v = ed->v;
+	const int *present = ed->present;
+	json_err e = {{0}, {0}};
+	int ferr = 0;
+
 	if (present[EF_NAME] && !route_has_err(a, "company_name")) {
-		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], norm, sizeof norm) != 0)
+		if (v[EF_NAME] == NULL || crm_normalize_name(v[EF_NAME], ed->norm, sizeof ed->norm) != 0)
 			ferr = route_err(a, "company_name", "company name must contain a letter or digit");
-		xc[nx] = "normalized_name";
-		xv[nx++] = norm;
+		ed->xc[ed->nx] = "normalized_name";
+		ed->xv[ed->nx++] = ed->norm;
 	}
 	if (present[EF_ZIP] && !route_has_err(a, "zip")) {
 		if (v[EF_ZIP] == NULL)
 			ferr = route_err(a, "zip", "ZIP code is required");
 		else
-			crm_valid_zip(v[EF_ZIP], z5);
-		xc[nx] = "zip5";
-		xv[nx++] = z5;
+			crm_valid_zip(v[EF_ZIP], ed->z5);
+		ed->xc[ed->nx] = "zip5";
+		ed->xv[ed->nx++] = ed->z5;
 	}
 	if (present[EF_EDD] && !route_has_err(a, "edd_account_number")) {
 		if (v[EF_EDD] == NULL && strcmp(type, CRM_RECRUITING) == 0)
 			ferr = route_err(a, "edd_account_number",
 					 "a recruiting employer keeps its EDD Account Number");
 		if (v[EF_EDD]) {
-			crm_valid_edd_account(v[EF_EDD], edd);
-			v[EF_EDD] = edd;
+			crm_valid_edd_account(v[EF_EDD], ed->edd);
+			v[EF_EDD] = ed->edd;
 		}
 	}
 	if (present[EF_OWNER] && !route_has_err(a, "lead_owner_id")) {
 		if (v[EF_OWNER] == NULL)
 			ferr = route_err(a, "lead_owner_id", "a lead owner is required");
-		else if (crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)
+		else if (crm__check_staff(API_NODE(a), v[EF_OWNER], "lead_owner_id", &e) != 0)
 			ferr = route_err_json(a, &e);
 	}
 	if (present[EF_STATUS] && v[EF_STATUS] == NULL && !route_has_err(a, "status"))
 		ferr = route_err(a, "status", "status must be active or inactive");
 	if (present[EF_USERNAME] && v[EF_USERNAME] == NULL && !route_has_err(a, "username"))
 		ferr = route_err(a, "username", "user name is required");
-	if (ferr)
+	return ferr;
+}
+
+/* A new user name for employer id: ROUTE_OK, or the 409. */
+static route_rc edit_username(route_call *a, const char *id, const char *name)
+{
+	node *n = API_NODE(a);
+	char cur[CRM_USERNAME_MAX + 1] = "";
+	const char *why;
+
+	db_text(n->nd_db, "SELECT username FROM employers WHERE id=?", id, cur, sizeof cur);
+	if ((why = crm_username_edit_check(cur, name)) != NULL)
+		return route_fail(a, 409, "username", "%s", why);
+	if (crm__username_taken(n, name, id) != 0)
+		return route_fail(a, 409, "username", "this user name is already taken");
+	return ROUTE_OK;
+}
+
+static route_rc patch_employer(route_call *a)
+{
+	node *n = API_NODE(a);
+	const char *id = http_req_param(a->rc_req, "id");
+	char type[16] = "";
+	emp_edit ed;
+	arena ar;
+	route_rc rr;
+	int ferr;
+
+	ar.a_used = 0;
+	ed.nx = 0;
+	/* Every field's error at once: the formats, then the rules. */
+	ferr = crm__read_fields(a->rc_body, crm__employer_fields, NEF, ed.v, ed.present, &ar, NULL,
+				NULL, a);
+	if ((rr = crm__writable_employer(a, id)) != ROUTE_OK)
+		return rr;
+	db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type);
+	if (edit_rules(a, &ed, type) | ferr)
 		return ROUTE_BAD;
-	if (present[EF_USERNAME]) {
-		{
-			char cur[CRM_USERNAME_MAX + 1] = "";
-			const char *why;
-			db_text(n->nd_db, "SELECT username FROM employers WHERE id=?", id, cur, sizeof cur);
-			if ((why = crm_username_edit_check(cur, v[EF_USERNAME])) != NULL)
-				return route_fail(a, 409, "username", "%s", why);
-		}
-		if (crm__username_taken(n, v[EF_USERNAME], id) != 0)
-			return route_fail(a, 409, "username", "this user name is already taken");
-	}
-	rc = crm__update_changed(n, "employers", id, crm__employer_fields, NEF, v, present, xc, xv, nx);
-	if (rc < 0) {
-		log_warnx("crm: employer %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
+	if (ed.present[EF_USERNAME] && (rr = edit_username(a, id, ed.v[EF_USERNAME])) != ROUTE_OK)
+		return rr;
+	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, ed.v, ed.present,
+				ed.xc, ed.xv, ed.nx) < 0)
 		return ROUTE_DBERR;
-	}
-	return route_ok(a, 200, crm__employer_json(n, id));
+	return crm__employer_reply(a, 200, id);
 }
 
 static const route_def crm_employers_defs[] = {

@@ -170,19 +170,15 @@ static route_rc post_job_order(route_call *a)
 	node_today(n, today);
 	if (j.close && !j.has_open && strcmp(j.close, today) < 0)
 		return route_bad(a, "close_date", "the close date is before the open date (today)");
-	now = node_now_ms(n);
-	uuid7_at(id, now);
-	hlc_now(&n->nd_hlc, ts);
+	now = crm__new_row(n, id, ts);
 	if (db_run(n->nd_db,
 		   "INSERT INTO job_orders(id, employer_id, title, openings, location, wage,"
 		   " wage_unit, open_date, close_date, description, created_by, office_id,"
 		   " created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		   "tttItdttttttIt", id, emp, j.title, j.openings, j.location, j.wage,
 		   j.unit ? j.unit : "hour", j.has_open ? j.open : today, j.close, j.desc, u->id,
-		   crm__office(n, u), (int64_t)now, ts) != 0) {
-		log_warnx("crm: job order not saved: %s", sqlite3_errmsg(n->nd_db));
+		   crm__office(n, u), (int64_t)now, ts) != 0)
 		return ROUTE_DBERR;
-	}
 	log_info("crm: job order %s posted for employer %s", id, emp);
 	return route_ok(a, 201, job_order_json(n, id));
 }
@@ -193,15 +189,13 @@ static route_rc patch_job_order(route_call *a)
 {
 	node *n = API_NODE(a);
 	const char *id = http_req_param(a->rc_req, "id");
-	char emp[64] = "", open[11] = "", ts[HLC_STRLEN];
+	char emp[CRM_ID_MAX], open[11] = "", ts[HLC_STRLEN];
 	route_rc rr;
 	jo_in j;
 
 	if (jo_read(a, &j, 0) != 0)
 		return ROUTE_BAD;
-	if (db_text(n->nd_db, "SELECT employer_id FROM job_orders WHERE id=?", id, emp, sizeof emp) != 0)
-		return route_fail(a, 404, "id", "no such job order");
-	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
+	if ((rr = crm__writable_row(a, "job_orders", "job order", id, emp)) != ROUTE_OK)
 		return rr;
 	db_text(n->nd_db, "SELECT open_date FROM job_orders WHERE id=?", id, open, sizeof open);
 	if (j.close && !j.has_open && strcmp(j.close, open) < 0)
@@ -339,10 +333,8 @@ static route_rc post_referral(route_call *a)
 		   " VALUES(?,?,?,?,?,?,?,?,?,?)",
 		   "tttttttttI", id, jo, emp, pid, la, crm__office(n, u), u->id, today,
 		   db_null_if_empty(notes), (int64_t)now) != 0 ||
-	    case__audit(n, u, "participant_referral", "participants", pid, NULL) != 0) {
-		log_warnx("case: referral not saved: %s", sqlite3_errmsg(n->nd_db));
+	    case__audit(n, u, "participant_referral", "participants", pid, NULL) != 0)
 		return ROUTE_DBERR;
-	}
 	log_info("case: participant %s referred to job order %s (referral %s)", pid, jo, id);
 	return route_ok(a, 201, node_job_referrals_of_participant(n, pid));
 }

@@ -21,6 +21,92 @@ static const route_key convert_fields_rk[] = {
 	{"industry", ROUTE_T_ANY, 0}, {"website", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
+/* A conversion: the fields sent, the values checked, the user name chosen. */
+typedef struct conversion {
+	const char *v[NEF];
+	int present[NEF];
+	crm_conversion cv;
+	char edd[9], z5[6], newname[CRM_USERNAME_MAX + 1];
+} conversion;
+
+/* The values the employer will have (sent ones win over stored ones in
+ * cur, which they borrow) into c->cv, for crm_conversion_check. */
+static void conversion_values(conversion *c, const cJSON *cur)
+{
+	const cJSON *ct;
+
+	memset(&c->cv, 0, sizeof c->cv);
+	c->cv.account_type = json_str(cur, "account_type");
+	c->cv.status = json_str(cur, "status");
+	c->cv.company_name = json_str(cur, "company_name");
+#define PICK(i, key) (c->present[i] ? c->v[i] : json_str(cur, key))
+	c->cv.edd_account_number = PICK(EF_EDD, "edd_account_number");
+	c->cv.zip = PICK(EF_ZIP, "zip");
+	c->cv.street = PICK(3, "street");
+	c->cv.city = PICK(4, "city");
+	c->cv.state = PICK(EF_STATE, "state");
+	c->cv.phone = PICK(10, "phone");
+	c->cv.industry = PICK(13, "industry");
+#undef PICK
+	cJSON_ArrayForEach(ct, cJSON_GetObjectItem(cur, "contacts"))
+		if (strcmp(json_str(ct, "kind"), "primary") == 0 &&
+		    strcmp(json_str(ct, "status"), "active") == 0)
+			c->cv.primary_contacts++;
+}
+
+/* The user name after the conversion into c->newname: typed, or the MKT
+ * prefix dropped on request (drop), else kept.  ROUTE_OK, or the refusal. */
+static route_rc conversion_username(route_call *a, conversion *c, const char *current, int drop,
+				    const char *id)
+{
+	if (c->present[EF_USERNAME] && c->v[EF_USERNAME])
+		snprintf(c->newname, sizeof c->newname, "%s", c->v[EF_USERNAME]);
+	else if (drop && crm_has_mkt_prefix(current))
+		crm_drop_mkt_prefix(current, c->newname, sizeof c->newname);
+	else
+		snprintf(c->newname, sizeof c->newname, "%s", current);
+	if (crm_valid_username(c->newname) != 0)
+		return route_fail(a, 400, "username",
+				  "user name must be 4 to 40 letters, digits, '.', '_' or '-'");
+	if (crm__username_taken(API_NODE(a), c->newname, id) != 0)
+		return route_fail(a, 409, "username",
+				  "the user name '%s' is already taken; type another one", c->newname);
+	return ROUTE_OK;
+}
+
+/* The write: recruiting, the new user name, the address and contact fields
+ * sent (never a clearing), and the vetting clock.  0 or -1. */
+static int conversion_store(node *n, const char *actor, const char *id, conversion *c)
+{
+	const char *xc[6], *xv[6];
+	int nx = 0;
+	uint64_t now = node_now_ms(n);
+
+	crm_valid_edd_account(c->cv.edd_account_number, c->edd);
+	xc[nx] = "account_type"; xv[nx++] = CRM_RECRUITING;
+	xc[nx] = "username"; xv[nx++] = c->newname;
+	xc[nx] = "edd_account_number"; xv[nx++] = c->edd;
+	xc[nx] = "vetting_status"; xv[nx++] = "pending";
+	xc[nx] = "converted_by"; xv[nx++] = actor;
+	if (c->present[EF_ZIP] && c->v[EF_ZIP]) {
+		crm_valid_zip(c->v[EF_ZIP], c->z5);
+		xc[nx] = "zip5"; xv[nx++] = c->z5;
+	}
+	/* Only address/contact fields come from the body; the rest is fixed. */
+	c->present[EF_NAME] = c->present[EF_EDD] = c->present[EF_OWNER] = c->present[EF_STATUS] = 0;
+	c->present[EF_USERNAME] = 0;
+	for (int i = 0; i < NEF; i++)
+		if (c->present[i] && c->v[i] == NULL)
+			c->present[i] = 0; /* conversion never clears a field */
+	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, c->v, c->present, xc,
+				xv, nx) < 0)
+		return -1;
+	/* The vetting clock (integer columns). */
+	return db_run(n->nd_db, "UPDATE employers SET vetting_started_at=?2, vetting_due_at=?3,"
+				" converted_at=?2 WHERE id=?1",
+		      "tII", id, (int64_t)now, crm_vetting_due((int64_t)now));
+}
+
 /*
  * Marketing Lead -> Recruiting Employer.  The account type is one column, so
  * the employer can never hold both.  The user name is kept unless the staff
@@ -30,108 +116,33 @@ static const route_key convert_fields_rk[] = {
  */
 static route_rc post_convert(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
-	cJSON *cur = NULL;
-	json_err e = {{0}, {0}};
-	arena ar_s, *ar = &ar_s;
-	const char *v[NEF], *xc[12], *xv[12], *field;
-	int present[NEF], drop = 0, nx = 0;
-	char edd[9], z5[6], newname[CRM_USERNAME_MAX + 1], msg[200];
-	crm_conversion cv;
-	uint64_t now;
+	const char *id = http_req_param(a->rc_req, "id"), *field;
+	conversion c;
+	arena ar;
+	cJSON *cur;
+	char msg[200];
+	int drop = 0, rc;
+	route_rc rr;
 
-	ar_s.a_used = 0;
-	if (crm__read_fields(body, crm__employer_fields, NEF, v, present, ar, NULL, &e, a) |
+	ar.a_used = 0;
+	if (crm__read_fields(a->rc_body, crm__employer_fields, NEF, c.v, c.present, &ar, NULL, NULL,
+			     a) |
 	    route_bool(a, "drop_mkt_prefix", JSON_NULLABLE, 0, &drop))
-		goto bad;
-	cur = crm__employer_json(n, id);
-	if (cur == NULL) {
-		rr = route_fail(a, 404, "id", "no such employer");
-		goto done;
-	}
-	/* The values the employer will have: sent ones win over stored ones. */
-	memset(&cv, 0, sizeof cv);
-	cv.account_type = json_str(cur, "account_type");
-	cv.status = json_str(cur, "status");
-	cv.company_name = json_str(cur, "company_name");
-#define PICK(i, key) (present[i] ? v[i] : json_str(cur, key))
-	cv.edd_account_number = PICK(EF_EDD, "edd_account_number");
-	cv.zip = PICK(EF_ZIP, "zip");
-	cv.street = PICK(3, "street");
-	cv.city = PICK(4, "city");
-	cv.state = PICK(EF_STATE, "state");
-	cv.phone = PICK(10, "phone");
-	cv.industry = PICK(13, "industry");
-#undef PICK
-	{
-		cJSON *ct;
-		cJSON_ArrayForEach(ct, cJSON_GetObjectItem(cur, "contacts"))
-			if (strcmp(json_str(ct, "kind"), "primary") == 0 &&
-			    strcmp(json_str(ct, "status"), "active") == 0)
-				cv.primary_contacts++;
-	}
-	field = crm_conversion_check(&cv, msg, sizeof msg);
-	if (field) {
+		return ROUTE_BAD;
+	if ((rc = crm__employer_load(n, id, &cur)) <= 0)
+		return rc < 0 ? ROUTE_DBERR : route_fail(a, 404, "id", "no such employer");
+	conversion_values(&c, cur);
+	if ((field = crm_conversion_check(&c.cv, msg, sizeof msg)) != NULL)
 		rr = route_fail(a, strcmp(field, "account_type") == 0 ? 409 : 400, field, "%s", msg);
-		goto done;
+	else
+		rr = conversion_username(a, &c, json_str(cur, "username"), drop, id);
+	if (rr == ROUTE_OK && conversion_store(n, API_USER(a)->id, id, &c) != 0)
+		rr = ROUTE_DBERR;
+	if (rr == ROUTE_OK) {
+		log_info("crm: employer %s converted to recruiting employer, vetting pending", id);
+		rr = crm__employer_reply(a, 200, id);
 	}
-	/* User name: typed, or the MKT prefix dropped on request, else kept. */
-	if (present[EF_USERNAME] && v[EF_USERNAME]) {
-		snprintf(newname, sizeof newname, "%s", v[EF_USERNAME]);
-	} else if (drop && crm_has_mkt_prefix(json_str(cur, "username"))) {
-		crm_drop_mkt_prefix(json_str(cur, "username"), newname, sizeof newname);
-	} else {
-		snprintf(newname, sizeof newname, "%s", json_str(cur, "username"));
-	}
-	if (crm_valid_username(newname) != 0) {
-		rr = route_fail(a, 400, "username",
-				 "user name must be 4 to 40 letters, digits, '.', '_' or '-'");
-		goto done;
-	}
-	if (crm__username_taken(n, newname, id) != 0) {
-		rr = route_fail(a, 409, "username",
-				 "the user name '%s' is already taken; type another one", newname);
-		goto done;
-	}
-	crm_valid_edd_account(cv.edd_account_number, edd);
-	now = node_now_ms(n);
-	xc[nx] = "account_type"; xv[nx++] = CRM_RECRUITING;
-	xc[nx] = "username"; xv[nx++] = newname;
-	xc[nx] = "edd_account_number"; xv[nx++] = edd;
-	xc[nx] = "vetting_status"; xv[nx++] = "pending";
-	xc[nx] = "converted_by"; xv[nx++] = u->id;
-	if (present[EF_ZIP] && v[EF_ZIP]) {
-		crm_valid_zip(v[EF_ZIP], z5);
-		xc[nx] = "zip5"; xv[nx++] = z5;
-	}
-	/* Only address/contact fields come from the body; the rest is fixed. */
-	present[EF_NAME] = present[EF_EDD] = present[EF_OWNER] = present[EF_STATUS] = 0;
-	present[EF_USERNAME] = 0;
-	for (int i = 0; i < NEF; i++)
-		if (present[i] && v[i] == NULL)
-			present[i] = 0; /* conversion never clears a field */
-	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, v, present, xc, xv, nx) < 0)
-		goto dberr;
-	/* The vetting clock (integer columns). */
-	if (db_run(n->nd_db, "UPDATE employers SET vetting_started_at=?2, vetting_due_at=?3,"
-			     " converted_at=?2 WHERE id=?1",
-		   "tII", id, (int64_t)now, crm_vetting_due((int64_t)now)) != 0)
-		goto dberr;
-	log_info("crm: employer %s converted to recruiting employer, vetting pending", id);
-	rr = route_ok(a, 200, crm__employer_json(n, id));
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-	goto done;
-dberr:
-	log_warnx("crm: conversion of %s not saved: %s", id, sqlite3_errmsg(n->nd_db));
-	rr = ROUTE_DBERR;
-done:
 	cJSON_Delete(cur);
 	return rr;
 }
@@ -204,7 +215,7 @@ static route_rc post_vetting(route_call *a)
 		} else {
 			log_info("crm: vetting of employer %s recorded: %s%s", id, result,
 				 strcmp(vs, "locked") == 0 ? " (unlocked)" : "");
-			rr = route_ok(a, 200, crm__employer_json(n, id));
+			rr = crm__employer_reply(a, 200, id);
 		}
 	}
 	free(why);
@@ -255,7 +266,7 @@ static route_rc post_duplicate_of(route_call *a)
 	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 2) < 0)
 		return ROUTE_DBERR;
 	log_info("crm: employer %s marked as a duplicate of %s", id, other);
-	return route_ok(a, 200, crm__employer_json(n, id));
+	return crm__employer_reply(a, 200, id);
 }
 
 static route_rc list_duplicate_flags(route_call *a)
@@ -305,12 +316,10 @@ static route_rc post_employer_note(route_call *a)
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, office_id, subject, body,"
 		   " created_at) VALUES(?,?,?,?,?,?,?)",
 		   "ttttttI", nid, emp, u->id, crm__office(n, u), db_null_if_empty(subject), text,
-		   (int64_t)now) != 0) {
-		log_warnx("crm: case note not saved: %s", sqlite3_errmsg(n->nd_db));
+		   (int64_t)now) != 0)
 		goto done;
-	}
 	log_info("crm: case note %s added to employer %s", nid, emp);
-	rr = route_ok(a, 201, crm__employer_json(n, emp));
+	rr = crm__employer_reply(a, 201, emp);
 done:
 	free(text_buf);
 	return rr;

@@ -177,6 +177,15 @@ static int read_service(route_call *a, node *n, const cJSON *o, const char *pref
 	return bad;
 }
 
+/* One service row as the API shows it (with its voided flag when asked). */
+static cJSON *service_json(node *n, const char *id, int with_voided)
+{
+	return db_row_json_by(n->nd_db,
+			      with_voided ? "SELECT " SERVICE_COLS ", s.voided" SERVICE_FROM " WHERE s.id=?"
+					  : "SELECT " SERVICE_COLS SERVICE_FROM " WHERE s.id=?",
+			      id);
+}
+
 static int insert_service(node *n, const char *employer_id, const svc *s, const char *staff,
 			  const char *corrects, int voided, uint64_t now, char id[UUID_STRLEN])
 {
@@ -255,23 +264,17 @@ static route_rc post_services(route_call *a)
 		return ROUTE_BAD;
 	now = node_now_ms(n);
 	for (int i = 0; i < ns; i++)
-		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0) {
-			log_warnx("crm: services not saved: %s", sqlite3_errmsg(n->nd_db));
+		if (insert_service(n, emp, &s[i], u->id, NULL, 0, now, ids[i]) != 0)
 			return ROUTE_DBERR;
-		}
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, "services");
-	{
-		sqlite3_stmt *st;
-		if (db_prepare(n->nd_db, &st, "SELECT " SERVICE_COLS SERVICE_FROM " WHERE s.id=?") == 0) {
-			for (int i = 0; i < ns; i++) {
-				sqlite3_reset(st);
-				sqlite3_bind_text(st, 1, ids[i], -1, SQLITE_STATIC);
-				if (sqlite3_step(st) == SQLITE_ROW)
-					cJSON_AddItemToArray(arr, db_row_json(st));
-			}
-			sqlite3_finalize(st);
+	for (int i = 0; i < ns; i++) {
+		cJSON *r = service_json(n, ids[i], 0);
+		if (r == NULL) {
+			cJSON_Delete(out);
+			return ROUTE_DBERR;
 		}
+		cJSON_AddItemToArray(arr, r);
 	}
 	log_info("crm: %d service(s) recorded for employer %s", ns, emp);
 	return route_ok(a, 201, out);
@@ -283,86 +286,64 @@ static const route_key correct_keys_rk[] = {
 	{"completion_code", ROUTE_T_ANY, 0}, {"notes", ROUTE_T_ANY, 0}, {"void", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
+/* The service a void repeats: the original's code and start date into s,
+ * borrowed from *row (caller frees).  0 or -1. */
+static int void_values(node *n, const char *id, svc *s, cJSON **row)
+{
+	memset(s, 0, sizeof *s);
+	*row = db_row_json_by(n->nd_db, "SELECT code, start_date FROM employer_services WHERE id=?", id);
+	if (*row == NULL)
+		return -1;
+	s->code = json_str(*row, "code");
+	s->start = json_str(*row, "start_date");
+	return 0;
+}
+
+/* The corrected values of a service of employer emp, as sent: ROUTE_OK,
+ * or ROUTE_BAD with every error collected. */
+static route_rc corrected_values(route_call *a, const char *emp, svc *s)
+{
+	node *n = API_NODE(a);
+	char today[11], et[16] = "";
+
+	cJSON_DeleteItemFromObject(a->rc_body, "void");
+	node_today(n, today);
+	if (read_service(a, n, a->rc_body, NULL, today, s) != 0)
+		return ROUTE_BAD;
+	db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, et, sizeof et);
+	if (crm_recruiting_only_code(s->code) && strcmp(et, CRM_LEAD) == 0)
+		return route_bad(a, "code", "%s is for recruiting employers only", s->code);
+	return ROUTE_OK;
+}
+
 /* POST /api/v1/crm/services/:id/correct  {fields...} or {"void": true} */
 static route_rc post_correct(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	cJSON *body = a->rc_body;
-	cJSON *o = NULL;
-	json_err e = {{0}, {0}};
+	const char *id = http_req_param(a->rc_req, "id");
+	cJSON *orig = NULL;
 	svc s;
 	int voided = 0;
-	char emp[64], today[11], nid[UUID_STRLEN];
-	sqlite3_stmt *st;
+	char emp[CRM_ID_MAX], nid[UUID_STRLEN];
+	route_rc rr;
 
-	if (json_get_bool(body, "void", JSON_NULLABLE, 0, &voided, &e))
-		goto bad;
-	if (db_text(n->nd_db, "SELECT employer_id FROM employer_services WHERE id=?", id, emp, sizeof emp) != 0) {
-		rr = route_fail(a, 404, "id", "no such service");
-		goto done;
-	}
-	if ((rr = crm__refuse_locked(a, emp)) != ROUTE_OK)
-		goto done;
-	if (db_text(n->nd_db, "SELECT id FROM employer_services WHERE corrects_id=?", id, nid, sizeof nid) == 0) {
-		rr = route_fail(a, 409, "id", "this service was already corrected; correct the newer entry");
-		goto done;
-	}
-	if (voided) {
-		/* A void repeats the original's code and dates, marked voided. */
-		memset(&s, 0, sizeof s);
-		if (db_prepare(n->nd_db, &st, "SELECT code, start_date FROM employer_services WHERE id=?") != 0) {
-			rr = ROUTE_DBERR;
-			goto done;
-		}
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
-			rr = ROUTE_DBERR;
-			goto done;
-		}
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "code", (const char *)sqlite3_column_text(st, 0));
-		cJSON_AddStringToObject(o, "start_date", (const char *)sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
-		s.code = json_str(o, "code");
-		s.start = json_str(o, "start_date");
-	} else {
-		cJSON_DeleteItemFromObject(body, "void");
-		node_today(n, today);
-		if (read_service(a, n, body, NULL, today, &s) != 0) {
-			rr = ROUTE_BAD;
-			goto done;
-		}
-		char et[16] = "";
-		db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, et, sizeof et);
-		if (crm_recruiting_only_code(s.code) && strcmp(et, CRM_LEAD) == 0) {
-			json_err_set(&e, "code", "%s is for recruiting employers only", s.code);
-			goto bad;
-		}
-	}
-	if (insert_service(n, emp, &s, u->id, id, voided, node_now_ms(n), nid) != 0) {
+	if (route_bool(a, "void", JSON_NULLABLE, 0, &voided) != 0)
+		return ROUTE_BAD;
+	if ((rr = crm__writable_row(a, "employer_services", "service", id, emp)) != ROUTE_OK)
+		return rr;
+	if (db_text(n->nd_db, "SELECT id FROM employer_services WHERE corrects_id=?", id, nid, sizeof nid) == 0)
+		return route_fail(a, 409, "id", "this service was already corrected; correct the newer entry");
+	/* A void repeats the original's code and dates, marked voided. */
+	if (voided)
+		rr = void_values(n, id, &s, &orig) != 0 ? ROUTE_DBERR : ROUTE_OK;
+	else
+		rr = corrected_values(a, emp, &s);
+	if (rr == ROUTE_OK &&
+	    insert_service(n, emp, &s, API_USER(a)->id, id, voided, node_now_ms(n), nid) != 0)
 		rr = ROUTE_DBERR;
-		goto done;
-	}
-	{
-		cJSON *r = NULL;
-		if (db_prepare(n->nd_db, &st, "SELECT " SERVICE_COLS ", s.voided" SERVICE_FROM " WHERE s.id=?") == 0) {
-			sqlite3_bind_text(st, 1, nid, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				r = db_row_json(st);
-			sqlite3_finalize(st);
-		}
-		rr = route_ok(a, 201, r);
-	}
-	goto done;
-bad:
-	rr = route_bad_json(a, &e);
-done:
-	cJSON_Delete(o);
+	if (rr == ROUTE_OK)
+		rr = route_ok(a, 201, service_json(n, nid, 1));
+	cJSON_Delete(orig);
 	return rr;
 }
 

@@ -66,42 +66,75 @@ static const struct {
 	{"referrals", NULL, crm__referrals_of},
 };
 
-cJSON *crm__employer_json(node *n, const char *id)
+/* The employer's own row: 1 (*out set), 0 when there is none, -1. */
+static int employer_row(node *n, const char *id, cJSON **out)
 {
-	cJSON *o = db_row_json_by(n->nd_db, "SELECT " EMPLOYER_COLS EMPLOYER_FROM " WHERE e.id=?", id), *x;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if (db_prepare_bound(n->nd_db, &st, "SELECT " EMPLOYER_COLS EMPLOYER_FROM " WHERE e.id=?1",
+			     "t", id) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = db_row_json(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return *out ? 1 : -1;
+}
+
+/* The derived flags of the employer's row o. */
+static void employer_flags(node *n, cJSON *o)
+{
+	const cJSON *due = cJSON_GetObjectItem(o, "vetting_due_at");
+	const char *vs = json_str(o, "vetting_status"), *u = json_str(o, "username");
 	char plain[CRM_USERNAME_MAX + 1];
 
-	if (o == NULL)
-		return NULL;
-	{
-		const cJSON *due = cJSON_GetObjectItem(o, "vetting_due_at");
-		const char *vs = json_str(o, "vetting_status");
-		cJSON_AddBoolToObject(o, "vetting_overdue",
-				      vs && strcmp(vs, "pending") == 0 && cJSON_IsNumber(due) &&
-					      due->valuedouble < (double)node_now_ms(n));
-	}
-	{
-		const char *u = json_str(o, "username");
-		cJSON_AddBoolToObject(o, "has_mkt_prefix", crm_has_mkt_prefix(u));
-		if (crm_has_mkt_prefix(u) && crm_drop_mkt_prefix(u, plain, sizeof plain) == 0)
-			cJSON_AddStringToObject(o, "username_without_prefix", plain);
-	}
+	cJSON_AddBoolToObject(o, "vetting_overdue",
+			      vs && strcmp(vs, "pending") == 0 && cJSON_IsNumber(due) &&
+				      due->valuedouble < (double)node_now_ms(n));
+	cJSON_AddBoolToObject(o, "has_mkt_prefix", crm_has_mkt_prefix(u));
+	if (crm_has_mkt_prefix(u) && crm_drop_mkt_prefix(u, plain, sizeof plain) == 0)
+		cJSON_AddStringToObject(o, "username_without_prefix", plain);
+}
+
+/* The employer's lists (parts) into o: 0, or -1 when one could not be read. */
+static int employer_parts(node *n, const char *id, cJSON *o)
+{
+	cJSON *x;
+
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		if (parts[i].sql) {
-			db_add_rows_json(o, parts[i].name, n->nd_db, parts[i].sql, id);
+			if (db_add_rows_json(o, parts[i].name, n->nd_db, parts[i].sql, id) != 0)
+				return -1;
+		} else if ((x = parts[i].of(n, id)) == NULL) {
+			return -1;
 		} else {
-			x = parts[i].of(n, id);
-			cJSON_AddItemToObject(o, parts[i].name, x ? x : cJSON_CreateArray());
+			cJSON_AddItemToObject(o, parts[i].name, x);
 		}
 	}
-	{
-		int open = 0;
-		cJSON *f;
-		cJSON_ArrayForEach(f, cJSON_GetObjectItem(o, "duplicate_flags"))
-			if (json_str(f, "status") && strcmp(json_str(f, "status"), "open") == 0)
-				open = 1;
-		cJSON_AddBoolToObject(o, "possible_duplicate", open);
+	return 0;
+}
+
+int crm__employer_load(node *n, const char *id, cJSON **out)
+{
+	cJSON *o, *x, *f;
+	int rc = employer_row(n, id, &o), open = 0;
+
+	*out = NULL;
+	if (rc <= 0)
+		return rc;
+	employer_flags(n, o);
+	if (employer_parts(n, id, o) != 0) {
+		cJSON_Delete(o);
+		return -1;
 	}
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(o, "duplicate_flags"))
+		if (json_str(f, "status") && strcmp(json_str(f, "status"), "open") == 0)
+			open = 1;
+	cJSON_AddBoolToObject(o, "possible_duplicate", open);
 	/* Edits that crossed between offices, on the employer, its contacts
 	 * and its locations. */
 	x = crm__conflicts_of(n, "employers", id, 0);
@@ -115,7 +148,18 @@ cJSON *crm__employer_json(node *n, const char *id)
 		}
 	}
 	cJSON_AddItemToObject(o, "conflicts", x);
-	return o;
+	*out = o;
+	return 1;
+}
+
+route_rc crm__employer_reply(route_call *a, int status, const char *id)
+{
+	cJSON *o;
+	int rc = crm__employer_load(API_NODE(a), id, &o);
+
+	if (rc == 0)
+		return route_fail(a, 404, "id", "no such employer");
+	return rc > 0 ? route_ok(a, status, o) : ROUTE_DBERR;
 }
 
 

@@ -12,6 +12,7 @@
 #include "lib/uuid.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +71,42 @@ route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int n
 	return route_ok(a, 200, o);
 }
 
-int crm__page_args(route_call *a, int *limit, int *offset)
+int crm__list_args(route_call *a, crm_list *l)
 {
-	int bad = route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, limit);
+	int bad = route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &l->limit);
 
-	return route_qint(a, "offset", 0, 0, 10000000, offset) | bad;
+	bad |= route_qint(a, "offset", 0, 0, 10000000, &l->offset);
+	l->q[0] = '\0';
+	http_req_query(a->rc_req, "q", l->q, sizeof l->q);
+	return bad;
+}
+
+route_rc crm__page_query(route_call *a, const crm_list *l, buf *sql, int newest,
+			 const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int np, bad = 0;
+
+	if (crm__prepare_built(API_NODE(a), &st, sql) != 0)
+		return ROUTE_DBERR;
+	np = sqlite3_bind_parameter_count(st);
+	va_start(ap, types);
+	for (int i = 1; types[i - 1]; i++) {
+		int iv = types[i - 1] == 'i' ? va_arg(ap, int) : 0;
+		const char *tv = types[i - 1] == 'i' ? NULL : va_arg(ap, const char *);
+		if (i > np) /* past the filters this query uses */
+			continue;
+		if ((types[i - 1] == 'i' ? sqlite3_bind_int(st, i, iv) : db_bind_static(st, i, tv)) !=
+		    SQLITE_OK)
+			bad = 1;
+	}
+	va_end(ap);
+	if (bad) {
+		sqlite3_finalize(st);
+		return ROUTE_DBERR;
+	}
+	return crm__page(a, st, l->limit, l->offset, newest);
 }
 
 static int staff_row(node *n, const char *id, int *active, int *wg)
@@ -395,31 +427,21 @@ out:
 
 /* ---- lists ------------------------------------------------------------------- */
 
-/* owner=me|all|ID into *owner (NULL = all); -1 after a 400. */
-int crm__owner_filter(route_call *a, const char *def, char *val, size_t n, const char **owner)
+int crm__employer_filters(route_call *a, const char *def_owner, crm_list *l)
 {
 	const node_user *u = API_USER(a);
+	char *ob = l->owner_buf, *tb = l->type_buf;
 
-	if (!http_req_query(a->rc_req, "owner", val, n) || val[0] == '\0')
-		snprintf(val, n, "%s", def);
-	if (strcmp(val, "all") == 0)
-		*owner = NULL;
-	else if (strcmp(val, "me") == 0)
-		*owner = u->id;
-	else
-		*owner = val;
-	return 0;
-}
-
-int crm__type_filter(route_call *a, char *val, size_t n, const char **type)
-{
-	*type = NULL;
-	if (!http_req_query(a->rc_req, "account_type", val, n) || val[0] == '\0' ||
-	    strcmp(val, "all") == 0)
+	if (!http_req_query(a->rc_req, "owner", ob, sizeof l->owner_buf) || ob[0] == '\0')
+		snprintf(ob, sizeof l->owner_buf, "%s", def_owner);
+	l->owner = strcmp(ob, "all") == 0 ? NULL : strcmp(ob, "me") == 0 ? u->id : ob;
+	l->type = NULL;
+	if (!http_req_query(a->rc_req, "account_type", tb, sizeof l->type_buf) || tb[0] == '\0' ||
+	    strcmp(tb, "all") == 0)
 		return 0;
-	if (crm_valid_account_type(val) != 0)
+	if (crm_valid_account_type(tb) != 0)
 		return route_err(a, "account_type", "account_type must be lead, recruiting or all");
-	*type = val;
+	l->type = tb;
 	return 0;
 }
 
@@ -506,12 +528,11 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
 /* One contact row of an employer (cv: the contact_fields values). */
 
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,
-			  uint64_t now, char out_id[UUID_STRLEN])
+			char out_id[UUID_STRLEN])
 {
 	char ts[HLC_STRLEN];
+	uint64_t now = crm__new_row(n, out_id, ts);
 
-	uuid7_at(out_id, now);
-	hlc_now(&n->nd_hlc, ts);
 	return db_run(n->nd_db,
 		      "INSERT INTO employer_contacts(id, employer_id, kind, name, title, phone, email,"
 		      " status, created_by, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,'active',?,?,?)",
@@ -591,6 +612,37 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 	}
 	sqlite3_finalize(st);
 	return arr;
+}
+
+route_rc crm__writable_employer(route_call *a, const char *employer_id)
+{
+	int rc = crm__exists(API_NODE(a), "employers", employer_id);
+
+	if (rc <= 0)
+		return rc < 0 ? ROUTE_DBERR : route_fail(a, 404, "id", "no such employer");
+	return crm__refuse_locked(a, employer_id);
+}
+
+route_rc crm__writable_row(route_call *a, const char *table, const char *what, const char *id,
+			   char emp[CRM_ID_MAX])
+{
+	char sql[96];
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT employer_id FROM %s WHERE id=?", table);
+	rc = db_text(API_NODE(a)->nd_db, sql, id, emp, CRM_ID_MAX);
+	if (rc != 0)
+		return rc < 0 ? ROUTE_DBERR : route_fail(a, 404, "id", "no such %s", what);
+	return crm__refuse_locked(a, emp);
+}
+
+uint64_t crm__new_row(node *n, char id[UUID_STRLEN], char ts[HLC_STRLEN])
+{
+	uint64_t now = node_now_ms(n);
+
+	uuid7_at(id, now);
+	hlc_now(&n->nd_hlc, ts);
+	return now;
 }
 
 route_rc crm__refuse_locked(route_call *a, const char *employer_id)

@@ -65,25 +65,24 @@ cJSON *crm__work_items_of(node *n, const char *employer_id)
  */
 static route_rc list_work_items(route_call *a)
 {
-	int bad = 0;
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
 	char queue[16] = "group", status[16] = "open", due[16] = "", emp[64] = "", cat[64] = "",
-	     asg[64] = "", q[128] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
-	int limit, offset, qfts = 0, newest = 0;
-	sqlite3_stmt *st;
+	     asg[64] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
+	const char *q;
+	int qfts = 0, newest = 0;
+	crm_list l;
 
-	bad |= crm__page_args(a, &limit, &offset);
-	if (bad)
+	if (crm__list_args(a, &l) != 0)
 		return ROUTE_BAD;
+	q = l.q;
 	http_req_query(req, "queue", queue, sizeof queue);
 	http_req_query(req, "status", status, sizeof status);
 	http_req_query(req, "due", due, sizeof due);
 	http_req_query(req, "employer_id", emp, sizeof emp);
 	http_req_query(req, "category_id", cat, sizeof cat);
 	http_req_query(req, "assignee_id", asg, sizeof asg);
-	http_req_query(req, "q", q, sizeof q);
 	if (strcmp(queue, "mine") != 0 && strcmp(queue, "group") != 0)
 		return route_fail(a, 400, "queue", "queue must be mine or group");
 	if (strcmp(status, "open") != 0 && strcmp(status, "closed") != 0 &&
@@ -160,21 +159,10 @@ static route_rc list_work_items(route_call *a)
 			buf_puts(&sql, " AND w.category_id = ?5");
 		buf_printf(&sql, "%s LIMIT ?7 OFFSET ?8", newest ? " ORDER BY x.rowid DESC" : order);
 		buf_printf(&sql, ") p CROSS JOIN work_items w ON w.rowid = p.pr" WI_JOINS "%s", order);
-		if (crm__prepare_built(n, &st, &sql) != 0)
-			return ROUTE_DBERR;
+		return crm__page_query(a, &l, &sql, newest, "ttttttiittt",
+				       strcmp(queue, "mine") == 0 ? u->id : asg, status, due, emp, cat,
+				       like, l.limit + 1, l.offset, today, q, npat);
 	}
-	sqlite3_bind_text(st, 11, npat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 1, strcmp(queue, "mine") == 0 ? u->id : asg, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, due, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, emp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, cat, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, like, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 7, limit + 1);
-	sqlite3_bind_int(st, 8, offset);
-	sqlite3_bind_text(st, 9, today, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, q, -1, SQLITE_STATIC);
-	return crm__page(a, st, limit, offset, newest);
 }
 
 /* The notice at login and the dashboard widget: my open items due today,
@@ -330,12 +318,38 @@ static int wi_fields(route_call *a, int create, wi_in *w)
 	return bad;
 }
 
+/*
+ * The references of a work item's fields (category, priority, employer,
+ * assignee) and the job-order rule on cat and emp, the values the item
+ * will have; every error collected.  The rule is checked once category and
+ * employer are sound, or (whole) only when nothing else is wrong.  0, or -1.
+ */
+static int wi_refs(route_call *a, const wi_in *w, const char *cat, const char *emp, int whole)
+{
+	node *n = API_NODE(a);
+	json_err e = {{0}, {0}};
+	int bad = 0;
+
+	if (w->cat && check_list_ref(n, "work_item_categories", w->cat, "category_id", &e))
+		bad = route_err_json(a, &e);
+	if (w->pri && !route_has_err(a, "priority_id") &&
+	    check_list_ref(n, "work_item_priorities", w->pri, "priority_id", &e))
+		bad = route_err_json(a, &e);
+	if (w->emp && check_employer_link(n, w->emp, &e))
+		bad = route_err_json(a, &e);
+	if ((whole ? a->rc_nerr == 0
+		   : !route_has_err(a, "category_id") && !route_has_err(a, "employer_id")) &&
+	    check_job_order_link(n, cat, emp, &e))
+		bad = route_err_json(a, &e);
+	if (w->asg && crm__check_assignee(n, w->asg, "assignee_id", &e))
+		bad = route_err_json(a, &e);
+	return bad;
+}
+
 static route_rc post_work_item(route_call *a)
 {
-	route_rc rr = ROUTE_OK;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	json_err e = {{0}, {0}};
 	wi_in w;
 	char id[UUID_STRLEN], ts[HLC_STRLEN], pdef[64] = "";
 	uint64_t now;
@@ -361,51 +375,103 @@ static route_rc post_work_item(route_call *a)
 		w.emp = NULL;
 	if (w.asg == NULL || w.asg[0] == '\0')
 		w.asg = route_has_err(a, "assignee_id") ? NULL : u->id;
-	if (w.cat && check_list_ref(n, "work_item_categories", w.cat, "category_id", &e))
-		bad = route_err_json(a, &e);
-	if (!route_has_err(a, "priority_id") &&
-	    check_list_ref(n, "work_item_priorities", w.pri, "priority_id", &e))
-		bad = route_err_json(a, &e);
-	if (w.emp && check_employer_link(n, w.emp, &e))
-		bad = route_err_json(a, &e);
-	if (w.cat && !route_has_err(a, "category_id") && !route_has_err(a, "employer_id") &&
-	    check_job_order_link(n, w.cat, w.emp, &e))
-		bad = route_err_json(a, &e);
-	if (w.asg && crm__check_assignee(n, w.asg, "assignee_id", &e))
-		bad = route_err_json(a, &e);
-	if (bad) {
-		rr = ROUTE_BAD;
-		goto done;
-	}
-	now = node_now_ms(n);
-	uuid7_at(id, now);
-	hlc_now(&n->nd_hlc, ts);
+	if (wi_refs(a, &w, w.cat, w.emp, 0) | bad)
+		return ROUTE_BAD;
+	now = crm__new_row(n, id, ts);
 	if (db_run(n->nd_db,
 		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
 		   " description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
 		   " VALUES(?,?,?,?,?,?,?,?,?,?,?,0,?)",
 		   "ttttttttttIt", id, w.emp, w.cat, w.pri, w.status, w.due, w.desc, w.asg, u->id, n->nd_office_id,
-		   (int64_t)now, ts) != 0) {
-		log_warnx("crm: work item not saved: %s", sqlite3_errmsg(n->nd_db));
-		rr = ROUTE_DBERR;
-		goto done;
-	}
+		   (int64_t)now, ts) != 0)
+		return ROUTE_DBERR;
 	log_info("crm: work item %s created", id);
-	rr = route_ok(a, 201, wi_json(n, id));
-done:
-	return rr;
+	return route_ok(a, 201, wi_json(n, id));
 }
 
 /* One column update inside the caller's captured write; only when it changes. */
-static int set_col(node *n, const char *id, const char *col, const char *val, int changed_only)
+static int set_col(node *n, const char *id, const char *col, const char *val)
 {
 	char sql[160], ts[HLC_STRLEN];
 
-	snprintf(sql, sizeof sql,
-		 "UPDATE work_items SET %s=?1, updated_hlc=?2 WHERE id=?3 AND (?4 = 0 OR %s IS NOT ?1)",
+	snprintf(sql, sizeof sql, "UPDATE work_items SET %s=?1, updated_hlc=?2 WHERE id=?3 AND %s IS NOT ?1",
 		 col, col);
 	hlc_now(&n->nd_hlc, ts);
-	return db_run(n->nd_db, sql, "ttti", val, ts, id, changed_only);
+	return db_run(n->nd_db, sql, "ttt", val, ts, id);
+}
+
+/* A work item's edit as sent: the fields, and whether the clearable ones
+ * (due date, employer) were sent at all. */
+typedef struct wi_edit {
+	wi_in w;
+	int has_due, has_emp;
+} wi_edit;
+
+/* The fields of an edit, every format error collected: 0, or -1. */
+static int wi_edit_read(route_call *a, wi_edit *ed)
+{
+	wi_in *w = &ed->w;
+	int ferr = wi_fields(a, 0, w);
+
+	ed->has_due = cJSON_GetObjectItemCaseSensitive(a->rc_body, "due_date") != NULL;
+	ed->has_emp = cJSON_GetObjectItemCaseSensitive(a->rc_body, "employer_id") != NULL;
+	if (w->due && w->due[0] == '\0')
+		w->due = NULL;
+	if (w->emp && w->emp[0] == '\0')
+		w->emp = NULL;
+	if (w->status && crm_valid_wi_status(w->status) != 0)
+		ferr = route_err(a, "status", "status must be New, In Progress or Closed");
+	if (w->desc && w->desc[0] == '\0')
+		ferr = route_err(a, "description", "description is required");
+	if (w->due && json_valid_date(w->due) != 0)
+		ferr = route_err(a, "due_date", "due date must be a date (YYYY-MM-DD)");
+	return ferr;
+}
+
+/* May this user make this edit of the item cur?  ROUTE_OK, or the 409/403:
+ * closed is final, and the status is the assignee's or the creator's. */
+static route_rc wi_edit_allowed(route_call *a, const wi_edit *ed, const cJSON *cur)
+{
+	const wi_in *w = &ed->w;
+	const char *from = json_str(cur, "status");
+
+	if (w->status) {
+		if (crm_wi_transition(from, w->status) != 0)
+			return route_fail(a, 409, "status", "a closed work item cannot be reopened");
+		if (strcmp(from, w->status) != 0 &&
+		    !crm_wi_may_work(API_USER(a)->id, json_str(cur, "assignee_id"),
+				     json_str(cur, "created_by")))
+			return route_fail(a, 403, "status",
+					  "only the assignee or the creator changes the status of a work item");
+	}
+	if (strcmp(from, CRM_WI_CLOSED) == 0 &&
+	    (w->cat || w->pri || ed->has_due || w->desc || ed->has_emp || w->asg))
+		return route_fail(a, 409, "status", "a closed work item cannot be edited");
+	return ROUTE_OK;
+}
+
+/* The columns the edit changes, and the closing when it closes the item
+ * (from: its status before).  0 or -1. */
+static int wi_edit_store(route_call *a, const char *id, const wi_edit *ed, const char *from)
+{
+	node *n = API_NODE(a);
+	const wi_in *w = &ed->w;
+
+	if ((w->cat && set_col(n, id, "category_id", w->cat)) ||
+	    (w->pri && set_col(n, id, "priority_id", w->pri)) ||
+	    (ed->has_due && set_col(n, id, "due_date", w->due)) ||
+	    (w->desc && set_col(n, id, "description", w->desc)) ||
+	    (ed->has_emp && set_col(n, id, "employer_id", w->emp)) ||
+	    (w->asg && set_col(n, id, "assignee_id", w->asg)) ||
+	    (w->status && set_col(n, id, "status", w->status)))
+		return -1;
+	if (w->status && strcmp(w->status, CRM_WI_CLOSED) == 0 && strcmp(from, CRM_WI_CLOSED) != 0) {
+		if (db_run(n->nd_db, "UPDATE work_items SET closed_at=?, closed_by=? WHERE id=?", "Itt",
+			   (int64_t)node_now_ms(n), API_USER(a)->id, id) != 0)
+			return -1;
+		log_info("crm: work item %s closed", id);
+	}
+	return 0;
 }
 
 /*
@@ -415,92 +481,26 @@ static int set_col(node *n, const char *id, const char *col, const char *val, in
  */
 static route_rc patch_work_item(route_call *a)
 {
-	http_req *req = a->rc_req;
-	route_rc rr = ROUTE_OK;
-	node *n = API_NODE(a);
-	const char *id = http_req_param(req, "id");
-	const node_user *u = API_USER(a);
-	const cJSON *body = a->rc_body;
+	const char *id = http_req_param(a->rc_req, "id");
 	cJSON *cur = NULL;
-	json_err e = {{0}, {0}};
-	wi_in w;
-	const char *from;
-	int has_due, has_emp, ferr = 0;
+	wi_edit ed;
+	route_rc rr;
 
 	/* Every field's error at once. */
-	ferr |= wi_fields(a, 0, &w);
-	has_due = cJSON_GetObjectItemCaseSensitive(body, "due_date") != NULL;
-	has_emp = cJSON_GetObjectItemCaseSensitive(body, "employer_id") != NULL;
-	if (w.due && w.due[0] == '\0')
-		w.due = NULL;
-	if (w.emp && w.emp[0] == '\0')
-		w.emp = NULL;
-	if (w.status && crm_valid_wi_status(w.status) != 0)
-		ferr = route_err(a, "status", "status must be New, In Progress or Closed");
-	if (w.desc && w.desc[0] == '\0')
-		ferr = route_err(a, "description", "description is required");
-	if (w.due && json_valid_date(w.due) != 0)
-		ferr = route_err(a, "due_date", "due date must be a date (YYYY-MM-DD)");
-	if (ferr)
-		goto bad;
-	cur = wi_json(n, id);
-	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint) {
+	if (wi_edit_read(a, &ed) != 0)
+		return ROUTE_BAD;
+	cur = wi_json(API_NODE(a), id);
+	if (cur == NULL || cJSON_GetObjectItem(cur, "deleted")->valueint)
 		rr = route_fail(a, 404, "id", "no such work item");
-		goto done;
-	}
-	from = json_str(cur, "status");
-	if (w.status) {
-		if (crm_wi_transition(from, w.status) != 0) {
-			rr = route_fail(a, 409, "status", "a closed work item cannot be reopened");
-			goto done;
-		}
-		if (strcmp(from, w.status) != 0 &&
-		    !crm_wi_may_work(u->id, json_str(cur, "assignee_id"), json_str(cur, "created_by"))) {
-			rr = route_fail(a, 403, "status",
-					 "only the assignee or the creator changes the status of a work item");
-			goto done;
-		}
-	}
-	if (strcmp(from, CRM_WI_CLOSED) == 0 && (w.cat || w.pri || has_due || w.desc || has_emp || w.asg)) {
-		rr = route_fail(a, 409, "status", "a closed work item cannot be edited");
-		goto done;
-	}
-	if (w.cat && check_list_ref(n, "work_item_categories", w.cat, "category_id", &e))
-		ferr = route_err_json(a, &e);
-	if (w.pri && check_list_ref(n, "work_item_priorities", w.pri, "priority_id", &e))
-		ferr = route_err_json(a, &e);
-	if (w.emp && check_employer_link(n, w.emp, &e))
-		ferr = route_err_json(a, &e);
-	if (!ferr && check_job_order_link(n, w.cat ? w.cat : json_str(cur, "category_id"),
-					  has_emp ? w.emp : json_str(cur, "employer_id"), &e))
-		ferr = route_err_json(a, &e);
-	if (w.asg && crm__check_assignee(n, w.asg, "assignee_id", &e))
-		ferr = route_err_json(a, &e);
-	if (ferr)
-		goto bad;
-	if ((w.cat && set_col(n, id, "category_id", w.cat, 1)) ||
-	    (w.pri && set_col(n, id, "priority_id", w.pri, 1)) ||
-	    (has_due && set_col(n, id, "due_date", w.due, 1)) ||
-	    (w.desc && set_col(n, id, "description", w.desc, 1)) ||
-	    (has_emp && set_col(n, id, "employer_id", w.emp, 1)) ||
-	    (w.asg && set_col(n, id, "assignee_id", w.asg, 1)) ||
-	    (w.status && set_col(n, id, "status", w.status, 1)))
-		goto dberr;
-	if (w.status && strcmp(w.status, CRM_WI_CLOSED) == 0 && strcmp(from, CRM_WI_CLOSED) != 0) {
-		if (db_run(n->nd_db, "UPDATE work_items SET closed_at=?, closed_by=? WHERE id=?", "Itt",
-			   (int64_t)node_now_ms(n), u->id, id) != 0)
-			goto dberr;
-		log_info("crm: work item %s closed", id);
-	}
-	rr = route_ok(a, 200, wi_json(n, id));
-	goto done;
-bad:
-	rr = ROUTE_BAD;
-	goto done;
-dberr:
-	log_warnx("crm: work item %s not updated: %s", id, sqlite3_errmsg(n->nd_db));
-	rr = ROUTE_DBERR;
-done:
+	else
+		rr = wi_edit_allowed(a, &ed, cur);
+	if (rr == ROUTE_OK && wi_refs(a, &ed.w, ed.w.cat ? ed.w.cat : json_str(cur, "category_id"),
+				      ed.has_emp ? ed.w.emp : json_str(cur, "employer_id"), 1) != 0)
+		rr = ROUTE_BAD;
+	if (rr == ROUTE_OK && wi_edit_store(a, id, &ed, json_str(cur, "status")) != 0)
+		rr = ROUTE_DBERR;
+	if (rr == ROUTE_OK)
+		rr = route_ok(a, 200, wi_json(API_NODE(a), id));
 	cJSON_Delete(cur);
 	return rr;
 }

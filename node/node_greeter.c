@@ -88,27 +88,35 @@ static route_rc get_reasons(route_call *a)
 /* One visitor's place: those waiting who arrived before, plus one (index
  * checkins_queue).  Just checked in: the number waiting, kept by triggers
  * (greeter_waiting, node_state.c), so a long line costs nothing. */
-static const char one_sql[] =
-	"SELECT " CHECKIN_OBJECT("(SELECT count(*) FROM checkins w WHERE w.office_id=c.office_id"
-				 " AND w.visit_date=c.visit_date AND w.status='waiting'"
-				 " AND (w.arrived_at, w.id) <= (c.arrived_at, c.id))")
-	" FROM checkins c WHERE c.id=?1";
+#define ONE_SQL                                                                               \
+	"SELECT " CHECKIN_OBJECT("(SELECT count(*) FROM checkins w WHERE w.office_id=c.office_id" \
+				 " AND w.visit_date=c.visit_date AND w.status='waiting'"         \
+				 " AND (w.arrived_at, w.id) <= (c.arrived_at, c.id))")          \
+	" FROM checkins c WHERE c.id=?1"
+static const char one_sql[] = ONE_SQL;
+/* The same, of this office only (?2): the desk's list shows no other. */
+static const char mine_sql[] = ONE_SQL " AND c.office_id=?2";
 static const char new_sql[] =
 	"SELECT " CHECKIN_OBJECT("(SELECT g.n FROM greeter_waiting g WHERE g.office_id=c.office_id"
 				 " AND g.visit_date=c.visit_date)")
 	" FROM checkins c WHERE c.id=?1";
 
 /* The check-in as JSON text in *out (caller frees): 0, 1 if there is none,
- * -1 on error. */
+ * -1 on error.  just_checked_in: 1 new_sql, 0 one_sql, CHECKIN_MINE
+ * mine_sql (1 also when the check-in is another office's). */
+#define CHECKIN_MINE 2
 static int checkin_json(node *n, const char *id, int just_checked_in, char **out, size_t *len)
 {
-	sqlite3_stmt *st = db_stmt(n->nd_db, just_checked_in ? new_sql : one_sql);
+	sqlite3_stmt *st = db_stmt(n->nd_db, just_checked_in == CHECKIN_MINE ? mine_sql
+					     : just_checked_in ? new_sql : one_sql);
 	int rc = -1;
 
 	*out = NULL;
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (just_checked_in == CHECKIN_MINE)
+		sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
@@ -141,7 +149,11 @@ static char *checkin_text(node *n, const char *id, int just_checked_in, size_t *
 
 int node_greeter_visit(node *n, const char *id, char **text, size_t *len)
 {
-	return checkin_json(n, id, 0, text, len);
+	int rc = checkin_json(n, id, CHECKIN_MINE, text, len);
+
+	if (rc == 1 && db_exists(n->nd_db, "SELECT 1 FROM checkins WHERE id=?", id) != 0)
+		rc = 2; /* another office's (or an error: not said to be gone) */
+	return rc;
 }
 
 /* After a write: the check-in as the reply (sent once the batch is durable). */

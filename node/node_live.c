@@ -7,8 +7,10 @@
  *     data: {"seq":41,"today":"2026-12-03"}
  *
  * after which the desk reads its list once.  After every committed batch
- * that changed this office's check-ins, each listener gets one event per
- * changed visit, numbered one after the other:
+ * that changed this office's check-ins, and after every sync cycle that
+ * pulled visits of this office other nodes wrote (the pull apply names
+ * them: node_sync.c), each listener gets one event per changed visit,
+ * numbered one after the other:
  *
  *     event: checkins
  *     data: {"seq":42,"today":"...","op":"upsert","visit":{...}}
@@ -30,7 +32,6 @@
 #include "node/node_api.h"
 #include "node/node_auth.h"
 #include "lib/buf.h"
-#include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/testhook.h"
 
@@ -52,7 +53,6 @@ struct node_live {
 	int nl_nid;
 	char nl_id[NODE_LIVE_IDS][NODE_LIVE_ID_MAX];
 	uint64_t nl_seq;          /* the last event's number */
-	unsigned char nl_pulled[CRYPTO_SHA256_LEN]; /* pulled_digest() when last seen */
 	int nl_n;
 	http_req *nl_req[NODE_LIVE_MAX];
 	char nl_office[NODE_LIVE_MAX][64];
@@ -104,31 +104,6 @@ static unsigned heartbeat_ms(void)
 	return NODE_LIVE_HEARTBEAT_MS;
 }
 
-/* A digest of today's check-ins of this office as other nodes last wrote
- * them (a pull brings those; the node's own writes send their own events):
- * 0, or -1. */
-static int pulled_digest(node *n, unsigned char out[CRYPTO_SHA256_LEN])
-{
-	sqlite3_stmt *st;
-	char today[11];
-	int rc = -1;
-
-	node_today(n, today);
-	/* An HLC stamp is "%012llx.%04x.NODE" (lib/hlc.h): the node from byte 19. */
-	st = db_stmt(n->nd_db, "SELECT coalesce(group_concat(id || ' ' || updated_hlc, ','), '')"
-			       " FROM (SELECT id, updated_hlc FROM checkins WHERE office_id=?1"
-			       " AND visit_date=?2 AND substr(updated_hlc, 19) <> ?3 ORDER BY id)");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_node_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rc = crypto_sha256(sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), out);
-	db_stmt_done(st);
-	return rc == 0 ? 0 : -1;
-}
-
 static route_rc get_events(route_call *a)
 {
 	node *n = API_NODE(a);
@@ -166,8 +141,6 @@ static route_rc get_events(route_call *a)
 		http_stream_end(req);
 		return ROUTE_TAKEN;
 	}
-	if (l->nl_n == 0 && pulled_digest(n, l->nl_pulled) != 0)
-		memset(l->nl_pulled, 0, sizeof l->nl_pulled);
 	l->nl_req[l->nl_n] = req;
 	snprintf(l->nl_office[l->nl_n], sizeof l->nl_office[0], "%s", u ? u->office_id : "");
 	l->nl_n++;
@@ -209,18 +182,20 @@ static void send_all(node *n, struct node_live *l, const char *msg, size_t len)
 }
 
 /* One event: the visit id as the list shows it (or its removal), or a
- * reload when id is NULL or the row cannot be read. */
+ * reload when id is NULL or the row cannot be read; none when the visit is
+ * another office's (node_greeter_visit filters by office). */
 static void send_visit(node *n, struct node_live *l, const char *id, const char *today)
 {
-	char *row = NULL, mine[NODE_LIVE_ID_MAX + 32];
+	char *row = NULL;
 	size_t rlen = 0;
 	int rc = id ? node_greeter_visit(n, id, &row, &rlen) : -1;
 	buf b = BUF_INIT(rlen + 256);
 
-	/* A visit of another office is not in this office's list. */
-	snprintf(mine, sizeof mine, ",\"office_id\":\"%s\",", n->nd_office_id);
-	if (rc == 0 && strstr(row, mine) == NULL)
-		rc = 1;
+	if (rc == 2) {
+		buf_release(&b);
+		free(row);
+		return;
+	}
 	buf_printf(&b, "event: checkins\ndata: {\"seq\":%llu,\"today\":\"%s\",\"op\":",
 		   (unsigned long long)++l->nl_seq, today);
 	if (rc == 0) {
@@ -265,19 +240,19 @@ void node_live_committed(node *n, int ok)
 	l->nl_nid = 0;
 }
 
-void node_live_pulled(node *n)
+void node_live_pulled(node *n, const node_pulled *p)
 {
 	struct node_live *l = n->nd_live;
-	unsigned char d[CRYPTO_SHA256_LEN];
 	char today[11];
 
-	if (l == NULL || l->nl_n == 0)
+	if (l == NULL || l->nl_n == 0 || (p->np_n == 0 && !p->np_all))
 		return;
-	if (pulled_digest(n, d) == 0 && memcmp(d, l->nl_pulled, sizeof d) == 0)
-		return;
-	memcpy(l->nl_pulled, d, sizeof d);
 	node_today(n, today);
-	send_visit(n, l, NULL, today); /* a reload: the pull does not say which */
+	if (p->np_all)
+		send_visit(n, l, NULL, today);
+	else
+		for (int i = 0; i < p->np_n; i++)
+			send_visit(n, l, p->np_id[i], today);
 }
 
 static void timer_closed(uv_handle_t *h)

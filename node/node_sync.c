@@ -75,6 +75,7 @@ struct node_sync {
 	char w_seen_hlc[HLC_STRLEN]; /* the newest stamp pulled so far (node_meta) */
 	int64_t w_pushed;
 	int w_pulled;
+	node_pulled w_live;       /* check-ins pulled, for the desks */
 	char w_err[512];
 	char w_node_id[64], w_office_id[64], w_la_id[64], w_hub_url[512];
 };
@@ -174,6 +175,71 @@ static void work_la_key(struct node_sync *ns, sync_client *c)
 	pthread_mutex_unlock(&la_mu);
 }
 
+/* The visit a pulled row of checkins or checkin_reasons belongs to, unless
+ * this node wrote it last (its own write sent its event); a check-in that
+ * is gone is named (the desks take it out).  1 named in out, 0 not, -1. */
+static int pulled_visit(struct node_sync *ns, const char *table, const char *key, char *out,
+			size_t n)
+{
+	/* An HLC stamp is "%012llx.%04x.NODE" (lib/hlc.h): the node from byte 19. */
+	static const char visit_sql[] = "SELECT CASE WHEN substr(updated_hlc, 19) = ?2 THEN NULL"
+					" ELSE id END FROM checkins WHERE id=?1";
+	static const char reason_sql[] = "SELECT c.id FROM checkin_reasons r JOIN checkins c"
+					 " ON c.id = r.checkin_id WHERE r.id=?1"
+					 " AND substr(c.updated_hlc, 19) <> ?2";
+	int visit = strcmp(table, "checkins") == 0;
+	sqlite3_stmt *st = db_stmt(ns->ns_db, visit ? visit_sql : reason_sql);
+	int rc = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ns->w_node_id, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		rc = sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+		     snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0)) < (int)n;
+		break;
+	case SQLITE_DONE:
+		rc = visit ? snprintf(out, n, "%s", key) < (int)n : 0;
+		break;
+	default:
+		break;
+	}
+	db_stmt_done(st);
+	return rc;
+}
+
+/* A row a pull page applied (sync_pull_told_fn, on the work thread after
+ * the page's COMMIT): the check-ins other nodes wrote go to w_live. */
+static void pull_told(void *arg, const char *table, const char *id, size_t idlen)
+{
+	struct node_sync *ns = arg;
+	node_pulled *p = &ns->w_live;
+	char key[sizeof p->np_id[0]], cid[sizeof p->np_id[0]];
+	int rc;
+
+	if (p->np_all || (strcmp(table, "checkins") != 0 && strcmp(table, "checkin_reasons") != 0))
+		return;
+	if (id == NULL || idlen >= sizeof key) {
+		p->np_all = 1;
+		return;
+	}
+	memcpy(key, id, idlen);
+	key[idlen] = '\0';
+	if ((rc = pulled_visit(ns, table, key, cid, sizeof cid)) <= 0) {
+		p->np_all |= rc < 0;
+		return;
+	}
+	for (int i = 0; i < p->np_n; i++)
+		if (strcmp(p->np_id[i], cid) == 0)
+			return;
+	if (p->np_n == NODE_PULLED_IDS)
+		p->np_all = 1;
+	else
+		memcpy(p->np_id[p->np_n++], cid, strlen(cid) + 1);
+}
+
 static void work_cycle(uv_work_t *w)
 {
 	struct node_sync *ns = w->data;
@@ -190,6 +256,7 @@ static void work_cycle(uv_work_t *w)
 	ns->w_have_time = 0;
 	ns->w_pushed = 0;
 	ns->w_pulled = 0;
+	memset(&ns->w_live, 0, sizeof ns->w_live);
 	ns->w_err[0] = '\0';
 	if (ns->ns_db == NULL) {
 		/* Never the loop thread's connection: this one is ours alone. */
@@ -235,7 +302,11 @@ static void work_cycle(uv_work_t *w)
 	c->sc_have_time = 0;
 	c->sc_error[0] = '\0';
 	work_la_key(ns, c);
+	c->sc_told = pull_told;
+	c->sc_told_arg = ns;
 	rc = sync_client_cycle(c, ns->ns_db, &ps, &pl);
+	if (pl.pl_snapshot_pages > 0)
+		ns->w_live.np_all = 1; /* the desks re-read their lists */
 	ns->w_rc = rc;
 	if (rc != 0)
 		snprintf(ns->w_err, sizeof ns->w_err, "%s", c->sc_error);
@@ -363,7 +434,7 @@ static void after_cycle(uv_work_t *w, int status)
 	ns->ns_last_rc = rc;
 	/* A deactivation just pulled ends the user's sessions now. */
 	node_auth_sweep(n);
-	node_live_pulled(n); /* the desks re-read a list a pull changed */
+	node_live_pulled(n, &ns->w_live); /* the desks hear of pulled visits */
 }
 
 static void on_timer(uv_timer_t *t)

@@ -140,6 +140,8 @@ typedef struct sync_client {
 	uint64_t sc_progress_base;   /* snapshot: bytes of the pages before this one */
 	int64_t sc_hub_acked;        /* the last reply's X-Outpost-Acked, or -1 */
 	int64_t sc_acked_before;     /* pull: the local acked_seq at its start, or -1 */
+	sync_pull_told_fn sc_told;   /* pull pages: every row applied (sync.h), or NULL */
+	void *sc_told_arg;
 } sync_client;
 
 /* Call once per process before any thread uses the client (curl_global_init). */

@@ -28,7 +28,8 @@ static int hub_behind(sync_client *c, sqlite3 *db)
 /* 0; 1 when a snapshot is under way (take it first); SYNC_E_*. */
 static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next)
 {
-	int rc = sync_node_apply_pull(db, page->data, page->len, next);
+	int rc = sync_node_apply_pull_told(db, page->data, page->len, next, c->sc_told,
+					   c->sc_told_arg);
 
 	if (rc == -2) {
 		CERR(c, "local changes pending, push first");

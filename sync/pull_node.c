@@ -236,11 +236,37 @@ static int page_end(sqlite3 *db, buf *kept, int ok, int ret)
 	return ret;
 }
 
+/* Tell told of every row of a committed page (sync_node_apply_pull_told). */
+static void page_tell(const void *page, size_t len, sync_pull_told_fn told, void *arg)
+{
+	cs_iter it;
+	const char *err = NULL;
+
+	changeset_iter_init(&it, page, len);
+	while (changeset_next(&it, &err) == 1) {
+		const cs_value *v = NULL;
+		for (int i = 0; i < it.ci_ncol && v == NULL; i++)
+			if (it.ci_pk[i] == 1)
+				v = it.ci_new[i].cv_type != CSV_UNDEFINED ? &it.ci_new[i] : &it.ci_old[i];
+		if (v && v->cv_type == CSV_TEXT)
+			told(arg, it.ci_table, (const char *)v->cv_p, v->cv_n);
+		else
+			told(arg, it.ci_table, NULL, 0);
+	}
+	changeset_iter_release(&it);
+}
+
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor)
+{
+	return sync_node_apply_pull_told(db, patchset, len, next_cursor, NULL, NULL);
+}
+
+int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
+			      sync_pull_told_fn told, void *arg)
 {
 	int64_t snap;
 	int rc, ret = -1, naside = 0;
-	buf kept = BUF_INIT(0);
+	buf kept = BUF_INIT(0), none = BUF_INIT(0);
 	aside_ent aside[ASIDE_MAX];
 	char seen[HLC_STRLEN];
 
@@ -273,7 +299,11 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0 ||
 	    seen_hlc_note(db, seen) != 0)
 		goto out;
-	return page_end(db, &kept, 1, ret);
+	/* kept (the page told of) is released only after the telling. */
+	if ((ret = page_end(db, &none, 1, ret)) == 0 && told != NULL)
+		page_tell(patchset, len, told, arg);
+	buf_release(&kept);
+	return ret;
 out:
 	return page_end(db, &kept, 0, ret);
 }

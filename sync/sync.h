@@ -266,6 +266,13 @@ int sync_hub_pull_cached(sqlite3 *db, sync_pull_cache *c, const sync_scope *sc, 
  * the outbox is not empty (nothing changed); -3 a snapshot is under way
  * (node_meta snapshot_seq is set: finish it first, nothing changed). */
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor);
+/* The same, and once the page is committed, told(arg, table, id, idlen) for
+ * every row it wrote or deleted, in page order: the row's first key column
+ * as text (id NULL when it is not text).  On the applying thread; told may
+ * be NULL. */
+typedef void (*sync_pull_told_fn)(void *arg, const char *table, const char *id, size_t idlen);
+int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
+			      sync_pull_told_fn told, void *arg);
 
 /* A position in the snapshot walk: a table nodes hold and the id of a row
  * of it (the row itself need not exist).  The walk's order is the tables in

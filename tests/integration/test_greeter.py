@@ -3,13 +3,14 @@ bad input of every kind, and durability under SIGKILL."""
 import json
 import os
 import signal
+import socket
 import sqlite3
 import threading
 import time
 import unittest
 
 import harness
-from harness import Daemon
+from harness import Daemon, wait_until
 
 
 class EventStream:
@@ -455,46 +456,100 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(r2.status, 304)
 
 
-class LivePullTest(unittest.TestCase):
-    """Two nodes of one office: a check-in made at A reaches B by a pull,
-    and B's desks get a reload event (the pull does not say which visit)."""
+SYNC_MS = 300
+ENV = {"OUTPOST_TEST_HOOKS_SYNC_MS": str(SYNC_MS)}
 
-    def test_pull_reloads_the_desk(self):
-        import socket
-        # A new hub's first start hashes the operations account's password:
-        # slow under the sanitizer on a loaded machine.
-        hub = Daemon("hub").start(wait=False)
-        a = b = None
+
+def next_event(es, timeout=60):
+    """The stream's next event (name, data), waiting through heartbeats at
+    most timeout seconds."""
+    es.sock.settimeout(1)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
         try:
-            hub.wait_ready(timeout=180)
-            a = harness.enrolled_node(hub, "demo-office")
-            b = harness.enrolled_node(hub, "demo-office")
-            harness.login(a)
-            harness.login(b)
-            es, hello = open_events(self, b)
-            es.sock.settimeout(2)
-            reason = a.get("/api/v1/greeter/reasons").json()[0]["id"]
-            r = a.post("/api/v1/checkins", {"visitor_name": "Pulled Paula", "reason_ids": [reason]})
-            self.assertEqual(r.status, 201)
-            got = None
-            deadline = time.time() + 90
-            while got is None and time.time() < deadline:
-                for node in (a, b):
-                    self.assertIn(node.post("/api/v1/sync/now", {}).status, (200, 202))
-                try:
-                    got = es.next()
-                except socket.timeout:
-                    pass
-            self.assertIsNotNone(got, "no event at B after the pull")
-            self.assertEqual((got[0], got[1]["op"], got[1]["seq"]), ("checkins", "reload", hello["seq"] + 1))
-            self.assertNotIn(b"Pulled Paula", es.raw)
-            names = [x["visitor_name"] for x in b.get("/api/v1/checkins?status=all").json()]
-            self.assertIn("Pulled Paula", names)
-            es.close()
+            ev = es.next()
+        except socket.timeout:
+            continue
+        if ev is None:
+            raise AssertionError("the event stream ended")
+        return ev
+    raise AssertionError("no event within %d s" % timeout)
+
+
+class LivePullTest(harness.HubAndOffices):
+    """The desk's live list hears of pulled visits (node/node_live.c): a
+    check-in another node of the same office wrote reaches a desk of this
+    node as an "upsert" once this node's background sync pulls it (the pull
+    apply names the rows it applied, sync_node_apply_pull_told); one of
+    another office never does; this node's own check-in, echoed back by
+    the hub's pull, sends no second event.  Real hub and three nodes, each
+    syncing in the background every SYNC_MS (OUTPOST_TEST_HOOKS_SYNC_MS)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_hub()
+        cls.enroll_offices((("a1", "demo-office"), ("a2", "demo-office"),
+                            ("b", "demo-office-2")), ENV, "live-pull")
+        for name in ("a1", "a2"):
+            harness.login(cls.nodes[name])
+
+    def checkin(self, node, name):
+        reasons = node.get("/api/v1/greeter/reasons").json()
+        r = node.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
+                                           "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r.body)
+        return r.json()["id"]
+
+    def at_hub(self, cid):
+        return harness.db_value(self.hub, "SELECT count(*) FROM checkins WHERE id=?", cid) == 1
+
+    def pulled_by(self, node, cid):
+        return harness.db_value(node, "SELECT count(*) FROM checkins WHERE id=?", cid) == 1
+
+    def test_pulled_checkins_reach_the_desk_of_their_office_only(self):
+        a1, a2, b = self.nodes["a1"], self.nodes["a2"], self.nodes["b"]
+        es, hello = open_events(self, a1)
+        try:
+            seq = hello["seq"]
+            # Another office's visitor reaches the hub first ...
+            other = self.checkin(b, "Other Office Olga")
+            wait_until(lambda: self.at_hub(other), timeout=60, what="b's check-in at the hub")
+            # ... then this office's, written at its other node.
+            mine = self.checkin(a2, "Pulled Paula")
+            name, d = next_event(es)
+            self.assertEqual((name, d["seq"], d["op"]), ("checkins", seq + 1, "upsert"))
+            v = d["visit"]
+            self.assertEqual((v["id"], v["visitor_name"], v["office_id"], v["status"]),
+                             (mine, "Pulled Paula", "demo-office", "waiting"))
+            self.assertEqual([r["id"] for r in v["reasons"]], v["reason_ids"])
+            self.assertTrue(v["reason_ids"])
+            listed = [x for x in a1.get("/api/v1/checkins?status=all").json() if x["id"] == mine][0]
+            self.assertLess(abs(v.pop("wait_ms") - listed.pop("wait_ms")), 5000)
+            self.assertEqual(v, listed)
+            # An action at the other node: the desk here sees the new status.
+            self.assertEqual(a2.post("/api/v1/checkins/%s/action" % mine,
+                                     {"action": "call"}).status, 200)
+            name, d = next_event(es)
+            self.assertEqual((d["seq"], d["op"], d["visit"]["id"], d["visit"]["status"]),
+                             (seq + 2, "upsert", mine, "called"))
+            # This node's own check-in: its event once, none when the
+            # hub's pull brings it back.
+            own = self.checkin(a1, "Own Oscar")
+            name, d = next_event(es)
+            self.assertEqual((d["seq"], d["visit"]["id"]), (seq + 3, own))
+            wait_until(lambda: self.at_hub(own), timeout=60, what="a1's check-in at the hub")
+            last = self.checkin(a2, "Second Sam")
+            name, d = next_event(es)
+            self.assertEqual((d["seq"], d["op"], d["visit"]["visitor_name"]),
+                             (seq + 4, "upsert", "Second Sam"))
+            self.assertTrue(self.pulled_by(a1, last))
+            # b's visitor never reached this office's node nor its desk.
+            self.assertFalse(self.pulled_by(a1, other))
+            self.assertNotIn(b"Olga", es.raw)
+            self.assertNotIn(other.encode(), es.raw)
         finally:
-            for d in (a, b, hub):
-                if d is not None:
-                    d.cleanup()
+            es.close()
+
 
 
 class CrashTest(unittest.TestCase):

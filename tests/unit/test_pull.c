@@ -1108,6 +1108,55 @@ static void test_pages_of_big_rows(void **state)
 	sqlite3_close(hub);
 }
 
+/* sync_node_apply_pull_told: told of every row of a committed page, as
+ * "tbl/id " words, and of none when the page is refused. */
+static void told_note(void *arg, const char *table, const char *id, size_t idlen)
+{
+	size_t l = strlen(arg);
+
+	snprintf((char *)arg + l, 2048 - l, "%s/%.*s ", table, (int)idlen, id ? id : "?");
+}
+
+static void test_pull_told(void **state)
+{
+	sqlite3 *hub = open_hub(), *node = open_node();
+	buf page = BUF_INIT(1 << 20);
+	int64_t next, head, seq;
+	int more;
+	char told[2048] = "", ids[2048];
+	capture c;
+
+	(void)state;
+	seed(hub);
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
+	ids_of(&page, ids, sizeof ids);
+	assert_int_equal(sync_node_apply_pull_told(node, page.data, page.len, next, told_note, told), 0);
+	assert_string_equal(told, ids);
+	/* an update and a delete at the hub: the page names both */
+	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='n' WHERE id='c3';"
+				      "DELETE FROM checkins WHERE id='c1'"), 0);
+	buf_reset(&page);
+	assert_int_equal(sync_hub_pull(hub, &sc1, next, 100, &page, &next, &head, &more), 0);
+	told[0] = '\0';
+	assert_int_equal(sync_node_apply_pull_told(node, page.data, page.len, next, told_note, told), 0);
+	assert_non_null(strstr(told, "checkins/c1 "));
+	assert_non_null(strstr(told, "checkins/c3 "));
+	assert_int_equal(strlen(told), strlen("checkins/c1 checkins/c3 "));
+	/* refused (a local edit pending): told of nothing */
+	assert_int_equal(capture_begin(&c, node), 0);
+	assert_int_equal(db_exec(node, "UPDATE checkins SET note='local' WHERE id='c3'"), 0);
+	assert_int_equal(capture_commit(&c, "000000000009.0000.nodeA", NULL, &seq), 0);
+	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='hub' WHERE id='c3'"), 0);
+	buf_reset(&page);
+	assert_int_equal(sync_hub_pull(hub, &sc1, next, 100, &page, &next, &head, &more), 0);
+	told[0] = '\0';
+	assert_int_equal(sync_node_apply_pull_told(node, page.data, page.len, next, told_note, told), -2);
+	assert_string_equal(told, "");
+	buf_release(&page);
+	sqlite3_close(node);
+	sqlite3_close(hub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1126,6 +1175,7 @@ int main(void)
 		cmocka_unit_test(test_varints),
 		cmocka_unit_test(test_encoder_round_trip),
 		cmocka_unit_test(test_pages_of_big_rows),
+		cmocka_unit_test(test_pull_told),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
