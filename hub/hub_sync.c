@@ -12,6 +12,13 @@
  * changesets), each of which also moves the node's acked_seq, so a week of
  * backlog never holds the write lock for long and an interrupted push
  * resumes exactly where its last commit ended.
+ *
+ * No job replies before its request's nonce is committed (job_finish,
+ * hub_contact_durable): a push's is written inside its group's transaction;
+ * a read's by the work thread's flush after the page, or, when a push holds
+ * the write lock, the reply is parked (hb_park) until the runner's next
+ * commit (a group without pushes when none waits).  So a hub killed after
+ * a reply refuses that request replayed once it is back.
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
