@@ -151,12 +151,11 @@ int crm__update_changed(node *n, const char *table, const char *id, const efield
 			  const char **xvals, int nx);
 int crm__name_search(const char *q, char *pat, size_t n);
 /* Dynamic SQL is built in a bounded buf (CRM_SQL_MAX, checked: a query that
- * does not fit fails, it is never cut short).  crm__name_search_sql appends
- * the row ids matching a name search (parameter ?param);
- * crm__prepare_built prepares what sql holds, releases it, 0 or -1. */
+ * does not fit fails, it is never cut short; crm__page_query runs it).
+ * crm__name_search_sql appends the row ids matching a name search
+ * (parameter ?param). */
 #define CRM_SQL_MAX 16384
 void crm__name_search_sql(buf *sql, int kind, int param);
-int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql);
 /* A new contact of employer_id (cv: the contact fields' values), its id
  * into out_id.  0 or -1. */
 int crm__insert_contact(node *n, const char *employer_id, const char **cv, const char *actor,

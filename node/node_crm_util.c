@@ -81,6 +81,15 @@ int crm__list_args(route_call *a, crm_list *l)
 	return bad;
 }
 
+/* Prepare what sql holds and release it: 0 or -1. */
+static int prepare_built(node *n, sqlite3_stmt **st, buf *sql)
+{
+	int rc = buf_failed(sql) || sql->data == NULL ? -1 : db_prepare(n->nd_db, st, sql->data);
+
+	buf_release(sql);
+	return rc;
+}
+
 route_rc crm__page_query(route_call *a, const crm_list *l, buf *sql, int newest,
 			 const char *types, ...)
 {
@@ -88,7 +97,7 @@ route_rc crm__page_query(route_call *a, const crm_list *l, buf *sql, int newest,
 	va_list ap;
 	int np, bad = 0;
 
-	if (crm__prepare_built(API_NODE(a), &st, sql) != 0)
+	if (prepare_built(API_NODE(a), &st, sql) != 0)
 		return ROUTE_DBERR;
 	np = sqlite3_bind_parameter_count(st);
 	va_start(ap, types);
@@ -490,13 +499,6 @@ void crm__name_search_sql(buf *sql, int kind, int param)
 		buf_printf(sql, "SELECT rowid AS r FROM employers WHERE normalized_name GLOB ?%d", param);
 }
 
-int crm__prepare_built(node *n, sqlite3_stmt **st, buf *sql)
-{
-	int rc = buf_failed(sql) || sql->data == NULL ? -1 : db_prepare(n->nd_db, st, sql->data);
-
-	buf_release(sql);
-	return rc;
-}
 
 /*
  * Likely duplicates of a company being typed: the same normalized name (any

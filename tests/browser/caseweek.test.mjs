@@ -10,7 +10,7 @@
 // on this stand-alone node they are written as the hub would replicate them.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { withSignedInNode, login, assertAccessible, assert, plantSecret } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, plantSecret, fillIn } from './lib.mjs';
 
 function daysBack(today, n) {
   return new Date(Date.parse(today + 'T00:00:00Z') - n * 86400000).toISOString().slice(0, 10);
@@ -110,9 +110,8 @@ export const tests = [
     await page.waitForFunction(() => document.getElementById('skill_gain-fields-gain_type-err').textContent !== '');
     assert(await page.locator('#form-skill_gain [aria-invalid=true]').count() === 4, 'every empty field of the gain marked');
     await page.selectOption('#skill_gain-fields-gain_type', 'Training milestone');
-    await page.fill('#skill_gain-fields-program', 'Forklift certificate');
-    await page.fill('#skill_gain-fields-achievement', 'Passed the written test');
-    await page.fill('#skill_gain-fields-documentation', 'N/A');
+    await fillIn(page, { '#skill_gain-fields-program': 'Forklift certificate',
+      '#skill_gain-fields-achievement': 'Passed the written test', '#skill_gain-fields-documentation': 'N/A' });
     await page.click('#form-skill_gain button[type=submit]');
     await page.locator('#skill-gains li', { hasText: 'Passed the written test' }).waitFor();
     const tk = (await node.api('/api/v1/case/compliance')).json.timeliness.by_kind.find(k => k.kind === 'measurable_skill_gain');

@@ -4,7 +4,7 @@
 // staff member) refers a participant to it from the participant's page; the
 // referral shows on the participant's timeline and on the employer's
 // summary.  axe-core (WCAG 2.1 AA) clean on both pages.
-import { withSignedInNode, login, assertAccessible, assert } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, fillIn } from './lib.mjs';
 
 export const tests = [
   ['a rep posts a job order, a case manager refers a participant to it', () => withSignedInNode(async (node, rep, browser) => {
@@ -28,10 +28,8 @@ export const tests = [
       await rep.waitForFunction(k => document.getElementById(`jo-${k}-err`).textContent !== '', f);
       assert(await rep.getAttribute(`#jo-${f}`, 'aria-invalid') === 'true', `${f} marked invalid`);
     }
-    await rep.fill('#jo-title', 'Forklift Operator');
-    await rep.fill('#jo-openings', '3');
-    await rep.fill('#jo-location', 'West Sacramento');
-    await rep.fill('#jo-wage', '22.75');
+    await fillIn(rep, { '#jo-title': 'Forklift Operator', '#jo-openings': '3', '#jo-location': 'West Sacramento',
+      '#jo-wage': '22.75' });
     await rep.click('#jo-save');
     await rep.locator('#job-orders td', { hasText: 'Forklift Operator' }).waitFor();
     assert((await rep.textContent('#job-orders')).includes('$22.75 an hour'), 'wage shown');

@@ -252,6 +252,12 @@ export async function withSignedInNode(fn, { viewport = { width: 1024, height: 7
   }
 }
 
+// Fill a form's inputs: values maps a selector to the text it gets, filled
+// in the order given.
+export async function fillIn(page, values) {
+  for (const [sel, v] of Object.entries(values)) await page.fill(sel, v);
+}
+
 // A small PDF in OUT (a signed form to upload); its path.
 export function pdfFile(name) {
   const p = join(OUT, `${process.pid}-${name}.pdf`);

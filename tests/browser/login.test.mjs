@@ -125,15 +125,21 @@ async function hubAndNode() {
   };
 }
 
+// A new page at url, which must come to show the sign-in form.
+async function signInPage(browser, url) {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForSelector('#signin-view:not([hidden])');
+  return page;
+}
+
 export const tests = [
   ['signed out, a page sends you to the login page and back; wrong password; sign out', async () => {
     const node = await startNode();
     const browser = await launch();
     try {
-      const page = await browser.newPage();
-      await page.goto(node.url + '/desk.html');
+      const page = await signInPage(browser, node.url + '/desk.html');
       assert(page.url().includes('/login.html?next=/desk.html'), 'redirected to the login page: ' + page.url());
-      await page.waitForSelector('#signin-view:not([hidden])');
       assert((await page.textContent('#state')).includes('not enrolled'), 'stand-alone node explained');
       await assertAccessible(page, 'login page');
       await page.fill('#username', 'demo');
@@ -164,9 +170,7 @@ export const tests = [
     const env = await hubAndNode();
     const browser = await launch();
     try {
-      const page = await browser.newPage();
-      await page.goto(env.nodeUrl + '/login.html?next=/crm.html');
-      await page.waitForSelector('#signin-view:not([hidden])');
+      const page = await signInPage(browser, env.nodeUrl + '/login.html?next=/crm.html');
       assert(await page.isHidden('#state'), 'nothing to explain while connected');
       await page.fill('#username', 'cam.browser');
       await page.fill('#password', env.temp);

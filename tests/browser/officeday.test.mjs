@@ -22,6 +22,21 @@ async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   }
 }
 
+// A hub started with args, a demo node and a browser: fn(hub, node, browser);
+// all stopped afterwards.
+async function withHubAndNode(fn, args = []) {
+  const hub = await startHub({ args });
+  const node = await startNode();
+  const browser = await launch();
+  try {
+    await fn(hub, node, browser);
+  } finally {
+    await browser.close();
+    await node.stop();
+    await hub.stop();
+  }
+}
+
 async function shoot(page, name) {
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
@@ -230,101 +245,83 @@ export const tests = [
     await kctx.close();
   })],
 
-  ['the sync page says in one sentence whether changes are at the hub, offline and back, with Try now', async () => {
-    const hub = await startHub();
-    const node = await startNode();
-    const browser = await launch();
+  ['the sync page says in one sentence whether changes are at the hub, offline and back, with Try now', () => withHubAndNode(async (hub, node, browser) => {
     let hubProc = hub.proc;
-    try {
-      // Enrolled first, signed in once the node has its staff from the hub
-      // (a row written under a stand-alone node's provisional identity would
-      // name another node, which the hub quarantines).
-      enrollNode(node, hub);
-      for (let i = 0; i < 240; i++) {
-        const s = await (await fetch(node.url + '/api/v1/session')).json().catch(() => ({}));
-        if (s.login && s.login.mode === 'connected') break;
-        await new Promise(r => setTimeout(r, 250));
-      }
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      await login(page, node);
-      await page.goto(node.url + '/sync.html');
-      await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
-      assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green');
-      assert(!(await page.isVisible('#detail')), 'the technical table is under Details for IT');
-      await assertAccessible(page, 'sync page, all at the hub');
-      await page.screenshot({ path: `${OUT}/officeday-sync-ok-1280.png` });
-
-      // The hub goes away: the office works offline, the page says since when.
-      hubProc.kill('SIGTERM');
-      await new Promise(r => hubProc.once('exit', r));
-      const rs = (await node.api('/api/v1/greeter/reasons')).json;
-      await node.api('/api/v1/checkins', { visitor_name: 'Offline Visitor', reason_ids: [rs[0].id] });
-      await page.click('#try-now');
-      await page.waitForFunction(() => document.getElementById('summary').textContent.startsWith('Working offline since'), null, { timeout: 60000 });
-      const text = await page.textContent('#summary');
-      assert(/Working offline since \d{1,2}:\d{2} [AP]M, \d+ changes? waiting\./.test(text), 'one plain sentence: ' + text);
-      assert(!/[45]\d\d|SSL|ECONN/.test(text), 'no error codes in the sentence');
-      assert(/warn|bad/.test(await page.getAttribute('#state', 'class')), 'not green');
-      await page.click('#it-details summary');
-      assert((await page.textContent('#detail')).includes('Last error'), 'the error is for IT, under Details');
-      await assertAccessible(page, 'sync page offline');
-      await page.screenshot({ path: `${OUT}/officeday-sync-offline-1280.png`, fullPage: true });
-
-      // The hub is back: Try now, and all is at the hub again.
-      const port = new URL(hub.url).port;
-      const log = openSync(join(OUT, `browser-hub-officeday-${process.pid}.log`), 'a');
-      hubProc = track(spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'], { stdio: ['ignore', log, log] }));
-      hub.proc = hubProc;
-      for (let i = 0; i < 200; i++) {
-        try { if ((await hub.request('GET', '/healthz')).status === 200) break; } catch { /* not yet */ }
-        await new Promise(r => setTimeout(r, 100));
-      }
-      await page.click('#try-now');
-      await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
-      assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green again');
-      await assertAccessible(page, 'sync page back online');
-    } finally {
-      await browser.close();
-      await node.stop();
-      await hub.stop();
+    // Enrolled first, signed in once the node has its staff from the hub
+    // (a row written under a stand-alone node's provisional identity would
+    // name another node, which the hub quarantines).
+    enrollNode(node, hub);
+    for (let i = 0; i < 240; i++) {
+      const s = await (await fetch(node.url + '/api/v1/session')).json().catch(() => ({}));
+      if (s.login && s.login.mode === 'connected') break;
+      await new Promise(r => setTimeout(r, 250));
     }
-  }],
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await login(page, node);
+    await page.goto(node.url + '/sync.html');
+    await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
+    assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green');
+    assert(!(await page.isVisible('#detail')), 'the technical table is under Details for IT');
+    await assertAccessible(page, 'sync page, all at the hub');
+    await page.screenshot({ path: `${OUT}/officeday-sync-ok-1280.png` });
 
-  ['the lead summary and the hub overview at 1280 and 390 px, without sideways scrolling', async () => {
-    const node = await startNode();
-    const hub = await startHub({ args: ['--password_iters', '1000'] });
-    const browser = await launch();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      await login(page, node);
-      const emp = (await node.api('/api/v1/crm/employers', { company_name: 'Río Grande Tortillería', zip: '95814',
-        contacts: [{ kind: 'primary', name: 'Sofía Núñez', phone: '(916) 555-0142' }] })).json;
-      await page.goto(node.url + '/crm-lead.html?id=' + emp.id);
-      await page.waitForFunction(() => document.getElementById('title').textContent.includes('Río'));
-      await assertAccessible(page, 'lead summary');
-      await shoot(page, 'lead-summary');
+    // The hub goes away: the office works offline, the page says since when.
+    hubProc.kill('SIGTERM');
+    await new Promise(r => hubProc.once('exit', r));
+    const rs = (await node.api('/api/v1/greeter/reasons')).json;
+    await node.api('/api/v1/checkins', { visitor_name: 'Offline Visitor', reason_ids: [rs[0].id] });
+    await page.click('#try-now');
+    await page.waitForFunction(() => document.getElementById('summary').textContent.startsWith('Working offline since'), null, { timeout: 60000 });
+    const text = await page.textContent('#summary');
+    assert(/Working offline since \d{1,2}:\d{2} [AP]M, \d+ changes? waiting\./.test(text), 'one plain sentence: ' + text);
+    assert(!/[45]\d\d|SSL|ECONN/.test(text), 'no error codes in the sentence');
+    assert(/warn|bad/.test(await page.getAttribute('#state', 'class')), 'not green');
+    await page.click('#it-details summary');
+    assert((await page.textContent('#detail')).includes('Last error'), 'the error is for IT, under Details');
+    await assertAccessible(page, 'sync page offline');
+    await page.screenshot({ path: `${OUT}/officeday-sync-offline-1280.png`, fullPage: true });
 
-      // The hub console's overview, signed in as operations.
-      const r = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hub.data], { encoding: 'utf8' });
-      assert(r.status === 0, 'reset-operations: ' + r.stderr);
-      const temp = r.stdout.trim().split(/\s+/).pop();
-      plantSecret(temp);
-      const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-      const hp = await ctx.newPage();
-      await hubFirstSignIn(hp, hub, 'operations', temp, 'Hub.Office42');
-      await hp.waitForLoadState('networkidle');
-      await hp.locator('footer.site', { hasText: 'Outpost hub' }).waitFor();
-      await assertAccessible(hp, 'hub overview');
-      await shoot(hp, 'hub-overview');
-      const nf = await hp.goto(hub.url + '/no-such-page.html');
-      assert(nf.status() === 404 && (await hp.textContent('h1')) === 'Page not found', 'the hub\'s 404 is a page');
-      await assertAccessible(hp, 'hub 404 page');
-    } finally {
-      await browser.close();
-      await hub.stop();
-      await node.stop();
+    // The hub is back: Try now, and all is at the hub again.
+    const port = new URL(hub.url).port;
+    const log = openSync(join(OUT, `browser-hub-officeday-${process.pid}.log`), 'a');
+    hubProc = track(spawn(join(BIN, 'outpost-hub'), ['--data', hub.data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'], { stdio: ['ignore', log, log] }));
+    hub.proc = hubProc;
+    for (let i = 0; i < 200; i++) {
+      try { if ((await hub.request('GET', '/healthz')).status === 200) break; } catch { /* not yet */ }
+      await new Promise(r => setTimeout(r, 100));
     }
-  }],
+    await page.click('#try-now');
+    await page.waitForFunction(() => document.getElementById('summary').textContent.includes('All changes are at the hub'), null, { timeout: 60000 });
+    assert((await page.getAttribute('#state', 'class')).includes('ok'), 'green again');
+    await assertAccessible(page, 'sync page back online');
+  })],
+
+  ['the lead summary and the hub overview at 1280 and 390 px, without sideways scrolling', () => withHubAndNode(async (hub, node, browser) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await login(page, node);
+    const emp = (await node.api('/api/v1/crm/employers', { company_name: 'Río Grande Tortillería', zip: '95814',
+      contacts: [{ kind: 'primary', name: 'Sofía Núñez', phone: '(916) 555-0142' }] })).json;
+    await page.goto(node.url + '/crm-lead.html?id=' + emp.id);
+    await page.waitForFunction(() => document.getElementById('title').textContent.includes('Río'));
+    await assertAccessible(page, 'lead summary');
+    await shoot(page, 'lead-summary');
+
+    // The hub console's overview, signed in as operations.
+    const r = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hub.data], { encoding: 'utf8' });
+    assert(r.status === 0, 'reset-operations: ' + r.stderr);
+    const temp = r.stdout.trim().split(/\s+/).pop();
+    plantSecret(temp);
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+    const hp = await ctx.newPage();
+    await hubFirstSignIn(hp, hub, 'operations', temp, 'Hub.Office42');
+    await hp.waitForLoadState('networkidle');
+    await hp.locator('footer.site', { hasText: 'Outpost hub' }).waitFor();
+    await assertAccessible(hp, 'hub overview');
+    await shoot(hp, 'hub-overview');
+    const nf = await hp.goto(hub.url + '/no-such-page.html');
+    assert(nf.status() === 404 && (await hp.textContent('h1')) === 'Page not found', 'the hub\'s 404 is a page');
+    await assertAccessible(hp, 'hub 404 page');
+  }, ['--password_iters', '1000'])],
 
   ['two minutes before the idle sign-out a dialog offers to stay signed in', async () => {
     // A node whose sessions end after 135 s idle: the warning comes at 15 s.

@@ -20,7 +20,7 @@ import unittest
 
 import harness
 from harness import BIN, Daemon, change_proof, client, plant_secret, pw_verifier, run_tool
-from test_hub import Enrolled, build_frame, changeset_insert
+from test_hub import build_frame, changeset_insert, enroll_identity
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -30,7 +30,9 @@ OPS_PW_RE = re.compile(r"one-time password of 'operations': (\S+)")
 def designate(c, sid, roles, trained=None):
     """Grant roles as an administrator designation (WSD24-13): the signed
     Attachment 1 uploaded to the account, then the roles with its id and the
-    date of the administrator training (a removal, roles [], needs neither).
+    date of the administrator training (a removal, roles [], needs neither;
+    by default yesterday: the hub checks it against its office's date, which
+    may still be yesterday where this machine's is today).
     Returns the roles call's response."""
     body = {"roles": list(roles)}
     if roles:
@@ -38,7 +40,7 @@ def designate(c, sid, roles, trained=None):
                       % sid, body=PDF, ctype="application/pdf")
         assert r.status == 201, r
         body.update(attachment_id=r.json()["id"],
-                    admin_training_date=trained or time.strftime("%Y-%m-%d", time.localtime()))
+                    admin_training_date=trained or today(-1))
     return c.post("/api/v1/admin/staff/%s/roles" % sid, body)
 
 
@@ -461,17 +463,23 @@ class AccountsTest(Base):
         self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
         self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
 
+    def designate_to_cap(self, ids, role, cap):
+        """Designate role to ids[0..cap) (each taken) and then to ids[cap],
+        which must be refused (409 on roles): that refusal."""
+        for sid in ids[:cap]:
+            r = designate(self.ops, sid, [role])
+            self.assertEqual(r.status, 200, r)
+        r = designate(self.ops, ids[cap], [role])
+        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        return r
+
     def test_fourth_mis_admin_refused(self):
         la = self.new_la()
         ids = []
         for i in range(4):
             s, _ = self.create(self.ops, self.uniq("cap"), la=la, group="View Access")
             ids.append(s["id"])
-        for i in range(3):
-            r = designate(self.ops, ids[i], ["mis_admin"])
-            self.assertEqual(r.status, 200, r)
-        r = designate(self.ops, ids[3], ["mis_admin"])
-        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        self.designate_to_cap(ids, "mis_admin", 3)
         r = self.ops.get("/api/v1/admin/local-areas")
         self.assertEqual([x["mis_admins"] for x in r.json() if x["id"] == la], [3])
         # dropping one makes room
@@ -642,11 +650,7 @@ class AccountsTest(Base):
                                office_id="demo-office", confidentiality_type="DE 7410")
             ids.append(s["id"])
         # "EDD WSB Staff" with staff_admin would be every privilege but greeter_setup
-        for i in range(5):
-            r = designate(self.ops, ids[i], ["spoc"])
-            self.assertEqual(r.status, 200, r)
-        r = designate(self.ops, ids[5], ["spoc"])
-        self.assertEqual((r.status, r.json()["field"]), (409, "roles"))
+        r = self.designate_to_cap(ids, "spoc", 5)
         self.assertIn("at most 5", r.json()["error"])
         self.assertEqual([d["spocs"] for d in self.ops.get("/api/v1/admin/field-divisions").json()
                           if d["id"] == div], [5])
@@ -787,13 +791,7 @@ class AccountsTest(Base):
         sid = staff["id"]
         with self.db() as d:
             cur = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?", (sid,)).fetchone()[0]
-        p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office", "demo-office",
-                      "--data", self.hub.data], name="hub")
-        code = p.stdout.decode().strip()
-        plant_secret(code)
-        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
-        self.assertEqual(r.status, 200, r)
-        node = Enrolled(self.hub, r.json())
+        node = enroll_identity(self, self.hub)
         schema = self.hub.get("/healthz").json()["schema_version"]
 
         def node_hash(pw):

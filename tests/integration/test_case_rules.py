@@ -427,6 +427,15 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
                  what="the registration date at office A")
         return p
 
+    def entered(self, first, last, days, code, start):
+        """A participant registered `days` ago (registered) and an entry of
+        code starting on start by the case manager, which must be taken
+        (201): the participant and the entry's reply."""
+        p = self.registered(first, last, days)
+        r = self.activity(p["id"], code, start, node=self.s["casemgr"])
+        self.assertEqual(r.status, 201, r.body)
+        return p, r.json()
+
     def request_of(self, who, rid, state="pending"):
         r = self.s[who].get(API + "/approvals?state=all")
         self.assertEqual(r.status, 200, r.body)
@@ -445,11 +454,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
 
     def test_backdate_pending_until_three_approvers(self):
         cm = self.s["casemgr"]
-        p = self.registered("Benita", "Retroactiva", 60)
         start = days_ago(self.today, 45)
-        r = self.activity(p["id"], "102", start, node=cm)
-        self.assertEqual(r.status, 201, r.body)
-        j = r.json()
+        p, j = self.entered("Benita", "Retroactiva", 60, "102", start)
         rid = j["approval"]["request_id"]
         self.assertEqual(j["approval"]["state"], "pending")
         self.assertEqual(j["approval"]["waiting_for"], ["DSS Program Manager", "WDB Director", "EDD"])
@@ -507,10 +513,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
 
     def test_refusal_and_offline_request(self):
         cm = self.s["casemgr"]
-        p = self.registered("Ramiro", "Rechazado", 80)
-        r = self.activity(p["id"], "102", days_ago(self.today, 70), node=cm)
-        self.assertEqual(r.status, 201, r.body)
-        rid = r.json()["approval"]["request_id"]
+        p, j = self.entered("Ramiro", "Rechazado", 80, "102", days_ago(self.today, 70))
+        rid = j["approval"]["request_id"]
         self.bad(self.decide("eddrev", rid, "refused"), "comment")
         r = self.decide("eddrev", rid, "refused", comment="No documentation of the visit.")
         self.assertEqual(r.status, 201, r.body)
@@ -534,10 +538,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
 
     def test_help_request_void_pending_until_approved(self):
         cm, sup = self.s["casemgr"], self.s["super"]
-        p = self.registered("Valentin", "Anulado", 20)
-        r = self.activity(p["id"], "102", days_ago(self.today, 10), node=cm)
-        self.assertEqual(r.status, 201, r.body)
-        act = r.json()["activity"]
+        p, j = self.entered("Valentin", "Anulado", 20, "102", days_ago(self.today, 10))
+        act = j["activity"]
         before = cm.get(API + "/participants/" + p["id"]).json()["status"]
         self.assertEqual(before["last_service_date"], act["start_date"])
         # Staff cannot change entered data; a supervisor raises a Help Request.
@@ -588,11 +590,9 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
 
     def test_approvers_decide_at_the_hub_console(self):
         cm = self.s["casemgr"]
-        p = self.registered("Consuelo", "Consola", 60)
         start = days_ago(self.today, 45)
-        r = self.activity(p["id"], "102", start, node=cm)
-        self.assertEqual(r.status, 201, r.body)
-        rid = r.json()["approval"]["request_id"]
+        p, j = self.entered("Consuelo", "Consola", 60, "102", start)
+        rid = j["approval"]["request_id"]
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid) == 1,
                  what="the request at the hub")
         # Staff without an approver or administrator role: no console.
@@ -651,10 +651,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
 
     def test_note_amendment_waits_for_its_help_request(self):
         cm, sup = self.s["casemgr"], self.s["super"]
-        p = self.registered("Nora", "Enmendada", 20)
-        r = self.activity(p["id"], "115", days_ago(self.today, 3), node=cm)
-        self.assertEqual(r.status, 201, r.body)
-        note = r.json()["note"]
+        p, j = self.entered("Nora", "Enmendada", 20, "115", days_ago(self.today, 3))
+        note = j["note"]
         N = API + "/notes/%s/amend" % note["id"]
         text = "Helped with the resume and a cover letter."
         plant_secret(text)

@@ -56,9 +56,9 @@ class ConsoleApi(unittest.TestCase):
         r = self.admin("GET", "/api/v1/conflicts/c-1")
         self.assertEqual(r.status, 200, r.body)
         c = r.json()
-        self.assertEqual(c["base"], "200 River Road")
-        self.assertEqual(c["hub"], "200 River Road, Suite 1")
-        self.assertEqual(c["office"], "9 Bridge Street")
+        self.assertEqual({k: c[k] for k in ("base", "hub", "office")},
+                         {"base": "200 River Road", "hub": "200 River Road, Suite 1",
+                          "office": "9 Bridge Street"})
         self.assertTrue(c["row_exists"])
         before = self.hub_sql("SELECT address FROM offices WHERE id='demo-office-2'")[0][0]
         self.assertEqual(c["current"], before)

@@ -63,7 +63,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon, Listener, login, plant_secret, read_head, run_tool
+from harness import BIN, Daemon, Listener, login, plant_secret, read_head, rows, run_tool
 
 LONG = os.environ.get("OUTPOST_LONG") == "1"
 API = "/api/v1/crm"
@@ -344,11 +344,7 @@ class Cluster:
         self.note_acked(node)
 
     def head(self):
-        db = self.hub.db()
-        try:
-            return db.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
-        finally:
-            db.close()
+        return rows(self.hub, "SELECT coalesce(max(seq), 0) FROM change_log")[0][0]
 
     def sync_all(self, rounds=6):
         """Push and pull everyone until a whole round changes nothing."""

@@ -38,11 +38,7 @@ class CrmNodeTest(harness.DemoNode):
         return self.node.request(method, API + path, body=body)
 
     def outbox(self):
-        db = self.node.db()
-        try:
-            return db.execute("SELECT count(*) FROM outbox").fetchone()[0]
-        finally:
-            db.close()
+        return harness.rows(self.node, "SELECT count(*) FROM outbox")[0][0]
 
     def bad(self, r, field, status=400):
         self.assertEqual(r.status, status, r.body)
@@ -717,6 +713,30 @@ class CrmReplicationTest(harness.TwoOffices):
             self.assertEqual((s["status"], s["duplicate_of"]), ("inactive", ea["id"]))
         self.verify(self.a)
         self.verify(self.b)
+
+
+class ListReadErrorTest(harness.DemoNode):
+    """A list that cannot be read is a 500 in the one error shape, never a
+    reply that shows it empty (lib/db.c's db_add_rows_json, review finding):
+    the CRM and case meta lists and an employer's lists, each with its
+    table renamed behind the running node's back, then put back."""
+
+    def test_unreadable_list_is_a_500(self):
+        r = self.node.post(API + "/employers", {"company_name": "Listless Supply", "zip": "95814"})
+        self.assertEqual(r.status, 201, r.body)
+        emp = r.json()["id"]
+        for table, path in (("work_item_priorities", API + "/meta"),
+                            ("followup_codes", "/api/v1/case/meta"),
+                            ("employer_locations", API + "/employers/" + emp)):
+            harness.db_write(self.node, "ALTER TABLE %s RENAME TO %s_away" % (table, table))
+            try:
+                r = self.node.get(path)
+                self.assertEqual(r.status, 500, (path, r.body))
+                self.assertTrue(r.json().get("error"), r.body)
+                self.assertNotIn("field", r.json())
+            finally:
+                harness.db_write(self.node, "ALTER TABLE %s_away RENAME TO %s" % (table, table))
+            self.assertEqual(self.node.get(path).status, 200, path)
 
 
 if __name__ == "__main__":

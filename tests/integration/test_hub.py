@@ -156,6 +156,14 @@ class Enrolled:
         return self.request("POST", "/api/v1/sync/push", frame, **kw)
 
 
+def enroll_identity(test, hub, office="demo-office", hostname="pc"):
+    """A node identity enrolled at hub for office through the API with a
+    fresh code (harness.hub_code), which test asserts is taken: an Enrolled."""
+    r = hub.post("/api/v1/sync/enroll", {"code": harness.hub_code(hub, office), "hostname": hostname})
+    test.assertEqual(r.status, 200, r)
+    return Enrolled(hub, r.json())
+
+
 class HubTest(harness.HubAndNode):
 
     def tearDown(self):

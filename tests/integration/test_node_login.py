@@ -112,12 +112,8 @@ def session_state(node):
 
 
 def node_has_credentials(node, staff_id):
-    db = node.db()
-    try:
-        return db.execute("SELECT password_temp FROM staff_credentials WHERE id=? AND "
-                          "password_hash IS NOT NULL", (staff_id,)).fetchone()
-    finally:
-        db.close()
+    return harness.rows(node, "SELECT password_temp FROM staff_credentials WHERE id=? AND "
+                        "password_hash IS NOT NULL", staff_id)
 
 
 def assert_no_secrets(test, daemons, values):

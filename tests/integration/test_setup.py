@@ -16,7 +16,7 @@ import unittest
 import harness
 from harness import Daemon, plant_secret
 from test_accounts import Base, Console, designate
-from test_hub import Enrolled, build_frame, changeset_insert
+from test_hub import build_frame, changeset_insert, enroll_identity
 from test_sync_node import hub_tool, sync, wait_for
 
 
@@ -414,12 +414,7 @@ class SetupTest(Base):
         # The hub refuses a new service with the retired code, entered today,
         # and takes one entered before the retirement (an office offline).
         office = la + "-office"
-        p = hub_tool(self.hub, "enroll-code", "--office", office)
-        code = p.stdout.decode().strip()
-        plant_secret(code)
-        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
-        self.assertEqual(r.status, 200, r)
-        n = Enrolled(self.hub, r.json())
+        n = enroll_identity(self, self.hub, office)
         schema = self.hub.get("/healthz").json()["schema_version"]
         db = self.db()
         try:

@@ -91,6 +91,12 @@ class Office:
                 time.sleep(0.25)
         return n
 
+    def synced_node(self, hub, office="demo-office"):
+        """node(), then wait until it has taken its snapshot from the hub."""
+        n = self.node(hub, office)
+        wait_for(lambda: status(n)["cursor"] is not None, what="the node's snapshot")
+        return n
+
     def close(self):
         for d in reversed(self.daemons):
             d.cleanup()
@@ -271,8 +277,7 @@ class SyncNodeTest(OfficeTest):
 
     def test_hub_down_node_serves_backs_off_and_catches_up(self):
         hub = self.o.hub()
-        a = self.o.node(hub)
-        wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
+        a = self.o.synced_node(hub)
         hub.stop()
         ids = [checkin(a, "Offline %d" % i) for i in range(3)]
         # The UI and the API keep working.
@@ -488,8 +493,7 @@ class SyncNodeTest(OfficeTest):
     # ---- bundles --------------------------------------------------------------------
     def test_export_import_bundle(self):
         hub = self.o.hub()
-        a = self.o.node(hub)
-        wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
+        a = self.o.synced_node(hub)
         hub.stop()
         ids = [checkin(a, "Bundle %d" % i) for i in range(5)]
         with tempfile.TemporaryDirectory() as d:

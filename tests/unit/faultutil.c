@@ -183,3 +183,11 @@ int64_t ft_count_of(sqlite3 *db, const char *sql)
 	faultvfs_fail_at(FAULTVFS_NONE, 0);
 	return db_int(db, sql, -1);
 }
+
+void ft_tried(const char *what, int tried, int least)
+{
+	print_message("%d failed operations tried in %s\n", tried, what);
+	if (tried <= least)
+		fail_msg("only %d failed operations tried in %s, expected more than %d", tried, what,
+			 least);
+}

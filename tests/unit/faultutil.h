@@ -53,5 +53,9 @@ int ft_hub_teardown(void **state);
 int ft_ingest(sqlite3 *db, const hub_node *hn, int frame);
 /* db_int(sql) with no fault armed (a check after a failure). */
 int64_t ft_count_of(sqlite3 *db, const char *sql);
+/* The end of a fault loop: say how many failed operations were tried in
+ * what, and fail unless that is more than least (a loop that stopped early
+ * tested nothing). */
+void ft_tried(const char *what, int tried, int least);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 
 #include "model/capture.h"
 #include "model/schema.h"
@@ -73,4 +74,34 @@ st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
 	sqlite3_finalize(st);
 	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
 	return p;
+}
+
+int st_refuse_visitor(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+		      size_t n, const char *name, int deletes, const char *why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "visitor_name");
+
+	(void)db;
+	if (strcmp(tbl, "checkins") != 0 || (op == SQLITE_DELETE && !deletes) || !cJSON_IsString(v) ||
+	    strcmp(v->valuestring, name) != 0)
+		return 0;
+	snprintf(reason, n, "%s", why);
+	return -1;
+}
+
+int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	(void)ctx, (void)kind, (void)it;
+	return SQLITE_CHANGESET_ABORT;
+}
+
+void st_expect_ints(sqlite3 *db, const st_expect *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int64_t got = db_int(db, e[i].sql, INT64_MIN);
+
+		if (got != e[i].want)
+			fail_msg("%s: %lld, expected %lld", e[i].sql, (long long)got,
+				 (long long)e[i].want);
+	}
 }

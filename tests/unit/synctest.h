@@ -8,6 +8,7 @@
 #ifndef OUTPOST_SYNCTEST_H
 #define OUTPOST_SYNCTEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/db.h"
@@ -29,5 +30,31 @@ typedef struct st_pushed {
 /* Push every outbox entry of node to hub as sc (one transaction each) and
  * drop them from the outbox, as the node does after the ack. */
 st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc);
+
+/* A conflict handler for sqlite3changeset_apply that stops at the first
+ * conflict: a replica copied in a test must apply cleanly. */
+int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it);
+
+/* The rule of the tests' domain validators (sync_set_validator; db, tbl,
+ * op, row, reason and n as there): a checkins row whose visitor_name is name
+ * is refused, why copied to reason: -1; anything else 0.  A delete is judged
+ * too when deletes is non-zero. */
+int st_refuse_visitor(sqlite3 *db, const char *tbl, int op, const struct cJSON *row, char *reason,
+		      size_t n, const char *name, int deletes, const char *why);
+
+/* One query whose single integer result a test expects. */
+typedef struct st_expect {
+	const char *sql;
+	int64_t want;
+} st_expect;
+
+/* Run each query of e[0..n) on db and compare its value with want; a
+ * mismatch fails naming the query and both values. */
+void st_expect_ints(sqlite3 *db, const st_expect *e, size_t n);
+#define ST_EXPECT(db, ...)                                                                   \
+	do {                                                                                 \
+		static const st_expect st_e_[] = {__VA_ARGS__};                              \
+		st_expect_ints((db), st_e_, sizeof st_e_ / sizeof st_e_[0]);                 \
+	} while (0)
 
 #endif

@@ -337,19 +337,30 @@ static const char *status(sqlite3 *db, const char *id)
 	return status_of;
 }
 
+/* Validate the credential_changes row r at the hub as op, then free it:
+ * acct_validate_row's result; why it refused in why. */
+static char why[200];
+static int validate(fx *f, int op, cJSON *r)
+{
+	int rc;
+
+	why[0] = '\0';
+	rc = acct_validate_row(f->db, "credential_changes", op, r, why, sizeof why);
+	cJSON_Delete(r);
+	return rc;
+}
+
 static void test_cred_apply(void **state)
 {
 	fx *f = *state;
-	char reason[200], h[PASSWORD_HASH_MAX];
+	char h[PASSWORD_HASH_MAX];
 	int temp;
 	cJSON *r;
 
 	/* the right previous hash: applied, temporary flag cleared */
 	r = change_row("c1", "s1", "demo-la", f->newhash, f->ref, "first_login");
-	reason[0] = '\0';
-	if (acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason, sizeof reason) != 0)
-		fail_msg("refused: %s (%s)", reason, f->newhash);
-	cJSON_Delete(r);
+	if (validate(f, SQLITE_INSERT, r) != 0)
+		fail_msg("refused: %s (%s)", why, f->newhash);
 	cred(f->db, "s1", h, sizeof h, &temp);
 	assert_string_equal(h, f->newhash);
 	assert_int_equal(temp, 0);
@@ -367,10 +378,7 @@ static void test_cred_apply(void **state)
 	db_exec(f->db, "UPDATE staff_credentials SET password_hash='pbkdf2-sha256$600000$"
 		       "00000000000000000000000000000000$"
 		       "1111111111111111111111111111111111111111111111111111111111111111' WHERE id='s1'");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 0);
-	cJSON_Delete(r);
+	assert_int_equal(validate(f, SQLITE_INSERT, r), 0);
 	cred(f->db, "s1", h, sizeof h, &temp);
 	assert_non_null(strstr(h, "$1111"));
 	assert_string_equal(status(f->db, "c2"), "refused");
@@ -379,86 +387,66 @@ static void test_cred_apply(void **state)
 				  " AND row_id='s1'", 0) >= 3);
 }
 
+/* Changes a node may send that the hub refuses (0, status "refused"). */
+static const struct refusal {
+	const char *what, *id, *staff;
+	int no_prev;      /* sent without the previous hash */
+	const char *kept; /* the staff whose hash must stay the hub's */
+} refusals[] = {
+	{"staff of another Local Area (row claims the node's)", "c3", "s2", 0, "s2"},
+	{"deactivated", "c4", "s3", 0, NULL},
+	{"no previous hash", "c5", "s1", 1, NULL},
+	{"unknown staff", "c6", "nobody", 0, NULL},
+};
+
 static void test_cred_refusals(void **state)
 {
 	fx *f = *state;
-	char reason[200], h[PASSWORD_HASH_MAX];
+	char h[PASSWORD_HASH_MAX];
 	int temp;
 	cJSON *r;
 
-	/* staff of another Local Area (row claims the node's) */
-	r = change_row("c3", "s2", "demo-la", f->newhash, f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 0);
-	cJSON_Delete(r);
-	assert_string_equal(status(f->db, "c3"), "refused");
-	cred(f->db, "s2", h, sizeof h, &temp);
-	assert_string_equal(h, f->hash);
-	/* deactivated */
-	r = change_row("c4", "s3", "demo-la", f->newhash, f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 0);
-	cJSON_Delete(r);
-	assert_string_equal(status(f->db, "c4"), "refused");
-	/* no previous hash */
-	r = change_row("c5", "s1", "demo-la", f->newhash, NULL, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 0);
-	cJSON_Delete(r);
-	assert_string_equal(status(f->db, "c5"), "refused");
-	/* unknown staff */
-	r = change_row("c6", "nobody", "demo-la", f->newhash, f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 0);
-	cJSON_Delete(r);
-	assert_string_equal(status(f->db, "c6"), "refused");
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+		const struct refusal *c = &refusals[i];
+		int rc = validate(f, SQLITE_INSERT, change_row(c->id, c->staff, "demo-la", f->newhash,
+							      c->no_prev ? NULL : f->ref, "change"));
+		const char *st = status(f->db, c->id);
+
+		if (rc != 0 || strcmp(st, "refused") != 0)
+			fail_msg("%s: validated %d (%s), status %s; expected 0 and refused", c->what, rc,
+				 why, st);
+		if (c->kept) {
+			cred(f->db, c->kept, h, sizeof h, &temp);
+			assert_string_equal(h, f->hash);
+		}
+	}
 	/* malformed rows quarantine the entry (-1) */
-	r = change_row("c7", "s1", "demo-la", "plaintext", f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
+	assert_int_equal(validate(f, SQLITE_INSERT,
+				  change_row("c7", "s1", "demo-la", "plaintext", f->ref, "change")),
 			 -1);
-	assert_non_null(strstr(reason, "password_hash"));
-	cJSON_Delete(r);
-	r = change_row("c8", "s1", "demo-la", f->hash /* 1000 rounds */, f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
+	assert_non_null(strstr(why, "password_hash"));
+	assert_int_equal(validate(f, SQLITE_INSERT, change_row("c8", "s1", "demo-la",
+							       f->hash /* 1000 rounds */, f->ref, "change")),
 			 -1);
-	cJSON_Delete(r);
-	r = change_row("c9", "s1", "demo-la", f->newhash, f->ref, "stolen");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
+	assert_int_equal(validate(f, SQLITE_INSERT,
+				  change_row("c9", "s1", "demo-la", f->newhash, f->ref, "stolen")),
 			 -1);
-	cJSON_Delete(r);
-	r = change_row("c10", "s1", "demo-la", f->newhash, f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_UPDATE, r, reason,
-					   sizeof reason),
+	assert_int_equal(validate(f, SQLITE_UPDATE,
+				  change_row("c10", "s1", "demo-la", f->newhash, f->ref, "change")),
 			 -1);
-	cJSON_Delete(r);
 	/* no proof, a proof of another password, a field changed after signing:
 	 * quarantined, nothing applied */
 	r = change_row("c11", "s1", "demo-la", f->newhash, f->ref, "change");
 	cJSON_DeleteItemFromObject(r, "proof");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 -1);
-	assert_non_null(strstr(reason, "proof"));
-	cJSON_Delete(r);
+	assert_int_equal(validate(f, SQLITE_INSERT, r), -1);
+	assert_non_null(strstr(why, "proof"));
 	r = change_row("c12", "s1", "demo-la", f->newhash, f->ref, "change");
 	cJSON_ReplaceItemInObject(r, "reason", cJSON_CreateString("first_login"));
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
-			 -1);
-	cJSON_Delete(r);
+	assert_int_equal(validate(f, SQLITE_INSERT, r), -1);
 	assert_int_equal(password_verifier("Guess.Pass1", f->hash, cur_v), 0);
-	r = change_row("c13", "s1", "demo-la", f->newhash, f->ref, "change");
-	assert_int_equal(acct_validate_row(f->db, "credential_changes", SQLITE_INSERT, r, reason,
-					   sizeof reason),
+	assert_int_equal(validate(f, SQLITE_INSERT,
+				  change_row("c13", "s1", "demo-la", f->newhash, f->ref, "change")),
 			 -1);
-	cJSON_Delete(r);
 	assert_int_equal(password_verifier("Old.Pass77", f->hash, cur_v), 0);
 	cred(f->db, "s1", h, sizeof h, &temp);
 	assert_string_equal(h, f->hash);

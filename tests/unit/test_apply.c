@@ -60,14 +60,6 @@ static unsigned char *outbox_blob(sqlite3 *node, size_t *len)
 	return p;
 }
 
-static int conflict_omit(void *ctx, int kind, sqlite3_changeset_iter *it)
-{
-	(void)ctx;
-	(void)kind;
-	(void)it;
-	return SQLITE_CHANGESET_ABORT;
-}
-
 /* Copy node's pending changes to other nodes without capture (as a pull
  * would), so every replica starts from the same base row. */
 static void replicate(sqlite3 *from, sqlite3 *to)
@@ -75,7 +67,7 @@ static void replicate(sqlite3 *from, sqlite3 *to)
 	size_t n;
 	unsigned char *cs = outbox_blob(from, &n);
 
-	assert_int_equal(sqlite3changeset_apply(to, (int)n, cs, NULL, conflict_omit, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3changeset_apply(to, (int)n, cs, NULL, st_conflict_abort, NULL), SQLITE_OK);
 	free(cs);
 }
 
@@ -543,10 +535,8 @@ static void test_hub_owned_quarantined(void **state)
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.quarantined, 1);
 	assert_non_null(strstr(p.reason, "hub-owned"));
-	assert_int_equal(q_int(hub, "SELECT count(*) FROM offices"), 0);
-	assert_int_equal(q_int(hub, "SELECT count(*) FROM checkins"), 0);
-	assert_int_equal(q_int(hub, "SELECT count(*) FROM change_log"), 0);
-	assert_int_equal(q_int(hub, "SELECT count(*) FROM quarantine"), 1);
+	ST_EXPECT(hub, {"SELECT count(*) FROM offices", 0}, {"SELECT count(*) FROM checkins", 0},
+		  {"SELECT count(*) FROM change_log", 0}, {"SELECT count(*) FROM quarantine", 1});
 	sqlite3_close(hub);
 	sqlite3_close(a);
 }
@@ -630,15 +620,7 @@ static void test_missing_row_and_duplicate_key(void **state)
 static int no_bad_names(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			size_t n)
 {
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(row, "visitor_name");
-
-	(void)db;
-	if (strcmp(tbl, "checkins") == 0 && op != SQLITE_DELETE && cJSON_IsString(name) &&
-	    strcmp(name->valuestring, "bad") == 0) {
-		snprintf(reason, n, "visitor_name may not be 'bad'");
-		return -1;
-	}
-	return 0;
+	return st_refuse_visitor(db, tbl, op, row, reason, n, "bad", 0, "visitor_name may not be 'bad'");
 }
 
 static void test_domain_validator(void **state)

@@ -231,15 +231,7 @@ static void test_cache_other_db_refused(void **state)
 static int refuse_two(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 		      size_t n)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "visitor_name");
-
-	(void)db;
-	(void)op;
-	if (strcmp(tbl, "checkins") == 0 && cJSON_IsString(v) && strcmp(v->valuestring, "Two") == 0) {
-		snprintf(reason, n, "no Two");
-		return -1;
-	}
-	return 0;
+	return st_refuse_visitor(db, tbl, op, row, reason, n, "Two", 1, "no Two");
 }
 
 /* The change log as a set (the group writes its rows before the merged ones;

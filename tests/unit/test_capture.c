@@ -20,6 +20,7 @@
 #include "model/greeter.h"
 #include "model/schema.h"
 #include "synctest.h"
+#include "testutil.h"
 
 #define open_node() st_open_db(0)
 
@@ -38,26 +39,28 @@ static void insert_checkin(sqlite3 *db, const char *id, const char *name)
 	assert_int_equal(db_exec(db, sql), 0);
 }
 
-static int conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it)
+/* insert_checkin as one captured transaction by actor stamped hlc: the
+ * outbox seq it got. */
+static int64_t captured_checkin(sqlite3 *db, const char *id, const char *name, const char *hlc,
+				const char *actor)
 {
-	(void)ctx;
-	(void)kind;
-	(void)it;
-	return SQLITE_CHANGESET_ABORT;
+	capture c;
+	int64_t seq = -1;
+
+	assert_int_equal(capture_begin(&c, db), 0);
+	insert_checkin(db, id, name);
+	assert_int_equal(capture_commit(&c, hlc, actor, &seq), 0);
+	return seq;
 }
 
 static void test_one_write_one_entry(void **state)
 {
 	sqlite3 *db = open_node(), *copy;
-	capture c;
-	int64_t seq = -1;
 	sqlite3_stmt *st;
 
 	(void)state;
-	assert_int_equal(capture_begin(&c, db), 0);
-	insert_checkin(db, "0190a000-0000-7000-8000-0000000000aa", "Ana Lopez");
-	assert_int_equal(capture_commit(&c, "000000000001.0001.n", "staff-1", &seq), 0);
-	assert_true(seq > 0);
+	assert_true(captured_checkin(db, "0190a000-0000-7000-8000-0000000000aa", "Ana Lopez",
+				     "000000000001.0001.n", "staff-1") > 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 1);
 
 	/* Apply the captured changeset to an empty copy of the schema. */
@@ -69,7 +72,7 @@ static void test_one_write_one_entry(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(st, 2), "000000000001.0001.n");
 	assert_int_equal(sqlite3changeset_apply(copy, sqlite3_column_bytes(st, 0),
 					       (void *)sqlite3_column_blob(st, 0), NULL,
-					       conflict_abort, NULL),
+					       st_conflict_abort, NULL),
 			 SQLITE_OK);
 	sqlite3_finalize(st);
 	assert_int_equal(db_int(copy, "SELECT count(*) FROM checkins WHERE visitor_name='Ana Lopez' "
@@ -84,23 +87,16 @@ static void test_one_write_one_entry(void **state)
 static void test_update_and_noop(void **state)
 {
 	sqlite3 *db = open_node();
-	capture c;
-	int64_t seq;
 
 	(void)state;
-	assert_int_equal(capture_begin(&c, db), 0);
-	insert_checkin(db, "id-1", "Bo");
-	assert_int_equal(capture_commit(&c, "h1", NULL, &seq), 0);
+	captured_checkin(db, "id-1", "Bo", "h1", NULL);
 	/* A transaction that changes nothing adds no entry. */
-	assert_int_equal(capture_begin(&c, db), 0);
-	assert_int_equal(db_exec(db, "UPDATE checkins SET status='waiting' WHERE id='nope'"), 0);
-	assert_int_equal(capture_commit(&c, "h2", NULL, &seq), 0);
-	assert_int_equal(seq, 0);
+	assert_int_equal(st_node_write(db, NULL, "h2",
+				       "UPDATE checkins SET status='waiting' WHERE id='nope'"),
+			 0);
 	/* An update is one more entry. */
-	assert_int_equal(capture_begin(&c, db), 0);
-	assert_int_equal(db_exec(db, "UPDATE checkins SET status='called' WHERE id='id-1'"), 0);
-	assert_int_equal(capture_commit(&c, "h3", NULL, &seq), 0);
-	assert_true(seq > 0);
+	assert_true(st_node_write(db, NULL, "h3",
+				  "UPDATE checkins SET status='called' WHERE id='id-1'") > 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 2);
 	db_close(db);
 }
@@ -137,9 +133,7 @@ static void test_nested_group_commit(void **state)
 	assert_int_equal(capture_begin(&c, db), 0);
 	insert_checkin(db, "g-2", "Two");
 	capture_abort(&c);
-	assert_int_equal(capture_begin(&c, db), 0);
-	insert_checkin(db, "g-3", "Three");
-	assert_int_equal(capture_commit(&c, "h3", NULL, &seq), 0);
+	captured_checkin(db, "g-3", "Three", "h3", NULL);
 	assert_int_equal(sqlite3_get_autocommit(db), 0); /* still inside the batch */
 	assert_int_equal(db_exec(db, "COMMIT"), 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 2);
@@ -191,15 +185,10 @@ static void test_greeter_rules(void **state)
 	assert_null(greeter_transition("left", "serve"));
 	assert_null(greeter_transition("waiting", "done"));
 	assert_null(greeter_transition("waiting", "bogus"));
-	assert_int_equal(greeter_valid_phone("(916) 555-0100"), 0);
-	assert_int_equal(greeter_valid_phone("555"), -1);
-	assert_int_equal(greeter_valid_phone("555-0100; DROP"), -1);
-	assert_int_equal(greeter_valid_email("a.b@example.org"), 0);
-	assert_int_equal(greeter_valid_email("a@b"), -1);
-	assert_int_equal(greeter_valid_email("a b@example.org"), -1);
-	assert_int_equal(greeter_valid_email("@example.org"), -1);
-	assert_int_equal(greeter_valid_language("es"), 0);
-	assert_int_equal(greeter_valid_language("fr"), -1);
+	TU_CHECK_TEXT(greeter_valid_phone, {"(916) 555-0100", 0}, {"555", -1}, {"555-0100; DROP", -1});
+	TU_CHECK_TEXT(greeter_valid_email, {"a.b@example.org", 0}, {"a@b", -1},
+		      {"a b@example.org", -1}, {"@example.org", -1});
+	TU_CHECK_TEXT(greeter_valid_language, {"es", 0}, {"fr", -1});
 }
 
 /* ---- differential check against the session extension ------------------------ */
@@ -256,6 +245,37 @@ static void describe_value(char *out, size_t n, sqlite3_value *v)
 	}
 }
 
+typedef int (*value_fn)(sqlite3_changeset_iter *, int, sqlite3_value **);
+
+/* Append " value" for each of the ncol columns of the change at it, as get
+ * (sqlite3changeset_old or _new) gives them; every one "null" when get is
+ * NULL (an insert has no old row, a delete no new one).  line's new length. */
+static size_t describe_row(char *line, size_t n, size_t k, sqlite3_changeset_iter *it, int ncol,
+			   value_fn get)
+{
+	char v[1024];
+
+	for (int i = 0; i < ncol; i++) {
+		sqlite3_value *x = NULL;
+		if (get)
+			assert_int_equal(get(it, i, &x), SQLITE_OK);
+		describe_value(v, sizeof v, x);
+		k += (size_t)snprintf(line + k, n - k, " %s", v);
+	}
+	return k;
+}
+
+/* Append the first len bytes of s and a newline to the text *out of *outlen. */
+static void append_line(char **out, size_t *outlen, const char *s, size_t len)
+{
+	*out = realloc(*out, *outlen + len + 2);
+	assert_non_null(*out);
+	memcpy(*out + *outlen, s, len);
+	*outlen += len;
+	(*out)[(*outlen)++] = '\n';
+	(*out)[*outlen] = '\0';
+}
+
 /* The changeset as text: one line per table header, then its changes sorted. */
 static char *describe(const void *cs, int n)
 {
@@ -271,7 +291,7 @@ static char *describe(const void *cs, int n)
 		int ncol = 0, op = 0, ind = 0;
 		unsigned char *pk = NULL;
 		int npk = 0;
-		char line[8192], v[1024];
+		char line[8192];
 		size_t k;
 
 		if (rc == SQLITE_ROW) {
@@ -284,12 +304,7 @@ static char *describe(const void *cs, int n)
 			/* Flush the previous table's changes, sorted. */
 			qsort(lines, (size_t)nlines, sizeof lines[0], cmp_str);
 			for (int i = 0; i < nlines; i++) {
-				size_t l = strlen(lines[i]);
-				out = realloc(out, outlen + l + 2);
-				memcpy(out + outlen, lines[i], l);
-				outlen += l;
-				out[outlen++] = '\n';
-				out[outlen] = '\0';
+				append_line(&out, &outlen, lines[i], strlen(lines[i]));
 				free(lines[i]);
 			}
 			nlines = 0;
@@ -299,28 +314,14 @@ static char *describe(const void *cs, int n)
 			k = (size_t)snprintf(line, sizeof line, "T %s %d ", tab, ncol);
 			for (int i = 0; i < npk; i++)
 				k += (size_t)snprintf(line + k, sizeof line - k, "%d", pk[i]);
-			out = realloc(out, outlen + k + 2);
-			memcpy(out + outlen, line, k);
-			outlen += k;
-			out[outlen++] = '\n';
-			out[outlen] = '\0';
+			append_line(&out, &outlen, line, k);
 		}
 		k = (size_t)snprintf(line, sizeof line, "  %d/%d old:", op, ind);
-		for (int i = 0; i < ncol; i++) {
-			sqlite3_value *x = NULL;
-			if (op != SQLITE_INSERT)
-				assert_int_equal(sqlite3changeset_old(it, i, &x), SQLITE_OK);
-			describe_value(v, sizeof v, x);
-			k += (size_t)snprintf(line + k, sizeof line - k, " %s", v);
-		}
+		k = describe_row(line, sizeof line, k, it, ncol,
+				 op != SQLITE_INSERT ? sqlite3changeset_old : NULL);
 		k += (size_t)snprintf(line + k, sizeof line - k, " new:");
-		for (int i = 0; i < ncol; i++) {
-			sqlite3_value *x = NULL;
-			if (op != SQLITE_DELETE)
-				assert_int_equal(sqlite3changeset_new(it, i, &x), SQLITE_OK);
-			describe_value(v, sizeof v, x);
-			k += (size_t)snprintf(line + k, sizeof line - k, " %s", v);
-		}
+		k = describe_row(line, sizeof line, k, it, ncol,
+				 op != SQLITE_DELETE ? sqlite3changeset_new : NULL);
 		assert_true(nlines < 512);
 		lines[nlines++] = strdup(line);
 	}

@@ -31,6 +31,7 @@
 #include "model/schema.h"
 #include "sync/sync.h"
 #include "synctest.h"
+#include "testutil.h"
 
 /* node/node_crm.h (not included: its node type would shadow this file's names). */
 int crm__fts_query(const char *s, char *out, size_t n);
@@ -77,6 +78,17 @@ static void test_normalize(void **state)
 	assert_int_equal(crm_normalize_name("Acme Tools", small, sizeof small), -1);
 }
 
+/* The ZIP and EDD Account Number checks without their normalized output. */
+static int zip_alone(const char *s)
+{
+	return crm_valid_zip(s, NULL);
+}
+
+static int edd_account_alone(const char *s)
+{
+	return crm_valid_edd_account(s, NULL);
+}
+
 static void test_formats(void **state)
 {
 	char z5[6], d[9];
@@ -86,51 +98,28 @@ static void test_formats(void **state)
 	assert_string_equal(z5, "95814");
 	assert_int_equal(crm_valid_zip("95814-1234", z5), 0);
 	assert_string_equal(z5, "95814");
-	assert_int_equal(crm_valid_zip("9581", NULL), -1);
-	assert_int_equal(crm_valid_zip("958145", NULL), -1);
-	assert_int_equal(crm_valid_zip("95814-123", NULL), -1);
-	assert_int_equal(crm_valid_zip("95814 1234", NULL), -1);
-	assert_int_equal(crm_valid_zip("9581a", NULL), -1);
-	assert_int_equal(crm_valid_zip(NULL, NULL), -1);
+	TU_CHECK_TEXT(zip_alone, {"9581", -1}, {"958145", -1}, {"95814-123", -1},
+		      {"95814 1234", -1}, {"9581a", -1}, {NULL, -1});
 
 	assert_int_equal(crm_valid_edd_account("123-4567-8", d), 0);
 	assert_string_equal(d, "12345678");
 	assert_int_equal(crm_valid_edd_account("12345678", d), 0);
 	assert_int_equal(crm_valid_edd_account("1234567", d), 0); /* 7 digits */
 	assert_string_equal(d, "1234567");
-	assert_int_equal(crm_valid_edd_account("123 4567", NULL), 0);
-	assert_int_equal(crm_valid_edd_account("123456", NULL), -1);     /* 6 */
-	assert_int_equal(crm_valid_edd_account("123456789", NULL), -1);  /* 9 */
-	assert_int_equal(crm_valid_edd_account("123--4567", NULL), -1);
-	assert_int_equal(crm_valid_edd_account("-1234567", NULL), -1);
-	assert_int_equal(crm_valid_edd_account("1234567-", NULL), -1);
-	assert_int_equal(crm_valid_edd_account("12a4567", NULL), -1);
-	assert_int_equal(crm_valid_edd_account("", NULL), -1);
+	TU_CHECK_TEXT(edd_account_alone, {"123 4567", 0}, {"123456", -1} /* 6 */,
+		      {"123456789", -1} /* 9 */, {"123--4567", -1}, {"-1234567", -1},
+		      {"1234567-", -1}, {"12a4567", -1}, {"", -1});
 
-	assert_int_equal(crm_valid_naics("54"), 0);
-	assert_int_equal(crm_valid_naics("541511"), 0);
-	assert_int_equal(crm_valid_naics("5"), -1);
-	assert_int_equal(crm_valid_naics("5415111"), -1);
-	assert_int_equal(crm_valid_naics("54x"), -1);
-
-	assert_int_equal(crm_valid_phone("(916) 555-0100"), 0);
-	assert_int_equal(crm_valid_phone("916-555-010"), -1); /* 9 digits */
-	assert_int_equal(crm_valid_phone("+1 916 555 0100 x12"), 0);
-	assert_int_equal(crm_valid_phone("9165550100#"), -1);
-	assert_int_equal(crm_valid_state("CA"), 0);
-	assert_int_equal(crm_valid_state("ca"), -1);
-	assert_int_equal(crm_valid_state("CAL"), -1);
-	assert_int_equal(crm_valid_url("www.acme.com"), 0);
-	assert_int_equal(crm_valid_url("https://acme.com/jobs"), 0);
-	assert_int_equal(crm_valid_url("javascript:alert(1)"), -1);
-	assert_int_equal(crm_valid_url("ftp://acme.com"), -1);
-	assert_int_equal(crm_valid_url("acme"), -1);
-	assert_int_equal(crm_valid_email("a@b.co"), 0);
-	assert_int_equal(crm_valid_email("a@b"), -1);
-	assert_int_equal(crm_valid_account_type("lead"), 0);
-	assert_int_equal(crm_valid_account_type("recruiting"), 0);
-	assert_int_equal(crm_valid_account_type("preferred"), -1);
-	assert_int_equal(crm_valid_account_type("lead,recruiting"), -1);
+	TU_CHECK_TEXT(crm_valid_naics, {"54", 0}, {"541511", 0}, {"5", -1}, {"5415111", -1},
+		      {"54x", -1});
+	TU_CHECK_TEXT(crm_valid_phone, {"(916) 555-0100", 0}, {"916-555-010", -1} /* 9 digits */,
+		      {"+1 916 555 0100 x12", 0}, {"9165550100#", -1});
+	TU_CHECK_TEXT(crm_valid_state, {"CA", 0}, {"ca", -1}, {"CAL", -1});
+	TU_CHECK_TEXT(crm_valid_url, {"www.acme.com", 0}, {"https://acme.com/jobs", 0},
+		      {"javascript:alert(1)", -1}, {"ftp://acme.com", -1}, {"acme", -1});
+	TU_CHECK_TEXT(crm_valid_email, {"a@b.co", 0}, {"a@b", -1});
+	TU_CHECK_TEXT(crm_valid_account_type, {"lead", 0}, {"recruiting", 0}, {"preferred", -1},
+		      {"lead,recruiting", -1});
 }
 
 static void test_usernames(void **state)

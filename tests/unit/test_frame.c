@@ -88,42 +88,56 @@ static void test_empty_frame(void **state)
 	buf_release(&out);
 }
 
+/* Fixture of the damage tests: *state is build3's frame (a buf). */
+static int frame3_setup(void **state)
+{
+	buf *out = malloc(sizeof *out);
+
+	if (out == NULL)
+		return -1;
+	*out = (buf)BUF_INIT(1 << 20);
+	build3(out);
+	*state = out;
+	return 0;
+}
+
+static int frame3_teardown(void **state)
+{
+	buf_release(*state);
+	free(*state);
+	return 0;
+}
+
 static void test_truncated(void **state)
 {
-	buf out = BUF_INIT(1 << 20);
+	const buf *out = *state;
 	frame_reader r;
 	const char *err;
 
-	(void)state;
-	build3(&out);
-	for (size_t n = 0; n < out.len; n++) {
+	for (size_t n = 0; n < out->len; n++) {
 		/* a copy of exactly n bytes, so ASan sees any read past it */
 		unsigned char *p = malloc(n ? n : 1);
 		assert_non_null(p);
-		memcpy(p, out.data, n);
+		memcpy(p, out->data, n);
 		err = NULL;
 		assert_int_equal(frame_open(&r, p, n, &err), -1);
 		assert_non_null(err);
 		free(p);
 	}
-	buf_release(&out);
 }
 
 static void test_corrupted_any_byte(void **state)
 {
-	buf out = BUF_INIT(1 << 20);
+	buf *out = *state;
 	frame_reader r;
 	const char *err;
 
-	(void)state;
-	build3(&out);
-	for (size_t i = 0; i < out.len; i++) {
-		out.data[i] ^= 0x20;
-		assert_int_equal(frame_open(&r, out.data, out.len, &err), -1);
-		out.data[i] ^= 0x20;
+	for (size_t i = 0; i < out->len; i++) {
+		out->data[i] ^= 0x20;
+		assert_int_equal(frame_open(&r, out->data, out->len, &err), -1);
+		out->data[i] ^= 0x20;
 	}
-	assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
-	buf_release(&out);
+	assert_int_equal(frame_open(&r, out->data, out->len, &err), 0);
 }
 
 /* Raw frames with a correct checksum, to reach the structural checks. */
@@ -181,70 +195,66 @@ static int open_raw(const unsigned char *p, size_t n, const char **err)
 	return frame_open(&r, p, n, err);
 }
 
+#define A13 "aaaaaaaaaaaaa"
+#define H65 A13 A13 A13 A13 A13 /* an HLC of 65 bytes, one over the limit */
+
+/* Raw frames of up to two entries and what the reader makes of them. */
+static const struct raw_case {
+	const char *what;
+	uint32_t count; /* in the head */
+	int nent;
+	struct {
+		uint64_t seq;
+		const char *hlc;
+		unsigned hlen;
+		uint32_t clen;  /* the changeset length the entry declares */
+		size_t cbytes;  /* the changeset bytes present */
+	} ent[2];
+	int want;        /* frame_open's result */
+	const char *err; /* its message, where the case pins it */
+} raw_cases[] = {
+	{"a valid two-entry frame, to show the builder is right", 2, 2,
+	 {{1, "h", 1, 2, 2}, {2, "h", 1, 2, 2}}, 0, NULL},
+	{"seq not increasing", 2, 2, {{2, "h", 1, 2, 2}, {2, "h", 1, 2, 2}}, -1,
+	 "entry seq not increasing"},
+	{"seq zero", 1, 1, {{0, "h", 1, 2, 2}}, -1, NULL},
+	{"seq beyond int64", 1, 1, {{UINT64_MAX, "h", 1, 2, 2}}, -1, NULL},
+	{"hlc length 0", 1, 1, {{1, "", 0, 2, 2}}, -1, NULL},
+	{"hlc length 65", 1, 1, {{1, H65, 65, 2, 2}}, -1, NULL},
+	{"hlc with a NUL or control byte", 1, 1, {{1, "a\0b", 3, 2, 2}}, -1, NULL},
+	{"changeset length 0", 1, 1, {{1, "h", 1, 0, 0}}, -1, NULL},
+	{"changeset larger than the cap", 1, 1, {{1, "h", 1, SYNC_MAX_CHANGESET + 1, 2}}, -1, NULL},
+	{"changeset larger than what remains", 1, 1, {{1, "h", 1, 100, 20}}, -1, NULL},
+	{"trailing bytes after the counted entries", 1, 2, {{1, "h", 1, 2, 2}, {2, "h", 1, 2, 2}},
+	 -1, "trailing bytes after the last entry"},
+	{"count larger than the entries present", 3, 2, {{1, "h", 1, 2, 2}, {2, "h", 1, 2, 2}}, -1,
+	 NULL},
+	{"count above the maximum", SYNC_FRAME_MAX_ENTRIES + 1, 0, {{0}}, -1, NULL},
+};
+
 static void test_structure_refused(void **state)
 {
 	static unsigned char p[4096];
-	static char h65[65];
 	const char *err;
 	size_t n;
 
 	(void)state;
-	memset(h65, 'a', 65);
-	/* a valid two-entry frame first, to show the builder is right */
-	n = head(p, 2);
-	n += entry(p + n, 1, "h", 1, 2, 2);
-	n += entry(p + n, 2, "h", 1, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), 0);
+	for (size_t i = 0; i < sizeof raw_cases / sizeof raw_cases[0]; i++) {
+		const struct raw_case *c = &raw_cases[i];
+		int rc;
 
-	/* seq not increasing */
-	n = head(p, 2);
-	n += entry(p + n, 2, "h", 1, 2, 2);
-	n += entry(p + n, 2, "h", 1, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	assert_string_equal(err, "entry seq not increasing");
-	/* seq zero */
-	n = head(p, 1);
-	n += entry(p + n, 0, "h", 1, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	/* seq beyond int64 */
-	n = head(p, 1);
-	n += entry(p + n, UINT64_MAX, "h", 1, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	/* hlc length 0 and 65 */
-	n = head(p, 1);
-	n += entry(p + n, 1, "", 0, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	n = head(p, 1);
-	n += entry(p + n, 1, h65, 65, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	/* hlc with a NUL or control byte */
-	n = head(p, 1);
-	n += entry(p + n, 1, "a\0b", 3, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	/* changeset length 0, larger than the cap, larger than what remains */
-	n = head(p, 1);
-	n += entry(p + n, 1, "h", 1, 0, 0);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	n = head(p, 1);
-	n += entry(p + n, 1, "h", 1, SYNC_MAX_CHANGESET + 1, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	n = head(p, 1);
-	n += entry(p + n, 1, "h", 1, 100, 20);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	/* trailing bytes after the counted entries */
-	n = head(p, 1);
-	n += entry(p + n, 1, "h", 1, 2, 2);
-	n += entry(p + n, 2, "h", 1, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	assert_string_equal(err, "trailing bytes after the last entry");
-	/* count larger than the entries present */
-	n = head(p, 3);
-	n += entry(p + n, 1, "h", 1, 2, 2);
-	n += entry(p + n, 2, "h", 1, 2, 2);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
-	/* count above the maximum */
-	n = head(p, SYNC_FRAME_MAX_ENTRIES + 1);
-	assert_int_equal(open_raw(p, seal(p, n), &err), -1);
+		n = head(p, c->count);
+		for (int k = 0; k < c->nent; k++)
+			n += entry(p + n, c->ent[k].seq, c->ent[k].hlc, c->ent[k].hlen, c->ent[k].clen,
+				   c->ent[k].cbytes);
+		rc = open_raw(p, seal(p, n), &err);
+		if (rc != c->want)
+			fail_msg("%s: frame_open %d, expected %d (%s)", c->what, rc, c->want,
+				 err ? err : "no error");
+		if (c->err && (err == NULL || strcmp(err, c->err) != 0))
+			fail_msg("%s: error \"%s\", expected \"%s\"", c->what, err ? err : "(none)",
+				 c->err);
+	}
 	/* bad magic with a good checksum */
 	n = head(p, 0);
 	p[0] = 'X';
@@ -510,8 +520,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_empty_frame),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_corrupted_any_byte),
+		cmocka_unit_test_setup_teardown(test_truncated, frame3_setup, frame3_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupted_any_byte, frame3_setup, frame3_teardown),
 		cmocka_unit_test(test_structure_refused),
 		cmocka_unit_test(test_writer_limits),
 		cmocka_unit_test(test_outbox_batches),

@@ -120,7 +120,6 @@ static int run(fix *f, const char *method, const char *path, const char *body)
 	router *r = router_new();
 	http_server *srv;
 	http_conn *c;
-	const buf *o;
 	char req[2048];
 	int len, status = 0;
 
@@ -134,12 +133,7 @@ static int run(fix *f, const char *method, const char *path, const char *body)
 		       "Connection: close\r\n\r\n%s",
 		       method, path, token, strlen(body), body);
 	http__conn_feed(c, req, (size_t)len);
-	o = http__conn_output(c);
-	snprintf(out, sizeof out, "%.*s", (int)o->len, o->data ? o->data : "");
-	http__conn_free(c);
-	http_server_close(srv, NULL, NULL);
-	http_server_free(srv);
-	router_free(r);
+	rt_finish(c, srv, r, out, sizeof out);
 	hub_api_free(&f->h);
 	assert_int_equal(uv_loop_close(&loop), 0);
 	sscanf(out, "HTTP/1.1 %d", &status);

@@ -51,6 +51,36 @@ static sqlite3 *open_node(void)
 	return db;
 }
 
+/* Fixture of most tests: a hub database and a node database, closed after
+ * the test. */
+typedef struct dbs {
+	sqlite3 *hub, *node;
+} dbs;
+
+static int dbs_setup(void **state)
+{
+	dbs *d = malloc(sizeof *d);
+
+	if (d == NULL)
+		return -1;
+	d->hub = open_hub();
+	d->node = open_node();
+	*state = d;
+	return 0;
+}
+
+static int dbs_teardown(void **state)
+{
+	dbs *d = *state;
+
+	sqlite3_close(d->hub);
+	sqlite3_close(d->node);
+	free(d);
+	return 0;
+}
+
+#define DBS_TEST(t) cmocka_unit_test_setup_teardown(t, dbs_setup, dbs_teardown)
+
 static void checkin(sqlite3 *hub, const char *id, const char *office, const char *la)
 {
 	char *sql = sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
@@ -109,13 +139,12 @@ static void ids_of(const buf *p, char *out, size_t n)
 
 static void test_page_scope(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	buf page = BUF_INIT(1 << 20);
 	int64_t next, head;
 	int more;
 	char ids[2048];
 
-	(void)state;
 	seed(hub);
 	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
 	assert_int_equal(more, 0);
@@ -141,8 +170,6 @@ static void test_page_scope(void **state)
 	assert_int_equal(page.len, 0);
 	assert_int_equal(next, head);
 	buf_release(&page);
-	sqlite3_close(hub);
-	sqlite3_close(node);
 }
 
 /* A connection's pull cache (sync_pull_cache) gives the same pages as a
@@ -193,14 +220,13 @@ static void test_pull_cache_same_pages(void **state)
 
 static void test_paging(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node(), *whole = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node, *whole = open_node();
 	buf page = BUF_INIT(1 << 20);
 	int64_t cursor = 0, next, head, prev = 0;
 	int more = 1, pages = 0;
 	char id[32];
 	cJSON *d1, *d2;
 
-	(void)state;
 	seed(hub);
 	for (int i = 0; i < 7; i++) {
 		snprintf(id, sizeof id, "x%d", i);
@@ -260,24 +286,36 @@ static void test_paging(void **state)
 		sqlite3_close(small);
 	}
 	buf_release(&page);
-	sqlite3_close(hub);
-	sqlite3_close(node);
 	sqlite3_close(whole);
+}
+
+/* Pull sc1's changes after *cursor (one page), check that they are the rows
+ * want_ids names (as ids_of writes them; NULL: any) and apply them at node;
+ * *cursor moves past them. */
+static void pull_step(sqlite3 *hub, sqlite3 *node, int64_t *cursor, const char *want_ids)
+{
+	buf page = BUF_INIT(1 << 20);
+	int64_t next, head;
+	int more;
+	char ids[1024];
+
+	assert_int_equal(sync_hub_pull(hub, &sc1, *cursor, 100, &page, &next, &head, &more), 0);
+	if (want_ids) {
+		ids_of(&page, ids, sizeof ids);
+		assert_string_equal(ids, want_ids);
+	}
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	*cursor = next;
+	buf_release(&page);
 }
 
 static void test_changes_travel_as_state(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
-	buf page = BUF_INIT(1 << 20);
-	int64_t next, head, cursor;
-	int more;
-	char ids[1024];
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	int64_t cursor = 0;
 
-	(void)state;
 	seed(hub);
-	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
-	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
-	cursor = next;
+	pull_step(hub, node, &cursor, NULL);
 	/* three edits of c1, a delete of c3, c2 moved into the office, a new
 	 * office-2 row: one upsert per row, deletes by key */
 	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='1' WHERE id='c1';"
@@ -287,42 +325,40 @@ static void test_changes_travel_as_state(void **state)
 				      "UPDATE checkins SET office_id='office-1', local_area_id='la-1' WHERE id='c2';"),
 			 0);
 	checkin(hub, "c4", "office-2", "la-2");
-	buf_reset(&page);
-	assert_int_equal(sync_hub_pull(hub, &sc1, cursor, 100, &page, &next, &head, &more), 0);
-	ids_of(&page, ids, sizeof ids);
-	assert_string_equal(ids, "checkins/c1 -checkins/c3 checkins/c2 ");
-	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
-	assert_int_equal(q_int(node, "SELECT note FROM checkins WHERE id='c1'"), 3);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id='c3'"), 0);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id='c2'"), 1);
-	cursor = next;
+	pull_step(hub, node, &cursor, "checkins/c1 -checkins/c3 checkins/c2 ");
+	ST_EXPECT(node, {"SELECT note FROM checkins WHERE id='c1'", 3},
+		  {"SELECT count(*) FROM checkins WHERE id='c3'", 0},
+		  {"SELECT count(*) FROM checkins WHERE id='c2'", 1});
 	/* c1 moves to office-2: the node hears that it left */
 	assert_int_equal(db_exec(hub, "UPDATE checkins SET office_id='office-2', local_area_id='la-2' "
 				      "WHERE id='c1'"),
 			 0);
-	buf_reset(&page);
-	assert_int_equal(sync_hub_pull(hub, &sc1, cursor, 100, &page, &next, &head, &more), 0);
-	ids_of(&page, ids, sizeof ids);
-	assert_string_equal(ids, "-checkins/c1 ");
-	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id='c1'"), 0);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 0);
-	buf_release(&page);
-	sqlite3_close(hub);
-	sqlite3_close(node);
+	pull_step(hub, node, &cursor, "-checkins/c1 ");
+	ST_EXPECT(node, {"SELECT count(*) FROM checkins WHERE id='c1'", 0},
+		  {"SELECT count(*) FROM outbox", 0});
+}
+
+/* Check-in id edited at node (captured: pending in its outbox) and then at
+ * the hub, so that the next pull page must be refused. */
+static void edited_at_both(sqlite3 *hub, sqlite3 *node, const char *id)
+{
+	char *sql = sqlite3_mprintf("UPDATE checkins SET note='hub' WHERE id=%Q", id);
+
+	st_node_write(node, NULL, "000000000009.0000.nodeA", "UPDATE checkins SET note='local' WHERE id=%Q",
+		      id);
+	assert_non_null(sql);
+	assert_int_equal(db_exec(hub, sql), 0);
+	sqlite3_free(sql);
 }
 
 static void test_node_apply_idempotent_and_outbox_guard(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	buf page = BUF_INIT(1 << 20);
 	int64_t next, head;
 	int more;
 	cJSON *d1, *d2;
-	capture c;
-	int64_t seq;
 
-	(void)state;
 	seed(hub);
 	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
 	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
@@ -332,10 +368,7 @@ static void test_node_apply_idempotent_and_outbox_guard(void **state)
 	assert_true(cJSON_Compare(d1, d2, 1));
 	cJSON_Delete(d2);
 	/* a local edit pending: the pull is refused and changes nothing */
-	assert_int_equal(capture_begin(&c, node), 0);
-	assert_int_equal(db_exec(node, "UPDATE checkins SET note='local' WHERE id='c1'"), 0);
-	assert_int_equal(capture_commit(&c, "000000000009.0000.nodeA", NULL, &seq), 0);
-	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='hub' WHERE id='c1'"), 0);
+	edited_at_both(hub, node, "c1");
 	buf_reset(&page);
 	assert_int_equal(sync_hub_pull(hub, &sc1, next, 100, &page, &next, &head, &more), 0);
 	assert_true(page.len > 0);
@@ -364,8 +397,6 @@ static void test_node_apply_idempotent_and_outbox_guard(void **state)
 	}
 	cJSON_Delete(d1);
 	buf_release(&page);
-	sqlite3_close(hub);
-	sqlite3_close(node);
 }
 
 /* ---- the whole loop: capture, push, merge, pull ------------------------------------ */
@@ -573,12 +604,11 @@ static void employer(sqlite3 *hub, const char *id)
 
 static void test_snapshot_pages_walk(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node(), *whole = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node, *whole = open_node();
 	char ids[8192], all[8192];
 	int64_t seq, seq2;
 	int pages;
 
-	(void)state;
 	seed(hub);
 	seed_more(hub);
 	/* One page for everything: the rows in scope, in walk order. */
@@ -614,42 +644,48 @@ static void test_snapshot_pages_walk(void **state)
 		cJSON_Delete(dh);
 		cJSON_Delete(dn);
 	}
-	sqlite3_close(hub);
-	sqlite3_close(node);
 	sqlite3_close(whole);
+}
+
+/* n attachments of employer e1 at the hub, att-1...att-n, each of size bytes:
+ * all 'a' for the first, 'b' for the second and so on. */
+static void insert_attachments(sqlite3 *hub, int n, size_t size)
+{
+	unsigned char *data = malloc(size);
+	sqlite3_stmt *st;
+
+	assert_non_null(data);
+	assert_int_equal(db_prepare(hub, &st, "INSERT INTO employer_attachments(id, employer_id,"
+					      " filename, content_type, size, sha256, uploaded_at, data)"
+					      " VALUES(?1, 'e1', 'f.pdf', 'application/pdf', ?2, 'x', 1, ?3)"),
+			 0);
+	for (int i = 0; i < n; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "att-%d", i + 1);
+		memset(data, 'a' + i, size);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+		sqlite3_bind_blob(st, 3, data, (int)size, SQLITE_TRANSIENT);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	}
+	sqlite3_finalize(st);
+	free(data);
 }
 
 /* Attachments at the cap: bigger than the page bound, each goes alone. */
 static void test_snapshot_big_rows(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	const size_t cap = 2 * 1024 * 1024;
-	unsigned char *data = malloc(cap);
-	sqlite3_stmt *st;
 	sync_snap_pos end;
 	buf page;
 	char ids[8192];
 	int64_t seq, head;
 	int more;
 
-	(void)state;
-	assert_non_null(data);
 	seed(hub);
-	assert_int_equal(db_prepare(hub, &st, "INSERT INTO employer_attachments(id, employer_id,"
-					      " filename, content_type, size, sha256, uploaded_at, data)"
-					      " VALUES(?1, 'e1', 'f.pdf', 'application/pdf', ?2, 'x', 1, ?3)"),
-			 0);
-	for (int i = 0; i < 3; i++) {
-		char id[16];
-		snprintf(id, sizeof id, "att-%d", i + 1);
-		memset(data, 'a' + i, cap);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
-		sqlite3_bind_blob(st, 3, data, (int)cap, SQLITE_TRANSIENT);
-		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	}
-	sqlite3_finalize(st);
+	insert_attachments(hub, 3, cap);
 	employer(hub, "emp-1");
 	/* 64 KiB pages: the small rows together, then each attachment alone. */
 	assert_int_equal(snapshot_all(hub, node, &sc1, 0, 64 * 1024, 3 * 1024 * 1024, ids, sizeof ids,
@@ -693,19 +729,15 @@ static void test_snapshot_big_rows(void **state)
 		assert_int_equal(more, 0);
 	}
 	buf_release(&page);
-	free(data);
-	sqlite3_close(hub);
-	sqlite3_close(node);
 }
 
 /* What the node held before is replaced range by range. */
 static void test_snapshot_replaces_what_the_node_held(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	char note[32];
 	int64_t seq;
 
-	(void)state;
 	seed(hub);
 	seed_more(hub);
 	/* Stray rows before, between and after the hub's ids, in a table the
@@ -734,8 +766,6 @@ static void test_snapshot_replaces_what_the_node_held(void **state)
 				 sizeof note),
 			 0);
 	assert_string_equal(note, "-");
-	sqlite3_close(hub);
-	sqlite3_close(node);
 }
 
 /* Hub edits while the node is half-way: rows already sent and rows still to come. */
@@ -757,12 +787,11 @@ static void edit_mid_snapshot(sqlite3 *hub, int page, const sync_snap_pos *end)
 
 static void test_snapshot_fuzzy_pages_then_pull(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	char name[32];
 	int64_t seq;
 	cJSON *dh, *dn;
 
-	(void)state;
 	seed(hub);
 	for (int i = 1; i <= 8; i++) {
 		char id[16];
@@ -787,19 +816,16 @@ static void test_snapshot_fuzzy_pages_then_pull(void **state)
 	assert_same_scope(hub, node, &sc1);
 	assert_int_equal(db_text(node, "SELECT name FROM local_areas WHERE id='la-1'", NULL, name, sizeof name), 0);
 	assert_string_equal(name, "Renamed");
-	assert_int_equal(q_int(node, "SELECT count(*) FROM offices WHERE id='office-2'"), 0);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM local_areas WHERE id='la-0'"), 1);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins WHERE id='c3'"), 0);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM employers"), 8);
-	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 0);
-	sqlite3_close(hub);
-	sqlite3_close(node);
+	ST_EXPECT(node, {"SELECT count(*) FROM offices WHERE id='office-2'", 0},
+		  {"SELECT count(*) FROM local_areas WHERE id='la-0'", 1},
+		  {"SELECT count(*) FROM checkins WHERE id='c3'", 0},
+		  {"SELECT count(*) FROM employers", 8}, {"SELECT count(*) FROM outbox", 0});
 }
 
 /* A page that is not the next one, or is not what a page may hold, changes nothing. */
 static void test_snapshot_guards_and_resume(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	buf p1 = BUF_INIT(1 << 20), p2 = BUF_INIT(1 << 20), bad = BUF_INIT(1 << 20);
 	sync_snap_pos e1, e2, other, rp;
 	int64_t head, seq, rs;
@@ -807,7 +833,6 @@ static void test_snapshot_guards_and_resume(void **state)
 	capture c;
 	int64_t oseq;
 
-	(void)state;
 	seed(hub);
 	seed_more(hub);
 	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, NULL, 3, 0, &p1, &e1, &head, &more), 0);
@@ -885,8 +910,6 @@ static void test_snapshot_guards_and_resume(void **state)
 	buf_release(&p1);
 	buf_release(&p2);
 	buf_release(&bad);
-	sqlite3_close(hub);
-	sqlite3_close(node);
 }
 
 /* A position names a table nodes hold and an id a request can carry. */
@@ -1057,30 +1080,14 @@ static void test_encoder_round_trip(void **state)
 /* Attachments at the cap (model/crm.h) in pages smaller than two of them. */
 static void test_pages_of_big_rows(void **state)
 {
-	sqlite3 *hub = open_hub(), *node = open_node();
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	const size_t cap = 2 * 1024 * 1024;
 	buf page = BUF_INIT(3 * 1024 * 1024);
-	unsigned char *data = malloc(cap);
 	int64_t next, head, cur = 0;
 	int more, pages = 0;
-	sqlite3_stmt *st;
 	char ids[512];
 
-	(void)state;
-	assert_non_null(data);
-	assert_int_equal(db_prepare(hub, &st, "INSERT INTO employer_attachments(id, employer_id,"
-					      " filename, content_type, size, sha256, uploaded_at, data)"
-					      " VALUES(?1, 'e1', 'f.pdf', 'application/pdf', ?2, 'x', 1, ?3)"),
-			 0);
-	for (int i = 0; i < 2; i++) {
-		memset(data, 'a' + i, cap);
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, i ? "att-2" : "att-1", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
-		sqlite3_bind_blob(st, 3, data, (int)cap, SQLITE_TRANSIENT);
-		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	}
-	sqlite3_finalize(st);
+	insert_attachments(hub, 2, cap);
 	do {
 		buf_reset(&page);
 		assert_int_equal(sync_hub_pull(hub, &sc1, cur, 100, &page, &next, &head, &more), 0);
@@ -1103,9 +1110,6 @@ static void test_pages_of_big_rows(void **state)
 	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), -1);
 	assert_int_equal(page.len, 0);
 	buf_release(&page);
-	free(data);
-	sqlite3_close(node);
-	sqlite3_close(hub);
 }
 
 /* sync_node_apply_pull_told: told of every row of a committed page, as
@@ -1121,10 +1125,9 @@ static void test_pull_told(void **state)
 {
 	sqlite3 *hub = open_hub(), *node = open_node();
 	buf page = BUF_INIT(1 << 20);
-	int64_t next, head, seq;
+	int64_t next, head;
 	int more;
 	char told[2048] = "", ids[2048];
-	capture c;
 
 	(void)state;
 	seed(hub);
@@ -1143,10 +1146,7 @@ static void test_pull_told(void **state)
 	assert_non_null(strstr(told, "checkins/c3 "));
 	assert_int_equal(strlen(told), strlen("checkins/c1 checkins/c3 "));
 	/* refused (a local edit pending): told of nothing */
-	assert_int_equal(capture_begin(&c, node), 0);
-	assert_int_equal(db_exec(node, "UPDATE checkins SET note='local' WHERE id='c3'"), 0);
-	assert_int_equal(capture_commit(&c, "000000000009.0000.nodeA", NULL, &seq), 0);
-	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='hub' WHERE id='c3'"), 0);
+	edited_at_both(hub, node, "c3");
 	buf_reset(&page);
 	assert_int_equal(sync_hub_pull(hub, &sc1, next, 100, &page, &next, &head, &more), 0);
 	told[0] = '\0';
@@ -1160,21 +1160,21 @@ static void test_pull_told(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_page_scope),
-		cmocka_unit_test(test_paging),
+		DBS_TEST(test_page_scope),
+		DBS_TEST(test_paging),
 		cmocka_unit_test(test_pull_cache_same_pages),
-		cmocka_unit_test(test_changes_travel_as_state),
-		cmocka_unit_test(test_node_apply_idempotent_and_outbox_guard),
-		cmocka_unit_test(test_snapshot_pages_walk),
-		cmocka_unit_test(test_snapshot_big_rows),
-		cmocka_unit_test(test_snapshot_replaces_what_the_node_held),
-		cmocka_unit_test(test_snapshot_fuzzy_pages_then_pull),
-		cmocka_unit_test(test_snapshot_guards_and_resume),
+		DBS_TEST(test_changes_travel_as_state),
+		DBS_TEST(test_node_apply_idempotent_and_outbox_guard),
+		DBS_TEST(test_snapshot_pages_walk),
+		DBS_TEST(test_snapshot_big_rows),
+		DBS_TEST(test_snapshot_replaces_what_the_node_held),
+		DBS_TEST(test_snapshot_fuzzy_pages_then_pull),
+		DBS_TEST(test_snapshot_guards_and_resume),
 		cmocka_unit_test(test_snapshot_position_checks),
 		cmocka_unit_test(test_push_pull_converges),
 		cmocka_unit_test(test_varints),
 		cmocka_unit_test(test_encoder_round_trip),
-		cmocka_unit_test(test_pages_of_big_rows),
+		DBS_TEST(test_pages_of_big_rows),
 		cmocka_unit_test(test_pull_told),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,8 +170,7 @@ static void test_node_pull_io_faults(void **state)
 				if (!fired)
 					break;
 			}
-	print_message("%d failed operations tried in a node's apply of pulled pages\n", tried);
-	assert_true(tried > 40);
+	ft_tried("a node's apply of pulled pages", tried, 40);
 	buf_release(&pull_page);
 	buf_release(&snap_page);
 }

@@ -302,7 +302,6 @@ static void run_as(const char *method, const char *path, const char *ctype, cons
 	router *r = router_new();
 	http_server *srv;
 	http_conn *c;
-	const buf *o;
 	char req[2048];
 	int len;
 
@@ -318,12 +317,7 @@ static void run_as(const char *method, const char *path, const char *ctype, cons
 	if (t.taken && resume_arg)
 		route_resume_write(t.taken_table, t.taken_route, t.taken, NULL, "staff-1", fn_resumed,
 				   (void *)resume_arg);
-	o = http__conn_output(c);
-	snprintf(out, sizeof out, "%.*s", (int)o->len, o->data ? o->data : "");
-	http__conn_free(c);
-	http_server_close(srv, NULL, NULL);
-	http_server_free(srv);
-	router_free(r);
+	rt_finish(c, srv, r, out, sizeof out);
 	route_table_free(&tab);
 	assert_int_equal(uv_loop_close(&loop), 0);
 }

@@ -19,4 +19,23 @@ int tu_rmtree(const char *path);
  * fails on its own instead of waiting for the runner's timeout. */
 void tu_watchdog(unsigned seconds);
 
+/* Table-driven checks of a validator int fn(const char *): each case is
+ * {input, expected result}; a mismatch fails the test naming the validator,
+ * the input and both results.  Expands to cmocka's fail_msg, so it is for a
+ * test body (which includes cmocka.h) only. */
+#define TU_CHECK_TEXT(fn, ...)                                                               \
+	do {                                                                                 \
+		static const struct {                                                        \
+			const char *in;                                                      \
+			int want;                                                            \
+		} tu_c_[] = {__VA_ARGS__};                                                   \
+		for (size_t tu_i_ = 0; tu_i_ < sizeof tu_c_ / sizeof tu_c_[0]; tu_i_++) {    \
+			int tu_got_ = fn(tu_c_[tu_i_].in);                                   \
+			if (tu_got_ != tu_c_[tu_i_].want)                                    \
+				fail_msg("%s(\"%s\"): %d, expected %d", #fn,                   \
+					 tu_c_[tu_i_].in ? tu_c_[tu_i_].in : "(null)", tu_got_,      \
+					 tu_c_[tu_i_].want);                                         \
+		}                                                                            \
+	} while (0)
+
 #endif

@@ -6,6 +6,14 @@ import { el } from './api.js';
 
 export const $ = id => document.getElementById(id);
 
+// What a form sends: the trimmed value of each input with id prefix + key,
+// by key, leaving out the empty ones.
+export function filled(keys, prefix = '') {
+  const body = {};
+  for (const k of keys) { const v = $(prefix + k).value.trim(); if (v) body[k] = v; }
+  return body;
+}
+
 // A query string of the parameters that have a value ('', null, undefined
 // and false are left out).
 export function qs(params) {
@@ -51,6 +59,21 @@ export function showError(form, e, prefix = '') {
   } else {
     const g = form.querySelector('.form-err');
     if (g) { g.textContent = e.message; g.focus?.(); }
+  }
+}
+
+// A form that creates something and then shows it: button is disabled while
+// send() runs; send resolves to the page to go to.  On an error onError(e)
+// runs first (when given), then the error shows at the form.
+export async function sendAndGo(button, form, send, onError = null) {
+  button.disabled = true;
+  try {
+    location.href = await send();
+  } catch (e) {
+    if (onError) onError(e);
+    showError(form, e);
+  } finally {
+    button.disabled = false;
   }
 }
 

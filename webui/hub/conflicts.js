@@ -22,6 +22,20 @@ function nodeLabel(id) {
 }
 const human = s => String(s || '').replace(/_/g, ' ');
 
+// A row's Review button, which opens the row's dialog (open(id)); label
+// names the row for a screen reader.
+const reviewButton = (label, id, open) => el('button', { type: 'button', class: 'secondary', 'aria-label': label,
+  'data-id': id, onclick: () => open(id) }, 'Review');
+
+// The item at path for its dialog (ids starting with prefix): it becomes
+// current, and the dialog's field errors and note are cleared.
+async function openItem(path, prefix) {
+  current = await api(path);
+  clearErrors($(prefix + 'form'));
+  $(prefix + 'note').value = '';
+  return current;
+}
+
 // ---- conflicts ----------------------------------------------------------
 async function loadConflicts() {
   const open = $('c-show').value === 'open';
@@ -35,17 +49,13 @@ async function loadConflicts() {
         val(p(c.base_value)), val(p(c.local_value)), val(p(c.remote_value)),
         c.winner === 'remote' ? 'office' : 'hub', nodeLabel(c.node_id),
         c.resolved_at ? pill('Resolved', 'ok') : pill('Open', 'warn'),
-        el('button', { type: 'button', class: 'secondary', 'aria-label': `Review conflict on ${human(c.tbl)} ${human(c.column_name)}`,
-          'data-id': c.id, onclick: () => openConflict(c.id) }, 'Review')];
+        reviewButton(`Review conflict on ${human(c.tbl)} ${human(c.column_name)}`, c.id, openConflict)];
     }), { empty: open ? 'No open conflicts.' : 'No conflicts have been recorded.' }));
   return rows.length;
 }
 
 async function openConflict(id) {
-  const c = await api(`/api/v1/conflicts/${encodeURIComponent(id)}`);
-  current = c;
-  clearErrors($('c-form'));
-  $('c-note').value = '';
+  const c = await openItem(`/api/v1/conflicts/${encodeURIComponent(id)}`, 'c-');
   const deleted = c.column_name === '*deleted*';
   $('c-dlg-h').textContent = `Conflict on ${human(c.tbl)}${deleted ? '' : ': ' + human(c.column_name)}`;
   $('c-info').replaceChildren(...[
@@ -104,17 +114,13 @@ async function loadQuarantine() {
     ['When', 'From', 'Entry', 'Table', 'Reason', 'Status', ''],
     rows.map(q => [fmtDateTime(q.created_at), nodeLabel(q.node_id), `#${q.seq}`, human(q.tbl), q.reason,
       q.resolved_at ? pill('Handled', 'ok') : pill('Needs review', 'warn'),
-      el('button', { type: 'button', class: 'secondary', 'aria-label': `Review quarantined entry ${q.seq} from ${nodeLabel(q.node_id)}`,
-        'data-id': q.id, onclick: () => openQuarantine(q.id) }, 'Review')]),
+      reviewButton(`Review quarantined entry ${q.seq} from ${nodeLabel(q.node_id)}`, q.id, openQuarantine)]),
     { empty: open ? 'No entry waits for review.' : 'No entry has been quarantined.' }));
   return rows.length;
 }
 
 async function openQuarantine(id) {
-  const q = await api(`/api/v1/quarantine/${encodeURIComponent(id)}`);
-  current = q;
-  clearErrors($('q-form'));
-  $('q-note').value = '';
+  const q = await openItem(`/api/v1/quarantine/${encodeURIComponent(id)}`, 'q-');
   let res = {}; try { res = JSON.parse(q.resolution || '{}'); } catch { /* raw */ }
   $('q-dlg-h').textContent = `Quarantined entry #${q.seq} from ${nodeLabel(q.node_id)}`;
   $('q-info').replaceChildren(...[

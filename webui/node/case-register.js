@@ -2,7 +2,7 @@
 // SSN (sent once, stored protected) or the pseudo-SSN computed from the
 // birth date, then on to the participant's page.
 import { api } from './api.js';
-import { $, API, meta, options, clearErrors, showError, clockNotice } from './case-common.js';
+import { $, API, meta, options, clearErrors, clockNotice, filled, sendAndGo } from './case-common.js';
 
 async function showPseudo() {
   $('ssn').disabled = $('pseudo').checked;
@@ -18,23 +18,14 @@ async function save(ev) {
   ev.preventDefault();
   const form = $('reg');
   clearErrors(form);
-  const body = {};
-  for (const k of ['first_name', 'last_name', 'birth_date', 'phone', 'email', 'address', 'office_id', 'assigned_staff_id']) {
-    const v = $(k).value.trim();
-    if (v) body[k] = v;
-  }
+  const body = filled(['first_name', 'last_name', 'birth_date', 'phone', 'email', 'address', 'office_id', 'assigned_staff_id']);
   if ($('pseudo').checked) body.pseudo_ssn = true;
   else if ($('ssn').value.trim()) body.ssn = $('ssn').value.trim();
-  $('save').disabled = true;
-  try {
+  await sendAndGo($('save'), form, async () => {
     const p = await api(API + '/participants', { method: 'POST', body });
     $('ssn').value = '';
-    location.href = '/case-participant.html?id=' + encodeURIComponent(p.id);
-  } catch (e) {
-    showError(form, e);
-  } finally {
-    $('save').disabled = false;
-  }
+    return '/case-participant.html?id=' + encodeURIComponent(p.id);
+  });
 }
 
 async function init() {

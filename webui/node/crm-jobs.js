@@ -3,7 +3,7 @@
 // recruiting employer with the referrals made to them (participants by
 // reference only).  Used by crm-lead.js.
 import { api, el } from './api.js';
-import { $, API, clearErrors, showErrors, table, fmtDate } from './crm-common.js';
+import { $, API, clearErrors, showErrors, table, fmtDate, filled } from './crm-common.js';
 
 const UNIT = { hour: 'an hour', week: 'a week', month: 'a month', year: 'a year' };
 const money = (w, u) => `$${Number(w).toFixed(2)} ${UNIT[u] || u}`;
@@ -38,10 +38,7 @@ export function wireJobs(id, m, reload) {
     ev.preventDefault();
     const f = $('jo-form');
     clearErrors(f);
-    const body = {};
-    for (const k of ['title', 'location', 'open_date', 'close_date', 'description', 'wage_unit']) {
-      const v = $('jo-' + k).value.trim(); if (v) body[k] = v;
-    }
+    const body = filled(['title', 'location', 'open_date', 'close_date', 'description', 'wage_unit'], 'jo-');
     for (const k of ['openings', 'wage']) { const v = $('jo-' + k).value.trim(); if (v) body[k] = Number(v); }
     try {
       await api(`${API}/employers/${encodeURIComponent(id)}/job-orders`, { method: 'POST', body });

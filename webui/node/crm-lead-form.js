@@ -4,7 +4,7 @@
 // normalized name, every office's employers) are shown while typing.
 import { api, el } from './api.js';
 import { showNotFound } from './office.js';
-import { $, API, meta, options, qs, clearErrors, showError, TYPE_LABEL } from './crm-common.js';
+import { $, API, meta, options, qs, clearErrors, filled, sendAndGo, TYPE_LABEL } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
 const FIELDS = ['edd_account_number', 'company_name', 'zip', 'street', 'city', 'state', 'mailing_street', 'mailing_city',
@@ -41,22 +41,16 @@ async function save(ev) {
   ev.preventDefault();
   const f = $('lead');
   clearErrors(f);
-  const body = { ...source };
-  for (const k of FIELDS) { const v = $(k).value.trim(); if (v) body[k] = v; }
-  const c = {};
-  for (const k of ['name', 'title', 'phone', 'email']) { const v = $('contacts-0-' + k).value.trim(); if (v) c[k] = v; }
+  const body = { ...source, ...filled(FIELDS) };
+  const c = filled(['name', 'title', 'phone', 'email'], 'contacts-0-');
   if (Object.keys(c).length) body.contacts = [{ kind: 'primary', ...c }];
   if ($('confirm_not_duplicate').checked) body.confirm_not_duplicate = true;
-  $('save').disabled = true;
-  try {
+  await sendAndGo($('save'), f, async () => {
     const e = await api(API + '/employers', { method: 'POST', body });
-    location.href = '/crm-lead.html?id=' + encodeURIComponent(e.id) + '&created=1';
-  } catch (e) {
+    return '/crm-lead.html?id=' + encodeURIComponent(e.id) + '&created=1';
+  }, e => {
     if (e.status === 409) { checkDups(); $('confirm-wrap').hidden = false; }
-    showError(f, e);
-  } finally {
-    $('save').disabled = false;
-  }
+  });
 }
 
 async function init() {

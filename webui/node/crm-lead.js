@@ -5,7 +5,7 @@
 // prefix.
 import { showNotFound } from './office.js';
 import { api, el, fmtDateTime } from './api.js';
-import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, TYPE_LABEL } from './crm-common.js';
+import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, filled, TYPE_LABEL } from './crm-common.js';
 import { renderJobs, wireJobs } from './crm-jobs.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -165,18 +165,24 @@ async function saveServices(ev) {
   }
 }
 
-async function addContact(ev) {
+// A form that adds to the employer (a contact, a location): body() posted to
+// the employer's path, then the form emptied, the summary reloaded and done
+// said; a field error shows at the input of id prefix + field.
+async function addTo(ev, form, prefix, path, body, done) {
   ev.preventDefault();
-  const f = $('contact-form');
+  const f = $(form);
   clearErrors(f);
-  const body = { kind: $('c-kind').value };
-  for (const k of ['name', 'title', 'phone', 'email']) { const v = $('c-' + k).value.trim(); if (v) body[k] = v; }
   try {
-    await api(`${API}/employers/${encodeURIComponent(id)}/contacts`, { method: 'POST', body });
+    await api(`${API}/employers/${encodeURIComponent(id)}/${path}`, { method: 'POST', body: body() });
     f.reset();
     await load();
-    $('status').textContent = 'Contact added.';
-  } catch (e) { showError(f, e, 'c-'); }
+    $('status').textContent = done;
+  } catch (e) { showError(f, e, prefix); }
+}
+
+function addContact(ev) {
+  return addTo(ev, 'contact-form', 'c-', 'contacts',
+    () => ({ kind: $('c-kind').value, ...filled(['name', 'title', 'phone', 'email'], 'c-') }), 'Contact added.');
 }
 
 async function addNote(ev) {
@@ -235,18 +241,9 @@ async function withdraw(a) {
   } catch (e) { $('status').textContent = e.message; }
 }
 
-async function addLocation(ev) {
-  ev.preventDefault();
-  const f = $('location-form');
-  clearErrors(f);
-  const body = {};
-  for (const k of ['zip', 'street', 'city', 'name']) { const v = $('l-' + k).value.trim(); if (v) body[k] = v; }
-  try {
-    await api(`${API}/employers/${encodeURIComponent(id)}/locations`, { method: 'POST', body });
-    f.reset();
-    await load();
-    $('status').textContent = 'Location added.';
-  } catch (e) { showError(f, e, 'l-'); }
+function addLocation(ev) {
+  return addTo(ev, 'location-form', 'l-', 'locations', () => filled(['zip', 'street', 'city', 'name'], 'l-'),
+    'Location added.');
 }
 
 async function markDuplicate(otherId, otherName) {
@@ -260,13 +257,22 @@ async function markDuplicate(otherId, otherName) {
 
 const EDIT = ['company_name', 'lead_owner_id', 'edd_account_number', 'zip', 'street', 'city', 'state', 'phone', 'email', 'website', 'industry', 'pe_organization'];
 
+const CONVERT = ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip', 'state'];
+
+// Open the dialog dlg of form: its field errors cleared, fill() puts the
+// employer's values in, and the input first has the focus.
+function openDialog(dlg, form, first, fill) {
+  clearErrors($(form));
+  fill();
+  $(dlg).showModal();
+  $(first).focus();
+}
+
 function openEdit() {
-  const f = $('edit-form');
-  clearErrors(f);
-  options($('ed-lead_owner_id'), m.staff, { label: 'display_name', selected: emp.lead_owner_id });
-  for (const k of EDIT) if (k !== 'lead_owner_id') $('ed-' + k).value = emp[k] || '';
-  $('edit-dlg').showModal();
-  $('ed-company_name').focus();
+  openDialog('edit-dlg', 'edit-form', 'ed-company_name', () => {
+    options($('ed-lead_owner_id'), m.staff, { label: 'display_name', selected: emp.lead_owner_id });
+    for (const k of EDIT) if (k !== 'lead_owner_id') $('ed-' + k).value = emp[k] || '';
+  });
 }
 
 async function saveEdit(ev) {
@@ -285,21 +291,19 @@ async function saveEdit(ev) {
 }
 
 function openConvert() {
-  const f = $('convert-form');
-  clearErrors(f);
-  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip', 'state']) $('cv-' + k).value = emp[k] || '';
-  $('cv-prefix').hidden = !emp.has_mkt_prefix;
-  $('cv-newname').textContent = emp.username_without_prefix || '';
-  $('convert-dlg').showModal();
-  $('cv-edd_account_number').focus();
+  openDialog('convert-dlg', 'convert-form', 'cv-edd_account_number', () => {
+    for (const k of CONVERT) $('cv-' + k).value = emp[k] || '';
+    $('cv-prefix').hidden = !emp.has_mkt_prefix;
+    $('cv-newname').textContent = emp.username_without_prefix || '';
+  });
 }
 
 async function convert(ev) {
   ev.preventDefault();
   const f = $('convert-form');
   clearErrors(f);
-  const body = { drop_mkt_prefix: emp.has_mkt_prefix && $('cv-drop').checked };
-  for (const k of ['edd_account_number', 'phone', 'industry', 'street', 'city', 'zip', 'state']) { const v = $('cv-' + k).value.trim(); if (v) body[k] = v; }
+  const body = { drop_mkt_prefix: emp.has_mkt_prefix && $('cv-drop').checked,
+    ...filled(CONVERT, 'cv-') };
   try {
     emp = await api(`${API}/employers/${encodeURIComponent(id)}/convert`, { method: 'POST', body });
     $('convert-dlg').close();

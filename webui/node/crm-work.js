@@ -4,7 +4,7 @@
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
 import { api, el, fmtDate, fmtDateTime } from './api.js';
 import { showNotFound } from './office.js';
-import { $, API, meta, options, qs, clearErrors, showError, table, pill } from './crm-common.js';
+import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
 let m = null, current = null, empTimer = null;
@@ -138,10 +138,7 @@ async function add(ev) {
   ev.preventDefault();
   const f = $('add');
   clearErrors(f);
-  const body = {};
-  for (const k of ['category_id', 'assignee_id', 'status', 'due_date', 'priority_id', 'employer_id', 'description']) {
-    const v = $('w-' + k).value.trim(); if (v) body[k] = v;
-  }
+  const body = filled(['category_id', 'assignee_id', 'status', 'due_date', 'priority_id', 'employer_id', 'description'], 'w-');
   if ($('w-employer_q').value.trim() && !body.employer_id) {
     showError(f, { field: 'employer_id', message: 'choose an employer from the list (type part of its name)' }, 'w-');
     return;
