@@ -181,16 +181,8 @@ class AccountStatesTest(unittest.TestCase):
 
     def test_deactivation_takes_effect_on_its_date_at_an_offline_node(self):
         sep = day(2)
-        r = self.ops.post("/api/v1/admin/access-requests", {
-            "kind": "deactivate", "staff_id": INTAKE, "requestor_name": "Pat Manager",
-            "separation_date": sep})
-        self.assertEqual(r.status, 201, r)
-        rid = r.json()["id"]
-        r = self.ops.request("POST", "/api/v1/admin/access-requests/%s/files?kind=request_form&filename=f.pdf"
-                             % rid, body=PDF, ctype="application/pdf")
-        self.assertEqual(r.status, 201, r)
-        r = self.admin("/api/v1/admin/access-requests/%s/approve" % rid)
-        self.assertEqual(r.status, 200, r)
+        rid = self.request({"kind": "deactivate", "staff_id": INTAKE, "requestor_name": "Pat Manager",
+                            "separation_date": sep})
         r = self.admin("/api/v1/admin/staff/%s/schedule-deactivation" % INTAKE, {"request_id": rid})
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["deactivate_on"], r.json()["active"]), (sep, 1))
