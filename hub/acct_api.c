@@ -142,32 +142,26 @@ char *acct_staff_text(sqlite3 *db, const char *id)
 
 static route_rc local_areas_list(route_call *a)
 {
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-		"SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
-		" (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
-		" (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
-		" (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1 AND"
-		"  (','||coalesce(s.roles,'')||',') LIKE '%,mis_admin,%') AS mis_admins"
-		" FROM local_areas l ORDER BY l.name",
-		NULL));
+	return hub_api_rows(a, "SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
+			       " (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
+			       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
+			       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1 AND"
+			       "  (','||coalesce(s.roles,'')||',') LIKE '%,mis_admin,%') AS mis_admins"
+			       " FROM local_areas l ORDER BY l.name");
 }
 
 static route_rc field_divisions_list(route_call *a)
 {
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-		"SELECT d.id, d.name,"
-		" (SELECT count(*) FROM staff s WHERE s.field_division=d.id AND s.active=1 AND"
-		"  (','||coalesce(s.roles,'')||',') LIKE '%,spoc,%') AS spocs"
-		" FROM field_divisions d ORDER BY d.name",
-		NULL));
+	return hub_api_rows(a, "SELECT d.id, d.name,"
+			       " (SELECT count(*) FROM staff s WHERE s.field_division=d.id AND s.active=1 AND"
+			       "  (','||coalesce(s.roles,'')||',') LIKE '%,spoc,%') AS spocs"
+			       " FROM field_divisions d ORDER BY d.name");
 }
 
 static route_rc offices_list(route_call *a)
 {
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-		"SELECT id, name, local_area_id, address, timezone, has_title1_partner, active"
-		" FROM offices ORDER BY name",
-		NULL));
+	return hub_api_rows(a, "SELECT id, name, local_area_id, address, timezone, has_title1_partner, active"
+			       " FROM offices ORDER BY name");
 }
 
 static const route_key division_keys[] = {

@@ -63,6 +63,30 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t);
  * malloc'd, or NULL. */
 char *acct_staff_text(sqlite3 *db, const char *id);
 
+/*
+ * A console write that waits for a password to be hashed in the thread
+ * pool (acct_pw_job), then runs as a declared write (route_resume_write).
+ * The caller's context is calloc'd and begins with this; acct_resume_init()
+ * fills it for the call a: the caller, the call's row, the write to run
+ * (which finds the context in rc_arg) and the 500's message should the
+ * hash fail.  acct_resume_hash() hashes pw, then runs the write with
+ * ar_stored and ar_verifier set, or replies that 500; either way the
+ * context is then wiped and freed.  0, or -1: nothing queued, the context
+ * is still the caller's (crypto_free it).
+ */
+typedef struct acct_resume {
+	acct_principal ar_p;
+	const route_table *ar_table;
+	const route_def *ar_route;
+	route_fn ar_write;
+	const char *ar_fail;
+	size_t ar_size;                      /* the whole context's */
+	const char *ar_stored, *ar_verifier; /* the hash job's, while ar_write runs */
+} acct_resume;
+void acct_resume_init(acct_resume *r, size_t size, route_call *a, route_fn write,
+		      const char *fail);
+int acct_resume_hash(hub *h, http_req *req, const char *pw, acct_resume *r);
+
 /* ---- acct_state.c ----------------------------------------------------------------- */
 
 /* Hand over what staff member id (of Local Area la) still owns (assigned

@@ -129,7 +129,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 	sqlite3_stmt *st = NULL;
 	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN], next[PASSWORD_VERIFIER_HEX];
-	int active = 0, found = 0, has_cred = 0, rc;
+	int active = 0, found = 0, has_cred = 0;
 	hlc clk;
 
 	if (staff_id == NULL || la == NULL || rsn == NULL ||
@@ -141,24 +141,21 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		       PASSWORD_ITERS);
 	if (ca == NULL || !cJSON_IsNumber(ca))
 		REFUSE("credential_changes: changed_at is required");
-	if (db_prepare_bound(db, &st,
-			     "SELECT s.active, coalesce(s.local_area_id,''), c.password_hash, c.id IS NOT NULL"
-			     " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?",
-			     "t", staff_id) != 0)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		found = 1;
+	found = db_row(db, &st,
+		       "SELECT s.active, coalesce(s.local_area_id,''), c.password_hash,"
+		       " c.id IS NOT NULL FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
+		       " WHERE s.id=?",
+		       staff_id);
+	if (found < 0)
+		REFUSE("credential_changes: cannot read the staff member");
+	if (found) {
 		active = sqlite3_column_int(st, 0);
 		snprintf(staff_la, sizeof staff_la, "%s", sqlite3_column_text(st, 1));
 		if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
 			password_hash_ref((const char *)sqlite3_column_text(st, 2), cur_ref);
 		has_cred = sqlite3_column_int(st, 3);
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		REFUSE("credential_changes: cannot read the staff member");
 
 	if (!found)
 		why = "unknown staff member";

@@ -16,7 +16,7 @@
  * again as soon as an attack stops.  The state lives in memory, bounded.
  */
 #include "hub/acct.h"
-#include "hub/hub_api.h"
+#include "hub/acct_api.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/throttle.h"
@@ -231,13 +231,45 @@ int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 	}
 	snprintf(j->client, sizeof j->client, "%s", req->peer);
 	if (uv_queue_work(h->hb_loop, &j->w, pw_run, pw_after) != 0) {
-		crypto_wipe(j, sizeof *j);
-		free(j);
+		crypto_free(j, sizeof *j);
 		return -1;
 	}
 	thr_inflight(h->hb_acct, j->client, 1);
 	h->hb_jobs++;
 	return 0;
+}
+
+void acct_resume_init(acct_resume *r, size_t size, route_call *a, route_fn write,
+		      const char *fail)
+{
+	r->ar_p = *API_ADMIN(a);
+	r->ar_table = a->rc_table;
+	r->ar_route = a->rc_route;
+	r->ar_write = write;
+	r->ar_fail = fail;
+	r->ar_size = size;
+}
+
+static void resume_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
+			  const char *verifier)
+{
+	acct_resume *r = arg;
+
+	(void)h;
+	if (result != 0 || stored == NULL) {
+		http_reply_error(req, 500, NULL, "%s", r->ar_fail);
+	} else {
+		r->ar_stored = stored;
+		r->ar_verifier = verifier;
+		route_resume_write(r->ar_table, r->ar_route, req, &r->ar_p, r->ar_p.ap_username,
+				   r->ar_write, r);
+	}
+	crypto_free(r, r->ar_size);
+}
+
+int acct_resume_hash(hub *h, http_req *req, const char *pw, acct_resume *r)
+{
+	return acct_pw_job(h, req, pw, NULL, resume_hashed, r);
 }
 
 /* ---- sessions -------------------------------------------------------------------------- */
@@ -296,28 +328,25 @@ static int origin_ok(const http_req *req)
 static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret = -1;
+	int ret;
 
-	if (db_prepare_bound(db, &st,
-			     "SELECT s.username, coalesce(s.local_area_id,''), coalesce(s.field_division,''),"
-			     " s.roles, s.active AND NOT s.suspended, coalesce(c.password_temp, 1)"
-			     " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?",
-			     "t", staff_id) != 0)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(p->ap_id, sizeof p->ap_id, "%s", staff_id);
-		snprintf(p->ap_username, sizeof p->ap_username, "%s", sqlite3_column_text(st, 0));
-		snprintf(p->ap_la, sizeof p->ap_la, "%s", sqlite3_column_text(st, 1));
-		snprintf(p->ap_div, sizeof p->ap_div, "%s", sqlite3_column_text(st, 2));
-		p->ap_roles = acct_roles_parse((const char *)sqlite3_column_text(st, 3));
-		p->ap_must_change = sqlite3_column_int(st, 5);
-		/* an approver without an administrator role: hub_api.c limits it */
-		ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id))
-			      ? 0 : 1;
-	} else if (rc == SQLITE_DONE) {
-		ret = 1;
-	}
+	ret = db_row(db, &st,
+		     "SELECT s.username, coalesce(s.local_area_id,''), coalesce(s.field_division,''),"
+		     " s.roles, s.active AND NOT s.suspended, coalesce(c.password_temp, 1)"
+		     " FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?",
+		     staff_id);
+	if (ret != 1)
+		return ret < 0 ? -1 : 1;
+	snprintf(p->ap_id, sizeof p->ap_id, "%s", staff_id);
+	snprintf(p->ap_username, sizeof p->ap_username, "%s", sqlite3_column_text(st, 0));
+	snprintf(p->ap_la, sizeof p->ap_la, "%s", sqlite3_column_text(st, 1));
+	snprintf(p->ap_div, sizeof p->ap_div, "%s", sqlite3_column_text(st, 2));
+	p->ap_roles = acct_roles_parse((const char *)sqlite3_column_text(st, 3));
+	p->ap_must_change = sqlite3_column_int(st, 5);
+	/* an approver without an administrator role: hub_api.c limits it */
+	ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id))
+		      ? 0
+		      : 1;
 	sqlite3_finalize(st);
 	return ret;
 }
@@ -690,58 +719,35 @@ static route_rc logout(route_call *a)
 /* ---- own password change ---------------------------------------------------------------- */
 
 typedef struct chpw_ctx {
-	acct_principal p;
-	const route_table *table;
-	const route_def *route;
+	acct_resume r; /* first: the hash, then chpw_write */
 	char newpw[ACCT_PW_INPUT_MAX + 1];
-	const char *stored, *verifier; /* the hash job's, while it finishes */
 	int was_temp;
 } chpw_ctx;
-
-static void chpw_free(chpw_ctx *c)
-{
-	crypto_wipe(c, sizeof *c);
-	free(c);
-}
 
 /* The new password, stored (route_resume_write): the credentials, the end
  * of the user's other sessions and the audit row in one transaction. */
 static route_rc chpw_write(route_call *a)
 {
 	chpw_ctx *c = a->rc_arg;
+	const acct_principal *p = &c->r.ar_p;
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char ts[HLC_STRLEN];
 	cJSON *o;
 
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
 	/* Other sessions of this user end; this one stays. */
-	if (acct_password_set(db, c->p.ap_id, c->stored, (int64_t)hub_now_ms(), ts, c->verifier) != 0 ||
+	if (acct_password_set(db, p->ap_id, c->r.ar_stored, (int64_t)hub_now_ms(), ts,
+			      c->r.ar_verifier) != 0 ||
 	    db_run(db, "DELETE FROM admin_sessions WHERE staff_id=?1 AND token_hash<>?2", "tt",
-		   c->p.ap_id, c->p.ap_session) != 0 ||
-	    hub_api_admin_audit(a, "password_change", "staff", c->p.ap_id, c->p.ap_la, c->p.ap_div,
+		   p->ap_id, p->ap_session) != 0 ||
+	    hub_api_admin_audit(a, "password_change", "staff", p->ap_id, p->ap_la, p->ap_div,
 				c->was_temp ? "{\"password_temp\":true}" : NULL,
 				"{\"password_temp\":false}") != 0 ||
 	    (o = cJSON_CreateObject()) == NULL)
 		return route_fail(a, 500, NULL, "the password could not be stored");
-	log_info("admin %s changed their password", c->p.ap_username);
+	log_info("admin %s changed their password", p->ap_username);
 	cJSON_AddBoolToObject(o, "ok", 1);
 	return route_ok(a, 200, o);
-}
-
-static void chpw_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
-			const char *verifier)
-{
-	chpw_ctx *c = arg;
-
-	(void)h;
-	if (result != 0 || stored == NULL) {
-		http_reply_error(req, 500, NULL, "the password could not be stored");
-	} else {
-		c->stored = stored;
-		c->verifier = verifier;
-		route_resume_write(c->table, c->route, req, &c->p, c->p.ap_username, chpw_write, c);
-	}
-	chpw_free(c);
 }
 
 static void chpw_verified(hub *h, http_req *req, void *arg, int result, const char *stored,
@@ -752,16 +758,16 @@ static void chpw_verified(hub *h, http_req *req, void *arg, int result, const ch
 	(void)stored;
 	(void)verifier;
 	if (result != 1) {
-		thr_fail(h->hb_acct, c->p.ap_username, req->peer);
-		acct_audit(h->hb_db, &c->p, req->peer, "password_change_failed", "staff", c->p.ap_id,
+		thr_fail(h->hb_acct, c->r.ar_p.ap_username, req->peer);
+		acct_audit(h->hb_db, &c->r.ar_p, req->peer, "password_change_failed", "staff", c->r.ar_p.ap_id,
 			   NULL, NULL, NULL, "{\"why\":\"wrong current password\"}");
 		http_reply_error(req, 401, "current_password", "the current password is wrong");
-		chpw_free(c);
+		crypto_free(c, sizeof *c);
 		return;
 	}
-	if (acct_pw_job(h, req, c->newpw, NULL, chpw_hashed, c) != 0) {
+	if (acct_resume_hash(h, req, c->newpw, &c->r) != 0) {
 		http_reply_error(req, 503, NULL, "the hub is busy; try again");
-		chpw_free(c);
+		crypto_free(c, sizeof *c);
 	}
 }
 
@@ -817,13 +823,11 @@ static route_rc password_change(route_call *a)
 		rc = ROUTE_DBERR;
 		goto out;
 	}
-	c->p = *p;
-	c->table = a->rc_table;
-	c->route = a->rc_route;
+	acct_resume_init(&c->r, sizeof *c, a, chpw_write, "the password could not be stored");
 	c->was_temp = p->ap_must_change;
 	snprintf(c->newpw, sizeof c->newpw, "%s", nw);
 	if (acct_pw_job(h, a->rc_req, cur, stored, chpw_verified, c) != 0) {
-		chpw_free(c);
+		crypto_free(c, sizeof *c);
 		rc = route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 out:

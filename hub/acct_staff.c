@@ -63,21 +63,12 @@ static int fulfil(sqlite3 *db, const char *rid, const char *staff_id)
 /* ---- a temporary password: create and reset ------------------------------------------ */
 
 typedef struct issue_ctx {
-	acct_principal p;
-	const route_table *table;
-	const route_def *route;
+	acct_resume r; /* first: the hash, then issue_write */
 	char rid[64];
 	char staff_id[64];
 	char pw[16];
-	const char *stored, *verifier; /* the hash job's, while it finishes */
 	int create;
 } issue_ctx;
-
-static void issue_free(issue_ctx *c)
-{
-	crypto_wipe(c, sizeof *c);
-	free(c);
-}
 
 /* The new account's rows from its request; 1 when the user name was taken
  * meanwhile, 0 done, -1 error. */
@@ -99,14 +90,14 @@ static int issue_create(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t
 		      "INSERT INTO staff_records(id, created_at, created_by, ispa_date, conf_type,"
 		      " conf_date, certified_at) SELECT ?1, ?2, ?3, ispa_date, conf_type, conf_date,"
 		      " ?2 FROM access_requests WHERE id=?4",
-		      "tItt", c->staff_id, now, c->p.ap_id, c->rid);
+		      "tItt", c->staff_id, now, c->r.ar_p.ap_id, c->rid);
 }
 
 static int issue_credentials(sqlite3 *db, const issue_ctx *c, const char *ts, int64_t now)
 {
-	if (acct_temp_password_set(db, c->staff_id, NULL, c->stored, now, ts) != 0)
+	if (acct_temp_password_set(db, c->staff_id, NULL, c->r.ar_stored, now, ts) != 0)
 		return -1;
-	return acct_verifier_set(db, c->staff_id, c->verifier);
+	return acct_verifier_set(db, c->staff_id, c->r.ar_verifier);
 }
 
 /* The write once the password is hashed (route_resume_write). */
@@ -152,29 +143,13 @@ static route_rc issue_write(route_call *a)
 				(double)(now + PASSWORD_TEMP_TTL_MS));
 	http_add_header(a->rc_req, "Cache-Control", "no-store");
 	log_info("%s: staff %s by %s", c->create ? "account created" : "password reset",
-		 c->staff_id, c->p.ap_username);
+		 c->staff_id, c->r.ar_p.ap_username);
 	rc = route_ok(a, c->create ? 201 : 200, o);
 out:
 	free(before);
 	free(after);
 	cJSON_Delete(rq);
 	return rc;
-}
-
-static void issue_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
-			 const char *verifier)
-{
-	issue_ctx *c = arg;
-
-	(void)h;
-	if (result != 0 || stored == NULL) {
-		http_reply_error(req, 500, NULL, "the temporary password could not be stored");
-	} else {
-		c->stored = stored;
-		c->verifier = verifier;
-		route_resume_write(c->table, c->route, req, &c->p, c->p.ap_username, issue_write, c);
-	}
-	issue_free(c);
 }
 
 /* Hash a new temporary password for staff_id, then issue_write. */
@@ -184,15 +159,14 @@ static route_rc issue_start(route_call *a, const char *rid, const char *staff_id
 
 	if (c == NULL)
 		return ROUTE_DBERR;
-	c->p = *API_ADMIN(a);
-	c->table = a->rc_table;
-	c->route = a->rc_route;
+	acct_resume_init(&c->r, sizeof *c, a, issue_write,
+			 "the temporary password could not be stored");
 	c->create = create;
 	snprintf(c->rid, sizeof c->rid, "%s", rid);
 	snprintf(c->staff_id, sizeof c->staff_id, "%s", staff_id);
 	if (password_temp_new(c->pw, sizeof c->pw) != 0 ||
-	    acct_pw_job(API_HUB(a), a->rc_req, c->pw, NULL, issue_hashed, c) != 0) {
-		issue_free(c);
+	    acct_resume_hash(API_HUB(a), a->rc_req, c->pw, &c->r) != 0) {
+		crypto_free(c, sizeof *c);
 		return route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 	return ROUTE_TAKEN;

@@ -50,12 +50,6 @@ typedef struct vjob {
 
 static int vjobs;
 
-static void vjob_free(vjob *j)
-{
-	crypto_wipe(j, sizeof *j);
-	free(j);
-}
-
 static void vjob_run(uv_work_t *w)
 {
 	vjob *j = w->data;
@@ -98,7 +92,7 @@ static void vjob_done(uv_work_t *w, int status)
 		http_reply_json(j->req, 200, o);
 	}
 	crypto_wipe(cur, sizeof cur);
-	vjob_free(j);
+	crypto_free(j, sizeof *j);
 }
 
 /* The account as this node may speak for it: 0 (stored gets its hash), or
@@ -161,20 +155,20 @@ static route_rc post_verifier(route_call *a)
 	if ((j = calloc(1, sizeof *j)) == NULL)
 		return ROUTE_DBERR;
 	if ((st = account_ok(h, nd, sid, j->stored, sizeof j->stored, &why)) != 0) {
-		vjob_free(j);
+		crypto_free(j, sizeof *j);
 		return route_fail(a, st, "staff_id", "%s", why);
 	}
 	exists = acct_verifier_get(h->hb_db, sid, have) == 0;
 	crypto_wipe(have, sizeof have);
 	if (exists || pw == NULL) {
 		/* Without a password: only whether one is needed. */
-		vjob_free(j);
+		crypto_free(j, sizeof *j);
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "verifier", exists ? "exists" : "missing");
 		return route_ok(a, 200, o);
 	}
 	if (vjobs >= VERIFIER_JOBS_MAX) {
-		vjob_free(j);
+		crypto_free(j, sizeof *j);
 		return route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 	j->w.data = j;
@@ -185,7 +179,7 @@ static route_rc post_verifier(route_call *a)
 	snprintf(j->la, sizeof j->la, "%s", nd->hn_la);
 	snprintf(j->pw, sizeof j->pw, "%s", pw);
 	if (uv_queue_work(h->hb_loop, &j->w, vjob_run, vjob_done) != 0) {
-		vjob_free(j);
+		crypto_free(j, sizeof *j);
 		return route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 	vjobs++;

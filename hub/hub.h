@@ -16,6 +16,7 @@
 #include "lib/hlc.h"
 #include "lib/http.h"
 #include "lib/json.h"
+#include "lib/daemon.h"
 #include "sync/sync.h"
 
 #define HUB_DEFAULT_LISTEN "127.0.0.1:8443"
@@ -67,7 +68,7 @@ typedef struct hub {
 	uint64_t hb_started_ms;
 	uv_timer_t hb_prune;
 	uv_timer_t hb_wal_idle; /* truncates the WAL once writes stop */
-	uv_signal_t hb_sigint, hb_sigterm;
+	stopsig hb_stop; /* SIGINT, SIGTERM */
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
 	/* Pushes waiting for the push runner, and the group it runs (one
@@ -128,9 +129,11 @@ typedef struct hub_node {
 int hub_ca_load(hub *h);
 int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why);
 void hub_ca_reply(hub *h, cJSON *o, const char *cert);
-/* GET /ca.crt, GET /api/v1/ca (POST /api/v1/sync/cert, signed, is a row of
- * hub_ca_route_list: hub_api.h). */
-int hub_ca_routes(hub *h, router *r);
+/* GET /ca.crt and GET /api/v1/ca, public (ctx = the hub; registered in
+ * main.c); POST /api/v1/sync/cert, signed, is a row of hub_ca_route_list
+ * (hub_api.h). */
+void hub_ca_get(http_req *req, void *ctx);
+void hub_ca_info(http_req *req, void *ctx);
 
 /* hub_edge.c: the HTTP server's pre-body gate (lib/http.h), ctx = the hub:
  * a declared route's privilege from its headers (route_head_check: a
@@ -297,19 +300,26 @@ int hub_codes_apply_due(sqlite3 *db, hlc *clk);
  * retired on or before the day it was entered.  See sync_set_validator(). */
 int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			   char *reason, size_t n);
-int hub_codes_routes(hub *h, router *r);
+/* GET /api/v1/admin/code-lists, GET and POST /api/v1/admin/code-lists/:list
+ * (ctx = the hub; registered in main.c). */
+void hub_codes_lists(http_req *req, void *ctx);
+void hub_codes_list(http_req *req, void *ctx);
+void hub_codes_version_post(http_req *req, void *ctx);
 /* Who assigns a privilege group by the loaded list: 1 MIS Administrator, 2
  * SPOC, 0 retired or not listed, -1 no list loaded (the compiled one decides). */
 int hub_codes_group_assigner(const char *group);
 
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
-int hub_reports_routes(hub *h, router *r);
+/* GET /api/v1/admin/reports/greeter and .../greeter-missing (ctx = the hub;
+ * registered in main.c). */
+void hub_reports_greeter(http_req *req, void *ctx);
+void hub_reports_missing(http_req *req, void *ctx);
 
 /* ---- hub_check.c: `outpost-hub check` (exit codes in lib/check.h) ------- */
 int hub_health_check(const char *dir, const char *cert, const char *key, int json);
 
 /* ---- hub_metrics.c: GET /metrics (loopback, or the admin token) --------- */
-int hub_metrics_routes(hub *h, router *r);
+void hub_metrics_get(http_req *req, void *ctx); /* ctx = the hub */
 
 /* ---- hub_import.c ---------------------------------------------------------- */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */

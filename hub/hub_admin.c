@@ -24,14 +24,12 @@
 
 static route_rc offices_list(route_call *a)
 {
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-		"SELECT o.id, o.name, o.local_area_id, l.name AS local_area_name,"
-		" o.address, o.timezone, o.has_title1_partner, o.active,"
-		" (SELECT count(*) FROM nodes n WHERE n.office_id=o.id AND"
-		"  n.revoked_at IS NULL) AS nodes"
-		" FROM offices o LEFT JOIN local_areas l ON l.id=o.local_area_id"
-		" ORDER BY o.name",
-		NULL));
+	return hub_api_rows(a, "SELECT o.id, o.name, o.local_area_id, l.name AS local_area_name,"
+			       " o.address, o.timezone, o.has_title1_partner, o.active,"
+			       " (SELECT count(*) FROM nodes n WHERE n.office_id=o.id AND"
+			       "  n.revoked_at IS NULL) AS nodes"
+			       " FROM offices o LEFT JOIN local_areas l ON l.id=o.local_area_id"
+			       " ORDER BY o.name");
 }
 
 /* Lag per node: acked seq (what it pushed), pull cursor against the head
@@ -126,27 +124,20 @@ static route_rc conflicts_list(route_call *a)
 	int only_open = http_req_query(a->rc_req, "open", open, sizeof open) &&
 			strcmp(open, "1") == 0;
 
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-					     only_open ? "SELECT * FROM conflicts WHERE resolved_at IS NULL "
-							 "ORDER BY created_at DESC LIMIT 1000"
-						       : "SELECT * FROM conflicts ORDER BY created_at DESC "
-							 "LIMIT 1000",
-					     NULL));
+	return hub_api_rows(a, only_open ? "SELECT * FROM conflicts WHERE resolved_at IS NULL"
+					 " ORDER BY created_at DESC LIMIT 1000"
+				       : "SELECT * FROM conflicts ORDER BY created_at DESC LIMIT 1000");
 }
 
 static route_rc quarantine_list(route_call *a)
 {
 	/* db_row_json leaves BLOBs (the raw changesets) out. */
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-					     "SELECT * FROM quarantine ORDER BY created_at DESC LIMIT 1000",
-					     NULL));
+	return hub_api_rows(a, "SELECT * FROM quarantine ORDER BY created_at DESC LIMIT 1000");
 }
 
 static route_rc audit_list(route_call *a)
 {
-	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db,
-					     "SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000",
-					     NULL));
+	return hub_api_rows(a, "SELECT * FROM hub_audit_events ORDER BY at DESC LIMIT 1000");
 }
 
 cJSON *hub_sync_status_json(hub *h)

@@ -198,29 +198,20 @@ static const route_ops hub_ops = {
 	.ro_errmsg = api_errmsg,
 };
 
+route_rc hub_api_rows(route_call *a, const char *sql)
+{
+	return route_ok(a, 200, db_rows_json_by(API_HUB(a)->hb_db, sql, NULL));
+}
+
 int hub_api_routes(hub *h, router *r)
 {
-	const route_list *const *l;
-
-	if (api_table == NULL) {
-		if ((api_table = calloc(1, sizeof *api_table)) == NULL)
-			return -1;
-		api_table->rt_lists = hub_route_lists;
-		api_table->rt_ops = &hub_ops;
-	}
-	api_table->rt_ctx = h;
-	for (l = hub_route_lists; *l; l++)
-		if (route_register(r, api_table, *l) != 0)
-			return -1;
-	return 0;
+	api_table = route_table_new(r, hub_route_lists, &hub_ops, h);
+	return api_table ? 0 : -1;
 }
 
 void hub_api_free(hub *h)
 {
 	(void)h;
-	if (api_table == NULL)
-		return;
-	route_table_free(api_table);
-	free(api_table);
+	route_table_destroy(api_table);
 	api_table = NULL;
 }

@@ -105,6 +105,8 @@ int hub_api_admin_audit(route_call *a, const char *action, const char *table, co
 			const char *la, const char *div, const char *before, const char *after);
 
 /* Register the hub's declared routes with r.  0 or -1. */
+/* Reply the rows of sql (a fixed query, no parameters) as a JSON array. */
+route_rc hub_api_rows(route_call *a, const char *sql);
 int hub_api_routes(hub *h, router *r);
 /* Free the table's registrations (after the server closed). */
 void hub_api_free(hub *h);

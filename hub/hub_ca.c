@@ -197,7 +197,7 @@ static const route_def ca_defs[] = {
 const route_list hub_ca_route_list = ROUTE_LIST(ca_defs);
 
 /* GET /ca.crt: the office CA certificate, for office PCs to trust. */
-static void get_ca(http_req *req, void *ctx)
+void hub_ca_get(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	const char *pem = h->hb_ca ? tls_ca_pem(h->hb_ca) : NULL;
@@ -211,7 +211,7 @@ static void get_ca(http_req *req, void *ctx)
 }
 
 /* GET /api/v1/ca: the CA's pin and certificate, for the instruction page. */
-static void get_ca_info(http_req *req, void *ctx)
+void hub_ca_info(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	char pin[128];
@@ -225,13 +225,4 @@ static void get_ca_info(http_req *req, void *ctx)
 	cJSON_AddStringToObject(o, "spki_sha256", pin + 8);
 	cJSON_AddStringToObject(o, "pem", tls_ca_pem(h->hb_ca));
 	http_reply_json(req, 200, o);
-}
-
-int hub_ca_routes(hub *h, router *r)
-{
-	int rc = 0;
-
-	rc |= router_add(r, HTTP_M_GET, "/ca.crt", get_ca, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/ca", get_ca_info, h);
-	return rc ? -1 : 0;
 }

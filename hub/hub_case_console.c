@@ -26,8 +26,8 @@
 #include "hub/hub_api.h"
 #include "hub/acct_api.h"
 #include "lib/log.h"
-#include "lib/uuid.h"
 #include "model/case_approvals.h"
+#include "model/case_decide.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -117,36 +117,8 @@ static route_rc list(route_call *a)
 	return route_ok(a, 200, out);
 }
 
-static const route_key decision_keys[] = {
-	{"decision", ROUTE_T_STR, ROUTE_K_REQUIRED},
-	{"role", ROUTE_T_STR, ROUTE_K_NULL},
-	{"comment", ROUTE_T_STR, ROUTE_K_NULL},
-	{NULL, 0, 0},
-};
-
-/* The decision row (case_decision_row), checked as a replicated one would
- * be, then inserted.  0, 1 refused (reason in why), -1 database error. */
-static int write_decision(hub *h, const acct_principal *p, const cJSON *req, const char *role,
-			  const char *dec, const char *comment, char *why, size_t wn)
-{
-	char id[UUID_STRLEN], today[11];
-	uint64_t now = hub_now_ms();
-	cJSON *row;
-	int rc = -1;
-
-	uuid7_at(id, now);
-	acct_today(today);
-	row = case_decision_row(req, id, json_str(req, "local_area_id"), "hub", p->ap_id, role, dec,
-				comment, today, (int64_t)now);
-	if (case_approvals_validate_row(h->hb_db, "case_approval_decisions", row, why, wn) != 0)
-		rc = 1;
-	else
-		rc = case_decision_insert(h->hb_db, row);
-	cJSON_Delete(row);
-	return rc;
-}
-
-/* The request id as the caller may see it: one addressed to them, else NULL. */
+/* The request id as the caller's list shows it (detail()): one addressed
+ * to them, else NULL. */
 static cJSON *addressed(sqlite3 *db, const acct_principal *p, const char *rid)
 {
 	const char *args[2] = {p->ap_id, rid ? rid : ""};
@@ -154,6 +126,8 @@ static cJSON *addressed(sqlite3 *db, const acct_principal *p, const char *rid)
 	cJSON *r = rows ? cJSON_DetachItemFromArray(rows, 0) : NULL;
 
 	cJSON_Delete(rows);
+	if (r != NULL)
+		detail(db, p->ap_id, r);
 	return r;
 }
 
@@ -161,60 +135,33 @@ static route_rc decide(route_call *a)
 {
 	hub *h = API_HUB(a);
 	const acct_principal *p = API_ADMIN(a);
-	const char *rid = http_req_param(a->rc_req, "id"), *dec = NULL, *role = NULL, *comment = NULL;
-	const char *bad = NULL;
-	cJSON *req = NULL;
-	char why[256] = "";
+	const char *rid = http_req_param(a->rc_req, "id");
+	case_decision d = {.cd_office = "hub", .cd_staff = p->ap_id};
+	char why[256] = "", today[11];
+	cJSON *req = addressed(h->hb_db, p, rid);
 	route_rc rr;
 	int rc;
 
-	route_str(a, "decision", JSON_REQUIRED, 1, 16, &dec, NULL, 0);
-	route_str(a, "role", JSON_NULLABLE, 0, 40, &role, NULL, 0);
-	route_str(a, "comment", JSON_NULLABLE, 0, 1000, &comment, NULL, 0);
-	if (dec && strcmp(dec, "approved") != 0 && strcmp(dec, "refused") != 0)
-		route_err(a, "decision", "decision is approved or refused");
-	if (dec && strcmp(dec, "refused") == 0 && (comment == NULL || comment[0] == '\0'))
-		route_err(a, "comment", "say why the request is refused");
-	if (role && role[0] == '\0')
-		role = NULL;
-	if ((req = addressed(h->hb_db, p, rid)) == NULL) {
-		rr = a->rc_nerr ? ROUTE_BAD : route_fail(a, 404, "id", "no such approval request");
+	if ((rr = case_decision_read(a, req, &d)) != ROUTE_OK)
 		goto out;
-	}
-	if (strcmp(json_str(req, "requested_by"), p->ap_id) == 0) {
-		rr = route_fail(a, 403, "id", "nobody approves their own request");
-		goto out;
-	}
-	if (strcmp(json_str(req, "state"), "pending") != 0) {
-		rr = route_fail(a, 409, "id", "this request is already %s", json_str(req, "state"));
-		goto out;
-	}
-	detail(h->hb_db, p->ap_id, req);
-	if ((role = case_decide_role(req, role, &bad)) == NULL)
-		route_err(a, "role", "%s", bad);
-	if (a->rc_nerr) {
-		rr = ROUTE_BAD;
-		goto out;
-	}
-	rc = write_decision(h, p, req, role, dec, comment, why, sizeof why);
-	if (rc != 0) {
+	acct_today(today);
+	d.cd_la = json_str(req, "local_area_id");
+	d.cd_today = today;
+	d.cd_ms = (int64_t)hub_now_ms();
+	if ((rc = case_decision_record(h->hb_db, req, &d, 1, why, sizeof why)) != 0) {
 		rr = rc < 0 ? ROUTE_DBERR : route_fail(a, 409, "id", "%s", why);
 		goto out;
 	}
-	if (hub_api_audit(a, strcmp(dec, "approved") == 0 ? "case.request_approved" : "case.request_refused",
-			  rid, role) != 0) {
+	if (hub_api_audit(a, strcmp(d.cd_decision, "approved") == 0 ? "case.request_approved"
+								     : "case.request_refused",
+			  rid, d.cd_role) != 0) {
 		rr = ROUTE_DBERR;
 		goto out;
 	}
-	log_info("case: request %s %s at the console by %s as %s", rid, dec, p->ap_id, role);
-	cJSON_Delete(req);
-	if ((req = addressed(h->hb_db, p, rid)) == NULL) {
-		rr = ROUTE_DBERR;
-		goto out;
-	}
-	detail(h->hb_db, p->ap_id, req);
-	rr = route_ok(a, 201, req);
-	req = NULL;
+	log_info("case: request %s %s at the console by %s as %s", rid, d.cd_decision, p->ap_id,
+		 d.cd_role);
+	/* the request as listed now (NULL: route_ok's 500) */
+	rr = route_ok(a, 201, addressed(h->hb_db, p, rid));
 out:
 	cJSON_Delete(req);
 	return rr;
@@ -225,7 +172,7 @@ static const route_def console_defs[] = {
 	 * inside); a GET that writes its read audit */
 	{HTTP_M_GET, "/api/v1/admin/case/approvals", list, HUB_P_APPROVER, HUB_AUDITED, NULL, 0},
 	{HTTP_M_POST, "/api/v1/admin/case/approvals/:id/decision", decide, HUB_P_APPROVER,
-	 ROUTE_BODY | HUB_AUDITED, decision_keys, 0},
+	 ROUTE_BODY | HUB_AUDITED, case_decision_keys, 0},
 };
 
 const route_list hub_case_console_route_list = ROUTE_LIST(console_defs);

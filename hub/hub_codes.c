@@ -643,7 +643,7 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 
 /* ---- routes ---------------------------------------------------------------------- */
 
-static void lists_get(http_req *req, void *ctx)
+void hub_codes_lists(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	acct_principal p;
@@ -700,7 +700,7 @@ static const code_list *path_list(hub *h, http_req *req, acct_principal *p, int 
 	return l;
 }
 
-static void list_get(http_req *req, void *ctx)
+void hub_codes_list(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	const code_list *l;
@@ -739,7 +739,7 @@ static void list_get(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
-static void version_post(http_req *req, void *ctx)
+void hub_codes_version_post(http_req *req, void *ctx)
 {
 	static const char *const fields[] = {"version", "effective_date", "csv", NULL};
 	hub *h = ctx;
@@ -820,14 +820,4 @@ out:
 	sqlite3_finalize(st);
 	parse_release(&ps);
 	cJSON_Delete(body);
-}
-
-int hub_codes_routes(hub *h, router *r)
-{
-	int rc = 0;
-
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/code-lists", lists_get, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/code-lists/:list", list_get, h);
-	rc |= router_add(r, HTTP_M_POST, "/api/v1/admin/code-lists/:list", version_post, h);
-	return rc ? -1 : 0;
 }

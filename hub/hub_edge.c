@@ -17,15 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int has_body(const http_req *req)
-{
-	const char *cl = http_req_header(req, "content-length");
-
-	if (http_req_header(req, "transfer-encoding") != NULL)
-		return 1;
-	return cl != NULL && strtoull(cl, NULL, 10) > 0;
-}
-
 int hub_edge_caller_known(hub *h, http_req *req)
 {
 	const char *a = http_req_header(req, "authorization");
@@ -42,10 +33,9 @@ int hub_edge_caller_known(hub *h, http_req *req)
 int hub_edge_gate(http_req *req, void *ctx, const char **why)
 {
 	hub *h = ctx;
-	const char *cl;
 	int st, declared;
 
-	if (!has_body(req))
+	if (!http_req_has_body(req))
 		return 0;
 	st = hub_api_head_check(h, req, &declared, why);
 	if (st != 0) {
@@ -55,12 +45,9 @@ int hub_edge_gate(http_req *req, void *ctx, const char **why)
 	}
 	if (declared || hub_edge_caller_known(h, req))
 		return 0;
-	cl = http_req_header(req, "content-length");
-	if (cl != NULL && strtoull(cl, NULL, 10) > HUB_ANON_BODY_MAX) {
+	if (http_req_cap_body(req, HUB_ANON_BODY_MAX)) {
 		*why = "sign in (or sign the request) before sending a body this large";
 		return 401;
 	}
-	if (req->body.max > HUB_ANON_BODY_MAX)
-		req->body.max = HUB_ANON_BODY_MAX;
 	return 0;
 }

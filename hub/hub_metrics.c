@@ -21,12 +21,6 @@
 
 #define METRICS_MAX (1024 * 1024)
 
-static void gauge(buf *b, const char *name, const char *help, double v)
-{
-	metrics_head(b, name, "gauge", help);
-	metrics_val(b, name, NULL, v);
-}
-
 /* Page cache of one connection (bounded by its cache_size). */
 static double cache_bytes(sqlite3 *db)
 {
@@ -110,7 +104,7 @@ static int per_node(hub *h, buf *b, int64_t head, uint64_t now)
 	return ret;
 }
 
-static void get_metrics(http_req *req, void *ctx)
+void hub_metrics_get(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	buf b = BUF_INIT(METRICS_MAX);
@@ -129,42 +123,41 @@ static void get_metrics(http_req *req, void *ctx)
 	metrics_head(&b, "outpost_hub_info", "gauge", "this hub: version");
 	snprintf(l, sizeof l, "version=\"%s\"", OUTPOST_VERSION);
 	metrics_val(&b, "outpost_hub_info", l, 1);
-	gauge(&b, "outpost_hub_uptime_seconds", "seconds since the hub started",
-	      (double)(now - h->hb_started_ms) / 1000.0);
-	gauge(&b, "outpost_hub_change_log_head_seq", "the change log's high-water mark", (double)head);
+	metrics_gauge(&b, "outpost_hub_uptime_seconds", "seconds since the hub started",
+		      (double)(now - h->hb_started_ms) / 1000.0);
+	metrics_gauge(&b, "outpost_hub_change_log_head_seq",
+		      "the change log's high-water mark", (double)head);
 	metrics_head(&b, "outpost_hub_nodes", "gauge", "enrolled nodes, by state");
 	metrics_val(&b, "outpost_hub_nodes", "state=\"active\"",
 		    (double)db_int(h->hb_db, "SELECT count(*) FROM nodes WHERE revoked_at IS NULL", 0));
 	metrics_val(&b, "outpost_hub_nodes", "state=\"revoked\"",
 		    (double)db_int(h->hb_db, "SELECT count(*) FROM nodes WHERE revoked_at IS NOT NULL", 0));
-	gauge(&b, "outpost_hub_quarantined_entries", "refused changes not yet marked handled",
-	      (double)db_int(h->hb_db, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL", 0));
-	gauge(&b, "outpost_hub_open_conflicts", "merge conflicts not yet resolved",
-	      (double)db_int(h->hb_db, "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL", 0));
-	gauge(&b, "outpost_hub_console_sessions", "administrator console sessions on record",
-	      (double)db_int(h->hb_db, "SELECT count(*) FROM admin_sessions", 0));
-	gauge(&b, "outpost_hub_sync_jobs_in_flight", "pushes, pulls and snapshots being worked on",
-	      h->hb_jobs);
-	gauge(&b, "outpost_hub_database_bytes", "bytes of hub.db and its WAL",
-	      file_bytes(h->hb_data, HUB_DB_FILE) + file_bytes(h->hb_data, HUB_DB_FILE "-wal"));
+	metrics_gauge(
+	    &b, "outpost_hub_quarantined_entries",
+	    "refused changes not yet marked handled",
+	    (double)db_int(h->hb_db,
+			   "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL",
+			   0));
+	metrics_gauge(
+	    &b, "outpost_hub_open_conflicts", "merge conflicts not yet resolved",
+	    (double)db_int(
+		h->hb_db, "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL", 0));
+	metrics_gauge(&b, "outpost_hub_console_sessions",
+		      "administrator console sessions on record",
+		      (double)db_int(h->hb_db, "SELECT count(*) FROM admin_sessions", 0));
+	metrics_gauge(&b, "outpost_hub_sync_jobs_in_flight",
+		      "pushes, pulls and snapshots being worked on", h->hb_jobs);
+	metrics_gauge(&b, "outpost_hub_database_bytes", "bytes of hub.db and its WAL",
+		      file_bytes(h->hb_data, HUB_DB_FILE) +
+			  file_bytes(h->hb_data, HUB_DB_FILE "-wal"));
 	/* Memory, to tell a leak from caches filling (issue 20's soak). */
-	gauge(&b, "outpost_hub_sqlite_cache_bytes", "page cache of the hub's connections",
-	      caches_bytes(h));
-	gauge(&b, "outpost_hub_heap_in_use_bytes", "heap allocated and not freed (every arena)",
-	      (double)mallinfo2().uordblks + (double)mallinfo2().hblkhd);
-	gauge(&b, "outpost_hub_heap_free_bytes", "heap freed but kept by the allocator",
-	      (double)mallinfo2().fordblks);
-	if (per_node(h, &b, head, now) != 0 || metrics_render_http(&b) != 0) {
-		buf_release(&b);
-		http_reply_error(req, 500, NULL, "cannot gather the metrics");
-		return;
-	}
-	http_add_header(req, "Cache-Control", "no-store");
-	http_reply(req, 200, METRICS_CONTENT_TYPE, b.data, b.len);
-	buf_release(&b);
-}
-
-int hub_metrics_routes(hub *h, router *r)
-{
-	return router_add(r, HTTP_M_GET, "/metrics", get_metrics, h);
+	metrics_gauge(&b, "outpost_hub_sqlite_cache_bytes",
+		      "page cache of the hub's connections", caches_bytes(h));
+	metrics_gauge(&b, "outpost_hub_heap_in_use_bytes",
+		      "heap allocated and not freed (every arena)",
+		      (double)mallinfo2().uordblks + (double)mallinfo2().hblkhd);
+	metrics_gauge(&b, "outpost_hub_heap_free_bytes",
+		      "heap freed but kept by the allocator",
+		      (double)mallinfo2().fordblks);
+	metrics_reply(req, &b, per_node(h, &b, head, now) != 0);
 }

@@ -155,7 +155,7 @@ static void reply_csv(http_req *req, const cJSON *rows, const char *from, const 
 	buf_release(&b);
 }
 
-static void greeter_report(http_req *req, void *ctx)
+void hub_reports_greeter(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	acct_principal p;
@@ -228,7 +228,7 @@ static int office_missing(sqlite3 *db, const char *office, const char *from, con
 	return 0;
 }
 
-static void greeter_missing(http_req *req, void *ctx)
+void hub_reports_missing(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	acct_principal p;
@@ -282,13 +282,4 @@ static void greeter_missing(http_req *req, void *ctx)
 		cJSON_AddItemToObject(o, "offices", arr);
 		http_reply_json(req, 200, o);
 	}
-}
-
-int hub_reports_routes(hub *h, router *r)
-{
-	int rc = 0;
-
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/reports/greeter", greeter_report, h);
-	rc |= router_add(r, HTTP_M_GET, "/api/v1/admin/reports/greeter-missing", greeter_missing, h);
-	return rc ? -1 : 0;
 }

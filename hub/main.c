@@ -107,19 +107,15 @@ static void on_closed(void *arg)
 {
 	hub *h = arg;
 
-	uv_close((uv_handle_t *)&h->hb_sigint, NULL);
-	uv_close((uv_handle_t *)&h->hb_sigterm, NULL);
+	stopsig_close(&h->hb_stop);
 	uv_close((uv_handle_t *)&h->hb_prune, NULL);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void on_stop(void *arg)
 {
-	hub *h = s->data;
+	hub *h = arg;
 
-	if (h->hb_stopping)
-		return;
 	h->hb_stopping = 1;
-	log_info("signal %d: shutting down", signum);
 	uv_timer_stop(&h->hb_prune);
 	uv_timer_stop(&h->hb_wal_idle);
 	http_server_close(h->hb_http, on_closed, h);
@@ -257,6 +253,24 @@ static void hub_open_files(void)
 		log_warnx("cannot raise the open-file limit to %llu", (unsigned long long)rl.rlim_cur);
 }
 
+/* The hub's routes outside its declared table (hub_api.c), registered
+ * after it, ctx = the hub: the office CA (public), the hand-plumbed reports
+ * and code lists, health, metrics and, last, the console's files (first
+ * match wins). */
+static const router_row plain_rows[] = {
+	{HTTP_M_GET, "/ca.crt", hub_ca_get},
+	{HTTP_M_GET, "/api/v1/ca", hub_ca_info},
+	{HTTP_M_GET, "/api/v1/admin/reports/greeter", hub_reports_greeter},
+	{HTTP_M_GET, "/api/v1/admin/reports/greeter-missing", hub_reports_missing},
+	{HTTP_M_GET, "/api/v1/admin/code-lists", hub_codes_lists},
+	{HTTP_M_GET, "/api/v1/admin/code-lists/:list", hub_codes_list},
+	{HTTP_M_POST, "/api/v1/admin/code-lists/:list", hub_codes_version_post},
+	{HTTP_M_GET, "/healthz", healthz},
+	{HTTP_M_GET, "/metrics", hub_metrics_get},
+	{HTTP_M_GET, "/*", static_file},
+	{HTTP_M_HEAD, "/*", static_file},
+};
+
 static int serve(hub *h)
 {
 	char path[PATH_MAX + 32];
@@ -291,13 +305,8 @@ static int serve(hub *h)
 	h->hb_router = router_new();
 	if (TEST_HOOKS_BUILT && getenv("OUTPOST_PLANT"))
 		log_warnx("test build: planted bug '%s' is active", getenv("OUTPOST_PLANT"));
-	if (h->hb_router == NULL || hub_ca_routes(h, h->hb_router) != 0 ||
-	    hub_api_routes(h, h->hb_router) != 0 ||
-	    hub_reports_routes(h, h->hb_router) != 0 || hub_codes_routes(h, h->hb_router) != 0 ||
-	    router_add(h->hb_router, HTTP_M_GET, "/healthz", healthz, h) != 0 ||
-	    hub_metrics_routes(h, h->hb_router) != 0 ||
-	    router_add(h->hb_router, HTTP_M_GET, "/*", static_file, h) != 0 ||
-	    router_add(h->hb_router, HTTP_M_HEAD, "/*", static_file, h) != 0)
+	if (h->hb_router == NULL || hub_api_routes(h, h->hb_router) != 0 ||
+	    ROUTER_ROWS(h->hb_router, plain_rows, h) != 0)
 		fatalx("cannot set up routes");
 	h->hb_http = http_server_new(loop, hub_dispatch, h);
 	if (h->hb_http == NULL)
@@ -321,11 +330,8 @@ static int serve(hub *h)
 	uv_timer_init(loop, &h->hb_wal_idle);
 	h->hb_wal_idle.data = h;
 	uv_timer_start(&h->hb_wal_idle, on_wal_idle, DB_WAL_IDLE_MS, DB_WAL_IDLE_MS);
-	uv_signal_init(loop, &h->hb_sigint);
-	uv_signal_init(loop, &h->hb_sigterm);
-	h->hb_sigint.data = h->hb_sigterm.data = h;
-	uv_signal_start(&h->hb_sigint, on_signal, SIGINT);
-	uv_signal_start(&h->hb_sigterm, on_signal, SIGTERM);
+	if (stopsig_start(loop, &h->hb_stop, on_stop, h) != 0)
+		fatalx("cannot watch for signals");
 	log_info("hub listening on https://%s (data %s, schema version %d, key pin %s)",
 		 conf_str(&h->hb_conf, "listen"), h->hb_data, schema_version(),
 		 h->hb_pin);
@@ -560,13 +566,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 
 	memset(h, 0, sizeof *h);
-	signal(SIGPIPE, SIG_IGN);
-	log_init("outpost-hub", 0);
-	mem_setup();
-	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
-		fatalx("cannot install the fault VFS");
-	if (conf_init(&h->hb_conf, hub_conf_tab, NCONF) != 0)
-		fatalx("out of memory");
+	daemon_start("outpost-hub", &h->hb_conf, hub_conf_tab, NCONF);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);

@@ -9,6 +9,7 @@
 #include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -189,6 +190,14 @@ void crypto_wipe(void *p, size_t n)
 
 	while (n--)
 		*v++ = 0;
+}
+
+void crypto_free(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	crypto_wipe(p, n);
+	free(p);
 }
 
 /* ---- key wrapping (AES-256-GCM) ------------------------------------------------- */

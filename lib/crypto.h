@@ -62,7 +62,9 @@ int crypto_unwrap(const unsigned char key[32], const char *aad, const char *in, 
 /* 1 when s has the wrapped form. */
 int crypto_is_wrapped(const char *s);
 
-/* Wipe a secret (not optimised away). */
+/* Wipe a secret (not optimised away).  crypto_free() wipes the n bytes of
+ * a malloc'd block that holds one, then frees it (NULL: nothing). */
 void crypto_wipe(void *p, size_t n);
+void crypto_free(void *p, size_t n);
 
 #endif

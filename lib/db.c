@@ -364,6 +364,24 @@ int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 	return ret;
 }
 
+int db_row(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *arg)
+{
+	int rc;
+
+	if (db_prepare(db, st, sql) != 0)
+		return -1;
+	if (arg)
+		sqlite3_bind_text(*st, 1, arg, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(*st)) == SQLITE_ROW)
+		return 1;
+	sqlite3_finalize(*st);
+	*st = NULL;
+	if (rc == SQLITE_DONE)
+		return 0;
+	db_note_error(db, SQLITE_OK);
+	return -1;
+}
+
 /* Bind the arguments of a db_run() call: 0, or -1 for a bad type letter. */
 static int bind_args(sqlite3_stmt *st, const char *types, va_list ap)
 {

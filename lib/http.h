@@ -168,6 +168,12 @@ void http_server_free(http_server *srv); /* after close completed */
 /* Request helpers.  Returned strings are borrowed from req. */
 const char *http_req_header(const http_req *req, const char *name); /* case-insensitive */
 const char *http_req_param(const http_req *req, const char *name);  /* router capture */
+/* 1 when the head announces a body (chunked, or a Content-Length over 0). */
+int http_req_has_body(const http_req *req);
+/* For a caller not known yet, before its body is read: 1 when the
+ * Content-Length announces more than max bytes (to be refused), else 0,
+ * with the body's cap lowered to max. */
+int http_req_cap_body(http_req *req, size_t max);
 /* Query parameter, percent-decoded into out (size n).  Returns out or NULL
  * (absent, or present but undecodable or longer than n - 1 bytes). */
 const char *http_req_query(const http_req *req, const char *name, char *out, size_t n);
@@ -234,6 +240,16 @@ int router_add(router *r, http_method m, const char *pattern, http_handler h, vo
  * (0 = the server's max_body), whatever the server's max_body is. */
 int router_add_body(router *r, http_method m, const char *pattern, http_handler h, void *ctx,
 		    size_t max_body);
+/* A handler registered by hand, outside a declared route table (route.h):
+ * one row of a module's static list, registered by router_add_rows() with
+ * the module's ctx.  0, or -1 at the first row refused. */
+typedef struct router_row {
+	http_method rr_method;
+	const char *rr_path;
+	http_handler rr_fn;
+} router_row;
+int router_add_rows(router *r, const router_row *rows, size_t n, void *ctx);
+#define ROUTER_ROWS(r, rows, ctx) router_add_rows((r), (rows), sizeof(rows) / sizeof((rows)[0]), (ctx))
 /* An http_body_limit: the max_body of the route that would take req, or 0
  * (the server's) when it has none or no route matches.  ctx = the router. */
 size_t router_body_limit(const http_req *req, void *router_ctx);

@@ -180,3 +180,24 @@ int metrics_bearer_ok(const http_req *req, const char *token)
 	n = strlen(token);
 	return strlen(h) == n && crypto_ct_cmp(h, token, n) == 0;
 }
+
+int metrics_gauge(buf *out, const char *name, const char *help, double v)
+{
+	return metrics_head(out, name, "gauge", help) | metrics_val(out, name, NULL, v);
+}
+
+int metrics_counter(buf *out, const char *name, const char *help, double v)
+{
+	return metrics_head(out, name, "counter", help) | metrics_val(out, name, NULL, v);
+}
+
+void metrics_reply(http_req *req, buf *b, int failed)
+{
+	if (failed || metrics_render_http(b) != 0 || b->err || b->len == 0) {
+		http_reply_error(req, 500, NULL, "cannot gather the metrics");
+	} else {
+		http_add_header(req, "Cache-Control", "no-store");
+		http_reply(req, 200, METRICS_CONTENT_TYPE, b->data, b->len);
+	}
+	buf_release(b);
+}

@@ -34,6 +34,15 @@ int metrics_head(buf *out, const char *name, const char *type, const char *help)
 /* "name{labels} value\n"; labels without braces, NULL or "" for none.  A
  * label value must come from metrics_label() or be a fixed word. */
 int metrics_val(buf *out, const char *name, const char *labels, double v);
+/* One figure without labels: its head and its value.  Sticky: 0 or -1. */
+int metrics_gauge(buf *out, const char *name, const char *help, double v);
+int metrics_counter(buf *out, const char *name, const char *help, double v);
+/*
+ * Reply to GET /metrics with the daemon's figures in b, the HTTP figures
+ * (metrics_render_http) added: 200, not cached; or a 500 when failed is
+ * set, b is empty or an append did not fit.  Releases b.
+ */
+void metrics_reply(http_req *req, buf *b, int failed);
 /* A label value escaped for the text format (\\, \", \n) into out (size n);
  * out is cut short rather than overflowing.  Returns out. */
 char *metrics_label(const char *s, char *out, size_t n);

@@ -57,6 +57,33 @@ void route_table_free(route_table *t)
 	t->rt_nbound = 0;
 }
 
+route_table *route_table_new(router *r, const route_list *const *lists, const route_ops *ops,
+			     void *ctx)
+{
+	route_table *t = calloc(1, sizeof *t);
+	const route_list *const *l;
+
+	if (t == NULL)
+		return NULL;
+	t->rt_lists = lists;
+	t->rt_ops = ops;
+	t->rt_ctx = ctx;
+	for (l = lists; *l; l++)
+		if (route_register(r, t, *l) != 0) {
+			route_table_destroy(t);
+			return NULL;
+		}
+	return t;
+}
+
+void route_table_destroy(route_table *t)
+{
+	if (t == NULL)
+		return;
+	route_table_free(t);
+	free(t);
+}
+
 /* Does the raw path (up to plen bytes) match the router pattern? */
 static int path_match(const char *pat, const char *path, size_t plen)
 {

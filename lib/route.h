@@ -185,6 +185,13 @@ typedef struct route_table {
 int route_register(router *r, route_table *t, const route_list *l);
 /* Free what route_register allocated (after the server is closed). */
 void route_table_free(route_table *t);
+/* A daemon's table: its lists (ended by NULL), ops and context, every row
+ * registered with r.  The table, or NULL (out of memory; a row the router
+ * refused).  route_table_destroy() frees it (after the server is closed;
+ * NULL: nothing). */
+route_table *route_table_new(router *r, const route_list *const *lists, const route_ops *ops,
+			     void *ctx);
+void route_table_destroy(route_table *t);
 /* The row of t for method and raw path (query excluded or not), or NULL. */
 const route_def *route_find(const route_table *t, http_method m, const char *path);
 /*

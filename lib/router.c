@@ -100,6 +100,26 @@ const char *http_req_param(const http_req *req, const char *name)
 	return NULL;
 }
 
+int http_req_has_body(const http_req *req)
+{
+	const char *cl = http_req_header(req, "content-length");
+
+	if (http_req_header(req, "transfer-encoding") != NULL)
+		return 1;
+	return cl != NULL && strtoull(cl, NULL, 10) > 0;
+}
+
+int http_req_cap_body(http_req *req, size_t max)
+{
+	const char *cl = http_req_header(req, "content-length");
+
+	if (cl != NULL && strtoull(cl, NULL, 10) > max)
+		return 1;
+	if (req->body.max > max)
+		req->body.max = max;
+	return 0;
+}
+
 int http_pct_encode_keep(const char *src, char *dst, size_t n, const char *keep)
 {
 	static const char hx[] = "0123456789ABCDEF";
@@ -366,6 +386,14 @@ void router_dispatch(http_req *req, void *router_ctx)
 	}
 	http_add_header(req, "Allow", allowed);
 	http_reply_error(req, 405, NULL, "method %s not allowed here", req->method_str);
+}
+
+int router_add_rows(router *r, const router_row *rows, size_t n, void *ctx)
+{
+	for (size_t i = 0; i < n; i++)
+		if (router_add(r, rows[i].rr_method, rows[i].rr_path, rows[i].rr_fn, ctx) != 0)
+			return -1;
+	return 0;
 }
 
 size_t router_body_limit(const http_req *req, void *router_ctx)

@@ -275,36 +275,3 @@ const char *case_decide_role(const cJSON *req, const char *asked, const char **w
 				       : "you hold no approver role that may decide this request";
 	return NULL;
 }
-
-cJSON *case_decision_row(const cJSON *req, const char *id, const char *la, const char *office,
-			 const char *staff, const char *role, const char *decision,
-			 const char *comment, const char *today, int64_t ms)
-{
-	cJSON *row = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(row, "id", id);
-	cJSON_AddStringToObject(row, "request_id", json_str(req, "id"));
-	cJSON_AddStringToObject(row, "participant_id", json_str(req, "participant_id"));
-	cJSON_AddStringToObject(row, "local_area_id", la);
-	cJSON_AddStringToObject(row, "office_id", office);
-	cJSON_AddStringToObject(row, "role", role);
-	cJSON_AddStringToObject(row, "staff_id", staff);
-	cJSON_AddStringToObject(row, "decision", decision);
-	json_add_str_or_null(row, "comment", comment);
-	cJSON_AddStringToObject(row, "decided_date", today);
-	cJSON_AddNumberToObject(row, "decided_at", (double)ms);
-	return row;
-}
-
-int case_decision_insert(sqlite3 *db, const cJSON *row)
-{
-	return db_run(db,
-		      "INSERT INTO case_approval_decisions(id, request_id, participant_id,"
-		      " local_area_id, office_id, role, staff_id, decision, comment, decided_date,"
-		      " decided_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-		      "ttttttttttI", json_str(row, "id"), json_str(row, "request_id"),
-		      json_str(row, "participant_id"), json_str(row, "local_area_id"),
-		      json_str(row, "office_id"), json_str(row, "role"), json_str(row, "staff_id"),
-		      json_str(row, "decision"), json_str(row, "comment"), json_str(row, "decided_date"),
-		      (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(row, "decided_at")));
-}

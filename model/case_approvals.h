@@ -62,18 +62,6 @@ void case_request_detail(sqlite3 *db, const char *staff, const struct cJSON *hel
  * NULL with *why set (a static message for the "role" field) otherwise.
  */
 const char *case_decide_role(const struct cJSON *req, const char *asked, const char **why);
-/*
- * One case_approval_decisions row: the decision of staff in role on the
- * request req (its "id" and "participant_id"), made in Local Area la at
- * office on day today (YYYY-MM-DD), at ms.  id is the new row's id; comment
- * may be NULL.  Caller frees.  case_decision_insert() writes such a row:
- * 0, or -1 (sqlite3_errmsg names the error).
- */
-struct cJSON *case_decision_row(const struct cJSON *req, const char *id, const char *la,
-				const char *office, const char *staff, const char *role,
-				const char *decision, const char *comment, const char *today,
-				int64_t ms);
-int case_decision_insert(sqlite3 *db, const struct cJSON *row);
 
 /*
  * SQL: the state of the request whose id is the SQL expression R:

@@ -63,18 +63,14 @@ static void on_closed(void *arg)
 	node_live_stop(n);
 	node_sync_stop(n);
 	node_auth_stop(n);
-	uv_close((uv_handle_t *)&n->nd_sigint, NULL);
-	uv_close((uv_handle_t *)&n->nd_sigterm, NULL);
+	stopsig_close(&n->nd_stop);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_stop(void *arg)
 {
-	node *n = h->data;
+	node *n = arg;
 
-	if (n->nd_stopping)
-		return;
 	n->nd_stopping = 1;
-	log_info("signal %d: shutting down", signum);
 	if (n->nd_https)
 		http_server_close(n->nd_https, NULL, NULL);
 	http_server_close(n->nd_http, on_closed, n);
@@ -137,11 +133,8 @@ static void node_serve(node *n)
 	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
 	if (db_kv_set(n->nd_db, "sync_state", "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
 		fatalx("cannot record resend_days");
-	uv_signal_init(loop, &n->nd_sigint);
-	uv_signal_init(loop, &n->nd_sigterm);
-	n->nd_sigint.data = n->nd_sigterm.data = n;
-	uv_signal_start(&n->nd_sigint, on_signal, SIGINT);
-	uv_signal_start(&n->nd_sigterm, on_signal, SIGTERM);
+	if (stopsig_start(loop, &n->nd_stop, on_stop, n) != 0)
+		fatalx("cannot watch for signals");
 	log_info("office node %s for office '%s' listening on %s (data %s)", n->nd_node_id,
 		 n->nd_office_id[0] ? n->nd_office_id : "(none)", conf_str(&n->nd_conf, "listen"),
 		 n->nd_data);
@@ -228,13 +221,7 @@ int main(int argc, char **argv)
 	int check_only = 0, ret = 1, health = 0, json_out = 0, ac;
 
 	memset(n, 0, sizeof *n);
-	signal(SIGPIPE, SIG_IGN);
-	log_init("outpost-node", 0);
-	mem_setup();
-	if (faultvfs_from_env() != 0) /* the storage-fault tests only */
-		fatalx("cannot install the fault VFS");
-	if (conf_init(&n->nd_conf, node_conf_tab, NCONF) != 0)
-		fatalx("out of memory");
+	daemon_start("outpost-node", &n->nd_conf, node_conf_tab, NCONF);
 	/* Flags first pass: --help, --version, --config, -n. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -14,6 +14,7 @@
 #include "lib/hlc.h"
 #include "lib/http.h"
 #include "lib/json.h"
+#include "lib/daemon.h"
 
 #define NODE_DEFAULT_LISTEN "127.0.0.1:8080"
 #define NODE_DEFAULT_DATA "./data/node"
@@ -36,7 +37,7 @@ typedef struct node {
 	char nd_local_area_id[64];
 	int64_t nd_clock_offset_ms; /* hub time minus local time at last contact */
 	uint64_t nd_started_ms;
-	uv_signal_t nd_sigint, nd_sigterm;
+	stopsig nd_stop; /* SIGINT, SIGTERM */
 	/* Group commit: writes of one loop iteration share one transaction. */
 	uv_check_t nd_commit_check;
 	int nd_batch_open;

@@ -135,27 +135,13 @@ static const route_ops node_ops = {
 
 int node_api_routes(node *n, router *r)
 {
-	const route_list *const *l;
-
-	if (n->nd_api == NULL) {
-		if ((n->nd_api = calloc(1, sizeof *n->nd_api)) == NULL)
-			return -1;
-		n->nd_api->rt_lists = node_route_lists;
-		n->nd_api->rt_ops = &node_ops;
-		n->nd_api->rt_ctx = n;
-	}
-	for (l = node_route_lists; *l; l++)
-		if (route_register(r, n->nd_api, *l) != 0)
-			return -1;
-	return 0;
+	n->nd_api = route_table_new(r, node_route_lists, &node_ops, n);
+	return n->nd_api ? 0 : -1;
 }
 
 void node_api_free(node *n)
 {
-	if (n->nd_api == NULL)
-		return;
-	route_table_free(n->nd_api);
-	free(n->nd_api);
+	route_table_destroy(n->nd_api);
 	n->nd_api = NULL;
 }
 

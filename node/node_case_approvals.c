@@ -9,8 +9,8 @@
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
+#include "model/case_decide.h"
 #include "lib/log.h"
-#include "lib/uuid.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -115,27 +115,19 @@ static route_rc get_approvals(route_call *a)
 	return route_ok(a, 200, out);
 }
 
-static const route_key decision_keys[] = {
-	{"decision", ROUTE_T_STR, ROUTE_K_REQUIRED},
-	{"role", ROUTE_T_STR, ROUTE_K_NULL},
-	{"comment", ROUTE_T_STR, ROUTE_K_NULL},
-	{NULL, 0, 0},
-};
-
-static int insert_decision(node *n, const node_user *u, const cJSON *req, const char *role,
-			   const char *decision, const char *comment, const char *today)
+/* The request id as the user's list shows it (case_request_detail() with
+ * the roles they hold), or NULL. */
+static cJSON *listed(node *n, const node_user *u, const cJSON *roles, const char *rid)
 {
-	char id[UUID_STRLEN];
-	uint64_t now = node_now_ms(n);
-	cJSON *row;
-	int rc;
+	cJSON *req = db_row_json_by(n->nd_db, "SELECT " REQ_COLS REQ_FROM " WHERE q.id=?", rid);
 
-	uuid7_at(id, now);
-	row = case_decision_row(req, id, n->nd_local_area_id, n->nd_office_id, u->id, role, decision,
-				comment, today, (int64_t)now);
-	rc = case_decision_insert(n->nd_db, row);
-	cJSON_Delete(row);
-	return rc;
+	if (req != NULL && strcmp(json_str(req, "participant_id"), "") == 0) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	if (req != NULL)
+		case_request_detail(n->nd_db, u->id, roles, req);
+	return req;
 }
 
 /*
@@ -149,57 +141,25 @@ static route_rc post_decision(route_call *a)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	const char *rid = http_req_param(a->rc_req, "id"), *dec = NULL, *role = NULL, *comment = NULL;
-	const char *bad = NULL;
-	cJSON *req = NULL, *roles = NULL;
+	const char *rid = http_req_param(a->rc_req, "id");
+	case_decision d = {.cd_la = n->nd_local_area_id, .cd_office = n->nd_office_id,
+			   .cd_staff = u->id};
+	cJSON *roles = my_roles(n, u), *req = listed(n, u, roles, rid);
 	route_rc rr;
 	char today[11];
 
+	if ((rr = case_decision_read(a, req, &d)) != ROUTE_OK)
+		goto out;
 	node_today(n, today);
-	route_str(a, "decision", JSON_REQUIRED, 1, 16, &dec, NULL, 0);
-	route_str(a, "role", JSON_NULLABLE, 0, 40, &role, NULL, 0);
-	route_str(a, "comment", JSON_NULLABLE, 0, 1000, &comment, NULL, 0);
-	if (dec && strcmp(dec, "approved") != 0 && strcmp(dec, "refused") != 0)
-		route_err(a, "decision", "decision is approved or refused");
-	if (dec && strcmp(dec, "refused") == 0 && (comment == NULL || comment[0] == '\0'))
-		route_err(a, "comment", "say why the request is refused");
-	if (role && role[0] == '\0')
-		role = NULL;
-	req = db_row_json_by(n->nd_db, "SELECT " REQ_COLS REQ_FROM " WHERE q.id=?", rid);
-	if (req == NULL || strcmp(json_str(req, "participant_id"), "") == 0) {
-		rr = a->rc_nerr ? ROUTE_BAD : route_fail(a, 404, "id", "no such approval request");
-		goto out;
-	}
-	if (strcmp(json_str(req, "requested_by"), u->id) == 0) {
-		rr = route_fail(a, 403, "id", "nobody approves their own request");
-		goto out;
-	}
-	if (strcmp(json_str(req, "state"), "pending") != 0) {
-		rr = route_fail(a, 409, "id", "this request is already %s", json_str(req, "state"));
-		goto out;
-	}
-	roles = my_roles(n, u);
-	case_request_detail(n->nd_db, u->id, roles, req);
-	if ((role = case_decide_role(req, role, &bad)) == NULL)
-		route_err(a, "role", "%s", bad);
-	if (a->rc_nerr) {
-		rr = ROUTE_BAD;
-		goto out;
-	}
-	if (insert_decision(n, u, req, role, dec, comment, today) != 0) {
+	d.cd_today = today;
+	d.cd_ms = (int64_t)node_now_ms(n);
+	if (case_decision_record(n->nd_db, req, &d, 0, NULL, 0) != 0) {
 		rr = ROUTE_DBERR;
 		goto out;
 	}
-	log_info("case: request %s %s by %s as %s", rid, dec, u->id, role);
-	cJSON_Delete(req);
-	req = db_row_json_by(n->nd_db, "SELECT " REQ_COLS REQ_FROM " WHERE q.id=?", rid);
-	if (req == NULL) {
-		rr = ROUTE_DBERR;
-		goto out;
-	}
-	case_request_detail(n->nd_db, u->id, roles, req);
-	rr = route_ok(a, 201, req);
-	req = NULL;
+	log_info("case: request %s %s by %s as %s", rid, d.cd_decision, u->id, d.cd_role);
+	/* the request as listed now (NULL: route_ok's 500) */
+	rr = route_ok(a, 201, listed(n, u, roles, rid));
 out:
 	cJSON_Delete(req);
 	cJSON_Delete(roles);
@@ -209,7 +169,7 @@ out:
 static const route_def case_approval_defs[] = {
 	{HTTP_M_GET, "/api/v1/case/approvals", get_approvals, PRIV_VIEW, NODE_WRITE, NULL, 0},
 	{HTTP_M_POST, "/api/v1/case/approvals/:id/decision", post_decision, PRIV_VIEW,
-	 ROUTE_BODY | NODE_WRITE, decision_keys, 0},
+	 ROUTE_BODY | NODE_WRITE, case_decision_keys, 0},
 };
 
 const route_list case_approvals_route_list = ROUTE_LIST(case_approval_defs);

@@ -92,19 +92,10 @@ int node_edge_host_ok(node *n, const char *host)
 	return in_list(n->nd_tls_names, name);
 }
 
-static int has_body(const http_req *req)
-{
-	const char *cl = http_req_header(req, "content-length");
-
-	if (http_req_header(req, "transfer-encoding") != NULL)
-		return 1;
-	return cl != NULL && strtoull(cl, NULL, 10) > 0;
-}
-
 int node_edge_gate(http_req *req, void *ctx, const char **why)
 {
 	node *n = ctx;
-	const char *cl, *field = NULL;
+	const char *field = NULL;
 	int st;
 
 	if (!node_edge_host_ok(n, http_req_header(req, "host"))) {
@@ -116,16 +107,13 @@ int node_edge_gate(http_req *req, void *ctx, const char **why)
 	/* A declared route's privilege, from the headers (lib/route.h). */
 	if (n->nd_api != NULL && (st = node_api_head_check(n, req, &field, why)) != 0)
 		return st;
-	if (!has_body(req) || node_auth_session_live(n, req))
+	if (!http_req_has_body(req) || node_auth_session_live(n, req))
 		return 0;
 	/* No session: a small body or none (sign-in, the visitor kiosk). */
-	cl = http_req_header(req, "content-length");
-	if (cl != NULL && strtoull(cl, NULL, 10) > NODE_ANON_BODY_MAX) {
+	if (http_req_cap_body(req, NODE_ANON_BODY_MAX)) {
 		*why = "please sign in";
 		return 401;
 	}
-	if (req->body.max > NODE_ANON_BODY_MAX)
-		req->body.max = NODE_ANON_BODY_MAX;
 	return 0;
 }
 

@@ -332,12 +332,6 @@ typedef struct login_job {
 	int lj_hash_rc;          /* [work] password_hash of lj_new */
 } login_job;
 
-static void job_free(login_job *j)
-{
-	crypto_wipe(j, sizeof *j);
-	free(j);
-}
-
 static void job_work(uv_work_t *w)
 {
 	login_job *j = w->data;
@@ -528,7 +522,7 @@ static void after_login(uv_work_t *w, int status)
 	if (node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s)) != 0)
 		auth__session_end(n, s, NULL);
 out:
-	job_free(j);
+	crypto_free(j, sizeof *j);
 }
 
 /* The account behind a user name: staff and credentials (the node's Local
@@ -538,27 +532,24 @@ static int load_account(node *n, login_job *j, const char *username)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_prepare_bound(n->nd_db, &st,
-			     "SELECT s.id, c.password_hash, c.password_temp,"
-			     " coalesce(c.password_expires_at, 0), c.local_area_id"
-			     " FROM staff s JOIN staff_credentials c ON c.id = s.id"
-			     " WHERE s.username = ? COLLATE NOCASE AND c.password_hash IS NOT NULL",
-			     "t", username) != 0)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		j->lj_known = 1;
-		snprintf(j->lj_staff_id, sizeof j->lj_staff_id, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		snprintf(j->lj_stored, sizeof j->lj_stored, "%s",
-			 (const char *)sqlite3_column_text(st, 1));
-		j->lj_temp = sqlite3_column_int(st, 2) != 0;
-		j->lj_expires_ms = sqlite3_column_int64(st, 3);
-		snprintf(j->lj_local_area, sizeof j->lj_local_area, "%s",
-			 (const char *)sqlite3_column_text(st, 4));
-	}
+	rc = db_row(n->nd_db, &st,
+		    "SELECT s.id, c.password_hash, c.password_temp,"
+		    " coalesce(c.password_expires_at, 0), c.local_area_id"
+		    " FROM staff s JOIN staff_credentials c ON c.id = s.id"
+		    " WHERE s.username = ? COLLATE NOCASE AND c.password_hash IS NOT NULL",
+		    username);
+	if (rc != 1)
+		return rc;
+	j->lj_known = 1;
+	snprintf(j->lj_staff_id, sizeof j->lj_staff_id, "%s",
+		 (const char *)sqlite3_column_text(st, 0));
+	snprintf(j->lj_stored, sizeof j->lj_stored, "%s", (const char *)sqlite3_column_text(st, 1));
+	j->lj_temp = sqlite3_column_int(st, 2) != 0;
+	j->lj_expires_ms = sqlite3_column_int64(st, 3);
+	snprintf(j->lj_local_area, sizeof j->lj_local_area, "%s",
+		 (const char *)sqlite3_column_text(st, 4));
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
 static const route_key session_keys[] = {
@@ -596,11 +587,11 @@ static route_rc post_session(route_call *call)
 	j->lj_kind = JOB_LOGIN;
 	throttle_keys(j, req, user);
 	if (throttle_check(a, j, req) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return ROUTE_TAKEN; /* 429 sent */
 	}
 	if (load_account(n, j, user) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return ROUTE_DBERR;
 	}
 	if (j->lj_known && strcmp(ls.ls_mode, "standalone") != 0 &&
@@ -610,7 +601,7 @@ static route_rc post_session(route_call *call)
 		snprintf(j->lj_stored, sizeof j->lj_stored, "%s", dummy_hash);
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", pw);
 	if (job_queue(a, j, after_login) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return route_fail(call, 503, NULL, "sign-in is busy; please try again");
 	}
 	return ROUTE_TAKEN;
@@ -765,7 +756,7 @@ fail:
 	capture_abort(&c);
 	node_reply_db_error(req);
 out:
-	job_free(j);
+	crypto_free(j, sizeof *j);
 }
 
 static const route_key password_keys[] = {
@@ -810,15 +801,15 @@ static route_rc post_password(route_call *call)
 	j->lj_kind = JOB_CHANGE;
 	throttle_keys(j, req, s->ss_user.username);
 	if (throttle_check(a, j, req) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return ROUTE_TAKEN; /* 429 sent */
 	}
 	if (load_account(n, j, s->ss_user.username) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return ROUTE_DBERR;
 	}
 	if (!j->lj_known || strcmp(j->lj_staff_id, s->ss_user.id) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return route_fail(call, 409, NULL,
 				  "this office holds no password for your account; change it at "
 				  "an office of your Local Area");
@@ -828,7 +819,7 @@ static route_rc post_password(route_call *call)
 	j->lj_ask_hub = !j->lj_temp && node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
 	j->lj_hub = -1;
 	if (job_queue(a, j, after_change) != 0) {
-		job_free(j);
+		crypto_free(j, sizeof *j);
 		return route_fail(call, 503, NULL, "the office node is busy; please try again");
 	}
 	return ROUTE_TAKEN;

@@ -30,18 +30,6 @@ static double num(const cJSON *o, const char *name, double def)
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
-static void gauge(buf *b, const char *name, const char *help, double v)
-{
-	metrics_head(b, name, "gauge", help);
-	metrics_val(b, name, NULL, v);
-}
-
-static void counter(buf *b, const char *name, const char *help, double v)
-{
-	metrics_head(b, name, "counter", help);
-	metrics_val(b, name, NULL, v);
-}
-
 /* Bytes of node.db and its WAL. */
 static double db_bytes(node *n)
 {
@@ -83,24 +71,29 @@ static void sync_figures(node *n, buf *b, uint64_t now)
 	node_sync_fig f;
 
 	node_sync_figures(n, &f);
-	gauge(b, "outpost_node_enrolled", "1 when the node is enrolled with a hub", f.nf_enrolled);
+	metrics_gauge(b, "outpost_node_enrolled",
+		      "1 when the node is enrolled with a hub", f.nf_enrolled);
 	for (size_t i = 0; i < sizeof status_gauges / sizeof status_gauges[0]; i++)
-		gauge(b, status_gauges[i].name, status_gauges[i].help,
-		      num(o, status_gauges[i].key, 0) / status_gauges[i].div);
-	gauge(b, "outpost_node_sent_log_entries",
-	      "acknowledged changes kept to send again to a restored hub",
-	      (double)db_int(n->nd_db, "SELECT count(*) FROM outbox_sent", 0));
-	gauge(b, "outpost_node_last_sync_success_timestamp_seconds",
-	      "Unix time of the last successful background sync cycle (0: none since start)",
-	      (double)f.nf_last_ok_ms / 1000.0);
-	counter(b, "outpost_node_sync_cycles_total", "background sync cycles since start",
-		(double)f.nf_cycles);
-	counter(b, "outpost_node_sync_failures_total", "failed background sync cycles since start",
-		(double)f.nf_failed_total);
-	gauge(b, "outpost_node_sync_consecutive_failures", "failed cycles since the last success",
-	      f.nf_failures);
-	gauge(b, "outpost_node_quarantined_entries", "this node's changes the hub refused",
-	      (double)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "quarantined")));
+		metrics_gauge(b, status_gauges[i].name, status_gauges[i].help,
+			      num(o, status_gauges[i].key, 0) / status_gauges[i].div);
+	metrics_gauge(b, "outpost_node_sent_log_entries",
+		      "acknowledged changes kept to send again to a restored hub",
+		      (double)db_int(n->nd_db, "SELECT count(*) FROM outbox_sent", 0));
+	metrics_gauge(b, "outpost_node_last_sync_success_timestamp_seconds",
+		      "Unix time of the last successful background sync cycle (0: none "
+		      "since start)",
+		      (double)f.nf_last_ok_ms / 1000.0);
+	metrics_counter(b, "outpost_node_sync_cycles_total",
+			"background sync cycles since start", (double)f.nf_cycles);
+	metrics_counter(b, "outpost_node_sync_failures_total",
+			"failed background sync cycles since start",
+			(double)f.nf_failed_total);
+	metrics_gauge(b, "outpost_node_sync_consecutive_failures",
+		      "failed cycles since the last success", f.nf_failures);
+	metrics_gauge(b, "outpost_node_quarantined_entries",
+		      "this node's changes the hub refused",
+		      (double)cJSON_GetArraySize(
+			  cJSON_GetObjectItemCaseSensitive(o, "quarantined")));
 	cJSON_Delete(o);
 }
 
@@ -120,23 +113,19 @@ static void get_metrics(http_req *req, void *ctx)
 		 metrics_label(n->nd_node_id, nid, sizeof nid),
 		 metrics_label(n->nd_office_id, office, sizeof office));
 	metrics_val(&b, "outpost_node_info", l, 1);
-	gauge(&b, "outpost_node_uptime_seconds", "seconds since the node started",
-	      (double)(now - n->nd_started_ms) / 1000.0);
+	metrics_gauge(&b, "outpost_node_uptime_seconds", "seconds since the node started",
+		      (double)(now - n->nd_started_ms) / 1000.0);
 	sync_figures(n, &b, now);
-	gauge(&b, "outpost_node_open_conflicts",
-	      "merge conflicts recorded in this office and not resolved",
-	      (double)db_int(n->nd_db, "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL", 0));
-	gauge(&b, "outpost_node_sessions", "staff sessions open now", node_auth_session_count(n));
-	gauge(&b, "outpost_node_database_bytes", "bytes of node.db and its WAL", db_bytes(n));
-	metrics_render_http(&b);
-	if (b.len == 0 || b.len >= b.max - 1) {
-		buf_release(&b);
-		http_reply_error(req, 500, NULL, "the metrics do not fit their buffer");
-		return;
-	}
-	http_add_header(req, "Cache-Control", "no-store");
-	http_reply(req, 200, METRICS_CONTENT_TYPE, b.data, b.len);
-	buf_release(&b);
+	metrics_gauge(
+	    &b, "outpost_node_open_conflicts",
+	    "merge conflicts recorded in this office and not resolved",
+	    (double)db_int(
+		n->nd_db, "SELECT count(*) FROM conflicts WHERE resolved_at IS NULL", 0));
+	metrics_gauge(&b, "outpost_node_sessions", "staff sessions open now",
+		      node_auth_session_count(n));
+	metrics_gauge(&b, "outpost_node_database_bytes", "bytes of node.db and its WAL",
+		      db_bytes(n));
+	metrics_reply(req, &b, 0);
 }
 
 int node_metrics_routes(node *n, router *r)
