@@ -149,76 +149,6 @@ static int64_t count(fix *f, const char *sql)
 	"CREATE TEMP TRIGGER refuse_audit BEFORE INSERT ON hub_audit_events"               \
 	" BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
 
-#define ALLOW_AUDIT "DROP TRIGGER temp.refuse_audit"
-#define REFUSE_ADMIN_AUDIT                                                                 \
-	"CREATE TEMP TRIGGER refuse_admin_audit BEFORE INSERT ON admin_audit"              \
-	" BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
-#define ALLOW_ADMIN_AUDIT "DROP TRIGGER temp.refuse_admin_audit"
-
-/* A write and its audit row, both or neither: while the trigger refuse
- * stops the audit table's rows, POST path body answers 500 and each effect
- * query counts its before; once the trigger is dropped (allow) the same
- * request answers want, each effect counts its after (-1: not checked) and
- * audit, the write's own audit row, counts 1.  When again is set, the same
- * request once more answers again and the audit table (total) holds one
- * row: a refused repeat is not audited. */
-struct audited {
-	const char *refuse, *allow, *path, *body;
-	int want;
-	struct {
-		const char *sql;
-		int64_t before, after;
-	} effect[2]; /* the second one optional (sql NULL) */
-	const char *audit;
-	int again;
-	const char *total;
-};
-
-static void both_or_neither(fix *f, const struct audited *a)
-{
-	assert_int_equal(db_exec(f->h.hb_db, a->refuse), 0);
-	assert_int_equal(run(f, "POST", a->path, a->body), 500);
-	for (int i = 0; i < 2 && a->effect[i].sql; i++)
-		if (count(f, a->effect[i].sql) != a->effect[i].before)
-			fail_msg("%s refused: %s is %lld, expected %lld", a->path, a->effect[i].sql,
-				 (long long)count(f, a->effect[i].sql), (long long)a->effect[i].before);
-	assert_int_equal(db_exec(f->h.hb_db, a->allow), 0);
-	assert_int_equal(run(f, "POST", a->path, a->body), a->want);
-	for (int i = 0; i < 2 && a->effect[i].sql; i++)
-		if (a->effect[i].after >= 0 && count(f, a->effect[i].sql) != a->effect[i].after)
-			fail_msg("%s taken: %s is %lld, expected %lld", a->path, a->effect[i].sql,
-				 (long long)count(f, a->effect[i].sql), (long long)a->effect[i].after);
-	if (count(f, a->audit) != 1)
-		fail_msg("%s taken: %s is %lld, expected 1", a->path, a->audit,
-			 (long long)count(f, a->audit));
-	if (a->again) {
-		assert_int_equal(run(f, "POST", a->path, a->body), a->again);
-		assert_int_equal(count(f, a->total), 1);
-	}
-}
-
-/* The writes checked by both_or_neither, one test each below. */
-enum { AW_QUARANTINE, AW_DIVISION, AW_REVIEW };
-static const struct audited audited_writes[] = {
-	[AW_QUARANTINE] = {REFUSE_AUDIT, ALLOW_AUDIT, "/api/v1/quarantine/q-1/resolve",
-			   "{\"note\":\"asked the office to enter it again\"}", 200,
-			   {{"SELECT count(*) FROM quarantine WHERE resolved_at IS NULL", 1, 0}},
-			   "SELECT count(*) FROM hub_audit_events WHERE action='quarantine_resolve'"
-			   " AND subject='q-1'",
-			   409, "SELECT count(*) FROM hub_audit_events"},
-	[AW_DIVISION] = {REFUSE_ADMIN_AUDIT, ALLOW_ADMIN_AUDIT, "/api/v1/admin/field-divisions",
-			 "{\"id\":\"fd-1\",\"name\":\"North\"}", 201,
-			 {{"SELECT count(*) FROM field_divisions WHERE id='fd-1'", 0, 1}},
-			 "SELECT count(*) FROM admin_audit WHERE action='field_division.create' AND"
-			 " subject_id='fd-1'",
-			 409, "SELECT count(*) FROM admin_audit"},
-	[AW_REVIEW] = {REFUSE_ADMIN_AUDIT, ALLOW_ADMIN_AUDIT, "/api/v1/admin/reviews",
-		       "{\"quarter\":\"2026-Q4\"}", 201,
-		       {{"SELECT count(*) FROM reviews", 0, 1},
-			{"SELECT count(*) FROM review_items", 0, -1}},
-		       "SELECT count(*) FROM admin_audit WHERE action='review.create'", 0, NULL},
-};
-
 /* Revoking a node: the revocation and its audit row, both or neither. */
 static void test_revoke_and_audit_commit_together(void **state)
 {
@@ -270,19 +200,46 @@ static void test_enroll_code_and_audit_commit_together(void **state)
 static void test_quarantine_resolve_and_audit_commit_together(void **state)
 {
 	fix *f = *state;
+	const char *note = "{\"note\":\"asked the office to enter it again\"}";
 
 	assert_int_equal(db_exec(f->h.hb_db,
 				 "INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, "
 				 "created_at) VALUES('q-1', 'node-1', 7, 'checkins', 'refused', x'00', 1)"),
 			 0);
-	both_or_neither(f, &audited_writes[AW_QUARANTINE]);
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/quarantine/q-1/resolve", note), 500);
+	assert_int_equal(count(f, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"), 1);
+	assert_int_equal(db_exec(f->h.hb_db, "DROP TRIGGER temp.refuse_audit"), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/quarantine/q-1/resolve", note), 200);
+	assert_int_equal(count(f, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events WHERE "
+				  "action='quarantine_resolve' AND subject='q-1'"), 1);
+	assert_int_equal(run(f, "POST", "/api/v1/quarantine/q-1/resolve", note), 409);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events"), 1);
 }
+
+#define REFUSE_ADMIN_AUDIT                                                                 \
+	"CREATE TEMP TRIGGER refuse_admin_audit BEFORE INSERT ON admin_audit"              \
+	" BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+#define ALLOW_ADMIN_AUDIT "DROP TRIGGER temp.refuse_admin_audit"
 
 /* Account administration (hub/acct_api.h): a field division, with its
  * admin_audit row or not at all. */
 static void test_division_and_audit_commit_together(void **state)
 {
-	both_or_neither(*state, &audited_writes[AW_DIVISION]);
+	fix *f = *state;
+	const char *body = "{\"id\":\"fd-1\",\"name\":\"North\"}";
+
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/field-divisions", body), 500);
+	assert_int_equal(count(f, "SELECT count(*) FROM field_divisions WHERE id='fd-1'"), 0);
+	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/field-divisions", body), 201);
+	assert_int_equal(count(f, "SELECT count(*) FROM field_divisions WHERE id='fd-1'"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE"
+				  " action='field_division.create' AND subject_id='fd-1'"), 1);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/field-divisions", body), 409);
+	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit"), 1);
 }
 
 /* A new-account request in the hub's first Local Area, dated today. */
@@ -335,7 +292,18 @@ static void test_request_and_audit_commit_together(void **state)
 /* A quarterly review: its sample, its items and its audit row together. */
 static void test_review_and_audit_commit_together(void **state)
 {
-	both_or_neither(*state, &audited_writes[AW_REVIEW]);
+	fix *f = *state;
+	const char *body = "{\"quarter\":\"2026-Q4\"}";
+
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/reviews", body), 500);
+	assert_int_equal(count(f, "SELECT count(*) FROM reviews"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM review_items"), 0);
+	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", "/api/v1/admin/reviews", body), 201);
+	assert_int_equal(count(f, "SELECT count(*) FROM reviews"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE action='review.create'"),
+			 1);
 }
 
 /* Every field error of a request at once, each naming its field. */
