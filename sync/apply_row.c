@@ -107,18 +107,7 @@ void sync__json_value(buf *b, sqlite3_value *v, int *rc)
 			*rc = -1; /* out of memory */
 			break;
 		}
-		*rc = buf_putc(b, '"');
-		for (int i = 0; i < n && *rc == 0; i++) {
-			unsigned char c = s[i];
-			if (c == '"' || c == '\\')
-				*rc = buf_printf(b, "\\%c", c);
-			else if (c < 0x20)
-				*rc = buf_printf(b, "\\u%04x", c);
-			else
-				*rc = buf_putc(b, c);
-		}
-		if (*rc == 0)
-			*rc = buf_putc(b, '"');
+		*rc = buf_put_json_str(b, s, (size_t)n);
 		break;
 	}
 	case SQLITE_BLOB: {
@@ -128,9 +117,8 @@ void sync__json_value(buf *b, sqlite3_value *v, int *rc)
 			*rc = -1; /* out of memory */
 			break;
 		}
-		*rc = buf_puts(b, "{\"blob\":\"");
-		for (int i = 0; i < n && *rc == 0; i++)
-			*rc = buf_printf(b, "%02x", p[i]);
+		if ((*rc = buf_puts(b, "{\"blob\":\"")) == 0)
+			*rc = buf_put_hex(b, p, (size_t)n);
 		if (*rc == 0)
 			*rc = buf_puts(b, "\"}");
 		break;
