@@ -446,6 +446,87 @@ out:
 	return rc;
 }
 
+/* The pull at node B, in process: pull pages from the hub's database for
+ * the node's scope after its cursor (sync_hub_pull_cached, as a pull
+ * request builds them), each applied with sync_node_apply_pull, as
+ * outpost-sync pull does, without TLS and HTTP.  Prints "pages P rows R
+ * hub_cpu H node_cpu N node_first Q1 node_last Q4 seconds S": the CPU of
+ * the hub's page building and of the node's apply, and the node's CPU per
+ * row of the first and of the last quarter of the pages (ns), which are
+ * equal when the cost per change is flat. */
+static int pull_in_process(const char *hub_path, const char *node_path)
+{
+	sqlite3 *hdb = NULL, *node = NULL;
+	sync_pull_cache *pc = NULL;
+	buf page = BUF_INIT(SYNC_MAX_REPLY);
+	char node_id[64], office[64], la[64];
+	int64_t cursor = -1, next, head;
+	long pages = 0, rows = 0, qrows[4] = {0};
+	double t0 = loadgen_now_s(), hub_cpu = 0, node_cpu = 0, qcpu[4] = {0}, c0, c1;
+	double *pcpu = NULL;
+	long *prows = NULL;
+	int more = 1, rc = 1;
+
+	if (db_open(node_path, &node) != 0 || db_open(hub_path, &hdb) != 0 ||
+	    db_text(node, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id,
+		    sizeof node_id) != 0 ||
+	    db_text(hdb, "SELECT office_id FROM nodes WHERE id=?", node_id, office, sizeof office) != 0 ||
+	    db_text(hdb, "SELECT local_area_id FROM nodes WHERE id=?", node_id, la, sizeof la) != 0 ||
+	    db_kv_get_i64(node, "node_meta", "sync_cursor", &cursor) != DB_FOUND ||
+	    (pc = sync_pull_cache_new(hdb)) == NULL) {
+		fprintf(stderr, "bench_sync: the node is not enrolled at this hub, or has no cursor\n");
+		goto out;
+	}
+	if (getenv("Q19_CACHE"))
+		db_exec(node, getenv("Q19_CACHE"));
+	{
+		sync_scope sc = {node_id, office, la};
+		while (more) {
+			void *np;
+
+			buf_reset(&page);
+			c0 = cpu_now_s();
+			if (sync_hub_pull_cached(hdb, pc, &sc, cursor, SYNC_MAX_PULL_ROWS, &page, &next,
+						 &head, &more) != 0)
+				goto out;
+			c1 = cpu_now_s();
+			if (sync_node_apply_pull(node, page.data, page.len, next) != 0) {
+				fprintf(stderr, "bench_sync: node apply failed\n");
+				goto out;
+			}
+			hub_cpu += c1 - c0;
+			node_cpu += cpu_now_s() - c1;
+			if ((np = realloc(pcpu, (size_t)(pages + 1) * sizeof *pcpu)) == NULL)
+				goto out;
+			pcpu = np;
+			if ((np = realloc(prows, (size_t)(pages + 1) * sizeof *prows)) == NULL)
+				goto out;
+			prows = np;
+			pcpu[pages] = cpu_now_s() - c1;
+			prows[pages] = (long)(next - cursor);
+			rows += prows[pages++];
+			cursor = next;
+		}
+	}
+	for (long i = 0; i < pages; i++) {
+		qcpu[i * 4 / pages] += pcpu[i];
+		qrows[i * 4 / pages] += prows[i];
+	}
+	printf("pages %ld rows %ld hub_cpu %.3f node_cpu %.3f node_first %.0f node_last %.0f "
+	       "seconds %.3f\n", pages, rows, hub_cpu, node_cpu,
+	       qrows[0] ? qcpu[0] * 1e9 / (double)qrows[0] : 0.0,
+	       qrows[3] ? qcpu[3] * 1e9 / (double)qrows[3] : 0.0, loadgen_now_s() - t0);
+	rc = 0;
+out:
+	free(pcpu);
+	free(prows);
+	buf_release(&page);
+	sync_pull_cache_free(pc);
+	db_close(node);
+	db_close(hdb);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "gen") == 0)
@@ -456,7 +537,9 @@ int main(int argc, char **argv)
 		return ingest(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "merge") == 0)
 		return merge_each(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "pull") == 0)
+		return pull_in_process(argv[2], argv[3]);
 	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS | raw NODE_DB OUT_DB [cat] | "
-			"ingest|merge HUB_DB NODE_DB\n");
+			"ingest|merge|pull HUB_DB NODE_DB\n");
 	return 1;
 }

@@ -27,6 +27,7 @@ For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PUSH_WRAP / BENCH_SYNC_PULL_WRAP
 put a command in front of the hub, the timed push and the timed pull (e.g. "perf record -g -o FILE --").
 """
 import json
+import resource
 import os
 import shutil
 import socket
@@ -141,6 +142,50 @@ def peak_rss_kb(pid):
     return -1
 
 
+def db_copy(src_path, dst_path):
+    """A consistent copy of a database in WAL mode (SQLite's backup)."""
+    src = sqlite3.connect(src_path)
+    dst = sqlite3.connect(dst_path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def pull_in_process(base):
+    """bench_sync pull on the copies: the hub's page building and the node's
+    apply of the same pages, in process (no TLS, HTTP, deflate)."""
+    shutil.copy(os.path.join(base, "pull-node.db"), os.path.join(base, "pull-node-run.db"))
+    out = subprocess.run([HELPER, "pull", os.path.join(base, "pull-hub.db"),
+                          os.path.join(base, "pull-node-run.db")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return {out[i]: float(out[i + 1]) for i in range(0, len(out), 2)}
+
+
+def pipelined(a, b, entries):
+    """A second backlog of the same size at A, pushed while B pulls back to
+    back (as two nodes on cycles of their own do when B's cycle comes round
+    during A's drain): seconds from the push's start until B holds every
+    row, the pulls B ran, and the seconds the push took."""
+    subprocess.run([HELPER, "gen", os.path.join(a, "node.db"), str(entries), "7"],
+                   capture_output=True, text=True, check=True)
+    sync = os.path.join(BIN, "outpost-sync")
+    t0 = time.monotonic()
+    push = subprocess.Popen([sync, "push", "--data", a], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    pulls, push_s = 0, None
+    while True:
+        done = push.poll() is not None
+        if done and push_s is None:
+            push_s = time.monotonic() - t0
+        subprocess.run([sync, "pull", "--data", b], capture_output=True, check=True)
+        pulls += 1
+        if done:
+            break
+    if push.returncode != 0:
+        raise RuntimeError("push (pipelined) failed: %d" % push.returncode)
+    return time.monotonic() - t0, pulls, push_s
+
+
 def main():
     tmp = sys.argv[1]
     entries = int(sys.argv[2]) if len(sys.argv) > 2 else 50000
@@ -212,12 +257,20 @@ def main():
                        capture_output=True, check=True)
         push_s = time.monotonic() - t0
         push_cpu = cpu_s(hub.pid) - cpu0
+        # The hub and node B as the pull finds them, for the in-process pull below.
+        db_copy(os.path.join(hub_dir, "hub.db"), os.path.join(base, "pull-hub.db"))
+        db_copy(os.path.join(b, "node.db"), os.path.join(base, "pull-node.db"))
         proxy.phase = "pull"
+        pull_cpu0 = cpu_s(hub.pid)
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         subprocess.run(os.environ.get("BENCH_SYNC_PULL_WRAP", "").split() +
                        [os.path.join(BIN, "outpost-sync"), "pull", "--data", b],
                        capture_output=True, check=True)
         pull_s = time.monotonic() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        pull_hub_cpu = cpu_s(hub.pid) - pull_cpu0
+        pull_cli_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
         proxy.phase = "after"
 
         v = json.loads(tool("verify", "--json", "--data", b, check=False).stdout or "{}")
@@ -235,6 +288,14 @@ def main():
                               os.path.join(base, "raw-src.db")],
                              capture_output=True, text=True, check=True).stdout.split()
         mrg_applied, mrg_cpu = int(out[3]), float(out[7])
+
+        inproc = pull_in_process(base)
+        pipe_s, pipe_pulls, pipe_push_s = pipelined(a, b, entries)
+        c = sqlite3.connect(os.path.join(b, "node.db"))
+        pipe_got = c.execute("SELECT count(*) FROM checkins WHERE visitor_name LIKE "
+                             "'Backlog Visitor %'").fetchone()[0] - got
+        c.close()
+        v2 = json.loads(tool("verify", "--json", "--data", b, check=False).stdout or "{}")
 
         e2e = rows / (push_s + pull_s)
         ratio = e2e / rate_cat
@@ -257,6 +318,18 @@ def main():
               % (entries, push_s, entries / push_s, push_cpu,
                  "met" if push_cpu * 50000.0 / entries < 1.0 else "NOT met", pull_s,
                  entries / pull_s))
+        print("    pull CPU: hub %.2f s, node (outpost-sync pull) %.2f s"
+              % (pull_hub_cpu, pull_cli_cpu))
+        print("    pull in process (no TLS): %d pages, hub pages %.2f s CPU, node apply %.2f s"
+              " CPU = %.0f changes/s; node ns/row first quarter %.0f, last quarter %.0f"
+              % (inproc["pages"], inproc["hub_cpu"], inproc["node_cpu"],
+                 entries / inproc["node_cpu"], inproc["node_first"], inproc["node_last"]))
+        print("  pipelined, as nodes on their own cycles run (a second %d-check-in backlog at"
+              " A, B pulling back to back while A pushes): %9.0f rows/s, ratio %.2f of the"
+              " grouped apply; B held every row %.2f s after the push began (push %.2f s,"
+              " %d pulls at B); B holds %d of %d; verify: %s"
+              % (entries, rows / pipe_s, rows / pipe_s / rate_cat, pipe_s, pipe_push_s,
+                 pipe_pulls, pipe_got, entries, "match" if v2.get("match") else "MISMATCH"))
         print("  hub work in process (hub_ingest, no TLS): %.2f s CPU for %d entries, %.0f"
               " rows/s; ratio %.2f of the grouped apply's CPU (%.2f s); applied %d of %d"
               % (ing_cpu, ing_n, rows / ing_cpu, raws["cat"][2] / ing_cpu, raws["cat"][2],

@@ -758,3 +758,22 @@ int db_table_exists(sqlite3 *db, const char *name)
 {
 	return db_exists(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", name);
 }
+
+int db_version_get(sqlite3 *db, db_version *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!sqlite3_get_autocommit(db) || (st = db_stmt(db, "PRAGMA data_version")) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	v->dv_data = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	db_stmt_done(st);
+	v->dv_changes = (int64_t)sqlite3_total_changes64(db);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int db_version_same(const db_version *a, const db_version *b)
+{
+	return a->dv_changes == b->dv_changes && a->dv_data == b->dv_data;
+}

@@ -130,6 +130,20 @@ int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
 int db_exists(sqlite3 *db, const char *sql, const char *arg);
 /* 1 when a table of that name exists, 0 when not, -1 on error. */
 int db_table_exists(sqlite3 *db, const char *name);
+/*
+ * What a connection has seen of its database: its own change count
+ * (sqlite3_total_changes64) and PRAGMA data_version, which moves with every
+ * commit of any other connection or process.  Two equal versions read on
+ * the connection mean nothing was written in between, so a result read
+ * from the database between them still holds.  db_version_get: 0, or -1
+ * inside a transaction (its rows may yet roll back) or on an error (then
+ * nothing may be kept).  db_version_same: 1 or 0.
+ */
+typedef struct db_version {
+	int64_t dv_changes, dv_data;
+} db_version;
+int db_version_get(sqlite3 *db, db_version *v);
+int db_version_same(const db_version *a, const db_version *b);
 
 /*
  * Migrations: an ordered list of SQL scripts for one component ("replicated",

@@ -164,6 +164,13 @@ static capture_conn *conn_get(sqlite3 *db)
 	return cc;
 }
 
+void capture_hook_restore(sqlite3 *db)
+{
+	capture_conn *cc = db_get_data(db, conn_key);
+
+	sqlite3_preupdate_hook(db, cc ? hook : NULL, cc);
+}
+
 static int table_index(capture_conn *cc, const char *name)
 {
 	if (sqlite3_stricmp(cc->cc_tab[cc->cc_last].ct_name, name) == 0)

@@ -64,5 +64,9 @@ void capture_abort(capture *c);
  * of a hub-owned row, for instance). */
 void capture_pause(capture *c);
 void capture_resume(capture *c);
+/* sqlite3_preupdate_hook() holds one hook per connection: code that sets
+ * its own for a while (sync/pull_local.c, never during a capture) puts
+ * capture's back with this; none when capture has not run on db. */
+void capture_hook_restore(sqlite3 *db);
 
 #endif

@@ -61,6 +61,10 @@ typedef struct node {
 	http_server *nd_https;
 	struct tls_config *nd_tls;
 	char nd_tls_names[1024];
+	/* node_db_version()'s data_version, kept while nd_ver_scope (one
+	 * request's handler, run without returning to the loop) */
+	int nd_ver_scope, nd_ver_have;
+	int64_t nd_ver_data;
 } node;
 
 extern const asset assets_node[];
@@ -72,6 +76,12 @@ int node_migrate(node *n);
 int node_standalone(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
+/* nd_db's version (lib/db.h db_version_get, same return).  Inside a
+ * request's handler (node_ver_scope(n, 1) ... (n, 0) around it) its
+ * data_version is read once: another connection's commit meanwhile is
+ * concurrent with the request; the node's own writes still count. */
+int node_db_version(node *n, db_version *v);
+void node_ver_scope(node *n, int on);
 /* A participant's job referrals (node_crm_jobs.c), for the timeline; never
  * NULL (an empty array on error).  Caller frees. */
 cJSON *node_job_referrals_of_participant(node *n, const char *participant_id);

@@ -59,9 +59,8 @@ static int api_auth(route_call *a)
 		}
 		return 0; /* node_auth_user() holds back such a session: the function finds it */
 	}
-	if (node_auth_require(n, a->rc_req, a->rc_route->rd_privs) != 0)
+	if (node_auth_require_user(n, a->rc_req, a->rc_route->rd_privs, &u) != 0)
 		return -1;
-	u = node_auth_user(n, a->rc_req);
 	a->rc_user = u;
 	a->rc_actor = u ? u->id : NULL;
 	return 0;

@@ -180,6 +180,8 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 		s = oldest;
 	}
 	memset(s, 0, sizeof *s);
+	if ((size_t)(s - a->na_sess) >= a->na_top)
+		a->na_top = (size_t)(s - a->na_sess) + 1;
 	if (auth__load_user(n, staff_id, &s->ss_user, s->ss_group, sizeof s->ss_group) != 1)
 		goto fail;
 	if (crypto_random(tok, sizeof tok) != 0 || crypto_random(csrf, sizeof csrf) != 0 ||
@@ -218,7 +220,8 @@ static node_session *lookup(node *n, http_req *req)
 		return NULL;
 	if (crypto_sha256(tok, sizeof tok, key) != 0)
 		return NULL;
-	for (size_t i = 0; i < a->na_nsess; i++) {
+	/* Only the slots ever used: the table is large, and every request looks. */
+	for (size_t i = 0; i < a->na_top; i++) {
 		node_session *s = &a->na_sess[i];
 		if (s->ss_used && crypto_ct_cmp(s->ss_key, key, sizeof key) == 0)
 			found = s;
@@ -249,10 +252,20 @@ static int background(const http_req *req)
 node_session *auth__session(node *n, http_req *req)
 {
 	node_session *s = lookup(n, req);
-	int rc;
+	db_version v;
+	char today[11];
+	int rc, keep;
 
 	if (s == NULL)
 		return NULL;
+	/* Nothing written since the last check on the same day: it holds
+	 * (every request of a session asks, several times). */
+	node_today(n, today);
+	keep = node_db_version(n, &v) == 0;
+	if (keep && s->ss_day[0] && strcmp(s->ss_day, today) == 0 &&
+	    db_version_same(&v, &s->ss_ver))
+		goto live;
+	s->ss_day[0] = '\0';
 	/* The staff row decides: deactivated (or gone) ends the session now;
 	 * a new group applies now. */
 	rc = auth__load_user(n, s->ss_user.id, &s->ss_user, s->ss_group, sizeof s->ss_group);
@@ -268,6 +281,11 @@ node_session *auth__session(node *n, http_req *req)
 		session_drop(s);
 		return NULL;
 	}
+	if (keep) {
+		s->ss_ver = v;
+		memcpy(s->ss_day, today, sizeof s->ss_day);
+	}
+live:
 	if (!background(req))
 		s->ss_seen_ms = clock_mono_ms();
 	return s;
@@ -304,11 +322,10 @@ int auth__csrf_ok(const node_session *s, http_req *req)
 	return crypto_ct_cmp(h, s->ss_csrf, sizeof s->ss_csrf - 1) == 0 ? 0 : -1;
 }
 
-static int check(node *n, http_req *req, unsigned privs, int any, const char **field,
-		 const char **msg)
+/* The refusal of s (auth__session's) for req: 0 or an HTTP status. */
+static int check_of(node_session *s, http_req *req, unsigned privs, int any, const char **field,
+		    const char **msg)
 {
-	node_session *s = auth__session(n, req);
-
 	*field = NULL;
 	if (s == NULL) {
 		*msg = "please sign in";
@@ -328,6 +345,28 @@ static int check(node *n, http_req *req, unsigned privs, int any, const char **f
 		*msg = "your account does not have this privilege";
 		return 403;
 	}
+	return 0;
+}
+
+static int check(node *n, http_req *req, unsigned privs, int any, const char **field,
+		 const char **msg)
+{
+	return check_of(auth__session(n, req), req, privs, any, field, msg);
+}
+
+int node_auth_require_user(node *n, http_req *req, unsigned privs, const node_user **u)
+{
+	node_session *s = auth__session(n, req);
+	const char *field, *msg;
+	int status = check_of(s, req, privs, 0, &field, &msg);
+
+	*u = NULL;
+	if (status != 0) {
+		http_reply_error(req, status, field, "%s", msg);
+		return -1;
+	}
+	if (!s->ss_must_change)
+		*u = &s->ss_user;
 	return 0;
 }
 
@@ -407,8 +446,10 @@ void node_auth_dispatch(http_req *req, void *ctx)
 			return;
 		}
 	}
+	node_ver_scope(n, 1);
 	node_sync_identity_check(n);
 	router_dispatch(req, n->nd_router);
+	node_ver_scope(n, 0);
 }
 
 static void on_sweep(uv_timer_t *t)

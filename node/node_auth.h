@@ -67,6 +67,10 @@ int node_auth_live(node *n, http_req *req, unsigned privs);
  * returns -1; the handler must then return without replying.
  */
 int node_auth_require(node *n, http_req *req, unsigned privs);
+/* node_auth_require() and node_auth_user() with one look-up of the session:
+ * 0 with *u the user (NULL for a session that must still change its
+ * password), or -1 when refused (replied). */
+int node_auth_require_user(node *n, http_req *req, unsigned privs, const node_user **u);
 /* The same check without replying: 0, or the status (401, 403) with its
  * message and field (NULL when none) for the caller to send. */
 int node_auth_check(node *n, http_req *req, unsigned privs, const char **field,

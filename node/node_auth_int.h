@@ -19,12 +19,17 @@ typedef struct node_session {
 	int ss_must_change;        /* signed in with a temporary password */
 	int ss_offline;            /* signed in while the hub was not reachable */
 	unsigned char ss_pw[32];   /* SHA-256 of the password hash it began with */
+	/* node.db and the day when the staff row and password were last
+	 * checked (auth__session): unchanged, the check would say the same. */
+	db_version ss_ver;
+	char ss_day[11];
 } node_session;
 
 struct node_auth {
 	node *na_node;
 	node_session *na_sess;
 	size_t na_nsess;
+	size_t na_top;             /* no session was ever used at na_sess[na_top] or past it */
 	throttle *na_thr;
 	int na_inflight;           /* password verifications queued or running */
 	uint64_t na_idle_ms, na_abs_ms;

@@ -104,10 +104,17 @@ int node_edge_gate(http_req *req, void *ctx, const char **why)
 		*why = "this office node does not answer to that host name";
 		return http_req_header(req, "host") ? 421 : 400;
 	}
+	/* Nothing to read: the route's own check (router dispatch) answers as
+	 * this one would, and a session is looked up once per request. */
+	if (!http_req_has_body(req))
+		return 0;
 	/* A declared route's privilege, from the headers (lib/route.h). */
-	if (n->nd_api != NULL && (st = node_api_head_check(n, req, &field, why)) != 0)
+	node_ver_scope(n, 1);
+	st = n->nd_api != NULL ? node_api_head_check(n, req, &field, why) : 0;
+	node_ver_scope(n, 0);
+	if (st != 0)
 		return st;
-	if (!http_req_has_body(req) || node_auth_session_live(n, req))
+	if (node_auth_session_live(n, req))
 		return 0;
 	/* No session: a small body or none (sign-in, the visitor kiosk). */
 	if (http_req_cap_body(req, NODE_ANON_BODY_MAX)) {

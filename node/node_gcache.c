@@ -4,10 +4,10 @@
  * every kiosk the check-in reasons, and between two writes the answer is
  * the same bytes.
  *
- * A reply is kept with the state of the database it was read from: the
- * connection's own change count (sqlite3_total_changes64) and its
+ * A reply is kept with the state of the database it was read from
+ * (lib/db.h db_version: the connection's own change count and its
  * data_version, which moves with every commit of any other connection or
- * process (a pull's apply, the sync tool).  Both are read before the query,
+ * process: a pull's apply, the sync tool).  Both are read before the query,
  * so a commit racing with it only costs the next request a fresh read.
  * Nothing is kept while the connection is inside a transaction (its rows
  * may yet roll back).  A timed reply (the list's wait_ms) is also kept only
@@ -31,7 +31,7 @@
 
 typedef struct gslot {
 	char gs_key[GCACHE_KEY_MAX];
-	int64_t gs_changes, gs_dv;
+	db_version gs_ver;
 	uint64_t gs_sec;     /* the second of a timed reply, else 0 */
 	char *gs_text;
 	size_t gs_len;
@@ -68,21 +68,6 @@ static gcache *gcache_of(sqlite3 *db)
 	return c;
 }
 
-/* The connection's state: 0, or -1 (then nothing is cached). */
-static int db_state(sqlite3 *db, int64_t *changes, int64_t *dv)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!sqlite3_get_autocommit(db) || (st = db_stmt(db, "PRAGMA data_version")) == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	*dv = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	db_stmt_done(st);
-	*changes = (int64_t)sqlite3_total_changes64(db);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
 static void etag_of(const char *text, size_t len, char out[40])
 {
 	unsigned char h[CRYPTO_SHA256_LEN];
@@ -98,19 +83,19 @@ route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcach
 {
 	node *n = API_NODE(a);
 	uint64_t now = node_now_ms(n), sec = timed ? now / 1000 : 0;
-	int64_t changes = 0, dv = 0;
+	db_version ver = {0, 0};
 	gcache *c = NULL;
 	gslot *g = NULL;
 	char etag[40], *text;
 	size_t len = 0;
 	route_rc rc;
 
-	if (strlen(key) < GCACHE_KEY_MAX && db_state(n->nd_db, &changes, &dv) == 0)
+	if (strlen(key) < GCACHE_KEY_MAX && node_db_version(n, &ver) == 0)
 		c = gcache_of(n->nd_db);
 	for (int i = 0; c && i < GCACHE_SLOTS; i++)
 		if (c->gc_slot[i].gs_text && strcmp(c->gc_slot[i].gs_key, key) == 0)
 			g = &c->gc_slot[i];
-	if (g && g->gs_changes == changes && g->gs_dv == dv && g->gs_sec == sec)
+	if (g && db_version_same(&g->gs_ver, &ver) && g->gs_sec == sec)
 		return route_ok_etag(a, g->gs_etag, g->gs_text, g->gs_len);
 	/* A timed reply is computed for the start of its second, so every
 	 * copy served within that second is the same bytes. */
@@ -129,8 +114,7 @@ route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcach
 	}
 	free(g->gs_text);
 	snprintf(g->gs_key, sizeof g->gs_key, "%s", key);
-	g->gs_changes = changes;
-	g->gs_dv = dv;
+	g->gs_ver = ver;
 	g->gs_sec = sec;
 	g->gs_text = text;
 	g->gs_len = len;

@@ -94,6 +94,26 @@ void node_today(node *n, char out[11])
 	clock_local_date(node_now_ms(n), out);
 }
 
+int node_db_version(node *n, db_version *v)
+{
+	if (n->nd_ver_scope && n->nd_ver_have && sqlite3_get_autocommit(n->nd_db)) {
+		v->dv_data = n->nd_ver_data;
+		v->dv_changes = (int64_t)sqlite3_total_changes64(n->nd_db);
+		return 0;
+	}
+	if (db_version_get(n->nd_db, v) != 0)
+		return -1;
+	n->nd_ver_have = n->nd_ver_scope;
+	n->nd_ver_data = v->dv_data;
+	return 0;
+}
+
+void node_ver_scope(node *n, int on)
+{
+	n->nd_ver_scope = on;
+	n->nd_ver_have = 0;
+}
+
 void node_reply_db_error(http_req *req)
 {
 	int rc = db_take_error();

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define NODE_SYNC_FIRST_MS 500                    /* first cycle after start */
 #define NODE_SYNC_INTERVAL_MS 5000                /* between cycles when all is well */
@@ -57,6 +58,8 @@ struct node_sync {
 	uint64_t ns_last_ok_ms;
 	int ns_enrolled;
 	int ns_last_rc;
+	db_version ns_id_ver;     /* node.db when node_sync_identity_check last looked */
+	int ns_id_ver_ok;
 	char ns_hub_url[512];
 	char ns_last_error[512];
 
@@ -512,8 +515,23 @@ void node_sync_identity_check(node *n)
 {
 	char id[64], off[64] = "", la[64] = "";
 
-	if (n->nd_sync == NULL || n->nd_sync->ns_enrolled)
+	struct node_sync *ns = n->nd_sync;
+	char path[PATH_MAX + 16];
+	db_version v;
+
+	if (ns == NULL || ns->ns_enrolled)
 		return;
+	/* Every request asks: enrollment writes DIR/sync.json first, and the
+	 * rows are read only when node.db changed since. */
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (access(path, F_OK) != 0)
+		return;
+	if (node_db_version(n, &v) == 0) {
+		if (ns->ns_id_ver_ok && db_version_same(&v, &ns->ns_id_ver))
+			return;
+		ns->ns_id_ver = v;
+		ns->ns_id_ver_ok = 1;
+	}
 	if (db_kv_get(n->nd_db, "sync_state", "enrolled_node_id", id, sizeof id) != DB_FOUND ||
 	    id[0] == '\0' || strcmp(id, n->nd_node_id) == 0 ||
 	    db_kv_get(n->nd_db, "node_meta", "office_id", off, sizeof off) < 0 ||

@@ -8,6 +8,7 @@
 #include "lib/log.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,12 +26,10 @@ static int hub_behind(sync_client *c, sqlite3 *db)
 	return rc == 0 ? 0 : rc > 0 ? SYNC_E_PENDING : SYNC_E_OTHER;
 }
 
-/* 0; 1 when a snapshot is under way (take it first); SYNC_E_*. */
-static int apply_page(sync_client *c, sqlite3 *db, const buf *page, int64_t next)
+/* sync_node_apply_pull's answer rc: 0; 1 when a snapshot is under way
+ * (take it first); SYNC_E_*. */
+static int apply_rc(sync_client *c, int rc)
 {
-	int rc = sync_node_apply_pull_told(db, page->data, page->len, next, c->sc_told,
-					   c->sc_told_arg);
-
 	if (rc == -2) {
 		CERR(c, "local changes pending, push first");
 		return SYNC_E_PENDING;
@@ -202,14 +201,64 @@ static int snapshot_again(sync_client *c, sqlite3 *db, sync_pull_stats *st, int6
 	return pull_snapshot(c, db, st, cursor);
 }
 
+/*
+ * The next pull page is asked for while this one is applied (the cursor it
+ * will move to is in this page's X-Outpost-Next), so the hub builds page
+ * N+1 while the node applies page N: two cores, one on each.  The request
+ * runs in a thread of its own on the client's connection, which the
+ * applying thread leaves alone until the join; a page whose apply fails
+ * (or stops the pull) drops what was fetched.  No thread: asked for after
+ * the apply, as before.
+ */
+typedef struct prefetch {
+	sync_client *pf_c;
+	pthread_t pf_thread;
+	int pf_running;
+	char pf_path[128];
+	buf *pf_resp;
+	long pf_status;
+	int64_t pf_next, pf_head;
+	int pf_more, pf_rc;
+} prefetch;
+
+static void *prefetch_run(void *arg)
+{
+	prefetch *pf = arg;
+
+	pf->pf_rc = sync_client_request(pf->pf_c, "GET", pf->pf_path, NULL, 0, &pf->pf_status,
+					pf->pf_resp, &pf->pf_next, &pf->pf_head, &pf->pf_more);
+	return NULL;
+}
+
+static void prefetch_start(prefetch *pf, sync_client *c, int64_t after, buf *resp)
+{
+	memset(pf, 0, sizeof *pf);
+	pf->pf_c = c;
+	pf->pf_resp = resp;
+	snprintf(pf->pf_path, sizeof pf->pf_path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d",
+		 after, SYNC_MAX_PULL_ROWS);
+	pf->pf_running = pthread_create(&pf->pf_thread, NULL, prefetch_run, pf) == 0;
+}
+
+/* Wait for the prefetch: 1 when it ran (its results in pf), else 0. */
+static int prefetch_join(prefetch *pf)
+{
+	if (!pf->pf_running)
+		return 0;
+	pthread_join(pf->pf_thread, NULL);
+	pf->pf_running = 0;
+	return 1;
+}
+
 int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 {
 	sync_pull_stats local;
-	buf resp = BUF_INIT(SYNC_MAX_REPLY);
+	buf bufs[2] = {BUF_INIT(SYNC_MAX_REPLY), BUF_INIT(SYNC_MAX_REPLY)}, *resp = &bufs[0];
 	char path[128];
 	int64_t cursor = -1, next, head, pending;
-	int more, rc = 0, snapshots = 0;
+	int more, rc = 0, snapshots = 0, fetched = 0, arc;
 	long status;
+	prefetch pf;
 
 	if (st == NULL)
 		st = &local;
@@ -238,9 +287,20 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			rc = SYNC_E_OTHER;
 			break;
 		}
-		snprintf(path, sizeof path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d", cursor,
-			 SYNC_MAX_PULL_ROWS);
-		rc = sync_client_request(c, "GET", path, NULL, 0, &status, &resp, &next, &head, &more);
+		if (fetched) {
+			/* this page came while the last one was applied */
+			rc = pf.pf_rc;
+			status = pf.pf_status;
+			next = pf.pf_next;
+			head = pf.pf_head;
+			more = pf.pf_more;
+			fetched = 0;
+		} else {
+			snprintf(path, sizeof path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d",
+				 cursor, SYNC_MAX_PULL_ROWS);
+			rc = sync_client_request(c, "GET", path, NULL, 0, &status, resp, &next, &head,
+						 &more);
+		}
 		if (rc != 0 || (rc = hub_behind(c, db)) != 0)
 			break;
 		if (status == 410) {
@@ -251,7 +311,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			continue;
 		}
 		if (status != 200) {
-			sync__hub_error(c, status, &resp, "pull");
+			sync__hub_error(c, status, resp, "pull");
 			rc = sync__status_rc(status);
 			break;
 		}
@@ -266,7 +326,14 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			break;
 		}
 		FAULT_POINT("pull.after_reply");
-		rc = apply_page(c, db, &resp, next);
+		if (more == 1)
+			prefetch_start(&pf, c, next, resp == &bufs[0] ? &bufs[1] : &bufs[0]);
+		else
+			pf.pf_running = 0;
+		arc = sync_node_apply_pull_told(db, resp->data, resp->len, next, c->sc_told,
+						c->sc_told_arg);
+		fetched = prefetch_join(&pf) && arc == 0;
+		rc = apply_rc(c, arc);
 		if (rc == 1) {
 			/* Another process began a snapshot meanwhile: finish it. */
 			rc = snapshot_again(c, db, st, &cursor, &snapshots,
@@ -278,17 +345,20 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		if (rc != 0)
 			break;
 		st->pl_pages++;
-		st->pl_bytes += resp.len;
+		st->pl_bytes += resp->len;
 		cursor = next;
 		if (head >= 0)
 			st->pl_head = head;
 		if (more != 1)
 			break;
+		if (fetched)
+			resp = resp == &bufs[0] ? &bufs[1] : &bufs[0];
 	}
 out:
 	st->pl_cursor = cursor;
 	if (st->pl_head >= 0)
 		db_kv_set_i64(db, "sync_state", "head_seq", st->pl_head);
-	buf_release(&resp);
+	buf_release(&bufs[0]);
+	buf_release(&bufs[1]);
 	return rc;
 }

@@ -267,9 +267,7 @@ out:
 }
 
 /* One scope's entries after the cursor, in seq order (see sync_hub_pull). */
-#define PULL_ARM(where)                                                                    \
-	"SELECT * FROM (SELECT seq, tbl, row_id FROM change_log" \
-	" WHERE " where " AND seq > ?1 ORDER BY seq LIMIT ?4)"
+#define PULL_ARM(where) "SELECT seq, tbl, row_id FROM change_log WHERE " where " AND seq > ?1"
 
 struct sync_pull_cache {
 	shapes pc_s;
@@ -327,17 +325,18 @@ int sync_hub_pull_cached(sqlite3 *db, sync_pull_cache *c, const sync_scope *sc, 
 		goto out;
 	*head = sync__log_head(db);
 	/* The four scopes a node receives, each a range of the index
-	 * change_log_scope read from the cursor, merged by seq: every page
-	 * reads at most 4 * max_rows entries.  (The one WHERE with ORs that
-	 * this replaces made SQLite read and sort every entry after the cursor
-	 * for every page: a backlog's pull cost grew with its square.) */
+	 * change_log_scope read from the cursor, merged by seq as they are read
+	 * (SQLite's MERGE of co-routines, which stops at the LIMIT): every page
+	 * reads at most 4 * max_rows entries, none sorted.  (The one WHERE with
+	 * ORs this replaced made SQLite read and sort every entry after the
+	 * cursor for every page: a backlog's pull cost grew with its square;
+	 * arms of their own LIMIT in subqueries sorted each arm again.) */
 	if (db_prepare(db, &st,
-		       "SELECT seq, tbl, row_id FROM ("
 		       PULL_ARM("scope_office IS NULL AND scope_la IS NULL")
 		       " UNION ALL " PULL_ARM("scope_office IS NULL AND scope_la = ?3")
 		       " UNION ALL " PULL_ARM("scope_office = ?2 AND scope_la IS NULL")
 		       " UNION ALL " PULL_ARM("scope_office = ?2 AND scope_la = ?3")
-		       ") ORDER BY seq LIMIT ?4") != 0)
+		       " ORDER BY seq LIMIT ?4") != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, after);
 	db_bind_text(st, 2, sc->office_id);

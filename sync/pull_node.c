@@ -7,6 +7,7 @@
  */
 #include "sync/sync.h"
 #include "sync/changeset.h"
+#include "sync/pull_local.h"
 #include "model/schema.h"
 #include "lib/fault.h"
 #include "lib/hlc.h"
@@ -81,17 +82,23 @@ static int seen_hlc_note(sqlite3 *db, const char *stamp)
 }
 
 /* Walk a page from the network before SQLite's reader does; max gets the
- * newest hybrid timestamp in it ("" when none).  0 or -1. */
-static int page_walk(const void *patchset, size_t len, char *max)
+ * newest hybrid timestamp in it ("" when none), *t its tables (NULL: not
+ * needed; names borrowed from the page).  0 or -1. */
+static int page_walk(const void *patchset, size_t len, char *max, pull_tables *t)
 {
 	cs_iter it;
 	const char *err = NULL;
 	int rc;
 
 	max[0] = '\0';
+	if (t != NULL)
+		memset(t, 0, sizeof *t);
 	changeset_iter_init(&it, patchset, len);
-	while ((rc = changeset_next(&it, &err)) == 1)
+	while ((rc = changeset_next(&it, &err)) == 1) {
 		hlc_max_of(&it, max);
+		if (t != NULL)
+			sync__pull_tables_add(t, it.ci_table);
+	}
 	changeset_iter_release(&it);
 	if (rc < 0) {
 		log_warnx("pull: refusing a malformed page: %s", err ? err : "?");
@@ -179,15 +186,15 @@ out:
  * replaced by *kept without them (*naside, aside[] as page_filter).  0 or
  * -1 (refused whole); *kept is the caller's to release either way. */
 static int page_take(const void **page, size_t *len, buf *kept, aside_ent *aside, int *naside,
-		     char *seen)
+		     char *seen, pull_tables *t)
 {
 	*naside = 0;
 	/* The hub is authenticated, but a page is still bytes from a network. */
-	if (page_walk(*page, *len, seen) == 0)
+	if (page_walk(*page, *len, seen, t) == 0)
 		return 0;
 	buf_init(kept, *len + 4096);
 	if (page_filter(*page, *len, kept, aside, naside) != 0 || *naside == 0 ||
-	    page_walk(kept->data, kept->len, seen) != 0)
+	    page_walk(kept->data, kept->len, seen, t) != 0)
 		return -1;
 	*page = kept->data;
 	*len = kept->len;
@@ -218,6 +225,21 @@ static int page_apply(sqlite3 *db, const void *patchset, size_t len, const char 
 		return -1;
 	}
 	return 0;
+}
+
+/* Apply a pull page of tables t with the triggers off where they can be
+ * (pull_local.c): 0 or -1. */
+static int page_apply_local(sqlite3 *db, const void *patchset, size_t len, const pull_tables *t)
+{
+	pull_local pl;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (sync__pull_local_begin(db, t, &pl) != 0)
+		return -1;
+	rc = page_apply(db, patchset, len, "pull");
+	return sync__pull_local_end(db, &pl, rc == 0) == 0 ? rc : -1;
 }
 
 /* The end of a page's transaction (kept released): COMMIT when ok, then 0;
@@ -269,12 +291,13 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 	buf kept = BUF_INIT(0), none = BUF_INIT(0);
 	aside_ent aside[ASIDE_MAX];
 	char seen[HLC_STRLEN];
+	pull_tables tables;
 
 	if (len > 0 && patchset == NULL)
 		return -1;
 	if (len > (size_t)INT32_MAX)
 		return -1;
-	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0) {
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen, &tables) != 0) {
 		buf_release(&kept);
 		return -1;
 	}
@@ -292,7 +315,7 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 		ret = snap > 0 ? -3 : -1;
 		goto out;
 	}
-	if (page_apply(db, patchset, len, "pull") != 0)
+	if (page_apply_local(db, patchset, len, &tables) != 0)
 		goto out;
 	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
 	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
@@ -486,7 +509,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	}
 	/* A row the node cannot take is set aside as in a pull page: one bad
 	 * row never stops a first snapshot. */
-	if (page_take(&patchset, &len, &kept, aside, &naside, seen) != 0 ||
+	if (page_take(&patchset, &len, &kept, aside, &naside, seen, NULL) != 0 ||
 	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0 ||
 	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		buf_release(&kept);
