@@ -219,6 +219,25 @@ static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 	return ok;
 }
 
+/* named[i]: the string value of the row's member cols[i] (the first one of
+ * that name, as json_str() reads it), else NULL. */
+static void staff_named(const cJSON *row, const char *const *cols, const char **named)
+{
+	unsigned seen = 0;
+
+	for (const cJSON *it = row ? row->child : NULL; it != NULL; it = it->next) {
+		const char *k = it->string;
+
+		if (k == NULL)
+			continue;
+		for (int i = 0; cols[i] && i < 32; i++)
+			if (!(seen & (1u << i)) && k[0] == cols[i][0] && strcmp(k, cols[i]) == 0) {
+				seen |= 1u << i;
+				named[i] = cJSON_IsString(it) ? it->valuestring : NULL;
+			}
+	}
+}
+
 /* The row against the node that pushed it (see the top of the file). */
 static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		       const cJSON *row, char *reason, size_t n)
@@ -229,13 +248,16 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	    "lead_owner_id", "owner_id", "assigned_to", "assignee_id", NULL};
 	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by", NULL};
 	const table_def *td = schema_table(tbl);
-	const char *v;
+	const char *v, *named[sizeof staff_cols / sizeof staff_cols[0]] = {NULL};
 
+	/* The row's staff columns in one pass over its members (a lookup per
+	 * name was a twentieth of a push's work, bench_sync). */
+	staff_named(row, staff_cols, named);
 	/* Inserts, the columns an update sets (an older row may name an account
 	 * made administrative since: its other edits go on), and deletes of a
 	 * row that names one (not a node's to remove). */
 	for (int i = 0; staff_cols[i]; i++) {
-		v = json_str(row, staff_cols[i]);
+		v = named[i];
 		if (v == NULL || acct_is_admin_account(db, v) == 0)
 			continue;
 		if (op == SQLITE_DELETE)
@@ -266,7 +288,7 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	if (td == NULL || td->td_kind != TK_APPEND_ONLY || strcmp(tbl, "credential_changes") == 0)
 		return 0;
 	for (int i = 0; author_cols[i]; i++) {
-		v = json_str(row, author_cols[i]);
+		v = named[i]; /* (author_cols is the head of staff_cols) */
 		if (v && !staff_in_la(db, v, nd->hn_la))
 			REFUSE("%s.%s is not staff of the sending node's Local Area", tbl,
 			       author_cols[i]);

@@ -75,6 +75,12 @@ typedef struct hub {
 	 * transaction, one commit: hub_sync.c); loop thread only. */
 	struct sync_job *hb_pushq, *hb_pushq_tail, *hb_push_run;
 	uv_work_t hb_push_work;
+	/* Replies waiting for their request's nonce to be on disk, and the
+	 * runner asked to write it (a group without pushes); whether the
+	 * runner runs, and its starts (hub_sync.c). */
+	struct sync_job *hb_park;
+	int hb_flush_want, hb_run_on;
+	unsigned hb_runs;
 	struct acct_hub *hb_acct; /* staff accounts, sessions (hub/acct.h) */
 	struct tls_ca *hb_ca;	  /* the office CA (hub_ca.c), or NULL */
 } hub;
@@ -117,6 +123,10 @@ typedef struct hub_node {
 	unsigned char hn_secret[SYNC_SECRET_LEN];
 	int hn_revoked;
 	int64_t hn_acked_seq;
+	/* A signed request's contact noted in memory (hub_contact_note): its
+	 * reply waits until hub_contact_durable() says it is on disk; 0 when it
+	 * was written before the route ran. */
+	uint64_t hn_contact;
 } hub_node;
 /* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start;
  * the key wrapped under master.key, a plain one wrapped at start).
@@ -247,9 +257,12 @@ int hub_progress_write(hub *h, sqlite3 *db);
 void hub_progress_done(hub *h, int ncontacts);
 /* [loop thread] A signed request's contact, written with the progress: its
  * nonce spent, the node's last_seen_ms and the schema it states (-1 none).
- * 0 noted, -1 not (the list is full, or no list: write it at once). */
+ * 0 noted (*seq: its number, for hub_contact_durable), -1 not (the list is
+ * full, or no list: write it at once). */
 int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t now_ms,
-		     int64_t schema);
+		     int64_t schema, uint64_t *seq);
+/* 1 when contact seq (0: none) and every one noted before it are committed. */
+int hub_contact_durable(hub *h, uint64_t seq);
 /* 1 when the nonce is one of the node's noted and not yet written. */
 int hub_contact_seen(hub *h, const char *node_id, const char *nonce);
 
@@ -267,8 +280,12 @@ void hub_sync_add_time(http_req *req);
 int hub_sync_head_check(hub *h, http_req *req, int has_body, const char **why);
 /* After it: the same over the body as it arrived (which must be the stated
  * one), then the nonce is spent: 0 (*n filled: the caller wipes
- * n->hn_secret), or -1 after replying 401/409/500. */
-int hub_sync_auth(hub *h, http_req *req, hub_node *n);
+ * n->hn_secret), or -1 after replying 401/409/500.  The spent nonce is on
+ * disk before any reply: written at once (a commit on the loop thread's
+ * connection), or with later (a route replying through hub_sync.c's jobs,
+ * HUB_P_SYNC_JOB) noted in memory (n->hn_contact) and committed by the
+ * work threads before the job replies. */
+int hub_sync_auth(hub *h, http_req *req, hub_node *n, int later);
 
 /* ---- hub_admin.c (declared routes: hub_api.h) ------------------------------ */
 /* GET /api/v1/sync/status without node headers (HUB_P_OR_ADMIN,

@@ -54,7 +54,8 @@ static int api_auth(route_call *a)
 	if (a->rc_route->rd_flags & ROUTE_PUBLIC)
 		return 0;
 	if (node_caller(a->rc_route, a->rc_req)) {
-		if (hub_sync_auth(API_HUB(a), a->rc_req, &api_node) != 0)
+		if (hub_sync_auth(API_HUB(a), a->rc_req, &api_node, (privs & HUB_P_SYNC_JOB) != 0) !=
+		    0)
 			return -1; /* 401/409/500 sent */
 		/* The secret served its purpose: no route needs it. */
 		crypto_wipe(api_node.hn_secret, sizeof api_node.hn_secret);

@@ -46,6 +46,11 @@ enum {
 	 * refuses it (403), its own session's (HUB_P_TEMP) aside.  Issue 15:
 	 * hub_case_console.c. */
 	HUB_P_APPROVER = 1u << 4,
+	/* With HUB_P_NODE: the route replies through hub_sync.c's jobs, which
+	 * hold the reply until the request's nonce is committed (grouped with
+	 * the other requests' and a push's own commit); every other signed
+	 * route has its nonce committed before it runs. */
+	HUB_P_SYNC_JOB = 1u << 5,
 };
 
 /* Route flags of an audited hub write. */

@@ -12,6 +12,13 @@
  * changesets), each of which also moves the node's acked_seq, so a week of
  * backlog never holds the write lock for long and an interrupted push
  * resumes exactly where its last commit ended.
+ *
+ * No job replies before its request's nonce is committed (job_finish,
+ * hub_contact_durable): a push's is written inside its group's transaction;
+ * a read's by the work thread's flush after the page, or, when a push holds
+ * the write lock, the reply is parked (hb_park) until the runner's next
+ * commit (a group without pushes when none waits).  So a hub killed after
+ * a reply refuses that request replayed once it is back.
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
@@ -422,9 +429,13 @@ out:
 
 /* ---- work in the thread pool ------------------------------------------------ */
 
+/* job_finish's status for a job whose nonce the runner could not commit. */
+#define JOB_UNRECORDED 2
+
 typedef struct sync_job {
 	uv_work_t jb_work;
-	struct sync_job *jb_link; /* pushes: the queue, the runner's group */
+	struct sync_job *jb_link; /* pushes: the queue, the runner's group; hb_park */
+	unsigned jb_wait_run;     /* parked: the runner's start that writes its nonce */
 	unsigned jb_commits;      /* the group's commits when it was done (UINT_MAX: not run) */
 	hub *jb_hub;
 	http_req *jb_req;
@@ -613,9 +624,14 @@ static void job_run(uv_work_t *w)
 		job_read(j, h->hb_wdb);
 		uv_mutex_unlock(&h->hb_wlock);
 	}
-	if (j->jb_rc == 0 && j->jb_kind != HUB_JOB_DIGEST)
+	if (j->jb_rc == 0 && j->jb_kind != HUB_JOB_DIGEST) {
 		hub_progress_note(h, j->jb_node.hn_id,
 				  j->jb_kind == HUB_JOB_PULL ? j->jb_after : 0);
+	} else if (j->jb_node.hn_contact != 0 && uv_mutex_trylock(&h->hb_wlock) == 0) {
+		/* the request's nonce, before its reply (else the runner's) */
+		hub_progress_flush(h);
+		uv_mutex_unlock(&h->hb_wlock);
+	}
 	j->jb_plain = j->jb_out.len;
 	if (j->jb_kind != HUB_JOB_DIGEST && j->jb_rc == 0)
 		deflate_reply(j);
@@ -670,12 +686,24 @@ static void add_acked(hub *h, http_req *req, const char *node_id)
 	http_add_header(req, "X-Outpost-Acked", v);
 }
 
+static void park(job *j);
+
+/* [loop] The job's reply (status: 0 done, else refused by the pool or
+ * JOB_UNRECORDED); held until the request's nonce is committed. */
 static void job_finish(job *j, int status)
 {
 	http_req *req = j->jb_req;
 	char v[32];
 
+	if (status == 0 && !hub_contact_durable(j->jb_hub, j->jb_node.hn_contact)) {
+		park(j);
+		return;
+	}
 	j->jb_hub->hb_jobs--;
+	if (status == JOB_UNRECORDED) {
+		sreply_error(req, 503, "the hub could not record the request; try again");
+		goto out;
+	}
 	if (status != 0) {
 		sreply_error(req, 503, "the hub is shutting down");
 		goto out;
@@ -768,36 +796,45 @@ static void job_done(uv_work_t *w, int status)
 
 static void push_group_done(uv_work_t *w, int status);
 
-/* [loop] Start the runner on the waiting pushes, unless it runs.  0, or -1
- * (the pushes stay waiting: the caller answers). */
+/* [loop] Start the runner on the waiting pushes, or to commit the waiting
+ * nonces (hb_flush_want: a group without pushes), unless it runs.  0, or
+ * -1 (the pushes stay waiting: the caller answers). */
 static int push_group_start(hub *h)
 {
 	job *j = h->hb_pushq, *last = NULL;
 	int n = 0;
 
-	if (h->hb_push_run != NULL || j == NULL)
+	if (h->hb_run_on || (j == NULL && !h->hb_flush_want))
 		return 0;
 	for (; j != NULL && n < PUSH_GROUP_MAX; j = j->jb_link, n++)
 		last = j;
-	h->hb_push_run = h->hb_pushq;
-	h->hb_pushq = last->jb_link;
-	if (h->hb_pushq == NULL)
-		h->hb_pushq_tail = NULL;
-	last->jb_link = NULL;
+	h->hb_push_run = last ? h->hb_pushq : NULL;
+	if (last != NULL) {
+		h->hb_pushq = last->jb_link;
+		if (h->hb_pushq == NULL)
+			h->hb_pushq_tail = NULL;
+		last->jb_link = NULL;
+	}
 	h->hb_push_work.data = h;
 	if (uv_queue_work(h->hb_loop, &h->hb_push_work, job_push_group, push_group_done) != 0) {
-		last->jb_link = h->hb_pushq;
-		h->hb_pushq = h->hb_push_run;
-		if (h->hb_pushq_tail == NULL)
-			h->hb_pushq_tail = last;
+		if (last != NULL) {
+			last->jb_link = h->hb_pushq;
+			h->hb_pushq = h->hb_push_run;
+			if (h->hb_pushq_tail == NULL)
+				h->hb_pushq_tail = last;
+		}
 		h->hb_push_run = NULL;
 		return -1;
 	}
+	h->hb_flush_want = 0; /* (the runner writes every nonce noted until now) */
+	h->hb_run_on = 1;
+	h->hb_runs++;
 	return 0;
 }
 
 /* [loop] The runner on the waiting pushes; when it cannot start, each is
- * answered 503 (as a work request the pool refuses). */
+ * answered 503 (as a work request the pool refuses), and so is every reply
+ * waiting for its nonce. */
 static void push_group_next(hub *h)
 {
 	job *j, *next;
@@ -810,18 +847,59 @@ static void push_group_next(hub *h)
 		next = j->jb_link;
 		job_finish(j, 1);
 	}
+	j = h->hb_park;
+	h->hb_park = NULL;
+	h->hb_flush_want = 0;
+	for (; j != NULL; j = next) {
+		next = j->jb_link;
+		job_finish(j, 1);
+	}
+}
+
+/* [loop] Hold j's reply until its nonce is committed: the runner's next
+ * start writes it. */
+static void park(job *j)
+{
+	hub *h = j->jb_hub;
+
+	j->jb_wait_run = h->hb_runs + 1;
+	j->jb_link = h->hb_park;
+	h->hb_park = j;
+	h->hb_flush_want = 1;
+	push_group_next(h);
+}
+
+/* [loop] After the runner's start run: the parked replies whose nonce is
+ * committed go out; a job that run should have written and did not is
+ * answered 503. */
+static void park_release(hub *h, unsigned run)
+{
+	job **pp = &h->hb_park, *j;
+
+	while ((j = *pp) != NULL) {
+		int durable = hub_contact_durable(h, j->jb_node.hn_contact);
+		if (!durable && j->jb_wait_run > run) {
+			pp = &j->jb_link;
+			continue;
+		}
+		*pp = j->jb_link;
+		job_finish(j, durable ? 0 : JOB_UNRECORDED);
+	}
 }
 
 static void push_group_done(uv_work_t *w, int status)
 {
 	hub *h = w->data;
 	job *j = h->hb_push_run, *next;
+	unsigned run = h->hb_runs;
 
 	h->hb_push_run = NULL;
+	h->hb_run_on = 0;
 	for (; j != NULL; j = next) {
 		next = j->jb_link;
 		job_finish(j, status);
 	}
+	park_release(h, run);
 	push_group_next(h);
 }
 

@@ -220,7 +220,25 @@ static void note_seen(hub *h, const signed_head *s, uint64_t now)
 	sqlite3_finalize(st);
 }
 
-int hub_sync_auth(hub *h, http_req *req, hub_node *n)
+/* The nonce spent and the contact noted in one commit of their own: 0, 1
+ * the nonce was used, -1 error. */
+static int spend_now(hub *h, const signed_head *s, uint64_t now)
+{
+	int rc;
+
+	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	rc = hub_nonce_use(h->hb_db, s->sh_node, s->sh_nonce, now);
+	if (rc == 0)
+		note_seen(h, s, now);
+	if (rc == 0 && db_exec(h->hb_db, "COMMIT") != 0)
+		rc = -1;
+	if (rc != 0)
+		db_exec(h->hb_db, "ROLLBACK");
+	return rc;
+}
+
+int hub_sync_auth(hub *h, http_req *req, hub_node *n, int later)
 {
 	signed_head s;
 	char why[192], have[65], want[65];
@@ -244,13 +262,14 @@ int hub_sync_auth(hub *h, http_req *req, hub_node *n)
 	w = "bad signature";
 	if (crypto_ct_cmp(want, s.sh_sig, 64) != 0)
 		goto refused;
-	/* Spent in memory, written by the work threads' next commit
-	 * (hub_work.c); at once when that list is full. */
+	/* A job's: spent in memory, committed by the work threads before the
+	 * job replies (hub_work.c, hub_sync.c); any other route's, and a job's
+	 * when that list is full: at once. */
 	rc = nonce_seen(h, s.sh_node, s.sh_nonce);
-	if (rc == 0 && hub_contact_note(h, s.sh_node, s.sh_nonce, now, stated_schema(&s)) != 0) {
-		rc = hub_nonce_use(h->hb_db, s.sh_node, s.sh_nonce, now);
-		if (rc == 0)
-			note_seen(h, &s, now);
+	if (rc == 0 && (!later || hub_contact_note(h, s.sh_node, s.sh_nonce, now,
+						   stated_schema(&s), &n->hn_contact) != 0)) {
+		n->hn_contact = 0;
+		rc = spend_now(h, &s, now);
 	}
 	st = rc < 0 ? 500 : 409;
 	w = rc < 0 ? "the hub database could not complete the request"

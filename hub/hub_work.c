@@ -22,9 +22,13 @@
  * sync cycle's time at a few hundred offices (the loop waited for the disk
  * and for the push holding the write lock).  A nonce waiting here is a used
  * nonce (hub_contact_seen) until its commit is done, so a replay is refused
- * all along; one a crash loses was at most one flush from the disk, and
- * the request's time window (HUB_NONCE_KEEP_MS) still bounds a replay.
- * A push writes them inside its own transaction (hub_progress_write).
+ * all along.  No reply goes out before its request's nonce is committed
+ * (hub_contact_durable; hub_sync.c holds the job's reply until then), so a
+ * hub that crashes and restarts still refuses the replay of any request it
+ * answered: a push's nonce commits with the push itself (the runner writes
+ * the waiting contacts inside its group's transaction, hub_progress_write),
+ * a pull's with the flush after its page, or with the runner's next commit
+ * (a group without pushes when none is waiting).
  */
 #include "hub/hub.h"
 #include "lib/log.h"
@@ -46,6 +50,7 @@ typedef struct contact_ent {
 	char ce_nonce[33];
 	uint64_t ce_ms;
 	int64_t ce_schema; /* -1: not stated */
+	uint64_t ce_seq;   /* hub_contact_note's count */
 } contact_ent;
 
 typedef struct hub_progress {
@@ -54,6 +59,8 @@ typedef struct hub_progress {
 	int hp_n;
 	contact_ent *hp_ct; /* in arrival order; the first ones may be being written */
 	int hp_nct;
+	uint64_t hp_noted;  /* contacts noted so far (the last one's ce_seq) */
+	uint64_t hp_durable; /* every contact up to this ce_seq is committed */
 } hub_progress;
 
 int hub_work_open(hub *h, const char *path)
@@ -233,6 +240,8 @@ void hub_progress_done(hub *h, int ncontacts)
 	uv_mutex_lock(&p->hp_lock);
 	if (ncontacts > p->hp_nct)
 		ncontacts = p->hp_nct;
+	if (ncontacts > 0 && p->hp_ct[ncontacts - 1].ce_seq > p->hp_durable)
+		p->hp_durable = p->hp_ct[ncontacts - 1].ce_seq;
 	memmove(p->hp_ct, p->hp_ct + ncontacts, (size_t)(p->hp_nct - ncontacts) * sizeof *p->hp_ct);
 	p->hp_nct -= ncontacts;
 	uv_mutex_unlock(&p->hp_lock);
@@ -275,7 +284,7 @@ int hub_contact_seen(hub *h, const char *node_id, const char *nonce)
 }
 
 int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t now_ms,
-		     int64_t schema)
+		     int64_t schema, uint64_t *seq)
 {
 	hub_progress *p = h->hb_prog;
 	contact_ent *c;
@@ -290,10 +299,24 @@ int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t no
 		strcpy(c->ce_nonce, nonce);
 		c->ce_ms = now_ms;
 		c->ce_schema = schema;
+		c->ce_seq = *seq = ++p->hp_noted;
 		rc = 0;
 	}
 	uv_mutex_unlock(&p->hp_lock);
 	return rc;
+}
+
+int hub_contact_durable(hub *h, uint64_t seq)
+{
+	hub_progress *p = h->hb_prog;
+	int done;
+
+	if (p == NULL || seq == 0)
+		return 1;
+	uv_mutex_lock(&p->hp_lock);
+	done = seq <= p->hp_durable;
+	uv_mutex_unlock(&p->hp_lock);
+	return done;
 }
 
 void hub_progress_note(hub *h, const char *node_id, int64_t after)

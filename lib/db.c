@@ -521,33 +521,67 @@ fail:
 	return -1;
 }
 
-cJSON *db_row_json(sqlite3_stmt *st)
+/* Column i of st's row as a JSON item (its string borrowed from st when
+ * borrow), or NULL: a BLOB (omitted), or out of memory (*oom set). */
+static cJSON *column_json(sqlite3_stmt *st, int i, int borrow, int *oom)
+{
+	const char *s;
+	cJSON *v;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i));
+		break;
+	case SQLITE_FLOAT:
+		v = cJSON_CreateNumber(sqlite3_column_double(st, i));
+		break;
+	case SQLITE_TEXT:
+		s = (const char *)sqlite3_column_text(st, i);
+		v = s == NULL ? NULL : borrow ? cJSON_CreateStringReference(s) : cJSON_CreateString(s);
+		break;
+	case SQLITE_NULL:
+		v = cJSON_CreateNull();
+		break;
+	default:
+		return NULL;
+	}
+	*oom = v == NULL;
+	return v;
+}
+
+/* db_row_json (a member it cannot make is left out) or, with borrow,
+ * db_row_json_borrowed (NULL then). */
+static cJSON *row_json(sqlite3_stmt *st, int borrow)
 {
 	cJSON *o = cJSON_CreateObject();
 	int n = sqlite3_column_count(st);
 
-	if (o == NULL)
-		return NULL;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; o != NULL && i < n; i++) {
 		const char *name = sqlite3_column_name(st, i);
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_INTEGER:
-			cJSON_AddNumberToObject(o, name, (double)sqlite3_column_int64(st, i));
-			break;
-		case SQLITE_FLOAT:
-			cJSON_AddNumberToObject(o, name, sqlite3_column_double(st, i));
-			break;
-		case SQLITE_TEXT:
-			cJSON_AddStringToObject(o, name, (const char *)sqlite3_column_text(st, i));
-			break;
-		case SQLITE_NULL:
-			cJSON_AddNullToObject(o, name);
-			break;
-		default:
-			break;
+		int oom = 0;
+		cJSON *v = column_json(st, i, borrow, &oom);
+
+		if (v != NULL && (name == NULL || !(borrow ? cJSON_AddItemToObjectCS(o, name, v)
+							   : cJSON_AddItemToObject(o, name, v)))) {
+			cJSON_Delete(v);
+			oom = 1;
+		}
+		if (oom && borrow) {
+			cJSON_Delete(o);
+			o = NULL;
 		}
 	}
 	return o;
+}
+
+cJSON *db_row_json(sqlite3_stmt *st)
+{
+	return row_json(st, 0);
+}
+
+cJSON *db_row_json_borrowed(sqlite3_stmt *st)
+{
+	return row_json(st, 1);
 }
 
 cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg)

@@ -163,6 +163,10 @@ int db_component_version(sqlite3 *db, const char *component);
 /* The current row as a JSON object keyed by column name (INTEGER -> number,
  * REAL -> number, TEXT -> string, NULL -> null, BLOB -> omitted). */
 cJSON *db_row_json(sqlite3_stmt *st);
+/* The same, its names and strings borrowed from st (no copies): valid until
+ * st is stepped, reset or finalized, and never to be duplicated, detached
+ * or kept past that (cJSON_Delete() frees only the items). */
+cJSON *db_row_json_borrowed(sqlite3_stmt *st);
 /* The first row of sql with ?1 bound to arg (text), as db_row_json() makes
  * it; NULL when there is no row or on error.  Caller frees. */
 cJSON *db_row_json_by(sqlite3 *db, const char *sql, const char *arg);

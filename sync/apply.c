@@ -708,6 +708,8 @@ void sync_apply_cache_free(sync_apply_cache *c)
 	sync__cache_take(c, &a);
 	sync__actx_release(&a);
 	sqlite3_finalize(c->ac_origin);
+	sqlite3_finalize(c->ac_log);
+	sqlite3_finalize(c->ac_log1);
 	free(c);
 }
 

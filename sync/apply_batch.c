@@ -395,30 +395,26 @@ static int log_prepare(sqlite3 *db, int n, sqlite3_stmt **st)
 }
 
 /* The change log of the group's rows, as the triggers would have written
- * it (apply_hub.c), in entry order, LOG_ROWS_PER_STMT rows a statement.
- * 0 or -1. */
-static int log_rows(bctx *b)
+ * it (apply_hub.c), in entry order: LOG_ROWS_PER_STMT rows a statement,
+ * the rest one by one, on statements the cache keeps.  0 or -1. */
+static int log_rows(bctx *b, sync_apply_cache *c)
 {
 	sqlite3 *db = b->bx_a->ax_db;
-	sqlite3_stmt *full = NULL, *st = NULL;
+	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)hlc_wall_ms();
-	int ret = -1, k = 0, n = 0;
+	int k = 0, n = 0, left = 0;
 
-	if (log_prepare(db, LOG_ROWS_PER_STMT, &full) != 0)
+	if ((c->ac_log == NULL && log_prepare(db, LOG_ROWS_PER_STMT, &c->ac_log) != 0) ||
+	    (c->ac_log1 == NULL && log_prepare(db, 1, &c->ac_log1) != 0))
 		return -1;
+	for (int q = 0; q < b->bx_nrows; q++)
+		left += b->bx_fast[b->bx_rows[q].br_entry] != 0;
 	while (k < b->bx_nrows) {
 		const brow *r = &b->bx_rows[k++];
 		if (!b->bx_fast[r->br_entry])
 			continue;
 		if (n == 0) {
-			/* the rows left, up to a full statement */
-			int left = 1;
-			for (int q = k; q < b->bx_nrows && left < LOG_ROWS_PER_STMT; q++)
-				left += b->bx_fast[b->bx_rows[q].br_entry] != 0;
-			sqlite3_finalize(st == full ? NULL : st);
-			st = full;
-			if (left < LOG_ROWS_PER_STMT && log_prepare(db, left, &st) != 0)
-				goto out;
+			st = left >= LOG_ROWS_PER_STMT ? c->ac_log : c->ac_log1;
 			sqlite3_bind_text(st, 1, b->bx_a->ax_sc->node_id, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, now);
 		}
@@ -426,27 +422,27 @@ static int log_rows(bctx *b)
 		sqlite3_bind_text(st, 4 + 4 * n, (const char *)r->br_id, (int)r->br_idn, SQLITE_STATIC);
 		db_bind_text(st, 5 + 4 * n, r->br_office);
 		db_bind_text(st, 6 + 4 * n, r->br_la);
+		left--;
 		if (++n < sqlite3_bind_parameter_count(st) / 4)
 			continue;
 		n = 0;
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			log_warnx("cannot write the change log: %s", sqlite3_errmsg(db));
-			goto out;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return -1;
 		}
 		sqlite3_reset(st);
+		sqlite3_clear_bindings(st); /* (the rows' strings are borrowed) */
 	}
-	ret = 0;
-out:
-	if (st != full)
-		sqlite3_finalize(st);
-	sqlite3_finalize(full);
-	return ret;
+	return 0;
 }
 
 /* One try at the group: 1 applied, 0 rolled back (an entry left it), -1
  * our failure. */
-static int try_group(bctx *b, sqlite3_stmt **origin)
+static int try_group(bctx *b, sync_apply_cache *c)
 {
+	sqlite3_stmt **origin = &c->ac_origin;
 	actx *a = b->bx_a;
 	void *cs = NULL;
 	int n = 0, rc, ret = -1;
@@ -470,7 +466,7 @@ static int try_group(bctx *b, sqlite3_stmt **origin)
 				       SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
 	if (triggers(a->ax_db, 1) != 0)
 		goto out;
-	if (rc == SQLITE_OK && log_rows(b) != 0)
+	if (rc == SQLITE_OK && log_rows(b, c) != 0)
 		goto out;
 	if (rc == SQLITE_OK) {
 		rc = after_apply(b);
@@ -512,7 +508,7 @@ static void bctx_release(bctx *b)
 
 /* The group: classify, apply with retries; bx_fast marks what it applied.
  * 0 or -1. */
-static int run_group(bctx *b, sqlite3_stmt **origin)
+static int run_group(bctx *b, sync_apply_cache *c)
 {
 	int rc = 0;
 
@@ -531,7 +527,7 @@ static int run_group(bctx *b, sqlite3_stmt **origin)
 			b->bx_fast[i] = 0;
 	}
 	for (int t = 0; t < BATCH_MAX_TRIES; t++) {
-		rc = try_group(b, origin);
+		rc = try_group(b, c);
 		if (rc != 0)
 			return rc < 0 ? -1 : 0;
 	}
@@ -571,7 +567,7 @@ int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope 
 			memset(&a, 0, sizeof a);
 			goto slow; /* sync_hub_apply_cached() answers each */
 		}
-	ret = run_group(&b, &cache->ac_origin);
+	ret = run_group(&b, cache);
 	sync__cache_keep(cache, &a);
 	if (ret != 0)
 		goto out;

@@ -54,6 +54,8 @@ struct sync_apply_cache {
 	tcache *ac_tc;
 	int ac_ntc;
 	sqlite3_stmt *ac_origin;
+	/* the grouped apply's change log: LOG_ROWS_PER_STMT rows, one row */
+	sqlite3_stmt *ac_log, *ac_log1;
 	/* what an actx borrows: conflict, tomb get/put/del, clock get/put */
 	sqlite3_stmt *ac_st[SYNC_CACHE_NST];
 };

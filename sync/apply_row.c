@@ -362,11 +362,14 @@ int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **
 	sqlite3_reset(tc->tc_sel);
 	sqlite3_bind_text(tc->tc_sel, 1, id, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(tc->tc_sel);
+	/* The row's names and strings stay tc_sel's until the reset below (no
+	 * validator touches the apply's statements). */
 	if (rc == SQLITE_ROW)
-		j = db_row_json(tc->tc_sel);
-	sqlite3_reset(tc->tc_sel);
-	if (j == NULL)
+		j = db_row_json_borrowed(tc->tc_sel);
+	if (j == NULL) {
+		sqlite3_reset(tc->tc_sel);
 		return A_ERROR;
+	}
 	val_ts = &tc->tc_ts;
 	val_nv = nv;
 	val_all = op == SQLITE_INSERT && nv == NULL;
@@ -377,6 +380,7 @@ int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **
 	val_nv = NULL;
 	val_all = 0;
 	cJSON_Delete(j);
+	sqlite3_reset(tc->tc_sel);
 	return ret;
 }
 

@@ -5,8 +5,8 @@
  * the SHA-256 trailer is verified before any entry is looked at.
  */
 #include "sync/frame.h"
+#include "lib/crypto.h"
 
-#include <mbedtls/sha256.h>
 #include <string.h>
 
 #define FRAME_HEAD 12
@@ -29,7 +29,7 @@ static uint32_t get_u32(const unsigned char *p)
 
 static int sha256(const void *p, size_t n, unsigned char out[32])
 {
-	return mbedtls_sha256_ret(p, n, out, 0) == 0 ? 0 : -1;
+	return crypto_sha256(p, n, out);
 }
 
 void frame_begin(frame_writer *w, buf *out, uint32_t schema_version)

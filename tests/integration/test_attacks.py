@@ -23,6 +23,7 @@ import hashlib
 import os
 import random
 import struct
+import threading
 import time
 import unittest
 import uuid
@@ -442,6 +443,66 @@ class AttackTest(harness.HubAndNode):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(r.json()["applied"], 2, r.body)
         self.assertEqual(self.hub_count("SELECT status FROM checkins WHERE id=?", c2), "called")
+
+
+class ReplayAfterCrashTest(harness.HubAndNode):
+    """A hub killed (SIGKILL) right after it answered signed requests, then
+    started again, refuses each of them replayed byte for byte (same nonce,
+    same signature, well inside its time window): no reply goes out before
+    the request's nonce is committed (hub_sync_auth.c, hub_work.c)."""
+
+    new_code = th.HubTest.new_code
+    hub_count = th.HubTest.hub_count
+    capture = AttackTest.capture
+
+    def test_replay_after_kill(self):
+        r = self.hub.post("/api/v1/sync/enroll", {"code": self.new_code(), "hostname": "pc"})
+        self.assertEqual(r.status, 200, r.body)
+        n = th.Enrolled(self.hub, r.json())
+        cid, entries = self.capture("Crash Replay Visitor")
+        frame = th.build_frame([(1,) + entries[0]], self.schema)
+        sent = []  # (what, method, path, body, headers)
+
+        def send(what, method, path, body=b""):
+            h = n.headers(method, path, body)
+            if body:
+                h["Content-Type"] = "application/octet-stream"
+            r = self.hub.request(method, path, body=body or None, headers=dict(h))
+            sent.append((what, method, path, body, h, r.status))
+            return r
+
+        # Reads beside the push (on threads: some may meet the push runner
+        # holding the write lock, and wait for its commit), then one of each
+        # kind of signed route: the job routes and the ones that reply at once.
+        threads = [threading.Thread(target=send, args=(
+            "%s %d" % (p, i), "GET", p)) for i in range(4)
+            for p in ("/api/v1/sync/pull?after=0&max=50", "/api/v1/sync/digest")]
+        for t in threads:
+            t.start()
+        r = send("push", "POST", "/api/v1/sync/push", frame)
+        for t in threads:
+            t.join(60)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["applied"], 1, r.body)
+        for what, method, path in (("pull", "GET", "/api/v1/sync/pull?after=0&max=50"),
+                                   ("snapshot", "GET", "/api/v1/sync/snapshot"),
+                                   ("digest", "GET", "/api/v1/sync/digest"),
+                                   ("status", "GET", "/api/v1/sync/status"),
+                                   ("conflicts", "GET", "/api/v1/sync/conflicts"),
+                                   ("la-key", "GET", "/api/v1/sync/la-key")):
+            send(what, method, path)
+        for what, _, _, _, _, status in sent:
+            self.assertEqual(status, 200, what)
+        self.hub.kill()
+        self.hub.start()
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+        for what, method, path, body, h, _ in sent:
+            r = self.hub.request(method, path, body=body or None, headers=dict(h))
+            self.assertEqual(r.status, 409, (what, r.body[:200]))
+            self.assertIn("nonce", r.json()["error"], what)
+        # The node still syncs: a request signed afresh is served.
+        r = n.request("GET", "/api/v1/sync/digest")
+        self.assertEqual(r.status, 200, r.body)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@
 #include "lib/hlc.h"
 #include "lib/json.h"
 #include "lib/uuid.h"
+#include <mbedtls/sha256.h>
 
 static void test_buf_max(void **state)
 {
@@ -356,10 +357,38 @@ static void test_hex(void **state)
 	assert_int_not_equal(crypto_ct_cmp("abc", "abd", 3), 0);
 }
 
+/* crypto_sha256 (the SHA extensions where the CPU has them) gives mbedTLS's
+ * digest for every length around the block and padding edges, for long
+ * inputs and unaligned ones, and the known digest of "abc". */
+static void test_sha256(void **state)
+{
+	static unsigned char data[70000];
+	unsigned char a[32], b[32];
+	char hx[65];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (unsigned char)(i * 131 + (i >> 7));
+	assert_int_equal(crypto_sha256("abc", 3, a), 0);
+	crypto_hex(a, sizeof a, hx);
+	assert_string_equal(hx, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	for (size_t n = 0; n < 300; n++) {
+		assert_int_equal(crypto_sha256(data + (n & 7), n, a), 0);
+		assert_int_equal(mbedtls_sha256_ret(data + (n & 7), n, b, 0), 0);
+		assert_memory_equal(a, b, sizeof a);
+	}
+	for (size_t n = 60000; n < sizeof data - 8; n += 997) {
+		assert_int_equal(crypto_sha256(data + 3, n, a), 0);
+		assert_int_equal(mbedtls_sha256_ret(data + 3, n, b, 0), 0);
+		assert_memory_equal(a, b, sizeof a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_max),
+		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_uuid7_order),
 		cmocka_unit_test(test_hlc_backwards_clock),
 		cmocka_unit_test(test_hlc_counter_overflow),
