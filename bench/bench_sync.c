@@ -34,6 +34,12 @@
  *       The same entries through the merge alone, one by one
  *       (sync_hub_apply_cached), in the same transaction size: the hub's
  *       cost before the grouped apply (sync/apply_batch.c).
+ *
+ *   bench_sync pull HUB_DB NODE_DB
+ *       The pull at a node in process: the hub's pull pages after the
+ *       node's cursor, each applied as outpost-sync pull applies it, without
+ *       TLS and HTTP; the CPU of each side and the node's cost per row of
+ *       the first and last quarter of the pages (see pull_in_process).
  */
 #include "bench/loadgen.h"
 #include "hub/hub.h"
@@ -477,8 +483,6 @@ static int pull_in_process(const char *hub_path, const char *node_path)
 		fprintf(stderr, "bench_sync: the node is not enrolled at this hub, or has no cursor\n");
 		goto out;
 	}
-	if (getenv("Q19_CACHE"))
-		db_exec(node, getenv("Q19_CACHE"));
 	{
 		sync_scope sc = {node_id, office, la};
 		while (more) {

@@ -21,6 +21,18 @@ in the same run.
      included) and for the pull, per row, against the raw changeset bytes
      per row; the hub's peak RSS (VmHWM).
 
+  6. The pull's CPU (hub and node B) and, on copies of the hub and of B
+     as the pull found them, the same pull in process (bench_sync pull):
+     the hub's page building and the node's apply apart, and the node's
+     cost per row at the start and at the end of the backlog (flat when
+     the cost is linear in the backlog).
+  7. Pipelined: a second backlog of the same size at A, pushed while B
+     pulls back to back, as nodes on cycles of their own overlap; the
+     time until B holds every row.  Steps 4 and 7 are both reported: 4
+     is push-all-then-pull-all, 7 what an office sees when the two
+     overlap.  The headline ratio stays step 4 against step 3's grouped
+     apply.
+
 Prints the figures and whether each target is met; never fails on timing.
 usage: bench_sync.py TMPDIR [ENTRIES]
 For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PUSH_WRAP / BENCH_SYNC_PULL_WRAP

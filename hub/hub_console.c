@@ -60,21 +60,10 @@ static int put_json_sqlvalue(buf *b, int type, int64_t i, double d, const unsign
 			strcat(num, ".0");
 		return buf_puts(b, num);
 	case SQLITE_TEXT:
-		rc = buf_putc(b, '"');
-		for (size_t k = 0; k < n && rc == 0; k++) {
-			unsigned char c = p[k];
-			if (c == '"' || c == '\\')
-				rc = buf_printf(b, "\\%c", c);
-			else if (c < 0x20)
-				rc = buf_printf(b, "\\u%04x", c);
-			else
-				rc = buf_putc(b, (char)c);
-		}
-		return rc ? rc : buf_putc(b, '"');
+		return buf_put_json_str(b, p, n);
 	case SQLITE_BLOB:
-		rc = buf_puts(b, "{\"blob\":\"");
-		for (size_t k = 0; k < n && rc == 0; k++)
-			rc = buf_printf(b, "%02x", p[k]);
+		if ((rc = buf_puts(b, "{\"blob\":\"")) == 0)
+			rc = buf_put_hex(b, p, n);
 		return rc ? rc : buf_puts(b, "\"}");
 	default:
 		return buf_puts(b, "null");

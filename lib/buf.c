@@ -165,3 +165,32 @@ int buf_put_html(buf *b, const char *s)
 	}
 	return 0;
 }
+
+int buf_put_json_str(buf *b, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	int rc = buf_putc(b, '"');
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			rc = buf_printf(b, "\\%c", p[i]);
+		else if (p[i] < 0x20)
+			rc = buf_printf(b, "\\u%04x", p[i]);
+		else
+			rc = buf_putc(b, p[i]);
+	}
+	return rc ? rc : buf_putc(b, '"');
+}
+
+int buf_put_hex(buf *b, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *u = p;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char two[2] = {hx[u[i] >> 4], hx[u[i] & 15]};
+		rc = buf_append(b, two, 2);
+	}
+	return rc;
+}

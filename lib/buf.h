@@ -44,5 +44,10 @@ void buf_put_bytes(buf *b, const void *p, size_t n, int *rc);
 char *buf_detach(buf *b, size_t *len);
 /* Like buf_puts but escaping for HTML text and attribute values. */
 int buf_put_html(buf *b, const char *s);
+/* The n bytes at s as one JSON string: quoted, '"' and '\\' escaped, control
+ * characters as \u00XX, every other byte as it is.  0 or -1. */
+int buf_put_json_str(buf *b, const void *s, size_t n);
+/* The n bytes at p in lower-case hex.  0 or -1. */
+int buf_put_hex(buf *b, const void *p, size_t n);
 
 #endif

@@ -107,9 +107,9 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...);
  * use.  0, or -1 (logged; *st NULL). */
 int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
 /* The first row of sql, with arg (NULL binds NULL) as its parameter ?1:
- * 1 with *st on that row (the caller reads its columns, then finalizes
- * *st); 0 when there is no row, -1 on an error (noted as db_run() notes
- * it), both with *st NULL. */
+ * DB_FOUND with *st on that row (the caller reads its columns, then
+ * finalizes *st); DB_ABSENT when there is no row, -1 on an error (noted as
+ * db_run() notes it), both with *st NULL. */
 int db_row(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *arg);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);

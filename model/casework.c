@@ -427,16 +427,13 @@ static int participant_of(sqlite3 *db, const char *id, char la[64], char state[1
 
 	if (id == NULL)
 		return 0;
-	if (db_prepare(db, &st, "SELECT local_area_id, exit_state FROM participants WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db_row(db, &st, "SELECT local_area_id, exit_state FROM participants WHERE id=?", id);
+	if (rc == 1) {
 		snprintf(la, 64, "%s", (const char *)sqlite3_column_text(st, 0));
 		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /*
@@ -548,17 +545,17 @@ static int code_row(sqlite3 *db, const char *list, const char *code, char *title
 
 	if (code == NULL)
 		return 0;
-	if (db_prepare(db, &st,
-		       strcmp(list, "followup") == 0
-			       ? "SELECT title FROM followup_codes WHERE code=?"
-			       : "SELECT title FROM participant_activity_codes WHERE code=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && title)
-		snprintf(title, tn, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	rc = db_row(db, &st,
+		    strcmp(list, "followup") == 0
+			    ? "SELECT title FROM followup_codes WHERE code=?"
+			    : "SELECT title FROM participant_activity_codes WHERE code=?",
+		    code);
+	if (rc == 1) {
+		if (title)
+			snprintf(title, tn, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	return rc;
 }
 
 static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)

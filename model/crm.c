@@ -751,7 +751,6 @@ static int check_withdrawal(sqlite3 *db, int op, const cJSON *row, char *reason,
 	const char *att = jstr(row, "attachment_id"), *emp = jstr(row, "employer_id");
 	const char *why = jstr(row, "reason");
 	char of[128] = "";
-	sqlite3_stmt *st;
 	int rc;
 
 	if (op != SQLITE_INSERT)
@@ -763,14 +762,11 @@ static int check_withdrawal(sqlite3 *db, int op, const cJSON *row, char *reason,
 		       CRM_ATTACH_REASON_MAX);
 	if (jstr(row, "withdrawn_by") == NULL)
 		REFUSE("employer_attachment_withdrawals: withdrawn_by is required");
-	if (db_prepare(db, &st, "SELECT employer_id FROM employer_attachments WHERE id=?") != 0)
+	rc = db_text(db, "SELECT employer_id FROM employer_attachments WHERE id=?", att, of,
+		     sizeof of);
+	if (rc < 0)
 		REFUSE("employer_attachment_withdrawals: cannot read attachments");
-	sqlite3_bind_text(st, 1, att, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(of, sizeof of, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
+	if (rc > 0)
 		REFUSE("employer_attachment_withdrawals: no such attachment");
 	if (strcmp(of, emp) != 0)
 		REFUSE("employer_attachment_withdrawals: the attachment belongs to another employer");

@@ -77,23 +77,6 @@ static int64_t num(const cJSON *row, const char *k, int64_t def)
 	return cJSON_IsNumber(x) ? (int64_t)x->valuedouble : def;
 }
 
-/* One text column of a row by id (0 found, 1 no row, -1 error). */
-static int row_text(sqlite3 *db, const char *sql, const char *id, char *out, size_t len)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	out[0] = '\0';
-	if (db_prepare(db, &st, sql) != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
-}
-
 /* The staff member's privileges at the hub, or 0 when unknown. */
 static unsigned staff_privs(sqlite3 *db, const char *id)
 {
@@ -138,7 +121,7 @@ static int employer_type(sqlite3 *db, const char *tbl, const char *id, char *typ
 
 	if (id == NULL)
 		REFUSE("%s: employer_id is required", tbl);
-	rc = row_text(db, "SELECT account_type FROM employers WHERE id=?", id, type, tlen);
+	rc = db_text(db, "SELECT account_type FROM employers WHERE id=?", id, type, tlen);
 	if (rc != 0)
 		REFUSE("%s: %s", tbl, rc < 0 ? "cannot read employers" : "no such employer");
 	return 0;
@@ -166,11 +149,11 @@ int crm__hub_check_lead_work_item(sqlite3 *db, const cJSON *row, char *reason, s
 
 	if (emp == NULL || json_str(row, "category_id") == NULL)
 		return 0;
-	if (row_text(db, "SELECT name FROM work_item_categories WHERE id=?",
+	if (db_text(db, "SELECT name FROM work_item_categories WHERE id=?",
 		     json_str(row, "category_id"), cat, sizeof cat) != 0 ||
 	    !crm_is_job_order_category(cat))
 		return 0;
-	if (row_text(db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) == 0 &&
+	if (db_text(db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) == 0 &&
 	    strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("work_items: a Job Order work item is for recruiting employers only");
 	return 0;
@@ -222,7 +205,7 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		       " are required");
 	if (date == NULL || json_valid_date(date) != 0)
 		REFUSE("job_referrals: referral_date is not a date");
-	if (row_text(db, "SELECT employer_id FROM job_orders WHERE id=?", jo, of, sizeof of) != 0)
+	if (db_text(db, "SELECT employer_id FROM job_orders WHERE id=?", jo, of, sizeof of) != 0)
 		REFUSE("job_referrals: no such job order");
 	if (strcmp(of, emp) != 0)
 		REFUSE("job_referrals: the job order belongs to another employer");
@@ -230,7 +213,7 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		return -1;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("job_referrals: job referrals are for recruiting employers only");
-	if (row_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla, sizeof pla) != 0)
+	if (db_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla, sizeof pla) != 0)
 		REFUSE("job_referrals: no such participant");
 	if (strcmp(pla, la) != 0)
 		REFUSE("job_referrals: local_area_id is not the participant's");

@@ -42,75 +42,37 @@ static const struct {
 	 "View Access", 0},
 };
 
+#define DEMO_OFFICE_SQL                                                                    \
+	"INSERT OR IGNORE INTO offices(id, local_area_id, name, address, updated_hlc) "        \
+	"VALUES(?, '" DEMO_LOCAL_AREA "', ?, ?, ?)"
+#define DEMO_REASON_SQL                                                                    \
+	"INSERT OR IGNORE INTO greeter_reasons(id, local_area_id, office_id, label, label_es," \
+	" sort, active, updated_hlc) VALUES(?, '" DEMO_LOCAL_AREA "', NULL, ?, ?, ?, 1, ?)"
+#define DEMO_STAFF_SQL                                                                     \
+	"INSERT OR IGNORE INTO staff(id, username, display_name, local_area_id, office_id,"    \
+	" privilege_group, crm_work_group, active, updated_hlc)"                               \
+	" VALUES(?, ?, ?, '" DEMO_LOCAL_AREA "', ?, ?, ?, 1, ?)"
+
 int demo_seed_reference(sqlite3 *db, const char *hlc)
 {
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO local_areas(id, name, field_division, pseudo_ssn_prefix,"
-		       " updated_hlc) VALUES('" DEMO_LOCAL_AREA "', 'Demo Local Area',"
-		       " 'Demo Field Division', '975', ?)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, hlc, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO offices(id, local_area_id, name, address, updated_hlc) "
-		       "VALUES(?, '" DEMO_LOCAL_AREA "', ?, ?, ?)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, DEMO_OFFICE, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, "Demo America's Job Center", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, "100 Main Street, Sacramento, CA 95814", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, hlc, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, DEMO_OFFICE2, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, "Demo Satellite Job Center", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, "200 River Road, West Sacramento, CA 95691", -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO greeter_reasons(id, local_area_id, office_id, label, "
-		       "label_es, sort, active, updated_hlc) VALUES(?, '" DEMO_LOCAL_AREA
-		       "', NULL, ?, ?, ?, 1, ?)") != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof demo_reasons / sizeof demo_reasons[0]; i++) {
-		sqlite3_bind_text(st, 1, demo_reasons[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, demo_reasons[i].en, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, demo_reasons[i].es, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, (int)(i + 1) * 10);
-		sqlite3_bind_text(st, 5, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_prepare(db, &st,
-		       "INSERT OR IGNORE INTO staff(id, username, display_name, local_area_id, office_id,"
-		       " privilege_group, crm_work_group, active, updated_hlc)"
-		       " VALUES(?, ?, ?, '" DEMO_LOCAL_AREA "', ?, ?, ?, 1, ?)") != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof demo_staff / sizeof demo_staff[0]; i++) {
-		sqlite3_bind_text(st, 1, demo_staff[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, demo_staff[i].username, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, demo_staff[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, demo_staff[i].office, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, demo_staff[i].group, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 6, demo_staff[i].crm);
-		sqlite3_bind_text(st, 7, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
-		sqlite3_reset(st);
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	return ret;
+	if (db_run(db,
+		   "INSERT OR IGNORE INTO local_areas(id, name, field_division, pseudo_ssn_prefix,"
+		   " updated_hlc) VALUES('" DEMO_LOCAL_AREA "', 'Demo Local Area',"
+		   " 'Demo Field Division', '975', ?)",
+		   "t", hlc) != 0 ||
+	    db_run(db, DEMO_OFFICE_SQL, "tttt", DEMO_OFFICE, "Demo America's Job Center",
+		   "100 Main Street, Sacramento, CA 95814", hlc) != 0 ||
+	    db_run(db, DEMO_OFFICE_SQL, "tttt", DEMO_OFFICE2, "Demo Satellite Job Center",
+		   "200 River Road, West Sacramento, CA 95691", hlc) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof demo_reasons / sizeof demo_reasons[0]; i++)
+		if (db_run(db, DEMO_REASON_SQL, "tttit", demo_reasons[i].id, demo_reasons[i].en,
+			   demo_reasons[i].es, (int)(i + 1) * 10, hlc) != 0)
+			return -1;
+	for (size_t i = 0; i < sizeof demo_staff / sizeof demo_staff[0]; i++)
+		if (db_run(db, DEMO_STAFF_SQL, "tttttit", demo_staff[i].id, demo_staff[i].username,
+			   demo_staff[i].name, demo_staff[i].office, demo_staff[i].group,
+			   demo_staff[i].crm, hlc) != 0)
+			return -1;
+	return 0;
 }

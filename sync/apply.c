@@ -305,20 +305,37 @@ static int clock_put(actx *a, tcache *tc, const char *id, int col, const char *w
 
 /* ---- the three operations ---------------------------------------------------- */
 
-static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
+/*
+ * The first steps of an insert or a delete, on its values vals (the new or
+ * the old ones): every column present (else refused with corrupt, the
+ * message), the row in the node's scope, and the hub's row now loaded into
+ * cur.  A_OK with *found 1 (cur loaded) or 0; else A_REFUSE or A_ERROR.
+ */
+static int op_start(actx *a, tcache *tc, sqlite3_value **vals, const char *id,
+		    const char *corrupt, arow *cur, int *found)
 {
-	arow cur = {0};
 	int rc;
 
 	for (int i = 0; i < tc->tc_ts.ts_ncol; i++)
-		if (nv[i] == NULL)
-			return sync__refuse(a, "corrupt changeset (insert without a value)");
-	if ((rc = sync__scope_ok(a, tc, nv)) != A_OK)
+		if (vals[i] == NULL)
+			return sync__refuse(a, "%s", corrupt);
+	if ((rc = sync__scope_ok(a, tc, vals)) != A_OK)
 		return rc;
-	rc = sync__row_load(a, tc, id, &cur);
-	if (rc < 0)
+	if ((rc = sync__row_load(a, tc, id, cur)) < 0)
 		return A_ERROR;
-	if (rc == 1) {
+	*found = rc;
+	return A_OK;
+}
+
+static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
+{
+	arow cur = {0};
+	int rc, found;
+
+	rc = op_start(a, tc, nv, id, "corrupt changeset (insert without a value)", &cur, &found);
+	if (rc != A_OK)
+		return rc;
+	if (found) {
 		int same = 1;
 		for (int i = 0; i < tc->tc_ts.ts_ncol && same; i++)
 			same = sync__val_eq(cur.rw_v[i], nv[i]);
@@ -335,17 +352,12 @@ static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
 static int op_delete(actx *a, tcache *tc, sqlite3_value **ov, const char *id)
 {
 	arow cur = {0};
-	int rc, same = 1;
+	int rc, found, same = 1;
 	const char *lh;
 
-	for (int i = 0; i < tc->tc_ts.ts_ncol; i++)
-		if (ov[i] == NULL)
-			return sync__refuse(a, "corrupt changeset (delete without old values)");
-	if ((rc = sync__scope_ok(a, tc, ov)) != A_OK)
-		return rc;
-	rc = sync__row_load(a, tc, id, &cur);
-	if (rc <= 0)
-		return rc < 0 ? A_ERROR : A_OK; /* already gone */
+	rc = op_start(a, tc, ov, id, "corrupt changeset (delete without old values)", &cur, &found);
+	if (rc != A_OK || !found)
+		return rc; /* A_OK: already gone */
 	if ((rc = sync__scope_ok(a, tc, cur.rw_v)) != A_OK)
 		goto out;
 	for (int i = 0; i < tc->tc_ts.ts_ncol && same; i++)

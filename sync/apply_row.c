@@ -78,10 +78,11 @@ int sync__val_eq(sqlite3_value *a, sqlite3_value *b)
 void sync__json_value(buf *b, sqlite3_value *v, int *rc)
 {
 	char num[40];
+	int type = sync__val_type(v);
 
 	if (*rc)
 		return;
-	switch (sync__val_type(v)) {
+	switch (type) {
 	case SQLITE_INTEGER:
 		snprintf(num, sizeof num, "%lld", (long long)sqlite3_value_int64(v));
 		*rc = buf_puts(b, num);
@@ -100,38 +101,16 @@ void sync__json_value(buf *b, sqlite3_value *v, int *rc)
 		*rc = buf_puts(b, num);
 		break;
 	}
-	case SQLITE_TEXT: {
-		const unsigned char *s = sqlite3_value_text(v);
-		int n = sqlite3_value_bytes(v);
-		if (s == NULL && n > 0) {
-			*rc = -1; /* out of memory */
-			break;
-		}
-		*rc = buf_putc(b, '"');
-		for (int i = 0; i < n && *rc == 0; i++) {
-			unsigned char c = s[i];
-			if (c == '"' || c == '\\')
-				*rc = buf_printf(b, "\\%c", c);
-			else if (c < 0x20)
-				*rc = buf_printf(b, "\\u%04x", c);
-			else
-				*rc = buf_putc(b, c);
-		}
-		if (*rc == 0)
-			*rc = buf_putc(b, '"');
-		break;
-	}
+	case SQLITE_TEXT:
 	case SQLITE_BLOB: {
-		const unsigned char *p = sqlite3_value_blob(v);
-		int n = sqlite3_value_bytes(v);
-		if (p == NULL && n > 0) {
+		int text = type == SQLITE_TEXT;
+		const void *p = text ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+		size_t n = (size_t)sqlite3_value_bytes(v);
+		if (p == NULL && n > 0)
 			*rc = -1; /* out of memory */
-			break;
-		}
-		*rc = buf_puts(b, "{\"blob\":\"");
-		for (int i = 0; i < n && *rc == 0; i++)
-			*rc = buf_printf(b, "%02x", p[i]);
-		if (*rc == 0)
+		else if (text)
+			*rc = buf_put_json_str(b, p, n);
+		else if ((*rc = buf_puts(b, "{\"blob\":\"")) == 0 && (*rc = buf_put_hex(b, p, n)) == 0)
 			*rc = buf_puts(b, "\"}");
 		break;
 	}
