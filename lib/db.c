@@ -795,6 +795,18 @@ int db_table_exists(sqlite3 *db, const char *name)
 	return db_exists(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", name);
 }
 
+int db_triggers(sqlite3 *db, int on)
+{
+	int now = -1;
+
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now) != SQLITE_OK ||
+	    now != on) {
+		log_warnx("cannot turn triggers %s", on ? "on" : "off");
+		return -1;
+	}
+	return 0;
+}
+
 int db_version_get(sqlite3 *db, db_version *v)
 {
 	sqlite3_stmt *st;

@@ -134,6 +134,9 @@ int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
 int db_exists(sqlite3 *db, const char *sql, const char *arg);
 /* 1 when a table of that name exists, 0 when not, -1 on error. */
 int db_table_exists(sqlite3 *db, const char *name);
+/* The connection's triggers off (on 0) or on (on 1), read back from
+ * SQLite: 0, or -1 (logged) when the setting did not take. */
+int db_triggers(sqlite3 *db, int on);
 /*
  * What a connection has seen of its database: its own change count
  * (sqlite3_total_changes64) and PRAGMA data_version, which moves with every
