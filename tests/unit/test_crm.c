@@ -155,6 +155,15 @@ static crm_conversion good_conversion(void)
 	return c;
 }
 
+/* good_conversion() in c with member set to v is refused naming field
+ * (msg its message); c keeps the change for the next check. */
+#define REFUSED(member, v, field)                                                            \
+	do {                                                                                 \
+		c = good_conversion();                                                       \
+		c.member = (v);                                                              \
+		assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), (field));     \
+	} while (0)
+
 static void test_conversion(void **state)
 {
 	char msg[200];
@@ -166,12 +175,8 @@ static void test_conversion(void **state)
 	/* Never both types: only a lead converts; a recruiting employer does not. */
 	c.account_type = "recruiting";
 	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "account_type");
-	c = good_conversion();
-	c.status = "inactive";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "status");
-	c = good_conversion();
-	c.edd_account_number = NULL;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
+	REFUSED(status, "inactive", "status");
+	REFUSED(edd_account_number, NULL, "edd_account_number");
 	assert_non_null(strstr(msg, "EDD Account Number"));
 	c.edd_account_number = "   ";
 	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
@@ -179,30 +184,14 @@ static void test_conversion(void **state)
 	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
 	c.edd_account_number = "1234567";
 	assert_null(crm_conversion_check(&c, msg, sizeof msg));
-	c = good_conversion();
-	c.zip = "958";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "zip");
-	c = good_conversion();
-	c.street = "";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "street");
-	c = good_conversion();
-	c.city = NULL;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "city");
-	c = good_conversion();
-	c.state = "California";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "state");
-	c = good_conversion();
-	c.phone = NULL;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "phone");
-	c = good_conversion();
-	c.industry = "5";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "industry");
-	c = good_conversion();
-	c.primary_contacts = 0;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "contacts");
-	c = good_conversion();
-	c.company_name = " ";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "company_name");
+	REFUSED(zip, "958", "zip");
+	REFUSED(street, "", "street");
+	REFUSED(city, NULL, "city");
+	REFUSED(state, "California", "state");
+	REFUSED(phone, NULL, "phone");
+	REFUSED(industry, "5", "industry");
+	REFUSED(primary_contacts, 0, "contacts");
+	REFUSED(company_name, " ", "company_name");
 	/* 72 hours exactly. */
 	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
 }
