@@ -465,6 +465,27 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...)
 	return rc;
 }
 
+int db_run_cached(sqlite3 *db, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	va_list ap;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	va_start(ap, types);
+	rc = bind_args(st, types, ap);
+	va_end(ap);
+	if (rc == 0) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	}
+	if (rc != 0)
+		db_note_error(db, SQLITE_OK);
+	db_stmt_done(st);
+	return rc;
+}
+
 int db_component_version(sqlite3 *db, const char *component)
 {
 	sqlite3_stmt *st = NULL;

@@ -102,6 +102,9 @@ void *db_get_data(sqlite3 *db, const char *key);
  * the caller's log line).
  */
 int db_run(sqlite3 *db, const char *sql, const char *types, ...);
+/* db_run() through the statement cache (db_stmt(): sql of static storage),
+ * for the writes of a hot path.  0, or -1 (noted as db_run() notes it). */
+int db_run_cached(sqlite3 *db, const char *sql, const char *types, ...);
 /* Prepare sql with its parameters bound as db_run() binds them, for the
  * caller to step and finalize; the arguments must outlive the statement's
  * use.  0, or -1 (logged; *st NULL). */
