@@ -223,6 +223,15 @@ static void test_quarantine_resolve_and_audit_commit_together(void **state)
 	" BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
 #define ALLOW_ADMIN_AUDIT "DROP TRIGGER temp.refuse_admin_audit"
 
+/* POST path body while the hub refuses every admin_audit row: 500 (the
+ * caller then checks that nothing of it was written). */
+static void post_audit_refused(fix *f, const char *path, const char *body)
+{
+	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
+	assert_int_equal(run(f, "POST", path, body), 500);
+	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
+}
+
 /* Account administration (hub/acct_api.h): a field division, with its
  * admin_audit row or not at all. */
 static void test_division_and_audit_commit_together(void **state)
@@ -230,10 +239,8 @@ static void test_division_and_audit_commit_together(void **state)
 	fix *f = *state;
 	const char *body = "{\"id\":\"fd-1\",\"name\":\"North\"}";
 
-	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
-	assert_int_equal(run(f, "POST", "/api/v1/admin/field-divisions", body), 500);
+	post_audit_refused(f, "/api/v1/admin/field-divisions", body);
 	assert_int_equal(count(f, "SELECT count(*) FROM field_divisions WHERE id='fd-1'"), 0);
-	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
 	assert_int_equal(run(f, "POST", "/api/v1/admin/field-divisions", body), 201);
 	assert_int_equal(count(f, "SELECT count(*) FROM field_divisions WHERE id='fd-1'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE"
@@ -267,21 +274,17 @@ static void test_request_and_audit_commit_together(void **state)
 	char body[1024], path[128], id[64];
 
 	new_request_body(f, body, sizeof body, "");
-	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
-	assert_int_equal(run(f, "POST", "/api/v1/admin/access-requests", body), 500);
+	post_audit_refused(f, "/api/v1/admin/access-requests", body);
 	assert_int_equal(count(f, "SELECT count(*) FROM access_requests"), 0);
-	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
 	assert_int_equal(run(f, "POST", "/api/v1/admin/access-requests", body), 201);
 	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE action='request.create'"),
 			 1);
 	assert_int_equal(db_text(f->h.hb_db, "SELECT id FROM access_requests", NULL, id, sizeof id),
 			 0);
 	snprintf(path, sizeof path, "/api/v1/admin/access-requests/%s/reject", id);
-	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
-	assert_int_equal(run(f, "POST", path, "{\"note\":\"no\"}"), 500);
+	post_audit_refused(f, path, "{\"note\":\"no\"}");
 	assert_int_equal(count(f, "SELECT count(*) FROM access_requests WHERE status='submitted'"),
 			 1);
-	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
 	assert_int_equal(run(f, "POST", path, ""), 200);
 	assert_int_equal(count(f, "SELECT count(*) FROM access_requests WHERE status='rejected'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE action='request.reject'"),
@@ -295,11 +298,9 @@ static void test_review_and_audit_commit_together(void **state)
 	fix *f = *state;
 	const char *body = "{\"quarter\":\"2026-Q4\"}";
 
-	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
-	assert_int_equal(run(f, "POST", "/api/v1/admin/reviews", body), 500);
+	post_audit_refused(f, "/api/v1/admin/reviews", body);
 	assert_int_equal(count(f, "SELECT count(*) FROM reviews"), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM review_items"), 0);
-	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
 	assert_int_equal(run(f, "POST", "/api/v1/admin/reviews", body), 201);
 	assert_int_equal(count(f, "SELECT count(*) FROM reviews"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM admin_audit WHERE action='review.create'"),
@@ -346,12 +347,10 @@ static void test_designation_and_audit_commit_together(void **state)
 	snprintf(body, sizeof body,
 		 "{\"roles\":[\"mis_admin\"],\"attachment_id\":\"f-1\",\"admin_training_date\":\"%s\"}",
 		 today);
-	assert_int_equal(db_exec(f->h.hb_db, REFUSE_ADMIN_AUDIT), 0);
-	assert_int_equal(run(f, "POST", "/api/v1/admin/staff/s-1/roles", body), 500);
+	post_audit_refused(f, "/api/v1/admin/staff/s-1/roles", body);
 	assert_int_equal(count(f, "SELECT count(*) FROM staff WHERE id='s-1' AND roles IS NULL"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM staff_records WHERE admin_form_id IS NOT NULL"),
 			 0);
-	assert_int_equal(db_exec(f->h.hb_db, ALLOW_ADMIN_AUDIT), 0);
 	assert_int_equal(run(f, "POST", "/api/v1/admin/staff/s-1/roles", body), 200);
 	assert_int_equal(count(f, "SELECT count(*) FROM staff WHERE id='s-1' AND roles='mis_admin'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM staff_records WHERE id='s-1' AND"
