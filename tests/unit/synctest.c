@@ -114,3 +114,18 @@ void st_expect_ints(sqlite3 *db, const st_expect *e, size_t n)
 				 (long long)e[i].want);
 	}
 }
+
+void st_expect_tables(const st_table *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const table_def *td = schema_table(t[i].name);
+
+		if (td == NULL)
+			fail_msg("%s: not a replicated table", t[i].name);
+		if (t[i].kind != ST_ANY && (int)td->td_kind != t[i].kind)
+			fail_msg("%s: kind %d, expected %d", t[i].name, (int)td->td_kind, t[i].kind);
+		if (t[i].scope != ST_ANY && (int)td->td_scope != t[i].scope)
+			fail_msg("%s: scope %d, expected %d", t[i].name, (int)td->td_scope,
+				 t[i].scope);
+	}
+}

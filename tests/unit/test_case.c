@@ -273,17 +273,15 @@ static void test_schema_and_seed(void **state)
 	unsigned char k[CASE_KEY_LEN];
 
 	(void)state;
-	assert_int_equal(schema_table("participants")->td_kind, TK_MUTABLE);
-	assert_int_equal(schema_table("participants")->td_scope, SCOPE_LOCAL_AREA);
+	ST_TABLES({"participants", TK_MUTABLE, SCOPE_LOCAL_AREA},
+		  {"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA},
+		  {"participant_activities", TK_APPEND_ONLY, ST_ANY},
+		  {"backdate_approvals", TK_APPEND_ONLY, ST_ANY},
+		  {"participant_exits", TK_APPEND_ONLY, ST_ANY},
+		  {"participant_activity_codes", TK_HUB_OWNED, ST_ANY},
+		  {"followup_codes", TK_HUB_OWNED, ST_ANY},
+		  {"case_keys", ST_ANY, SCOPE_LOCAL_AREA});
 	assert_string_equal(schema_table("participants")->td_final_col, "exit_state");
-	assert_int_equal(schema_table("case_notes")->td_kind, TK_APPEND_ONLY);
-	assert_int_equal(schema_table("participant_activities")->td_kind, TK_APPEND_ONLY);
-	assert_int_equal(schema_table("backdate_approvals")->td_kind, TK_APPEND_ONLY);
-	assert_int_equal(schema_table("participant_exits")->td_kind, TK_APPEND_ONLY);
-	assert_int_equal(schema_table("case_notes")->td_scope, SCOPE_LOCAL_AREA);
-	assert_int_equal(schema_table("participant_activity_codes")->td_kind, TK_HUB_OWNED);
-	assert_int_equal(schema_table("followup_codes")->td_kind, TK_HUB_OWNED);
-	assert_int_equal(schema_table("case_keys")->td_scope, SCOPE_LOCAL_AREA);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_activity_codes", -1), 170);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_activity_codes WHERE restarts_exit_clock=1", -1), 123);
 	assert_int_equal(db_int(db, "SELECT restarts_exit_clock FROM participant_activity_codes WHERE code='102'", -1), 1);

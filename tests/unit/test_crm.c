@@ -332,18 +332,17 @@ static void test_schema_kinds_and_seed(void **state)
 
 	(void)state;
 	db = open_db(0);
-	assert_int_equal(schema_table("employers")->td_kind, TK_MUTABLE);
-	assert_int_equal(schema_table("employer_contacts")->td_kind, TK_MUTABLE);
-	assert_int_equal(schema_table("employer_services")->td_kind, TK_APPEND_ONLY);
-	assert_int_equal(schema_table("work_item_notes")->td_kind, TK_APPEND_ONLY);
-	assert_int_equal(schema_table("work_items")->td_kind, TK_MUTABLE);
+	ST_TABLES({"employers", TK_MUTABLE, SCOPE_STATEWIDE},
+		  {"employer_contacts", TK_MUTABLE, ST_ANY},
+		  {"employer_services", TK_APPEND_ONLY, ST_ANY},
+		  {"work_item_notes", TK_APPEND_ONLY, ST_ANY},
+		  {"work_items", TK_MUTABLE, ST_ANY},
+		  {"employer_activity_codes", TK_HUB_OWNED, ST_ANY},
+		  {"external_employers", TK_HUB_OWNED, ST_ANY},
+		  {"business_directory", TK_HUB_OWNED, ST_ANY},
+		  {"crm_duplicate_flags", TK_HUB_OWNED, ST_ANY});
 	assert_string_equal(schema_table("work_items")->td_final_col, "status");
 	assert_string_equal(schema_table("work_items")->td_final_value, "Closed");
-	assert_int_equal(schema_table("employer_activity_codes")->td_kind, TK_HUB_OWNED);
-	assert_int_equal(schema_table("external_employers")->td_kind, TK_HUB_OWNED);
-	assert_int_equal(schema_table("business_directory")->td_kind, TK_HUB_OWNED);
-	assert_int_equal(schema_table("crm_duplicate_flags")->td_kind, TK_HUB_OWNED);
-	assert_int_equal(schema_table("employers")->td_scope, SCOPE_STATEWIDE);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes", -1), 74);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE system_generated=1", -1), 2);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE code IN ('E90','E92') AND system_generated=1", -1), 2);
