@@ -319,6 +319,16 @@ static const char *hdr(const resp *r, const char *name, char *out, size_t n)
 	return NULL;
 }
 
+/* r carries the header name, with the value want. */
+static void expect_header(const resp *r, const char *name, const char *want)
+{
+	char v[256];
+
+	if (hdr(r, name, v, sizeof v) == NULL)
+		fail_msg("no %s header", name);
+	assert_string_equal(v, want);
+}
+
 /* One response (skipping 1xx unless want_1xx); -1 if none arrived. */
 static int cli_resp(cli *c, resp *r, int head_request)
 {
@@ -407,15 +417,12 @@ static void assert_refused(const char *request, size_t len, int status, const ch
 {
 	cli *c = cli_open();
 	resp r;
-	char v[128];
 
 	cli_send(c, request, len);
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, status);
-	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
-	assert_string_equal(v, "application/json");
-	assert_non_null(hdr(&r, "Connection", v, sizeof v));
-	assert_string_equal(v, "close");
+	expect_header(&r, "Content-Type", "application/json");
+	expect_header(&r, "Connection", "close");
 	assert_non_null(strstr(r.body, "{\"error\":"));
 	if (msg)
 		assert_non_null(strstr(r.body, msg));
@@ -434,18 +441,15 @@ static void test_routing(void **state)
 
 	assert_int_equal(one_shot("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
 	assert_string_equal(r.body, "hello");
-	assert_non_null(hdr(&r, "Content-Length", v, sizeof v));
-	assert_string_equal(v, "5");
-	assert_non_null(hdr(&r, "X-Content-Type-Options", v, sizeof v));
-	assert_string_equal(v, "nosniff");
+	expect_header(&r, "Content-Length", "5");
+	expect_header(&r, "X-Content-Type-Options", "nosniff");
 	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
 	resp_free(&r);
 
 	assert_int_equal(
 	    one_shot("GET /items/a%20b%2Fc?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
 	assert_string_equal(r.body, "{\"id\":\"a b/c\"}");
-	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
-	assert_string_equal(v, "application/json");
+	expect_header(&r, "Content-Type", "application/json");
 	resp_free(&r);
 
 	assert_int_equal(one_shot("GET /users/7/notes/9 HTTP/1.1\r\nHost: t\r\n\r\n", &r),
@@ -476,17 +480,14 @@ static void test_request_readable_after_reply(void **state)
 static void test_404_405(void **state)
 {
 	resp r;
-	char v[128];
 
 	assert_int_equal(one_shot("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", &r), 404);
-	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
-	assert_string_equal(v, "application/json");
+	expect_header(&r, "Content-Type", "application/json");
 	assert_non_null(strstr(r.body, "\"error\""));
 	resp_free(&r);
 
 	assert_int_equal(one_shot("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n", &r), 405);
-	assert_non_null(hdr(&r, "Allow", v, sizeof v));
-	assert_string_equal(v, "GET, HEAD");
+	expect_header(&r, "Allow", "GET, HEAD");
 	assert_non_null(strstr(r.body, "\"error\""));
 	resp_free(&r);
 
@@ -516,8 +517,7 @@ static void test_keepalive(void **state)
 	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
-	assert_non_null(hdr(&r, "Connection", v, sizeof v));
-	assert_string_equal(v, "close");
+	expect_header(&r, "Connection", "close");
 	assert_true(cli_closed(c));
 	resp_free(&r);
 	cli_close(c);
@@ -755,7 +755,6 @@ static void test_slow_client(void **state)
 	struct timespec t0;
 	cli *c = cli_open();
 	resp r;
-	char v[64];
 	long el;
 
 	/* dribbling a byte every 50 ms does not reset the request timer */
@@ -770,8 +769,7 @@ static void test_slow_client(void **state)
 	assert_int_equal(r.status, 408);
 	assert_true(el >= T_REQ_MS - 50);
 	assert_true(el < 4 * T_REQ_MS);
-	assert_non_null(hdr(&r, "Connection", v, sizeof v));
-	assert_string_equal(v, "close");
+	expect_header(&r, "Connection", "close");
 	assert_true(cli_closed(c));
 	resp_free(&r);
 	cli_close(c);
@@ -851,10 +849,8 @@ static void test_assets(void **state)
 	assert_memory_equal(r.body, js_data, sizeof js_data - 1);
 	assert_non_null(hdr(&r, "ETag", etag, sizeof etag));
 	assert_string_equal(etag, "\"0123456789abcdef\"");
-	assert_non_null(hdr(&r, "Cache-Control", v, sizeof v));
-	assert_string_equal(v, "no-cache");
-	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
-	assert_string_equal(v, "text/javascript; charset=utf-8");
+	expect_header(&r, "Cache-Control", "no-cache");
+	expect_header(&r, "Content-Type", "text/javascript; charset=utf-8");
 	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
 	resp_free(&r);
 
@@ -865,8 +861,7 @@ static void test_assets(void **state)
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, 304);
 	assert_int_equal(r.body_len, 0);
-	assert_non_null(hdr(&r, "ETag", v, sizeof v));
-	assert_string_equal(v, etag);
+	expect_header(&r, "ETag", etag);
 	resp_free(&r);
 
 	cli_puts(c, "GET /static/app.js HTTP/1.1\r\nHost: t\r\n"
@@ -890,14 +885,11 @@ static void test_assets(void **state)
 	cli_puts(c, "GET /static/index.html HTTP/1.1\r\nHost: t\r\n\r\n");
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
-	assert_non_null(hdr(&r, "Content-Type", v, sizeof v));
-	assert_string_equal(v, "text/html; charset=utf-8");
-	assert_non_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
-	assert_string_equal(v,
-			    "default-src 'self'; img-src 'self' data:; style-src 'self' "
-			    "'unsafe-inline'; frame-ancestors 'none'");
-	assert_non_null(hdr(&r, "Referrer-Policy", v, sizeof v));
-	assert_string_equal(v, "same-origin");
+	expect_header(&r, "Content-Type", "text/html; charset=utf-8");
+	expect_header(&r, "Content-Security-Policy",
+		      "default-src 'self'; img-src 'self' data:; style-src 'self' "
+		      "'unsafe-inline'; frame-ancestors 'none'");
+	expect_header(&r, "Referrer-Policy", "same-origin");
 	assert_non_null(hdr(&r, "X-Content-Type-Options", v, sizeof v));
 	resp_free(&r);
 
