@@ -465,6 +465,27 @@ int db_run(sqlite3 *db, const char *sql, const char *types, ...)
 	return rc;
 }
 
+int db_run_cached(sqlite3 *db, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = db_stmt(db, sql);
+	va_list ap;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	va_start(ap, types);
+	rc = bind_args(st, types, ap);
+	va_end(ap);
+	if (rc == 0) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	}
+	if (rc != 0)
+		db_note_error(db, SQLITE_OK);
+	db_stmt_done(st);
+	return rc;
+}
+
 int db_component_version(sqlite3 *db, const char *component)
 {
 	sqlite3_stmt *st = NULL;
@@ -793,6 +814,18 @@ int db_exists(sqlite3 *db, const char *sql, const char *arg)
 int db_table_exists(sqlite3 *db, const char *name)
 {
 	return db_exists(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", name);
+}
+
+int db_triggers(sqlite3 *db, int on)
+{
+	int now = -1;
+
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now) != SQLITE_OK ||
+	    now != on) {
+		log_warnx("cannot turn triggers %s", on ? "on" : "off");
+		return -1;
+	}
+	return 0;
 }
 
 int db_version_get(sqlite3 *db, db_version *v)

@@ -102,6 +102,9 @@ void *db_get_data(sqlite3 *db, const char *key);
  * the caller's log line).
  */
 int db_run(sqlite3 *db, const char *sql, const char *types, ...);
+/* db_run() through the statement cache (db_stmt(): sql of static storage),
+ * for the writes of a hot path.  0, or -1 (noted as db_run() notes it). */
+int db_run_cached(sqlite3 *db, const char *sql, const char *types, ...);
 /* Prepare sql with its parameters bound as db_run() binds them, for the
  * caller to step and finalize; the arguments must outlive the statement's
  * use.  0, or -1 (logged; *st NULL). */
@@ -134,6 +137,9 @@ int db_kv_set_i64(sqlite3 *db, const char *table, const char *key, int64_t v);
 int db_exists(sqlite3 *db, const char *sql, const char *arg);
 /* 1 when a table of that name exists, 0 when not, -1 on error. */
 int db_table_exists(sqlite3 *db, const char *name);
+/* The connection's triggers off (on 0) or on (on 1), read back from
+ * SQLite: 0, or -1 (logged) when the setting did not take. */
+int db_triggers(sqlite3 *db, int on);
 /*
  * What a connection has seen of its database: its own change count
  * (sqlite3_total_changes64) and PRAGMA data_version, which moves with every

@@ -129,18 +129,28 @@ int crm_setup(node *n);
  */
 void node_live_notify(node *n, const char *checkin_id);
 void node_live_committed(node *n, int ok);
-/* The check-ins a sync cycle pulled that other nodes wrote (node_sync.c
- * hears them from the pull apply, sync.h sync_node_apply_pull_told). */
-#define NODE_PULLED_IDS 32
-typedef struct node_pulled {
-	int np_n;
-	int np_all;               /* more than np_id holds, or a snapshot */
-	char np_id[NODE_PULLED_IDS][64];
-} node_pulled;
+/*
+ * The visits (check-in ids) that changed, for the desks: those a batch
+ * wrote (node_live.c) or a sync cycle pulled that other nodes wrote
+ * (node_sync.c hears them from the pull apply, sync.h
+ * sync_node_apply_pull_told).  Embedded by its owner; all zero is empty.
+ * vs_all: some change cannot be named one by one (more than vs_id holds,
+ * an id too long to keep, a snapshot), and the desks re-read their lists.
+ */
+#define NODE_VISITS_MAX 32 /* visits one set names; more: vs_all */
+#define NODE_VISIT_ID_MAX 64
+typedef struct node_visits {
+	int vs_n;
+	int vs_all;
+	char vs_id[NODE_VISITS_MAX][NODE_VISIT_ID_MAX];
+} node_visits;
+/* node_live.c: add id (copied) to s, once; NULL, an id of NODE_VISIT_ID_MAX
+ * bytes or more, or a full set sets vs_all instead.  Nothing once vs_all. */
+void node_visits_add(node_visits *s, const char *id);
 /* After a sync cycle: every listener of this office gets each pulled visit
  * of this office as its list shows it (or its removal), or one "reload"
- * when np_all. */
-void node_live_pulled(node *n, const node_pulled *p);
+ * when p->vs_all. */
+void node_live_pulled(node *n, const node_visits *p);
 void node_live_stop(node *n);
 /* node_greeter.c: check-in id of this office as the desk's list shows it,
  * JSON text in *text (caller frees): 0, 1 when there is no such check-in,

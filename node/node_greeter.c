@@ -267,80 +267,38 @@ out:
 	return rc;
 }
 
-/* Step a cached statement to its end and give it back: 0, or -1. */
-static int stmt_run(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-
-	db_stmt_done(st);
-	return rc;
-}
-
 /* The check-in row, its reasons and its first event. */
 static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_t now,
 			  const char *today, const char *staff_id)
 {
-	char ts[HLC_STRLEN], eid[UUID_STRLEN];
-	sqlite3_stmt *st;
+	char ts[HLC_STRLEN], eid[UUID_STRLEN], rid[UUID_STRLEN];
 	const cJSON *r;
 
 	hlc_now(&n->nd_hlc, ts);
 	/* A virtual visit (phone or video) is recorded as served by the staff
 	 * member who records it: it never waits in the line. */
-	if ((st = db_stmt(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
+	if (db_run_cached(n->nd_db, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, phone, email,"
 		       " language, appointment_with, virtual, participant_id, status, arrived_at,"
 		       " visit_date, note, updated_hlc, called_at, serving_at, finished_at, staff_id)"
 		       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,CASE WHEN ?9 THEN 'done' ELSE 'waiting' END,"
 		       " ?11,?12,?13,?14, CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?11 END,"
-		       " CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?15 END)")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_local_area_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, in->name, -1, SQLITE_STATIC);
-	db_bind_text(st, 5, in->phone);
-	db_bind_text(st, 6, in->email);
-	sqlite3_bind_text(st, 7, in->lang, -1, SQLITE_STATIC);
-	db_bind_text(st, 8, in->appt);
-	sqlite3_bind_int(st, 9, in->virt);
-	db_bind_text(st, 10, in->participant);
-	sqlite3_bind_int64(st, 11, (int64_t)now);
-	sqlite3_bind_text(st, 12, today, -1, SQLITE_STATIC);
-	db_bind_text(st, 13, in->note);
-	sqlite3_bind_text(st, 14, ts, -1, SQLITE_TRANSIENT);
-	db_bind_text(st, 15, in->virt ? staff_id : NULL);
-	if (stmt_run(st) != 0)
-		return -1;
-	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
-		       "VALUES(?,?,?,?)")) == NULL)
+		       " CASE WHEN ?9 THEN ?11 END, CASE WHEN ?9 THEN ?15 END)", "ttttttttitItttt",
+		       id, n->nd_office_id, n->nd_local_area_id, in->name, in->phone, in->email,
+		       in->lang, in->appt, in->virt, in->participant, (int64_t)now, today, in->note,
+		       ts, in->virt ? staff_id : NULL) != 0)
 		return -1;
 	cJSON_ArrayForEach(r, in->reason_ids)
 	{
-		char rid[UUID_STRLEN];
 		uuid7_at(rid, now);
-		sqlite3_bind_text(st, 1, rid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, r->valuestring, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, n->nd_office_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			db_stmt_done(st);
+		if (db_run_cached(n->nd_db, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id) "
+			       "VALUES(?,?,?,?)", "tttt", rid, id, r->valuestring, n->nd_office_id) != 0)
 			return -1;
-		}
-		sqlite3_reset(st);
 	}
-	db_stmt_done(st);
 	uuid7_at(eid, now);
-	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-		       " to_status, note, at, hlc) VALUES(?1,?2,?3,'checkin',NULL,"
-		       " CASE WHEN ?6 THEN 'done' ELSE 'waiting' END,NULL,?4,?5)")) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 6, in->virt);
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)now);
-	sqlite3_bind_text(st, 5, ts, -1, SQLITE_TRANSIENT);
-	return stmt_run(st);
+	return db_run_cached(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+			     " to_status, note, at, hlc) VALUES(?1,?2,?3,'checkin',NULL,"
+			     " CASE WHEN ?6 THEN 'done' ELSE 'waiting' END,NULL,?4,?5)", "tttIti",
+			     eid, id, n->nd_office_id, (int64_t)now, ts, in->virt);
 }
 
 static route_rc post_checkin(route_call *a)
@@ -525,11 +483,10 @@ static int action_apply(node *n, const char *id, const char *action, const char 
 {
 	char eid[UUID_STRLEN], ts[HLC_STRLEN];
 	uint64_t now = node_now_ms(n);
-	sqlite3_stmt *st;
 
 	hlc_now(&n->nd_hlc, ts);
 	/* Timestamps record the first time a state is reached; requeue clears them. */
-	if ((st = db_stmt(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3,"
+	if (db_run_cached(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3,"
 		       " called_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='called' THEN coalesce(called_at, ?4) ELSE called_at END,"
 		       " serving_at = CASE WHEN ?2='waiting' THEN NULL WHEN ?2='serving' THEN coalesce(serving_at, ?4) ELSE serving_at END,"
 		       " finished_at = CASE WHEN ?2 IN ('done','left') THEN ?4 ELSE NULL END,"
@@ -537,31 +494,14 @@ static int action_apply(node *n, const char *id, const char *action, const char 
 		       " participant_id = coalesce(?6, participant_id),"
 		       " staff_id = CASE WHEN ?2 IN ('serving','done') THEN coalesce(staff_id, ?7)"
 		       "   WHEN ?2 = 'waiting' THEN NULL ELSE staff_id END" /* served by */
-		       " WHERE id=?1")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)now);
-	db_bind_text(st, 5, note);
-	db_bind_text(st, 6, participant);
-	db_bind_text(st, 7, staff_id);
-	if (stmt_run(st) != 0)
+		       " WHERE id=?1", "tttIttt", id, to, ts, (int64_t)now, note, participant,
+		       staff_id) != 0)
 		return -1;
 	uuid7_at(eid, now);
-	if ((st = db_stmt(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
-		       " to_status, note, at, hlc) VALUES(?,?,?,?,?,?,?,?,?)")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, eid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, to, -1, SQLITE_STATIC);
-	db_bind_text(st, 7, note);
-	sqlite3_bind_int64(st, 8, (int64_t)now);
-	sqlite3_bind_text(st, 9, ts, -1, SQLITE_STATIC);
-	return stmt_run(st);
+	return db_run_cached(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action,"
+			     " from_status, to_status, note, at, hlc) VALUES(?,?,?,?,?,?,?,?,?)",
+			     "tttttttIt", eid, id, n->nd_office_id, action, from, to, note,
+			     (int64_t)now, ts);
 }
 
 static route_rc post_action(route_call *a)

@@ -41,17 +41,13 @@
 
 #define NODE_LIVE_MAX 64
 #define NODE_LIVE_HEARTBEAT_MS 15000
-#define NODE_LIVE_IDS 32 /* visits one batch names; more: one "reload" */
-#define NODE_LIVE_ID_MAX 64
 #define ID_CHARS "0123456789abcdefABCDEF-" /* a check-in id said as it is */
 
 struct node_live {
 	uv_timer_t nl_timer;
 	int nl_timer_on;
-	int nl_dirty;             /* the open batch changed check-ins */
-	int nl_reload;            /* ... some that nl_id does not name */
-	int nl_nid;
-	char nl_id[NODE_LIVE_IDS][NODE_LIVE_ID_MAX];
+	int nl_dirty;             /* the open batch changed check-ins ... */
+	node_visits nl_batch;     /* ... these */
 	uint64_t nl_seq;          /* the last event's number */
 	int nl_n;
 	http_req *nl_req[NODE_LIVE_MAX];
@@ -154,17 +150,26 @@ void node_live_notify(node *n, const char *checkin_id)
 	if (l == NULL || l->nl_n == 0)
 		return;
 	l->nl_dirty = 1;
-	if (checkin_id == NULL || strlen(checkin_id) >= NODE_LIVE_ID_MAX) {
-		l->nl_reload = 1;
+	node_visits_add(&l->nl_batch, checkin_id);
+}
+
+void node_visits_add(node_visits *s, const char *id)
+{
+	size_t len;
+
+	if (s->vs_all)
+		return;
+	if (id == NULL || (len = strlen(id)) >= NODE_VISIT_ID_MAX) {
+		s->vs_all = 1;
 		return;
 	}
-	for (int i = 0; i < l->nl_nid; i++)
-		if (strcmp(l->nl_id[i], checkin_id) == 0)
+	for (int i = 0; i < s->vs_n; i++)
+		if (strcmp(s->vs_id[i], id) == 0)
 			return;
-	if (l->nl_nid == NODE_LIVE_IDS)
-		l->nl_reload = 1;
+	if (s->vs_n == NODE_VISITS_MAX)
+		s->vs_all = 1;
 	else
-		memcpy(l->nl_id[l->nl_nid++], checkin_id, strlen(checkin_id) + 1);
+		memcpy(s->vs_id[s->vs_n++], id, len + 1);
 }
 
 /* Every listener of this office that may still see the list gets msg. */
@@ -220,39 +225,38 @@ static void send_visit(node *n, struct node_live *l, const char *id, const char 
 	free(row);
 }
 
+/* One event per visit of s, or one reload when s->vs_all. */
+static void send_visits(node *n, struct node_live *l, const node_visits *s)
+{
+	char today[11];
+
+	node_today(n, today);
+	if (s->vs_all)
+		send_visit(n, l, NULL, today);
+	else
+		for (int i = 0; i < s->vs_n; i++)
+			send_visit(n, l, s->vs_id[i], today);
+}
+
 void node_live_committed(node *n, int ok)
 {
 	struct node_live *l = n->nd_live;
-	char today[11];
 
 	if (l == NULL || !l->nl_dirty)
 		return;
 	l->nl_dirty = 0;
-	if (ok && l->nl_n > 0) {
-		node_today(n, today);
-		if (l->nl_reload)
-			send_visit(n, l, NULL, today);
-		else
-			for (int i = 0; i < l->nl_nid; i++)
-				send_visit(n, l, l->nl_id[i], today);
-	}
-	l->nl_reload = 0;
-	l->nl_nid = 0;
+	if (ok && l->nl_n > 0)
+		send_visits(n, l, &l->nl_batch);
+	memset(&l->nl_batch, 0, sizeof l->nl_batch);
 }
 
-void node_live_pulled(node *n, const node_pulled *p)
+void node_live_pulled(node *n, const node_visits *p)
 {
 	struct node_live *l = n->nd_live;
-	char today[11];
 
-	if (l == NULL || l->nl_n == 0 || (p->np_n == 0 && !p->np_all))
+	if (l == NULL || l->nl_n == 0 || (p->vs_n == 0 && !p->vs_all))
 		return;
-	node_today(n, today);
-	if (p->np_all)
-		send_visit(n, l, NULL, today);
-	else
-		for (int i = 0; i < p->np_n; i++)
-			send_visit(n, l, p->np_id[i], today);
+	send_visits(n, l, p);
 }
 
 static void timer_closed(uv_handle_t *h)

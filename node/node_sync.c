@@ -78,7 +78,7 @@ struct node_sync {
 	char w_seen_hlc[HLC_STRLEN]; /* the newest stamp pulled so far (node_meta) */
 	int64_t w_pushed;
 	int w_pulled;
-	node_pulled w_live;       /* check-ins pulled, for the desks */
+	node_visits w_live;       /* check-ins pulled, for the desks */
 	char w_err[512];
 	char w_node_id[64], w_office_id[64], w_la_id[64], w_hub_url[512];
 };
@@ -218,29 +218,22 @@ static int pulled_visit(struct node_sync *ns, const char *table, const char *key
 static void pull_told(void *arg, const char *table, const char *id, size_t idlen)
 {
 	struct node_sync *ns = arg;
-	node_pulled *p = &ns->w_live;
-	char key[sizeof p->np_id[0]], cid[sizeof p->np_id[0]];
+	node_visits *p = &ns->w_live;
+	char key[NODE_VISIT_ID_MAX], cid[NODE_VISIT_ID_MAX];
 	int rc;
 
-	if (p->np_all || (strcmp(table, "checkins") != 0 && strcmp(table, "checkin_reasons") != 0))
+	if (p->vs_all || (strcmp(table, "checkins") != 0 && strcmp(table, "checkin_reasons") != 0))
 		return;
 	if (id == NULL || idlen >= sizeof key) {
-		p->np_all = 1;
+		p->vs_all = 1;
 		return;
 	}
 	memcpy(key, id, idlen);
 	key[idlen] = '\0';
-	if ((rc = pulled_visit(ns, table, key, cid, sizeof cid)) <= 0) {
-		p->np_all |= rc < 0;
-		return;
-	}
-	for (int i = 0; i < p->np_n; i++)
-		if (strcmp(p->np_id[i], cid) == 0)
-			return;
-	if (p->np_n == NODE_PULLED_IDS)
-		p->np_all = 1;
+	if ((rc = pulled_visit(ns, table, key, cid, sizeof cid)) <= 0)
+		p->vs_all |= rc < 0;
 	else
-		memcpy(p->np_id[p->np_n++], cid, strlen(cid) + 1);
+		node_visits_add(p, cid);
 }
 
 static void work_cycle(uv_work_t *w)
@@ -309,7 +302,7 @@ static void work_cycle(uv_work_t *w)
 	c->sc_told_arg = ns;
 	rc = sync_client_cycle(c, ns->ns_db, &ps, &pl);
 	if (pl.pl_snapshot_pages > 0)
-		ns->w_live.np_all = 1; /* the desks re-read their lists */
+		ns->w_live.vs_all = 1; /* the desks re-read their lists */
 	ns->w_rc = rc;
 	if (rc != 0)
 		snprintf(ns->w_err, sizeof ns->w_err, "%s", c->sc_error);

@@ -361,19 +361,6 @@ static int after_apply(bctx *b)
 	return A_OK;
 }
 
-/* The connection's triggers off (0) or on (1), read back.  0 or -1. */
-static int triggers(sqlite3 *db, int on)
-{
-	int now = -1;
-
-	if (sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now) != SQLITE_OK ||
-	    now != on) {
-		log_warnx("cannot turn triggers %s", on ? "on" : "off");
-		return -1;
-	}
-	return 0;
-}
-
 /* Rows of the change log one INSERT writes (an AUTOINCREMENT table: each
  * statement also reads and writes sqlite_sequence). */
 #define LOG_ROWS_PER_STMT 64
@@ -460,11 +447,11 @@ static int try_group(bctx *b, sync_apply_cache *c)
 	b->bx_hit = 0;
 	if (sync__set_origin(a->ax_db, origin, a->ax_sc->node_id) != 0)
 		goto out;
-	if (triggers(a->ax_db, 0) != 0)
+	if (db_triggers(a->ax_db, 0) != 0)
 		goto out;
 	rc = sqlite3changeset_apply_v2(a->ax_db, n, cs, NULL, on_conflict, b, NULL, NULL,
 				       SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
-	if (triggers(a->ax_db, 1) != 0)
+	if (db_triggers(a->ax_db, 1) != 0)
 		goto out;
 	if (rc == SQLITE_OK && log_rows(b, c) != 0)
 		goto out;
@@ -485,7 +472,7 @@ static int try_group(bctx *b, sync_apply_cache *c)
 	}
 out:
 	sqlite3_free(cs);
-	if (ret < 0 && triggers(a->ax_db, 1) != 0)
+	if (ret < 0 && db_triggers(a->ax_db, 1) != 0)
 		ret = -1; /* (tried again: a connection never keeps them off) */
 	if (ret != 1)
 		db_exec(a->ax_db, "ROLLBACK TO sync_batch");

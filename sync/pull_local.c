@@ -196,18 +196,6 @@ static void hook(void *ctx, sqlite3 *db, int op, const char *zdb, const char *zn
 		note(pl, db, sqlite3_preupdate_new, 1);
 }
 
-static int triggers_on(sqlite3 *db, int on)
-{
-	int now = -1;
-
-	if (sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on, &now) != SQLITE_OK ||
-	    now != on) {
-		log_warnx("pull: cannot turn triggers %s", on ? "on" : "off");
-		return -1;
-	}
-	return 0;
-}
-
 int sync__pull_local_begin(sqlite3 *db, const pull_tables *t, pull_local *pl)
 {
 	int rc;
@@ -220,8 +208,8 @@ int sync__pull_local_begin(sqlite3 *db, const pull_tables *t, pull_local *pl)
 		pl->pl_keep = 0;
 		return rc; /* 0: the apply runs the triggers */
 	}
-	if (triggers_on(db, 0) != 0) {
-		triggers_on(db, 1);
+	if (db_triggers(db, 0) != 0) {
+		db_triggers(db, 1);
 		return -1;
 	}
 	sqlite3_preupdate_hook(db, hook, pl);
@@ -286,7 +274,7 @@ int sync__pull_local_end(sqlite3 *db, pull_local *pl, int ok)
 
 	if (pl->pl_fast) {
 		capture_hook_restore(db);
-		if (triggers_on(db, 1) != 0)
+		if (db_triggers(db, 1) != 0)
 			ret = -1;
 		if (ok && ret == 0 && pl->pl_keep && (pl->pl_err || keys_write(db, pl) != 0)) {
 			if (pl->pl_err)

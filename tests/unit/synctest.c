@@ -76,6 +76,15 @@ st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc)
 	return p;
 }
 
+void st_push_refused(sqlite3 *hub, sqlite3 *node, const sync_scope *sc, const char *why)
+{
+	st_pushed p = st_push(hub, node, sc);
+
+	assert_int_equal(p.quarantined, 1);
+	if (strstr(p.reason, why) == NULL)
+		fail_msg("refused for \"%s\", expected a reason naming \"%s\"", p.reason, why);
+}
+
 int st_refuse_visitor(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 		      size_t n, const char *name, int deletes, const char *why)
 {

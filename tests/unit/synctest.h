@@ -31,6 +31,10 @@ typedef struct st_pushed {
  * drop them from the outbox, as the node does after the ack. */
 st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc);
 
+/* st_push() of one write the hub must refuse: exactly one entry is
+ * quarantined, and its reason contains why (a mismatch fails naming both). */
+void st_push_refused(sqlite3 *hub, sqlite3 *node, const sync_scope *sc, const char *why);
+
 /* A conflict handler for sqlite3changeset_apply that stops at the first
  * conflict: a replica copied in a test must apply cleanly. */
 int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it);

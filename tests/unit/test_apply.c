@@ -141,6 +141,17 @@ static void world_open(world *w)
 	assert_int_equal(st_push(w->hub, w->a, &scope_a).applied, 1);
 }
 
+/* world_open(), and the stamps of one write at each node after it: ha
+ * (HLC_LEN bytes) at a_ms on nodeA, hb at b_ms on nodeB, both counter count. */
+#define HLC_LEN 64
+static void world_open_at(world *w, char *ha, unsigned long long a_ms, char *hb,
+			  unsigned long long b_ms, unsigned count)
+{
+	world_open(w);
+	hlc_of(ha, HLC_LEN, a_ms, count, "nodeA");
+	hlc_of(hb, HLC_LEN, b_ms, count, "nodeB");
+}
+
 static void world_close(world *w)
 {
 	sqlite3_close(w->hub);
@@ -206,13 +217,11 @@ static void test_insert_and_replay(void **state)
 static void test_merge_disjoint_columns(void **state)
 {
 	world w;
-	char ha[64], hb[64];
+	char ha[HLC_LEN], hb[HLC_LEN];
 	st_pushed p;
 
 	(void)state;
-	world_open(&w);
-	hlc_of(ha, sizeof ha, 200, 0, "nodeA");
-	hlc_of(hb, sizeof hb, 300, 0, "nodeB");
+	world_open_at(&w, ha, 200, hb, 300, 0);
 	node_write(w.a, ha, "UPDATE checkins SET phone='555-0100', updated_hlc=%Q WHERE id=%Q", ha, ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET email='b@example.org', updated_hlc=%Q WHERE id=%Q", hb,
 		   ROW1);
@@ -232,13 +241,11 @@ static void test_merge_disjoint_columns(void **state)
 static void overlap(int later_first)
 {
 	world w;
-	char ha[64], hb[64];
+	char ha[HLC_LEN], hb[HLC_LEN];
 	st_pushed p1, p2;
 	sqlite3_stmt *st;
 
-	world_open(&w);
-	hlc_of(ha, sizeof ha, 200, 0, "nodeA"); /* earlier */
-	hlc_of(hb, sizeof hb, 300, 0, "nodeB"); /* later */
+	world_open_at(&w, ha, 200, hb, 300, 0); /* A earlier, B later */
 	node_write(w.a, ha, "UPDATE checkins SET note='from A', status='called', updated_hlc=%Q WHERE id=%Q",
 		   ha, ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
@@ -387,11 +394,9 @@ static char *tie(int b_first)
 {
 	static char out[2][64];
 	world w;
-	char ha[64], hb[64];
+	char ha[HLC_LEN], hb[HLC_LEN];
 
-	world_open(&w);
-	hlc_of(ha, sizeof ha, 500, 3, "nodeA");
-	hlc_of(hb, sizeof hb, 500, 3, "nodeB");
+	world_open_at(&w, ha, 500, hb, 500, 3);
 	node_write(w.a, ha, "UPDATE checkins SET note='A', updated_hlc=%Q WHERE id=%Q", ha, ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='B', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
 	if (b_first) {
@@ -421,13 +426,11 @@ static void test_tie_breaks_on_node_id(void **state)
 static void test_edit_beats_delete_delete_first(void **state)
 {
 	world w;
-	char ha[64], hb[64];
+	char ha[HLC_LEN], hb[HLC_LEN];
 	st_pushed p;
 
 	(void)state;
-	world_open(&w);
-	hlc_of(ha, sizeof ha, 200, 0, "nodeA");
-	hlc_of(hb, sizeof hb, 300, 0, "nodeB");
+	world_open_at(&w, ha, 200, hb, 300, 0);
 	node_write(w.a, ha, "DELETE FROM checkins WHERE id=%Q", ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='still here', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
 	p = st_push(w.hub, w.a, &scope_a);
@@ -451,13 +454,11 @@ static void test_edit_beats_delete_delete_first(void **state)
 static void test_edit_beats_delete_edit_first(void **state)
 {
 	world w;
-	char ha[64], hb[64];
+	char ha[HLC_LEN], hb[HLC_LEN];
 	st_pushed p;
 
 	(void)state;
-	world_open(&w);
-	hlc_of(ha, sizeof ha, 300, 0, "nodeA"); /* the delete is even later */
-	hlc_of(hb, sizeof hb, 200, 0, "nodeB");
+	world_open_at(&w, ha, 300, hb, 200, 0); /* A's delete is the later */
 	node_write(w.a, ha, "DELETE FROM checkins WHERE id=%Q", ROW1);
 	node_write(w.b, hb, "UPDATE checkins SET note='still here', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
 	p = st_push(w.hub, w.b, &scope_b);
@@ -522,7 +523,6 @@ static void test_hub_owned_quarantined(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
 	char h[64];
-	st_pushed p;
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
@@ -532,9 +532,7 @@ static void test_hub_owned_quarantined(void **state)
 		   "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
 		   " visit_date, updated_hlc) VALUES(%Q, %Q, %Q, 'X', 1, '2026-01-05', %Q)",
 		   LA, ROW1, OFFICE, LA, h);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "hub-owned"));
+	st_push_refused(hub, a, &scope_a, "hub-owned");
 	ST_EXPECT(hub, {"SELECT count(*) FROM offices", 0}, {"SELECT count(*) FROM checkins", 0},
 		  {"SELECT count(*) FROM change_log", 0}, {"SELECT count(*) FROM quarantine", 1});
 	sqlite3_close(hub);
@@ -551,9 +549,7 @@ static void test_out_of_scope_quarantined(void **state)
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
 	insert_checkin(a, ROW1, "office-2", h);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "outside"));
+	st_push_refused(hub, a, &scope_a, "outside");
 	assert_int_equal(q_int(hub, "SELECT count(*) FROM checkins"), 0);
 	/* right office, wrong Local Area */
 	insert_checkin(a, "0190a000-0000-7000-8000-000000000002", OFFICE, h);
@@ -588,7 +584,6 @@ static void test_missing_row_and_duplicate_key(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
 	char h[64];
-	st_pushed p;
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
@@ -598,9 +593,7 @@ static void test_missing_row_and_duplicate_key(void **state)
 				    " '2026-01-05')"),
 			 0);
 	node_write(a, h, "UPDATE checkins SET note='x' WHERE id='ghost'");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "missing row"));
+	st_push_refused(hub, a, &scope_a, "missing row");
 	/* the same key inserted with different values by two nodes */
 	insert_checkin(a, ROW1, OFFICE, h);
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
@@ -608,9 +601,7 @@ static void test_missing_row_and_duplicate_key(void **state)
 		   "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
 		   " visit_date, updated_hlc) VALUES(%Q, %Q, %Q, 'Someone Else', 1, '2026-01-05', %Q)",
 		   ROW1, OFFICE, LA, h);
-	p = st_push(hub, b, &scope_b);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "duplicate key with different values"));
+	st_push_refused(hub, b, &scope_b, "duplicate key with different values");
 	assert_string_equal(q_text(hub, "SELECT visitor_name FROM checkins"), "Ana Lopez");
 	sqlite3_close(hub);
 	sqlite3_close(a);

@@ -25,6 +25,7 @@
 #include "model/schema.h"
 #include "sync/sync.h"
 #include "synctest.h"
+#include "testutil.h"
 
 #define OFFICE "office-1"
 #define LA "la-1"
@@ -334,13 +335,7 @@ static void test_batch_validator_refusal(void **state)
 	batch_vs_one_by_one(1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cache_same_outcomes),
-		cmocka_unit_test(test_batch_same_outcomes),
-		cmocka_unit_test(test_batch_validator_refusal),
-		cmocka_unit_test(test_cache_other_db_refused),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_cache_same_outcomes),
+	cmocka_unit_test(test_batch_same_outcomes),
+	cmocka_unit_test(test_batch_validator_refusal),
+	cmocka_unit_test(test_cache_other_db_refused))

@@ -384,14 +384,10 @@ static void test_hub_apply_approvals(void **state)
 	/* Decisions: by an account without the role, by the requester. */
 	node_write(a, "000000001200.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f201",
 		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b3");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "does not hold"));
+	st_push_refused(hub, a, &scope_a, "does not hold");
 	node_write(a, "000000001210.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f202",
 		   "dss_program_manager", "demo-staff");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "own request"));
+	st_push_refused(hub, a, &scope_a, "own request");
 	node_write(a, "000000001220.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f203",
 		   "dss_wioa", "0190a000-0000-7000-8000-0000000000b1");
 	assert_non_null(strstr(st_push(hub, a, &scope_a).reason, "does not decide"));
@@ -401,15 +397,11 @@ static void test_hub_apply_approvals(void **state)
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(a, "000000001240.0000.nodeA", insert_decision, "0190b000-0000-7000-8000-00000000f205",
 		   "dss_program_manager", "0190a000-0000-7000-8000-0000000000b1");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "already decided"));
+	st_push_refused(hub, a, &scope_a, "already decided");
 	/* The same request for another entry: refused. */
 	node_write(a, "000000001300.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000f102",
 		   P1, "115", "2026-01-20", "2026-03-04", noon("2026-03-04"), 43, R1);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "another entry"));
+	st_push_refused(hub, a, &scope_a, "another entry");
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(hub);
@@ -446,29 +438,21 @@ static void test_hub_apply_case_rows(void **state)
 	/* Editing a saved note (as a forged changeset would): quarantined, the
 	 * hub's copy unchanged. */
 	node_write(a, "000000001300.0000.nodeA", "UPDATE case_notes SET body='rewritten' WHERE id=%Q", N1);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "append-only"));
+	st_push_refused(hub, a, &scope_a, "append-only");
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM case_notes WHERE body='rewritten'", -1), 0);
 	node_write(a, "000000001310.0000.nodeA", "DELETE FROM case_notes WHERE id=%Q", N2);
 	assert_int_equal(st_push(hub, a, &scope_a).quarantined, 1);
 	/* An activity note with the wrong subject or contact date. */
 	node_write(a, "000000001400.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e203", P1,
 		   "activity", A1, "Initial Assessment", "2026-03-02", NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "subject"));
+	st_push_refused(hub, a, &scope_a, "subject");
 	node_write(a, "000000001410.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e204", P1,
 		   "activity", A1, "102 Initial Assessment", "2026-03-01", NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "contact date"));
+	st_push_refused(hub, a, &scope_a, "contact date");
 	/* Backdating: 31 days without an approval, 91 days at all. */
 	node_write(a, "000000001500.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e102",
 		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "approval"));
+	st_push_refused(hub, a, &scope_a, "approval");
 	node_write(a, "000000001510.0000.nodeA",
 		   "INSERT INTO backdate_approvals(id, participant_id, local_area_id, office_id,"
 		   " service_date, program_manager, wdb_director, edd_approver, approved_date,"
@@ -481,24 +465,18 @@ static void test_hub_apply_case_rows(void **state)
 	assert_int_equal(p.quarantined, 0);
 	node_write(a, "000000001530.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e104",
 		   P1, "102", "2025-12-03", "2026-03-04", noon("2026-03-04"), 91, "0190b000-0000-7000-8000-00000000e301");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "90 days"));
+	st_push_refused(hub, a, &scope_a, "90 days");
 	/* Never dated before the participant's registration (2026-01-15). */
 	node_write(a, "000000001532.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e10e",
 		   P1, "102", "2026-01-14", "2026-02-10", noon("2026-02-10"), 27, NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "registration"));
+	st_push_refused(hub, a, &scope_a, "registration");
 	/* A correction of a row that is not this participant's. */
 	node_write(a, "000000001535.0000.nodeA",
 		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
 		   " code_list, start_date, entered_date, entered_at, corrects_id) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e10f',%Q,'demo-la','demo-office','102','activity',"
 		   "'2026-03-02','2026-03-04',%lld,'no-such-activity')", P1, noon("2026-03-04"));
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "corrected activity"));
+	st_push_refused(hub, a, &scope_a, "corrected activity");
 	/* An unknown code. */
 	node_write(a, "000000001540.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e105",
 		   P1, "ZZZ", "2026-03-04", "2026-03-04", noon("2026-03-04"), 0, NULL);
@@ -507,21 +485,15 @@ static void test_hub_apply_case_rows(void **state)
 	 * June, claiming March to stay within 30 days), or in the future. */
 	node_write(a, "000000001550.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e106",
 		   P1, "102", "2026-03-01", "2026-03-04", noon("2026-06-01"), 3, NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "entered_at"));
+	st_push_refused(hub, a, &scope_a, "entered_at");
 	node_write(a, "000000001560.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e107",
 		   P1, "102", "2099-03-01", "2099-03-04", noon("2099-03-04"), 3, NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "future"));
+	st_push_refused(hub, a, &scope_a, "future");
 	/* A node of another Local Area: its own participant row in demo-la is
 	 * outside its scope, and so is a note for ours. */
 	node_write(x, "000000002000.0000.nodeX", insert_participant, "0190b000-0000-7000-8000-00000000e009",
 		   DEMO_LOCAL_AREA, "other-office", "000000002000.0000.nodeX");
-	p = st_push(hub, x, &scope_other);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "outside the node"));
+	st_push_refused(hub, x, &scope_other, "outside the node");
 	node_write(x, "000000002100.0000.nodeX", insert_note, "0190b000-0000-7000-8000-00000000e209", P1,
 		   "standalone", NULL, "Hello", "2026-03-02", NULL);
 	assert_int_equal(st_push(hub, x, &scope_other).quarantined, 1);
@@ -530,18 +502,14 @@ static void test_hub_apply_case_rows(void **state)
 		   "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
 		   " contact_date, body, entered_date, entered_at) VALUES('0190b000-0000-7000-8000-00000000e20a',"
 		   "%Q,'other-la','other-office','standalone','s','2026-03-02','b','2026-03-02',1772452800000)", P1);
-	p = st_push(hub, x, &scope_other);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "another Local Area"));
+	st_push_refused(hub, x, &scope_other, "another Local Area");
 	/* A follow-up code before the exit. */
 	node_write(a, "000000002900.0000.nodeA",
 		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
 		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e110',%Q,'demo-la','demo-office','F01','followup',"
 		   "'2026-03-04','2026-03-04',%lld,0)", P1, noon("2026-03-04"));
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "follow-up codes are for after"));
+	st_push_refused(hub, a, &scope_a, "follow-up codes are for after");
 	/* The exit is irreversible: exit recorded, then a re-open refused. */
 	node_write(a, "000000003000.0000.nodeA",
 		   "INSERT INTO participant_exits(id, participant_id, local_area_id, office_id, exit_date,"
@@ -553,9 +521,7 @@ static void test_hub_apply_case_rows(void **state)
 	node_write(a, "000000004000.0000.nodeA",
 		   "UPDATE participants SET exit_state='active', exit_date=NULL,"
 		   " updated_hlc='000000004000.0000.nodeA' WHERE id=%Q", P1);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "cannot be reversed"));
+	st_push_refused(hub, a, &scope_a, "cannot be reversed");
 	{
 		char st[16];
 		assert_int_equal(db_text(hub, "SELECT exit_state FROM participants WHERE id=?", P1, st, sizeof st), 0);
@@ -567,15 +533,11 @@ static void test_hub_apply_case_rows(void **state)
 		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e113',%Q,'demo-la','demo-office','F01','followup',"
 		   "'2026-05-20','2026-06-02',%lld,13)", P1, noon("2026-06-02"));
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "before the exit date"));
+	st_push_refused(hub, a, &scope_a, "before the exit date");
 	/* After the exit: an activity code refused, a follow-up code taken. */
 	node_write(a, "000000004100.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e111",
 		   P1, "102", "2026-06-02", "2026-06-02", noon("2026-06-02"), 0, NULL);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "only follow-up codes"));
+	st_push_refused(hub, a, &scope_a, "only follow-up codes");
 	node_write(a, "000000004200.0000.nodeA",
 		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
 		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
@@ -588,9 +550,7 @@ static void test_hub_apply_case_rows(void **state)
 	node_write(a, "000000005000.0000.nodeA",
 		   "UPDATE participants SET ssn_kind='real', ssn_enc='123456789', ssn_last4='6789',"
 		   " updated_hlc='000000005000.0000.nodeA' WHERE id=%Q", P1);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "protected"));
+	st_push_refused(hub, a, &scope_a, "protected");
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(x);

@@ -155,6 +155,15 @@ static crm_conversion good_conversion(void)
 	return c;
 }
 
+/* good_conversion() in c with member set to v is refused naming field
+ * (msg its message); c keeps the change for the next check. */
+#define REFUSED(member, v, field)                                                            \
+	do {                                                                                 \
+		c = good_conversion();                                                       \
+		c.member = (v);                                                              \
+		assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), (field));     \
+	} while (0)
+
 static void test_conversion(void **state)
 {
 	char msg[200];
@@ -166,12 +175,8 @@ static void test_conversion(void **state)
 	/* Never both types: only a lead converts; a recruiting employer does not. */
 	c.account_type = "recruiting";
 	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "account_type");
-	c = good_conversion();
-	c.status = "inactive";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "status");
-	c = good_conversion();
-	c.edd_account_number = NULL;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
+	REFUSED(status, "inactive", "status");
+	REFUSED(edd_account_number, NULL, "edd_account_number");
 	assert_non_null(strstr(msg, "EDD Account Number"));
 	c.edd_account_number = "   ";
 	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
@@ -179,30 +184,14 @@ static void test_conversion(void **state)
 	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "edd_account_number");
 	c.edd_account_number = "1234567";
 	assert_null(crm_conversion_check(&c, msg, sizeof msg));
-	c = good_conversion();
-	c.zip = "958";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "zip");
-	c = good_conversion();
-	c.street = "";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "street");
-	c = good_conversion();
-	c.city = NULL;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "city");
-	c = good_conversion();
-	c.state = "California";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "state");
-	c = good_conversion();
-	c.phone = NULL;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "phone");
-	c = good_conversion();
-	c.industry = "5";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "industry");
-	c = good_conversion();
-	c.primary_contacts = 0;
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "contacts");
-	c = good_conversion();
-	c.company_name = " ";
-	assert_string_equal(crm_conversion_check(&c, msg, sizeof msg), "company_name");
+	REFUSED(zip, "958", "zip");
+	REFUSED(street, "", "street");
+	REFUSED(city, NULL, "city");
+	REFUSED(state, "California", "state");
+	REFUSED(phone, NULL, "phone");
+	REFUSED(industry, "5", "industry");
+	REFUSED(primary_contacts, 0, "contacts");
+	REFUSED(company_name, " ", "company_name");
 	/* 72 hours exactly. */
 	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
 }
@@ -592,9 +581,7 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 		   " created_by, created_at, deleted, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c102',"
 		   "'crm-cat-other','crm-pri-low','New','x','0190a000-0000-7000-8000-0000000000b3','demo-staff',1,0,"
 		   "'000000006000.0000.nodeA')");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "CRM work group"));
+	st_push_refused(hub, a, &scope_a, "CRM work group");
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(b);
@@ -656,30 +643,22 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	/* normalized_name that does not match company_name. */
 	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools", "something else",
 		   "MKTACME0001", DEMO_OFFICE, "000000001000.0000.nodeA");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "normalized_name"));
+	st_push_refused(hub, a, &scope_a, "normalized_name");
 	/* A recruiting employer without an EDD Account Number. */
 	node_write(a, "000000001100.0000.nodeA",
 		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
 		   " created_at, status, updated_hlc) VALUES(%Q,'recruiting','Beta','beta','BETA01','95814',"
 		   "'95814',1,'active','000000001100.0000.nodeA')", LEAD_B);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "EDD"));
+	st_push_refused(hub, a, &scope_a, "EDD");
 	/* Services: a system-generated code, and a completion without end date. */
 	node_write(a, "000000001200.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1)", LEAD);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "system-generated"));
+	st_push_refused(hub, a, &scope_a, "system-generated");
 	node_write(a, "000000001300.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, completion_code, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1)", LEAD);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "end date"));
+	st_push_refused(hub, a, &scope_a, "end date");
 	node_write(a, "000000001400.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
@@ -689,9 +668,7 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	node_write(a, "000000001410.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d101',%Q,'demo-staff','',1)", LEAD);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "employer_notes"));
+	st_push_refused(hub, a, &scope_a, "employer_notes");
 	node_write(a, "000000001420.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
 		   " VALUES('0190a000-0000-7000-8000-00000000d102',%Q,'demo-staff','Met the owner',1)", LEAD);
@@ -703,9 +680,7 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   " edd_account_number, vetting_status, created_at, status, updated_hlc) VALUES("
 		   "'0190a000-0000-7000-8000-00000000c009','recruiting','Gamma','gamma','GAMMA01','95814',"
 		   "'95814','1234567','waived',1,'active','000000001430.0000.nodeA')");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "vetting_status"));
+	st_push_refused(hub, a, &scope_a, "vetting_status");
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",
 		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");
@@ -831,34 +806,24 @@ static void test_hub_checks_attachments(void **state)
 	node_attach(a, "000000001200.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", -1,
 		    "0000000000000000000000000000000000000000000000000000000000000000", pdf,
 		    sizeof pdf - 1, 0);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "sha256"));
+	st_push_refused(hub, a, &scope_a, "sha256");
 	/* Over the cap (with a true size and hash). */
 	memcpy(big, "%PDF-1.7\n", 9);
 	memset(big + 9, 'y', CRM_ATTACH_MAX + 1 - 9);
 	node_attach(a, "000000001300.0000.nodeA", NEXT_ID(), LEAD, "big.pdf", "application/pdf", -1,
 		    NULL, big, CRM_ATTACH_MAX + 1, 0);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "larger"));
+	st_push_refused(hub, a, &scope_a, "larger");
 	/* HTML disguised as a PDF (type, size and hash all "right"). */
 	node_attach(a, "000000001400.0000.nodeA", NEXT_ID(), LEAD, "invoice.pdf", "application/pdf", -1,
 		    NULL, html, sizeof html - 1, 0);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "content is not"));
+	st_push_refused(hub, a, &scope_a, "content is not");
 	/* A PNG declared as a PDF; a size that is not the bytes'. */
 	node_attach(a, "000000001500.0000.nodeA", NEXT_ID(), LEAD, "badge.pdf", "application/pdf", -1,
 		    NULL, png, sizeof png, 0);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "content_type"));
+	st_push_refused(hub, a, &scope_a, "content_type");
 	node_attach(a, "000000001600.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", 10,
 		    NULL, pdf, sizeof pdf - 1, 0);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "size"));
+	st_push_refused(hub, a, &scope_a, "size");
 	/* Names a download must not carry: a path, a quote, another type's extension. */
 	{
 		static const char *const bad_names[] = {"../quote.pdf", "quo\"te.pdf", "quote.html",
@@ -866,32 +831,22 @@ static void test_hub_checks_attachments(void **state)
 		for (int i = 0; bad_names[i]; i++) {
 			node_attach(a, "000000001700.0000.nodeA", NEXT_ID(), LEAD, bad_names[i],
 				    "application/pdf", -1, NULL, pdf, sizeof pdf - 1, 0);
-			p = st_push(hub, a, &scope_a);
-			assert_int_equal(p.quarantined, 1);
-			assert_non_null(strstr(p.reason, "filename"));
+			st_push_refused(hub, a, &scope_a, "filename");
 		}
 	}
 	/* The bytes as TEXT; an employer the hub never heard of. */
 	node_attach(a, "000000001800.0000.nodeA", NEXT_ID(), LEAD, "quote.pdf", "application/pdf", -1,
 		    NULL, pdf, sizeof pdf - 1, 1);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "BLOB"));
+	st_push_refused(hub, a, &scope_a, "BLOB");
 	node_attach(a, "000000001900.0000.nodeA", NEXT_ID(), LEAD_B, "quote.pdf", "application/pdf", -1,
 		    NULL, pdf, sizeof pdf - 1, 0);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "no such employer"));
+	st_push_refused(hub, a, &scope_a, "no such employer");
 	/* Append-only: neither an update nor a delete of the good one. */
 	node_write(a, "000000002000.0000.nodeA",
 		   "UPDATE employer_attachments SET filename='renamed.pdf' WHERE id='" ATT "'");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "append-only"));
+	st_push_refused(hub, a, &scope_a, "append-only");
 	node_write(a, "000000002100.0000.nodeA", "DELETE FROM employer_attachments WHERE id='" ATT "'");
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "append-only"));
+	st_push_refused(hub, a, &scope_a, "append-only");
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_attachments", -1), 1);
 	assert_non_null(q_text(hub, "SELECT filename FROM employer_attachments WHERE id=?", ATT));
 	assert_string_equal(q_text(hub, "SELECT filename FROM employer_attachments WHERE id=?", ATT),
@@ -912,16 +867,12 @@ static void test_hub_checks_attachments(void **state)
 		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
 		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f001',"
 		   " 'no-such-attachment', %Q, 'demo-staff', 6)", LEAD);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "no such attachment"));
+	st_push_refused(hub, a, &scope_a, "no such attachment");
 	node_write(a, "000000002300.0000.nodeA",
 		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id,"
 		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f002',"
 		   " %Q, 'another-employer', 'demo-staff', 6)", ATT);
-	p = st_push(hub, a, &scope_a);
-	assert_int_equal(p.quarantined, 1);
-	assert_non_null(strstr(p.reason, "another employer"));
+	st_push_refused(hub, a, &scope_a, "another employer");
 	node_write(a, "000000002400.0000.nodeA",
 		   "INSERT INTO employer_attachment_withdrawals(id, attachment_id, employer_id, reason,"
 		   " withdrawn_by, withdrawn_at) VALUES('0190a000-0000-7000-8000-00000000f003',"

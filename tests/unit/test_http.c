@@ -358,6 +358,20 @@ static void resp_free(resp *r)
 	r->body = NULL;
 }
 
+/* Read the next reply on c: its status must be status (-1: any) and, when
+ * body is not NULL, its body the text body. */
+static void expect_reply(cli *c, int status, const char *body)
+{
+	resp r;
+
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	if (status != -1)
+		assert_int_equal(r.status, status);
+	if (body != NULL)
+		assert_string_equal(r.body, body);
+	resp_free(&r);
+}
+
 /* 1 when the server closes the connection (EOF or reset) with nothing more sent. */
 static int cli_closed(cli *c)
 {
@@ -495,15 +509,10 @@ static void test_keepalive(void **state)
 	assert_null(hdr(&r, "Connection", v, sizeof v));
 	resp_free(&r);
 	cli_puts(c, "GET /items/2 HTTP/1.1\r\nHost: t\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "{\"id\":\"2\"}");
-	resp_free(&r);
+	expect_reply(c, 200, "{\"id\":\"2\"}");
 	/* a handler's own error answer keeps the connection */
 	cli_puts(c, "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	expect_reply(c, 404, NULL);
 	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 	assert_int_equal(cli_resp(c, &r, 0), 0);
 	assert_int_equal(r.status, 200);
@@ -517,25 +526,16 @@ static void test_keepalive(void **state)
 static void test_pipelined(void **state)
 {
 	cli *c = cli_open();
-	resp r;
 
 	cli_puts(c, "GET /items/1 HTTP/1.1\r\nHost: t\r\n\r\n"
 		    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
 		    "GET /defer HTTP/1.1\r\nHost: t\r\n\r\n"
 		    "GET /items/3 HTTP/1.1\r\nHost: t\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_string_equal(r.body, "{\"id\":\"1\"}");
-	resp_free(&r);
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_string_equal(r.body, "abc");
-	resp_free(&r);
+	expect_reply(c, -1, "{\"id\":\"1\"}");
+	expect_reply(c, -1, "abc");
 	/* the deferred answer still comes before the request behind it */
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_string_equal(r.body, "late");
-	resp_free(&r);
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_string_equal(r.body, "{\"id\":\"3\"}");
-	resp_free(&r);
+	expect_reply(c, -1, "late");
+	expect_reply(c, -1, "{\"id\":\"3\"}");
 	cli_close(c);
 }
 
@@ -547,25 +547,16 @@ static void test_post_bodies(void **state)
 
 	cli_puts(
 	    c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "hello world");
-	resp_free(&r);
+	expect_reply(c, 200, "hello world");
 
 	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
 		    "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "hello world");
-	resp_free(&r);
+	expect_reply(c, 200, "hello world");
 
 	/* trailers after a chunked body are dropped without disturbing the head */
 	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
 		    "3\r\nabc\r\n0\r\nX-Trailer: 1\r\nX-Other-Trailer: 2\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "abc");
-	resp_free(&r);
+	expect_reply(c, 200, "abc");
 
 	/* exactly the maximum is accepted */
 	memset(big, 'x', T_MAX_BODY);
@@ -582,14 +573,9 @@ static void test_post_bodies(void **state)
 	/* 100-continue: the interim answer first, then the body */
 	cli_puts(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
 		    "Expect: 100-continue\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 100);
-	resp_free(&r);
+	expect_reply(c, 100, NULL);
 	cli_puts(c, "ok");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "ok");
-	resp_free(&r);
+	expect_reply(c, 200, "ok");
 	cli_close(c);
 }
 
@@ -824,9 +810,7 @@ static void test_deferred(void **state)
 	resp_free(&r);
 	/* the connection is usable afterwards */
 	cli_puts(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_string_equal(r.body, "hello");
-	resp_free(&r);
+	expect_reply(c, -1, "hello");
 	cli_close(c);
 }
 
@@ -885,16 +869,12 @@ static void test_assets(void **state)
 
 	cli_puts(c, "GET /static/app.js HTTP/1.1\r\nHost: t\r\n"
 		    "If-None-Match: \"zzz\", W/\"0123456789abcdef\"\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 304);
-	resp_free(&r);
+	expect_reply(c, 304, NULL);
 
 	cli_puts(
 	    c,
 	    "GET /static/app.js HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"other\"\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 200);
-	resp_free(&r);
+	expect_reply(c, 200, NULL);
 
 	/* HEAD: the GET route, headers with the length, no body bytes (the next
 	 * answer on the connection parses cleanly) */
@@ -920,9 +900,7 @@ static void test_assets(void **state)
 	resp_free(&r);
 
 	cli_puts(c, "GET /static/none.css HTTP/1.1\r\nHost: t\r\n\r\n");
-	assert_int_equal(cli_resp(c, &r, 0), 0);
-	assert_int_equal(r.status, 404);
-	resp_free(&r);
+	expect_reply(c, 404, NULL);
 	cli_close(c);
 }
 

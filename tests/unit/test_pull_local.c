@@ -30,6 +30,7 @@
 #include "node/node.h"
 #include "sync/sync.h"
 #include "synctest.h"
+#include "testutil.h"
 
 static const sync_scope sc1 = {"nodeA", "office-1", "la-1"};
 
@@ -191,12 +192,5 @@ static void test_crm_page_runs_its_triggers(void **state)
 	sqlite3_close(nd);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fast_apply_keeps_the_line),
-		cmocka_unit_test(test_crm_page_runs_its_triggers),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_fast_apply_keeps_the_line),
+	cmocka_unit_test(test_crm_page_runs_its_triggers))

@@ -24,6 +24,7 @@
 #include "model/capture.h"
 #include "model/schema.h"
 #include "sync/client.h"
+#include "testutil.h"
 
 static sqlite3 *open_node(void)
 {
@@ -136,12 +137,5 @@ static void test_nothing_yet_is_null(void **state)
 	sqlite3_close(db);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_figure_from_its_own_key),
-	    cmocka_unit_test(test_nothing_yet_is_null),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_every_figure_from_its_own_key),
+	cmocka_unit_test(test_nothing_yet_is_null))

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "lib/upload.h"
+#include "testutil.h"
 
 /* ---- a small ZIP writer: stored entries, empty contents --------------------- */
 
@@ -244,13 +245,7 @@ static void test_disposition(void **state)
 	assert_int_equal(upload_disposition("x.pdf", d, 20), -1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sniff),
-		cmocka_unit_test(test_check_and_mime),
-		cmocka_unit_test(test_filenames),
-		cmocka_unit_test(test_disposition),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_sniff),
+	cmocka_unit_test(test_check_and_mime),
+	cmocka_unit_test(test_filenames),
+	cmocka_unit_test(test_disposition))

@@ -38,4 +38,14 @@ void tu_watchdog(unsigned seconds);
 		}                                                                            \
 	} while (0)
 
+/* The whole main() of a unit-test binary whose tests need no group setup:
+ * TU_MAIN(cmocka_unit_test(a), cmocka_unit_test(b)) runs a then b and
+ * exits with the number that failed.  For a file that includes cmocka.h. */
+#define TU_MAIN(...)                                                                         \
+	int main(void)                                                                       \
+	{                                                                                    \
+		const struct CMUnitTest tu_tests_[] = {__VA_ARGS__};                         \
+		return cmocka_run_group_tests(tu_tests_, NULL, NULL);                        \
+	}
+
 #endif
