@@ -27,6 +27,7 @@
 #include "sync/changeset.h"
 #include "sync/sync.h"
 #include "synctest.h"
+#include "testutil.h"
 
 #define OFFICE "office-1"
 #define LA "la-1"
@@ -801,25 +802,19 @@ static void test_migrate_idempotent(void **state)
 	sqlite3_close(hub);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_insert_and_replay),
-		cmocka_unit_test(test_merge_disjoint_columns),
-		cmocka_unit_test(test_merge_overlap_later_hlc_wins),
-		cmocka_unit_test(test_tie_breaks_on_node_id),
-		cmocka_unit_test(test_changed_and_changed_back),
-		cmocka_unit_test(test_same_value_newer_write_stands),
-		cmocka_unit_test(test_edit_beats_delete_delete_first),
-		cmocka_unit_test(test_edit_beats_delete_edit_first),
-		cmocka_unit_test(test_append_only_update_quarantined),
-		cmocka_unit_test(test_hub_owned_quarantined),
-		cmocka_unit_test(test_out_of_scope_quarantined),
-		cmocka_unit_test(test_missing_row_and_duplicate_key),
-		cmocka_unit_test(test_domain_validator),
-		cmocka_unit_test(test_corrupt_changesets),
-		cmocka_unit_test(test_walker_agrees_with_sqlite),
-		cmocka_unit_test(test_migrate_idempotent),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_insert_and_replay),
+	cmocka_unit_test(test_merge_disjoint_columns),
+	cmocka_unit_test(test_merge_overlap_later_hlc_wins),
+	cmocka_unit_test(test_tie_breaks_on_node_id),
+	cmocka_unit_test(test_changed_and_changed_back),
+	cmocka_unit_test(test_same_value_newer_write_stands),
+	cmocka_unit_test(test_edit_beats_delete_delete_first),
+	cmocka_unit_test(test_edit_beats_delete_edit_first),
+	cmocka_unit_test(test_append_only_update_quarantined),
+	cmocka_unit_test(test_hub_owned_quarantined),
+	cmocka_unit_test(test_out_of_scope_quarantined),
+	cmocka_unit_test(test_missing_row_and_duplicate_key),
+	cmocka_unit_test(test_domain_validator),
+	cmocka_unit_test(test_corrupt_changesets),
+	cmocka_unit_test(test_walker_agrees_with_sqlite),
+	cmocka_unit_test(test_migrate_idempotent))

@@ -470,17 +470,11 @@ static void test_same_changesets_as_a_session(void **state)
 	db_close(b);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_one_write_one_entry),
-		cmocka_unit_test(test_update_and_noop),
-		cmocka_unit_test(test_abort_leaves_nothing),
-		cmocka_unit_test(test_nested_group_commit),
-		cmocka_unit_test(test_same_changesets_as_a_session),
-		cmocka_unit_test(test_schema_check),
-		cmocka_unit_test(test_demo_seed_idempotent),
-		cmocka_unit_test(test_greeter_rules),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_one_write_one_entry),
+	cmocka_unit_test(test_update_and_noop),
+	cmocka_unit_test(test_abort_leaves_nothing),
+	cmocka_unit_test(test_nested_group_commit),
+	cmocka_unit_test(test_same_changesets_as_a_session),
+	cmocka_unit_test(test_schema_check),
+	cmocka_unit_test(test_demo_seed_idempotent),
+	cmocka_unit_test(test_greeter_rules))

@@ -30,6 +30,7 @@
 #include "model/schema.h"
 #include "sync/sync.h"
 #include "synctest.h"
+#include "testutil.h"
 
 static void test_backdating(void **state)
 {
@@ -557,19 +558,13 @@ static void test_hub_apply_case_rows(void **state)
 	sqlite3_close(hub);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backdating),
-		cmocka_unit_test(test_timeliness),
-		cmocka_unit_test(test_soft_exit),
-		cmocka_unit_test(test_followup_quarters),
-		cmocka_unit_test(test_activity_note),
-		cmocka_unit_test(test_skill_gain_fields),
-		cmocka_unit_test(test_ssn),
-		cmocka_unit_test(test_schema_and_seed),
-		cmocka_unit_test(test_hub_apply_case_rows),
-		cmocka_unit_test(test_hub_apply_approvals),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_backdating),
+	cmocka_unit_test(test_timeliness),
+	cmocka_unit_test(test_soft_exit),
+	cmocka_unit_test(test_followup_quarters),
+	cmocka_unit_test(test_activity_note),
+	cmocka_unit_test(test_skill_gain_fields),
+	cmocka_unit_test(test_ssn),
+	cmocka_unit_test(test_schema_and_seed),
+	cmocka_unit_test(test_hub_apply_case_rows),
+	cmocka_unit_test(test_hub_apply_approvals))

@@ -22,6 +22,7 @@
 #include "lib/json.h"
 #include "lib/uuid.h"
 #include <mbedtls/sha256.h>
+#include "testutil.h"
 
 static void test_buf_max(void **state)
 {
@@ -384,21 +385,15 @@ static void test_sha256(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_max),
-		cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_uuid7_order),
-		cmocka_unit_test(test_hlc_backwards_clock),
-		cmocka_unit_test(test_hlc_counter_overflow),
-		cmocka_unit_test(test_json_validators),
-		cmocka_unit_test(test_json_text),
-		cmocka_unit_test(test_dates),
-		cmocka_unit_test(test_conf),
-		cmocka_unit_test(test_csv),
-		cmocka_unit_test(test_csv_write),
-		cmocka_unit_test(test_hex),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_buf_max),
+	cmocka_unit_test(test_sha256),
+	cmocka_unit_test(test_uuid7_order),
+	cmocka_unit_test(test_hlc_backwards_clock),
+	cmocka_unit_test(test_hlc_counter_overflow),
+	cmocka_unit_test(test_json_validators),
+	cmocka_unit_test(test_json_text),
+	cmocka_unit_test(test_dates),
+	cmocka_unit_test(test_conf),
+	cmocka_unit_test(test_csv),
+	cmocka_unit_test(test_csv_write),
+	cmocka_unit_test(test_hex))

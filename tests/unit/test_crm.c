@@ -892,25 +892,19 @@ static void test_hub_checks_attachments(void **state)
 	sqlite3_close(hub);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_formats),
-		cmocka_unit_test(test_usernames),
-		cmocka_unit_test(test_conversion),
-		cmocka_unit_test(test_vetting),
-		cmocka_unit_test(test_code_selection),
-		cmocka_unit_test(test_service_dates),
-		cmocka_unit_test(test_work_items),
-		cmocka_unit_test(test_schema_kinds_and_seed),
-		cmocka_unit_test(test_search_indexes),
-		cmocka_unit_test(test_lead_edits_merge_column_by_column),
-		cmocka_unit_test(test_work_item_merge_and_closed_is_final),
-		cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
-		cmocka_unit_test(test_hub_refuses_bad_crm_rows),
-		cmocka_unit_test(test_attach_rule),
-		cmocka_unit_test(test_hub_checks_attachments),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_normalize),
+	cmocka_unit_test(test_formats),
+	cmocka_unit_test(test_usernames),
+	cmocka_unit_test(test_conversion),
+	cmocka_unit_test(test_vetting),
+	cmocka_unit_test(test_code_selection),
+	cmocka_unit_test(test_service_dates),
+	cmocka_unit_test(test_work_items),
+	cmocka_unit_test(test_schema_kinds_and_seed),
+	cmocka_unit_test(test_search_indexes),
+	cmocka_unit_test(test_lead_edits_merge_column_by_column),
+	cmocka_unit_test(test_work_item_merge_and_closed_is_final),
+	cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
+	cmocka_unit_test(test_hub_refuses_bad_crm_rows),
+	cmocka_unit_test(test_attach_rule),
+	cmocka_unit_test(test_hub_checks_attachments))

@@ -21,6 +21,7 @@
 #include "sync/changeset.h"
 #include "sync/client.h"
 #include "sync/frame.h"
+#include "testutil.h"
 
 static void build3(buf *out)
 {
@@ -515,18 +516,12 @@ static void test_bundle_codec(void **state)
 	buf_release(&bun);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_empty_frame),
-		cmocka_unit_test_setup_teardown(test_truncated, frame3_setup, frame3_teardown),
-		cmocka_unit_test_setup_teardown(test_corrupted_any_byte, frame3_setup, frame3_teardown),
-		cmocka_unit_test(test_structure_refused),
-		cmocka_unit_test(test_writer_limits),
-		cmocka_unit_test(test_outbox_batches),
-		cmocka_unit_test(test_outbox_restamp),
-		cmocka_unit_test(test_bundle_codec),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_round_trip),
+	cmocka_unit_test(test_empty_frame),
+	cmocka_unit_test_setup_teardown(test_truncated, frame3_setup, frame3_teardown),
+	cmocka_unit_test_setup_teardown(test_corrupted_any_byte, frame3_setup, frame3_teardown),
+	cmocka_unit_test(test_structure_refused),
+	cmocka_unit_test(test_writer_limits),
+	cmocka_unit_test(test_outbox_batches),
+	cmocka_unit_test(test_outbox_restamp),
+	cmocka_unit_test(test_bundle_codec))

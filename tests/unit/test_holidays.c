@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "model/holidays.h"
+#include "testutil.h"
 
 static void expect_holiday(const char *date, const char *name)
 {
@@ -137,14 +138,8 @@ static void test_add(void **state)
 	assert_int_equal(add_business_days("2026-01-01", HOLIDAYS_MAX_SPAN + 1, out), -1);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixed_and_floating),
-		cmocka_unit_test(test_observed),
-		cmocka_unit_test(test_saturday_not_moved),
-		cmocka_unit_test(test_between),
-		cmocka_unit_test(test_add),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_fixed_and_floating),
+	cmocka_unit_test(test_observed),
+	cmocka_unit_test(test_saturday_not_moved),
+	cmocka_unit_test(test_between),
+	cmocka_unit_test(test_add))

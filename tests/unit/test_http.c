@@ -618,11 +618,32 @@ static void test_head_limit(void **state)
 	free(req);
 }
 
+/* A chunked POST to path of chunks chunks of 1000 'y' bytes each: a new
+ * buffer (caller frees), its length in *n. */
+static char *chunked_post(const char *path, int chunks, size_t *n)
+{
+	char *req = malloc((size_t)chunks * 1010 + strlen(path) + 128);
+	size_t len;
+
+	assert_non_null(req);
+	len = (size_t)sprintf(req, "POST %s HTTP/1.1\r\nHost: t\r\n"
+				   "Transfer-Encoding: chunked\r\n\r\n", path);
+	for (int i = 0; i < chunks; i++) {
+		len += (size_t)sprintf(req + len, "3e8\r\n");
+		memset(req + len, 'y', 1000);
+		len += 1000;
+		len += (size_t)sprintf(req + len, "\r\n");
+	}
+	len += (size_t)sprintf(req + len, "0\r\n\r\n");
+	*n = len;
+	return req;
+}
+
 static void test_body_limit(void **state)
 {
 	char req[256];
 	char *chunked;
-	size_t n = 0;
+	size_t n;
 
 	/* refused on the Content-Length alone, before any body byte */
 	snprintf(req, sizeof req,
@@ -631,16 +652,7 @@ static void test_body_limit(void **state)
 	assert_refused(req, strlen(req), 413, "too large");
 
 	/* chunked: refused once the chunks add up past the maximum */
-	chunked = malloc(T_MAX_BODY * 2);
-	n += (size_t)sprintf(chunked, "POST /echo HTTP/1.1\r\nHost: t\r\n"
-				      "Transfer-Encoding: chunked\r\n\r\n");
-	for (int i = 0; i < 5; i++) {
-		n += (size_t)sprintf(chunked + n, "3e8\r\n");
-		memset(chunked + n, 'y', 1000);
-		n += 1000;
-		n += (size_t)sprintf(chunked + n, "\r\n");
-	}
-	n += (size_t)sprintf(chunked + n, "0\r\n\r\n");
+	chunked = chunked_post("/echo", 5, &n);
 	assert_refused(chunked, n, 413, "too large");
 	free(chunked);
 }
@@ -674,17 +686,7 @@ static void test_route_body_limit(void **state)
 			    3 * T_MAX_BODY + 1);
 	assert_refused(req, n, 413, "too large");
 	free(req);
-	req = malloc(8 * T_MAX_BODY);
-	assert_non_null(req);
-	n = (size_t)sprintf(req, "POST /upload/8 HTTP/1.1\r\nHost: t\r\n"
-				 "Transfer-Encoding: chunked\r\n\r\n");
-	for (int i = 0; i < 13; i++) {
-		n += (size_t)sprintf(req + n, "3e8\r\n");
-		memset(req + n, 'y', 1000);
-		n += 1000;
-		n += (size_t)sprintf(req + n, "\r\n");
-	}
-	n += (size_t)sprintf(req + n, "0\r\n\r\n");
+	req = chunked_post("/upload/8", 13, &n);
 	assert_refused(req, n, 413, "too large");
 	free(req);
 	/* the limit follows the route the router would choose */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lib/http.h"
+#include "testutil.h"
 
 static http_req *g_req;
 static int g_begin_rc;
@@ -101,10 +102,4 @@ static void test_stream(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_stream),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_stream))

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/throttle.h"
+#include "testutil.h"
 
 static void test_free_tries_then_doubling(void **state)
 {
@@ -128,14 +129,8 @@ static void test_note_and_forget_time(void **state)
 	throttle_free(t);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_free_tries_then_doubling),
-		cmocka_unit_test(test_forget_and_clear),
-		cmocka_unit_test(test_inflight_and_full_table),
-		cmocka_unit_test(test_bucket),
-		cmocka_unit_test(test_note_and_forget_time),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_free_tries_then_doubling),
+	cmocka_unit_test(test_forget_and_clear),
+	cmocka_unit_test(test_inflight_and_full_table),
+	cmocka_unit_test(test_bucket),
+	cmocka_unit_test(test_note_and_forget_time))

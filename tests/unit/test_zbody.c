@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "sync/zbody.h"
+#include "testutil.h"
 
 static void roundtrip(const unsigned char *p, size_t n)
 {
@@ -81,11 +82,5 @@ static void test_refusals(void **state)
 	buf_release(&big);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_refusals),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TU_MAIN(cmocka_unit_test(test_roundtrip),
+	cmocka_unit_test(test_refusals))
