@@ -116,7 +116,7 @@ if [ -z "$only" ] || [ "$only" = browser ]; then
 	stamp browser
 	(cd "$top/tests/browser" && node run.mjs) >"$out/browser.txt" 2>&1
 	rc=$?
-	grep -E '^(ok|FAIL|  )' "$out/browser.txt" | head -100
+	grep -E '^(ok|FAIL|SKIP|  )' "$out/browser.txt" | head -100
 	suite_result browser $rc
 fi
 

@@ -68,9 +68,10 @@ export async function freePort() {
 }
 
 let seq = 0;
-export async function startNode() {
+// data: the data directory to use (made by the caller), else a new
+// temporary one; stop() removes it either way.
+export async function startNode({ data = mkdtempSync(join(tmpdir(), 'outpost-browser-')) } = {}) {
   const port = await freePort();
-  const data = mkdtempSync(join(tmpdir(), 'outpost-browser-'));
   const log = openSync(join(OUT, `browser-node-${process.pid}-${++seq}.log`), 'a');
   // demo is off by default (DESIGN.md): the tests turn it on explicitly
   const proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'],
@@ -220,6 +221,10 @@ export function plantSecret(value) {
 }
 
 export function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+// A test that cannot run here (it needs root, say) throws skip(why): the
+// runner prints "SKIP" with the reason and counts it apart.
+export function skip(why) { return Object.assign(new Error(why), { skip: true }); }
 
 export const sleep = ms => new Promise(r => setTimeout(r, ms));
 

@@ -7,7 +7,7 @@ import { OUT } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 mkdirSync(OUT, { recursive: true });
-let pass = 0, fail = 0;
+let pass = 0, fail = 0, skipped = 0;
 const only = process.argv[2];
 // seconds a test may take (OUTPOST_BROWSER_TIMEOUT): a hang catcher; the CRM
 // pages' axe check alone takes about 2 minutes under the sanitizer
@@ -22,10 +22,15 @@ for (const f of readdirSync(here).filter(f => f.endsWith('.test.mjs')).sort()) {
       pass++;
       console.log(`ok   ${f}: ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
     } catch (e) {
+      if (e && e.skip) {
+        skipped++;
+        console.log(`SKIP ${f}: ${name}: ${e.message}`);
+        continue;
+      }
       fail++;
       console.log(`FAIL ${f}: ${name}\n  ${String(e && e.stack || e).replace(/\n/g, '\n  ')}`);
     }
   }
 }
-console.log(`browser: ${pass} passed, ${fail} failed`);
+console.log(`browser: ${pass} passed, ${fail} failed` + (skipped ? `, ${skipped} skipped` : ''));
 process.exit(fail ? 1 : 0);

@@ -6,21 +6,28 @@
 //    once signed in again, sends the request again, so nothing typed is lost;
 //  * a write made by a form's submit handler reports its outcome to
 //    hooks.formDone(form, error) (error summary, drafts);
-//  * every non-background request tells hooks.activity() (idle warning).
+//  * every non-background request tells hooks.activity() (idle warning);
+//  * every write tells hooks.storage(status) its outcome (a 507 is a full
+//    disk: the notice on every staff page).
 // Polls and background refreshes pass {background: true}: they carry
 // X-Outpost-Background: 1, which does not count as activity at the node.
 
-export const hooks = { reauth: null, formDone: null, activity: null };
+export const hooks = { reauth: null, formDone: null, activity: null, storage: null };
+
+// What a write refused for a full disk (507) says wherever it is shown: who
+// works at the desk cannot free space; what they typed stays in the form.
+export const DISK_FULL_MESSAGE = 'The disk of this computer is full, so this was not saved. ' +
+  'Tell your IT help desk, and try again once they have freed some space.';
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.error) || `Request failed (${status})`);
+    super(status === 507 ? DISK_FULL_MESSAGE : (body && body.error) || `Request failed (${status})`);
     this.status = status;
     this.field = body && body.field;
     this.body = body || null;
     // Every field error of the request: the API's "errors" when it sends
     // them, else the one {error, field}.
-    this.errors = body && Array.isArray(body.errors) && body.errors.length
+    this.errors = status !== 507 && body && Array.isArray(body.errors) && body.errors.length
       ? body.errors.map(x => ({ field: x.field || null, error: String(x.error || '') }))
       : [{ field: this.field || null, error: this.message }];
   }
@@ -77,6 +84,7 @@ export async function api(path, { method = 'GET', body, contentType, background 
     }
   }
   if (!background && res.ok && hooks.activity) hooks.activity();
+  if (method !== 'GET' && hooks.storage) hooks.storage(res.status);
   const err = res.ok ? null : new ApiError(res.status, data);
   if (form && hooks.formDone && res.status !== 401) hooks.formDone(form, err);
   if (err) throw err;

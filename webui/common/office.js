@@ -1,7 +1,8 @@
 // office.js - what every staff page of the office node shares beyond the
 // header: who is signed in and what they may do (GET /api/v1/session), the
 // idle warning, signing in again in place when a session has ended, drafts
-// of forms kept in this tab until saved, and the error summary.
+// of forms kept in this tab until saved, the error summary, and the notice
+// of a full disk.
 import { api, el, hooks, office, fmtDateTime } from './api.js';
 import { clearSummary, showSummary } from './ui.js';
 
@@ -283,6 +284,32 @@ function formDone(form, err) {
   }
 }
 
+// ---- a full disk -----------------------------------------------------------------
+// While the node's disk is full (/healthz disk_full) every staff page says
+// so at the top of its main content, for the desk to see before a visit
+// fails: read when the page opens and every 15 s, shown at once by a write
+// refused with 507, read again after a write that went through.  The Sync
+// page says it in its own state box, so not twice there.
+
+const DISK_FULL_NOTICE = 'The disk of this computer is full: new visits and changes cannot be saved ' +
+  'until some space is freed. Everything saved before is kept. Tell your IT help desk.';
+const diskNoticeHere = staffPage && location.pathname !== '/sync.html';
+
+function showDiskFull(full) {
+  const p = $('disk-full'), main = document.querySelector('main');
+  if (!full || !main) { if (p) p.remove(); return; }
+  if (!p) main.prepend(el('p', { id: 'disk-full', class: 'notice bad', role: 'alert' }, DISK_FULL_NOTICE));
+}
+
+async function checkDisk() {
+  try { showDiskFull(!!(await (await fetch('/healthz')).json()).disk_full); } catch { /* no answer: as it was */ }
+}
+
+function storageHook(status) {
+  if (status === 507) showDiskFull(true);
+  else if (status < 400 && $('disk-full')) checkDisk();
+}
+
 // ---- start -----------------------------------------------------------------------
 
 export async function startOffice() {
@@ -297,6 +324,11 @@ export async function startOffice() {
     if (d && d.open) d.close();
   };
   startDrafts();
+  if (diskNoticeHere) {
+    hooks.storage = storageHook;
+    checkDisk();
+    setInterval(checkDisk, 15000);
+  }
   const s = await session();
   idle.reset(s);
   setInterval(idleTick, 1000);

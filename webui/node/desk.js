@@ -18,10 +18,23 @@ const LANG = { es: ['ES', 'Spanish'] };
 // when its wait_ms was read (the wait counts on from there).
 let visits = [];
 
-function noteFor(action) {
+// A note whose action was refused (a full disk, say) comes back in the
+// dialog when the same action on the same visit is tried again, in this
+// tab, after a reload too (kept like the drafts of forms: office.js).
+const UNSAVED = 'outpost-desk-unsaved-note';
+function unsavedNote(v, action) {
+  try {
+    const u = JSON.parse(sessionStorage.getItem(UNSAVED) || 'null');
+    return u && u.id === v.id && u.action === action ? u.note : '';
+  } catch { return ''; }
+}
+function keepNote(u) {
+  try { if (u) sessionStorage.setItem(UNSAVED, JSON.stringify(u)); else sessionStorage.removeItem(UNSAVED); } catch { /* storage off */ }
+}
+function noteFor(v, action) {
   if (action !== 'done' && action !== 'left') return Promise.resolve(undefined);
   const dlg = $('note-dlg');
-  $('note').value = '';
+  $('note').value = unsavedNote(v, action);
   return new Promise(resolve => {
     dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok' ? $('note').value.trim() || undefined : null), { once: true });
     dlg.showModal();
@@ -29,18 +42,20 @@ function noteFor(action) {
 }
 
 async function act(v, action) {
-  const note = await noteFor(action);
+  const note = await noteFor(v, action);
   if (note === null) return;
   try {
     const r = await api(`/api/v1/checkins/${encodeURIComponent(v.id)}/action`, { method: 'POST', body: note ? { action, note } : { action } });
+    if (note) keepNote(null);
     if (live) { put(r); show(); } else await load();
     // Said with the name while the row is still in this list; a visit that
     // left the list is not named again (the screen no longer shows it).
     const now = visits.find(x => x.id === v.id);
     $('status').textContent = now ? `${v.visitor_name}: ${LABEL[now.status]}.` : 'Saved. The visit left this list (see Finished).';
   } catch (e) {
+    if (note) keepNote({ id: v.id, action, note });
+    await load(); // (which rewrites the status line: the error goes after it)
     $('status').textContent = e.message;
-    await load();
   }
 }
 
