@@ -4,13 +4,14 @@
 // only: elsewhere the test is skipped and says why).  At the front desk a
 // visit added by hand and a visit marked "left" with a note are refused in
 // plain words, with what was typed kept; the desk, the home page and the
-// Sync page say the disk is full (axe on each); once space is freed the
+// Sync page say the disk is full (axe on each), and so does the sign-in
+// page when someone tries to sign in; once space is freed the
 // same visit and note are saved and the notice goes away.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, writeSync, closeSync, unlinkSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, launch, login, assertAccessible, assert, until, skip } from './lib.mjs';
+import { startNode, launch, login, assertAccessible, assert, until, skip, DEMO_PASSWORD } from './lib.mjs';
 
 const FULL = 'disk of this computer is full';
 
@@ -168,6 +169,17 @@ export const tests = [
       assert((await page.getAttribute('#state', 'class')).includes('bad'), 'the Sync page shows it as a fault');
       assert(await page.locator('#disk-full').count() === 0, 'the Sync page says it once, in its state box');
       await assertAccessible(page, 'sync page, disk full');
+
+      // Signing in (a new session is a write) is refused in plain words too.
+      await fullForGood(node, fs.dir, reason);
+      const other = await browser.newPage();
+      await other.goto(node.url + '/login.html');
+      await other.fill('#username', 'demo');
+      await other.fill('#password', DEMO_PASSWORD);
+      await other.click('#signin-btn');
+      const why = await until('the sign-in to be answered', async () => (await other.textContent('#signin-err')).trim(), 90000);
+      assert(why.includes('The ' + FULL) && why.includes('signing in is not possible'), `plain words at sign-in expected, got "${why}"`);
+      await other.close();
 
       // Space again: the same visit, typed once, is saved from the kept draft.
       unlinkSync(filler);

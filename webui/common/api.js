@@ -18,6 +18,9 @@ export const hooks = { reauth: null, formDone: null, activity: null, storage: nu
 // works at the desk cannot free space; what they typed stays in the form.
 export const DISK_FULL_MESSAGE = 'The disk of this computer is full, so this was not saved. ' +
   'Tell your IT help desk, and try again once they have freed some space.';
+// A sign-in is a write too (the session is kept in the database).
+export const DISK_FULL_SIGNIN = 'The disk of this computer is full, so signing in is not possible ' +
+  'until some space is freed. Tell your IT help desk.';
 
 export class ApiError extends Error {
   constructor(status, body) {

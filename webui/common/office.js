@@ -3,7 +3,7 @@
 // idle warning, signing in again in place when a session has ended, drafts
 // of forms kept in this tab until saved, the error summary, and the notice
 // of a full disk.
-import { api, el, hooks, office, fmtDateTime } from './api.js';
+import { api, el, hooks, office, fmtDateTime, DISK_FULL_SIGNIN } from './api.js';
 import { clearSummary, showSummary } from './ui.js';
 
 const $ = id => document.getElementById(id);
@@ -99,7 +99,8 @@ function reauth({ reason } = {}) {
         idle.reset(s);
         done(true);
       } catch (e) {
-        $('reauth-err').textContent = e.status === 401 || e.status === 403 ? 'The user name or password is not correct.' : e.message;
+        $('reauth-err').textContent = e.status === 401 || e.status === 403 ? 'The user name or password is not correct.' :
+          e.status === 507 ? DISK_FULL_SIGNIN : e.message;
       } finally {
         $('reauth-btn').disabled = false;
       }

@@ -2,7 +2,7 @@
 // closed or limited (offline office, stand-alone node), signs in, and when a
 // temporary password was used asks for a personal one with the state's rule
 // checked live (and the common-password list asked on the server).
-import { api, ApiError } from './api.js';
+import { api, ApiError, DISK_FULL_SIGNIN } from './api.js';
 
 const $ = id => document.getElementById(id);
 let tempPassword = null;  // kept only in memory, for the change form
@@ -117,7 +117,7 @@ async function signin(ev) {
       location.href = nextPage();
     }
   } catch (e) {
-    $('signin-err').textContent = e instanceof ApiError ? e.message : 'Sign-in failed: ' + e.message;
+    $('signin-err').textContent = e.status === 507 ? DISK_FULL_SIGNIN : e instanceof ApiError ? e.message : 'Sign-in failed: ' + e.message;
     $('password').value = '';
     $('password').focus();
   } finally {
