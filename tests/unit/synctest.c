@@ -115,17 +115,32 @@ void st_expect_ints(sqlite3 *db, const st_expect *e, size_t n)
 	}
 }
 
-void st_expect_tables(const st_table *t, size_t n)
+/* schema_table(name), failing the test when there is none. */
+static const table_def *declared(const char *name)
 {
-	for (size_t i = 0; i < n; i++) {
-		const table_def *td = schema_table(t[i].name);
+	const table_def *td = schema_table(name);
 
-		if (td == NULL)
-			fail_msg("%s: not a replicated table", t[i].name);
-		if (t[i].kind != ST_ANY && (int)td->td_kind != t[i].kind)
-			fail_msg("%s: kind %d, expected %d", t[i].name, (int)td->td_kind, t[i].kind);
-		if (t[i].scope != ST_ANY && (int)td->td_scope != t[i].scope)
-			fail_msg("%s: scope %d, expected %d", t[i].name, (int)td->td_scope,
-				 t[i].scope);
+	if (td == NULL)
+		fail_msg("%s: not a replicated table", name);
+	return td;
+}
+
+void st_expect_kind(int kind, const char *const *names)
+{
+	for (; *names; names++) {
+		int got = (int)declared(*names)->td_kind;
+
+		if (got != kind)
+			fail_msg("%s: kind %d, expected %d", *names, got, kind);
+	}
+}
+
+void st_expect_scope(int scope, const char *const *names)
+{
+	for (; *names; names++) {
+		int got = (int)declared(*names)->td_scope;
+
+		if (got != scope)
+			fail_msg("%s: scope %d, expected %d", *names, got, scope);
 	}
 }

@@ -61,21 +61,13 @@ void st_expect_ints(sqlite3 *db, const st_expect *e, size_t n);
 		st_expect_ints((db), st_e_, sizeof st_e_ / sizeof st_e_[0]);                 \
 	} while (0)
 
-/* A replicated table as model/schema.h declares it: its kind (table_kind)
- * and scope (scope_kind); ST_ANY where a test does not check one. */
-#define ST_ANY (-1)
-typedef struct st_table {
-	const char *name;
-	int kind, scope;
-} st_table;
-
-/* Check each table of t[0..n) against schema_table(); a mismatch (or a
- * table schema.h does not list) fails naming the table and both values. */
-void st_expect_tables(const st_table *t, size_t n);
-#define ST_TABLES(...)                                                                       \
-	do {                                                                                 \
-		static const st_table st_t_[] = {__VA_ARGS__};                               \
-		st_expect_tables(st_t_, sizeof st_t_ / sizeof st_t_[0]);                     \
-	} while (0)
+/* Each table of names (NULL-ended) is one model/schema.h declares, of
+ * kind (table_kind: st_expect_kind) or scope (scope_kind: st_expect_scope);
+ * a mismatch fails naming the table and both values.  ST_KIND(TK_MUTABLE,
+ * "a", "b") and ST_SCOPE(...) take the names as arguments. */
+void st_expect_kind(int kind, const char *const *names);
+void st_expect_scope(int scope, const char *const *names);
+#define ST_KIND(kind, ...) st_expect_kind((kind), (const char *const[]){__VA_ARGS__, NULL})
+#define ST_SCOPE(scope, ...) st_expect_scope((scope), (const char *const[]){__VA_ARGS__, NULL})
 
 #endif

@@ -273,14 +273,11 @@ static void test_schema_and_seed(void **state)
 	unsigned char k[CASE_KEY_LEN];
 
 	(void)state;
-	ST_TABLES({"participants", TK_MUTABLE, SCOPE_LOCAL_AREA},
-		  {"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA},
-		  {"participant_activities", TK_APPEND_ONLY, ST_ANY},
-		  {"backdate_approvals", TK_APPEND_ONLY, ST_ANY},
-		  {"participant_exits", TK_APPEND_ONLY, ST_ANY},
-		  {"participant_activity_codes", TK_HUB_OWNED, ST_ANY},
-		  {"followup_codes", TK_HUB_OWNED, ST_ANY},
-		  {"case_keys", ST_ANY, SCOPE_LOCAL_AREA});
+	ST_KIND(TK_MUTABLE, "participants");
+	ST_KIND(TK_APPEND_ONLY, "case_notes", "participant_activities", "backdate_approvals",
+		"participant_exits");
+	ST_KIND(TK_HUB_OWNED, "participant_activity_codes", "followup_codes");
+	ST_SCOPE(SCOPE_LOCAL_AREA, "participants", "case_notes", "case_keys");
 	assert_string_equal(schema_table("participants")->td_final_col, "exit_state");
 	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_activity_codes", -1), 170);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_activity_codes WHERE restarts_exit_clock=1", -1), 123);

@@ -332,15 +332,11 @@ static void test_schema_kinds_and_seed(void **state)
 
 	(void)state;
 	db = open_db(0);
-	ST_TABLES({"employers", TK_MUTABLE, SCOPE_STATEWIDE},
-		  {"employer_contacts", TK_MUTABLE, ST_ANY},
-		  {"employer_services", TK_APPEND_ONLY, ST_ANY},
-		  {"work_item_notes", TK_APPEND_ONLY, ST_ANY},
-		  {"work_items", TK_MUTABLE, ST_ANY},
-		  {"employer_activity_codes", TK_HUB_OWNED, ST_ANY},
-		  {"external_employers", TK_HUB_OWNED, ST_ANY},
-		  {"business_directory", TK_HUB_OWNED, ST_ANY},
-		  {"crm_duplicate_flags", TK_HUB_OWNED, ST_ANY});
+	ST_KIND(TK_MUTABLE, "employers", "employer_contacts", "work_items");
+	ST_KIND(TK_APPEND_ONLY, "employer_services", "work_item_notes");
+	ST_KIND(TK_HUB_OWNED, "employer_activity_codes", "external_employers", "business_directory",
+		"crm_duplicate_flags");
+	ST_SCOPE(SCOPE_STATEWIDE, "employers");
 	assert_string_equal(schema_table("work_items")->td_final_col, "status");
 	assert_string_equal(schema_table("work_items")->td_final_value, "Closed");
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes", -1), 74);
