@@ -915,6 +915,18 @@ static void test_query_cookie_over_http(void **state)
 	resp_free(&r);
 }
 
+/* fn (http_req_query or http_req_cookie) finds name in req, with the value
+ * want (read into 32 bytes, as test_helpers reads). */
+static void expect_found(const char *(*fn)(const http_req *, const char *, char *, size_t),
+			 const http_req *req, const char *name, const char *want)
+{
+	char out[32];
+
+	if (fn(req, name, out, sizeof out) == NULL)
+		fail_msg("%s: not found", name);
+	assert_string_equal(out, want);
+}
+
 static void test_helpers(void **state)
 {
 	char out[32];
@@ -938,14 +950,10 @@ static void test_helpers(void **state)
 	memset(&req, 0, sizeof req);
 	req.query = (char *)"x=1&empty=&flag&n%61me=J%C3%B3+D&long="
 			    "0123456789012345678901234567890123456789";
-	assert_non_null(http_req_query(&req, "x", out, sizeof out));
-	assert_string_equal(out, "1");
-	assert_non_null(http_req_query(&req, "empty", out, sizeof out));
-	assert_string_equal(out, "");
-	assert_non_null(http_req_query(&req, "flag", out, sizeof out));
-	assert_string_equal(out, "");
-	assert_non_null(http_req_query(&req, "name", out, sizeof out));
-	assert_string_equal(out, "J\xc3\xb3 D");
+	expect_found(http_req_query, &req, "x", "1");
+	expect_found(http_req_query, &req, "empty", "");
+	expect_found(http_req_query, &req, "flag", "");
+	expect_found(http_req_query, &req, "name", "J\xc3\xb3 D");
 	assert_null(http_req_query(&req, "long", out, sizeof out)); /* does not fit */
 	assert_null(http_req_query(&req, "missing", out, sizeof out));
 	assert_null(http_req_query(&req, "fla", out, sizeof out));
@@ -979,12 +987,9 @@ static void test_helpers(void **state)
 	req.headers[1].name = (char *)"x-other";
 	req.headers[1].value = (char *)"sid=wrong";
 	req.nheaders = 2;
-	assert_non_null(http_req_cookie(&req, "sid", out, sizeof out));
-	assert_string_equal(out, "s3cr3t");
-	assert_non_null(http_req_cookie(&req, "b", out, sizeof out));
-	assert_string_equal(out, "2");
-	assert_non_null(http_req_cookie(&req, "q", out, sizeof out));
-	assert_string_equal(out, "quoted");
+	expect_found(http_req_cookie, &req, "sid", "s3cr3t");
+	expect_found(http_req_cookie, &req, "b", "2");
+	expect_found(http_req_cookie, &req, "q", "quoted");
 	assert_null(http_req_cookie(&req, "spaced", out, sizeof out));
 	assert_null(http_req_cookie(&req, "si", out, sizeof out));
 	assert_null(http_req_cookie(&req, "sid", out, 4)); /* too long for out */
