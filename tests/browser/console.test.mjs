@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,7 +104,7 @@ async function withConsole(fn) {
   }
 }
 
-const daysAgo = n => { const d = new Date(Date.now() - n * 86400000); return d.toISOString().slice(0, 10); };
+const daysAgo = n => dayFromNow(-n);
 
 // A marketing lead owned by staff member owner, written at the hub as a hub
 // edit (the hub's demo has none); returns its id.
@@ -357,7 +357,7 @@ export const tests = [
     await page.waitForSelector('#req-form:not([hidden])');
     assert((await page.textContent('#for-staff-name')).includes('Pat Kim'), 'request for Pat Kim');
     await assertAccessible(page, 'deactivation request form');
-    const sep = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
+    const sep = dayFromNow(2);
     await page.fill('#requestor_name', 'Pat Manager');
     await page.fill('#separation_date', sep);
     await page.click('#req-save');
@@ -428,7 +428,7 @@ export const tests = [
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.getElementById('list').textContent.includes('No event matches'));
     // Dates: today has the deactivation, tomorrow has nothing; from after to is refused.
-    const today = daysAgo(0), tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    const today = daysAgo(0), tomorrow = dayFromNow(1);
     await page.fill('#f-actor', 'operations');
     await page.fill('#f-action', 'staff.deactivate');
     await page.fill('#f-from', today);
@@ -533,7 +533,7 @@ export const tests = [
     assert(!back.suspended && back.username === 'srivera', 'reactivated, same user name');
 
     // A deactivation scheduled for the separation date, from its approved request.
-    const sep = new Date(Date.now() + 5 * 86400000).toISOString().slice(0, 10);
+    const sep = dayFromNow(5);
     await page.click('#act-deactivate');
     await page.waitForSelector('#req-form:not([hidden])');
     await page.fill('#requestor_name', 'Pat Manager');

@@ -15,6 +15,21 @@ const top = join(here, '..', '..');
 export const BIN = process.env.OUTPOST_BIN || join(top, 'build', 'san', 'bin');
 export const OUT = process.env.OUTPOST_TEST_OUT || join(top, 'tests', 'out');
 
+// "Today" in a test is the office's day, not the machine's: the daemons keep
+// the calendar in the office's zone (the demo office's is the schema default),
+// so dates computed in the machine's zone (UTC on CI) disagreed with them from
+// midnight UTC to midnight Pacific.  This process and the Chromium it starts
+// both run in the office's zone; isoDay()/dayFromNow() give its YYYY-MM-DD.
+export const OFFICE_TZ = 'America/Los_Angeles';
+process.env.TZ = OFFICE_TZ;
+const dayFormat = new Intl.DateTimeFormat('en-US',
+  { timeZone: OFFICE_TZ, year: 'numeric', month: '2-digit', day: '2-digit' });
+export function isoDay(ms) {
+  const p = Object.fromEntries(dayFormat.formatToParts(new Date(ms)).map(x => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}`;
+}
+export const dayFromNow = n => isoDay(Date.now() + n * 86400000);
+
 // Ports handed out are reserved in PORTS_DIR (one file a port holding the
 // pid, shared with tests/integration/harness.py's free_port) so that tests
 // running at the same time never pick the same port before a daemon binds it.
@@ -195,6 +210,7 @@ export async function login(page, node, username = 'demo', password = DEMO_PASSW
 export async function launch() {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
+    env: { ...process.env, TZ: OFFICE_TZ },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -295,7 +311,7 @@ export async function designateMis(page, hub, staffId, file, daysBack) {
   await page.waitForSelector('#roles-card:not([hidden])');
   await page.check('#role-mis_admin');
   await page.setInputFiles('#role-attachment_id', file);
-  await page.fill('#role-admin_training_date', new Date(Date.now() - daysBack * 86400000).toISOString().slice(0, 10));
+  await page.fill('#role-admin_training_date', dayFromNow(-daysBack));
   await page.click('#roles-save');
 }
 
@@ -304,7 +320,7 @@ export async function designateMis(page, hub, staffId, file, daysBack) {
 // ago, the business need, and the signed request form and ISPA certificate
 // (pdf(name) gives each file).
 export async function fillRequestor(page, name, email, need, pdf) {
-  const ago = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+  const ago = n => dayFromNow(-n);
   await page.fill('#requestor_name', name);
   await page.fill('#requestor_email', email);
   await page.fill('#ispa_date', ago(10));

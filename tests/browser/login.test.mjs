@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, openSync, readFileSync, appendFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startNode, launch, login, assertAccessible, assert, freePort, BIN, OUT, track } from './lib.mjs';
+import { startNode, launch, login, assertAccessible, assert, freePort, BIN, OUT, track, dayFromNow } from './lib.mjs';
 
 
 function plant(v) { appendFileSync(join(OUT, 'planted-secrets.txt'), v + '\n'); }
@@ -46,7 +46,7 @@ async function stop(proc) {
 }
 
 const PDF = Buffer.from('%PDF-1.4\n% outpost browser test\ntrailer <<>>\n%%EOF\n');
-const day = d => new Date(Date.now() + d * 86400000).toISOString().slice(0, 10);
+const day = d => dayFromNow(d);
 
 // A hub and an enrolled node of its demo office, and an account made by the
 // operations authority (bearer token) through the admin API.

@@ -32,6 +32,15 @@ os.makedirs(OUT, exist_ok=True)
 os.environ.setdefault("OUTPOST_HUB_DEMO", "yes")
 os.environ.setdefault("OUTPOST_NODE_DEMO", "yes")
 
+# "Today" in a test is the office's day, not the machine's: the daemons keep
+# the calendar in the office's zone (the demo office's is the schema default,
+# America/Los_Angeles), so a test that took the date from a machine in UTC
+# disagreed with them from midnight UTC to midnight Pacific.  Every date a
+# test computes with time.localtime()/datetime.date.today() is the office's.
+OFFICE_TZ = "America/Los_Angeles"
+os.environ["TZ"] = OFFICE_TZ
+time.tzset()
+
 
 def plant_secret(value):
     """Remember a secret value; tests/run.sh fails if it appears in any log."""

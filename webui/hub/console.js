@@ -107,20 +107,27 @@ export function passwordChecks(pw, username = '') {
   ];
 }
 
-const pad = n => String(n).padStart(2, '0');
 // Dates: the one format of every Outpost page (api.js: MM/DD/YYYY and a
 // 12-hour clock; a time of 0 or less is no time at all, never 1970), in the
-// hub's time zone, which /healthz names.
-fetch('/healthz').then(r => r.json()).then(h => { if (h.timezone) office.tz = h.timezone; }).catch(() => {});
+// hub's time zone, which /healthz names.  The zone is known before any page
+// module runs (top-level await), so "today" on a page is the hub's today and
+// never the browser's (a console opened from another zone, or from a machine
+// in UTC after 4 p.m. Pacific, would otherwise date things a day off).
+try {
+  const h = await (await fetch('/healthz')).json();
+  if (h && h.timezone) office.tz = h.timezone;
+} catch { /* the browser's zone, as before */ }
 export const fmtDateTime = commonDateTime;
 export const fmtDate = commonDate;
-// YYYY-MM-DD of a time (the browser's calendar), for comparing and for date inputs.
+// YYYY-MM-DD of a time on the hub's calendar, for comparing and for date inputs.
 export function isoDate(ms) {
   if (ms == null || ms === '') return '';
   if (typeof ms === 'string' && /^\d{4}-\d{2}-\d{2}/.test(ms)) return ms.slice(0, 10);
   if (!(Number(ms) > 0)) return '';
-  const d = new Date(Number(ms));
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: office.tz, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(new Date(Number(ms)));
+  const p = Object.fromEntries(parts.map(x => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}`;
 }
 // "3 min ago", "2 h ago", "4 days ago" from a Unix ms time.
 export function ago(ms, now = Date.now()) {

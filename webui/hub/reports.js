@@ -11,7 +11,7 @@ const finding = v => v === null || v === undefined ? el('span', { class: 'muted'
 let areas = [];
 const areaName = id => (areas.find(a => a.id === id) || {}).name || id || 'all Local Areas';
 
-function currentQuarter() { const d = new Date(); return `${d.getFullYear()}-Q${Math.floor(d.getMonth() / 3) + 1}`; }
+function currentQuarter() { const [y, m] = isoToday().split('-').map(Number); return `${y}-Q${Math.floor((m - 1) / 3) + 1}`; }
 function printHead(text) { $('print-head').textContent = `${text} Printed ${fmtDateTime(Date.now())}.`; }
 
 // ---- quarterly review -------------------------------------------------------
