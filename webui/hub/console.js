@@ -117,6 +117,7 @@ try {
   const h = await (await fetch('/healthz')).json();
   if (h && h.timezone) office.tz = h.timezone;
 } catch { /* the browser's zone, as before */ }
+const dayFormat = new Intl.DateTimeFormat('en-US', { timeZone: office.tz, year: 'numeric', month: '2-digit', day: '2-digit' });
 export const fmtDateTime = commonDateTime;
 export const fmtDate = commonDate;
 // YYYY-MM-DD of a time on the hub's calendar, for comparing and for date inputs.
@@ -124,9 +125,7 @@ export function isoDate(ms) {
   if (ms == null || ms === '') return '';
   if (typeof ms === 'string' && /^\d{4}-\d{2}-\d{2}/.test(ms)) return ms.slice(0, 10);
   if (!(Number(ms) > 0)) return '';
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: office.tz, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(new Date(Number(ms)));
-  const p = Object.fromEntries(parts.map(x => [x.type, x.value]));
+  const p = Object.fromEntries(dayFormat.formatToParts(new Date(Number(ms))).map(x => [x.type, x.value]));
   return `${p.year}-${p.month}-${p.day}`;
 }
 // "3 min ago", "2 h ago", "4 days ago" from a Unix ms time.
