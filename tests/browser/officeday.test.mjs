@@ -151,7 +151,10 @@ export const tests = [
     await page.fill('#a-name', 'Walk In');
     await page.locator('#a-reasons input').first().check();
     await page.click('#add button[type=submit]');
+    // The row can arrive first, by the desk's live event, before the POST's
+    // own answer has been read and the summary cleared: wait for that answer.
     await page.locator('tr', { hasText: 'Walk In' }).waitFor();
+    await page.waitForFunction(() => !document.getElementById('error-summary'), null, { timeout: 5000 }).catch(() => {});
     assert(await page.locator('#error-summary').count() === 0, 'the summary is gone after a good save');
 
     const r = await page.goto(node.url + '/no-such-page.html');
