@@ -50,6 +50,9 @@ typedef struct hub {
 	sqlite3 *hb_db;	 /* loop thread: auth, admin, small writes */
 	sqlite3 *hb_wdb; /* work threads (under hb_wlock): pushes */
 	uv_mutex_t hb_wlock;
+	/* Under hb_wlock: a push body inflated, kept from push to push (its
+	 * pages stay mapped: a fresh 4 MB buffer each time page-faulted) */
+	buf hb_push_plain;
 	/* Read connections of the work threads (pull pages, snapshots, digests
 	 * beside a push), taken and given back under hb_rlock (hub_sync.c). */
 	sqlite3 *hb_rdb[HUB_READERS];

@@ -496,15 +496,15 @@ static void job_push(job *j)
 	hub *h = j->jb_hub;
 	/* The signature (checked already) covers the body as sent. */
 	const char *enc = http_req_header(j->jb_req, "Content-Encoding");
-	buf plain = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	buf *plain = &h->hb_push_plain;
 	const void *body = j->jb_req->body.data;
 	size_t blen = j->jb_req->body.len;
 	int zr = 0;
 
 	if (enc != NULL && strcasecmp(enc, ZBODY_ENCODING) == 0) {
-		zr = zbody_inflate(body, blen, &plain);
-		body = plain.data;
-		blen = plain.len;
+		zr = zbody_inflate(body, blen, plain);
+		body = plain->data;
+		blen = plain->len;
 	} else if (enc != NULL && strcasecmp(enc, "identity") != 0) {
 		zr = -3;
 	}
@@ -517,7 +517,7 @@ static void job_push(job *j)
 	} else {
 		j->jb_rc = hub_ingest(h->hb_wdb, &j->jb_node, body, blen, &j->jb_ingest);
 	}
-	buf_release(&plain);
+	buf_reset(plain);
 }
 
 /* [work thread] The runner's group of pushes (hub_sync_job_start): one

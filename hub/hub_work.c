@@ -68,6 +68,7 @@ int hub_work_open(hub *h, const char *path)
 	if (db_open(path, &h->hb_wdb) != 0 || uv_mutex_init(&h->hb_wlock) != 0 ||
 	    uv_mutex_init(&h->hb_rlock) != 0)
 		return -1;
+	buf_init(&h->hb_push_plain, SYNC_MAX_PUSH_FRAME);
 	h->hb_prog = calloc(1, sizeof *h->hb_prog);
 	if (h->hb_prog == NULL || (h->hb_prog->hp_ent = calloc(PROG_MAX, sizeof(prog_ent))) == NULL ||
 	    (h->hb_prog->hp_ct = calloc(CONTACT_MAX, sizeof(contact_ent))) == NULL ||
@@ -104,6 +105,7 @@ void hub_work_close(hub *h)
 	}
 	uv_mutex_destroy(&h->hb_rlock);
 	uv_mutex_destroy(&h->hb_wlock);
+	buf_release(&h->hb_push_plain);
 	db_close(h->hb_wdb);
 	h->hb_wdb = NULL;
 }

@@ -57,10 +57,7 @@ typedef struct bctx {
 	int bx_n;
 	char *bx_fast;           /* per entry: 1 while it is in the group */
 	int *bx_first;           /* per entry: its first row in bx_rows */
-	const table_def *bx_trig[64]; /* tables with triggers of their own */
-	int bx_ntrig;
-	const table_def *bx_plain[64]; /* tables with only the change-log triggers */
-	int bx_nplain;
+	sync_apply_cache *bx_c;
 	brow *bx_rows;           /* every change of the batch, in entry order */
 	brow *bx_sorted;         /* the same by (table, id), to find a row */
 	int bx_nrows, bx_cap;
@@ -109,14 +106,15 @@ static int rows_add(bctx *b, const table_def *td, const cs_value *id, int entry)
  * keys): its rows take the merge, where every trigger runs.  -1 error. */
 static int plain_table(bctx *b, const table_def *td)
 {
+	sync_apply_cache *c = b->bx_c;
 	sqlite3_stmt *st = NULL;
 	int n;
 
-	for (int k = 0; k < b->bx_nplain; k++)
-		if (b->bx_plain[k] == td)
+	for (int k = 0; k < c->ac_nplain; k++)
+		if (c->ac_plain[k] == td)
 			return 1;
-	for (int k = 0; k < b->bx_ntrig; k++)
-		if (b->bx_trig[k] == td)
+	for (int k = 0; k < c->ac_ntrig; k++)
+		if (c->ac_trig[k] == td)
 			return 0;
 	if (db_prepare(b->bx_a->ax_db, &st,
 		       "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name=?1"
@@ -127,10 +125,10 @@ static int plain_table(bctx *b, const table_def *td)
 	sqlite3_finalize(st);
 	if (n < 0)
 		return -1;
-	if (n == 0 && b->bx_nplain < 64)
-		b->bx_plain[b->bx_nplain++] = td;
-	else if (n > 0 && b->bx_ntrig < 64)
-		b->bx_trig[b->bx_ntrig++] = td;
+	if (n == 0 && c->ac_nplain < 64)
+		c->ac_plain[c->ac_nplain++] = td;
+	else if (n > 0 && c->ac_ntrig < 64)
+		c->ac_trig[c->ac_ntrig++] = td;
 	return n == 0;
 }
 
@@ -541,6 +539,7 @@ int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope 
 	a.ax_res = &scratch;
 	sync__cache_take(cache, &a);
 	b.bx_a = &a;
+	b.bx_c = cache;
 	b.bx_e = e;
 	b.bx_n = n;
 	b.bx_fast = calloc((size_t)n + 1, 1);

@@ -56,6 +56,10 @@ struct sync_apply_cache {
 	sqlite3_stmt *ac_origin;
 	/* the grouped apply's change log: LOG_ROWS_PER_STMT rows, one row */
 	sqlite3_stmt *ac_log, *ac_log1;
+	/* tables with triggers of their own (their rows take the merge), and
+	 * tables with only the change log's (apply_batch.c, plain_table()) */
+	const table_def *ac_trig[64], *ac_plain[64];
+	int ac_ntrig, ac_nplain;
 	/* what an actx borrows: conflict, tomb get/put/del, clock get/put */
 	sqlite3_stmt *ac_st[SYNC_CACHE_NST];
 };

@@ -41,9 +41,25 @@ int zbody_deflate(const void *p, size_t n, buf *out)
 	return 0;
 }
 
+/* Free bytes at out's end (keeping the byte its NUL takes), at most `lim`. */
+static size_t spare(const buf *out, size_t lim)
+{
+	size_t room = out->cap > out->len ? out->cap - 1 - out->len : 0;
+
+	if (room > out->max - out->len)
+		room = out->max - out->len;
+	return room < lim ? room : lim;
+}
+
+/*
+ * Straight into out's memory (a buffer the caller keeps from body to body
+ * is then written without a copy or a page fault), grown 64 KB at a time
+ * (buf_grow() doubles) up to its max; there, one byte of scratch tells a
+ * stream that ends from one that would go past the max.
+ */
 int zbody_inflate(const void *p, size_t n, buf *out)
 {
-	unsigned char chunk[16384];
+	unsigned char scratch;
 	z_stream z;
 	int rc, ret = -1;
 
@@ -56,22 +72,32 @@ int zbody_inflate(const void *p, size_t n, buf *out)
 	z.next_in = (Bytef *)(uintptr_t)p;
 	z.avail_in = (uInt)n;
 	do {
-		z.next_out = chunk;
-		z.avail_out = sizeof chunk;
-		rc = inflate(&z, Z_NO_FLUSH);
-		if (rc != Z_OK && rc != Z_STREAM_END)
-			goto out;
-		if (sizeof chunk - z.avail_out > 0 &&
-		    buf_append(out, chunk, sizeof chunk - z.avail_out) != 0) {
+		size_t room, want = out->max - out->len < 65536 ? out->max - out->len : 65536;
+
+		if (spare(out, want) < want && buf_grow(out, want) != 0) {
 			ret = -2;
 			goto out;
 		}
+		room = spare(out, UINT_MAX);
+		z.next_out = room ? (Bytef *)out->data + out->len : &scratch;
+		z.avail_out = room ? (uInt)room : 1;
+		rc = inflate(&z, Z_NO_FLUSH);
+		if (rc != Z_OK && rc != Z_STREAM_END)
+			goto out;
+		if (room == 0 && z.avail_out == 0) {
+			ret = -2; /* a byte past out->max */
+			goto out;
+		}
+		if (room)
+			out->len += room - z.avail_out;
 		/* No progress with input left: truncated stream. */
 		if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0)
 			goto out;
 	} while (rc != Z_STREAM_END);
 	ret = z.avail_in == 0 ? 0 : -1; /* nothing may follow the stream */
 out:
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
 	inflateEnd(&z);
 	return ret;
 }

@@ -1,7 +1,9 @@
 /*
  * test_zbody.c - zlib push bodies (sync/zbody.c): round trips of empty,
  * small, incompressible and large inputs; truncated streams, bytes after
- * the stream, garbage, and a zip bomb refused by the output cap.
+ * the stream, garbage, and a zip bomb refused by the output cap; a body
+ * of exactly the cap taken and one byte more refused; one buffer reused
+ * from body to body (as the hub's push runner keeps one).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,5 +84,43 @@ static void test_refusals(void **state)
 	buf_release(&big);
 }
 
+/* The cap to the byte, and one output buffer for bodies large and small. */
+static void test_cap_and_reuse(void **state)
+{
+	size_t n = 200000;
+	unsigned char *p = malloc(n + 1);
+	buf z = BUF_INIT(2 * n), out = BUF_INIT(n);
+	uint32_t x = 99;
+
+	(void)state;
+	assert_non_null(p);
+	for (size_t i = 0; i <= n; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (unsigned char)('a' + (x >> 28)); /* compressible, not trivially */
+	}
+	assert_int_equal(zbody_deflate(p, n, &z), 0);
+	assert_int_equal(zbody_inflate(z.data, z.len, &out), 0); /* exactly out.max */
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, p, n);
+	assert_int_equal(out.data[out.len], '\0');
+	assert_int_equal(zbody_deflate(p, n + 1, &z), 0);
+	assert_int_equal(zbody_inflate(z.data, z.len, &out), -2); /* one byte past it */
+	assert_true(out.len <= out.max);
+	/* The same buffer, now large, for a small body and a large one again. */
+	assert_int_equal(zbody_deflate(p + 7, 1000, &z), 0);
+	assert_int_equal(zbody_inflate(z.data, z.len, &out), 0);
+	assert_int_equal(out.len, 1000);
+	assert_memory_equal(out.data, p + 7, 1000);
+	assert_int_equal(out.data[out.len], '\0');
+	assert_int_equal(zbody_deflate(p, n - 3, &z), 0);
+	assert_int_equal(zbody_inflate(z.data, z.len, &out), 0);
+	assert_int_equal(out.len, n - 3);
+	assert_memory_equal(out.data, p, n - 3);
+	free(p);
+	buf_release(&z);
+	buf_release(&out);
+}
+
 TU_MAIN(cmocka_unit_test(test_roundtrip),
-	cmocka_unit_test(test_refusals))
+	cmocka_unit_test(test_refusals),
+	cmocka_unit_test(test_cap_and_reuse))
