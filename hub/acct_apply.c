@@ -36,6 +36,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/schema.h"
+#include "model/casework.h"
 #include "model/crm.h"
 #include "model/password.h"
 
@@ -313,5 +314,6 @@ int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 			REFUSE("audit_events: action is required");
 		return 0;
 	}
-	return crm_hub_validate_row(db, tbl, op, row, reason, n);
+	/* The domain rules of every module: CRM, then case management. */
+	return model_hub_validate_row(db, tbl, op, row, reason, n);
 }

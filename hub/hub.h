@@ -316,8 +316,10 @@ int hub_log_in_gap(sqlite3 *db, int64_t cursor);
 int hub_codes_start(sqlite3 *db, hlc *clk);
 /* Apply the versions whose effective date has come (the minute timer). */
 int hub_codes_apply_due(sqlite3 *db, hlc *clk);
-/* The hub's row validator: acct_validate_row(), then no new row with a code
- * retired on or before the day it was entered.  See sync_set_validator(). */
+/* The hub's row validator: acct_validate_row() (the trust checks, then every
+ * module's domain rules, model_hub_validate_row()), then no new row with a
+ * code retired on or before the day it was entered.  See
+ * sync_set_validator(). */
 int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			   char *reason, size_t n);
 /* GET /api/v1/admin/code-lists, GET and POST /api/v1/admin/code-lists/:list

@@ -635,7 +635,9 @@ int main(int argc, char **argv)
 	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
 	    acct_migrate(h->hb_db) != 0 || hub_keys_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
-	sync_set_validator(hub_codes_validate_row); /* acct_validate_row, then retired codes */
+	/* In place of hub_migrate()'s model rules: the trust checks, the model
+	 * rules, then retired codes (the accounts' tables exist from here). */
+	sync_set_validator(hub_codes_validate_row);
 
 	if (strcmp(cmd, "serve") == 0) {
 		ret = serve(h);

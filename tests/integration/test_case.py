@@ -667,6 +667,23 @@ class CaseReplicationTest(harness.HubAndOffices):
         self.assertEqual(count(self.hub, "SELECT count(*) FROM case_notes WHERE id=? AND body=?", nid, text), 1)
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine WHERE node_id=? AND tbl='case_notes'",
                                forger.node_id), 1)
+        # A row in scope that breaks a case-management rule (an exit with no
+        # date): the hub's validator refuses it as the node's API would.
+        exit_row = {"id": "0190c000-0000-7000-8000-0000000000e1", "participant_id": pid,
+                    "local_area_id": "demo-la", "office_id": "demo-office", "exit_date": "soon",
+                    "kind": "soft_exit", "recorded_at": 1}
+        db = self.hub.db()
+        try:
+            names = [r[1] for r in db.execute("SELECT * FROM pragma_table_info('participant_exits') ORDER BY cid")]
+        finally:
+            db.close()
+        cs = th.changeset_insert("participant_exits", [1] + [0] * (len(names) - 1),
+                                 [exit_row.get(k) for k in names])
+        r = forger.push(th.build_frame([(2, "0190a0000001.0000.forger", "", cs)], self.schema))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual([q["seq"] for q in r.json()["quarantined"]], [2], r.body)
+        self.assertIn("exit_date is not a date", r.json()["quarantined"][0]["reason"])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_exits WHERE id=?", exit_row["id"]), 0)
         # A node of the other Local Area writing a demo-la participant.
         r = self.hub.post("/api/v1/sync/enroll", {"code": self.code("north-office"), "hostname": "north"})
         north = th.Enrolled(self.hub, r.json())
