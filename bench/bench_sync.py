@@ -35,6 +35,9 @@ in the same run.
 
 Prints the figures and whether each target is met; never fails on timing.
 usage: bench_sync.py TMPDIR [ENTRIES]
+TMPDIR/sync-bench/pristine-hub.db stays behind: the hub as the push found
+it, for A/B runs of the hub's work in process on fresh copies of it
+(`bench_sync ingest COPY TMPDIR/sync-bench/raw-src.db`).
 For profiling, BENCH_SYNC_HUB_WRAP / BENCH_SYNC_PUSH_WRAP / BENCH_SYNC_PULL_WRAP
 put a command in front of the hub, the timed push and the timed pull (e.g. "perf record -g -o FILE --").
 """
@@ -292,6 +295,7 @@ def main():
         c.close()
         hub_kb = peak_rss_kb(hub.pid)
         shutil.copy(os.path.join(base, "ingest-hub.db"), os.path.join(base, "merge-hub.db"))
+        shutil.copy(os.path.join(base, "ingest-hub.db"), os.path.join(base, "pristine-hub.db"))  # A/B runs
         out = subprocess.run([HELPER, "ingest", os.path.join(base, "ingest-hub.db"),
                               os.path.join(base, "raw-src.db")],
                              capture_output=True, text=True, check=True).stdout.split()

@@ -206,17 +206,19 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
  * Area or its office's). */
 static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 {
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
+	static const char sql[] =
+		"SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
+		" WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
+		" s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))";
+	sqlite3_stmt *st = db_stmt(db, sql); /* (every author column of a push) */
+	int ok;
 
-	if (db_prepare_bound(db, &st,
-			     "SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
-			     " WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
-			     " s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))",
-			     "tt", staff_id, la) != 0)
+	if (st == NULL)
 		return 0;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
 	ok = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return ok;
 }
 

@@ -193,24 +193,27 @@ int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[PASSWORD_VERIF
 
 int acct_is_admin_account(sqlite3 *db, const char *staff_id)
 {
-	sqlite3_stmt *st = NULL;
+	/* Asked for every staff column of every row a node pushes: the
+	 * statement cache keeps it prepared. */
+	static const char sql[] = "SELECT coalesce(s.roles,'')<>''"
+				  " OR EXISTS(SELECT 1 FROM staff_credentials c WHERE c.id=s.id"
+				  "           AND c.local_area_id='" ACCT_HUB_LA "')"
+				  " OR EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id)"
+				  " FROM staff s WHERE s.id=?1";
+	sqlite3_stmt *st;
 	int rc, ret = -1;
 
 	if (staff_id == NULL)
 		return 0;
-	if (db_prepare_bound(db, &st,
-			     "SELECT coalesce(s.roles,'')<>''"
-			     " OR EXISTS(SELECT 1 FROM staff_credentials c WHERE c.id=s.id"
-			     "           AND c.local_area_id='" ACCT_HUB_LA "')"
-			     " OR EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id)"
-			     " FROM staff s WHERE s.id=?", "t", staff_id) != 0)
+	if ((st = db_stmt(db, sql)) == NULL)
 		return -1;
+	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		ret = sqlite3_column_int(st, 0) ? 1 : 0;
 	else if (rc == SQLITE_DONE)
 		ret = 0;
-	sqlite3_finalize(st);
+	db_stmt_done(st);
 	return ret;
 }
 

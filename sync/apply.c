@@ -511,6 +511,11 @@ static int cs_text_ok(const cs_value *v)
 /* Pass 1: our own walk; nothing of SQLite's reader runs before it passes. */
 int sync__prewalk(actx *a)
 {
+	return sync__prewalk_each(a, NULL, NULL);
+}
+
+int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache *tc), void *arg)
+{
 	cs_iter it;
 	const char *err = NULL;
 	tcache *tc = NULL;
@@ -574,6 +579,10 @@ int sync__prewalk(actx *a)
 		}
 		if (it.ci_op == SQLITE_UPDATE && it.ci_new[tc->tc_ts.ts_id].cv_type != CSV_UNDEFINED) {
 			ret = sync__refuse(a, "update changes the primary key of '%s'", tc->tc_ts.ts_td->td_name);
+			goto out;
+		}
+		if (each != NULL && each(arg, &it, tc) != 0) {
+			ret = A_ERROR;
 			goto out;
 		}
 	}

@@ -35,6 +35,7 @@
 #include "model/schema.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
+#include "lib/varint.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@ typedef struct brow {
 	size_t br_idn;
 	int br_entry;
 	char *br_office, *br_la;    /* the row's scope (owned; NULL statewide) */
+	cJSON *br_row;              /* the row as stored, for the validator (or NULL) */
+	const unsigned char *br_chg; /* the change's bytes in the entry's changeset */
+	size_t br_chgn;
 } brow;
 
 typedef struct bctx {
@@ -97,6 +101,9 @@ static int rows_add(bctx *b, const table_def *td, const cs_value *id, int entry)
 	b->bx_rows[b->bx_nrows].br_entry = entry;
 	b->bx_rows[b->bx_nrows].br_office = NULL;
 	b->bx_rows[b->bx_nrows].br_la = NULL;
+	b->bx_rows[b->bx_nrows].br_row = NULL;
+	b->bx_rows[b->bx_nrows].br_chg = NULL;
+	b->bx_rows[b->bx_nrows].br_chgn = 0;
 	b->bx_nrows++;
 	return 0;
 }
@@ -132,47 +139,60 @@ static int plain_table(bctx *b, const table_def *td)
 	return n == 0;
 }
 
+/* classify()'s walk: what it learns of each change. */
+typedef struct cwalk {
+	bctx *cw_b;
+	int cw_i;
+	int cw_only_inserts;
+} cwalk;
+
+static int classify_change(void *arg, const cs_iter *it, tcache *tc)
+{
+	cwalk *w = arg;
+	const table_def *td = tc->tc_ts.ts_td;
+	int plain = plain_table(w->cw_b, td);
+
+	if (plain < 0)
+		return -1;
+	if (it->ci_op != SQLITE_INSERT || !plain)
+		w->cw_only_inserts = 0;
+	if (rows_add(w->cw_b, td,
+		     it->ci_op == SQLITE_INSERT ? &it->ci_new[tc->tc_ts.ts_id]
+						: &it->ci_old[tc->tc_ts.ts_id],
+		     w->cw_i) != 0)
+		return -1;
+	/* (the walk stands after the change) */
+	w->cw_b->bx_rows[w->cw_b->bx_nrows - 1].br_chg = it->ci_change;
+	w->cw_b->bx_rows[w->cw_b->bx_nrows - 1].br_chgn = (size_t)(it->ci_p - it->ci_change);
+	return 0;
+}
+
 /*
  * Entry i: our own walk (refused entries take the merge, which refuses them
- * again and quarantines them), then its rows into the batch's list; it may
- * join the group when every change is an INSERT.  0, or -1 (our failure).
+ * again and quarantines them), collecting its rows into the batch's list on
+ * the way; it may join the group when every change is an INSERT.  0, or -1
+ * (our failure).
  */
 static int classify(bctx *b, int i)
 {
 	actx *a = b->bx_a;
-	cs_iter it;
-	const char *err = NULL;
-	int rc, only_inserts = 1, ret = -1;
+	cwalk w = {b, i, 1};
+	int rc;
 
 	a->ax_e = &b->bx_e[i];
-	rc = sync__prewalk(a);
+	b->bx_fast[i] = 0;
+	b->bx_first[i] = b->bx_nrows;
+	rc = sync__prewalk_each(a, classify_change, &w);
 	if (rc == A_ERROR)
 		return -1;
 	sync__apply_oom = 0;
-	b->bx_fast[i] = 0;
-	if (rc == A_REFUSE)
+	if (rc == A_REFUSE) {
+		/* (The rows it listed before the refusal go.) */
+		b->bx_nrows = b->bx_first[i];
 		return 0;
-	b->bx_first[i] = b->bx_nrows;
-	changeset_iter_init(&it, b->bx_e[i].changeset, b->bx_e[i].len);
-	while ((rc = changeset_next(&it, &err)) == 1) {
-		const table_def *td = schema_table(it.ci_table);
-		tcache *tc = td ? sync__table_get(a, td) : NULL;
-		int plain = td ? plain_table(b, td) : -1;
-		if (tc == NULL || plain < 0)
-			goto out; /* the walk above found the table */
-		if (it.ci_op != SQLITE_INSERT || !plain)
-			only_inserts = 0;
-		if (rows_add(b, td, it.ci_op == SQLITE_INSERT ? &it.ci_new[tc->tc_ts.ts_id]
-							      : &it.ci_old[tc->tc_ts.ts_id], i) != 0)
-			goto out;
 	}
-	if (rc == 0) {
-		b->bx_fast[i] = (char)only_inserts;
-		ret = 0;
-	}
-out:
-	changeset_iter_release(&it);
-	return ret;
+	b->bx_fast[i] = (char)w.cw_only_inserts;
+	return 0;
 }
 
 /* A row named by two entries (or twice) takes the merge, in order. */
@@ -193,9 +213,10 @@ static int mark_shared(bctx *b)
 	return 0;
 }
 
-/* Row k (of entry i, values v) as the log will name it: its id must be the
- * one our walk read, its scope is copied for the log.  A_*. */
-static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v)
+/* Row k (of entry i, ncol values v) as the log will name it: its id must be
+ * the one our walk read, its scope is copied for the log, and the row it
+ * stores kept for the validator (which then need not read it back).  A_*. */
+static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v, int ncol)
 {
 	brow *r = &b->bx_rows[k];
 	sqlite3_value *id = v[tc->tc_ts.ts_id];
@@ -209,6 +230,8 @@ static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v)
 	if ((office && (r->br_office = strdup(office)) == NULL) ||
 	    (la && (r->br_la = strdup(la)) == NULL))
 		return A_ERROR;
+	if (sync__row_validator != NULL)
+		r->br_row = sync__insert_json(&tc->tc_ts, v, ncol); /* (NULL: read it) */
 	return A_OK;
 }
 
@@ -244,9 +267,9 @@ static int scope_check(bctx *b, int i)
 			if (sqlite3changeset_new(it, c, &nv[c]) != SQLITE_OK || nv[c] == NULL)
 				ret = A_REFUSE; /* an insert without a value */
 		if (ret == A_OK)
-			ret = sync__scope_ok(a, tc, nv);
+			ret = sync__scope_ok_keys(a, tc, nv);
 		if (ret == A_OK)
-			ret = keep_scope(b, k++, i, tc, nv);
+			ret = keep_scope(b, k++, i, tc, nv, ncol);
 	}
 	if (ret == A_OK && rc != SQLITE_DONE)
 		ret = (rc & 0xff) == SQLITE_NOMEM ? A_ERROR : A_REFUSE;
@@ -285,8 +308,9 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
  * (every entry, when the row is not known). */
 static void drop_hit(bctx *b)
 {
-	brow key = {b->bx_hit_td, (const unsigned char *)b->bx_hit_id, strlen(b->bx_hit_id), 0,
-		    NULL, NULL};
+	brow key = {.br_td = b->bx_hit_td,
+		    .br_id = (const unsigned char *)b->bx_hit_id,
+		    .br_idn = strlen(b->bx_hit_id)};
 	brow *f = NULL;
 
 	if (b->bx_hit == 1 && b->bx_sorted != NULL)
@@ -298,27 +322,55 @@ static void drop_hit(bctx *b)
 	memset(b->bx_fast, 0, (size_t)b->bx_n);
 }
 
-/* The group's changesets as one changeset in out (sqlite3_free); *n 0 when
- * the group is empty.  0 or -1. */
+/* The group's changesets as one changeset in out (free()); *n 0 when the
+ * group is empty.  Every change of the group is an INSERT of a row no other
+ * change names, of a table whose header our walk checked against the hub's
+ * table (sync__prewalk: its columns and key), so the grouped changeset is a
+ * header per table followed by the changes' own bytes, in entry order - what
+ * sqlite3changegroup would make of them, without its hash tables.  0 or -1. */
 static int group(bctx *b, void **out, int *n)
 {
-	sqlite3_changegroup *g = NULL;
+	buf cs = BUF_INIT(INT32_MAX);
+	char *done = calloc((size_t)b->bx_nrows + 1, 1);
 	int ret = -1;
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3changegroup_new(&g) != SQLITE_OK)
+	if (done == NULL)
 		return -1;
-	for (int i = 0; i < b->bx_n; i++)
-		if (b->bx_fast[i] &&
-		    sqlite3changegroup_add(g, (int)b->bx_e[i].len, (void *)b->bx_e[i].changeset) !=
-			    SQLITE_OK)
+	for (int k = 0; k < b->bx_nrows; k++) {
+		const table_def *td = b->bx_rows[k].br_td;
+		tcache *tc;
+		unsigned char v[9];
+
+		if (done[k] || !b->bx_fast[b->bx_rows[k].br_entry])
+			continue;
+		if ((tc = sync__table_get(b->bx_a, td)) == NULL ||
+		    buf_append(&cs, "T", 1) != 0 ||
+		    buf_append(&cs, v, (size_t)varint_put(v, (uint64_t)tc->tc_ts.ts_ncol)) != 0)
 			goto out;
-	if (sqlite3changegroup_output(g, n, out) != SQLITE_OK)
+		for (int c = 0; c < tc->tc_ts.ts_ncol; c++)
+			if (buf_append(&cs, &tc->tc_ts.ts_pk[c], 1) != 0)
+				goto out;
+		if (buf_append(&cs, td->td_name, strlen(td->td_name) + 1) != 0)
+			goto out;
+		for (int q = k; q < b->bx_nrows; q++) {
+			const brow *r = &b->bx_rows[q];
+			if (r->br_td != td || done[q] || !b->bx_fast[r->br_entry])
+				continue;
+			if (r->br_chg == NULL || buf_append(&cs, r->br_chg, r->br_chgn) != 0)
+				goto out;
+			done[q] = 1;
+		}
+	}
+	if (cs.len > INT32_MAX)
 		goto out;
-	ret = 0;
+	*n = (int)cs.len;
+	*out = buf_detach(&cs, NULL);
+	ret = *n > 0 && *out == NULL ? -1 : 0;
 out:
-	sqlite3changegroup_delete(g);
+	buf_release(&cs);
+	free(done);
 	return ret;
 }
 
@@ -348,7 +400,8 @@ static int after_apply(bctx *b)
 		id[r->br_idn] = '\0';
 		a->ax_e = &b->bx_e[r->br_entry];
 		if ((tombs && (rc = sync__tomb_del(a, tc, id)) != A_OK) ||
-		    (rc = sync__validate(a, tc, id, SQLITE_INSERT, NULL)) != A_OK) {
+		    (rc = r->br_row ? sync__validate_json(a, tc, r->br_row, SQLITE_INSERT, NULL)
+				    : sync__validate(a, tc, id, SQLITE_INSERT, NULL)) != A_OK) {
 			sync__apply_oom = 0;
 			b->bx_hit = 1;
 			b->bx_hit_td = r->br_td;
@@ -435,11 +488,11 @@ static int try_group(bctx *b, sync_apply_cache *c)
 	if (group(b, &cs, &n) != 0)
 		return -1;
 	if (n == 0) {
-		sqlite3_free(cs);
+		free(cs);
 		return 1;
 	}
 	if (db_exec(a->ax_db, "SAVEPOINT sync_batch") != 0) {
-		sqlite3_free(cs);
+		free(cs);
 		return -1;
 	}
 	b->bx_hit = 0;
@@ -469,7 +522,7 @@ static int try_group(bctx *b, sync_apply_cache *c)
 		ret = 1;
 	}
 out:
-	sqlite3_free(cs);
+	free(cs);
 	if (ret < 0 && db_triggers(a->ax_db, 1) != 0)
 		ret = -1; /* (tried again: a connection never keeps them off) */
 	if (ret != 1)
@@ -484,6 +537,7 @@ static void bctx_release(bctx *b)
 	for (int k = 0; k < b->bx_nrows; k++) {
 		free(b->bx_rows[k].br_office);
 		free(b->bx_rows[k].br_la);
+		cJSON_Delete(b->bx_rows[k].br_row);
 	}
 	free(b->bx_first);
 	free(b->bx_fast);

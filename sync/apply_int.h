@@ -88,6 +88,10 @@ tcache *sync__table_get(actx *a, const table_def *td);
 int sync__step_write(actx *a, sqlite3_stmt *st, const char *what);
 /* Pass 1 of an entry: our own bounds-checked walk of a->ax_e (A_*). */
 int sync__prewalk(actx *a);
+/* The same, calling each (when not NULL) on every change it accepts, with
+ * the change's table; each's -1 ends the walk with A_ERROR.  The walk may
+ * refuse a later change after each has seen earlier ones. */
+int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache *tc), void *arg);
 /* Set (node_id) or clear (NULL) the change log's origin; *st kept by the caller. */
 int sync__set_origin(sqlite3 *db, sqlite3_stmt **st, const char *node_id);
 /* Statements from the cache into a / back into the cache (each reset). */
@@ -108,9 +112,20 @@ int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, co
  * change's new values (sync_change_sets()), NULL for a DELETE or, for an
  * INSERT, a whole row. */
 int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv);
+/* The same on row j, the row as db_row_json() reads it from the database. */
+int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_value **nv);
+/* The row an INSERT of ncol values v stores, as db_row_json() would read it
+ * back: only when every column is there and SQLite stores each value as it
+ * is (its type matches the column's affinity), else NULL (read the row). */
+cJSON *sync__insert_json(const sync__tshape *ts, sqlite3_value **v, int ncol);
 /* 1 when SQLite cannot give one of the row's text values (out of memory). */
 int sync__row_oom(const sync__tshape *ts, sqlite3_value **v);
-/* May this node write a row with these values? (A_*) */
+/* May this node write a row with these values? (A_*)  Every text value is
+ * converted first (A_ERROR when SQLite cannot: out of memory). */
 int sync__scope_ok(actx *a, tcache *tc, sqlite3_value **v);
+/* The same converting only the values read here and by the log (the id and
+ * the scope columns), for the grouped apply, which binds the others as
+ * they are (sync__insert_json() reads their bytes). */
+int sync__scope_ok_keys(actx *a, tcache *tc, sqlite3_value **v);
 
 #endif

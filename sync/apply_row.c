@@ -348,12 +348,31 @@ int sync_change_sets(const char *col)
 	return 0;
 }
 
-/* The domain validator on the row with this id as it is now; nv: the
- * change's new values (NULL for a DELETE; for an INSERT, NULL means every
- * column, as the grouped apply inserts whole rows). */
-int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv)
+/* The domain validator on row j (the row as stored); nv: the change's new
+ * values (NULL for a DELETE; for an INSERT, NULL means every column, as the
+ * grouped apply inserts whole rows). */
+int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_value **nv)
 {
 	char why[200] = "";
+	int ret;
+
+	if (sync__row_validator == NULL)
+		return A_OK;
+	val_ts = &tc->tc_ts;
+	val_nv = nv;
+	val_all = op == SQLITE_INSERT && nv == NULL;
+	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why) == 0
+		      ? A_OK
+		      : sync__refuse(a, "domain rule: %s", why[0] ? why : "row refused");
+	val_ts = NULL;
+	val_nv = NULL;
+	val_all = 0;
+	return ret;
+}
+
+/* The same on the row with this id as it is now in the database. */
+int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **nv)
+{
 	cJSON *j = NULL;
 	int rc, ret;
 
@@ -370,18 +389,86 @@ int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **
 		sqlite3_reset(tc->tc_sel);
 		return A_ERROR;
 	}
-	val_ts = &tc->tc_ts;
-	val_nv = nv;
-	val_all = op == SQLITE_INSERT && nv == NULL;
-	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why) == 0
-		      ? A_OK
-		      : sync__refuse(a, "domain rule: %s", why[0] ? why : "row refused");
-	val_ts = NULL;
-	val_nv = NULL;
-	val_all = 0;
+	ret = sync__validate_json(a, tc, j, op, nv);
 	cJSON_Delete(j);
 	sqlite3_reset(tc->tc_sel);
 	return ret;
+}
+
+/* 1 when SQLite stores value v in a column of affinity aff as it is (so it
+ * reads back the same type and value). */
+static int stored_as_is(char aff, int type)
+{
+	switch (type) {
+	case SQLITE_NULL:
+	case SQLITE_BLOB:
+		return 1;
+	case SQLITE_TEXT:
+		return aff == SYNC_AFF_TEXT || aff == SYNC_AFF_BLOB;
+	case SQLITE_INTEGER:
+		return aff == SYNC_AFF_INTEGER || aff == SYNC_AFF_NUMERIC || aff == SYNC_AFF_BLOB;
+	case SQLITE_FLOAT:
+		return aff == SYNC_AFF_REAL || aff == SYNC_AFF_BLOB;
+	default:
+		return 0;
+	}
+}
+
+cJSON *sync__insert_json(const sync__tshape *ts, sqlite3_value **v, int ncol)
+{
+	cJSON *o;
+
+	if (ncol != ts->ts_ncol || ts->ts_aff == NULL)
+		return NULL;
+	for (int i = 0; i < ncol; i++)
+		if (v[i] == NULL || ts->ts_aff[i] == 0 ||
+		    !stored_as_is(ts->ts_aff[i], sqlite3_value_type(v[i])))
+			return NULL;
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	/* As db_row_json() reads the row: blobs left out. */
+	for (int i = 0; i < ncol; i++) {
+		const char *s;
+		size_t n;
+		cJSON *m;
+
+		switch (sqlite3_value_type(v[i])) {
+		case SQLITE_INTEGER:
+			m = cJSON_CreateNumber((double)sqlite3_value_int64(v[i]));
+			break;
+		case SQLITE_FLOAT:
+			m = cJSON_CreateNumber(sqlite3_value_double(v[i]));
+			break;
+		case SQLITE_TEXT:
+			/* One copy, up to a NUL as a C string reads it (the
+			 * changeset's bytes have none at the end). */
+			s = sqlite3_value_blob(v[i]);
+			n = (size_t)sqlite3_value_bytes(v[i]);
+			n = s ? strnlen(s, n) : 0;
+			if ((m = cJSON_CreateNull()) == NULL)
+				break;
+			if ((m->valuestring = cJSON_malloc(n + 1)) == NULL) {
+				cJSON_Delete(m);
+				m = NULL;
+				break;
+			}
+			memcpy(m->valuestring, n ? s : "", n);
+			m->valuestring[n] = '\0';
+			m->type = cJSON_String;
+			break;
+		case SQLITE_NULL:
+			m = cJSON_CreateNull();
+			break;
+		default:
+			continue;
+		}
+		if (m == NULL || !cJSON_AddItemToObjectCS(o, ts->ts_cols[i], m)) {
+			cJSON_Delete(m);
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
 }
 
 /* 1 when SQLite cannot give one of the row's text values (out of memory).
@@ -394,15 +481,12 @@ int sync__row_oom(const sync__tshape *ts, sqlite3_value **v)
 	return 0;
 }
 
-/* May this node write a row with these values? */
-int sync__scope_ok(actx *a, tcache *tc, sqlite3_value **v)
+/* May this node write a row with these values (each text converted)? */
+static int scope_verdict(actx *a, const sync__tshape *ts, sqlite3_value **v)
 {
-	const sync__tshape *ts = &tc->tc_ts;
 	const sync_scope *sc = a->ax_sc;
 	const char *office, *la;
 
-	if (sync__row_oom(ts, v))
-		return A_ERROR; /* not the node's fault: it sends the entry again */
 	sync__row_scope(ts, v, &office, &la);
 	switch (ts->ts_td->td_scope) {
 	case SCOPE_STATEWIDE:
@@ -424,6 +508,25 @@ int sync__scope_ok(actx *a, tcache *tc, sqlite3_value **v)
 	default:
 		return sync__refuse(a, "table '%s' is not writable by nodes", ts->ts_td->td_name);
 	}
+}
+
+int sync__scope_ok(actx *a, tcache *tc, sqlite3_value **v)
+{
+	if (sync__row_oom(&tc->tc_ts, v))
+		return A_ERROR; /* not the node's fault: it sends the entry again */
+	return scope_verdict(a, &tc->tc_ts, v);
+}
+
+int sync__scope_ok_keys(actx *a, tcache *tc, sqlite3_value **v)
+{
+	const sync__tshape *ts = &tc->tc_ts;
+	const int key[] = {ts->ts_id, ts->ts_scope, ts->ts_la, ts->ts_row_office, ts->ts_row_la};
+
+	for (size_t i = 0; i < sizeof key / sizeof key[0]; i++)
+		if (key[i] >= 0 && sync__val_type(v[key[i]]) == SQLITE_TEXT &&
+		    sqlite3_value_text(v[key[i]]) == NULL)
+			return A_ERROR;
+	return scope_verdict(a, ts, v);
 }
 
 /* One conflicts row.  column NULL = "*deleted*"; values as JSON text (NULL

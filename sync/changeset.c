@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The largest replicated value is an attachment's file (model/crm.h): it must
  * pass this walker at the hub and on every node, and its outbox entry (the
@@ -371,8 +372,26 @@ void sync__tshape_release(sync__tshape *ts)
 			free(ts->ts_cols[i]);
 	free(ts->ts_cols);
 	free(ts->ts_pk);
+	free(ts->ts_aff);
 	free(ts->ts_collist);
 	memset(ts, 0, sizeof *ts);
+}
+
+char sync__affinity(const char *t)
+{
+	/* Only the plain names, whose affinity is plain (sqlite.org/datatype3.html);
+	 * any other declared type reads as unknown (0). */
+	static const struct {
+		const char *name;
+		char aff;
+	} plain[] = {{"", SYNC_AFF_BLOB},	    {"BLOB", SYNC_AFF_BLOB},	    {"TEXT", SYNC_AFF_TEXT},
+		     {"INTEGER", SYNC_AFF_INTEGER}, {"INT", SYNC_AFF_INTEGER}, {"REAL", SYNC_AFF_REAL},
+		     {"NUMERIC", SYNC_AFF_NUMERIC}};
+
+	for (size_t i = 0; t && i < sizeof plain / sizeof plain[0]; i++)
+		if (strcasecmp(t, plain[i].name) == 0)
+			return plain[i].aff;
+	return t == NULL ? SYNC_AFF_BLOB : 0;
 }
 
 int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
@@ -385,7 +404,7 @@ int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
 	ts->ts_td = td;
 	ts->ts_id = ts->ts_hlc = ts->ts_scope = ts->ts_la = -1;
 	ts->ts_row_office = ts->ts_row_la = ts->ts_final = -1;
-	if (db_prepare(db, &st, "SELECT name, pk FROM pragma_table_info(?1) ORDER BY cid") != 0)
+	if (db_prepare(db, &st, "SELECT name, pk, type FROM pragma_table_info(?1) ORDER BY cid") != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, td->td_name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -403,12 +422,17 @@ int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
 			if (p == NULL)
 				goto out;
 			ts->ts_pk = p;
+			p = realloc(ts->ts_aff, (size_t)ncap);
+			if (p == NULL)
+				goto out;
+			ts->ts_aff = (char *)p;
 			cap = ncap;
 		}
 		ts->ts_cols[n] = strdup(name);
 		if (ts->ts_cols[n] == NULL)
 			goto out;
 		ts->ts_pk[n] = (unsigned char)sqlite3_column_int(st, 1);
+		ts->ts_aff[n] = sync__affinity((const char *)sqlite3_column_text(st, 2));
 		ts->ts_ncol = ++n;
 		if (strcmp(name, "id") == 0)
 			ts->ts_id = n - 1;

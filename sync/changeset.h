@@ -129,6 +129,7 @@ typedef struct sync__tshape {
 	int ts_ncol;
 	char **ts_cols;            /* column names, PRAGMA table_info order */
 	unsigned char *ts_pk;      /* key flags as the session extension writes them */
+	char *ts_aff;              /* column affinities: SYNC_AFF_* (0 unknown) */
 	int ts_id;                 /* index of "id" (-1 none) */
 	int ts_hlc;                /* index of "updated_hlc" or -1 */
 	int ts_scope;              /* index of td_scope_col or -1 */
@@ -138,6 +139,16 @@ typedef struct sync__tshape {
 	int ts_final;              /* index of td_final_col or -1 */
 	char *ts_collist;          /* "\"id\",\"a\",..." for SQL */
 } sync__tshape;
+
+/* A column's affinity (which values SQLite converts on storing them), for a
+ * declared type that is one of the plain names (TEXT, INTEGER, INT, REAL,
+ * NUMERIC, BLOB or none); 0 for any other. */
+#define SYNC_AFF_BLOB 'b'
+#define SYNC_AFF_TEXT 't'
+#define SYNC_AFF_NUMERIC 'n'
+#define SYNC_AFF_INTEGER 'i'
+#define SYNC_AFF_REAL 'r'
+char sync__affinity(const char *decltype);
 
 /* Read the table's columns from the live database.  0, or -1 (table missing,
  * no "id" column, out of memory).  Release with sync__tshape_release. */

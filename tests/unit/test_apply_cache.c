@@ -8,7 +8,8 @@
  * entry's outcome and every table's digest must be the same.  A cache used
  * with another database is refused.  sync_hub_apply_batch() (the grouped
  * apply) must decide the same again, with a domain validator that refuses
- * one row of the group, and write the same change log as the triggers.
+ * one row of the group, and write the same change log as the triggers; its
+ * validator sees each row as the hub stores it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -335,7 +336,120 @@ static void test_batch_validator_refusal(void **state)
 	batch_vs_one_by_one(1);
 }
 
+/* The rows the validator saw, as JSON text (record_rows). */
+static char *seen[8];
+static int nseen;
+
+static int record_rows(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+		       size_t n)
+{
+	(void)db, (void)op, (void)reason, (void)n;
+	if (strcmp(tbl, "checkins") == 0 && nseen < 8)
+		seen[nseen++] = cJSON_PrintUnformatted(row);
+	return 0;
+}
+
+/*
+ * The grouped apply hands the validator the row as the hub stores it: a
+ * captured insert, whose values already have their columns' types, and a
+ * crafted one whose values SQLite converts on storing (a number in a text
+ * column, a numeric text in an integer column).  The validator must see
+ * exactly what a read of the stored row gives, "42" and 7, both times.
+ */
+static void test_batch_validator_sees_stored_row(void **state)
+{
+	sqlite3 *h = open_db(1), *a = open_db(0), *x = NULL;
+	sync_apply_cache *c = sync_apply_cache_new(h);
+	sqlite3_session *ses = NULL;
+	sqlite3_stmt *st, *ins;
+	sync_entry es[2];
+	sync_apply_result r[2];
+	char sql[4096] = "CREATE TABLE checkins(", ph[512] = "";
+	int ncol = 0, nc = 0;
+	void *cs = NULL;
+	const char *r1 = "0190a000-0000-7000-8000-0000000000b1";
+	const char *r2 = "0190a000-0000-7000-8000-0000000000b2";
+
+	(void)state;
+	assert_non_null(c);
+	nents = 0;
+	write_captured(a, "000000000010.0000.nodeA", CHECKIN, r1, OFFICE, LA, "One", "000000000010.0000.nodeA");
+	take(a, &scope_a);
+	/* The same row under another id, through a table without types. */
+	assert_int_equal(sqlite3_open(":memory:", &x), SQLITE_OK);
+	assert_int_equal(db_prepare(a, &st, "SELECT name FROM pragma_table_info('checkins') ORDER BY cid"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "\"%s\",",
+			 (const char *)sqlite3_column_text(st, 0));
+		snprintf(ph + strlen(ph), sizeof ph - strlen(ph), "%s?", ncol++ ? "," : "");
+	}
+	sqlite3_finalize(st);
+	strncat(sql, "PRIMARY KEY(id))", sizeof sql - strlen(sql) - 1);
+	assert_int_equal(db_exec(x, sql), 0);
+	assert_int_equal(sqlite3session_create(x, "main", &ses), SQLITE_OK);
+	assert_int_equal(sqlite3session_attach(ses, "checkins"), SQLITE_OK);
+	snprintf(sql, sizeof sql, "INSERT INTO checkins VALUES(%s)", ph);
+	assert_int_equal(db_prepare(x, &ins, sql), 0);
+	assert_int_equal(db_prepare(a, &st, "SELECT * FROM checkins WHERE id=?1"), 0);
+	sqlite3_bind_text(st, 1, r1, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	for (int i = 0; i < ncol; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		if (strcmp(name, "id") == 0)
+			sqlite3_bind_text(ins, i + 1, r2, -1, SQLITE_STATIC);
+		else if (strcmp(name, "visitor_name") == 0)
+			sqlite3_bind_int(ins, i + 1, 42);
+		else if (strcmp(name, "arrived_at") == 0)
+			sqlite3_bind_text(ins, i + 1, "7", -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(st, i));
+	}
+	assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3session_changeset(ses, &nc, &cs), SQLITE_OK);
+	sqlite3session_delete(ses);
+
+	es[0] = (sync_entry){ents[0].seq, ents[0].hlc, "staff-1", ents[0].cs, ents[0].len};
+	es[1] = (sync_entry){ents[0].seq + 1, "000000000011.0000.nodeA", "staff-1", cs, (size_t)nc};
+	nseen = 0;
+	sync_set_validator(record_rows);
+	assert_int_equal(db_exec(h, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(sync_hub_apply_batch(h, c, &scope_a, es, 2, r), 0);
+	assert_int_equal(db_exec(h, "COMMIT"), 0);
+	sync_set_validator(NULL);
+	assert_int_equal(r[0].applied, 1);
+	assert_int_equal(r[1].applied, 1);
+	assert_int_equal(nseen, 2);
+	for (int i = 0; i < nseen; i++) {
+		cJSON *v = cJSON_Parse(seen[i]), *stored;
+		const char *id = json_str(v, "id");
+		char *text;
+
+		assert_non_null(id);
+		stored = db_row_json_by(h, "SELECT * FROM checkins WHERE id=?", id);
+		assert_non_null(stored);
+		text = cJSON_PrintUnformatted(stored);
+		assert_string_equal(seen[i], text);
+		if (strcmp(id, r2) == 0) {
+			assert_string_equal(json_str(v, "visitor_name"), "42");
+			assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(v, "arrived_at")));
+		}
+		free(text);
+		cJSON_Delete(stored);
+		cJSON_Delete(v);
+		free(seen[i]);
+	}
+	sqlite3_free(cs);
+	sync_apply_cache_free(c);
+	free_workload();
+	sqlite3_close(x);
+	sqlite3_close(a);
+	sqlite3_close(h);
+}
+
 TU_MAIN(cmocka_unit_test(test_cache_same_outcomes),
 	cmocka_unit_test(test_batch_same_outcomes),
 	cmocka_unit_test(test_batch_validator_refusal),
+	cmocka_unit_test(test_batch_validator_sees_stored_row),
 	cmocka_unit_test(test_cache_other_db_refused))
