@@ -226,17 +226,24 @@ static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
  * that name, as json_str() reads it), else NULL. */
 static void staff_named(const cJSON *row, const char *const *cols, const char **named)
 {
-	unsigned seen = 0;
+	unsigned by_first[256] = {0}, seen = 0;
 
+	/* The columns each first letter may start (a row's other members then
+	 * cost one look-up). */
+	for (int i = 0; cols[i] && i < 32; i++)
+		by_first[(unsigned char)cols[i][0]] |= 1u << i;
 	for (const cJSON *it = row ? row->child : NULL; it != NULL; it = it->next) {
 		const char *k = it->string;
+		unsigned m;
 
 		if (k == NULL)
 			continue;
-		for (int i = 0; cols[i] && i < 32; i++)
-			if (!(seen & (1u << i)) && k[0] == cols[i][0] && strcmp(k, cols[i]) == 0) {
+		m = by_first[(unsigned char)k[0]] & ~seen;
+		for (int i = 0; m != 0; i++, m >>= 1)
+			if ((m & 1) && strcmp(k, cols[i]) == 0) {
 				seen |= 1u << i;
 				named[i] = cJSON_IsString(it) ? it->valuestring : NULL;
+				break;
 			}
 	}
 }
