@@ -223,11 +223,11 @@ void db_like_pattern(const char *s, int anywhere, char *out, size_t n);
  *
  * db_open() sets journal_size_limit and installs db_wal_hook() in place of
  * SQLite's automatic checkpoint: a passive checkpoint every
- * DB_CHECKPOINT_FRAMES, and past half of db_wal_limit() a TRUNCATE
+ * DB_CHECKPOINT_FRAMES, and past half of db_wal_limit() a RESTART
  * checkpoint run by the committing thread, between its transactions.  A
  * caller that installs its own WAL hook (the node's loop connection) calls
- * db_wal_committed() from it, which returns 1 when that truncation is due
- * (at most every DB_WAL_RETRY_MS), and runs db_wal_truncate() itself when
+ * db_wal_committed() from it, which returns 1 when that checkpoint is due
+ * (at most every DB_WAL_RETRY_MS), and runs db_wal_restart() itself when
  * it is between transactions, waiting db_wal_busy_ms(that value).  Past
  * 3/4 of the bound it returns 2 at every commit: the writer then waits up
  * to DB_WAL_HARD_BUSY_MS for the readers before its next transaction, which
@@ -240,6 +240,9 @@ int db_wal_busy_ms(int over);
 /* TRUNCATE checkpoint waiting at most busy_ms for readers and writers:
  * 0 done, 1 busy (what could be copied was), -1 error (logged). */
 int db_wal_truncate(sqlite3 *db, int busy_ms);
+/* The same with RESTART: the next commit writes the WAL from its start,
+ * and the file keeps its size (up to journal_size_limit). */
+int db_wal_restart(sqlite3 *db, int busy_ms);
 /* From a timer every DB_WAL_IDLE_MS: when the last period saw at most
  * DB_WAL_IDLE_COMMITS commits and the WAL holds any, checkpoint and
  * truncate it (0); 1 when not due or busy (try again), -1 error. */

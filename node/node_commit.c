@@ -28,7 +28,7 @@
  * connection of its own (WAL lets a checkpoint run beside the writer).
  * Under sustained writes a passive checkpoint never reaches the end of the
  * WAL, which would then grow without bound: once a commit leaves it past
- * half of db_wal_limit(), the loop itself truncates it right after that
+ * half of db_wal_limit(), the loop itself restarts it right after that
  * COMMIT, between batches (lib/dbguard.c; the pool has copied most of it
  * already).  An idle timer truncates the WAL once writes stop.
  */
@@ -338,7 +338,7 @@ static void commit_batch(uv_check_t *h)
 		int over = n->nd_wal_over;
 
 		n->nd_wal_over = 0;
-		db_wal_truncate(n->nd_db, db_wal_busy_ms(over));
+		db_wal_restart(n->nd_db, db_wal_busy_ms(over));
 	}
 	p = n->nd_pending;
 	n->nd_pending = NULL;
@@ -414,7 +414,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *dbname, int frames)
 
 	(void)dbname;
 	if ((over = db_wal_committed(db, frames)) > n->nd_wal_over)
-		n->nd_wal_over = over; /* commit_batch() truncates it */
+		n->nd_wal_over = over; /* commit_batch() restarts it */
 	if (frames < NODE_CHECKPOINT_FRAMES || n->nd_ckpt_busy || n->nd_stopping ||
 	    n->nd_wal_over)
 		return SQLITE_OK;
