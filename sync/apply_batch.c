@@ -7,11 +7,12 @@
  * each inserted once.  Such an entry needs no merge - there is nothing at
  * the hub to merge it with - so the entries of a batch that only insert
  * rows no other entry of the batch names are grouped into one changeset
- * (sqlite3changegroup) and applied with one sqlite3changeset_apply_v2 call;
- * the change-log triggers write the log in the same statements.  Every
- * other entry (an update, a delete, a row another entry also names) takes
- * the column-wise merge of apply.c, one by one in seq order, after the
- * group.
+ * (group(): a header per table and the changes' own bytes) and applied with
+ * one sqlite3changeset_apply_v2 call, with the triggers off; the change log
+ * of those rows is written after it (log_rows()), as the triggers would
+ * have.  Every other entry (an update, a delete, a row another entry also
+ * names) takes the column-wise merge of apply.c, one by one in seq order,
+ * after the group.
  *
  * The group keeps every check of the merge:
  *   - each entry is walked by our own reader first (sync__prewalk), and
