@@ -380,7 +380,8 @@ void sync__tshape_release(sync__tshape *ts)
 char sync__affinity(const char *t)
 {
 	/* Only the plain names, whose affinity is plain (sqlite.org/datatype3.html);
-	 * any other declared type reads as unknown (0). */
+	 * any other declared type reads as unknown (0), and so does none read
+	 * (NULL: out of memory). */
 	static const struct {
 		const char *name;
 		char aff;
@@ -391,7 +392,7 @@ char sync__affinity(const char *t)
 	for (size_t i = 0; t && i < sizeof plain / sizeof plain[0]; i++)
 		if (strcasecmp(t, plain[i].name) == 0)
 			return plain[i].aff;
-	return t == NULL ? SYNC_AFF_BLOB : 0;
+	return 0;
 }
 
 int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
