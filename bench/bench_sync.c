@@ -240,8 +240,9 @@ static int raw(const char *node_path, const char *out_path, int cat)
 	int rc = 1, src_rc, more = 1;
 
 	unlink(out_path);
+	/* The tables as the hub has them (its indexes too). */
 	if (db_open(node_path, &src) != 0 || db_open(out_path, &dst) != 0 ||
-	    schema_migrate(dst) != 0)
+	    schema_migrate(dst) != 0 || db_exec(dst, HUB_TRIM_INDEXES) != 0)
 		goto out;
 	if (db_prepare(src, &st, "SELECT changeset FROM outbox ORDER BY seq") != 0)
 		goto out;

@@ -33,6 +33,9 @@
 #define HUB_ENROLL_TTL_S (24 * 60 * 60)	    /* enrollment codes expire after 24 h */
 #define HUB_NONCE_KEEP_MS (30 * 60 * 1000)  /* nonces kept 30 min (> 2 x skew) */
 #define HUB_PRUNE_EVERY_MS (60 * 1000)	    /* nonce pruning timer */
+/* Indexes of the shared schema the hub drops (hub_state.c, migration 2):
+ * no hub query uses them.  bench_sync's reference apply drops them too. */
+#define HUB_TRIM_INDEXES "DROP INDEX IF EXISTS checkins_name;"
 #define HUB_TXN_MAX_ENTRIES 500		    /* push: commit every ... entries */
 #define HUB_TXN_MAX_BYTES (2 * 1024 * 1024) /* ... or every 2 MiB of changesets */
 #define HUB_MAX_BODY (SYNC_MAX_BATCH_BYTES + 64 * 1024) /* default max_body */

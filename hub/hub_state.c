@@ -69,7 +69,7 @@ static const db_migration hub_migrations[] = {
      * cost every pushed check-in a NOCASE B-tree insert: a sixth of the
      * apply's instructions, 5.6% of a push's (bench_sync ingest).  A later
      * migration that names it must say IF EXISTS. */
-    {"DROP INDEX IF EXISTS checkins_name;"},
+    {HUB_TRIM_INDEXES},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

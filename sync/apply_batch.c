@@ -50,7 +50,7 @@ typedef struct brow {
 	const unsigned char *br_id; /* borrowed from the entry's changeset */
 	size_t br_idn;
 	int br_entry;
-	char *br_office, *br_la;    /* the row's scope (owned; NULL statewide) */
+	const char *br_office, *br_la; /* the row's scope (bx_scopes'; NULL statewide) */
 	cJSON *br_row;              /* the row as stored, for the validator (or NULL) */
 	const unsigned char *br_chg; /* the change's bytes in the entry's changeset */
 	size_t br_chgn;
@@ -69,6 +69,9 @@ typedef struct bctx {
 	/* the row that stopped the apply (bx_hit 2: none named, a foreign key) */
 	int bx_hit;
 	const table_def *bx_hit_td;
+	/* the rows' scope strings, each kept once (a batch holds a few) */
+	char **bx_scopes;
+	int bx_nscopes;
 	char bx_hit_id[SYNC_SNAPSHOT_ID_MAX + 1];
 } bctx;
 
@@ -214,6 +217,25 @@ static int mark_shared(bctx *b)
 	return 0;
 }
 
+/* s as one of the batch's scope strings (NULL: out of memory).  The rows
+ * passed the scope check, so they name the node's office and Local Area:
+ * the list stays short. */
+static const char *scope_str(bctx *b, const char *s)
+{
+	char **n;
+
+	for (int i = b->bx_nscopes - 1; i >= 0; i--)
+		if (strcmp(b->bx_scopes[i], s) == 0)
+			return b->bx_scopes[i];
+	n = realloc(b->bx_scopes, (size_t)(b->bx_nscopes + 1) * sizeof *n);
+	if (n == NULL)
+		return NULL;
+	b->bx_scopes = n;
+	if ((n[b->bx_nscopes] = strdup(s)) == NULL)
+		return NULL;
+	return n[b->bx_nscopes++];
+}
+
 /* Row k (of entry i, ncol values v) as the log will name it: its id must be
  * the one our walk read, its scope is copied for the log, and the row it
  * stores kept for the validator (which then need not read it back).  A_*. */
@@ -228,8 +250,8 @@ static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v, int 
 	    memcmp(sqlite3_value_text(id), r->br_id, r->br_idn) != 0)
 		return A_REFUSE; /* the two readers disagree: the merge decides */
 	sync__row_scope(&tc->tc_ts, v, &office, &la);
-	if ((office && (r->br_office = strdup(office)) == NULL) ||
-	    (la && (r->br_la = strdup(la)) == NULL))
+	if ((office && (r->br_office = scope_str(b, office)) == NULL) ||
+	    (la && (r->br_la = scope_str(b, la)) == NULL))
 		return A_ERROR;
 	if (sync__row_validator != NULL)
 		r->br_row = sync__insert_json(&tc->tc_ts, v, ncol); /* (NULL: read it) */
@@ -535,11 +557,11 @@ out:
 
 static void bctx_release(bctx *b)
 {
-	for (int k = 0; k < b->bx_nrows; k++) {
-		free(b->bx_rows[k].br_office);
-		free(b->bx_rows[k].br_la);
+	for (int k = 0; k < b->bx_nrows; k++)
 		cJSON_Delete(b->bx_rows[k].br_row);
-	}
+	for (int i = 0; i < b->bx_nscopes; i++)
+		free(b->bx_scopes[i]);
+	free(b->bx_scopes);
 	free(b->bx_first);
 	free(b->bx_fast);
 	free(b->bx_rows);
