@@ -51,7 +51,7 @@ typedef struct brow {
 	size_t br_idn;
 	int br_entry;
 	const char *br_office, *br_la; /* the row's scope (bx_scopes'; NULL statewide) */
-	cJSON *br_row;              /* the row as stored, for the validator (or NULL) */
+	const cJSON *br_row;        /* the row as stored, for the validator (bx_json's; or NULL) */
 	const unsigned char *br_chg; /* the change's bytes in the entry's changeset */
 	size_t br_chgn;
 } brow;
@@ -69,6 +69,7 @@ typedef struct bctx {
 	/* the row that stopped the apply (bx_hit 2: none named, a foreign key) */
 	int bx_hit;
 	const table_def *bx_hit_td;
+	sync__jarena *bx_json;   /* the rows' JSON (br_row) */
 	/* the rows' scope strings, each kept once (a batch holds a few) */
 	char **bx_scopes;
 	int bx_nscopes;
@@ -254,7 +255,7 @@ static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v, int 
 	    (la && (r->br_la = scope_str(b, la)) == NULL))
 		return A_ERROR;
 	if (sync__row_validator != NULL)
-		r->br_row = sync__insert_json(&tc->tc_ts, v, ncol); /* (NULL: read it) */
+		r->br_row = sync__insert_json(&b->bx_json, &tc->tc_ts, v, ncol); /* (NULL: read it) */
 	return A_OK;
 }
 
@@ -557,8 +558,7 @@ out:
 
 static void bctx_release(bctx *b)
 {
-	for (int k = 0; k < b->bx_nrows; k++)
-		cJSON_Delete(b->bx_rows[k].br_row);
+	sync__jarena_free(b->bx_json);
 	for (int i = 0; i < b->bx_nscopes; i++)
 		free(b->bx_scopes[i]);
 	free(b->bx_scopes);

@@ -116,8 +116,13 @@ int sync__validate(actx *a, tcache *tc, const char *id, int op, sqlite3_value **
 int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_value **nv);
 /* The row an INSERT of ncol values v stores, as db_row_json() would read it
  * back: only when every column is there and SQLite stores each value as it
- * is (its type matches the column's affinity), else NULL (read the row). */
-cJSON *sync__insert_json(const sync__tshape *ts, sqlite3_value **v, int ncol);
+ * is (its type matches the column's affinity), else NULL (read the row; NULL
+ * on running out of memory too).  The row and its members are made in *a, a
+ * list of blocks the caller frees at once with sync__jarena_free() (no
+ * cJSON_Delete: the row is for reading only, as validators take it). */
+typedef struct sync__jarena sync__jarena;
+cJSON *sync__insert_json(sync__jarena **a, const sync__tshape *ts, sqlite3_value **v, int ncol);
+void sync__jarena_free(sync__jarena *a);
 /* 1 when SQLite cannot give one of the row's text values (out of memory). */
 int sync__row_oom(const sync__tshape *ts, sqlite3_value **v);
 /* May this node write a row with these values? (A_*)  Every text value is

@@ -10,6 +10,8 @@
 #include "lib/log.h"
 
 #include <math.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,7 +416,64 @@ static int stored_as_is(char aff, int type)
 	}
 }
 
-cJSON *sync__insert_json(const sync__tshape *ts, sqlite3_value **v, int ncol)
+/* ---- the validator's row, built in an arena ------------------------------------ */
+
+struct sync__jarena {
+	struct sync__jarena *ja_next;
+	size_t ja_used, ja_cap;
+	_Alignas(max_align_t) unsigned char ja_mem[];
+};
+
+#define JARENA_BLOCK (64 * 1024)
+
+static void *jalloc(sync__jarena **a, size_t n)
+{
+	sync__jarena *b = *a;
+	size_t need = (n + 15) & ~(size_t)15;
+
+	if (b == NULL || b->ja_cap - b->ja_used < need) {
+		size_t cap = need > JARENA_BLOCK ? need : JARENA_BLOCK;
+		if ((b = malloc(sizeof *b + cap)) == NULL)
+			return NULL;
+		b->ja_next = *a;
+		b->ja_used = 0;
+		b->ja_cap = cap;
+		*a = b;
+	}
+	b->ja_used += need;
+	return b->ja_mem + b->ja_used - need;
+}
+
+void sync__jarena_free(sync__jarena *a)
+{
+	while (a != NULL) {
+		sync__jarena *next = a->ja_next;
+		free(a);
+		a = next;
+	}
+}
+
+/* A member of type t named name, appended to o (as cJSON links them). */
+static cJSON *jmember(sync__jarena **a, cJSON *o, const char *name, int t)
+{
+	cJSON *m = jalloc(a, sizeof *m);
+
+	if (m == NULL)
+		return NULL;
+	memset(m, 0, sizeof *m);
+	m->type = t | cJSON_StringIsConst;
+	m->string = (char *)name;
+	if (o->child == NULL) {
+		o->child = m;
+	} else {
+		o->child->prev->next = m;
+		m->prev = o->child->prev;
+	}
+	o->child->prev = m;
+	return m;
+}
+
+cJSON *sync__insert_json(sync__jarena **a, const sync__tshape *ts, sqlite3_value **v, int ncol)
 {
 	cJSON *o;
 
@@ -424,48 +483,46 @@ cJSON *sync__insert_json(const sync__tshape *ts, sqlite3_value **v, int ncol)
 		if (v[i] == NULL || ts->ts_aff[i] == 0 ||
 		    !stored_as_is(ts->ts_aff[i], sqlite3_value_type(v[i])))
 			return NULL;
-	if ((o = cJSON_CreateObject()) == NULL)
+	if ((o = jalloc(a, sizeof *o)) == NULL)
 		return NULL;
+	memset(o, 0, sizeof *o);
+	o->type = cJSON_Object;
 	/* As db_row_json() reads the row: blobs left out. */
 	for (int i = 0; i < ncol; i++) {
+		int t = sqlite3_value_type(v[i]);
 		const char *s;
+		double d;
 		size_t n;
 		cJSON *m;
 
-		switch (sqlite3_value_type(v[i])) {
+		if (t == SQLITE_BLOB)
+			continue;
+		m = jmember(a, o, ts->ts_cols[i],
+			    t == SQLITE_TEXT ? cJSON_String : t == SQLITE_NULL ? cJSON_NULL : cJSON_Number);
+		if (m == NULL)
+			return NULL;
+		switch (t) {
 		case SQLITE_INTEGER:
-			m = cJSON_CreateNumber((double)sqlite3_value_int64(v[i]));
-			break;
 		case SQLITE_FLOAT:
-			m = cJSON_CreateNumber(sqlite3_value_double(v[i]));
+			/* (cJSON_CreateNumber's fields) */
+			d = t == SQLITE_INTEGER ? (double)sqlite3_value_int64(v[i])
+						: sqlite3_value_double(v[i]);
+			m->valuedouble = d;
+			m->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
 			break;
 		case SQLITE_TEXT:
-			/* One copy, up to a NUL as a C string reads it (the
-			 * changeset's bytes have none at the end). */
+			/* Up to a NUL, as a C string reads it (the changeset's
+			 * bytes have none at the end). */
 			s = sqlite3_value_blob(v[i]);
 			n = (size_t)sqlite3_value_bytes(v[i]);
 			n = s ? strnlen(s, n) : 0;
-			if ((m = cJSON_CreateNull()) == NULL)
-				break;
-			if ((m->valuestring = cJSON_malloc(n + 1)) == NULL) {
-				cJSON_Delete(m);
-				m = NULL;
-				break;
-			}
+			if ((m->valuestring = jalloc(a, n + 1)) == NULL)
+				return NULL;
 			memcpy(m->valuestring, n ? s : "", n);
 			m->valuestring[n] = '\0';
-			m->type = cJSON_String;
-			break;
-		case SQLITE_NULL:
-			m = cJSON_CreateNull();
 			break;
 		default:
-			continue;
-		}
-		if (m == NULL || !cJSON_AddItemToObjectCS(o, ts->ts_cols[i], m)) {
-			cJSON_Delete(m);
-			cJSON_Delete(o);
-			return NULL;
+			break;
 		}
 	}
 	return o;
