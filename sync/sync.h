@@ -232,7 +232,8 @@ int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope 
  * (SQLITE_INSERT, SQLITE_UPDATE - also for a resurrected row - or
  * SQLITE_DELETE) and the resulting full row as a JSON object (db_row_json:
  * BLOB columns omitted; for a DELETE, the row being deleted).  The row is
- * borrowed for the call.  Return 0 to accept, or -1 with a short reason
+ * borrowed for the call and read only (the grouped apply builds it in an
+ * arena: cJSON_Delete or any edit of it is undefined).  Return 0 to accept, or -1 with a short reason
  * (NUL-terminated, at most n bytes) to quarantine the whole entry.  Set it
  * once at start-up, before any apply runs (not synchronised); NULL = none.
  */
