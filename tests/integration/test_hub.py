@@ -232,6 +232,21 @@ class HubTest(harness.HubAndNode):
         for t in ("checkins", "checkin_events", "conflicts", "nodes", "enroll_codes", "nonces"):
             self.hub_count("SELECT count(*) FROM %s" % t)
 
+    def test_hub_drops_the_desks_index(self):
+        # The front desk's search by visitor name is the node's; the hub
+        # (migration 2) drops that index and keeps the one its reports read.
+        def indexes(d):
+            db = d.db()
+            try:
+                return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE"
+                                                 " type='index' AND tbl_name='checkins'")}
+            finally:
+                db.close()
+        hub, node = indexes(self.hub), indexes(self.node)
+        self.assertIn("checkins_day", hub)
+        self.assertNotIn("checkins_name", hub)
+        self.assertIn("checkins_name", node)
+
     def test_cli_errors(self):
         p = hub_tool(self.hub, "enroll-code", "--office", "no-such-office")
         self.assertEqual(p.returncode, 1)
