@@ -528,12 +528,19 @@ cJSON *sync__insert_json(sync__jarena **a, const sync__tshape *ts, sqlite3_value
 	return o;
 }
 
+/* 1 when v is a text SQLite cannot give as a C string (out of memory).  A
+ * value converted once stays converted. */
+static int text_oom(sqlite3_value *v)
+{
+	return sync__val_type(v) == SQLITE_TEXT && sqlite3_value_text(v) == NULL;
+}
+
 /* 1 when SQLite cannot give one of the row's text values (out of memory).
- * Run before reading them: a value converted once stays converted. */
+ * Run before reading them. */
 int sync__row_oom(const sync__tshape *ts, sqlite3_value **v)
 {
 	for (int i = 0; i < ts->ts_ncol; i++)
-		if (sync__val_type(v[i]) == SQLITE_TEXT && sqlite3_value_text(v[i]) == NULL)
+		if (text_oom(v[i]))
 			return 1;
 	return 0;
 }
@@ -580,8 +587,7 @@ int sync__scope_ok_keys(actx *a, tcache *tc, sqlite3_value **v)
 	const int key[] = {ts->ts_id, ts->ts_scope, ts->ts_la, ts->ts_row_office, ts->ts_row_la};
 
 	for (size_t i = 0; i < sizeof key / sizeof key[0]; i++)
-		if (key[i] >= 0 && sync__val_type(v[key[i]]) == SQLITE_TEXT &&
-		    sqlite3_value_text(v[key[i]]) == NULL)
+		if (key[i] >= 0 && text_oom(v[key[i]]))
 			return A_ERROR;
 	return scope_verdict(a, ts, v);
 }
