@@ -266,12 +266,15 @@ def main():
 
         proxy.phase = "push"
         cpu0 = cpu_s(hub.pid)
+        pru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         subprocess.run(os.environ.get("BENCH_SYNC_PUSH_WRAP", "").split() +
                        [os.path.join(BIN, "outpost-sync"), "push", "--data", a],
                        capture_output=True, check=True)
         push_s = time.monotonic() - t0
         push_cpu = cpu_s(hub.pid) - cpu0
+        pru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        push_cli_cpu = (pru1.ru_utime + pru1.ru_stime) - (pru0.ru_utime + pru0.ru_stime)
         # The hub and node B as the pull finds them, for the in-process pull below.
         db_copy(os.path.join(hub_dir, "hub.db"), os.path.join(base, "pull-hub.db"))
         db_copy(os.path.join(b, "node.db"), os.path.join(base, "pull-node.db"))
@@ -334,8 +337,9 @@ def main():
               % (entries, push_s, entries / push_s, push_cpu,
                  "met" if push_cpu * 50000.0 / entries < 1.0 else "NOT met", pull_s,
                  entries / pull_s))
-        print("    pull CPU: hub %.2f s, node (outpost-sync pull) %.2f s"
-              % (pull_hub_cpu, pull_cli_cpu))
+        print("    push CPU: hub %.2f s, node A (outpost-sync push) %.2f s;"
+              " pull CPU: hub %.2f s, node B (outpost-sync pull) %.2f s"
+              % (push_cpu, push_cli_cpu, pull_hub_cpu, pull_cli_cpu))
         print("    pull in process (no TLS): %d pages, hub pages %.2f s CPU, node apply %.2f s"
               " CPU = %.0f changes/s; node ns/row first quarter %.0f, last quarter %.0f"
               % (inproc["pages"], inproc["hub_cpu"], inproc["node_cpu"],

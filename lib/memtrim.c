@@ -12,7 +12,8 @@
 void mem_setup(void)
 {
 #ifdef __GLIBC__
-	mallopt(M_MMAP_THRESHOLD, MEM_MMAP_BYTES); /* also stops it rising */
+	mallopt(M_MMAP_THRESHOLD, MEM_MMAP_BYTES); /* fixed: no longer follows frees */
+	mallopt(M_TRIM_THRESHOLD, MEM_TRIM_BYTES);
 	mallopt(M_ARENA_MAX, MEM_ARENAS);
 #endif
 }
