@@ -11,6 +11,7 @@
 #include "lib/log.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,63 +249,112 @@ fail:
 	return -1;
 }
 
+/*
+ * A push run cuts frames from the outbox and sends them in order, one
+ * request at a time, but while the hub applies frame k the node cuts and
+ * deflates frame k+1 (a thread of the run's sends the request, the caller's
+ * thread keeps the database), and once the hub has acknowledged every entry
+ * of frame k, frame k+1 goes out before frame k's entries leave the outbox.
+ * The hub sees the same requests in the same order as before; a frame cut
+ * too early (the hub acknowledged less, or more: another push of this node)
+ * is cut again.  Two frames at most are in memory.
+ */
+typedef struct push_run push_run;
+
+/* One frame: its entries, its bytes, and its request. */
+typedef struct push_slot {
+	push_run *ps_run;
+	buf ps_frame, ps_z, ps_resp;
+	const void *ps_body;  /* ps_frame or ps_z */
+	size_t ps_len;
+	int ps_deflated;
+	int64_t ps_first, ps_last, ps_count;
+	int ps_cut_rc;        /* 0 or SYNC_E_OTHER with ps_cut_err */
+	char ps_cut_err[sizeof ((sync_client *)0)->sc_error];
+	pthread_t ps_thread;
+	int ps_flying;        /* a thread is sending it */
+	int ps_rc;            /* the request's: 0 or SYNC_E_* */
+	long ps_status;
+} push_slot;
+
 /* One push run: the state its batches share. */
-typedef struct push_run {
+struct push_run {
 	sync_client *pr_c;
 	sqlite3 *pr_db;
 	sync_push_stats *pr_st;
 	int64_t pr_base;   /* sync_state.seq_base: local seq = wire seq + base */
 	int64_t pr_after;  /* local seq acknowledged so far */
 	int64_t pr_total;  /* entries pending when the run began */
-	buf pr_frame, pr_z, pr_resp;
-} push_run;
+	push_slot pr_slot[2];
+};
 
-/* The next frame after pr_after into pr_frame.  0 (*count 0: nothing left)
- * or SYNC_E_OTHER with the reason in the client's error. */
-static int push_next_frame(push_run *p, int64_t *first, int64_t *last, int64_t *count)
+#define SLOT_ERR(s, ...) fmt_line((s)->ps_cut_err, sizeof (s)->ps_cut_err, __VA_ARGS__)
+
+/* Cut the frame after local seq `after` into s and deflate it when that
+ * saves bytes on the wire (sync/zbody.h).  Touches the database, never the
+ * client (a request may be in flight): a failure is kept in s->ps_cut_rc
+ * and ps_cut_err.  s->ps_count 0: nothing left to send. */
+static void slot_cut(push_run *p, push_slot *s, int64_t after)
 {
-	sync_client *c = p->pr_c;
 	int rc;
 
-	buf_reset(&p->pr_frame);
-	rc = sync__outbox_frame(p->pr_db, p->pr_after, p->pr_base, &p->pr_frame,
-				SYNC_MAX_BATCH_BYTES, first, last, count);
+	s->ps_cut_rc = 0;
+	s->ps_cut_err[0] = '\0';
+	buf_reset(&s->ps_frame);
+	rc = sync__outbox_frame(p->pr_db, after, p->pr_base, &s->ps_frame, SYNC_MAX_BATCH_BYTES,
+				&s->ps_first, &s->ps_last, &s->ps_count);
 	if (rc < 0) {
-		CERR(c, "cannot read the outbox");
-		return SYNC_E_OTHER;
+		SLOT_ERR(s, "cannot read the outbox");
+	} else if (rc == 1) {
+		SLOT_ERR(s, "outbox entry %" PRId64 " cannot be sent: larger than %d bytes "
+			    "or malformed",
+			 s->ps_first, SYNC_MAX_CHANGESET);
+	} else if (s->ps_count > 0 && s->ps_first <= p->pr_base) {
+		SLOT_ERR(s, "outbox entry %" PRId64 " precedes this enrollment (base %" PRId64
+			    "): cannot be pushed",
+			 s->ps_first, p->pr_base);
+	} else {
+		s->ps_body = s->ps_frame.data;
+		s->ps_len = s->ps_frame.len;
+		s->ps_deflated = 0;
+		if (s->ps_count > 0 && zbody_deflate(s->ps_frame.data, s->ps_frame.len, &s->ps_z) == 0 &&
+		    s->ps_z.len < s->ps_frame.len) {
+			s->ps_body = s->ps_z.data;
+			s->ps_len = s->ps_z.len;
+			s->ps_deflated = 1;
+		}
+		return;
 	}
-	if (rc == 1) {
-		CERR(c, "outbox entry %" PRId64 " cannot be sent: larger than %d bytes "
-			"or malformed",
-		     *first, SYNC_MAX_CHANGESET);
-		return SYNC_E_OTHER;
-	}
-	if (*count > 0 && *first <= p->pr_base) {
-		CERR(c, "outbox entry %" PRId64 " precedes this enrollment (base %" PRId64
-			"): cannot be pushed",
-		     *first, p->pr_base);
-		return SYNC_E_OTHER;
-	}
-	return 0;
+	s->ps_cut_rc = SYNC_E_OTHER;
 }
 
-/* Send pr_frame, compressed when that saves bytes on the wire (sync/zbody.h). */
-static int push_send(push_run *p, long *status)
+/* The request of one frame (on the run's thread, or the caller's). */
+static void *slot_send(void *arg)
 {
-	sync_client *c = p->pr_c;
-	int rc;
+	push_slot *s = arg;
+	sync_client *c = s->ps_run->pr_c;
 
-	if (zbody_deflate(p->pr_frame.data, p->pr_frame.len, &p->pr_z) == 0 &&
-	    p->pr_z.len < p->pr_frame.len) {
-		c->sc_body_encoding = ZBODY_ENCODING;
-		rc = sync_client_request(c, "POST", "/api/v1/sync/push", p->pr_z.data, p->pr_z.len,
-					 status, &p->pr_resp, NULL, NULL, NULL);
-	} else {
-		rc = sync_client_request(c, "POST", "/api/v1/sync/push", p->pr_frame.data,
-					 p->pr_frame.len, status, &p->pr_resp, NULL, NULL, NULL);
-	}
+	c->sc_body_encoding = s->ps_deflated ? ZBODY_ENCODING : NULL;
+	s->ps_rc = sync_client_request(c, "POST", "/api/v1/sync/push", s->ps_body, s->ps_len,
+				       &s->ps_status, &s->ps_resp, NULL, NULL, NULL);
 	c->sc_body_encoding = NULL;
-	return rc;
+	return NULL;
+}
+
+/* Send s: on a thread of its own, or here if none can be had. */
+static void slot_launch(push_slot *s)
+{
+	FAULT_POINT("push.before_send");
+	s->ps_flying = pthread_create(&s->ps_thread, NULL, slot_send, s) == 0;
+	if (!s->ps_flying)
+		slot_send(s);
+}
+
+static void slot_join(push_slot *s)
+{
+	if (s->ps_flying)
+		pthread_join(s->ps_thread, NULL);
+	s->ps_flying = 0;
 }
 
 /* A 409 naming expected_seq: the hub holds every wire seq below it (another
@@ -391,77 +441,125 @@ static int push_acked(push_run *p, const cJSON *o, int64_t first, int64_t last)
 	return 0;
 }
 
-/* One batch: read, send, and settle the hub's answer.  0 and *done when the
- * outbox holds nothing more to send; else SYNC_E_*. */
-static int push_batch(push_run *p, int *done)
+/* Settle the hub's answer to slot s (already parsed into o).  0, or
+ * SYNC_E_* with the client's error set. */
+static int push_settle(push_run *p, push_slot *s, const cJSON *o)
 {
 	sync_client *c = p->pr_c;
-	int64_t first, last, count;
-	cJSON *o = NULL;
-	long status;
-	int rc;
 
-	*done = 0;
-	if (c->sc_cancel && *c->sc_cancel) {
-		CERR(c, "push cancelled");
-		return SYNC_E_OTHER;
-	}
-	rc = push_next_frame(p, &first, &last, &count);
-	if (rc != 0 || count == 0) {
-		*done = rc == 0;
-		return rc;
-	}
-	FAULT_POINT("push.before_send");
-	rc = push_send(p, &status);
-	if (rc != 0)
-		return rc;
+	if (s->ps_rc != 0)
+		return s->ps_rc;
 	p->pr_st->ps_batches++;
-	p->pr_st->ps_sent += count;
-	o = p->pr_resp.len ? cJSON_ParseWithLength(p->pr_resp.data, p->pr_resp.len) : NULL;
-	if (status == 409 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "expected_seq"))) {
-		rc = push_replayed(p, o, first);
-	} else if (status != 200) {
-		sync__hub_error(c, status, &p->pr_resp, "push");
-		rc = sync__status_rc(status);
-	} else {
-		rc = push_acked(p, o, first, last);
+	p->pr_st->ps_sent += s->ps_count;
+	if (s->ps_status == 409 &&
+	    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "expected_seq")))
+		return push_replayed(p, o, s->ps_first);
+	if (s->ps_status != 200) {
+		sync__hub_error(c, s->ps_status, &s->ps_resp, "push");
+		return sync__status_rc(s->ps_status);
 	}
-	cJSON_Delete(o);
-	return rc;
+	return push_acked(p, o, s->ps_first, s->ps_last);
+}
+
+/* Does the hub's answer o to s acknowledge exactly s's entries, so that
+ * the frame cut after them is the next to send? */
+static int slot_acked_whole(const push_run *p, const push_slot *s, const cJSON *o)
+{
+	return s->ps_rc == 0 && s->ps_status == 200 &&
+	       sync__json_i64(o, "acked_seq", -1) + p->pr_base == s->ps_last;
+}
+
+/* Drain the outbox.  0 once nothing is left, else SYNC_E_*. */
+static int push_drain(push_run *p)
+{
+	sync_client *c = p->pr_c;
+	push_slot *a = &p->pr_slot[0], *b = &p->pr_slot[1], *t;
+	char err[sizeof c->sc_error];
+	int rc = 0;
+
+	slot_cut(p, a, p->pr_after);
+	for (;;) {
+		cJSON *o;
+		int early;
+
+		if (a->ps_cut_rc != 0) {
+			CERR(c, "%s", a->ps_cut_err);
+			return a->ps_cut_rc;
+		}
+		if (a->ps_count == 0)
+			return 0;
+		if (!a->ps_flying) {
+			if (c->sc_cancel && *c->sc_cancel) {
+				CERR(c, "push cancelled");
+				return SYNC_E_OTHER;
+			}
+			slot_launch(a);
+		}
+		slot_cut(p, b, a->ps_last); /* while the hub applies a */
+		slot_join(a);
+		o = a->ps_resp.len ? cJSON_ParseWithLength(a->ps_resp.data, a->ps_resp.len) : NULL;
+		early = slot_acked_whole(p, a, o) && b->ps_cut_rc == 0 && b->ps_count > 0 &&
+			!(c->sc_cancel && *c->sc_cancel);
+		if (early)
+			slot_launch(b); /* before a's entries leave the outbox */
+		rc = push_settle(p, a, o);
+		cJSON_Delete(o);
+		if (rc != 0) {
+			/* b's answer, whatever it is, waits for the next push (a
+			 * 409 there names what the hub holds); a's error stands. */
+			snprintf(err, sizeof err, "%s", c->sc_error);
+			slot_join(b);
+			snprintf(c->sc_error, sizeof c->sc_error, "%s", err);
+			return rc;
+		}
+		if (!early && (b->ps_cut_rc != 0 || p->pr_after != a->ps_last))
+			slot_cut(p, b, p->pr_after); /* cut too early: again */
+		t = a;
+		a = b;
+		b = t;
+	}
 }
 
 int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 {
 	sync_push_stats local;
-	push_run p = {.pr_c = c, .pr_db = db,
-		      .pr_frame = BUF_INIT(SYNC_MAX_PUSH_FRAME),
-		      .pr_z = BUF_INIT(SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 8),
-		      .pr_resp = BUF_INIT(SYNC_MAX_REPLY)};
-	int rc, done = 0;
+	push_run p = {.pr_c = c, .pr_db = db};
+	int rc;
 
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof *st);
 	st->ps_head_seq = -1;
 	p.pr_st = st;
+	for (int i = 0; i < 2; i++) {
+		push_slot *s = &p.pr_slot[i];
+
+		s->ps_run = &p;
+		s->ps_frame = (buf)BUF_INIT(SYNC_MAX_PUSH_FRAME);
+		s->ps_z = (buf)BUF_INIT(SYNC_MAX_PUSH_FRAME + SYNC_MAX_PUSH_FRAME / 8);
+		s->ps_resp = (buf)BUF_INIT(SYNC_MAX_REPLY);
+	}
 	if (db_kv_get_i64(db, "sync_state", "seq_base", &p.pr_base) < 0) {
 		CERR(c, "cannot read the sync state of the office database");
-		return SYNC_E_OTHER;
+		rc = SYNC_E_OTHER;
+		goto out;
 	}
 	p.pr_total = db_int(db, "SELECT count(*) FROM outbox", -1);
 	if (p.pr_total < 0) {
 		CERR(c, "cannot read the outbox");
-		return SYNC_E_OTHER;
+		rc = SYNC_E_OTHER;
+		goto out;
 	}
 	st->ps_pending = p.pr_total;
 	p.pr_after = p.pr_base;
 	if (c->sc_progress && p.pr_total > 0)
 		c->sc_progress(c->sc_progress_arg, "push", 0, (uint64_t)p.pr_total);
-	do
-		rc = push_batch(&p, &done);
-	while (rc == 0 && !done);
-	buf_release(&p.pr_frame);
-	buf_release(&p.pr_z);
-	buf_release(&p.pr_resp);
+	rc = push_drain(&p);
+out:
+	for (int i = 0; i < 2; i++) {
+		buf_release(&p.pr_slot[i].ps_frame);
+		buf_release(&p.pr_slot[i].ps_z);
+		buf_release(&p.pr_slot[i].ps_resp);
+	}
 	return rc;
 }
