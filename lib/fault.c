@@ -84,6 +84,11 @@ int64_t fault_snapshot_bytes(void)
 	return env_positive("OUTPOST_TEST_HOOKS_SNAPSHOT_BYTES");
 }
 
+int64_t fault_push_entries(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_PUSH_ENTRIES");
+}
+
 int64_t fault_wal_limit(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_WAL_BYTES");

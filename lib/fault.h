@@ -58,6 +58,9 @@ int64_t fault_sync_interval_ms(void);
  * use the defaults. */
 int64_t fault_snapshot_rows(void);
 int64_t fault_snapshot_bytes(void);
+/* The most entries in one push frame (hooks build only), else 0: the
+ * default, so that small backlogs already go out in several frames. */
+int64_t fault_push_entries(void);
 /* The WAL bound in bytes (hooks build only), else 0: the default. */
 int64_t fault_wal_limit(void);
 

@@ -147,7 +147,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 			 .oc_target = target, .oc_base = base, .oc_schema = -1};
 	outbox_row rows[OUTBOX_CHUNK];
 	int n = 0, i = 0, rc = 0, ret = -1;
-	int64_t seen = 0, next = after;
+	int64_t seen = 0, next = after, most = fault_push_entries();
 
 	*first = *last = *count = 0;
 	if (sync__restamp_load(db, &oc.oc_map) != 0) {
@@ -159,7 +159,8 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 		goto out;
 	while (rc == 0) {
 		if (i == n) {
-			int64_t left = SYNC_FRAME_MAX_ENTRIES - seen;
+			int64_t left = (most > 0 && most < SYNC_FRAME_MAX_ENTRIES
+						? most : SYNC_FRAME_MAX_ENTRIES) - seen;
 
 			outbox_rows_free(rows, n);
 			i = n = 0;
@@ -252,8 +253,8 @@ fail:
 /*
  * A push run cuts frames from the outbox and sends them in order, one
  * request at a time, but while the hub applies frame k the node cuts and
- * deflates frame k+1 (a thread of the run's sends the request, the caller's
- * thread keeps the database), and once the hub has acknowledged every entry
+ * deflates frame k+1 (a thread of its own sends each request; the caller's
+ * thread alone uses the database), and once the hub has acknowledged every entry
  * of frame k, frame k+1 goes out before frame k's entries leave the outbox.
  * The hub sees the same requests in the same order as before; a frame cut
  * too early (the hub acknowledged less, or more: another push of this node)
@@ -524,6 +525,7 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 {
 	sync_push_stats local;
 	push_run p = {.pr_c = c, .pr_db = db};
+	int64_t acked;
 	int rc;
 
 	if (st == NULL)
@@ -551,7 +553,11 @@ int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 		goto out;
 	}
 	st->ps_pending = p.pr_total;
+	/* Entries acknowledged before this run left the outbox with the ack:
+	 * counted from there, a frame's acknowledgement names only its own. */
 	p.pr_after = p.pr_base;
+	if (db_kv_get_i64(db, "sync_state", "acked_seq", &acked) == DB_FOUND && acked > p.pr_after)
+		p.pr_after = acked;
 	if (c->sc_progress && p.pr_total > 0)
 		c->sc_progress(c->sc_progress_arg, "push", 0, (uint64_t)p.pr_total);
 	rc = push_drain(&p);
