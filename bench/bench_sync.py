@@ -157,6 +157,22 @@ def peak_rss_kb(pid):
     return -1
 
 
+def timed_sync(hub_pid, what, data):
+    """`outpost-sync WHAT` on node directory data (behind BENCH_SYNC_PUSH_WRAP
+    or BENCH_SYNC_PULL_WRAP): its wall time, the hub's CPU meanwhile and
+    the command's own CPU, in seconds."""
+    cpu0 = cpu_s(hub_pid)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(os.environ.get("BENCH_SYNC_%s_WRAP" % what.upper(), "").split() +
+                   [os.path.join(BIN, "outpost-sync"), what, "--data", data],
+                   capture_output=True, check=True)
+    wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (wall, cpu_s(hub_pid) - cpu0,
+            (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime))
+
+
 def db_copy(src_path, dst_path):
     """A consistent copy of a database in WAL mode (SQLite's backup)."""
     src = sqlite3.connect(src_path)
@@ -265,30 +281,12 @@ def main():
         dst.close()
 
         proxy.phase = "push"
-        cpu0 = cpu_s(hub.pid)
-        pru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.monotonic()
-        subprocess.run(os.environ.get("BENCH_SYNC_PUSH_WRAP", "").split() +
-                       [os.path.join(BIN, "outpost-sync"), "push", "--data", a],
-                       capture_output=True, check=True)
-        push_s = time.monotonic() - t0
-        push_cpu = cpu_s(hub.pid) - cpu0
-        pru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        push_cli_cpu = (pru1.ru_utime + pru1.ru_stime) - (pru0.ru_utime + pru0.ru_stime)
+        push_s, push_cpu, push_cli_cpu = timed_sync(hub.pid, "push", a)
         # The hub and node B as the pull finds them, for the in-process pull below.
         db_copy(os.path.join(hub_dir, "hub.db"), os.path.join(base, "pull-hub.db"))
         db_copy(os.path.join(b, "node.db"), os.path.join(base, "pull-node.db"))
         proxy.phase = "pull"
-        pull_cpu0 = cpu_s(hub.pid)
-        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.monotonic()
-        subprocess.run(os.environ.get("BENCH_SYNC_PULL_WRAP", "").split() +
-                       [os.path.join(BIN, "outpost-sync"), "pull", "--data", b],
-                       capture_output=True, check=True)
-        pull_s = time.monotonic() - t0
-        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        pull_hub_cpu = cpu_s(hub.pid) - pull_cpu0
-        pull_cli_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+        pull_s, pull_hub_cpu, pull_cli_cpu = timed_sync(hub.pid, "pull", b)
         proxy.phase = "after"
 
         v = json.loads(tool("verify", "--json", "--data", b, check=False).stdout or "{}")

@@ -135,6 +135,17 @@ def pending_by_cli(node):
     return json.loads(p.stdout)["pending"]
 
 
+def offline_backlog(hub, node, name, k):
+    """k check-ins written at node while the hub is down; then the node stops
+    (so only the test pushes) and the hub comes back.  Their ids, and what
+    the outbox holds (the check-ins and any sign-in audit events)."""
+    hub.stop()
+    ids = [checkin(node, "%s %d" % (name, i)) for i in range(k)]
+    node.stop()
+    hub.start()
+    return ids, pending_by_cli(node)
+
+
 def status(node):
     r = node.get("/api/v1/sync/status")
     assert r.status == 200, r
@@ -293,11 +304,7 @@ class SyncNodeTest(OfficeTest):
         hub = self.o.hub()
         a = self.o.node(hub)
         wait_for(lambda: status(a)["cursor"] is not None, what="a's snapshot")
-        hub.stop()
-        first = [checkin(a, "Frame Visitor %d" % i) for i in range(9)]
-        a.stop()
-        hub.start()
-        n = pending_by_cli(a)
+        first, n = offline_backlog(hub, a, "Frame Visitor", 9)
         self.assertGreaterEqual(n, 9)
         p = sync(a, "push", "--json", env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "2"})
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -325,11 +332,7 @@ class SyncNodeTest(OfficeTest):
         # again; no entry is lost or applied twice.
         a.start()
         login(a)
-        hub.stop()
-        second = [checkin(a, "Race Visitor %d" % i) for i in range(12)]
-        a.stop()
-        hub.start()
-        n = pending_by_cli(a)
+        _, n = offline_backlog(hub, a, "Race Visitor", 12)
         env = dict(os.environ, OUTPOST_TEST_HOOKS_PUSH_ENTRIES="1")
         args = [os.path.join(BIN, "outpost-sync"), "push", "--json", "--data", a.data]
         procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -354,11 +357,7 @@ class SyncNodeTest(OfficeTest):
         if TEST_HOOKS:
             a.start()
             login(a)
-            hub.stop()
-            third = [checkin(a, "Crash Visitor %d" % i) for i in range(10)]
-            a.stop()
-            hub.start()
-            n = pending_by_cli(a)
+            third, n = offline_backlog(hub, a, "Crash Visitor", 10)
             p = sync(a, "push", env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "2",
                                      "OUTPOST_FAULT": "push.after_reply:2"})
             self.assertEqual(p.returncode, -9, p.stderr)
