@@ -6,7 +6,7 @@
  * memory back at each free (a low mmap threshold, so every big buffer is
  * mapped and unmapped, and a low trim threshold, so an arena's top is cut
  * back whenever it frees), made every push and pull fault its pages in
- * again: a third of the hub's CPU for a 50,000-change push went to page
+ * again: a quarter of the hub's CPU for a 50,000-change push went to page
  * faults, unmapping and TLB flushes, not to the push.  So the give-back is
  * done on a clock instead: mem_setup() sets both thresholds high
  * (MEM_MMAP_BYTES, MEM_TRIM_BYTES: the push frames, pulled pages and

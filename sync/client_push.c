@@ -148,6 +148,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 	outbox_row rows[OUTBOX_CHUNK];
 	int n = 0, i = 0, rc = 0, ret = -1;
 	int64_t seen = 0, next = after, most = fault_push_entries();
+	int64_t cap = most > 0 && most < SYNC_FRAME_MAX_ENTRIES ? most : SYNC_FRAME_MAX_ENTRIES;
 
 	*first = *last = *count = 0;
 	if (sync__restamp_load(db, &oc.oc_map) != 0) {
@@ -159,8 +160,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 		goto out;
 	while (rc == 0) {
 		if (i == n) {
-			int64_t left = (most > 0 && most < SYNC_FRAME_MAX_ENTRIES
-						? most : SYNC_FRAME_MAX_ENTRIES) - seen;
+			int64_t left = cap - seen;
 
 			outbox_rows_free(rows, n);
 			i = n = 0;
