@@ -25,6 +25,7 @@ typedef struct thr_entry {
 struct throttle {
 	thr_entry *t_ent;
 	size_t t_max;
+	size_t t_top; /* slots ever used: [0, t_top); the rest are never read */
 	uint64_t t_forget_ms;
 };
 
@@ -59,7 +60,7 @@ void throttle_free(throttle *t)
 
 static thr_entry *find(throttle *t, const char *key)
 {
-	for (size_t i = 0; i < t->t_max; i++)
+	for (size_t i = 0; i < t->t_top; i++)
 		if (t->t_ent[i].te_used && strcmp(t->t_ent[i].te_key, key) == 0)
 			return &t->t_ent[i];
 	return NULL;
@@ -72,7 +73,7 @@ static thr_entry *get(throttle *t, const char *key)
 
 	if (e)
 		return e;
-	for (size_t i = 0; i < t->t_max; i++) {
+	for (size_t i = 0; i < t->t_top; i++) {
 		thr_entry *x = &t->t_ent[i];
 		if (!x->te_used) {
 			victim = x;
@@ -81,6 +82,11 @@ static thr_entry *get(throttle *t, const char *key)
 		if (x->te_inflight == 0 && (victim == NULL || x->te_last_ms < victim->te_last_ms))
 			victim = x;
 	}
+	/* A slot never used before an idle one is evicted: the table grows
+	 * into its bound only as keys come, and its untouched pages cost
+	 * nothing. */
+	if ((victim == NULL || victim->te_used) && t->t_top < t->t_max)
+		victim = &t->t_ent[t->t_top++];
 	if (victim == NULL)
 		return NULL;
 	memset(victim, 0, sizeof *victim);

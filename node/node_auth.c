@@ -161,7 +161,7 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 	node_session *s = NULL, *oldest = NULL;
 	uint64_t now = clock_mono_ms(); /* sessions: a clock set back or on changes nothing */
 
-	for (size_t i = 0; i < a->na_nsess; i++) {
+	for (size_t i = 0; i < a->na_top; i++) {
 		node_session *x = &a->na_sess[i];
 		if (x->ss_used && expired(a, x, now))
 			session_drop(x);
@@ -172,6 +172,11 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 			oldest = x;
 		}
 	}
+	/* A slot never used comes before a live session gives way: the table
+	 * grows into its bound as people sign in, and its untouched pages
+	 * cost no memory. */
+	if (s == NULL && a->na_top < a->na_nsess)
+		s = &a->na_sess[a->na_top];
 	if (s == NULL) {
 		/* Full of live sessions: the least recently used one gives way. */
 		if (oldest == NULL)
@@ -400,7 +405,7 @@ void node_auth_sweep(node *n)
 
 	if (a == NULL)
 		return;
-	for (size_t i = 0; i < a->na_nsess; i++) {
+	for (size_t i = 0; i < a->na_top; i++) {
 		node_session *s = &a->na_sess[i];
 		if (!s->ss_used)
 			continue;
@@ -512,7 +517,7 @@ static void on_timer_closed(uv_handle_t *h)
 {
 	struct node_auth *a = h->data;
 
-	crypto_wipe(a->na_sess, a->na_nsess * sizeof *a->na_sess);
+	crypto_wipe(a->na_sess, a->na_top * sizeof *a->na_sess); /* the rest never held one */
 	free(a->na_sess);
 	throttle_free(a->na_thr);
 	free(a);
@@ -539,7 +544,7 @@ int node_auth_session_count(node *n)
 	struct node_auth *a = n->nd_auth;
 	int k = 0;
 
-	for (size_t i = 0; a && i < a->na_nsess; i++)
+	for (size_t i = 0; a && i < a->na_top; i++)
 		k += a->na_sess[i].ss_used != 0;
 	return k;
 }

@@ -84,6 +84,34 @@ static void test_inflight_and_full_table(void **state)
 	throttle_free(t);
 }
 
+/* The table fills slot by slot (slots never used are never read, so
+ * their pages cost nothing): every key is kept until the bound, then the
+ * least recently failed idle key gives way, and only one. */
+static void test_fills_then_evicts_stalest(void **state)
+{
+	throttle *t = throttle_new(64);
+	char key[16];
+
+	(void)state;
+	for (int i = 0; i < 64; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		throttle_fail(t, key, 1000 + (uint64_t)(i == 5 ? 0 : i + 10), 0, 1000);
+	}
+	for (int i = 0; i < 64; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		assert_int_equal(throttle_failures(t, key, 2000), 1);
+	}
+	throttle_fail(t, "new", 3000, 0, 1000);
+	assert_int_equal(throttle_failures(t, "new", 3000), 1);
+	assert_int_equal(throttle_failures(t, "k5", 3000), 0); /* the stalest */
+	for (int i = 0; i < 64; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		if (i != 5)
+			assert_int_equal(throttle_failures(t, key, 3000), 1);
+	}
+	throttle_free(t);
+}
+
 /* The hub's client budget: a bucket of 3 refilled one per second. */
 static void test_bucket(void **state)
 {
@@ -132,5 +160,6 @@ static void test_note_and_forget_time(void **state)
 TU_MAIN(cmocka_unit_test(test_free_tries_then_doubling),
 	cmocka_unit_test(test_forget_and_clear),
 	cmocka_unit_test(test_inflight_and_full_table),
+	cmocka_unit_test(test_fills_then_evicts_stalest),
 	cmocka_unit_test(test_bucket),
 	cmocka_unit_test(test_note_and_forget_time))
