@@ -11,7 +11,9 @@
  *           304) vs GET of a small static asset from the server;
  *   memory: the node's idle RSS.
  *
- * usage: bench_node PORT PID DATADIR [seconds]
+ * usage: bench_node PORT PID DATADIR [seconds [HTTPS_PORT]]
+ * BENCH_NODE_READS=N or BENCH_NODE_WRITES=N: only the reads or only the
+ * check-in POSTs, N rounds, with the node's CPU per answer (A/B runs).
  */
 #include "bench/loadgen.h"
 #include "lib/db.h"
@@ -211,11 +213,11 @@ static double cpu_s(int pid)
 	return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
 }
 
-/* One read phase with the node's own CPU per answer (*us, microseconds):
+/* One phase with the node's own CPU per answer (*us, microseconds):
  * on a machine the load generator shares, the server's cost per request
  * is the figure that does not depend on who else runs. */
-static void read_phase(int port, int pid, double secs, loadgen_build build, const char *path,
-		       int expect, loadgen_result *r, double *us)
+static void timed_phase(int port, int pid, double secs, loadgen_build build, const char *path,
+			int expect, loadgen_result *r, double *us)
 {
 	double c0 = cpu_s(pid);
 
@@ -232,19 +234,34 @@ static void reads_only(int port, int pid, double secs, int rounds)
 
 	for (int i = 0; i < rounds; i++) {
 		if (i % 2 == 0) {
-			read_phase(port, pid, secs, build_get, "/app.css", 200, &s, &us_s);
-			read_phase(port, pid, secs, build_get, "/api/v1/checkins?status=waiting", 200,
-				   &r, &us_r);
+			timed_phase(port, pid, secs, build_get, "/app.css", 200, &s, &us_s);
+			timed_phase(port, pid, secs, build_get, "/api/v1/checkins?status=waiting", 200,
+				    &r, &us_r);
 		} else {
-			read_phase(port, pid, secs, build_get, "/api/v1/checkins?status=waiting", 200,
-				   &r, &us_r);
-			read_phase(port, pid, secs, build_get, "/app.css", 200, &s, &us_s);
+			timed_phase(port, pid, secs, build_get, "/api/v1/checkins?status=waiting", 200,
+				    &r, &us_r);
+			timed_phase(port, pid, secs, build_get, "/app.css", 200, &s, &us_s);
 		}
-		read_phase(port, pid, secs, build_get, "/api/v1/greeter/reasons", 200, &g, &us_g);
+		timed_phase(port, pid, secs, build_get, "/api/v1/greeter/reasons", 200, &g, &us_g);
 		printf("  round %d: static %.0f/s (%.0f us of node CPU each)  waiting list %.0f/s"
 		       " ratio %.2f (%.0f us)  reasons %.0f/s ratio %.2f (%.0f us)  errors %ld\n",
 		       i + 1, s.rps, us_s, r.rps, s.rps > 0 ? r.rps / s.rps : 0, us_r, g.rps,
 		       s.rps > 0 ? g.rps / s.rps : 0, us_g, s.errors + r.errors + g.errors);
+	}
+}
+
+/* BENCH_NODE_WRITES=N: only the check-in POSTs, N rounds, each with the
+ * node's CPU per answer (for A/B runs of two builds taking turns). */
+static void writes_only(int port, int pid, double secs, int rounds)
+{
+	loadgen_result w;
+	double us;
+
+	for (int i = 0; i < rounds; i++) {
+		timed_phase(port, pid, secs, build_post, NULL, 201, &w, &us);
+		printf("  round %d: check-in POST %.0f/s (%.0f us of node CPU each)  p50 %.2f ms"
+		       "  p90 %.2f  p99 %.2f  p99.9 %.2f  errors %ld\n",
+		       i + 1, w.rps, us, w.p50_ms, w.p90_ms, w.p99_ms, w.p999_ms, w.errors);
 	}
 }
 
@@ -275,6 +292,10 @@ int main(int argc, char **argv)
 	if (getenv("BENCH_NODE_READS")) {
 		loadgen_run(port, 30, 0.001, build_post, NULL, 201, &w);
 		reads_only(port, pid, secs, atoi(getenv("BENCH_NODE_READS")));
+		return 0;
+	}
+	if (getenv("BENCH_NODE_WRITES")) {
+		writes_only(port, pid, secs, atoi(getenv("BENCH_NODE_WRITES")));
 		return 0;
 	}
 
