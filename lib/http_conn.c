@@ -298,7 +298,10 @@ static void tls_input(http_conn *c, const char *p, size_t n)
 	if (c->c_state == C_CLOSING)
 		return;
 	if (rc < 0) {
-		log_info("closing connection from %s: TLS error", c->c_peer);
+		char why[224];
+
+		log_info("closing connection from %s: TLS error %s", c->c_peer,
+			 tls_session_error(c->c_tls, why, sizeof why));
 		tls_flush(c, 0); /* a fatal alert, if any */
 		http__conn_close(c);
 		return;

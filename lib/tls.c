@@ -48,6 +48,7 @@ struct tls_session {
 	char *ts_out; /* ciphertext to send */
 	size_t ts_out_len, ts_out_cap;
 	int ts_ready;
+	int ts_err; /* mbedTLS's code for the last -1 of tls_session_input() */
 };
 
 /* ---- configuration ---------------------------------------------------------- */
@@ -324,8 +325,10 @@ int tls_session_input(tls_session *s, const void *p, size_t n,
 		rc = mbedtls_ssl_handshake(&s->ts_ssl);
 		if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
 			goto done;
-		if (rc != 0)
+		if (rc != 0) {
+			s->ts_err = rc;
 			return -1;
+		}
 		s->ts_ready = 1;
 	}
 	for (;;) {
@@ -343,6 +346,7 @@ int tls_session_input(tls_session *s, const void *p, size_t n,
 			s->ts_in_len = 0;
 			return 1;
 		}
+		s->ts_err = rc;
 		return -1;
 	}
 done:
@@ -387,3 +391,22 @@ char *tls_session_take_output(tls_session *s, size_t *n)
 }
 
 int tls_session_ready(const tls_session *s) { return s->ts_ready; }
+
+const char *tls_session_error(const tls_session *s, char *buf, size_t n)
+{
+	char what[160];
+
+	what[0] = '\0';
+	mbedtls_strerror(s->ts_err, what, sizeof what);
+	if (s->ts_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && s->ts_ssl.in_msg != NULL)
+		/* The peer's alert (RFC 5246 7.2): 42 to 48 say it refused the certificate. */
+		snprintf(buf, n, "%sthe client sent fatal alert %u%s",
+			 s->ts_ready ? "" : "in the handshake: ", s->ts_ssl.in_msg[1],
+			 s->ts_ssl.in_msg[1] >= 42 && s->ts_ssl.in_msg[1] <= 48
+			     ? " (it does not trust this certificate)"
+			     : "");
+	else
+		snprintf(buf, n, "%s%s (-0x%04x)", s->ts_ready ? "" : "in the handshake: ",
+			 what[0] ? what : "unknown", (unsigned)-s->ts_err);
+	return buf;
+}

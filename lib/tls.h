@@ -68,4 +68,8 @@ char *tls_session_take_output(tls_session *s, size_t *n);
 /* Nonzero once the handshake has finished. */
 int tls_session_ready(const tls_session *s);
 
+/* What the last -1 of tls_session_input() was, for a log line (no secret:
+ * mbedTLS's text and code, and whether the handshake had finished). */
+const char *tls_session_error(const tls_session *s, char *buf, size_t n);
+
 #endif

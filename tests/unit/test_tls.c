@@ -241,6 +241,42 @@ static int pump(tls_session *s)
 	return rc;
 }
 
+/* An mbedTLS client talking to a server session through the pipes. */
+struct client {
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_entropy_context ent;
+};
+
+static void client_start(struct client *c)
+{
+	mbedtls_ssl_init(&c->ssl);
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_ctr_drbg_init(&c->drbg);
+	mbedtls_entropy_init(&c->ent);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->ent, NULL, 0), 0);
+	assert_int_equal(mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
+						     MBEDTLS_SSL_TRANSPORT_STREAM,
+						     MBEDTLS_SSL_PRESET_DEFAULT),
+			 0);
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE); /* pinned elsewhere */
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	assert_int_equal(mbedtls_ssl_setup(&c->ssl, &c->conf), 0);
+	mbedtls_ssl_set_bio(&c->ssl, NULL, cli_send, cli_recv, NULL);
+	memset(&to_server, 0, sizeof to_server);
+	memset(&to_client, 0, sizeof to_client);
+	server_got_len = 0;
+}
+
+static void client_end(struct client *c)
+{
+	mbedtls_ssl_free(&c->ssl);
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_ctr_drbg_free(&c->drbg);
+	mbedtls_entropy_free(&c->ent);
+}
+
 static void test_tls_exchange(void **state)
 {
 	char *dir = tu_tmpdir("tls");
@@ -248,10 +284,8 @@ static void test_tls_exchange(void **state)
 	const char *err = NULL;
 	tls_config *cfg;
 	tls_session *s;
-	mbedtls_ssl_context cli;
-	mbedtls_ssl_config cc;
-	mbedtls_ctr_drbg_context drbg;
-	mbedtls_entropy_context ent;
+	struct client c;
+	mbedtls_ssl_context *cli = &c.ssl;
 	static unsigned char big[40000], back[40000];
 	size_t got = 0;
 	int rc, i;
@@ -265,25 +299,10 @@ static void test_tls_exchange(void **state)
 	assert_false(tls_session_ready(s));
 	assert_int_equal(tls_session_write(s, "x", 1), -1); /* not before the handshake */
 
-	mbedtls_ssl_init(&cli);
-	mbedtls_ssl_config_init(&cc);
-	mbedtls_ctr_drbg_init(&drbg);
-	mbedtls_entropy_init(&ent);
-	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0), 0);
-	assert_int_equal(mbedtls_ssl_config_defaults(&cc, MBEDTLS_SSL_IS_CLIENT,
-						     MBEDTLS_SSL_TRANSPORT_STREAM,
-						     MBEDTLS_SSL_PRESET_DEFAULT),
-			 0);
-	mbedtls_ssl_conf_authmode(&cc, MBEDTLS_SSL_VERIFY_NONE); /* pinned elsewhere */
-	mbedtls_ssl_conf_rng(&cc, mbedtls_ctr_drbg_random, &drbg);
-	assert_int_equal(mbedtls_ssl_setup(&cli, &cc), 0);
-	mbedtls_ssl_set_bio(&cli, NULL, cli_send, cli_recv, NULL);
-	memset(&to_server, 0, sizeof to_server);
-	memset(&to_client, 0, sizeof to_client);
-	server_got_len = 0;
+	client_start(&c);
 
 	for (i = 0; i < 20; i++) {
-		rc = mbedtls_ssl_handshake(&cli);
+		rc = mbedtls_ssl_handshake(cli);
 		if (rc == 0)
 			break;
 		assert_true(rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
@@ -292,10 +311,10 @@ static void test_tls_exchange(void **state)
 	assert_int_equal(rc, 0);
 	assert_int_equal(pump(s), 0); /* the client's Finished */
 	assert_true(tls_session_ready(s));
-	assert_string_equal(mbedtls_ssl_get_version(&cli), "TLSv1.2");
+	assert_string_equal(mbedtls_ssl_get_version(cli), "TLSv1.2");
 
 	/* client -> server */
-	assert_int_equal(mbedtls_ssl_write(&cli, (const unsigned char *)"GET / HTTP/1.1\r\n\r\n", 18),
+	assert_int_equal(mbedtls_ssl_write(cli, (const unsigned char *)"GET / HTTP/1.1\r\n\r\n", 18),
 			 18);
 	assert_int_equal(pump(s), 0);
 	assert_int_equal(server_got_len, 18);
@@ -307,7 +326,7 @@ static void test_tls_exchange(void **state)
 	assert_int_equal(tls_session_write(s, big, sizeof big), 0);
 	assert_int_equal(pump(s), 0);
 	while (got < sizeof big) {
-		rc = mbedtls_ssl_read(&cli, back + got, sizeof back - got);
+		rc = mbedtls_ssl_read(cli, back + got, sizeof back - got);
 		assert_true(rc > 0);
 		got += (size_t)rc;
 	}
@@ -317,17 +336,55 @@ static void test_tls_exchange(void **state)
 	{
 		tls_session *s2 = tls_session_new(cfg);
 		static const char junk[] = "\x16\x03\x01\x00\x05hello-not-tls";
+		char why[224];
 		assert_int_equal(tls_session_input(s2, junk, sizeof junk - 1, on_plain, NULL), -1);
+		assert_non_null(strstr(tls_session_error(s2, why, sizeof why), "in the handshake: "));
 		tls_session_free(s2);
 	}
 	/* close_notify from the client ends the session cleanly */
-	assert_int_equal(mbedtls_ssl_close_notify(&cli), 0);
+	assert_int_equal(mbedtls_ssl_close_notify(cli), 0);
 	assert_int_equal(pump(s), 1);
 
-	mbedtls_ssl_free(&cli);
-	mbedtls_ssl_config_free(&cc);
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&ent);
+	client_end(&c);
+	tls_session_free(s);
+	tls_config_free(cfg);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* A client that refuses the certificate (as a browser that does not trust
+ * it does) sends a fatal alert after the server's first flight: the error
+ * says which alert and what it means, for the hub's log line. */
+static void test_tls_peer_alert(void **state)
+{
+	char *dir = tu_tmpdir("tls");
+	char crt[512], key[512], why[224];
+	const char *err = NULL;
+	tls_config *cfg;
+	tls_session *s;
+	struct client c;
+	int rc;
+
+	(void)state;
+	paths(dir, crt, key);
+	cfg = tls_config_new(crt, key, 1, &err);
+	assert_non_null(cfg);
+	s = tls_session_new(cfg);
+	assert_non_null(s);
+	client_start(&c);
+	rc = mbedtls_ssl_handshake(&c.ssl); /* the ClientHello */
+	assert_int_equal(rc, MBEDTLS_ERR_SSL_WANT_READ);
+	assert_int_equal(pump(s), 0); /* the server's hello, certificate, key exchange */
+	assert_true(to_client.len > 0);
+	assert_int_equal(mbedtls_ssl_send_alert_message(&c.ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+							MBEDTLS_SSL_ALERT_MSG_CERT_UNKNOWN),
+			 0);
+	assert_int_equal(pump(s), -1);
+	assert_false(tls_session_ready(s));
+	tls_session_error(s, why, sizeof why);
+	assert_string_equal(why, "in the handshake: the client sent fatal alert 46 "
+				 "(it does not trust this certificate)");
+	client_end(&c);
 	tls_session_free(s);
 	tls_config_free(cfg);
 	tu_rmtree(dir);
@@ -341,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_pbkdf2_matches_mbedtls),
 		cmocka_unit_test(test_tls_generate_and_pin),
 		cmocka_unit_test(test_tls_exchange),
+		cmocka_unit_test(test_tls_peer_alert),
 	};
 	tu_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
