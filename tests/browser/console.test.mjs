@@ -91,10 +91,10 @@ async function secondApproves(page, hub, press = () => page.click('#approve')) {
 
 async function withConsole(fn) {
   const hub = await startHub({ args: HUB_ARGS });
-  const browser = await launch();
+  const browser = await launch({ trust: [hub.spki] });
   const cleanup = [];
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     await fn(hub, page, cleanup);
   } finally {
@@ -298,7 +298,7 @@ export const tests = [
 
     // Jordan signs in to the console as an MIS Administrator: the forced
     // change first, then only the Local Area's accounts and no replication pages.
-    const ctx2 = await page.context().browser().newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+    const ctx2 = await page.context().browser().newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const mis = await ctx2.newPage();
       await signIn(mis, hub, { username: 'jlee', password: temp, newPassword: 'Jordan.Lee55' });

@@ -3,6 +3,7 @@
 // through playwright-core, and run axe-core (WCAG 2.1 AA) on a page.
 import { spawn, spawnSync } from 'node:child_process';
 import https from 'node:https';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, openSync, readFileSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -121,8 +122,8 @@ export async function startNode({ data = mkdtempSync(join(tmpdir(), 'outpost-bro
 // The documented test login of a stand-alone demo node (README, "Test login").
 export const DEMO_PASSWORD = 'Outpost.Demo24';
 
-// Start a real outpost-hub (HTTPS, self-signed certificate: open browser
-// contexts with ignoreHTTPSErrors: true) on a free port with a temporary
+// Start a real outpost-hub (HTTPS, self-signed certificate: a browser from
+// launch({ trust: [hub.spki] }) trusts it) on a free port with a temporary
 // data dir.  hub.api() talks to it with the admin token; hub.sql() runs
 // SQL on its database (test fixtures); hub.enrollCode() uses the CLI.
 export async function startHub({ args = [] } = {}) {
@@ -158,8 +159,11 @@ export async function startHub({ args = [] } = {}) {
   }
   if (!ready) throw new Error('outpost-hub did not start; see ' + OUT);
   const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+  // Its key's SPKI hash (base64 SHA-256), the pin the hub logs at start.
+  const spki = createHash('sha256').update(new X509Certificate(readFileSync(join(data, 'hub.crt')))
+    .publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
   return {
-    url, proc, data, token, request,
+    url, proc, data, token, request, spki,
     api(path, body, method = body === undefined ? 'GET' : 'POST') {
       return request(method, path, body, { Authorization: 'Bearer ' + token });
     },
@@ -207,12 +211,18 @@ export async function login(page, node, username = 'demo', password = DEMO_PASSW
   node.session = { cookie: `outpost_session=${get('outpost_session')}`, csrf: get('outpost_csrf') };
 }
 
-export async function launch() {
+// Chromium; trust: SPKI hashes of servers whose certificates it accepts
+// (hub.spki), as an office PC that trusts the hub does.  Not Playwright's
+// ignoreHTTPSErrors: with it Chromium refuses each new connection's
+// certificate first (the hub logs alert 46) and retries it allowed, a
+// second handshake on every connection and a path no user's browser takes.
+export async function launch({ trust = [] } = {}) {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     env: { ...process.env, TZ: OFFICE_TZ },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(trust.length ? ['--ignore-certificate-errors-spki-list=' + trust.join(',')] : [])],
   });
 }
 

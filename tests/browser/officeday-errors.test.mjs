@@ -168,9 +168,9 @@ export const tests = [
   ['the hub console: an account or an access request that does not exist, the audit trail with names', async () => {
     // Fewer PBKDF2 rounds (the hub's test setting), as the console tests do.
     const hub = await startHub({ args: ['--password_iters', '1000'] });
-    const browser = await launch();
+    const browser = await launch({ trust: [hub.spki] });
     try {
-      const page = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } })).newPage();
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
       const r = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hub.data], { encoding: 'utf8' });
       assert(r.status === 0, 'reset-operations: ' + r.stderr);
       const pw = r.stdout.trim().split(/\s+/).pop();

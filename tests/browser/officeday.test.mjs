@@ -27,7 +27,7 @@ async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
 async function withHubAndNode(fn, args = []) {
   const hub = await startHub({ args });
   const node = await startNode();
-  const browser = await launch();
+  const browser = await launch({ trust: [hub.spki] });
   try {
     await fn(hub, node, browser);
   } finally {
@@ -314,7 +314,7 @@ export const tests = [
     assert(r.status === 0, 'reset-operations: ' + r.stderr);
     const temp = r.stdout.trim().split(/\s+/).pop();
     plantSecret(temp);
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const hp = await ctx.newPage();
     await hubFirstSignIn(hp, hub, 'operations', temp, 'Hub.Office42');
     await hp.waitForLoadState('networkidle');
