@@ -217,13 +217,39 @@ export async function login(page, node, username = 'demo', password = DEMO_PASSW
 // certificate first (the hub logs alert 46) and retries it allowed, a
 // second handshake on every connection and a path no user's browser takes.
 export async function launch({ trust = [] } = {}) {
-  return chromium.launch({
+  return watched(await chromium.launch({
     executablePath: '/usr/bin/chromium',
     env: { ...process.env, TZ: OFFICE_TZ },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ...(trust.length ? ['--ignore-certificate-errors-spki-list=' + trust.join(',')] : [])],
-  });
+  }));
+}
+
+// What the browser saw go wrong during the current test (failed requests,
+// page errors, console errors), which run.mjs prints under a failure: a
+// timeout alone does not say whether a request failed or never left.
+const seen = [];
+export function browserEvents() { return seen.splice(0); }
+function note(line) {
+  seen.push(new Date().toISOString().slice(11, 23) + ' ' + line);
+  if (seen.length > 40) seen.shift();
+}
+function watchPage(page) {
+  page.on('requestfailed', r => note(`request failed: ${r.method()} ${r.url().replace(/\?.*/, '')}: ${r.failure() && r.failure().errorText}`));
+  page.on('pageerror', e => note(`page error at ${page.url()}: ${e.message}`));
+  page.on('console', m => { if (m.type() === 'error') note(`console error at ${page.url()}: ${m.text()}`); });
+}
+// Every page of every context (browser.newPage() makes its context through
+// browser.newContext() too).
+function watched(browser) {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...a) => {
+    const ctx = await newContext(...a);
+    ctx.on('page', watchPage);
+    return ctx;
+  };
+  return browser;
 }
 
 const axeSource = readFileSync(join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');

@@ -3,7 +3,7 @@
 import { readdirSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { OUT } from './lib.mjs';
+import { OUT, browserEvents } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 mkdirSync(OUT, { recursive: true });
@@ -17,6 +17,7 @@ for (const f of readdirSync(here).filter(f => f.endsWith('.test.mjs')).sort()) {
   const mod = await import(pathToFileURL(`${here}/${f}`));
   for (const [name, fn] of mod.tests) {
     const t0 = Date.now();
+    browserEvents();
     try {
       await Promise.race([fn(), new Promise((_, rej) => setTimeout(() => rej(new Error(`timed out after ${limit} s`)), limit * 1000))]);
       pass++;
@@ -29,6 +30,8 @@ for (const f of readdirSync(here).filter(f => f.endsWith('.test.mjs')).sort()) {
       }
       fail++;
       console.log(`FAIL ${f}: ${name}\n  ${String(e && e.stack || e).replace(/\n/g, '\n  ')}`);
+      const ev = browserEvents();
+      if (ev.length) console.log('  what the browser saw go wrong (last ' + ev.length + '):\n    ' + ev.join('\n    '));
     }
   }
 }
