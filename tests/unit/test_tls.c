@@ -269,6 +269,21 @@ static void client_start(struct client *c)
 	server_got_len = 0;
 }
 
+/* A server session on a key and certificate made in dir. */
+static tls_session *server_new(const char *dir, tls_config **cfg)
+{
+	char crt[512], key[512];
+	const char *err = NULL;
+	tls_session *s;
+
+	paths(dir, crt, key);
+	*cfg = tls_config_new(crt, key, 1, &err);
+	assert_non_null(*cfg);
+	s = tls_session_new(*cfg);
+	assert_non_null(s);
+	return s;
+}
+
 static void client_end(struct client *c)
 {
 	mbedtls_ssl_free(&c->ssl);
@@ -280,8 +295,6 @@ static void client_end(struct client *c)
 static void test_tls_exchange(void **state)
 {
 	char *dir = tu_tmpdir("tls");
-	char crt[512], key[512];
-	const char *err = NULL;
 	tls_config *cfg;
 	tls_session *s;
 	struct client c;
@@ -291,11 +304,7 @@ static void test_tls_exchange(void **state)
 	int rc, i;
 
 	(void)state;
-	paths(dir, crt, key);
-	cfg = tls_config_new(crt, key, 1, &err);
-	assert_non_null(cfg);
-	s = tls_session_new(cfg);
-	assert_non_null(s);
+	s = server_new(dir, &cfg);
 	assert_false(tls_session_ready(s));
 	assert_int_equal(tls_session_write(s, "x", 1), -1); /* not before the handshake */
 
@@ -358,19 +367,14 @@ static void test_tls_exchange(void **state)
 static void test_tls_peer_alert(void **state)
 {
 	char *dir = tu_tmpdir("tls");
-	char crt[512], key[512], why[224];
-	const char *err = NULL;
+	char why[224];
 	tls_config *cfg;
 	tls_session *s;
 	struct client c;
 	int rc;
 
 	(void)state;
-	paths(dir, crt, key);
-	cfg = tls_config_new(crt, key, 1, &err);
-	assert_non_null(cfg);
-	s = tls_session_new(cfg);
-	assert_non_null(s);
+	s = server_new(dir, &cfg);
 	client_start(&c);
 	rc = mbedtls_ssl_handshake(&c.ssl); /* the ClientHello */
 	assert_int_equal(rc, MBEDTLS_ERR_SSL_WANT_READ);
