@@ -28,8 +28,15 @@ export const tests = [
     // External employers, sorted by active job orders; convert the first.
     await page.goto(node.url + '/crm-external.html');
     await page.selectOption('#f-sort', 'jobs');
+    // The list of the first load may still be on the page: wait for the
+    // sorted one (the answer to sort=jobs, then its rows in that order).
+    const sorted = page.waitForResponse(r => r.url().includes('/external-employers?') && r.url().includes('sort=jobs'));
     await page.click('#filters button[type=submit]');
-    await page.waitForSelector('#list table');
+    await sorted;
+    await page.waitForFunction(() => {
+      const jobs = [...document.querySelectorAll('#list tbody tr td:nth-child(5)')].map(td => Number(td.textContent));
+      return jobs.length > 1 && jobs.every((v, i) => i === 0 || jobs[i - 1] >= v);
+    });
     const firstName = (await page.locator('#list tbody tr').first().locator('td').first().textContent()).trim();
     await page.locator('#list tbody tr').first().getByRole('link', { name: /^Convert to lead/ }).click();
     await page.waitForURL(/crm-lead-form\.html\?external=/);
@@ -119,6 +126,26 @@ export const tests = [
     await page.waitForFunction(() => document.getElementById('vetting').hidden);
     assert((await node.api(`/api/v1/crm/employers/${id}`)).json.vetting_status === 'approved', 'vetting passed');
     await page.screenshot({ path: `${OUT}/crm-lead.png`, fullPage: true });
+  })],
+
+  ['a search sent while the first page is still loading is the one shown, whichever answer comes last', () => withNode(async (node, page) => {
+    // The first page's answer (sorted by name) held back a second, so that
+    // it arrives after the answer to the search sent meanwhile (sort=jobs).
+    await page.route(u => u.pathname.endsWith('/external-employers') && u.searchParams.get('sort') === 'name',
+      async route => { await new Promise(r => setTimeout(r, 1000)); await route.continue(); });
+    const late = page.waitForResponse(r => r.url().includes('/external-employers?') && r.url().includes('sort=name'));
+    const byJobs = page.waitForResponse(r => r.url().includes('/external-employers?') && r.url().includes('sort=jobs'));
+    await page.goto(node.url + '/crm-external.html', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#filters button[type=submit]');
+    await page.selectOption('#f-sort', 'jobs');
+    await page.click('#filters button[type=submit]');
+    const want = (await (await byJobs).json()).items.map(x => x.company_name);
+    await late;
+    await page.waitForTimeout(300); // the late answer, had it been drawn, would be by now
+    const shown = await page.locator('#list tbody tr td:first-child').allTextContents();
+    assert(shown.length === want.length && shown.every((n, i) => n.trim() === want[i]),
+      'the list is the sort=jobs answer, not the late first page: ' + shown.slice(0, 3).join(', '));
+    assert(want.join() !== [...want].sort((a, b) => a.localeCompare(b)).join(), 'the two orders differ in the demo data');
   })],
 
   ['the duplicate warning appears while typing a lead by hand', () => withNode(async (node, page) => {

@@ -29,16 +29,22 @@ export function pagedSearch({ page, render, empty, note = () => '', fail }) {
     el('p', { class: 'actions no-print' },
       el('button', { type: 'button', class: 'secondary', id: 'prev' }, 'Previous page'),
       el('button', { type: 'button', class: 'secondary', id: 'next' }, 'Next page')));
+  // Only the latest search is shown: an answer to an earlier one (the
+  // first page still loading when the filters were sent) comes too late.
+  let asked = 0;
   async function load(ev) {
     if (ev) { ev.preventDefault(); offset = 0; }
+    const mine = ++asked;
     clearErrors($('filters'));
     try {
       const r = await page({ limit: LIMIT, offset });
+      if (mine !== asked) return;
       $('status').textContent = (r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : empty) + note(r);
       $('prev').disabled = offset === 0;
       $('next').disabled = !r.more;
       $('list').replaceChildren(render(r));
     } catch (e) {
+      if (mine !== asked) return;
       $('status').textContent = '';
       fail(e);
     }
