@@ -694,13 +694,17 @@ export const tests = [
     const reasons = (await node.api('/api/v1/greeter/reasons')).json;
     const ci = await node.api('/api/v1/checkins', { visitor_name: 'Quinn Refused', reason_ids: [reasons[0].id], language: 'en' });
     assert(ci.status === 201, 'check-in at the office');
+    // Read before enrolling: the node's first push takes it out of the outbox.
+    const ob = spawnSync('sqlite3', ['-separator', '|', join(node.data, 'node.db'),
+      "SELECT seq, hlc, quote(actor), hex(changeset) FROM outbox ORDER BY seq LIMIT 1"], { encoding: 'utf8' });
+    const [seq, hlc, actor, changeset] = ob.stdout.trim().split('|');
+    assert(ob.status === 0 && changeset, 'the check-in in the outbox: ' + ob.stderr);
     enrollNode(node, hub);
     const nodeId = await until('the node to enroll', async () => (await hub.api('/api/v1/nodes')).json[0]?.id);
     const now = Date.now();
-    hub.sql(`ATTACH '${node.data}/node.db' AS n;
-      INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, hlc, actor, created_at)
-        SELECT 'q-test', '${nodeId}', seq, 'checkins', 'checkins: reason is not offered at this office', changeset, hlc, actor, ${now}
-        FROM n.outbox ORDER BY seq LIMIT 1;
+    hub.sql(`INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, hlc, actor, created_at)
+        VALUES('q-test', '${nodeId}', ${Number(seq)}, 'checkins', 'checkins: reason is not offered at this office',
+          X'${changeset}', '${hlc}', ${actor}, ${now});
       INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner,
         local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, updated_hlc)
       VALUES('c-test', 'offices', 'demo-office', 'address', '"100 Main Street, Sacramento, CA 95814"',
