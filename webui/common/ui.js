@@ -6,6 +6,15 @@ import { el } from './api.js';
 
 export const $ = id => document.getElementById(id);
 
+// A page's loads in order, so that only the latest one draws: an answer to
+// an earlier search (still loading when the next was sent) comes too late.
+//   const loads = latest();  ...  const current = loads();
+//   const r = await api(...); if (!current()) return;
+export function latest() {
+  let asked = 0;
+  return () => { const mine = ++asked; return () => mine === asked; };
+}
+
 // What a form sends: the trimmed value of each input with id prefix + key,
 // by key, leaving out the empty ones.
 export function filled(keys, prefix = '') {

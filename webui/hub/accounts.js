@@ -1,7 +1,7 @@
 // accounts.js - the staff accounts in the administrator's area with filters
 // (Local Area, field division, group, status, recertification due/overdue)
 // and the access requests still waiting to be approved or carried out.
-import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv, KIND_LABEL, recertState } from './console.js';
+import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, downloadCsv, KIND_LABEL, recertState, latest } from './console.js';
 
 let shown = [];
 let areas = [];
@@ -21,10 +21,13 @@ function recertPill(s) {
 const officeName = id => (offices.find(o => o.id === id) || {}).name || id || '';
 const areaName = id => (areas.find(a => a.id === id) || {}).name || id || '';
 
+const loads = latest();
 async function load(ev) {
   if (ev) ev.preventDefault();
+  const current = loads();
   try {
     const list = await api('/api/v1/admin/staff?' + qs({ local_area_id: $('f-la').value, active: $('f-active').value, q: $('f-q').value.trim() }));
+    if (!current()) return;
     const div = $('f-div').value, group = $('f-group').value, rc = $('f-recert').value;
     shown = list.filter(s => (!div || s.field_division === div) && (!group || s.privilege_group === group) &&
       (!rc || recertState(s) === rc));
@@ -33,7 +36,7 @@ async function load(ev) {
         s.field_division ? `${s.field_division} (division)` : areaName(s.local_area_id), officeName(s.office_id), s.privilege_group,
         statusPill(s), recertPill(s), fmtDateTime(s.last_login_at)]), { empty: 'No account matches these filters.' }));
     $('status').textContent = `${shown.length} account${shown.length === 1 ? '' : 's'}`;
-  } catch (e) { $('status').textContent = 'Could not load the accounts: ' + e.message; }
+  } catch (e) { if (current()) $('status').textContent = 'Could not load the accounts: ' + e.message; }
 }
 
 async function loadPending() {

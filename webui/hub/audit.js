@@ -1,6 +1,6 @@
 // audit.js - the audit trail with filters (source, actor, action, dates),
 // printable and as CSV.  The hub answers at most 1000 events, newest first.
-import { api, el, $, qs, table, fmtDate, fmtDateTime, downloadCsv, auditChanges, actionLabel, actionCell, showError, clearErrors } from './console.js';
+import { api, el, $, qs, table, fmtDate, fmtDateTime, downloadCsv, auditChanges, actionLabel, actionCell, showError, clearErrors, latest } from './console.js';
 
 let rows = [];
 const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password_change_failed', 'request.create',
@@ -46,22 +46,26 @@ function subject(a) {
 const where = a => [names.get('la:' + a.local_area_id) || a.local_area_id,
   a.reported_by ? 'reported by node ' + (names.get('node:' + a.reported_by) || a.reported_by) : a.client].filter(Boolean).join(' · ');
 
+const loads = latest();
 async function load(ev) {
   if (ev) ev.preventDefault();
+  const current = loads();
   clearErrors($('filters'));
   const from = $('f-from').value, to = $('f-to').value;
   if (from && to && from > to) return showError($('filters'), { message: '“From” is after “To”.', field: 'from' }, 'f-');
   const p = { source: $('f-source').value, actor: $('f-actor').value.trim(), action: $('f-action').value.trim(),
     from: dayMs(from, false), to: dayMs(to, true) };
   try {
-    rows = await api('/api/v1/admin/audit?' + qs(p));
+    const got = await api('/api/v1/admin/audit?' + qs(p));
+    if (!current()) return;
+    rows = got;
     $('list').replaceChildren(table('Audit events', ['When', 'Who', 'Action', 'Subject', 'Where', 'Details'],
       rows.map(a => [fmtDateTime(a.at), who(a), actionCell(a.action), subject(a), where(a), details(a)]),
       { empty: 'No event matches these filters.' }));
     $('status').textContent = `${rows.length} event${rows.length === 1 ? '' : 's'}${rows.length >= 1000 ? ' (the newest 1000: narrow the dates to see older ones)' : ''}`;
     $('print-head').textContent = `Audit trail (${$('f-source').selectedOptions[0].textContent}), ${fmtDate(from) || 'start'} to ${fmtDate(to) || 'today'}` +
       (p.actor ? `, by ${p.actor}` : '') + (p.action ? `, action ${p.action}` : '') + `. Printed ${fmtDateTime(Date.now())}.`;
-  } catch (e) { $('status').textContent = 'Could not load the audit trail: ' + e.message; }
+  } catch (e) { if (current()) $('status').textContent = 'Could not load the audit trail: ' + e.message; }
 }
 
 $('actions').replaceChildren(...ACTIONS.map(a => el('option', { value: a }, actionLabel(a))));

@@ -7,7 +7,7 @@
 import { el, office, fmtDate as commonDate, fmtDateTime as commonDateTime } from './api.js';
 import { table as uiTable, clearErrors as uiClearErrors, showErrors as uiShowErrors, showSummary, clearSummary } from './ui.js';
 
-export { $, qs, options, pill } from './ui.js';
+export { $, qs, options, pill, latest } from './ui.js';
 
 // ---- field errors: beside each field and in a summary at the top ------------
 // Every field error of a reply (ApiError.errors, else its one error), as

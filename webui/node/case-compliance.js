@@ -4,7 +4,7 @@
 // date (GET /api/v1/case/compliance).
 import { api, el, fmtDate } from './api.js';
 import { printLine } from './office.js';
-import { $, API, meta, qs, options, table, pill, partLink, clockNotice } from './case-common.js';
+import { $, API, meta, qs, options, table, pill, partLink, clockNotice, latest } from './case-common.js';
 
 const KIND = { case_note: 'Case note', soft_exit: 'Soft exit', closure_form: 'Closure form', follow_up: 'Follow-up', followup_form: 'Follow-up form', activity_note: 'Activity note' };
 
@@ -18,13 +18,16 @@ function stat(label, value, id) {
   return el('div', { class: 'card' }, el('div', { class: 'stat', id }, String(value ?? '—')), el('div', {}, label));
 }
 
+const shows = latest();
 async function show(ev) {
   if (ev) ev.preventDefault();
+  const current = shows();
   $('err').textContent = '';
   const q = qs({ staff_id: $('f-staff').value, office_id: $('f-office').value });
   $('csv').href = API + '/compliance?' + qs({ staff_id: $('f-staff').value, office_id: $('f-office').value, format: 'csv' });
   try {
     const c = await api(API + '/compliance?' + q);
+    if (!current()) return;
     const s = c.summary;
     $('asof').textContent = `As of ${fmtDate(c.today)} (the office's trusted date).`;
     printLine($('print-head'), `Case compliance as of ${fmtDate(c.today)}: ${$('f-staff').selectedOptions[0]?.textContent || 'Everyone'}, ` +
@@ -61,7 +64,7 @@ async function show(ev) {
           st.exited ? pill('exited ' + fmtDate(st.exit_date), 'exited') : 'active'];
       })) : el('p', { class: 'muted' }, 'No cases.'));
   } catch (e) {
-    $('err').textContent = e.message;
+    if (current()) $('err').textContent = e.message;
   }
 }
 

@@ -3,7 +3,7 @@
 // links.  Field errors, tables and the like are ui.js's, passed on here.
 // Every CRM page has <header id="top">, <nav id="sub"> and <main id="main">.
 import { api, el } from './api.js';
-import { $, clearErrors, svg, subNav } from './ui.js';
+import { $, clearErrors, svg, subNav, latest } from './ui.js';
 
 export { $, qs, options, clearErrors, showError, showErrors, table, pill, filled, sendAndGo } from './ui.js';
 
@@ -29,22 +29,20 @@ export function pagedSearch({ page, render, empty, note = () => '', fail }) {
     el('p', { class: 'actions no-print' },
       el('button', { type: 'button', class: 'secondary', id: 'prev' }, 'Previous page'),
       el('button', { type: 'button', class: 'secondary', id: 'next' }, 'Next page')));
-  // Only the latest search is shown: an answer to an earlier one (the
-  // first page still loading when the filters were sent) comes too late.
-  let asked = 0;
+  const loads = latest();
   async function load(ev) {
     if (ev) { ev.preventDefault(); offset = 0; }
-    const mine = ++asked;
+    const current = loads();
     clearErrors($('filters'));
     try {
       const r = await page({ limit: LIMIT, offset });
-      if (mine !== asked) return;
+      if (!current()) return;
       $('status').textContent = (r.items.length ? `Showing ${offset + 1}–${offset + r.items.length}${r.more ? ' (more on the next page)' : ''}.` : empty) + note(r);
       $('prev').disabled = offset === 0;
       $('next').disabled = !r.more;
       $('list').replaceChildren(render(r));
     } catch (e) {
-      if (mine !== asked) return;
+      if (!current()) return;
       $('status').textContent = '';
       fail(e);
     }

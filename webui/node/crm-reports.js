@@ -5,6 +5,7 @@
 import { showNotFound, printLine } from './office.js';
 import { api, el, fmtDate } from './api.js';
 import { $, API, meta, options, qs, barChart, table, clearErrors, showError, TYPE_LABEL } from './crm-common.js';
+import { latest } from './ui.js';
 
 function section(title, rows, cols, pick) {
   return el('section', { class: 'card' }, el('h2', {}, title),
@@ -20,13 +21,16 @@ function params() {
   return [kind, p];
 }
 
+const runs = latest();
 async function run(ev) {
   if (ev) ev.preventDefault();
+  const current = runs();
   clearErrors($('filters'));
   const [kind, p] = params();
   $('csv').href = `${API}/reports/${kind}?${qs({ ...p, format: 'csv' })}`;
   try {
     const r = await api(`${API}/reports/${kind}?${qs(p)}`);
+    if (!current()) return;
     const sel = id => $(id).selectedOptions[0]?.textContent || '';
     printLine($('print-head'), `${sel('r-kind')}, ${fmtDate(p.from) || 'from the start'} to ${fmtDate(p.to) || 'today'}` +
       (p.account_type ? `, ${sel('r-account_type')}` : ''));
@@ -58,6 +62,7 @@ async function run(ev) {
     }
     $('out').replaceChildren(...parts);
   } catch (e) {
+    if (!current()) return;
     $('out').replaceChildren();
     $('total').textContent = '';
     showError($('filters'), e, 'r-');

@@ -1,6 +1,6 @@
 // visits.js - visit counts for a day or a range, with SVG bar charts drawn here.
 import { api, el, fmtDuration, fmtDate, fmtDateTime, officeToday } from './api.js';
-import { $, svg } from './ui.js';
+import { $, svg, latest } from './ui.js';
 
 // Vertical bars: items [{label, value}], with a text alternative.
 function columns(items, title) {
@@ -39,13 +39,16 @@ function rows(items, title) {
   return s;
 }
 
+const loads = latest();
 async function load(ev) {
   if (ev) ev.preventDefault();
+  const current = loads();
   $('err').textContent = '';
   const q = `from=${$('from').value}&to=${$('to').value}`;
   $('csv').href = '/api/v1/greeter/visits.csv?' + q;
   try {
     const s = await api('/api/v1/greeter/stats?' + q);
+    if (!current()) return;
     $('s-total').textContent = s.total;
     $('s-served').textContent = s.served;
     $('s-left').textContent = s.left;
@@ -69,21 +72,23 @@ async function load(ev) {
     const rs = s.by_reason.map(r => ({ label: r.label, value: r.count }));
     $('by-reason').replaceChildren(rows(rs, 'Visits by reason'));
     $('reason-rows').replaceChildren(...rs.map(r => el('tr', {}, el('td', {}, r.label), el('td', {}, String(r.value)))));
-    await loadDays(q);
+    await loadDays(q, current);
   } catch (e) {
-    $('err').textContent = e.message;
+    if (current()) $('err').textContent = e.message;
   }
 }
 
 // One row per day of the range (at most 92): visits, Spanish, and whether
 // it was a business day; a business day before today without a visit is
 // flagged (model/holidays.c decides what a business day is).
-async function loadDays(q) {
+async function loadDays(q, current) {
   let d;
   try { d = await api('/api/v1/greeter/days?' + q); } catch (e) {
+    if (!current()) return;
     $('by-day').replaceChildren(el('p', { class: 'muted' }, 'Days: ' + e.message));
     return;
   }
+  if (!current()) return;
   const missing = new Set(d.missing);
   $('by-day').replaceChildren(el('table', {}, el('caption', { class: 'sr-only' }, 'Visits per day'),
     el('thead', {}, el('tr', {}, ...['Day', 'Visits', 'In Spanish', 'Business day'].map(h => el('th', { scope: 'col' }, h)))),
