@@ -536,6 +536,10 @@ void node_sync_identity_check(node *n)
 	hlc_set_node(&n->nd_hlc, n->nd_node_id);
 	log_info("enrolled: node %s of office '%s' (taken before its first sync)", n->nd_node_id,
 		 n->nd_office_id);
+	/* The first sync now, not a whole interval after the last look for
+	 * an enrollment. */
+	if (!ns->ns_off && !ns->ns_stopping && !ns->ns_busy)
+		schedule(ns, 0);
 }
 
 /* Background sync off: take the enrolled identity (if any) now, since no
@@ -678,7 +682,12 @@ static route_rc post_sync_now(route_call *a)
 	node *n = API_NODE(a);
 	struct node_sync *ns = n->nd_sync;
 
-	if (ns == NULL || !ns->ns_enrolled || ns->ns_stopping)
+	char path[PATH_MAX + 32];
+
+	/* Enrolled since the last cycle (outpost-sync enroll beside the running
+	 * node): the cycle this schedules takes the identity up. */
+	snprintf(path, sizeof path, "%s/%s", n->nd_data, SYNC_IDENTITY_FILE);
+	if (ns == NULL || ns->ns_stopping || (!ns->ns_enrolled && access(path, F_OK) != 0))
 		return route_fail(a, 409, NULL, "this office is not connected to a hub");
 	if (!ns->ns_busy && !ns->ns_off)
 		schedule(ns, 0);

@@ -253,6 +253,28 @@ class SyncNodeTest(OfficeTest):
         self.assertGreaterEqual(hv["pull_lag"], 0)
 
 
+    def test_enrolled_while_running_syncs_at_once(self):
+        """outpost-sync enroll beside a running stand-alone node: its first
+        sync starts at once (not a sync interval later) and "Sync now"
+        works before it has (it said "not connected to a hub")."""
+        hub = self.o.hub()
+        n = Daemon("node", args=["--sync-interval", "300"])
+        self.o.daemons.append(n)
+        n.start()
+        login(n)
+        time.sleep(1.0)  # its first cycle (after 0.5 s) finds no enrollment
+        self.assertIsNone(status(n)["cursor"])
+        p = sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub), "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            plant_secret(json.load(f)["node_secret"])
+        r = n.post("/api/v1/sync/now", {})
+        self.assertEqual(r.status, 202, r)
+        # (the snapshot replaces the stand-alone node's staff, and with them
+        # the session: read its database)
+        wait_for(lambda: count(n, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'") == 1,
+                 what="the node's snapshot", timeout=30)
+
     def test_pull_only_with_empty_outbox(self):
         hub = self.o.hub()
         a = self.o.node(hub)
