@@ -394,19 +394,18 @@ int tls_session_ready(const tls_session *s) { return s->ts_ready; }
 
 const char *tls_session_error(const tls_session *s, char *buf, size_t n)
 {
-	char what[160];
+	const char *when = s->ts_ready ? "" : "in the handshake: ";
+	char what[160] = "";
 
-	what[0] = '\0';
-	mbedtls_strerror(s->ts_err, what, sizeof what);
-	if (s->ts_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && s->ts_ssl.in_msg != NULL)
+	if (s->ts_err == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && s->ts_ssl.in_msg != NULL) {
 		/* The peer's alert (RFC 5246 7.2): 42 to 48 say it refused the certificate. */
-		snprintf(buf, n, "%sthe client sent fatal alert %u%s",
-			 s->ts_ready ? "" : "in the handshake: ", s->ts_ssl.in_msg[1],
-			 s->ts_ssl.in_msg[1] >= 42 && s->ts_ssl.in_msg[1] <= 48
-			     ? " (it does not trust this certificate)"
-			     : "");
-	else
-		snprintf(buf, n, "%s%s (-0x%04x)", s->ts_ready ? "" : "in the handshake: ",
-			 what[0] ? what : "unknown", (unsigned)-s->ts_err);
+		unsigned alert = s->ts_ssl.in_msg[1];
+
+		snprintf(buf, n, "%sthe client sent fatal alert %u%s", when, alert,
+			 alert >= 42 && alert <= 48 ? " (it does not trust this certificate)" : "");
+		return buf;
+	}
+	mbedtls_strerror(s->ts_err, what, sizeof what);
+	snprintf(buf, n, "%s%s (-0x%04x)", when, what[0] ? what : "unknown", (unsigned)-s->ts_err);
 	return buf;
 }

@@ -504,20 +504,27 @@ out:
 	return ret;
 }
 
+/* DIR/sync.json is there: enrolled, whether or not a cycle has taken it up. */
+static int identity_present(const node *n)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/%s", n->nd_data, SYNC_IDENTITY_FILE);
+	return access(path, F_OK) == 0;
+}
+
 void node_sync_identity_check(node *n)
 {
 	char id[64], off[64] = "", la[64] = "";
 
 	struct node_sync *ns = n->nd_sync;
-	char path[PATH_MAX + 16];
 	db_version v;
 
 	if (ns == NULL || ns->ns_enrolled)
 		return;
 	/* Every request asks: enrollment writes DIR/sync.json first, and the
 	 * rows are read only when node.db changed since. */
-	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
-	if (access(path, F_OK) != 0)
+	if (!identity_present(n))
 		return;
 	if (node_db_version(n, &v) == 0) {
 		if (ns->ns_id_ver_ok && db_version_same(&v, &ns->ns_id_ver))
@@ -682,12 +689,9 @@ static route_rc post_sync_now(route_call *a)
 	node *n = API_NODE(a);
 	struct node_sync *ns = n->nd_sync;
 
-	char path[PATH_MAX + 32];
-
 	/* Enrolled since the last cycle (outpost-sync enroll beside the running
 	 * node): the cycle this schedules takes the identity up. */
-	snprintf(path, sizeof path, "%s/%s", n->nd_data, SYNC_IDENTITY_FILE);
-	if (ns == NULL || ns->ns_stopping || (!ns->ns_enrolled && access(path, F_OK) != 0))
+	if (ns == NULL || ns->ns_stopping || (!ns->ns_enrolled && !identity_present(n)))
 		return route_fail(a, 409, NULL, "this office is not connected to a hub");
 	if (!ns->ns_busy && !ns->ns_off)
 		schedule(ns, 0);
