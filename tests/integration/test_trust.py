@@ -472,15 +472,23 @@ class TrustTest(Base):
         theirs = tempfile.mkdtemp(prefix="outpost-theirs-")
         os.chmod(theirs, 0o755)
         os.chmod(os.path.dirname(theirs), os.stat(os.path.dirname(theirs)).st_mode | 0o005)
+        # nobody runs a copy: the checkout may sit below a folder only its
+        # owner can enter (a clone into `mktemp -d`)
+        bindir = tempfile.mkdtemp(prefix="outpost-bin-")
+        os.chmod(bindir, 0o755)
+        exe = os.path.join(bindir, "outpost-node")
+        shutil.copy(os.path.join(BIN, "outpost-node"), exe)
+        os.chmod(exe, 0o755)
         try:
             p = as_nobody("'%s' --data '%s' --listen 127.0.0.1:%d" % (
-                os.path.join(BIN, "outpost-node"), theirs, harness.free_port()))
+                exe, theirs, harness.free_port()))
             err = p.stdout.decode() + p.stderr.decode()
             self.assertNotEqual(p.returncode, 0, err)
             self.assertIn("chmod 700", err)
             self.assertEqual(os.listdir(theirs), [])
         finally:
             shutil.rmtree(theirs, ignore_errors=True)
+            shutil.rmtree(bindir, ignore_errors=True)
 
     def test_copied_databases_reveal_nothing(self):
         """hub.db and node.db copied alone: no SSN key, no node secret in them;
