@@ -89,6 +89,11 @@ int64_t fault_push_entries(void)
 	return env_positive("OUTPOST_TEST_HOOKS_PUSH_ENTRIES");
 }
 
+int64_t fault_pull_rows(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_PULL_ROWS");
+}
+
 int64_t fault_wal_limit(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_WAL_BYTES");

@@ -35,6 +35,9 @@
  * SYNC_SNAPSHOT_PAGE_ROWS, SYNC_SNAPSHOT_PAGE_BYTES), so a test's small data
  * set takes many pages.
  *
+ * OUTPOST_TEST_HOOKS_PULL_ROWS (hooks only) sets the rows a node asks for
+ * in a pull page, so a test's backlog takes many pages.
+ *
  * OUTPOST_TEST_HOOKS_WAL_BYTES (hooks only) sets the WAL's bound (db.h
  * DB_WAL_LIMIT_BYTES), so a test passes it with a few thousand writes.
  *
@@ -61,6 +64,9 @@ int64_t fault_snapshot_bytes(void);
 /* The most entries in one push frame (hooks build only), else 0: the
  * default, so that small backlogs already go out in several frames. */
 int64_t fault_push_entries(void);
+/* Rows the node asks for in a pull page (hooks build only), else 0: the
+ * default, SYNC_MAX_PULL_ROWS. */
+int64_t fault_pull_rows(void);
 /* The WAL bound in bytes (hooks build only), else 0: the default. */
 int64_t fault_wal_limit(void);
 

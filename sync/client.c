@@ -9,32 +9,33 @@
 
 int sync_client_cycle(sync_client *c, sqlite3 *db, sync_push_stats *ps, sync_pull_stats *pl)
 {
-	sync_push_stats ps2;
+	sync_push_stats local, ps2;
 	int rc;
 
+	if (ps == NULL)
+		ps = &local;
 	rc = sync_client_push(c, db, ps);
 	if (rc != 0)
 		return rc;
+	/* Office writes that arrive during the pull are pushed by it (client_pull.c). */
+	c->sc_push_between = ps;
 	for (int round = 0; round < CYCLE_MAX_ROUNDS; round++) {
 		rc = sync_client_pull(c, db, pl);
 		if (rc != SYNC_E_PENDING)
 			break;
-		/* A local write arrived between push and pull: push it first. */
+		/* Writes kept coming through the pull's own pushes: push again. */
 		rc = sync_client_push(c, db, &ps2);
 		if (rc != 0)
-			return rc;
-		if (ps) {
-			ps->ps_sent += ps2.ps_sent;
-			ps->ps_acked += ps2.ps_acked;
-			ps->ps_batches += ps2.ps_batches;
-			ps->ps_quarantined += ps2.ps_quarantined;
-			ps->ps_acked_seq = ps2.ps_acked_seq ? ps2.ps_acked_seq : ps->ps_acked_seq;
-		}
+			break;
+		sync__push_stats_add(ps, &ps2);
 		rc = SYNC_E_PENDING;
 	}
+	c->sc_push_between = NULL;
 	if (rc != 0)
 		return rc;
-	if (db_int(db, "SELECT count(*) FROM outbox", 0) > 0)
+	if (db_int(db, "SELECT count(*) FROM outbox", 0) > 0) {
 		rc = sync_client_push(c, db, &ps2);
+		sync__push_stats_add(ps, &ps2);
+	}
 	return rc;
 }

@@ -142,6 +142,11 @@ typedef struct sync_client {
 	int64_t sc_acked_before;     /* pull: the local acked_seq at its start, or -1 */
 	sync_pull_told_fn sc_told;   /* pull pages: every row applied (sync.h), or NULL */
 	void *sc_told_arg;
+	/* Set by sync_client_cycle() for its pulls: a page refused because an
+	 * office write reached the outbox while it was fetched is applied again
+	 * after a push of that write (counted here), instead of ending the pull
+	 * with SYNC_E_PENDING.  NULL (outpost-sync pull): SYNC_E_PENDING. */
+	struct sync_push_stats *sc_push_between;
 } sync_client;
 
 /* Call once per process before any thread uses the client (curl_global_init). */
@@ -229,14 +234,18 @@ typedef struct sync_pull_stats {
  * resumed from the recorded position when an earlier one was interrupted -
  * then pull pages until X-Outpost-More is 0, each applied with
  * sync_node_apply_pull().  SYNC_E_PENDING when local changes are waiting
- * (push first; a snapshot half-way stays recorded and resumes).  Progress
+ * (push first; a snapshot half-way stays recorded and resumes), unless
+ * c->sc_push_between is set: then it pushes them itself and goes on (see
+ * client_pull.c).  Progress
  * (sc_progress) is reported as "snapshot" with the bytes of every page so
  * far (total 0) and "pull" per page.  st may be NULL.
  */
 int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st);
 
-/* Push, pull, and push again when local writes arrived meanwhile (pull is
- * retried after such a push, a few times).  Stats may be NULL. */
+/* Push, then pull with the office's writes that arrive meanwhile pushed as
+ * they come (sc_push_between; the pull is begun again after a push, a few
+ * times, when they keep coming), and push what is left.  Every push's
+ * counts go to ps.  Stats may be NULL. */
 int sync_client_cycle(sync_client *c, sqlite3 *db, sync_push_stats *ps, sync_pull_stats *pl);
 
 /* Store what the last contact taught (node_meta clock_offset_ms,

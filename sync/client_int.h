@@ -70,5 +70,7 @@ void sync__url_join(const char *base, const char *path, char *out, size_t n);
 void sync__hub_error(sync_client *c, long status, const buf *resp, const char *doing);
 /* SYNC_E_AUTH for 401, SYNC_E_SCHEMA for 426, else SYNC_E_OTHER. */
 int sync__status_rc(long status);
+/* Add a later push's counts into `into` (a cycle's several pushes). */
+void sync__push_stats_add(sync_push_stats *into, const sync_push_stats *from);
 
 #endif

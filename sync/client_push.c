@@ -521,6 +521,21 @@ static int push_drain(push_run *p)
 	}
 }
 
+void sync__push_stats_add(sync_push_stats *into, const sync_push_stats *from)
+{
+	into->ps_sent += from->ps_sent;
+	into->ps_acked += from->ps_acked;
+	into->ps_batches += from->ps_batches;
+	into->ps_applied += from->ps_applied;
+	into->ps_skipped += from->ps_skipped;
+	into->ps_quarantined += from->ps_quarantined;
+	into->ps_conflicts += from->ps_conflicts;
+	if (from->ps_acked_seq)
+		into->ps_acked_seq = from->ps_acked_seq;
+	if (from->ps_head_seq >= 0)
+		into->ps_head_seq = from->ps_head_seq;
+}
+
 int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st)
 {
 	sync_push_stats local;

@@ -13,8 +13,9 @@
  * The node applies a page with one sqlite3changeset_apply_v2 call and no
  * session attached, so downloaded rows never enter its outbox, and moves its
  * cursor in the same transaction (the call takes no savepoint of its own: a
- * failure rolls the whole transaction back) - and only while the outbox is empty, so a pull
- * never overwrites a local edit the hub has not merged yet.
+ * failure rolls the whole transaction back) - and only while none of the
+ * page's rows has a local edit in the outbox, so a pull never overwrites a
+ * local edit the hub has not merged yet (pull_pending.c).
  *
  * A snapshot comes in pages too (sync.h, OVERVIEW): the hub walks the
  * node-visible tables in registry order and each by "id" from the position

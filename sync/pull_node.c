@@ -1,13 +1,15 @@
 /*
  * pull_node.c - the office node's side of pull.c: a pull page applied with
- * its cursor in one transaction (only while the outbox is empty; changes the
- * node cannot take are set aside and recorded), and snapshot pages applied
+ * its cursor in one transaction (only while none of its rows has an office
+ * write still in the outbox, pull_pending.c; changes the node cannot take
+ * are set aside and recorded), and snapshot pages applied
  * range by range until the last one sets the snapshot's seq as the cursor.
  * The page formats and their guarantees are described atop pull.c.
  */
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "sync/pull_local.h"
+#include "sync/pull_pending.h"
 #include "model/schema.h"
 #include "lib/fault.h"
 #include "lib/hlc.h"
@@ -201,9 +203,10 @@ static int page_take(const void **page, size_t *len, buf *kept, aside_ent *aside
 	return 0;
 }
 
-/* In a page's transaction: 0 when the outbox is empty (a page never
- * overwrites a local edit the hub has not merged), -2 when it holds rows,
- * -1 on error. */
+/* In a snapshot page's transaction: 0 when the outbox is empty, -2 when it
+ * holds rows, -1 on error.  A snapshot page replaces every row of its range,
+ * those it does not name included, so it waits for the push of any local
+ * write (a pull page asks less: pull_pending.c). */
 static int outbox_empty(sqlite3 *db)
 {
 	int64_t pending = db_int(db, "SELECT count(*) FROM outbox", -1);
@@ -305,7 +308,8 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 		buf_release(&kept);
 		return -1;
 	}
-	if ((rc = outbox_empty(db)) != 0) {
+	/* Beside pending office writes only when it touches none of their rows. */
+	if ((rc = sync__pull_pending_clear(db, patchset, len)) != 0) {
 		ret = rc;
 		goto out;
 	}

@@ -264,7 +264,9 @@ int sync_hub_pull_cached(sqlite3 *db, sync_pull_cache *c, const sync_scope *sc, 
 			 int max_rows, buf *out, int64_t *next, int64_t *head, int *more);
 /* Node: apply a pull page and set the cursor in node_meta ("sync_cursor")
  * and last_pull_ms in one transaction.  0; -1 error or malformed page; -2
- * the outbox is not empty (nothing changed); -3 a snapshot is under way
+ * a row of the page has an office write still in the outbox, or more is
+ * pending than is checked row by row (sync/pull_pending.h; nothing
+ * changed); -3 a snapshot is under way
  * (node_meta snapshot_seq is set: finish it first, nothing changed). */
 int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor);
 /* The same, and once the page is committed, told(arg, table, id, idlen) for

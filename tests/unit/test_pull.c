@@ -1157,6 +1157,90 @@ static void test_pull_told(void **state)
 	sqlite3_close(hub);
 }
 
+/* Pull one page after *next from the hub into page. */
+static void page_after(sqlite3 *hub, int64_t *next, buf *page)
+{
+	int64_t head;
+	int more;
+
+	buf_reset(page);
+	assert_int_equal(sync_hub_pull(hub, &sc1, *next, 100, page, next, &head, &more), 0);
+	assert_true(page->len > 0);
+}
+
+static void note_is(sqlite3 *node, const char *id, const char *want)
+{
+	char *sql = sqlite3_mprintf("SELECT coalesce(note, '') FROM checkins WHERE id=%Q", id);
+	char note[32] = "";
+
+	assert_non_null(sql);
+	assert_int_equal(db_text(node, sql, NULL, note, sizeof note), 0);
+	sqlite3_free(sql);
+	assert_string_equal(note, want);
+}
+
+/* Office writes still in the outbox hold back only a page that names one
+ * of their rows: the desk's new check-ins and edits do not stall a pull of
+ * other rows (pull_pending.c). */
+static void test_node_apply_beside_pending_writes(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	buf page = BUF_INIT(1 << 20);
+	int64_t next = 0, before;
+
+	seed(hub);
+	page_after(hub, &next, &page);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+
+	/* pending: an edit of c1 and a new check-in c7 (an INSERT's key) */
+	st_node_write(node, NULL, "000000000009.0000.nodeA",
+		      "UPDATE checkins SET note='local' WHERE id='c1'");
+	st_node_write(node, NULL, "000000000009.0001.nodeA",
+		      "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
+		      " visit_date, note) VALUES('c7', 'office-1', 'la-1', 'W', 2, '2026-01-05', 'desk')");
+	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 2);
+
+	/* the hub changed c3 only: applied beside them */
+	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='hub' WHERE id='c3'"), 0);
+	page_after(hub, &next, &page);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	note_is(node, "c3", "hub");
+	note_is(node, "c1", "local");
+	note_is(node, "c7", "desk");
+	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 2);
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), next);
+
+	/* a page naming c1 (the hub's edit beside c3's) waits for the push */
+	before = next;
+	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='hub2' WHERE id='c3';"
+				      "UPDATE checkins SET note='hub' WHERE id='c1'"), 0);
+	page_after(hub, &next, &page);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), -2);
+	note_is(node, "c1", "local");
+	note_is(node, "c3", "hub");
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), before);
+	assert_true(sqlite3_get_autocommit(node));
+
+	/* so does one naming the pending INSERT's row */
+	checkin(hub, "c7", "office-1", "la-1");
+	{
+		int64_t n7 = before;
+		buf p7 = BUF_INIT(1 << 20);
+
+		page_after(hub, &n7, &p7);
+		assert_int_equal(sync_node_apply_pull(node, p7.data, p7.len, n7), -2);
+		note_is(node, "c7", "desk");
+		buf_release(&p7);
+	}
+
+	/* pushed (the outbox acked): the held page applies */
+	assert_int_equal(db_exec(node, "DELETE FROM outbox"), 0);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	note_is(node, "c1", "hub");
+	note_is(node, "c3", "hub2");
+	buf_release(&page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1165,6 +1249,7 @@ int main(void)
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
 		DBS_TEST(test_node_apply_idempotent_and_outbox_guard),
+		DBS_TEST(test_node_apply_beside_pending_writes),
 		DBS_TEST(test_snapshot_pages_walk),
 		DBS_TEST(test_snapshot_big_rows),
 		DBS_TEST(test_snapshot_replaces_what_the_node_held),
