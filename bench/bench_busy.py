@@ -6,14 +6,16 @@ in the same run.
   1. A hub and two office nodes A and B of one office, syncing by
      themselves every second (sync_interval 1).
   2. Reference: node A stops, bench_sync gen gives it ENTRIES check-ins of
-     a week offline, and it starts again; the time until B holds all of
+     a week offline (visits finished, so the desks' waiting lists stay a
+     day's size), and it starts again; the time until B holds all of
      them, with nobody at either desk.
   3. The same with the desks busy: CLIENTS threads at each node check
      visitors in and read the waiting list at an office's pace (a request
      every 0 to 100 ms each) from before A stops until B holds the second
      backlog.  The catch-up's ratio to the reference says what the desk
      costs the sync; B's desk latency during the catch-up, against the
-     same desk before any backlog, what the sync costs the desk.
+     same desk before any backlog, what the sync costs the desk (at B,
+     which pulls; at A, which pushes its backlog).
   4. Nothing lost: every check-in a desk was answered 201 for is at the
      hub once the desks stop.
 
@@ -109,7 +111,7 @@ def catch_up(harness, a, b, entries):
     started.  Seconds from its start until B holds them all."""
     want = backlog_at(b) + entries
     a.stop()
-    subprocess.run([HELPER, "gen", os.path.join(a.data, "node.db"), str(entries), "7"],
+    subprocess.run([HELPER, "gen", os.path.join(a.data, "node.db"), str(entries), "7", "done"],
                    capture_output=True, check=True)
     a.start()
     harness.login(a)
@@ -167,6 +169,8 @@ def main():
             d.finish()
         during = desks[1].window(t0, t0 + busy)
         alone = desks[1].window(base0, base1)
+        a_during = desks[0].window(t0, t0 + busy)
+        a_alone = desks[0].window(base0, base1)
         bad = sum(1 for d in desks for x in d.lat if x[2] >= 500)
 
         acked = [i for d in desks for i in d.acked]
@@ -194,6 +198,8 @@ def main():
               "(1.00: the desks cost the sync nothing)" % (busy, busy / quiet if quiet else 0))
         print("  B's desk during the catch-up:       %s" % lat_text(during))
         print("  B's desk before it (the reference): %s" % lat_text(alone))
+        print("  A's desk during the catch-up:       %s" % lat_text(a_during))
+        print("  A's desk before it (the reference): %s" % lat_text(a_alone))
         print("  desk check-ins answered 201: %d, at the hub: %d; 5xx: %d; verify: %s" % (
             len(acked), len(acked) - missing, bad, "match" if missing == 0 else "MISMATCH"),
             flush=True)

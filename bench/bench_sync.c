@@ -3,13 +3,14 @@
  * which drives real outpost-hub processes and outpost-sync commands and
  * prints the figures).  Two jobs:
  *
- *   bench_sync gen NODE_DB ENTRIES DAYS
+ *   bench_sync gen NODE_DB ENTRIES DAYS [done]
  *       Fill an enrolled office node's outbox as a week offline would: ENTRIES
  *       check-ins (a checkins row and a checkin_reasons row each, captured by
  *       model/capture exactly as the node's API does, one outbox entry per
  *       check-in) spread evenly over the last DAYS days, stamped with HLCs of
- *       the node's id and the staff id of one greeter.  Prints "rows N
- *       changeset_bytes B".
+ *       the node's id and the staff id of one greeter; waiting, or with
+ *       "done" finished half an hour after they came (so today's waiting
+ *       list stays a desk's size).  Prints "rows N changeset_bytes B".
  *
  *   bench_sync raw NODE_DB OUT_DB [cat]
  *       The reference: apply the same outbox changesets with plain
@@ -73,7 +74,7 @@ static uint64_t sim_clock(void *arg)
 	return sim_ms;
 }
 
-static int gen(const char *path, long entries, int days)
+static int gen(const char *path, long entries, int days, int done)
 {
 	char node_id[64], office[64], la[64], reason[64], id[UUID_STRLEN], rid[UUID_STRLEN];
 	char ts[HLC_STRLEN], name[64], day[16], staff[UUID_STRLEN], phone[16];
@@ -107,8 +108,8 @@ static int gen(const char *path, long entries, int days)
 	hlc_init(&h, node_id, sim_clock, NULL);
 	uuid7(staff); /* the greeter's staff id, as the node's API records it */
 	if (db_prepare(db, &a, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
-			      " phone, language, status, arrived_at, visit_date, updated_hlc)"
-			      " VALUES(?1, ?2, ?3, ?4, ?8, 'en', 'waiting', ?5, ?6, ?7)") ||
+			      " phone, language, status, arrived_at, visit_date, updated_hlc,"
+			      " finished_at) VALUES(?1, ?2, ?3, ?4, ?8, 'en', ?9, ?5, ?6, ?7, ?10)") ||
 	    db_prepare(db, &b, "INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id)"
 			      " VALUES(?1, ?2, ?3, ?4)"))
 		goto out;
@@ -148,6 +149,11 @@ static int gen(const char *path, long entries, int days)
 		sqlite3_bind_text(a, 6, day, -1, SQLITE_STATIC);
 		sqlite3_bind_text(a, 7, ts, -1, SQLITE_STATIC);
 		sqlite3_bind_text(a, 8, phone, -1, SQLITE_STATIC);
+		sqlite3_bind_text(a, 9, done ? "done" : "waiting", -1, SQLITE_STATIC);
+		if (done)
+			sqlite3_bind_int64(a, 10, (sqlite3_int64)sim_ms + 30 * 60 * 1000);
+		else
+			sqlite3_bind_null(a, 10);
 		sqlite3_bind_text(b, 1, rid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(b, 2, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(b, 3, reason, -1, SQLITE_STATIC);
@@ -534,8 +540,9 @@ out:
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && strcmp(argv[1], "gen") == 0)
-		return gen(argv[2], atol(argv[3]), atoi(argv[4]));
+	if ((argc == 5 || (argc == 6 && strcmp(argv[5], "done") == 0)) &&
+	    strcmp(argv[1], "gen") == 0)
+		return gen(argv[2], atol(argv[3]), atoi(argv[4]), argc == 6);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "raw") == 0)
 		return raw(argv[2], argv[3], argc == 5 && strcmp(argv[4], "cat") == 0);
 	if (argc == 4 && strcmp(argv[1], "ingest") == 0)
@@ -544,7 +551,7 @@ int main(int argc, char **argv)
 		return merge_each(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "pull") == 0)
 		return pull_in_process(argv[2], argv[3]);
-	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS | raw NODE_DB OUT_DB [cat] | "
+	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS [done] | raw NODE_DB OUT_DB [cat] | "
 			"ingest|merge|pull HUB_DB NODE_DB\n");
 	return 1;
 }
