@@ -148,17 +148,17 @@ static int set_has(const keyset *ks, const unsigned char *k, size_t n)
 	return 0;
 }
 
-/* Read the pending entries' keys.  0, -2 (too many to read), -1 on error. */
-static int set_load(sqlite3 *db, keyset *ks, buf *scratch)
+/* Read the keys of the `pending` entries.  0, -2 (too much to read), -1 on
+ * error. */
+static int set_load(sqlite3 *db, int64_t pending, keyset *ks, buf *scratch)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t n = db_int(db, "SELECT count(*) FROM outbox", -1), bytes;
+	int64_t bytes;
 	int rc;
 
-	if (n < 0)
-		return -1;
-	if (n > PENDING_MAX_ENTRIES)
+	if (pending > PENDING_MAX_ENTRIES)
 		return -2;
+	/* length() of a blob reads its size, not its bytes */
 	bytes = db_int(db, "SELECT coalesce(sum(length(changeset)), 0) FROM outbox", -1);
 	if (bytes < 0)
 		return -1;
@@ -203,7 +203,7 @@ int sync__pull_pending_clear(sqlite3 *db, const void *page, size_t len)
 
 	if (pending <= 0)
 		return pending == 0 ? 0 : -1;
-	ret = set_load(db, &ks, &scratch);
+	ret = set_load(db, pending, &ks, &scratch);
 	if (ret == 0) {
 		cs_iter it;
 		const char *err = NULL;

@@ -10,6 +10,7 @@ office, offline bundles (export at the node, import at the hub, twice), the
 Real processes on loopback; the hub's view is read both from hub.db and
 through signed requests built here from sync/sync.h.
 """
+import contextlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import pty
 import select
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -144,6 +146,26 @@ def offline_backlog(hub, node, name, k):
     node.stop()
     hub.start()
     return ids, pending_by_cli(node)
+
+
+@contextlib.contextmanager
+def busy_desk(step, pause):
+    """step() in a thread of its own, again every `pause` seconds, for as
+    long as the with-block runs: a front desk at work."""
+    stop = threading.Event()
+
+    def run():
+        while not stop.is_set():
+            step()
+            stop.wait(pause)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join(30)
 
 
 def cycles_done(node):
@@ -317,7 +339,6 @@ class SyncNodeTest(OfficeTest):
         refused: a busy office took a backlog in one page a cycle.)"""
         if not TEST_HOOKS:
             self.skipTest("needs the test build (pages of a few rows)")
-        import threading
         hub = self.o.hub()
         a = self.o.synced_node(hub)
         b = self.small_page_node(hub)
@@ -330,22 +351,10 @@ class SyncNodeTest(OfficeTest):
         cursor = int(count(b, "SELECT value FROM node_meta WHERE key='sync_cursor'"))
         self.assertGreater(head - cursor, 40)  # more than ten pages of four
 
-        stop = threading.Event()
         desk = []
-
-        def front_desk():
-            while not stop.is_set():
-                desk.append(checkin(b, "Walk-in %d" % len(desk)))
-                stop.wait(0.01)
-
-        t = threading.Thread(target=front_desk, daemon=True)
-        t.start()
-        try:
+        with busy_desk(lambda: desk.append(checkin(b, "Walk-in %d" % len(desk))), 0.01):
             wait_for(lambda: len(desk) >= 5, what="the desk's first check-ins")
             self.one_cycle(b)
-        finally:
-            stop.set()
-            t.join(30)
         st = status(b)
         self.assertFalse(st.get("last_error"), st)
         got = count(b, "SELECT count(*) FROM checkins WHERE visitor_name LIKE "
@@ -369,7 +378,6 @@ class SyncNodeTest(OfficeTest):
         the node holds the row as the hub merged it, both sides' edits in."""
         if not TEST_HOOKS:
             self.skipTest("needs the test build (pages of a few rows)")
-        import threading
         hub = self.o.hub()
         a = self.o.synced_node(hub)
         b = self.small_page_node(hub)
@@ -389,27 +397,18 @@ class SyncNodeTest(OfficeTest):
                  == 12, what="a's writes at the hub", timeout=60)
 
         # at b: the desk calls the visit back and forth throughout the pull
-        stop = threading.Event()
         moves = []
 
-        def desk():
-            while not stop.is_set():
-                for move in ("call", "requeue"):
-                    r = b.post("/api/v1/checkins/%s/action" % visit, {"action": move})
-                    if r.status == 200:
-                        moves.append(move)
-                        break
-                stop.wait(0.05)
+        def move():
+            for m in ("call", "requeue"):
+                if b.post("/api/v1/checkins/%s/action" % visit, {"action": m}).status == 200:
+                    moves.append(m)
+                    return
 
-        t = threading.Thread(target=desk, daemon=True)
-        t.start()
-        try:
+        with busy_desk(move, 0.05):
             wait_for(lambda: len(moves) >= 4, what="the desk's first moves")
             self.one_cycle(b)
             self.one_cycle(b)
-        finally:
-            stop.set()
-            t.join(30)
         self.assertGreater(len(moves), 4)
         self.one_cycle(b)  # the desk's last move out, the merge back
         self.one_cycle(b)
