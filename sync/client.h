@@ -142,10 +142,11 @@ typedef struct sync_client {
 	int64_t sc_acked_before;     /* pull: the local acked_seq at its start, or -1 */
 	sync_pull_told_fn sc_told;   /* pull pages: every row applied (sync.h), or NULL */
 	void *sc_told_arg;
-	/* Set by sync_client_cycle() for its pulls: a page refused because an
-	 * office write reached the outbox while it was fetched is applied again
-	 * after a push of that write (counted here), instead of ending the pull
-	 * with SYNC_E_PENDING.  NULL (outpost-sync pull): SYNC_E_PENDING. */
+	/* Set by sync_client_cycle() for its pulls: what waits in the outbox
+	 * when the pull begins is pushed, and a page held back by an office
+	 * write to one of its rows is applied again after a push of it (the
+	 * pushes counted here).  NULL (outpost-sync pull): SYNC_E_PENDING in
+	 * both cases. */
 	struct sync_push_stats *sc_push_between;
 } sync_client;
 
