@@ -313,6 +313,31 @@ void changeset_put_op(buf *out, int op, int indirect, int *rc)
 	buf_put_u8(out, indirect ? 1 : 0, rc);
 }
 
+void changeset_put_csvalue(buf *out, const cs_value *v, int *rc)
+{
+	unsigned char len[9];
+	uint64_t bits;
+
+	buf_put_u8(out, (uint8_t)v->cv_type, rc);
+	switch (v->cv_type) {
+	case CSV_INTEGER:
+		buf_put_u64(out, (uint64_t)v->cv_int, rc);
+		break;
+	case CSV_FLOAT:
+		memcpy(&bits, &v->cv_real, sizeof bits);
+		buf_put_u64(out, bits, rc);
+		break;
+	case CSV_TEXT:
+	case CSV_BLOB:
+		buf_put_bytes(out, len, (size_t)varint_put(len, (uint64_t)v->cv_n), rc);
+		if (v->cv_n > 0)
+			buf_put_bytes(out, v->cv_p, v->cv_n, rc);
+		break;
+	default: /* undefined, NULL: the type byte alone */
+		break;
+	}
+}
+
 void changeset_put_value(buf *out, sqlite3_value *v, int *rc)
 {
 	unsigned char len[9];

@@ -121,6 +121,10 @@ void changeset_put_table(buf *out, int patchset, const char *name, int ncol,
 			 const unsigned char *pk, int *rc);
 void changeset_put_op(buf *out, int op, int indirect, int *rc);
 void changeset_put_value(buf *out, sqlite3_value *v, int *rc);
+/* The same for a value the reader gave (cs_value), as it was written:
+ * its type byte, then 8 bytes for numbers, a varint length and the bytes
+ * for text and blobs, nothing more for NULL and undefined. */
+void changeset_put_csvalue(buf *out, const cs_value *v, int *rc);
 
 /* ---- the live shape of a replicated table (shared by apply/pull/digest) ---- */
 

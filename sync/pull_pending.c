@@ -31,36 +31,17 @@
 #define PENDING_MAX_BYTES (8 * 1024 * 1024)
 
 /* The key of it's current change into out: the table name and its NUL, then
- * per key column a type byte and the value (8 bytes for numbers, a length
- * and the bytes for text and blobs). */
+ * each key column's value in the changeset encoding (changeset_put_csvalue,
+ * which says how long each value is). */
 static void key_put(const cs_iter *it, buf *out, int *rc)
 {
 	buf_put_bytes(out, it->ci_table, strlen(it->ci_table) + 1, rc);
-	for (int i = 0; i < it->ci_ncol; i++) {
-		const cs_value *v;
-		uint64_t u;
-
-		if (!it->ci_pk[i])
-			continue;
-		v = it->ci_old[i].cv_type != CSV_UNDEFINED ? &it->ci_old[i] : &it->ci_new[i];
-		buf_put_u8(out, (uint8_t)v->cv_type, rc);
-		switch (v->cv_type) {
-		case CSV_INTEGER:
-			buf_put_u64(out, (uint64_t)v->cv_int, rc);
-			break;
-		case CSV_FLOAT:
-			memcpy(&u, &v->cv_real, sizeof u);
-			buf_put_u64(out, u, rc);
-			break;
-		case CSV_TEXT:
-		case CSV_BLOB:
-			buf_put_u32(out, (uint32_t)v->cv_n, rc);
-			buf_put_bytes(out, v->cv_p, v->cv_n, rc);
-			break;
-		default:
-			break;
-		}
-	}
+	for (int i = 0; i < it->ci_ncol; i++)
+		if (it->ci_pk[i])
+			changeset_put_csvalue(out,
+					      it->ci_old[i].cv_type != CSV_UNDEFINED ? &it->ci_old[i]
+										: &it->ci_new[i],
+					      rc);
 }
 
 /* The pending writes' keys: each a length (u32) and its bytes in ks_keys at

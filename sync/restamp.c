@@ -66,38 +66,17 @@ int sync__restamp_load(sqlite3 *db, sync__restamp_map *m)
 static void put_val(buf *out, const sync__restamp_map *m, int role, const cs_value *v, int *rc,
 		    int *changed)
 {
-	unsigned char len[9];
-	const unsigned char *p = v->cv_p;
-	size_t n = v->cv_n;
-	uint64_t bits;
+	cs_value w = *v;
 
-	buf_put_u8(out, (uint8_t)v->cv_type, rc);
-	switch (v->cv_type) {
-	case CSV_INTEGER:
-		buf_put_u64(out, (uint64_t)v->cv_int, rc);
-		return;
-	case CSV_FLOAT:
-		memcpy(&bits, &v->cv_real, sizeof bits);
-		buf_put_u64(out, bits, rc);
-		return;
-	case CSV_TEXT:
-		if (role != COL_OTHER) {
-			const char *from = m->rm_from[role - 1], *to = m->rm_to[role - 1];
-			if (from[0] && n == strlen(from) && memcmp(p, from, n) == 0) {
-				p = (const unsigned char *)to;
-				n = strlen(to);
-				*changed = 1;
-			}
+	if (v->cv_type == CSV_TEXT && role != COL_OTHER) {
+		const char *from = m->rm_from[role - 1], *to = m->rm_to[role - 1];
+		if (from[0] && v->cv_n == strlen(from) && memcmp(v->cv_p, from, v->cv_n) == 0) {
+			w.cv_p = (const unsigned char *)to;
+			w.cv_n = strlen(to);
+			*changed = 1;
 		}
-		/* fall through */
-	case CSV_BLOB:
-		buf_put_bytes(out, len, (size_t)varint_put(len, (uint64_t)n), rc);
-		if (n > 0)
-			buf_put_bytes(out, p, n, rc);
-		return;
-	default: /* undefined, NULL: the type byte alone */
-		return;
 	}
+	changeset_put_csvalue(out, &w, rc);
 }
 
 void sync__restamp_release(sync__restamp_map *m)
