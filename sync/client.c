@@ -23,7 +23,8 @@ int sync_client_cycle(sync_client *c, sqlite3 *db, sync_push_stats *ps, sync_pul
 		rc = sync_client_pull(c, db, pl);
 		if (rc != SYNC_E_PENDING)
 			break;
-		/* Writes kept coming through the pull's own pushes: push again. */
+		/* A page named a row of a write that landed meanwhile: push it,
+		 * and pull again from the cursor (fresh pages, client_pull.c). */
 		rc = sync_client_push(c, db, &ps2);
 		if (rc != 0)
 			break;

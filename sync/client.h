@@ -143,10 +143,8 @@ typedef struct sync_client {
 	sync_pull_told_fn sc_told;   /* pull pages: every row applied (sync.h), or NULL */
 	void *sc_told_arg;
 	/* Set by sync_client_cycle() for its pulls: what waits in the outbox
-	 * when the pull begins is pushed, and a page held back by an office
-	 * write to one of its rows is applied again after a push of it (the
-	 * pushes counted here).  NULL (outpost-sync pull): SYNC_E_PENDING in
-	 * both cases. */
+	 * when the pull begins is pushed (counted here) instead of ending the
+	 * pull with SYNC_E_PENDING, as outpost-sync pull does (NULL). */
 	struct sync_push_stats *sc_push_between;
 } sync_client;
 
@@ -243,10 +241,10 @@ typedef struct sync_pull_stats {
  */
 int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st);
 
-/* Push, then pull with the office's writes that arrive meanwhile pushed as
- * they come (sc_push_between; the pull is begun again after a push, a few
- * times, when they keep coming), and push what is left.  Every push's
- * counts go to ps.  Stats may be NULL. */
+/* Push, then pull (what waits when it begins pushed first, sc_push_between;
+ * a page naming a row of a write that landed meanwhile ends it, and it is
+ * begun again after a push, a few times), and push what is left.  Every
+ * push's counts go to ps.  Stats may be NULL. */
 int sync_client_cycle(sync_client *c, sqlite3 *db, sync_push_stats *ps, sync_pull_stats *pl);
 
 /* Store what the last contact taught (node_meta clock_offset_ms,

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #define PULL_MAX_SNAPSHOTS 2   /* 410 after a fresh snapshot: give up */
-#define PULL_PUSH_TRIES 5      /* a page refused for office writes: pushes before giving up */
 
 
 /* Rows asked for in a pull page: the most the hub gives, unless a test
@@ -263,29 +262,19 @@ static int prefetch_join(prefetch *pf)
 /*
  * The node's cycle (c->sc_push_between set), where outpost-sync pull ends
  * with SYNC_E_PENDING: the writes waiting when the pull begins are pushed
- * first, and those that land meanwhile wait beside the pages; a page that
- * names one of their rows (pull_pending.c) is applied again after a push of
- * them.  A busy desk writes between nearly every page's fetch and its
- * apply, so without this a pull of many pages took one page a round.
- *
- * The page applied after such a push was built before the hub merged the
- * push: a row both sides changed shows the hub's earlier state until the
- * merged one arrives, which the change log names after the page.  So a
- * pull that pushed does not end before it has fetched a page asked for
- * after its last push (a few times at most: the next cycle's pull brings
- * it otherwise).  The pushes' counts go to *c->sc_push_between; the last
- * pull reply's X-Outpost-Acked stays the one hub_behind() judges.  0 or
- * SYNC_E_*.
+ * first (their counts go to *c->sc_push_between), before any page is asked
+ * for; those that land meanwhile wait beside the pages (pull_pending.c).
+ * A page that names one of their rows ends the pull with SYNC_E_PENDING,
+ * and the cycle pushes and pulls again from the cursor: a page asked for
+ * before a push must not be applied after it, or a row the push carried
+ * would show its older state to a desk that acts on it.  0 or SYNC_E_*.
  */
-static int push_between(sync_client *c, sqlite3 *db, int *gen)
+static int push_first(sync_client *c, sqlite3 *db)
 {
 	sync_push_stats ps;
-	int64_t hub_acked = c->sc_hub_acked;
 	int rc = sync_client_push(c, db, &ps);
 
-	c->sc_hub_acked = hub_acked;
 	sync__push_stats_add(c->sc_push_between, &ps);
-	(*gen)++;
 	return rc;
 }
 
@@ -296,8 +285,6 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 	char path[128];
 	int64_t cursor = -1, next, head, pending;
 	int more, rc = 0, snapshots = 0, fetched = 0, arc;
-	int push_gen = 0, page_gen = 0, pf_gen = 0; /* pushes so far; when each page was asked for */
-	int tail = 0; /* pages asked for after the last one only because of a push */
 	long status;
 	prefetch pf;
 
@@ -308,7 +295,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 	pending = db_int(db, "SELECT count(*) FROM outbox", -1);
 	if (pending > 0 && c->sc_push_between != NULL) {
 		/* What lands after this push waits beside the pages (pull_pending.c). */
-		if ((rc = push_between(c, db, &push_gen)) != 0)
+		if ((rc = push_first(c, db)) != 0)
 			return rc;
 		pending = 0;
 	}
@@ -341,10 +328,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			next = pf.pf_next;
 			head = pf.pf_head;
 			more = pf.pf_more;
-			page_gen = pf_gen;
 			fetched = 0;
 		} else {
-			page_gen = push_gen;
 			snprintf(path, sizeof path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d",
 				 cursor, pull_rows());
 			rc = sync_client_request(c, "GET", path, NULL, 0, &status, resp, &next, &head,
@@ -375,24 +360,13 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			break;
 		}
 		FAULT_POINT("pull.after_reply");
-		if (more == 1) {
+		if (more == 1)
 			prefetch_start(&pf, c, next, resp == &bufs[0] ? &bufs[1] : &bufs[0]);
-			pf_gen = push_gen;
-		} else {
+		else
 			pf.pf_running = 0;
-		}
 		arc = sync_node_apply_pull_told(db, resp->data, resp->len, next, c->sc_told,
 						c->sc_told_arg);
-		fetched = prefetch_join(&pf);
-		for (int t = 0; arc == -2 && c->sc_push_between != NULL && t < PULL_PUSH_TRIES; t++) {
-			if ((rc = push_between(c, db, &push_gen)) != 0)
-				break;
-			arc = sync_node_apply_pull_told(db, resp->data, resp->len, next, c->sc_told,
-							c->sc_told_arg);
-		}
-		if (rc != 0)
-			break;
-		fetched = fetched && arc == 0;
+		fetched = prefetch_join(&pf) && arc == 0;
 		rc = apply_rc(c, arc);
 		if (rc == 1) {
 			/* Another process began a snapshot meanwhile: finish it. */
@@ -409,7 +383,7 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 		cursor = next;
 		if (head >= 0)
 			st->pl_head = head;
-		if (more != 1 && (page_gen == push_gen || tail++ >= PULL_PUSH_TRIES))
+		if (more != 1)
 			break;
 		if (fetched)
 			resp = resp == &bufs[0] ? &bufs[1] : &bufs[0];
