@@ -15,13 +15,25 @@
 #define PULL_MAX_SNAPSHOTS 2   /* 410 after a fresh snapshot: give up */
 
 
+/* WAL a pulled row may write at the node, generously (its row and index
+ * entries; measured at about 300 bytes for a check-in's two rows). */
+#define PULL_WAL_BYTES_PER_ROW 1024
+
 /* Rows asked for in a pull page: the most the hub gives, unless a test
- * asks for fewer (lib/fault.h). */
+ * asks for fewer (lib/fault.h), and no more than a quarter of the WAL's
+ * bound can hold.  The bound is kept between transactions (lib/dbguard.c),
+ * and a page is one: since a page is applied beside the desk's writes, it
+ * comes while the WAL is near its bound.  At the real bound the cap is far
+ * above SYNC_MAX_PULL_ROWS; a test build's small bound shrinks the page. */
 static int pull_rows(void)
 {
 	int64_t n = fault_pull_rows();
+	int64_t wal = db_wal_limit() / 4 / PULL_WAL_BYTES_PER_ROW;
+	int64_t rows = n > 0 && n < SYNC_MAX_PULL_ROWS ? n : SYNC_MAX_PULL_ROWS;
 
-	return n > 0 && n < SYNC_MAX_PULL_ROWS ? (int)n : SYNC_MAX_PULL_ROWS;
+	if (wal < rows)
+		rows = wal > 0 ? wal : 1;
+	return (int)rows;
 }
 
 /* Before applying what a pull or snapshot reply brought: a hub that holds

@@ -24,8 +24,9 @@ from harness import Daemon, run_tool, plant_secret
 
 WAL_LIMIT = 1 << 20  # the bound the test build is given here
 # The bound is kept between transactions: the one that crosses it adds its
-# own frames (a batch of check-ins, a push's acknowledgment), a quarter of
-# this tiny test bound at most; at the real 64 MiB bound they are nothing.
+# own frames (a batch of check-ins, a push's acknowledgment, a pull page -
+# the node asks for pages a quarter of the bound can hold, client_pull.c), a
+# quarter of this tiny test bound at most; at the real bound they are nothing.
 WAL_MARGIN = WAL_LIMIT // 4
 SYNC_MS = 250
 
