@@ -340,52 +340,38 @@ void changeset_put_csvalue(buf *out, const cs_value *v, int *rc)
 
 void changeset_put_value(buf *out, sqlite3_value *v, int *rc)
 {
-	unsigned char len[9];
-	uint64_t bits;
-	double d;
-	int n;
+	cs_value c = {.cv_type = CSV_UNDEFINED};
 
-	if (v == NULL) {
-		buf_put_u8(out, CSV_UNDEFINED, rc);
-		return;
-	}
-	switch (sqlite3_value_type(v)) {
-	case SQLITE_INTEGER:
-		buf_put_u8(out, CSV_INTEGER, rc);
-		buf_put_u64(out, (uint64_t)sqlite3_value_int64(v), rc);
-		break;
-	case SQLITE_FLOAT:
-		d = sqlite3_value_double(v);
-		memcpy(&bits, &d, sizeof bits);
-		buf_put_u8(out, CSV_FLOAT, rc);
-		buf_put_u64(out, bits, rc);
-		break;
-	case SQLITE_TEXT: {
-		const unsigned char *t = sqlite3_value_text(v);
-		int tn = sqlite3_value_bytes(v);
-		if (t == NULL && *rc == 0) {
-			*rc = -1;
-			return;
+	if (v != NULL) {
+		switch (sqlite3_value_type(v)) {
+		case SQLITE_INTEGER:
+			c.cv_type = CSV_INTEGER;
+			c.cv_int = sqlite3_value_int64(v);
+			break;
+		case SQLITE_FLOAT:
+			c.cv_type = CSV_FLOAT;
+			c.cv_real = sqlite3_value_double(v);
+			break;
+		case SQLITE_TEXT:
+			c.cv_type = CSV_TEXT;
+			if ((c.cv_p = sqlite3_value_text(v)) == NULL) { /* out of memory */
+				if (*rc == 0)
+					*rc = -1;
+				return;
+			}
+			c.cv_n = (size_t)sqlite3_value_bytes(v);
+			break;
+		case SQLITE_BLOB:
+			c.cv_type = CSV_BLOB;
+			c.cv_p = sqlite3_value_blob(v);
+			c.cv_n = (size_t)sqlite3_value_bytes(v);
+			break;
+		default:
+			c.cv_type = CSV_NULL;
+			break;
 		}
-		n = varint_put(len, (uint64_t)tn);
-		buf_put_u8(out, CSV_TEXT, rc);
-		buf_put_bytes(out, len, (size_t)n, rc);
-		buf_put_bytes(out, t, (size_t)tn, rc);
-		break;
 	}
-	case SQLITE_BLOB: {
-		const void *b = sqlite3_value_blob(v);
-		int bn = sqlite3_value_bytes(v);
-		n = varint_put(len, (uint64_t)bn);
-		buf_put_u8(out, CSV_BLOB, rc);
-		buf_put_bytes(out, len, (size_t)n, rc);
-		if (bn > 0)
-			buf_put_bytes(out, b, (size_t)bn, rc);
-		break;
-	}
-	default:
-		buf_put_u8(out, CSV_NULL, rc);
-	}
+	changeset_put_csvalue(out, &c, rc);
 }
 
 /* ---- live table shapes ---------------------------------------------------- */

@@ -129,21 +129,31 @@ static int set_has(const keyset *ks, const unsigned char *k, size_t n)
 	return 0;
 }
 
-/* Read the keys of the `pending` entries.  0, -2 (too much to read), -1 on
- * error. */
-static int set_load(sqlite3 *db, int64_t pending, keyset *ks, buf *scratch)
+/* How many entries wait in the outbox and their bytes (length() of a blob
+ * reads its size, not its bytes): 0, or -1 on error. */
+static int pending_size(sqlite3 *db, int64_t *entries, int64_t *bytes)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t bytes;
 	int rc;
 
-	if (pending > PENDING_MAX_ENTRIES)
-		return -2;
-	/* length() of a blob reads its size, not its bytes */
-	bytes = db_int(db, "SELECT coalesce(sum(length(changeset)), 0) FROM outbox", -1);
-	if (bytes < 0)
+	if (db_prepare(db, &st, "SELECT count(*), coalesce(sum(length(changeset)), 0) FROM outbox"))
 		return -1;
-	if (bytes > PENDING_MAX_BYTES)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*entries = sqlite3_column_int64(st, 0);
+		*bytes = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Read the keys of the pending entries.  0, -2 (too much to read), -1 on
+ * error. */
+static int set_load(sqlite3 *db, int64_t entries, int64_t bytes, keyset *ks, buf *scratch)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (entries > PENDING_MAX_ENTRIES || bytes > PENDING_MAX_BYTES)
 		return -2;
 	if (db_prepare(db, &st, "SELECT changeset FROM outbox") != 0)
 		return -1;
@@ -179,12 +189,14 @@ int sync__pull_pending_clear(sqlite3 *db, const void *page, size_t len)
 {
 	keyset ks = {.ks_keys = BUF_INIT(PENDING_MAX_BYTES * 2)};
 	buf scratch = BUF_INIT(CHANGESET_MAX_VALUE + 4096);
-	int64_t pending = db_int(db, "SELECT count(*) FROM outbox", -1);
+	int64_t entries, bytes;
 	int ret;
 
-	if (pending <= 0)
-		return pending == 0 ? 0 : -1;
-	ret = set_load(db, pending, &ks, &scratch);
+	if (pending_size(db, &entries, &bytes) != 0)
+		return -1;
+	if (entries == 0)
+		return 0;
+	ret = set_load(db, entries, bytes, &ks, &scratch);
 	if (ret == 0) {
 		cs_iter it;
 		const char *err = NULL;
