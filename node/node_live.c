@@ -51,7 +51,6 @@ struct node_live {
 	uint64_t nl_seq;          /* the last event's number */
 	int nl_n;
 	http_req *nl_req[NODE_LIVE_MAX];
-	char nl_office[NODE_LIVE_MAX][64];
 };
 
 static struct node_live *live_of(node *n)
@@ -66,7 +65,6 @@ static void drop(struct node_live *l, int i)
 	http_stream_end(l->nl_req[i]);
 	l->nl_n--;
 	l->nl_req[i] = l->nl_req[l->nl_n];
-	memcpy(l->nl_office[i], l->nl_office[l->nl_n], sizeof l->nl_office[i]);
 }
 
 /* Forget listeners whose client has gone. */
@@ -105,7 +103,6 @@ static route_rc get_events(route_call *a)
 	node *n = API_NODE(a);
 	http_req *req = a->rc_req;
 	struct node_live *l = live_of(n);
-	const node_user *u = API_USER(a);
 	char hello[128], today[11];
 	int len;
 
@@ -137,9 +134,7 @@ static route_rc get_events(route_call *a)
 		http_stream_end(req);
 		return ROUTE_TAKEN;
 	}
-	l->nl_req[l->nl_n] = req;
-	snprintf(l->nl_office[l->nl_n], sizeof l->nl_office[0], "%s", u ? u->office_id : "");
-	l->nl_n++;
+	l->nl_req[l->nl_n++] = req;
 	return ROUTE_TAKEN;
 }
 
@@ -172,14 +167,13 @@ void node_visits_add(node_visits *s, const char *id)
 		memcpy(s->vs_id[s->vs_n++], id, len + 1);
 }
 
-/* Every listener of this office that may still see the list gets msg. */
+/* Every listener that may still see the list gets msg.  The list is this
+ * node's office's, whatever a listener's home office (staff of another
+ * office of the Local Area read the same list, GET /greeter/waiting), and
+ * the events carry only its visits (send_visit). */
 static void send_all(node *n, struct node_live *l, const char *msg, size_t len)
 {
 	for (int i = l->nl_n - 1; i >= 0; i--) {
-		/* Per office: a listener of another office (none today: a node
-		 * serves one) hears nothing of this one. */
-		if (l->nl_office[i][0] && strcmp(l->nl_office[i], n->nd_office_id) != 0)
-			continue;
 		if (!node_auth_live(n, l->nl_req[i], PRIV_GREETER_DESK) ||
 		    http_stream_write(l->nl_req[i], msg, len) != 0)
 			drop(l, i);

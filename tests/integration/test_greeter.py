@@ -277,10 +277,12 @@ class GreeterTest(harness.DemoNode):
         an event numbered after the last that carries the visit exactly as
         the list shows it, so the desk need not read the list again; the
         session is checked before every event; none without the front-desk
-        privilege or a session."""
+        privilege or a session.  The second desk is staff of another office
+        of the Local Area (srivera, home office demo-office-2): the list is
+        this node's office's, and so are its events."""
         es, hello = open_events(self, self.node)
         other = harness.client(self.node)
-        harness.login(other)
+        harness.login(other, "srivera")
         es2, hello2 = open_events(self, other)
         try:
             self.assertEqual(hello["today"], self.node.get("/api/v1/greeter/stats").json()["from"])
