@@ -431,6 +431,19 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 	return conflict_col(a, tc, merged, id, i, base, local, remote, remote_wins, lh, rh);
 }
 
+/* Does the node that sent nv hold a value the merge did not take?  Its
+ * pull cursor may already be past the hub's winning state (it pulled that,
+ * then wrote with an older clock), so unless the row is logged again it
+ * keeps its losing value for good (the conflict row alone does not change
+ * the row). */
+static int node_differs(const sync__tshape *ts, sqlite3_value **nv, sqlite3_value **merged)
+{
+	for (int i = 0; i < ts->ts_ncol; i++)
+		if (nv[i] != NULL && i != ts->ts_hlc && !sync__val_eq(merged[i], nv[i]))
+			return 1;
+	return 0;
+}
+
 static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv, const char *id)
 {
 	const sync__tshape *ts = &tc->tc_ts;
@@ -491,7 +504,10 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		if ((rc = sync__write_row(a, tc, tc->tc_upd, merged, "update")) != A_OK)
 			goto out;
 	} else {
-		rc = A_OK;
+		/* Nothing taken.  The same values written again log the row
+		 * (the change-log trigger), so the node gets the hub's back. */
+		if (node_differs(ts, nv, merged))
+			rc = sync__write_row(a, tc, tc->tc_upd, merged, "update");
 		goto out;
 	}
 	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv);

@@ -308,6 +308,40 @@ static void test_merge_overlap_later_hlc_wins(void **state)
 	overlap(0);
 }
 
+/* Every column of A's update loses to B's newer write, already at the hub:
+ * the row is logged again, so A gets the hub's row back.  (A may have pulled
+ * B's state before writing with an older clock; its cursor is then past it,
+ * and without the new entry A kept its losing value for good.) */
+static void test_lost_update_logged_again(void **state)
+{
+	world w;
+	char ha[HLC_LEN], hb[HLC_LEN];
+	st_pushed p;
+	int64_t before;
+
+	(void)state;
+	world_open_at(&w, ha, 200, hb, 300, 0);
+	node_write(w.a, ha, "UPDATE checkins SET note='from A', updated_hlc=%Q WHERE id=%Q", ha, ROW1);
+	node_write(w.b, hb, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
+	p = st_push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	before = q_int(w.hub, "SELECT max(seq) FROM change_log WHERE tbl='checkins'");
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.conflicts, 1);
+	assert_string_equal(q_text(w.hub, "SELECT note FROM checkins"), "from B");
+	assert_string_equal(q_text(w.hub, "SELECT updated_hlc FROM checkins"), hb);
+	assert_true(q_int(w.hub, "SELECT max(seq) FROM change_log WHERE tbl='checkins' AND row_id=%Q",
+			  ROW1) > before);
+	/* A write the hub already holds changes nothing and logs nothing. */
+	before = q_int(w.hub, "SELECT max(seq) FROM change_log");
+	hlc_of(ha, HLC_LEN, 250, 0, "nodeA");
+	node_write(w.a, ha, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", ha, ROW1);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.conflicts, 0);
+	assert_int_equal(q_int(w.hub, "SELECT max(seq) FROM change_log"), before);
+	world_close(&w);
+}
+
 /* A changes a column and changes it back (both st_pushed); B, which saw
  * neither, changed the same column before A's second write.  At the hub
  * local == base for B's entry, yet A's newer write must stand and B's value
@@ -806,6 +840,7 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_merge_disjoint_columns),
 	cmocka_unit_test(test_merge_overlap_later_hlc_wins),
 	cmocka_unit_test(test_tie_breaks_on_node_id),
+	cmocka_unit_test(test_lost_update_logged_again),
 	cmocka_unit_test(test_changed_and_changed_back),
 	cmocka_unit_test(test_same_value_newer_write_stands),
 	cmocka_unit_test(test_edit_beats_delete_delete_first),
