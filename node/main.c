@@ -130,6 +130,7 @@ static void node_serve(node *n)
 	node_commit_start(n);
 	if (node_sync_start(n) != 0)
 		fatalx("cannot start the sync cycle");
+	node_observe_stamps(n, 1); /* the sync tables exist now */
 	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
 	if (db_kv_set(n->nd_db, "sync_state", "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
 		fatalx("cannot record resend_days");

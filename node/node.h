@@ -41,6 +41,7 @@ typedef struct node {
 	/* Group commit: writes of one loop iteration share one transaction. */
 	uv_check_t nd_commit_check;
 	int nd_batch_open;
+	int64_t nd_data_version; /* PRAGMA data_version at node_observe_stamps() */
 	struct node_pending *nd_pending, **nd_pending_tail;
 	/* Durability and WAL checkpoints, off the loop thread (node_commit.c). */
 	struct node_flush *nd_flush; /* syncs the WAL before writes are answered */
@@ -107,6 +108,12 @@ int node_write_finish_text(node *n, struct capture *c, const char *actor, http_r
  * one durable path for every reply of a write. */
 int node_write_finish_body(node *n, struct capture *c, const char *actor, http_req *req,
 			   int status, const char *ctype, char *body, size_t len);
+/* Merge into the node's clock the newest stamp pulled (node_meta seen_hlc)
+ * when another connection has committed since the last look (the sync
+ * cycle's, or `outpost-sync pull` beside a node that does not sync itself),
+ * and at start the node's own last stamps too: a local write always comes
+ * after every stamp the node holds, whatever its wall clock says. */
+void node_observe_stamps(node *n, int at_start);
 void node_commit_start(node *n);
 void node_commit_stop(node *n);
 void node_reply_db_error(http_req *req);

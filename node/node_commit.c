@@ -243,6 +243,30 @@ static void flush_stop(node *n)
 
 /* ---- batches ----------------------------------------------------------------------- */
 
+static void observe_text(node *n, const char *sql)
+{
+	char stamp[HLC_STRLEN];
+
+	if (db_text(n->nd_db, sql, NULL, stamp, sizeof stamp) == 0 && stamp[0])
+		hlc_observe(&n->nd_hlc, stamp);
+}
+
+void node_observe_stamps(node *n, int at_start)
+{
+	sqlite3_stmt *st = db_stmt(n->nd_db, "PRAGMA data_version");
+	int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+
+	db_stmt_done(st);
+	if (!at_start && v == n->nd_data_version)
+		return;
+	n->nd_data_version = v;
+	observe_text(n, "SELECT value FROM node_meta WHERE key='seen_hlc'");
+	if (at_start) {
+		observe_text(n, "SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1");
+		observe_text(n, "SELECT hlc FROM outbox_sent ORDER BY seq DESC LIMIT 1");
+	}
+}
+
 int node_write_begin(node *n, struct capture *c)
 {
 	if (!n->nd_batch_open) {
@@ -255,6 +279,7 @@ int node_write_begin(node *n, struct capture *c)
 			return -1;
 		}
 		n->nd_batch_open = 1;
+		node_observe_stamps(n, 0);
 	} else if (sqlite3_get_autocommit(n->nd_db)) {
 		/* SQLite rolled the open batch back (an I/O or memory error): its
 		 * writes are refused at COMMIT, and this one must not be saved

@@ -154,5 +154,70 @@ class ClockSkewTest(unittest.TestCase):
         self.assertGreater(hub_t, 0)
 
 
+class ManualPullClockTest(unittest.TestCase):
+    """A node that does not sync itself (sync_interval 0; IT runs
+    `outpost-sync pull` beside it) and whose wall clock steps a day back
+    while it runs: the stamps the command pulled still come before its next
+    edit.  It read them only in its own sync cycle, so its edit of a visit
+    it had just pulled carried an older stamp and lost at the hub to the
+    write it followed; and the hub, whose row did not change, never sent the
+    row back, so the office kept its own value for good (verify: mismatch)."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="outpost-clock-")
+        self.clock = os.path.join(self.tmp, "B.offset")
+        set_clock(self.clock, 0)
+        env = {"OUTPOST_NODE_SYNC_INTERVAL": "0"}
+        self.hub = Daemon("hub").start()
+        self.a = harness.enrolled_node(self.hub, "demo-office", env, "clockman")
+        self.b = harness.enrolled_node(self.hub, "demo-office",
+                                       dict(env, OUTPOST_TEST_HOOKS_CLOCK_FILE=self.clock),
+                                       "clockman")
+        for n in (self.a, self.b):
+            self.sync(n, "pull")  # the staff accounts, before signing in
+            harness.login(n)
+
+    def tearDown(self):
+        for n in (self.a, self.b):
+            n.cleanup()
+        self.hub.cleanup()
+        for f in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, f))
+        os.rmdir(self.tmp)
+
+    def sync(self, node, *what):
+        """outpost-sync push, pull, or both in turn, on node."""
+        for w in what or ("push", "pull"):
+            p = run_tool([w, "--data", node.data], name="clockman")
+            self.assertEqual(p.returncode, 0, (w, p.stdout, p.stderr))
+
+    def test_pulled_stamps_come_first(self):
+        a, b = self.a, self.b
+        reason = a.get("/api/v1/greeter/reasons").json()[0]["id"]
+        r = a.post("/api/v1/checkins", {"visitor_name": "Manual Clock", "language": "en",
+                                        "reason_ids": [reason]})
+        self.assertEqual(r.status, 201, r)
+        x = r.json()["id"]
+        self.sync(a)
+        self.sync(b)
+        set_clock(self.clock, -DAY)  # B's wall clock steps back while it runs
+        self.assertEqual(a.post("/api/v1/checkins/%s/action" % x, {"action": "call"}).status, 200)
+        self.sync(a)
+        self.sync(b)
+        self.assertEqual(q(b, "SELECT status FROM checkins WHERE id=?", x), [("called",)])
+        # B serves the visit it saw called: later in causality than the call.
+        self.assertEqual(b.post("/api/v1/checkins/%s/action" % x, {"action": "serve"}).status, 200)
+        self.assertGreater(q(b, "SELECT updated_hlc FROM checkins WHERE id=?", x)[0][0],
+                           q(a, "SELECT updated_hlc FROM checkins WHERE id=?", x)[0][0])
+        for n in (b, a, b):
+            self.sync(n)
+        for d in (self.hub, a, b):
+            self.assertEqual(q(d, "SELECT status FROM checkins WHERE id=?", x), [("serving",)],
+                             d.name)
+        for n in (a, b):
+            p = run_tool(["verify", "--data", n.data], name="clockman")
+            self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
+
+
 if __name__ == "__main__":
     unittest.main()
