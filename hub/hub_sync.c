@@ -586,6 +586,11 @@ static void job_read(job *j, sqlite3 *db)
 		j->jb_rc = sync_hub_pull_cached(db, hub_reader_pull_cache(j->jb_hub, db), &sc,
 						j->jb_after, j->jb_max, &j->jb_out, &j->jb_next,
 						&j->jb_head, &j->jb_more);
+		/* A cursor past the head names entries this hub never had (a
+		 * hub replaced, or a forged query): kept, it would leave the
+		 * node "up to date" for good and its pull_cursor past them. */
+		if (j->jb_rc == 0 && j->jb_after > j->jb_head)
+			j->jb_rc = -4;
 		FAULT_POINT("hub.pull.serve");
 		break;
 	case HUB_JOB_SNAPSHOT: {
@@ -719,6 +724,12 @@ static void job_finish(job *j, int status)
 			    req, 410,
 			    "the change log no longer reaches back to this cursor: "
 			    "take a snapshot");
+			break;
+		}
+		if (j->jb_rc == -4) {
+			sreply_error(req, 410,
+				     "this cursor is past the head of the hub's change log (a hub "
+				     "replaced or restored?): take a snapshot");
 			break;
 		}
 		if (j->jb_rc == -3) {

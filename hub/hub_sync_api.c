@@ -13,6 +13,7 @@
 #include "lib/uuid.h"
 #include "model/schema.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,9 @@ static int parse_i64(const char *s, int64_t *out)
 
 	if (s == NULL || *s == '\0')
 		return -1;
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*end != '\0' || v < 0)
+	if (*end != '\0' || v < 0 || errno == ERANGE)
 		return -1;
 	*out = v;
 	return 0;

@@ -284,6 +284,21 @@ class TestSignedBeforeBody(harness.HubAndNode):
         self.assertEqual(r.status, 400, r.body)
         self.assertEqual(r.json()["field"], "max")
         self.assertTrue(r.header("X-Outpost-Time"))
+        # A cursor that overflows is refused; one past the log's head names
+        # nothing this hub holds (410: take a snapshot), and the node's
+        # recorded pull position stays within the log.
+        r = n.request("GET", "/api/v1/sync/pull?after=99999999999999999999999")
+        self.assertEqual((r.status, r.json().get("field")), (400, "after"), r.body)
+        r = n.request("GET", "/api/v1/sync/pull?after=9223372036854775807")
+        self.assertEqual(r.status, 410, r.body)
+        self.assertIn("past the head", r.json()["error"])
+        db = self.hub.db()
+        try:
+            cur, log_head = db.execute("SELECT pull_cursor, (SELECT coalesce(max(seq), 0) FROM "
+                                   "change_log) FROM nodes WHERE id=?", (n.node_id,)).fetchone()
+        finally:
+            db.close()
+        self.assertLessEqual(cur or 0, log_head)
         r = n.request("GET", "/api/v1/sync/status")
         self.assertEqual((r.status, r.json()["node_id"]), (200, n.node_id))
         r = self.hub.get("/api/v1/sync/status", headers=auth)
