@@ -331,33 +331,85 @@ done:
 /* ---- search -------------------------------------------------------------------- */
 
 /*
- * GET /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
+ * The participant search, for both routes:
+ *   GET  /api/v1/case/participants?q=&staff_id=&office_id=&state=active|exited&limit=
+ *   POST /api/v1/case/participants/search {q, staff_id, office_id, state, limit}
  * q: part of a name ("Reyes", "Ana Reyes", "Reyes, Ana"), or a full SSN
- * (matched through its keyed hash, never stored in the clear).  The search
- * is audited per record (who searched, the ids returned; never the query
- * nor any content).
+ * (matched through its keyed hash, never stored in the clear), which only
+ * the POST takes: an SSN never goes in a URL (browsers' history, proxies'
+ * logs).  The search is audited per record (who searched, the ids
+ * returned; never the query nor any content).
  */
+typedef struct psearch {
+	char q[128], staff[64], office[64], state[16];
+	int limit;
+} psearch;
+
+static route_rc search_participants(route_call *a, psearch *ps);
+
 static route_rc list_participants(route_call *a)
 {
 	http_req *req = a->rc_req;
+	psearch ps = {.limit = 100};
+	char lim[16] = "", digits[10];
+
+	http_req_query(req, "q", ps.q, sizeof ps.q);
+	http_req_query(req, "staff_id", ps.staff, sizeof ps.staff);
+	http_req_query(req, "office_id", ps.office, sizeof ps.office);
+	http_req_query(req, "state", ps.state, sizeof ps.state);
+	if (http_req_query(req, "limit", lim, sizeof lim) && lim[0]) {
+		ps.limit = atoi(lim);
+		if (ps.limit < 1 || ps.limit > 500)
+			return route_fail(a, 400, "limit", "limit must be a whole number from 1 to 500");
+	}
+	if (ps.q[0] && case_ssn_digits(ps.q, digits) == 0) {
+		crypto_wipe(digits, sizeof digits);
+		return route_fail(a, 400, "q",
+				  "an SSN is searched with POST /api/v1/case/participants/search, "
+				  "never in a URL");
+	}
+	return search_participants(a, &ps);
+}
+
+static const route_key search_keys_rk[] = {
+	{"q", ROUTE_T_ANY, 0}, {"staff_id", ROUTE_T_ANY, 0}, {"office_id", ROUTE_T_ANY, 0},
+	{"state", ROUTE_T_ANY, 0}, {"limit", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+static route_rc post_search(route_call *a)
+{
+	psearch ps = {.limit = 100};
+	const char *q = NULL, *staff = NULL, *office = NULL, *state = NULL;
+	int64_t limit = 100;
+	route_rc rr;
+
+	if (route_str(a, "q", JSON_NULLABLE, 0, sizeof ps.q - 1, &q, NULL, 0) |
+	    route_str(a, "staff_id", JSON_NULLABLE, 0, sizeof ps.staff - 1, &staff, NULL, 0) |
+	    route_str(a, "office_id", JSON_NULLABLE, 0, sizeof ps.office - 1, &office, NULL, 0) |
+	    route_str(a, "state", JSON_NULLABLE, 0, sizeof ps.state - 1, &state, NULL, 0) |
+	    route_int(a, "limit", JSON_NULLABLE, 1, 500, &limit, NULL))
+		return ROUTE_BAD;
+	snprintf(ps.q, sizeof ps.q, "%s", q ? q : "");
+	snprintf(ps.staff, sizeof ps.staff, "%s", staff ? staff : "");
+	snprintf(ps.office, sizeof ps.office, "%s", office ? office : "");
+	snprintf(ps.state, sizeof ps.state, "%s", state ? state : "");
+	ps.limit = (int)limit;
+	rr = search_participants(a, &ps);
+	crypto_wipe(ps.q, sizeof ps.q);
+	return rr;
+}
+
+static route_rc search_participants(route_call *a, psearch *ps)
+{
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	char q[128] = "", staff[64] = "", office[64] = "", state[16] = "", lim[16] = "";
+	char *q = ps->q, *staff = ps->staff, *office = ps->office, *state = ps->state;
 	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10];
-	int limit = 100, k, count = 0, rc;
+	int limit = ps->limit, k, count = 0, rc;
 	sqlite3_stmt *st = NULL;
 	cJSON *arr = NULL, *it, *ids, *idarr;
 	char *detail = NULL;
 
-	http_req_query(req, "q", q, sizeof q);
-	http_req_query(req, "staff_id", staff, sizeof staff);
-	http_req_query(req, "office_id", office, sizeof office);
-	http_req_query(req, "state", state, sizeof state);
-	if (http_req_query(req, "limit", lim, sizeof lim) && lim[0]) {
-		limit = atoi(lim);
-		if (limit < 1 || limit > 500)
-			return route_fail(a, 400, "limit", "limit must be a whole number from 1 to 500");
-	}
 	if (state[0] && strcmp(state, "active") != 0 && strcmp(state, "exited") != 0)
 		return route_fail(a, 400, "state", "state must be active or exited");
 	k = snprintf(sql, sizeof sql, "SELECT " PARTICIPANT_COLS PARTICIPANT_FROM
@@ -645,6 +697,8 @@ static const route_def case_defs[] = {
 	{HTTP_M_GET, "/api/v1/case/pseudo-ssn", get_pseudo_ssn, PRIV_VIEW, 0, NULL, 0},
 	/* searches, reads and reveals of participant records are audited: writes */
 	{HTTP_M_GET, "/api/v1/case/participants", list_participants, PRIV_VIEW, NODE_WRITE, NULL, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/search", post_search, PRIV_VIEW,
+	 ROUTE_BODY | NODE_WRITE, search_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/participants", post_participant, PRIV_PARTICIPANT_EDIT,
 	 ROUTE_BODY | NODE_WRITE, reg_keys_rk, 0},
 	{HTTP_M_GET, "/api/v1/case/participants/:id", get_participant, PRIV_VIEW, NODE_WRITE, NULL, 0},

@@ -152,5 +152,13 @@ export const tests = [
     await page.click('#search button[type=submit]');
     await page.locator('#results a', { hasText: last }).waitFor();
     await assertAccessible(page, 'case home with results');
+    // An SSN search goes in the request's body, never in a URL.
+    const urls = [];
+    page.on('request', (r) => urls.push(r.url()));
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/case/participants/search'));
+    await page.fill('#q', '231-45-6789');
+    await page.click('#search button[type=submit]');
+    assert((await answered).status() === 200, 'the SSN search is answered');
+    assert(!urls.some((u) => u.includes('6789')), 'no request URL carries the SSN: ' + urls.join(' '));
   })],
 ];

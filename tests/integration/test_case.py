@@ -109,9 +109,17 @@ class CaseNodeTest(harness.DemoNode):
         r = self.node.post(API + "/participants", {"first_name": "X", "last_name": "Y",
                                                    "birth_date": "1980-01-01", "ssn": "231456789"})
         self.bad(r, "ssn", 409)
-        # Search by SSN (through its keyed hash) and by name.
+        # Search by SSN (through its keyed hash; in a POST body, never in a
+        # URL) and by name.
         r = self.node.get(API + "/participants?q=231-45-6789")
+        self.bad(r, "q", 400)
+        r = self.node.post(API + "/participants/search", {"q": "231-45-6789"})
         self.assertEqual([x["id"] for x in r.json()], [p["id"]])
+        r = self.node.post(API + "/participants/search", {"q": "quintan", "state": "active",
+                                                          "limit": 5})
+        self.assertIn(p["id"], [x["id"] for x in r.json()])
+        self.bad(self.node.post(API + "/participants/search", {"q": "x", "limit": 0}), "limit")
+        self.bad(self.node.post(API + "/participants/search", {"q": "x", "ssn": "1"}), "ssn")
         r = self.node.get(API + "/participants?q=quintan")
         self.assertIn(p["id"], [x["id"] for x in r.json()])
         r = self.node.get(API + "/participants?q=Quintanilla,%20Mari")

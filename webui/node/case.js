@@ -1,7 +1,7 @@
 // case.js - case work home: find a participant (by name, or by full SSN
 // matched at the office through its keyed hash), filtered by staff and state.
 import { api, el, fmtDate } from './api.js';
-import { $, API, meta, qs, options, table, pill, partLink, clockNotice, latest } from './case-common.js';
+import { $, API, meta, options, table, pill, partLink, clockNotice, latest } from './case-common.js';
 
 const searches = latest();
 async function search(ev) {
@@ -9,7 +9,9 @@ async function search(ev) {
   const current = searches();
   $('err').textContent = '';
   try {
-    const rows = await api(API + '/participants?' + qs({ q: $('q').value.trim(), staff_id: $('f-staff').value, state: $('f-state').value }));
+    // POST: the query may be an SSN, which never goes in a URL.
+    const rows = await api(API + '/participants/search', { method: 'POST',
+      body: { q: $('q').value.trim(), staff_id: $('f-staff').value, state: $('f-state').value } });
     if (!current()) return;
     $('results').replaceChildren(rows.length
       ? table('Participants', ['Name', 'Birth date', 'SSN', 'Office', 'Assigned staff', 'Case'],
