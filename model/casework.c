@@ -184,6 +184,57 @@ int case_followup_quarter(const char *exit_date, int q, char start[11], char end
 
 /* ---- case notes --------------------------------------------------------------------- */
 
+/* 1 when code point c shows nothing: Unicode's white space (Zs, Zl, Zp and
+ * NEL) and the format characters that have no glyph. */
+static int invisible_cp(uint32_t c)
+{
+	return c == 0x85 || c == 0xA0 || c == 0x1680 || c == 0x180E ||
+	       (c >= 0x2000 && c <= 0x200F) || /* spaces, ZWSP, ZWNJ, ZWJ, LRM, RLM */
+	       (c >= 0x2028 && c <= 0x202F) || /* separators, embeddings, NNBSP */
+	       (c >= 0x205F && c <= 0x2064) || /* MMSP, word joiner, invisible operators */
+	       (c >= 0x2066 && c <= 0x206F) || /* isolates and deprecated formats */
+	       c == 0x3000 || c == 0x3164 || c == 0xFEFF;
+}
+
+int case_text_visible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		uint32_t c;
+		int len;
+		if (*p < 0x80) {
+			if (!isspace(*p))
+				return 1;
+			p++;
+			continue;
+		}
+		/* UTF-8 (cJSON's strings are): a malformed sequence counts as
+		 * visible, never as blank. */
+		if ((*p & 0xE0) == 0xC0) {
+			c = *p & 0x1Fu;
+			len = 2;
+		} else if ((*p & 0xF0) == 0xE0) {
+			c = *p & 0x0Fu;
+			len = 3;
+		} else if ((*p & 0xF8) == 0xF0) {
+			c = *p & 0x07u;
+			len = 4;
+		} else {
+			return 1;
+		}
+		for (int i = 1; i < len; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return 1;
+			c = (c << 6) | (p[i] & 0x3Fu);
+		}
+		if (!invisible_cp(c))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
 int case_activity_subject(const char *code, const char *title, char *out, size_t n)
 {
 	int k;
@@ -637,8 +688,8 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 
 	if (check_owner(db, "case_notes", row, reason, n) != 0)
 		return -1;
-	if (!nonempty(js(row, "body")) || !nonempty(js(row, "subject")))
-		REFUSE("case_notes: subject and body are required");
+	if (!case_text_visible(js(row, "body")) || !case_text_visible(js(row, "subject")))
+		REFUSE("case_notes: subject and body are required (white space alone is no text)");
 	if (json_valid_date(js(row, "contact_date")) != 0 ||
 	    json_valid_date(js(row, "entered_date")) != 0)
 		REFUSE("case_notes: contact_date and entered_date must be dates");

@@ -92,6 +92,13 @@ int case_add_months(const char *date, int n, char out[11]);
 int case_followup_quarter(const char *exit_date, int q, char start[11], char end[11]);
 
 /* ---- case notes ----------------------------------------------------------- */
+/* 1 when s has visible text: a character other than white space (ASCII,
+ * and Unicode's: no-break and the other spaces, line and paragraph
+ * separators) and the invisible format characters (zero-width space and
+ * joiners, direction marks, word joiner, byte order mark); 0 when it is
+ * NULL or has none.  A case note is part of the participant's legal file:
+ * "   " or a lone no-break space is no note. */
+int case_text_visible(const char *s);
 /* The activity note's subject: "<code> <title>" ("102 Initial Assessment").
  * 0, or -1 when out is too small. */
 int case_activity_subject(const char *code, const char *title, char *out, size_t n);

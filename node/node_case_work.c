@@ -259,7 +259,8 @@ static int act_fields(route_call *call, node *n, actin *a, const char *today,
 	if (a->list && strcmp(a->list, "activity") != 0 && strcmp(a->list, "followup") != 0)
 		bad = route_err(call, "code_list", "code_list must be activity or followup");
 	if (!cJSON_IsObject(note) ||
-	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, body_text, NULL, 0, &e))
+	    json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, body_text, NULL, 0, &e) ||
+	    !case_text_visible(*body_text))
 		bad = route_err(call, "note.body", "every activity needs its case note: describe the activity");
 	if (a->start && json_valid_date(a->start) != 0) {
 		bad = route_err(call, "start_date", "start date must be a date (YYYY-MM-DD)");
@@ -426,7 +427,8 @@ static route_rc post_amend_activity(route_call *call)
 	note = cJSON_GetObjectItemCaseSensitive(body, "note");
 	if (note && !cJSON_IsNull(note) &&
 	    (!cJSON_IsObject(note) ||
-	     json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e)))
+	     json_get_str(note, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &body_text, NULL, 0, &e) ||
+	     !case_text_visible(body_text)))
 		bad = route_err(call, "note.body", "the note needs a body");
 	if (bad)
 		goto collected;
@@ -485,6 +487,10 @@ done:
 	return rr;
 }
 
+/* A body of white space alone (or invisible characters): the note is part
+ * of the legal file and says nothing (model/casework.h). */
+#define NOTE_BLANK "a case note needs text: the body is blank"
+
 static const route_key note_keys_rk[] = {
 	{"subject", ROUTE_T_ANY, 0}, {"contact_date", ROUTE_T_ANY, 0}, {"body", ROUTE_T_ANY, 0},
 	{"approval", ROUTE_T_ANY, 0}, {"approval_id", ROUTE_T_ANY, 0}, {NULL, 0, 0},
@@ -510,8 +516,10 @@ static route_rc post_note(route_call *a)
 			 sizeof subj);
 	bad |= route_str(a, "contact_date", JSON_REQUIRED, 1, 10, &contact, NULL, 0);
 	bad |= route_str(a, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0);
-	if (subject && subject[0] == '\0')
+	if (subject && !case_text_visible(subject))
 		bad = route_err(a, "subject", "subject is required");
+	if (text && !case_text_visible(text))
+		bad = route_err(a, "body", NOTE_BLANK);
 	if (contact && json_valid_date(contact) != 0) {
 		bad = route_err(a, "contact_date", "contact date must be a date (YYYY-MM-DD)");
 		contact = NULL;
@@ -585,6 +593,8 @@ static route_rc post_amend_note(route_call *a)
 	node_today(n, today);
 	bad |= route_str(a, "body", JSON_REQUIRED, 1, CASE_NOTE_MAX, &text, NULL, 0);
 	bad |= route_str(a, "reason", JSON_REQUIRED, 1, 1000, &reason, NULL, 0);
+	if (text && !case_text_visible(text))
+		bad = route_err(a, "body", NOTE_BLANK);
 	if (bad)
 		return ROUTE_BAD;
 	snprintf(root, sizeof root, "%s", id ? id : "");

@@ -194,6 +194,19 @@ class CaseNodeTest(harness.DemoNode):
                  "end_date")
         self.bad(self.node.post(API + "/participants/%s/notes" % p["id"],
                                 {"subject": "s", "contact_date": self.today}), "body")
+        # A note of white space alone (ASCII or Unicode, zero-width too) is
+        # no note: the stand-alone note's body and subject, the activity's.
+        for blank in ("   ", "\n\t ", "\u00a0\u200b\u3000", "\ufeff \u2028"):
+            r = self.node.post(API + "/participants/%s/notes" % p["id"],
+                               {"subject": "Call", "contact_date": self.today, "body": blank})
+            self.bad(r, "body")
+            self.assertIn("needs text", r.json()["error"])
+            self.bad(self.node.post(API + "/participants/%s/notes" % p["id"],
+                                    {"subject": blank, "contact_date": self.today, "body": "Called."}),
+                     "subject")
+            self.bad(self.node.post(A, {"code": "102", "start_date": self.today, "note": {"body": blank}}),
+                     "note.body")
+        self.assertEqual(self.ndb("SELECT count(*) FROM case_notes WHERE participant_id=?", p["id"])[0][0], 0)
         # No write reached the outbox for any of these.
         self.assertEqual(self.ndb("SELECT count(*) FROM participant_activities WHERE participant_id=?",
                                   p["id"])[0][0], 0)
@@ -266,6 +279,9 @@ class CaseNodeTest(harness.DemoNode):
         sup = harness.client(self.node)
         harness.login(sup, "jlee")
         self.bad(sup.post(API + "/activities/%s/amend" % act["id"], {"end_date": self.today}), "reason")
+        self.bad(sup.post(API + "/activities/%s/amend" % act["id"],
+                          {"end_date": self.today, "reason": "Completed", "note": {"body": "\t \u200b"}}),
+                 "note.body")
         r = sup.post(API + "/activities/%s/amend" % act["id"],
                      {"end_date": self.today, "completion": "successful", "reason": "Completed the workshop"})
         self.assertEqual(r.status, 201, r.body)
@@ -285,6 +301,10 @@ class CaseNodeTest(harness.DemoNode):
         r = sup.post(API + "/notes/%s/amend" % note["id"], {})
         self.assertEqual(r.status, 400, r.body)
         self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["body", "reason"])
+        # An amendment of white space alone says nothing either.
+        r = sup.post(API + "/notes/%s/amend" % note["id"], {"body": " \n\u00a0", "reason": "Blank"})
+        self.bad(r, "body")
+        self.assertIn("needs text", r.json()["error"])
         r = sup.post(API + "/notes/%s/amend" % note["id"], {"body": text, "reason": "Left out the cover letter."})
         self.assertEqual(r.status, 201, r.body)
         am = r.json()

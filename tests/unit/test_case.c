@@ -183,6 +183,22 @@ static void test_activity_note(void **state)
 						     "Initial Assessment", "2026-03-02"), "subject");
 	assert_string_equal(case_activity_note_check("102 Initial Assessment", "2026-03-03", "102",
 						     "Initial Assessment", "2026-03-02"), "contact_date");
+	/* A note needs visible text: white space, no-break and zero-width
+	 * characters alone are none. */
+	assert_int_equal(case_text_visible("Called, no answer."), 1);
+	assert_int_equal(case_text_visible("  x\n"), 1);
+	assert_int_equal(case_text_visible("\xc3\xa9"), 1);          /* e acute */
+	assert_int_equal(case_text_visible("\xe2\x80\x8b" "A"), 1);     /* ZWSP, then A */
+	assert_int_equal(case_text_visible("\xf0\x9f\x93\x9e"), 1); /* a telephone */
+	assert_int_equal(case_text_visible("\xe2\x80"), 1);         /* cut short: not blank */
+	assert_int_equal(case_text_visible(NULL), 0);
+	assert_int_equal(case_text_visible(""), 0);
+	assert_int_equal(case_text_visible("   "), 0);
+	assert_int_equal(case_text_visible("\n\t \r\v\f"), 0);
+	assert_int_equal(case_text_visible("\xc2\xa0"), 0);         /* NBSP */
+	assert_int_equal(case_text_visible("\xe2\x80\x8b\xe2\x80\x8d"), 0); /* ZWSP, ZWJ */
+	assert_int_equal(case_text_visible("\xe3\x80\x80\xef\xbb\xbf \xe2\x81\xa0"), 0);
+	assert_int_equal(case_text_visible("\xe2\x80\xa8\xe2\x80\xaf\xc2\x85"), 0);
 }
 
 /* A measurable skill gain: one of WIOA's five types, every other field
@@ -445,6 +461,13 @@ static void test_hub_apply_case_rows(void **state)
 	node_write(a, "000000001410.0000.nodeA", insert_note, "0190b000-0000-7000-8000-00000000e204", P1,
 		   "activity", A1, "102 Initial Assessment", "2026-03-01", NULL);
 	st_push_refused(hub, a, &scope_a, "contact date");
+	/* A stand-alone note whose body is white space alone (ASCII, NBSP). */
+	node_write(a, "000000001420.0000.nodeA",
+		   "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
+		   " contact_date, body, staff_id, entered_date, entered_at) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e205',%Q,'demo-la','demo-office','standalone','Call',"
+		   "'2026-03-02',' \n\t\xc2\xa0','demo-staff','2026-03-02',1772452800000)", P1);
+	st_push_refused(hub, a, &scope_a, "subject and body");
 	/* Backdating: 31 days without an approval, 91 days at all. */
 	node_write(a, "000000001500.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000e102",
 		   P1, "102", "2026-02-01", "2026-03-04", noon("2026-03-04"), 31, NULL);
