@@ -75,4 +75,21 @@ typedef char *(*node_gcache_fill)(node *n, const void *arg, uint64_t now, size_t
 route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcache_fill fill,
 			   const void *arg);
 
+/*
+ * node_case_timeline.c: may visit cid (a check-in id; NULL for one being
+ * checked in under visitor name vname) be linked to participant pid?  The
+ * rule of POST /api/v1/case/participants/:id/visits, which the greeter's
+ * check-in and desk actions follow too: the participant is held in this
+ * Local Area (else 404 "id" when pid_in_path, 400 "participant_id"
+ * otherwise), the visit is not linked to another participant (409), and a
+ * visitor name that does not match the participant's is linked only when
+ * confirm is set (409 with "name_mismatch" and "visitor_name").  The 409s
+ * name "checkin_id" when pid_in_path, else "participant_id".  0 when the
+ * link may be made; 1 when refused, with *rr the route's result to return
+ * (the refusal is set: a name mismatch is a reply of its own, ROUTE_OK with
+ * status 409, so the caller must not go on to write).
+ */
+int node_visit_link_check(route_call *a, const char *pid, int pid_in_path, const char *cid,
+			  const char *vname, int confirm, route_rc *rr);
+
 #endif

@@ -284,13 +284,19 @@ dberr:
 static const route_key visit_keys[] = {
 	{"checkin_id", ROUTE_T_ANY, 0}, {"confirm_name", ROUTE_T_BOOL, ROUTE_K_NULL}, {NULL, 0, 0}};
 
-/* 1 when the visit's name differs from the participant's and the caller has
- * not confirmed it: *o gets the 409 reply (visitor_name, name_mismatch). */
-static int visit_name_differs(node *n, const char *pid, const char *cid, int confirm, cJSON **o)
+/* 1 when the visitor's name (vname, or as visit cid was checked in) differs
+ * from the participant's and the caller has not confirmed it: *o gets the
+ * 409 reply (visitor_name, name_mismatch) naming field. */
+static int visit_name_differs(node *n, const char *pid, const char *cid, const char *vname,
+			      int confirm, const char *field, cJSON **o)
 {
-	char vname[256] = "", first[CASE_NAME_MAX + 1] = "", last[CASE_NAME_MAX + 1] = "";
+	char stored[256] = "", first[CASE_NAME_MAX + 1] = "", last[CASE_NAME_MAX + 1] = "";
 
-	db_text(n->nd_db, "SELECT visitor_name FROM checkins WHERE id=?", cid, vname, sizeof vname);
+	if (cid) {
+		db_text(n->nd_db, "SELECT visitor_name FROM checkins WHERE id=?", cid, stored,
+			sizeof stored);
+		vname = stored;
+	}
 	db_text(n->nd_db, "SELECT first_name FROM participants WHERE id=?", pid, first, sizeof first);
 	db_text(n->nd_db, "SELECT last_name FROM participants WHERE id=?", pid, last, sizeof last);
 	if (confirm || case__names_match(vname, first, last))
@@ -298,24 +304,54 @@ static int visit_name_differs(node *n, const char *pid, const char *cid, int con
 	*o = cJSON_CreateObject();
 	cJSON_AddStringToObject(*o, "error", "the visitor checked in under another name: check it is "
 					     "the same person, then link it anyway (confirm_name)");
-	cJSON_AddStringToObject(*o, "field", "checkin_id");
-	cJSON_AddStringToObject(*o, "visitor_name", vname);
+	cJSON_AddStringToObject(*o, "field", field);
+	cJSON_AddStringToObject(*o, "visitor_name", vname ? vname : "");
 	cJSON_AddBoolToObject(*o, "name_mismatch", 1);
 	return 1;
 }
 
+int node_visit_link_check(route_call *a, const char *pid, int pid_in_path, const char *cid,
+			  const char *vname, int confirm, route_rc *rr)
+{
+	node *n = API_NODE(a);
+	const char *field = pid_in_path ? "checkin_id" : "participant_id";
+	char cur[64] = "";
+	cJSON *o;
+	int rc = case__participant_exists(n, pid);
+
+	if (rc < 0 && pid != NULL)
+		*rr = ROUTE_DBERR;
+	else if (rc != 1)
+		*rr = pid_in_path ? route_fail(a, 404, "id", "no such participant")
+				  : route_fail(a, 400, "participant_id",
+					       "no such participant in this Local Area");
+	else if (cid && (rc = db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins"
+						" WHERE id=?", cid, cur, sizeof cur)) != 0)
+		*rr = rc < 0 ? ROUTE_DBERR
+			     : route_fail(a, 404, "checkin_id", "no such visit at this office");
+	else if (cur[0] && strcmp(cur, pid) != 0)
+		*rr = route_fail(a, 409, field, "this visit is linked to another participant");
+	else if (visit_name_differs(n, pid, cid, vname, confirm, field, &o))
+		*rr = route_ok(a, 409, o); /* a reply of its own: name_mismatch */
+	else
+		return 0;
+	return 1;
+}
+
 /* POST /api/v1/case/participants/:id/visits {"checkin_id", "confirm_name"?}:
- * the visit was this participant's (checkins.participant_id).  A visit
- * checked in under another name is linked only with confirm_name: true
- * (409 name_mismatch, with the visitor's name, otherwise). */
+ * the visit was this participant's (checkins.participant_id), under the
+ * rules of node_visit_link_check (node_api.h).  A visit checked in under
+ * another name is linked only with confirm_name: true (409 name_mismatch,
+ * with the visitor's name, otherwise). */
 static route_rc post_visit_link(route_call *a)
 {
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id"), *cid = NULL;
 	cJSON *o;
-	char ts[HLC_STRLEN], cur[64];
+	char ts[HLC_STRLEN];
 	int confirm = 0, bad = 0;
+	route_rc rr;
 
 	/* Every field's error at once. */
 	bad |= route_str(a, "checkin_id", JSON_REQUIRED, 1, 64, &cid, NULL, 0);
@@ -323,15 +359,8 @@ static route_rc post_visit_link(route_call *a)
 		bad |= route_bool(a, "confirm_name", JSON_NULLABLE, 0, &confirm);
 	if (bad || a->rc_nerr > 0)
 		return ROUTE_BAD;
-	if (case__participant_exists(n, id) != 1)
-		return route_fail(a, 404, "id", "no such participant");
-	if (db_text(n->nd_db, "SELECT coalesce(participant_id, '') FROM checkins WHERE id=?", cid, cur,
-		    sizeof cur) != 0)
-		return route_fail(a, 404, "checkin_id", "no such visit at this office");
-	if (cur[0] && strcmp(cur, id) != 0)
-		return route_fail(a, 409, "checkin_id", "this visit is linked to another participant");
-	if (visit_name_differs(n, id, cid, confirm, &o))
-		return route_ok(a, 409, o);
+	if (node_visit_link_check(a, id, 1, cid, NULL, confirm, &rr))
+		return rr;
 	hlc_now(&n->nd_hlc, ts);
 	if (db_run(n->nd_db, "UPDATE checkins SET participant_id=?, updated_hlc=? WHERE id=?", "ttt", id,
 		   ts, cid) != 0)

@@ -172,7 +172,7 @@ static const route_key checkin_keys[] = {
 	{"visitor_name", ROUTE_T_ANY, 0}, {"reason_ids", ROUTE_T_ANY, 0}, {"language", ROUTE_T_ANY, 0},
 	{"phone", ROUTE_T_ANY, 0}, {"email", ROUTE_T_ANY, 0}, {"appointment_with", ROUTE_T_ANY, 0},
 	{"virtual", ROUTE_T_ANY, 0}, {"participant_id", ROUTE_T_ANY, 0}, {"note", ROUTE_T_ANY, 0},
-	{NULL, 0, 0},
+	{"confirm_name", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
 typedef struct checkin_in {
@@ -180,7 +180,7 @@ typedef struct checkin_in {
 	char namebuf[GREETER_NAME_MAX + 1], phonebuf[64], emailbuf[GREETER_EMAIL_MAX + 1];
 	char apptbuf[GREETER_APPT_MAX + 1];
 	const cJSON *reason_ids;
-	int virt;
+	int virt, confirm;
 } checkin_in;
 
 /* The body's fields, every error collected: 0 or -1. */
@@ -204,6 +204,9 @@ static int checkin_read(route_call *a, checkin_in *in)
 	bad |= route_str(a, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &in->note, NULL, 0);
 	bad |= route_str(a, "participant_id", JSON_NULLABLE, 0, 64, &in->participant, NULL, 0);
 	bad |= route_bool(a, "virtual", JSON_NULLABLE, 0, &in->virt);
+	bad |= route_bool(a, "confirm_name", JSON_NULLABLE, 0, &in->confirm);
+	if (in->participant && in->participant[0] == '\0')
+		in->participant = NULL; /* "" links nobody */
 	return bad;
 }
 
@@ -316,12 +319,16 @@ static route_rc post_checkin(route_call *a)
 		return ROUTE_BAD;
 	/* The kiosk is public; a virtual visit, a note or a participant link is
 	 * recorded by front-desk staff only. */
-	if ((in.virt || (in.note && in.note[0]) || (in.participant && in.participant[0])) &&
+	if ((in.virt || (in.note && in.note[0]) || in.participant) &&
 	    (status = node_auth_check(n, a->rc_req, PRIV_GREETER_DESK, &field, &msg)) != 0)
 		return route_fail(a, status, field, "%s", msg);
 	if (checkin_check(a, &in) != 0)
 		return ROUTE_BAD;
 	if ((rc = checkin_reasons_check(a, in.reason_ids)) != ROUTE_OK)
+		return rc;
+	/* A participant link follows the visits route's rules. */
+	if (in.participant &&
+	    node_visit_link_check(a, in.participant, 0, NULL, in.name, in.confirm, &rc))
 		return rc;
 	now = node_now_ms(n);
 	clock_local_date(now, today);
@@ -473,7 +480,7 @@ static route_rc get_checkin(route_call *a)
 
 static const route_key action_keys[] = {
 	{"action", ROUTE_T_ANY, 0}, {"note", ROUTE_T_ANY, 0}, {"participant_id", ROUTE_T_ANY, 0},
-	{NULL, 0, 0},
+	{"confirm_name", ROUTE_T_ANY, 0}, {NULL, 0, 0},
 };
 
 /* The new state, its time, and the event row of one action. */
@@ -510,11 +517,15 @@ static route_rc post_action(route_call *a)
 	const char *id = http_req_param(a->rc_req, "id");
 	const char *action = NULL, *note = NULL, *participant = NULL, *to;
 	char from[16];
-	int rc, bad = 0;
+	int rc, bad = 0, confirm = 0;
+	route_rc rr;
 
 	bad |= route_str(a, "action", JSON_REQUIRED, 1, 16, &action, NULL, 0);
 	bad |= route_str(a, "note", JSON_NULLABLE, 0, GREETER_NOTE_MAX, &note, NULL, 0);
 	bad |= route_str(a, "participant_id", JSON_NULLABLE, 0, 64, &participant, NULL, 0);
+	bad |= route_bool(a, "confirm_name", JSON_NULLABLE, 0, &confirm);
+	if (participant && participant[0] == '\0')
+		participant = NULL; /* "" keeps the link as it is */
 	if (!bad && greeter_transition("waiting", action) == NULL &&
 	    greeter_transition("called", action) == NULL &&
 	    greeter_transition("serving", action) == NULL)
@@ -528,6 +539,8 @@ static route_rc post_action(route_call *a)
 		return ROUTE_DBERR;
 	if ((to = greeter_transition(from, action)) == NULL)
 		return route_fail(a, 409, "action", "cannot %s a visit that is %s", action, from);
+	if (participant && node_visit_link_check(a, participant, 0, id, NULL, confirm, &rr))
+		return rr;
 	if (action_apply(n, id, action, from, to, note, participant,
 			 API_USER(a) ? API_USER(a)->id : NULL) != 0)
 		return ROUTE_DBERR;

@@ -186,6 +186,65 @@ class GreeterTest(harness.DemoNode):
         db.close()
         self.assertEqual([e[0] for e in events], ["checkin", "call", "requeue", "serve", "done"])
 
+    def test_participant_link_follows_the_visits_rules(self):
+        # A check-in or a desk action links a visit to a participant under
+        # the rules of POST /case/participants/:id/visits: held in this
+        # Local Area, not linked to another, a different name confirmed.
+        P = "/api/v1/case/participants"
+        ana = self.node.post(P, {"first_name": "Ana", "last_name": "Linkova", "birth_date": "1980-02-03"})
+        self.assertEqual(ana.status, 201, ana.body)
+        ana = ana.json()["id"]
+        bo = self.node.post(P, {"first_name": "Bo", "last_name": "Otherson", "birth_date": "1981-03-04"})
+        self.assertEqual(bo.status, 201, bo.body)
+        bo = bo.json()["id"]
+        elsewhere = "0190c000-0000-7000-8000-00000000aa01"
+        harness.db_write(self.node, "INSERT INTO participants(id, local_area_id, office_id, first_name,"
+                         " last_name, birth_date, registered_date, registered_at) VALUES(?, 'other-la',"
+                         " 'other-office', 'Ana', 'Linkova', '1980-02-03', '2026-01-05', 1)", elsewhere)
+        for pid in ("no-such-participant", elsewhere):
+            r = self.checkin("Ana Linkova", participant_id=pid)
+            self.assertEqual(r.status, 400, r.body)
+            self.assertEqual(r.json()["field"], "participant_id")
+        r = self.checkin("Someone Else", participant_id=ana)
+        self.assertEqual(r.status, 409, r.body)
+        self.assertTrue(r.json()["name_mismatch"])
+        self.assertEqual(r.json()["visitor_name"], "Someone Else")
+        r = self.checkin("Someone Else", participant_id=ana, confirm_name=True)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["participant_id"], ana)
+        r = self.checkin("Ana Linkova", participant_id=ana)
+        self.assertEqual(r.status, 201, r.body)
+        linked = r.json()["id"]
+        # "" links nobody: stored as NULL, not as ''.
+        r = self.checkin("Blank Link", participant_id="")
+        self.assertEqual(r.status, 201, r.body)
+        self.assertIsNone(r.json()["participant_id"])
+        blank = r.json()["id"]
+        self.assertEqual(harness.db_value(self.node, "SELECT participant_id IS NULL FROM checkins"
+                                                     " WHERE id=?", blank), 1)
+        # A desk action: the same rules, and nothing changes when refused.
+        A = "/api/v1/checkins/%s/action"
+        for pid in ("another-bogus-id", elsewhere):
+            r = self.node.post(A % blank, {"action": "call", "participant_id": pid})
+            self.assertEqual(r.status, 400, r.body)
+            self.assertEqual(r.json()["field"], "participant_id")
+        r = self.node.post(A % linked, {"action": "call", "participant_id": bo})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("another participant", r.json()["error"])
+        r = self.node.post(A % blank, {"action": "call", "participant_id": bo})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertTrue(r.json()["name_mismatch"])
+        self.assertEqual(harness.db_value(self.node, "SELECT status FROM checkins WHERE id=?", blank),
+                         "waiting")
+        r = self.node.post(A % blank, {"action": "call", "participant_id": bo, "confirm_name": True})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["participant_id"], bo)
+        r = self.node.post(A % linked, {"action": "serve", "participant_id": ana})
+        self.assertEqual(r.status, 200, r.body)
+        r = self.node.post(A % linked, {"action": "done", "participant_id": ""})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["participant_id"], ana)
+
     def test_list_matches_single_view(self):
         a = self.checkin("Order A").json()
         b = self.checkin("Order B").json()
