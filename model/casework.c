@@ -307,6 +307,14 @@ int case_ssn_digits(const char *in, char digits[10])
 	return 0;
 }
 
+const char *case_ssn_real_check(const char *digits)
+{
+	if (digits == NULL || digits[0] == '9')
+		return "an SSN from 900 to 999 is not a real SSN: 9xx numbers are pseudo-SSNs "
+		       "(ask for a pseudo-SSN, or check the number typed)";
+	return NULL;
+}
+
 void case_ssn_mask(const char *last4, char out[12])
 {
 	snprintf(out, 12, "***-**-%.4s", last4 && strlen(last4) == 4 ? last4 : "****");

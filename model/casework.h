@@ -124,6 +124,11 @@ int case_pseudo_ssn_prefix_ok(const char *prefix);
 /* An SSN as typed (999-99-9999, 999 99 9999 or nine digits) to its nine
  * digits.  Refuses area 000 or 666, group 00 and serial 0000.  0 or -1. */
 int case_ssn_digits(const char *in, char digits[10]);
+/* Whether the nine digits (case_ssn_digits) may be someone's real SSN: SSA
+ * never issues area 900-999, the range of the Local Areas' pseudo-SSNs
+ * (case_pseudo_ssn_prefix_ok), so such a number typed as a real SSN is a
+ * pseudo-SSN or a typing error.  NULL when it may be, else the message. */
+const char *case_ssn_real_check(const char *digits);
 /* "***-**-1234" from the last four digits (12 bytes). */
 void case_ssn_mask(const char *last4, char out[12]);
 /* AES-256-GCM under the Local Area's key, the participant id as associated

@@ -268,6 +268,10 @@ static route_rc post_participant(route_call *a)
 		json_err_set(&e, "ssn", "SSN must be nine digits (999-99-9999)");
 		goto bad;
 	}
+	if (ssn && case_ssn_real_check(digits) != NULL) {
+		json_err_set(&e, "ssn", "%s", case_ssn_real_check(digits));
+		goto bad;
+	}
 	if (pseudo) {
 		char p[12];
 		if ((rr = la_pseudo_ssn(a, f.birth, p)) != ROUTE_OK)

@@ -162,6 +162,12 @@ class CaseNodeTest(harness.DemoNode):
                                     "ssn": "12-34"}), "ssn")
         self.bad(self.node.post(P, {"first_name": "A", "last_name": "X", "birth_date": "1980-01-01",
                                     "ssn": "000-12-3456"}), "ssn")
+        # 900-999 is the pseudo-SSN range: never a real SSN.
+        for nine in ("975-25-0577", "900 12 3456", "999999999"):
+            r = self.node.post(P, {"first_name": "A", "last_name": "X", "birth_date": "1977-05-25",
+                                   "ssn": nine})
+            self.bad(r, "ssn")
+            self.assertIn("pseudo-SSN", r.json()["error"])
         self.bad(self.node.post(P, {"first_name": "A", "last_name": "X", "birth_date": "1980-01-01",
                                     "ssn": "123-45-6780", "pseudo_ssn": True}), "ssn")
         self.bad(self.node.post(P, {"first_name": "A", "last_name": "X", "birth_date": "1980-01-01",

@@ -244,6 +244,19 @@ static void test_ssn(void **state)
 	assert_int_equal(case_ssn_digits("123-45-0000", d), -1);
 	assert_int_equal(case_ssn_digits("12-345-6789", d), -1);
 	assert_int_equal(case_ssn_digits("123-45-678a", d), -1);
+	/* 9xx: the pseudo-SSN range, never a real SSN (a pseudo-SSN still
+	 * parses: the search and the pseudo-SSN path read it). */
+	assert_int_equal(case_ssn_digits("975-25-0577", d), 0);
+	assert_non_null(case_ssn_real_check(d));
+	assert_non_null(strstr(case_ssn_real_check(d), "pseudo-SSN"));
+	assert_int_equal(case_ssn_digits("900-12-3456", d), 0);
+	assert_non_null(case_ssn_real_check(d));
+	assert_int_equal(case_ssn_digits("999 99 9999", d), 0);
+	assert_non_null(case_ssn_real_check(d));
+	assert_int_equal(case_ssn_digits("899-12-3456", d), 0);
+	assert_null(case_ssn_real_check(d));
+	assert_int_equal(case_ssn_digits("123456789", d), 0);
+	assert_null(case_ssn_real_check(d));
 	case_ssn_mask("6789", m);
 	assert_string_equal(m, "***-**-6789");
 	memset(key, 7, sizeof key);
