@@ -256,8 +256,41 @@ static int blank(const char *s)
 	return 1;
 }
 
+int crm_recruiting_kept_check(const crm_conversion *c, crm_fault out[CRM_KEPT_FIELDS])
+{
+	int k = 0;
+
+#define FAULT(f, m)                       \
+	do {                              \
+		out[k].field = (f);       \
+		out[k++].msg = (m);       \
+	} while (0)
+	if (blank(c->company_name))
+		FAULT("company_name", "company name is required");
+	if (blank(c->edd_account_number))
+		FAULT("edd_account_number", "the EDD Account Number is required");
+	else if (crm_valid_edd_account(c->edd_account_number, NULL) != 0)
+		FAULT("edd_account_number", "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)");
+	if (blank(c->zip) || crm_valid_zip(c->zip, NULL) != 0)
+		FAULT("zip", "a valid ZIP code is required");
+	if (blank(c->street))
+		FAULT("street", "street address is required");
+	if (blank(c->city))
+		FAULT("city", "city is required");
+	if (crm_valid_state(c->state) != 0)
+		FAULT("state", "state is required (two letters, e.g. CA)");
+	if (blank(c->phone) || crm_valid_phone(c->phone) != 0)
+		FAULT("phone", "a valid company phone number is required");
+	if (blank(c->industry) || crm_valid_naics(c->industry) != 0)
+		FAULT("industry", "an industry (NAICS) code is required");
+#undef FAULT
+	return k;
+}
+
 const char *crm_conversion_check(const crm_conversion *c, char *msg, size_t n)
 {
+	crm_fault f[CRM_KEPT_FIELDS];
+
 #define FAIL(f, ...)                              \
 	do {                                      \
 		snprintf(msg, n, __VA_ARGS__);    \
@@ -267,24 +300,9 @@ const char *crm_conversion_check(const crm_conversion *c, char *msg, size_t n)
 		FAIL("account_type", "only a marketing lead can be converted to a recruiting employer");
 	if (c->status && strcmp(c->status, "active") != 0)
 		FAIL("status", "an inactive employer cannot be converted");
-	if (blank(c->company_name))
-		FAIL("company_name", "company name is required");
-	if (blank(c->edd_account_number))
-		FAIL("edd_account_number", "the EDD Account Number is required to convert a lead");
-	if (crm_valid_edd_account(c->edd_account_number, NULL) != 0)
-		FAIL("edd_account_number", "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)");
-	if (blank(c->zip) || crm_valid_zip(c->zip, NULL) != 0)
-		FAIL("zip", "a valid ZIP code is required");
-	if (blank(c->street))
-		FAIL("street", "street address is required");
-	if (blank(c->city))
-		FAIL("city", "city is required");
-	if (crm_valid_state(c->state) != 0)
-		FAIL("state", "state is required (two letters, e.g. CA)");
-	if (blank(c->phone) || crm_valid_phone(c->phone) != 0)
-		FAIL("phone", "a valid company phone number is required");
-	if (blank(c->industry) || crm_valid_naics(c->industry) != 0)
-		FAIL("industry", "an industry (NAICS) code is required");
+	/* What the recruiting employer will keep, then its primary contact. */
+	if (crm_recruiting_kept_check(c, f) > 0)
+		FAIL(f[0].field, "%s", f[0].msg);
 	if (c->primary_contacts < 1)
 		FAIL("contacts", "a primary contact is required");
 #undef FAIL
@@ -580,6 +598,20 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		return -1;
 	if (strcmp(type, CRM_LEAD) == 0 && !crm_has_mkt_prefix(jstr(row, "username")))
 		REFUSE("employers: a marketing lead's user name keeps the MKT prefix until conversion");
+	if (strcmp(type, CRM_RECRUITING) == 0) {
+		crm_conversion kept = {type, jstr(row, "status"), name, edd, jstr(row, "street"),
+				       jstr(row, "city"), jstr(row, "state"), zip, jstr(row, "phone"),
+				       jstr(row, "industry"), 0};
+		crm_fault f[CRM_KEPT_FIELDS];
+		char list[160] = "";
+		int nf = crm_recruiting_kept_check(&kept, f);
+		for (int i = 0; i < nf; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+				 f[i].field);
+		if (nf > 0)
+			REFUSE("employers: a recruiting employer keeps what its conversion required"
+			       " (missing or not valid: %s)", list);
+	}
 	if (op != SQLITE_DELETE && id) {
 		char hlc[64];
 		const char *h = jstr(row, "updated_hlc");

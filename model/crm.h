@@ -115,6 +115,22 @@ typedef struct crm_conversion {
 	int primary_contacts;        /* active primary contacts with a name */
 } crm_conversion;
 const char *crm_conversion_check(const crm_conversion *c, char *msg, size_t n);
+/*
+ * What a recruiting employer keeps of what its conversion required, while it
+ * is one: the company name, EDD Account Number, ZIP, street, city, state,
+ * phone and industry, each present and valid (c's account_type, status and
+ * primary_contacts are not looked at).  Each field at fault goes into out
+ * (API field name and message, static strings), in that order; returns how
+ * many (0: none).  crm_conversion_check() refuses the first; the node
+ * refuses an edit of a recruiting employer that would clear one, and the
+ * hub a recruiting employer's row without one.
+ */
+#define CRM_KEPT_FIELDS 8
+typedef struct crm_fault {
+	const char *field;
+	const char *msg;
+} crm_fault;
+int crm_recruiting_kept_check(const crm_conversion *c, crm_fault out[CRM_KEPT_FIELDS]);
 /* Vetting deadline: start + 72 hours (ms). */
 int64_t crm_vetting_due(int64_t started_ms);
 /*

@@ -138,7 +138,16 @@ typedef struct efield {
 extern const efield crm__employer_fields[NEF];
 extern const efield crm__contact_fields[NCF];
 extern const efield crm__location_fields[NLF];
-enum { EF_NAME, EF_EDD, EF_ZIP, EF_STATE = 5, EF_OWNER = 15, EF_STATUS, EF_USERNAME };
+enum {
+	EF_NAME, EF_EDD, EF_ZIP, EF_STREET, EF_CITY, EF_STATE, EF_PHONE = 10, EF_INDUSTRY = 13,
+	EF_OWNER = 15, EF_STATUS, EF_USERNAME
+};
+/* The values employer cur (its row as JSON) will have once the fields sent
+ * (vals, present: crm__read_fields) are written, sent ones winning, into
+ * cv, which borrows from both; account type and status are cur's, contacts
+ * are not counted.  For crm_conversion_check and crm_recruiting_kept_check. */
+void crm__employer_values(crm_conversion *cv, const cJSON *cur, const char *const *vals,
+			  const int *present);
 /* What crm__name_search() made of a query. */
 enum { NAME_NONE, NAME_FTS, NAME_PREFIX };
 

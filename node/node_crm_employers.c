@@ -435,6 +435,35 @@ static int edit_rules(route_call *a, emp_edit *ed, const char *type)
 	return ferr;
 }
 
+/* A recruiting employer keeps what its conversion required
+ * (crm_recruiting_kept_check): an edit may not clear or spoil one of those
+ * it sends, each named (one whose format was refused already is not named
+ * twice).  Fields not sent are not looked at.  ROUTE_OK, ROUTE_BAD with the
+ * errors collected, or ROUTE_DBERR. */
+static route_rc edit_kept(route_call *a, const char *id, const emp_edit *ed)
+{
+	crm_conversion cv;
+	crm_fault f[CRM_KEPT_FIELDS];
+	cJSON *cur = db_row_json_by(API_NODE(a)->nd_db, "SELECT * FROM employers WHERE id=?", id);
+	route_rc rr = ROUTE_OK;
+	int nf;
+
+	if (cur == NULL)
+		return ROUTE_DBERR;
+	crm__employer_values(&cv, cur, ed->v, ed->present);
+	nf = crm_recruiting_kept_check(&cv, f);
+	for (int k = 0; k < nf; k++)
+		for (int i = 0; i < NEF; i++)
+			if (ed->present[i] && strcmp(crm__employer_fields[i].name, f[k].field) == 0 &&
+			    !route_has_err(a, f[k].field)) {
+				route_err(a, f[k].field, "%s: a recruiting employer keeps what its "
+							 "conversion required", f[k].msg);
+				rr = ROUTE_BAD;
+			}
+	cJSON_Delete(cur);
+	return rr;
+}
+
 /* A new user name for employer id: ROUTE_OK, or the 409. */
 static route_rc edit_username(route_call *a, const char *id, const char *name)
 {
@@ -468,7 +497,13 @@ static route_rc patch_employer(route_call *a)
 	if ((rr = crm__writable_employer(a, id)) != ROUTE_OK)
 		return rr;
 	db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", id, type, sizeof type);
-	if (edit_rules(a, &ed, type) | ferr)
+	ferr |= edit_rules(a, &ed, type);
+	if (strcmp(type, CRM_RECRUITING) == 0 && (rr = edit_kept(a, id, &ed)) != ROUTE_OK) {
+		if (rr == ROUTE_DBERR)
+			return rr;
+		ferr = -1;
+	}
+	if (ferr)
 		return ROUTE_BAD;
 	if (ed.present[EF_USERNAME] && (rr = edit_username(a, id, ed.v[EF_USERNAME])) != ROUTE_OK)
 		return rr;

@@ -30,24 +30,14 @@ typedef struct conversion {
 } conversion;
 
 /* The values the employer will have (sent ones win over stored ones in
- * cur, which they borrow) into c->cv, for crm_conversion_check. */
+ * cur, which they borrow) into c->cv, for crm_conversion_check.  The
+ * company name is the stored one: a conversion does not change it. */
 static void conversion_values(conversion *c, const cJSON *cur)
 {
 	const cJSON *ct;
 
-	memset(&c->cv, 0, sizeof c->cv);
-	c->cv.account_type = json_str(cur, "account_type");
-	c->cv.status = json_str(cur, "status");
+	crm__employer_values(&c->cv, cur, c->v, c->present);
 	c->cv.company_name = json_str(cur, "company_name");
-#define PICK(i, key) (c->present[i] ? c->v[i] : json_str(cur, key))
-	c->cv.edd_account_number = PICK(EF_EDD, "edd_account_number");
-	c->cv.zip = PICK(EF_ZIP, "zip");
-	c->cv.street = PICK(3, "street");
-	c->cv.city = PICK(4, "city");
-	c->cv.state = PICK(EF_STATE, "state");
-	c->cv.phone = PICK(10, "phone");
-	c->cv.industry = PICK(13, "industry");
-#undef PICK
 	cJSON_ArrayForEach(ct, cJSON_GetObjectItem(cur, "contacts"))
 		if (strcmp(json_str(ct, "kind"), "primary") == 0 &&
 		    strcmp(json_str(ct, "status"), "active") == 0)

@@ -299,6 +299,24 @@ const efield crm__employer_fields[] = {
 	 "user name must be 4 to 40 letters, digits, '.', '_' or '-'", 0},
 };
 
+void crm__employer_values(crm_conversion *cv, const cJSON *cur, const char *const *vals,
+			  const int *present)
+{
+	memset(cv, 0, sizeof *cv);
+	cv->account_type = json_str(cur, "account_type");
+	cv->status = json_str(cur, "status");
+#define PICK(i) (present[i] ? vals[i] : json_str(cur, crm__employer_fields[i].name))
+	cv->company_name = PICK(EF_NAME);
+	cv->edd_account_number = PICK(EF_EDD);
+	cv->zip = PICK(EF_ZIP);
+	cv->street = PICK(EF_STREET);
+	cv->city = PICK(EF_CITY);
+	cv->state = PICK(EF_STATE);
+	cv->phone = PICK(EF_PHONE);
+	cv->industry = PICK(EF_INDUSTRY);
+#undef PICK
+}
+
 const efield crm__contact_fields[] = {
 	{"kind", 10, v_kind, "kind must be primary or secondary", 0},
 	{"name", 120, NULL, NULL, 0},

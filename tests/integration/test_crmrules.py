@@ -166,6 +166,27 @@ class VettingAndLockTest(unittest.TestCase):
         self.assertEqual(conv["username"], "PREFIXKEEP1")
         self.c.req("PATCH", "/employers/" + e["id"], {"username": "MKTPREFIXKEEP1"}, 409)
 
+    def test_recruiting_employer_keeps_what_its_conversion_required(self):
+        e = self.c.recruiting("Keeps Its Fields Co", "6666666")
+        E = "/employers/" + e["id"]
+        # Clearing them: refused, every one named, nothing written.
+        r = self.c.req("PATCH", E, {"street": None, "city": None, "phone": None, "industry": None}, 400)
+        self.assertEqual(fields(r), ["city", "industry", "phone", "street"])
+        self.assertIn("conversion required", r.json()["error"])
+        r = self.c.req("PATCH", E, {"street": "  ", "state": "", "edd_account_number": None,
+                                    "website": "www.keeps.example.com"}, 400)
+        self.assertEqual(fields(r), ["edd_account_number", "state", "street"])
+        after = self.c.req("GET", E, None, 200).json()
+        for k in ("street", "city", "state", "phone", "industry", "edd_account_number", "website"):
+            self.assertEqual(after[k], e[k], k)
+        # Changing them, or clearing the others, is an edit like any.
+        r = self.c.req("PATCH", E, {"street": "2 Oak Ave", "phone": "(916) 555-0111", "website": None}, 200)
+        self.assertEqual((r.json()["street"], r.json()["phone"]), ("2 Oak Ave", "(916) 555-0111"))
+        # A lead may still leave them blank.
+        lead = self.c.lead("Blank Lead Works")
+        r = self.c.req("PATCH", "/employers/" + lead["id"], {"street": None, "phone": None}, 200)
+        self.assertIsNone(r.json()["street"])
+
     def test_user_name_found_when_every_short_tail_is_taken(self):
         """A lead's user name is MKT, 12 letters of its name and a 4-digit
         tail; when all 10,000 tails of a name are taken (a soak named 14,000

@@ -192,6 +192,27 @@ static void test_conversion(void **state)
 	REFUSED(industry, "5", "industry");
 	REFUSED(primary_contacts, 0, "contacts");
 	REFUSED(company_name, " ", "company_name");
+	/* What a recruiting employer keeps: every field at fault, in order;
+	 * the account type, status and contacts are not the question. */
+	{
+		crm_fault f[CRM_KEPT_FIELDS];
+		c = good_conversion();
+		c.account_type = "recruiting";
+		c.primary_contacts = 0;
+		assert_int_equal(crm_recruiting_kept_check(&c, f), 0);
+		c.street = NULL;
+		c.city = " ";
+		c.phone = NULL;
+		c.industry = "";
+		assert_int_equal(crm_recruiting_kept_check(&c, f), 4);
+		assert_string_equal(f[0].field, "street");
+		assert_string_equal(f[1].field, "city");
+		assert_string_equal(f[2].field, "phone");
+		assert_string_equal(f[3].field, "industry");
+		assert_non_null(f[3].msg);
+		memset(&c, 0, sizeof c);
+		assert_int_equal(crm_recruiting_kept_check(&c, f), CRM_KEPT_FIELDS);
+	}
 	/* 72 hours exactly. */
 	assert_int_equal(crm_vetting_due(1000), 1000 + 72LL * 3600 * 1000);
 }
@@ -645,6 +666,30 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   " created_at, status, updated_hlc) VALUES(%Q,'recruiting','Beta','beta','BETA01','95814',"
 		   "'95814',1,'active','000000001100.0000.nodeA')", LEAD_B);
 	st_push_refused(hub, a, &scope_a, "EDD");
+	/* One with it, but without what else its conversion required. */
+	node_write(a, "000000001150.0000.nodeA",
+		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
+		   " edd_account_number, state, created_at, status, updated_hlc) VALUES("
+		   "'0190a000-0000-7000-8000-00000000c008','recruiting','Delta','delta','DELTA01','95814',"
+		   "'95814','1234567','CA',1,'active','000000001150.0000.nodeA')");
+	st_push_refused(hub, a, &scope_a, "conversion required (missing or not valid: street, city, phone, industry)");
+	/* ... and with it all: applied. */
+	node_write(a, "000000001160.0000.nodeA",
+		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
+		   " edd_account_number, street, city, state, phone, industry, created_at, status,"
+		   " updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c00a','recruiting','Epsilon',"
+		   "'epsilon','EPSILON01','95814','95814','1234567','1 Main St','Sacramento','CA',"
+		   "'(916) 555-0100','4931',1,'active','000000001160.0000.nodeA')");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	/* Clearing one of them later: refused, the hub's copy kept. */
+	node_write(a, "000000001170.0000.nodeA",
+		   "UPDATE employers SET street=NULL, updated_hlc='000000001170.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000c00a'");
+	st_push_refused(hub, a, &scope_a, "street");
+	assert_string_equal(q_text(hub, "SELECT street FROM employers WHERE id=?",
+				   "0190a000-0000-7000-8000-00000000c00a"), "1 Main St");
 	/* Services: a system-generated code, and a completion without end date. */
 	node_write(a, "000000001200.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"

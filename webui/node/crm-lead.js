@@ -5,7 +5,7 @@
 // prefix.
 import { showNotFound } from './office.js';
 import { api, el, fmtDateTime } from './api.js';
-import { $, API, meta, options, clearErrors, showError, table, pill, fmtDate, filled, TYPE_LABEL } from './crm-common.js';
+import { $, API, meta, options, clearErrors, showError, showErrors, table, pill, fmtDate, filled, TYPE_LABEL } from './crm-common.js';
 import { renderJobs, wireJobs } from './crm-jobs.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -287,7 +287,7 @@ async function saveEdit(ev) {
     $('edit-dlg').close();
     render();
     $('status').textContent = Object.keys(body).length ? 'Employer saved.' : 'Nothing changed.';
-  } catch (e) { showError(f, e, 'ed-'); }
+  } catch (e) { showErrors(f, e, 'ed-'); } // every field at fault (a recruiting employer's kept ones)
 }
 
 function openConvert() {
