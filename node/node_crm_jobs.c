@@ -189,7 +189,7 @@ static route_rc patch_job_order(route_call *a)
 {
 	node *n = API_NODE(a);
 	const char *id = http_req_param(a->rc_req, "id");
-	char emp[CRM_ID_MAX], open[11] = "", ts[HLC_STRLEN];
+	char emp[CRM_ID_MAX], open[11] = "", close[11] = "", ts[HLC_STRLEN];
 	route_rc rr;
 	jo_in j;
 
@@ -197,9 +197,16 @@ static route_rc patch_job_order(route_call *a)
 		return ROUTE_BAD;
 	if ((rr = crm__writable_row(a, "job_orders", "job order", id, emp)) != ROUTE_OK)
 		return rr;
-	db_text(n->nd_db, "SELECT open_date FROM job_orders WHERE id=?", id, open, sizeof open);
+	/* The dates it will have, sent or stored, stay in order (jo_read saw
+	 * the two sent together). */
+	if (db_text(n->nd_db, "SELECT open_date FROM job_orders WHERE id=?", id, open, sizeof open) < 0 ||
+	    db_text(n->nd_db, "SELECT coalesce(close_date, '') FROM job_orders WHERE id=?", id, close,
+		    sizeof close) < 0)
+		return ROUTE_DBERR;
 	if (j.close && !j.has_open && strcmp(j.close, open) < 0)
 		return route_bad(a, "close_date", "the close date is before the open date (%s)", open);
+	if (j.has_open && !j.has_close && close[0] && strcmp(j.open, close) > 0)
+		return route_bad(a, "open_date", "the open date is after the close date (%s)", close);
 	hlc_now(&n->nd_hlc, ts);
 	/* Only the columns sent change, so the hub's column merge keeps the rest. */
 	if (db_run(n->nd_db,

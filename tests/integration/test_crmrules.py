@@ -257,6 +257,18 @@ class JobOrdersAndReferralsTest(harness.TwoOffices):
                         "wage_unit": "year", "open_date": "2026-01-05", "close_date": "2026-02-01"},
                        201).json()
         self.assertFalse(closed["is_open"])
+        # The dates stay in order whichever one an edit moves: against the
+        # stored close date too, and the stored open date.
+        J = "/job-orders/" + closed["id"]
+        r = c.req("PATCH", J, {"open_date": "2026-03-01"}, 400)
+        self.assertEqual(r.json()["field"], "open_date")
+        self.assertIn("2026-02-01", r.json()["error"])
+        self.assertEqual(c.req("PATCH", J, {"close_date": "2026-01-01"}, 400).json()["field"], "close_date")
+        self.assertEqual(c.req("PATCH", J, {"open_date": "2026-03-01", "close_date": "2026-02-15"},
+                               400).json()["field"], "close_date")
+        self.assertEqual(c.req("GET", J, None, 200).json()["open_date"], "2026-01-05")
+        r = c.req("PATCH", J, {"open_date": "2026-02-01"}, 200)  # the same day is in order
+        self.assertEqual((r.json()["open_date"], r.json()["close_date"]), ("2026-02-01", "2026-02-01"))
         # A case manager registers a participant and refers them.
         p = c.req("POST", "/api/v1/case/participants",
                   {"first_name": "Rory", "last_name": "Referral", "birth_date": "1990-03-04"}, 201).json()
