@@ -178,11 +178,14 @@ int crm_recruiting_only_code(const char *code);
 /* 1 when a work item category name is a job order's (case-insensitive). */
 int crm_is_job_order_category(const char *name);
 /*
- * The MKT prefix changes only at conversion: an edit of the user name
- * keeps whether it has the prefix.  NULL when the change is allowed, else
- * the message.
+ * The MKT prefix of a lead's user name: a lead keeps it until its
+ * conversion, which may drop it; a recruiting employer that kept it may
+ * drop it by an edit later (staff are advised to remove it), and no edit
+ * ever adds it.  account_type is the employer's (CRM_LEAD or
+ * CRM_RECRUITING).  NULL when the change is allowed, else the message.
  */
-const char *crm_username_edit_check(const char *old_name, const char *new_name);
+const char *crm_username_edit_check(const char *account_type, const char *old_name,
+				    const char *new_name);
 /* Wage units of a job order. 0 when valid ("hour", "week", "month", "year"). */
 int crm_valid_wage_unit(const char *s);
 /* A job order is open on `today` (YYYY-MM-DD) when opened on or before it

@@ -4,7 +4,7 @@
  * orders and the referrals of participants to them (WSIN15-21: "Job
  * referrals are created for Preferred/Recruiting employers only - not for
  * Marketing Leads"), the lock a failed vetting puts on an employer, and the
- * MKT prefix that changes only at conversion; with the hub's checks of the
+ * MKT prefix that a lead keeps until its conversion; with the hub's checks of the
  * rows a node pushes (crm_hub_validate_row calls the ones here).  See crm.h.
  *
  * The hub repeats the structural rules (a job order or referral names a
@@ -39,11 +39,15 @@ int crm_is_job_order_category(const char *name)
 	return name != NULL && strcasecmp(name, CRM_JOB_ORDER_CATEGORY) == 0;
 }
 
-const char *crm_username_edit_check(const char *old_name, const char *new_name)
+const char *crm_username_edit_check(const char *account_type, const char *old_name,
+				    const char *new_name)
 {
 	if (old_name == NULL || new_name == NULL)
 		return NULL;
-	if (crm_has_mkt_prefix(old_name) && !crm_has_mkt_prefix(new_name))
+	/* A recruiting employer that kept it at its conversion may drop it
+	 * later: staff are advised to (SPEC, CRM training). */
+	if (crm_has_mkt_prefix(old_name) && !crm_has_mkt_prefix(new_name) &&
+	    (account_type == NULL || strcmp(account_type, CRM_RECRUITING) != 0))
 		return "the MKT prefix is removed only when the lead is converted";
 	if (!crm_has_mkt_prefix(old_name) && crm_has_mkt_prefix(new_name))
 		return "the MKT prefix belongs to marketing leads; it is never added by an edit";

@@ -464,15 +464,15 @@ static route_rc edit_kept(route_call *a, const char *id, const emp_edit *ed)
 	return rr;
 }
 
-/* A new user name for employer id: ROUTE_OK, or the 409. */
-static route_rc edit_username(route_call *a, const char *id, const char *name)
+/* A new user name for employer id of account type type: ROUTE_OK, or the 409. */
+static route_rc edit_username(route_call *a, const char *id, const char *type, const char *name)
 {
 	node *n = API_NODE(a);
 	char cur[CRM_USERNAME_MAX + 1] = "";
 	const char *why;
 
 	db_text(n->nd_db, "SELECT username FROM employers WHERE id=?", id, cur, sizeof cur);
-	if ((why = crm_username_edit_check(cur, name)) != NULL)
+	if ((why = crm_username_edit_check(type, cur, name)) != NULL)
 		return route_fail(a, 409, "username", "%s", why);
 	if (crm__username_taken(n, name, id) != 0)
 		return route_fail(a, 409, "username", "this user name is already taken");
@@ -505,7 +505,7 @@ static route_rc patch_employer(route_call *a)
 	}
 	if (ferr)
 		return ROUTE_BAD;
-	if (ed.present[EF_USERNAME] && (rr = edit_username(a, id, ed.v[EF_USERNAME])) != ROUTE_OK)
+	if (ed.present[EF_USERNAME] && (rr = edit_username(a, id, type, ed.v[EF_USERNAME])) != ROUTE_OK)
 		return rr;
 	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, ed.v, ed.present,
 				ed.xc, ed.xv, ed.nx) < 0)

@@ -8,7 +8,8 @@ outpost-hub processes:
   * a failed vetting locks the employer: services, edits, contacts, job
     orders and referrals are refused with the reason shown, until WSB staff
     unlock it;
-  * the MKT prefix of a lead changes only at conversion;
+  * the MKT prefix of a lead changes only at conversion (a recruiting
+    employer that kept it may drop it later, never add it);
   * referral-type E-codes (E24, E35) and "Job Order" work items are refused
     for marketing leads, every such service named at once;
   * job orders (title, openings, location, wage, open/close dates) for
@@ -165,6 +166,14 @@ class VettingAndLockTest(unittest.TestCase):
                           {"edd_account_number": "5555555", "drop_mkt_prefix": True}, 200).json()
         self.assertEqual(conv["username"], "PREFIXKEEP1")
         self.c.req("PATCH", "/employers/" + e["id"], {"username": "MKTPREFIXKEEP1"}, 409)
+        # Kept at the conversion: staff may still drop it later (they are
+        # advised to), never add it back.
+        k = self.c.recruiting("Prefix Kept Ltd", "5555556")
+        self.assertTrue(k["has_mkt_prefix"])
+        r = self.c.req("PATCH", "/employers/" + k["id"], {"username": k["username_without_prefix"]}, 200)
+        self.assertEqual(r.json()["username"], k["username"][3:])
+        self.assertFalse(r.json()["has_mkt_prefix"])
+        self.c.req("PATCH", "/employers/" + k["id"], {"username": k["username"]}, 409)
 
     def test_recruiting_employer_keeps_what_its_conversion_required(self):
         e = self.c.recruiting("Keeps Its Fields Co", "6666666")

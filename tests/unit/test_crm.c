@@ -254,10 +254,16 @@ static void test_vetting(void **state)
 	assert_false(crm_recruiting_only_code(NULL));
 	assert_true(crm_is_job_order_category("job order"));
 	assert_false(crm_is_job_order_category("Follow-up"));
-	assert_non_null(crm_username_edit_check("MKTACME0001", "ACME1"));
-	assert_non_null(crm_username_edit_check("ACME1", "MKTACME1"));
-	assert_null(crm_username_edit_check("MKTACME0001", "MKTACME0002"));
-	assert_null(crm_username_edit_check("ACME1", "ACME2"));
+	/* A lead keeps the MKT prefix; a recruiting employer that kept it at
+	 * its conversion may drop it later; no edit adds it. */
+	assert_non_null(crm_username_edit_check("lead", "MKTACME0001", "ACME1"));
+	assert_non_null(crm_username_edit_check(NULL, "MKTACME0001", "ACME1"));
+	assert_null(crm_username_edit_check("recruiting", "MKTACME0001", "ACME0001"));
+	assert_non_null(crm_username_edit_check("recruiting", "ACME1", "MKTACME1"));
+	assert_non_null(crm_username_edit_check("lead", "ACME1", "MKTACME1"));
+	assert_null(crm_username_edit_check("lead", "MKTACME0001", "MKTACME0002"));
+	assert_null(crm_username_edit_check("recruiting", "MKTACME0001", "MKTACME0002"));
+	assert_null(crm_username_edit_check("recruiting", "ACME1", "ACME2"));
 	assert_true(crm_job_order_open("2026-01-01", NULL, "2026-12-03"));
 	assert_true(crm_job_order_open("2026-01-01", "2026-12-03", "2026-12-03"));
 	assert_false(crm_job_order_open("2026-01-01", "2026-12-02", "2026-12-03"));

@@ -50,6 +50,9 @@ function render() {
     ['Created', fmtDate(e.created_at)], ['Source', { manual: 'Manual entry', external: 'External employer', local_search: 'Local employer sites' }[e.source]],
     ['Professional employer organization', e.pe_organization], ['Converted', e.converted_at ? fmtDate(e.converted_at) : null]]);
   $('convert-btn').hidden = e.account_type !== 'lead' || !m.me.can_edit;
+  // Kept at the conversion: staff are advised to remove it, and may later.
+  $('drop-prefix-btn').hidden = e.account_type !== 'recruiting' || !e.has_mkt_prefix || !m.me.can_edit;
+  $('drop-prefix-btn').textContent = `Remove the MKT prefix (user name ${e.username_without_prefix || ''})`;
   $('edit-btn').hidden = !m.me.can_edit;
   renderJobs(e, m);
   const dup = e.duplicate_of ? [] : e.duplicate_flags.filter(f => f.status === 'open');
@@ -290,6 +293,14 @@ async function saveEdit(ev) {
   } catch (e) { showErrors(f, e, 'ed-'); } // every field at fault (a recruiting employer's kept ones)
 }
 
+async function dropPrefix() {
+  try {
+    emp = await api(`${API}/employers/${encodeURIComponent(id)}`, { method: 'PATCH', body: { username: emp.username_without_prefix } });
+    render();
+    $('status').textContent = 'User name is now ' + emp.username + '.';
+  } catch (e) { $('status').textContent = e.message; }
+}
+
 function openConvert() {
   openDialog('convert-dlg', 'convert-form', 'cv-edd_account_number', () => {
     for (const k of CONVERT) $('cv-' + k).value = emp[k] || '';
@@ -334,6 +345,7 @@ async function init() {
   $('note-form').addEventListener('submit', addNote);
   $('att-form').addEventListener('submit', upload);
   $('convert-btn').addEventListener('click', openConvert);
+  $('drop-prefix-btn').addEventListener('click', dropPrefix);
   $('edit-btn').addEventListener('click', openEdit);
   wireJobs(id, m, async msg => { await load(); $('status').textContent = msg; });
   $('edit-form').addEventListener('submit', saveEdit);
