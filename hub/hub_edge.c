@@ -6,7 +6,8 @@
  * by its signature over the body hash it states (hub_sync_auth.c), before
  * any of its (up to 8 MiB) body is read; an administrator's by the bearer
  * token or a live console session.  Anyone else (enrollment, sign-in) may
- * send HUB_ANON_BODY_MAX bytes at most.
+ * send HUB_ANON_BODY_MAX bytes at most, charged to the anonymous body budget
+ * (http_req_cap_body), so such bodies never take memory a node's push needs.
  */
 #include "hub/hub_api.h"
 #include "lib/crypto.h"

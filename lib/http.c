@@ -36,34 +36,100 @@
 #include <strings.h>
 #include <time.h>
 
-/* The body budget, shared by every server of the process. */
+/*
+ * The body budgets, shared by every server of the process: one for the
+ * callers the pre-body gate knows, one for anonymous bodies (capped by
+ * http_req_cap_body).  Two, because an anonymous request needs nothing but a
+ * connection: 400 of them declaring 64 KiB each and sending nothing held the
+ * one budget there was, and every signed push got 503 until they timed out.
+ */
 static size_t body_budget = HTTP_DEFAULT_BODY_BUDGET;
 static size_t body_inflight;
+static size_t anon_budget = HTTP_DEFAULT_ANON_BUDGET;
+static size_t anon_per_addr = HTTP_DEFAULT_ANON_PER_ADDR;
+static size_t anon_inflight;
 
 void http_set_body_budget(size_t bytes) { __atomic_store_n(&body_budget, bytes, __ATOMIC_RELAXED); }
 
 size_t http_body_inflight(void) { return __atomic_load_n(&body_inflight, __ATOMIC_RELAXED); }
 
-/* Take n bytes of the budget for rx: 0, or -1 (nothing taken) when the
- * bodies in memory would pass it. */
-static int budget_take(reqx *rx, size_t n)
+void http_set_anon_budget(size_t bytes, size_t per_addr)
 {
-	size_t cur = __atomic_load_n(&body_inflight, __ATOMIC_RELAXED);
-	size_t lim = __atomic_load_n(&body_budget, __ATOMIC_RELAXED);
+	if (bytes)
+		__atomic_store_n(&anon_budget, bytes, __ATOMIC_RELAXED);
+	if (per_addr)
+		__atomic_store_n(&anon_per_addr, per_addr, __ATOMIC_RELAXED);
+}
+
+size_t http_anon_inflight(void) { return __atomic_load_n(&anon_inflight, __ATOMIC_RELAXED); }
+
+/* Take n bytes of the pool (inflight, its limit) for rx: 0, or -1 (nothing
+ * taken) when the bodies in memory would pass it. */
+static int pool_take(size_t *inflight, const size_t *limit, reqx *rx, size_t n)
+{
+	size_t cur = __atomic_load_n(inflight, __ATOMIC_RELAXED);
+	size_t lim = __atomic_load_n(limit, __ATOMIC_RELAXED);
 
 	do {
 		if (n > lim || cur > lim - n)
 			return -1;
-	} while (!__atomic_compare_exchange_n(&body_inflight, &cur, cur + n, 0,
-					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	} while (!__atomic_compare_exchange_n(inflight, &cur, cur + n, 0, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
 	rx->rx_charged += n;
 	return 0;
 }
 
+/* What the anonymous requests of c's client address hold on c's server
+ * (c's own excluded).  A walk, as conn_admit's: it runs once per anonymous
+ * request head, never per body byte.  A request whose client left while its
+ * handler works is no longer on a connection and not counted: it goes soon. */
+static size_t anon_held_by_peer(const http_conn *c)
+{
+	const http_conn *x;
+	size_t n = 0;
+
+	for (x = c->c_srv->srv_conns; x; x = x->c_next)
+		if (x != c && x->c_state != C_CLOSING && x->c_rx && x->c_rx->rx_anon &&
+		    strcmp(x->c_peer, c->c_peer) == 0)
+			n += x->c_rx->rx_charged;
+	return n;
+}
+
+/* Take n more bytes for c's request, from its pool: 0, or -1 (nothing
+ * taken; the request is to be refused 503). */
+static int budget_take(http_conn *c, size_t n)
+{
+	reqx *rx = c->c_rx;
+
+	if (!rx->rx_anon)
+		return pool_take(&body_inflight, &body_budget, rx, n);
+	if (anon_held_by_peer(c) + rx->rx_charged + n >
+	    __atomic_load_n(&anon_per_addr, __ATOMIC_RELAXED))
+		return -1;
+	return pool_take(&anon_inflight, &anon_budget, rx, n);
+}
+
 static void budget_give(reqx *rx)
 {
-	__atomic_sub_fetch(&body_inflight, rx->rx_charged, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(rx->rx_anon ? &anon_inflight : &body_inflight, rx->rx_charged,
+			   __ATOMIC_RELAXED);
 	rx->rx_charged = 0;
+}
+
+int http_req_cap_body(http_req *req, size_t max)
+{
+	reqx *rx = container_of(req, reqx, rx_pub);
+	const char *cl = http_req_header(req, "content-length");
+
+	if (cl != NULL && strtoull(cl, NULL, 10) > max)
+		return 1;
+	if (req->body.max > max)
+		req->body.max = max;
+	/* Called before the body's charge is taken (on_headers_complete), so
+	 * nothing moves from one pool to the other. */
+	if (rx->rx_charged == 0)
+		rx->rx_anon = 1;
+	return 0;
 }
 
 /* ---- request parsing (no sockets below this line until "transports") ---- */
@@ -303,8 +369,16 @@ static int on_headers_complete(http_parser *p)
 		if (ncl && p->content_length > req->body.max)
 			return refuse(c, 413, "request body too large");
 	}
-	if (ncl && p->content_length > 0 && budget_take(rx, (size_t)p->content_length) != 0)
+	if (ncl && p->content_length > 0 && budget_take(c, (size_t)p->content_length) != 0)
 		return refuse(c, 503, "the server is busy; try again shortly");
+	/* An anonymous chunked body takes its whole (small) cap at once: its
+	 * address's share is then counted once, not at every chunk. */
+	if (rx->rx_anon && !ncl && nte && budget_take(c, req->body.max) != 0)
+		return refuse(c, 503, "the server is busy; try again shortly");
+	/* the body's progress is timed from here (http_conn.c, body_overdue) */
+	c->c_body_bytes = 0;
+	if (c->c_handles > 0)
+		c->c_body_t0 = c->c_body_last = uv_now(c->c_srv->srv_loop);
 	if (expect && strcasecmp(expect, "100-continue") == 0 && !rx->rx_http10 &&
 	    (nte || (ncl && p->content_length > 0)))
 		send_continue(c);
@@ -320,8 +394,11 @@ static int on_body(http_parser *p, const char *at, size_t len)
 		return refuse(c, 413, "request body too large");
 	/* chunked: the budget is taken as the body comes */
 	if (b->len + len > c->c_rx->rx_charged &&
-	    budget_take(c->c_rx, b->len + len - c->c_rx->rx_charged) != 0)
+	    budget_take(c, b->len + len - c->c_rx->rx_charged) != 0)
 		return refuse(c, 503, "the server is busy; try again shortly");
+	c->c_body_bytes += len;
+	if (c->c_handles > 0)
+		c->c_body_last = uv_now(c->c_srv->srv_loop);
 	if (buf_append(b, at, len) != 0)
 		return refuse(c, 503, "out of memory");
 	return 0;

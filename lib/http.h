@@ -6,7 +6,9 @@
  * reading again on keep-alive).  Limits: request head (request line + headers)
  * at most HTTP_MAX_HEAD bytes (431 beyond), body at most srv->max_body (413;
  * a route may name its own cap, see http_server_set_body_limit),
- * a request must arrive completely within HTTP_REQ_TIMEOUT_MS (408), idle
+ * a request head must arrive completely within HTTP_REQ_TIMEOUT_MS of its
+ * first byte (408), and its body must keep coming (HTTP_BODY_*: 408 when it
+ * stalls, crawls or takes too long in all), idle
  * keep-alive connections close after HTTP_IDLE_TIMEOUT_MS.  Requests with both
  * Content-Length and Transfer-Encoding, or with two Content-Length headers,
  * are refused with 400 (request smuggling).  Malformed requests get 400,
@@ -43,9 +45,29 @@
 #define HTTP_IDLE_TIMEOUT_MS 60000
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_PARAMS 8
+/*
+ * A request body, once its head is in, is timed by its progress rather than
+ * by a clock from the request's first byte, so an office on a slow uplink can
+ * upload a large push: 408 when no byte of it came for HTTP_BODY_STALL_MS,
+ * when after HTTP_BODY_GRACE_MS it has come slower than HTTP_BODY_MIN_RATE
+ * bytes a second on average, or when it takes longer than HTTP_BODY_MAX_MS.
+ * (The head keeps HTTP_REQ_TIMEOUT_MS: a head is small, and a slow one is
+ * slowloris.)  A sender of junk is bounded all the same: it must keep
+ * sending, and only a caller the pre-body gate knows may send much.
+ */
+#define HTTP_BODY_STALL_MS 10000
+#define HTTP_BODY_GRACE_MS 10000
+#define HTTP_BODY_MIN_RATE 4096
+#define HTTP_BODY_MAX_MS (15u * 60 * 1000)
 /* Request bodies held in memory by the whole process, at most (a request
- * beyond it is refused with 503 and Retry-After). */
+ * beyond it is refused with 503 and Retry-After): one budget for the
+ * callers the pre-body gate knows, and a smaller one for the rest (bodies
+ * capped by http_req_cap_body), with a share per client address, so
+ * anonymous requests can neither take the budget from signed and
+ * signed-in ones nor, from one address, from each other. */
 #define HTTP_DEFAULT_BODY_BUDGET (24u * 1024 * 1024)
+#define HTTP_DEFAULT_ANON_BUDGET (8u * 1024 * 1024)
+#define HTTP_DEFAULT_ANON_PER_ADDR (256u * 1024)
 #define HTTP_RETRY_AFTER_S 5
 /* Connections at once: per client address, and in all. */
 #define HTTP_DEFAULT_CONNS_PER_ADDR 256
@@ -136,9 +158,17 @@ void http_server_set_conn_caps(http_server *srv, int per_addr, int total);
  * connections): a request whose Content-Length (or chunked data so far)
  * would take the bodies held past it is refused with 503 and Retry-After.
  * Default HTTP_DEFAULT_BODY_BUDGET.  http_body_inflight(): bytes held now.
+ * A request whose body the pre-body gate capped with http_req_cap_body
+ * (an anonymous one) is charged to the anonymous budget instead, set by
+ * http_set_anon_budget (bytes in all, and per client address and server;
+ * 0 keeps the current value; defaults HTTP_DEFAULT_ANON_BUDGET and
+ * HTTP_DEFAULT_ANON_PER_ADDR): its Content-Length, or its cap when chunked,
+ * is taken when its head is in.  http_anon_inflight(): bytes held now.
  */
 void http_set_body_budget(size_t bytes);
 size_t http_body_inflight(void);
+void http_set_anon_budget(size_t bytes, size_t per_addr);
+size_t http_anon_inflight(void);
 void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
 /*
  * A TLS server's current configuration, asked for at every new connection
@@ -149,12 +179,18 @@ void http_server_set_tls(http_server *srv, tls_config *tls); /* borrowed */
  */
 typedef tls_config *(*http_tls_source)(void *ctx);
 void http_server_set_tls_source(http_server *srv, http_tls_source fn, void *ctx);
-/* Request timeout (a request must arrive completely within req_ms of its
- * first byte, else 408; also the longest a reply may make no write progress)
- * and idle keep-alive timeout (idle_ms between requests, then the connection
- * closes silently), in milliseconds; 0 keeps the current value.  Defaults
- * HTTP_REQ_TIMEOUT_MS and HTTP_IDLE_TIMEOUT_MS.  Applies to new timers. */
+/* Request timeout (a request head must arrive completely within req_ms of
+ * its first byte, else 408; also the longest a reply may make no write
+ * progress) and idle keep-alive timeout (idle_ms between requests, then the
+ * connection closes silently), in milliseconds; 0 keeps the current value.
+ * Defaults HTTP_REQ_TIMEOUT_MS and HTTP_IDLE_TIMEOUT_MS.  Applies to new
+ * timers. */
 void http_server_set_timeouts(http_server *srv, unsigned req_ms, unsigned idle_ms);
+/* The body's progress rules (see HTTP_BODY_STALL_MS): stall_ms without a
+ * body byte, the average rate min_rate (bytes a second) after grace_ms,
+ * max_ms in all; 0 keeps the current value.  Applies to new bodies. */
+void http_server_set_body_timeouts(http_server *srv, unsigned stall_ms, unsigned grace_ms,
+				   unsigned min_rate, unsigned max_ms);
 /* Listen on "host:port" (port 0 picks a free one). 0 or negative uv error. */
 int http_server_listen(http_server *srv, const char *hostport);
 /* The bound port after listen. */
@@ -172,7 +208,8 @@ const char *http_req_param(const http_req *req, const char *name);  /* router ca
 int http_req_has_body(const http_req *req);
 /* For a caller not known yet, before its body is read: 1 when the
  * Content-Length announces more than max bytes (to be refused), else 0,
- * with the body's cap lowered to max. */
+ * with the body's cap lowered to max and the body charged to the anonymous
+ * budget (http_set_anon_budget), not the main one. */
 int http_req_cap_body(http_req *req, size_t max);
 /* Query parameter, percent-decoded into out (size n).  Returns out or NULL
  * (absent, or present but undecodable or longer than n - 1 bytes). */

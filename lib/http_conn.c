@@ -36,15 +36,43 @@ static void conn_written(http_conn *c, int status)
 	http__conn_drain(c); /* no-op when called from inside http__conn_drain: its loop goes on */
 }
 
+/*
+ * Why the body being read is overdue, or NULL while it makes progress: no
+ * byte for the stall time, slower than the minimum rate on average once the
+ * grace time is over, or longer than the cap in all.  A body is timed by its
+ * progress, not by a clock from the request's first byte: a push of a few
+ * MiB from an office on a slow uplink takes minutes, and must not be refused
+ * (and retried, and refused again) for that alone.
+ */
+static const char *body_overdue(const http_conn *c)
+{
+	const http_server *srv = c->c_srv;
+	uint64_t now = uv_now(srv->srv_loop);
+	uint64_t took = now - c->c_body_t0;
+
+	if (now - c->c_body_last >= srv->srv_body_stall_ms)
+		return "request timed out: its body stopped coming";
+	if (took >= srv->srv_body_max_ms)
+		return "request timed out: its body took too long";
+	if (took >= srv->srv_body_grace_ms &&
+	    c->c_body_bytes * 1000 < (uint64_t)srv->srv_body_min_rate * took)
+		return "request timed out: its body came too slowly";
+	return NULL;
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	http_conn *c = t->data;
+	const char *why;
 	size_t q;
 
 	switch (c->c_state) {
 	case C_READING:
+		why = "request timed out";
+		if (c->c_timer_for == HTTP__T_BODY && (why = body_overdue(c)) == NULL)
+			break; /* moving: the next tick looks again */
 		log_info("request from %s timed out", c->c_peer);
-		http__conn_fail(c, 408, "request timed out");
+		http__conn_fail(c, 408, why);
 		break;
 	case C_WRITING:
 		q = uv_stream_get_write_queue_size((uv_stream_t *)&c->c_tcp);
@@ -69,13 +97,21 @@ void http__conn_update(http_conn *c)
 {
 	http_server *srv = c->c_srv;
 	unsigned ms = 0, repeat = 0;
-	int want_read;
+	int want_read, phase = (int)c->c_state;
 
 	if (c->c_handles == 0 || c->c_state == C_CLOSING)
 		return;
-	/* the request timer runs from a request's first byte, not from each read */
-	if (c->c_timer_for != (int)c->c_state) {
-		switch (c->c_state) {
+	if (c->c_state == C_READING && c->c_headers_done)
+		phase = HTTP__T_BODY;
+	/* The head's timer runs from a request's first byte, not from each
+	 * read (slowloris); the body's ticks and looks at its progress. */
+	if (c->c_timer_for != phase) {
+		switch (phase) {
+		case HTTP__T_BODY:
+			ms = repeat = HTTP__BODY_TICK_MS;
+			if (srv->srv_body_stall_ms / 2 < ms) /* short rules (tests) */
+				ms = repeat = srv->srv_body_stall_ms / 2 + 1;
+			break;
 		case C_IDLE:
 			ms = srv->srv_idle_ms;
 			if (c->c_nreq == 0 && srv->srv_req_ms < ms)
@@ -99,7 +135,7 @@ void http__conn_update(http_conn *c)
 		uv_timer_stop(&c->c_timer);
 		if (ms)
 			uv_timer_start(&c->c_timer, on_timer, ms, repeat);
-		c->c_timer_for = (int)c->c_state;
+		c->c_timer_for = phase;
 	}
 	want_read = !c->c_eof && !(c->c_state == C_WRITING && !c->c_keepalive) &&
 		    c->c_in.len < HTTP__IN_MAX;
@@ -483,6 +519,10 @@ http_server *http_server_new(uv_loop_t *loop, http_handler handler, void *ctx)
 	srv->srv_max_body = HTTP_DEFAULT_MAX_BODY;
 	srv->srv_req_ms = HTTP_REQ_TIMEOUT_MS;
 	srv->srv_idle_ms = HTTP_IDLE_TIMEOUT_MS;
+	srv->srv_body_stall_ms = HTTP_BODY_STALL_MS;
+	srv->srv_body_grace_ms = HTTP_BODY_GRACE_MS;
+	srv->srv_body_min_rate = HTTP_BODY_MIN_RATE;
+	srv->srv_body_max_ms = HTTP_BODY_MAX_MS;
 	srv->srv_per_addr = HTTP_DEFAULT_CONNS_PER_ADDR;
 	srv->srv_max_conns = HTTP_DEFAULT_CONNS_MAX;
 	return srv;
@@ -527,6 +567,19 @@ void http_server_set_timeouts(http_server *srv, unsigned req_ms, unsigned idle_m
 		srv->srv_req_ms = req_ms;
 	if (idle_ms)
 		srv->srv_idle_ms = idle_ms;
+}
+
+void http_server_set_body_timeouts(http_server *srv, unsigned stall_ms, unsigned grace_ms,
+				   unsigned min_rate, unsigned max_ms)
+{
+	if (stall_ms)
+		srv->srv_body_stall_ms = stall_ms;
+	if (grace_ms)
+		srv->srv_body_grace_ms = grace_ms;
+	if (min_rate)
+		srv->srv_body_min_rate = min_rate;
+	if (max_ms)
+		srv->srv_body_max_ms = max_ms;
 }
 
 int http_server_listen(http_server *srv, const char *hostport)

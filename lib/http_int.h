@@ -27,6 +27,11 @@
 
 enum conn_state { C_IDLE, C_READING, C_HANDLING, C_WRITING, C_LINGER, C_CLOSING };
 
+/* What the connection's timer was armed for (c_timer_for): a state, or a
+ * request's body, which READING times by its progress, not by one clock. */
+#define HTTP__T_BODY (C_CLOSING + 1)
+#define HTTP__BODY_TICK_MS 1000 /* the body's progress is checked this often */
+
 /* Where the last header callback left off (http-parser may split any piece). */
 enum hdr_state { H_URL, H_FIELD, H_VALUE };
 
@@ -46,6 +51,7 @@ typedef struct reqx {
 	int rx_in_handler;  /* the handler has not returned yet */
 	int rx_free_later;  /* replied inside the handler: freed when it returns */
 	size_t rx_charged;  /* bytes of the body budget this request holds */
+	int rx_anon;	    /* capped by http_req_cap_body: the anonymous budget */
 	int rx_streaming;   /* http_stream_begin() sent the head */
 	struct rx_alloc *rx_allocs;
 	uint64_t rx_t0;     /* uv_hrtime() when the handler was called (metrics) */
@@ -84,7 +90,11 @@ struct http_conn {
 	size_t c_in_off;
 	size_t c_wq_last; /* write queue size at the last stall check */
 	size_t c_lingered;
-	int c_timer_for; /* state the timer was armed for, or -1 */
+	int c_timer_for; /* state the timer was armed for, HTTP__T_BODY, or -1 */
+	/* the body being read: uv_now() at its head's end and at its last
+	 * bytes, and its bytes so far (the progress rules, HTTP_BODY_*) */
+	uint64_t c_body_t0, c_body_last;
+	uint64_t c_body_bytes;
 	int c_nreq;	 /* requests answered on this connection */
 	char c_peer[64];
 	int c_is_tls;
@@ -109,6 +119,10 @@ struct http_server {
 	int srv_max_conns;
 	unsigned srv_req_ms;
 	unsigned srv_idle_ms;
+	unsigned srv_body_stall_ms; /* the body's progress rules */
+	unsigned srv_body_grace_ms;
+	unsigned srv_body_min_rate;
+	unsigned srv_body_max_ms;
 	tls_config *srv_tls;
 	http_tls_source srv_tls_source; /* the configuration of a new connection */
 	void *srv_tls_source_ctx;

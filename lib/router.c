@@ -109,17 +109,6 @@ int http_req_has_body(const http_req *req)
 	return cl != NULL && strtoull(cl, NULL, 10) > 0;
 }
 
-int http_req_cap_body(http_req *req, size_t max)
-{
-	const char *cl = http_req_header(req, "content-length");
-
-	if (cl != NULL && strtoull(cl, NULL, 10) > max)
-		return 1;
-	if (req->body.max > max)
-		req->body.max = max;
-	return 0;
-}
-
 int http_pct_encode_keep(const char *src, char *dst, size_t n, const char *keep)
 {
 	static const char hx[] = "0123456789ABCDEF";

@@ -42,7 +42,10 @@
 #define SYNC_NODE_DB_FILE "node.db"
 #define SYNC_CONNECT_TIMEOUT_MS 5000           /* TCP + TLS handshake */
 #define SYNC_REQUEST_TIMEOUT_MS (120 * 1000)   /* one small request, whole */
-#define SYNC_TRANSFER_TIMEOUT_MS (600 * 1000)  /* a push batch, pull page, snapshot */
+/* a push batch, pull page, snapshot: the hub lets a body take 15 minutes
+ * while it keeps coming (HTTP_BODY_MAX_MS, lib/http.h), so a full batch on a
+ * slow uplink gets as long here, and the hub's time to apply it */
+#define SYNC_TRANSFER_TIMEOUT_MS (20 * 60 * 1000)
 #define SYNC_STALL_TIMEOUT_S 30                /* no byte for this long: give up */
 #define SYNC_SKEW_WARN_MS (2 * 60 * 1000)      /* clock_skew_warning beyond this */
 

@@ -43,6 +43,11 @@
 #define T_REQ_MS 300
 #define T_IDLE_MS 800
 #define T_PER_ADDR 8
+/* the body's progress rules, short (http_server_set_body_timeouts) */
+#define T_BODY_STALL_MS 300
+#define T_BODY_GRACE_MS 600
+#define T_BODY_MIN_RATE 1000
+#define T_BODY_MAX_MS 4000
 
 /* ---- the server under test (loop thread) ---- */
 
@@ -214,6 +219,8 @@ static int setup(void **state)
 	http_server_set_max_body(t_srv, T_MAX_BODY);
 	http_server_set_body_limit(t_srv, router_body_limit, t_router);
 	http_server_set_timeouts(t_srv, T_REQ_MS, T_IDLE_MS);
+	http_server_set_body_timeouts(t_srv, T_BODY_STALL_MS, T_BODY_GRACE_MS, T_BODY_MIN_RATE,
+				      T_BODY_MAX_MS);
 	http_server_set_conn_caps(t_srv, T_PER_ADDR, 0);
 	if (http_server_listen(t_srv, "127.0.0.1:0") != 0)
 		return -1;
@@ -776,6 +783,69 @@ static void test_slow_client(void **state)
 	assert_still_serving();
 }
 
+/* Send a POST /echo of len bytes, piece bytes every gap_ms (none after
+ * stop bytes); the answer's status, its elapsed ms in *el. */
+static int paced_body(size_t len, size_t piece, int gap_ms, size_t stop, long *el, resp *r)
+{
+	char head[128], body[T_MAX_BODY];
+	struct timespec t0;
+	cli *c = cli_open();
+	size_t sent = 0;
+	int rc;
+
+	assert_true(len <= sizeof body);
+	memset(body, 'b', len);
+	snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+		 len);
+	cli_puts(c, head);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (sent < len && ms_since(&t0) < 3 * T_BODY_MAX_MS) {
+		size_t n = len - sent < piece ? len - sent : piece;
+		if (sent < stop) {
+			if (send(c->fd, body + sent, n, MSG_NOSIGNAL) != (ssize_t)n)
+				break; /* refused and closed */
+			sent += n;
+		}
+		if (sent >= len || sent >= stop)
+			break;
+		usleep((useconds_t)gap_ms * 1000);
+	}
+	rc = cli_resp(c, r, 0);
+	*el = ms_since(&t0);
+	cli_close(c);
+	return rc == 0 ? r->status : -1;
+}
+
+/* A body is timed by its progress, not by the request timer: slow but
+ * steady is served past T_REQ_MS; stopped, or slower than the minimum rate
+ * after the grace time, is 408. */
+static void test_body_progress(void **state)
+{
+	resp r;
+	long el;
+
+	/* 2000 bytes at 100 every 50 ms (2000 B/s): about 1 s, past the
+	 * request timer (T_REQ_MS) and the grace time, and served */
+	assert_int_equal(paced_body(2000, 100, 50, SIZE_MAX, &el, &r), 200);
+	assert_int_equal(r.body_len, 2000);
+	assert_true(el >= 3 * T_REQ_MS);
+	resp_free(&r);
+	/* 1500 of 2000 bytes, then nothing: 408 after the stall time */
+	assert_int_equal(paced_body(2000, 1500, 50, 1500, &el, &r), 408);
+	assert_non_null(strstr(r.body, "stopped coming"));
+	assert_true(el >= T_BODY_STALL_MS - 50);
+	assert_true(el < T_BODY_GRACE_MS + 500);
+	resp_free(&r);
+	/* 10 bytes every 50 ms (200 B/s): moving, but too slow once the grace
+	 * time is over */
+	assert_int_equal(paced_body(2000, 10, 50, SIZE_MAX, &el, &r), 408);
+	assert_non_null(strstr(r.body, "too slowly"));
+	assert_true(el >= T_BODY_GRACE_MS - 50);
+	assert_true(el < T_BODY_MAX_MS);
+	resp_free(&r);
+	assert_still_serving();
+}
+
 static void test_idle_timeout(void **state)
 {
 	struct timespec t0;
@@ -1272,6 +1342,67 @@ static void test_body_budget(void **state)
 	mem_server_free(&loop, srv);
 }
 
+static int t_anon_gate(http_req *req, void *ctx, const char **why)
+{
+	const char *k = http_req_header(req, "x-key");
+
+	if (k && strcmp(k, "ok") == 0)
+		return 0;
+	if (http_req_cap_body(req, 1000)) {
+		*why = "sign in first";
+		return 401;
+	}
+	return 0;
+}
+
+/* Bodies the gate capped (anonymous) have a budget of their own: they can
+ * fill it, never the main one, and a known caller is served meanwhile. */
+static void test_anon_budget(void **state)
+{
+	uv_loop_t loop;
+	http_server *srv = mem_server(&loop);
+	http_conn *a, *b;
+	char *out;
+	int rc;
+
+	for (int i = 0; i < 500 && (http_body_inflight() || http_anon_inflight()); i++)
+		usleep(10000);
+	assert_int_equal(http_body_inflight(), 0);
+	assert_int_equal(http_anon_inflight(), 0);
+	http_server_set_pre_body(srv, t_anon_gate, NULL);
+	http_set_body_budget(1000);
+	http_set_anon_budget(1000, 0);
+	a = http__conn_new_mem(srv);
+	out = mem_exchange(a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\nxx", &rc);
+	assert_int_equal(rc, 0);
+	free(out);
+	assert_int_equal(http_anon_inflight(), 900);
+	assert_int_equal(http_body_inflight(), 0);
+	/* another anonymous body does not fit: 503 */
+	mem_once(srv, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n",
+		 "HTTP/1.1 503 ");
+	/* a chunked one takes its whole cap at once: 503 too */
+	mem_once(srv, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "2\r\nzz\r\n0\r\n\r\n", "HTTP/1.1 503 ");
+	/* a known caller's body comes from the main budget: served */
+	b = http__conn_new_mem(srv);
+	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: ok\r\n"
+			      "Content-Length: 950\r\n\r\n", &rc);
+	assert_int_equal(rc, 0);
+	free(out);
+	assert_int_equal(http_body_inflight(), 950);
+	http__conn_free(b);
+	assert_int_equal(http_body_inflight(), 0);
+	http__conn_free(a);
+	assert_int_equal(http_anon_inflight(), 0);
+	mem_once(srv, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nzz",
+		 "HTTP/1.1 200 ");
+	assert_int_equal(http_anon_inflight(), 0);
+	http_set_body_budget(HTTP_DEFAULT_BODY_BUDGET);
+	http_set_anon_budget(HTTP_DEFAULT_ANON_BUDGET, 0);
+	mem_server_free(&loop, srv);
+}
+
 /* More idle connections from one address than its cap: each new one closes
  * the oldest idle one, and requests are still served. */
 static void test_conn_cap(void **state)
@@ -1314,6 +1445,7 @@ int main(void)
 	    cmocka_unit_test(test_slow_client),
 	    cmocka_unit_test(test_route_body_limit),
 	    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_body_progress),
 	    cmocka_unit_test(test_deferred),
 	    cmocka_unit_test(test_disconnect_before_reply),
 	    cmocka_unit_test(test_assets),
@@ -1321,6 +1453,7 @@ int main(void)
 	    cmocka_unit_test(test_strict_head),
 	    cmocka_unit_test(test_pre_body_gate),
 	    cmocka_unit_test(test_body_budget),
+	    cmocka_unit_test(test_anon_budget),
 	    cmocka_unit_test(test_conn_cap),
 	};
 
