@@ -137,13 +137,25 @@ typedef struct hub_node {
 /* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start;
  * the key wrapped under master.key, a plain one wrapped at start).
  * hub_ca_load (after hub_keys_open): 0 or -1 (logged).  hub_ca_sign_request: when body has "csr"
- * (with "names"), sign it into *cert (malloc'd, the chain); 0 (also when
- * there is no csr: *cert NULL) or the refusal's status with *why.
- * hub_ca_reply adds "cert" and "ca_cert" to a reply when cert is set. */
+ * (with "names"), sign it into g->cg_cert (malloc'd, the chain; the caller
+ * frees) for names an office LAN uses (tls_ca_name_office, with the
+ * setting cert_domains), g->cg_names the names signed; 0 (also when there is
+ * no csr: cg_cert NULL) or the refusal's status with g->cg_why.
+ * Every certificate signed is on record: hub_ca_log_signed's log line
+ * (the node, its names) and a hub_audit_events row HUB_CA_AUDIT (subject
+ * the node, detail its names) in the route's write.  hub_ca_reply adds
+ * "cert" and "ca_cert" to a reply when cert is set. */
 #define HUB_CA_CERT_FILE "ca.crt"
 #define HUB_CA_KEY_FILE "ca.key"
+#define HUB_CA_AUDIT "node.cert"
+typedef struct hub_ca_grant {
+	char *cg_cert;
+	char cg_names[16 * 256]; /* TLS_CA_NAMES_MAX names, comma-separated */
+	char cg_why[512];
+} hub_ca_grant;
 int hub_ca_load(hub *h);
-int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why);
+int hub_ca_sign_request(hub *h, const cJSON *body, hub_ca_grant *g);
+void hub_ca_log_signed(const char *node_id, const hub_ca_grant *g);
 void hub_ca_reply(hub *h, cJSON *o, const char *cert);
 /* GET /ca.crt and GET /api/v1/ca, public (ctx = the hub; registered in
  * main.c); POST /api/v1/sync/cert, signed, is a row of hub_ca_route_list

@@ -113,6 +113,9 @@ int hub_ca_load(hub *h)
 		log_info("office CA key %s under master.key: '%s' (mode 0600)",
 			 plain ? "wrapped in place" : "made, wrapped", key);
 	}
+	if (*conf_str(&h->hb_conf, "cert_domains"))
+		log_info("office CA: node names also under cert_domains '%s'",
+			 conf_str(&h->hb_conf, "cert_domains"));
 	rc = 0;
 	goto out;
 fail:
@@ -128,17 +131,43 @@ out:
 	return rc;
 }
 
-int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why)
+/* Refuse (400, into g->cg_why) a name outside the office LAN: the CA
+ * would otherwise vouch to every office PC for any site a node names. */
+static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
+{
+	const char *domains = conf_str(&h->hb_conf, "cert_domains");
+
+	for (int i = 0; i < n; i++) {
+		/* A name of bad syntax is tls_ca_sign's to refuse (and not to be
+		 * echoed into the log). */
+		if (!tls_name_ok(list[i]) || tls_ca_name_office(list[i], domains))
+			continue;
+		/* The reply's error holds 199 characters (lib/json.h): the rule
+		 * whole, a long name cut. */
+		snprintf(g->cg_why, sizeof g->cg_why,
+			 "name '%.48s' refused: a node may have private IPs, single-label hosts, "
+			 "names under .local .lan .internal .home.arpa or under the hub setting "
+			 "cert_domains",
+			 list[i]);
+		return 400;
+	}
+	return 0;
+}
+
+int hub_ca_sign_request(hub *h, const cJSON *body, hub_ca_grant *g)
 {
 	const cJSON *csr = cJSON_GetObjectItemCaseSensitive(body, "csr");
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(body, "names"), *it;
-	const char *list[TLS_CA_NAMES_MAX];
-	int n = 0;
+	const char *list[TLS_CA_NAMES_MAX], *why = NULL;
+	size_t off = 0;
+	int n = 0, st;
 
-	*cert = NULL;
+	g->cg_cert = NULL;
+	g->cg_names[0] = g->cg_why[0] = '\0';
 	if (csr == NULL || cJSON_IsNull(csr))
 		return 0;
-	*why = "csr must be a PEM certificate request and names a list of 1 to 16 names";
+	snprintf(g->cg_why, sizeof g->cg_why, "%s",
+		 "csr must be a PEM certificate request and names a list of 1 to 16 names");
 	if (!cJSON_IsString(csr) || !cJSON_IsArray(names) ||
 	    cJSON_GetArraySize(names) > TLS_CA_NAMES_MAX)
 		return 400;
@@ -149,12 +178,28 @@ int hub_ca_sign_request(hub *h, const cJSON *body, char **cert, const char **why
 		list[n++] = it->valuestring;
 	}
 	if (h->hb_ca == NULL) {
-		*why = "this hub has no office CA";
+		snprintf(g->cg_why, sizeof g->cg_why, "%s", "this hub has no office CA");
 		return 503;
 	}
-	if (tls_ca_sign(h->hb_ca, csr->valuestring, list, n, TLS_CA_NODE_DAYS, cert, why) != 0)
+	if ((st = names_office(h, list, n, g)) != 0)
+		return st;
+	if (tls_ca_sign(h->hb_ca, csr->valuestring, list, n, TLS_CA_NODE_DAYS, &g->cg_cert,
+			&why) != 0) {
+		snprintf(g->cg_why, sizeof g->cg_why, "%s", why);
 		return 400;
+	}
+	/* Signed names passed tls_name_ok: fit for a log line as they are. */
+	for (int i = 0; i < n; i++)
+		off += (size_t)snprintf(g->cg_names + off, sizeof g->cg_names - off, "%s%s",
+					i ? "," : "", list[i]);
+	g->cg_why[0] = '\0';
 	return 0;
+}
+
+void hub_ca_log_signed(const char *node_id, const hub_ca_grant *g)
+{
+	log_info("node %s: certificate signed for %s (%d days)", node_id, g->cg_names,
+		 TLS_CA_NODE_DAYS);
 }
 
 void hub_ca_reply(hub *h, cJSON *o, const char *cert)
@@ -165,24 +210,31 @@ void hub_ca_reply(hub *h, cJSON *o, const char *cert)
 	cJSON_AddStringToObject(o, "ca_cert", tls_ca_pem(h->hb_ca));
 }
 
-/* POST /api/v1/sync/cert {csr, names}: a node renews its certificate. */
+/* POST /api/v1/sync/cert {csr, names}: a node renews its certificate (an
+ * audited write: no certificate goes out without its row). */
 static route_rc sync_cert(route_call *a)
 {
 	hub *h = API_HUB(a);
-	char *cert = NULL;
-	const char *why = NULL;
+	hub_ca_grant g;
+	route_rc rc = ROUTE_DBERR;
 	cJSON *o;
 	int st;
 
 	hub_sync_add_time(a->rc_req);
-	st = hub_ca_sign_request(h, a->rc_body, &cert, &why);
-	if (st != 0)
-		return route_fail(a, st, "csr", "%s", why);
-	log_info("node %s: certificate signed", API_NODE(a)->hn_id);
-	o = cJSON_CreateObject();
-	hub_ca_reply(h, o, cert);
-	free(cert);
-	return route_ok(a, 200, o);
+	st = hub_ca_sign_request(h, a->rc_body, &g);
+	if (st != 0) {
+		/* A node asking for a name it should not have is worth a look. */
+		log_warnx("node %s: certificate refused: %s", API_NODE(a)->hn_id, g.cg_why);
+		return route_fail(a, st, "csr", "%s", g.cg_why);
+	}
+	if (hub_api_audit(a, HUB_CA_AUDIT, API_NODE(a)->hn_id, g.cg_names) == 0) {
+		hub_ca_log_signed(API_NODE(a)->hn_id, &g);
+		o = cJSON_CreateObject();
+		hub_ca_reply(h, o, g.cg_cert);
+		rc = route_ok(a, 200, o);
+	}
+	free(g.cg_cert);
+	return rc;
 }
 
 static const route_key cert_keys[] = {
@@ -192,7 +244,8 @@ static const route_key cert_keys[] = {
 };
 
 static const route_def ca_defs[] = {
-	{HTTP_M_POST, "/api/v1/sync/cert", sync_cert, HUB_P_NODE, ROUTE_BODY, cert_keys, 0},
+	{HTTP_M_POST, "/api/v1/sync/cert", sync_cert, HUB_P_NODE, ROUTE_BODY | HUB_AUDITED,
+	 cert_keys, 0},
 };
 const route_list hub_ca_route_list = ROUTE_LIST(ca_defs);
 

@@ -374,7 +374,7 @@ static route_rc sync_enroll(route_call *a)
 	char wrapped[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)], office[64] = "", la[64] = "";
 	unsigned char digest[32], secret[SYNC_SECRET_LEN];
 	int64_t now = (int64_t)hub_now_ms();
-	char *cert = NULL;
+	hub_ca_grant g;
 	int status;
 	route_rc rc = ROUTE_DBERR;
 
@@ -390,19 +390,23 @@ static route_rc sync_enroll(route_call *a)
 	if (enroll_code_check(h->hb_db, hash, now, office, la, &status, &why) != 0)
 		return status == 500 ? ROUTE_DBERR : enroll_refuse(a, status, NULL, why);
 	/* The node's certificate (hub_ca.c), before the code is spent. */
-	if ((status = hub_ca_sign_request(h, a->rc_body, &cert, &why)) != 0)
-		return enroll_refuse(a, status, "csr", why);
+	if ((status = hub_ca_sign_request(h, a->rc_body, &g)) != 0)
+		return enroll_refuse(a, status, "csr", g.cg_why);
 	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
 	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
 		goto out;
 	crypto_hex(secret, sizeof secret, secret_hex);
 	if (enroll_node_add(h->hb_db, hash, node_id, wrapped, office, la, hostname, now) != 0 ||
-	    hub_api_audit(a, "node.enroll", node_id, office) != 0)
+	    hub_api_audit(a, "node.enroll", node_id, office) != 0 ||
+	    (g.cg_cert != NULL &&
+	     hub_audit(h->hb_db, a->rc_actor, HUB_CA_AUDIT, node_id, g.cg_names) != 0))
 		goto out;
+	if (g.cg_cert != NULL)
+		hub_ca_log_signed(node_id, &g);
 	log_info("node %s enrolled for office '%s' from %s", node_id, office, a->rc_req->peer);
-	rc = route_ok(a, 200, enroll_reply(h, node_id, secret_hex, office, la, cert));
+	rc = route_ok(a, 200, enroll_reply(h, node_id, secret_hex, office, la, g.cg_cert));
 out:
-	free(cert);
+	free(g.cg_cert);
 	crypto_wipe(secret, sizeof secret);
 	crypto_wipe(secret_hex, sizeof secret_hex);
 	return rc;

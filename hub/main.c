@@ -54,6 +54,9 @@ static const conf_entry hub_conf_tab[] = {
     {"demo", CONF_BOOL, "no", 0, 0,
      "seed the demo Local Area, offices and test logins on a new hub (off: no account has "
      "the published demo password)"},
+    {"cert_domains", CONF_STR, "", 0, 0,
+     "DNS domains, comma-separated, whose names the office CA signs for a node besides "
+     "private addresses, single-label names and .local, .lan, .internal, .home.arpa"},
     {"verbose", CONF_INT, "0", 0, 2, "log detail (0-2)"},
     {"password_iters", CONF_INT, "600000", HUB_MIN_PASSWORD_ITERS, 100000000,
      "PBKDF2 rounds of new passwords (at least 600000; fewer only in the test build)"},
@@ -597,6 +600,8 @@ int main(int argc, char **argv)
 	log_init("outpost-hub", (int)conf_int(&h->hb_conf, "verbose"));
 	if (clock_set_tz(conf_str(&h->hb_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&h->hb_conf, "timezone"));
+	if (tls_ca_domains_check(conf_str(&h->hb_conf, "cert_domains"), err, sizeof err) != 0)
+		fatalx("%s", err);
 	if (o.check_only) {
 		conf_dump(&h->hb_conf, 0, stdout);
 		printf("configuration ok\n");

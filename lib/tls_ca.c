@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -252,6 +253,92 @@ int tls_name_ok(const char *name)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
 			return 0;
 	return strstr(name, "..") == NULL;
+}
+
+/* 1 for an address only the office's own network reaches (IPv4 10/8,
+ * 172.16/12, 192.168/16, 127/8, 169.254/16; IPv6 ::1, fc00::/7, fe80::/10),
+ * 0 for any other address (public, IPv4-mapped, multicast: someone else's
+ * machine), -1 when name is no address. */
+static int addr_private(const char *name)
+{
+	static const unsigned char loop6[16] = {[15] = 1};
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, name, a) == 1)
+		return a[0] == 10 || a[0] == 127 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+		       (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254);
+	if (inet_pton(AF_INET6, name, a) == 1)
+		return memcmp(a, loop6, 16) == 0 || (a[0] & 0xfe) == 0xfc ||
+		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+	return -1;
+}
+
+/* 1 when name is the suffix (len bytes, no leading dot) or ends in
+ * "." suffix, case aside: how Name Constraints match a dNSName. */
+static int name_under(const char *name, const char *suffix, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (len == 0 || n < len || strncasecmp(name + n - len, suffix, len) != 0)
+		return 0;
+	return n == len || name[n - len - 1] == '.';
+}
+
+int tls_ca_name_office(const char *name, const char *domains)
+{
+	/* Names no one can register on the Internet (RFC 6762, RFC 8375, ICANN's
+	 * .internal) and "lan", which office and home routers hand out. */
+	static const char *const lan[] = {"local", "lan", "internal", "home.arpa"};
+	const char *p = domains ? domains : "";
+	struct in_addr a4;
+	int ip;
+
+	if (!tls_name_ok(name))
+		return 0;
+	if ((ip = addr_private(name)) >= 0)
+		return ip;
+	/* A single label resolves only through the office's own DNS, NetBIOS
+	 * or hosts file, so no public site answers to it; but "134744072" or
+	 * "0x8080808" is 8.8.8.8 to getaddrinfo(), not a name. */
+	if (strchr(name, '.') == NULL)
+		return inet_aton(name, &a4) == 0;
+	for (size_t i = 0; i < sizeof lan / sizeof lan[0]; i++)
+		if (strlen(name) > strlen(lan[i]) && name_under(name, lan[i], strlen(lan[i])))
+			return 1;
+	while (*p) {
+		size_t len;
+
+		p += strspn(p, " ,.");
+		len = strcspn(p, " ,");
+		if (name_under(name, p, len))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+int tls_ca_domains_check(const char *domains, char *err, size_t errlen)
+{
+	const char *p = domains ? domains : "";
+	char one[256];
+
+	while (*(p += strspn(p, " ,.")) != '\0') {
+		size_t len = strcspn(p, " ,");
+
+		snprintf(one, sizeof one, "%.*s", (int)(len < 255 ? len : 255), p);
+		/* One label would be a top-level domain ("gov" lets a node be
+		 * every site under it): the built-in ones are the whole list. */
+		if (len > 253 || !tls_name_ok(one) || addr_private(one) >= 0 ||
+		    strchr(one, '.') == NULL) {
+			snprintf(err, errlen,
+				 "cert_domains: '%.200s' is not a domain of two labels or more "
+				 "(give e.g. offices.example.gov, comma-separated)",
+				 one);
+			return -1;
+		}
+		p += len;
+	}
+	return 0;
 }
 
 /* DER length of n at *p (advanced); returns the bytes written. */

@@ -55,5 +55,18 @@ int tls_cert_expiry(const char *path, int64_t *not_after);
 /* A name fit for a certificate: a DNS name (letters, digits, '-', '.', at
  * most 253) or an IP address.  1 or 0. */
 int tls_name_ok(const char *name);
+/*
+ * A name an office LAN uses for its node, the only names the office CA
+ * signs (every office PC trusts it for every name it signs): a private,
+ * loopback or link-local address (IPv4 10/8, 172.16/12, 192.168/16, 127/8,
+ * 169.254/16; IPv6 ::1, fc00::/7, fe80::/10), a single-label host name,
+ * a name under .local, .lan, .internal or .home.arpa, or a name in one of
+ * domains (comma-separated, NULL for none: the domain itself and the names
+ * under it).  1 or 0.
+ */
+int tls_ca_name_office(const char *name, const char *domains);
+/* domains fit for tls_ca_name_office: each a DNS name of two labels or more
+ * (a top-level domain would open every site under it).  0, or -1 with err. */
+int tls_ca_domains_check(const char *domains, char *err, size_t errlen);
 
 #endif

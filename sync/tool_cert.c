@@ -110,7 +110,7 @@ int cmd_renew_cert(tool *t)
 	sync_enroll_tls tls;
 	sync_client *c = NULL;
 	sqlite3 *db = NULL;
-	char names[TOOL_NAMES_MAX * 256], path[PATH_MAX + 32], msg[200];
+	char names[TOOL_NAMES_MAX * 256], path[PATH_MAX + 32], msg[600];
 	buf resp = BUF_INIT(64 * 1024);
 	cJSON *req = NULL, *o = NULL, *arr;
 	const cJSON *cert, *ca;

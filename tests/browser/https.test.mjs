@@ -1,9 +1,9 @@
 // https.test.mjs - signing in at an office node over HTTPS (issue #13): the
-// node enrolled with --name office-pc.example gets a certificate the hub
+// node enrolled with --name office-pc.lan gets a certificate the hub
 // signed as the office CA; Chromium, told to trust that CA's key
 // (--ignore-certificate-errors-spki-list with the SPKI hash the hub console
-// shows) and to resolve office-pc.example to loopback, signs in at
-// https://office-pc.example:PORT/ with Secure cookies; the same browser
+// shows) and to resolve office-pc.lan to loopback, signs in at
+// https://office-pc.lan:PORT/ with Secure cookies; the same browser
 // without the CA's key refuses the page, and plain HTTP from the node
 // machine itself still works (the kiosk).
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startHub, freePort, assert, plantSecret, DEMO_PASSWORD, BIN, OUT, track } from './lib.mjs';
 
-const NAME = 'office-pc.example';
+const NAME = 'office-pc.lan';
 
 function browser(extra) {
   return chromium.launch({

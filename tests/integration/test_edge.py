@@ -12,6 +12,7 @@ daemons on loopback:
   * strict HTTP at the node: whitespace before a colon, obs-fold and bare LF
     are 400, and the node goes on serving.
 """
+import json
 import os
 import re
 import socket
@@ -630,7 +631,7 @@ class TestNodeHttps(unittest.TestCase):
         cls.node.cleanup()
         cls.hub.cleanup()
 
-    def tls_get(self, path, name="office-pc.example", headers=None):
+    def tls_get(self, path, name="office-pc.lan", headers=None):
         import http.client
         ctx = ssl.create_default_context(cafile=os.path.join(self.node.data, "ca.crt"))
         c = http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=10, context=ctx)
@@ -661,10 +662,10 @@ class TestNodeHttps(unittest.TestCase):
 
     def test_plain_http_lan_redirects_loopback_served(self):
         lan = harness.client(self.node, source="127.0.0.2")
-        r = lan.get("/login.html?next=/x", headers={"Host": "office-pc.example:%d" % self.node.port})
+        r = lan.get("/login.html?next=/x", headers={"Host": "office-pc.lan:%d" % self.node.port})
         self.assertEqual(r.status, 308)
         self.assertEqual(r.header("Location"),
-                         "https://office-pc.example:%d/login.html?next=/x" % self.https_port)
+                         "https://office-pc.lan:%d/login.html?next=/x" % self.https_port)
         self.assertEqual(self.node.get("/healthz").status, 200)  # 127.0.0.1: the kiosk
 
     def test_secure_cookie_over_https(self):
@@ -673,13 +674,13 @@ class TestNodeHttps(unittest.TestCase):
         ctx = ssl.create_default_context(cafile=os.path.join(self.node.data, "ca.crt"))
         deadline = time.time() + 60
         while True:  # the enrolled node signs in once it has pulled its staff
-            c = http.client.HTTPSConnection("office-pc.example", self.https_port, timeout=30,
+            c = http.client.HTTPSConnection("office-pc.lan", self.https_port, timeout=30,
                                             context=ctx)
             c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.https_port), 10),
-                                     server_hostname="office-pc.example")
+                                     server_hostname="office-pc.lan")
             c.request("POST", "/api/v1/session", body=js.dumps(
                 {"username": harness.DEMO_USER, "password": harness.DEMO_PASSWORD}),
-                headers={"Content-Type": "application/json", "Host": "office-pc.example"})
+                headers={"Content-Type": "application/json", "Host": "office-pc.lan"})
             r = c.getresponse()
             r.read()
             c.close()
@@ -701,7 +702,7 @@ class TestNodeHttps(unittest.TestCase):
             new = f.read()
         self.assertNotEqual(old, new)
         with open(os.path.join(self.node.data, "node.names")) as f:
-            self.assertEqual(f.read(), "office-pc.example,127.0.0.1")
+            self.assertEqual(f.read(), "office-pc.lan,127.0.0.1")
         self.node.stop()
         self.node.start()
         r, _ = self.tls_get("/healthz")
@@ -710,5 +711,114 @@ class TestNodeHttps(unittest.TestCase):
                                        "-----END CERTIFICATE-----\n")
         ctx = ssl.create_default_context(cafile=os.path.join(self.node.data, "ca.crt"))
         with ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.https_port), 10),
-                             server_hostname="office-pc.example") as s:
+                             server_hostname="office-pc.lan") as s:
             self.assertEqual(s.getpeercert(binary_form=True), der)
+
+
+class TestCertNames(unittest.TestCase):
+    """The office CA, which every office PC trusts, signs a node's
+    certificate only for names of the office LAN: private, loopback and
+    link-local addresses, single-label host names, names under .local, .lan,
+    .internal and .home.arpa, and names under the hub's cert_domains.  Any
+    other name is refused (400, naming it and the rule) at enrollment (the
+    code is not spent) and at renewal (nothing signed); every certificate
+    signed is in the hub's log and its audit events with the node and its
+    names."""
+
+    DOMAIN = "offices.example.gov"
+    OUTSIDE = ("www.google.com", "login.microsoftonline.com",
+               "office-pc-of-demo-office-2.example", "8.8.8.8", "2001:db8::1",
+               "134744072", "172.32.0.1", "pc.offices.example.gov.evil.example",
+               "evil-offices.example.gov", "home.arpa", "::ffff:10.0.0.1")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub", args=["--cert-domains", cls.DOMAIN]).start()
+        cls.node = Daemon("node")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def sans(self):
+        import ssl as s
+        cert = s._ssl._test_decode_cert(os.path.join(self.node.data, "node.crt"))
+        return [v for _, v in cert["subjectAltName"]]
+
+    def signed(self):
+        return harness.rows(self.hub, "SELECT actor, subject, detail FROM hub_audit_events"
+                                      " WHERE action='node.cert' ORDER BY at")
+
+    def test_only_office_names_signed(self):
+        code = harness.hub_code(self.hub)
+        # enrollment: an outside name refuses it all, the code stays unspent
+        p = harness.run_tool(["enroll", "--hub", self.hub.url, "--code", code, "--data",
+                              self.node.data, "--name", "office-pc", "--name", "www.google.com"])
+        self.assertNotEqual(p.returncode, 0)
+        err = p.stderr.decode()
+        self.assertIn("refused the enrollment (400)", err)
+        self.assertIn("'www.google.com' refused", err)
+        self.assertIn("cert_domains", err)
+        self.assertFalse(os.path.exists(os.path.join(self.node.data, "node.crt")))
+        self.assertEqual(self.signed(), [])
+        # the same code, with office names only
+        names = ["office-pc", "office-pc.local", "Office-PC.LAN", "pc.internal",
+                 "pc.home.arpa", "pc7." + self.DOMAIN, self.DOMAIN, "10.0.0.5",
+                 "172.31.255.254", "192.168.1.20", "127.0.0.1", "169.254.3.4", "::1",
+                 "fd12:3456::5", "fe80::1"]
+        args = ["enroll", "--hub", self.hub.url, "--code", code, "--data", self.node.data]
+        for n in names:
+            args += ["--name", n]
+        p = harness.run_tool(args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        want = ["office-pc", "office-pc.local", "Office-PC.LAN", "pc.internal", "pc.home.arpa",
+                "pc7." + self.DOMAIN, self.DOMAIN, "10.0.0.5", "172.31.255.254",
+                "192.168.1.20", "127.0.0.1", "169.254.3.4", "0:0:0:0:0:0:0:1",
+                "FD12:3456:0:0:0:0:0:5", "FE80:0:0:0:0:0:0:1"]
+        self.assertEqual(self.sans(), want)
+        node_id = json.load(open(os.path.join(self.node.data, "sync.json")))["node_id"]
+        self.assertEqual(self.signed(), [("enroll", node_id, ",".join(names))])
+        harness.wait_until(lambda: "node %s: certificate signed for %s" % (
+            node_id, ",".join(names)) in self.hub.read_log(), what="the signing logged")
+
+        # renewal (from a started node: renew-cert reads its database): each
+        # outside name is refused and nothing is signed
+        self.node.start()
+        with open(os.path.join(self.node.data, "node.crt")) as f:
+            before = f.read()
+        for name in self.OUTSIDE:
+            p = harness.run_tool(["renew-cert", "--data", self.node.data, "--name", "office-pc",
+                                  "--name", name])
+            self.assertNotEqual(p.returncode, 0, name)
+            err = p.stderr.decode()
+            self.assertIn("refused the certificate (400)", err, name)
+            self.assertIn("'%s' refused" % name, err)
+        with open(os.path.join(self.node.data, "node.crt")) as f:
+            self.assertEqual(f.read(), before)
+        self.assertEqual(len(self.signed()), 1)
+        self.assertEqual(self.hub.read_log().count("certificate signed"), 1)
+
+        # renewal with office names and the configured domain
+        p = harness.run_tool(["renew-cert", "--data", self.node.data, "--name", "office-pc.lan",
+                              "--name", "front-desk." + self.DOMAIN.upper(), "--name",
+                              "192.168.7.7"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.sans(), ["office-pc.lan", "front-desk." + self.DOMAIN.upper(),
+                                       "192.168.7.7"])
+        got = self.signed()
+        self.assertEqual(len(got), 2)
+        self.assertEqual(got[1], (node_id, node_id, "office-pc.lan,front-desk.%s,192.168.7.7"
+                                  % self.DOMAIN.upper()))
+
+    def test_cert_domains_checked_at_start(self):
+        for bad in ("gov", "com, offices.example.gov", "10.0.0.0", "bad_name.example"):
+            p = subprocess.run([os.path.join(harness.BIN, "outpost-hub"), "-n", "--data",
+                                self.hub.data, "--cert-domains", bad],
+                               capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(p.returncode, 0, bad)
+            self.assertIn("cert_domains", p.stderr, bad)
+        p = subprocess.run([os.path.join(harness.BIN, "outpost-hub"), "-n", "--data",
+                            self.hub.data, "--cert-domains", " a.example.gov, .b.example.org"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)

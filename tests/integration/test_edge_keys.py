@@ -74,7 +74,7 @@ class TestCaKeyWrapped(unittest.TestCase):
             # verified against the openssl CA.
             node_data = tempfile.mkdtemp(prefix="outpost-node-ca-")
             p = harness.run_tool(["enroll", "--hub", hub.url, "--code", hub_code(hub),
-                                  "--data", node_data, "--name", "office-pc.example"])
+                                  "--data", node_data, "--name", "office-pc.lan"])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(node_data, "node.crt")) as f:
                 leaf = pem_certs(f.read())[0]
@@ -134,12 +134,12 @@ class TestCertRenewedWithoutRestart(unittest.TestCase):
         pid = self.node.proc.pid
         with open(os.path.join(self.node.data, "node.crt")) as f:
             old = ssl.PEM_cert_to_DER_cert(pem_certs(f.read())[0])
-        before = self.connect("office-pc.example")  # open across the renewal
+        before = self.connect("office-pc.lan")  # open across the renewal
         try:
             self.assertEqual(before.getpeercert(binary_form=True), old)
-            self.assertEqual(self.get(before, "office-pc.example"), b"HTTP/1.1 200 OK")
+            self.assertEqual(self.get(before, "office-pc.lan"), b"HTTP/1.1 200 OK")
             p = harness.run_tool(["renew-cert", "--data", self.node.data, "--name",
-                                  "office-pc.example", "--name", "renewed.example", "--name",
+                                  "office-pc.lan", "--name", "renewed.lan", "--name",
                                   "127.0.0.1"])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(self.node.data, "node.crt")) as f:
@@ -147,14 +147,14 @@ class TestCertRenewedWithoutRestart(unittest.TestCase):
             self.assertNotEqual(old, new)
             # The next connection gets the new certificate, for the new name
             # too, from the same process.
-            with self.connect("renewed.example") as s:
+            with self.connect("renewed.lan") as s:
                 self.assertEqual(s.getpeercert(binary_form=True), new)
-                self.assertEqual(self.get(s, "renewed.example"), b"HTTP/1.1 200 OK")
+                self.assertEqual(self.get(s, "renewed.lan"), b"HTTP/1.1 200 OK")
             self.assertEqual(self.node.proc.pid, pid)
             self.assertIsNone(self.node.proc.poll())
             self.assertIn("serving the renewed certificate", self.node.read_log())
             # The connection from before goes on, on its own session.
-            self.assertEqual(self.get(before, "office-pc.example"), b"HTTP/1.1 200 OK")
+            self.assertEqual(self.get(before, "office-pc.lan"), b"HTTP/1.1 200 OK")
         finally:
             before.close()
         # Renewed again: each renewal is noticed.
@@ -162,7 +162,7 @@ class TestCertRenewedWithoutRestart(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(os.path.join(self.node.data, "node.crt")) as f:
             third = ssl.PEM_cert_to_DER_cert(pem_certs(f.read())[0])
-        with self.connect("office-pc.example") as s:
+        with self.connect("office-pc.lan") as s:
             self.assertEqual(s.getpeercert(binary_form=True), third)
 
 

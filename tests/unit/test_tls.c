@@ -3,7 +3,8 @@
  * lib/tls: the self-signed certificate made on first start, its key file's
  * mode, the public-key pin (stable across restarts), refusals of broken
  * files, and a whole TLS 1.2+ exchange between a tls_session and an mbedTLS
- * client over memory, including a reply larger than one TLS record.
+ * client over memory, including a reply larger than one TLS record; and
+ * lib/tls_ca's rule of the names the office CA signs for a node.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 
 #include "lib/crypto.h"
 #include "lib/tls.h"
+#include "lib/tls_ca.h"
 #include "testutil.h"
 
 static void hex_is(const unsigned char *p, size_t n, const char *want)
@@ -395,6 +397,53 @@ static void test_tls_peer_alert(void **state)
 	free(dir);
 }
 
+/* Every office PC trusts the office CA: a name outside the office LAN in a
+ * node's certificate would let that node pose as any site. */
+static void test_ca_name_office(void **state)
+{
+	static const char *const yes[] = {
+	    "office-pc", "localhost", "pc.local", "PC.LOCAL", "a.b.lan", "pc.internal",
+	    "pc.home.arpa", "10.0.0.5", "10.255.255.255", "172.16.0.1", "172.31.255.254",
+	    "192.168.1.20", "127.0.0.1", "169.254.3.4", "::1", "fc00::1", "fd12:3456::5",
+	    "fe80::1", "febf::1", "pc.offices.example.gov", "offices.example.gov",
+	    "PC7.Offices.Example.Gov", "x.other.example.org",
+	};
+	static const char *const no[] = {
+	    "www.google.com", "login.microsoftonline.com", "office-pc-of-demo-office-2.example",
+	    "8.8.8.8", "11.0.0.1", "172.15.255.255", "172.32.0.1", "192.169.0.1", "169.253.0.1",
+	    "2001:db8::1", "fec0::1", "::ffff:10.0.0.1", "::", "0.0.0.0", "224.0.0.1",
+	    "134744072", "0x8080808", "home.arpa", "lan.com", "pc.local.evil.com", "evil-offices.example.gov",
+	    "offices.example.gov.evil.com", "example.gov", "pc..local", "*.local", "pc.local.",
+	    "",
+	};
+	const char *domains = " offices.example.gov,, .other.example.org ";
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (!tls_ca_name_office(yes[i], domains))
+			fail_msg("refused '%s'", yes[i]);
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (tls_ca_name_office(no[i], domains))
+			fail_msg("allowed '%s'", no[i]);
+	/* A single label is a host of the office's own network, "local" too. */
+	assert_int_equal(tls_ca_name_office("local", domains), 1);
+	/* No domains: the built-in rule alone. */
+	assert_int_equal(tls_ca_name_office("pc.offices.example.gov", NULL), 0);
+	assert_int_equal(tls_ca_name_office("pc.offices.example.gov", ""), 0);
+	assert_int_equal(tls_ca_name_office("pc.lan", NULL), 1);
+
+	assert_int_equal(tls_ca_domains_check("", err, sizeof err), 0);
+	assert_int_equal(tls_ca_domains_check(NULL, err, sizeof err), 0);
+	assert_int_equal(tls_ca_domains_check(domains, err, sizeof err), 0);
+	assert_int_equal(tls_ca_domains_check("offices.example.gov, gov", err, sizeof err), -1);
+	assert_string_equal(err, "cert_domains: 'gov' is not a domain of two labels or more "
+				 "(give e.g. offices.example.gov, comma-separated)");
+	assert_int_equal(tls_ca_domains_check("10.0.0.0", err, sizeof err), -1);
+	assert_int_equal(tls_ca_domains_check("bad_name.example", err, sizeof err), -1);
+	assert_int_equal(tls_ca_domains_check("example.gov.", err, sizeof err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_tls_generate_and_pin),
 		cmocka_unit_test(test_tls_exchange),
 		cmocka_unit_test(test_tls_peer_alert),
+		cmocka_unit_test(test_ca_name_office),
 	};
 	tu_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
