@@ -209,6 +209,20 @@ static inline int db_bind_static(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
+/*
+ * Column i's text in the current row of st: "" for SQL NULL, and NULL only
+ * when SQLite ran out of memory making it (a value read from a page is
+ * copied to be NUL-terminated, a number converted).  The one way node and
+ * hub read a text column whose value they use: a NULL here is an error for
+ * the caller (a 500), never an empty value or "(null)".
+ */
+static inline const char *db_col(sqlite3_stmt *st, int i)
+{
+	int type = sqlite3_column_type(st, i); /* before: a failure makes it NULL */
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? s : type == SQLITE_NULL ? "" : NULL;
+}
 static inline const char *db_null_if_empty(const char *s)
 {
 	return s && s[0] ? s : NULL;
