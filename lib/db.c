@@ -339,6 +339,28 @@ int64_t db_int(sqlite3 *db, const char *sql, int64_t def)
 	return v;
 }
 
+int db_cols(sqlite3_stmt *st, const char **out, int n)
+{
+	for (int i = 0; i < n; i++)
+		if ((out[i] = db_col(st, i)) == NULL)
+			return -1;
+	return 0;
+}
+
+char *db_col_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const unsigned char *s = sqlite3_column_text(st, i); /* first: then the length */
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	char *out;
+
+	if (s == NULL || (out = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(out, s, n + 1);
+	if (len)
+		*len = n;
+	return out;
+}
+
 int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 {
 	sqlite3_stmt *st;
@@ -351,10 +373,18 @@ int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 	if (arg)
 		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
 	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		snprintf(out, n, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+	case SQLITE_ROW: {
+		const char *t = db_col(st, 0);
+
+		if (t == NULL) {
+			log_warnx("sql failed: out of memory (%.80s)", sql);
+			ret = -1;
+			break;
+		}
+		snprintf(out, n, "%s", t);
 		ret = 0;
 		break;
+	}
 	case SQLITE_DONE:
 		break;
 	default:
@@ -736,8 +766,12 @@ int db_kv_get(sqlite3 *db, const char *table, const char *key, char *out, size_t
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		const char *t = db_col(st, 0);
+
+		if (t == NULL)
+			goto out; /* out of memory */
 		if (n)
-			snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(out, n, "%s", t);
 		ret = DB_FOUND;
 	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		ret = DB_ABSENT;

@@ -223,6 +223,11 @@ static inline const char *db_col(sqlite3_stmt *st, int i)
 
 	return s ? s : type == SQLITE_NULL ? "" : NULL;
 }
+/* db_col() of columns 0..n-1 into out[]: 0, or -1 when memory ran out. */
+int db_cols(sqlite3_stmt *st, const char **out, int n);
+/* A copy of column i's text (caller frees) and its length in *len (may be
+ * NULL): NULL for SQL NULL or when memory runs out. */
+char *db_col_dup(sqlite3_stmt *st, int i, size_t *len);
 static inline const char *db_null_if_empty(const char *s)
 {
 	return s && s[0] ? s : NULL;

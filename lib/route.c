@@ -425,6 +425,16 @@ void route_csv_field(route_call *a, const char *s, int last)
 		a->rc_out_err = 1;
 }
 
+void route_csv_col(route_call *a, sqlite3_stmt *st, int i, int last)
+{
+	const char *s = db_col(st, i);
+
+	if (s == NULL)
+		a->rc_out_err = 1;
+	else
+		route_csv_field(a, s, last);
+}
+
 /* ---- the dispatcher -------------------------------------------------------------- */
 
 /* The reply's bytes (taken from the call): JSON, text, or the CSV buffer.

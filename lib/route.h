@@ -226,6 +226,10 @@ void route_put(route_call *a, const char *s);
 /* One CSV field, quoted, formula-like leading characters neutralised; ends
  * the record when last is set. */
 void route_csv_field(route_call *a, const char *s, int last);
+/* The same with column i of st's row (SQL NULL: an empty field); a value
+ * SQLite could not make (out of memory) fails the reply, never a blank. */
+struct sqlite3_stmt;
+void route_csv_col(route_call *a, struct sqlite3_stmt *st, int i, int last);
 /* Fail with status and one message (field may be NULL). */
 route_rc route_fail(route_call *a, int status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -197,8 +197,10 @@ static int table_load(sqlite3 *db, cap_table *ct)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int key = sqlite3_column_int(st, 5);
-		const char *col = (const char *)sqlite3_column_text(st, 1);
+		const char *col = db_col(st, 1);
 
+		if (col == NULL)
+			goto out; /* out of memory */
 		if (n == cap) {
 			unsigned char *p = realloc(pk, (size_t)(cap = cap ? cap * 2 : 32));
 			if (p == NULL)

@@ -438,7 +438,11 @@ int case_ensure_keys(sqlite3 *db, const char *hlc, int64_t now_ms)
 			goto out;
 		crypto_hex(key, sizeof key, hex);
 		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
+		if (sqlite3_bind_value(ins, 1, sqlite3_column_value(st, 0)) != SQLITE_OK) {
+			crypto_wipe(key, sizeof key);
+			crypto_wipe(hex, sizeof hex);
+			goto out;
+		}
 		sqlite3_bind_text(ins, 2, hex, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(ins, 3, now_ms);
 		sqlite3_bind_text(ins, 4, hlc, -1, SQLITE_STATIC);
@@ -488,8 +492,14 @@ static int participant_of(sqlite3 *db, const char *id, char la[64], char state[1
 		return 0;
 	rc = db_row(db, &st, "SELECT local_area_id, exit_state FROM participants WHERE id=?", id);
 	if (rc == 1) {
-		snprintf(la, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(state, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+		const char *c[2];
+
+		if (db_cols(st, c, 2) != 0) {
+			rc = -1; /* out of memory */
+		} else {
+			snprintf(la, 64, "%s", c[0]);
+			snprintf(state, 16, "%s", c[1]);
+		}
 		sqlite3_finalize(st);
 	}
 	return rc;
@@ -610,8 +620,12 @@ static int code_row(sqlite3 *db, const char *list, const char *code, char *title
 			    : "SELECT title FROM participant_activity_codes WHERE code=?",
 		    code);
 	if (rc == 1) {
-		if (title)
-			snprintf(title, tn, "%s", (const char *)sqlite3_column_text(st, 0));
+		const char *t = db_col(st, 0);
+
+		if (t == NULL)
+			rc = -1; /* out of memory */
+		else if (title)
+			snprintf(title, tn, "%s", t);
 		sqlite3_finalize(st);
 	}
 	return rc;
@@ -733,10 +747,16 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		sqlite3_bind_text(st, 1, act, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, js(row, "participant_id"), -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
+			const char *c[3];
+
+			if (db_cols(st, c, 3) != 0) {
+				sqlite3_finalize(st);
+				REFUSE("case_notes: cannot read activities");
+			}
 			found = 1;
-			snprintf(code, sizeof code, "%s", (const char *)sqlite3_column_text(st, 0));
-			snprintf(list, sizeof list, "%s", (const char *)sqlite3_column_text(st, 1));
-			snprintf(start, sizeof start, "%s", (const char *)sqlite3_column_text(st, 2));
+			snprintf(code, sizeof code, "%s", c[0]);
+			snprintf(list, sizeof list, "%s", c[1]);
+			snprintf(start, sizeof start, "%s", c[2]);
 		}
 		sqlite3_finalize(st);
 		if (!found)

@@ -518,7 +518,7 @@ static const char *jstr(const cJSON *row, const char *k)
 int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL;
-	int added = 0, ret = -1;
+	int added = 0, ret = -1, rc;
 
 	/* Same normalized name and ZIP, or the same user name, other employer,
 	 * not already flagged for this pair (in either direction). */
@@ -538,25 +538,28 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 		       " VALUES(?,?,?,?,?,?,?,'open',?)") != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		char id[UUID_STRLEN];
 		if (uuid7(id) != 0)
 			goto out;
 		sqlite3_reset(ins);
 		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(ins, 2, employer_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 3, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 4, (const char *)sqlite3_column_text(st, 1), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 5, (const char *)sqlite3_column_text(st, 2), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 6, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
+		/* The values as they are (NULL stays NULL); a copy that runs out
+		 * of memory fails the bind. */
+		for (int i = 0; i < 4; i++)
+			if (sqlite3_bind_value(ins, 3 + i, sqlite3_column_value(st, i)) != SQLITE_OK)
+				goto out;
 		sqlite3_bind_int64(ins, 7, now_ms);
 		sqlite3_bind_text(ins, 8, hlc, -1, SQLITE_STATIC);
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			goto out;
 		added++;
 		log_info("possible duplicate employer %s of %s flagged for review", employer_id,
-			 (const char *)sqlite3_column_text(st, 0));
+			 db_col(st, 0) ? db_col(st, 0) : "?");
 	}
+	if (rc != SQLITE_DONE)
+		goto out;
 	ret = added;
 out:
 	sqlite3_finalize(st);
@@ -733,18 +736,26 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 		snprintf(reason, n, "employer_attachments: cannot read the row");
 		goto out;
 	}
-	if (strcmp((const char *)sqlite3_column_text(st, 0), "blob") != 0) {
+	if (db_col(st, 0) == NULL || db_col(st, 2) == NULL) {
+		snprintf(reason, n, "employer_attachments: cannot read the row");
+		goto out;
+	}
+	if (strcmp(db_col(st, 0), "blob") != 0) {
 		snprintf(reason, n, "employer_attachments: data must be the file's bytes (a BLOB)");
 		goto out;
 	}
 	data = sqlite3_column_blob(st, 1);
 	len = sqlite3_column_bytes(st, 1);
+	if (data == NULL && len > 0) {
+		snprintf(reason, n, "employer_attachments: cannot read the row");
+		goto out;
+	}
 	field = crm_attach_check(NULL, data, (size_t)len, &t, &status, msg, sizeof msg);
 	if (field) {
 		snprintf(reason, n, "employer_attachments: %s", msg);
 		goto out;
 	}
-	if (strcmp((const char *)sqlite3_column_text(st, 2), "integer") != 0 ||
+	if (strcmp(db_col(st, 2), "integer") != 0 ||
 	    sqlite3_column_int64(st, 3) != len) {
 		snprintf(reason, n, "employer_attachments: size does not match the bytes");
 		goto out;

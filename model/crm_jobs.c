@@ -85,16 +85,15 @@ static int64_t num(const cJSON *row, const char *k, int64_t def)
 static unsigned staff_privs(sqlite3 *db, const char *id)
 {
 	sqlite3_stmt *st;
+	const char *c[3];
 	unsigned bits = 0;
 
 	if (id == NULL ||
 	    db_prepare(db, &st, "SELECT privilege_group, priv_add, priv_remove FROM staff WHERE id=?") != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		bits = priv_effective((const char *)sqlite3_column_text(st, 0),
-				      (const char *)sqlite3_column_text(st, 1),
-				      (const char *)sqlite3_column_text(st, 2));
+	if (sqlite3_step(st) == SQLITE_ROW && db_cols(st, c, 3) == 0) /* else none */
+		bits = priv_effective(c[0], c[1], c[2]);
 	sqlite3_finalize(st);
 	return bits;
 }

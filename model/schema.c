@@ -68,8 +68,13 @@ static int check_one(const table_def *t, void *arg)
 			t->td_name) != 0)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *type = (const char *)sqlite3_column_text(st, 1);
+		const char *name = db_col(st, 0);
+		const char *type = db_col(st, 1);
+
+		if (name == NULL || type == NULL) {
+			sqlite3_finalize(st);
+			return -1; /* out of memory */
+		}
 		found = 1;
 		if (sqlite3_column_int(st, 3) > 0) {
 			npk++;

@@ -32,6 +32,7 @@ static struct node_auth *auth_of(node *n)
 int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, size_t glen)
 {
 	sqlite3_stmt *st = NULL;
+	const char *col[7];
 	char id[64], today[11];
 	int rc;
 
@@ -62,23 +63,22 @@ int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, si
 		db_stmt_done(st);
 		return -1;
 	}
+	if (db_cols(st, col, 7) != 0) { /* out of memory: never fewer privileges removed */
+		db_stmt_done(st);
+		return -1;
+	}
 	memset(u, 0, sizeof *u);
 	snprintf(u->id, sizeof u->id, "%s", staff_id);
-	snprintf(u->username, sizeof u->username, "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(u->display_name, sizeof u->display_name, "%s",
-		 (const char *)sqlite3_column_text(st, 1));
-	snprintf(u->local_area_id, sizeof u->local_area_id, "%s",
-		 (const char *)sqlite3_column_text(st, 2));
-	snprintf(u->office_id, sizeof u->office_id, "%s",
-		 (const char *)sqlite3_column_text(st, 3));
+	snprintf(u->username, sizeof u->username, "%s", col[0]);
+	snprintf(u->display_name, sizeof u->display_name, "%s", col[1]);
+	snprintf(u->local_area_id, sizeof u->local_area_id, "%s", col[2]);
+	snprintf(u->office_id, sizeof u->office_id, "%s", col[3]);
 	if (u->office_id[0] == '\0')
 		snprintf(u->office_id, sizeof u->office_id, "%s", n->nd_office_id);
-	u->privs = priv_effective((const char *)sqlite3_column_text(st, 4),
-				  (const char *)sqlite3_column_text(st, 5),
-				  (const char *)sqlite3_column_text(st, 6));
+	u->privs = priv_effective(col[4], col[5], col[6]);
 	u->crm_work_group = sqlite3_column_int(st, 7);
 	if (group)
-		snprintf(group, glen, "%s", (const char *)sqlite3_column_text(st, 4));
+		snprintf(group, glen, "%s", col[4]);
 	rc = sqlite3_column_int(st, 8) ? 1 : 0;
 	db_stmt_done(st);
 	return rc;
@@ -124,8 +124,14 @@ static int pw_ref(node *n, const char *staff_id, unsigned char out[32])
 		return -1;
 	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(h, sizeof h, "%s", (const char *)sqlite3_column_text(st, 0));
+	if (rc == SQLITE_ROW) {
+		const char *t = db_col(st, 0);
+
+		if (t == NULL)
+			rc = SQLITE_NOMEM; /* not "no password": that would end the session */
+		else
+			snprintf(h, sizeof h, "%s", t);
+	}
 	db_stmt_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;

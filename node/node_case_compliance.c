@@ -96,8 +96,14 @@ static int q_text(node *n, int i, const char *pid, char *out, size_t len)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	if (rc == SQLITE_ROW) {
+		const char *t = db_col(st, 0);
+
+		if (t == NULL)
+			rc = SQLITE_NOMEM;
+		else
+			snprintf(out, len, "%s", t);
+	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -109,6 +115,7 @@ typedef struct prow {
 static int read_prow(node *n, const char *pid, prow *p)
 {
 	sqlite3_stmt *st = q(n, Q_PROW);
+	const char *c[4];
 	int rc;
 
 	memset(p, 0, sizeof *p);
@@ -116,11 +123,13 @@ static int read_prow(node *n, const char *pid, prow *p)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && db_cols(st, c, 4) != 0)
+		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_ROW) {
-		snprintf(p->reg, sizeof p->reg, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(p->state, sizeof p->state, "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(p->exit_date, sizeof p->exit_date, "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(p->closure, sizeof p->closure, "%s", (const char *)sqlite3_column_text(st, 3));
+		snprintf(p->reg, sizeof p->reg, "%s", c[0]);
+		snprintf(p->state, sizeof p->state, "%s", c[1]);
+		snprintf(p->exit_date, sizeof p->exit_date, "%s", c[2]);
+		snprintf(p->closure, sizeof p->closure, "%s", c[3]);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : -1;
@@ -146,7 +155,9 @@ static int status_of(node *n, const char *pid, const char *today, case_status *s
 {
 	prow p;
 	sqlite3_stmt *st;
+	const char *c[2];
 	char week[11];
+	int rc;
 
 	memset(s, 0, sizeof *s);
 	if (read_prow(n, pid, &p) != 0 || q_text(n, Q_LAST, pid, s->last_service, sizeof s->last_service) != 0)
@@ -169,22 +180,29 @@ static int status_of(node *n, const char *pid, const char *today, case_status *s
 	if ((st = q(n, Q_ACTS)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (case_entry_timely((const char *)sqlite3_column_text(st, 0),
-				      (const char *)sqlite3_column_text(st, 1)) == 0)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_cols(st, c, 2) != 0)
+			break;
+		if (case_entry_timely(c[0], c[1]) == 0)
 			s->late_activities++;
 		if (sqlite3_column_int(st, 2))
 			s->activities_without_note++;
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
 	if ((st = q(n, Q_NOTES)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (case_note_timely((const char *)sqlite3_column_text(st, 0),
-				     (const char *)sqlite3_column_text(st, 1)) == 0)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_cols(st, c, 2) != 0)
+			break;
+		if (case_note_timely(c[0], c[1]) == 0)
 			s->late_notes++;
+	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
 	/* Follow-up: four quarters after the exit, each needing a follow-up
 	 * service or a documented contact (a case note) inside it. */
 	if (s->exited && q_text(n, Q_DECL, pid, s->fu_declined, sizeof s->fu_declined) != 0)

@@ -115,15 +115,18 @@ cJSON *case__timeliness(node *n, const char *staff, const char *office)
 	sqlite3_bind_text(st, 2, staff ? staff : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, office ? office : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
-		const char *d = (const char *)sqlite3_column_text(st, 5);
-		const char *e = (const char *)sqlite3_column_text(st, 6);
-		const char *sid = (const char *)sqlite3_column_text(st, 1);
-		const char *oid = (const char *)sqlite3_column_text(st, 3);
-		int t = strcmp(kind, "case_note") == 0 ? case_note_timely(d, e) : case_entry_timely(d, e);
-		bump(bk, kind, NULL, t == 0);
-		bump(bs, sid ? sid : "", (const char *)sqlite3_column_text(st, 2), t == 0);
-		bump(bo, oid ? oid : "", (const char *)sqlite3_column_text(st, 4), t == 0);
+		const char *c[7];
+		int t;
+
+		if (db_cols(st, c, 7) != 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		t = strcmp(c[0], "case_note") == 0 ? case_note_timely(c[5], c[6])
+						   : case_entry_timely(c[5], c[6]);
+		bump(bk, c[0], NULL, t == 0);
+		bump(bs, c[1], c[2][0] ? c[2] : NULL, t == 0);
+		bump(bo, c[3], c[4][0] ? c[4] : NULL, t == 0);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)

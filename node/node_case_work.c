@@ -82,8 +82,10 @@ static route_rc entry_participant(route_call *a, const char *pid, int bad, int *
 					  " local_area_id=?2", "tt", pid, n->nd_local_area_id) != 0)
 		return ROUTE_DBERR;
 	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && db_col(s, 0) == NULL)
+		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_ROW)
-		snprintf(st, sizeof st, "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(st, sizeof st, "%s", db_col(s, 0));
 	sqlite3_finalize(s);
 	if (rc == SQLITE_DONE)
 		return bad ? ROUTE_BAD : route_fail(a, 404, "id", "no such participant");
@@ -191,7 +193,9 @@ static int find_code(node *n, actin *a, json_err *e)
 	static const char *const lists[] = {"activity", "followup"};
 	for (int i = 0; i < 2; i++) {
 		sqlite3_stmt *st;
-		int found = 0;
+		const char *c[3];
+		int found = 0, rc;
+
 		if (a->list && strcmp(a->list, lists[i]) != 0)
 			continue;
 		if (db_prepare(n->nd_db, &st,
@@ -201,9 +205,14 @@ static int find_code(node *n, actin *a, json_err *e)
 			return -1;
 		}
 		sqlite3_bind_text(st, 1, a->code, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(st, 2), "active") == 0) {
-			snprintf(a->title, sizeof a->title, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && db_cols(st, c, 3) != 0) {
+			sqlite3_finalize(st);
+			json_err_set(e, "code", "cannot read the code list");
+			return -1;
+		}
+		if (rc == SQLITE_ROW && strcmp(c[2], "active") == 0) {
+			snprintf(a->title, sizeof a->title, "%s", c[0]);
 			a->restarts = sqlite3_column_int(st, 1);
 			found = 1;
 		}

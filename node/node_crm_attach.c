@@ -179,6 +179,7 @@ static route_rc get_attachment(route_call *a)
 	sqlite3_stmt *st = NULL;
 	char disp[640], ctype[128];
 	const char *name, *ct;
+	const void *blob;
 
 	if (db_prepare_bound(n->nd_db, &st,
 			     "SELECT a.filename, a.content_type, a.data, EXISTS(SELECT 1 FROM"
@@ -206,7 +207,12 @@ static route_rc get_attachment(route_call *a)
 	http_add_header(req, "Content-Disposition", disp);
 	http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
 	http_add_header(req, "Cache-Control", "private, no-store");
-	rr = route_ok_copy(a, 200, ctype, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	blob = sqlite3_column_blob(st, 2);
+	if (blob == NULL && sqlite3_column_bytes(st, 2) > 0) {
+		rr = ROUTE_DBERR; /* out of memory */
+		goto out;
+	}
+	rr = route_ok_copy(a, 200, ctype, blob, (size_t)sqlite3_column_bytes(st, 2));
 out:
 	sqlite3_finalize(st);
 	return rr;

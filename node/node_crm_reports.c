@@ -114,7 +114,7 @@ static route_rc report_csv(route_call *a, const report *r, const rfilter *f)
 	bind_filter(st, r->binds, f);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		for (int i = 0; i < r->ncol; i++)
-			route_csv_field(a, (const char *)sqlite3_column_text(st, i), i == r->ncol - 1);
+			route_csv_col(a, st, i, i == r->ncol - 1);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? ROUTE_OK : ROUTE_DBERR;
 }

@@ -107,9 +107,16 @@ static int svc_code(node *n, const svc *s, json_err *e)
 	}
 	sqlite3_bind_text(st, 1, s->code, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = db_col(st, 1);
+
+		if (t == NULL) {
+			sqlite3_finalize(st);
+			json_err_set(e, "code", "cannot read the code list");
+			return -1;
+		}
 		found = 1;
 		sys = sqlite3_column_int(st, 0);
-		snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(status, sizeof status, "%s", t);
 	}
 	sqlite3_finalize(st);
 	if (!found) {

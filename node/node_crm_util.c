@@ -420,7 +420,11 @@ int crm__update_changed(node *n, const char *table, const char *id, const efield
 		for (int c = 0; c < sqlite3_column_count(cur); c++) {
 			if (strcmp(sqlite3_column_name(cur, c), col) != 0)
 				continue;
-			const char *old = (const char *)sqlite3_column_text(cur, c);
+			int is_null = sqlite3_column_type(cur, c) == SQLITE_NULL;
+			const char *old = is_null ? NULL : db_col(cur, c);
+
+			if (old == NULL && !is_null)
+				goto out; /* out of memory */
 			if ((old == NULL && val == NULL) || (old && val && strcmp(old, val) == 0))
 				break;
 			/* Every changed column, however many: the buffer is bounded and
@@ -607,9 +611,17 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, row_id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *o = cJSON_CreateObject();
-		int local_won = strcmp((const char *)sqlite3_column_text(st, 7), "local") == 0;
-		const char *col = (const char *)sqlite3_column_text(st, 3);
+		const char *winner = db_col(st, 7), *col = db_col(st, 3);
+		cJSON *o;
+		int local_won;
+
+		if (winner == NULL || col == NULL) { /* out of memory: no list, not a shorter one */
+			cJSON_Delete(arr);
+			arr = NULL;
+			break;
+		}
+		o = cJSON_CreateObject();
+		local_won = strcmp(winner, "local") == 0;
 		for (int i = 0; i < 4; i++)
 			cJSON_AddStringToObject(o, sqlite3_column_name(st, i),
 						(const char *)sqlite3_column_text(st, i));
@@ -619,7 +631,7 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 							       st, local_won ? 5 : 6)));
 		cJSON_AddItemToObject(o, "other_value", json_text_value((const char *)sqlite3_column_text(
 								st, local_won ? 6 : 5)));
-		cJSON_AddBoolToObject(o, "deleted", col && strcmp(col, "*deleted*") == 0);
+		cJSON_AddBoolToObject(o, "deleted", strcmp(col, "*deleted*") == 0);
 		cJSON_AddNumberToObject(o, "created_at", (double)sqlite3_column_int64(st, 8));
 		for (int i = 9; i < 12; i++) {
 			const char *v = (const char *)sqlite3_column_text(st, i);
@@ -676,7 +688,12 @@ route_rc crm__refuse_locked(route_call *a, const char *employer_id)
 		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *why = (const char *)sqlite3_column_text(st, 0);
+		const char *why = db_col(st, 0);
+
+		if (why == NULL) {
+			sqlite3_finalize(st);
+			return ROUTE_DBERR;
+		}
 		rr = route_fail(a, 409, "id",
 				"this employer's account is locked after vetting%s%s%s: no services,"
 				" referrals, job orders or edits until WSB staff unlock it",

@@ -122,11 +122,8 @@ static int checkin_json(node *n, const char *id, int just_checked_in, char **out
 	case SQLITE_ROW:
 		if (sqlite3_column_type(st, 0) != SQLITE_TEXT)
 			break;
-		*len = (size_t)sqlite3_column_bytes(st, 0);
-		if ((*out = malloc(*len + 1)) != NULL) {
-			memcpy(*out, sqlite3_column_text(st, 0), *len + 1);
+		if ((*out = db_col_dup(st, 0, len)) != NULL)
 			rc = 0;
-		}
 		break;
 	case SQLITE_DONE:
 		rc = 1;
@@ -426,11 +423,8 @@ static char *list_text(node *n, const void *arg, uint64_t now, size_t *len)
 	sqlite3_bind_int64(st, 4, (int64_t)now);
 	sqlite3_bind_int(st, 5, q->lq_all || strstr(q->lq_want, ",waiting,") != NULL);
 	sqlite3_bind_text(st, 6, other, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*len = (size_t)sqlite3_column_bytes(st, 0);
-		if ((text = malloc(*len + 1)) != NULL)
-			memcpy(text, sqlite3_column_text(st, 0), *len + 1);
-	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		text = db_col_dup(st, 0, len);
 	db_stmt_done(st);
 	return text;
 }
@@ -723,20 +717,20 @@ static route_rc get_csv(route_call *a)
 			clock_local_datetime((uint64_t)sqlite3_column_int64(st, 8), t3);
 		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
 			snprintf(wait, sizeof wait, "%lld", (long long)sqlite3_column_int64(st, 6));
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 0), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 1), 0);
+		route_csv_col(a, st, 0, 0);
+		route_csv_col(a, st, 1, 0);
 		route_csv_field(a, t1, 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 3), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 4), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 5), 0);
+		route_csv_col(a, st, 3, 0);
+		route_csv_col(a, st, 4, 0);
+		route_csv_col(a, st, 5, 0);
 		route_csv_field(a, wait, 0);
 		route_csv_field(a, t2, 0);
 		route_csv_field(a, t3, 0);
 		route_csv_field(a, sqlite3_column_int(st, 9) ? "yes" : "no", 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 10), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 11), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 12), 0);
-		route_csv_field(a, (const char *)sqlite3_column_text(st, 13), 1);
+		route_csv_col(a, st, 10, 0);
+		route_csv_col(a, st, 11, 0);
+		route_csv_col(a, st, 12, 0);
+		route_csv_col(a, st, 13, 1);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? ROUTE_OK : ROUTE_DBERR;

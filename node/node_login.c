@@ -530,6 +530,7 @@ out:
 static int load_account(node *n, login_job *j, const char *username)
 {
 	sqlite3_stmt *st;
+	const char *id, *stored, *la;
 	int rc;
 
 	rc = db_row(n->nd_db, &st,
@@ -540,14 +541,19 @@ static int load_account(node *n, login_job *j, const char *username)
 		    username);
 	if (rc != 1)
 		return rc;
+	id = db_col(st, 0);
+	stored = db_col(st, 1);
+	la = db_col(st, 4);
+	if (id == NULL || stored == NULL || la == NULL) { /* out of memory */
+		sqlite3_finalize(st);
+		return -1;
+	}
 	j->lj_known = 1;
-	snprintf(j->lj_staff_id, sizeof j->lj_staff_id, "%s",
-		 (const char *)sqlite3_column_text(st, 0));
-	snprintf(j->lj_stored, sizeof j->lj_stored, "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(j->lj_staff_id, sizeof j->lj_staff_id, "%s", id);
+	snprintf(j->lj_stored, sizeof j->lj_stored, "%s", stored);
 	j->lj_temp = sqlite3_column_int(st, 2) != 0;
 	j->lj_expires_ms = sqlite3_column_int64(st, 3);
-	snprintf(j->lj_local_area, sizeof j->lj_local_area, "%s",
-		 (const char *)sqlite3_column_text(st, 4));
+	snprintf(j->lj_local_area, sizeof j->lj_local_area, "%s", la);
 	sqlite3_finalize(st);
 	return 0;
 }

@@ -279,8 +279,14 @@ static int clock_get(actx *a, tcache *tc, const char *id, int col, char *out, si
 	sqlite3_bind_text(a->ax_clk_get, 2, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(a->ax_clk_get, 3, tc->tc_ts.ts_cols[col], -1, SQLITE_STATIC);
 	rc = sqlite3_step(a->ax_clk_get);
-	if (rc == SQLITE_ROW && sqlite3_column_text(a->ax_clk_get, 0))
-		snprintf(out, n, "%s", (const char *)sqlite3_column_text(a->ax_clk_get, 0));
+	if (rc == SQLITE_ROW) {
+		const char *t = db_col(a->ax_clk_get, 0);
+
+		if (t == NULL) /* out of memory: never "no clock", which loses to anything */
+			rc = SQLITE_NOMEM;
+		else
+			snprintf(out, n, "%s", t);
+	}
 	sqlite3_reset(a->ax_clk_get);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_warnx("cannot read a column clock: %s", sqlite3_errmsg(a->ax_db));

@@ -247,7 +247,8 @@ static int keep_scope(bctx *b, int k, int i, tcache *tc, sqlite3_value **v, int 
 	const char *office, *la;
 
 	if (k >= b->bx_nrows || r->br_entry != i || r->br_td != tc->tc_ts.ts_td ||
-	    sqlite3_value_type(id) != SQLITE_TEXT || (size_t)sqlite3_value_bytes(id) != r->br_idn ||
+	    sqlite3_value_type(id) != SQLITE_TEXT || sqlite3_value_text(id) == NULL ||
+	    (size_t)sqlite3_value_bytes(id) != r->br_idn ||
 	    memcmp(sqlite3_value_text(id), r->br_id, r->br_idn) != 0)
 		return A_REFUSE; /* the two readers disagree: the merge decides */
 	sync__row_scope(&tc->tc_ts, v, &office, &la);
@@ -318,7 +319,8 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	for (int i = 0; i < b->bx_a->ax_ntc; i++) {
 		const sync__tshape *ts = &b->bx_a->ax_tc[i].tc_ts;
 		if (ts->ts_td == td && sqlite3changeset_new(it, ts->ts_id, &v) == SQLITE_OK && v &&
-		    sqlite3_value_type(v) == SQLITE_TEXT && sqlite3_value_bytes(v) <= SYNC_SNAPSHOT_ID_MAX) {
+		    sqlite3_value_type(v) == SQLITE_TEXT && sqlite3_value_text(v) != NULL &&
+		    sqlite3_value_bytes(v) <= SYNC_SNAPSHOT_ID_MAX) {
 			snprintf(b->bx_hit_id, sizeof b->bx_hit_id, "%s",
 				 (const char *)sqlite3_value_text(v));
 			b->bx_hit_td = td;

@@ -195,7 +195,7 @@ out:
 int sync__row_from_tombstone(actx *a, tcache *tc, const char *id, arow *r, char *del_hlc, size_t hn)
 {
 	sqlite3_stmt *je = NULL;
-	const char *json;
+	const char *json, *hlc;
 	int rc, ret = -1, found = 0;
 
 	if (sync__prep(a, &a->ax_tomb_get,
@@ -210,12 +210,11 @@ int sync__row_from_tombstone(actx *a, tcache *tc, const char *id, arow *r, char 
 	}
 	if (rc != SQLITE_ROW)
 		goto out;
-	json = (const char *)sqlite3_column_text(a->ax_tomb_get, 0);
-	snprintf(del_hlc, hn, "%s",
-		 sqlite3_column_text(a->ax_tomb_get, 1) ? (const char *)sqlite3_column_text(a->ax_tomb_get, 1)
-							: "");
-	if (json == NULL || sync__row_alloc(r, tc->tc_ts.ts_ncol) != 0)
-		goto out;
+	json = db_col(a->ax_tomb_get, 0);
+	hlc = db_col(a->ax_tomb_get, 1);
+	if (json == NULL || hlc == NULL || sync__row_alloc(r, tc->tc_ts.ts_ncol) != 0)
+		goto out; /* out of memory */
+	snprintf(del_hlc, hn, "%s", hlc);
 	if (sqlite3_prepare_v2(a->ax_db,
 			       "SELECT key, value, type, CASE WHEN type='object' THEN "
 			       "json_extract(value, '$.blob') END FROM json_each(?1)",
@@ -223,19 +222,22 @@ int sync__row_from_tombstone(actx *a, tcache *tc, const char *id, arow *r, char 
 		goto out;
 	sqlite3_bind_text(je, 1, json, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(je)) == SQLITE_ROW) {
-		const char *key = (const char *)sqlite3_column_text(je, 0);
-		const char *type = (const char *)sqlite3_column_text(je, 2);
+		const char *key = db_col(je, 0);
+		const char *type = db_col(je, 2);
 		int col = -1;
-		for (int i = 0; key && i < tc->tc_ts.ts_ncol; i++)
+
+		if (key == NULL || type == NULL)
+			goto out; /* out of memory: never a column left out */
+		for (int i = 0; i < tc->tc_ts.ts_ncol; i++)
 			if (strcmp(tc->tc_ts.ts_cols[i], key) == 0)
 				col = i;
 		if (col < 0 || r->rw_v[col] != NULL)
 			continue;
-		if (type && strcmp(type, "object") == 0) {
+		if (strcmp(type, "object") == 0) {
 			/* {"blob":"hex"} */
-			const char *hx = (const char *)sqlite3_column_text(je, 3);
+			const char *hx = db_col(je, 3);
 			size_t n = hx ? strlen(hx) / 2 : 0;
-			unsigned char *bytes = malloc(n + 1);
+			unsigned char *bytes = hx ? malloc(n + 1) : NULL;
 			sqlite3_stmt *bs = NULL;
 			if (bytes == NULL)
 				goto out;
@@ -257,6 +259,8 @@ int sync__row_from_tombstone(actx *a, tcache *tc, const char *id, arow *r, char 
 		if (r->rw_v[col] == NULL)
 			goto out;
 	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ERROR)
+		goto out; /* out of memory or I/O: an error, not a bad tombstone */
 	if (rc != SQLITE_DONE) {
 		log_warnx("tombstone of '%s' %s is unreadable: %s", tc->tc_ts.ts_td->td_name, id,
 			  sqlite3_errmsg(a->ax_db));

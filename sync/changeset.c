@@ -420,9 +420,9 @@ int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
 		goto out;
 	sqlite3_bind_text(st, 1, td->td_name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		if (name == NULL)
-			goto out;
+		const char *name = db_col(st, 0), *type = db_col(st, 2);
+		if (name == NULL || type == NULL)
+			goto out; /* out of memory */
 		if (n == cap) {
 			int ncap = cap ? cap * 2 : 16;
 			char **c = realloc(ts->ts_cols, (size_t)ncap * sizeof *c);
@@ -444,7 +444,7 @@ int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
 		if (ts->ts_cols[n] == NULL)
 			goto out;
 		ts->ts_pk[n] = (unsigned char)sqlite3_column_int(st, 1);
-		ts->ts_aff[n] = sync__affinity((const char *)sqlite3_column_text(st, 2));
+		ts->ts_aff[n] = sync__affinity(type);
 		ts->ts_ncol = ++n;
 		if (strcmp(name, "id") == 0)
 			ts->ts_id = n - 1;

@@ -43,11 +43,15 @@ static void outbox_rows_free(outbox_row *r, int n)
 
 static char *dup_text(sqlite3_stmt *st, int col, int *oom)
 {
-	const char *t = (const char *)sqlite3_column_text(st, col);
-	char *d = t ? strdup(t) : NULL;
+	const char *t;
+	char *d;
 
-	if (t && d == NULL)
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return NULL;
+	if ((t = db_col(st, col)) == NULL || (d = strdup(t)) == NULL) {
 		*oom = 1;
+		return NULL;
+	}
 	return d;
 }
 
@@ -68,7 +72,7 @@ static int outbox_chunk(sqlite3_stmt *st, int64_t after, int lim, outbox_row *ro
 		r->hlc = dup_text(st, 1, &oom);
 		r->actor = dup_text(st, 2, &oom);
 		r->len = (size_t)sqlite3_column_bytes(st, 4);
-		if ((r->cs = malloc(r->len ? r->len : 1)) == NULL)
+		if ((b == NULL && r->len) || (r->cs = malloc(r->len ? r->len : 1)) == NULL)
 			oom = 1;
 		else if (r->len)
 			memcpy(r->cs, b, r->len);

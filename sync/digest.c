@@ -44,9 +44,9 @@ static int hash_value(mbedtls_sha256_context *h, sqlite3_stmt *st, int i)
 	unsigned char hd[9];
 	uint64_t bits;
 	double d;
-	int n, rc = 0;
+	int n, rc = 0, type = sqlite3_column_type(st, i);
 
-	switch (sqlite3_column_type(st, i)) {
+	switch (type) {
 	case SQLITE_INTEGER:
 		hd[0] = 'I';
 		be(hd + 1, (uint64_t)sqlite3_column_int64(st, i), 8);
@@ -61,11 +61,12 @@ static int hash_value(mbedtls_sha256_context *h, sqlite3_stmt *st, int i)
 		break;
 	case SQLITE_TEXT:
 	case SQLITE_BLOB: {
-		const void *p = sqlite3_column_type(st, i) == SQLITE_TEXT
-					? (const void *)sqlite3_column_text(st, i)
-					: sqlite3_column_blob(st, i);
-		hd[0] = sqlite3_column_type(st, i) == SQLITE_TEXT ? 'T' : 'B';
+		const void *p = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(st, i)
+						    : sqlite3_column_blob(st, i);
+		hd[0] = type == SQLITE_TEXT ? 'T' : 'B';
 		n = sqlite3_column_bytes(st, i);
+		if (p == NULL && (type == SQLITE_TEXT || n > 0))
+			return -1; /* out of memory: never the digest of another value */
 		be(hd + 1, (uint64_t)n, 4);
 		rc = mbedtls_sha256_update_ret(h, hd, 5);
 		if (rc == 0 && n > 0)

@@ -344,13 +344,19 @@ int sync_hub_pull_cached(sqlite3 *db, sync_pull_cache *c, const sync_scope *sc, 
 	db_bind_text(st, 3, sc->local_area_id);
 	sqlite3_bind_int(st, 4, max_rows);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *tbl = (const char *)sqlite3_column_text(st, 1);
-		const char *id = (const char *)sqlite3_column_text(st, 2);
-		int t = tbl ? shapes_find(s, tbl) : -1;
+		const char *tbl = db_col(st, 1);
+		const char *id = db_col(st, 2);
+		int t;
+
+		if (tbl == NULL || id == NULL) {
+			rc = SQLITE_NOMEM; /* never an entry skipped: the cursor would pass it */
+			break;
+		}
+		t = tbl[0] ? shapes_find(s, tbl) : -1;
 
 		scanned++;
 		last = sqlite3_column_int64(st, 0);
-		if (t < 0 || id == NULL)
+		if (t < 0 || sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue; /* not (or no longer) replicated to nodes */
 		le[n].le_seq = last;
 		le[n].le_tbl = t;
@@ -477,11 +483,15 @@ int sync_hub_snapshot_page(sqlite3 *db, const sync_scope *sc, const sync_snap_po
 		if (from_here)
 			sqlite3_bind_text(st, 1, after->sp_id, -1, SQLITE_STATIC);
 		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(st, ts->ts_id);
+			const char *id = db_col(st, ts->ts_id);
 			size_t mark = out->len, idlen = id ? strlen(id) : 0;
 			int rc = 0, had_header = header;
 
-			if (id == NULL)
+			if (id == NULL) {
+				step = SQLITE_NOMEM; /* never a row left out of the snapshot */
+				break;
+			}
+			if (sqlite3_column_type(st, ts->ts_id) == SQLITE_NULL)
 				continue; /* "id" is NOT NULL (schema_check) */
 			if (row_held(ts, st, sc)) {
 				put_insert(out, ts, st, &header, &rc);

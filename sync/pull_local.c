@@ -73,11 +73,15 @@ static int triggers_kept(sqlite3 *db, const pull_tables *t, pull_local *pl)
 				" WHERE type='trigger'") != 0)
 		return -1;
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *tbl = (const char *)sqlite3_column_text(st, 1);
+		const char *name = db_col(st, 0);
+		const char *tbl = db_col(st, 1);
 		int k = 0;
 
-		if (name == NULL || tbl == NULL || !touched(t, tbl))
+		if (name == NULL || tbl == NULL) {
+			rc = SQLITE_NOMEM; /* never a trigger overlooked */
+			break;
+		}
+		if (!touched(t, tbl))
 			continue;
 		while (k < 3 && strcmp(name, kept[k]) != 0)
 			k++;
@@ -99,9 +103,13 @@ static int kept_columns(sqlite3 *db, pull_local *pl)
 	if (db_prepare(db, &st, "SELECT cid, name FROM pragma_table_info('checkins')") != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
+		const char *name = db_col(st, 1);
 
-		for (int i = 0; i < 3 && name != NULL; i++)
+		if (name == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		for (int i = 0; i < 3; i++)
 			if (strcmp(name, kept_cols[i]) == 0) {
 				pl->pl_col[i] = sqlite3_column_int(st, 0);
 				found++;
@@ -162,13 +170,22 @@ static void note(pull_local *pl, sqlite3 *db, row_value get, int64_t d)
 	const char *office, *day;
 
 	for (int i = 0; i < 3; i++) {
+		const char *s;
+
 		if (get(db, pl->pl_col[i], &v[i]) != SQLITE_OK) {
 			pl->pl_err = 1;
 			return;
 		}
-		if (i == 0 && (sqlite3_value_type(v[0]) != SQLITE_TEXT ||
-			       strcmp((const char *)sqlite3_value_text(v[0]), "waiting") != 0))
+		if (i > 0)
+			continue;
+		if (sqlite3_value_type(v[0]) != SQLITE_TEXT)
 			return; /* not in the line: the rest is not read */
+		if ((s = (const char *)sqlite3_value_text(v[0])) == NULL) {
+			pl->pl_err = 1; /* out of memory */
+			return;
+		}
+		if (strcmp(s, "waiting") != 0)
+			return;
 	}
 	office = (const char *)sqlite3_value_text(v[1]);
 	day = (const char *)sqlite3_value_text(v[2]);

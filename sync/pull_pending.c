@@ -158,9 +158,14 @@ static int set_load(sqlite3 *db, int64_t entries, int64_t bytes, keyset *ks, buf
 	if (db_prepare(db, &st, "SELECT changeset FROM outbox") != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int type = sqlite3_column_type(st, 0);
 		const void *cs = sqlite3_column_blob(st, 0);
 		int len = sqlite3_column_bytes(st, 0);
 
+		if (cs == NULL && type != SQLITE_NULL && (type != SQLITE_BLOB || len > 0)) {
+			rc = SQLITE_NOMEM; /* never a pending change left out */
+			break;
+		}
 		if (len > 0 && set_add(ks, cs, (size_t)len, scratch) != 0) {
 			sqlite3_finalize(st);
 			return -2; /* unreadable here: let the push judge it; wait */

@@ -98,8 +98,13 @@ static int table_roles_read(sqlite3 *db, const char *name, int ncol, unsigned ch
 	if (db_prepare(db, &st, "SELECT name FROM pragma_table_info(?1) ORDER BY cid") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW && i < ncol)
-		roles[i++] = (unsigned char)col_role((const char *)sqlite3_column_text(st, 0));
+	while (i < ncol && sqlite3_step(st) == SQLITE_ROW) {
+		const char *col = db_col(st, 0);
+
+		if (col == NULL)
+			break; /* out of memory: i < ncol */
+		roles[i++] = (unsigned char)col_role(col);
+	}
 	sqlite3_finalize(st);
 	return i == ncol ? 0 : -1;
 }
