@@ -75,11 +75,15 @@ route_rc acct_list_scoped(route_call *a, const char *sql, int n, const char *con
 	return route_ok(a, 200, out);
 }
 
-static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
+/* Column i into out ("" for SQL NULL): 0, or -1 when out of memory. */
+static int col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
 {
-	const unsigned char *v = sqlite3_column_text(st, i);
+	const char *v = db_col(st, i);
 
-	snprintf(out, n, "%s", v ? (const char *)v : "");
+	if (v == NULL)
+		return -1;
+	snprintf(out, n, "%s", v);
+	return 0;
 }
 
 route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
@@ -98,13 +102,14 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
 		return ROUTE_DBERR;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		col_copy(st, 0, t->id, sizeof t->id);
-		col_copy(st, 1, t->username, sizeof t->username);
-		col_copy(st, 2, t->la, sizeof t->la);
-		col_copy(st, 3, t->div, sizeof t->div);
-		col_copy(st, 4, t->group, sizeof t->group);
-		col_copy(st, 5, t->roles, sizeof t->roles);
-		col_copy(st, 6, t->office, sizeof t->office);
+		if (col_copy(st, 0, t->id, sizeof t->id) != 0 ||
+		    col_copy(st, 1, t->username, sizeof t->username) != 0 ||
+		    col_copy(st, 2, t->la, sizeof t->la) != 0 ||
+		    col_copy(st, 3, t->div, sizeof t->div) != 0 ||
+		    col_copy(st, 4, t->group, sizeof t->group) != 0 ||
+		    col_copy(st, 5, t->roles, sizeof t->roles) != 0 ||
+		    col_copy(st, 6, t->office, sizeof t->office) != 0)
+			rc = SQLITE_NOMEM; /* an unread roles is not "" (no administrator) */
 		t->active = sqlite3_column_int(st, 7);
 	}
 	sqlite3_finalize(st);

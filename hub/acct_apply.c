@@ -150,12 +150,19 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	if (found < 0)
 		REFUSE("credential_changes: cannot read the staff member");
 	if (found) {
+		const char *sla = db_col(st, 1), *cur = NULL;
+		int oom = sla == NULL;
+
 		active = sqlite3_column_int(st, 0);
-		snprintf(staff_la, sizeof staff_la, "%s", sqlite3_column_text(st, 1));
-		if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
-			password_hash_ref((const char *)sqlite3_column_text(st, 2), cur_ref);
+		if (sla != NULL)
+			snprintf(staff_la, sizeof staff_la, "%s", sla);
+		if (sqlite3_column_type(st, 2) == SQLITE_TEXT &&
+		    ((cur = db_col(st, 2)) == NULL || password_hash_ref(cur, cur_ref) != 0))
+			oom = 1;
 		has_cred = sqlite3_column_int(st, 3);
 		sqlite3_finalize(st);
+		if (oom) /* not "another Local Area" or "no password" */
+			REFUSE("credential_changes: cannot read the staff member");
 	}
 
 	if (!found)

@@ -48,9 +48,15 @@ static route_rc recert_list(route_call *a)
 	over = cJSON_AddArrayToObject(o, "overdue");
 	nodoc = cJSON_AddArrayToObject(o, "no_documents");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		const char *d = (const char *)sqlite3_column_text(st, 1);
+		int nodate = sqlite3_column_type(st, 1) == SQLITE_NULL;
+		const char *id = db_col(st, 0);
+		const char *d = nodate ? NULL : db_col(st, 1);
 		cJSON *s;
+		if (id == NULL || (!nodate && d == NULL)) { /* out of memory, not "no dates" */
+			sqlite3_finalize(st);
+			cJSON_Delete(o);
+			return ROUTE_DBERR;
+		}
 		if (d != NULL && strcmp(d, limit) > 0)
 			continue;
 		if ((s = acct_staff_json(db, id)) == NULL)

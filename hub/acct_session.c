@@ -328,6 +328,7 @@ static int origin_ok(const http_req *req)
 static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 {
 	sqlite3_stmt *st = NULL;
+	const char *user, *la, *div, *roles;
 	int ret;
 
 	ret = db_row(db, &st,
@@ -337,11 +338,19 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 		     staff_id);
 	if (ret != 1)
 		return ret < 0 ? -1 : 1;
+	user = db_col(st, 0);
+	la = db_col(st, 1);
+	div = db_col(st, 2);
+	roles = db_col(st, 3);
+	if (user == NULL || la == NULL || div == NULL || roles == NULL) {
+		sqlite3_finalize(st); /* out of memory: not "no roles" */
+		return -1;
+	}
 	snprintf(p->ap_id, sizeof p->ap_id, "%s", staff_id);
-	snprintf(p->ap_username, sizeof p->ap_username, "%s", sqlite3_column_text(st, 0));
-	snprintf(p->ap_la, sizeof p->ap_la, "%s", sqlite3_column_text(st, 1));
-	snprintf(p->ap_div, sizeof p->ap_div, "%s", sqlite3_column_text(st, 2));
-	p->ap_roles = acct_roles_parse((const char *)sqlite3_column_text(st, 3));
+	snprintf(p->ap_username, sizeof p->ap_username, "%s", user);
+	snprintf(p->ap_la, sizeof p->ap_la, "%s", la);
+	snprintf(p->ap_div, sizeof p->ap_div, "%s", div);
+	p->ap_roles = acct_roles_parse(roles);
 	p->ap_must_change = sqlite3_column_int(st, 5);
 	/* an approver without an administrator role: hub_api.c limits it */
 	ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id))
@@ -411,12 +420,22 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(sid, sizeof sid, "%s", sqlite3_column_text(st, 0));
-		snprintf(p->ap_csrf, sizeof p->ap_csrf, "%s", sqlite3_column_text(st, 1));
+		const char *s = db_col(st, 0), *c = db_col(st, 1);
+
+		if (s == NULL || c == NULL) {
+			rc = SQLITE_NOMEM;
+		} else {
+			snprintf(sid, sizeof sid, "%s", s);
+			snprintf(p->ap_csrf, sizeof p->ap_csrf, "%s", c);
+		}
 		created = sqlite3_column_int64(st, 2);
 		seen = sqlite3_column_int64(st, 3);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+		return -1;
+	}
 	if (sid[0] == '\0' || now - seen > ACCT_IDLE_MS || now - created > ACCT_ABS_MS) {
 		if (sid[0])
 			db_run(h->hb_db, "DELETE FROM admin_sessions WHERE token_hash=?", "t", th);
@@ -426,6 +445,10 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 		return -1;
 	}
 	rc = principal_load(h->hb_db, sid, p);
+	if (rc < 0) { /* the session stays: a failed read is no sign-out */
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+		return -1;
+	}
 	if (rc != 0) {
 		acct_sessions_end(h->hb_db, sid);
 		set_cookie(req, NULL);
@@ -600,11 +623,17 @@ static int login_lookup(sqlite3 *db, const char *user, login_ctx *lc, char *stor
 			     " WHERE s.username=? AND c.password_hash IS NOT NULL", "t", user) != 0)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", sqlite3_column_text(st, 0));
+		const char *id = db_col(st, 0), *roles = db_col(st, 2), *hash = db_col(st, 3);
+
+		if (id == NULL || roles == NULL || hash == NULL) {
+			sqlite3_finalize(st); /* not a wrong password */
+			return -1;
+		}
+		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", id);
 		lc->active = sqlite3_column_int(st, 1);
-		lc->admin = acct_roles_parse((const char *)sqlite3_column_text(st, 2)) != 0 ||
+		lc->admin = acct_roles_parse(roles) != 0 ||
 			    hub_case_is_approver(db, lc->staff_id); /* the approver's view */
-		snprintf(stored, n, "%s", sqlite3_column_text(st, 3));
+		snprintf(stored, n, "%s", hash);
 		lc->temp = sqlite3_column_int(st, 4);
 		lc->expires = sqlite3_column_int64(st, 5);
 	}

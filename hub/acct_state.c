@@ -59,17 +59,25 @@ static route_rc target_get(route_call *a, target *t)
 		return ROUTE_DBERR;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		snprintf(t->id, sizeof t->id, "%s", sqlite3_column_text(st, 0));
-		snprintf(t->la, sizeof t->la, "%s", sqlite3_column_text(st, 1));
-		snprintf(t->div, sizeof t->div, "%s", sqlite3_column_text(st, 2));
-		snprintf(t->office, sizeof t->office, "%s", sqlite3_column_text(st, 3));
+		const char *sid = db_col(st, 0), *la = db_col(st, 1), *div = db_col(st, 2),
+			   *office = db_col(st, 3);
+
+		if (sid == NULL || la == NULL || div == NULL || office == NULL) {
+			rc = SQLITE_NOMEM;
+		} else {
+			snprintf(t->id, sizeof t->id, "%s", sid);
+			snprintf(t->la, sizeof t->la, "%s", la);
+			snprintf(t->div, sizeof t->div, "%s", div);
+			snprintf(t->office, sizeof t->office, "%s", office);
+		}
 		t->active = sqlite3_column_int(st, 4);
 		t->suspended = sqlite3_column_int(st, 5);
 		t->admin = sqlite3_column_int(st, 6);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
-		return route_fail(a, 404, "id", "no such staff member");
+		return rc == SQLITE_DONE ? route_fail(a, 404, "id", "no such staff member")
+					 : ROUTE_DBERR;
 	if (p->ap_roles & ROLE_OPERATIONS)
 		return ROUTE_OK;
 	in = ((p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && strcmp(t->la, p->ap_la) == 0) ||
@@ -146,11 +154,16 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 					    " WHERE id=? AND active=1 AND suspended=0", "t", new_owner) != 0)
 		return ROUTE_DBERR;
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		ok = 1;
-		snprintf(la, sizeof la, "%s", sqlite3_column_text(st, 0));
+		const char *ola = db_col(st, 0);
+
+		ok = ola != NULL ? 1 : -1;
+		if (ola != NULL)
+			snprintf(la, sizeof la, "%s", ola);
 		wg = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
+	if (ok < 0)
+		return ROUTE_DBERR;
 	if (!ok || strcmp(new_owner, t->id) == 0)
 		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member");
 	if (moved[0] && strcmp(la, t->la) != 0)
@@ -284,10 +297,17 @@ static route_rc staff_schedule(route_call *a)
 			     "tt", rid, t.id) != 0)
 		return ROUTE_DBERR;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(sep, sizeof sep, "%s", sqlite3_column_text(st, 0));
+		const char *d = db_col(st, 0);
+
+		if (d == NULL)
+			rc = SQLITE_NOMEM; /* "(null)" would be a date before any */
+		else
+			snprintf(sep, sizeof sep, "%s", d);
 		form = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ROUTE_DBERR;
 	if (rc != SQLITE_ROW)
 		return route_fail(a, 409, "request_id", "no approved deactivation request of this person");
 	if (!form || !sep[0])
@@ -318,7 +338,9 @@ int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 				       " AND deactivate_on <= ?1", "t", today) != 0)
 		goto out;
 	while (sqlite3_step(ids) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(ids, 0);
+		const char *id = db_col(ids, 0);
+		if (id == NULL)
+			goto out;
 		if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1",
 			   "tIt", id, (int64_t)now_ms, ts) != 0)
 			goto out;

@@ -279,12 +279,14 @@ static int demo_logins_close(sqlite3 *db, hlc *clk)
 				" WHERE password_hash IS NOT NULL") != 0)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *hash = (const char *)sqlite3_column_text(st, 1);
+		const char *id = db_col(st, 0), *hash = db_col(st, 1);
+		if (id == NULL || hash == NULL)
+			goto out; /* not "no demo password" */
 		if (demo_login_hub_verifier(hash) == NULL && !demo_login_node_hash(hash))
 			continue;
 		hlc_now(clk, ts);
 		if (db_run(db, "UPDATE staff_credentials SET password_hash=NULL, updated_hlc=?"
-			       " WHERE id=?", "tt", ts, (const char *)sqlite3_column_text(st, 0)) != 0)
+			       " WHERE id=?", "tt", ts, id) != 0)
 			goto out;
 		n++;
 	}
@@ -312,8 +314,15 @@ static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 		       " WHERE coalesce(s.roles,'')<>'' AND c.local_area_id IS NOT '" ACCT_HUB_LA "'"
 		       " AND NOT EXISTS(SELECT 1 FROM admin_accounts a WHERE a.id=s.id) LIMIT 64") != 0)
 		return -1;
-	while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(ids[n++], sizeof ids[0], "%s", sqlite3_column_text(st, 0));
+	while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = db_col(st, 0);
+
+		if (id == NULL) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		snprintf(ids[n++], sizeof ids[0], "%s", id);
+	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
@@ -328,8 +337,11 @@ static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 				" (SELECT 1 FROM staff_verifiers v WHERE v.id=c.id)") != 0)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *v = demo_login_hub_verifier((const char *)sqlite3_column_text(st, 1));
-		if (v && acct_verifier_set(db, (const char *)sqlite3_column_text(st, 0), v) != 0)
+		const char *id = db_col(st, 0), *hash = db_col(st, 1), *v;
+		if (id == NULL || hash == NULL)
+			goto out;
+		v = demo_login_hub_verifier(hash);
+		if (v && acct_verifier_set(db, id, v) != 0)
 			goto out;
 	}
 	ret = 0;

@@ -113,12 +113,20 @@ static int account_ok(hub *h, const hub_node *nd, const char *sid, char *stored,
 	sqlite3_bind_text(st, 2, nd->hn_la, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
+		const char *hash = db_col(st, 2);
+
 		active = sqlite3_column_int(st, 0);
 		in_la = sqlite3_column_int(st, 1);
-		snprintf(stored, n, "%s",
-			 sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "");
+		if (hash == NULL)
+			rc = SQLITE_NOMEM; /* not "no password" */
+		else
+			snprintf(stored, n, "%s", hash);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*why = "the hub database could not complete the request";
+		return 500;
+	}
 	if (rc != SQLITE_ROW || !in_la || stored[0] == '\0') {
 		*why = "no account of the node's Local Area";
 		return 404;

@@ -434,19 +434,29 @@ static int restore_files(sqlite3 *bk, const char *dir, int *nfiles)
 	if (db_prepare(bk, &st, "SELECT name, mode, content FROM outpost_backup_files") != 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *name = db_col(st, 0);
+		const void *data;
+		int len;
 
+		if (name == NULL) /* out of memory: not a name to skip */
+			goto oom;
 		if (!known_file(name))
 			continue; /* only names this program wrote */
 		snprintf(path, sizeof path, "%s/%s", dir, name);
-		if (spit(path, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-			 (mode_t)sqlite3_column_int(st, 1)) != 0) {
+		data = sqlite3_column_blob(st, 2);
+		len = sqlite3_column_bytes(st, 2);
+		if (data == NULL && len > 0)
+			goto oom;
+		if (spit(path, data, (size_t)len, (mode_t)sqlite3_column_int(st, 1)) != 0) {
 			fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
 			goto out;
 		}
 		(*nfiles)++;
 	}
 	ret = rc == SQLITE_DONE ? 0 : -1;
+	goto out;
+oom:
+	fprintf(stderr, "outpost-hub: cannot read the backup's files: out of memory\n");
 out:
 	sqlite3_finalize(st);
 	return ret;

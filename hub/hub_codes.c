@@ -102,7 +102,7 @@ static const db_migration codes_migrations[] = {
      " status TEXT NOT NULL DEFAULT 'active');"},
 };
 
-static void groups_reload(sqlite3 *db);
+static int groups_reload(sqlite3 *db);
 
 /* ---- parsing a version ----------------------------------------------------------- */
 
@@ -387,10 +387,16 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 		return -1;
 	sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		l = list_by_name((const char *)sqlite3_column_text(st, 0));
-		snprintf(version, sizeof version, "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(eff, sizeof eff, "%s", (const char *)sqlite3_column_text(st, 2));
-		csv = strdup((const char *)sqlite3_column_text(st, 3));
+		const char *name = db_col(st, 0), *v = db_col(st, 1), *e = db_col(st, 2),
+			   *text = db_col(st, 3);
+
+		/* else out of memory: l stays NULL */
+		if (name != NULL && v != NULL && e != NULL && text != NULL) {
+			l = list_by_name(name);
+			snprintf(version, sizeof version, "%s", v);
+			snprintf(eff, sizeof eff, "%s", e);
+			csv = strdup(text);
+		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -421,8 +427,10 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 		log_warnx("cannot apply version '%s' of the %s code list", version, l->cl_name);
 		goto out;
 	}
-	if (strcmp(l->cl_name, "groups") == 0)
-		groups_reload(db);
+	if (strcmp(l->cl_name, "groups") == 0 && groups_reload(db) != 0)
+		log_warnx("code list groups: version '%s' applied but not read back (out of"
+			  " memory): no privilege group is assignable until the hub restarts",
+			  version);
 	log_info("code list %s: version '%s' (effective %s) applied: %d added, %d changed, %d retired,"
 		 " %d back in use", l->cl_name, version, eff, c.added, c.changed, c.retired, c.reactivated);
 	ret = 0;
@@ -443,8 +451,15 @@ int hub_codes_apply_due(sqlite3 *db, hlc *clk)
 				" effective_date <= ? ORDER BY effective_date, loaded_at LIMIT 16") != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, today, -1, SQLITE_STATIC);
-	while (n < 16 && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(ids[n++], UUID_STRLEN, "%s", (const char *)sqlite3_column_text(st, 0));
+	while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = db_col(st, 0);
+
+		if (id == NULL) {
+			ret = -1;
+			break;
+		}
+		snprintf(ids[n++], UUID_STRLEN, "%s", id);
+	}
 	sqlite3_finalize(st);
 	for (int i = 0; i < n; i++)
 		ret |= apply_version(db, clk, ids[i]);
@@ -461,26 +476,33 @@ static struct {
 } gcache[64];
 static int gcache_n = -1; /* -1: not loaded (unit tests): acct_store.c decides */
 
-static void groups_reload(sqlite3 *db)
+/* 0, or -1 when out of memory: then no group is assignable (not a wrong one). */
+static int groups_reload(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (db_prepare(db, &st, "SELECT code, assigned_by, status FROM privilege_group_list"
 				" ORDER BY code LIMIT 64") != 0)
-		return;
+		return 0;
 	gcache_n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
-		gcache[gcache_n].assigner =
-		    strcmp((const char *)sqlite3_column_text(st, 2), "active") != 0	? 0
-		    : strcmp((const char *)sqlite3_column_text(st, 1), "MIS Administrator") == 0 ? 1
-											   : 2;
+		const char *name = db_col(st, 0), *by = db_col(st, 1), *status = db_col(st, 2);
+
+		if (name == NULL || by == NULL || status == NULL) {
+			sqlite3_finalize(st);
+			gcache_n = 0;
+			return -1;
+		}
+		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s", name);
+		gcache[gcache_n].assigner = strcmp(status, "active") != 0 ? 0
+					    : strcmp(by, "MIS Administrator") == 0 ? 1
+										   : 2;
 		gcache_n++;
 	}
 	sqlite3_finalize(st);
 	if (gcache_n == 0)
 		gcache_n = -1;
+	return 0;
 }
 
 int hub_codes_group_assigner(const char *group)
@@ -587,8 +609,7 @@ int hub_codes_start(sqlite3 *db, hlc *clk)
 	}
 	if (hub_codes_apply_due(db, clk) != 0)
 		return -1;
-	groups_reload(db);
-	return 0;
+	return groups_reload(db);
 }
 
 /* ---- the hub's check of rows from offices ---------------------------------------- */
@@ -629,10 +650,17 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, entered, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		found = 1;
-		snprintf(eff, sizeof eff, "%s", (const char *)sqlite3_column_text(st, 0));
+		const char *e = db_col(st, 0);
+
+		found = e != NULL ? 1 : -1;
+		if (e != NULL)
+			snprintf(eff, sizeof eff, "%s", e);
 	}
 	sqlite3_finalize(st);
+	if (found < 0) {
+		snprintf(reason, n, "%s: cannot read the code retirements", tbl);
+		return -1;
+	}
 	if (found) {
 		snprintf(reason, n, "%s: code %.8s was retired%s%s and cannot be chosen for a new row",
 			 tbl, code, eff[0] ? " on " : "", eff);

@@ -182,14 +182,23 @@ static int current_value(sqlite3 *db, const char *tbl, const char *col, const ch
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
+		/* The type first (out of memory makes the value NULL), then the
+		 * pointer, then its length. */
+		int type = sqlite3_column_type(st, 0);
+		const void *p = NULL;
+		size_t n = 0;
+
 		*exists = 1;
-		ret = put_json_sqlvalue(b, sqlite3_column_type(st, 0),
-					sqlite3_column_int64(st, 0),
-					sqlite3_column_double(st, 0),
-					sqlite3_column_type(st, 0) == SQLITE_BLOB
-					    ? sqlite3_column_blob(st, 0)
-					    : sqlite3_column_text(st, 0),
-					(size_t)sqlite3_column_bytes(st, 0));
+		if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+			p = type == SQLITE_BLOB ? sqlite3_column_blob(st, 0)
+						: (const void *)sqlite3_column_text(st, 0);
+			n = (size_t)sqlite3_column_bytes(st, 0);
+		}
+		if (p == NULL && (type == SQLITE_TEXT || n > 0))
+			ret = -1; /* out of memory, not the value NULL */
+		else
+			ret = put_json_sqlvalue(b, type, sqlite3_column_int64(st, 0),
+						sqlite3_column_double(st, 0), p, n);
 	} else if (rc == SQLITE_DONE) {
 		ret = 0;
 	}
@@ -661,10 +670,17 @@ static route_rc quarantine_get(route_call *a)
 		if (strcmp(sqlite3_column_name(st, i), "changeset") == 0)
 			ci = i;
 	if (ci >= 0 && sqlite3_column_type(st, ci) == SQLITE_BLOB) {
-		changes = decode_changeset(db, sqlite3_column_blob(st, ci),
-					   (size_t)sqlite3_column_bytes(st, ci));
+		const void *cs = sqlite3_column_blob(st, ci);
+		int ncs = sqlite3_column_bytes(st, ci);
+
+		if (cs == NULL && ncs > 0) { /* out of memory */
+			sqlite3_finalize(st);
+			cJSON_Delete(o);
+			return ROUTE_DBERR;
+		}
+		changes = decode_changeset(db, cs, (size_t)ncs);
 		cJSON_AddItemToObject(o, "changes", changes ? changes : cJSON_CreateArray());
-		cJSON_AddNumberToObject(o, "changeset_bytes", sqlite3_column_bytes(st, ci));
+		cJSON_AddNumberToObject(o, "changeset_bytes", ncs);
 	} else {
 		cJSON_AddItemToObject(o, "changes", cJSON_CreateArray());
 		cJSON_AddNumberToObject(o, "changeset_bytes", 0);

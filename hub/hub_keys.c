@@ -200,13 +200,15 @@ static int wrap_rows(sqlite3 *db, const char *sql, int (*wrap)(sqlite3 *, sqlite
 /* A node's plain secret (id, secret_hex) wrapped in place. */
 static int wrap_secret(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
 {
-	const char *id = (const char *)sqlite3_column_text(st, 0);
+	const char *id = db_col(st, 0), *hex = db_col(st, 1);
 	unsigned char s[SYNC_SECRET_LEN];
 	char w[CRYPTO_WRAP_LEN(SYNC_SECRET_LEN)];
-	int ok = hub_secret_unwrap(id, (const char *)sqlite3_column_text(st, 1), s) == 0 &&
-		 hub_secret_wrap(id, s, w, sizeof w) == 0;
+	int ok;
 
 	(void)clk;
+	if (id == NULL || hex == NULL)
+		return -1; /* out of memory: not a secret to leave plain */
+	ok = hub_secret_unwrap(id, hex, s) == 0 && hub_secret_wrap(id, s, w, sizeof w) == 0;
 	crypto_wipe(s, sizeof s);
 	if (!ok)
 		return 0; /* malformed: hub_node_get() refuses it as before */
@@ -217,12 +219,14 @@ static int wrap_secret(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
  * wrapped in place (the new value replicates). */
 static int wrap_case_key(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
 {
-	const char *la = (const char *)sqlite3_column_text(st, 0);
-	const char *plain = (const char *)sqlite3_column_text(st, 1);
+	const char *la = db_col(st, 0), *plain = db_col(st, 1), *at = NULL;
 	unsigned char k[CASE_KEY_LEN], t[32];
 	char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[128], ts[HLC_STRLEN];
 	int ok;
 
+	if (la == NULL || plain == NULL ||
+	    (sqlite3_column_type(st, 2) == SQLITE_TEXT && (at = db_col(st, 2)) == NULL))
+		return -1; /* out of memory: not a key to leave plain */
 	aad_of(aad, sizeof aad, "case_key", la);
 	ok = plain && strlen(plain) == 2 * CASE_KEY_LEN && crypto_unhex(plain, k, sizeof k) == 0 &&
 	     hub_la_key(la, t) == 0 && crypto_wrap(t, aad, k, sizeof k, w, sizeof w) == 0;
@@ -230,8 +234,8 @@ static int wrap_case_key(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
 	crypto_wipe(t, sizeof t);
 	if (!ok)
 		return 0;
-	if (sqlite3_column_type(st, 2) == SQLITE_TEXT)
-		hlc_observe(clk, (const char *)sqlite3_column_text(st, 2));
+	if (at != NULL)
+		hlc_observe(clk, at);
 	hlc_now(clk, ts);
 	return db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE local_area_id=?"
 			  " AND key_hex=?", "tttt", w, ts, la, plain) != 0 ? -1 : 1;

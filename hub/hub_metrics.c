@@ -117,14 +117,17 @@ static int per_node(hub *h, buf *b, int64_t head, uint64_t now)
 		metrics_head(&part[k], names[k], "gauge", helps[k]);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char id[80], office[80], l[200];
+		const char *nid = db_col(st, 0), *oid = db_col(st, 1);
 		int64_t cursor = sqlite3_column_int64(st, 3);
 		double seen = sqlite3_column_type(st, 4) == SQLITE_NULL
 				  ? -1
 				  : ((double)now - (double)sqlite3_column_int64(st, 4)) / 1000.0;
 
+		if (nid == NULL || oid == NULL) /* out of memory: no series with node="" */
+			goto out;
 		snprintf(l, sizeof l, "node=\"%s\",office=\"%s\"",
-			 metrics_label((const char *)sqlite3_column_text(st, 0), id, sizeof id),
-			 metrics_label((const char *)sqlite3_column_text(st, 1), office, sizeof office));
+			 metrics_label(nid, id, sizeof id),
+			 metrics_label(oid, office, sizeof office));
 		metrics_val(&part[0], names[0], l, (double)sqlite3_column_int64(st, 2));
 		metrics_val(&part[1], names[1], l, (double)(head > cursor ? head - cursor : 0));
 		metrics_val(&part[2], names[2], l, seen < 0 && seen != -1 ? 0 : seen);
@@ -133,6 +136,7 @@ static int per_node(hub *h, buf *b, int64_t head, uint64_t now)
 	for (int k = 0; k < 3; k++)
 		if (buf_append(b, part[k].data, part[k].len) != 0)
 			ret = -1;
+out:
 	sqlite3_finalize(st);
 	for (int k = 0; k < 3; k++)
 		buf_release(&part[k]);

@@ -212,8 +212,15 @@ static int office_missing(sqlite3 *db, const char *office, const char *from, con
 	sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	while (n <= MISSING_MAX_DAYS && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(seen[n++], 11, "%s", (const char *)sqlite3_column_text(st, 0));
+	while (n <= MISSING_MAX_DAYS && sqlite3_step(st) == SQLITE_ROW) {
+		const char *d = db_col(st, 0);
+
+		if (d == NULL) { /* out of memory: not a day without check-ins */
+			sqlite3_finalize(st);
+			return -1;
+		}
+		snprintf(seen[n++], 11, "%s", d);
+	}
 	sqlite3_finalize(st);
 	memcpy(day, from, 11);
 	for (int k = 0; strcmp(day, to) <= 0 && k <= MISSING_MAX_DAYS; k++) {
@@ -254,20 +261,23 @@ void hub_reports_missing(http_req *req, void *ctx)
 	bind_scope(st, &p);
 	arr = cJSON_CreateArray();
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *since = (const char *)sqlite3_column_text(st, 3);
+		int nosince = sqlite3_column_type(st, 3) == SQLITE_NULL;
+		const char *office = db_col(st, 0), *since = nosince ? NULL : db_col(st, 3);
 		const char *start = since && strcmp(since, from) > 0 ? since : from;
-		cJSON *o, *dates = cJSON_CreateArray();
-		if (office_missing(h->hb_db, (const char *)sqlite3_column_text(st, 0), start, to, dates) !=
-		    0) {
+		cJSON *o, *dates;
+		if (office == NULL || (!nosince && since == NULL))
+			goto fail; /* out of memory: not "missing every day" */
+		dates = cJSON_CreateArray();
+		if (office_missing(h->hb_db, office, start, to, dates) != 0) {
 			cJSON_Delete(dates);
-			continue;
+			goto fail; /* not an office left out */
 		}
 		if (cJSON_GetArraySize(dates) == 0) {
 			cJSON_Delete(dates);
 			continue;
 		}
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "office_id", (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(o, "office_id", office);
 		cJSON_AddStringToObject(o, "office_name", (const char *)sqlite3_column_text(st, 1));
 		cJSON_AddStringToObject(o, "local_area_id", (const char *)sqlite3_column_text(st, 2));
 		json_add_str_or_null(o, "in_service_since", since);
@@ -282,4 +292,9 @@ void hub_reports_missing(http_req *req, void *ctx)
 		cJSON_AddItemToObject(o, "offices", arr);
 		http_reply_json(req, 200, o);
 	}
+	return;
+fail:
+	sqlite3_finalize(st);
+	cJSON_Delete(arr);
+	DBFAIL(req);
 }

@@ -426,8 +426,14 @@ static route_rc reasons_list(route_call *a)
 		return ROUTE_DBERR;
 	arr = cJSON_CreateArray();
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON *o = reason_json(db, (const char *)sqlite3_column_text(st, 0));
-		if (o)
+		const char *id = db_col(st, 0);
+		cJSON *o;
+		if (id == NULL) { /* out of memory: not a reason to leave out */
+			sqlite3_finalize(st);
+			cJSON_Delete(arr);
+			return ROUTE_DBERR;
+		}
+		if ((o = reason_json(db, id)) != NULL)
 			cJSON_AddItemToArray(arr, o);
 	}
 	sqlite3_finalize(st);

@@ -251,12 +251,17 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 	if (rc == SQLITE_DONE) {
 		ret = DB_ABSENT;
 	} else if (rc == SQLITE_ROW) {
-		snprintf(out->hn_id, sizeof out->hn_id, "%s", sqlite3_column_text(st, 0));
-		snprintf(out->hn_office, sizeof out->hn_office, "%s",
-			 sqlite3_column_text(st, 1));
-		snprintf(out->hn_la, sizeof out->hn_la, "%s", sqlite3_column_text(st, 2));
-		if (hub_secret_unwrap(out->hn_id, (const char *)sqlite3_column_text(st, 3),
-				      out->hn_secret) != 0) {
+		const char *nid = db_col(st, 0), *office = db_col(st, 1), *la = db_col(st, 2),
+			   *secret = db_col(st, 3);
+
+		if (nid == NULL || office == NULL || la == NULL || secret == NULL) {
+			log_warnx("cannot read node '%s': out of memory", id);
+			goto out;
+		}
+		snprintf(out->hn_id, sizeof out->hn_id, "%s", nid);
+		snprintf(out->hn_office, sizeof out->hn_office, "%s", office);
+		snprintf(out->hn_la, sizeof out->hn_la, "%s", la);
+		if (hub_secret_unwrap(out->hn_id, secret, out->hn_secret) != 0) {
 			log_warnx("node '%s' has a malformed secret in hub.db",
 				  out->hn_id);
 			goto out;

@@ -281,6 +281,7 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 			     char la[64], int *status, const char **why)
 {
 	sqlite3_stmt *st = NULL;
+	const char *o, *l;
 	int64_t expires;
 	int used, rc;
 
@@ -299,12 +300,16 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 		}
 		return -1;
 	}
-	snprintf(office, 64, "%s", sqlite3_column_text(st, 0));
+	o = db_col(st, 0);
+	l = db_col(st, 3); /* "" when the office is gone */
+	if (o == NULL || l == NULL) {
+		sqlite3_finalize(st); /* out of memory: 500 */
+		return -1;
+	}
+	snprintf(office, 64, "%s", o);
+	snprintf(la, 64, "%s", l);
 	expires = sqlite3_column_int64(st, 1);
 	used = sqlite3_column_int(st, 2);
-	la[0] = '\0';
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		snprintf(la, 64, "%s", sqlite3_column_text(st, 3));
 	sqlite3_finalize(st);
 	if (used || expires <= now) {
 		*status = 410;
