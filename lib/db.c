@@ -370,8 +370,10 @@ int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n)
 		out[0] = '\0';
 	if (db_prepare(db, &st, sql) != 0)
 		return -1;
-	if (arg)
-		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	if (arg && sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+		sqlite3_finalize(st); /* out of memory: not "no row" */
+		return -1;
+	}
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW: {
 		const char *t = db_col(st, 0);
@@ -402,8 +404,11 @@ int db_row(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *arg)
 
 	if (db_prepare(db, st, sql) != 0)
 		return -1;
-	if (arg)
-		sqlite3_bind_text(*st, 1, arg, -1, SQLITE_TRANSIENT);
+	if (arg && sqlite3_bind_text(*st, 1, arg, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+		sqlite3_finalize(*st); /* out of memory: not "no row" */
+		*st = NULL;
+		return -1;
+	}
 	if ((rc = sqlite3_step(*st)) == SQLITE_ROW)
 		return 1;
 	sqlite3_finalize(*st);
