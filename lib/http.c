@@ -841,11 +841,11 @@ cJSON *http_req_json(http_req *req, int reply_on_error)
 	if (o && !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		o = NULL;
-		je.field[0] = '\0';
+		je.field[0] = je.msg[0] = '\0';
 	}
 	if (o == NULL && reply_on_error) {
-		if (je.field[0]) /* invalid text: 400 naming the field */
-			http_reply_error(req, 400, je.field, "%s", je.msg);
+		if (je.msg[0]) /* invalid text, a member twice: 400 naming the field */
+			http_reply_error(req, 400, je.field[0] ? je.field : NULL, "%s", je.msg);
 		else
 			http_reply_error(req, 400, NULL, "the request body must be a JSON object");
 	}

@@ -345,10 +345,56 @@ static char *mark_nuls(const char *p, size_t n, size_t *outn)
 	return o;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A member name twice in one object: the first would count here, and
+ * another reader of the same bytes may take the last (a body that means
+ * two things).  Sorted names, so a large object costs n log n.  1 with
+ * *dup set, 0 none, -1 out of memory.
+ */
+static int dup_name(const cJSON *obj, const char **dup)
+{
+	const char *small[16], **names = small;
+	size_t n = 0;
+
+	*dup = NULL;
+	for (const cJSON *c = obj->child; c; c = c->next)
+		n++;
+	if (n < 2)
+		return 0;
+	if (n > sizeof small / sizeof small[0] && (names = malloc(n * sizeof *names)) == NULL)
+		return -1;
+	n = 0;
+	for (const cJSON *c = obj->child; c; c = c->next)
+		names[n++] = c->string ? c->string : "";
+	qsort(names, n, sizeof *names, name_cmp);
+	for (size_t i = 1; *dup == NULL && i < n; i++)
+		if (strcmp(names[i - 1], names[i]) == 0)
+			*dup = names[i];
+	if (names != small)
+		free(names);
+	return *dup != NULL;
+}
+
 static int text_walk(const cJSON *it, char *path, size_t cap, json_err *e)
 {
 	size_t base = strlen(path);
-	int i = 0;
+	const char *dup;
+	int i = 0, rc;
+
+	if (cJSON_IsObject(it) && (rc = dup_name(it, &dup)) != 0) {
+		if (rc < 0)
+			json_err_set(e, path, "out of memory reading the request body");
+		else if (json_utf8_valid(dup, strlen(dup)) && strlen(dup) <= 64)
+			json_err_set(e, path, "the member \"%s\" is given twice", dup);
+		else
+			json_err_set(e, path, "a member is given twice");
+		return -1;
+	}
 
 	for (const cJSON *c = it->child; c; c = c->next, i++) {
 		if (cJSON_IsArray(it))

@@ -167,6 +167,19 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         self.assertEqual(fields(r), ["checkin_id", "confirm_name"], r.body)
 
+    def test_member_given_twice_is_refused(self):
+        """A body that names a member twice means two things (this parser
+        took the first, others take the last): 400 naming it, nothing saved."""
+        before = len(self.node.get(CASE + "/participants/%s" % self.pid).json().get("notes", []))
+        body = ('{"subject":"Call","contact_date":"%s","body":"first",'
+                '"body":"second"}' % self.today)
+        r = self.node.request("POST", CASE + "/participants/%s/notes" % self.pid, body=body,
+                              headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn('"body" is given twice', r.json().get("error", ""), r.body)
+        after = len(self.node.get(CASE + "/participants/%s" % self.pid).json().get("notes", []))
+        self.assertEqual(before, after)
+
 
 class HubErrorsTest(unittest.TestCase):
     """The hub's admin API: a missing account or access request is a JSON

@@ -164,6 +164,46 @@ static void test_json_text(void **state)
 	cJSON_Delete(o);
 }
 
+/* A member twice in one object is refused (at any depth, small or large). */
+static void test_json_duplicate_members(void **state)
+{
+	static const char top[] = "{\"participant_id\":\"a\",\"n\":1,\"participant_id\":\"b\"}";
+	static const char deep[] = "{\"x\":[{\"k\":1},{\"k\":1,\"k\":2}]}";
+	static const char same_elsewhere[] = "{\"k\":1,\"o\":{\"k\":2},\"p\":[{\"k\":3}]}";
+	char big[4096];
+	size_t n = 0;
+	json_err e;
+	cJSON *o;
+
+	(void)state;
+	o = json_parse_text(top, sizeof top - 1, &e);
+	assert_null(o);
+	assert_string_equal(e.field, "");
+	assert_non_null(strstr(e.msg, "participant_id"));
+	o = json_parse_text(deep, sizeof deep - 1, &e);
+	assert_null(o);
+	assert_string_equal(e.field, "x[1]");
+	o = json_parse_text(same_elsewhere, sizeof same_elsewhere - 1, &e);
+	assert_non_null(o);
+	cJSON_Delete(o);
+	/* 200 members, the last repeating the first: past the small array. */
+	n += (size_t)snprintf(big + n, sizeof big - n, "{");
+	for (int i = 0; i < 200; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, "\"m%d\":%d,", i, i);
+	n += (size_t)snprintf(big + n, sizeof big - n, "\"m0\":0}");
+	o = json_parse_text(big, n, &e);
+	assert_null(o);
+	assert_non_null(strstr(e.msg, "\"m0\""));
+	n = 0;
+	n += (size_t)snprintf(big + n, sizeof big - n, "{");
+	for (int i = 0; i < 201; i++)
+		n += (size_t)snprintf(big + n, sizeof big - n, "%s\"m%d\":%d", i ? "," : "", i, i);
+	n += (size_t)snprintf(big + n, sizeof big - n, "}");
+	o = json_parse_text(big, n, &e);
+	assert_non_null(o);
+	cJSON_Delete(o);
+}
+
 static void test_json_validators(void **state)
 {
 	cJSON *o = cJSON_Parse("{\"name\":\"  Ana  \",\"n\":5,\"f\":1.5,\"b\":true,"
@@ -392,6 +432,7 @@ TU_MAIN(cmocka_unit_test(test_buf_max),
 	cmocka_unit_test(test_hlc_counter_overflow),
 	cmocka_unit_test(test_json_validators),
 	cmocka_unit_test(test_json_text),
+	cmocka_unit_test(test_json_duplicate_members),
 	cmocka_unit_test(test_dates),
 	cmocka_unit_test(test_conf),
 	cmocka_unit_test(test_csv),
