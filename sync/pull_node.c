@@ -15,6 +15,7 @@
 #include "lib/hlc.h"
 #include "lib/log.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +290,7 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
 			      sync_pull_told_fn told, void *arg)
 {
-	int64_t snap;
+	int64_t snap, cur;
 	int rc, ret = -1, naside = 0;
 	buf kept = BUF_INIT(0), none = BUF_INIT(0);
 	aside_ent aside[ASIDE_MAX];
@@ -307,6 +308,17 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		buf_release(&kept);
 		return -1;
+	}
+	/* Never behind the cursor: another process (outpost-sync run beside the
+	 * node's own cycle) may have applied past this page while it was on
+	 * the way, and its rows are newer than this page's.  Nothing to do. */
+	if ((rc = db_kv_get_i64(db, "node_meta", "sync_cursor", &cur)) < 0)
+		goto out;
+	if (rc == DB_FOUND && cur >= next_cursor) {
+		log_info("pull: a page up to %" PRId64 " is already applied (the cursor is at %"
+			 PRId64 "); left out", next_cursor, cur);
+		ret = 0;
+		goto out;
 	}
 	/* Beside pending office writes only when it touches none of their rows. */
 	if ((rc = sync__pull_pending_clear(db, patchset, len)) != 0) {

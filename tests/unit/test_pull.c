@@ -351,6 +351,38 @@ static void edited_at_both(sqlite3 *hub, sqlite3 *node, const char *id)
 	sqlite3_free(sql);
 }
 
+/* Two pullers at one node (outpost-sync beside the node's own cycle): a page
+ * that arrives after the other has applied past it changes nothing, and the
+ * cursor never moves back. */
+static void test_node_apply_never_behind_cursor(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	buf old = BUF_INIT(1 << 20), page = BUF_INIT(1 << 20);
+	int64_t first, next, head;
+	int more;
+	char note[32];
+
+	seed(hub);
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &old, &first, &head, &more), 0);
+	assert_int_equal(db_exec(hub, "UPDATE checkins SET note='newer' WHERE id='c1'"), 0);
+	/* The other puller: everything up to the newer edit. */
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
+	assert_true(next > first);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	assert_int_equal(db_text(node, "SELECT note FROM checkins WHERE id='c1'", NULL, note,
+				 sizeof note), 0);
+	assert_string_equal(note, "newer");
+	/* This one's older page, late: left out. */
+	assert_int_equal(sync_node_apply_pull(node, old.data, old.len, first), 0);
+	assert_int_equal(db_text(node, "SELECT note FROM checkins WHERE id='c1'", NULL, note,
+				 sizeof note), 0);
+	assert_string_equal(note, "newer");
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), next);
+	assert_true(sqlite3_get_autocommit(node));
+	buf_release(&old);
+	buf_release(&page);
+}
+
 static void test_node_apply_idempotent_and_outbox_guard(void **state)
 {
 	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
@@ -1249,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
 		DBS_TEST(test_node_apply_idempotent_and_outbox_guard),
+		DBS_TEST(test_node_apply_never_behind_cursor),
 		DBS_TEST(test_node_apply_beside_pending_writes),
 		DBS_TEST(test_snapshot_pages_walk),
 		DBS_TEST(test_snapshot_big_rows),
