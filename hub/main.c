@@ -270,8 +270,7 @@ static const router_row plain_rows[] = {
 	{HTTP_M_POST, "/api/v1/admin/code-lists/:list", hub_codes_version_post},
 	{HTTP_M_GET, "/healthz", healthz},
 	{HTTP_M_GET, "/metrics", hub_metrics_get},
-	{HTTP_M_GET, "/*", static_file},
-	{HTTP_M_HEAD, "/*", static_file},
+	{HTTP_M_GET, "/*", static_file}, /* and HEAD (lib/router.c) */
 };
 
 static int serve(hub *h)

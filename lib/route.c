@@ -109,22 +109,20 @@ static int path_match(const char *pat, const char *path, size_t plen)
 	return i == plen;
 }
 
-/* The first row for m and the raw path; HEAD falls back to GET's row. */
+/* The first row for m and the raw path; for HEAD, the first HEAD or GET
+ * row (as router_dispatch() chooses). */
 const route_def *route_find(const route_table *t, http_method m, const char *path)
 {
 	size_t plen = strcspn(path, "?"), i;
 	const route_list *const *l;
-	int pass;
 
-	for (pass = 0; pass < 2; pass++)
-		for (l = t->rt_lists; l && *l; l++)
-			for (i = 0; i < (*l)->rl_n; i++) {
-				const route_def *d = &(*l)->rl_defs[i];
-				http_method want = pass == 0 ? m : HTTP_M_GET;
-				if ((pass == 0 || m == HTTP_M_HEAD) && d->rd_method == want &&
-				    path_match(d->rd_path, path, plen))
-					return d;
-			}
+	for (l = t->rt_lists; l && *l; l++)
+		for (i = 0; i < (*l)->rl_n; i++) {
+			const route_def *d = &(*l)->rl_defs[i];
+			if ((d->rd_method == m || (m == HTTP_M_HEAD && d->rd_method == HTTP_M_GET)) &&
+			    path_match(d->rd_path, path, plen))
+				return d;
+		}
 	return NULL;
 }
 

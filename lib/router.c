@@ -342,14 +342,13 @@ void router_dispatch(http_req *req, void *router_ctx)
 		if (!route_match(rt->rt_pattern, path, plen, NULL))
 			continue;
 		allow |= 1u << rt->rt_method;
-		if (hit == NULL && rt->rt_method == req->method)
+		/* HEAD is GET without the body (http_reply drops it): the first
+		 * route either way, so a catch-all HEAD route for the static
+		 * files never hides an API route's GET. */
+		if (hit == NULL && (rt->rt_method == req->method ||
+				    (req->method == HTTP_M_HEAD && rt->rt_method == HTTP_M_GET)))
 			hit = rt;
 	}
-	/* HEAD is GET without the body (http_reply drops it) */
-	for (i = 0; hit == NULL && req->method == HTTP_M_HEAD && i < r->r_n; i++)
-		if (r->r_routes[i].rt_method == HTTP_M_GET &&
-		    route_match(r->r_routes[i].rt_pattern, path, plen, NULL))
-			hit = &r->r_routes[i];
 	if (hit) {
 		req->nparams = 0;
 		if (!route_match(hit->rt_pattern, path, plen, req)) {

@@ -103,9 +103,9 @@ static route_rc static_file(route_call *a)
 
 static const route_def web_defs[] = {
 	{HTTP_M_GET, "/healthz", healthz, 0, ROUTE_PUBLIC, NULL, 0},
-	/* pages: public; a page with data redirects a visitor who is not signed in */
+	/* pages: public; a page with data redirects a visitor who is not signed in
+	 * (HEAD too: a GET row answers HEAD, lib/router.c) */
 	{HTTP_M_GET, "/*", static_file, 0, ROUTE_PUBLIC | ROUTE_ASSET | ROUTE_DEFER, NULL, 0},
-	{HTTP_M_HEAD, "/*", static_file, 0, ROUTE_PUBLIC | ROUTE_ASSET | ROUTE_DEFER, NULL, 0},
 };
 
 /* Last in the node's table: its catch-all takes whatever no other route does. */

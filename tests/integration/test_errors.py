@@ -167,6 +167,18 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         self.assertEqual(fields(r), ["checkin_id", "confirm_name"], r.body)
 
+    def test_head_is_get_without_the_body(self):
+        """HEAD on an API route answers as its GET does, without the body
+        (the static files' catch-all HEAD route used to answer 404)."""
+        for path in ("/api/v1/greeter/reasons", CASE + "/participants/%s" % self.pid, "/"):
+            g = self.node.get(path)
+            h = self.node.request("HEAD", path)
+            self.assertEqual((h.status, g.status), (200, 200), path)
+            self.assertEqual(h.header("Content-Length"), g.header("Content-Length"), path)
+            self.assertEqual(h.body, b"", path)
+        h = self.node.request("HEAD", CASE + "/participants/" + MISSING)
+        self.assertEqual(h.status, 404, h)
+
     def test_member_given_twice_is_refused(self):
         """A body that names a member twice means two things (this parser
         took the first, others take the last): 400 naming it, nothing saved."""

@@ -122,10 +122,16 @@ static void test_node_find(void **state)
 	}
 	assert_null(route_find(&t, HTTP_M_DELETE, "/api/v1/greeter/reasons"));
 	assert_null(route_find(&t, HTTP_M_POST, "/api/v1/checkins/a/b/c"));
-	/* pages: whatever no other row takes, HEAD by its own row */
+	/* pages: whatever no other row takes; HEAD by the GET row, an API
+	 * route's included (the pages' catch-all does not hide it) */
 	assert_ptr_equal(route_find(&t, HTTP_M_GET, "/api/v1/nope")->rd_flags & ROUTE_ASSET,
 			 ROUTE_ASSET);
-	assert_int_equal(route_find(&t, HTTP_M_HEAD, "/index.html")->rd_method, HTTP_M_HEAD);
+	assert_int_equal(route_find(&t, HTTP_M_HEAD, "/index.html")->rd_flags & ROUTE_ASSET,
+			 ROUTE_ASSET);
+	assert_ptr_equal(route_find(&t, HTTP_M_HEAD, "/api/v1/greeter/reasons"),
+			 route_find(&t, HTTP_M_GET, "/api/v1/greeter/reasons"));
+	assert_int_equal(route_find(&t, HTTP_M_HEAD, "/api/v1/greeter/reasons")->rd_flags &
+			     ROUTE_ASSET, 0);
 }
 
 /* ---- the dispatcher, with test ops ----------------------------------------------------- */
