@@ -615,6 +615,24 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 			REFUSE("employers: a recruiting employer keeps what its conversion required"
 			       " (missing or not valid: %s)", list);
 	}
+	if (jstr(row, "duplicate_of") && id) {
+		/* Two offices, offline, each marking the pair's other employer
+		 * as the one to keep: both would end inactive.  The later mark
+		 * is held for review instead. */
+		const char *other = jstr(row, "duplicate_of");
+		char back[64] = "";
+		int rc;
+
+		if (strcmp(other, id) == 0)
+			REFUSE("employers: an employer cannot be a duplicate of itself");
+		rc = db_text(db, "SELECT coalesce(duplicate_of, '') FROM employers WHERE id=?", other,
+			     back, sizeof back);
+		if (rc < 0)
+			REFUSE("employers: cannot read the employer it duplicates");
+		if (rc == 0 && strcmp(back, id) == 0)
+			REFUSE("employers: marked as a duplicate of %.40s, which is already marked as a"
+			       " duplicate of this one (one of the two must stay)", other);
+	}
 	if (op != SQLITE_DELETE && id) {
 		char hlc[64];
 		const char *h = jstr(row, "updated_hlc");

@@ -244,6 +244,7 @@ static route_rc post_duplicate_of(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(a->rc_req, "id"), *other;
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
+	char chain[64];
 
 	if (route_str(a, "duplicate_of", JSON_REQUIRED, 1, 64, &other, NULL, 0) != 0)
 		return ROUTE_BAD;
@@ -251,6 +252,18 @@ static route_rc post_duplicate_of(route_call *a)
 		return route_fail(a, 404, "id", "no such employer");
 	if (strcmp(other, id) == 0 || crm__exists(n, "employers", other) != 1)
 		return route_fail(a, 400, "duplicate_of", "no such other employer");
+	/* The one kept must be kept: not itself a duplicate (of this one, both
+	 * would end inactive; of a third, mark this one as that one's). */
+	if (db_text(n->nd_db, "SELECT coalesce(duplicate_of, '') FROM employers WHERE id=?", other,
+		    chain, sizeof chain) != 0)
+		return ROUTE_DBERR;
+	if (chain[0])
+		return route_fail(a, 409, "duplicate_of",
+				  strcmp(chain, id) == 0
+				      ? "that employer is already marked as a duplicate of this one"
+				      : "that employer is itself marked as a duplicate of another (%s):"
+					" mark this one as a duplicate of that one",
+				  chain);
 	xv[0] = other;
 	xv[1] = "inactive";
 	if (crm__update_changed(n, "employers", id, NULL, 0, NULL, NULL, xc, xv, 2) < 0)

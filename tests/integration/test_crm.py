@@ -711,6 +711,13 @@ class CrmReplicationTest(harness.TwoOffices):
             self.assertFalse([x for x in f if eb["id"] in (x["employer_id"], x["other_employer_id"])])
             s = self.api(node, "GET", "/employers/" + eb["id"], status=200)
             self.assertEqual((s["status"], s["duplicate_of"]), ("inactive", ea["id"]))
+        # The one kept stays kept: marking it a duplicate of the other back
+        # (both would end inactive) is refused, with the reason.
+        r = self.a.post(API + "/employers/%s/duplicate-of" % ea["id"], {"duplicate_of": eb["id"]})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertEqual(r.json().get("field"), "duplicate_of")
+        self.assertIn("already marked as a duplicate of this one", r.json()["error"])
+        self.assertEqual(self.api(self.a, "GET", "/employers/" + ea["id"])["status"], "active")
         self.verify(self.a)
         self.verify(self.b)
 

@@ -696,6 +696,28 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	st_push_refused(hub, a, &scope_a, "street");
 	assert_string_equal(q_text(hub, "SELECT street FROM employers WHERE id=?",
 				   "0190a000-0000-7000-8000-00000000c00a"), "1 Main St");
+	/* Two leads, each marked (offline, at two offices) as the duplicate of
+	 * the other: the first mark is applied, the second held for review. */
+	node_write(a, "000000001180.0000.nodeA", insert_lead, "0190a000-0000-7000-8000-00000000c0d1",
+		   "Zeta Works", "zeta works", "MKTZETA01", DEMO_OFFICE, "000000001180.0000.nodeA");
+	node_write(a, "000000001181.0000.nodeA", insert_lead, "0190a000-0000-7000-8000-00000000c0d2",
+		   "Zeta Works Inc", "zeta works", "MKTZETA02", DEMO_OFFICE, "000000001181.0000.nodeA");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 0);
+	node_write(a, "000000001182.0000.nodeA",
+		   "UPDATE employers SET duplicate_of='0190a000-0000-7000-8000-00000000c0d2',"
+		   " status='inactive', updated_hlc='000000001182.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000c0d1'");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	node_write(a, "000000001183.0000.nodeA",
+		   "UPDATE employers SET duplicate_of='0190a000-0000-7000-8000-00000000c0d1',"
+		   " status='inactive', updated_hlc='000000001183.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000c0d2'");
+	st_push_refused(hub, a, &scope_a, "already marked as a duplicate of this one");
+	assert_string_equal(q_text(hub, "SELECT status FROM employers WHERE id=?",
+				   "0190a000-0000-7000-8000-00000000c0d2"), "active");
 	/* Services: a system-generated code, and a completion without end date. */
 	node_write(a, "000000001200.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
