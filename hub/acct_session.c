@@ -328,7 +328,7 @@ static int origin_ok(const http_req *req)
 static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 {
 	sqlite3_stmt *st = NULL;
-	const char *user, *la, *div, *roles;
+	const char *c[4]; /* user name, Local Area, division, roles */
 	int ret;
 
 	ret = db_row(db, &st,
@@ -338,19 +338,15 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 		     staff_id);
 	if (ret != 1)
 		return ret < 0 ? -1 : 1;
-	user = db_col(st, 0);
-	la = db_col(st, 1);
-	div = db_col(st, 2);
-	roles = db_col(st, 3);
-	if (user == NULL || la == NULL || div == NULL || roles == NULL) {
+	if (db_cols(st, c, 4) != 0) {
 		sqlite3_finalize(st); /* out of memory: not "no roles" */
 		return -1;
 	}
 	snprintf(p->ap_id, sizeof p->ap_id, "%s", staff_id);
-	snprintf(p->ap_username, sizeof p->ap_username, "%s", user);
-	snprintf(p->ap_la, sizeof p->ap_la, "%s", la);
-	snprintf(p->ap_div, sizeof p->ap_div, "%s", div);
-	p->ap_roles = acct_roles_parse(roles);
+	snprintf(p->ap_username, sizeof p->ap_username, "%s", c[0]);
+	snprintf(p->ap_la, sizeof p->ap_la, "%s", c[1]);
+	snprintf(p->ap_div, sizeof p->ap_div, "%s", c[2]);
+	p->ap_roles = acct_roles_parse(c[3]);
 	p->ap_must_change = sqlite3_column_int(st, 5);
 	/* an approver without an administrator role: hub_api.c limits it */
 	ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id))
@@ -420,13 +416,13 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		const char *s = db_col(st, 0), *c = db_col(st, 1);
+		const char *c[2]; /* session, CSRF token */
 
-		if (s == NULL || c == NULL) {
+		if (db_cols(st, c, 2) != 0) {
 			rc = SQLITE_NOMEM;
 		} else {
-			snprintf(sid, sizeof sid, "%s", s);
-			snprintf(p->ap_csrf, sizeof p->ap_csrf, "%s", c);
+			snprintf(sid, sizeof sid, "%s", c[0]);
+			snprintf(p->ap_csrf, sizeof p->ap_csrf, "%s", c[1]);
 		}
 		created = sqlite3_column_int64(st, 2);
 		seen = sqlite3_column_int64(st, 3);

@@ -59,16 +59,15 @@ static route_rc target_get(route_call *a, target *t)
 		return ROUTE_DBERR;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		const char *sid = db_col(st, 0), *la = db_col(st, 1), *div = db_col(st, 2),
-			   *office = db_col(st, 3);
+		const char *c[4]; /* id, Local Area, division, office */
 
-		if (sid == NULL || la == NULL || div == NULL || office == NULL) {
+		if (db_cols(st, c, 4) != 0) {
 			rc = SQLITE_NOMEM;
 		} else {
-			snprintf(t->id, sizeof t->id, "%s", sid);
-			snprintf(t->la, sizeof t->la, "%s", la);
-			snprintf(t->div, sizeof t->div, "%s", div);
-			snprintf(t->office, sizeof t->office, "%s", office);
+			snprintf(t->id, sizeof t->id, "%s", c[0]);
+			snprintf(t->la, sizeof t->la, "%s", c[1]);
+			snprintf(t->div, sizeof t->div, "%s", c[2]);
+			snprintf(t->office, sizeof t->office, "%s", c[3]);
 		}
 		t->active = sqlite3_column_int(st, 4);
 		t->suspended = sqlite3_column_int(st, 5);

@@ -387,15 +387,14 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 		return -1;
 	sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = db_col(st, 0), *v = db_col(st, 1), *e = db_col(st, 2),
-			   *text = db_col(st, 3);
+		const char *col[4]; /* list, version, effective date, text */
 
 		/* else out of memory: l stays NULL */
-		if (name != NULL && v != NULL && e != NULL && text != NULL) {
-			l = list_by_name(name);
-			snprintf(version, sizeof version, "%s", v);
-			snprintf(eff, sizeof eff, "%s", e);
-			csv = strdup(text);
+		if (db_cols(st, col, 4) == 0) {
+			l = list_by_name(col[0]);
+			snprintf(version, sizeof version, "%s", col[1]);
+			snprintf(eff, sizeof eff, "%s", col[2]);
+			csv = strdup(col[3]);
 		}
 	}
 	sqlite3_finalize(st);
@@ -486,17 +485,17 @@ static int groups_reload(sqlite3 *db)
 		return 0;
 	gcache_n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = db_col(st, 0), *by = db_col(st, 1), *status = db_col(st, 2);
+		const char *c[3]; /* code, assigned by, status */
 
-		if (name == NULL || by == NULL || status == NULL) {
+		if (db_cols(st, c, 3) != 0) {
 			sqlite3_finalize(st);
 			gcache_n = 0;
 			return -1;
 		}
-		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s", name);
-		gcache[gcache_n].assigner = strcmp(status, "active") != 0 ? 0
-					    : strcmp(by, "MIS Administrator") == 0 ? 1
-										   : 2;
+		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s", c[0]);
+		gcache[gcache_n].assigner = strcmp(c[2], "active") != 0 ? 0
+					    : strcmp(c[1], "MIS Administrator") == 0 ? 1
+										     : 2;
 		gcache_n++;
 	}
 	sqlite3_finalize(st);

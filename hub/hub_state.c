@@ -251,17 +251,16 @@ int hub_node_get(sqlite3 *db, const char *id, hub_node *out)
 	if (rc == SQLITE_DONE) {
 		ret = DB_ABSENT;
 	} else if (rc == SQLITE_ROW) {
-		const char *nid = db_col(st, 0), *office = db_col(st, 1), *la = db_col(st, 2),
-			   *secret = db_col(st, 3);
+		const char *c[4]; /* id, office, Local Area, wrapped secret */
 
-		if (nid == NULL || office == NULL || la == NULL || secret == NULL) {
+		if (db_cols(st, c, 4) != 0) {
 			log_warnx("cannot read node '%s': out of memory", id);
 			goto out;
 		}
-		snprintf(out->hn_id, sizeof out->hn_id, "%s", nid);
-		snprintf(out->hn_office, sizeof out->hn_office, "%s", office);
-		snprintf(out->hn_la, sizeof out->hn_la, "%s", la);
-		if (hub_secret_unwrap(out->hn_id, secret, out->hn_secret) != 0) {
+		snprintf(out->hn_id, sizeof out->hn_id, "%s", c[0]);
+		snprintf(out->hn_office, sizeof out->hn_office, "%s", c[1]);
+		snprintf(out->hn_la, sizeof out->hn_la, "%s", c[2]);
+		if (hub_secret_unwrap(out->hn_id, c[3], out->hn_secret) != 0) {
 			log_warnx("node '%s' has a malformed secret in hub.db",
 				  out->hn_id);
 			goto out;

@@ -518,6 +518,7 @@ static const char *jstr(const cJSON *row, const char *k)
 int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL;
+	const char *other;
 	int added = 0, ret = -1, rc;
 
 	/* Same normalized name and ZIP, or the same user name, other employer,
@@ -555,8 +556,9 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			goto out;
 		added++;
+		other = db_col(st, 0);
 		log_info("possible duplicate employer %s of %s flagged for review", employer_id,
-			 db_col(st, 0) ? db_col(st, 0) : "?");
+			 other ? other : "?");
 	}
 	if (rc != SQLITE_DONE)
 		goto out;
@@ -724,6 +726,7 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 {
 	const char *emp = jstr(row, "employer_id"), *fname = jstr(row, "filename");
 	const char *ct = jstr(row, "content_type"), *sha = jstr(row, "sha256"), *field;
+	const char *dtype, *stype; /* typeof(data), typeof(size) */
 	sqlite3_stmt *st = NULL;
 	unsigned char dg[CRYPTO_SHA256_LEN];
 	char hex[2 * CRYPTO_SHA256_LEN + 1], msg[200];
@@ -754,11 +757,11 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 		snprintf(reason, n, "employer_attachments: cannot read the row");
 		goto out;
 	}
-	if (db_col(st, 0) == NULL || db_col(st, 2) == NULL) {
+	if ((dtype = db_col(st, 0)) == NULL || (stype = db_col(st, 2)) == NULL) {
 		snprintf(reason, n, "employer_attachments: cannot read the row");
 		goto out;
 	}
-	if (strcmp(db_col(st, 0), "blob") != 0) {
+	if (strcmp(dtype, "blob") != 0) {
 		snprintf(reason, n, "employer_attachments: data must be the file's bytes (a BLOB)");
 		goto out;
 	}
@@ -773,7 +776,7 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 		snprintf(reason, n, "employer_attachments: %s", msg);
 		goto out;
 	}
-	if (strcmp(db_col(st, 2), "integer") != 0 ||
+	if (strcmp(stype, "integer") != 0 ||
 	    sqlite3_column_int64(st, 3) != len) {
 		snprintf(reason, n, "employer_attachments: size does not match the bytes");
 		goto out;

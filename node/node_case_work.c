@@ -73,6 +73,7 @@ static route_rc entry_participant(route_call *a, const char *pid, int bad, int *
 {
 	node *n = API_NODE(a);
 	char st[16] = "";
+	const char *state;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -82,10 +83,10 @@ static route_rc entry_participant(route_call *a, const char *pid, int bad, int *
 					  " local_area_id=?2", "tt", pid, n->nd_local_area_id) != 0)
 		return ROUTE_DBERR;
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && db_col(s, 0) == NULL)
+	if (rc == SQLITE_ROW && (state = db_col(s, 0)) == NULL)
 		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_ROW)
-		snprintf(st, sizeof st, "%s", db_col(s, 0));
+		snprintf(st, sizeof st, "%s", state);
 	sqlite3_finalize(s);
 	if (rc == SQLITE_DONE)
 		return bad ? ROUTE_BAD : route_fail(a, 404, "id", "no such participant");

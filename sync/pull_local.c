@@ -73,19 +73,18 @@ static int triggers_kept(sqlite3 *db, const pull_tables *t, pull_local *pl)
 				" WHERE type='trigger'") != 0)
 		return -1;
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = db_col(st, 0);
-		const char *tbl = db_col(st, 1);
+		const char *c[2]; /* trigger, table */
 		int k = 0;
 
-		if (name == NULL || tbl == NULL) {
+		if (db_cols(st, c, 2) != 0) {
 			rc = SQLITE_NOMEM; /* never a trigger overlooked */
 			break;
 		}
-		if (!touched(t, tbl))
+		if (!touched(t, c[1]))
 			continue;
-		while (k < 3 && strcmp(name, kept[k]) != 0)
+		while (k < 3 && strcmp(c[0], kept[k]) != 0)
 			k++;
-		if (k < 3 && sqlite3_stricmp(tbl, "checkins") == 0)
+		if (k < 3 && sqlite3_stricmp(c[1], "checkins") == 0)
 			pl->pl_keep = 1;
 		else
 			ok = 0;
