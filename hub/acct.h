@@ -21,6 +21,7 @@
 #define OUTPOST_HUB_ACCT_H
 
 #include "hub/hub.h"
+#include "lib/json.h"
 #include "lib/upload.h"
 
 #define ACCT_COOKIE "outpost_admin"
@@ -41,12 +42,15 @@ enum {
 	ROLE_SPOC = 1u << 2,
 };
 
+/* A field division's name: at most 120 characters (hub_setup.c). */
+#define ACCT_DIV_BYTES JSON_TEXT_BYTES(120)
+
 /* Who is calling an admin route. */
 typedef struct acct_principal {
 	char ap_id[64];        /* staff id; "admin-token" for the bearer token */
 	char ap_username[64];
 	char ap_la[64];        /* the administrator's Local Area ("" none) */
-	char ap_div[128];      /* the administrator's field division ("" none) */
+	char ap_div[ACCT_DIV_BYTES]; /* the administrator's field division ("" none) */
 	unsigned ap_roles;
 	int ap_token;          /* authenticated by the bearer token */
 	int ap_must_change;    /* signed in with a temporary password */

@@ -53,7 +53,7 @@ route_rc acct_list_scoped(route_call *a, const char *sql, int n, const char *con
 
 /* The staff member an action targets. */
 typedef struct acct_tgt {
-	char id[64], username[64], la[64], div[128], group[64], roles[96], office[64];
+	char id[64], username[64], la[64], div[ACCT_DIV_BYTES], group[64], roles[96], office[64];
 	int active;
 } acct_tgt;
 /* Load the target id and check the caller may act on it: ROUTE_OK, or a

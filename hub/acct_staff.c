@@ -543,19 +543,21 @@ static cJSON *staff_row_out(sqlite3 *db, cJSON *row)
 
 static route_rc staff_list(route_call *a)
 {
-	char la[64], q[80], act[4], pat[100];
+	char la[64], q[JSON_TEXT_BYTES(120)], act[4], pat[2 * JSON_TEXT_BYTES(120)];
 	const char *args[3] = {NULL, NULL, NULL}; /* local_area_id, q, active ("1"/"0") */
 
 	args[0] = http_req_query(a->rc_req, "local_area_id", la, sizeof la);
-	if (http_req_query(a->rc_req, "q", q, sizeof q) && q[0]) {
-		snprintf(pat, sizeof pat, "%%%s%%", q);
+	if (route_qtext(a, "q", 120, q, sizeof q) != 0)
+		return ROUTE_BAD;
+	if (q[0]) {
+		db_like_pattern(q, 1, pat, sizeof pat);
 		args[1] = pat;
 	}
 	if (http_req_query(a->rc_req, "active", act, sizeof act))
 		args[2] = atoi(act) ? "1" : "0";
 	return acct_list_scoped(a,
 				"SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
-				" (?2 IS NULL OR username LIKE ?2 OR display_name LIKE ?2) AND"
+				" (?2 IS NULL OR username LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\') AND"
 				" (?3 IS NULL OR active=CAST(?3 AS INTEGER)) AND"
 				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
 				" ORDER BY display_name LIMIT 1000",

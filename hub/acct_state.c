@@ -39,7 +39,7 @@
 
 
 typedef struct target {
-	char id[64], la[64], div[128], office[64];
+	char id[64], la[64], div[ACCT_DIV_BYTES], office[64];
 	int active, suspended, admin;
 } target;
 

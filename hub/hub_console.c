@@ -439,7 +439,7 @@ static route_rc conflict_resolve(route_call *a)
 	hub *h = API_HUB(a);
 	const char *id = http_req_param(a->rc_req, "id");
 	const char *keep = NULL, *note = NULL, *tbl, *value_text = NULL;
-	char note_buf[CONSOLE_NOTE_MAX + 1], why[256], ts[HLC_STRLEN], *detail;
+	char note_buf[JSON_TEXT_BYTES(CONSOLE_NOTE_MAX)], why[256], ts[HLC_STRLEN], *detail;
 	cJSON *c;
 	route_rc ret = ROUTE_DBERR;
 	int err, rc;
@@ -698,7 +698,7 @@ static route_rc quarantine_resolve(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	const char *id = http_req_param(a->rc_req, "id"), *note = NULL;
-	char note_buf[CONSOLE_NOTE_MAX + 1], *t = NULL;
+	char note_buf[JSON_TEXT_BYTES(CONSOLE_NOTE_MAX)], *t = NULL;
 	sqlite3_stmt *st = NULL;
 	json_err je;
 	cJSON *o;

@@ -307,7 +307,7 @@ static route_rc office_patch(route_call *a)
 /* Where a reason lives: its Local Area and field division, and the office it
  * is narrowed to (office "" = the whole Local Area) with its Title I partner. */
 typedef struct rscope {
-	char rs_la[64], rs_div[128], rs_office[64];
+	char rs_la[64], rs_div[ACCT_DIV_BYTES], rs_office[64];
 	int rs_title1;
 } rscope;
 

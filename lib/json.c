@@ -60,7 +60,7 @@ int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	const char *s, *end;
-	size_t n;
+	size_t n, chars = 0;
 	int rc;
 
 	*out = NULL;
@@ -84,15 +84,17 @@ int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
 	} else {
 		n = strlen(s);
 	}
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
 	if (n == 0 && (flags & JSON_REQUIRED) && minlen > 0) {
 		json_err_set(e, name, "%s is required", name);
 		return -1;
 	}
-	if (n < minlen) {
+	if (chars < minlen) {
 		json_err_set(e, name, "%s must be at least %zu characters", name, minlen);
 		return -1;
 	}
-	if (n > maxlen) {
+	if (chars > maxlen) {
 		json_err_set(e, name, "%s must be at most %zu characters", name, maxlen);
 		return -1;
 	}
@@ -175,7 +177,7 @@ int json_get_str_array(const cJSON *obj, const char *name, int flags, int minn, 
 	cJSON_ArrayForEach(x, it)
 	{
 		if (!cJSON_IsString(x) || x->valuestring[0] == '\0' ||
-		    strlen(x->valuestring) > maxlen) {
+		    json_utf8_chars(x->valuestring) > maxlen) {
 			json_err_set(e, name, "%s must hold non-empty strings", name);
 			return -1;
 		}
@@ -305,6 +307,24 @@ int json_utf8_valid(const char *s, size_t n)
 		p += k + 1;
 	}
 	return 1;
+}
+
+size_t json_utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+		n += (*p & 0xc0) != 0x80;
+	return n;
+}
+
+size_t json_utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
 }
 
 /* A copy of the JSON text where a NUL inside a string (the escape \u0000 or

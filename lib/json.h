@@ -29,9 +29,12 @@ const char *json_str(const cJSON *obj, const char *name);
 /*
  * String field: absent/null -> *out = NULL (error when JSON_REQUIRED).
  * Leading/trailing white space is trimmed into the caller's buffer `tmp`
- * (size tmplen) when tmp != NULL; otherwise *out borrows from obj.
- * Lengths are counted in bytes after trimming; control characters other than
- * tab/newline are refused.  Returns 0 or -1 with *e filled.
+ * (size tmplen, at least JSON_TEXT_BYTES(maxlen) so that every value within
+ * the limit fits) when tmp != NULL; otherwise *out borrows from obj.
+ * minlen and maxlen count characters (code points: "José" is 4), after
+ * trimming, as the person typing counts them and as SQLite's length() does;
+ * control characters other than tab/newline are refused.  Returns 0 or -1
+ * with *e filled.
  */
 int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
 		 size_t maxlen, const char **out, char *tmp, size_t tmplen, json_err *e);
@@ -41,7 +44,7 @@ int json_get_int(const cJSON *obj, const char *name, int flags, int64_t min, int
 /* Boolean field; absent -> def. */
 int json_get_bool(const cJSON *obj, const char *name, int flags, int def, int *out,
 		  json_err *e);
-/* Array of strings (each 1..maxlen bytes), count in [minn, maxn]. *out borrowed. */
+/* Array of strings (each 1..maxlen characters), count in [minn, maxn]. *out borrowed. */
 int json_get_str_array(const cJSON *obj, const char *name, int flags, int minn, int maxn,
 		       size_t maxlen, const cJSON **out, json_err *e);
 /* Refuse members not listed in allowed (NULL-terminated).  -1 with *e filled. */
@@ -63,6 +66,15 @@ void json_print_out(cJSON *o, int pretty);
 /* 1 when s[0..n) is valid UTF-8 (shortest forms, no surrogates, at most
  * U+10FFFF) without NUL; 0 otherwise. */
 int json_utf8_valid(const char *s, size_t n);
+/* The characters (code points) of the valid UTF-8 text s: its bytes other
+ * than continuation bytes.  0 for NULL. */
+size_t json_utf8_chars(const char *s);
+/* The byte length of s[0..len) cut to at most max bytes on a character
+ * boundary (s valid UTF-8): a shortened name is never broken text. */
+size_t json_utf8_cut(const char *s, size_t len, size_t max);
+/* Bytes that hold any text of at most n characters and its NUL (UTF-8
+ * takes at most 4 bytes a character). */
+#define JSON_TEXT_BYTES(n) (4 * (size_t)(n) + 1)
 /*
  * Parse a request body: NULL when it is not JSON, or when any string in it
  * (member names too) is not valid UTF-8 or holds a NUL (escaped or raw; also

@@ -351,6 +351,19 @@ int route_qdate(route_call *a, const char *name, char out[11])
 	return 0;
 }
 
+int route_qtext(route_call *a, const char *name, size_t max, char *out, size_t n)
+{
+	int rc = http_req_query_get(a->rc_req, name, out, n);
+
+	if (rc == 0)
+		out[0] = '\0';
+	if (rc < 0 || json_utf8_chars(out) > max) {
+		out[0] = '\0';
+		return route_err(a, name, "%s must be text of at most %zu characters", name, max);
+	}
+	return 0;
+}
+
 /* ---- replies --------------------------------------------------------------------- */
 
 route_rc route_ok(route_call *a, int status, cJSON *reply)

@@ -255,6 +255,10 @@ int route_bool(route_call *a, const char *name, int flags, int def, int *out);
  * date YYYY-MM-DD ("" when absent).  0, or -1 with the error collected. */
 int route_qint(route_call *a, const char *name, int def, int min, int max, int *out);
 int route_qdate(route_call *a, const char *name, char out[11]);
+/* A text query parameter of at most max characters into out (n bytes, at
+ * least JSON_TEXT_BYTES(max)); "" when absent.  0, or -1 with the error
+ * collected (too long, not UTF-8): never a longer search read as none. */
+int route_qtext(route_call *a, const char *name, size_t max, char *out, size_t n);
 
 /*
  * A ROUTE_DEFER function whose write must wait (a password hashed in the

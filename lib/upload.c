@@ -6,6 +6,7 @@
  */
 #include "lib/upload.h"
 #include "lib/http.h"
+#include "lib/json.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -276,17 +277,6 @@ static const char *ext_for(upload_type t)
 	return NULL;
 }
 
-/* The byte length of s cut to at most max bytes on a character boundary
- * (s is well-formed UTF-8 here). */
-static size_t cut_utf8(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
 static int is_blank_or_dot(char c) { return c == ' ' || c == '.' || c == '\t'; }
 
 int upload_filename(const char *in, upload_type t, char *out, size_t n)
@@ -354,7 +344,7 @@ int upload_filename(const char *in, upload_type t, char *out, size_t n)
 		memcpy(out, tmp, j + 1);
 		return 0;
 	}
-	stem = cut_utf8(tmp, stem, UPLOAD_NAME_MAX - elen);
+	stem = json_utf8_cut(tmp, stem, UPLOAD_NAME_MAX - elen);
 	while (ext == NULL && stem > 0 && is_blank_or_dot(tmp[stem - 1]))
 		stem--; /* the cut must not leave what a second pass would trim */
 	if (stem == 0)

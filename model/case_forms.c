@@ -103,7 +103,7 @@ int case_form_check(const char *kind, const cJSON *fields, case_form_err_fn err,
 	}
 	for (; f->name; f++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(fields, f->name);
-		size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+		size_t len = cJSON_IsString(v) ? json_utf8_chars(v->valuestring) : 0;
 		const char *p = cJSON_IsString(v) ? v->valuestring : "";
 		while (*p == ' ' || *p == '\t')
 			p++;

@@ -248,7 +248,7 @@ int case_activity_subject(const char *code, const char *title, char *out, size_t
 const char *case_activity_note_check(const char *subject, const char *contact_date,
 				     const char *code, const char *title, const char *start_date)
 {
-	char want[CASE_SUBJECT_MAX + 64];
+	char want[JSON_TEXT_BYTES(CASE_SUBJECT_MAX) + 64];
 
 	if (subject == NULL || case_activity_subject(code, title, want, sizeof want) != 0 ||
 	    strcmp(subject, want) != 0)

@@ -33,7 +33,7 @@ static int is_suffix(const char *w, size_t len)
 
 int crm_normalize_name(const char *name, char *out, size_t n)
 {
-	char tmp[CRM_NORM_MAX * 2];
+	char tmp[CRM_NORM_MAX];
 	size_t j = 0;
 	int alnum = 0;
 
@@ -821,8 +821,8 @@ static int check_withdrawal(sqlite3 *db, int op, const cJSON *row, char *reason,
 		REFUSE("employer_attachment_withdrawals: rows are only inserted (append-only)");
 	if (att == NULL || emp == NULL)
 		REFUSE("employer_attachment_withdrawals: attachment_id and employer_id are required");
-	if (why && strlen(why) > CRM_ATTACH_REASON_MAX)
-		REFUSE("employer_attachment_withdrawals: reason is longer than %d bytes",
+	if (why && json_utf8_chars(why) > CRM_ATTACH_REASON_MAX)
+		REFUSE("employer_attachment_withdrawals: reason is longer than %d characters",
 		       CRM_ATTACH_REASON_MAX);
 	if (jstr(row, "withdrawn_by") == NULL)
 		REFUSE("employer_attachment_withdrawals: withdrawn_by is required");
@@ -877,8 +877,8 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		return check_work_item(db, row, reason, n);
 	if (strcmp(tbl, "employer_notes") == 0) {
 		const char *b = jstr(row, "body");
-		if (b == NULL || b[0] == '\0' || strlen(b) > CRM_NOTE_MAX)
-			REFUSE("employer_notes: body is required (at most %d bytes)", CRM_NOTE_MAX);
+		if (b == NULL || b[0] == '\0' || json_utf8_chars(b) > CRM_NOTE_MAX)
+			REFUSE("employer_notes: body is required (at most %d characters)", CRM_NOTE_MAX);
 		if (jstr(row, "employer_id") == NULL)
 			REFUSE("employer_notes: employer_id is required");
 		return 0;

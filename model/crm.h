@@ -15,7 +15,7 @@
 #include "lib/upload.h"
 
 #define CRM_NAME_MAX 160        /* company name */
-#define CRM_NORM_MAX 200        /* normalized name buffer */
+#define CRM_NORM_MAX (5 * CRM_NAME_MAX + 1) /* normalized name: '&' becomes " and " */
 #define CRM_USERNAME_MAX 40
 #define CRM_STREET_MAX 160
 #define CRM_CITY_MAX 80

@@ -172,11 +172,11 @@ static int check_job_order(sqlite3 *db, int op, const cJSON *row, char *reason, 
 
 	if (op == SQLITE_DELETE)
 		REFUSE("job_orders: rows are never deleted (set close_date)");
-	if (title == NULL || title[0] == '\0' || strlen(title) > CRM_JOB_TITLE_MAX)
-		REFUSE("job_orders: title is required (at most %d bytes)", CRM_JOB_TITLE_MAX);
+	if (title == NULL || title[0] == '\0' || json_utf8_chars(title) > CRM_JOB_TITLE_MAX)
+		REFUSE("job_orders: title is required (at most %d characters)", CRM_JOB_TITLE_MAX);
 	if (openings < 1 || openings > CRM_JOB_OPENINGS_MAX)
 		REFUSE("job_orders: openings must be 1 to %d", CRM_JOB_OPENINGS_MAX);
-	if (loc == NULL || loc[0] == '\0' || strlen(loc) > CRM_JOB_LOCATION_MAX)
+	if (loc == NULL || loc[0] == '\0' || json_utf8_chars(loc) > CRM_JOB_LOCATION_MAX)
 		REFUSE("job_orders: location is required");
 	if (!cJSON_IsNumber(w) || w->valuedouble <= 0 || w->valuedouble > CRM_JOB_WAGE_MAX)
 		REFUSE("job_orders: wage must be a positive amount");

@@ -70,7 +70,9 @@ int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, si
 	memset(u, 0, sizeof *u);
 	snprintf(u->id, sizeof u->id, "%s", staff_id);
 	snprintf(u->username, sizeof u->username, "%s", col[0]);
-	snprintf(u->display_name, sizeof u->display_name, "%s", col[1]);
+	/* shown only: a long one is shortened between characters */
+	snprintf(u->display_name, sizeof u->display_name, "%.*s",
+		 (int)json_utf8_cut(col[1], strlen(col[1]), sizeof u->display_name - 1), col[1]);
 	snprintf(u->local_area_id, sizeof u->local_area_id, "%s", col[2]);
 	snprintf(u->office_id, sizeof u->office_id, "%s", col[3]);
 	if (u->office_id[0] == '\0')

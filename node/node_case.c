@@ -163,7 +163,7 @@ static const route_key reg_keys_rk[] = {
 
 typedef struct pfields {
 	const char *first, *last, *birth, *phone, *email, *address, *office, *staff;
-	char tmp[6][256];
+	char tmp[6][JSON_TEXT_BYTES(254)]; /* the longest field: email */
 } pfields;
 
 /* The place and staff member named: known here.  Errors collected. */
@@ -344,8 +344,9 @@ done:
  * logs).  The search is audited per record (who searched, the ids
  * returned; never the query nor any content).
  */
+#define PSEARCH_Q_MAX 127 /* characters */
 typedef struct psearch {
-	char q[128], staff[64], office[64], state[16];
+	char q[JSON_TEXT_BYTES(PSEARCH_Q_MAX)], staff[64], office[64], state[16];
 	int limit;
 } psearch;
 
@@ -357,7 +358,8 @@ static route_rc list_participants(route_call *a)
 	psearch ps = {.limit = 100};
 	char lim[16] = "", digits[10];
 
-	http_req_query(req, "q", ps.q, sizeof ps.q);
+	if (http_req_query_get(req, "q", ps.q, sizeof ps.q) < 0 || json_utf8_chars(ps.q) > PSEARCH_Q_MAX)
+		return route_fail(a, 400, "q", "q must be at most %d characters", PSEARCH_Q_MAX);
 	http_req_query(req, "staff_id", ps.staff, sizeof ps.staff);
 	http_req_query(req, "office_id", ps.office, sizeof ps.office);
 	http_req_query(req, "state", ps.state, sizeof ps.state);
@@ -387,16 +389,17 @@ static route_rc post_search(route_call *a)
 	int64_t limit = 100;
 	route_rc rr;
 
-	if (route_str(a, "q", JSON_NULLABLE, 0, sizeof ps.q - 1, &q, NULL, 0) |
-	    route_str(a, "staff_id", JSON_NULLABLE, 0, sizeof ps.staff - 1, &staff, NULL, 0) |
-	    route_str(a, "office_id", JSON_NULLABLE, 0, sizeof ps.office - 1, &office, NULL, 0) |
-	    route_str(a, "state", JSON_NULLABLE, 0, sizeof ps.state - 1, &state, NULL, 0) |
+	/* Each into its buffer: an identifier longer than it is refused, never cut. */
+	if (route_str(a, "q", JSON_NULLABLE, 0, PSEARCH_Q_MAX, &q, NULL, 0) |
+	    route_str(a, "staff_id", JSON_NULLABLE, 0, sizeof ps.staff - 1, &staff, ps.staff,
+		      sizeof ps.staff) |
+	    route_str(a, "office_id", JSON_NULLABLE, 0, sizeof ps.office - 1, &office, ps.office,
+		      sizeof ps.office) |
+	    route_str(a, "state", JSON_NULLABLE, 0, sizeof ps.state - 1, &state, ps.state,
+		      sizeof ps.state) |
 	    route_int(a, "limit", JSON_NULLABLE, 1, 500, &limit, NULL))
 		return ROUTE_BAD;
 	snprintf(ps.q, sizeof ps.q, "%s", q ? q : "");
-	snprintf(ps.staff, sizeof ps.staff, "%s", staff ? staff : "");
-	snprintf(ps.office, sizeof ps.office, "%s", office ? office : "");
-	snprintf(ps.state, sizeof ps.state, "%s", state ? state : "");
 	ps.limit = (int)limit;
 	rr = search_participants(a, &ps);
 	crypto_wipe(ps.q, sizeof ps.q);

@@ -9,6 +9,7 @@
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
+#include "model/greeter.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -290,7 +291,8 @@ static const route_key visit_keys[] = {
 static int visit_name_differs(node *n, const char *pid, const char *cid, const char *vname,
 			      int confirm, const char *field, cJSON **o)
 {
-	char stored[256] = "", first[CASE_NAME_MAX + 1] = "", last[CASE_NAME_MAX + 1] = "";
+	char stored[JSON_TEXT_BYTES(GREETER_NAME_MAX)] = "", first[JSON_TEXT_BYTES(CASE_NAME_MAX)] = "";
+	char last[JSON_TEXT_BYTES(CASE_NAME_MAX)] = "";
 
 	if (cid) {
 		db_text(n->nd_db, "SELECT visitor_name FROM checkins WHERE id=?", cid, stored,

@@ -9,6 +9,7 @@
 #include "node/node_case.h"
 #include "node/node_api.h"
 #include "model/audit.h"
+#include "model/greeter.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -81,12 +82,14 @@ static void name_tokens(const char *s, char *out, size_t n)
 
 int case__names_match(const char *visitor, const char *first, const char *last)
 {
-	char v[512], want[512], *tok, *save = NULL;
+	/* a name's tokens take at most twice its bytes */
+	char v[2 * JSON_TEXT_BYTES(GREETER_NAME_MAX)], want[2 * JSON_TEXT_BYTES(CASE_NAME_MAX) + 1];
+	char *tok, *save = NULL;
 
 	name_tokens(visitor, v, sizeof v);
 	snprintf(want, sizeof want, "%s %s", first ? first : "", last ? last : "");
 	for (tok = strtok_r(want, " \t,.-'", &save); tok; tok = strtok_r(NULL, " \t,.-'", &save)) {
-		char t[160];
+		char t[2 * JSON_TEXT_BYTES(CASE_NAME_MAX)];
 		name_tokens(tok, t, sizeof t);
 		if (t[1] && strstr(v, t) == NULL)
 			return 0;

@@ -515,7 +515,7 @@ static route_rc post_note(route_call *a)
 	const char *pid = http_req_param(req, "id"), *subject, *contact, *text;
 	const node_user *u = API_USER(a);
 	cJSON *out;
-	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[CASE_SUBJECT_MAX + 1], dl[11];
+	char today[11], nid[UUID_STRLEN], appr[UUID_STRLEN], subj[JSON_TEXT_BYTES(CASE_SUBJECT_MAX)], dl[11];
 	int days = 0, exited = 0, pending, bad = 0;
 	route_rc rr;
 

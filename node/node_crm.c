@@ -42,7 +42,7 @@ static int place_filters(route_call *a, char zip[16], char ind[16])
 
 static route_rc list_external(route_call *a)
 {
-	char ind[16] = "", zip[16] = "", sort[16] = "name", like[300];
+	char ind[16] = "", zip[16] = "", sort[16] = "name", like[CRM_PAT_MAX];
 	sqlite3_stmt *st;
 	crm_list l;
 
@@ -115,7 +115,7 @@ static route_rc prefill_directory(route_call *a)
  * with or without openings. */
 static route_rc list_directory(route_call *a)
 {
-	char area[96] = "", zip[16] = "", ind[16] = "", open[8] = "any", like[300], alike[200];
+	char area[96] = "", zip[16] = "", ind[16] = "", open[8] = "any", like[CRM_PAT_MAX], alike[200];
 	sqlite3_stmt *st;
 	crm_list l;
 

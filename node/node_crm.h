@@ -42,8 +42,10 @@ route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int n
 /* What a CRM list asks for: the search ?q=, the page (?limit=, 1 to
  * CRM_PAGE_MAX, CRM_PAGE_DEFAULT when absent, and ?offset=) and, for the
  * employer lists, the lead owner and the account type (NULL: all). */
+#define CRM_Q_MAX 127                /* characters of a search */
+#define CRM_PAT_MAX (8 * CRM_Q_MAX)  /* bytes of a pattern made of one */
 typedef struct crm_list {
-	char q[128];
+	char q[JSON_TEXT_BYTES(CRM_Q_MAX)];
 	int limit, offset;
 	const char *owner, *type;
 	char owner_buf[64], type_buf[16];

@@ -229,7 +229,7 @@ static route_rc post_withdraw(route_call *a)
 	const char *id = http_req_param(a->rc_req, "id"), *reason = NULL;
 	const node_user *u = API_USER(a);
 	cJSON *att;
-	char wid[UUID_STRLEN], reason_buf[CRM_ATTACH_REASON_MAX + 1];
+	char wid[UUID_STRLEN], reason_buf[JSON_TEXT_BYTES(CRM_ATTACH_REASON_MAX)];
 	uint64_t now = node_now_ms(n);
 	route_rc rr;
 

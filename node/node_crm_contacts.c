@@ -168,7 +168,7 @@ static route_rc patch_location(route_call *a)
 static route_rc list_contacts(route_call *a)
 {
 	node *n = API_NODE(a);
-	char npat[300], cpat[300] = "";
+	char npat[CRM_PAT_MAX], cpat[CRM_PAT_MAX] = "";
 	const char *q;
 	int nkind, cfts = 0, newest = 0;
 	crm_list l;

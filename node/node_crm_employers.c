@@ -20,7 +20,7 @@
 static route_rc list_employers(route_call *a)
 {
 	node *n = API_NODE(a);
-	char zip[16] = "", pat[300], st_buf[16] = "active", edd[9];
+	char zip[16] = "", pat[CRM_PAT_MAX], st_buf[16] = "active", edd[9];
 	int kind, newest = 0;
 	crm_list l;
 
@@ -100,10 +100,12 @@ static route_rc get_duplicates(route_call *a)
 {
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
-	char name[CRM_NAME_MAX + 1] = "", zip[16] = "", z5[6] = "", norm[CRM_NORM_MAX], ex[64] = "";
+	char name[JSON_TEXT_BYTES(CRM_NAME_MAX)], zip[16] = "", z5[6] = "", norm[CRM_NORM_MAX];
+	char ex[64] = "";
 	cJSON *arr;
 
-	http_req_query(req, "name", name, sizeof name);
+	if (route_qtext(a, "name", CRM_NAME_MAX, name, sizeof name) != 0)
+		return ROUTE_BAD;
 	http_req_query(req, "zip", zip, sizeof zip);
 	http_req_query(req, "exclude", ex, sizeof ex);
 	if (crm_normalize_name(name, norm, sizeof norm) != 0)

@@ -245,14 +245,16 @@ static route_rc get_job_order(route_call *a)
 static route_rc list_job_orders(route_call *a)
 {
 	node *n = API_NODE(a);
-	char open[8] = "no", emp[64] = "", q[128] = "", like[300] = "", today[11];
+	char open[8] = "no", emp[64] = "", q[JSON_TEXT_BYTES(CRM_Q_MAX)], like[CRM_PAT_MAX] = "";
+	char today[11];
 	/* ?1 employer, ?2 the search, ?3 open only, ?9 today (JO_COLS) */
 	const char *args[9] = {emp, like, open, NULL, NULL, NULL, NULL, NULL, today};
 	cJSON *rows;
 
 	http_req_query(a->rc_req, "open", open, sizeof open);
 	http_req_query(a->rc_req, "employer_id", emp, sizeof emp);
-	http_req_query(a->rc_req, "q", q, sizeof q);
+	if (route_qtext(a, "q", CRM_Q_MAX, q, sizeof q) != 0)
+		return ROUTE_BAD;
 	if (strcmp(open, "yes") != 0 && strcmp(open, "no") != 0)
 		return route_fail(a, 400, "open", "open must be yes or no");
 	if (q[0])

@@ -172,8 +172,8 @@ static route_rc post_vetting(route_call *a)
 	/* the route id first: a refused request is freed by its reply */
 	const char *id = http_req_param(a->rc_req, "id"), *result = NULL, *reason = NULL, *field;
 	const node_user *u = API_USER(a);
-	char type[16] = "", vs[16] = "", conv[64] = "", msg[160], rbuf[16];
-	char *why = malloc(VETTING_REASON_MAX + 1);
+	char type[16] = "", vs[16] = "", conv[64] = "", msg[160], rbuf[JSON_TEXT_BYTES(12)];
+	char *why = malloc(JSON_TEXT_BYTES(VETTING_REASON_MAX));
 	int conflict = 0, bad = 0;
 	route_rc rr;
 
@@ -181,7 +181,7 @@ static route_rc post_vetting(route_call *a)
 		return ROUTE_DBERR;
 	bad |= route_str(a, "result", JSON_REQUIRED, 1, 12, &result, rbuf, sizeof rbuf);
 	bad |= route_str(a, "reason", JSON_NULLABLE, 0, VETTING_REASON_MAX, &reason, why,
-			 VETTING_REASON_MAX + 1);
+			 JSON_TEXT_BYTES(VETTING_REASON_MAX));
 	if (result && strcmp(result, "approved") != 0 && strcmp(result, "locked") != 0)
 		bad |= route_err(a, "result", "result must be approved or locked");
 	if (result && strcmp(result, "locked") == 0 && (reason == NULL || reason[0] == '\0'))
@@ -299,14 +299,16 @@ static route_rc post_employer_note(route_call *a)
 	/* the route id first: a refused request is freed by its reply */
 	const char *emp = http_req_param(a->rc_req, "id"), *subject = NULL, *text = NULL;
 	const node_user *u = API_USER(a);
-	char nid[UUID_STRLEN], subj_buf[CRM_TITLE_MAX + 1], *text_buf = malloc(CRM_NOTE_MAX + 1);
+	char nid[UUID_STRLEN], subj_buf[JSON_TEXT_BYTES(CRM_TITLE_MAX)];
+	char *text_buf = malloc(JSON_TEXT_BYTES(CRM_NOTE_MAX));
 	uint64_t now = node_now_ms(n);
 
 	if (text_buf == NULL)
 		goto done;
 	if (route_str(a, "subject", JSON_NULLABLE, 0, CRM_TITLE_MAX, &subject, subj_buf,
 		      sizeof subj_buf) != 0 ||
-	    route_str(a, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf, CRM_NOTE_MAX + 1) != 0) {
+	    route_str(a, "body", JSON_REQUIRED, 1, CRM_NOTE_MAX, &text, text_buf,
+		      JSON_TEXT_BYTES(CRM_NOTE_MAX)) != 0) {
 		rr = ROUTE_BAD;
 		goto done;
 	}

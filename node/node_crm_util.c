@@ -76,8 +76,7 @@ int crm__list_args(route_call *a, crm_list *l)
 	int bad = route_qint(a, "limit", CRM_PAGE_DEFAULT, 1, CRM_PAGE_MAX, &l->limit);
 
 	bad |= route_qint(a, "offset", 0, 0, 10000000, &l->offset);
-	l->q[0] = '\0';
-	http_req_query(a->rc_req, "q", l->q, sizeof l->q);
+	bad |= route_qtext(a, "q", CRM_Q_MAX, l->q, sizeof l->q);
 	return bad;
 }
 

@@ -69,7 +69,7 @@ static route_rc list_work_items(route_call *a)
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
 	char queue[16] = "group", status[16] = "open", due[16] = "", emp[64] = "", cat[64] = "",
-	     asg[64] = "", like[300] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
+	     asg[64] = "", like[CRM_PAT_MAX] = "", npat[CRM_NORM_MAX + 8] = "", today[11];
 	const char *q;
 	int qfts = 0, newest = 0;
 	crm_list l;
@@ -552,7 +552,7 @@ static route_rc post_note(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(a->rc_req, "id"), *text;
 	const node_user *u = API_USER(a);
-	char nid[UUID_STRLEN], text_buf[CRM_NOTE_MAX + 1];
+	char nid[UUID_STRLEN], text_buf[JSON_TEXT_BYTES(CRM_NOTE_MAX)];
 	uint64_t now = node_now_ms(n);
 	route_rc rr;
 

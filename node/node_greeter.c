@@ -174,8 +174,8 @@ static const route_key checkin_keys[] = {
 
 typedef struct checkin_in {
 	const char *name, *lang, *phone, *email, *appt, *note, *participant;
-	char namebuf[GREETER_NAME_MAX + 1], phonebuf[64], emailbuf[GREETER_EMAIL_MAX + 1];
-	char apptbuf[GREETER_APPT_MAX + 1];
+	char namebuf[JSON_TEXT_BYTES(GREETER_NAME_MAX)], phonebuf[JSON_TEXT_BYTES(GREETER_PHONE_MAX)];
+	char emailbuf[JSON_TEXT_BYTES(GREETER_EMAIL_MAX)], apptbuf[JSON_TEXT_BYTES(GREETER_APPT_MAX)];
 	const cJSON *reason_ids;
 	int virt, confirm;
 } checkin_in;
@@ -778,11 +778,13 @@ static route_rc kiosk_visitors(route_call *a, const char *q)
 static route_rc get_visitors(route_call *a)
 {
 	node *n = API_NODE(a);
-	char q[128], like[140];
+	char q[JSON_TEXT_BYTES(GREETER_NAME_MAX)], like[2 * JSON_TEXT_BYTES(GREETER_NAME_MAX)];
 	const node_user *u = node_auth_user(n, a->rc_req);
 	const char *args[2] = {n->nd_office_id, like};
 
-	if (!http_req_query(a->rc_req, "q", q, sizeof q) || strlen(q) < 2)
+	if (route_qtext(a, "q", GREETER_NAME_MAX, q, sizeof q) != 0)
+		return ROUTE_BAD;
+	if (strlen(q) < 2)
 		return route_ok(a, 200, cJSON_CreateArray());
 	if (u == NULL || !(u->privs & PRIV_GREETER_DESK))
 		return kiosk_visitors(a, q);

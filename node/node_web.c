@@ -23,7 +23,7 @@ static route_rc healthz(route_call *a)
 	cJSON_AddStringToObject(o, "local_area_id", n->nd_local_area_id);
 	{
 		/* The office's name and zone, for the pages' header and times. */
-		char name[160];
+		char name[JSON_TEXT_BYTES(120)]; /* hub_setup.c: at most 120 characters */
 		if (db_text(n->nd_db, "SELECT name FROM offices WHERE id=?", n->nd_office_id, name,
 			    sizeof name) == 0)
 			cJSON_AddStringToObject(o, "office_name", name);

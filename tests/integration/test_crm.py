@@ -722,6 +722,48 @@ class CrmReplicationTest(harness.TwoOffices):
         self.verify(self.b)
 
 
+    def test_long_accented_text_is_counted_in_characters_end_to_end(self):
+        # Limits count characters, as the person typing does: a company name
+        # of 160 characters, most of them two bytes ("ñ", "í"), and a note
+        # of 4,000 "ñ" (8,000 bytes) are within the limits at the node, pass
+        # the hub's checks of the pushed rows (nothing held for review) and
+        # arrive intact; the duplicate check finds the long name; one
+        # character more is refused, naming the limit in characters.
+        stem = "Panadería y Tortillería Ñandú "
+        name = (stem * 10)[:159] + "é"
+        self.assertEqual(len(name), 160)
+        self.assertGreater(len(name.encode()), 161)
+        e = self.api(self.a, "POST", "/employers", {
+            "company_name": name, "zip": "95814", "street": "1 Calle Ñ", "city": "Sacramento"}, 201)
+        self.assertEqual(e["company_name"], name)
+        body = "ñ" * 4000
+        self.api(self.a, "POST", "/employers/%s/notes" % e["id"], {"body": body}, 201)
+        for field, path, extra, value in (
+                ("company_name", "/employers", {"zip": "95814"}, name + "x"),
+                ("body", "/employers/%s/notes" % e["id"], {}, body + "ñ")):
+            r = self.a.post(API + path, dict(extra, **{field: value}))
+            self.assertEqual(r.status, 400, r.body)
+            self.assertEqual(r.json().get("field"), field)
+            self.assertIn("characters", r.json()["error"])
+        q = urllib.parse.quote(name)
+        r = self.a.get(API + "/employers/duplicates?name=%s&zip=95814" % q)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn(e["id"], [x["id"] for x in r.json()])
+        self.settle(self.a)
+        self.assertEqual(self.hub_row("SELECT count(*) FROM quarantine")[0], 0)
+        self.assertEqual(self.hub_row("SELECT company_name FROM employers WHERE id=?",
+                                      e["id"])[0], name)
+        self.assertEqual(self.hub_row("SELECT body FROM employer_notes WHERE employer_id=?",
+                                      e["id"])[0], body)
+        s = self.api(self.b, "GET", "/employers/" + e["id"], status=200)
+        self.assertEqual((s["company_name"], [n["body"] for n in s["notes"]]), (name, [body]))
+        # A search longer than the limit is refused, not read as no search.
+        r = self.b.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote("é" * 128))
+        self.assertEqual((r.status, r.json().get("field")), (400, "q"), r.body)
+        r = self.b.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote(name[:100]))
+        self.assertEqual([x["id"] for x in r.json()["items"]], [e["id"]])
+
+
 class ListReadErrorTest(harness.DemoNode):
     """A list that cannot be read is a 500 in the one error shape, never a
     reply that shows it empty (lib/db.c's db_add_rows_json, review finding):

@@ -1,6 +1,7 @@
 """Greeter on a real outpost-node: the API contract, the front-desk flow,
 bad input of every kind, and durability under SIGKILL."""
 import json
+import urllib.parse
 import os
 import signal
 import socket
@@ -421,6 +422,27 @@ class GreeterTest(harness.DemoNode):
         self.assertTrue(any(x["visitor_name"] == "Returning Rosa" for x in r.json()))
         r = self.node.get("/api/v1/visitors?q=%25")
         self.assertEqual(r.status, 200)
+
+    def test_name_limit_counts_characters(self):
+        # 120 characters, each two bytes: within GREETER_NAME_MAX, kept
+        # whole, and found again by a returning-visitor search of 100 of
+        # them; 121 refused, the limit named in characters.
+        name = ("Nuñez " * 20)[:119] + "é"
+        self.assertEqual((len(name), len(name.encode()) > 128), (120, True))
+        r = self.checkin(name, phone="916-555-0142")
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["visitor_name"], name)
+        got = [x["visitor_name"] for x in self.node.get("/api/v1/checkins?status=all").json()]
+        self.assertIn(name, got)
+        r = self.node.get("/api/v1/visitors?q=" + urllib.parse.quote(name[:100]))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn(name, [x["visitor_name"] for x in r.json()])
+        r = self.checkin(name + "z")
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json()["field"], "visitor_name")
+        self.assertIn("at most 120 characters", r.json()["error"])
+        r = self.node.get("/api/v1/visitors?q=" + urllib.parse.quote(name + "z"))
+        self.assertEqual((r.status, r.json().get("field")), (400, "q"), r.body)
 
     def test_bad_json_bodies(self):
         rid = self.reasons()[0]["id"]

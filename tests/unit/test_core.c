@@ -247,6 +247,53 @@ static void test_json_validators(void **state)
 	cJSON_Delete(o);
 }
 
+/* Limits count characters, as the person typing does: "José" is 4, not 5. */
+static void test_json_limits_count_characters(void **state)
+{
+	/* 120 characters of two bytes each ("é"), 121, and one of four bytes */
+	char name[2 * 121 + 1], body[600], tmp[JSON_TEXT_BYTES(120)], cut[8];
+	const char *s;
+	const cJSON *arr;
+	json_err e;
+	cJSON *o;
+
+	(void)state;
+	for (int i = 0; i < 121; i++)
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[2 * 120] = '\0';
+	snprintf(body, sizeof body, "{\"n\":\"%s\",\"arr\":[\"Jos\xc3\xa9\"],\"emoji\":\"\xf0\x9f\x98\x80\"}",
+		 name);
+	assert_non_null(o = cJSON_Parse(body));
+	assert_int_equal(json_utf8_chars(name), 120);
+	assert_int_equal(json_utf8_chars("\xf0\x9f\x98\x80"), 1);
+	assert_int_equal(json_utf8_chars(NULL), 0);
+	/* 240 bytes, 120 characters: within a limit of 120, into a buffer of
+	 * JSON_TEXT_BYTES(120), and borrowed */
+	assert_int_equal(json_get_str(o, "n", JSON_REQUIRED, 1, 120, &s, tmp, sizeof tmp, &e), 0);
+	assert_string_equal(s, name);
+	assert_int_equal(json_get_str(o, "n", JSON_REQUIRED, 1, 120, &s, NULL, 0, &e), 0);
+	assert_int_equal(json_get_str(o, "n", JSON_REQUIRED, 1, 119, &s, NULL, 0, &e), -1);
+	assert_string_equal(e.msg, "n must be at most 119 characters");
+	assert_int_equal(json_get_str(o, "emoji", JSON_REQUIRED, 1, 1, &s, NULL, 0, &e), 0);
+	assert_int_equal(json_get_str(o, "emoji", JSON_REQUIRED, 2, 9, &s, NULL, 0, &e), -1);
+	assert_int_equal(json_get_str_array(o, "arr", JSON_REQUIRED, 1, 1, 4, &arr, &e), 0);
+	assert_int_equal(json_get_str_array(o, "arr", JSON_REQUIRED, 1, 1, 3, &arr, &e), -1);
+	cJSON_Delete(o);
+	/* 121 characters are refused, with the characters named */
+	memcpy(name + 2 * 120, "\xc3\xa9", 3);
+	snprintf(body, sizeof body, "{\"n\":\"%s\"}", name);
+	assert_non_null(o = cJSON_Parse(body));
+	assert_int_equal(json_get_str(o, "n", JSON_REQUIRED, 1, 120, &s, tmp, sizeof tmp, &e), -1);
+	assert_string_equal(e.msg, "n must be at most 120 characters");
+	cJSON_Delete(o);
+	/* a cut never splits a character */
+	assert_int_equal(json_utf8_cut("ab\xc3\xa9", 4, 3), 2);
+	assert_int_equal(json_utf8_cut("ab\xc3\xa9", 4, 4), 4);
+	assert_int_equal(json_utf8_cut("\xf0\x9f\x98\x80x", 5, 3), 0);
+	snprintf(cut, sizeof cut, "%.*s", (int)json_utf8_cut("abcd\xe2\x82\xac", 7, 6), "abcd\xe2\x82\xac");
+	assert_string_equal(cut, "abcd");
+}
+
 static void test_dates(void **state)
 {
 	char out[11];
@@ -431,6 +478,7 @@ TU_MAIN(cmocka_unit_test(test_buf_max),
 	cmocka_unit_test(test_hlc_backwards_clock),
 	cmocka_unit_test(test_hlc_counter_overflow),
 	cmocka_unit_test(test_json_validators),
+	cmocka_unit_test(test_json_limits_count_characters),
 	cmocka_unit_test(test_json_text),
 	cmocka_unit_test(test_json_duplicate_members),
 	cmocka_unit_test(test_dates),
