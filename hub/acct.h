@@ -128,7 +128,10 @@ int acct_password_set(sqlite3 *db, const char *staff_id, const char *hash, int64
  * la (NULL: the staff member's).  0, or -1 (also when staff_id is unknown). */
 int acct_temp_password_set(sqlite3 *db, const char *staff_id, const char *la, const char *stored,
 			   int64_t now, const char *ts);
+/* The verifier of staff_id's password into out: 0, 1 none, -1 unreadable. */
 int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[65]);
+/* 1 when staff_id is an administrative (hub-only) account, 0 not (or no
+ * such staff), -1 when it could not be read. */
 int acct_is_admin_account(sqlite3 *db, const char *staff_id);
 int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *field_id);
 

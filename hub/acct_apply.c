@@ -97,7 +97,8 @@ static void audit_outcome(sqlite3 *db, const cJSON *row, const char *la, const c
 }
 
 /* The row's proof of the current password (see above); next gets the new
- * password's verifier.  0, or -1 with the reason (quarantine). */
+ * password's verifier.  0, or -1 with the reason (quarantine), or
+ * MODEL_CHECK_AGAIN. */
 static int proof_check(sqlite3 *db, const cJSON *row, char next[PASSWORD_VERIFIER_HEX],
 		       char *reason, size_t n)
 {
@@ -105,9 +106,11 @@ static int proof_check(sqlite3 *db, const cJSON *row, char next[PASSWORD_VERIFIE
 	const char *proof = json_str(row, "proof"), *nv = json_str(row, "next_verifier");
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 	char v[PASSWORD_VERIFIER_HEX], want[PASSWORD_VERIFIER_HEX];
-	int ok;
+	int ok = acct_verifier_get(db, staff_id, v);
 
-	if (acct_verifier_get(db, staff_id, v) != 0)
+	if (ok < 0)
+		CANNOT_CHECK("credential_changes: cannot read the password's verifier");
+	if (ok != 0)
 		REFUSE("credential_changes: the hub holds no verifier of this account's password "
 		       "(reset it at the hub)");
 	ok = proof != NULL && strlen(proof) == PASSWORD_VERIFIER_HEX - 1 && nv != NULL &&
@@ -130,7 +133,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 	sqlite3_stmt *st = NULL;
 	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN], next[PASSWORD_VERIFIER_HEX];
-	int active = 0, found = 0, has_cred = 0;
+	int active = 0, found = 0, has_cred = 0, rc;
 	hlc clk;
 
 	if (staff_id == NULL || la == NULL || rsn == NULL ||
@@ -148,7 +151,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		       " WHERE s.id=?",
 		       staff_id);
 	if (found < 0)
-		REFUSE("credential_changes: cannot read the staff member");
+		CANNOT_CHECK("credential_changes: cannot read the staff member");
 	if (found) {
 		const char *sla = db_col(st, 1), *cur = NULL;
 		int oom = sla == NULL;
@@ -162,7 +165,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		has_cred = sqlite3_column_int(st, 3);
 		sqlite3_finalize(st);
 		if (oom) /* not "another Local Area" or "no password" */
-			REFUSE("credential_changes: cannot read the staff member");
+			CANNOT_CHECK("credential_changes: cannot read the staff member");
 	}
 
 	if (!found)
@@ -176,15 +179,18 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	else if (prev == NULL || strlen(prev) != 64 || strcmp(prev, cur_ref) != 0)
 		why = "the password was changed or reset at the hub since";
 
-	if (found && acct_is_admin_account(db, staff_id) != 0)
+	if (found && (rc = acct_is_admin_account(db, staff_id)) != 0) {
+		if (rc < 0)
+			CANNOT_CHECK("credential_changes: cannot read the staff member");
 		REFUSE("credential_changes: administrative accounts are hub-only");
-	if (why == NULL && proof_check(db, row, next, reason, n) != 0)
-		return -1;
+	}
+	if (why == NULL && (rc = proof_check(db, row, next, reason, n)) != 0)
+		return rc;
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	if (why == NULL) {
 		hlc_now(&clk, ts);
 		if (acct_password_set(db, staff_id, hash, (int64_t)ca->valuedouble, ts, next) != 0)
-			REFUSE("credential_changes: cannot store the password");
+			CANNOT_CHECK("credential_changes: cannot store the password");
 		acct_sessions_end(db, staff_id);
 		status_row(db, row, "applied", NULL);
 		audit_outcome(db, row, la, "applied", NULL);
@@ -210,7 +216,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 }
 
 /* staff_id is active staff of Local Area la (its credentials, its own Local
- * Area or its office's). */
+ * Area or its office's): 1, 0 not, -1 unreadable. */
 static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 {
 	static const char sql[] =
@@ -218,15 +224,15 @@ static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 		" WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
 		" s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))";
 	sqlite3_stmt *st = db_stmt(db, sql); /* (every author column of a push) */
-	int ok;
+	int rc;
 
 	if (st == NULL)
-		return 0;
+		return -1;
 	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-	ok = sqlite3_step(st) == SQLITE_ROW;
+	rc = sqlite3_step(st);
 	db_stmt_done(st);
-	return ok;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* named[i]: the string value of the row's member cols[i] (the first one of
@@ -266,6 +272,7 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by", NULL};
 	const table_def *td = schema_table(tbl);
 	const char *v, *named[sizeof staff_cols / sizeof staff_cols[0]] = {NULL};
+	int rc;
 
 	/* The row's staff columns in one pass over its members (a lookup per
 	 * name was a twentieth of a push's work, bench_sync). */
@@ -275,8 +282,10 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	 * row that names one (not a node's to remove). */
 	for (int i = 0; staff_cols[i]; i++) {
 		v = named[i];
-		if (v == NULL || acct_is_admin_account(db, v) == 0)
+		if (v == NULL || (rc = acct_is_admin_account(db, v)) == 0)
 			continue;
+		if (rc < 0)
+			CANNOT_CHECK("%s.%s: cannot read the staff member", tbl, staff_cols[i]);
 		if (op == SQLITE_DELETE)
 			REFUSE("%s: a row naming an administrative account is not a node's to "
 			       "delete",
@@ -306,7 +315,9 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		return 0;
 	for (int i = 0; author_cols[i]; i++) {
 		v = named[i]; /* (author_cols is the head of staff_cols) */
-		if (v && !staff_in_la(db, v, nd->hn_la))
+		if (v && (rc = staff_in_la(db, v, nd->hn_la)) < 0)
+			CANNOT_CHECK("%s.%s: cannot read the staff member", tbl, author_cols[i]);
+		if (v && rc == 0)
 			REFUSE("%s.%s is not staff of the sending node's Local Area", tbl,
 			       author_cols[i]);
 	}
@@ -316,8 +327,10 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 		      size_t n)
 {
-	if (tbl != NULL && trust_check(db, hub_push_node(), tbl, op, row, reason, n) != 0)
-		return -1;
+	int rc;
+
+	if (tbl != NULL && (rc = trust_check(db, hub_push_node(), tbl, op, row, reason, n)) != 0)
+		return rc;
 	if (tbl != NULL && strcmp(tbl, "credential_changes") == 0) {
 		if (op != SQLITE_INSERT)
 			REFUSE("credential_changes: rows are only inserted");

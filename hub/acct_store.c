@@ -184,10 +184,13 @@ int acct_temp_password_set(sqlite3 *db, const char *staff_id, const char *la, co
 
 int acct_verifier_get(sqlite3 *db, const char *staff_id, char out[PASSWORD_VERIFIER_HEX])
 {
+	int rc;
+
 	out[0] = '\0';
-	if (db_text(db, "SELECT verifier FROM staff_verifiers WHERE id=?", staff_id, out,
-		    PASSWORD_VERIFIER_HEX) != 0)
-		return 1;
+	rc = db_text(db, "SELECT verifier FROM staff_verifiers WHERE id=?", staff_id, out,
+		     PASSWORD_VERIFIER_HEX);
+	if (rc != 0)
+		return rc;
 	return strlen(out) == PASSWORD_VERIFIER_HEX - 1 ? 0 : 1;
 }
 

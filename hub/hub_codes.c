@@ -35,6 +35,7 @@
 #include "lib/route.h"
 #include "lib/uuid.h"
 #include "model/privileges.h"
+#include "model/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -619,10 +620,10 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 	const char *list = NULL, *code, *entered = NULL;
 	char day[11] = "", eff[16] = "";
 	sqlite3_stmt *st = NULL;
-	int found = 0;
+	int found = 0, rc;
 
-	if (acct_validate_row(db, tbl, op, row, reason, n) != 0)
-		return -1;
+	if ((rc = acct_validate_row(db, tbl, op, row, reason, n)) != 0)
+		return rc;
 	if (op != SQLITE_INSERT || tbl == NULL || row == NULL || json_str(row, "corrects_id"))
 		return 0;
 	if (strcmp(tbl, "employer_services") == 0) {
@@ -641,25 +642,23 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 	if (list == NULL || code == NULL || entered == NULL)
 		return 0;
 	if (db_prepare(db, &st, "SELECT effective_date FROM code_retirements WHERE list=? AND code=?"
-				" AND effective_date <= ?") != 0) {
-		snprintf(reason, n, "%s: cannot read the code retirements", tbl);
-		return -1;
-	}
+				" AND effective_date <= ?") != 0)
+		CANNOT_CHECK("%s: cannot read the code retirements", tbl);
 	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, entered, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *e = db_col(st, 0);
 
 		found = e != NULL ? 1 : -1;
 		if (e != NULL)
 			snprintf(eff, sizeof eff, "%s", e);
+	} else if (rc != SQLITE_DONE) {
+		found = -1;
 	}
 	sqlite3_finalize(st);
-	if (found < 0) {
-		snprintf(reason, n, "%s: cannot read the code retirements", tbl);
-		return -1;
-	}
+	if (found < 0)
+		CANNOT_CHECK("%s: cannot read the code retirements", tbl);
 	if (found) {
 		snprintf(reason, n, "%s: code %.8s was retired%s%s and cannot be chosen for a new row",
 			 tbl, code, eff[0] ? " on " : "", eff);

@@ -283,7 +283,7 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 	sqlite3_stmt *st = NULL;
 	const char *bwhy = NULL;
 	cJSON *row, *v;
-	int err, has_hlc;
+	int err, has_hlc, rc;
 
 	row = current_row(db, tbl, id, &err);
 	if (err)
@@ -303,8 +303,10 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 	}
 	cJSON_ReplaceItemInObject(row, col, v);
 	why[0] = '\0';
-	if (crm_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, n) != 0) {
+	if ((rc = crm_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, n)) != 0) {
 		cJSON_Delete(row);
+		if (rc == MODEL_CHECK_AGAIN)
+			return -1; /* not the edit's fault: a 500 */
 		if (why[0] == '\0')
 			snprintf(why, n, "the edited row breaks a rule of table '%s'", tbl);
 		return 1;

@@ -74,6 +74,9 @@ static const db_migration hub_migrations[] = {
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
 
+/* The model's "could not check" is the apply's "send it again". */
+_Static_assert(MODEL_CHECK_AGAIN == SYNC_CHECK_AGAIN, "validator codes differ");
+
 int hub_migrate(sqlite3 *db, int demo)
 {
 	/* Domain rules for rows arriving from nodes (before any apply runs). */

@@ -53,19 +53,35 @@ int case_role_decides(const char *kind, const char *role)
 	return 0;
 }
 
-/* Text column of one row by id: 0 found, 1 none, -1 error (db_text). */
-static int col(sqlite3 *db, const char *sql, const char *id, char *out, size_t sz)
-{
-	return db_text(db, sql, id, out, sz);
-}
+/* Inside a check: the text column of one row by id into the array out;
+ * rc gets 0 found or 1 none, and a read that failed ends the check with
+ * CANNOT_CHECK (the push is sent again, the row not held for review). */
+#define COL(rc, tbl, sql, id, out)                                            \
+	do {                                                                  \
+		if (((rc) = db_text(db, (sql), (id), (out), sizeof(out))) < 0) \
+			CANNOT_CHECK("%s: cannot read %s", (tbl), (sql));      \
+	} while (0)
+
+/* Inside a check: the count a prepared statement st (its arguments bound)
+ * answers into cnt, st finalized; a failed read ends the check. */
+#define COUNT(st, cnt, tbl)                                                   \
+	do {                                                                  \
+		int s_ = sqlite3_step(st);                                    \
+		(cnt) = s_ == SQLITE_ROW ? sqlite3_column_int((st), 0) : 0;   \
+		sqlite3_finalize(st);                                         \
+		if (s_ != SQLITE_ROW)                                         \
+			CANNOT_CHECK("%s: cannot count", (tbl));              \
+	} while (0)
 
 static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = json_str(row, "kind"), *tbl = json_str(row, "entry_table");
 	const char *pid = json_str(row, "participant_id"), *eid = json_str(row, "entry_id");
 	char la[64] = "", owner[64] = "";
+	int rc;
 
-	if (col(db, "SELECT local_area_id FROM participants WHERE id=?", pid, la, sizeof la) != 0)
+	COL(rc, "case_approval_requests", "SELECT local_area_id FROM participants WHERE id=?", pid, la);
+	if (rc != 0)
 		REFUSE("case_approval_requests: no such participant");
 	if (json_str(row, "local_area_id") == NULL || strcmp(la, json_str(row, "local_area_id")) != 0)
 		REFUSE("case_approval_requests: participant belongs to another Local Area");
@@ -79,11 +95,12 @@ static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_approval_requests: requested_by is required");
 	if (strcmp(kind, "change") == 0) {
 		/* The entry it changes exists already, and is this participant's. */
-		if (col(db, strcmp(tbl, "case_notes") == 0
-				    ? "SELECT participant_id FROM case_notes WHERE id=?"
-				    : "SELECT participant_id FROM participant_activities WHERE id=?",
-			eid, owner, sizeof owner) != 0 ||
-		    strcmp(owner, pid) != 0)
+		COL(rc, "case_approval_requests",
+		    strcmp(tbl, "case_notes") == 0
+			    ? "SELECT participant_id FROM case_notes WHERE id=?"
+			    : "SELECT participant_id FROM participant_activities WHERE id=?",
+		    eid, owner);
+		if (rc != 0 || strcmp(owner, pid) != 0)
 			REFUSE("case_approval_requests: the changed entry is not this participant's");
 		if (json_str(row, "change_id") == NULL)
 			REFUSE("case_approval_requests: a change names its pending row");
@@ -96,13 +113,15 @@ static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const char *rid = json_str(row, "request_id"), *role = json_str(row, "role");
 	const char *staff = json_str(row, "staff_id"), *dec = json_str(row, "decision");
 	char kind[16] = "", pid[64] = "", by[64] = "", la[64] = "", key[200];
+	static const char tbl[] = "case_approval_decisions";
 	sqlite3_stmt *st;
-	int held = 0, dup = 0;
+	int held = 0, dup = 0, r1, r2, r3, r4;
 
-	if (col(db, "SELECT kind FROM case_approval_requests WHERE id=?", rid, kind, sizeof kind) != 0 ||
-	    col(db, "SELECT participant_id FROM case_approval_requests WHERE id=?", rid, pid, sizeof pid) != 0 ||
-	    col(db, "SELECT requested_by FROM case_approval_requests WHERE id=?", rid, by, sizeof by) != 0 ||
-	    col(db, "SELECT local_area_id FROM case_approval_requests WHERE id=?", rid, la, sizeof la) != 0)
+	COL(r1, tbl, "SELECT kind FROM case_approval_requests WHERE id=?", rid, kind);
+	COL(r2, tbl, "SELECT participant_id FROM case_approval_requests WHERE id=?", rid, pid);
+	COL(r3, tbl, "SELECT requested_by FROM case_approval_requests WHERE id=?", rid, by);
+	COL(r4, tbl, "SELECT local_area_id FROM case_approval_requests WHERE id=?", rid, la);
+	if (r1 || r2 || r3 || r4)
 		REFUSE("case_approval_decisions: no such request");
 	if (json_str(row, "participant_id") == NULL || strcmp(pid, json_str(row, "participant_id")) != 0 ||
 	    json_str(row, "local_area_id") == NULL || strcmp(la, json_str(row, "local_area_id")) != 0)
@@ -118,26 +137,22 @@ static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	snprintf(key, sizeof key, "%s:%s", staff, role);
 	if (db_prepare(db, &st, "SELECT count(*) FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
 				" WHERE r.id=?1 AND r.active=1 AND r.local_area_id=?2 AND s.active=1") != 0)
-		REFUSE("case_approval_decisions: cannot read the approver roles");
+		CANNOT_CHECK("case_approval_decisions: cannot read the approver roles");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		held = sqlite3_column_int(st, 0) > 0;
-	sqlite3_finalize(st);
+	COUNT(st, held, tbl);
 	if (!held)
 		REFUSE("case_approval_decisions: the staff account does not hold that approver role");
 	/* Used once: one decision per role, and per person (three approvals
 	 * are three different accounts). */
 	if (db_prepare(db, &st, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?1"
 				" AND (role=?2 OR staff_id=?4) AND id<>?3") != 0)
-		REFUSE("case_approval_decisions: cannot read decisions");
+		CANNOT_CHECK("case_approval_decisions: cannot read decisions");
 	sqlite3_bind_text(st, 1, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, json_str(row, "id"), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, staff, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		dup = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	COUNT(st, dup, tbl);
 	if (dup)
 		REFUSE("case_approval_decisions: that role, or that person, has already decided this request");
 	return 0;
@@ -158,38 +173,35 @@ int case_approvals_check_backdate(sqlite3 *db, const char *tbl, const char *id, 
 {
 	char kind[16] = "", eid[64] = "", edate[16] = "", owner[64] = "";
 	sqlite3_stmt *st;
-	int used = 0;
+	int used = 0, rc;
 
 	if (approval_id == NULL)
 		REFUSE("%s: dates 31 to 90 days back need an approval request", tbl);
-	if (col(db, "SELECT kind FROM case_approval_requests WHERE id=?", approval_id, kind,
-		sizeof kind) == 0) {
-		col(db, "SELECT entry_id FROM case_approval_requests WHERE id=?", approval_id, eid, sizeof eid);
-		col(db, "SELECT entry_date FROM case_approval_requests WHERE id=?", approval_id, edate,
-		    sizeof edate);
-		col(db, "SELECT participant_id FROM case_approval_requests WHERE id=?", approval_id, owner,
-		    sizeof owner);
+	COL(rc, tbl, "SELECT kind FROM case_approval_requests WHERE id=?", approval_id, kind);
+	if (rc == 0) {
+		COL(rc, tbl, "SELECT entry_id FROM case_approval_requests WHERE id=?", approval_id, eid);
+		COL(rc, tbl, "SELECT entry_date FROM case_approval_requests WHERE id=?", approval_id,
+		    edate);
+		COL(rc, tbl, "SELECT participant_id FROM case_approval_requests WHERE id=?", approval_id,
+		    owner);
 		if (strcmp(kind, "backdate") != 0 || strcmp(eid, id) != 0 || strcmp(edate, date) != 0 ||
 		    strcmp(owner, pid) != 0)
 			REFUSE("%s: the approval request is for another entry or date", tbl);
 		return 0;
 	}
 	/* An approval recorded before approvals were requests: once only. */
-	if (col(db, "SELECT participant_id FROM backdate_approvals WHERE id=?", approval_id, owner,
-		sizeof owner) != 0 ||
-	    strcmp(owner, pid) != 0)
+	COL(rc, tbl, "SELECT participant_id FROM backdate_approvals WHERE id=?", approval_id, owner);
+	if (rc != 0 || strcmp(owner, pid) != 0)
 		REFUSE("%s: the backdating approval is not recorded", tbl);
 	if (db_prepare(db, &st, strcmp(tbl, "case_notes") == 0
 					? "SELECT count(*) FROM case_notes WHERE approval_id=?1 AND id<>?2"
 					  " AND amends_id IS NULL"
 					: "SELECT count(*) FROM participant_activities WHERE approval_id=?1"
 					  " AND id<>?2 AND corrects_id IS NULL") != 0)
-		REFUSE("%s: cannot read approvals", tbl);
+		CANNOT_CHECK("%s: cannot read approvals", tbl);
 	sqlite3_bind_text(st, 1, approval_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		used = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	COUNT(st, used, tbl);
 	if (used)
 		REFUSE("%s: that approval was already used (an approval is used once)", tbl);
 	return 0;

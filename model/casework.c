@@ -536,7 +536,7 @@ static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *rea
 	int rc = participant_of(db, js(row, "participant_id"), la, state);
 
 	if (rc < 0)
-		REFUSE("%s: cannot read participants", tbl);
+		CANNOT_CHECK("%s: cannot read participants", tbl);
 	if (rc == 0)
 		REFUSE("%s: no such participant", tbl);
 	if (js(row, "local_area_id") == NULL || strcmp(la, js(row, "local_area_id")) != 0)
@@ -547,22 +547,34 @@ static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *rea
 }
 
 /* 1 when date lies before the participant's registration date (no entry
- * may: SLO policy), else 0. */
+ * may: SLO policy), else 0; -1 when it could not be read. */
 static int before_registration(sqlite3 *db, const char *pid, const char *date)
 {
 	char reg[16] = "";
+	int rc = db_text(db, "SELECT registered_date FROM participants WHERE id=?", pid, reg,
+			 sizeof reg);
 
-	if (db_text(db, "SELECT registered_date FROM participants WHERE id=?", pid, reg,
-		    sizeof reg) != 0)
-		return 0;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	return strcmp(date, reg) < 0;
 }
+
+/* Inside a check: refuse an entry dated (what) before the registration. */
+#define NOT_BEFORE_REGISTRATION(tbl, what, date)                                        \
+	do {                                                                            \
+		int br_ = before_registration(db, js(row, "participant_id"), (date));   \
+		if (br_ < 0)                                                            \
+			CANNOT_CHECK("%s: cannot read the participant", (tbl));         \
+		if (br_)                                                                \
+			REFUSE("%s: %s is before the participant's registration", (tbl), \
+			       (what));                                                 \
+	} while (0)
 
 static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = js(row, "ssn_kind"), *state = js(row, "exit_state");
 	sqlite3_stmt *st;
-	int exits = 0;
+	int exits = 0, rc;
 
 	if (op == SQLITE_DELETE)
 		REFUSE("participants: rows are never deleted");
@@ -595,11 +607,13 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 		REFUSE("participants: closure_form_date is not a date");
 	if (strcmp(state, "active") == 0) {
 		if (db_prepare(db, &st, "SELECT count(*) FROM participant_exits WHERE participant_id=?") != 0)
-			REFUSE("participants: cannot read exits");
+			CANNOT_CHECK("participants: cannot read exits");
 		sqlite3_bind_text(st, 1, js(row, "id"), -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			exits = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW)
+			CANNOT_CHECK("participants: cannot read exits");
 		if (exits > 0)
 			REFUSE("participants: the case has exited; an exit cannot be reversed");
 	}
@@ -639,13 +653,13 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	case_backdate b;
 	int days, rc;
 
-	if (check_owner(db, "participant_activities", row, reason, n) != 0)
-		return -1;
+	if ((rc = check_owner(db, "participant_activities", row, reason, n)) != 0)
+		return rc;
 	if (list == NULL || (strcmp(list, "activity") != 0 && strcmp(list, "followup") != 0))
 		REFUSE("participant_activities: code_list must be activity or followup");
 	rc = code_row(db, list, js(row, "code"), NULL, 0);
 	if (rc < 0)
-		REFUSE("participant_activities: cannot read the code list");
+		CANNOT_CHECK("participant_activities: cannot read the code list");
 	if (rc == 0)
 		REFUSE("participant_activities: unknown %s code", list);
 	if (json_valid_date(start) != 0 || json_valid_date(entered) != 0)
@@ -666,7 +680,7 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		const char *why;
 		if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
 			    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
-			REFUSE("participant_activities: cannot read exits");
+			CANNOT_CHECK("participant_activities: cannot read exits");
 		why = case_code_allowed(exit_date[0] && strcmp(entered, exit_date) >= 0,
 					strcmp(list, "followup") == 0);
 		if (why)
@@ -677,27 +691,32 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		if (b == CASE_BD_TOO_OLD || b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
 			REFUSE("participant_activities: start_date: %s", case_backdate_msg(b));
 		if (b == CASE_BD_NEEDS_APPROVAL &&
-		    case_approvals_check_backdate(db, "participant_activities", js(row, "id"),
-						  js(row, "participant_id"), start, appr, reason, n) != 0)
-			return -1;
+		    (rc = case_approvals_check_backdate(db, "participant_activities", js(row, "id"),
+							js(row, "participant_id"), start, appr, reason,
+							n)) != 0)
+			return rc;
 		if (jint(row, "backdate_days") != days)
 			REFUSE("participant_activities: backdate_days does not match the dates");
-		if (before_registration(db, js(row, "participant_id"), start))
-			REFUSE("participant_activities: start_date is before the participant's registration");
+		NOT_BEFORE_REGISTRATION("participant_activities", "start_date", start);
 	} else {
 		char owner[64] = "";
 		const char *cr = js(row, "change_request_id");
-		if (db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
-			    js(row, "corrects_id"), owner, sizeof owner) != 0 ||
-		    strcmp(owner, js(row, "participant_id")) != 0)
+		if ((rc = db_text(db, "SELECT participant_id FROM participant_activities WHERE id=?",
+				  js(row, "corrects_id"), owner, sizeof owner)) < 0)
+			CANNOT_CHECK("participant_activities: cannot read activities");
+		if (rc > 0 || strcmp(owner, js(row, "participant_id")) != 0)
 			REFUSE("participant_activities: the corrected activity is not this participant's");
 		if (cr) {
 			char cid[64] = "", eid[64] = "";
-			if (db_text(db, "SELECT coalesce(change_id, '') FROM case_approval_requests WHERE"
-					" id=? AND kind='change'", cr, cid, sizeof cid) != 0 ||
-			    db_text(db, "SELECT entry_id FROM case_approval_requests WHERE id=?", cr, eid,
-				    sizeof eid) != 0 ||
-			    strcmp(cid, js(row, "id")) != 0 || strcmp(eid, js(row, "corrects_id")) != 0)
+			int r1 = db_text(db, "SELECT coalesce(change_id, '') FROM case_approval_requests"
+					     " WHERE id=? AND kind='change'", cr, cid, sizeof cid);
+			int r2 = r1 < 0 ? -1
+					: db_text(db, "SELECT entry_id FROM case_approval_requests WHERE id=?",
+						  cr, eid, sizeof eid);
+			if (r1 < 0 || r2 < 0)
+				CANNOT_CHECK("participant_activities: cannot read help requests");
+			if (r1 > 0 || r2 > 0 || strcmp(cid, js(row, "id")) != 0 ||
+			    strcmp(eid, js(row, "corrects_id")) != 0)
 				REFUSE("participant_activities: the help request is for another change");
 		}
 	}
@@ -707,9 +726,10 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = js(row, "kind"), *act = js(row, "activity_id");
+	int rc;
 
-	if (check_owner(db, "case_notes", row, reason, n) != 0)
-		return -1;
+	if ((rc = check_owner(db, "case_notes", row, reason, n)) != 0)
+		return rc;
 	if (!case_text_visible(js(row, "body")) || !case_text_visible(js(row, "subject")))
 		REFUSE("case_notes: subject and body are required (white space alone is no text)");
 	if (json_valid_date(js(row, "contact_date")) != 0 ||
@@ -725,12 +745,11 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		if (b == CASE_BD_TOO_OLD)
 			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
 		if (b == CASE_BD_NEEDS_APPROVAL && js(row, "approval_id") &&
-		    case_approvals_check_backdate(db, "case_notes", js(row, "id"), js(row, "participant_id"),
-						  js(row, "contact_date"), js(row, "approval_id"), reason,
-						  n) != 0)
-			return -1;
-		if (before_registration(db, js(row, "participant_id"), js(row, "contact_date")))
-			REFUSE("case_notes: contact_date is before the participant's registration");
+		    (rc = case_approvals_check_backdate(db, "case_notes", js(row, "id"),
+							js(row, "participant_id"), js(row, "contact_date"),
+							js(row, "approval_id"), reason, n)) != 0)
+			return rc;
+		NOT_BEFORE_REGISTRATION("case_notes", "contact_date", js(row, "contact_date"));
 	}
 	if (kind == NULL || (strcmp(kind, "standalone") != 0 && strcmp(kind, "activity") != 0))
 		REFUSE("case_notes: kind must be standalone or activity");
@@ -743,15 +762,19 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			REFUSE("case_notes: an activity note names its activity");
 		if (db_prepare(db, &st, "SELECT code, code_list, start_date FROM participant_activities"
 					" WHERE id=? AND participant_id=?") != 0)
-			REFUSE("case_notes: cannot read activities");
+			CANNOT_CHECK("case_notes: cannot read activities");
 		sqlite3_bind_text(st, 1, act, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, js(row, "participant_id"), -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			CANNOT_CHECK("case_notes: cannot read activities");
+		}
+		if (rc == SQLITE_ROW) {
 			const char *c[3];
 
 			if (db_cols(st, c, 3) != 0) {
 				sqlite3_finalize(st);
-				REFUSE("case_notes: cannot read activities");
+				CANNOT_CHECK("case_notes: cannot read activities");
 			}
 			found = 1;
 			snprintf(code, sizeof code, "%s", c[0]);
@@ -761,7 +784,9 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		sqlite3_finalize(st);
 		if (!found)
 			REFUSE("case_notes: no such activity of this participant");
-		if (code_row(db, list, code, title, sizeof title) != 1)
+		if ((rc = code_row(db, list, code, title, sizeof title)) < 0)
+			CANNOT_CHECK("case_notes: cannot read the code list");
+		if (rc == 0)
 			REFUSE("case_notes: the activity's code is unknown");
 		bad = case_activity_note_check(js(row, "subject"), js(row, "contact_date"), code,
 					       title, start);
@@ -774,15 +799,17 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	}
 	if (js(row, "amends_id")) {
 		char la[64] = "";
-		if (db_text(db, "SELECT participant_id FROM case_notes WHERE id=?", js(row, "amends_id"),
-			    la, sizeof la) != 0 ||
-		    strcmp(la, js(row, "participant_id")) != 0)
+		if ((rc = db_text(db, "SELECT participant_id FROM case_notes WHERE id=?",
+				  js(row, "amends_id"), la, sizeof la)) < 0)
+			CANNOT_CHECK("case_notes: cannot read notes");
+		if (rc > 0 || strcmp(la, js(row, "participant_id")) != 0)
 			REFUSE("case_notes: the amended note is not this participant's");
 		/* Its Help Request (issue 15), when it names one, is for this
 		 * note's original. */
-		if (db_text(db, "SELECT entry_id FROM case_approval_requests WHERE change_id=?"
-				" AND kind='change'", js(row, "id"), la, sizeof la) == 0 &&
-		    strcmp(la, js(row, "amends_id")) != 0)
+		if ((rc = db_text(db, "SELECT entry_id FROM case_approval_requests WHERE change_id=?"
+				      " AND kind='change'", js(row, "id"), la, sizeof la)) < 0)
+			CANNOT_CHECK("case_notes: cannot read help requests");
+		if (rc == 0 && strcmp(la, js(row, "amends_id")) != 0)
 			REFUSE("case_notes: the help request is for another note");
 	}
 	return 0;
@@ -799,8 +826,8 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	char exit_date[16] = "";
 	int bad;
 
-	if (check_owner(db, "case_forms", row, reason, n) != 0)
-		return -1;
+	if ((bad = check_owner(db, "case_forms", row, reason, n)) != 0)
+		return bad;
 	if (case_form_fields(kind) == NULL)
 		REFUSE("case_forms: kind must be closure, followup, followup_declined or skill_gain");
 	if (json_valid_date(date) != 0 || json_valid_date(js(row, "entered_date")) != 0 ||
@@ -808,8 +835,7 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_forms: form_date must be a date, not after the date it was entered");
 	if (!entry_time_ok(js(row, "entered_date"), jint(row, "entered_at")))
 		REFUSE("case_forms: entered_at does not match entered_date or is in the future");
-	if (before_registration(db, js(row, "participant_id"), date))
-		REFUSE("case_forms: form_date is before the participant's registration");
+	NOT_BEFORE_REGISTRATION("case_forms", "form_date", date);
 	fields = js(row, "fields") ? cJSON_Parse(js(row, "fields")) : NULL;
 	bad = case_form_check(kind, fields, NULL, NULL);
 	cJSON_Delete(fields);
@@ -817,7 +843,7 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_forms: every field must be filled in (N/A where it does not apply)");
 	if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
 		    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
-		REFUSE("case_forms: cannot read exits");
+		CANNOT_CHECK("case_forms: cannot read exits");
 	/* A measurable skill gain is one of participation: on or before the
 	 * exit date. */
 	if (strcmp(kind, "skill_gain") == 0 && exit_date[0] && strcmp(date, exit_date) > 0)
@@ -857,8 +883,9 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 			return check_activity(db, row, reason, n);
 		if (strcmp(tbl, "case_notes") == 0)
 			return check_note(db, row, reason, n);
-		if (check_owner(db, tbl, row, reason, n) != 0)
-			return -1;
+		int rc = check_owner(db, tbl, row, reason, n);
+		if (rc != 0)
+			return rc;
 		if (strcmp(tbl, "backdate_approvals") == 0) {
 			if (!nonempty(js(row, "program_manager")) || !nonempty(js(row, "wdb_director")) ||
 			    !nonempty(js(row, "edd_approver")))
@@ -878,7 +905,9 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 int model_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			   size_t n)
 {
-	if (crm_hub_validate_row(db, tbl, op, row, reason, n) != 0)
-		return -1;
+	int rc = crm_hub_validate_row(db, tbl, op, row, reason, n);
+
+	if (rc != 0)
+		return rc;
 	return case_hub_validate_row(db, tbl, op, row, reason, n);
 }

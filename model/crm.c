@@ -575,6 +575,7 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	const char *norm = jstr(row, "normalized_name"), *zip = jstr(row, "zip");
 	const char *edd = jstr(row, "edd_account_number"), *id = jstr(row, "id");
 	char want[CRM_NORM_MAX], z5[6];
+	int rc;
 
 	if (crm_valid_account_type(type) != 0)
 		REFUSE("employers: account_type must be lead or recruiting");
@@ -599,8 +600,8 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	    strcmp(jstr(row, "vetting_status"), "approved") != 0 &&
 	    strcmp(jstr(row, "vetting_status"), "locked") != 0)
 		REFUSE("employers: vetting_status must be pending, approved or locked");
-	if (crm__hub_check_vetting(db, row, reason, n) != 0)
-		return -1;
+	if ((rc = crm__hub_check_vetting(db, row, reason, n)) != 0)
+		return rc;
 	if (strcmp(type, CRM_LEAD) == 0 && !crm_has_mkt_prefix(jstr(row, "username")))
 		REFUSE("employers: a marketing lead's user name keeps the MKT prefix until conversion");
 	if (strcmp(type, CRM_RECRUITING) == 0) {
@@ -623,14 +624,13 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		 * is held for review instead. */
 		const char *other = jstr(row, "duplicate_of");
 		char back[64] = "";
-		int rc;
 
 		if (strcmp(other, id) == 0)
 			REFUSE("employers: an employer cannot be a duplicate of itself");
 		rc = db_text(db, "SELECT coalesce(duplicate_of, '') FROM employers WHERE id=?", other,
 			     back, sizeof back);
 		if (rc < 0)
-			REFUSE("employers: cannot read the employer it duplicates");
+			CANNOT_CHECK("employers: cannot read the employer it duplicates");
 		if (rc == 0 && strcmp(back, id) == 0)
 			REFUSE("employers: marked as a duplicate of %.40s, which is already marked as a"
 			       " duplicate of this one (one of the two must stay)", other);
@@ -640,7 +640,7 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		const char *h = jstr(row, "updated_hlc");
 		snprintf(hlc, sizeof hlc, "%s", h ? h : "");
 		if (crm_flag_duplicates(db, id, hlc, (int64_t)time(NULL) * 1000) < 0)
-			REFUSE("employers: duplicate check failed");
+			CANNOT_CHECK("employers: duplicate check failed");
 	}
 	return 0;
 }
@@ -650,18 +650,20 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const char *code = jstr(row, "code"), *field;
 	char msg[160];
 	sqlite3_stmt *st;
-	int found = 0, sysgen = 0;
+	int found = 0, sysgen = 0, rc;
 
 	if (code == NULL)
 		REFUSE("employer_services: code is required");
 	if (db_prepare(db, &st, "SELECT system_generated FROM employer_activity_codes WHERE code=?") != 0)
-		REFUSE("employer_services: cannot read the code list");
+		CANNOT_CHECK("employer_services: cannot read the code list");
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		found = 1;
 		sysgen = sqlite3_column_int(st, 0);
 	}
 	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		CANNOT_CHECK("employer_services: cannot read the code list");
 	if (!found)
 		REFUSE("employer_services: unknown activity code");
 	/* Nodes never write system-generated codes; retired codes are checked
@@ -689,16 +691,18 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 		REFUSE("work_items: due_date is not a date");
 	if (assignee) {
 		sqlite3_stmt *st;
-		int exists = 0, active = 0, wg = 0;
+		int exists = 0, active = 0, wg = 0, rc;
 		if (db_prepare(db, &st, "SELECT active, crm_work_group FROM staff WHERE id=?") != 0)
-			REFUSE("work_items: cannot read staff");
+			CANNOT_CHECK("work_items: cannot read staff");
 		sqlite3_bind_text(st, 1, assignee, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			exists = 1;
 			active = sqlite3_column_int(st, 0);
 			wg = sqlite3_column_int(st, 1);
 		}
 		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			CANNOT_CHECK("work_items: cannot read staff");
 		/* A deactivation that crossed an offline assignment is not the
 		 * office's fault: only refuse staff the hub has never heard of or
 		 * who are outside the work group. */
@@ -742,23 +746,19 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 		snprintf(reason, n, "employer_attachments: employer_id is required");
 		return -1;
 	}
-	if ((e = employer_exists(db, emp)) != 1) {
-		snprintf(reason, n, "employer_attachments: %s",
-			 e < 0 ? "cannot read employers" : "no such employer");
-		return -1;
-	}
+	if ((e = employer_exists(db, emp)) < 0)
+		CANNOT_CHECK("employer_attachments: cannot read employers");
+	if (e != 1)
+		REFUSE("employer_attachments: no such employer");
 	if (db_prepare(db, &st, "SELECT typeof(data), data, typeof(size), size, uploaded_at"
-				" FROM employer_attachments WHERE id=?") != 0) {
-		snprintf(reason, n, "employer_attachments: cannot read the row");
-		return -1;
-	}
+				" FROM employer_attachments WHERE id=?") != 0)
+		CANNOT_CHECK("employer_attachments: cannot read the row");
 	sqlite3_bind_text(st, 1, jstr(row, "id"), -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	/* the row was just stored: not finding it is a failure of ours */
+	if (sqlite3_step(st) != SQLITE_ROW || (dtype = db_col(st, 0)) == NULL ||
+	    (stype = db_col(st, 2)) == NULL) {
 		snprintf(reason, n, "employer_attachments: cannot read the row");
-		goto out;
-	}
-	if ((dtype = db_col(st, 0)) == NULL || (stype = db_col(st, 2)) == NULL) {
-		snprintf(reason, n, "employer_attachments: cannot read the row");
+		ret = MODEL_CHECK_AGAIN;
 		goto out;
 	}
 	if (strcmp(dtype, "blob") != 0) {
@@ -769,6 +769,7 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 	len = sqlite3_column_bytes(st, 1);
 	if (data == NULL && len > 0) {
 		snprintf(reason, n, "employer_attachments: cannot read the row");
+		ret = MODEL_CHECK_AGAIN;
 		goto out;
 	}
 	field = crm_attach_check(NULL, data, (size_t)len, &t, &status, msg, sizeof msg);
@@ -788,6 +789,7 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 	}
 	if (crypto_sha256(data, (size_t)len, dg) != 0) {
 		snprintf(reason, n, "employer_attachments: cannot hash the bytes");
+		ret = MODEL_CHECK_AGAIN;
 		goto out;
 	}
 	crypto_hex(dg, sizeof dg, hex);
@@ -829,7 +831,7 @@ static int check_withdrawal(sqlite3 *db, int op, const cJSON *row, char *reason,
 	rc = db_text(db, "SELECT employer_id FROM employer_attachments WHERE id=?", att, of,
 		     sizeof of);
 	if (rc < 0)
-		REFUSE("employer_attachment_withdrawals: cannot read attachments");
+		CANNOT_CHECK("employer_attachment_withdrawals: cannot read attachments");
 	if (rc > 0)
 		REFUSE("employer_attachment_withdrawals: no such attachment");
 	if (strcmp(of, emp) != 0)

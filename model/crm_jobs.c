@@ -82,33 +82,40 @@ static int64_t num(const cJSON *row, const char *k, int64_t def)
 }
 
 /* The staff member's privileges at the hub, or 0 when unknown. */
-static unsigned staff_privs(sqlite3 *db, const char *id)
+/* The privileges of staff member id into *bits (none when unknown): 0, or
+ * -1 when they could not be read. */
+static int staff_privs(sqlite3 *db, const char *id, unsigned *bits)
 {
 	sqlite3_stmt *st;
 	const char *c[3];
-	unsigned bits = 0;
+	int rc, ret = 0;
 
-	if (id == NULL ||
-	    db_prepare(db, &st, "SELECT privilege_group, priv_add, priv_remove FROM staff WHERE id=?") != 0)
-		return 0;
+	*bits = 0;
+	if (db_prepare(db, &st, "SELECT privilege_group, priv_add, priv_remove FROM staff WHERE id=?") != 0)
+		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && db_cols(st, c, 3) == 0) /* else none */
-		bits = priv_effective(c[0], c[1], c[2]);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = db_cols(st, c, 3) == 0 ? (*bits = priv_effective(c[0], c[1], c[2]), 0) : -1;
+	else if (rc != SQLITE_DONE)
+		ret = -1;
 	sqlite3_finalize(st);
-	return bits;
+	return ret;
 }
 
 int crm__hub_check_vetting(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *vs = json_str(row, "vetting_status"), *by = json_str(row, "vetted_by");
 	char msg[160];
+	unsigned privs;
 
 	if (vs == NULL || strcmp(vs, "pending") == 0)
 		return 0;
 	if (by == NULL)
 		REFUSE("employers: a vetting result names who recorded it (vetted_by)");
-	if (crm_vetter_check(by, json_str(row, "converted_by"),
-			     (staff_privs(db, by) & PRIV_VETTING) != 0, msg, sizeof msg))
+	if (staff_privs(db, by, &privs) != 0)
+		CANNOT_CHECK("employers: cannot read the privileges of vetted_by");
+	if (crm_vetter_check(by, json_str(row, "converted_by"), (privs & PRIV_VETTING) != 0, msg,
+			     sizeof msg))
 		REFUSE("employers: vetted_by: %s", msg);
 	if (strcmp(vs, "locked") == 0 &&
 	    (json_str(row, "vetting_reason") == NULL || json_str(row, "vetting_reason")[0] == '\0'))
@@ -116,7 +123,8 @@ int crm__hub_check_vetting(sqlite3 *db, const cJSON *row, char *reason, size_t n
 	return 0;
 }
 
-/* The account type of employer id at the hub into type: 0, or -1 with reason. */
+/* The account type of employer id at the hub into type: 0, or -1 / -2
+ * (MODEL_CHECK_AGAIN) with reason. */
 static int employer_type(sqlite3 *db, const char *tbl, const char *id, char *type, size_t tlen,
 			 char *reason, size_t n)
 {
@@ -125,20 +133,23 @@ static int employer_type(sqlite3 *db, const char *tbl, const char *id, char *typ
 	if (id == NULL)
 		REFUSE("%s: employer_id is required", tbl);
 	rc = db_text(db, "SELECT account_type FROM employers WHERE id=?", id, type, tlen);
-	if (rc != 0)
-		REFUSE("%s: %s", tbl, rc < 0 ? "cannot read employers" : "no such employer");
+	if (rc < 0)
+		CANNOT_CHECK("%s: cannot read employers", tbl);
+	if (rc > 0)
+		REFUSE("%s: no such employer", tbl);
 	return 0;
 }
 
 int crm__hub_check_lead_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	char type[16];
+	int rc;
 
 	if (!crm_recruiting_only_code(json_str(row, "code")) || num(row, "voided", 0))
 		return 0;
-	if (employer_type(db, "employer_services", json_str(row, "employer_id"), type, sizeof type,
-			  reason, n) != 0)
-		return -1;
+	if ((rc = employer_type(db, "employer_services", json_str(row, "employer_id"), type,
+				sizeof type, reason, n)) != 0)
+		return rc;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("employer_services: %s is for recruiting employers only, not marketing leads",
 		       json_str(row, "code"));
@@ -149,15 +160,20 @@ int crm__hub_check_lead_work_item(sqlite3 *db, const cJSON *row, char *reason, s
 {
 	char cat[128], type[16];
 	const char *emp = json_str(row, "employer_id");
+	int rc;
 
 	if (emp == NULL || json_str(row, "category_id") == NULL)
 		return 0;
-	if (db_text(db, "SELECT name FROM work_item_categories WHERE id=?",
-		     json_str(row, "category_id"), cat, sizeof cat) != 0 ||
-	    !crm_is_job_order_category(cat))
+	rc = db_text(db, "SELECT name FROM work_item_categories WHERE id=?",
+		     json_str(row, "category_id"), cat, sizeof cat);
+	if (rc < 0)
+		CANNOT_CHECK("work_items: cannot read the categories");
+	if (rc > 0 || !crm_is_job_order_category(cat))
 		return 0;
-	if (db_text(db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type) == 0 &&
-	    strcmp(type, CRM_RECRUITING) != 0)
+	rc = db_text(db, "SELECT account_type FROM employers WHERE id=?", emp, type, sizeof type);
+	if (rc < 0)
+		CANNOT_CHECK("work_items: cannot read employers");
+	if (rc == 0 && strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("work_items: a Job Order work item is for recruiting employers only");
 	return 0;
 }
@@ -169,6 +185,7 @@ static int check_job_order(sqlite3 *db, int op, const cJSON *row, char *reason, 
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(row, "wage");
 	char type[16];
 	int64_t openings = num(row, "openings", 0);
+	int rc;
 
 	if (op == SQLITE_DELETE)
 		REFUSE("job_orders: rows are never deleted (set close_date)");
@@ -186,9 +203,9 @@ static int check_job_order(sqlite3 *db, int op, const cJSON *row, char *reason, 
 		REFUSE("job_orders: open_date is not a date");
 	if (close && (json_valid_date(close) != 0 || strcmp(close, open) < 0))
 		REFUSE("job_orders: close_date must be a date on or after open_date");
-	if (employer_type(db, "job_orders", json_str(row, "employer_id"), type, sizeof type, reason,
-			  n) != 0)
-		return -1;
+	if ((rc = employer_type(db, "job_orders", json_str(row, "employer_id"), type, sizeof type,
+				reason, n)) != 0)
+		return rc;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("job_orders: marketing leads do not post job orders");
 	return 0;
@@ -200,6 +217,7 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	const char *pid = json_str(row, "participant_id"), *la = json_str(row, "local_area_id");
 	const char *date = json_str(row, "referral_date");
 	char of[128], pla[128], type[16];
+	int rc;
 
 	if (op != SQLITE_INSERT)
 		REFUSE("job_referrals: rows are only inserted (append-only)");
@@ -208,15 +226,20 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		       " are required");
 	if (date == NULL || json_valid_date(date) != 0)
 		REFUSE("job_referrals: referral_date is not a date");
-	if (db_text(db, "SELECT employer_id FROM job_orders WHERE id=?", jo, of, sizeof of) != 0)
+	if ((rc = db_text(db, "SELECT employer_id FROM job_orders WHERE id=?", jo, of, sizeof of)) < 0)
+		CANNOT_CHECK("job_referrals: cannot read job orders");
+	if (rc > 0)
 		REFUSE("job_referrals: no such job order");
 	if (strcmp(of, emp) != 0)
 		REFUSE("job_referrals: the job order belongs to another employer");
-	if (employer_type(db, "job_referrals", emp, type, sizeof type, reason, n) != 0)
-		return -1;
+	if ((rc = employer_type(db, "job_referrals", emp, type, sizeof type, reason, n)) != 0)
+		return rc;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("job_referrals: job referrals are for recruiting employers only");
-	if (db_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla, sizeof pla) != 0)
+	if ((rc = db_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla,
+			  sizeof pla)) < 0)
+		CANNOT_CHECK("job_referrals: cannot read participants");
+	if (rc > 0)
 		REFUSE("job_referrals: no such participant");
 	if (strcmp(pla, la) != 0)
 		REFUSE("job_referrals: local_area_id is not the participant's");

@@ -65,6 +65,16 @@ typedef struct schema_module {
 		return -1;                        \
 	} while (0)
 
+/* The same when the check itself failed (out of memory, an I/O error): not
+ * the row's fault, so it is not held for review; the hub rolls the push back
+ * and the node sends it again (sync_row_validator's SYNC_CHECK_AGAIN). */
+#define MODEL_CHECK_AGAIN (-2)
+#define CANNOT_CHECK(...)                         \
+	do {                                      \
+		snprintf(reason, n, __VA_ARGS__); \
+		return MODEL_CHECK_AGAIN;         \
+	} while (0)
+
 /* All modules, NULL-terminated list of pointers. */
 extern const schema_module *const schema_modules[];
 

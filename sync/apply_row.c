@@ -367,9 +367,14 @@ int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_val
 	val_ts = &tc->tc_ts;
 	val_nv = nv;
 	val_all = op == SQLITE_INSERT && nv == NULL;
-	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why) == 0
-		      ? A_OK
-		      : sync__refuse(a, "domain rule: %s", why[0] ? why : "row refused");
+	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why);
+	if (ret == SYNC_CHECK_AGAIN) {
+		log_warnx("cannot check a row of %s (%s): the push is refused, to be sent again",
+			  tc->tc_ts.ts_td->td_name, why[0] ? why : "no reason");
+		ret = A_ERROR;
+	} else {
+		ret = ret == 0 ? A_OK : sync__refuse(a, "domain rule: %s", why[0] ? why : "row refused");
+	}
 	val_ts = NULL;
 	val_nv = NULL;
 	val_all = 0;

@@ -234,9 +234,14 @@ int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope 
  * BLOB columns omitted; for a DELETE, the row being deleted).  The row is
  * borrowed for the call and read only (the grouped apply builds it in an
  * arena: cJSON_Delete or any edit of it is undefined).  Return 0 to accept, or -1 with a short reason
- * (NUL-terminated, at most n bytes) to quarantine the whole entry.  Set it
+ * (NUL-terminated, at most n bytes) to quarantine the whole entry, or
+ * SYNC_CHECK_AGAIN when the check itself failed (out of memory, an I/O
+ * error): that is not the row's fault, so nothing is held for review; the
+ * apply fails as on any error of the hub's, the push is rolled back and the
+ * node sends it again.  Set it
  * once at start-up, before any apply runs (not synchronised); NULL = none.
  */
+#define SYNC_CHECK_AGAIN (-2)
 typedef int (*sync_row_validator)(sqlite3 *db, const char *tbl, int op,
 				  const struct cJSON *row, char *reason, size_t n);
 void sync_set_validator(sync_row_validator fn);

@@ -336,6 +336,67 @@ static void test_batch_validator_refusal(void **state)
 	batch_vs_one_by_one(1);
 }
 
+/* Cannot check the check-in named "Two" (as a check whose read failed). */
+static int cannot_check_two(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			    size_t n)
+{
+	return st_refuse_visitor(db, tbl, op, row, reason, n, "Two", 1, "cannot read") != 0
+		       ? SYNC_CHECK_AGAIN
+		       : 0;
+}
+
+/*
+ * A check that could not run (SYNC_CHECK_AGAIN) fails the apply, one by one
+ * and grouped, as any failure of the hub's does (the push is rolled back
+ * and the node sends it again); nothing is held for review.  Once the
+ * check can run, the same entries apply as they would have.
+ */
+static void test_cannot_check_is_sent_again(void **state)
+{
+	sqlite3 *h1 = open_db(1), *h2 = open_db(1);
+	sync_apply_cache *c = sync_apply_cache_new(h2);
+	sync_entry es[MAXE];
+	sync_apply_result r[MAXE];
+	int failed1 = 0, failed2 = 0;
+
+	(void)state;
+	assert_non_null(c);
+	workload();
+	sync_set_validator(cannot_check_two);
+	for (int i = 0; i < nents; i++) {
+		sync_entry e = {ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
+		es[i] = e;
+		assert_int_equal(db_exec(h1, "BEGIN IMMEDIATE"), 0);
+		if (sync_hub_apply(h1, ents[i].sc, &e, &r[i]) != 0) {
+			failed1++;
+			assert_int_equal(db_exec(h1, "ROLLBACK"), 0);
+		} else {
+			assert_int_equal(db_exec(h1, "COMMIT"), 0);
+		}
+	}
+	for (int i = 0, j; i < nents; i = j) {
+		for (j = i; j < nents && ents[j].sc == ents[i].sc; j++)
+			;
+		assert_int_equal(db_exec(h2, "BEGIN IMMEDIATE"), 0);
+		if (sync_hub_apply_batch(h2, c, ents[i].sc, &es[i], j - i, &r[i]) != 0) {
+			failed2++;
+			assert_int_equal(db_exec(h2, "ROLLBACK"), 0);
+		} else {
+			assert_int_equal(db_exec(h2, "COMMIT"), 0);
+		}
+	}
+	assert_true(failed1 >= 1);
+	assert_true(failed2 >= 1);
+	assert_int_equal(db_int(h1, "SELECT count(*) FROM quarantine WHERE reason LIKE '%cannot read%'", -1), 0);
+	assert_int_equal(db_int(h2, "SELECT count(*) FROM quarantine WHERE reason LIKE '%cannot read%'", -1), 0);
+	assert_int_equal(db_int(h2, "SELECT count(*) FROM checkins WHERE visitor_name='Two'", -1), 0);
+	sync_set_validator(NULL);
+	sync_apply_cache_free(c);
+	free_workload();
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+}
+
 /* The rows the validator saw, as JSON text (record_rows). */
 static char *seen[8];
 static int nseen;
@@ -451,5 +512,6 @@ static void test_batch_validator_sees_stored_row(void **state)
 TU_MAIN(cmocka_unit_test(test_cache_same_outcomes),
 	cmocka_unit_test(test_batch_same_outcomes),
 	cmocka_unit_test(test_batch_validator_refusal),
+	cmocka_unit_test(test_cannot_check_is_sent_again),
 	cmocka_unit_test(test_batch_validator_sees_stored_row),
 	cmocka_unit_test(test_cache_other_db_refused))

@@ -1,0 +1,185 @@
+/*
+ * test_hubcheck.c - a hub check that could not read what it needs (out of
+ * memory, an I/O error) says so (MODEL_CHECK_AGAIN, sync.h's
+ * SYNC_CHECK_AGAIN): the push is refused as on any failure of the hub's and
+ * the node sends it again.  It never holds a valid row for review.
+ *
+ * Each check below (all of a push's: the trust checks, the model's rules,
+ * retired codes; hub_codes_validate_row) runs on a valid stored row with every allocation failing
+ * in turn (lib/faultvfs wraps SQLite's allocator): the answer is 0 (the
+ * allocation was not needed, or SQLite recovered) or MODEL_CHECK_AGAIN,
+ * never a refusal.  Before the change, such a failure read as "no such
+ * employer", "no such participant" and the like: a refusal, so the valid
+ * row went to quarantine for an administrator to release.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "hub/acct.h"
+#include "hub/hub.h"
+#include "lib/db.h"
+#include "lib/faultvfs.h"
+#include "model/casework.h"
+#include "model/crm.h"
+#include "model/demo.h"
+#include "model/schema.h"
+#include "sync/sync.h"
+#include "synctest.h"
+
+#define EMP "0190a000-0000-7000-8000-00000000e001"
+#define EMP_DUP "0190a000-0000-7000-8000-00000000e002"
+#define JOB "0190a000-0000-7000-8000-00000000e101"
+#define REF "0190a000-0000-7000-8000-00000000e201"
+#define WI "0190a000-0000-7000-8000-00000000e301"
+#define PART "0190a000-0000-7000-8000-00000000e401"
+#define ACT "0190a000-0000-7000-8000-00000000e501"
+#define NOTE "0190a000-0000-7000-8000-00000000e601"
+
+static char today[11];
+
+static void run(sqlite3 *db, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_non_null(sql);
+	if (db_exec(db, sql) != 0)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_free(sql);
+}
+
+/* A hub holding one valid row of each kind checked below. */
+static sqlite3 *hub_with_rows(void)
+{
+	sqlite3 *db = NULL;
+	const char *ts = "000000000001.0000.hub";
+	char code[16] = "", cat[64] = "", pri[64] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	hlc clk;
+
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof today, "%Y-%m-%d", &tm);
+	/* as outpost-hub prepares its database (hub/main.c) */
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(hub_migrate(db, 0), 0);
+	assert_int_equal(acct_migrate(db), 0);
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	assert_int_equal(hub_codes_start(db, &clk), 0);
+	assert_int_equal(demo_seed_reference(db, ts), 0);
+	assert_int_equal(crm_seed_reference(db, ts), 0);
+	assert_int_equal(case_seed_reference(db, ts), 0);
+	assert_int_equal(db_text(db, "SELECT code FROM participant_activity_codes WHERE status='active'"
+				     " ORDER BY code LIMIT 1", NULL, code, sizeof code), 0);
+	assert_int_equal(db_text(db, "SELECT id FROM work_item_categories ORDER BY sort LIMIT 1", NULL,
+				 cat, sizeof cat), 0);
+	assert_int_equal(db_text(db, "SELECT id FROM work_item_priorities ORDER BY rank LIMIT 1", NULL,
+				 pri, sizeof pri), 0);
+	run(db, "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip,"
+		" zip5, edd_account_number, street, city, state, phone, industry, created_at, status,"
+		" updated_hlc) VALUES(%Q, 'recruiting', 'Kept Bakery', 'kept bakery', 'KEPTBAK01',"
+		" '95814', '95814', '1234567', '1 Main St', 'Sacramento', 'CA', '(916) 555-0100', '4931',"
+		" 1, 'active', %Q)", EMP, ts);
+	run(db, "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip,"
+		" zip5, created_at, status, duplicate_of, updated_hlc) VALUES(%Q, 'lead', 'Kept Bakery',"
+		" 'kept bakery', 'MKTKEPTBAK02', '95814', '95814', 1, 'inactive', %Q, %Q)",
+	    EMP_DUP, EMP, ts);
+	run(db, "INSERT INTO job_orders(id, employer_id, title, openings, location, wage, open_date,"
+		" created_at, updated_hlc) VALUES(%Q, %Q, 'Baker', 2, 'Sacramento', 21.5, %Q, 1, %Q)",
+	    JOB, EMP, today, ts);
+	run(db, "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+		" birth_date, registered_date, registered_at, updated_hlc) VALUES(%Q, '%q', '%q',"
+		" 'Ana', 'Reyes', '1990-04-02', '2020-01-06', 1, %Q)",
+	    PART, DEMO_LOCAL_AREA, DEMO_OFFICE, ts);
+	run(db, "INSERT INTO job_referrals(id, job_order_id, employer_id, participant_id,"
+		" local_area_id, referral_date, staff_id, created_at) VALUES(%Q, %Q, %Q, %Q, '%q', %Q,"
+		" 'demo-staff', 1)", REF, JOB, EMP, PART, DEMO_LOCAL_AREA, today);
+	run(db, "INSERT INTO work_items(id, employer_id, category_id, priority_id, description,"
+		" assignee_id, created_at, updated_hlc) VALUES(%Q, %Q, %Q, %Q, 'Call back', 'demo-staff',"
+		" 1, %Q)", WI, EMP, cat, pri, ts);
+	run(db, "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		" start_date, staff_id, entered_date, entered_at) VALUES(%Q, %Q, '%q', '%q', %Q, %Q,"
+		" 'demo-staff', %Q, %lld)", ACT, PART, DEMO_LOCAL_AREA, DEMO_OFFICE, code, today, today,
+	    (long long)now * 1000);
+	run(db, "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
+		" contact_date, body, staff_id, entered_date, entered_at) VALUES(%Q, %Q, '%q', '%q',"
+		" 'standalone', 'Called', %Q, 'Left a message', 'demo-staff', %Q, %lld)",
+	    NOTE, PART, DEMO_LOCAL_AREA, DEMO_OFFICE, today, today, (long long)now * 1000);
+	return db;
+}
+
+static const struct {
+	const char *tbl, *id;
+} rows[] = {
+	{"employers", EMP},		  {"employers", EMP_DUP},	{"job_orders", JOB},
+	{"job_referrals", REF},		  {"work_items", WI},		{"participants", PART},
+	{"participant_activities", ACT}, {"case_notes", NOTE},
+};
+
+static void test_check_failures_are_never_refusals(void **state)
+{
+	sqlite3 *db = hub_with_rows();
+	char why[200], sql[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		cJSON *row;
+		int rc, again = 0, k;
+
+		snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id=?", rows[i].tbl);
+		assert_non_null(row = db_row_json_by(db, sql, rows[i].id));
+		why[0] = '\0';
+		rc = hub_codes_validate_row(db, rows[i].tbl, SQLITE_INSERT, row, why, sizeof why);
+		if (rc != 0)
+			fail_msg("%s %s: refused without faults: %s", rows[i].tbl, rows[i].id, why);
+		/* The k-th allocation fails, for k = 1, 2, ... until the check
+		 * no longer reaches it. */
+		for (k = 1; k < 2000; k++) {
+			why[0] = '\0';
+			faultvfs_fail_at(FAULTVFS_MALLOC, k);
+			rc = hub_codes_validate_row(db, rows[i].tbl, SQLITE_INSERT, row, why, sizeof why);
+			int fired = faultvfs_fired();
+			faultvfs_fail_at(FAULTVFS_NONE, 0);
+			if (rc == MODEL_CHECK_AGAIN) {
+				assert_true(fired);
+				assert_true(why[0] != '\0');
+				again++;
+			} else if (rc != 0) {
+				fail_msg("%s: allocation %d failed and the valid row was refused: %s",
+					 rows[i].tbl, k, why);
+			}
+			if (!fired)
+				break;
+		}
+		assert_true(k < 2000);
+		/* Each of these checks reads the database, so some failure
+		 * must have reached it. */
+		if (again == 0)
+			fail_msg("%s: no allocation failure was told as a failed check", rows[i].tbl);
+		cJSON_Delete(row);
+	}
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_failures_are_never_refusals),
+	};
+
+	if (faultvfs_install() != 0) {
+		fprintf(stderr, "cannot install the fault VFS\n");
+		return 1;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
