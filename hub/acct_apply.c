@@ -30,7 +30,9 @@
  * inserts, no column it updates, may name an administrative account, and it
  * deletes no row that names one; rows a node inserts as their author (the
  * append-only tables' staff_id, created_by, recorded_by) name staff of its
- * Local Area.  So the console's "reported by node X" is what X sent.
+ * Local Area; a participant's assigned_staff_id, when the row sets it, names
+ * staff of the participant's Local Area.  So the console's "reported by node
+ * X" is what X sent.
  */
 #include "hub/acct.h"
 #include "lib/crypto.h"
@@ -292,6 +294,24 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			       tbl);
 		if (op == SQLITE_INSERT || sync_change_sets(staff_cols[i]))
 			REFUSE("%s.%s names an administrative account (hub-only)", tbl, staff_cols[i]);
+	}
+	/* A participant is assigned to staff of its own Local Area (its case
+	 * worker's node holds it).  Only when the change sets the column: a
+	 * staff member moved since does not hold the participant's other
+	 * edits; nor does one deactivated since (offline, not the office's
+	 * fault). */
+	if (strcmp(tbl, "participants") == 0 && op != SQLITE_DELETE &&
+	    (v = json_str(row, "assigned_staff_id")) != NULL && v[0] != '\0' &&
+	    (op == SQLITE_INSERT || sync_change_sets("assigned_staff_id"))) {
+		const char *la = json_str(row, "local_area_id");
+
+		if (la == NULL)
+			REFUSE("participants: local_area_id is required");
+		if ((rc = staff_in_la(db, v, la)) < 0)
+			CANNOT_CHECK("participants.assigned_staff_id: cannot read the staff member");
+		if (rc == 0)
+			REFUSE("participants.assigned_staff_id is not staff of the participant's Local "
+			       "Area");
 	}
 	if (nd == NULL || op != SQLITE_INSERT)
 		return 0;

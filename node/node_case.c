@@ -79,8 +79,10 @@ static const struct {
 			   " participant_activity_codes WHERE status='active' ORDER BY code", 0},
 	{"followup_codes", "SELECT code, title, restarts_exit_clock FROM followup_codes"
 			   " WHERE status='active' ORDER BY code", 0},
+	/* whom a participant may be assigned to (pfields_refs, the hub's trust check) */
 	{"staff", "SELECT id, display_name, office_id FROM staff WHERE active=1 AND"
-		  " (local_area_id=?1 OR local_area_id IS NULL) ORDER BY display_name", 1},
+		  " (local_area_id=?1 OR office_id IN (SELECT id FROM offices WHERE local_area_id=?1))"
+		  " ORDER BY display_name", 1},
 	{"offices", "SELECT id, name FROM offices WHERE local_area_id=?1 AND active=1 ORDER BY name", 1},
 };
 
@@ -179,11 +181,26 @@ static int pfields_refs(node *n, route_call *a, const pfields *f)
 			bad = route_err(a, "office_id", "no such office in this Local Area");
 	}
 	if (f->staff && f->staff[0]) {
-		char act[8] = "";
-		if (db_text(n->nd_db, "SELECT active FROM staff WHERE id=?", f->staff, act,
-			    sizeof act) != 0 ||
-		    strcmp(act, "1") != 0)
-			bad = route_err(a, "assigned_staff_id", "no such active staff member");
+		/* active staff of this Local Area (by their own or their office's;
+		 * the hub checks the same) */
+		sqlite3_stmt *st;
+		int rc;
+
+		rc = db_prepare(n->nd_db, &st,
+				"SELECT 1 FROM staff WHERE id=?1 AND active=1 AND (local_area_id=?2 OR"
+				" office_id IN (SELECT id FROM offices WHERE local_area_id=?2))");
+		if (rc == 0) {
+			sqlite3_bind_text(st, 1, f->staff, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, n->nd_local_area_id, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) /* nothing is saved */
+			bad = route_err(a, "assigned_staff_id",
+					"the staff member could not be checked now; try again");
+		else if (rc == SQLITE_DONE)
+			bad = route_err(a, "assigned_staff_id",
+					"no such active staff member in this Local Area");
 	}
 	return bad;
 }

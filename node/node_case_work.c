@@ -617,8 +617,14 @@ static route_rc post_amend_note(route_call *a)
 	}
 	if ((rr = amend_note_blocked(a, n, u, root)) != ROUTE_OK)
 		goto done;
-	snprintf(summary, sizeof summary, "amend the case note \"%.200s\" of %s", json_str(orig, "subject"),
-		 json_str(orig, "contact_date"));
+	{
+		/* the subject shortened between characters, never broken text */
+		const char *subj = json_str(orig, "subject");
+		int keep = (int)json_utf8_cut(subj, strlen(subj), 200);
+
+		snprintf(summary, sizeof summary, "amend the case note \"%.*s\" of %s", keep, subj,
+			 json_str(orig, "contact_date"));
+	}
 	uuid7_at(req_id, node_now_ms(n));
 	if (insert_note(n, u, json_str(orig, "participant_id"), json_str(orig, "kind"),
 			json_str(orig, "activity_id"), json_str(orig, "subject"),

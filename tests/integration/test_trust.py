@@ -402,6 +402,44 @@ class TrustTest(Base):
         self.assertEqual(count(self.hub, "SELECT city FROM employers WHERE id=?", eid), "Davis")
         self.replication_flows("the forged update")
 
+    def test_assigned_staff_of_the_participants_local_area(self):
+        """A participant is assigned to staff of its own Local Area: the node
+        refuses another Local Area's staff member (staff rows reach every
+        node), and the hub quarantines a forged update that sets one; an
+        edit of another column of a participant whose worker moved since is
+        taken."""
+        far, _ = self.create(self.ops, self.uniq("farcw"), la=self.new_la())
+        near, _ = self.create(self.ops, self.uniq("nearcw"), la="demo-la")
+        for sid in (far["id"], near["id"]):
+            wait_for(lambda: count(self.node, "SELECT count(*) FROM staff WHERE id=?", sid) == 1,
+                     timeout=60, what="staff %s at the node" % sid)
+        body = {"first_name": "Assigned", "last_name": "Worker", "birth_date": "1981-03-04"}
+        r = self.node.post("/api/v1/case/participants", dict(body, assigned_staff_id=far["id"]))
+        self.assertEqual((r.status, r.json().get("field")), (400, "assigned_staff_id"), r)
+        r = self.node.post("/api/v1/case/participants", dict(body, assigned_staff_id=near["id"]))
+        self.assertEqual(r.status, 201, r)
+        pid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
+                 timeout=60, what="the participant at the hub")
+        res = self.push(self.update_cs("participants", pid,
+                                       {"assigned_staff_id": (near["id"], far["id"])}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("assigned_staff_id", str(res["quarantined"]))
+        self.assertEqual(count(self.hub, "SELECT assigned_staff_id FROM participants WHERE id=?",
+                               pid), near["id"])
+        # the worker moved to another Local Area: the row's other edits go on
+        with opened(self.hub) as d:
+            d.execute("UPDATE staff SET local_area_id=?, office_id=NULL WHERE id=?",
+                      (far["local_area_id"], near["id"]))
+            d.execute("UPDATE staff_credentials SET local_area_id=? WHERE id=?",
+                      (far["local_area_id"], near["id"]))
+            phone = d.execute("SELECT phone FROM participants WHERE id=?", (pid,)).fetchone()[0]
+        res = self.push(self.update_cs("participants", pid, {"phone": (phone, "916-555-0177")}))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT phone FROM participants WHERE id=?", pid),
+                         "916-555-0177")
+        self.replication_flows("the assigned staff check")
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and
