@@ -79,7 +79,8 @@ static int pool_take(size_t *inflight, const size_t *limit, reqx *rx, size_t n)
 	return 0;
 }
 
-/* What the anonymous requests of c's client address hold on c's server
+/* What the anonymous requests of c's client group (an address; an IPv6
+ * /64) hold on c's server
  * (c's own excluded).  A walk, as conn_admit's: it runs once per anonymous
  * request head, never per body byte.  A request whose client left while its
  * handler works is no longer on a connection and not counted: it goes soon. */
@@ -90,7 +91,7 @@ static size_t anon_held_by_peer(const http_conn *c)
 
 	for (x = c->c_srv->srv_conns; x; x = x->c_next)
 		if (x != c && x->c_state != C_CLOSING && x->c_rx && x->c_rx->rx_anon &&
-		    strcmp(x->c_peer, c->c_peer) == 0)
+		    strcmp(x->c_group, c->c_group) == 0)
 			n += x->c_rx->rx_charged;
 	return n;
 }

@@ -64,10 +64,12 @@
  * callers the pre-body gate knows, and a smaller one for the rest (bodies
  * capped by http_req_cap_body), with a share per client address, so
  * anonymous requests can neither take the budget from signed and
- * signed-in ones nor, from one address, from each other. */
+ * signed-in ones nor, from one address, from each other.  "Address": an
+ * IPv4 address, or an IPv6 /64 (http__peer_group); the connection caps
+ * count the same way. */
 #define HTTP_DEFAULT_BODY_BUDGET (24u * 1024 * 1024)
 #define HTTP_DEFAULT_ANON_BUDGET (8u * 1024 * 1024)
-#define HTTP_DEFAULT_ANON_PER_ADDR (256u * 1024)
+#define HTTP_DEFAULT_ANON_PER_ADDR (64u * 1024) /* 128 addresses to fill the pool */
 #define HTTP_RETRY_AFTER_S 5
 /* Connections at once: per client address, and in all. */
 #define HTTP_DEFAULT_CONNS_PER_ADDR 256

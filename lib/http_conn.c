@@ -400,18 +400,44 @@ static void conn_init(http_conn *c, http_server *srv, const http__tp *tp)
 	buf_init(&c->c_mout, HTTP__MEM_OUT_MAX);
 }
 
+void http__peer_group(const struct sockaddr *sa, char *out, size_t n)
+{
+	snprintf(out, n, "?");
+	if (sa->sa_family == AF_INET) {
+		uv_ip4_name((const struct sockaddr_in *)sa, out, n);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 s6 = *(const struct sockaddr_in6 *)sa;
+		size_t len;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr)) {
+			struct sockaddr_in s4 = {.sin_family = AF_INET};
+			memcpy(&s4.sin_addr, s6.sin6_addr.s6_addr + 12, 4);
+			uv_ip4_name(&s4, out, n);
+			return;
+		}
+		memset(s6.sin6_addr.s6_addr + 8, 0, 8);
+		s6.sin6_scope_id = 0;
+		if (uv_ip6_name(&s6, out, n) != 0 || (len = strlen(out)) + 4 > n)
+			snprintf(out, n, "?");
+		else
+			memcpy(out + len, "/64", 4);
+	}
+}
+
 static void peer_name(http_conn *c)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof ss;
 
 	snprintf(c->c_peer, sizeof c->c_peer, "?");
+	snprintf(c->c_group, sizeof c->c_group, "?");
 	if (uv_tcp_getpeername(&c->c_tcp, (struct sockaddr *)&ss, &len) != 0)
 		return;
 	if (ss.ss_family == AF_INET)
 		uv_ip4_name((struct sockaddr_in *)&ss, c->c_peer, sizeof c->c_peer);
 	else if (ss.ss_family == AF_INET6)
 		uv_ip6_name((struct sockaddr_in6 *)&ss, c->c_peer, sizeof c->c_peer);
+	http__peer_group((struct sockaddr *)&ss, c->c_group, sizeof c->c_group);
 }
 
 /*
@@ -432,7 +458,7 @@ static int conn_admit(http_server *srv, http_conn *c)
 		if (x->c_state == C_CLOSING)
 			continue; /* counted until its handles close, but gone */
 		open++;
-		if (strcmp(x->c_peer, c->c_peer) == 0) {
+		if (strcmp(x->c_group, c->c_group) == 0) {
 			mine++;
 			if (idle)
 				old_mine = x; /* the list runs newest first */
@@ -446,7 +472,7 @@ static int conn_admit(http_server *srv, http_conn *c)
 			logged_s = now_s;
 			log_warnx("%s: %d connections open from %s, %d in all",
 				  x ? "closing an idle connection" : "refusing a connection",
-				  mine, c->c_peer, open);
+				  mine, c->c_group, open);
 		}
 		if (x == NULL)
 			return -1;
@@ -668,6 +694,13 @@ http_conn *http__conn_new_mem(http_server *srv)
 		return NULL;
 	conn_init(c, srv, &tp_mem);
 	snprintf(c->c_peer, sizeof c->c_peer, "memory");
+	snprintf(c->c_group, sizeof c->c_group, "memory");
+	/* in the server's list as a TCP one is (the per-address shares walk
+	 * it), though not counted against its caps */
+	c->c_next = srv->srv_conns;
+	if (srv->srv_conns)
+		srv->srv_conns->c_prev = c;
+	srv->srv_conns = c;
 	return c;
 }
 
@@ -694,5 +727,11 @@ void http__conn_free(http_conn *c)
 	if (c == NULL)
 		return;
 	http__conn_close(c);
+	if (c->c_prev)
+		c->c_prev->c_next = c->c_next;
+	else
+		c->c_srv->srv_conns = c->c_next;
+	if (c->c_next)
+		c->c_next->c_prev = c->c_prev;
 	conn_destroy(c);
 }

@@ -97,6 +97,7 @@ struct http_conn {
 	uint64_t c_body_bytes;
 	int c_nreq;	 /* requests answered on this connection */
 	char c_peer[64];
+	char c_group[64]; /* its client group (http__peer_group): the shares' key */
 	int c_is_tls;
 	tls_session *c_tls; /* TLS transport only */
 	buf c_mout; /* memory transport: the answers */
@@ -160,6 +161,15 @@ void http__req_free(reqx *rx);
 
 /* Close the connection's handles now (memory goes in the last callback). */
 void http__conn_close(http_conn *c);
+/*
+ * The client group of a peer address, the key of the per-address shares
+ * (connection caps, anonymous bodies), into out (n >= 64): an IPv4 address
+ * itself, an IPv6 one by its /64 ("2001:db8:1:2::/64": one host is given a
+ * whole /64 and may take any address in it, so per-address shares would not
+ * bind it), an IPv4-mapped one as the IPv4 address.  "?" when unknown.
+ */
+struct sockaddr;
+void http__peer_group(const struct sockaddr *sa, char *out, size_t n);
 /* End after a final answer: shut the write side and linger. */
 void http__conn_end(http_conn *c);
 /* Re-arm the timer and reading for the connection's state. */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "lib/http.h"
+#include "lib/http_int.h" /* http__peer_group, a connection's group */
 #include "tests/unit/testutil.h"
 
 #define T_MAX_BODY 4096
@@ -1355,6 +1356,81 @@ static int t_anon_gate(http_req *req, void *ctx, const char **why)
 	return 0;
 }
 
+/* The shares' key: an IPv4 address, an IPv6 /64, IPv4-mapped as IPv4. */
+static void test_peer_group(void **state)
+{
+	static const struct {
+		const char *addr, *group;
+	} cases[] = {
+		{"192.0.2.7", "192.0.2.7"},
+		{"2001:db8:1:2::5", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"2001:db8:1:3::5", "2001:db8:1:3::/64"},
+		{"::ffff:192.0.2.7", "192.0.2.7"},
+		{"::1", "::/64"},
+	};
+	char out[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct sockaddr_storage ss;
+
+		memset(&ss, 0, sizeof ss);
+		if (strchr(cases[i].addr, ':')) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			s6->sin6_family = AF_INET6;
+			assert_int_equal(inet_pton(AF_INET6, cases[i].addr, &s6->sin6_addr), 1);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			s4->sin_family = AF_INET;
+			assert_int_equal(inet_pton(AF_INET, cases[i].addr, &s4->sin_addr), 1);
+		}
+		http__peer_group((struct sockaddr *)&ss, out, sizeof out);
+		assert_string_equal(out, cases[i].group);
+	}
+}
+
+/* One client group's anonymous bodies share one per-address share: a second
+ * address of the same IPv6 /64 does not get a share of its own; another
+ * /64 does. */
+static void test_anon_share_per_group(void **state)
+{
+	uv_loop_t loop;
+	http_server *srv = mem_server(&loop);
+	http_conn *a, *b, *c;
+	char *out;
+	int rc;
+
+	(void)state;
+	for (int i = 0; i < 500 && http_anon_inflight(); i++)
+		usleep(10000);
+	assert_int_equal(http_anon_inflight(), 0);
+	http_server_set_pre_body(srv, t_anon_gate, NULL);
+	http_set_anon_budget(100000, 1000);
+	a = http__conn_new_mem(srv);
+	snprintf(a->c_group, sizeof a->c_group, "2001:db8:1:2::/64");
+	out = mem_exchange(a, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 900\r\n\r\nxx", &rc);
+	free(out);
+	assert_int_equal(http_anon_inflight(), 900);
+	b = http__conn_new_mem(srv);
+	snprintf(b->c_group, sizeof b->c_group, "2001:db8:1:2::/64");
+	out = mem_exchange(b, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n", &rc);
+	assert_non_null(strstr(out, "HTTP/1.1 503 "));
+	free(out);
+	c = http__conn_new_mem(srv);
+	snprintf(c->c_group, sizeof c->c_group, "2001:db8:1:3::/64");
+	out = mem_exchange(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200\r\n\r\n", &rc);
+	assert_null(strstr(out, "HTTP/1.1 503 "));
+	free(out);
+	assert_int_equal(http_anon_inflight(), 1100);
+	http__conn_free(c);
+	http__conn_free(b);
+	http__conn_free(a);
+	assert_int_equal(http_anon_inflight(), 0);
+	http_set_anon_budget(HTTP_DEFAULT_ANON_BUDGET, HTTP_DEFAULT_ANON_PER_ADDR);
+	mem_server_free(&loop, srv);
+}
+
 /* Bodies the gate capped (anonymous) have a budget of their own: they can
  * fill it, never the main one, and a known caller is served meanwhile. */
 static void test_anon_budget(void **state)
@@ -1454,6 +1530,8 @@ int main(void)
 	    cmocka_unit_test(test_pre_body_gate),
 	    cmocka_unit_test(test_body_budget),
 	    cmocka_unit_test(test_anon_budget),
+	    cmocka_unit_test(test_peer_group),
+	    cmocka_unit_test(test_anon_share_per_group),
 	    cmocka_unit_test(test_conn_cap),
 	};
 
