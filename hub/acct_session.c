@@ -229,7 +229,7 @@ int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 		j->verify = 1;
 		snprintf(j->stored, sizeof j->stored, "%s", stored);
 	}
-	snprintf(j->client, sizeof j->client, "%s", req->peer);
+	snprintf(j->client, sizeof j->client, "%s", req->peer_group);
 	if (uv_queue_work(h->hb_loop, &j->w, pw_run, pw_after) != 0) {
 		crypto_free(j, sizeof *j);
 		return -1;
@@ -582,14 +582,14 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 				  : lc->active == 3 ? "{\"why\":\"suspended\"}"
 				  : !lc->active	   ? "{\"why\":\"deactivated\"}"
 						   : "{\"why\":\"not an administrator\"}";
-		thr_fail(h->hb_acct, lc->username, req->peer);
+		thr_fail(h->hb_acct, lc->username, req->peer_group);
 		acct_audit_anon(h->hb_db, req->peer, "login_failed",
 				lc->staff_id[0] ? lc->staff_id : NULL, why);
 		log_info("admin sign-in refused from %s", req->peer);
 		http_reply_error(req, 401, NULL, "wrong user name or password");
 		goto out;
 	}
-	thr_success(h->hb_acct, lc->username, req->peer);
+	thr_success(h->hb_acct, lc->username, req->peer_group);
 	if (lc->temp && password_temp_expired(lc->expires - PASSWORD_TEMP_TTL_MS, now)) {
 		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
 				"{\"why\":\"temporary password expired\"}");
@@ -674,7 +674,7 @@ static route_rc login(route_call *a)
 		bad = route_err(a, "password", "enter your password");
 	if (bad)
 		return ROUTE_BAD;
-	if ((wait = thr_check(h->hb_acct, user, req->peer)) > 0)
+	if ((wait = thr_check(h->hb_acct, user, req->peer_group)) > 0)
 		return too_many(a, wait);
 	if ((lc = calloc(1, sizeof *lc)) == NULL)
 		return ROUTE_DBERR;
@@ -783,7 +783,7 @@ static void chpw_verified(hub *h, http_req *req, void *arg, int result, const ch
 	(void)stored;
 	(void)verifier;
 	if (result != 1) {
-		thr_fail(h->hb_acct, c->r.ar_p.ap_username, req->peer);
+		thr_fail(h->hb_acct, c->r.ar_p.ap_username, req->peer_group);
 		acct_audit(h->hb_db, &c->r.ar_p, req->peer, "password_change_failed", "staff", c->r.ar_p.ap_id,
 			   NULL, NULL, NULL, "{\"why\":\"wrong current password\"}");
 		http_reply_error(req, 401, "current_password", "the current password is wrong");
@@ -835,7 +835,7 @@ static route_rc password_change(route_call *a)
 		return route_bad(a, NULL, "the admin token has no password");
 	if (chpw_read(a, &cur, &nw) != 0)
 		return ROUTE_BAD;
-	if ((wait = thr_check(h->hb_acct, p->ap_username, a->rc_req->peer)) > 0) {
+	if ((wait = thr_check(h->hb_acct, p->ap_username, a->rc_req->peer_group)) > 0) {
 		char ra[16];
 		snprintf(ra, sizeof ra, "%d", wait);
 		http_add_header(a->rc_req, "Retry-After", ra);

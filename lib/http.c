@@ -183,6 +183,7 @@ static int on_message_begin(http_parser *p)
 	rx->rx_pub.srv = srv;
 	rx->rx_pub.is_tls = c->c_is_tls;
 	snprintf(rx->rx_pub.peer, sizeof rx->rx_pub.peer, "%s", c->c_peer);
+	snprintf(rx->rx_pub.peer_group, sizeof rx->rx_pub.peer_group, "%s", c->c_group);
 	c->c_rx = rx;
 	return 0;
 }

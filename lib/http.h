@@ -108,6 +108,8 @@ struct http_req {
 	const char *params[HTTP_MAX_PARAMS][2]; /* router ":name" captures */
 	int nparams;
 	char peer[64];             /* client address, "ip" */
+	char peer_group[64];       /* its group: the key of per-address limits
+				      (an IPv4 address, an IPv6 /64) */
 	int is_tls;
 	void *data;                /* free for the handler's use */
 	/* response headers added before the reply; owned by the request */

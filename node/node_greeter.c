@@ -761,7 +761,7 @@ static route_rc kiosk_visitors(route_call *a, const char *q)
 	    http_req_query(a->rc_req, "initial", initial, sizeof initial) == NULL ||
 	    !one_letter(initial))
 		return route_ok(a, 200, cJSON_CreateArray());
-	if ((wait = node_edge_lookup_wait(a->rc_req->peer)) != 0) {
+	if ((wait = node_edge_lookup_wait(a->rc_req->peer_group)) != 0) {
 		snprintf(ra, sizeof ra, "%llu", (unsigned long long)(wait + 999) / 1000);
 		http_add_header(a->rc_req, "Retry-After", ra);
 		return route_fail(a, 429, NULL, "too many lookups; try again in a minute");

@@ -362,8 +362,8 @@ static void throttle_keys(login_job *j, http_req *req, const char *username)
 	for (i = 0; username[i] && i + 1 < sizeof lower; i++)
 		lower[i] = (char)tolower((unsigned char)username[i]);
 	lower[i] = '\0';
-	snprintf(j->lj_k_ac, sizeof j->lj_k_ac, "ac:%s|%s", req->peer, lower);
-	snprintf(j->lj_k_c, sizeof j->lj_k_c, "c:%s", req->peer);
+	snprintf(j->lj_k_ac, sizeof j->lj_k_ac, "ac:%s|%s", req->peer_group, lower);
+	snprintf(j->lj_k_c, sizeof j->lj_k_c, "c:%s", req->peer_group);
 	snprintf(j->lj_k_a, sizeof j->lj_k_a, "a:%s", lower);
 }
 
