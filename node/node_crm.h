@@ -42,7 +42,7 @@ route_rc crm__page(route_call *a, sqlite3_stmt *st, int limit, int offset, int n
 /* What a CRM list asks for: the search ?q=, the page (?limit=, 1 to
  * CRM_PAGE_MAX, CRM_PAGE_DEFAULT when absent, and ?offset=) and, for the
  * employer lists, the lead owner and the account type (NULL: all). */
-#define CRM_Q_MAX 127                /* characters of a search */
+#define CRM_Q_MAX CRM_NAME_MAX       /* characters of a search: a whole company name */
 #define CRM_PAT_MAX (8 * CRM_Q_MAX)  /* bytes of a pattern made of one */
 typedef struct crm_list {
 	char q[JSON_TEXT_BYTES(CRM_Q_MAX)];

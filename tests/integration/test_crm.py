@@ -758,10 +758,11 @@ class CrmReplicationTest(harness.TwoOffices):
         s = self.api(self.b, "GET", "/employers/" + e["id"], status=200)
         self.assertEqual((s["company_name"], [n["body"] for n in s["notes"]]), (name, [body]))
         # A search longer than the limit is refused, not read as no search.
-        r = self.b.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote("é" * 128))
+        r = self.b.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote("é" * 161))
         self.assertEqual((r.status, r.json().get("field")), (400, "q"), r.body)
-        r = self.b.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote(name[:100]))
-        self.assertEqual([x["id"] for x in r.json()["items"]], [e["id"]])
+        for typed in (name[:100], name):  # a whole company name is a search too
+            r = self.b.get(API + "/employers?owner=all&account_type=all&q=" + urllib.parse.quote(typed))
+            self.assertEqual([x["id"] for x in r.json()["items"]], [e["id"]])
 
 
 class ListReadErrorTest(harness.DemoNode):

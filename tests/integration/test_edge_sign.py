@@ -374,7 +374,7 @@ class TestBodyBudgetAndPace(harness.HubAndNode):
             r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
             self.assertEqual(r.status, 200, r.body)
             checked = time.time() - t0
-            # Each address held its share (four 64 KiB bodies), no more:
+            # Each address held its share (64 KiB: one such body), no more:
             # every other head was refused 503 when it came (and a held one
             # is 408 once its body has not come for 10 s).
             first = {}
@@ -396,7 +396,7 @@ class TestBodyBudgetAndPace(harness.HubAndNode):
             # (392 when the 400 open within 10 s; a slow machine's first
             # held ones time out first, and later ones take their share)
             self.assertGreaterEqual(len(busy), 300, set(late))
-            self.assertGreaterEqual(len(late), 8)
+            self.assertGreaterEqual(len(late), 2)
             for l in late:
                 self.assertTrue(l.startswith(b"HTTP/1.1 408 "), l)
         finally:
