@@ -169,6 +169,27 @@ static void server_maybe_closed(http_server *srv)
 	cb(srv->srv_close_arg);
 }
 
+/* c into, and out of, its server's list (newest first). */
+static void conn_link(http_conn *c)
+{
+	http_server *srv = c->c_srv;
+
+	c->c_next = srv->srv_conns;
+	if (srv->srv_conns)
+		srv->srv_conns->c_prev = c;
+	srv->srv_conns = c;
+}
+
+static void conn_unlink(http_conn *c)
+{
+	if (c->c_prev)
+		c->c_prev->c_next = c->c_next;
+	else
+		c->c_srv->srv_conns = c->c_next;
+	if (c->c_next)
+		c->c_next->c_prev = c->c_prev;
+}
+
 static void on_conn_closed(uv_handle_t *h)
 {
 	http_conn *c = h->data;
@@ -176,12 +197,7 @@ static void on_conn_closed(uv_handle_t *h)
 
 	if (--c->c_handles > 0)
 		return;
-	if (c->c_prev)
-		c->c_prev->c_next = c->c_next;
-	else
-		srv->srv_conns = c->c_next;
-	if (c->c_next)
-		c->c_next->c_prev = c->c_prev;
+	conn_unlink(c);
 	srv->srv_nconns--;
 	conn_destroy(c);
 	server_maybe_closed(srv);
@@ -515,10 +531,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	uv_timer_init(srv->srv_loop, &c->c_timer);
 	c->c_tcp.data = c->c_timer.data = c;
 	c->c_handles = 2;
-	c->c_next = srv->srv_conns;
-	if (srv->srv_conns)
-		srv->srv_conns->c_prev = c;
-	srv->srv_conns = c;
+	conn_link(c);
 	srv->srv_nconns++;
 	if (uv_accept(ls, (uv_stream_t *)&c->c_tcp) != 0) {
 		http__conn_close(c);
@@ -697,10 +710,7 @@ http_conn *http__conn_new_mem(http_server *srv)
 	snprintf(c->c_group, sizeof c->c_group, "memory");
 	/* in the server's list as a TCP one is (the per-address shares walk
 	 * it), though not counted against its caps */
-	c->c_next = srv->srv_conns;
-	if (srv->srv_conns)
-		srv->srv_conns->c_prev = c;
-	srv->srv_conns = c;
+	conn_link(c);
 	return c;
 }
 
@@ -727,11 +737,6 @@ void http__conn_free(http_conn *c)
 	if (c == NULL)
 		return;
 	http__conn_close(c);
-	if (c->c_prev)
-		c->c_prev->c_next = c->c_next;
-	else
-		c->c_srv->srv_conns = c->c_next;
-	if (c->c_next)
-		c->c_next->c_prev = c->c_prev;
+	conn_unlink(c);
 	conn_destroy(c);
 }

@@ -55,12 +55,23 @@ static int item_check(const cJSON *it, int is_absent, const char *name, int flag
 	return 0;
 }
 
+/* The characters of the valid UTF-8 text s[0..n): its bytes other than
+ * continuation bytes. */
+static size_t utf8_chars_n(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
 int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
 		 size_t maxlen, const char **out, char *tmp, size_t tmplen, json_err *e)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	const char *s, *end;
-	size_t n, chars = 0;
+	size_t n, chars;
 	int rc;
 
 	*out = NULL;
@@ -84,8 +95,7 @@ int json_get_str(const cJSON *obj, const char *name, int flags, size_t minlen,
 	} else {
 		n = strlen(s);
 	}
-	for (size_t i = 0; i < n; i++)
-		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	chars = utf8_chars_n(s, n);
 	if (n == 0 && (flags & JSON_REQUIRED) && minlen > 0) {
 		json_err_set(e, name, "%s is required", name);
 		return -1;
@@ -311,11 +321,7 @@ int json_utf8_valid(const char *s, size_t n)
 
 size_t json_utf8_chars(const char *s)
 {
-	size_t n = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
-		n += (*p & 0xc0) != 0x80;
-	return n;
+	return s ? utf8_chars_n(s, strlen(s)) : 0;
 }
 
 size_t json_utf8_cut(const char *s, size_t len, size_t max)
