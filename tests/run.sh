@@ -46,6 +46,18 @@ stamp() {
 
 add() { pass=$((pass + $1)); fail=$((fail + $2)); }
 
+# failures FILE: each FAIL/ERROR heading of a suite's log with the last lines
+# of its indented report (the assertion), for the recap at the end: CI keeps
+# only the tail of this script's output, and that must name what failed.
+failures() {
+	awk '
+	function flush() { if (head != "") { print head; for (i = n - 3; i <= n; i++) if (i >= 1) print body[i] } head = ""; n = 0 }
+	/^(FAIL|ERROR) / { flush(); head = $0; next }
+	head != "" && /^  / { if ($0 !~ /^ +$/) body[++n] = substr($0, 1, 300); next }
+	head != "" { flush() }
+	END { flush() }' "$1" >>"$out/failed.txt"
+}
+
 # suite_result NAME RC: add the counts of $out/NAME.txt's closing line
 # "NAME: N passed, N failed"; without one the runner failed (exit RC).
 suite_result() {
@@ -57,8 +69,11 @@ suite_result() {
 	else
 		echo "FAIL $1 runner (exit $2), see $out/$1.txt"
 		tail -20 "$out/$1.txt"
+		echo "FAIL $1 runner (exit $2)" >>"$out/failed.txt"
+		tail -4 "$out/$1.txt" >>"$out/failed.txt"
 		add 0 1
 	fi
+	failures "$out/$1.txt"
 }
 
 # The unit binaries (the slowest first, OUTPOST_JOBS at a time) run in the
@@ -105,6 +120,8 @@ if [ -n "$unit_pid" ]; then
 		if [ "$f" -ne 0 ]; then
 			echo "FAIL $name (exit $rc), see $log"
 			grep -E '^not ok|ERROR|Sanitizer|runtime error' "$log" | head -20
+			{ echo "FAIL $name (exit $rc)"
+			  grep -E '^not ok|ERROR|Sanitizer|runtime error' "$log" | head -4; } >>"$out/failed.txt"
 		else
 			echo "ok   $name: $p passed"
 		fi
@@ -126,6 +143,7 @@ if [ -f "$out/planted-secrets.txt" ]; then
 	leaks=$(grep -rFl -f "$out/planted-secrets.txt" "$out" --include='*.log' 2>/dev/null | head -5)
 	if [ -n "$leaks" ]; then
 		echo "FAIL secrets found in logs: $leaks"
+		echo "FAIL secrets found in logs: $leaks" >>"$out/failed.txt"
 		add 0 1
 	else
 		echo "ok   no planted secret in any log"
@@ -135,5 +153,9 @@ fi
 
 stamp end
 echo "$(($(date +%s) - t_start)) total (tests only, the build before excluded)" >>"$out/times.txt"
+if [ -s "$out/failed.txt" ]; then
+	echo "== what failed (the whole reports are in $out)"
+	head -60 "$out/failed.txt"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
