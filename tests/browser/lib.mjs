@@ -3,7 +3,7 @@
 // through playwright-core, and run axe-core (WCAG 2.1 AA) on a page.
 import { spawn, spawnSync } from 'node:child_process';
 import https from 'node:https';
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, randomInt } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, openSync, readFileSync, writeFileSync, appendFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -67,18 +67,31 @@ process.on('exit', () => {
   for (const p of reserved) try { unlinkSync(p); } catch { /* gone */ }
 });
 
-function kernelPort() {
-  return new Promise((resolve, reject) => {
+// A port free to listen on: `port` (0: one the kernel picks) checked by a
+// listen, or null when in use.
+function probePort(port) {
+  return new Promise(resolve => {
     const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
+    s.once('error', () => resolve(null));
+    s.listen(port, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
   });
 }
 
+// The ports handed out: below the kernel's ephemeral range (the source ports
+// of outgoing connections), so that no connection opened meanwhile takes a
+// port between freePort() and the daemon's bind (as harness.py does).
+function listenPorts() {
+  let low = 1024;
+  try { low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 1024; } catch { /* not Linux */ }
+  return low >= 12000 ? [Math.max(10000, low - 12000), low] : null;
+}
+
 export async function freePort() {
+  const range = listenPorts();
   for (let i = 0; i < 200; i++) {
-    const p = await kernelPort();
-    if (reserve(p)) return p;
+    const want = range && i < 150 ? range[0] + randomInt(range[1] - range[0]) : 0;
+    const p = await probePort(want);
+    if (p !== null && reserve(p)) return p;
   }
   throw new Error('no free port after 200 tries (see ' + PORTS_DIR + ')');
 }

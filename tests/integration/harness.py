@@ -10,6 +10,7 @@ import atexit
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -169,16 +170,43 @@ def _release_ports():
             pass
 
 
+def _listen_ports():
+    """The ports to hand out: below the kernel's ephemeral range (the
+    source ports of outgoing connections), so that no connection a test
+    opens meanwhile takes a port between free_port() and the daemon's
+    bind.  An empty range when the ephemeral one leaves no room below it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 1024
+    return range(max(10000, low - 12000), low) if low >= 12000 else range(0)
+
+
+_rng = random.SystemRandom()   # tests may seed the module's own
+
+
 def free_port():
     """A loopback port no other test process (integration workers, browser
-    tests, other checkouts on this machine) has been given: the kernel
-    picks a free one, and the reservation in PORTS_DIR keeps another
+    tests, other checkouts on this machine) has been given and nothing
+    listens on: one below the ephemeral range checked free by a bind (else
+    one the kernel picks), and the reservation in PORTS_DIR keeps another
     process's free_port from picking it too before our daemon binds it."""
-    for _ in range(200):
+    ports = _listen_ports()
+    for i in range(200):
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        try:
+            if ports and i < 150:
+                port = _rng.choice(ports)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue   # in use (or a connection of it lingers)
+            else:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        finally:
+            s.close()
         if not _port_taken(port):
             return port
     raise RuntimeError("no free port after 200 tries (see %s)" % PORTS_DIR)
