@@ -158,6 +158,13 @@ void http_server_set_pre_body(http_server *srv, http_pre_body fn, void *ctx);
  */
 void http_server_set_conn_caps(http_server *srv, int per_addr, int total);
 /*
+ * The TCP connections open and the TLS sessions they hold, over every
+ * server of the process (loop thread; GET /metrics).  A TLS connection
+ * makes its session (about 33 KiB of record buffers) with its first bytes,
+ * so idle connections hold none.
+ */
+void http_conn_counts(int *conns, int *tls_sessions);
+/*
  * The process-wide budget of request bodies in memory (all servers, all
  * connections): a request whose Content-Length (or chunked data so far)
  * would take the bodies held past it is refused with 503 and Retry-After.

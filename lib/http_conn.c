@@ -151,8 +151,19 @@ void http__conn_update(http_conn *c)
 	}
 }
 
+/* Over every server of the process, for GET /metrics (loop thread). */
+static int tcp_conns_open, tls_sessions_held;
+
+void http_conn_counts(int *conns, int *tls_sessions)
+{
+	*conns = tcp_conns_open;
+	*tls_sessions = tls_sessions_held;
+}
+
 static void conn_destroy(http_conn *c)
 {
+	if (c->c_tls != NULL)
+		tls_sessions_held--;
 	tls_session_free(c->c_tls);
 	buf_release(&c->c_in);
 	buf_release(&c->c_mout);
@@ -199,6 +210,7 @@ static void on_conn_closed(uv_handle_t *h)
 		return;
 	conn_unlink(c);
 	srv->srv_nconns--;
+	tcp_conns_open--;
 	conn_destroy(c);
 	server_maybe_closed(srv);
 }
@@ -327,7 +339,7 @@ static void tls_plain(void *arg, const char *p, size_t n) { http__conn_input(arg
 static int tls_flush(http_conn *c, int final)
 {
 	size_t n;
-	char *out = tls_session_take_output(c->c_tls, &n);
+	char *out = c->c_tls ? tls_session_take_output(c->c_tls, &n) : NULL;
 
 	if (out == NULL) {
 		if (final)
@@ -335,6 +347,32 @@ static int tls_flush(http_conn *c, int final)
 		return 0;
 	}
 	return stream_write(c, out, n, final);
+}
+
+/*
+ * The TLS session of c, made when its first bytes come: a connection that
+ * sends nothing (an idle flood) holds no TLS buffers (two records' worth,
+ * about 33 KiB).  The server's certificate is the newest, a renewed one
+ * from this connection on.  -1 (c closed) out of memory.
+ */
+static int tls_start(http_conn *c)
+{
+	http_server *srv = c->c_srv;
+	tls_config *now;
+
+	if (c->c_tls != NULL)
+		return 0;
+	now = srv->srv_tls_source ? srv->srv_tls_source(srv->srv_tls_source_ctx) : NULL;
+	if (now != NULL)
+		srv->srv_tls = now;
+	if ((c->c_tls = tls_session_new(srv->srv_tls)) == NULL) {
+		log_warnx("closing connection from %s: out of memory for its TLS session",
+			  c->c_peer);
+		http__conn_close(c);
+		return -1;
+	}
+	tls_sessions_held++;
+	return 0;
 }
 
 static void tls_input(http_conn *c, const char *p, size_t n)
@@ -345,6 +383,8 @@ static void tls_input(http_conn *c, const char *p, size_t n)
 		http__conn_input(c, p, n); /* only counted: nothing to decrypt */
 		return;
 	}
+	if (tls_start(c) != 0)
+		return;
 	rc = tls_session_input(c->c_tls, p, n, tls_plain, c);
 
 	if (c->c_state == C_CLOSING)
@@ -366,7 +406,8 @@ static void tls_input(http_conn *c, const char *p, size_t n)
 
 static int tls_send(http_conn *c, char *data, size_t n, int final)
 {
-	int rc = tls_session_write(c->c_tls, data, n);
+	/* (a reply follows a request: its session is there) */
+	int rc = c->c_tls ? tls_session_write(c->c_tls, data, n) : -1;
 
 	free(data);
 	if (rc != 0) {
@@ -512,27 +553,14 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	conn_init(c, srv, srv->srv_tls ? &tp_tls : &tp_plain);
-	if (srv->srv_tls != NULL) {
-		/* A renewed certificate, from this connection on. */
-		tls_config *now = srv->srv_tls_source
-					  ? srv->srv_tls_source(srv->srv_tls_source_ctx)
-					  : NULL;
-		if (now != NULL)
-			srv->srv_tls = now;
-		c->c_is_tls = 1;
-		c->c_tls = tls_session_new(srv->srv_tls);
-		if (c->c_tls == NULL) {
-			log_warnx("cannot accept a connection: out of memory");
-			free(c);
-			return;
-		}
-	}
+	c->c_is_tls = srv->srv_tls != NULL; /* its session comes with its first bytes */
 	uv_tcp_init(srv->srv_loop, &c->c_tcp);
 	uv_timer_init(srv->srv_loop, &c->c_timer);
 	c->c_tcp.data = c->c_timer.data = c;
 	c->c_handles = 2;
 	conn_link(c);
 	srv->srv_nconns++;
+	tcp_conns_open++;
 	if (uv_accept(ls, (uv_stream_t *)&c->c_tcp) != 0) {
 		http__conn_close(c);
 		return;

@@ -125,8 +125,12 @@ int metrics_render_http(buf *out)
 {
 	static const char *const codes[NCODE] = {"2xx", "3xx", "4xx", "5xx", "other"};
 	char l[96];
-	int rc = 0;
+	int rc = 0, conns, sessions;
 
+	http_conn_counts(&conns, &sessions);
+	rc |= metrics_gauge(out, "outpost_http_connections", "TCP connections open", conns);
+	rc |= metrics_gauge(out, "outpost_http_tls_sessions",
+			    "TLS sessions held (a connection's, from its first bytes)", sessions);
 	rc |= metrics_head(out, "outpost_http_requests_total", "counter",
 			   "HTTP requests answered, by route class and status family");
 	for (int c = 0; c < NCLASS; c++)

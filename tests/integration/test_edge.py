@@ -347,7 +347,8 @@ class TestFloods(unittest.TestCase):
         self.assertLess(slowest, 10)
         self.assertIn("before its body: unknown node", self.hub.read_log())
 
-    def idle_flood(self, daemon, check):
+    def idle_flood(self, daemon, check, held=None):
+        """1030 connections that send nothing; held(): called with them open."""
         socks = []
         before = rss_mb(daemon.proc.pid)
         try:
@@ -355,6 +356,8 @@ class TestFloods(unittest.TestCase):
                 socks.append(socket.create_connection(("127.0.0.1", daemon.port), timeout=10))
             time.sleep(0.5)
             peak = rss_mb(daemon.proc.pid)
+            if held:
+                held()
             _, dt = timed(check)
             _, dt2 = timed(check)
             # most of the idle connections were closed to make room
@@ -383,9 +386,26 @@ class TestFloods(unittest.TestCase):
 
     def test_hub_idle_connections(self):
         check = lambda: self.assertEqual(self.hub.get("/healthz").status, 200)
-        before, peak, dt, closed = self.idle_flood(self.hub, check)
+        seen = {}
+
+        def held():
+            # A TLS connection makes its session (two records' buffers,
+            # about 33 KiB) with its first bytes: the idle ones hold none,
+            # only this request's own connection does.
+            r = self.hub.get("/metrics")
+            self.assertEqual(r.status, 200, r.body[:200])
+            for name in ("outpost_http_connections", "outpost_http_tls_sessions"):
+                m = re.search(rb"^%s (\S+)$" % name.encode(), r.body, re.M)
+                self.assertIsNotNone(m, name)
+                seen[name] = float(m.group(1))
+
+        before, peak, dt, closed = self.idle_flood(self.hub, check, held)
         print("\n  hub, 1030 idle connections: RSS %.0f -> %.0f MB, check %.2f s, "
-              "%d of the first 200 closed" % (before, peak, dt, closed))
+              "%d of the first 200 closed; %d connections open, %d TLS sessions"
+              % (before, peak, dt, closed, seen["outpost_http_connections"],
+                 seen["outpost_http_tls_sessions"]))
+        self.assertGreaterEqual(seen["outpost_http_connections"], 200, seen)
+        self.assertLessEqual(seen["outpost_http_tls_sessions"], 3, seen)
         self.assertEqual(closed, 200)
         self.assertLess(peak, self.limit)
         self.assertLess(dt, 10)
