@@ -75,13 +75,14 @@ BINDIR  := $(if $(filter build/rel,$(O)),bin,$(O)/bin)
 BINS    := $(BINDIR)/outpost-node $(BINDIR)/outpost-hub $(BINDIR)/outpost-sync
 
 .PHONY: all setup run test unit bench bench-bins unit-bins fuzz install clean check-setup test-long soak
+.PHONY: test-release
 .PHONY: bench-peers
 
 # The goals people type work on a fresh machine: the first make installs
 # the missing Debian packages (scripts/setup.sh, quiet when all are there),
 # then builds in a sub-make, which reads pkg-config only once the -dev
 # packages exist.  Inner makes (and helper targets such as unit-bins) skip it.
-SETUP_GOALS := all run test unit bench fuzz install test-long deb soak bench-peers
+SETUP_GOALS := all run test unit bench fuzz install test-long test-release deb soak bench-peers
 ifndef OUTPOST_SETUP_DONE
 ifneq ($(filter $(SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 .NOTPARALLEL:
@@ -198,6 +199,13 @@ test-long:
 	@sh scripts/setup.sh test
 	$(Q)$(SAN_MAKE) unit-bins
 	$(Q)OUTPOST_LONG=1 sh tests/run.sh $(SAN_O)
+
+# The integration tests against the release build (bin/, what production
+# runs; not part of test): a test that needs the test build's hooks (an
+# injected clock, a fault point) is skipped and says so.
+test-release: all
+	@sh scripts/setup.sh test
+	$(Q)OUTPOST_ONLY=integration sh tests/run.sh .
 
 bench: all
 	$(Q)sh bench/run.sh
