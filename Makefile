@@ -204,7 +204,6 @@ test-long:
 # runs; not part of test): a test that needs the test build's hooks (an
 # injected clock, a fault point) is skipped and says so.
 test-release: all
-	@sh scripts/setup.sh test
 	$(Q)OUTPOST_ONLY=integration sh tests/run.sh .
 
 bench: all

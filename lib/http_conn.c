@@ -339,7 +339,7 @@ static void tls_plain(void *arg, const char *p, size_t n) { http__conn_input(arg
 static int tls_flush(http_conn *c, int final)
 {
 	size_t n;
-	char *out = c->c_tls ? tls_session_take_output(c->c_tls, &n) : NULL;
+	char *out = tls_session_take_output(c->c_tls, &n);
 
 	if (out == NULL) {
 		if (final)

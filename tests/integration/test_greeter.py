@@ -697,9 +697,8 @@ class FlushTest(unittest.TestCase):
     by a test-build hook)."""
 
     def test_reply_waits_for_the_sync_and_the_loop_does_not(self):
-        with open(os.path.join(harness.BIN, "outpost-node"), "rb") as f:
-            if b"OUTPOST_TEST_FLUSH_DELAY_MS" not in f.read():
-                self.skipTest("release build: no test hooks")
+        if not harness.has_test_hooks(os.path.join(harness.BIN, "outpost-node")):
+            self.skipTest("release build: no test hooks")
         node = Daemon("node", env={"OUTPOST_TEST_FLUSH_DELAY_MS": "1500"}).start()
         try:
             rid = node.get("/api/v1/greeter/reasons").json()[0]["id"]

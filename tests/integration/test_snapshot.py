@@ -20,7 +20,6 @@ hub (`outpost-sync verify`), with:
 Real processes on loopback; the hub is seeded and edited through hub.db,
 whose change-log triggers record every write as the hub's own would be.
 """
-import functools
 import json
 import os
 import re
@@ -43,10 +42,8 @@ ATTACH = 100 * 1024                  # larger than a page's byte bound
 N_EMPLOYERS = 90
 
 
-@functools.lru_cache(maxsize=None)
 def have_hooks():
-    with open(os.path.join(BIN, "outpost-hub"), "rb") as f:
-        return b"OUTPOST_TEST_HOOKS_SNAPSHOT_ROWS" in f.read()
+    return harness.has_test_hooks(os.path.join(BIN, "outpost-hub"))
 
 
 def emp_id(i):
