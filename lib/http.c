@@ -563,6 +563,10 @@ void http__conn_drain(http_conn *c)
 		}
 	}
 	if (c->c_in_off == c->c_in.len) {
+		/* all parsed: between requests a connection keeps a small
+		 * buffer at most (an idle keep-alive one holds next to nothing) */
+		if (c->c_state != C_READING && c->c_in.cap > HTTP__IN_KEEP)
+			buf_release(&c->c_in);
 		buf_reset(&c->c_in);
 		c->c_in_off = 0;
 	} else if (c->c_in_off > 0) {

@@ -429,8 +429,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	http_conn *c = h->data;
 
-	b->base = c->c_rbuf;
-	b->len = sizeof c->c_rbuf;
+	b->base = c->c_srv->srv_rbuf;
+	b->len = sizeof c->c_srv->srv_rbuf;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)

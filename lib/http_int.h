@@ -17,6 +17,7 @@
 
 #define HTTP__RBUF (16 * 1024)	 /* one socket read */
 #define HTTP__IN_MAX (64 * 1024) /* buffered, unparsed input */
+#define HTTP__IN_KEEP 4096	 /* kept between requests */
 #define HTTP__RESP_HEADERS_MAX (16 * 1024)
 #define HTTP__MEM_OUT_MAX (1024 * 1024)
 #define HTTP__LINGER_MS 2000
@@ -101,7 +102,6 @@ struct http_conn {
 	int c_is_tls;
 	tls_session *c_tls; /* TLS transport only */
 	buf c_mout; /* memory transport: the answers */
-	char c_rbuf[HTTP__RBUF];
 };
 
 struct http_server {
@@ -132,6 +132,10 @@ struct http_server {
 	int srv_closing;
 	void (*srv_close_cb)(void *arg);
 	void *srv_close_arg;
+	/* one socket read, for every connection: a read is consumed (copied
+	 * into the connection's c_in, or into its TLS session) before on_read
+	 * returns, so an idle connection holds no read buffer */
+	char srv_rbuf[HTTP__RBUF];
 };
 
 /*
