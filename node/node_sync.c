@@ -83,12 +83,6 @@ struct node_sync {
 	char w_node_id[64], w_office_id[64], w_la_id[64], w_hub_url[512];
 };
 
-static int same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 /* [work] Load (or reload after a change) DIR/sync.json and make it the
  * node's identity.  0 enrolled, 1 not enrolled, <0 SYNC_E_*. */
 static int work_identity(struct node_sync *ns)
@@ -103,7 +97,7 @@ static int work_identity(struct node_sync *ns)
 		ns->ns_client = NULL;
 		return 1;
 	}
-	if (ns->ns_client && same_file(&sb, &ns->ns_id_stat))
+	if (ns->ns_client && sync_identity_same_file(&sb, &ns->ns_id_stat))
 		return 0;
 	sync_client_free(ns->ns_client);
 	ns->ns_client = NULL;
@@ -151,18 +145,24 @@ static void work_la_key(struct node_sync *ns, sync_client *c)
 	cJSON *o = NULL;
 	const char *hex;
 	char err[256];
-	char path[PATH_MAX + 32];
 	struct stat sb;
+	int rc;
 
-	snprintf(path, sizeof path, "%s/%s", ns->ns_node->nd_data, SYNC_IDENTITY_FILE);
 	if (!c->sc_id.id_has_la_key && sync_client_get_json(c, "/api/v1/sync/la-key", &o) == 0) {
 		hex = json_str(o, "la_key");
 		if (hex && strlen(hex) == 64 &&
 		    crypto_unhex(hex, c->sc_id.id_la_key, sizeof c->sc_id.id_la_key) == 0) {
 			c->sc_id.id_has_la_key = 1;
-			if (sync_identity_save(ns->ns_node->nd_data, &c->sc_id, err, sizeof err) != 0)
+			/* Only into the sync.json this identity came from: one an
+			 * `outpost-sync enroll` wrote since is reloaded next cycle
+			 * (and gets its key then), never overwritten with this. */
+			rc = sync_identity_update(ns->ns_node->nd_data, &c->sc_id, &ns->ns_id_stat,
+						  &sb, err, sizeof err);
+			if (rc < 0)
 				log_warnx("sync: cannot keep the Local Area key: %s", err);
-			else if (stat(path, &sb) == 0)
+			else if (rc > 0)
+				log_info("sync: %s: the Local Area key waits for the next cycle", err);
+			else
 				ns->ns_id_stat = sb; /* our own write: no reload */
 		}
 		if (hex)

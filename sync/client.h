@@ -85,6 +85,18 @@ int sync_identity_load(const char *data_dir, sync_identity *id, char *err, size_
 /* Write DIR/sync.json atomically (temporary file, fsync, rename) with mode
  * 0600.  0 or SYNC_E_CONFIG. */
 int sync_identity_save(const char *data_dir, const sync_identity *id, char *err, size_t errlen);
+/*
+ * The same, only while DIR/sync.json is still the file `loaded` describes
+ * (stat(2) of it when id was read): else nothing is written and 1 returned
+ * (err says why), as a newer enrollment wins and the caller reloads.  The
+ * check and the write hold a lock on DIR that sync_identity_save() also
+ * takes.  *now (may be NULL): the new file's stat(2).
+ */
+struct stat;
+int sync_identity_update(const char *data_dir, const sync_identity *id, const struct stat *loaded,
+			 struct stat *now, char *err, size_t errlen);
+/* 1 when a and b (stat(2) results) are the same version of a file. */
+int sync_identity_same_file(const struct stat *a, const struct stat *b);
 /* Overwrite the secret in memory. */
 void sync_identity_wipe(sync_identity *id);
 

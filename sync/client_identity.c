@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,20 +143,52 @@ out:
 	return ret;
 }
 
+int sync_identity_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 int sync_identity_save(const char *data_dir, const sync_identity *id, char *err, size_t errlen)
+{
+	return sync_identity_update(data_dir, id, NULL, NULL, err, errlen);
+}
+
+/*
+ * Every writer of sync.json holds an exclusive flock(2) on DIR itself (no
+ * lock file to leave behind) from its check to its rename: the running
+ * node adding the Local Area key to the identity it loaded, and
+ * `outpost-sync enroll` writing a new one, never interleave, so neither
+ * write is lost.
+ */
+int sync_identity_update(const char *data_dir, const sync_identity *id, const struct stat *loaded,
+			 struct stat *now, char *err, size_t errlen)
 {
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 64], sec[2 * SYNC_SECRET_LEN + 1], lak[65];
 	cJSON *o = NULL;
 	char *text = NULL;
 	const char *what = NULL;
+	struct stat sb;
 	size_t len;
-	int fd = -1, ret = SYNC_E_CONFIG;
+	int fd = -1, dirfd = -1, ret = SYNC_E_CONFIG;
 
 	if (sync__identity_check(id, &what) != 0) {
 		fmt_line(err, errlen, "refusing to save an identity with an invalid %s", what);
 		return SYNC_E_CONFIG;
 	}
 	snprintf(path, sizeof path, "%s/%s", data_dir, SYNC_IDENTITY_FILE);
+	dirfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || flock(dirfd, LOCK_EX) != 0) {
+		fmt_line(err, errlen, "cannot lock '%s': %s", data_dir, strerror(errno));
+		if (dirfd >= 0)
+			close(dirfd);
+		return SYNC_E_CONFIG;
+	}
+	if (loaded != NULL && (stat(path, &sb) != 0 || !sync_identity_same_file(&sb, loaded))) {
+		fmt_line(err, errlen, "'%s' changed since it was read", path);
+		close(dirfd); /* (the lock goes with it) */
+		return 1;
+	}
 	snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", data_dir, SYNC_IDENTITY_FILE, (long)getpid());
 	crypto_hex(id->id_secret, sizeof id->id_secret, sec);
 	o = cJSON_CreateObject();
@@ -194,16 +227,14 @@ int sync_identity_save(const char *data_dir, const sync_identity *id, char *err,
 		goto out;
 	}
 	/* The rename itself must survive a power cut. */
-	fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-		fd = -1;
-	}
+	fsync(dirfd);
+	if (now != NULL && stat(path, now) != 0)
+		memset(now, 0, sizeof *now);
 	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
+	close(dirfd); /* (the lock goes with it) */
 	if (ret != 0)
 		unlink(tmp);
 	if (o) {
