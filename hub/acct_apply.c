@@ -245,7 +245,7 @@ static void staff_named(const cJSON *row, const char *const *cols, const char **
 
 	/* The columns each first letter may start (a row's other members then
 	 * cost one look-up). */
-	for (int i = 0; cols[i] && i < 32; i++)
+	for (int i = 0; i < 32 && cols[i]; i++)
 		by_first[(unsigned char)cols[i][0]] |= 1u << i;
 	for (const cJSON *it = row ? row->child : NULL; it != NULL; it = it->next) {
 		const char *k = it->string;

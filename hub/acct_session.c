@@ -89,7 +89,7 @@ static void thr_keys(const char *user, const char *client, char pair[160], char 
 	char lu[72];
 	size_t i;
 
-	for (i = 0; user[i] && i < sizeof lu - 1; i++)
+	for (i = 0; i < sizeof lu - 1 && user[i]; i++)
 		lu[i] = (char)tolower((unsigned char)user[i]);
 	lu[i] = '\0';
 	snprintf(pair, 160, "p:%s|%s", lu, client);

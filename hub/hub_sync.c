@@ -467,7 +467,7 @@ static void deflate_reply(job *j)
 
 	if (acc == NULL || j->jb_out.len < 256)
 		return;
-	for (i = 0; acc[i] && i < sizeof low - 1; i++)
+	for (i = 0; i < sizeof low - 1 && acc[i]; i++)
 		low[i] = (char)tolower((unsigned char)acc[i]);
 	low[i] = '\0';
 	if (strstr(low, ZBODY_ENCODING) == NULL)

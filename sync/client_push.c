@@ -67,6 +67,9 @@ static int outbox_chunk(sqlite3_stmt *st, int64_t after, int lim, outbox_row *ro
 		outbox_row *r = &rows[n++];
 		const void *b = sqlite3_column_blob(st, 4);
 
+		/* nothing left from a row read before: a failure below frees
+		 * only what this one got */
+		memset(r, 0, sizeof *r);
 		r->seq = sqlite3_column_int64(st, 0);
 		r->sv = sqlite3_column_int64(st, 3);
 		r->hlc = dup_text(st, 1, &oom);
