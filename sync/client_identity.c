@@ -178,12 +178,13 @@ int sync_identity_update(const char *data_dir, const sync_identity *id, const st
 	}
 	snprintf(path, sizeof path, "%s/%s", data_dir, SYNC_IDENTITY_FILE);
 	dirfd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0 || flock(dirfd, LOCK_EX) != 0) {
-		fmt_line(err, errlen, "cannot lock '%s': %s", data_dir, strerror(errno));
-		if (dirfd >= 0)
-			close(dirfd);
+	if (dirfd < 0) {
+		fmt_line(err, errlen, "cannot open '%s': %s", data_dir, strerror(errno));
 		return SYNC_E_CONFIG;
 	}
+	while (flock(dirfd, LOCK_EX) != 0 && errno == EINTR)
+		;
+	/* (a file system without locks, ENOLCK: the check below still holds) */
 	if (loaded != NULL && (stat(path, &sb) != 0 || !sync_identity_same_file(&sb, loaded))) {
 		fmt_line(err, errlen, "'%s' changed since it was read", path);
 		close(dirfd); /* (the lock goes with it) */
