@@ -18,6 +18,8 @@ if [ $want_test = 1 ]; then
 	# The packaging test (systemd-analyze, lintian, groff) and the /metrics
 	# test's parser (Debian's prometheus_client).
 	pkgs="$pkgs systemd lintian groff-base python3-prometheus-client"
+	# test_ipv6 adds addresses to lo with `ip` (skipped where it may not).
+	pkgs="$pkgs iproute2"
 fi
 if [ $want_deb = 1 ]; then
 	pkgs="$pkgs dpkg-dev"

@@ -1,0 +1,170 @@
+"""IPv6 clients end to end: an office node listening on [::] treats every
+address of one IPv6 /64 as one client (lib/http_conn.c, http__peer_group),
+as a home or office router hands a whole /64 to one site and an attacker
+may pick any address in it.  tests/unit/test_http.c checks the grouping on
+names; here real sockets from three addresses added to the loopback
+interface (two in one /64, one in another) reach a real node:
+
+  * the connection cap: a /64's connections beyond the per-client cap
+    (256) close that /64's oldest idle one, whichever of its addresses it
+    came from; another /64's connection closes none of them;
+  * the sign-in throttle: failures from one address of a /64 slow every
+    address of it (429 with Retry-After), not an address of another /64.
+
+Adding addresses needs root and CAP_NET_ADMIN (`ip`, iproute2, which
+scripts/setup.sh installs for the tests): without them the tests skip,
+saying so.  The addresses are ULA ones (fd0f:7e57:PID::/48), /128 on lo,
+removed at the end.
+"""
+import http.client
+import json
+import os
+import socket
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import Daemon
+
+PREFIX = "fd0f:7e57:%x" % (os.getpid() & 0xffff)
+A1 = PREFIX + ":1::1"   # two addresses of one /64
+A2 = PREFIX + ":1::2"
+B1 = PREFIX + ":2::1"   # another /64
+ADDRS = (A1, A2, B1)
+CAP = 256               # HTTP_DEFAULT_CONNS_PER_ADDR (lib/http.h)
+
+
+def ip(*args):
+    return subprocess.run(["ip", "-6", "addr"] + list(args), capture_output=True, text=True)
+
+
+def add_addresses():
+    """Put ADDRS on lo; raise SkipTest (after undoing any) when the machine
+    does not let us."""
+    if not socket.has_ipv6:
+        raise unittest.SkipTest("no IPv6 in this Python")
+    done = []
+    try:
+        for a in ADDRS:
+            p = ip("add", a + "/128", "dev", "lo", "nodad")
+            if p.returncode != 0:
+                raise unittest.SkipTest("cannot add %s to lo (root and CAP_NET_ADMIN needed): %s"
+                                        % (a, p.stderr.strip()))
+            done.append(a)
+    except FileNotFoundError:
+        raise unittest.SkipTest("no `ip` command (Debian package iproute2)")
+    except unittest.SkipTest:
+        for a in done:
+            ip("del", a + "/128", "dev", "lo")
+        raise
+
+
+def remove_addresses():
+    for a in ADDRS:
+        ip("del", a + "/128", "dev", "lo")
+
+
+class Ipv6Test(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        add_addresses()
+        try:
+            n = Daemon("node")
+            # every address of the machine, IPv4 too (the harness's own
+            # requests), and the test's destination as a Host it answers
+            n.args += ["--listen", "[::]:%d" % n.port, "--hosts", A1]
+            cls.node = n.start()
+        except BaseException:
+            remove_addresses()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        remove_addresses()
+
+    def connect(self, source):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.bind((source, 0))
+        s.connect((A1, self.node.port))
+        return s
+
+    def closed_by_peer(self, s):
+        s.setblocking(False)
+        try:
+            return s.recv(1) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+        finally:
+            s.setblocking(True)
+
+    def sign_in(self, source, username):
+        c = http.client.HTTPConnection(A1, self.node.port, timeout=60, source_address=(source, 0))
+        try:
+            c.request("POST", "/api/v1/session",
+                      body=json.dumps({"username": username, "password": "Guess.1234"}),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            return r.status, r.getheader("Retry-After")
+        finally:
+            c.close()
+
+    def test_a_connection_cap_per_64(self):
+        # The node sees each address as it is (a request's peer), grouped.
+        socks = []
+        try:
+            for _ in range(CAP):
+                socks.append(self.connect(A1))
+            time.sleep(0.3)
+            self.assertFalse(any(self.closed_by_peer(s) for s in socks),
+                             "the cap closed a connection below %d" % CAP)
+            # Another /64: its own share, none of A1's closes.
+            other = self.connect(B1)
+            socks.append(other)
+            time.sleep(0.3)
+            self.assertFalse(self.closed_by_peer(socks[0]), "another /64 took A1's share")
+            # Another address of A1's /64: the same share, so A1's oldest
+            # idle connection makes room.
+            socks.append(self.connect(A2))
+            deadline = time.time() + 5
+            while not self.closed_by_peer(socks[0]) and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(self.closed_by_peer(socks[0]),
+                            "a second address of the /64 got a share of its own")
+            self.assertFalse(self.closed_by_peer(socks[1]))
+            self.assertFalse(self.closed_by_peer(other))
+        finally:
+            for s in socks:
+                s.close()
+        # And the node serves the /64 again once they are gone.
+        status, _ = self.sign_in(A2, "nobody.conncheck")
+        self.assertIn(status, (401, 429))
+
+    def test_b_sign_in_throttle_per_64(self):
+        # Failures from A1, each for another (unknown) name so only the
+        # client's own count fills, until the node slows A1.
+        seen = []
+        for i in range(60):
+            status, retry = self.sign_in(A1, "nobody.v6.%02d" % i)
+            seen.append(status)
+            if status == 429:
+                self.assertIsNotNone(retry)
+                break
+        self.assertEqual(seen[-1], 429, seen)
+        self.assertEqual(set(seen[:-1]), {401}, seen)
+        # Another address of the same /64 is the same client: slowed too.
+        status, retry = self.sign_in(A2, "nobody.v6.other")
+        self.assertEqual(status, 429, "a second address of the /64 was not slowed")
+        self.assertIsNotNone(retry)
+        # An address of another /64 is another client.
+        status, _ = self.sign_in(B1, "nobody.v6.other")
+        self.assertEqual(status, 401)
+
+
+if __name__ == "__main__":
+    unittest.main()
