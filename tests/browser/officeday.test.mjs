@@ -197,6 +197,30 @@ export const tests = [
     await assertAccessible(page, 'kiosk thanks');
   })],
 
+  ['the kiosk offers a returning visitor\'s name only for the number typed now, never for one a digit ago', () => withNode(async (node, page) => {
+    const reasons = (await node.api('/api/v1/greeter/reasons')).json;
+    const made = await node.api('/api/v1/checkins', { visitor_name: 'Rita Return', phone: '9165550111', reason_ids: [reasons[0].id], language: 'en' });
+    assert(made.status === 201, 'the earlier visit: ' + made.status);
+    await page.goto(node.url + '/kiosk.html');
+    await page.waitForSelector('#reasons label.reason');
+    await page.fill('#name', 'Rob Other');
+    // The lookup for her whole number answers late; the visitor has typed
+    // one more digit by then (another person's number).
+    const slow = u => u.pathname === '/api/v1/visitors' && u.searchParams.get('q') === '9165550111';
+    await page.route(slow, async route => { await new Promise(r => setTimeout(r, 800)); await route.continue(); });
+    const late = page.waitForEvent('requestfinished', r => slow(new URL(r.url())));
+    await page.fill('#phone', '9165550111');
+    await page.waitForTimeout(400); // its lookup is sent, 250 ms after the last key
+    await page.fill('#phone', '91655501112');
+    await late;
+    await page.waitForTimeout(300); // (the late answer's handler has had its turn)
+    assert(await page.locator('#matches li').count() === 0, 'a name offered for a number a digit ago: ' + await page.textContent('#matches'));
+    await page.unroute(slow);
+    // Her number typed whole again: offered, as it should be.
+    await page.fill('#phone', '9165550111');
+    await page.waitForFunction(() => document.getElementById('matches').textContent.includes('Rita Return'));
+  })],
+
   ['the desk updates from the node\'s events when a visitor checks in at the kiosk', () => withNode(async (node, page, browser) => {
     await login(page, node);
     // Every read of the whole list the desk makes (the test's own read below

@@ -172,6 +172,18 @@ export const tests = [
         .catch(async e => { throw new Error(e.message + ': ' + await page.textContent('#main')); });
       await page.selectOption('#c-list', 'followup');
       await page.waitForFunction(() => /F01.*Retired/.test(document.getElementById('codes').textContent));
+      // An answer that comes late does not draw over the list chosen
+      // since (the page's own refresh after a load raced the choice so).
+      const slow = '**/api/v1/admin/code-lists/activity';
+      await page.route(slow, async route => { await new Promise(r => setTimeout(r, 1000)); await route.continue(); });
+      const late = page.waitForEvent('requestfinished', r => r.url().endsWith('/api/v1/admin/code-lists/activity'));
+      await page.selectOption('#c-list', 'activity');
+      await page.selectOption('#c-list', 'followup');
+      await late;
+      await page.waitForTimeout(300); // (its handler has had its turn)
+      const shown = await page.textContent('#codes');
+      assert(shown.includes('Codes of Follow-up codes') && /F01.*Retired/.test(shown), 'the list chosen last: ' + shown.slice(0, 120));
+      await page.unroute(slow);
       await assertAccessible(page, 'code lists page');
       await page.goto(hub.url + '/nodes.html');
       await page.waitForSelector('#code-office_id option[value="slo-ajcc"]', { state: 'attached' });

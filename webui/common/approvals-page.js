@@ -8,7 +8,7 @@
 // buttons are off while a decision is on its way; a refusal's errors show
 // beside the comment and in the page's error summary.
 import { el, fmtDate, fmtDateTime } from './api.js';
-import { $, pill, clearErrors, clearSummary, showSummary } from './ui.js';
+import { $, pill, clearErrors, clearSummary, showSummary, latest } from './ui.js';
 
 export const TITLE = { dss_program_manager: 'DSS Program Manager', wdb_director: 'WDB Director', edd: 'EDD', dss_wioa: 'DSS WIOA staff' };
 
@@ -80,10 +80,13 @@ export function approvalsPage(page) {
     return li;
   }
 
+  const loads = latest(); // "Show" changed while a list is coming: the last one draws
   async function load() {
+    const current = loads();
     $('err').textContent = '';
     try {
       const r = await page.api(`${page.base}?state=${encodeURIComponent($('state').value)}`);
+      if (!current()) return;
       $('roles').textContent = r.my_roles.length ? `Your approver roles: ${r.my_roles.map(x => TITLE[x] || x).join(', ')}.` : page.noRole;
       $('list').replaceChildren(r.requests.length ? el('ul', { class: page.listClass }, r.requests.map(item))
         : el('p', { class: 'muted' }, page.empty));

@@ -1,10 +1,13 @@
 // codes.js - the hub's code lists: each list's version and counts, loading a
 // new version (operations; CSV with a version name and an effective date),
 // and the codes of a list with their status and when they were retired.
-import { $, api, el, table, pill, options, clearErrors, showErrors, isoToday, fmtDate } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showErrors, isoToday, fmtDate, latest } from './console.js';
 
 const NAMES = { employer: 'Employer activity codes', activity: 'Participant activity codes', followup: 'Follow-up codes', groups: 'Privilege groups' };
 let lists = [];
+// A list chosen while another's codes (or the page's own refresh after a
+// load) are still coming: only the last one asked for draws.
+const codeLoads = latest();
 
 async function loadLists() {
   lists = await api('/api/v1/admin/code-lists');
@@ -17,7 +20,9 @@ async function loadLists() {
 }
 
 async function loadCodes() {
+  const current = codeLoads();
   const r = await api('/api/v1/admin/code-lists/' + encodeURIComponent($('c-list').value));
+  if (!current()) return;
   $('codes').replaceChildren(table('Codes of ' + (NAMES[r.list] || r.list), ['Code', 'Title', 'Status'],
     r.codes.map(c => [c.code, c.title, c.status === 'active' ? pill('In use', 'ok')
       : pill(c.retired_on ? `Retired ${fmtDate(c.retired_on)} (${c.retired_in})` : 'Retired', 'muted')])));

@@ -2,7 +2,7 @@
 // the value now, resolved by keeping one (an edit that replicates); and
 // quarantined entries decoded change by change next to the hub's row,
 // marked handled with a note.
-import { api, el, $, fmtDateTime, table, pill, clearErrors, showError } from './console.js';
+import { api, el, $, fmtDateTime, table, pill, clearErrors, showError, latest } from './console.js';
 
 let nodes = [];
 let offices = [];
@@ -37,9 +37,13 @@ async function openItem(path, prefix) {
 }
 
 // ---- conflicts ----------------------------------------------------------
+// "Show" changed while a list is coming: only the last one asked for draws.
+const conflictLoads = latest(), quarantineLoads = latest();
 async function loadConflicts() {
+  const mine = conflictLoads();
   const open = $('c-show').value === 'open';
   const rows = await api('/api/v1/conflicts' + (open ? '?open=1' : ''));
+  if (!mine()) return rows.length;
   $('conflicts').replaceChildren(table('Conflicts',
     ['When', 'Record', 'Field', 'Base', 'Hub', 'Office', 'Kept', 'From', 'Status', ''],
     rows.map(c => {
@@ -107,9 +111,11 @@ async function resolveConflict() {
 
 // ---- quarantine -----------------------------------------------------------
 async function loadQuarantine() {
+  const mine = quarantineLoads();
   const open = $('q-show').value === 'open';
   let rows = await api('/api/v1/quarantine');
   if (open) rows = rows.filter(q => !q.resolved_at);
+  if (!mine()) return rows.length;
   $('quarantine').replaceChildren(table('Quarantined entries',
     ['When', 'From', 'Entry', 'Table', 'Reason', 'Status', ''],
     rows.map(q => [fmtDateTime(q.created_at), nodeLabel(q.node_id), `#${q.seq}`, human(q.tbl), q.reason,

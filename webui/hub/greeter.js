@@ -2,16 +2,20 @@
 // reasons (add, rename, reorder, narrow to an office, retire and restore),
 // the statewide report of visits by office, day, reason and language with its
 // CSV, and the offices with no check-in on a business day.
-import { $, api, el, table, pill, options, clearErrors, showErrors, qs, isoToday, addDays, fmtDate } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showErrors, qs, isoToday, addDays, fmtDate, latest } from './console.js';
 
 let areas = [], offices = [], reasons = [];
 const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
 
 function status(t) { $('status').textContent = t; }
 
+const reasonLoads = latest(); // another Local Area chosen meanwhile: its list draws
 async function loadReasons() {
+  const current = reasonLoads();
   const la = $('r-la').value;
-  reasons = la ? await api('/api/v1/admin/greeter-reasons?' + qs({ local_area_id: la })) : [];
+  const got = la ? await api('/api/v1/admin/greeter-reasons?' + qs({ local_area_id: la })) : [];
+  if (!current()) return;
+  reasons = got;
   const mine = offices.filter(o => o.local_area_id === la);
   options($('r-office_id'), mine, { blank: 'Every office of the Local Area', selected: $('r-office_id').value });
   $('reasons').replaceChildren(table('Check-in reasons of ' + (($('r-la').selectedOptions[0] || {}).textContent || ''),

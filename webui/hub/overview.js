@@ -18,7 +18,6 @@ async function load() {
       el('dt', {}, 'Public key pin (nodes check it)'), el('dd', { class: 'val' }, s.hub_pin),
       el('dt', {}, 'Hub time'), el('dd', {}, fmtDateTime(s.hub_time_ms)));
     const refused = await api('/api/v1/admin/credential-changes?status=refused').catch(() => []);
-    $('cred-sec').hidden = !refused.length;
 
     // Names, not ids: the office whose computer sent the change (the node's
     // id stays in the cell's title, for IT).
@@ -33,6 +32,8 @@ async function load() {
     $('cred').replaceChildren(table('Refused password changes', ['When', 'Account', 'Office', 'Why'],
       refused.slice(0, 50).map(c => [fmtDateTime(c.changed_at), el('a', { href: '/account.html?id=' + encodeURIComponent(c.staff_id) }, c.username || c.staff_id),
         where(c.node_id), c.why || ''])));
+    // shown once it is filled (never an empty section while names load)
+    $('cred-sec').hidden = !refused.length;
     $('status').textContent = `Updated ${fmtDateTime(Date.now())}.`;
   } catch (e) {
     $('status').textContent = e.status === 403 ? 'Replication is run by the CalJOBS Operations Unit; its figures are shown to them.' :

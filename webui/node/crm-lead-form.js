@@ -3,6 +3,7 @@
 // (?directory=ID).  ZIP first, then the street; likely duplicates (same
 // normalized name, every office's employers) are shown while typing.
 import { api, el } from './api.js';
+import { latest } from './ui.js';
 import { showNotFound } from './office.js';
 import { $, API, meta, options, qs, clearErrors, filled, sendAndGo, TYPE_LABEL } from './crm-common.js';
 
@@ -19,14 +20,19 @@ function zipChanged() {
   checkDups();
 }
 
+// Only the check of what is typed now may draw (and set strongDup): an
+// answer about an earlier name comes too late.
+const dupChecks = latest();
 async function checkDups() {
   clearTimeout(timer);
+  const current = dupChecks();
   timer = setTimeout(async () => {
     const name = $('company_name').value.trim();
     if (name.length < 2) { $('dups').replaceChildren(); $('confirm-wrap').hidden = true; strongDup = false; return; }
     const zip = $('zip').value.trim();
     try {
       const d = await api(`${API}/employers/duplicates?${qs({ name, zip: /^\d{5}(-\d{4})?$/.test(zip) ? zip : '' })}`);
+      if (!current()) return;
       strongDup = d.some(x => x.match !== 'similar');
       $('confirm-wrap').hidden = !strongDup;
       $('dups').replaceChildren(...(d.length ? [el('strong', {}, `Possible duplicate${d.length > 1 ? 's' : ''} already in the system:`),

@@ -3,6 +3,7 @@
 // employer), and the item dialog: status, re-assignment, due date, notes,
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
 import { api, el, fmtDate, fmtDateTime } from './api.js';
+import { latest } from './ui.js';
 import { showNotFound } from './office.js';
 import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled } from './crm-common.js';
 
@@ -121,13 +122,18 @@ async function deleteItem() {
   } catch (e) { showError($('wi-form'), e); }
 }
 
+// The answer for what is typed now: one for an earlier text must not pick
+// its employer (an exact name) for the text shown.
+const empSearches = latest();
 function employerSearch() {
   clearTimeout(empTimer);
   $('w-employer_id').value = '';
+  const mine = empSearches();
   empTimer = setTimeout(async () => {
     const q = $('w-employer_q').value.trim();
     if (q.length < 2) return;
     const r = await api(`${API}/employers?${qs({ q, owner: 'all', account_type: 'all', limit: 10 })}`);
+    if (!mine()) return;
     $('w-employers').replaceChildren(...r.items.map(e => el('option', { value: e.company_name }, `${e.zip} ${e.city || ''}`)));
     const hit = r.items.find(e => e.company_name === q);
     if (hit) $('w-employer_id').value = hit.id;

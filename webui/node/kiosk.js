@@ -1,5 +1,6 @@
 // kiosk.js - the visitor kiosk: no login, English and Spanish, large targets.
 import { api, el } from './api.js';
+import { latest } from './ui.js';
 
 const T = {
   en: {
@@ -145,8 +146,12 @@ function reset() {
 }
 
 let searchTimer = null;
+// Only the number typed now may offer a name: an answer for an earlier
+// one (a digit ago) would offer a stranger's.
+const lookups = latest();
 function lookup() {
   clearTimeout(searchTimer);
+  const current = lookups();
   // A returning visitor is found by the phone number they type (at least 7
   // digits), so a public kiosk never lists other people's details.
   // The node answers only the whole number with the name's first letter.
@@ -157,6 +162,7 @@ function lookup() {
     try {
       const found = await api('/api/v1/visitors?q=' + encodeURIComponent(q) +
                               '&initial=' + encodeURIComponent(initial));
+      if (!current()) return;
       const exact = found.filter(v => (v.phone || '').replace(/[^0-9]/g, '') === q);
       $('matches').replaceChildren(...exact.slice(0, 2).map(v => el('li', {},
         el('button', { type: 'button', class: 'secondary', onclick: () => {
