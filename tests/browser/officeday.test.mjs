@@ -208,9 +208,10 @@ export const tests = [
     // one more digit by then (another person's number).
     const slow = u => u.pathname === '/api/v1/visitors' && u.searchParams.get('q') === '9165550111';
     await page.route(slow, async route => { await new Promise(r => setTimeout(r, 800)); await route.continue(); });
+    const sent = page.waitForRequest(r => slow(new URL(r.url())));
     const late = page.waitForEvent('requestfinished', r => slow(new URL(r.url())));
     await page.fill('#phone', '9165550111');
-    await page.waitForTimeout(400); // its lookup is sent, 250 ms after the last key
+    await sent; // (250 ms after the last key)
     await page.fill('#phone', '91655501112');
     await late;
     await page.waitForTimeout(300); // (the late answer's handler has had its turn)
