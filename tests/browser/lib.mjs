@@ -293,6 +293,15 @@ export function skip(why) { return Object.assign(new Error(why), { skip: true })
 
 export const sleep = ms => new Promise(r => setTimeout(r, ms));
 
+// The answers to page's requests whose URL matches (a function of a URL
+// object) are held back ms: a later question's answer comes first.
+// `answered` settles once the first such answer is in and the page has had
+// its turn to handle it; page.unroute(match) ends the hold.
+export async function answerLate(page, match, ms) {
+  await page.route(match, async route => { await sleep(ms); await route.continue(); });
+  return { answered: page.waitForEvent('requestfinished', r => match(new URL(r.url()))).then(() => sleep(300)) };
+}
+
 // Call fn every `every` ms until it returns something truthy (returned);
 // throws naming `what` after ms.
 export async function until(what, fn, ms = 20000, every = 200) {

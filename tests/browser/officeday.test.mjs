@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { openSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn, track } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn, track, answerLate } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -207,14 +207,12 @@ export const tests = [
     // The lookup for her whole number answers late; the visitor has typed
     // one more digit by then (another person's number).
     const slow = u => u.pathname === '/api/v1/visitors' && u.searchParams.get('q') === '9165550111';
-    await page.route(slow, async route => { await new Promise(r => setTimeout(r, 800)); await route.continue(); });
+    const late = await answerLate(page, slow, 800);
     const sent = page.waitForRequest(r => slow(new URL(r.url())));
-    const late = page.waitForEvent('requestfinished', r => slow(new URL(r.url())));
     await page.fill('#phone', '9165550111');
     await sent; // (250 ms after the last key)
     await page.fill('#phone', '91655501112');
-    await late;
-    await page.waitForTimeout(300); // (the late answer's handler has had its turn)
+    await late.answered;
     assert(await page.locator('#matches li').count() === 0, 'a name offered for a number a digit ago: ' + await page.textContent('#matches'));
     await page.unroute(slow);
     // Her number typed whole again: offered, as it should be.

@@ -13,7 +13,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track, designateMis, fillRequestor } from './lib.mjs';
+import { startHub, launch, assertAccessible, assert, plantSecret, freePort, BIN, OUT, until as poll, pdfFile, hubFirstSignIn, track, designateMis, fillRequestor, answerLate } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const until = (what, fn, ms = 60000) => poll(what, fn, ms, 300);
@@ -174,13 +174,11 @@ export const tests = [
       await page.waitForFunction(() => /F01.*Retired/.test(document.getElementById('codes').textContent));
       // An answer that comes late does not draw over the list chosen
       // since (the page's own refresh after a load raced the choice so).
-      const slow = '**/api/v1/admin/code-lists/activity';
-      await page.route(slow, async route => { await new Promise(r => setTimeout(r, 1000)); await route.continue(); });
-      const late = page.waitForEvent('requestfinished', r => r.url().endsWith('/api/v1/admin/code-lists/activity'));
+      const slow = u => u.pathname === '/api/v1/admin/code-lists/activity';
+      const late = await answerLate(page, slow, 1000);
       await page.selectOption('#c-list', 'activity');
       await page.selectOption('#c-list', 'followup');
-      await late;
-      await page.waitForTimeout(300); // (its handler has had its turn)
+      await late.answered;
       const shown = await page.textContent('#codes');
       assert(shown.includes('Codes of Follow-up codes') && /F01.*Retired/.test(shown), 'the list chosen last: ' + shown.slice(0, 120));
       await page.unroute(slow);

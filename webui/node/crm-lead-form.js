@@ -3,9 +3,8 @@
 // (?directory=ID).  ZIP first, then the street; likely duplicates (same
 // normalized name, every office's employers) are shown while typing.
 import { api, el } from './api.js';
-import { latest } from './ui.js';
 import { showNotFound } from './office.js';
-import { $, API, meta, options, qs, clearErrors, filled, sendAndGo, TYPE_LABEL } from './crm-common.js';
+import { $, API, meta, options, qs, clearErrors, filled, sendAndGo, TYPE_LABEL, latest } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
 const FIELDS = ['edd_account_number', 'company_name', 'zip', 'street', 'city', 'state', 'mailing_street', 'mailing_city',

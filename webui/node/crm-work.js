@@ -3,9 +3,8 @@
 // employer), and the item dialog: status, re-assignment, due date, notes,
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
 import { api, el, fmtDate, fmtDateTime } from './api.js';
-import { latest } from './ui.js';
 import { showNotFound } from './office.js';
-import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled } from './crm-common.js';
+import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled, latest } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
 let m = null, current = null, empTimer = null;
