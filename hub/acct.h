@@ -140,13 +140,19 @@ int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *
 acct_hub *acct_new(hub *h, uint32_t iters);
 void acct_free(acct_hub *a);
 uint32_t acct_iters(const acct_hub *a);
+/* What acct_auth() lets through besides an administrator's session. */
+enum {
+	ACCT_AUTH_OPS = 1u << 0,      /* only operations (or the bearer token) */
+	ACCT_AUTH_TEMP = 1u << 1,     /* a session still on its temporary password */
+	ACCT_AUTH_APPROVER = 1u << 2, /* a session with no administrator role (an
+				       * approver's: issue 15) */
+};
 /*
  * Authenticate an admin route: the bearer token or a session cookie (with
- * the CSRF header on state-changing methods, and no temporary password
- * unless allow_temp).  need_ops: only operations.  0 and *p filled, or -1
- * after replying 401/403.
+ * the CSRF header on state-changing methods), as how (ACCT_AUTH_*) allows.
+ * 0 and *p filled, or -1 after replying 401/403.
  */
-int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_temp);
+int acct_auth(hub *h, http_req *req, acct_principal *p, unsigned how);
 /* 1 when req's cookie names a console session that exists (not checked
  * further, nothing updated): the check before a body is read (hub_edge.c). */
 int acct_session_live(hub *h, http_req *req);

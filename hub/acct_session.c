@@ -374,7 +374,7 @@ int acct_session_live(hub *h, http_req *req)
 	return rc;
 }
 
-int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_temp)
+int acct_auth(hub *h, http_req *req, acct_principal *p, unsigned how)
 {
 	const char *a = http_req_header(req, "authorization");
 	char tok[128], th[65], sid[64] = "";
@@ -467,12 +467,18 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, int need_ops, int allow_
 		}
 	}
 	db_run(h->hb_db, "UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", "It", now, th);
-	if (p->ap_must_change && !allow_temp) {
+	if (p->ap_must_change && !(how & ACCT_AUTH_TEMP)) {
 		http_reply_error(req, 403, "password_change_required",
 				 "change your temporary password first");
 		return -1;
 	}
-	if (need_ops && !(p->ap_roles & ROLE_OPERATIONS)) {
+	/* An approver (no administrator role) sees only its approvals. */
+	if (p->ap_roles == 0 && !(how & (ACCT_AUTH_APPROVER | ACCT_AUTH_TEMP))) {
+		http_reply_error(req, 403, NULL,
+				 "an approver's session shows only the approval requests addressed to it");
+		return -1;
+	}
+	if ((how & ACCT_AUTH_OPS) && !(p->ap_roles & ROLE_OPERATIONS)) {
 		http_reply_error(req, 403, NULL, "only the CalJOBS Operations Unit may do this");
 		return -1;
 	}

@@ -14,6 +14,7 @@
  *       inactive (a role is never deleted, so its past decisions keep their
  *       holder).  Audited.
  */
+#include "hub/acct_api.h"
 #include "hub/hub_api.h"
 #include "lib/log.h"
 #include "model/case_approvals.h"
@@ -33,17 +34,20 @@ static int may_manage(const acct_principal *p, const char *la)
 	"SELECT r.staff_id, s.username, s.display_name, r.local_area_id, r.role, r.active"     \
 	" FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
 
+/* The approvers of the caller's scope: an MIS Administrator's Local Area,
+ * a SPOC's field division, every one for operations. */
 static route_rc roles_list(route_call *a)
 {
 	char la[64] = "";
-	cJSON *rows;
+	const char *args[1] = {la};
 
 	http_req_query(a->rc_req, "local_area_id", la, sizeof la);
-	rows = db_rows_json_by(API_HUB(a)->hb_db,
-			       ROLES_SQL " WHERE (?1 = '' OR r.local_area_id = ?1)"
-					 " ORDER BY s.display_name, r.role",
-			       la);
-	return rows ? route_ok(a, 200, rows) : ROUTE_DBERR;
+	return acct_list_scoped(a,
+				ROLES_SQL " WHERE (?1 = '' OR r.local_area_id = ?1) AND"
+					  " (?2 OR (?3 <> '' AND r.local_area_id = ?3) OR"
+					  "  (?4 <> '' AND s.field_division = ?4))"
+					  " ORDER BY s.display_name, r.role",
+				1, args, NULL);
 }
 
 static const route_key roles_keys[] = {

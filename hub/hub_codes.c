@@ -675,7 +675,7 @@ void hub_codes_lists(http_req *req, void *ctx)
 	acct_principal p;
 	cJSON *arr;
 
-	if (acct_auth(h, req, &p, 0, 0) != 0)
+	if (acct_auth(h, req, &p, 0) != 0)
 		return;
 	hub_codes_apply_due(h->hb_db, &h->hb_hlc);
 	arr = cJSON_CreateArray();
@@ -718,7 +718,7 @@ static const code_list *path_list(hub *h, http_req *req, acct_principal *p, int 
 {
 	const code_list *l = list_by_name(http_req_param(req, "list"));
 
-	if (acct_auth(h, req, p, need_ops, 0) != 0)
+	if (acct_auth(h, req, p, need_ops ? ACCT_AUTH_OPS : 0) != 0)
 		return NULL;
 	if (l == NULL)
 		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",

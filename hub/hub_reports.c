@@ -38,7 +38,8 @@
 static void bind_scope(sqlite3_stmt *st, const acct_principal *p)
 {
 	sqlite3_bind_int(st, 10, (p->ap_roles & ROLE_OPERATIONS) != 0);
-	sqlite3_bind_text(st, 11, p->ap_la, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, (p->ap_roles & ROLE_MIS_ADMIN) ? p->ap_la : "", -1,
+			  SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 12, (p->ap_roles & ROLE_SPOC) != 0 && p->ap_div[0]);
 	sqlite3_bind_text(st, 13, p->ap_div, -1, SQLITE_TRANSIENT);
 }
@@ -163,7 +164,7 @@ void hub_reports_greeter(http_req *req, void *ctx)
 	cJSON *rows = NULL, *days = NULL, *o, *it;
 	int total = 0;
 
-	if (acct_auth(h, req, &p, 0, 0) != 0 || range(req, 6, 0, REPORT_MAX_DAYS, from, to) != 0)
+	if (acct_auth(h, req, &p, 0) != 0 || range(req, 6, 0, REPORT_MAX_DAYS, from, to) != 0)
 		return;
 	http_req_query(req, "local_area_id", la, sizeof la);
 	http_req_query(req, "office_id", office, sizeof office);
@@ -243,7 +244,7 @@ void hub_reports_missing(http_req *req, void *ctx)
 	sqlite3_stmt *st = NULL;
 	cJSON *arr = NULL;
 
-	if (acct_auth(h, req, &p, 0, 0) != 0 || range(req, 13, 1, MISSING_MAX_DAYS, from, to) != 0)
+	if (acct_auth(h, req, &p, 0) != 0 || range(req, 13, 1, MISSING_MAX_DAYS, from, to) != 0)
 		return;
 	http_req_query(req, "local_area_id", la, sizeof la);
 	/* In service since its first node's enrollment (hub date). */

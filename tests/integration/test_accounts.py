@@ -452,6 +452,18 @@ class AccountsTest(Base):
                               if e.get("local_area_id") == la_a])
         self.assertTrue(len([e for e in mis_a.get("/api/v1/admin/audit").json()
                              if e.get("local_area_id") == la_a]) >= 3)
+        # area A's approvers: listed to A's administrator, not to B's (not
+        # even when B's asks for area A by name)
+        r = self.ops.request("PUT", "/api/v1/admin/case/approver-roles",
+                             body={"staff_id": sid, "roles": ["dss_program_manager"]})
+        self.assertEqual(r.status, 200, r)
+        held = [(x["staff_id"], x["role"]) for x in
+                mis_a.get("/api/v1/admin/case/approver-roles").json()]
+        self.assertIn((sid, "dss_program_manager"), held)
+        for q in ("", "?local_area_id=" + la_a):
+            r = mis_b.get("/api/v1/admin/case/approver-roles" + q)
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn(sid, [x["staff_id"] for x in r.json()], q)
         # administrators never act on themselves or on other administrators,
         # and never grant roles
         r = mis_a.post("/api/v1/admin/access-requests", {"kind": "reset", "staff_id":

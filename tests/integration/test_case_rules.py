@@ -600,7 +600,10 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         pm = self.console("pmgr")
         # The administrators' screens refuse an approver's session.
         for path in ("/api/v1/admin/case/approver-roles", "/api/v1/admin/audit", "/api/v1/nodes",
-                     "/api/v1/admin/staff"):
+                     "/api/v1/admin/staff", "/api/v1/admin/reports/greeter",
+                     "/api/v1/admin/reports/greeter?format=csv",
+                     "/api/v1/admin/reports/greeter-missing", "/api/v1/admin/code-lists",
+                     "/api/v1/admin/code-lists/activity"):
             self.assertEqual(pm.get(path).status, 403, path)
         self.assertEqual(pm.request("PUT", "/api/v1/admin/case/approver-roles",
                                     {"staff_id": self.ids["pmgr"], "roles": ["edd"]}).status, 403)
