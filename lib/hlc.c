@@ -45,8 +45,12 @@ void hlc_now(hlc *h, char out[HLC_STRLEN])
 		h->hlc_ms = w;
 		h->hlc_count = 0;
 	} else if (++h->hlc_count > 0xffff) {
-		h->hlc_ms++;
-		h->hlc_count = 0;
+		if (h->hlc_ms < HLC_MS_MAX) {
+			h->hlc_ms++;
+			h->hlc_count = 0;
+		} else {
+			h->hlc_count = 0xffff; /* full: never wrap round to 0 */
+		}
 	}
 	snprintf(out, HLC_STRLEN, "%012" PRIx64 ".%04" PRIx32 ".%s", h->hlc_ms & HLC_MS_MAX,
 		 h->hlc_count, h->hlc_node);
@@ -80,14 +84,10 @@ int hlc_parse(const char *s, uint64_t *ms, uint32_t *count, const char **node)
 	return 0;
 }
 
-int hlc_observe(hlc *h, const char *remote)
+static void merge(hlc *h, uint64_t rm, uint32_t rc)
 {
-	uint64_t rm, w;
-	uint32_t rc;
+	uint64_t w = wall(h);
 
-	if (hlc_parse(remote, &rm, &rc, NULL) != 0)
-		return -1;
-	w = wall(h);
 	if (w > h->hlc_ms && w > rm) {
 		h->hlc_ms = w;
 		h->hlc_count = 0;
@@ -98,5 +98,35 @@ int hlc_observe(hlc *h, const char *remote)
 		h->hlc_count = rc;
 	}
 	/* The next hlc_now() increments past what we saw. */
+}
+
+int hlc_plausible(const char *stamp, uint64_t wall_ms)
+{
+	uint64_t ms;
+
+	return hlc_parse(stamp, &ms, NULL, NULL) == 0 && ms <= wall_ms + HLC_MAX_AHEAD_MS;
+}
+
+int hlc_observe(hlc *h, const char *remote)
+{
+	uint64_t rm;
+	uint32_t rc;
+
+	if (hlc_parse(remote, &rm, &rc, NULL) != 0)
+		return -1;
+	if (rm > wall(h) + HLC_MAX_AHEAD_MS)
+		return 1;
+	merge(h, rm, rc);
+	return 0;
+}
+
+int hlc_resume(hlc *h, const char *own)
+{
+	uint64_t rm;
+	uint32_t rc;
+
+	if (hlc_parse(own, &rm, &rc, NULL) != 0)
+		return -1;
+	merge(h, rm, rc);
 	return 0;
 }

@@ -12,6 +12,13 @@
 #include <stdint.h>
 
 #define HLC_NODE_MAX 40
+/* How far ahead of this computer's (corrected) clock a time received from
+ * elsewhere may be: a node's clock follows the hub's within minutes, so a
+ * later stamp is a broken clock's or a hostile node's, and taking it would
+ * carry every clock that sees it (and every edit they stamp) that far into
+ * the future.  hlc_observe() leaves such a time out; the hub refuses an
+ * entry that carries one (sync/apply.c). */
+#define HLC_MAX_AHEAD_MS (24 * 60 * 60 * 1000LL)
 #define HLC_STRLEN (12 + 1 + 4 + 1 + HLC_NODE_MAX + 1)
 
 typedef uint64_t (*hlc_clock_fn)(void *arg);
@@ -27,10 +34,18 @@ typedef struct hlc {
 
 void hlc_init(hlc *h, const char *node_id, hlc_clock_fn clock, void *arg);
 void hlc_set_node(hlc *h, const char *node_id);
-/* Issue a timestamp for a local event; strictly greater than any issued or observed. */
+/* Issue a timestamp for a local event; strictly greater than any issued or
+ * observed (until the 48-bit millisecond field is full, where it stays). */
 void hlc_now(hlc *h, char out[HLC_STRLEN]);
-/* Merge a timestamp received from elsewhere. 0, or -1 when it does not parse. */
+/* Merge a timestamp received from elsewhere: 0; 1 when it is more than
+ * HLC_MAX_AHEAD_MS ahead of the wall clock (left out); -1 when it does not
+ * parse. */
 int hlc_observe(hlc *h, const char *remote);
+/* Merge a timestamp this clock's owner issued itself (its outbox after a
+ * restart), however far ahead: 0, or -1 when it does not parse. */
+int hlc_resume(hlc *h, const char *own);
+/* 1 when stamp parses and is at most HLC_MAX_AHEAD_MS ahead of wall_ms. */
+int hlc_plausible(const char *stamp, uint64_t wall_ms);
 /* Parse "ms.count.node"; node points into s.  0 or -1. */
 int hlc_parse(const char *s, uint64_t *ms, uint32_t *count, const char **node);
 uint64_t hlc_wall_ms(void);

@@ -243,11 +243,17 @@ static void flush_stop(node *n)
 
 /* ---- batches ----------------------------------------------------------------------- */
 
-static void observe_text(node *n, const char *sql)
+/* The stamp sql reads merged into the node's clock: as its own (own: the
+ * outbox's, however far ahead) or as one from elsewhere (hlc_observe()). */
+static void observe_text(node *n, const char *sql, int own)
 {
 	char stamp[HLC_STRLEN];
 
-	if (db_text(n->nd_db, sql, NULL, stamp, sizeof stamp) == 0 && stamp[0])
+	if (db_text(n->nd_db, sql, NULL, stamp, sizeof stamp) != 0 || stamp[0] == '\0')
+		return;
+	if (own)
+		hlc_resume(&n->nd_hlc, stamp);
+	else
 		hlc_observe(&n->nd_hlc, stamp);
 }
 
@@ -260,10 +266,10 @@ void node_observe_stamps(node *n, int at_start)
 	if (!at_start && v == n->nd_data_version)
 		return;
 	n->nd_data_version = v;
-	observe_text(n, "SELECT value FROM node_meta WHERE key='seen_hlc'");
+	observe_text(n, "SELECT value FROM node_meta WHERE key='seen_hlc'", 0);
 	if (at_start) {
-		observe_text(n, "SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1");
-		observe_text(n, "SELECT hlc FROM outbox_sent ORDER BY seq DESC LIMIT 1");
+		observe_text(n, "SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1", 1);
+		observe_text(n, "SELECT hlc FROM outbox_sent ORDER BY seq DESC LIMIT 1", 1);
 	}
 }
 

@@ -530,6 +530,50 @@ static int cs_text_ok(const cs_value *v)
 	return v->cv_type == CSV_TEXT && v->cv_n > 0;
 }
 
+/* The index of the column named "hlc" in a table of events (its stamp,
+ * where there is no updated_hlc), or -1. */
+static int events_stamp_col(const sync__tshape *ts)
+{
+	for (int i = 0; i < ts->ts_ncol; i++)
+		if (strcmp(ts->ts_cols[i], "hlc") == 0)
+			return i;
+	return -1;
+}
+
+/* The values a change writes, as the hub takes them: a blob only in a
+ * column declared BLOB (a blob in a text column would pass every rule that
+ * reads the column as text, and break the reads of every office that pulls
+ * it), and a time stamp (column stamp, updated_hlc or an event's hlc) that
+ * is one and is at most HLC_MAX_AHEAD_MS ahead of the hub's clock (a later
+ * one would win every merge of the row until that time, and carry the
+ * clock of every office that pulls it there).  A_OK or refused. */
+static int values_check(actx *a, const cs_iter *it, const sync__tshape *ts, int stamp, uint64_t now)
+{
+	for (int i = 0; i < it->ci_ncol; i++) {
+		const cs_value *v = &it->ci_new[i];
+		char s[HLC_STRLEN];
+
+		if (v->cv_type == CSV_BLOB && ts->ts_aff[i] != SYNC_AFF_BLOB)
+			return sync__refuse(a, "column '%s' of '%s' holds a blob, not a %s", ts->ts_cols[i],
+					    ts->ts_td->td_name,
+					    ts->ts_aff[i] == SYNC_AFF_TEXT ? "text" : "number");
+		if (i != stamp || v->cv_type == CSV_UNDEFINED || v->cv_type == CSV_NULL)
+			continue;
+		if (v->cv_type == CSV_TEXT && v->cv_n == 0)
+			continue; /* not stamped yet (the column's default) */
+		if (v->cv_type != CSV_TEXT || v->cv_n >= sizeof s)
+			return sync__refuse(a, "column '%s' of '%s' is not a time stamp", ts->ts_cols[i],
+					    ts->ts_td->td_name);
+		memcpy(s, v->cv_p, v->cv_n);
+		s[v->cv_n] = '\0';
+		if (!hlc_plausible(s, now))
+			return sync__refuse(a, "column '%s' of '%s' is not a time stamp, or is more than"
+					    " a day ahead of the hub's clock", ts->ts_cols[i],
+					    ts->ts_td->td_name);
+	}
+	return A_OK;
+}
+
 /* Pass 1: our own walk; nothing of SQLite's reader runs before it passes. */
 int sync__prewalk(actx *a)
 {
@@ -541,8 +585,13 @@ int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache
 	cs_iter it;
 	const char *err = NULL;
 	tcache *tc = NULL;
-	int rc, ret = A_OK;
+	uint64_t now = hlc_wall_ms();
+	int rc, ret = A_OK, stamp = -1;
 
+	/* The entry's own stamp orders it and moves the hub's clock. */
+	if (!hlc_plausible(a->ax_e->hlc, now))
+		return sync__refuse(a, "the entry's time stamp is not one, or is more than a day ahead"
+				    " of the hub's clock");
 	changeset_iter_init(&it, a->ax_e->changeset, a->ax_e->len);
 	while ((rc = changeset_next(&it, &err)) == 1) {
 		if (it.ci_new_table) {
@@ -579,6 +628,7 @@ int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache
 					ret = sync__refuse(a, "primary key of '%s' does not match", td->td_name);
 					goto out;
 				}
+			stamp = tc->tc_ts.ts_hlc >= 0 ? tc->tc_ts.ts_hlc : events_stamp_col(&tc->tc_ts);
 		}
 		if (tc->tc_ts.ts_td->td_kind == TK_APPEND_ONLY && it.ci_op != SQLITE_INSERT) {
 			ret = sync__refuse(a, "append-only table '%s': rows are only inserted",
@@ -603,6 +653,8 @@ int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache
 			ret = sync__refuse(a, "update changes the primary key of '%s'", tc->tc_ts.ts_td->td_name);
 			goto out;
 		}
+		if ((ret = values_check(a, &it, &tc->tc_ts, stamp, now)) != A_OK)
+			goto out;
 		if (each != NULL && each(arg, &it, tc) != 0) {
 			ret = A_ERROR;
 			goto out;

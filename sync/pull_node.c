@@ -43,27 +43,42 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	}
 }
 
-/* The newest hybrid timestamp among a change's text values (updated_hlc
- * and the like) into max (HLC_STRLEN): the node's clock must pass every
- * stamp it has seen, or its next edit of a row pulled from an office whose
- * clock runs ahead would lose to the edit it follows (see seen_hlc_note()). */
-static void hlc_max_of(const cs_iter *it, char *max)
+/* The index of table's time stamp column in db ("updated_hlc", or "hlc" in
+ * a table of events), -1 when it has none or cannot be read. */
+static int stamp_col(sqlite3 *db, const char *table)
 {
-	for (int i = 0; i < it->ci_ncol; i++) {
-		const cs_value *v = &it->ci_new[i];
-		char s[HLC_STRLEN];
-		uint64_t ms;
-		uint32_t count;
-		const char *node;
+	sqlite3_stmt *st = NULL;
+	int col = -1, i = 0;
 
-		if (v->cv_type != CSV_TEXT || v->cv_n < 19 || v->cv_n >= sizeof s ||
-		    v->cv_p[12] != '.' || v->cv_p[17] != '.')
-			continue;
-		memcpy(s, v->cv_p, v->cv_n);
-		s[v->cv_n] = '\0';
-		if (hlc_parse(s, &ms, &count, &node) == 0 && strcmp(s, max) > 0)
-			memcpy(max, s, v->cv_n + 1);
+	if (db == NULL || db_prepare_bound(db, &st, "SELECT name FROM pragma_table_info(?1)", "t",
+					   table) != 0)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		if (name && (strcmp(name, "updated_hlc") == 0 || (col < 0 && strcmp(name, "hlc") == 0)))
+			col = i;
+		i++;
 	}
+	sqlite3_finalize(st);
+	return col;
+}
+
+/* The change's time stamp (column col) into max (HLC_STRLEN) when it is
+ * newer: the node's clock must pass every stamp it has seen, or its next
+ * edit of a row pulled from an office whose clock runs ahead would lose to
+ * the edit it follows (see seen_hlc_note()).  Only the stamp column counts:
+ * text of that shape elsewhere (a note's body) is no clock's. */
+static void hlc_max_of(const cs_iter *it, int col, char *max)
+{
+	const cs_value *v = col >= 0 && col < it->ci_ncol ? &it->ci_new[col] : NULL;
+	char s[HLC_STRLEN];
+
+	if (v == NULL || v->cv_type != CSV_TEXT || v->cv_n < 18 || v->cv_n >= sizeof s)
+		return;
+	memcpy(s, v->cv_p, v->cv_n);
+	s[v->cv_n] = '\0';
+	if (hlc_parse(s, NULL, NULL, NULL) == 0 && strcmp(s, max) > 0)
+		memcpy(max, s, v->cv_n + 1);
 }
 
 /* Keep the newest stamp a page brought (node_meta seen_hlc), in the page's
@@ -85,20 +100,37 @@ static int seen_hlc_note(sqlite3 *db, const char *stamp)
 }
 
 /* Walk a page from the network before SQLite's reader does; max gets the
- * newest hybrid timestamp in it ("" when none), *t its tables (NULL: not
- * needed; names borrowed from the page).  0 or -1. */
-static int page_walk(const void *patchset, size_t len, char *max, pull_tables *t)
+ * newest hybrid timestamp in it ("" when none; the stamp columns looked up
+ * in db), *t its tables (NULL: not needed; names borrowed from the page).
+ * 0 or -1. */
+static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, pull_tables *t)
 {
 	cs_iter it;
 	const char *err = NULL;
-	int rc;
+	struct stamp_seen {
+		const char *name; /* borrowed from the page */
+		int col;
+	} seen[16];
+	int rc, col = -1, nseen = 0;
 
 	max[0] = '\0';
 	if (t != NULL)
 		memset(t, 0, sizeof *t);
 	changeset_iter_init(&it, patchset, len);
 	while ((rc = changeset_next(&it, &err)) == 1) {
-		hlc_max_of(&it, max);
+		if (it.ci_new_table) { /* a page's tables take turns: look each up once */
+			int k = 0;
+			while (k < nseen && strcmp(seen[k].name, it.ci_table) != 0)
+				k++;
+			if (k < nseen) {
+				col = seen[k].col;
+			} else {
+				col = stamp_col(db, it.ci_table);
+				if (nseen < (int)(sizeof seen / sizeof seen[0]))
+					seen[nseen++] = (struct stamp_seen){it.ci_table, col};
+			}
+		}
+		hlc_max_of(&it, col, max);
 		if (t != NULL)
 			sync__pull_tables_add(t, it.ci_table);
 	}
@@ -188,16 +220,16 @@ out:
 /* A page (pull or snapshot) walked; one with rows the node cannot take is
  * replaced by *kept without them (*naside, aside[] as page_filter).  0 or
  * -1 (refused whole); *kept is the caller's to release either way. */
-static int page_take(const void **page, size_t *len, buf *kept, aside_ent *aside, int *naside,
-		     char *seen, pull_tables *t)
+static int page_take(sqlite3 *db, const void **page, size_t *len, buf *kept, aside_ent *aside,
+		     int *naside, char *seen, pull_tables *t)
 {
 	*naside = 0;
 	/* The hub is authenticated, but a page is still bytes from a network. */
-	if (page_walk(*page, *len, seen, t) == 0)
+	if (page_walk(db, *page, *len, seen, t) == 0)
 		return 0;
 	buf_init(kept, *len + 4096);
 	if (page_filter(*page, *len, kept, aside, naside) != 0 || *naside == 0 ||
-	    page_walk(kept->data, kept->len, seen, t) != 0)
+	    page_walk(db, kept->data, kept->len, seen, t) != 0)
 		return -1;
 	*page = kept->data;
 	*len = kept->len;
@@ -301,7 +333,7 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 		return -1;
 	if (len > (size_t)INT32_MAX)
 		return -1;
-	if (page_take(&patchset, &len, &kept, aside, &naside, seen, &tables) != 0) {
+	if (page_take(db, &patchset, &len, &kept, aside, &naside, seen, &tables) != 0) {
 		buf_release(&kept);
 		return -1;
 	}
@@ -525,7 +557,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	}
 	/* A row the node cannot take is set aside as in a pull page: one bad
 	 * row never stops a first snapshot. */
-	if (page_take(&patchset, &len, &kept, aside, &naside, seen, NULL) != 0 ||
+	if (page_take(db, &patchset, &len, &kept, aside, &naside, seen, NULL) != 0 ||
 	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0 ||
 	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
 		buf_release(&kept);

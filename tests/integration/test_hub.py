@@ -98,7 +98,8 @@ def varint(n):
 
 
 def changeset_insert(table, pk_flags, values):
-    """One INSERT as sqlite3session_changeset() writes it (text, int or None values)."""
+    """One INSERT as sqlite3session_changeset() writes it (text, int, bytes
+    (a blob) or None values)."""
     b = b"T" + varint(len(pk_flags)) + bytes(pk_flags) + table.encode() + b"\0"
     b += bytes([18, 0])  # SQLITE_INSERT, not indirect
     for v in values:
@@ -106,6 +107,8 @@ def changeset_insert(table, pk_flags, values):
             b += b"\x05"
         elif isinstance(v, int):
             b += b"\x01" + struct.pack(">q", v)
+        elif isinstance(v, bytes):
+            b += b"\x04" + varint(len(v)) + v
         else:
             t = v.encode()
             b += b"\x03" + varint(len(t)) + t

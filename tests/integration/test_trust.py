@@ -476,6 +476,65 @@ class TrustTest(Base):
         self.assertEqual(r.status // 100, 4, r)
         self.replication_flows("the invalid text")
 
+    # ---- 6. time stamps and typed values -------------------------------------------
+    def checkin_cs(self, cid, name, hlc, note=None):
+        """A waiting check-in of the attacker's office, as a node writes one."""
+        return th.changeset_insert("checkins", [1] + [0] * 18, [
+            cid, "demo-office", "demo-la", name, None, None, "en", None, 0, None, "waiting",
+            int(time.time() * 1000), None, None, None, time.strftime("%Y-%m-%d"), note, None, hlc])
+
+    def test_time_stamps_and_blobs_refused(self):
+        """A time stamp far ahead (the entry's or a row's) would win every merge
+        of its row and carry the clock of every office that pulls it, and a blob
+        in a text column passes every rule that reads text and breaks the
+        office's reads: each entry quarantined.  Text shaped like a stamp
+        anywhere else moves no clock."""
+        now = int(time.time() * 1000)
+        ok = "%012x.0000.%s" % (now, self.evil.node_id)
+        far = "ffffffffffff.ffff." + self.evil.node_id
+        soon = "%012x.0000.%s" % (now + 2 * 86400 * 1000, self.evil.node_id)
+        ids = {k: "ts-%s-%s" % (k, secrets.token_hex(4)) for k in
+               ("entry", "entry2", "entry3", "row", "row2", "row3", "blob", "note")}
+        cases = [("entry", far, self.checkin_cs(ids["entry"], "Entry Stamp", ok)),
+                 ("entry2", soon, self.checkin_cs(ids["entry2"], "Entry Soon", ok)),
+                 ("entry3", "zzzz-not-a-stamp", self.checkin_cs(ids["entry3"], "Entry Text", ok)),
+                 ("row", ok, self.checkin_cs(ids["row"], "Row Stamp", far)),
+                 ("row2", ok, self.checkin_cs(ids["row2"], "Row Soon", soon)),
+                 ("row3", ok, self.checkin_cs(ids["row3"], "Row Text", "yesterday")),
+                 ("blob", ok, self.checkin_cs(ids["blob"], b"Blob\x00\xff\xfe", ok)),
+                 # a note that reads as a far stamp: taken, and no clock moves
+                 ("note", ok, self.checkin_cs(ids["note"], "Note Stamp", ok, note=far))]
+        entries, seqs = [], {}
+        for k, hlc, cs in cases:
+            TrustTest.seq += 1
+            seqs[TrustTest.seq] = k
+            entries.append((TrustTest.seq, hlc, None, cs))
+        r = self.evil.push(th.build_frame(entries, self.schema))
+        self.assertEqual(r.status, 200, r)
+        why = {seqs[q["seq"]]: q["reason"] for q in r.json()["quarantined"]}
+        self.assertEqual(sorted(why), sorted(k for k in ids if k != "note"), why)
+        for k in ("entry", "entry2", "entry3", "row", "row2", "row3"):
+            self.assertIn("time stamp", why[k])
+        self.assertIn("holds a blob", why["blob"])
+        with opened(self.hub) as d:
+            held = d.execute("SELECT count(*) FROM checkins WHERE id IN (%s)" % ",".join("?" * 7),
+                             [ids[k] for k in ids if k != "note"]).fetchone()[0]
+        self.assertEqual(held, 0)
+        # The node takes the note as text; its clock stays on today.
+        wait_for(lambda: count(self.node, "SELECT count(*) FROM checkins WHERE id=?", ids["note"]) == 1,
+                 timeout=60, what="the check-in with the stamp-shaped note at the node")
+        with opened(self.node) as d:
+            seen = (d.execute("SELECT value FROM node_meta WHERE key='seen_hlc'").fetchone() or [""])[0]
+        self.assertLess(seen, "%012x" % (now + 86400 * 1000), seen)
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        r = self.node.post("/api/v1/checkins", {"visitor_name": "After Stamps", "language": "en",
+                                                "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r)
+        with opened(self.node) as d:
+            mine = d.execute("SELECT updated_hlc FROM checkins WHERE id=?", (r.json()["id"],)).fetchone()[0]
+        self.assertTrue("%012x" % (now - 60000) < mine < "%012x" % (now + 86400 * 1000), mine)
+        self.replication_flows("the stamps and blobs")
+
     # ---- 4. secrets apart from data ----------------------------------------------
     @unittest.skipUnless(os.geteuid() == 0, "needs root to act as user nobody")
     def test_files_private_from_other_users(self):

@@ -103,10 +103,30 @@ static void test_hlc_backwards_clock(void **state)
 	assert_string_equal(node, "node-a");
 	assert_true(ms >= 1000000);
 
-	/* Observing a remote time far ahead moves us past it. */
-	assert_int_equal(hlc_observe(&h, "00000fffffff.0003.node-b"), 0);
+	/* Observing a remote time ahead (an hour: 0x36ee80 ms) moves us past it. */
+	snprintf(a, sizeof a, "%012llx.0003.node-b", (unsigned long long)(fake_now + 0x36ee80));
+	assert_int_equal(hlc_observe(&h, a), 0);
 	hlc_now(&h, b);
-	assert_true(strcmp("00000fffffff.0003.node-b", b) < 0);
+	assert_true(strcmp(a, b) < 0);
+	/* More than a day ahead: left out (a hostile or broken clock's), and
+	 * never wraps round; the owner's own stamp is taken however far. */
+	memcpy(a, b, sizeof a);
+	assert_int_equal(hlc_observe(&h, "00000fffffff.0003.node-b"), 1);
+	assert_int_equal(hlc_observe(&h, "ffffffffffff.ffff.node-b"), 1);
+	hlc_now(&h, b);
+	assert_true(strcmp(a, b) < 0);
+	assert_true(strcmp(b, "00000fffffff.0003.node-b") < 0);
+	assert_int_equal(hlc_plausible(a, fake_now), 1);
+	assert_int_equal(hlc_plausible("00000fffffff.0003.node-b", fake_now), 0);
+	assert_int_equal(hlc_plausible("garbage", fake_now), 0);
+	assert_int_equal(hlc_resume(&h, "00000fffffff.0003.node-a"), 0);
+	hlc_now(&h, b);
+	assert_true(strcmp("00000fffffff.0003.node-a", b) < 0);
+	assert_int_equal(hlc_resume(&h, "ffffffffffff.fffe.node-a"), 0);
+	for (int i = 0; i < 3; i++) { /* full: stays at the top, never "000000000000" */
+		hlc_now(&h, b);
+		assert_string_equal(b, "ffffffffffff.ffff.node-a");
+	}
 	assert_int_equal(hlc_observe(&h, "garbage"), -1);
 	assert_int_equal(hlc_parse("00000fffffff-0003.node-b", NULL, NULL, NULL), -1);
 
