@@ -637,6 +637,29 @@ static void fmt_date(char *out, size_t n)
  * Status line and headers for one answer, then the body unless the answer has
  * none.  Returns a malloc'd block (caller frees) or NULL.
  */
+/* 1 when the handler's headers (extra) name a Cache-Control of their own. */
+static int has_cache_control(const buf *extra)
+{
+	static const char name[] = "cache-control:";
+	const char *p = extra ? extra->data : NULL, *end = p ? p + extra->len : NULL;
+
+	while (p != NULL && (size_t)(end - p) >= sizeof name - 1) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (strncasecmp(p, name, sizeof name - 1) == 0)
+			return 1;
+		p = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+/* 1 for a reply of data (JSON, CSV): personal data a shared office PC's
+ * browser must not keep in its disk cache unless the handler says it may. */
+static int is_data(const char *ctype)
+{
+	return ctype && (strncasecmp(ctype, "application/json", 16) == 0 ||
+			 strncasecmp(ctype, "text/csv", 8) == 0);
+}
+
 static char *resp_build(int status, const char *ctype, const buf *extra, const void *body,
 			size_t len, int keepalive, int http10, int head_only,
 			size_t *outlen)
@@ -656,6 +679,8 @@ static char *resp_build(int status, const char *ctype, const buf *extra, const v
 	if (!no_body)
 		rc |= buf_printf(&h, "Content-Length: %zu\r\n", len);
 	rc |= buf_puts(&h, "X-Content-Type-Options: nosniff\r\n");
+	if (is_data(ctype) && !has_cache_control(extra))
+		rc |= buf_puts(&h, "Cache-Control: no-store\r\n");
 	if (ctype && strncasecmp(ctype, "text/html", 9) == 0)
 		rc |= buf_puts(
 		    &h, "Content-Security-Policy: default-src 'self'; img-src 'self' "

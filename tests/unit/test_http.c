@@ -88,6 +88,8 @@ static void h_item(http_req *req, void *ctx)
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "id", http_req_param(req, "id"));
+	if (strcmp(http_req_param(req, "id"), "cached") == 0)
+		http_add_header(req, "cache-control", "no-cache");
 	http_reply_json(req, 200, o);
 }
 
@@ -452,12 +454,19 @@ static void test_routing(void **state)
 	expect_header(&r, "Content-Length", "5");
 	expect_header(&r, "X-Content-Type-Options", "nosniff");
 	assert_null(hdr(&r, "Content-Security-Policy", v, sizeof v));
+	assert_null(hdr(&r, "Cache-Control", v, sizeof v));
 	resp_free(&r);
 
 	assert_int_equal(
 	    one_shot("GET /items/a%20b%2Fc?x=1 HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
 	assert_string_equal(r.body, "{\"id\":\"a b/c\"}");
 	expect_header(&r, "Content-Type", "application/json");
+	/* data stays out of a shared PC's disk cache unless the handler says */
+	expect_header(&r, "Cache-Control", "no-store");
+	resp_free(&r);
+	assert_int_equal(one_shot("GET /items/cached HTTP/1.1\r\nHost: t\r\n\r\n", &r), 200);
+	expect_header(&r, "Cache-Control", "no-cache");
+	assert_null(strstr(r.head, "Cache-Control")); /* the handler's own, lower case, alone */
 	resp_free(&r);
 
 	assert_int_equal(one_shot("GET /users/7/notes/9 HTTP/1.1\r\nHost: t\r\n\r\n", &r),
