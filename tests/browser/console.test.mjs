@@ -829,4 +829,22 @@ export const tests = [
     assert(hub.sql(`SELECT office_id || ' ' || decision FROM case_approval_decisions WHERE request_id='${rid}' AND staff_id='${pm}'`) === 'hub approved', 'the decision row, to replicate');
     assert(hub.sql(`SELECT count(*) FROM hub_audit_events WHERE action='case.request_approved' AND subject='${rid}' AND actor='pmconsole'`) === '1', 'audited');
   })],
+
+  ['after sign-in ?next= leads to a page of the hub only: a backslash, a tab or a dot segment in it does not lead to another site', () => withConsole(async (hub, page) => {
+    await page.goto(hub.url + '/login.html?next=' + encodeURIComponent('/\\evil.example/x'));
+    await signIn(page, hub, { password: operationsPassword(hub) });
+    assert(new URL(page.url()).origin === hub.url, 'signed in and stayed on the hub: ' + page.url());
+    // Signed in, the login page sends you on at once: the same rule.
+    const forward = async next => {
+      await page.goto(hub.url + '/login.html?next=' + next);
+      await page.waitForURL(u => u.pathname !== '/login.html');
+      return new URL(page.url());
+    };
+    for (const bad of ['/%09/evil.example/x', '/%0A/evil.example/x', '/%5Cevil.example/x', '/.//evil.example/x', '//evil.example/x']) {
+      const u = await forward(bad);
+      assert(u.origin === hub.url && u.pathname === '/', `next=${bad} leads to the console's home page: ${u}`);
+    }
+    const good = await forward(encodeURIComponent('/accounts.html?q=x'));
+    assert(good.href === hub.url + '/accounts.html?q=x', 'a page of the hub is kept: ' + good);
+  })],
 ];

@@ -217,4 +217,33 @@ export const tests = [
       await env.close();
     }
   }],
+
+  ['after sign-in ?next= leads to a page of this node only: a tab, a newline, a backslash or a dot segment in it does not lead to another site', async () => {
+    const node = await startNode();
+    const browser = await launch();
+    try {
+      // Signing in with a tab in next ("/\t/evil.example/x" is "//evil.example/x" to the browser).
+      const page = await signInPage(browser, node.url + '/login.html?next=/%09/evil.example/x');
+      await page.fill('#username', 'demo');
+      await page.fill('#password', 'Outpost.Demo24');
+      await Promise.all([page.waitForURL(u => !String(u).includes('/login.html'), { timeout: 90000 }), page.click('#signin-btn')]);
+      assert(new URL(page.url()).origin === node.url, 'signed in and stayed on the node: ' + page.url());
+      // Signed in, the login page offers a link on: the same rule.
+      const cont = async next => {
+        await page.goto(node.url + '/login.html?next=' + next);
+        await page.waitForSelector('#done-view:not([hidden])');
+        return new URL(await page.$eval('#continue', a => a.href));
+      };
+      for (const bad of ['/%0A/evil.example/x', '/%09/evil.example/x', '/%5Cevil.example/x', '/\\evil.example/x',
+        '/.//evil.example/x', '//evil.example/x', 'https://evil.example/', '/login.html']) {
+        const u = await cont(bad);
+        assert(u.origin === node.url && u.pathname === '/', `next=${bad} leads to this node's home page: ${u}`);
+      }
+      const good = await cont(encodeURIComponent('/desk.html?filter=all'));
+      assert(good.href === node.url + '/desk.html?filter=all', 'a page of this node is kept: ' + good);
+    } finally {
+      await browser.close();
+      await node.stop();
+    }
+  }],
 ];

@@ -71,18 +71,58 @@ export function showError(form, e, prefix = '') {
   }
 }
 
-// A form that creates something and then shows it: button is disabled while
-// send() runs; send resolves to the page to go to.  On an error onError(e)
-// runs first (when given), then the error shows at the form.
+// Where to go after signing in (the login pages' ?next=): a page of this
+// site only.  The value is resolved as the browser would resolve it (a tab
+// or newline is dropped, a backslash is a slash), so "/%09/evil.example" or
+// "/\evil.example" cannot lead to another site; the login page itself, or
+// anything else, gives '/'.
+export function nextPage(n = new URLSearchParams(location.search).get('next')) {
+  if (!n || !n.startsWith('/')) return '/';
+  let u;
+  try { u = new URL(n, location.origin); } catch { return '/'; }
+  if (u.origin !== location.origin || !u.pathname.startsWith('/') || u.pathname.startsWith('//') ||  // "/.//evil.example"
+      u.pathname.startsWith('/login')) return '/';
+  return u.pathname + u.search + u.hash;
+}
+
+// A form's save: while run() is in flight the form's submit buttons are
+// disabled and another submit of the form does nothing, so a double click
+// or a second Enter saves once.  Afterwards (saved or refused) the buttons
+// come back.  Call it at once from the submit handler, after
+// ev.preventDefault().  Returns run()'s value (undefined when already busy).
+export async function saving(form, run) {
+  if (form.dataset.saving) return undefined;
+  form.dataset.saving = '1';
+  const buttons = [...form.querySelectorAll('button:not([type]), button[type="submit"], input[type="submit"]')]
+    .filter(b => !b.disabled);
+  buttons.forEach(b => { b.disabled = true; });
+  try {
+    return await run();
+  } finally {
+    delete form.dataset.saving;
+    buttons.forEach(b => { b.disabled = false; });
+  }
+}
+
+// A form that creates something and then shows it: button (and the form) is
+// disabled while send() runs; send resolves to the page to go to, and stays
+// disabled while the browser goes there (a second click would create a
+// second record).  On an error onError(e) runs first (when given), then the
+// error shows at the form and the button comes back.
 export async function sendAndGo(button, form, send, onError = null) {
+  if (form.dataset.saving) return;
+  form.dataset.saving = '1';
   button.disabled = true;
   try {
-    location.href = await send();
+    const to = await send();
+    // Back to this page from the browser's cache: usable again.
+    window.addEventListener('pageshow', () => { delete form.dataset.saving; button.disabled = false; }, { once: true });
+    location.href = to;
   } catch (e) {
+    delete form.dataset.saving;
+    button.disabled = false;
     if (onError) onError(e);
     showError(form, e);
-  } finally {
-    button.disabled = false;
   }
 }
 

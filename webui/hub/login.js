@@ -3,15 +3,11 @@
 // that ticks while typing, checked again by the hub (which also refuses
 // common passwords).
 import { api, el, $, setCsrf, session, passwordChecks, clearErrors, showError, showErrors } from './console.js';
+import { nextPage as next } from './ui.js';
 
 const params = new URLSearchParams(location.search);
 let username = '';
 let typedPassword = '';
-
-function next() {
-  const n = params.get('next') || '/';
-  return n.startsWith('/') && !n.startsWith('//') && !n.startsWith('/login.html') ? n : '/';
-}
 
 function renderRule() {
   const checks = passwordChecks($('new_password').value, username);

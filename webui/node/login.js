@@ -3,17 +3,11 @@
 // temporary password was used asks for a personal one with the state's rule
 // checked live (and the common-password list asked on the server).
 import { api, ApiError, DISK_FULL_SIGNIN } from './api.js';
+import { nextPage } from './ui.js';
 
 const $ = id => document.getElementById(id);
 let tempPassword = null;  // kept only in memory, for the change form
 let checkTimer = null;
-
-// Where to go after signing in: a page of this node only.
-function nextPage() {
-  const n = new URLSearchParams(location.search).get('next') || '/';
-  if (!n.startsWith('/') || n.startsWith('//') || n.startsWith('/\\') || n.startsWith('/login')) return '/';
-  return n;
-}
 
 function show(view) {
   for (const v of ['signin-view', 'change-view', 'done-view']) $(v).hidden = v !== view;
