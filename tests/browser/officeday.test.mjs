@@ -98,6 +98,60 @@ export const tests = [
     await assertAccessible(page, 'participant page after the save');
   })],
 
+  ['a save clicked twice at once saves once: a visit added at the desk, a case note, a registration going on to its page', () => withNode(async (node, page) => {
+    await login(page, node);
+    // Two clicks in one go, before the first save's answer is in.
+    const twice = sel => page.evaluate(s => { const b = document.querySelector(s); b.click(); b.click(); }, sel);
+    await page.goto(node.url + '/desk.html');
+    await page.waitForSelector('#a-reasons input', { state: 'attached' });
+    await page.evaluate(() => document.querySelectorAll('details').forEach(d => { d.open = true; }));
+    await page.fill('#a-name', 'Dora Doubleclick');
+    await page.locator('#a-reasons input').first().check();
+    await twice('#add button[type=submit]');
+    await page.waitForFunction(() => /added to the line/.test(document.getElementById('status').textContent));
+    await page.waitForTimeout(500);
+    const visits = (await node.api('/api/v1/checkins?status=all')).json.filter(c => c.visitor_name === 'Dora Doubleclick');
+    assert(visits.length === 1, 'one visit added: ' + visits.length);
+    assert(!(await page.isDisabled('#add button[type=submit]')), 'the button is back for the next visitor');
+
+    const pid = await participant(node, 'Nils', 'Notetwice');
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector('#info dd');
+    await page.click('#d-note summary');
+    await page.fill('#n-subject', 'Called twice');
+    await page.fill('#n-body', 'One note only, please.');
+    await twice('#note-save');
+    await page.locator('#timeline', { hasText: 'One note only, please.' }).waitFor();
+    await page.waitForTimeout(500);
+    const tl = JSON.stringify((await node.api(`/api/v1/case/participants/${pid}/timeline`)).json);
+    assert(tl.split('One note only, please.').length - 1 === 1, 'one case note saved: ' + (tl.split('One note only, please.').length - 1));
+
+    // Registered, the page goes on to the participant's page; the button
+    // stays disabled while it does (a slow link: the next page takes 2 s).
+    await page.route(/\/case-participant\.html/, async r => { await new Promise(w => setTimeout(w, 2000)); await r.continue(); });
+    await page.goto(node.url + '/case-register.html');
+    await page.waitForSelector('#office_id option', { state: 'attached' });
+    await page.fill('#first_name', 'Rhea');
+    await page.fill('#last_name', 'Registertwice');
+    await page.fill('#birth_date', '1980-05-05');
+    // Clicked again 150 ms after the registration's answer, while the
+    // browser is on its way to the participant's page.
+    await page.evaluate(() => {
+      const f = window.fetch;
+      let once = false;
+      window.fetch = async (...a) => {
+        const r = await f(...a);
+        if (a[1] && a[1].method === 'POST' && !once) once = setTimeout(() => document.getElementById('save').click(), 150);
+        return r;
+      };
+    });
+    await page.click('#save');
+    await page.waitForURL(u => u.pathname === '/case-participant.html', { timeout: 20000 });
+    await page.waitForTimeout(500);
+    const found = JSON.stringify((await node.api('/api/v1/case/participants?q=Registertwice')).json);
+    const n = new Set(found.match(/"id":"[^"]+"/g) || []).size;
+    assert(n === 1, 'one participant registered: ' + found.slice(0, 300));
+  })],
   ['a View Access user sees no edit form, only the pages they may open, and a home page that loads', () => withNode(async (node, page) => {
     await login(page, node);
     const pid = await participant(node, 'Vic', 'Viewonly');

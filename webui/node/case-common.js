@@ -7,7 +7,7 @@
 import { api, el, fmtDate } from './api.js';
 import { subNav } from './ui.js';
 
-export { $, qs, options, clearErrors, showError, showErrors, table, pill, filled, sendAndGo, latest } from './ui.js';
+export { $, qs, options, clearErrors, showError, showErrors, table, pill, filled, sendAndGo, saving, latest } from './ui.js';
 export const API = '/api/v1/case';
 let metaP = null;
 export function meta() { return metaP || (metaP = api(API + '/meta')); }

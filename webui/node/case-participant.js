@@ -6,7 +6,7 @@
 // amendments (an amendment never changes the original: both are shown).
 import { api, el, fmtDate } from './api.js';
 import { showNotFound, session } from './office.js';
-import { $, API, meta, clearErrors, showError, showErrors, pill, clockNotice } from './case-common.js';
+import { $, API, meta, clearErrors, showError, showErrors, pill, clockNotice, saving } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
 let M = null, P = null, codes = {}, canNotes = false, canEdit = false, FORMS = null;
@@ -60,15 +60,17 @@ function helpRequestForm(p, attrs, intro, fields, url, body) {
     el('p', { class: 'field-err error', id: p + 'reason-err' }),
     el('p', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary' }, 'Send the Help Request')),
     el('p', { class: 'error form-err', role: 'alert' }));
-  form.addEventListener('submit', async ev => {
+  form.addEventListener('submit', ev => {
     ev.preventDefault();
-    clearErrors(form);
-    try {
-      await api(url, { method: 'POST', body: body($(p + 'reason').value) });
-      await load();
-    } catch (e) {
-      showErrors(form, e, p);
-    }
+    return saving(form, async () => {
+      clearErrors(form);
+      try {
+        await api(url, { method: 'POST', body: body($(p + 'reason').value) });
+        await load();
+      } catch (e) {
+        showErrors(form, e, p);
+      }
+    });
   });
   return form;
 }
@@ -120,19 +122,21 @@ function formView(kind, title, path, help, open) {
         el('p', { class: 'field-err error', id: pre + 'fields-' + f.name + '-err' })))),
     el('p', { class: 'actions' }, el('button', { type: 'submit' }, 'Save ' + title.toLowerCase())),
     el('p', { class: 'error form-err', role: 'alert' }));
-  form.addEventListener('submit', async ev => {
+  form.addEventListener('submit', ev => {
     ev.preventDefault();
-    clearErrors(form);
-    const fields = {};
-    for (const f of FORMS[kind]) fields[f.name] = $(pre + 'fields-' + f.name).value;
-    try {
-      await api(`${API}/participants/${encodeURIComponent(id)}/${path}`, { method: 'POST', body: { form_date: $(pre + 'form_date').value, fields } });
-      await load();
-      $('forms-ok').hidden = false;
-      $('forms-ok').textContent = `${title} saved.`;
-    } catch (e) {
-      showErrors(form, e, pre);
-    }
+    return saving(form, async () => {
+      clearErrors(form);
+      const fields = {};
+      for (const f of FORMS[kind]) fields[f.name] = $(pre + 'fields-' + f.name).value;
+      try {
+        await api(`${API}/participants/${encodeURIComponent(id)}/${path}`, { method: 'POST', body: { form_date: $(pre + 'form_date').value, fields } });
+        await load();
+        $('forms-ok').hidden = false;
+        $('forms-ok').textContent = `${title} saved.`;
+      } catch (e) {
+        showErrors(form, e, pre);
+      }
+    });
   });
   return el('details', { class: 'more', open: open ? true : null }, el('summary', {}, title), el('p', { class: 'muted' }, help), form);
 }
@@ -296,18 +300,20 @@ function resetActivityForm() {
   $('approval').hidden = true;
 }
 
-async function saveNote(ev) {
+function saveNote(ev) {
   ev.preventDefault();
   const form = $('note-form');
-  clearErrors(form);
-  try {
-    await api(`${API}/participants/${encodeURIComponent(id)}/notes`, { method: 'POST',
-      body: { subject: $('n-subject').value, contact_date: $('n-contact_date').value, body: $('n-body').value } });
-    $('n-subject').value = ''; $('n-body').value = '';
-    await load();
-  } catch (e) {
-    showError(form, e, 'n-');
-  }
+  return saving(form, async () => {
+    clearErrors(form);
+    try {
+      await api(`${API}/participants/${encodeURIComponent(id)}/notes`, { method: 'POST',
+        body: { subject: $('n-subject').value, contact_date: $('n-contact_date').value, body: $('n-body').value } });
+      $('n-subject').value = ''; $('n-body').value = '';
+      await load();
+    } catch (e) {
+      showError(form, e, 'n-');
+    }
+  });
 }
 
 async function loadVisits() {

@@ -5,6 +5,7 @@
 // (case-participant.js reloads on "participant-changed") and, by reference,
 // on the employer's summary.
 import { api, el } from './api.js';
+import { saving } from './ui.js';
 
 const $ = id => document.getElementById(id);
 const pid = new URLSearchParams(location.search).get('id');
@@ -19,8 +20,11 @@ async function fill() {
   } catch { $('d-ref').hidden = true; }
 }
 
-async function refer(ev) {
+function refer(ev) {
   ev.preventDefault();
+  return saving($('ref-form'), referNow);
+}
+async function referNow() {
   const f = $('ref-form');
   for (const p of f.querySelectorAll('.field-err, .form-err')) p.textContent = '';
   const body = { job_order_id: $('ref-job').value };

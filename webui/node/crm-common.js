@@ -5,7 +5,7 @@
 import { api, el } from './api.js';
 import { $, clearErrors, svg, subNav, latest } from './ui.js';
 
-export { $, qs, options, clearErrors, showError, showErrors, table, pill, filled, sendAndGo, latest } from './ui.js';
+export { $, qs, options, clearErrors, showError, showErrors, table, pill, filled, sendAndGo, saving, latest } from './ui.js';
 
 export const API = '/api/v1/crm';
 let metaP = null;

@@ -3,7 +3,7 @@
 // recruiting employer with the referrals made to them (participants by
 // reference only).  Used by crm-lead.js.
 import { api, el } from './api.js';
-import { $, API, clearErrors, showErrors, table, fmtDate, filled } from './crm-common.js';
+import { $, API, clearErrors, showErrors, table, fmtDate, filled, saving } from './crm-common.js';
 
 const UNIT = { hour: 'an hour', week: 'a week', month: 'a month', year: 'a year' };
 const money = (w, u) => `$${Number(w).toFixed(2)} ${UNIT[u] || u}`;
@@ -34,18 +34,20 @@ export function renderJobs(emp, m, status) {
 
 export function wireJobs(id, m, reload) {
   $('jo-open_date').value = m.today;
-  $('jo-form').addEventListener('submit', async ev => {
+  $('jo-form').addEventListener('submit', ev => {
     ev.preventDefault();
     const f = $('jo-form');
-    clearErrors(f);
-    const body = filled(['title', 'location', 'open_date', 'close_date', 'description', 'wage_unit'], 'jo-');
-    for (const k of ['openings', 'wage']) { const v = $('jo-' + k).value.trim(); if (v) body[k] = Number(v); }
-    try {
-      await api(`${API}/employers/${encodeURIComponent(id)}/job-orders`, { method: 'POST', body });
-      f.reset();
-      $('jo-open_date').value = m.today;
-      await reload('Job order posted.');
-    } catch (e) { showErrors(f, e, 'jo-'); }
+    return saving(f, async () => {
+      clearErrors(f);
+      const body = filled(['title', 'location', 'open_date', 'close_date', 'description', 'wage_unit'], 'jo-');
+      for (const k of ['openings', 'wage']) { const v = $('jo-' + k).value.trim(); if (v) body[k] = Number(v); }
+      try {
+        await api(`${API}/employers/${encodeURIComponent(id)}/job-orders`, { method: 'POST', body });
+        f.reset();
+        $('jo-open_date').value = m.today;
+        await reload('Job order posted.');
+      } catch (e) { showErrors(f, e, 'jo-'); }
+    });
   });
   const vet = async (result, reason) => {
     const body = { result };

@@ -5,7 +5,7 @@
 // prefix.
 import { showNotFound } from './office.js';
 import { api, el, fmtDateTime } from './api.js';
-import { $, API, meta, options, clearErrors, showError, showErrors, table, pill, fmtDate, filled, TYPE_LABEL } from './crm-common.js';
+import { $, API, meta, options, clearErrors, showError, showErrors, table, pill, fmtDate, filled, TYPE_LABEL, saving } from './crm-common.js';
 import { renderJobs, wireJobs } from './crm-jobs.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -171,16 +171,18 @@ async function saveServices(ev) {
 // A form that adds to the employer (a contact, a location): body() posted to
 // the employer's path, then the form emptied, the summary reloaded and done
 // said; a field error shows at the input of id prefix + field.
-async function addTo(ev, form, prefix, path, body, done) {
+function addTo(ev, form, prefix, path, body, done) {
   ev.preventDefault();
   const f = $(form);
-  clearErrors(f);
-  try {
-    await api(`${API}/employers/${encodeURIComponent(id)}/${path}`, { method: 'POST', body: body() });
-    f.reset();
-    await load();
-    $('status').textContent = done;
-  } catch (e) { showError(f, e, prefix); }
+  return saving(f, async () => {
+    clearErrors(f);
+    try {
+      await api(`${API}/employers/${encodeURIComponent(id)}/${path}`, { method: 'POST', body: body() });
+      f.reset();
+      await load();
+      $('status').textContent = done;
+    } catch (e) { showError(f, e, prefix); }
+  });
 }
 
 function addContact(ev) {
@@ -188,18 +190,20 @@ function addContact(ev) {
     () => ({ kind: $('c-kind').value, ...filled(['name', 'title', 'phone', 'email'], 'c-') }), 'Contact added.');
 }
 
-async function addNote(ev) {
+function addNote(ev) {
   ev.preventDefault();
   const f = $('note-form');
-  clearErrors(f);
-  const body = { body: $('n-body').value };
-  if ($('n-subject').value.trim()) body.subject = $('n-subject').value.trim();
-  try {
-    emp = await api(`${API}/employers/${encodeURIComponent(id)}/notes`, { method: 'POST', body });
-    f.reset();
-    render();
-    $('status').textContent = 'Case note added.';
-  } catch (e) { showError(f, e, 'n-'); }
+  return saving(f, async () => {
+    clearErrors(f);
+    const body = { body: $('n-body').value };
+    if ($('n-subject').value.trim()) body.subject = $('n-subject').value.trim();
+    try {
+      emp = await api(`${API}/employers/${encodeURIComponent(id)}/notes`, { method: 'POST', body });
+      f.reset();
+      render();
+      $('status').textContent = 'Case note added.';
+    } catch (e) { showError(f, e, 'n-'); }
+  });
 }
 
 // Field errors for the file input: the node names "file", "content_type"

@@ -4,7 +4,7 @@
 // delete.  ?open=ID opens an item; ?employer=ID&name=... presets the link.
 import { api, el, fmtDate, fmtDateTime } from './api.js';
 import { showNotFound } from './office.js';
-import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled, latest } from './crm-common.js';
+import { $, API, meta, options, qs, clearErrors, showError, table, pill, filled, latest, saving } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
 let m = null, current = null, empTimer = null;
@@ -139,8 +139,11 @@ function employerSearch() {
   }, 200);
 }
 
-async function add(ev) {
+function add(ev) {
   ev.preventDefault();
+  return saving($('add'), addItem);
+}
+async function addItem() {
   const f = $('add');
   clearErrors(f);
   const body = filled(['category_id', 'assignee_id', 'status', 'due_date', 'priority_id', 'employer_id', 'description'], 'w-');

@@ -4,6 +4,7 @@
 // cannot be applied; polling when events cannot be had), wait times,
 // actions, and a visit added by hand.
 import { api, el, fmtDuration, fmtTime } from './api.js';
+import { saving } from './ui.js';
 
 const $ = id => document.getElementById(id);
 const ACTIONS = {
@@ -152,8 +153,11 @@ async function load(fresh) {
   return loading;
 }
 
-async function add(ev) {
+function add(ev) {
   ev.preventDefault();
+  return saving($('add'), () => addVisit());
+}
+async function addVisit() {
   for (const id of ['a-err', 'a-name-err', 'a-phone-err', 'a-reasons-err']) $(id).textContent = '';
   const body = { visitor_name: $('a-name').value.trim(),
     reason_ids: [...$('a-reasons').querySelectorAll('input:checked')].map(i => i.value),
