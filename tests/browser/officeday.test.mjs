@@ -152,6 +152,57 @@ export const tests = [
     const n = new Set(found.match(/"id":"[^"]+"/g) || []).size;
     assert(n === 1, 'one participant registered: ' + found.slice(0, 300));
   })],
+  ['what one user typed is gone for the next at the same PC: after Sign out, after a session that ended, after someone else signs in in place', () => withNode(async (node, page) => {
+    const typed = { '#first_name': 'Marisol', '#last_name': 'Confidential', '#birth_date': '1975-04-04', '#phone': '916-555-0199' };
+    const drafts = () => page.evaluate(() => Object.keys(sessionStorage).filter(k => k.startsWith('outpost-draft:')).length);
+    const typeDraft = async () => {
+      await page.goto(node.url + '/case-register.html');
+      await page.waitForSelector('#office_id option', { state: 'attached' });
+      for (const [sel, v] of Object.entries(typed)) await page.fill(sel, v);
+      await page.waitForFunction(() => Object.keys(sessionStorage).some(k => k.startsWith('outpost-draft:')));
+    };
+    const empty = async (who, reload = true) => {
+      if (reload) await page.goto(node.url + '/case-register.html');
+      await page.waitForSelector('#office_id option', { state: 'attached' });
+      await page.waitForTimeout(2500);  // drafts come back 0.6 s and 2 s after a page opens
+      for (const sel of Object.keys(typed)) assert(await page.inputValue(sel) === '', `${who}: ${sel} is empty, not what the last user typed`);
+      assert(!(await page.isVisible('.draft-note')), `${who}: no draft is offered`);
+    };
+    const signOut = () => Promise.all([page.waitForURL(u => u.pathname === '/login.html'), page.click('#nav-signout')]);
+    await login(page, node);
+    await typeDraft();
+    await signOut();
+    assert(await drafts() === 0, 'Sign out leaves no draft behind');
+    await login(page, node, 'jlee');
+    await empty('jlee after demo signed out');
+
+    // demo's session ends; demo goes to the sign-in page (the draft is
+    // kept for demo), and jlee signs in there.
+    await signOut();
+    await login(page, node);
+    await typeDraft();
+    await endSession(node);
+    await page.click('#save');
+    await page.waitForSelector('#reauth-dlg[open]');
+    await Promise.all([page.waitForURL(u => u.pathname === '/login.html'), page.click('#reauth-leave')]);
+    await login(page, node, 'jlee');
+    await empty('jlee after demo\'s session ended');
+
+    // jlee's session ends with work in the form; demo signs in in place:
+    // the page starts over, nothing of jlee's is shown or saved as demo's.
+    await typeDraft();
+    await endSession(node);
+    await page.click('#save');
+    await page.waitForSelector('#reauth-dlg[open]');
+    await page.fill('#reauth-user', 'demo');
+    await page.fill('#reauth-pass', DEMO_PASSWORD);
+    await page.click('#reauth-btn');
+    await page.waitForSelector('#reauth-dlg', { state: 'detached', timeout: 15000 });  // the page was opened again
+    await empty('demo signed in over jlee\'s ended session', false);
+    const found = (await fetch(`${node.url}/api/v1/case/participants?q=Confidential`, {
+      headers: { Cookie: (await page.context().cookies(node.url)).map(c => `${c.name}=${c.value}`).join('; ') } }));
+    assert(!JSON.stringify(await found.json()).includes('Marisol'), 'jlee\'s typing was not saved under demo\'s name');
+  })],
   ['a View Access user sees no edit form, only the pages they may open, and a home page that loads', () => withNode(async (node, page) => {
     await login(page, node);
     const pid = await participant(node, 'Vic', 'Viewonly');

@@ -2,7 +2,7 @@
 // user may open, who is signed in) and footer (help, version).  Every staff
 // page includes <header class="top" id="top"></header>.
 import { el } from './api.js';
-import { session, applyRoles, startOffice } from './office.js';
+import { session, applyRoles, startOffice, forgetDrafts } from './office.js';
 
 // needs: the privileges that open the page (any one of them); none: anyone.
 export const PAGES = [
@@ -42,6 +42,7 @@ function renderUser(s) {
   if (!bar || !s || !s.signed_in || !s.user) return;
   const out = el('button', { type: 'button', class: 'secondary', id: 'nav-signout' }, 'Sign out');
   out.addEventListener('click', async () => {
+    forgetDrafts();
     await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin',
       headers: { 'X-CSRF-Token': s.csrf_token } });
     location.href = '/login.html';

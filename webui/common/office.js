@@ -93,6 +93,13 @@ function reauth({ reason } = {}) {
       $('reauth-btn').disabled = true;
       try {
         const s = await api('/api/v1/session', { method: 'POST', body: { username, password } });
+        if (s.user && lastUser && s.user.username !== lastUser) {
+          // Someone else signed in: the work typed here is not theirs to see
+          // or to save under their name.
+          forgetDrafts();
+          location.replace(s.must_change_password ? '/login.html' : location.href);
+          return;
+        }
         if (s.must_change_password) { location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search); return; }
         sessP = Promise.resolve(s);
         lastUser = s.user ? s.user.username : username;
@@ -155,6 +162,7 @@ function warnDialog() {
   });
   $('idle-out').addEventListener('click', async () => {
     d.close();
+    forgetDrafts();
     try { await api('/api/v1/session', { method: 'DELETE' }); } catch { /* signed out anyway */ }
     location.href = '/login.html';
   });
@@ -195,9 +203,35 @@ async function idleTick() {
 }
 
 // ---- drafts: typed work kept in this tab until it is saved ------------------------
+// Kept per signed-in user (the key names them): a page drops the drafts of
+// anyone else, and every sign-out drops them all, so the next person at a
+// shared PC never sees what the last one typed.
 
 const DRAFT = 'outpost-draft:';
-function draftKey(form) { return DRAFT + location.pathname + location.search + '#' + form.id; }
+let draftsOff = false;  // signing out: nothing is kept any more
+function draftPrefix() { return lastUser ? DRAFT + encodeURIComponent(lastUser) + ':' : null; }
+function draftKey(form) { return draftPrefix() + location.pathname + location.search + '#' + form.id; }
+function draftKeys() {
+  const keys = [];
+  try {
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const k = sessionStorage.key(i);
+      if (k && k.startsWith(DRAFT)) keys.push(k);
+    }
+  } catch { /* no storage */ }
+  return keys;
+}
+// Every draft of this tab, whoever typed it: on signing out.
+export function forgetDrafts() {
+  draftsOff = true;
+  for (const k of draftKeys()) try { sessionStorage.removeItem(k); } catch { /* nothing */ }
+}
+// The drafts of anyone but the signed-in user.
+function dropOthersDrafts() {
+  const mine = draftPrefix();
+  if (!mine) return;
+  for (const k of draftKeys()) if (!k.startsWith(mine)) try { sessionStorage.removeItem(k); } catch { /* nothing */ }
+}
 function draftable(f) {
   const t = (f.type || '').toLowerCase();
   if (!f.id || ['password', 'file', 'hidden', 'submit', 'button', 'reset', 'search'].includes(t)) return false;
@@ -210,6 +244,7 @@ function formsWithDrafts() {
     f.getAttribute('role') !== 'search' && !/filter|search/i.test(f.id));
 }
 function saveDraft(form) {
+  if (draftsOff || !draftPrefix()) return;
   const vals = {};
   let any = false;
   for (const f of form.elements) {
@@ -225,11 +260,12 @@ function saveDraft(form) {
 }
 function saveAllDrafts() { formsWithDrafts().forEach(saveDraft); }
 export function clearDraft(form) {
-  try { sessionStorage.removeItem(draftKey(form)); } catch { /* nothing */ }
+  if (draftPrefix()) try { sessionStorage.removeItem(draftKey(form)); } catch { /* nothing */ }
   const n = form.querySelector('.draft-note');
   if (n) n.remove();
 }
 function restoreDraft(form) {
+  if (draftsOff || !draftPrefix()) return false;
   let vals;
   try { vals = JSON.parse(sessionStorage.getItem(draftKey(form)) || 'null'); } catch { vals = null; }
   if (!vals) return false;
@@ -261,9 +297,11 @@ function startDrafts() {
     f.addEventListener('input', () => saveDraft(f));
     f.addEventListener('change', () => saveDraft(f));
   }
-  // The pages fill their lists and defaults as they load: restore after them.
-  setTimeout(() => forms.forEach(restoreDraft), 600);
-  setTimeout(() => forms.forEach(restoreDraft), 2000);
+  // The pages fill their lists and defaults as they load: restore after them
+  // (and once it is known who is signed in).
+  const known = session().then(dropOthersDrafts);
+  setTimeout(() => known.then(() => forms.forEach(restoreDraft)), 600);
+  setTimeout(() => known.then(() => forms.forEach(restoreDraft)), 2000);
   window.addEventListener('pagehide', saveAllDrafts);
 }
 

@@ -4,6 +4,7 @@
 // checked live (and the common-password list asked on the server).
 import { api, ApiError, DISK_FULL_SIGNIN } from './api.js';
 import { nextPage } from './ui.js';
+import { forgetDrafts } from './office.js';
 
 const $ = id => document.getElementById(id);
 let tempPassword = null;  // kept only in memory, for the change form
@@ -148,6 +149,7 @@ async function change(ev) {
 }
 
 async function signout() {
+  forgetDrafts();
   try { await api('/api/v1/session', { method: 'DELETE' }); } catch { /* signed out anyway */ }
   await refresh();
 }
