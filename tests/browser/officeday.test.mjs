@@ -203,6 +203,33 @@ export const tests = [
       headers: { Cookie: (await page.context().cookies(node.url)).map(c => `${c.name}=${c.value}`).join('; ') } }));
     assert(!JSON.stringify(await found.json()).includes('Marisol'), 'jlee\'s typing was not saved under demo\'s name');
   })],
+  ['a long unbroken name or text keeps every action button on the screen at 1280 px: the desk and the work items', () => withNode(async (node, page) => {
+    await login(page, node);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const reasons = (await node.api('/api/v1/greeter/reasons')).json;
+    for (const visitor_name of ['x'.repeat(100), 'Ann Short']) {
+      const r = await node.api('/api/v1/checkins', { visitor_name, reason_ids: [reasons[0].id], language: 'en' });
+      assert(r.status === 201 || r.status === 200, `checked in: ${r.status} ${JSON.stringify(r.json)}`);
+    }
+    const emp = await node.api('/api/v1/crm/employers', { company_name: 'Y'.repeat(110), zip: '95814' });
+    assert(emp.status === 201 || emp.status === 200, `employer: ${emp.status} ${JSON.stringify(emp.json)}`);
+    const today = (await node.api('/api/v1/crm/meta')).json.today;
+    const wi = await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-follow-up', description: 'z'.repeat(200),
+      due_date: today, employer_id: emp.json.id, assignee_id: 'demo-staff' });
+    assert(wi.status === 201 || wi.status === 200, `work item: ${wi.status} ${JSON.stringify(wi.json)}`);
+    // The buttons of the table in `sel` (at least n) that end past the window's right edge.
+    const offScreen = async (url, sel, n) => {
+      await page.goto(node.url + url);
+      await page.waitForFunction(([s, k]) => document.querySelectorAll(s + ' table button').length >= k, [sel, n]);
+      return page.evaluate(s => [...document.querySelectorAll(s + ' table button')]
+        .filter(b => b.getBoundingClientRect().right > document.documentElement.clientWidth)
+        .map(b => `${b.textContent} at ${Math.round(b.getBoundingClientRect().right)} px`), sel);
+    };
+    const desk = await offScreen('/desk.html', 'main', 2);
+    assert(!desk.length, 'the desk\'s action buttons are on the screen: ' + desk.join(', '));
+    const work = await offScreen('/crm-work.html', '#list', 1);
+    assert(!work.length, 'the work items\' Edit buttons are on the screen: ' + work.join(', '));
+  })],
   ['a View Access user sees no edit form, only the pages they may open, and a home page that loads', () => withNode(async (node, page) => {
     await login(page, node);
     const pid = await participant(node, 'Vic', 'Viewonly');
