@@ -8,6 +8,7 @@
 #include "model/case_approvals.h"
 #include "model/case_forms.h"
 #include "model/crm.h"
+#include "model/greeter.h"
 #include "model/holidays.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
@@ -907,6 +908,8 @@ int model_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 {
 	int rc = crm_hub_validate_row(db, tbl, op, row, reason, n);
 
+	if (rc == 0)
+		rc = greeter_hub_validate_row(db, tbl, op, row, reason, n);
 	if (rc != 0)
 		return rc;
 	return case_hub_validate_row(db, tbl, op, row, reason, n);

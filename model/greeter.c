@@ -2,9 +2,11 @@
  * greeter.c - visit state machine and visitor field rules; see greeter.h.
  */
 #include "model/greeter.h"
+#include "model/schema.h"
 #include "lib/json.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -56,4 +58,78 @@ int greeter_valid_phone(const char *s)
 int greeter_valid_email(const char *s)
 {
 	return json_valid_email(s);
+}
+
+/* ---- the hub's check of replicated rows ---------------------------------------- */
+
+/* The text member k of row, or NULL when absent, null or not text. */
+static const char *text_of(const cJSON *row, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* 1 when member k is absent or null, or text of at most max characters. */
+static int text_within(const cJSON *row, const char *k, size_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
+
+	return v == NULL || cJSON_IsNull(v) || (cJSON_IsString(v) && json_utf8_chars(v->valuestring) <= max);
+}
+
+/* 1 when member k is a whole number of milliseconds (null allowed when
+ * nullable). */
+static int time_ok(const cJSON *row, const char *k, int nullable)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
+
+	if (v == NULL || cJSON_IsNull(v))
+		return nullable;
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0 &&
+	       v->valuedouble == (double)(long long)v->valuedouble;
+}
+
+int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			     size_t n)
+{
+	const cJSON *virt;
+	const char *s;
+
+	(void)db;
+	if (tbl == NULL || row == NULL)
+		return 0;
+	if (strcmp(tbl, "checkin_events") == 0) {
+		s = text_of(row, "action");
+		if (s == NULL || s[0] == '\0' || greeter_valid_status(text_of(row, "to_status")) != 0)
+			REFUSE("checkin_events: an event has an action and the status it moved to");
+		if (!time_ok(row, "at", 0) || !text_within(row, "note", GREETER_NOTE_MAX))
+			REFUSE("checkin_events: at is a time in milliseconds; a note has at most %d characters",
+				 GREETER_NOTE_MAX);
+		return 0;
+	}
+	if (strcmp(tbl, "checkins") != 0)
+		return 0;
+	if (op == SQLITE_DELETE)
+		REFUSE("checkins: a visit is never deleted (it ends as done or left)");
+	s = text_of(row, "visitor_name");
+	if (s == NULL || s[0] == '\0' || json_utf8_chars(s) > GREETER_NAME_MAX)
+		REFUSE("checkins: visitor_name is required (at most %d characters)", GREETER_NAME_MAX);
+	if (greeter_valid_status(text_of(row, "status")) != 0)
+		REFUSE("checkins: status is waiting, called, serving, done or left");
+	if (json_valid_date(text_of(row, "visit_date")) != 0)
+		REFUSE("checkins: visit_date is not a date (YYYY-MM-DD)");
+	if (greeter_valid_language(text_of(row, "language")) != 0)
+		REFUSE("checkins: language is en or es");
+	virt = cJSON_GetObjectItemCaseSensitive(row, "virtual");
+	if (!cJSON_IsNumber(virt) || (virt->valuedouble != 0 && virt->valuedouble != 1))
+		REFUSE("checkins: virtual is 0 or 1");
+	if (!time_ok(row, "arrived_at", 0) || !time_ok(row, "called_at", 1) ||
+	    !time_ok(row, "serving_at", 1) || !time_ok(row, "finished_at", 1))
+		REFUSE("checkins: arrived_at, called_at, serving_at and finished_at are times in milliseconds");
+	if (!text_within(row, "phone", GREETER_PHONE_MAX) || !text_within(row, "email", GREETER_EMAIL_MAX) ||
+	    !text_within(row, "appointment_with", GREETER_APPT_MAX) ||
+	    !text_within(row, "note", GREETER_NOTE_MAX))
+		REFUSE("checkins: phone, email, appointment_with or note is longer than the node allows");
+	return 0;
 }

@@ -11,6 +11,8 @@
 
 #include "lib/json.h"
 
+#include <sqlite3.h>
+
 #define GREETER_NAME_MAX 120
 #define GREETER_PHONE_MAX 25
 #define GREETER_EMAIL_MAX 254
@@ -27,5 +29,15 @@ int greeter_valid_language(const char *s);
 int greeter_valid_phone(const char *s);
 /* A plausible e-mail address (one @, a dot in the domain, no spaces). */
 int greeter_valid_email(const char *s);
+
+/*
+ * The hub's check of a replicated greeter row (a sync_row_validator, chained
+ * by model_hub_validate_row): a check-in is never deleted, and holds what
+ * the node's API lets in (a status, a visit date, a name, a language, the
+ * virtual flag, times as milliseconds, texts within their lengths); an
+ * event names a status it moved to.  0, or -1 with the reason.
+ */
+int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+			     size_t n);
 
 #endif

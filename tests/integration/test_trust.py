@@ -477,11 +477,78 @@ class TrustTest(Base):
         self.replication_flows("the invalid text")
 
     # ---- 6. time stamps and typed values -------------------------------------------
-    def checkin_cs(self, cid, name, hlc, note=None):
-        """A waiting check-in of the attacker's office, as a node writes one."""
-        return th.changeset_insert("checkins", [1] + [0] * 18, [
+    CHECKIN_COLS = ("id", "office_id", "local_area_id", "visitor_name", "phone", "email", "language",
+                    "appointment_with", "virtual", "participant_id", "status", "arrived_at",
+                    "called_at", "serving_at", "finished_at", "visit_date", "note", "staff_id",
+                    "updated_hlc")
+
+    def checkin_cs(self, cid, name, hlc, note=None, **over):
+        """A waiting check-in of the attacker's office, as a node writes one
+        (over: other values by column)."""
+        row = dict(zip(self.CHECKIN_COLS, [
             cid, "demo-office", "demo-la", name, None, None, "en", None, 0, None, "waiting",
-            int(time.time() * 1000), None, None, None, time.strftime("%Y-%m-%d"), note, None, hlc])
+            int(time.time() * 1000), None, None, None, time.strftime("%Y-%m-%d"), note, None, hlc]))
+        row.update(over)
+        return th.changeset_insert("checkins", [1] + [0] * 18, [row[c] for c in self.CHECKIN_COLS])
+
+    def delete_cs(self, table, row_id):
+        """One DELETE of the hub's row of `table` with every old value, as
+        the session extension writes it."""
+        with opened(self.hub) as d:
+            cols = [r[1] for r in d.execute("PRAGMA table_info(%s)" % table)]
+            vals = d.execute("SELECT * FROM %s WHERE id=?" % table, (row_id,)).fetchone()
+        rec = b""
+        for v in vals:
+            if v is None:
+                rec += b"\x05"
+            elif isinstance(v, int):
+                rec += b"\x01" + v.to_bytes(8, "big", signed=True)
+            else:
+                t = v.encode()
+                rec += b"\x03" + th.varint(len(t)) + t
+        return (b"T" + th.varint(len(cols)) + bytes([1] + [0] * (len(cols) - 1)) +
+                table.encode() + b"\0" + bytes([9, 0]) + rec)
+
+    def test_checkin_rules_at_the_hub(self):
+        """A check-in holds what the node's API lets in, and is never deleted:
+        a hostile node's status, date, name, language, flag or time outside
+        that, or its delete of another node's visit, is quarantined; the
+        visits feed the state's greeter reports."""
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        r = self.node.post("/api/v1/checkins", {"visitor_name": "Real Visitor", "language": "en",
+                                                "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r)
+        real = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkins WHERE id=?", real) == 1,
+                 timeout=60, what="the real check-in at the hub")
+        ok = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        bad = {"status": dict(status="pwned"), "date": dict(visit_date="not-a-date"),
+               "name": dict(visitor_name=""), "long": dict(visitor_name="x" * 121),
+               "lang": dict(language="xx"), "virtual": dict(virtual=7),
+               "arrived": dict(arrived_at=-5), "called": dict(called_at="soon"),
+               "note": dict(note="n" * 2001)}
+        cases = [(k, self.checkin_cs("cr-%s-%s" % (k, secrets.token_hex(4)), "Bad Visit", ok, **o))
+                 for k, o in bad.items()]
+        cases += [("update", self.update_cs("checkins", real, {"status": ("waiting", "pwned")})),
+                  ("delete", self.delete_cs("checkins", real)),
+                  ("good", self.checkin_cs("cr-good-" + secrets.token_hex(4), "Good Visit", ok))]
+        entries, seqs = [], {}
+        for k, cs in cases:
+            TrustTest.seq += 1
+            seqs[TrustTest.seq] = k
+            entries.append((TrustTest.seq, ok, None, cs))
+        r = self.evil.push(th.build_frame(entries, self.schema))
+        self.assertEqual(r.status, 200, r)
+        why = {seqs[q["seq"]]: q["reason"] for q in r.json()["quarantined"]}
+        self.assertEqual(sorted(why), sorted(k for k, _ in cases if k != "good"), why)
+        self.assertIn("never deleted", why["delete"])
+        self.assertIn("status", why["update"])
+        with opened(self.hub) as d:
+            self.assertEqual(d.execute("SELECT status FROM checkins WHERE id=?", (real,)).fetchone()[0],
+                             "waiting")
+            self.assertEqual(d.execute("SELECT count(*) FROM checkins WHERE id LIKE 'cr-%'")
+                             .fetchone()[0], 1)
+        self.replication_flows("the check-in rules")
 
     def test_time_stamps_and_blobs_refused(self):
         """A time stamp far ahead (the entry's or a row's) would win every merge
