@@ -194,10 +194,21 @@ cJSON *sync_client_status_json(sqlite3 *db, uint64_t now)
 	have = db_kv_get_i64(db, "sync_state", "acked_seq", &v) == DB_FOUND;
 	add_i64_or_null(o, "acked_seq", have, v);
 	cJSON_AddNumberToObject(o, "seq_base", (double)base);
-	have = db_kv_get_i64(db, "sync_state", "head_seq", &v) == DB_FOUND;
-	add_i64_or_null(o, "head_seq", have, v);
-	have = db_kv_get_i64(db, "node_meta", "sync_cursor", &v) == DB_FOUND;
-	add_i64_or_null(o, "cursor", have, v);
+	{
+		/* The hub's head as last heard (a push's reply, a pull's end), and
+		 * never below the cursor: the hub gave that, so its head was at least
+		 * there (a pull's pages move the cursor before its end records the
+		 * head, and a push's reply may tell an older head). */
+		int64_t head = 0, cur = 0;
+		int have_head = db_kv_get_i64(db, "sync_state", "head_seq", &head) == DB_FOUND;
+		int have_cur = db_kv_get_i64(db, "node_meta", "sync_cursor", &cur) == DB_FOUND;
+		if (have_cur && (!have_head || head < cur)) {
+			head = cur;
+			have_head = 1;
+		}
+		add_i64_or_null(o, "head_seq", have_head, head);
+		add_i64_or_null(o, "cursor", have_cur, cur);
+	}
 	if (db_kv_get(db, "node_meta", "snapshot_table", s, sizeof s) == DB_FOUND)
 		cJSON_AddStringToObject(o, "snapshot_table", s);
 	else

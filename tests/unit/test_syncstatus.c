@@ -74,7 +74,7 @@ static void test_every_figure_from_its_own_key(void **state)
 	(void)state;
 	assert_int_equal(db_exec(db,
 				 "INSERT INTO sync_state(key, value) VALUES('seq_base', '3'),"
-				 " ('acked_seq', '11'), ('head_seq', '22'),"
+				 " ('acked_seq', '11'), ('head_seq', '44'),"
 				 " ('last_error', 'cannot reach the hub');"
 				 "INSERT INTO node_meta(key, value) VALUES('sync_cursor', '33'),"
 				 " ('last_contact_ms', '1799999990000'),"
@@ -93,7 +93,7 @@ static void test_every_figure_from_its_own_key(void **state)
 	assert_int_equal(num(o, "oldest_pending_age_ms"), 60000);
 	assert_int_equal(num(o, "seq_base"), 3);
 	assert_int_equal(num(o, "acked_seq"), 11);
-	assert_int_equal(num(o, "head_seq"), 22);
+	assert_int_equal(num(o, "head_seq"), 44);
 	assert_int_equal(num(o, "cursor"), 33);
 	assert_int_equal(num(o, "last_contact_ms"), 1799999990000LL);
 	assert_int_equal(num(o, "last_contact_age_ms"), 10000);
@@ -110,6 +110,14 @@ static void test_every_figure_from_its_own_key(void **state)
 	    "bad value");
 	assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "last_error")->valuestring,
 			    "cannot reach the hub");
+	cJSON_Delete(o);
+	/* A head heard before the pages that moved the cursor past it (a pull
+	 * records its head at its end, a push's reply an older one): the hub's
+	 * head was at least the cursor it gave. */
+	assert_int_equal(db_exec(db, "UPDATE sync_state SET value='22' WHERE key='head_seq'"), 0);
+	o = sync_client_status_json(db, now);
+	assert_non_null(o);
+	assert_int_equal(num(o, "head_seq"), 33);
 	cJSON_Delete(o);
 	sqlite3_close(db);
 }
