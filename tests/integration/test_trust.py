@@ -106,6 +106,18 @@ class TrustTest(Base):
         self.assertEqual(r.status, 200, r)
         return r.json()
 
+    def push_named(self, cases):
+        """Push (name, entry stamp, changeset) as one frame signed as the
+        attacker node: {name: reason} of the entries quarantined."""
+        entries, names = [], {}
+        for k, hlc, cs in cases:
+            TrustTest.seq += 1
+            names[TrustTest.seq] = k
+            entries.append((TrustTest.seq, hlc, None, cs))
+        r = self.evil.push(th.build_frame(entries, self.schema))
+        self.assertEqual(r.status, 200, r)
+        return {names[q["seq"]]: q["reason"] for q in r.json()["quarantined"]}
+
     def cred(self, sid):
         with opened(self.hub) as d:
             row = d.execute("SELECT password_hash, local_area_id FROM staff_credentials WHERE id=?",
@@ -532,14 +544,7 @@ class TrustTest(Base):
         cases += [("update", self.update_cs("checkins", real, {"status": ("waiting", "pwned")})),
                   ("delete", self.delete_cs("checkins", real)),
                   ("good", self.checkin_cs("cr-good-" + secrets.token_hex(4), "Good Visit", ok))]
-        entries, seqs = [], {}
-        for k, cs in cases:
-            TrustTest.seq += 1
-            seqs[TrustTest.seq] = k
-            entries.append((TrustTest.seq, ok, None, cs))
-        r = self.evil.push(th.build_frame(entries, self.schema))
-        self.assertEqual(r.status, 200, r)
-        why = {seqs[q["seq"]]: q["reason"] for q in r.json()["quarantined"]}
+        why = self.push_named([(k, ok, cs) for k, cs in cases])
         self.assertEqual(sorted(why), sorted(k for k, _ in cases if k != "good"), why)
         self.assertIn("never deleted", why["delete"])
         self.assertIn("status", why["update"])
@@ -571,14 +576,7 @@ class TrustTest(Base):
                  ("blob", ok, self.checkin_cs(ids["blob"], b"Blob\x00\xff\xfe", ok)),
                  # a note that reads as a far stamp: taken, and no clock moves
                  ("note", ok, self.checkin_cs(ids["note"], "Note Stamp", ok, note=far))]
-        entries, seqs = [], {}
-        for k, hlc, cs in cases:
-            TrustTest.seq += 1
-            seqs[TrustTest.seq] = k
-            entries.append((TrustTest.seq, hlc, None, cs))
-        r = self.evil.push(th.build_frame(entries, self.schema))
-        self.assertEqual(r.status, 200, r)
-        why = {seqs[q["seq"]]: q["reason"] for q in r.json()["quarantined"]}
+        why = self.push_named(cases)
         self.assertEqual(sorted(why), sorted(k for k in ids if k != "note"), why)
         for k in ("entry", "entry2", "entry3", "row", "row2", "row3"):
             self.assertIn("time stamp", why[k])
