@@ -128,11 +128,30 @@ int csv_seed_dir(char *out, size_t n)
 	return -1;
 }
 
+/* 1 when s is a plain number ("-5", "-0.25"): no formula, and a
+ * spreadsheet must read it as the number it is. */
+static int plain_number(const char *s)
+{
+	int digits = 0, dot = 0;
+
+	if (*s == '-')
+		s++;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (*s == '.' && !dot && digits)
+			dot = 1;
+		else
+			return 0;
+	}
+	return digits > 0 && s[-1] != '.';
+}
+
 int csv_put_field(buf *b, const char *s, int last)
 {
 	int rc = buf_putc(b, '"');
 
-	if (s && s[0] && strchr("=+-@\t\r", s[0]))
+	if (s && s[0] && strchr("=+-@\t\r", s[0]) && !plain_number(s))
 		rc |= buf_putc(b, '\'');
 	for (; s && *s; s++) {
 		if (*s == '"')

@@ -709,7 +709,7 @@ int node_sync_connected(node *n, uint64_t within_ms)
 
 static const route_def sync_defs[] = {
 	{HTTP_M_GET, "/api/v1/sync/status", get_status, 0, 0, NULL, 0},
-	{HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, 0, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, PRIV_VIEW, 0, NULL, 0},
 	/* schedules a cycle; writes nothing itself */
 	{HTTP_M_POST, "/api/v1/sync/now", post_sync_now, 0, 0, NULL, 0},
 };

@@ -81,7 +81,7 @@ def needed(method, pattern):
     if pattern.startswith("/api/v1/checkins"):
         return "greeter_desk"
     if pattern == "/api/v1/sync/conflicts":
-        return "session"
+        return "view"  # a conflict's values are a record's (a participant's)
     if pattern.startswith("/api/v1/case/"):
         if method == "GET" or pattern == "/api/v1/case/participants/search":
             return "view"  # the compliance CSV also needs reports (test_case); the

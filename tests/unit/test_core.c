@@ -431,6 +431,14 @@ static void test_csv_write(void **state)
 	csv_put_field(&b, NULL, 0);
 	csv_put_int(&b, 42, 1);
 	assert_string_equal(b.data, "\"a \"\"quoted\"\" one\",\"'=HYPERLINK(1)\",\"\",\"42\"\r\n");
+	/* a negative number stays a number; anything more after a '-' does not */
+	buf_reset(&b);
+	csv_put_int(&b, -5, 0);
+	csv_put_field(&b, "-0.25", 0);
+	csv_put_field(&b, "-1+2", 0);
+	csv_put_field(&b, "-", 0);
+	csv_put_field(&b, "-3.", 1);
+	assert_string_equal(b.data, "\"-5\",\"-0.25\",\"'-1+2\",\"'-\",\"'-3.\"\r\n");
 	assert_false(buf_failed(&b));
 	for (int i = 0; i < 10; i++)
 		csv_put_field(&b, "0123456789", 0);
