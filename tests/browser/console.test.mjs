@@ -414,6 +414,11 @@ export const tests = [
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#dt-csv')]);
     const csv = require_text(await dl.path());
     assert(csv.startsWith('Name,User name') && csv.includes('pkim'), 'CSV: ' + csv.slice(0, 120));
+    // Its cells are neutralised as the servers' are (lib/csv.c): a TAB or CR
+    // first is a formula too; a plain negative number stays a number.
+    const cells = await page.evaluate(async () =>
+      (await import('/console.js')).toCsv(['a', 'b', 'c', 'd'], [['-5', '-1+2', '\tx', '=1']]));
+    assert(cells === 'a,b,c,d\r\n-5,"\'-1+2","\'\tx","\'=1"\r\n', 'CSV cells: ' + JSON.stringify(cells));
 
     // The audit trail, filtered by action and actor.
     await page.goto(hub.url + '/audit.html');

@@ -143,9 +143,13 @@ export function table(caption, headers, rows, opts = {}) {
   return uiTable(caption, headers, rows, { empty: 'Nothing to show.', ...opts });
 }
 
+// A cell a spreadsheet cannot take for a formula, as the servers write them
+// (lib/csv.c): one starting = + - @ TAB or CR gets an apostrophe, unless it
+// is a plain number ("-5").
 function csvCell(v) {
   const s = v == null ? '' : String(v);
-  return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? '"' + (/^[=+\-@]/.test(s) ? "'" : '') + s.replace(/"/g, '""') + '"' : s;
+  const formula = /^[=+\-@\t\r]/.test(s) && !/^-\d+(\.\d+)?$/.test(s);
+  return formula || /[",\n\r]/.test(s) ? '"' + (formula ? "'" : '') + s.replace(/"/g, '""') + '"' : s;
 }
 export function toCsv(headers, rows) {
   return [headers, ...rows].map(r => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
