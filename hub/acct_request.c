@@ -403,7 +403,8 @@ static int decide_write(route_call *a, const char *id, int approve, const char *
 static route_rc request_decide(route_call *a, int approve)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
-	const char *note = NULL, *id = http_req_param(a->rc_req, "id"), *group;
+	const char *note = NULL, *id = http_req_param(a->rc_req, "id"), *group, *subject;
+	acct_tgt t;
 	route_rc rc;
 	cJSON *rq;
 
@@ -412,11 +413,18 @@ static route_rc request_decide(route_call *a, int approve)
 	if ((rq = acct_request_scoped(a, id, &rc)) == NULL)
 		return rc;
 	group = json_str(rq, "privilege_group");
+	subject = json_str(rq, "staff_id");
+	rc = ROUTE_OK;
 	if (strcmp(json_str(rq, "status"), "submitted") != 0)
 		rc = route_fail(a, 409, "status", "the request is already %s", json_str(rq, "status"));
-	else if (group && !acct_group_assignable(API_ADMIN(a), group))
+	else if (subject && subject[0])
+		/* About an account: deciding it is acting on it, so the account's
+		 * own rules hold (never one's own, an administrator's only by
+		 * operations), as when it is carried out. */
+		rc = acct_target_load(a, subject, &t);
+	if (rc == ROUTE_OK && group && !acct_group_assignable(API_ADMIN(a), group))
 		rc = route_fail(a, 403, "privilege_group", "you may not assign the group '%s'", group);
-	else if (approve)
+	else if (rc == ROUTE_OK && approve)
 		rc = approve_check(a, rq);
 	if (rc == ROUTE_OK && (decide_write(a, id, approve, note) != 0 ||
 			       hub_api_admin_audit(a, approve ? "request.approve" : "request.reject",

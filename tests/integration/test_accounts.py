@@ -471,6 +471,18 @@ class AccountsTest(Base):
                                                          "requestor_name": "x"})
         self.assertEqual(r.status, 403, r)
         self.assertEqual(mis_a.post("/api/v1/admin/staff/%s/roles" % sid, {"roles": ["mis_admin"]}).status, 403)
+        # nor decide a request about their own account or another
+        # administrator's, though operations recorded it in their area
+        me = mis_a.get("/api/v1/admin/session").json()["staff"]["id"]
+        other, _, _ = self.make_admin(self.uniq("misz"), la=la_a)
+        for subject in (me, other["id"]):
+            for verb in ("approve", "reject"):
+                rid = self.request(self.ops, {"kind": "reset", "staff_id": subject,
+                                              "requestor_name": "x"}, approve=False)
+                r = mis_a.post("/api/v1/admin/access-requests/%s/%s" % (rid, verb))
+                self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), (verb, r))
+                self.assertEqual(self.ops.get("/api/v1/admin/access-requests/" + rid).json()["status"],
+                                 "submitted")
         # operations-only routes
         self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
         self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
