@@ -13,12 +13,15 @@
 
 #define HLC_NODE_MAX 40
 /* How far ahead of this computer's (corrected) clock a time received from
- * elsewhere may be: a node's clock follows the hub's within minutes, so a
- * later stamp is a broken clock's or a hostile node's, and taking it would
- * carry every clock that sees it (and every edit they stamp) that far into
- * the future.  hlc_observe() leaves such a time out; the hub refuses an
- * entry that carries one (sync/apply.c). */
-#define HLC_MAX_AHEAD_MS (24 * 60 * 60 * 1000LL)
+ * elsewhere may be.  A node's clock follows the hub's within minutes, but
+ * an office PC whose clock ran ahead while it was offline keeps stamping
+ * from that time until the world catches up (a clock never goes back), so
+ * honest stamps can be days or weeks ahead.  One more than a year ahead is
+ * no clock's: a hostile node's ("ffffffffffff...", which carried every clock
+ * that saw it to the end of the 48-bit field, where it wrapped round to 0,
+ * and won every merge for ever).  hlc_observe() leaves such a time out; the
+ * hub quarantines an entry that carries one (sync/apply.c). */
+#define HLC_MAX_AHEAD_MS (366 * 24 * 60 * 60 * 1000LL)
 #define HLC_STRLEN (12 + 1 + 4 + 1 + HLC_NODE_MAX + 1)
 
 typedef uint64_t (*hlc_clock_fn)(void *arg);

@@ -568,7 +568,7 @@ static int values_check(actx *a, const cs_iter *it, const sync__tshape *ts, int 
 		s[v->cv_n] = '\0';
 		if (!hlc_plausible(s, now))
 			return sync__refuse(a, "column '%s' of '%s' is not a time stamp, or is more than"
-					    " a day ahead of the hub's clock", ts->ts_cols[i],
+					    " a year ahead of the hub's clock", ts->ts_cols[i],
 					    ts->ts_td->td_name);
 	}
 	return A_OK;
@@ -590,7 +590,7 @@ int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache
 
 	/* The entry's own stamp orders it and moves the hub's clock. */
 	if (!hlc_plausible(a->ax_e->hlc, now))
-		return sync__refuse(a, "the entry's time stamp is not one, or is more than a day ahead"
+		return sync__refuse(a, "the entry's time stamp is not one, or is more than a year ahead"
 				    " of the hub's clock");
 	changeset_iter_init(&it, a->ax_e->changeset, a->ax_e->len);
 	while ((rc = changeset_next(&it, &err)) == 1) {
