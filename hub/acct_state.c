@@ -29,6 +29,7 @@
 #include "lib/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SUSPEND_REASON_MAX 500
@@ -188,15 +189,35 @@ static int set_state(hub *h, const char *id, int suspended, const char *reason)
 				" WHERE id=?1", "titt", id, suspended, reason, ts);
 }
 
-static route_rc audit_reply(route_call *a, const char *action, const char *id, const int moved[3])
+/* The account's state change in the administrators' audit trail (its
+ * Local Area's and division's administrators see it): the account before
+ * (before, the caller's) and after, with what was handed over; then the
+ * account as the reply. */
+static route_rc audit_reply(route_call *a, const char *action, const target *t, char *before,
+			    const int moved[3])
 {
-	char detail[160];
+	sqlite3 *db = API_HUB(a)->hb_db;
+	cJSON *after = acct_staff_json(db, t->id), *h;
+	char *at = NULL;
+	int rc = -1;
 
-	snprintf(detail, sizeof detail, "{\"participants\":%d,\"leads\":%d,\"work_items\":%d}",
-		 moved ? moved[0] : 0, moved ? moved[1] : 0, moved ? moved[2] : 0);
-	if (hub_api_audit(a, action, id, detail) != 0)
+	if (after != NULL) {
+		cJSON_DeleteItemFromObject(after, "last_login_at");
+		if (moved != NULL && (h = cJSON_AddObjectToObject(after, "handed_over")) != NULL) {
+			cJSON_AddNumberToObject(h, "participants", moved[0]);
+			cJSON_AddNumberToObject(h, "leads", moved[1]);
+			cJSON_AddNumberToObject(h, "work_items", moved[2]);
+		}
+		at = cJSON_PrintUnformatted(after);
+		cJSON_Delete(after);
+	}
+	if (before != NULL && at != NULL)
+		rc = hub_api_admin_audit(a, action, "staff", t->id, t->la, t->div, before, at);
+	free(before);
+	free(at);
+	if (rc != 0)
 		return ROUTE_DBERR;
-	return route_ok(a, 200, acct_staff_json(API_HUB(a)->hb_db, id));
+	return route_ok(a, 200, acct_staff_json(db, t->id));
 }
 
 /* The start of a suspension and of a scheduled deactivation: new_owner_id
@@ -229,6 +250,7 @@ static route_rc staff_suspend(route_call *a)
 {
 	const char *reason = NULL, *owner = NULL;
 	int moved[3] = {0, 0, 0}, bad;
+	char *before;
 	route_rc rr;
 	target t;
 
@@ -237,18 +259,24 @@ static route_rc staff_suspend(route_call *a)
 		return rr;
 	if (t.suspended)
 		return route_fail(a, 409, "id", "the account is already suspended");
-	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK)
+	before = acct_staff_text(API_HUB(a)->hb_db, t.id);
+	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK) {
+		free(before);
 		return rr;
-	if (set_state(API_HUB(a), t.id, 1, reason) != 0)
+	}
+	if (set_state(API_HUB(a), t.id, 1, reason) != 0) {
+		free(before);
 		return ROUTE_DBERR;
+	}
 	acct_sessions_end(API_HUB(a)->hb_db, t.id);
 	log_info("account %s suspended by %s", t.id, a->rc_actor ? a->rc_actor : "?");
-	return audit_reply(a, "staff.suspend", t.id, moved);
+	return audit_reply(a, "staff.suspend", &t, before, moved);
 }
 
 /* POST /api/v1/admin/staff/:id/reactivate: the same user name again. */
 static route_rc staff_reactivate(route_call *a)
 {
+	char *before, why[SUSPEND_REASON_MAX * 4 + 8];
 	route_rc rr;
 	target t;
 
@@ -259,10 +287,21 @@ static route_rc staff_reactivate(route_call *a)
 						 " new access request");
 	if (!t.suspended)
 		return route_fail(a, 409, "id", "the account is not suspended");
-	if (set_state(API_HUB(a), t.id, 0, NULL) != 0)
+	/* Overdue recertification suspends until it is recorded: lifted here,
+	 * the next sweep would suspend the account again. */
+	if (db_text(API_HUB(a)->hb_db, "SELECT coalesce(suspend_reason, '') FROM staff WHERE id=?",
+		    t.id, why, sizeof why) != 0)
 		return ROUTE_DBERR;
+	if (strcmp(why, ACCT_RECERT_REASON) == 0)
+		return route_fail(a, 409, "id", "the account is suspended until its recertification is"
+						 " recorded: record the recertification instead");
+	before = acct_staff_text(API_HUB(a)->hb_db, t.id);
+	if (set_state(API_HUB(a), t.id, 0, NULL) != 0) {
+		free(before);
+		return ROUTE_DBERR;
+	}
 	log_info("account %s reactivated by %s", t.id, a->rc_actor ? a->rc_actor : "?");
-	return audit_reply(a, "staff.reactivate", t.id, NULL);
+	return audit_reply(a, "staff.reactivate", &t, before, NULL);
 }
 
 static const route_key schedule_keys[] = {
@@ -283,6 +322,7 @@ static route_rc staff_schedule(route_call *a)
 	char sep[16] = "", ts[HLC_STRLEN];
 	int moved[3] = {0, 0, 0}, bad, form = 0, rc;
 	sqlite3_stmt *st;
+	char *before;
 	route_rc rr;
 	target t;
 
@@ -311,18 +351,79 @@ static route_rc staff_schedule(route_call *a)
 		return route_fail(a, 409, "request_id", "no approved deactivation request of this person");
 	if (!form || !sep[0])
 		return route_fail(a, 409, "request_id", "upload the request form with the separation date first");
-	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK)
+	before = acct_staff_text(h->hb_db, t.id);
+	if ((rr = hand_over(a, &t, owner, moved)) != ROUTE_OK) {
+		free(before);
 		return rr;
+	}
 	hlc_now(&h->hb_hlc, ts);
+	/* Who scheduled it is who deactivates it, on the date (the sweep). */
 	if (db_run(h->hb_db, "UPDATE staff SET deactivate_on=?2, updated_hlc=?3 WHERE id=?1", "ttt", t.id,
 		   sep, ts) != 0 ||
-	    db_run(h->hb_db, "INSERT INTO staff_records(id, separation_date) VALUES(?1, ?2)"
-			     " ON CONFLICT(id) DO UPDATE SET separation_date=excluded.separation_date",
-		   "tt", t.id, sep) != 0 ||
-	    acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0)
+	    db_run(h->hb_db, "INSERT INTO staff_records(id, separation_date, deactivated_by)"
+			     " VALUES(?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
+			     " separation_date=excluded.separation_date, deactivated_by=excluded.deactivated_by",
+		   "ttt", t.id, sep, API_ADMIN(a)->ap_id) != 0 ||
+	    acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0) {
+		free(before);
 		return ROUTE_DBERR;
+	}
 	log_info("account %s: deactivation scheduled for %s", t.id, sep);
-	return audit_reply(a, "staff.schedule_deactivation", t.id, moved);
+	return audit_reply(a, "staff.schedule_deactivation", &t, before, moved);
+}
+
+/*
+ * Staff id, whose separation date has come, deactivated as an
+ * administrator's deactivation is (acct_staff.c do_deactivate): no
+ * password left to replicate, sessions ended, its approved deactivation
+ * request fulfilled, and the administrators' audit trail told in the name
+ * of whoever scheduled it (staff_records.deactivated_by).  0 or -1.
+ */
+static int deactivate_due(sqlite3 *db, const char *id, int64_t now, const char *ts)
+{
+	char *before = acct_staff_text(db, id), *after = NULL;
+	char la[64] = "", div[ACCT_DIV_BYTES] = "";
+	acct_principal by;
+	int rc = -1, have_by = 0;
+	sqlite3_stmt *st = NULL;
+
+	memset(&by, 0, sizeof by);
+	if (before == NULL ||
+	    db_prepare_bound(db, &st, "SELECT coalesce(s.local_area_id, ''), coalesce(s.field_division, ''),"
+				      " coalesce(r.deactivated_by, ''),"
+				      " coalesce(b.username, r.deactivated_by, '') FROM staff s"
+				      " LEFT JOIN staff_records r ON r.id = s.id"
+				      " LEFT JOIN staff b ON b.id = r.deactivated_by WHERE s.id=?", "t", id) != 0)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *c[4];
+		if (db_cols(st, c, 4) != 0)
+			goto out;
+		snprintf(la, sizeof la, "%s", c[0]);
+		snprintf(div, sizeof div, "%s", c[1]);
+		snprintf(by.ap_id, sizeof by.ap_id, "%s", c[2]);
+		snprintf(by.ap_username, sizeof by.ap_username, "%s", c[3]);
+		have_by = c[2][0] != '\0';
+	}
+	if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1",
+		   "tIt", id, now, ts) != 0 ||
+	    db_run(db, "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
+		       " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1", "tt", id, ts) != 0 ||
+	    db_run(db, "UPDATE access_requests SET status='fulfilled', fulfilled_at=?2"
+		       " WHERE staff_id=?1 AND kind='deactivate' AND status='approved'", "tI", id, now) != 0)
+		goto out;
+	acct_sessions_end(db, id);
+	if ((after = acct_staff_text(db, id)) == NULL ||
+	    acct_audit(db, have_by ? &by : NULL, "separation date", "staff.deactivate", "staff", id, la, div,
+		       before, after) != 0)
+		goto out;
+	log_info("account %s deactivated: its separation date has come", id);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(before);
+	free(after);
+	return rc;
 }
 
 int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
@@ -340,11 +441,8 @@ int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 		const char *id = db_col(ids, 0);
 		if (id == NULL)
 			goto out;
-		if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1",
-			   "tIt", id, (int64_t)now_ms, ts) != 0)
+		if (deactivate_due(db, id, (int64_t)now_ms, ts) != 0)
 			goto out;
-		acct_sessions_end(db, id);
-		log_info("account %s deactivated: its separation date has come", id);
 		n++;
 	}
 	/* Recertification: suspend_on = due + grace travels ahead to every

@@ -172,6 +172,13 @@ class AccountStatesTest(unittest.TestCase):
         self.assertEqual((r.json()["suspended"], r.json()["username"], r.json()["active"]),
                          (1, "t-lwia-cbo", 1))
         self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead), [("demo-staff",)])
+        # In the administrators' trail, with its Local Area and the reason.
+        ev = [e for e in self.get("/api/v1/admin/audit?subject_id=" + CBO).json()
+              if e["action"] == "staff.suspend"]
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual((ev[0]["local_area_id"], ev[0]["after"]["suspend_reason"],
+                          ev[0]["after"]["handed_over"]["leads"], ev[0]["before"]["suspended"]),
+                         ("demo-la", "extended leave", 1, 0))
         self.sync("pull")
         # The office: the open session ends, a new sign-in is refused.
         self.assertFalse(cbo.get("/api/v1/session").json().get("signed_in"))
@@ -182,6 +189,8 @@ class AccountStatesTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["suspended"], 0)
         self.assertEqual(self.admin("/api/v1/admin/staff/%s/reactivate" % CBO, {}).status, 409)
+        self.assertEqual([e["after"]["suspended"] for e in
+                          self.get("/api/v1/admin/audit?action=staff.reactivate&subject_id=" + CBO).json()], [0])
         self.sync("pull")
         login(client(self.node), "t-lwia-cbo")
 
@@ -207,6 +216,14 @@ class AccountStatesTest(unittest.TestCase):
         try:
             self.assertEqual(self.hubq("SELECT active FROM staff WHERE id=?", INTAKE), [(0,)])
             self.assertIsNotNone(self.hubq("SELECT deactivated_at FROM staff WHERE id=?", INTAKE)[0][0])
+            # as complete as a deactivation by hand: no password left to
+            # replicate, the request carried out, the trail told who
+            self.assertEqual(self.hubq("SELECT password_hash FROM staff_credentials WHERE id=?", INTAKE),
+                             [(None,)])
+            self.assertEqual(self.hubq("SELECT status FROM access_requests WHERE id=?", rid), [("fulfilled",)])
+            ev = self.get("/api/v1/admin/audit?action=staff.deactivate&subject_id=" + INTAKE).json()
+            self.assertEqual([(e["actor"], e["local_area_id"], e["before"]["active"], e["after"]["active"])
+                              for e in ev], [("admin-token", "demo-la", 1, 0)])
         finally:
             self.hub_clock_back()
 
@@ -402,6 +419,11 @@ class AccountStatesTest(unittest.TestCase):
             self.assertEqual(self.hubq("SELECT suspended, suspend_reason FROM staff WHERE id=?", VIEW),
                              [(1, "recertification overdue")])
             self.assertIn(VIEW, [s["id"] for s in self.get("/api/v1/admin/recertification").json()["overdue"]])
+            # lifted only by a recertification (the next sweep would
+            # suspend it again)
+            r = self.admin("/api/v1/admin/staff/%s/reactivate" % VIEW, {})
+            self.assertEqual((r.status, r.json()["field"]), (409, "id"), r)
+            self.assertIn("recertification", r.json()["error"])
         finally:
             self.hub_clock_back()
         # recertified with current dates: the suspension is lifted at once
