@@ -107,7 +107,12 @@ int hub_log_in_gap(sqlite3 *db, int64_t cursor)
 
 		if (sscanf(p, "%lld-%lld%n", &from, &to, &used) != 2)
 			break;
-		if (cursor > from && cursor <= to)
+		/* Seqs from+1 .. to-1 were handed out before the restore and never
+		 * again; to itself is the restored head the log goes on from
+		 * (sqlite_sequence), which a snapshot of the restored hub names
+		 * before anything new is written: not in the gap (it was, and every
+		 * pull after such a snapshot was refused until a write came). */
+		if (cursor > from && cursor < to)
 			return 1;
 		p += used;
 		if (*p == ',')
@@ -116,14 +121,53 @@ int hub_log_in_gap(sqlite3 *db, int64_t cursor)
 	return 0;
 }
 
+/* The highest change-log seq the database at path (the one a restore
+ * replaces) ever handed out or skipped: its log's head or the end of its
+ * last gap.  0 when there is none or it cannot be read. */
+static int64_t replaced_head(const char *path)
+{
+	char gaps[1024] = "";
+	const char *p = gaps;
+	sqlite3 *db = NULL;
+	int64_t top = 0;
+
+	/* Read-write: a read-only connection cannot read a WAL it has no
+	 * -shm for (the hub is stopped: nothing else has it open). */
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return 0;
+	}
+	top = db_int(db, LOG_HEAD_SQL, 0);
+	if (db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", gaps, sizeof gaps) != 0)
+		gaps[0] = '\0';
+	while (*p) {
+		long long from, to;
+		int used = 0;
+		if (sscanf(p, "%lld-%lld%n", &from, &to, &used) != 2)
+			break;
+		if (to > top)
+			top = to;
+		p += used;
+		if (*p == ',')
+			p++;
+	}
+	sqlite3_close(db);
+	return top < 0 ? 0 : top;
+}
+
 /* In db (the restored copy): the next change-log seq jumps HUB_LOG_GAP past
- * the head, and the gap is recorded.  *from gets the head. 0 or -1. */
-static int open_gap(sqlite3 *db, int64_t *from)
+ * the head, or past every seq the replaced database (its head: above)
+ * handed out, whichever is later, and the gap is recorded: a second restore
+ * of the same backup must not hand out again the seqs the first one's hub
+ * did (a node pulled past them would skip the new entries).  *from gets the
+ * head, *to the seq the log goes on after.  0 or -1. */
+static int open_gap(sqlite3 *db, int64_t above, int64_t *from, int64_t *to)
 {
 	char old[1024] = "", val[1100];
 	int64_t head = db_int(db, LOG_HEAD_SQL, -1);
 
 	*from = head;
+	*to = (above > head ? above : head) + HUB_LOG_GAP;
 	if (head < 0 ||
 	    db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", old, sizeof old) < 0)
 		return -1;
@@ -131,13 +175,12 @@ static int open_gap(sqlite3 *db, int64_t *from)
 	 * still be in, make room. */
 	if (strlen(old) > sizeof old - 64)
 		old[0] = '\0';
-	snprintf(val, sizeof val, "%s%s%" PRId64 "-%" PRId64, old, old[0] ? "," : "", head,
-		 head + HUB_LOG_GAP);
+	snprintf(val, sizeof val, "%s%s%" PRId64 "-%" PRId64, old, old[0] ? "," : "", head, *to);
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (db_exec(db, "DELETE FROM sqlite_sequence WHERE name='change_log'") != 0 ||
 	    db_run(db, "INSERT INTO sqlite_sequence(name, seq) VALUES('change_log', ?1)", "I",
-		   (int64_t)(head + HUB_LOG_GAP)) != 0 ||
+		   *to) != 0 ||
 	    db_run(db, "INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?1)", "t", val) != 0)
 		return db_end(db, -1);
 	return db_end(db, 0);
@@ -464,7 +507,7 @@ out:
 
 /* The backup into DIR/hub.db.restore, without the backup's own tables, with
  * the gap; renamed over hub.db by the caller.  0 or -1. */
-static int restore_db(sqlite3 *bk, const char *tmp_path, int64_t *from)
+static int restore_db(sqlite3 *bk, const char *tmp_path, int64_t above, int64_t *from, int64_t *to)
 {
 	sqlite3 *db = NULL;
 	int ret = -1;
@@ -476,7 +519,7 @@ static int restore_db(sqlite3 *bk, const char *tmp_path, int64_t *from)
 		goto out;
 	if (db_exec(db, "DROP TABLE outpost_backup_files; DROP TABLE outpost_backup_info;"
 			"PRAGMA journal_mode=WAL") != 0 ||
-	    open_gap(db, from) != 0)
+	    open_gap(db, above, from, to) != 0)
 		goto out;
 	ret = 0;
 out:
@@ -541,7 +584,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 {
 	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?";
 	sqlite3 *bk = NULL, *keys = NULL;
-	int64_t from = 0;
+	int64_t from = 0, to = 0, above;
 	int lock, nfiles = 0, nkeys = 0, ret = 1;
 
 	if (file == NULL) {
@@ -569,9 +612,10 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 		goto out;
 	snprintf(db_path, sizeof db_path, "%s/%s", dir, HUB_DB_FILE);
 	snprintf(tmp, sizeof tmp, "%s.restore", db_path);
+	above = replaced_head(db_path);
 	if (set_aside(db_path, force) != 0)
 		goto out;
-	if (restore_db(bk, tmp, &from) != 0 || rename(tmp, db_path) != 0) {
+	if (restore_db(bk, tmp, above, &from, &to) != 0 || rename(tmp, db_path) != 0) {
 		fprintf(stderr, "outpost-hub: cannot write the restored database '%s'\n", db_path);
 		unlink(tmp);
 		goto out;
@@ -581,7 +625,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	nfiles += nkeys;
 	printf("restored %s and %d key file%s from %s (made by outpost-hub %s); the change log "
 	       "goes on at seq %" PRId64 "\n",
-	       db_path, nfiles, nfiles == 1 ? "" : "s", file, ver, from + HUB_LOG_GAP + 1);
+	       db_path, nfiles, nfiles == 1 ? "" : "s", file, ver, to + 1);
 	fprintf(stderr, "start the hub: every node sends again what it pushed after the backup "
 			"and takes a new snapshot (README, Disaster recovery)\n");
 	ret = 0;

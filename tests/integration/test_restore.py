@@ -189,6 +189,60 @@ class RestoreDrillTest(unittest.TestCase):
         for n in (a, b):
             wait_for(lambda: verified(n), timeout=90, step=2, what="verify at %s" % n.name)
 
+    def test_restores_never_hand_a_seq_out_twice(self):
+        """Pulls work at once after a restore, before anything new is written
+        (the restored head is no cursor to refuse), and a second restore of
+        the same backup goes on past every seq the first restored hub handed
+        out: a node that pulled past them would otherwise skip the entries
+        written after the second restore, and say it was caught up."""
+        hub = self.o.hub()
+        nodes = []
+        for _ in range(2):
+            n = self.o.node(hub, start=False)
+            n.args += ["--sync_interval", "0"]  # each sync below, by hand
+            n.start()
+            nodes.append(n)
+        a, b = nodes
+
+        def ok(n, *args):
+            p = sync(n, *args)
+            self.assertEqual(p.returncode, 0, (args, p.stdout, p.stderr))
+
+        for n in nodes:
+            ok(n, "pull")  # the accounts, to sign in
+            login(n)
+            ok(n, "push")
+            ok(n, "pull")
+        backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".twice")
+        p = hub_tool(hub, "backup", "--out", backup)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        def restore():
+            hub.stop()
+            p = hub_tool(hub, "restore", backup, "--force")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            hub.start()
+
+        restore()
+        for n in nodes:  # nothing written since the restore
+            ok(n, "pull")
+            ok(n, "pull")
+        for i in range(3):
+            checkin(b, "first restore %d" % i)
+        ok(b, "push")
+        ok(a, "pull")
+        cursor = int(count(a, "SELECT value FROM node_meta WHERE key='sync_cursor'"))
+        restore()
+        zs = []
+        while count(hub, "SELECT coalesce(max(seq), 0) FROM change_log") <= cursor and len(zs) < 30:
+            zs.append(checkin(b, "second restore %d" % len(zs)))
+            ok(b, "push")
+        self.assertGreater(count(hub, "SELECT max(seq) FROM change_log"), cursor)
+        ok(a, "pull")
+        ok(a, "pull")
+        self.assertEqual(ids_at(a, zs), [], "written after the second restore, not at office A")
+        ok(a, "verify")
+
     def test_backup_keys_apart_round_trip(self):
         """backup writes the database and its secrets (master.key, hub.key,
         admin.token) to two files; restore takes both, refuses the database

@@ -171,10 +171,33 @@ static void test_check_failures_are_never_refusals(void **state)
 	sqlite3_close(db);
 }
 
+/* A restore's change-log gap (hub_backup.c): the seqs handed out after the
+ * backup, before the restore, are in it; the restored head the log goes on
+ * from is not (a snapshot names it before anything new is written). */
+static void test_restore_gap_ends_before_the_restored_head(void **state)
+{
+	sqlite3 *db = NULL;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(db_exec(db, "CREATE TABLE sync_ctx(k TEXT PRIMARY KEY, v TEXT);"
+				     "INSERT INTO sync_ctx VALUES('log_gaps', '5-1000000005,"
+				     "1000000020-2000000020')"), 0);
+	assert_int_equal(hub_log_in_gap(db, 5), 0);
+	assert_int_equal(hub_log_in_gap(db, 6), 1);
+	assert_int_equal(hub_log_in_gap(db, 1000000004), 1);
+	assert_int_equal(hub_log_in_gap(db, 1000000005), 0);
+	assert_int_equal(hub_log_in_gap(db, 1000000006), 0);
+	assert_int_equal(hub_log_in_gap(db, 1000000021), 1);
+	assert_int_equal(hub_log_in_gap(db, 2000000020), 0);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_failures_are_never_refusals),
+		cmocka_unit_test(test_restore_gap_ends_before_the_restored_head),
 	};
 
 	if (faultvfs_install() != 0) {
