@@ -549,6 +549,11 @@ export const tests = [
     await page.goto(hub.url + '/account.html?id=' + sam.id);
     await page.waitForSelector('#schedule-form:not([hidden])');
     await page.click('#schedule-save');
+    // Asked first, saying the date (a future one: nothing happens at once).
+    const ask = page.locator('dialog[open]');
+    await ask.waitFor();
+    assert(!/immediately/.test(await ask.textContent()), 'a future date is not said to take effect at once: ' + await ask.textContent());
+    await ask.getByRole('button', { name: 'Schedule the deactivation' }).click();
     await page.waitForFunction(() => document.getElementById('status').textContent.includes('scheduled'));
     const sched = (await hub.api('/api/v1/admin/staff/' + sam.id)).json;
     assert(sched.deactivate_on === sep && sched.active, 'scheduled for ' + sep + ': ' + sched.deactivate_on);

@@ -4,8 +4,8 @@
 // the separation date (each handing the caseload to a new owner), the
 // administrator designation (Attachment 1 and training date), its access
 // requests and forms, and its history from the audit trail.
-import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, KIND_LABEL, recertState, session, auditChanges,
-  options, clearErrors, showErrors, privLabels, actionCell } from './console.js';
+import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, isoToday, KIND_LABEL, recertState, session, auditChanges,
+  options, clearErrors, showErrors, privLabels, actionCell, confirmDialog } from './console.js';
 import { showNotFound } from './ui.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -21,9 +21,11 @@ function loadPlaces() {
 }
 const nameOf = (list, v) => (list.find(x => x.id === v) || {}).name || v || '';
 
+let shownAccount = null;
 async function load() {
   if (!id) throw Object.assign(new Error('no account named'), { status: 404 });
   const s = await api('/api/v1/admin/staff/' + encodeURIComponent(id));
+  shownAccount = s;
   const [areas, offices] = await loadPlaces();
   $('title').textContent = `${s.display_name} (${s.username})`;
   const rc = recertState(s);
@@ -126,23 +128,52 @@ async function renderState(s, me, ops) {
   $('schedule-form').hidden = !!s.suspended;
 }
 
-// POST one of the hub's account-state routes from form (prefix: its fields').
+// POST one of the hub's account-state routes from form (prefix: its fields');
+// done: the message, or a function of the hub's reply (the account) giving it.
 async function stateAction(ev, form, prefix, route, body, done) {
   ev.preventDefault();
   clearErrors(form);
   try {
-    await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/${route}`, { method: 'POST', body });
+    const r = await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/${route}`, { method: 'POST', body });
     await load();
-    $('status').textContent = done;
+    $('status').textContent = typeof done === 'function' ? done(r || {}) : done;
   } catch (e) { showErrors(form, e, prefix); }
+}
+
+// Scheduling the deactivation: asked first, saying when it takes effect (at
+// once when the separation date is today or past: the hub's sweep runs on
+// the spot), then told from the hub's reply what happened.
+async function schedule(ev) {
+  ev.preventDefault();
+  const form = $('schedule-form');
+  clearErrors(form);
+  const rid = $('schedule-request_id').value;
+  const s = shownAccount || {};
+  const rq = (s.requests || []).find(r => r.id === rid);
+  const who = s.display_name ? `${s.display_name} (${s.username})` : 'this account';
+  if (rq && rq.separation_date) {
+    const now = rq.separation_date <= isoToday();
+    const ok = now
+      ? await confirmDialog(`Deactivate ${who} now?`,
+        `The separation date, ${fmtDate(rq.separation_date)}, is not in the future, so the account is deactivated immediately: ` +
+        'it stops working at the hub and, within seconds, at every connected office, and its sessions end. This cannot be undone.',
+        'Deactivate now')
+      : await confirmDialog(`Schedule the deactivation of ${who}?`,
+        `On the separation date, ${fmtDate(rq.separation_date)}, the account stops working at the hub and at every office, offline too. ` +
+        'What the person still has assigned goes to the new owner now.', 'Schedule the deactivation');
+    if (!ok) return;
+  }
+  await stateAction(ev, form, 'schedule-', 'schedule-deactivation',
+    { request_id: rid, new_owner_id: ownerOf('schedule-new_owner_id') },
+    r => r.active === false ? 'The account was deactivated (the separation date has come); its sessions were ended.'
+      : `The deactivation is scheduled for ${fmtDate(r.deactivate_on || (rq && rq.separation_date))}.`);
 }
 const ownerOf = sel => $(sel).value || null;
 $('suspend-form').addEventListener('submit', ev => stateAction(ev, $('suspend-form'), 'suspend-', 'suspend',
   { reason: $('suspend-reason').value.trim(), new_owner_id: ownerOf('suspend-new_owner_id') }, 'The account is suspended; its sessions were ended.'));
 $('reactivate-form').addEventListener('submit', ev => stateAction(ev, $('reactivate-form'), 'reactivate-', 'reactivate', {},
   'The account is active again, same user name.'));
-$('schedule-form').addEventListener('submit', ev => stateAction(ev, $('schedule-form'), 'schedule-', 'schedule-deactivation',
-  { request_id: $('schedule-request_id').value, new_owner_id: ownerOf('schedule-new_owner_id') }, 'The deactivation is scheduled for the separation date.'));
+$('schedule-form').addEventListener('submit', schedule);
 load().catch(e => {
   if (e.status === 404) showNotFound('Account', '/accounts.html', 'Find the account in the list of accounts');
   else $('status').textContent = 'Could not load the account: ' + e.message;

@@ -9,8 +9,8 @@ let offices = [];
 
 function statusPill(s) {
   if (!s.active) return pill('Deactivated', 'muted');
-  if (s.password_temp) return pill('Temporary password', 'warn');
-  return pill('Active', 'ok');
+  const p = s.suspended ? pill('Suspended', 'bad') : s.password_temp ? pill('Temporary password', 'warn') : pill('Active', 'ok');
+  return s.deactivate_on ? el('span', {}, p, ' ', pill('Deactivation scheduled', 'warn'), ' ', fmtDate(s.deactivate_on)) : p;
 }
 function recertPill(s) {
   const r = recertState(s);
@@ -26,11 +26,14 @@ async function load(ev) {
   if (ev) ev.preventDefault();
   const current = loads();
   try {
-    const list = await api('/api/v1/admin/staff?' + qs({ local_area_id: $('f-la').value, active: $('f-active').value, q: $('f-q').value.trim() }));
+    // The hub filters on active; suspended (an active account on leave) is
+    // filtered here.
+    const st = $('f-active').value, suspendedOnly = st === 'suspended';
+    const list = await api('/api/v1/admin/staff?' + qs({ local_area_id: $('f-la').value, active: suspendedOnly ? '1' : st, q: $('f-q').value.trim() }));
     if (!current()) return;
     const div = $('f-div').value, group = $('f-group').value, rc = $('f-recert').value;
     shown = list.filter(s => (!div || s.field_division === div) && (!group || s.privilege_group === group) &&
-      (!rc || recertState(s) === rc));
+      (!rc || recertState(s) === rc) && (!suspendedOnly || s.suspended));
     $('list').replaceChildren(table('Staff accounts', ['Name', 'User name', 'Local Area / division', 'Office', 'Group', 'Status', 'Recertification due', 'Last sign-in'],
       shown.map(s => [el('a', { href: '/account.html?id=' + encodeURIComponent(s.id) }, s.display_name), s.username,
         s.field_division ? `${s.field_division} (division)` : areaName(s.local_area_id), officeName(s.office_id), s.privilege_group,

@@ -3,6 +3,7 @@
 // confirmation.
 import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError, showErrors,
   confirmDialog, shownOnce } from './console.js';
+import { saving } from './ui.js';
 
 let offices = [];
 let nodes = [];
@@ -100,22 +101,26 @@ async function revoke(n, officeName) {
   } catch (e) { $('status').textContent = 'Could not revoke: ' + e.message; }
 }
 
+// One add per submit: while it is in flight the form's button is disabled
+// and another submit (a double click, a second Enter) does nothing.
 async function addPlace(ev, form, path, prefix, fields) {
   ev.preventDefault();
-  clearErrors(form);
-  const body = {};
-  for (const f of fields) {
-    const input = $(prefix + f);
-    if (input.type === 'checkbox') { body[f] = input.checked; continue; }
-    const v = input.value.trim();
-    if (v) body[f] = v;
-  }
-  try {
-    const r = await api(path, { method: 'POST', body });
-    form.reset();
-    await load();
-    $('status').textContent = `${r.name} added.`;
-  } catch (e) { showErrors(form, e, prefix); }
+  return saving(form, async () => {
+    clearErrors(form);
+    const body = {};
+    for (const f of fields) {
+      const input = $(prefix + f);
+      if (input.type === 'checkbox') { body[f] = input.checked; continue; }
+      const v = input.value.trim();
+      if (v) body[f] = v;
+    }
+    try {
+      const r = await api(path, { method: 'POST', body });
+      form.reset();
+      await load();
+      $('status').textContent = `${r.name} added.`;
+    } catch (e) { showErrors(form, e, prefix); }
+  });
 }
 
 async function loadPlaces() {

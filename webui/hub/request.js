@@ -52,6 +52,10 @@ function officesFor() {
 }
 
 function checked(id) { return [...document.querySelectorAll(`#${id} input:checked`)].map(i => i.value); }
+function sameSet(a, b) { return [...a].sort().join(',') === [...b].sort().join(','); }
+// A change of an account: its CRM work group and privilege adjustments as
+// the form showed them first ({crm, add, remove}), else null.
+let current = null;
 
 function body() {
   const k = $('kind').value, v = id => $(id).value.trim();
@@ -64,9 +68,13 @@ function body() {
   if (k === 'new' || k === 'change') {
     if (v('privilege_group')) b.privilege_group = v('privilege_group');
     if (v('office_id')) b.office_id = v('office_id');
-    b.crm_work_group = $('crm_work_group').checked;
-    b.priv_add = checked('priv_add');
-    b.priv_remove = checked('priv_remove');
+    // A change says only what the user changed: the boxes start as the
+    // account has them, and what is sent replaces the account's (a request
+    // for a new office alone keeps the CRM work group and the adjustments).
+    const crm = $('crm_work_group').checked, add = checked('priv_add'), rem = checked('priv_remove');
+    if (k === 'new' || !current || crm !== current.crm) b.crm_work_group = crm;
+    if (k === 'new' || !current || !sameSet(add, current.add)) b.priv_add = add;
+    if (k === 'new' || !current || !sameSet(rem, current.remove)) b.priv_remove = rem;
   }
   if (k === 'new' || k === 'recertify') Object.assign(b, { ispa_date: v('ispa_date'), confidentiality_type: v('confidentiality_type'),
     confidentiality_date: v('confidentiality_date'), business_need: v('business_need') });
@@ -131,6 +139,13 @@ async function showForm() {
     $('for-staff-name').textContent = `${s.display_name} (${s.username})`;
     $('local_area_id').value = s.local_area_id || '';
     if (kind === 'recertify') $('confidentiality_type').value = s.confidentiality_type || 'E-1';
+    if (kind === 'change') {
+      current = { crm: !!s.crm_work_group, add: s.priv_add || [], remove: s.priv_remove || [] };
+      $('crm_work_group').checked = current.crm;
+      for (const [list, id] of [[current.add, 'priv_add'], [current.remove, 'priv_remove']])
+        for (const p of list) { const box = $(`${id}-${p}`); if (box) box.checked = true; }
+      if (current.add.length || current.remove.length) $('priv_add').closest('details').open = true;
+    }
   } else {
     // Without an account only a new one can be requested.
     [...$('kind').options].forEach(o => { o.disabled = o.value !== 'new'; });
@@ -286,8 +301,8 @@ function renderAction() {
       el('button', { type: 'button', class: 'secondary', id: 'reject', onclick: reject }, 'Reject'));
   } else if (R.status === 'approved') {
     $('act-text').textContent = 'Approved. Carry it out now:';
-    b.replaceChildren(el('button', { type: 'button', id: 'carry-out', class: R.kind === 'deactivate' ? 'danger' : null, onclick: carryOut }, CARRY[R.kind]),
-      el('button', { type: 'button', class: 'secondary', id: 'reject', onclick: reject }, 'Reject'));
+    // The hub rejects only a request still waiting for approval.
+    b.replaceChildren(el('button', { type: 'button', id: 'carry-out', class: R.kind === 'deactivate' ? 'danger' : null, onclick: carryOut }, CARRY[R.kind]));
   } else {
     $('act-text').textContent = R.status === 'fulfilled' ? 'This request has been carried out.' : 'This request was rejected.';
     b.replaceChildren(R.staff_id ? el('a', { class: 'button secondary', href: '/account.html?id=' + encodeURIComponent(R.staff_id) }, 'Open the account') : '');
