@@ -517,8 +517,13 @@ static int restore_db(sqlite3 *bk, const char *tmp_path, int64_t above, int64_t 
 		SQLITE_OK ||
 	    copy_db(bk, db) != 0)
 		goto out;
+	/* A code unused in the backup may have been used since, and spent
+	 * codes are not to come back: every unused one ends now (operations
+	 * makes new ones). */
 	if (db_exec(db, "DROP TABLE outpost_backup_files; DROP TABLE outpost_backup_info;"
 			"PRAGMA journal_mode=WAL") != 0 ||
+	    db_run(db, "UPDATE enroll_codes SET expires_at=?1 WHERE used_at IS NULL AND expires_at > ?1",
+		   "I", (int64_t)hub_now_ms()) != 0 ||
 	    open_gap(db, above, from, to) != 0)
 		goto out;
 	ret = 0;

@@ -116,6 +116,14 @@ int cmd_verify(tool *t)
 	cJSON_AddBoolToObject(out, "match", mismatches == 0);
 	cJSON_AddNumberToObject(out, "mismatched_tables", mismatches);
 	cJSON_AddNumberToObject(out, "pending", (double)pending);
+	if (mismatches) { /* a failure, as every command's (README, exit codes) */
+		char msg[160];
+		snprintf(msg, sizeof msg, "verify: %d table%s from the hub's", mismatches,
+			 mismatches == 1 ? " differs" : "s differ");
+		cJSON_AddStringToObject(out, "error", "mismatch");
+		cJSON_AddStringToObject(out, "message", msg);
+		cJSON_AddNumberToObject(out, "exit_code", EXIT_TOOL_MISMATCH);
+	}
 	if (t->t_json) {
 		tool_print_json(out);
 		out = NULL;
@@ -127,8 +135,8 @@ int cmd_verify(tool *t)
 				   : " (pull, then verify again; if it persists, report it)");
 	}
 	if (mismatches)
-		fprintf(stderr, "outpost-sync: verify: %d table%s differ from the hub\n", mismatches,
-			mismatches == 1 ? "" : "s");
+		fprintf(stderr, "outpost-sync: verify: %d table%s from the hub's\n", mismatches,
+			mismatches == 1 ? " differs" : "s differ");
 	ex = mismatches ? EXIT_TOOL_MISMATCH : EXIT_TOOL_OK;
 done:
 	free(names);

@@ -213,6 +213,7 @@ class RestoreDrillTest(unittest.TestCase):
             login(n)
             ok(n, "push")
             ok(n, "pull")
+        spare = self.o.code(hub)  # unused in the backup
         backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".twice")
         p = hub_tool(hub, "backup", "--out", backup)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -224,6 +225,11 @@ class RestoreDrillTest(unittest.TestCase):
             hub.start()
 
         restore()
+        # A code may have been used after the backup: none comes back.
+        late = Daemon("node")
+        self.o.daemons.append(late)
+        p = sync(late, "enroll", "--hub", hub.url, "--code", spare, "--json")
+        self.assertEqual(p.returncode, 4, (p.stdout, p.stderr))
         for n in nodes:  # nothing written since the restore
             ok(n, "pull")
             ok(n, "pull")

@@ -859,6 +859,9 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(p.returncode, EXIT_MISMATCH)
         j = json.loads(p.stdout)
         self.assertEqual((j["ok"], j["match"], j["mismatched_tables"]), (False, False, 1))
+        # a failure as every command's (README, exit codes)
+        self.assertEqual((j["error"], j["exit_code"]), ("mismatch", EXIT_MISMATCH))
+        self.assertIn("1 table differs", j["message"])
         bad = [t for t in j["tables"] if not t["match"]]
         self.assertEqual([t["table"] for t in bad], ["greeter_reasons"])
         self.assertEqual(bad[0]["local_count"] + 1, bad[0]["hub_count"])
