@@ -64,15 +64,33 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 		return 0;
 	}
 	/* A new identity: pending entries become wire seqs 1, 2, ... and are
-	 * sent under it (restamp.c): the one it replaces is kept. */
+	 * sent under it (restamp.c): the one it replaces is kept.  What a
+	 * stand-alone node wrote takes the office it is enrolled for; what an
+	 * enrolled node wrote for its office stays that office's (enrolled
+	 * again for another office, those entries are not moved into it: the
+	 * hub holds them for review as another office's, never files them
+	 * under the new one), only the node id is the new one's. */
 	{
 		static const char *const cur_k[] = {"node_id", "office_id", "local_area_id"};
 		static const char *const prev_k[] = {"prev_node_id", "prev_office_id", "prev_la_id"};
+		int was_enrolled = rc == DB_FOUND && cur[0] != '\0';
+
 		for (int i = 0; i < 3; i++) {
+			if (i > 0 && was_enrolled) {
+				if (db_kv_set(db, "sync_state", prev_k[i], NULL) != 0)
+					goto fail;
+				continue;
+			}
 			if (db_kv_get(db, "node_meta", cur_k[i], v, sizeof v) < 0 ||
 			    (v[0] && db_kv_set(db, "sync_state", prev_k[i], v) != 0))
 				goto fail;
 		}
+		if (was_enrolled && db_kv_get(db, "node_meta", "office_id", v, sizeof v) >= 0 && v[0] &&
+		    strcmp(v, id->id_office_id) != 0 &&
+		    db_int(db, "SELECT count(*) FROM outbox", 0) > 0)
+			log_warnx("enrolled for office '%s' with changes of office '%s' still waiting:"
+				  " they are sent as that office's, and the hub holds them for review",
+				  id->id_office_id, v);
 	}
 	minseq = db_int(db, "SELECT coalesce(min(seq), 0) FROM outbox", -1);
 	if (minseq < 0)

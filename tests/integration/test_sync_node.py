@@ -306,6 +306,35 @@ class SyncNodeTest(OfficeTest):
         wait_for(lambda: count(n, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'") == 1,
                  what="the node's snapshot", timeout=30)
 
+    def test_enrolled_again_for_another_office_moves_nothing(self):
+        """A node enrolled for one office and enrolled again (--force) for
+        another with a check-in still waiting: the check-in stays the first
+        office's (the hub holds it for review), never filed under the second;
+        the new office's own writes go through."""
+        hub = self.o.hub()
+        n = Daemon("node", args=["--sync-interval", "0"])
+        self.o.daemons.append(n)
+        p = sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub), "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            plant_secret(json.load(f)["node_secret"])
+        n.start()
+        self.assertEqual(sync(n, "pull").returncode, 0)
+        login(n)
+        self.assertEqual(sync(n, "push").returncode, 0)
+        waiting = checkin(n, "Written At Office One")
+        p = sync(n, "enroll", "--force", "--hub", hub.url, "--code", self.o.code(hub, "demo-office-2"),
+                 "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            plant_secret(json.load(f)["node_secret"])
+        p = sync(n, "push")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=? AND office_id='demo-office-2'",
+                               waiting), 0)
+        self.assertGreaterEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
+                                      json.load(open(os.path.join(n.data, "sync.json")))["node_id"]), 1)
+
     def small_page_node(self, hub):
         """An enrolled node that syncs only when asked ("Sync now"; 300 s
         between cycles) and pulls pages of four rows: a small backlog takes
