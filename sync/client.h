@@ -145,6 +145,10 @@ typedef struct sync_client {
 	long sc_connect_timeout_ms;
 	char sc_error[512];          /* one line, for people */
 	int sc_have_time;            /* a reply carried X-Outpost-Time */
+	int sc_hub_forgot;           /* the hub answered "unknown node" (restored from a
+				      * backup older than the enrollment?): recorded,
+				      * and enrolling again for the office sends the
+				      * sent log again (sync_client_adopt) */
 	int64_t sc_offset_ms;        /* hub clock minus local clock */
 	uint64_t sc_last_contact_ms; /* local time of the last hub reply */
 	const char *sc_body_encoding; /* Content-Encoding of the next POST body, or NULL */

@@ -465,6 +465,8 @@ void sync__hub_error(sync_client *c, long status, const buf *resp, const char *d
 
 	switch (status) {
 	case 401:
+		if (msg && strcmp(msg, "unknown node") == 0)
+			c->sc_hub_forgot = 1;
 		CERR(c, "the hub refused this node (%s): %s", msg ? msg : "unauthorized",
 		     msg && strstr(msg, "revoked")
 			     ? "ask the hub administrator, then enroll again with a new code"

@@ -34,9 +34,9 @@ int sync_client_migrate(sqlite3 *db)
 
 int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 {
-	char cur[80], v[80];
+	char cur[80], v[80], la[80];
 	int64_t base = 0, minseq;
-	int rc;
+	int rc, was_enrolled;
 
 	if (changed)
 		*changed = 0;
@@ -63,6 +63,7 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 			goto fail;
 		return 0;
 	}
+	was_enrolled = rc == DB_FOUND && cur[0] != '\0';
 	/* A new identity: pending entries become wire seqs 1, 2, ... and are
 	 * sent under it (restamp.c): the one it replaces is kept.  What a
 	 * stand-alone node wrote takes the office it is enrolled for; what an
@@ -73,8 +74,6 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 	{
 		static const char *const cur_k[] = {"node_id", "office_id", "local_area_id"};
 		static const char *const prev_k[] = {"prev_node_id", "prev_office_id", "prev_la_id"};
-		int was_enrolled = rc == DB_FOUND && cur[0] != '\0';
-
 		for (int i = 0; i < 3; i++) {
 			if (i > 0 && was_enrolled) {
 				if (db_kv_set(db, "sync_state", prev_k[i], NULL) != 0)
@@ -85,12 +84,36 @@ int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed)
 			    (v[0] && db_kv_set(db, "sync_state", prev_k[i], v) != 0))
 				goto fail;
 		}
-		if (was_enrolled && db_kv_get(db, "node_meta", "office_id", v, sizeof v) >= 0 && v[0] &&
-		    strcmp(v, id->id_office_id) != 0 &&
+		if (db_kv_get(db, "node_meta", "office_id", v, sizeof v) < 0 ||
+		    db_kv_get(db, "node_meta", "local_area_id", la, sizeof la) < 0)
+			goto fail;
+		if (was_enrolled && v[0] && strcmp(v, id->id_office_id) != 0 &&
 		    db_int(db, "SELECT count(*) FROM outbox", 0) > 0)
 			log_warnx("enrolled for office '%s' with changes of office '%s' still waiting:"
 				  " they are sent as that office's, and the hub holds them for review",
 				  id->id_office_id, v);
+	}
+	/* Enrolled again for the same office after the hub said it knew this
+	 * node no more (restored from a backup older than the enrollment; the
+	 * README says to enroll again): what it acknowledged under the old
+	 * identity is gone with it, so the sent log (resend_days) goes out
+	 * again under the new one, and the snapshot that follows keeps those
+	 * rows.  (Not on any other enrollment: a hub that still has the rows
+	 * would hold the old node's audit rows, resent as the new node's, for
+	 * review.) */
+	if ((rc = db_kv_get(db, "sync_state", "hub_forgot", cur, sizeof cur)) < 0 ||
+	    db_kv_set(db, "sync_state", "hub_forgot", NULL) != 0)
+		goto fail;
+	if (rc == DB_FOUND && was_enrolled && strcmp(v, id->id_office_id) == 0 &&
+	    strcmp(la, id->id_local_area_id) == 0 && (rc = db_table_exists(db, "outbox_sent")) != 0) {
+		if (rc < 0 || db_exec(db, "INSERT OR IGNORE INTO outbox(seq, hlc, actor, created_at,"
+					  " schema_version, nbytes, changeset) SELECT seq, hlc, actor,"
+					  " created_at, schema_version, nbytes, changeset FROM outbox_sent") != 0)
+			goto fail;
+		if (sqlite3_changes(db) > 0)
+			log_info("enrolled again for office '%s': the %d changes the hub acknowledged"
+				 " in the last resend_days are sent again", id->id_office_id,
+				 sqlite3_changes(db));
 	}
 	minseq = db_int(db, "SELECT coalesce(min(seq), 0) FROM outbox", -1);
 	if (minseq < 0)
@@ -279,5 +302,7 @@ int sync_client_record(sync_client *c, sqlite3 *db, const char *err)
 		rc |= db_kv_set_i64(db, "node_meta", "last_contact_ms", (int64_t)c->sc_last_contact_ms);
 	}
 	rc |= db_kv_set(db, "sync_state", "last_error", err && *err ? err : NULL);
+	if (c->sc_hub_forgot)
+		rc |= db_kv_set(db, "sync_state", "hub_forgot", "1");
 	return rc ? -1 : 0;
 }

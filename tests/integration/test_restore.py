@@ -9,6 +9,7 @@ the restored hub lost takes a new snapshot (the restore's change-log gap).
 Also: the backup is mode 0600 and carries the key files; restore refuses a
 running hub and an existing database without --force.
 """
+import json
 import os
 import shutil
 import sqlite3
@@ -19,7 +20,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon, login
+from harness import BIN, Daemon, login, plant_secret
 from test_sync_node import Office, checkin, count, hub_tool, sync, wait_for
 
 
@@ -248,6 +249,43 @@ class RestoreDrillTest(unittest.TestCase):
         ok(a, "pull")
         self.assertEqual(ids_at(a, zs), [], "written after the second restore, not at office A")
         ok(a, "verify")
+
+    def test_enrolled_again_after_a_restore_loses_nothing(self):
+        """A node enrolled after the backup is unknown to the restored hub;
+        enrolled again (as README says), it sends again what the hub had
+        acknowledged under its old identity, so those check-ins are at the
+        hub and stay at the office after the snapshot."""
+        hub = self.o.hub()
+        backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".early")
+        p = hub_tool(hub, "backup", "--out", backup)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        n = self.o.node(hub, start=False)
+        n.args += ["--sync_interval", "0"]  # each sync below, by hand
+        n.start()
+
+        def run(*args, rc=0):
+            p = sync(n, *args)
+            self.assertEqual(p.returncode, rc, (args, p.stdout, p.stderr))
+
+        run("pull")
+        login(n)
+        acked = [checkin(n, "acked before the restore %d" % i) for i in range(3)]
+        run("push")
+        hub.stop()
+        p = hub_tool(hub, "restore", backup, "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hub.start()
+        waiting = checkin(n, "waiting at the restore")
+        run("push", rc=4)  # unknown to the restored hub
+        run("enroll", "--force", "--hub", hub.url, "--code", self.o.code(hub), "--json")
+        with open(os.path.join(n.data, "sync.json")) as f:
+            plant_secret(json.load(f)["node_secret"])
+        run("push")
+        run("pull")
+        run("pull")
+        self.assertEqual(ids_at(hub, acked + [waiting]), [], "missing at the hub")
+        self.assertEqual(ids_at(n, acked + [waiting]), [], "missing at the office")
+        run("verify")
 
     def test_backup_keys_apart_round_trip(self):
         """backup writes the database and its secrets (master.key, hub.key,
