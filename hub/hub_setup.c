@@ -230,6 +230,9 @@ typedef struct place_kind {
 	const char *pk_sql;                                        /* the row by id */
 	const char *pk_insert, *pk_update;
 	const char *pk_la_sql; /* the row's Local Area by id */
+	/* another row of the same name (?1) where names must differ, ?2 this
+	 * row's id, ?3 the Local Area a new office is for */
+	const char *pk_dup_sql;
 	int (*pk_read)(route_call *, const char *, place_in *);
 	cJSON *(*pk_load)(sqlite3 *, const char *);
 } place_kind;
@@ -240,7 +243,9 @@ static const place_kind la_kind = {
 	" VALUES(?1,?2,?4,?5,?10)",
 	"UPDATE local_areas SET name=coalesce(?2, name), field_division=coalesce(?4, field_division),"
 	" pseudo_ssn_prefix=coalesce(?5, pseudo_ssn_prefix), updated_hlc=?10 WHERE id=?1",
-	"SELECT id FROM local_areas WHERE id=?", la_read, la_load,
+	"SELECT id FROM local_areas WHERE id=?",
+	"SELECT id FROM local_areas WHERE lower(name) = lower(?1) AND id <> ?2",
+	la_read, la_load,
 };
 
 /* a change leaves an office's Local Area (?3, NULL) as it is */
@@ -252,7 +257,10 @@ static const place_kind office_kind = {
 	" timezone=coalesce(?7, timezone),"
 	" has_title1_partner=CASE WHEN ?8 < 0 THEN has_title1_partner ELSE ?8 END,"
 	" active=CASE WHEN ?9 < 0 THEN active ELSE ?9 END, updated_hlc=?10 WHERE id=?1",
-	"SELECT local_area_id FROM offices WHERE id=?", office_read, office_load,
+	"SELECT local_area_id FROM offices WHERE id=?",
+	"SELECT id FROM offices WHERE lower(name) = lower(?1) AND id <> ?2 AND local_area_id ="
+	" coalesce(?3, (SELECT local_area_id FROM offices WHERE id=?2))",
+	office_read, office_load,
 };
 
 /* POST (self NULL) or PATCH a place of kind k. */
@@ -274,6 +282,29 @@ static route_rc place_put(route_call *a, const char *self, const place_kind *k)
 	rc = ROUTE_DBERR;
 	if (self)
 		in.id = self;
+	/* One name once (a double click made two offices, which replicate to
+	 * every node and are never deleted). */
+	if (in.name != NULL) {
+		char other[64] = "";
+		int dup;
+		const char *arg[3] = {in.name, in.id ? in.id : "", in.la};
+		if (db_prepare(db, &st, k->pk_dup_sql) != 0)
+			goto out;
+		for (int i = 0; i < sqlite3_bind_parameter_count(st) && i < 3; i++)
+			db_bind_text(st, i + 1, arg[i]);
+		dup = sqlite3_step(st);
+		if (dup == SQLITE_ROW)
+			snprintf(other, sizeof other, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		st = NULL;
+		if (dup != SQLITE_ROW && dup != SQLITE_DONE)
+			goto out;
+		if (dup == SQLITE_ROW) {
+			rc = route_fail(a, 409, "name", "the %s '%s' already has that name%s", k->pk_what,
+					other, k == &office_kind ? " in this Local Area" : "");
+			goto out;
+		}
+	}
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
 	if (db_prepare_bound(db, &st, self ? k->pk_update : k->pk_insert, "tttttttiit", in.id,
 			     in.name, in.la, in.div, in.prefix, in.addr, in.tz, in.title1, in.active,

@@ -132,6 +132,17 @@ class SetupTest(Base):
         r = self.patch(self.ops, "/api/v1/admin/local-areas/" + la, {"pseudo_ssn_prefix": "962"})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["pseudo_ssn_prefix"], "962")
+        # one name once (offices replicate everywhere and are never deleted):
+        # a second office of the Local Area, or Local Area, of the same name
+        r = self.ops.post("/api/v1/admin/offices", {"name": ("Office " + la).upper(), "local_area_id": la})
+        self.assertEqual((r.status, r.json()["field"]), (409, "name"), r)
+        r = self.ops.post("/api/v1/admin/local-areas", {"id": self.uniq("la-"), "name": "Area " + la})
+        self.assertEqual((r.status, r.json()["field"]), (409, "name"), r)
+        la2, office2 = self.place()
+        r = self.patch(self.ops, "/api/v1/admin/offices/" + office2, {"name": "Office " + la2})
+        self.assertEqual(r.status, 200, r)  # its own name again
+        r = self.ops.post("/api/v1/admin/offices", {"name": "Office " + la, "local_area_id": la2})
+        self.assertEqual(r.status, 201, r)  # another Local Area's office
         db = self.db()
         try:
             acts = [a for (a,) in db.execute(
