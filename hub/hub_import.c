@@ -135,9 +135,11 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	} else if (res.hi_status == 409) {
 		fprintf(stderr,
 			"outpost-hub: cannot import '%s': %s; the hub has node %s up to "
-			"seq %" PRId64 ": export again from seq %" PRId64 "\n",
-			file, res.hi_error, node_id, res.hi_expected_seq - 1,
-			res.hi_expected_seq);
+			"seq %" PRId64 ": import the bundle files in their order (FILE, FILE.2, ...);"
+			" if the hub was restored from a backup, export again at the office with"
+			" 'outpost-sync export --resend --out FILE' (it adds what this hub acknowledged"
+			" before) and import that\n",
+			file, res.hi_error, node_id, res.hi_expected_seq - 1);
 	} else {
 		fprintf(stderr, "outpost-hub: cannot import '%s': %s\n", file,
 			res.hi_error);

@@ -157,7 +157,7 @@ fail:
 	return -1;
 }
 
-int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
+int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
 		       sync_bundle_stats *st, char *err, size_t errlen)
 {
 	sync_bundle_stats local;
@@ -178,7 +178,8 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
 	for (;;) {
 		buf_reset(&frame);
 		buf_reset(&out);
-		rc = sync__outbox_frame(db, after, base, &frame, 0, &first, &last, &count);
+		rc = with_sent ? sync__outbox_frame_sent(db, after, base, &frame, 0, &first, &last, &count)
+			       : sync__outbox_frame(db, after, base, &frame, 0, &first, &last, &count);
 		if (rc < 0) {
 			fmt_line(err, errlen, "cannot read the outbox");
 			goto out;

@@ -286,8 +286,12 @@ typedef struct sync_bundle_stats {
  * them in that order.  Each file is written atomically with mode 0600.  The
  * outbox is left alone (a later push is skipped as a replay by the hub).
  * 0 or SYNC_E_*, err filled.  Writes nothing when the outbox is empty.
+ * with_sent: the sent log (what the hub acknowledged in the last
+ * resend_days) first, for a hub restored from an older backup that cannot
+ * be reached but by bundles (`outpost-sync export --resend`; the hub skips
+ * what it has).
  */
-int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
+int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
 		       sync_bundle_stats *st, char *err, size_t errlen);
 /* The codec itself (sync_bundle_encode/decode) is in sync.h: the hub reads bundles. */
 
@@ -301,6 +305,9 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path,
  * not fit in out->max; -1 on a database error. */
 int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
 		       int64_t *first, int64_t *last, int64_t *count);
+/* The same over the sent log and the outbox, in seq order (export --resend). */
+int sync__outbox_frame_sent(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
+			    int64_t *first, int64_t *last, int64_t *count);
 /* sync_state / node_meta: lib/db.h db_kv_get/db_kv_set. */
 
 /* ---- restamp.c: entries written under the identity enrollment replaced ---- */

@@ -146,8 +146,29 @@ static int outbox_add(outbox_cut *oc, const outbox_row *r, int64_t *first, int64
 	return 0;
 }
 
+static int frame_from(sqlite3 *db, const char *sql, int64_t after, int64_t base, buf *out,
+		      size_t target, int64_t *first, int64_t *last, int64_t *count);
+
 int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
 		       int64_t *first, int64_t *last, int64_t *count)
+{
+	return frame_from(db, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox"
+			      " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			  after, base, out, target, first, last, count);
+}
+
+int sync__outbox_frame_sent(sqlite3 *db, int64_t after, int64_t base, buf *out, size_t target,
+			    int64_t *first, int64_t *last, int64_t *count)
+{
+	return frame_from(db, "SELECT seq, hlc, actor, schema_version, changeset FROM ("
+			      " SELECT seq, hlc, actor, schema_version, changeset FROM outbox_sent"
+			      " UNION SELECT seq, hlc, actor, schema_version, changeset FROM outbox)"
+			      " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+			  after, base, out, target, first, last, count);
+}
+
+static int frame_from(sqlite3 *db, const char *sql, int64_t after, int64_t base, buf *out,
+		      size_t target, int64_t *first, int64_t *last, int64_t *count)
 {
 	sqlite3_stmt *st = NULL;
 	outbox_cut oc = {.oc_db = db, .oc_re = BUF_INIT(SYNC_MAX_CHANGESET), .oc_out = out,
@@ -162,8 +183,7 @@ int sync__outbox_frame(sqlite3 *db, int64_t after, int64_t base, buf *out, size_
 		sync__restamp_release(&oc.oc_map);
 		return -1;
 	}
-	if (db_prepare(db, &st, "SELECT seq, hlc, actor, schema_version, changeset FROM outbox "
-				"WHERE seq > ?1 ORDER BY seq LIMIT ?2") != 0)
+	if (db_prepare(db, &st, sql) != 0)
 		goto out;
 	while (rc == 0) {
 		if (i == n) {

@@ -38,6 +38,7 @@ typedef struct tool {
 	int t_nnames;
 	const char *t_out;        /* export */
 	int t_force;              /* enroll over an existing identity */
+	int t_resend;             /* export: the sent log too (a restored hub) */
 	int t_json;
 	int t_progress;           /* stdout is a terminal and no --json: may draw a bar */
 	int t_bar_drawn;

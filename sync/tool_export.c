@@ -31,7 +31,7 @@ int cmd_export(tool *t)
 		rc = SYNC_E_OTHER;
 	}
 	if (rc == 0)
-		rc = sync_bundle_export(db, &id, t->t_out, &bs, err, sizeof err);
+		rc = sync_bundle_export(db, &id, t->t_out, t->t_resend, &bs, err, sizeof err);
 	if (rc != 0) {
 		ex = tool_fail(t, rc, err);
 		goto out;

@@ -34,7 +34,9 @@ static const struct {
 	{"pull", cmd_pull, "                                 fetch the hub's changes"},
 	{"verify", cmd_verify, "                                 compare per-table digests with the hub"},
 	{"conflicts", cmd_conflicts, "                                 list merge conflicts in this office"},
-	{"export", cmd_export, "--out FILE                       write pending changes as a bundle"},
+	{"export", cmd_export, "--out FILE [--resend]            write pending changes as a bundle\n"
+			       "                                              (--resend: with what the hub acknowledged in\n"
+			       "                                              the last resend_days, for a restored hub)"},
 };
 #define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))
 
@@ -243,6 +245,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--force") == 0) {
 			t.t_force = 1;
+			continue;
+		}
+		if (strcmp(a, "--resend") == 0) {
+			t.t_resend = 1;
 			continue;
 		}
 		if (a[0] != '-') {
