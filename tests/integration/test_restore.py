@@ -250,6 +250,21 @@ class RestoreDrillTest(unittest.TestCase):
         self.assertEqual(ids_at(a, zs), [], "written after the second restore, not at office A")
         ok(a, "verify")
 
+    def manual_node(self, hub):
+        """An enrolled node that syncs only when told, its accounts pulled
+        and signed in: (the node, run(*args, rc=0) of outpost-sync at it)."""
+        n = self.o.node(hub, start=False)
+        n.args += ["--sync_interval", "0"]
+        n.start()
+
+        def run(*args, rc=0):
+            p = sync(n, *args)
+            self.assertEqual(p.returncode, rc, (args, p.stdout, p.stderr))
+
+        run("pull")
+        login(n)
+        return n, run
+
     def test_enrolled_again_after_a_restore_loses_nothing(self):
         """A node enrolled after the backup is unknown to the restored hub;
         enrolled again (as README says), it sends again what the hub had
@@ -259,16 +274,7 @@ class RestoreDrillTest(unittest.TestCase):
         backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".early")
         p = hub_tool(hub, "backup", "--out", backup)
         self.assertEqual(p.returncode, 0, p.stderr)
-        n = self.o.node(hub, start=False)
-        n.args += ["--sync_interval", "0"]  # each sync below, by hand
-        n.start()
-
-        def run(*args, rc=0):
-            p = sync(n, *args)
-            self.assertEqual(p.returncode, rc, (args, p.stdout, p.stderr))
-
-        run("pull")
-        login(n)
+        n, run = self.manual_node(hub)
         acked = [checkin(n, "acked before the restore %d" % i) for i in range(3)]
         run("push")
         hub.stop()
@@ -293,16 +299,7 @@ class RestoreDrillTest(unittest.TestCase):
         and is refused with what to do; `export --resend` adds what the hub
         had acknowledged, and the import takes everything."""
         hub = self.o.hub()
-        n = self.o.node(hub, start=False)
-        n.args += ["--sync_interval", "0"]  # each sync below, by hand
-        n.start()
-
-        def run(*args, rc=0):
-            p = sync(n, *args)
-            self.assertEqual(p.returncode, rc, (args, p.stdout, p.stderr))
-
-        run("pull")
-        login(n)
+        n, run = self.manual_node(hub)
         run("push")
         backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".bundles")
         p = hub_tool(hub, "backup", "--out", backup)

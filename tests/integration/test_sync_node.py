@@ -306,6 +306,13 @@ class SyncNodeTest(OfficeTest):
         wait_for(lambda: count(n, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'") == 1,
                  what="the node's snapshot", timeout=30)
 
+    def enroll(self, n, hub, office="demo-office", *more):
+        """outpost-sync enroll at node n (more: --force), its secret planted."""
+        p = sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub, office), "--json", *more)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            plant_secret(json.load(f)["node_secret"])
+
     def test_enrolled_again_for_another_office_moves_nothing(self):
         """A node enrolled for one office and enrolled again (--force) for
         another with a check-in still waiting: the check-in stays the first
@@ -314,20 +321,13 @@ class SyncNodeTest(OfficeTest):
         hub = self.o.hub()
         n = Daemon("node", args=["--sync-interval", "0"])
         self.o.daemons.append(n)
-        p = sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub), "--json")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        with open(os.path.join(n.data, "sync.json")) as f:
-            plant_secret(json.load(f)["node_secret"])
+        self.enroll(n, hub)
         n.start()
         self.assertEqual(sync(n, "pull").returncode, 0)
         login(n)
         self.assertEqual(sync(n, "push").returncode, 0)
         waiting = checkin(n, "Written At Office One")
-        p = sync(n, "enroll", "--force", "--hub", hub.url, "--code", self.o.code(hub, "demo-office-2"),
-                 "--json")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        with open(os.path.join(n.data, "sync.json")) as f:
-            plant_secret(json.load(f)["node_secret"])
+        self.enroll(n, hub, "demo-office-2", "--force")
         p = sync(n, "push")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=? AND office_id='demo-office-2'",
@@ -342,10 +342,7 @@ class SyncNodeTest(OfficeTest):
         b = Daemon("node", args=["--sync-interval", "300"],
                    env={"OUTPOST_TEST_HOOKS_PULL_ROWS": "4"})
         self.o.daemons.append(b)
-        p = sync(b, "enroll", "--hub", hub.url, "--code", self.o.code(hub), "--json")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        with open(os.path.join(b.data, "sync.json")) as f:
-            plant_secret(json.load(f)["node_secret"])
+        self.enroll(b, hub)
         b.start()
         wait_for(lambda: count(b, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'") == 1,
                  what="b's snapshot")
