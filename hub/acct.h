@@ -180,10 +180,14 @@ int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 int acct_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 		      char *reason, size_t n);
 
-/* acct_state.c: deactivate every account whose separation date
- * (staff.deactivate_on) has come, inside the caller's transaction: the
- * number deactivated, or -1.  acct_state_sweep() runs it in its own
- * transaction (the hub's prune timer). */
+/* acct_state.c: staff id deactivated (active 0 since now, stamped ts): no
+ * password left to replicate, every session ended.  The one deactivation,
+ * by hand (acct_staff.c) and on the separation date (the sweep).  0 or -1. */
+int acct_deactivate_db(sqlite3 *db, const char *id, int64_t now, const char *ts);
+/* Deactivate every account whose separation date (staff.deactivate_on) has
+ * come, inside the caller's transaction: the number deactivated, or -1.
+ * acct_state_sweep() runs it in its own transaction (the hub's prune
+ * timer). */
 int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms);
 void acct_state_sweep(hub *h);
 

@@ -290,12 +290,7 @@ static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
 	if ((rc = acct_hand_over(a, t->id, t->la, owner, moved)) != ROUTE_OK)
 		return rc;
 	hlc_now(&API_HUB(a)->hb_hlc, ts);
-	if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?3, updated_hlc=?2 WHERE id=?1",
-		   "ttI", t->id, ts, now) != 0 ||
-	    db_run(db,
-		   "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
-		   " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1",
-		   "tt", t->id, ts) != 0 ||
+	if (acct_deactivate_db(db, t->id, now, ts) != 0 ||
 	    db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t->id) != 0 ||
 	    db_run(db,
 		   "UPDATE staff_records SET separation_date=(SELECT separation_date FROM"
@@ -304,7 +299,6 @@ static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
 	    db_run(db, "UPDATE staff_records SET deactivated_by=?2 WHERE id=?1", "tt", t->id,
 		   API_ADMIN(a)->ap_id) != 0)
 		return ROUTE_DBERR;
-	acct_sessions_end(db, t->id);
 	log_info("account %s deactivated by %s", t->id, API_ADMIN(a)->ap_username);
 	return ROUTE_OK;
 }

@@ -372,6 +372,17 @@ static route_rc staff_schedule(route_call *a)
 	return audit_reply(a, "staff.schedule_deactivation", &t, before, moved);
 }
 
+int acct_deactivate_db(sqlite3 *db, const char *id, int64_t now, const char *ts)
+{
+	if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1",
+		   "tIt", id, now, ts) != 0 ||
+	    db_run(db, "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
+		       " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1", "tt", id, ts) != 0)
+		return -1;
+	acct_sessions_end(db, id);
+	return 0;
+}
+
 /*
  * Staff id, whose separation date has come, deactivated as an
  * administrator's deactivation is (acct_staff.c do_deactivate): no
@@ -405,14 +416,10 @@ static int deactivate_due(sqlite3 *db, const char *id, int64_t now, const char *
 		snprintf(by.ap_username, sizeof by.ap_username, "%s", c[3]);
 		have_by = c[2][0] != '\0';
 	}
-	if (db_run(db, "UPDATE staff SET active=0, deactivated_at=?2, updated_hlc=?3 WHERE id=?1",
-		   "tIt", id, now, ts) != 0 ||
-	    db_run(db, "UPDATE staff_credentials SET password_hash=NULL, password_temp=0,"
-		       " password_expires_at=NULL, updated_hlc=?2 WHERE id=?1", "tt", id, ts) != 0 ||
+	if (acct_deactivate_db(db, id, now, ts) != 0 ||
 	    db_run(db, "UPDATE access_requests SET status='fulfilled', fulfilled_at=?2"
 		       " WHERE staff_id=?1 AND kind='deactivate' AND status='approved'", "tI", id, now) != 0)
 		goto out;
-	acct_sessions_end(db, id);
 	if ((after = acct_staff_text(db, id)) == NULL ||
 	    acct_audit(db, have_by ? &by : NULL, "separation date", "staff.deactivate", "staff", id, la, div,
 		       before, after) != 0)

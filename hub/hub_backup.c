@@ -93,31 +93,37 @@ int hub_serve_lock(const char *dir)
 
 /* ---- the gap ------------------------------------------------------------------ */
 
+/* The next gap of a log_gaps text ("from-to,...") at *p into *from, *to,
+ * *p moved past it: 1, or 0 at its end. */
+static int gap_next(const char **p, long long *from, long long *to)
+{
+	int used = 0;
+
+	if (**p == '\0' || sscanf(*p, "%lld-%lld%n", from, to, &used) != 2)
+		return 0;
+	*p += used;
+	if (**p == ',')
+		(*p)++;
+	return 1;
+}
+
 int hub_log_in_gap(sqlite3 *db, int64_t cursor)
 {
 	char gaps[1024];
 	const char *p = gaps;
+	long long from, to;
 
 	if (cursor <= 0 || db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", gaps,
 				   sizeof gaps) != 0)
 		return 0;
-	while (*p) {
-		long long from, to;
-		int used = 0;
-
-		if (sscanf(p, "%lld-%lld%n", &from, &to, &used) != 2)
-			break;
-		/* Seqs from+1 .. to-1 were handed out before the restore and never
-		 * again; to itself is the restored head the log goes on from
-		 * (sqlite_sequence), which a snapshot of the restored hub names
-		 * before anything new is written: not in the gap (it was, and every
-		 * pull after such a snapshot was refused until a write came). */
+	/* Seqs from+1 .. to-1 were handed out before the restore and never
+	 * again; to itself is the restored head the log goes on from
+	 * (sqlite_sequence), which a snapshot of the restored hub names
+	 * before anything new is written: not in the gap (it was, and every
+	 * pull after such a snapshot was refused until a write came). */
+	while (gap_next(&p, &from, &to))
 		if (cursor > from && cursor < to)
 			return 1;
-		p += used;
-		if (*p == ',')
-			p++;
-	}
 	return 0;
 }
 
@@ -128,6 +134,7 @@ static int64_t replaced_head(const char *path)
 {
 	char gaps[1024] = "";
 	const char *p = gaps;
+	long long from, to;
 	sqlite3 *db = NULL;
 	int64_t top = 0;
 
@@ -140,17 +147,9 @@ static int64_t replaced_head(const char *path)
 	top = db_int(db, LOG_HEAD_SQL, 0);
 	if (db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", gaps, sizeof gaps) != 0)
 		gaps[0] = '\0';
-	while (*p) {
-		long long from, to;
-		int used = 0;
-		if (sscanf(p, "%lld-%lld%n", &from, &to, &used) != 2)
-			break;
+	while (gap_next(&p, &from, &to))
 		if (to > top)
 			top = to;
-		p += used;
-		if (*p == ',')
-			p++;
-	}
 	sqlite3_close(db);
 	return top < 0 ? 0 : top;
 }

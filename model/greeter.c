@@ -62,14 +62,6 @@ int greeter_valid_email(const char *s)
 
 /* ---- the hub's check of replicated rows ---------------------------------------- */
 
-/* The text member k of row, or NULL when absent, null or not text. */
-static const char *text_of(const cJSON *row, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* 1 when member k is absent or null, or text of at most max characters. */
 static int text_within(const cJSON *row, const char *k, size_t max)
 {
@@ -100,8 +92,8 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 	if (tbl == NULL || row == NULL)
 		return 0;
 	if (strcmp(tbl, "checkin_events") == 0) {
-		s = text_of(row, "action");
-		if (s == NULL || s[0] == '\0' || greeter_valid_status(text_of(row, "to_status")) != 0)
+		s = json_str(row, "action");
+		if (s == NULL || s[0] == '\0' || greeter_valid_status(json_str(row, "to_status")) != 0)
 			REFUSE("checkin_events: an event has an action and the status it moved to");
 		if (!time_ok(row, "at", 0) || !text_within(row, "note", GREETER_NOTE_MAX))
 			REFUSE("checkin_events: at is a time in milliseconds; a note has at most %d characters",
@@ -112,14 +104,14 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 		return 0;
 	if (op == SQLITE_DELETE)
 		REFUSE("checkins: a visit is never deleted (it ends as done or left)");
-	s = text_of(row, "visitor_name");
+	s = json_str(row, "visitor_name");
 	if (s == NULL || s[0] == '\0' || json_utf8_chars(s) > GREETER_NAME_MAX)
 		REFUSE("checkins: visitor_name is required (at most %d characters)", GREETER_NAME_MAX);
-	if (greeter_valid_status(text_of(row, "status")) != 0)
+	if (greeter_valid_status(json_str(row, "status")) != 0)
 		REFUSE("checkins: status is waiting, called, serving, done or left");
-	if (json_valid_date(text_of(row, "visit_date")) != 0)
+	if (json_valid_date(json_str(row, "visit_date")) != 0)
 		REFUSE("checkins: visit_date is not a date (YYYY-MM-DD)");
-	if (greeter_valid_language(text_of(row, "language")) != 0)
+	if (greeter_valid_language(json_str(row, "language")) != 0)
 		REFUSE("checkins: language is en or es");
 	virt = cJSON_GetObjectItemCaseSensitive(row, "virtual");
 	if (!cJSON_IsNumber(virt) || (virt->valuedouble != 0 && virt->valuedouble != 1))
