@@ -19,7 +19,8 @@
  * Restore puts the database and the key files back (it takes both files:
  * without the key file only when the data directory still holds the
  * matching master.key) and opens a gap in the
- * change log: the next seq is the backup's head plus HUB_LOG_GAP, and the
+ * change log: the next seq is the backup's head plus HUB_LOG_GAP and a random
+ * spread (past the replaced database's own head, if later), and the
  * gap is recorded in sync_ctx 'log_gaps' ("from-to,..."), so a node whose
  * pull cursor lies in it (it pulled entries the restored hub no longer has,
  * and the seqs after `from` will name other entries) gets 410 and takes a
@@ -47,6 +48,11 @@
 #include <unistd.h>
 
 #define HUB_LOG_GAP INT64_C(1000000000)
+/* Each restore's gap ends a random distance (below this) further on, so two
+ * restores that know nothing of each other (the same backup restored on two
+ * fresh machines, one after the other) do not hand out the same seqs: 2^44
+ * keeps a century of restores below 2^53, the seqs JSON carries exactly. */
+#define HUB_LOG_GAP_SPREAD (INT64_C(1) << 44)
 #define HUB_LOCK_FILE "hub.lock"
 #define KEYFILE_MAX (1024 * 1024)
 /* The change log's high-water mark (an AUTOINCREMENT seq never goes back). */
@@ -165,8 +171,18 @@ static int open_gap(sqlite3 *db, int64_t above, int64_t *from, int64_t *to)
 	char old[1024] = "", val[1100];
 	int64_t head = db_int(db, LOG_HEAD_SQL, -1);
 
+	uint64_t r = 0;
+
 	*from = head;
-	*to = (above > head ? above : head) + HUB_LOG_GAP;
+	/* A restore that replaces a database goes on past every seq it handed
+	 * out (above).  One on a fresh machine cannot know what an earlier
+	 * restore of the same backup handed out: the random spread makes it
+	 * go on elsewhere, and a node's cursor from the earlier one then lies
+	 * in this gap or past this head, and takes a snapshot (hub_sync.c),
+	 * instead of naming this hub's new entries as pulled. */
+	if (crypto_random(&r, sizeof r) != 0)
+		return -1;
+	*to = (above > head ? above : head) + HUB_LOG_GAP + (int64_t)(r % HUB_LOG_GAP_SPREAD);
 	if (head < 0 ||
 	    db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", old, sizeof old) < 0)
 		return -1;

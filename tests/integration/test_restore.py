@@ -250,6 +250,54 @@ class RestoreDrillTest(unittest.TestCase):
         self.assertEqual(ids_at(a, zs), [], "written after the second restore, not at office A")
         ok(a, "verify")
 
+    def test_same_backup_restored_on_two_fresh_machines(self):
+        """The first restored hub's machine is lost too, and the same backup
+        is restored on a fresh one: nothing tells that restore which seqs
+        the first restored hub handed out.  A node that pulled from the
+        first must still not take the second's new entries as pulled (its
+        cursor lies in the second's gap or past its head: a snapshot)."""
+        hub = self.o.hub()
+        a, run_a = self.manual_node(hub)
+        b, run_b = self.manual_node(hub)
+        c, run_c = self.manual_node(hub)
+        for run in (run_a, run_b, run_c):
+            run("push")
+            run("pull")
+        backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".fresh")
+        p = hub_tool(hub, "backup", "--out", backup)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        def restore_on_a_fresh_machine():
+            hub.stop()
+            for suffix in ("", "-wal", "-shm"):
+                path = os.path.join(hub.data, "hub.db" + suffix)
+                if os.path.exists(path):
+                    os.unlink(path)
+            p = hub_tool(hub, "restore", backup)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            hub.start()
+
+        restore_on_a_fresh_machine()
+        # Office C writes to the first machine and is then offline for long:
+        # the second machine's first seqs go to office B's new check-ins.
+        for i in range(3):
+            checkin(c, "first machine %d" % i)
+        run_c("push")
+        run_a("pull")
+        cursor = int(count(a, "SELECT value FROM node_meta WHERE key='sync_cursor'"))
+        first_head = count(hub, "SELECT max(seq) FROM change_log")
+        restore_on_a_fresh_machine()
+        zs = [checkin(b, "second machine %d" % i) for i in range(3)]
+        run_b("push")
+        run_a("pull")
+        run_a("pull")
+        self.assertEqual(ids_at(a, zs), [], "written after the second restore, not at office A")
+        run_a("verify")
+        self.assertNotEqual(count(hub, "SELECT max(seq) FROM change_log"), first_head,
+                            "the second restore goes on where the first did")
+        self.assertNotEqual(int(count(a, "SELECT value FROM node_meta WHERE key='sync_cursor'")),
+                            cursor)
+
     def manual_node(self, hub):
         """An enrolled node that syncs only when told, its accounts pulled
         and signed in: (the node, run(*args, rc=0) of outpost-sync at it)."""
