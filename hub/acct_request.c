@@ -270,6 +270,22 @@ static route_rc rq_staff_check(route_call *a, rq_in *in, acct_tgt *t)
 	return ROUTE_OK;
 }
 
+/* The additions a group may take: none of what it never holds (a "View
+ * Access" group never edits, "LWIA Intake Staff" runs no reports), for the
+ * group the account will be in (the request's, or the account's own). */
+static route_rc rq_adds_check(route_call *a, const rq_in *in, const acct_tgt *t)
+{
+	const char *g = in->group ? in->group : t->group;
+	unsigned over = priv_list_bits(in->padd) & priv_group_never(g);
+
+	for (unsigned b = 1; over && b <= PRIV_ALL; b <<= 1)
+		if (over & b)
+			return route_bad(a, "priv_add", "the '%s' group never holds '%s' (%s)", g,
+					 priv_name(b),
+					 b == PRIV_REPORTS ? "no access to reports" : "no editing");
+	return ROUTE_OK;
+}
+
 static int rq_insert(route_call *a, const rq_in *in, const acct_tgt *t, const char *id)
 {
 	const cJSON *body = a->rc_body;
@@ -316,6 +332,8 @@ static route_rc request_create(route_call *a)
 		return ROUTE_BAD;
 	memset(&t, 0, sizeof t);
 	rc = in.isnew ? rq_new_check(a, &in) : rq_staff_check(a, &in, &t);
+	if (rc == ROUTE_OK)
+		rc = rq_adds_check(a, &in, &t);
 	if (rc != ROUTE_OK)
 		return rc;
 	uuid7(id);

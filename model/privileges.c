@@ -37,6 +37,21 @@ static const struct {
 	{"TAA Coordinators/Specialist", FIELD},
 };
 
+/* What no per-person adjustment may add to a group (SPEC: "'View Access'
+ * groups never edit; 'LWIA Intake Staff' has no reports"; WSD24-13:
+ * "no editing", "no access to reports"). */
+#define EDITS (PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES | PRIV_CRM | PRIV_GREETER_DESK | \
+	       PRIV_GREETER_SETUP | PRIV_VETTING)
+
+static const struct {
+	const char *group;
+	unsigned bits;
+} never[] = {
+	{"View Access", EDITS},
+	{"View Access with Reports", EDITS},
+	{"LWIA Intake Staff", PRIV_REPORTS},
+};
+
 static const char *const names[] = {
 	"view", "participant_edit", "case_notes", "crm", "reports", "greeter_desk",
 	"greeter_setup", "staff_admin", "vetting",
@@ -47,6 +62,14 @@ unsigned priv_group_bits(const char *group)
 	for (size_t i = 0; group && i < sizeof groups / sizeof groups[0]; i++)
 		if (strcmp(groups[i].group, group) == 0)
 			return groups[i].bits;
+	return 0;
+}
+
+unsigned priv_group_never(const char *group)
+{
+	for (size_t i = 0; group && i < sizeof never / sizeof never[0]; i++)
+		if (strcmp(never[i].group, group) == 0)
+			return never[i].bits;
 	return 0;
 }
 
@@ -66,7 +89,7 @@ unsigned priv_from_name(const char *name)
 	return 0;
 }
 
-static unsigned list_bits(const char *list)
+unsigned priv_list_bits(const char *list)
 {
 	char tmp[512], *save = NULL;
 	unsigned bits = 0;
@@ -81,5 +104,10 @@ static unsigned list_bits(const char *list)
 
 unsigned priv_effective(const char *group, const char *add, const char *remove)
 {
-	return ((priv_group_bits(group) | list_bits(add)) & ~list_bits(remove)) & PRIV_ALL;
+	/* What the group never holds is masked here too, not only refused
+	 * when an adjustment is requested: a group changed under an old
+	 * adjustment, or a row written before the rule, stays within it. */
+	return ((priv_group_bits(group) | (priv_list_bits(add) & ~priv_group_never(group))) &
+		~priv_list_bits(remove)) &
+	       PRIV_ALL;
 }

@@ -24,12 +24,17 @@ enum {
 
 /* Privilege bits of a named group; 0 (nothing) for an unknown group. */
 unsigned priv_group_bits(const char *group);
+/* Privilege bits no adjustment may add to a named group ("View Access"
+ * groups never edit, "LWIA Intake Staff" has no reports); 0 for the rest. */
+unsigned priv_group_never(const char *group);
+/* Bits of a comma-separated list of privilege names (unknown names: none). */
+unsigned priv_list_bits(const char *list);
 /* Name of one privilege bit ("crm"), or NULL. */
 const char *priv_name(unsigned bit);
 /* Bit for a name, or 0. */
 unsigned priv_from_name(const char *name);
-/* Effective privileges: group bits | add & ~remove, where add/remove are
- * comma-separated privilege names. */
+/* Effective privileges: group bits | (add & ~what the group never holds)
+ * & ~remove, where add/remove are comma-separated privilege names. */
 unsigned priv_effective(const char *group, const char *add, const char *remove);
 
 #endif

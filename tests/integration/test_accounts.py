@@ -328,13 +328,26 @@ class AccountsTest(Base):
                                                        "priv_add": ["staff_admin"],
                                                        "requestor_name": "Pat"})
         self.assertEqual(r.status, 400, r)
+        # an adjustment never breaks the group's rule: "View Access" never
+        # edits, "LWIA Intake Staff" has no reports (SPEC, WSD24-13)
+        for group, add in (("View Access", "greeter_setup"), ("View Access with Reports", "crm"),
+                           ("LWIA Intake Staff", "reports")):
+            r = mis.post("/api/v1/admin/access-requests", {
+                "kind": "change", "staff_id": sid, "privilege_group": group,
+                "priv_add": ["view", add], "requestor_name": "Pat"})
+            self.assertEqual((r.status, r.json().get("field")), (400, "priv_add"), (group, r))
+            self.assertIn(add, r.json()["error"])
+        r = mis.post("/api/v1/admin/access-requests",
+                     self.new_body(self.uniq("vedit"), group="View Access",
+                                   priv_add=["participant_edit"]))
+        self.assertEqual((r.status, r.json().get("field")), (400, "priv_add"), r)
         rc = self.request(mis, {"kind": "change", "staff_id": sid, "privilege_group": "View Access",
-                                "priv_add": ["greeter_setup"], "crm_work_group": True,
+                                "priv_add": ["reports"], "crm_work_group": True,
                                 "requestor_name": "Pat Manager"})
         r = mis.post("/api/v1/admin/staff/%s/change" % sid, {"request_id": rc})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["privilege_group"], "View Access")
-        self.assertEqual(sorted(r.json()["privileges"]), ["greeter_setup", "view"])
+        self.assertEqual(sorted(r.json()["privileges"]), ["reports", "view"])
         self.assertTrue(r.json()["crm_work_group"])
         # recertification: due and overdue
         rec = self.request(mis, {"kind": "recertify", "staff_id": sid, "requestor_name": "Pat",

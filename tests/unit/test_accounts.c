@@ -200,6 +200,16 @@ static void test_groups(void **state)
 							   PRIV_CRM),
 			 0);
 	assert_int_equal(priv_group_bits("LWIA Intake Staff") & PRIV_REPORTS, 0);
+	/* ... and no adjustment makes them: what a group never holds is masked */
+	assert_int_equal(priv_effective("View Access", "participant_edit,crm,greeter_desk,reports",
+					NULL),
+			 PRIV_VIEW | PRIV_REPORTS);
+	assert_int_equal(priv_effective("View Access with Reports", "case_notes,vetting", NULL),
+			 PRIV_VIEW | PRIV_REPORTS);
+	assert_int_equal(priv_effective("LWIA Intake Staff", "reports,crm", "case_notes"),
+			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CRM | PRIV_GREETER_DESK);
+	assert_int_equal(priv_effective("WARN", "participant_edit", "crm"),
+			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_REPORTS);
 	/* no group holds staff administration, so a group alone is never all */
 	assert_int_equal(priv_group_bits("LWIA Partner Supervisor") & PRIV_STAFF_ADMIN, 0);
 	assert_int_equal(priv_group_bits("EDD WSB Supervisor") & PRIV_STAFF_ADMIN, 0);
