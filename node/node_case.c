@@ -365,6 +365,7 @@ done:
 typedef struct psearch {
 	char q[JSON_TEXT_BYTES(PSEARCH_Q_MAX)], staff[64], office[64], state[16];
 	int limit;
+	int by_ssn; /* set by the search: q was a full SSN */
 } psearch;
 
 static route_rc search_participants(route_call *a, psearch *ps);
@@ -440,6 +441,16 @@ static route_rc search_participants(route_call *a, psearch *ps)
 				      " WHERE p.local_area_id=?1");
 	if (q[0] && case_ssn_digits(q, digits) == 0) {
 		unsigned char key[CASE_KEY_LEN];
+		/* A match by full SSN says the guess was right: with the last four
+		 * shown masked, a guessing loop found a whole SSN in minutes.  So
+		 * only those who may reveal an SSN search by one. */
+		if (!(u->privs & PRIV_PARTICIPANT_EDIT)) {
+			crypto_wipe(digits, sizeof digits);
+			return route_fail(a, 403, "q",
+					  "searching by SSN needs the participant edit privilege; "
+					  "search by name");
+		}
+		ps->by_ssn = 1;
 		if (case_key_load(n->nd_db, n->nd_local_area_id, key) == 0)
 			case_ssn_hmac(key, digits, mac);
 		crypto_wipe(key, sizeof key);
@@ -516,7 +527,9 @@ static route_rc search_participants(route_call *a, psearch *ps)
 	cJSON_AddNumberToObject(ids, "results", count);
 	detail = cJSON_PrintUnformatted(ids);
 	cJSON_Delete(ids);
-	rc = detail ? case__audit(n, u, "participant_search", "participants", NULL, detail) : -1;
+	rc = detail ? case__audit(n, u, ps->by_ssn ? "participant_ssn_search" : "participant_search",
+				  "participants", NULL, detail)
+		    : -1;
 	cJSON_free(detail);
 	if (rc != 0) {
 		cJSON_Delete(arr);

@@ -115,6 +115,18 @@ class CaseNodeTest(harness.DemoNode):
         self.bad(r, "q", 400)
         r = self.node.post(API + "/participants/search", {"q": "231-45-6789"})
         self.assertEqual([x["id"] for x in r.json()], [p["id"]])
+        self.assertEqual(self.ndb("SELECT detail FROM audit_events WHERE action="
+                                  "'participant_ssn_search' ORDER BY rowid DESC LIMIT 1")[0][0],
+                         json.dumps({"ids": [p["id"]], "results": 1}, separators=(",", ":")))
+        # ... only for those who may reveal it: otherwise a guessing loop
+        # over the first five digits (the last four are shown) finds it.
+        for user in ("t-view", "t-helpdesk"):
+            c = harness.client(self.node)
+            harness.login(c, user)
+            self.bad(c.post(API + "/participants/search", {"q": "231-45-6789"}), "q", 403)
+            self.bad(c.post(API + "/participants/search", {"q": "231456780"}), "q", 403)
+            r = c.post(API + "/participants/search", {"q": "quintanilla"})
+            self.assertEqual([x["id"] for x in r.json()], [p["id"]])
         r = self.node.post(API + "/participants/search", {"q": "quintan", "state": "active",
                                                           "limit": 5})
         self.assertIn(p["id"], [x["id"] for x in r.json()])

@@ -1,6 +1,7 @@
 // case.js - case work home: find a participant (by name, or by full SSN
 // matched at the office through its keyed hash), filtered by staff and state.
 import { api, el, fmtDate } from './api.js';
+import { can } from './office.js';
 import { $, API, meta, options, table, pill, partLink, clockNotice, latest } from './case-common.js';
 
 const searches = latest();
@@ -24,6 +25,9 @@ async function search(ev) {
 }
 
 async function init() {
+  // Only those who may reveal an SSN search by one (the node refuses the
+  // rest: a match would confirm a guess).
+  if (!(await can('participant_edit'))) $('q-label').textContent = 'Name';
   const m = await meta();
   options($('f-staff'), m.staff, { label: 'display_name', blank: 'Anyone' });
   clockNotice($('clock'));
