@@ -130,12 +130,13 @@ route_rc acct_hand_over(route_call *a, const char *id, const char *la, const cha
 static route_rc hand_over(route_call *a, const target *t, const char *new_owner, int moved[3])
 {
 	hub *h = API_HUB(a);
-	static const char *const upd[3] = {
-		"UPDATE participants SET assigned_staff_id=?2, updated_hlc=?3 WHERE assigned_staff_id=?1"
-		" AND exit_state <> 'exited'",
-		"UPDATE employers SET lead_owner_id=?2, updated_hlc=?3 WHERE lead_owner_id=?1 AND status='active'",
-		"UPDATE work_items SET assignee_id=?2, updated_hlc=?3 WHERE assignee_id=?1"
-		" AND status <> 'Closed' AND deleted=0",
+	/* What moves: the column and the rows (?1 the account's id). */
+	static const struct {
+		const char *tbl, *col, *where;
+	} upd[3] = {
+		{"participants", "assigned_staff_id", "assigned_staff_id=?1 AND exit_state <> 'exited'"},
+		{"employers", "lead_owner_id", "lead_owner_id=?1 AND status='active'"},
+		{"work_items", "assignee_id", "assignee_id=?1 AND status <> 'Closed' AND deleted=0"},
 	};
 	char la[64] = "", ts[HLC_STRLEN];
 	int ok = 0, wg = 0;
@@ -172,9 +173,26 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 	if (moved[2] && !wg)
 		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
 	hlc_now(&h->hb_hlc, ts);
-	for (int i = 0; i < 3; i++)
-		if (db_run(h->hb_db, upd[i], "ttt", t->id, new_owner, ts) != 0)
+	for (int i = 0; i < 3; i++) {
+		sqlite3_stmt *w = NULL;
+		int rc;
+
+		/* The hand-over's stamp on each moved column: an older
+		 * reassignment still on its way from an office loses to it,
+		 * as a conflict, rather than taking the rows back. */
+		if (sync_hub_clock_stamp(h->hb_db, upd[i].tbl, upd[i].col, upd[i].where, t->id, ts) !=
+			    0 ||
+		    db_preparef(h->hb_db, &w, "UPDATE \"%w\" SET \"%w\"=?2, updated_hlc=?3 WHERE %s",
+				upd[i].tbl, upd[i].col, upd[i].where) != 0)
 			return ROUTE_DBERR;
+		sqlite3_bind_text(w, 1, t->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w, 2, new_owner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w, 3, ts, -1, SQLITE_STATIC);
+		rc = sqlite3_step(w);
+		sqlite3_finalize(w);
+		if (rc != SQLITE_DONE)
+			return ROUTE_DBERR;
+	}
 	log_info("accounts: %d participant(s), %d lead(s), %d work item(s) of %s moved to %s", moved[0],
 		 moved[1], moved[2], t->id, new_owner);
 	return ROUTE_OK;

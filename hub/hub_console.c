@@ -312,6 +312,11 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 		return 1;
 	}
 	cJSON_Delete(row);
+	/* The resolution's stamp on the column's clock: an office's edit
+	 * older than it, still on its way, must not take the column back
+	 * unseen (its base is the resolved value). */
+	if (sync_hub_clock_stamp(db, tbl, col, "id=?1", id, hlc_now) != 0)
+		return -1;
 	if (db_preparef(db, &st, "UPDATE \"%w\" SET \"%w\"=?1%s WHERE id=?3", tbl, col,
 			has_hlc ? ", updated_hlc=?2" : "") != 0)
 		return -1;

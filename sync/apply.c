@@ -19,8 +19,10 @@
  * Merge rules, per changed column (base = the changeset's old value, remote
  * = its new value, local = the hub's current value): local == base -> take
  * remote; local == remote -> nothing; otherwise a conflict, won by the later
- * updated_hlc (the text form orders by time, then counter, then node id, so
- * every replica picks the same winner), recorded in `conflicts`.  A final
+ * write of the column (the remote row's updated_hlc against the column's
+ * clock at the hub, below, or the hub row's updated_hlc when it has none;
+ * the text form orders by time, then counter, then node id), recorded in
+ * `conflicts`.  A final
  * value (table_def td_final_col) is only left by a newer edit.  An edit
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
@@ -30,8 +32,9 @@
  * it may have been changed and changed back (A -> B -> A) by writes newer
  * than the remote one, and taking the remote value would then silently
  * undo the newest write.  So the hub keeps, per column, the HLC of the last
- * write that set it through a merge, or wrote the value it already had
- * (col_clocks, hub-only); when local == base but that clock is newer than
+ * write that set it through a merge, or wrote the value it already had, or
+ * wrote it at the hub itself (sync_hub_clock_stamp(): a conflict resolved in
+ * the console, a hand-over) (col_clocks, hub-only); when local == base but that clock is newer than
  * the remote write, the column is a conflict like any other (the newer local
  * side wins, the remote value is kept in `conflicts`).  No clock = not
  * changed since the row was inserted.
@@ -399,6 +402,7 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 	const sync__tshape *ts = &tc->tc_ts;
 	const table_def *td = ts->ts_td;
 	sqlite3_value *local = merged[i];
+	char ch[128];
 	int final_block, remote_wins;
 
 	if (base == NULL)
@@ -411,7 +415,6 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 	final_block = i == ts->ts_final && td->td_final_value && sync__val_text(local) &&
 		      strcmp(sync__val_text(local), td->td_final_value) == 0 && strcmp(rh, lh) < 0;
 	if (sync__val_eq(local, base) && !final_block) {
-		char ch[128];
 		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
 			return A_ERROR;
 		if (ch[0] == '\0' || strcmp(ch, rh) < 0) {
@@ -423,6 +426,14 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 		return conflict_col(a, tc, merged, id, i, base, local, remote, 0,
 				    strcmp(ch, lh) > 0 ? ch : lh, rh);
 	}
+	/* Both sides changed the column: the later write of it wins.  Its
+	 * clock says when the hub side last wrote it, where the row's stamp
+	 * may be newer for another column's sake (an older edit of this
+	 * column then beat a newer one); no clock, the row's stamp. */
+	if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
+		return A_ERROR;
+	if (ch[0])
+		lh = ch;
 	remote_wins = !final_block && strcmp(rh, lh) > 0;
 	if (test_plant("wallclock"))
 		remote_wins = !final_block; /* planted bug: the later arrival wins */

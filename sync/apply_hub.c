@@ -154,3 +154,27 @@ int sync_hub_migrate(sqlite3 *db)
 	return db_exec(db, "COMMIT");
 }
 
+
+int sync_hub_clock_stamp(sqlite3 *db, const char *tbl, const char *col, const char *where,
+			 const char *arg, const char *hlc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* The upsert of apply.c's clock_put(): a clock only moves forward. */
+	if (db_preparef(db, &st,
+			"INSERT INTO col_clocks(tbl, row_id, col, hlc) SELECT %Q, id, %Q, ?2 FROM \"%w\""
+			" WHERE %s ON CONFLICT(tbl, row_id, col) DO UPDATE SET hlc=excluded.hlc"
+			" WHERE excluded.hlc > col_clocks.hlc",
+			tbl, col, tbl, where) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hlc, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("cannot stamp the column clocks of %s.%s: %s", tbl, col, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}

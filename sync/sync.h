@@ -174,6 +174,18 @@ typedef struct sync_scope {
  * schema_migrate(). 0 or -1. */
 int sync_hub_migrate(sqlite3 *db);
 
+/*
+ * A write the hub makes itself, not a node's merged (a conflict resolved in
+ * the console, records handed over at a deactivation), to column col of the
+ * rows of replicated table tbl that `where` selects (an SQL condition on its
+ * columns, of static storage, its one parameter ?1 bound to arg), stamped
+ * hlc: their column clocks move to hlc, so an older edit still on its way
+ * from an office neither undoes it unseen nor wins over it (apply.c, "column
+ * clocks").  Call it before the write, in its transaction.  0 or -1.
+ */
+int sync_hub_clock_stamp(sqlite3 *db, const char *tbl, const char *col, const char *where,
+			 const char *arg, const char *hlc);
+
 typedef struct sync_entry {
 	int64_t seq;              /* node outbox seq */
 	const char *hlc;          /* HLC of the write */

@@ -172,6 +172,11 @@ class AccountStatesTest(unittest.TestCase):
         self.assertEqual((r.json()["suspended"], r.json()["username"], r.json()["active"]),
                          (1, "t-lwia-cbo", 1))
         self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead), [("demo-staff",)])
+        # The hand-over stamps the column's clock (an office's older
+        # reassignment then loses to it as a conflict, sync/apply.c).
+        self.assertEqual(self.hubq("SELECT c.hlc = e.updated_hlc FROM col_clocks c JOIN employers e"
+                                   " ON e.id=c.row_id WHERE c.tbl='employers' AND"
+                                   " c.col='lead_owner_id' AND c.row_id=?", lead), [(1,)])
         # In the administrators' trail, with its Local Area and the reason.
         ev = [e for e in self.get("/api/v1/admin/audit?subject_id=" + CBO).json()
               if e["action"] == "staff.suspend"]

@@ -71,6 +71,11 @@ class ConsoleApi(unittest.TestCase):
         row = self.hub_sql("SELECT address, updated_hlc FROM offices WHERE id='demo-office-2'")[0]
         self.assertEqual(row[0], "9 Bridge Street")
         self.assertTrue(row[1].endswith(".hub"), row[1])
+        # The column's clock says so too: an office's older edit of the
+        # address, still on its way, then loses to the resolution as a
+        # conflict instead of taking it back unseen (sync/apply.c).
+        self.assertEqual(self.hub_sql("SELECT hlc FROM col_clocks WHERE tbl='offices' AND "
+                                      "row_id='demo-office-2' AND col='address'")[0][0], row[1])
         # Both the row and the conflict go out through the change log.
         logged = {(t, i) for t, i in self.hub_sql(
             "SELECT tbl, row_id FROM change_log WHERE seq > ?", head)}

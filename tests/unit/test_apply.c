@@ -423,6 +423,74 @@ static void test_same_value_newer_write_stands(void **state)
 	world_close(&w);
 }
 
+/* B edits the note (h1) and later the status (h3), A edits the note in
+ * between (h2) while offline: A's note is the later write of that column,
+ * and wins, though the row's stamp is B's newer one (for the status). */
+static void test_column_clock_decides(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64];
+	st_pushed p;
+
+	(void)state;
+	world_open(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeB");
+	hlc_of(h2, sizeof h2, 300, 0, "nodeA");
+	hlc_of(h3, sizeof h3, 400, 0, "nodeB");
+	node_write(w.b, h1, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", h1, ROW1);
+	assert_int_equal(st_push(w.hub, w.b, &scope_b).applied, 1);
+	node_write(w.a, h2, "UPDATE checkins SET note='from A', updated_hlc=%Q WHERE id=%Q", h2, ROW1);
+	node_write(w.b, h3, "UPDATE checkins SET status='called', updated_hlc=%Q WHERE id=%Q", h3,
+		   ROW1);
+	assert_int_equal(st_push(w.hub, w.b, &scope_b).applied, 1);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 1);
+	assert_string_equal(q_text(w.hub, "SELECT note || ' ' || status || ' ' || updated_hlc"
+					  " FROM checkins"),
+			    "from A called 000000000190.0000.nodeB");
+	assert_string_equal(q_text(w.hub, "SELECT winner || ' ' || local_value || ' ' || local_hlc"
+					  " FROM conflicts"),
+			    "remote \"from B\" 0000000000c8.0000.nodeB");
+	world_close(&w);
+}
+
+/* A write the hub makes itself (a conflict resolved in the console: the
+ * note back to its base value) stamps the column's clock: B's older edit,
+ * made offline from that base, must not take the column back unseen. */
+static void test_hub_write_stamps_column(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64];
+	st_pushed p;
+
+	(void)state;
+	world_open(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeA");
+	hlc_of(h2, sizeof h2, 300, 0, "nodeB");
+	hlc_of(h3, sizeof h3, 400, 0, "hub");
+	node_write(w.a, h1, "UPDATE checkins SET note='from A', updated_hlc=%Q WHERE id=%Q", h1, ROW1);
+	assert_int_equal(st_push(w.hub, w.a, &scope_a).applied, 1);
+	node_write(w.b, h2, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", h2, ROW1);
+	assert_int_equal(sync_hub_clock_stamp(w.hub, "checkins", "note", "id=?1", ROW1, h3), 0);
+	assert_int_equal(db_run(w.hub, "UPDATE checkins SET note=NULL, updated_hlc=?2 WHERE id=?1",
+				"tt", ROW1, h3),
+			 0);
+	p = st_push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 1);
+	assert_int_equal(q_int(w.hub, "SELECT note IS NULL FROM checkins"), 1);
+	assert_string_equal(q_text(w.hub, "SELECT winner || ' ' || remote_value || ' ' || local_hlc"
+					  " FROM conflicts"),
+			    "local \"from B\" 000000000190.0000.hub");
+	/* A clock only moves forward: an older stamp leaves it. */
+	assert_int_equal(sync_hub_clock_stamp(w.hub, "checkins", "note", "id=?1", ROW1, h1), 0);
+	assert_string_equal(q_text(w.hub, "SELECT hlc FROM col_clocks WHERE tbl='checkins' AND"
+					  " col='note'"),
+			    h3);
+	world_close(&w);
+}
+
 /* Same ms and counter on both nodes: the node id decides, the same way in
  * both arrival orders. */
 static char *tie(int b_first)
@@ -839,6 +907,8 @@ static void test_migrate_idempotent(void **state)
 TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_merge_disjoint_columns),
 	cmocka_unit_test(test_merge_overlap_later_hlc_wins),
+	cmocka_unit_test(test_column_clock_decides),
+	cmocka_unit_test(test_hub_write_stamps_column),
 	cmocka_unit_test(test_tie_breaks_on_node_id),
 	cmocka_unit_test(test_lost_update_logged_again),
 	cmocka_unit_test(test_changed_and_changed_back),
