@@ -41,6 +41,9 @@ typedef struct table_def {
 	 * older edit (e.g. "status" = "closed"); NULL for none. */
 	const char *td_final_col;
 	const char *td_final_value;
+	/* A 0/1 column that deletes the row in place (the row stays, = 1), or
+	 * NULL: the hub merges it as it does a DELETE (an edit beats it). */
+	const char *td_soft_delete_col;
 } table_def;
 
 typedef struct schema_module {

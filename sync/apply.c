@@ -461,15 +461,64 @@ static int node_differs(const sync__tshape *ts, sqlite3_value **nv, sqlite3_valu
 	return 0;
 }
 
+/* What a soft delete (table_def td_soft_delete_col) meets at the hub. */
+enum { SOFT_NONE, SOFT_KEEP, SOFT_REVIVE };
+
+/*
+ * A soft delete is merged as a DELETE is (an edit beats a delete, in either
+ * order), though column by column it would look like an edit of an
+ * unrelated column and both would be taken, the edit hidden for good with no
+ * conflict.  SOFT_KEEP: the update deletes the row (0 -> 1) and the hub's
+ * row was written since the node's base (its stamp moved): the row stays.
+ * SOFT_REVIVE: the update edits a row deleted at the hub after the node's
+ * base (the delete's clock is newer than the base's stamp): the row comes
+ * back.  SOFT_NONE otherwise, or A_ERROR (negative).
+ */
+static int soft_delete_meets(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv,
+			     sqlite3_value **cur, const char *id, const char *lh)
+{
+	const sync__tshape *ts = &tc->tc_ts;
+	int d = ts->ts_soft_del;
+	const char *base;
+	char ch[128];
+
+	if (d < 0 || ts->ts_hlc < 0 || ov[ts->ts_hlc] == NULL ||
+	    (base = sync__val_text(ov[ts->ts_hlc])) == NULL)
+		return SOFT_NONE;
+	if (nv[d] != NULL) {
+		if (sqlite3_value_int(nv[d]) == 1 && ov[d] && sqlite3_value_int(ov[d]) == 0 &&
+		    sqlite3_value_int(cur[d]) == 0 && strcmp(lh, base) != 0)
+			return SOFT_KEEP;
+		return SOFT_NONE;
+	}
+	if (sqlite3_value_int(cur[d]) != 1)
+		return SOFT_NONE;
+	if (clock_get(a, tc, id, d, ch, sizeof ch) != A_OK)
+		return A_ERROR;
+	return ch[0] && strcmp(base, ch) < 0 ? SOFT_REVIVE : SOFT_NONE;
+}
+
+/* A value 0 (owned: sqlite3_value_free), or NULL out of memory. */
+static sqlite3_value *value_zero(actx *a)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_value *v = NULL;
+
+	if (db_prepare(a->ax_db, &st, "SELECT 0") == 0 && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_value_dup(sqlite3_column_value(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv, const char *id)
 {
 	const sync__tshape *ts = &tc->tc_ts;
 	const table_def *td = ts->ts_td;
 	arow cur = {0};
-	sqlite3_value **merged = NULL;
+	sqlite3_value **merged = NULL, *zero = NULL;
 	char tomb_hlc[128] = "";
 	const char *lh, *rh;
-	int rc, resurrect = 0, changed = 0;
+	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE;
 
 	rc = sync__row_load(a, tc, id, &cur);
 	if (rc < 0)
@@ -497,11 +546,23 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	rh = ts->ts_hlc >= 0 ? sync__val_text(nv[ts->ts_hlc]) : NULL;
 	if (rh == NULL)
 		rh = a->ax_e->hlc;
+	if (!resurrect && (soft = soft_delete_meets(a, tc, ov, nv, cur.rw_v, id, lh)) < 0) {
+		rc = A_ERROR;
+		goto out;
+	}
 	for (int i = 0; i < ts->ts_ncol; i++) {
-		if (nv[i] == NULL || i == ts->ts_hlc)
+		if (nv[i] == NULL || i == ts->ts_hlc || (soft == SOFT_KEEP && i == ts->ts_soft_del))
 			continue;
 		if ((rc = merge_col(a, tc, id, i, ov[i], nv[i], merged, lh, rh, &changed)) != A_OK)
 			goto out;
+	}
+	if (soft == SOFT_REVIVE) {
+		if ((zero = value_zero(a)) == NULL) {
+			rc = A_ERROR;
+			goto out;
+		}
+		merged[ts->ts_soft_del] = zero;
+		changed = 1;
 	}
 	/* updated_hlc becomes max(local, remote). */
 	if (ts->ts_hlc >= 0 && sync__val_text(nv[ts->ts_hlc]) && strcmp(sync__val_text(nv[ts->ts_hlc]), lh) > 0) {
@@ -520,6 +581,11 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	} else if (changed) {
 		if ((rc = sync__write_row(a, tc, tc->tc_upd, merged, "update")) != A_OK)
 			goto out;
+	} else if (soft == SOFT_KEEP) {
+		/* The delete alone, lost: logged again for the node to get the
+		 * row back (node_differs would say so too). */
+		if ((rc = sync__write_row(a, tc, tc->tc_upd, merged, "update")) != A_OK)
+			goto out;
 	} else {
 		/* Nothing taken.  The same values written again log the row
 		 * (the change-log trigger), so the node gets the hub's back. */
@@ -527,8 +593,22 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 			rc = sync__write_row(a, tc, tc->tc_upd, merged, "update");
 		goto out;
 	}
+	/* The soft delete's side of it, as a DELETE's would be recorded. */
+	if (soft == SOFT_KEEP &&
+	    (rc = conflict_deleted(a, tc, merged, id, 0, lh, rh)) != A_OK)
+		goto out;
+	if (soft == SOFT_REVIVE) {
+		char ch[128];
+
+		if (clock_get(a, tc, id, ts->ts_soft_del, ch, sizeof ch) != A_OK ||
+		    conflict_deleted(a, tc, merged, id, 1, ch, rh) != A_OK) {
+			rc = A_ERROR;
+			goto out;
+		}
+	}
 	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv);
 out:
+	sqlite3_value_free(zero);
 	free(merged);
 	sync__row_free(&cur);
 	return rc;

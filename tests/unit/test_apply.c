@@ -491,6 +491,93 @@ static void test_hub_write_stamps_column(void **state)
 	world_close(&w);
 }
 
+/* ---- soft deletes (work_items.deleted) ---------------------------------------- */
+
+#define WI1 "0190a000-0000-7000-8000-0000000000w1"
+
+/* A work item at hub, A and B, stamped 100. */
+static void world_open_wi(world *w)
+{
+	char h[64];
+
+	world_open(w);
+	hlc_of(h, sizeof h, 100, 1, "nodeA");
+	node_write(w->a, h,
+		   "INSERT INTO work_items(id, category_id, priority_id, status, description,"
+		   " office_id, created_at, updated_hlc) VALUES(%Q, 'cat', 'pri', 'New', 'call back',"
+		   " %Q, 1700000000000, %Q)",
+		   WI1, OFFICE, h);
+	replicate(w->a, w->b);
+	assert_int_equal(st_push(w->hub, w->a, &scope_a).applied, 1);
+}
+
+/* A deletes the work item (soft: deleted = 1) while B, offline, edits it:
+ * the edit wins in either order, as over a DELETE, and the delete is kept
+ * as a conflict on "*deleted*" (before: both columns taken, the edit
+ * hidden for good, no conflict). */
+static void soft_delete_vs_edit(int edit_first)
+{
+	world w;
+	char ha[HLC_LEN], hb[HLC_LEN];
+	st_pushed p1, p2;
+
+	world_open_wi(&w);
+	hlc_of(ha, HLC_LEN, 200, 0, "nodeA");
+	hlc_of(hb, HLC_LEN, 300, 0, "nodeB");
+	node_write(w.a, ha, "UPDATE work_items SET deleted=1, updated_hlc=%Q WHERE id=%Q", ha, WI1);
+	node_write(w.b, hb, "UPDATE work_items SET description='call back Monday', updated_hlc=%Q"
+			    " WHERE id=%Q", hb, WI1);
+	if (edit_first) {
+		p1 = st_push(w.hub, w.b, &scope_b);
+		p2 = st_push(w.hub, w.a, &scope_a);
+	} else {
+		p1 = st_push(w.hub, w.a, &scope_a);
+		p2 = st_push(w.hub, w.b, &scope_b);
+	}
+	assert_int_equal(p1.applied + p2.applied, 2);
+	assert_int_equal(p1.conflicts + p2.conflicts, 1);
+	assert_string_equal(q_text(w.hub, "SELECT deleted || ' ' || description FROM work_items"),
+			    "0 call back Monday");
+	assert_string_equal(q_text(w.hub, "SELECT column_name || ' ' || winner || ' ' || node_id"
+					  " FROM conflicts"),
+			    edit_first ? "*deleted* local nodeA" : "*deleted* remote nodeB");
+	world_close(&w);
+}
+
+static void test_soft_delete_loses_to_an_edit(void **state)
+{
+	(void)state;
+	soft_delete_vs_edit(1);
+	soft_delete_vs_edit(0);
+}
+
+/* A delete from a node that saw the latest state, and an edit made after
+ * the node saw the delete, are taken as they are: no conflict. */
+static void test_soft_delete_of_the_latest_state(void **state)
+{
+	world w;
+	char ha[HLC_LEN], hb[HLC_LEN];
+	st_pushed p;
+
+	(void)state;
+	world_open_wi(&w);
+	hlc_of(ha, HLC_LEN, 200, 0, "nodeA");
+	node_write(w.a, ha, "UPDATE work_items SET deleted=1, updated_hlc=%Q WHERE id=%Q", ha, WI1);
+	replicate(w.a, w.b);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.conflicts, 0);
+	assert_int_equal(q_int(w.hub, "SELECT deleted FROM work_items"), 1);
+	hlc_of(hb, HLC_LEN, 300, 0, "nodeB");
+	node_write(w.b, hb, "UPDATE work_items SET priority_id='high', updated_hlc=%Q WHERE id=%Q", hb,
+		   WI1);
+	p = st_push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 0);
+	assert_string_equal(q_text(w.hub, "SELECT deleted || ' ' || priority_id FROM work_items"),
+			    "1 high");
+	world_close(&w);
+}
+
 /* Same ms and counter on both nodes: the node id decides, the same way in
  * both arrival orders. */
 static char *tie(int b_first)
@@ -909,6 +996,8 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_merge_overlap_later_hlc_wins),
 	cmocka_unit_test(test_column_clock_decides),
 	cmocka_unit_test(test_hub_write_stamps_column),
+	cmocka_unit_test(test_soft_delete_loses_to_an_edit),
+	cmocka_unit_test(test_soft_delete_of_the_latest_state),
 	cmocka_unit_test(test_tie_breaks_on_node_id),
 	cmocka_unit_test(test_lost_update_logged_again),
 	cmocka_unit_test(test_changed_and_changed_back),
