@@ -159,7 +159,6 @@ static route_rc reply_checkin(route_call *a, int status, const char *id, int jus
 	size_t len = 0;
 	char *text = checkin_text(API_NODE(a), id, just_checked_in, &len);
 
-	a->rc_actor = NULL; /* as before the contract: check-ins record no actor */
 	return route_ok_text(a, status, NULL, text, len);
 }
 
@@ -336,6 +335,10 @@ static route_rc post_checkin(route_call *a)
 			return ROUTE_DBERR;
 	}
 	node_live_notify(n, id);
+	/* A visitor checks in, not staff: the write records no actor (a desk
+	 * action below records the staff member who took it, whom a conflict
+	 * over the visit then names). */
+	a->rc_actor = NULL;
 	/* Read back inside the write's savepoint, so the reply shows exactly it. */
 	return reply_checkin(a, 201, id, 1);
 }

@@ -186,6 +186,12 @@ class GreeterTest(harness.DemoNode):
                             (cid,)).fetchall()
         db.close()
         self.assertEqual([e[0] for e in events], ["checkin", "call", "requeue", "serve", "done"])
+        # The desk's writes name the staff member who took them (a conflict
+        # over the visit then names them too); the visitor's own check-in
+        # names no one.
+        actors = [r[0] for r in self.node.db().execute(
+            "SELECT actor FROM outbox WHERE seq >= (SELECT max(seq) - 4 FROM outbox) ORDER BY seq")]
+        self.assertEqual(actors, [None, "demo-staff", "demo-staff", "demo-staff", "demo-staff"])
 
     def test_participant_link_follows_the_visits_rules(self):
         # A check-in or a desk action links a visit to a participant under
