@@ -455,11 +455,27 @@ cJSON *json_parse_text(const char *p, size_t n, json_err *e)
 	char path[64] = "";
 	size_t m = 0;
 	char *copy = mark_nuls(p, n, &m);
-	cJSON *o = copy ? cJSON_ParseWithLength(copy, m) : NULL;
+	const char *end = NULL;
+	cJSON *o = copy ? cJSON_ParseWithLengthOpts(copy, m, &end, 0) : NULL;
+	const char *why = NULL;
 
+	/* One JSON value and nothing after it but white space: a body that
+	 * goes on ("{...} {...}", "{...}\0...") means one thing to us and
+	 * another to the next parser that reads it. */
+	if (o != NULL) {
+		while (end < copy + m && strchr(" \t\r\n", *end) != NULL && *end != '\0')
+			end++;
+		if (end != copy + m)
+			why = "the request body goes on after its JSON value";
+	} else if (copy != NULL) {
+		why = "the request body is not valid JSON (or is nested too deeply)";
+	} else {
+		why = "the request body must be a JSON object"; /* out of memory */
+	}
 	free(copy);
-	if (o == NULL) {
-		json_err_set(e, "", "the request body must be a JSON object");
+	if (why != NULL) {
+		cJSON_Delete(o);
+		json_err_set(e, "", "%s", why);
 		return NULL;
 	}
 	if (text_walk(o, path, sizeof path, e) != 0) {

@@ -574,8 +574,10 @@ static route_rc post_session(route_call *call)
 	login_state ls;
 	login_job *j = NULL;
 
-	if (user == NULL || user[0] == '\0' || strlen(user) > 63)
+	if (user == NULL || user[0] == '\0')
 		route_err(call, "username", "enter your user name");
+	else if (strlen(user) > 63)
+		route_err(call, "username", "the user name is too long (at most 63 characters)");
 	if (pw == NULL || pw[0] == '\0')
 		route_err(call, "password", "enter your password");
 	else if (strlen(pw) > LOGIN_PW_INPUT_MAX)
@@ -839,8 +841,10 @@ static route_rc post_password(route_call *call)
  * writes its own capture once PBKDF2 has run (after_change).
  */
 static const route_def login_defs[] = {
-	{HTTP_M_POST, "/api/v1/session", post_session, 0, ROUTE_PUBLIC | ROUTE_BODY | ROUTE_DEFER,
-	 session_keys, 0},
+	/* JSON only, as the hub's: a cross-site text/plain form cannot sign
+	 * a browser in as someone else (the Origin check refuses it too). */
+	{HTTP_M_POST, "/api/v1/session", post_session, 0,
+	 ROUTE_PUBLIC | ROUTE_BODY | ROUTE_JSON_ONLY | ROUTE_DEFER, session_keys, 0},
 	{HTTP_M_GET, "/api/v1/session", get_session, 0, ROUTE_PUBLIC, NULL, 0},
 	{HTTP_M_DELETE, "/api/v1/session", delete_session, 0, ROUTE_PUBLIC, NULL, 0},
 	{HTTP_M_POST, "/api/v1/session/password", post_password, 0,

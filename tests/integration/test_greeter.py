@@ -455,6 +455,10 @@ class GreeterTest(harness.DemoNode):
         cases = [
             (b"{not json", None),
             (b"[1,2]", None),
+            # one JSON value, and nothing after it but white space
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid]}).encode() + b" {\"x\":1}", None),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid]}).encode() + b"\x00\xff", None),
+            (json.dumps({"visitor_name": "A", "reason_ids": [rid]}).encode() + b"]]", None),
             (json.dumps({"reason_ids": [rid]}), "visitor_name"),
             (json.dumps({"visitor_name": "", "reason_ids": [rid]}), "visitor_name"),
             (json.dumps({"visitor_name": 42, "reason_ids": [rid]}), "visitor_name"),
@@ -478,6 +482,11 @@ class GreeterTest(harness.DemoNode):
             self.assertEqual(r.status, 400, (body, r.body))
             err = r.json()
             self.assertTrue(err["error"], body)
+            raw = body if isinstance(body, bytes) else body.encode()
+            if raw.startswith(b'{"visitor_name": "A", "reason_ids": [') and field is None:
+                self.assertIn("goes on after", err["error"])
+            if raw == b"{not json":
+                self.assertIn("not valid JSON", err["error"])
             if field:
                 self.assertEqual(err.get("field"), field, (body, err))
         after = db.execute("SELECT count(*) FROM checkins").fetchone()[0]

@@ -18,6 +18,7 @@ test accounts: README "Test login").
 * Cookies are HttpOnly; SameSite=Strict; every page but the login page and
   the kiosk redirects to the login page when signed out.
 """
+import json
 import csv
 import glob
 import os
@@ -287,6 +288,16 @@ class MatrixTest(harness.DemoNode):
         r = a.post("/api/v1/crm/employers", body,
                    headers={"Origin": self.node.url, "Sec-Fetch-Site": "same-origin"})
         self.assertEqual(r.status, 201, r)
+        # Sign-in takes JSON only (a text/plain form is what a cross-site
+        # page can post without asking); a long name is said to be one.
+        creds = json.dumps({"username": "demo", "password": harness.DEMO_PASSWORD})
+        r = harness.client(self.node).request("POST", "/api/v1/session", body=creds,
+                                              headers={"Content-Type": "text/plain"})
+        self.assertEqual(r.status, 415, r)
+        r = harness.client(self.node).post("/api/v1/session",
+                                           {"username": "u" * 64, "password": "x"})
+        self.assertEqual((r.status, r.json()["field"]), (400, "username"), r)
+        self.assertIn("too long", r.json()["error"])
 
     def test_kiosk_public_and_limited(self):
         anon = harness.client(self.node)
