@@ -327,7 +327,7 @@ static int on_headers_complete(http_parser *p)
 	http_conn *c = p->data;
 	reqx *rx = c->c_rx;
 	http_req *req = &rx->rx_pub;
-	int ncl = 0, nte = 0, i;
+	int ncl = 0, nte = 0, nhost = 0, i;
 	const char *te = NULL, *expect = NULL;
 
 	c->c_headers_done = 1;
@@ -344,7 +344,13 @@ static int on_headers_complete(http_parser *p)
 			te = req->headers[i].value;
 		} else if (strcmp(n, "expect") == 0)
 			expect = req->headers[i].value;
+		else if (strcmp(n, "host") == 0)
+			nhost++;
 	}
+	/* One Host (RFC 9112 3.2): the node's allow-list reads the first, and
+	 * whatever is in front of us may read another. */
+	if (nhost > 1)
+		return refuse(c, 400, "more than one Host header");
 	/* request smuggling: one framing, stated once */
 	if (ncl && nte)
 		return refuse(c, 400, "both Content-Length and Transfer-Encoding");

@@ -525,6 +525,11 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(self.raw_status(
             b"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
             b"Content-Length: 3\r\n\r\n{}"), 400)
+        # One Host: the allow-list reads the first, whatever is in front of
+        # the node may read another (either order).
+        for hosts in ((b"127.0.0.1", b"evil.example"), (b"evil.example", b"127.0.0.1")):
+            self.assertEqual(self.raw_status(
+                b"GET /healthz HTTP/1.1\r\nHost: %s\r\nHost: %s\r\n\r\n" % hosts), 400)
         # Unknown route and wrong method.
         self.assertEqual(self.raw_status(b"GET /api/v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 404)
         self.assertEqual(self.raw_status(b"DELETE /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 405)
