@@ -14,6 +14,7 @@
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/uuid.h"
 
 #include <ctype.h>
 #include <mbedtls/gcm.h>
@@ -618,7 +619,62 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 		if (exits > 0)
 			REFUSE("participants: the case has exited; an exit cannot be reversed");
 	}
+	if (strcmp(kind, "real") == 0 && case_flag_duplicates(db, js(row, "id"), js(row, "updated_hlc"),
+							    (int64_t)time(NULL) * 1000) < 0)
+		CANNOT_CHECK("participants: duplicate check failed");
 	return 0;
+}
+
+int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	int added = 0, ret = -1, rc;
+
+	/* Another active participant of the Local Area with the same real SSN
+	 * (its keyed hash: the hub never reads an SSN), the pair not flagged
+	 * yet in either direction.  A pseudo-SSN is the birth date's, shared
+	 * by design. */
+	if (participant_id == NULL ||
+	    db_prepare(db, &st,
+		       "SELECT o.id, p.local_area_id FROM participants p JOIN participants o"
+		       " ON o.local_area_id = p.local_area_id AND o.ssn_hmac = p.ssn_hmac AND o.id <> p.id"
+		       "  AND o.ssn_kind = 'real' AND o.exit_state = 'active'"
+		       " WHERE p.id = ?1 AND p.ssn_kind = 'real' AND p.exit_state = 'active'"
+		       "  AND NOT EXISTS (SELECT 1 FROM participant_duplicate_flags f"
+		       "   WHERE (f.participant_id = p.id AND f.other_participant_id = o.id)"
+		       "      OR (f.participant_id = o.id AND f.other_participant_id = p.id))") != 0 ||
+	    db_prepare(db, &ins,
+		       "INSERT INTO participant_duplicate_flags(id, local_area_id, participant_id,"
+		       " other_participant_id, reason, detected_at, updated_hlc)"
+		       " VALUES(?1, ?2, ?3, ?4, 'ssn', ?5, ?6)") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, participant_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char id[UUID_STRLEN];
+
+		if (uuid7(id) != 0)
+			goto out;
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_bind_value(ins, 2, sqlite3_column_value(st, 1)) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(ins, 3, participant_id, -1, SQLITE_STATIC);
+		if (sqlite3_bind_value(ins, 4, sqlite3_column_value(st, 0)) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_int64(ins, 5, now_ms);
+		sqlite3_bind_text(ins, 6, hlc ? hlc : "", -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto out;
+		added++;
+		log_info("possible duplicate participant %s of %s flagged for review (same SSN)",
+			 participant_id, db_col(st, 0) ? db_col(st, 0) : "?");
+	}
+	if (rc == SQLITE_DONE)
+		ret = added;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return ret;
 }
 
 /* Code row: 1 found (title, restarts), 0 unknown, -1 error. */
@@ -858,11 +914,51 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* A possible duplicate as an office may leave it: made at the hub (never
+ * inserted nor deleted by a node), still naming two participants of its
+ * Local Area with the same SSN, only its review recorded. */
+static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
+{
+	const char *status = js(row, "status");
+	sqlite3_stmt *st;
+	int rc;
+
+	if (op != SQLITE_UPDATE)
+		REFUSE("participant_duplicate_flags: flags are made at the hub; an office only reviews"
+		       " them");
+	if (status == NULL || (strcmp(status, "open") != 0 && strcmp(status, "same_person") != 0 &&
+			       strcmp(status, "different_people") != 0))
+		REFUSE("participant_duplicate_flags: status must be open, same_person or"
+		       " different_people");
+	if (strcmp(status, "open") != 0 && (!nonempty(js(row, "resolved_by")) ||
+					    jint(row, "resolved_at") <= 0))
+		REFUSE("participant_duplicate_flags: a review names who made it and when");
+	if (js(row, "reason") == NULL || strcmp(js(row, "reason"), "ssn") != 0)
+		REFUSE("participant_duplicate_flags: reason must be ssn");
+	if (db_prepare_bound(db, &st,
+			     "SELECT count(*) FROM participants a JOIN participants b ON a.id <> b.id"
+			     " AND a.ssn_hmac = b.ssn_hmac AND a.local_area_id = b.local_area_id"
+			     " WHERE a.id = ?1 AND b.id = ?2 AND a.local_area_id = ?3",
+			     "ttt", js(row, "participant_id"), js(row, "other_participant_id"),
+			     js(row, "local_area_id")) != 0)
+		CANNOT_CHECK("participant_duplicate_flags: cannot read the participants");
+	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (rc < 0)
+		CANNOT_CHECK("participant_duplicate_flags: cannot read the participants");
+	if (rc == 0)
+		REFUSE("participant_duplicate_flags: the flag no longer names two participants of its"
+		       " Local Area with the same SSN");
+	return 0;
+}
+
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			  size_t n)
 {
 	if (tbl == NULL || row == NULL)
 		return 0;
+	if (strcmp(tbl, "participant_duplicate_flags") == 0)
+		return check_duplicate_flag(db, op, row, reason, n);
 	if (strcmp(tbl, "participants") == 0)
 		return check_participant(db, op, row, reason, n);
 	if (strcmp(tbl, "case_forms") == 0) {

@@ -180,6 +180,16 @@ int case_hub_prepare(sqlite3 *db, const char *node_id);
  * for 31-90 days), an activity note's subject and contact date, and that an
  * exited participant is never re-opened.  0 to accept; -1 with reason.
  */
+/*
+ * Flag, at the hub, every other active participant of the Local Area whose
+ * real SSN is the same (by its keyed hash) as participant_id's, in
+ * participant_duplicate_flags (hub-owned, replicated to the Local Area):
+ * two offices that registered one person while offline.  Called by the
+ * validator.  The number of new flags, or -1.
+ */
+int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc,
+			 int64_t now_ms);
+
 struct cJSON;
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			  char *reason, size_t n);

@@ -29,6 +29,13 @@
  *                                    at the hub from the seed CSV files, statewide
  *   case_keys               hub-owned, one per Local Area: the key that
  *                                    protects SSNs (below)
+ *   participant_duplicate_flags  mutable  two active participants of a Local
+ *                                    Area with the same real SSN (registered in
+ *                                    two offices while offline: each node's own
+ *                                    duplicate check saw only its own rows),
+ *                                    flagged at the hub for review, never
+ *                                    merged; an office only records the review
+ *                                    (status, resolved_by, resolved_at)
  *
  * SSN protection.  The policy keeps the SSN "for data validation only", and
  * the issue asks for a masked display and an audited reveal, so the full
@@ -229,6 +236,22 @@ static const db_migration case_migrations[] = {
 	 "CREATE INDEX case_forms_p ON case_forms(participant_id, kind);"
 	 "ALTER TABLE participant_activities ADD COLUMN change_request_id TEXT;"
 	 "ALTER TABLE case_notes ADD COLUMN approval_id TEXT;"},
+	/* Possible duplicates found at the hub (model/casework.c,
+	 * case_flag_duplicates()): the SSN compared by its keyed hash only. */
+	{"CREATE TABLE participant_duplicate_flags("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " participant_id TEXT NOT NULL,"      /* the later arrival */
+	 " other_participant_id TEXT NOT NULL,"
+	 " reason TEXT NOT NULL,"              /* ssn */
+	 " detected_at INTEGER NOT NULL,"
+	 " status TEXT NOT NULL DEFAULT 'open'," /* open | same_person | different_people */
+	 " resolved_by TEXT,"
+	 " resolved_at INTEGER,"
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX participant_duplicate_flags_p ON participant_duplicate_flags(participant_id);"
+	 "CREATE INDEX participant_duplicate_flags_o ON"
+	 " participant_duplicate_flags(other_participant_id);"},
 };
 
 static const table_def case_tables[] = {
@@ -247,6 +270,8 @@ static const table_def case_tables[] = {
 	{"participant_activities", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
 	{"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
 	{"case_forms", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
+	{"participant_duplicate_flags", TK_MUTABLE, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL,
+	 NULL},
 };
 
 const schema_module schema_case = SCHEMA_MODULE("casework", case_migrations, case_tables);

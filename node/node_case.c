@@ -50,6 +50,84 @@ static void mask_json(cJSON *o)
 	cJSON_DeleteItemFromObject(o, "ssn_last4");
 }
 
+/* Open possible duplicates (participant_duplicate_flags, found at the hub):
+ * both participants still active, the other's id, name and office; with
+ * id NULL every pair of the node's Local Area. */
+#define DUPLICATES_SQL                                                                           \
+	"SELECT f.id, f.reason, f.detected_at, a.id AS participant_id,"                          \
+	" a.first_name || ' ' || a.last_name AS participant_name, a.office_id AS participant_office," \
+	" b.id AS other_participant_id, b.first_name || ' ' || b.last_name AS other_name,"       \
+	" b.office_id AS other_office, coalesce(ob.name, b.office_id) AS other_office_name"     \
+	" FROM participant_duplicate_flags f"                                                   \
+	" JOIN participants a ON a.id = f.participant_id AND a.exit_state = 'active'"           \
+	" JOIN participants b ON b.id = f.other_participant_id AND b.exit_state = 'active'"     \
+	" LEFT JOIN offices ob ON ob.id = b.office_id WHERE f.status = 'open'"
+
+/* The other participant of each open pair that names id. */
+static cJSON *participant_duplicates(node *n, const char *id)
+{
+	return db_rows_json_by(n->nd_db,
+			       "SELECT CASE WHEN d.participant_id = ?1 THEN d.other_participant_id"
+			       "  ELSE d.participant_id END AS id,"
+			       " CASE WHEN d.participant_id = ?1 THEN d.other_name"
+			       "  ELSE d.participant_name END AS name,"
+			       " CASE WHEN d.participant_id = ?1 THEN d.other_office"
+			       "  ELSE d.participant_office END AS office_id, d.reason, d.id AS flag_id"
+			       " FROM (" DUPLICATES_SQL ") d"
+			       " WHERE d.participant_id = ?1 OR d.other_participant_id = ?1",
+			       id);
+}
+
+/* GET /api/v1/case/duplicates: the Local Area's open possible duplicates. */
+static route_rc list_duplicates(route_call *a)
+{
+	return node_api_rows(a, DUPLICATES_SQL " ORDER BY f.detected_at DESC LIMIT 500");
+}
+
+static const route_key review_keys_rk[] = {
+	{"outcome", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+/* POST /api/v1/case/duplicates/:id/review {"outcome": "same_person" or
+ * "different_people"}: the review of a possible duplicate, recorded on the
+ * flag (it replicates; the hub keeps the pair from being flagged again). */
+static route_rc post_duplicate_review(route_call *a)
+{
+	node *n = API_NODE(a);
+	const node_user *u = API_USER(a);
+	const char *id = http_req_param(a->rc_req, "id"), *outcome = NULL;
+	char status[24], ts[HLC_STRLEN];
+	int rc;
+
+	if (route_str(a, "outcome", JSON_REQUIRED, 1, 24, &outcome, NULL, 0) != 0)
+		return ROUTE_BAD;
+	if (strcmp(outcome, "same_person") != 0 && strcmp(outcome, "different_people") != 0)
+		return route_fail(a, 400, "outcome", "outcome must be same_person or different_people");
+	rc = db_text(n->nd_db, "SELECT status FROM participant_duplicate_flags WHERE id=?", id, status,
+		     sizeof status);
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if (rc == 1)
+		return route_fail(a, 404, "id", "no such possible duplicate");
+	if (strcmp(status, "open") != 0)
+		return route_fail(a, 409, "id", "this possible duplicate was already reviewed (%s)",
+				  status);
+	hlc_now(&n->nd_hlc, ts);
+	if (db_run(n->nd_db,
+		   "UPDATE participant_duplicate_flags SET status=?2, resolved_by=?3, resolved_at=?4,"
+		   " updated_hlc=?5 WHERE id=?1",
+		   "tttIt", id, outcome, u ? u->id : NULL, (int64_t)node_now_ms(n), ts) != 0)
+		return ROUTE_DBERR;
+	log_info("case: possible duplicate %s reviewed: %s", id, outcome);
+	{
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddStringToObject(o, "status", outcome);
+		return route_ok(a, 200, o);
+	}
+}
+
 cJSON *case__participant_json(node *n, const char *id)
 {
 	sqlite3_stmt *st;
@@ -65,6 +143,16 @@ cJSON *case__participant_json(node *n, const char *id)
 		mask_json(o);
 	}
 	sqlite3_finalize(st);
+	if (o != NULL) {
+		/* Found at the hub: the same person registered twice. */
+		cJSON *dups = participant_duplicates(n, id);
+
+		if (dups == NULL) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddItemToObject(o, "possible_duplicates", dups);
+	}
 	return o;
 }
 
@@ -739,6 +827,9 @@ static const route_def case_defs[] = {
 	{HTTP_M_POST, "/api/v1/case/participants", post_participant, PRIV_PARTICIPANT_EDIT,
 	 ROUTE_BODY | NODE_WRITE, reg_keys_rk, 0},
 	{HTTP_M_GET, "/api/v1/case/participants/:id", get_participant, PRIV_VIEW, NODE_WRITE, NULL, 0},
+	{HTTP_M_GET, "/api/v1/case/duplicates", list_duplicates, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/case/duplicates/:id/review", post_duplicate_review,
+	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, review_keys_rk, 0},
 	{HTTP_M_PATCH, "/api/v1/case/participants/:id", patch_participant, PRIV_PARTICIPANT_EDIT,
 	 ROUTE_BODY | NODE_WRITE, patch_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/ssn/reveal", post_reveal, PRIV_PARTICIPANT_EDIT,

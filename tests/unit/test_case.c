@@ -432,6 +432,98 @@ static void test_hub_apply_approvals(void **state)
 	sqlite3_close(hub);
 }
 
+/* A participant with a protected real (or pseudo) SSN: its keyed hash is
+ * all the hub compares. */
+static void write_ssn_participant(sqlite3 *node, const char *hlc, const char *id,
+				  const char *office, const char *kind, char hmac_char)
+{
+	char enc[75], mac[65];
+
+	memset(enc, 'a', 74);
+	enc[74] = '\0';
+	memset(mac, hmac_char, 64);
+	mac[64] = '\0';
+	node_write(node, hlc,
+		   "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+		   " birth_date, ssn_kind, ssn_enc, ssn_hmac, ssn_last4, registered_date, registered_at,"
+		   " registered_by, updated_hlc) VALUES(%Q,'demo-la',%Q,'Ada','Okafor','1984-03-09',%Q,"
+		   "%Q,%Q,'1849','2026-01-15',1,'demo-staff',%Q)",
+		   id, office, kind, enc, mac, hlc);
+}
+
+/* The same real SSN registered at two offices while offline: the hub flags
+ * the pair (once, in either order); a pseudo-SSN, shared by birth date by
+ * design, is not flagged.  An office only reviews a flag: one it makes, or
+ * one moved to another pair, is refused. */
+static void test_hub_duplicate_flags(void **state)
+{
+	static const sync_scope scope_b = {"nodeB", DEMO_OFFICE2, DEMO_LOCAL_AREA};
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	char flag[64];
+	st_pushed p;
+
+	(void)state;
+	sync_set_validator(model_hub_validate_row);
+	write_ssn_participant(a, "000000001000.0000.nodeA", "0190b000-0000-7000-8000-0000000d0001",
+			      DEMO_OFFICE, "real", '1');
+	write_ssn_participant(b, "000000001001.0000.nodeB", "0190b000-0000-7000-8000-0000000d0002",
+			      DEMO_OFFICE2, "real", '1');
+	write_ssn_participant(a, "000000001002.0000.nodeA", "0190b000-0000-7000-8000-0000000d0003",
+			      DEMO_OFFICE, "pseudo", '2');
+	write_ssn_participant(b, "000000001003.0000.nodeB", "0190b000-0000-7000-8000-0000000d0004",
+			      DEMO_OFFICE2, "pseudo", '2');
+	write_ssn_participant(a, "000000001004.0000.nodeA", "0190b000-0000-7000-8000-0000000d0005",
+			      DEMO_OFFICE, "real", '3');
+	assert_int_equal(st_push(hub, a, &scope_a).quarantined, 0);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM participant_duplicate_flags", -1), 0);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 2);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM participant_duplicate_flags WHERE"
+				     " participant_id='0190b000-0000-7000-8000-0000000d0002' AND"
+				     " other_participant_id='0190b000-0000-7000-8000-0000000d0001' AND"
+				     " reason='ssn' AND status='open' AND local_area_id='demo-la'", -1),
+			 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM participant_duplicate_flags", -1), 1);
+	assert_int_equal(db_text(hub, "SELECT id FROM participant_duplicate_flags", NULL, flag,
+				 sizeof flag),
+			 0);
+	/* A flag made at an office: refused. */
+	node_write(a, "000000002000.0000.nodeA",
+		   "INSERT INTO participant_duplicate_flags(id, local_area_id, participant_id,"
+		   " other_participant_id, reason, detected_at, updated_hlc) VALUES('f-evil','demo-la',"
+		   "'0190b000-0000-7000-8000-0000000d0001','0190b000-0000-7000-8000-0000000d0005','ssn',1,"
+		   "'000000002000.0000.nodeA')");
+	st_push_refused(hub, a, &scope_a, "made at the hub");
+	/* The hub's flag at office B (as a pull brings it), then reviewed. */
+	node_write(b, "000000001005.0000.nodeB",
+		   "INSERT INTO participant_duplicate_flags(id, local_area_id, participant_id,"
+		   " other_participant_id, reason, detected_at, updated_hlc) SELECT %Q,'demo-la',"
+		   "'0190b000-0000-7000-8000-0000000d0002','0190b000-0000-7000-8000-0000000d0001','ssn',1,"
+		   "''", flag);
+	db_exec(b, "DELETE FROM outbox"); /* as pulled: not the office's own write */
+	/* Moved onto a pair of different SSNs: refused. */
+	node_write(b, "000000003000.0000.nodeB",
+		   "UPDATE participant_duplicate_flags SET other_participant_id="
+		   "'0190b000-0000-7000-8000-0000000d0005', updated_hlc='000000003000.0000.nodeB'"
+		   " WHERE id=%Q", flag);
+	st_push_refused(hub, b, &scope_b, "no longer names");
+	node_write(b, "000000003100.0000.nodeB",
+		   "UPDATE participant_duplicate_flags SET other_participant_id="
+		   "'0190b000-0000-7000-8000-0000000d0001', status='different_people',"
+		   " resolved_by='demo-staff', resolved_at=5, updated_hlc='000000003100.0000.nodeB'"
+		   " WHERE id=%Q", flag);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM participant_duplicate_flags WHERE"
+				     " status='different_people' AND resolved_by='demo-staff'", -1),
+			 1);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
 static void test_hub_apply_case_rows(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *x = open_db(0);
@@ -597,5 +689,6 @@ TU_MAIN(cmocka_unit_test(test_backdating),
 	cmocka_unit_test(test_skill_gain_fields),
 	cmocka_unit_test(test_ssn),
 	cmocka_unit_test(test_schema_and_seed),
+	cmocka_unit_test(test_hub_duplicate_flags),
 	cmocka_unit_test(test_hub_apply_case_rows),
 	cmocka_unit_test(test_hub_apply_approvals))

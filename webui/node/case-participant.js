@@ -213,6 +213,26 @@ function render(t) {
   row('Registered', fmtDate(P.registered_date));
   row('Case', P.exit_state === 'exited' ? `exited ${fmtDate(P.exit_date)}` : 'active');
   $('reveal').hidden = !P.ssn_masked;
+  // Registered twice (two offices, offline): found at the hub by the SSN.
+  const dups = P.possible_duplicates || [];
+  $('dups').hidden = !dups.length;
+  $('dups').replaceChildren(...dups.map(d => {
+    const review = (outcome, label) => {
+      const b = el('button', { type: 'button', class: 'secondary' }, label);
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        try {
+          await api(`${API}/duplicates/${encodeURIComponent(d.flag_id)}/review`, { method: 'POST', body: { outcome } });
+          load();
+        } catch (e) { b.disabled = false; $('load-err').textContent = e.message; }
+      });
+      return b;
+    };
+    return el('p', { class: 'notice warn' }, 'Possible duplicate: the same SSN is recorded for ',
+      el('a', { href: '/case-participant.html?id=' + encodeURIComponent(d.id) }, d.name || d.id),
+      ' (registered at another office while offline). ',
+      ...(canEdit ? [review('same_person', 'Same person'), ' ', review('different_people', 'Different people')] : []));
+  }));
   statusView(s);
   formsView(s);
   fillCodes(s.exited);
