@@ -25,6 +25,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 OPT      ?= -O2
 CFLAGS   ?= -g $(OPT)
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -DOUTPOST_VERSION='"$(VERSION)"' \
+             -DOUTPOST_DATADIR='"$(PREFIX)/share/outpost"' \
              -DSQLITE_ENABLE_SESSION -DSQLITE_ENABLE_PREUPDATE_HOOK \
              -I. $(PKG_CFLAGS) -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lhttp_parser -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm

@@ -258,13 +258,19 @@ static int copy_db(sqlite3 *src, sqlite3 *dst)
 	return sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int add_files(sqlite3 *dst, const char *dir, const char *const *key_files, int *nfiles)
+/* The files of key_files that dir holds into dst (a table of their own);
+ * their count in *nfiles and, when names is not NULL, their names
+ * ("hub.key, admin.token") in names (n bytes).  0 or -1. */
+static int add_files(sqlite3 *dst, const char *dir, const char *const *key_files, int *nfiles,
+		     char *names, size_t n)
 {
 	sqlite3_stmt *st = NULL;
 	char path[PATH_MAX + 32];
 	int ret = -1;
 
 	*nfiles = 0;
+	if (names)
+		names[0] = '\0';
 	if (db_exec(dst, "CREATE TABLE outpost_backup_files(name TEXT PRIMARY KEY NOT NULL,"
 			 " mode INTEGER NOT NULL, content BLOB NOT NULL)") != 0 ||
 	    db_prepare(dst, &st, "INSERT INTO outpost_backup_files VALUES(?1, ?2, ?3)") != 0)
@@ -290,6 +296,10 @@ static int add_files(sqlite3 *dst, const char *dir, const char *const *key_files
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			goto out;
+		if (names) {
+			size_t used = strlen(names);
+			snprintf(names + used, n - used, "%s%s", *nfiles ? ", " : "", key_files[i]);
+		}
 		(*nfiles)++;
 	}
 	ret = 0;
@@ -361,14 +371,14 @@ static int create_new(const char *path)
 
 /* The key file: the data directory's secrets and the master key's check. */
 static int write_keys(const char *dir, const char *path, int64_t head, const char *check,
-		      int *nfiles)
+		      int *nfiles, char *names, size_t n)
 {
 	sqlite3 *db = NULL;
 	int ret = -1;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
 	    db_exec(db, "PRAGMA journal_mode=DELETE") == 0 && add_info(db, head, "keys", check) == 0 &&
-	    add_files(db, dir, secret_files, nfiles) == 0)
+	    add_files(db, dir, secret_files, nfiles, names, n) == 0)
 		ret = 0;
 	sqlite3_close(db);
 	return ret;
@@ -376,7 +386,7 @@ static int write_keys(const char *dir, const char *path, int64_t head, const cha
 
 int hub_backup(const char *dir, const char *out_path, const char *key_path)
 {
-	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65];
+	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65], keys[256] = "";
 	sqlite3 *src = NULL, *dst = NULL;
 	int nfiles = 0, nkeys = 0, ret = 1, made_key = 0;
 	int64_t head;
@@ -421,15 +431,15 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	head = db_int(dst, LOG_HEAD_SQL, 0);
 	if (db_exec(dst, "PRAGMA journal_mode=DELETE") != 0 ||
 	    add_info(dst, head, "database", check) != 0 ||
-	    add_files(dst, dir, db_files, &nfiles) != 0 ||
+	    add_files(dst, dir, db_files, &nfiles, NULL, 0) != 0 ||
 	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0 ||
-	    write_keys(dir, key_path, head, check, &nkeys) != 0) {
+	    write_keys(dir, key_path, head, check, &nkeys, keys, sizeof keys) != 0) {
 		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
 		goto out;
 	}
-	printf("backup of %s (change log at seq %" PRId64 ") written to %s; its %d key file%s "
-	       "(the hub's private key, admin token and master key) to %s\n",
-	       src_path, head, out_path, nkeys, nkeys == 1 ? "" : "s", key_path);
+	printf("backup of %s (change log at seq %" PRId64 ") written to %s; its %d secret "
+	       "file%s (%s) to %s\n",
+	       src_path, head, out_path, nkeys, nkeys == 1 ? "" : "s", keys, key_path);
 	fprintf(stderr, "keep %s apart from %s (mode 0600 both): the database alone reveals no "
 			"SSN, the keys alone hold no data\n",
 		key_path, out_path);

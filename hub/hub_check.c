@@ -61,6 +61,12 @@ int hub_health_check(const char *dir, const char *cert, const char *key, int jso
 		check_secret(&r, "admin_token", path, 1);
 		snprintf(path, sizeof path, "%s/master.key", dir);
 		check_secret(&r, "master_key", path, 0);
+		/* The office CA's key signs every node's HTTPS certificate; the
+		 * operations account's first password is there until it is read. */
+		snprintf(path, sizeof path, "%s/%s", dir, HUB_CA_KEY_FILE);
+		check_secret(&r, "ca_key", path, 0);
+		snprintf(path, sizeof path, "%s/%s", dir, HUB_OPS_PASSWORD_FILE);
+		check_secret(&r, "operations_password", path, 0);
 		check_cert(&r, "tls_cert", cert);
 		check_disk(&r, dir);
 	}

@@ -470,6 +470,7 @@ typedef struct hub_opts {
 static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 {
 	char err[512];
+	int rc;
 
 	memset(o, 0, sizeof *o);
 	o->cmd = "serve";
@@ -483,7 +484,12 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 		if (av == NULL)
 			fatalx("out of memory");
 		memcpy(av, argv, (size_t)argc * sizeof(char *));
-		if (conf_load_args(&h->hb_conf, &ac, av, err, sizeof err) != 0)
+		if ((rc = conf_load_args(&h->hb_conf, &ac, av, err, sizeof err)) == -2) {
+			fprintf(stderr, "outpost-hub: %s (see --help)\n", err);
+			free(av);
+			return 2;
+		}
+		if (rc != 0)
 			fatalx("%s", err);
 		for (int i = 1; i < ac; i++) {
 			const char *a = av[i];
@@ -599,7 +605,8 @@ int main(int argc, char **argv)
 	log_init("outpost-hub", (int)conf_int(&h->hb_conf, "verbose"));
 	if (clock_set_tz(conf_str(&h->hb_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&h->hb_conf, "timezone"));
-	if (tls_ca_domains_check(conf_str(&h->hb_conf, "cert_domains"), err, sizeof err) != 0)
+	if (tls_ca_domains_check(conf_str(&h->hb_conf, "cert_domains"), err, sizeof err) != 0 ||
+	    http_listen_check("listen", conf_str(&h->hb_conf, "listen"), err, sizeof err) != 0)
 		fatalx("%s", err);
 	if (o.check_only) {
 		conf_dump(&h->hb_conf, 0, stdout);
@@ -617,6 +624,19 @@ int main(int argc, char **argv)
 		ret = hub_health_check(h->hb_data, cert, key, o.json_out);
 		conf_release(&h->hb_conf);
 		return ret;
+	}
+	/* Only serve makes a hub (and restore puts one back): any other command
+	 * on a folder without hub.db was given the wrong --data, or none, and
+	 * must not leave a new empty hub there. */
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "restore") != 0) {
+		struct stat st;
+		path_join(path, sizeof path, h->hb_data, HUB_DB_FILE);
+		if (stat(path, &st) != 0) {
+			fprintf(stderr, "outpost-hub: no hub at '%s': give --data DIR\n",
+				h->hb_data);
+			conf_release(&h->hb_conf);
+			return 2;
+		}
 	}
 	if (fs_mkdir_p(h->hb_data) != 0)
 		fatal("cannot create data directory '%s'", h->hb_data);

@@ -153,8 +153,16 @@ int conf_load_env(conf *c, const char *prefix, char *err, size_t errlen)
 		for (k = 0; name[k]; k++)
 			name[k] = (char)toupper((unsigned char)name[k]);
 		v = getenv(name);
-		if (v && setidx(c, i, v, err, errlen) != 0)
+		if (v && setidx(c, i, v, err, errlen) != 0) {
+			/* "max_body: ..." names the variable the value came from. */
+			char e2[256];
+			size_t nl = strlen(c->cf_tab[i].name);
+			snprintf(e2, sizeof e2, "%s", err);
+			snprintf(err, errlen, "%s: %s", name,
+				 strncmp(e2, c->cf_tab[i].name, nl) == 0 && e2[nl] == ':' ? e2 + nl + 2
+											: e2);
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -185,7 +193,7 @@ int conf_load_args(conf *c, int *argc, char **argv, char *err, size_t errlen)
 		} else {
 			if (i + 1 >= *argc) {
 				snprintf(err, errlen, "--%s needs a value", c->cf_tab[idx].name);
-				return -1;
+				return -2;
 			}
 			val = argv[++i];
 		}

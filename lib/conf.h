@@ -32,12 +32,14 @@ void conf_release(conf *c);
 int conf_set(conf *c, const char *name, const char *value, char *err, size_t errlen);
 /* Load a file; a missing file is fine unless required. 0 or -1 with err. */
 int conf_load_file(conf *c, const char *path, int required, char *err, size_t errlen);
-/* PREFIX_NAME environment variables. 0 or -1 with err. */
+/* PREFIX_NAME environment variables. 0 or -1 with err (naming the
+ * variable). */
 int conf_load_env(conf *c, const char *prefix, char *err, size_t errlen);
 /*
  * Parse argv flags that name entries.  Flags not in the table are left for
  * the caller: they are moved to the front of argv and their count returned in
- * *rest (argv[0] stays first).  0 or -1 with err.
+ * *rest (argv[0] stays first).  0, -1 with err for a bad value, or -2 with
+ * err for a flag without its value (a usage error: exit 2).
  */
 int conf_load_args(conf *c, int *argc, char **argv, char *err, size_t errlen);
 

@@ -98,6 +98,12 @@ static int is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Where `make install` put the lists (PREFIX/share/outpost, from the
+ * Makefile); a build without it keeps the historical default. */
+#ifndef OUTPOST_DATADIR
+#define OUTPOST_DATADIR "/usr/local/share/outpost"
+#endif
+
 int csv_seed_dir(char *out, size_t n)
 {
 	char exe[PATH_MAX];
@@ -122,9 +128,26 @@ int csv_seed_dir(char *out, size_t n)
 				return 0;
 		}
 	}
-	snprintf(out, n, "%s", "/usr/local/share/outpost/seed");
+	snprintf(out, n, "%s/seed", OUTPOST_DATADIR);
 	if (is_dir(out))
 		return 0;
+	/* An installed tree moved as a whole (a package built from binaries
+	 * compiled for another PREFIX, a DESTDIR staging root):
+	 * PREFIX/bin/outpost-x -> PREFIX/share/outpost/seed. */
+	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		char *slash;
+		exe[len] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if ((slash = strrchr(exe, '/')) != NULL) {
+				*slash = '\0';
+				snprintf(out, n, "%s/share/outpost/seed", exe);
+				if (is_dir(out))
+					return 0;
+			}
+		}
+	}
 	return -1;
 }
 

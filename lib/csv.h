@@ -22,8 +22,11 @@ int csv_read_buf(const char *data, size_t len, csv_row_fn fn, void *arg);
 int csv_read_file(const char *path, csv_row_fn fn, void *arg);
 /*
  * Find the folder of seed lists: $OUTPOST_SEED_DIR, else "seed" beside the
- * executable's parent (bin/../seed), else PREFIX/share/outpost/seed.  0 when
- * found (out holds the path), -1 otherwise.
+ * executable's parent (bin/../seed), else PREFIX/share/outpost/seed with the
+ * PREFIX the build was made for (Makefile, OUTPOST_DATADIR), else
+ * share/outpost/seed beside the executable's folder (an installed tree that
+ * moved: bin/../share/outpost/seed).  0 when found (out holds the path), -1
+ * otherwise.
  */
 int csv_seed_dir(char *out, size_t n);
 

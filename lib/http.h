@@ -204,6 +204,10 @@ void http_server_set_body_timeouts(http_server *srv, unsigned stall_ms, unsigned
 				   unsigned min_rate, unsigned max_ms);
 /* Listen on "host:port" (port 0 picks a free one). 0 or negative uv error. */
 int http_server_listen(http_server *srv, const char *hostport);
+/* The settings' check of a listening address (a daemon's -n, before it
+ * creates anything): "host:port" with host an IPv4 address, "[IPv6]", "*"
+ * or empty, and port 1-65535.  0, or -1 with err naming the setting name. */
+int http_listen_check(const char *name, const char *hostport, char *err, size_t n);
 /* The bound port after listen. */
 int http_server_port(http_server *srv);
 /* Stop accepting, close every connection; cb runs once everything is closed

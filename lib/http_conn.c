@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -649,33 +650,60 @@ void http_server_set_body_timeouts(http_server *srv, unsigned stall_ms, unsigned
 		srv->srv_body_max_ms = max_ms;
 }
 
-int http_server_listen(http_server *srv, const char *hostport)
+/* "host:port", "[v6]:port", ":port" or "*:port" into ss, the port within
+ * min_port..65535 and all digits.  0, or a negative uv error. */
+static int listen_addr(const char *hostport, int min_port, struct sockaddr_storage *ss)
 {
 	char host[256];
 	const char *colon = strrchr(hostport, ':');
-	struct sockaddr_storage ss;
-	int len = sizeof ss, port, rc;
+	char *end;
+	long port;
 	size_t hl;
 
-	if (colon == NULL || srv->srv_listening)
+	if (colon == NULL || colon[1] < '0' || colon[1] > '9')
 		return UV_EINVAL;
-	port = atoi(colon + 1);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < min_port || port > 65535)
+		return UV_EINVAL;
 	hl = (size_t)(colon - hostport);
 	if (hl >= 2 && hostport[0] == '[' && hostport[hl - 1] == ']') {
 		hostport++;
 		hl -= 2;
 	}
-	if (hl >= sizeof host || port < 0 || port > 65535)
+	if (hl >= sizeof host)
 		return UV_EINVAL;
 	memcpy(host, hostport, hl);
 	host[hl] = '\0';
 	if (host[0] == '\0' || strcmp(host, "*") == 0)
 		snprintf(host, sizeof host, "0.0.0.0");
+	memset(ss, 0, sizeof *ss);
 	if (strchr(host, ':'))
-		rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss);
-	else
-		rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
-	if (rc != 0)
+		return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss);
+	return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss);
+}
+
+int http_listen_check(const char *name, const char *hostport, char *err, size_t n)
+{
+	struct sockaddr_storage ss;
+
+	if (listen_addr(hostport, 1, &ss) == 0)
+		return 0;
+	snprintf(err, n,
+		 "%s: '%s' is not a listening address (HOST:PORT, an IPv4 or [IPv6] "
+		 "address and a port 1-65535)",
+		 name, hostport);
+	return -1;
+}
+
+int http_server_listen(http_server *srv, const char *hostport)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof ss, rc;
+
+	if (srv->srv_listening)
+		return UV_EINVAL;
+	if ((rc = listen_addr(hostport, 0, &ss)) != 0)
 		return rc;
 	rc = uv_tcp_init(srv->srv_loop, &srv->srv_tcp);
 	if (rc != 0)

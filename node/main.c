@@ -170,18 +170,23 @@ static void usage(const conf *c)
 
 /* The settings among the flags, read into c from a copy of argv; the copy
  * keeps the words they leave (*ac of them; caller frees).  NULL with err
- * set on a bad setting or no memory. */
-static char **load_args(conf *c, int argc, char **argv, int *ac, char *err, size_t n)
+ * set on a bad setting or no memory, *usage set when a flag lacks its
+ * value (conf_load_args' -2). */
+static char **load_args(conf *c, int argc, char **argv, int *ac, char *err, size_t n,
+			int *usage)
 {
 	char **av = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
 
+	*usage = 0;
 	if (av == NULL) {
 		snprintf(err, n, "out of memory");
 		return NULL;
 	}
 	memcpy(av, argv, (size_t)argc * sizeof(char *));
 	*ac = argc;
-	if (conf_load_args(c, ac, av, err, n) != 0) {
+	if ((rc = conf_load_args(c, ac, av, err, n)) != 0) {
+		*usage = rc == -2;
 		free(av);
 		return NULL;
 	}
@@ -219,7 +224,7 @@ int main(int argc, char **argv)
 	node *n = &nd;
 	char err[512], path[PATH_MAX + 32], **av;
 	const char *config = NULL;
-	int check_only = 0, ret = 1, health = 0, json_out = 0, ac;
+	int check_only = 0, ret = 1, health = 0, json_out = 0, ac, usage_err;
 
 	memset(n, 0, sizeof *n);
 	daemon_start("outpost-node", &n->nd_conf, node_conf_tab, NCONF);
@@ -227,10 +232,12 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(&n->nd_conf);
+			conf_release(&n->nd_conf);
 			return 0;
 		}
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("outpost-node %s\n", OUTPOST_VERSION);
+			conf_release(&n->nd_conf);
 			return 0;
 		}
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -241,10 +248,16 @@ int main(int argc, char **argv)
 	/* Data dir may come from flags or env before the file is read. */
 	if (conf_load_env(&n->nd_conf, "OUTPOST_NODE", err, sizeof err) != 0)
 		fatalx("%s", err);
-	if ((av = load_args(&n->nd_conf, argc, argv, &ac, err, sizeof err)) == NULL)
-		fatalx("%s", err);
+	if ((av = load_args(&n->nd_conf, argc, argv, &ac, err, sizeof err, &usage_err)) == NULL) {
+		if (!usage_err)
+			fatalx("%s", err);
+		fprintf(stderr, "outpost-node: %s (see --help)\n", err);
+		conf_release(&n->nd_conf);
+		return 2;
+	}
 	if (other_args(ac, av, &health, &json_out) != 0) {
 		free(av);
+		conf_release(&n->nd_conf);
 		return 2;
 	}
 	free(av);
@@ -256,13 +269,21 @@ int main(int argc, char **argv)
 	if (conf_load_file(&n->nd_conf, config, config != path, err, sizeof err) != 0 ||
 	    conf_load_env(&n->nd_conf, "OUTPOST_NODE", err, sizeof err) != 0)
 		fatalx("%s", err);
-	free(load_args(&n->nd_conf, argc, argv, &ac, err, sizeof err));
+	free(load_args(&n->nd_conf, argc, argv, &ac, err, sizeof err, &usage_err));
 	log_init("outpost-node", (int)conf_int(&n->nd_conf, "verbose"));
 	if (clock_set_tz(conf_str(&n->nd_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&n->nd_conf, "timezone"));
+	/* Before anything is created: a bad address is a settings error, not a
+	 * failed start with a new database left behind. */
+	if (http_listen_check("listen", conf_str(&n->nd_conf, "listen"), err, sizeof err) != 0 ||
+	    (conf_str(&n->nd_conf, "https_listen")[0] != '\0' &&
+	     http_listen_check("https_listen", conf_str(&n->nd_conf, "https_listen"), err,
+			       sizeof err) != 0))
+		fatalx("%s", err);
 	if (check_only) {
 		conf_dump(&n->nd_conf, 0, stdout);
 		printf("configuration ok\n");
+		conf_release(&n->nd_conf);
 		return 0;
 	}
 	if (health) { /* reads only: node_check.c */

@@ -86,6 +86,9 @@ int node_check(const char *dir, int json)
 		snprintf(path, sizeof path, "%s/%s", dir, SYNC_IDENTITY_FILE);
 		enrolled = access(path, F_OK) == 0;
 		check_secret(&r, "sync_json", path, 0);
+		/* The HTTPS private key (outpost-sync enroll --name, renew-cert). */
+		snprintf(path, sizeof path, "%s/node.key", dir);
+		check_secret(&r, "tls_key", path, 0);
 		if (db)
 			check_sync(&r, db, enrolled);
 		check_disk(&r, dir);

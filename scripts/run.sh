@@ -100,8 +100,9 @@ if [ -f "$data/node/sync.json" ] && [ $new_hub = 1 ]; then
 	force=--force
 fi
 if [ ! -f "$data/node/sync.json" ] || [ -n "$force" ]; then
-	code=$("$bin/outpost-hub" enroll-code --data "$data/hub" --office "$office" 2>>"$data/hub.log")
-	if ! "$bin/outpost-sync" enroll --hub "$hub_url" --code "$code" --data "$data/node" \
+	# The code goes through a pipe, never on a command line (ps shows those).
+	if ! "$bin/outpost-hub" enroll-code --data "$data/hub" --office "$office" 2>>"$data/hub.log" |
+		"$bin/outpost-sync" enroll --hub "$hub_url" --code - --data "$data/node" \
 		$force >>"$data/sync.log" 2>&1; then
 		echo "outpost: cannot enroll the office node; see $data/sync.log" >&2
 		tail -3 "$data/sync.log" >&2

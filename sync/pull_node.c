@@ -347,8 +347,14 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 	if ((rc = db_kv_get_i64(db, "node_meta", "sync_cursor", &cur)) < 0)
 		goto out;
 	if (rc == DB_FOUND && cur >= next_cursor) {
-		log_info("pull: a page up to %" PRId64 " is already applied (the cursor is at %"
-			 PRId64 "); left out", next_cursor, cur);
+		/* Equal is a caught-up node's every cycle (the hub's page ends
+		 * where it stands): a line per sync_interval only when asked. */
+		if (cur > next_cursor)
+			log_info("pull: a page up to %" PRId64 " is already applied (the cursor is "
+				 "at %" PRId64 "); left out", next_cursor, cur);
+		else
+			log_debug("pull: a page up to %" PRId64 " is already applied; left out",
+				  next_cursor);
 		ret = 0;
 		goto out;
 	}

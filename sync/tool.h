@@ -58,6 +58,8 @@ int tool_cert_request(tool *t, sync_enroll_tls *tls);
 /* Save what the hub signed: the key in place, the chain, the CA, the
  * names.  0 or an exit code. */
 int tool_cert_save(tool *t, sync_enroll_tls *tls);
+/* Remove DATA/node.key.new, the key of a request that failed. */
+void tool_cert_discard(tool *t);
 int cmd_renew_cert(tool *t);
 
 /* SYNC_E_* -> exit code. */
@@ -65,6 +67,11 @@ int tool_exit_code(int rc);
 /* Report a failure: one line "outpost-sync: MSG" on stderr; with --json also
  * {"ok":false,"error":CODE,"message":MSG} on stdout.  Returns the exit code. */
 int tool_fail(tool *t, int rc, const char *msg);
+/* A usage error: "outpost-sync: MSG (see --help)" on stderr; with --json
+ * also {"ok":false,"error":"usage","message":MSG,"exit_code":1} on stdout
+ * (README: every command with --json prints one JSON object).  Returns
+ * EXIT_TOOL_USAGE. */
+int tool_usage(tool *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print o (pretty for people is the caller's job) and free it. */
 void tool_print_json(cJSON *o);
 /* sync_progress_fn drawing a bar on stdout when t->t_progress, once a

@@ -48,6 +48,15 @@ int tool_cert_request(tool *t, sync_enroll_tls *tls)
 	return 0;
 }
 
+void tool_cert_discard(tool *t)
+{
+	char key[PATH_MAX + 32];
+
+	path_of(t, TOOL_NODE_KEY ".new", key, sizeof key);
+	if (unlink(key) != 0 && errno != ENOENT)
+		fprintf(stderr, "outpost-sync: cannot remove '%s': %s\n", key, strerror(errno));
+}
+
 int tool_cert_save(tool *t, sync_enroll_tls *tls)
 {
 	char key[PATH_MAX + 32], newkey[PATH_MAX + 32], path[PATH_MAX + 32];
@@ -160,6 +169,8 @@ int cmd_renew_cert(tool *t)
 		       ctime(&(time_t){(time_t)exp}));
 	printf("the running node serves it from its next connection on\n");
 out:
+	if (rc != 0 && tls.et_csr != NULL)
+		tool_cert_discard(t); /* the refused request's key goes with it */
 	free((char *)tls.et_csr);
 	free(tls.et_cert);
 	free(tls.et_ca_cert);

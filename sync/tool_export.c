@@ -18,10 +18,8 @@ int cmd_export(tool *t)
 	char err[512];
 	int rc, ex;
 
-	if (t->t_out == NULL) {
-		fprintf(stderr, "outpost-sync: export needs --out FILE\n");
-		return EXIT_TOOL_USAGE;
-	}
+	if (t->t_out == NULL)
+		return tool_usage(t, "export needs --out FILE");
 	rc = sync_identity_load(t->t_data, &id, err, sizeof err);
 	if (rc != 0)
 		return tool_fail(t, rc, err);

@@ -9,6 +9,7 @@
 #include "lib/log.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,11 @@ static const struct {
 	const char *help;
 } cmds[] = {
 	{"enroll", cmd_enroll,
-	 "--hub URL --code CODE [--pin sha256//KEY] [--name NAME ...] [--force]  enroll this "
-	 "node with the hub (the code, or the pin, must match the hub's key); each --name (a "
-	 "DNS name or an address office PCs use) goes into its HTTPS certificate"},
+	 "--hub URL --code CODE|- [--pin sha256//KEY] [--name NAME ...] [--force]  enroll this "
+	 "node with the hub (the code, or the pin, must match the hub's key); --code - reads "
+	 "the code from standard input, and $OUTPOST_ENROLL_CODE gives it without --code (a "
+	 "code in the command line is visible to local users); each --name (a DNS name or an "
+	 "address office PCs use) goes into its HTTPS certificate"},
 	{"renew-cert", cmd_renew_cert,
 	 "[--name NAME ...]                a new HTTPS key and certificate from the hub (the "
 	 "names of the last one by default); the running node serves it from its next "
@@ -213,6 +216,37 @@ int tool_open(tool *t, sync_client **c, sqlite3 **db)
 	return 0;
 }
 
+int tool_usage(tool *t, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "outpost-sync: %s (see --help)\n", msg);
+	if (t->t_json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", 0);
+		cJSON_AddStringToObject(o, "error", "usage");
+		cJSON_AddStringToObject(o, "message", msg);
+		cJSON_AddNumberToObject(o, "exit_code", EXIT_TOOL_USAGE);
+		tool_print_json(o);
+	}
+	return EXIT_TOOL_USAGE;
+}
+
+/* The options that take a value. */
+static int takes_value(const char *name)
+{
+	static const char *const names[] = {"--data", "--hub", "--code", "--out", "--pin", "--name"};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	tool t;
@@ -225,6 +259,10 @@ int main(int argc, char **argv)
 	log_init("outpost-sync", 0);
 	env = getenv("OUTPOST_SYNC_DATA");
 	t.t_data = env && *env ? env : TOOL_DEFAULT_DATA;
+	/* --json anywhere shapes every error, those before it too. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			t.t_json = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = NULL;
@@ -252,37 +290,30 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (a[0] != '-') {
-			if (fn != NULL) {
-				fprintf(stderr, "outpost-sync: unexpected argument '%s' (see --help)\n", a);
-				return EXIT_TOOL_USAGE;
-			}
+			if (fn != NULL)
+				return tool_usage(&t, "unexpected argument '%s'", a);
 			for (int k = 0; k < NCMDS; k++)
 				if (strcmp(a, cmds[k].name) == 0) {
 					fn = cmds[k].fn;
 					t.t_cmd = cmds[k].name;
 				}
-			if (fn == NULL) {
-				fprintf(stderr, "outpost-sync: unknown command '%s' (see --help)\n", a);
-				return EXIT_TOOL_USAGE;
-			}
+			if (fn == NULL)
+				return tool_usage(&t, "unknown command '%s'", a);
 			continue;
 		}
 		/* --name VALUE or --name=VALUE */
-		if (eq) {
+		if (eq)
 			snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-			val = eq + 1;
-		} else {
+		else
 			snprintf(name, sizeof name, "%s", a);
-			if (i + 1 < argc)
-				val = argv[++i];
-		}
-		if (val == NULL || (strcmp(name, "--data") != 0 && strcmp(name, "--hub") != 0 &&
-				    strcmp(name, "--code") != 0 && strcmp(name, "--out") != 0 &&
-				    strcmp(name, "--pin") != 0 && strcmp(name, "--name") != 0)) {
-			fprintf(stderr, "outpost-sync: %s '%s' (see --help)\n",
-				val == NULL ? "missing value for" : "unknown option", name);
-			return EXIT_TOOL_USAGE;
-		}
+		if (!takes_value(name))
+			return tool_usage(&t, "unknown option '%s'", eq ? name : a);
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		if (val == NULL)
+			return tool_usage(&t, "missing value for '%s'", name);
 		if (strcmp(name, "--data") == 0)
 			t.t_data = val;
 		else if (strcmp(name, "--hub") == 0)
@@ -292,23 +323,21 @@ int main(int argc, char **argv)
 		else if (strcmp(name, "--pin") == 0)
 			t.t_pin = val;
 		else if (strcmp(name, "--name") == 0) {
-			if (t.t_nnames == TOOL_NAMES_MAX) {
-				fprintf(stderr, "outpost-sync: at most %d --name\n", TOOL_NAMES_MAX);
-				return EXIT_TOOL_USAGE;
-			}
+			if (t.t_nnames == TOOL_NAMES_MAX)
+				return tool_usage(&t, "at most %d --name", TOOL_NAMES_MAX);
 			t.t_names[t.t_nnames++] = val;
 		}
 		else
 			t.t_out = val;
 	}
 	if (fn == NULL) {
+		if (t.t_json)
+			return tool_usage(&t, "no command given");
 		usage(stderr);
 		return EXIT_TOOL_USAGE;
 	}
-	if (*t.t_data == '\0') {
-		fprintf(stderr, "outpost-sync: --data needs a directory\n");
-		return EXIT_TOOL_USAGE;
-	}
+	if (*t.t_data == '\0')
+		return tool_usage(&t, "--data needs a directory");
 	t.t_progress = !t.t_json && isatty(STDOUT_FILENO);
 	env = getenv("OUTPOST_SYNC_PROGRESS_DELAY_MS");
 	t.t_progress_delay_ms = env && *env ? strtoull(env, NULL, 10) : TOOL_PROGRESS_DELAY_MS;

@@ -7,9 +7,11 @@
 #include "sync/tool.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static int64_t num(const cJSON *o, const char *name, int *have)
@@ -49,7 +51,11 @@ static void when(const cJSON *o, const char *name, uint64_t now, char *out, size
 	}
 }
 
-static void human(const sync_identity *id, int enrolled, const cJSON *o, uint64_t now)
+/* ierr: why the identity was not loaded (enrolled 0); present: sync.json
+ * exists, so it is not "not enrolled" but a file the node cannot use (its
+ * mode, its content), said as it is. */
+static void human(const sync_identity *id, int enrolled, int present, const char *ierr,
+		  const cJSON *o, uint64_t now)
 {
 	char a[160], b[96];
 	int h1, h2, h3;
@@ -61,6 +67,8 @@ static void human(const sync_identity *id, int enrolled, const cJSON *o, uint64_
 	if (enrolled)
 		printf("node          %s (office %s, Local Area %s)\nhub           %s\n",
 		       id->id_node_id, id->id_office_id, id->id_local_area_id, id->id_hub_url);
+	else if (present)
+		printf("node          enrollment unusable: %s\n", ierr);
 	else
 		printf("node          not enrolled (run outpost-sync enroll --hub URL --code CODE)\n");
 	if (pending > 0) {
@@ -124,9 +132,13 @@ int cmd_status(tool *t)
 	cJSON *o = NULL;
 	char err[512], ierr[512];
 	uint64_t now = wall_ms();
-	int enrolled, rc;
+	char path[PATH_MAX + 32];
+	struct stat sb;
+	int enrolled, present, rc;
 
 	enrolled = sync_identity_load(t->t_data, &id, ierr, sizeof ierr) == 0;
+	snprintf(path, sizeof path, "%s/%s", t->t_data, SYNC_IDENTITY_FILE);
+	present = lstat(path, &sb) == 0;
 	rc = sync_client_db_open(t->t_data, &db, err, sizeof err);
 	if (rc != 0) {
 		if (!enrolled)
@@ -148,6 +160,12 @@ int cmd_status(tool *t)
 	if (t->t_json) {
 		cJSON_AddBoolToObject(o, "ok", enrolled);
 		cJSON_AddBoolToObject(o, "enrolled", enrolled);
+		if (!enrolled) {
+			/* The reason, as the tool's errors give it (tool_fail). */
+			cJSON_AddStringToObject(o, "error", sync_strerror(SYNC_E_CONFIG));
+			cJSON_AddStringToObject(o, "message", ierr);
+			cJSON_AddNumberToObject(o, "exit_code", EXIT_TOOL_CONFIG);
+		}
 		if (enrolled) {
 			cJSON_AddStringToObject(o, "hub_url", id.id_hub_url);
 			cJSON_AddStringToObject(o, "node_id", id.id_node_id);
@@ -158,7 +176,7 @@ int cmd_status(tool *t)
 		tool_print_json(o);
 		o = NULL;
 	} else {
-		human(&id, enrolled, o, now);
+		human(&id, enrolled, present, ierr, o, now);
 	}
 	cJSON_Delete(o);
 	sync_identity_wipe(&id);

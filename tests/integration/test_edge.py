@@ -818,6 +818,8 @@ class TestCertNames(unittest.TestCase):
             err = p.stderr.decode()
             self.assertIn("refused the certificate (400)", err, name)
             self.assertIn("'%s' refused" % name, err)
+            # the refused request's key is not left behind
+            self.assertFalse(os.path.exists(os.path.join(self.node.data, "node.key.new")), name)
         with open(os.path.join(self.node.data, "node.crt")) as f:
             self.assertEqual(f.read(), before)
         self.assertEqual(len(self.signed()), 1)

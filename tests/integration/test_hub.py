@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import ssl
 import stat
 import struct
@@ -263,6 +264,46 @@ class HubTest(harness.HubAndNode):
         p = run_tool([os.path.join(BIN, "outpost-hub"), "--help"], name="hub")
         self.assertEqual(p.returncode, 0)
         self.assertIn(b"enroll-code", p.stdout)
+
+    def test_cli_needs_a_hub(self):
+        """Only serve makes a hub: another command on a folder with no
+        hub.db (a --data forgotten, ./data/hub by default) says so and leaves
+        no new hub behind."""
+        hubbin = os.path.join(BIN, "outpost-hub")
+        with tempfile.TemporaryDirectory(prefix="outpost-nohub-") as tmp:
+            bundle = os.path.join(tmp, "bundle")
+            with open(bundle, "wb") as f:
+                f.write(b"x")
+            for args in (["enroll-code", "--office", "demo-office"], ["reset-operations"],
+                         ["revoke", "no-such-node"], ["backup", "--out", os.path.join(tmp, "b")],
+                         ["import", bundle]):
+                for data in ([], ["--data", os.path.join(tmp, "elsewhere")]):
+                    p = subprocess.run([hubbin] + args + data, cwd=tmp, capture_output=True,
+                                       timeout=60)
+                    self.assertEqual(p.returncode, 2, (args, data, p.stderr))
+                    self.assertIn(b"no hub at", p.stderr, args)
+                    self.assertIn(b"give --data DIR", p.stderr, args)
+                    self.assertEqual(p.stdout, b"", args)
+                self.assertEqual(sorted(os.listdir(tmp)), ["bundle"], args)
+
+    def test_backup_names_its_secrets(self):
+        with tempfile.TemporaryDirectory(prefix="outpost-backup-") as tmp:
+            out = os.path.join(tmp, "hub.backup")
+            p = hub_tool(self.hub, "backup", "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            said = p.stdout.decode()
+            # as many secrets as it names, and the ones the key file holds
+            m = re.search(r"its (\d+) secret files? \(([^)]*)\) to ", said)
+            self.assertIsNotNone(m, said)
+            names = m.group(2).split(", ")
+            self.assertEqual(int(m.group(1)), len(names), said)
+            kb = sqlite3.connect(out + ".key")
+            try:
+                held = {r[0] for r in kb.execute("SELECT name FROM outpost_backup_files")}
+            finally:
+                kb.close()
+            self.assertEqual(set(names), held)
+            self.assertEqual(held, {"hub.key", "admin.token", "master.key", "ca.key"})
 
     # ---- enrollment ----------------------------------------------------------
     def test_enroll_once_and_pin(self):

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import unittest
 
+import harness
 from harness import BIN, OUT, TOP
 
 
@@ -83,6 +84,11 @@ class PackagingTest(unittest.TestCase):
             self.assertIn("adduser --system", post)
             self.assertIn("deb-systemd-helper enable '%s.service'" % pkg, post)
             self.assertIn("/var/lib/outpost/%s" % pkg.split("-")[1], post)
+            # The folders of the README's backup command, the hub's only.
+            if pkg == "outpost-hub":
+                self.assertIn("install -d -o outpost -g outpost -m 0700 \"$d\"", post)
+                self.assertIn("/var/backups/outpost /var/backups/outpost-keys", post)
+                self.assertIn('if [ "hub" = hub ]', post)
             for s in ("postinst", "prerm", "postrm"):
                 self.assertEqual(run(["sh", "-n", os.path.join(ctl, s)]).returncode, 0, s)
             with open(os.path.join(ctl, "conffiles")) as f:
@@ -154,6 +160,58 @@ class PackagingTest(unittest.TestCase):
                 self.assertIn(b"\n" + section + b"\n", text, page)
 
 
+class DocsMatchTheProgramsTest(unittest.TestCase):
+    """The manual pages and the README's settings tables name every setting,
+    command and option that --help lists, and the hub's page names only
+    metrics the README's table has."""
+
+    def help_text(self, prog):
+        p = run([os.path.join(BIN, prog), "--help"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def read(self, *path):
+        with open(os.path.join(TOP, *path)) as f:
+            return f.read()
+
+    def test_settings_documented(self):
+        readme = self.read("README.md")
+        for prog, page in (("outpost-node", "outpost-node.8"), ("outpost-hub", "outpost-hub.8")):
+            text = self.help_text(prog)
+            names = re.findall(r"(?m)^  --(\w+) ", text.split("Settings", 1)[1])
+            self.assertIn("listen", names)
+            man = self.read("man", page)
+            settings = man.split(".SH SETTINGS", 1)[1].split("\n.SH ", 1)[0]
+            table = readme.split("| %s setting |" % prog.split("-")[1], 1)[1].split("\n\n", 1)[0]
+            for name in names:
+                if name == "data":
+                    continue  # an option of its own in both
+                self.assertRegex(settings, r"(?m)^\.BR? .*\b%s\b" % re.escape(name),
+                                 "%s(8) SETTINGS lacks %s" % (prog, name))
+                self.assertRegex(table, r"`%s`" % name, "README's %s table lacks %s" % (prog, name))
+
+    def test_sync_commands_and_options_documented(self):
+        text = self.help_text("outpost-sync")
+        man = self.read("man", "outpost-sync.1").replace("\\-", "-").replace("\\fP", "").replace(
+            "\\fR", "").replace("\\fI", "")
+        cmds = text.split("commands:", 1)[1].split("options:", 1)[0]
+        for name in re.findall(r"(?m)^  ([a-z-]+) ", cmds):
+            self.assertRegex(man, r"(?m)^\.B %s\b" % re.escape(name), "outpost-sync(1) lacks %s" % name)
+        for opt in set(re.findall(r"--[a-z][a-z-]+", text)):
+            self.assertIn(opt, man, "outpost-sync(1) lacks %s" % opt)
+
+    def test_hub_metrics_are_the_readmes(self):
+        readme = self.read("README.md")
+        man = self.read("man", "outpost-hub.8")
+        metrics = man.split(".B GET /metrics", 1)[1].split("\n.SH ", 1)[0]
+        self.assertNotIn("pushes", metrics)
+        named = re.findall(r"outpost_[a-z_*]+", metrics)
+        self.assertGreater(len(named), 5)
+        for m in named:
+            pat = re.escape(m).replace(r"\*", "[a-z_]+")
+            self.assertRegex(readme, "`%s[`{]" % pat, "README has no metric %s" % m)
+
+
 class InstallTest(unittest.TestCase):
     def test_make_install_debian_places(self):
         root = tempfile.mkdtemp(prefix="outpost-install-")
@@ -182,6 +240,40 @@ class InstallTest(unittest.TestCase):
             with open(os.path.join(root, "opt/outpost/lib/systemd/system/outpost-node.service")) as f:
                 self.assertIn("ExecStart=/opt/outpost/bin/outpost-node --config /opt/outpost/etc/outpost/node.conf",
                               f.read())
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def test_installed_hub_loads_the_code_lists(self):
+        """An installed hub finds the lists in PREFIX/share/outpost/seed, with
+        no seed/ near its binary: where the build's PREFIX put them, or, for
+        a tree installed elsewhere (a .deb built from binaries compiled for
+        another PREFIX, a DESTDIR root), beside its bin/."""
+        root = tempfile.mkdtemp(prefix="outpost-install-")
+        try:
+            p = run(["make", "--no-print-directory", "-s", "OUTPOST_SETUP_DONE=1", "install-hub",
+                     "DESTDIR=" + root, "PREFIX=/usr", "INSTALL_BIN=" + BIN], cwd=TOP)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(os.path.exists(os.path.join(root, "usr/share/outpost/seed",
+                                                        "employer_activity_codes.csv")))
+
+            class Installed(harness.Daemon):
+                binary = os.path.join(root, "usr/bin/outpost-hub")
+
+            env = {"OUTPOST_HUB_DEMO": "no"}
+            hub = Installed("hub", env=env)
+            hub.env.pop("OUTPOST_SEED_DIR", None)
+            try:
+                hub.start()
+                db = hub.db()
+                try:
+                    self.assertGreaterEqual(
+                        db.execute("SELECT count(*) FROM employer_activity_codes").fetchone()[0], 74)
+                finally:
+                    db.close()
+                self.assertNotIn("cannot find the seed folder", hub.read_log())
+            finally:
+                hub.stop()
+                hub.cleanup()
         finally:
             shutil.rmtree(root, ignore_errors=True)
 

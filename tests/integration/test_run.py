@@ -6,6 +6,7 @@ directory and free ports; OUTPOST_RUN_BIN at the binaries under test.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -78,6 +79,25 @@ class RunScript:
 
 
 class RunTest(unittest.TestCase):
+    def readme_sample_matches(self, text, data, hub_url, node_url):
+        """Every line of the README's sample of `make run` is in what it
+        printed (its paths, ports and one-time password in their places),
+        and no line it printed is missing from the sample."""
+        with open(os.path.join(TOP, "README.md")) as f:
+            readme = f.read()
+        sample = readme.split("`make run` starts two daemons", 1)[1].split("```\n", 1)[1]
+        sample = sample.split("```", 1)[0]
+        wanted = [l.strip() for l in sample.splitlines() if l.strip()]
+        printed = [l.strip() for l in text.splitlines() if l.strip()]
+        self.assertGreater(len(wanted), 10)
+        for line in wanted:
+            pat = re.escape(line.replace("https://127.0.0.1:8443", hub_url)
+                            .replace("http://127.0.0.1:8080", node_url)
+                            .replace("./data", data)).replace("PASSWORD", r"\S+")
+            self.assertTrue(any(re.fullmatch(pat, l) for l in printed),
+                            "README's line %r is not in make run's output:\n%s" % (line, text))
+        self.assertEqual(len(printed), len(wanted), "make run printed:\n%s" % text)
+
     def test_make_run_hub_and_enrolled_node(self):
         data = tempfile.mkdtemp(prefix="outpost-run-")
         hub_port, node_port = free_port(), free_port()
@@ -91,6 +111,7 @@ class RunTest(unittest.TestCase):
                         node_url + "/sync.html"):
                 self.assertIn(url, text)
             self.assertIn("enrolled the office node", text)
+            self.readme_sample_matches(text, data, hub_url, node_url)
             # Talk to both with the harness's clients (not started by it).
             node = Daemon("node", data=os.path.join(data, "node"))
             node.port = node_port

@@ -15,6 +15,7 @@ warning, 2 a failed check (a damaged database, a secret others can read),
 import gzip
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -148,6 +149,29 @@ class CheckTest(OfficeTest):
         os.chmod(os.path.join(node.data, "sync.json"), 0o640)
         self.assertEqual(check("node", node.data)[0], 2)
         os.chmod(os.path.join(node.data, "sync.json"), 0o600)
+        # The other secrets: the node's HTTPS key, the office CA's key and
+        # the operations account's first password.
+        for d, name, label in ((node, "node.key", "tls_key"), (hub, "ca.key", "ca_key"),
+                               (hub, "operations.password", "operations_password")):
+            path = os.path.join(d.data, name)
+            made = not os.path.exists(path)
+            if made:
+                with open(path, "w") as f:
+                    f.write("not a real secret\n")
+            try:
+                os.chmod(path, 0o600)
+                rc, out = check(d.kind, d.data)
+                self.assertEqual(rc, 0, out)
+                self.assertRegex(out, r"(?m)^ok\s+%s\s" % label)
+                os.chmod(path, 0o644)
+                rc, out = check(d.kind, d.data)
+                self.assertEqual(rc, 2, out)
+                self.assertRegex(out, r"(?m)^fail\s+%s\s.*%s" % (label, re.escape(name)))
+            finally:
+                if made:
+                    os.unlink(path)
+                else:
+                    os.chmod(path, 0o600)
         # A damaged database: a failure.
         node.stop()
         bad = tempfile.mkdtemp(prefix="outpost-check-")

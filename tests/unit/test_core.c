@@ -390,6 +390,19 @@ static void test_conf(void **state)
 	setenv("TESTP_MAX_BODY", "33", 1);
 	assert_int_equal(conf_load_env(&c, "TESTP", err, sizeof err), 0);
 	assert_int_equal(conf_int(&c, "max_body"), 33);
+	/* A bad value from the environment names the variable it came from. */
+	setenv("TESTP_MAX_BODY", "x", 1);
+	assert_int_equal(conf_load_env(&c, "TESTP", err, sizeof err), -1);
+	assert_string_equal(err, "TESTP_MAX_BODY: 'x' is not a whole number");
+	unsetenv("TESTP_MAX_BODY");
+	/* A flag without its value is a usage error, told apart (-2). */
+	{
+		char b0[] = "prog", b1[] = "--listen";
+		char *bv[] = {b0, b1, NULL};
+		int bc = 2;
+		assert_int_equal(conf_load_args(&c, &bc, bv, err, sizeof err), -2);
+		assert_string_equal(err, "--listen needs a value");
+	}
 	conf_release(&c);
 }
 
