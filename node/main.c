@@ -32,6 +32,10 @@ static const conf_entry node_conf_tab[] = {
 	 "HOST:PORT for HTTPS with the certificate the hub signed at enrollment (DATA/node.crt, "
 	 "outpost-sync enroll --name ...); plain HTTP then serves loopback only and redirects "
 	 "the LAN here (e.g. 0.0.0.0:8443)"},
+	{"lan_http", CONF_BOOL, "no", 0, 0,
+	 "let staff sign in over plain HTTP from other office PCs (without https_listen); "
+	 "off, only HTTPS and this machine itself sign in: the password would cross the "
+	 "network in the clear"},
 	{"hosts", CONF_STR, "", 0, 0,
 	 "names and addresses office PCs use for this node, comma-separated (with localhost, "
 	 "127.0.0.1 and the listen address, the only Host values it answers)"},

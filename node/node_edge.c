@@ -178,6 +178,11 @@ static int loopback_peer(const char *peer)
 	       strcmp(peer, "::ffff:127.0.0.1") == 0 || strcmp(peer, "memory") == 0;
 }
 
+int node_edge_signin_ok(node *n, http_req *req)
+{
+	return req->is_tls || loopback_peer(req->peer) || conf_bool(&n->nd_conf, "lan_http");
+}
+
 int node_edge_https_only(node *n, http_req *req)
 {
 	char host[256], loc[2048];

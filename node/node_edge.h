@@ -41,6 +41,13 @@ int node_edge_https_start(node *n, const char **err);
 /* The redirect and HSTS part, first thing of the node's dispatch: 1 when
  * it answered req (a redirect). */
 int node_edge_https_only(node *n, http_req *req);
+/*
+ * Whether a staff sign-in in req may go on: over HTTPS, from the machine
+ * itself, or with the setting lan_http = yes.  Plain HTTP from the office
+ * network (no https_listen) would carry the password, and then the session
+ * and the records it opens, in the clear.  1 may, 0 may not.
+ */
+int node_edge_signin_ok(node *n, http_req *req);
 
 /* One visitor lookup without a session from address peer: 0 when it may go
  * on (a token is taken), else the milliseconds until it may. */

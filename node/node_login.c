@@ -44,6 +44,7 @@
  */
 #include "node/node_auth_int.h"
 #include "node/node_api.h"
+#include "node/node_edge.h"
 #include "model/audit.h"
 #include "model/capture.h"
 #include "model/password.h"
@@ -574,6 +575,11 @@ static route_rc post_session(route_call *call)
 	login_state ls;
 	login_job *j = NULL;
 
+	if (!node_edge_signin_ok(n, req))
+		return route_fail(call, 403, NULL,
+				  "staff sign in over HTTPS on the office network: passwords and records "
+				  "do not cross it in the clear (set https_listen, README \"HTTPS at the "
+				  "node\"; or lan_http = yes on a network you trust)");
 	if (user == NULL || user[0] == '\0')
 		route_err(call, "username", "enter your user name");
 	else if (strlen(user) > 63)

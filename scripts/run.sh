@@ -111,7 +111,8 @@ if [ ! -f "$data/node/sync.json" ] || [ -n "$force" ]; then
 	echo "outpost: enrolled the office node for '$office' with the hub"
 fi
 
-$detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" --demo yes >>"$data/node.log" 2>&1 &
+$detach "$bin/outpost-node" --data "$data/node" --listen "$node_listen" --demo yes --lan_http yes \
+	>>"$data/node.log" 2>&1 &
 node_pid=$!
 wait_up "office node" "$node_pid" "$node_url" "$data/node.log"
 

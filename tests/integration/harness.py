@@ -32,6 +32,9 @@ os.makedirs(OUT, exist_ok=True)
 # command they run (a test that wants it off passes --demo no or its own env).
 os.environ.setdefault("OUTPOST_HUB_DEMO", "yes")
 os.environ.setdefault("OUTPOST_NODE_DEMO", "yes")
+# The tests play other office PCs from 127.0.0.2 and up, over plain HTTP:
+# their nodes let staff sign in from them (a real node: HTTPS, or this on).
+os.environ.setdefault("OUTPOST_NODE_LAN_HTTP", "yes")
 
 # "Today" in a test is the office's day, not the machine's: the daemons keep
 # the calendar in the office's zone (the demo office's is the schema default,

@@ -448,6 +448,28 @@ class TestNodeHosts(unittest.TestCase):
         self.assertEqual(raw_status(self.node, b"GET /healthz HTTP/1.1\r\n\r\n"), 400)
         self.assertEqual(self.node.get("/api/v1/session").json()["signed_in"], True)
 
+    def test_lan_sign_in_needs_https(self):
+        """Without https_listen, a staff sign-in from another office PC over
+        plain HTTP would carry the password (then the session and the
+        records it opens) in the clear: refused unless lan_http = yes.  The
+        machine itself (the kiosk PC) and the kiosk's check-in still work."""
+        node = Daemon("node", env={"OUTPOST_NODE_LAN_HTTP": "no"}).start()
+        try:
+            lan = harness.client(node, source="127.0.0.2")
+            r = lan.post("/api/v1/session", {"username": "demo",
+                                             "password": harness.DEMO_PASSWORD})
+            self.assertEqual(r.status, 403, r)
+            self.assertIn("HTTPS", r.json()["error"])
+            self.assertNotIn("outpost_session", r.header("Set-Cookie") or "")
+            rid = lan.get("/api/v1/greeter/reasons").json()[0]["id"]
+            r = lan.post("/api/v1/checkins", {"visitor_name": "Lan Kiosk", "reason_ids": [rid]})
+            self.assertEqual(r.status, 201, r)
+            harness.login(harness.client(node))  # 127.0.0.1
+        finally:
+            node.cleanup()
+        # The tests' nodes (harness: OUTPOST_NODE_LAN_HTTP=yes) take it.
+        harness.login(harness.client(self.node, source="127.0.0.2"))
+
     def test_visitor_lookup(self):
         anon = harness.client(self.node)
         rid = anon.get("/api/v1/greeter/reasons").json()[0]["id"]
