@@ -4,6 +4,7 @@
 #include "db.h"
 #include "clock.h"
 #include "log.h"
+#include "uuid.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -478,6 +479,44 @@ int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char
 	rc = prepare_bound(db, st, sql, types, ap);
 	va_end(ap);
 	return rc;
+}
+
+int db_insert_each(sqlite3 *db, const char *select, const char *insert, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	va_list ap;
+	int added = 0, ret = -1, rc;
+
+	va_start(ap, types);
+	rc = prepare_bound(db, &st, select, types, ap);
+	va_end(ap);
+	if (rc != 0 || db_prepare(db, &ins, insert) != 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char id[UUID_STRLEN];
+
+		if (uuid7(id) != 0)
+			goto out;
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+		/* A copy that runs out of memory fails the bind. */
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			if (sqlite3_bind_value(ins, 2 + i, sqlite3_column_value(st, i)) != SQLITE_OK)
+				goto out;
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			log_warnx("cannot insert: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+		added++;
+	}
+	if (rc == SQLITE_DONE)
+		ret = added;
+	else
+		log_warnx("cannot read: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	return ret;
 }
 
 int db_run(sqlite3 *db, const char *sql, const char *types, ...)

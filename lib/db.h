@@ -112,6 +112,14 @@ int db_run_cached(sqlite3 *db, const char *sql, const char *types, ...);
  * caller to step and finalize; the arguments must outlive the statement's
  * use.  0, or -1 (logged; *st NULL). */
 int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
+/*
+ * For each row of select (its parameters bound as db_run() binds them), one
+ * row by insert, whose ?1 is a fresh UUIDv7 and ?2.. the select's columns in
+ * order (the values as they are: NULL stays NULL).  The number of rows
+ * inserted, or -1 (a failed insert stops there; the caller's transaction
+ * undoes it).  For flags found by a query (possible duplicates).
+ */
+int db_insert_each(sqlite3 *db, const char *select, const char *insert, const char *types, ...);
 /* The first row of sql, with arg (NULL binds NULL) as its parameter ?1:
  * DB_FOUND with *st on that row (the caller reads its columns, then
  * finalizes *st); DB_ABSENT when there is no row, -1 on an error (noted as

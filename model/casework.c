@@ -14,7 +14,6 @@
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "lib/uuid.h"
 
 #include <ctype.h>
 #include <mbedtls/gcm.h>
@@ -627,54 +626,31 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 
 int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc, int64_t now_ms)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL;
-	int added = 0, ret = -1, rc;
+	int added;
 
 	/* Another active participant of the Local Area with the same real SSN
 	 * (its keyed hash: the hub never reads an SSN), the pair not flagged
 	 * yet in either direction.  A pseudo-SSN is the birth date's, shared
 	 * by design. */
-	if (participant_id == NULL ||
-	    db_prepare(db, &st,
-		       "SELECT o.id, p.local_area_id FROM participants p JOIN participants o"
-		       " ON o.local_area_id = p.local_area_id AND o.ssn_hmac = p.ssn_hmac AND o.id <> p.id"
-		       "  AND o.ssn_kind = 'real' AND o.exit_state = 'active'"
-		       " WHERE p.id = ?1 AND p.ssn_kind = 'real' AND p.exit_state = 'active'"
-		       "  AND NOT EXISTS (SELECT 1 FROM participant_duplicate_flags f"
-		       "   WHERE (f.participant_id = p.id AND f.other_participant_id = o.id)"
-		       "      OR (f.participant_id = o.id AND f.other_participant_id = p.id))") != 0 ||
-	    db_prepare(db, &ins,
-		       "INSERT INTO participant_duplicate_flags(id, local_area_id, participant_id,"
-		       " other_participant_id, reason, detected_at, updated_hlc)"
-		       " VALUES(?1, ?2, ?3, ?4, 'ssn', ?5, ?6)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, participant_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char id[UUID_STRLEN];
-
-		if (uuid7(id) != 0)
-			goto out;
-		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
-		if (sqlite3_bind_value(ins, 2, sqlite3_column_value(st, 1)) != SQLITE_OK)
-			goto out;
-		sqlite3_bind_text(ins, 3, participant_id, -1, SQLITE_STATIC);
-		if (sqlite3_bind_value(ins, 4, sqlite3_column_value(st, 0)) != SQLITE_OK)
-			goto out;
-		sqlite3_bind_int64(ins, 5, now_ms);
-		sqlite3_bind_text(ins, 6, hlc ? hlc : "", -1, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			goto out;
-		added++;
-		log_info("possible duplicate participant %s of %s flagged for review (same SSN)",
-			 participant_id, db_col(st, 0) ? db_col(st, 0) : "?");
-	}
-	if (rc == SQLITE_DONE)
-		ret = added;
-out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
-	return ret;
+	if (participant_id == NULL)
+		return 0;
+	added = db_insert_each(
+		db,
+		"SELECT p.local_area_id, p.id, o.id, ?2, ?3 FROM participants p JOIN participants o"
+		" ON o.local_area_id = p.local_area_id AND o.ssn_hmac = p.ssn_hmac AND o.id <> p.id"
+		"  AND o.ssn_kind = 'real' AND o.exit_state = 'active'"
+		" WHERE p.id = ?1 AND p.ssn_kind = 'real' AND p.exit_state = 'active'"
+		"  AND NOT EXISTS (SELECT 1 FROM participant_duplicate_flags f"
+		"   WHERE (f.participant_id = p.id AND f.other_participant_id = o.id)"
+		"      OR (f.participant_id = o.id AND f.other_participant_id = p.id))",
+		"INSERT INTO participant_duplicate_flags(id, local_area_id, participant_id,"
+		" other_participant_id, reason, detected_at, updated_hlc)"
+		" VALUES(?1, ?2, ?3, ?4, 'ssn', ?5, ?6)",
+		"tIt", participant_id, now_ms, hlc ? hlc : "");
+	if (added > 0)
+		log_info("possible duplicate participant %s: %d pair(s) flagged for review (same SSN)",
+			 participant_id, added);
+	return added;
 }
 
 /* Code row: 1 found (title, restarts), 0 unknown, -1 error. */

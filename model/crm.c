@@ -8,7 +8,6 @@
 #include "lib/crypto.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "lib/uuid.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -517,56 +516,28 @@ static const char *jstr(const cJSON *row, const char *k)
 
 int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms)
 {
-	sqlite3_stmt *st = NULL, *ins = NULL;
-	const char *other;
-	int added = 0, ret = -1, rc;
-
 	/* Same normalized name and ZIP, or the same user name, other employer,
 	 * not already flagged for this pair (in either direction). */
-	if (db_prepare(db, &st,
-		       "SELECT o.id, CASE WHEN o.username = e.username THEN 'username' ELSE 'name_zip' END,"
-		       " e.normalized_name, e.zip5"
-		       " FROM employers e JOIN employers o ON o.id <> e.id AND o.status = 'active'"
-		       "  AND ((o.normalized_name = e.normalized_name AND o.zip5 = e.zip5)"
-		       "   OR o.username = e.username)"
-		       " WHERE e.id = ?1 AND e.status = 'active' AND e.duplicate_of IS NULL"
-		       "  AND o.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM crm_duplicate_flags f"
-		       "  WHERE (f.employer_id = e.id AND f.other_employer_id = o.id)"
-		       "     OR (f.employer_id = o.id AND f.other_employer_id = e.id))") != 0 ||
-	    db_prepare(db, &ins,
-		       "INSERT INTO crm_duplicate_flags(id, employer_id, other_employer_id, reason,"
-		       " normalized_name, zip5, detected_at, status, updated_hlc)"
-		       " VALUES(?,?,?,?,?,?,?,'open',?)") != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, employer_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char id[UUID_STRLEN];
-		if (uuid7(id) != 0)
-			goto out;
-		sqlite3_reset(ins);
-		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 2, employer_id, -1, SQLITE_STATIC);
-		/* The values as they are (NULL stays NULL); a copy that runs out
-		 * of memory fails the bind. */
-		for (int i = 0; i < 4; i++)
-			if (sqlite3_bind_value(ins, 3 + i, sqlite3_column_value(st, i)) != SQLITE_OK)
-				goto out;
-		sqlite3_bind_int64(ins, 7, now_ms);
-		sqlite3_bind_text(ins, 8, hlc, -1, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			goto out;
-		added++;
-		other = db_col(st, 0);
-		log_info("possible duplicate employer %s of %s flagged for review", employer_id,
-			 other ? other : "?");
-	}
-	if (rc != SQLITE_DONE)
-		goto out;
-	ret = added;
-out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
-	return ret;
+	int added = db_insert_each(
+		db,
+		"SELECT e.id, o.id, CASE WHEN o.username = e.username THEN 'username' ELSE 'name_zip' END,"
+		" e.normalized_name, e.zip5, ?2, ?3"
+		" FROM employers e JOIN employers o ON o.id <> e.id AND o.status = 'active'"
+		"  AND ((o.normalized_name = e.normalized_name AND o.zip5 = e.zip5)"
+		"   OR o.username = e.username)"
+		" WHERE e.id = ?1 AND e.status = 'active' AND e.duplicate_of IS NULL"
+		"  AND o.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM crm_duplicate_flags f"
+		"  WHERE (f.employer_id = e.id AND f.other_employer_id = o.id)"
+		"     OR (f.employer_id = o.id AND f.other_employer_id = e.id))",
+		"INSERT INTO crm_duplicate_flags(id, employer_id, other_employer_id, reason,"
+		" normalized_name, zip5, detected_at, status, updated_hlc)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8)",
+		"tIt", employer_id, now_ms, hlc ? hlc : "");
+
+	if (added > 0)
+		log_info("possible duplicate employer %s: %d pair(s) flagged for review", employer_id,
+			 added);
+	return added;
 }
 
 static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
