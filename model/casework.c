@@ -892,7 +892,8 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 
 /* A possible duplicate as an office may leave it: made at the hub (never
  * inserted nor deleted by a node), still naming two participants of its
- * Local Area with the same SSN, only its review recorded. */
+ * Local Area with the same SSN (a flag moved onto another true pair is
+ * still one), its review made by staff of that Local Area. */
 static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *status = js(row, "status");
@@ -911,6 +912,19 @@ static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *rea
 		REFUSE("participant_duplicate_flags: a review names who made it and when");
 	if (js(row, "reason") == NULL || strcmp(js(row, "reason"), "ssn") != 0)
 		REFUSE("participant_duplicate_flags: reason must be ssn");
+	if (strcmp(status, "open") != 0) {
+		if (db_prepare_bound(db, &st,
+				     "SELECT count(*) FROM staff WHERE id = ?1 AND local_area_id = ?2",
+				     "tt", js(row, "resolved_by"), js(row, "local_area_id")) != 0)
+			CANNOT_CHECK("participant_duplicate_flags: cannot read the staff");
+		rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+		sqlite3_finalize(st);
+		if (rc < 0)
+			CANNOT_CHECK("participant_duplicate_flags: cannot read the staff");
+		if (rc == 0)
+			REFUSE("participant_duplicate_flags: the review names no staff member of its"
+			       " Local Area");
+	}
 	if (db_prepare_bound(db, &st,
 			     "SELECT count(*) FROM participants a JOIN participants b ON a.id <> b.id"
 			     " AND a.ssn_hmac = b.ssn_hmac AND a.local_area_id = b.local_area_id"

@@ -56,11 +56,13 @@ static void mask_json(cJSON *o)
 #define DUPLICATES_SQL                                                                           \
 	"SELECT f.id, f.reason, f.detected_at, a.id AS participant_id,"                          \
 	" a.first_name || ' ' || a.last_name AS participant_name, a.office_id AS participant_office," \
+	" coalesce(oa.name, a.office_id) AS participant_office_name,"                            \
 	" b.id AS other_participant_id, b.first_name || ' ' || b.last_name AS other_name,"       \
 	" b.office_id AS other_office, coalesce(ob.name, b.office_id) AS other_office_name"     \
 	" FROM participant_duplicate_flags f"                                                   \
 	" JOIN participants a ON a.id = f.participant_id AND a.exit_state = 'active'"           \
 	" JOIN participants b ON b.id = f.other_participant_id AND b.exit_state = 'active'"     \
+	" LEFT JOIN offices oa ON oa.id = a.office_id"                                           \
 	" LEFT JOIN offices ob ON ob.id = b.office_id WHERE f.status = 'open'"
 
 /* The other participant of each open pair that names id. */
@@ -72,7 +74,10 @@ static cJSON *participant_duplicates(node *n, const char *id)
 			       " CASE WHEN d.participant_id = ?1 THEN d.other_name"
 			       "  ELSE d.participant_name END AS name,"
 			       " CASE WHEN d.participant_id = ?1 THEN d.other_office"
-			       "  ELSE d.participant_office END AS office_id, d.reason, d.id AS flag_id"
+			       "  ELSE d.participant_office END AS office_id,"
+			       " CASE WHEN d.participant_id = ?1 THEN d.other_office_name"
+			       "  ELSE d.participant_office_name END AS office_name,"
+			       " d.reason, d.id AS flag_id"
 			       " FROM (" DUPLICATES_SQL ") d"
 			       " WHERE d.participant_id = ?1 OR d.other_participant_id = ?1",
 			       id);

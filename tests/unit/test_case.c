@@ -508,10 +508,24 @@ static void test_hub_duplicate_flags(void **state)
 		   "'0190b000-0000-7000-8000-0000000d0005', updated_hlc='000000003000.0000.nodeB'"
 		   " WHERE id=%Q", flag);
 	st_push_refused(hub, b, &scope_b, "no longer names");
+	/* A review names staff of the Local Area. */
+	assert_int_equal(db_exec(hub, "INSERT INTO staff(id, username, display_name, local_area_id,"
+				      " privilege_group) VALUES('far-staff', 'far', 'Far', 'other-la',"
+				      " 'LWIA/CBO Staff')"),
+			 0);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM staff WHERE id='demo-staff' AND"
+				     " local_area_id='demo-la'", -1),
+			 1);
+	node_write(b, "000000003050.0000.nodeB",
+		   "UPDATE participant_duplicate_flags SET other_participant_id="
+		   "'0190b000-0000-7000-8000-0000000d0001', status='same_person',"
+		   " resolved_by='far-staff', resolved_at=5, updated_hlc='000000003050.0000.nodeB'"
+		   " WHERE id=%Q", flag);
+	st_push_refused(hub, b, &scope_b, "no staff member");
 	node_write(b, "000000003100.0000.nodeB",
 		   "UPDATE participant_duplicate_flags SET other_participant_id="
 		   "'0190b000-0000-7000-8000-0000000d0001', status='different_people',"
-		   " resolved_by='demo-staff', resolved_at=5, updated_hlc='000000003100.0000.nodeB'"
+		   " resolved_by='demo-staff', resolved_at=6, updated_hlc='000000003100.0000.nodeB'"
 		   " WHERE id=%Q", flag);
 	p = st_push(hub, b, &scope_b);
 	assert_int_equal(p.quarantined, 0);

@@ -217,20 +217,25 @@ function render(t) {
   const dups = P.possible_duplicates || [];
   $('dups').hidden = !dups.length;
   $('dups').replaceChildren(...dups.map(d => {
+    const who = d.name || d.id;
     const review = (outcome, label) => {
-      const b = el('button', { type: 'button', class: 'secondary' }, label);
+      const b = el('button', { type: 'button', class: 'secondary', 'aria-label': `${label}: ${who}` }, label);
       b.addEventListener('click', async () => {
         b.disabled = true;
         try {
           await api(`${API}/duplicates/${encodeURIComponent(d.flag_id)}/review`, { method: 'POST', body: { outcome } });
           load();
-        } catch (e) { b.disabled = false; $('load-err').textContent = e.message; }
+        } catch (e) {
+          // Reviewed meanwhile at another office: show the page as it is now.
+          if (e.status === 409) { load(); return; }
+          b.disabled = false; $('load-err').textContent = e.message;
+        }
       });
       return b;
     };
     return el('p', { class: 'notice warn' }, 'Possible duplicate: the same SSN is recorded for ',
-      el('a', { href: '/case-participant.html?id=' + encodeURIComponent(d.id) }, d.name || d.id),
-      ' (registered at another office while offline). ',
+      el('a', { href: '/case-participant.html?id=' + encodeURIComponent(d.id) }, who),
+      ` (${d.office_name || d.office_id}), registered while the offices were apart. `,
       ...(canEdit ? [review('same_person', 'Same person'), ' ', review('different_people', 'Different people')] : []));
   }));
   statusView(s);
