@@ -410,6 +410,8 @@ class Cluster:
     # -- the merge, column by column, as DESIGN.md "Conflicts" says
     # td_final_col / td_final_value of the tables that have one (model/schema_*.c).
     FINAL = {"work_items": ("status", "Closed"), "participants": ("exit_state", "exited")}
+    # Soft deletes (table_def td_soft_delete_col): merged as a DELETE is.
+    SOFT_DELETE = {"work_items": "deleted"}
 
     def arrivals(self):
         """Writes in the order the hub applied them: a push applies the
@@ -445,7 +447,21 @@ class Cluster:
             lh = rhlc.get(key, "")
             rh = w.new.get("updated_hlc") or w.hlc
             final = self.FINAL.get(w.table)
+            # A soft delete meets an edit (sync/apply.c soft_delete_meets):
+            # a delete of a row written since the node's base is not taken;
+            # an edit of a row deleted after the node's base revives it.
+            soft, sd = None, self.SOFT_DELETE.get(w.table)
+            based = w.old.get("updated_hlc")
+            if sd and based is not None:
+                if sd in w.cols:
+                    if (w.cols[sd] == 1 and w.old.get(sd) == 0 and cur.get(sd, 0) == 0
+                            and lh != based):
+                        soft = "keep"
+                elif cur.get(sd, 0) == 1 and clocks.get((w.table, w.row, sd), "") > based:
+                    soft = "revive"
             for col, remote in w.cols.items():
+                if soft == "keep" and col == sd:
+                    continue
                 base = w.old.get(col)
                 local = cur.get(col, base)  # a row the run did not create: the node's base
                 ck = (w.table, w.row, col)
@@ -460,12 +476,15 @@ class Cluster:
                     else:
                         conflicts.append((w.table, w.row, col, "local", base, local, remote))
                     continue
-                won = not block and rh > lh
+                # the later write of the column: its clock, else the row's
+                won = not block and rh > (clocks.get(ck) or lh)
                 if won:
                     cur[col] = remote
                     clocks[ck] = max(clocks.get(ck) or "", rh)
                 conflicts.append((w.table, w.row, col, "remote" if won else "local", base, local,
                                   remote))
+            if soft == "revive":
+                cur[sd] = 0
             if w.new.get("updated_hlc") and w.new["updated_hlc"] > lh:
                 rhlc[key] = w.new["updated_hlc"]
         return rows, conflicts
@@ -548,6 +567,8 @@ class Cluster:
                        for o in by_row[(w.table, w.row)]):
                     continue  # superseded by a write that had seen it, or a later one
                 recorded = False
+                if self.SOFT_DELETE.get(w.table) == col and (w.table, w.row, "*deleted*") in by_col:
+                    recorded = True  # a soft delete lost to an edit, as a delete does
                 for c in by_col.get((w.table, w.row, col), []):
                     vals = [json.loads(c[k]) if c[k] is not None else None
                             for k in ("local_value", "remote_value")]
@@ -1298,6 +1319,8 @@ class FlakyNetworkTest(unittest.TestCase):
 
 
 class ConvergeTest(unittest.TestCase):
+    maxDiff = None  # every problem of a failed run, not the first
+
     def test_random_offline_writes_converge(self):
         rounds, per = (10, 30) if LONG else (5, 16)
         for seed in seeds():
