@@ -3,6 +3,7 @@
  * replicated table must pass; see schema.h.
  */
 #include "model/schema.h"
+#include "lib/db.h"
 #include "lib/log.h"
 
 #include <stdio.h>
@@ -44,6 +45,35 @@ const table_def *schema_table(const char *name)
 			if (strcmp((*m)->sm_tables[i].td_name, name) == 0)
 				return &(*m)->sm_tables[i];
 	return NULL;
+}
+
+int schema_soft_seen_expr(sqlite3 *db, const char *table, char *out, size_t n)
+{
+	const table_def *td = schema_table(table);
+	sqlite3_stmt *st = NULL;
+	char seen[64];
+	size_t len;
+	int rc, k = 0;
+
+	if (td == NULL || td->td_soft_delete_col == NULL ||
+	    db_prepare(db, &st, "SELECT name FROM pragma_table_info(?1) ORDER BY cid") != 0)
+		return -1;
+	snprintf(seen, sizeof seen, "%s_seen", td->td_soft_delete_col);
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	len = (size_t)snprintf(out, n, "json_array(");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && len < n) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+
+		if (c == NULL || strcmp(c, "id") == 0 || strcmp(c, "updated_hlc") == 0 ||
+		    strcmp(c, td->td_soft_delete_col) == 0 || strcmp(c, seen) == 0)
+			continue;
+		len += (size_t)snprintf(out + len, n - len, "%s\"%s\"", k++ ? "," : "", c);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || k == 0 || len + 2 > n)
+		return -1;
+	snprintf(out + len, n - len, ")");
+	return 0;
 }
 
 int schema_foreach(int (*fn)(const table_def *t, void *arg), void *arg)

@@ -42,7 +42,10 @@ typedef struct table_def {
 	const char *td_final_col;
 	const char *td_final_value;
 	/* A 0/1 column that deletes the row in place (the row stays, = 1), or
-	 * NULL: the hub merges it as it does a DELETE (an edit beats it). */
+	 * NULL: the hub merges it as it does a DELETE (an edit beats it).  Its
+	 * witness, the column named like it with "_seen" after, holds the row
+	 * as the deleting office saw it (schema_soft_seen_expr()), as a
+	 * DELETE's old values do. */
 	const char *td_soft_delete_col;
 } table_def;
 
@@ -87,6 +90,14 @@ int schema_migrate(sqlite3 *db);
 int schema_version(void);
 /* Table definition by name, or NULL when the table is not replicated. */
 const table_def *schema_table(const char *name);
+/*
+ * The SQL expression of the witness of a soft delete on table (table_def
+ * td_soft_delete_col): json_array() of every column of the row but its id,
+ * updated_hlc, the delete column and the witness, in the table's order.
+ * The office that deletes stores it, the hub compares it with its own row:
+ * both build it here.  0, or -1 (not a soft-delete table, or an error).
+ */
+int schema_soft_seen_expr(sqlite3 *db, const char *table, char *out, size_t n);
 /* Call fn for every replicated table, in dependency order. */
 int schema_foreach(int (*fn)(const table_def *t, void *arg), void *arg);
 /* The replicated schema of db against this program's: 0 the same, -1 older

@@ -385,6 +385,10 @@ static const db_migration crm_migrations[] = {
 	 "CREATE INDEX job_referrals_participant ON job_referrals(participant_id, referral_date);"
 	 "CREATE INDEX job_referrals_job ON job_referrals(job_order_id);"
 	 "CREATE INDEX job_referrals_employer ON job_referrals(employer_id, referral_date);"},
+	/* 7: a work item's soft delete keeps the row as the deleting office
+	 * saw it (schema_soft_seen_expr()), for the hub to tell an edit it
+	 * had not seen (sync/apply.c). */
+	{"ALTER TABLE work_items ADD COLUMN deleted_seen TEXT;"},
 #undef CRM_FTS_EMPLOYER_REFRESH
 #undef CRM_FTS_CONTACT
 #undef CRM_FTS_WORK_ITEM

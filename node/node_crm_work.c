@@ -9,6 +9,7 @@
  */
 #include "node/node_crm.h"
 #include "node/node_api.h"
+#include "model/schema.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
 
@@ -536,9 +537,27 @@ static route_rc delete_work_item(route_call *a)
 	    ROUTE_OK)
 		return rr;
 	hlc_now(&n->nd_hlc, ts);
-	if (db_run(n->nd_db, "UPDATE work_items SET deleted=1, updated_hlc=? WHERE id=?", "tt", ts,
-		   id) != 0)
-		return ROUTE_DBERR;
+	/* The row as this office saw it goes with the delete (deleted_seen, the
+	 * values an UPDATE's old values leave out): the hub keeps the row when
+	 * another office's edit reached it that this one had not seen. */
+	{
+		char expr[2048];
+		sqlite3_stmt *st = NULL;
+		int rc;
+
+		if (schema_soft_seen_expr(n->nd_db, "work_items", expr, sizeof expr) != 0 ||
+		    db_preparef(n->nd_db, &st,
+				"UPDATE work_items SET deleted=1, deleted_seen=%s, updated_hlc=?1"
+				" WHERE id=?2",
+				expr) != 0)
+			return ROUTE_DBERR;
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return ROUTE_DBERR;
+	}
 	log_info("crm: work item %s deleted", id);
 	return route_ok(a, 200, wi_json(n, id));
 }

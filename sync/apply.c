@@ -464,12 +464,42 @@ static int node_differs(const sync__tshape *ts, sqlite3_value **nv, sqlite3_valu
 /* What a soft delete (table_def td_soft_delete_col) meets at the hub. */
 enum { SOFT_NONE, SOFT_KEEP, SOFT_REVIVE };
 
+/* SOFT_KEEP when the hub's row id is not the one the witness seen holds,
+ * SOFT_NONE when it is; A_ERROR (negative). */
+static int soft_seen_differs(actx *a, tcache *tc, const char *id, const char *seen)
+{
+	char expr[2048];
+	sqlite3_stmt *st = NULL;
+	int rc, ret = A_ERROR;
+
+	if (seen == NULL)
+		return SOFT_KEEP;
+	if (schema_soft_seen_expr(a->ax_db, tc->tc_ts.ts_td->td_name, expr, sizeof expr) != 0 ||
+	    db_preparef(a->ax_db, &st, "SELECT %s FROM \"%w\" WHERE id=?1", expr,
+			tc->tc_ts.ts_td->td_name) != 0)
+		return A_ERROR;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *mine = (const char *)sqlite3_column_text(st, 0);
+
+		if (mine != NULL)
+			ret = strcmp(mine, seen) == 0 ? SOFT_NONE : SOFT_KEEP;
+	} else if (rc == SQLITE_DONE) {
+		ret = SOFT_KEEP;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
 /*
  * A soft delete is merged as a DELETE is (an edit beats a delete, in either
  * order), though column by column it would look like an edit of an
  * unrelated column and both would be taken, the edit hidden for good with no
  * conflict.  SOFT_KEEP: the update deletes the row (0 -> 1) and the hub's
- * row was written since the node's base (its stamp moved): the row stays.
+ * row is not the one the office saw: its witness (schema_soft_seen_expr(),
+ * as a DELETE's old values) differs from the hub's row, or, from an office
+ * that sent none, the row's stamp moved since its base (which misses an
+ * older edit merged after it): the row stays.
  * SOFT_REVIVE: the update edits a row deleted at the hub after the node's
  * base (the delete's clock is newer than the base's stamp): the row comes
  * back.  SOFT_NONE otherwise, or A_ERROR (negative).
@@ -486,10 +516,14 @@ static int soft_delete_meets(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_va
 	    (base = sync__val_text(ov[ts->ts_hlc])) == NULL)
 		return SOFT_NONE;
 	if (nv[d] != NULL) {
-		if (sqlite3_value_int(nv[d]) == 1 && ov[d] && sqlite3_value_int(ov[d]) == 0 &&
-		    sqlite3_value_int(cur[d]) == 0 && strcmp(lh, base) != 0)
-			return SOFT_KEEP;
-		return SOFT_NONE;
+		int w = ts->ts_soft_seen;
+
+		if (sqlite3_value_int(nv[d]) != 1 || ov[d] == NULL || sqlite3_value_int(ov[d]) != 0 ||
+		    sqlite3_value_int(cur[d]) != 0)
+			return SOFT_NONE;
+		if (w >= 0 && nv[w] != NULL && sqlite3_value_type(nv[w]) == SQLITE_TEXT)
+			return soft_seen_differs(a, tc, id, sync__val_text(nv[w]));
+		return strcmp(lh, base) != 0 ? SOFT_KEEP : SOFT_NONE;
 	}
 	if (sqlite3_value_int(cur[d]) != 1)
 		return SOFT_NONE;
@@ -551,7 +585,8 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		goto out;
 	}
 	for (int i = 0; i < ts->ts_ncol; i++) {
-		if (nv[i] == NULL || i == ts->ts_hlc || (soft == SOFT_KEEP && i == ts->ts_soft_del))
+		if (nv[i] == NULL || i == ts->ts_hlc ||
+		    (soft == SOFT_KEEP && (i == ts->ts_soft_del || i == ts->ts_soft_seen)))
 			continue;
 		if ((rc = merge_col(a, tc, id, i, ov[i], nv[i], merged, lh, rh, &changed)) != A_OK)
 			goto out;

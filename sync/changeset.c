@@ -415,7 +415,7 @@ int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
 	memset(ts, 0, sizeof *ts);
 	ts->ts_td = td;
 	ts->ts_id = ts->ts_hlc = ts->ts_scope = ts->ts_la = -1;
-	ts->ts_row_office = ts->ts_row_la = ts->ts_final = ts->ts_soft_del = -1;
+	ts->ts_row_office = ts->ts_row_la = ts->ts_final = ts->ts_soft_del = ts->ts_soft_seen = -1;
 	if (db_prepare(db, &st, "SELECT name, pk, type FROM pragma_table_info(?1) ORDER BY cid") != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, td->td_name, -1, SQLITE_STATIC);
@@ -462,6 +462,10 @@ int sync__tshape_load(sqlite3 *db, const table_def *td, sync__tshape *ts)
 			ts->ts_final = n - 1;
 		if (td->td_soft_delete_col && strcmp(name, td->td_soft_delete_col) == 0)
 			ts->ts_soft_del = n - 1;
+		if (td->td_soft_delete_col &&
+		    strncmp(name, td->td_soft_delete_col, strlen(td->td_soft_delete_col)) == 0 &&
+		    strcmp(name + strlen(td->td_soft_delete_col), "_seen") == 0)
+			ts->ts_soft_seen = n - 1;
 		if (buf_printf(&cl, "%s\"%s\"", n > 1 ? "," : "", name) != 0)
 			goto out;
 	}

@@ -142,6 +142,7 @@ typedef struct sync__tshape {
 	int ts_row_la;             /* "scope_la" (SCOPE_ROW) or -1 */
 	int ts_final;              /* index of td_final_col or -1 */
 	int ts_soft_del;           /* index of td_soft_delete_col or -1 */
+	int ts_soft_seen;          /* index of its witness ("<col>_seen") or -1 */
 	char *ts_collist;          /* "\"id\",\"a\",..." for SQL */
 } sync__tshape;
 

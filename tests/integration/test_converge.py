@@ -454,13 +454,21 @@ class Cluster:
             based = w.old.get("updated_hlc")
             if sd and based is not None:
                 if sd in w.cols:
-                    if (w.cols[sd] == 1 and w.old.get(sd) == 0 and cur.get(sd, 0) == 0
-                            and lh != based):
-                        soft = "keep"
+                    if w.cols[sd] == 1 and w.old.get(sd) == 0 and cur.get(sd, 0) == 0:
+                        seen = w.cols.get(sd + "_seen")
+                        if seen is not None:
+                            # the row as the office saw it, against the hub's
+                            names = [c for c in self.cols[w.table]
+                                     if c not in ("id", "updated_hlc", sd, sd + "_seen")]
+                            if any(c in cur and cur[c] != v
+                                   for c, v in zip(names, json.loads(seen))):
+                                soft = "keep"
+                        elif lh != based:
+                            soft = "keep"
                 elif cur.get(sd, 0) == 1 and clocks.get((w.table, w.row, sd), "") > based:
                     soft = "revive"
             for col, remote in w.cols.items():
-                if soft == "keep" and col == sd:
+                if soft == "keep" and col in (sd, sd + "_seen"):
                     continue
                 base = w.old.get(col)
                 local = cur.get(col, base)  # a row the run did not create: the node's base
@@ -567,7 +575,8 @@ class Cluster:
                        for o in by_row[(w.table, w.row)]):
                     continue  # superseded by a write that had seen it, or a later one
                 recorded = False
-                if self.SOFT_DELETE.get(w.table) == col and (w.table, w.row, "*deleted*") in by_col:
+                sd = self.SOFT_DELETE.get(w.table)
+                if sd and col in (sd, sd + "_seen") and (w.table, w.row, "*deleted*") in by_col:
                     recorded = True  # a soft delete lost to an edit, as a delete does
                 for c in by_col.get((w.table, w.row, col), []):
                     vals = [json.loads(c[k]) if c[k] is not None else None

@@ -578,6 +578,59 @@ static void test_soft_delete_of_the_latest_state(void **state)
 	world_close(&w);
 }
 
+/* A soft delete with its witness (the row as the office saw it, as the node
+ * writes it): B's older edit merged at the hub after A's base, the row's
+ * stamp unmoved, is still one A had not seen - the row stays, a conflict
+ * records the delete.  The same delete of the row as the hub has it is
+ * taken. */
+static void soft_delete_seen(sqlite3 *node, const char *hlc)
+{
+	char expr[2048];
+
+	assert_int_equal(schema_soft_seen_expr(node, "work_items", expr, sizeof expr), 0);
+	node_write(node, hlc, "UPDATE work_items SET deleted=1, deleted_seen=%s, updated_hlc=%Q"
+			      " WHERE id=%Q", expr, hlc, WI1);
+}
+
+static void test_soft_delete_witness(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64];
+	st_pushed p;
+
+	(void)state;
+	world_open_wi(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeA");
+	hlc_of(h2, sizeof h2, 150, 0, "nodeB");
+	hlc_of(h3, sizeof h3, 300, 0, "nodeA");
+	node_write(w.a, h1, "UPDATE work_items SET description='call back Monday', updated_hlc=%Q"
+			    " WHERE id=%Q", h1, WI1);
+	assert_int_equal(st_push(w.hub, w.a, &scope_a).applied, 1);
+	node_write(w.b, h2, "UPDATE work_items SET priority_id='high', updated_hlc=%Q WHERE id=%Q", h2,
+		   WI1);
+	p = st_push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 0);
+	assert_string_equal(q_text(w.hub, "SELECT updated_hlc FROM work_items"), h1); /* unmoved */
+	soft_delete_seen(w.a, h3);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 1);
+	assert_string_equal(q_text(w.hub, "SELECT deleted || ' ' || priority_id || ' ' ||"
+					  " coalesce(deleted_seen, 'none') FROM work_items"),
+			    "0 high none");
+	assert_string_equal(q_text(w.hub, "SELECT column_name || ' ' || winner FROM conflicts"),
+			    "*deleted* local");
+	world_close(&w);
+	/* The row as the hub has it: taken, no conflict. */
+	world_open_wi(&w);
+	soft_delete_seen(w.a, h3);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.conflicts, 0);
+	assert_int_equal(q_int(w.hub, "SELECT deleted FROM work_items"), 1);
+	world_close(&w);
+}
+
 /* Same ms and counter on both nodes: the node id decides, the same way in
  * both arrival orders. */
 static char *tie(int b_first)
@@ -998,6 +1051,7 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_hub_write_stamps_column),
 	cmocka_unit_test(test_soft_delete_loses_to_an_edit),
 	cmocka_unit_test(test_soft_delete_of_the_latest_state),
+	cmocka_unit_test(test_soft_delete_witness),
 	cmocka_unit_test(test_tie_breaks_on_node_id),
 	cmocka_unit_test(test_lost_update_logged_again),
 	cmocka_unit_test(test_changed_and_changed_back),
