@@ -147,7 +147,19 @@ int sync_hub_migrate(sqlite3 *db)
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (schema_foreach(make_triggers, db) != 0 ||
-	    db_exec(db, "UPDATE sync_ctx SET v=NULL WHERE k='origin'") != 0) {
+	    db_exec(db, "UPDATE sync_ctx SET v=NULL WHERE k='origin'") != 0 ||
+	    /* A conflict resolved in the console before its write stamped the
+	     * column's clock (sync_hub_clock_stamp()): the clock from the
+	     * resolution, so an office edit older than it, still on its way
+	     * across the upgrade, does not win it.  Only moves a clock forward:
+	     * a no-op once done. */
+	    db_exec(db, "INSERT INTO col_clocks(tbl, row_id, col, hlc)"
+			" SELECT tbl, row_id, column_name, updated_hlc FROM conflicts"
+			" WHERE resolved_at IS NOT NULL AND column_name <> '*deleted*'"
+			"  AND updated_hlc <> '' AND json_valid(resolution)"
+			"  AND json_extract(resolution, '$.kept') IN ('base', 'hub', 'office')"
+			" ON CONFLICT(tbl, row_id, col) DO UPDATE SET hlc = excluded.hlc"
+			" WHERE excluded.hlc > col_clocks.hlc") != 0) {
 		db_exec(db, "ROLLBACK");
 		return -1;
 	}

@@ -631,6 +631,45 @@ static void test_soft_delete_witness(void **state)
 	world_close(&w);
 }
 
+/* A conflict resolved in the console by a hub older than the column
+ * clocks of its writes: the hub's start (sync_hub_migrate) gives the column
+ * the resolution's clock, so an office edit older than it, in flight across
+ * the upgrade, loses to it. */
+static void test_old_resolution_gets_its_clock(void **state)
+{
+	world w;
+	char h1[64], h2[64], h3[64];
+	st_pushed p;
+
+	(void)state;
+	world_open(&w);
+	hlc_of(h1, sizeof h1, 200, 0, "nodeA");
+	hlc_of(h2, sizeof h2, 300, 0, "nodeB");
+	hlc_of(h3, sizeof h3, 400, 0, "hub");
+	node_write(w.a, h1, "UPDATE checkins SET note='from A', updated_hlc=%Q WHERE id=%Q", h1, ROW1);
+	assert_int_equal(st_push(w.hub, w.a, &scope_a).applied, 1);
+	node_write(w.b, h2, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", h2, ROW1);
+	/* The old hub's resolution: the value back to the base, no clock. */
+	assert_int_equal(db_run(w.hub, "UPDATE checkins SET note=NULL, updated_hlc=?2 WHERE id=?1",
+				"tt", ROW1, h3),
+			 0);
+	assert_int_equal(db_run(w.hub,
+				"INSERT INTO conflicts(id, tbl, row_id, column_name, winner, node_id,"
+				" created_at, resolved_at, resolved_by, resolution, updated_hlc)"
+				" VALUES('c-old', 'checkins', ?1, 'note', 'local', 'nodeA', 1, 2, 'ops',"
+				" '{\"kept\":\"base\",\"value\":null}', ?2)",
+				"tt", ROW1, h3),
+			 0);
+	assert_int_equal(sync_hub_migrate(w.hub), 0);
+	assert_string_equal(q_text(w.hub, "SELECT hlc FROM col_clocks WHERE tbl='checkins' AND"
+					  " col='note'"),
+			    h3);
+	p = st_push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.conflicts, 1);
+	assert_int_equal(q_int(w.hub, "SELECT note IS NULL FROM checkins"), 1);
+	world_close(&w);
+}
+
 /* Same ms and counter on both nodes: the node id decides, the same way in
  * both arrival orders. */
 static char *tie(int b_first)
@@ -1049,6 +1088,7 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_merge_overlap_later_hlc_wins),
 	cmocka_unit_test(test_column_clock_decides),
 	cmocka_unit_test(test_hub_write_stamps_column),
+	cmocka_unit_test(test_old_resolution_gets_its_clock),
 	cmocka_unit_test(test_soft_delete_loses_to_an_edit),
 	cmocka_unit_test(test_soft_delete_of_the_latest_state),
 	cmocka_unit_test(test_soft_delete_witness),
