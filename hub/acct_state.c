@@ -174,23 +174,16 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
 	hlc_now(&h->hb_hlc, ts);
 	for (int i = 0; i < 3; i++) {
-		sqlite3_stmt *w = NULL;
-		int rc;
+		char sql[256];
 
 		/* The hand-over's stamp on each moved column: an older
 		 * reassignment still on its way from an office loses to it,
 		 * as a conflict, rather than taking the rows back. */
+		snprintf(sql, sizeof sql, "UPDATE %s SET %s=?2, updated_hlc=?3 WHERE %s", upd[i].tbl,
+			 upd[i].col, upd[i].where);
 		if (sync_hub_clock_stamp(h->hb_db, upd[i].tbl, upd[i].col, upd[i].where, t->id, ts) !=
 			    0 ||
-		    db_preparef(h->hb_db, &w, "UPDATE \"%w\" SET \"%w\"=?2, updated_hlc=?3 WHERE %s",
-				upd[i].tbl, upd[i].col, upd[i].where) != 0)
-			return ROUTE_DBERR;
-		sqlite3_bind_text(w, 1, t->id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(w, 2, new_owner, -1, SQLITE_STATIC);
-		sqlite3_bind_text(w, 3, ts, -1, SQLITE_STATIC);
-		rc = sqlite3_step(w);
-		sqlite3_finalize(w);
-		if (rc != SQLITE_DONE)
+		    db_run(h->hb_db, sql, "ttt", t->id, new_owner, ts) != 0)
 			return ROUTE_DBERR;
 	}
 	log_info("accounts: %d participant(s), %d lead(s), %d work item(s) of %s moved to %s", moved[0],

@@ -481,6 +481,24 @@ int db_prepare_bound(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char
 	return rc;
 }
 
+int64_t db_int_bound(sqlite3 *db, int64_t def, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = def;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = prepare_bound(db, &st, sql, types, ap);
+	va_end(ap);
+	if (rc != 0)
+		return def;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int db_insert_each(sqlite3 *db, const char *select, const char *insert, const char *types, ...)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL;

@@ -127,6 +127,10 @@ int db_insert_each(sqlite3 *db, const char *select, const char *insert, const ch
 int db_row(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *arg);
 /* First column of the first row as int64, or def when there is no row. */
 int64_t db_int(sqlite3 *db, const char *sql, int64_t def);
+/* db_int() of sql with its parameters bound as db_run() binds them: the
+ * first column of the first row, or def when there is no row or on an
+ * error (noted as db_run() notes it). */
+int64_t db_int_bound(sqlite3 *db, int64_t def, const char *sql, const char *types, ...);
 /* First column of the first row into out (size n): 0 when found, 1 when
  * there is no row (out ""), -1 on error (the exception to the rule above). */
 int db_text(sqlite3 *db, const char *sql, const char *arg, char *out, size_t n);

@@ -897,7 +897,6 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *status = js(row, "status");
-	sqlite3_stmt *st;
 	int rc;
 
 	if (op != SQLITE_UPDATE)
@@ -913,27 +912,21 @@ static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *rea
 	if (js(row, "reason") == NULL || strcmp(js(row, "reason"), "ssn") != 0)
 		REFUSE("participant_duplicate_flags: reason must be ssn");
 	if (strcmp(status, "open") != 0) {
-		if (db_prepare_bound(db, &st,
-				     "SELECT count(*) FROM staff WHERE id = ?1 AND local_area_id = ?2",
-				     "tt", js(row, "resolved_by"), js(row, "local_area_id")) != 0)
-			CANNOT_CHECK("participant_duplicate_flags: cannot read the staff");
-		rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-		sqlite3_finalize(st);
+		rc = (int)db_int_bound(db, -1,
+				       "SELECT count(*) FROM staff WHERE id = ?1 AND local_area_id = ?2",
+				       "tt", js(row, "resolved_by"), js(row, "local_area_id"));
 		if (rc < 0)
 			CANNOT_CHECK("participant_duplicate_flags: cannot read the staff");
 		if (rc == 0)
 			REFUSE("participant_duplicate_flags: the review names no staff member of its"
 			       " Local Area");
 	}
-	if (db_prepare_bound(db, &st,
-			     "SELECT count(*) FROM participants a JOIN participants b ON a.id <> b.id"
-			     " AND a.ssn_hmac = b.ssn_hmac AND a.local_area_id = b.local_area_id"
-			     " WHERE a.id = ?1 AND b.id = ?2 AND a.local_area_id = ?3",
-			     "ttt", js(row, "participant_id"), js(row, "other_participant_id"),
-			     js(row, "local_area_id")) != 0)
-		CANNOT_CHECK("participant_duplicate_flags: cannot read the participants");
-	rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
+	rc = (int)db_int_bound(db, -1,
+			       "SELECT count(*) FROM participants a JOIN participants b ON a.id <> b.id"
+			       " AND a.ssn_hmac = b.ssn_hmac AND a.local_area_id = b.local_area_id"
+			       " WHERE a.id = ?1 AND b.id = ?2 AND a.local_area_id = ?3",
+			       "ttt", js(row, "participant_id"), js(row, "other_participant_id"),
+			       js(row, "local_area_id"));
 	if (rc < 0)
 		CANNOT_CHECK("participant_duplicate_flags: cannot read the participants");
 	if (rc == 0)

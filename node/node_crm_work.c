@@ -541,21 +541,14 @@ static route_rc delete_work_item(route_call *a)
 	 * values an UPDATE's old values leave out): the hub keeps the row when
 	 * another office's edit reached it that this one had not seen. */
 	{
-		char expr[2048];
-		sqlite3_stmt *st = NULL;
-		int rc;
+		char expr[2048], sql[2200];
 
 		if (schema_soft_seen_expr(n->nd_db, "work_items", expr, sizeof expr) != 0 ||
-		    db_preparef(n->nd_db, &st,
-				"UPDATE work_items SET deleted=1, deleted_seen=%s, updated_hlc=?1"
-				" WHERE id=?2",
-				expr) != 0)
-			return ROUTE_DBERR;
-		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
+		    (size_t)snprintf(sql, sizeof sql,
+				     "UPDATE work_items SET deleted=1, deleted_seen=%s, updated_hlc=?1"
+				     " WHERE id=?2",
+				     expr) >= sizeof sql ||
+		    db_run(n->nd_db, sql, "tt", ts, id) != 0)
 			return ROUTE_DBERR;
 	}
 	log_info("crm: work item %s deleted", id);

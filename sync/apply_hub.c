@@ -58,6 +58,17 @@ static const db_migration hub_migrations[] = {
 	 * seq); the index cost every logged row a third B-tree insert, a
 	 * fifth of a push's hub CPU with the log's other index (bench_sync). */
 	{"DROP INDEX IF EXISTS change_log_row;"},
+	/* A conflict resolved in the console before its write stamped the
+	 * column's clock (sync_hub_clock_stamp()): the clock from the
+	 * resolution, so an office edit older than it, still on its way across
+	 * the upgrade, does not win it.  Once, at the upgrade. */
+	{"INSERT INTO col_clocks(tbl, row_id, col, hlc)"
+	 " SELECT tbl, row_id, column_name, updated_hlc FROM conflicts"
+	 " WHERE resolved_at IS NOT NULL AND column_name <> '*deleted*'"
+	 "  AND updated_hlc <> '' AND json_valid(resolution)"
+	 "  AND json_extract(resolution, '$.kept') IN ('base', 'hub', 'office')"
+	 " ON CONFLICT(tbl, row_id, col) DO UPDATE SET hlc = excluded.hlc"
+	 " WHERE excluded.hlc > col_clocks.hlc;"},
 };
 
 #define NOW_MS_SQL "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
@@ -147,19 +158,7 @@ int sync_hub_migrate(sqlite3 *db)
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
 	if (schema_foreach(make_triggers, db) != 0 ||
-	    db_exec(db, "UPDATE sync_ctx SET v=NULL WHERE k='origin'") != 0 ||
-	    /* A conflict resolved in the console before its write stamped the
-	     * column's clock (sync_hub_clock_stamp()): the clock from the
-	     * resolution, so an office edit older than it, still on its way
-	     * across the upgrade, does not win it.  Only moves a clock forward:
-	     * a no-op once done. */
-	    db_exec(db, "INSERT INTO col_clocks(tbl, row_id, col, hlc)"
-			" SELECT tbl, row_id, column_name, updated_hlc FROM conflicts"
-			" WHERE resolved_at IS NOT NULL AND column_name <> '*deleted*'"
-			"  AND updated_hlc <> '' AND json_valid(resolution)"
-			"  AND json_extract(resolution, '$.kept') IN ('base', 'hub', 'office')"
-			" ON CONFLICT(tbl, row_id, col) DO UPDATE SET hlc = excluded.hlc"
-			" WHERE excluded.hlc > col_clocks.hlc") != 0) {
+	    db_exec(db, "UPDATE sync_ctx SET v=NULL WHERE k='origin'") != 0) {
 		db_exec(db, "ROLLBACK");
 		return -1;
 	}
