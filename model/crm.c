@@ -616,6 +616,28 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	return 0;
 }
 
+/* Is there an employer with this id at the hub?  1, 0, -1. */
+static int employer_exists(sqlite3 *db, const char *id)
+{
+	return db_exists(db, "SELECT 1 FROM employers WHERE id=?", id);
+}
+
+/* A row of tbl names an employer the hub has (a node pushes in outbox order
+ * and the employers table comes first in a changeset, so a lead created in
+ * the same write is there already).  0, -1 refused, MODEL_CHECK_AGAIN. */
+static int need_employer(sqlite3 *db, const char *tbl, const char *emp, char *reason, size_t n)
+{
+	int e;
+
+	if (emp == NULL || emp[0] == '\0')
+		REFUSE("%s: employer_id is required", tbl);
+	if ((e = employer_exists(db, emp)) < 0)
+		CANNOT_CHECK("%s: cannot read employers", tbl);
+	if (e != 1)
+		REFUSE("%s: no such employer", tbl);
+	return 0;
+}
+
 static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *code = jstr(row, "code"), *field;
@@ -646,8 +668,8 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 				  jstr(row, "completion_code"), NULL, msg, sizeof msg);
 	if (field)
 		REFUSE("employer_services: %s: %s", field, msg);
-	if (jstr(row, "employer_id") == NULL)
-		REFUSE("employer_services: employer_id is required");
+	if ((rc = need_employer(db, "employer_services", jstr(row, "employer_id"), reason, n)) != 0)
+		return rc;
 	return crm__hub_check_lead_service(db, row, reason, n);
 }
 
@@ -660,6 +682,11 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 		REFUSE("work_items: status must be New, In Progress or Closed");
 	if (jstr(row, "due_date") && json_valid_date(jstr(row, "due_date")) != 0)
 		REFUSE("work_items: due_date is not a date");
+	if (jstr(row, "employer_id")) {
+		int rc = need_employer(db, "work_items", jstr(row, "employer_id"), reason, n);
+		if (rc != 0)
+			return rc;
+	}
 	if (assignee) {
 		sqlite3_stmt *st;
 		int exists = 0, active = 0, wg = 0, rc;
@@ -682,12 +709,6 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 			REFUSE("work_items: assignee: %s", msg);
 	}
 	return crm__hub_check_lead_work_item(db, row, reason, n);
-}
-
-/* Is there an employer with this id at the hub?  1, 0, -1. */
-static int employer_exists(sqlite3 *db, const char *id)
-{
-	return db_exists(db, "SELECT 1 FROM employers WHERE id=?", id);
 }
 
 /*
@@ -713,14 +734,10 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 		snprintf(reason, n, "employer_attachments: rows are only inserted (append-only)");
 		return -1;
 	}
-	if (emp == NULL || jstr(row, "id") == NULL) {
-		snprintf(reason, n, "employer_attachments: employer_id is required");
-		return -1;
-	}
-	if ((e = employer_exists(db, emp)) < 0)
-		CANNOT_CHECK("employer_attachments: cannot read employers");
-	if (e != 1)
-		REFUSE("employer_attachments: no such employer");
+	if (jstr(row, "id") == NULL)
+		REFUSE("employer_attachments: id is required");
+	if ((e = need_employer(db, "employer_attachments", emp, reason, n)) != 0)
+		return e;
 	if (db_prepare(db, &st, "SELECT typeof(data), data, typeof(size), size, uploaded_at"
 				" FROM employer_attachments WHERE id=?") != 0)
 		CANNOT_CHECK("employer_attachments: cannot read the row");
@@ -837,12 +854,12 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 			REFUSE("employer_contacts: name is required");
 		if (jstr(row, "email") && crm_valid_email(jstr(row, "email")) != 0)
 			REFUSE("employer_contacts: email is not valid");
-		return 0;
+		return need_employer(db, tbl, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "employer_locations") == 0) {
 		if (jstr(row, "zip") == NULL || crm_valid_zip(jstr(row, "zip"), NULL) != 0)
 			REFUSE("employer_locations: zip is not a valid ZIP code");
-		return 0;
+		return need_employer(db, tbl, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "employer_services") == 0)
 		return check_service(db, row, reason, n);
@@ -852,9 +869,7 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		const char *b = jstr(row, "body");
 		if (b == NULL || b[0] == '\0' || json_utf8_chars(b) > CRM_NOTE_MAX)
 			REFUSE("employer_notes: body is required (at most %d characters)", CRM_NOTE_MAX);
-		if (jstr(row, "employer_id") == NULL)
-			REFUSE("employer_notes: employer_id is required");
-		return 0;
+		return need_employer(db, tbl, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "work_item_notes") == 0) {
 		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0')

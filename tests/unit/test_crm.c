@@ -513,6 +513,7 @@ static char *q_text(sqlite3 *db, const char *sql, const char *arg)
 #define LEAD "0190a000-0000-7000-8000-00000000c001"
 #define LEAD_B "0190a000-0000-7000-8000-00000000c002"
 #define WI "0190a000-0000-7000-8000-00000000c101"
+#define EPSILON "0190a000-0000-7000-8000-00000000c00a"
 
 static const char insert_lead[] =
 	"INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
@@ -577,6 +578,13 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
+	/* A work item names an employer the hub has. */
+	node_write(a, "000000000900.0000.nodeA", insert_wi, "0190a000-0000-7000-8000-00000000c1ff",
+		   LEAD, "000000000900.0000.nodeA");
+	st_push_refused(hub, a, &scope_a, "work_items: no such employer");
+	node_write(a, "000000000990.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000000990.0000.nodeA");
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(a, "000000001000.0000.nodeA", insert_wi, WI, LEAD, "000000001000.0000.nodeA");
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	sql = sqlite3_mprintf(insert_wi, WI, LEAD, "000000001000.0000.nodeA");
@@ -718,28 +726,46 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	st_push_refused(hub, a, &scope_a, "already marked as a duplicate of this one");
 	assert_string_equal(q_text(hub, "SELECT status FROM employers WHERE id=?",
 				   "0190a000-0000-7000-8000-00000000c0d2"), "active");
+	/* Rows on an employer the hub does not have (LEAD was refused above). */
+	node_write(a, "000000001190.0000.nodeA",
+		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d000',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
+	st_push_refused(hub, a, &scope_a, "employer_services: no such employer");
+	node_write(a, "000000001191.0000.nodeA",
+		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d100',%Q,'demo-staff','Met the owner',1)", LEAD);
+	st_push_refused(hub, a, &scope_a, "employer_notes: no such employer");
+	node_write(a, "000000001192.0000.nodeA",
+		   "INSERT INTO employer_contacts(id, employer_id, kind, name, created_at, updated_hlc)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d200',%Q,'primary','Ann Lee',1,"
+		   "'000000001192.0000.nodeA')", LEAD);
+	st_push_refused(hub, a, &scope_a, "employer_contacts: no such employer");
+	node_write(a, "000000001193.0000.nodeA",
+		   "INSERT INTO employer_locations(id, employer_id, zip, created_at, updated_hlc)"
+		   " VALUES('0190a000-0000-7000-8000-00000000d300',%Q,'95814',1,'000000001193.0000.nodeA')", LEAD);
+	st_push_refused(hub, a, &scope_a, "employer_locations: no such employer");
 	/* Services: a system-generated code, and a completion without end date. */
 	node_write(a, "000000001200.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1)", LEAD);
+		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1)", EPSILON);
 	st_push_refused(hub, a, &scope_a, "system-generated");
 	node_write(a, "000000001300.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, completion_code, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1)", LEAD);
+		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1)", EPSILON);
 	st_push_refused(hub, a, &scope_a, "end date");
 	node_write(a, "000000001400.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
+		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", EPSILON);
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	/* Case notes: a body is required; a good one goes in. */
 	node_write(a, "000000001410.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d101',%Q,'demo-staff','',1)", LEAD);
+		   " VALUES('0190a000-0000-7000-8000-00000000d101',%Q,'demo-staff','',1)", EPSILON);
 	st_push_refused(hub, a, &scope_a, "employer_notes");
 	node_write(a, "000000001420.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d102',%Q,'demo-staff','Met the owner',1)", LEAD);
+		   " VALUES('0190a000-0000-7000-8000-00000000d102',%Q,'demo-staff','Met the owner',1)", EPSILON);
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	/* A vetting status the rules do not know. */
