@@ -96,6 +96,9 @@ class ConsoleApi(unittest.TestCase):
     def test_resolution_passes_the_domain_rules(self):
         """The edited row is checked like a row from a node: an invalid
         value is refused (422) and nothing changes; a valid one applies."""
+        self.hub_sql("INSERT INTO employers(id, account_type, company_name, normalized_name, username,"
+                     " zip, zip5, created_at, status, updated_hlc) VALUES('emp-1', 'lead', 'Hale Co',"
+                     " 'hale', 'MKTHALE01', '95814', '95814', 1, 'active', '')")
         self.hub_sql("INSERT INTO employer_contacts(id, employer_id, kind, name, email, created_at, "
                      "updated_hlc) VALUES('ct-1', 'emp-1', 'primary', 'Morgan Hale', "
                      "'morgan@example.com', 1, '')")
