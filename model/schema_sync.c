@@ -6,7 +6,8 @@
  * It keeps base, local (hub) and remote (node) values as JSON text, who and
  * when, and which side won; it replicates to the offices holding the row, so
  * every replica shows the same conflicts.  Resolving one is an ordinary edit
- * of the row plus resolved_* columns here.
+ * of the row plus resolved_* columns here.  `reason` says why the office's
+ * value was not taken when it was not for the later edit's sake.
  */
 #include "model/schema.h"
 
@@ -33,6 +34,10 @@ static const db_migration sync_migrations[] = {
 	 " resolution TEXT,"
 	 " updated_hlc TEXT NOT NULL DEFAULT '');"
 	 "CREATE INDEX conflicts_row ON conflicts(tbl, row_id);"},
+	/* 2: why the office's value was not taken when that was not the
+	 * later edit's win: its edit, merged with the hub's, would have broken
+	 * a rule (sync/apply.c, keep_hub_row()).  NULL for an ordinary one. */
+	{"ALTER TABLE conflicts ADD COLUMN reason TEXT;"},
 };
 
 static const table_def sync_tables[] = {

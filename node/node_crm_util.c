@@ -602,7 +602,8 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 	snprintf(sql, sizeof sql,
 		 "SELECT c.id, c.tbl, c.row_id, c.column_name, c.base_value, c.local_value,"
 		 " c.remote_value, c.winner, c.created_at, c.node_id, c.actor,"
-		 " s.display_name AS actor_name FROM conflicts c LEFT JOIN staff s ON s.id = c.actor"
+		 " s.display_name AS actor_name, c.reason FROM conflicts c"
+		 " LEFT JOIN staff s ON s.id = c.actor"
 		 " WHERE c.tbl = ?1 AND c.resolved_at IS NULL AND %s ORDER BY c.created_at, c.id LIMIT 100",
 		 where);
 	if (db_prepare(n->nd_db, &st, sql) != 0)
@@ -632,7 +633,7 @@ cJSON *crm__conflicts_of(node *n, const char *table, const char *row_id, int of_
 								st, local_won ? 6 : 5)));
 		cJSON_AddBoolToObject(o, "deleted", strcmp(col, "*deleted*") == 0);
 		cJSON_AddNumberToObject(o, "created_at", (double)sqlite3_column_int64(st, 8));
-		for (int i = 9; i < 12; i++) {
+		for (int i = 9; i < 13; i++) {
 			const char *v = (const char *)sqlite3_column_text(st, i);
 			if (v)
 				cJSON_AddStringToObject(o, sqlite3_column_name(st, i), v);

@@ -678,7 +678,7 @@ static route_rc get_status(route_call *a)
 static route_rc get_conflicts(route_call *a)
 {
 	return node_api_rows(a, "SELECT id, tbl, row_id, column_name, base_value, local_value,"
-			     " remote_value, winner, node_id, actor, created_at, resolved_at"
+			     " remote_value, winner, node_id, actor, created_at, resolved_at, reason"
 			     " FROM conflicts ORDER BY created_at DESC, id LIMIT 500");
 }
 

@@ -26,7 +26,11 @@
  * value (table_def td_final_col) is only left by a newer edit.  An edit
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
- * tombstone.  Both record a conflict on column "*deleted*".
+ * tombstone.  Both record a conflict on column "*deleted*".  An edit of an
+ * older version of a row that, merged with the hub's edits since, breaks a
+ * rule is not taken: each of its values is a conflict the hub won, with the
+ * rule as its reason (keep_hub_row()); one that breaks it on the row its
+ * office saw is the office's own, and quarantined.
  *
  * local == base does not always mean "the hub side left the column alone":
  * it may have been changed and changed back (A -> B -> A) by writes newer
@@ -198,8 +202,8 @@ static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id,
 	if (sync__prep(a, &a->ax_conflict,
 		 "INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, "
 		 "remote_value, winner, local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, "
-		 "scope_office, scope_la, updated_hlc) "
-		 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)") != 0)
+		 "scope_office, scope_la, updated_hlc, reason) "
+		 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)") != 0)
 		return A_ERROR;
 	st = a->ax_conflict;
 	if (sync__row_oom(&tc->tc_ts, merged))
@@ -224,6 +228,7 @@ static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id,
 	db_bind_text(st, 15, office);
 	db_bind_text(st, 16, la);
 	db_bind_text(st, 17, max_hlc ? max_hlc : "");
+	db_bind_text(st, 18, a->ax_why);
 	if (sync__step_write(a, st, "record conflict") != A_OK)
 		return A_ERROR;
 	a->ax_res->conflicts++;
@@ -544,6 +549,67 @@ static sqlite3_value *value_zero(actx *a)
 	return v;
 }
 
+/* 1 when the hub wrote a column of row id that the change (new values nv)
+ * leaves alone after base, the office's stamp of the row it edited: the
+ * merge then combines two edits.  0, or A_ERROR. */
+static int hub_changed_since(actx *a, tcache *tc, const char *id, sqlite3_value **nv,
+			     const char *base)
+{
+	const sync__tshape *ts = &tc->tc_ts;
+	char ch[128];
+
+	for (int i = 0; i < ts->ts_ncol; i++) {
+		if (nv[i] != NULL || i == ts->ts_hlc || i == ts->ts_id)
+			continue;
+		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
+			return A_ERROR;
+		if (ch[0] && strcmp(ch, base) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The office edited an older version of the row (its base stamp is not the
+ * hub's), the hub has written other columns of it since (hub_changed_since)
+ * and the two edits merged make a row that breaks a rule - a lead
+ * converted to a recruiting employer at one office while another cleared
+ * its phone.  Each edit was valid on the row its office saw, so the entry
+ * is not quarantined whole for it: the row's merge is
+ * undone (ROLLBACK TO sync_row, opened by op_update), the hub's row stays
+ * as it was, and each value of the office's the row does not hold is
+ * recorded as a conflict the hub won, the rule as its reason, for the
+ * console to review (choosing the office's value there is checked against
+ * the rules again).  The row is logged again, so the office gets the hub's
+ * back.  A_OK or A_ERROR.
+ */
+static int keep_hub_row(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv,
+			sqlite3_value **cur, const char *id, const char *lh, const char *rh,
+			int conflicts_before)
+{
+	const sync__tshape *ts = &tc->tc_ts;
+	const char *rule = a->ax_reason;
+	char why[sizeof a->ax_reason + 64];
+	int rc = A_OK;
+
+	if (strncmp(rule, "domain rule: ", 13) == 0)
+		rule += 13;
+	snprintf(why, sizeof why, "the office's edit, merged with the hub's, would break a rule: %s",
+		 rule);
+	a->ax_reason[0] = '\0';
+	if (db_exec(a->ax_db, "ROLLBACK TO sync_row") != 0)
+		return A_ERROR;
+	a->ax_res->conflicts = conflicts_before; /* those of the merge undone */
+	a->ax_why = why;
+	for (int i = 0; rc == A_OK && i < ts->ts_ncol; i++)
+		if (nv[i] != NULL && i != ts->ts_hlc && !sync__val_eq(cur[i], nv[i]))
+			rc = conflict_col(a, tc, cur, id, i, ov[i], cur[i], nv[i], 0, lh, rh);
+	a->ax_why = NULL;
+	if (rc == A_OK)
+		rc = sync__write_row(a, tc, tc->tc_upd, cur, "update");
+	return rc == A_REFUSE ? A_ERROR : rc; /* the hub's own row, as it was */
+}
+
 static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv, const char *id)
 {
 	const sync__tshape *ts = &tc->tc_ts;
@@ -551,8 +617,9 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	arow cur = {0};
 	sqlite3_value **merged = NULL, *zero = NULL;
 	char tomb_hlc[128] = "";
-	const char *lh, *rh;
-	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE;
+	const char *lh, *rh, *base;
+	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE, sp = 0;
+	int conflicts_before = a->ax_res->conflicts;
 
 	rc = sync__row_load(a, tc, id, &cur);
 	if (rc < 0)
@@ -583,6 +650,16 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	if (!resurrect && (soft = soft_delete_meets(a, tc, ov, nv, cur.rw_v, id, lh)) < 0) {
 		rc = A_ERROR;
 		goto out;
+	}
+	/* An edit of an older version of the row: its merge may make a row
+	 * that breaks a rule, then undone by keep_hub_row(). */
+	base = ts->ts_hlc >= 0 && ov[ts->ts_hlc] ? sync__val_text(ov[ts->ts_hlc]) : NULL;
+	if (!resurrect && base != NULL && strcmp(base, lh) != 0) {
+		if (db_exec(a->ax_db, "SAVEPOINT sync_row") != 0) {
+			rc = A_ERROR;
+			goto out;
+		}
+		sp = 1;
 	}
 	for (int i = 0; i < ts->ts_ncol; i++) {
 		if (nv[i] == NULL || i == ts->ts_hlc ||
@@ -642,7 +719,20 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		}
 	}
 	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv);
+	/* Only an edit merged with another: one that breaks the rule on the
+	 * row its office saw is the office's own, and quarantined whole. */
+	if (sp && rc == A_REFUSE) {
+		int both = hub_changed_since(a, tc, id, nv, base);
+
+		if (both < 0)
+			rc = A_ERROR;
+		else if (both)
+			rc = keep_hub_row(a, tc, ov, nv, cur.rw_v, id, lh, rh, conflicts_before);
+	}
 out:
+	/* Refused or failed, the caller rolls the entry back: it goes too. */
+	if (sp && db_exec(a->ax_db, "RELEASE sync_row") != 0 && rc == A_OK)
+		rc = A_ERROR;
 	sqlite3_value_free(zero);
 	free(merged);
 	sync__row_free(&cur);

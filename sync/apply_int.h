@@ -35,6 +35,7 @@ typedef struct actx {
 	sqlite3_stmt *ax_clk_get, *ax_clk_put;
 	char ax_tbl[129];    /* table of the refused change, for quarantine */
 	char ax_reason[256];
+	const char *ax_why;  /* the reason of the conflicts being recorded, or NULL */
 } actx;
 
 enum { A_OK = 0, A_REFUSE = 1, A_ERROR = -1 };

@@ -211,6 +211,8 @@ int cmd_conflicts(tool *t)
 			       remote ? (*str(r, "remote_value") ? str(r, "remote_value") : "null")
 				      : (*str(r, "local_value") ? str(r, "local_value") : "null"),
 			       remote ? "the node's value" : "the hub's value");
+			if (*str(r, "reason"))
+				printf("    why: %s\n", str(r, "reason"));
 		}
 	}
 	ex = EXIT_TOOL_OK;

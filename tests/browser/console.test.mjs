@@ -719,7 +719,12 @@ export const tests = [
         local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, updated_hlc)
       VALUES('c-test', 'offices', 'demo-office', 'address', '"100 Main Street, Sacramento, CA 95814"',
         '"100 Main Street, Suite 4, Sacramento, CA 95814"', '"12 K Street, Sacramento, CA 95814"', 'local',
-        '', '', '${nodeId}', 'demo', 1, ${now}, '');`);
+        '', '', '${nodeId}', 'demo', 1, ${now}, '');
+      INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner,
+        local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, updated_hlc, resolved_at, resolved_by, reason)
+      VALUES('c-rule', 'offices', 'demo-office', 'address', '"1 Old Road"', '"1 Old Road"', '"1 Rule Road"', 'local',
+        '', '', '${nodeId}', 'demo', 2, ${now - 1000}, '', ${now}, 'ops',
+        'the office''s edit, merged with the hub''s, would break a rule: offices: example');`);
 
     await page.goto(hub.url + '/conflicts.html');
     const crow = page.locator('#conflicts tbody tr', { hasText: '12 K Street' });
@@ -752,7 +757,17 @@ export const tests = [
       return q.stdout.trim() === '12 K Street, Sacramento, CA 95814';
     }, 30000);
     await page.selectOption('#c-show', 'all');
-    await page.locator('#conflicts tbody tr', { hasText: 'Resolved' }).waitFor();
+    await page.locator('#conflicts tbody tr', { hasText: 'Resolved' }).first().waitFor();
+    // One the hub kept because the merged row would break a rule says so.
+    const rrow = page.locator('#conflicts tbody tr', { hasText: '1 Rule Road' });
+    assert((await rrow.textContent()).includes('a rule'), 'the list says a rule kept the hub value');
+    await rrow.getByRole('button', { name: /^Review conflict/ }).click();
+    await page.locator('#c-dlg[open]').waitFor();
+    const why = await page.textContent('#c-reason');
+    assert(why.includes('merged with the hub’s, would break a rule: offices: example') ||
+      why.includes("merged with the hub's, would break a rule: offices: example"), 'the reason shown: ' + why);
+    await page.keyboard.press('Escape');
+    await page.locator('#c-dlg[open]').waitFor({ state: 'detached' });
 
     // Quarantine: the office's change next to the hub's (missing) row.
     const qrow = page.locator('#quarantine tbody tr', { hasText: 'not offered' });

@@ -604,6 +604,53 @@ class CrmReplicationTest(harness.TwoOffices):
         self.verify(self.a)
         self.verify(self.b)
 
+    def test_offline_edits_that_merged_break_a_rule_are_a_conflict_not_a_quarantine(self):
+        # Each edit is valid on the lead its office saw: A converts it to a
+        # recruiting employer (which needs a phone), B clears its phone and
+        # adds a website.  Merged, they break the conversion rule.  The
+        # second to reach the hub is not quarantined: the hub keeps the
+        # first's row, records each value of the second as a conflict with
+        # the rule as its reason, and both offices end with the hub's row.
+        e = self.api(self.a, "POST", "/employers", {
+            "company_name": "Rule Crossing Feed Co", "zip": "95816", "street": "4 Barn Rd",
+            "city": "Sacramento", "phone": "(916) 555-0171", "industry": "4931",
+            "contacts": [{"name": "Ray Feed", "kind": "primary"}]}, 201)
+        self.settle(self.a)
+        self.api(self.b, "GET", "/employers/" + e["id"], status=200)
+        quarantined = self.hub_row("SELECT count(*) FROM quarantine")[0]
+        self.offline()
+        try:
+            self.api(self.a, "POST", "/employers/%s/convert" % e["id"],
+                     {"edd_account_number": "123-4567-8"}, 200)
+            self.api(self.b, "PATCH", "/employers/" + e["id"],
+                     {"phone": "", "website": "www.rule-crossing.example.com"}, 200)
+        finally:
+            self.online()
+        self.settle(self.a, self.b)
+        self.assertEqual(self.hub_row("SELECT count(*) FROM quarantine")[0], quarantined)
+        hub = self.hub_row("SELECT account_type, phone, website FROM employers WHERE id=?", e["id"])
+        # Whichever reached the hub first stands whole.
+        self.assertIn(tuple(hub), [("recruiting", "(916) 555-0171", None),
+                                   ("lead", None, "www.rule-crossing.example.com")])
+        c = self.hub_row("SELECT count(*), min(winner), max(winner), min(reason) FROM conflicts"
+                         " WHERE tbl='employers' AND row_id=?", e["id"])
+        self.assertGreaterEqual(c[0], 1)
+        self.assertEqual((c[1], c[2]), ("local", "local"))
+        self.assertRegex(c[3], r"^the office's edit, merged with the hub's, would break a rule: "
+                               r"employers: a recruiting employer keeps what its conversion required")
+        self.assertEqual(self.hub_row("SELECT count(*) FROM conflicts WHERE tbl='employers'"
+                                      " AND row_id=? AND reason IS NULL", e["id"])[0], 0)
+        for node in (self.a, self.b):
+            s = self.api(node, "GET", "/employers/" + e["id"], status=200)
+            self.assertEqual((s["account_type"], s["phone"], s.get("website")), tuple(hub), node.name)
+            shown = s["conflicts"]
+            self.assertEqual(len(shown), c[0], node.name)
+            self.assertTrue(all("would break a rule" in (x.get("reason") or "") for x in shown), shown)
+        out = run_tool(["conflicts", "--data", self.b.data]).stdout.decode()
+        self.assertIn("    why: the office's edit, merged with the hub's, would break a rule: employers:", out)
+        self.verify(self.a)
+        self.verify(self.b)
+
     def test_conflicting_offline_edits_of_a_work_item_and_closed_stays_closed(self):
         e = self.api(self.a, "POST", "/employers", {
             "company_name": "Work Item Crossing Dairy", "zip": "95620", "city": "Dixon"}, 201)

@@ -564,6 +564,80 @@ static void test_lead_edits_merge_column_by_column(void **state)
 	sqlite3_close(hub);
 }
 
+/*
+ * Two edits, each valid on the row its office saw, that merged make a row
+ * no rule allows: office A converts the lead to a recruiting employer
+ * (which needs a phone), office B, offline on the old lead, clears its
+ * phone and changes its website.  B's entry is not quarantined whole: the
+ * hub keeps A's row and records each of B's values as a conflict it won,
+ * the rule as the reason.  B's own edit of the row it had not seen changed
+ * would have been quarantined before (checked: fails without keep_hub_row).
+ */
+static void test_merge_that_breaks_a_rule_is_a_conflict(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	st_pushed p;
+	int64_t before;
+	char *sql;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	sql = sqlite3_mprintf(insert_lead, LEAD, "Acme Tools, Inc.", "acme tools", "MKTACMETOOLS0001",
+			      DEMO_OFFICE, "000000001000.0000.nodeA");
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	node_write(a, "000000002000.0000.nodeA",
+		   "UPDATE employers SET account_type='recruiting', edd_account_number='1234567',"
+		   " industry='4931', updated_hlc='000000002000.0000.nodeA' WHERE id=%Q", LEAD);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	node_write(b, "000000003000.0000.nodeB",
+		   "UPDATE employers SET phone=NULL, website='www.acme.example.com',"
+		   " updated_hlc='000000003000.0000.nodeB' WHERE id=%Q", LEAD);
+	before = db_int(hub, "SELECT max(seq) FROM change_log", -1);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 2);
+	assert_string_equal(q_text(hub, "SELECT account_type FROM employers WHERE id=?", LEAD), "recruiting");
+	assert_string_equal(q_text(hub, "SELECT phone FROM employers WHERE id=?", LEAD), "(916) 555-0100");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employers WHERE website IS NULL", -1), 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='employers'"
+				     " AND column_name='phone' AND winner='local' AND remote_value='null'"
+				     " AND base_value='\"(916) 555-0100\"' AND node_id='nodeB'"
+				     " AND reason LIKE 'the office''s edit, merged with the hub''s, would break a rule:"
+				     " employers: a recruiting employer keeps what its conversion required%phone%'",
+				     -1), 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts WHERE column_name='website'"
+				     " AND winner='local' AND remote_value='\"www.acme.example.com\"'"
+				     " AND reason IS NOT NULL", -1), 1);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts", -1), 2);
+	/* The row is logged again by B's push, for B to get the hub's back. */
+	assert_int_equal(db_int_bound(hub, -1, "SELECT count(*) FROM change_log WHERE tbl='employers'"
+					   " AND row_id='" LEAD "' AND seq > ?", "I", before), 1);
+	/* An edit of the row as the hub has it now that breaks the rule is
+	 * the office's own: quarantined as before. */
+	node_write(a, "000000004000.0000.nodeA",
+		   "UPDATE employers SET phone=NULL, updated_hlc='000000004000.0000.nodeA' WHERE id=%Q", LEAD);
+	st_push_refused(hub, a, &scope_a, "conversion required");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts", -1), 2);
+	/* The ordinary conflicts carry no reason. */
+	node_write(b, "000000005000.0000.nodeB",
+		   "UPDATE employers SET street='2 Oak Ave', updated_hlc='000000005000.0000.nodeB' WHERE id=%Q",
+		   LEAD);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_string_equal(q_text(hub, "SELECT street FROM employers WHERE id=?", LEAD), "2 Oak Ave");
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
 static const char insert_wi[] =
 	"INSERT INTO work_items(id, employer_id, category_id, priority_id, status, due_date,"
 	" description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
@@ -997,6 +1071,7 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	cmocka_unit_test(test_schema_kinds_and_seed),
 	cmocka_unit_test(test_search_indexes),
 	cmocka_unit_test(test_lead_edits_merge_column_by_column),
+	cmocka_unit_test(test_merge_that_breaks_a_rule_is_a_conflict),
 	cmocka_unit_test(test_work_item_merge_and_closed_is_final),
 	cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
 	cmocka_unit_test(test_hub_refuses_bad_crm_rows),

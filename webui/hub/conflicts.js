@@ -51,7 +51,8 @@ async function loadConflicts() {
       return [fmtDateTime(c.created_at), el('span', {}, human(c.tbl), el('div', { class: 'muted small val' }, c.row_id)),
         c.column_name === '*deleted*' ? 'edited after a delete' : human(c.column_name),
         val(p(c.base_value)), val(p(c.local_value)), val(p(c.remote_value)),
-        c.winner === 'remote' ? 'office' : 'hub', nodeLabel(c.node_id),
+        c.reason ? el('span', {}, 'hub', el('div', { class: 'muted small' }, 'a rule')) : c.winner === 'remote' ? 'office' : 'hub',
+        nodeLabel(c.node_id),
         c.resolved_at ? pill('Resolved', 'ok') : pill('Open', 'warn'),
         reviewButton(`Review conflict on ${human(c.tbl)} ${human(c.column_name)}`, c.id, openConflict)];
     }), { empty: open ? 'No open conflicts.' : 'No conflicts have been recorded.' }));
@@ -66,7 +67,9 @@ async function openConflict(id) {
     el('dt', {}, 'Record'), el('dd', { class: 'val' }, `${c.tbl} ${c.row_id}`),
     el('dt', {}, 'Recorded'), el('dd', {}, fmtDateTime(c.created_at)),
     el('dt', {}, 'Office edit from'), el('dd', {}, nodeLabel(c.node_id) + (c.actor ? ` by ${c.actor}` : '')),
-    el('dt', {}, 'Kept automatically'), el('dd', {}, c.winner === 'remote' ? 'the office’s value (the later edit)' : 'the hub’s value (the later edit)'),
+    el('dt', {}, 'Kept automatically'), el('dd', {}, c.reason ? 'the hub’s value'
+      : c.winner === 'remote' ? 'the office’s value (the later edit)' : 'the hub’s value (the later edit)'),
+    c.reason ? el('dt', {}, 'Why') : null, c.reason ? el('dd', { id: 'c-reason' }, c.reason) : null,
     c.resolved_at ? el('dt', {}, 'Resolved') : null,
     c.resolved_at ? el('dd', {}, `${fmtDateTime(c.resolved_at)} by ${c.resolved_by || ''}`) : null].filter(Boolean));
   const box = (cls, title, v, hint) => el('div', { class: cls }, el('h3', {}, title), val(v), hint ? el('p', { class: 'muted small' }, hint) : null);

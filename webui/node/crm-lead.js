@@ -73,7 +73,8 @@ function render() {
   const show = v => v === null || v === undefined ? '(empty)' : String(v);
   $('crossed-list').replaceChildren(crossed.length ? table('Edits that crossed', ['Field', 'Kept', 'Other office\'s value', 'When'],
     crossed.map(c => [(c.tbl === 'employers' ? '' : c.tbl === 'employer_contacts' ? 'Contact: ' : 'Location: ') + (LABEL[c.column_name] || c.column_name),
-      show(c.kept_value), show(c.other_value), fmtDateTime(c.created_at)])) : '');
+      c.reason ? el('span', {}, show(c.kept_value), el('div', { class: 'muted small' }, c.reason)) : show(c.kept_value),
+      show(c.other_value), fmtDateTime(c.created_at)])) : '');
   $('contacts').replaceChildren(e.contacts.length ? table('Contacts', ['Name', 'Kind', 'Title', 'Phone', 'Email'],
     e.contacts.filter(c => c.status === 'active').map(c => [c.name, c.kind, c.title || '', c.phone || '', c.email || '']))
     : el('p', { class: 'muted' }, 'No contacts yet.'));

@@ -76,7 +76,7 @@ async function open(wid, fromLink = false) {
   const crossed = w.conflicts || [];
   $('e-crossed').hidden = !crossed.length;
   $('e-crossed').replaceChildren(...(crossed.length ? [el('strong', {}, 'Edits that crossed between offices: '),
-    ...crossed.map(c => `${COL_LABEL[c.column_name] || c.column_name} kept "${crossedValue(c.column_name, c.kept_value)}" (the other office had "${crossedValue(c.column_name, c.other_value)}"). `)] : []));
+    ...crossed.map(c => `${COL_LABEL[c.column_name] || c.column_name} kept "${crossedValue(c.column_name, c.kept_value)}" (the other office had "${crossedValue(c.column_name, c.other_value)}"${c.reason ? ': ' + c.reason : ''}). `)] : []));
   // Status: on your own items (assigned to you or created by you).
   const own = w.assignee_id === m.me.id || w.created_by === m.me.id;
   $('e-status-hint').hidden = own;

@@ -100,7 +100,8 @@ function show(s, conflicts) {
         el('td', {}, x.local_value ?? 'null'),
         el('td', {}, x.remote_value ?? 'null'),
         el('td', {}, (x.winner === 'remote' ? x.remote_value : x.local_value) ?? 'null',
-          x.resolved_at != null ? ' (resolved)' : ''))))
+          x.resolved_at != null ? ' (resolved)' : '',
+          x.reason ? el('div', { class: 'muted small' }, x.reason) : null))))
     : el('p', {}, 'None.'));
 }
 
