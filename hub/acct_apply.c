@@ -295,6 +295,16 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		if (op == SQLITE_INSERT || sync_change_sets(staff_cols[i]))
 			REFUSE("%s.%s names an administrative account (hub-only)", tbl, staff_cols[i]);
 	}
+	/* A row moved to another employer names one the hub has (the CRM's
+	 * validator checks the rows inserted; only here is it known which
+	 * columns an update sets). */
+	if (op == SQLITE_UPDATE && (v = json_str(row, "employer_id")) != NULL &&
+	    sync_change_sets("employer_id")) {
+		if ((rc = crm_employer_exists(db, v)) < 0)
+			CANNOT_CHECK("%s.employer_id: cannot read employers", tbl);
+		if (rc == 0)
+			REFUSE("%s: no such employer", tbl);
+	}
 	/* A participant is assigned to staff of its own Local Area (its case
 	 * worker's node holds it).  Only when the change sets the column: a
 	 * staff member moved since does not hold the participant's other

@@ -616,22 +616,29 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	return 0;
 }
 
-/* Is there an employer with this id at the hub?  1, 0, -1. */
-static int employer_exists(sqlite3 *db, const char *id)
+int crm_employer_exists(sqlite3 *db, const char *id)
 {
 	return db_exists(db, "SELECT 1 FROM employers WHERE id=?", id);
 }
 
-/* A row of tbl names an employer the hub has (a node pushes in outbox order
- * and the employers table comes first in a changeset, so a lead created in
- * the same write is there already).  0, -1 refused, MODEL_CHECK_AGAIN. */
-static int need_employer(sqlite3 *db, const char *tbl, const char *emp, char *reason, size_t n)
+/* A row of tbl inserted names an employer the hub has (a node pushes in
+ * outbox order and the employers table comes first in a changeset, so a
+ * lead created in the same write is there already).  Only inserts: the
+ * columns an update sets are not known here, and an update of another
+ * field of an older row, from before the hub checked this, must go on; an
+ * update that moves a row to another employer is checked by the hub's
+ * trust check (hub/acct_apply.c), which knows them.  0, -1 refused,
+ * MODEL_CHECK_AGAIN. */
+static int need_employer(sqlite3 *db, const char *tbl, int op, const char *emp, char *reason,
+			 size_t n)
 {
 	int e;
 
+	if (op != SQLITE_INSERT)
+		return 0;
 	if (emp == NULL || emp[0] == '\0')
 		REFUSE("%s: employer_id is required", tbl);
-	if ((e = employer_exists(db, emp)) < 0)
+	if ((e = crm_employer_exists(db, emp)) < 0)
 		CANNOT_CHECK("%s: cannot read employers", tbl);
 	if (e != 1)
 		REFUSE("%s: no such employer", tbl);
@@ -668,12 +675,13 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 				  jstr(row, "completion_code"), NULL, msg, sizeof msg);
 	if (field)
 		REFUSE("employer_services: %s: %s", field, msg);
-	if ((rc = need_employer(db, "employer_services", jstr(row, "employer_id"), reason, n)) != 0)
+	rc = need_employer(db, "employer_services", SQLITE_INSERT, jstr(row, "employer_id"), reason, n);
+	if (rc != 0)
 		return rc;
 	return crm__hub_check_lead_service(db, row, reason, n);
 }
 
-static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *assignee = jstr(row, "assignee_id");
 	char msg[120];
@@ -683,7 +691,7 @@ static int check_work_item(sqlite3 *db, const cJSON *row, char *reason, size_t n
 	if (jstr(row, "due_date") && json_valid_date(jstr(row, "due_date")) != 0)
 		REFUSE("work_items: due_date is not a date");
 	if (jstr(row, "employer_id")) {
-		int rc = need_employer(db, "work_items", jstr(row, "employer_id"), reason, n);
+		int rc = need_employer(db, "work_items", op, jstr(row, "employer_id"), reason, n);
 		if (rc != 0)
 			return rc;
 	}
@@ -736,7 +744,7 @@ static int check_attachment(sqlite3 *db, int op, const cJSON *row, char *reason,
 	}
 	if (jstr(row, "id") == NULL)
 		REFUSE("employer_attachments: id is required");
-	if ((e = need_employer(db, "employer_attachments", emp, reason, n)) != 0)
+	if ((e = need_employer(db, "employer_attachments", SQLITE_INSERT, emp, reason, n)) != 0)
 		return e;
 	if (db_prepare(db, &st, "SELECT typeof(data), data, typeof(size), size, uploaded_at"
 				" FROM employer_attachments WHERE id=?") != 0)
@@ -854,22 +862,22 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 			REFUSE("employer_contacts: name is required");
 		if (jstr(row, "email") && crm_valid_email(jstr(row, "email")) != 0)
 			REFUSE("employer_contacts: email is not valid");
-		return need_employer(db, tbl, jstr(row, "employer_id"), reason, n);
+		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "employer_locations") == 0) {
 		if (jstr(row, "zip") == NULL || crm_valid_zip(jstr(row, "zip"), NULL) != 0)
 			REFUSE("employer_locations: zip is not a valid ZIP code");
-		return need_employer(db, tbl, jstr(row, "employer_id"), reason, n);
+		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "employer_services") == 0)
 		return check_service(db, row, reason, n);
 	if (strcmp(tbl, "work_items") == 0)
-		return check_work_item(db, row, reason, n);
+		return check_work_item(db, op, row, reason, n);
 	if (strcmp(tbl, "employer_notes") == 0) {
 		const char *b = jstr(row, "body");
 		if (b == NULL || b[0] == '\0' || json_utf8_chars(b) > CRM_NOTE_MAX)
 			REFUSE("employer_notes: body is required (at most %d characters)", CRM_NOTE_MAX);
-		return need_employer(db, tbl, jstr(row, "employer_id"), reason, n);
+		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "work_item_notes") == 0) {
 		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0')

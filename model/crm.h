@@ -259,6 +259,10 @@ int crm_wi_may_work(const char *user_id, const char *assignee_id, const char *cr
 struct cJSON;
 int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			 char *reason, size_t n);
+/* Is there an employer with this id at the hub?  1, 0, -1 (a read failed).
+ * The validator checks that a row inserted names one; the hub's trust check
+ * that an update moving a row to another employer does. */
+int crm_employer_exists(sqlite3 *db, const char *id);
 /* Flag possible duplicates of one employer (used by the validator; callable
  * by a hub scan).  Returns the number of new flags, or -1. */
 int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc,

@@ -27,10 +27,10 @@
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
  * tombstone.  Both record a conflict on column "*deleted*".  An edit of an
- * older version of a row that, merged with the hub's edits since, breaks a
- * rule is not taken: each of its values is a conflict the hub won, with the
- * rule as its reason (keep_hub_row()); one that breaks it on the row its
- * office saw is the office's own, and quarantined.
+ * older version of a row that the hub has written since, which merged
+ * breaks a rule, is not taken: each of its values is a conflict the hub
+ * won, with the rule as its reason (keep_hub_row()); an edit of the row as
+ * the hub has it that breaks one is the office's own, and quarantined.
  *
  * local == base does not always mean "the hub side left the column alone":
  * it may have been changed and changed back (A -> B -> A) by writes newer
@@ -549,17 +549,16 @@ static sqlite3_value *value_zero(actx *a)
 	return v;
 }
 
-/* 1 when the hub wrote a column of row id that the change (new values nv)
- * leaves alone after base, the office's stamp of the row it edited: the
- * merge then combines two edits.  0, or A_ERROR. */
-static int hub_changed_since(actx *a, tcache *tc, const char *id, sqlite3_value **nv,
-			     const char *base)
+/* 1 when the hub wrote a column of row id after base, the office's stamp
+ * of the row it edited (read before the merge stamps the change's own
+ * columns): the merge then combines two edits.  0, or A_ERROR. */
+static int hub_changed_since(actx *a, tcache *tc, const char *id, const char *base)
 {
 	const sync__tshape *ts = &tc->tc_ts;
 	char ch[128];
 
 	for (int i = 0; i < ts->ts_ncol; i++) {
-		if (nv[i] != NULL || i == ts->ts_hlc || i == ts->ts_id)
+		if (i == ts->ts_hlc || i == ts->ts_id)
 			continue;
 		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
 			return A_ERROR;
@@ -571,7 +570,7 @@ static int hub_changed_since(actx *a, tcache *tc, const char *id, sqlite3_value 
 
 /*
  * The office edited an older version of the row (its base stamp is not the
- * hub's), the hub has written other columns of it since (hub_changed_since)
+ * hub's), the hub has written columns of it since (hub_changed_since)
  * and the two edits merged make a row that breaks a rule - a lead
  * converted to a recruiting employer at one office while another cleared
  * its phone.  Each edit was valid on the row its office saw, so the entry
@@ -589,13 +588,13 @@ static int keep_hub_row(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value *
 {
 	const sync__tshape *ts = &tc->tc_ts;
 	const char *rule = a->ax_reason;
-	char why[sizeof a->ax_reason + 64];
+	char why[sizeof a->ax_reason + 96];
 	int rc = A_OK;
 
 	if (strncmp(rule, "domain rule: ", 13) == 0)
 		rule += 13;
-	snprintf(why, sizeof why, "the office's edit, merged with the hub's, would break a rule: %s",
-		 rule);
+	snprintf(why, sizeof why, "the office's edit of a record the hub had changed since would"
+				  " break a rule: %s", rule);
 	a->ax_reason[0] = '\0';
 	if (db_exec(a->ax_db, "ROLLBACK TO sync_row") != 0)
 		return A_ERROR;
@@ -651,15 +650,18 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		rc = A_ERROR;
 		goto out;
 	}
-	/* An edit of an older version of the row: its merge may make a row
-	 * that breaks a rule, then undone by keep_hub_row(). */
+	/* An edit of an older version of the row that the hub has written
+	 * since: the merge may make a row that breaks a rule, then undone by
+	 * keep_hub_row().  An edit of the row as the hub has it that breaks
+	 * one is the office's own, and quarantined whole. */
 	base = ts->ts_hlc >= 0 && ov[ts->ts_hlc] ? sync__val_text(ov[ts->ts_hlc]) : NULL;
-	if (!resurrect && base != NULL && strcmp(base, lh) != 0) {
-		if (db_exec(a->ax_db, "SAVEPOINT sync_row") != 0) {
+	if (!resurrect && base != NULL && strcmp(base, lh) != 0 &&
+	    (sp = hub_changed_since(a, tc, id, base)) != 0) {
+		if (sp < 0 || db_exec(a->ax_db, "SAVEPOINT sync_row") != 0) {
+			sp = 0;
 			rc = A_ERROR;
 			goto out;
 		}
-		sp = 1;
 	}
 	for (int i = 0; i < ts->ts_ncol; i++) {
 		if (nv[i] == NULL || i == ts->ts_hlc ||
@@ -719,16 +721,8 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		}
 	}
 	rc = sync__validate(a, tc, id, SQLITE_UPDATE, nv);
-	/* Only an edit merged with another: one that breaks the rule on the
-	 * row its office saw is the office's own, and quarantined whole. */
-	if (sp && rc == A_REFUSE) {
-		int both = hub_changed_since(a, tc, id, nv, base);
-
-		if (both < 0)
-			rc = A_ERROR;
-		else if (both)
-			rc = keep_hub_row(a, tc, ov, nv, cur.rw_v, id, lh, rh, conflicts_before);
-	}
+	if (sp && rc == A_REFUSE)
+		rc = keep_hub_row(a, tc, ov, nv, cur.rw_v, id, lh, rh, conflicts_before);
 out:
 	/* Refused or failed, the caller rolls the entry back: it goes too. */
 	if (sp && db_exec(a->ax_db, "RELEASE sync_row") != 0 && rc == A_OK)

@@ -6,13 +6,13 @@
  * Most of a node's backlog is new rows: check-ins, notes, audit events,
  * each inserted once.  Such an entry needs no merge - there is nothing at
  * the hub to merge it with - so the entries of a batch that only insert
- * rows no other entry of the batch names are grouped into one changeset
+ * rows no earlier entry of the batch names are grouped into one changeset
  * (group(): a header per table and the changes' own bytes) and applied with
  * one sqlite3changeset_apply_v2 call, with the triggers off; the change log
  * of those rows is written after it (log_rows()), as the triggers would
- * have.  Every other entry (an update, a delete, a row another entry also
- * names) takes the column-wise merge of apply.c, one by one in seq order,
- * after the group.
+ * have.  Every other entry (an update, a delete, a row an earlier entry
+ * also names) takes the column-wise merge of apply.c, one by one in seq
+ * order, after the group.
  *
  * The group keeps every check of the merge:
  *   - each entry is walked by our own reader first (sync__prewalk), and
@@ -66,7 +66,8 @@ typedef struct bctx {
 	brow *bx_rows;           /* every change of the batch, in entry order */
 	brow *bx_sorted;         /* the same by (table, id), to find a row */
 	int bx_nrows, bx_cap;
-	/* the row that stopped the apply (bx_hit 2: none named, a foreign key) */
+	/* the row that stopped the apply (bx_hit 2: none named, a foreign key;
+	 * 3: the validator's refusals, already out of the group) */
 	int bx_hit;
 	const table_def *bx_hit_td;
 	sync__jarena *bx_json;   /* the rows' JSON (br_row) */
@@ -200,7 +201,16 @@ static int classify(bctx *b, int i)
 	return 0;
 }
 
-/* A row named by two entries (or twice) takes the merge, in order. */
+/*
+ * A row named by two entries takes the merge, in order, from the second
+ * on: the first, which inserts it, may stay in the group (applied before
+ * every merged entry, so before them all in seq order too).  A lead made,
+ * then edited, with notes on it in between - a day's backlog - keeps the
+ * lead and its notes in the group, where the notes' check finds the lead
+ * (model/crm.c, need_employer); with the lead merged after the group each
+ * note was refused there and left it.  A row named twice by one entry
+ * takes the merge with all of them.
+ */
 static int mark_shared(bctx *b)
 {
 	if (b->bx_nrows == 0)
@@ -210,11 +220,26 @@ static int mark_shared(bctx *b)
 		return -1;
 	memcpy(b->bx_sorted, b->bx_rows, (size_t)b->bx_nrows * sizeof *b->bx_sorted);
 	qsort(b->bx_sorted, (size_t)b->bx_nrows, sizeof *b->bx_sorted, brow_cmp);
-	for (int k = 0; k + 1 < b->bx_nrows; k++)
-		if (brow_cmp(&b->bx_sorted[k], &b->bx_sorted[k + 1]) == 0) {
-			b->bx_fast[b->bx_sorted[k].br_entry] = 0;
-			b->bx_fast[b->bx_sorted[k + 1].br_entry] = 0;
+	for (int k = 0, j; k < b->bx_nrows; k = j) {
+		int first, twice = 0;
+
+		for (j = k + 1; j < b->bx_nrows && brow_cmp(&b->bx_sorted[k], &b->bx_sorted[j]) == 0; j++)
+			;
+		if (j - k == 1)
+			continue;
+		first = b->bx_sorted[k].br_entry;
+		for (int q = k + 1; q < j; q++)
+			if (b->bx_sorted[q].br_entry < first)
+				first = b->bx_sorted[q].br_entry;
+		for (int q = k; q < j; q++) {
+			if (b->bx_sorted[q].br_entry == first)
+				twice += 1;
+			else
+				b->bx_fast[b->bx_sorted[q].br_entry] = 0;
 		}
+		if (twice > 1)
+			b->bx_fast[first] = 0;
+	}
 	return 0;
 }
 
@@ -339,6 +364,8 @@ static void drop_hit(bctx *b)
 		    .br_idn = strlen(b->bx_hit_id)};
 	brow *f = NULL;
 
+	if (b->bx_hit == 3) /* after_apply() has taken them out */
+		return;
 	if (b->bx_hit == 1 && b->bx_sorted != NULL)
 		f = bsearch(&key, b->bx_sorted, (size_t)b->bx_nrows, sizeof key, brow_cmp);
 	if (f != NULL && b->bx_fast[f->br_entry]) {
@@ -402,11 +429,16 @@ out:
 
 /* After the group's apply, inside its savepoint: tombstones of the rows
  * dropped, then the validator on every row in entry order.  A_OK,
- * A_REFUSE (b->bx_hit names the refused entry's row) or A_ERROR. */
+ * A_REFUSE (every refused entry has left the group: b->bx_hit 3) or
+ * A_ERROR.  All at once, not one a try: notes of a lead that a later
+ * entry edits (so the merge applies the lead after the group) are each
+ * refused here, and one a try would spend BATCH_MAX_TRIES on them and then
+ * send the whole batch one by one. */
 static int after_apply(bctx *b)
 {
 	actx *a = b->bx_a;
 	int tombs = (int)db_int(a->ax_db, "SELECT EXISTS(SELECT 1 FROM tombstones)", -1);
+	int refused = 0;
 	char id[SYNC_SNAPSHOT_ID_MAX + 1];
 
 	if (tombs < 0)
@@ -429,11 +461,15 @@ static int after_apply(bctx *b)
 		    (rc = r->br_row ? sync__validate_json(a, tc, r->br_row, SQLITE_INSERT, NULL)
 				    : sync__validate(a, tc, id, SQLITE_INSERT, NULL)) != A_OK) {
 			sync__apply_oom = 0;
-			b->bx_hit = 1;
-			b->bx_hit_td = r->br_td;
-			memcpy(b->bx_hit_id, id, r->br_idn + 1);
-			return rc;
+			if (rc != A_REFUSE)
+				return rc;
+			b->bx_fast[r->br_entry] = 0; /* the merge refuses it again, or applies it */
+			refused = 1;
 		}
+	}
+	if (refused) {
+		b->bx_hit = 3;
+		return A_REFUSE;
 	}
 	return A_OK;
 }

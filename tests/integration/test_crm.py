@@ -636,7 +636,7 @@ class CrmReplicationTest(harness.TwoOffices):
                          " WHERE tbl='employers' AND row_id=?", e["id"])
         self.assertGreaterEqual(c[0], 1)
         self.assertEqual((c[1], c[2]), ("local", "local"))
-        self.assertRegex(c[3], r"^the office's edit, merged with the hub's, would break a rule: "
+        self.assertRegex(c[3], r"^the office's edit of a record the hub had changed since would break a rule: "
                                r"employers: a recruiting employer keeps what its conversion required")
         self.assertEqual(self.hub_row("SELECT count(*) FROM conflicts WHERE tbl='employers'"
                                       " AND row_id=? AND reason IS NULL", e["id"])[0], 0)
@@ -647,7 +647,7 @@ class CrmReplicationTest(harness.TwoOffices):
             self.assertEqual(len(shown), c[0], node.name)
             self.assertTrue(all("would break a rule" in (x.get("reason") or "") for x in shown), shown)
         out = run_tool(["conflicts", "--data", self.b.data]).stdout.decode()
-        self.assertIn("    why: the office's edit, merged with the hub's, would break a rule: employers:", out)
+        self.assertIn("    why: the office's edit of a record the hub had changed since would break a rule: employers:", out)
         self.verify(self.a)
         self.verify(self.b)
 

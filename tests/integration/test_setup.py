@@ -427,14 +427,20 @@ class SetupTest(Base):
         office = la + "-office"
         n = enroll_identity(self, self.hub, office)
         schema = self.hub.get("/healthz").json()["schema_version"]
+        emp = str(uuid.uuid4())  # services name an employer the hub has
         db = self.db()
         try:
             cols = [c[1] for c in db.execute("PRAGMA table_info(employer_services)")]
+            db.execute("INSERT INTO employers(id, account_type, company_name, normalized_name,"
+                       " username, zip, zip5, created_at, status, updated_hlc) VALUES(?, 'lead',"
+                       " 'Code List Co', 'code list', 'MKTCODELIST01', '95814', '95814', 1,"
+                       " 'active', '')", (emp,))
+            db.commit()
         finally:
             db.close()
 
         def service(code, created_ms):
-            v = {"id": str(uuid.uuid4()), "employer_id": str(uuid.uuid4()), "code": code,
+            v = {"id": str(uuid.uuid4()), "employer_id": emp, "code": code,
                  "start_date": time.strftime("%Y-%m-%d", time.localtime(created_ms / 1000)),
                  "office_id": office, "voided": 0, "created_at": created_ms}
             return v["id"], changeset_insert("employer_services", [1] + [0] * (len(cols) - 1),

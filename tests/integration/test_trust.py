@@ -414,6 +414,34 @@ class TrustTest(Base):
         self.assertEqual(count(self.hub, "SELECT city FROM employers WHERE id=?", eid), "Davis")
         self.replication_flows("the forged update")
 
+    def test_row_moved_to_an_employer_the_hub_does_not_have(self):
+        """A contact is made under a lead the hub has; a forged update that
+        moves it to an employer id that exists nowhere is quarantined (the
+        validator checks the rows inserted, the trust check the employer an
+        update sets); moving it to another real lead is taken."""
+        r = self.node.post("/api/v1/crm/employers", {
+            "company_name": "Moved Contact %s Co" % self.uniq("m"), "zip": "95814",
+            "city": "Sacramento", "contacts": [{"name": "Casey Moved", "kind": "primary"}]})
+        self.assertEqual(r.status, 201, r)
+        eid, cid = r.json()["id"], r.json()["contacts"][0]["id"]
+        r = self.node.post("/api/v1/crm/employers", {
+            "company_name": "Other Lead %s Co" % self.uniq("o"), "zip": "95814", "city": "Davis"})
+        self.assertEqual(r.status, 201, r)
+        other = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employer_contacts WHERE id=?", cid) == 1
+                 and count(self.hub, "SELECT count(*) FROM employers WHERE id=?", other) == 1,
+                 timeout=60, what="the contact and the other lead at the hub")
+        res = self.push(self.update_cs("employer_contacts", cid,
+                                       {"employer_id": (eid, "0190a000-dead-7000-8000-000000000000")}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("employer_contacts: no such employer", str(res["quarantined"]))
+        self.assertEqual(count(self.hub, "SELECT employer_id FROM employer_contacts WHERE id=?", cid),
+                         eid)
+        res = self.push(self.update_cs("employer_contacts", cid, {"employer_id": (eid, other)}))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT employer_id FROM employer_contacts WHERE id=?", cid),
+                         other)
+
     def test_assigned_staff_of_the_participants_local_area(self):
         """A participant is assigned to staff of its own Local Area: the node
         refuses another Local Area's staff member (staff rows reach every

@@ -324,6 +324,76 @@ static void batch_vs_one_by_one(int validator)
 	sqlite3_close(h2);
 }
 
+/* SAVEPOINTs of the grouped apply (sync_batch: a try of the group) and of
+ * the merge (sync_apply: an entry merged one by one). */
+static int batch_tries, merged_entries;
+
+static int count_savepoints(unsigned t, void *ctx, void *p, void *x)
+{
+	const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+
+	(void)t;
+	(void)ctx;
+	(void)x;
+	if (sql && strcmp(sql, "SAVEPOINT sync_batch") == 0)
+		batch_tries++;
+	if (sql && strcmp(sql, "SAVEPOINT sync_apply") == 0)
+		merged_entries++;
+	return 0;
+}
+
+/* A check-in made and then called at the desk, in one push: the check-in
+ * goes in the group (it comes first), only the call is merged; a row two
+ * entries insert takes the merge from the second on (which accepts the
+ * same row).  Before, every entry naming a row another one names was
+ * merged. */
+static void test_batch_groups_the_first_of_a_row(void **state)
+{
+	sqlite3 *h = open_db(1), *a = open_db(0);
+	sync_apply_cache *c = sync_apply_cache_new(h);
+	const char *r1 = "0190a000-0000-7000-8000-0000000000b1";
+	const char *r2 = "0190a000-0000-7000-8000-0000000000b2";
+	sync_entry es[MAXE];
+	sync_apply_result r[MAXE];
+
+	(void)state;
+	assert_non_null(c);
+	nents = 0;
+	write_captured(a, "000000000010.0000.nodeA", CHECKIN, r1, OFFICE, LA, "One", "000000000010.0000.nodeA");
+	write_captured(a, "000000000011.0000.nodeA", CHECKIN, r2, OFFICE, LA, "Two", "000000000011.0000.nodeA");
+	write_captured(a, "000000000020.0000.nodeA",
+		       "UPDATE checkins SET status='called', updated_hlc='000000000020.0000.nodeA' WHERE id='%s'", r1);
+	take(a, &scope_a);
+	ents[nents] = ents[1]; /* the second check-in again, under a new seq */
+	ents[nents].cs = malloc(ents[1].len);
+	assert_non_null(ents[nents].cs);
+	memcpy(ents[nents].cs, ents[1].cs, ents[1].len);
+	ents[nents].seq = 4;
+	nents++;
+	for (int i = 0; i < nents; i++) {
+		sync_entry e = {ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
+		es[i] = e;
+	}
+	batch_tries = merged_entries = 0;
+	sqlite3_trace_v2(h, SQLITE_TRACE_STMT, count_savepoints, NULL);
+	assert_int_equal(db_exec(h, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(sync_hub_apply_batch(h, c, &scope_a, es, nents, r), 0);
+	assert_int_equal(db_exec(h, "COMMIT"), 0);
+	sqlite3_trace_v2(h, 0, NULL, NULL);
+	for (int i = 0; i < nents; i++)
+		assert_int_equal(r[i].applied, 1);
+	assert_int_equal(batch_tries, 1);
+	assert_int_equal(merged_entries, 2); /* the call, the second insert */
+	assert_int_equal(db_int(h, "SELECT count(*) FROM checkins", -1), 2);
+	assert_int_equal(db_int(h, "SELECT count(*) FROM checkins WHERE status='called'", -1), 1);
+	assert_int_equal(db_int(h, "SELECT count(*) FROM change_log WHERE tbl='checkins'", -1), 3);
+	assert_int_equal(db_int(h, "SELECT count(*) FROM quarantine", -1), 0);
+	sync_apply_cache_free(c);
+	free_workload();
+	sqlite3_close(a);
+	sqlite3_close(h);
+}
+
 static void test_batch_same_outcomes(void **state)
 {
 	(void)state;
@@ -511,6 +581,7 @@ static void test_batch_validator_sees_stored_row(void **state)
 
 TU_MAIN(cmocka_unit_test(test_cache_same_outcomes),
 	cmocka_unit_test(test_batch_same_outcomes),
+	cmocka_unit_test(test_batch_groups_the_first_of_a_row),
 	cmocka_unit_test(test_batch_validator_refusal),
 	cmocka_unit_test(test_cannot_check_is_sent_again),
 	cmocka_unit_test(test_batch_validator_sees_stored_row),

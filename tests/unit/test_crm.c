@@ -564,6 +564,20 @@ static void test_lead_edits_merge_column_by_column(void **state)
 	sqlite3_close(hub);
 }
 
+/* The lead at the hub (pushed by a) and at b (as a pull brings it). */
+static void lead_at_both(sqlite3 *hub, sqlite3 *a, sqlite3 *b)
+{
+	char *sql;
+
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	sql = sqlite3_mprintf(insert_lead, LEAD, "Acme Tools, Inc.", "acme tools", "MKTACMETOOLS0001",
+			      DEMO_OFFICE, "000000001000.0000.nodeA");
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+}
+
 /*
  * Two edits, each valid on the row its office saw, that merged make a row
  * no rule allows: office A converts the lead to a recruiting employer
@@ -578,17 +592,10 @@ static void test_merge_that_breaks_a_rule_is_a_conflict(void **state)
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
 	st_pushed p;
 	int64_t before;
-	char *sql;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
-	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
-		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
-	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
-	sql = sqlite3_mprintf(insert_lead, LEAD, "Acme Tools, Inc.", "acme tools", "MKTACMETOOLS0001",
-			      DEMO_OFFICE, "000000001000.0000.nodeA");
-	assert_int_equal(db_exec(b, sql), 0);
-	sqlite3_free(sql);
+	lead_at_both(hub, a, b);
 	node_write(a, "000000002000.0000.nodeA",
 		   "UPDATE employers SET account_type='recruiting', edd_account_number='1234567',"
 		   " industry='4931', updated_hlc='000000002000.0000.nodeA' WHERE id=%Q", LEAD);
@@ -609,7 +616,7 @@ static void test_merge_that_breaks_a_rule_is_a_conflict(void **state)
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='employers'"
 				     " AND column_name='phone' AND winner='local' AND remote_value='null'"
 				     " AND base_value='\"(916) 555-0100\"' AND node_id='nodeB'"
-				     " AND reason LIKE 'the office''s edit, merged with the hub''s, would break a rule:"
+				     " AND reason LIKE 'the office''s edit of a record the hub had changed since would break a rule:"
 				     " employers: a recruiting employer keeps what its conversion required%phone%'",
 				     -1), 1);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts WHERE column_name='website'"
@@ -643,6 +650,156 @@ static const char insert_wi[] =
 	" description, assignee_id, created_by, office_id, created_at, deleted, updated_hlc)"
 	" VALUES(%Q,%Q,'crm-cat-outreach','crm-pri-normal','New','2026-03-10','Call',"
 	"'demo-staff','demo-staff','demo-office',1,0,%Q)";
+
+/* The same when both offices changed the field itself: A converts the
+ * lead and changes its phone, B (later) clears the phone and reaches the
+ * hub first; A's conversion then meets a row with no phone. */
+static void test_merge_that_breaks_a_rule_on_the_same_field(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	st_pushed p;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	lead_at_both(hub, a, b);
+	node_write(a, "000000002000.0000.nodeA",
+		   "UPDATE employers SET account_type='recruiting', edd_account_number='1234567',"
+		   " industry='4931', phone='(916) 555-0199', updated_hlc='000000002000.0000.nodeA'"
+		   " WHERE id=%Q", LEAD);
+	node_write(b, "000000003000.0000.nodeB",
+		   "UPDATE employers SET phone=NULL, updated_hlc='000000003000.0000.nodeB' WHERE id=%Q", LEAD);
+	assert_int_equal(st_push(hub, b, &scope_b).applied, 1);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(p.applied, 1);
+	assert_string_equal(q_text(hub, "SELECT account_type FROM employers WHERE id=?", LEAD), "lead");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employers WHERE phone IS NULL", -1), 1);
+	/* account_type, edd_account_number, industry and phone: each kept. */
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts WHERE winner='local'"
+				     " AND node_id='nodeA' AND reason LIKE '%conversion required%'", -1), 4);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts", -1), 4);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+/* A work item the hub took before it checked the employer (here: with no
+ * validator) goes on being edited: only a row inserted, or moved to
+ * another employer (the hub's trust check), must name one it has. */
+static void test_older_row_without_its_employer_still_edited(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0);
+	st_pushed p;
+
+	(void)state;
+	node_write(a, "000000001000.0000.nodeA", insert_wi, WI, LEAD, "000000001000.0000.nodeA");
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	sync_set_validator(crm_hub_validate_row);
+	node_write(a, "000000002000.0000.nodeA",
+		   "UPDATE work_items SET status='Closed', closed_at=5, updated_hlc='000000002000.0000.nodeA'"
+		   " WHERE id=%Q", WI);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(p.applied, 1);
+	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(hub);
+}
+
+/* SAVEPOINTs of the hub's grouped apply (sync_batch: a try of the group)
+ * and of its merge (sync_apply: an entry merged one by one). */
+static int batch_tries, merged_entries;
+
+static int count_savepoints(unsigned t, void *ctx, void *p, void *x)
+{
+	const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+
+	(void)t;
+	(void)ctx;
+	(void)x;
+	if (sql && strcmp(sql, "SAVEPOINT sync_batch") == 0)
+		batch_tries++;
+	if (sql && strcmp(sql, "SAVEPOINT sync_apply") == 0)
+		merged_entries++;
+	return 0;
+}
+
+/*
+ * A backlog that makes a lead and adds 40 notes on it, pushed in one batch:
+ * the lead is merged (its table has triggers of its own), after the group,
+ * so each note is refused in the group for its employer.  They all leave it
+ * at once, to be merged after the lead: one try of the group, where one
+ * note a try spent 8 and then sent every entry of the batch one by one.
+ */
+static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0);
+	sync_apply_cache *c = sync_apply_cache_new(hub);
+	sync_entry es[48];
+	sync_apply_result r[48];
+	sqlite3_stmt *st;
+	int n = 0, applied = 0;
+
+	(void)state;
+	assert_non_null(c);
+	sync_set_validator(crm_hub_validate_row);
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	for (int i = 0; i < 40; i++) {
+		char hlc[64];
+
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
+		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','Met the owner',1)",
+			   i, LEAD);
+	}
+	node_write(a, "000000001200.0000.nodeA",
+		   "UPDATE employers SET website='www.acme.example.com', updated_hlc='000000001200.0000.nodeA'"
+		   " WHERE id=%Q", LEAD);
+	assert_int_equal(db_prepare(a, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 48) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
+		void *cs = malloc(len);
+
+		assert_non_null(cs);
+		memcpy(cs, sqlite3_column_blob(st, 3), len);
+		es[n] = (sync_entry){sqlite3_column_int64(st, 0), strdup((const char *)sqlite3_column_text(st, 1)),
+				     sqlite3_column_type(st, 2) == SQLITE_NULL
+					     ? NULL
+					     : strdup((const char *)sqlite3_column_text(st, 2)),
+				     cs, len};
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 42);
+	batch_tries = merged_entries = 0;
+	sqlite3_trace_v2(hub, SQLITE_TRACE_STMT, count_savepoints, NULL);
+	assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(sync_hub_apply_batch(hub, c, &scope_a, es, n, r), 0);
+	assert_int_equal(db_exec(hub, "COMMIT"), 0);
+	sqlite3_trace_v2(hub, 0, NULL, NULL);
+	for (int i = 0; i < n; i++)
+		applied += r[i].applied;
+	assert_int_equal(applied, 42);
+	assert_int_equal(batch_tries, 1); /* the second finds no group left */
+	assert_int_equal(merged_entries, 42);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_notes", -1), 40);
+	assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD), "www.acme.example.com");
+	/* Every row in the change log once, the lead twice (made, edited). */
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employer_notes'", -1), 40);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employers'", -1), 2);
+	for (int i = 0; i < n; i++) {
+		free((void *)es[i].hlc);
+		free((void *)es[i].actor);
+		free((void *)es[i].changeset);
+	}
+	sync_apply_cache_free(c);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(hub);
+}
 
 static void test_work_item_merge_and_closed_is_final(void **state)
 {
@@ -1072,6 +1229,9 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	cmocka_unit_test(test_search_indexes),
 	cmocka_unit_test(test_lead_edits_merge_column_by_column),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_is_a_conflict),
+	cmocka_unit_test(test_merge_that_breaks_a_rule_on_the_same_field),
+	cmocka_unit_test(test_older_row_without_its_employer_still_edited),
+	cmocka_unit_test(test_batch_notes_of_a_new_lead_leave_the_group_at_once),
 	cmocka_unit_test(test_work_item_merge_and_closed_is_final),
 	cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
 	cmocka_unit_test(test_hub_refuses_bad_crm_rows),
