@@ -35,8 +35,9 @@ static const db_migration sync_migrations[] = {
 	 " updated_hlc TEXT NOT NULL DEFAULT '');"
 	 "CREATE INDEX conflicts_row ON conflicts(tbl, row_id);"},
 	/* 2: why the office's value was not taken when that was not the
-	 * later edit's win: its edit, merged with the hub's, would have broken
-	 * a rule (sync/apply.c, keep_hub_row()).  NULL for an ordinary one. */
+	 * later edit's win: its edit of a record the hub had changed since
+	 * would have broken a rule (sync/apply.c, keep_hub_row()).  NULL for
+	 * an ordinary one. */
 	{"ALTER TABLE conflicts ADD COLUMN reason TEXT;"},
 };
 
