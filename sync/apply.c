@@ -554,18 +554,12 @@ static sqlite3_value *value_zero(actx *a)
  * columns): the merge then combines two edits.  0, or A_ERROR. */
 static int hub_changed_since(actx *a, tcache *tc, const char *id, const char *base)
 {
-	const sync__tshape *ts = &tc->tc_ts;
-	char ch[128];
+	int64_t r = db_int_bound(a->ax_db, -1,
+				 "SELECT EXISTS(SELECT 1 FROM col_clocks WHERE tbl=?1 AND row_id=?2"
+				 " AND hlc > ?3)",
+				 "ttt", tc->tc_ts.ts_td->td_name, id, base);
 
-	for (int i = 0; i < ts->ts_ncol; i++) {
-		if (i == ts->ts_hlc || i == ts->ts_id)
-			continue;
-		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
-			return A_ERROR;
-		if (ch[0] && strcmp(ch, base) > 0)
-			return 1;
-	}
-	return 0;
+	return r < 0 ? A_ERROR : (int)r;
 }
 
 /*

@@ -98,6 +98,33 @@ int st_refuse_visitor(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 	return -1;
 }
 
+static int count_savepoints(unsigned t, void *ctx, void *p, void *x)
+{
+	st_batch_count *k = ctx;
+	const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+
+	(void)t;
+	(void)x;
+	if (sql && strcmp(sql, "SAVEPOINT sync_batch") == 0)
+		k->tries++;
+	if (sql && strcmp(sql, "SAVEPOINT sync_apply") == 0)
+		k->merged++;
+	return 0;
+}
+
+st_batch_count st_apply_batch(sqlite3 *hub, sync_apply_cache *c, const sync_scope *sc,
+			      const sync_entry *es, int n, sync_apply_result *r)
+{
+	st_batch_count k = {0, 0};
+
+	sqlite3_trace_v2(hub, SQLITE_TRACE_STMT, count_savepoints, &k);
+	assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(sync_hub_apply_batch(hub, c, sc, es, n, r), 0);
+	assert_int_equal(db_exec(hub, "COMMIT"), 0);
+	sqlite3_trace_v2(hub, 0, NULL, NULL);
+	return k;
+}
+
 int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it)
 {
 	(void)ctx, (void)kind, (void)it;

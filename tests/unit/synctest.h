@@ -35,6 +35,17 @@ st_pushed st_push(sqlite3 *hub, sqlite3 *node, const sync_scope *sc);
  * quarantined, and its reason contains why (a mismatch fails naming both). */
 void st_push_refused(sqlite3 *hub, sqlite3 *node, const sync_scope *sc, const char *why);
 
+/* How one sync_hub_apply_batch() went: the tries of its group (SAVEPOINT
+ * sync_batch) and the entries it merged one by one (SAVEPOINT sync_apply). */
+typedef struct st_batch_count {
+	int tries, merged;
+} st_batch_count;
+
+/* sync_hub_apply_batch(hub, c, sc, es, n, r) in one transaction, as a push
+ * is, counted from the statements the hub runs. */
+st_batch_count st_apply_batch(sqlite3 *hub, sync_apply_cache *c, const sync_scope *sc,
+			      const sync_entry *es, int n, sync_apply_result *r);
+
 /* A conflict handler for sqlite3changeset_apply that stops at the first
  * conflict: a replica copied in a test must apply cleanly. */
 int st_conflict_abort(void *ctx, int kind, sqlite3_changeset_iter *it);

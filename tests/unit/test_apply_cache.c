@@ -324,24 +324,6 @@ static void batch_vs_one_by_one(int validator)
 	sqlite3_close(h2);
 }
 
-/* SAVEPOINTs of the grouped apply (sync_batch: a try of the group) and of
- * the merge (sync_apply: an entry merged one by one). */
-static int batch_tries, merged_entries;
-
-static int count_savepoints(unsigned t, void *ctx, void *p, void *x)
-{
-	const char *sql = sqlite3_sql((sqlite3_stmt *)p);
-
-	(void)t;
-	(void)ctx;
-	(void)x;
-	if (sql && strcmp(sql, "SAVEPOINT sync_batch") == 0)
-		batch_tries++;
-	if (sql && strcmp(sql, "SAVEPOINT sync_apply") == 0)
-		merged_entries++;
-	return 0;
-}
-
 /* A check-in made and then called at the desk, in one push: the check-in
  * goes in the group (it comes first), only the call is merged; a row two
  * entries insert takes the merge from the second on (which accepts the
@@ -355,6 +337,7 @@ static void test_batch_groups_the_first_of_a_row(void **state)
 	const char *r2 = "0190a000-0000-7000-8000-0000000000b2";
 	sync_entry es[MAXE];
 	sync_apply_result r[MAXE];
+	st_batch_count k;
 
 	(void)state;
 	assert_non_null(c);
@@ -374,16 +357,11 @@ static void test_batch_groups_the_first_of_a_row(void **state)
 		sync_entry e = {ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
 		es[i] = e;
 	}
-	batch_tries = merged_entries = 0;
-	sqlite3_trace_v2(h, SQLITE_TRACE_STMT, count_savepoints, NULL);
-	assert_int_equal(db_exec(h, "BEGIN IMMEDIATE"), 0);
-	assert_int_equal(sync_hub_apply_batch(h, c, &scope_a, es, nents, r), 0);
-	assert_int_equal(db_exec(h, "COMMIT"), 0);
-	sqlite3_trace_v2(h, 0, NULL, NULL);
+	k = st_apply_batch(h, c, &scope_a, es, nents, r);
 	for (int i = 0; i < nents; i++)
 		assert_int_equal(r[i].applied, 1);
-	assert_int_equal(batch_tries, 1);
-	assert_int_equal(merged_entries, 2); /* the call, the second insert */
+	assert_int_equal(k.tries, 1);
+	assert_int_equal(k.merged, 2); /* the call, the second insert */
 	assert_int_equal(db_int(h, "SELECT count(*) FROM checkins", -1), 2);
 	assert_int_equal(db_int(h, "SELECT count(*) FROM checkins WHERE status='called'", -1), 1);
 	assert_int_equal(db_int(h, "SELECT count(*) FROM change_log WHERE tbl='checkins'", -1), 3);

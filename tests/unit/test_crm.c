@@ -708,24 +708,6 @@ static void test_older_row_without_its_employer_still_edited(void **state)
 	sqlite3_close(hub);
 }
 
-/* SAVEPOINTs of the hub's grouped apply (sync_batch: a try of the group)
- * and of its merge (sync_apply: an entry merged one by one). */
-static int batch_tries, merged_entries;
-
-static int count_savepoints(unsigned t, void *ctx, void *p, void *x)
-{
-	const char *sql = sqlite3_sql((sqlite3_stmt *)p);
-
-	(void)t;
-	(void)ctx;
-	(void)x;
-	if (sql && strcmp(sql, "SAVEPOINT sync_batch") == 0)
-		batch_tries++;
-	if (sql && strcmp(sql, "SAVEPOINT sync_apply") == 0)
-		merged_entries++;
-	return 0;
-}
-
 /*
  * A backlog that makes a lead and adds 40 notes on it, pushed in one batch:
  * the lead is merged (its table has triggers of its own), after the group,
@@ -739,6 +721,7 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 	sync_apply_cache *c = sync_apply_cache_new(hub);
 	sync_entry es[48];
 	sync_apply_result r[48];
+	st_batch_count k;
 	sqlite3_stmt *st;
 	int n = 0, applied = 0;
 
@@ -774,17 +757,12 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 	}
 	sqlite3_finalize(st);
 	assert_int_equal(n, 42);
-	batch_tries = merged_entries = 0;
-	sqlite3_trace_v2(hub, SQLITE_TRACE_STMT, count_savepoints, NULL);
-	assert_int_equal(db_exec(hub, "BEGIN IMMEDIATE"), 0);
-	assert_int_equal(sync_hub_apply_batch(hub, c, &scope_a, es, n, r), 0);
-	assert_int_equal(db_exec(hub, "COMMIT"), 0);
-	sqlite3_trace_v2(hub, 0, NULL, NULL);
+	k = st_apply_batch(hub, c, &scope_a, es, n, r);
 	for (int i = 0; i < n; i++)
 		applied += r[i].applied;
 	assert_int_equal(applied, 42);
-	assert_int_equal(batch_tries, 1); /* the second finds no group left */
-	assert_int_equal(merged_entries, 42);
+	assert_int_equal(k.tries, 1); /* the second finds no group left */
+	assert_int_equal(k.merged, 42);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_notes", -1), 40);
 	assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD), "www.acme.example.com");
 	/* Every row in the change log once, the lead twice (made, edited). */
