@@ -360,6 +360,7 @@ static int on_headers_complete(http_parser *p)
 		return refuse(c, 400, "unsupported Transfer-Encoding");
 	if (p->method == HTTP_CONNECT)
 		return refuse(c, 400, "CONNECT is not served");
+	c->c_chunked = nte > 0;
 	/* The head is known: a route may take a larger (or smaller) body. */
 	if (c->c_srv->srv_body_limit) {
 		size_t lim = c->c_srv->srv_body_limit(req, c->c_srv->srv_body_limit_ctx);
@@ -443,13 +444,17 @@ static int head_scan(http_conn *c, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n && !c->c_sc_done; i++) {
 		char ch = p[i];
+		if (c->c_sc_prev == '\r' && ch != '\n')
+			return refuse(c, 400, "bare CR in the request head (CRLF only)");
 		if (ch == '\n') {
 			if (c->c_sc_prev != '\r')
 				return refuse(c, 400, "bare LF in the request head (CRLF only)");
 			if (!c->c_sc_bol)
 				c->c_sc_line++;
-			else if (c->c_sc_line > 0)
+			else if (c->c_sc_line > 0) {
 				c->c_sc_done = 1; /* the blank line: the head is over */
+				c->c_sc_end = i + 1;
+			}
 			c->c_sc_bol = c->c_sc_name = 1;
 		} else if (ch != '\r') {
 			if (c->c_sc_bol && c->c_sc_line > 0 && (ch == ' ' || ch == '\t'))
@@ -467,6 +472,122 @@ static int head_scan(http_conn *c, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Strict chunked framing (RFC 9112 7.1) over the body bytes the parser has
+ * taken.  Debian's http-parser is built without HTTP_PARSER_STRICT: it takes
+ * any two bytes after a chunk's data as its CRLF, any byte after a CR as the
+ * LF that ends a size line or the body, and a bare LF inside a chunk
+ * extension or a trailer.  A proxy in front may frame such a body otherwise
+ * than we do (request smuggling), so each is refused here; what this scan
+ * accepts, the parser frames exactly as it does.
+ */
+enum {
+	CK_SIZE0,   /* a size line's first hex digit */
+	CK_SIZE,    /* more hex digits, an extension, or its CR */
+	CK_EXT,	    /* a chunk extension, up to its CR */
+	CK_SIZE_LF, /* the LF that ends a size line */
+	CK_DATA,    /* c_ck_left bytes of data */
+	CK_DATA_CR, /* the CRLF after them */
+	CK_DATA_LF,
+	CK_TR_BOL, /* a trailer line's first byte, or the body's last CR */
+	CK_TR,	   /* in a trailer line */
+	CK_TR_LF,
+	CK_END_LF, /* the body's last LF */
+	CK_DONE
+};
+
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int chunk_scan(http_conn *c, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		int h;
+
+		switch (c->c_ck_state) {
+		case CK_SIZE0:
+		case CK_SIZE:
+			if ((h = hexval(ch)) >= 0) {
+				if (c->c_ck_left > (UINT64_MAX >> 4))
+					return refuse(c, 400, "chunk size too large");
+				c->c_ck_left = c->c_ck_left << 4 | (uint64_t)h;
+				c->c_ck_state = CK_SIZE;
+			} else if (c->c_ck_state == CK_SIZE && ch == '\r')
+				c->c_ck_state = CK_SIZE_LF;
+			else if (c->c_ck_state == CK_SIZE && (ch == ';' || ch == ' '))
+				c->c_ck_state = CK_EXT;
+			else
+				return refuse(c, 400, "malformed chunk size");
+			break;
+		case CK_EXT:
+			if (ch == '\r')
+				c->c_ck_state = CK_SIZE_LF;
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return refuse(c, 400, "control byte or bare LF in a chunk extension");
+			break;
+		case CK_SIZE_LF:
+			if (ch != '\n')
+				return refuse(c, 400, "chunk size line not ended by CRLF");
+			c->c_ck_state = c->c_ck_left ? CK_DATA : CK_TR_BOL;
+			break;
+		case CK_DATA: {
+			size_t take = n - i;
+			if (take > c->c_ck_left)
+				take = (size_t)c->c_ck_left;
+			c->c_ck_left -= take;
+			i += take - 1;
+			if (c->c_ck_left == 0)
+				c->c_ck_state = CK_DATA_CR;
+			break;
+		}
+		case CK_DATA_CR:
+		case CK_DATA_LF:
+			if (ch != (c->c_ck_state == CK_DATA_CR ? '\r' : '\n'))
+				return refuse(c, 400, "chunk data not followed by CRLF");
+			c->c_ck_state = c->c_ck_state == CK_DATA_CR ? CK_DATA_LF : CK_SIZE0;
+			break;
+		case CK_TR_BOL:
+			if (ch == '\r') {
+				c->c_ck_state = CK_END_LF;
+				break;
+			}
+			if (ch == ' ' || ch == '\t')
+				return refuse(c, 400, "folded trailer line (obs-fold)");
+			c->c_ck_state = CK_TR;
+			c->c_ck_name = 1;
+			/* fall through */
+		case CK_TR:
+			if (ch == '\r')
+				c->c_ck_state = CK_TR_LF;
+			else if (ch == '\n')
+				return refuse(c, 400, "bare LF in a trailer (CRLF only)");
+			else if (c->c_ck_name && ch == ':')
+				c->c_ck_name = 0;
+			else if (c->c_ck_name && (ch == ' ' || ch == '\t'))
+				return refuse(c, 400, "whitespace before a trailer's colon");
+			break;
+		case CK_TR_LF:
+		case CK_END_LF:
+			if (ch != '\n')
+				return refuse(c, 400, "bare CR in a chunked body's trailers");
+			c->c_ck_state = c->c_ck_state == CK_TR_LF ? CK_TR_BOL : CK_DONE;
+			break;
+		default: /* the parser ends the message at CK_DONE */
+			return refuse(c, 400, "bytes after the end of a chunked body");
+		}
+	}
+	return 0;
+}
+
 static void conn_begin_request(http_conn *c)
 {
 	http_parser_init(&c->c_parser, HTTP_REQUEST);
@@ -478,6 +599,10 @@ static void conn_begin_request(http_conn *c)
 	c->c_err_msg = NULL;
 	c->c_sc_line = c->c_sc_name = c->c_sc_done = 0;
 	c->c_sc_bol = 1;
+	c->c_sc_end = 0;
+	c->c_chunked = c->c_ck_name = 0;
+	c->c_ck_state = CK_SIZE0;
+	c->c_ck_left = 0;
 	c->c_state = C_READING;
 }
 
@@ -509,6 +634,8 @@ void http__conn_drain(http_conn *c)
 {
 	size_t avail, feed, n;
 	enum http_errno err;
+	const char *in;
+	int head_was_done;
 
 	if (c->c_in_drain)
 		return;
@@ -530,11 +657,23 @@ void http__conn_drain(http_conn *c)
 			http__conn_fail(c, c->c_err_status, c->c_err_msg);
 			break;
 		}
-		n = http_parser_execute(&c->c_parser, &parser_settings,
-					c->c_in.data + c->c_in_off, feed);
+		in = c->c_in.data + c->c_in_off;
+		head_was_done = c->c_headers_done;
+		n = http_parser_execute(&c->c_parser, &parser_settings, in, feed);
 		c->c_in_off += n;
 		if (!c->c_headers_done)
 			c->c_head_count += n;
+		/* head_scan saw the head end where the parser did */
+		if (!head_was_done && c->c_headers_done && !c->c_sc_done)
+			refuse(c, 400, "request head not ended by CRLF CRLF");
+		/* the chunked body's bytes the parser took, before any dispatch */
+		if (c->c_chunked && c->c_err_status == 0) {
+			size_t at = head_was_done ? 0 : c->c_sc_end;
+			if (at < n)
+				chunk_scan(c, in + at, n - at);
+			if (c->c_msg_done && c->c_ck_state != CK_DONE)
+				refuse(c, 400, "chunked body not framed as RFC 9112 says");
+		}
 		err = HTTP_PARSER_ERRNO(&c->c_parser);
 		if (c->c_err_status) {
 			http__conn_fail(c, c->c_err_status, c->c_err_msg);

@@ -81,6 +81,11 @@ struct http_conn {
 	 * header name, head over; the last byte seen (across requests) */
 	int c_sc_line, c_sc_bol, c_sc_name, c_sc_done;
 	char c_sc_prev;
+	size_t c_sc_end; /* where the head ended in the slice that ended it */
+	/* strict chunked framing (chunk_scan): a chunked body, the scanner's
+	 * state, what is left of the chunk size or data, in a trailer's name */
+	int c_chunked, c_ck_state, c_ck_name;
+	uint64_t c_ck_left;
 	const char *c_err_msg;
 	int c_msg_done;
 	int c_keepalive; /* of the reply being written */

@@ -9,7 +9,8 @@
  * client that resets before its deferred reply, assets with ETag/304 and the
  * security headers, and the pure helpers (percent-decoding, query, cookies)
  * plus the socket-free parser path the fuzzer uses.  The network edge:
- * strict heads (no whitespace before a colon, obs-fold or bare LF), the
+ * strict heads (no whitespace before a colon, obs-fold, bare LF or CR),
+ * strict chunked framing (CRLF after each chunk's data, no bare LF), the
  * pre-body gate (refusal before any body byte, no 100 Continue, small caps),
  * the process-wide body budget (503 + Retry-After) and the per-address
  * connection cap that closes the oldest idle connection.
@@ -1184,6 +1185,97 @@ static void test_strict_head(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/*
+ * Strict chunked bodies: http-parser as Debian builds it (not
+ * HTTP_PARSER_STRICT) takes any two bytes after a chunk's data as its CRLF,
+ * any byte after a CR as an LF, and bare LFs in extensions and trailers; a
+ * proxy in front could frame such a body otherwise.  Each is a 400 and no
+ * handler runs, over TCP and fed byte by byte; well-framed bodies, split
+ * anywhere, are still served.
+ */
+#define CHUNKED_HEAD "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+static const char *const chunk_bad[] = {
+    CHUNKED_HEAD "5\r\nhelloXY0\r\n\r\n",	    /* no CRLF after the data */
+    CHUNKED_HEAD "5\r\nhello\r0\r\n\r\n",	    /* CR without its LF */
+    CHUNKED_HEAD "5\r\nhello\n\r\n0\r\n\r\n",	    /* LF without its CR */
+    CHUNKED_HEAD "5\rXhello\r\n0\r\n\r\n",	    /* size line: CR then not LF */
+    CHUNKED_HEAD "5;a\nb\r\nhello\r\n0\r\n\r\n",  /* bare LF in an extension */
+    CHUNKED_HEAD "0\r\nX-T: 1\n\r\n",		    /* bare LF in a trailer */
+    CHUNKED_HEAD "0\r\nX-T: 1\r\n folded\r\n\r\n", /* obs-fold in the trailers */
+    CHUNKED_HEAD "0\r\nX-T : 1\r\n\r\n",	    /* whitespace before a colon */
+    CHUNKED_HEAD "0\r\n\rX",			    /* the last CR without its LF */
+    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\rX"
+    "5\r\nhello\r\n0\r\n\r\n", /* the head's last CR without its LF */
+};
+static const char *const chunk_good[] = {
+    CHUNKED_HEAD "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n",
+    CHUNKED_HEAD "0005 ; a=\"b\"\r\nhello\r\n9\r\n world\r\n\n\r\n00\r\n"
+		 "X-T: 1\r\nY-T:\t2\r\n\r\n",
+};
+static const char *const chunk_good_body[] = {"hello world", "hello world\r\n\n"};
+
+static void test_strict_chunks(void **state)
+{
+	uv_loop_t loop;
+	http_server *srv;
+	http_conn *c;
+	const buf *o;
+	resp r;
+
+	for (size_t i = 0; i < sizeof chunk_bad / sizeof chunk_bad[0]; i++)
+		assert_refused(chunk_bad[i], strlen(chunk_bad[i]), 400, NULL);
+	for (size_t i = 0; i < sizeof chunk_good / sizeof chunk_good[0]; i++) {
+		assert_int_equal(one_shot(chunk_good[i], &r), 200);
+		assert_int_equal(r.body_len, strlen(chunk_good_body[i]));
+		assert_memory_equal(r.body, chunk_good_body[i], r.body_len);
+		resp_free(&r);
+	}
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	srv = http_server_new(&loop, router_dispatch, t_router);
+	assert_non_null(srv);
+	for (size_t i = 0; i < sizeof chunk_bad / sizeof chunk_bad[0]; i++) {
+		const char *in = chunk_bad[i];
+		int rc = 0;
+		c = http__conn_new_mem(srv);
+		for (size_t j = 0; j < strlen(in) && rc == 0; j++)
+			rc = http__conn_feed(c, in + j, 1);
+		assert_int_equal(rc, -1);
+		o = http__conn_output(c);
+		assert_non_null(memmem(o->data, o->len, "HTTP/1.1 400 ", 13));
+		assert_null(memmem(o->data, o->len, "HTTP/1.1 200 ", 13));
+		http__conn_free(c);
+	}
+	/* well framed, fed byte by byte and then two requests in one feed */
+	for (size_t i = 0; i < sizeof chunk_good / sizeof chunk_good[0]; i++) {
+		const char *in = chunk_good[i];
+		c = http__conn_new_mem(srv);
+		for (size_t j = 0; j < strlen(in); j++)
+			assert_int_equal(http__conn_feed(c, in + j, 1), 0);
+		o = http__conn_output(c);
+		assert_non_null(memmem(o->data, o->len, "HTTP/1.1 200 ", 13));
+		assert_non_null(memmem(o->data, o->len, chunk_good_body[i],
+				       strlen(chunk_good_body[i])));
+		http__conn_free(c);
+	}
+	{
+		char two[512];
+		snprintf(two, sizeof two, "%s%s", chunk_good[1], chunk_good[0]);
+		c = http__conn_new_mem(srv);
+		assert_int_equal(http__conn_feed(c, two, strlen(two)), 0);
+		o = http__conn_output(c);
+		const char *p = memmem(o->data, o->len, "HTTP/1.1 200 ", 13);
+		assert_non_null(p);
+		assert_non_null(memmem(p + 1, o->len - (size_t)(p + 1 - o->data),
+				       "HTTP/1.1 200 ", 13));
+		assert_non_null(memmem(o->data, o->len, "hello world\r\n\n", 14));
+		http__conn_free(c);
+	}
+	http_server_close(srv, NULL, NULL);
+	http_server_free(srv);
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* The pre-body gate of the next test: /upload needs "X-Key: ok" (else 401
  * before any body byte); a request without the key may send 16 bytes. */
 static int t_gate_calls;
@@ -1526,6 +1618,7 @@ int main(void)
 	    cmocka_unit_test(test_head_limit),
 	    cmocka_unit_test(test_body_limit),
 	    cmocka_unit_test(test_smuggling),
+	    cmocka_unit_test(test_strict_chunks),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_slow_client),
 	    cmocka_unit_test(test_route_body_limit),
