@@ -25,7 +25,11 @@
  *   - tombstones of re-inserted rows are dropped, and the domain validator
  *     runs on every inserted row in entry order; a refusal rolls the group
  *     back the same way and leaves the refused entry to the merge, which
- *     refuses it again and quarantines it with the reason.
+ *     refuses it again and quarantines it with the reason.  Such entries
+ *     are first grouped again, once, where the first of a run of them
+ *     comes in seq order (regroup()): a note on a lead the same batch makes
+ *     is refused in the group because the lead, whose table has triggers
+ *     of its own, is merged after it, and is valid once the lead is in.
  * An entry that fails in any way is therefore applied or quarantined by the
  * same code as before, so nothing is lost silently.  What changes: the
  * group's rows are in the database before the validator sees any of them
@@ -61,6 +65,8 @@ typedef struct bctx {
 	const sync_entry *bx_e;
 	int bx_n;
 	char *bx_fast;           /* per entry: 1 while it is in the group */
+	char *bx_again;          /* per entry: refused by the validator in the group
+				    (NULL: a regrouping, which marks none) */
 	int *bx_first;           /* per entry: its first row in bx_rows */
 	sync_apply_cache *bx_c;
 	brow *bx_rows;           /* every change of the batch, in entry order */
@@ -464,6 +470,8 @@ static int after_apply(bctx *b)
 			if (rc != A_REFUSE)
 				return rc;
 			b->bx_fast[r->br_entry] = 0; /* the merge refuses it again, or applies it */
+			if (b->bx_again != NULL)
+				b->bx_again[r->br_entry] = 1;
 			refused = 1;
 		}
 	}
@@ -602,6 +610,7 @@ static void bctx_release(bctx *b)
 	free(b->bx_scopes);
 	free(b->bx_first);
 	free(b->bx_fast);
+	free(b->bx_again);
 	free(b->bx_rows);
 	free(b->bx_sorted);
 }
@@ -635,8 +644,71 @@ static int run_group(bctx *b, sync_apply_cache *c)
 	return 0;
 }
 
+static int apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+		       const sync_entry *e, int n, sync_apply_result *res, int again);
+
+/*
+ * The run of entries from *i that the validator refused in the group,
+ * taken up again where the first of them comes in seq order, after the
+ * merged entries before it: a note on a lead the batch makes is refused in
+ * the group (the lead's table has triggers, so the lead is merged after
+ * it), and is valid once the lead is in.  The run (entries in the group
+ * meanwhile are already applied, the others end it) is grouped again,
+ * once: what its group refuses again is merged, so quarantined with the
+ * reason when it is invalid.  *i is moved past the run.  0 or -1.
+ */
+static int regroup(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+		   const sync_entry *e, int n, sync_apply_result *res, const bctx *b, int *i)
+{
+	sync_entry *re;
+	sync_apply_result *rr;
+	int *at, m = 0, j, ret = -1;
+
+	for (j = *i; j < n && (b->bx_fast[j] || b->bx_again[j]); j++)
+		m += b->bx_again[j];
+	if (m < 2) { /* one entry: the merge, as the group would end in it */
+		for (; *i < j; (*i)++)
+			if (b->bx_fast[*i])
+				res[*i].applied = 1;
+			else if (sync_hub_apply_cached(db, cache, sc, &e[*i], &res[*i]) != 0)
+				return -1;
+		return 0;
+	}
+	re = malloc((size_t)m * sizeof *re);
+	rr = malloc((size_t)m * sizeof *rr);
+	at = malloc((size_t)m * sizeof *at);
+	if (re == NULL || rr == NULL || at == NULL)
+		goto out;
+	m = 0;
+	for (int q = *i; q < j; q++) {
+		if (b->bx_fast[q]) {
+			res[q].applied = 1;
+			continue;
+		}
+		at[m] = q;
+		re[m++] = e[q];
+	}
+	if (apply_batch(db, cache, sc, re, m, rr, 0) != 0)
+		goto out;
+	for (int q = 0; q < m; q++)
+		res[at[q]] = rr[q];
+	*i = j;
+	ret = 0;
+out:
+	free(re);
+	free(rr);
+	free(at);
+	return ret;
+}
+
 int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 			 const sync_entry *e, int n, sync_apply_result *res)
+{
+	return apply_batch(db, cache, sc, e, n, res, 1);
+}
+
+static int apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
+		       const sync_entry *e, int n, sync_apply_result *res, int again)
 {
 	actx a;
 	bctx b;
@@ -659,7 +731,9 @@ int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope 
 	b.bx_n = n;
 	b.bx_fast = calloc((size_t)n + 1, 1);
 	b.bx_first = calloc((size_t)n + 1, sizeof *b.bx_first);
-	if (b.bx_fast == NULL || b.bx_first == NULL)
+	if (again)
+		b.bx_again = calloc((size_t)n + 1, 1);
+	if (b.bx_fast == NULL || b.bx_first == NULL || (again && b.bx_again == NULL))
 		goto out;
 	for (int i = 0; i < n; i++)
 		if (e[i].changeset == NULL || e[i].len < 1 || e[i].len > SYNC_MAX_CHANGESET ||
@@ -674,11 +748,15 @@ int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope 
 		goto out;
 slow:
 	ret = 0;
-	for (int i = 0; i < n && ret == 0; i++) {
+	for (int i = 0; i < n && ret == 0;) {
 		if (b.bx_fast[i])
 			res[i].applied = 1;
-		else if (sync_hub_apply_cached(db, cache, sc, &e[i], &res[i]) != 0)
+		else if (b.bx_again && b.bx_again[i]) {
+			ret = regroup(db, cache, sc, e, n, res, &b, &i);
+			continue;
+		} else if (sync_hub_apply_cached(db, cache, sc, &e[i], &res[i]) != 0)
 			ret = -1;
+		i++;
 	}
 out:
 	bctx_release(&b);

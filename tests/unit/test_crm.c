@@ -712,8 +712,11 @@ static void test_older_row_without_its_employer_still_edited(void **state)
  * A backlog that makes a lead and adds 40 notes on it, pushed in one batch:
  * the lead is merged (its table has triggers of its own), after the group,
  * so each note is refused in the group for its employer.  They all leave it
- * at once, to be merged after the lead: one try of the group, where one
- * note a try spent 8 and then sent every entry of the batch one by one.
+ * at once (one try, where one note a try spent 8 and then sent every entry
+ * of the batch one by one), and are grouped again once the lead is merged:
+ * a second try, and only the lead and its edit merged (it was all 42).
+ * A note without a body leaves the second group as well: merged, and
+ * quarantined with its reason.
  */
 static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 {
@@ -735,8 +738,8 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 
 		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
 		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
-			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','Met the owner',1)",
-			   i, LEAD);
+			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff',%Q,1)",
+			   i, LEAD, i == 20 ? "" : "Met the owner");
 	}
 	node_write(a, "000000001200.0000.nodeA",
 		   "UPDATE employers SET website='www.acme.example.com', updated_hlc='000000001200.0000.nodeA'"
@@ -760,13 +763,18 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 	k = st_apply_batch(hub, c, &scope_a, es, n, r);
 	for (int i = 0; i < n; i++)
 		applied += r[i].applied;
-	assert_int_equal(applied, 42);
-	assert_int_equal(k.tries, 1); /* the second finds no group left */
-	assert_int_equal(k.merged, 42);
-	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_notes", -1), 40);
+	/* the 21st note, without a body, is quarantined with its reason; it
+	 * leaves the second group too, and only it is merged besides the lead */
+	assert_int_equal(applied, 41);
+	assert_int_equal(r[21].applied, 0);
+	assert_non_null(strstr(r[21].reason, "body is required"));
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM quarantine", -1), 1);
+	assert_int_equal(k.tries, 3);
+	assert_int_equal(k.merged, 3);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_notes", -1), 39);
 	assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD), "www.acme.example.com");
 	/* Every row in the change log once, the lead twice (made, edited). */
-	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employer_notes'", -1), 40);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employer_notes'", -1), 39);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employers'", -1), 2);
 	for (int i = 0; i < n; i++) {
 		free((void *)es[i].hlc);
