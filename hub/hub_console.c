@@ -254,6 +254,8 @@ static int conflict_decorate(sqlite3 *db, cJSON *c)
 	return rc;
 }
 
+static int edit_fields(sqlite3 *db, cJSON *c);
+
 static route_rc conflict_get(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
@@ -266,22 +268,33 @@ static route_rc conflict_get(route_call *a)
 		return ROUTE_DBERR;
 	if (c == NULL)
 		return route_fail(a, 404, NULL, "no conflict '%s'", id);
-	if (conflict_decorate(db, c) != 0) {
+	if (conflict_decorate(db, c) != 0 || edit_fields(db, c) != 0) {
 		cJSON_Delete(c);
 		return ROUTE_DBERR;
 	}
 	return route_ok(a, 200, c);
 }
 
-/* Write `value_text` into tbl.col of row id with a fresh HLC, after the
- * domain check of the edited row.  0; 1 with why set (the edit is refused);
- * -1 on a database error.  Runs inside the caller's transaction. */
-static int conflict_edit(hub *h, const char *tbl, const char *col, const char *id,
-			 const char *value_text, const char *hlc_now, char *why, size_t n)
+/* One column a resolution writes: its name and the conflict value (JSON
+ * text as the conflicts table keeps it). */
+typedef struct kept_col {
+	const char *kc_col;
+	const char *kc_value;
+} kept_col;
+
+/* Write each kept value into its column of row id with a fresh HLC, after
+ * the domain check of the edited row as a whole (an office's edit of
+ * several fields that only hold together, a ZIP and its zip5, is checked
+ * as the office made it).  0; 1 with why set (the edit is refused); -1 on
+ * a database error.  Runs inside the caller's transaction. */
+static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col *kc, int n,
+			 const char *hlc_now, char *why, size_t wn)
 {
 	sqlite3 *db = h->hb_db;
 	sqlite3_stmt *st = NULL;
+	sqlite3_str *sql;
 	const char *bwhy = NULL;
+	char *text;
 	cJSON *row, *v;
 	int err, has_hlc, rc;
 
@@ -289,55 +302,70 @@ static int conflict_edit(hub *h, const char *tbl, const char *col, const char *i
 	if (err)
 		return -1;
 	if (row == NULL) {
-		snprintf(why, n, "the row no longer exists");
+		snprintf(why, wn, "the row no longer exists");
 		return 1;
 	}
 	has_hlc = cJSON_GetObjectItem(row, "updated_hlc") != NULL;
 	/* The edited row, as a node would send it, through the domain rules. */
-	v = json_of_text(value_text);
-	if (v == NULL || cJSON_IsObject(v)) {
-		cJSON_Delete(v);
-		cJSON_Delete(row);
-		snprintf(why, n, "a binary value cannot be chosen here");
-		return 1;
+	for (int k = 0; k < n; k++) {
+		v = json_of_text(kc[k].kc_value);
+		if (v == NULL || cJSON_IsObject(v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(row);
+			snprintf(why, wn, "a binary value cannot be chosen here");
+			return 1;
+		}
+		cJSON_ReplaceItemInObject(row, kc[k].kc_col, v);
 	}
-	cJSON_ReplaceItemInObject(row, col, v);
 	why[0] = '\0';
-	if ((rc = crm_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, n)) != 0) {
+	if ((rc = crm_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, wn)) != 0) {
 		cJSON_Delete(row);
 		if (rc == MODEL_CHECK_AGAIN)
 			return -1; /* not the edit's fault: a 500 */
 		if (why[0] == '\0')
-			snprintf(why, n, "the edited row breaks a rule of table '%s'", tbl);
+			snprintf(why, wn, "the edited row breaks a rule of table '%s'", tbl);
 		return 1;
 	}
 	cJSON_Delete(row);
-	/* The resolution's stamp on the column's clock: an office's edit
-	 * older than it, still on its way, must not take the column back
+	/* The resolution's stamp on the columns' clocks: an office's edit
+	 * older than it, still on its way, must not take a column back
 	 * unseen (its base is the resolved value). */
-	if (sync_hub_clock_stamp(db, tbl, col, "id=?1", id, hlc_now) != 0)
-		return -1;
-	if (db_preparef(db, &st, "UPDATE \"%w\" SET \"%w\"=?1%s WHERE id=?3", tbl, col,
-			has_hlc ? ", updated_hlc=?2" : "") != 0)
-		return -1;
-	if (bind_json_value(st, 1, value_text, &bwhy) != 0) {
-		sqlite3_finalize(st);
-		if (bwhy == NULL)
+	for (int k = 0; k < n; k++)
+		if (sync_hub_clock_stamp(db, tbl, kc[k].kc_col, "id=?1", id, hlc_now) != 0)
 			return -1;
-		snprintf(why, n, "%s", bwhy);
-		return 1;
-	}
+	/* One UPDATE: the change log names the row once. */
+	sql = sqlite3_str_new(db);
+	sqlite3_str_appendf(sql, "UPDATE \"%w\" SET ", tbl);
+	for (int k = 0; k < n; k++)
+		sqlite3_str_appendf(sql, "%s\"%w\"=?%d", k ? ", " : "", kc[k].kc_col, k + 3);
+	if (has_hlc)
+		sqlite3_str_appendf(sql, ", updated_hlc=?2");
+	sqlite3_str_appendf(sql, " WHERE id=?1");
+	if ((text = sqlite3_str_finish(sql)) == NULL)
+		return -1;
+	rc = db_prepare(db, &st, text);
+	sqlite3_free(text);
+	if (rc != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (has_hlc)
 		sqlite3_bind_text(st, 2, hlc_now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	for (int k = 0; k < n; k++)
+		if (bind_json_value(st, k + 3, kc[k].kc_value, &bwhy) != 0) {
+			sqlite3_finalize(st);
+			if (bwhy == NULL)
+				return -1;
+			snprintf(why, wn, "%s", bwhy);
+			return 1;
+		}
 	err = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (err != SQLITE_DONE) {
 		if (err == SQLITE_CONSTRAINT) {
-			snprintf(why, n, "the value breaks a constraint of table '%s'", tbl);
+			snprintf(why, wn, "the value breaks a constraint of table '%s'", tbl);
 			return 1;
 		}
-		log_warnx("conflict edit of %s.%s failed: %s", tbl, col, sqlite3_errstr(err));
+		log_warnx("conflict edit of %s (%d columns) failed: %s", tbl, n, sqlite3_errstr(err));
 		return -1;
 	}
 	return 0;
@@ -373,17 +401,21 @@ static const char *kept_value(route_call *a, const cJSON *c, const char *keep, r
 	return v ? v : "null";
 }
 
-/* A fresh hub HLC that beats every HLC the row and the conflict have seen. */
-static void resolve_hlc(hub *h, const cJSON *c, int edit, char ts[HLC_STRLEN])
+/* A fresh hub HLC that beats every HLC the row and the conflicts cs (an
+ * array of conflict rows, one row) have seen. */
+static void resolve_hlc(hub *h, const cJSON *cs, int edit, char ts[HLC_STRLEN])
 {
 	static const char *const keys[] = {"local_hlc", "remote_hlc", "updated_hlc"};
+	const cJSON *c;
 
-	for (int i = 0; i < 3; i++) {
-		const char *x = json_str(c, keys[i]);
-		if (x && *x)
-			hlc_observe(&h->hb_hlc, x);
+	cJSON_ArrayForEach(c, cs) {
+		for (int i = 0; i < 3; i++) {
+			const char *x = json_str(c, keys[i]);
+			if (x && *x)
+				hlc_observe(&h->hb_hlc, x);
+		}
 	}
-	if (edit) {
+	if (edit && (c = cJSON_GetArrayItem(cs, 0)) != NULL) {
 		int e2;
 		cJSON *r = current_row(h->hb_db, json_str(c, "tbl"), json_str(c, "row_id"), &e2);
 		const char *rh = r ? json_str(r, "updated_hlc") : NULL;
@@ -392,6 +424,57 @@ static void resolve_hlc(hub *h, const cJSON *c, int edit, char ts[HLC_STRLEN])
 		cJSON_Delete(r);
 	}
 	hlc_now(&h->hb_hlc, ts);
+}
+
+/* The fields of one office edit resolved together at most. */
+#define CONSOLE_EDIT_MAX 64
+
+/*
+ * The open conflicts one office edit left on c's row: the same node's
+ * entry (origin_seq) on the same row, c first, as an array of conflict
+ * rows (a field of the edit each; the edit of a record kept whole by a
+ * rule, sync/apply.c keep_hub_row(), leaves one per field it changed).
+ * Only c when it has no entry seq.  NULL on a database error.
+ */
+static cJSON *edit_conflicts(sqlite3 *db, const cJSON *c)
+{
+	const cJSON *seq = cJSON_GetObjectItem(c, "origin_seq");
+	cJSON *all = cJSON_CreateArray(), *one;
+	sqlite3_stmt *st = NULL;
+	int err = 0, rc;
+
+	if (all == NULL || (one = cJSON_Duplicate(c, 1)) == NULL) {
+		cJSON_Delete(all);
+		return NULL;
+	}
+	cJSON_AddItemToArray(all, one);
+	if (!cJSON_IsNumber(seq) || json_str(c, "node_id") == NULL)
+		return all;
+	if (db_prepare(db, &st,
+		       "SELECT id FROM conflicts WHERE tbl=?1 AND row_id=?2 AND node_id=?3"
+		       " AND origin_seq=?4 AND resolved_at IS NULL AND id<>?5"
+		       " AND column_name NOT IN ('*deleted*', 'updated_hlc')"
+		       " ORDER BY column_name LIMIT ?6") != 0) {
+		cJSON_Delete(all);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, json_str(c, "tbl"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, json_str(c, "row_id"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, json_str(c, "node_id"), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)seq->valuedouble);
+	sqlite3_bind_text(st, 5, json_str(c, "id"), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, CONSOLE_EDIT_MAX - 1);
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		one = conflict_load(db, (const char *)sqlite3_column_text(st, 0), &err);
+		if (one)
+			cJSON_AddItemToArray(all, one);
+	}
+	if (err || rc != SQLITE_DONE) {
+		cJSON_Delete(all);
+		all = NULL;
+	}
+	sqlite3_finalize(st);
+	return all;
 }
 
 /* Mark the conflict resolved by the caller (replicated: a new updated_hlc).
@@ -441,23 +524,83 @@ static char *two_strings(const char *k1, const char *v1, const char *k2, const c
 	return t;
 }
 
+/* An open conflict's "edit": the fields of the office's edit still in
+ * conflict with it, [{id, column_name, office}], c's first, when there are
+ * two or more (the console then offers to keep them together).  0 or -1. */
+static int edit_fields(sqlite3 *db, cJSON *c)
+{
+	cJSON *cs, *out, *s;
+
+	if (!cJSON_IsNull(cJSON_GetObjectItem(c, "resolved_at")))
+		return 0;
+	if ((cs = edit_conflicts(db, c)) == NULL)
+		return -1;
+	if (cJSON_GetArraySize(cs) < 2) {
+		cJSON_Delete(cs);
+		return 0;
+	}
+	if ((out = cJSON_AddArrayToObject(c, "edit")) == NULL) {
+		cJSON_Delete(cs);
+		return -1;
+	}
+	cJSON_ArrayForEach(s, cs) {
+		cJSON *f = cJSON_CreateObject();
+		if (f == NULL || !cJSON_AddItemToArray(out, f) ||
+		    cJSON_AddStringToObject(f, "id", json_str(s, "id")) == NULL ||
+		    cJSON_AddStringToObject(f, "column_name", json_str(s, "column_name")) == NULL ||
+		    !cJSON_AddItemToObject(f, "office", json_of_text(json_str(s, "remote_value")))) {
+			cJSON_Delete(cs);
+			return -1;
+		}
+	}
+	cJSON_Delete(cs);
+	return 0;
+}
+
+/* The audit detail of a resolution: {"table", "kept"} and, for an office's
+ * edit kept whole, "conflicts": how many it resolved (caller frees). */
+static char *resolve_detail(const char *tbl, const char *keep, int n)
+{
+	cJSON *d = cJSON_CreateObject();
+	char *t = NULL;
+
+	if (d && cJSON_AddStringToObject(d, "table", tbl) && cJSON_AddStringToObject(d, "kept", keep) &&
+	    (n < 2 || cJSON_AddNumberToObject(d, "conflicts", n)))
+		t = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	return t;
+}
+
+/*
+ * keep: current (the row stays), base, hub or office (that value of this
+ * field), or office_edit: the office's values of every field its edit
+ * changed that is still in conflict (edit_conflicts()), written together
+ * and checked as one row - an edit whose fields only hold together (a ZIP
+ * and its zip5, a lead's conversion) cannot be kept one field at a time,
+ * each field then breaking a rule alone.  Each of those conflicts is
+ * resolved with it.
+ */
 static route_rc conflict_resolve(route_call *a)
 {
 	hub *h = API_HUB(a);
 	const char *id = http_req_param(a->rc_req, "id");
-	const char *keep = NULL, *note = NULL, *tbl, *value_text = NULL;
+	const char *keep = NULL, *note = NULL, *tbl;
 	char note_buf[JSON_TEXT_BYTES(CONSOLE_NOTE_MAX)], why[256], ts[HLC_STRLEN], *detail;
-	cJSON *c;
+	kept_col kc[CONSOLE_EDIT_MAX];
+	cJSON *c, *cs = NULL, *s;
 	route_rc ret = ROUTE_DBERR;
-	int err, rc;
+	int err, rc, n = 0, whole;
 
 	if ((route_str(a, "keep", JSON_REQUIRED, 1, 16, &keep, NULL, 0) |
 	     route_str(a, "note", JSON_OPTIONAL, 0, CONSOLE_NOTE_MAX, &note, note_buf,
 		       sizeof note_buf)) != 0)
 		return ROUTE_BAD;
 	if (strcmp(keep, "current") != 0 && strcmp(keep, "base") != 0 &&
-	    strcmp(keep, "hub") != 0 && strcmp(keep, "office") != 0)
-		return route_bad(a, "keep", "keep must be one of current, base, hub, office");
+	    strcmp(keep, "hub") != 0 && strcmp(keep, "office") != 0 &&
+	    strcmp(keep, "office_edit") != 0)
+		return route_bad(a, "keep",
+				 "keep must be one of current, base, hub, office, office_edit");
+	whole = strcmp(keep, "office_edit") == 0;
 	c = conflict_load(h->hb_db, id, &err);
 	if (err)
 		return ROUTE_DBERR;
@@ -470,26 +613,41 @@ static route_rc conflict_resolve(route_call *a)
 	tbl = json_str(c, "tbl");
 	if (tbl == NULL || json_str(c, "column_name") == NULL || json_str(c, "row_id") == NULL)
 		goto out;
-	if (strcmp(keep, "current") != 0 && (value_text = kept_value(a, c, keep, &ret)) == NULL)
+	if ((cs = whole ? edit_conflicts(h->hb_db, c) : cJSON_CreateArray()) == NULL)
 		goto out;
-	resolve_hlc(h, c, value_text != NULL, ts);
-	if (value_text) {
-		rc = conflict_edit(h, tbl, json_str(c, "column_name"), json_str(c, "row_id"),
-				   value_text, ts, why, sizeof why);
+	if (!whole && cJSON_AddItemReferenceToArray(cs, c) == 0)
+		goto out;
+	if (strcmp(keep, "current") != 0)
+		cJSON_ArrayForEach(s, cs) {
+			kc[n].kc_col = json_str(s, "column_name");
+			if ((kc[n].kc_value = kept_value(a, s, whole ? "office" : keep, &ret)) == NULL)
+				goto out;
+			n++;
+		}
+	resolve_hlc(h, cs, n > 0, ts);
+	if (n > 0) {
+		rc = conflict_edit(h, tbl, json_str(c, "row_id"), kc, n, ts, why, sizeof why);
 		if (rc != 0) {
 			if (rc > 0)
 				ret = route_fail(a, 422, "keep", "%s", why);
 			goto out;
 		}
 	}
-	if (conflict_mark(a, id, keep, value_text, note, ts) != 0 ||
-	    (detail = two_strings("table", tbl, "kept", keep)) == NULL)
+	n = 0;
+	cJSON_ArrayForEach(s, cs) {
+		const char *v = strcmp(keep, "current") == 0 ? NULL : kc[n].kc_value;
+		if (conflict_mark(a, json_str(s, "id"), keep, v, note, ts) != 0)
+			goto out;
+		n++;
+	}
+	if ((detail = resolve_detail(tbl, keep, n)) == NULL)
 		goto out;
 	rc = hub_api_audit(a, "conflict_resolve", id, detail);
 	free(detail);
 	if (rc != 0)
 		goto out;
-	log_info("conflict %s on %s resolved (kept %s)", id, tbl, keep);
+	log_info("conflict %s on %s resolved (kept %s%s)", id, tbl, keep,
+		 n > 1 ? ", with the rest of the office's edit" : "");
 	cJSON_Delete(c);
 	c = conflict_load(h->hb_db, id, &err);
 	if (c == NULL || conflict_decorate(h->hb_db, c) != 0)
@@ -497,6 +655,7 @@ static route_rc conflict_resolve(route_call *a)
 	ret = route_ok(a, 200, c);
 	c = NULL;
 out:
+	cJSON_Delete(cs);
 	cJSON_Delete(c);
 	return ret;
 }

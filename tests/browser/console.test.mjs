@@ -768,6 +768,37 @@ export const tests = [
     await page.keyboard.press('Escape');
     await page.locator('#c-dlg[open]').waitFor({ state: 'detached' });
 
+    // An office's edit of a ZIP and its zip5 left a conflict on each: one
+    // alone breaks a rule, so the dialog offers the whole edit, kept as one.
+    hub.sql(`INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,
+        created_at, status, updated_hlc) VALUES('emp-zip', 'lead', 'Zed Supply', 'zed supply', 'MKTZED02',
+        '95814', '95814', 1, 'active', '');
+      INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner,
+        local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, updated_hlc)
+      VALUES('c-zip', 'employers', 'emp-zip', 'zip', '"95814"', '"95814"', '"90210"', 'local', '', '',
+        '${nodeId}', 'demo', 3, ${now}, ''),
+      ('c-zip5', 'employers', 'emp-zip', 'zip5', '"95814"', '"95814"', '"90210"', 'local', '', '',
+        '${nodeId}', 'demo', 3, ${now}, '');`);
+    await page.selectOption('#c-show', 'open');
+    const zrow = page.locator('#conflicts tbody tr', { hasText: 'zip5' });
+    await zrow.waitFor();
+    await zrow.getByRole('button', { name: /^Review conflict/ }).click();
+    await page.locator('#c-dlg[open]').waitFor();
+    const whole = await page.textContent('label[for=keep-office_edit]');
+    assert(whole.includes('whole edit (2 fields'), 'the whole edit offered: ' + whole);
+    const fields = await page.textContent('#c-edit-fields');
+    assert(/zip5: 90210/.test(fields) && /zip: 90210/.test(fields), 'its fields listed: ' + fields);
+    await assertAccessible(page, 'conflict dialog with an edit of two fields');
+    await page.check('#keep-office');
+    await page.click('#c-resolve');
+    await page.waitForFunction(() => /zip5 does not match zip/.test(document.getElementById('c-dlg').textContent));
+    await page.check('#keep-office_edit');
+    await page.click('#c-resolve');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('2 conflicts on employers resolved'));
+    assert(await page.locator('#conflicts tbody tr').count() === 0, 'both conflicts of the edit resolved');
+    const zq = hub.sql("SELECT zip || ' ' || zip5 FROM employers WHERE id='emp-zip'");
+    assert(zq === '90210 90210', 'the hub row has the whole edit: ' + zq);
+
     // Quarantine: the office's change next to the hub's (missing) row.
     const qrow = page.locator('#quarantine tbody tr', { hasText: 'not offered' });
     await qrow.getByRole('button', { name: /^Review quarantined entry/ }).click();

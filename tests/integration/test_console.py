@@ -119,6 +119,77 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(self.hub_sql("SELECT email FROM employer_contacts WHERE id='ct-1'")[0][0],
                          "m.hale@example.com")
 
+    def test_office_edit_kept_whole(self):
+        """An office edit whose fields only hold together (a ZIP and its
+        zip5) left a conflict on each: one field alone breaks the rule and
+        is refused, the whole edit (keep office_edit) is written and checked
+        as one row, resolving every conflict of that edit and no other."""
+        self.hub_sql("INSERT INTO employers(id, account_type, company_name, normalized_name, username,"
+                     " zip, zip5, created_at, status, updated_hlc) VALUES('emp-z', 'lead', 'Zed Co',"
+                     " 'zed', 'MKTZED01', '95814', '95814', 1, 'active', '')")
+        now = int(time.time() * 1000)
+
+        def conflict(cid, column, office, seq, base='"95814"'):
+            self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, "
+                         "local_value, remote_value, winner, local_hlc, remote_hlc, node_id, "
+                         "origin_seq, created_at, updated_hlc, reason) "
+                         "VALUES(?,'employers','emp-z',?,?,?,?,'local','','','node-x',?,?,'',?)",
+                         cid, column, base, base, office, seq, now, "a rule")
+        conflict("c-z1", "zip", '"90210"', 7)
+        conflict("c-z2", "zip5", '"90210"', 7)
+        conflict("c-z3", "website", '"zed.example.com"', 8, base="null")  # another edit
+        r = self.admin("GET", "/api/v1/conflicts/c-z2")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual([(f["id"], f["column_name"], f["office"]) for f in r.json()["edit"]],
+                         [("c-z2", "zip5", "90210"), ("c-z1", "zip", "90210")])
+        self.assertNotIn("edit", self.admin("GET", "/api/v1/conflicts/c-z3").json())
+        # One field at a time cannot be kept.
+        for cid in ("c-z1", "c-z2"):
+            r = self.admin("POST", "/api/v1/conflicts/%s/resolve" % cid, {"keep": "office"})
+            self.assertEqual(r.status, 422, r.body)
+            self.assertIn("zip5 does not match zip", r.json()["error"])
+        # The whole edit, when it breaks a rule as one row, is refused too:
+        # nothing changes and both stay open.
+        self.hub_sql("UPDATE conflicts SET remote_value='\"9021\"' WHERE id IN ('c-z1', 'c-z2')")
+        r = self.admin("POST", "/api/v1/conflicts/c-z1/resolve", {"keep": "office_edit"})
+        self.assertEqual(r.status, 422, r.body)
+        self.assertIn("zip is not a valid ZIP code", r.json()["error"])
+        self.hub_sql("UPDATE conflicts SET remote_value='\"90210\"' WHERE id IN ('c-z1', 'c-z2')")
+        self.assertEqual(tuple(self.hub_sql("SELECT zip, zip5 FROM employers WHERE id='emp-z'")[0]),
+                         ("95814", "95814"))
+        head = self.hub_sql("SELECT max(seq) FROM change_log")[0][0]
+        r = self.admin("POST", "/api/v1/conflicts/c-z1/resolve",
+                       {"keep": "office_edit", "note": "the office moved"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["current"], "90210")
+        zip_, zip5, hlc = self.hub_sql("SELECT zip, zip5, updated_hlc FROM employers "
+                                       "WHERE id='emp-z'")[0]
+        self.assertEqual((zip_, zip5), ("90210", "90210"))
+        self.assertTrue(hlc.endswith(".hub"), hlc)
+        self.assertEqual(sorted(tuple(x) for x in self.hub_sql(
+            "SELECT col, hlc FROM col_clocks WHERE tbl='employers'"
+            " AND row_id='emp-z' AND col IN ('zip', 'zip5')")), [("zip", hlc), ("zip5", hlc)])
+        res = dict(self.hub_sql("SELECT id, resolution FROM conflicts WHERE id LIKE 'c-z%'"))
+        for cid in ("c-z1", "c-z2"):
+            self.assertIn('"kept":"office_edit"', res[cid])
+            self.assertIn('"value":"90210"', res[cid])
+            self.assertIn('"note":"the office moved"', res[cid])
+        self.assertIsNone(res["c-z3"])
+        # One write of the record goes to the offices, with both conflicts.
+        logged = [(t, i) for t, i in self.hub_sql(
+            "SELECT tbl, row_id FROM change_log WHERE seq > ?", head)]
+        self.assertEqual(logged.count(("employers", "emp-z")), 1)
+        self.assertIn(("conflicts", "c-z1"), logged)
+        self.assertIn(("conflicts", "c-z2"), logged)
+        detail = self.hub_sql("SELECT detail FROM hub_audit_events WHERE action='conflict_resolve'"
+                              " AND detail LIKE '%office_edit%'")
+        self.assertEqual(len(detail), 1, detail)
+        self.assertIn('"conflicts":2', detail[0][0])
+        # Resolved, the edit is no longer offered; a second resolution is 409.
+        self.assertNotIn("edit", self.admin("GET", "/api/v1/conflicts/c-z3").json())
+        r = self.admin("POST", "/api/v1/conflicts/c-z2/resolve", {"keep": "office_edit"})
+        self.assertEqual(r.status, 409, r.body)
+
     def test_keep_current_changes_nothing_but_the_conflict(self):
         self.conflict("c-2", column="name", base='"X"', local='"Y"', remote='"Z"')
         name = self.hub_sql("SELECT name, updated_hlc FROM offices WHERE id='demo-office-2'")[0]

@@ -78,16 +78,24 @@ async function openConflict(id) {
     box('', 'Hub', c.hub, 'at the hub, before the merge'),
     box('', 'Office', c.office, 'sent by the office'),
     box('current', 'Now', deleted ? (c.row_exists ? 'row kept' : 'row gone') : c.current, 'what every office has now'));
+  // The office's edit changed other fields of the record that are still in
+  // conflict too: they can be kept together, checked as one record (a ZIP
+  // and its five-digit form, a conversion: each alone breaks a rule).
+  const edit = Array.isArray(c.edit) && c.edit.length > 1 ? c.edit : null;
+  const editList = () => el('ul', { class: 'small', id: 'c-edit-fields' }, ...edit.map(f =>
+    el('li', {}, human(f.column_name), ': ', val(f.office))));
   const choices = deleted ? [['current', 'Keep the row as it is now']] : [
     ['current', 'Keep the value it has now', c.current],
     ['office', 'Use the office’s value', c.office],
+    edit ? ['office_edit', `Use the office’s whole edit (${edit.length} fields, kept together)`, null, editList] : null,
     ['hub', 'Use the hub’s earlier value', c.hub],
-    ['base', 'Go back to the base value', c.base]];
-  $('c-options').replaceChildren(...choices.map(([k, label, v], i) => el('div', { class: 'choice' },
+    ['base', 'Go back to the base value', c.base]].filter(Boolean);
+  $('c-options').replaceChildren(...choices.map(([k, label, v, more], i) => el('div', { class: 'choice' },
     el('label', { for: 'keep-' + k, style: 'display:flex;gap:.5rem;align-items:center;font-weight:400' },
       el('input', { type: 'radio', name: 'keep', id: 'keep-' + k, value: k, checked: i === 0 ? true : null, style: 'width:auto' }),
-      el('span', {}, label, k !== 'current' && same(v, c.current) ? el('span', { class: 'muted' }, ' (same as now)') : null,
-        k === 'current' ? null : el('span', {}, ': ', val(v)))))));
+      el('span', {}, label, k !== 'current' && !more && same(v, c.current) ? el('span', { class: 'muted' }, ' (same as now)') : null,
+        k === 'current' || more ? null : el('span', {}, ': ', val(v)))),
+    more ? more() : null)));
   const done = !!c.resolved_at;
   $('c-choice').disabled = done;
   $('c-note').disabled = done;
@@ -95,7 +103,8 @@ async function openConflict(id) {
   if (done && c.resolution) {
     let r = {}; try { r = JSON.parse(c.resolution); } catch { /* shown raw */ }
     $('c-err').textContent = '';
-    $('c-options').prepend(el('p', {}, `Resolved by keeping the ${r.kept || ''} value.` + (r.note ? ` Note: ${r.note}` : '')));
+    const kept = r.kept === 'office_edit' ? 'the office’s whole edit' : `the ${r.kept || ''} value`;
+    $('c-options').prepend(el('p', {}, `Resolved by keeping ${kept}.` + (r.note ? ` Note: ${r.note}` : '')));
   }
   $('c-dlg').showModal();
 }
@@ -108,7 +117,8 @@ async function resolveConflict() {
     if ($('c-note').value.trim()) body.note = $('c-note').value.trim();
     await api(`/api/v1/conflicts/${encodeURIComponent(current.id)}/resolve`, { method: 'POST', body });
     $('c-dlg').close();
-    await load(`Conflict on ${human(current.tbl)} resolved; the change reaches every office at its next synchronization.`);
+    const n = keep === 'office_edit' && current.edit ? current.edit.length : 1;
+    await load(`${n > 1 ? n + ' conflicts' : 'Conflict'} on ${human(current.tbl)} resolved; the change reaches every office at its next synchronization.`);
   } catch (e) { showError($('c-form'), e, 'c-'); }
 }
 
