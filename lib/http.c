@@ -21,6 +21,7 @@
  * when the connection dies first, req->conn becomes NULL and the reply only
  * frees the request.
  */
+#include "lib/crypto.h"
 #include "lib/http_int.h"
 #include "lib/json.h"
 #include "lib/metrics.h"
@@ -496,17 +497,6 @@ enum {
 	CK_DONE
 };
 
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static int chunk_scan(http_conn *c, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -516,7 +506,7 @@ static int chunk_scan(http_conn *c, const char *p, size_t n)
 		switch (c->c_ck_state) {
 		case CK_SIZE0:
 		case CK_SIZE:
-			if ((h = hexval(ch)) >= 0) {
+			if ((h = crypto_hexval(ch)) >= 0) {
 				if (c->c_ck_left > (UINT64_MAX >> 4))
 					return refuse(c, 400, "chunk size too large");
 				c->c_ck_left = c->c_ck_left << 4 | (uint64_t)h;

@@ -1138,6 +1138,26 @@ static void test_mem_conn(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Each request of bad[], fed byte by byte to a connection of srv without a
+ * socket, is refused with a 400 and never answered with a 200. */
+static void assert_refused_bytewise(http_server *srv, const char *const *bad, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *in = bad[i];
+		http_conn *c = http__conn_new_mem(srv);
+		const buf *o;
+		int rc = 0;
+
+		for (size_t j = 0; j < strlen(in) && rc == 0; j++)
+			rc = http__conn_feed(c, in + j, 1);
+		assert_int_equal(rc, -1);
+		o = http__conn_output(c);
+		assert_non_null(memmem(o->data, o->len, "HTTP/1.1 400 ", 13));
+		assert_null(memmem(o->data, o->len, "HTTP/1.1 200 ", 13));
+		http__conn_free(c);
+	}
+}
+
 /* Strict heads: whitespace before a colon, obs-fold and bare LF are 400,
  * over TCP and fed byte by byte alike; the same bytes in a body are data. */
 static const char *const strict_bad[] = {
@@ -1154,8 +1174,6 @@ static void test_strict_head(void **state)
 {
 	uv_loop_t loop;
 	http_server *srv;
-	http_conn *c;
-	const buf *o;
 	resp r;
 	const char *ok = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 8\r\n\r\na\nb : c\n";
 
@@ -1168,18 +1186,7 @@ static void test_strict_head(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	srv = http_server_new(&loop, router_dispatch, t_router);
 	assert_non_null(srv);
-	for (size_t i = 0; i < sizeof strict_bad / sizeof strict_bad[0]; i++) {
-		const char *in = strict_bad[i];
-		int rc = 0;
-		c = http__conn_new_mem(srv);
-		for (size_t j = 0; j < strlen(in) && rc == 0; j++)
-			rc = http__conn_feed(c, in + j, 1);
-		assert_int_equal(rc, -1);
-		o = http__conn_output(c);
-		assert_non_null(memmem(o->data, o->len, "HTTP/1.1 400 ", 13));
-		assert_null(memmem(o->data, o->len, "HTTP/1.1 200 ", 13));
-		http__conn_free(c);
-	}
+	assert_refused_bytewise(srv, strict_bad, sizeof strict_bad / sizeof strict_bad[0]);
 	http_server_close(srv, NULL, NULL);
 	http_server_free(srv);
 	assert_int_equal(uv_loop_close(&loop), 0);
@@ -1234,18 +1241,7 @@ static void test_strict_chunks(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	srv = http_server_new(&loop, router_dispatch, t_router);
 	assert_non_null(srv);
-	for (size_t i = 0; i < sizeof chunk_bad / sizeof chunk_bad[0]; i++) {
-		const char *in = chunk_bad[i];
-		int rc = 0;
-		c = http__conn_new_mem(srv);
-		for (size_t j = 0; j < strlen(in) && rc == 0; j++)
-			rc = http__conn_feed(c, in + j, 1);
-		assert_int_equal(rc, -1);
-		o = http__conn_output(c);
-		assert_non_null(memmem(o->data, o->len, "HTTP/1.1 400 ", 13));
-		assert_null(memmem(o->data, o->len, "HTTP/1.1 200 ", 13));
-		http__conn_free(c);
-	}
+	assert_refused_bytewise(srv, chunk_bad, sizeof chunk_bad / sizeof chunk_bad[0]);
 	/* well framed, fed byte by byte and then two requests in one feed */
 	for (size_t i = 0; i < sizeof chunk_good / sizeof chunk_good[0]; i++) {
 		const char *in = chunk_good[i];
