@@ -458,6 +458,8 @@ static int head_scan(http_conn *c, const char *p, size_t n)
 			}
 			c->c_sc_bol = c->c_sc_name = 1;
 		} else if (ch != '\r') {
+			if (((unsigned char)ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return refuse(c, 400, "control byte in the request head");
 			if (c->c_sc_bol && c->c_sc_line > 0 && (ch == ' ' || ch == '\t'))
 				return refuse(c, 400, "folded header line (obs-fold)");
 			if (c->c_sc_line > 0 && c->c_sc_name) {
@@ -485,7 +487,16 @@ static int head_scan(http_conn *c, const char *p, size_t n)
 enum {
 	CK_SIZE0,   /* a size line's first hex digit */
 	CK_SIZE,    /* more hex digits, an extension, or its CR */
-	CK_EXT,	    /* a chunk extension, up to its CR */
+	/* chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) */
+	CK_SIZE_WS, /* BWS after the size: only a ";" may follow */
+	CK_EXT_NAME0,
+	CK_EXT_NAME,
+	CK_EXT_NAME_WS,
+	CK_EXT_VAL0,
+	CK_EXT_VAL,
+	CK_EXT_QS, /* in a quoted value */
+	CK_EXT_QP, /* after its backslash */
+	CK_EXT_END, /* after a value: ";", or the CR */
 	CK_SIZE_LF, /* the LF that ends a size line */
 	CK_DATA,    /* c_ck_left bytes of data */
 	CK_DATA_CR, /* the CRLF after them */
@@ -496,6 +507,52 @@ enum {
 	CK_END_LF, /* the body's last LF */
 	CK_DONE
 };
+
+/* RFC 9110 5.6.2 tchar. */
+static int is_tchar(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* The state after ch in a chunk extension (state st, a CK_SIZE_WS..
+ * CK_EXT_END), CK_SIZE_LF at its CR, or -1 when ch breaks its grammar
+ * ("5 5", which a proxy that drops the space reads as 0x55, "5;", "5;=x",
+ * a control byte). */
+static int ext_step(int st, unsigned char ch)
+{
+	int ws = ch == ' ' || ch == '\t';
+
+	switch (st) {
+	case CK_SIZE_WS:
+		return ws ? st : ch == ';' ? CK_EXT_NAME0 : -1;
+	case CK_EXT_NAME0:
+		return ws ? st : is_tchar(ch) ? CK_EXT_NAME : -1;
+	case CK_EXT_NAME:
+	case CK_EXT_NAME_WS:
+		if (st == CK_EXT_NAME && is_tchar(ch))
+			return st;
+		return ws ? CK_EXT_NAME_WS : ch == '=' ? CK_EXT_VAL0 : ch == ';' ? CK_EXT_NAME0
+			: ch == '\r' ? CK_SIZE_LF : -1;
+	case CK_EXT_VAL0:
+		return ws ? st : ch == '"' ? CK_EXT_QS : is_tchar(ch) ? CK_EXT_VAL : -1;
+	case CK_EXT_VAL:
+		if (is_tchar(ch))
+			return st;
+		/* fall through */
+	case CK_EXT_END:
+		return ws ? CK_EXT_END : ch == ';' ? CK_EXT_NAME0 : ch == '\r' ? CK_SIZE_LF : -1;
+	case CK_EXT_QS:
+		if (ch == '"')
+			return CK_EXT_END;
+		if (ch == '\\')
+			return CK_EXT_QP;
+		/* fall through - qdtext, or the quoted-pair's byte */
+	case CK_EXT_QP:
+		return ws || (ch >= 0x21 && ch != 0x7f) ? CK_EXT_QS : -1;
+	}
+	return -1;
+}
 
 static int chunk_scan(http_conn *c, const char *p, size_t n)
 {
@@ -513,16 +570,23 @@ static int chunk_scan(http_conn *c, const char *p, size_t n)
 				c->c_ck_state = CK_SIZE;
 			} else if (c->c_ck_state == CK_SIZE && ch == '\r')
 				c->c_ck_state = CK_SIZE_LF;
-			else if (c->c_ck_state == CK_SIZE && (ch == ';' || ch == ' '))
-				c->c_ck_state = CK_EXT;
+			else if (c->c_ck_state == CK_SIZE && (ch == ';' || ch == ' ' || ch == '\t'))
+				c->c_ck_state = ch == ';' ? CK_EXT_NAME0 : CK_SIZE_WS;
 			else
 				return refuse(c, 400, "malformed chunk size");
 			break;
-		case CK_EXT:
-			if (ch == '\r')
-				c->c_ck_state = CK_SIZE_LF;
-			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-				return refuse(c, 400, "control byte or bare LF in a chunk extension");
+		case CK_SIZE_WS:
+		case CK_EXT_NAME0:
+		case CK_EXT_NAME:
+		case CK_EXT_NAME_WS:
+		case CK_EXT_VAL0:
+		case CK_EXT_VAL:
+		case CK_EXT_QS:
+		case CK_EXT_QP:
+		case CK_EXT_END:
+			if ((h = ext_step(c->c_ck_state, ch)) < 0)
+				return refuse(c, 400, "malformed chunk extension");
+			c->c_ck_state = h;
 			break;
 		case CK_SIZE_LF:
 			if (ch != '\n')
@@ -560,6 +624,8 @@ static int chunk_scan(http_conn *c, const char *p, size_t n)
 				c->c_ck_state = CK_TR_LF;
 			else if (ch == '\n')
 				return refuse(c, 400, "bare LF in a trailer (CRLF only)");
+			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return refuse(c, 400, "control byte in a trailer");
 			else if (c->c_ck_name && ch == ':')
 				c->c_ck_name = 0;
 			else if (c->c_ck_name && (ch == ' ' || ch == '\t'))

@@ -33,8 +33,10 @@
  * An entry that fails in any way is therefore applied or quarantined by the
  * same code as before, so nothing is lost silently.  What changes: the
  * group's rows are in the database before the validator sees any of them
- * (a row may refer to a row a later entry of the batch inserts), and the
- * change log lists the group's rows before the merged ones.
+ * (a row may refer to a row a later entry of the batch inserts, of the
+ * group or of a regrouped run: an order no honest node sends, which one by
+ * one would quarantine the earlier entry), and the change log lists the
+ * group's rows before the merged ones.
  */
 #include "sync/apply_int.h"
 #include "model/schema.h"

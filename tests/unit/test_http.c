@@ -1168,6 +1168,8 @@ static const char *const strict_bad[] = {
     "GET /hello HTTP/1.1\nHost: t\n\n",
     "GET /hello HTTP/1.1\r\nHost: t\n\r\n",
     "GET /hello HTTP/1.1\r\nHost: t\r\n\n",
+    "GET /hello HTTP/1.1\r\nHost: t\r\nX: \x01z\r\n\r\n", /* control bytes */
+    "GET /hello HTTP/1.1\r\nHost: t\r\nX: a\x7f\r\n\r\n",
 };
 
 static void test_strict_head(void **state)
@@ -1211,12 +1213,21 @@ static const char *const chunk_bad[] = {
     CHUNKED_HEAD "0\r\nX-T: 1\r\n folded\r\n\r\n", /* obs-fold in the trailers */
     CHUNKED_HEAD "0\r\nX-T : 1\r\n\r\n",	    /* whitespace before a colon */
     CHUNKED_HEAD "0\r\n\rX",			    /* the last CR without its LF */
+    CHUNKED_HEAD "5 5\r\nhello\r\n0\r\n\r\n",	    /* junk after the size (0x55?) */
+    CHUNKED_HEAD "5 x\r\nhello\r\n0\r\n\r\n",
+    CHUNKED_HEAD "5;\r\nhello\r\n0\r\n\r\n",	    /* an extension without a name */
+    CHUNKED_HEAD "5;=x\r\nhello\r\n0\r\n\r\n",
+    CHUNKED_HEAD "5;a=\r\nhello\r\n0\r\n\r\n",	    /* "=" without a value */
+    CHUNKED_HEAD "5;a=\"b\r\nhello\r\n0\r\n\r\n",  /* a quoted value not closed */
+    CHUNKED_HEAD "5;a=\"b\"c\r\nhello\r\n0\r\n\r\n", /* bytes after it */
+    CHUNKED_HEAD "0\r\nX: \x01z\r\n\r\n",		    /* a control byte in a trailer */
+    CHUNKED_HEAD "0\r\nX: \x7f\r\n\r\n",
     "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\rX"
     "5\r\nhello\r\n0\r\n\r\n", /* the head's last CR without its LF */
 };
 static const char *const chunk_good[] = {
     CHUNKED_HEAD "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n\r\n",
-    CHUNKED_HEAD "0005 ; a=\"b\"\r\nhello\r\n9\r\n world\r\n\n\r\n00\r\n"
+    CHUNKED_HEAD "0005 ; a=\"b\\\"c\" ;b; c = d\r\nhello\r\n9\r\n world\r\n\n\r\n00\r\n"
 		 "X-T: 1\r\nY-T:\t2\r\n\r\n",
 };
 static const char *const chunk_good_body[] = {"hello world", "hello world\r\n\n"};
