@@ -12,6 +12,14 @@
  *       "done" finished half an hour after they came (so today's waiting
  *       list stays a desk's size).  Prints "rows N changeset_bytes B".
  *
+ *   bench_sync gen-crm NODE_DB LEADS NOTES
+ *       A CRM backlog instead: LEADS marketing leads made offline, each an
+ *       outbox entry, each followed by NOTES case notes on it, an entry each
+ *       (the lead's table has triggers of its own, so the lead takes the
+ *       merge at the hub and its notes, refused in the group for want of
+ *       it, are grouped again after it: sync/apply_batch.c).  Prints
+ *       "entries N".
+ *
  *   bench_sync raw NODE_DB OUT_DB [cat]
  *       The reference: apply the same outbox changesets with plain
  *       sqlite3changeset_apply() to a fresh database with the replicated
@@ -50,6 +58,7 @@
 #include "lib/uuid.h"
 #include "sync/frame.h"
 #include "model/capture.h"
+#include "model/crm.h"
 #include "model/schema.h"
 
 #include <stdio.h>
@@ -177,6 +186,100 @@ static int gen(const char *path, long entries, int days, int done)
 out:
 	sqlite3_finalize(a);
 	sqlite3_finalize(b);
+	db_close(db);
+	return rc;
+}
+
+static int gen_crm(const char *path, long leads, int notes)
+{
+	char office[64], la[64], staff[UUID_STRLEN], id[UUID_STRLEN], nid[UUID_STRLEN];
+	char ts[HLC_STRLEN], node_id[64], name[96], norm[CRM_NORM_MAX], user[32];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *e = NULL, *n = NULL;
+	capture c;
+	hlc h;
+	long entries = 0;
+	int rc = 1;
+
+	if (db_open(path, &db) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id,
+		    sizeof node_id) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "office_id", office,
+		    sizeof office) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "local_area_id", la,
+		    sizeof la) != 0) {
+		fprintf(stderr, "bench_sync: %s is not an enrolled node database\n", path);
+		goto out;
+	}
+	/* the notes' author: staff of the office (the hub checks it) */
+	if (db_text(db, "SELECT id FROM staff WHERE office_id=? ORDER BY id LIMIT 1", office, staff,
+		    sizeof staff) != 0) {
+		fprintf(stderr, "bench_sync: no staff of the office in %s\n", path);
+		goto out;
+	}
+	sim_ms = (uint64_t)time(NULL) * 1000 - 24 * 3600 * 1000;
+	hlc_init(&h, node_id, sim_clock, NULL);
+	if (db_prepare(db, &e, "INSERT INTO employers(id, account_type, company_name, normalized_name,"
+			      " username, zip, zip5, street, city, state, phone, lead_owner_id, office_id,"
+			      " local_area_id, created_by, created_at, source, status, updated_hlc)"
+			      " VALUES(?1, 'lead', ?2, ?3, ?4, '95814', '95814', '1 Main St', 'Sacramento',"
+			      " 'CA', '(916) 555-0100', ?5, ?6, ?7, ?5, ?8, 'manual', 'active', ?9)") ||
+	    db_prepare(db, &n, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+			      " VALUES(?1, ?2, ?3, 'Called the owner about the job fair', ?4)"))
+		goto out;
+	for (long i = 0; i < leads; i++) {
+		if (i % 100 == 0 && db_exec(db, "BEGIN IMMEDIATE") != 0)
+			goto out;
+		for (int k = 0; k <= notes; k++) {
+			sim_ms += 1000;
+			hlc_now(&h, ts);
+			if (capture_begin(&c, db) != 0)
+				goto out;
+			if (k == 0) {
+				uuid7(id);
+				snprintf(name, sizeof name, "Backlog Employer %c%c%c %ld", 'A' + (int)(i % 26),
+					 'a' + (int)(i / 26 % 26), 'a' + (int)(i / 676 % 26), i);
+				snprintf(user, sizeof user, "MKTBACKLOG%06ld", i);
+				if (crm_normalize_name(name, norm, sizeof norm) != 0)
+					goto abort;
+				sqlite3_bind_text(e, 1, id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(e, 2, name, -1, SQLITE_STATIC);
+				sqlite3_bind_text(e, 3, norm, -1, SQLITE_STATIC);
+				sqlite3_bind_text(e, 4, user, -1, SQLITE_STATIC);
+				sqlite3_bind_text(e, 5, staff, -1, SQLITE_STATIC);
+				sqlite3_bind_text(e, 6, office, -1, SQLITE_STATIC);
+				sqlite3_bind_text(e, 7, la, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(e, 8, (sqlite3_int64)sim_ms);
+				sqlite3_bind_text(e, 9, ts, -1, SQLITE_STATIC);
+				if (sqlite3_step(e) != SQLITE_DONE)
+					goto abort;
+				sqlite3_reset(e);
+			} else {
+				uuid7(nid);
+				sqlite3_bind_text(n, 1, nid, -1, SQLITE_STATIC);
+				sqlite3_bind_text(n, 2, id, -1, SQLITE_STATIC);
+				sqlite3_bind_text(n, 3, staff, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(n, 4, (sqlite3_int64)sim_ms);
+				if (sqlite3_step(n) != SQLITE_DONE)
+					goto abort;
+				sqlite3_reset(n);
+			}
+			if (capture_commit(&c, ts, staff, NULL) != 0)
+				goto out;
+			entries++;
+		}
+		if ((i % 100 == 99 || i == leads - 1) && db_exec(db, "COMMIT") != 0)
+			goto out;
+	}
+	printf("entries %ld\n", entries);
+	rc = 0;
+	goto out;
+abort:
+	fprintf(stderr, "bench_sync: gen-crm: %s\n", sqlite3_errmsg(db));
+	capture_abort(&c);
+out:
+	sqlite3_finalize(e);
+	sqlite3_finalize(n);
 	db_close(db);
 	return rc;
 }
@@ -543,6 +646,8 @@ int main(int argc, char **argv)
 	if ((argc == 5 || (argc == 6 && strcmp(argv[5], "done") == 0)) &&
 	    strcmp(argv[1], "gen") == 0)
 		return gen(argv[2], atol(argv[3]), atoi(argv[4]), argc == 6);
+	if (argc == 5 && strcmp(argv[1], "gen-crm") == 0)
+		return gen_crm(argv[2], atol(argv[3]), atoi(argv[4]));
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "raw") == 0)
 		return raw(argv[2], argv[3], argc == 5 && strcmp(argv[4], "cat") == 0);
 	if (argc == 4 && strcmp(argv[1], "ingest") == 0)
@@ -551,7 +656,8 @@ int main(int argc, char **argv)
 		return merge_each(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "pull") == 0)
 		return pull_in_process(argv[2], argv[3]);
-	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS [done] | raw NODE_DB OUT_DB [cat] | "
+	fprintf(stderr, "usage: bench_sync gen NODE_DB ENTRIES DAYS [done] | gen-crm NODE_DB LEADS NOTES | "
+			"raw NODE_DB OUT_DB [cat] | "
 			"ingest|merge|pull HUB_DB NODE_DB\n");
 	return 1;
 }

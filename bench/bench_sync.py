@@ -57,6 +57,8 @@ import ssl
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.path.join(TOP, "bin")
 HELPER = os.path.join(TOP, "build", "rel", "bench", "bench_sync")
+# The CRM backlog: leads made offline, with notes on each (BENCH_CRM=LEADSxNOTES).
+CRM_LEADS, CRM_NOTES = (int(x) for x in os.environ.get("BENCH_CRM", "500x10").split("x"))
 
 
 def free_port():
@@ -257,6 +259,8 @@ def main():
             nodes[name] = d
         a, b = nodes["A"], nodes["B"]
 
+        # Node A before its backlog: the CRM backlog below starts from it.
+        db_copy(os.path.join(a, "node.db"), os.path.join(base, "crm-src.db"))
         out = subprocess.run([HELPER, "gen", os.path.join(a, "node.db"), str(entries), "7"],
                              capture_output=True, text=True, check=True).stdout.split()
         rows, cs_bytes = int(out[1]), int(out[3])
@@ -305,6 +309,18 @@ def main():
                               os.path.join(base, "raw-src.db")],
                              capture_output=True, text=True, check=True).stdout.split()
         mrg_applied, mrg_cpu = int(out[3]), float(out[7])
+        # A CRM backlog: leads made offline with notes on each, through
+        # the same two paths from the same hub.
+        crm_src = os.path.join(base, "crm-src.db")
+        out = subprocess.run([HELPER, "gen-crm", crm_src, str(CRM_LEADS), str(CRM_NOTES)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        crm_n, crm = int(out[1]), {}
+        for mode in ("ingest", "merge"):
+            dst = os.path.join(base, "crm-%s.db" % mode)
+            shutil.copy(os.path.join(base, "pristine-hub.db"), dst)
+            out = subprocess.run([HELPER, mode, dst, crm_src],
+                                 capture_output=True, text=True, check=True).stdout.split()
+            crm[mode] = (int(out[3]), float(out[7]))
 
         inproc = pull_in_process(base)
         pipe_s, pipe_pulls, pipe_push_s = pipelined(a, b, entries)
@@ -357,6 +373,11 @@ def main():
         print("    the merge alone, entry by entry (as before the grouped apply): %.2f s CPU,"
               " %.0f rows/s; the grouped path does the work in %.2f of its CPU; applied %d"
               % (mrg_cpu, rows / mrg_cpu, ing_cpu / mrg_cpu, mrg_applied))
+        print("  a CRM backlog (%d leads made offline, %d notes on each: %d entries), hub work in"
+              " process: %.2f s CPU, the merge entry by entry %.2f s (%.2f of its CPU); applied"
+              " %d and %d of %d"
+              % (CRM_LEADS, CRM_NOTES, crm_n, crm["ingest"][1], crm["merge"][1],
+                 crm["ingest"][1] / crm["merge"][1], crm["ingest"][0], crm["merge"][0], crm_n))
         print("  raw changeset:                %9.1f bytes/row (reference)" % raw_b)
         print("  push on the wire:             %9.1f bytes/row  ratio %.2f (target <= 1.20: %s)"
               % (push_b, push_b / raw_b, "met" if push_b / raw_b <= 1.2 else "NOT met"))

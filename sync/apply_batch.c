@@ -8,11 +8,16 @@
  * the hub to merge it with - so the entries of a batch that only insert
  * rows no earlier entry of the batch names are grouped into one changeset
  * (group(): a header per table and the changes' own bytes) and applied with
- * one sqlite3changeset_apply_v2 call, with the triggers off; the change log
- * of those rows is written after it (log_rows()), as the triggers would
- * have.  Every other entry (an update, a delete, a row an earlier entry
- * also names) takes the column-wise merge of apply.c, one by one in seq
- * order, after the group.
+ * one sqlite3changeset_apply_v2 call.  Two groups, in this order: the
+ * entries that insert a row of a table with triggers of its own (a lead:
+ * its full-text index), applied with the triggers on (G_TRIG); then the
+ * others, with the triggers off, the change log of their rows written
+ * after the call (log_rows()) as the triggers would have (G_PLAIN) - so a
+ * lead's notes in the second find it.  A group of fewer than
+ * SYNC_BATCH_MIN_ROWS rows is not worth its call (batch_min_rows).  Every
+ * other entry (an update, a delete, a row an earlier entry also names)
+ * takes the column-wise merge of apply.c, one by one in seq order, after
+ * the groups.
  *
  * The group keeps every check of the merge:
  *   - each entry is walked by our own reader first (sync__prewalk), and
@@ -27,9 +32,9 @@
  *     back the same way and leaves the refused entry to the merge, which
  *     refuses it again and quarantines it with the reason.  Such entries
  *     are first grouped again, once, where the first of a run of them
- *     comes in seq order (regroup()): a note on a lead the same batch makes
- *     is refused in the group because the lead, whose table has triggers
- *     of its own, is merged after it, and is valid once the lead is in.
+ *     comes in seq order (regroup()): a note on a lead that the batch
+ *     makes in an entry merged after the group (with an edit of another
+ *     record, say) is refused in the group and valid once the lead is in.
  * An entry that fails in any way is therefore applied or quarantined by the
  * same code as before, so nothing is lost silently.  What changes: the
  * group's rows are in the database before the validator sees any of them
@@ -48,8 +53,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The two groups (bx_fast): entries that only insert rows of tables whose
+ * only triggers are the change log's, and entries that insert a row of a
+ * table with triggers of its own, tried first. */
+enum { G_PLAIN = 1, G_TRIG = 2 };
+
 /* After this many regroupings the rest of the batch takes the merge. */
 #define BATCH_MAX_TRIES 8
+
+/*
+ * The fewest rows a group takes (sync_set_batch_min_rows()).  One
+ * sqlite3changeset_apply_v2 call expires every prepared statement of the
+ * connection (its PRAGMA defer_foreign_keys; turning the triggers off and
+ * on does too), so the merge's, the validators' and the triggers' programs
+ * are all prepared again at their next use: about a millisecond on the
+ * hub's connection, the merge of some twenty entries.  A smaller group - a
+ * push of a few check-ins, the notes of one lead regrouped - is merged
+ * entry by entry, which costs less.
+ */
+static int batch_min_rows = SYNC_BATCH_MIN_ROWS;
+
+void sync_set_batch_min_rows(int n)
+{
+	batch_min_rows = n > 0 ? n : 1;
+}
 
 typedef struct brow {
 	const table_def *br_td;
@@ -66,7 +93,8 @@ typedef struct bctx {
 	actx *bx_a;
 	const sync_entry *bx_e;
 	int bx_n;
-	char *bx_fast;           /* per entry: 1 while it is in the group */
+	char *bx_fast;           /* per entry: its group while in one (G_*), else 0 */
+	int bx_cls;              /* the group being tried */
 	char *bx_again;          /* per entry: refused by the validator in the group
 				    (NULL: a regrouping, which marks none) */
 	int *bx_first;           /* per entry: its first row in bx_rows */
@@ -158,6 +186,7 @@ typedef struct cwalk {
 	bctx *cw_b;
 	int cw_i;
 	int cw_only_inserts;
+	int cw_plain; /* every table's only triggers are the change log's */
 } cwalk;
 
 static int classify_change(void *arg, const cs_iter *it, tcache *tc)
@@ -168,8 +197,10 @@ static int classify_change(void *arg, const cs_iter *it, tcache *tc)
 
 	if (plain < 0)
 		return -1;
-	if (it->ci_op != SQLITE_INSERT || !plain)
+	if (it->ci_op != SQLITE_INSERT)
 		w->cw_only_inserts = 0;
+	if (!plain)
+		w->cw_plain = 0;
 	if (rows_add(w->cw_b, td,
 		     it->ci_op == SQLITE_INSERT ? &it->ci_new[tc->tc_ts.ts_id]
 						: &it->ci_old[tc->tc_ts.ts_id],
@@ -190,7 +221,7 @@ static int classify_change(void *arg, const cs_iter *it, tcache *tc)
 static int classify(bctx *b, int i)
 {
 	actx *a = b->bx_a;
-	cwalk w = {b, i, 1};
+	cwalk w = {b, i, 1, 1};
 	int rc;
 
 	a->ax_e = &b->bx_e[i];
@@ -205,7 +236,7 @@ static int classify(bctx *b, int i)
 		b->bx_nrows = b->bx_first[i];
 		return 0;
 	}
-	b->bx_fast[i] = (char)w.cw_only_inserts;
+	b->bx_fast[i] = (char)(!w.cw_only_inserts ? 0 : w.cw_plain ? G_PLAIN : G_TRIG);
 	return 0;
 }
 
@@ -363,6 +394,14 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	return SQLITE_CHANGESET_ABORT;
 }
 
+/* Every entry of the group being tried leaves it, for the merge. */
+static void leave_group(bctx *b)
+{
+	for (int i = 0; i < b->bx_n; i++)
+		if (b->bx_fast[i] == b->bx_cls)
+			b->bx_fast[i] = 0;
+}
+
 /* The entry that named the row that stopped the apply leaves the group
  * (every entry, when the row is not known). */
 static void drop_hit(bctx *b)
@@ -376,11 +415,11 @@ static void drop_hit(bctx *b)
 		return;
 	if (b->bx_hit == 1 && b->bx_sorted != NULL)
 		f = bsearch(&key, b->bx_sorted, (size_t)b->bx_nrows, sizeof key, brow_cmp);
-	if (f != NULL && b->bx_fast[f->br_entry]) {
+	if (f != NULL && b->bx_fast[f->br_entry] == b->bx_cls) {
 		b->bx_fast[f->br_entry] = 0;
 		return;
 	}
-	memset(b->bx_fast, 0, (size_t)b->bx_n);
+	leave_group(b);
 }
 
 /* The group's changesets as one changeset in out (free()); *n 0 when the
@@ -404,7 +443,7 @@ static int group(bctx *b, void **out, int *n)
 		tcache *tc;
 		unsigned char v[9];
 
-		if (done[k] || !b->bx_fast[b->bx_rows[k].br_entry])
+		if (done[k] || b->bx_fast[b->bx_rows[k].br_entry] != b->bx_cls)
 			continue;
 		if ((tc = sync__table_get(b->bx_a, td)) == NULL ||
 		    buf_append(&cs, "T", 1) != 0 ||
@@ -417,7 +456,7 @@ static int group(bctx *b, void **out, int *n)
 			goto out;
 		for (int q = k; q < b->bx_nrows; q++) {
 			const brow *r = &b->bx_rows[q];
-			if (r->br_td != td || done[q] || !b->bx_fast[r->br_entry])
+			if (r->br_td != td || done[q] || b->bx_fast[r->br_entry] != b->bx_cls)
 				continue;
 			if (r->br_chg == NULL || buf_append(&cs, r->br_chg, r->br_chgn) != 0)
 				goto out;
@@ -458,7 +497,7 @@ static int after_apply(bctx *b)
 		tcache *tc;
 		int rc;
 
-		if (!b->bx_fast[r->br_entry])
+		if (b->bx_fast[r->br_entry] != b->bx_cls)
 			continue;
 		if ((tc = sync__table_get(a, r->br_td)) == NULL)
 			return A_ERROR;
@@ -518,10 +557,10 @@ static int log_rows(bctx *b, sync_apply_cache *c)
 	    (c->ac_log1 == NULL && log_prepare(db, 1, &c->ac_log1) != 0))
 		return -1;
 	for (int q = 0; q < b->bx_nrows; q++)
-		left += b->bx_fast[b->bx_rows[q].br_entry] != 0;
+		left += b->bx_fast[b->bx_rows[q].br_entry] == G_PLAIN;
 	while (k < b->bx_nrows) {
 		const brow *r = &b->bx_rows[k++];
-		if (!b->bx_fast[r->br_entry])
+		if (b->bx_fast[r->br_entry] != G_PLAIN)
 			continue;
 		if (n == 0) {
 			st = left >= LOG_ROWS_PER_STMT ? c->ac_log : c->ac_log1;
@@ -555,7 +594,7 @@ static int try_group(bctx *b, sync_apply_cache *c)
 	sqlite3_stmt **origin = &c->ac_origin;
 	actx *a = b->bx_a;
 	void *cs = NULL;
-	int n = 0, rc, ret = -1;
+	int n = 0, rc, ret = -1, off = b->bx_cls == G_PLAIN;
 
 	if (group(b, &cs, &n) != 0)
 		return -1;
@@ -570,13 +609,13 @@ static int try_group(bctx *b, sync_apply_cache *c)
 	b->bx_hit = 0;
 	if (sync__set_origin(a->ax_db, origin, a->ax_sc->node_id) != 0)
 		goto out;
-	if (db_triggers(a->ax_db, 0) != 0)
+	if (off && db_triggers(a->ax_db, 0) != 0)
 		goto out;
 	rc = sqlite3changeset_apply_v2(a->ax_db, n, cs, NULL, on_conflict, b, NULL, NULL,
 				       SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
-	if (db_triggers(a->ax_db, 1) != 0)
+	if (off && db_triggers(a->ax_db, 1) != 0)
 		goto out;
-	if (rc == SQLITE_OK && log_rows(b, c) != 0)
+	if (rc == SQLITE_OK && off && log_rows(b, c) != 0)
 		goto out;
 	if (rc == SQLITE_OK) {
 		rc = after_apply(b);
@@ -586,6 +625,11 @@ static int try_group(bctx *b, sync_apply_cache *c)
 	}
 	if (rc == SQLITE_ABORT && b->bx_hit) {
 		drop_hit(b);
+		ret = 0;
+	} else if (rc != SQLITE_OK && !off && rc != SQLITE_NOMEM) {
+		/* a trigger of the table's own refused a row: the merge, where
+		 * it quarantines the entry that wrote it */
+		leave_group(b);
 		ret = 0;
 	} else if (rc != SQLITE_OK) {
 		log_warnx("grouped apply of node %s: %s", a->ax_sc->node_id, sqlite3_errmsg(a->ax_db));
@@ -617,6 +661,16 @@ static void bctx_release(bctx *b)
 	free(b->bx_sorted);
 }
 
+/* The rows of the entries in group cls. */
+static int group_rows(const bctx *b, int cls)
+{
+	int n = 0;
+
+	for (int k = 0; k < b->bx_nrows; k++)
+		n += b->bx_fast[b->bx_rows[k].br_entry] == cls;
+	return n;
+}
+
 /* The group: classify, apply with retries; bx_fast marks what it applied.
  * 0 or -1. */
 static int run_group(bctx *b, sync_apply_cache *c)
@@ -637,12 +691,22 @@ static int run_group(bctx *b, sync_apply_cache *c)
 		if (rc != A_OK)
 			b->bx_fast[i] = 0;
 	}
-	for (int t = 0; t < BATCH_MAX_TRIES; t++) {
-		rc = try_group(b, c);
-		if (rc != 0)
-			return rc < 0 ? -1 : 0;
+	/* The entries with triggers of their own first: a lead before the
+	 * notes on it.  A group too small for its apply call is merged; the
+	 * first counts the second's rows too, which may need its rows (the
+	 * notes of five leads, a batch of 500 entries). */
+	for (b->bx_cls = G_TRIG; b->bx_cls >= G_PLAIN; b->bx_cls--) {
+		int t = 0;
+
+		if (group_rows(b, b->bx_cls) +
+			(b->bx_cls == G_TRIG ? group_rows(b, G_PLAIN) : 0) < batch_min_rows)
+			leave_group(b);
+		for (rc = 0; rc == 0 && t < BATCH_MAX_TRIES; t++)
+			if ((rc = try_group(b, c)) < 0)
+				return -1;
+		if (rc == 0)
+			leave_group(b);
 	}
-	memset(b->bx_fast, 0, (size_t)b->bx_n);
 	return 0;
 }
 
@@ -664,11 +728,15 @@ static int regroup(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 {
 	sync_entry *re;
 	sync_apply_result *rr;
-	int *at, m = 0, j, ret = -1;
+	int *at, m = 0, rows = 0, j, ret = -1;
 
 	for (j = *i; j < n && (b->bx_fast[j] || b->bx_again[j]); j++)
 		m += b->bx_again[j];
-	if (m < 2) { /* one entry: the merge, as the group would end in it */
+	for (int k = 0; k < b->bx_nrows; k++) {
+		int en = b->bx_rows[k].br_entry;
+		rows += en >= *i && en < j && b->bx_again[en];
+	}
+	if (m < 2 || rows < batch_min_rows) { /* the merge, as the group would end in it */
 		for (; *i < j; (*i)++)
 			if (b->bx_fast[*i])
 				res[*i].applied = 1;

@@ -238,6 +238,13 @@ int sync_hub_apply_cached(sqlite3 *db, sync_apply_cache *cache, const sync_scope
 int sync_hub_apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 			 const sync_entry *e, int n, sync_apply_result *res);
 
+/* The fewest rows of a batch worth its grouped apply (one
+ * sqlite3changeset_apply call expires every prepared statement of the
+ * connection); a smaller batch is merged entry by entry.  Tests set 1 to
+ * exercise the group with a few rows. */
+#define SYNC_BATCH_MIN_ROWS 32
+void sync_set_batch_min_rows(int n);
+
 /*
  * Domain rules at the hub: an optional hook sync_hub_apply() calls for every
  * row an entry writes, after the merge, with the table name, the op

@@ -255,7 +255,7 @@ static char *log_set(sqlite3 *db)
 	return strdup(out);
 }
 
-static void batch_vs_one_by_one(int validator)
+static void batch_vs_one_by_one(int validator, int min_rows)
 {
 	sqlite3 *h1 = open_db(1), *h2 = open_db(1);
 	sync_apply_cache *c = sync_apply_cache_new(h2);
@@ -266,6 +266,7 @@ static void batch_vs_one_by_one(int validator)
 
 	assert_non_null(c);
 	sync_set_validator(validator ? refuse_two : NULL);
+	sync_set_batch_min_rows(min_rows);
 	workload();
 	for (int i = 0; i < nents; i++) {
 		sync_entry e = {ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
@@ -372,16 +373,82 @@ static void test_batch_groups_the_first_of_a_row(void **state)
 	sqlite3_close(h);
 }
 
+/*
+ * A batch of fewer new rows than the hub's SYNC_BATCH_MIN_ROWS is merged
+ * entry by entry (the grouped apply's one call would cost more: it expires
+ * every prepared statement of the connection); from that many on, one try
+ * of the group takes them all.
+ */
+static void test_small_batch_merged(void **state)
+{
+	sqlite3 *h = open_db(1), *a = open_db(0);
+	sync_apply_cache *c = sync_apply_cache_new(h);
+	sync_entry es[MAXE];
+	sync_apply_result r[MAXE];
+	st_batch_count k;
+	int n = SYNC_BATCH_MIN_ROWS; /* a check-in is one row here */
+
+	(void)state;
+	assert_non_null(c);
+	assert_true(n <= MAXE);
+	nents = 0;
+	for (int i = 0; i < n; i++) {
+		char id[64], hlc[40];
+		snprintf(id, sizeof id, "0190a000-0000-7000-8000-0000000%05d", i & 0xffff);
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 100 + i);
+		write_captured(a, hlc, CHECKIN, id, OFFICE, LA, "Visitor", hlc);
+	}
+	take(a, &scope_a);
+	assert_int_equal(nents, n);
+	for (int i = 0; i < nents; i++)
+		es[i] = (sync_entry){ents[i].seq, ents[i].hlc, "staff-1", ents[i].cs, ents[i].len};
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	k = st_apply_batch(h, c, &scope_a, es, nents - 1, r);
+	assert_int_equal(k.tries, 0);
+	assert_int_equal(k.merged, nents - 1);
+	k = st_apply_batch(h, c, &scope_a, es + nents - 1, 1, r + nents - 1);
+	assert_int_equal(k.tries, 0);
+	assert_int_equal(k.merged, 1);
+	for (int i = 0; i < nents; i++)
+		assert_int_equal(r[i].applied, 1);
+	assert_int_equal(db_int(h, "SELECT count(*) FROM checkins", -1), n);
+	assert_int_equal(db_int(h, "SELECT count(*) FROM change_log WHERE tbl='checkins'", -1), n);
+	/* the same entries at another hub, in one batch of n rows: grouped */
+	{
+		sqlite3 *h2 = open_db(1);
+		sync_apply_cache *c2 = sync_apply_cache_new(h2);
+		assert_non_null(c2);
+		k = st_apply_batch(h2, c2, &scope_a, es, nents, r);
+		assert_int_equal(k.tries, 1);
+		assert_int_equal(k.merged, 0);
+		assert_int_equal(db_int(h2, "SELECT count(*) FROM checkins", -1), n);
+		assert_int_equal(db_int(h2, "SELECT count(*) FROM change_log WHERE tbl='checkins'", -1), n);
+		sync_apply_cache_free(c2);
+		sqlite3_close(h2);
+	}
+	sync_set_batch_min_rows(1);
+	sync_apply_cache_free(c);
+	free_workload();
+	sqlite3_close(a);
+	sqlite3_close(h);
+}
+
+/* With groups of any size (the group is tried on every batch of this small
+ * workload), and at the hub's size (where most of it is merged). */
 static void test_batch_same_outcomes(void **state)
 {
 	(void)state;
-	batch_vs_one_by_one(0);
+	batch_vs_one_by_one(0, 1);
+	batch_vs_one_by_one(0, SYNC_BATCH_MIN_ROWS);
+	sync_set_batch_min_rows(1);
 }
 
 static void test_batch_validator_refusal(void **state)
 {
 	(void)state;
-	batch_vs_one_by_one(1);
+	batch_vs_one_by_one(1, 1);
+	batch_vs_one_by_one(1, SYNC_BATCH_MIN_ROWS);
+	sync_set_batch_min_rows(1);
 }
 
 /* Cannot check the check-in named "Two" (as a check whose read failed). */
@@ -557,10 +624,25 @@ static void test_batch_validator_sees_stored_row(void **state)
 	sqlite3_close(h);
 }
 
-TU_MAIN(cmocka_unit_test(test_cache_same_outcomes),
+/* The tests of the grouped apply try it on a few rows: every group is
+ * tried, however small (the hub merges one under SYNC_BATCH_MIN_ROWS). */
+static int few_rows_grouped(void **state)
+{
+	(void)state;
+	sync_set_batch_min_rows(1);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_cache_same_outcomes),
 	cmocka_unit_test(test_batch_same_outcomes),
 	cmocka_unit_test(test_batch_groups_the_first_of_a_row),
+	cmocka_unit_test(test_small_batch_merged),
 	cmocka_unit_test(test_batch_validator_refusal),
 	cmocka_unit_test(test_cannot_check_is_sent_again),
 	cmocka_unit_test(test_batch_validator_sees_stored_row),
-	cmocka_unit_test(test_cache_other_db_refused))
+	cmocka_unit_test(test_cache_other_db_refused)};
+
+	return cmocka_run_group_tests(tests, few_rows_grouped, NULL);
+}

@@ -709,16 +709,15 @@ static void test_older_row_without_its_employer_still_edited(void **state)
 }
 
 /*
- * A backlog that makes a lead and adds 40 notes on it, pushed in one batch:
- * the lead is merged (its table has triggers of its own), after the group,
- * so each note is refused in the group for its employer.  They all leave it
- * at once (one try, where one note a try spent 8 and then sent every entry
- * of the batch one by one), and are grouped again once the lead is merged:
- * a second try, and only the lead and its edit merged (it was all 42).
- * A note without a body leaves the second group as well: merged, and
- * quarantined with its reason.
+ * A backlog that makes a lead, adds 40 notes on it (the 21st without a
+ * body) and edits the lead, pushed as one batch (42 entries); with
+ * edit_another, the entry that makes the lead also edits another lead,
+ * which the hub holds.  The counts of the grouped apply (tries of a group,
+ * entries merged); what both cases share is checked here: the 21st note is
+ * quarantined with its reason, every other entry applied, each row in the
+ * change log once, the lead twice (made, edited).
  */
-static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
+static st_batch_count lead_backlog(int edit_another)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
 	sync_apply_cache *c = sync_apply_cache_new(hub);
@@ -728,11 +727,26 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 	sqlite3_stmt *st;
 	int n = 0, applied = 0;
 
-	(void)state;
 	assert_non_null(c);
 	sync_set_validator(crm_hub_validate_row);
-	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
-		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	if (edit_another) {
+		char *sql = sqlite3_mprintf(insert_lead, LEAD_B, "Bay Tools", "bay tools", "MKTBAYTOOLS0001",
+					    DEMO_OFFICE, "000000000900.0000.nodeA");
+		assert_int_equal(db_exec(hub, sql), 0);
+		assert_int_equal(db_exec(a, sql), 0);
+		sqlite3_free(sql);
+	}
+	{	/* the lead, in one entry with that edit */
+		char *sql = sqlite3_mprintf(insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+					    "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+		assert_non_null(sql);
+		node_write(a, "000000001000.0000.nodeA", "%s%s",
+			   edit_another ? "UPDATE employers SET website='bay.example.com',"
+					  " updated_hlc='000000001000.0000.nodeA' WHERE id='" LEAD_B "';"
+					: "",
+			   sql);
+		sqlite3_free(sql);
+	}
 	for (int i = 0; i < 40; i++) {
 		char hlc[64];
 
@@ -763,19 +777,18 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 	k = st_apply_batch(hub, c, &scope_a, es, n, r);
 	for (int i = 0; i < n; i++)
 		applied += r[i].applied;
-	/* the 21st note, without a body, is quarantined with its reason; it
-	 * leaves the second group too, and only it is merged besides the lead */
 	assert_int_equal(applied, 41);
 	assert_int_equal(r[21].applied, 0);
 	assert_non_null(strstr(r[21].reason, "body is required"));
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM quarantine", -1), 1);
-	assert_int_equal(k.tries, 3);
-	assert_int_equal(k.merged, 3);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_notes", -1), 39);
 	assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD), "www.acme.example.com");
-	/* Every row in the change log once, the lead twice (made, edited). */
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employer_notes'", -1), 39);
-	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employers'", -1), 2);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM change_log WHERE tbl='employers' AND row_id='" LEAD "'",
+				-1), 2);
+	if (edit_another)
+		assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD_B),
+				    "bay.example.com");
 	for (int i = 0; i < n; i++) {
 		free((void *)es[i].hlc);
 		free((void *)es[i].actor);
@@ -785,6 +798,37 @@ static void test_batch_notes_of_a_new_lead_leave_the_group_at_once(void **state)
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(hub);
+	return k;
+}
+
+/* The lead's entry only inserts: it is grouped first, with the triggers of
+ * its table on (its full-text index), and the notes in the second group
+ * find it - one try each, and a second for the notes without the 21st,
+ * which is merged, as is the lead's edit. */
+static void test_batch_lead_grouped_before_its_notes(void **state)
+{
+	st_batch_count k;
+
+	(void)state;
+	k = lead_backlog(0);
+	assert_int_equal(k.tries, 3);
+	assert_int_equal(k.merged, 2);
+}
+
+/* The lead's entry also edits another lead, so it is merged, after the
+ * group: every note is refused there for its employer.  They all leave it
+ * at once (one try, where one note a try spent 8 and then sent every entry
+ * of the batch one by one), and are grouped again once the lead is merged
+ * (regroup(): two tries, the 21st leaving the second group too); merged:
+ * the lead's entry, the 21st note and the lead's edit (it was all 42). */
+static void test_batch_notes_of_a_merged_lead_grouped_again(void **state)
+{
+	st_batch_count k;
+
+	(void)state;
+	k = lead_backlog(1);
+	assert_int_equal(k.tries, 3);
+	assert_int_equal(k.merged, 3);
 }
 
 static void test_work_item_merge_and_closed_is_final(void **state)
@@ -1217,7 +1261,8 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_is_a_conflict),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_on_the_same_field),
 	cmocka_unit_test(test_older_row_without_its_employer_still_edited),
-	cmocka_unit_test(test_batch_notes_of_a_new_lead_leave_the_group_at_once),
+	cmocka_unit_test(test_batch_lead_grouped_before_its_notes),
+	    cmocka_unit_test(test_batch_notes_of_a_merged_lead_grouped_again),
 	cmocka_unit_test(test_work_item_merge_and_closed_is_final),
 	cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
 	cmocka_unit_test(test_hub_refuses_bad_crm_rows),
