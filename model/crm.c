@@ -514,10 +514,16 @@ static const char *jstr(const cJSON *row, const char *k)
 	return json_str(row, k);
 }
 
-int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms)
+int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms,
+			int earlier_only)
 {
 	/* Same normalized name and ZIP, or the same user name, other employer,
-	 * not already flagged for this pair (in either direction). */
+	 * not already flagged for this pair (in either direction); with
+	 * earlier_only, an employer stored before this one (a smaller rowid:
+	 * employers are never deleted).  One by one, every other employer is
+	 * stored before a new one is checked; the hub's grouped apply stores
+	 * the leads of a push before it checks the first (sync/apply_batch.c),
+	 * and the flag must still name the later one as employer_id. */
 	int added = db_insert_each(
 		db,
 		"SELECT e.id, o.id, CASE WHEN o.username = e.username THEN 'username' ELSE 'name_zip' END,"
@@ -526,13 +532,14 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 		"  AND ((o.normalized_name = e.normalized_name AND o.zip5 = e.zip5)"
 		"   OR o.username = e.username)"
 		" WHERE e.id = ?1 AND e.status = 'active' AND e.duplicate_of IS NULL"
-		"  AND o.duplicate_of IS NULL AND NOT EXISTS (SELECT 1 FROM crm_duplicate_flags f"
+		"  AND o.duplicate_of IS NULL AND (?4 = 0 OR o.rowid < e.rowid)"
+		"  AND NOT EXISTS (SELECT 1 FROM crm_duplicate_flags f"
 		"  WHERE (f.employer_id = e.id AND f.other_employer_id = o.id)"
 		"     OR (f.employer_id = o.id AND f.other_employer_id = e.id))",
 		"INSERT INTO crm_duplicate_flags(id, employer_id, other_employer_id, reason,"
 		" normalized_name, zip5, detected_at, status, updated_hlc)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8)",
-		"tIt", employer_id, now_ms, hlc ? hlc : "");
+		"tIti", employer_id, now_ms, hlc ? hlc : "", earlier_only);
 
 	if (added > 0)
 		log_info("possible duplicate employer %s: %d pair(s) flagged for review", employer_id,
@@ -610,7 +617,7 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		char hlc[64];
 		const char *h = jstr(row, "updated_hlc");
 		snprintf(hlc, sizeof hlc, "%s", h ? h : "");
-		if (crm_flag_duplicates(db, id, hlc, (int64_t)time(NULL) * 1000) < 0)
+		if (crm_flag_duplicates(db, id, hlc, (int64_t)time(NULL) * 1000, op == SQLITE_INSERT) < 0)
 			CANNOT_CHECK("employers: duplicate check failed");
 	}
 	return 0;

@@ -264,9 +264,10 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSO
  * that an update moving a row to another employer does. */
 int crm_employer_exists(sqlite3 *db, const char *id);
 /* Flag possible duplicates of one employer (used by the validator; callable
- * by a hub scan).  Returns the number of new flags, or -1. */
+ * by a hub scan): with earlier_only (a new employer), only against those
+ * stored before it.  Returns the number of new flags, or -1. */
 int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc,
-			int64_t now_ms);
+			int64_t now_ms, int earlier_only);
 
 /* crm_seed.c: the hub-owned CRM lists (activity codes from the seed CSV,
  * work item categories and priorities) and a deterministic demo set of

@@ -40,8 +40,11 @@
  * group's rows are in the database before the validator sees any of them
  * (a row may refer to a row a later entry of the batch inserts, of the
  * group or of a regrouped run: an order no honest node sends, which one by
- * one would quarantine the earlier entry), and the change log lists the
- * group's rows before the merged ones.
+ * one would quarantine the earlier entry; a new lead's duplicate check
+ * looks only at leads stored before it, model/crm.c), they are checked
+ * before the merged entries of the batch (so an entry joins G_TRIG, whose
+ * check writes duplicate flags, only before the first merged one), and
+ * the change log lists the groups' rows before the merged ones.
  */
 #include "sync/apply_int.h"
 #include "model/schema.h"
@@ -627,8 +630,8 @@ static int try_group(bctx *b, sync_apply_cache *c)
 		drop_hit(b);
 		ret = 0;
 	} else if (rc != SQLITE_OK && !off && rc != SQLITE_NOMEM) {
-		/* a trigger of the table's own refused a row: the merge, where
-		 * it quarantines the entry that wrote it */
+		/* an error of the triggers of a table's own (a constraint they
+		 * break is a conflict, above): the merge decides each entry */
 		leave_group(b);
 		ret = 0;
 	} else if (rc != SQLITE_OK) {
@@ -689,6 +692,17 @@ static int run_group(bctx *b, sync_apply_cache *c)
 		if (rc == A_ERROR)
 			return -1;
 		if (rc != A_OK)
+			b->bx_fast[i] = 0;
+	}
+	/* The groups are applied, and their rows checked, before any merged
+	 * entry.  A G_TRIG row's check may write (a lead's duplicate flags,
+	 * model/crm.c) and would not see an earlier merged entry's effect (a
+	 * lead closed, then another of its name made: one by one, no flag), so
+	 * only the entries before the first merged one may join G_TRIG. */
+	for (int i = 0, merged = 0; i < b->bx_n; i++) {
+		if (!b->bx_fast[i])
+			merged = 1;
+		else if (merged && b->bx_fast[i] == G_TRIG)
 			b->bx_fast[i] = 0;
 	}
 	/* The entries with triggers of their own first: a lead before the

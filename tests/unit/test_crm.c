@@ -708,6 +708,208 @@ static void test_older_row_without_its_employer_still_edited(void **state)
 	sqlite3_close(hub);
 }
 
+/* ---- the grouped apply against one by one --------------------------------- */
+
+/* The node's outbox as entries (caller frees them, bo_free()); the outbox
+ * is emptied. */
+static int bo_entries(sqlite3 *a, sync_entry *es, int max)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	assert_int_equal(db_prepare(a, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW && n < max) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
+		void *cs = malloc(len);
+
+		assert_non_null(cs);
+		memcpy(cs, sqlite3_column_blob(st, 3), len);
+		es[n] = (sync_entry){sqlite3_column_int64(st, 0), strdup((const char *)sqlite3_column_text(st, 1)),
+				     sqlite3_column_type(st, 2) == SQLITE_NULL
+					     ? NULL
+					     : strdup((const char *)sqlite3_column_text(st, 2)),
+				     cs, len};
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(db_exec(a, "DELETE FROM outbox"), 0);
+	return n;
+}
+
+/* The entries bo_entries() made. */
+static void bo_free(sync_entry *es, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free((void *)es[i].hlc);
+		free((void *)es[i].actor);
+		free((void *)es[i].changeset);
+	}
+}
+
+static void bo_apply_both(sqlite3 *h1, sqlite3 *h2, const sync_entry *es, int n,
+			  sync_apply_result *r1, sync_apply_result *r2)
+{
+	sync_apply_cache *c = sync_apply_cache_new(h2);
+
+	assert_non_null(c);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(db_exec(h1, "BEGIN IMMEDIATE"), 0);
+		assert_int_equal(sync_hub_apply(h1, &scope_a, &es[i], &r1[i]), 0);
+		assert_int_equal(db_exec(h1, "COMMIT"), 0);
+	}
+	assert_int_equal(db_exec(h2, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(sync_hub_apply_batch(h2, c, &scope_a, es, n, r2), 0);
+	assert_int_equal(db_exec(h2, "COMMIT"), 0);
+	sync_apply_cache_free(c);
+}
+
+/* One text: every row of sql (one column), ';'-separated (caller frees). */
+static char *bo_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	size_t cap = 1 << 16, len = 0;
+	char *out = malloc(cap);
+
+	assert_non_null(out);
+	out[0] = 0;
+	assert_int_equal(db_prepare(db, &st, sql), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		size_t k;
+
+		t = t ? t : "NULL";
+		k = strlen(t);
+		while (len + k + 2 > cap) {
+			cap *= 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+		memcpy(out + len, t, k);
+		len += k;
+		out[len++] = ';';
+		out[len] = 0;
+	}
+	sqlite3_finalize(st);
+	return out;
+}
+
+/* 1 when sql reads the same at both hubs, else 0 (the difference printed). */
+static int bo_same(sqlite3 *h1, sqlite3 *h2, const char *sql)
+{
+	char *x = bo_rows(h1, sql), *y = bo_rows(h2, sql);
+	int same = strcmp(x, y) == 0;
+
+	if (!same)
+		print_message("DIFF %s\n  one by one: %s\n  batch:      %s\n", sql, x, y);
+	free(x);
+	free(y);
+	return same;
+}
+
+/* 1 when every entry had the same outcome, else 0 (printed). */
+static int bo_outcomes(const sync_apply_result *r1, const sync_apply_result *r2, int n)
+{
+	int same = 1;
+
+	for (int i = 0; i < n; i++)
+		if (r1[i].applied != r2[i].applied || r1[i].conflicts != r2[i].conflicts ||
+		    strcmp(r1[i].reason, r2[i].reason) != 0) {
+			print_message("DIFF entry %d: one by one applied=%d '%s'; batch applied=%d '%s'\n", i,
+				      r1[i].applied, r1[i].reason, r2[i].applied, r2[i].reason);
+			same = 0;
+		}
+	return same;
+}
+
+/*
+ * Two leads of the same company made offline in one push (what duplicate
+ * flags are for), and 30 notes: at the hub's minimum the leads are grouped.
+ * One by one the flag names the later lead as employer_id ("the later
+ * arrival", schema_crm.c), with its clock; the group stores both before it
+ * checks the first, which must not flag the second (crm_flag_duplicates,
+ * earlier_only).  Found by a review.
+ */
+static void test_batch_duplicate_flag_names_the_later_lead(void **state)
+{
+	sqlite3 *h1 = open_db(1), *h2 = open_db(1), *a = open_db(0);
+	sync_entry es[48];
+	sync_apply_result r1[48], r2[48];
+	int n, ok;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
+		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
+	node_write(a, "000000001001.0000.nodeA", insert_lead, LEAD_B, "Acme Tools LLC", "acme tools",
+		   "MKTACMETOOLS0002", DEMO_OFFICE, "000000001001.0000.nodeA");
+	for (int i = 0; i < 30; i++) {
+		char hlc[64];
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
+		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','n',1)", i, LEAD);
+	}
+	n = bo_entries(a, es, 48);
+	bo_apply_both(h1, h2, es, n, r1, r2);
+	ok = bo_outcomes(r1, r2, n);
+	ok &= bo_same(h1, h2, "SELECT employer_id || ' -> ' || other_employer_id || ' ' || reason || ' '"
+			      " || updated_hlc FROM crm_duplicate_flags ORDER BY 1");
+	bo_free(es, n);
+	sync_set_validator(NULL);
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	sqlite3_close(a);
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+	assert_true(ok);
+}
+
+/*
+ * An office closes an old lead (merged) and then makes a new lead of the
+ * same company, with notes.  One by one the new lead meets the old one
+ * inactive: no flag.  A lead after a merged entry does not join the group,
+ * which is checked before the merged entries (apply_batch.c, run_group).
+ */
+static void test_batch_no_flag_for_a_lead_closed_first(void **state)
+{
+	sqlite3 *h1 = open_db(1), *h2 = open_db(1), *a = open_db(0);
+	sync_entry es[48];
+	sync_apply_result r1[48], r2[48];
+	int n, ok;
+	char *s;
+
+	(void)state;
+	sync_set_validator(crm_hub_validate_row);
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	s = sqlite3_mprintf(insert_lead, LEAD_B, "Bay Tools", "bay tools", "MKTBAYTOOLS0001",
+			    DEMO_OFFICE, "000000000900.0000.nodeA");
+	assert_int_equal(db_exec(h1, s), 0);
+	assert_int_equal(db_exec(h2, s), 0);
+	assert_int_equal(db_exec(a, s), 0);
+	sqlite3_free(s);
+	node_write(a, "000000001000.0000.nodeA", "UPDATE employers SET status='inactive',"
+		   " updated_hlc='000000001000.0000.nodeA' WHERE id=%Q", LEAD_B);
+	node_write(a, "000000001001.0000.nodeA", insert_lead, LEAD, "Bay Tools, Inc.", "bay tools",
+		   "MKTBAYTOOLS0002", DEMO_OFFICE, "000000001001.0000.nodeA");
+	for (int i = 0; i < 31; i++) {
+		char hlc[64];
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
+		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','n',1)", i, LEAD);
+	}
+	n = bo_entries(a, es, 48);
+	bo_apply_both(h1, h2, es, n, r1, r2);
+	ok = bo_outcomes(r1, r2, n);
+	ok &= bo_same(h1, h2, "SELECT employer_id || ' -> ' || other_employer_id || ' ' || status"
+			      " FROM crm_duplicate_flags ORDER BY 1");
+	bo_free(es, n);
+	sync_set_validator(NULL);
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	sqlite3_close(a);
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+	assert_true(ok);
+}
+
 /*
  * A backlog that makes a lead, adds 40 notes on it (the 21st without a
  * body) and edits the lead, pushed as one batch (42 entries); with
@@ -724,7 +926,6 @@ static st_batch_count lead_backlog(int edit_another)
 	sync_entry es[48];
 	sync_apply_result r[48];
 	st_batch_count k;
-	sqlite3_stmt *st;
 	int n = 0, applied = 0;
 
 	assert_non_null(c);
@@ -758,21 +959,7 @@ static st_batch_count lead_backlog(int edit_another)
 	node_write(a, "000000001200.0000.nodeA",
 		   "UPDATE employers SET website='www.acme.example.com', updated_hlc='000000001200.0000.nodeA'"
 		   " WHERE id=%Q", LEAD);
-	assert_int_equal(db_prepare(a, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
-	while (sqlite3_step(st) == SQLITE_ROW && n < 48) {
-		size_t len = (size_t)sqlite3_column_bytes(st, 3);
-		void *cs = malloc(len);
-
-		assert_non_null(cs);
-		memcpy(cs, sqlite3_column_blob(st, 3), len);
-		es[n] = (sync_entry){sqlite3_column_int64(st, 0), strdup((const char *)sqlite3_column_text(st, 1)),
-				     sqlite3_column_type(st, 2) == SQLITE_NULL
-					     ? NULL
-					     : strdup((const char *)sqlite3_column_text(st, 2)),
-				     cs, len};
-		n++;
-	}
-	sqlite3_finalize(st);
+	n = bo_entries(a, es, 48);
 	assert_int_equal(n, 42);
 	k = st_apply_batch(hub, c, &scope_a, es, n, r);
 	for (int i = 0; i < n; i++)
@@ -789,11 +976,7 @@ static st_batch_count lead_backlog(int edit_another)
 	if (edit_another)
 		assert_string_equal(q_text(hub, "SELECT website FROM employers WHERE id=?", LEAD_B),
 				    "bay.example.com");
-	for (int i = 0; i < n; i++) {
-		free((void *)es[i].hlc);
-		free((void *)es[i].actor);
-		free((void *)es[i].changeset);
-	}
+	bo_free(es, n);
 	sync_apply_cache_free(c);
 	sync_set_validator(NULL);
 	sqlite3_close(a);
@@ -1262,6 +1445,8 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_on_the_same_field),
 	cmocka_unit_test(test_older_row_without_its_employer_still_edited),
 	cmocka_unit_test(test_batch_lead_grouped_before_its_notes),
+	    cmocka_unit_test(test_batch_duplicate_flag_names_the_later_lead),
+	    cmocka_unit_test(test_batch_no_flag_for_a_lead_closed_first),
 	    cmocka_unit_test(test_batch_notes_of_a_merged_lead_grouped_again),
 	cmocka_unit_test(test_work_item_merge_and_closed_is_final),
 	cmocka_unit_test(test_duplicate_employers_flagged_at_hub),
