@@ -730,9 +730,10 @@ static int apply_batch(sqlite3 *db, sync_apply_cache *cache, const sync_scope *s
 /*
  * The run of entries from *i that the validator refused in the group,
  * taken up again where the first of them comes in seq order, after the
- * merged entries before it: a note on a lead the batch makes is refused in
- * the group (the lead's table has triggers, so the lead is merged after
- * it), and is valid once the lead is in.  The run (entries in the group
+ * merged entries before it: a note on a lead the batch makes in an entry
+ * merged after the groups (one that also edits another record, or comes
+ * after a merged entry) is refused in the group, and is valid once the
+ * lead is in.  A run too small for a group is merged.  The run (entries in the group
  * meanwhile are already applied, the others end it) is grouped again,
  * once: what its group refuses again is merged, so quarantined with the
  * reason when it is invalid.  *i is moved past the run.  0 or -1.
