@@ -83,6 +83,18 @@ static uint64_t sim_clock(void *arg)
 	return sim_ms;
 }
 
+/* An enrolled node's id, office and Local Area (64 bytes each).  0 or -1. */
+static int node_ids(sqlite3 *db, const char *path, char *node_id, char *office, char *la)
+{
+	if (db_text(db, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id, 64) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "office_id", office, 64) != 0 ||
+	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "local_area_id", la, 64) != 0) {
+		fprintf(stderr, "bench_sync: %s is not an enrolled node database\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int gen(const char *path, long entries, int days, int done)
 {
 	char node_id[64], office[64], la[64], reason[64], id[UUID_STRLEN], rid[UUID_STRLEN];
@@ -95,17 +107,8 @@ static int gen(const char *path, long entries, int days, int done)
 	long rows = 0;
 	int rc = 1;
 
-	if (db_open(path, &db) != 0)
+	if (db_open(path, &db) != 0 || node_ids(db, path, node_id, office, la) != 0)
 		goto out;
-	if (db_text(db, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id,
-		    sizeof node_id) != 0 ||
-	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "office_id", office,
-		    sizeof office) != 0 ||
-	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "local_area_id", la,
-		    sizeof la) != 0) {
-		fprintf(stderr, "bench_sync: %s is not an enrolled node database\n", path);
-		goto out;
-	}
 	if (db_text(db, "SELECT id FROM greeter_reasons WHERE local_area_id=? ORDER BY sort LIMIT 1",
 		    la, reason, sizeof reason) != 0) {
 		fprintf(stderr, "bench_sync: no greeter reason in %s\n", path);
@@ -201,16 +204,8 @@ static int gen_crm(const char *path, long leads, int notes)
 	long entries = 0;
 	int rc = 1;
 
-	if (db_open(path, &db) != 0 ||
-	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "node_id", node_id,
-		    sizeof node_id) != 0 ||
-	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "office_id", office,
-		    sizeof office) != 0 ||
-	    db_text(db, "SELECT value FROM node_meta WHERE key=?", "local_area_id", la,
-		    sizeof la) != 0) {
-		fprintf(stderr, "bench_sync: %s is not an enrolled node database\n", path);
+	if (db_open(path, &db) != 0 || node_ids(db, path, node_id, office, la) != 0)
 		goto out;
-	}
 	/* the notes' author: staff of the office (the hub checks it) */
 	if (db_text(db, "SELECT id FROM staff WHERE office_id=? ORDER BY id LIMIT 1", office, staff,
 		    sizeof staff) != 0) {

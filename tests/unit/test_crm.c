@@ -821,6 +821,37 @@ static int bo_outcomes(const sync_apply_result *r1, const sync_apply_result *r2,
 	return same;
 }
 
+/* count notes on LEAD at node a, an entry each (HLCs from 1100). */
+static void notes_on_lead(sqlite3 *a, int count)
+{
+	for (int i = 0; i < count; i++) {
+		char hlc[64];
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
+		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
+			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','n',1)", i, LEAD);
+	}
+}
+
+/* Node a's outbox to hub h1 one by one and to h2 as one batch (at the
+ * hub's minimum, with the CRM rules); 1 when every outcome and what sql
+ * reads are the same at both.  Closes the three. */
+static int bo_compare(sqlite3 *h1, sqlite3 *h2, sqlite3 *a, const char *sql)
+{
+	sync_entry es[48];
+	sync_apply_result r1[48], r2[48];
+	int n, ok;
+
+	n = bo_entries(a, es, 48);
+	bo_apply_both(h1, h2, es, n, r1, r2);
+	ok = bo_outcomes(r1, r2, n);
+	ok &= bo_same(h1, h2, sql);
+	bo_free(es, n);
+	sqlite3_close(a);
+	sqlite3_close(h1);
+	sqlite3_close(h2);
+	return ok;
+}
+
 /*
  * Two leads of the same company made offline in one push (what duplicate
  * flags are for), and 30 notes: at the hub's minimum the leads are grouped.
@@ -832,35 +863,17 @@ static int bo_outcomes(const sync_apply_result *r1, const sync_apply_result *r2,
 static void test_batch_duplicate_flag_names_the_later_lead(void **state)
 {
 	sqlite3 *h1 = open_db(1), *h2 = open_db(1), *a = open_db(0);
-	sync_entry es[48];
-	sync_apply_result r1[48], r2[48];
-	int n, ok;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
-	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
 	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
 		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000001000.0000.nodeA");
 	node_write(a, "000000001001.0000.nodeA", insert_lead, LEAD_B, "Acme Tools LLC", "acme tools",
 		   "MKTACMETOOLS0002", DEMO_OFFICE, "000000001001.0000.nodeA");
-	for (int i = 0; i < 30; i++) {
-		char hlc[64];
-		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
-		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
-			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','n',1)", i, LEAD);
-	}
-	n = bo_entries(a, es, 48);
-	bo_apply_both(h1, h2, es, n, r1, r2);
-	ok = bo_outcomes(r1, r2, n);
-	ok &= bo_same(h1, h2, "SELECT employer_id || ' -> ' || other_employer_id || ' ' || reason || ' '"
-			      " || updated_hlc FROM crm_duplicate_flags ORDER BY 1");
-	bo_free(es, n);
+	notes_on_lead(a, 30);
+	assert_true(bo_compare(h1, h2, a, "SELECT employer_id || ' -> ' || other_employer_id || ' ' ||"
+				       " reason || ' ' || updated_hlc FROM crm_duplicate_flags ORDER BY 1"));
 	sync_set_validator(NULL);
-	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
-	sqlite3_close(a);
-	sqlite3_close(h1);
-	sqlite3_close(h2);
-	assert_true(ok);
 }
 
 /*
@@ -872,14 +885,10 @@ static void test_batch_duplicate_flag_names_the_later_lead(void **state)
 static void test_batch_no_flag_for_a_lead_closed_first(void **state)
 {
 	sqlite3 *h1 = open_db(1), *h2 = open_db(1), *a = open_db(0);
-	sync_entry es[48];
-	sync_apply_result r1[48], r2[48];
-	int n, ok;
 	char *s;
 
 	(void)state;
 	sync_set_validator(crm_hub_validate_row);
-	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
 	s = sqlite3_mprintf(insert_lead, LEAD_B, "Bay Tools", "bay tools", "MKTBAYTOOLS0001",
 			    DEMO_OFFICE, "000000000900.0000.nodeA");
 	assert_int_equal(db_exec(h1, s), 0);
@@ -890,24 +899,10 @@ static void test_batch_no_flag_for_a_lead_closed_first(void **state)
 		   " updated_hlc='000000001000.0000.nodeA' WHERE id=%Q", LEAD_B);
 	node_write(a, "000000001001.0000.nodeA", insert_lead, LEAD, "Bay Tools, Inc.", "bay tools",
 		   "MKTBAYTOOLS0002", DEMO_OFFICE, "000000001001.0000.nodeA");
-	for (int i = 0; i < 31; i++) {
-		char hlc[64];
-		snprintf(hlc, sizeof hlc, "%012d.0000.nodeA", 1100 + i);
-		node_write(a, hlc, "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
-			   " VALUES('0190a000-0000-7000-8000-0000000f%04d',%Q,'demo-staff','n',1)", i, LEAD);
-	}
-	n = bo_entries(a, es, 48);
-	bo_apply_both(h1, h2, es, n, r1, r2);
-	ok = bo_outcomes(r1, r2, n);
-	ok &= bo_same(h1, h2, "SELECT employer_id || ' -> ' || other_employer_id || ' ' || status"
-			      " FROM crm_duplicate_flags ORDER BY 1");
-	bo_free(es, n);
+	notes_on_lead(a, 31);
+	assert_true(bo_compare(h1, h2, a, "SELECT employer_id || ' -> ' || other_employer_id || ' ' ||"
+				       " status FROM crm_duplicate_flags ORDER BY 1"));
 	sync_set_validator(NULL);
-	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
-	sqlite3_close(a);
-	sqlite3_close(h1);
-	sqlite3_close(h2);
-	assert_true(ok);
 }
 
 /*
