@@ -746,11 +746,11 @@ static int regroup(sqlite3 *db, sync_apply_cache *cache, const sync_scope *sc,
 	int *at, m = 0, rows = 0, j, ret = -1;
 
 	for (j = *i; j < n && (b->bx_fast[j] || b->bx_again[j]); j++)
-		m += b->bx_again[j];
-	for (int k = 0; k < b->bx_nrows; k++) {
-		int en = b->bx_rows[k].br_entry;
-		rows += en >= *i && en < j && b->bx_again[en];
-	}
+		if (b->bx_again[j]) {
+			m++;
+			/* its rows: from its first to the next entry's (classify()) */
+			rows += (j + 1 < n ? b->bx_first[j + 1] : b->bx_nrows) - b->bx_first[j];
+		}
 	if (m < 2 || rows < batch_min_rows) { /* the merge, as the group would end in it */
 		for (; *i < j; (*i)++)
 			if (b->bx_fast[*i])
