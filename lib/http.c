@@ -703,8 +703,24 @@ void http__conn_drain(http_conn *c)
 				http__conn_close(c); /* nothing more can come */
 			break;
 		}
-		if (c->c_state == C_IDLE)
+		if (c->c_state == C_IDLE) {
+			/* empty lines before a request line are skipped (RFC
+			 * 9112 2.2) here, not fed: the head limit counts the
+			 * head alone, however the reads fall */
+			const char *p = c->c_in.data + c->c_in_off;
+			size_t skip = 0;
+			while (avail - skip >= 2 && p[skip] == '\r' &&
+			       p[skip + 1] == '\n')
+				skip += 2;
+			c->c_in_off += skip;
+			avail -= skip;
+			if (avail == 0 || (avail == 1 && p[skip] == '\r')) {
+				if (c->c_eof)
+					http__conn_close(c);
+				break; /* a CR alone: wait for its LF */
+			}
 			conn_begin_request(c);
+		}
 		feed = avail;
 		if (!c->c_headers_done && feed > HTTP_MAX_HEAD - c->c_head_count)
 			feed = HTTP_MAX_HEAD - c->c_head_count;
@@ -755,7 +771,7 @@ void http__conn_drain(http_conn *c)
 			break;
 		}
 		if (c->c_rx == NULL) {
-			c->c_state = C_IDLE; /* only CRLFs between requests: still idle */
+			c->c_state = C_IDLE; /* nothing of a request yet: still idle */
 			continue;
 		}
 		if (!c->c_headers_done && c->c_head_count >= HTTP_MAX_HEAD) {

@@ -612,6 +612,24 @@ static void test_head_limit(void **state)
 	assert_int_equal(one_shot(req, &r), 200);
 	resp_free(&r);
 
+	/* empty lines before the request line are not part of the head:
+	 * the same head after two of them, in the same read, is served */
+	{
+		char *lead = malloc(HTTP_MAX_HEAD + 8);
+		memcpy(lead, "\r\n\r\n", 4);
+		memcpy(lead + 4, req, HTTP_MAX_HEAD + 1);
+		assert_int_equal(one_shot(lead, &r), 200);
+		resp_free(&r);
+		/* and a CR alone waits for its LF */
+		cli *c = cli_open();
+		cli_puts(c, "\r");
+		usleep(20000);
+		cli_puts(c, "\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		expect_reply(c, 200, NULL);
+		cli_close(c);
+		free(lead);
+	}
+
 	/* one byte more is refused */
 	memcpy(req, pre, strlen(pre));
 	memset(req + strlen(pre), 'a', HTTP_MAX_HEAD - fixed + 1);
