@@ -168,10 +168,45 @@ typedef struct ingest_pend {
 	sync_apply_result *ip_res;
 	int ip_n;
 	size_t ip_bytes;
+	sqlite3_stmt *ip_quar; /* a replayed entry's quarantine (replay_held) */
 } ingest_pend;
 
+/* An entry sent again (seq <= acked) that the hub holds in quarantine goes
+ * into the answer's quarantined list as when it first came, not skipped:
+ * an office whose outbox reached the hub by bundle (outpost-hub import)
+ * learns of it only from its next push, which replays the entries.  1 when
+ * held, 0 when not, -1 on a database error. */
+static int replay_held(sqlite3 *db, ingest_pend *p, const char *node_id, int64_t seq,
+		       hub_ingest_result *res)
+{
+	cJSON *q;
+	int rc;
+
+	if (p->ip_quar == NULL &&
+	    db_prepare(db, &p->ip_quar, "SELECT reason FROM quarantine WHERE node_id=?1 AND "
+					"seq=?2 ORDER BY created_at LIMIT 1") != 0)
+		return -1;
+	sqlite3_bind_text(p->ip_quar, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(p->ip_quar, 2, seq);
+	rc = sqlite3_step(p->ip_quar);
+	if (rc == SQLITE_ROW) {
+		q = cJSON_CreateObject();
+		if (q == NULL || cJSON_AddNumberToObject(q, "seq", (double)seq) == NULL ||
+		    cJSON_AddStringToObject(q, "reason",
+					    (const char *)sqlite3_column_text(p->ip_quar, 0)) == NULL) {
+			cJSON_Delete(q);
+			rc = SQLITE_NOMEM;
+		} else {
+			cJSON_AddItemToArray(res->hi_quarantined, q);
+		}
+	}
+	sqlite3_reset(p->ip_quar);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* One entry of a batch inside the open transaction: 0 taken (*acked moves
- * on; applied at the next ingest_flush), or skipped as a replay; 1 a
+ * on; applied at the next ingest_flush), or skipped as a replay (reported
+ * again when held in quarantine); 1 a
  * sequence gap (res says 409: stop, keep what came before); -1 with res
  * set (500). */
 static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const sync_entry *e,
@@ -188,7 +223,14 @@ static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const
 				return -1;
 			}
 		}
-		res->hi_skipped++;
+		switch (replay_held(db, p, sc->node_id, e->seq, res)) {
+		case 0:
+			res->hi_skipped++;
+			break;
+		case -1:
+			ingest_db_fail(res, "cannot read the hub's quarantine");
+			return -1;
+		}
 		return 0;
 	}
 	if (e->seq != *acked + 1) {
@@ -255,6 +297,7 @@ static void ingest_pend_release(ingest_pend *p)
 	free(p->ip_e);
 	free(p->ip_str);
 	free(p->ip_res);
+	sqlite3_finalize(p->ip_quar);
 	memset(p, 0, sizeof *p);
 }
 

@@ -574,6 +574,38 @@ class HubTest(harness.HubAndNode):
             p = hub_tool(self.hub, "import", path)
             self.assertEqual(p.returncode, 1)
 
+    def test_import_quarantine_told_at_the_next_push(self):
+        # An outbox that reached the hub by bundle: the office's next push
+        # replays it, and is told of the entry the import quarantined as a
+        # push would have been told (the node keeps the notice), not "skipped".
+        n = self.enroll()
+        cs = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
+                              ["office-by-bundle", "demo-la", "Rogue office", None,
+                               "America/Los_Angeles", 1, 1, "0190a0000000.0000.x"])
+        hlc2, actor2, cs2, cid2 = self.node_changeset("Bundle Visitor")
+        frame = build_frame([(1, "0190a0000000.0000.x", "", cs), (2, hlc2, actor2, cs2)],
+                            self.schema)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "outbox.opx")
+            with open(path, "wb") as f:
+                f.write(build_bundle(n.node_id, n.secret, frame))
+            p = hub_tool(self.hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual(j["applied"], 1, j)
+        reason = harness.rows(self.hub, "SELECT reason FROM quarantine WHERE node_id=?", n.node_id)
+        self.assertEqual(len(reason), 1)
+        r = n.push(frame)
+        self.assertEqual(r.status, 200, r.body)
+        j = r.json()
+        self.assertEqual((j["acked_seq"], j["applied"], j["skipped"]), (2, 0, 1), j)
+        self.assertEqual([(q["seq"], q["reason"]) for q in j["quarantined"]],
+                         [(1, reason[0][0])])
+        # nothing was applied or held again
+        self.assertEqual(self.hub_count("SELECT count(*) FROM quarantine WHERE node_id=?",
+                                        n.node_id), 1)
+        self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid2), 1)
+
     # ---- admin API ---------------------------------------------------------------
     def test_admin_api(self):
         self.assertEqual(self.hub.get("/api/v1/nodes").status, 401)
