@@ -84,7 +84,14 @@ static int import_open(sqlite3 *db, const char *file, const unsigned char *data,
 			 rc == DB_ABSENT ? "unknown" : "revoked");
 		return -1;
 	}
-	if (sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why) != 0) {
+	rc = sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why);
+	if (rc == SYNC_BUNDLE_DAMAGED) {
+		fprintf(stderr, "outpost-hub: bundle '%s' from node '%s' is %s\n", file, node_id,
+			why);
+		log_info("import of '%s' refused: truncated or damaged (node %s)", file, node_id);
+		return -1;
+	}
+	if (rc != 0) {
 		fprintf(stderr,
 			"outpost-hub: bundle '%s' has a bad signature for node '%s' "
 			"(altered, or not from that node): %s\n",

@@ -53,6 +53,18 @@ static int journal_prio(const char *level)
 	}
 }
 
+/* Keep a record on one line and the terminal's state as it was, whatever
+ * the message holds (a name from a file or a request): line breaks and tabs
+ * become spaces, other control bytes (an escape sequence's ESC) '?'. */
+static void one_line(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 static void vlog(const char *level, const char *fmt, va_list ap, const char *err)
 {
 	char line[2048], ts[32];
@@ -66,10 +78,7 @@ static void vlog(const char *level, const char *fmt, va_list ap, const char *err
 	n = vsnprintf(line, sizeof line, fmt, ap);
 	if (n < 0)
 		line[0] = '\0';
-	/* Keep each record on one line whatever the message holds. */
-	for (char *p = line; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	one_line(line);
 	if (log_journal)
 		fprintf(stderr, "<%d>%s %s: %s%s%s\n", journal_prio(level), log_prog, level, line,
 			err ? ": " : "", err ? err : "");
@@ -151,7 +160,5 @@ void fmt_line(char *out, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out, n, fmt, ap);
 	va_end(ap);
-	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	one_line(out);
 }

@@ -14,7 +14,8 @@
  *                 the end of the file
  *
  * The MAC authenticates the node (only it and the hub know the secret); the
- * frame's own SHA-256 trailer catches truncation.  Entry seqs inside are wire
+ * frame's own SHA-256 trailer, checked first, tells a copy cut short or
+ * damaged (SYNC_BUNDLE_DAMAGED) from one altered or not the node's.  Entry seqs inside are wire
  * seqs (local seq minus sync_state.seq_base), exactly as a push sends them,
  * so the hub's replay rule makes a bundle and a later push of the same
  * entries harmless: whichever arrives second is skipped.  When the outbox
@@ -38,6 +39,17 @@
 
 #define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32)
 
+/* 1 when id[0..n) is a node id as the hub issues them: printable ASCII,
+ * no space (the id is said on the operator's terminal and in the log
+ * before the bundle's signature is checked). */
+static int id_printable(const unsigned char *id, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id[i] <= 0x20 || id[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len)
 {
@@ -45,7 +57,8 @@ int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret
 	size_t idlen = strlen(node_id);
 	int rc = 0;
 
-	if (idlen < 1 || idlen > 63 || frame == NULL || len == 0)
+	if (idlen < 1 || idlen > 63 || !id_printable((const unsigned char *)node_id, idlen) ||
+	    frame == NULL || len == 0)
 		return -1;
 	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
 		return -1;
@@ -58,24 +71,35 @@ int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret
 	return rc == 0 ? 0 : -1;
 }
 
+#define TRUNCATED "truncated or damaged (copy the file again)"
+
 /* The header (magic, node id length and bytes); 0 and the frame's offset in
- * *frame_off, or -1 with *err set. */
+ * *frame_off, or with *err set -1 (not a bundle, malformed) or
+ * SYNC_BUNDLE_DAMAGED (cut short). */
 static int bundle_head(const unsigned char *b, size_t len, char node_id[64], size_t *frame_off,
 		       const char **err)
 {
 	size_t idlen;
 
 	node_id[0] = '\0';
-	if (len < BUNDLE_HEAD_MIN || memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0) {
+	if (len < 4 || memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0) {
 		*err = "not an Outpost bundle (no OPX1 header)";
 		return -1;
 	}
+	if (len < BUNDLE_HEAD_MIN) {
+		*err = "bundle header cut short: " TRUNCATED;
+		return SYNC_BUNDLE_DAMAGED;
+	}
 	idlen = (size_t)b[4] << 8 | b[5];
-	if (idlen < 1 || idlen > 63 || len < 6 + idlen + 32 + 1) {
+	if (idlen < 1 || idlen > 63) {
 		*err = "malformed bundle header";
 		return -1;
 	}
-	if (memchr(b + 6, '\0', idlen) != NULL) {
+	if (len < 6 + idlen + 32 + 1) {
+		*err = "nothing after the bundle's header: " TRUNCATED;
+		return SYNC_BUNDLE_DAMAGED;
+	}
+	if (!id_printable(b + 6, idlen)) {
 		*err = "malformed node id";
 		return -1;
 	}
@@ -98,12 +122,22 @@ int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYN
 {
 	const unsigned char *b = p;
 	unsigned char mac[CRYPTO_SHA256_LEN];
+	frame_reader r;
+	const char *why;
 	size_t off;
+	int rc;
 
 	*frame = NULL;
 	*flen = 0;
-	if (bundle_head(b, len, node_id, &off, err) != 0)
-		return -1;
+	if ((rc = bundle_head(b, len, node_id, &off, err)) != 0)
+		return rc;
+	/* The frame's own checksum first: a copy cut short is said to be one,
+	 * not taken for a forgery (its MAC fails too).  frame_open() checks
+	 * every length before it reads (fuzz_frame). */
+	if (frame_open(&r, b + off, len - off, &why) != 0) {
+		*err = TRUNCATED;
+		return SYNC_BUNDLE_DAMAGED;
+	}
 	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, b + off, len - off, mac) != 0 ||
 	    crypto_ct_cmp(mac, b + off - sizeof mac, sizeof mac) != 0) {
 		*err = "bad bundle signature";

@@ -397,13 +397,17 @@ int sync_enroll_check(const char *pin, char out[SYNC_ENROLL_CHECK_LEN + 1]);
 /* Build one bundle in out from a finished frame. 0 or -1. */
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len);
+/* A bundle cut short or damaged (a copy interrupted): its frame's checksum
+ * does not match, or its header ends early.  Copy it again. */
+#define SYNC_BUNDLE_DAMAGED (-2)
 /* The sender of bundle p[0..len): checks the header only (magic, node id
  * length and bytes) and copies the node id, so the reader can look up the
- * sender's secret.  0, or -1 with *err set to a static message. */
+ * sender's secret.  0, or -1 / SYNC_BUNDLE_DAMAGED with *err set to a
+ * static message. */
 int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char **err);
-/* Check a bundle's header and MAC with secret; frame points into p.  0, or -1
- * with *err set (malformed or bad signature; static text).  node_id gets the
- * sender. */
+/* Check a bundle's header, its frame's checksum and its MAC with secret;
+ * frame points into p.  0, or with *err set (static text) -1 (malformed, bad
+ * signature) or SYNC_BUNDLE_DAMAGED.  node_id gets the sender. */
 int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
 		       char node_id[64], const unsigned char **frame, size_t *flen,
 		       const char **err);

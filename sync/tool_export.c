@@ -61,7 +61,9 @@ int cmd_export(tool *t)
 		       bs.bs_entries, bs.bs_entries == 1 ? "" : "s", bs.bs_first_seq, bs.bs_last_seq,
 		       (unsigned long long)bs.bs_bytes, t->t_out,
 		       bs.bs_files > 1 ? " and its numbered continuations" : "");
-		if (bs.bs_files > 1)
+		if (bs.bs_files == 2)
+			printf("import %s, then %s.2, in that order\n", t->t_out, t->t_out);
+		else if (bs.bs_files > 2)
 			printf("import %s, then %s.2 ... %s.%d in that order\n", t->t_out, t->t_out,
 			       t->t_out, bs.bs_files);
 		printf("at the hub: outpost-hub import FILE --data HUBDIR\n");

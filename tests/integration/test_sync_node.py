@@ -814,6 +814,26 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn(b"exported 5 changes", p.stdout)
             self.assertEqual(os.stat(path).st_mode & 0o077, 0)
+            # A copy cut short (a USB stick pulled too soon) is said to be
+            # one, not taken for a forgery, and nothing of it is applied.
+            with open(path, "rb") as f:
+                data = f.read()
+            cut = os.path.join(d, "cut.bundle")
+            for n in (20, 60, len(data) // 2, len(data) - 1):
+                with open(cut, "wb") as f:
+                    f.write(data[:n])
+                p = hub_tool(hub, "import", cut)
+                self.assertEqual(p.returncode, 1, (n, p.stdout))
+                self.assertIn(b"truncated or damaged (copy the file again)", p.stderr, n)
+                self.assertNotIn(b"signature", p.stderr, n)
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", ids[0]), 0)
+            # Two files: F, then F.2 (frames of 3 entries in the test build).
+            p = sync(a, "export", "--out", os.path.join(d, "two.bundle"),
+                     env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "3"})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            if os.path.exists(os.path.join(d, "two.bundle.2")):
+                self.assertIn(b"two.bundle, then %s.2, in that order" %
+                              os.path.join(d, "two.bundle").encode(), p.stdout)
             # At the hub machine (the hub may be running or not).
             p = hub_tool(hub, "import", path)
             self.assertEqual(p.returncode, 0, p.stderr)

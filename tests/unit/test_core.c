@@ -20,6 +20,7 @@
 #include "lib/csv.h"
 #include "lib/hlc.h"
 #include "lib/json.h"
+#include "lib/log.h"
 #include "lib/uuid.h"
 #include <mbedtls/sha256.h>
 #include "testutil.h"
@@ -516,7 +517,38 @@ static void test_sha256(void **state)
 	}
 }
 
+/* A log record and an error line stay one line, and say no control byte
+ * to the terminal (a bundle's node id, a file name, a request's path). */
+static void test_log_one_line(void **state)
+{
+	char path[] = "/tmp/outpost-test-log-XXXXXX", got[512], line[64];
+	int fd = mkstemp(path), saved = dup(2);
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, 2), 2);
+	log_info("id %s end", "a\x1b[32mgreen\r\nfake\tline\x7f\xc3\xa9");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	n = fread(got, 1, sizeof got - 1, f);
+	fclose(f);
+	close(fd);
+	unlink(path);
+	got[n] = '\0';
+	assert_non_null(strstr(got, "id a?[32mgreen  fake line?\xc3\xa9 end\n"));
+	assert_ptr_equal(strchr(got, '\n'), got + n - 1); /* one line */
+	fmt_line(line, sizeof line, "x\x1b\ty\nz");
+	assert_string_equal(line, "x? y z");
+}
+
 TU_MAIN(cmocka_unit_test(test_buf_max),
+	cmocka_unit_test(test_log_one_line),
 	cmocka_unit_test(test_sha256),
 	cmocka_unit_test(test_uuid7_order),
 	cmocka_unit_test(test_hlc_backwards_clock),

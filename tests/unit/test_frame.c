@@ -500,18 +500,34 @@ static void test_bundle_codec(void **state)
 	assert_int_equal(sync_bundle_decode(bun.data, bun.len, other, id, &f, &flen, &err), -1);
 	assert_non_null(err);
 	assert_null(f);
+	/* A byte of the magic or the MAC altered is refused as not a bundle or
+	 * not the node's; one of the frame as damaged (its checksum) */
 	for (size_t i = 0; i < bun.len; i++) {
 		if (i >= 4 && i < 4 + 2 + 6)
 			continue; /* length and id: a changed id is another node's secret */
 		bun.data[i] ^= 0x20;
-		assert_int_equal(sync_bundle_decode(bun.data, bun.len, secret, id, &f, &flen, &err), -1);
+		assert_int_equal(sync_bundle_decode(bun.data, bun.len, secret, id, &f, &flen, &err),
+				 i < 4 + 2 + 6 + 32 ? -1 : SYNC_BUNDLE_DAMAGED);
 		bun.data[i] ^= 0x20;
 	}
-	/* Nothing after the MAC, a header cut short, not a bundle at all. */
-	assert_int_equal(sync_bundle_decode(bun.data, 4 + 2 + 6 + 32, secret, id, &f, &flen, &err), -1);
-	assert_int_equal(sync_bundle_sender(bun.data, 8, id, &err), -1);
+	/* Cut short anywhere after its magic (a copy interrupted): damaged,
+	 * never a bad signature */
+	for (size_t cut = 4; cut < bun.len; cut++) {
+		err = NULL;
+		assert_int_equal(sync_bundle_decode(bun.data, cut, secret, id, &f, &flen, &err),
+				 SYNC_BUNDLE_DAMAGED);
+		assert_non_null(strstr(err, "copy the file again"));
+		assert_true(sync_bundle_sender(bun.data, cut, id, &err) == 0 ||
+			    strstr(err, "copy the file again") != NULL);
+	}
+	/* Not a bundle at all; a node id a terminal would take as commands */
+	assert_int_equal(sync_bundle_sender(bun.data, 3, id, &err), -1);
 	assert_int_equal(sync_bundle_sender("hello", 5, id, &err), -1);
 	assert_int_equal(sync_bundle_encode(&bun, "", secret, frame.data, frame.len), -1);
+	assert_int_equal(sync_bundle_encode(&bun, "a\x1b[2J", secret, frame.data, frame.len), -1);
+	bun.data[7] = 0x1b;
+	assert_int_equal(sync_bundle_sender(bun.data, bun.len, id, &err), -1);
+	assert_string_equal(err, "malformed node id");
 	buf_release(&frame);
 	buf_release(&bun);
 }
