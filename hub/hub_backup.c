@@ -28,7 +28,11 @@
  * what they were acknowledged: sync/sent.c) and send them again.
  *
  * The serving hub holds an exclusive lock on DIR/hub.lock; restore takes it
- * too, so it refuses to run under a live hub.
+ * too, so it refuses to run under a live hub.  Every other command holds a
+ * shared lock on DIR/hub.use while it works (an import, say, which may run
+ * beside the serving hub), and restore an exclusive one: a restore never
+ * moves a database aside under a command still writing to it (whose
+ * commits would go to the file set aside while it said "imported").
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
@@ -54,6 +58,7 @@
  * keeps a century of restores below 2^53, the seqs JSON carries exactly. */
 #define HUB_LOG_GAP_SPREAD (INT64_C(1) << 44)
 #define HUB_LOCK_FILE "hub.lock"
+#define HUB_USE_FILE "hub.use"
 #define KEYFILE_MAX (1024 * 1024)
 /* The change log's high-water mark (an AUTOINCREMENT seq never goes back). */
 #define LOG_HEAD_SQL                                                                   \
@@ -91,6 +96,22 @@ int hub_serve_lock(const char *dir)
 	if (fd < 0)
 		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return -2;
+	}
+	return fd; /* held until the process exits */
+}
+
+int hub_use_lock(const char *dir, int exclusive)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, HUB_USE_FILE);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
 		close(fd);
 		return -2;
 	}
@@ -615,7 +636,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?";
 	sqlite3 *bk = NULL, *keys = NULL;
 	int64_t from = 0, to = 0, above;
-	int lock, nfiles = 0, nkeys = 0, ret = 1;
+	int lock, use, nfiles = 0, nkeys = 0, ret = 1;
 
 	if (file == NULL) {
 		fprintf(stderr, "outpost-hub: restore needs a FILE (made by 'outpost-hub backup')\n");
@@ -628,6 +649,16 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	}
 	if (lock < 0) {
 		fprintf(stderr, "outpost-hub: cannot lock '%s': %s\n", dir, strerror(errno));
+		return 1;
+	}
+	use = hub_use_lock(dir, 1);
+	if (use < 0) {
+		if (use == -2)
+			fprintf(stderr, "outpost-hub: another outpost-hub command (an import, a "
+					"backup, ...) is working on '%s': let it end first\n", dir);
+		else
+			fprintf(stderr, "outpost-hub: cannot lock '%s': %s\n", dir, strerror(errno));
+		close(lock);
 		return 1;
 	}
 	if (sqlite3_open_v2(file, &bk, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
@@ -662,6 +693,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 out:
 	sqlite3_close(keys);
 	sqlite3_close(bk);
+	close(use);
 	close(lock);
 	return ret;
 }

@@ -13,21 +13,27 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int read_file(const char *path, unsigned char **out, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
+	/* O_NONBLOCK: a FIFO given by mistake is refused below, not waited on */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	FILE *fp = fd < 0 ? NULL : fdopen(fd, "rb");
 	struct stat sb;
 	unsigned char *p = NULL;
 	int ret = -1;
 
 	*out = NULL;
 	*len = 0;
+	if (fp == NULL && fd >= 0)
+		close(fd);
 	if (fp == NULL) {
 		fprintf(stderr, "outpost-hub: cannot open '%s': %s\n", path,
 			strerror(errno));

@@ -642,6 +642,19 @@ int main(int argc, char **argv)
 		fatal("cannot create data directory '%s'", h->hb_data);
 	if (fs_private_dir(h->hb_data, err, sizeof err) != 0)
 		fatalx("%s", err);
+	/* A restore under way moves the database aside: every other command
+	 * waits for it (hub_backup.c). */
+	if (strcmp(cmd, "restore") != 0) {
+		int use = hub_use_lock(h->hb_data, 0);
+		if (use == -2) {
+			fprintf(stderr, "outpost-hub: a restore is under way on '%s': run '%s' "
+					"once it is done\n", h->hb_data, cmd);
+			conf_release(&h->hb_conf);
+			return 1;
+		}
+		if (use < 0)
+			fatal("cannot lock '%s'", h->hb_data);
+	}
 	/* These work on the files as they are (hub_backup.c): no migration. */
 	if (strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0) {
 		ret = strcmp(cmd, "backup") == 0 ? hub_backup(h->hb_data, o.out, o.keyfile)

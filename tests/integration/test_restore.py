@@ -9,6 +9,7 @@ the restored hub lost takes a new snapshot (the restore's change-log gap).
 Also: the backup is mode 0600 and carries the key files; restore refuses a
 running hub and an existing database without --force.
 """
+import fcntl
 import json
 import os
 import shutil
@@ -435,6 +436,46 @@ class RestoreDrillTest(unittest.TestCase):
             wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", after) == 1,
                      timeout=90, what="the node's push taken by the restored hub")
             self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", before), 1)
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
+    def test_restore_waits_for_other_commands(self):
+        """A restore moves the database aside: it refuses while another
+        command works on the hub (an import beside the serving hub), and
+        such a command refuses while a restore is under way, rather than
+        write to the file set aside (held here as the two would hold it)."""
+        hub = self.o.hub()
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            backup = os.path.join(bdir, "hub.backup")
+            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+            hub.stop()
+            use = os.path.join(hub.data, "hub.use")
+            with open(use, "a") as held:
+                fcntl.flock(held, fcntl.LOCK_SH)         # an import at work
+                p = hub_tool(hub, "restore", backup, "--force")
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(b"is working on", p.stderr)
+                self.assertFalse([f for f in os.listdir(hub.data) if "before-restore" in f or
+                                  f.endswith(".restore")], os.listdir(hub.data))
+                fcntl.flock(held, fcntl.LOCK_UN)
+                fcntl.flock(held, fcntl.LOCK_EX)         # a restore at work
+                for args in (["enroll-code", "--office", "demo-office"],
+                             ["import", backup], ["backup", "--out", backup + ".2"]):
+                    p = hub_tool(hub, *args)
+                    self.assertEqual(p.returncode, 1, (args, p.stderr))
+                    self.assertIn(b"a restore is under way", p.stderr, args)
+                self.assertFalse(os.path.exists(backup + ".2"))
+                fcntl.flock(held, fcntl.LOCK_UN)
+            self.assertEqual(os.stat(use).st_mode & 0o077, 0)
+            p = hub_tool(hub, "restore", backup, "--force")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            # a FIFO named as a bundle is refused, not waited on
+            fifo = os.path.join(bdir, "fifo")
+            os.mkfifo(fifo)
+            p = hub_tool(hub, "import", fifo)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"not a regular file", p.stderr)
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
