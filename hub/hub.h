@@ -48,6 +48,13 @@
 
 typedef struct tls_config tls_config;
 
+/* A node's share of the hub's reply work (hub_sync.c reads_admit): pulls,
+ * snapshot pages and digests in flight, and reply bytes not yet taken by
+ * the network; and every node's together. */
+#define HUB_NODE_READS 8
+#define HUB_NODE_QUEUED (2 * (size_t)SYNC_SNAPSHOT_PAGE_MAX)
+#define HUB_REPLY_QUEUED ((size_t)512 * 1024 * 1024)
+
 typedef struct hub {
 	uv_loop_t *hb_loop;
 	sqlite3 *hb_db;	 /* loop thread: auth, admin, small writes */
@@ -77,6 +84,9 @@ typedef struct hub {
 	stopsig hb_stop; /* SIGINT, SIGTERM */
 	int hb_stopping;
 	int hb_jobs; /* work requests in flight */
+	/* Pulls, snapshot pages and digests in flight, from their start to
+	 * their reply (hub_sync.c: a node's share of them is bounded). */
+	struct sync_job *hb_reads;
 	/* Pushes waiting for the push runner, and the group it runs (one
 	 * transaction, one commit: hub_sync.c); loop thread only. */
 	struct sync_job *hb_pushq, *hb_pushq_tail, *hb_push_run;
@@ -105,7 +115,8 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 /*
  * Create a one-time enrollment code for office_id, valid ttl_s seconds.
  * code gets "XXXX-XXXX-XXXX-XXXX" (base32); only its SHA-256 is stored.
- * *expires_at gets Unix ms.  0; -2 when the office is unknown; -1 error.
+ * *expires_at gets Unix ms.  0; -2 when the office is unknown, -3 when it is
+ * closed (inactive); -1 error.
  * Writes in the caller's transaction, which also writes its audit row
  * ("enroll_code.create"; the admin route's dispatcher, or the CLI).
  */

@@ -100,6 +100,10 @@ static route_rc enroll_code_create(route_call *a)
 				 &expires);
 	if (rc == -2)
 		return route_fail(a, 400, "office_id", "unknown office '%s'", office);
+	if (rc == -3)
+		return route_fail(a, 409, "office_id",
+				  "office '%s' is closed (inactive): make it active to enroll a node",
+				  office);
 	if (rc != 0 || hub_api_audit(a, "enroll_code.create", office, NULL) != 0 ||
 	    (o = cJSON_CreateObject()) == NULL) {
 		crypto_wipe(code, sizeof code);

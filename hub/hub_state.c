@@ -209,11 +209,13 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 	int64_t now = (int64_t)hub_now_ms();
 	int rc;
 
-	rc = db_text(db, "SELECT 1 FROM offices WHERE id=?", office_id, tmp, sizeof tmp);
+	rc = db_text(db, "SELECT active FROM offices WHERE id=?", office_id, tmp, sizeof tmp);
 	if (rc == 1)
 		return -2;
 	if (rc != 0)
 		return -1;
+	if (strcmp(tmp, "0") == 0)
+		return -3; /* a closed office takes no new node */
 	/* 80 random bits as 16 base32 characters. */
 	if (crypto_random(rnd, sizeof rnd) != 0)
 		return -1;

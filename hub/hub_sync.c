@@ -478,6 +478,7 @@ out:
 typedef struct sync_job {
 	uv_work_t jb_work;
 	struct sync_job *jb_link; /* pushes: the queue, the runner's group; hb_park */
+	struct sync_job *jb_rnext, **jb_rprev; /* others: on hb_reads */
 	unsigned jb_wait_run;     /* parked: the runner's start that writes its nonce */
 	unsigned jb_commits;      /* the group's commits when it was done (UINT_MAX: not run) */
 	hub *jb_hub;
@@ -748,6 +749,11 @@ static void job_finish(job *j, int status)
 		return;
 	}
 	j->jb_hub->hb_jobs--;
+	if (j->jb_rprev != NULL) {
+		if (j->jb_rnext != NULL)
+			j->jb_rnext->jb_rprev = j->jb_rprev;
+		*j->jb_rprev = j->jb_rnext;
+	}
 	if (status == JOB_UNRECORDED) {
 		sreply_error(req, 503, "the hub could not record the request; try again");
 		goto out;
@@ -957,11 +963,49 @@ static void push_group_done(uv_work_t *w, int status)
 	push_group_next(h);
 }
 
+/*
+ * [loop] Whether node n may start another pull, snapshot page or digest.
+ * Each builds a reply of up to SYNC_SNAPSHOT_PAGE_MAX bytes in memory and
+ * holds it until the node has read it: a node that asked on many
+ * connections at once and read nothing held the hub's memory (gigabytes)
+ * for every office.  So a node has at most HUB_NODE_READS jobs in flight
+ * and HUB_NODE_QUEUED reply bytes the network has not taken, and every node
+ * together HUB_REPLY_QUEUED; past them the request is 503 and the node
+ * asks again at its next cycle.  A node's own cycle asks one at a time.
+ */
+static int reads_admit(hub *h, http_req *req, const hub_node *n)
+{
+	http_load load;
+	int mine = 0;
+
+	for (const job *x = h->hb_reads; x != NULL; x = x->jb_rnext)
+		if (strcmp(x->jb_node.hn_id, n->hn_id) == 0)
+			mine++;
+	http_reply_load(req, n->hn_id, &load);
+	if (mine < HUB_NODE_READS && load.owner_queued <= HUB_NODE_QUEUED &&
+	    load.all_queued <= HUB_REPLY_QUEUED)
+		return 0;
+	log_info("node %s asks too much at once (%d requests in work, %zu reply bytes unread; "
+		 "%zu in all): 503",
+		 n->hn_id, mine, load.owner_queued, load.all_queued);
+	add_time(req);
+	http_add_header(req, "Retry-After", "5");
+	http_reply_error(req, 503, NULL, "%s",
+			 mine >= HUB_NODE_READS || load.owner_queued > HUB_NODE_QUEUED
+			     ? "this node has too many requests in work at the hub; "
+			       "ask again when they are answered"
+			     : "the hub is busy; try again shortly");
+	return -1;
+}
+
 void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int64_t after,
 			int max, const sync_snap_pos *pos)
 {
-	job *j = calloc(1, sizeof *j);
+	job *j;
 
+	if (kind != HUB_JOB_PUSH && reads_admit(h, req, n) != 0)
+		return;
+	j = calloc(1, sizeof *j);
 	if (j == NULL) {
 		sreply_error(req, 500, "out of memory");
 		return;
@@ -994,4 +1038,10 @@ void hub_sync_job_start(hub *h, http_req *req, const hub_node *n, int kind, int6
 		return;
 	}
 	h->hb_jobs++;
+	http_req_set_owner(req, n->hn_id);
+	j->jb_rnext = h->hb_reads;
+	if (j->jb_rnext != NULL)
+		j->jb_rnext->jb_rprev = &j->jb_rnext;
+	j->jb_rprev = &h->hb_reads;
+	h->hb_reads = j;
 }

@@ -274,7 +274,7 @@ static route_rc sync_conflicts(route_call *a)
 /* ---- enrollment (the only unsigned sync request) ------------------------------- */
 
 /* Inside the enrollment's transaction: the code of hash is known, unused,
- * unexpired and its office still exists; office and la get its office and
+ * unexpired and its office still exists and is active; office and la get its office and
  * Local Area.  0, or -1 with *status (401, 410, 409; 500 a database error)
  * and *why. */
 static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char office[64],
@@ -283,11 +283,12 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 	sqlite3_stmt *st = NULL;
 	const char *o, *l;
 	int64_t expires;
-	int used, rc;
+	int used, active, rc;
 
 	*status = 500;
 	if (db_prepare_bound(db, &st,
-			     "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, o.local_area_id"
+			     "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, o.local_area_id,"
+			     " coalesce(o.active, 1)"
 			     " FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id"
 			     " WHERE e.code_hash=?", "t", hash) != 0)
 		return -1;
@@ -310,6 +311,7 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 	snprintf(la, 64, "%s", l);
 	expires = sqlite3_column_int64(st, 1);
 	used = sqlite3_column_int(st, 2);
+	active = sqlite3_column_int(st, 4);
 	sqlite3_finalize(st);
 	if (used || expires <= now) {
 		*status = 410;
@@ -320,6 +322,11 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 	if (la[0] == '\0') {
 		*status = 409;
 		*why = "the office of this enrollment code no longer exists";
+		return -1;
+	}
+	if (!active) {
+		*status = 409;
+		*why = "the office of this enrollment code is closed (inactive at the hub)";
 		return -1;
 	}
 	return 0;

@@ -378,6 +378,11 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 		rc = -1;
 	if (rc != 0)
 		db_exec(h->hb_db, "ROLLBACK");
+	if (rc == -3) {
+		fprintf(stderr, "outpost-hub: office '%s' is closed (inactive): make it active "
+				"to enroll a node\n", office);
+		return 1;
+	}
 	if (rc == -2) {
 		fprintf(stderr,
 			"outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",

@@ -646,6 +646,7 @@ static int chunk_scan(http_conn *c, const char *p, size_t n)
 
 static void conn_begin_request(http_conn *c)
 {
+	c->c_owner[0] = '\0'; /* the last reply is written */
 	http_parser_init(&c->c_parser, HTTP_REQUEST);
 	c->c_parser.data = c;
 	c->c_headers_done = 0;
@@ -1064,6 +1065,31 @@ static int header_token_ok(const char *s)
 		if (*s <= ' ' || *s == ':' || *s == 127)
 			return 0;
 	return 1;
+}
+
+void http_req_set_owner(http_req *req, const char *owner)
+{
+	if (req->conn != NULL)
+		snprintf(req->conn->c_owner, sizeof req->conn->c_owner, "%s", owner);
+}
+
+void http_reply_load(const http_req *req, const char *owner, http_load *out)
+{
+	const http_conn *x;
+	size_t q;
+
+	memset(out, 0, sizeof *out);
+	if (req->conn == NULL)
+		return;
+	for (x = req->conn->c_srv->srv_conns; x; x = x->c_next) {
+		if (x == req->conn || x->c_state == C_CLOSING)
+			continue;
+		/* (a memory connection's c_tcp is zeroed: nothing queued) */
+		q = uv_stream_get_write_queue_size((const uv_stream_t *)&x->c_tcp);
+		out->all_queued += q;
+		if (owner != NULL && strcmp(x->c_owner, owner) == 0)
+			out->owner_queued += q;
+	}
 }
 
 int http_add_header(http_req *req, const char *name, const char *value)

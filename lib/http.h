@@ -239,6 +239,20 @@ const char *http_req_cookie(const http_req *req, const char *name, char *out, si
  * reply_on_error is set).  Caller frees with cJSON_Delete. */
 cJSON *http_req_json(http_req *req, int reply_on_error);
 
+/* The reply bytes a server holds, queued for the network and not yet taken
+ * by it (a client that does not read holds its whole reply): those of
+ * connections whose reply is owner's (http_req_set_owner; the asking
+ * request's own connection left out), and all.  A walk of the server's
+ * connections: once per costly request, before its work. */
+typedef struct http_load {
+	size_t owner_queued;
+	size_t all_queued;
+} http_load;
+void http_reply_load(const http_req *req, const char *owner, http_load *out);
+/* Name the owner (a node id, say) of req's reply until its connection's
+ * next request begins, for http_reply_load(). */
+void http_req_set_owner(http_req *req, const char *owner);
+
 /* Replies.  Exactly one per request.  Body is copied. */
 int http_add_header(http_req *req, const char *name, const char *value);
 void http_reply(http_req *req, int status, const char *content_type, const void *body,

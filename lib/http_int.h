@@ -104,6 +104,7 @@ struct http_conn {
 	int c_nreq;	 /* requests answered on this connection */
 	char c_peer[64];
 	char c_group[64]; /* its client group (http__peer_group): the shares' key */
+	char c_owner[72]; /* whose reply it writes (http_req_set_owner), or "" */
 	int c_is_tls;
 	tls_session *c_tls; /* TLS transport only */
 	buf c_mout; /* memory transport: the answers */

@@ -289,6 +289,62 @@ class AttackTest(harness.HubAndNode):
             self.assertIn(cid.encode(), plain.body)
 
     # ---- tables and scope ------------------------------------------------------------
+    def test_unread_replies_bounded(self):
+        """A node that asks for snapshot pages on many connections and reads
+        none of them holds each page in the hub's memory until it reads: past
+        its share (HUB_NODE_READS requests in work, HUB_NODE_QUEUED unread
+        bytes) the hub answers 503 instead of building more, and once it has
+        read them it is served again.  (Found by a review: 40 such
+        connections took the hub from 275 MB to 1.1 GB.)"""
+        import socket
+        import ssl
+        n = self.enroll()
+        db = self.hub.db()
+        try:   # statewide attachments: every node's snapshot carries them
+            for i in range(12):
+                blob = os.urandom(1536 * 1024)
+                db.execute("INSERT INTO employer_attachments(id, employer_id, filename,"
+                           " content_type, size, sha256, uploaded_by, office_id, uploaded_at,"
+                           " data) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                           ("0190bbbb-0000-7000-8000-%012d" % i, "emp-x", "f%d.pdf" % i,
+                            "application/pdf", len(blob), hashlib.sha256(blob).hexdigest(),
+                            None, "demo-office", int(time.time() * 1000), blob))
+            db.commit()
+        finally:
+            db.close()
+        head = n.request("GET", "/api/v1/sync/pull?after=0&max=1").header("X-Outpost-Head")
+        path = ("/api/v1/sync/snapshot?seq=%s&after_table=employer_attachments&after_id=0"
+                % head)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        def ask():
+            s = socket.create_connection(("127.0.0.1", self.hub.port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s = ctx.wrap_socket(s)
+            s.settimeout(60)
+            head = "".join("%s: %s\r\n" % kv for kv in n.headers("GET", path).items())
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, head)).encode())
+            return s, s.recv(16)[9:12]    # "HTTP/1.1 200": the reply has begun
+
+        socks, statuses = [], []
+        try:
+            for _ in range(10):
+                s, st = ask()
+                socks.append(s)
+                statuses.append(st)
+            served = statuses.count(b"200")
+            self.assertGreaterEqual(served, 2, statuses)
+            self.assertLessEqual(served, 5, statuses)
+            self.assertEqual(statuses[served:], [b"503"] * (10 - served), statuses)
+        finally:
+            for s in socks:
+                s.close()
+        # read (here: dropped), the node is served again
+        harness.wait_until(lambda: n.request("GET", path).status == 200, 30, 0.5,
+                           "the node served again")
+
     def test_forbidden_writes_quarantined(self):
         n = self.enroll()
         cid, entries = self.capture("Scope Visitor", action="call")

@@ -341,6 +341,26 @@ class HubTest(harness.HubAndNode):
         r = self.hub.request("POST", "/api/v1/sync/enroll", body=b"{nope",
                              headers={"Content-Type": "application/json"})
         self.assertEqual(r.status, 400, r.body)
+        # A closed (inactive) office takes no new node: a code made before
+        # is refused, and no new code is made, by the API or the CLI.
+        code = self.new_code()
+        path = "/api/v1/admin/offices/demo-office"
+        r = self.admin("PATCH", path, {"active": False})
+        self.assertEqual(r.status, 200, r.body)
+        try:
+            r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+            self.assertEqual(r.status, 409, r.body)
+            self.assertIn("closed", r.json()["error"])
+            r = self.admin("POST", "/api/v1/enroll-codes", {"office_id": "demo-office"})
+            self.assertEqual((r.status, r.json().get("field")), (409, "office_id"), r.body)
+            p = hub_tool(self.hub, "enroll-code", "--office", "demo-office")
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"closed", p.stderr)
+        finally:
+            self.assertEqual(self.admin("PATCH", path, {"active": True}).status, 200)
+        # open again, the same code enrolls (it was not spent)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+        self.assertEqual(r.status, 200, r.body)
 
     # ---- signed requests -----------------------------------------------------
     def test_signed_requests(self):
