@@ -262,22 +262,23 @@ static int background(const http_req *req)
 	return v != NULL && strcmp(v, "1") == 0;
 }
 
-node_session *auth__session(node *n, http_req *req)
+/* s as the staff row and the password now say: s, its user's group and
+ * privileges reloaded when node.db changed or the day turned; NULL when it
+ * ended (deactivated, gone, the password set elsewhere) or when the check
+ * could not be made (refused, the session kept). */
+static node_session *session_checked(node *n, node_session *s)
 {
-	node_session *s = lookup(n, req);
 	db_version v;
 	char today[11];
 	int rc, keep;
 
-	if (s == NULL)
-		return NULL;
 	/* Nothing written since the last check on the same day: it holds
 	 * (every request of a session asks, several times). */
 	node_today(n, today);
 	keep = node_db_version(n, &v) == 0;
 	if (keep && s->ss_day[0] && strcmp(s->ss_day, today) == 0 &&
 	    db_version_same(&v, &s->ss_ver))
-		goto live;
+		return s;
 	s->ss_day[0] = '\0';
 	/* The staff row decides: deactivated (or gone) ends the session now;
 	 * a new group applies now. */
@@ -298,7 +299,15 @@ node_session *auth__session(node *n, http_req *req)
 		s->ss_ver = v;
 		memcpy(s->ss_day, today, sizeof s->ss_day);
 	}
-live:
+	return s;
+}
+
+node_session *auth__session(node *n, http_req *req)
+{
+	node_session *s = lookup(n, req);
+
+	if (s == NULL || (s = session_checked(n, s)) == NULL)
+		return NULL;
 	if (!background(req))
 		s->ss_seen_ms = clock_mono_ms();
 	return s;
@@ -317,6 +326,10 @@ int node_auth_live(node *n, http_req *req, unsigned privs)
 {
 	node_session *s = lookup(n, req);
 
+	/* the privileges as the staff row says now: a group changed while the
+	 * stream is open takes the stream away at its next event */
+	if (s != NULL)
+		s = session_checked(n, s);
 	return s != NULL && !s->ss_must_change && (s->ss_user.privs & privs) == privs;
 }
 

@@ -55,9 +55,10 @@ typedef struct node_user {
  * or one that must still change its temporary password).  Borrowed until
  * the reply. */
 const node_user *node_auth_user(node *n, http_req *req);
-/* 1 while req's session is live and its user (as last loaded) holds every
- * bit of privs, 0 once it has ended; unlike node_auth_user() this does not
- * count as activity (a long-lived stream checks its session with it). */
+/* 1 while req's session is live and its user, as its staff row says now,
+ * holds every bit of privs, 0 once it has ended; unlike node_auth_user()
+ * this does not count as activity (a long-lived stream checks its session
+ * with it). */
 int node_auth_live(node *n, http_req *req, unsigned privs);
 /*
  * 0 when req's user holds every bit of `privs` (0: any signed-in user) and,

@@ -408,7 +408,15 @@ static route_rc post_participant(route_call *a)
 		kind = pseudo ? "pseudo" : "real";
 		if (!pseudo && db_text(n->nd_db, "SELECT id FROM participants WHERE ssn_hmac=?"
 						 " AND ssn_kind='real'", mac, other, sizeof other) == 0) {
-			cJSON *o = cJSON_CreateObject();
+			cJSON *o;
+			/* Naming who holds an SSN is a read by SSN, audited as
+			 * the search's is (the answer commits with its row). */
+			if (case__audit(n, u, "participant_ssn_duplicate", "participants", other,
+					NULL) != 0) {
+				rr = ROUTE_DBERR;
+				goto done;
+			}
+			o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "error", "a participant with this SSN is already registered");
 			cJSON_AddStringToObject(o, "field", "ssn");
 			cJSON_AddStringToObject(o, "participant_id", other);

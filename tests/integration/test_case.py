@@ -105,10 +105,15 @@ class CaseNodeTest(harness.DemoNode):
         for (d,) in self.ndb("SELECT coalesce(detail,'') FROM audit_events"):
             self.assertNotIn("6789", d)
             self.assertNotIn("Quintanilla", d)
-        # Same real SSN again: refused, naming the field.
+        # Same real SSN again: refused, naming the field and the record
+        # that holds it - a read by SSN, audited as the search is.
         r = self.node.post(API + "/participants", {"first_name": "X", "last_name": "Y",
                                                    "birth_date": "1980-01-01", "ssn": "231456789"})
         self.bad(r, "ssn", 409)
+        self.assertEqual(r.json()["participant_id"], p["id"])
+        self.assertEqual([tuple(x) for x in self.ndb(
+            "SELECT subject_id FROM audit_events WHERE action='participant_ssn_duplicate'")],
+            [(p["id"],)])
         # Search by SSN (through its keyed hash; in a POST body, never in a
         # URL) and by name.
         r = self.node.get(API + "/participants?q=231-45-6789")

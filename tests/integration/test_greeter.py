@@ -391,6 +391,32 @@ class GreeterTest(harness.DemoNode):
                              (seq + 3, "left", "went home"))
             self.assertIsNone(es2.next(), "a signed-out desk got an event")
             self.assertNotIn(b"went home", es2.raw)
+            # A desk whose account loses the front-desk privilege (its group
+            # changed at the hub, pulled here) hears no more visits at once,
+            # not at its next page request: the stream is no activity.
+            third = harness.client(self.node)
+            harness.login(third, "srivera")
+            es3, _ = open_events(self, third)
+            db = self.node.db()
+            try:
+                group = db.execute("SELECT privilege_group FROM staff WHERE username="
+                                   "'srivera'").fetchone()[0]
+                db.execute("UPDATE staff SET privilege_group='View Access' WHERE "
+                           "username='srivera'")
+                db.commit()
+                r = self.checkin("Private Pat", phone="(555) 010-9911")
+                self.assertEqual(r.status, 201)
+                self.assertEqual(es.next()[1]["visit"]["visitor_name"], "Private Pat")
+                self.assertIsNone(es3.next(), "a desk without the privilege got an event")
+                self.assertNotIn(b"Private Pat", es3.raw)
+                self.assertEqual(third.get("/api/v1/checkins").status, 403)
+            finally:
+                es3.close()
+                db.execute("UPDATE staff SET privilege_group=? WHERE username='srivera'",
+                           (group,))
+                db.commit()
+                db.close()
+            seq += 1
             # A refused action commits nothing and sends nothing.
             self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % cid,
                                             {"action": "requeue"}).status, 409)
