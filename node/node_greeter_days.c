@@ -5,7 +5,9 @@
  * business day (weekends and California state holidays are not,
  * model/holidays.h), and the business days before today with no check-in.
  *
- *   GET /api/v1/greeter/days?from=&to=   (greeter desk or reports)
+ *   GET /api/v1/greeter/days?from=&to=   (the default range: greeter desk or
+ *                                         reports; any other: reports, as
+ *                                         the stats' ranges)
  *     {"from","to","first_day", "days": [{"date","business_day","holiday",
  *      "visits","spanish"}], "missing": ["YYYY-MM-DD", ...]}
  *
@@ -36,6 +38,12 @@ static route_rc get_days(route_call *a)
 	node_today(n, today);
 	if (route_qdate(a, "from", from) != 0 || route_qdate(a, "to", to) != 0)
 		return ROUTE_BAD;
+	/* The desk sees the home page's last two weeks; any range it names is
+	 * a report (GET /api/v1/greeter/stats says the same). */
+	if ((from[0] || to[0]) && !(u->privs & PRIV_REPORTS))
+		return route_fail(a, 403, NULL,
+				  "a range of days is a report: your account does not have the "
+				  "reports privilege");
 	if (!to[0])
 		memcpy(to, today, 11);
 	if (!from[0])

@@ -562,6 +562,15 @@ class NodeDaysTest(unittest.TestCase):
                                             "2026-12-01", "2026-12-02"])
             r = node.get("/api/v1/greeter/days?from=2026-01-01&to=2026-12-31")
             self.assertEqual((r.status, r.json()["field"]), (400, "to"))
+            # The desk without reports sees the last two weeks; a range it
+            # names is a report, as the stats' are.
+            desk = harness.client(node)
+            harness.login(desk, "t-lwia-intake")
+            self.assertEqual(len(desk.get("/api/v1/greeter/days").json()["days"]), 14)
+            for bad in (q, "/api/v1/greeter/days?from=%s" % today,
+                        "/api/v1/greeter/days?to=%s" % today):
+                self.assertEqual(desk.get(bad).status, 403, bad)
+                self.assertEqual(desk.get(bad.replace("days", "stats")).status, 403, bad)
             r = node.get("/api/v1/greeter/days?from=2026-02-30")
             self.assertEqual((r.status, r.json()["field"]), (400, "from"))
         finally:
