@@ -151,7 +151,9 @@ typedef struct hub_node {
  * (with "names"), sign it into g->cg_cert (malloc'd, the chain; the caller
  * frees) for names an office LAN uses (tls_ca_name_office, with the
  * setting cert_domains), g->cg_names the names signed; 0 (also when there is
- * no csr: cg_cert NULL) or the refusal's status with g->cg_why.
+ * no csr: cg_cert NULL) or the refusal's status with g->cg_why.  A name
+ * under cert_domains is one machine's everywhere: one a live node of
+ * another office holds is refused (409); node_id is NULL at enrollment.
  * Every certificate signed is on record: hub_ca_log_signed's log line
  * (the node, its names) and a hub_audit_events row HUB_CA_AUDIT (subject
  * the node, detail its names) in the route's write.  hub_ca_reply adds
@@ -165,7 +167,11 @@ typedef struct hub_ca_grant {
 	char cg_why[512];
 } hub_ca_grant;
 int hub_ca_load(hub *h);
-int hub_ca_sign_request(hub *h, const cJSON *body, hub_ca_grant *g);
+int hub_ca_sign_request(hub *h, const char *node_id, const char *office, const cJSON *body,
+			hub_ca_grant *g);
+/* After the grant's audit row, in the same write: node_id's certificate
+ * names are g's (node_cert_names).  0 or -1. */
+int hub_ca_names_record(hub *h, const char *node_id, const char *office, const hub_ca_grant *g);
 void hub_ca_log_signed(const char *node_id, const hub_ca_grant *g);
 void hub_ca_reply(hub *h, cJSON *o, const char *cert);
 /* GET /ca.crt and GET /api/v1/ca, public (ctx = the hub; registered in

@@ -154,7 +154,81 @@ static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
 	return 0;
 }
 
-int hub_ca_sign_request(hub *h, const cJSON *body, hub_ca_grant *g)
+/*
+ * Refuse (409) a name under cert_domains that a live node of another office
+ * holds: such a name means one machine wherever it is looked up, and a
+ * certificate for it would let one office's node pose as another's on any
+ * LAN.  Private addresses, single-label names and .local/.lan names are
+ * every office's to reuse (192.168.1.20 is a PC in many offices), so they
+ * are not bound; README says what that leaves.  -1 on a database error.
+ */
+static int names_free(hub *h, const char *node_id, const char *office, const char *const *list,
+		      int n, hub_ca_grant *g)
+{
+	const char *domains = conf_str(&h->hb_conf, "cert_domains");
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (!*domains)
+		return 0;
+	if (db_prepare(h->hb_db, &st,
+		       "SELECT c.office_id FROM node_cert_names c JOIN nodes d ON d.id=c.node_id"
+		       " WHERE c.name=?1 AND d.revoked_at IS NULL AND c.office_id<>?2"
+		       " AND c.node_id<>?3") != 0)
+		return -1;
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (tls_ca_name_office(list[i], "") || !tls_ca_name_office(list[i], domains))
+			continue; /* a LAN's own name, or tls_ca_sign's to refuse */
+		sqlite3_bind_text(st, 1, list[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, node_id ? node_id : "", -1, SQLITE_STATIC);
+		switch (sqlite3_step(st)) {
+		case SQLITE_ROW:
+			snprintf(g->cg_why, sizeof g->cg_why,
+				 "name '%.64s' is the certificate name of a node of office '%.64s': "
+				 "revoke that node first",
+				 list[i], (const char *)sqlite3_column_text(st, 0));
+			rc = 409;
+			break;
+		case SQLITE_DONE:
+			break;
+		default:
+			rc = -1;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int hub_ca_names_record(hub *h, const char *node_id, const char *office, const hub_ca_grant *g)
+{
+	char name[256];
+	const char *p = g->cg_names;
+	int64_t now = (int64_t)hub_now_ms();
+
+	if (g->cg_cert == NULL)
+		return 0;
+	if (db_run(h->hb_db, "DELETE FROM node_cert_names WHERE node_id=?", "t", node_id) != 0)
+		return -1;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1),
+			 p);
+		if (db_run(h->hb_db,
+			   "INSERT OR REPLACE INTO node_cert_names(name, node_id, office_id, at)"
+			   " VALUES(?,?,?,?)",
+			   "tttI", name, node_id, office, now) != 0)
+			return -1;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int hub_ca_sign_request(hub *h, const char *node_id, const char *office, const cJSON *body,
+			hub_ca_grant *g)
 {
 	const cJSON *csr = cJSON_GetObjectItemCaseSensitive(body, "csr");
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(body, "names"), *it;
@@ -183,6 +257,12 @@ int hub_ca_sign_request(hub *h, const cJSON *body, hub_ca_grant *g)
 	}
 	if ((st = names_office(h, list, n, g)) != 0)
 		return st;
+	if ((st = names_free(h, node_id, office, list, n, g)) != 0) {
+		if (st < 0)
+			snprintf(g->cg_why, sizeof g->cg_why, "%s",
+				 "the hub could not check the names");
+		return st < 0 ? 500 : st;
+	}
 	if (tls_ca_sign(h->hb_ca, csr->valuestring, list, n, TLS_CA_NODE_DAYS, &g->cg_cert,
 			&why) != 0) {
 		snprintf(g->cg_why, sizeof g->cg_why, "%s", why);
@@ -221,13 +301,16 @@ static route_rc sync_cert(route_call *a)
 	int st;
 
 	hub_sync_add_time(a->rc_req);
-	st = hub_ca_sign_request(h, a->rc_body, &g);
+	st = hub_ca_sign_request(h, API_NODE(a)->hn_id, API_NODE(a)->hn_office, a->rc_body, &g);
+	if (st == 500)
+		return ROUTE_DBERR;
 	if (st != 0) {
 		/* A node asking for a name it should not have is worth a look. */
 		log_warnx("node %s: certificate refused: %s", API_NODE(a)->hn_id, g.cg_why);
 		return route_fail(a, st, "csr", "%s", g.cg_why);
 	}
-	if (hub_api_audit(a, HUB_CA_AUDIT, API_NODE(a)->hn_id, g.cg_names) == 0) {
+	if (hub_api_audit(a, HUB_CA_AUDIT, API_NODE(a)->hn_id, g.cg_names) == 0 &&
+	    hub_ca_names_record(h, API_NODE(a)->hn_id, API_NODE(a)->hn_office, &g) == 0) {
 		hub_ca_log_signed(API_NODE(a)->hn_id, &g);
 		o = cJSON_CreateObject();
 		hub_ca_reply(h, o, g.cg_cert);

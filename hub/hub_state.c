@@ -70,6 +70,25 @@ static const db_migration hub_migrations[] = {
      * apply's instructions, 5.6% of a push's (bench_sync ingest).  A later
      * migration that names it must say IF EXISTS. */
     {HUB_TRIM_INDEXES},
+    /* 3: the names each node's certificate carries (hub_ca.c): a name under
+     * cert_domains means one machine everywhere and belongs to one live
+     * node's office.  Filled from the certificates signed so far (their
+     * audit rows, the later grant of a name winning). */
+    {"CREATE TABLE node_cert_names("
+     " name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
+     " node_id TEXT NOT NULL,"
+     " office_id TEXT NOT NULL,"
+     " at INTEGER NOT NULL);"
+     "CREATE INDEX node_cert_names_node ON node_cert_names(node_id);"
+     "WITH RECURSIVE split(node_id, at, rest, name) AS ("
+     " SELECT subject, at, detail || ',', '' FROM hub_audit_events"
+     "  WHERE action='" HUB_CA_AUDIT "' AND subject IS NOT NULL AND detail IS NOT NULL"
+     " UNION ALL"
+     " SELECT node_id, at, substr(rest, instr(rest, ',') + 1),"
+     "  substr(rest, 1, instr(rest, ',') - 1) FROM split WHERE rest <> '')"
+     "INSERT OR REPLACE INTO node_cert_names(name, node_id, office_id, at)"
+     " SELECT s.name, s.node_id, d.office_id, s.at FROM split s JOIN nodes d ON d.id=s.node_id"
+     " WHERE s.name <> '' ORDER BY s.at;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

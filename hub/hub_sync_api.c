@@ -402,8 +402,8 @@ static route_rc sync_enroll(route_call *a)
 	if (enroll_code_check(h->hb_db, hash, now, office, la, &status, &why) != 0)
 		return status == 500 ? ROUTE_DBERR : enroll_refuse(a, status, NULL, why);
 	/* The node's certificate (hub_ca.c), before the code is spent. */
-	if ((status = hub_ca_sign_request(h, a->rc_body, &g)) != 0)
-		return enroll_refuse(a, status, "csr", g.cg_why);
+	if ((status = hub_ca_sign_request(h, NULL, office, a->rc_body, &g)) != 0)
+		return status == 500 ? ROUTE_DBERR : enroll_refuse(a, status, "csr", g.cg_why);
 	if (uuid7(node_id) != 0 || crypto_random(secret, sizeof secret) != 0 ||
 	    hub_secret_wrap(node_id, secret, wrapped, sizeof wrapped) != 0)
 		goto out;
@@ -411,7 +411,8 @@ static route_rc sync_enroll(route_call *a)
 	if (enroll_node_add(h->hb_db, hash, node_id, wrapped, office, la, hostname, now) != 0 ||
 	    hub_api_audit(a, "node.enroll", node_id, office) != 0 ||
 	    (g.cg_cert != NULL &&
-	     hub_audit(h->hb_db, a->rc_actor, HUB_CA_AUDIT, node_id, g.cg_names) != 0))
+	     (hub_audit(h->hb_db, a->rc_actor, HUB_CA_AUDIT, node_id, g.cg_names) != 0 ||
+	      hub_ca_names_record(h, node_id, office, &g) != 0)))
 		goto out;
 	if (g.cg_cert != NULL)
 		hub_ca_log_signed(node_id, &g);

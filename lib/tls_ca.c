@@ -13,6 +13,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
@@ -420,6 +421,23 @@ out:
 	return rc;
 }
 
+/* 0 when the request is signed by the key it names (proof that its sender
+ * holds that key): mbedtls_x509_csr_parse() reads the signature but does
+ * not check it, and a certificate for a key its holder never had would let
+ * whoever has that key (another office's PC, say) speak for the names. */
+static int csr_self_signed(mbedtls_x509_csr *csr)
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(csr->sig_md);
+	unsigned char hash[MBEDTLS_MD_MAX_SIZE];
+
+	if (md == NULL || mbedtls_md(md, csr->cri.p, csr->cri.len, hash) != 0)
+		return -1;
+	return mbedtls_pk_verify_ext(csr->sig_pk, csr->sig_opts, &csr->pk, csr->sig_md, hash,
+				     mbedtls_md_get_size(md), csr->sig.p, csr->sig.len) == 0
+		   ? 0
+		   : -1;
+}
+
 int tls_ca_sign(tls_ca *ca, const char *csr_pem, const char *const *names, int nnames, int days,
 		char **out, const char **err)
 {
@@ -439,6 +457,9 @@ int tls_ca_sign(tls_ca *ca, const char *csr_pem, const char *const *names, int n
 	*err = "the certificate request is not a PEM CSR for an EC or RSA key";
 	if (csr_pem == NULL ||
 	    mbedtls_x509_csr_parse(&csr, (const unsigned char *)csr_pem, strlen(csr_pem) + 1) != 0)
+		goto out;
+	*err = "the certificate request is not signed by its own key";
+	if (csr_self_signed(&csr) != 0)
 		goto out;
 	*err = "cannot sign the certificate";
 	if (sign_one(ca, &csr, names, nnames, days, pem, sizeof pem) != 0)

@@ -859,6 +859,113 @@ class TestCertNames(unittest.TestCase):
         self.assertEqual(got[1], (node_id, node_id, "office-pc.lan,front-desk.%s,192.168.7.7"
                                   % self.DOMAIN.upper()))
 
+    def test_csr_signed_by_its_own_key(self):
+        """A certificate request must be signed by the key it names (proof
+        that its sender holds that key): mbedTLS parses a CSR without checking
+        its signature, so a node could have a certificate made for a public
+        key it does not hold (another office PC's)."""
+        import base64
+        import tempfile
+        import test_hub as th
+        hub = Daemon("hub").start()   # its own: the class's hub counts its signings
+        self.addCleanup(hub.cleanup)
+        r = hub.post("/api/v1/sync/enroll", {"code": harness.hub_code(hub), "hostname": "pc"})
+        self.assertEqual(r.status, 200, r.body)
+        n = th.Enrolled(hub, r.json())
+        signed = lambda: harness.rows(hub, "SELECT subject FROM hub_audit_events"
+                                           " WHERE action='node.cert'")
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                            os.path.join(d, "k.pem"), "-out", os.path.join(d, "r.pem"),
+                            "-subj", "/CN=office-pc"], check=True, capture_output=True)
+            with open(os.path.join(d, "r.pem")) as f:
+                good = f.read()
+        der = bytearray(base64.b64decode("".join(good.strip().splitlines()[1:-1])))
+        der[-5] ^= 0x01   # inside the signature's last integer
+        b64 = base64.b64encode(bytes(der)).decode()
+        bad = ("-----BEGIN CERTIFICATE REQUEST-----\n" +
+               "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64)) +
+               "\n-----END CERTIFICATE REQUEST-----\n")
+
+        def renew(csr):
+            body = json.dumps({"csr": csr, "names": ["office-pc"]}).encode()
+            h = n.headers("POST", "/api/v1/sync/cert", body)
+            h["Content-Type"] = "application/json"
+            return hub.request("POST", "/api/v1/sync/cert", body=body, headers=h)
+
+        r = renew(bad)
+        self.assertEqual(r.status, 400, r.body)
+        self.assertIn("not signed by its own key", r.json()["error"])
+        self.assertEqual(signed(), [])
+        r = renew(good)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn("BEGIN CERTIFICATE", r.json()["cert"])
+        self.assertEqual(signed(), [(n.node_id,)])
+
+    def test_domain_names_belong_to_one_office(self):
+        """A name under cert_domains means one machine wherever it is looked
+        up: a node of another office is refused it (409, the code unspent)
+        while a live node holds it; a node of the same office takes it over
+        (a PC replaced); once its holder is revoked, anyone may have it.
+        LAN names (private addresses, single labels) are every office's."""
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                            os.path.join(d, "k.pem"), "-out", os.path.join(d, "r.pem"),
+                            "-subj", "/CN=pc"], check=True, capture_output=True)
+            with open(os.path.join(d, "r.pem")) as f:
+                csr = f.read()
+        name = "pc9." + self.DOMAIN
+        hub = Daemon("hub", args=["--cert-domains", self.DOMAIN]).start()   # its own
+        self.addCleanup(hub.cleanup)
+
+        def enroll(office, names):
+            code = harness.hub_code(hub, office)
+            r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc",
+                                                 "csr": csr, "names": names})
+            return r, code
+
+        a, _ = enroll("demo-office", [name, "192.168.1.20", "frontdesk"])
+        self.assertEqual(a.status, 200, a.body)
+        # a hub upgraded from before the binding fills it from the
+        # certificates it signed (their audit rows)
+        hub.stop()
+        db = hub.db()
+        try:
+            db.execute("DROP TABLE node_cert_names")
+            db.execute("UPDATE schema_version SET version=2 WHERE component='hub'")
+            db.commit()
+        finally:
+            db.close()
+        hub.start()
+        self.assertEqual(sorted(harness.rows(hub, "SELECT name, node_id FROM node_cert_names")),
+                         sorted((x, a.json()["node_id"]) for x in
+                                (name, "192.168.1.20", "frontdesk")))
+        # another office: its own LAN names, yes; the first office's domain name, no
+        r, code = enroll("demo-office-2", ["192.168.1.20", "frontdesk"])
+        self.assertEqual(r.status, 200, r.body)
+        r, code = enroll("demo-office-2", ["frontdesk", name.upper()])
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("office 'demo-office'", r.json()["error"])
+        self.assertEqual(harness.rows(hub, "SELECT used_at FROM enroll_codes WHERE"
+                                                " used_at IS NULL AND office_id='demo-office-2'")
+                         != [], True)
+        # the same office: taken over
+        c, _ = enroll("demo-office", [name])
+        self.assertEqual(c.status, 200, c.body)
+        holder = c.json()["node_id"]
+        self.assertEqual(harness.rows(hub, "SELECT node_id FROM node_cert_names WHERE"
+                                                " name=?", name), [(holder,)])
+        # revoked, the name is free
+        p = harness.run_tool([os.path.join(harness.BIN, "outpost-hub"), "revoke", holder,
+                              "--data", hub.data], name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc",
+                                             "csr": csr, "names": [name]})
+        self.assertEqual(r.status, 200, r.body)
+
     def test_cert_domains_checked_at_start(self):
         for bad in ("gov", "com, offices.example.gov", "10.0.0.0", "bad_name.example"):
             p = subprocess.run([os.path.join(harness.BIN, "outpost-hub"), "-n", "--data",
