@@ -166,8 +166,9 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 	struct node_auth *a = auth_of(n);
 	unsigned char tok[NODE_AUTH_TOKEN_LEN], csrf[NODE_AUTH_TOKEN_LEN];
 	char hex[2 * NODE_AUTH_TOKEN_LEN + 1];
-	node_session *s = NULL, *oldest = NULL;
+	node_session *s = NULL, *oldest = NULL, *mine = NULL;
 	uint64_t now = clock_mono_ms(); /* sessions: a clock set back or on changes nothing */
+	int nmine = 0;
 
 	for (size_t i = 0; i < a->na_top; i++) {
 		node_session *x = &a->na_sess[i];
@@ -176,9 +177,19 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 		if (!x->ss_used) {
 			if (s == NULL)
 				s = x;
-		} else if (oldest == NULL || x->ss_seen_ms < oldest->ss_seen_ms) {
-			oldest = x;
+			continue;
 		}
+		if (oldest == NULL || x->ss_seen_ms < oldest->ss_seen_ms)
+			oldest = x;
+		if (strcmp(x->ss_user.id, staff_id) == 0 &&
+		    (nmine++, mine == NULL || x->ss_seen_ms < mine->ss_seen_ms))
+			mine = x;
+	}
+	/* One person's sign-ins give way among themselves past their share:
+	 * signing in again and again never pushes colleagues out of the table. */
+	if (nmine >= NODE_AUTH_USER_SESSIONS) {
+		session_drop(mine);
+		s = mine;
 	}
 	/* A slot never used comes before a live session gives way: the table
 	 * grows into its bound as people sign in, and its untouched pages

@@ -35,6 +35,9 @@
 #define NODE_AUTH_BACKGROUND_HEADER "x-outpost-background"
 #define NODE_AUTH_TOKEN_LEN 32                  /* bytes: 256 bits */
 #define NODE_AUTH_SESSIONS_MAX 4096
+/* One account's live sessions at most; its next sign-in ends its least
+ * recently used one (browsers, PCs: a person signs in at a few). */
+#define NODE_AUTH_USER_SESSIONS 16
 #define NODE_AUTH_IDLE_S (30 * 60)              /* default session_idle */
 #define NODE_AUTH_ABSOLUTE_S (12 * 60 * 60)     /* default session_max_age */
 #define NODE_AUTH_OFFLINE_MAX_AGE_S (72 * 60 * 60) /* default offline_login_max_age */

@@ -261,6 +261,24 @@ class MatrixTest(harness.DemoNode):
         harness.login(d, "t-dvop")
         self.assertNotEqual(d.cookies["outpost_session"], token2)
 
+    def test_sessions_per_account_bounded(self):
+        """One account's sign-ins give way among themselves past its share
+        (NODE_AUTH_USER_SESSIONS, 16): the least recently used of its own
+        sessions ends, never a colleague's (the table holds 4,096 in all, and
+        an account signing in again and again would otherwise push everyone
+        else out)."""
+        colleague = harness.client(self.node)
+        harness.login(colleague, "t-dvop")
+        mine = []
+        for _ in range(17):
+            c = harness.client(self.node)
+            harness.login(c, "t-lwia-intake")
+            mine.append(c)
+        self.assertEqual(mine[0].get("/api/v1/checkins").status, 401)
+        for c in mine[1:]:
+            self.assertEqual(c.get("/api/v1/checkins").status, 200)
+        self.assertEqual(colleague.get("/api/v1/crm/meta").status, 200)
+
     def test_csrf(self):
         a = harness.client(self.node)
         b = harness.client(self.node)
