@@ -86,36 +86,29 @@ static int known_file(const char *name)
 	return 0;
 }
 
-int hub_serve_lock(const char *dir)
+/* flock(how | LOCK_NB) on DIR/name, made 0600: the fd (held until the
+ * process exits), -2 when another process holds it, -1 error. */
+static int lock_file(const char *dir, const char *name, int how)
 {
 	char path[PATH_MAX + 16];
 	int fd;
 
-	snprintf(path, sizeof path, "%s/%s", dir, HUB_LOCK_FILE);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(fd, how | LOCK_NB) != 0) {
 		close(fd);
 		return -2;
 	}
-	return fd; /* held until the process exits */
+	return fd;
 }
+
+int hub_serve_lock(const char *dir) { return lock_file(dir, HUB_LOCK_FILE, LOCK_EX); }
 
 int hub_use_lock(const char *dir, int exclusive)
 {
-	char path[PATH_MAX + 16];
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", dir, HUB_USE_FILE);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-		close(fd);
-		return -2;
-	}
-	return fd; /* held until the process exits */
+	return lock_file(dir, HUB_USE_FILE, exclusive ? LOCK_EX : LOCK_SH);
 }
 
 /* ---- the gap ------------------------------------------------------------------ */

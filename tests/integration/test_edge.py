@@ -761,6 +761,18 @@ class TestNodeHttps(unittest.TestCase):
             self.assertEqual(s.getpeercert(binary_form=True), der)
 
 
+def make_csr(cn):
+    """A PEM certificate request for a new P-256 key (openssl's own)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", os.path.join(d, "k.pem"),
+                        "-out", os.path.join(d, "r.pem"), "-subj", "/CN=" + cn],
+                       check=True, capture_output=True)
+        with open(os.path.join(d, "r.pem")) as f:
+            return f.read()
+
+
 class TestCertNames(unittest.TestCase):
     """The office CA, which every office PC trusts, signs a node's
     certificate only for names of the office LAN: private, loopback and
@@ -865,7 +877,6 @@ class TestCertNames(unittest.TestCase):
         its signature, so a node could have a certificate made for a public
         key it does not hold (another office PC's)."""
         import base64
-        import tempfile
         import test_hub as th
         hub = Daemon("hub").start()   # its own: the class's hub counts its signings
         self.addCleanup(hub.cleanup)
@@ -874,13 +885,7 @@ class TestCertNames(unittest.TestCase):
         n = th.Enrolled(hub, r.json())
         signed = lambda: harness.rows(hub, "SELECT subject FROM hub_audit_events"
                                            " WHERE action='node.cert'")
-        with tempfile.TemporaryDirectory() as d:
-            subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-                            "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                            os.path.join(d, "k.pem"), "-out", os.path.join(d, "r.pem"),
-                            "-subj", "/CN=office-pc"], check=True, capture_output=True)
-            with open(os.path.join(d, "r.pem")) as f:
-                good = f.read()
+        good = make_csr("office-pc")
         der = bytearray(base64.b64decode("".join(good.strip().splitlines()[1:-1])))
         der[-5] ^= 0x01   # inside the signature's last integer
         b64 = base64.b64encode(bytes(der)).decode()
@@ -909,14 +914,7 @@ class TestCertNames(unittest.TestCase):
         while a live node holds it; a node of the same office takes it over
         (a PC replaced); once its holder is revoked, anyone may have it.
         LAN names (private addresses, single labels) are every office's."""
-        import tempfile
-        with tempfile.TemporaryDirectory() as d:
-            subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-                            "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                            os.path.join(d, "k.pem"), "-out", os.path.join(d, "r.pem"),
-                            "-subj", "/CN=pc"], check=True, capture_output=True)
-            with open(os.path.join(d, "r.pem")) as f:
-                csr = f.read()
+        csr = make_csr("pc")
         name = "pc9." + self.DOMAIN
         hub = Daemon("hub", args=["--cert-domains", self.DOMAIN]).start()   # its own
         self.addCleanup(hub.cleanup)
