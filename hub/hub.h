@@ -338,8 +338,8 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 /* Exclusive lock on DIR/hub.lock for the life of the process: the fd, -2
  * when another process (a serving hub, a restore) holds it, -1 error. */
 int hub_serve_lock(const char *dir);
-/* A lock on DIR/hub.use, shared by every command but restore, exclusive for
- * restore (hub_backup.c): the fd (kept until the process exits), -2 when
+/* A lock on the directory DIR, shared by every command but restore,
+ * exclusive for restore (hub_backup.c): the fd (kept until the process exits), -2 when
  * held otherwise by another, -1 on an error (errno). */
 int hub_use_lock(const char *dir, int exclusive);
 /* 1 when a pull cursor lies in a gap a restore left (the node pulled

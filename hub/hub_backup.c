@@ -29,7 +29,7 @@
  *
  * The serving hub holds an exclusive lock on DIR/hub.lock; restore takes it
  * too, so it refuses to run under a live hub.  Every other command holds a
- * shared lock on DIR/hub.use while it works (an import, say, which may run
+ * shared lock on DIR itself while it works (an import, say, which may run
  * beside the serving hub), and restore an exclusive one: a restore never
  * moves a database aside under a command still writing to it (whose
  * commits would go to the file set aside while it said "imported").
@@ -58,7 +58,6 @@
  * keeps a century of restores below 2^53, the seqs JSON carries exactly. */
 #define HUB_LOG_GAP_SPREAD (INT64_C(1) << 44)
 #define HUB_LOCK_FILE "hub.lock"
-#define HUB_USE_FILE "hub.use"
 #define KEYFILE_MAX (1024 * 1024)
 /* The change log's high-water mark (an AUTOINCREMENT seq never goes back). */
 #define LOG_HEAD_SQL                                                                   \
@@ -86,15 +85,20 @@ static int known_file(const char *name)
 	return 0;
 }
 
-/* flock(how | LOCK_NB) on DIR/name, made 0600: the fd (held until the
- * process exits), -2 when another process holds it, -1 error. */
+/* flock(how | LOCK_NB) on DIR/name, made 0600, or on DIR itself when name
+ * is NULL: the fd (held until the process exits), -2 when another process
+ * holds it, -1 error. */
 static int lock_file(const char *dir, const char *name, int how)
 {
 	char path[PATH_MAX + 16];
 	int fd;
 
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (name == NULL) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return -1;
 	if (flock(fd, how | LOCK_NB) != 0) {
@@ -106,9 +110,11 @@ static int lock_file(const char *dir, const char *name, int how)
 
 int hub_serve_lock(const char *dir) { return lock_file(dir, HUB_LOCK_FILE, LOCK_EX); }
 
+/* On the directory itself: a command run as root makes no file the
+ * service user's hub could not open after it. */
 int hub_use_lock(const char *dir, int exclusive)
 {
-	return lock_file(dir, HUB_USE_FILE, exclusive ? LOCK_EX : LOCK_SH);
+	return lock_file(dir, NULL, exclusive ? LOCK_EX : LOCK_SH);
 }
 
 /* ---- the gap ------------------------------------------------------------------ */

@@ -72,8 +72,9 @@ static const db_migration hub_migrations[] = {
     {HUB_TRIM_INDEXES},
     /* 3: the names each node's certificate carries (hub_ca.c): a name under
      * cert_domains means one machine everywhere and belongs to one live
-     * node's office.  Filled from the certificates signed so far (their
-     * audit rows, the later grant of a name winning). */
+     * node's office.  Filled from the certificates signed so far: each
+     * node's latest grant (its audit row), as a renewal replaces the
+     * node's names; a name in two nodes' latest, the later grant's. */
     {"CREATE TABLE node_cert_names("
      " name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,"
      " node_id TEXT NOT NULL,"
@@ -81,8 +82,10 @@ static const db_migration hub_migrations[] = {
      " at INTEGER NOT NULL);"
      "CREATE INDEX node_cert_names_node ON node_cert_names(node_id);"
      "WITH RECURSIVE split(node_id, at, rest, name) AS ("
-     " SELECT subject, at, detail || ',', '' FROM hub_audit_events"
-     "  WHERE action='" HUB_CA_AUDIT "' AND subject IS NOT NULL AND detail IS NOT NULL"
+     " SELECT e.subject, e.at, e.detail || ',', '' FROM hub_audit_events e"
+     "  WHERE e.action='" HUB_CA_AUDIT "' AND e.subject IS NOT NULL AND e.detail IS NOT NULL"
+     "  AND e.rowid = (SELECT x.rowid FROM hub_audit_events x WHERE x.action=e.action"
+     "   AND x.subject=e.subject ORDER BY x.at DESC, x.rowid DESC LIMIT 1)"
      " UNION ALL"
      " SELECT node_id, at, substr(rest, instr(rest, ',') + 1),"
      "  substr(rest, 1, instr(rest, ',') - 1) FROM split WHERE rest <> '')"

@@ -171,8 +171,9 @@ typedef struct ingest_pend {
 	sqlite3_stmt *ip_quar; /* a replayed entry's quarantine (replay_held) */
 } ingest_pend;
 
-/* An entry sent again (seq <= acked) that the hub holds in quarantine goes
- * into the answer's quarantined list as when it first came, not skipped:
+/* An entry sent again (seq <= acked) that the hub still holds in
+ * quarantine (not yet resolved) goes into the answer's quarantined list as
+ * when it first came, not skipped:
  * an office whose outbox reached the hub by bundle (outpost-hub import)
  * learns of it only from its next push, which replays the entries.  1 when
  * held, 0 when not, -1 on a database error. */
@@ -184,7 +185,7 @@ static int replay_held(sqlite3 *db, ingest_pend *p, const char *node_id, int64_t
 
 	if (p->ip_quar == NULL &&
 	    db_prepare(db, &p->ip_quar, "SELECT reason FROM quarantine WHERE node_id=?1 AND "
-					"seq=?2 ORDER BY created_at LIMIT 1") != 0)
+					"seq=?2 AND resolved_at IS NULL ORDER BY created_at LIMIT 1") != 0)
 		return -1;
 	sqlite3_bind_text(p->ip_quar, 1, node_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(p->ip_quar, 2, seq);

@@ -368,6 +368,8 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 	tls_load(h); /* the code carries a check of the hub's key */
 	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0) {
 		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
+		tls_config_free(h->hb_tls);
+		h->hb_tls = NULL;
 		return 1;
 	}
 	rc = hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
@@ -376,21 +378,19 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 	if (rc == 0 && (hub_audit(h->hb_db, "cli", "enroll_code.create", office, NULL) != 0 ||
 			db_exec(h->hb_db, "COMMIT") != 0))
 		rc = -1;
-	if (rc != 0)
-		db_exec(h->hb_db, "ROLLBACK");
-	if (rc == -3) {
-		fprintf(stderr, "outpost-hub: office '%s' is closed (inactive): make it active "
-				"to enroll a node\n", office);
-		return 1;
-	}
-	if (rc == -2) {
-		fprintf(stderr,
-			"outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",
-			office);
-		return 1;
-	}
 	if (rc != 0) {
-		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
+		db_exec(h->hb_db, "ROLLBACK");
+		if (rc == -3)
+			fprintf(stderr, "outpost-hub: office '%s' is closed (inactive): make it "
+					"active to enroll a node\n", office);
+		else if (rc == -2)
+			fprintf(stderr,
+				"outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",
+				office);
+		else
+			fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
+		tls_config_free(h->hb_tls);
+		h->hb_tls = NULL;
 		return 1;
 	}
 	t = (time_t)(expires / 1000);

@@ -38,9 +38,11 @@ static route_rc get_days(route_call *a)
 	node_today(n, today);
 	if (route_qdate(a, "from", from) != 0 || route_qdate(a, "to", to) != 0)
 		return ROUTE_BAD;
-	/* The desk sees the home page's last two weeks; any range it names is
-	 * a report (GET /api/v1/greeter/stats says the same). */
-	if ((from[0] || to[0]) && !(u->privs & PRIV_REPORTS))
+	/* The desk sees the home page's last two weeks; any range it names
+	 * (an empty one too) is a report, as GET /api/v1/greeter/stats says. */
+	if ((http_req_query_get(a->rc_req, "from", day, sizeof day) != 0 ||
+	     http_req_query_get(a->rc_req, "to", day, sizeof day) != 0) &&
+	    !(u->privs & PRIV_REPORTS))
 		return route_fail(a, 403, NULL,
 				  "a range of days is a report: your account does not have the "
 				  "reports privilege");

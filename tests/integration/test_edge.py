@@ -914,6 +914,7 @@ class TestCertNames(unittest.TestCase):
         while a live node holds it; a node of the same office takes it over
         (a PC replaced); once its holder is revoked, anyone may have it.
         LAN names (private addresses, single labels) are every office's."""
+        import test_hub as th
         csr = make_csr("pc")
         name = "pc9." + self.DOMAIN
         hub = Daemon("hub", args=["--cert-domains", self.DOMAIN]).start()   # its own
@@ -925,10 +926,17 @@ class TestCertNames(unittest.TestCase):
                                                  "csr": csr, "names": names})
             return r, code
 
-        a, _ = enroll("demo-office", [name, "192.168.1.20", "frontdesk"])
+        a, _ = enroll("demo-office", [name, "192.168.1.20", "frontdesk", "old-pc"])
         self.assertEqual(a.status, 200, a.body)
+        # a renewal replaces the node's names: "old-pc" is no longer its
+        node_a = th.Enrolled(hub, a.json())
+        body = json.dumps({"csr": csr, "names": [name, "192.168.1.20", "frontdesk"]}).encode()
+        h = node_a.headers("POST", "/api/v1/sync/cert", body)
+        h["Content-Type"] = "application/json"
+        self.assertEqual(hub.request("POST", "/api/v1/sync/cert", body=body, headers=h).status,
+                         200)
         # a hub upgraded from before the binding fills it from the
-        # certificates it signed (their audit rows)
+        # certificates it signed (each node's latest grant's audit row)
         hub.stop()
         db = hub.db()
         try:

@@ -625,6 +625,16 @@ class HubTest(harness.HubAndNode):
         self.assertEqual(self.hub_count("SELECT count(*) FROM quarantine WHERE node_id=?",
                                         n.node_id), 1)
         self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid2), 1)
+        # once resolved at the hub, a replay of it is skipped like any other
+        db = self.hub.db()
+        try:
+            db.execute("UPDATE quarantine SET resolved_at=1, resolution='discarded'"
+                       " WHERE node_id=?", (n.node_id,))
+            db.commit()
+        finally:
+            db.close()
+        j = n.push(frame).json()
+        self.assertEqual((j["skipped"], j["quarantined"]), (2, []), j)
 
     # ---- admin API ---------------------------------------------------------------
     def test_admin_api(self):

@@ -568,7 +568,7 @@ class NodeDaysTest(unittest.TestCase):
             harness.login(desk, "t-lwia-intake")
             self.assertEqual(len(desk.get("/api/v1/greeter/days").json()["days"]), 14)
             for bad in (q, "/api/v1/greeter/days?from=%s" % today,
-                        "/api/v1/greeter/days?to=%s" % today):
+                        "/api/v1/greeter/days?to=%s" % today, "/api/v1/greeter/days?from="):
                 self.assertEqual(desk.get(bad).status, 403, bad)
                 self.assertEqual(desk.get(bad.replace("days", "stats")).status, 403, bad)
             r = node.get("/api/v1/greeter/days?from=2026-02-30")
