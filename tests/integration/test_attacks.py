@@ -328,16 +328,24 @@ class AttackTest(harness.HubAndNode):
             s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (path, head)).encode())
             return s, s.recv(16)[9:12]    # "HTTP/1.1 200": the reply has begun
 
+        # How many are served before the bound depends on how much of each
+        # page the kernel's socket buffers take (4 MiB a connection here);
+        # the rest of a page is the hub's to hold.  A page is 18 MiB, so
+        # at most 48 MiB / (18 - buffers) pages: 4 here, and on any machine
+        # far fewer than the 40 tried.
         socks, statuses = [], []
         try:
-            for _ in range(10):
+            while len(statuses) < 40 and b"503" not in statuses:
                 s, st = ask()
                 socks.append(s)
                 statuses.append(st)
             served = statuses.count(b"200")
             self.assertGreaterEqual(served, 2, statuses)
-            self.assertLessEqual(served, 5, statuses)
-            self.assertEqual(statuses[served:], [b"503"] * (10 - served), statuses)
+            self.assertEqual(statuses, [b"200"] * served + [b"503"], statuses)
+            for _ in range(2):      # and so on while they stay unread
+                s, st = ask()
+                socks.append(s)
+                self.assertEqual(st, b"503")
         finally:
             for s in socks:
                 s.close()
