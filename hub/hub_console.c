@@ -434,7 +434,9 @@ static void resolve_hlc(hub *h, const cJSON *cs, int edit, char ts[HLC_STRLEN])
  * entry (origin_seq) on the same row, c first, as an array of conflict
  * rows (a field of the edit each; the edit of a record kept whole by a
  * rule, sync/apply.c keep_hub_row(), leaves one per field it changed).
- * Only c when it has no entry seq.  NULL on a database error.
+ * Only the fields the office lost (winner 'local'): one it won holds its
+ * value already, or a later write's, which keeping the edit must not
+ * undo.  Only c when it has no entry seq.  NULL on a database error.
  */
 static cJSON *edit_conflicts(sqlite3 *db, const cJSON *c)
 {
@@ -452,7 +454,7 @@ static cJSON *edit_conflicts(sqlite3 *db, const cJSON *c)
 		return all;
 	if (db_prepare(db, &st,
 		       "SELECT id FROM conflicts WHERE tbl=?1 AND row_id=?2 AND node_id=?3"
-		       " AND origin_seq=?4 AND resolved_at IS NULL AND id<>?5"
+		       " AND origin_seq=?4 AND resolved_at IS NULL AND id<>?5 AND winner='local'"
 		       " AND column_name NOT IN ('*deleted*', 'updated_hlc')"
 		       " ORDER BY column_name LIMIT ?6") != 0) {
 		cJSON_Delete(all);
@@ -558,15 +560,27 @@ static int edit_fields(sqlite3 *db, cJSON *c)
 }
 
 /* The audit detail of a resolution: {"table", "kept"} and, for an office's
- * edit kept whole, "conflicts": how many it resolved (caller frees). */
-static char *resolve_detail(const char *tbl, const char *keep, int n)
+ * edit kept whole, "conflicts": how many it resolved and "ids" the others
+ * than the one named (cs: the conflicts resolved; caller frees). */
+static char *resolve_detail(const char *tbl, const char *keep, const cJSON *cs)
 {
-	cJSON *d = cJSON_CreateObject();
+	cJSON *d = cJSON_CreateObject(), *ids = NULL;
+	const cJSON *s;
 	char *t = NULL;
+	int n = cJSON_GetArraySize(cs), ok = 1;
 
-	if (d && cJSON_AddStringToObject(d, "table", tbl) && cJSON_AddStringToObject(d, "kept", keep) &&
-	    (n < 2 || cJSON_AddNumberToObject(d, "conflicts", n)))
+	if (n > 1 && (ids = cJSON_CreateArray()) != NULL)
+		cJSON_ArrayForEach(s, cs)
+			if (s != cs->child)
+				ok &= cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(s, "id")));
+	if (d && ok && (n < 2 || ids) && cJSON_AddStringToObject(d, "table", tbl) &&
+	    cJSON_AddStringToObject(d, "kept", keep) &&
+	    (n < 2 || (cJSON_AddNumberToObject(d, "conflicts", n) &&
+		       cJSON_AddItemToObject(d, "ids", ids)))) {
+		ids = NULL;
 		t = cJSON_PrintUnformatted(d);
+	}
+	cJSON_Delete(ids);
 	cJSON_Delete(d);
 	return t;
 }
@@ -640,7 +654,7 @@ static route_rc conflict_resolve(route_call *a)
 			goto out;
 		n++;
 	}
-	if ((detail = resolve_detail(tbl, keep, n)) == NULL)
+	if ((detail = resolve_detail(tbl, keep, cs)) == NULL)
 		goto out;
 	rc = hub_api_audit(a, "conflict_resolve", id, detail);
 	free(detail);

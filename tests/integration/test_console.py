@@ -129,15 +129,19 @@ class ConsoleApi(unittest.TestCase):
                      " 'zed', 'MKTZED01', '95814', '95814', 1, 'active', '')")
         now = int(time.time() * 1000)
 
-        def conflict(cid, column, office, seq, base='"95814"'):
+        def conflict(cid, column, office, seq, base='"95814"', winner="local"):
             self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, "
                          "local_value, remote_value, winner, local_hlc, remote_hlc, node_id, "
                          "origin_seq, created_at, updated_hlc, reason) "
-                         "VALUES(?,'employers','emp-z',?,?,?,?,'local','','','node-x',?,?,'',?)",
-                         cid, column, base, base, office, seq, now, "a rule")
+                         "VALUES(?,'employers','emp-z',?,?,?,?,?,'','','node-x',?,?,'',?)",
+                         cid, column, base, base, office, winner, seq, now, "a rule")
         conflict("c-z1", "zip", '"90210"', 7)
         conflict("c-z2", "zip5", '"90210"', 7)
         conflict("c-z3", "website", '"zed.example.com"', 8, base="null")  # another edit
+        # a field the same edit won (its value taken then), written again
+        # since: keeping the edit's lost fields must not undo that write
+        conflict("c-z4", "phone", '"916-555-0100"', 7, base="null", winner="remote")
+        self.hub_sql("UPDATE employers SET phone='916-555-0199' WHERE id='emp-z'")
         r = self.admin("GET", "/api/v1/conflicts/c-z2")
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual([(f["id"], f["column_name"], f["office"]) for f in r.json()["edit"]],
@@ -175,6 +179,9 @@ class ConsoleApi(unittest.TestCase):
             self.assertIn('"value":"90210"', res[cid])
             self.assertIn('"note":"the office moved"', res[cid])
         self.assertIsNone(res["c-z3"])
+        self.assertIsNone(res["c-z4"])
+        self.assertEqual(self.hub_sql("SELECT phone FROM employers WHERE id='emp-z'")[0][0],
+                         "916-555-0199")
         # One write of the record goes to the offices, with both conflicts.
         logged = [(t, i) for t, i in self.hub_sql(
             "SELECT tbl, row_id FROM change_log WHERE seq > ?", head)]
@@ -185,6 +192,7 @@ class ConsoleApi(unittest.TestCase):
                               " AND detail LIKE '%office_edit%'")
         self.assertEqual(len(detail), 1, detail)
         self.assertIn('"conflicts":2', detail[0][0])
+        self.assertIn('"ids":["c-z2"]', detail[0][0])
         # Resolved, the edit is no longer offered; a second resolution is 409.
         self.assertNotIn("edit", self.admin("GET", "/api/v1/conflicts/c-z3").json())
         r = self.admin("POST", "/api/v1/conflicts/c-z2/resolve", {"keep": "office_edit"})
