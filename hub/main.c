@@ -366,49 +366,42 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 		return 2;
 	}
 	tls_load(h); /* the code carries a check of the hub's key */
-	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0) {
-		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
-		tls_config_free(h->hb_tls);
-		h->hb_tls = NULL;
-		return 1;
-	}
-	rc = hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
+	/* -4: no transaction begun */
+	rc = db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0
+		 ? -4
+		 : hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
 	if (rc == 0 && hub_enroll_code_show(code, h->hb_pin, shown) != 0)
 		rc = -1;
 	if (rc == 0 && (hub_audit(h->hb_db, "cli", "enroll_code.create", office, NULL) != 0 ||
 			db_exec(h->hb_db, "COMMIT") != 0))
 		rc = -1;
-	if (rc != 0) {
+	if (rc != 0 && rc != -4)
 		db_exec(h->hb_db, "ROLLBACK");
-		if (rc == -3)
-			fprintf(stderr, "outpost-hub: office '%s' is closed (inactive): make it "
-					"active to enroll a node\n", office);
-		else if (rc == -2)
-			fprintf(stderr,
-				"outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",
-				office);
-		else
-			fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
-		tls_config_free(h->hb_tls);
-		h->hb_tls = NULL;
-		return 1;
+	if (rc == -3) {
+		fprintf(stderr, "outpost-hub: office '%s' is closed (inactive): make it "
+				"active to enroll a node\n", office);
+	} else if (rc == -2) {
+		fprintf(stderr, "outpost-hub: unknown office '%s' (see GET /api/v1/offices)\n",
+			office);
+	} else if (rc != 0) {
+		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
+	} else {
+		t = (time_t)(expires / 1000);
+		localtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+		printf("%s\n", shown);
+		fflush(stdout);
+		fprintf(stderr,
+			"one-time enrollment code for office '%s', valid until %s:\n"
+			"  outpost-sync enroll --hub https://HUB:PORT --code CODE --data NODE_DIR\n"
+			"(its last 12 characters check the hub's key %s)\n",
+			office, when, h->hb_pin);
 	}
-	t = (time_t)(expires / 1000);
-	localtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
-	printf("%s\n", shown);
-	fflush(stdout);
-	fprintf(
-	    stderr,
-	    "one-time enrollment code for office '%s', valid until %s:\n"
-	    "  outpost-sync enroll --hub https://HUB:PORT --code CODE --data NODE_DIR\n"
-	    "(its last 12 characters check the hub's key %s)\n",
-	    office, when, h->hb_pin);
 	memset(code, 0, sizeof code);
 	memset(shown, 0, sizeof shown);
 	tls_config_free(h->hb_tls);
 	h->hb_tls = NULL;
-	return 0;
+	return rc == 0 ? 0 : 1;
 }
 
 static int cmd_revoke(hub *h, const char *node_id)
