@@ -765,7 +765,7 @@ static route_rc chpw_write(route_call *a)
 	char ts[HLC_STRLEN];
 	cJSON *o;
 
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	/* Other sessions of this user end; this one stays. */
 	if (acct_password_set(db, p->ap_id, c->r.ar_stored, (int64_t)hub_now_ms(), ts,
 			      c->r.ar_verifier) != 0 ||

@@ -113,7 +113,7 @@ static route_rc issue_write(route_call *a)
 
 	if (rq == NULL)
 		goto out;
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	if (c->create && (r = issue_create(db, c, ts, now)) != 0) {
 		if (r > 0)
 			rc = route_fail(a, 409, "request_id",
@@ -237,7 +237,7 @@ static route_rc do_change(route_call *a, const cJSON *rq, const acct_tgt *t)
 	    (priv_effective(g, add ? add : cur_add, rem ? rem : cur_rem) | PRIV_STAFF_ADMIN | PRIV_VETTING) ==
 		PRIV_ALL)
 		return route_bad(a, "privilege_group", "an administrator never holds every privilege");
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	if (db_run(db,
 		   "UPDATE staff SET privilege_group=coalesce(r.privilege_group, staff.privilege_group),"
 		   " priv_add=CASE WHEN r.priv_add IS NULL THEN staff.priv_add ELSE nullif(r.priv_add,'') END,"
@@ -264,7 +264,7 @@ static route_rc do_recertify(route_call *a, const cJSON *rq, const acct_tgt *t)
 		return ROUTE_DBERR;
 	/* The new due date travels at once: staff.suspend_on moves (and a
 	 * suspension for recertification is lifted) in this transaction. */
-	if (acct_state_sweep_db(db, &API_HUB(a)->hb_hlc, hub_now_ms()) < 0)
+	if (acct_state_sweep_db(db, hub_clock(API_HUB(a)), hub_now_ms()) < 0)
 		return ROUTE_DBERR;
 	return ROUTE_OK;
 }
@@ -289,7 +289,7 @@ static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
 				  "upload the request form with the separation date first");
 	if ((rc = acct_hand_over(a, t->id, t->la, owner, moved)) != ROUTE_OK)
 		return rc;
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	if (acct_deactivate_db(db, t->id, now, ts) != 0 ||
 	    db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t->id) != 0 ||
 	    db_run(db,
@@ -496,7 +496,7 @@ static route_rc staff_roles(route_call *a)
 		 (roles & ROLE_MIS_ADMIN) && (roles & ROLE_SPOC) ? "," : "",
 		 (roles & ROLE_SPOC) ? "spoc" : "");
 	before = acct_staff_text(db, t.id);
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	rc = ROUTE_DBERR;
 	if (db_run(db, "UPDATE staff SET roles=nullif(?2,'') WHERE id=?1", "tt", t.id, list) != 0 ||
 	    db_run(db, "UPDATE staff SET updated_hlc=?2 WHERE id=?1", "tt", t.id, ts) != 0)
@@ -504,7 +504,7 @@ static route_rc staff_roles(route_call *a)
 	/* The trust boundary: an account with a role is administrative and
 	 * hub-only for good (its credentials leave every node; a field account
 	 * for office work is a separate account). */
-	if (roles && acct_make_hub_only(db, &API_HUB(a)->hb_hlc, t.id, NULL) != 0)
+	if (roles && acct_make_hub_only(db, hub_clock(API_HUB(a)), t.id, NULL) != 0)
 		goto out;
 	if (roles &&
 	    (db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t.id) != 0 ||

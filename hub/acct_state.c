@@ -172,7 +172,7 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 							   " choose someone of the same Local Area");
 	if (moved[2] && !wg)
 		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
-	hlc_now(&h->hb_hlc, ts);
+	hlc_now(hub_clock(h), ts);
 	for (int i = 0; i < 3; i++) {
 		char sql[256];
 
@@ -195,7 +195,7 @@ static int set_state(hub *h, const char *id, int suspended, const char *reason)
 {
 	char ts[HLC_STRLEN];
 
-	hlc_now(&h->hb_hlc, ts);
+	hlc_now(hub_clock(h), ts);
 	return db_run(h->hb_db, "UPDATE staff SET suspended=?2, suspend_reason=?3, updated_hlc=?4"
 				" WHERE id=?1", "titt", id, suspended, reason, ts);
 }
@@ -367,7 +367,7 @@ static route_rc staff_schedule(route_call *a)
 		free(before);
 		return rr;
 	}
-	hlc_now(&h->hb_hlc, ts);
+	hlc_now(hub_clock(h), ts);
 	/* Who scheduled it is who deactivates it, on the date (the sweep). */
 	if (db_run(h->hb_db, "UPDATE staff SET deactivate_on=?2, updated_hlc=?3 WHERE id=?1", "ttt", t.id,
 		   sep, ts) != 0 ||
@@ -375,7 +375,7 @@ static route_rc staff_schedule(route_call *a)
 			     " VALUES(?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET"
 			     " separation_date=excluded.separation_date, deactivated_by=excluded.deactivated_by",
 		   "ttt", t.id, sep, API_ADMIN(a)->ap_id) != 0 ||
-	    acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0) {
+	    acct_state_sweep_db(h->hb_db, hub_clock(h), hub_now_ms()) < 0) {
 		free(before);
 		return ROUTE_DBERR;
 	}
@@ -490,7 +490,7 @@ void acct_state_sweep(hub *h)
 {
 	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0)
 		return;
-	if (acct_state_sweep_db(h->hb_db, &h->hb_hlc, hub_now_ms()) < 0) {
+	if (acct_state_sweep_db(h->hb_db, hub_clock(h), hub_now_ms()) < 0) {
 		db_exec(h->hb_db, "ROLLBACK");
 		log_warnx("accounts: the deactivation sweep failed");
 		return;

@@ -109,6 +109,10 @@ extern const asset assets_hub[];
  * and there is no office yet).  0 or -1. */
 int hub_migrate(sqlite3 *db, int demo);
 uint64_t hub_now_ms(void);
+/* The hub's clock (hb_hlc) for a write of its own, on the loop's thread:
+ * first moved past the newest office stamp the database holds
+ * (sync_hub_stamp_read(): pushes, and imports run beside this process). */
+hlc *hub_clock(hub *h);
 /* Record an admin action (actor e.g. "cli", "admin-api"); never pass secrets. */
 int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *subject,
 	      const char *detail);

@@ -63,7 +63,7 @@ static int set_role(hub *h, const char *staff, const char *la, const char *role,
 	char id[200], ts[HLC_STRLEN];
 
 	snprintf(id, sizeof id, "%s:%s", staff, role);
-	hlc_now(&h->hb_hlc, ts);
+	hlc_now(hub_clock(h), ts);
 	return db_run(h->hb_db,
 		      "INSERT INTO case_approver_roles(id, staff_id, local_area_id, role, active,"
 		      " granted_by, granted_at, updated_hlc) VALUES(?1,?2,?3,?4,?5,?6,"

@@ -677,7 +677,7 @@ void hub_codes_lists(http_req *req, void *ctx)
 
 	if (acct_auth(h, req, &p, 0) != 0)
 		return;
-	hub_codes_apply_due(h->hb_db, &h->hb_hlc);
+	hub_codes_apply_due(h->hb_db, hub_clock(h));
 	arr = cJSON_CreateArray();
 	for (int i = 0; i < NLISTS; i++) {
 		char sql[700];
@@ -827,7 +827,7 @@ void hub_codes_version_post(http_req *req, void *ctx)
 		http_reply_error(req, 409, "version", "version '%s' of this list already exists", version);
 		goto out;
 	}
-	if (strcmp(eff, today) <= 0 && apply_version(h->hb_db, &h->hb_hlc, id) != 0) {
+	if (strcmp(eff, today) <= 0 && apply_version(h->hb_db, hub_clock(h), id) != 0) {
 		DBFAIL(req);
 		goto out;
 	}

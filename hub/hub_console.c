@@ -423,7 +423,7 @@ static void resolve_hlc(hub *h, const cJSON *cs, int edit, char ts[HLC_STRLEN])
 			hlc_observe(&h->hb_hlc, rh);
 		cJSON_Delete(r);
 	}
-	hlc_now(&h->hb_hlc, ts);
+	hlc_now(hub_clock(h), ts);
 }
 
 /* The fields of one office edit resolved together at most. */

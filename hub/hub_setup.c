@@ -305,7 +305,7 @@ static route_rc place_put(route_call *a, const char *self, const place_kind *k)
 			goto out;
 		}
 	}
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	if (db_prepare_bound(db, &st, self ? k->pk_update : k->pk_insert, "tttttttiit", in.id,
 			     in.name, in.la, in.div, in.prefix, in.addr, in.tz, in.title1, in.active,
 			     ts) != 0)
@@ -578,7 +578,7 @@ static route_rc reason_put(route_call *a, const char *self)
 				  in.label);
 	if (self && (before = row_text(db, reason_sql, self)) == NULL)
 		return ROUTE_DBERR;
-	hlc_now(&API_HUB(a)->hb_hlc, ts);
+	hlc_now(hub_clock(API_HUB(a)), ts);
 	rc = ROUTE_DBERR;
 	/* a new reason has no ?9; a change leaves the Local Area (?2) as it is */
 	if (db_prepare_bound(db, &st,

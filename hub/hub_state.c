@@ -96,6 +96,17 @@ static const db_migration hub_migrations[] = {
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
 
+hlc *hub_clock(hub *h)
+{
+	char mark[HLC_STRLEN + 8];
+
+	/* (An unreadable mark leaves the clock as it is: the write goes on,
+	 * as it did before there was one.) */
+	if (sync_hub_stamp_read(h->hb_db, mark, sizeof mark) == 0 && mark[0])
+		hlc_observe(&h->hb_hlc, mark);
+	return &h->hb_hlc;
+}
+
 /* The model's "could not check" is the apply's "send it again". */
 _Static_assert(MODEL_CHECK_AGAIN == SYNC_CHECK_AGAIN, "validator codes differ");
 

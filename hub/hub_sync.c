@@ -286,7 +286,7 @@ static int ingest_flush(sqlite3 *db, sync_apply_cache *cache, const sync_scope *
 			}
 		}
 		res->hi_conflicts += ar->conflicts;
-		if (e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0)
+		if (e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0 && hlc_plausible(e->hlc, hlc_wall_ms()))
 			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e->hlc);
 		FAULT_POINT("hub.apply.entry");
 	}
@@ -360,7 +360,9 @@ static void txn_rollback(sqlite3 *db)
 static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
 			 int last, hub_ingest_result *res)
 {
-	if (set_acked(db, n->hn_id, acked, schema) != 0 || txn_commit(db, last) != 0) {
+	if (set_acked(db, n->hn_id, acked, schema) != 0 ||
+	    sync_hub_stamp_note(db, res->hi_max_hlc[0] ? res->hi_max_hlc : NULL) != 0 ||
+	    txn_commit(db, last) != 0) {
 		txn_rollback(db);
 		ingest_db_fail(res, "the hub could not commit the batch");
 		return -1;

@@ -135,7 +135,7 @@ static void on_prune(uv_timer_t *t)
 		uv_mutex_unlock(&h->hb_wlock);
 	}
 	hub_keys_wrap_new(h->hb_db);
-	hub_codes_apply_due(h->hb_db, &h->hb_hlc); /* code list versions now due */
+	hub_codes_apply_due(h->hb_db, hub_clock(h)); /* code list versions now due */
 	acct_state_sweep(h); /* deactivations whose separation date has come */
 }
 
@@ -292,12 +292,12 @@ static int serve(hub *h)
 		fatalx("cannot set up the office CA in '%s'", h->hb_data);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
-	if (hub_codes_start(h->hb_db, &h->hb_hlc) != 0)
+	if (hub_codes_start(h->hb_db, hub_clock(h)) != 0)
 		fatalx("cannot prepare the code lists");
 	h->hb_acct = acct_new(h, (uint32_t)conf_int(&h->hb_conf, "password_iters"));
 	path_join(path, sizeof path, h->hb_data, HUB_OPS_PASSWORD_FILE);
 	if (h->hb_acct == NULL ||
-	    acct_bootstrap(h->hb_db, &h->hb_hlc, acct_iters(h->hb_acct), path,
+	    acct_bootstrap(h->hb_db, hub_clock(h), acct_iters(h->hb_acct), path,
 			   conf_bool(&h->hb_conf, "demo")) != 0)
 		fatalx("cannot prepare the staff accounts");
 	hub_nonce_prune(h->hb_db, h->hb_started_ms);
@@ -430,7 +430,7 @@ static int cmd_reset_operations(hub *h)
 	char pw[13];
 
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
-	if (acct_reset_operations(h->hb_db, &h->hb_hlc,
+	if (acct_reset_operations(h->hb_db, hub_clock(h),
 				  (uint32_t)conf_int(&h->hb_conf, "password_iters"), pw) != 0) {
 		fprintf(stderr, "outpost-hub: cannot reset the '%s' account\n", ACCT_OPERATIONS);
 		return 1;

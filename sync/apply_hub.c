@@ -8,6 +8,7 @@
 #include "sync/sync.h"
 #include "sync/changeset.h"
 #include "model/schema.h"
+#include "lib/hlc.h"
 #include "lib/log.h"
 
 #include <stdio.h>
@@ -149,6 +150,89 @@ out:
 	return ret;
 }
 
+/* ---- the newest office stamp (sync_hub_stamp_note()) ------------------------- */
+
+#define STAMP_KEY "max_hlc"
+
+/* The first stamp text past every plausible one: the hex milliseconds one
+ * more than HLC_MAX_AHEAD_MS ahead ("ms" sorts before "ms.count.node"). */
+static void stamp_bound(char *out, size_t n)
+{
+	snprintf(out, n, "%012llx", (unsigned long long)(hlc_wall_ms() + HLC_MAX_AHEAD_MS + 1));
+}
+
+int sync_hub_stamp_note(sqlite3 *db, const char *stamp)
+{
+	char bound[32];
+
+	stamp_bound(bound, sizeof bound);
+	if (stamp == NULL || hlc_parse(stamp, NULL, NULL, NULL) != 0 || strcmp(stamp, bound) >= 0)
+		return 0;
+	return db_run(db, "INSERT INTO sync_ctx(k, v) VALUES('" STAMP_KEY "', ?1)"
+			  " ON CONFLICT(k) DO UPDATE SET v=excluded.v"
+			  " WHERE coalesce(sync_ctx.v, '') < excluded.v", "t", stamp);
+}
+
+int sync_hub_stamp_read(sqlite3 *db, char *out, size_t n)
+{
+	out[0] = '\0';
+	return db_text(db, "SELECT coalesce(v, '') FROM sync_ctx WHERE k=?1", STAMP_KEY, out, n) < 0
+		       ? -1
+		       : 0;
+}
+
+typedef struct stamp_scan {
+	sqlite3 *ss_db;
+	char ss_bound[32];
+	char ss_max[HLC_STRLEN];
+} stamp_scan;
+
+/* The newest plausible stamp of one table (its updated_hlc, if it has one)
+ * into the scan's. */
+static int stamp_scan_table(sqlite3 *db, const char *tbl, const char *col, stamp_scan *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_preparef(db, &st, "SELECT max(\"%w\") FROM \"%w\" WHERE \"%w\" < ?1", col, tbl,
+			col) != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, s->ss_bound, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT &&
+	    strcmp((const char *)sqlite3_column_text(st, 0), s->ss_max) > 0)
+		snprintf(s->ss_max, sizeof s->ss_max, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int stamp_scan_one(const table_def *td, void *arg)
+{
+	stamp_scan *s = arg;
+	int64_t has = db_int_bound(s->ss_db, -1, "SELECT count(*) FROM pragma_table_info(?1)"
+						  " WHERE name='updated_hlc'", "t", td->td_name);
+
+	if (has < 0)
+		return -1;
+	return has ? stamp_scan_table(s->ss_db, td->td_name, "updated_hlc", s) : 0;
+}
+
+/* A hub from before the mark: set it from what the hub holds (once; a hub
+ * with no rows marks '' so no start scans again). */
+static int stamp_backfill(sqlite3 *db)
+{
+	stamp_scan s = {db, "", ""};
+	int64_t have = db_int(db, "SELECT count(*) FROM sync_ctx WHERE k='" STAMP_KEY "'", -1);
+
+	if (have != 0)
+		return have < 0 ? -1 : 0;
+	stamp_bound(s.ss_bound, sizeof s.ss_bound);
+	if (schema_foreach(stamp_scan_one, &s) != 0 ||
+	    stamp_scan_table(db, "col_clocks", "hlc", &s) != 0)
+		return -1;
+	return db_run(db, "INSERT INTO sync_ctx(k, v) VALUES('" STAMP_KEY "', ?1)", "t", s.ss_max);
+}
+
 int sync_hub_migrate(sqlite3 *db)
 {
 	if (DB_MIGRATE_ALL(db, "sync_hub", hub_migrations) != 0)
@@ -157,7 +241,7 @@ int sync_hub_migrate(sqlite3 *db)
 	 * to the registry later get theirs. */
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (schema_foreach(make_triggers, db) != 0 ||
+	if (schema_foreach(make_triggers, db) != 0 || stamp_backfill(db) != 0 ||
 	    db_exec(db, "UPDATE sync_ctx SET v=NULL WHERE k='origin'") != 0) {
 		db_exec(db, "ROLLBACK");
 		return -1;
@@ -167,7 +251,7 @@ int sync_hub_migrate(sqlite3 *db)
 
 
 int sync_hub_clock_stamp(sqlite3 *db, const char *tbl, const char *col, const char *where,
-			 const char *arg, const char *hlc)
+			 const char *arg, const char *stamp)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -180,7 +264,7 @@ int sync_hub_clock_stamp(sqlite3 *db, const char *tbl, const char *col, const ch
 			tbl, col, tbl, where) != 0)
 		return -1;
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hlc, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, stamp, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

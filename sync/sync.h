@@ -186,6 +186,24 @@ int sync_hub_migrate(sqlite3 *db);
 int sync_hub_clock_stamp(sqlite3 *db, const char *tbl, const char *col, const char *where,
 			 const char *arg, const char *hlc);
 
+/*
+ * The newest stamp the hub has stored from an office (sync_ctx 'max_hlc').
+ * The hub's clock observes it before the hub writes (hub_clock()), so a
+ * hub write follows every office write the hub holds, whether the hub met
+ * that write in this run, before a restart, or through an `import` run
+ * beside it: a hand-over stamped behind the edit it overwrote would leave
+ * that edit's column clock in force, and an office's later edit of the
+ * hand-over's value would lose to it as a conflict.
+ *
+ * sync_hub_stamp_note(): stamp moves the mark forward (never back), in the
+ * caller's transaction; a stamp more than HLC_MAX_AHEAD_MS ahead is no
+ * clock's and leaves it.  sync_hub_stamp_read(): the mark into out (empty
+ * when none).  Both 0 or -1.  sync_hub_migrate() sets the mark once, from
+ * the rows, on a hub that has none (an upgrade).
+ */
+int sync_hub_stamp_note(sqlite3 *db, const char *stamp);
+int sync_hub_stamp_read(sqlite3 *db, char *out, size_t n);
+
 typedef struct sync_entry {
 	int64_t seq;              /* node outbox seq */
 	const char *hlc;          /* HLC of the write */

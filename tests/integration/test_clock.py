@@ -218,6 +218,53 @@ class ManualPullClockTest(unittest.TestCase):
             p = run_tool(["verify", "--data", n.data], name="clockman")
             self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
 
+    def test_hub_writes_follow_stored_stamps(self):
+        """The hub stamps a write of its own after every office stamp it
+        holds, after a restart and after an `import` run beside it, not
+        only after a push it met itself.  Its clock started from the wall
+        clock and only pushes moved it, so a hand-over made after either
+        could be stamped behind the edit it overwrote: that edit's column
+        clock stayed in force, and an office's later edit of the handed-over
+        value lost to it as a conflict.  An office two, then six, hours
+        ahead; the hub's write is a grant of approver roles."""
+        b, hub = self.b, self.hub
+        token = harness.admin_token(hub)
+        staff = q(hub, "SELECT id FROM staff WHERE username=?", harness.DEMO_USER)[0][0]
+
+        def grant(roles):
+            r = hub.request("PUT", "/api/v1/admin/case/approver-roles",
+                            body={"staff_id": staff, "roles": roles},
+                            headers={"Authorization": "Bearer " + token})
+            self.assertEqual(r.status, 200, r)
+            return q(hub, "SELECT max(updated_hlc) FROM case_approver_roles WHERE staff_id=?",
+                     staff)[0][0]
+
+        def stamp_at_hub(cid):
+            return q(hub, "SELECT updated_hlc FROM checkins WHERE id=?", cid)[0][0]
+
+        set_clock(self.clock, 2 * 3600 * 1000)
+        x, _ = harness.checkin_change(b, "Stamp Restart")
+        self.sync(b, "push")
+        hub.stop()
+        hub.start()
+        self.assertGreater(grant(["edd"]), stamp_at_hub(x))
+        set_clock(self.clock, 6 * 3600 * 1000)
+        y, _ = harness.checkin_change(b, "Stamp Import")
+        bundle = os.path.join(self.tmp, "office.bundle")
+        p = run_tool(["export", "--out", bundle, "--data", b.data], name="clockman")
+        self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
+        p = run_tool([os.path.join(harness.BIN, "outpost-hub"), "import", bundle,
+                      "--data", hub.data], name="hub")
+        self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
+        self.assertGreater(stamp_at_hub(y), stamp_at_hub(x))
+        last = grant(["edd", "wdb_director"])
+        self.assertGreater(last, stamp_at_hub(y))
+        # A hub from before the mark sets it from its rows at its start.
+        hub.stop()
+        harness.db_write(hub, "DELETE FROM sync_ctx WHERE k='max_hlc'")
+        hub.start()
+        self.assertEqual(q(hub, "SELECT v FROM sync_ctx WHERE k='max_hlc'"), [(last,)])
+
 
 if __name__ == "__main__":
     unittest.main()
