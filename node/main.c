@@ -54,6 +54,9 @@ static const conf_entry node_conf_tab[] = {
 	 "seconds of inactivity that end a staff session (1800 = 30 minutes)"},
 	{"session_max_age", CONF_INT, "43200", 1, 7 * 24 * 3600,
 	 "seconds after sign-in when a staff session ends in any case (43200 = 12 hours)"},
+	{"kiosk_checkins_per_minute", CONF_INT, "6", 0, 100000,
+	 "check-ins a minute the kiosk takes from one address without a front-desk "
+	 "session, as many at once (0: no bound; front-desk staff are never held)"},
 	{"resend_days", CONF_INT, "14", 1, 365,
 	 "days the hub's acknowledged changes are kept, to send again to a hub restored "
 	 "from an older backup"},

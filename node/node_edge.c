@@ -125,47 +125,61 @@ int node_edge_gate(http_req *req, void *ctx, const char **why)
 }
 
 /*
- * Visitor lookups without a session, per client address: a bucket of
- * NODE_LOOKUP_BURST tokens refilled at NODE_LOOKUP_PER_MIN a minute.  A
- * bounded table; when full, the entry seen longest ago gives way (so a flood
- * of addresses only forgets buckets, it never blocks anyone for long).
+ * Per client address without a session, a bucket of tokens refilled at a
+ * rate: visitor lookups (NODE_LOOKUP_BURST, NODE_LOOKUP_PER_MIN) and kiosk
+ * check-ins (kiosk_checkins_per_minute, as many at once).  A bounded table
+ * each; when full, the entry seen longest ago gives way (so a flood of
+ * addresses only forgets buckets, it never blocks anyone for long).
  */
-#define LOOKUP_SLOTS 256
-static struct lookup_slot {
-	char ls_peer[64];
-	double ls_tokens;
-	uint64_t ls_ms;
-} lookup_slots[LOOKUP_SLOTS];
+#define BUCKET_SLOTS 256
+typedef struct bucket_slot {
+	char bs_peer[64];
+	double bs_tokens;
+	uint64_t bs_ms;
+} bucket_slot;
+static bucket_slot lookup_slots[BUCKET_SLOTS], checkin_slots[BUCKET_SLOTS];
 
-uint64_t node_edge_lookup_wait(const char *peer)
+/* Milliseconds peer must wait for a token of its bucket in slots (0: one
+ * taken now). */
+static uint64_t bucket_wait(bucket_slot *slots, const char *peer, double burst, double per_min)
 {
 	uint64_t now = clock_ms();
-	struct lookup_slot *s = NULL, *oldest = &lookup_slots[0];
-	double per_ms = NODE_LOOKUP_PER_MIN / 60000.0;
+	bucket_slot *s = NULL, *oldest = &slots[0];
+	double per_ms = per_min / 60000.0;
 
-	for (int i = 0; i < LOOKUP_SLOTS; i++) {
-		struct lookup_slot *x = &lookup_slots[i];
-		if (x->ls_peer[0] && strcmp(x->ls_peer, peer) == 0) {
+	for (int i = 0; i < BUCKET_SLOTS; i++) {
+		bucket_slot *x = &slots[i];
+		if (x->bs_peer[0] && strcmp(x->bs_peer, peer) == 0) {
 			s = x;
 			break;
 		}
-		if (x->ls_ms < oldest->ls_ms)
+		if (x->bs_ms < oldest->bs_ms)
 			oldest = x;
 	}
 	if (s == NULL) {
 		s = oldest;
-		snprintf(s->ls_peer, sizeof s->ls_peer, "%s", peer);
-		s->ls_tokens = NODE_LOOKUP_BURST;
-		s->ls_ms = now;
+		snprintf(s->bs_peer, sizeof s->bs_peer, "%s", peer);
+		s->bs_tokens = burst;
+		s->bs_ms = now;
 	}
-	s->ls_tokens += (double)(now - s->ls_ms) * per_ms;
-	if (s->ls_tokens > NODE_LOOKUP_BURST)
-		s->ls_tokens = NODE_LOOKUP_BURST;
-	s->ls_ms = now;
-	if (s->ls_tokens < 1.0)
-		return (uint64_t)((1.0 - s->ls_tokens) / per_ms) + 1;
-	s->ls_tokens -= 1.0;
+	s->bs_tokens += (double)(now - s->bs_ms) * per_ms;
+	if (s->bs_tokens > burst)
+		s->bs_tokens = burst;
+	s->bs_ms = now;
+	if (s->bs_tokens < 1.0)
+		return (uint64_t)((1.0 - s->bs_tokens) / per_ms) + 1;
+	s->bs_tokens -= 1.0;
 	return 0;
+}
+
+uint64_t node_edge_lookup_wait(const char *peer)
+{
+	return bucket_wait(lookup_slots, peer, NODE_LOOKUP_BURST, NODE_LOOKUP_PER_MIN);
+}
+
+uint64_t node_edge_checkin_wait(const char *peer, int per_min)
+{
+	return per_min > 0 ? bucket_wait(checkin_slots, peer, per_min, per_min) : 0;
 }
 
 /* ---- HTTPS on the LAN ---------------------------------------------------------- */

@@ -300,6 +300,28 @@ static int checkin_insert(node *n, const checkin_in *in, const char *id, uint64_
 			     eid, id, n->nd_office_id, (int64_t)now, ts, in->virt);
 }
 
+/* A check-in without a front-desk session (the kiosk's) is paced per
+ * address (kiosk_checkins_per_minute): a visitor takes longer than that to
+ * check in, a script filling the waiting list with names does not. */
+static route_rc kiosk_pace(route_call *a)
+{
+	node *n = API_NODE(a);
+	const node_user *u = node_auth_user(n, a->rc_req);
+	char ra[32];
+	uint64_t wait;
+
+	if (u != NULL && (u->privs & PRIV_GREETER_DESK))
+		return ROUTE_OK;
+	wait = node_edge_checkin_wait(a->rc_req->peer_group,
+				      (int)conf_int(&n->nd_conf, "kiosk_checkins_per_minute"));
+	if (wait == 0)
+		return ROUTE_OK;
+	snprintf(ra, sizeof ra, "%llu", (unsigned long long)(wait + 999) / 1000);
+	http_add_header(a->rc_req, "Retry-After", ra);
+	return route_fail(a, 429, NULL, "many check-ins came from this kiosk just now: please wait"
+					" a moment and try again, or ask at the front desk");
+}
+
 static route_rc post_checkin(route_call *a)
 {
 	node *n = API_NODE(a);
@@ -325,6 +347,8 @@ static route_rc post_checkin(route_call *a)
 	/* A participant link follows the visits route's rules. */
 	if (in.participant &&
 	    node_visit_link_check(a, in.participant, 0, NULL, in.name, in.confirm, &rc))
+		return rc;
+	if ((rc = kiosk_pace(a)) != ROUTE_OK)
 		return rc;
 	now = node_now_ms(n);
 	clock_local_date(now, today);

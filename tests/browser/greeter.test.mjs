@@ -4,6 +4,27 @@ import { withSignedInNode, assertAccessible, assert, OUT } from './lib.mjs';
 const withNode = fn => withSignedInNode(fn);
 
 export const tests = [
+  ['a kiosk checking in faster than visitors do is asked to wait, in its language', () => withSignedInNode(async (node, page, browser) => {
+    // The kiosk: a browser with no staff session (front-desk staff are never held).
+    const kiosk = await (await browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
+    await kiosk.goto(node.url + '/kiosk.html');
+    for (const name of ['Primera Visita', 'Segunda Visita']) {
+      await kiosk.click('#lang-es');
+      await kiosk.fill('#name', name);
+      await kiosk.locator('#reasons label.reason').first().click();
+      await kiosk.click('#submit');
+      if (name === 'Primera Visita') {
+        await kiosk.waitForSelector('#thanks-view:not([hidden])');
+        await kiosk.click('#again');
+      }
+    }
+    await kiosk.waitForFunction(() => document.getElementById('form-err').textContent !== '');
+    const err = await kiosk.textContent('#form-err');
+    assert(err.includes('Espere un momento'), `Spanish wait message expected, got ${err}`);
+    const list = await node.api('/api/v1/checkins?status=waiting');
+    assert(list.json.some(c => c.visitor_name === 'Primera Visita') &&
+      !list.json.some(c => c.visitor_name === 'Segunda Visita'), 'only the first check-in recorded');
+  }, { nodeArgs: ['--kiosk_checkins_per_minute', '1'] })],
   ['kiosk check-in in Spanish appears on the front desk, and moves through the queue', () => withNode(async (node, page) => {
     await page.goto(node.url + '/kiosk.html');
     await page.click('#lang-es');

@@ -23,6 +23,9 @@ export const OUT = process.env.OUTPOST_TEST_OUT || join(top, 'tests', 'out');
 // both run in the office's zone; isoDay()/dayFromNow() give its YYYY-MM-DD.
 export const OFFICE_TZ = 'America/Los_Angeles';
 process.env.TZ = OFFICE_TZ;
+// Visitors are checked in faster than a kiosk does, from one address: the
+// kiosk's pace (kiosk_checkins_per_minute) is off for the browser tests.
+process.env.OUTPOST_NODE_KIOSK_CHECKINS_PER_MINUTE ??= '0';
 const dayFormat = new Intl.DateTimeFormat('en-US',
   { timeZone: OFFICE_TZ, year: 'numeric', month: '2-digit', day: '2-digit' });
 export function isoDay(ms) {
@@ -99,11 +102,12 @@ export async function freePort() {
 let seq = 0;
 // data: the data directory to use (made by the caller), else a new
 // temporary one; stop() removes it either way.
-export async function startNode({ data = mkdtempSync(join(tmpdir(), 'outpost-browser-')) } = {}) {
+// args: more flags for outpost-node.
+export async function startNode({ data = mkdtempSync(join(tmpdir(), 'outpost-browser-')), args = [] } = {}) {
   const port = await freePort();
   const log = openSync(join(OUT, `browser-node-${process.pid}-${++seq}.log`), 'a');
   // demo is off by default (DESIGN.md): the tests turn it on explicitly
-  const proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes'],
+  const proc = track(spawn(join(BIN, 'outpost-node'), ['--data', data, '--listen', `127.0.0.1:${port}`, '--demo', 'yes', ...args],
     { stdio: ['ignore', log, log] }));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
@@ -317,8 +321,8 @@ export async function until(what, fn, ms = 20000, every = 200) {
 // A demo node, a browser and a page of `viewport` signed in as the demo
 // user: fn(node, page, browser); everything is stopped afterwards.  acceptDialogs:
 // confirm() and alert() are answered OK.
-export async function withSignedInNode(fn, { viewport = { width: 1024, height: 768 }, acceptDialogs = false } = {}) {
-  const node = await startNode();
+export async function withSignedInNode(fn, { viewport = { width: 1024, height: 768 }, acceptDialogs = false, nodeArgs = [] } = {}) {
+  const node = await startNode({ args: nodeArgs });
   const browser = await launch();
   try {
     const page = await browser.newPage({ viewport });

@@ -737,6 +737,41 @@ class CrashTest(unittest.TestCase):
             node.cleanup()
 
 
+class KioskPaceTest(unittest.TestCase):
+    """The kiosk is public: check-ins without a front-desk session are paced
+    per address (kiosk_checkins_per_minute), so a script on the office
+    network cannot fill the waiting list with names.  Another kiosk goes on
+    meanwhile, and front-desk staff are never held."""
+
+    def test_kiosk_paced(self):
+        node = Daemon("node", args=["--kiosk_checkins_per_minute", "6"]).start()
+        try:
+            rid = node.get("/api/v1/greeter/reasons").json()[0]["id"]
+
+            def checkin(who, name):
+                return who.post("/api/v1/checkins", {"visitor_name": name, "reason_ids": [rid]})
+
+            kiosk = harness.client(node)
+            got = [checkin(kiosk, "Paced Visitor %d" % i).status for i in range(8)]
+            self.assertEqual(got, [201] * 6 + [429, 429])
+            r = checkin(kiosk, "Paced Visitor Late")
+            self.assertEqual(r.status, 429, r)
+            self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+            self.assertIn(b"front desk", r.body)
+            self.assertEqual(checkin(harness.client(node, "127.0.0.2"), "Other Kiosk").status, 201)
+            desk = harness.client(node)
+            harness.login(desk)
+            self.assertEqual([checkin(desk, "Desk Visitor %d" % i).status for i in range(5)], [201] * 5)
+            # What was refused was not recorded.
+            self.assertEqual(harness.db_value(node, "SELECT count(*) FROM checkins WHERE"
+                                                    " visitor_name LIKE 'Paced Visitor%'"), 6)
+            # A token back after 60 / 6 s.
+            time.sleep(10.5)
+            self.assertEqual(checkin(kiosk, "Paced Visitor Again").status, 201)
+        finally:
+            node.cleanup()
+
+
 class FlushTest(unittest.TestCase):
     """A write is answered only after the sync that makes it durable, and the
     node keeps serving while the sync runs (the flusher thread is held back

@@ -14,6 +14,7 @@ const T = {
     needName: 'Please enter your name.', needReason: 'Please choose at least one reason.',
     badPhone: 'Please check the phone number.', badEmail: 'Please check the email address.',
     failed: 'Sorry, the check-in did not work. Please ask at the front desk.',
+    busy: 'Many check-ins came from this kiosk just now. Please wait a moment and try again, or ask at the front desk.',
     isThis: 'Is this you?', docTitle: 'Welcome — please check in',
     chosen: 'You chose English.',
     phoneHint: 'Been here before? Type the same phone number and we will find your name.',
@@ -31,6 +32,7 @@ const T = {
     needName: 'Por favor, escriba su nombre.', needReason: 'Por favor, elija al menos una opción.',
     badPhone: 'Por favor, revise el número de teléfono.', badEmail: 'Por favor, revise el correo electrónico.',
     failed: 'Lo sentimos, el registro no funcionó. Por favor, pregunte en la recepción.',
+    busy: 'Se registraron muchas visitas en este quiosco hace un momento. Espere un momento e inténtelo de nuevo, o pregunte en la recepción.',
     isThis: '¿Es usted?', docTitle: 'Bienvenido — por favor, regístrese',
     chosen: 'Usted eligió español.',
     phoneHint: '¿Ya vino antes? Escriba el mismo número de teléfono y encontraremos su nombre.',
@@ -111,7 +113,8 @@ async function submit(ev) {
     clearTimeout(resetTimer);
     resetTimer = setTimeout(reset, 10000);
   } catch (e) {
-    const msg = e.field === 'phone' ? t.badPhone : e.field === 'email' ? t.badEmail : t.failed;
+    const msg = e.field === 'phone' ? t.badPhone : e.field === 'email' ? t.badEmail
+      : e.status === 429 ? t.busy : t.failed;
     showError(e.field, msg);
   } finally {
     $('submit').disabled = false;
