@@ -36,15 +36,33 @@ int schema_version(void)
 	return v;
 }
 
-const table_def *schema_table(const char *name)
+/* The module that owns table name, its definition in *td; or NULL. */
+static const schema_module *table_find(const char *name, const table_def **td)
 {
 	if (name == NULL)
 		return NULL;
 	for (const schema_module *const *m = schema_modules; *m; m++)
 		for (int i = 0; i < (*m)->sm_ntables; i++)
-			if (strcmp((*m)->sm_tables[i].td_name, name) == 0)
-				return &(*m)->sm_tables[i];
+			if (strcmp((*m)->sm_tables[i].td_name, name) == 0) {
+				*td = &(*m)->sm_tables[i];
+				return *m;
+			}
 	return NULL;
+}
+
+const table_def *schema_table(const char *name)
+{
+	const table_def *td = NULL;
+
+	return table_find(name, &td) ? td : NULL;
+}
+
+const char *schema_table_module(const char *name)
+{
+	const table_def *td;
+	const schema_module *m = table_find(name, &td);
+
+	return m ? m->sm_name : NULL;
 }
 
 int schema_soft_seen_expr(sqlite3 *db, const char *table, char *out, size_t n)

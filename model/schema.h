@@ -90,6 +90,9 @@ int schema_migrate(sqlite3 *db);
 int schema_version(void);
 /* Table definition by name, or NULL when the table is not replicated. */
 const table_def *schema_table(const char *name);
+/* The name of the module that owns replicated table name ("core", "crm",
+ * "casework", ...), or NULL. */
+const char *schema_table_module(const char *name);
 /*
  * The SQL expression of the witness of a soft delete on table (table_def
  * td_soft_delete_col): json_array() of every column of the row but its id,

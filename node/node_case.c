@@ -83,10 +83,23 @@ static cJSON *participant_duplicates(node *n, const char *id)
 			       id);
 }
 
-/* GET /api/v1/case/duplicates: the Local Area's open possible duplicates. */
+/* GET /api/v1/case/duplicates: the Local Area's open possible duplicates,
+ * names and offices of both; audited as a search is (a read of each
+ * participant listed), when it lists any. */
 static route_rc list_duplicates(route_call *a)
 {
-	return node_api_rows(a, DUPLICATES_SQL " ORDER BY f.detected_at DESC LIMIT 500");
+	cJSON *rows = db_rows_json_by(API_NODE(a)->nd_db,
+				      DUPLICATES_SQL " ORDER BY f.detected_at DESC LIMIT 500", NULL);
+
+	if (rows == NULL)
+		return ROUTE_DBERR;
+	if (cJSON_GetArraySize(rows) > 0 &&
+	    case__audit_ids(API_NODE(a), API_USER(a), "participant_duplicates_list", rows,
+			    "participant_id", "other_participant_id") != 0) {
+		cJSON_Delete(rows);
+		return ROUTE_DBERR;
+	}
+	return route_ok(a, 200, rows);
 }
 
 static const route_key review_keys_rk[] = {
@@ -336,7 +349,7 @@ static int read_pfields(node *n, route_call *a, int create, const char *today, p
 		if (digits < 10 || digits > 15)
 			bad = route_err(a, "phone", "phone number must have 10 to 15 digits");
 	}
-	if (f->email && f->email[0] && (strchr(f->email, '@') == NULL || strchr(f->email, ' ')))
+	if (f->email && f->email[0] && json_valid_email(f->email) != 0)
 		bad = route_err(a, "email", "email address is not valid");
 	return pfields_refs(n, a, f) | bad;
 }
@@ -531,10 +544,9 @@ static route_rc search_participants(route_call *a, psearch *ps)
 	const node_user *u = API_USER(a);
 	char *q = ps->q, *staff = ps->staff, *office = ps->office, *state = ps->state;
 	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10];
-	int limit = ps->limit, k, count = 0, rc;
+	int limit = ps->limit, k;
 	sqlite3_stmt *st = NULL;
-	cJSON *arr = NULL, *it, *ids, *idarr;
-	char *detail = NULL;
+	cJSON *arr = NULL, *it;
 
 	if (state[0] && strcmp(state, "active") != 0 && strcmp(state, "exited") != 0)
 		return route_fail(a, 400, "state", "state must be active or exited");
@@ -610,29 +622,12 @@ static route_rc search_participants(route_call *a, psearch *ps)
 	sqlite3_finalize(st);
 	if (arr == NULL)
 		return ROUTE_DBERR;
+	cJSON_ArrayForEach(it, arr)
+		mask_json(it);
 	/* Per-record read audit (TEGL 39-11): the ids returned, never content
 	 * nor the query. */
-	ids = cJSON_CreateObject();
-	idarr = ids ? cJSON_AddArrayToObject(ids, "ids") : NULL;
-	if (idarr == NULL) {
-		cJSON_Delete(ids);
-		cJSON_Delete(arr);
-		return ROUTE_DBERR;
-	}
-	cJSON_ArrayForEach(it, arr)
-	{
-		cJSON_AddItemToArray(idarr, cJSON_CreateString(json_str(it, "id")));
-		mask_json(it);
-		count++;
-	}
-	cJSON_AddNumberToObject(ids, "results", count);
-	detail = cJSON_PrintUnformatted(ids);
-	cJSON_Delete(ids);
-	rc = detail ? case__audit(n, u, ps->by_ssn ? "participant_ssn_search" : "participant_search",
-				  "participants", NULL, detail)
-		    : -1;
-	cJSON_free(detail);
-	if (rc != 0) {
+	if (case__audit_ids(n, u, ps->by_ssn ? "participant_ssn_search" : "participant_search", arr,
+			    "id", NULL) != 0) {
 		cJSON_Delete(arr);
 		return ROUTE_DBERR;
 	}
@@ -676,8 +671,7 @@ static const route_key patch_keys_rk[] = {
 
 /* The columns an edit may change, in the order of its values. */
 static const char *const pedit_cols[] = {"first_name", "last_name", "birth_date", "phone",
-					 "email", "address", "office_id", "assigned_staff_id",
-					 "closure_form_date"};
+					 "email", "address", "office_id", "assigned_staff_id"};
 #define PEDIT_NCOLS (sizeof pedit_cols / sizeof pedit_cols[0])
 
 /* The values of an edit by column (pointing into f), every rule checked:
@@ -685,20 +679,18 @@ static const char *const pedit_cols[] = {"first_name", "last_name", "birth_date"
 static int pedit_read(route_call *a, const char *today, pfields *f,
 		      const char *vals[PEDIT_NCOLS])
 {
-	const char *closure = NULL;
+	int bad = read_pfields(API_NODE(a), a, 0, today, f);
 
-	if (read_pfields(API_NODE(a), a, 0, today, f) |
-	    route_str(a, "closure_form_date", JSON_NULLABLE, 0, 10, &closure, NULL, 0))
-		return -1;
 	/* The closure form is a form, every field filled in (node_case_forms.c),
-	 * never a date typed here. */
-	if (closure)
-		return route_err(a, "closure_form_date",
-				 "complete the closure form (every field, N/A where it does not apply);"
-				 " its date is recorded with it");
+	 * never a date typed here, nor one taken away (null). */
+	if (cJSON_GetObjectItemCaseSensitive(a->rc_body, "closure_form_date"))
+		bad = route_err(a, "closure_form_date",
+				"complete the closure form (every field, N/A where it does not apply);"
+				" its date is recorded with it");
+	if (bad)
+		return -1;
 	vals[0] = f->first, vals[1] = f->last, vals[2] = f->birth, vals[3] = f->phone;
 	vals[4] = f->email, vals[5] = f->address, vals[6] = f->office, vals[7] = f->staff;
-	vals[8] = closure;
 	/* Columns a record cannot be without: sent means a value. */
 	for (int i = 0; i < 7; i++)
 		if ((i <= 2 || i == 6) && cJSON_GetObjectItemCaseSensitive(a->rc_body, pedit_cols[i]) &&
@@ -840,7 +832,7 @@ static const route_def case_defs[] = {
 	{HTTP_M_POST, "/api/v1/case/participants", post_participant, PRIV_PARTICIPANT_EDIT,
 	 ROUTE_BODY | NODE_WRITE, reg_keys_rk, 0},
 	{HTTP_M_GET, "/api/v1/case/participants/:id", get_participant, PRIV_VIEW, NODE_WRITE, NULL, 0},
-	{HTTP_M_GET, "/api/v1/case/duplicates", list_duplicates, PRIV_VIEW, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/case/duplicates", list_duplicates, PRIV_VIEW, NODE_WRITE, NULL, 0},
 	{HTTP_M_POST, "/api/v1/case/duplicates/:id/review", post_duplicate_review,
 	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, review_keys_rk, 0},
 	{HTTP_M_PATCH, "/api/v1/case/participants/:id", patch_participant, PRIV_PARTICIPANT_EDIT,

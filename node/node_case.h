@@ -30,6 +30,11 @@
 /* Audit one action on a subject (inside the caller's capture).  0 or -1. */
 int case__audit(node *n, const node_user *u, const char *action, const char *table,
 		const char *id, const char *detail);
+/* The per-record read audit (TEGL 39-11) of the rows a route returns: one
+ * event naming the participant ids under key k1 (and k2, unless NULL) of
+ * each row and how many rows there were, never their content.  0 or -1. */
+int case__audit_ids(node *n, const node_user *u, const char *action, const cJSON *rows,
+		    const char *k1, const char *k2);
 /* 1 when the visitor's name (as checked in) holds every word of the
  * participant's first and last name, case and punctuation aside; else 0. */
 int case__names_match(const char *visitor, const char *first, const char *last);

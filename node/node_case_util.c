@@ -23,6 +23,35 @@ int case__audit(node *n, const node_user *u, const char *action, const char *tab
 	return audit_record(n->nd_db, &ev, NULL);
 }
 
+int case__audit_ids(node *n, const node_user *u, const char *action, const cJSON *rows,
+		    const char *k1, const char *k2)
+{
+	cJSON *d = cJSON_CreateObject(), *ids = d ? cJSON_AddArrayToObject(d, "ids") : NULL;
+	const cJSON *it;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (ids == NULL)
+		goto out;
+	cJSON_ArrayForEach(it, rows)
+	{
+		const char *keys[2] = {k1, k2};
+
+		for (int i = 0; i < 2; i++)
+			if (keys[i] && json_str(it, keys[i]) &&
+			    !cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, keys[i]))))
+				goto out;
+	}
+	if (cJSON_AddNumberToObject(d, "results", cJSON_GetArraySize(rows)) == NULL ||
+	    (detail = cJSON_PrintUnformatted(d)) == NULL)
+		goto out;
+	rc = case__audit(n, u, action, "participants", NULL, detail);
+out:
+	cJSON_free(detail);
+	cJSON_Delete(d);
+	return rc;
+}
+
 int case__participant_exists(node *n, const char *id)
 {
 	sqlite3_stmt *st;

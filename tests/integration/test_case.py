@@ -197,9 +197,13 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(self.node.get(API + "/participants/nope/timeline").status, 404)
         self.assertEqual(self.node.post(API + "/participants/nope/ssn/reveal").status, 404)
         p = self.register("Bad", "Inputson")
+        # (closure_form_date is the closure form's: neither typed nor taken
+        # away with null; an email is an address, not anything with an @)
         for body, field in (({"office_id": None}, "office_id"), ({"birth_date": None}, "birth_date"),
                             ({"last_name": ""}, "last_name"), ({"closure_form_date": "2999-01-01"},
-                                                               "closure_form_date")):
+                                                               "closure_form_date"),
+                            ({"closure_form_date": None}, "closure_form_date"),
+                            ({"email": "@"}, "email"), ({"email": "a@b"}, "email")):
             self.bad(self.node.request("PATCH", API + "/participants/" + p["id"], body=body), field)
         r = self.node.request("PATCH", API + "/participants/" + p["id"], body={"phone": "(805) 555-0142"})
         self.assertEqual(r.status, 200, r.body)
@@ -440,6 +444,12 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(r.status, 201, r.body)
         g = self.node.get(API + "/participants/" + other["id"]).json()
         self.assertFalse(g["status"]["closure_form_due"])
+        # The form's date is not taken away by an edit.
+        self.bad(self.node.request("PATCH", API + "/participants/" + other["id"],
+                                   body={"closure_form_date": None, "phone": "(805) 555-0100"}),
+                 "closure_form_date")
+        self.assertEqual(self.node.get(API + "/participants/" + other["id"]).json()["closure_form_date"],
+                         self.today)
 
     def test_compliance_changes_and_csv(self):
         staff = "0190a000-0000-7000-8000-0000000000b1"  # Jordan Lee

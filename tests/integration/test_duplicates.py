@@ -10,6 +10,7 @@ import json
 import os
 import unittest
 
+import harness
 from harness import client, login
 from test_sync_node import Office, count, wait_for
 
@@ -70,6 +71,12 @@ class DuplicateParticipantsTest(unittest.TestCase):
         listed = a.get("/api/v1/case/duplicates").json()
         self.assertEqual({listed[0]["participant_id"], listed[0]["other_participant_id"]},
                          {pa, pb})
+        # The list names both people: a read of each, audited as a search is
+        # (their ids, never their names).
+        ev = json.loads(harness.db_value(a, "SELECT detail FROM audit_events WHERE"
+                                            " action='participant_duplicates_list'"
+                                            " ORDER BY at DESC LIMIT 1"))
+        self.assertEqual((sorted(ev["ids"]), ev["results"]), (sorted([pa, pb]), 1))
         flag = listed[0]["id"]
         # A view-only account sees it but does not review it.
         v = client(a)

@@ -720,13 +720,23 @@ class SyncNodeTest(OfficeTest):
         p = sync(a, "conflicts")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(b"no conflicts", p.stdout)
-        # Offline, each desk does something else with the same visitor.
+        r = a.post("/api/v1/case/participants", {"first_name": "Conflicta", "last_name": "Privada",
+                                                  "birth_date": "1975-03-04", "address": "1 Base St"})
+        self.assertEqual(r.status, 201, r.body)
+        pid = r.json()["id"]
+        wait_for(lambda: count(b, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
+                 timeout=30, what="the participant at b")
+        # Offline, each desk does something else with the same visitor, and
+        # each office writes its own address for the same participant.
         hub.stop()
         self.assertEqual(a.post("/api/v1/checkins/%s/action" % cid, {"action": "call"}).status,
                          200)
         time.sleep(0.05)
         self.assertEqual(b.post("/api/v1/checkins/%s/action" % cid, {"action": "left"}).status,
                          200)
+        for n, addr in ((a, "111 Shelter Rd Apt 4"), (b, "222 Other Home Ln")):
+            r = n.request("PATCH", "/api/v1/case/participants/" + pid, body={"address": addr})
+            self.assertEqual(r.status, 200, r.body)
         hub.start()
         for n in (a, b):
             p = sync(n, "push")
@@ -757,6 +767,22 @@ class SyncNodeTest(OfficeTest):
                            what="the conflict at %s" % n.name)
             self.assertEqual(got[0]["column_name"], mine[0]["column_name"])
             self.assertEqual(got[0]["remote_value"], mine[0]["remote_value"])
+            self.assertFalse(got[0]["values_hidden"])
+        # Values are listed only to who may read the record without a read
+        # of it audited: a participant's to no one (each read of the record
+        # is audited, and the Sync page reads this list every 5 s), a
+        # visit's to the front desk (a viewer sees that it happened).
+        part = wait_for(lambda: [c for c in a.get("/api/v1/sync/conflicts").json()
+                                 if c["tbl"] == "participants" and c["row_id"] == pid],
+                        timeout=30, what="the participant's conflict at a")
+        self.assertEqual([(c["column_name"], c["values_hidden"], c["base_value"], c["local_value"],
+                           c["remote_value"]) for c in part], [("address", True, None, None, None)])
+        viewer = harness.client(a)
+        login(viewer, "t-view")
+        seen = {c["row_id"]: c for c in viewer.get("/api/v1/sync/conflicts").json()}
+        self.assertTrue(seen[cid]["values_hidden"])
+        self.assertEqual((seen[cid]["local_value"], seen[cid]["remote_value"]), (None, None))
+        self.assertTrue(seen[pid]["values_hidden"])
         # Another office's node does not see them.
         other = self.o.node(hub, office=self.other_office(hub), start=False)
         other.start()

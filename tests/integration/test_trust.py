@@ -480,6 +480,31 @@ class TrustTest(Base):
                          "916-555-0177")
         self.replication_flows("the assigned staff check")
 
+    def test_closure_date_not_taken_away(self):
+        """A participant's closure_form_date is the closure form's: the hub
+        quarantines a forged update that clears it while the form is there
+        (the office's API refuses the same edit), and takes the row's other
+        edits."""
+        r = self.node.post("/api/v1/case/participants", {"first_name": "Closure", "last_name": "Kept",
+                                                         "birth_date": "1979-05-06"})
+        self.assertEqual(r.status, 201, r)
+        pid = r.json()["id"]
+        fields = {f["name"]: "N/A" for f in self.node.get("/api/v1/case/forms").json()["closure"]}
+        today = self.node.get("/api/v1/case/meta").json()["today"]
+        r = self.node.post("/api/v1/case/participants/%s/closure-form" % pid,
+                           {"form_date": today, "fields": fields})
+        self.assertEqual(r.status, 201, r)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=? AND"
+                                         " closure_form_date=?", pid, today) == 1,
+                 timeout=60, what="the closure date at the hub")
+        res = self.push(self.update_cs("participants", pid, {"closure_form_date": (today, None)}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("closure_form_date", str(res["quarantined"]))
+        self.assertEqual(count(self.hub, "SELECT closure_form_date FROM participants WHERE id=?", pid),
+                         today)
+        res = self.push(self.update_cs("participants", pid, {"phone": (None, "916-555-0178")}))
+        self.assertEqual(res["quarantined"], [], res)
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and

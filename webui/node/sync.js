@@ -96,13 +96,24 @@ function show(s, conflicts) {
         el('td', {}, when(x.created_at)),
         el('td', {}, `${x.tbl} ${x.row_id}`),
         el('td', {}, x.column_name),
-        el('td', {}, x.base_value ?? 'null'),
-        el('td', {}, x.local_value ?? 'null'),
-        el('td', {}, x.remote_value ?? 'null'),
-        el('td', {}, (x.winner === 'remote' ? x.remote_value : x.local_value) ?? 'null',
+        // Not a participant's values (each read of a record is audited), nor
+        // a visit's without the front desk's privilege (GET answers null).
+        ...(x.values_hidden
+          ? [el('td', { colspan: 3, class: 'muted' }, hiddenWhy(x.tbl))]
+          : [el('td', {}, x.base_value ?? 'null'),
+            el('td', {}, x.local_value ?? 'null'),
+            el('td', {}, x.remote_value ?? 'null')]),
+        el('td', {}, x.values_hidden ? (x.winner === 'remote' ? 'the office\'s value' : 'the hub\'s value')
+          : (x.winner === 'remote' ? x.remote_value : x.local_value) ?? 'null',
           x.resolved_at != null ? ' (resolved)' : '',
           x.reason ? el('div', { class: 'muted small' }, x.reason) : null))))
     : el('p', {}, 'None.'));
+}
+
+function hiddenWhy(tbl) {
+  return tbl === 'participants' || tbl.startsWith('participant_') || tbl.startsWith('case_')
+    ? 'Values of a participant\'s record are not listed here (administrators see them in the hub console).'
+    : 'Values not shown here: they need the front desk privilege.';
 }
 
 async function tryNow() {
