@@ -242,6 +242,21 @@ static route_rc rq_new_check(route_call *a, rq_in *in)
 	if (in->div &&
 	    db_text(db, "SELECT 'x' FROM field_divisions WHERE id=?", in->div, tmp, sizeof tmp) != 0)
 		return route_bad(a, "field_division", "unknown field division");
+	/* A division's staff work in its Local Areas: a SPOC's scope is its
+	 * division's, so a division named with a Local Area of another (or of
+	 * none) would let a SPOC place staff anywhere, and an MIS
+	 * Administrator put its staff under another division's SPOC. */
+	if (in->div) {
+		char ladiv[ACCT_DIV_BYTES] = "";
+
+		if (db_text(db, "SELECT coalesce(field_division, '') FROM local_areas WHERE id=?", in->la,
+			    ladiv, sizeof ladiv) < 0)
+			return ROUTE_DBERR;
+		if (strcmp(ladiv, in->div) != 0)
+			return route_bad(a, "field_division",
+					 ladiv[0] ? "the Local Area is in another field division"
+						  : "the Local Area is in no field division (operations sets one)");
+	}
 	if (db_text(db, "SELECT 'x' FROM staff WHERE username=?", in->username, tmp, sizeof tmp) == 0)
 		return route_fail(a, 409, "username", "the user name '%s' is taken", in->username);
 	return acct_api_scope(a, in->la, in->div, in->group);

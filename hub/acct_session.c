@@ -18,6 +18,7 @@
 #include "hub/acct.h"
 #include "hub/acct_api.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/throttle.h"
 #include "lib/uuid.h"
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define THR_SLOTS 4096
 #define THR_PAIR_FREE 3
@@ -184,7 +186,10 @@ typedef struct pw_job {
 static void pw_run(uv_work_t *w)
 {
 	pw_job *j = w->data;
+	int64_t delay = fault_hash_delay_ms();
 
+	if (delay > 0)
+		usleep((useconds_t)delay * 1000);
 	if (j->verify)
 		j->result = password_verify(j->pw, j->stored);
 	else if ((j->result = password_hash(j->pw, j->iters, j->stored, sizeof j->stored)) == 0)
@@ -250,15 +255,47 @@ void acct_resume_init(acct_resume *r, size_t size, route_call *a, route_fn write
 	r->ar_size = size;
 }
 
+static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p);
+
+/*
+ * The caller of a write that waited for a hash, as the hub has it now: a
+ * check made before the hash may no longer hold after it (half a second
+ * and more), so its session must still be there (a reset, a deactivation,
+ * a change of its roles and a sign-out end it) and its staff row is read
+ * again into p (roles, Local Area, division) for the write's own checks,
+ * which run again on the target as it is now.  0, or -1 with the reply
+ * sent.
+ */
+static int resume_caller(hub *h, http_req *req, acct_principal *p)
+{
+	acct_principal now = *p;
+	int rc;
+
+	if (p->ap_token)
+		return 0;
+	rc = db_exists(h->hb_db, "SELECT 1 FROM admin_sessions WHERE token_hash=?", p->ap_session);
+	if (rc == 1)
+		rc = principal_load(h->hb_db, p->ap_id, &now) == 0 ? 1 : -1;
+	if (rc == 1) {
+		*p = now;
+		return 0;
+	}
+	if (rc == 0)
+		http_reply_error(req, 401, NULL, "your session ended meanwhile; nothing was changed:"
+						 " sign in again");
+	else
+		http_reply_error(req, 500, NULL, "the hub database could not complete the request");
+	return -1;
+}
+
 static void resume_hashed(hub *h, http_req *req, void *arg, int result, const char *stored,
 			  const char *verifier)
 {
 	acct_resume *r = arg;
 
-	(void)h;
 	if (result != 0 || stored == NULL) {
 		http_reply_error(req, 500, NULL, "%s", r->ar_fail);
-	} else {
+	} else if (resume_caller(h, req, &r->ar_p) == 0) {
 		r->ar_stored = stored;
 		r->ar_verifier = verifier;
 		route_resume_write(r->ar_table, r->ar_route, req, &r->ar_p, r->ar_p.ap_username,
@@ -496,6 +533,7 @@ typedef struct login_ctx {
 	int active, temp, admin; /* active: 0 deactivated, 1 active, 3 suspended */
 	int64_t expires;
 	char old_session[65]; /* hash of a token presented at sign-in */
+	char verified[PASSWORD_HASH_MAX]; /* the stored hash the password was checked against */
 } login_ctx;
 
 /* A verification for an unknown user costs the same as for a real one. */
@@ -542,9 +580,19 @@ static route_rc login_write(route_call *a)
 	http_req *req = a->rc_req;
 	unsigned char rnd[64];
 	char tok[65], th[65], csrf[65];
-	int64_t now = (int64_t)hub_now_ms();
+	int64_t now = (int64_t)hub_now_ms(), same;
 	route_rc rc = ROUTE_DBERR;
 
+	/* The account as it was checked: its password not reset or changed,
+	 * the account not deactivated or suspended meanwhile (a session made
+	 * after them would outlive the sessions they ended). */
+	same = db_int_bound(db, -1, "SELECT count(*) FROM staff s JOIN staff_credentials c"
+				    " ON c.id=s.id WHERE s.id=?1 AND s.active AND NOT s.suspended"
+				    " AND c.password_hash=?2", "tt", lc->staff_id, lc->verified);
+	if (same < 0)
+		return ROUTE_DBERR;
+	if (same == 0)
+		return route_fail(a, 401, NULL, "the account changed meanwhile; sign in again");
 	/* Sessions past their idle or absolute limit go (they refuse anyway). */
 	if (db_run(db, "DELETE FROM admin_sessions WHERE last_seen_at < ? OR created_at < ?", "II",
 		   (int64_t)(now - ACCT_IDLE_MS), (int64_t)(now - ACCT_ABS_MS)) != 0)
@@ -609,7 +657,7 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 		lc->p.ap_username[0] = '\0'; /* longer than any account name: never cut one */
 	route_resume_write(lc->table, lc->route, req, &lc->p, lc->p.ap_username, login_write, lc);
 out:
-	free(lc);
+	crypto_free(lc, sizeof *lc);
 }
 
 /* The account's stored hash and state into lc and stored ("" unknown).
@@ -691,13 +739,14 @@ static route_rc login(route_call *a)
 		token_hash(tok, lc->old_session);
 	crypto_wipe(tok, sizeof tok);
 	if (login_lookup(h->hb_db, user, lc, stored, sizeof stored) != 0) {
-		free(lc);
+		crypto_free(lc, sizeof *lc);
 		return ROUTE_DBERR;
 	}
 	if (stored[0] == '\0')
 		dummy_hash(h->hb_acct, stored, sizeof stored);
+	snprintf(lc->verified, sizeof lc->verified, "%s", stored);
 	if (acct_pw_job(h, req, pw, stored, login_done, lc) != 0) {
-		free(lc);
+		crypto_free(lc, sizeof *lc);
 		rc = route_fail(a, 503, NULL, "the hub is busy; try again");
 	}
 	crypto_wipe(stored, sizeof stored);
@@ -752,6 +801,7 @@ static route_rc logout(route_call *a)
 typedef struct chpw_ctx {
 	acct_resume r; /* first: the hash, then chpw_write */
 	char newpw[ACCT_PW_INPUT_MAX + 1];
+	char verified[PASSWORD_HASH_MAX]; /* the stored hash the current password matched */
 	int was_temp;
 } chpw_ctx;
 
@@ -763,8 +813,18 @@ static route_rc chpw_write(route_call *a)
 	const acct_principal *p = &c->r.ar_p;
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char ts[HLC_STRLEN];
+	int64_t same;
 	cJSON *o;
 
+	/* The password checked is still the account's: not reset, cleared by
+	 * a deactivation or changed elsewhere while the new one was hashed. */
+	same = db_int_bound(db, -1, "SELECT count(*) FROM staff_credentials WHERE id=?1 AND"
+				    " password_hash=?2", "tt", p->ap_id, c->verified);
+	if (same < 0)
+		return ROUTE_DBERR;
+	if (same == 0)
+		return route_fail(a, 409, "current_password", "the password was reset or changed"
+							     " meanwhile; nothing was changed");
 	hlc_now(hub_clock(API_HUB(a)), ts);
 	/* Other sessions of this user end; this one stays. */
 	if (acct_password_set(db, p->ap_id, c->r.ar_stored, (int64_t)hub_now_ms(), ts,
@@ -857,6 +917,7 @@ static route_rc password_change(route_call *a)
 	acct_resume_init(&c->r, sizeof *c, a, chpw_write, "the password could not be stored");
 	c->was_temp = p->ap_must_change;
 	snprintf(c->newpw, sizeof c->newpw, "%s", nw);
+	snprintf(c->verified, sizeof c->verified, "%s", stored);
 	if (acct_pw_job(h, a->rc_req, cur, stored, chpw_verified, c) != 0) {
 		crypto_free(c, sizeof *c);
 		rc = route_fail(a, 503, NULL, "the hub is busy; try again");

@@ -109,10 +109,22 @@ static route_rc issue_write(route_call *a)
 	char ts[HLC_STRLEN], *before = NULL, *after = NULL;
 	int64_t now = (int64_t)hub_now_ms();
 	route_rc rc = ROUTE_DBERR;
+	acct_tgt t;
 	int r;
 
 	if (rq == NULL)
 		goto out;
+	/* Checked again as things are now (the caller as resume_caller() read
+	 * it): while the password was hashed the account may have become an
+	 * administrator's, been deactivated, or the caller lost its role. */
+	if (c->create)
+		rc = acct_api_scope(a, json_str(rq, "local_area_id"), json_str(rq, "field_division"),
+				    json_str(rq, "privilege_group"));
+	else if ((rc = acct_target_load(a, c->staff_id, &t)) == ROUTE_OK && !t.active)
+		rc = route_fail(a, 409, "staff_id", "the account was deactivated meanwhile");
+	if (rc != ROUTE_OK)
+		goto out;
+	rc = ROUTE_DBERR;
 	hlc_now(hub_clock(API_HUB(a)), ts);
 	if (c->create && (r = issue_create(db, c, ts, now)) != 0) {
 		if (r > 0)

@@ -167,8 +167,10 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 		return ROUTE_DBERR;
 	if (!ok || strcmp(new_owner, t->id) == 0)
 		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member");
-	if (moved[0] && strcmp(la, t->la) != 0)
-		return route_fail(a, 400, "new_owner_id", "participants stay in their Local Area:"
+	/* Participants, leads and work items are the Local Area's (each row
+	 * names it): they stay in it. */
+	if (strcmp(la, t->la) != 0)
+		return route_fail(a, 400, "new_owner_id", "what is handed over stays in its Local Area:"
 							   " choose someone of the same Local Area");
 	if (moved[2] && !wg)
 		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
@@ -444,6 +446,53 @@ out:
 	return rc;
 }
 
+/*
+ * Recertification on the day: each account whose suspend_on has come is
+ * suspended, and one suspended for it whose later due date (recertified)
+ * has not come is lifted - each in the administrators' audit trail, as a
+ * suspension or a reactivation by hand is, in the name of the rule
+ * ("recertification").  0 or -1.
+ */
+static int recert_states(sqlite3 *db, const char *today, const char *ts)
+{
+	cJSON *rows = db_rows_json_by(db,
+				      "SELECT id, coalesce(local_area_id, '') AS la,"
+				      " coalesce(field_division, '') AS div, suspended = 0 AS suspend"
+				      " FROM staff WHERE active = 1 AND suspend_on IS NOT NULL AND"
+				      " ((suspended = 0 AND suspend_on <= ?1) OR"
+				      "  (suspended = 1 AND suspend_reason = '" ACCT_RECERT_REASON "'"
+				      "   AND suspend_on > ?1))",
+				      today),
+	      *it;
+	int rc = rows ? 0 : -1;
+
+	cJSON_ArrayForEach(it, rows)
+	{
+		const char *id = json_str(it, "id");
+		const cJSON *sv = cJSON_GetObjectItem(it, "suspend");
+		int suspend = cJSON_IsNumber(sv) && sv->valuedouble != 0;
+		char *before = acct_staff_text(db, id), *after = NULL;
+
+		rc = before == NULL ||
+		     db_run(db, "UPDATE staff SET suspended = ?2, suspend_reason = CASE WHEN ?2 THEN '"
+				ACCT_RECERT_REASON "' END, updated_hlc = ?3 WHERE id = ?1",
+			    "tit", id, suspend, ts) != 0 ||
+		     (after = acct_staff_text(db, id)) == NULL ||
+		     acct_audit(db, NULL, "recertification", suspend ? "staff.suspend" : "staff.reactivate",
+				"staff", id, json_str(it, "la"), json_str(it, "div"), before, after) != 0
+			     ? -1
+			     : 0;
+		free(before);
+		free(after);
+		if (rc != 0)
+			break;
+		log_info("account %s %s: %s", id, suspend ? "suspended" : "reinstated",
+			 suspend ? "recertification overdue" : "recertified");
+	}
+	cJSON_Delete(rows);
+	return rc;
+}
+
 int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 {
 	char today[11], ts[HLC_STRLEN];
@@ -472,13 +521,7 @@ int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 		   "  FROM staff_records r WHERE r.ispa_date IS NOT NULL AND r.conf_date IS NOT NULL) x"
 		   " WHERE x.id = staff.id AND staff.active = 1 AND staff.suspend_on IS NOT x.d",
 		   "t", ts) != 0 ||
-	    db_run(db,
-		   "UPDATE staff SET suspended = (suspend_on <= ?1),"
-		   " suspend_reason = CASE WHEN suspend_on <= ?1 THEN '" ACCT_RECERT_REASON "' END,"
-		   " updated_hlc = ?2 WHERE active = 1 AND suspend_on IS NOT NULL AND"
-		   " ((suspended = 0 AND suspend_on <= ?1) OR"
-		   "  (suspended = 1 AND suspend_reason = '" ACCT_RECERT_REASON "' AND suspend_on > ?1))",
-		   "tt", today, ts) != 0)
+	    recert_states(db, today, ts) != 0)
 		goto out;
 	ret = n;
 out:

@@ -98,3 +98,8 @@ int64_t fault_wal_limit(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_WAL_BYTES");
 }
+
+int64_t fault_hash_delay_ms(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_HASH_DELAY_MS");
+}

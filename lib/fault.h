@@ -69,5 +69,9 @@ int64_t fault_push_entries(void);
 int64_t fault_pull_rows(void);
 /* The WAL bound in bytes (hooks build only), else 0: the default. */
 int64_t fault_wal_limit(void);
+/* Milliseconds each password hash or check of the hub waits first in the
+ * thread pool (0: none): a window in which a test acts between the
+ * request's checks and its write (test_accounts' races). */
+int64_t fault_hash_delay_ms(void);
 
 #endif

@@ -15,6 +15,7 @@ import re
 import secrets
 import sqlite3
 import ssl
+import threading
 import time
 import unittest
 
@@ -95,11 +96,12 @@ def today(days=0):
 
 class Base(unittest.TestCase):
     hub_args = ()
+    hub_env = None
     n = 0
 
     @classmethod
     def setUpClass(cls):
-        cls.hub = Daemon("hub", args=cls.hub_args).start()
+        cls.hub = Daemon("hub", args=cls.hub_args, env=cls.hub_env).start()
         # Its stderr is a log file here, not a terminal: the one-time password
         # goes to DATA/operations.password (0600), never into the log.
         cls.ops_first = harness.operations_password(cls.hub)
@@ -188,9 +190,9 @@ class Base(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         return staff, c, pw
 
-    def new_la(self):
+    def new_la(self, **kw):
         la = self.uniq("la-")
-        r = self.ops.post("/api/v1/admin/local-areas", {"id": la, "name": "Area " + la})
+        r = self.ops.post("/api/v1/admin/local-areas", dict({"id": la, "name": "Area " + la}, **kw))
         self.assertEqual(r.status, 201, r)
         r = self.ops.post("/api/v1/admin/offices", {"id": la + "-office", "name": "Office " + la,
                                                       "local_area_id": la})
@@ -556,6 +558,24 @@ class AccountsTest(Base):
         r = spoc.post("/api/v1/admin/access-requests",
                       self.new_body(self.uniq("lw"), group="LWIA/CBO Staff", field_division=div))
         self.assertEqual(r.status, 403, r)
+        # A division's staff work in its Local Areas: not in one of another
+        # division's, nor of none (the SPOC's scope is the division's)
+        other = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": other, "name": other}).status, 201)
+        for la_kw in ({"field_division": other}, {}):
+            la = self.new_la(**la_kw)
+            r = spoc.post("/api/v1/admin/access-requests",
+                          self.new_body(self.uniq("wsb"), la=la, group="EDD WSB Staff",
+                                        field_division=div, office_id=la + "-office",
+                                        confidentiality_type="DE 7410"))
+            self.assertEqual((r.status, r.json().get("field")), (400, "field_division"), r)
+        # ... and an MIS Administrator does not put its staff under another
+        # division's SPOC
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        r = mis.post("/api/v1/admin/access-requests", self.new_body(self.uniq("lw"), la=la,
+                                                                    field_division=div))
+        self.assertEqual((r.status, r.json().get("field")), (400, "field_division"), r)
         # staff outside any division of the SPOC: refused
         r = spoc.get("/api/v1/admin/staff/demo-staff")
         self.assertEqual((r.status, r.json()["field"]), (403, "field_division"))
@@ -681,10 +701,12 @@ class AccountsTest(Base):
     def test_spoc_cap(self):
         div = self.uniq("div-")
         self.assertEqual(self.ops.post("/api/v1/admin/field-divisions", {"id": div, "name": div}).status, 201)
+        la = self.new_la(field_division=div)
         ids = []
         for i in range(6):
-            s, _ = self.create(self.ops, self.uniq("sp"), group="EDD WSB Staff", field_division=div,
-                               office_id="demo-office", confidentiality_type="DE 7410")
+            s, _ = self.create(self.ops, self.uniq("sp"), la=la, group="EDD WSB Staff",
+                               field_division=div, office_id=la + "-office",
+                               confidentiality_type="DE 7410")
             ids.append(s["id"])
         # "EDD WSB Staff" with staff_admin would be every privilege but greeter_setup
         r = self.designate_to_cap(ids, "spoc", 5)
@@ -913,6 +935,106 @@ class AccountsTest(Base):
 # Wrong passwords a throttle test sends: 250 (each of the 250 accounts of
 # the many-accounts test once), 1,000 under OUTPOST_LONG.
 TRIES = 1000 if os.environ.get("OUTPOST_LONG") else 250
+
+
+class RaceTest(Base):
+    """A write that waits for a password hash is checked again when it
+    writes: what was true when the request came (the caller's session and
+    roles, the target's roles and state, the password it verified) may not
+    be half a second later.  The test build holds every hash of this hub
+    back HASH_DELAY ms (OUTPOST_TEST_HOOKS_HASH_DELAY_MS), and another
+    administrator acts inside that window."""
+    HASH_DELAY = 800
+    hub_args = ("--password-iters", "20000")
+    hub_env = {"OUTPOST_TEST_HOOKS_HASH_DELAY_MS": str(HASH_DELAY)}
+
+    def during(self, first, then):
+        """first() in a thread; then() once first's request is waiting for
+        its hash; first's answer and then's."""
+        out = {}
+        th = threading.Thread(target=lambda: out.setdefault("r", first()))
+        th.start()
+        time.sleep(self.HASH_DELAY / 1000 / 3)
+        r = then()
+        th.join()
+        return out["r"], r
+
+    def cred(self, sid):
+        return harness.rows(self.hub, "SELECT s.active, c.password_hash, c.password_temp FROM staff s"
+                                      " JOIN staff_credentials c ON c.id=s.id WHERE s.id=?", sid)[0]
+
+    def test_reset_of_an_account_made_administrator_meanwhile(self):
+        adm, a1, _ = self.make_admin(self.uniq("a1"))
+        x, _ = self.create(self.ops, self.uniq("x"), la=adm["local_area_id"],
+                           group="View Access with Reports")
+        rid = self.request(a1, {"kind": "reset", "staff_id": x["id"], "requestor_name": "Pat"})
+        att = self.ops.request("POST", "/api/v1/admin/staff/%s/files?kind=attachment_1&filename=a.pdf"
+                               % x["id"], body=PDF, ctype="application/pdf").json()["id"]
+        before = self.cred(x["id"])
+        reset, made = self.during(
+            lambda: a1.post("/api/v1/admin/staff/%s/reset" % x["id"], {"request_id": rid}),
+            lambda: self.ops.post("/api/v1/admin/staff/%s/roles" % x["id"],
+                                  {"roles": ["mis_admin"], "attachment_id": att,
+                                   "admin_training_date": today(-1)}))
+        self.assertEqual(made.status, 200, made)
+        # Only operations manages an administrator's account: no temporary
+        # password for the MIS Administrator, nothing written.
+        self.assertEqual(reset.status, 403, reset)
+        self.assertNotIn(b"temporary_password", reset.body)
+        self.assertEqual(self.cred(x["id"]), before)
+        self.assertEqual(harness.rows(self.hub, "SELECT count(*) FROM admin_audit WHERE"
+                                                " subject_id=? AND action='staff.reset'", x["id"]),
+                         [(0,)])
+
+    def test_password_change_after_a_reset_began(self):
+        staff, c, pw = self.make_admin(self.uniq("adm"))
+        rid = self.request(self.ops, {"kind": "reset", "staff_id": staff["id"],
+                                      "requestor_name": "Pat"})
+        newpw = "Chg." + secrets.token_hex(4) + "Q7"
+        plant_secret(newpw)
+        change, reset = self.during(
+            lambda: c.post("/api/v1/admin/session/password",
+                           {"current_password": pw, "new_password": newpw}),
+            lambda: self.ops.post("/api/v1/admin/staff/%s/reset" % staff["id"], {"request_id": rid}))
+        self.assertEqual(reset.status, 200, reset)
+        temp = reset.json()["temporary_password"]
+        plant_secret(temp)
+        # The reset ended the session that was changing the password: the
+        # change is refused, and the reset's temporary password stands.
+        self.assertEqual(change.status, 401, change)
+        self.assertEqual(self.cred(staff["id"])[2], 1)
+        self.assertEqual(Console(self.hub).login(staff["username"], newpw).status, 401)
+        self.assertEqual(Console(self.hub).login(staff["username"], temp).status, 200)
+
+    def test_password_change_and_sign_in_after_a_deactivation_began(self):
+        staff, c, pw = self.make_admin(self.uniq("adm"))
+        newpw = "Chg." + secrets.token_hex(4) + "Q7"
+        plant_secret(newpw)
+        rid = self.request(self.ops, {"kind": "deactivate", "staff_id": staff["id"],
+                                      "requestor_name": "Pat", "separation_date": today()})
+        late = Console(self.hub)
+
+        def both():
+            out = {}
+            ts = [threading.Thread(target=lambda: out.setdefault("change", c.post(
+                      "/api/v1/admin/session/password", {"current_password": pw, "new_password": newpw}))),
+                  threading.Thread(target=lambda: out.setdefault("signin", late.login(staff["username"], pw)))]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            return out
+
+        out, gone = self.during(both, lambda: self.ops.post(
+            "/api/v1/admin/staff/%s/deactivate" % staff["id"], {"request_id": rid}))
+        self.assertEqual(gone.status, 200, gone)
+        # Deactivation clears the password and ends the sessions: neither a
+        # change nor a sign-in that began before it leaves one behind.
+        self.assertEqual(out["change"].status, 401, out["change"])
+        self.assertEqual(out["signin"].status, 401, out["signin"])
+        self.assertEqual(self.cred(staff["id"])[:2], (0, None))
+        self.assertEqual(harness.rows(self.hub, "SELECT count(*) FROM admin_sessions WHERE staff_id=?",
+                                      staff["id"]), [(0,)])
 
 
 class ThrottleTest(Base):

@@ -166,6 +166,14 @@ class AccountStatesTest(unittest.TestCase):
         self.assertEqual(r.status, 409, r)
         self.assertEqual(r.json()["field"], "new_owner_id")
         self.assertIn("1 lead", r.json()["error"])
+        # The lead is the Local Area's: not handed to someone of another.
+        la = "la-ho" + secrets.token_hex(2)
+        self.assertEqual(self.admin("/api/v1/admin/local-areas", {"id": la, "name": "Area " + la}).status, 201)
+        far, _ = self.new_account("hofar" + la[-4:], la, group="LWIA/CBO Staff")
+        r = self.admin("/api/v1/admin/staff/%s/suspend" % CBO,
+                       {"reason": "extended leave", "new_owner_id": far})
+        self.assertEqual((r.status, r.json()["field"]), (400, "new_owner_id"), r)
+        self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead), [(CBO,)])
         r = self.admin("/api/v1/admin/staff/%s/suspend" % CBO,
                        {"reason": "extended leave", "new_owner_id": "demo-staff"})
         self.assertEqual(r.status, 200, r)
@@ -423,6 +431,11 @@ class AccountStatesTest(unittest.TestCase):
             # the hub's sweep (at start, then every minute) suspends on the day
             self.assertEqual(self.hubq("SELECT suspended, suspend_reason FROM staff WHERE id=?", VIEW),
                              [(1, "recertification overdue")])
+            # in the administrators' trail, in the rule's name
+            ev = [(e["action"], e["client"], e["before"]["suspended"], e["after"]["suspended"])
+                  for e in self.get("/api/v1/admin/audit?subject_id=" + VIEW).json()
+                  if e["action"] == "staff.suspend"]
+            self.assertEqual(ev, [("staff.suspend", "recertification", 0, 1)])
             self.assertIn(VIEW, [s["id"] for s in self.get("/api/v1/admin/recertification").json()["overdue"]])
             # lifted only by a recertification (the next sweep would
             # suspend it again)
@@ -438,6 +451,9 @@ class AccountStatesTest(unittest.TestCase):
         r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["suspended"], r.json()["suspend_reason"]), (0, None))
+        self.assertIn(("staff.reactivate", "recertification"),
+                      [(e["action"], e["client"]) for e in
+                       self.get("/api/v1/admin/audit?subject_id=" + VIEW).json()])
         self.sync("pull")
         self.assertNotIn("access_warning", login(client(self.node), "t-view").json())
 
