@@ -7,10 +7,10 @@
  * password, and the throttling of failed sign-ins.
  *
  * Throttling never locks an account: per account and client the wait grows
- * exponentially after 3 failures (at most 15 min), per account over all
- * clients after 10 failures (at most 30 s), and per client a bucket of 10
- * failures refills one every 6 s, except for a user who has signed in
- * from that client before.  A throttled attempt is answered 429
+ * exponentially after 3 failures (at most 15 min), and per client a bucket
+ * of 10 failures refills one every 6 s, except for a user who has signed
+ * in from that client before; no wait holds an account over all clients
+ * (thr_check() says why).  A throttled attempt is answered 429
  * without running PBKDF2, so a flood costs the hub almost nothing; successes
  * never drain the client's bucket, so an office behind one address signs in
  * again as soon as an attack stops.  The state lives in memory, bounded.

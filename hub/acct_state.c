@@ -277,7 +277,10 @@ static route_rc staff_suspend(route_call *a)
 		free(before);
 		return rr;
 	}
-	if (set_state(API_HUB(a), t.id, 1, reason) != 0) {
+	if (set_state(API_HUB(a), t.id, 1, reason) != 0 ||
+	    db_run(API_HUB(a)->hb_db, "INSERT INTO staff_records(id, suspended_by_ops) VALUES(?1, ?2)"
+				      " ON CONFLICT(id) DO UPDATE SET suspended_by_ops=?2", "ti", t.id,
+		   (API_ADMIN(a)->ap_roles & ROLE_OPERATIONS) != 0) != 0) {
 		free(before);
 		return ROUTE_DBERR;
 	}
@@ -308,8 +311,15 @@ static route_rc staff_reactivate(route_call *a)
 	if (strcmp(why, ACCT_RECERT_REASON) == 0)
 		return route_fail(a, 409, "id", "the account is suspended until its recertification is"
 						 " recorded: record the recertification instead");
+	if (!(API_ADMIN(a)->ap_roles & ROLE_OPERATIONS) &&
+	    db_int_bound(API_HUB(a)->hb_db, 1, "SELECT count(*) FROM staff_records WHERE id=?"
+						  " AND suspended_by_ops", "t", t.id) != 0)
+		return route_fail(a, 403, "id", "the CalJOBS Operations Unit suspended this account:"
+						 " only it lifts the suspension");
 	before = acct_staff_text(API_HUB(a)->hb_db, t.id);
-	if (set_state(API_HUB(a), t.id, 0, NULL) != 0) {
+	if (set_state(API_HUB(a), t.id, 0, NULL) != 0 ||
+	    db_run(API_HUB(a)->hb_db, "UPDATE staff_records SET suspended_by_ops=0 WHERE id=?", "t",
+		   t.id) != 0) {
 		free(before);
 		return ROUTE_DBERR;
 	}

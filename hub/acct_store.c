@@ -139,6 +139,9 @@ static const db_migration acct_migrations[] = {
     {"ALTER TABLE staff_records ADD COLUMN admin_form_id TEXT;"
      "ALTER TABLE staff_records ADD COLUMN admin_training_date TEXT;"
      "ALTER TABLE staff_records ADD COLUMN admin_designated_at INTEGER;"},
+    /* A suspension by the CalJOBS Operations Unit (a security matter, say):
+     * only operations lifts it (acct_state.c). */
+    {"ALTER TABLE staff_records ADD COLUMN suspended_by_ops INTEGER NOT NULL DEFAULT 0;"},
 };
 
 int acct_migrate(sqlite3 *db)

@@ -698,6 +698,21 @@ class AccountsTest(Base):
                              body=PDF, ctype="application/pdf")
         self.assertEqual(r.status, 404)
 
+    def test_operations_suspension_lifted_by_operations(self):
+        """A suspension the CalJOBS Operations Unit imposed (a security
+        matter) is lifted only by operations; the Local Area's MIS
+        Administrator lifts its own."""
+        adm, mis, _ = self.make_admin(self.uniq("mis"))
+        y, _ = self.create(self.ops, self.uniq("y"), la=adm["local_area_id"])
+        url = "/api/v1/admin/staff/%s/" % y["id"]
+        self.assertEqual(self.ops.post(url + "suspend", {"reason": "security review"}).status, 200)
+        r = mis.post(url + "reactivate", {})
+        self.assertEqual((r.status, r.json()["field"]), (403, "id"), r)
+        self.assertIn("Operations", r.json()["error"])
+        self.assertEqual(self.ops.post(url + "reactivate", {}).status, 200)
+        self.assertEqual(mis.post(url + "suspend", {"reason": "extended leave"}).status, 200)
+        self.assertEqual(mis.post(url + "reactivate", {}).status, 200)
+
     def test_spoc_cap(self):
         div = self.uniq("div-")
         self.assertEqual(self.ops.post("/api/v1/admin/field-divisions", {"id": div, "name": div}).status, 201)
