@@ -286,7 +286,9 @@ static int ingest_flush(sqlite3 *db, sync_apply_cache *cache, const sync_scope *
 			}
 		}
 		res->hi_conflicts += ar->conflicts;
-		if (e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0 && hlc_plausible(e->hlc, hlc_wall_ms()))
+		/* (the clock follows what the hub stores, never a refused entry) */
+		if (ar->applied && e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0 &&
+		    hlc_plausible(e->hlc, hlc_wall_ms()))
 			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e->hlc);
 		FAULT_POINT("hub.apply.entry");
 	}
