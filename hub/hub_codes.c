@@ -121,6 +121,18 @@ typedef struct parse {
 	int p_failed;
 } parse;
 
+/* The column of list l that holds yes or no, or -1. */
+static int flag_col(const code_list *l)
+{
+	if (strcmp(l->cl_name, "employer") == 0)
+		return 4;
+	if (strcmp(l->cl_name, "activity") == 0)
+		return 3;
+	if (strcmp(l->cl_name, "groups") == 0)
+		return -1;
+	return 2;
+}
+
 static int parse_line(int line, int nf, char **f, void *arg)
 {
 	parse *p = arg;
@@ -162,12 +174,34 @@ static int parse_line(int line, int nf, char **f, void *arg)
 			     line);
 		return -1;
 	}
-	for (int i = 0; i < nf; i++)
+	for (int i = 0; i < nf; i++) {
+		if (strlen(f[i]) > 400) {
+			json_err_set(&p->p_err, "csv", "line %d: field %d is longer than 400 characters",
+				     line, i + 1);
+			return -1;
+		}
 		for (const unsigned char *c = (const unsigned char *)f[i]; *c; c++)
 			if (*c < 0x20 || *c == 0x7f) {
 				json_err_set(&p->p_err, "csv", "line %d: a control character in a field", line);
 				return -1;
 			}
+	}
+	/* A code is what staff pick and reports count: letters, digits and
+	 * . _ - (a group's is its name, checked above). */
+	if (strcmp(l->cl_name, "groups") != 0 &&
+	    strspn(f[0], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+		strlen(f[0])) {
+		json_err_set(&p->p_err, "csv", "line %d: a code is letters, digits and . _ - only", line);
+		return -1;
+	}
+	/* The yes/no column (system_generated, restarts_exit_clock): the hub's
+	 * checks rely on it, so anything but yes or no is refused, not read as
+	 * no. */
+	if (flag_col(l) >= 0 && nf > flag_col(l) && strcmp(f[flag_col(l)], "yes") != 0 &&
+	    strcmp(f[flag_col(l)], "no") != 0 && f[flag_col(l)][0] != '\0') {
+		json_err_set(&p->p_err, "csv", "line %d: column %d is yes or no", line, flag_col(l) + 1);
+		return -1;
+	}
 	if (p->p_n >= CODES_MAX_ROWS) {
 		json_err_set(&p->p_err, "csv", "at most %d codes in one list", CODES_MAX_ROWS);
 		return -1;
@@ -302,13 +336,9 @@ static int apply_row(sqlite3 *db, const code_list *l, const prow *r, const char 
 	sqlite3_bind_text(st, 1, r->f[0], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->f[1], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, r->f[2] ? r->f[2] : "", -1, SQLITE_STATIC);
-	if (strcmp(l->cl_name, "employer") == 0) {
+	if (strcmp(l->cl_name, "employer") == 0)
 		sqlite3_bind_text(st, 4, r->f[3] ? r->f[3] : "", -1, SQLITE_STATIC);
-		flag = r->f[4] && strcmp(r->f[4], "yes") == 0;
-	} else {
-		const char *y = strcmp(l->cl_name, "activity") == 0 ? r->f[3] : r->f[2];
-		flag = y && strcmp(y, "yes") == 0;
-	}
+	flag = flag_col(l) >= 0 && r->f[flag_col(l)] && strcmp(r->f[flag_col(l)], "yes") == 0;
 	sqlite3_bind_int(st, 5, flag);
 	sqlite3_bind_text(st, 7, r->retired ? "retired" : "active", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
@@ -372,7 +402,10 @@ out:
 }
 
 /* Apply version vid (its csv) in one transaction.  0 or -1. */
-static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
+/* Version vid applied in the caller's transaction: its rows written, the
+ * codes it leaves out retired, the version marked applied.  *groups: 1 when
+ * it was the privilege groups' list (read back once committed).  0 or -1. */
+static int apply_version_db(sqlite3 *db, hlc *clk, const char *vid, int *groups)
 {
 	sqlite3_stmt *st = NULL;
 	const code_list *l = NULL;
@@ -380,9 +413,10 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 	char *csv = NULL;
 	parse p;
 	counts c = {0, 0, 0, 0};
-	int ret = -1, rc = 0;
+	int rc = -1;
 
 	memset(&p, 0, sizeof p);
+	*groups = 0;
 	if (db_prepare(db, &st, "SELECT list, version, effective_date, csv FROM code_list_versions"
 				" WHERE id=? AND applied_at IS NULL AND csv IS NOT NULL") != 0)
 		return -1;
@@ -403,8 +437,7 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 	if (l == NULL || csv == NULL || parse_csv(l, csv, &p) != 0)
 		goto out;
 	hlc_now(clk, ts);
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
-		goto out;
+	rc = 0;
 	for (int i = 0; rc == 0 && i < p.p_n; i++)
 		rc = apply_row(db, l, &p.p_rows[i], eff, version, ts, &c);
 	if (rc == 0)
@@ -422,22 +455,42 @@ static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
 	} else if (rc == 0) {
 		rc = -1;
 	}
-	if (rc != 0 || db_exec(db, "COMMIT") != 0) {
-		db_exec(db, "ROLLBACK");
+	if (rc != 0) {
 		log_warnx("cannot apply version '%s' of the %s code list", version, l->cl_name);
 		goto out;
 	}
-	if (strcmp(l->cl_name, "groups") == 0 && groups_reload(db) != 0)
-		log_warnx("code list groups: version '%s' applied but not read back (out of"
-			  " memory): no privilege group is assignable until the hub restarts",
-			  version);
+	*groups = strcmp(l->cl_name, "groups") == 0;
 	log_info("code list %s: version '%s' (effective %s) applied: %d added, %d changed, %d retired,"
 		 " %d back in use", l->cl_name, version, eff, c.added, c.changed, c.retired, c.reactivated);
-	ret = 0;
 out:
 	parse_release(&p);
 	free(csv);
-	return ret;
+	return rc;
+}
+
+/* A privilege groups' list just committed, read back. */
+static void groups_applied(sqlite3 *db)
+{
+	if (groups_reload(db) != 0)
+		log_warnx("code list groups: applied but not read back (out of memory): no privilege"
+			  " group is assignable until the hub restarts");
+}
+
+/* Version vid applied in a transaction of its own (a version that has
+ * fallen due).  0 or -1. */
+static int apply_version(sqlite3 *db, hlc *clk, const char *vid)
+{
+	int groups = 0;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (apply_version_db(db, clk, vid, &groups) != 0 || db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		return -1;
+	}
+	if (groups)
+		groups_applied(db);
+	return 0;
 }
 
 int hub_codes_apply_due(sqlite3 *db, hlc *clk)
@@ -773,9 +826,10 @@ void hub_codes_version_post(http_req *req, void *ctx)
 	acct_principal p;
 	cJSON *body = NULL, *o = NULL;
 	json_err errs[4], je;
-	int ne = 0, applied;
+	int ne = 0, applied, in_txn = 0, groups = 0;
 	const char *version = NULL, *eff = NULL, *csv = NULL;
-	char today[11], id[UUID_STRLEN], after[200];
+	char today[11], id[UUID_STRLEN], *after = NULL;
+	cJSON *ad = NULL;
 	parse ps;
 	sqlite3_stmt *st = NULL;
 
@@ -810,6 +864,12 @@ void hub_codes_version_post(http_req *req, void *ctx)
 		goto out;
 	}
 	uuid7(id);
+	/* The version, its audit row and (due today) its codes: one transaction. */
+	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0) {
+		DBFAIL(req);
+		goto out;
+	}
+	in_txn = 1;
 	if (db_prepare(h->hb_db, &st, "INSERT INTO code_list_versions(id, list, version, effective_date,"
 				      " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)") != 0) {
 		DBFAIL(req);
@@ -827,14 +887,19 @@ void hub_codes_version_post(http_req *req, void *ctx)
 		http_reply_error(req, 409, "version", "version '%s' of this list already exists", version);
 		goto out;
 	}
-	if (strcmp(eff, today) <= 0 && apply_version(h->hb_db, hub_clock(h), id) != 0) {
+	if ((ad = cJSON_CreateObject()) == NULL || !cJSON_AddStringToObject(ad, "version", version) ||
+	    !cJSON_AddStringToObject(ad, "effective_date", eff) ||
+	    !cJSON_AddNumberToObject(ad, "rows", ps.p_n) || (after = cJSON_PrintUnformatted(ad)) == NULL ||
+	    acct_audit(h->hb_db, &p, req->peer, "code_list.load", "code_list_versions", id, NULL, NULL,
+		       NULL, after) != 0 ||
+	    (strcmp(eff, today) <= 0 && apply_version_db(h->hb_db, hub_clock(h), id, &groups) != 0) ||
+	    db_exec(h->hb_db, "COMMIT") != 0) {
 		DBFAIL(req);
 		goto out;
 	}
-	snprintf(after, sizeof after, "{\"version\":\"%.40s\",\"effective_date\":\"%s\",\"rows\":%d}",
-		 version, eff, ps.p_n);
-	acct_audit(h->hb_db, &p, req->peer, "code_list.load", "code_list_versions", id, NULL, NULL,
-		   NULL, after);
+	in_txn = 0;
+	if (groups)
+		groups_applied(h->hb_db);
 	o = db_row_json_by(h->hb_db, "SELECT list, version, effective_date, rows, added, changed,"
 				     " retired, reactivated, applied_at FROM code_list_versions WHERE id=?",
 			   id);
@@ -844,6 +909,10 @@ void hub_codes_version_post(http_req *req, void *ctx)
 	http_reply_json(req, 201, o);
 out:
 	sqlite3_finalize(st);
+	if (in_txn)
+		db_exec(h->hb_db, "ROLLBACK");
 	parse_release(&ps);
 	cJSON_Delete(body);
+	cJSON_Delete(ad);
+	cJSON_free(after);
 }

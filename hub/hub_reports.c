@@ -240,12 +240,18 @@ void hub_reports_missing(http_req *req, void *ctx)
 {
 	hub *h = ctx;
 	acct_principal p;
-	char from[11], to[11], la[64] = "";
+	char from[11], to[11], la[64] = "", yesterday[11];
 	sqlite3_stmt *st = NULL;
 	cJSON *arr = NULL;
 
 	if (acct_auth(h, req, &p, 0) != 0 || range(req, 13, 1, MISSING_MAX_DAYS, from, to) != 0)
 		return;
+	/* A day not over is not missing yet: the range ends yesterday at the
+	 * latest (from after it: nothing). */
+	clock_local_date(hub_now_ms(), yesterday);
+	clock_date_add(yesterday, -1, yesterday);
+	if (strcmp(to, yesterday) > 0)
+		memcpy(to, yesterday, sizeof yesterday);
 	http_req_query(req, "local_area_id", la, sizeof la);
 	/* In service since its first node's enrollment (hub date). */
 	if (db_prepare(h->hb_db, &st,

@@ -450,10 +450,11 @@ static route_rc reasons_list(route_call *a)
 		       "SELECT r.id FROM greeter_reasons r JOIN local_areas l ON l.id=r.local_area_id"
 		       " WHERE (?1='' OR r.local_area_id=?1)"
 		       " AND (?2='' OR r.office_id IS NULL OR r.office_id=?2)"
-		       " AND (?3 OR l.id=?4 OR (?5 AND l.field_division=?6))"
+		       " AND (?3 OR (?7 AND l.id=?4) OR (?5 AND l.field_division=?6))"
 		       " ORDER BY l.name, r.active DESC, r.sort, r.label LIMIT 2000",
-		       "ttitit", la, office, (p->ap_roles & ROLE_OPERATIONS) != 0, p->ap_la,
-		       (p->ap_roles & ROLE_SPOC) != 0 && p->ap_div[0], p->ap_div) != 0)
+		       "ttititi", la, office, (p->ap_roles & ROLE_OPERATIONS) != 0, p->ap_la,
+		       (p->ap_roles & ROLE_SPOC) != 0 && p->ap_div[0], p->ap_div,
+		       (p->ap_roles & ROLE_MIS_ADMIN) != 0 && p->ap_la[0]) != 0)
 		return ROUTE_DBERR;
 	arr = cJSON_CreateArray();
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -544,7 +545,9 @@ static route_rc reason_put(route_call *a, const char *self)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char gen[UUID_STRLEN], ts[HLC_STRLEN], la[64] = "", office[64] = "", *before = NULL;
+	char label[JSON_TEXT_BYTES(120)] = "";
 	const char *id = self, *place;
+	int was_active = 0;
 	sqlite3_stmt *st = NULL;
 	reason_in in;
 	rscope s, s2;
@@ -557,6 +560,8 @@ static route_rc reason_put(route_call *a, const char *self)
 		snprintf(la, sizeof la, "%s", json_str(cur, "local_area_id"));
 		snprintf(office, sizeof office, "%s",
 			 json_str(cur, "office_id") ? json_str(cur, "office_id") : "");
+		snprintf(label, sizeof label, "%s", json_str(cur, "label") ? json_str(cur, "label") : "");
+		was_active = cJSON_IsTrue(cJSON_GetObjectItem(cur, "active"));
 		cJSON_Delete(cur);
 		if ((rc = reason_scope(a, la, office, &s)) != ROUTE_OK)
 			return rc;
@@ -573,9 +578,12 @@ static route_rc reason_put(route_call *a, const char *self)
 		return rc;
 	}
 	place = !self || in.office_given ? in.office : office;
-	if (in.label && label_taken(db, la, place, in.label, self))
-		return route_fail(a, 409, "label", "an active reason '%s' already exists here",
-				  in.label);
+	/* One active reason of a label at a place, whatever the change makes
+	 * active there: a new label, a retired reason back, a move. */
+	if ((in.active < 0 ? (self ? was_active : 1) : in.active) &&
+	    label_taken(db, la, place, in.label ? in.label : label, self))
+		return route_fail(a, 409, in.label ? "label" : in.active > 0 ? "active" : "office_id",
+				  "an active reason '%s' already exists here", in.label ? in.label : label);
 	if (self && (before = row_text(db, reason_sql, self)) == NULL)
 		return ROUTE_DBERR;
 	hlc_now(hub_clock(API_HUB(a)), ts);

@@ -51,6 +51,12 @@ int csv_read_buf(const char *data, size_t len, csv_row_fn fn, void *arg)
 			if (c == -1 && rec.len == 0 && nf == 0)
 				break;
 			buf_putc(&rec, '\0');
+			/* A record past the buffer's bound is refused, never cut
+			 * (its later fields would come back empty). */
+			if (buf_failed(&rec)) {
+				rc = -1;
+				break;
+			}
 			for (int k = 0; k <= nf; k++)
 				fields[k] = rec.data + offs[k];
 			if (!(nf == 0 && fields[0][0] == '\0'))
@@ -66,7 +72,8 @@ int csv_read_buf(const char *data, size_t len, csv_row_fn fn, void *arg)
 		}
 	}
 	buf_release(&rec);
-	return rc;
+	/* A quote never closed: the last record is not whole. */
+	return rc == 0 && inq ? -1 : rc;
 }
 
 int csv_read_file(const char *path, csv_row_fn fn, void *arg)

@@ -17,6 +17,8 @@
  * is returned by csv_read_*. */
 typedef int (*csv_row_fn)(int line, int nfields, char **fields, void *arg);
 
+/* -1 for a record of more than 1 MiB or a quote never closed (nothing of
+ * that record reaches fn). */
 int csv_read_buf(const char *data, size_t len, csv_row_fn fn, void *arg);
 /* -1 when the file cannot be read. */
 int csv_read_file(const char *path, csv_row_fn fn, void *arg);

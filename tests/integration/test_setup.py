@@ -233,6 +233,29 @@ class SetupTest(Base):
         r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "label": "job SEARCH",
                                                          "label_es": "x"})
         self.assertEqual(r.status, 409, r)
+        # ... nor by bringing a retired one back, or moving one there.
+        old = self.reason(mis_a, la_a, "Twice")
+        self.assertEqual(self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + old["id"],
+                                    {"active": False}).status, 200)
+        self.reason(mis_a, la_a, "Twice")
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + old["id"], {"active": True})
+        self.assertEqual((r.status, r.json()["field"]), (409, "active"), r)
+        there = self.reason(mis_a, la_a, "Twice", office_id=off_a)
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + there["id"], {"office_id": None})
+        self.assertEqual((r.status, r.json()["field"]), (409, "office_id"), r)
+        # A SPOC lists its division's Local Areas' reasons, whatever Local
+        # Area its own account names (one of another division: not that one).
+        other_la, _ = self.place(self.division())
+        far = self.reason(self.ops, other_la, "Elsewhere")
+        spoc_id = harness.db_value(self.hub, "SELECT id FROM staff WHERE roles LIKE '%spoc%'"
+                                             " AND field_division=?", div)
+        harness.db_write(self.hub, "UPDATE staff SET local_area_id=? WHERE id=?", other_la, spoc_id)
+        try:
+            seen = {x["id"] for x in spoc.get("/api/v1/admin/greeter-reasons").json()}
+        finally:
+            harness.db_write(self.hub, "UPDATE staff SET local_area_id=? WHERE id=?", la_a, spoc_id)
+        self.assertNotIn(far["id"], seen)
+        self.assertIn(ui["id"], seen)
         db = self.db()
         try:
             n = db.execute("SELECT count(*) FROM admin_audit WHERE action LIKE 'greeter_reason.%'"
@@ -353,6 +376,11 @@ class SetupTest(Base):
                                             "2026-11-30", "2026-12-01", "2026-12-02"])
         self.assertEqual(other.get("/api/v1/admin/reports/greeter-missing?from=2026-11-16"
                                    "&to=2026-12-02").json()["offices"], [])
+        # Days not over are not missing: a range into the future ends yesterday.
+        ahead = [time.strftime("%Y-%m-%d", time.localtime(time.time() + d * 86400)) for d in (-5, 40)]
+        m = mis.get("/api/v1/admin/reports/greeter-missing?from=%s&to=%s" % tuple(ahead)).json()
+        today = time.strftime("%Y-%m-%d")
+        self.assertEqual([d for o in m["offices"] for d in o["dates"] if d >= today], [], m)
 
     # ---- code lists -----------------------------------------------------------
     def test_code_list_versions(self):
@@ -402,6 +430,49 @@ class SetupTest(Base):
         self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
                          ["csv", "effective_date", "version"])
         self.assertEqual(self.ops.get("/api/v1/admin/code-lists/nope").status, 404)
+        # A file the hub would misread is refused, not read another way: a
+        # yes/no flag other than yes or no (E90, E92 system-generated would
+        # become codes offices may enter), a code of other characters, a
+        # field past 400 characters or a record past 1 MiB (it was cut, its
+        # later fields empty), a quote never closed.
+        today = time.strftime("%Y-%m-%d")
+        def csv_with(line):
+            return "\n".join(new + [line]) + "\n"
+        for i, text in enumerate((
+                "\n".join(l.replace(",yes,", ",Yes,") for l in new) + "\n",
+                csv_with("=1+1,Formula,WRA,Workforce Recruitment Assistance,no,active"),
+                csv_with("E98,Long,WRA," + "x" * 500 + ",no,active"),
+                csv_with("E98,Huge,WRA," + "x" * 1500000 + ",no,active"),
+                csv_with('E98,"Never closed,WRA,x,no,active')), 1):
+            r = self.ops.post("/api/v1/admin/code-lists/employer",
+                              {"version": "bad-%d" % i, "effective_date": today, "csv": text})
+            self.assertEqual((r.status, r.json().get("field")), (400, "csv"), (i, r))
+        codes = {c["code"]: c for c in self.ops.get("/api/v1/admin/code-lists/employer").json()["codes"]}
+        self.assertNotIn("E98", codes)
+        # A load and its audit row are one: the version's name is the
+        # audit's, whatever it holds, and a load whose audit row cannot be
+        # written leaves nothing (no version, no code changed).
+        odd = 'v9","forged":"yes'
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          {"version": odd, "effective_date": tomorrow, "csv": "\n".join(new) + "\n"})
+        self.assertEqual(r.status, 201, r)
+        ev = [e for e in self.ops.get("/api/v1/admin/audit?action=code_list.load").json()
+              if e["after"]["version"] == odd]
+        self.assertEqual(len(ev), 1, ev)
+        self.assertNotIn("forged", ev[0]["after"])
+        harness.db_write(self.hub, "CREATE TRIGGER no_audit BEFORE INSERT ON admin_audit"
+                                   " BEGIN SELECT RAISE(FAIL, 'test: no audit'); END")
+        try:
+            r = self.ops.post("/api/v1/admin/code-lists/employer",
+                              {"version": "unaudited", "effective_date": today,
+                               "csv": "\n".join(l for l in new if not l.startswith("E99,")) + "\n"})
+            self.assertEqual(r.status, 500, r)
+        finally:
+            harness.db_write(self.hub, "DROP TRIGGER no_audit")
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
+                                                    " WHERE version='unaudited'"), 0)
+        codes = {c["code"]: c for c in self.ops.get("/api/v1/admin/code-lists/employer").json()["codes"]}
+        self.assertEqual(codes["E99"]["status"], "active")
 
         # The privilege groups are a list too: WARN retired, no longer assignable.
         self.assertEqual((lists["groups"]["version"], lists["groups"]["active"]), ("seed", 14))
