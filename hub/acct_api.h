@@ -99,6 +99,13 @@ route_rc acct_hand_over(route_call *a, const char *id, const char *la, const cha
 
 /* ---- acct_request.c ------------------------------------------------------------- */
 
+/* A division's staff work in its Local Areas: a SPOC's scope is its
+ * division's, so a division named with a Local Area of another (or of
+ * none) would let a SPOC place staff anywhere, and an MIS Administrator
+ * put its staff under another division's SPOC.  ROUTE_OK (also when either
+ * is NULL), the 400 (field field_division) or ROUTE_DBERR. */
+route_rc acct_division_check(route_call *a, const char *la, const char *div);
+
 /* The request row (SELECT *), or NULL. */
 cJSON *acct_request_load(sqlite3 *db, const char *id);
 /* The request as the API shows it (takes rq; with its files). */

@@ -327,6 +327,19 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			REFUSE("participants.assigned_staff_id is not staff of the participant's Local "
 			       "Area");
 	}
+	/* A participant's closure date is its closure form's (written with
+	 * it): an entry never takes it away.  Only when the change sets the
+	 * column: a row an older release let lose it takes other edits. */
+	if (strcmp(tbl, "participants") == 0 && op == SQLITE_UPDATE &&
+	    json_str(row, "closure_form_date") == NULL && sync_change_sets("closure_form_date")) {
+		rc = db_exists(db, "SELECT 1 FROM case_forms WHERE participant_id=? AND kind='closure'",
+			       json_str(row, "id"));
+		if (rc < 0)
+			CANNOT_CHECK("participants: cannot read the closure forms");
+		if (rc > 0)
+			REFUSE("participants: closure_form_date is the closure form's and cannot be"
+			       " taken away");
+	}
 	if (nd == NULL || op != SQLITE_INSERT)
 		return 0;
 	v = json_str(row, "node_id");

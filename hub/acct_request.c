@@ -222,11 +222,28 @@ static int rq_read(route_call *a, rq_in *in)
 	return bad;
 }
 
+route_rc acct_division_check(route_call *a, const char *la, const char *div)
+{
+	char ladiv[ACCT_DIV_BYTES] = "";
+
+	if (div == NULL || la == NULL)
+		return ROUTE_OK;
+	if (db_text(API_HUB(a)->hb_db, "SELECT coalesce(field_division, '') FROM local_areas WHERE id=?",
+		    la, ladiv, sizeof ladiv) < 0)
+		return ROUTE_DBERR;
+	if (strcmp(ladiv, div) == 0)
+		return ROUTE_OK;
+	return route_bad(a, "field_division",
+			 ladiv[0] ? "the Local Area is in another field division"
+				  : "the Local Area is in no field division (operations sets one)");
+}
+
 /* A new account's places: known, in the caller's scope, the name free. */
 static route_rc rq_new_check(route_call *a, rq_in *in)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char tmp[8];
+	route_rc rc;
 
 	if (in->la == NULL && in->office_la[0])
 		in->la = in->office_la;
@@ -242,21 +259,8 @@ static route_rc rq_new_check(route_call *a, rq_in *in)
 	if (in->div &&
 	    db_text(db, "SELECT 'x' FROM field_divisions WHERE id=?", in->div, tmp, sizeof tmp) != 0)
 		return route_bad(a, "field_division", "unknown field division");
-	/* A division's staff work in its Local Areas: a SPOC's scope is its
-	 * division's, so a division named with a Local Area of another (or of
-	 * none) would let a SPOC place staff anywhere, and an MIS
-	 * Administrator put its staff under another division's SPOC. */
-	if (in->div) {
-		char ladiv[ACCT_DIV_BYTES] = "";
-
-		if (db_text(db, "SELECT coalesce(field_division, '') FROM local_areas WHERE id=?", in->la,
-			    ladiv, sizeof ladiv) < 0)
-			return ROUTE_DBERR;
-		if (strcmp(ladiv, in->div) != 0)
-			return route_bad(a, "field_division",
-					 ladiv[0] ? "the Local Area is in another field division"
-						  : "the Local Area is in no field division (operations sets one)");
-	}
+	if ((rc = acct_division_check(a, in->la, in->div)) != ROUTE_OK)
+		return rc;
 	if (db_text(db, "SELECT 'x' FROM staff WHERE username=?", in->username, tmp, sizeof tmp) == 0)
 		return route_fail(a, 409, "username", "the user name '%s' is taken", in->username);
 	return acct_api_scope(a, in->la, in->div, in->group);

@@ -274,13 +274,14 @@ static int resume_caller(hub *h, http_req *req, acct_principal *p)
 	if (p->ap_token)
 		return 0;
 	rc = db_exists(h->hb_db, "SELECT 1 FROM admin_sessions WHERE token_hash=?", p->ap_session);
-	if (rc == 1)
-		rc = principal_load(h->hb_db, p->ap_id, &now) == 0 ? 1 : -1;
-	if (rc == 1) {
+	if (rc == 1 && (rc = principal_load(h->hb_db, p->ap_id, &now)) == 0) {
 		*p = now;
 		return 0;
 	}
-	if (rc == 0)
+	/* db_exists: 0 no session; principal_load: 1 no longer active, nor an
+	 * administrator or approver (a suspension, an approver's roles taken
+	 * away: they leave the session, which refuses at its next request). */
+	if (rc >= 0)
 		http_reply_error(req, 401, NULL, "your session ended meanwhile; nothing was changed:"
 						 " sign in again");
 	else

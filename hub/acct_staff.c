@@ -117,11 +117,15 @@ static route_rc issue_write(route_call *a)
 	/* Checked again as things are now (the caller as resume_caller() read
 	 * it): while the password was hashed the account may have become an
 	 * administrator's, been deactivated, or the caller lost its role. */
-	if (c->create)
+	if (c->create) {
 		rc = acct_api_scope(a, json_str(rq, "local_area_id"), json_str(rq, "field_division"),
 				    json_str(rq, "privilege_group"));
-	else if ((rc = acct_target_load(a, c->staff_id, &t)) == ROUTE_OK && !t.active)
+		if (rc == ROUTE_OK)
+			rc = acct_division_check(a, json_str(rq, "local_area_id"),
+						 json_str(rq, "field_division"));
+	} else if ((rc = acct_target_load(a, c->staff_id, &t)) == ROUTE_OK && !t.active) {
 		rc = route_fail(a, 409, "staff_id", "the account was deactivated meanwhile");
+	}
 	if (rc != ROUTE_OK)
 		goto out;
 	rc = ROUTE_DBERR;

@@ -169,7 +169,7 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member");
 	/* Participants, leads and work items are the Local Area's (each row
 	 * names it): they stay in it. */
-	if (strcmp(la, t->la) != 0)
+	if (t->la[0] && strcmp(la, t->la) != 0)
 		return route_fail(a, 400, "new_owner_id", "what is handed over stays in its Local Area:"
 							   " choose someone of the same Local Area");
 	if (moved[2] && !wg)

@@ -606,16 +606,6 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 		REFUSE("participants: an exited case needs its exit_date");
 	if (js(row, "closure_form_date") && json_valid_date(js(row, "closure_form_date")) != 0)
 		REFUSE("participants: closure_form_date is not a date");
-	/* The date is the closure form's (written with it), never taken away. */
-	if (js(row, "closure_form_date") == NULL) {
-		rc = db_exists(db, "SELECT 1 FROM case_forms WHERE participant_id=? AND kind='closure'",
-			       js(row, "id"));
-		if (rc < 0)
-			CANNOT_CHECK("participants: cannot read the closure forms");
-		if (rc > 0)
-			REFUSE("participants: closure_form_date is the closure form's and cannot be"
-			       " taken away");
-	}
 	if (strcmp(state, "active") == 0) {
 		if (db_prepare(db, &st, "SELECT count(*) FROM participant_exits WHERE participant_id=?") != 0)
 			CANNOT_CHECK("participants: cannot read exits");

@@ -636,6 +636,17 @@ static route_rc search_participants(route_call *a, psearch *ps)
 
 /* ---- read ---------------------------------------------------------------------- */
 
+/* The other participants a record names as its possible duplicates (their
+ * names and offices) read with it: audited as the list of them is. */
+static int dups_audit(node *n, const node_user *u, const cJSON *o)
+{
+	const cJSON *d = cJSON_GetObjectItem(o, "possible_duplicates");
+
+	return cJSON_GetArraySize(d) > 0
+		       ? case__audit_ids(n, u, "participant_duplicates_list", d, "id", NULL)
+		       : 0;
+}
+
 /* GET /api/v1/case/participants/:id -> the record with its clock status.
  * Audited (participant_read); records a soft exit that has arrived. */
 static route_rc get_participant(route_call *a)
@@ -656,6 +667,10 @@ static route_rc get_participant(route_call *a)
 	    case__audit(n, u, "participant_read", "participants", id, NULL) != 0 ||
 	    case__status(n, id, today, &s) != 0 || (o = case__participant_json(n, id)) == NULL)
 		return ROUTE_DBERR;
+	if (dups_audit(n, u, o) != 0) {
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
+	}
 	cJSON_AddItemToObject(o, "status", case__status_json(&s));
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddBoolToObject(o, "clock_skew_warning", case_skew_flag(n->nd_clock_offset_ms));
@@ -736,6 +751,7 @@ static route_rc patch_participant(route_call *a)
 	pfields f;
 	char today[11];
 	route_rc rr;
+	cJSON *o;
 
 	if ((rr = case__path_participant(a, &id)) != ROUTE_OK)
 		return rr;
@@ -743,9 +759,14 @@ static route_rc patch_participant(route_call *a)
 	if (pedit_read(a, today, &f, vals) != 0)
 		return ROUTE_BAD;
 	if (pedit_store(n, a->rc_body, id, vals) != 0 ||
-	    case__audit(n, API_USER(a), "participant_edit", "participants", id, NULL) != 0)
+	    case__audit(n, API_USER(a), "participant_edit", "participants", id, NULL) != 0 ||
+	    (o = case__participant_json(n, id)) == NULL)
 		return ROUTE_DBERR;
-	return route_ok(a, 200, case__participant_json(n, id));
+	if (dups_audit(n, API_USER(a), o) != 0) {
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
+	}
+	return route_ok(a, 200, o);
 }
 
 /* POST /api/v1/case/participants/:id/ssn/reveal -> {"ssn": "123-45-6789"}.

@@ -138,6 +138,7 @@ typedef struct bucket_slot {
 	uint64_t bs_ms;
 } bucket_slot;
 static bucket_slot lookup_slots[BUCKET_SLOTS], checkin_slots[BUCKET_SLOTS];
+static bucket_slot checkin_group_slots[BUCKET_SLOTS];
 
 /* Milliseconds peer must wait for a token of its bucket in slots (0: one
  * taken now). */
@@ -177,9 +178,20 @@ uint64_t node_edge_lookup_wait(const char *peer)
 	return bucket_wait(lookup_slots, peer, NODE_LOOKUP_BURST, NODE_LOOKUP_PER_MIN);
 }
 
-uint64_t node_edge_checkin_wait(const char *peer, int per_min)
+uint64_t node_edge_checkin_wait(const char *peer, const char *group, int per_min)
 {
-	return per_min > 0 ? bucket_wait(checkin_slots, peer, per_min, per_min) : 0;
+	uint64_t w;
+
+	if (per_min <= 0)
+		return 0;
+	/* Each kiosk by its own address (an office's IPv6 network is one /64:
+	 * its kiosks share the group), and a group ten times that (one device
+	 * taking many addresses of its /64). */
+	if ((w = bucket_wait(checkin_slots, peer, per_min, per_min)) != 0)
+		return w;
+	return strcmp(peer, group) == 0 ? 0
+					: bucket_wait(checkin_group_slots, group, 10.0 * per_min,
+						      10.0 * per_min);
 }
 
 /* ---- HTTPS on the LAN ---------------------------------------------------------- */

@@ -52,8 +52,9 @@ int node_edge_signin_ok(node *n, http_req *req);
 /* One visitor lookup without a session from address peer: 0 when it may go
  * on (a token is taken), else the milliseconds until it may. */
 uint64_t node_edge_lookup_wait(const char *peer);
-/* The same for one check-in at the kiosk (no front-desk session) from peer,
- * at most per_min a minute, as many at once (per_min 0: no bound). */
-uint64_t node_edge_checkin_wait(const char *peer, int per_min);
+/* The same for one check-in at the kiosk (no front-desk session) from the
+ * address peer: at most per_min a minute, as many at once, and ten times
+ * that from its group (an IPv6 /64; per_min 0: no bound). */
+uint64_t node_edge_checkin_wait(const char *peer, const char *group, int per_min);
 
 #endif

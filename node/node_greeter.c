@@ -312,7 +312,7 @@ static route_rc kiosk_pace(route_call *a)
 
 	if (u != NULL && (u->privs & PRIV_GREETER_DESK))
 		return ROUTE_OK;
-	wait = node_edge_checkin_wait(a->rc_req->peer_group,
+	wait = node_edge_checkin_wait(a->rc_req->peer, a->rc_req->peer_group,
 				      (int)conf_int(&n->nd_conf, "kiosk_checkins_per_minute"));
 	if (wait == 0)
 		return ROUTE_OK;

@@ -570,6 +570,16 @@ class AccountsTest(Base):
                                         field_division=div, office_id=la + "-office",
                                         confidentiality_type="DE 7410"))
             self.assertEqual((r.status, r.json().get("field")), (400, "field_division"), r)
+        # ... checked again when the account is made (the Local Area moved
+        # to another division after the request was approved)
+        moved = self.new_la(field_division=div)
+        rid = self.request(spoc, self.new_body(self.uniq("wsb"), la=moved, group="EDD WSB Staff",
+                                               field_division=div, office_id=moved + "-office",
+                                               confidentiality_type="DE 7410"), files=("request_form",))
+        r = self.ops.request("PATCH", "/api/v1/admin/local-areas/" + moved, body={"field_division": other})
+        self.assertEqual(r.status, 200, r)
+        r = spoc.post("/api/v1/admin/staff", {"request_id": rid})
+        self.assertEqual((r.status, r.json().get("field")), (400, "field_division"), r)
         # ... and an MIS Administrator does not put its staff under another
         # division's SPOC
         _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
@@ -1020,6 +1030,27 @@ class RaceTest(Base):
         self.assertEqual(self.cred(staff["id"])[2], 1)
         self.assertEqual(Console(self.hub).login(staff["username"], newpw).status, 401)
         self.assertEqual(Console(self.hub).login(staff["username"], temp).status, 200)
+
+    def test_password_change_of_an_approver_whose_roles_went(self):
+        """An approver (no administrator role) loses its approver roles
+        while changing its temporary password: its session remains (it
+        refuses at its next request), and the change is refused as a session
+        ended, not answered as a database failure."""
+        x, temp = self.create(self.ops, self.uniq("ap"), la="demo-la", group="LWIA/CBO Staff")
+        roles = "/api/v1/admin/case/approver-roles"
+        self.assertEqual(self.ops.request("PUT", roles, body={"staff_id": x["id"],
+                                                              "roles": ["dss_program_manager"]}).status, 200)
+        c = Console(self.hub)
+        self.assertEqual(c.login(x["username"], temp).status, 200)
+        newpw = "Chg." + secrets.token_hex(4) + "Q7"
+        plant_secret(newpw)
+        change, gone = self.during(
+            lambda: c.post("/api/v1/admin/session/password",
+                           {"current_password": temp, "new_password": newpw}),
+            lambda: self.ops.request("PUT", roles, body={"staff_id": x["id"], "roles": []}))
+        self.assertEqual(gone.status, 200, gone)
+        self.assertEqual(change.status, 401, change)
+        self.assertEqual(self.cred(x["id"])[2], 1)  # still the temporary password
 
     def test_password_change_and_sign_in_after_a_deactivation_began(self):
         staff, c, pw = self.make_admin(self.uniq("adm"))

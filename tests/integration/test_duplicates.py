@@ -67,6 +67,11 @@ class DuplicateParticipantsTest(unittest.TestCase):
                      what="the flag at the office")
             d = duplicates_of(node, mine)
             self.assertEqual([(x["id"], x["reason"]) for x in d], [(other, "ssn")])
+            # The other's name came with the record: its read is audited too.
+            ev = json.loads(harness.db_value(node, "SELECT detail FROM audit_events WHERE"
+                                                   " action='participant_duplicates_list'"
+                                                   " ORDER BY at DESC LIMIT 1"))
+            self.assertEqual(ev["ids"], [other])
             self.assertEqual(duplicates_of(node, qa if node is a else qb), [])
         listed = a.get("/api/v1/case/duplicates").json()
         self.assertEqual({listed[0]["participant_id"], listed[0]["other_participant_id"]},

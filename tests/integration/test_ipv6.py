@@ -9,7 +9,9 @@ interface (two in one /64, one in another) reach a real node:
     (256) close that /64's oldest idle one, whichever of its addresses it
     came from; another /64's connection closes none of them;
   * the sign-in throttle: failures from one address of a /64 slow every
-    address of it (429 with Retry-After), not an address of another /64.
+    address of it (429 with Retry-After), not an address of another /64;
+  * the kiosk's check-ins are paced per address, not per /64 (an office's
+    kiosks share one).
 
 Adding addresses needs root and CAP_NET_ADMIN (`ip`, iproute2, which
 scripts/setup.sh installs for the tests): without them the tests skip,
@@ -73,7 +75,8 @@ class Ipv6Test(unittest.TestCase):
             n = Daemon("node")
             # every address of the machine, IPv4 too (the harness's own
             # requests), and the test's destination as a Host it answers
-            n.args += ["--listen", "[::]:%d" % n.port, "--hosts", A1]
+            n.args += ["--listen", "[::]:%d" % n.port, "--hosts", A1,
+                       "--kiosk_checkins_per_minute", "2"]
             cls.node = n.start()
         except BaseException:
             remove_addresses()
@@ -113,6 +116,25 @@ class Ipv6Test(unittest.TestCase):
             return r.status, r.getheader("Retry-After")
         finally:
             c.close()
+
+    def checkin(self, source, name):
+        c = http.client.HTTPConnection(A1, self.node.port, timeout=60, source_address=(source, 0))
+        try:
+            rid = self.node.get("/api/v1/greeter/reasons").json()[0]["id"]
+            c.request("POST", "/api/v1/checkins",
+                      body=json.dumps({"visitor_name": name, "reason_ids": [rid]}),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            return r.status
+        finally:
+            c.close()
+
+    def test_kiosks_of_one_64_paced_each(self):
+        """An office's IPv6 network is one /64: its kiosks are paced each by
+        its own address (kiosk_checkins_per_minute 2 here), not together."""
+        self.assertEqual([self.checkin(A1, "Kiosk One %d" % i) for i in range(3)], [201, 201, 429])
+        self.assertEqual([self.checkin(A2, "Kiosk Two %d" % i) for i in range(3)], [201, 201, 429])
 
     def test_a_connection_cap_per_64(self):
         # The node sees each address as it is (a request's peer), grouped.

@@ -504,6 +504,12 @@ class TrustTest(Base):
                          today)
         res = self.push(self.update_cs("participants", pid, {"phone": (None, "916-555-0178")}))
         self.assertEqual(res["quarantined"], [], res)
+        # A row an older release let lose its date still takes other edits.
+        with opened(self.hub) as d:
+            d.execute("UPDATE participants SET closure_form_date=NULL WHERE id=?", (pid,))
+        res = self.push(self.update_cs("participants", pid,
+                                       {"phone": ("916-555-0178", "916-555-0179")}))
+        self.assertEqual(res["quarantined"], [], res)
 
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
