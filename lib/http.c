@@ -1035,7 +1035,7 @@ void http_reply_error(http_req *req, int status, const char *field, const char *
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	json_vformat(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	/* The one error shape (route.h): an empty field is no field. */
 	if (field && field[0] == '\0')

@@ -9,6 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+void json_vformat(char *out, size_t n, const char *fmt, va_list ap)
+{
+	char tmp[2048];
+	size_t len;
+
+	if (n == 0)
+		return;
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	len = json_utf8_cut(tmp, strlen(tmp), n - 1 < sizeof tmp - 1 ? n - 1 : sizeof tmp - 1);
+	memcpy(out, tmp, len);
+	out[len] = '\0';
+}
+
 void json_err_set(json_err *e, const char *field, const char *fmt, ...)
 {
 	va_list ap;
@@ -17,7 +30,7 @@ void json_err_set(json_err *e, const char *field, const char *fmt, ...)
 		return;
 	snprintf(e->field, sizeof e->field, "%s", field ? field : "");
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	json_vformat(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 }
 

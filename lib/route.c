@@ -155,7 +155,7 @@ static void add_errv(route_call *a, const char *field, const char *fmt, va_list 
 {
 	char msg[sizeof a->rc_err.msg];
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	json_vformat(msg, sizeof msg, fmt, ap);
 	add_err(a, field, msg);
 }
 

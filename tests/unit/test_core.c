@@ -316,6 +316,17 @@ static void test_json_limits_count_characters(void **state)
 	assert_int_equal(json_utf8_cut("\xf0\x9f\x98\x80x", 5, 3), 0);
 	snprintf(cut, sizeof cut, "%.*s", (int)json_utf8_cut("abcd\xe2\x82\xac", 7, 6), "abcd\xe2\x82\xac");
 	assert_string_equal(cut, "abcd");
+	/* an error message quoting a client's text, cut to fit: whole characters */
+	{
+		json_err je;
+		char many[400] = "";
+
+		for (int i = 0; i < 100; i++)
+			strcat(many, "\xc3\xa9");
+		json_err_set(&je, "id", "unknown Local Area '%s'", many);
+		assert_true(strlen(je.msg) < sizeof je.msg);
+		assert_int_equal(json_utf8_valid(je.msg, strlen(je.msg)), 1);
+	}
 }
 
 static void test_dates(void **state)
