@@ -327,6 +327,11 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			REFUSE("participants.assigned_staff_id is not staff of the participant's Local "
 			       "Area");
 	}
+	/* The registration date is the day the record was made: every other
+	 * date of the case is judged against it, so an entry never moves it. */
+	if (strcmp(tbl, "participants") == 0 && op == SQLITE_UPDATE &&
+	    sync_change_sets("registered_date"))
+		REFUSE("participants: registered_date is the registration's and never changes");
 	/* A participant's closure date is its closure form's (written with
 	 * it): an entry never takes it away.  Only when the change sets the
 	 * column: a row an older release let lose it takes other edits. */

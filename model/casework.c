@@ -739,7 +739,11 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			CANNOT_CHECK("participant_activities: cannot read activities");
 		if (rc > 0 || strcmp(owner, js(row, "participant_id")) != 0)
 			REFUSE("participant_activities: the corrected activity is not this participant's");
-		if (cr) {
+		/* SLO 34-19: entered data changes only through a Help Request. */
+		if (cr == NULL)
+			REFUSE("participant_activities: a correction comes with its Help Request"
+			       " (change_request_id)");
+		{
 			char cid[64] = "", eid[64] = "";
 			int r1 = db_text(db, "SELECT coalesce(change_id, '') FROM case_approval_requests"
 					     " WHERE id=? AND kind='change'", cr, cid, sizeof cid);
@@ -777,6 +781,24 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
 		if (b == CASE_BD_TOO_OLD)
 			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+		if (b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
+			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
+		/* 31-90 days back waits for its approval: a stand-alone note's
+		 * own request, an activity note's activity's (checked with the
+		 * activity; the note is dated as it is). */
+		if (b == CASE_BD_NEEDS_APPROVAL && js(row, "approval_id") == NULL) {
+			char appr[64] = "";
+
+			if (kind == NULL || strcmp(kind, "activity") != 0 || act == NULL)
+				REFUSE("case_notes: a note dated 31-90 days back needs its approval request"
+				       " (approval_id)");
+			if ((rc = db_text(db, "SELECT coalesce(approval_id, '') FROM participant_activities"
+					      " WHERE id=?", act, appr, sizeof appr)) < 0)
+				CANNOT_CHECK("case_notes: cannot read activities");
+			if (rc > 0 || appr[0] == '\0')
+				REFUSE("case_notes: a note dated 31-90 days back belongs to an activity"
+				       " waiting for approval");
+		}
 		if (b == CASE_BD_NEEDS_APPROVAL && js(row, "approval_id") &&
 		    (rc = case_approvals_check_backdate(db, "case_notes", js(row, "id"),
 							js(row, "participant_id"), js(row, "contact_date"),
@@ -837,12 +859,14 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			CANNOT_CHECK("case_notes: cannot read notes");
 		if (rc > 0 || strcmp(la, js(row, "participant_id")) != 0)
 			REFUSE("case_notes: the amended note is not this participant's");
-		/* Its Help Request (issue 15), when it names one, is for this
-		 * note's original. */
+		/* Its Help Request (SLO 34-19: entered data changes only through
+		 * one), for this note's original: in the same entry or before. */
 		if ((rc = db_text(db, "SELECT entry_id FROM case_approval_requests WHERE change_id=?"
 				      " AND kind='change'", js(row, "id"), la, sizeof la)) < 0)
 			CANNOT_CHECK("case_notes: cannot read help requests");
-		if (rc == 0 && strcmp(la, js(row, "amends_id")) != 0)
+		if (rc > 0)
+			REFUSE("case_notes: an amendment comes with its Help Request");
+		if (strcmp(la, js(row, "amends_id")) != 0)
 			REFUSE("case_notes: the help request is for another note");
 	}
 	return 0;
@@ -868,6 +892,15 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_forms: form_date must be a date, not after the date it was entered");
 	if (!entry_time_ok(js(row, "entered_date"), jint(row, "entered_at")))
 		REFUSE("case_forms: entered_at does not match entered_date or is in the future");
+	/* A form is entered within 30 days of its date (the office's rule,
+	 * node_case_forms.c; SLO 34-19 never past 90). */
+	{
+		int days = 0;
+
+		if (case_backdate_check(date, js(row, "entered_date"), &days) != CASE_BD_OK)
+			REFUSE("case_forms: a form is entered within 30 days of its date (%d days back)",
+			       days);
+	}
 	NOT_BEFORE_REGISTRATION("case_forms", "form_date", date);
 	fields = js(row, "fields") ? cJSON_Parse(js(row, "fields")) : NULL;
 	bad = case_form_check(kind, fields, NULL, NULL);

@@ -743,6 +743,39 @@ out:
 	return rc;
 }
 
+/* A pseudo-SSN is the birth date's (975-DD-MMYY with the Local Area's
+ * identifier): a record whose birth date changes gets the new date's, in
+ * the same write.  ROUTE_OK, or the failure. */
+static route_rc pseudo_follow(route_call *a, const char *id, const char *birth)
+{
+	node *n = API_NODE(a);
+	char kind[16] = "", p[12], digits[10], enc[CASE_SSN_ENC_MAX + 1], mac[65];
+	unsigned char key[CASE_KEY_LEN];
+	route_rc rr;
+	int rc;
+
+	if (birth == NULL ||
+	    db_text(n->nd_db, "SELECT ssn_kind FROM participants WHERE id=?", id, kind, sizeof kind) < 0)
+		return birth == NULL ? ROUTE_OK : ROUTE_DBERR;
+	if (strcmp(kind, "pseudo") != 0)
+		return ROUTE_OK;
+	if ((rr = la_pseudo_ssn(a, birth, p)) != ROUTE_OK)
+		return rr;
+	case_ssn_digits(p, digits);
+	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0) {
+		crypto_wipe(digits, sizeof digits);
+		return route_fail(a, 409, "birth_date", "this office has not yet received its Local Area's"
+							 " SSN key from the hub: sync, then try again");
+	}
+	rc = case_ssn_protect(key, id, digits, enc, mac);
+	crypto_wipe(key, sizeof key);
+	if (rc == 0)
+		rc = db_run(n->nd_db, "UPDATE participants SET ssn_enc=?2, ssn_hmac=?3, ssn_last4=?4"
+				      " WHERE id=?1", "tttt", id, enc, mac, digits + 5);
+	crypto_wipe(digits, sizeof digits);
+	return rc == 0 ? ROUTE_OK : ROUTE_DBERR;
+}
+
 /* PATCH /api/v1/case/participants/:id: only the columns sent change. */
 static route_rc patch_participant(route_call *a)
 {
@@ -758,6 +791,10 @@ static route_rc patch_participant(route_call *a)
 	node_today(n, today);
 	if (pedit_read(a, today, &f, vals) != 0)
 		return ROUTE_BAD;
+	if ((rr = pseudo_follow(a, id, cJSON_GetObjectItemCaseSensitive(a->rc_body, "birth_date")
+						   ? vals[2]
+						   : NULL)) != ROUTE_OK)
+		return rr;
 	if (pedit_store(n, a->rc_body, id, vals) != 0 ||
 	    case__audit(n, API_USER(a), "participant_edit", "participants", id, NULL) != 0 ||
 	    (o = case__participant_json(n, id)) == NULL)

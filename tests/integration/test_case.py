@@ -167,6 +167,11 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(r.json()["ssn"], "975-25-0577")
         # Two people born the same day share a pseudo-SSN: not a duplicate.
         self.register("Second", "Pseudonymo", birth="1977-05-25", pseudo_ssn=True)
+        # The birth date corrected: the pseudo-SSN is the new date's.
+        r = self.node.request("PATCH", API + "/participants/" + p["id"], body={"birth_date": "1990-11-02"})
+        self.assertEqual((r.status, r.json()["ssn_masked"]), (200, "***-**-1190"), r)
+        r = self.node.post(API + "/participants/%s/ssn/reveal" % p["id"])
+        self.assertEqual(r.json()["ssn"], "975-02-1190")
 
     def test_bad_input(self):
         P = API + "/participants"

@@ -12,7 +12,9 @@ replication must still flow afterwards:
     hub, and it ends the account's other sessions at the node and the hub.
 """
 import contextlib
+import datetime
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -20,6 +22,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import uuid
 
 import harness
 import test_hub as th
@@ -510,6 +513,75 @@ class TrustTest(Base):
         res = self.push(self.update_cs("participants", pid,
                                        {"phone": ("916-555-0178", "916-555-0179")}))
         self.assertEqual(res["quarantined"], [], res)
+
+    # ---- case work a hostile node writes -----------------------------------------
+    def case_row(self, table, **row):
+        """An INSERT changeset of a case-work row of this office, written as
+        the node would (ids time-ordered, entered today)."""
+        ms = int(time.time() * 1000)
+        u = uuid.uuid4().hex
+        base = dict(id="%08x-%04x-7%s-8%s-%s" % (ms >> 16, ms & 0xffff, u[:3], u[3:6], u[6:18]),
+                    local_area_id="demo-la", office_id="demo-office", staff_id="demo-staff",
+                    entered_date=datetime.date.today().isoformat(), entered_at=ms,
+                    clock_skew_ms=0)
+        base.update(row)
+        with opened(self.hub) as d:
+            cols = [r[1] for r in d.execute("PRAGMA table_info(%s)" % table)]
+        self.assertEqual([c for c in base if c not in cols], [])
+        return base, th.changeset_insert(table, [1] + [0] * (len(cols) - 1),
+                                         [base.get(c) for c in cols])
+
+    def test_case_rules_at_the_hub(self):
+        """SLO 34-19's rules hold for what a node sends, not only at its API:
+        a note 31-90 days back waits for its approval (a stand-alone note's
+        own request, an activity note's activity's), a form is entered within
+        30 days of its date, entered data changes only through a Help Request
+        (an activity's correction, a note's amendment), and the registration
+        date never moves.  The office's own entries are taken."""
+        def day(n):
+            return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
+        r = self.node.post("/api/v1/case/participants", {"first_name": "Hostile", "last_name": "Rules",
+                                                         "birth_date": "1980-02-03"})
+        self.assertEqual(r.status, 201, r)
+        pid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
+                 timeout=60, what="the participant at the hub")
+        with opened(self.hub) as d:   # as if registered long ago
+            d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(200), pid))
+        act, cs = self.case_row("participant_activities", participant_id=pid, code="102",
+                                code_list="activity", start_date=day(5), backdate_days=5, voided=0)
+        self.assertEqual(self.push(cs)["quarantined"], [])
+        _, cs = self.case_row("case_notes", participant_id=pid, kind="activity", activity_id=act["id"],
+                              subject="102 Initial Assessment", contact_date=day(5), body="Met.")
+        self.assertEqual(self.push(cs)["quarantined"], [])
+        fields = {f["name"]: (f.get("choices") or ["N/A"])[0]
+                  for f in self.node.get("/api/v1/case/forms").json()["closure"]}
+        note, note_cs = self.case_row("case_notes", participant_id=pid, kind="standalone",
+                                      subject="Progress", contact_date=day(2), body="Talked.")
+        self.assertEqual(self.push(note_cs)["quarantined"], [])
+        refused = {
+            "note 60 days back": self.case_row(
+                "case_notes", participant_id=pid, kind="standalone", subject="Progress",
+                contact_date=day(60), body="Talked.")[1],
+            "closure form 150 days back": self.case_row(
+                "case_forms", participant_id=pid, kind="closure", form_date=day(150),
+                fields=json.dumps(fields))[1],
+            "correction without a Help Request": self.case_row(
+                "participant_activities", participant_id=pid, code="102", code_list="activity",
+                start_date=day(5), backdate_days=5, corrects_id=act["id"], voided=1)[1],
+            "amendment without a Help Request": self.case_row(
+                "case_notes", participant_id=pid, kind="standalone", subject="Rewritten",
+                contact_date=day(2), body="Rewritten.", amends_id=note["id"])[1],
+            "registration moved": self.update_cs(
+                "participants", pid, {"registered_date": (day(200), "1990-01-01")}),
+        }
+        for what, cs in refused.items():
+            res = self.push(cs)
+            self.assertEqual(len(res["quarantined"]), 1, (what, res))
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE"
+                                         " corrects_id=?", act["id"]), 0)
+        self.assertEqual(count(self.hub, "SELECT registered_date FROM participants WHERE id=?", pid),
+                         day(200))
 
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
