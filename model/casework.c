@@ -872,6 +872,32 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* A soft exit (SLO 34-19: 90 days without a clock-restarting service,
+ * never undone): not dated after the day it was recorded, nor before 90
+ * days after the registration (the earliest a case can have exited: an
+ * office's own view of the last service may differ from the hub's while
+ * entries travel, so that is not re-judged here). */
+static int check_exit(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *date = js(row, "exit_date");
+	char reg[16] = "", earliest[11], recorded[11];
+	int64_t at = jint(row, "recorded_at");
+	int rc;
+
+	if (at <= 0 || at > (int64_t)time(NULL) * 1000 + 24 * 3600 * 1000)
+		REFUSE("participant_exits: recorded_at is missing or in the future");
+	clock_local_date((uint64_t)at, recorded);
+	if (clock_days_between(recorded, date) > 1)
+		REFUSE("participant_exits: exit_date is after the day it was recorded");
+	if ((rc = db_text(db, "SELECT registered_date FROM participants WHERE id=?",
+			  js(row, "participant_id"), reg, sizeof reg)) < 0)
+		CANNOT_CHECK("participant_exits: cannot read the participant");
+	if (rc == 0 && clock_date_add(reg, CASE_SOFT_EXIT_DAYS, earliest) == 0 &&
+	    strcmp(date, earliest) < 0)
+		REFUSE("participant_exits: a case exits 90 days after its last service at the earliest");
+	return 0;
+}
+
 /* A closure or follow-up form (or a follow-up decline, or a measurable
  * skill gain): every field filled (model/case_forms.h), its date neither
  * before the registration nor after the day it was entered; follow-up only
@@ -1010,7 +1036,7 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 		}
 		if (json_valid_date(js(row, "exit_date")) != 0)
 			REFUSE("participant_exits: exit_date is not a date");
-		return 0;
+		return check_exit(db, row, reason, n);
 	}
 	return 0;
 }

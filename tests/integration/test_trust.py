@@ -524,10 +524,11 @@ class TrustTest(Base):
                     local_area_id="demo-la", office_id="demo-office", staff_id="demo-staff",
                     entered_date=datetime.date.today().isoformat(), entered_at=ms,
                     clock_skew_ms=0)
-        base.update(row)
         with opened(self.hub) as d:
             cols = [r[1] for r in d.execute("PRAGMA table_info(%s)" % table)]
-        self.assertEqual([c for c in base if c not in cols], [])
+        base = {k: v for k, v in base.items() if k in cols}  # (an exit has no entered_*)
+        self.assertEqual([c for c in row if c not in cols], [])
+        base.update(row)
         return base, th.changeset_insert(table, [1] + [0] * (len(cols) - 1),
                                          [base.get(c) for c in cols])
 
@@ -546,8 +547,15 @@ class TrustTest(Base):
         pid = r.json()["id"]
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
                  timeout=60, what="the participant at the hub")
-        with opened(self.hub) as d:   # as if registered long ago
+        r = self.node.post("/api/v1/case/participants", {"first_name": "Hostile", "last_name": "Exit",
+                                                         "birth_date": "1980-02-04"})
+        self.assertEqual(r.status, 201, r)
+        pid2 = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid2) == 1,
+                 timeout=60, what="the second participant at the hub")
+        with opened(self.hub) as d:   # as if registered long ago (and ten days ago)
             d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(200), pid))
+            d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(10), pid2))
         act, cs = self.case_row("participant_activities", participant_id=pid, code="102",
                                 code_list="activity", start_date=day(5), backdate_days=5, voided=0)
         self.assertEqual(self.push(cs)["quarantined"], [])
@@ -574,10 +582,21 @@ class TrustTest(Base):
                 contact_date=day(2), body="Rewritten.", amends_id=note["id"])[1],
             "registration moved": self.update_cs(
                 "participants", pid, {"registered_date": (day(200), "1990-01-01")}),
+            "exit dated 400 days ahead": self.case_row(
+                "participant_exits", participant_id=pid, exit_date=day(-400), kind="soft_exit",
+                recorded_at=int(time.time() * 1000), recorded_by="demo-staff")[1],
+            "exit 10 days after the registration": self.case_row(
+                "participant_exits", participant_id=pid2, exit_date=day(0), kind="soft_exit",
+                recorded_at=int(time.time() * 1000), recorded_by="demo-staff")[1],
         }
         for what, cs in refused.items():
             res = self.push(cs)
             self.assertEqual(len(res["quarantined"]), 1, (what, res))
+        # An exit 90 days after the registration (no service since) is taken.
+        _, cs = self.case_row("participant_exits", participant_id=pid, exit_date=day(110),
+                              kind="soft_exit", recorded_at=int(time.time() * 1000),
+                              recorded_by="demo-staff")
+        self.assertEqual(self.push(cs)["quarantined"], [])
         self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE"
                                          " corrects_id=?", act["id"]), 0)
         self.assertEqual(count(self.hub, "SELECT registered_date FROM participants WHERE id=?", pid),
