@@ -327,6 +327,30 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			REFUSE("participants.assigned_staff_id is not staff of the participant's Local "
 			       "Area");
 	}
+	/* An employer's conversion and vetting as the offices' routes make
+	 * them: converted_by and a pending vetting come only with the
+	 * conversion (lead to recruiting, never back); a vetting result is
+	 * WSB staff's (crm__hub_check_vetting), so a "pending" that clears a
+	 * lock, or a converted_by cleared so its converter may vet, is not an
+	 * office's edit; and no edit gives a recruiting employer's user name
+	 * the MKT prefix again. */
+	if (strcmp(tbl, "employers") == 0 && op == SQLITE_UPDATE) {
+		const char *type = json_str(row, "account_type"), *vs = json_str(row, "vetting_status");
+		int converting = sync_change_sets("account_type") && type &&
+				 strcmp(type, CRM_RECRUITING) == 0;
+
+		if (sync_change_sets("account_type") && !converting)
+			REFUSE("employers: a recruiting employer never becomes a lead again");
+		if (converting && (vs == NULL || strcmp(vs, "pending") != 0))
+			REFUSE("employers: a conversion starts the vetting (vetting_status pending)");
+		if (!converting && sync_change_sets("converted_by"))
+			REFUSE("employers: converted_by is the conversion's");
+		if (!converting && sync_change_sets("vetting_status") && vs && strcmp(vs, "pending") == 0)
+			REFUSE("employers: a vetting result is approved or locked (WSB staff)");
+		if (type && strcmp(type, CRM_RECRUITING) == 0 && sync_change_sets("username") &&
+		    crm_has_mkt_prefix(json_str(row, "username")))
+			REFUSE("employers: a recruiting employer's user name has no MKT prefix");
+	}
 	/* The registration date is the day the record was made: every other
 	 * date of the case is judged against it, so an entry never moves it. */
 	if (strcmp(tbl, "participants") == 0 && op == SQLITE_UPDATE &&

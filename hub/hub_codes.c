@@ -677,8 +677,24 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 
 	if ((rc = acct_validate_row(db, tbl, op, row, reason, n)) != 0)
 		return rc;
-	if (op != SQLITE_INSERT || tbl == NULL || row == NULL || json_str(row, "corrects_id"))
+	if (op != SQLITE_INSERT || tbl == NULL || row == NULL)
 		return 0;
+	/* A correction keeping the code it corrects is no new use of it; one
+	 * that brings another code is (an office's route refuses a retired
+	 * one there too). */
+	if (json_str(row, "corrects_id")) {
+		char was[32] = "";
+		const char *src = strcmp(tbl, "employer_services") == 0
+					  ? "SELECT code FROM employer_services WHERE id=?"
+					  : "SELECT code FROM participant_activities WHERE id=?";
+
+		if (strcmp(tbl, "employer_services") != 0 && strcmp(tbl, "participant_activities") != 0)
+			return 0;
+		if (db_text(db, src, json_str(row, "corrects_id"), was, sizeof was) < 0)
+			CANNOT_CHECK("%s: cannot read the corrected row", tbl);
+		if (json_str(row, "code") && strcmp(was, json_str(row, "code")) == 0)
+			return 0;
+	}
 	if (strcmp(tbl, "employer_services") == 0) {
 		const cJSON *at = cJSON_GetObjectItem(row, "created_at");
 		list = "employer";

@@ -6,6 +6,7 @@
 #include "model/crm.h"
 #include "model/schema.h"
 #include "lib/crypto.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -547,6 +548,14 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 	return added;
 }
 
+/* 1 when member k of row is absent, null or at most max characters. */
+static int within(const cJSON *row, const char *k, size_t max)
+{
+	const char *v = jstr(row, k);
+
+	return v == NULL || json_utf8_chars(v) <= max;
+}
+
 static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *type = jstr(row, "account_type"), *name = jstr(row, "company_name");
@@ -559,6 +568,8 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		REFUSE("employers: account_type must be lead or recruiting");
 	if (name == NULL || crm_normalize_name(name, want, sizeof want) != 0)
 		REFUSE("employers: company_name is missing or has no letters");
+	if (!within(row, "company_name", CRM_NAME_MAX))
+		REFUSE("employers: company_name is longer than %d characters", CRM_NAME_MAX);
 	if (norm == NULL || strcmp(norm, want) != 0)
 		REFUSE("employers: normalized_name does not match company_name");
 	if (zip == NULL || crm_valid_zip(zip, z5) != 0)
@@ -578,6 +589,10 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	    strcmp(jstr(row, "vetting_status"), "approved") != 0 &&
 	    strcmp(jstr(row, "vetting_status"), "locked") != 0)
 		REFUSE("employers: vetting_status must be pending, approved or locked");
+	/* Vetting is a recruiting employer's (a lead is converted first). */
+	if (strcmp(type, CRM_LEAD) == 0 && jstr(row, "vetting_status") &&
+	    strcmp(jstr(row, "vetting_status"), "pending") != 0)
+		REFUSE("employers: a marketing lead is not vetted (convert it first)");
 	if ((rc = crm__hub_check_vetting(db, row, reason, n)) != 0)
 		return rc;
 	if (strcmp(type, CRM_LEAD) == 0 && !crm_has_mkt_prefix(jstr(row, "username")))
@@ -678,10 +693,36 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	 * changed since), so only the structural rules are repeated here. */
 	if (sysgen)
 		REFUSE("employer_services: code is system-generated");
-	field = crm_service_check(jstr(row, "start_date"), jstr(row, "end_date"),
-				  jstr(row, "completion_code"), NULL, msg, sizeof msg);
+	{
+		/* Not dated after the day it was entered (a day's slack for the
+		 * office's zone), as the office's route refuses a future start. */
+		const cJSON *at = cJSON_GetObjectItem(row, "created_at");
+		char day[11] = "";
+
+		if (!cJSON_IsNumber(at) || at->valuedouble <= 0)
+			REFUSE("employer_services: created_at is required");
+		clock_local_date((uint64_t)at->valuedouble + 24 * 3600 * 1000ULL, day);
+		field = crm_service_check(jstr(row, "start_date"), jstr(row, "end_date"),
+					  jstr(row, "completion_code"), day, msg, sizeof msg);
+	}
 	if (field)
 		REFUSE("employer_services: %s: %s", field, msg);
+	if (jstr(row, "projected_end_date") &&
+	    (json_valid_date(jstr(row, "projected_end_date")) != 0 ||
+	     strcmp(jstr(row, "projected_end_date"), jstr(row, "start_date")) < 0))
+		REFUSE("employer_services: projected_end_date is a date on or after start_date");
+	if (!within(row, "notes", CRM_NOTE_MAX))
+		REFUSE("employer_services: notes are at most %d characters", CRM_NOTE_MAX);
+	/* A correction replaces a service of the same employer. */
+	if (jstr(row, "corrects_id")) {
+		char emp[64] = "";
+
+		if ((rc = db_text(db, "SELECT employer_id FROM employer_services WHERE id=?",
+				  jstr(row, "corrects_id"), emp, sizeof emp)) < 0)
+			CANNOT_CHECK("employer_services: cannot read services");
+		if (rc > 0 || jstr(row, "employer_id") == NULL || strcmp(emp, jstr(row, "employer_id")) != 0)
+			REFUSE("employer_services: the corrected service is not this employer's");
+	}
 	rc = need_employer(db, "employer_services", SQLITE_INSERT, jstr(row, "employer_id"), reason, n);
 	if (rc != 0)
 		return rc;
@@ -695,6 +736,22 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 
 	if (crm_valid_wi_status(jstr(row, "status")) != 0)
 		REFUSE("work_items: status must be New, In Progress or Closed");
+	if (jstr(row, "description") == NULL || !within(row, "description", CRM_DESC_MAX))
+		REFUSE("work_items: description is required (at most %d characters)", CRM_DESC_MAX);
+	{
+		static const char *const refs[][2] = {{"category_id", "work_item_categories"},
+						      {"priority_id", "work_item_priorities"}};
+		for (int i = 0; i < 2; i++) {
+			char sql[80];
+			int e;
+
+			snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?", refs[i][1]);
+			if ((e = db_exists(db, sql, jstr(row, refs[i][0]))) < 0)
+				CANNOT_CHECK("work_items: cannot read %s", refs[i][1]);
+			if (e == 0)
+				REFUSE("work_items: no such %s", refs[i][0]);
+		}
+	}
 	if (jstr(row, "due_date") && json_valid_date(jstr(row, "due_date")) != 0)
 		REFUSE("work_items: due_date is not a date");
 	if (jstr(row, "employer_id")) {
@@ -865,8 +922,10 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		const char *k = jstr(row, "kind");
 		if (k == NULL || (strcmp(k, "primary") != 0 && strcmp(k, "secondary") != 0))
 			REFUSE("employer_contacts: kind must be primary or secondary");
-		if (jstr(row, "name") == NULL || jstr(row, "name")[0] == '\0')
-			REFUSE("employer_contacts: name is required");
+		if (jstr(row, "name") == NULL || jstr(row, "name")[0] == '\0' ||
+		    !within(row, "name", CRM_TITLE_MAX) || !within(row, "title", CRM_TITLE_MAX))
+			REFUSE("employer_contacts: name is required (name and title at most %d characters)",
+			       CRM_TITLE_MAX);
 		if (jstr(row, "email") && crm_valid_email(jstr(row, "email")) != 0)
 			REFUSE("employer_contacts: email is not valid");
 		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
@@ -882,13 +941,22 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		return check_work_item(db, op, row, reason, n);
 	if (strcmp(tbl, "employer_notes") == 0) {
 		const char *b = jstr(row, "body");
-		if (b == NULL || b[0] == '\0' || json_utf8_chars(b) > CRM_NOTE_MAX)
-			REFUSE("employer_notes: body is required (at most %d characters)", CRM_NOTE_MAX);
+		if (b == NULL || b[0] == '\0' || json_utf8_chars(b) > CRM_NOTE_MAX ||
+		    !within(row, "subject", CRM_TITLE_MAX))
+			REFUSE("employer_notes: body is required (at most %d characters; a subject at"
+			       " most %d)", CRM_NOTE_MAX, CRM_TITLE_MAX);
 		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "work_item_notes") == 0) {
-		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0')
-			REFUSE("work_item_notes: body is required");
+		int e;
+
+		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0' ||
+		    !within(row, "body", CRM_NOTE_MAX))
+			REFUSE("work_item_notes: body is required (at most %d characters)", CRM_NOTE_MAX);
+		if ((e = db_exists(db, "SELECT 1 FROM work_items WHERE id=?", jstr(row, "work_item_id"))) < 0)
+			CANNOT_CHECK("work_item_notes: cannot read work items");
+		if (e == 0)
+			REFUSE("work_item_notes: no such work item");
 		return 0;
 	}
 	if (strcmp(tbl, "employer_attachments") == 0)

@@ -245,6 +245,7 @@ static route_rc post_duplicate_of(route_call *a)
 	const char *id = http_req_param(a->rc_req, "id"), *other;
 	const char *xc[2] = {"duplicate_of", "status"}, *xv[2];
 	char chain[64];
+	route_rc rr;
 
 	if (route_str(a, "duplicate_of", JSON_REQUIRED, 1, 64, &other, NULL, 0) != 0)
 		return ROUTE_BAD;
@@ -252,6 +253,10 @@ static route_rc post_duplicate_of(route_call *a)
 		return route_fail(a, 404, "id", "no such employer");
 	if (strcmp(other, id) == 0 || crm__exists(n, "employers", other) != 1)
 		return route_fail(a, 400, "duplicate_of", "no such other employer");
+	/* A locked employer takes no edit until WSB staff approve it again:
+	 * marking it a duplicate (and inactive) is one. */
+	if ((rr = crm__refuse_locked(a, id)) != ROUTE_OK)
+		return rr;
 	/* The one kept must be kept: not itself a duplicate (of this one, both
 	 * would end inactive; of a third, mark this one as that one's). */
 	if (db_text(n->nd_db, "SELECT coalesce(duplicate_of, '') FROM employers WHERE id=?", other,

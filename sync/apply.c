@@ -23,7 +23,7 @@
  * clock at the hub, below, or the hub row's updated_hlc when it has none;
  * the text form orders by time, then counter, then node id), recorded in
  * `conflicts`.  A final
- * value (table_def td_final_col) is only left by a newer edit.  An edit
+ * value (table_def td_final_col) is never left by an office's edit.  An edit
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
  * tombstone.  Both record a conflict on column "*deleted*".  An edit of an
@@ -416,9 +416,10 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 		/* Nothing to change, but the value now stands for this newer
 		 * write too: an older one must not undo it later. */
 		return clock_put(a, tc, id, i, rh) != A_OK ? A_ERROR : A_OK;
-	/* A final value (e.g. closed) is only left by a newer edit. */
+	/* A final value (a work item Closed, a case exited) is never left:
+	 * the office's other value, older or newer, is kept as a conflict. */
 	final_block = i == ts->ts_final && td->td_final_value && sync__val_text(local) &&
-		      strcmp(sync__val_text(local), td->td_final_value) == 0 && strcmp(rh, lh) < 0;
+		      strcmp(sync__val_text(local), td->td_final_value) == 0;
 	if (sync__val_eq(local, base) && !final_block) {
 		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
 			return A_ERROR;

@@ -602,6 +602,109 @@ class TrustTest(Base):
         self.assertEqual(count(self.hub, "SELECT registered_date FROM participants WHERE id=?", pid),
                          day(200))
 
+    def test_crm_rules_at_the_hub(self):
+        """The CRM's rules hold for what a node sends, not only at its API:
+        vetting is WSB staff's (no "pending" that clears a lock, no
+        converted_by cleared so the converter may vet, no vetting of a lead,
+        no conversion without it, no way back to lead), a recruiting user
+        name never gets the MKT prefix again, Closed is final, a service is
+        not dated ahead, its correction replaces one of the same employer
+        and brings no retired code, texts keep the node's lengths, a work
+        item names a category there is.  And at the office: a locked
+        employer is not marked a duplicate either."""
+        c = self.node
+        wsb = harness.client(self.node)
+        harness.login(wsb, "t-wsb")
+        with opened(self.hub) as d:
+            wsbid = d.execute("SELECT id FROM staff WHERE username='t-wsb'").fetchone()[0]
+        today = datetime.date.today().isoformat()
+
+        def lead(who, name):
+            r = who.post("/api/v1/crm/employers", {
+                "company_name": "%s %s" % (name, self.uniq("c")), "zip": "95814", "street": "1 Main St",
+                "city": "Sacramento", "phone": "(916) 555-0100", "industry": "4931",
+                "confirm_not_duplicate": True, "contacts": [{"name": "Pat Primary", "kind": "primary"}]})
+            self.assertEqual(r.status, 201, r)
+            return r.json()["id"]
+
+        def at_hub(table, rid, cond="1"):
+            wait_for(lambda: count(self.hub, "SELECT count(*) FROM %s WHERE id=? AND %s" % (table, cond),
+                                   rid) == 1, timeout=90, what="%s at the hub" % table)
+
+        def refused(what, cs):
+            res = self.push(cs)
+            self.assertEqual(len(res["quarantined"]), 1, (what, res))
+
+        def convert(who, eid):
+            r = who.post("/api/v1/crm/employers/%s/convert" % eid, {"edd_account_number": "7654321"})
+            self.assertEqual(r.status, 200, r)
+            return r.json()
+
+        locked = lead(c, "Locked Co")
+        convert(c, locked)
+        r = wsb.post("/api/v1/crm/employers/%s/vetting" % locked, {"result": "locked", "reason": "mismatch"})
+        self.assertEqual(r.status, 200, r)
+        other = lead(c, "Other Co")
+        r = c.post("/api/v1/crm/employers/%s/duplicate-of" % locked, {"duplicate_of": other})
+        self.assertEqual(r.status, 409, r)
+        at_hub("employers", locked, "vetting_status='locked'")
+        refused("unlock by pending", self.update_cs("employers", locked,
+                                                    {"vetting_status": ("locked", "pending")}))
+        own = lead(wsb, "Converter Co")
+        convert(wsb, own)
+        at_hub("employers", own, "vetting_status='pending'")
+        refused("converter vets", self.update_cs("employers", own, {
+            "vetting_status": ("pending", "approved"), "vetted_by": (None, wsbid),
+            "converted_by": (wsbid, None)}))
+        plain = lead(c, "Plain Co")
+        at_hub("employers", plain)
+        refused("conversion without vetting", self.update_cs("employers", plain, {
+            "account_type": ("lead", "recruiting"), "edd_account_number": (None, "7654321")}))
+        refused("a lead vetted", self.update_cs("employers", plain, {
+            "vetting_status": (None, "approved"), "vetted_by": (None, wsbid)}))
+        back = lead(c, "Back Co")
+        un = convert(c, back)["username"]
+        at_hub("employers", back, "account_type='recruiting'")
+        refused("back to lead", self.update_cs("employers", back, {"account_type": ("recruiting", "lead")}))
+        if not un.startswith("MKT"):
+            refused("MKT prefix again", self.update_cs("employers", back, {"username": (un, "MKT" + un)}))
+        # work items: Closed is final; a category there is; a note on an item there is
+        meta = c.get("/api/v1/crm/meta").json()
+        cat = [x for x in meta["categories"] if x["name"] != "Job Order"][0]["id"]
+        r = c.post("/api/v1/crm/work-items", {"category_id": cat, "description": "task", "employer_id": plain})
+        self.assertEqual(r.status, 201, r)
+        wid = r.json()["id"]
+        self.assertEqual(c.request("PATCH", "/api/v1/crm/work-items/" + wid, body={"status": "Closed"}).status, 200)
+        at_hub("work_items", wid, "status='Closed'")
+        self.push(self.update_cs("work_items", wid, {"status": ("Closed", "New")}))
+        self.assertEqual(count(self.hub, "SELECT status FROM work_items WHERE id=?", wid), "Closed")
+        refused("unknown category", self.update_cs("work_items", wid, {"category_id": (cat, "no-such-cat")}))
+        # services
+        r = c.post("/api/v1/crm/employers/%s/services" % plain, {"services": [{"code": "E20", "start_date": today}]})
+        self.assertEqual(r.status, 201, r)
+        svc = r.json()["services"][0]["id"]
+        r = c.post("/api/v1/crm/employers/%s/services" % other, {"services": [{"code": "E20", "start_date": today}]})
+        theirs = r.json()["services"][0]["id"]
+        at_hub("employer_services", svc)
+        at_hub("employer_services", theirs)
+        with opened(self.hub) as d:
+            cols = [r[1] for r in d.execute("PRAGMA table_info(employer_services)")]
+        now = int(time.time() * 1000)
+
+        def service(**kw):
+            row = dict(id=str(uuid.uuid4()), employer_id=plain, code="E20", start_date=today,
+                       office_id="demo-office", voided=0, created_at=now)
+            row.update(kw)
+            return th.changeset_insert("employer_services", [1] + [0] * (len(cols) - 1),
+                                       [row.get(k) for k in cols])
+        refused("dated ahead", service(start_date="2099-01-01"))
+        refused("projected end before start", service(projected_end_date="2000-01-01"))
+        refused("notes past the length", service(notes="n" * 5000))
+        refused("retired code as a correction", service(code="E74", corrects_id=svc))
+        refused("correction of no service", service(corrects_id="no-such-service"))
+        refused("another employer's service voided", service(corrects_id=theirs, voided=1))
+        self.assertEqual(self.push(service())["quarantined"], [])
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and

@@ -562,10 +562,11 @@ static void test_hub_apply_case_rows(void **state)
 	assert_int_equal(p.applied, 2);
 	assert_int_equal(p.quarantined, 0);
 	assert_int_equal(db_int(hub, "SELECT count(*) FROM case_notes", -1), 1);
-	/* Amendment: a new row naming the original. */
+	/* Amendment: a new row naming the original, only with its Help
+	 * Request (SLO 34-19). */
 	node_write(a, "000000001200.0000.nodeA", insert_note, N2, P1, "standalone", NULL, "Correction",
 		   "2026-03-02", N1);
-	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	st_push_refused(hub, a, &scope_a, "Help Request");
 	/* Editing a saved note (as a forged changeset would): quarantined, the
 	 * hub's copy unchanged. */
 	node_write(a, "000000001300.0000.nodeA", "UPDATE case_notes SET body='rewritten' WHERE id=%Q", N1);
@@ -652,14 +653,16 @@ static void test_hub_apply_case_rows(void **state)
 	node_write(a, "000000003000.0000.nodeA",
 		   "INSERT INTO participant_exits(id, participant_id, local_area_id, office_id, exit_date,"
 		   " recorded_at) VALUES('0190b000-0000-7000-8000-00000000e401',%Q,'demo-la','demo-office',"
-		   "'2026-06-01',1);"
+		   "'2026-06-01',%lld);"
 		   "UPDATE participants SET exit_state='exited', exit_date='2026-06-01',"
-		   " updated_hlc='000000003000.0000.nodeA' WHERE id=%Q", P1, P1);
+		   " updated_hlc='000000003000.0000.nodeA' WHERE id=%Q", P1, noon("2026-06-01"), P1);
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	node_write(a, "000000004000.0000.nodeA",
 		   "UPDATE participants SET exit_state='active', exit_date=NULL,"
 		   " updated_hlc='000000004000.0000.nodeA' WHERE id=%Q", P1);
-	st_push_refused(hub, a, &scope_a, "cannot be reversed");
+	/* (exit_state stays exited, the final value, and the row without its
+	 * exit date is no row the rules allow) */
+	st_push_refused(hub, a, &scope_a, "an exited case needs its exit_date");
 	{
 		char st[16];
 		assert_int_equal(db_text(hub, "SELECT exit_state FROM participants WHERE id=?", P1, st, sizeof st), 0);

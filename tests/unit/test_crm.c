@@ -1043,6 +1043,13 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
 	assert_string_equal(q_text(hub, "SELECT due_date FROM work_items WHERE id=?", WI), "2026-03-20");
 	assert_true(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='work_items' AND column_name='status'", -1) == 1);
+	/* A newer edit does not reopen it either (Closed is final, as the
+	 * offices' route says): kept as a conflict. */
+	node_write(b, "000000005500.0000.nodeB",
+		   "UPDATE work_items SET status='New', updated_hlc='000000005500.0000.nodeB' WHERE id=%Q", WI);
+	st_push(hub, b, &scope_b);
+	assert_string_equal(q_text(hub, "SELECT status FROM work_items WHERE id=?", WI), "Closed");
+	assert_true(db_int(hub, "SELECT count(*) FROM conflicts WHERE tbl='work_items' AND column_name='status'", -1) == 2);
 	/* Assignment to someone outside the CRM work group is refused at the
 	 * hub too (Pat Kim is View Access, not in the group). */
 	node_write(a, "000000006000.0000.nodeA",
@@ -1168,7 +1175,7 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	/* Rows on an employer the hub does not have (LEAD was refused above). */
 	node_write(a, "000000001190.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d000',%Q,'E20','2026-01-05','2026-01-06','successful',1)", LEAD);
+		   " VALUES('0190a000-0000-7000-8000-00000000d000',%Q,'E20','2026-01-05','2026-01-06','successful',1767744000000)", LEAD);
 	st_push_refused(hub, a, &scope_a, "employer_services: no such employer");
 	node_write(a, "000000001191.0000.nodeA",
 		   "INSERT INTO employer_notes(id, employer_id, staff_id, body, created_at)"
@@ -1186,15 +1193,15 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	/* Services: a system-generated code, and a completion without end date. */
 	node_write(a, "000000001200.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1)", EPSILON);
+		   " VALUES('0190a000-0000-7000-8000-00000000d001',%Q,'E90','2026-01-05',1767744000000)", EPSILON);
 	st_push_refused(hub, a, &scope_a, "system-generated");
 	node_write(a, "000000001300.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, completion_code, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1)", EPSILON);
+		   " VALUES('0190a000-0000-7000-8000-00000000d002',%Q,'E20','2026-01-05','successful',1767744000000)", EPSILON);
 	st_push_refused(hub, a, &scope_a, "end date");
 	node_write(a, "000000001400.0000.nodeA",
 		   "INSERT INTO employer_services(id, employer_id, code, start_date, end_date, completion_code, created_at)"
-		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1)", EPSILON);
+		   " VALUES('0190a000-0000-7000-8000-00000000d003',%Q,'E20','2026-01-05','2026-01-06','successful',1767744000000)", EPSILON);
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	/* Case notes: a body is required; a good one goes in. */
