@@ -532,6 +532,16 @@ class TrustTest(Base):
         return base, th.changeset_insert(table, [1] + [0] * (len(cols) - 1),
                                          [base.get(c) for c in cols])
 
+    def participant_at_hub(self, last):
+        """A participant registered at the office, once the hub has it: its id."""
+        r = self.node.post("/api/v1/case/participants", {"first_name": "Hostile", "last_name": last,
+                                                         "birth_date": "1980-02-03"})
+        self.assertEqual(r.status, 201, r)
+        pid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
+                 timeout=60, what="the participant at the hub")
+        return pid
+
     def test_case_rules_at_the_hub(self):
         """SLO 34-19's rules hold for what a node sends, not only at its API:
         a note 31-90 days back waits for its approval (a stand-alone note's
@@ -541,18 +551,7 @@ class TrustTest(Base):
         date never moves.  The office's own entries are taken."""
         def day(n):
             return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
-        r = self.node.post("/api/v1/case/participants", {"first_name": "Hostile", "last_name": "Rules",
-                                                         "birth_date": "1980-02-03"})
-        self.assertEqual(r.status, 201, r)
-        pid = r.json()["id"]
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
-                 timeout=60, what="the participant at the hub")
-        r = self.node.post("/api/v1/case/participants", {"first_name": "Hostile", "last_name": "Exit",
-                                                         "birth_date": "1980-02-04"})
-        self.assertEqual(r.status, 201, r)
-        pid2 = r.json()["id"]
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid2) == 1,
-                 timeout=60, what="the second participant at the hub")
+        pid, pid2 = (self.participant_at_hub(last) for last in ("Rules", "Exit"))
         with opened(self.hub) as d:   # as if registered long ago (and ten days ago)
             d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(200), pid))
             d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(10), pid2))
