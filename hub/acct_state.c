@@ -167,8 +167,10 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 		return ROUTE_DBERR;
 	if (!ok || strcmp(new_owner, t->id) == 0)
 		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member");
-	/* Participants, leads and work items are the Local Area's (each row
-	 * names it): they stay in it. */
+	/* What is handed over stays in the Local Area (README, "Account
+	 * states"): participants and leads name it, and a departing person's
+	 * open work items go to a colleague there too.  An account with no
+	 * Local Area is held to none. */
 	if (t->la[0] && strcmp(la, t->la) != 0)
 		return route_fail(a, 400, "new_owner_id", "what is handed over stays in its Local Area:"
 							   " choose someone of the same Local Area");
