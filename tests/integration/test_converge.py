@@ -476,7 +476,7 @@ class Cluster:
                 if local == remote:
                     clocks[ck] = max(clocks.get(ck) or "", rh)
                     continue
-                block = final and final[0] == col and local == final[1] and rh < lh
+                block = final and final[0] == col and local == final[1]  # never left
                 if local == base and not block:
                     if not clocks.get(ck) or clocks[ck] < rh:
                         cur[col] = remote
@@ -596,6 +596,10 @@ class Cluster:
             if c["column_name"] == "*deleted*":
                 continue
             want = "remote" if (c["remote_hlc"] or "") > (c["local_hlc"] or "") else "local"
+            final = self.FINAL.get(c["tbl"])
+            if final and final[0] == c["column_name"] and c["local_value"] is not None and \
+                    json.loads(c["local_value"]) == final[1]:
+                want = "local"  # a final value is never left
             if c["winner"] != want:
                 probs.append("winner: conflict on %s.%s of %s: %s won with hlc local %s remote %s"
                              % (c["tbl"], c["column_name"], c["row_id"], c["winner"],
