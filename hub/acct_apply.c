@@ -135,7 +135,6 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 	sqlite3_stmt *st = NULL;
 	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN], next[PASSWORD_VERIFIER_HEX];
-	char mark[HLC_STRLEN + 8];
 	int active = 0, found = 0, has_cred = 0, rc;
 	hlc clk;
 
@@ -191,8 +190,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		return rc;
 	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
 	/* after every office stamp the hub holds (sync_hub_stamp_note()) */
-	if (sync_hub_stamp_read(db, mark, sizeof mark) == 0 && mark[0])
-		hlc_observe(&clk, mark);
+	sync_hub_stamp_observe(db, &clk);
 	if (why == NULL) {
 		hlc_now(&clk, ts);
 		if (acct_password_set(db, staff_id, hash, (int64_t)ca->valuedouble, ts, next) != 0)

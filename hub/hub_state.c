@@ -98,12 +98,7 @@ uint64_t hub_now_ms(void) { return clock_ms(); }
 
 hlc *hub_clock(hub *h)
 {
-	char mark[HLC_STRLEN + 8];
-
-	/* (An unreadable mark leaves the clock as it is: the write goes on,
-	 * as it did before there was one.) */
-	if (sync_hub_stamp_read(h->hb_db, mark, sizeof mark) == 0 && mark[0])
-		hlc_observe(&h->hb_hlc, mark);
+	sync_hub_stamp_observe(h->hb_db, &h->hb_hlc);
 	return &h->hb_hlc;
 }
 

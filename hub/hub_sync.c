@@ -263,6 +263,7 @@ static int ingest_flush(sqlite3 *db, sync_apply_cache *cache, const sync_scope *
 			ingest_pend *p, hub_ingest_result *res)
 {
 	int n = p->ip_n;
+	uint64_t wall;
 
 	p->ip_n = 0;
 	p->ip_bytes = 0;
@@ -272,6 +273,7 @@ static int ingest_flush(sqlite3 *db, sync_apply_cache *cache, const sync_scope *
 		ingest_db_fail(res, "the hub could not apply the batch");
 		return -1;
 	}
+	wall = hlc_wall_ms();
 	for (int i = 0; i < n; i++) {
 		const sync_apply_result *ar = &p->ip_res[i];
 		const sync_entry *e = &p->ip_e[i];
@@ -288,7 +290,7 @@ static int ingest_flush(sqlite3 *db, sync_apply_cache *cache, const sync_scope *
 		res->hi_conflicts += ar->conflicts;
 		/* (the clock follows what the hub stores, never a refused entry) */
 		if (ar->applied && e->hlc && strcmp(e->hlc, res->hi_max_hlc) > 0 &&
-		    hlc_plausible(e->hlc, hlc_wall_ms()))
+		    hlc_plausible(e->hlc, wall))
 			snprintf(res->hi_max_hlc, sizeof res->hi_max_hlc, "%s", e->hlc);
 		FAULT_POINT("hub.apply.entry");
 	}

@@ -337,6 +337,13 @@ size_t json_utf8_chars(const char *s)
 	return s ? utf8_chars_n(s, strlen(s)) : 0;
 }
 
+int json_text_within(const cJSON *obj, const char *k, size_t max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, k);
+
+	return v == NULL || cJSON_IsNull(v) || (cJSON_IsString(v) && json_utf8_chars(v->valuestring) <= max);
+}
+
 size_t json_utf8_cut(const char *s, size_t len, size_t max)
 {
 	if (len <= max)

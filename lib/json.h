@@ -70,6 +70,9 @@ int json_utf8_valid(const char *s, size_t n);
 /* The characters (code points) of the valid UTF-8 text s: its bytes other
  * than continuation bytes.  0 for NULL. */
 size_t json_utf8_chars(const char *s);
+/* 1 when member k of obj is absent or null, or text of at most max
+ * characters (a row's length rule at the hub); else 0. */
+int json_text_within(const cJSON *obj, const char *k, size_t max);
 /* The byte length of s[0..len) cut to at most max bytes on a character
  * boundary (s valid UTF-8): a shortened name is never broken text. */
 size_t json_utf8_cut(const char *s, size_t len, size_t max);

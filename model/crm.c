@@ -548,14 +548,6 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 	return added;
 }
 
-/* 1 when member k of row is absent, null or at most max characters. */
-static int within(const cJSON *row, const char *k, size_t max)
-{
-	const char *v = jstr(row, k);
-
-	return v == NULL || json_utf8_chars(v) <= max;
-}
-
 static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *type = jstr(row, "account_type"), *name = jstr(row, "company_name");
@@ -568,7 +560,7 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 		REFUSE("employers: account_type must be lead or recruiting");
 	if (name == NULL || crm_normalize_name(name, want, sizeof want) != 0)
 		REFUSE("employers: company_name is missing or has no letters");
-	if (!within(row, "company_name", CRM_NAME_MAX))
+	if (!json_text_within(row, "company_name", CRM_NAME_MAX))
 		REFUSE("employers: company_name is longer than %d characters", CRM_NAME_MAX);
 	if (norm == NULL || strcmp(norm, want) != 0)
 		REFUSE("employers: normalized_name does not match company_name");
@@ -711,7 +703,7 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	    (json_valid_date(jstr(row, "projected_end_date")) != 0 ||
 	     strcmp(jstr(row, "projected_end_date"), jstr(row, "start_date")) < 0))
 		REFUSE("employer_services: projected_end_date is a date on or after start_date");
-	if (!within(row, "notes", CRM_NOTE_MAX))
+	if (!json_text_within(row, "notes", CRM_NOTE_MAX))
 		REFUSE("employer_services: notes are at most %d characters", CRM_NOTE_MAX);
 	/* A correction replaces a service of the same employer. */
 	if (jstr(row, "corrects_id")) {
@@ -736,7 +728,7 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 
 	if (crm_valid_wi_status(jstr(row, "status")) != 0)
 		REFUSE("work_items: status must be New, In Progress or Closed");
-	if (jstr(row, "description") == NULL || !within(row, "description", CRM_DESC_MAX))
+	if (jstr(row, "description") == NULL || !json_text_within(row, "description", CRM_DESC_MAX))
 		REFUSE("work_items: description is required (at most %d characters)", CRM_DESC_MAX);
 	{
 		static const char *const refs[][2] = {{"category_id", "work_item_categories"},
@@ -923,7 +915,7 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		if (k == NULL || (strcmp(k, "primary") != 0 && strcmp(k, "secondary") != 0))
 			REFUSE("employer_contacts: kind must be primary or secondary");
 		if (jstr(row, "name") == NULL || jstr(row, "name")[0] == '\0' ||
-		    !within(row, "name", CRM_TITLE_MAX) || !within(row, "title", CRM_TITLE_MAX))
+		    !json_text_within(row, "name", CRM_TITLE_MAX) || !json_text_within(row, "title", CRM_TITLE_MAX))
 			REFUSE("employer_contacts: name is required (name and title at most %d characters)",
 			       CRM_TITLE_MAX);
 		if (jstr(row, "email") && crm_valid_email(jstr(row, "email")) != 0)
@@ -942,7 +934,7 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 	if (strcmp(tbl, "employer_notes") == 0) {
 		const char *b = jstr(row, "body");
 		if (b == NULL || b[0] == '\0' || json_utf8_chars(b) > CRM_NOTE_MAX ||
-		    !within(row, "subject", CRM_TITLE_MAX))
+		    !json_text_within(row, "subject", CRM_TITLE_MAX))
 			REFUSE("employer_notes: body is required (at most %d characters; a subject at"
 			       " most %d)", CRM_NOTE_MAX, CRM_TITLE_MAX);
 		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
@@ -951,7 +943,7 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		int e;
 
 		if (jstr(row, "body") == NULL || jstr(row, "body")[0] == '\0' ||
-		    !within(row, "body", CRM_NOTE_MAX))
+		    !json_text_within(row, "body", CRM_NOTE_MAX))
 			REFUSE("work_item_notes: body is required (at most %d characters)", CRM_NOTE_MAX);
 		if ((e = db_exists(db, "SELECT 1 FROM work_items WHERE id=?", jstr(row, "work_item_id"))) < 0)
 			CANNOT_CHECK("work_item_notes: cannot read work items");

@@ -62,14 +62,6 @@ int greeter_valid_email(const char *s)
 
 /* ---- the hub's check of replicated rows ---------------------------------------- */
 
-/* 1 when member k is absent or null, or text of at most max characters. */
-static int text_within(const cJSON *row, const char *k, size_t max)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
-
-	return v == NULL || cJSON_IsNull(v) || (cJSON_IsString(v) && json_utf8_chars(v->valuestring) <= max);
-}
-
 /* 1 when member k is a whole number of milliseconds (null allowed when
  * nullable). */
 static int time_ok(const cJSON *row, const char *k, int nullable)
@@ -95,7 +87,7 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 		s = json_str(row, "action");
 		if (s == NULL || s[0] == '\0' || greeter_valid_status(json_str(row, "to_status")) != 0)
 			REFUSE("checkin_events: an event has an action and the status it moved to");
-		if (!time_ok(row, "at", 0) || !text_within(row, "note", GREETER_NOTE_MAX))
+		if (!time_ok(row, "at", 0) || !json_text_within(row, "note", GREETER_NOTE_MAX))
 			REFUSE("checkin_events: at is a time in milliseconds; a note has at most %d characters",
 				 GREETER_NOTE_MAX);
 		return 0;
@@ -119,9 +111,9 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 	if (!time_ok(row, "arrived_at", 0) || !time_ok(row, "called_at", 1) ||
 	    !time_ok(row, "serving_at", 1) || !time_ok(row, "finished_at", 1))
 		REFUSE("checkins: arrived_at, called_at, serving_at and finished_at are times in milliseconds");
-	if (!text_within(row, "phone", GREETER_PHONE_MAX) || !text_within(row, "email", GREETER_EMAIL_MAX) ||
-	    !text_within(row, "appointment_with", GREETER_APPT_MAX) ||
-	    !text_within(row, "note", GREETER_NOTE_MAX))
+	if (!json_text_within(row, "phone", GREETER_PHONE_MAX) || !json_text_within(row, "email", GREETER_EMAIL_MAX) ||
+	    !json_text_within(row, "appointment_with", GREETER_APPT_MAX) ||
+	    !json_text_within(row, "note", GREETER_NOTE_MAX))
 		REFUSE("checkins: phone, email, appointment_with or note is longer than the node allows");
 	return 0;
 }

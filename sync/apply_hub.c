@@ -168,17 +168,19 @@ int sync_hub_stamp_note(sqlite3 *db, const char *stamp)
 	stamp_bound(bound, sizeof bound);
 	if (stamp == NULL || hlc_parse(stamp, NULL, NULL, NULL) != 0 || strcmp(stamp, bound) >= 0)
 		return 0;
-	return db_run(db, "INSERT INTO sync_ctx(k, v) VALUES('" STAMP_KEY "', ?1)"
-			  " ON CONFLICT(k) DO UPDATE SET v=excluded.v"
-			  " WHERE coalesce(sync_ctx.v, '') < excluded.v", "t", stamp);
+	/* once per push transaction: the statement cache's */
+	return db_run_cached(db, "INSERT INTO sync_ctx(k, v) VALUES('" STAMP_KEY "', ?1)"
+				 " ON CONFLICT(k) DO UPDATE SET v=excluded.v"
+				 " WHERE coalesce(sync_ctx.v, '') < excluded.v", "t", stamp);
 }
 
-int sync_hub_stamp_read(sqlite3 *db, char *out, size_t n)
+void sync_hub_stamp_observe(sqlite3 *db, hlc *clk)
 {
-	out[0] = '\0';
-	return db_text(db, "SELECT coalesce(v, '') FROM sync_ctx WHERE k=?1", STAMP_KEY, out, n) < 0
-		       ? -1
-		       : 0;
+	char mark[HLC_STRLEN + 8];
+
+	if (db_text(db, "SELECT coalesce(v, '') FROM sync_ctx WHERE k=?1", STAMP_KEY, mark,
+		    sizeof mark) == 0 && mark[0])
+		hlc_observe(clk, mark);
 }
 
 typedef struct stamp_scan {

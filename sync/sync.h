@@ -197,12 +197,14 @@ int sync_hub_clock_stamp(sqlite3 *db, const char *tbl, const char *col, const ch
  *
  * sync_hub_stamp_note(): stamp moves the mark forward (never back), in the
  * caller's transaction; a stamp more than HLC_MAX_AHEAD_MS ahead is no
- * clock's and leaves it.  sync_hub_stamp_read(): the mark into out (empty
- * when none).  Both 0 or -1.  sync_hub_migrate() sets the mark once, from
+ * clock's and leaves it.  0 or -1.  sync_hub_stamp_observe(): clk moves past
+ * the mark (an unreadable mark leaves it as it is: the write goes on, as it
+ * did before there was one).  sync_hub_migrate() sets the mark once, from
  * the rows, on a hub that has none (an upgrade).
  */
 int sync_hub_stamp_note(sqlite3 *db, const char *stamp);
-int sync_hub_stamp_read(sqlite3 *db, char *out, size_t n);
+struct hlc;
+void sync_hub_stamp_observe(sqlite3 *db, struct hlc *clk);
 
 typedef struct sync_entry {
 	int64_t seq;              /* node outbox seq */
