@@ -337,6 +337,8 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		int converting = sync_change_sets("account_type") && type &&
 				 strcmp(type, CRM_RECRUITING) == 0;
 
+		if (sync_change_sets("created_as"))
+			REFUSE("employers: created_as is the employer's first record and never changes");
 		if (sync_change_sets("account_type") && !converting)
 			REFUSE("employers: a recruiting employer never becomes a lead again");
 		if (converting && (vs == NULL || strcmp(vs, "pending") != 0))

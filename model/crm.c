@@ -244,6 +244,73 @@ int crm_valid_username(const char *s)
 	return 0;
 }
 
+/* ---- field rules for employers, contacts and locations -------------------- */
+
+static int v_zip(const char *s) { return crm_valid_zip(s, NULL); }
+static int v_edd(const char *s) { return crm_valid_edd_account(s, NULL); }
+static int v_status(const char *s) { return strcmp(s, "active") == 0 || strcmp(s, "inactive") == 0 ? 0 : -1; }
+static int v_kind(const char *s) { return strcmp(s, "primary") == 0 || strcmp(s, "secondary") == 0 ? 0 : -1; }
+
+const crm_field crm_employer_fields[] = {
+	{"company_name", CRM_NAME_MAX, NULL, NULL, 0},
+	{"edd_account_number", 20, v_edd, "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)", 0},
+	{"zip", 10, v_zip, "ZIP code must be 5 digits or ZIP+4 (12345-6789)", 0},
+	{"street", CRM_STREET_MAX, NULL, NULL, 0},
+	{"city", CRM_CITY_MAX, NULL, NULL, 0},
+	{"state", 2, crm_valid_state, "state must be two letters (e.g. CA)", 1},
+	{"mailing_street", CRM_STREET_MAX, NULL, NULL, 0},
+	{"mailing_city", CRM_CITY_MAX, NULL, NULL, 0},
+	{"mailing_state", 2, crm_valid_state, "mailing state must be two letters (e.g. CA)", 1},
+	{"mailing_zip", 10, v_zip, "mailing ZIP code must be 5 digits or ZIP+4", 0},
+	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
+	{"email", CRM_EMAIL_MAX, crm_valid_email, "email address is not valid", 0},
+	{"website", CRM_URL_MAX, crm_valid_url, "web address is not valid (e.g. www.example.com)", 0},
+	{"industry", 6, crm_valid_naics, "industry must be a NAICS code of 2 to 6 digits", 0},
+	{"pe_organization", CRM_NAME_MAX, NULL, NULL, 0},
+	{"lead_owner_id", 64, NULL, NULL, 0},
+	{"status", 8, v_status, "status must be active or inactive", 0},
+	{"username", CRM_USERNAME_MAX, crm_valid_username,
+	 "user name must be 4 to 40 letters, digits, '.', '_' or '-'", 0},
+};
+
+const crm_field crm_contact_fields[] = {
+	{"kind", 10, v_kind, "kind must be primary or secondary", 0},
+	{"name", 120, NULL, NULL, 0},
+	{"title", CRM_TITLE_MAX, NULL, NULL, 0},
+	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
+	{"email", CRM_EMAIL_MAX, crm_valid_email, "email address is not valid", 0},
+	{"status", 8, v_status, "status must be active or inactive", 0},
+};
+
+const crm_field crm_location_fields[] = {
+	{"name", CRM_NAME_MAX, NULL, NULL, 0},
+	{"street", CRM_STREET_MAX, NULL, NULL, 0},
+	{"city", CRM_CITY_MAX, NULL, NULL, 0},
+	{"state", 2, crm_valid_state, "state must be two letters (e.g. CA)", 1},
+	{"zip", 10, v_zip, "ZIP code must be 5 digits or ZIP+4 (12345-6789)", 0},
+	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
+	{"status", 8, v_status, "status must be active or inactive", 0},
+};
+
+
+const crm_field *crm_fields_check(const cJSON *row, const crm_field *spec, int nf)
+{
+	for (int i = 0; i < nf; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, spec[i].name);
+
+		if (v == NULL || cJSON_IsNull(v))
+			continue;
+		if (!cJSON_IsString(v) || !json_text_within(row, spec[i].name, spec[i].max))
+			return &spec[i];
+		for (const unsigned char *p = (const unsigned char *)v->valuestring; *p; p++)
+			if (*p < 0x20 && *p != '\t' && *p != '\n')
+				return &spec[i];
+		if (spec[i].valid && spec[i].valid(v->valuestring) != 0)
+			return &spec[i];
+	}
+	return NULL;
+}
+
 /* ---- conversion --------------------------------------------------------------- */
 
 static int blank(const char *s)
@@ -548,6 +615,22 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 	return added;
 }
 
+/* The columns of row that spec rules keep their rule (crm_fields_check): 0,
+ * or -1 with the first that does not in reason. */
+static int fields_refused(const cJSON *row, const char *tbl, const crm_field *spec, int nf,
+			  char *reason, size_t n)
+{
+	const crm_field *f = crm_fields_check(row, spec, nf);
+
+	if (f == NULL)
+		return 0;
+	if (f->valid && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(row, f->name)) &&
+	    json_text_within(row, f->name, f->max))
+		REFUSE("%s: %s: %s", tbl, f->name, f->msg);
+	REFUSE("%s: %s must be text of at most %zu characters, without control characters", tbl,
+	       f->name, f->max);
+}
+
 static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *type = jstr(row, "account_type"), *name = jstr(row, "company_name");
@@ -558,10 +641,26 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 
 	if (crm_valid_account_type(type) != 0)
 		REFUSE("employers: account_type must be lead or recruiting");
+	if ((rc = fields_refused(row, "employers", crm_employer_fields, CRM_NEF, reason, n)) != 0)
+		return rc;
+	/* Every employer is made a marketing lead; a recruiting employer is a
+	 * converted one (an update, which the hub's trust check weighs). */
+	if (op == SQLITE_INSERT &&
+	    (strcmp(type, CRM_LEAD) != 0 || jstr(row, "created_as") == NULL ||
+	     strcmp(jstr(row, "created_as"), CRM_LEAD) != 0 || jstr(row, "converted_by") != NULL ||
+	     jstr(row, "vetting_status") != NULL))
+		REFUSE("employers: an employer is made a marketing lead (a recruiting employer is a"
+		       " converted lead)");
+	if (jstr(row, "lead_owner_id")) {
+		int e = db_exists(db, "SELECT 1 FROM staff WHERE id=?", jstr(row, "lead_owner_id"));
+
+		if (e < 0)
+			CANNOT_CHECK("employers: cannot read staff");
+		if (e == 0)
+			REFUSE("employers: lead_owner_id: no such staff member");
+	}
 	if (name == NULL || crm_normalize_name(name, want, sizeof want) != 0)
 		REFUSE("employers: company_name is missing or has no letters");
-	if (!json_text_within(row, "company_name", CRM_NAME_MAX))
-		REFUSE("employers: company_name is longer than %d characters", CRM_NAME_MAX);
 	if (norm == NULL || strcmp(norm, want) != 0)
 		REFUSE("employers: normalized_name does not match company_name");
 	if (zip == NULL || crm_valid_zip(zip, z5) != 0)
@@ -616,7 +715,9 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 			     back, sizeof back);
 		if (rc < 0)
 			CANNOT_CHECK("employers: cannot read the employer it duplicates");
-		if (rc == 0 && strcmp(back, id) == 0)
+		if (rc > 0)
+			REFUSE("employers: duplicate_of: no such employer");
+		if (strcmp(back, id) == 0)
 			REFUSE("employers: marked as a duplicate of %.40s, which is already marked as a"
 			       " duplicate of this one (one of the two must stay)", other);
 	}
@@ -894,13 +995,12 @@ static int check_withdrawal(sqlite3 *db, int op, const cJSON *row, char *reason,
 int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			 size_t n)
 {
+	int rc;
+
 	if (tbl == NULL || row == NULL)
 		return 0;
-	{
-		int rc = crm_jobs_hub_validate_row(db, tbl, op, row, reason, n);
-		if (rc <= 0)
-			return rc;
-	}
+	if ((rc = crm_jobs_hub_validate_row(db, tbl, op, row, reason, n)) <= 0)
+		return rc;
 	if (strcmp(tbl, "employers") == 0) {
 		if (op == SQLITE_DELETE)
 			REFUSE("employers: rows are never deleted (set status inactive)");
@@ -918,13 +1018,15 @@ int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,
 		    !json_text_within(row, "name", CRM_TITLE_MAX) || !json_text_within(row, "title", CRM_TITLE_MAX))
 			REFUSE("employer_contacts: name is required (name and title at most %d characters)",
 			       CRM_TITLE_MAX);
-		if (jstr(row, "email") && crm_valid_email(jstr(row, "email")) != 0)
-			REFUSE("employer_contacts: email is not valid");
+		if ((rc = fields_refused(row, tbl, crm_contact_fields, CRM_NCF, reason, n)) != 0)
+			return rc;
 		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "employer_locations") == 0) {
 		if (jstr(row, "zip") == NULL || crm_valid_zip(jstr(row, "zip"), NULL) != 0)
 			REFUSE("employer_locations: zip is not a valid ZIP code");
+		if ((rc = fields_refused(row, tbl, crm_location_fields, CRM_NLF, reason, n)) != 0)
+			return rc;
 		return need_employer(db, tbl, op, jstr(row, "employer_id"), reason, n);
 	}
 	if (strcmp(tbl, "employer_services") == 0)

@@ -248,6 +248,40 @@ int crm_can_assign(int exists, int active, int crm_work_group, char *msg, size_t
 int crm_wi_may_work(const char *user_id, const char *assignee_id, const char *created_by);
 
 /*
+ * One column's rule: name, longest length in characters, validator and its
+ * message, stored upper-cased when upper is set.  The node's routes read an
+ * employer's, a contact's and a location's fields by these tables, and the
+ * hub checks the same columns of a row a node pushes by them
+ * (crm_fields_check), so the two never hold different rules.
+ */
+typedef struct crm_field {
+	const char *name;
+	size_t max;
+	int (*valid)(const char *);
+	const char *msg;
+	int upper;
+} crm_field;
+
+/* The columns of employers, contacts and locations, in the order of the
+ * node's EF_ indexes (node/node_crm.h). */
+#define CRM_NEF 18
+#define CRM_NCF 6
+#define CRM_NLF 7
+extern const crm_field crm_employer_fields[CRM_NEF];
+extern const crm_field crm_contact_fields[CRM_NCF];
+extern const crm_field crm_location_fields[CRM_NLF];
+
+struct cJSON;
+/*
+ * The first of spec's nf columns that row (a stored row as JSON) holds
+ * against its rule - not text, a control character, longer than the rule
+ * allows, or refused by its validator - or NULL when every column present
+ * keeps it (a NULL column is not checked: which are required is the
+ * caller's).
+ */
+const crm_field *crm_fields_check(const struct cJSON *row, const crm_field *spec, int nf);
+
+/*
  * Hub-side check of one replicated CRM row, in the shape of sync.h's
  * sync_row_validator (the hub registers it: sync_set_validator).  Tables
  * that are not the CRM's are accepted.  For a new or changed employer it
@@ -256,7 +290,6 @@ int crm_wi_may_work(const char *user_id, const char *assignee_id, const char *cr
  * hub-owned table - so two offices that created the same employer offline
  * are flagged for review, never merged.  0 to accept; -1 with reason.
  */
-struct cJSON;
 int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			 char *reason, size_t n);
 /* Is there an employer with this id at the hub?  1, 0, -1 (a read failed).

@@ -122,24 +122,7 @@ typedef struct arena {
 	size_t a_used;
 } arena;
 
-/* One column's rule: name, longest length, validator and its message,
- * stored upper-cased when upper is set. */
-typedef struct efield {
-	const char *name;
-	size_t max;
-	int (*valid)(const char *);
-	const char *msg;
-	int upper;
-} efield;
-
-/* The columns of employers, contacts and locations (their order is the
- * EF_ indexes'). */
-#define NEF 18
-#define NCF 6
-#define NLF 7
-extern const efield crm__employer_fields[NEF];
-extern const efield crm__contact_fields[NCF];
-extern const efield crm__location_fields[NLF];
+/* The EF_ indexes of crm_employer_fields (model/crm.h). */
 enum {
 	EF_NAME, EF_EDD, EF_ZIP, EF_STREET, EF_CITY, EF_STATE, EF_PHONE = 10, EF_INDUSTRY = 13,
 	EF_OWNER = 15, EF_STATUS, EF_USERNAME
@@ -155,9 +138,9 @@ enum { NAME_NONE, NAME_FTS, NAME_PREFIX };
 
 int crm__get_str(const cJSON *body, const char *name, int flags, size_t max, const char **out,
 		   arena *ar, json_err *e);
-int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char **vals,
+int crm__read_fields(const cJSON *body, const crm_field *spec, int nf, const char **vals,
 		       int *present, arena *ar, const char *prefix, json_err *e, route_call *a);
-int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
+int crm__update_changed(node *n, const char *table, const char *id, const crm_field *spec, int nf,
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx);
 int crm__name_search(const char *q, char *pat, size_t n);

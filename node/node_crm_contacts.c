@@ -28,14 +28,14 @@ static const route_key contact_keys_rk[] = {
 static route_rc post_contact(route_call *a)
 {
 	node *n = API_NODE(a);
-	const char *emp = http_req_param(a->rc_req, "id"), *v[NCF];
+	const char *emp = http_req_param(a->rc_req, "id"), *v[CRM_NCF];
 	route_rc rr;
 	arena ar;
-	int present[NCF], bad;
+	int present[CRM_NCF], bad;
 	char cid[UUID_STRLEN];
 
 	ar.a_used = 0;
-	bad = crm__read_fields(a->rc_body, crm__contact_fields, NCF - 1, v, present, &ar, NULL, NULL, a);
+	bad = crm__read_fields(a->rc_body, crm_contact_fields, CRM_NCF - 1, v, present, &ar, NULL, NULL, a);
 	if (v[1] == NULL && !route_has_err(a, "name"))
 		bad = route_err(a, "name", "contact name is required");
 	if (bad)
@@ -57,7 +57,7 @@ static const route_key contact_patch_keys[] = {
  * names the row in the 404; named: the required error names the field. */
 typedef struct child_kind {
 	const char *table, *what;
-	const efield *spec;
+	const crm_field *spec;
 	int nf;
 	unsigned required;
 	int named;
@@ -71,8 +71,8 @@ static route_rc patch_child(route_call *a, const child_kind *k)
 	json_err e = {{0}, {0}};
 	route_rc rr;
 	arena ar_s, *ar = &ar_s;
-	const char *v[NCF > NLF ? NCF : NLF];
-	int present[NCF > NLF ? NCF : NLF];
+	const char *v[CRM_NCF > CRM_NLF ? CRM_NCF : CRM_NLF];
+	int present[CRM_NCF > CRM_NLF ? CRM_NCF : CRM_NLF];
 	char emp[CRM_ID_MAX];
 
 	ar_s.a_used = 0;
@@ -102,7 +102,7 @@ static cJSON *contact_json(node *n, const char *id)
 
 static route_rc patch_contact(route_call *a)
 {
-	static const child_kind k = {"employer_contacts", "contact", crm__contact_fields, NCF,
+	static const child_kind k = {"employer_contacts", "contact", crm_contact_fields, CRM_NCF,
 				     1u << 0 | 1u << 1 | 1u << 5, 1, contact_json};
 	return patch_child(a, &k);
 }
@@ -123,15 +123,15 @@ static const route_key location_keys[] = {
 static route_rc post_location(route_call *a)
 {
 	node *n = API_NODE(a);
-	const char *emp = http_req_param(a->rc_req, "id"), *v[NLF];
+	const char *emp = http_req_param(a->rc_req, "id"), *v[CRM_NLF];
 	route_rc rr;
 	arena ar;
-	int present[NLF];
+	int present[CRM_NLF];
 	char lid[UUID_STRLEN], ts[HLC_STRLEN];
 	uint64_t now;
 
 	ar.a_used = 0;
-	if (crm__read_fields(a->rc_body, crm__location_fields, NLF - 1, v, present, &ar, NULL, NULL, a))
+	if (crm__read_fields(a->rc_body, crm_location_fields, CRM_NLF - 1, v, present, &ar, NULL, NULL, a))
 		return ROUTE_BAD;
 	if (v[4] == NULL)
 		return route_bad(a, "zip", "ZIP code is required");
@@ -155,7 +155,7 @@ static const route_key location_patch_keys[] = {
 
 static route_rc patch_location(route_call *a)
 {
-	static const child_kind k = {"employer_locations", "location", crm__location_fields, NLF,
+	static const child_kind k = {"employer_locations", "location", crm_location_fields, CRM_NLF,
 				     1u << 4 | 1u << 6, 0, location_json};
 	return patch_child(a, &k);
 }

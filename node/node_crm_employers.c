@@ -170,9 +170,9 @@ static const char *const contact_keys[] = {"kind", "name", "title", "phone", "em
 
 /* A new employer as read from the body. */
 typedef struct newemp {
-	const char *v[NEF], *office, *source, *ext_id, *dir_id;
-	const char *cv[MAX_NEW_CONTACTS][NCF];
-	int present[NEF], confirm, ncontacts;
+	const char *v[CRM_NEF], *office, *source, *ext_id, *dir_id;
+	const char *cv[MAX_NEW_CONTACTS][CRM_NCF];
+	int present[CRM_NEF], confirm, ncontacts;
 	char norm[CRM_NORM_MAX], z5[6], edd[9], la[64];
 } newemp;
 
@@ -182,7 +182,7 @@ static int newemp_contacts(route_call *a, newemp *ne, arena *ar)
 {
 	const cJSON *contacts = cJSON_GetObjectItemCaseSensitive(a->rc_body, "contacts"), *it;
 	json_err e = {{0}, {0}};
-	int cpresent[NCF], bad = 0;
+	int cpresent[CRM_NCF], bad = 0;
 
 	if (contacts == NULL || cJSON_IsNull(contacts))
 		return 0;
@@ -200,7 +200,7 @@ static int newemp_contacts(route_call *a, newemp *ne, arena *ar)
 			json_err_prefix(&e, prefix);
 			bad = route_err_json(a, &e);
 		} else {
-			bad |= crm__read_fields(it, crm__contact_fields, NCF - 1, ne->cv[ne->ncontacts],
+			bad |= crm__read_fields(it, crm_contact_fields, CRM_NCF - 1, ne->cv[ne->ncontacts],
 						cpresent, ar, prefix, &e, a);
 			if (ne->cv[ne->ncontacts][1] == NULL && !route_has_err(a, f))
 				bad = route_err(a, f, "contact name is required");
@@ -248,7 +248,7 @@ static int newemp_read(route_call *a, newemp *ne, arena *ar)
 	json_err e = {{0}, {0}};
 	int bad = 0;
 
-	bad |= crm__read_fields(body, crm__employer_fields, NEF - 2, v, ne->present, ar, NULL, &e, a);
+	bad |= crm__read_fields(body, crm_employer_fields, CRM_NEF - 2, v, ne->present, ar, NULL, &e, a);
 	if (crm__get_str(body, "office_id", 0, 64, &ne->office, ar, &e) != 0)
 		bad = route_err_json(a, &e);
 	if (crm__get_str(body, "source", 0, 16, &ne->source, ar, &e) != 0)
@@ -387,8 +387,8 @@ static const route_key patch_fields_rk[] = {
 /* An edit of an employer: the fields sent and the derived columns they
  * change (normalized_name, zip5), with their buffers. */
 typedef struct emp_edit {
-	const char *v[NEF], *xc[2], *xv[2];
-	int present[NEF], nx;
+	const char *v[CRM_NEF], *xc[2], *xv[2];
+	int present[CRM_NEF], nx;
 	char norm[CRM_NORM_MAX], z5[6], edd[9];
 } emp_edit;
 
@@ -455,8 +455,8 @@ static route_rc edit_kept(route_call *a, const char *id, const emp_edit *ed)
 	crm__employer_values(&cv, cur, ed->v, ed->present);
 	nf = crm_recruiting_kept_check(&cv, f);
 	for (int k = 0; k < nf; k++)
-		for (int i = 0; i < NEF; i++)
-			if (ed->present[i] && strcmp(crm__employer_fields[i].name, f[k].field) == 0 &&
+		for (int i = 0; i < CRM_NEF; i++)
+			if (ed->present[i] && strcmp(crm_employer_fields[i].name, f[k].field) == 0 &&
 			    !route_has_err(a, f[k].field)) {
 				route_err(a, f[k].field, "%s: a recruiting employer keeps what its "
 							 "conversion required", f[k].msg);
@@ -494,7 +494,7 @@ static route_rc patch_employer(route_call *a)
 	ar.a_used = 0;
 	ed.nx = 0;
 	/* Every field's error at once: the formats, then the rules. */
-	ferr = crm__read_fields(a->rc_body, crm__employer_fields, NEF, ed.v, ed.present, &ar, NULL,
+	ferr = crm__read_fields(a->rc_body, crm_employer_fields, CRM_NEF, ed.v, ed.present, &ar, NULL,
 				NULL, a);
 	if ((rr = crm__writable_employer(a, id)) != ROUTE_OK)
 		return rr;
@@ -509,7 +509,7 @@ static route_rc patch_employer(route_call *a)
 		return ROUTE_BAD;
 	if (ed.present[EF_USERNAME] && (rr = edit_username(a, id, type, ed.v[EF_USERNAME])) != ROUTE_OK)
 		return rr;
-	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, ed.v, ed.present,
+	if (crm__update_changed(n, "employers", id, crm_employer_fields, CRM_NEF, ed.v, ed.present,
 				ed.xc, ed.xv, ed.nx) < 0)
 		return ROUTE_DBERR;
 	return crm__employer_reply(a, 200, id);

@@ -23,8 +23,8 @@ static const route_key convert_fields_rk[] = {
 
 /* A conversion: the fields sent, the values checked, the user name chosen. */
 typedef struct conversion {
-	const char *v[NEF];
-	int present[NEF];
+	const char *v[CRM_NEF];
+	int present[CRM_NEF];
 	crm_conversion cv;
 	char edd[9], z5[6], newname[CRM_USERNAME_MAX + 1];
 } conversion;
@@ -85,10 +85,10 @@ static int conversion_store(node *n, const char *actor, const char *id, conversi
 	/* Only address/contact fields come from the body; the rest is fixed. */
 	c->present[EF_NAME] = c->present[EF_EDD] = c->present[EF_OWNER] = c->present[EF_STATUS] = 0;
 	c->present[EF_USERNAME] = 0;
-	for (int i = 0; i < NEF; i++)
+	for (int i = 0; i < CRM_NEF; i++)
 		if (c->present[i] && c->v[i] == NULL)
 			c->present[i] = 0; /* conversion never clears a field */
-	if (crm__update_changed(n, "employers", id, crm__employer_fields, NEF, c->v, c->present, xc,
+	if (crm__update_changed(n, "employers", id, crm_employer_fields, CRM_NEF, c->v, c->present, xc,
 				xv, nx) < 0)
 		return -1;
 	/* The vetting clock (integer columns). */
@@ -116,7 +116,7 @@ static route_rc post_convert(route_call *a)
 	route_rc rr;
 
 	ar.a_used = 0;
-	if (crm__read_fields(a->rc_body, crm__employer_fields, NEF, c.v, c.present, &ar, NULL, NULL,
+	if (crm__read_fields(a->rc_body, crm_employer_fields, CRM_NEF, c.v, c.present, &ar, NULL, NULL,
 			     a) |
 	    route_bool(a, "drop_mkt_prefix", JSON_NULLABLE, 0, &drop))
 		return ROUTE_BAD;

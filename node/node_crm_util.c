@@ -269,42 +269,13 @@ int crm__get_str(const cJSON *body, const char *name, int flags, size_t max, con
 	return 0;
 }
 
-/* ---- field rules for employers, contacts and locations -------------------- */
-
-static int v_zip(const char *s) { return crm_valid_zip(s, NULL); }
-static int v_edd(const char *s) { return crm_valid_edd_account(s, NULL); }
-static int v_status(const char *s) { return strcmp(s, "active") == 0 || strcmp(s, "inactive") == 0 ? 0 : -1; }
-static int v_kind(const char *s) { return strcmp(s, "primary") == 0 || strcmp(s, "secondary") == 0 ? 0 : -1; }
-
-const efield crm__employer_fields[] = {
-	{"company_name", CRM_NAME_MAX, NULL, NULL, 0},
-	{"edd_account_number", 20, v_edd, "EDD Account Number must be 7 or 8 digits (e.g. 123-4567-8)", 0},
-	{"zip", 10, v_zip, "ZIP code must be 5 digits or ZIP+4 (12345-6789)", 0},
-	{"street", CRM_STREET_MAX, NULL, NULL, 0},
-	{"city", CRM_CITY_MAX, NULL, NULL, 0},
-	{"state", 2, crm_valid_state, "state must be two letters (e.g. CA)", 1},
-	{"mailing_street", CRM_STREET_MAX, NULL, NULL, 0},
-	{"mailing_city", CRM_CITY_MAX, NULL, NULL, 0},
-	{"mailing_state", 2, crm_valid_state, "mailing state must be two letters (e.g. CA)", 1},
-	{"mailing_zip", 10, v_zip, "mailing ZIP code must be 5 digits or ZIP+4", 0},
-	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
-	{"email", CRM_EMAIL_MAX, crm_valid_email, "email address is not valid", 0},
-	{"website", CRM_URL_MAX, crm_valid_url, "web address is not valid (e.g. www.example.com)", 0},
-	{"industry", 6, crm_valid_naics, "industry must be a NAICS code of 2 to 6 digits", 0},
-	{"pe_organization", CRM_NAME_MAX, NULL, NULL, 0},
-	{"lead_owner_id", 64, NULL, NULL, 0},
-	{"status", 8, v_status, "status must be active or inactive", 0},
-	{"username", CRM_USERNAME_MAX, crm_valid_username,
-	 "user name must be 4 to 40 letters, digits, '.', '_' or '-'", 0},
-};
-
 void crm__employer_values(crm_conversion *cv, const cJSON *cur, const char *const *vals,
 			  const int *present)
 {
 	memset(cv, 0, sizeof *cv);
 	cv->account_type = json_str(cur, "account_type");
 	cv->status = json_str(cur, "status");
-#define PICK(i) (present[i] ? vals[i] : json_str(cur, crm__employer_fields[i].name))
+#define PICK(i) (present[i] ? vals[i] : json_str(cur, crm_employer_fields[i].name))
 	cv->company_name = PICK(EF_NAME);
 	cv->edd_account_number = PICK(EF_EDD);
 	cv->zip = PICK(EF_ZIP);
@@ -316,27 +287,8 @@ void crm__employer_values(crm_conversion *cv, const cJSON *cur, const char *cons
 #undef PICK
 }
 
-const efield crm__contact_fields[] = {
-	{"kind", 10, v_kind, "kind must be primary or secondary", 0},
-	{"name", 120, NULL, NULL, 0},
-	{"title", CRM_TITLE_MAX, NULL, NULL, 0},
-	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
-	{"email", CRM_EMAIL_MAX, crm_valid_email, "email address is not valid", 0},
-	{"status", 8, v_status, "status must be active or inactive", 0},
-};
-
-const efield crm__location_fields[] = {
-	{"name", CRM_NAME_MAX, NULL, NULL, 0},
-	{"street", CRM_STREET_MAX, NULL, NULL, 0},
-	{"city", CRM_CITY_MAX, NULL, NULL, 0},
-	{"state", 2, crm_valid_state, "state must be two letters (e.g. CA)", 1},
-	{"zip", 10, v_zip, "ZIP code must be 5 digits or ZIP+4 (12345-6789)", 0},
-	{"phone", CRM_PHONE_MAX, crm_valid_phone, "phone number must have 10 to 15 digits", 0},
-	{"status", 8, v_status, "status must be active or inactive", 0},
-};
-
 /* One field of spec into *val (validated): 0, or -1 with e set. */
-static int read_field(const cJSON *body, const efield *f, const char **val, arena *ar, json_err *e)
+static int read_field(const cJSON *body, const crm_field *f, const char **val, arena *ar, json_err *e)
 {
 	char *v;
 
@@ -363,7 +315,7 @@ static int read_field(const cJSON *body, const efield *f, const char **val, aren
  * it (e is left empty); without, the first error stops the reading, in e.
  * 0 or -1.
  */
-int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char **vals,
+int crm__read_fields(const cJSON *body, const crm_field *spec, int nf, const char **vals,
 		       int *present, arena *ar, const char *prefix, json_err *e, route_call *a)
 {
 	json_err one;
@@ -395,7 +347,7 @@ int crm__read_fields(const cJSON *body, const efield *spec, int nf, const char *
  * columns (names, values) are always compared too.  Returns the number of
  * columns written, or -1.
  */
-int crm__update_changed(node *n, const char *table, const char *id, const efield *spec, int nf,
+int crm__update_changed(node *n, const char *table, const char *id, const crm_field *spec, int nf,
 			  const char **vals, const int *present, const char **xcols,
 			  const char **xvals, int nx)
 {

@@ -704,6 +704,97 @@ class TrustTest(Base):
         refused("another employer's service voided", service(corrects_id=theirs, voided=1))
         self.assertEqual(self.push(service())["quarantined"], [])
 
+    def test_crm_fields_at_the_hub(self):
+        """An employer's, a contact's and a location's columns keep the
+        formats the office's routes hold them to (one table of rules,
+        model/crm.c) when a node pushes them: an email, phone, web address,
+        industry, mailing ZIP and state, user name, text without control
+        characters and within its length; a lead owner who is staff and a
+        duplicate_of that is an employer.  An employer is made a lead (a
+        recruiting employer is a converted lead): one inserted recruiting
+        is refused, and created_as never changes.  The same rows within the
+        rules are taken."""
+        c = self.node
+        r = c.post("/api/v1/crm/employers", {
+            "company_name": "Fields Co %s" % self.uniq("f"), "zip": "95814", "street": "1 Main St",
+            "city": "Sacramento", "phone": "(916) 555-0100", "industry": "4931",
+            "confirm_not_duplicate": True, "contacts": [{"name": "Pat Primary", "kind": "primary"}]})
+        self.assertEqual(r.status, 201, r)
+        eid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employer_contacts WHERE employer_id=?",
+                               eid) == 1, timeout=90, what="the lead at the hub")
+        with opened(self.hub) as d:
+            ecols = [x[1] for x in d.execute("PRAGMA table_info(employers)")]
+            emp = dict(zip(ecols, d.execute("SELECT * FROM employers WHERE id=?", (eid,)).fetchone()))
+            ccols = [x[1] for x in d.execute("PRAGMA table_info(employer_contacts)")]
+            con = dict(zip(ccols, d.execute("SELECT * FROM employer_contacts WHERE employer_id=?",
+                                            (eid,)).fetchone()))
+            lcols = [x[1] for x in d.execute("PRAGMA table_info(employer_locations)")]
+
+        def emp_cs(col, new):
+            return self.update_cs("employers", eid, {col: (emp[col], new)})
+
+        cases = [
+            ("email", emp_cs("email", "not-an-email")),
+            ("phone", emp_cs("phone", "12")),
+            ("website", emp_cs("website", "javascript:alert(1)")),
+            ("industry", emp_cs("industry", "ABC")),
+            ("mailing_zip", emp_cs("mailing_zip", "9581")),
+            ("mailing_state", emp_cs("mailing_state", "california")),
+            ("username", emp_cs("username", "MKT bad name")),
+            ("street", emp_cs("street", "1 Main\x01St")),
+            ("city", emp_cs("city", "C" * 81)),
+            ("lead_owner_id", emp_cs("lead_owner_id", "no-such-staff")),
+            ("duplicate_of", emp_cs("duplicate_of", "no-such-employer")),
+            ("created_as", emp_cs("created_as", "recruiting")),
+            ("contact phone", self.update_cs("employer_contacts", con["id"],
+                                             {"phone": (con["phone"], "555")})),
+            ("contact title", self.update_cs("employer_contacts", con["id"],
+                                             {"title": (con["title"], "T" * 121)})),
+        ]
+
+        def location(**kw):
+            row = dict(id=str(uuid.uuid4()), employer_id=eid, name="Branch", street="2 Side St",
+                       city="Davis", state="CA", zip="95616", status="active",
+                       created_by=emp["created_by"], created_at=int(time.time() * 1000),
+                       updated_hlc=emp["updated_hlc"])
+            row.update(kw)
+            return th.changeset_insert("employer_locations", [1] + [0] * (len(lcols) - 1),
+                                       [row.get(k) for k in lcols])
+
+        def employer(**kw):
+            row = dict(emp, id=str(uuid.uuid4()), username="MKTFIELDS%04d" % (TrustTest.seq % 10000))
+            row.update(kw)
+            return th.changeset_insert("employers", [1] + [0] * (len(ecols) - 1),
+                                       [row.get(k) for k in ecols])
+        cases += [("location state", location(state="ca")),
+                  ("location phone", location(phone="1")),
+                  ("inserted recruiting", employer(account_type="recruiting", edd_account_number="7654321",
+                                                   vetting_status="pending", username="FIELDS0001"))]
+        got = self.push_named([(k, "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id), cs)
+                               for k, cs in cases])
+        self.assertEqual(set(got), {k for k, _ in cases}, got)
+        for k in ("email", "phone", "website", "industry", "mailing_zip", "mailing_state", "username",
+                  "lead_owner_id", "duplicate_of"):
+            self.assertIn(k, got[k], got)
+        self.assertIn("lead", got["inserted recruiting"], got)
+        with opened(self.hub) as d:
+            self.assertEqual(tuple(d.execute("SELECT email, phone, website, street, lead_owner_id, created_as"
+                                             " FROM employers WHERE id=?", (eid,)).fetchone()),
+                             (emp["email"], emp["phone"], emp["website"], emp["street"],
+                              emp["lead_owner_id"], "lead"))
+        # within the rules, the same kinds of rows are taken
+        ok = [("email", emp_cs("email", "hr@example.com")),
+              ("website", emp_cs("website", "www.example.com")),
+              ("mailing", self.update_cs("employers", eid, {"mailing_state": (emp["mailing_state"], "NV"),
+                                                           "mailing_zip": (emp["mailing_zip"], "89501")})),
+              ("location", location()),
+              ("lead", employer())]
+        got = self.push_named([(k, "%012x.0000.%s" % (int(time.time() * 1000) + 1, self.evil.node_id), cs)
+                               for k, cs in ok])
+        self.assertEqual(got, {})
+        self.assertEqual(count(self.hub, "SELECT email FROM employers WHERE id=?", eid), "hr@example.com")
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and

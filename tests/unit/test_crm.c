@@ -1120,26 +1120,42 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	node_write(a, "000000001000.0000.nodeA", insert_lead, LEAD, "Acme Tools", "something else",
 		   "MKTACME0001", DEMO_OFFICE, "000000001000.0000.nodeA");
 	st_push_refused(hub, a, &scope_a, "normalized_name");
-	/* A recruiting employer without an EDD Account Number. */
-	node_write(a, "000000001100.0000.nodeA",
+	/* A recruiting employer inserted: every employer is made a lead. */
+	node_write(a, "000000001090.0000.nodeA",
 		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
-		   " created_at, status, updated_hlc) VALUES(%Q,'recruiting','Beta','beta','BETA01','95814',"
-		   "'95814',1,'active','000000001100.0000.nodeA')", LEAD_B);
+		   " edd_account_number, street, city, state, phone, industry, created_at, status,"
+		   " updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c00b','recruiting','Gamma',"
+		   "'gamma','GAMMA01','95814','95814','1234567','1 Main St','Sacramento','CA',"
+		   "'(916) 555-0100','4931',1,'active','000000001090.0000.nodeA')");
+	st_push_refused(hub, a, &scope_a, "made a marketing lead");
+	/* Three leads, converted below. */
+	node_write(a, "000000001095.0000.nodeA", insert_lead, LEAD_B, "Beta", "beta", "MKTBETA01",
+		   DEMO_OFFICE, "000000001095.0000.nodeA");
+	node_write(a, "000000001096.0000.nodeA", insert_lead, "0190a000-0000-7000-8000-00000000c008",
+		   "Delta", "delta", "MKTDELTA01", DEMO_OFFICE, "000000001096.0000.nodeA");
+	node_write(a, "000000001097.0000.nodeA", insert_lead, "0190a000-0000-7000-8000-00000000c00a",
+		   "Epsilon", "epsilon", "MKTEPSILON01", DEMO_OFFICE, "000000001097.0000.nodeA");
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 3);
+	assert_int_equal(p.quarantined, 0);
+	/* A conversion without an EDD Account Number. */
+	node_write(a, "000000001100.0000.nodeA",
+		   "UPDATE employers SET account_type='recruiting', username='BETA01',"
+		   " vetting_status='pending', updated_hlc='000000001100.0000.nodeA' WHERE id=%Q", LEAD_B);
 	st_push_refused(hub, a, &scope_a, "EDD");
 	/* One with it, but without what else its conversion required. */
 	node_write(a, "000000001150.0000.nodeA",
-		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
-		   " edd_account_number, state, created_at, status, updated_hlc) VALUES("
-		   "'0190a000-0000-7000-8000-00000000c008','recruiting','Delta','delta','DELTA01','95814',"
-		   "'95814','1234567','CA',1,'active','000000001150.0000.nodeA')");
+		   "UPDATE employers SET account_type='recruiting', username='DELTA01',"
+		   " vetting_status='pending', edd_account_number='1234567', street=NULL, city=NULL,"
+		   " phone=NULL, updated_hlc='000000001150.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000c008'");
 	st_push_refused(hub, a, &scope_a, "conversion required (missing or not valid: street, city, phone, industry)");
 	/* ... and with it all: applied. */
 	node_write(a, "000000001160.0000.nodeA",
-		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
-		   " edd_account_number, street, city, state, phone, industry, created_at, status,"
-		   " updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c00a','recruiting','Epsilon',"
-		   "'epsilon','EPSILON01','95814','95814','1234567','1 Main St','Sacramento','CA',"
-		   "'(916) 555-0100','4931',1,'active','000000001160.0000.nodeA')");
+		   "UPDATE employers SET account_type='recruiting', username='EPSILON01',"
+		   " vetting_status='pending', edd_account_number='1234567', industry='4931',"
+		   " updated_hlc='000000001160.0000.nodeA'"
+		   " WHERE id='0190a000-0000-7000-8000-00000000c00a'");
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
@@ -1216,10 +1232,8 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 	assert_int_equal(p.applied, 1);
 	/* A vetting status the rules do not know. */
 	node_write(a, "000000001430.0000.nodeA",
-		   "INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,"
-		   " edd_account_number, vetting_status, created_at, status, updated_hlc) VALUES("
-		   "'0190a000-0000-7000-8000-00000000c009','recruiting','Gamma','gamma','GAMMA01','95814',"
-		   "'95814','1234567','waived',1,'active','000000001430.0000.nodeA')");
+		   "UPDATE employers SET vetting_status='waived', updated_hlc='000000001430.0000.nodeA'"
+		   " WHERE id=%Q", EPSILON);
 	st_push_refused(hub, a, &scope_a, "vetting_status");
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",

@@ -118,12 +118,20 @@ static sqlite3 *hub_with_rows(void)
 	return db;
 }
 
+/* Each row checked as the entry that last wrote it (a recruiting employer
+ * is a converted lead: an update). */
 static const struct {
 	const char *tbl, *id;
+	int op;
 } rows[] = {
-	{"employers", EMP},		  {"employers", EMP_DUP},	{"job_orders", JOB},
-	{"job_referrals", REF},		  {"work_items", WI},		{"participants", PART},
-	{"participant_activities", ACT}, {"case_notes", NOTE},
+	{"employers", EMP, SQLITE_UPDATE},
+	{"employers", EMP_DUP, SQLITE_INSERT},
+	{"job_orders", JOB, SQLITE_INSERT},
+	{"job_referrals", REF, SQLITE_INSERT},
+	{"work_items", WI, SQLITE_INSERT},
+	{"participants", PART, SQLITE_INSERT},
+	{"participant_activities", ACT, SQLITE_INSERT},
+	{"case_notes", NOTE, SQLITE_INSERT},
 };
 
 static void test_check_failures_are_never_refusals(void **state)
@@ -139,7 +147,7 @@ static void test_check_failures_are_never_refusals(void **state)
 		snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE id=?", rows[i].tbl);
 		assert_non_null(row = db_row_json_by(db, sql, rows[i].id));
 		why[0] = '\0';
-		rc = hub_codes_validate_row(db, rows[i].tbl, SQLITE_INSERT, row, why, sizeof why);
+		rc = hub_codes_validate_row(db, rows[i].tbl, rows[i].op, row, why, sizeof why);
 		if (rc != 0)
 			fail_msg("%s %s: refused without faults: %s", rows[i].tbl, rows[i].id, why);
 		/* The k-th allocation fails, for k = 1, 2, ... until the check
@@ -147,7 +155,7 @@ static void test_check_failures_are_never_refusals(void **state)
 		for (k = 1; k < 2000; k++) {
 			why[0] = '\0';
 			faultvfs_fail_at(FAULTVFS_MALLOC, k);
-			rc = hub_codes_validate_row(db, rows[i].tbl, SQLITE_INSERT, row, why, sizeof why);
+			rc = hub_codes_validate_row(db, rows[i].tbl, rows[i].op, row, why, sizeof why);
 			int fired = faultvfs_fired();
 			faultvfs_fail_at(FAULTVFS_NONE, 0);
 			if (rc == MODEL_CHECK_AGAIN) {
