@@ -388,7 +388,8 @@ static int push(bnode *b, gen *g, buf *frame, char *resp)
 	static const char ins[] =
 		"INSERT INTO checkins(id, office_id, local_area_id, visitor_name, language,"
 		" status, arrived_at, visit_date, updated_hlc)"
-		" VALUES(?1, ?2, ?3, 'Bench Visitor', 'en', 'waiting', ?4, '2026-01-01', ?5)";
+		" VALUES(?1, ?2, ?3, 'Bench Visitor', 'en', 'waiting', ?4,"
+		" date(?4 / 1000, 'unixepoch', 'localtime'), ?5)";
 	char head[1400], cl[64];
 	frame_writer w;
 	sqlite3_stmt *st = NULL, *rd = NULL;

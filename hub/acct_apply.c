@@ -36,6 +36,7 @@
  */
 #include "hub/acct.h"
 #include "lib/crypto.h"
+#include "lib/hlc.h"
 #include "lib/log.h"
 #include "model/schema.h"
 #include "model/casework.h"
@@ -325,6 +326,42 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			REFUSE("participants.assigned_staff_id is not staff of the participant's Local "
 			       "Area");
 	}
+	/* A visit is its office's (the scope check holds the office and its
+	 * Local Area): what the visitor gave at check-in is never
+	 * rewritten (an office's routes change only its status, times, note,
+	 * link and server), the staff member who serves it is of its Local
+	 * Area, and a participant it is linked to too.  Staff and link only
+	 * when the change sets them, as for an assignment. */
+	if (strcmp(tbl, "checkins") == 0 && op != SQLITE_DELETE) {
+		static const char *const fixed[] = {"local_area_id", "visitor_name", "phone", "email",
+						    "language", "appointment_with", "virtual",
+						    "arrived_at", "visit_date", NULL};
+		const char *la = json_str(row, "local_area_id");
+		char ola[128] = "";
+
+		if (la == NULL)
+			REFUSE("checkins: local_area_id is required");
+		for (int i = 0; op == SQLITE_UPDATE && fixed[i]; i++)
+			if (sync_change_sets(fixed[i]))
+				REFUSE("checkins: %s is the check-in's and never changes", fixed[i]);
+		if ((v = json_str(row, "staff_id")) != NULL &&
+		    (op == SQLITE_INSERT || sync_change_sets("staff_id"))) {
+			if ((rc = staff_in_la(db, v, la)) < 0)
+				CANNOT_CHECK("checkins.staff_id: cannot read the staff member");
+			if (rc == 0)
+				REFUSE("checkins.staff_id is not staff of the visit's Local Area");
+		}
+		if ((v = json_str(row, "participant_id")) != NULL &&
+		    (op == SQLITE_INSERT || sync_change_sets("participant_id"))) {
+			rc = db_text(db, "SELECT local_area_id FROM participants WHERE id=?", v, ola,
+				     sizeof ola);
+			if (rc < 0)
+				CANNOT_CHECK("checkins.participant_id: cannot read participants");
+			if (rc > 0 || strcmp(ola, la) != 0)
+				REFUSE("checkins.participant_id is not a participant of the visit's Local "
+				       "Area");
+		}
+	}
 	/* An employer's conversion and vetting as the offices' routes make
 	 * them: converted_by and a pending vetting come only with the
 	 * conversion (lead to recruiting, never back); a vetting result is
@@ -400,6 +437,33 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	return 0;
 }
 
+/* An audit event's time is one a clock can have said, and its detail is a
+ * JSON object of an event's size (an office's are a few ids). */
+#define AUDIT_DETAIL_MAX (64 * 1024)
+
+static int audit_detail_check(const cJSON *row, char *reason, size_t n)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(row, "at");
+	const char *d = json_str(row, "detail");
+	cJSON *o;
+	int obj;
+
+	if (!cJSON_IsNumber(at) || at->valuedouble < 1577836800000.0 /* 2020 */ ||
+	    at->valuedouble > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
+		REFUSE("audit_events: at is before 2020 or later than any clock can be");
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(row, "detail")) ||
+	    cJSON_GetObjectItemCaseSensitive(row, "detail") == NULL)
+		return 0;
+	if (d == NULL || strlen(d) > AUDIT_DETAIL_MAX)
+		REFUSE("audit_events: detail is a JSON object of at most %d bytes", AUDIT_DETAIL_MAX);
+	o = cJSON_Parse(d);
+	obj = cJSON_IsObject(o);
+	cJSON_Delete(o);
+	if (!obj)
+		REFUSE("audit_events: detail is a JSON object of at most %d bytes", AUDIT_DETAIL_MAX);
+	return 0;
+}
+
 int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 		      size_t n)
 {
@@ -415,9 +479,12 @@ int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 	if (tbl != NULL && strcmp(tbl, "audit_events") == 0) {
 		if (op != SQLITE_INSERT)
 			REFUSE("audit_events: rows are only inserted");
-		if (json_str(row, "action") == NULL || json_str(row, "action")[0] == '\0')
-			REFUSE("audit_events: action is required");
-		return 0;
+		if (json_str(row, "action") == NULL || json_str(row, "action")[0] == '\0' ||
+		    !json_text_within(row, "action", 64) || !json_text_within(row, "subject_table", 64) ||
+		    !json_text_within(row, "subject_id", 64))
+			REFUSE("audit_events: action is required (action, subject_table and subject_id at"
+			       " most 64 characters)");
+		return audit_detail_check(row, reason, n);
 	}
 	/* The domain rules of every module: CRM, then case management. */
 	return model_hub_validate_row(db, tbl, op, row, reason, n);

@@ -3,6 +3,9 @@
  */
 #include "model/greeter.h"
 #include "model/schema.h"
+#include "lib/clock.h"
+#include "lib/db.h"
+#include "lib/hlc.h"
 #include "lib/json.h"
 
 #include <ctype.h>
@@ -74,24 +77,132 @@ static int time_ok(const cJSON *row, const char *k, int nullable)
 	       v->valuedouble == (double)(long long)v->valuedouble;
 }
 
+/* No office recorded a visit before Outpost was written: an earlier time is
+ * a clock that lost its setting (1970, a dead CMOS battery) or a forgery,
+ * and would make every day since then a "missing" day of the office's
+ * reports. */
+#define GREETER_FIRST_MS 1577836800000LL /* 2020-01-01 */
+
+static double num(const cJSON *row, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The visit a reason or an event names, which must be at the row's office:
+ * its Local Area and arrival into la and *arrived.  0, -1 refused,
+ * MODEL_CHECK_AGAIN. */
+static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128], int64_t *arrived,
+		    char *reason, size_t n)
+{
+	const char *cid = json_str(row, "checkin_id"), *office = json_str(row, "office_id");
+	sqlite3_stmt *st;
+	int rc, same = 0;
+
+	if (cid == NULL || office == NULL)
+		REFUSE("%s: checkin_id and office_id are required", tbl);
+	if ((st = db_stmt(db, "SELECT office_id, local_area_id, arrived_at FROM checkins WHERE id=?")) == NULL)
+		CANNOT_CHECK("%s: cannot read the visit", tbl);
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *o = db_col(st, 0), *l = db_col(st, 1);
+
+		same = o && strcmp(o, office) == 0;
+		snprintf(la, 128, "%s", l ? l : "");
+		*arrived = sqlite3_column_int64(st, 2);
+	}
+	db_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		CANNOT_CHECK("%s: cannot read the visit", tbl);
+	if (rc == SQLITE_DONE)
+		REFUSE("%s: no such visit", tbl);
+	if (!same)
+		REFUSE("%s: the visit is another office's", tbl);
+	return 0;
+}
+
+/* A reason the visitor chose: one of the visit's Local Area offered at its
+ * office (a reason retired since is taken: the office checked it in while
+ * it was offered), once, and at most GREETER_MAX_REASONS. */
+static int check_reason(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *rid = json_str(row, "reason_id"), *office = json_str(row, "office_id");
+	char la[128];
+	int64_t arrived;
+	int rc, ok;
+
+	if ((rc = visit_of(db, "checkin_reasons", row, la, &arrived, reason, n)) != 0)
+		return rc;
+	if (rid == NULL)
+		REFUSE("checkin_reasons: reason_id is required");
+	ok = (int)db_int_bound(db, -1, "SELECT count(*) FROM greeter_reasons WHERE id=?1 AND"
+					" local_area_id=?2 AND (office_id IS NULL OR office_id=?3)",
+			       "ttt", rid, la, office);
+	if (ok < 0)
+		CANNOT_CHECK("checkin_reasons: cannot read the reasons");
+	if (ok == 0)
+		REFUSE("checkin_reasons: not a reason offered at the visit's office");
+	rc = (int)db_int_bound(db, -1, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?1"
+					" AND reason_id=?2", "tt", json_str(row, "checkin_id"), rid);
+	if (rc < 0)
+		CANNOT_CHECK("checkin_reasons: cannot read the visit's reasons");
+	if (rc > 1)
+		REFUSE("checkin_reasons: the visit has this reason already");
+	rc = (int)db_int_bound(db, -1, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?1", "t",
+			       json_str(row, "checkin_id"));
+	if (rc < 0)
+		CANNOT_CHECK("checkin_reasons: cannot read the visit's reasons");
+	if (rc > GREETER_MAX_REASONS)
+		REFUSE("checkin_reasons: a visit has at most %d reasons", GREETER_MAX_REASONS);
+	return 0;
+}
+
+/* An event of a visit at the row's office: the check-in itself, or a move
+ * of the visit's state machine, at a time not before the visit's arrival
+ * (a day's slack for another desk's clock) nor past what a clock can be. */
+static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *action = json_str(row, "action"), *from = json_str(row, "from_status");
+	const char *to = json_str(row, "to_status"), *want;
+	char la[128];
+	int64_t arrived;
+	int rc;
+
+	if (action == NULL || greeter_valid_status(to) != 0)
+		REFUSE("checkin_events: an event has an action and the status it moved to");
+	if (!time_ok(row, "at", 0) || !json_text_within(row, "note", GREETER_NOTE_MAX))
+		REFUSE("checkin_events: at is a time in milliseconds; a note has at most %d characters",
+		       GREETER_NOTE_MAX);
+	if (strcmp(action, "checkin") == 0)
+		want = from == NULL && (strcmp(to, "waiting") == 0 || strcmp(to, "done") == 0) ? to : NULL;
+	else
+		want = greeter_transition(from, action);
+	if (want == NULL || strcmp(want, to) != 0)
+		REFUSE("checkin_events: %.16s from %.16s to %.16s is not a move of a visit", action,
+		       from ? from : "nothing", to);
+	if ((rc = visit_of(db, "checkin_events", row, la, &arrived, reason, n)) != 0)
+		return rc;
+	if (num(row, "at") < (double)(arrived - 24 * 3600 * 1000LL) ||
+	    num(row, "at") > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
+		REFUSE("checkin_events: at is before the visit or later than any clock can be");
+	return 0;
+}
+
 int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			     size_t n)
 {
 	const cJSON *virt;
 	const char *s;
+	char lo[11], hi[11];
+	double at;
 
-	(void)db;
 	if (tbl == NULL || row == NULL)
 		return 0;
-	if (strcmp(tbl, "checkin_events") == 0) {
-		s = json_str(row, "action");
-		if (s == NULL || s[0] == '\0' || greeter_valid_status(json_str(row, "to_status")) != 0)
-			REFUSE("checkin_events: an event has an action and the status it moved to");
-		if (!time_ok(row, "at", 0) || !json_text_within(row, "note", GREETER_NOTE_MAX))
-			REFUSE("checkin_events: at is a time in milliseconds; a note has at most %d characters",
-				 GREETER_NOTE_MAX);
-		return 0;
-	}
+	if (strcmp(tbl, "checkin_events") == 0)
+		return op == SQLITE_INSERT ? check_event(db, row, reason, n) : 0;
+	if (strcmp(tbl, "checkin_reasons") == 0)
+		return op == SQLITE_INSERT ? check_reason(db, row, reason, n) : 0;
 	if (strcmp(tbl, "checkins") != 0)
 		return 0;
 	if (op == SQLITE_DELETE)
@@ -115,5 +226,28 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 	    !json_text_within(row, "appointment_with", GREETER_APPT_MAX) ||
 	    !json_text_within(row, "note", GREETER_NOTE_MAX))
 		REFUSE("checkins: phone, email, appointment_with or note is longer than the node allows");
+	if ((s = json_str(row, "phone")) != NULL && s[0] && greeter_valid_phone(s) != 0)
+		REFUSE("checkins: phone is not a phone number");
+	if ((s = json_str(row, "email")) != NULL && s[0] && greeter_valid_email(s) != 0)
+		REFUSE("checkins: email is not an email address");
+	/* The day of the visit is the day it arrived, in the office's zone
+	 * (a day either way for the zones between it and the hub's), and it
+	 * arrived when a clock can have said so. */
+	at = num(row, "arrived_at");
+	if (at < (double)GREETER_FIRST_MS || at > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
+		REFUSE("checkins: arrived_at is before 2020 or later than any clock can be");
+	clock_local_date((uint64_t)at - 24 * 3600 * 1000ULL, lo);
+	clock_local_date((uint64_t)at + 24 * 3600 * 1000ULL, hi);
+	if (strcmp(json_str(row, "visit_date"), lo) < 0 || strcmp(json_str(row, "visit_date"), hi) > 0)
+		REFUSE("checkins: visit_date is not the day the visitor arrived");
+	/* A visit starts waiting, or (a phone or video visit, never in the
+	 * line) served by whoever recorded it. */
+	if (op == SQLITE_INSERT) {
+		s = json_str(row, "status");
+		if (virt->valuedouble == 1 ? strcmp(s, "done") != 0 || json_str(row, "staff_id") == NULL
+					   : strcmp(s, "waiting") != 0)
+			REFUSE("checkins: a visit starts waiting (a virtual one done, by its staff"
+			       " member)");
+	}
 	return 0;
 }

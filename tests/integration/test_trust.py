@@ -795,6 +795,129 @@ class TrustTest(Base):
         self.assertEqual(got, {})
         self.assertEqual(count(self.hub, "SELECT email FROM employers WHERE id=?", eid), "hr@example.com")
 
+    def insert_cs(self, table, **row):
+        """One INSERT changeset of `table` with the hub's columns (others
+        NULL)."""
+        with opened(self.hub) as d:
+            cols = [r[1] for r in d.execute("PRAGMA table_info(%s)" % table)]
+        return th.changeset_insert(table, [1] + [0] * (len(cols) - 1), [row.get(c) for c in cols])
+
+    def test_greeter_rows_at_the_hub(self):
+        """A visit's reasons and events are of a visit at the sending
+        node's office, a reason one offered there, once; an event a move of
+        the visit's state machine at a time a clock can give; a visit of its
+        office's Local Area, served by its staff, linked to its
+        participants, with a phone and email as the kiosk takes them, dated
+        the day it arrived, starting waiting (or done, when virtual), and
+        what the visitor gave never rewritten; an audit event at a
+        plausible time with a JSON object as its detail.  Each is
+        quarantined when it breaks that, naming why; the same rows within
+        the rules are taken."""
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        self.assertGreaterEqual(len(reasons), 2, reasons)
+        r = self.node.post("/api/v1/checkins", {"visitor_name": "Reason Visitor", "language": "en",
+                                                "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r)
+        real = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?", real) == 1,
+                 timeout=60, what="the visit and its reason at the hub")
+        now = int(time.time() * 1000)
+        today = time.strftime("%Y-%m-%d")
+        victim, far = "gv-" + secrets.token_hex(4), "far-" + secrets.token_hex(3)
+        with opened(self.hub) as d:
+            d.execute("INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
+                      " visit_date, updated_hlc) VALUES(?, 'demo-office-2', 'demo-la', 'Victim', ?, ?, 'h')",
+                      (victim, now, today))
+            d.execute("INSERT INTO local_areas(id, name, updated_hlc) VALUES(?, 'Far', 'h')", (far,))
+            d.execute("INSERT INTO greeter_reasons(id, local_area_id, label, label_es, updated_hlc)"
+                      " VALUES(?, ?, 'Far', 'Lejos', 'h')", (far + "-reason", far))
+            d.execute("INSERT INTO staff(id, username, display_name, local_area_id, privilege_group)"
+                      " VALUES(?, ?, 'Far Staff', ?, 'case_manager')", (far + "-staff", far + "-staff", far))
+            d.execute("INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+                      " birth_date, registered_date, registered_at) VALUES(?, ?, 'x', 'Far', 'Away',"
+                      " '1980-02-03', '2026-01-05', 1)", (far + "-p", far))
+            staff = d.execute("SELECT id FROM staff WHERE username='t-wsb'").fetchone()[0]
+        node_id = self.evil.node_id
+        hlc = "%012x.0000.%s" % (now, node_id)
+
+        def reason(cid, rid):
+            return self.insert_cs("checkin_reasons", id=str(uuid.uuid4()), checkin_id=cid, reason_id=rid,
+                                  office_id="demo-office")
+
+        def event(cid, action, frm, to, at=None, **kw):
+            return self.insert_cs("checkin_events", id=str(uuid.uuid4()), checkin_id=cid,
+                                  office_id="demo-office", action=action, from_status=frm, to_status=to,
+                                  at=now if at is None else at, hlc=hlc, **kw)
+
+        def visit(**over):
+            return self.checkin_cs("gv-" + secrets.token_hex(4), "Rule Visitor", hlc, **over)
+
+        def audit(**over):
+            row = dict(id=str(uuid.uuid4()), at=now, office_id="demo-office", local_area_id="demo-la",
+                       node_id=node_id, action="login", detail='{"client":"127.0.0.1"}')
+            row.update(over)
+            return self.insert_cs("audit_events", **row)
+        year = 366 * 24 * 3600 * 1000
+        bad = [
+            ("reason on another office's visit", reason(victim, reasons[1]["id"]), "another office"),
+            ("reason of another Local Area", reason(real, far + "-reason"), "not a reason offered"),
+            ("unknown reason", reason(real, "no-such-reason"), "not a reason offered"),
+            ("reason twice", reason(real, reasons[0]["id"]), "already"),
+            ("reason of no visit", reason("no-such-visit", reasons[1]["id"]), "no such visit"),
+            ("event on another office's visit", event(victim, "call", "waiting", "called"), "another office"),
+            ("event not a move", event(real, "done", "waiting", "done"), "not a move"),
+            ("event of a megabyte", event(real, "x" * 1000000, "waiting", "called"), "not a move"),
+            ("event in 1970", event(real, "call", "waiting", "called", at=0), "before the visit"),
+            ("event in 2200", event(real, "call", "waiting", "called", at=7258118400000), "later than"),
+            ("visit of another Local Area", visit(local_area_id=far), "Local Area"),
+            ("visit served by another Local Area", visit(staff_id=far + "-staff", status="waiting"),
+             "staff_id"),
+            ("visit linked to another Local Area", visit(participant_id=far + "-p"), "participant_id"),
+            ("visit linked to no one", visit(participant_id="no-such-participant"), "participant_id"),
+            ("phone", visit(phone="<script>"), "phone"),
+            ("email", visit(email="not an email"), "email"),
+            ("dated 2999", visit(visit_date="2999-12-31"), "visit_date"),
+            ("arrived in 1970", visit(arrived_at=0, visit_date="1970-01-01"), "arrived_at"),
+            ("arrived in ten years", visit(arrived_at=now + 10 * year,
+                                           visit_date=time.strftime("%Y-%m-%d", time.localtime(
+                                               (now + 10 * year) / 1000))), "arrived_at"),
+            ("starts done", visit(status="done", finished_at=now), "starts waiting"),
+            ("virtual still waiting", visit(virtual=1), "starts waiting"),
+            ("name rewritten", self.update_cs("checkins", real, {"visitor_name": ("Reason Visitor", "Someone Else")}),
+             "visitor_name"),
+            ("date rewritten", self.update_cs("checkins", real, {"visit_date": (today, "2001-01-01")}),
+             "visit_date"),
+            ("audit in 2200", audit(at=7258118400000), "at is"),
+            ("audit detail not JSON", audit(detail="ssn 123-45-6789"), "detail"),
+            ("audit detail too long", audit(detail='{"x":"%s"}' % ("y" * 70000)), "detail"),
+        ]
+        got = self.push_named([(k, hlc, cs) for k, cs, _ in bad])
+        self.assertEqual(set(got), {k for k, _, _ in bad}, got)
+        for k, _, why in bad:
+            self.assertIn(why, got[k], (k, got[k]))
+        with opened(self.hub) as d:
+            self.assertEqual(d.execute("SELECT count(*) FROM checkin_reasons WHERE checkin_id IN (?, ?)",
+                                       (victim, real)).fetchone()[0], 1)
+            self.assertEqual(d.execute("SELECT count(*) FROM checkin_events WHERE checkin_id=?",
+                                       (victim,)).fetchone()[0], 0)
+            self.assertEqual(tuple(d.execute("SELECT visitor_name, visit_date FROM checkins WHERE id=?",
+                                             (real,)).fetchone()), ("Reason Visitor", today))
+        # the same rows within the rules are taken
+        good_id = "gv-good-" + secrets.token_hex(4)
+        ok = [("visit", self.checkin_cs(good_id, "Good Visitor", hlc, phone="(916) 555-0100",
+                                        email="good@example.com", staff_id=staff)),
+              ("its reason", reason(good_id, reasons[1]["id"])),
+              ("its check-in", event(good_id, "checkin", None, "waiting")),
+              ("a call", event(real, "call", "waiting", "called")),
+              ("a second reason", reason(real, reasons[1]["id"])),
+              ("virtual", self.checkin_cs("gv-virt-" + secrets.token_hex(4), "Phone Visitor", hlc,
+                                          virtual=1, status="done", staff_id=staff, called_at=now,
+                                          serving_at=now, finished_at=now)),
+              ("audit", audit())]
+        stamp = "%012x.0000.%s" % (now + 1, node_id)
+        self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?", real), 2)
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and

@@ -60,7 +60,7 @@ char *ft_checkin_sql(int k, const char *who, char *stamp, size_t n)
 	snprintf(stamp, n, "%012llx.0000.%s", 1700000000000ULL + (unsigned)k, FT_NODE_ID);
 	return sqlite3_mprintf("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
 			       " arrived_at, visit_date, updated_hlc) VALUES('pl-%05d', %Q, %Q,"
-			       " '%q %d', 1700000000000, '2026-01-05', %Q)",
+			       " '%q %d', 1700000000000, '2023-11-14', %Q)",
 			       k, ft_office, ft_la, who, k, stamp);
 }
 
