@@ -70,19 +70,24 @@ out:
 /* The bundle's frame, checked against its sender's secret; 0, or -1 after
  * telling why on stderr (unknown or revoked node, malformed, bad MAC). */
 static int import_open(sqlite3 *db, const char *file, const unsigned char *data, size_t len,
-		       hub_node *n, const unsigned char **frame, size_t *flen)
+		       hub_node *n, const unsigned char **frame, size_t *flen, char node_id[64],
+		       const char **result)
 {
-	char node_id[64];
 	const char *why = NULL;
 	int rc;
 
+	node_id[0] = '\0';
+	*result = "not a bundle";
 	if (sync_bundle_sender(data, len, node_id, &why) != 0) {
+		node_id[0] = '\0';
 		fprintf(stderr, "outpost-hub: '%s': %s\n", file, why);
 		return -1;
 	}
+	*result = "error";
 	rc = hub_node_get(db, node_id, n);
 	if (rc < 0)
 		return -1;
+	*result = rc == DB_ABSENT ? "unknown node" : "revoked node";
 	if (rc == DB_ABSENT || n->hn_revoked) {
 		fprintf(stderr, "outpost-hub: bundle '%s' comes from %s node '%s'\n",
 			file, rc == DB_ABSENT ? "an unknown" : "a revoked", node_id);
@@ -91,6 +96,7 @@ static int import_open(sqlite3 *db, const char *file, const unsigned char *data,
 		return -1;
 	}
 	rc = sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why);
+	*result = rc == SYNC_BUNDLE_DAMAGED ? "damaged" : "bad signature";
 	if (rc == SYNC_BUNDLE_DAMAGED) {
 		fprintf(stderr, "outpost-hub: bundle '%s' from node '%s' is %s\n", file, node_id,
 			why);
@@ -105,7 +111,33 @@ static int import_open(sqlite3 *db, const char *file, const unsigned char *data,
 		log_info("import of '%s' refused: bad signature (node %s)", file, node_id);
 		return -1;
 	}
+	*result = "imported";
 	return 0;
+}
+
+/*
+ * An import, taken or refused, in the hub's audit trail (hub_audit_events,
+ * actor "cli"): the node it came from, the file, what became of it and its
+ * counts - a forged or foreign bundle is a security event as much as a
+ * refused push is.  A failure to record is logged, the import stands.
+ */
+static void import_audit(sqlite3 *db, const char *file, const char *node_id, const char *result,
+			 const hub_ingest_result *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *detail = NULL;
+
+	if (o && cJSON_AddStringToObject(o, "file", file) && cJSON_AddStringToObject(o, "result", result) &&
+	    (res == NULL ||
+	     (cJSON_AddNumberToObject(o, "applied", res->hi_applied) &&
+	      cJSON_AddNumberToObject(o, "skipped", res->hi_skipped) &&
+	      cJSON_AddNumberToObject(o, "quarantined", cJSON_GetArraySize(res->hi_quarantined)) &&
+	      cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq))))
+		detail = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (detail == NULL || hub_audit(db, "cli", "bundle.import", node_id[0] ? node_id : NULL, detail) != 0)
+		log_warnx("cannot record the import of '%s' in the audit trail", file);
+	cJSON_free(detail);
 }
 
 int hub_import_file(sqlite3 *db, const char *file, int json_out)
@@ -113,7 +145,8 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	unsigned char *data = NULL;
 	const unsigned char *frame;
 	size_t len = 0, flen;
-	const char *node_id;
+	const char *node_id, *result;
+	char sender[64];
 	hub_node n;
 	hub_ingest_result res;
 	int ret = 1;
@@ -121,10 +154,15 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	memset(&res, 0, sizeof res);
 	if (read_file(file, &data, &len) != 0)
 		return 1;
-	if (import_open(db, file, data, len, &n, &frame, &flen) != 0)
+	if (import_open(db, file, data, len, &n, &frame, &flen, sender, &result) != 0) {
+		import_audit(db, file, sender, result, NULL);
 		goto out;
+	}
 	node_id = n.hn_id;
 	hub_ingest(db, &n, frame, flen, &res);
+	import_audit(db, file, node_id,
+		     res.hi_status == 200 ? "imported" : res.hi_status == 409 ? "out of order" : "error",
+		     &res);
 	if (res.hi_status == 200) {
 		if (json_out) {
 			cJSON *o = cJSON_CreateObject();

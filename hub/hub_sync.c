@@ -205,6 +205,43 @@ static int replay_held(sqlite3 *db, ingest_pend *p, const char *node_id, int64_t
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * The entries after a frame's last (seq > last) that the hub acknowledged
+ * all the same (an import took them) and holds in quarantine, into the
+ * answer's quarantined list: the node moves on to the acknowledged seq
+ * without sending them, so their replay would never come to report them
+ * (replay_held).  0, or -1 on a database error.
+ */
+static int replay_held_after(sqlite3 *db, const char *node_id, int64_t last, int64_t acked,
+			     hub_ingest_result *res)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (last >= acked)
+		return 0;
+	if (db_prepare(db, &st, "SELECT seq, reason FROM quarantine WHERE node_id=?1 AND seq>?2"
+				" AND seq<=?3 AND resolved_at IS NULL GROUP BY seq ORDER BY seq") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int64(st, 3, acked);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cJSON *q = cJSON_CreateObject();
+
+		if (q == NULL ||
+		    cJSON_AddNumberToObject(q, "seq", (double)sqlite3_column_int64(st, 0)) == NULL ||
+		    cJSON_AddStringToObject(q, "reason", db_col(st, 1) ? db_col(st, 1) : "") == NULL) {
+			cJSON_Delete(q);
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		cJSON_AddItemToArray(res->hi_quarantined, q);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* One entry of a batch inside the open transaction: 0 taken (*acked moves
  * on; applied at the next ingest_flush), or skipped as a replay (reported
  * again when held in quarantine); 1 a
@@ -408,7 +445,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	ingest_pend pend = {0};
 	int rc = 0, in_txn = 0;
 	uint32_t count = 0;
-	int64_t acked;
+	int64_t acked, last = -1;
 
 	memset(res, 0, sizeof *res);
 	push_node = n; /* the row validator checks rows against it (acct_apply.c) */
@@ -436,6 +473,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 	while ((rc = frame_next(&r, &e, &err)) == 1) {
+		last = e.seq;
 		rc = ingest_entry(db, &pend, &sc, &e, &acked, res);
 		if (rc != 0)
 			break;
@@ -458,6 +496,10 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		 * rather than assume.) */
 		if (res->hi_status == 0)
 			ingest_fail(res, 400, "malformed push frame: %s", err ? err : "bad entry");
+		goto out;
+	}
+	if (rc == 0 && replay_held_after(db, n->hn_id, last, acked, res) != 0) {
+		ingest_db_fail(res, "cannot read the hub's quarantine");
 		goto out;
 	}
 	if (ingest_flush(db, cache, &sc, &pend, res) != 0)

@@ -33,6 +33,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -151,13 +152,26 @@ int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYN
 static int write_atomic(const char *path, const void *p, size_t len, char *err, size_t errlen)
 {
 	char tmp[4200];
+	struct stat sb;
 	int fd;
 
-	if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp) {
+	/* A bundle replaces a bundle, never a device, a link or a directory
+	 * (--out /dev/stdout would rename a file over the link). */
+	if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		fmt_line(err, errlen, "'%s' exists and is not a regular file: give a new file name",
+			 path);
+		return -1;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
 		fmt_line(err, errlen, "path too long: '%s'", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A name no one else can have made first (O_EXCL, mode 0600): in a
+	 * shared directory a file planted under a predictable name would be
+	 * written and renamed into place still its planter's. */
+	fd = mkstemp(tmp);
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (fd < 0) {
 		fmt_line(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
 		return -1;

@@ -146,7 +146,9 @@ int cmd_renew_cert(tool *t)
 					&status, &resp, NULL, NULL, NULL)
 		  : SYNC_E_OTHER;
 	if (rc != 0) {
-		rc = tool_fail(t, rc, "cannot reach the hub");
+		/* the client's own account of it: unreachable, a pin that does
+		 * not match, a certificate refused... */
+		rc = tool_fail(t, rc, c->sc_error[0] ? c->sc_error : "cannot reach the hub");
 		goto out;
 	}
 	o = resp.len ? cJSON_ParseWithLength(resp.data, resp.len) : NULL;
@@ -164,10 +166,22 @@ int cmd_renew_cert(tool *t)
 	if ((rc = tool_cert_save(t, &tls)) != 0)
 		goto out;
 	path_of(t, TOOL_NODE_CRT, path, sizeof path);
-	if (tls_cert_expiry(path, &exp) == 0)
-		printf("certificate for %s saved in %s, valid until %s", t->t_names[0], path,
-		       ctime(&(time_t){(time_t)exp}));
-	printf("the running node serves it from its next connection on\n");
+	if (t->t_json) {
+		/* every command answers --json with one object */
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(j, "ok", 1);
+		cJSON_AddStringToObject(j, "name", t->t_names[0]);
+		cJSON_AddStringToObject(j, "cert", path);
+		if (tls_cert_expiry(path, &exp) == 0)
+			cJSON_AddNumberToObject(j, "not_after", (double)exp);
+		tool_print_json(j);
+	} else {
+		if (tls_cert_expiry(path, &exp) == 0)
+			printf("certificate for %s saved in %s, valid until %s", t->t_names[0], path,
+			       ctime(&(time_t){(time_t)exp}));
+		printf("the running node serves it from its next connection on\n");
+	}
 out:
 	if (rc != 0 && tls.et_csr != NULL)
 		tool_cert_discard(t); /* the refused request's key goes with it */

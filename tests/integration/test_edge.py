@@ -862,8 +862,11 @@ class TestCertNames(unittest.TestCase):
         # renewal with office names and the configured domain
         p = harness.run_tool(["renew-cert", "--data", self.node.data, "--name", "office-pc.lan",
                               "--name", "front-desk." + self.DOMAIN.upper(), "--name",
-                              "192.168.7.7"])
+                              "192.168.7.7", "--json"])
         self.assertEqual(p.returncode, 0, p.stderr)
+        j = json.loads(p.stdout)  # --json answers with one object, as every command
+        self.assertEqual((j["ok"], j["name"]), (True, "office-pc.lan"), j)
+        self.assertGreater(j["not_after"], time.time())
         self.assertEqual(self.sans(), ["office-pc.lan", "front-desk." + self.DOMAIN.upper(),
                                        "192.168.7.7"])
         got = self.signed()

@@ -593,6 +593,15 @@ class HubTest(harness.HubAndNode):
                 f.write(b"hello")
             p = hub_tool(self.hub, "import", path)
             self.assertEqual(p.returncode, 1)
+        # Every import, taken or refused, is in the hub's audit trail.
+        got = [(r[0], json.loads(r[1])) for r in harness.rows(
+            self.hub, "SELECT subject, detail FROM hub_audit_events WHERE action='bundle.import'"
+                      " AND actor='cli' ORDER BY rowid")[-5:]]
+        self.assertEqual([(s, d["result"], d.get("applied")) for s, d in got],
+                         [(n.node_id, "damaged", None), (n.node_id, "bad signature", None),
+                          (n.node_id, "imported", 1), (n.node_id, "imported", 0),
+                          (None, "not a bundle", None)], got)
+        self.assertEqual(got[2][1]["file"], path)
 
     def test_import_quarantine_told_at_the_next_push(self):
         # An outbox that reached the hub by bundle: the office's next push
@@ -635,6 +644,33 @@ class HubTest(harness.HubAndNode):
             db.close()
         j = n.push(frame).json()
         self.assertEqual((j["skipped"], j["quarantined"]), (2, []), j)
+
+    def test_import_quarantine_past_the_frame_told(self):
+        # A bundle larger than one push frame: the office's next push sends
+        # its first frame, the hub acknowledges the whole bundle and the
+        # node moves on without sending the rest - so the hub's answer
+        # tells it of an entry past the frame that the import held.
+        n = self.enroll()
+        entries = []
+        for i in (1, 2):
+            hlc, actor, cs, _ = self.node_changeset("Frame Visitor %d" % i)
+            entries.append((i, hlc, actor, cs))
+        rogue = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
+                                 ["office-past-frame", "demo-la", "Rogue office", None,
+                                  "America/Los_Angeles", 1, 1, "0190a0000000.0000.x"])
+        entries.append((3, "0190a0000000.0000.x", "", rogue))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "outbox.opx")
+            with open(path, "wb") as f:
+                f.write(build_bundle(n.node_id, n.secret, build_frame(entries, self.schema)))
+            p = hub_tool(self.hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["applied"], 2, p.stdout)
+        reason = harness.rows(self.hub, "SELECT reason FROM quarantine WHERE node_id=?", n.node_id)
+        self.assertEqual(len(reason), 1)
+        j = n.push(build_frame(entries[:1], self.schema)).json()
+        self.assertEqual((j["acked_seq"], j["applied"], j["skipped"]), (3, 0, 1), j)
+        self.assertEqual([(q["seq"], q["reason"]) for q in j["quarantined"]], [(3, reason[0][0])])
 
     # ---- admin API ---------------------------------------------------------------
     def test_admin_api(self):

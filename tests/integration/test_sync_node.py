@@ -840,6 +840,17 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn(b"exported 5 changes", p.stdout)
             self.assertEqual(os.stat(path).st_mode & 0o077, 0)
+            # Written under a name no one can plant first, then renamed:
+            # nothing else is left; and never over a link or a device.
+            self.assertEqual(sorted(os.listdir(d)), ["office.bundle"])
+            link = os.path.join(d, "link.bundle")
+            os.symlink(os.path.join(d, "elsewhere"), link)
+            p = sync(a, "export", "--out", link)
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertIn(b"not a regular file", p.stderr)
+            self.assertTrue(os.path.islink(link))
+            self.assertEqual(sorted(os.listdir(d)), ["link.bundle", "office.bundle"])
+            os.unlink(link)
             # A copy cut short (a USB stick pulled too soon) is said to be
             # one, not taken for a forgery, and nothing of it is applied.
             with open(path, "rb") as f:
