@@ -36,6 +36,15 @@ int schema_version(void)
 	return v;
 }
 
+int schema_db_version(sqlite3 *db)
+{
+	int v = 0;
+
+	for (const schema_module *const *m = schema_modules; *m; m++)
+		v += db_component_version(db, (*m)->sm_name);
+	return v;
+}
+
 /* The module that owns table name, its definition in *td; or NULL. */
 static const schema_module *table_find(const char *name, const table_def **td)
 {

@@ -88,6 +88,9 @@ extern const schema_module *const schema_modules[];
 int schema_migrate(sqlite3 *db);
 /* Version of the replicated schema: it travels with every sync batch. */
 int schema_version(void);
+/* The same sum for the migrations db has had (schema_version() once it is
+ * migrated; less when a newer build opens it before the node migrated it). */
+int schema_db_version(sqlite3 *db);
 /* Table definition by name, or NULL when the table is not replicated. */
 const table_def *schema_table(const char *name);
 /* The name of the module that owns replicated table name ("core", "crm",

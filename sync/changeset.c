@@ -338,6 +338,129 @@ void changeset_put_csvalue(buf *out, const cs_value *v, int *rc)
 	}
 }
 
+/* The defaults of columns from..n-1 of tbl (their ALTER TABLE ADD COLUMN
+ * values) into vals, duplicated: 0, or -1. */
+static int added_defaults(sqlite3 *db, const char *tbl, int from, int n, sqlite3_value **vals)
+{
+	sqlite3_stmt *st = NULL, *ev = NULL;
+	char *sql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", tbl);
+	int i = 0, rc = -1;
+
+	if (sql == NULL || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *dflt = (const char *)sqlite3_column_text(st, 4);
+		char *q;
+
+		if (i++ < from)
+			continue;
+		if (i > n)
+			break;
+		/* a constant expression of our own schema (ALTER TABLE takes
+		 * no other default) */
+		q = sqlite3_mprintf("SELECT %s", dflt ? dflt : "NULL");
+		if (q == NULL || sqlite3_prepare_v2(db, q, -1, &ev, NULL) != SQLITE_OK ||
+		    sqlite3_step(ev) != SQLITE_ROW ||
+		    (vals[i - 1 - from] = sqlite3_value_dup(sqlite3_column_value(ev, 0))) == NULL) {
+			sqlite3_free(q);
+			goto out;
+		}
+		sqlite3_free(q);
+		sqlite3_finalize(ev);
+		ev = NULL;
+	}
+	rc = i >= n ? 0 : -1;
+out:
+	sqlite3_finalize(ev);
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return rc;
+}
+
+/* Columns of table tbl in db: its count, 0 when there is no such table,
+ * -1 on an error. */
+static int table_columns(sqlite3 *db, const char *tbl)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = sqlite3_mprintf("PRAGMA table_info(\"%w\")", tbl);
+	int n = 0, rc;
+
+	if (sql == NULL || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_free(sql);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		n++;
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
+int changeset_upgrade(sqlite3 *db, const void *p, size_t len, buf *out, const char **err)
+{
+	cs_iter it;
+	sqlite3_value **dflt = NULL;
+	unsigned char *pk = NULL;
+	int ncol = 0, nadd = 0, rc = 0, r = 0;
+
+	*err = NULL;
+	buf_reset(out);
+	changeset_iter_init(&it, p, len);
+	while (rc == 0 && (r = changeset_next(&it, err)) == 1) {
+		if (it.ci_new_table) {
+			for (int i = 0; i < nadd; i++)
+				sqlite3_value_free(dflt[i]);
+			free(dflt);
+			free(pk);
+			dflt = NULL;
+			pk = NULL;
+			nadd = 0;
+			ncol = it.ci_patchset ? -1 : table_columns(db, it.ci_table);
+			if (ncol <= 0 || ncol < it.ci_ncol) {
+				*err = it.ci_patchset ? "a patchset (the outbox holds changesets)"
+				       : ncol < 0     ? "cannot read the table's columns"
+				       : ncol == 0    ? "a table this database does not have"
+						      : "a table with more columns than this database's";
+				rc = -1;
+				break;
+			}
+			nadd = ncol - it.ci_ncol;
+			if ((pk = calloc((size_t)ncol, 1)) == NULL ||
+			    (nadd > 0 && (dflt = calloc((size_t)nadd, sizeof *dflt)) == NULL) ||
+			    (nadd > 0 && added_defaults(db, it.ci_table, it.ci_ncol, ncol, dflt) != 0)) {
+				*err = "cannot read the table's added columns";
+				rc = -1;
+				break;
+			}
+			memcpy(pk, it.ci_pk, (size_t)it.ci_ncol);
+			changeset_put_table(out, it.ci_patchset, it.ci_table, ncol, pk, &rc);
+		}
+		changeset_put_op(out, it.ci_op, it.ci_indirect, &rc);
+		for (int rec = 0; rec < 2; rec++) {
+			const cs_value *v = rec == 0 ? it.ci_old : it.ci_new;
+
+			/* INSERT: the new record; DELETE: the old; UPDATE: both */
+			if ((rec == 0 && it.ci_op == SQLITE_INSERT) || (rec == 1 && it.ci_op == SQLITE_DELETE))
+				continue;
+			for (int i = 0; i < it.ci_ncol; i++)
+				changeset_put_csvalue(out, &v[i], &rc);
+			for (int i = 0; i < nadd; i++)
+				changeset_put_value(out, it.ci_op == SQLITE_UPDATE ? NULL : dflt[i], &rc);
+		}
+	}
+	if (rc == 0 && r < 0)
+		rc = -1;
+	else if (rc != 0 && *err == NULL)
+		*err = "the changeset does not fit";
+	for (int i = 0; i < nadd; i++)
+		sqlite3_value_free(dflt[i]);
+	free(dflt);
+	free(pk);
+	changeset_iter_release(&it);
+	return rc == 0 ? 0 : -1;
+}
+
 void changeset_put_value(buf *out, sqlite3_value *v, int *rc)
 {
 	cs_value c = {.cv_type = CSV_UNDEFINED};

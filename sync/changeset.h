@@ -126,6 +126,19 @@ void changeset_put_value(buf *out, sqlite3_value *v, int *rc);
  * for text and blobs, nothing more for NULL and undefined. */
 void changeset_put_csvalue(buf *out, const cs_value *v, int *rc);
 
+/*
+ * A changeset written before db's schema grew, in the shape its tables
+ * have now.  The migrations only ever add tables and add columns at the
+ * end of one (ALTER TABLE ADD COLUMN; never a drop, a rename or a new
+ * order: model/schema_*.c), so an older change is a change of the table as
+ * it is now with the added columns at their defaults - what ALTER TABLE
+ * gave every row there was - in an INSERT's and a DELETE's record, and
+ * undefined (not changed) in both of an UPDATE's.  The whole changeset
+ * into out (reset first): 0; -1 with *err when it is malformed, names a
+ * table db does not have, or has more columns than db's table.
+ */
+int changeset_upgrade(sqlite3 *db, const void *p, size_t len, buf *out, const char **err);
+
 /* ---- the live shape of a replicated table (shared by apply/pull/digest) ---- */
 
 typedef struct sync__tshape {

@@ -4,6 +4,7 @@
  * the transaction that records the hub's quarantine notices.
  */
 #include "sync/client_int.h"
+#include "sync/changeset.h"
 #include "sync/frame.h"
 #include "sync/zbody.h"
 #include "lib/clock.h"
@@ -93,6 +94,8 @@ typedef struct outbox_cut {
 	sqlite3 *oc_db;
 	sync__restamp_map oc_map;
 	buf oc_re;
+	buf oc_up;         /* an entry written before an upgrade, in today's shape */
+	int64_t oc_dbver;  /* the database's schema version (schema_db_version) */
 	frame_writer oc_w;
 	buf *oc_out;
 	size_t oc_target;
@@ -106,20 +109,37 @@ static int outbox_add(outbox_cut *oc, const outbox_row *r, int64_t *first, int64
 		      int64_t *count)
 {
 	sync_entry e;
+	int64_t sv = r->sv;
 
-	if (!oc->oc_began) {
-		frame_begin(&oc->oc_w, oc->oc_out, (uint32_t)r->sv);
-		oc->oc_schema = r->sv;
-		oc->oc_began = 1;
-	} else if (r->sv != oc->oc_schema) {
-		return 1; /* one schema version per frame */
-	}
 	memset(&e, 0, sizeof e);
 	e.seq = r->seq - oc->oc_base;
 	e.hlc = r->hlc;
 	e.actor = r->actor;
 	e.changeset = r->cs;
 	e.len = r->len;
+	if (sv < oc->oc_dbver) {
+		/* Written before this node's upgrade: sent in the shape its
+		 * tables have now, at the version the hub (upgraded with it)
+		 * takes; else its old version would be refused for ever. */
+		const char *why = NULL;
+
+		if (changeset_upgrade(oc->oc_db, r->cs, r->len, &oc->oc_up, &why) == 0) {
+			e.changeset = oc->oc_up.data;
+			e.len = oc->oc_up.len;
+			sv = oc->oc_dbver;
+		} else {
+			log_warnx("outbox entry %" PRId64 " (schema version %" PRId64 ") cannot take"
+				  " this version's shape: %s; it goes as it was written",
+				  r->seq, r->sv, why ? why : "out of memory");
+		}
+	}
+	if (!oc->oc_began) {
+		frame_begin(&oc->oc_w, oc->oc_out, (uint32_t)sv);
+		oc->oc_schema = sv;
+		oc->oc_began = 1;
+	} else if (sv != oc->oc_schema) {
+		return 1; /* one schema version per frame */
+	}
 	if (oc->oc_map.rm_active) {
 		/* written before enrollment: under the identity it has now */
 		int changed = 0;
@@ -171,8 +191,9 @@ static int frame_from(sqlite3 *db, const char *sql, int64_t after, int64_t base,
 		      size_t target, int64_t *first, int64_t *last, int64_t *count)
 {
 	sqlite3_stmt *st = NULL;
-	outbox_cut oc = {.oc_db = db, .oc_re = BUF_INIT(SYNC_MAX_CHANGESET), .oc_out = out,
-			 .oc_target = target, .oc_base = base, .oc_schema = -1};
+	outbox_cut oc = {.oc_db = db, .oc_re = BUF_INIT(SYNC_MAX_CHANGESET),
+			 .oc_up = BUF_INIT(SYNC_MAX_CHANGESET), .oc_out = out, .oc_target = target,
+			 .oc_base = base, .oc_schema = -1, .oc_dbver = schema_db_version(db)};
 	outbox_row rows[OUTBOX_CHUNK];
 	int n = 0, i = 0, rc = 0, ret = -1;
 	int64_t seen = 0, next = after, most = fault_push_entries();
@@ -221,6 +242,7 @@ out:
 	sqlite3_finalize(st);
 	sync__restamp_release(&oc.oc_map);
 	buf_release(&oc.oc_re);
+	buf_release(&oc.oc_up);
 	return ret;
 }
 

@@ -894,6 +894,27 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(count(hub, "SELECT count(*) FROM change_log WHERE seq > ? AND "
                                     "tbl='checkins' AND origin=?", head, a.node_id), 0)
 
+    def test_outbox_of_before_an_upgrade_sent(self):
+        """Entries an office wrote before its upgrade (stamped with the schema
+        version of then) go to the upgraded hub in today's shape: push and
+        export take them; before, the hub refused them for ever and the
+        office could pull no more."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        hub.stop()
+        ids = [checkin(a, "Upgrade %d" % i) for i in range(2)]
+        a.stop()
+        harness.db_write(a, "UPDATE outbox SET schema_version = schema_version - 1")
+        self.assertGreaterEqual(count(a, "SELECT count(*) FROM outbox"), 2)
+        hub.start()
+        p = sync(a, "push")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for cid in ids:
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", cid), 1)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?", a.node_id), 0)
+        p = sync(a, "pull")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     # ---- --json everywhere, and the progress bar ---------------------------------
     def standalone_with_checkins(self, hub, names):
         """A node that worked stand-alone (check-ins in its outbox), then was

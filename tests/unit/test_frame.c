@@ -18,6 +18,7 @@
 #include <mbedtls/sha256.h>
 
 #include "model/capture.h"
+#include "model/schema.h"
 #include "sync/changeset.h"
 #include "sync/client.h"
 #include "sync/frame.h"
@@ -391,6 +392,125 @@ static void test_outbox_batches(void **state)
 	sqlite3_close(db);
 }
 
+/* A changeset of t as db has it, of the statements in sql. */
+static void record(sqlite3 *db, const char *sql, buf *out)
+{
+	sqlite3_session *ses;
+	void *cs;
+	int n;
+
+	assert_int_equal(sqlite3session_create(db, "main", &ses), SQLITE_OK);
+	assert_int_equal(sqlite3session_attach(ses, "t"), SQLITE_OK);
+	assert_int_equal(db_exec(db, sql), 0);
+	assert_int_equal(sqlite3session_changeset(ses, &n, &cs), SQLITE_OK);
+	buf_reset(out);
+	buf_put_bytes(out, cs, (size_t)n, &(int){0});
+	sqlite3_free(cs);
+	sqlite3session_delete(ses);
+}
+
+static int abort_on_conflict(void *arg, int why, sqlite3_changeset_iter *it)
+{
+	(void)it;
+	(*(int *)arg)++;
+	return why == SQLITE_CHANGESET_DATA || why == SQLITE_CHANGESET_NOTFOUND ||
+			       why == SQLITE_CHANGESET_CONFLICT
+		       ? SQLITE_CHANGESET_ABORT
+		       : SQLITE_CHANGESET_OMIT;
+}
+
+/*
+ * An outbox entry written before an upgrade that added columns goes in the
+ * shape the tables have now, at the database's schema version: an INSERT
+ * and a DELETE with the added columns at their defaults, an UPDATE with
+ * them untouched - so the upgraded hub applies it as SQLite applies a
+ * changeset of today's table (before, it kept its old version, which the
+ * hub refuses for ever).
+ */
+static void test_outbox_upgrade(void **state)
+{
+	sqlite3 *old, *db, *peer;
+	buf cs = BUF_INIT(1 << 20), up = BUF_INIT(1 << 20), out = BUF_INIT(SYNC_MAX_PUSH_FRAME);
+	const char *err = NULL;
+	int64_t first, last, count;
+	int conflicts = 0, ver;
+	frame_reader r;
+	sync_entry e;
+	cs_iter it;
+	static const char now[] = "CREATE TABLE t(id TEXT PRIMARY KEY, a TEXT, b TEXT DEFAULT 'x',"
+				  " c INTEGER NOT NULL DEFAULT 7)";
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &old), SQLITE_OK);
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(":memory:", &peer), SQLITE_OK);
+	assert_int_equal(db_exec(old, "CREATE TABLE t(id TEXT PRIMARY KEY, a TEXT)"), 0);
+	assert_int_equal(db_exec(db, now), 0);
+	assert_int_equal(db_exec(peer, now), 0);
+	/* the insert: the added columns at their defaults */
+	record(old, "INSERT INTO t VALUES('r1', 'one')", &cs);
+	assert_int_equal(changeset_upgrade(db, cs.data, cs.len, &up, &err), 0);
+	changeset_iter_init(&it, up.data, up.len);
+	assert_int_equal(changeset_next(&it, &err), 1);
+	assert_int_equal(it.ci_ncol, 4);
+	changeset_iter_release(&it);
+	assert_int_equal(sqlite3changeset_apply(peer, (int)up.len, up.data, NULL, abort_on_conflict,
+						&conflicts), SQLITE_OK);
+	assert_int_equal(db_exec(peer, "UPDATE t SET b='kept' WHERE id='r1'"), 0);
+	/* an update leaves them as they are */
+	record(old, "UPDATE t SET a='uno' WHERE id='r1'", &cs);
+	assert_int_equal(changeset_upgrade(db, cs.data, cs.len, &up, &err), 0);
+	assert_int_equal(sqlite3changeset_apply(peer, (int)up.len, up.data, NULL, abort_on_conflict,
+						&conflicts), SQLITE_OK);
+	assert_int_equal(db_int(peer, "SELECT a = 'uno' AND b = 'kept' AND c = 7 FROM t", 0), 1);
+	/* a delete of a row the upgrade gave its defaults finds it */
+	assert_int_equal(db_exec(peer, "UPDATE t SET b='x' WHERE id='r1'"), 0);
+	record(old, "DELETE FROM t WHERE id='r1'", &cs);
+	assert_int_equal(changeset_upgrade(db, cs.data, cs.len, &up, &err), 0);
+	assert_int_equal(sqlite3changeset_apply(peer, (int)up.len, up.data, NULL, abort_on_conflict,
+						&conflicts), SQLITE_OK);
+	assert_int_equal(conflicts, 0);
+	assert_int_equal(db_int(peer, "SELECT count(*) FROM t", -1), 0);
+	/* more columns than today's table, or a table it does not have: refused */
+	assert_int_equal(db_exec(old, "ALTER TABLE t ADD COLUMN b TEXT; ALTER TABLE t ADD COLUMN c INT;"
+				      " ALTER TABLE t ADD COLUMN d INT"), 0);
+	record(old, "INSERT INTO t VALUES('r2', 'two', NULL, 1, 2)", &cs);
+	assert_int_equal(changeset_upgrade(db, cs.data, cs.len, &up, &err), -1);
+	assert_non_null(strstr(err, "more columns"));
+	assert_int_equal(db_exec(db, "DROP TABLE t"), 0);
+	assert_int_equal(changeset_upgrade(db, cs.data, cs.len, &up, &err), -1);
+	assert_non_null(strstr(err, "does not have"));
+	assert_int_equal(db_exec(db, now), 0);
+	assert_int_equal(db_exec(old, "DROP TABLE t; CREATE TABLE t(id TEXT PRIMARY KEY, a TEXT)"), 0);
+
+	/* The outbox: an entry of the version before goes at today's. */
+	assert_int_equal(schema_migrate(db), 0);
+	assert_int_equal(capture_migrate(db), 0);
+	ver = schema_db_version(db);
+	assert_int_equal(ver, schema_version());
+	record(old, "INSERT INTO t VALUES('r3', 'three')", &cs);
+	assert_int_equal(db_run(db, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
+				    " changeset) VALUES('000000000001.0000.n1', 'staff', 1, ?1, ?2, ?3)",
+				"iib", ver - 1, (int)cs.len, (const void *)cs.data, (size_t)cs.len), 0);
+	assert_int_equal(sync__outbox_frame(db, 0, 0, &out, 0, &first, &last, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(frame_open(&r, out.data, out.len, &err), 0);
+	assert_int_equal((int)r.fr_schema, ver);
+	assert_int_equal(frame_next(&r, &e, &err), 1);
+	changeset_iter_init(&it, e.changeset, e.len);
+	assert_int_equal(changeset_next(&it, &err), 1);
+	assert_int_equal(it.ci_ncol, 4);
+	assert_int_equal(it.ci_new[3].cv_type, CSV_INTEGER);
+	assert_int_equal(it.ci_new[3].cv_int, 7);
+	changeset_iter_release(&it);
+	buf_release(&cs);
+	buf_release(&up);
+	buf_release(&out);
+	sqlite3_close(old);
+	sqlite3_close(db);
+	sqlite3_close(peer);
+}
+
 /* The value of column col of the first change of a frame's first entry. */
 static void first_value(const buf *frame, int col, char *out, size_t n)
 {
@@ -540,4 +660,5 @@ TU_MAIN(cmocka_unit_test(test_round_trip),
 	cmocka_unit_test(test_writer_limits),
 	cmocka_unit_test(test_outbox_batches),
 	cmocka_unit_test(test_outbox_restamp),
+	cmocka_unit_test(test_outbox_upgrade),
 	cmocka_unit_test(test_bundle_codec))
