@@ -50,7 +50,7 @@ int cmd_enroll(tool *t)
 	sync_enroll_tls tls;
 	char err[512], path[PATH_MAX + 32], code[128];
 	struct stat sb;
-	int rc, ret;
+	int rc, ret, made = 0;
 
 	memset(&tls, 0, sizeof tls);
 	memset(&id, 0, sizeof id);
@@ -61,7 +61,7 @@ int cmd_enroll(tool *t)
 		return tool_usage(t, "enroll needs --code CODE, --code - (standard input) or "
 				     "$OUTPOST_ENROLL_CODE");
 	if (stat(t->t_data, &sb) != 0) {
-		if (errno != ENOENT || mkdir(t->t_data, 0700) != 0) {
+		if (errno != ENOENT || (made = mkdir(t->t_data, 0700) == 0) == 0) {
 			snprintf(err, sizeof err, "cannot use data directory '%s': %s", t->t_data,
 				 strerror(errno));
 			ret = tool_fail(t, SYNC_E_CONFIG, err);
@@ -117,6 +117,8 @@ out:
 	free(tls.et_ca_cert);
 	if (ret != EXIT_TOOL_OK && t->t_nnames > 0)
 		tool_cert_discard(t); /* no node.key.new left behind */
+	if (ret != EXIT_TOOL_OK && made)
+		(void)rmdir(t->t_data); /* a failed enroll leaves no empty data directory */
 	sync_identity_wipe(&id);
 	return ret;
 }

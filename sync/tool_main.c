@@ -310,8 +310,8 @@ int main(int argc, char **argv)
 			return tool_usage(&t, "unknown option '%s'", eq ? name : a);
 		if (eq)
 			val = eq + 1;
-		else if (i + 1 < argc)
-			val = argv[++i];
+		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+			val = argv[++i]; /* not the next option ("--out --json"; --out=--x names one) */
 		if (val == NULL)
 			return tool_usage(&t, "missing value for '%s'", name);
 		if (strcmp(name, "--data") == 0)

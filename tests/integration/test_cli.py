@@ -102,7 +102,9 @@ class SyncUsageTest(unittest.TestCase):
                                 (["enroll", "--json", "--data", d], "enroll needs --hub"),
                                 (["enroll", "--json", "--data", d, "--hub", "https://127.0.0.1:1"],
                                  "enroll needs --code"),
-                                (["status", "--json", "--data"], "missing value for '--data'")):
+                                (["status", "--json", "--data"], "missing value for '--data'"),
+                                (["export", "--data", d, "--out", "--json"],
+                                 "missing value for '--out'")):
                 p = run([SYNC] + args, env={"OUTPOST_ENROLL_CODE": ""})
                 self.assertEqual(p.returncode, 1, (args, p.stderr))
                 j = self.one_json_object(p)
@@ -136,6 +138,14 @@ class SyncEnrollTest(unittest.TestCase):
     def enrolled(self):
         with open(os.path.join(self.data, "sync.json")) as f:
             return json.load(f)["node_id"]
+
+    def test_failed_enroll_leaves_no_directory(self):
+        # a hub that refuses the code (or cannot be reached): the data
+        # directory the command made for the identity goes with it
+        for hub in (self.hub.url, "https://127.0.0.1:1"):
+            p = run([SYNC, "enroll", "--hub", hub, "--code", "AAAA-AAAA-AAAA-AAAA", "--data", self.data])
+            self.assertNotEqual(p.returncode, 0, p.stderr)
+            self.assertFalse(os.path.exists(self.data), (hub, p.stderr))
 
     def test_code_from_standard_input(self):
         code = harness.hub_code(self.hub)
