@@ -183,6 +183,19 @@ int case_followup_quarter(const char *exit_date, int q, char start[11], char end
 	return clock_date_add(next, -1, end);
 }
 
+int case_followup_quarter_of(const char *exit_date, const char *date)
+{
+	for (int k = 1; k <= CASE_FOLLOWUP_QUARTERS; k++) {
+		char qs[11], qe[11];
+
+		if (case_followup_quarter(exit_date, k, qs, qe) != 0)
+			return 0;
+		if (strcmp(date, qs) >= 0 && strcmp(date, qe) <= 0)
+			return k;
+	}
+	return 0;
+}
+
 /* ---- case notes --------------------------------------------------------------------- */
 
 /* 1 when code point c shows nothing: Unicode's white space (Zs, Zl, Zp and
@@ -936,15 +949,21 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	if (db_text(db, "SELECT min(exit_date) FROM participant_exits WHERE participant_id=?",
 		    js(row, "participant_id"), exit_date, sizeof exit_date) < 0)
 		CANNOT_CHECK("case_forms: cannot read exits");
-	/* A measurable skill gain is one of participation: on or before the
-	 * exit date. */
+	/* A measurable skill gain is one of participation, and the closure
+	 * form is completed before the soft exit: on or before the exit date. */
 	if (strcmp(kind, "skill_gain") == 0 && exit_date[0] && strcmp(date, exit_date) > 0)
 		REFUSE("case_forms: a skill gain is dated during participation, not after the exit");
+	if (strcmp(kind, "closure") == 0 && exit_date[0] && strcmp(date, exit_date) > 0)
+		REFUSE("case_forms: the closure form is completed before the soft exit, not after it");
 	if (strcmp(kind, "closure") != 0 && strcmp(kind, "skill_gain") != 0) {
 		if (exit_date[0] == '\0' || strcmp(date, exit_date) < 0)
 			REFUSE("case_forms: follow-up comes after the exit");
-		if (strcmp(kind, "followup") == 0 && (jint(row, "quarter") < 1 || jint(row, "quarter") > 4))
-			REFUSE("case_forms: quarter must be 1 to 4");
+		/* the quarter of follow-up its date falls in, as the office
+		 * works it out */
+		if (strcmp(kind, "followup") == 0 &&
+		    (jint(row, "quarter") < 1 || jint(row, "quarter") != case_followup_quarter_of(exit_date, date)))
+			REFUSE("case_forms: quarter is the quarter of follow-up the form's date falls in"
+			       " (%d)", case_followup_quarter_of(exit_date, date));
 	}
 	return 0;
 }

@@ -90,6 +90,9 @@ int case_add_months(const char *date, int n, char out[11]);
 /* Quarter q (1..4) of the 12 months of follow-up after exit_date:
  * [exit + 3(q-1) months, exit + 3q months - 1 day]. 0 or -1. */
 int case_followup_quarter(const char *exit_date, int q, char start[11], char end[11]);
+/* Which follow-up quarter (1..CASE_FOLLOWUP_QUARTERS) date falls in, after
+ * an exit on exit_date; 0 none (before the exit or past the last). */
+int case_followup_quarter_of(const char *exit_date, const char *date);
 
 /* ---- case notes ----------------------------------------------------------- */
 /* 1 when s has visible text: a character other than white space (ASCII,

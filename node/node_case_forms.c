@@ -110,19 +110,6 @@ static int check_date(route_call *a, const char *date, const char *today, const 
 	return 0;
 }
 
-/* Which follow-up quarter date falls in (1..4), 0 none. */
-static int quarter_of(const char *exit_date, const char *date)
-{
-	for (int k = 1; k <= CASE_FOLLOWUP_QUARTERS; k++) {
-		char qs[11], qe[11];
-		if (case_followup_quarter(exit_date, k, qs, qe) != 0)
-			return 0;
-		if (strcmp(date, qs) >= 0 && strcmp(date, qe) <= 0)
-			return k;
-	}
-	return 0;
-}
-
 /* The state rules of a form of kind for participant p: 0, or the reply. */
 static route_rc check_state(route_call *a, const char *kind, const pstate *p, const char *date,
 			    int *quarter)
@@ -146,7 +133,7 @@ static route_rc check_state(route_call *a, const char *kind, const pstate *p, co
 	if (strcmp(date, p->exit_date) < 0)
 		return route_bad(a, "form_date", "follow-up is dated on or after the exit date (%s)",
 				 p->exit_date);
-	*quarter = quarter_of(p->exit_date, date);
+	*quarter = case_followup_quarter_of(p->exit_date, date);
 	if (strcmp(kind, "followup") == 0 && *quarter == 0)
 		return route_fail(a, 409, "form_date", "the 12 months of follow-up have ended");
 	return ROUTE_OK;

@@ -596,6 +596,21 @@ class TrustTest(Base):
                               kind="soft_exit", recorded_at=int(time.time() * 1000),
                               recorded_by="demo-staff")
         self.assertEqual(self.push(cs)["quarantined"], [])
+        # After it: no closure form dated past the exit; a follow-up names the
+        # quarter its date falls in (day 5 is in the second after day 110).
+        forms = self.node.get("/api/v1/case/forms").json()
+        fu = json.dumps({f["name"]: (f.get("choices") or ["N/A"])[0] for f in forms["followup"]})
+        for what, cs in (("closure after the exit", self.case_row(
+                             "case_forms", participant_id=pid, kind="closure", form_date=day(5),
+                             fields=json.dumps(fields))[1]),
+                         ("follow-up of another quarter", self.case_row(
+                             "case_forms", participant_id=pid, kind="followup", form_date=day(5),
+                             quarter=1, fields=fu)[1])):
+            res = self.push(cs)
+            self.assertEqual(len(res["quarantined"]), 1, (what, res))
+        _, cs = self.case_row("case_forms", participant_id=pid, kind="followup", form_date=day(5),
+                              quarter=2, fields=fu)
+        self.assertEqual(self.push(cs)["quarantined"], [])
         self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE"
                                          " corrects_id=?", act["id"]), 0)
         self.assertEqual(count(self.hub, "SELECT registered_date FROM participants WHERE id=?", pid),
