@@ -91,10 +91,10 @@ static double num(const cJSON *row, const char *k)
 }
 
 /* The visit a reason or an event names, which must be at the row's office:
- * its Local Area and arrival into la and *arrived.  0, -1 refused,
+ * its Local Area into la.  0, -1 refused,
  * MODEL_CHECK_AGAIN. */
-static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128], int64_t *arrived,
-		    char *reason, size_t n)
+static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128], char *reason,
+		    size_t n)
 {
 	const char *cid = json_str(row, "checkin_id"), *office = json_str(row, "office_id");
 	sqlite3_stmt *st;
@@ -102,7 +102,7 @@ static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128]
 
 	if (cid == NULL || office == NULL)
 		REFUSE("%s: checkin_id and office_id are required", tbl);
-	if ((st = db_stmt(db, "SELECT office_id, local_area_id, arrived_at FROM checkins WHERE id=?")) == NULL)
+	if ((st = db_stmt(db, "SELECT office_id, local_area_id FROM checkins WHERE id=?")) == NULL)
 		CANNOT_CHECK("%s: cannot read the visit", tbl);
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -110,7 +110,6 @@ static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128]
 
 		same = o && strcmp(o, office) == 0;
 		snprintf(la, 128, "%s", l ? l : "");
-		*arrived = sqlite3_column_int64(st, 2);
 	}
 	db_stmt_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -122,27 +121,26 @@ static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128]
 	return 0;
 }
 
-/* A reason the visitor chose: one of the visit's Local Area offered at its
- * office (a reason retired since is taken: the office checked it in while
- * it was offered), once, and at most GREETER_MAX_REASONS. */
+/* A reason the visitor chose: one of the visit's Local Area (a reason
+ * retired since, or narrowed to another office, is taken: the office's
+ * kiosk offered it until its next pull, which may be a whole outage
+ * away), once, and at most GREETER_MAX_REASONS. */
 static int check_reason(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
-	const char *rid = json_str(row, "reason_id"), *office = json_str(row, "office_id");
+	const char *rid = json_str(row, "reason_id");
 	char la[128];
-	int64_t arrived;
 	int rc, ok;
 
-	if ((rc = visit_of(db, "checkin_reasons", row, la, &arrived, reason, n)) != 0)
+	if ((rc = visit_of(db, "checkin_reasons", row, la, reason, n)) != 0)
 		return rc;
 	if (rid == NULL)
 		REFUSE("checkin_reasons: reason_id is required");
 	ok = (int)db_int_bound(db, -1, "SELECT count(*) FROM greeter_reasons WHERE id=?1 AND"
-					" local_area_id=?2 AND (office_id IS NULL OR office_id=?3)",
-			       "ttt", rid, la, office);
+					" local_area_id=?2", "tt", rid, la);
 	if (ok < 0)
 		CANNOT_CHECK("checkin_reasons: cannot read the reasons");
 	if (ok == 0)
-		REFUSE("checkin_reasons: not a reason offered at the visit's office");
+		REFUSE("checkin_reasons: not a reason of the visit's Local Area");
 	rc = (int)db_int_bound(db, -1, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?1"
 					" AND reason_id=?2", "tt", json_str(row, "checkin_id"), rid);
 	if (rc < 0)
@@ -159,14 +157,15 @@ static int check_reason(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 }
 
 /* An event of a visit at the row's office: the check-in itself, or a move
- * of the visit's state machine, at a time not before the visit's arrival
- * (a day's slack for another desk's clock) nor past what a clock can be. */
+ * of the visit's state machine, at a time a clock can have given (not
+ * compared with the arrival: a node's clock is corrected at its next
+ * contact with the hub, and may then stamp a move before an arrival it
+ * stamped running ahead). */
 static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *action = json_str(row, "action"), *from = json_str(row, "from_status");
 	const char *to = json_str(row, "to_status"), *want;
 	char la[128];
-	int64_t arrived;
 	int rc;
 
 	if (action == NULL || greeter_valid_status(to) != 0)
@@ -181,11 +180,11 @@ static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	if (want == NULL || strcmp(want, to) != 0)
 		REFUSE("checkin_events: %.16s from %.16s to %.16s is not a move of a visit", action,
 		       from ? from : "nothing", to);
-	if ((rc = visit_of(db, "checkin_events", row, la, &arrived, reason, n)) != 0)
+	if ((rc = visit_of(db, "checkin_events", row, la, reason, n)) != 0)
 		return rc;
-	if (num(row, "at") < (double)(arrived - 24 * 3600 * 1000LL) ||
+	if (num(row, "at") < (double)GREETER_FIRST_MS ||
 	    num(row, "at") > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
-		REFUSE("checkin_events: at is before the visit or later than any clock can be");
+		REFUSE("checkin_events: at is before 2020 or later than any clock can be");
 	return 0;
 }
 

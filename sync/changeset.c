@@ -425,10 +425,17 @@ int changeset_upgrade(sqlite3 *db, const void *p, size_t len, buf *out, const ch
 				rc = -1;
 				break;
 			}
-			nadd = ncol - it.ci_ncol;
+			/* nadd counts dflt's values only once dflt is there (the
+			 * loops above and below free them) */
 			if ((pk = calloc((size_t)ncol, 1)) == NULL ||
-			    (nadd > 0 && (dflt = calloc((size_t)nadd, sizeof *dflt)) == NULL) ||
-			    (nadd > 0 && added_defaults(db, it.ci_table, it.ci_ncol, ncol, dflt) != 0)) {
+			    (ncol > it.ci_ncol &&
+			     (dflt = calloc((size_t)(ncol - it.ci_ncol), sizeof *dflt)) == NULL)) {
+				*err = "out of memory";
+				rc = -1;
+				break;
+			}
+			nadd = ncol - it.ci_ncol;
+			if (nadd > 0 && added_defaults(db, it.ci_table, it.ci_ncol, ncol, dflt) != 0) {
 				*err = "cannot read the table's added columns";
 				rc = -1;
 				break;

@@ -819,8 +819,10 @@ class TrustTest(Base):
 
     def test_greeter_rows_at_the_hub(self):
         """A visit's reasons and events are of a visit at the sending
-        node's office, a reason one offered there, once; an event a move of
-        the visit's state machine at a time a clock can give; a visit of its
+        node's office, a reason one of its Local Area (narrowed to another
+        office since: taken), once; an event a move of the visit's state
+        machine at a time a clock can give (before the arrival a corrected
+        clock stamped: taken); a visit of its
         office's Local Area, served by its staff, linked to its
         participants, with a phone and email as the kiosk takes them, dated
         the day it arrived, starting waiting (or done, when virtual), and
@@ -846,6 +848,9 @@ class TrustTest(Base):
             d.execute("INSERT INTO local_areas(id, name, updated_hlc) VALUES(?, 'Far', 'h')", (far,))
             d.execute("INSERT INTO greeter_reasons(id, local_area_id, label, label_es, updated_hlc)"
                       " VALUES(?, ?, 'Far', 'Lejos', 'h')", (far + "-reason", far))
+            d.execute("INSERT INTO greeter_reasons(id, local_area_id, office_id, label, label_es,"
+                      " updated_hlc) VALUES(?, 'demo-la', 'demo-office-2', 'Narrowed', 'Solo', 'h')",
+                      (far + "-narrowed",))
             d.execute("INSERT INTO staff(id, username, display_name, local_area_id, privilege_group)"
                       " VALUES(?, ?, 'Far Staff', ?, 'case_manager')", (far + "-staff", far + "-staff", far))
             d.execute("INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
@@ -875,14 +880,14 @@ class TrustTest(Base):
         year = 366 * 24 * 3600 * 1000
         bad = [
             ("reason on another office's visit", reason(victim, reasons[1]["id"]), "another office"),
-            ("reason of another Local Area", reason(real, far + "-reason"), "not a reason offered"),
-            ("unknown reason", reason(real, "no-such-reason"), "not a reason offered"),
+            ("reason of another Local Area", reason(real, far + "-reason"), "not a reason of"),
+            ("unknown reason", reason(real, "no-such-reason"), "not a reason of"),
             ("reason twice", reason(real, reasons[0]["id"]), "already"),
             ("reason of no visit", reason("no-such-visit", reasons[1]["id"]), "no such visit"),
             ("event on another office's visit", event(victim, "call", "waiting", "called"), "another office"),
             ("event not a move", event(real, "done", "waiting", "done"), "not a move"),
             ("event of a megabyte", event(real, "x" * 1000000, "waiting", "called"), "not a move"),
-            ("event in 1970", event(real, "call", "waiting", "called", at=0), "before the visit"),
+            ("event in 1970", event(real, "call", "waiting", "called", at=0), "before 2020"),
             ("event in 2200", event(real, "call", "waiting", "called", at=7258118400000), "later than"),
             ("visit of another Local Area", visit(local_area_id=far), "Local Area"),
             ("visit served by another Local Area", visit(staff_id=far + "-staff", status="waiting"),
@@ -923,15 +928,18 @@ class TrustTest(Base):
                                         email="good@example.com", staff_id=staff)),
               ("its reason", reason(good_id, reasons[1]["id"])),
               ("its check-in", event(good_id, "checkin", None, "waiting")),
-              ("a call", event(real, "call", "waiting", "called")),
+              # a desk whose clock was corrected since the arrival it stamped
+              ("a call", event(real, "call", "waiting", "called", at=now - 2 * 24 * 3600 * 1000)),
               ("a second reason", reason(real, reasons[1]["id"])),
+              # narrowed to another office after this office's kiosk offered it
+              ("a reason narrowed since", reason(real, far + "-narrowed")),
               ("virtual", self.checkin_cs("gv-virt-" + secrets.token_hex(4), "Phone Visitor", hlc,
                                           virtual=1, status="done", staff_id=staff, called_at=now,
                                           serving_at=now, finished_at=now)),
               ("audit", audit())]
         stamp = "%012x.0000.%s" % (now + 1, node_id)
         self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
-        self.assertEqual(count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?", real), 2)
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?", real), 3)
 
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
