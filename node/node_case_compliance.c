@@ -622,7 +622,9 @@ static void cview_summary(cview *v)
  * kind, staff member and office.
  * Every active case of the Local Area (and exited ones still in their 12
  * months of follow-up) on the trusted date; soft exits that have come are
- * recorded first.  Audited (compliance_view, with the count).  The reply,
+ * recorded first (when the caller may write case work).  Without the
+ * reports privilege, the caller's own caseload only.  Audited
+ * (compliance_view, with the ids of the participants in view).  The reply,
  * the CSV too, is sent by the dispatcher once the audit row is durable; a
  * CSV that cannot be built whole is a 500, never a truncated 200.
  */
@@ -631,7 +633,7 @@ static route_rc get_compliance(route_call *a)
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
-	char fmt[8] = "", staff[64] = "", office[64] = "", detail[80], file[64], report[16] = "";
+	char fmt[8] = "", staff[64] = "", office[64] = "", file[64], report[16] = "";
 	cJSON *ps = NULL, *p, *timely = NULL;
 	cview v;
 	int csv;
@@ -644,6 +646,15 @@ static route_rc get_compliance(route_call *a)
 	if (csv && !(u->privs & PRIV_REPORTS))
 		return route_fail(a, 403, NULL, "your account does not have this privilege");
 	http_req_query(req, "staff_id", staff, sizeof staff);
+	/* Without the reports privilege it is the caller's own caseload (what
+	 * is due of theirs), not the Local Area's report. */
+	if (!(u->privs & PRIV_REPORTS)) {
+		if (staff[0] && strcmp(staff, u->id) != 0)
+			return route_fail(a, 403, "staff_id", "another staff member's cases are a report:"
+							      " your account does not have the reports"
+							      " privilege");
+		snprintf(staff, sizeof staff, "%s", u->id);
+	}
 	http_req_query(req, "office_id", office, sizeof office);
 	http_req_query(req, "report", report, sizeof report);
 	if (report[0] && strcmp(report, "participants") != 0 && strcmp(report, "timeliness") != 0)
@@ -651,7 +662,11 @@ static route_rc get_compliance(route_call *a)
 	node_today(n, v.today);
 	clock_date_add(v.today, 7, v.week);
 	q_batch(1);
-	if (compliance_sweep(n, u, v.today) != 0 || (ps = compliance_people(n, staff, office)) == NULL)
+	/* The sweep records exits: only an account that may write case work
+	 * runs it (a view-only one sees the view of the last sweep). */
+	if (((u->privs & (PRIV_CASE_NOTES | PRIV_PARTICIPANT_EDIT)) &&
+	     compliance_sweep(n, u, v.today) != 0) ||
+	    (ps = compliance_people(n, staff, office)) == NULL)
 		goto dberr;
 	cview_init(&v, n);
 	if ((timely = case__timeliness(n, staff, office)) == NULL)
@@ -678,8 +693,8 @@ static route_rc get_compliance(route_call *a)
 	cview_summary(&v);
 	cJSON_AddItemToObject(v.o, "timeliness", timely);
 	timely = NULL;
-	snprintf(detail, sizeof detail, "{\"participants\":%d,\"format\":\"%s\"}", v.np, csv ? "csv" : "json");
-	if (case__audit(n, u, "compliance_view", "participants", NULL, detail) != 0)
+	/* every participant the view names, as a search's results */
+	if (case__audit_ids(n, u, "compliance_view", ps, "id", NULL) != 0)
 		goto dberr;
 	q_batch(0);
 	cJSON_Delete(ps);

@@ -23,32 +23,41 @@ int case__audit(node *n, const node_user *u, const char *action, const char *tab
 	return audit_record(n->nd_db, &ev, NULL);
 }
 
+/* Ids per audit row: a list of thousands (a Local Area's compliance view)
+ * is recorded as several rows, each well within what the hub takes as an
+ * event's detail (64 KiB, hub/acct_apply.c). */
+#define AUDIT_IDS_PER_ROW 1000
+
 int case__audit_ids(node *n, const node_user *u, const char *action, const cJSON *rows,
 		    const char *k1, const char *k2)
 {
-	cJSON *d = cJSON_CreateObject(), *ids = d ? cJSON_AddArrayToObject(d, "ids") : NULL;
-	const cJSON *it;
-	char *detail = NULL;
-	int rc = -1;
+	const char *keys[2] = {k1, k2};
+	const cJSON *it = rows ? rows->child : NULL;
+	int total = cJSON_GetArraySize(rows), rc = 0;
 
-	if (ids == NULL)
-		goto out;
-	cJSON_ArrayForEach(it, rows)
-	{
-		const char *keys[2] = {k1, k2};
+	do {
+		cJSON *d = cJSON_CreateObject(), *ids = d ? cJSON_AddArrayToObject(d, "ids") : NULL;
+		char *detail = NULL;
+		int k = 0;
 
-		for (int i = 0; i < 2; i++)
-			if (keys[i] && json_str(it, keys[i]) &&
-			    !cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, keys[i]))))
-				goto out;
-	}
-	if (cJSON_AddNumberToObject(d, "results", cJSON_GetArraySize(rows)) == NULL ||
-	    (detail = cJSON_PrintUnformatted(d)) == NULL)
-		goto out;
-	rc = case__audit(n, u, action, "participants", NULL, detail);
-out:
-	cJSON_free(detail);
-	cJSON_Delete(d);
+		rc = -1;
+		if (ids == NULL)
+			goto next;
+		for (; it && k < AUDIT_IDS_PER_ROW; it = it->next)
+			for (int i = 0; i < 2; i++)
+				if (keys[i] && json_str(it, keys[i])) {
+					if (!cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(it, keys[i]))))
+						goto next;
+					k++;
+				}
+		if (cJSON_AddNumberToObject(d, "results", total) == NULL ||
+		    (detail = cJSON_PrintUnformatted(d)) == NULL)
+			goto next;
+		rc = case__audit(n, u, action, "participants", NULL, detail);
+next:
+		cJSON_free(detail);
+		cJSON_Delete(d);
+	} while (rc == 0 && it != NULL);
 	return rc;
 }
 

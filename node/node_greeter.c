@@ -397,7 +397,7 @@ static int date_range(route_call *a, char from[11], char to[11])
 	}
 	if (strcmp(from, to) > 0)
 		return route_err(a, "from", "from must not be after to");
-	if (clock_days_between(from, to) > 366)
+	if (clock_days_between(from, to) > 365) /* from and to both count */
 		return route_err(a, "to", "a range may cover at most 366 days");
 	return 0;
 }
@@ -464,6 +464,18 @@ static route_rc list_checkins(route_call *a)
 
 	if (date_range(a, from, to) != 0)
 		return ROUTE_BAD;
+	{
+		/* The desk's list is today's; any other day or range is a
+		 * report, as for the figures (stats_allowed): the visitors'
+		 * names, phones and notes of a year are not the desk's. */
+		char today[11];
+
+		node_today(API_NODE(a), today);
+		if ((strcmp(from, today) != 0 || strcmp(to, today) != 0) && API_USER(a) &&
+		    !(API_USER(a)->privs & PRIV_REPORTS))
+			return route_fail(a, 403, "from", "the visits of another day are a report: your"
+							  " account does not have the reports privilege");
+	}
 	if (!http_req_query(a->rc_req, "status", status, sizeof status) || status[0] == '\0')
 		snprintf(status, sizeof status, "all");
 	for (char *tok = strtok(status, ","); tok; tok = strtok(NULL, ",")) {

@@ -504,6 +504,19 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(c3["summary"]["activities_without_note"], 1)
         self.assertIn("activity_note", [x["kind"] for x in c3["overdue"]])
         self.assertGreaterEqual(self.ndb("SELECT count(*) FROM audit_events WHERE action='compliance_view'")[0][0], 3)
+        # Each view is audited with the participants it named.
+        detail = json.loads(self.ndb("SELECT detail FROM audit_events WHERE action='compliance_view'"
+                                     " ORDER BY rowid DESC LIMIT 1")[0][0])
+        self.assertEqual((detail["ids"], detail["results"]), ([p["id"]], 1))
+        # Without the reports privilege it is one's own caseload only.
+        intake = harness.client(self.node)
+        harness.login(intake, "t-lwia-intake")
+        r = intake.get(API + "/compliance?staff_id=" + staff)
+        self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), r.body)
+        r = intake.get(API + "/compliance")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertNotIn(p["id"], [x["id"] for x in r.json()["participants"]])
+        self.assertEqual(intake.get(API + "/compliance?format=csv").status, 403)
 
 
 class CaseClockTest(unittest.TestCase):

@@ -337,6 +337,10 @@ class GreeterTest(harness.DemoNode):
         r = self.node.get("/api/v1/greeter/stats?date=2026-02-30")
         self.assertEqual(r.status, 400)
         self.assertEqual(r.json()["field"], "date")
+        # a range is at most 366 days, both ends counted
+        self.assertEqual(self.node.get("/api/v1/greeter/stats?from=2025-01-01&to=2026-01-01").status, 200)
+        r = self.node.get("/api/v1/greeter/stats?from=2025-01-01&to=2026-01-02")
+        self.assertEqual((r.status, r.json().get("field")), (400, "to"))
 
     def test_live_events(self):
         """GET /api/v1/greeter/events: after a committed check-in or action,
