@@ -157,7 +157,7 @@ class ConsoleApi(unittest.TestCase):
         self.hub_sql("UPDATE conflicts SET remote_value='\"9021\"' WHERE id IN ('c-z1', 'c-z2')")
         r = self.admin("POST", "/api/v1/conflicts/c-z1/resolve", {"keep": "office_edit"})
         self.assertEqual(r.status, 422, r.body)
-        self.assertIn("zip is not a valid ZIP code", r.json()["error"])
+        self.assertIn("zip: ZIP code must be 5 digits", r.json()["error"])
         self.hub_sql("UPDATE conflicts SET remote_value='\"90210\"' WHERE id IN ('c-z1', 'c-z2')")
         self.assertEqual(tuple(self.hub_sql("SELECT zip, zip5 FROM employers WHERE id='emp-z'")[0]),
                          ("95814", "95814"))
