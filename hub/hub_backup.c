@@ -35,6 +35,7 @@
  * commits would go to the file set aside while it said "imported").
  */
 #include "hub/hub.h"
+#include "hub/acct.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/tls.h"
@@ -478,9 +479,14 @@ out:
 /* ---- restore --------------------------------------------------------------------- */
 
 /* Move DIR/hub.db aside (checkpointed first, so the copy is whole). */
-static int set_aside(const char *db_path, int force)
+/* The database at db_path, when there is one, kept as
+ * db_path.before-restore.STAMP: checkpointed whole into its main file, which
+ * gets that second name (a hard link), its empty -wal and -shm gone; the
+ * caller then renames the restored copy over db_path, so that hub.db is at
+ * every moment one whole database, the old or the new.  0, or -1 (said). */
+static int set_aside(const char *db_path, int force, const char *stamp)
 {
-	char aside[PATH_MAX + 64], side[PATH_MAX + 16];
+	char aside[PATH_MAX + 96], side[PATH_MAX + 16];
 	sqlite3 *db = NULL;
 	struct stat sb;
 
@@ -499,9 +505,11 @@ static int set_aside(const char *db_path, int force)
 		return -1;
 	}
 	sqlite3_close(db);
-	snprintf(aside, sizeof aside, "%s.before-restore.%lld", db_path, (long long)time(NULL));
-	if (rename(db_path, aside) != 0) {
-		fprintf(stderr, "outpost-hub: cannot move '%s' aside: %s\n", db_path, strerror(errno));
+	if ((size_t)snprintf(aside, sizeof aside, "%s.before-restore.%s", db_path, stamp) >=
+		sizeof aside ||
+	    link(db_path, aside) != 0) {
+		fprintf(stderr, "outpost-hub: cannot keep '%s' as '%s': %s\n", db_path, aside,
+			strerror(errno));
 		return -1;
 	}
 	if (snprintf(side, sizeof side, "%s-wal", db_path) < (int)sizeof side)
@@ -512,7 +520,39 @@ static int set_aside(const char *db_path, int force)
 	return 0;
 }
 
-static int restore_files(sqlite3 *bk, const char *dir, int *nfiles)
+/* A key file about to be replaced by another content, kept beside as
+ * NAME.before-restore.STAMP (a hard link: the new content is written to a
+ * new file and renamed over NAME): without it, the database kept aside
+ * could never be opened again.  0, or -1 (said). */
+static int keep_file(const char *path, const void *data, size_t len, const char *stamp)
+{
+	char aside[PATH_MAX + 96];
+	unsigned char *old = NULL;
+	struct stat sb;
+	int fd, same = 0;
+
+	if (stat(path, &sb) != 0)
+		return 0;
+	if ((size_t)sb.st_size == len && (old = malloc(len ? len : 1)) != NULL &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		same = read(fd, old, len) == (ssize_t)len && memcmp(old, data, len) == 0;
+		close(fd);
+	}
+	free(old);
+	if (same)
+		return 0;
+	if ((size_t)snprintf(aside, sizeof aside, "%s.before-restore.%s", path, stamp) >=
+		sizeof aside ||
+	    (link(path, aside) != 0 && errno != EEXIST)) {
+		fprintf(stderr, "outpost-hub: cannot keep '%s' as '%s': %s\n", path, aside,
+			strerror(errno));
+		return -1;
+	}
+	fprintf(stderr, "the %s that was there is kept as %s\n", strrchr(path, '/') + 1, aside);
+	return 0;
+}
+
+static int restore_files(sqlite3 *bk, const char *dir, const char *stamp, int *nfiles)
 {
 	sqlite3_stmt *st = NULL;
 	char path[PATH_MAX + 32];
@@ -535,6 +575,8 @@ static int restore_files(sqlite3 *bk, const char *dir, int *nfiles)
 		len = sqlite3_column_bytes(st, 2);
 		if (data == NULL && len > 0)
 			goto oom;
+		if (keep_file(path, data, (size_t)len, stamp) != 0)
+			goto out;
 		if (spit(path, data, (size_t)len, (mode_t)sqlite3_column_int(st, 1)) != 0) {
 			fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
 			goto out;
@@ -630,9 +672,41 @@ static int open_keys(sqlite3 *bk, const char *dir, const char *file, const char 
 	return 0;
 }
 
+/* 1 when bk's schema is newer than this program's: a component past the
+ * version this program migrates a new hub to (which would refuse to start
+ * on it), named in what.  A component this program does not make is not
+ * counted. */
+static int backup_newer(sqlite3 *bk, char *what, size_t n)
+{
+	sqlite3 *mem = NULL;
+	sqlite3_stmt *st = NULL;
+	int newer = 0;
+
+	what[0] = '\0';
+	if (sqlite3_open(":memory:", &mem) != SQLITE_OK || hub_migrate(mem, 0) != 0 ||
+	    acct_migrate(mem) != 0 ||
+	    db_prepare(bk, &st, "SELECT component, version FROM schema_version") != 0) {
+		sqlite3_finalize(st);
+		sqlite3_close(mem);
+		return 0; /* (not known: the start will say) */
+	}
+	while (!newer && sqlite3_step(st) == SQLITE_ROW) {
+		const char *c = db_col(st, 0);
+		int have = c ? db_component_version(mem, c) : 0;
+
+		if (have > 0 && sqlite3_column_int(st, 1) > have) {
+			snprintf(what, n, "%s %d, this program's %d", c, sqlite3_column_int(st, 1), have);
+			newer = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(mem);
+	return newer;
+}
+
 int hub_restore(const char *dir, const char *file, const char *key_path, int force)
 {
-	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?";
+	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?", stamp[24], newer[200];
 	sqlite3 *bk = NULL, *keys = NULL;
 	int64_t from = 0, to = 0, above;
 	int lock, use, nfiles = 0, nkeys = 0, ret = 1;
@@ -668,19 +742,39 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 			file);
 		goto out;
 	}
+	if (backup_newer(bk, newer, sizeof newer)) {
+		fprintf(stderr, "outpost-hub: '%s' was made by a newer outpost-hub (%s; schema %s):"
+				" restore it with that release, or a later one\n",
+			file, ver, newer);
+		goto out;
+	}
 	if (open_keys(bk, dir, file, key_path, &keys) != 0)
 		goto out;
 	snprintf(db_path, sizeof db_path, "%s/%s", dir, HUB_DB_FILE);
 	snprintf(tmp, sizeof tmp, "%s.restore", db_path);
+	snprintf(stamp, sizeof stamp, "%lld", (long long)time(NULL));
 	above = replaced_head(db_path);
-	if (set_aside(db_path, force) != 0)
-		goto out;
-	if (restore_db(bk, tmp, above, &from, &to) != 0 || rename(tmp, db_path) != 0) {
-		fprintf(stderr, "outpost-hub: cannot write the restored database '%s'\n", db_path);
+	/* The copy first, whole: a restore that fails (a full disk) leaves
+	 * hub.db as it was, never no database (which the next start would
+	 * take for a new, empty hub). */
+	if (restore_db(bk, tmp, above, &from, &to) != 0) {
+		fprintf(stderr, "outpost-hub: cannot write the restored database '%s'; '%s' is as it"
+				" was\n", tmp, db_path);
 		unlink(tmp);
 		goto out;
 	}
-	if (restore_files(bk, dir, &nfiles) != 0 || (keys && restore_files(keys, dir, &nkeys) != 0))
+	if (set_aside(db_path, force, stamp) != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, db_path) != 0) {
+		fprintf(stderr, "outpost-hub: cannot put the restored database in place: %s; '%s'"
+				" is as it was\n", strerror(errno), db_path);
+		unlink(tmp);
+		goto out;
+	}
+	if (restore_files(bk, dir, stamp, &nfiles) != 0 ||
+	    (keys && restore_files(keys, dir, stamp, &nkeys) != 0))
 		goto out;
 	nfiles += nkeys;
 	printf("restored %s and %d key file%s from %s (made by outpost-hub %s); the change log "

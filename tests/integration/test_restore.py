@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Daemon, login, plant_secret
+from harness import BIN, Daemon, login, plant_secret, run_tool
 from test_sync_node import Office, checkin, count, hub_tool, sync, wait_for
 
 
@@ -478,6 +478,61 @@ class RestoreDrillTest(unittest.TestCase):
             p = hub_tool(hub, "import", fifo)
             self.assertEqual(p.returncode, 1)
             self.assertIn(b"not a regular file", p.stderr)
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
+    def test_failed_or_foreign_restore_keeps_the_hub(self):
+        """A restore that fails (the disk fills while the copy is written),
+        or of a backup made by a newer release, leaves the hub as it was -
+        never without a database, which the next start took for a new,
+        empty hub; and one of another hub's backup keeps the key files it
+        replaced beside the database it kept, so that database can be
+        opened again."""
+        hub, other = self.o.hub(), self.o.hub()
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            theirs = os.path.join(bdir, "theirs.backup")
+            self.assertEqual(hub_tool(other, "backup", "--out", theirs).returncode, 0)
+            other.stop()
+            hub.stop()
+            offices = count(hub, "SELECT count(*) FROM offices")
+            with open(os.path.join(hub.data, "master.key"), "rb") as f:
+                mine = f.read()
+
+            def untouched(what):
+                self.assertEqual([f for f in os.listdir(hub.data) if "restore" in f], [], what)
+                self.assertEqual(count(hub, "SELECT count(*) FROM offices"), offices, what)
+                with open(os.path.join(hub.data, "master.key"), "rb") as f:
+                    self.assertEqual(f.read(), mine, what)
+            # made by a newer release: refused before anything is touched
+            newer = os.path.join(bdir, "newer.backup")
+            shutil.copy(theirs, newer)
+            shutil.copy(theirs + ".key", newer + ".key")
+            db = sqlite3.connect(newer)
+            db.execute("UPDATE schema_version SET version = version + 1 WHERE component='hub'")
+            db.commit()
+            db.close()
+            p = hub_tool(hub, "restore", newer, "--force")
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(b"newer outpost-hub", p.stderr)
+            untouched("a newer backup")
+            # the disk fills while the copy is written (a file size limit)
+            p = run_tool(["/bin/bash", "-c", "trap '' XFSZ; ulimit -f 64; exec \"$@\"", "restore",
+                          os.path.join(BIN, "outpost-hub"), "restore", theirs, "--force",
+                          "--data", hub.data], name="hub")
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(b"is as it was", p.stderr)
+            untouched("a full disk")
+            # another hub's backup: taken, the replaced keys kept beside
+            p = hub_tool(hub, "restore", theirs, "--force")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            kept = [f for f in os.listdir(hub.data) if f.startswith("master.key.before-restore.")]
+            self.assertEqual(len(kept), 1, os.listdir(hub.data))
+            with open(os.path.join(hub.data, kept[0]), "rb") as f:
+                self.assertEqual(f.read(), mine)
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(hub.data, kept[0])).st_mode), 0o600)
+            stamp = kept[0].rsplit(".", 1)[1]
+            self.assertTrue(os.path.exists(os.path.join(hub.data, "hub.db.before-restore." + stamp)))
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
