@@ -407,7 +407,7 @@ static int write_keys(const char *dir, const char *path, int64_t head, const cha
 
 int hub_backup(const char *dir, const char *out_path, const char *key_path)
 {
-	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65], keys[256] = "";
+	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65], keys[256] = "", err[300] = "";
 	sqlite3 *src = NULL, *dst = NULL;
 	int nfiles = 0, nkeys = 0, ret = 1, made_key = 0;
 	int64_t head;
@@ -450,8 +450,23 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 		goto out;
 	}
 	head = db_int(dst, LOG_HEAD_SQL, 0);
-	if (db_exec(dst, "PRAGMA journal_mode=DELETE") != 0 ||
-	    add_info(dst, head, "database", check) != 0 ||
+	if (db_exec(dst, "PRAGMA journal_mode=DELETE") != 0) {
+		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
+		goto out;
+	}
+	/* A Local Area made a moment ago has its SSN key plain until the
+	 * serving hub wraps it (within a minute): the copy has it wrapped
+	 * under the master key, never plain (DESIGN: hub.db alone reveals no
+	 * SSN; secure_delete leaves nothing of the plain value behind). */
+	if (db_int(dst, "SELECT count(*) FROM case_keys WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX
+			"%'", 0) != 0 &&
+	    (check[0] == '\0' || hub_keys_open(dst, dir, err, sizeof err) != 0 ||
+	     hub_keys_wrap_new(dst) != 0)) {
+		fprintf(stderr, "outpost-hub: cannot wrap a Local Area's new SSN key in the backup: %s\n",
+			check[0] ? err : "no master key");
+		goto out;
+	}
+	if (add_info(dst, head, "database", check) != 0 ||
 	    add_files(dst, dir, db_files, &nfiles, NULL, 0) != 0 ||
 	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0 ||
 	    write_keys(dir, key_path, head, check, &nkeys, keys, sizeof keys) != 0) {
