@@ -239,6 +239,9 @@ int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n);
 int hub_keys_migrate(sqlite3 *db);
 /* Wrap case keys made since (a new Local Area); cheap when there are none. */
 int hub_keys_wrap_new(sqlite3 *db);
+/* The same within the caller's transaction (the write that made a Local
+ * Area): 0, or -1.  Nothing to do before hub_keys_open(). */
+int hub_keys_wrap_txn(sqlite3 *db);
 /* A node secret wrapped for nodes.secret_hex / read back (plain accepted). */
 int hub_secret_wrap(const char *node_id, const unsigned char secret[SYNC_SECRET_LEN], char *out,
 		    size_t n);

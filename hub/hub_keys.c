@@ -254,6 +254,11 @@ static int wrap_case_keys(sqlite3 *db)
 			     " WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'", wrap_case_key);
 }
 
+int hub_keys_wrap_txn(sqlite3 *db)
+{
+	return master_ok && wrap_case_keys(db) < 0 ? -1 : 0;
+}
+
 int hub_keys_wrap_new(sqlite3 *db)
 {
 	if (db_int(db, "SELECT count(*) FROM case_keys WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX

@@ -312,6 +312,12 @@ static route_rc place_put(route_call *a, const char *self, const place_kind *k)
 		goto out;
 	if ((rc = step_write(a, st, k->pk_what, in.id)) != ROUTE_OK)
 		goto out;
+	/* A new Local Area's SSN key (made by a trigger) is wrapped in the
+	 * same transaction: never plain in hub.db, nor in a copy of it. */
+	if (!self && k == &la_kind && hub_keys_wrap_txn(db) != 0) {
+		rc = ROUTE_DBERR;
+		goto out;
+	}
 	db_text(db, k->pk_la_sql, in.id, la, sizeof la);
 	if (!self)
 		log_info("setup: %s %s created (Local Area %s)", k->pk_what, in.id, la);

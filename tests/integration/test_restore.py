@@ -546,6 +546,15 @@ class RestoreDrillTest(unittest.TestCase):
         r = hub.request("POST", "/api/v1/admin/local-areas", body={"id": la, "name": "Backup Area"},
                         headers={"Authorization": "Bearer " + admin_token(hub)})
         self.assertEqual(r.status, 201, r.body)
+        # wrapped in the transaction that made the Local Area
+        self.assertEqual(count(hub, "SELECT count(*) FROM case_keys WHERE key_hex NOT LIKE 'gcm1:%'"), 0)
+        # (one a path without that wrap left plain, for the backup to wrap)
+        db = hub.db()
+        db.execute("INSERT INTO local_areas(id, name, updated_hlc) VALUES(?, 'Plain Area', 'h')",
+                   (la + "-plain",))
+        db.commit()
+        db.close()
+        self.assertEqual(count(hub, "SELECT count(*) FROM case_keys WHERE key_hex NOT LIKE 'gcm1:%'"), 1)
         bdir = tempfile.mkdtemp(prefix="outpost-bk-")
         try:
             backup = os.path.join(bdir, "hub.backup")
@@ -553,7 +562,7 @@ class RestoreDrillTest(unittest.TestCase):
             bk = sqlite3.connect(backup)
             keys = dict(bk.execute("SELECT local_area_id, key_hex FROM case_keys").fetchall())
             bk.close()
-            self.assertIn(la, keys)
+            self.assertIn(la + "-plain", keys)
             self.assertEqual([k for k, v in keys.items() if not v.startswith("gcm1:")], [], keys)
             hub.stop()
             p = hub_tool(hub, "restore", backup, "--force")
