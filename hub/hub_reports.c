@@ -29,6 +29,9 @@
 #define REPORT_MAX_DAYS 366
 #define MISSING_MAX_DAYS 92
 #define REPORT_MAX_ROWS 50000
+/* REPORT_MAX_ROWS + 1: a row more than the report may have says it would
+ * be cut, which it never is (413) */
+#define REPORT_LIMIT_SQL " LIMIT 50001"
 #define REPORT_CSV_MAX (16 * 1024 * 1024)
 #define DBFAIL(req) http_reply_error((req), 500, NULL, "the hub database could not complete the request")
 
@@ -94,7 +97,7 @@ static const char report_sql[] =
     " WHERE c.visit_date BETWEEN ?1 AND ?2 AND (?3='' OR c.local_area_id=?3)"
     " AND (?4='' OR c.office_id=?4) AND " SCOPE_SQL
     " GROUP BY c.office_id, c.visit_date, cr.reason_id, c.language"
-    " ORDER BY o.name, c.visit_date, min(r.sort), c.language LIMIT 50000";
+    " ORDER BY o.name, c.visit_date, min(r.sort), c.language" REPORT_LIMIT_SQL;
 
 static const char days_sql[] =
     "SELECT c.office_id, o.name AS office_name, c.local_area_id, c.visit_date AS date,"
@@ -102,7 +105,7 @@ static const char days_sql[] =
     " FROM checkins c JOIN offices o ON o.id=c.office_id JOIN local_areas l ON l.id=c.local_area_id"
     " WHERE c.visit_date BETWEEN ?1 AND ?2 AND (?3='' OR c.local_area_id=?3)"
     " AND (?4='' OR c.office_id=?4) AND " SCOPE_SQL
-    " GROUP BY c.office_id, c.visit_date ORDER BY o.name, c.visit_date LIMIT 50000";
+    " GROUP BY c.office_id, c.visit_date ORDER BY o.name, c.visit_date" REPORT_LIMIT_SQL;
 
 static cJSON *report_rows(hub *h, const acct_principal *p, const char *sql, const char *from,
 			  const char *to, const char *la, const char *office)
@@ -172,6 +175,14 @@ void hub_reports_greeter(http_req *req, void *ctx)
 	rows = report_rows(h, &p, report_sql, from, to, la, office);
 	if (rows == NULL) {
 		DBFAIL(req);
+		return;
+	}
+	/* Whole or not at all: a statewide year cut at its 50,000th row gave
+	 * a short CSV and a wrong total with a 200. */
+	if (cJSON_GetArraySize(rows) > REPORT_MAX_ROWS) {
+		cJSON_Delete(rows);
+		http_reply_error(req, 413, "to", "the report has more than %d rows: choose a shorter"
+						 " range, a Local Area or an office", REPORT_MAX_ROWS);
 		return;
 	}
 	if (strcmp(fmt, "csv") == 0) {

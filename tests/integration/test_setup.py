@@ -7,6 +7,7 @@ partner) and refused to anyone else; a reason reaches the enrolled office's
 kiosk within a sync cycle, a retired one leaves the kiosk and stays on past
 visits; the pseudo-SSN at the node uses the Local Area's identifier.
 """
+import datetime
 import os
 import secrets
 import uuid
@@ -332,6 +333,44 @@ class SetupTest(Base):
                              ("Unemployment claim", 0))
         finally:
             ndb.close()
+
+    def test_greeter_report_never_cut(self):
+        """The statewide report is whole or refused: past its 50,000 rows it
+        answers 413 naming how to narrow it (it gave the first 50,000 rows
+        with a 200, and a total summed from them); a narrower one is whole."""
+        la, office = self.place()
+        start = datetime.date(2025, 12, 1)
+        db = self.db()
+        try:
+            db.executemany("INSERT INTO greeter_reasons(id, local_area_id, label, label_es, sort,"
+                           " updated_hlc) VALUES(?, ?, ?, ?, ?, 'h')",
+                           [("%s-r%02d" % (la, k), la, "Reason %d" % k, "Motivo %d" % k, k)
+                            for k in range(70)])
+            visits, reasons = [], []
+            for d in range(360):
+                day = (start + datetime.timedelta(days=d)).isoformat()
+                for lang in ("en", "es"):
+                    for k in range(70):
+                        cid = "%s-%d-%s-%d" % (office, d, lang, k)
+                        visits.append((cid, office, la, lang, day))
+                        reasons.append((cid + "-r", cid, "%s-r%02d" % (la, k), office))
+            db.executemany("INSERT INTO checkins(id, office_id, local_area_id, visitor_name, language,"
+                           " arrived_at, visit_date, updated_hlc) VALUES(?, ?, ?, 'V', ?, 1, ?, 'h')",
+                           visits)
+            db.executemany("INSERT INTO checkin_reasons(id, checkin_id, reason_id, office_id)"
+                           " VALUES(?, ?, ?, ?)", reasons)
+            db.commit()
+        finally:
+            db.close()
+        q = "/api/v1/admin/reports/greeter?office_id=%s&from=2025-12-01&to=2026-11-30" % office
+        for fmt in ("", "&format=csv"):
+            r = self.ops.get(q + fmt)
+            self.assertEqual(r.status, 413, (fmt, r.body[:200]))
+            self.assertIn(b"more than 50000 rows", r.body)
+        r = self.ops.get("/api/v1/admin/reports/greeter?office_id=%s&from=2025-12-01&to=2025-12-30"
+                         % office)
+        self.assertEqual(r.status, 200, r.body[:200])
+        self.assertEqual((r.json()["visits"], len(r.json()["rows"])), (30 * 140, 30 * 140))
 
     def report_checks(self, la, office, mis):
         """The statewide report counts the Spanish visit under its retired
