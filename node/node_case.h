@@ -108,6 +108,12 @@ void case__timeliness_csv(struct route_call *a, const cJSON *t);
 /* Effective activities: counted (a backdated one approved), not voided,
  * not replaced by a later correction that counts (a change waiting for
  * its Help Request's approval leaves the original standing). */
+/* Not voided by a correction that counts (an approved void takes the
+ * activity away: neither a service nor an entry of the timeliness report,
+ * a pending one leaves it standing); a is the activity's alias. */
+#define CASE_ACT_NOT_VOIDED(a)                                                               \
+	" NOT EXISTS (SELECT 1 FROM participant_activities v WHERE v.corrects_id = " a ".id"   \
+	" AND v.voided = 1 AND " CASE_ACT_COUNTS("v") ")"
 #define CASE_ACT_EFFECTIVE                                                                   \
 	" a.voided = 0 AND " CASE_ACT_COUNTS("a") " AND NOT EXISTS (SELECT 1 FROM"          \
 	" participant_activities x WHERE x.corrects_id = a.id AND " CASE_ACT_COUNTS("x") ")"

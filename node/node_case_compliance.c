@@ -41,7 +41,7 @@ static const char *const q_sql[Q_N] = {
 	" AND amends_id IS NULL AND " CASE_BACKDATE_COUNTS("case_notes"),
 	"SELECT a.start_date, a.entered_date, NOT EXISTS (SELECT 1 FROM case_notes nt"
 	" WHERE nt.activity_id = a.id) FROM participant_activities a"
-	" WHERE a.participant_id = ? AND a.corrects_id IS NULL",
+	" WHERE a.participant_id = ? AND a.corrects_id IS NULL AND" CASE_ACT_NOT_VOIDED("a"),
 	"SELECT contact_date, entered_date FROM case_notes"
 	" WHERE participant_id = ? AND amends_id IS NULL",
 	"SELECT (SELECT count(*) FROM participant_activities a WHERE a.participant_id=?1"

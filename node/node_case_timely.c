@@ -45,8 +45,8 @@ static const char entries_sql[] =
 	"   WHEN code IN ('102','203','412') THEN 'objective_assessment'"
 	"   WHEN code IN ('130','191','204','226') THEN 'literacy_numeracy'"
 	"   WHEN code IN ('205','413') THEN 'iss_iep' ELSE 'activity' END,"
-	"   staff_id, office_id, start_date, entered_date FROM participant_activities"
-	"   WHERE local_area_id=?1 AND corrects_id IS NULL"
+	"   staff_id, office_id, start_date, entered_date FROM participant_activities a"
+	"   WHERE local_area_id=?1 AND corrects_id IS NULL AND" CASE_ACT_NOT_VOIDED("a")
 	"  UNION ALL SELECT 'case_note', staff_id, office_id, contact_date, entered_date"
 	"   FROM case_notes WHERE local_area_id=?1 AND amends_id IS NULL"
 	"  UNION ALL SELECT CASE kind WHEN 'closure' THEN 'closure_form'"

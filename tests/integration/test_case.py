@@ -504,6 +504,21 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(c3["summary"]["activities_without_note"], 1)
         self.assertIn("activity_note", [x["kind"] for x in c3["overdue"]])
         self.assertGreaterEqual(self.ndb("SELECT count(*) FROM audit_events WHERE action='compliance_view'")[0][0], 3)
+        # An approved void takes the activity away: not a late entry either.
+        def late():
+            mine = self.node.get(API + "/compliance?staff_id=" + staff).json()
+            kinds = {k["kind"]: k for k in self.node.get(API + "/compliance").json()["timeliness"]["by_kind"]}
+            return (mine["participants"][0]["status"]["late_activities"],
+                    kinds.get("objective_assessment", {}).get("entries", 0))
+        before = late()
+        act = self.ndb("SELECT id, start_date, entered_date FROM participant_activities"
+                       " WHERE participant_id=? AND code='102'", p["id"])[0]
+        self.ndb("INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+                 " code_list, start_date, entered_date, entered_at, corrects_id, voided) VALUES("
+                 "'0190c000-0000-7000-8000-0000000a0002', ?, 'demo-la', 'demo-office', '102', 'activity',"
+                 " ?, ?, 1, ?, 1)", p["id"], act[1], self.today, act[0])
+        after = late()
+        self.assertEqual(after, (before[0] - 1, before[1] - 1), (before, after))
         # Each view is audited with the participants it named.
         detail = json.loads(self.ndb("SELECT detail FROM audit_events WHERE action='compliance_view'"
                                      " ORDER BY rowid DESC LIMIT 1")[0][0])
