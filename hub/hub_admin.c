@@ -122,15 +122,43 @@ static route_rc enroll_code_create(route_call *a)
 	return route_ok(a, 201, o);
 }
 
+/* A participant's data (case work) or a visitor's (check-ins): its
+ * values are read one conflict at a time, audited (conflict_get). */
+int hub_conflict_values_private(const char *tbl)
+{
+	const char *m = tbl ? schema_table_module(tbl) : NULL;
+
+	return m == NULL || strcmp(m, "casework") == 0 || strncmp(tbl, "checkin", 7) == 0;
+}
+
+/* The list, without the values of a participant's or a visitor's data
+ * ("values_hidden": true): an address that lost a merge is not shown to
+ * whoever lists the conflicts, unaudited. */
 static route_rc conflicts_list(route_call *a)
 {
+	static const char *const values[] = {"base_value", "local_value", "remote_value"};
 	char open[8];
 	int only_open = http_req_query(a->rc_req, "open", open, sizeof open) &&
 			strcmp(open, "1") == 0;
+	cJSON *rows = db_rows_json_by(API_HUB(a)->hb_db,
+				      only_open ? "SELECT * FROM conflicts WHERE resolved_at IS NULL"
+						  " ORDER BY created_at DESC LIMIT 1000"
+						: "SELECT * FROM conflicts ORDER BY created_at DESC"
+						  " LIMIT 1000",
+				      NULL),
+	      *it;
 
-	return hub_api_rows(a, only_open ? "SELECT * FROM conflicts WHERE resolved_at IS NULL"
-					 " ORDER BY created_at DESC LIMIT 1000"
-				       : "SELECT * FROM conflicts ORDER BY created_at DESC LIMIT 1000");
+	if (rows == NULL)
+		return ROUTE_DBERR;
+	cJSON_ArrayForEach(it, rows)
+	{
+		int hide = hub_conflict_values_private(json_str(it, "tbl"));
+
+		for (size_t i = 0; hide && i < sizeof values / sizeof values[0]; i++)
+			cJSON_ReplaceItemInObjectCaseSensitive(it, values[i], cJSON_CreateNull());
+		cJSON_AddBoolToObject(it, "values_hidden", hide);
+	}
+	return route_ok(a, 200, rows);
 }
 
 static route_rc quarantine_list(route_call *a)

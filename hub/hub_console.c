@@ -256,6 +256,26 @@ static int conflict_decorate(sqlite3 *db, cJSON *c)
 
 static int edit_fields(sqlite3 *db, cJSON *c);
 
+/* A read of one conflict or quarantined entry, which shows the data it
+ * holds (a participant's address, a visitor's phone...), in the audit
+ * trail: its id, table and row (hub_audit_events, in the route's
+ * transaction).  0 or -1. */
+static int read_audit(route_call *a, const char *action, const char *id, const char *tbl,
+		      const char *row)
+{
+	cJSON *d = cJSON_CreateObject();
+	char *detail = NULL;
+	int rc = -1;
+
+	if (d && (tbl == NULL || cJSON_AddStringToObject(d, "table", tbl)) &&
+	    (row == NULL || cJSON_AddStringToObject(d, "row_id", row)) &&
+	    (detail = cJSON_PrintUnformatted(d)) != NULL)
+		rc = hub_api_audit(a, action, id, detail);
+	cJSON_free(detail);
+	cJSON_Delete(d);
+	return rc;
+}
+
 static route_rc conflict_get(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
@@ -268,9 +288,30 @@ static route_rc conflict_get(route_call *a)
 		return ROUTE_DBERR;
 	if (c == NULL)
 		return route_fail(a, 404, NULL, "no conflict '%s'", id);
-	if (conflict_decorate(db, c) != 0 || edit_fields(db, c) != 0) {
+	if (conflict_decorate(db, c) != 0 || edit_fields(db, c) != 0 ||
+	    read_audit(a, "conflict.read", id, json_str(c, "tbl"), json_str(c, "row_id")) != 0) {
 		cJSON_Delete(c);
 		return ROUTE_DBERR;
+	}
+	/* an SSN column's values (encrypted, keyed hash, last four digits)
+	 * are never shown: keeping a side needs no reading of it */
+	if (json_str(c, "column_name") && strncmp(json_str(c, "column_name"), "ssn", 3) == 0) {
+		static const char *const vals[] = {"base_value", "local_value", "remote_value",
+						   "base", "hub", "office", "current"};
+
+		for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+			if (cJSON_GetObjectItemCaseSensitive(c, vals[i]))
+				cJSON_ReplaceItemInObjectCaseSensitive(c, vals[i], cJSON_CreateNull());
+		cJSON_AddBoolToObject(c, "values_hidden", 1);
+	}
+	{
+		/* nor in the office's whole edit the conflict is part of */
+		cJSON *e;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "edit"))
+			if (json_str(e, "column_name") && strncmp(json_str(e, "column_name"), "ssn", 3) == 0 &&
+			    cJSON_GetObjectItemCaseSensitive(e, "office"))
+				cJSON_ReplaceItemInObjectCaseSensitive(e, "office", cJSON_CreateNull());
 	}
 	return route_ok(a, 200, c);
 }
@@ -798,6 +839,13 @@ static cJSON *decode_changeset(sqlite3 *db, const void *p, size_t n)
 				break;
 			snprintf(pos, sizeof pos, "#%d", i + 1);
 			cJSON_AddStringToObject(col, "name", nm ? nm->valuestring : pos);
+			/* an SSN, encrypted, its keyed hash or its last four
+			 * digits: never shown, whoever reads the entry */
+			if (nm && strncmp(nm->valuestring, "ssn", 3) == 0) {
+				cJSON_AddStringToObject(col, "hidden", "an SSN is never shown");
+				cJSON_AddItemToArray(cols, col);
+				continue;
+			}
 			if (it.ci_op != SQLITE_INSERT && (v = cs_value_json(&it.ci_old[i])))
 				cJSON_AddItemToObject(col, "old", v);
 			if (it.ci_op != SQLITE_DELETE && (v = cs_value_json(&it.ci_new[i])))
@@ -866,6 +914,10 @@ static route_rc quarantine_get(route_call *a)
 		cJSON_AddNumberToObject(o, "changeset_bytes", 0);
 	}
 	sqlite3_finalize(st);
+	if (read_audit(a, "quarantine.read", id, NULL, NULL) != 0) {
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
+	}
 	return route_ok(a, 200, o);
 }
 
@@ -932,10 +984,11 @@ static route_rc console_status(route_call *a)
 
 static const route_def console_defs[] = {
 	{HTTP_M_GET, "/api/v1/console/status", console_status, HUB_P_OPS, 0, NULL, 0},
-	{HTTP_M_GET, "/api/v1/conflicts/:id", conflict_get, HUB_P_OPS, 0, NULL, 0},
+	/* audited reads (conflict.read, quarantine.read): the data they show */
+	{HTTP_M_GET, "/api/v1/conflicts/:id", conflict_get, HUB_P_OPS, HUB_AUDITED, NULL, 0},
 	{HTTP_M_POST, "/api/v1/conflicts/:id/resolve", conflict_resolve, HUB_P_OPS,
 	 ROUTE_BODY | HUB_AUDITED, resolve_keys, 0},
-	{HTTP_M_GET, "/api/v1/quarantine/:id", quarantine_get, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_GET, "/api/v1/quarantine/:id", quarantine_get, HUB_P_OPS, HUB_AUDITED, NULL, 0},
 	{HTTP_M_POST, "/api/v1/quarantine/:id/resolve", quarantine_resolve, HUB_P_OPS,
 	 ROUTE_BODY | HUB_AUDITED, quarantine_keys, 0},
 };

@@ -318,5 +318,64 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(self.hub.get("/healthz").status, 200)
 
 
+    def test_participant_data_read_one_at_a_time_audited(self):
+        """A participant's (or a visitor's) values are not in the conflict
+        list; reading one conflict or quarantined entry is in the audit
+        trail; an SSN column's values are never shown, in either."""
+        self.conflict("c-office", base='"1 A St"', local='"2 B St"', remote='"3 C St"')
+        now = int(time.time() * 1000)
+        for cid, col, vals in (("c-part", "address", ('"12 Main St"', '"77 Safe House Rd"', '"9 Oak Ave"')),
+                               ("c-ssn", "ssn_last4", ('"1111"', '"2222"', '"3333"'))):
+            self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value,"
+                         " remote_value, winner, local_hlc, remote_hlc, node_id, actor, origin_seq,"
+                         " created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         cid, "participants", "p-x", col, *vals, "local", "", "", "node-x", "demo",
+                         1, now, "")
+        listed = {c["id"]: c for c in self.admin("GET", "/api/v1/conflicts").json()}
+        self.assertEqual((listed["c-office"]["remote_value"], listed["c-office"]["values_hidden"]),
+                         ('"3 C St"', False))
+        for cid in ("c-part", "c-ssn"):
+            self.assertEqual([listed[cid][k] for k in ("base_value", "local_value", "remote_value",
+                                                       "values_hidden")], [None, None, None, True])
+        r = self.admin("GET", "/api/v1/conflicts/c-part")
+        self.assertEqual((r.status, r.json()["hub"]), (200, "77 Safe House Rd"))
+        r = self.admin("GET", "/api/v1/conflicts/c-ssn")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(r.json()["values_hidden"])
+        for v in (b"1111", b"2222", b"3333"):
+            self.assertNotIn(v, r.body)
+        audit = self.hub_sql("SELECT action, subject, detail FROM hub_audit_events"
+                             " WHERE action='conflict.read' ORDER BY at")
+        self.assertEqual([(a, s_) for a, s_, _ in audit][-2:],
+                         [("conflict.read", "c-part"), ("conflict.read", "c-ssn")])
+        self.assertIn('"row_id":"p-x"', audit[-2][2])
+        # a quarantined participant: its SSN columns hidden, the read audited
+        ssn = "234-56-7891"
+        plant_secret(ssn)
+        r = self.node.post("/api/v1/case/participants", {"first_name": "Sam", "last_name": "Secret",
+                                                         "birth_date": "1980-02-03", "ssn": ssn})
+        self.assertEqual(r.status, 201, r.body)
+        db = self.node.db()
+        try:
+            cs = [bytes(x[0]) for x in db.execute("SELECT changeset FROM outbox ORDER BY seq DESC LIMIT 5")
+                  if b"participants\0" in bytes(x[0])][0]
+        finally:
+            db.close()
+        self.hub_sql("INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, created_at)"
+                     " VALUES('q-ssn','node-x',500,'participants','test',?,?)", cs, now)
+        r = self.admin("GET", "/api/v1/quarantine/q-ssn")
+        self.assertEqual(r.status, 200, r.body)
+        cols = {c["name"]: c for ch in r.json()["changes"] if ch["table"] == "participants"
+                for c in ch["columns"]}
+        self.assertEqual(cols["last_name"]["new"], "Secret")
+        hidden = [n for n in cols if n.startswith("ssn")]
+        self.assertTrue(hidden, cols.keys())
+        for n in hidden:
+            self.assertNotIn("new", cols[n])
+        self.assertNotIn(b"7891", r.body)
+        self.assertEqual(self.hub_sql("SELECT count(*) FROM hub_audit_events WHERE"
+                                      " action='quarantine.read' AND subject='q-ssn'")[0][0], 1)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -50,7 +50,10 @@ async function loadConflicts() {
       const p = x => { try { return x == null ? null : JSON.parse(x); } catch { return x; } };
       return [fmtDateTime(c.created_at), el('span', {}, human(c.tbl), el('div', { class: 'muted small val' }, c.row_id)),
         c.column_name === '*deleted*' ? 'edited after a delete' : human(c.column_name),
-        val(p(c.base_value)), val(p(c.local_value)), val(p(c.remote_value)),
+        ...(c.values_hidden
+          // a participant's or a visitor's data: shown in the review, whose reading is recorded
+          ? [0, 1, 2].map(() => el('span', { class: 'muted small' }, 'shown in the review'))
+          : [val(p(c.base_value)), val(p(c.local_value)), val(p(c.remote_value))]),
         c.reason ? el('span', {}, 'hub', el('div', { class: 'muted small' }, 'a rule')) : c.winner === 'remote' ? 'office' : 'hub',
         nodeLabel(c.node_id),
         c.resolved_at ? pill('Resolved', 'ok') : pill('Open', 'warn'),
