@@ -18,6 +18,8 @@
 #include "lib/log.h"
 #include "model/schema.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -78,6 +80,50 @@ static route_rc node_revoke(route_call *a)
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddBoolToObject(o, "revoked", 1);
 	log_info("node %s revoked by %s", id, a->rc_actor);
+	return route_ok(a, 200, o);
+}
+
+static const route_key loss_keys[] = {
+	{"through_seq", ROUTE_T_NUM, ROUTE_K_REQUIRED},
+	{NULL, 0, 0},
+};
+
+/*
+ * POST /api/v1/nodes/:id/accept-loss {"through_seq": N}: operations accepts
+ * that the node's entries after the hub's acknowledgement up to N are lost -
+ * a hub restored from a backup older than the office's sent log
+ * (resend_days) lacks them, and the office cannot send them again.  The
+ * node's next push then goes on at N + 1 (what its sent log and outbox
+ * still hold: it says which N to give, outpost-sync status).  Audited
+ * (node.accept_loss, with the range); only forward.
+ */
+static route_rc node_accept_loss(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *id = http_req_param(a->rc_req, "id");
+	char detail[96];
+	int64_t through = 0, acked;
+	cJSON *o;
+
+	if (route_int(a, "through_seq", JSON_REQUIRED, 1, INT64_MAX / 2, &through, NULL) != 0)
+		return ROUTE_BAD;
+	acked = db_int_bound(db, -2, "SELECT acked_seq FROM nodes WHERE id=?1", "t", id);
+	if (acked == -2)
+		return route_fail(a, 404, NULL, "no node '%s'", id);
+	if (through <= acked)
+		return route_fail(a, 409, "through_seq", "the hub holds this node's entries up to %"
+			PRId64 " already: nothing after it is given up", acked);
+	if (db_run(db, "UPDATE nodes SET acked_seq=?2 WHERE id=?1", "tI", id, through) != 0)
+		return ROUTE_DBERR;
+	snprintf(detail, sizeof detail, "{\"from\":%" PRId64 ",\"through\":%" PRId64 "}",
+		 acked + 1, through);
+	if (hub_api_audit(a, "node.accept_loss", id, detail) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddNumberToObject(o, "acked_seq", (double)through);
+	log_warnx("node %s: entries %" PRId64 "..%" PRId64 " given up as lost by %s", id, acked + 1,
+		  through, a->rc_actor);
 	return route_ok(a, 200, o);
 }
 
@@ -221,6 +267,8 @@ static const route_def admin_defs[] = {
 	{HTTP_M_GET, "/api/v1/offices", offices_list, HUB_P_OPS, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/nodes", nodes_list, HUB_P_OPS, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/nodes/:id/revoke", node_revoke, HUB_P_OPS, HUB_AUDITED, NULL, 0},
+	{HTTP_M_POST, "/api/v1/nodes/:id/accept-loss", node_accept_loss, HUB_P_OPS,
+	 ROUTE_BODY | HUB_AUDITED, loss_keys, 0},
 	{HTTP_M_POST, "/api/v1/enroll-codes", enroll_code_create, HUB_P_OPS,
 	 ROUTE_BODY | HUB_AUDITED, enroll_code_keys, 0},
 	{HTTP_M_GET, "/api/v1/conflicts", conflicts_list, HUB_P_OPS, 0, NULL, 0},

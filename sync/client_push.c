@@ -419,10 +419,13 @@ static int push_replayed(push_run *p, const cJSON *o, int64_t first)
 
 	if (expected - 1 + p->pr_base < first) {
 		/* A hub restored from a backup: the sent log has them. */
-		if (sync__sent_resend(p->pr_db, p->pr_base, expected - 1, &again, c->sc_error,
-				      sizeof c->sc_error) != 0 ||
-		    again == 0) {
-			if (again == 0)
+		int rr = sync__sent_resend(p->pr_db, p->pr_base, expected - 1, &again, c->sc_error,
+					   sizeof c->sc_error);
+
+		if (rr != 0 || again == 0) {
+			/* (the sent log's own account, when it has one: which
+			 * entries are lost, and how to go on) */
+			if (rr == 0)
 				CERR(c, "the hub expects entry %" PRId64 " from this node, but the "
 					"outbox starts at %" PRId64,
 				     expected, first - p->pr_base);

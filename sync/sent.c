@@ -124,11 +124,20 @@ int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *cou
 	}
 	have = sent_count(db, lo, acked);
 	if (have != acked - lo) {
+		/* What the sent log still holds goes once the hub gives up the
+		 * rest: operations does that, naming the last entry lost. */
+		int64_t held = db_int_bound(db, acked + 1, "SELECT coalesce(min(seq), ?2) FROM ("
+						       " SELECT seq FROM outbox_sent WHERE seq > ?1"
+						       " UNION ALL SELECT seq FROM outbox WHERE seq > ?1)",
+					    "II", lo, acked + 1);
+
 		snprintf(err, errlen,
 			 "the hub holds this node's changes up to %" PRId64 " only (restored from a "
 			 "backup?), and changes %" PRId64 "..%" PRId64 " are no longer in the sent log "
-			 "(kept resend_days): they are lost at the hub",
-			 hub_acked, hub_acked + 1, acked - base);
+			 "(kept resend_days): they are lost at the hub; to send the rest, operations "
+			 "accepts the loss at the hub: POST /api/v1/nodes/NODE/accept-loss "
+			 "{\"through_seq\": %" PRId64 "} (README, Disaster recovery)",
+			 hub_acked, hub_acked + 1, held - 1 - base, held - 1 - base);
 		goto out;
 	}
 	if (db_prepare(db, &st, "INSERT OR IGNORE INTO outbox(seq, hlc, actor, created_at,"

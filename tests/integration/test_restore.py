@@ -12,6 +12,7 @@ running hub and an existing database without --force.
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -568,6 +569,58 @@ class RestoreDrillTest(unittest.TestCase):
             p = hub_tool(hub, "restore", backup, "--force")
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(hub_tool(hub, "check").returncode, 0)
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
+    def test_loss_past_the_sent_log_accepted_then_the_rest_sent(self):
+        """A hub restored from a backup older than an office's sent log
+        (resend_days): the office says which of its entries are lost and
+        how to go on, operations accepts the loss at the hub (audited), and
+        what the sent log and the outbox still hold - written before and
+        after the restore - then reaches the hub."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            backup = os.path.join(bdir, "hub.backup")
+            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+            sent = [checkin(a, "after the backup %d" % i) for i in range(3)]
+            wait_for(lambda: all(count(hub, "SELECT count(*) FROM checkins WHERE id=?", c) == 1
+                                 for c in sent), timeout=90, what="the check-ins at the hub")
+            wait_for(lambda: count(a, "SELECT count(*) FROM outbox") == 0, timeout=60,
+                     what="a's outbox to drain")
+            a.stop()
+            # the sent log keeps only its newest entry (the rest past resend_days)
+            db = a.db()
+            db.execute("DELETE FROM outbox_sent WHERE seq < (SELECT max(seq) FROM outbox_sent)")
+            db.commit()
+            db.close()
+            hub.stop()
+            self.assertEqual(hub_tool(hub, "restore", backup, "--force").returncode, 0)
+            hub.start()
+            a.start()
+            login(a)
+            after = [checkin(a, "after the restore %d" % i) for i in range(2)]
+            p = sync(a, "push")
+            self.assertNotEqual(p.returncode, 0)
+            m = re.search(rb'accept-loss \{"through_seq": (\d+)\}', p.stderr)
+            self.assertTrue(m, p.stderr)
+            self.assertIn(b"lost at the hub", p.stderr)
+            tok = admin_token(hub)
+            r = hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
+                            body={"through_seq": int(m.group(1))},
+                            headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(r.status, 200, r.body)
+            r = hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
+                            body={"through_seq": int(m.group(1))},
+                            headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(r.status, 409, r.body)   # only forward
+            p = sync(a, "push")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for c in [sent[-1]] + after:   # the sent log's entry and the new ones
+                self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", c), 1, c)
+            self.assertEqual(count(hub, "SELECT count(*) FROM hub_audit_events WHERE"
+                                        " action='node.accept_loss' AND subject=?", a.node_id), 1)
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
