@@ -567,6 +567,20 @@ static int keep_file(const char *path, const void *data, size_t len, const char 
 	return 0;
 }
 
+/* A file a restore run as root wrote into a data directory another user
+ * owns (the service's, README "Production set-up") is given to that user,
+ * as everything else there: root's would stop the hub, started as the
+ * service user, from opening its own database. */
+static void own_like_dir(const char *dir, const char *path)
+{
+	struct stat d;
+
+	if (geteuid() == 0 && stat(dir, &d) == 0 && d.st_uid != 0 &&
+	    chown(path, d.st_uid, d.st_gid) != 0)
+		fprintf(stderr, "outpost-hub: cannot give '%s' to the data directory's owner: %s\n",
+			path, strerror(errno));
+}
+
 static int restore_files(sqlite3 *bk, const char *dir, const char *stamp, int *nfiles)
 {
 	sqlite3_stmt *st = NULL;
@@ -596,6 +610,7 @@ static int restore_files(sqlite3 *bk, const char *dir, const char *stamp, int *n
 			fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
 			goto out;
 		}
+		own_like_dir(dir, path);
 		(*nfiles)++;
 	}
 	ret = rc == SQLITE_DONE ? 0 : -1;
@@ -782,6 +797,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 		unlink(tmp);
 		goto out;
 	}
+	own_like_dir(dir, tmp);
 	if (rename(tmp, db_path) != 0) {
 		fprintf(stderr, "outpost-hub: cannot put the restored database in place: %s; '%s'"
 				" is as it was\n", strerror(errno), db_path);
@@ -792,8 +808,14 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	    (keys && restore_files(keys, dir, stamp, &nkeys) != 0))
 		goto out;
 	nfiles += nkeys;
-	printf("restored %s and %d key file%s from %s (made by outpost-hub %s); the change log "
-	       "goes on at seq %" PRId64 "\n",
+	{
+		char lk[PATH_MAX + 32];
+
+		if ((size_t)snprintf(lk, sizeof lk, "%s/%s", dir, HUB_LOCK_FILE) < sizeof lk)
+			own_like_dir(dir, lk);
+	}
+	printf("restored %s and %d file%s of keys and certificates from %s (made by outpost-hub"
+	       " %s); the change log goes on at seq %" PRId64 "\n",
 	       db_path, nfiles, nfiles == 1 ? "" : "s", file, ver, to + 1);
 	fprintf(stderr, "start the hub: every node sends again what it pushed after the backup "
 			"and takes a new snapshot (README, Disaster recovery)\n");

@@ -7,10 +7,20 @@
 #include "lib/memtrim.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 void daemon_start(const char *name, conf *c, const conf_entry *tab, int n)
 {
+	struct rlimit core = {0, 0};
+
 	signal(SIGPIPE, SIG_IGN);
+	/* No core file: it would hold the master key, node secrets, Local
+	 * Areas' SSN keys and the participants in memory (the soft limit;
+	 * whoever debugs raises it back, the hard limit is left as it was). */
+	if (getrlimit(RLIMIT_CORE, &core) == 0) {
+		core.rlim_cur = 0;
+		(void)setrlimit(RLIMIT_CORE, &core);
+	}
 	log_init(name, 0);
 	mem_setup();
 	if (faultvfs_from_env() != 0)

@@ -134,6 +134,27 @@ class TestHardening(unittest.TestCase):
         return subprocess.run(["readelf"] + list(args), check=True, capture_output=True,
                               text=True).stdout
 
+    def test_daemons_leave_no_core_file(self):
+        # a core file would hold the master key, SSN keys and participants:
+        # started with a core limit that allows one, the daemons drop it
+        import resource
+        was = resource.getrlimit(resource.RLIMIT_CORE)
+        resource.setrlimit(resource.RLIMIT_CORE, (was[1], was[1]))
+        try:
+            for kind in ("hub", "node"):
+                # (a sanitizer build drops it itself unless told not to)
+                asan = os.environ.get("ASAN_OPTIONS", "")
+                d = harness.Daemon(kind, env={"ASAN_OPTIONS": (asan + ":" if asan else "") +
+                                              "disable_coredump=0"}).start()
+                try:
+                    with open("/proc/%d/limits" % d.proc.pid) as f:
+                        line = [l for l in f if l.startswith("Max core file size")][0]
+                    self.assertEqual(line.split()[4], "0", (kind, line))
+                finally:
+                    d.cleanup()
+        finally:
+            resource.setrlimit(resource.RLIMIT_CORE, was)
+
     def test_binaries(self):
         for b in BINARIES:
             path = os.path.join(harness.BIN, b)

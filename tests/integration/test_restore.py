@@ -624,6 +624,31 @@ class RestoreDrillTest(unittest.TestCase):
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
+    @unittest.skipUnless(os.geteuid() == 0, "root restores into the service user's directory")
+    def test_restore_as_root_leaves_the_files_to_the_directory_owner(self):
+        """Run as root (sudo) into the data directory of the service user,
+        a restore gives what it writes to that user: root's files would
+        stop the hub, started as the service user, opening its database."""
+        hub = self.o.hub()
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            backup = os.path.join(bdir, "hub.backup")
+            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+            hub.stop()
+            target = os.path.join(bdir, "svc")
+            os.mkdir(target, 0o700)
+            os.chown(target, 65534, 65534)
+            p = run_tool([os.path.join(BIN, "outpost-hub"), "restore", backup, "--data", target],
+                         name="hub")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            wrong = [(f, os.stat(os.path.join(target, f)).st_uid) for f in os.listdir(target)
+                     if os.stat(os.path.join(target, f)).st_uid != 65534]
+            self.assertEqual(wrong, [])
+            self.assertIn("hub.db", os.listdir(target))
+            self.assertIn("master.key", os.listdir(target))
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
     def test_restore_needs_a_backup_file(self):
         hub = self.o.hub()
         hub.stop()
