@@ -145,7 +145,7 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	unsigned char *data = NULL;
 	const unsigned char *frame;
 	size_t len = 0, flen;
-	const char *node_id, *result;
+	const char *node_id, *result = NULL;
 	char sender[64];
 	hub_node n;
 	hub_ingest_result res;
@@ -160,12 +160,12 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	}
 	node_id = n.hn_id;
 	hub_ingest(db, &n, frame, flen, &res);
-	import_audit(db, file, node_id,
-		     res.hi_status == 200 ? "imported" : res.hi_status == 409 ? "out of order" : "error",
-		     &res);
+	result = res.hi_status == 200 ? "imported" : res.hi_status == 409 ? "out of order" : "error";
+	import_audit(db, file, node_id, result, &res);
 	if (res.hi_status == 200) {
 		if (json_out) {
 			cJSON *o = cJSON_CreateObject();
+			cJSON_AddBoolToObject(o, "ok", 1);
 			cJSON_AddStringToObject(o, "node_id", node_id);
 			cJSON_AddNumberToObject(o, "acked_seq", (double)res.hi_acked_seq);
 			cJSON_AddNumberToObject(o, "applied", res.hi_applied);
@@ -196,6 +196,18 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			res.hi_error);
 	}
 out:
+	if (ret != 0 && json_out) {
+		/* --json answers with one object, a failure too (its reason is
+		 * on stderr, as without --json) */
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(o, "ok", 0);
+		cJSON_AddStringToObject(o, "file", file);
+		cJSON_AddStringToObject(o, "result", result ? result : "error");
+		if (res.hi_status == 409)
+			cJSON_AddNumberToObject(o, "expected_seq", (double)res.hi_expected_seq);
+		json_print_out(o, 0);
+	}
 	hub_ingest_release(&res);
 	free(data);
 	return ret;

@@ -566,19 +566,23 @@ class HubTest(harness.HubAndNode):
             p = hub_tool(self.hub, "import", path)
             self.assertEqual(p.returncode, 1, p.stdout)
             self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 0)
-            # Signed with another secret: refused.
+            # Signed with another secret: refused (with --json, one object too).
             with open(path, "wb") as f:
                 f.write(build_bundle(n.node_id, "11" * 32, frame))
             p = hub_tool(self.hub, "import", path)
             self.assertEqual(p.returncode, 1)
             self.assertIn(b"signature", p.stderr)
+            p = hub_tool(self.hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual((json.loads(p.stdout)["ok"], json.loads(p.stdout)["result"]),
+                             (False, "bad signature"))
             # The real one.
             with open(path, "wb") as f:
                 f.write(build_bundle(n.node_id, n.secret, frame))
             p = hub_tool(self.hub, "import", path, "--json")
             self.assertEqual(p.returncode, 0, p.stderr)
             j = json.loads(p.stdout)
-            self.assertEqual((j["applied"], j["acked_seq"]), (1, 1))
+            self.assertEqual((j["ok"], j["applied"], j["acked_seq"]), (True, 1, 1))
             self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
             # Imported twice: skipped; and the network push after it too.
             p = hub_tool(self.hub, "import", path, "--json")
@@ -598,7 +602,7 @@ class HubTest(harness.HubAndNode):
             self.hub, "SELECT subject, detail FROM hub_audit_events WHERE action='bundle.import'"
                       " AND actor='cli' ORDER BY rowid")[-5:]]
         self.assertEqual([(s, d["result"], d.get("applied")) for s, d in got],
-                         [(n.node_id, "damaged", None), (n.node_id, "bad signature", None),
+                         [(n.node_id, "bad signature", None), (n.node_id, "bad signature", None),
                           (n.node_id, "imported", 1), (n.node_id, "imported", 0),
                           (None, "not a bundle", None)], got)
         self.assertEqual(got[2][1]["file"], path)
