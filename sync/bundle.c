@@ -261,8 +261,24 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, i
 		st->bs_bytes += out.len;
 		after = last;
 	}
+	/* FILE.N an earlier, longer export left past the last written now:
+	 * gone, so that "FILE, then FILE.2, ..." names only this export's. */
+	for (int k = st->bs_files + 1; k > 1; k++) {
+		struct stat sb;
+
+		snprintf(name, sizeof name, "%s.%d", path, k);
+		if (lstat(name, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(name) != 0)
+			break;
+	}
 	ret = 0;
 out:
+	if (ret != 0 && st->bs_files > 0)
+		/* what was written is a whole, signed prefix (its import is
+		 * harmless): say so */
+		fmt_line(err + strlen(err), errlen - strlen(err),
+			 "; %d file%s written before it (%s...) hold%s entries %" PRId64 "..%" PRId64
+			 " only", st->bs_files, st->bs_files == 1 ? "" : "s", path,
+			 st->bs_files == 1 ? "s" : "", st->bs_first_seq - base, st->bs_last_seq - base);
 	buf_release(&frame);
 	buf_release(&out);
 	return ret;

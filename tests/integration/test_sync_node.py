@@ -864,12 +864,16 @@ class SyncNodeTest(OfficeTest):
                 self.assertIn(b"truncated or damaged (copy the file again)", p.stderr, n)
                 self.assertNotIn(b"signature", p.stderr, n)
             self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", ids[0]), 0)
-            # Two files: F, then F.2 (frames of 3 entries in the test build).
+            # Two files: F, then F.2 (frames of 3 entries in the test build);
+            # an F.3 an earlier, longer export left is gone.
+            with open(os.path.join(d, "two.bundle.3"), "wb") as f:
+                f.write(b"stale")
             p = sync(a, "export", "--out", os.path.join(d, "two.bundle"),
                      env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "3"})
             self.assertEqual(p.returncode, 0, p.stderr)
             if harness.has_test_hooks(os.path.join(harness.BIN, "outpost-sync")):
                 self.assertTrue(os.path.exists(os.path.join(d, "two.bundle.2")))
+                self.assertFalse(os.path.exists(os.path.join(d, "two.bundle.3")))
                 self.assertIn(b"two.bundle, then %s.2, in that order" %
                               os.path.join(d, "two.bundle").encode(), p.stdout)
             # At the hub machine (the hub may be running or not).
