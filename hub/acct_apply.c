@@ -444,15 +444,14 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 static int audit_detail_check(const cJSON *row, char *reason, size_t n)
 {
 	const cJSON *at = cJSON_GetObjectItemCaseSensitive(row, "at");
+	const cJSON *dv = cJSON_GetObjectItemCaseSensitive(row, "detail");
 	const char *d = json_str(row, "detail");
 	cJSON *o;
 	int obj;
 
-	if (!cJSON_IsNumber(at) || at->valuedouble < 1577836800000.0 /* 2020 */ ||
-	    at->valuedouble > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
+	if (!cJSON_IsNumber(at) || !hlc_time_plausible(at->valuedouble))
 		REFUSE("audit_events: at is before 2020 or later than any clock can be");
-	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(row, "detail")) ||
-	    cJSON_GetObjectItemCaseSensitive(row, "detail") == NULL)
+	if (dv == NULL || cJSON_IsNull(dv))
 		return 0;
 	if (d == NULL || strlen(d) > AUDIT_DETAIL_MAX)
 		REFUSE("audit_events: detail is a JSON object of at most %d bytes", AUDIT_DETAIL_MAX);

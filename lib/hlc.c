@@ -107,6 +107,11 @@ int hlc_plausible(const char *stamp, uint64_t wall_ms)
 	return hlc_parse(stamp, &ms, NULL, NULL) == 0 && ms <= wall_ms + HLC_MAX_AHEAD_MS;
 }
 
+int hlc_time_plausible(double ms)
+{
+	return ms >= (double)HLC_FIRST_MS && ms <= (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS;
+}
+
 int hlc_observe(hlc *h, const char *remote)
 {
 	uint64_t rm;

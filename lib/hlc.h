@@ -49,6 +49,13 @@ int hlc_observe(hlc *h, const char *remote);
 int hlc_resume(hlc *h, const char *own);
 /* 1 when stamp parses and is at most HLC_MAX_AHEAD_MS ahead of wall_ms. */
 int hlc_plausible(const char *stamp, uint64_t wall_ms);
+/* No Outpost office recorded anything before 2020-01-01: an earlier time is
+ * a clock that lost its setting (1970, a dead CMOS battery) or a forgery. */
+#define HLC_FIRST_MS 1577836800000LL
+/* 1 when ms, a time an office recorded as data (a visit's arrival, an
+ * audit event's), is one a clock can have given: from HLC_FIRST_MS to
+ * HLC_MAX_AHEAD_MS past this computer's clock. */
+int hlc_time_plausible(double ms);
 /* Parse "ms.count.node"; node points into s.  0 or -1. */
 int hlc_parse(const char *s, uint64_t *ms, uint32_t *count, const char **node);
 uint64_t hlc_wall_ms(void);

@@ -77,12 +77,6 @@ static int time_ok(const cJSON *row, const char *k, int nullable)
 	       v->valuedouble == (double)(long long)v->valuedouble;
 }
 
-/* No office recorded a visit before Outpost was written: an earlier time is
- * a clock that lost its setting (1970, a dead CMOS battery) or a forgery,
- * and would make every day since then a "missing" day of the office's
- * reports. */
-#define GREETER_FIRST_MS 1577836800000LL /* 2020-01-01 */
-
 static double num(const cJSON *row, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, k);
@@ -91,8 +85,7 @@ static double num(const cJSON *row, const char *k)
 }
 
 /* The visit a reason or an event names, which must be at the row's office:
- * its Local Area into la.  0, -1 refused,
- * MODEL_CHECK_AGAIN. */
+ * its Local Area into la.  0, -1 refused, MODEL_CHECK_AGAIN. */
 static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128], char *reason,
 		    size_t n)
 {
@@ -182,8 +175,7 @@ static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		       from ? from : "nothing", to);
 	if ((rc = visit_of(db, "checkin_events", row, la, reason, n)) != 0)
 		return rc;
-	if (num(row, "at") < (double)GREETER_FIRST_MS ||
-	    num(row, "at") > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
+	if (!hlc_time_plausible(num(row, "at")))
 		REFUSE("checkin_events: at is before 2020 or later than any clock can be");
 	return 0;
 }
@@ -231,9 +223,10 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 		REFUSE("checkins: email is not an email address");
 	/* The day of the visit is the day it arrived, in the office's zone
 	 * (a day either way for the zones between it and the hub's), and it
-	 * arrived when a clock can have said so. */
+	 * arrived when a clock can have said so (an earlier time would make
+	 * every day since a "missing" day of the office's reports). */
 	at = num(row, "arrived_at");
-	if (at < (double)GREETER_FIRST_MS || at > (double)hlc_wall_ms() + (double)HLC_MAX_AHEAD_MS)
+	if (!hlc_time_plausible(at))
 		REFUSE("checkins: arrived_at is before 2020 or later than any clock can be");
 	clock_local_date((uint64_t)at - 24 * 3600 * 1000ULL, lo);
 	clock_local_date((uint64_t)at + 24 * 3600 * 1000ULL, hi);
