@@ -242,9 +242,6 @@ int hub_keys_wrap_new(sqlite3 *db);
 /* The same within the caller's transaction (the write that made a Local
  * Area): 0, or -1.  Nothing to do before hub_keys_open(). */
 int hub_keys_wrap_txn(sqlite3 *db);
-/* 1 when a conflict of table tbl holds a participant's or a visitor's data:
- * the list leaves its values out, a read of one is audited. */
-int hub_conflict_values_private(const char *tbl);
 /* A node secret wrapped for nodes.secret_hex / read back (plain accepted). */
 int hub_secret_wrap(const char *node_id, const unsigned char secret[SYNC_SECRET_LEN], char *out,
 		    size_t n);

@@ -170,7 +170,7 @@ static route_rc enroll_code_create(route_call *a)
 
 /* A participant's data (case work) or a visitor's (check-ins): its
  * values are read one conflict at a time, audited (conflict_get). */
-int hub_conflict_values_private(const char *tbl)
+static int conflict_values_private(const char *tbl)
 {
 	const char *m = tbl ? schema_table_module(tbl) : NULL;
 
@@ -198,7 +198,7 @@ static route_rc conflicts_list(route_call *a)
 		return ROUTE_DBERR;
 	cJSON_ArrayForEach(it, rows)
 	{
-		int hide = hub_conflict_values_private(json_str(it, "tbl"));
+		int hide = conflict_values_private(json_str(it, "tbl"));
 
 		for (size_t i = 0; hide && i < sizeof values / sizeof values[0]; i++)
 			cJSON_ReplaceItemInObjectCaseSensitive(it, values[i], cJSON_CreateNull());

@@ -454,10 +454,11 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
 		goto out;
 	}
-	/* A Local Area made a moment ago has its SSN key plain until the
-	 * serving hub wraps it (within a minute): the copy has it wrapped
-	 * under the master key, never plain (DESIGN: hub.db alone reveals no
-	 * SSN; secure_delete leaves nothing of the plain value behind). */
+	/* A Local Area's SSN key still plain (made by a path that does not
+	 * wrap it in its transaction, as the console's does, and not yet
+	 * wrapped by the serving hub's timer): the copy has it wrapped under
+	 * the master key, never plain (DESIGN: hub.db alone reveals no SSN;
+	 * secure_delete leaves nothing of the plain value behind). */
 	if (db_int(dst, "SELECT count(*) FROM case_keys WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX
 			"%'", 0) != 0 &&
 	    (check[0] == '\0' || hub_keys_open(dst, dir, err, sizeof err) != 0 ||
@@ -493,7 +494,6 @@ out:
 
 /* ---- restore --------------------------------------------------------------------- */
 
-/* Move DIR/hub.db aside (checkpointed first, so the copy is whole). */
 /* The database at db_path, when there is one, kept as
  * db_path.before-restore.STAMP: checkpointed whole into its main file, which
  * gets that second name (a hard link), its empty -wal and -shm gone; the

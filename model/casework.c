@@ -920,7 +920,7 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const char *kind = js(row, "kind"), *date = js(row, "form_date");
 	cJSON *fields;
 	char exit_date[16] = "";
-	int bad;
+	int bad, q;
 
 	if ((bad = check_owner(db, "case_forms", row, reason, n)) != 0)
 		return bad;
@@ -960,10 +960,12 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			REFUSE("case_forms: follow-up comes after the exit");
 		/* the quarter of follow-up its date falls in, as the office
 		 * works it out */
-		if (strcmp(kind, "followup") == 0 &&
-		    (jint(row, "quarter") < 1 || jint(row, "quarter") != case_followup_quarter_of(exit_date, date)))
-			REFUSE("case_forms: quarter is the quarter of follow-up the form's date falls in"
-			       " (%d)", case_followup_quarter_of(exit_date, date));
+		q = case_followup_quarter_of(exit_date, date);
+		if (strcmp(kind, "followup") == 0 && q == 0)
+			REFUSE("case_forms: the 12 months of follow-up after the exit have ended");
+		if (strcmp(kind, "followup") == 0 && jint(row, "quarter") != q)
+			REFUSE("case_forms: quarter is %d, the quarter of follow-up the form's date falls"
+			       " in", q);
 	}
 	return 0;
 }

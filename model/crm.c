@@ -292,7 +292,6 @@ const crm_field crm_location_fields[] = {
 	{"status", 8, v_status, "status must be active or inactive", 0},
 };
 
-
 const crm_field *crm_fields_check(const cJSON *row, const crm_field *spec, int nf)
 {
 	for (int i = 0; i < nf; i++) {
@@ -615,8 +614,8 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 	return added;
 }
 
-/* The columns of row that spec rules keep their rule (crm_fields_check): 0,
- * or -1 with the first that does not in reason. */
+/* 0 when every column of row that spec rules keeps its rule
+ * (crm_fields_check); -1 with the first that does not named in reason. */
 static int fields_refused(const cJSON *row, const char *tbl, const crm_field *spec, int nf,
 			  char *reason, size_t n)
 {
