@@ -515,11 +515,12 @@ class CaseNodeTest(harness.DemoNode):
                        " WHERE participant_id=? AND code='102'", p["id"])[0]
         self.ndb("INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
                  " code_list, start_date, entered_date, entered_at, corrects_id, voided) VALUES("
-                 "'0190c000-0000-7000-8000-0000000a0002', ?, 'demo-la', 'demo-office', '102', 'activity',"
+                 "'0190c000-0000-7000-8000-0000000a00f2', ?, 'demo-la', 'demo-office', '102', 'activity',"
                  " ?, ?, 1, ?, 1)", p["id"], act[1], self.today, act[0])
         after = late()
         self.assertEqual(after, (before[0] - 1, before[1] - 1), (before, after))
         # Each view is audited with the participants it named.
+        self.assertEqual(self.node.get(API + "/compliance?staff_id=" + staff).status, 200)
         detail = json.loads(self.ndb("SELECT detail FROM audit_events WHERE action='compliance_view'"
                                      " ORDER BY rowid DESC LIMIT 1")[0][0])
         self.assertEqual((detail["ids"], detail["results"]), ([p["id"]], 1))
