@@ -78,6 +78,15 @@ class RestoreDrillTest(unittest.TestCase):
             w.join(timeout=30)
         self.o.close()
 
+    def backed_up(self, hub):
+        """A backup of hub (its key file beside it) in a folder of its own,
+        removed after the test: its path."""
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        self.addCleanup(shutil.rmtree, bdir, True)
+        backup = os.path.join(bdir, "hub.backup")
+        self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+        return backup
+
     def test_restore_from_older_backup_loses_nothing(self):
         hub = self.o.hub()
         a = self.o.node(hub, "demo-office", start=False)
@@ -446,41 +455,36 @@ class RestoreDrillTest(unittest.TestCase):
         such a command refuses while a restore is under way, rather than
         write to the file set aside (held here as the two would hold it)."""
         hub = self.o.hub()
-        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        backup = self.backed_up(hub)
+        hub.stop()
+        held = os.open(hub.data, os.O_RDONLY)      # the lock is the directory's
         try:
-            backup = os.path.join(bdir, "hub.backup")
-            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
-            hub.stop()
-            held = os.open(hub.data, os.O_RDONLY)      # the lock is the directory's
-            try:
-                fcntl.flock(held, fcntl.LOCK_SH)         # an import at work
-                p = hub_tool(hub, "restore", backup, "--force")
-                self.assertEqual(p.returncode, 1, p.stderr)
-                self.assertIn(b"is working on", p.stderr)
-                self.assertFalse([f for f in os.listdir(hub.data) if "before-restore" in f or
-                                  f.endswith(".restore")], os.listdir(hub.data))
-                fcntl.flock(held, fcntl.LOCK_UN)
-                fcntl.flock(held, fcntl.LOCK_EX)         # a restore at work
-                for args in (["enroll-code", "--office", "demo-office"],
-                             ["import", backup], ["backup", "--out", backup + ".2"]):
-                    p = hub_tool(hub, *args)
-                    self.assertEqual(p.returncode, 1, (args, p.stderr))
-                    self.assertIn(b"a restore is under way", p.stderr, args)
-                self.assertFalse(os.path.exists(backup + ".2"))
-                fcntl.flock(held, fcntl.LOCK_UN)
-            finally:
-                os.close(held)
-            self.assertFalse(os.path.exists(os.path.join(hub.data, "hub.use")))
+            fcntl.flock(held, fcntl.LOCK_SH)         # an import at work
             p = hub_tool(hub, "restore", backup, "--force")
-            self.assertEqual(p.returncode, 0, p.stderr)
-            # a FIFO named as a bundle is refused, not waited on
-            fifo = os.path.join(bdir, "fifo")
-            os.mkfifo(fifo)
-            p = hub_tool(hub, "import", fifo)
-            self.assertEqual(p.returncode, 1)
-            self.assertIn(b"not a regular file", p.stderr)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(b"is working on", p.stderr)
+            self.assertFalse([f for f in os.listdir(hub.data) if "before-restore" in f or
+                              f.endswith(".restore")], os.listdir(hub.data))
+            fcntl.flock(held, fcntl.LOCK_UN)
+            fcntl.flock(held, fcntl.LOCK_EX)         # a restore at work
+            for args in (["enroll-code", "--office", "demo-office"],
+                         ["import", backup], ["backup", "--out", backup + ".2"]):
+                p = hub_tool(hub, *args)
+                self.assertEqual(p.returncode, 1, (args, p.stderr))
+                self.assertIn(b"a restore is under way", p.stderr, args)
+            self.assertFalse(os.path.exists(backup + ".2"))
+            fcntl.flock(held, fcntl.LOCK_UN)
         finally:
-            shutil.rmtree(bdir, ignore_errors=True)
+            os.close(held)
+        self.assertFalse(os.path.exists(os.path.join(hub.data, "hub.use")))
+        p = hub_tool(hub, "restore", backup, "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # a FIFO named as a bundle is refused, not waited on
+        fifo = os.path.join(os.path.dirname(backup), "fifo")
+        os.mkfifo(fifo)
+        p = hub_tool(hub, "import", fifo)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"not a regular file", p.stderr)
 
     def test_failed_or_foreign_restore_keeps_the_hub(self):
         """A restore that fails (the disk fills while the copy is written),
@@ -630,24 +634,19 @@ class RestoreDrillTest(unittest.TestCase):
         a restore gives what it writes to that user: root's files would
         stop the hub, started as the service user, opening its database."""
         hub = self.o.hub()
-        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
-        try:
-            backup = os.path.join(bdir, "hub.backup")
-            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
-            hub.stop()
-            target = os.path.join(bdir, "svc")
-            os.mkdir(target, 0o700)
-            os.chown(target, 65534, 65534)
-            p = run_tool([os.path.join(BIN, "outpost-hub"), "restore", backup, "--data", target],
-                         name="hub")
-            self.assertEqual(p.returncode, 0, p.stderr)
-            wrong = [(f, os.stat(os.path.join(target, f)).st_uid) for f in os.listdir(target)
-                     if os.stat(os.path.join(target, f)).st_uid != 65534]
-            self.assertEqual(wrong, [])
-            self.assertIn("hub.db", os.listdir(target))
-            self.assertIn("master.key", os.listdir(target))
-        finally:
-            shutil.rmtree(bdir, ignore_errors=True)
+        backup = self.backed_up(hub)
+        hub.stop()
+        target = os.path.join(os.path.dirname(backup), "svc")
+        os.mkdir(target, 0o700)
+        os.chown(target, 65534, 65534)
+        p = run_tool([os.path.join(BIN, "outpost-hub"), "restore", backup, "--data", target],
+                     name="hub")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        wrong = [(f, os.stat(os.path.join(target, f)).st_uid) for f in os.listdir(target)
+                 if os.stat(os.path.join(target, f)).st_uid != 65534]
+        self.assertEqual(wrong, [])
+        self.assertIn("hub.db", os.listdir(target))
+        self.assertIn("master.key", os.listdir(target))
 
     def test_restore_needs_a_backup_file(self):
         hub = self.o.hub()

@@ -810,6 +810,18 @@ class TrustTest(Base):
         self.assertEqual(got, {})
         self.assertEqual(count(self.hub, "SELECT email FROM employers WHERE id=?", eid), "hr@example.com")
 
+    def real_visit(self, name):
+        """A visit checked in at the real node with its first reason, once
+        the hub has it and its reason: (the reasons, the visit's id)."""
+        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        r = self.node.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
+                                                "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r)
+        real = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?",
+                               real) == 1, timeout=60, what="the visit and its reason at the hub")
+        return reasons, real
+
     def insert_cs(self, table, **row):
         """One INSERT changeset of `table` with the hub's columns (others
         NULL)."""
@@ -830,14 +842,8 @@ class TrustTest(Base):
         plausible time with a JSON object as its detail.  Each is
         quarantined when it breaks that, naming why; the same rows within
         the rules are taken."""
-        reasons = self.node.get("/api/v1/greeter/reasons").json()
+        reasons, real = self.real_visit("Reason Visitor")
         self.assertGreaterEqual(len(reasons), 2, reasons)
-        r = self.node.post("/api/v1/checkins", {"visitor_name": "Reason Visitor", "language": "en",
-                                                "reason_ids": [reasons[0]["id"]]})
-        self.assertEqual(r.status, 201, r)
-        real = r.json()["id"]
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?", real) == 1,
-                 timeout=60, what="the visit and its reason at the hub")
         now = int(time.time() * 1000)
         today = time.strftime("%Y-%m-%d")
         victim, far = "gv-" + secrets.token_hex(4), "far-" + secrets.token_hex(3)
@@ -1015,13 +1021,7 @@ class TrustTest(Base):
         a hostile node's status, date, name, language, flag or time outside
         that, or its delete of another node's visit, is quarantined; the
         visits feed the state's greeter reports."""
-        reasons = self.node.get("/api/v1/greeter/reasons").json()
-        r = self.node.post("/api/v1/checkins", {"visitor_name": "Real Visitor", "language": "en",
-                                                "reason_ids": [reasons[0]["id"]]})
-        self.assertEqual(r.status, 201, r)
-        real = r.json()["id"]
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM checkins WHERE id=?", real) == 1,
-                 timeout=60, what="the real check-in at the hub")
+        _, real = self.real_visit("Real Visitor")
         ok = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
         bad = {"status": dict(status="pwned"), "date": dict(visit_date="not-a-date"),
                "name": dict(visitor_name=""), "long": dict(visitor_name="x" * 121),
