@@ -185,7 +185,7 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 {
 	const cJSON *virt;
 	const char *s;
-	char lo[11], hi[11];
+	int64_t day;
 	double at;
 
 	if (tbl == NULL || row == NULL)
@@ -228,9 +228,10 @@ int greeter_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *
 	at = num(row, "arrived_at");
 	if (!hlc_time_plausible(at))
 		REFUSE("checkins: arrived_at is before 2020 or later than any clock can be");
-	clock_local_date((uint64_t)at - 24 * 3600 * 1000ULL, lo);
-	clock_local_date((uint64_t)at + 24 * 3600 * 1000ULL, hi);
-	if (strcmp(json_str(row, "visit_date"), lo) < 0 || strcmp(json_str(row, "visit_date"), hi) > 0)
+	/* (in days since 1970, UTC: no office's zone is a day from it; no
+	 * local time is worked out, twice per visit of a push) */
+	day = clock_days_between("1970-01-01", json_str(row, "visit_date"));
+	if (day < (int64_t)(at / 86400000.0) - 1 || day > (int64_t)(at / 86400000.0) + 1)
 		REFUSE("checkins: visit_date is not the day the visitor arrived");
 	/* A visit starts waiting, or (a phone or video visit, never in the
 	 * line) served by whoever recorded it. */
