@@ -39,6 +39,7 @@ export const tests = [
     const p = (await node.api('/api/v1/case/participants', { first_name: first, last_name: last, birth_date: '1988-03-03' })).json;
     sql(node, `UPDATE participants SET registered_date='${daysBack(today, 60)}' WHERE id='${p.id}'`);
     // (node.api() speaks as the last user login() signed in: demo, for now.)
+    const demoSession = node.session;
     const q = (await node.api('/api/v1/case/participants', { first_name: 'Nora', last_name: 'Cercana', birth_date: '1979-09-09' })).json;
     plantSecret('Nora Cercana'); plantSecret('Cercana');
     sql(node, `UPDATE participants SET registered_date='${daysBack(today, 70)}' WHERE id='${q.id}'`);
@@ -114,6 +115,9 @@ export const tests = [
       '#skill_gain-fields-achievement': 'Passed the written test', '#skill_gain-fields-documentation': 'N/A' });
     await page.click('#form-skill_gain button[type=submit]');
     await page.locator('#skill-gains li', { hasText: 'Passed the written test' }).waitFor();
+    // (as demo, who has the reports privilege: the last approver signed in,
+    // pkim, has View Access, whose compliance view is its own caseload only)
+    node.session = demoSession;
     const tk = (await node.api('/api/v1/case/compliance')).json.timeliness.by_kind.find(k => k.kind === 'measurable_skill_gain');
     assert(tk.entries === 1 && tk.late === 0, 'the gain in the timeliness report: ' + JSON.stringify(tk));
 
