@@ -837,8 +837,7 @@ class TrustTest(Base):
         clock stamped: taken); a visit of its
         office's Local Area, served by its staff, linked to its
         participants, with a phone and email as the kiosk takes them, dated
-        the day it arrived, starting waiting (or done, when virtual), and
-        what the visitor gave never rewritten; an audit event at a
+        the day it arrived, and what the visitor gave never rewritten; an audit event at a
         plausible time with a JSON object as its detail.  Each is
         quarantined when it breaks that, naming why; the same rows within
         the rules are taken."""
@@ -907,8 +906,6 @@ class TrustTest(Base):
             ("arrived in ten years", visit(arrived_at=now + 10 * year,
                                            visit_date=time.strftime("%Y-%m-%d", time.localtime(
                                                (now + 10 * year) / 1000))), "arrived_at"),
-            ("starts done", visit(status="done", finished_at=now), "starts waiting"),
-            ("virtual still waiting", visit(virtual=1), "starts waiting"),
             ("name rewritten", self.update_cs("checkins", real, {"visitor_name": ("Reason Visitor", "Someone Else")}),
              "visitor_name"),
             ("date rewritten", self.update_cs("checkins", real, {"visit_date": (today, "2001-01-01")}),
