@@ -84,67 +84,77 @@ static double num(const cJSON *row, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* The visit a reason or an event names, which must be at the row's office:
- * its Local Area into la.  0, -1 refused, MODEL_CHECK_AGAIN. */
-static int visit_of(sqlite3 *db, const char *tbl, const cJSON *row, char la[128], char *reason,
-		    size_t n)
+/* The visit an event names is at the event's office: 0, -1 refused,
+ * MODEL_CHECK_AGAIN. */
+static int event_visit(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *cid = json_str(row, "checkin_id"), *office = json_str(row, "office_id");
 	sqlite3_stmt *st;
 	int rc, same = 0;
 
 	if (cid == NULL || office == NULL)
-		REFUSE("%s: checkin_id and office_id are required", tbl);
-	if ((st = db_stmt(db, "SELECT office_id, local_area_id FROM checkins WHERE id=?")) == NULL)
-		CANNOT_CHECK("%s: cannot read the visit", tbl);
+		REFUSE("checkin_events: checkin_id and office_id are required");
+	if ((st = db_stmt(db, "SELECT office_id = ?2 FROM checkins WHERE id = ?1")) == NULL)
+		CANNOT_CHECK("checkin_events: cannot read the visit");
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *o = db_col(st, 0), *l = db_col(st, 1);
-
-		same = o && strcmp(o, office) == 0;
-		snprintf(la, 128, "%s", l ? l : "");
-	}
+	sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		same = sqlite3_column_int(st, 0);
 	db_stmt_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		CANNOT_CHECK("%s: cannot read the visit", tbl);
+		CANNOT_CHECK("checkin_events: cannot read the visit");
 	if (rc == SQLITE_DONE)
-		REFUSE("%s: no such visit", tbl);
+		REFUSE("checkin_events: no such visit");
 	if (!same)
-		REFUSE("%s: the visit is another office's", tbl);
+		REFUSE("checkin_events: the visit is another office's");
 	return 0;
 }
 
-/* A reason the visitor chose: one of the visit's Local Area (a reason
- * retired since, or narrowed to another office, is taken: the office's
- * kiosk offered it until its next pull, which may be a whole outage
- * away), once, and at most GREETER_MAX_REASONS. */
+/* A reason the visitor chose: on a visit at the row's office, one of the
+ * visit's Local Area (a reason retired since, or narrowed to another
+ * office, is taken: the office's kiosk offered it until its next pull,
+ * which may be a whole outage away), once, and at most
+ * GREETER_MAX_REASONS.  One cached statement: a push of a week's visits
+ * checks one reason each. */
 static int check_reason(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
-	const char *rid = json_str(row, "reason_id");
-	char la[128];
-	int rc, ok;
+	const char *rid = json_str(row, "reason_id"), *cid = json_str(row, "checkin_id");
+	const char *office = json_str(row, "office_id");
+	sqlite3_stmt *st;
+	int rc, visit = 0, same = 0, of_la = 0, twice = 0, count = 0;
 
-	if ((rc = visit_of(db, "checkin_reasons", row, la, reason, n)) != 0)
-		return rc;
-	if (rid == NULL)
-		REFUSE("checkin_reasons: reason_id is required");
-	ok = (int)db_int_bound(db, -1, "SELECT count(*) FROM greeter_reasons WHERE id=?1 AND"
-					" local_area_id=?2", "tt", rid, la);
-	if (ok < 0)
-		CANNOT_CHECK("checkin_reasons: cannot read the reasons");
-	if (ok == 0)
+	if (cid == NULL || office == NULL || rid == NULL)
+		REFUSE("checkin_reasons: checkin_id, reason_id and office_id are required");
+	if ((st = db_stmt(db, "SELECT c.office_id = ?3,"
+			      " EXISTS (SELECT 1 FROM greeter_reasons r WHERE r.id = ?2"
+			      "  AND r.local_area_id = c.local_area_id),"
+			      " (SELECT count(*) FROM checkin_reasons x WHERE x.checkin_id = ?1"
+			      "  AND x.reason_id = ?2),"
+			      " (SELECT count(*) FROM checkin_reasons x WHERE x.checkin_id = ?1)"
+			      " FROM checkins c WHERE c.id = ?1")) == NULL)
+		CANNOT_CHECK("checkin_reasons: cannot read the visit");
+	sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, office, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		visit = 1;
+		same = sqlite3_column_int(st, 0);
+		of_la = sqlite3_column_int(st, 1);
+		twice = sqlite3_column_int(st, 2) > 1;
+		count = sqlite3_column_int(st, 3);
+	}
+	db_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		CANNOT_CHECK("checkin_reasons: cannot read the visit");
+	if (!visit)
+		REFUSE("checkin_reasons: no such visit");
+	if (!same)
+		REFUSE("checkin_reasons: the visit is another office's");
+	if (!of_la)
 		REFUSE("checkin_reasons: not a reason of the visit's Local Area");
-	rc = (int)db_int_bound(db, -1, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?1"
-					" AND reason_id=?2", "tt", json_str(row, "checkin_id"), rid);
-	if (rc < 0)
-		CANNOT_CHECK("checkin_reasons: cannot read the visit's reasons");
-	if (rc > 1)
+	if (twice)
 		REFUSE("checkin_reasons: the visit has this reason already");
-	rc = (int)db_int_bound(db, -1, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?1", "t",
-			       json_str(row, "checkin_id"));
-	if (rc < 0)
-		CANNOT_CHECK("checkin_reasons: cannot read the visit's reasons");
-	if (rc > GREETER_MAX_REASONS)
+	if (count > GREETER_MAX_REASONS)
 		REFUSE("checkin_reasons: a visit has at most %d reasons", GREETER_MAX_REASONS);
 	return 0;
 }
@@ -158,7 +168,6 @@ static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *action = json_str(row, "action"), *from = json_str(row, "from_status");
 	const char *to = json_str(row, "to_status"), *want;
-	char la[128];
 	int rc;
 
 	if (action == NULL || greeter_valid_status(to) != 0)
@@ -173,7 +182,7 @@ static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	if (want == NULL || strcmp(want, to) != 0)
 		REFUSE("checkin_events: %.16s from %.16s to %.16s is not a move of a visit", action,
 		       from ? from : "nothing", to);
-	if ((rc = visit_of(db, "checkin_events", row, la, reason, n)) != 0)
+	if ((rc = event_visit(db, row, reason, n)) != 0)
 		return rc;
 	if (!hlc_time_plausible(num(row, "at")))
 		REFUSE("checkin_events: at is before 2020 or later than any clock can be");
