@@ -378,15 +378,58 @@ static int dir_master_check(const char *dir, char out[65])
 }
 
 /* A new, empty file of mode 0600 (never replaces one).  0 or -1 (said). */
-static int create_new(const char *path)
+/* A file of the backup is written under a name of its own beside path
+ * (PATH.partial-XXXXXX, mode 0600) into tmp, and published at path only
+ * once the whole backup is written (publish()): a backup cut short (killed,
+ * the machine down) leaves nothing at path that looks like a backup, and
+ * never stands in the way of the next.  0, or -1 (said). */
+static int stage_new(const char *path, char *tmp, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	struct stat sb;
+	int fd;
 
-	if (fd < 0) {
-		fprintf(stderr, "outpost-hub: cannot create '%s': %s\n", path, strerror(errno));
+	tmp[0] = '\0';
+	if (lstat(path, &sb) == 0) {
+		fprintf(stderr, "outpost-hub: '%s' exists: a backup never replaces a file\n", path);
 		return -1;
 	}
-	close(fd);
+	if ((size_t)snprintf(tmp, n, "%s.partial-XXXXXX", path) >= n) {
+		tmp[0] = '\0';
+		fprintf(stderr, "outpost-hub: '%s': name too long\n", path);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "outpost-hub: cannot create '%s': %s\n", tmp, strerror(errno));
+		tmp[0] = '\0';
+		return -1;
+	}
+	close(fd); /* (mkstemp: mode 0600) */
+	return 0;
+}
+
+/* The staged file tmp at path, where nothing may be (a link, then the
+ * staged name removed and tmp emptied), the directory synced.  0, or -1
+ * (said). */
+static int publish(char *tmp, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (link(tmp, path) != 0) {
+		fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	unlink(tmp);
+	tmp[0] = '\0';
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
 	return 0;
 }
 
@@ -408,8 +451,9 @@ static int write_keys(const char *dir, const char *path, int64_t head, const cha
 int hub_backup(const char *dir, const char *out_path, const char *key_path)
 {
 	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65], keys[256] = "", err[300] = "";
+	char out_tmp[PATH_MAX + 32] = "", key_tmp[PATH_MAX + 32] = "";
 	sqlite3 *src = NULL, *dst = NULL;
-	int nfiles = 0, nkeys = 0, ret = 1, made_key = 0;
+	int nfiles = 0, nkeys = 0, ret = 1, published = 0;
 	int64_t head;
 	struct stat sb;
 
@@ -431,16 +475,12 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 		fprintf(stderr, "outpost-hub: cannot read '%s/%s'\n", dir, MASTER_FILE);
 		return 1;
 	}
-	/* Both created here with 0600 and never replaced. */
-	if (create_new(out_path) != 0)
-		return 1;
-	if (create_new(key_path) != 0) {
-		unlink(out_path);
-		return 1;
-	}
-	made_key = 1;
+	/* Both created here with 0600, staged, and never replace a file. */
+	if (stage_new(out_path, out_tmp, sizeof out_tmp) != 0 ||
+	    stage_new(key_path, key_tmp, sizeof key_tmp) != 0)
+		goto out;
 	if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	    sqlite3_open_v2(out_tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		fprintf(stderr, "outpost-hub: cannot open the databases\n");
 		goto out;
 	}
@@ -470,10 +510,19 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	if (add_info(dst, head, "database", check) != 0 ||
 	    add_files(dst, dir, db_files, &nfiles, NULL, 0) != 0 ||
 	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0 ||
-	    write_keys(dir, key_path, head, check, &nkeys, keys, sizeof keys) != 0) {
+	    write_keys(dir, key_tmp, head, check, &nkeys, keys, sizeof keys) != 0) {
 		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
 		goto out;
 	}
+	sqlite3_close(dst);
+	dst = NULL;
+	/* The key file first: a database published without it is no backup. */
+	if (publish(key_tmp, key_path) != 0)
+		goto out;
+	published = 1;
+	if (publish(out_tmp, out_path) != 0)
+		goto out;
+	published = 2;
 	printf("backup of %s (change log at seq %" PRId64 ") written to %s; its %d secret "
 	       "file%s (%s) to %s\n",
 	       src_path, head, out_path, nkeys, nkeys == 1 ? "" : "s", keys, key_path);
@@ -485,8 +534,11 @@ out:
 	sqlite3_close(src);
 	sqlite3_close(dst);
 	if (ret != 0) {
-		unlink(out_path);
-		if (made_key)
+		if (out_tmp[0])
+			unlink(out_tmp);
+		if (key_tmp[0])
+			unlink(key_tmp);
+		if (published == 1)
 			unlink(key_path);
 	}
 	return ret;

@@ -66,6 +66,22 @@ const table_def *schema_table(const char *name)
 	return table_find(name, &td) ? td : NULL;
 }
 
+int schema_final(const table_def *td, const char *v)
+{
+	const char *f = td ? td->td_final_value : NULL;
+	size_t n = v ? strlen(v) : 0;
+
+	while (f && v) {
+		const char *bar = strchr(f, '|');
+		size_t k = bar ? (size_t)(bar - f) : strlen(f);
+
+		if (k == n && memcmp(f, v, n) == 0)
+			return 1;
+		f = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
 const char *schema_table_module(const char *name)
 {
 	const table_def *td;

@@ -38,7 +38,8 @@ typedef struct table_def {
 	scope_kind td_scope;
 	const char *td_scope_col;  /* "local_area_id" / "office_id" / NULL */
 	/* Column whose value, once set to td_final_value, is never undone by an
-	 * older edit (e.g. "status" = "closed"); NULL for none. */
+	 * office's edit (e.g. "status" = "Closed"); NULL for none.  Several
+	 * final values are separated by '|' ("done|left"): schema_final(). */
 	const char *td_final_col;
 	const char *td_final_value;
 	/* A 0/1 column that deletes the row in place (the row stays, = 1), or
@@ -93,6 +94,8 @@ int schema_version(void);
 int schema_db_version(sqlite3 *db);
 /* Table definition by name, or NULL when the table is not replicated. */
 const table_def *schema_table(const char *name);
+/* 1 when v is one of td's final values (td_final_value), else 0. */
+int schema_final(const table_def *td, const char *v);
 /* The name of the module that owns replicated table name ("core", "crm",
  * "casework", ...), or NULL. */
 const char *schema_table_module(const char *name);

@@ -81,7 +81,7 @@ static const table_def core_tables[] = {
 	{"local_areas", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
 	{"offices", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
 	{"greeter_reasons", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", NULL, NULL, NULL},
+	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", "status", "done|left", NULL},
 	{"checkin_reasons", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL},
 	{"checkin_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL},
 };

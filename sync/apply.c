@@ -416,10 +416,10 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 		/* Nothing to change, but the value now stands for this newer
 		 * write too: an older one must not undo it later. */
 		return clock_put(a, tc, id, i, rh) != A_OK ? A_ERROR : A_OK;
-	/* A final value (a work item Closed, a case exited) is never left:
+	/* A final value (a work item Closed, a case exited, a visit done or
+	 * left) is never left:
 	 * the office's other value, older or newer, is kept as a conflict. */
-	final_block = i == ts->ts_final && td->td_final_value && sync__val_text(local) &&
-		      strcmp(sync__val_text(local), td->td_final_value) == 0;
+	final_block = i == ts->ts_final && schema_final(td, sync__val_text(local));
 	if (sync__val_eq(local, base) && !final_block) {
 		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
 			return A_ERROR;

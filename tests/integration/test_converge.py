@@ -408,8 +408,10 @@ class Cluster:
         return "\n".join(out)
 
     # -- the merge, column by column, as DESIGN.md "Conflicts" says
-    # td_final_col / td_final_value of the tables that have one (model/schema_*.c).
-    FINAL = {"work_items": ("status", "Closed"), "participants": ("exit_state", "exited")}
+    # td_final_col / td_final_value of the tables that have one (model/schema_*.c):
+    # the column and its final values.
+    FINAL = {"work_items": ("status", {"Closed"}), "participants": ("exit_state", {"exited"}),
+             "checkins": ("status", {"done", "left"})}
     # Soft deletes (table_def td_soft_delete_col): merged as a DELETE is.
     SOFT_DELETE = {"work_items": "deleted"}
 
@@ -476,7 +478,7 @@ class Cluster:
                 if local == remote:
                     clocks[ck] = max(clocks.get(ck) or "", rh)
                     continue
-                block = final and final[0] == col and local == final[1]  # never left
+                block = final and final[0] == col and local in final[1]  # never left
                 if local == base and not block:
                     if not clocks.get(ck) or clocks[ck] < rh:
                         cur[col] = remote
@@ -598,7 +600,7 @@ class Cluster:
             want = "remote" if (c["remote_hlc"] or "") > (c["local_hlc"] or "") else "local"
             final = self.FINAL.get(c["tbl"])
             if final and final[0] == c["column_name"] and c["local_value"] is not None and \
-                    json.loads(c["local_value"]) == final[1]:
+                    json.loads(c["local_value"]) in final[1]:
                 want = "local"  # a final value is never left
             if c["winner"] != want:
                 probs.append("winner: conflict on %s.%s of %s: %s won with hlc local %s remote %s"

@@ -541,6 +541,41 @@ class RestoreDrillTest(unittest.TestCase):
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
+    def test_interrupted_backup_leaves_no_backup(self):
+        """A backup killed half way (here by a file size limit, as a crash
+        or a full disk in a cron job would cut it) leaves nothing at the
+        names it was given - no half a database that looks like a backup,
+        no key file without its database - only its staged .partial- files;
+        the next backup to the same name is taken whole."""
+        hub = self.o.hub()
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            out = os.path.join(bdir, "nightly.backup")
+            p = run_tool(["/bin/bash", "-c", "trap - XFSZ; ulimit -f 64; exec \"$@\"", "backup",
+                          os.path.join(BIN, "outpost-hub"), "backup", "--out", out,
+                          "--data", hub.data], name="hub")
+            self.assertNotEqual(p.returncode, 0, p.stderr)
+            left = sorted(os.listdir(bdir))
+            self.assertTrue(left, "the backup was cut short while it wrote")
+            self.assertEqual([f for f in left if ".partial-" not in f], [], left)
+            for f in left:
+                self.assertEqual(stat.S_IMODE(os.stat(os.path.join(bdir, f)).st_mode), 0o600, f)
+            p = hub_tool(hub, "backup", "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(sorted(set(os.listdir(bdir)) - set(left)),
+                             ["nightly.backup", "nightly.backup.key"])
+            bk = sqlite3.connect(out)
+            self.assertEqual(bk.execute("PRAGMA quick_check").fetchone()[0], "ok")
+            self.assertEqual(bk.execute("SELECT count(*) FROM offices").fetchone()[0],
+                             count(hub, "SELECT count(*) FROM offices"))
+            bk.close()
+            # and it is never written over, as before
+            p = hub_tool(hub, "backup", "--out", out)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(b"never replaces", p.stderr)
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
     def test_backup_holds_no_plain_ssn_key(self):
         """A Local Area made a moment ago has its SSN key plain in hub.db
         until the serving hub wraps it; a backup taken then has it wrapped

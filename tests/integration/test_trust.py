@@ -944,6 +944,39 @@ class TrustTest(Base):
         self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
         self.assertEqual(count(self.hub, "SELECT count(*) FROM checkin_reasons WHERE checkin_id=?", real), 3)
 
+    def test_finished_visit_stays_finished(self):
+        """A visit done or left is never reopened by its own office's edit
+        (a node in hostile hands, or a second desk node that had not yet
+        pulled the end): the hub keeps done or left and records the office's
+        value as a conflict it won, not a quarantine; a move of a visit
+        still open is taken."""
+        ends = {}
+        for end in ("done", "left"):
+            _, vid = self.real_visit("Final Visitor " + end)
+            for action in (("call", "serve", "done") if end == "done" else ("left",)):
+                r = self.node.post("/api/v1/checkins/%s/action" % vid, {"action": action})
+                self.assertEqual(r.status, 200, (action, r))
+            wait_for(lambda: count(self.hub, "SELECT status FROM checkins WHERE id=?", vid) == end,
+                     timeout=60, what="the visit %s at the hub" % end)
+            ends[end] = vid
+        _, still = self.real_visit("Open Visitor")
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000) + 5000, self.evil.node_id)
+        got = self.push_named([
+            ("reopen done", stamp, self.update_cs("checkins", ends["done"], {"status": ("done", "waiting")})),
+            ("call left", stamp, self.update_cs("checkins", ends["left"], {"status": ("left", "called")})),
+            ("call open", stamp, self.update_cs("checkins", still, {"status": ("waiting", "called")}))])
+        self.assertEqual(got, {})
+        with opened(self.hub) as d:
+            for end, vid in ends.items():
+                self.assertEqual(d.execute("SELECT status FROM checkins WHERE id=?", (vid,)).fetchone()[0], end)
+                c = d.execute("SELECT local_value, remote_value, winner FROM conflicts WHERE tbl='checkins'"
+                              " AND row_id=? AND column_name='status'", (vid,)).fetchall()
+                self.assertEqual([tuple(x) for x in c],
+                                 [('"%s"' % end, '"%s"' % ("waiting" if end == "done" else "called"), "local")])
+            self.assertEqual(d.execute("SELECT status FROM checkins WHERE id=?", (still,)).fetchone()[0],
+                             "called")
+        self.replication_flows("the reopened visits")
+
     # ---- 5. valid text everywhere -----------------------------------------------
     def test_invalid_text_refused(self):
         """Raw invalid UTF-8 and NUL, byte for byte, through the admin API and

@@ -366,6 +366,16 @@ static void test_schema_kinds_and_seed(void **state)
 	ST_SCOPE(SCOPE_STATEWIDE, "employers");
 	assert_string_equal(schema_table("work_items")->td_final_col, "status");
 	assert_string_equal(schema_table("work_items")->td_final_value, "Closed");
+	assert_int_equal(schema_final(schema_table("work_items"), "Closed"), 1);
+	assert_int_equal(schema_final(schema_table("work_items"), "Close"), 0);
+	assert_int_equal(schema_final(schema_table("work_items"), "Closed|"), 0);
+	/* a visit ends done or left (several final values) */
+	assert_int_equal(schema_final(schema_table("checkins"), "done"), 1);
+	assert_int_equal(schema_final(schema_table("checkins"), "left"), 1);
+	assert_int_equal(schema_final(schema_table("checkins"), "done|left"), 0);
+	assert_int_equal(schema_final(schema_table("checkins"), "waiting"), 0);
+	assert_int_equal(schema_final(schema_table("checkins"), NULL), 0);
+	assert_int_equal(schema_final(schema_table("employers"), "Closed"), 0);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes", -1), 74);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE system_generated=1", -1), 2);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM employer_activity_codes WHERE code IN ('E90','E92') AND system_generated=1", -1), 2);
