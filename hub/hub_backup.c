@@ -701,6 +701,77 @@ out:
 	return ret;
 }
 
+/* File name's content from the first of dbs (a backup, its key file) that
+ * holds it, into *out (malloc'd, *len bytes): 1, 0 when none holds it, -1
+ * on an error of the read. */
+static int backup_file(sqlite3 *const *dbs, int ndb, const char *name, unsigned char **out,
+		       size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	for (int i = 0; i < ndb; i++) {
+		sqlite3_stmt *st = NULL;
+		const void *blob;
+		int rc;
+
+		if (dbs[i] == NULL)
+			continue;
+		if (db_prepare(dbs[i], &st, "SELECT content FROM outpost_backup_files WHERE name=?1") != 0)
+			return -1;
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && (blob = sqlite3_column_blob(st, 0)) != NULL) {
+			*len = (size_t)sqlite3_column_bytes(st, 0);
+			if ((*out = malloc(*len)) != NULL)
+				memcpy(*out, blob, *len);
+		}
+		sqlite3_finalize(st);
+		if (rc == SQLITE_ROW)
+			return *out != NULL ? 1 : -1;
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+/* The hub's TLS key (the key file's, the backup's when it holds all, or
+ * the one DIR keeps when neither has it) is the backup's certificate's: a
+ * restored hub whose key is not would not start.  1, or 0 (said; also when
+ * either cannot be read). */
+static int tls_pair_restored(sqlite3 *bk, sqlite3 *keys, const char *dir, const char *file)
+{
+	sqlite3 *dbs[2] = {keys, bk};
+	unsigned char *crt = NULL, *key = NULL;
+	size_t crt_len, key_len = 0;
+	int have_crt = backup_file(dbs + 1, 1, HUB_CERT_FILE, &crt, &crt_len);
+	int have_key = backup_file(dbs, 2, HUB_KEY_FILE, &key, &key_len);
+	int ok;
+
+	if (have_key == 0) {
+		char path[PATH_MAX + 32];
+		mode_t mode;
+		int rc;
+
+		snprintf(path, sizeof path, "%s/%s", dir, HUB_KEY_FILE);
+		rc = slurp(path, &key, &key_len, &mode);
+		have_key = rc == 0 ? 1 : rc == 1 ? 0 : -1;
+	}
+	ok = have_crt == 0 || have_key == 0; /* (nothing to pair) */
+	if (have_crt == 1 && have_key == 1)
+		ok = tls_pair_check(crt, crt_len, key, key_len) == 1;
+	if (have_crt < 0 || have_key < 0)
+		ok = 0;
+	if (key != NULL)
+		crypto_wipe(key, key_len);
+	free(key);
+	free(crt);
+	if (!ok)
+		fprintf(stderr, "outpost-hub: the %s to be restored is not the key of the %s in "
+				"'%s' (a key file of another backup?): nothing restored\n",
+			HUB_KEY_FILE, HUB_CERT_FILE, file);
+	return ok;
+}
+
 /* The key file for bk: path (or FILE.key when it exists) opened into *keys,
  * checked against the backup's master key check; without one, the data
  * directory's own master.key must match.  0, or -1 (said). */
@@ -830,7 +901,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 			file, ver, newer);
 		goto out;
 	}
-	if (open_keys(bk, dir, file, key_path, &keys) != 0)
+	if (open_keys(bk, dir, file, key_path, &keys) != 0 || !tls_pair_restored(bk, keys, dir, file))
 		goto out;
 	snprintf(db_path, sizeof db_path, "%s/%s", dir, HUB_DB_FILE);
 	snprintf(tmp, sizeof tmp, "%s.restore", db_path);

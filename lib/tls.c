@@ -245,6 +245,36 @@ int tls_cert_pin(const void *cert, size_t len, char *out, size_t n)
 	return rc;
 }
 
+int tls_pair_check(const void *cert, size_t cert_len, const void *key, size_t key_len)
+{
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context pk;
+	unsigned char *c = malloc(cert_len + 1), *k = malloc(key_len + 1);
+	int rc = -1;
+
+	mbedtls_x509_crt_init(&crt);
+	mbedtls_pk_init(&pk);
+	if (c == NULL || k == NULL)
+		goto out;
+	/* (PEM is parsed from a NUL-terminated buffer, its length counting it) */
+	memcpy(c, cert, cert_len);
+	c[cert_len] = '\0';
+	memcpy(k, key, key_len);
+	k[key_len] = '\0';
+	if (mbedtls_x509_crt_parse(&crt, c, cert_len + 1) != 0 ||
+	    mbedtls_pk_parse_key(&pk, k, key_len + 1, NULL, 0) != 0)
+		goto out;
+	rc = mbedtls_pk_check_pair(&crt.pk, &pk) == 0;
+out:
+	mbedtls_pk_free(&pk);
+	mbedtls_x509_crt_free(&crt);
+	if (k != NULL)
+		crypto_wipe(k, key_len + 1);
+	free(c);
+	free(k);
+	return rc;
+}
+
 /* ---- sessions ---------------------------------------------------------------- */
 
 static int bio_send(void *ctx, const unsigned char *p, size_t n)

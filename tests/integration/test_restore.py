@@ -576,6 +576,40 @@ class RestoreDrillTest(unittest.TestCase):
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
+    def test_restore_refuses_a_tls_key_not_its_certificates(self):
+        """A key file whose hub.key is not the key of the backup's hub.crt
+        (another hub's, or not a key at all) is refused before anything is
+        touched: restored, the hub would not start."""
+        hub, other = self.o.hub(), self.o.hub()
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            mine = os.path.join(bdir, "mine.backup")
+            self.assertEqual(hub_tool(hub, "backup", "--out", mine).returncode, 0)
+            other.stop()
+            hub.stop()
+            with open(os.path.join(other.data, "hub.key"), "rb") as f:
+                theirs = f.read()
+            before = sorted(os.listdir(hub.data))
+            for what, key in (("another hub's key", theirs), ("not a key", b"-----BEGIN nothing")):
+                wrong = os.path.join(bdir, "wrong.key")
+                shutil.copy(mine + ".key", wrong)
+                kb = sqlite3.connect(wrong)
+                self.assertEqual(kb.execute("UPDATE outpost_backup_files SET content=? WHERE name='hub.key'",
+                                            (key,)).rowcount, 1)
+                kb.commit()
+                kb.close()
+                p = hub_tool(hub, "restore", mine, "--key-file", wrong, "--force")
+                self.assertEqual(p.returncode, 1, (what, p.stderr))
+                self.assertIn(b"is not the key of the hub.crt", p.stderr, what)
+                self.assertEqual(sorted(os.listdir(hub.data)), before, what)
+                os.unlink(wrong)
+            # its own key file: taken, and the hub starts on it
+            p = hub_tool(hub, "restore", mine, "--force")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            hub.start()
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
     def test_backup_holds_no_plain_ssn_key(self):
         """A Local Area made a moment ago has its SSN key plain in hub.db
         until the serving hub wraps it; a backup taken then has it wrapped
