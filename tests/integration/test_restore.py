@@ -78,12 +78,16 @@ class RestoreDrillTest(unittest.TestCase):
             w.join(timeout=30)
         self.o.close()
 
+    def backup_dir(self):
+        """A folder for backups, removed after the test."""
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        self.addCleanup(shutil.rmtree, bdir, True)
+        return bdir
+
     def backed_up(self, hub):
         """A backup of hub (its key file beside it) in a folder of its own,
         removed after the test: its path."""
-        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
-        self.addCleanup(shutil.rmtree, bdir, True)
-        backup = os.path.join(bdir, "hub.backup")
+        backup = os.path.join(self.backup_dir(), "hub.backup")
         self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
         return backup
 
@@ -548,67 +552,59 @@ class RestoreDrillTest(unittest.TestCase):
         no key file without its database - only its staged .partial- files;
         the next backup to the same name is taken whole."""
         hub = self.o.hub()
-        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
-        try:
-            out = os.path.join(bdir, "nightly.backup")
-            p = run_tool(["/bin/bash", "-c", "trap - XFSZ; ulimit -f 64; exec \"$@\"", "backup",
-                          os.path.join(BIN, "outpost-hub"), "backup", "--out", out,
-                          "--data", hub.data], name="hub")
-            self.assertNotEqual(p.returncode, 0, p.stderr)
-            left = sorted(os.listdir(bdir))
-            self.assertTrue(left, "the backup was cut short while it wrote")
-            self.assertEqual([f for f in left if ".partial-" not in f], [], left)
-            for f in left:
-                self.assertEqual(stat.S_IMODE(os.stat(os.path.join(bdir, f)).st_mode), 0o600, f)
-            p = hub_tool(hub, "backup", "--out", out)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertEqual(sorted(set(os.listdir(bdir)) - set(left)),
-                             ["nightly.backup", "nightly.backup.key"])
-            bk = sqlite3.connect(out)
-            self.assertEqual(bk.execute("PRAGMA quick_check").fetchone()[0], "ok")
-            self.assertEqual(bk.execute("SELECT count(*) FROM offices").fetchone()[0],
-                             count(hub, "SELECT count(*) FROM offices"))
-            bk.close()
-            # and it is never written over, as before
-            p = hub_tool(hub, "backup", "--out", out)
-            self.assertEqual(p.returncode, 1, p.stderr)
-            self.assertIn(b"never replaces", p.stderr)
-        finally:
-            shutil.rmtree(bdir, ignore_errors=True)
+        bdir = self.backup_dir()
+        out = os.path.join(bdir, "nightly.backup")
+        p = run_tool(["/bin/bash", "-c", "trap - XFSZ; ulimit -f 64; exec \"$@\"", "backup",
+                      os.path.join(BIN, "outpost-hub"), "backup", "--out", out,
+                      "--data", hub.data], name="hub")
+        self.assertNotEqual(p.returncode, 0, p.stderr)
+        left = sorted(os.listdir(bdir))
+        self.assertTrue(left, "the backup was cut short while it wrote")
+        self.assertEqual([f for f in left if ".partial-" not in f], [], left)
+        for f in left:
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(bdir, f)).st_mode), 0o600, f)
+        p = hub_tool(hub, "backup", "--out", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(set(os.listdir(bdir)) - set(left)),
+                         ["nightly.backup", "nightly.backup.key"])
+        bk = sqlite3.connect(out)
+        self.assertEqual(bk.execute("PRAGMA quick_check").fetchone()[0], "ok")
+        self.assertEqual(bk.execute("SELECT count(*) FROM offices").fetchone()[0],
+                         count(hub, "SELECT count(*) FROM offices"))
+        bk.close()
+        # and it is never written over, as before
+        p = hub_tool(hub, "backup", "--out", out)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"never replaces", p.stderr)
 
     def test_restore_refuses_a_tls_key_not_its_certificates(self):
         """A key file whose hub.key is not the key of the backup's hub.crt
         (another hub's, or not a key at all) is refused before anything is
         touched: restored, the hub would not start."""
         hub, other = self.o.hub(), self.o.hub()
-        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
-        try:
-            mine = os.path.join(bdir, "mine.backup")
-            self.assertEqual(hub_tool(hub, "backup", "--out", mine).returncode, 0)
-            other.stop()
-            hub.stop()
-            with open(os.path.join(other.data, "hub.key"), "rb") as f:
-                theirs = f.read()
-            before = sorted(os.listdir(hub.data))
-            for what, key in (("another hub's key", theirs), ("not a key", b"-----BEGIN nothing")):
-                wrong = os.path.join(bdir, "wrong.key")
-                shutil.copy(mine + ".key", wrong)
-                kb = sqlite3.connect(wrong)
-                self.assertEqual(kb.execute("UPDATE outpost_backup_files SET content=? WHERE name='hub.key'",
-                                            (key,)).rowcount, 1)
-                kb.commit()
-                kb.close()
-                p = hub_tool(hub, "restore", mine, "--key-file", wrong, "--force")
-                self.assertEqual(p.returncode, 1, (what, p.stderr))
-                self.assertIn(b"is not the key of the hub.crt", p.stderr, what)
-                self.assertEqual(sorted(os.listdir(hub.data)), before, what)
-                os.unlink(wrong)
-            # its own key file: taken, and the hub starts on it
-            p = hub_tool(hub, "restore", mine, "--force")
-            self.assertEqual(p.returncode, 0, p.stderr)
-            hub.start()
-        finally:
-            shutil.rmtree(bdir, ignore_errors=True)
+        mine = self.backed_up(hub)
+        other.stop()
+        hub.stop()
+        with open(os.path.join(other.data, "hub.key"), "rb") as f:
+            theirs = f.read()
+        before = sorted(os.listdir(hub.data))
+        for what, key in (("another hub's key", theirs), ("not a key", b"-----BEGIN nothing")):
+            wrong = os.path.join(os.path.dirname(mine), "wrong.key")
+            shutil.copy(mine + ".key", wrong)
+            kb = sqlite3.connect(wrong)
+            self.assertEqual(kb.execute("UPDATE outpost_backup_files SET content=? WHERE name='hub.key'",
+                                        (key,)).rowcount, 1)
+            kb.commit()
+            kb.close()
+            p = hub_tool(hub, "restore", mine, "--key-file", wrong, "--force")
+            self.assertEqual(p.returncode, 1, (what, p.stderr))
+            self.assertIn(b"is not the key of the hub.crt", p.stderr, what)
+            self.assertEqual(sorted(os.listdir(hub.data)), before, what)
+            os.unlink(wrong)
+        # its own key file: taken, and the hub starts on it
+        p = hub_tool(hub, "restore", mine, "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hub.start()
 
     def test_backup_holds_no_plain_ssn_key(self):
         """A Local Area made a moment ago has its SSN key plain in hub.db
