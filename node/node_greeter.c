@@ -499,12 +499,46 @@ static route_rc list_checkins(route_call *a)
 	return node_gcache_reply(a, key, 1, list_text, &q);
 }
 
+/* May the caller reach visit id, to read it or move it?  A visit of this
+ * office (another's is not there for the desk: 404), of today unless the
+ * account has the reports privilege - another day's visits are a report,
+ * as the list says (list_checkins).  ROUTE_OK, or the reply sent. */
+static route_rc visit_reachable(route_call *a, const char *id)
+{
+	node *n = API_NODE(a);
+	char day[16] = "", today[11];
+	sqlite3_stmt *st = db_stmt(n->nd_db, "SELECT visit_date FROM checkins WHERE id=?1"
+					     " AND office_id=?2");
+	int rc;
+
+	if (st == NULL)
+		return ROUTE_DBERR;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(day, sizeof day, "%s", db_col(st, 0) ? db_col(st, 0) : "");
+	db_stmt_done(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ROUTE_DBERR;
+	if (rc == SQLITE_DONE)
+		return route_fail(a, 404, "id", "no such check-in");
+	node_today(n, today);
+	if (strcmp(day, today) != 0 && API_USER(a) && !(API_USER(a)->privs & PRIV_REPORTS))
+		return route_fail(a, 403, "id", "the visits of another day are a report: your account"
+						" does not have the reports privilege");
+	return ROUTE_OK;
+}
+
 static route_rc get_checkin(route_call *a)
 {
+	const char *id = http_req_param(a->rc_req, "id");
+	route_rc rr = visit_reachable(a, id);
 	size_t len = 0;
-	char *text = checkin_text(API_NODE(a), http_req_param(a->rc_req, "id"), 0, &len);
+	char *text;
 
-	if (text == NULL)
+	if (rr != ROUTE_OK)
+		return rr;
+	if ((text = checkin_text(API_NODE(a), id, 0, &len)) == NULL)
 		return route_fail(a, 404, "id", "no such check-in");
 	return route_ok_text(a, 200, NULL, text, len);
 }
@@ -565,6 +599,8 @@ static route_rc post_action(route_call *a)
 		bad = route_err(a, "action", "action must be call, serve, done, left or requeue");
 	if (bad)
 		return ROUTE_BAD;
+	if ((rr = visit_reachable(a, id)) != ROUTE_OK)
+		return rr;
 	rc = db_text(n->nd_db, "SELECT status FROM checkins WHERE id=?", id, from, sizeof from);
 	if (rc == 1)
 		return route_fail(a, 404, "id", "no such check-in");

@@ -82,7 +82,7 @@ typedef struct login_state {
 	int ls_temp_allowed;         /* a temporary password works now */
 	int64_t ls_last_pull_ms;     /* -1 never */
 	int64_t ls_max_age_s;
-	char ls_reason[32];          /* why not allowed: offline_too_long */
+	char ls_reason[32];          /* why not allowed: offline_too_long, not_enrolled */
 	char ls_message[400];
 } login_state;
 
@@ -100,6 +100,17 @@ static void login_state_get(node *n, login_state *ls)
 	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
 	enrolled = access(path, F_OK) == 0;
 	connected = enrolled && node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
+	if (!enrolled && !conf_bool(&n->nd_conf, "demo")) {
+		/* Its only accounts are the demo ones, with the published
+		 * password: with demo off, that password opens nothing (as at
+		 * a hub without demo). */
+		ls->ls_mode = "standalone";
+		snprintf(ls->ls_reason, sizeof ls->ls_reason, "not_enrolled");
+		snprintf(ls->ls_message, sizeof ls->ls_message,
+			 "Sign-in is not possible: this office node is not enrolled with a hub "
+			 "and demo mode is off. Please tell your IT contact (outpost-sync enroll).");
+		return;
+	}
 	if (!enrolled) {
 		ls->ls_mode = "standalone";
 		ls->ls_allowed = 1;

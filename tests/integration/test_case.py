@@ -456,6 +456,26 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(self.node.get(API + "/participants/" + other["id"]).json()["closure_form_date"],
                          self.today)
 
+    def test_view_only_read_records_no_exit(self):
+        """The soft exit is a case write, in the name of whoever's read
+        found day 90: a view-only account's reads (the participant, its
+        timeline) record none and show the case as the last sweep left it;
+        the next read by an account that writes case work records it."""
+        p = self.register("Mirada", "Sinsalida")
+        self.ndb("UPDATE participants SET registered_date=? WHERE id=?", days_ago(self.today, 95), p["id"])
+        view = harness.client(self.node)
+        harness.login(view, "t-view")
+        for path in ("/participants/" + p["id"], "/participants/%s/timeline" % p["id"]):
+            r = view.get(API + path)
+            self.assertEqual(r.status, 200, (path, r.body))
+        self.assertEqual(view.get(API + "/participants/" + p["id"]).json()["exit_state"], "active")
+        self.assertEqual(self.ndb("SELECT count(*) FROM participant_exits WHERE participant_id=?",
+                                  p["id"])[0][0], 0)
+        g = self.node.get(API + "/participants/" + p["id"]).json()
+        self.assertEqual((g["exit_state"], g["exit_date"]), ("exited", days_ago(self.today, 5)))
+        self.assertEqual(self.ndb("SELECT count(*) FROM participant_exits WHERE participant_id=?",
+                                  p["id"])[0][0], 1)
+
     def test_compliance_changes_and_csv(self):
         staff = "0190a000-0000-7000-8000-0000000000b1"  # Jordan Lee
         p = self.register("Cumplida", "Nota", assigned_staff_id=staff)

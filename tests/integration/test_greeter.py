@@ -314,6 +314,36 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(r.status, 400)
         self.assertEqual(r.json()["field"], "action")
 
+    def test_another_days_visit_is_a_report(self):
+        """The desk reaches today's visits of its office: another day's, by
+        id as in the list, needs the reports privilege to be read or moved
+        (LWIA Intake Staff works the desk without it); a visit not of this
+        office is not there."""
+        old = self.checkin("Yesterday Visitor").json()["id"]
+        today = self.checkin("Today Visitor").json()["id"]
+        elsewhere = self.checkin("Elsewhere Visitor").json()["id"]
+        d = self.node.db()
+        d.execute("UPDATE checkins SET visit_date=date(visit_date, '-2 days') WHERE id=?", (old,))
+        d.execute("UPDATE checkins SET office_id='another-office' WHERE id=?", (elsewhere,))
+        d.commit()
+        d.close()
+        desk = harness.client(self.node)
+        harness.login(desk, "t-lwia-intake")
+        r = desk.get("/api/v1/checkins/" + old)
+        self.assertEqual((r.status, r.json().get("field")), (403, "id"), r.body)
+        self.assertNotIn(b"Yesterday Visitor", r.body)
+        r = desk.post("/api/v1/checkins/%s/action" % old, {"action": "left"})
+        self.assertEqual(r.status, 403, r.body)
+        self.assertEqual(self.node.get("/api/v1/checkins/" + old).json()["status"], "waiting")
+        for c in (desk, self.node):
+            self.assertEqual(c.get("/api/v1/checkins/" + elsewhere).status, 404)
+            self.assertEqual(c.post("/api/v1/checkins/%s/action" % elsewhere, {"action": "call"}).status, 404)
+        # today's: the desk's; another day's: the demo account's (reports)
+        self.assertEqual(desk.get("/api/v1/checkins/" + today).json()["visitor_name"], "Today Visitor")
+        self.assertEqual(desk.post("/api/v1/checkins/%s/action" % today, {"action": "call"}).status, 200)
+        self.assertEqual(self.node.get("/api/v1/checkins/" + old).json()["visitor_name"], "Yesterday Visitor")
+        self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % old, {"action": "left"}).status, 200)
+
     def test_stats_and_csv(self):
         self.checkin("Stats One")
         self.checkin("=HYPERLINK(\"x\")")

@@ -408,3 +408,36 @@ class ThrottleTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StandaloneDemoOffTest(unittest.TestCase):
+    """A stand-alone node's only accounts are the demo ones, with the
+    published password: started again with demo off, that password opens
+    nothing, as at a hub without demo, and the sign-in page says why."""
+
+    def test_demo_password_closed_when_demo_is_off(self):
+        node = Daemon("node", args=["--demo", "yes"]).start()
+        try:
+            c = harness.client(node)
+            harness.login(c, "t-view")
+            self.assertEqual(c.get("/api/v1/case/participants").status, 200)
+            node.stop()
+            node.args = ["--demo", "no"]
+            node.start()
+            c = harness.client(node)
+            s = c.get("/api/v1/session").json()
+            self.assertFalse(s["login"]["logins_allowed"], s)
+            self.assertIn("demo mode is off", s["login"]["message"])
+            for user in ("t-view", harness.DEMO_USER, "jlee"):
+                r = c.request("POST", "/api/v1/session",
+                              body={"username": user, "password": harness.DEMO_PASSWORD})
+                self.assertEqual(r.status, 403, (user, r.body))
+                self.assertEqual(r.json().get("reason"), "not_enrolled", r.body)
+            self.assertEqual(c.get("/api/v1/case/participants").status, 401)
+            # demo on again: the demo node it was
+            node.stop()
+            node.args = ["--demo", "yes"]
+            node.start()
+            harness.login(harness.client(node), "t-view")
+        finally:
+            node.cleanup()
