@@ -377,7 +377,6 @@ static int dir_master_check(const char *dir, char out[65])
 	return rc;
 }
 
-/* A new, empty file of mode 0600 (never replaces one).  0 or -1 (said). */
 /* A file of the backup is written under a name of its own beside path
  * (PATH.partial-XXXXXX, mode 0600) into tmp, and published at path only
  * once the whole backup is written (publish()): a backup cut short (killed,
@@ -453,7 +452,7 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65], keys[256] = "", err[300] = "";
 	char out_tmp[PATH_MAX + 32] = "", key_tmp[PATH_MAX + 32] = "";
 	sqlite3 *src = NULL, *dst = NULL;
-	int nfiles = 0, nkeys = 0, ret = 1, published = 0;
+	int nfiles = 0, nkeys = 0, ret = 1, key_published = 0;
 	int64_t head;
 	struct stat sb;
 
@@ -519,10 +518,9 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	/* The key file first: a database published without it is no backup. */
 	if (publish(key_tmp, key_path) != 0)
 		goto out;
-	published = 1;
+	key_published = 1;
 	if (publish(out_tmp, out_path) != 0)
 		goto out;
-	published = 2;
 	printf("backup of %s (change log at seq %" PRId64 ") written to %s; its %d secret "
 	       "file%s (%s) to %s\n",
 	       src_path, head, out_path, nkeys, nkeys == 1 ? "" : "s", keys, key_path);
@@ -538,7 +536,7 @@ out:
 			unlink(out_tmp);
 		if (key_tmp[0])
 			unlink(key_tmp);
-		if (published == 1)
+		if (key_published) /* (its database not) */
 			unlink(key_path);
 	}
 	return ret;
