@@ -87,6 +87,9 @@ typedef struct cap_table {
 
 typedef struct capture_conn {
 	capture *cc_active;
+	/* A write is open (from its BEGIN or SAVEPOINT to its own COMMIT or
+	 * RELEASE): no statement of it may commit on its own (commit_guard). */
+	int cc_open;
 	int cc_ntab;
 	int cc_last; /* the table the hook matched last */
 	cap_table cc_tab[];
@@ -140,6 +143,26 @@ static int name_table(const table_def *t, void *arg)
 static void hook(void *ctx, sqlite3 *db, int op, const char *zdb, const char *zname,
 		 sqlite3_int64 k1, sqlite3_int64 k2);
 
+/*
+ * SQLite rolls a transaction back by itself on some errors (an I/O error,
+ * a full disk, no memory) and the next statement then runs in autocommit
+ * mode: a write whose batch went that way would save its later rows alone,
+ * committed, without their outbox entry - rows the hub never gets.  While
+ * a write is open, any commit is such a one, and is turned into a rollback
+ * (its statement fails: the write is refused).
+ */
+static int commit_guard(void *ctx)
+{
+	const capture_conn *cc = ctx;
+
+	if (cc->cc_open) {
+		log_warnx("a write's transaction ended under it (an I/O or memory error): its"
+			  " statement is not saved alone");
+		return 1;
+	}
+	return 0;
+}
+
 static capture_conn *conn_get(sqlite3 *db)
 {
 	capture_conn *cc = db_get_data(db, conn_key);
@@ -161,6 +184,7 @@ static capture_conn *conn_get(sqlite3 *db)
 		return NULL;
 	}
 	sqlite3_preupdate_hook(db, hook, cc);
+	sqlite3_commit_hook(db, commit_guard, cc);
 	return cc;
 }
 
@@ -618,6 +642,7 @@ int capture_begin(capture *c, sqlite3 *db)
 	c->cap_open = 1;
 	c->cap_conn = cc;
 	cc->cc_active = c;
+	cc->cc_open = 1;
 	return 0;
 }
 
@@ -636,6 +661,12 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 	rc = c->cap_err ? c->cap_err : make_changeset(c, &cs);
 	if (rc != SQLITE_OK) {
 		log_warnx("cannot collect changeset: %s", sqlite3_errstr(rc));
+		goto out;
+	}
+	if (sqlite3_get_autocommit(c->cap_db)) {
+		/* The transaction is gone (rolled back by SQLite): nothing of
+		 * the write is saved, and its outbox entry must not be either. */
+		log_warnx("cannot append to outbox: the write's transaction was rolled back");
 		goto out;
 	}
 	if (cs.len > 0) {
@@ -657,6 +688,7 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 			*seq = sqlite3_last_insert_rowid(c->cap_db);
 	}
 	rows_free(c);
+	c->cap_conn->cc_open = 0; /* (its own COMMIT) */
 	if (db_exec_cached(c->cap_db, c->cap_nested ? "RELEASE capture" : "COMMIT") != 0)
 		goto out;
 	c->cap_open = 0;
@@ -672,6 +704,8 @@ out:
 void capture_abort(capture *c)
 {
 	rows_free(c);
+	if (c->cap_conn != NULL)
+		c->cap_conn->cc_open = 0;
 	if (c->cap_open) {
 		if (c->cap_nested)
 			db_exec(c->cap_db, "ROLLBACK TO capture; RELEASE capture");

@@ -142,6 +142,40 @@ static void test_nested_group_commit(void **state)
 	db_close(db);
 }
 
+/* SQLite rolls a batch back by itself on an I/O or memory error, and the
+ * next statement would then commit alone: a write whose batch ends under it
+ * saves none of its later rows (each such commit is turned into a
+ * rollback) and no outbox entry. */
+static void test_batch_rolled_back_under_a_write(void **state)
+{
+	sqlite3 *db = open_node();
+	capture c;
+	int64_t seq = -1;
+	char sql[256];
+
+	(void)state;
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	captured_checkin(db, "rb-1", "Before", "h1", NULL);
+	assert_int_equal(capture_begin(&c, db), 0);
+	/* (as SQLite's own rollback after a failed write of the batch) */
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_get_autocommit(db), 1);
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
+		 " visit_date, updated_hlc) VALUES('rb-2','o1','la1','Alone',1700000000000,"
+		 "'2026-01-05','000000000002.0000.n')");
+	assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_extended_errcode(db), SQLITE_CONSTRAINT_COMMITHOOK);
+	assert_int_not_equal(capture_commit(&c, "h2", NULL, &seq), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 0);
+	/* and the connection works on, captured writes commit */
+	captured_checkin(db, "rb-3", "After", "h3", NULL);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 1);
+	db_close(db);
+}
+
 static void test_schema_check(void **state)
 {
 	sqlite3 *db = open_node();
@@ -474,6 +508,7 @@ TU_MAIN(cmocka_unit_test(test_one_write_one_entry),
 	cmocka_unit_test(test_update_and_noop),
 	cmocka_unit_test(test_abort_leaves_nothing),
 	cmocka_unit_test(test_nested_group_commit),
+	cmocka_unit_test(test_batch_rolled_back_under_a_write),
 	cmocka_unit_test(test_same_changesets_as_a_session),
 	cmocka_unit_test(test_schema_check),
 	cmocka_unit_test(test_demo_seed_idempotent),
