@@ -236,6 +236,12 @@ int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *
 		   " ON CONFLICT(id) DO UPDATE SET local_area_id='" ACCT_HUB_LA "', updated_hlc=?2"
 		   " WHERE local_area_id IS NOT '" ACCT_HUB_LA "'", "tt", staff_id, ts) != 0)
 		return -1;
+	/* And the passwords it set at an office (each a hash, the last one
+	 * its hash now): out of the Local Area too, for the same DELETE. */
+	if (db_run(db, "UPDATE credential_changes SET local_area_id='" ACCT_HUB_LA "'"
+		       " WHERE staff_id=?1 AND local_area_id IS NOT '" ACCT_HUB_LA "'",
+		   "t", staff_id) != 0)
+		return -1;
 	return db_run(db, "INSERT OR IGNORE INTO admin_accounts(id, field_staff_id, created_at)"
 			  " VALUES(?,?,?)", "ttI", staff_id, field_id, (int64_t)hub_now_ms());
 }
@@ -307,7 +313,7 @@ out:
 }
 
 /* At every start: no field account (one whose credentials a node holds)
- * keeps a role; demo accounts get their precomputed verifiers, or with demo
+ * keeps a role, no hub-only account's hash stays in a Local Area; demo accounts get their precomputed verifiers, or with demo
  * off lose the published password. */
 static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 {
@@ -336,6 +342,12 @@ static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 	for (int i = 0; i < n; i++)
 		if (move_roles(db, clk, ids[i]) != 0)
 			goto out;
+	/* A hub-only account's office password changes (designated before
+	 * acct_make_hub_only() moved them too): out of every Local Area. */
+	if (db_exec(db, "UPDATE credential_changes SET local_area_id='" ACCT_HUB_LA "'"
+			" WHERE local_area_id IS NOT '" ACCT_HUB_LA "' AND staff_id IN"
+			" (SELECT id FROM staff_credentials WHERE local_area_id='" ACCT_HUB_LA "')") != 0)
+		goto out;
 	if (!demo && demo_logins_close(db, clk) != 0)
 		goto out;
 	if (db_prepare(db, &st, "SELECT c.id, c.password_hash FROM staff_credentials c"

@@ -153,12 +153,29 @@ class TrustTest(Base):
         sid = st["id"]
         wait_for(lambda: count(self.node, "SELECT count(*) FROM staff_credentials WHERE id=?",
                                sid) == 1, timeout=60, what="the field account's hash at the node")
+        # it set its password at the office first: a credential change, with
+        # the hash it then has, in the Local Area
+        c = harness.client(self.node)
+        harness.login(c, st["username"], temp)
+        own = "Own." + secrets.token_hex(4) + "x9"
+        plant_secret(own)
+        r = c.post("/api/v1/session/password", {"current_password": temp, "new_password": own},
+                   timeout=60)
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: count(self.hub, "SELECT password_temp FROM staff_credentials WHERE id=?",
+                               sid) == 0, timeout=60, what="the office's password change at the hub")
+        temp = own
         r = designate(self.ops, sid, ["mis_admin"])
         self.assertEqual(r.status, 200, r)
-        # its hash left the Local Area: the hub keeps it hub-only, the node drops it
+        # its hash left the Local Area: the hub keeps it hub-only, the node drops it,
+        # and every hash it set at an office with it
         self.assertEqual(self.cred(sid)[1], "*hub*")
         wait_for(lambda: count(self.node, "SELECT count(*) FROM staff_credentials WHERE id=?",
                                sid) == 0, timeout=60, what="the admin's hash gone from the node")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM credential_changes WHERE staff_id=?"
+                               " AND local_area_id IS NOT '*hub*'", sid), 0)
+        wait_for(lambda: count(self.node, "SELECT count(*) FROM credential_changes WHERE staff_id=?",
+                               sid) == 0, timeout=60, what="the admin's office password changes gone")
         self.assertEqual(harness.login(harness.client(self.node), st["username"], temp,
                                        expect=401).status, 401)
         # the attack: a second node sets the admin's password with the hash it
@@ -188,14 +205,24 @@ class TrustTest(Base):
         account stays (and keeps working at the node)."""
         st, _ = self.create(self.ops, self.uniq("old"), group="View Access")
         sid = st["id"]
+        # and an administrator designated by an older hub, whose office
+        # password change stayed in the Local Area
+        was, _ = self.create(self.ops, self.uniq("was"), group="View Access")
+        self.assertEqual(designate(self.ops, was["id"], ["mis_admin"]).status, 200)
+        cid, _ = self.cc_row(was["id"], node_hash("Was.Pass42"), "0" * 64)
         d = self.db()   # as an older hub left it
         try:
             with d:
                 d.execute("UPDATE staff SET roles='mis_admin' WHERE id=?", (sid,))
+                d.execute("INSERT INTO credential_changes(id, staff_id, local_area_id, node_id,"
+                          " password_hash, reason, changed_at) VALUES(?, ?, 'demo-la', ?, 'x', 'change', 1)",
+                          (cid, was["id"], self.evil.node_id))
         finally:
             d.close()
         self.hub.stop()
         self.hub.start()
+        self.assertEqual(count(self.hub, "SELECT local_area_id FROM credential_changes WHERE id=?", cid),
+                         "*hub*")
         wait_for(lambda: count(self.hub, "SELECT coalesce(roles,'') FROM staff WHERE id=?", sid)
                  == "", timeout=30, what="the role gone from the field account")
         d = self.db()
