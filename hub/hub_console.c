@@ -787,6 +787,23 @@ static cJSON *table_columns(sqlite3 *db, const char *tbl, int ncol)
 /* Decode a quarantined changeset into an array of changes:
  * {table, op, row_id, columns:[{name, old, new, hub}], hub_row_exists}.
  * A changeset that does not parse gives {"error": why} as its last item. */
+/* A column whose value is a secret or stands for one - an SSN (encrypted,
+ * its keyed hash, its last four digits), a password hash or its digest, a
+ * verifier or proof of a password, a node secret, a key: never shown in
+ * the console, neither as an office sent it nor as the hub has it. */
+static int secret_column(const char *name)
+{
+	static const char *const parts[] = {"hash", "secret", "verifier", "proof", "password",
+					    "token", "key_hex", NULL};
+
+	if (strncmp(name, "ssn", 3) == 0)
+		return 1;
+	for (int i = 0; parts[i]; i++)
+		if (strstr(name, parts[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 static cJSON *decode_changeset(sqlite3 *db, const void *p, size_t n)
 {
 	cs_iter it;
@@ -839,10 +856,12 @@ static cJSON *decode_changeset(sqlite3 *db, const void *p, size_t n)
 				break;
 			snprintf(pos, sizeof pos, "#%d", i + 1);
 			cJSON_AddStringToObject(col, "name", nm ? nm->valuestring : pos);
-			/* an SSN, encrypted, its keyed hash or its last four
-			 * digits: never shown, whoever reads the entry */
-			if (nm && strncmp(nm->valuestring, "ssn", 3) == 0) {
-				cJSON_AddStringToObject(col, "hidden", "an SSN is never shown");
+			/* never shown, whoever reads the entry */
+			if (nm && secret_column(nm->valuestring)) {
+				cJSON_AddStringToObject(col, "hidden",
+							strncmp(nm->valuestring, "ssn", 3) == 0
+								? "an SSN is never shown"
+								: "a secret is never shown");
 				cJSON_AddItemToArray(cols, col);
 				continue;
 			}
@@ -871,6 +890,38 @@ static cJSON *decode_changeset(sqlite3 *db, const void *p, size_t n)
 	}
 	changeset_iter_release(&it);
 	return out;
+}
+
+/* quarantine.read of entry id, with the rows its changes name (table and
+ * row id each): whose data the reader saw, as conflict.read says it. */
+static int quarantine_audit(route_call *a, const char *id, const cJSON *changes)
+{
+	cJSON *d = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(d, "rows"), *ch;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (d == NULL || rows == NULL)
+		goto out;
+	cJSON_ArrayForEach(ch, changes)
+	{
+		const char *tbl = json_str(ch, "table"), *row = json_str(ch, "row_id");
+		cJSON *r;
+
+		if (tbl == NULL)
+			continue;
+		if ((r = cJSON_CreateObject()) == NULL || !cJSON_AddStringToObject(r, "table", tbl) ||
+		    (row && !cJSON_AddStringToObject(r, "row_id", row))) {
+			cJSON_Delete(r);
+			goto out;
+		}
+		cJSON_AddItemToArray(rows, r);
+	}
+	if ((detail = cJSON_PrintUnformatted(d)) != NULL)
+		rc = hub_api_audit(a, "quarantine.read", id, detail);
+out:
+	cJSON_free(detail);
+	cJSON_Delete(d);
+	return rc;
 }
 
 static route_rc quarantine_get(route_call *a)
@@ -914,7 +965,7 @@ static route_rc quarantine_get(route_call *a)
 		cJSON_AddNumberToObject(o, "changeset_bytes", 0);
 	}
 	sqlite3_finalize(st);
-	if (read_audit(a, "quarantine.read", id, NULL, NULL) != 0) {
+	if (quarantine_audit(a, id, cJSON_GetObjectItem(o, "changes")) != 0) {
 		cJSON_Delete(o);
 		return ROUTE_DBERR;
 	}
