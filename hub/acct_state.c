@@ -151,8 +151,13 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 				  "this person still has %d assigned participant(s), %d lead(s) and %d open"
 				  " work item(s): choose who takes them over (new_owner_id)",
 				  moved[0], moved[1], moved[2]);
+	/* A colleague who works the caseload at an office: never a hub-only
+	 * (administrative) account, which signs in at no office. */
 	if (db_prepare_bound(h->hb_db, &st, "SELECT coalesce(local_area_id,''), crm_work_group FROM staff"
-					    " WHERE id=? AND active=1 AND suspended=0", "t", new_owner) != 0)
+					    " WHERE id=?1 AND active=1 AND suspended=0 AND NOT EXISTS"
+					    " (SELECT 1 FROM admin_accounts WHERE id=?1) AND NOT EXISTS"
+					    " (SELECT 1 FROM staff_credentials c WHERE c.id=?1 AND"
+					    " c.local_area_id='" ACCT_HUB_LA "')", "t", new_owner) != 0)
 		return ROUTE_DBERR;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *ola = db_col(st, 0);
@@ -166,7 +171,8 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 	if (ok < 0)
 		return ROUTE_DBERR;
 	if (!ok || strcmp(new_owner, t->id) == 0)
-		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member");
+		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member"
+							   " who works at an office (not an administrative account)");
 	/* What is handed over stays in the Local Area (README, "Account
 	 * states"): participants and leads name it, and a departing person's
 	 * open work items go to a colleague there too.  An account with no

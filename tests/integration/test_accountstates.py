@@ -174,6 +174,15 @@ class AccountStatesTest(unittest.TestCase):
                        {"reason": "extended leave", "new_owner_id": far})
         self.assertEqual((r.status, r.json()["field"]), (400, "new_owner_id"), r)
         self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead), [(CBO,)])
+        # Nor to an administrative (hub-only) account of the Local Area: it
+        # works no caseload at an office.
+        adm, _ = self.new_account("hoadm" + la[-4:], "demo-la", group="LWIA/CBO Staff")
+        self.assertEqual(designate(self.ops, adm, ["mis_admin"]).status, 200)
+        r = self.admin("/api/v1/admin/staff/%s/suspend" % CBO,
+                       {"reason": "extended leave", "new_owner_id": adm})
+        self.assertEqual((r.status, r.json()["field"]), (400, "new_owner_id"), r)
+        self.assertIn("administrative", r.json()["error"])
+        self.assertEqual(self.hubq("SELECT lead_owner_id FROM employers WHERE id=?", lead), [(CBO,)])
         r = self.admin("/api/v1/admin/staff/%s/suspend" % CBO,
                        {"reason": "extended leave", "new_owner_id": "demo-staff"})
         self.assertEqual(r.status, 200, r)
