@@ -290,7 +290,8 @@ static route_rc rq_staff_check(route_call *a, rq_in *in, acct_tgt *t)
 }
 
 /* The additions a group may take: none of what it never holds (a "View
- * Access" group never edits, "LWIA Intake Staff" runs no reports), for the
+ * Access" group never edits, "LWIA Intake Staff" runs no reports, only the
+ * EDD WSB groups vet), for the
  * group the account will be in (the request's, or the account's own). */
 static route_rc rq_adds_check(route_call *a, const rq_in *in, const acct_tgt *t)
 {
@@ -301,7 +302,9 @@ static route_rc rq_adds_check(route_call *a, const rq_in *in, const acct_tgt *t)
 		if (over & b)
 			return route_bad(a, "priv_add", "the '%s' group never holds '%s' (%s)", g,
 					 priv_name(b),
-					 b == PRIV_REPORTS ? "no access to reports" : "no editing");
+					 b == PRIV_REPORTS   ? "no access to reports"
+					 : b == PRIV_VETTING ? "vetting is the EDD WSB groups'"
+							     : "no editing");
 	return ROUTE_OK;
 }
 

@@ -67,10 +67,14 @@ unsigned priv_group_bits(const char *group)
 
 unsigned priv_group_never(const char *group)
 {
+	/* Vetting is the EDD WSB groups' (WSIN15-21), assigned with the
+	 * group by a SPOC: no adjustment gives it to anyone else. */
+	unsigned bits = priv_group_bits(group) & PRIV_VETTING ? 0 : PRIV_VETTING;
+
 	for (size_t i = 0; group && i < sizeof never / sizeof never[0]; i++)
 		if (strcmp(never[i].group, group) == 0)
-			return never[i].bits;
-	return 0;
+			return bits | never[i].bits;
+	return bits;
 }
 
 const char *priv_name(unsigned bit)

@@ -332,8 +332,11 @@ class AccountsTest(Base):
         self.assertEqual(r.status, 400, r)
         # an adjustment never breaks the group's rule: "View Access" never
         # edits, "LWIA Intake Staff" has no reports (SPEC, WSD24-13)
+        # (and vetting is the EDD WSB groups', WSIN15-21: an MIS
+        # Administrator's adjustment does not give it to an LWIA group)
         for group, add in (("View Access", "greeter_setup"), ("View Access with Reports", "crm"),
-                           ("LWIA Intake Staff", "reports")):
+                           ("LWIA Intake Staff", "reports"), ("LWIA/CBO Staff", "vetting"),
+                           ("LWIA Partner Supervisor", "vetting")):
             r = mis.post("/api/v1/admin/access-requests", {
                 "kind": "change", "staff_id": sid, "privilege_group": group,
                 "priv_add": ["view", add], "requestor_name": "Pat"})

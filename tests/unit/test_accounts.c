@@ -210,6 +210,12 @@ static void test_groups(void **state)
 			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CRM | PRIV_GREETER_DESK);
 	assert_int_equal(priv_effective("WARN", "participant_edit", "crm"),
 			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_REPORTS);
+	/* vetting is the EDD WSB groups': no adjustment gives it to another */
+	assert_int_equal(priv_effective("LWIA/CBO Staff", "vetting", NULL) & PRIV_VETTING, 0);
+	assert_int_equal(priv_group_never("DVOP") & PRIV_VETTING, PRIV_VETTING);
+	assert_int_equal(priv_group_never("EDD WSB Staff") & PRIV_VETTING, 0);
+	assert_int_equal(priv_effective("EDD WSB Staff", NULL, NULL) & PRIV_VETTING, PRIV_VETTING);
+	assert_int_equal(priv_effective("EDD WSB Supervisor", NULL, "vetting") & PRIV_VETTING, 0);
 	/* no group holds staff administration, so a group alone is never all */
 	assert_int_equal(priv_group_bits("LWIA Partner Supervisor") & PRIV_STAFF_ADMIN, 0);
 	assert_int_equal(priv_group_bits("EDD WSB Supervisor") & PRIV_STAFF_ADMIN, 0);
