@@ -9,6 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The bytes of s not part of a valid UTF-8 character, each made '?' (a
+ * client's text quoted in a message: the reply stays valid JSON text). */
+static void utf8_scrub(char *s)
+{
+	size_t i = 0, n = strlen(s);
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+			 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+
+		if (k && i + k <= n && json_utf8_valid(s + i, k)) {
+			i += k;
+			continue;
+		}
+		s[i++] = '?';
+	}
+}
+
 void json_vformat(char *out, size_t n, const char *fmt, va_list ap)
 {
 	char tmp[2048];
@@ -17,6 +36,7 @@ void json_vformat(char *out, size_t n, const char *fmt, va_list ap)
 	if (n == 0)
 		return;
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	utf8_scrub(tmp);
 	len = json_utf8_cut(tmp, strlen(tmp), n - 1 < sizeof tmp - 1 ? n - 1 : sizeof tmp - 1);
 	memcpy(out, tmp, len);
 	out[len] = '\0';

@@ -76,9 +76,9 @@ int json_text_within(const cJSON *obj, const char *k, size_t max);
 /* The byte length of s[0..len) cut to at most max bytes on a character
  * boundary (s valid UTF-8): a shortened name is never broken text. */
 size_t json_utf8_cut(const char *s, size_t len, size_t max);
-/* vsnprintf into out (size n), cut on a character boundary: a message that
- * quotes a client's text, cut to fit, is never broken UTF-8 (a JSON reply
- * would carry it). */
+/* vsnprintf into out (size n), any byte of invalid UTF-8 made '?', cut on
+ * a character boundary: a message that quotes a client's text, cut to fit,
+ * is never broken UTF-8 (a JSON reply would carry it). */
 void json_vformat(char *out, size_t n, const char *fmt, va_list ap);
 /* Bytes that hold any text of at most n characters and its NUL (UTF-8
  * takes at most 4 bytes a character). */

@@ -326,6 +326,10 @@ static void test_json_limits_count_characters(void **state)
 		json_err_set(&je, "id", "unknown Local Area '%s'", many);
 		assert_true(strlen(je.msg) < sizeof je.msg);
 		assert_int_equal(json_utf8_valid(je.msg, strlen(je.msg)), 1);
+		/* ... and quoting bytes that are no UTF-8 at all (a path's %ff%fe):
+		 * each made '?', the valid characters kept */
+		json_err_set(&je, "id", "no code list '%s'", "\xff\xfe\xc3\xa9\xed\xa0\x80\xc0\xafok\xe2\x82");
+		assert_string_equal(je.msg, "no code list '?" "?\xc3\xa9?" "?" "?" "?" "?ok?" "?" "'");
 	}
 }
 
