@@ -82,7 +82,7 @@ static route_rc roles_put(route_call *a)
 	const acct_principal *p = API_ADMIN(a);
 	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(a->rc_body, "roles"), *it;
 	const char *staff = NULL;
-	char la[64] = "", active[4] = "";
+	char la[64] = "", active[4] = "", before[256], after[256];
 	unsigned want = 0;
 	int k = 0;
 
@@ -110,10 +110,19 @@ static route_rc roles_put(route_call *a)
 		return route_fail(a, 403, "staff_id", "you may not manage the approvers of that Local Area");
 	if (want && strcmp(active, "1") != 0)
 		return route_fail(a, 409, "staff_id", "the account is deactivated");
+	/* The roles before and after, in the Local Area's account trail (a
+	 * grant lets the account decide approvals at the console). */
+	if (db_text(h->hb_db, "SELECT json_object('roles', json(coalesce((SELECT json_group_array(role)"
+			      " FROM (SELECT role FROM case_approver_roles WHERE staff_id=?1 AND active=1"
+			      " ORDER BY role)), '[]')))", staff, before, sizeof before) != 0)
+		return ROUTE_DBERR;
 	for (k = 0; k < 4; k++)
 		if (set_role(h, staff, la, all[k], (want >> k) & 1u, p->ap_username) != 0)
 			return ROUTE_DBERR;
-	if (hub_api_audit(a, "case.approver_roles", staff, NULL) != 0)
+	if (db_text(h->hb_db, "SELECT json_object('roles', json(coalesce((SELECT json_group_array(role)"
+			      " FROM (SELECT role FROM case_approver_roles WHERE staff_id=?1 AND active=1"
+			      " ORDER BY role)), '[]')))", staff, after, sizeof after) != 0 ||
+	    hub_api_admin_audit(a, "case.approver_roles", "staff", staff, la, NULL, before, after) != 0)
 		return ROUTE_DBERR;
 	log_info("case: approver roles of %s set by %s", staff, p->ap_username);
 	return route_ok(a, 200, db_rows_json_by(h->hb_db, ROLES_SQL " WHERE r.staff_id=?1 AND"

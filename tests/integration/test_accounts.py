@@ -478,6 +478,14 @@ class AccountsTest(Base):
         held = [(x["staff_id"], x["role"]) for x in
                 mis_a.get("/api/v1/admin/case/approver-roles").json()]
         self.assertIn((sid, "dss_program_manager"), held)
+        # the grant is in area A's account trail, with what was granted
+        ev = [e for e in mis_a.get("/api/v1/admin/audit?source=admin&subject_id=" + sid).json()
+              if e.get("action") == "case.approver_roles"]
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual((ev[0]["local_area_id"], ev[0]["before"], ev[0]["after"]),
+                         (la_a, {"roles": []}, {"roles": ["dss_program_manager"]}))
+        self.assertEqual([e for e in mis_b.get("/api/v1/admin/audit?source=admin&subject_id=" + sid).json()
+                          if e.get("action") == "case.approver_roles"], [])
         for q in ("", "?local_area_id=" + la_a):
             r = mis_b.get("/api/v1/admin/case/approver-roles" + q)
             self.assertEqual(r.status, 200, r)
