@@ -117,9 +117,33 @@ static cJSON *review_out(sqlite3 *db, const char *id, const acct_principal *p)
 	if (r == NULL)
 		return NULL;
 	sum = json_str(r, "summary");
-	if (sum)
-		cJSON_ReplaceItemInObject(r, "summary", cJSON_Parse(sum));
 	scope_args(p, args, id);
+	if (sum && !(p->ap_roles & ROLE_OPERATIONS)) {
+		/* The figures of the caller's own area, as its items are: not
+		 * the statewide totals (other areas' failures among them). */
+		sqlite3_stmt *st = NULL;
+		cJSON *scoped = NULL;
+
+		if (db_prepare_bound(db, &st,
+				     "SELECT json_object('items', count(*), 'pass', coalesce(sum(i.result='pass'), 0),"
+				     " 'fail', coalesce(sum(i.result='fail'), 0),"
+				     " 'docs_incomplete', coalesce(sum(i.docs_complete=0), 0),"
+				     " 'docs_stale', coalesce(sum(i.docs_current=0), 0),"
+				     " 'late_deactivations', coalesce(sum(i.deactivation_timely=0), 0))"
+				     " FROM review_items i LEFT JOIN staff s ON s.id=i.staff_id"
+				     " WHERE i.review_id=?1 AND" ITEM_IN_SCOPE,
+				     "tttt", args[0], args[1], args[2], args[3]) == 0 &&
+		    sqlite3_step(st) == SQLITE_ROW && db_col(st, 0))
+			scoped = cJSON_Parse(db_col(st, 0));
+		sqlite3_finalize(st);
+		if (scoped == NULL) {
+			cJSON_Delete(r);
+			return NULL;
+		}
+		cJSON_ReplaceItemInObject(r, "summary", scoped);
+	} else if (sum) {
+		cJSON_ReplaceItemInObject(r, "summary", cJSON_Parse(sum));
+	}
 	items = db_rows_json_args(db,
 			   "SELECT i.*, s.username, s.display_name, s.local_area_id, s.field_division,"
 			   " s.active FROM review_items i LEFT JOIN staff s ON s.id=i.staff_id"

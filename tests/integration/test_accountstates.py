@@ -361,15 +361,21 @@ class AccountStatesTest(unittest.TestCase):
         self.assertEqual({i["local_area_id"] for i in mine["items"]}, {la})
         self.assertIn(sampled, [i["staff_id"] for i in mine["items"]])
         # results recorded and the review completed: the area's administrator sees them
+        elsewhere = [i["staff_id"] for i in wide["items"] if i["local_area_id"] == "demo-la"][0]
         for it in wide["items"]:
+            failed = it["staff_id"] in (sampled, elsewhere)
             r = self.admin("/api/v1/admin/reviews/%s/items/%s" % (wide["id"], it["id"]),
-                           {"result": "fail" if it["staff_id"] == sampled else "pass",
-                            "note": "no ISPA certificate" if it["staff_id"] == sampled else None})
+                           {"result": "fail" if failed else "pass",
+                            "note": "no ISPA certificate" if failed else None})
             self.assertEqual(r.status, 200, r)
         r = self.admin("/api/v1/admin/reviews/%s/complete" % wide["id"], {"reported_to": "Directors"})
         self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.get("/api/v1/admin/reviews/%s" % wide["id"]).json()["summary"]["fail"], 2)
         mine = mis.get("/api/v1/admin/reviews/%s" % wide["id"]).json()
         self.assertEqual(mine["status"], "complete")
+        # its figures are its area's, as its items are (not another area's failure)
+        self.assertEqual((mine["summary"]["items"], mine["summary"]["fail"], mine["summary"]["pass"]),
+                         (len(mine["items"]), 1, len(mine["items"]) - 1))
         self.assertEqual([(i["result"], i["note"]) for i in mine["items"] if i["staff_id"] == sampled],
                          [("fail", "no ISPA certificate")])
         # this quarter is reviewed; nothing skipped since the hub started
