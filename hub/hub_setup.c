@@ -306,6 +306,20 @@ static route_rc place_put(route_call *a, const char *self, const place_kind *k)
 		}
 	}
 	hlc_now(hub_clock(API_HUB(a)), ts);
+	/* A Local Area moved to another field division takes its accounts of
+	 * the old one with it (a WSB account's division is its Local Area's):
+	 * else the old division's SPOC kept managing them, and the new one's
+	 * could not. */
+	if (self && k == &la_kind && in.div != NULL) {
+		char old[ACCT_DIV_BYTES] = "";
+
+		if (db_text(db, "SELECT coalesce(field_division, '') FROM local_areas WHERE id=?", self,
+			    old, sizeof old) < 0 ||
+		    (old[0] && strcmp(old, in.div) != 0 &&
+		     db_run(db, "UPDATE staff SET field_division=?2, updated_hlc=?4 WHERE local_area_id=?1"
+				" AND field_division=?3", "tttt", self, in.div, old, ts) != 0))
+			goto out;
+	}
 	if (db_prepare_bound(db, &st, self ? k->pk_update : k->pk_insert, "tttttttiit", in.id,
 			     in.name, in.la, in.div, in.prefix, in.addr, in.tz, in.title1, in.active,
 			     ts) != 0)

@@ -591,6 +591,23 @@ class AccountsTest(Base):
         self.assertEqual(r.status, 200, r)
         r = spoc.post("/api/v1/admin/staff", {"request_id": rid})
         self.assertEqual((r.status, r.json().get("field")), (400, "field_division"), r)
+        # ... and a Local Area moved to another division takes its WSB
+        # accounts with it: the old division's SPOC no longer manages them
+        moving = self.new_la(field_division=div)
+        rid = self.request(spoc, self.new_body(self.uniq("wsb"), la=moving, group="EDD WSB Staff",
+                                               field_division=div, office_id=moving + "-office",
+                                               confidentiality_type="DE 7410"), files=("request_form",))
+        r = spoc.post("/api/v1/admin/staff", {"request_id": rid})
+        self.assertEqual(r.status, 201, r)
+        plant_secret(r.json()["temporary_password"])
+        wid = r.json()["staff"]["id"]
+        self.assertEqual(spoc.get("/api/v1/admin/staff/" + wid).status, 200)
+        r = self.ops.request("PATCH", "/api/v1/admin/local-areas/" + moving, body={"field_division": other})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.ops.get("/api/v1/admin/staff/" + wid).json()["field_division"], other)
+        r = spoc.get("/api/v1/admin/staff/" + wid)
+        self.assertEqual((r.status, r.json().get("field")), (403, "field_division"), r)
+        self.assertEqual(spoc.post("/api/v1/admin/staff/%s/suspend" % wid, {"reason": "x"}).status, 403)
         # ... and an MIS Administrator does not put its staff under another
         # division's SPOC
         _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
