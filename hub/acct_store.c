@@ -313,8 +313,9 @@ out:
 }
 
 /* At every start: no field account (one whose credentials a node holds)
- * keeps a role, no hub-only account's hash stays in a Local Area; demo accounts get their precomputed verifiers, or with demo
- * off lose the published password. */
+ * keeps a role, no hub-only account's hash stays in a Local Area; demo
+ * accounts get their precomputed verifiers, or with demo off lose the
+ * published password. */
 static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 {
 	sqlite3_stmt *st = NULL;

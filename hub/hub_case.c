@@ -33,6 +33,12 @@ static int may_manage(const acct_principal *p, const char *la)
 #define ROLES_SQL                                                                            \
 	"SELECT r.staff_id, s.username, s.display_name, r.local_area_id, r.role, r.active"     \
 	" FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
+/* The roles account ?1 holds, as {"roles": [...]} (the audit's before and
+ * after). */
+#define HELD_SQL                                                                             \
+	"SELECT json_object('roles', json(coalesce((SELECT json_group_array(role) FROM"        \
+	" (SELECT role FROM case_approver_roles WHERE staff_id=?1 AND active=1 ORDER BY role)),"  \
+	" '[]')))"
 
 /* The approvers of the caller's scope: an MIS Administrator's Local Area,
  * a SPOC's field division, every one for operations. */
@@ -112,16 +118,12 @@ static route_rc roles_put(route_call *a)
 		return route_fail(a, 409, "staff_id", "the account is deactivated");
 	/* The roles before and after, in the Local Area's account trail (a
 	 * grant lets the account decide approvals at the console). */
-	if (db_text(h->hb_db, "SELECT json_object('roles', json(coalesce((SELECT json_group_array(role)"
-			      " FROM (SELECT role FROM case_approver_roles WHERE staff_id=?1 AND active=1"
-			      " ORDER BY role)), '[]')))", staff, before, sizeof before) != 0)
+	if (db_text(h->hb_db, HELD_SQL, staff, before, sizeof before) != 0)
 		return ROUTE_DBERR;
 	for (k = 0; k < 4; k++)
 		if (set_role(h, staff, la, all[k], (want >> k) & 1u, p->ap_username) != 0)
 			return ROUTE_DBERR;
-	if (db_text(h->hb_db, "SELECT json_object('roles', json(coalesce((SELECT json_group_array(role)"
-			      " FROM (SELECT role FROM case_approver_roles WHERE staff_id=?1 AND active=1"
-			      " ORDER BY role)), '[]')))", staff, after, sizeof after) != 0 ||
+	if (db_text(h->hb_db, HELD_SQL, staff, after, sizeof after) != 0 ||
 	    hub_api_admin_audit(a, "case.approver_roles", "staff", staff, la, NULL, before, after) != 0)
 		return ROUTE_DBERR;
 	log_info("case: approver roles of %s set by %s", staff, p->ap_username);
