@@ -121,6 +121,15 @@ class TrustTest(Base):
         self.assertEqual(r.status, 200, r)
         return {names[q["seq"]]: q["reason"] for q in r.json()["quarantined"]}
 
+    def change_at_office(self, username, current, new, timeout=60):
+        """username signs in at the real node and sets its password new."""
+        c = harness.client(self.node)
+        harness.login(c, username, current)
+        plant_secret(new)
+        r = c.post("/api/v1/session/password", {"current_password": current, "new_password": new},
+                   timeout=timeout)
+        self.assertEqual(r.status, 200, r)
+
     def cred(self, sid):
         with opened(self.hub) as d:
             row = d.execute("SELECT password_hash, local_area_id FROM staff_credentials WHERE id=?",
@@ -155,13 +164,8 @@ class TrustTest(Base):
                                sid) == 1, timeout=60, what="the field account's hash at the node")
         # it set its password at the office first: a credential change, with
         # the hash it then has, in the Local Area
-        c = harness.client(self.node)
-        harness.login(c, st["username"], temp)
         own = "Own." + secrets.token_hex(4) + "x9"
-        plant_secret(own)
-        r = c.post("/api/v1/session/password", {"current_password": temp, "new_password": own},
-                   timeout=60)
-        self.assertEqual(r.status, 200, r)
+        self.change_at_office(st["username"], temp, own)
         wait_for(lambda: count(self.hub, "SELECT password_temp FROM staff_credentials WHERE id=?",
                                sid) == 0, timeout=60, what="the office's password change at the hub")
         temp = own
@@ -316,13 +320,8 @@ class TrustTest(Base):
         wait_for(lambda: count(self.node, "SELECT count(*) FROM staff_credentials WHERE id=? AND"
                                           " password_hash=?", sid, h1) == 1,
                  timeout=60, what="the older hash at the node")
-        s = harness.client(self.node)
-        harness.login(s, st["username"], pw1)
         pw2 = "Newer.Pass" + secrets.token_hex(2) + "6"
-        plant_secret(pw2)
-        r = s.post("/api/v1/session/password", {"current_password": pw1, "new_password": pw2},
-                   timeout=240)
-        self.assertEqual(r.status, 200, r)
+        self.change_at_office(st["username"], pw1, pw2, timeout=240)
         wait_for(lambda: self.cred(sid)[0] != h1, timeout=60,
                  what="the change applied at the hub")
         with opened(self.hub) as d:
