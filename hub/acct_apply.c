@@ -81,6 +81,16 @@ static void status_row(sqlite3 *db, const cJSON *row, const char *status, const 
 	       status, why, (int64_t)hub_now_ms());
 }
 
+/* A change decided (applied or refused) leaves the Local Area: its hash, a
+ * password the account has had or was refused, has no use at any node (the
+ * account's current one reaches them as its staff_credentials row), and
+ * every node of the area would otherwise keep every hash it ever had. */
+static void decided(sqlite3 *db, const cJSON *row)
+{
+	db_run(db, "UPDATE credential_changes SET local_area_id='" ACCT_HUB_LA "' WHERE id=?", "t",
+	       json_str(row, "id"));
+}
+
 static void audit_outcome(sqlite3 *db, const cJSON *row, const char *la, const char *status,
 			  const char *why)
 {
@@ -199,6 +209,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		acct_sessions_end(db, staff_id);
 		status_row(db, row, "applied", NULL);
 		audit_outcome(db, row, la, "applied", NULL);
+		decided(db, row);
 		log_info("password of staff %s set at node %s applied", staff_id,
 			 json_str(row, "node_id") ? json_str(row, "node_id") : "?");
 		return 0;
@@ -215,6 +226,7 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	}
 	status_row(db, row, "refused", why);
 	audit_outcome(db, row, la, "refused", why);
+	decided(db, row);
 	log_warnx("password of staff %s set at node %s refused: %s", staff_id,
 		  json_str(row, "node_id") ? json_str(row, "node_id") : "?", why);
 	return 0;

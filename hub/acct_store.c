@@ -344,10 +344,13 @@ static int trust_migrate(sqlite3 *db, hlc *clk, int demo)
 		if (move_roles(db, clk, ids[i]) != 0)
 			goto out;
 	/* A hub-only account's office password changes (designated before
-	 * acct_make_hub_only() moved them too): out of every Local Area. */
+	 * acct_make_hub_only() moved them too), and every change decided
+	 * before the hub moved them as it decides (acct_apply.c): out of every
+	 * Local Area. */
 	if (db_exec(db, "UPDATE credential_changes SET local_area_id='" ACCT_HUB_LA "'"
-			" WHERE local_area_id IS NOT '" ACCT_HUB_LA "' AND staff_id IN"
-			" (SELECT id FROM staff_credentials WHERE local_area_id='" ACCT_HUB_LA "')") != 0)
+			" WHERE local_area_id IS NOT '" ACCT_HUB_LA "' AND (staff_id IN"
+			" (SELECT id FROM staff_credentials WHERE local_area_id='" ACCT_HUB_LA "')"
+			" OR id IN (SELECT id FROM credential_change_status))") != 0)
 		goto out;
 	if (!demo && demo_logins_close(db, clk) != 0)
 		goto out;

@@ -942,6 +942,11 @@ class AccountsTest(Base):
         mine = [x for x in r.json() if x["staff_id"] == sid]
         self.assertEqual(sorted(x["status"] for x in mine), ["applied", "refused"])
         self.assertIn("changed or reset", [x for x in mine if x["status"] == "refused"][0]["why"])
+        # both decided: their hashes leave the Local Area (no node keeps a
+        # password the account has had, or was refused)
+        with self.db() as d:
+            self.assertEqual(tuple(d.execute("SELECT local_area_id, count(*) FROM credential_changes"
+                                       " WHERE staff_id=? GROUP BY 1", (sid,)).fetchall()[0]), ("*hub*", 2))
         # a staff member of another Local Area: refused, nothing changes
         la = self.new_la()
         other, _ = self.create(self.ops, self.uniq("far"), la=la)
