@@ -233,6 +233,10 @@ const char *http_req_query(const http_req *req, const char *name, char *out, siz
  * it; "" for "?name" without '='), 0 absent (out untouched), -1 present
  * but undecodable or too long for out. */
 int http_req_query_get(const http_req *req, const char *name, char *out, size_t n);
+/* 1 when every name and value of the query string decodes to UTF-8 text;
+ * else 0, with the name of the first that does not in bad (size n; "" when
+ * the name itself is not text). */
+int http_req_query_text(const http_req *req, char *bad, size_t n);
 /* Cookie value into out, or NULL. */
 const char *http_req_cookie(const http_req *req, const char *name, char *out, size_t n);
 /* Parse the body as JSON: a JSON object or NULL (and replies 400 itself when

@@ -615,6 +615,17 @@ void route_dispatch(http_req *req, void *ctx)
 	call_init(&a, b->rb_table, d, req);
 	if (ops->ro_auth(&a) != 0)
 		goto out; /* 401/403 sent */
+	{
+		/* A parameter that is not text is refused, never read as absent
+		 * (a filter dropped would widen a list). */
+		char bad[64];
+
+		if (!http_req_query_text(req, bad, sizeof bad)) {
+			http_reply_error(req, 400, bad[0] ? bad : NULL,
+					 "a query parameter is not text (percent-encoded UTF-8)");
+			goto out;
+		}
+	}
 	if ((d->rd_flags & ROUTE_JSON_ONLY) && !json_ctype(req)) {
 		http_reply_error(req, 415, NULL, "send it as application/json");
 		goto out;

@@ -174,6 +174,46 @@ int http_req_query_get(const http_req *req, const char *name, char *out, size_t 
 	return 0;
 }
 
+int http_req_query_text(const http_req *req, char *bad, size_t n)
+{
+	const char *p = req->query;
+	size_t cap = p ? strlen(p) + 1 : 0;
+	char *tmp;
+	int ok = 1;
+
+	if (bad && n)
+		bad[0] = '\0';
+	if (p == NULL || *p == '\0')
+		return 1;
+	if ((tmp = malloc(cap)) == NULL)
+		return 1; /* (each read of a parameter still checks it) */
+	while (ok && *p) {
+		const char *amp = strchr(p, '&'), *eq;
+		size_t plen = amp ? (size_t)(amp - p) : strlen(p), klen;
+
+		eq = memchr(p, '=', plen);
+		klen = eq ? (size_t)(eq - p) : plen;
+		if (http_pct_decode(p, klen, tmp, cap, 1) != 0 || !json_utf8_valid(tmp, strlen(tmp))) {
+			if (bad && n)
+				bad[0] = '\0';
+			ok = 0;
+		} else {
+			if (bad && n)
+				snprintf(bad, n, "%s", tmp);
+			if (eq && (http_pct_decode(eq + 1, plen - klen - 1, tmp, cap, 1) != 0 ||
+				   !json_utf8_valid(tmp, strlen(tmp))))
+				ok = 0;
+		}
+		p += plen;
+		if (*p == '&')
+			p++;
+	}
+	free(tmp);
+	if (ok && bad && n)
+		bad[0] = '\0';
+	return ok;
+}
+
 const char *http_req_query(const http_req *req, const char *name, char *out, size_t n)
 {
 	return http_req_query_get(req, name, out, n) == 1 ? out : NULL;

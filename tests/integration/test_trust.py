@@ -1037,6 +1037,16 @@ class TrustTest(Base):
         r = self.ops.request("POST", "/api/v1/admin/access-requests/x/files?kind=request_form"
                              "&filename=a%FF.pdf", body=b"%PDF-1.4", ctype="application/pdf")
         self.assertEqual(r.status // 100, 4, r)
+        # ... refused, naming it, where a list reads it as a filter (read
+        # as absent, the filter was dropped and the list widened)
+        for path in ("/api/v1/admin/access-requests?status=%ff", "/api/v1/admin/staff?local_area_id=%ff%fe",
+                     "/api/v1/admin/audit?x=1&subject_id=a%c0%af"):
+            r = self.ops.request("GET", path)
+            self.assertEqual(r.status, 400, (path, r))
+            self.assertEqual(r.json().get("field"), path.split("?")[1].split("&")[-1].split("=")[0], path)
+        r = self.node.get("/api/v1/checkins?status=waiting&date=%ff")
+        self.assertEqual((r.status, r.json().get("field")), (400, "date"), r)
+        self.assertEqual(self.node.get("/api/v1/checkins?status=waiting").status, 200)
         self.replication_flows("the invalid text")
 
     # ---- 6. time stamps and typed values -------------------------------------------
