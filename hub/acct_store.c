@@ -701,7 +701,11 @@ int acct_reset_operations(sqlite3 *db, hlc *clk, uint32_t iters, char pw[13])
 		return -1;
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
-	if (db_exec(db, "UPDATE staff SET active=1 WHERE username='" ACCT_OPERATIONS "'") == 0 &&
+	/* The way back in: whatever state the account was left in (deactivated,
+	 * suspended, or due to be), it signs in with the new password. */
+	if (db_exec(db, "UPDATE staff SET active=1, deactivated_at=NULL, deactivate_on=NULL,"
+			" suspended=0, suspend_reason=NULL, suspend_on=NULL"
+			" WHERE username='" ACCT_OPERATIONS "'") == 0 &&
 	    set_temp(db, clk, id, ACCT_HUB_LA, iters, pw) == 0 &&
 	    acct_audit(db, NULL, "cli", "staff.reset", "staff", id, NULL, NULL, NULL, NULL) == 0)
 		ret = 0;

@@ -219,7 +219,13 @@ class AccountsTest(Base):
         self.assertFalse(r.json()["must_change_password"])
         # the superuser administers; it never holds every privilege
         self.assertEqual(sorted(r.json()["staff"]["privileges"]), ["reports", "staff_admin", "view"])
-        # reset-operations prints a fresh one on stdout, not in the log
+        # reset-operations prints a fresh one on stdout, not in the log, and
+        # is the way back in whatever state the account was left in (here
+        # suspended, as operations may do to itself)
+        with self.db() as d:
+            d.execute("UPDATE staff SET suspended=1, suspend_reason='recertification overdue'"
+                      " WHERE username='operations'")
+        self.assertEqual(Console(self.hub).login("operations", self.ops_pw).status, 401)
         p = run_tool([os.path.join(BIN, "outpost-hub"), "reset-operations", "--data",
                       self.hub.data], name="hub")
         self.assertEqual(p.returncode, 0, p.stderr)
