@@ -178,14 +178,15 @@ int http_req_query_text(const http_req *req, char *bad, size_t n)
 {
 	const char *p = req->query;
 	size_t cap = p ? strlen(p) + 1 : 0;
-	char *tmp;
+	char small[256], *tmp = small;
 	int ok = 1;
 
 	if (bad && n)
 		bad[0] = '\0';
 	if (p == NULL || *p == '\0')
 		return 1;
-	if ((tmp = malloc(cap)) == NULL)
+	/* (a decoded part is never longer than the query: most fit here) */
+	if (cap > sizeof small && (tmp = malloc(cap)) == NULL)
 		return 1; /* (each read of a parameter still checks it) */
 	while (ok && *p) {
 		const char *amp = strchr(p, '&'), *eq;
@@ -208,7 +209,8 @@ int http_req_query_text(const http_req *req, char *bad, size_t n)
 		if (*p == '&')
 			p++;
 	}
-	free(tmp);
+	if (tmp != small)
+		free(tmp);
 	if (ok && bad && n)
 		bad[0] = '\0';
 	return ok;

@@ -502,12 +502,13 @@ static route_rc list_checkins(route_call *a)
 /* May the caller reach visit id, to read it or move it?  A visit of this
  * office (another's is not there for the desk: 404), of today unless the
  * account has the reports privilege - another day's visits are a report,
- * as the list says (list_checkins).  ROUTE_OK, or the reply sent. */
-static route_rc visit_reachable(route_call *a, const char *id)
+ * as the list says (list_checkins).  ROUTE_OK with its status in status
+ * (size 16), or the reply sent. */
+static route_rc visit_reachable(route_call *a, const char *id, char status[16])
 {
 	node *n = API_NODE(a);
 	char day[16] = "", today[11];
-	sqlite3_stmt *st = db_stmt(n->nd_db, "SELECT visit_date FROM checkins WHERE id=?1"
+	sqlite3_stmt *st = db_stmt(n->nd_db, "SELECT visit_date, status FROM checkins WHERE id=?1"
 					     " AND office_id=?2");
 	int rc;
 
@@ -515,8 +516,10 @@ static route_rc visit_reachable(route_call *a, const char *id)
 		return ROUTE_DBERR;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(day, sizeof day, "%s", db_col(st, 0) ? db_col(st, 0) : "");
+		snprintf(status, 16, "%s", db_col(st, 1) ? db_col(st, 1) : "");
+	}
 	db_stmt_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return ROUTE_DBERR;
@@ -532,7 +535,8 @@ static route_rc visit_reachable(route_call *a, const char *id)
 static route_rc get_checkin(route_call *a)
 {
 	const char *id = http_req_param(a->rc_req, "id");
-	route_rc rr = visit_reachable(a, id);
+	char status[16];
+	route_rc rr = visit_reachable(a, id, status);
 	size_t len = 0;
 	char *text;
 
@@ -584,7 +588,7 @@ static route_rc post_action(route_call *a)
 	const char *id = http_req_param(a->rc_req, "id");
 	const char *action = NULL, *note = NULL, *participant = NULL, *to;
 	char from[16];
-	int rc, bad = 0, confirm = 0;
+	int bad = 0, confirm = 0;
 	route_rc rr;
 
 	bad |= route_str(a, "action", JSON_REQUIRED, 1, 16, &action, NULL, 0);
@@ -599,13 +603,8 @@ static route_rc post_action(route_call *a)
 		bad = route_err(a, "action", "action must be call, serve, done, left or requeue");
 	if (bad)
 		return ROUTE_BAD;
-	if ((rr = visit_reachable(a, id)) != ROUTE_OK)
+	if ((rr = visit_reachable(a, id, from)) != ROUTE_OK)
 		return rr;
-	rc = db_text(n->nd_db, "SELECT status FROM checkins WHERE id=?", id, from, sizeof from);
-	if (rc == 1)
-		return route_fail(a, 404, "id", "no such check-in");
-	if (rc < 0)
-		return ROUTE_DBERR;
 	if ((to = greeter_transition(from, action)) == NULL)
 		return route_fail(a, 409, "action", "cannot %s a visit that is %s", action, from);
 	if (participant && node_visit_link_check(a, participant, 0, id, NULL, confirm, &rr))
