@@ -117,6 +117,11 @@ struct http_req {
 	http_conn *conn;           /* NULL once the client has gone */
 	http_server *srv;
 	int replied;
+	/* The first query parameter read (http_req_query_get) that was too
+	 * long for its reader's buffer, or "": route.c refuses the request
+	 * with 400 naming it, whatever the route made of it (a filter read as
+	 * absent would have widened a list). */
+	char query_long[64];
 };
 
 typedef void (*http_handler)(http_req *req, void *ctx);
@@ -227,12 +232,13 @@ int http_req_has_body(const http_req *req);
  * budget (http_set_anon_budget), not the main one. */
 int http_req_cap_body(http_req *req, size_t max);
 /* Query parameter, percent-decoded into out (size n).  Returns out or NULL
- * (absent, or present but undecodable or longer than n - 1 bytes). */
-const char *http_req_query(const http_req *req, const char *name, char *out, size_t n);
+ * (absent, or present but undecodable or longer than n - 1 bytes: then its
+ * name goes to req->query_long, if that holds none yet). */
+const char *http_req_query(http_req *req, const char *name, char *out, size_t n);
 /* The same, telling a bad value from an absent one: 1 present (out holds
  * it; "" for "?name" without '='), 0 absent (out untouched), -1 present
  * but undecodable or too long for out. */
-int http_req_query_get(const http_req *req, const char *name, char *out, size_t n);
+int http_req_query_get(http_req *req, const char *name, char *out, size_t n);
 /* 1 when every name and value of the query string decodes to UTF-8 text;
  * else 0, with the name of the first that does not in bad (size n; "" when
  * the name itself is not text). */

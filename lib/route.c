@@ -521,6 +521,19 @@ static void reply_failure(route_call *a, route_rc rc, const char *why)
 	}
 }
 
+/* rc, or ROUTE_BAD naming the query parameter the route read that was too
+ * long for it: read as absent, it would have dropped a filter (a list
+ * widened) or a choice; the write that followed is undone. */
+static route_rc query_fit(route_call *a, route_rc rc)
+{
+	const char *name = a->rc_req->query_long;
+
+	if (rc != ROUTE_OK || name[0] == '\0')
+		return rc;
+	route_err(a, name, "%s is too long", name);
+	return ROUTE_BAD;
+}
+
 /* Steps 3 to 6 for a write: the function (fn) inside the daemon's transaction. */
 static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 {
@@ -533,7 +546,7 @@ static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 		reply_failure(a, ROUTE_DBERR, NULL);
 		return;
 	}
-	rc = fn(a);
+	rc = query_fit(a, fn(a));
 	if (rc == ROUTE_TAKEN)
 		rc = ROUTE_DBERR; /* a write is always answered through ro_commit */
 	if (rc == ROUTE_OK && a->rc_nerr > 0)
@@ -558,7 +571,7 @@ static void run_write(route_call *a, const route_ops *ops, route_fn fn)
 
 static void run_read(route_call *a)
 {
-	route_rc rc = a->rc_route->rd_fn(a);
+	route_rc rc = query_fit(a, a->rc_route->rd_fn(a));
 	const char *ctype;
 	size_t len = 0;
 	char *body;

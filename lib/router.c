@@ -140,7 +140,7 @@ int http_pct_encode(const char *src, char *dst, size_t n)
 	return http_pct_encode_keep(src, dst, n, "-._~");
 }
 
-int http_req_query_get(const http_req *req, const char *name, char *out, size_t n)
+int http_req_query_get(http_req *req, const char *name, char *out, size_t n)
 {
 	const char *p = req->query, *amp, *eq;
 	char key[ROUTER_KEY_MAX];
@@ -165,6 +165,8 @@ int http_req_query_get(const http_req *req, const char *name, char *out, size_t 
 			    json_utf8_valid(out, strlen(out)))
 				return 1;
 			out[0] = '\0';
+			if (req->query_long[0] == '\0')
+				snprintf(req->query_long, sizeof req->query_long, "%s", name);
 			return -1; /* undecodable, not UTF-8 text, or too long */
 		}
 		p += plen;
@@ -216,7 +218,7 @@ int http_req_query_text(const http_req *req, char *bad, size_t n)
 	return ok;
 }
 
-const char *http_req_query(const http_req *req, const char *name, char *out, size_t n)
+const char *http_req_query(http_req *req, const char *name, char *out, size_t n)
 {
 	return http_req_query_get(req, name, out, n) == 1 ? out : NULL;
 }

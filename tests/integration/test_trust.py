@@ -1046,6 +1046,15 @@ class TrustTest(Base):
             self.assertEqual(r.json().get("field"), path.split("?")[1].split("&")[-1].split("=")[0], path)
         r = self.node.get("/api/v1/checkins?status=waiting&date=%ff")
         self.assertEqual((r.status, r.json().get("field")), (400, "date"), r)
+        # ... and so is one too long for what the route reads it into
+        long = "x" * 100
+        for path, field in (("/api/v1/admin/access-requests?status=" + long, "status"),
+                            ("/api/v1/admin/staff?active=1&local_area_id=" + long, "local_area_id")):
+            r = self.ops.request("GET", path)
+            self.assertEqual((r.status, r.json().get("field")), (400, field), (path, r))
+        r = self.node.get("/api/v1/crm/work-items?status=" + long)
+        self.assertEqual((r.status, r.json().get("field")), (400, "status"), r)
+        self.assertEqual(self.node.get("/api/v1/crm/work-items?status=open").status, 200)
         self.assertEqual(self.node.get("/api/v1/checkins?status=waiting").status, 200)
         self.replication_flows("the invalid text")
 
