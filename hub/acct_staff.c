@@ -333,6 +333,10 @@ static route_rc staff_action(route_call *a, const char *kind, const char *action
 		return rc;
 	if (!t.active)
 		return route_fail(a, 409, "staff_id", "the account is deactivated");
+	/* (acct_target_load lets operations act on its own account; it does
+	 * not deactivate itself, locked out until reset-operations) */
+	if (strcmp(kind, "deactivate") == 0 && strcmp(t.id, API_ADMIN(a)->ap_id) == 0)
+		return route_fail(a, 403, "staff_id", "administrators do not act on their own account");
 	if ((rq = request_for(a, kind, t.id, &rc)) == NULL)
 		return rc;
 	before = acct_staff_text(db, t.id);

@@ -78,14 +78,16 @@ static route_rc target_get(route_call *a, target *t)
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? route_fail(a, 404, "id", "no such staff member")
 					 : ROUTE_DBERR;
+	/* Operations too: it would lock itself out (only reset-operations,
+	 * at the hub's console, would bring it back). */
+	if (strcmp(t->id, p->ap_id) == 0)
+		return route_fail(a, 403, "id", "administrators do not act on their own account");
 	if (p->ap_roles & ROLE_OPERATIONS)
 		return ROUTE_OK;
 	in = ((p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && strcmp(t->la, p->ap_la) == 0) ||
 	     ((p->ap_roles & ROLE_SPOC) && p->ap_div[0] && strcmp(t->div, p->ap_div) == 0);
 	if (!in)
 		return route_fail(a, 403, "id", "outside your Local Area or field division");
-	if (strcmp(t->id, p->ap_id) == 0)
-		return route_fail(a, 403, "id", "administrators do not act on their own account");
 	if (t->admin)
 		return route_fail(a, 403, "id", "only the CalJOBS Operations Unit manages administrator accounts");
 	return ROUTE_OK;

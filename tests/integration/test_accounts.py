@@ -221,7 +221,7 @@ class AccountsTest(Base):
         self.assertEqual(sorted(r.json()["staff"]["privileges"]), ["reports", "staff_admin", "view"])
         # reset-operations prints a fresh one on stdout, not in the log, and
         # is the way back in whatever state the account was left in (here
-        # suspended, as operations may do to itself)
+        # suspended, as the recertification sweep may leave it)
         with self.db() as d:
             d.execute("UPDATE staff SET suspended=1, suspend_reason='recertification overdue'"
                       " WHERE username='operations'")
@@ -243,6 +243,24 @@ class AccountsTest(Base):
         self.assertEqual(r.status, 200, r)
         type(self).ops = Console(self.hub)
         self.assertEqual(type(self).ops.login("operations", self.ops_pw).status, 200)
+
+    def test_operations_does_not_lock_itself_out(self):
+        """Operations may act on any account but its own: suspended or
+        deactivated, it could not sign in again (only reset-operations, at
+        the hub's console, would bring it back)."""
+        c = Console(self.hub)
+        oid = c.login("operations", self.ops_pw).json()["staff"]["id"]
+        r = c.post("/api/v1/admin/staff/%s/suspend" % oid, {"reason": "extended leave"})
+        self.assertEqual((r.status, r.json().get("field")), (403, "id"), r)
+        rd = self.request(self.ops, {"kind": "deactivate", "staff_id": oid,
+                                     "requestor_name": "Division Chief", "separation_date": today()})
+        for path in ("/api/v1/admin/staff/%s/deactivate", "/api/v1/admin/staff/%s/schedule-deactivation"):
+            r = c.post(path % oid, {"request_id": rd})
+            self.assertEqual(r.status, 403, (path, r))
+        with self.db() as d:
+            self.assertEqual(tuple(d.execute("SELECT active, suspended, deactivate_on FROM staff"
+                                             " WHERE id=?", (oid,)).fetchone()), (1, 0, None))
+        self.assertEqual(c.get("/api/v1/admin/staff").status, 200)
 
     # ---- the whole lifecycle --------------------------------------------------
     def test_lifecycle(self):
