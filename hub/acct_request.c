@@ -686,7 +686,7 @@ static route_rc file_get(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	cJSON *f;
-	char dir[PATH_MAX], path[PATH_MAX + 64], disp[640];
+	char dir[PATH_MAX], path[PATH_MAX + 64];
 	buf b = BUF_INIT(ACCT_FILE_MAX + 1);
 	FILE *fp = NULL;
 	route_rc rc = ROUTE_OK;
@@ -707,10 +707,8 @@ static route_rc file_get(route_call *a)
 	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
 		if (buf_append(&b, chunk, n) != 0)
 			goto fail;
-	if (upload_disposition(json_str(f, "filename"), disp, sizeof disp) != 0)
-		snprintf(disp, sizeof disp, "attachment");
-	http_add_header(a->rc_req, "Content-Disposition", disp);
-	http_add_header(a->rc_req, "X-Content-Type-Options", "nosniff");
+	if (upload_download_headers(a->rc_req, json_str(f, "filename")) != 0)
+		goto fail;
 	rc = route_ok_copy(a, 200, json_str(f, "content_type"), b.data ? b.data : "", b.len);
 	goto out;
 fail:

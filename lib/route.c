@@ -397,10 +397,11 @@ route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void 
 	return route_ok_text(a, status, a->rc_ctype_buf, text, len);
 }
 
-route_rc route_ok_etag(route_call *a, const char *etag, const void *data, size_t len)
+route_rc route_ok_etag(route_call *a, const char *etag, int personal, const void *data,
+		       size_t len)
 {
 	if (http_add_header(a->rc_req, "ETag", etag) != 0 ||
-	    http_add_header(a->rc_req, "Cache-Control", "no-cache") != 0)
+	    http_add_header(a->rc_req, "Cache-Control", personal ? "private, no-store" : "no-cache") != 0)
 		return ROUTE_DBERR;
 	if (http_req_etag_matches(a->rc_req, etag))
 		return route_ok_copy(a, 304, "application/json", "", 0);

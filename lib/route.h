@@ -212,10 +212,14 @@ route_rc route_ok_text(route_call *a, int status, const char *ctype, char *text,
 /* Reply a copy of len bytes of data with a copy of ctype (e.g. a stored
  * file); ROUTE_DBERR when out of memory. */
 route_rc route_ok_copy(route_call *a, int status, const char *ctype, const void *data, size_t len);
-/* Reply a copy of len bytes of JSON under etag (quoted) with Cache-Control:
- * no-cache, or 304 with no body when the request's If-None-Match names it
- * (the client's copy is current).  ROUTE_DBERR when out of memory. */
-route_rc route_ok_etag(route_call *a, const char *etag, const void *data, size_t len);
+/* Reply a copy of len bytes of JSON under etag (quoted), or 304 with no
+ * body when the request's If-None-Match names it (the client's copy is
+ * current).  Cache-Control: no-cache (the browser keeps it and asks), or
+ * for personal data (a visitor's name, phone, email) private, no-store -
+ * never on the disk of a shared office PC; a client that wants its 304s
+ * keeps the ETag itself.  ROUTE_DBERR when out of memory. */
+route_rc route_ok_etag(route_call *a, const char *etag, int personal, const void *data,
+		       size_t len);
 /* Start a CSV reply (200, text/csv, "attachment; filename=file") built in
  * a->rc_out, at most max bytes, that begins with a UTF-8 byte-order mark
  * (a spreadsheet then reads accented names right): append with route_put/route_csv_field, whose

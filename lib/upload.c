@@ -365,6 +365,19 @@ int upload_filename_ok(const char *name, upload_type t)
 	return upload_filename(name, t, again, sizeof again) == 0 && strcmp(again, name) == 0;
 }
 
+int upload_download_headers(http_req *req, const char *name)
+{
+	char disp[UPLOAD_NAME_MAX * 4 + 96];
+
+	if (name == NULL || upload_disposition(name, disp, sizeof disp) != 0)
+		return -1;
+	if (http_add_header(req, "Content-Disposition", disp) != 0 ||
+	    http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox") != 0 ||
+	    http_add_header(req, "Cache-Control", "private, no-store") != 0)
+		return -1;
+	return 0;
+}
+
 int upload_disposition(const char *name, char *out, size_t n)
 {
 	size_t w = 0;

@@ -86,5 +86,15 @@ int upload_filename_ok(const char *name, upload_type t);
  * filename*=UTF-8''percent-encoded.  0, or -1 when out is too small.
  */
 int upload_disposition(const char *name, char *out, size_t n);
+/*
+ * The headers of a stored file sent back under name (an employer's
+ * attachment, a signed account form): Content-Disposition attachment
+ * (upload_disposition), a sandbox CSP (a file that passed for a PDF never
+ * runs as a page of the origin) and Cache-Control: private, no-store
+ * (never kept on the disk of a shared office PC).  0, or -1 when name
+ * cannot be written so (nothing added: refuse the answer).
+ */
+struct http_req;
+int upload_download_headers(struct http_req *req, const char *name);
 
 #endif

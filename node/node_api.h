@@ -67,12 +67,15 @@ int node_api_pre_body(http_req *req, void *ctx, const char **why);
  * node_gcache.c: a JSON read served from the connection's cache while the
  * database is unchanged (and, timed, within the same wall-clock second),
  * with an ETag and 304 on If-None-Match.  key names the reply (the route
- * and its effective parameters); fill makes it: malloc'd JSON text and
- * *len, or NULL on error, with now the time to compute it for (the start
- * of the second when cached).  Returns the route's outcome.
+ * and its effective parameters); flags: GCACHE_TIMED, GCACHE_PERSONAL
+ * (route_ok_etag: never stored by the browser); fill makes it: malloc'd
+ * JSON text and *len, or NULL on error, with now the time to compute it
+ * for (the start of the second when cached).  Returns the route's outcome.
  */
+#define GCACHE_TIMED 1u    /* it holds times counted to now (a wait) */
+#define GCACHE_PERSONAL 2u /* it names people */
 typedef char *(*node_gcache_fill)(node *n, const void *arg, uint64_t now, size_t *len);
-route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcache_fill fill,
+route_rc node_gcache_reply(route_call *a, const char *key, unsigned flags, node_gcache_fill fill,
 			   const void *arg);
 
 /*

@@ -177,7 +177,7 @@ static route_rc get_attachment(route_call *a)
 	node *n = API_NODE(a);
 	const char *id = http_req_param(req, "id");
 	sqlite3_stmt *st = NULL;
-	char disp[640], ctype[128];
+	char ctype[128];
 	const char *name, *ct;
 	const void *blob;
 
@@ -198,15 +198,12 @@ static route_rc get_attachment(route_call *a)
 	ct = (const char *)sqlite3_column_text(st, 1);
 	/* Only the types the upload check lets in are ever sent as such. */
 	if (name == NULL || ct == NULL || upload_type_of_mime(ct) == UPLOAD_UNKNOWN ||
-	    upload_disposition(name, disp, sizeof disp) != 0) {
+	    upload_download_headers(req, name) != 0) {
 		rr = route_fail(a, 500, NULL, "the stored attachment is unreadable");
 		goto out;
 	}
 	snprintf(ctype, sizeof ctype, "%s%s", upload_mime(upload_type_of_mime(ct)),
 		 upload_type_of_mime(ct) == UPLOAD_TEXT ? "; charset=utf-8" : "");
-	http_add_header(req, "Content-Disposition", disp);
-	http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
-	http_add_header(req, "Cache-Control", "private, no-store");
 	blob = sqlite3_column_blob(st, 2);
 	if (blob == NULL && sqlite3_column_bytes(st, 2) > 0) {
 		rr = ROUTE_DBERR; /* out of memory */

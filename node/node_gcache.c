@@ -78,9 +78,10 @@ static void etag_of(const char *text, size_t len, char out[40])
 	snprintf(out, 40, "\"%.24s\"", hex);
 }
 
-route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcache_fill fill,
+route_rc node_gcache_reply(route_call *a, const char *key, unsigned flags, node_gcache_fill fill,
 			   const void *arg)
 {
+	int timed = (flags & GCACHE_TIMED) != 0, personal = (flags & GCACHE_PERSONAL) != 0;
 	node *n = API_NODE(a);
 	uint64_t now = node_now_ms(n), sec = timed ? now / 1000 : 0;
 	db_version ver = {0, 0};
@@ -96,14 +97,14 @@ route_rc node_gcache_reply(route_call *a, const char *key, int timed, node_gcach
 		if (c->gc_slot[i].gs_text && strcmp(c->gc_slot[i].gs_key, key) == 0)
 			g = &c->gc_slot[i];
 	if (g && db_version_same(&g->gs_ver, &ver) && g->gs_sec == sec)
-		return route_ok_etag(a, g->gs_etag, g->gs_text, g->gs_len);
+		return route_ok_etag(a, g->gs_etag, personal, g->gs_text, g->gs_len);
 	/* A timed reply is computed for the start of its second, so every
 	 * copy served within that second is the same bytes. */
 	text = fill(n, arg, timed && c ? sec * 1000 : now, &len);
 	if (text == NULL)
 		return ROUTE_DBERR;
 	etag_of(text, len, etag);
-	rc = route_ok_etag(a, etag, text, len);
+	rc = route_ok_etag(a, etag, personal, text, len);
 	if (c == NULL) {
 		free(text);
 		return rc;

@@ -496,7 +496,7 @@ static route_rc list_checkins(route_call *a)
 	/* The desk's screens poll it: cached until a write, and for the second
 	 * its wait_ms are computed for (node_gcache.c). */
 	snprintf(key, sizeof key, "list %s %s %d %s", from, to, all, want);
-	return node_gcache_reply(a, key, 1, list_text, &q);
+	return node_gcache_reply(a, key, GCACHE_TIMED | GCACHE_PERSONAL, list_text, &q);
 }
 
 /* May the caller reach visit id, to read it or move it?  A visit of this

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withSignedInNode, login, assertAccessible, assert, OUT } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, until, OUT } from './lib.mjs';
 
 // Rows the hub would send on pull (a possible-duplicate flag, a conflict),
 // written straight into the node's database as a pull would apply them.
@@ -83,6 +83,11 @@ export const tests = [
     // A work item for this employer, due today; it shows in My Queue, then close it.
     await page.click('#wi-add');
     await page.waitForURL(/crm-work\.html\?employer=/);
+    // the employer named is the record's own, even when a link says otherwise
+    await until('the employer\'s name in the form', async () => await page.inputValue('#w-employer_q') === firstName);
+    const workUrl = page.url();
+    await page.goto(workUrl + '&name=' + encodeURIComponent('Some Other Company'));
+    await until('the employer\'s own name, not the link\'s', async () => await page.inputValue('#w-employer_q') === firstName);
     await page.waitForSelector('#w-category_id option[value="crm-cat-follow-up"]', { state: 'attached' });
     await page.selectOption('#w-category_id', 'crm-cat-follow-up');
     await page.fill('#w-due_date', today);

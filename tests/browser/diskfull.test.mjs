@@ -155,6 +155,12 @@ export const tests = [
       await page.click(`button[aria-label="Left without service: ${left}"]`);
       await page.locator('#note-dlg[open]').waitFor();
       assert(await page.inputValue('#note') === `Note for ${left}`, 'the refused note is kept');
+      // kept for this user only: under their drafts' prefix, which signing
+      // out (or someone else signing in) clears
+      const keys = await page.evaluate(() => Object.keys(sessionStorage));
+      assert(keys.some(k => k.startsWith('outpost-draft:demo:') && k.endsWith('~desk-unsaved-note')) &&
+        !keys.some(k => k.includes('unsaved') && !k.startsWith('outpost-draft:')),
+        `the refused note is kept as the user's draft: ${JSON.stringify(keys)}`);
       await page.click('#note-dlg button.secondary');
       await page.locator('#note-dlg[open]').waitFor({ state: 'detached' });
       await assertAccessible(page, 'front desk, disk full');

@@ -8,6 +8,10 @@ export const tests = [
     // The kiosk: a browser with no staff session (front-desk staff are never held).
     const kiosk = await (await browser.newContext({ viewport: { width: 1024, height: 768 } })).newPage();
     await kiosk.goto(node.url + '/kiosk.html');
+    // a public PC: the browser keeps and offers nothing a visitor types
+    assert(await kiosk.evaluate(() => document.getElementById('checkin').autocomplete === 'off' &&
+      ['name', 'phone', 'email'].every(id => document.getElementById(id).autocomplete === 'off')),
+    'the kiosk form has autocomplete off');
     for (const name of ['Primera Visita', 'Segunda Visita']) {
       await kiosk.click('#lang-es');
       await kiosk.fill('#name', name);

@@ -84,10 +84,13 @@ export const tests = [
     await page.waitForSelector('#reauth-dlg[open]');
     assert(await page.inputValue('#n-body') === note, 'the note is still in the form');
     assert(await page.inputValue('#reauth-user') === 'demo', 'the user name is filled in');
+    const shown = () => page.evaluate(() => getComputedStyle(document.querySelector('main')).visibility);
+    assert(await shown() === 'hidden', 'the page\'s data is not shown behind the sign-in dialog');
     await assertAccessible(page, 'sign-in dialog in place');
     await page.fill('#reauth-pass', DEMO_PASSWORD);
     await page.click('#reauth-btn');
     await page.locator('#timeline', { hasText: note }).waitFor({ timeout: 20000 });
+    assert(await shown() === 'visible', 'the page is shown again once signed in');
     assert(page.url().includes('case-participant.html'), 'still on the participant page');
     const tl = await (await fetch(`${node.url}/api/v1/case/participants/${pid}/timeline`, {
       headers: { Cookie: (await page.context().cookies(node.url)).map(c => `${c.name}=${c.value}`).join('; ') } })).json();

@@ -293,6 +293,12 @@ class AccountsTest(Base):
             self.assertEqual(os.stat(os.path.join(self.hub.data, "files", f["id"])).st_mode & 0o777, 0o600)
         r = mis.get("/api/v1/admin/files/" + f["id"])
         self.assertEqual((r.status, r.body), (200, PNG))
+        # a signed form: downloaded, never run as a page, never kept on disk
+        self.assertTrue(r.header("Content-Disposition").startswith("attachment;"), r.headers)
+        self.assertEqual(r.header("Content-Security-Policy"), "default-src 'none'; sandbox")
+        self.assertEqual(r.header("Cache-Control"), "private, no-store")
+        self.assertEqual([k for k, _ in r.headers if k.lower() == "x-content-type-options"],
+                         ["X-Content-Type-Options"])
         # creation before approval is refused
         r = mis.post("/api/v1/admin/staff", {"request_id": rid})
         self.assertEqual(r.status, 409, r)

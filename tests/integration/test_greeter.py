@@ -109,6 +109,12 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(r2.body, b"")
         self.assertEqual(self.node.get("/api/v1/greeter/reasons",
                                        headers={"If-None-Match": '"other"'}).status, 200)
+        # the reasons are public: the browser keeps them and asks again; the
+        # list names visitors: never on the disk of a shared office PC
+        self.assertEqual(r.header("Cache-Control"), "no-cache")
+        lst = self.node.get("/api/v1/checkins?status=all")
+        self.assertEqual((lst.status, lst.header("Cache-Control")), (200, "private, no-store"))
+        self.assertTrue(lst.header("ETag"))
         # A reason written behind the node's back (another connection) is
         # seen: data_version moved.
         db = self.node.db()

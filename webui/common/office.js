@@ -81,6 +81,7 @@ function reauth({ reason } = {}) {
       d.removeEventListener('cancel', onCancel);
       $('reauth-pass').value = '';
       if (d.open) d.close();
+      document.body.classList.remove('signed-out');
       reauthP = null;
       resolve(ok);
     };
@@ -118,6 +119,7 @@ function reauth({ reason } = {}) {
       saveAllDrafts();
       location.href = '/login.html?next=' + encodeURIComponent(location.pathname + location.search);
     };
+    document.body.classList.add('signed-out'); // the page's data hidden meanwhile
     d.showModal();
     $(lastUser ? 'reauth-pass' : 'reauth-user').focus();
   });
@@ -220,6 +222,13 @@ function draftKeys() {
     }
   } catch { /* no storage */ }
   return keys;
+}
+// A key of this tab's storage for something else the signed-in user typed
+// (the desk's note whose save failed): null when no one is signed in.  It
+// goes with the drafts: on signing out, or when someone else signs in.
+export function userStoreKey(name) {
+  const p = draftPrefix();
+  return p ? p + '~' + name : null;
 }
 // Every draft of this tab, whoever typed it: on signing out.
 export function forgetDrafts() {

@@ -110,7 +110,7 @@ function render() {
     el('div', {}, nt.body)))) : el('p', { class: 'muted' }, 'No case notes yet.'));
   $('note-form').hidden = !m.me.can_edit;
   $('d-note').hidden = !m.me.can_edit;
-  $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id) + '&name=' + encodeURIComponent(e.company_name);
+  $('wi-add').href = '/crm-work.html?employer=' + encodeURIComponent(e.id);
 }
 
 async function load() {

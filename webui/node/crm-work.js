@@ -167,8 +167,14 @@ async function init() {
   options($('w-priority_id'), m.priorities, { selected: (m.priorities.find(p => p.is_default) || {}).id });
   options($('w-assignee_id'), m.work_group, { label: 'display_name', selected: m.me.id });
   if (params.get('employer')) {
-    $('w-employer_id').value = params.get('employer');
-    $('w-employer_q').value = params.get('name') || params.get('employer');
+    // The name shown is the employer's own, never one a link carries (a
+    // crafted link could show one employer and file under another).
+    const id = params.get('employer');
+    $('w-employer_id').value = id;
+    $('w-employer_q').value = id;
+    api(`${API}/employers/${encodeURIComponent(id)}`, { background: true })
+      .then(e => { if ($('w-employer_id').value === id) $('w-employer_q').value = e.company_name; })
+      .catch(() => {});
   }
   $('filters').addEventListener('submit', load);
   $('add').addEventListener('submit', add);

@@ -5,6 +5,7 @@
 // actions, and a visit added by hand.
 import { api, el, fmtDuration, fmtTime } from './api.js';
 import { saving } from './ui.js';
+import { userStoreKey } from './office.js';
 
 const $ = id => document.getElementById(id);
 const ACTIONS = {
@@ -21,16 +22,19 @@ let visits = [];
 
 // A note whose action was refused (a full disk, say) comes back in the
 // dialog when the same action on the same visit is tried again, in this
-// tab, after a reload too (kept like the drafts of forms: office.js).
-const UNSAVED = 'outpost-desk-unsaved-note';
+// tab, after a reload too - for the same user only, and gone at sign-out
+// (kept like the drafts of forms: office.js).
+const UNSAVED = () => userStoreKey('desk-unsaved-note');
 function unsavedNote(v, action) {
   try {
-    const u = JSON.parse(sessionStorage.getItem(UNSAVED) || 'null');
+    const k = UNSAVED();
+    const u = k ? JSON.parse(sessionStorage.getItem(k) || 'null') : null;
     return u && u.id === v.id && u.action === action ? u.note : '';
   } catch { return ''; }
 }
 function keepNote(u) {
-  try { if (u) sessionStorage.setItem(UNSAVED, JSON.stringify(u)); else sessionStorage.removeItem(UNSAVED); } catch { /* storage off */ }
+  const k = UNSAVED();
+  try { if (!k) return; if (u) sessionStorage.setItem(k, JSON.stringify(u)); else sessionStorage.removeItem(k); } catch { /* storage off */ }
 }
 function noteFor(v, action) {
   if (action !== 'done' && action !== 'left') return Promise.resolve(undefined);
