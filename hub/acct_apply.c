@@ -278,6 +278,35 @@ static void staff_named(const cJSON *row, const char *const *cols, const char **
 	}
 }
 
+/* What the office's conversion route requires of the employer converted
+ * (node_crm_review.c): still active, with an active primary contact (the
+ * contacts reach the hub before the conversion that needs them: an earlier
+ * entry), and the vetting clock of the 72-hour procedure, started at a time
+ * a clock can give. */
+static int conversion_check(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(row, "vetting_started_at");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(row, "vetting_due_at");
+	const char *st = json_str(row, "status");
+	int rc;
+
+	if (st == NULL || strcmp(st, "active") != 0)
+		REFUSE("employers: an inactive employer is not converted");
+	if (!cJSON_IsNumber(s) || !cJSON_IsNumber(d) || !hlc_time_plausible(s->valuedouble) ||
+	    d->valuedouble != (double)crm_vetting_due((int64_t)s->valuedouble))
+		REFUSE("employers: a conversion starts the vetting clock: vetting_due_at is %d hours "
+		       "after vetting_started_at",
+		       CRM_VETTING_HOURS);
+	rc = db_exists(db, "SELECT 1 FROM employer_contacts WHERE employer_id=? AND kind='primary'"
+			   " AND status='active'",
+		       json_str(row, "id"));
+	if (rc < 0)
+		CANNOT_CHECK("employers: cannot read the employer's contacts");
+	if (rc == 0)
+		REFUSE("employers: a conversion needs an active primary contact");
+	return 0;
+}
+
 /* The row against the node that pushed it (see the top of the file). */
 static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		       const cJSON *row, char *reason, size_t n)
@@ -396,6 +425,14 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			REFUSE("employers: converted_by is the conversion's");
 		if (!converting && sync_change_sets("vetting_status") && vs && strcmp(vs, "pending") == 0)
 			REFUSE("employers: a vetting result is approved or locked (WSB staff)");
+		/* A result is recorded with its time (the vetting route writes
+		 * both): an entry that only turns a lock into an approval, in the
+		 * name of whoever locked it, is not a vetting. */
+		if (!converting && sync_change_sets("vetting_status") && !sync_change_sets("vetted_at"))
+			REFUSE("employers: a vetting result is recorded with who and when (vetted_by, "
+			       "vetted_at)");
+		if (converting && (rc = conversion_check(db, row, reason, n)) != 0)
+			return rc;
 		if (type && strcmp(type, CRM_RECRUITING) == 0 && sync_change_sets("username") &&
 		    crm_has_mkt_prefix(json_str(row, "username")))
 			REFUSE("employers: a recruiting employer's user name has no MKT prefix");

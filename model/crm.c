@@ -683,7 +683,11 @@ static int check_employer(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	if (strcmp(type, CRM_LEAD) == 0 && jstr(row, "vetting_status") &&
 	    strcmp(jstr(row, "vetting_status"), "pending") != 0)
 		REFUSE("employers: a marketing lead is not vetted (convert it first)");
-	if ((rc = crm__hub_check_vetting(db, row, reason, n)) != 0)
+	/* Who recorded a vetting result, when it is recorded: a vetter who left
+	 * the vetting group since does not hold up the employer's other edits. */
+	if ((op == SQLITE_INSERT || model_change_sets("vetting_status") ||
+	     model_change_sets("vetted_by") || model_change_sets("vetting_reason")) &&
+	    (rc = crm__hub_check_vetting(db, row, reason, n)) != 0)
 		return rc;
 	if (strcmp(type, CRM_LEAD) == 0 && !crm_has_mkt_prefix(jstr(row, "username")))
 		REFUSE("employers: a marketing lead's user name keeps the MKT prefix until conversion");
@@ -851,7 +855,9 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 		if (rc != 0)
 			return rc;
 	}
-	if (assignee) {
+	/* (an assignment, when made: an assignee who left the work group since
+	 * does not hold up the item's close or its other edits) */
+	if (assignee && (op == SQLITE_INSERT || model_change_sets("assignee_id"))) {
 		sqlite3_stmt *st;
 		int exists = 0, active = 0, wg = 0, rc;
 		if (db_prepare(db, &st, "SELECT active, crm_work_group FROM staff WHERE id=?") != 0)

@@ -181,8 +181,10 @@ int crm_is_job_order_category(const char *name);
  * The MKT prefix of a lead's user name: a lead keeps it until its
  * conversion, which may drop it; a recruiting employer that kept it may
  * drop it by an edit later (staff are advised to remove it), and no edit
- * ever adds it.  account_type is the employer's (CRM_LEAD or
- * CRM_RECRUITING).  NULL when the change is allowed, else the message.
+ * ever adds it; a recruiting employer's new name never has it.
+ * account_type is the employer's after the change (CRM_LEAD or
+ * CRM_RECRUITING: a conversion asks with CRM_RECRUITING).  NULL when the
+ * change is allowed, else the message.
  */
 const char *crm_username_edit_check(const char *account_type, const char *old_name,
 				    const char *new_name);

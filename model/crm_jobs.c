@@ -51,6 +51,12 @@ const char *crm_username_edit_check(const char *account_type, const char *old_na
 		return "the MKT prefix is removed only when the lead is converted";
 	if (!crm_has_mkt_prefix(old_name) && crm_has_mkt_prefix(new_name))
 		return "the MKT prefix belongs to marketing leads; it is never added by an edit";
+	/* (the hub holds the same: a recruiting employer keeps the name it
+	 * had, prefix and all, or takes one without it) */
+	if (account_type && strcmp(account_type, CRM_RECRUITING) == 0 &&
+	    strcmp(old_name, new_name) != 0 && crm_has_mkt_prefix(new_name))
+		return "a recruiting employer's new user name has no MKT prefix (keep the one it has, "
+		       "or drop the prefix)";
 	return NULL;
 }
 

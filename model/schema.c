@@ -26,6 +26,18 @@ int schema_migrate(sqlite3 *db)
 	return 0;
 }
 
+static int (*change_probe)(const char *col);
+
+void model_set_change_probe(int (*sets)(const char *col))
+{
+	change_probe = sets;
+}
+
+int model_change_sets(const char *col)
+{
+	return change_probe == NULL || change_probe(col);
+}
+
 int schema_version(void)
 {
 	int v = 0;

@@ -82,6 +82,17 @@ typedef struct schema_module {
 		return MODEL_CHECK_AGAIN;         \
 	} while (0)
 
+/*
+ * Inside a hub row validator: 1 when the change under check sets column col
+ * (an INSERT sets every one), else 0.  Only the apply knows (the hub sets
+ * sync_change_sets as the probe, hub_migrate); without a probe every column
+ * counts as set, so every rule runs.  A rule about who may set a value (an
+ * assignment, a vetting result) asks, so that an older value, true when it
+ * was set, does not hold up the row's other edits.
+ */
+void model_set_change_probe(int (*sets)(const char *col));
+int model_change_sets(const char *col);
+
 /* All modules, NULL-terminated list of pointers. */
 extern const schema_module *const schema_modules[];
 

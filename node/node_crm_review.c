@@ -49,12 +49,16 @@ static void conversion_values(conversion *c, const cJSON *cur)
 static route_rc conversion_username(route_call *a, conversion *c, const char *current, int drop,
 				    const char *id)
 {
+	const char *why;
+
 	if (c->present[EF_USERNAME] && c->v[EF_USERNAME])
 		snprintf(c->newname, sizeof c->newname, "%s", c->v[EF_USERNAME]);
 	else if (drop && crm_has_mkt_prefix(current))
 		crm_drop_mkt_prefix(current, c->newname, sizeof c->newname);
 	else
 		snprintf(c->newname, sizeof c->newname, "%s", current);
+	if ((why = crm_username_edit_check(CRM_RECRUITING, current, c->newname)) != NULL)
+		return route_fail(a, 409, "username", "%s", why);
 	if (crm_valid_username(c->newname) != 0)
 		return route_fail(a, 400, "username",
 				  "user name must be 4 to 40 letters, digits, '.', '_' or '-'");

@@ -745,6 +745,116 @@ class TrustTest(Base):
         refused("another employer's service voided", service(corrects_id=theirs, voided=1))
         self.assertEqual(self.push(service())["quarantined"], [])
 
+    def test_crm_rules_on_what_an_edit_sets(self):
+        """Who may set a value is checked when it is set: a vetter who left
+        the vetting group since, or an assignee taken out of the CRM work
+        group, does not hold up the employer's or the work item's later
+        edits at every office (they were quarantined: the office saw 200,
+        the hub never had the edit).  A vetting result is recorded with its
+        time (an entry turning a lock into an approval alone is refused);
+        a conversion brings the 72-hour clock and needs an active primary
+        contact at the hub; a recruiting employer's user name never takes
+        another MKT name, at the office as at the hub."""
+        c = self.node
+
+        def lead(name, contacts=True):
+            body = {"company_name": "%s %s" % (name, self.uniq("c")), "zip": "95814",
+                    "street": "1 Main St", "city": "Sacramento", "phone": "(916) 555-0100",
+                    "industry": "4931", "confirm_not_duplicate": True}
+            if contacts:
+                body["contacts"] = [{"name": "Pat Primary", "kind": "primary"}]
+            r = c.post("/api/v1/crm/employers", body)
+            self.assertEqual(r.status, 201, r)
+            return r.json()["id"]
+
+        def staff_id(username):
+            with opened(self.hub) as d:
+                return d.execute("SELECT id FROM staff WHERE username=?", (username,)).fetchone()[0]
+
+        def change(sid, **kw):
+            body = {"kind": "change", "staff_id": sid, "requestor_name": "Pat Manager"}
+            body.update(kw)
+            rq = self.request(self.ops, body)
+            r = self.ops.post("/api/v1/admin/staff/%s/change" % sid, {"request_id": rq})
+            self.assertEqual(r.status, 200, r)
+
+        def at_hub(sql, *args, want=1):
+            wait_for(lambda: count(self.hub, sql, *args) == want, timeout=90, what=sql)
+
+        # a vetter who leaves the vetting group
+        vetter = harness.client(self.node)
+        harness.login(vetter, "t-wsb-supervisor")
+        eid = lead("Vetted Co")
+        self.assertEqual(c.post("/api/v1/crm/employers/%s/convert" % eid,
+                                {"edd_account_number": "7654321"}).status, 200)
+        self.assertEqual(vetter.post("/api/v1/crm/employers/%s/vetting" % eid,
+                                     {"result": "approved"}).status, 200)
+        at_hub("SELECT count(*) FROM employers WHERE id=? AND vetting_status='approved'", eid)
+        vid = staff_id("t-wsb-supervisor")
+        with opened(self.hub) as d:
+            group = d.execute("SELECT privilege_group FROM staff WHERE id=?", (vid,)).fetchone()[0]
+        change(vid, privilege_group="LWIA Partner Supervisor")
+        try:
+            r = c.request("PATCH", "/api/v1/crm/employers/" + eid, body={"phone": "(916) 555-0199"})
+            self.assertEqual(r.status, 200, r)
+            at_hub("SELECT count(*) FROM employers WHERE id=? AND phone='(916) 555-0199'", eid)
+        finally:
+            change(vid, privilege_group=group)
+        # an assignee taken out of the work group
+        cbo = staff_id("t-lwia-cbo")
+        cat = [x for x in c.get("/api/v1/crm/meta").json()["categories"]
+               if x["name"] != "Job Order"][0]["id"]
+        r = c.post("/api/v1/crm/work-items", {"category_id": cat, "description": "call them",
+                                              "assignee_id": cbo})
+        self.assertEqual(r.status, 201, r)
+        wid = r.json()["id"]
+        at_hub("SELECT count(*) FROM work_items WHERE id=?", wid)
+        change(cbo, crm_work_group=False)
+        try:
+            r = c.request("PATCH", "/api/v1/crm/work-items/" + wid, body={"status": "Closed"})
+            self.assertEqual(r.status, 200, r)
+            at_hub("SELECT count(*) FROM work_items WHERE id=? AND status='Closed'", wid)
+        finally:
+            change(cbo, crm_work_group=True)
+        # a lock turned into an approval by an entry alone
+        wsb = harness.client(self.node)
+        harness.login(wsb, "t-wsb")
+        lk = lead("Locked Again Co")
+        self.assertEqual(c.post("/api/v1/crm/employers/%s/convert" % lk,
+                                {"edd_account_number": "7654321"}).status, 200)
+        self.assertEqual(wsb.post("/api/v1/crm/employers/%s/vetting" % lk,
+                                  {"result": "locked", "reason": "mismatch"}).status, 200)
+        at_hub("SELECT count(*) FROM employers WHERE id=? AND vetting_status='locked'", lk)
+        res = self.push(self.update_cs("employers", lk, {"vetting_status": ("locked", "approved")}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertEqual(count(self.hub, "SELECT vetting_status FROM employers WHERE id=?", lk), "locked")
+        # a conversion without a primary contact, or with a clock of its own
+        for contacts, due in ((False, 72), (True, 24 * 3650)):
+            e = lead("Conversion Co", contacts=contacts)
+            at_hub("SELECT count(*) FROM employers WHERE id=?", e)
+            with opened(self.hub) as d:
+                un = d.execute("SELECT username FROM employers WHERE id=?", (e,)).fetchone()[0]
+            now = int(time.time() * 1000)
+            res = self.push(self.update_cs("employers", e, {
+                "account_type": ("lead", "recruiting"), "edd_account_number": (None, "7654321"),
+                "vetting_status": (None, "pending"), "converted_by": (None, staff_id("demo")),
+                "username": (un, un[3:]), "vetting_started_at": (None, now),
+                "vetting_due_at": (None, now + due * 3600 * 1000), "converted_at": (None, now)}))
+            self.assertEqual(len(res["quarantined"]), 1, (contacts, due, res))
+            self.assertEqual(count(self.hub, "SELECT account_type FROM employers WHERE id=?", e), "lead")
+        # user names: a typed MKT name at a conversion, another MKT name after it
+        e = lead("Typed Co")
+        r = c.post("/api/v1/crm/employers/%s/convert" % e, {"edd_account_number": "7654321",
+                                                          "username": "MKTTYPED" + self.uniq("u")})
+        self.assertEqual((r.status, r.json().get("field")), (409, "username"), r)
+        r = c.post("/api/v1/crm/employers/%s/convert" % e, {"edd_account_number": "7654321"})
+        self.assertEqual(r.status, 200, r)
+        un = r.json()["username"]
+        self.assertTrue(un.startswith("MKT"), un)
+        r = c.request("PATCH", "/api/v1/crm/employers/" + e, body={"username": un + "X"})
+        self.assertEqual((r.status, r.json().get("field")), (409, "username"), r)
+        self.replication_flows("the CRM rules on what an edit sets")
+
     def test_crm_fields_at_the_hub(self):
         """An employer's, a contact's and a location's columns keep the
         formats the office's routes hold them to (one table of rules,
