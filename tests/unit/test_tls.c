@@ -110,8 +110,8 @@ static void test_pbkdf2_matches_mbedtls(void **state)
 
 static void paths(const char *dir, char *crt, char *key)
 {
-	snprintf(crt, 512, "%s/hub.crt", dir);
-	snprintf(key, 512, "%s/hub.key", dir);
+	assert_true((size_t)snprintf(crt, 512, "%s/hub.crt", dir) < 512);
+	assert_true((size_t)snprintf(key, 512, "%s/hub.key", dir) < 512);
 }
 
 static void test_tls_generate_and_pin(void **state)
