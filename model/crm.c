@@ -832,6 +832,10 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 
 	if (crm_valid_wi_status(jstr(row, "status")) != 0)
 		REFUSE("work_items: status must be New, In Progress or Closed");
+	/* (the office's routes make it New or In Progress; closing is an edit,
+	 * with who and when) */
+	if (op == SQLITE_INSERT && strcmp(jstr(row, "status"), "Closed") == 0)
+		REFUSE("work_items: a work item is made New or In Progress, then closed");
 	if (jstr(row, "description") == NULL || !json_text_within(row, "description", CRM_DESC_MAX))
 		REFUSE("work_items: description is required (at most %d characters)", CRM_DESC_MAX);
 	{

@@ -1037,6 +1037,13 @@ static void test_work_item_merge_and_closed_is_final(void **state)
 	node_write(a, "000000000990.0000.nodeA", insert_lead, LEAD, "Acme Tools, Inc.", "acme tools",
 		   "MKTACMETOOLS0001", DEMO_OFFICE, "000000000990.0000.nodeA");
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	/* ... and is made open: closing is an edit (who and when) */
+	node_write(a, "000000000995.0000.nodeA",
+		   "INSERT INTO work_items(id, employer_id, category_id, priority_id, status,"
+		   " description, created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000c2ff',"
+		   "%Q,'crm-cat-outreach','crm-pri-normal','Closed','Call',1,'000000000995.0000.nodeA')",
+		   LEAD);
+	st_push_refused(hub, a, &scope_a, "work_items: a work item is made New or In Progress, then closed");
 	node_write(a, "000000001000.0000.nodeA", insert_wi, WI, LEAD, "000000001000.0000.nodeA");
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
 	sql = sqlite3_mprintf(insert_wi, WI, LEAD, "000000001000.0000.nodeA");
