@@ -584,7 +584,9 @@ static const char *jstr(const cJSON *row, const char *k)
 int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, int64_t now_ms,
 			int earlier_only)
 {
-	/* Same normalized name and ZIP, or the same user name, other employer,
+	/* Same normalized name and ZIP, the same user name, or the same EDD
+	 * Account Number (the employer's tax account: a conversion sets it),
+	 * other employer,
 	 * not already flagged for this pair (in either direction); with
 	 * earlier_only, an employer stored before this one (a smaller rowid:
 	 * employers are never deleted).  One by one, every other employer is
@@ -593,11 +595,12 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 	 * and the flag must still name the later one as employer_id. */
 	int added = db_insert_each(
 		db,
-		"SELECT e.id, o.id, CASE WHEN o.username = e.username THEN 'username' ELSE 'name_zip' END,"
+		"SELECT e.id, o.id, CASE WHEN o.username = e.username THEN 'username'"
+		"  WHEN o.edd_account_number = e.edd_account_number THEN 'edd_account' ELSE 'name_zip' END,"
 		" e.normalized_name, e.zip5, ?2, ?3"
 		" FROM employers e JOIN employers o ON o.id <> e.id AND o.status = 'active'"
 		"  AND ((o.normalized_name = e.normalized_name AND o.zip5 = e.zip5)"
-		"   OR o.username = e.username)"
+		"   OR o.username = e.username OR o.edd_account_number = e.edd_account_number)"
 		" WHERE e.id = ?1 AND e.status = 'active' AND e.duplicate_of IS NULL"
 		"  AND o.duplicate_of IS NULL AND (?4 = 0 OR o.rowid < e.rowid)"
 		"  AND NOT EXISTS (SELECT 1 FROM crm_duplicate_flags f"

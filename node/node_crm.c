@@ -89,7 +89,7 @@ static route_rc prefill(route_call *a, const char *sql, const char *source, cons
 			crm_valid_zip(zip, z5);
 		if (json_str(o, "company_name") &&
 		    crm_normalize_name(json_str(o, "company_name"), norm, sizeof norm) == 0)
-			d = crm__find_duplicates(n, norm, z5, NULL);
+			d = crm__find_duplicates(n, norm, z5, NULL, NULL);
 		cJSON_AddItemToObject(o, "duplicates", d ? d : cJSON_CreateArray());
 	}
 	return route_ok(a, 200, o);

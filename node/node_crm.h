@@ -158,7 +158,8 @@ int crm__insert_contact(node *n, const char *employer_id, const char **cv, const
  * returns now (ms), for its created_at. */
 uint64_t crm__new_row(node *n, char id[UUID_STRLEN], char ts[HLC_STRLEN]);
 int crm__username_taken(node *n, const char *username, const char *except);
-cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude);
+cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *edd,
+			    const char *exclude);
 /*
  * A failed vetting locks the employer: no services, referrals, job orders
  * or edits until WSB staff unlock it.  ROUTE_OK when employer_id is not

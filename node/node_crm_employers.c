@@ -101,18 +101,21 @@ static route_rc get_duplicates(route_call *a)
 	http_req *req = a->rc_req;
 	node *n = API_NODE(a);
 	char name[JSON_TEXT_BYTES(CRM_NAME_MAX)], zip[16] = "", z5[6] = "", norm[CRM_NORM_MAX];
-	char ex[64] = "";
+	char ex[64] = "", eddq[32] = "", edd[9] = "";
 	cJSON *arr;
 
 	if (route_qtext(a, "name", CRM_NAME_MAX, name, sizeof name) != 0)
 		return ROUTE_BAD;
 	http_req_query(req, "zip", zip, sizeof zip);
 	http_req_query(req, "exclude", ex, sizeof ex);
+	http_req_query(req, "edd", eddq, sizeof eddq);
 	if (crm_normalize_name(name, norm, sizeof norm) != 0)
 		return route_ok(a, 200, cJSON_CreateArray());
 	if (zip[0] && crm_valid_zip(zip, z5) != 0)
 		return route_fail(a, 400, "zip", "ZIP code must be 5 digits or ZIP+4");
-	arr = crm__find_duplicates(n, norm, z5, ex[0] ? ex : NULL);
+	if (eddq[0] && crm_valid_edd_account(eddq, edd) != 0)
+		return route_fail(a, 400, "edd", "an EDD Account Number is 7 or 8 digits");
+	arr = crm__find_duplicates(n, norm, z5, edd[0] ? edd : NULL, ex[0] ? ex : NULL);
 	return arr ? route_ok(a, 200, arr) : ROUTE_DBERR;
 }
 
@@ -296,7 +299,8 @@ static route_rc newemp_duplicates(route_call *a, const newemp *ne, int *answered
 	*answered = 0;
 	if (ne->confirm)
 		return ROUTE_OK;
-	if ((dups = crm__find_duplicates(API_NODE(a), ne->norm, ne->z5, NULL)) == NULL)
+	if ((dups = crm__find_duplicates(API_NODE(a), ne->norm, ne->z5,
+					 ne->v[EF_EDD] ? ne->edd : NULL, NULL)) == NULL)
 		return ROUTE_DBERR;
 	strong = cJSON_CreateArray();
 	cJSON_ArrayForEach(it, dups)

@@ -101,6 +101,37 @@ static int conversion_store(node *n, const char *actor, const char *id, conversi
 		      "tII", id, (int64_t)now, crm_vetting_due((int64_t)now));
 }
 
+/* The other employers this node holds with the EDD Account Number of the
+ * conversion (the employer's tax account: "check if the employer is already
+ * in CalJOBS", WSIN15-21), into the reply as "duplicates" when there are
+ * any.  Not a refusal: the conversion stands, and the hub flags the pair
+ * for review (crm_flag_duplicates: 'edd_account'), as it flags one an
+ * office could not see.  0, or -1 out of memory. */
+static int conversion_duplicates(route_call *a, const conversion *c, const char *id)
+{
+	const char *args[2] = {c->edd, id};
+	cJSON *dups;
+
+	dups = db_rows_json_args(API_NODE(a)->nd_db,
+				 "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city,"
+				 " e.office_id, o.name AS office_name, 'edd_account' AS match"
+				 " FROM employers e LEFT JOIN offices o ON o.id = e.office_id"
+				 " WHERE e.edd_account_number = ?1 AND e.id <> ?2 AND e.duplicate_of IS NULL"
+				 " ORDER BY e.company_name LIMIT 20",
+				 2, args);
+	if (dups == NULL || a->rc_reply == NULL)
+		goto fail;
+	if (cJSON_GetArraySize(dups) == 0) {
+		cJSON_Delete(dups);
+		return 0;
+	}
+	if (cJSON_AddItemToObject(a->rc_reply, "duplicates", dups))
+		return 0;
+fail:
+	cJSON_Delete(dups);
+	return -1;
+}
+
 /*
  * Marketing Lead -> Recruiting Employer.  The account type is one column, so
  * the employer can never hold both.  The user name is kept unless the staff
@@ -137,6 +168,8 @@ static route_rc post_convert(route_call *a)
 		log_info("crm: employer %s converted to recruiting employer, vetting pending", id);
 		rr = crm__employer_reply(a, 200, id);
 	}
+	if (rr == ROUTE_OK && conversion_duplicates(a, &c, id) != 0)
+		rr = ROUTE_DBERR;
 	cJSON_Delete(cur);
 	return rr;
 }

@@ -474,30 +474,36 @@ void crm__name_search_sql(buf *sql, int kind, int param)
 
 
 /*
- * Likely duplicates of a company being typed: the same normalized name (any
- * ZIP; "name_zip" when the ZIP matches too), or a name starting with the
- * typed one in the same ZIP ("similar").  Every office's employers count.
+ * Likely duplicates of a company being typed: the same EDD Account Number
+ * ("edd_account": the employer's tax account, whatever its name; edd
+ * normalized, or NULL), the same normalized name (any ZIP; "name_zip" when
+ * the ZIP matches too), or a name starting with the typed one in the same
+ * ZIP ("similar").  Every office's employers count.
  */
-cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *exclude)
+cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *edd,
+			    const char *exclude)
 {
 	char like[CRM_NORM_MAX + 4];
-	const char *args[4] = {norm, zip5 ? zip5 : "", like, exclude};
+	const char *args[5] = {norm, zip5 ? zip5 : "", like, exclude, edd ? edd : ""};
 
 	db_like_pattern(norm, 0, like, sizeof like);
 	return db_rows_json_args(n->nd_db,
 				 "SELECT e.id, e.company_name, e.account_type, e.username, e.zip, e.city, e.status,"
 				 " e.lead_owner_id, ow.display_name AS lead_owner_name, e.office_id,"
 				 " o.name AS office_name,"
-				 " CASE WHEN e.normalized_name = ?1 AND e.zip5 = ?2 THEN 'name_zip'"
+				 " CASE WHEN ?5 <> '' AND e.edd_account_number = ?5 THEN 'edd_account'"
+				 "      WHEN e.normalized_name = ?1 AND e.zip5 = ?2 THEN 'name_zip'"
 				 "      WHEN e.normalized_name = ?1 THEN 'name' ELSE 'similar' END AS match"
 				 " FROM employers e LEFT JOIN staff ow ON ow.id = e.lead_owner_id"
 				 " LEFT JOIN offices o ON o.id = e.office_id"
 				 " WHERE e.id IN (SELECT id FROM employers WHERE normalized_name = ?1"
 				 "   UNION SELECT id FROM employers WHERE ?2 <> '' AND zip5 = ?2"
-				 "   AND normalized_name LIKE ?3 ESCAPE '\\' AND length(?1) >= 3)"
+				 "   AND normalized_name LIKE ?3 ESCAPE '\\' AND length(?1) >= 3"
+				 "   UNION SELECT id FROM employers WHERE ?5 <> '' AND edd_account_number = ?5)"
 				 " AND (?4 IS NULL OR e.id <> ?4) AND e.duplicate_of IS NULL"
-				 " ORDER BY match = 'name_zip' DESC, match = 'name' DESC, e.company_name LIMIT 20",
-				 4, args);
+				 " ORDER BY match = 'edd_account' DESC, match = 'name_zip' DESC, match = 'name' DESC,"
+				 " e.company_name LIMIT 20",
+				 5, args);
 }
 
 /* One contact row of an employer (cv: the contact_fields values). */

@@ -722,7 +722,8 @@ class CrmReplicationTest(harness.TwoOffices):
                 "company_name": "ACME TOOLS, INC.", "zip": "95814-2201", "street": "1 K Street",
                 "city": "Sacramento"}, 201)
             # Neither office could see the other's lead while offline.
-            self.assertEqual(self.api(self.a, "GET", "/duplicate-flags"), [])
+            self.assertEqual([x for x in self.api(self.a, "GET", "/duplicate-flags")
+                              if {x["employer_id"], x["other_employer_id"]} & {ea["id"], eb["id"]}], [])
         finally:
             self.online()
         self.settle(self.a, self.b)
@@ -768,6 +769,41 @@ class CrmReplicationTest(harness.TwoOffices):
         self.verify(self.a)
         self.verify(self.b)
 
+
+    def test_same_edd_account_number_is_found_and_flagged(self):
+        """The EDD Account Number is the employer's tax account: another
+        record with it, whatever its name, is a likely duplicate - shown
+        while a lead is typed, stopping its creation until confirmed,
+        listed when a conversion gives it, and flagged at the hub."""
+        full = {"zip": "95814", "street": "1 K St", "city": "Sacramento", "phone": "(916) 555-0100",
+                "industry": "4931", "contacts": [{"name": "Pat Primary", "kind": "primary"}]}
+        alpha = self.api(self.a, "POST", "/employers", dict(full, company_name="Alpha Widgets"), 201)
+        c = self.api(self.a, "POST", "/employers/%s/convert" % alpha["id"],
+                     {"edd_account_number": "111-2222-3"}, 200)
+        self.assertNotIn("duplicates", c)
+        self.settle(self.a)
+        # typed at office B under another name: found by the number
+        d = self.api(self.b, "GET", "/employers/duplicates?name=Gamma%20Things&zip=90012&edd=11122223", status=200)
+        self.assertEqual([x["match"] for x in d if x["id"] == alpha["id"]], ["edd_account"])
+        self.assertEqual(self.b.get(API + "/employers/duplicates?name=Gamma&edd=12").status, 400)
+        r = self.b.post(API + "/employers", dict(full, company_name="Gamma Things", zip="90012",
+                                                 edd_account_number="1112222-3"))
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn(alpha["id"], [x["id"] for x in r.json()["duplicates"]])
+        self.api(self.b, "POST", "/employers", dict(full, company_name="Gamma Things", zip="90012",
+                                                    edd_account_number="1112222-3",
+                                                    confirm_not_duplicate=True), 201)
+        # a conversion giving the number: done, with the others listed
+        beta = self.api(self.b, "POST", "/employers", dict(full, company_name="Beta Gadgets"), 201)
+        c = self.api(self.b, "POST", "/employers/%s/convert" % beta["id"],
+                     {"edd_account_number": "11122223"}, 200)
+        self.assertEqual(c["account_type"], "recruiting")
+        self.assertIn(alpha["id"], [x["id"] for x in c.get("duplicates", [])])
+        self.settle(self.b)
+        row = self.hub_row("SELECT count(*), min(reason) FROM crm_duplicate_flags"
+                           " WHERE (employer_id=?1 AND other_employer_id=?2)"
+                           " OR (employer_id=?2 AND other_employer_id=?1)", alpha["id"], beta["id"])
+        self.assertEqual(tuple(row), (1, "edd_account"))
 
     def test_long_accented_text_is_counted_in_characters_end_to_end(self):
         # Limits count characters, as the person typing does: a company name

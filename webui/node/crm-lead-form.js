@@ -29,15 +29,16 @@ async function checkDups() {
     const name = $('company_name').value.trim();
     if (name.length < 2) { $('dups').replaceChildren(); $('confirm-wrap').hidden = true; strongDup = false; return; }
     const zip = $('zip').value.trim();
+    const edd = $('edd_account_number').value.replace(/[\s-]/g, '');
     try {
-      const d = await api(`${API}/employers/duplicates?${qs({ name, zip: /^\d{5}(-\d{4})?$/.test(zip) ? zip : '' })}`);
+      const d = await api(`${API}/employers/duplicates?${qs({ name, zip: /^\d{5}(-\d{4})?$/.test(zip) ? zip : '', edd: /^\d{7,8}$/.test(edd) ? edd : '' })}`);
       if (!current()) return;
       strongDup = d.some(x => x.match !== 'similar');
       $('confirm-wrap').hidden = !strongDup;
       $('dups').replaceChildren(...(d.length ? [el('strong', {}, `Possible duplicate${d.length > 1 ? 's' : ''} already in the system:`),
         el('ul', {}, d.map(x => el('li', {}, el('a', { href: '/crm-lead.html?id=' + x.id, target: '_blank' }, x.company_name),
           ` — ${TYPE_LABEL[x.account_type]}, ZIP ${x.zip}, owner ${x.lead_owner_name || '?'}, ${x.office_name || x.office_id || ''}`,
-          x.match === 'name_zip' ? ' (same name and ZIP)' : x.match === 'name' ? ' (same name)' : ' (similar name)')))] : []));
+          x.match === 'edd_account' ? ' (same EDD Account Number)' : x.match === 'name_zip' ? ' (same name and ZIP)' : x.match === 'name' ? ' (same name)' : ' (similar name)')))] : []));
     } catch { /* the warning is advisory */ }
   }, 250);
 }
@@ -81,6 +82,7 @@ async function init() {
   }
   $('zip').addEventListener('input', zipChanged);
   $('company_name').addEventListener('input', checkDups);
+  $('edd_account_number').addEventListener('input', checkDups);
   $('lead').addEventListener('submit', save);
   zipChanged();
 }

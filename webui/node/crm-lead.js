@@ -62,7 +62,7 @@ function render() {
   } else {
     $('dup-warn').replaceChildren(el('p', {}, 'Flagged at the hub as a possible duplicate (entered in two offices). Review before recording services.'),
       el('ul', {}, dup.map(f => el('li', {}, el('a', { href: '/crm-lead.html?id=' + f.other_id }, f.other_name || f.other_id),
-        f.reason === 'username' ? ' (same user name) ' : ' (same name and ZIP) ',
+        f.reason === 'username' ? ' (same user name) ' : f.reason === 'edd_account' ? ' (same EDD Account Number) ' : ' (same name and ZIP) ',
         m.me.can_edit ? el('button', { type: 'button', class: 'secondary', 'aria-label': `Mark this record a duplicate of ${f.other_name || f.other_id}`,
           onclick: () => markDuplicate(f.other_id, f.other_name) }, 'Mark this record a duplicate') : ''))));
   }
@@ -321,10 +321,13 @@ async function convert(ev) {
   const body = { drop_mkt_prefix: emp.has_mkt_prefix && $('cv-drop').checked,
     ...filled(CONVERT, 'cv-') };
   try {
-    emp = await api(`${API}/employers/${encodeURIComponent(id)}/convert`, { method: 'POST', body });
+    const conv = await api(`${API}/employers/${encodeURIComponent(id)}/convert`, { method: 'POST', body });
+    emp = conv;
     $('convert-dlg').close();
     await load();
-    $('status').textContent = 'Converted to Recruiting Employer; vetting is pending (72 hours).';
+    const same = (conv.duplicates || []).map(x => x.company_name);
+    $('status').textContent = 'Converted to Recruiting Employer; vetting is pending (72 hours).' +
+      (same.length ? ` Another employer has the same EDD Account Number (${same.join(', ')}): the pair is flagged as a possible duplicate for review.` : '');
   } catch (e) {
     if (e.field === 'contacts') e.message += ' (add one in Contacts first)';
     showError(f, e, 'cv-');
