@@ -586,13 +586,13 @@ int crm_flag_duplicates(sqlite3 *db, const char *employer_id, const char *hlc, i
 {
 	/* Same normalized name and ZIP, the same user name, or the same EDD
 	 * Account Number (the employer's tax account: a conversion sets it),
-	 * other employer,
-	 * not already flagged for this pair (in either direction); with
-	 * earlier_only, an employer stored before this one (a smaller rowid:
-	 * employers are never deleted).  One by one, every other employer is
-	 * stored before a new one is checked; the hub's grouped apply stores
-	 * the leads of a push before it checks the first (sync/apply_batch.c),
-	 * and the flag must still name the later one as employer_id. */
+	 * other employer, not already flagged for this pair (in either
+	 * direction); with earlier_only, an employer stored before this one (a
+	 * smaller rowid: employers are never deleted).  One by one, every
+	 * other employer is stored before a new one is checked; the hub's
+	 * grouped apply stores the leads of a push before it checks the first
+	 * (sync/apply_batch.c), and the flag must still name the later one as
+	 * employer_id. */
 	int added = db_insert_each(
 		db,
 		"SELECT e.id, o.id, CASE WHEN o.username = e.username THEN 'username'"
