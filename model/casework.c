@@ -792,6 +792,20 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	if (js(row, "amends_id") == NULL) {
 		int days;
 		case_backdate b = case_backdate_check(js(row, "contact_date"), js(row, "entered_date"), &days);
+
+		/* The note of a correction (a supervisor's, through a Help
+		 * Request) is dated at the corrected activity's start, which may
+		 * be any age: judged like an amendment, not as a late entry (its
+		 * activity's correction is checked with the activity). */
+		if ((b == CASE_BD_TOO_OLD || b == CASE_BD_NEEDS_APPROVAL) && kind && act &&
+		    strcmp(kind, "activity") == 0) {
+			rc = db_exists(db, "SELECT 1 FROM participant_activities WHERE id=?"
+					   " AND corrects_id IS NOT NULL", act);
+			if (rc < 0)
+				CANNOT_CHECK("case_notes: cannot read activities");
+			if (rc > 0)
+				b = CASE_BD_OK;
+		}
 		if (b == CASE_BD_TOO_OLD)
 			REFUSE("case_notes: contact_date: %s", case_backdate_msg(b));
 		if (b == CASE_BD_FUTURE || b == CASE_BD_INVALID)
@@ -858,6 +872,17 @@ static int check_note(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			REFUSE("case_notes: the activity's code is unknown");
 		bad = case_activity_note_check(js(row, "subject"), js(row, "contact_date"), code,
 					       title, start);
+		/* An amendment keeps its original's subject: the code's title as
+		 * it was then (a code list retitled since does not make it wrong). */
+		if (bad && strcmp(bad, "subject") == 0 && js(row, "amends_id")) {
+			char was[200] = "";
+
+			if ((rc = db_text(db, "SELECT subject FROM case_notes WHERE id=?",
+					  js(row, "amends_id"), was, sizeof was)) < 0)
+				CANNOT_CHECK("case_notes: cannot read notes");
+			if (rc == 0 && strcmp(was, js(row, "subject")) == 0)
+				bad = strcmp(js(row, "contact_date"), start) == 0 ? NULL : "contact_date";
+		}
 		if (bad)
 			REFUSE("case_notes: %s", strcmp(bad, "subject") == 0
 							 ? "an activity note's subject is the code number and title"

@@ -188,8 +188,9 @@ static int insert_activity(node *n, const node_user *u, const char *pid, const a
 }
 
 /* Look the code up in its list (list NULL: activity codes first, then
- * follow-up codes).  0, or -1 with e set. */
-static int find_code(node *n, actin *a, json_err *e)
+ * follow-up codes): an active one, or any (retired) when the entry is a
+ * correction of a row that used it.  0, or -1 with e set. */
+static int find_code(node *n, actin *a, int retired_too, json_err *e)
 {
 	static const char *const lists[] = {"activity", "followup"};
 	for (int i = 0; i < 2; i++) {
@@ -212,7 +213,7 @@ static int find_code(node *n, actin *a, json_err *e)
 			json_err_set(e, "code", "cannot read the code list");
 			return -1;
 		}
-		if (rc == SQLITE_ROW && strcmp(c[2], "active") == 0) {
+		if (rc == SQLITE_ROW && (retired_too || strcmp(c[2], "active") == 0)) {
 			snprintf(a->title, sizeof a->title, "%s", c[0]);
 			a->restarts = sqlite3_column_int(st, 1);
 			found = 1;
@@ -276,7 +277,7 @@ static int act_fields(route_call *call, node *n, actin *a, const char *today,
 		bad = route_err(call, "start_date", "start date must be a date (YYYY-MM-DD)");
 		a->start = NULL;
 	}
-	if (a->code && !route_has_err(call, "code_list") && find_code(n, a, &e) != 0)
+	if (a->code && !route_has_err(call, "code_list") && find_code(n, a, 0, &e) != 0)
 		bad = route_err_json(call, &e);
 	if (a->start && check_end(a, today, &e) != 0)
 		bad = route_err_json(call, &e);
@@ -461,7 +462,9 @@ static route_rc post_amend_activity(route_call *call)
 		a.end = json_str(orig, "end_date");
 	if (!cJSON_GetObjectItemCaseSensitive(body, "completion"))
 		a.completion = json_str(orig, "completion");
-	if (find_code(n, &a, &e) != 0 || check_end(&a, today, &e) != 0)
+	/* (a code retired since stays readable on the rows that used it: its
+	 * activity is still corrected or voided) */
+	if (find_code(n, &a, 1, &e) != 0 || check_end(&a, today, &e) != 0)
 		goto bad;
 	if (case__sweep_exit(n, u, pid, today, &exited) != 0)
 		goto dberr;
