@@ -795,16 +795,22 @@ class TrustTest(Base):
 
         # a vetter who leaves the vetting group
         eid = vetted("t-wsb-supervisor", "Vetted Co", "approved")
-        vid = staff_id("t-wsb-supervisor")
-        with opened(self.hub) as d:
-            group = d.execute("SELECT privilege_group FROM staff WHERE id=?", (vid,)).fetchone()[0]
-        change(vid, privilege_group="LWIA Partner Supervisor")
-        try:
-            r = c.request("PATCH", "/api/v1/crm/employers/" + eid, body={"phone": "(916) 555-0199"})
-            self.assertEqual(r.status, 200, r)
-            at_hub("SELECT count(*) FROM employers WHERE id=? AND phone='(916) 555-0199'", eid)
-        finally:
-            change(vid, privilege_group=group)
+        def edited_while(sid, column, value, path, body, table, rid, cond):
+            # staff member sid's column set to value at the hub (put back
+            # after): the office's edit of the row still reaches the hub
+            with opened(self.hub) as d:
+                was = d.execute("SELECT %s FROM staff WHERE id=?" % column, (sid,)).fetchone()[0]
+            change(sid, **{column: value})
+            try:
+                r = c.request("PATCH", path, body=body)
+                self.assertEqual(r.status, 200, r)
+                at_hub("SELECT count(*) FROM %s WHERE id=? AND %s" % (table, cond), rid)
+            finally:
+                change(sid, **{column: bool(was) if column == "crm_work_group" else was})
+
+        edited_while(staff_id("t-wsb-supervisor"), "privilege_group", "LWIA Partner Supervisor",
+                     "/api/v1/crm/employers/" + eid, {"phone": "(916) 555-0199"}, "employers", eid,
+                     "phone='(916) 555-0199'")
         # an assignee taken out of the work group
         cbo = staff_id("t-lwia-cbo")
         cat = [x for x in c.get("/api/v1/crm/meta").json()["categories"]
@@ -814,13 +820,8 @@ class TrustTest(Base):
         self.assertEqual(r.status, 201, r)
         wid = r.json()["id"]
         at_hub("SELECT count(*) FROM work_items WHERE id=?", wid)
-        change(cbo, crm_work_group=False)
-        try:
-            r = c.request("PATCH", "/api/v1/crm/work-items/" + wid, body={"status": "Closed"})
-            self.assertEqual(r.status, 200, r)
-            at_hub("SELECT count(*) FROM work_items WHERE id=? AND status='Closed'", wid)
-        finally:
-            change(cbo, crm_work_group=True)
+        edited_while(cbo, "crm_work_group", False, "/api/v1/crm/work-items/" + wid,
+                     {"status": "Closed"}, "work_items", wid, "status='Closed'")
         # a lock turned into an approval by an entry alone
         lk = vetted("t-wsb", "Locked Again Co", "locked")
         res = self.push(self.update_cs("employers", lk, {"vetting_status": ("locked", "approved")}))
