@@ -88,6 +88,15 @@ const char *case_decide_role(const struct cJSON *req, const char *asked, const c
 	"(" CASE_BACKDATE_COUNTS(A) " AND (" A ".change_request_id IS NULL OR "                 \
 	CASE_REQ_STATE(A ".change_request_id") " = 'approved'))"
 
+/* SQL condition: the case note aliased N is an entry of its own: not an
+ * amendment, nor the note of a correction of an activity (dated at the
+ * corrected activity's start, written when the correction is: neither a
+ * late note nor a new contact). */
+#define CASE_NOTE_IS_ENTRY(N)                                                                \
+	"(" N ".amends_id IS NULL AND (" N ".activity_id IS NULL OR NOT EXISTS (SELECT 1"        \
+	" FROM participant_activities x0 WHERE x0.id = " N ".activity_id"                       \
+	" AND x0.corrects_id IS NOT NULL)))"
+
 /*
  * Hub-side check of one replicated row of case_approval_requests or
  * case_approval_decisions (other tables: 0).  A request names a participant

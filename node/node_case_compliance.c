@@ -43,11 +43,11 @@ static const char *const q_sql[Q_N] = {
 	" WHERE nt.activity_id = a.id) FROM participant_activities a"
 	" WHERE a.participant_id = ? AND a.corrects_id IS NULL AND" CASE_ACT_NOT_VOIDED("a"),
 	"SELECT contact_date, entered_date FROM case_notes"
-	" WHERE participant_id = ? AND amends_id IS NULL",
+	" WHERE participant_id = ? AND " CASE_NOTE_IS_ENTRY("case_notes"),
 	"SELECT (SELECT count(*) FROM participant_activities a WHERE a.participant_id=?1"
 	"  AND a.code_list='followup' AND a.start_date BETWEEN ?2 AND ?3 AND" CASE_ACT_EFFECTIVE ")"
-	" + (SELECT count(*) FROM case_notes WHERE participant_id=?1 AND amends_id IS NULL"
-	"  AND contact_date BETWEEN ?2 AND ?3)",
+	" + (SELECT count(*) FROM case_notes WHERE participant_id=?1 AND"
+	CASE_NOTE_IS_ENTRY("case_notes") " AND contact_date BETWEEN ?2 AND ?3)",
 	"INSERT INTO participant_exits(id, participant_id, local_area_id, office_id,"
 	" exit_date, kind, last_service_date, recorded_at, recorded_by)"
 	" VALUES(?,?,?,?,?,'soft_exit',?,?,?)",
@@ -536,15 +536,19 @@ static void tally_exited(cview *v, const cJSON *p, const case_status *s, int *nd
 	}
 }
 
-/* One participant into the view (exited cases stay for their 12 months of
- * follow-up).  1 when counted, 0 when out of view. */
+/* One participant into the view: exited cases stay for their 12 months of
+ * follow-up, and a quarter more while one is overdue (the fourth quarter
+ * ends the day before the 12 months are out: it would never have shown
+ * overdue).  1 when counted, 0 when out of view. */
 static int tally(cview *v, const cJSON *p, const case_status *s)
 {
 	char fu_end_limit[11];
 	int ndue = 0, nover = 0;
+	int months = s->fu_overdue > 0 || s->fu_forms_missing > 0 ? 15 : 12;
 	cJSON *se, *row;
 
-	if (s->exited && (s->exit_date[0] == '\0' || case_add_months(s->exit_date, 12, fu_end_limit) != 0 ||
+	if (s->exited && (s->exit_date[0] == '\0' ||
+			  case_add_months(s->exit_date, months, fu_end_limit) != 0 ||
 			  strcmp(v->today, fu_end_limit) >= 0))
 		return 0;
 	v->np++;
@@ -636,8 +640,8 @@ static void cview_summary(cview *v)
  * months of follow-up) on the trusted date; soft exits that have come are
  * recorded first (when the caller may write case work).  Without the
  * reports privilege, the caller's own caseload only.  Audited
- * (compliance_view, with the ids of the participants in view).  The reply,
- * the CSV too, is sent by the dispatcher once the audit row is durable; a
+ * (compliance_view; compliance_export for the CSV), with the ids of the
+ * participants in view.  The reply, the CSV too, is sent by the dispatcher once the audit row is durable; a
  * CSV that cannot be built whole is a 500, never a truncated 200.
  */
 static route_rc get_compliance(route_call *a)
@@ -706,7 +710,7 @@ static route_rc get_compliance(route_call *a)
 	cJSON_AddItemToObject(v.o, "timeliness", timely);
 	timely = NULL;
 	/* every participant the view names, as a search's results */
-	if (case__audit_ids(n, u, "compliance_view", ps, "id", NULL) != 0)
+	if (case__audit_ids(n, u, csv ? "compliance_export" : "compliance_view", ps, "id", NULL) != 0)
 		goto dberr;
 	q_batch(0);
 	cJSON_Delete(ps);
@@ -724,7 +728,7 @@ dberr:
 }
 
 static const route_def case_compliance_defs[] = {
-	/* audited (compliance_view): a write; the CSV also needs reports */
+	/* audited (compliance_view or _export): a write; the CSV also needs reports */
 	{HTTP_M_GET, "/api/v1/case/compliance", get_compliance, PRIV_VIEW, NODE_WRITE, NULL, 0},
 };
 

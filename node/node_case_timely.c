@@ -48,7 +48,7 @@ static const char entries_sql[] =
 	"   staff_id, office_id, start_date, entered_date FROM participant_activities a"
 	"   WHERE local_area_id=?1 AND corrects_id IS NULL AND" CASE_ACT_NOT_VOIDED("a")
 	"  UNION ALL SELECT 'case_note', staff_id, office_id, contact_date, entered_date"
-	"   FROM case_notes WHERE local_area_id=?1 AND amends_id IS NULL"
+	"   FROM case_notes WHERE local_area_id=?1 AND " CASE_NOTE_IS_ENTRY("case_notes")
 	"  UNION ALL SELECT CASE kind WHEN 'closure' THEN 'closure_form'"
 	"   WHEN 'skill_gain' THEN 'measurable_skill_gain' ELSE 'followup_form' END,"
 	"   staff_id, office_id, form_date, entered_date FROM case_forms WHERE local_area_id=?1"

@@ -21,6 +21,7 @@ another Local Area, are quarantined.
 Planted participant names, SSNs and note text must never reach a log.
 """
 import csv
+import datetime
 import io
 import json
 import os
@@ -456,6 +457,50 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(self.node.get(API + "/participants/" + other["id"]).json()["closure_form_date"],
                          self.today)
 
+    def test_correction_note_and_the_last_follow_up_quarter_in_compliance(self):
+        """A correction's note is dated at the corrected activity's start and
+        written when the correction is: neither a late note nor an entry of
+        its own in timeliness.  And a fourth follow-up quarter missed shows
+        overdue (it ends the day before the 12 months are out: the case left
+        the view the day it became overdue)."""
+        import calendar
+        p = self.register("Correcta", "Nota")
+        start = (datetime.date.fromisoformat(self.today) - datetime.timedelta(days=20)).isoformat()
+        self.ndb("UPDATE participants SET registered_date=? WHERE id=?", start, p["id"])
+        r = self.activity(p["id"], "115", start, "Resume workshop.")
+        self.assertEqual(r.status, 201, r.body)
+        act = r.json()["activity"]
+        # entered on time 20 days ago, as the office did then
+        self.ndb("UPDATE participant_activities SET entered_date=? WHERE id=?", start, act["id"])
+        self.ndb("UPDATE case_notes SET entered_date=? WHERE activity_id=?", start, act["id"])
+
+        def figures():
+            mine = [x for x in self.node.get(API + "/compliance").json()["participants"]
+                    if x["id"] == p["id"]][0]["status"]
+            notes = self.ndb("SELECT count(*) FROM case_notes WHERE participant_id=?", p["id"])[0][0]
+            return mine["late_notes"], notes
+        self.assertEqual(figures(), (0, 1))
+        sup = harness.client(self.node)
+        harness.login(sup, "jlee")
+        r = sup.post(API + "/activities/%s/amend" % act["id"],
+                     {"end_date": self.today, "completion": "successful", "reason": "Completed",
+                      "note": {"body": "Completed the workshop."}})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(figures(), (0, 2))  # the correction's note: not late
+        # the fourth quarter
+        today = datetime.date.fromisoformat(self.today)
+        m = today.month - 1 - 12
+        y, m = today.year + m // 12, m % 12 + 1
+        exit_date = datetime.date(y, m, min(today.day, calendar.monthrange(y, m)[1]))
+        q = self.register("Cuarto", "Trimestre")
+        self.ndb("UPDATE participants SET registered_date=?, exit_state='exited', exit_date=? WHERE id=?",
+                 (exit_date - datetime.timedelta(days=120)).isoformat(), exit_date.isoformat(), q["id"])
+        c = self.node.get(API + "/compliance").json()
+        row = [x for x in c["participants"] if x["id"] == q["id"]]
+        self.assertEqual(len(row), 1, "an exited case with a missed quarter stays in view")
+        self.assertEqual(row[0]["status"]["followup_overdue_quarters"], 4)
+        self.assertIn("follow_up", [x["kind"] for x in c["overdue"] if x["participant_id"] == q["id"]])
+
     def test_view_only_read_records_no_exit(self):
         """The soft exit is a case write, in the name of whoever's read
         found day 90: a view-only account's reads (the participant, its
@@ -512,6 +557,10 @@ class CaseNodeTest(harness.DemoNode):
         rows = list(csv.DictReader(io.StringIO(r.body.decode("utf-8-sig"))))
         self.assertEqual(len(rows), 1)
         self.assertEqual(rows[0]["participant_id"], p["id"])
+        # an export is audited as one, apart from a view of the page
+        detail = json.loads(self.ndb("SELECT detail FROM audit_events WHERE action='compliance_export'"
+                                     " ORDER BY rowid DESC LIMIT 1")[0][0])
+        self.assertEqual(detail["ids"], [p["id"]])
         self.assertEqual(rows[0]["note_status"], "overdue")
         self.bad(self.node.get(API + "/compliance?format=xml"), "format")
         # An activity that reached the office without its note (the API never

@@ -1,7 +1,7 @@
 """A reply leaves only once its write is durable, the CSV too (lib/route.h).
 
 The compliance CSV of the case pages is an audited read: its audit row
-(compliance_view) is a captured write of the node's group commit.  With the
+(compliance_export) is a captured write of the node's group commit.  With the
 node killed at the COMMIT of the batch holding that row (OUTPOST_FAULT
 node.commit.before, lib/fault.h; the sanitizer test build), the client must
 get no 200 and no part of the CSV, and after a restart the audit row is not
@@ -43,7 +43,7 @@ class CsvAfterCommitTest(unittest.TestCase):
             del node.env["OUTPOST_FAULT"]
             node.start()
             db = node.db()
-            n = db.execute("SELECT count(*) FROM audit_events WHERE action='compliance_view'")
+            n = db.execute("SELECT count(*) FROM audit_events WHERE action='compliance_export'")
             self.assertEqual(n.fetchone()[0], 0)
             # The same request on the restarted node: answered, and audited.
             harness.login(node)
@@ -52,7 +52,7 @@ class CsvAfterCommitTest(unittest.TestCase):
             self.assertTrue(r.body.startswith(b"\xef\xbb\xbfparticipant_id,last_name,"), r.body[:100])
             self.assertIn("text/csv", r.header("content-type"))
             db = node.db()
-            n = db.execute("SELECT count(*) FROM audit_events WHERE action='compliance_view'")
+            n = db.execute("SELECT count(*) FROM audit_events WHERE action='compliance_export'")
             self.assertEqual(n.fetchone()[0], 1)
         finally:
             node.cleanup()
