@@ -370,6 +370,14 @@ class GreeterTest(harness.DemoNode):
         self.assertIn("Stats One", text)
         self.assertNotIn('"=HYPERLINK', text)  # formula neutralized
         self.assertIn("'=HYPERLINK", text)
+        # a bulk export of visitors' names and notes is audited: who, the range, how many
+        db = self.node.db()
+        ev = db.execute("SELECT staff_id, subject_table, detail FROM audit_events"
+                        " WHERE action='greeter_visits_export' ORDER BY rowid DESC LIMIT 1").fetchone()
+        db.close()
+        self.assertIsNotNone(ev)
+        self.assertEqual((ev[0], ev[1]), ("demo-staff", "checkins"))
+        self.assertEqual(json.loads(ev[2])["visits"], text.count("\r\n") - 1)
         r = self.node.get("/api/v1/greeter/stats?date=2026-02-30")
         self.assertEqual(r.status, 400)
         self.assertEqual(r.json()["field"], "date")
