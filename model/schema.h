@@ -48,6 +48,12 @@ typedef struct table_def {
 	 * as the deleting office saw it (schema_soft_seen_expr()), as a
 	 * DELETE's old values do. */
 	const char *td_soft_delete_col;
+	/* 1: the final column moves with the row's other columns (a visit's
+	 * status with its times and server): a change the final value refuses
+	 * is held whole, every column it sets kept as a conflict, never a row
+	 * "done" without who served it.  0: only the final column is held (a
+	 * closed work item still takes a due date). */
+	int td_final_holds;
 } table_def;
 
 typedef struct schema_module {

@@ -97,10 +97,10 @@ static const db_migration accounts_migrations[] = {
 };
 
 static const table_def accounts_tables[] = {
-	{"staff", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
-	{"staff_credentials", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"credential_changes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"audit_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL},
+	{"staff", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
+	{"staff_credentials", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"credential_changes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"audit_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL, 0},
 };
 
 const schema_module schema_accounts = SCHEMA_MODULE("accounts", accounts_migrations, accounts_tables);

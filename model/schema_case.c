@@ -255,23 +255,23 @@ static const db_migration case_migrations[] = {
 };
 
 static const table_def case_tables[] = {
-	{"participant_activity_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
-	{"followup_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
-	{"case_keys", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
+	{"participant_activity_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
+	{"followup_codes", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
+	{"case_keys", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
 	/* Dependency order (a changeset lists its tables in this order, and the
 	 * hub checks each row against those applied before it): a participant,
 	 * its exit, approvals, activities, then the notes on them. */
-	{"participants", TK_MUTABLE, SCOPE_LOCAL_AREA, "local_area_id", "exit_state", "exited", NULL},
-	{"participant_exits", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"backdate_approvals", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"case_approver_roles", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"case_approval_requests", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"case_approval_decisions", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"participant_activities", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"case_forms", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
+	{"participants", TK_MUTABLE, SCOPE_LOCAL_AREA, "local_area_id", "exit_state", "exited", NULL, 0},
+	{"participant_exits", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"backdate_approvals", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"case_approver_roles", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"case_approval_requests", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"case_approval_decisions", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"participant_activities", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"case_notes", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"case_forms", TK_APPEND_ONLY, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
 	{"participant_duplicate_flags", TK_MUTABLE, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL,
-	 NULL},
+	 NULL, 0},
 };
 
 const schema_module schema_case = SCHEMA_MODULE("casework", case_migrations, case_tables);

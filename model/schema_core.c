@@ -78,12 +78,12 @@ static const db_migration core_migrations[] = {
 };
 
 static const table_def core_tables[] = {
-	{"local_areas", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
-	{"offices", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL},
-	{"greeter_reasons", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL},
-	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", "status", "done|left", NULL},
-	{"checkin_reasons", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL},
-	{"checkin_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL},
+	{"local_areas", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
+	{"offices", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
+	{"greeter_reasons", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", "status", "done|left", NULL, 1},
+	{"checkin_reasons", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL, 0},
+	{"checkin_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL, 0},
 };
 
 const schema_module schema_core = SCHEMA_MODULE("core", core_migrations, core_tables);

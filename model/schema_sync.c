@@ -42,7 +42,7 @@ static const db_migration sync_migrations[] = {
 };
 
 static const table_def sync_tables[] = {
-	{"conflicts", TK_HUB_OWNED, SCOPE_ROW, NULL, NULL, NULL, NULL},
+	{"conflicts", TK_HUB_OWNED, SCOPE_ROW, NULL, NULL, NULL, NULL, 0},
 };
 
 const schema_module schema_sync = SCHEMA_MODULE("sync", sync_migrations, sync_tables);

@@ -402,7 +402,7 @@ out:
  */
 static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *base,
 		     sqlite3_value *remote, sqlite3_value **merged, const char *lh, const char *rh,
-		     int *changed)
+		     int hold, int *changed)
 {
 	const sync__tshape *ts = &tc->tc_ts;
 	const table_def *td = ts->ts_td;
@@ -419,7 +419,7 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 	/* A final value (a work item Closed, a case exited, a visit done or
 	 * left) is never left:
 	 * the office's other value, older or newer, is kept as a conflict. */
-	final_block = i == ts->ts_final && schema_final(td, sync__val_text(local));
+	final_block = hold || (i == ts->ts_final && schema_final(td, sync__val_text(local)));
 	if (sync__val_eq(local, base) && !final_block) {
 		if (clock_get(a, tc, id, i, ch, sizeof ch) != A_OK)
 			return A_ERROR;
@@ -612,7 +612,7 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 	sqlite3_value **merged = NULL, *zero = NULL;
 	char tomb_hlc[128] = "";
 	const char *lh, *rh, *base;
-	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE, sp = 0;
+	int rc, resurrect = 0, changed = 0, soft = SOFT_NONE, sp = 0, hold;
 	int conflicts_before = a->ax_res->conflicts;
 
 	rc = sync__row_load(a, tc, id, &cur);
@@ -658,11 +658,16 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 			goto out;
 		}
 	}
+	/* A row whose final column moves with its others (td_final_holds): a
+	 * change the final value refuses is held whole. */
+	hold = td->td_final_holds && ts->ts_final >= 0 && nv[ts->ts_final] != NULL &&
+	       schema_final(td, sync__val_text(cur.rw_v[ts->ts_final])) &&
+	       !sync__val_eq(cur.rw_v[ts->ts_final], nv[ts->ts_final]);
 	for (int i = 0; i < ts->ts_ncol; i++) {
 		if (nv[i] == NULL || i == ts->ts_hlc ||
 		    (soft == SOFT_KEEP && (i == ts->ts_soft_del || i == ts->ts_soft_seen)))
 			continue;
-		if ((rc = merge_col(a, tc, id, i, ov[i], nv[i], merged, lh, rh, &changed)) != A_OK)
+		if ((rc = merge_col(a, tc, id, i, ov[i], nv[i], merged, lh, rh, hold, &changed)) != A_OK)
 			goto out;
 	}
 	if (soft == SOFT_REVIVE) {

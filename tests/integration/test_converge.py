@@ -412,6 +412,9 @@ class Cluster:
     # the column and its final values.
     FINAL = {"work_items": ("status", {"Closed"}), "participants": ("exit_state", {"exited"}),
              "checkins": ("status", {"done", "left"})}
+    # ... whose final column moves with the others (td_final_holds): a change
+    # the final value refuses is held whole, every column it sets.
+    HOLDS = {"checkins"}
     # Soft deletes (table_def td_soft_delete_col): merged as a DELETE is.
     SOFT_DELETE = {"work_items": "deleted"}
 
@@ -469,6 +472,10 @@ class Cluster:
                             soft = "keep"
                 elif cur.get(sd, 0) == 1 and clocks.get((w.table, w.row, sd), "") > based:
                     soft = "revive"
+            hold = False
+            if final and w.table in self.HOLDS and final[0] in w.cols:
+                now = cur.get(final[0], w.old.get(final[0]))
+                hold = now in final[1] and w.cols[final[0]] != now
             for col, remote in w.cols.items():
                 if soft == "keep" and col in (sd, sd + "_seen"):
                     continue
@@ -478,7 +485,7 @@ class Cluster:
                 if local == remote:
                     clocks[ck] = max(clocks.get(ck) or "", rh)
                     continue
-                block = final and final[0] == col and local in final[1]  # never left
+                block = hold or (final and final[0] == col and local in final[1])  # never left
                 if local == base and not block:
                     if not clocks.get(ck) or clocks[ck] < rh:
                         cur[col] = remote
@@ -594,14 +601,18 @@ class Cluster:
                 probs.append("lost: hub edit %s.%s of %s" % (t, col, rid))
         probs += self.check_model(rows, conflicts)
         # Winners.
+        def final_kept(c):
+            final = self.FINAL.get(c["tbl"])
+            return final and final[0] == c["column_name"] and c["local_value"] is not None and \
+                json.loads(c["local_value"]) in final[1]
+        held = {(c["tbl"], c["row_id"], c["remote_hlc"]) for c in conflicts
+                if c["tbl"] in self.HOLDS and final_kept(c)}
         for c in conflicts:
             if c["column_name"] == "*deleted*":
                 continue
             want = "remote" if (c["remote_hlc"] or "") > (c["local_hlc"] or "") else "local"
-            final = self.FINAL.get(c["tbl"])
-            if final and final[0] == c["column_name"] and c["local_value"] is not None and \
-                    json.loads(c["local_value"]) in final[1]:
-                want = "local"  # a final value is never left
+            if final_kept(c) or (c["tbl"], c["row_id"], c["remote_hlc"]) in held:
+                want = "local"  # a final value is never left, nor what moves with it
             if c["winner"] != want:
                 probs.append("winner: conflict on %s.%s of %s: %s won with hlc local %s remote %s"
                              % (c["tbl"], c["column_name"], c["row_id"], c["winner"],

@@ -1095,9 +1095,17 @@ class TrustTest(Base):
                      timeout=60, what="the visit %s at the hub" % end)
             ends[end] = vid
         _, still = self.real_visit("Open Visitor")
+        with opened(self.hub) as d:
+            server, serving_at = d.execute("SELECT staff_id, serving_at FROM checkins WHERE id=?",
+                                           (ends["done"],)).fetchone()
+        self.assertTrue(server and serving_at)
         stamp = "%012x.0000.%s" % (int(time.time() * 1000) + 5000, self.evil.node_id)
         got = self.push_named([
-            ("reopen done", stamp, self.update_cs("checkins", ends["done"], {"status": ("done", "waiting")})),
+            # a second desk's requeue, as its node writes it: the visit's
+            # status moves with its server and times, held whole
+            ("reopen done", stamp, self.update_cs("checkins", ends["done"], {
+                "status": ("done", "waiting"), "staff_id": (server, None),
+                "serving_at": (serving_at, None)})),
             ("call left", stamp, self.update_cs("checkins", ends["left"], {"status": ("left", "called")})),
             ("call open", stamp, self.update_cs("checkins", still, {"status": ("waiting", "called")}))])
         self.assertEqual(got, {})
@@ -1110,6 +1118,11 @@ class TrustTest(Base):
                                  [('"%s"' % end, '"%s"' % ("waiting" if end == "done" else "called"), "local")])
             self.assertEqual(d.execute("SELECT status FROM checkins WHERE id=?", (still,)).fetchone()[0],
                              "called")
+            self.assertEqual(tuple(d.execute("SELECT staff_id, serving_at FROM checkins WHERE id=?",
+                                             (ends["done"],)).fetchone()), (server, serving_at))
+            held = d.execute("SELECT column_name FROM conflicts WHERE tbl='checkins' AND row_id=?"
+                             " AND winner='local' ORDER BY column_name", (ends["done"],)).fetchall()
+            self.assertEqual([x[0] for x in held], ["serving_at", "staff_id", "status"])
         self.replication_flows("the reopened visits")
 
     # ---- 5. valid text everywhere -----------------------------------------------
