@@ -161,7 +161,8 @@ void node_live_pulled(node *n, const node_visits *p);
 void node_live_stop(node *n);
 /* node_greeter.c: check-in id of this office as the desk's list shows it,
  * JSON text in *text (caller frees): 0, 1 when there is no such check-in,
- * 2 when it is another office's (not in this office's list), -1 on error. */
+ * 2 when it is another office's or another day's (not in the desk's list),
+ * -1 on error. */
 int node_greeter_visit(node *n, const char *id, char **text, size_t *len);
 
 /* node_case.c: participants, activities, case notes, compliance */

@@ -95,8 +95,10 @@ static route_rc get_reasons(route_call *a)
 				 " AND (w.arrived_at, w.id) <= (c.arrived_at, c.id))")          \
 	" FROM checkins c WHERE c.id=?1"
 static const char one_sql[] = ONE_SQL;
-/* The same, of this office only (?2): the desk's list shows no other. */
-static const char mine_sql[] = ONE_SQL " AND c.office_id=?2";
+/* The same, of this office and day only (?2, ?3): the desk's list shows no
+ * other (another day's visit is a report: its live event would have shown
+ * it to the desk). */
+static const char mine_sql[] = ONE_SQL " AND c.office_id=?2 AND c.visit_date=?3";
 static const char new_sql[] =
 	"SELECT " CHECKIN_OBJECT("(SELECT g.n FROM greeter_waiting g WHERE g.office_id=c.office_id"
 				 " AND g.visit_date=c.visit_date)")
@@ -116,8 +118,13 @@ static int checkin_json(node *n, const char *id, int just_checked_in, char **out
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (just_checked_in == CHECKIN_MINE)
+	if (just_checked_in == CHECKIN_MINE) {
+		char today[11];
+
+		node_today(n, today);
 		sqlite3_bind_text(st, 2, n->nd_office_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, today, -1, SQLITE_TRANSIENT);
+	}
 	sqlite3_bind_int64(st, 4, (int64_t)node_now_ms(n));
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:

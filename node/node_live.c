@@ -182,7 +182,8 @@ static void send_all(node *n, struct node_live *l, const char *msg, size_t len)
 
 /* One event: the visit id as the list shows it (or its removal), or a
  * reload when id is NULL or the row cannot be read; none when the visit is
- * another office's (node_greeter_visit filters by office). */
+ * another office's or another day's (node_greeter_visit: the desk's list is
+ * today's, and another day's visit is a report). */
 static void send_visit(node *n, struct node_live *l, const char *id, const char *today)
 {
 	char *row = NULL;

@@ -348,7 +348,17 @@ class GreeterTest(harness.DemoNode):
         self.assertEqual(desk.get("/api/v1/checkins/" + today).json()["visitor_name"], "Today Visitor")
         self.assertEqual(desk.post("/api/v1/checkins/%s/action" % today, {"action": "call"}).status, 200)
         self.assertEqual(self.node.get("/api/v1/checkins/" + old).json()["visitor_name"], "Yesterday Visitor")
-        self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % old, {"action": "left"}).status, 200)
+        es, _ = open_events(self, desk)
+        try:
+            self.assertEqual(self.node.post("/api/v1/checkins/%s/action" % old,
+                                            {"action": "left", "note": "a private note"}).status, 200)
+            # ... and the desk's live stream does not carry it either: the
+            # next event it hears is today's next visit
+            self.checkin("Streamed Today")
+            self.assertEqual(es.next()[1]["visit"]["visitor_name"], "Streamed Today")
+            self.assertNotIn(b"Yesterday Visitor", es.raw)
+        finally:
+            es.close()
 
     def test_stats_and_csv(self):
         self.checkin("Stats One")
