@@ -641,8 +641,9 @@ static void cview_summary(cview *v)
  * recorded first (when the caller may write case work).  Without the
  * reports privilege, the caller's own caseload only.  Audited
  * (compliance_view; compliance_export for the CSV), with the ids of the
- * participants in view.  The reply, the CSV too, is sent by the dispatcher once the audit row is durable; a
- * CSV that cannot be built whole is a 500, never a truncated 200.
+ * participants in view.  The reply, the CSV too, is sent by the dispatcher
+ * once the audit row is durable; a CSV that cannot be built whole is a 500,
+ * never a truncated 200.
  */
 static route_rc get_compliance(route_call *a)
 {

@@ -396,9 +396,10 @@ out:
 /*
  * One column of an update: base (the node's old value), remote (its new one)
  * against local (the hub's current value, merged[i] on entry), lh and rh the
- * row's local and remote HLCs.  The rules are those above; merged[i] and
- * *changed are updated when the remote value is taken, and a conflict row
- * records the losing side.  A_OK or an A_* error.
+ * row's local and remote HLCs.  The rules are those above; hold: the change
+ * is held whole (td_final_holds), the column kept as the final one is.
+ * merged[i] and *changed are updated when the remote value is taken, and a
+ * conflict row records the losing side.  A_OK or an A_* error.
  */
 static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *base,
 		     sqlite3_value *remote, sqlite3_value **merged, const char *lh, const char *rh,
