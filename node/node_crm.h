@@ -161,6 +161,19 @@ int crm__username_taken(node *n, const char *username, const char *except);
 cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const char *edd,
 			    const char *exclude);
 /*
+ * SQL condition: the employer service aliased S is in effect - not a void,
+ * not replaced by a correction of it, and not a correction that a later one
+ * of the same service replaced (two offices correcting one service offline
+ * both reach every office: the later one stands, as the later write of a
+ * field does; a later void takes the service away).
+ */
+#define CRM_SERVICE_EFFECTIVE(S)                                                             \
+	" " S ".voided = 0 AND NOT EXISTS (SELECT 1 FROM employer_services x"                   \
+	"  WHERE x.corrects_id = " S ".id)"                                                      \
+	" AND (" S ".corrects_id IS NULL OR NOT EXISTS (SELECT 1 FROM employer_services y"       \
+	"  WHERE y.corrects_id = " S ".corrects_id"                                              \
+	"  AND (y.created_at, y.id) > (" S ".created_at, " S ".id)))"
+/*
  * A failed vetting locks the employer: no services, referrals, job orders
  * or edits until WSB staff unlock it.  ROUTE_OK when employer_id is not
  * locked (or does not exist: the caller answers its own 404), else the 409

@@ -221,8 +221,7 @@ static route_rc report_work_items(route_call *a)
 	" FROM employer_services s JOIN employers e ON e.id = s.employer_id"                    \
 	" LEFT JOIN employer_activity_codes c ON c.code = s.code"                               \
 	" LEFT JOIN staff st ON st.id = s.staff_id"                                             \
-	" WHERE s.voided = 0 AND NOT EXISTS (SELECT 1 FROM employer_services x"                 \
-	"   WHERE x.corrects_id = s.id)"                                                        \
+	" WHERE" CRM_SERVICE_EFFECTIVE("s")                                                      \
 	" AND (?1 = '' OR s.start_date >= ?1) AND (?2 = '' OR s.start_date <= ?2)"              \
 	" AND (?3 = '' OR s.staff_id = ?3) AND (?4 = '' OR s.code = ?4)"                        \
 	" AND (?5 = '' OR e.account_type = ?5) AND (?6 = '' OR s.office_id = ?6)"               \

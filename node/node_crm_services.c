@@ -46,9 +46,8 @@ static route_rc list_codes(route_call *a)
 #define SERVICE_FROM                                                                         \
 	" FROM employer_services s LEFT JOIN employer_activity_codes c ON c.code = s.code"     \
 	" LEFT JOIN staff st ON st.id = s.staff_id"
-/* Effective rows: not voids, and not replaced by a later correction. */
-#define SERVICE_EFFECTIVE                                                                    \
-	" s.voided = 0 AND NOT EXISTS (SELECT 1 FROM employer_services x WHERE x.corrects_id = s.id)"
+/* Effective rows (node_crm.h). */
+#define SERVICE_EFFECTIVE CRM_SERVICE_EFFECTIVE("s")
 
 cJSON *crm__services_of(node *n, const char *employer_id)
 {

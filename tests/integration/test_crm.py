@@ -805,6 +805,32 @@ class CrmReplicationTest(harness.TwoOffices):
                            " OR (employer_id=?2 AND other_employer_id=?1)", alpha["id"], beta["id"])
         self.assertEqual(tuple(row), (1, "edd_account"))
 
+    def test_one_service_corrected_at_two_offices_counts_once(self):
+        """Two offices correct the same service offline: both corrections
+        reach every office, and the later one stands - the service plan
+        and the Services Provided report count the service once."""
+        e = self.api(self.a, "POST", "/employers", {"company_name": "Twice Corrected Tools",
+                                                    "zip": "95814", "street": "1 K St",
+                                                    "city": "Sacramento"}, 201)
+        t = self.a.get("/api/v1/case/meta").json()["today"]  # the office's day
+        sid = self.api(self.a, "POST", "/employers/%s/services" % e["id"],
+                       {"services": [{"code": "E20", "start_date": t}]}, 201)["services"][0]["id"]
+        self.settle(self.a)
+        self.offline()
+        try:
+            self.api(self.a, "POST", "/services/%s/correct" % sid, {"code": "E22", "start_date": t}, 201)
+            time.sleep(0.01)
+            self.api(self.b, "POST", "/services/%s/correct" % sid, {"code": "E21", "start_date": t}, 201)
+        finally:
+            self.online()
+        self.settle(self.a, self.b)
+        for node in (self.a, self.b):
+            plan = [x["code"] for x in self.api(node, "GET", "/employers/%s/services" % e["id"])]
+            self.assertEqual(plan, ["E21"], node.name)
+            rep = self.api(node, "GET", "/reports/services?from=%s&to=%s" % (t, t))
+            mine = [x for x in rep["by_employer"] if x["employer_id"] == e["id"]]
+            self.assertEqual([(x["count"], x["codes"]) for x in mine], [(1, "E21")], (node.name, rep))
+
     def test_long_accented_text_is_counted_in_characters_end_to_end(self):
         # Limits count characters, as the person typing does: a company name
         # of 160 characters, most of them two bytes ("ñ", "í"), and a note
