@@ -7,9 +7,9 @@
  * writes record no actor.
  */
 #include "node/node_api.h"
+#include "node/node_case.h"
 #include "node/node_edge.h"
 #include "model/capture.h"
-#include "model/audit.h"
 #include "model/greeter.h"
 #include "lib/buf.h"
 #include "lib/csv.h"
@@ -774,7 +774,6 @@ static route_rc get_stats(route_call *a)
 static route_rc get_csv(route_call *a)
 {
 	node *n = API_NODE(a);
-	const node_user *u = API_USER(a);
 	char from[11], to[11], file[64], detail[96];
 	sqlite3_stmt *st;
 	int rc, rows = 0;
@@ -824,15 +823,9 @@ static route_rc get_csv(route_call *a)
 	if (rc != SQLITE_DONE)
 		return ROUTE_DBERR;
 	snprintf(detail, sizeof detail, "{\"from\":\"%s\",\"to\":\"%s\",\"visits\":%d}", from, to, rows);
-	{
-		audit_event ev = {(int64_t)node_now_ms(n), n->nd_office_id, n->nd_local_area_id,
-				  n->nd_node_id, u ? u->id : NULL, "greeter_visits_export", "checkins",
-				  NULL, detail};
-
-		if (audit_record(n->nd_db, &ev, NULL) != 0)
-			return ROUTE_DBERR;
-	}
-	return ROUTE_OK;
+	return case__audit(n, API_USER(a), "greeter_visits_export", "checkins", NULL, detail) == 0
+		       ? ROUTE_OK
+		       : ROUTE_DBERR;
 }
 
 /* ---- returning visitors ------------------------------------------------------- */

@@ -12,6 +12,9 @@ let metaP = null;
 export function meta() { return metaP || (metaP = api(API + '/meta')); }
 
 export const TYPE_LABEL = { lead: 'Marketing Lead', recruiting: 'Recruiting Employer' };
+// Why two employers may be one: a duplicate check's match, a hub flag's reason.
+export const DUP_WHY = { edd_account: 'same EDD Account Number', username: 'same user name',
+  name_zip: 'same name and ZIP', name: 'same name', similar: 'similar name' };
 
 // A search form (#filters) whose results come a page of 50 at a time: after
 // the form go the status line (#status), the list (#list) and the Previous

@@ -4,7 +4,7 @@
 // normalized name, every office's employers) are shown while typing.
 import { api, el } from './api.js';
 import { showNotFound } from './office.js';
-import { $, API, meta, options, qs, clearErrors, filled, sendAndGo, TYPE_LABEL, latest } from './crm-common.js';
+import { $, API, meta, options, qs, clearErrors, filled, sendAndGo, TYPE_LABEL, DUP_WHY, latest } from './crm-common.js';
 
 const params = new URLSearchParams(location.search);
 const FIELDS = ['edd_account_number', 'company_name', 'zip', 'street', 'city', 'state', 'mailing_street', 'mailing_city',
@@ -38,7 +38,7 @@ async function checkDups() {
       $('dups').replaceChildren(...(d.length ? [el('strong', {}, `Possible duplicate${d.length > 1 ? 's' : ''} already in the system:`),
         el('ul', {}, d.map(x => el('li', {}, el('a', { href: '/crm-lead.html?id=' + x.id, target: '_blank' }, x.company_name),
           ` — ${TYPE_LABEL[x.account_type]}, ZIP ${x.zip}, owner ${x.lead_owner_name || '?'}, ${x.office_name || x.office_id || ''}`,
-          x.match === 'edd_account' ? ' (same EDD Account Number)' : x.match === 'name_zip' ? ' (same name and ZIP)' : x.match === 'name' ? ' (same name)' : ' (similar name)')))] : []));
+          ` (${DUP_WHY[x.match] || DUP_WHY.similar})`)))] : []));
     } catch { /* the warning is advisory */ }
   }, 250);
 }

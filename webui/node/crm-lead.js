@@ -5,7 +5,7 @@
 // prefix.
 import { showNotFound } from './office.js';
 import { api, el, fmtDateTime } from './api.js';
-import { $, API, meta, options, clearErrors, showError, showErrors, table, pill, fmtDate, filled, TYPE_LABEL, saving } from './crm-common.js';
+import { $, API, meta, options, clearErrors, showError, showErrors, table, pill, fmtDate, filled, TYPE_LABEL, DUP_WHY, saving } from './crm-common.js';
 import { renderJobs, wireJobs } from './crm-jobs.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -62,7 +62,7 @@ function render() {
   } else {
     $('dup-warn').replaceChildren(el('p', {}, 'Flagged at the hub as a possible duplicate (entered in two offices). Review before recording services.'),
       el('ul', {}, dup.map(f => el('li', {}, el('a', { href: '/crm-lead.html?id=' + f.other_id }, f.other_name || f.other_id),
-        f.reason === 'username' ? ' (same user name) ' : f.reason === 'edd_account' ? ' (same EDD Account Number) ' : ' (same name and ZIP) ',
+        ` (${DUP_WHY[f.reason] || DUP_WHY.name_zip}) `,
         m.me.can_edit ? el('button', { type: 'button', class: 'secondary', 'aria-label': `Mark this record a duplicate of ${f.other_name || f.other_id}`,
           onclick: () => markDuplicate(f.other_id, f.other_name) }, 'Mark this record a duplicate') : ''))));
   }

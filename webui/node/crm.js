@@ -2,7 +2,7 @@
 // recruiting employers whose 72-hour vetting is overdue, and the possible
 // duplicates flagged at the hub.
 import { api, el, fmtDate } from './api.js';
-import { $, API, table, pill } from './crm-common.js';
+import { $, API, table, pill, DUP_WHY } from './crm-common.js';
 
 async function load() {
   try {
@@ -28,7 +28,7 @@ async function load() {
     $('dups').replaceChildren(f.length ? table('Possible duplicates', ['Employer', 'Office', 'Possible duplicate of', 'Office', 'Why'],
       f.map(x => [el('a', { href: '/crm-lead.html?id=' + x.employer_id }, x.employer_name || x.employer_id), x.employer_office || '',
         el('a', { href: '/crm-lead.html?id=' + x.other_employer_id }, x.other_name || x.other_employer_id), x.other_office || '',
-        x.reason === 'username' ? 'same user name' : x.reason === 'edd_account' ? 'same EDD Account Number' : 'same name and ZIP']))
+        DUP_WHY[x.reason] || DUP_WHY.name_zip]))
       : el('p', { class: 'muted' }, 'No possible duplicates to review.'));
   } catch (e) {
     $('queue').textContent = 'Could not load the CRM: ' + e.message;
