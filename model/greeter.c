@@ -36,6 +36,15 @@ const char *greeter_transition(const char *from, const char *action)
 	return NULL;
 }
 
+const char *greeter_day_end(const char *from)
+{
+	if (from == NULL)
+		return NULL;
+	if (strcmp(from, "waiting") == 0 || strcmp(from, "called") == 0)
+		return "left";
+	return strcmp(from, "serving") == 0 ? "done" : NULL;
+}
+
 int greeter_valid_status(const char *s)
 {
 	static const char *const st[] = {"waiting", "called", "serving", "done", "left"};
@@ -177,6 +186,8 @@ static int check_event(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		       GREETER_NOTE_MAX);
 	if (strcmp(action, "checkin") == 0)
 		want = from == NULL && (strcmp(to, "waiting") == 0 || strcmp(to, "done") == 0) ? to : NULL;
+	else if (strcmp(action, "day_end") == 0)
+		want = greeter_day_end(from);
 	else
 		want = greeter_transition(from, action);
 	if (want == NULL || strcmp(want, to) != 0)

@@ -4,7 +4,8 @@
  *
  * Visit states: waiting -> called -> serving -> done, with "left" (left
  * without service) from waiting or called, and "requeue" (back to queue) from
- * called or serving.
+ * called or serving.  A visit still open when its day is over is closed by
+ * the node (greeter_day_end), with no finish time: nobody saw it end.
  */
 #ifndef OUTPOST_GREETER_H
 #define OUTPOST_GREETER_H
@@ -22,6 +23,10 @@
 
 /* Next status for action from status, or NULL when the move is not allowed. */
 const char *greeter_transition(const char *from, const char *action);
+/* The status a visit still open at the end of its day is closed in (the
+ * event's action "day_end", node_greeter_days.c): waiting or called ->
+ * left, serving -> done; NULL for a visit that has ended. */
+const char *greeter_day_end(const char *from);
 /* 0 when s is one of the five statuses. */
 int greeter_valid_status(const char *s);
 int greeter_valid_language(const char *s);

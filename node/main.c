@@ -66,6 +66,7 @@ static const conf_entry node_conf_tab[] = {
 static void on_closed(void *arg)
 {
 	node *n = arg;
+	node_day_end_stop(n);
 	node_commit_stop(n);
 	node_live_stop(n);
 	node_sync_stop(n);
@@ -138,6 +139,8 @@ static void node_serve(node *n)
 	if (node_sync_start(n) != 0)
 		fatalx("cannot start the sync cycle");
 	node_observe_stamps(n, 1); /* the sync tables exist now */
+	if (node_day_end_start(n) != 0)
+		fatalx("cannot start the end of the day's check");
 	/* The sent log's window (sync/sent.c), for outpost-sync's pushes too. */
 	if (db_kv_set(n->nd_db, "sync_state", "resend_days", conf_str(&n->nd_conf, "resend_days")) != 0)
 		fatalx("cannot record resend_days");

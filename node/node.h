@@ -56,6 +56,7 @@ typedef struct node {
 	struct node_sync *nd_sync; /* background replication (node_sync.c) */
 	struct node_auth *nd_auth; /* sessions and login throttling (node_auth.c) */
 	struct node_live *nd_live; /* the desk's live event streams (node_live.c) */
+	struct node_day_end *nd_day_end; /* closes the visits a day left open */
 	struct route_table *nd_api; /* the declared routes (node_api.c) */
 	/* HTTPS on the LAN (node_edge.c): the server, its certificate, the
 	 * names it was signed for; NULL / "" when https_listen is not set. */
@@ -108,6 +109,10 @@ int node_write_finish_text(node *n, struct capture *c, const char *actor, http_r
  * one durable path for every reply of a write. */
 int node_write_finish_body(node *n, struct capture *c, const char *actor, http_req *req,
 			   int status, const char *ctype, char *body, size_t len);
+/* The same for a write no request made (the node's own, e.g. the end of a
+ * day): its COMMIT joins the batch; nothing is answered.  0 or -1 (the
+ * write is rolled back). */
+int node_write_finish_quiet(node *n, struct capture *c, const char *actor);
 /* Merge into the node's clock the newest stamp pulled (node_meta seen_hlc)
  * when another connection has committed since the last look (the sync
  * cycle's, or `outpost-sync pull` beside a node that does not sync itself),
@@ -159,6 +164,10 @@ void node_visits_add(node_visits *s, const char *id);
  * when p->vs_all. */
 void node_live_pulled(node *n, const node_visits *p);
 void node_live_stop(node *n);
+/* node_greeter_days.c: the visits still open when their day is over are
+ * closed, at start and once the office's date moves on. */
+int node_day_end_start(node *n);
+void node_day_end_stop(node *n);
 /* node_greeter.c: check-in id of this office as the desk's list shows it,
  * JSON text in *text (caller frees): 0, 1 when there is no such check-in,
  * 2 when it is another office's or another day's (not in the desk's list),

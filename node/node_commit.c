@@ -340,6 +340,14 @@ int node_write_finish(node *n, struct capture *c, const char *actor, http_req *r
 	return node_write_finish_text(n, c, actor, req, status, text, text ? strlen(text) : 0);
 }
 
+int node_write_finish_quiet(node *n, struct capture *c, const char *actor)
+{
+	char ts[HLC_STRLEN];
+
+	hlc_now(&n->nd_hlc, ts);
+	return capture_commit(c, ts, actor, NULL);
+}
+
 /* End of a loop iteration: commit the batch; answer it once it is durable. */
 static void commit_batch(uv_check_t *h)
 {

@@ -75,7 +75,7 @@ static route_rc get_reasons(route_call *a)
 	" 'visit_date', c.visit_date, 'note', c.note, 'staff_id', c.staff_id,"                  \
 	" 'staff_name', (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id),"          \
 	" 'wait_ms', max(0, CASE WHEN c.status='waiting' THEN ?4"                               \
-	"   ELSE coalesce(c.called_at, c.serving_at, c.finished_at, ?4) END - c.arrived_at),"   \
+	"   ELSE coalesce(c.called_at, c.serving_at, c.finished_at) END - c.arrived_at),"       \
 	" 'position', CASE WHEN c.status='waiting' THEN " pos " END,"                           \
 	" 'reason_ids', (SELECT json_group_array(x.reason_id) FROM (SELECT cr.reason_id"        \
 	"   FROM checkin_reasons cr LEFT JOIN greeter_reasons r ON r.id = cr.reason_id"         \
@@ -649,6 +649,7 @@ static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
 	if (db_prepare_bound(n->nd_db, &st,
 			     "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
 			     " sum(status IN ('called','serving')),"
+			     " sum(status IN ('done','left') AND finished_at IS NULL)," /* closed at day end */
 			     " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
 			     " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
 			     " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3",
@@ -661,8 +662,9 @@ static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
 		cJSON_AddNumberToObject(o, "left", (double)sqlite3_column_int64(st, 2));
 		cJSON_AddNumberToObject(o, "waiting", (double)sqlite3_column_int64(st, 3));
 		cJSON_AddNumberToObject(o, "in_progress", (double)sqlite3_column_int64(st, 4));
-		cJSON_AddNumberToObject(o, "avg_wait_ms", (double)(int64_t)sqlite3_column_double(st, 5));
-		cJSON_AddNumberToObject(o, "max_wait_ms", (double)sqlite3_column_int64(st, 6));
+		cJSON_AddNumberToObject(o, "closed_at_day_end", (double)sqlite3_column_int64(st, 5));
+		cJSON_AddNumberToObject(o, "avg_wait_ms", (double)(int64_t)sqlite3_column_double(st, 6));
+		cJSON_AddNumberToObject(o, "max_wait_ms", (double)sqlite3_column_int64(st, 7));
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;

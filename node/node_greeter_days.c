@@ -15,12 +15,27 @@
  * office's first check-in: days before it are not counted as missing (the
  * office was not yet in service); an office with no check-in at all has
  * first_day null, no missing day, and "no_checkins_yet": true.
+ *
+ * The end of a day.  A visit still open when the office's day is over - a
+ * visitor who went home unseen, a desk that never marked the end - would
+ * stay in that day's line for good: no desk can reach it (another day's
+ * visit is a report), and that day's longest wait would grow for ever.  So
+ * the node closes it (greeter_day_end): waiting or called -> left, serving
+ * -> done, with the event "day_end" and no finish time, since nobody saw it
+ * end (its wait, if it was never called, counts in no figure).  At start,
+ * then at each tick once the office's date has moved on, DAY_END_BATCH
+ * visits per write until none is left.
  */
 #include "node/node_api.h"
 #include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "model/capture.h"
+#include "model/greeter.h"
 #include "model/holidays.h"
 #include "model/privileges.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define DAYS_MAX 92
@@ -92,6 +107,143 @@ static route_rc get_days(route_call *a)
 	}
 	sqlite3_finalize(st);
 	return route_ok(a, 200, o);
+}
+
+/* ---- the end of a day ----------------------------------------------------- */
+
+#define DAY_END_BATCH 200
+#define DAY_END_TICK_MS 60000 /* how often the office's date is looked at */
+#define DAY_END_NEXT_MS 1000  /* the next batch of a long backlog */
+
+/* Test build: OUTPOST_TEST_HOOKS_DAY_END_MS looks that often instead, so a
+ * test steps the clock past midnight without waiting a minute. */
+static uint64_t day_end_tick_ms(void)
+{
+#ifdef OUTPOST_TEST_HOOKS
+	const char *e = getenv("OUTPOST_TEST_HOOKS_DAY_END_MS");
+
+	if (e && atoi(e) > 0)
+		return (uint64_t)atoi(e);
+#endif
+	return DAY_END_TICK_MS;
+}
+
+struct node_day_end {
+	uv_timer_t de_timer;
+	node *de_node;
+	char de_closed[11];           /* the last today with nothing left open before it */
+	char de_first[UUID_STRLEN];   /* the first visit of the last batch */
+};
+
+/* Close up to DAY_END_BATCH visits of days before today: how many were
+ * closed (0: none was open), or -1.  first gets the first one's id. */
+static int day_end_batch(node *n, const char *today, char first[UUID_STRLEN])
+{
+	static char ids[DAY_END_BATCH][UUID_STRLEN], from[DAY_END_BATCH][8];
+	char eid[UUID_STRLEN], ts[HLC_STRLEN];
+	uint64_t now = node_now_ms(n);
+	sqlite3_stmt *st;
+	capture c;
+	int k = 0, rc;
+
+	st = db_stmt(n->nd_db, "SELECT id, status FROM checkins WHERE office_id=?1 AND visit_date<?2"
+			       " AND status IN ('waiting','called','serving') LIMIT ?3");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, DAY_END_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < DAY_END_BATCH) {
+		snprintf(ids[k], sizeof ids[k], "%s", db_col(st, 0) ? db_col(st, 0) : "");
+		snprintf(from[k], sizeof from[k], "%s", db_col(st, 1) ? db_col(st, 1) : "");
+		k++;
+	}
+	db_stmt_done(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return -1;
+	if (k == 0)
+		return 0;
+	snprintf(first, UUID_STRLEN, "%s", ids[0]);
+	if (node_write_begin(n, &c) != 0)
+		return -1;
+	hlc_now(&n->nd_hlc, ts);
+	for (int i = 0; i < k; i++) {
+		const char *to = greeter_day_end(from[i]);
+
+		uuid7_at(eid, now);
+		if (to == NULL ||
+		    db_run_cached(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3 WHERE id=?1",
+				  "ttt", ids[i], to, ts) != 0 ||
+		    db_run_cached(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action,"
+				  " from_status, to_status, note, at, hlc)"
+				  " VALUES(?,?,?,'day_end',?,?,NULL,?,?)", "tttttIt", eid, ids[i],
+				  n->nd_office_id, from[i], to, (int64_t)now, ts) != 0) {
+			capture_abort(&c);
+			return -1;
+		}
+	}
+	if (node_write_finish_quiet(n, &c, NULL) != 0)
+		return -1;
+	log_info("closed %d visit%s left open before %s", k, k == 1 ? "" : "s", today);
+	return k;
+}
+
+static void day_end_tick(uv_timer_t *t)
+{
+	struct node_day_end *d = t->data;
+	node *n = d->de_node;
+	char today[11], first[UUID_STRLEN] = "";
+	int k;
+
+	if (n->nd_stopping || n->nd_office_id[0] == '\0')
+		return;
+	node_today(n, today);
+	if (strcmp(today, d->de_closed) == 0)
+		return;
+	k = day_end_batch(n, today, first);
+	if (k == 0) {
+		memcpy(d->de_closed, today, sizeof d->de_closed);
+		return;
+	}
+	if (k < 0)
+		log_warnx("cannot close the visits left open before %s; trying again in a minute", today);
+	/* The rest of a backlog soon; the same first visit again means the
+	 * last batch was not saved: then at the next tick. */
+	else if (strcmp(first, d->de_first) != 0)
+		uv_timer_start(&d->de_timer, day_end_tick, DAY_END_NEXT_MS, day_end_tick_ms());
+	memcpy(d->de_first, first, sizeof d->de_first);
+}
+
+int node_day_end_start(node *n)
+{
+	struct node_day_end *d = calloc(1, sizeof *d);
+
+	if (d == NULL || uv_timer_init(n->nd_loop, &d->de_timer) != 0) {
+		free(d);
+		return -1;
+	}
+	d->de_node = n;
+	d->de_timer.data = d;
+	n->nd_day_end = d;
+	/* The first look right after start, inside the loop (the batch
+	 * commits at the end of its iteration). */
+	return uv_timer_start(&d->de_timer, day_end_tick, 0, day_end_tick_ms()) == 0 ? 0 : -1;
+}
+
+static void day_end_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void node_day_end_stop(node *n)
+{
+	struct node_day_end *d = n->nd_day_end;
+
+	if (d == NULL)
+		return;
+	n->nd_day_end = NULL;
+	uv_timer_stop(&d->de_timer);
+	uv_close((uv_handle_t *)&d->de_timer, day_end_closed);
 }
 
 static const route_def days_defs[] = {

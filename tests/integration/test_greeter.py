@@ -739,6 +739,102 @@ class LivePullTest(harness.HubAndOffices):
 
 
 
+class DayEndTest(harness.HubAndOffices):
+    """A visit still open when its office's day is over is closed by the
+    node (node_greeter_days.c): waiting or called -> left, serving -> done,
+    with a "day_end" event and no finish time, so that day's longest wait
+    stops growing; a visit already ended is left as it was; the hub takes
+    the closing from the office.  The node's and the hub's clocks are
+    stepped a day on (OUTPOST_TEST_HOOKS_CLOCK_FILE); the node looks every
+    200 ms."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.tmp = tempfile.mkdtemp(prefix="outpost-dayend-")
+        cls.clock = os.path.join(cls.tmp, "clock")
+        with open(cls.clock, "w") as f:
+            f.write("0")
+        # the hub's clock moves with the node's (it refuses a node a day off)
+        cls.hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.clock}).start()
+        cls.token = harness.admin_token(cls.hub)
+        cls.nodes = {}
+        env = dict(ENV, OUTPOST_TEST_HOOKS_CLOCK_FILE=cls.clock, OUTPOST_TEST_HOOKS_DAY_END_MS="200")
+        cls.enroll_offices((("a", "demo-office"),), env, "day-end")
+        harness.login(cls.nodes["a"])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        os.unlink(cls.clock)
+        os.rmdir(cls.tmp)
+
+    def test_visits_open_at_the_end_of_the_day_are_closed(self):
+        node = self.nodes["a"]
+        reasons = node.get("/api/v1/greeter/reasons").json()
+        ids = {}
+        for name, moves in (("Waiting Wanda", ()), ("Called Carl", ("call",)),
+                            ("Serving Sara", ("serve",)), ("Done Dora", ("serve", "done")),
+                            ("Left Leo", ("left",))):
+            r = node.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
+                                               "reason_ids": [reasons[0]["id"]]})
+            self.assertEqual(r.status, 201, r.body)
+            ids[name] = r.json()["id"]
+            for m in moves:
+                self.assertEqual(node.post("/api/v1/checkins/%s/action" % ids[name],
+                                           {"action": m}).status, 200)
+        day = node.get("/api/v1/greeter/stats").json()["from"]
+        finished = dict(harness.rows(node, "SELECT id, finished_at FROM checkins WHERE finished_at IS NOT NULL"))
+        # Nothing is closed while the day lasts.
+        time.sleep(0.6)
+        self.assertEqual(harness.db_value(node, "SELECT count(*) FROM checkin_events WHERE action='day_end'"), 0)
+        with open(self.clock, "w") as f:
+            f.write(str(24 * 3600 * 1000))
+
+        def status(name):
+            return harness.db_value(node, "SELECT status FROM checkins WHERE id=?", ids[name])
+        wait_until(lambda: status("Waiting Wanda") == "left", timeout=20, what="the day's end")
+        self.assertEqual({k: status(k) for k in ids},
+                         {"Waiting Wanda": "left", "Called Carl": "left", "Serving Sara": "done",
+                          "Done Dora": "done", "Left Leo": "left"})
+        events = harness.rows(node, "SELECT checkin_id, from_status, to_status, note FROM checkin_events"
+                                    " WHERE action='day_end' ORDER BY from_status")
+        self.assertEqual(events, [(ids["Called Carl"], "called", "left", None),
+                                  (ids["Serving Sara"], "serving", "done", None),
+                                  (ids["Waiting Wanda"], "waiting", "left", None)])
+        # no finish time for the three, the others' as they were
+        self.assertEqual(dict(harness.rows(node, "SELECT id, finished_at FROM checkins WHERE finished_at IS NOT NULL")),
+                         finished)
+        self.assertEqual(len(finished), 2)
+        # That day's figures: nothing waiting or in progress, three closed
+        # at its end, and a longest wait that no longer grows.
+        s = node.get("/api/v1/greeter/stats?date=" + day).json()
+        self.assertEqual((s["total"], s["served"], s["left"], s["waiting"], s["in_progress"],
+                          s["closed_at_day_end"]), (5, 2, 3, 0, 0, 3), s)
+        time.sleep(1.2)
+        self.assertEqual(node.get("/api/v1/greeter/stats?date=" + day).json()["max_wait_ms"], s["max_wait_ms"])
+        self.assertLess(s["max_wait_ms"], 3600 * 1000)
+        v = node.get("/api/v1/checkins/" + ids["Waiting Wanda"]).json()
+        self.assertEqual((v["status"], v["wait_ms"], v["finished_at"]), ("left", None, None))
+        # The desk cannot move it again, and the new day starts empty.
+        r = node.post("/api/v1/checkins/%s/action" % ids["Serving Sara"], {"action": "done"})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertEqual(node.get("/api/v1/checkins").json(), [])
+        # The hub takes the closing: each visit as the office left it, the
+        # events, and nothing held or refused.
+        wait_until(lambda: harness.db_value(self.hub, "SELECT count(*) FROM checkin_events"
+                                                      " WHERE action='day_end'") == 3,
+                   timeout=60, what="the closing at the hub")
+        wait_until(lambda: harness.db_value(self.hub, "SELECT status FROM checkins WHERE id=?",
+                                            ids["Waiting Wanda"]) == "left", timeout=30, what="the visit at the hub")
+        for k in ids:
+            self.assertEqual(harness.db_value(self.hub, "SELECT status FROM checkins WHERE id=?", ids[k]), status(k), k)
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM conflicts"), 0)
+        self.assertIn("closed 3 visits left open before", node.read_log())
+        self.assertNotIn("Wanda", node.read_log())
+
+
 class CrashTest(unittest.TestCase):
     """SIGKILL during a burst of check-ins: every acknowledged check-in is
     there after restart, each with its outbox entry, and the database is

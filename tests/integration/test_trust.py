@@ -1026,6 +1026,8 @@ class TrustTest(Base):
             ("reason of no visit", reason("no-such-visit", reasons[1]["id"]), "no such visit"),
             ("event on another office's visit", event(victim, "call", "waiting", "called"), "another office"),
             ("event not a move", event(real, "done", "waiting", "done"), "not a move"),
+            ("a day's end of a visit ended", event(real, "day_end", "done", "left"), "not a move"),
+            ("a day's end to the wrong end", event(real, "day_end", "serving", "left"), "not a move"),
             ("event of a megabyte", event(real, "x" * 1000000, "waiting", "called"), "not a move"),
             ("event in 1970", event(real, "call", "waiting", "called", at=0), "before 2020"),
             ("event in 2200", event(real, "call", "waiting", "called", at=7258118400000), "later than"),
@@ -1066,6 +1068,7 @@ class TrustTest(Base):
                                         email="good@example.com", staff_id=staff)),
               ("its reason", reason(good_id, reasons[1]["id"])),
               ("its check-in", event(good_id, "checkin", None, "waiting")),
+              ("closed at the end of its day", event(good_id, "day_end", "serving", "done")),
               # a desk whose clock was corrected since the arrival it stamped
               ("a call", event(real, "call", "waiting", "called", at=now - 2 * 24 * 3600 * 1000)),
               ("a second reason", reason(real, reasons[1]["id"])),

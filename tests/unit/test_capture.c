@@ -219,6 +219,14 @@ static void test_greeter_rules(void **state)
 	assert_null(greeter_transition("left", "serve"));
 	assert_null(greeter_transition("waiting", "done"));
 	assert_null(greeter_transition("waiting", "bogus"));
+	/* a visit open at the end of its day: served ones count as done */
+	assert_string_equal(greeter_day_end("waiting"), "left");
+	assert_string_equal(greeter_day_end("called"), "left");
+	assert_string_equal(greeter_day_end("serving"), "done");
+	assert_null(greeter_day_end("done"));
+	assert_null(greeter_day_end("left"));
+	assert_null(greeter_day_end(NULL));
+	assert_null(greeter_transition("waiting", "day_end")); /* never a desk's action */
 	TU_CHECK_TEXT(greeter_valid_phone, {"(916) 555-0100", 0}, {"555", -1}, {"555-0100; DROP", -1});
 	TU_CHECK_TEXT(greeter_valid_email, {"a.b@example.org", 0}, {"a@b", -1},
 		      {"a b@example.org", -1}, {"@example.org", -1});

@@ -52,6 +52,9 @@ async function load(ev) {
     $('s-total').textContent = s.total;
     $('s-served').textContent = s.served;
     $('s-left').textContent = s.left;
+    // Visits still open when their day ended, closed by the office node
+    // (served ones count as served, the others as left).
+    $('s-dayend').textContent = s.closed_at_day_end ? `${s.closed_at_day_end} still open at the end of the day` : '';
     $('s-avg').textContent = s.total ? fmtDuration(s.avg_wait_ms) : '–';
     $('s-max').textContent = s.total ? fmtDuration(s.max_wait_ms) : '–';
     // Every hour from the office's opening (or the first visit) to closing
