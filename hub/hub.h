@@ -217,11 +217,18 @@ typedef struct hub_ingest_result {
 	char hi_error[256]; /* message when hi_status != 200 */
 	int64_t hi_acked_seq;
 	int64_t hi_expected_seq; /* 409 only */
+	int64_t hi_offered_seq;  /* 409 only: the first entry the node offered past the gap */
 	int hi_applied, hi_skipped, hi_conflicts;
 	uint32_t hi_schema;    /* schema version the frame claims */
 	cJSON *hi_quarantined; /* array of {"seq","reason"}; caller frees */
 	char hi_max_hlc[65];   /* newest HLC seen, for the hub's clock */
 } hub_ingest_result;
+
+/* After a push or an import refused for a sequence gap (res 409): the first
+ * entry the node offered past it, on its row (nodes.gap_seq), which bounds
+ * what operations may give up as lost (POST /api/v1/nodes/:id/accept-loss).
+ * Nothing for any other result. */
+void hub_note_gap(sqlite3 *db, const char *node_id, const hub_ingest_result *res);
 
 /*
  * The core of a push, shared with `outpost-hub import`: decode and check the

@@ -95,14 +95,18 @@ static const route_key loss_keys[] = {
  * (resend_days) lacks them, and the office cannot send them again.  The
  * node's next push then goes on at N + 1 (what its sent log and outbox
  * still hold: it says which N to give, outpost-sync status).  Audited
- * (node.accept_loss, with the range); only forward.
+ * (node.accept_loss, with the range); only forward, and only up to the
+ * entry before the first one the node offered past the gap (nodes.gap_seq,
+ * hub_note_gap): a number beyond it would acknowledge entries the office
+ * still holds, or has not written yet, and its pushes of them would then be
+ * skipped as replays - its work dropped from its outbox, never applied.
  */
 static route_rc node_accept_loss(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	const char *id = http_req_param(a->rc_req, "id");
 	char detail[96];
-	int64_t through = 0, acked;
+	int64_t through = 0, acked, gap;
 	cJSON *o;
 
 	if (route_int(a, "through_seq", JSON_REQUIRED, 1, INT64_MAX / 2, &through, NULL) != 0)
@@ -113,6 +117,16 @@ static route_rc node_accept_loss(route_call *a)
 	if (through <= acked)
 		return route_fail(a, 409, "through_seq", "the hub holds this node's entries up to %"
 			PRId64 " already: nothing after it is given up", acked);
+	gap = db_int_bound(db, -2, "SELECT coalesce(gap_seq, 0) FROM nodes WHERE id=?1", "t", id);
+	if (gap < 0)
+		return ROUTE_DBERR;
+	if (gap <= acked + 1)
+		return route_fail(a, 409, "through_seq", "this node has not offered entries past a gap"
+			" since the hub's last acknowledgement (%" PRId64 "): nothing is known lost;"
+			" let it push first (outpost-sync push names the number to give)", acked);
+	if (through >= gap)
+		return route_fail(a, 409, "through_seq", "the node still holds entry %" PRId64
+			" and those after it: give up at most the entries up to %" PRId64, gap, gap - 1);
 	if (db_run(db, "UPDATE nodes SET acked_seq=?2 WHERE id=?1", "tI", id, through) != 0)
 		return ROUTE_DBERR;
 	snprintf(detail, sizeof detail, "{\"from\":%" PRId64 ",\"through\":%" PRId64 "}",

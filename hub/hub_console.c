@@ -23,6 +23,7 @@
 #include "lib/buf.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "model/casework.h"
 #include "model/crm.h"
 #include "model/schema.h"
 #include "sync/changeset.h"
@@ -359,7 +360,7 @@ static int conflict_edit(hub *h, const char *tbl, const char *id, const kept_col
 		cJSON_ReplaceItemInObject(row, kc[k].kc_col, v);
 	}
 	why[0] = '\0';
-	if ((rc = crm_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, wn)) != 0) {
+	if ((rc = model_hub_validate_row(db, tbl, SQLITE_UPDATE, row, why, wn)) != 0) {
 		cJSON_Delete(row);
 		if (rc == MODEL_CHECK_AGAIN)
 			return -1; /* not the edit's fault: a 500 */

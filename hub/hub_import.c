@@ -160,6 +160,7 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	}
 	node_id = n.hn_id;
 	hub_ingest(db, &n, frame, flen, &res);
+	hub_note_gap(db, node_id, &res);
 	result = res.hi_status == 200 ? "imported" : res.hi_status == 409 ? "out of order" : "error";
 	import_audit(db, file, node_id, result, &res);
 	if (res.hi_status == 200) {

@@ -92,6 +92,9 @@ static const db_migration hub_migrations[] = {
      "INSERT OR REPLACE INTO node_cert_names(name, node_id, office_id, at)"
      " SELECT s.name, s.node_id, d.office_id, s.at FROM split s JOIN nodes d ON d.id=s.node_id"
      " WHERE s.name <> '' ORDER BY s.at;"},
+    /* The first entry a node offered past a sequence gap (hub_note_gap):
+     * what operations gives up as lost stops before it. */
+    {"ALTER TABLE nodes ADD COLUMN gap_seq INTEGER;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

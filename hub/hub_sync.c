@@ -107,7 +107,8 @@ static int ingest_db_fail(hub_ingest_result *res, const char *msg)
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
 	return db_run(db,
-		      "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, last_error=NULL"
+		      "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, last_error=NULL,"
+		      " gap_seq=NULL"
 		      " WHERE id=?",
 		      "IIt", acked, (int64_t)schema, node_id);
 }
@@ -273,6 +274,7 @@ static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const
 	}
 	if (e->seq != *acked + 1) {
 		res->hi_expected_seq = *acked + 1;
+		res->hi_offered_seq = e->seq;
 		snprintf(res->hi_error, sizeof res->hi_error,
 			 "sequence gap: expected seq %" PRId64 ", got %" PRId64, *acked + 1, e->seq);
 		res->hi_status = 409;
@@ -574,6 +576,13 @@ static void deflate_reply(job *j)
 	buf_release(&z);
 }
 
+void hub_note_gap(sqlite3 *db, const char *node_id, const hub_ingest_result *res)
+{
+	if (res->hi_status == 409 && res->hi_offered_seq > 0)
+		db_run(db, "UPDATE nodes SET gap_seq=?2 WHERE id=?1", "tI", node_id,
+		       res->hi_offered_seq);
+}
+
 /* [work thread] Under hb_wlock: a refused push's reason on its node (the
  * console shows it; a push that commits clears it in set_acked). */
 static void note_error(sqlite3 *db, const char *node_id, const char *why)
@@ -656,8 +665,10 @@ static void job_push_group(uv_work_t *w)
 			ingest_db_fail_rc(&j->jb_ingest, err, "the hub could not commit the batch");
 			j->jb_rc = -1;
 		}
-		if (j->jb_ingest.hi_status != 200)
+		if (j->jb_ingest.hi_status != 200) {
 			note_error(h->hb_wdb, j->jb_node.hn_id, j->jb_ingest.hi_error);
+			hub_note_gap(h->hb_wdb, j->jb_node.hn_id, &j->jb_ingest);
+		}
 	}
 	FAULT_POINT("hub.apply.commit");
 	uv_mutex_unlock(&h->hb_wlock);

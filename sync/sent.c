@@ -105,12 +105,26 @@ static int64_t sent_count(sqlite3 *db, int64_t lo, int64_t hi)
 	return n;
 }
 
+/* The sent log's entries after..through back in the outbox, and the
+ * node's acknowledgement at after: the next push offers them first.  0 or
+ * -1, inside the caller's transaction. */
+static int sent_requeue(sqlite3 *db, int64_t after, int64_t through)
+{
+	char v[32];
+
+	snprintf(v, sizeof v, "%" PRId64, after);
+	if (db_run(db, "INSERT OR IGNORE INTO outbox(seq, hlc, actor, created_at, schema_version,"
+		       " nbytes, changeset) SELECT seq, hlc, actor, created_at, schema_version, nbytes,"
+		       " changeset FROM outbox_sent WHERE seq > ?1 AND seq <= ?2", "II", after,
+		       through) != 0)
+		return -1;
+	return db_kv_set(db, "sync_state", "acked_seq", v);
+}
+
 int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *count, char *err,
 		      size_t errlen)
 {
-	sqlite3_stmt *st = NULL;
 	int64_t acked = -1, lo = hub_acked + base, have;
-	char v[32];
 	int ret = -1;
 
 	*count = 0;
@@ -138,24 +152,20 @@ int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *cou
 			 "accepts the loss at the hub: POST /api/v1/nodes/NODE/accept-loss "
 			 "{\"through_seq\": %" PRId64 "} (README, Disaster recovery)",
 			 hub_acked, hub_acked + 1, held - 1 - base, held - 1 - base);
+		/* What it still holds goes back in the outbox: the next push
+		 * offers it from its first entry, so the hub learns where this
+		 * office's entries begin (nodes.gap_seq) and refuses to give
+		 * up any it still holds. */
+		if (held <= acked && sent_requeue(db, held - 1, acked) == 0 &&
+		    db_exec(db, "COMMIT") == 0)
+			return -1;
 		goto out;
 	}
-	if (db_prepare(db, &st, "INSERT OR IGNORE INTO outbox(seq, hlc, actor, created_at,"
-				" schema_version, nbytes, changeset)"
-				" SELECT seq, hlc, actor, created_at, schema_version, nbytes, changeset"
-				" FROM outbox_sent WHERE seq > ?1 AND seq <= ?2") != 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, lo);
-	sqlite3_bind_int64(st, 2, acked);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	snprintf(v, sizeof v, "%" PRId64, lo);
-	if (db_kv_set(db, "sync_state", "acked_seq", v) != 0)
+	if (sent_requeue(db, lo, acked) != 0)
 		goto out;
 	*count = acked - lo;
 	ret = 0;
 out:
-	sqlite3_finalize(st);
 	if (ret == 0 && db_exec(db, "COMMIT") == 0) {
 		if (*count > 0)
 			log_warnx("the hub holds this node's changes up to %" PRId64 " only, %" PRId64

@@ -131,6 +131,31 @@ class ConsoleApi(unittest.TestCase):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(self.hub_sql("SELECT email FROM employer_contacts WHERE id='ct-1'")[0][0],
                          "m.hale@example.com")
+        # ... the case-management and greeter rules too, not the CRM's alone:
+        # an exited case keeps its exit date, and a visit its name.
+        pid = "p-exit-1"
+        self.hub_sql("INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+                     " birth_date, registered_date, registered_at, exit_state, exit_date, updated_hlc)"
+                     " VALUES(?, 'demo-la', 'demo-office', 'Ana', 'Lopez', '1980-01-01', '2025-01-01',"
+                     " 0, 'exited', '2026-06-01', '')", pid)
+        self.hub_sql("INSERT INTO checkins(id, office_id, local_area_id, visitor_name, language,"
+                     " virtual, status, arrived_at, visit_date, updated_hlc) VALUES('v-1',"
+                     " 'demo-office', 'demo-la', 'Vera', 'en', 0, 'done', ?, date('now'), '')", now)
+        for cid, tbl, row, col, base, local, remote in (
+                ("c-7", "participants", pid, "exit_date", "null", '"2026-06-01"', '"2026-06-03"'),
+                ("c-8", "checkins", "v-1", "visitor_name", '""', '"Vera"', '"Vera V."')):
+            self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value,"
+                         " remote_value, winner, node_id, created_at, updated_hlc)"
+                         " VALUES(?, ?, ?, ?, ?, ?, ?, 'local', 'node-x', ?, '')",
+                         cid, tbl, row, col, base, local, remote, now)
+            r = self.admin("POST", "/api/v1/conflicts/%s/resolve" % cid, {"keep": "base"})
+            self.assertEqual((r.status, r.json().get("field")), (422, "keep"), (cid, r.body))
+        self.assertEqual(tuple(self.hub_sql("SELECT exit_state, exit_date FROM participants WHERE id=?",
+                                            pid)[0]), ("exited", "2026-06-01"))
+        self.assertEqual(self.hub_sql("SELECT visitor_name FROM checkins WHERE id='v-1'")[0][0], "Vera")
+        r = self.admin("POST", "/api/v1/conflicts/c-7/resolve", {"keep": "office"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.hub_sql("SELECT exit_date FROM participants WHERE id=?", pid)[0][0], "2026-06-03")
 
     def test_office_edit_kept_whole(self):
         """An office edit whose fields only hold together (a ZIP and its
