@@ -447,7 +447,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	ingest_pend pend = {0};
 	int rc = 0, in_txn = 0;
 	uint32_t count = 0;
-	int64_t acked, last = -1;
+	int64_t acked, more, last = -1;
 
 	memset(res, 0, sizeof *res);
 	push_node = n; /* the row validator checks rows against it (acct_apply.c) */
@@ -492,6 +492,15 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			goto out;
 		}
 		in_txn = 1;
+		/* Another writer of this node's entries (an import in its own
+		 * process, the node's push beside it) may have taken some
+		 * between that COMMIT and this BEGIN: they are replays now. */
+		if ((more = ingest_acked(db, n->hn_id)) < 0) {
+			ingest_db_fail(res, "cannot read the node's progress");
+			goto out;
+		}
+		if (more > acked)
+			acked = more;
 	}
 	if (rc < 0) {
 		/* (A malformed entry cannot happen after the first pass; refuse

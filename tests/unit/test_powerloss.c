@@ -412,11 +412,107 @@ static void test_hub_apply_io_faults(void **state)
 	ft_tried("a push", tried, 20);
 }
 
+/* ---- two writers of one node's entries ------------------------------------- */
+
+/* A push of more than one bounded transaction meets another ingest of the
+ * same entries (`outpost-hub import` in its own process beside the node's
+ * push) between a COMMIT and the next BEGIN: what the other took is skipped
+ * as a replay, never applied a second time.  The WAL hook runs right after
+ * the first COMMIT, the write lock released. */
+static struct {
+	sqlite3 *db;
+	const hub_node *hn;
+	const buf *frame;
+	int fired, status, applied;
+} beside;
+
+static int ingest_beside(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	hub_ingest_result res;
+
+	(void)arg, (void)db, (void)name, (void)pages;
+	if (beside.fired++)
+		return SQLITE_OK;
+	hub_ingest(beside.db, beside.hn, beside.frame->data, beside.frame->len, &res);
+	beside.status = res.hi_status;
+	beside.applied = res.hi_applied;
+	hub_ingest_release(&res);
+	return SQLITE_OK;
+}
+
+static void test_hub_ingest_beside_another(void **state)
+{
+	enum { N = HUB_TXN_MAX_ENTRIES + 200 };
+	char path[700];
+	sqlite3 *node, *a, *b;
+	sqlite3_stmt *st;
+	frame_writer w;
+	hub_ingest_result res;
+	hub_node hn;
+	buf fr;
+
+	(void)state;
+	/* one frame of N captured check-ins */
+	assert_int_equal(sqlite3_open(":memory:", &node), SQLITE_OK);
+	assert_int_equal(schema_migrate(node), 0);
+	assert_int_equal(capture_migrate(node), 0);
+	for (int k = 0; k < N; k++) {
+		capture c;
+		char stamp[64], *sql = ft_checkin_sql(100000 + k, "Beside", stamp, sizeof stamp);
+		int64_t seq;
+
+		assert_int_equal(capture_begin(&c, node), 0);
+		assert_int_equal(db_exec(node, sql), 0);
+		assert_int_equal(capture_commit(&c, stamp, "staff-pl", &seq), 0);
+		sqlite3_free(sql);
+	}
+	buf_init(&fr, 1 << 24);
+	frame_begin(&w, &fr, (uint32_t)schema_version());
+	assert_int_equal(db_prepare(node, &st, "SELECT seq, hlc, actor, changeset FROM outbox ORDER BY seq"), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sync_entry e = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+				(size_t)sqlite3_column_bytes(st, 3)};
+		assert_int_equal(frame_add(&w, &e), 0);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(frame_end(&w), 0);
+	sqlite3_close(node);
+
+	snprintf(path, sizeof path, "%s/beside.db", ft_shared_dir);
+	ft_fresh(ft_hub_tmpl, path);
+	assert_int_equal(db_open(path, &a), 0);
+	assert_int_equal(db_open(path, &b), 0);
+	assert_int_equal(hub_node_get(a, FT_NODE_ID, &hn), DB_FOUND);
+	beside.db = b;
+	beside.hn = &hn;
+	beside.frame = &fr;
+	sqlite3_wal_hook(a, ingest_beside, NULL);
+	hub_ingest(a, &hn, fr.data, fr.len, &res);
+	/* the other ingest ran after the first bounded COMMIT and took the rest */
+	assert_int_equal(beside.fired > 0, 1);
+	assert_int_equal(beside.status, 200);
+	assert_int_equal(beside.applied, N - HUB_TXN_MAX_ENTRIES);
+	assert_int_equal(res.hi_status, 200);
+	assert_int_equal(res.hi_applied, HUB_TXN_MAX_ENTRIES);
+	assert_int_equal(res.hi_skipped, N - HUB_TXN_MAX_ENTRIES);
+	assert_int_equal(cJSON_GetArraySize(res.hi_quarantined), 0);
+	hub_ingest_release(&res);
+	assert_int_equal(db_int(a, "SELECT count(*) FROM checkins WHERE visitor_name LIKE 'Beside %'", -1), N);
+	assert_int_equal(db_int(a, "SELECT count(*) FROM quarantine", -1), 0);
+	assert_int_equal(db_int(a, "SELECT count(*) FROM conflicts", -1), 0);
+	assert_int_equal(db_int(a, "SELECT acked_seq FROM nodes WHERE id='" FT_NODE_ID "'", -1), N);
+	db_close(b);
+	db_close(a);
+	buf_release(&fr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hub_apply),
 	    cmocka_unit_test(test_hub_apply_io_faults),
+	    cmocka_unit_test(test_hub_ingest_beside_another),
 	    cmocka_unit_test(test_node_capture),
 	    cmocka_unit_test(test_node_capture_io_faults),
 	};
