@@ -152,8 +152,10 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	int ret = 1;
 
 	memset(&res, 0, sizeof res);
-	if (read_file(file, &data, &len) != 0)
-		return 1;
+	if (read_file(file, &data, &len) != 0) {
+		result = "unreadable";
+		goto out;
+	}
 	if (import_open(db, file, data, len, &n, &frame, &flen, sender, &result) != 0) {
 		import_audit(db, file, sender, result, NULL);
 		goto out;

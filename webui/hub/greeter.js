@@ -81,16 +81,18 @@ async function loadReport(ev) {
   try {
     const r = await api('/api/v1/admin/reports/greeter?' + qs(q));
     $('g-total').textContent = `${r.visits} visit${r.visits === 1 ? '' : 's'} from ${fmtDate(r.from)} to ${fmtDate(r.to)}.`;
-    // Visits by office (and how many in Spanish), then the detail.
+    // Visits by office (and how many in Spanish), from the days: the rows
+    // count a visit once per reason it gave.  Keyed by the office's id (two
+    // offices may share a name).
     const by = new Map();
-    for (const x of r.rows) {
-      const o = by.get(x.office_name) || { visits: 0, es: 0 };
+    for (const x of r.days) {
+      const o = by.get(x.office_id) || { name: x.office_name, visits: 0, es: 0 };
       o.visits += x.visits;
-      if (x.language === 'es') o.es += x.visits;
-      by.set(x.office_name, o);
+      o.es += x.spanish;
+      by.set(x.office_id, o);
     }
     $('by-office').replaceChildren(table('Visits by office', ['Office', 'Visits', 'In Spanish'],
-      [...by].sort((a, b) => a[0].localeCompare(b[0])).map(([name, o]) => [name, String(o.visits), String(o.es)]),
+      [...by.values()].sort((a, b) => a.name.localeCompare(b.name)).map(o => [o.name, String(o.visits), String(o.es)]),
       { showCaption: true, empty: '' }));
     $('report').replaceChildren(table('Visits by office, day, reason and language',
       ['Office', 'Day', 'Reason', 'Language', 'Visits'],
