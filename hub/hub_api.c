@@ -11,6 +11,7 @@
 
 const route_list *const hub_route_lists[] = {
 	&hub_admin_route_list,
+	&hub_codes_route_list,
 	&hub_console_route_list,
 	&hub_sync_route_list,
 	&hub_ca_route_list,

@@ -63,6 +63,7 @@ enum {
 /* The hub's table: every module's list, ended by NULL. */
 extern const route_list *const hub_route_lists[];
 extern const route_list hub_admin_route_list;
+extern const route_list hub_codes_route_list;
 extern const route_list hub_console_route_list;
 extern const route_list hub_case_route_list; /* hub_case.c: approver roles */
 /* hub_case_console.c: approvers deciding at the console */

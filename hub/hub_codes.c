@@ -12,6 +12,14 @@
  *   POST /api/v1/admin/code-lists/:list      operations: {"version","effective_date",
  *                                            "csv"}; list = employer | activity |
  *                                            followup
+ *   POST /api/v1/admin/code-lists/:list/versions/:version/withdraw
+ *                                            operations: a version still waiting
+ *                                            for its date is dropped (audited)
+ *
+ * A version is a whole list: one waiting for a later date would undo, on
+ * that date, what a version loaded after it and dated before it changes.  So
+ * such a load is refused (409, naming the waiting version): withdraw that
+ * one first, or date this one on or after it.
  *
  * A version applies on its effective date (at once when it is today; later
  * ones by the hub's minute timer): each code of the file is added or updated,
@@ -29,6 +37,7 @@
  */
 #include "hub/acct.h"
 #include "hub/hub.h"
+#include "hub/hub_api.h"
 #include "lib/clock.h"
 #include "lib/csv.h"
 #include "lib/log.h"
@@ -834,6 +843,36 @@ void hub_codes_list(http_req *req, void *ctx)
 	http_reply_json(req, 200, o);
 }
 
+/* Is a version of l waiting for a date after eff?  It is a whole list made
+ * without the one being loaded, and would undo it on that date: 409 naming
+ * it (-1, the reply sent), or 0. */
+static int later_waiting(hub *h, http_req *req, const code_list *l, const char *eff)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare_bound(h->hb_db, &st, "SELECT version, effective_date FROM code_list_versions"
+					    " WHERE list=?1 AND applied_at IS NULL AND effective_date > ?2"
+					    " ORDER BY effective_date LIMIT 1",
+			     "tt", l->cl_name, eff) != 0) {
+		DBFAIL(req);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		http_reply_error(req, 409, "effective_date",
+				 "version '%s' of this list waits for %s, and it is a whole list"
+				 " without this one's changes: on that day it would undo them."
+				 " Withdraw it first (then load it again with these changes), or"
+				 " date this version %s or later",
+				 db_col(st, 0) ? db_col(st, 0) : "", db_col(st, 1) ? db_col(st, 1) : "",
+				 db_col(st, 1) ? db_col(st, 1) : "");
+	else if (rc != SQLITE_DONE)
+		DBFAIL(req);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 void hub_codes_version_post(http_req *req, void *ctx)
 {
 	static const char *const fields[] = {"version", "effective_date", "csv", NULL};
@@ -886,6 +925,8 @@ void hub_codes_version_post(http_req *req, void *ctx)
 		goto out;
 	}
 	in_txn = 1;
+	if (later_waiting(h, req, l, eff) != 0)
+		goto out;
 	if (db_prepare(h->hb_db, &st, "INSERT INTO code_list_versions(id, list, version, effective_date,"
 				      " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)") != 0) {
 		DBFAIL(req);
@@ -932,3 +973,59 @@ out:
 	cJSON_Delete(ad);
 	cJSON_free(after);
 }
+
+/* POST /api/v1/admin/code-lists/:list/versions/:version/withdraw: a
+ * version still waiting for its date is dropped, its file with it; the
+ * audit row (code_list.withdraw, as code_list.load) keeps what it was.  404 for no such list or version, 409 for
+ * one applied already (a later version changes an applied list). */
+static route_rc version_withdraw(route_call *a)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const code_list *l = list_by_name(http_req_param(a->rc_req, "list"));
+	const char *version = http_req_param(a->rc_req, "version");
+	char id[UUID_STRLEN] = "", eff[16] = "", detail[512];
+	sqlite3_stmt *st = NULL;
+	int applied = 0, rc;
+	cJSON *o;
+
+	if (l == NULL)
+		return route_fail(a, 404, NULL, "no code list '%s' (employer, activity, followup,"
+						" groups)", http_req_param(a->rc_req, "list"));
+	if (db_prepare_bound(db, &st, "SELECT id, effective_date, applied_at IS NOT NULL FROM"
+				      " code_list_versions WHERE list=?1 AND version=?2",
+			     "tt", l->cl_name, version) != 0)
+		return ROUTE_DBERR;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(id, sizeof id, "%s", db_col(st, 0) ? db_col(st, 0) : "");
+		snprintf(eff, sizeof eff, "%s", db_col(st, 1) ? db_col(st, 1) : "");
+		applied = sqlite3_column_int(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ROUTE_DBERR;
+	if (id[0] == '\0')
+		return route_fail(a, 404, "version", "no version '%s' of this list", version);
+	if (applied)
+		return route_fail(a, 409, "version", "version '%s' is applied already: load a new"
+						     " version to change the list", version);
+	if (db_run(db, "DELETE FROM code_list_versions WHERE id=?1", "t", id) != 0)
+		return ROUTE_DBERR;
+	o = cJSON_CreateObject();
+	if (o == NULL || cJSON_AddStringToObject(o, "list", l->cl_name) == NULL ||
+	    cJSON_AddStringToObject(o, "version", version) == NULL ||
+	    cJSON_AddStringToObject(o, "effective_date", eff) == NULL ||
+	    (cJSON_PrintPreallocated(o, detail, sizeof detail, 0) == 0) ||
+	    hub_api_admin_audit(a, "code_list.withdraw", "code_list_versions", id, NULL, NULL, detail,
+				NULL) != 0) {
+		cJSON_Delete(o);
+		return ROUTE_DBERR;
+	}
+	cJSON_AddBoolToObject(o, "withdrawn", 1);
+	return route_ok(a, 200, o);
+}
+
+static const route_def codes_defs[] = {
+	{HTTP_M_POST, "/api/v1/admin/code-lists/:list/versions/:version/withdraw", version_withdraw,
+	 HUB_P_OPS, HUB_AUDITED, NULL, 0},
+};
+const route_list hub_codes_route_list = ROUTE_LIST(codes_defs);

@@ -182,6 +182,20 @@ export const tests = [
       const shown = await page.textContent('#codes');
       assert(shown.includes('Codes of Follow-up codes') && /F01.*Retired/.test(shown), 'the list chosen last: ' + shown.slice(0, 120));
       await page.unroute(slow);
+      // A version loaded for a later date waits, and can be withdrawn.
+      const later = new Date(Date.now() + 20 * 86400000).toISOString().slice(0, 10);
+      await page.selectOption('#v-list', 'followup');
+      await page.fill('#v-version', '2027-Q2');
+      await page.fill('#v-effective_date', later);
+      await page.setInputFiles('#v-csv', fpath);
+      await page.click('#v-load');
+      await page.waitForFunction(() => document.getElementById('status').textContent.includes('waits for'));
+      await page.waitForSelector('#lists button[aria-label^="Withdraw version 2027-Q2"]');
+      await assertAccessible(page, 'code lists page, a version waiting');
+      await page.click('#lists button[aria-label^="Withdraw version 2027-Q2"]');
+      await page.click('dialog[open] button[value="ok"]');
+      await page.waitForFunction(() => document.getElementById('status').textContent.includes('Version 2027-Q2 withdrawn'));
+      await page.waitForFunction(() => !document.getElementById('lists').textContent.includes('2027-Q2'));
       await assertAccessible(page, 'code lists page');
       await page.goto(hub.url + '/nodes.html');
       await page.waitForSelector('#code-office_id option[value="slo-ajcc"]', { state: 'attached' });

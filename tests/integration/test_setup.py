@@ -9,6 +9,7 @@ visits; the pseudo-SSN at the node uses the Local Area's identifier.
 """
 import datetime
 import os
+import urllib.parse
 import secrets
 import uuid
 import time
@@ -499,6 +500,29 @@ class SetupTest(Base):
               if e["after"]["version"] == odd]
         self.assertEqual(len(ev), 1, ev)
         self.assertNotIn("forged", ev[0]["after"])
+        # A version dated before one still waiting is refused: the waiting
+        # one is a whole list made without it, and would undo it on its
+        # date.  Withdrawn (operations, audited), the way is free.
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          {"version": "urgent", "effective_date": today, "csv": "\n".join(new) + "\n"})
+        self.assertEqual((r.status, r.json().get("field")), (409, "effective_date"), r)
+        self.assertIn("version '2027-02' of this list waits for %s" % tomorrow, r.json()["error"])
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
+                                                    " WHERE version='urgent'"), 0)
+        wd = "/api/v1/admin/code-lists/employer/versions/%s/withdraw"
+        self.assertEqual(mis.post(wd % "2027-02").status, 403)
+        self.assertEqual(self.ops.post(wd % "no-such").status, 404)
+        self.assertEqual(self.ops.post(wd % "2027-01").status, 409)      # applied already
+        for v in ("2027-02", urllib.parse.quote(odd, safe="")):
+            r = self.ops.post(wd % v)
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.json()["withdrawn"])
+        self.assertEqual(self.ops.post(wd % "2027-02").status, 404)
+        lists = {x["list"]: x for x in self.ops.get("/api/v1/admin/code-lists").json()}
+        self.assertEqual(lists["employer"]["pending"], [])
+        ev = self.ops.get("/api/v1/admin/audit?action=code_list.withdraw").json()
+        self.assertEqual(sorted((e["before"]["version"], e["before"]["effective_date"]) for e in ev),
+                         sorted([("2027-02", tomorrow), (odd, tomorrow)]), ev)
         harness.db_write(self.hub, "CREATE TRIGGER no_audit BEFORE INSERT ON admin_audit"
                                    " BEGIN SELECT RAISE(FAIL, 'test: no audit'); END")
         try:

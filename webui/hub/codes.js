@@ -1,7 +1,7 @@
 // codes.js - the hub's code lists: each list's version and counts, loading a
 // new version (operations; CSV with a version name and an effective date),
 // and the codes of a list with their status and when they were retired.
-import { $, api, el, table, pill, options, clearErrors, showErrors, isoToday, fmtDate, latest } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showErrors, isoToday, fmtDate, latest, confirmDialog } from './console.js';
 
 const NAMES = { employer: 'Employer activity codes', activity: 'Participant activity codes', followup: 'Follow-up codes', groups: 'Privilege groups' };
 let lists = [];
@@ -16,7 +16,21 @@ async function loadLists() {
   options($('c-list'), opts, { selected: $('c-list').value });
   $('lists').replaceChildren(table('Code lists', ['List', 'Version', 'Effective', 'In use', 'Retired', 'Waiting'],
     lists.map(l => [NAMES[l.list] || l.list, l.version || '–', fmtDate(l.effective_date) || '–', String(l.active), String(l.retired),
-      l.pending.length ? l.pending.map(p => `${p.version} (from ${fmtDate(p.effective_date)})`).join(', ') : 'None'])));
+      l.pending.length ? el('span', {}, ...l.pending.map(p => el('span', { class: 'pending' },
+        `${p.version} (from ${fmtDate(p.effective_date)}) `,
+        el('button', { type: 'button', class: 'secondary small', onclick: () => withdraw(l.list, p),
+          'aria-label': `Withdraw version ${p.version} of ${NAMES[l.list] || l.list}` }, 'Withdraw'), ' '))) : 'None'])));
+}
+
+// A version still waiting for its date, dropped: a version dated before it
+// is refused while it waits (it is a whole list and would undo that one).
+async function withdraw(list, p) {
+  if (!await confirmDialog('Withdraw this version?', `Version ${p.version} of ${NAMES[list] || list} will not apply on ${fmtDate(p.effective_date)}. Its file is dropped; load it again to bring it back.`, 'Withdraw')) return;
+  try {
+    await api(`/api/v1/admin/code-lists/${encodeURIComponent(list)}/versions/${encodeURIComponent(p.version)}/withdraw`, { method: 'POST' });
+    $('status').textContent = `Version ${p.version} withdrawn.`;
+    await loadLists();
+  } catch (e) { $('status').textContent = 'Could not withdraw the version: ' + e.message; }
 }
 
 async function loadCodes() {

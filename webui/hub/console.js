@@ -230,6 +230,7 @@ export const ACTION_LABEL = {
   'field_division.create': 'Field division added', 'office.create': 'Office added', 'office.change': 'Office changed',
   'greeter_reason.create': 'Greeter reason added', 'greeter_reason.change': 'Greeter reason changed',
   'greeter_reason.retire': 'Greeter reason retired', 'code_list.load': 'Code list loaded',
+  'code_list.withdraw': 'Code list version withdrawn',
   'credential_change.applied': 'Password change from an office applied',
   'credential_change.refused': 'Password change from an office refused',
   'node.enroll': 'Office computer enrolled', 'node.revoke': 'Office computer revoked',
