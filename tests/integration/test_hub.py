@@ -597,6 +597,13 @@ class HubTest(harness.HubAndNode):
                 f.write(b"hello")
             p = hub_tool(self.hub, "import", path)
             self.assertEqual(p.returncode, 1)
+            # No file there: with --json, one object too (a script reads
+            # stdout).
+            p = hub_tool(self.hub, "import", os.path.join(d, "nothing.opx"), "--json")
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual((json.loads(p.stdout)["ok"], json.loads(p.stdout)["result"]),
+                             (False, "unreadable"))
+            self.assertIn(b"cannot open", p.stderr)
         # Every import, taken or refused, is in the hub's audit trail.
         got = [(r[0], json.loads(r[1])) for r in harness.rows(
             self.hub, "SELECT subject, detail FROM hub_audit_events WHERE action='bundle.import'"
