@@ -69,7 +69,7 @@ out:
 
 /* The bundle's frame, checked against its sender's secret; 0, or -1 after
  * telling why on stderr (unknown or revoked node, malformed, bad MAC). */
-static int import_open(sqlite3 *db, const char *file, const unsigned char *data, size_t len,
+static int import_open(sqlite3 *db, const char *file, unsigned char *data, size_t len,
 		       hub_node *n, const unsigned char **frame, size_t *flen, char node_id[64],
 		       const char **result)
 {
@@ -96,7 +96,14 @@ static int import_open(sqlite3 *db, const char *file, const unsigned char *data,
 		return -1;
 	}
 	rc = sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why);
-	*result = rc == SYNC_BUNDLE_DAMAGED ? "damaged" : "bad signature";
+	*result = rc == SYNC_BUNDLE_DAMAGED	? "damaged"
+		  : rc == SYNC_BUNDLE_MALFORMED ? "malformed"
+						: "bad signature";
+	if (rc == SYNC_BUNDLE_MALFORMED) {
+		fprintf(stderr, "outpost-hub: bundle '%s' from node '%s': %s\n", file, node_id, why);
+		log_info("import of '%s' refused: malformed (node %s)", file, node_id);
+		return -1;
+	}
 	if (rc == SYNC_BUNDLE_DAMAGED) {
 		fprintf(stderr, "outpost-hub: bundle '%s' from node '%s' is %s\n", file, node_id,
 			why);

@@ -318,6 +318,37 @@ int crypto_is_wrapped(const char *s)
 	return s != NULL && strncmp(s, CRYPTO_WRAP_PREFIX, sizeof CRYPTO_WRAP_PREFIX - 1) == 0;
 }
 
+int crypto_seal(const unsigned char key[32], const unsigned char nonce[CRYPTO_GCM_NONCE],
+		const void *aad, size_t aadlen, void *p, size_t n, unsigned char tag[CRYPTO_GCM_TAG])
+{
+	mbedtls_gcm_context g;
+	int rc;
+
+	mbedtls_gcm_init(&g);
+	rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256);
+	if (rc == 0)
+		rc = mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, n, nonce, CRYPTO_GCM_NONCE,
+					       aad, aadlen, p, p, CRYPTO_GCM_TAG, tag);
+	mbedtls_gcm_free(&g);
+	return rc == 0 ? 0 : -1;
+}
+
+int crypto_open(const unsigned char key[32], const unsigned char nonce[CRYPTO_GCM_NONCE],
+		const void *aad, size_t aadlen, void *p, size_t n,
+		const unsigned char tag[CRYPTO_GCM_TAG])
+{
+	mbedtls_gcm_context g;
+	int rc;
+
+	mbedtls_gcm_init(&g);
+	rc = mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256);
+	if (rc == 0)
+		rc = mbedtls_gcm_auth_decrypt(&g, n, nonce, CRYPTO_GCM_NONCE, aad, aadlen, tag,
+					      CRYPTO_GCM_TAG, p, p);
+	mbedtls_gcm_free(&g);
+	return rc == 0 ? 0 : -1;
+}
+
 int crypto_wrap(const unsigned char key[32], const char *aad, const void *pt, size_t n,
 		char *out, size_t outn)
 {

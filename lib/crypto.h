@@ -62,6 +62,21 @@ int crypto_unwrap(const unsigned char key[32], const char *aad, const char *in, 
 /* 1 when s has the wrapped form. */
 int crypto_is_wrapped(const char *s);
 
+/*
+ * AES-256-GCM of p[0..n) in place under key, with a 12-byte nonce (never
+ * used twice with one key) and aad[0..aadlen) as associated data:
+ * crypto_seal() encrypts and writes the 16-byte tag; crypto_open() checks
+ * the tag and decrypts.  0, or -1 (for crypto_open: wrong key, altered
+ * data; p is then wiped).
+ */
+#define CRYPTO_GCM_NONCE 12
+#define CRYPTO_GCM_TAG 16
+int crypto_seal(const unsigned char key[32], const unsigned char nonce[CRYPTO_GCM_NONCE],
+		const void *aad, size_t aadlen, void *p, size_t n, unsigned char tag[CRYPTO_GCM_TAG]);
+int crypto_open(const unsigned char key[32], const unsigned char nonce[CRYPTO_GCM_NONCE],
+		const void *aad, size_t aadlen, void *p, size_t n,
+		const unsigned char tag[CRYPTO_GCM_TAG]);
+
 /* Wipe a secret (not optimised away).  crypto_free() wipes the n bytes of
  * a malloc'd block that holds one, then frees it (NULL: nothing). */
 void crypto_wipe(void *p, size_t n);

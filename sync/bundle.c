@@ -6,22 +6,32 @@
  * sync_bundle_decode() (sync.h).  Byte by byte, integers big-endian:
  *
  *   offset  size  field
- *   0       4     magic "OPX1"
+ *   0       4     magic "OPX2"
  *   4       2     node id length N (u16, 1..63)
  *   6       N     node id (ASCII, no NUL)
- *   6+N     32    HMAC-SHA256(node secret, frame bytes)
- *   38+N    ...   the push frame of sync/frame.h ("OPB1" ... SHA-256), to
- *                 the end of the file
+ *   6+N     12    nonce (random)
+ *   18+N    32    SHA-256 of every byte after it (the sealed frame and tag)
+ *   50+N    ...   the push frame of sync/frame.h ("OPB1" ... SHA-256),
+ *                 sealed: AES-256-GCM under the bundle key, with bytes
+ *                 0..18+N (magic, id, nonce) as associated data
+ *   end-16  16    the GCM tag
  *
- * The MAC authenticates the node (only it and the hub know the secret); the
- * frame's own SHA-256 trailer, checked first, tells a copy cut short or
- * damaged (SYNC_BUNDLE_DAMAGED) from one altered or not the node's.  Entry seqs inside are wire
- * seqs (local seq minus sync_state.seq_base), exactly as a push sends them,
- * so the hub's replay rule makes a bundle and a later push of the same
- * entries harmless: whichever arrives second is skipped.  When the outbox
- * does not fit one frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX
- * bytes, one schema version per frame) the entries continue in FILE.2,
- * FILE.3, ..., to be imported in that order.
+ * The bundle key is HMAC-SHA256(node secret, BUNDLE_KEY_LABEL): only the
+ * node and the hub can make or read a bundle, so a stick lost on the way
+ * gives away no participant's or visitor's data, and the tag authenticates
+ * the node.  The SHA-256 of the sealed bytes, checked first, tells a copy
+ * cut short or damaged (SYNC_BUNDLE_DAMAGED) from one altered or not the
+ * node's (the tag fails).  Entry seqs inside are wire seqs (local seq minus
+ * sync_state.seq_base), exactly as a push sends them, so the hub's replay
+ * rule makes a bundle and a later push of the same entries harmless:
+ * whichever arrives second is skipped.  When the outbox does not fit one
+ * frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX bytes, one schema
+ * version per frame) the entries continue in FILE.2, FILE.3, ..., to be
+ * imported in that order.
+ *
+ * The earlier format, "OPX1", signed the frame (HMAC-SHA256 with the node
+ * secret, 32 bytes after the node id) but did not seal it; the hub still
+ * imports one an office wrote before it upgraded.
  */
 #include "sync/client_int.h"
 #include "sync/frame.h"
@@ -38,7 +48,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32)
+#define BUNDLE_V1 "OPX1"
+#define BUNDLE_KEY_LABEL "outpost bundle key v1"
+#define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32) /* the shorter header, OPX1's */
 
 /* 1 when id[0..n) is a node id as the hub issues them: printable ASCII,
  * no space (the id is said on the operator's terminal and in the log
@@ -51,42 +63,69 @@ static int id_printable(const unsigned char *id, size_t n)
 	return 1;
 }
 
+static int bundle_key(const unsigned char secret[SYNC_SECRET_LEN], unsigned char key[32])
+{
+	return crypto_hmac_sha256(secret, SYNC_SECRET_LEN, BUNDLE_KEY_LABEL,
+				  sizeof BUNDLE_KEY_LABEL - 1, key);
+}
+
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len)
 {
-	unsigned char mac[CRYPTO_SHA256_LEN];
-	size_t idlen = strlen(node_id);
+	unsigned char key[32], nonce[CRYPTO_GCM_NONCE], tag[CRYPTO_GCM_TAG], *b;
+	static const unsigned char zero[CRYPTO_SHA256_LEN];
+	size_t idlen = strlen(node_id), at = out->len, aad, body;
 	int rc = 0;
 
 	if (idlen < 1 || idlen > 63 || !id_printable((const unsigned char *)node_id, idlen) ||
 	    frame == NULL || len == 0)
 		return -1;
-	if (crypto_hmac_sha256(secret, SYNC_SECRET_LEN, frame, len, mac) != 0)
+	if (bundle_key(secret, key) != 0 || crypto_random(nonce, sizeof nonce) != 0) {
+		crypto_wipe(key, sizeof key);
 		return -1;
+	}
 	buf_put_bytes(out, SYNC_BUNDLE_MAGIC, 4, &rc);
 	buf_put_u8(out, (uint8_t)(idlen >> 8), &rc);
 	buf_put_u8(out, (uint8_t)idlen, &rc);
 	buf_put_bytes(out, node_id, idlen, &rc);
-	buf_put_bytes(out, mac, sizeof mac, &rc);
+	buf_put_bytes(out, nonce, sizeof nonce, &rc);
+	aad = out->len - at;
+	buf_put_bytes(out, zero, sizeof zero, &rc); /* the sum, once the tag is made */
+	body = out->len;
 	buf_put_bytes(out, frame, len, &rc);
-	return rc == 0 ? 0 : -1;
+	if (rc != 0) {
+		crypto_wipe(key, sizeof key);
+		return -1;
+	}
+	b = (unsigned char *)out->data;
+	rc = crypto_seal(key, nonce, b + at, aad, b + body, len, tag);
+	crypto_wipe(key, sizeof key);
+	if (rc != 0)
+		return -1;
+	buf_put_bytes(out, tag, sizeof tag, &rc);
+	b = (unsigned char *)out->data; /* (the put may have moved it) */
+	if (rc != 0 || crypto_sha256(b + body, len + sizeof tag, b + body - CRYPTO_SHA256_LEN) != 0)
+		return -1;
+	return 0;
 }
 
 #define TRUNCATED "truncated or damaged (copy the file again)"
 
-/* The header (magic, node id length and bytes); 0 and the frame's offset in
- * *frame_off, or with *err set -1 (not a bundle, malformed) or
- * SYNC_BUNDLE_DAMAGED (cut short). */
-static int bundle_head(const unsigned char *b, size_t len, char node_id[64], size_t *frame_off,
+/* The header (magic, node id length and bytes); 0 and the offset of what
+ * follows the node id in *off, *v1 set for the older format, or with *err
+ * set -1 (not a bundle, malformed) or SYNC_BUNDLE_DAMAGED (cut short). */
+static int bundle_head(const unsigned char *b, size_t len, char node_id[64], size_t *off, int *v1,
 		       const char **err)
 {
-	size_t idlen;
+	size_t idlen, after;
 
 	node_id[0] = '\0';
-	if (len < 4 || memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0) {
-		*err = "not an Outpost bundle (no OPX1 header)";
+	if (len < 4 || (memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0 && memcmp(b, BUNDLE_V1, 4) != 0)) {
+		*err = "not an Outpost bundle (no OPX2 or OPX1 header)";
 		return -1;
 	}
+	*v1 = memcmp(b, BUNDLE_V1, 4) == 0;
+	after = *v1 ? 32 : CRYPTO_GCM_NONCE + CRYPTO_SHA256_LEN + CRYPTO_GCM_TAG;
 	if (len < BUNDLE_HEAD_MIN) {
 		*err = "bundle header cut short: " TRUNCATED;
 		return SYNC_BUNDLE_DAMAGED;
@@ -96,7 +135,7 @@ static int bundle_head(const unsigned char *b, size_t len, char node_id[64], siz
 		*err = "malformed bundle header";
 		return -1;
 	}
-	if (len < 6 + idlen + 32 + 1) {
+	if (len < 6 + idlen + after + 1) {
 		*err = "nothing after the bundle's header: " TRUNCATED;
 		return SYNC_BUNDLE_DAMAGED;
 	}
@@ -106,32 +145,28 @@ static int bundle_head(const unsigned char *b, size_t len, char node_id[64], siz
 	}
 	memcpy(node_id, b + 6, idlen);
 	node_id[idlen] = '\0';
-	*frame_off = 6 + idlen + 32;
+	*off = 6 + idlen;
 	return 0;
 }
 
 int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char **err)
 {
 	size_t off;
+	int v1;
 
-	return bundle_head(p, len, node_id, &off, err);
+	return bundle_head(p, len, node_id, &off, &v1, err);
 }
 
-int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
-		       const char **err)
+/* An OPX1 bundle: the frame's checksum, then the node's MAC of it. */
+static int decode_v1(const unsigned char *b, size_t len, size_t off,
+		     const unsigned char secret[SYNC_SECRET_LEN], const unsigned char **frame,
+		     size_t *flen, const char **err)
 {
-	const unsigned char *b = p;
 	unsigned char mac[CRYPTO_SHA256_LEN];
 	frame_reader r;
 	const char *why;
-	size_t off;
-	int rc;
 
-	*frame = NULL;
-	*flen = 0;
-	if ((rc = bundle_head(b, len, node_id, &off, err)) != 0)
-		return rc;
+	off += sizeof mac;
 	/* The frame's own checksum first: a copy cut short is said to be one,
 	 * not taken for a forgery (its MAC fails too).  frame_open() checks
 	 * every length before it reads (fuzz_frame). */
@@ -146,6 +181,50 @@ int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYN
 	}
 	*frame = b + off;
 	*flen = len - off;
+	return 0;
+}
+
+int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err)
+{
+	unsigned char *b = p, sum[CRYPTO_SHA256_LEN], key[32];
+	size_t off, body, n;
+	frame_reader r;
+	const char *why;
+	int rc, v1;
+
+	*frame = NULL;
+	*flen = 0;
+	if ((rc = bundle_head(b, len, node_id, &off, &v1, err)) != 0)
+		return rc;
+	if (v1)
+		return decode_v1(b, len, off, secret, frame, flen, err);
+	body = off + CRYPTO_GCM_NONCE + CRYPTO_SHA256_LEN;
+	n = len - body - CRYPTO_GCM_TAG;
+	/* Whole as written?  A copy cut short or damaged is said to be one,
+	 * not taken for a forgery (its tag fails too). */
+	if (crypto_sha256(b + body, len - body, sum) != 0 ||
+	    crypto_ct_cmp(sum, b + body - CRYPTO_SHA256_LEN, sizeof sum) != 0) {
+		*err = TRUNCATED;
+		return SYNC_BUNDLE_DAMAGED;
+	}
+	if (bundle_key(secret, key) != 0 ||
+	    crypto_open(key, b + off, b, off + CRYPTO_GCM_NONCE, b + body, n, b + body + n) != 0) {
+		crypto_wipe(key, sizeof key);
+		*err = "bad bundle signature";
+		return -1;
+	}
+	crypto_wipe(key, sizeof key);
+	/* Sealed by the node, whole: a frame that does not read was made so
+	 * (frame_open checks every length before it reads: fuzz_frame). */
+	if (frame_open(&r, b + body, n, &why) != 0) {
+		*err = "malformed bundle: its frame does not read (made by an incompatible"
+		       " version of outpost-sync?)";
+		return SYNC_BUNDLE_MALFORMED;
+	}
+	*frame = b + body;
+	*flen = n;
 	return 0;
 }
 

@@ -412,23 +412,28 @@ int sync_enroll_check(const char *pin, char out[SYNC_ENROLL_CHECK_LEN + 1]);
 /* ---- offline bundles: the one codec (sync/bundle.c, format there) ----------- */
 
 #define SYNC_BUNDLE_MAX (512 * 1024 * 1024) /* one bundle file (hub import cap) */
-#define SYNC_BUNDLE_MAGIC "OPX1"
+#define SYNC_BUNDLE_MAGIC "OPX2" /* what export writes; import reads "OPX1" too */
 
-/* Build one bundle in out from a finished frame. 0 or -1. */
+/* Build one bundle in out from a finished frame, sealed for the node and
+ * the hub alone (format in bundle.c).  0 or -1. */
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
 		       const void *frame, size_t len);
-/* A bundle cut short or damaged (a copy interrupted): its frame's checksum
- * does not match, or its header ends early.  Copy it again. */
+/* A bundle cut short or damaged (a copy interrupted): its checksum does not
+ * match, or its header ends early.  Copy it again. */
 #define SYNC_BUNDLE_DAMAGED (-2)
+/* A bundle whole and the node's whose frame does not read: made so (by an
+ * incompatible version?); copying it again will not help. */
+#define SYNC_BUNDLE_MALFORMED (-3)
 /* The sender of bundle p[0..len): checks the header only (magic, node id
  * length and bytes) and copies the node id, so the reader can look up the
  * sender's secret.  0, or -1 / SYNC_BUNDLE_DAMAGED with *err set to a
  * static message. */
 int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char **err);
-/* Check a bundle's header, its frame's checksum and its MAC with secret;
- * frame points into p.  0, or with *err set (static text) -1 (malformed, bad
- * signature) or SYNC_BUNDLE_DAMAGED.  node_id gets the sender. */
-int sync_bundle_decode(const void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+/* Check a bundle's header, its checksum and its tag (or an OPX1 bundle's
+ * MAC) with secret, and open it in place: *frame then points into p.  0,
+ * or with *err set (static text) -1 (not a bundle, bad signature),
+ * SYNC_BUNDLE_DAMAGED or SYNC_BUNDLE_MALFORMED.  node_id gets the sender. */
+int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
 		       char node_id[64], const unsigned char **frame, size_t *flen,
 		       const char **err);
 

@@ -855,6 +855,11 @@ class SyncNodeTest(OfficeTest):
             # one, not taken for a forgery, and nothing of it is applied.
             with open(path, "rb") as f:
                 data = f.read()
+            # Sealed for the node and the hub: a stick lost on the way gives
+            # no visitor's name away.
+            self.assertTrue(data.startswith(b"OPX2"), data[:8])
+            self.assertNotIn(b"Bundle 0", data)
+            self.assertNotIn(b"checkins", data)
             cut = os.path.join(d, "cut.bundle")
             for n in (20, 60, len(data) // 2, len(data) - 1):
                 with open(cut, "wb") as f:

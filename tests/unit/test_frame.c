@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <mbedtls/sha256.h>
 
+#include "lib/crypto.h"
 #include "model/capture.h"
 #include "model/schema.h"
 #include "sync/changeset.h"
@@ -595,9 +596,29 @@ static void test_outbox_restamp(void **state)
 /* The bundle codec (sync/bundle.c), the one outpost-hub import decodes with:
  * a round trip, the sender read before the secret is known, and every byte
  * of magic, MAC or frame refused when altered (the id picks the secret). */
+/* c = a copy of b (a decode opens a bundle in place) */
+static void refill(buf *c, const buf *b)
+{
+	int rc = 0;
+
+	buf_reset(c);
+	buf_put_bytes(c, b->data, b->len, &rc);
+	assert_int_equal(rc, 0);
+}
+
+/* 1 when needle[0..n) occurs in hay[0..len) */
+static int holds(const void *hay, size_t len, const void *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp((const char *)hay + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
 static void test_bundle_codec(void **state)
 {
-	buf frame = BUF_INIT(1 << 20), bun = BUF_INIT(1 << 20);
+	buf frame = BUF_INIT(1 << 20), bun = BUF_INIT(1 << 20), two = BUF_INIT(1 << 20),
+	    copy = BUF_INIT(1 << 20);
 	unsigned char secret[SYNC_SECRET_LEN], other[SYNC_SECRET_LEN];
 	const unsigned char *f;
 	size_t flen;
@@ -609,36 +630,80 @@ static void test_bundle_codec(void **state)
 	memset(other, 8, sizeof other);
 	build3(&frame);
 	assert_int_equal(sync_bundle_encode(&bun, "node-1", secret, frame.data, frame.len), 0);
-	assert_int_equal(bun.len, 4 + 2 + 6 + 32 + frame.len);
+	/* magic, id, nonce, sum, the sealed frame, its tag */
+	assert_int_equal(bun.len, 4 + 2 + 6 + 12 + 32 + frame.len + 16);
 	assert_memory_equal(bun.data, SYNC_BUNDLE_MAGIC, 4);
+	/* sealed: nothing of the frame reads in the file (a lost stick gives
+	 * no visitor's name away) */
+	assert_false(holds(bun.data, bun.len, "OPB1", 4));
+	for (size_t i = 0; i + 8 <= frame.len; i += 8)
+		assert_false(holds(bun.data, bun.len, frame.data + i, 8));
 	assert_int_equal(sync_bundle_sender(bun.data, bun.len, id, &err), 0);
 	assert_string_equal(id, "node-1");
-	assert_int_equal(sync_bundle_decode(bun.data, bun.len, secret, id, &f, &flen, &err), 0);
+	refill(&copy, &bun);
+	assert_int_equal(sync_bundle_decode(copy.data, bun.len, secret, id, &f, &flen, &err), 0);
 	assert_int_equal(flen, frame.len);
 	assert_memory_equal(f, frame.data, frame.len);
+	/* two exports of one frame never share a nonce */
+	assert_int_equal(sync_bundle_encode(&two, "node-1", secret, frame.data, frame.len), 0);
+	assert_memory_not_equal(two.data + 12, bun.data + 12, 12);
 	err = NULL;
-	assert_int_equal(sync_bundle_decode(bun.data, bun.len, other, id, &f, &flen, &err), -1);
+	refill(&copy, &bun);
+	assert_int_equal(sync_bundle_decode(copy.data, bun.len, other, id, &f, &flen, &err), -1);
 	assert_non_null(err);
 	assert_null(f);
-	/* A byte of the magic or the MAC altered is refused as not a bundle or
-	 * not the node's; one of the frame as damaged (its checksum) */
+	/* A byte of the magic or the nonce altered is refused as not a bundle
+	 * or not the node's; one of the sum or the sealed bytes as damaged */
 	for (size_t i = 0; i < bun.len; i++) {
 		if (i >= 4 && i < 4 + 2 + 6)
 			continue; /* length and id: a changed id is another node's secret */
-		bun.data[i] ^= 0x20;
-		assert_int_equal(sync_bundle_decode(bun.data, bun.len, secret, id, &f, &flen, &err),
-				 i < 4 + 2 + 6 + 32 ? -1 : SYNC_BUNDLE_DAMAGED);
-		bun.data[i] ^= 0x20;
+		refill(&copy, &bun);
+		copy.data[i] ^= 0x20;
+		assert_int_equal(sync_bundle_decode(copy.data, bun.len, secret, id, &f, &flen, &err),
+				 i < 4 + 2 + 6 + 12 ? -1 : SYNC_BUNDLE_DAMAGED);
 	}
 	/* Cut short anywhere after its magic (a copy interrupted): damaged,
 	 * never a bad signature */
 	for (size_t cut = 4; cut < bun.len; cut++) {
 		err = NULL;
-		assert_int_equal(sync_bundle_decode(bun.data, cut, secret, id, &f, &flen, &err),
+		refill(&copy, &bun);
+		assert_int_equal(sync_bundle_decode(copy.data, cut, secret, id, &f, &flen, &err),
 				 SYNC_BUNDLE_DAMAGED);
 		assert_non_null(strstr(err, "copy the file again"));
 		assert_true(sync_bundle_sender(bun.data, cut, id, &err) == 0 ||
 			    strstr(err, "copy the file again") != NULL);
+	}
+	/* Sealed by the node, whole, but no frame inside: malformed, not
+	 * "copy it again" */
+	buf_reset(&two);
+	assert_int_equal(sync_bundle_encode(&two, "node-1", secret, "not a frame", 11), 0);
+	assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &f, &flen, &err),
+			 SYNC_BUNDLE_MALFORMED);
+	assert_non_null(strstr(err, "malformed"));
+	/* The earlier format (signed, not sealed) still reads */
+	{
+		unsigned char mac[CRYPTO_SHA256_LEN];
+		int rc = 0;
+
+		buf_reset(&two);
+		assert_int_equal(crypto_hmac_sha256(secret, SYNC_SECRET_LEN, frame.data, frame.len, mac), 0);
+		buf_put_bytes(&two, "OPX1", 4, &rc);
+		buf_put_u8(&two, 0, &rc);
+		buf_put_u8(&two, 6, &rc);
+		buf_put_bytes(&two, "node-1", 6, &rc);
+		buf_put_bytes(&two, mac, sizeof mac, &rc);
+		buf_put_bytes(&two, frame.data, frame.len, &rc);
+		assert_int_equal(rc, 0);
+		assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &f, &flen, &err), 0);
+		assert_int_equal(flen, frame.len);
+		assert_memory_equal(f, frame.data, frame.len);
+		two.data[two.len - 40] ^= 1;
+		assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &f, &flen, &err),
+				 SYNC_BUNDLE_DAMAGED);
+		assert_int_equal(sync_bundle_decode(two.data, two.len, other, id, &f, &flen, &err),
+				 SYNC_BUNDLE_DAMAGED);
+		two.data[two.len - 40] ^= 1;
+		assert_int_equal(sync_bundle_decode(two.data, two.len, other, id, &f, &flen, &err), -1);
 	}
 	/* Not a bundle at all; a node id a terminal would take as commands */
 	assert_int_equal(sync_bundle_sender(bun.data, 3, id, &err), -1);
@@ -650,6 +715,8 @@ static void test_bundle_codec(void **state)
 	assert_string_equal(err, "malformed node id");
 	buf_release(&frame);
 	buf_release(&bun);
+	buf_release(&two);
+	buf_release(&copy);
 }
 
 TU_MAIN(cmocka_unit_test(test_round_trip),
