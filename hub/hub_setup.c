@@ -502,7 +502,24 @@ typedef struct reason_in {
 	const char *la, *office, *label, *label_es;
 	int64_t sort;
 	int has_sort, active, office_given;
+	char label_b[JSON_TEXT_BYTES(SETUP_LABEL_MAX)], label_es_b[JSON_TEXT_BYTES(SETUP_LABEL_MAX)];
 } reason_in;
+
+/* A label as the kiosk shows it: trimmed (route_str), every run of white
+ * space one space, and nothing invisible in it - a label of spaces, or
+ * one with a zero-width space or a bidirectional control, looks like
+ * another reason, or like none.  0 or -1 (the error collected). */
+static int label_clean(route_call *a, const char *name, const char *s)
+{
+	if (s == NULL)
+		return 0;
+	json_text_squeeze((char *)s);
+	if (json_text_invisible(s))
+		return route_err(a, name, "%s holds a character that shows nothing or turns the text"
+					  " around (a zero-width space, a direction mark): type it"
+					  " again", name);
+	return 0;
+}
 
 static int reason_read(route_call *a, int create, reason_in *in)
 {
@@ -513,8 +530,10 @@ static int reason_read(route_call *a, int create, reason_in *in)
 		bad |= route_str(a, "local_area_id", JSON_REQUIRED, 1, 63, &in->la, NULL, 0);
 	in->office_given = cJSON_GetObjectItem(a->rc_body, "office_id") != NULL;
 	bad |= route_str(a, "office_id", JSON_NULLABLE, 0, 63, &in->office, NULL, 0);
-	bad |= route_str(a, "label", req_flag, 1, SETUP_LABEL_MAX, &in->label, NULL, 0);
-	bad |= route_str(a, "label_es", req_flag, 1, SETUP_LABEL_MAX, &in->label_es, NULL, 0);
+	bad |= route_str(a, "label", req_flag, 1, SETUP_LABEL_MAX, &in->label, in->label_b,
+			 sizeof in->label_b) || label_clean(a, "label", in->label);
+	bad |= route_str(a, "label_es", req_flag, 1, SETUP_LABEL_MAX, &in->label_es, in->label_es_b,
+			 sizeof in->label_es_b) || label_clean(a, "label_es", in->label_es);
 	bad |= route_int(a, "sort", JSON_NULLABLE, 0, SETUP_SORT_MAX, &in->sort, &in->has_sort);
 	bad |= opt_bool(a, "active", &in->active);
 	if (in->office && in->office[0] == '\0')
@@ -523,17 +542,20 @@ static int reason_read(route_call *a, int create, reason_in *in)
 }
 
 /* Another active reason of the Local Area with this label (case-insensitive)
- * at the same place: 1. */
-static int label_taken(sqlite3 *db, const char *la, const char *office, const char *label,
-		       const char *self)
+ * where a kiosk would show both: the same office, or either one for the
+ * whole Local Area: 1. */
+static int label_taken(sqlite3 *db, const char *la, const char *office, const char *col,
+		       const char *label, const char *self)
 {
 	sqlite3_stmt *st = NULL;
+	char sql[400];
 	int n = 0;
 
-	if (db_prepare_bound(db, &st, "SELECT count(*) FROM greeter_reasons WHERE local_area_id=?1"
-				      " AND coalesce(office_id,'')=coalesce(?2,'') AND active=1"
-				      " AND label=?3 COLLATE NOCASE AND id<>coalesce(?4,'')",
-			     "tttt", la, office, label, self) != 0)
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM greeter_reasons WHERE local_area_id=?1"
+				  " AND (coalesce(office_id,'')=coalesce(?2,'') OR office_id IS NULL"
+				  "  OR ?2 IS NULL) AND active=1"
+				  " AND %s=?3 COLLATE NOCASE AND id<>coalesce(?4,'')", col);
+	if (db_prepare_bound(db, &st, sql, "tttt", la, office, label, self) != 0)
 		return 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
@@ -601,9 +623,14 @@ static route_rc reason_put(route_call *a, const char *self)
 	/* One active reason of a label at a place, whatever the change makes
 	 * active there: a new label, a retired reason back, a move. */
 	if ((in.active < 0 ? (self ? was_active : 1) : in.active) &&
-	    label_taken(db, la, place, in.label ? in.label : label, self))
+	    label_taken(db, la, place, "label", in.label ? in.label : label, self))
 		return route_fail(a, 409, in.label ? "label" : in.active > 0 ? "active" : "office_id",
 				  "an active reason '%s' already exists here", in.label ? in.label : label);
+	/* (the Spanish label when it is given: the kiosk in Spanish shows it) */
+	if ((in.active < 0 ? (self ? was_active : 1) : in.active) && in.label_es &&
+	    label_taken(db, la, place, "label_es", in.label_es, self))
+		return route_fail(a, 409, "label_es", "an active reason '%s' already exists here",
+				  in.label_es);
 	if (self && (before = row_text(db, reason_sql, self)) == NULL)
 		return ROUTE_DBERR;
 	hlc_now(hub_clock(API_HUB(a)), ts);

@@ -357,6 +357,42 @@ size_t json_utf8_chars(const char *s)
 	return s ? utf8_chars_n(s, strlen(s)) : 0;
 }
 
+int json_text_invisible(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; p && *p; p++) {
+		if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+			return 1; /* U+FEFF */
+		if (p[0] != 0xe2 || p[1] == 0 || p[2] == 0)
+			continue;
+		if (p[1] == 0x80 && ((p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xaa && p[2] <= 0xae)))
+			return 1; /* U+200B..U+200F, U+202A..U+202E */
+		if (p[1] == 0x81 && (p[2] == 0xa0 || (p[2] >= 0xa6 && p[2] <= 0xa9)))
+			return 1; /* U+2060, U+2066..U+2069 */
+	}
+	return 0;
+}
+
+void json_text_squeeze(char *s)
+{
+	char *o = s, *start = s;
+	int blank = 0;
+
+	for (; s && *s; s++) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
+			blank = 1;
+			continue;
+		}
+		if (blank && o != start)
+			*o++ = ' ';
+		blank = 0;
+		*o++ = *s;
+	}
+	if (o)
+		*o = '\0';
+}
+
 int json_text_within(const cJSON *obj, const char *k, size_t max)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, k);

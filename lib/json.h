@@ -70,6 +70,15 @@ int json_utf8_valid(const char *s, size_t n);
 /* The characters (code points) of the valid UTF-8 text s: its bytes other
  * than continuation bytes.  0 for NULL. */
 size_t json_utf8_chars(const char *s);
+/* 1 when the valid UTF-8 text s holds a character that shows nothing or
+ * turns the text around: zero-width spaces and joiners (U+200B..U+200F,
+ * U+2060), the byte-order mark (U+FEFF), bidirectional controls
+ * (U+202A..U+202E, U+2066..U+2069).  A label with one looks like another
+ * label, or like none.  0 otherwise (and for NULL). */
+int json_text_invisible(const char *s);
+/* Every run of white space in s made one space, in place (s trimmed
+ * already): "Job  Search\tHelp" is "Job Search Help". */
+void json_text_squeeze(char *s);
 /* 1 when member k of obj is absent or null, or text of at most max
  * characters (a row's length rule at the hub); else 0. */
 int json_text_within(const cJSON *obj, const char *k, size_t max);

@@ -242,9 +242,36 @@ class SetupTest(Base):
         self.reason(mis_a, la_a, "Twice")
         r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + old["id"], {"active": True})
         self.assertEqual((r.status, r.json()["field"]), (409, "active"), r)
-        there = self.reason(mis_a, la_a, "Twice", office_id=off_a)
-        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + there["id"], {"office_id": None})
+        # ... nor narrowed to an office, whose kiosk shows the Local Area's
+        # reasons too; two offices may each have one, and neither moves to
+        # the other's.
+        r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "office_id": off_a,
+                                                         "label": "Twice", "label_es": "Dos"})
+        self.assertEqual((r.status, r.json()["field"]), (409, "label"), r)
+        off_t2 = la_a + "-t2"
+        self.assertEqual(self.ops.post("/api/v1/admin/offices", {
+            "id": off_t2, "name": "Second Title I office", "local_area_id": la_a,
+            "has_title1_partner": True}).status, 201)
+        self.reason(mis_a, la_a, "Moved", office_id=off_a)
+        there = self.reason(mis_a, la_a, "Moved", office_id=off_t2)
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + there["id"], {"office_id": off_a})
         self.assertEqual((r.status, r.json()["field"]), (409, "office_id"), r)
+        # A label the kiosk would show as another: spaces around or inside
+        # it, another case, the same Spanish label; one of spaces alone, or
+        # with an invisible character, is no label.
+        for label, es, field in ((" job  search ", "Buscar", "label"), ("Job\tSearch", "x", "label"),
+                                 ("Job hunting", "job search (ES)", "label_es")):
+            r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "label": label,
+                                                             "label_es": es})
+            self.assertEqual((r.status, r.json()["field"]), (409, field), (label, r))
+        for label in ("   ", "Job\u200bsearch", "\u202eplehS boJ", "\ufeffJob"):
+            r = mis_a.post("/api/v1/admin/greeter-reasons", {"local_area_id": la_a, "label": label,
+                                                             "label_es": "Algo"})
+            self.assertEqual(r.status, 400, (label, r))
+            self.assertEqual([e["field"] for e in r.json()["errors"]], ["label"], (label, r))
+        # stored as typed, but neat
+        neat = self.reason(mis_a, la_a, "  Resume   help ")
+        self.assertEqual((neat["label"], neat["label_es"]), ("Resume help", "Resume help (es)"))
         # A SPOC lists its division's Local Areas' reasons, whatever Local
         # Area its own account names (one of another division: not that one).
         other_la, _ = self.place(self.division())

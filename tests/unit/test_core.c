@@ -314,6 +314,23 @@ static void test_json_limits_count_characters(void **state)
 	assert_int_equal(json_utf8_cut("ab\xc3\xa9", 4, 3), 2);
 	assert_int_equal(json_utf8_cut("ab\xc3\xa9", 4, 4), 4);
 	assert_int_equal(json_utf8_cut("\xf0\x9f\x98\x80x", 5, 3), 0);
+	/* characters that show nothing or turn the text around */
+	assert_int_equal(json_text_invisible("Job search"), 0);
+	assert_int_equal(json_text_invisible("Caf\xc3\xa9 \xe2\x80\x94 ok"), 0); /* an em dash: seen */
+	assert_int_equal(json_text_invisible("Job\xe2\x80\x8bsearch"), 1);      /* U+200B */
+	assert_int_equal(json_text_invisible("\xe2\x80\xaeplehS"), 1);          /* U+202E */
+	assert_int_equal(json_text_invisible("a\xe2\x81\xa6" "b"), 1);             /* U+2066 */
+	assert_int_equal(json_text_invisible("\xef\xbb\xbfJob"), 1);            /* U+FEFF */
+	assert_int_equal(json_text_invisible("\xe2"), 0);
+	assert_int_equal(json_text_invisible(NULL), 0);
+	{
+		char t[] = "Job  search\t\thelp", u[] = "one";
+
+		json_text_squeeze(t);
+		json_text_squeeze(u);
+		assert_string_equal(t, "Job search help");
+		assert_string_equal(u, "one");
+	}
 	snprintf(cut, sizeof cut, "%.*s", (int)json_utf8_cut("abcd\xe2\x82\xac", 7, 6), "abcd\xe2\x82\xac");
 	assert_string_equal(cut, "abcd");
 	/* an error message quoting a client's text, cut to fit: whole characters */
