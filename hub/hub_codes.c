@@ -976,8 +976,9 @@ out:
 
 /* POST /api/v1/admin/code-lists/:list/versions/:version/withdraw: a
  * version still waiting for its date is dropped, its file with it; the
- * audit row (code_list.withdraw, as code_list.load) keeps what it was.  404 for no such list or version, 409 for
- * one applied already (a later version changes an applied list). */
+ * audit row (code_list.withdraw, beside code_list.load) keeps what it was.
+ * 404 for no such list or version, 409 for one applied already (a later
+ * version changes an applied list). */
 static route_rc version_withdraw(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;

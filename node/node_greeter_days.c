@@ -139,7 +139,7 @@ struct node_day_end {
  * closed (0: none was open), or -1.  first gets the first one's id. */
 static int day_end_batch(node *n, const char *today, char first[UUID_STRLEN])
 {
-	static char ids[DAY_END_BATCH][UUID_STRLEN], from[DAY_END_BATCH][8];
+	char ids[DAY_END_BATCH][UUID_STRLEN], from[DAY_END_BATCH][8];
 	char eid[UUID_STRLEN], ts[HLC_STRLEN];
 	uint64_t now = node_now_ms(n);
 	sqlite3_stmt *st;
