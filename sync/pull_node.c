@@ -102,7 +102,7 @@ static int seen_hlc_note(sqlite3 *db, const char *stamp)
 /* Walk a page from the network before SQLite's reader does; max gets the
  * newest hybrid timestamp in it ("" when none; the stamp columns looked up
  * in db), *t its tables (NULL: not needed; names borrowed from the page).
- * 0 or -1. */
+ * 0, -1 (malformed), or -2 when it names a table no office holds. */
 static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, pull_tables *t)
 {
 	cs_iter it;
@@ -125,6 +125,16 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 			if (k < nseen) {
 				col = seen[k].col;
 			} else {
+				const table_def *td = schema_table(it.ci_table);
+
+				/* Only the replicated tables a node holds: never its
+				 * outbox, its own state, a hub-only table. */
+				if (td == NULL || td->td_scope == SCOPE_HUB_ONLY) {
+					log_warnx("pull: refusing a page that names table '%.64s',"
+						  " which no office holds", it.ci_table);
+					rc = -2;
+					break;
+				}
 				col = stamp_col(db, it.ci_table);
 				if (nseen < (int)(sizeof seen / sizeof seen[0]))
 					seen[nseen++] = (struct stamp_seen){it.ci_table, col};
@@ -135,6 +145,8 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 			sync__pull_tables_add(t, it.ci_table);
 	}
 	changeset_iter_release(&it);
+	if (rc == -2)
+		return -2;
 	if (rc < 0) {
 		log_warnx("pull: refusing a malformed page: %s", err ? err : "?");
 		return -1;
@@ -147,36 +159,57 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
  * hub refuses such text now, but an older hub may hold some) must not stall
  * the office: the page is applied without those changes, each kept in the
  * node-local pull_set_aside (table, the raw change, why, when), shown by the
- * sync status and the log, and the pull goes on.  *out gets the page without
- * them, *naside how many were left out; aside[] points into the page.  0, or
+ * sync status and the log, and the pull goes on, however many there are (a
+ * page holds up to thousands of rows: a bound here would refuse the page
+ * whole, every cycle, and stop the office's pull for good).  *out gets the
+ * page without them, al the ones left out (pointing into the page).  0, or
  * -1 when the page is malformed in any other way (refused whole, as before).
  */
-#define ASIDE_MAX 64
 typedef struct aside_ent {
 	char table[130];
 	const unsigned char *p;
 	size_t n;
 } aside_ent;
 
-static int page_filter(const void *page, size_t len, buf *out, aside_ent *aside, int *naside)
+/* The changes set aside of one page: as many as the page holds. */
+typedef struct aside_list {
+	aside_ent *al_e;
+	int al_n, al_cap;
+} aside_list;
+
+static void aside_free(aside_list *al)
+{
+	free(al->al_e);
+	memset(al, 0, sizeof *al);
+}
+
+static int page_filter(const void *page, size_t len, buf *out, aside_list *al)
 {
 	cs_iter it;
 	const char *err = NULL, *cur = NULL;
 	int rc, put = 0;
 
-	*naside = 0;
+	al->al_n = 0;
 	changeset_iter_init(&it, page, len);
 	it.ci_lenient = 1;
 	while ((rc = changeset_next(&it, &err)) == 1) {
 		if (it.ci_bad_text) {
-			if (*naside >= ASIDE_MAX) {
-				rc = -1;
-				break;
+			aside_ent *e;
+
+			if (al->al_n == al->al_cap) {
+				int cap = al->al_cap ? 2 * al->al_cap : 64;
+
+				if ((e = realloc(al->al_e, (size_t)cap * sizeof *e)) == NULL) {
+					rc = -1;
+					break;
+				}
+				al->al_e = e;
+				al->al_cap = cap;
 			}
-			snprintf(aside[*naside].table, sizeof aside[0].table, "%s", it.ci_table);
-			aside[*naside].p = it.ci_change;
-			aside[*naside].n = (size_t)(it.ci_p - it.ci_change);
-			(*naside)++;
+			e = &al->al_e[al->al_n++];
+			snprintf(e->table, sizeof e->table, "%s", it.ci_table);
+			e->p = it.ci_change;
+			e->n = (size_t)(it.ci_p - it.ci_change);
 			continue;
 		}
 		if (cur != it.ci_table)
@@ -189,7 +222,9 @@ static int page_filter(const void *page, size_t len, buf *out, aside_ent *aside,
 	return rc == 0 && put == 0 ? 0 : -1;
 }
 
-static int aside_record(sqlite3 *db, const aside_ent *aside, int n)
+#define ASIDE_LOGGED 10 /* lines of the log per page; then one for the rest */
+
+static int aside_record(sqlite3 *db, const aside_list *al)
 {
 	sqlite3_stmt *st = NULL;
 	int ret = -1;
@@ -200,17 +235,23 @@ static int aside_record(sqlite3 *db, const aside_ent *aside, int n)
 	    db_prepare(db, &st, "INSERT INTO pull_set_aside(tbl, change, why, at)"
 				" VALUES(?,?,'text value is not valid UTF-8 (or holds a NUL)',?)") != 0)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, aside[i].table, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, aside[i].p, (int)aside[i].n, SQLITE_STATIC);
+	for (int i = 0; i < al->al_n; i++) {
+		const aside_ent *e = &al->al_e[i];
+
+		sqlite3_bind_text(st, 1, e->table, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, e->p, (int)e->n, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)hlc_wall_ms());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(st);
-		log_warnx("pull: a change of '%s' set aside: a text value is not valid UTF-8 (or "
-			  "holds a NUL); the rest of the page is applied",
-			  aside[i].table);
+		if (i < ASIDE_LOGGED)
+			log_warnx("pull: a change of '%s' set aside: a text value is not valid UTF-8 (or "
+				  "holds a NUL); the rest of the page is applied",
+				  e->table);
 	}
+	if (al->al_n > ASIDE_LOGGED)
+		log_warnx("pull: %d more changes of the page set aside (pull_set_aside)",
+			  al->al_n - ASIDE_LOGGED);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
@@ -218,17 +259,21 @@ out:
 }
 
 /* A page (pull or snapshot) walked; one with rows the node cannot take is
- * replaced by *kept without them (*naside, aside[] as page_filter).  0 or
- * -1 (refused whole); *kept is the caller's to release either way. */
-static int page_take(sqlite3 *db, const void **page, size_t *len, buf *kept, aside_ent *aside,
-		     int *naside, char *seen, pull_tables *t)
+ * replaced by *kept without them (al as page_filter).  0 or -1 (refused
+ * whole); *kept and al are the caller's to release either way. */
+static int page_take(sqlite3 *db, const void **page, size_t *len, buf *kept, aside_list *al,
+		     char *seen, pull_tables *t)
 {
-	*naside = 0;
+	int rc;
+
+	al->al_n = 0;
 	/* The hub is authenticated, but a page is still bytes from a network. */
-	if (page_walk(db, *page, *len, seen, t) == 0)
+	if ((rc = page_walk(db, *page, *len, seen, t)) == 0)
 		return 0;
+	if (rc == -2)
+		return -1;
 	buf_init(kept, *len + 4096);
-	if (page_filter(*page, *len, kept, aside, naside) != 0 || *naside == 0 ||
+	if (page_filter(*page, *len, kept, al) != 0 || al->al_n == 0 ||
 	    page_walk(db, kept->data, kept->len, seen, t) != 0)
 		return -1;
 	*page = kept->data;
@@ -278,10 +323,11 @@ static int page_apply_local(sqlite3 *db, const void *patchset, size_t len, const
 	return sync__pull_local_end(db, &pl, rc == 0) == 0 ? rc : -1;
 }
 
-/* The end of a page's transaction (kept released): COMMIT when ok, then 0;
- * else, or when the commit fails, ROLLBACK and ret. */
-static int page_end(sqlite3 *db, buf *kept, int ok, int ret)
+/* The end of a page's transaction (kept and al released): COMMIT when ok,
+ * then 0; else, or when the commit fails, ROLLBACK and ret. */
+static int page_end(sqlite3 *db, buf *kept, aside_list *al, int ok, int ret)
 {
+	aside_free(al);
 	if (ok) {
 		FAULT_POINT("pull.apply");
 		if (db_exec(db, "COMMIT") == 0) {
@@ -323,9 +369,9 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 			      sync_pull_told_fn told, void *arg)
 {
 	int64_t snap, cur;
-	int rc, ret = -1, naside = 0;
+	int rc, ret = -1;
 	buf kept = BUF_INIT(0), none = BUF_INIT(0);
-	aside_ent aside[ASIDE_MAX];
+	aside_list al = {0};
 	char seen[HLC_STRLEN];
 	pull_tables tables;
 
@@ -333,11 +379,9 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 		return -1;
 	if (len > (size_t)INT32_MAX)
 		return -1;
-	if (page_take(db, &patchset, &len, &kept, aside, &naside, seen, &tables) != 0) {
-		buf_release(&kept);
-		return -1;
-	}
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+	if (page_take(db, &patchset, &len, &kept, &al, seen, &tables) != 0 ||
+	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		aside_free(&al);
 		buf_release(&kept);
 		return -1;
 	}
@@ -371,18 +415,18 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 	}
 	if (page_apply_local(db, patchset, len, &tables) != 0)
 		goto out;
-	if ((naside > 0 && aside_record(db, aside, naside) != 0) ||
+	if ((al.al_n > 0 && aside_record(db, &al) != 0) ||
 	    db_kv_set_i64(db, "node_meta", "sync_cursor", next_cursor) != 0 ||
 	    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0 ||
 	    seen_hlc_note(db, seen) != 0)
 		goto out;
 	/* kept (the page told of) is released only after the telling. */
-	if ((ret = page_end(db, &none, 1, ret)) == 0 && told != NULL)
+	if ((ret = page_end(db, &none, &al, 1, ret)) == 0 && told != NULL)
 		page_tell(patchset, len, told, arg);
 	buf_release(&kept);
 	return ret;
 out:
-	return page_end(db, &kept, 0, ret);
+	return page_end(db, &kept, &al, 0, ret);
 }
 
 /* ---- node side: snapshot pages ---------------------------------------------------- */
@@ -542,9 +586,9 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	snap_tables tl = {{0}, 0};
 	sync_snap_pos cur;
 	int64_t cur_seq;
-	int tf = -1, te = -1, rc, ret = -1, naside = 0;
+	int tf = -1, te = -1, rc, ret = -1;
 	buf kept = BUF_INIT(0);
-	aside_ent aside[ASIDE_MAX];
+	aside_list al = {0};
 	char seen[HLC_STRLEN];
 
 	if ((len > 0 && patchset == NULL) || len > (size_t)INT32_MAX || seq < 0)
@@ -563,9 +607,10 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 	}
 	/* A row the node cannot take is set aside as in a pull page: one bad
 	 * row never stops a first snapshot. */
-	if (page_take(db, &patchset, &len, &kept, aside, &naside, seen, NULL) != 0 ||
+	if (page_take(db, &patchset, &len, &kept, &al, seen, NULL) != 0 ||
 	    snap_page_check(&tl, patchset, len, tf, from, te, end) != 0 ||
 	    db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		aside_free(&al);
 		buf_release(&kept);
 		return -1;
 	}
@@ -584,7 +629,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		}
 	}
 	if (snap_delete_range(db, &tl, tf, from, te, end) != 0 || seen_hlc_note(db, seen) != 0 ||
-	    (naside > 0 && aside_record(db, aside, naside) != 0))
+	    (al.al_n > 0 && aside_record(db, &al) != 0))
 		goto out;
 	if (page_apply(db, patchset, len, "snapshot") != 0)
 		goto out;
@@ -602,7 +647,7 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		    db_kv_set_i64(db, "node_meta", "last_pull_ms", (int64_t)hlc_wall_ms()) != 0)
 			goto out;
 	}
-	return page_end(db, &kept, 1, ret);
+	return page_end(db, &kept, &al, 1, ret);
 out:
-	return page_end(db, &kept, 0, ret);
+	return page_end(db, &kept, &al, 0, ret);
 }

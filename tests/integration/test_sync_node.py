@@ -1041,5 +1041,41 @@ class SyncNodeTest(OfficeTest):
         self.assertTrue(json.loads(out.decode().replace("\r\n", "\n"))["ok"])
 
 
+class PullSetAsideTest(harness.TwoOffices):
+    """However many rows of a pull page the node cannot take (text an older
+    hub stored that is not UTF-8), they are set aside and the rest of the
+    page arrives: a bound on them refused the page whole, every cycle, and
+    stopped the office's pull for good."""
+    prefix = "aside"
+
+    def test_many_rows_set_aside_never_stall_the_pull(self):
+        db = self.hub.db()
+        try:
+            for i in range(150):
+                db.execute("INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
+                           " arrived_at, visit_date, status, updated_hlc) SELECT ?, id, local_area_id,"
+                           " CAST(X'426164FF' AS TEXT), 1, '2026-01-05', 'done',"
+                           " '000000000001.0000.hub' FROM offices WHERE id='demo-office'",
+                           ("aside-%04d" % i,))
+            db.execute("INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
+                       " visit_date, status, updated_hlc) SELECT 'aside-good', id, local_area_id,"
+                       " 'Good Row', 1, '2026-01-05', 'done', '000000000001.0000.hub'"
+                       " FROM offices WHERE id='demo-office'")
+            db.commit()
+        finally:
+            db.close()
+        self.sync(self.a, "push")
+        # (the node's own cycle may pull the page first: the same code)
+        p = harness.run_tool(["pull", "--data", self.a.data, "--json"])
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        log = p.stderr + self.a.read_log().encode()
+        self.assertEqual(count(self.a, "SELECT count(*) FROM checkins WHERE id='aside-good'"), 1)
+        self.assertEqual(count(self.a, "SELECT count(*) FROM checkins WHERE id LIKE 'aside-0%'"), 0)
+        self.assertEqual(count(self.a, "SELECT count(*) FROM pull_set_aside WHERE tbl='checkins'"), 150)
+        # the log says so in a few lines, not a line a row
+        self.assertIn(b"140 more changes of the page set aside", log)
+        self.assertLess(log.count(b"set aside: a text value"), 20)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -427,6 +427,30 @@ static void test_node_apply_idempotent_and_outbox_guard(void **state)
 		assert_int_equal(sync_node_apply_pull(node, bad, sizeof bad, next + 1), -1);
 		assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), next);
 	}
+	/* a page naming a table no office holds (its outbox, its own state) is
+	 * refused whole: a buggy hub never empties an office's outbox */
+	{
+		sqlite3 *scratch = st_open_db(0);
+		sqlite3_session *ss;
+		void *p = NULL;
+		int n = 0;
+
+		assert_int_equal(db_exec(node, "INSERT INTO outbox(seq, hlc, created_at, schema_version,"
+					       " nbytes, changeset) VALUES(77, 'x', 0, 1, 1, x'00')"), 0);
+		assert_int_equal(db_exec(scratch, "INSERT INTO outbox(seq, hlc, created_at, schema_version,"
+						  " nbytes, changeset) VALUES(77, 'x', 0, 1, 1, x'00')"), 0);
+		assert_int_equal(sqlite3session_create(scratch, "main", &ss), SQLITE_OK);
+		assert_int_equal(sqlite3session_attach(ss, "outbox"), SQLITE_OK);
+		assert_int_equal(db_exec(scratch, "DELETE FROM outbox WHERE seq=77"), 0);
+		assert_int_equal(sqlite3session_patchset(ss, &n, &p), SQLITE_OK);
+		sqlite3session_delete(ss);
+		assert_true(n > 0);
+		assert_int_equal(sync_node_apply_pull(node, p, (size_t)n, next + 1), -1);
+		assert_int_equal(q_int(node, "SELECT count(*) FROM outbox WHERE seq=77"), 1);
+		assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), next);
+		sqlite3_free(p);
+		sqlite3_close(scratch);
+	}
 	cJSON_Delete(d1);
 	buf_release(&page);
 }
