@@ -622,7 +622,10 @@ static route_rc reason_put(route_call *a, const char *self)
 	place = !self || in.office_given ? in.office : office;
 	/* One active reason of a label at a place, whatever the change makes
 	 * active there: a new label, a retired reason back, a move. */
+	/* (a change of something else - its order - is not checked: two such
+	 * reasons kept from before this rule can still be put in order) */
 	if ((in.active < 0 ? (self ? was_active : 1) : in.active) &&
+	    (!self || in.label || in.office_given || in.active > 0) &&
 	    label_taken(db, la, place, "label", in.label ? in.label : label, self))
 		return route_fail(a, 409, in.label ? "label" : in.active > 0 ? "active" : "office_id",
 				  "an active reason '%s' already exists here", in.label ? in.label : label);

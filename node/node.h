@@ -202,6 +202,9 @@ void node_sync_figures(node *n, node_sync_fig *f);
 int node_check(const char *dir, int json);
 /* node_metrics.c: GET /metrics (loopback only). */
 int node_metrics_routes(node *n, router *r);
+/* -1 when the node syncs with no hub (not enrolled); else 1 when a sync
+ * cycle succeeded at or after since_ms (clock_ms()), 0 when none has. */
+int node_sync_synced_since(node *n, uint64_t since_ms);
 /* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
 int node_sync_connected(node *n, uint64_t within_ms);
 

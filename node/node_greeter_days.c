@@ -22,9 +22,20 @@
  * visit is a report), and that day's longest wait would grow for ever.  So
  * the node closes it (greeter_day_end): waiting or called -> left, serving
  * -> done, with the event "day_end" and no finish time, since nobody saw it
- * end (its wait, if it was never called, counts in no figure).  At start,
- * then at each tick once the office's date has moved on, DAY_END_BATCH
- * visits per write until none is left.
+ * end (its wait, if it was never called, counts in no figure).  An office
+ * may have several nodes, each holding every visit of the office, so:
+ *   - a node closes the visits it checked in (its own stamp on the
+ *     visit's "checkin" event), and any other a day later (its own node
+ *     had a day to do it, or is gone): one closing, not one per node;
+ *   - an enrolled node first syncs once after its date moved on (or after
+ *     it started), so that it closes what it knows of the other desks,
+ *     not a visit another node has served since; a node that cannot
+ *     reach the hub closes anyway DAY_END_WAIT_MS later (the office is
+ *     offline: its view is the only one);
+ *   - the read is inside the write's transaction, and the UPDATE names the
+ *     status it read: a pull committed meanwhile is never overwritten.
+ * At start, then at each tick once the office's date has moved on,
+ * DAY_END_BATCH visits per write until none is left.
  */
 #include "node/node_api.h"
 #include "lib/clock.h"
@@ -114,6 +125,7 @@ static route_rc get_days(route_call *a)
 #define DAY_END_BATCH 200
 #define DAY_END_TICK_MS 60000 /* how often the office's date is looked at */
 #define DAY_END_NEXT_MS 1000  /* the next batch of a long backlog */
+#define DAY_END_WAIT_MS (2 * 3600 * 1000ull) /* for a sync, at most */
 
 /* Test build: OUTPOST_TEST_HOOKS_DAY_END_MS looks that often instead, so a
  * test steps the clock past midnight without waiting a minute. */
@@ -132,60 +144,80 @@ struct node_day_end {
 	uv_timer_t de_timer;
 	node *de_node;
 	char de_closed[11];           /* the last today with nothing left open before it */
+	char de_seen[11];             /* the today de_since is of */
+	uint64_t de_since;            /* clock_ms() when the tick first saw de_seen */
 	char de_first[UUID_STRLEN];   /* the first visit of the last batch */
 };
 
-/* Close up to DAY_END_BATCH visits of days before today: how many were
- * closed (0: none was open), or -1.  first gets the first one's id. */
+/* Close up to DAY_END_BATCH visits of days before today (those of
+ * yesterday only when this node checked them in): how many were closed
+ * (0: none was open), or -1.  first gets the first one's id. */
 static int day_end_batch(node *n, const char *today, char first[UUID_STRLEN])
 {
 	char ids[DAY_END_BATCH][UUID_STRLEN], from[DAY_END_BATCH][8];
-	char eid[UUID_STRLEN], ts[HLC_STRLEN];
+	char eid[UUID_STRLEN], ts[HLC_STRLEN], yesterday[11];
 	uint64_t now = node_now_ms(n);
 	sqlite3_stmt *st;
 	capture c;
-	int k = 0, rc;
+	int k = 0, done = 0, rc;
 
-	st = db_stmt(n->nd_db, "SELECT id, status FROM checkins WHERE office_id=?1 AND visit_date<?2"
-			       " AND status IN ('waiting','called','serving') LIMIT ?3");
-	if (st == NULL)
+	if (clock_date_add(today, -1, yesterday) != 0)
 		return -1;
+	/* (inside the write's transaction: what is read is what is changed) */
+	if (node_write_begin(n, &c) != 0)
+		return -1;
+	st = db_stmt(n->nd_db, "SELECT c.id, c.status FROM checkins c WHERE c.office_id=?1"
+			       " AND c.visit_date<?2 AND c.status IN ('waiting','called','serving')"
+			       " AND (c.visit_date<?3 OR EXISTS (SELECT 1 FROM checkin_events e"
+			       "  WHERE e.checkin_id=c.id AND e.action='checkin'"
+			       "  AND e.hlc LIKE '%.' || ?4)) LIMIT ?5");
+	if (st == NULL) {
+		capture_abort(&c);
+		return -1;
+	}
 	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, DAY_END_BATCH);
+	sqlite3_bind_text(st, 3, yesterday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->nd_node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, DAY_END_BATCH);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < DAY_END_BATCH) {
 		snprintf(ids[k], sizeof ids[k], "%s", db_col(st, 0) ? db_col(st, 0) : "");
 		snprintf(from[k], sizeof from[k], "%s", db_col(st, 1) ? db_col(st, 1) : "");
 		k++;
 	}
 	db_stmt_done(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		capture_abort(&c);
 		return -1;
-	if (k == 0)
-		return 0;
-	snprintf(first, UUID_STRLEN, "%s", ids[0]);
-	if (node_write_begin(n, &c) != 0)
-		return -1;
+	}
+	if (k > 0)
+		snprintf(first, UUID_STRLEN, "%s", ids[0]);
 	hlc_now(&n->nd_hlc, ts);
 	for (int i = 0; i < k; i++) {
 		const char *to = greeter_day_end(from[i]);
 
-		uuid7_at(eid, now);
 		if (to == NULL ||
-		    db_run_cached(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3 WHERE id=?1",
-				  "ttt", ids[i], to, ts) != 0 ||
-		    db_run_cached(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action,"
+		    db_run_cached(n->nd_db, "UPDATE checkins SET status=?2, updated_hlc=?3"
+				  " WHERE id=?1 AND status=?4", "tttt", ids[i], to, ts, from[i]) != 0)
+			goto fail;
+		if (sqlite3_changes(n->nd_db) == 0)
+			continue;
+		uuid7_at(eid, now);
+		if (db_run_cached(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action,"
 				  " from_status, to_status, note, at, hlc)"
 				  " VALUES(?,?,?,'day_end',?,?,NULL,?,?)", "tttttIt", eid, ids[i],
-				  n->nd_office_id, from[i], to, (int64_t)now, ts) != 0) {
-			capture_abort(&c);
-			return -1;
-		}
+				  n->nd_office_id, from[i], to, (int64_t)now, ts) != 0)
+			goto fail;
+		done++;
 	}
 	if (node_write_finish_quiet(n, &c, NULL) != 0)
 		return -1;
-	log_info("closed %d visit%s left open before %s", k, k == 1 ? "" : "s", today);
+	if (done > 0)
+		log_info("closed %d visit%s left open before %s", done, done == 1 ? "" : "s", today);
 	return k;
+fail:
+	capture_abort(&c);
+	return -1;
 }
 
 static void day_end_tick(uv_timer_t *t)
@@ -199,6 +231,13 @@ static void day_end_tick(uv_timer_t *t)
 		return;
 	node_today(n, today);
 	if (strcmp(today, d->de_closed) == 0)
+		return;
+	if (strcmp(today, d->de_seen) != 0) {
+		memcpy(d->de_seen, today, sizeof d->de_seen);
+		d->de_since = clock_ms();
+	}
+	/* An enrolled node closes from a view as fresh as it can have. */
+	if (node_sync_synced_since(n, d->de_since) == 0 && clock_ms() - d->de_since < DAY_END_WAIT_MS)
 		return;
 	k = day_end_batch(n, today, first);
 	if (k == 0) {

@@ -755,6 +755,15 @@ static const route_def sync_defs[] = {
 
 const route_list sync_route_list = ROUTE_LIST(sync_defs);
 
+int node_sync_synced_since(node *n, uint64_t since_ms)
+{
+	struct node_sync *ns = n->nd_sync;
+
+	if (ns == NULL || (!ns->ns_enrolled && !identity_present(n)))
+		return -1;
+	return ns->ns_last_ok_ms >= since_ms ? 1 : 0;
+}
+
 void node_sync_figures(node *n, node_sync_fig *f)
 {
 	struct node_sync *ns = n->nd_sync;

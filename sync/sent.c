@@ -149,9 +149,13 @@ int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *cou
 			 "the hub holds this node's changes up to %" PRId64 " only (restored from a "
 			 "backup?), and changes %" PRId64 "..%" PRId64 " are no longer in the sent log "
 			 "(kept resend_days): they are lost at the hub; to send the rest, operations "
-			 "accepts the loss at the hub: POST /api/v1/nodes/NODE/accept-loss "
+			 "accepts the loss at the hub%s: POST /api/v1/nodes/NODE/accept-loss "
 			 "{\"through_seq\": %" PRId64 "} (README, Disaster recovery)",
-			 hub_acked, hub_acked + 1, held - 1 - base, held - 1 - base);
+			 hub_acked, hub_acked + 1, held - 1 - base,
+			 held > acked ? " once this node has tried to push its next change (the hub"
+					" learns from it where this office's changes begin)"
+				      : "",
+			 held - 1 - base);
 		/* What it still holds goes back in the outbox: the next push
 		 * offers it from its first entry, so the hub learns where this
 		 * office's entries begin (nodes.gap_seq) and refuses to give

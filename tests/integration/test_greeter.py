@@ -743,8 +743,9 @@ class DayEndTest(harness.HubAndOffices):
     """A visit still open when its office's day is over is closed by the
     node (node_greeter_days.c): waiting or called -> left, serving -> done,
     with a "day_end" event and no finish time, so that day's longest wait
-    stops growing; a visit already ended is left as it was; the hub takes
-    the closing from the office.  The node's and the hub's clocks are
+    stops growing; a visit already ended is left as it was; one another
+    node of the office checked in is closed a day later; the hub takes the
+    closing from the office.  The node's and the hub's clocks are
     stepped a day on (OUTPOST_TEST_HOOKS_CLOCK_FILE); the node looks every
     200 ms."""
 
@@ -785,6 +786,25 @@ class DayEndTest(harness.HubAndOffices):
                                            {"action": m}).status, 200)
         day = node.get("/api/v1/greeter/stats").json()["from"]
         finished = dict(harness.rows(node, "SELECT id, finished_at FROM checkins WHERE finished_at IS NOT NULL"))
+        # A visit another node of the office checked in (its stamp on the
+        # check-in event), still waiting: that node closes it; this one only
+        # a day later (the other may be gone).
+        now = int(time.time() * 1000)
+        olga = "dayend-olga-" + str(now)
+        stamp = "%012x.0000.other-node-of-the-office" % now
+        hdb = self.hub.db()
+        try:
+            hdb.execute("INSERT INTO checkins(id, office_id, local_area_id, visitor_name, language,"
+                        " virtual, status, arrived_at, visit_date, updated_hlc) VALUES(?, 'demo-office',"
+                        " 'demo-la', 'Other Olga', 'en', 0, 'waiting', ?, ?, ?)", (olga, now, day, stamp))
+            hdb.execute("INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+                        " to_status, at, hlc) VALUES(?, ?, 'demo-office', 'checkin', NULL, 'waiting', ?, ?)",
+                        (olga + "-e", olga, now, stamp))
+            hdb.commit()
+        finally:
+            hdb.close()
+        wait_until(lambda: harness.db_value(node, "SELECT count(*) FROM checkins WHERE id=?", olga) == 1,
+                   timeout=30, what="the other node's visit at this node")
         # Nothing is closed while the day lasts.
         time.sleep(0.6)
         self.assertEqual(harness.db_value(node, "SELECT count(*) FROM checkin_events WHERE action='day_end'"), 0)
@@ -808,9 +828,14 @@ class DayEndTest(harness.HubAndOffices):
         self.assertEqual(len(finished), 2)
         # That day's figures: nothing waiting or in progress, three closed
         # at its end, and a longest wait that no longer grows.
+        self.assertEqual(harness.db_value(node, "SELECT status FROM checkins WHERE id=?", olga), "waiting")
+        with open(self.clock, "w") as f:
+            f.write(str(2 * 24 * 3600 * 1000))
+        wait_until(lambda: harness.db_value(node, "SELECT status FROM checkins WHERE id=?", olga) == "left",
+                   timeout=20, what="the other node's visit closed a day later")
         s = node.get("/api/v1/greeter/stats?date=" + day).json()
         self.assertEqual((s["total"], s["served"], s["left"], s["waiting"], s["in_progress"],
-                          s["closed_at_day_end"]), (5, 2, 3, 0, 0, 3), s)
+                          s["closed_at_day_end"]), (6, 2, 4, 0, 0, 4), s)
         time.sleep(1.2)
         self.assertEqual(node.get("/api/v1/greeter/stats?date=" + day).json()["max_wait_ms"], s["max_wait_ms"])
         self.assertLess(s["max_wait_ms"], 3600 * 1000)
@@ -823,12 +848,14 @@ class DayEndTest(harness.HubAndOffices):
         # The hub takes the closing: each visit as the office left it, the
         # events, and nothing held or refused.
         wait_until(lambda: harness.db_value(self.hub, "SELECT count(*) FROM checkin_events"
-                                                      " WHERE action='day_end'") == 3,
+                                                      " WHERE action='day_end'") == 4,
                    timeout=60, what="the closing at the hub")
         wait_until(lambda: harness.db_value(self.hub, "SELECT status FROM checkins WHERE id=?",
                                             ids["Waiting Wanda"]) == "left", timeout=30, what="the visit at the hub")
         for k in ids:
             self.assertEqual(harness.db_value(self.hub, "SELECT status FROM checkins WHERE id=?", ids[k]), status(k), k)
+        wait_until(lambda: harness.db_value(self.hub, "SELECT status FROM checkins WHERE id=?", olga) == "left",
+                   timeout=30, what="the other node's visit closed at the hub")
         self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM quarantine"), 0)
         self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM conflicts"), 0)
         self.assertIn("closed 3 visits left open before", node.read_log())

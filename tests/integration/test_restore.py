@@ -713,6 +713,59 @@ class RestoreDrillTest(unittest.TestCase):
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
+    def test_loss_with_nothing_held_accepted_after_the_next_change(self):
+        """The same with an empty sent log and an empty outbox: the office
+        holds nothing past the loss, so the hub learns where its entries
+        begin from the next change it offers; operations then accepts the
+        loss with the number the office gave, and the office syncs again."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        bdir = tempfile.mkdtemp(prefix="outpost-bk-")
+        try:
+            backup = os.path.join(bdir, "hub.backup")
+            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+            sent = [checkin(a, "before the loss %d" % i) for i in range(3)]
+            wait_for(lambda: all(count(hub, "SELECT count(*) FROM checkins WHERE id=?", c) == 1
+                                 for c in sent), timeout=90, what="the check-ins at the hub")
+            wait_for(lambda: count(a, "SELECT count(*) FROM outbox") == 0, timeout=60,
+                     what="a's outbox to drain")
+            a.stop()
+            db = a.db()
+            db.execute("DELETE FROM outbox_sent")   # all past resend_days
+            db.commit()
+            db.close()
+            hub.stop()
+            self.assertEqual(hub_tool(hub, "restore", backup, "--force").returncode, 0)
+            hub.start()
+            a.start()
+            p = sync(a, "pull")
+            self.assertNotEqual(p.returncode, 0)
+            m = re.search(rb'accept-loss \{"through_seq": (\d+)\}', p.stderr)
+            self.assertTrue(m, p.stderr)
+            self.assertIn(b"once this node has tried to push its next change", p.stderr)
+            tok = admin_token(hub)
+            url = "/api/v1/nodes/%s/accept-loss" % a.node_id
+            r = hub.request("POST", url, body={"through_seq": int(m.group(1))},
+                            headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(r.status, 409, r.body)
+            self.assertIn("let it push first", r.json()["error"])
+            login(a)
+            after = checkin(a, "after the loss")
+            p = sync(a, "push")
+            self.assertNotEqual(p.returncode, 0)
+            r = hub.request("POST", url, body={"through_seq": int(m.group(1)) + 1},
+                            headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(r.status, 409, r.body)      # the office holds that one
+            r = hub.request("POST", url, body={"through_seq": int(m.group(1))},
+                            headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(r.status, 200, r.body)
+            for cmd in ("push", "pull"):
+                p = sync(a, cmd)
+                self.assertEqual(p.returncode, 0, (cmd, p.stderr))
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", after), 1)
+        finally:
+            shutil.rmtree(bdir, ignore_errors=True)
+
     @unittest.skipUnless(os.geteuid() == 0, "root restores into the service user's directory")
     def test_restore_as_root_leaves_the_files_to_the_directory_owner(self):
         """Run as root (sudo) into the data directory of the service user,

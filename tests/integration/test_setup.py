@@ -256,6 +256,14 @@ class SetupTest(Base):
         there = self.reason(mis_a, la_a, "Moved", office_id=off_t2)
         r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/" + there["id"], {"office_id": off_a})
         self.assertEqual((r.status, r.json()["field"]), (409, "office_id"), r)
+        # Two such reasons kept from before the rule can still be put in order.
+        harness.db_write(self.hub, "INSERT INTO greeter_reasons(id, local_area_id, office_id, label,"
+                                   " label_es, sort, active, updated_hlc) VALUES(?, ?, ?, 'Job search',"
+                                   " 'Buscar', 50, 1, 'h')", "old-dup-" + la_a, la_a, off_a)
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/old-dup-" + la_a, {"sort": 7})
+        self.assertEqual(r.status, 200, r)
+        r = self.patch(mis_a, "/api/v1/admin/greeter-reasons/old-dup-" + la_a, {"label": "JOB search"})
+        self.assertEqual((r.status, r.json()["field"]), (409, "label"), r)
         # A label the kiosk would show as another: spaces around or inside
         # it, another case, the same Spanish label; one of spaces alone, or
         # with an invisible character, is no label.
