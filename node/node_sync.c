@@ -179,18 +179,19 @@ static void work_la_key(struct node_sync *ns, sync_client *c)
 	pthread_mutex_unlock(&la_mu);
 }
 
-/* The visit a pulled row of checkins or checkin_reasons belongs to, unless
- * this node wrote it last (its own write sent its event); a check-in that
- * is gone is named (the desks take it out).  1 named in out, 0 not, -1. */
+/* The visit a pulled row of checkins or checkin_reasons belongs to; a
+ * check-in that is gone is named (the desks take it out).  Named even when
+ * the row carries this node's stamp: the hub merges column by column, so a
+ * row stamped by this node's later write may bring another desk's status
+ * (called at the other node, linked here).  An echo of this node's own
+ * write is an upsert the desks already show (put is idempotent).  1 named
+ * in out, 0 not, -1. */
 static int pulled_visit(struct node_sync *ns, const char *table, const char *key, char *out,
 			size_t n)
 {
-	/* An HLC stamp is "%012llx.%04x.NODE" (lib/hlc.h): the node from byte 19. */
-	static const char visit_sql[] = "SELECT CASE WHEN substr(updated_hlc, 19) = ?2 THEN NULL"
-					" ELSE id END FROM checkins WHERE id=?1";
+	static const char visit_sql[] = "SELECT id FROM checkins WHERE id=?1";
 	static const char reason_sql[] = "SELECT c.id FROM checkin_reasons r JOIN checkins c"
-					 " ON c.id = r.checkin_id WHERE r.id=?1"
-					 " AND substr(c.updated_hlc, 19) <> ?2";
+					 " ON c.id = r.checkin_id WHERE r.id=?1";
 	int visit = strcmp(table, "checkins") == 0;
 	sqlite3_stmt *st = db_stmt(ns->ns_db, visit ? visit_sql : reason_sql);
 	int rc = -1;
@@ -198,7 +199,6 @@ static int pulled_visit(struct node_sync *ns, const char *table, const char *key
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ns->w_node_id, -1, SQLITE_STATIC);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
 		rc = sqlite3_column_type(st, 0) == SQLITE_TEXT &&
