@@ -641,33 +641,42 @@ class RestoreDrillTest(unittest.TestCase):
         finally:
             shutil.rmtree(bdir, ignore_errors=True)
 
+    def restored_past_the_sent_log(self, bdir, gone):
+        """A hub and an office node; three check-ins after a backup of the
+        hub, pushed; the node's sent log then loses the entries WHERE gone
+        (past resend_days) and the hub is restored from that backup.
+        (hub, node, the check-ins), both running again."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        backup = os.path.join(bdir, "hub.backup")
+        self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
+        sent = [checkin(a, "after the backup %d" % i) for i in range(3)]
+        wait_for(lambda: all(count(hub, "SELECT count(*) FROM checkins WHERE id=?", c) == 1
+                             for c in sent), timeout=90, what="the check-ins at the hub")
+        wait_for(lambda: count(a, "SELECT count(*) FROM outbox") == 0, timeout=60,
+                 what="a's outbox to drain")
+        a.stop()
+        db = a.db()
+        db.execute("DELETE FROM outbox_sent WHERE " + gone)
+        db.commit()
+        db.close()
+        hub.stop()
+        self.assertEqual(hub_tool(hub, "restore", backup, "--force").returncode, 0)
+        hub.start()
+        a.start()
+        return hub, a, sent
+
     def test_loss_past_the_sent_log_accepted_then_the_rest_sent(self):
         """A hub restored from a backup older than an office's sent log
         (resend_days): the office says which of its entries are lost and
         how to go on, operations accepts the loss at the hub (audited), and
         what the sent log and the outbox still hold - written before and
         after the restore - then reaches the hub."""
-        hub = self.o.hub()
-        a = self.o.node(hub, "demo-office")
         bdir = tempfile.mkdtemp(prefix="outpost-bk-")
         try:
-            backup = os.path.join(bdir, "hub.backup")
-            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
-            sent = [checkin(a, "after the backup %d" % i) for i in range(3)]
-            wait_for(lambda: all(count(hub, "SELECT count(*) FROM checkins WHERE id=?", c) == 1
-                                 for c in sent), timeout=90, what="the check-ins at the hub")
-            wait_for(lambda: count(a, "SELECT count(*) FROM outbox") == 0, timeout=60,
-                     what="a's outbox to drain")
-            a.stop()
             # the sent log keeps only its newest entry (the rest past resend_days)
-            db = a.db()
-            db.execute("DELETE FROM outbox_sent WHERE seq < (SELECT max(seq) FROM outbox_sent)")
-            db.commit()
-            db.close()
-            hub.stop()
-            self.assertEqual(hub_tool(hub, "restore", backup, "--force").returncode, 0)
-            hub.start()
-            a.start()
+            hub, a, sent = self.restored_past_the_sent_log(bdir, "seq < (SELECT max(seq)"
+                                                                 " FROM outbox_sent)")
             login(a)
             after = [checkin(a, "after the restore %d" % i) for i in range(2)]
             # (twice: the first push offers the outbox, past the entry the
@@ -718,26 +727,9 @@ class RestoreDrillTest(unittest.TestCase):
         holds nothing past the loss, so the hub learns where its entries
         begin from the next change it offers; operations then accepts the
         loss with the number the office gave, and the office syncs again."""
-        hub = self.o.hub()
-        a = self.o.node(hub, "demo-office")
         bdir = tempfile.mkdtemp(prefix="outpost-bk-")
         try:
-            backup = os.path.join(bdir, "hub.backup")
-            self.assertEqual(hub_tool(hub, "backup", "--out", backup).returncode, 0)
-            sent = [checkin(a, "before the loss %d" % i) for i in range(3)]
-            wait_for(lambda: all(count(hub, "SELECT count(*) FROM checkins WHERE id=?", c) == 1
-                                 for c in sent), timeout=90, what="the check-ins at the hub")
-            wait_for(lambda: count(a, "SELECT count(*) FROM outbox") == 0, timeout=60,
-                     what="a's outbox to drain")
-            a.stop()
-            db = a.db()
-            db.execute("DELETE FROM outbox_sent")   # all past resend_days
-            db.commit()
-            db.close()
-            hub.stop()
-            self.assertEqual(hub_tool(hub, "restore", backup, "--force").returncode, 0)
-            hub.start()
-            a.start()
+            hub, a, _ = self.restored_past_the_sent_log(bdir, "1")   # all past resend_days
             p = sync(a, "pull")
             self.assertNotEqual(p.returncode, 0)
             m = re.search(rb'accept-loss \{"through_seq": (\d+)\}', p.stderr)
