@@ -224,8 +224,8 @@ static void day_end_tick(uv_timer_t *t)
 {
 	struct node_day_end *d = t->data;
 	node *n = d->de_node;
-	char today[11], first[UUID_STRLEN] = "";
-	int k;
+	char today[11], first[UUID_STRLEN] = "", v[32];
+	int k, synced;
 
 	if (n->nd_stopping || n->nd_office_id[0] == '\0')
 		return;
@@ -236,8 +236,14 @@ static void day_end_tick(uv_timer_t *t)
 		memcpy(d->de_seen, today, sizeof d->de_seen);
 		d->de_since = clock_ms();
 	}
-	/* An enrolled node closes from a view as fresh as it can have. */
-	if (node_sync_synced_since(n, d->de_since) == 0 && clock_ms() - d->de_since < DAY_END_WAIT_MS)
+	/* An enrolled node closes from a view as fresh as it can have, and
+	 * never while a snapshot is under way (half its rows are there) or
+	 * before its first one is done. */
+	synced = node_sync_synced_since(n, d->de_since);
+	if (synced > 0 && (db_kv_get(n->nd_db, "node_meta", "snapshot_seq", v, sizeof v) != DB_ABSENT ||
+			   db_kv_get(n->nd_db, "node_meta", "sync_cursor", v, sizeof v) != DB_FOUND))
+		synced = 0;
+	if (synced == 0 && clock_ms() - d->de_since < DAY_END_WAIT_MS)
 		return;
 	k = day_end_batch(n, today, first);
 	if (k == 0) {

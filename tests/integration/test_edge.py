@@ -965,6 +965,7 @@ class TestCertNames(unittest.TestCase):
         db = hub.db()
         try:
             db.execute("DROP TABLE node_cert_names")
+            db.execute("ALTER TABLE nodes DROP COLUMN gap_seq")   # (hub migration 4, later)
             db.execute("UPDATE schema_version SET version=2 WHERE component='hub'")
             db.commit()
         finally:
