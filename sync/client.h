@@ -346,7 +346,10 @@ int sync__sent_keep(sqlite3 *db, int64_t upto, int64_t now);
 /* In its own transaction: the hub holds wire seqs <= hub_acked only; put the
  * sent entries after it back into the outbox and lower acked_seq.  *count
  * gets how many.  0 (count 0 when nothing was missing), or -1 with err
- * (the sent log does not reach back that far, or a database error). */
+ * (the sent log does not reach back that far, or a database error); 1 with
+ * err when it does not, but what it still holds was put back in the outbox
+ * (acked_seq lowered to just before it): offered, it tells the hub where
+ * this office's entries begin. */
 int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *count, char *err,
 		      size_t errlen);
 /* After a pull or snapshot reply: hub_acked is its X-Outpost-Acked (-1

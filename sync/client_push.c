@@ -334,6 +334,7 @@ struct push_run {
 	sync_push_stats *pr_st;
 	int64_t pr_base;   /* sync_state.seq_base: local seq = wire seq + base */
 	int64_t pr_after;  /* local seq acknowledged so far */
+	int pr_loss_offered; /* the sent log's rest offered once past a loss */
 	int64_t pr_total;  /* entries pending when the run began */
 	push_slot pr_slot[2];
 };
@@ -421,7 +422,18 @@ static int push_replayed(push_run *p, const cJSON *o, int64_t first)
 		/* A hub restored from a backup: the sent log has them. */
 		int rr = sync__sent_resend(p->pr_db, p->pr_base, expected - 1, &again, c->sc_error,
 					   sizeof c->sc_error);
+		int64_t back = -1;
 
+		if (rr == 1 && !p->pr_loss_offered &&
+		    db_kv_get_i64(p->pr_db, "sync_state", "acked_seq", &back) == DB_FOUND) {
+			/* Entries lost at the hub: what the sent log still holds
+			 * is back in the outbox, offered once now, so that the
+			 * hub learns where this office's entries begin (it gives
+			 * up none past it, accept-loss); then the loss is said. */
+			p->pr_loss_offered = 1;
+			p->pr_after = back;
+			return 0;
+		}
 		if (rr != 0 || again == 0) {
 			/* (the sent log's own account, when it has one: which
 			 * entries are lost, and how to go on) */

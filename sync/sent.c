@@ -162,7 +162,7 @@ int sync__sent_resend(sqlite3 *db, int64_t base, int64_t hub_acked, int64_t *cou
 		 * up any it still holds. */
 		if (held <= acked && sent_requeue(db, held - 1, acked) == 0 &&
 		    db_exec(db, "COMMIT") == 0)
-			return -1;
+			return 1;
 		goto out;
 	}
 	if (sent_requeue(db, lo, acked) != 0)
