@@ -149,6 +149,27 @@ struct node_day_end {
 	char de_first[UUID_STRLEN];   /* the first visit of the last batch */
 };
 
+/* The visits to close (up to limit): of days before today, still open,
+ * checked in here or of a day before yesterday.  The first step's code;
+ * *st to db_stmt_done() either way (NULL when it could not be made). */
+static int day_end_select(node *n, const char *today, const char *yesterday, int limit,
+			  sqlite3_stmt **st)
+{
+	*st = db_stmt(n->nd_db, "SELECT c.id, c.status FROM checkins c WHERE c.office_id=?1"
+				" AND c.visit_date<?2 AND c.status IN ('waiting','called','serving')"
+				" AND (c.visit_date<?3 OR EXISTS (SELECT 1 FROM checkin_events e"
+				"  WHERE e.checkin_id=c.id AND e.action='checkin'"
+				"  AND e.hlc LIKE '%.' || ?4)) LIMIT ?5");
+	if (*st == NULL)
+		return SQLITE_ERROR;
+	sqlite3_bind_text(*st, 1, n->nd_office_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, today, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 3, yesterday, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 4, n->nd_node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(*st, 5, limit);
+	return sqlite3_step(*st);
+}
+
 /* Close up to DAY_END_BATCH visits of days before today (those of
  * yesterday only when this node checked them in): how many were closed
  * (0: none was open), or -1.  first gets the first one's id. */
@@ -163,27 +184,21 @@ static int day_end_batch(node *n, const char *today, char first[UUID_STRLEN])
 
 	if (clock_date_add(today, -1, yesterday) != 0)
 		return -1;
-	/* (inside the write's transaction: what is read is what is changed) */
+	/* None to close (most looks): no write at all.  Else the read again
+	 * inside the write's transaction: what is read is what is changed. */
+	if ((rc = day_end_select(n, today, yesterday, 1, &st)) != SQLITE_ROW) {
+		db_stmt_done(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	db_stmt_done(st);
 	if (node_write_begin(n, &c) != 0)
 		return -1;
-	st = db_stmt(n->nd_db, "SELECT c.id, c.status FROM checkins c WHERE c.office_id=?1"
-			       " AND c.visit_date<?2 AND c.status IN ('waiting','called','serving')"
-			       " AND (c.visit_date<?3 OR EXISTS (SELECT 1 FROM checkin_events e"
-			       "  WHERE e.checkin_id=c.id AND e.action='checkin'"
-			       "  AND e.hlc LIKE '%.' || ?4)) LIMIT ?5");
-	if (st == NULL) {
-		capture_abort(&c);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, n->nd_office_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, today, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, yesterday, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->nd_node_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, DAY_END_BATCH);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < DAY_END_BATCH) {
+	rc = day_end_select(n, today, yesterday, DAY_END_BATCH, &st);
+	while (rc == SQLITE_ROW && k < DAY_END_BATCH) {
 		snprintf(ids[k], sizeof ids[k], "%s", db_col(st, 0) ? db_col(st, 0) : "");
 		snprintf(from[k], sizeof from[k], "%s", db_col(st, 1) ? db_col(st, 1) : "");
 		k++;
+		rc = sqlite3_step(st);
 	}
 	db_stmt_done(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
