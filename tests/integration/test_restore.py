@@ -666,6 +666,22 @@ class RestoreDrillTest(unittest.TestCase):
         a.start()
         return hub, a, sent
 
+    def loss_number(self, a, cmd):
+        """`outpost-sync CMD` on a node that meets a loss: it fails and says
+        which number operations gives; (that number, its stderr)."""
+        p = sync(a, cmd)
+        self.assertNotEqual(p.returncode, 0)
+        m = re.search(rb'accept-loss \{"through_seq": (\d+)\}', p.stderr)
+        self.assertTrue(m, p.stderr)
+        return int(m.group(1)), p.stderr
+
+    @staticmethod
+    def accept_loss(hub, a, through):
+        """Operations' POST /api/v1/nodes/NODE/accept-loss."""
+        return hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
+                           body={"through_seq": through},
+                           headers={"Authorization": "Bearer " + admin_token(hub)})
+
     def test_loss_past_the_sent_log_accepted_then_the_rest_sent(self):
         """A hub restored from a backup older than an office's sent log
         (resend_days): the office says which of its entries are lost and
@@ -682,35 +698,23 @@ class RestoreDrillTest(unittest.TestCase):
             # (the push offers the outbox, past the entry the sent log still
             # holds, puts that entry back in the outbox and offers it too:
             # the hub learns where the office's entries begin)
-            p = sync(a, "push")
-            self.assertNotEqual(p.returncode, 0)
-            m = re.search(rb'accept-loss \{"through_seq": (\d+)\}', p.stderr)
-            self.assertTrue(m, p.stderr)
-            self.assertIn(b"lost at the hub", p.stderr)
-            tok = admin_token(hub)
+            n, err = self.loss_number(a, "push")
+            self.assertIn(b"lost at the hub", err)
             # Not beyond what the node offered past the gap: a number typed
             # too large would acknowledge entries it still holds (or has not
             # written yet), and its pushes of them would be skipped.
-            for wrong in (int(m.group(1)) + 1, int(m.group(1)) + 1000):
-                r = hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
-                                body={"through_seq": wrong},
-                                headers={"Authorization": "Bearer " + tok})
+            for wrong in (n + 1, n + 1000):
+                r = self.accept_loss(hub, a, wrong)
                 self.assertEqual((r.status, r.json().get("field")), (409, "through_seq"), r.body)
-                self.assertIn("at most the entries up to %s" % m.group(1).decode(), r.json()["error"])
-            r = hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
-                            body={"through_seq": int(m.group(1))},
-                            headers={"Authorization": "Bearer " + tok})
+                self.assertIn("at most the entries up to %d" % n, r.json()["error"])
+            r = self.accept_loss(hub, a, n)
             self.assertEqual(r.status, 200, r.body)
-            r = hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
-                            body={"through_seq": int(m.group(1))},
-                            headers={"Authorization": "Bearer " + tok})
+            r = self.accept_loss(hub, a, n)
             self.assertEqual(r.status, 409, r.body)   # only forward
             p = sync(a, "push")
             self.assertEqual(p.returncode, 0, p.stderr)
             # once the node pushes again past no gap, nothing more is given up
-            r = hub.request("POST", "/api/v1/nodes/%s/accept-loss" % a.node_id,
-                            body={"through_seq": int(m.group(1)) + 100},
-                            headers={"Authorization": "Bearer " + tok})
+            r = self.accept_loss(hub, a, n + 100)
             self.assertEqual(r.status, 409, r.body)
             self.assertIn("not offered entries past a gap", r.json()["error"])
             for c in [sent[-1]] + after:   # the sent log's entry and the new ones
@@ -728,26 +732,18 @@ class RestoreDrillTest(unittest.TestCase):
         bdir = tempfile.mkdtemp(prefix="outpost-bk-")
         try:
             hub, a, _ = self.restored_past_the_sent_log(bdir, "1")   # all past resend_days
-            p = sync(a, "pull")
-            self.assertNotEqual(p.returncode, 0)
-            m = re.search(rb'accept-loss \{"through_seq": (\d+)\}', p.stderr)
-            self.assertTrue(m, p.stderr)
-            self.assertIn(b"once this node has tried to push its next change", p.stderr)
-            tok = admin_token(hub)
-            url = "/api/v1/nodes/%s/accept-loss" % a.node_id
-            r = hub.request("POST", url, body={"through_seq": int(m.group(1))},
-                            headers={"Authorization": "Bearer " + tok})
+            n, err = self.loss_number(a, "pull")
+            self.assertIn(b"once this node has tried to push its next change", err)
+            r = self.accept_loss(hub, a, n)
             self.assertEqual(r.status, 409, r.body)
             self.assertIn("let it push first", r.json()["error"])
             login(a)
             after = checkin(a, "after the loss")
             p = sync(a, "push")
             self.assertNotEqual(p.returncode, 0)
-            r = hub.request("POST", url, body={"through_seq": int(m.group(1)) + 1},
-                            headers={"Authorization": "Bearer " + tok})
+            r = self.accept_loss(hub, a, n + 1)
             self.assertEqual(r.status, 409, r.body)      # the office holds that one
-            r = hub.request("POST", url, body={"through_seq": int(m.group(1))},
-                            headers={"Authorization": "Bearer " + tok})
+            r = self.accept_loss(hub, a, n)
             self.assertEqual(r.status, 200, r.body)
             for cmd in ("push", "pull"):
                 p = sync(a, cmd)
