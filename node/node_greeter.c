@@ -650,8 +650,8 @@ static int stats_totals(node *n, cJSON *o, const char *from, const char *to)
 			     "SELECT count(*), sum(status='done'), sum(status='left'), sum(status='waiting'),"
 			     " sum(status IN ('called','serving')),"
 			     " sum(status IN ('done','left') AND finished_at IS NULL)," /* closed at day end */
-			     " avg(CASE WHEN status<>'waiting' THEN coalesce(called_at, serving_at, finished_at) - arrived_at END),"
-			     " max(coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at)"
+			     " avg(CASE WHEN status<>'waiting' THEN max(0, coalesce(called_at, serving_at, finished_at) - arrived_at) END),"
+			     " max(max(0, coalesce(called_at, serving_at, finished_at, CASE WHEN status='waiting' THEN ?4 END) - arrived_at))"
 			     " FROM checkins WHERE office_id=?1 AND visit_date BETWEEN ?2 AND ?3",
 			     "tttI", n->nd_office_id, from, to, (int64_t)node_now_ms(n)) != 0)
 		return -1;
@@ -789,7 +789,7 @@ static route_rc get_csv(route_call *a)
 	st = range_stmt(n, "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
 			   " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
 			   "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
-			   " c.status, (coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
+			   " c.status, max(0, coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
 			   " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
 			   " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"
 			   " FROM checkins c WHERE c.office_id=? AND c.visit_date BETWEEN ? AND ?"

@@ -962,6 +962,52 @@ class KioskPaceTest(unittest.TestCase):
             node.cleanup()
 
 
+class ClockSetBackTest(unittest.TestCase):
+    """A node's clock corrected backwards between a visitor's arrival and
+    the call stamps the call before the arrival: the day's figures and the
+    CSV count that wait as none, not as a negative wait that pulls the
+    average below what any visitor waited."""
+
+    def test_a_call_stamped_before_the_arrival_waits_nothing(self):
+        import csv as csvmod
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="outpost-setback-")
+        clock = os.path.join(tmp, "clock")
+        with open(clock, "w") as f:
+            f.write("0")
+        node = Daemon("node", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": clock}).start()
+        try:
+            harness.login(node)
+            rid = node.get("/api/v1/greeter/reasons").json()[0]["id"]
+            ids = []
+            for name in ("Early Ed", "Later Liz"):
+                r = node.post("/api/v1/checkins", {"visitor_name": name, "reason_ids": [rid]})
+                self.assertEqual(r.status, 201, r.body)
+                ids.append(r.json()["id"])
+            time.sleep(1.1)
+            # Liz is called a second later, as the clock reads.
+            self.assertEqual(node.post("/api/v1/checkins/%s/action" % ids[1], {"action": "call"}).status, 200)
+            with open(clock, "w") as f:
+                f.write(str(-10 * 60 * 1000))  # ten minutes back
+            time.sleep(0.3)
+            self.assertEqual(node.post("/api/v1/checkins/%s/action" % ids[0], {"action": "call"}).status, 200)
+            self.assertLess(harness.db_value(node, "SELECT called_at - arrived_at FROM checkins WHERE id=?", ids[0]), 0)
+            liz = harness.db_value(node, "SELECT called_at - arrived_at FROM checkins WHERE id=?", ids[1])
+            self.assertGreaterEqual(liz, 1000)
+            s = node.get("/api/v1/greeter/stats").json()
+            self.assertEqual(s["avg_wait_ms"], liz // 2, s)
+            self.assertEqual(s["max_wait_ms"], liz, s)
+            self.assertEqual(node.get("/api/v1/checkins/" + ids[0]).json()["wait_ms"], 0)
+            csv = node.get("/api/v1/greeter/visits.csv?from=%s&to=%s" % (s["from"], s["to"])).body.decode()
+            rows = list(csvmod.reader(csv.lstrip("\ufeff").splitlines()))
+            self.assertEqual(rows[0][6], "wait_minutes")
+            self.assertEqual(sorted(r[6] for r in rows[1:]), ["0", "0"], csv)
+        finally:
+            node.cleanup()
+            os.unlink(clock)
+            os.rmdir(tmp)
+
+
 class FlushTest(unittest.TestCase):
     """A write is answered only after the sync that makes it durable, and the
     node keeps serving while the sync runs (the flusher thread is held back
