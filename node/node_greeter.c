@@ -841,6 +841,12 @@ static int one_letter(const char *s)
 	return want && strlen(s) == want && !strchr("%_\\ ", s[0]);
 }
 
+/* A phone number's digits: without the separators greeter_valid_phone()
+ * lets a number be typed with. */
+#define PHONE_DIGITS(col)                                                                     \
+	"replace(replace(replace(replace(replace(replace(" col ",' ',''),'-',''),'(',''),')',''),"  \
+	"'+',''),'.','')"
+
 /* The public kiosk finds a returning visitor only by a whole phone number
  * (7 digits or more) and the first letter of the name, a few times a minute
  * per address (node_edge.h), and learns only the name. */
@@ -863,8 +869,7 @@ static route_rc kiosk_visitors(route_call *a, const char *q)
 	return route_ok(a, 200,
 			db_rows_json_args(n->nd_db,
 					  "SELECT visitor_name, phone FROM checkins WHERE office_id=?1 AND"
-					  " replace(replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')',''),'+','')"
-					  "   IN (?2, '1' || ?2) AND lower(visitor_name) LIKE lower(?3) || '%'"
+					  " " PHONE_DIGITS("phone") " IN (?2, '1' || ?2) AND lower(visitor_name) LIKE lower(?3) || '%'"
 					  " GROUP BY lower(visitor_name) ORDER BY max(arrived_at) DESC LIMIT 2",
 					  3, args));
 }
@@ -888,7 +893,8 @@ static route_rc get_visitors(route_call *a)
 			db_rows_json_args(n->nd_db,
 					  "SELECT visitor_name, phone, email, max(arrived_at) AS last_visit FROM checkins"
 					  " WHERE office_id=?1 AND (visitor_name LIKE ?2 ESCAPE '\\' OR visitor_name LIKE '% ' || ?2 ESCAPE '\\'"
-					  "  OR replace(replace(replace(replace(phone,' ',''),'-',''),'(',''),')','') LIKE ?2 ESCAPE '\\')"
+					  "  OR " PHONE_DIGITS("phone") " LIKE ?2 ESCAPE '\\'"
+					  "  OR " PHONE_DIGITS("phone") " LIKE '1' || ?2 ESCAPE '\\')"
 					  " GROUP BY lower(visitor_name), coalesce(phone, ''), coalesce(email, '')"
 					  " ORDER BY last_visit DESC LIMIT 10",
 					  2, args));

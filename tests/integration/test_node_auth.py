@@ -348,6 +348,19 @@ class MatrixTest(harness.DemoNode):
         staff = self.node.get("/api/v1/visitors?q=Kiosk").json()
         self.assertEqual([v["visitor_name"] for v in staff], ["Kiosk Person"])
 
+    def test_kiosk_finds_a_number_typed_with_dots(self):
+        # A number is accepted with dots as separators (greeter_valid_phone);
+        # the returning-visitor lookups find it by its digits.
+        anon = harness.client(self.node, "127.0.0.7")
+        rid = anon.get("/api/v1/greeter/reasons").json()[0]["id"]
+        r = anon.post("/api/v1/checkins", {"visitor_name": "Dotted Dana", "phone": "+1 916.555.0177",
+                                           "reason_ids": [rid]})
+        self.assertEqual(r.status, 201, r.body)
+        found = anon.get("/api/v1/visitors?q=9165550177&initial=d").json()
+        self.assertEqual([v["visitor_name"] for v in found], ["Dotted Dana"])
+        staff = self.node.get("/api/v1/visitors?q=9165550177").json()
+        self.assertEqual([v["visitor_name"] for v in staff], ["Dotted Dana"])
+
     def test_who_am_i(self):
         c = harness.client(self.node)
         s = c.get("/api/v1/session").json()
