@@ -39,6 +39,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/tls.h"
+#include "lib/uuid.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -71,7 +72,7 @@
 /* Files of the data directory a backup carries: the certificate with the
  * database, every secret in the key file.  (Older backups hold all of them
  * in the one file; restore still takes those.) */
-static const char *const db_files[] = {HUB_CERT_FILE, HUB_CA_CERT_FILE, NULL};
+static const char *const db_files[] = {HUB_CERT_FILE, HUB_CA_CERT_FILE, HUB_CONF_FILE, NULL};
 static const char *const secret_files[] = {HUB_KEY_FILE, HUB_ADMIN_TOKEN_FILE, MASTER_FILE,
 					   HUB_CA_KEY_FILE, NULL};
 
@@ -208,9 +209,16 @@ static int open_gap(sqlite3 *db, int64_t above, int64_t *from, int64_t *to)
 	    db_text(db, "SELECT v FROM sync_ctx WHERE k=?1", "log_gaps", old, sizeof old) < 0)
 		return -1;
 	/* Dozens of restores in: the oldest gaps, which no live cursor can
-	 * still be in, make room. */
-	if (strlen(old) > sizeof old - 64)
-		old[0] = '\0';
+	 * still be in, make room (the latest are kept: a node may still be
+	 * pulling from before the last restore). */
+	while (strlen(old) > sizeof old - 64) {
+		char *next = strchr(old, ',');
+		if (next == NULL) {
+			old[0] = '\0';
+			break;
+		}
+		memmove(old, next + 1, strlen(next + 1) + 1);
+	}
 	snprintf(val, sizeof val, "%s%s%" PRId64 "-%" PRId64, old, old[0] ? "," : "", head, *to);
 	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 		return -1;
@@ -224,8 +232,8 @@ static int open_gap(sqlite3 *db, int64_t above, int64_t *from, int64_t *to)
 
 /* ---- files --------------------------------------------------------------------- */
 
-/* Whole file into a malloc'd buffer (at most KEYFILE_MAX).  0, 1 absent, -1. */
-static int slurp(const char *path, unsigned char **out, size_t *len, mode_t *mode)
+/* Whole file into a malloc'd buffer (at most max bytes).  0, 1 absent, -1. */
+static int slurp_max(const char *path, size_t max, unsigned char **out, size_t *len, mode_t *mode)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat sb;
@@ -235,7 +243,7 @@ static int slurp(const char *path, unsigned char **out, size_t *len, mode_t *mod
 	*out = NULL;
 	if (f == NULL)
 		return errno == ENOENT ? 1 : -1;
-	if (fstat(fileno(f), &sb) != 0 || sb.st_size > KEYFILE_MAX)
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max)
 		goto out;
 	p = malloc((size_t)sb.st_size + 1);
 	if (p == NULL || fread(p, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size)
@@ -249,6 +257,11 @@ out:
 	free(p);
 	fclose(f);
 	return ret;
+}
+
+static int slurp(const char *path, unsigned char **out, size_t *len, mode_t *mode)
+{
+	return slurp_max(path, KEYFILE_MAX, out, len, mode);
 }
 
 /* Write len bytes to path atomically with mode (group and others never get
@@ -326,6 +339,80 @@ static int add_files(sqlite3 *dst, const char *dir, const char *const *key_files
 	ret = 0;
 out:
 	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The name of an uploaded form in DIR/files: the id request_files gives
+ * it (uuid7: 36 of [0-9a-f-]), nothing that could name another place. */
+static int upload_id_ok(const char *id)
+{
+	return id && strlen(id) == UUID_STRLEN - 1 && strspn(id, "0123456789abcdef-") == UUID_STRLEN - 1;
+}
+
+/* The forms uploaded to access requests (DIR/files/ID, each named with its
+ * SHA-256 in request_files) into dst's outpost_backup_uploads: hub.db holds
+ * only their names and digests, and they are the accounts' record (the
+ * signed forms, ISPA certificates, ...).  One missing, unreadable or not
+ * the file uploaded is said, counted in *bad and left out: the backup is
+ * still the best there is.  *n: the forms in it.  0 or -1. */
+static int add_uploads(sqlite3 *dst, const char *dir, int *n, int *bad)
+{
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	char path[PATH_MAX + 64], hex[65];
+	int rc = SQLITE_DONE, ret = -1;
+
+	*n = *bad = 0;
+	if (db_exec(dst, "CREATE TABLE outpost_backup_uploads(id TEXT PRIMARY KEY NOT NULL,"
+			 " content BLOB NOT NULL)") != 0 ||
+	    db_prepare(dst, &ins, "INSERT INTO outpost_backup_uploads VALUES(?1, ?2)") != 0)
+		goto out;
+	if (db_int(dst, "SELECT count(*) FROM sqlite_master WHERE name='request_files'", 0) == 0) {
+		ret = 0; /* (no account store: nothing uploaded) */
+		goto out;
+	}
+	if (db_prepare(dst, &sel, "SELECT id, sha256 FROM request_files ORDER BY id") != 0)
+		goto out;
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *id = db_col(sel, 0), *want = db_col(sel, 1);
+		unsigned char *data = NULL, dg[32];
+		size_t len = 0;
+		mode_t mode;
+		int got;
+
+		if (id == NULL || want == NULL)
+			goto out; /* out of memory */
+		if (!upload_id_ok(id)) {
+			fprintf(stderr, "outpost-hub: an uploaded form has a name no upload gets: not in"
+					" the backup\n");
+			(*bad)++;
+			continue;
+		}
+		snprintf(path, sizeof path, "%s/files/%s", dir, id);
+		got = slurp_max(path, ACCT_FILE_MAX, &data, &len, &mode);
+		if (got == 0) {
+			crypto_sha256(data, len, dg);
+			crypto_hex(dg, sizeof dg, hex);
+		}
+		if (got != 0 || strcmp(hex, want) != 0) {
+			fprintf(stderr, "outpost-hub: the uploaded form '%s' is %s: not in the backup\n",
+				path, got == 1 ? "missing" : got < 0 ? "unreadable"
+				: "not the file uploaded (its SHA-256 is another)");
+			free(data);
+			(*bad)++;
+			continue;
+		}
+		sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(ins, 2, data, (int)len, free);
+		rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		if (rc != SQLITE_DONE)
+			goto out;
+		(*n)++;
+	}
+	ret = rc == SQLITE_DONE ? 0 : -1;
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
 	return ret;
 }
 
@@ -452,7 +539,7 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	char src_path[PATH_MAX + 32], kp[PATH_MAX + 8], check[65], keys[256] = "", err[300] = "";
 	char out_tmp[PATH_MAX + 32] = "", key_tmp[PATH_MAX + 32] = "";
 	sqlite3 *src = NULL, *dst = NULL;
-	int nfiles = 0, nkeys = 0, ret = 1, key_published = 0;
+	int nfiles = 0, nkeys = 0, nup = 0, nbad = 0, ret = 1, key_published = 0;
 	int64_t head;
 	struct stat sb;
 
@@ -508,6 +595,7 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	}
 	if (add_info(dst, head, "database", check) != 0 ||
 	    add_files(dst, dir, db_files, &nfiles, NULL, 0) != 0 ||
+	    add_uploads(dst, dir, &nup, &nbad) != 0 ||
 	    db_int(dst, "SELECT count(*) FROM pragma_quick_check WHERE quick_check <> 'ok'", 1) != 0 ||
 	    write_keys(dir, key_tmp, head, check, &nkeys, keys, sizeof keys) != 0) {
 		fprintf(stderr, "outpost-hub: cannot complete the backup in '%s'\n", out_path);
@@ -521,9 +609,14 @@ int hub_backup(const char *dir, const char *out_path, const char *key_path)
 	key_published = 1;
 	if (publish(out_tmp, out_path) != 0)
 		goto out;
-	printf("backup of %s (change log at seq %" PRId64 ") written to %s; its %d secret "
-	       "file%s (%s) to %s\n",
-	       src_path, head, out_path, nkeys, nkeys == 1 ? "" : "s", keys, key_path);
+	printf("backup of %s (change log at seq %" PRId64 ") and %d uploaded form%s written to %s;"
+	       " its %d secret file%s (%s) to %s\n",
+	       src_path, head, nup, nup == 1 ? "" : "s", out_path, nkeys, nkeys == 1 ? "" : "s", keys,
+	       key_path);
+	if (nbad)
+		fprintf(stderr, "%d uploaded form%s could not be copied (said above): the backup is"
+				" whole without %s\n",
+			nbad, nbad == 1 ? "" : "s", nbad == 1 ? "it" : "them");
 	fprintf(stderr, "keep %s apart from %s (mode 0600 both): the database alone reveals no "
 			"SSN, the keys alone hold no data\n",
 		key_path, out_path);
@@ -631,45 +724,143 @@ static void own_like_dir(const char *dir, const char *path)
 			path, strerror(errno));
 }
 
-static int restore_files(sqlite3 *bk, const char *dir, const char *stamp, int *nfiles)
+/* The files a restore puts back, each first written beside its place as
+ * NAME.restoring (stage_file), all of them before hub.db is touched, and
+ * renamed into place once the restored database is (commit_file): a
+ * restore that cannot write them (a full disk) leaves the hub as it was,
+ * never its new database beside its old keys. */
+typedef struct {
+	const char *rs_dir, *rs_stamp;
+	int rs_files, rs_uploads; /* put in place by commit_file() */
+} restore_ctx;
+
+typedef int (*file_fn)(restore_ctx *rc, const char *name, const void *data, size_t len,
+		       mode_t mode);
+
+#define STAGED ".restoring"
+#define CONF_FROM_BACKUP HUB_CONF_FILE ".from-backup"
+
+/* Each file bk carries, by its name in the data directory, through fn:
+ * the names this program writes (the certificates, the secrets, hub.conf)
+ * and the uploaded forms (files/ID).  0, or -1 (said, or fn's). */
+static int each_file(sqlite3 *bk, restore_ctx *rc, file_fn fn)
 {
-	sqlite3_stmt *st = NULL;
-	char path[PATH_MAX + 32];
-	int rc, ret = -1;
+	static const char *const sql[] = {
+		"SELECT name, mode, content FROM outpost_backup_files",
+		"SELECT 'files/' || id, 384, content FROM outpost_backup_uploads", /* (0600) */
+	};
 
-	*nfiles = 0;
-	if (db_prepare(bk, &st, "SELECT name, mode, content FROM outpost_backup_files") != 0)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = db_col(st, 0);
-		const void *data;
-		int len;
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		sqlite3_stmt *st = NULL;
+		int step;
 
-		if (name == NULL) /* out of memory: not a name to skip */
-			goto oom;
-		if (!known_file(name))
-			continue; /* only names this program wrote */
-		snprintf(path, sizeof path, "%s/%s", dir, name);
-		data = sqlite3_column_blob(st, 2);
-		len = sqlite3_column_bytes(st, 2);
-		if (data == NULL && len > 0)
-			goto oom;
-		if (keep_file(path, data, (size_t)len, stamp) != 0)
-			goto out;
-		if (spit(path, data, (size_t)len, (mode_t)sqlite3_column_int(st, 1)) != 0) {
-			fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
-			goto out;
+		if (i == 1 && db_int(bk, "SELECT count(*) FROM sqlite_master WHERE"
+					 " name='outpost_backup_uploads'", 0) == 0)
+			continue; /* (a backup made before uploads were in it) */
+		if (db_prepare(bk, &st, sql[i]) != 0)
+			return -1;
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *name = db_col(st, 0);
+			const void *data = sqlite3_column_blob(st, 2);
+			int len = sqlite3_column_bytes(st, 2);
+
+			if (name == NULL || (data == NULL && len > 0)) {
+				fprintf(stderr, "outpost-hub: cannot read the backup's files: out of"
+						" memory\n");
+				sqlite3_finalize(st);
+				return -1;
+			}
+			if (i == 0 ? !known_file(name) : !upload_id_ok(name + 6))
+				continue; /* only names this program wrote */
+			if (fn(rc, name, data, (size_t)len, (mode_t)sqlite3_column_int(st, 1)) != 0) {
+				sqlite3_finalize(st);
+				return -1;
+			}
 		}
-		own_like_dir(dir, path);
-		(*nfiles)++;
+		sqlite3_finalize(st);
+		if (step != SQLITE_DONE) {
+			fprintf(stderr, "outpost-hub: cannot read the backup's files\n");
+			return -1;
+		}
 	}
-	ret = rc == SQLITE_DONE ? 0 : -1;
-	goto out;
-oom:
-	fprintf(stderr, "outpost-hub: cannot read the backup's files: out of memory\n");
-out:
-	sqlite3_finalize(st);
-	return ret;
+	return 0;
+}
+
+static int stage_file(restore_ctx *rc, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char path[PATH_MAX + 64];
+
+	if (strncmp(name, "files/", 6) == 0) {
+		snprintf(path, sizeof path, "%s/files", rc->rs_dir);
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			fprintf(stderr, "outpost-hub: cannot make '%s': %s\n", path, strerror(errno));
+			return -1;
+		}
+		own_like_dir(rc->rs_dir, path);
+	}
+	snprintf(path, sizeof path, "%s/%s" STAGED, rc->rs_dir, name);
+	if (spit(path, data, len, mode) != 0) {
+		fprintf(stderr, "outpost-hub: cannot write '%s': %s\n", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	own_like_dir(rc->rs_dir, path);
+	return 0;
+}
+
+static int drop_file(restore_ctx *rc, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char path[PATH_MAX + 64];
+
+	(void)data, (void)len, (void)mode;
+	snprintf(path, sizeof path, "%s/%s" STAGED, rc->rs_dir, name);
+	unlink(path);
+	return 0;
+}
+
+/* 1 when the file at path holds exactly data. */
+static int same_content(const char *path, const void *data, size_t len)
+{
+	unsigned char *have = NULL;
+	size_t n = 0;
+	mode_t mode;
+	int same = slurp_max(path, len + 1, &have, &n, &mode) == 0 && n == len &&
+		   memcmp(have, data, len) == 0;
+
+	free(have);
+	return same;
+}
+
+static int commit_file(restore_ctx *rc, const char *name, const void *data, size_t len,
+		       mode_t mode)
+{
+	char path[PATH_MAX + 64], staged[PATH_MAX + 80];
+	struct stat sb;
+
+	(void)mode;
+	snprintf(path, sizeof path, "%s/%s", rc->rs_dir, name);
+	snprintf(staged, sizeof staged, "%s" STAGED, path);
+	if (lstat(staged, &sb) != 0)
+		return 0; /* (named twice: put in place already) */
+	/* The settings of the machine restored onto stay (its addresses,
+	 * paths): the backup's go beside them, to compare. */
+	if (strcmp(name, HUB_CONF_FILE) == 0 && lstat(path, &sb) == 0 &&
+	    !same_content(path, data, len)) {
+		snprintf(path, sizeof path, "%s/" CONF_FROM_BACKUP, rc->rs_dir);
+		fprintf(stderr, "%s/%s is kept as it is; the backup's settings are in %s\n",
+			rc->rs_dir, HUB_CONF_FILE, path);
+	} else if (keep_file(path, data, len, rc->rs_stamp) != 0) {
+		return -1;
+	}
+	if (rename(staged, path) != 0) {
+		fprintf(stderr, "outpost-hub: cannot put '%s' in place: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (strncmp(name, "files/", 6) == 0)
+		rc->rs_uploads++;
+	else
+		rc->rs_files++;
+	return 0;
 }
 
 /* The backup into DIR/hub.db.restore, without the backup's own tables, with
@@ -688,6 +879,7 @@ static int restore_db(sqlite3 *bk, const char *tmp_path, int64_t above, int64_t 
 	 * codes are not to come back: every unused one ends now (operations
 	 * makes new ones). */
 	if (db_exec(db, "DROP TABLE outpost_backup_files; DROP TABLE outpost_backup_info;"
+			"DROP TABLE IF EXISTS outpost_backup_uploads;"
 			"PRAGMA journal_mode=WAL") != 0 ||
 	    db_run(db, "UPDATE enroll_codes SET expires_at=?1 WHERE used_at IS NULL AND expires_at > ?1",
 		   "I", (int64_t)hub_now_ms()) != 0 ||
@@ -860,7 +1052,8 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	char db_path[PATH_MAX + 32], tmp[PATH_MAX + 48], ver[64] = "?", stamp[24], newer[200];
 	sqlite3 *bk = NULL, *keys = NULL;
 	int64_t from = 0, to = 0, above;
-	int lock, use, nfiles = 0, nkeys = 0, ret = 1;
+	restore_ctx rs = {0};
+	int lock, use, nfiles = 0, ret = 1;
 
 	if (file == NULL) {
 		fprintf(stderr, "outpost-hub: restore needs a FILE (made by 'outpost-hub backup')\n");
@@ -914,33 +1107,46 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 		unlink(tmp);
 		goto out;
 	}
-	if (set_aside(db_path, force, stamp) != 0) {
-		unlink(tmp);
-		goto out;
+	rs.rs_dir = dir;
+	rs.rs_stamp = stamp;
+	if (each_file(bk, &rs, stage_file) != 0 || (keys && each_file(keys, &rs, stage_file) != 0)) {
+		fprintf(stderr, "outpost-hub: cannot write the backup's files into '%s'; '%s' is as"
+				" it was\n", dir, db_path);
+		goto drop;
 	}
+	if (set_aside(db_path, force, stamp) != 0)
+		goto drop;
 	own_like_dir(dir, tmp);
 	if (rename(tmp, db_path) != 0) {
 		fprintf(stderr, "outpost-hub: cannot put the restored database in place: %s; '%s'"
 				" is as it was\n", strerror(errno), db_path);
-		unlink(tmp);
-		goto out;
+		goto drop;
 	}
-	if (restore_files(bk, dir, stamp, &nfiles) != 0 ||
-	    (keys && restore_files(keys, dir, stamp, &nkeys) != 0))
+	/* (the certificates, then the key file's secrets: the later wins,
+	 * as the key file's copy of a secret an older backup also holds) */
+	if (each_file(keys ? keys : bk, &rs, commit_file) != 0 ||
+	    (keys && each_file(bk, &rs, commit_file) != 0))
 		goto out;
-	nfiles += nkeys;
+	nfiles = rs.rs_files;
 	{
 		char lk[PATH_MAX + 32];
 
 		if ((size_t)snprintf(lk, sizeof lk, "%s/%s", dir, HUB_LOCK_FILE) < sizeof lk)
 			own_like_dir(dir, lk);
 	}
-	printf("restored %s and %d file%s of keys and certificates from %s (made by outpost-hub"
-	       " %s); the change log goes on at seq %" PRId64 "\n",
-	       db_path, nfiles, nfiles == 1 ? "" : "s", file, ver, to + 1);
+	printf("restored %s, %d file%s of keys, certificates and settings and %d uploaded form%s"
+	       " from %s (made by outpost-hub %s); the change log goes on at seq %" PRId64 "\n",
+	       db_path, nfiles, nfiles == 1 ? "" : "s", rs.rs_uploads, rs.rs_uploads == 1 ? "" : "s",
+	       file, ver, to + 1);
 	fprintf(stderr, "start the hub: every node sends again what it pushed after the backup "
 			"and takes a new snapshot (README, Disaster recovery)\n");
 	ret = 0;
+	goto out;
+drop:
+	each_file(bk, &rs, drop_file);
+	if (keys)
+		each_file(keys, &rs, drop_file);
+	unlink(tmp);
 out:
 	sqlite3_close(keys);
 	sqlite3_close(bk);

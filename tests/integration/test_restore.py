@@ -265,6 +265,28 @@ class RestoreDrillTest(unittest.TestCase):
         self.assertEqual(ids_at(a, zs), [], "written after the second restore, not at office A")
         ok(a, "verify")
 
+    def test_many_restores_keep_the_latest_gaps(self):
+        """The gaps of earlier restores (sync_ctx log_gaps) make room for a
+        new one by dropping the oldest: the latest stay, since a node may
+        still pull from before the last restore."""
+        hub = self.o.hub()
+        backup = os.path.join(hub.data, "..", os.path.basename(hub.data) + ".gaps")
+        p = hub_tool(hub, "backup", "--out", backup)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        gaps = ["%d-%d" % (10 ** 12 * i, 10 ** 12 * i + 10 ** 9) for i in range(1, 35)]  # 1001 bytes: as full as it gets
+        bk = sqlite3.connect(backup)
+        bk.execute("INSERT OR REPLACE INTO sync_ctx(k, v) VALUES('log_gaps', ?)", (",".join(gaps),))
+        bk.commit()
+        bk.close()
+        hub.stop()
+        p = hub_tool(hub, "restore", backup, "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        now = count(hub, "SELECT v FROM sync_ctx WHERE k='log_gaps'").split(",")
+        self.assertEqual(now[-2], gaps[-1])   # the latest kept, the new one after it
+        self.assertNotIn(gaps[0], now)
+        self.assertLess(len(",".join(now)), 1024)
+        hub.start()
+
     def test_same_backup_restored_on_two_fresh_machines(self):
         """The first restored hub's machine is lost too, and the same backup
         is restored on a fresh one: nothing tells that restore which seqs
@@ -394,11 +416,39 @@ class RestoreDrillTest(unittest.TestCase):
         before = checkin(a, "before the backup")
         wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", before) == 1,
                  timeout=60, what="the check-in at the hub")
+        # A form uploaded to an access request (DIR/files/ID: hub.db names
+        # it) and the hub's settings file are in the backup too.
+        auth = {"Authorization": "Bearer " + admin_token(hub)}
+        today = time.strftime("%Y-%m-%d")
+        r = hub.request("POST", "/api/v1/admin/access-requests", headers=auth, body={
+            "kind": "new", "username": "bkform" + os.urandom(2).hex(), "display_name": "Form Keeper",
+            "local_area_id": "demo-la", "privilege_group": "LWIA/CBO Staff",
+            "requestor_name": "Pat Manager", "requestor_email": "pat@example.org",
+            "ispa_date": today, "confidentiality_type": "E-1", "confidentiality_date": today,
+            "business_need": "case management"})
+        self.assertEqual(r.status, 201, r.body)
+        form = b"%PDF-1.4\n1 0 obj <<>> endobj\n% the signed request " + os.urandom(8).hex().encode() + b"\n%%EOF\n"
+        r = hub.request("POST", "/api/v1/admin/access-requests/%s/files?kind=request_form&filename=req.pdf"
+                        % r.json()["id"], headers=dict(auth, **{"Content-Type": "application/pdf"}), body=form)
+        self.assertEqual(r.status, 201, r.body)
+        fid = r.json()["id"]
+        with open(os.path.join(hub.data, "hub.conf"), "w") as f:
+            f.write("# this hub's settings\nverbose = 1\n")
+        # A form gone from the disk is said, and the backup is made without it.
+        lost = "0190a000-0000-7000-8000-00000000dead"
+        db = hub.db()
+        db.execute("INSERT INTO request_files(id, request_id, kind, filename, content_type, size, sha256,"
+                   " uploaded_at, uploaded_by) SELECT ?, request_id, kind, 'lost.pdf', content_type, 1,"
+                   " sha256, uploaded_at, uploaded_by FROM request_files WHERE id=?", (lost, fid))
+        db.commit()
+        db.close()
         bdir = tempfile.mkdtemp(prefix="outpost-bk-")
         try:
             backup, keys = os.path.join(bdir, "hub.backup"), os.path.join(bdir, "elsewhere.key")
             p = hub_tool(hub, "backup", "--out", backup, "--key-file", keys)
             self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"and 1 uploaded form written", p.stdout)
+            self.assertIn(("files/%s' is missing" % lost).encode(), p.stderr)
             for f in (backup, keys):
                 self.assertEqual(stat.S_IMODE(os.stat(f).st_mode), 0o600, f)
             with open(os.path.join(hub.data, "master.key"), "rb") as f:
@@ -407,7 +457,9 @@ class RestoreDrillTest(unittest.TestCase):
                 self.assertNotIn(master.strip(), f.read())
             bk = sqlite3.connect(backup)
             self.assertEqual(set(r[0] for r in bk.execute("SELECT name FROM outpost_backup_files")),
-                             {"hub.crt", "ca.crt"})
+                             {"hub.crt", "ca.crt", "hub.conf"})
+            self.assertEqual(bk.execute("SELECT id, content FROM outpost_backup_uploads").fetchall(),
+                             [(fid, form)])
             bk.close()
             kb = sqlite3.connect(keys)
             self.assertEqual(kb.execute("SELECT content FROM outpost_backup_files"
@@ -437,15 +489,33 @@ class RestoreDrillTest(unittest.TestCase):
             p = hub_tool(hub, "restore", backup, "--key-file", other)
             self.assertNotEqual(p.returncode, 0)
             self.assertIn(b"does not hold the master key", p.stderr)
+            # A file that cannot be written (here: files/ is not a folder)
+            # leaves the directory as it was: no database beside no keys.
+            with open(os.path.join(hub.data, "files"), "w") as f:
+                f.write("in the way")
+            p = hub_tool(hub, "restore", backup, "--key-file", keys)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(b"is as it was", p.stderr)
+            self.assertEqual(sorted(os.listdir(hub.data)), ["files", "hub.lock"])
+            os.unlink(os.path.join(hub.data, "files"))
             p = hub_tool(hub, "restore", backup, "--key-file", keys)
             self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"and 1 uploaded form from", p.stdout)
             with open(os.path.join(hub.data, "master.key"), "rb") as f:
                 self.assertEqual(f.read(), master)
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(hub.data, "files")).st_mode), 0o700)
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(hub.data, "files", fid)).st_mode), 0o600)
+            with open(os.path.join(hub.data, "hub.conf")) as f:
+                self.assertEqual(f.read(), "# this hub's settings\nverbose = 1\n")
+            self.assertEqual([f for f in os.listdir(hub.data) if f.endswith(".restoring")], [])
             for f in ("ca.key", "ca.crt", "hub.key"):   # the office CA and the hub's key too
                 with open(os.path.join(bdir, "restored", f), "rb") as a_, \
                         open(os.path.join(old_dir, f), "rb") as b_:
                     self.assertEqual(a_.read(), b_.read(), f)
             hub.start()
+            r = hub.request("GET", "/api/v1/admin/files/" + fid,
+                            headers={"Authorization": "Bearer " + admin_token(hub)})
+            self.assertEqual((r.status, r.body), (200, form))
             after = checkin(a, "after the restore")
             wait_for(lambda: count(hub, "SELECT count(*) FROM checkins WHERE id=?", after) == 1,
                      timeout=90, what="the node's push taken by the restored hub")
