@@ -140,6 +140,15 @@ static int pw_ref(node *n, const char *staff_id, unsigned char out[32])
 	return crypto_sha256(h, strlen(h), out);
 }
 
+int auth__pw_still(node *n, const char *staff_id, const char *stored)
+{
+	unsigned char cur[32], want[32];
+
+	if (pw_ref(n, staff_id, cur) != 0 || crypto_sha256(stored, strlen(stored), want) != 0)
+		return -1;
+	return crypto_ct_cmp(cur, want, sizeof cur) == 0;
+}
+
 void auth__pw_mark(node *n, node_session *s)
 {
 	if (pw_ref(n, s->ss_user.id, s->ss_pw) != 0)
@@ -161,7 +170,7 @@ static int expired(struct node_auth *a, const node_session *s, uint64_t now)
 }
 
 node_session *auth__session_new(node *n, http_req *req, const char *staff_id, int must_change,
-				int offline)
+				int offline, const char *checked)
 {
 	struct node_auth *a = auth_of(n);
 	unsigned char tok[NODE_AUTH_TOKEN_LEN], csrf[NODE_AUTH_TOKEN_LEN];
@@ -212,7 +221,11 @@ node_session *auth__session_new(node *n, http_req *req, const char *staff_id, in
 	    crypto_sha256(tok, sizeof tok, s->ss_key) != 0)
 		goto fail;
 	crypto_hex(csrf, sizeof csrf, s->ss_csrf);
-	auth__pw_mark(n, s);
+	/* Marked with the password the sign-in checked, not the one stored
+	 * now: a password set while the check ran ends this session at its
+	 * first request, as every other session of the account. */
+	if (crypto_sha256(checked, strlen(checked), s->ss_pw) != 0)
+		goto fail;
 	s->ss_created_ms = s->ss_seen_ms = now;
 	s->ss_must_change = must_change;
 	s->ss_offline = offline;

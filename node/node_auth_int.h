@@ -40,11 +40,15 @@ struct node_auth {
 /* The live session of req (also one that must still change its password),
  * with its staff row reloaded; NULL when there is none or it just ended. */
 node_session *auth__session(node *n, http_req *req);
-/* A new session for staff_id; *token gets the cookie value (hex).  Sets both
+/* A new session for staff_id, marked with checked (the password hash the
+ * sign-in verified); *token gets the cookie value (hex).  Sets both
  * cookies on req.  NULL when the staff row is missing or inactive, or the
  * table is full of live sessions. */
 node_session *auth__session_new(node *n, http_req *req, const char *staff_id, int must_change,
-				int offline);
+				int offline, const char *checked);
+/* 1 when staff_id's password hash here is still stored (the one a sign-in
+ * or a change checked in the pool), 0 when it was set since, -1 error. */
+int auth__pw_still(node *n, const char *staff_id, const char *stored);
 /* End s and clear the cookies on req (req may be NULL). */
 void auth__session_end(node *n, node_session *s, http_req *req);
 /* Reload u (and group) from the staff row.  1 active, 0 inactive or

@@ -51,6 +51,7 @@
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/testhook.h"
 #include "lib/uuid.h"
 
 #include <ctype.h>
@@ -344,10 +345,32 @@ typedef struct login_job {
 	int lj_hash_rc;          /* [work] password_hash of lj_new */
 } login_job;
 
+/* Test build: OUTPOST_TEST_HOOKS_LOGIN_DELAY_FILE names a file holding a
+ * number of ms each sign-in's password check in the pool then takes
+ * longer, so a test can change a password while a check of the old one
+ * runs. */
+static void test_login_delay(const login_job *j)
+{
+#if TEST_HOOKS_BUILT
+	const char *path = getenv("OUTPOST_TEST_HOOKS_LOGIN_DELAY_FILE");
+	FILE *f;
+	int ms = 0;
+
+	if (j->lj_kind != JOB_LOGIN || path == NULL || (f = fopen(path, "r")) == NULL)
+		return;
+	if (fscanf(f, "%d", &ms) == 1 && ms > 0)
+		usleep((useconds_t)ms * 1000);
+	fclose(f);
+#else
+	(void)j;
+#endif
+}
+
 static void job_work(uv_work_t *w)
 {
 	login_job *j = w->data;
 
+	test_login_delay(j);
 	j->lj_match = password_verify(j->lj_pw, j->lj_stored);
 	/* An account whose password predates the hub's verifiers could not
 	 * prove a change: the hub takes the verifier first, from the password
@@ -447,7 +470,7 @@ static void after_login(uv_work_t *w, int status)
 	login_state ls;
 	node_session *s;
 	capture c;
-	int connected;
+	int connected, still;
 
 	if (a == NULL)
 		goto out;
@@ -504,13 +527,23 @@ static void after_login(uv_work_t *w, int status)
 			goto out;
 		}
 	}
+	/* The password checked may have been changed or reset while PBKDF2
+	 * ran (here, or by a pull): it no longer opens the account. */
+	if ((still = auth__pw_still(n, j->lj_staff_id, j->lj_stored)) != 1) {
+		if (still < 0)
+			node_reply_db_error(req);
+		else
+			http_reply_json(req, 401, error_json("password", "bad_credentials",
+							     "The user name or password is not correct."));
+		goto out;
+	}
 	/* Whatever session this browser held ends: the new one gets a new token
 	 * (a token planted before the login is never promoted). */
 	s = auth__session(n, req);
 	if (s)
 		auth__session_end(n, s, NULL);
 	s = auth__session_new(n, req, j->lj_staff_id, j->lj_temp,
-			      strcmp(ls.ls_mode, "offline") == 0);
+			      strcmp(ls.ls_mode, "offline") == 0, j->lj_stored);
 	if (s == NULL) {
 		http_reply_json(req, 403, error_json(NULL, "inactive",
 						     "This account is not active. Ask your administrator."));
@@ -710,7 +743,7 @@ static void after_change(uv_work_t *w, int status)
 	    proof[PASSWORD_VERIFIER_HEX];
 	int64_t now;
 	capture c;
-	int connected, ok = 0;
+	int connected, still, ok = 0;
 
 	if (a == NULL)
 		goto out;
@@ -747,6 +780,19 @@ static void after_change(uv_work_t *w, int status)
 	}
 	if (node_write_begin(n, &c) != 0) {
 		node_reply_db_error(req);
+		goto out;
+	}
+	/* The password checked is still the account's (another change, from
+	 * this session or a pull, may have come while PBKDF2 ran: the hub
+	 * would take only the first, and this office keep the second). */
+	if ((still = auth__pw_still(n, j->lj_staff_id, j->lj_stored)) != 1) {
+		capture_abort(&c);
+		if (still < 0)
+			node_reply_db_error(req);
+		else
+			http_reply_error(req, 409, "current_password",
+					 "your password was changed a moment ago: sign in again with "
+					 "the new one");
 		goto out;
 	}
 	if (db_run(n->nd_db,

@@ -414,3 +414,63 @@ class ExpiryTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PasswordRaceTest(unittest.TestCase):
+    """A password check runs in the thread pool (PBKDF2), here a sign-in's
+    made 10 s longer (OUTPOST_TEST_HOOKS_LOGIN_DELAY_FILE): a password changed while a
+    sign-in with the old one is being checked does not let that sign-in
+    open a session; and of two changes checked at once from one session,
+    the second is refused (the hub would take only the first, and the
+    office keep the second)."""
+
+    def test_a_password_changed_while_it_is_checked(self):
+        import tempfile
+        import threading
+        fd, delay = tempfile.mkstemp(prefix="outpost-login-delay-")
+        os.close(fd)
+        node = Daemon("node", env={"OUTPOST_TEST_HOOKS_LOGIN_DELAY_FILE": delay}).start()
+        try:
+            owner = harness.client(node)
+            harness.login(owner, "t-lver")
+            with open(delay, "w") as f:
+                f.write("10000")
+            got = {}
+
+            def request(name, who, path, body):
+                got[name] = who.request("POST", path, body=body, timeout=60)
+
+            # The change is checked first; a sign-in with the old password
+            # from another PC is checked while it is, and ends after it.
+            change = threading.Thread(target=request, args=(
+                "change", owner, "/api/v1/session/password",
+                {"current_password": harness.DEMO_PASSWORD, "new_password": "Lver.Changed.2026a"}))
+            change.start()
+            time.sleep(0.4)
+            other = harness.client(node, "127.0.0.9")
+            request("old", other, "/api/v1/session", {"username": "t-lver", "password": harness.DEMO_PASSWORD})
+            change.join()
+            self.assertEqual(got["change"].status, 200, got["change"].body)
+            self.assertEqual(got["old"].status, 401, got["old"].body)
+            os.unlink(delay)
+            self.assertFalse(other.get("/api/v1/session").json()["signed_in"])
+            # Two changes at once from the owner's session: one is taken.
+            ts = [threading.Thread(target=request, args=(
+                pw, owner, "/api/v1/session/password",
+                {"current_password": "Lver.Changed.2026a", "new_password": pw}))
+                for pw in ("Lver.Second.2026b", "Lver.Second.2026c")]
+            for t in ts:
+                t.start()
+                time.sleep(0.2)
+            for t in ts:
+                t.join()
+            self.assertEqual(sorted(got[pw].status for pw in ("Lver.Second.2026b", "Lver.Second.2026c")),
+                             [200, 409])
+            won, lost = sorted(("Lver.Second.2026b", "Lver.Second.2026c"), key=lambda pw: got[pw].status)
+            self.assertIn("changed a moment ago", got[lost].json()["error"])
+            self.assertEqual(harness.db_value(node, "SELECT count(*) FROM credential_changes"), 2)
+            self.assertEqual(harness.login(harness.client(node, "127.0.0.10"), "t-lver", won).status, 200)
+        finally:
+            node.cleanup()
+            if os.path.exists(delay):
+                os.unlink(delay)
