@@ -307,15 +307,37 @@ static int conversion_check(sqlite3 *db, const cJSON *row, char *reason, size_t 
 	return 0;
 }
 
+/* 1 when participant pid has an exit dated date, here or inserted by the
+ * entry under check; 0 when not, -1 when that cannot be read. */
+static int exit_recorded(sqlite3 *db, const char *pid, const char *date)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (pid == NULL || date == NULL)
+		return 0;
+	if (db_prepare_bound(db, &st, "SELECT 1 FROM participant_exits WHERE participant_id=?1"
+				      " AND exit_date=?2", "tt", pid, date) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sync_entry_inserts("participant_exits", "participant_id", pid, "exit_date", date);
+}
+
 /* The row against the node that pushed it (see the top of the file). */
 static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		       const cJSON *row, char *reason, size_t n)
 {
 	static const char *const staff_cols[] = {
-	    "staff_id", "created_by", "recorded_by", "registered_by", "converted_by",
+	    "staff_id", "created_by", "recorded_by", "requested_by", "registered_by", "converted_by",
 	    "closed_by", "resolved_by", "uploaded_by", "withdrawn_by", "assigned_staff_id",
 	    "lead_owner_id", "owner_id", "assigned_to", "assignee_id", NULL};
-	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by", NULL};
+	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by",
+						  "requested_by", NULL};
 	const table_def *td = schema_table(tbl);
 	const char *v, *named[sizeof staff_cols / sizeof staff_cols[0]] = {NULL};
 	int rc;
@@ -454,6 +476,20 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		if (rc > 0)
 			REFUSE("participants: closure_form_date is the closure form's and cannot be"
 			       " taken away");
+	}
+	/* A case exits by its soft exit, a participant_exits row (whose rules
+	 * are that row's: model/casework.c), written with the participant's
+	 * exit state and date: an edit of the participant alone would exit a
+	 * case for good without them.  The exit is one already here or one
+	 * the same entry inserts (checked after this row: the schema's order). */
+	if (strcmp(tbl, "participants") == 0 && op != SQLITE_DELETE &&
+	    (v = json_str(row, "exit_state")) != NULL && strcmp(v, "exited") == 0 &&
+	    (op == SQLITE_INSERT || sync_change_sets("exit_state") || sync_change_sets("exit_date")) &&
+	    (rc = exit_recorded(db, json_str(row, "id"), json_str(row, "exit_date"))) != 1) {
+		if (rc < 0)
+			CANNOT_CHECK("participants: cannot read the exits");
+		REFUSE("participants: a case exits with its soft exit (a participant_exits row of that"
+		       " exit_date), not by an edit of the participant");
 	}
 	if (nd == NULL || op != SQLITE_INSERT)
 		return 0;

@@ -77,7 +77,7 @@ static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *kind = json_str(row, "kind"), *tbl = json_str(row, "entry_table");
 	const char *pid = json_str(row, "participant_id"), *eid = json_str(row, "entry_id");
-	char la[64] = "", owner[64] = "";
+	char la[64] = "", owner[64] = "", group[128] = "";
 	int rc;
 
 	COL(rc, "case_approval_requests", "SELECT local_area_id FROM participants WHERE id=?", pid, la);
@@ -104,6 +104,13 @@ static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			REFUSE("case_approval_requests: the changed entry is not this participant's");
 		if (json_str(row, "change_id") == NULL)
 			REFUSE("case_approval_requests: a change names its pending row");
+		/* Changing entered data needs a Help Request raised by a
+		 * supervisor or manager (node_case_work.c; the staff column
+		 * names staff of the node's Local Area: hub/acct_apply.c). */
+		COL(rc, "case_approval_requests", "SELECT privilege_group FROM staff WHERE id=?",
+		    json_str(row, "requested_by"), group);
+		if (rc != 0 || (strstr(group, "Supervisor") == NULL && strstr(group, "Manager") == NULL))
+			REFUSE("case_approval_requests: a change is requested by a supervisor or manager");
 	}
 	return 0;
 }

@@ -752,6 +752,27 @@ static int check_activity(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			CANNOT_CHECK("participant_activities: cannot read activities");
 		if (rc > 0 || strcmp(owner, js(row, "participant_id")) != 0)
 			REFUSE("participant_activities: the corrected activity is not this participant's");
+		/* What a correction changes is its end, completion or void:
+		 * the code and the start date are the original's (else it
+		 * would be a new activity, dated past the backdating rules,
+		 * under a request that says otherwise). */
+		{
+			sqlite3_stmt *st = NULL;
+			int same = 0;
+
+			if (db_prepare_bound(db, &st, "SELECT code IS ?2 AND code_list IS ?3 AND start_date IS ?4"
+						      " FROM participant_activities WHERE id=?1", "tttt",
+					     js(row, "corrects_id"), js(row, "code"), list, start) != 0)
+				CANNOT_CHECK("participant_activities: cannot read activities");
+			if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				same = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				CANNOT_CHECK("participant_activities: cannot read activities");
+			if (!same)
+				REFUSE("participant_activities: a correction keeps the original's code and start"
+				       " date");
+		}
 		/* SLO 34-19: entered data changes only through a Help Request. */
 		if (cr == NULL)
 			REFUSE("participant_activities: a correction comes with its Help Request"

@@ -341,10 +341,12 @@ int sync__write_row(actx *a, tcache *tc, sqlite3_stmt *st, sqlite3_value **v, co
 	return sync__step_write(a, st, what);
 }
 
-/* The change under validation, for sync_change_sets(). */
+/* The change under validation, for sync_change_sets() and
+ * sync_entry_inserts(). */
 static _Thread_local const sync__tshape *val_ts;
 static _Thread_local sqlite3_value **val_nv;
 static _Thread_local int val_all;
+static _Thread_local actx *val_a;
 
 int sync_change_sets(const char *col)
 {
@@ -352,6 +354,63 @@ int sync_change_sets(const char *col)
 		if (strcmp(val_ts->ts_cols[i], col) == 0)
 			return val_all || val_nv[i] != NULL;
 	return 0;
+}
+
+/* Column col of table tbl: its index, -1 when it has none, -2 error.  (Not
+ * through the apply's table cache, which may move while a validator runs.) */
+static int col_index(sqlite3 *db, const char *tbl, const char *col)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ix = -1;
+
+	if (db_prepare_bound(db, &st, "SELECT cid FROM pragma_table_info(?1) WHERE name=?2", "tt", tbl,
+			     col) != 0)
+		return -2;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ix = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ix : -2;
+}
+
+/* 1 when value v is the text want. */
+static int value_is(sqlite3_value *v, const char *want)
+{
+	const unsigned char *t;
+
+	return v && sqlite3_value_type(v) == SQLITE_TEXT && (t = sqlite3_value_text(v)) != NULL &&
+	       strcmp((const char *)t, want) == 0;
+}
+
+int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
+		       const char *val2)
+{
+	sqlite3_changeset_iter *it = NULL;
+	int c1, c2 = -1, found = 0, rc;
+
+	if (val_a == NULL || val_a->ax_e == NULL || tbl == NULL || val == NULL ||
+	    (col2 != NULL && val2 == NULL))
+		return 0;
+	if ((c1 = col_index(val_a->ax_db, tbl, col)) == -2 ||
+	    (col2 && (c2 = col_index(val_a->ax_db, tbl, col2)) == -2))
+		return -1;
+	if (c1 < 0 || (col2 && c2 < 0))
+		return 0;
+	if (sqlite3changeset_start(&it, (int)val_a->ax_e->len, (void *)val_a->ax_e->changeset) !=
+	    SQLITE_OK)
+		return -1;
+	while (!found && (rc = sqlite3changeset_next(it)) == SQLITE_ROW) {
+		const char *name = NULL;
+		sqlite3_value *v = NULL, *v2 = NULL;
+		int ncol = 0, op = 0;
+
+		if (sqlite3changeset_op(it, &name, &ncol, &op, NULL) != SQLITE_OK || op != SQLITE_INSERT ||
+		    name == NULL || strcmp(name, tbl) != 0 || c1 >= ncol || c2 >= ncol)
+			continue;
+		found = sqlite3changeset_new(it, c1, &v) == SQLITE_OK && value_is(v, val) &&
+			(c2 < 0 || (sqlite3changeset_new(it, c2, &v2) == SQLITE_OK && value_is(v2, val2)));
+	}
+	rc = sqlite3changeset_finalize(it);
+	return found ? 1 : rc == SQLITE_OK ? 0 : -1;
 }
 
 /* The domain validator on row j (the row as stored); nv: the change's new
@@ -367,6 +426,7 @@ int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_val
 	val_ts = &tc->tc_ts;
 	val_nv = nv;
 	val_all = op == SQLITE_INSERT && nv == NULL;
+	val_a = a;
 	ret = sync__row_validator(a->ax_db, tc->tc_ts.ts_td->td_name, op, j, why, sizeof why);
 	if (ret == SYNC_CHECK_AGAIN) {
 		log_warnx("cannot check a row of %s (%s): the push is refused, to be sent again",
@@ -378,6 +438,7 @@ int sync__validate_json(actx *a, tcache *tc, const cJSON *j, int op, sqlite3_val
 	val_ts = NULL;
 	val_nv = NULL;
 	val_all = 0;
+	val_a = NULL;
 	return ret;
 }
 

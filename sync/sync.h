@@ -288,6 +288,13 @@ void sync_set_validator(sync_row_validator fn);
  * a value of its own (every column of an INSERT, the columns an UPDATE sets,
  * whatever the merge kept; none of a DELETE), else 0. */
 int sync_change_sets(const char *col);
+/* Inside a validator call: 1 when the entry being applied also inserts into
+ * table tbl a row whose column col is the text val (and col2 val2, when
+ * col2 is not NULL), applied yet or not (the rows of an entry are checked
+ * in the changeset's order, the schema's); 0 when it does not, -1 when the
+ * entry cannot be read. */
+int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
+		       const char *val2);
 
 /* ---- pull, snapshot (sync/pull.c), node-side apply (sync/pull_node.c) ----- */
 

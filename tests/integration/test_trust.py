@@ -642,6 +642,83 @@ class TrustTest(Base):
         self.assertEqual(count(self.hub, "SELECT registered_date FROM participants WHERE id=?", pid),
                          day(200))
 
+    def test_a_case_exits_only_by_its_soft_exit(self):
+        """A participant's exit state is its soft exit's (a participant_exits
+        row, under the 90-day rules): an edit of the participant alone that
+        exits the case, or one dated another day than its exit, is refused;
+        the edit with its exit in the same entry (as the office's sweep
+        writes it) is taken."""
+        def day(n):
+            return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
+        pid = self.participant_at_hub("Exiting")
+        with opened(self.hub) as d:
+            d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(200), pid))
+
+        def exit_row(date):
+            return self.case_row("participant_exits", participant_id=pid, exit_date=date, kind="soft_exit",
+                                 recorded_at=int(time.time() * 1000), recorded_by="demo-staff")[1]
+
+        def exited(date):
+            return self.update_cs("participants", pid, {"exit_state": ("active", "exited"),
+                                                        "exit_date": (None, date)})
+        for what, cs in (("exited by an edit alone", exited(day(0))),
+                         ("exit dated another day than its exit", exited(day(0)) + exit_row(day(100)))):
+            res = self.push(cs)
+            self.assertEqual(len(res["quarantined"]), 1, (what, res))
+            self.assertIn("soft exit", res["quarantined"][0]["reason"])
+        self.assertEqual(harness.rows(self.hub, "SELECT exit_state, exit_date FROM participants WHERE id=?", pid),
+                         [("active", None)])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_exits WHERE participant_id=?", pid), 0)
+        # The sweep's entry: the edit and its exit (in the schema's order).
+        res = self.push(exited(day(100)) + exit_row(day(100)))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(harness.rows(self.hub, "SELECT exit_state, exit_date FROM participants WHERE id=?", pid),
+                         [("exited", day(100))])
+        # Its date is the exit's: not moved by an edit.
+        res = self.push(self.update_cs("participants", pid, {"exit_date": (day(100), day(20))}))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+
+    def test_help_requests_and_corrections_at_the_hub(self):
+        """A Help Request to change entered data is raised by a supervisor or
+        manager of the Local Area, as the office's routes allow; and the
+        correction it carries keeps the original's code and start date (a
+        new code dated 250 days back under a request that says "a typo in
+        the end date" would pass the backdating rules by)."""
+        def day(n):
+            return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
+        pid = self.participant_at_hub("Corrected")
+        with opened(self.hub) as d:
+            d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(300), pid))
+            supervisor = d.execute("SELECT id FROM staff WHERE username='jlee'").fetchone()[0]
+        act, cs = self.case_row("participant_activities", participant_id=pid, code="102",
+                                code_list="activity", start_date=day(5), backdate_days=5, voided=0)
+        self.assertEqual(self.push(cs)["quarantined"], [])
+
+        def correction(by, **changed):
+            newid = self.case_row("participant_activities", participant_id=pid, code="102")[0]["id"]
+            req, req_cs = self.case_row("case_approval_requests", participant_id=pid, kind="change",
+                                        entry_table="participant_activities", entry_id=act["id"],
+                                        entry_date=day(5), change_id=newid,
+                                        change_summary="end date", reason="a typo in the end date",
+                                        requested_by=by, requested_at=int(time.time() * 1000))
+            row = dict(id=newid, participant_id=pid, code="102", code_list="activity", start_date=day(5),
+                       end_date=day(1), backdate_days=5, voided=0, corrects_id=act["id"],
+                       change_request_id=req["id"])
+            row.update(changed)
+            return req_cs, self.case_row("participant_activities", **row)[1]
+        for what, by, changed, refused in (
+                ("raised by a clerk", "demo-staff", {}, 0),
+                ("raised by nobody the hub knows", "no-such-person", {}, 0),
+                ("another code", supervisor, {"code": "002"}, 1),
+                ("another start date", supervisor, {"start_date": day(250), "backdate_days": 0}, 1)):
+            res = self.push(*correction(by, **changed))
+            self.assertEqual([q["seq"] for q in res["quarantined"]][:1],
+                             [TrustTest.seq - 1 + refused], (what, res))
+        self.assertEqual(self.push(*correction(supervisor))["quarantined"], [])
+        self.assertEqual(harness.rows(self.hub, "SELECT code, start_date FROM participant_activities"
+                                                " WHERE participant_id=? ORDER BY id", pid),
+                         [("102", day(5)), ("102", day(5))])
+
     def test_crm_rules_at_the_hub(self):
         """The CRM's rules hold for what a node sends, not only at its API:
         vetting is WSB staff's (no "pending" that clears a lock, no
