@@ -26,12 +26,15 @@
  * /api/v1/session for the login page.
  *
  * Throttling: failures count per account and client address ("ac:"), per
- * client address ("c:") and per account ("a:").  The first two make a
- * guessing client wait up to 15 minutes; the account-wide count only slows
- * an account to one attempt per 30 s at worst, and an attempt refused for
- * waiting is not a failure, so nobody can lock a colleague - let alone the
- * office - out for long.  At most 2 verifications per client and 16 in all
- * are in flight.
+ * client address ("c:"), per account ("a:") and, on IPv6, per network
+ * ("n:", the /64).  The first two make a guessing client wait up to 15
+ * minutes; the account-wide count only slows an account to one attempt per
+ * 30 s at worst, and the network's (every PC of an office on IPv6 shares
+ * one /64) only after 60 failures, a minute at worst; an attempt refused
+ * for waiting is not a failure, so nobody can lock a colleague - let alone
+ * the office - out for long.  At most 2 verifications per client, 2 per
+ * account (successful ones too: one person signing in in a loop from many
+ * addresses holds two) and 16 in all are in flight.
  *
  * A password changed here is written in one captured transaction: a
  * credential_changes row (pushed to the hub, which applies it when
@@ -62,12 +65,21 @@
 #include <unistd.h>
 
 #define LOGIN_PW_INPUT_MAX 128       /* longer input is refused unhashed */
+/* Failures before a key waits, and its longest wait.  A client is one
+ * address; its network (an IPv6 /64: one office's LAN, every PC of it, or
+ * one machine with many addresses) counts too, only much later and never
+ * for long, so one person's guesses never lock a whole office out. */
 #define LOGIN_FREE_ACCT_CLIENT 5
 #define LOGIN_FREE_CLIENT 20
+#define LOGIN_FREE_NET 60
 #define LOGIN_FREE_ACCT 10
 #define LOGIN_CAP_CLIENT_MS (15 * 60 * 1000ull)
+#define LOGIN_CAP_NET_MS (60 * 1000ull)
 #define LOGIN_CAP_ACCT_MS (30 * 1000ull)
+/* Password checks in flight: per address, per account (one person signing
+ * in again and again from many addresses holds two of the node's), all. */
 #define LOGIN_INFLIGHT_CLIENT 2
+#define LOGIN_INFLIGHT_ACCT 2
 #define LOGIN_INFLIGHT_ALL 16
 
 /* A well-formed hash that no password matches: unknown names cost the same. */
@@ -336,6 +348,7 @@ typedef struct login_job {
 	char lj_staff_id[64];
 	char lj_local_area[64];
 	char lj_k_ac[THROTTLE_KEY_MAX], lj_k_c[THROTTLE_KEY_MAX], lj_k_a[THROTTLE_KEY_MAX];
+	char lj_k_n[THROTTLE_KEY_MAX]; /* the client's network, "" when it is the address */
 	int lj_known;
 	int lj_temp;
 	int64_t lj_expires_ms;   /* temporary password's expiry, 0 none */
@@ -397,9 +410,12 @@ static void throttle_keys(login_job *j, http_req *req, const char *username)
 	for (i = 0; username[i] && i + 1 < sizeof lower; i++)
 		lower[i] = (char)tolower((unsigned char)username[i]);
 	lower[i] = '\0';
-	snprintf(j->lj_k_ac, sizeof j->lj_k_ac, "ac:%s|%s", req->peer_group, lower);
-	snprintf(j->lj_k_c, sizeof j->lj_k_c, "c:%s", req->peer_group);
+	snprintf(j->lj_k_ac, sizeof j->lj_k_ac, "ac:%s|%s", req->peer, lower);
+	snprintf(j->lj_k_c, sizeof j->lj_k_c, "c:%s", req->peer);
 	snprintf(j->lj_k_a, sizeof j->lj_k_a, "a:%s", lower);
+	j->lj_k_n[0] = '\0';
+	if (strcmp(req->peer_group, req->peer) != 0)
+		snprintf(j->lj_k_n, sizeof j->lj_k_n, "n:%s", req->peer_group);
 }
 
 /* 0, or replied 429. */
@@ -413,12 +429,15 @@ static int throttle_check(struct node_auth *a, login_job *j, http_req *req)
 	w = x > w ? x : w;
 	x = throttle_wait(a->na_thr, j->lj_k_a, now);
 	w = x > w ? x : w;
+	x = j->lj_k_n[0] ? throttle_wait(a->na_thr, j->lj_k_n, now) : 0;
+	w = x > w ? x : w;
 	if (w > 0) {
 		reply_retry(req, w, "Too many failed sign-ins. Please wait before trying again.");
 		return -1;
 	}
 	if (a->na_inflight >= LOGIN_INFLIGHT_ALL ||
-	    throttle_inflight(a->na_thr, j->lj_k_c, 0) >= LOGIN_INFLIGHT_CLIENT) {
+	    throttle_inflight(a->na_thr, j->lj_k_c, 0) >= LOGIN_INFLIGHT_CLIENT ||
+	    throttle_inflight(a->na_thr, j->lj_k_a, 0) >= LOGIN_INFLIGHT_ACCT) {
 		reply_retry(req, 1000, "Too many sign-ins at once. Please try again in a moment.");
 		return -1;
 	}
@@ -432,6 +451,8 @@ static void record_failure(struct node_auth *a, login_job *j)
 	throttle_fail(a->na_thr, j->lj_k_ac, now, LOGIN_FREE_ACCT_CLIENT, LOGIN_CAP_CLIENT_MS);
 	throttle_fail(a->na_thr, j->lj_k_c, now, LOGIN_FREE_CLIENT, LOGIN_CAP_CLIENT_MS);
 	throttle_fail(a->na_thr, j->lj_k_a, now, LOGIN_FREE_ACCT, LOGIN_CAP_ACCT_MS);
+	if (j->lj_k_n[0])
+		throttle_fail(a->na_thr, j->lj_k_n, now, LOGIN_FREE_NET, LOGIN_CAP_NET_MS);
 }
 
 static int job_queue(struct node_auth *a, login_job *j, uv_after_work_cb after)
@@ -441,6 +462,7 @@ static int job_queue(struct node_auth *a, login_job *j, uv_after_work_cb after)
 		return -1;
 	a->na_inflight++;
 	throttle_inflight(a->na_thr, j->lj_k_c, +1);
+	throttle_inflight(a->na_thr, j->lj_k_a, +1);
 	return 0;
 }
 
@@ -456,6 +478,7 @@ static struct node_auth *job_done(login_job *j)
 	}
 	a->na_inflight--;
 	throttle_inflight(a->na_thr, j->lj_k_c, -1);
+	throttle_inflight(a->na_thr, j->lj_k_a, -1);
 	return a;
 }
 

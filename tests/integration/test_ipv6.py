@@ -30,10 +30,12 @@ import harness
 from harness import Daemon
 
 PREFIX = "fd0f:7e57:%x" % (os.getpid() & 0xffff)
-A1 = PREFIX + ":1::1"   # two addresses of one /64
+A1 = PREFIX + ":1::1"   # addresses of one /64 (an office's PCs)
 A2 = PREFIX + ":1::2"
+A3 = PREFIX + ":1::3"
+A4 = PREFIX + ":1::4"
 B1 = PREFIX + ":2::1"   # another /64
-ADDRS = (A1, A2, B1)
+ADDRS = (A1, A2, A3, A4, B1)
 CAP = 256               # HTTP_DEFAULT_CONNS_PER_ADDR (lib/http.h)
 
 
@@ -105,11 +107,11 @@ class Ipv6Test(unittest.TestCase):
         finally:
             s.setblocking(True)
 
-    def sign_in(self, source, username):
+    def sign_in(self, source, username, password="Guess.1234"):
         c = http.client.HTTPConnection(A1, self.node.port, timeout=60, source_address=(source, 0))
         try:
             c.request("POST", "/api/v1/session",
-                      body=json.dumps({"username": username, "password": "Guess.1234"}),
+                      body=json.dumps({"username": username, "password": password}),
                       headers={"Content-Type": "application/json"})
             r = c.getresponse()
             r.read()
@@ -163,30 +165,43 @@ class Ipv6Test(unittest.TestCase):
         finally:
             for s in socks:
                 s.close()
-        # And the node serves the /64 again once they are gone.
-        status, _ = self.sign_in(A2, "nobody.conncheck")
-        self.assertIn(status, (401, 429))
+        # And the node serves the /64 again once they are gone (a right
+        # password: no failure counted for test_b).
+        status, _ = self.sign_in(A2, harness.DEMO_USER, harness.DEMO_PASSWORD)
+        self.assertEqual(status, 200)
 
-    def test_b_sign_in_throttle_per_64(self):
+    def test_b_sign_in_throttle_per_address_then_per_64(self):
+        """Every PC of an office on IPv6 is in one /64: wrong guesses slow
+        the address they come from, and the /64 as a whole only after 60
+        (for a minute at most), so one person's guesses never lock the
+        office out, nor do a machine's many addresses guess unbounded."""
+        def fail_until_slowed(source, tag):
+            seen = []
+            for i in range(60):
+                status, retry = self.sign_in(source, "nobody.v6.%s.%02d" % (tag, i))
+                seen.append(status)
+                if status == 429:
+                    self.assertIsNotNone(retry)
+                    break
+            self.assertEqual(seen[-1], 429, seen)
+            self.assertEqual(set(seen[:-1]), {401}, seen)
+            return len(seen) - 1
         # Failures from A1, each for another (unknown) name so only the
-        # client's own count fills, until the node slows A1.
-        seen = []
-        for i in range(60):
-            status, retry = self.sign_in(A1, "nobody.v6.%02d" % i)
-            seen.append(status)
-            if status == 429:
-                self.assertIsNotNone(retry)
-                break
-        self.assertEqual(seen[-1], 429, seen)
-        self.assertEqual(set(seen[:-1]), {401}, seen)
-        # Another address of the same /64 is the same client: slowed too.
-        status, retry = self.sign_in(A2, "nobody.v6.other")
-        self.assertEqual(status, 429, "a second address of the /64 was not slowed")
-        self.assertIsNotNone(retry)
-        # An address of another /64 is another client.
+        # client's own counts fill, until the node slows A1 (20 free, the
+        # 21st sets the wait).
+        self.assertEqual(fail_until_slowed(A1, "a1"), 21)
+        # Another PC of the same /64 is not slowed: it signs in.
+        self.assertEqual(self.sign_in(A2, harness.DEMO_USER, harness.DEMO_PASSWORD)[0], 200)
+        self.assertEqual(fail_until_slowed(A2, "a2"), 21)
+        # The /64's 61st failure (A3's 19th) slows it as a whole: A3 before
+        # its own 21, and A4 at once, its right password too.
+        self.assertEqual(fail_until_slowed(A3, "a3"), 19)
+        status, retry = self.sign_in(A4, harness.DEMO_USER, harness.DEMO_PASSWORD)
+        self.assertEqual(status, 429, "the /64 was not slowed after 61 failures")
+        self.assertLessEqual(int(retry), 60)
+        # An address of another /64 is another network.
         status, _ = self.sign_in(B1, "nobody.v6.other")
         self.assertEqual(status, 401)
-
 
 if __name__ == "__main__":
     unittest.main()

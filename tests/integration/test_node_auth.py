@@ -474,3 +474,39 @@ class PasswordRaceTest(unittest.TestCase):
             node.cleanup()
             if os.path.exists(delay):
                 os.unlink(delay)
+
+    def test_one_account_holds_two_checks_at_most(self):
+        """Sign-ins of one account from many addresses (a colleague signing
+        in in a loop, with the right password) hold at most two of the
+        node's sixteen checks in flight: the rest of that account's wait,
+        and everyone else still signs in."""
+        import tempfile
+        import threading
+        fd, delay = tempfile.mkstemp(prefix="outpost-login-delay-")
+        os.close(fd)
+        with open(delay, "w") as f:
+            f.write("3000")
+        node = Daemon("node", env={"OUTPOST_TEST_HOOKS_LOGIN_DELAY_FILE": delay}).start()
+        try:
+            got = {}
+
+            def sign_in(key, user, source):
+                got[key] = harness.client(node, source).request(
+                    "POST", "/api/v1/session", body={"username": user, "password": harness.DEMO_PASSWORD},
+                    timeout=60)
+            ts = [threading.Thread(target=sign_in, args=(i, "t-dvop", "127.0.3.%d" % (i + 1)))
+                  for i in range(6)]
+            for t in ts:
+                t.start()
+            time.sleep(1.0)
+            sign_in("other", "jlee", "127.0.4.1")
+            for t in ts:
+                t.join()
+            self.assertEqual(got["other"].status, 200, got["other"].body)
+            statuses = sorted(got[i].status for i in range(6))
+            self.assertEqual(statuses, [200, 200, 429, 429, 429, 429], statuses)
+            self.assertIn(b"at once", [got[i] for i in range(6) if got[i].status == 429][0].body)
+        finally:
+            node.cleanup()
+            os.unlink(delay)
+
