@@ -328,6 +328,54 @@ static int exit_recorded(sqlite3 *db, const char *pid, const char *date)
 	return sync_entry_inserts("participant_exits", "participant_id", pid, "exit_date", date);
 }
 
+/* An approver's decision an office sends: made at that office, and signed
+ * by the approver's password (model/password.h, password_decision_proof:
+ * the node derives the verifier at their sign-in; the hub holds it), in an
+ * audit event of the same entry.  Without it a node could approve a
+ * backdate or a change in the name of any approver of its Local Area
+ * (their roles replicate to it), or as the hub's console.  0, or refused. */
+static int decision_proof_check(sqlite3 *db, const hub_node *nd, const cJSON *row, char *reason,
+				size_t n)
+{
+	const char *id = json_str(row, "id"), *staff = json_str(row, "staff_id");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(row, "decided_at");
+	char v[PASSWORD_VERIFIER_HEX], want[PASSWORD_VERIFIER_HEX], detail[256];
+	const cJSON *p;
+	cJSON *o;
+	int rc, ok;
+
+	if (json_str(row, "office_id") == NULL || strcmp(json_str(row, "office_id"), nd->hn_office) != 0)
+		REFUSE("case_approval_decisions: office_id is not the sending node's office");
+	if (id == NULL || staff == NULL || !cJSON_IsNumber(at))
+		REFUSE("case_approval_decisions: id, staff_id and decided_at are required");
+	if ((rc = acct_verifier_get(db, staff, v)) < 0)
+		CANNOT_CHECK("case_approval_decisions: cannot read the approver's verifier");
+	if (rc != 0) /* (none) */
+		REFUSE("case_approval_decisions: the hub holds no verifier of the approver's password"
+		       " (they sign in once at an office while it is connected, then decide again)");
+	if ((rc = sync_entry_text("audit_events", "subject_id", id, "detail", detail, sizeof detail)) == -1) {
+		crypto_wipe(v, sizeof v);
+		CANNOT_CHECK("case_approval_decisions: cannot read the entry's audit event");
+	}
+	if (rc != 1 || (o = cJSON_Parse(detail)) == NULL) {
+		crypto_wipe(v, sizeof v);
+		REFUSE("case_approval_decisions: a decision made at an office carries its approver's"
+		       " proof (an audit event of the same write)");
+	}
+	p = cJSON_GetObjectItemCaseSensitive(o, "proof");
+	ok = cJSON_IsString(p) && strlen(p->valuestring) == PASSWORD_VERIFIER_HEX - 1 &&
+	     password_decision_proof(v, id, json_str(row, "request_id"), staff, json_str(row, "role"),
+				     json_str(row, "decision"), json_str(row, "decided_date"),
+				     (int64_t)at->valuedouble, want) == 0 &&
+	     crypto_ct_cmp(want, p->valuestring, PASSWORD_VERIFIER_HEX - 1) == 0;
+	cJSON_Delete(o);
+	crypto_wipe(v, sizeof v);
+	if (!ok)
+		REFUSE("case_approval_decisions: the approver's proof does not hold (not signed with"
+		       " their password)");
+	return 0;
+}
+
 /* The row against the node that pushed it (see the top of the file). */
 static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		       const cJSON *row, char *reason, size_t n)
@@ -508,6 +556,8 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	}
 	if (strcmp(tbl, "credential_changes") == 0 && v == NULL)
 		REFUSE("credential_changes: node_id is required");
+	if (strcmp(tbl, "case_approval_decisions") == 0 && (rc = decision_proof_check(db, nd, row, reason, n)) != 0)
+		return rc;
 	/* credential_changes: apply_change() weighs the staff member's Local Area */
 	if (td == NULL || td->td_kind != TK_APPEND_ONLY || strcmp(tbl, "credential_changes") == 0)
 		return 0;

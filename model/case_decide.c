@@ -7,6 +7,7 @@
 #include "lib/json.h"
 #include "lib/uuid.h"
 
+#include <stdio.h>
 #include <string.h>
 
 const route_key case_decision_keys[] = {
@@ -50,7 +51,10 @@ cJSON *case_decision_row(const cJSON *req, const case_decision *d)
 	cJSON *row = cJSON_CreateObject();
 	char id[UUID_STRLEN];
 
-	uuid7_at(id, (uint64_t)d->cd_ms);
+	if (d->cd_id)
+		snprintf(id, sizeof id, "%s", d->cd_id);
+	else
+		uuid7_at(id, (uint64_t)d->cd_ms);
 	cJSON_AddStringToObject(row, "id", id);
 	cJSON_AddStringToObject(row, "request_id", json_str(req, "id"));
 	cJSON_AddStringToObject(row, "participant_id", json_str(req, "participant_id"));

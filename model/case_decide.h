@@ -25,6 +25,7 @@ typedef struct case_decision {
 	const char *cd_comment;  /* may be NULL */
 	const char *cd_today;    /* YYYY-MM-DD, the day it is made */
 	int64_t cd_ms;           /* when (ms since the epoch) */
+	const char *cd_id;       /* its id; NULL: a new UUIDv7 of cd_ms */
 } case_decision;
 
 /* The body keys of a decision: {decision, role?, comment?}. */

@@ -304,3 +304,23 @@ int password_change_proof(const char *cur_verifier, const char *id, const char *
 	crypto_hex(mac, sizeof mac, out);
 	return 0;
 }
+
+int password_decision_proof(const char *verifier, const char *id, const char *request_id,
+			    const char *staff_id, const char *role, const char *decision,
+			    const char *decided_date, int64_t decided_at,
+			    char out[PASSWORD_VERIFIER_HEX])
+{
+	char msg[512];
+	unsigned char mac[32];
+	int n;
+
+	n = snprintf(msg, sizeof msg, "outpost-case-decision\n%s\n%s\n%s\n%s\n%s\n%s\n%" PRId64,
+		     id ? id : "", request_id ? request_id : "", staff_id ? staff_id : "",
+		     role ? role : "", decision ? decision : "", decided_date ? decided_date : "",
+		     decided_at);
+	if (n < 0 || (size_t)n >= sizeof msg || verifier_mac(verifier, msg, mac) != 0)
+		return -1;
+	crypto_hex(mac, sizeof mac, out);
+	return 0;
+}
+

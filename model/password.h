@@ -85,4 +85,17 @@ int password_change_proof(const char *cur_verifier, const char *id, const char *
 			  int64_t changed_at, const char *next_verifier,
 			  char out[PASSWORD_VERIFIER_HEX]);
 
+/*
+ * An approver's decision made at a node (case_approval_decisions; the node
+ * writes it in an audit event of the same entry): HMAC(V, the decision's
+ * fields) under the verifier of the approver's password, which the node
+ * derives at their sign-in and the hub holds, so a node cannot decide in
+ * the name of an approver who never signed in there.  Hex (65 bytes) into
+ * out.  0, or -1.
+ */
+int password_decision_proof(const char *verifier, const char *id, const char *request_id,
+			    const char *staff_id, const char *role, const char *decision,
+			    const char *decided_date, int64_t decided_at,
+			    char out[PASSWORD_VERIFIER_HEX]);
+
 #endif

@@ -326,6 +326,16 @@ static node_session *session_checked(node *n, node_session *s)
 	return s;
 }
 
+int node_auth_verifier(node *n, http_req *req, char *out)
+{
+	node_session *s = auth__session(n, req);
+
+	if (s == NULL || s->ss_verifier[0] == '\0')
+		return 0;
+	memcpy(out, s->ss_verifier, PASSWORD_VERIFIER_HEX);
+	return 1;
+}
+
 node_session *auth__session(node *n, http_req *req)
 {
 	node_session *s = lookup(n, req);

@@ -8,6 +8,7 @@
 
 #include "node/node_auth.h"
 #include "lib/throttle.h"
+#include "model/password.h"
 
 typedef struct node_session {
 	unsigned char ss_key[32];  /* SHA-256 of the token; the token itself is not kept */
@@ -19,6 +20,9 @@ typedef struct node_session {
 	int ss_must_change;        /* signed in with a temporary password */
 	int ss_offline;            /* signed in while the hub was not reachable */
 	unsigned char ss_pw[32];   /* SHA-256 of the password hash it began with */
+	/* An approver's: the second verifier of the password they signed in
+	 * with (model/password.h), which signs their decisions; "" else. */
+	char ss_verifier[PASSWORD_VERIFIER_HEX];
 	/* node.db and the day when the staff row and password were last
 	 * checked (auth__session): unchanged, the check would say the same. */
 	db_version ss_ver;

@@ -10,7 +10,10 @@
 #include "node/node_case.h"
 #include "node/node_api.h"
 #include "model/case_decide.h"
+#include "model/password.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
+#include "lib/uuid.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -144,16 +147,33 @@ static route_rc post_decision(route_call *a)
 	const char *rid = http_req_param(a->rc_req, "id");
 	case_decision d = {.cd_la = n->nd_local_area_id, .cd_office = n->nd_office_id,
 			   .cd_staff = u->id};
-	cJSON *roles = my_roles(n, u), *req = listed(n, u, roles, rid);
+	cJSON *roles = my_roles(n, u), *req = listed(n, u, roles, rid), *row = NULL;
 	route_rc rr;
-	char today[11];
+	char today[11], id[UUID_STRLEN], v[PASSWORD_VERIFIER_HEX], proof[PASSWORD_VERIFIER_HEX];
+	char detail[128];
 
 	if ((rr = case_decision_read(a, req, &d)) != ROUTE_OK)
 		goto out;
+	/* The decision is signed with the approver's password (its verifier,
+	 * derived at sign-in): the hub takes no decision a node could have
+	 * made up in someone's name. */
+	if (!node_auth_verifier(n, a->rc_req, v)) {
+		rr = route_fail(a, 409, "id", "sign out and in again to decide: a decision is signed "
+					      "with your password, and this sign-in began before you "
+					      "were an approver");
+		goto out;
+	}
 	node_today(n, today);
 	d.cd_today = today;
 	d.cd_ms = (int64_t)node_now_ms(n);
-	if (case_decision_record(n->nd_db, req, &d, 0, NULL, 0) != 0) {
+	uuid7_at(id, (uint64_t)d.cd_ms);
+	d.cd_id = id;
+	if ((row = case_decision_row(req, &d)) == NULL ||
+	    password_decision_proof(v, id, json_str(row, "request_id"), u->id, d.cd_role,
+				    d.cd_decision, today, d.cd_ms, proof) != 0 ||
+	    (size_t)snprintf(detail, sizeof detail, "{\"proof\":\"%s\"}", proof) >= sizeof detail ||
+	    case_decision_insert(n->nd_db, row) != 0 ||
+	    case__audit(n, u, "case_decision", "case_approval_decisions", id, detail) != 0) {
 		rr = ROUTE_DBERR;
 		goto out;
 	}
@@ -161,6 +181,8 @@ static route_rc post_decision(route_call *a)
 	/* the request as listed now (NULL: route_ok's 500) */
 	rr = route_ok(a, 201, listed(n, u, roles, rid));
 out:
+	crypto_wipe(v, sizeof v);
+	cJSON_Delete(row);
 	cJSON_Delete(req);
 	cJSON_Delete(roles);
 	return rr;

@@ -352,7 +352,9 @@ typedef struct login_job {
 	int lj_known;
 	int lj_temp;
 	int64_t lj_expires_ms;   /* temporary password's expiry, 0 none */
-	int lj_ask_hub;          /* a change while connected: the verifier first */
+	int lj_ask_hub;          /* connected: the hub gets the verifier if it lacks it */
+	int lj_approver;         /* holds an approver role: a sign-in derives lj_v */
+	char lj_v[PASSWORD_VERIFIER_HEX]; /* [work] the verifier a sign-in derived */
 	int lj_hub;              /* [work] node_sync_verifier's answer */
 	int lj_match;            /* [work] 1 match, 0 no, -1 error */
 	int lj_hash_rc;          /* [work] password_hash of lj_new */
@@ -385,6 +387,15 @@ static void job_work(uv_work_t *w)
 
 	test_login_delay(j);
 	j->lj_match = password_verify(j->lj_pw, j->lj_stored);
+	/* An approver's decisions are signed with their password's verifier
+	 * (model/password.h), kept with the session; the hub, which checks
+	 * them, takes it first when it has none. */
+	if (j->lj_kind == JOB_LOGIN && j->lj_match == 1 && j->lj_approver) {
+		if (password_verifier(j->lj_pw, j->lj_stored, j->lj_v) != 0)
+			j->lj_v[0] = '\0';
+		if (j->lj_ask_hub)
+			(void)node_sync_verifier(j->lj_node, j->lj_staff_id, j->lj_pw);
+	}
 	/* An account whose password predates the hub's verifiers could not
 	 * prove a change: the hub takes the verifier first, from the password
 	 * typed here (hub/acct_verifier.c). */
@@ -572,6 +583,7 @@ static void after_login(uv_work_t *w, int status)
 						     "This account is not active. Ask your administrator."));
 		goto out;
 	}
+	memcpy(s->ss_verifier, j->lj_v, sizeof s->ss_verifier);
 	if (node_write_begin(n, &c) != 0) {
 		auth__session_end(n, s, req);
 		node_reply_db_error(req);
@@ -591,6 +603,14 @@ static void after_login(uv_work_t *w, int status)
 		auth__session_end(n, s, NULL);
 out:
 	crypto_free(j, sizeof *j);
+}
+
+/* 1 when staff_id holds an approver role of case work (case_decide.h), 0
+ * when not, -1 error. */
+static int is_approver(node *n, const char *staff_id)
+{
+	return db_exists(n->nd_db, "SELECT 1 FROM case_approver_roles WHERE staff_id=? AND active=1",
+			 staff_id);
 }
 
 /* The account behind a user name: staff and credentials (the node's Local
@@ -623,6 +643,7 @@ static int load_account(node *n, login_job *j, const char *username)
 	j->lj_expires_ms = sqlite3_column_int64(st, 3);
 	snprintf(j->lj_local_area, sizeof j->lj_local_area, "%s", la);
 	sqlite3_finalize(st);
+	j->lj_approver = is_approver(n, j->lj_staff_id) == 1;
 	return 0;
 }
 
@@ -681,6 +702,8 @@ static route_rc post_session(route_call *call)
 	if (!j->lj_known)
 		snprintf(j->lj_stored, sizeof j->lj_stored, "%s", dummy_hash);
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", pw);
+	j->lj_ask_hub = j->lj_known && j->lj_approver && !j->lj_temp &&
+			node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
 	if (job_queue(a, j, after_login) != 0) {
 		crypto_free(j, sizeof *j);
 		return route_fail(call, 503, NULL, "sign-in is busy; please try again");
@@ -839,6 +862,8 @@ static void after_change(uv_work_t *w, int status)
 		goto fail;
 	s->ss_must_change = 0;
 	auth__pw_mark(n, s);
+	if (is_approver(n, j->lj_staff_id) == 1)
+		memcpy(s->ss_verifier, j->lj_new_v, sizeof s->ss_verifier);
 	log_info("login: staff %s changed their password%s", j->lj_staff_id,
 		 connected ? "" : " (offline; the hub gets it with the next push)");
 	node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s));

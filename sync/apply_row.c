@@ -381,19 +381,24 @@ static int value_is(sqlite3_value *v, const char *want)
 	       strcmp((const char *)t, want) == 0;
 }
 
-int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
-		       const char *val2)
+/* The first INSERT into tbl of the entry under validation whose column col
+ * is val (and col2 val2, when col2 is set): 1 (column want's text, when
+ * want is set, into out, n bytes; "" when NULL), -2 when that is longer,
+ * 0 none, -1 error. */
+static int entry_find(const char *tbl, const char *col, const char *val, const char *col2,
+		      const char *val2, const char *want, char *out, size_t n)
 {
 	sqlite3_changeset_iter *it = NULL;
-	int c1, c2 = -1, found = 0, rc;
+	int c1, c2 = -1, cw = -1, found = 0, rc;
 
 	if (val_a == NULL || val_a->ax_e == NULL || tbl == NULL || val == NULL ||
 	    (col2 != NULL && val2 == NULL))
 		return 0;
 	if ((c1 = col_index(val_a->ax_db, tbl, col)) == -2 ||
-	    (col2 && (c2 = col_index(val_a->ax_db, tbl, col2)) == -2))
+	    (col2 && (c2 = col_index(val_a->ax_db, tbl, col2)) == -2) ||
+	    (want && (cw = col_index(val_a->ax_db, tbl, want)) == -2))
 		return -1;
-	if (c1 < 0 || (col2 && c2 < 0))
+	if (c1 < 0 || (col2 && c2 < 0) || (want && cw < 0))
 		return 0;
 	if (sqlite3changeset_start(&it, (int)val_a->ax_e->len, (void *)val_a->ax_e->changeset) !=
 	    SQLITE_OK)
@@ -404,13 +409,39 @@ int sync_entry_inserts(const char *tbl, const char *col, const char *val, const 
 		int ncol = 0, op = 0;
 
 		if (sqlite3changeset_op(it, &name, &ncol, &op, NULL) != SQLITE_OK || op != SQLITE_INSERT ||
-		    name == NULL || strcmp(name, tbl) != 0 || c1 >= ncol || c2 >= ncol)
+		    name == NULL || strcmp(name, tbl) != 0 || c1 >= ncol || c2 >= ncol || cw >= ncol)
 			continue;
 		found = sqlite3changeset_new(it, c1, &v) == SQLITE_OK && value_is(v, val) &&
 			(c2 < 0 || (sqlite3changeset_new(it, c2, &v2) == SQLITE_OK && value_is(v2, val2)));
+		if (found && want) {
+			const unsigned char *t = NULL;
+
+			if (sqlite3changeset_new(it, cw, &v) == SQLITE_OK && v &&
+			    sqlite3_value_type(v) == SQLITE_TEXT)
+				t = sqlite3_value_text(v);
+			if (t && strlen((const char *)t) >= n)
+				found = -2;
+			else
+				snprintf(out, n, "%s", t ? (const char *)t : "");
+		}
 	}
 	rc = sqlite3changeset_finalize(it);
-	return found ? 1 : rc == SQLITE_OK ? 0 : -1;
+	return found ? found : rc == SQLITE_OK ? 0 : -1;
+}
+
+int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
+		       const char *val2)
+{
+	return entry_find(tbl, col, val, col2, val2, NULL, NULL, 0);
+}
+
+int sync_entry_text(const char *tbl, const char *col, const char *val, const char *want, char *out,
+		    size_t n)
+{
+	if (n == 0)
+		return -1;
+	out[0] = '\0';
+	return entry_find(tbl, col, val, NULL, NULL, want, out, n);
 }
 
 /* The domain validator on row j (the row as stored); nv: the change's new

@@ -295,6 +295,10 @@ int sync_change_sets(const char *col);
  * entry cannot be read. */
 int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
 		       const char *val2);
+/* The same, for the first such row (col is val): its column want's text
+ * into out (n bytes; "" when NULL).  1, 0 none, -2 longer, -1 error. */
+int sync_entry_text(const char *tbl, const char *col, const char *val, const char *want, char *out,
+		    size_t n);
 
 /* ---- pull, snapshot (sync/pull.c), node-side apply (sync/pull_node.c) ----- */
 

@@ -719,6 +719,62 @@ class TrustTest(Base):
                                                 " WHERE participant_id=? ORDER BY id", pid),
                          [("102", day(5)), ("102", day(5))])
 
+    def test_decisions_carry_their_approvers_proof(self):
+        """An approver's decision an office sends is made at that office and
+        signed with the approver's password (an HMAC under its verifier, in
+        an audit event of the same write, which only a node the approver
+        signed in at can make): a node cannot approve in the name of an
+        approver of its Local Area, nor as the hub's console."""
+        import hashlib
+        import hmac
+
+        def day(n):
+            return (datetime.date.today() - datetime.timedelta(days=n)).isoformat()
+        pid = self.participant_at_hub("Approved")
+        now = int(time.time() * 1000)
+        with opened(self.hub) as d:
+            d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(200), pid))
+            pm, stored = d.execute("SELECT s.id, c.password_hash FROM staff s JOIN staff_credentials c"
+                                   " ON c.id = s.id WHERE s.username='jlee'").fetchone()
+            d.execute("INSERT OR REPLACE INTO case_approver_roles(id, staff_id, local_area_id, role, active,"
+                      " granted_by, granted_at, updated_hlc) VALUES(?,?,'demo-la','dss_program_manager',1,"
+                      " 'ops',?,'')", (pm + ":dss_program_manager", pm, now))
+        act_id = self.case_row("participant_activities", participant_id=pid)[0]["id"]
+        req, req_cs = self.case_row("case_approval_requests", participant_id=pid, kind="backdate",
+                                    entry_table="participant_activities", entry_id=act_id,
+                                    entry_date=day(60), requested_by="demo-staff", requested_at=now)
+        _, act_cs = self.case_row("participant_activities", id=act_id, participant_id=pid, code="102",
+                                  code_list="activity", start_date=day(60), backdate_days=60, voided=0,
+                                  approval_id=req["id"])
+        self.assertEqual(self.push(req_cs + act_cs)["quarantined"], [])
+
+        def decided(office="demo-office", proof="right", password=harness.DEMO_PASSWORD):
+            row, cs = self.case_row("case_approval_decisions", request_id=req["id"], participant_id=pid,
+                                    office_id=office, role="dss_program_manager", staff_id=pm,
+                                    decision="approved", decided_date=day(0), decided_at=now)
+            if proof is None:
+                return cs
+            msg = "outpost-case-decision\n%s\n%s\n%s\n%s\n%s\n%s\n%d" % (
+                row["id"], req["id"], pm, "dss_program_manager", "approved", day(0), now)
+            mac = hmac.new(bytes.fromhex(harness.pw_verifier(password, stored)), msg.encode(),
+                           hashlib.sha256).hexdigest()
+            _, ev = self.case_row("audit_events", at=now, node_id=self.evil.node_id, staff_id=pm,
+                                  action="case_decision", subject_table="case_approval_decisions",
+                                  subject_id=row["id"], detail=json.dumps({"proof": mac}))
+            return ev + cs
+        for what, cs in (("no proof", decided(proof=None)),
+                         ("a proof under another password", decided(password="Not.The.Password1")),
+                         ("made as the hub's console", decided(office="hub"))):
+            res = self.push(cs)
+            self.assertEqual(len(res["quarantined"]), 1, (what, res))
+            self.assertIn("case_approval_decisions", res["quarantined"][0]["reason"], what)
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               req["id"]), 0)
+        # Signed with the approver's password: taken.
+        self.assertEqual(self.push(decided())["quarantined"], [])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               req["id"]), 1)
+
     def test_crm_rules_at_the_hub(self):
         """The CRM's rules hold for what a node sends, not only at its API:
         vetting is WSB staff's (no "pending" that clears a lock, no
