@@ -25,7 +25,8 @@
  * thread is the only user.  q_batch(1) keeps them across calls until
  * q_batch(0) finalizes them; outside a batch each call finalizes its own.
  */
-enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_DECL, Q_FUFORM, Q_N };
+enum { Q_PROW, Q_LAST, Q_NOTE, Q_ACTS, Q_NOTES, Q_FU, Q_EXIT, Q_SETEXIT, Q_DECL, Q_FUFORM,
+       Q_PENDING, Q_N };
 static struct {
 	sqlite3_stmt *st[Q_N];
 	int batch;
@@ -55,6 +56,14 @@ static const char *const q_sql[Q_N] = {
 	"SELECT min(form_date) FROM case_forms WHERE participant_id=? AND kind='followup_declined'",
 	"SELECT count(*) FROM case_forms WHERE participant_id=?1 AND kind='followup'"
 	" AND form_date BETWEEN ?2 AND ?3",
+	/* the latest clock-restarting service still waiting for its backdate's
+	 * approval */
+	"SELECT coalesce(max(a.start_date), '') FROM participant_activities a"
+	" JOIN participant_activity_codes c ON c.code = a.code AND a.code_list = 'activity'"
+	" WHERE a.participant_id = ?1 AND c.restarts_exit_clock = 1 AND a.voided = 0"
+	" AND a.corrects_id IS NULL AND EXISTS (SELECT 1 FROM case_approval_requests q"
+	"  WHERE q.id = a.approval_id AND q.kind = 'backdate')"
+	" AND " CASE_REQ_STATE("a.approval_id") " = 'pending'",
 };
 
 static sqlite3_stmt *q(node *n, int i)
@@ -305,6 +314,19 @@ static int sweep_one(node *n, const node_user *u, const char *pid, const char *t
 		return -1;
 	if (!ex.exited)
 		return 0;
+	/* A service entered backdated, waiting for its approval, that would
+	 * keep the case open holds the exit, which is never undone: the
+	 * approvers decide first (a refusal lets the next sweep exit it). */
+	{
+		char pending[11];
+		case_exit held;
+
+		if (q_text(n, Q_PENDING, pid, pending, sizeof pending) != 0)
+			return -1;
+		if (pending[0] && strcmp(pending, last) > 0 &&
+		    case_soft_exit(pending, today, &held) == 0 && !held.exited)
+			return 0;
+	}
 	if ((st = q(n, Q_EXIT)) == NULL)
 		return -1;
 	uuid7_at(id, node_now_ms(n));

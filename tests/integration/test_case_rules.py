@@ -12,6 +12,7 @@ import calendar
 import datetime
 import os
 import tempfile
+import time
 import unittest
 
 import harness
@@ -121,6 +122,26 @@ class CaseDatesTest(CaseRulesBase):
         self.assertEqual(r.status, 201, r.body)
         r = self.activity(p["id"], "F01", TODAY)
         self.assertEqual(r.status, 201, r.body)
+
+    def test_pending_backdated_service_holds_the_exit(self):
+        """A service entered 35 days back waits for its approvals; if it
+        would keep the case open, the soft exit (never undone) waits for
+        them too, rather than exiting the case under it."""
+        p = self.register("Paciencia", "Pendiente", registered=days_ago(TODAY, 85))
+        r = self.activity(p["id"], "102", days_ago(TODAY, 35))
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["approval"]["state"], "pending", r.body)
+        later = days_ago(TODAY, -10)   # the registration's 90 days are over
+        try:
+            pin_clock(self.clock, later)
+            time.sleep(0.3)
+            g = self.node.get(API + "/participants/" + p["id"]).json()
+            self.assertEqual((g["exit_state"], g["exit_date"]), ("active", None), g)
+            self.assertEqual(harness.db_value(self.node, "SELECT count(*) FROM participant_exits"
+                                                         " WHERE participant_id=?", p["id"]), 0)
+        finally:
+            pin_clock(self.clock, TODAY)
+            time.sleep(0.3)
 
     def test_holiday_not_counted(self):
         # Wednesday before Thanksgiving: the 5 business days skip Thursday
