@@ -225,7 +225,8 @@ typedef struct hub_ingest_result {
 } hub_ingest_result;
 
 /* After a push or an import refused for a sequence gap (res 409): the first
- * entry the node offered past it, on its row (nodes.gap_seq), which bounds
+ * entry the node offered past it (the lowest, while the gap stands), on its
+ * row (nodes.gap_seq), which bounds
  * what operations may give up as lost (POST /api/v1/nodes/:id/accept-loss).
  * Nothing for any other result. */
 void hub_note_gap(sqlite3 *db, const char *node_id, const hub_ingest_result *res);

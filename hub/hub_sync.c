@@ -104,12 +104,14 @@ static int ingest_db_fail(hub_ingest_result *res, const char *msg)
 	return ingest_db_fail_rc(res, db_take_error(), msg);
 }
 
+/* (A gap's bound, nodes.gap_seq, goes once entries are taken past it: not
+ * at the end of a push refused for it, which also comes here.) */
 static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
 {
 	return db_run(db,
-		      "UPDATE nodes SET acked_seq=max(acked_seq, ?), schema_version=?, last_error=NULL,"
-		      " gap_seq=NULL"
-		      " WHERE id=?",
+		      "UPDATE nodes SET acked_seq=max(acked_seq, ?1), schema_version=?2, last_error=NULL,"
+		      " gap_seq=CASE WHEN ?1 > acked_seq THEN NULL ELSE gap_seq END"
+		      " WHERE id=?3",
 		      "IIt", acked, (int64_t)schema, node_id);
 }
 
@@ -587,9 +589,15 @@ static void deflate_reply(job *j)
 
 void hub_note_gap(sqlite3 *db, const char *node_id, const hub_ingest_result *res)
 {
+	/* The lowest offered while the gap stands (a push that commits clears
+	 * it): two pushes of one office can cross - its daemon's cycle and an
+	 * operator's `outpost-sync push` - and the one that read its outbox
+	 * before the other put the sent log's entries back offers from past
+	 * them; the last word would then let an entry the office holds be
+	 * given up. */
 	if (res->hi_status == 409 && res->hi_offered_seq > 0)
-		db_run(db, "UPDATE nodes SET gap_seq=?2 WHERE id=?1", "tI", node_id,
-		       res->hi_offered_seq);
+		db_run(db, "UPDATE nodes SET gap_seq=?2 WHERE id=?1 AND (gap_seq IS NULL OR gap_seq > ?2)",
+		       "tI", node_id, res->hi_offered_seq);
 }
 
 /* [work thread] Under hb_wlock: a refused push's reason on its node (the
