@@ -558,6 +558,12 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		REFUSE("credential_changes: node_id is required");
 	if (strcmp(tbl, "case_approval_decisions") == 0 && (rc = decision_proof_check(db, nd, row, reason, n)) != 0)
 		return rc;
+	/* Approvals recorded with typed-in names, before approvals were
+	 * requests and decisions: no office writes them any more, and one
+	 * would approve a backdate with nobody's decision. */
+	if (strcmp(tbl, "backdate_approvals") == 0)
+		REFUSE("backdate_approvals: a backdate is approved by its request's approvers'"
+		       " decisions now, not by recorded names");
 	/* credential_changes: apply_change() weighs the staff member's Local Area */
 	if (td == NULL || td->td_kind != TK_APPEND_ONLY || strcmp(tbl, "credential_changes") == 0)
 		return 0;

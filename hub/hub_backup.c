@@ -1125,8 +1125,13 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	/* (the certificates, then the key file's secrets: the later wins,
 	 * as the key file's copy of a secret an older backup also holds) */
 	if (each_file(keys ? keys : bk, &rs, commit_file) != 0 ||
-	    (keys && each_file(bk, &rs, commit_file) != 0))
+	    (keys && each_file(bk, &rs, commit_file) != 0)) {
+		fprintf(stderr, "outpost-hub: %s is the restored database, but not every file is in "
+				"place: those left as NAME" STAGED " in %s are the backup's (rename each "
+				"over NAME, or run this restore again with --force) before starting the hub\n",
+			db_path, dir);
 		goto out;
+	}
 	nfiles = rs.rs_files;
 	{
 		char lk[PATH_MAX + 32];

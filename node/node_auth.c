@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "model/demo.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,9 +330,26 @@ static node_session *session_checked(node *n, node_session *s)
 int node_auth_verifier(node *n, http_req *req, char *out)
 {
 	node_session *s = auth__session(n, req);
+	char path[PATH_MAX + 16], key[96], have[80] = "", stored[PASSWORD_HASH_MAX] = "", ref[65];
+	int rc;
 
 	if (s == NULL || s->ss_verifier[0] == '\0')
 		return 0;
+	/* Enrolled: only a verifier the hub said it holds (node_login.c,
+	 * confirm()), for the password stored now. */
+	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
+	if (access(path, F_OK) == 0) {
+		snprintf(key, sizeof key, "verifier_ok:%s", s->ss_user.id);
+		rc = db_kv_get(n->nd_db, "sync_state", key, have, sizeof have);
+		if (rc != DB_FOUND && rc != DB_ABSENT)
+			return -1;
+		if (db_text(n->nd_db, "SELECT password_hash FROM staff_credentials WHERE id=?",
+			    s->ss_user.id, stored, sizeof stored) < 0)
+			return -1;
+		if (rc != DB_FOUND || stored[0] == '\0' || password_hash_ref(stored, ref) != 0 ||
+		    strcmp(ref, have) != 0)
+			return -2;
+	}
 	memcpy(out, s->ss_verifier, PASSWORD_VERIFIER_HEX);
 	return 1;
 }

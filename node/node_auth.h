@@ -85,8 +85,9 @@ int node_auth_check_session(node *n, http_req *req, const char **field, const ch
 /* 1 when req's cookie names a live session (nothing reloaded or extended):
  * the check before a request's body is read (node_edge.c). */
 int node_auth_session_live(node *n, http_req *req);
-/* The session's approver verifier (65 bytes, hex) into out: 1, or 0 when
- * it has none (not an approver at its sign-in). */
+/* The session's approver verifier (65 bytes, hex) into out: 1; 0 when it
+ * has none (not an approver at its sign-in); -2 when, enrolled, the hub has
+ * not said it holds that password's verifier; -1 error. */
 int node_auth_verifier(node *n, http_req *req, char *out);
 /* The session routes (node_login.c: POST/GET/DELETE /api/v1/session,
  * POST /api/v1/session/password, POST /api/v1/session/password-check) are

@@ -157,10 +157,21 @@ static route_rc post_decision(route_call *a)
 	/* The decision is signed with the approver's password (its verifier,
 	 * derived at sign-in): the hub takes no decision a node could have
 	 * made up in someone's name. */
-	if (!node_auth_verifier(n, a->rc_req, v)) {
+	switch (node_auth_verifier(n, a->rc_req, v)) {
+	case 1:
+		break;
+	case 0:
 		rr = route_fail(a, 409, "id", "sign out and in again to decide: a decision is signed "
 					      "with your password, and this sign-in began before you "
 					      "were an approver");
+		goto out;
+	case -2:
+		rr = route_fail(a, 409, "id", "a decision is signed with your password, and the hub "
+					      "has not yet confirmed it can check it: wait a moment, or "
+					      "sign out and in again while this office is connected");
+		goto out;
+	default:
+		rr = ROUTE_DBERR;
 		goto out;
 	}
 	node_today(n, today);

@@ -388,14 +388,11 @@ static void job_work(uv_work_t *w)
 	test_login_delay(j);
 	j->lj_match = password_verify(j->lj_pw, j->lj_stored);
 	/* An approver's decisions are signed with their password's verifier
-	 * (model/password.h), kept with the session; the hub, which checks
-	 * them, takes it first when it has none. */
-	if (j->lj_kind == JOB_LOGIN && j->lj_match == 1 && j->lj_approver) {
-		if (password_verifier(j->lj_pw, j->lj_stored, j->lj_v) != 0)
-			j->lj_v[0] = '\0';
-		if (j->lj_ask_hub)
-			(void)node_sync_verifier(j->lj_node, j->lj_staff_id, j->lj_pw);
-	}
+	 * (model/password.h), kept with the session (the hub, which checks
+	 * them, is asked whether it holds it after the sign-in: confirm()). */
+	if (j->lj_kind == JOB_LOGIN && j->lj_match == 1 && j->lj_approver &&
+	    password_verifier(j->lj_pw, j->lj_stored, j->lj_v) != 0)
+		j->lj_v[0] = '\0';
 	/* An account whose password predates the hub's verifiers could not
 	 * prove a change: the hub takes the verifier first, from the password
 	 * typed here (hub/acct_verifier.c). */
@@ -494,6 +491,60 @@ static struct node_auth *job_done(login_job *j)
 }
 
 /* ---- POST /api/v1/session ------------------------------------------------------------ */
+
+/* An approver's sign-in while connected: whether the hub holds the verifier
+ * of that password (it takes it from the password when it has none,
+ * node_sync_verifier), asked in the pool after the sign-in has answered, so
+ * a slow hub never holds a sign-in.  The answer is kept at the node
+ * (sync_state "verifier_ok:STAFF", the password hash's reference): a
+ * decision is made only with a verifier the hub can check
+ * (auth__decision_ready), never one it would refuse while the office
+ * keeps it. */
+typedef struct confirm_job {
+	uv_work_t cj_work;
+	node *cj_node;
+	char cj_staff[64];
+	char cj_pw[LOGIN_PW_INPUT_MAX + 1];
+	char cj_ref[65];
+	int cj_rc; /* [work] node_sync_verifier's answer */
+} confirm_job;
+
+static void confirm_work(uv_work_t *w)
+{
+	confirm_job *cj = w->data;
+
+	cj->cj_rc = node_sync_verifier(cj->cj_node, cj->cj_staff, cj->cj_pw);
+	crypto_wipe(cj->cj_pw, sizeof cj->cj_pw);
+}
+
+static void confirm_done(uv_work_t *w, int status)
+{
+	confirm_job *cj = w->data;
+	char key[96];
+
+	if (status == 0 && cj->cj_rc == 1 && cj->cj_node->nd_auth != NULL) {
+		snprintf(key, sizeof key, "verifier_ok:%s", cj->cj_staff);
+		if (db_kv_set(cj->cj_node->nd_db, "sync_state", key, cj->cj_ref) != 0)
+			log_warnx("login: cannot note the hub's verifier of staff %s", cj->cj_staff);
+	}
+	crypto_free(cj, sizeof *cj);
+}
+
+static void confirm(node *n, const char *staff_id, const char *pw, const char *stored)
+{
+	confirm_job *cj = calloc(1, sizeof *cj);
+
+	if (cj == NULL || password_hash_ref(stored, cj->cj_ref) != 0) {
+		free(cj);
+		return;
+	}
+	cj->cj_node = n;
+	cj->cj_work.data = cj;
+	snprintf(cj->cj_staff, sizeof cj->cj_staff, "%s", staff_id);
+	snprintf(cj->cj_pw, sizeof cj->cj_pw, "%s", pw);
+	if (uv_queue_work(n->nd_loop, &cj->cj_work, confirm_work, confirm_done) != 0)
+		crypto_free(cj, sizeof *cj);
+}
 
 static void after_login(uv_work_t *w, int status)
 {
@@ -601,6 +652,8 @@ static void after_login(uv_work_t *w, int status)
 		 strcmp(ls.ls_mode, "offline") == 0 ? " (offline)" : "");
 	if (node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s)) != 0)
 		auth__session_end(n, s, NULL);
+	else if (j->lj_v[0] && j->lj_ask_hub)
+		confirm(n, j->lj_staff_id, j->lj_pw, j->lj_stored);
 out:
 	crypto_free(j, sizeof *j);
 }
@@ -862,8 +915,12 @@ static void after_change(uv_work_t *w, int status)
 		goto fail;
 	s->ss_must_change = 0;
 	auth__pw_mark(n, s);
-	if (is_approver(n, j->lj_staff_id) == 1)
+	if (is_approver(n, j->lj_staff_id) == 1) {
 		memcpy(s->ss_verifier, j->lj_new_v, sizeof s->ss_verifier);
+		/* (the change, pushed now, gives the hub the new verifier) */
+		if (connected)
+			confirm(n, j->lj_staff_id, j->lj_new, j->lj_new_hash);
+	}
 	log_info("login: staff %s changed their password%s", j->lj_staff_id,
 		 connected ? "" : " (offline; the hub gets it with the next push)");
 	node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s));

@@ -473,6 +473,36 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         b.update(kw)
         return self.s[who].post(API + "/approvals/%s/decision" % rid, b)
 
+    def test_decision_waits_for_the_hub_to_hold_the_approvers_check(self):
+        """A decision is signed with the approver's password; an office
+        makes one only once the hub has said it holds that password's
+        verifier (asked after an approver's sign-in while connected), so a
+        decision is never kept at the office that the hub would refuse."""
+        a = self.nodes["a"]
+        start = days_ago(self.today, 40)
+        _, j = self.entered("Dora", "Esperando", 60, "102", start)
+        rid = j["approval"]["request_id"]
+        pm_id = self.ids["pmgr"]
+        key = "verifier_ok:" + pm_id
+        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
+        self.assertTrue(ref)   # noted at the sign-in in setUpClass
+        harness.db_write(a, "DELETE FROM sync_state WHERE key=?", key)
+        r = self.decide("pmgr", rid)
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("has not yet confirmed", r.json()["error"])
+        self.assertEqual(harness.db_value(a, "SELECT count(*) FROM case_approval_decisions WHERE"
+                                             " request_id=?", rid), 0)
+        # Signed in again while connected: confirmed, and the decision is taken.
+        harness.login(self.s["pmgr"], "pmgr", PASSWORD)
+        wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
+                                          key, ref) == 1,
+                 timeout=30, what="the hub's confirmation")
+        r = self.decide("pmgr", rid)
+        self.assertEqual(r.status, 201, r.body)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               rid) == 1, what="the decision at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
     def test_backdate_pending_until_three_approvers(self):
         cm = self.s["casemgr"]
         start = days_ago(self.today, 45)

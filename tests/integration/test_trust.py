@@ -770,6 +770,17 @@ class TrustTest(Base):
             self.assertIn("case_approval_decisions", res["quarantined"][0]["reason"], what)
         self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
                                req["id"]), 0)
+        # Nor by an approval recorded with typed-in names (the form before
+        # approvals were requests), with its activity in the same write.
+        bda, bda_cs = self.case_row("backdate_approvals", participant_id=pid, service_date=day(50),
+                                    program_manager="Anyone", wdb_director="Anyone", edd_approver="Anyone",
+                                    approved_date=day(0), recorded_by="demo-staff", recorded_at=now)
+        _, act2_cs = self.case_row("participant_activities", participant_id=pid, code="102",
+                                   code_list="activity", start_date=day(50), backdate_days=50, voided=0,
+                                   approval_id=bda["id"])
+        res = self.push(bda_cs + act2_cs)
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("backdate_approvals", res["quarantined"][0]["reason"])
         # Signed with the approver's password: taken.
         self.assertEqual(self.push(decided())["quarantined"], [])
         self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
