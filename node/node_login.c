@@ -498,7 +498,7 @@ static struct node_auth *job_done(login_job *j)
  * a slow hub never holds a sign-in.  The answer is kept at the node
  * (sync_state "verifier_ok:STAFF", the password hash's reference): a
  * decision is made only with a verifier the hub can check
- * (auth__decision_ready), never one it would refuse while the office
+ * (node_auth_verifier), never one it would refuse while the office
  * keeps it. */
 typedef struct confirm_job {
 	uv_work_t cj_work;
