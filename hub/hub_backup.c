@@ -678,6 +678,19 @@ static int set_aside(const char *db_path, int force, const char *stamp)
 	return 0;
 }
 
+/* 1 when the file at path holds exactly data. */
+static int same_content(const char *path, const void *data, size_t len)
+{
+	unsigned char *have = NULL;
+	size_t n = 0;
+	mode_t mode;
+	int same = slurp_max(path, len + 1, &have, &n, &mode) == 0 && n == len &&
+		   memcmp(have, data, len) == 0;
+
+	free(have);
+	return same;
+}
+
 /* A key file about to be replaced by another content, kept beside as
  * NAME.before-restore.STAMP (a hard link: the new content is written to a
  * new file and renamed over NAME): without it, the database kept aside
@@ -685,19 +698,9 @@ static int set_aside(const char *db_path, int force, const char *stamp)
 static int keep_file(const char *path, const void *data, size_t len, const char *stamp)
 {
 	char aside[PATH_MAX + 96];
-	unsigned char *old = NULL;
 	struct stat sb;
-	int fd, same = 0;
 
-	if (stat(path, &sb) != 0)
-		return 0;
-	if ((size_t)sb.st_size == len && (old = malloc(len ? len : 1)) != NULL &&
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		same = read(fd, old, len) == (ssize_t)len && memcmp(old, data, len) == 0;
-		close(fd);
-	}
-	free(old);
-	if (same)
+	if (stat(path, &sb) != 0 || same_content(path, data, len))
 		return 0;
 	if ((size_t)snprintf(aside, sizeof aside, "%s.before-restore.%s", path, stamp) >=
 		sizeof aside ||
@@ -816,19 +819,6 @@ static int drop_file(restore_ctx *rc, const char *name, const void *data, size_t
 	snprintf(path, sizeof path, "%s/%s" STAGED, rc->rs_dir, name);
 	unlink(path);
 	return 0;
-}
-
-/* 1 when the file at path holds exactly data. */
-static int same_content(const char *path, const void *data, size_t len)
-{
-	unsigned char *have = NULL;
-	size_t n = 0;
-	mode_t mode;
-	int same = slurp_max(path, len + 1, &have, &n, &mode) == 0 && n == len &&
-		   memcmp(have, data, len) == 0;
-
-	free(have);
-	return same;
 }
 
 static int commit_file(restore_ctx *rc, const char *name, const void *data, size_t len,
@@ -1053,7 +1043,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	sqlite3 *bk = NULL, *keys = NULL;
 	int64_t from = 0, to = 0, above;
 	restore_ctx rs = {0};
-	int lock, use, nfiles = 0, ret = 1;
+	int lock, use, ret = 1;
 
 	if (file == NULL) {
 		fprintf(stderr, "outpost-hub: restore needs a FILE (made by 'outpost-hub backup')\n");
@@ -1132,7 +1122,6 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 			db_path, dir);
 		goto out;
 	}
-	nfiles = rs.rs_files;
 	{
 		char lk[PATH_MAX + 32];
 
@@ -1141,7 +1130,7 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 	}
 	printf("restored %s, %d file%s of keys, certificates and settings and %d uploaded form%s"
 	       " from %s (made by outpost-hub %s); the change log goes on at seq %" PRId64 "\n",
-	       db_path, nfiles, nfiles == 1 ? "" : "s", rs.rs_uploads, rs.rs_uploads == 1 ? "" : "s",
+	       db_path, rs.rs_files, rs.rs_files == 1 ? "" : "s", rs.rs_uploads, rs.rs_uploads == 1 ? "" : "s",
 	       file, ver, to + 1);
 	fprintf(stderr, "start the hub: every node sends again what it pushed after the backup "
 			"and takes a new snapshot (README, Disaster recovery)\n");

@@ -148,7 +148,7 @@ static route_rc decide(route_call *a)
 	d.cd_la = json_str(req, "local_area_id");
 	d.cd_today = today;
 	d.cd_ms = (int64_t)hub_now_ms();
-	if ((rc = case_decision_record(h->hb_db, req, &d, 1, why, sizeof why)) != 0) {
+	if ((rc = case_decision_record(h->hb_db, req, &d, why, sizeof why)) != 0) {
 		rr = rc < 0 ? ROUTE_DBERR : route_fail(a, 409, "id", "%s", why);
 		goto out;
 	}

@@ -69,15 +69,15 @@ cJSON *case_decision_row(const cJSON *req, const case_decision *d)
 	return row;
 }
 
-int case_decision_record(sqlite3 *db, const cJSON *req, const case_decision *d, int check,
-			 char *why, size_t wn)
+int case_decision_record(sqlite3 *db, const cJSON *req, const case_decision *d, char *why,
+			 size_t wn)
 {
 	cJSON *row = case_decision_row(req, d);
 	int rc;
 
 	if (row == NULL)
 		return -1;
-	if (check && case_approvals_validate_row(db, "case_approval_decisions", row, why, wn) != 0)
+	if (case_approvals_validate_row(db, "case_approval_decisions", row, why, wn) != 0)
 		rc = 1;
 	else
 		rc = case_decision_insert(db, row);

@@ -47,12 +47,12 @@ route_rc case_decision_read(route_call *a, const struct cJSON *req, case_decisio
  * "participant_id"), under a new UUIDv7 of d->cd_ms.  Caller frees.
  * case_decision_insert() writes such a row: 0, or -1 (sqlite3_errmsg names
  * the error).  case_decision_record() does both, first checking the row as
- * a replicated one is checked (case_approvals_validate_row) when check is
- * set: 0, 1 refused (the reason in why), -1 database error.
+ * a replicated one is checked (case_approvals_validate_row): 0, 1 refused
+ * (the reason in why), -1 database error.
  */
 struct cJSON *case_decision_row(const struct cJSON *req, const case_decision *d);
 int case_decision_insert(sqlite3 *db, const struct cJSON *row);
-int case_decision_record(sqlite3 *db, const struct cJSON *req, const case_decision *d, int check,
-			 char *why, size_t wn);
+int case_decision_record(sqlite3 *db, const struct cJSON *req, const case_decision *d, char *why,
+			 size_t wn);
 
 #endif

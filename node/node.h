@@ -76,6 +76,8 @@ extern const asset assets_node[];
 int node_migrate(node *n);
 /* 1 when the node was never enrolled with a hub (it seeds its own demo lists). */
 int node_standalone(node *n);
+/* 1 when the node is enrolled with a hub (DIR/sync.json, its identity, is there). */
+int node_enrolled(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
 /* nd_db's version (lib/db.h db_version_get, same return).  Inside a

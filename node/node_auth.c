@@ -330,15 +330,14 @@ static node_session *session_checked(node *n, node_session *s)
 int node_auth_verifier(node *n, http_req *req, char *out)
 {
 	node_session *s = auth__session(n, req);
-	char path[PATH_MAX + 16], key[96], have[80] = "", stored[PASSWORD_HASH_MAX] = "", ref[65];
+	char key[96], have[80] = "", stored[PASSWORD_HASH_MAX] = "", ref[65];
 	int rc;
 
 	if (s == NULL || s->ss_verifier[0] == '\0')
 		return 0;
 	/* Enrolled: only a verifier the hub said it holds (node_login.c,
 	 * confirm()), for the password stored now. */
-	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
-	if (access(path, F_OK) == 0) {
+	if (node_enrolled(n)) {
 		snprintf(key, sizeof key, "verifier_ok:%s", s->ss_user.id);
 		rc = db_kv_get(n->nd_db, "sync_state", key, have, sizeof have);
 		if (rc != DB_FOUND && rc != DB_ABSENT)
@@ -539,11 +538,10 @@ static void on_sweep(uv_timer_t *t)
  * too (idempotent; never on an enrolled node). */
 static void demo_logins(node *n)
 {
-	char path[PATH_MAX + 32], ts[HLC_STRLEN];
+	char ts[HLC_STRLEN];
 
-	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
 	if (!conf_bool(&n->nd_conf, "demo") || strcmp(n->nd_office_id, DEMO_OFFICE) != 0 ||
-	    access(path, F_OK) == 0)
+	    node_enrolled(n))
 		return;
 	hlc_now(&n->nd_hlc, ts);
 	if (db_exec(n->nd_db, "BEGIN IMMEDIATE") != 0)

@@ -101,7 +101,7 @@ typedef struct login_state {
 
 static void login_state_get(node *n, login_state *ls)
 {
-	char path[PATH_MAX + 32], v[32];
+	char v[32];
 	uint64_t now = clock_ms();
 	int enrolled, connected;
 
@@ -110,8 +110,7 @@ static void login_state_get(node *n, login_state *ls)
 	ls->ls_last_pull_ms = -1;
 	if (db_kv_get(n->nd_db, "node_meta", "last_pull_ms", v, sizeof v) == DB_FOUND && v[0])
 		ls->ls_last_pull_ms = strtoll(v, NULL, 10);
-	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
-	enrolled = access(path, F_OK) == 0;
+	enrolled = node_enrolled(n);
 	connected = enrolled && node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
 	if (!enrolled && !conf_bool(&n->nd_conf, "demo")) {
 		/* Its only accounts are the demo ones, with the published

@@ -9,6 +9,7 @@
 #include "lib/clock.h"
 #include "lib/fault.h"
 #include "lib/log.h"
+#include "sync/client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,16 +72,23 @@ int node_migrate(node *n)
 	return schema_check(n->nd_db);
 }
 
+int node_enrolled(node *n)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/" SYNC_IDENTITY_FILE, n->nd_data);
+	return access(path, F_OK) == 0;
+}
+
 int node_standalone(node *n)
 {
-	char cur[32], path[PATH_MAX + 32];
+	char cur[32];
 
 	if (db_kv_get(n->nd_db, "node_meta", "sync_cursor", cur, sizeof cur) == DB_FOUND)
 		return 0;
 	/* Enrolled but not yet bootstrapped (or mid-snapshot): the hub's rows
 	 * are on their way, and seeds made here would only be replaced. */
-	snprintf(path, sizeof path, "%s/sync.json", n->nd_data);
-	return access(path, F_OK) != 0;
+	return !node_enrolled(n);
 }
 
 uint64_t node_now_ms(node *n)
