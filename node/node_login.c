@@ -754,8 +754,9 @@ static route_rc post_session(route_call *call)
 	if (!j->lj_known)
 		snprintf(j->lj_stored, sizeof j->lj_stored, "%s", dummy_hash);
 	snprintf(j->lj_pw, sizeof j->lj_pw, "%s", pw);
-	j->lj_ask_hub = j->lj_known && j->lj_approver && !j->lj_temp &&
-			node_sync_connected(n, NODE_AUTH_CONNECTED_MS);
+	/* (asked whenever enrolled: off the sign-in's path, a hub out of
+	 * reach costs nothing, and "connected" may lag a hub back in reach) */
+	j->lj_ask_hub = j->lj_known && j->lj_approver && !j->lj_temp && node_enrolled(n);
 	if (job_queue(a, j, after_login) != 0) {
 		crypto_free(j, sizeof *j);
 		return route_fail(call, 503, NULL, "sign-in is busy; please try again");
@@ -917,7 +918,7 @@ static void after_change(uv_work_t *w, int status)
 	if (is_approver(n, j->lj_staff_id) == 1) {
 		memcpy(s->ss_verifier, j->lj_new_v, sizeof s->ss_verifier);
 		/* (the change, pushed now, gives the hub the new verifier) */
-		if (connected)
+		if (node_enrolled(n))
 			confirm(n, j->lj_staff_id, j->lj_new, j->lj_new_hash);
 	}
 	log_info("login: staff %s changed their password%s", j->lj_staff_id,
