@@ -21,9 +21,15 @@
  * logged; nothing is written unless it matches.
  *
  * The node asks first without the password (the answer is then "exists"
- * or "missing"), so the password travels only when it is needed.
+ * or "missing"), so the password travels only when it is needed.  It may
+ * say which verifier it holds ("check": an array of one or two
+ * password_verifier_check() values, the second for a change of password
+ * at the node that may or may not have reached the hub yet): a verifier
+ * held for none of them is answered "differs" (it is of another password:
+ * a change or reset this office has not received), so an office never
+ * signs with a verifier the hub would refuse.
  *
- *   200 {"verifier": "set" | "exists" | "missing"}
+ *   200 {"verifier": "set" | "exists" | "differs" | "missing"}
  *   403 {"field": "password"}  the password is not the hub's current one
  *   404 / 409                  not an account this node may speak for
  */
@@ -138,6 +144,30 @@ static int account_ok(hub *h, const hub_node *nd, const char *sid, char *stored,
 	return 0;
 }
 
+/* 1 when one of the node's checks (an array of one or two) is of the
+ * verifier v, 0 when none is, -1 when they are malformed. */
+static int check_matches(const cJSON *checks, const char *sid, const char *v)
+{
+	char mine[PASSWORD_VERIFIER_HEX];
+	const cJSON *c;
+	int n = 0, match = 0;
+
+	if (password_verifier_check(v, sid, mine) != 0)
+		return -1;
+	cJSON_ArrayForEach(c, checks)
+	{
+		if (++n > 2 || !cJSON_IsString(c) ||
+		    strlen(c->valuestring) != PASSWORD_VERIFIER_HEX - 1) {
+			match = -1;
+			break;
+		}
+		if (crypto_ct_cmp(c->valuestring, mine, PASSWORD_VERIFIER_HEX - 1) == 0)
+			match = 1;
+	}
+	crypto_wipe(mine, sizeof mine);
+	return n == 0 ? -1 : match;
+}
+
 /* A row of the route table (HUB_P_NODE: the node's signature is checked by
  * the dispatcher, from the headers before the body too). */
 static route_rc post_verifier(route_call *a)
@@ -146,9 +176,10 @@ static route_rc post_verifier(route_call *a)
 	const hub_node *nd = API_NODE(a);
 	http_req *req = a->rc_req;
 	const char *sid = json_str(a->rc_body, "staff_id"), *pw = json_str(a->rc_body, "password");
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(a->rc_body, "check");
 	char have[PASSWORD_VERIFIER_HEX];
-	const char *why = NULL;
-	int exists, st;
+	const char *why = NULL, *answer;
+	int exists, st, match = 1;
 	vjob *j;
 	cJSON *o;
 
@@ -167,12 +198,18 @@ static route_rc post_verifier(route_call *a)
 		return route_fail(a, st, "staff_id", "%s", why);
 	}
 	exists = acct_verifier_get(h->hb_db, sid, have) == 0;
+	if (exists && checks != NULL && (match = check_matches(checks, sid, have)) < 0) {
+		crypto_wipe(have, sizeof have);
+		crypto_free(j, sizeof *j);
+		return route_bad(a, "check", "check must be one or two hex values of 64 digits");
+	}
 	crypto_wipe(have, sizeof have);
 	if (exists || pw == NULL) {
 		/* Without a password: only whether one is needed. */
 		crypto_free(j, sizeof *j);
+		answer = !exists ? "missing" : match ? "exists" : "differs";
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "verifier", exists ? "exists" : "missing");
+		cJSON_AddStringToObject(o, "verifier", answer);
 		return route_ok(a, 200, o);
 	}
 	if (vjobs >= VERIFIER_JOBS_MAX) {
@@ -201,6 +238,7 @@ static route_rc post_verifier(route_call *a)
 static const route_key verifier_keys[] = {
 	{"staff_id", ROUTE_T_STR, ROUTE_K_REQUIRED},
 	{"password", ROUTE_T_STR, 0},
+	{"check", ROUTE_T_ARRAY, 0},
 	{NULL, 0, 0},
 };
 

@@ -324,3 +324,17 @@ int password_decision_proof(const char *verifier, const char *id, const char *re
 	return 0;
 }
 
+
+int password_verifier_check(const char *verifier, const char *staff_id,
+			    char out[PASSWORD_VERIFIER_HEX])
+{
+	char msg[128];
+	unsigned char mac[32];
+	int n;
+
+	n = snprintf(msg, sizeof msg, "outpost-verifier-check\n%s", staff_id ? staff_id : "");
+	if (n < 0 || (size_t)n >= sizeof msg || verifier_mac(verifier, msg, mac) != 0)
+		return -1;
+	crypto_hex(mac, sizeof mac, out);
+	return 0;
+}

@@ -98,4 +98,14 @@ int password_decision_proof(const char *verifier, const char *id, const char *re
 			    const char *decided_date, int64_t decided_at,
 			    char out[PASSWORD_VERIFIER_HEX]);
 
+/*
+ * Which verifier an office holds, as it asks the hub whether it holds the
+ * same (hub/acct_verifier.c): HMAC(V, "outpost-verifier-check" || staff_id).
+ * It says nothing of V to whoever lacks V, and a node that holds the
+ * password's hash could test guesses against the hash as well.  Hex (65
+ * bytes) into out.  0, or -1.
+ */
+int password_verifier_check(const char *verifier, const char *staff_id,
+			    char out[PASSWORD_VERIFIER_HEX]);
+
 #endif

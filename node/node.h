@@ -190,10 +190,12 @@ void node_sync_nudge(node *n); /* optional: sync soon after a local write */
  * written after enrollment carries the provisional id or the demo office. */
 void node_sync_identity_check(node *n);
 /* Any thread (blocks on the network): give the hub the password's second
- * verifier when it has none (hub/acct_verifier.c), before a change made
- * here.  1 the hub has one now, 0 the hub says it is not the current
- * password, -1 it could not be asked (not enrolled, unreachable). */
-int node_sync_verifier(node *n, const char *staff_id, const char *pw);
+ * verifier when it has none (hub/acct_verifier.c), and, when v (and v_next)
+ * are not NULL, whether the one it holds is v's (or v_next's).  1 the hub
+ * has that one, 0 the hub says it is not the current password's, -1 it
+ * could not be asked (not enrolled, unreachable). */
+int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char *v,
+		       const char *v_next);
 /* The background cycle's figures since start, for /metrics. */
 typedef struct node_sync_fig {
 	int nf_enrolled, nf_failures; /* failures: consecutive, now */

@@ -392,21 +392,23 @@ static void job_work(uv_work_t *w)
 	if (j->lj_kind == JOB_LOGIN && j->lj_match == 1 && j->lj_approver &&
 	    password_verifier(j->lj_pw, j->lj_stored, j->lj_v) != 0)
 		j->lj_v[0] = '\0';
-	/* An account whose password predates the hub's verifiers could not
-	 * prove a change: the hub takes the verifier first, from the password
-	 * typed here (hub/acct_verifier.c). */
-	if (j->lj_kind == JOB_CHANGE && j->lj_match == 1 && j->lj_ask_hub)
-		j->lj_hub = node_sync_verifier(j->lj_node, j->lj_staff_id, j->lj_pw);
-	/* A change also derives both second verifiers (model/password.h): the
+	if (j->lj_kind != JOB_CHANGE || j->lj_match != 1)
+		return;
+	/* A change derives both second verifiers (model/password.h): the
 	 * current one signs the change for the hub, the new one goes to it
 	 * wrapped.  Neither is stored here. */
-	if (j->lj_kind == JOB_CHANGE && j->lj_match == 1)
-		j->lj_hash_rc =
-		    password_hash(j->lj_new, 0, j->lj_new_hash, sizeof j->lj_new_hash) != 0 ||
+	j->lj_hash_rc = password_hash(j->lj_new, 0, j->lj_new_hash, sizeof j->lj_new_hash) != 0 ||
 				password_verifier(j->lj_pw, j->lj_stored, j->lj_cur_v) != 0 ||
 				password_verifier(j->lj_new, j->lj_new_hash, j->lj_new_v) != 0
-			? -1
-			: 0;
+			    ? -1
+			    : 0;
+	/* The hub must hold the current one, or it would refuse the change:
+	 * an account whose password predates the hub's verifiers gives it from
+	 * the password typed here (hub/acct_verifier.c), and one whose
+	 * password was changed or reset elsewhere is told so now. */
+	if (j->lj_hash_rc == 0 && j->lj_ask_hub)
+		j->lj_hub =
+		    node_sync_verifier(j->lj_node, j->lj_staff_id, j->lj_pw, j->lj_cur_v, NULL);
 }
 
 static void throttle_keys(login_job *j, http_req *req, const char *username)
@@ -504,6 +506,7 @@ typedef struct confirm_job {
 	node *cj_node;
 	char cj_staff[64];
 	char cj_pw[LOGIN_PW_INPUT_MAX + 1];
+	char cj_v[PASSWORD_VERIFIER_HEX], cj_v_next[PASSWORD_VERIFIER_HEX];
 	char cj_ref[65];
 	int cj_rc; /* [work] node_sync_verifier's answer */
 } confirm_job;
@@ -512,8 +515,11 @@ static void confirm_work(uv_work_t *w)
 {
 	confirm_job *cj = w->data;
 
-	cj->cj_rc = node_sync_verifier(cj->cj_node, cj->cj_staff, cj->cj_pw);
+	cj->cj_rc = node_sync_verifier(cj->cj_node, cj->cj_staff, cj->cj_pw, cj->cj_v,
+				       cj->cj_v_next);
 	crypto_wipe(cj->cj_pw, sizeof cj->cj_pw);
+	crypto_wipe(cj->cj_v, sizeof cj->cj_v);
+	crypto_wipe(cj->cj_v_next, sizeof cj->cj_v_next);
 }
 
 static void confirm_done(uv_work_t *w, int status)
@@ -529,7 +535,12 @@ static void confirm_done(uv_work_t *w, int status)
 	crypto_free(cj, sizeof *cj);
 }
 
-static void confirm(node *n, const char *staff_id, const char *pw, const char *stored)
+/* Ask whether the hub holds the verifier v (of pw, whose stored form is
+ * stored) or, after a change made here that may not have reached it yet,
+ * v_next (of the stored form stored, the new one): the hub takes the
+ * change, signed with v, and with it v_next. */
+static void confirm(node *n, const char *staff_id, const char *pw, const char *v,
+		    const char *v_next, const char *stored)
 {
 	confirm_job *cj = calloc(1, sizeof *cj);
 
@@ -541,6 +552,8 @@ static void confirm(node *n, const char *staff_id, const char *pw, const char *s
 	cj->cj_work.data = cj;
 	snprintf(cj->cj_staff, sizeof cj->cj_staff, "%s", staff_id);
 	snprintf(cj->cj_pw, sizeof cj->cj_pw, "%s", pw);
+	snprintf(cj->cj_v, sizeof cj->cj_v, "%s", v);
+	snprintf(cj->cj_v_next, sizeof cj->cj_v_next, "%s", v_next ? v_next : "");
 	if (uv_queue_work(n->nd_loop, &cj->cj_work, confirm_work, confirm_done) != 0)
 		crypto_free(cj, sizeof *cj);
 }
@@ -652,7 +665,7 @@ static void after_login(uv_work_t *w, int status)
 	if (node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s)) != 0)
 		auth__session_end(n, s, NULL);
 	else if (j->lj_v[0] && j->lj_ask_hub)
-		confirm(n, j->lj_staff_id, j->lj_pw, j->lj_stored);
+		confirm(n, j->lj_staff_id, j->lj_pw, j->lj_v, NULL, j->lj_stored);
 out:
 	crypto_free(j, sizeof *j);
 }
@@ -917,9 +930,11 @@ static void after_change(uv_work_t *w, int status)
 	auth__pw_mark(n, s);
 	if (is_approver(n, j->lj_staff_id) == 1) {
 		memcpy(s->ss_verifier, j->lj_new_v, sizeof s->ss_verifier);
-		/* (the change, pushed now, gives the hub the new verifier) */
+		/* (the change, pushed now, gives the hub the new verifier, if it
+		 * holds the current one) */
 		if (node_enrolled(n))
-			confirm(n, j->lj_staff_id, j->lj_new, j->lj_new_hash);
+			confirm(n, j->lj_staff_id, j->lj_pw, j->lj_cur_v, j->lj_new_v,
+				j->lj_new_hash);
 	}
 	log_info("login: staff %s changed their password%s", j->lj_staff_id,
 		 connected ? "" : " (offline; the hub gets it with the next push)");

@@ -400,7 +400,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         cls.ids = {}
         for user, group in (("casemgr", "LWIA Partner Staff"), ("super", "LWIA Partner Supervisor"),
                             ("pmgr", "View Access"), ("wdbdir", "View Access"),
-                            ("eddrev", "View Access"), ("wioa", "View Access")):
+                            ("eddrev", "View Access"), ("wioa", "View Access"),
+                            ("pmgr2", "View Access")):
             cls.ids[user] = hub_account(cls.hub, user, group)
         cls.enroll_offices((("a", "demo-office"), ("b", "demo-office-2")), env, "caserules-sync")
         for n in cls.nodes.values():
@@ -409,16 +410,17 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
                      what="the accounts at " + n.name)
         # The approver roles, granted at the hub.
         for user, roles in (("pmgr", ["dss_program_manager"]), ("wdbdir", ["wdb_director"]),
-                            ("eddrev", ["edd"]), ("wioa", ["dss_wioa"])):
+                            ("eddrev", ["edd"]), ("wioa", ["dss_wioa"]),
+                            ("pmgr2", ["dss_program_manager"])):
             r = cls.admin("PUT", "/api/v1/admin/case/approver-roles",
                           {"staff_id": cls.ids[user], "roles": roles})
             assert r.status == 200, r.body
         for n in cls.nodes.values():
-            wait_for(lambda n=n: count(n, "SELECT count(*) FROM case_approver_roles WHERE active=1") == 4,
+            wait_for(lambda n=n: count(n, "SELECT count(*) FROM case_approver_roles WHERE active=1") == 5,
                      what="the approver roles at " + n.name)
         cls.s = {}
         for user, node in (("casemgr", "a"), ("super", "a"), ("pmgr", "a"), ("wdbdir", "b"),
-                           ("eddrev", "a"), ("wioa", "b")):
+                           ("eddrev", "a"), ("wioa", "b"), ("pmgr2", "a")):
             c = harness.client(cls.nodes[node])
             harness.login(c, user, PASSWORD)
             cls.s[user] = c
@@ -498,6 +500,64 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
                                           key, ref) == 1,
                  timeout=30, what="the hub's confirmation")
         r = self.decide("pmgr", rid)
+        self.assertEqual(r.status, 201, r.body)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               rid) == 1, what="the decision at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_a_verifier_of_another_password_is_not_a_confirmation(self):
+        """The hub holds the verifier of another password (changed at
+        another office, not yet pulled here): it says so, and the office
+        does not decide with a verifier the hub would refuse."""
+        a = self.nodes["a"]
+        _, j = self.entered("Dario", "Distinto", 60, "102", days_ago(self.today, 41))
+        rid = j["approval"]["request_id"]
+        pm_id = self.ids["pmgr"]
+        key = "verifier_ok:" + pm_id
+        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
+        self.assertTrue(ref)
+        real = harness.db_value(self.hub, "SELECT verifier FROM staff_verifiers WHERE id=?", pm_id)
+        other = "ab" * 32
+        harness.db_write(self.hub, "UPDATE staff_verifiers SET verifier=? WHERE id=?", other, pm_id)
+        try:
+            harness.db_write(a, "DELETE FROM sync_state WHERE key=?", key)
+            harness.login(self.s["pmgr"], "pmgr", PASSWORD)
+            # The answer arrives after the sign-in.
+            wait_for(lambda: "the hub holds another password of staff " + pm_id in a.read_log(),
+                     timeout=30, what="the hub's answer")
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=?", key), 0)
+            r = self.decide("pmgr", rid)
+            self.assertEqual(r.status, 409, r.body)
+        finally:
+            harness.db_write(self.hub, "UPDATE staff_verifiers SET verifier=? WHERE id=?", real, pm_id)
+        # The hub holds this password's again: confirmed, the decision is taken.
+        harness.login(self.s["pmgr"], "pmgr", PASSWORD)
+        wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
+                                          key, ref) == 1,
+                 timeout=30, what="the hub's confirmation")
+        r = self.decide("pmgr", rid)
+        self.assertEqual(r.status, 201, r.body)
+
+    def test_an_approver_decides_after_changing_their_password(self):
+        """A change made at the office gives the hub the new verifier (the
+        change is signed with the current one): the office takes the hub's
+        word for either, whichever it holds when asked, and the decision
+        signed with the new password is taken at the hub."""
+        a = self.nodes["a"]
+        _, j = self.entered("Celia", "Cambiada", 60, "102", days_ago(self.today, 42))
+        rid = j["approval"]["request_id"]
+        sid = self.ids["pmgr2"]
+        key = "verifier_ok:" + sid
+        wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=?", key) == 1,
+                 timeout=30, what="the confirmation at the sign-in")
+        old = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
+        r = self.s["pmgr2"].post("/api/v1/session/password",
+                                 {"current_password": PASSWORD, "new_password": "Cambio.Nuevo.26"})
+        self.assertEqual(r.status, 200, r.body)
+        wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value<>?",
+                                          key, old) == 1,
+                 timeout=30, what="the confirmation after the change")
+        r = self.decide("pmgr2", rid)
         self.assertEqual(r.status, 201, r.body)
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
                                rid) == 1, what="the decision at the hub")
