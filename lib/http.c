@@ -1169,8 +1169,10 @@ int http_stream_write(http_req *req, const void *data, size_t len)
 
 	if (c == NULL || !rx->rx_streaming || c->c_state != C_HANDLING)
 		return -1;
-	if (!c->c_is_tls &&
-	    uv_stream_get_write_queue_size((uv_stream_t *)&c->c_tcp) > HTTP_STREAM_QUEUE_MAX) {
+	/* What the peer has not taken yet: over TLS too, where each write is
+	 * encrypted onto the socket at once (lib/http_conn.c, tls_send), so
+	 * the socket's queue holds it as ciphertext. */
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->c_tcp) > HTTP_STREAM_QUEUE_MAX) {
 		log_info("closing stream to %s: it is not being read", c->c_peer);
 		http__conn_close(c);
 		return -1;
