@@ -687,12 +687,17 @@ static int stats_rows(node *n, cJSON *o, const char *name, const char *sql, cons
 static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
 {
 	return stats_rows(n, o, "by_reason",
-			  "SELECT r.id AS reason_id, r.label, r.label_es, count(c.id) AS count"
-			  " FROM greeter_reasons r LEFT JOIN checkin_reasons cr ON cr.reason_id = r.id"
-			  " LEFT JOIN checkins c ON c.id = cr.checkin_id AND c.office_id=?1"
-			  "  AND c.visit_date BETWEEN ?2 AND ?3"
+			  /* The days' visits first (checkins_day), so a day's
+			   * figures cost that day's visits, not every visit the
+			   * office ever had under each reason. */
+			  "SELECT r.id AS reason_id, r.label, r.label_es, coalesce(x.n, 0) AS count"
+			  " FROM greeter_reasons r LEFT JOIN"
+			  "  (SELECT cr.reason_id, count(*) AS n FROM checkins c"
+			  "   JOIN checkin_reasons cr ON cr.checkin_id = c.id"
+			  "   WHERE c.office_id=?1 AND c.visit_date BETWEEN ?2 AND ?3"
+			  "   GROUP BY cr.reason_id) x ON x.reason_id = r.id"
 			  " WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
-			  " GROUP BY r.id HAVING count(c.id) > 0 OR r.active=1"
+			  "  AND (x.n > 0 OR r.active=1)"
 			  " ORDER BY count DESC, r.sort", from, to);
 }
 
