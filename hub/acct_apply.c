@@ -31,8 +31,10 @@
  * deletes no row that names one; rows a node inserts as their author (the
  * append-only tables' staff_id, created_by, recorded_by) name staff of its
  * Local Area; a participant's assigned_staff_id, when the row sets it, names
- * staff of the participant's Local Area.  So the console's "reported by node
- * X" is what X sent.
+ * staff of the participant's Local Area; an employer's vetting result, when
+ * the row sets it, names a vetter of the node's Local Area (vetted_by), and
+ * its conversion a converter of that Local Area (converted_by).  So the
+ * console's "reported by node X" is what X sent.
  */
 #include "hub/acct.h"
 #include "lib/crypto.h"
@@ -282,20 +284,33 @@ static void staff_named(const cJSON *row, const char *const *cols, const char **
  * (node_crm_review.c): still active, with an active primary contact (the
  * contacts reach the hub before the conversion that needs them: an earlier
  * entry), and the vetting clock of the 72-hour procedure, started at a time
- * a clock can give. */
-static int conversion_check(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+ * a clock can give.  The converter is the staff member signed in at the
+ * sending node (nd, NULL for none): staff of its Local Area, and never left
+ * out, or the vetting's separation of duties (crm_vetter_check: the
+ * converter does not vet) would have nobody to hold to. */
+static int conversion_check(sqlite3 *db, const hub_node *nd, const cJSON *row, char *reason,
+			    size_t n)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(row, "vetting_started_at");
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(row, "vetting_due_at");
-	const char *st = json_str(row, "status");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(row, "converted_at");
+	const char *st = json_str(row, "status"), *by = json_str(row, "converted_by");
 	int rc;
 
 	if (st == NULL || strcmp(st, "active") != 0)
 		REFUSE("employers: an inactive employer is not converted");
+	if (by == NULL || by[0] == '\0')
+		REFUSE("employers: a conversion names who converted the lead (converted_by)");
+	if (nd != NULL && (rc = staff_in_la(db, by, nd->hn_la)) <= 0) {
+		if (rc < 0)
+			CANNOT_CHECK("employers.converted_by: cannot read the staff member");
+		REFUSE("employers.converted_by is not staff of the sending node's Local Area");
+	}
 	if (!cJSON_IsNumber(s) || !cJSON_IsNumber(d) || !hlc_time_plausible(s->valuedouble) ||
-	    d->valuedouble != (double)crm_vetting_due((int64_t)s->valuedouble))
+	    d->valuedouble != (double)crm_vetting_due((int64_t)s->valuedouble) ||
+	    !cJSON_IsNumber(c) || c->valuedouble != s->valuedouble)
 		REFUSE("employers: a conversion starts the vetting clock: vetting_due_at is %d hours "
-		       "after vetting_started_at",
+		       "after vetting_started_at, converted_at",
 		       CRM_VETTING_HOURS);
 	rc = db_exists(db, "SELECT 1 FROM employer_contacts WHERE employer_id=? AND kind='primary'"
 			   " AND status='active'",
@@ -493,6 +508,13 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 			REFUSE("employers: a conversion starts the vetting (vetting_status pending)");
 		if (!converting && sync_change_sets("converted_by"))
 			REFUSE("employers: converted_by is the conversion's");
+		/* The 72-hour clock is set by the conversion alone (no office
+		 * route writes it after): moved later, an overdue vetting would
+		 * drop out of the hub's overdue list (hub_crm.c). */
+		if (!converting && (sync_change_sets("vetting_started_at") ||
+				    sync_change_sets("vetting_due_at") || sync_change_sets("converted_at")))
+			REFUSE("employers: the vetting clock (vetting_started_at, vetting_due_at,"
+			       " converted_at) is the conversion's and never changes");
 		if (!converting && sync_change_sets("vetting_status") && vs && strcmp(vs, "pending") == 0)
 			REFUSE("employers: a vetting result is approved or locked (WSB staff)");
 		/* A result is recorded with its time (the vetting route writes
@@ -501,11 +523,36 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		if (!converting && sync_change_sets("vetting_status") && !sync_change_sets("vetted_at"))
 			REFUSE("employers: a vetting result is recorded with who and when (vetted_by, "
 			       "vetted_at)");
-		if (converting && (rc = conversion_check(db, row, reason, n)) != 0)
+		/* The vetter signed in at the office that sends the result: WSB
+		 * staff of another Local Area hold the privilege too, but the
+		 * node holds no password of theirs (crm__hub_check_vetting
+		 * weighs the privilege, not the Local Area). */
+		if (nd != NULL && (v = json_str(row, "vetted_by")) != NULL &&
+		    (sync_change_sets("vetting_status") || sync_change_sets("vetted_by") ||
+		     sync_change_sets("vetted_at"))) {
+			if ((rc = staff_in_la(db, v, nd->hn_la)) < 0)
+				CANNOT_CHECK("employers.vetted_by: cannot read the staff member");
+			if (rc == 0)
+				REFUSE("employers.vetted_by is not staff of the sending node's Local Area");
+		}
+		if (converting && (rc = conversion_check(db, nd, row, reason, n)) != 0)
 			return rc;
 		if (type && strcmp(type, CRM_RECRUITING) == 0 && sync_change_sets("username") &&
 		    crm_has_mkt_prefix(json_str(row, "username")))
 			REFUSE("employers: a recruiting employer's user name has no MKT prefix");
+	}
+	/* A new employer is a lead (model/crm.c refuses one inserted
+	 * recruiting): the clock comes with its conversion, not before it,
+	 * where a conversion keeping it would start vetting at any time. */
+	if (strcmp(tbl, "employers") == 0 && op == SQLITE_INSERT) {
+		static const char *const clock[] = {"vetting_started_at", "vetting_due_at",
+						    "converted_at", NULL};
+		for (int i = 0; clock[i]; i++) {
+			const cJSON *x = cJSON_GetObjectItemCaseSensitive(row, clock[i]);
+			if (x != NULL && !cJSON_IsNull(x))
+				REFUSE("employers: %s is the conversion's (a new employer is a lead)",
+				       clock[i]);
+		}
 	}
 	/* The registration date is the day the record was made: every other
 	 * date of the case is judged against it, so an entry never moves it. */

@@ -1089,6 +1089,133 @@ class TrustTest(Base):
         self.assertEqual(got, {})
         self.assertEqual(count(self.hub, "SELECT email FROM employers WHERE id=?", eid), "hr@example.com")
 
+    # ---- the CRM's rows against the node that sends them ------------------------
+    def crm_lead(self, name):
+        """A lead with a primary contact made at the real node, once the hub
+        has it: its id."""
+        r = self.node.post("/api/v1/crm/employers", {
+            "company_name": "%s %s" % (name, self.uniq("c")), "zip": "95814", "street": "1 Main St",
+            "city": "Sacramento", "phone": "(916) 555-0100", "industry": "4931",
+            "confirm_not_duplicate": True, "contacts": [{"name": "Pat Primary", "kind": "primary"}]})
+        self.assertEqual(r.status, 201, r)
+        eid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employer_contacts WHERE employer_id=?",
+                               eid) == 1, timeout=90, what="the lead and its contact at the hub")
+        return eid
+
+    def crm_converted(self, name):
+        """A lead converted at the real node (by demo), once the hub has the
+        pending vetting: (its id, the conversion's reply)."""
+        eid = self.crm_lead(name)
+        r = self.node.post("/api/v1/crm/employers/%s/convert" % eid, {"edd_account_number": "7654321"})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employers WHERE id=? AND"
+                                         " vetting_status='pending'", eid) == 1,
+                 timeout=90, what="the conversion at the hub")
+        return eid, r.json()
+
+    def foreign_staff(self, group):
+        """A staff member of a Local Area of their own, in group: (id, Local Area)."""
+        la = self.new_la()
+        st, _ = self.create(self.ops, self.uniq("fx"), la=la, group=group)
+        return st["id"], la
+
+    def staff_named(self, username):
+        with opened(self.hub) as d:
+            return d.execute("SELECT id FROM staff WHERE username=?", (username,)).fetchone()[0]
+
+    def conversion_cs(self, eid, **changes):
+        """The update a conversion of lead eid makes (as the office's route
+        writes it), with changes on top: column -> (old, new)."""
+        with opened(self.hub) as d:
+            un = d.execute("SELECT username FROM employers WHERE id=?", (eid,)).fetchone()[0]
+        now = int(time.time() * 1000)
+        cs = {"account_type": ("lead", "recruiting"), "edd_account_number": (None, "7654321"),
+              "vetting_status": (None, "pending"), "converted_by": (None, self.staff_named("demo")),
+              "username": (un, un[3:]), "vetting_started_at": (None, now),
+              "vetting_due_at": (None, now + 72 * 3600 * 1000), "converted_at": (None, now)}
+        cs.update(changes)
+        return self.update_cs("employers", eid, cs)
+
+    def test_vetting_by_staff_of_the_nodes_local_area(self):
+        """A vetting result names a vetter of the sending node's Local Area:
+        WSB staff of another Local Area hold the vetting privilege too, but
+        never signed in at this office, so a node recording a result in
+        their name is quarantined.  The office's own WSB staff's result is
+        taken."""
+        fid, _ = self.foreign_staff("EDD WSB Staff")
+        eid, _ = self.crm_converted("Vetted Elsewhere Co")
+        now = int(time.time() * 1000)
+
+        def vetting(by):
+            return self.update_cs("employers", eid, {"vetting_status": ("pending", "approved"),
+                                                      "vetted_by": (None, by), "vetted_at": (None, now)})
+        res = self.push(vetting(fid))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("vetted_by is not staff of the sending node's Local Area", str(res["quarantined"]))
+        self.assertEqual(count(self.hub, "SELECT vetting_status FROM employers WHERE id=?", eid), "pending")
+        res = self.push(vetting(self.staff_named("t-wsb")))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT vetting_status FROM employers WHERE id=?", eid), "approved")
+
+    def test_conversion_by_staff_of_the_nodes_local_area(self):
+        """A conversion names its converter, staff of the sending node's
+        Local Area: one in the name of another Local Area's staff, or with
+        no converter (the converter may not vet: crm_vetter_check would have
+        nobody to hold to), is quarantined and the lead stays a lead.  One
+        by the office's own staff is taken."""
+        fid, _ = self.foreign_staff("LWIA/CBO Staff")
+        for what, by in (("foreign", fid), ("nobody", None)):
+            eid = self.crm_lead("Converted Elsewhere Co")
+            res = self.push(self.conversion_cs(eid, converted_by=(None, by)))
+            self.assertEqual(len(res["quarantined"]), 1, (what, res))
+            self.assertIn("converted_by", str(res["quarantined"]), what)
+            self.assertEqual(count(self.hub, "SELECT account_type FROM employers WHERE id=?", eid), "lead")
+        eid = self.crm_lead("Converted Here Co")
+        res = self.push(self.conversion_cs(eid))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT account_type FROM employers WHERE id=?", eid), "recruiting")
+
+    def test_vetting_clock_is_the_conversions(self):
+        """The 72-hour vetting clock is set by the conversion and never
+        moved after it (no office route writes it again): a later update of
+        vetting_started_at, vetting_due_at or converted_at is quarantined,
+        so an overdue vetting stays on the hub's overdue list.  A lead is
+        not inserted with a clock either, and a conversion's converted_at is
+        its vetting_started_at.  Other edits of the employer are taken."""
+        eid, conv = self.crm_converted("Clock Co")
+        due = conv["vetting_due_at"]
+        start = due - 72 * 3600 * 1000
+        far = due + 3650 * 24 * 3600 * 1000
+        cases = [
+            ("due", self.update_cs("employers", eid, {"vetting_due_at": (due, far)})),
+            ("both", self.update_cs("employers", eid, {
+                "vetting_due_at": (due, far), "vetting_started_at": (start, far - 72 * 3600 * 1000)})),
+            ("converted_at", self.update_cs("employers", eid, {"converted_at": (start, far)})),
+        ]
+        got = self.push_named([(k, "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id), cs)
+                               for k, cs in cases])
+        self.assertEqual(set(got), {k for k, _ in cases}, got)
+        for k in got:
+            self.assertIn("vetting clock", got[k], got)
+        self.assertEqual(count(self.hub, "SELECT vetting_due_at FROM employers WHERE id=?", eid), due)
+        # a conversion whose converted_at is not its clock's start
+        lead = self.crm_lead("Clock Start Co")
+        res = self.push(self.conversion_cs(lead, converted_at=(None, 1600000000000)))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        # a lead inserted with a clock, for a conversion that keeps it
+        with opened(self.hub) as d:
+            ecols = [x[1] for x in d.execute("PRAGMA table_info(employers)")]
+            emp = dict(zip(ecols, d.execute("SELECT * FROM employers WHERE id=?", (lead,)).fetchone()))
+        row = dict(emp, id=str(uuid.uuid4()), username="MKTCLOCK%04d" % (TrustTest.seq % 10000),
+                   vetting_started_at=start, vetting_due_at=far)
+        res = self.push(th.changeset_insert("employers", [1] + [0] * (len(ecols) - 1),
+                                            [row.get(k) for k in ecols]))
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("conversion's", str(res["quarantined"]))
+        res = self.push(self.update_cs("employers", eid, {"phone": ("(916) 555-0100", "(916) 555-0142")}))
+        self.assertEqual(res["quarantined"], [], res)
+
     def real_visit(self, name):
         """A visit checked in at the real node with its first reason, once
         the hub has it and its reason: (the reasons, the visit's id)."""
