@@ -29,11 +29,12 @@
  * node's office and name a staff member of its Local Area; no row a node
  * inserts, no column it updates, may name an administrative account, and it
  * deletes no row that names one; rows a node inserts as their author (the
- * append-only tables' staff_id, created_by, recorded_by) name staff of its
- * Local Area; a participant's assigned_staff_id, when the row sets it, names
- * staff of the participant's Local Area; an employer's vetting result, when
- * the row sets it, names a vetter of the node's Local Area (vetted_by), and
- * its conversion a converter of that Local Area (converted_by).  So the
+ * append-only tables' staff_id, created_by, recorded_by, an attachment's
+ * uploaded_by and withdrawn_by) name staff of its Local Area; a
+ * participant's assigned_staff_id, when the row sets it, names staff of the
+ * participant's Local Area; an employer's vetting result, when the row sets
+ * it, names a vetter of the node's Local Area (vetted_by), and its
+ * conversion a converter of that Local Area (converted_by).  So the
  * console's "reported by node X" is what X sent.
  */
 #include "hub/acct.h"
@@ -396,11 +397,13 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		       const cJSON *row, char *reason, size_t n)
 {
 	static const char *const staff_cols[] = {
-	    "staff_id", "created_by", "recorded_by", "requested_by", "registered_by", "converted_by",
-	    "closed_by", "resolved_by", "uploaded_by", "withdrawn_by", "assigned_staff_id",
+	    "staff_id", "created_by", "recorded_by", "requested_by", "uploaded_by", "withdrawn_by",
+	    "registered_by", "converted_by", "closed_by", "resolved_by", "assigned_staff_id",
 	    "lead_owner_id", "owner_id", "assigned_to", "assignee_id", NULL};
-	static const char *const author_cols[] = {"staff_id", "created_by", "recorded_by",
-						  "requested_by", NULL};
+	/* (an attachment's uploader and withdrawer are its authors too) */
+	static const char *const author_cols[] = {"staff_id",    "created_by",   "recorded_by",
+						  "requested_by", "uploaded_by", "withdrawn_by",
+						  NULL};
 	const table_def *td = schema_table(tbl);
 	const char *v, *named[sizeof staff_cols / sizeof staff_cols[0]] = {NULL};
 	int rc;

@@ -27,7 +27,7 @@ import uuid
 import harness
 import test_hub as th
 from harness import Daemon, change_proof, plant_secret, pw_verifier, run_tool
-from test_accounts import Base, Console, designate
+from test_accounts import PDF, Base, Console, designate
 from test_sync_node import count, wait_for
 
 BIN = harness.BIN
@@ -1215,6 +1215,44 @@ class TrustTest(Base):
         self.assertIn("conversion's", str(res["quarantined"]))
         res = self.push(self.update_cs("employers", eid, {"phone": ("(916) 555-0100", "(916) 555-0142")}))
         self.assertEqual(res["quarantined"], [], res)
+
+    def test_attachment_authors_of_the_nodes_local_area(self):
+        """An attachment's uploader and the staff member who withdraws one
+        are its authors, as a note's staff_id is: a node uploading or
+        withdrawing in the name of another Local Area's staff is
+        quarantined; the same rows by its own staff are taken."""
+        fid, la = self.foreign_staff("LWIA/CBO Staff")
+        demo = self.staff_named("demo")
+        eid = self.crm_lead("Attached Co")
+        r = self.node.request("POST", "/api/v1/crm/employers/%s/attachments?filename=real.pdf" % eid,
+                              body=PDF, headers={"Content-Type": "application/pdf"})
+        self.assertEqual(r.status, 201, r)
+        real = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM employer_attachments WHERE id=?",
+                               real) == 1, timeout=90, what="the attachment at the hub")
+        now = int(time.time() * 1000)
+
+        def upload(by):
+            return self.insert_cs("employer_attachments", id=str(uuid.uuid4()), employer_id=eid,
+                                  filename="x.pdf", content_type="application/pdf", size=len(PDF),
+                                  sha256=hashlib.sha256(PDF).hexdigest(), uploaded_by=by,
+                                  office_id="demo-office", uploaded_at=now, data=PDF)
+
+        def withdrawal(by):
+            return self.insert_cs("employer_attachment_withdrawals", id=str(uuid.uuid4()),
+                                  attachment_id=real, employer_id=eid, reason="not this one",
+                                  withdrawn_by=by, office_id="demo-office", withdrawn_at=now)
+        stamp = "%012x.0000.%s" % (now, self.evil.node_id)
+        got = self.push_named([("upload", stamp, upload(fid)), ("withdrawal", stamp, withdrawal(fid))])
+        self.assertEqual(set(got), {"upload", "withdrawal"}, got)
+        self.assertIn("uploaded_by is not staff of the sending node's Local Area", got["upload"])
+        self.assertIn("withdrawn_by is not staff of the sending node's Local Area", got["withdrawal"])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM employer_attachment_withdrawals"
+                                         " WHERE attachment_id=?", real), 0)
+        got = self.push_named([("upload", stamp, upload(demo)), ("withdrawal", stamp, withdrawal(demo))])
+        self.assertEqual(got, {})
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM employer_attachments WHERE employer_id=?",
+                               eid), 2)
 
     def real_visit(self, name):
         """A visit checked in at the real node with its first reason, once
