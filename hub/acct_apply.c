@@ -589,6 +589,38 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		REFUSE("participants: a case exits with its soft exit (a participant_exits row of that"
 		       " exit_date), not by an edit of the participant");
 	}
+	/* The CRM's statewide rows an office makes and edits (employers, work
+	 * items, job orders) are made by the staff member signed in at the
+	 * sending node, and a work item is closed by one: staff of its Local
+	 * Area (created_by gives rights over the row: crm_wi_may_work).  The
+	 * maker never changes.  A work item or job order is of the node's
+	 * office (its routes write the node's); an employer's office is the
+	 * one chosen in the lead form, any office (node_crm_employers.c), so
+	 * only its maker is checked.  The hub writes none of these rows, so
+	 * every insert here is a node's. */
+	if (nd != NULL && op != SQLITE_DELETE &&
+	    (strcmp(tbl, "employers") == 0 || strcmp(tbl, "work_items") == 0 ||
+	     strcmp(tbl, "job_orders") == 0)) {
+		static const char *const made[] = {"created_by", "closed_by", NULL};
+
+		if (op == SQLITE_UPDATE && sync_change_sets("created_by"))
+			REFUSE("%s: created_by is who made the row and never changes", tbl);
+		if (op == SQLITE_INSERT && json_str(row, "created_by") == NULL)
+			REFUSE("%s: created_by is required", tbl);
+		for (int i = 0; made[i]; i++) {
+			if ((v = json_str(row, made[i])) == NULL ||
+			    !(op == SQLITE_INSERT || sync_change_sets(made[i])))
+				continue;
+			if ((rc = staff_in_la(db, v, nd->hn_la)) < 0)
+				CANNOT_CHECK("%s.%s: cannot read the staff member", tbl, made[i]);
+			if (rc == 0)
+				REFUSE("%s.%s is not staff of the sending node's Local Area", tbl, made[i]);
+		}
+		if (strcmp(tbl, "employers") != 0 && (v = json_str(row, "office_id")) != NULL &&
+		    (op == SQLITE_INSERT || sync_change_sets("office_id")) &&
+		    strcmp(v, nd->hn_office) != 0)
+			REFUSE("%s: office_id is not the sending node's office", tbl);
+	}
 	if (nd == NULL || op != SQLITE_INSERT)
 		return 0;
 	v = json_str(row, "node_id");

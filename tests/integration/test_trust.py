@@ -1254,6 +1254,78 @@ class TrustTest(Base):
         self.assertEqual(count(self.hub, "SELECT count(*) FROM employer_attachments WHERE employer_id=?",
                                eid), 2)
 
+    def hub_row(self, table, rid, **over):
+        """Table's row rid as the hub holds it, with over on top, as an
+        INSERT changeset (a whole-number REAL as an integer)."""
+        with opened(self.hub) as d:
+            cols = [x[1] for x in d.execute("PRAGMA table_info(%s)" % table)]
+            row = dict(zip(cols, d.execute("SELECT * FROM %s WHERE id=?" % table, (rid,)).fetchone()))
+        row.update(over)
+        vals = [int(v) if isinstance(v, float) and v.is_integer() else v for v in
+                (row.get(k) for k in cols)]
+        return th.changeset_insert(table, [1] + [0] * (len(cols) - 1), vals)
+
+    def test_crm_rows_made_by_staff_of_the_nodes_local_area(self):
+        """An employer, a work item and a job order are made by staff signed
+        in at the sending node, so of its Local Area (created_by gives rights
+        over a work item: crm_wi_may_work), and a work item is closed by
+        one; a work item and a job order are of the node's office.  Rows
+        naming another Local Area's staff or another office, made by nobody,
+        or an update that changes who made a row, are quarantined; the same
+        rows made by the office's own staff are taken.  (An employer's office
+        is chosen in the lead form from every office, so it is not held to
+        the node's.)"""
+        fid, la = self.foreign_staff("LWIA/CBO Staff")
+        demo = self.staff_named("demo")
+        eid, _ = self.crm_converted("Made Here Co")
+        cat = [x for x in self.node.get("/api/v1/crm/meta").json()["categories"]
+               if x["name"] != "Job Order"][0]["id"]
+        r = self.node.post("/api/v1/crm/work-items", {"category_id": cat, "description": "call them",
+                                                      "employer_id": eid})
+        self.assertEqual(r.status, 201, r)
+        wid = r.json()["id"]
+        r = self.node.post("/api/v1/crm/employers/%s/job-orders" % eid,
+                           {"title": "Cook", "openings": 2, "location": "Sacramento", "wage": 20})
+        self.assertEqual(r.status, 201, r)
+        jid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM work_items WHERE id=?", wid) == 1 and
+                 count(self.hub, "SELECT count(*) FROM job_orders WHERE id=?", jid) == 1,
+                 timeout=90, what="the work item and the job order at the hub")
+        lead = self.crm_lead("Made Here Lead Co")
+        now = int(time.time() * 1000)
+
+        def new(table, rid, **over):
+            over.setdefault("id", str(uuid.uuid4()))
+            if table == "employers":
+                over.setdefault("username", "MKTMADE%s" % secrets.token_hex(3).upper())
+            return self.hub_row(table, rid, **over)
+        other = la + "-office"
+        cases = [
+            ("employer by another area's staff", new("employers", lead, created_by=fid)),
+            ("work item by another area's staff", new("work_items", wid, created_by=fid)),
+            ("work item of another office", new("work_items", wid, office_id=other)),
+            ("work item made by nobody", new("work_items", wid, created_by=None)),
+            ("job order by another area's staff", new("job_orders", jid, created_by=fid)),
+            ("job order of another office", new("job_orders", jid, office_id=other)),
+            ("work item's maker changed", self.update_cs("work_items", wid, {"created_by": (demo, fid)})),
+            ("closed by another area's staff", self.update_cs("work_items", wid, {
+                "status": ("New", "Closed"), "closed_by": (None, fid), "closed_at": (None, now)})),
+        ]
+        stamp = "%012x.0000.%s" % (now, self.evil.node_id)
+        got = self.push_named([(k, stamp, cs) for k, cs in cases])
+        self.assertEqual(set(got), {k for k, _ in cases}, got)
+        for k in got:
+            self.assertTrue("Local Area" in got[k] or "office" in got[k] or "created_by" in got[k], got)
+        self.assertEqual(count(self.hub, "SELECT status || created_by FROM work_items WHERE id=?", wid),
+                         "New" + demo)
+        # the same by the office's own staff
+        ok = [("employer", new("employers", lead)), ("work item", new("work_items", wid)),
+              ("job order", new("job_orders", jid)),
+              ("closed", self.update_cs("work_items", wid, {
+                  "status": ("New", "Closed"), "closed_by": (None, demo), "closed_at": (None, now)}))]
+        self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
+        self.assertEqual(count(self.hub, "SELECT status FROM work_items WHERE id=?", wid), "Closed")
+
     def real_visit(self, name):
         """A visit checked in at the real node with its first reason, once
         the hub has it and its reason: (the reasons, the visit's id)."""
