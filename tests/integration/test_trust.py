@@ -1326,6 +1326,46 @@ class TrustTest(Base):
         self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
         self.assertEqual(count(self.hub, "SELECT status FROM work_items WHERE id=?", wid), "Closed")
 
+    def test_work_item_lists_active_when_set(self):
+        """A work item's category and priority are active ones when the
+        change sets them, as the office's routes pick them: an insert or an
+        update naming a retired one is quarantined; an item that had one
+        before it was retired keeps it through its other edits."""
+        tag = self.uniq("r")
+        with opened(self.hub) as d:
+            d.execute("INSERT INTO work_item_categories(id, name, sort, active, updated_hlc)"
+                      " VALUES(?,?,990,0,'')", ("cat-" + tag, "Retired " + tag))
+            d.execute("INSERT INTO work_item_priorities(id, name, rank, is_default, active, updated_hlc)"
+                      " VALUES(?,?,990,0,0,'')", ("pri-" + tag, "Retired " + tag))
+        cat = [x for x in self.node.get("/api/v1/crm/meta").json()["categories"]
+               if x["name"] != "Job Order"][0]["id"]
+        wids = []
+        for i in range(2):
+            r = self.node.post("/api/v1/crm/work-items", {"category_id": cat, "description": "task %d" % i})
+            self.assertEqual(r.status, 201, r)
+            wids.append(r.json()["id"])
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM work_items WHERE id IN (?,?)", *wids) == 2,
+                 timeout=90, what="the work items at the hub")
+        with opened(self.hub) as d:
+            pri = d.execute("SELECT priority_id FROM work_items WHERE id=?", (wids[0],)).fetchone()[0]
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        cases = [("inserted, retired category", self.hub_row("work_items", wids[0], id=str(uuid.uuid4()),
+                                                             category_id="cat-" + tag)),
+                 ("inserted, retired priority", self.hub_row("work_items", wids[0], id=str(uuid.uuid4()),
+                                                             priority_id="pri-" + tag)),
+                 ("category set", self.update_cs("work_items", wids[0], {"category_id": (cat, "cat-" + tag)})),
+                 ("priority set", self.update_cs("work_items", wids[0], {"priority_id": (pri, "pri-" + tag)}))]
+        got = self.push_named([(k, stamp, cs) for k, cs in cases])
+        self.assertEqual(set(got), {k for k, _ in cases}, got)
+        for k in got:
+            self.assertIn("inactive", got[k], got)
+        # as if the item had its category before it was retired
+        with opened(self.hub) as d:
+            d.execute("UPDATE work_items SET category_id=? WHERE id=?", ("cat-" + tag, wids[1]))
+        res = self.push(self.update_cs("work_items", wids[1], {"description": ("task 1", "task one")}))
+        self.assertEqual(res["quarantined"], [], res)
+        self.assertEqual(count(self.hub, "SELECT description FROM work_items WHERE id=?", wids[1]), "task one")
+
     def real_visit(self, name):
         """A visit checked in at the real node with its first reason, once
         the hub has it and its reason: (the reasons, the visit's id)."""
