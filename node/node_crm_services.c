@@ -91,8 +91,11 @@ static int svc_err(route_call *a, const char *prefix, json_err *e)
 	return -1;
 }
 
-/* The code of service s: known and selectable.  0, or -1 with e set. */
-static int svc_code(node *n, const svc *s, json_err *e)
+/* The code of service s: known, and selectable unless it is kept, the code
+ * of the service s corrects (a correction keeping its code is no new use of
+ * it: the hub takes it too, hub_codes.c; SPEC bars retired codes from new
+ * services only).  0, or -1 with e set. */
+static int svc_code(node *n, const svc *s, const char *kept, json_err *e)
 {
 	sqlite3_stmt *st;
 	const char *why;
@@ -122,7 +125,8 @@ static int svc_code(node *n, const svc *s, json_err *e)
 		json_err_set(e, "code", "unknown activity code '%.8s'", s->code);
 		return -1;
 	}
-	if ((why = crm_code_selectable(sys, status)) != NULL) {
+	if ((kept == NULL || strcmp(kept, s->code) != 0) &&
+	    (why = crm_code_selectable(sys, status)) != NULL) {
 		json_err_set(e, "code", "%s %s", s->code, why);
 		return -1;
 	}
@@ -130,9 +134,10 @@ static int svc_code(node *n, const svc *s, json_err *e)
 }
 
 /* One service object: fields and every rule, every error collected in a
- * (prefix names the service in them).  0, or -1. */
+ * (prefix names the service in them); kept is the code of the service it
+ * corrects, or NULL (svc_code).  0, or -1. */
 static int read_service(route_call *a, node *n, const cJSON *o, const char *prefix,
-			const char *today, svc *s)
+			const char *today, const char *kept, svc *s)
 {
 	const struct {
 		const char *name;
@@ -166,7 +171,7 @@ static int read_service(route_call *a, node *n, const cJSON *o, const char *pref
 		else if (!req && *f[i].out && (*f[i].out)[0] == '\0')
 			*f[i].out = NULL;
 	}
-	if (s->code && svc_code(n, s, &e) != 0)
+	if (s->code && svc_code(n, s, kept, &e) != 0)
 		bad = svc_err(a, prefix, &e);
 	start_ok = s->start && json_valid_date(s->start) == 0;
 	if (s->start && (field = crm_service_check(s->start, s->end, s->completion, today, msg,
@@ -257,8 +262,8 @@ static route_rc post_services(route_call *a)
 	{
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "services[%d]", ns);
-		if (read_service(a, n, it, prefix, today, &s[ns]) == 0 && strcmp(type, CRM_LEAD) == 0 &&
-		    crm_recruiting_only_code(s[ns].code)) {
+		if (read_service(a, n, it, prefix, today, NULL, &s[ns]) == 0 &&
+		    strcmp(type, CRM_LEAD) == 0 && crm_recruiting_only_code(s[ns].code)) {
 			char f[48];
 			snprintf(f, sizeof f, "%s.code", prefix);
 			route_err(a, f, "%s is for recruiting employers only: marketing leads get no"
@@ -305,16 +310,17 @@ static int void_values(node *n, const char *id, svc *s, cJSON **row)
 	return 0;
 }
 
-/* The corrected values of a service of employer emp, as sent: ROUTE_OK,
+/* The corrected values of service id of employer emp, as sent: ROUTE_OK,
  * or ROUTE_BAD with every error collected. */
-static route_rc corrected_values(route_call *a, const char *emp, svc *s)
+static route_rc corrected_values(route_call *a, const char *emp, const char *id, svc *s)
 {
 	node *n = API_NODE(a);
-	char today[11], et[16] = "";
+	char today[11], et[16] = "", was[16] = "";
 
 	cJSON_DeleteItemFromObject(a->rc_body, "void");
 	node_today(n, today);
-	if (read_service(a, n, a->rc_body, NULL, today, s) != 0)
+	db_text(n->nd_db, "SELECT code FROM employer_services WHERE id=?", id, was, sizeof was);
+	if (read_service(a, n, a->rc_body, NULL, today, was[0] ? was : NULL, s) != 0)
 		return ROUTE_BAD;
 	db_text(n->nd_db, "SELECT account_type FROM employers WHERE id=?", emp, et, sizeof et);
 	if (crm_recruiting_only_code(s->code) && strcmp(et, CRM_LEAD) == 0)
@@ -343,7 +349,7 @@ static route_rc post_correct(route_call *a)
 	if (voided)
 		rr = void_values(n, id, &s, &orig) != 0 ? ROUTE_DBERR : ROUTE_OK;
 	else
-		rr = corrected_values(a, emp, &s);
+		rr = corrected_values(a, emp, id, &s);
 	if (rr == ROUTE_OK &&
 	    insert_service(n, emp, &s, API_USER(a)->id, id, voided, node_now_ms(n), nid) != 0)
 		rr = ROUTE_DBERR;

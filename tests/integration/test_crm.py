@@ -20,6 +20,7 @@ import os
 import time
 import unittest
 import urllib.parse
+import uuid
 
 import harness
 from harness import BIN, Daemon, client, login, plant_secret, run_tool
@@ -340,6 +341,26 @@ class CrmNodeTest(harness.DemoNode):
         self.assertEqual(db.execute("SELECT count(*) FROM employer_services WHERE employer_id=?",
                                     (e["id"],)).fetchone()[0], 3)  # append-only
         db.close()
+
+    def test_correction_keeps_a_retired_code(self):
+        """A service recorded before its code was retired is corrected
+        keeping that code (SPEC bars retired codes from new services only;
+        the hub takes such a correction, hub_codes.c); a correction to
+        another retired code is refused, naming the code."""
+        e = self.lead("Retired Code Co", "95814")
+        t = today(self.node)
+        sid = str(uuid.uuid4())
+        harness.db_write(self.node, "INSERT INTO employer_services(id, employer_id, code, start_date,"
+                         " staff_id, office_id, voided, created_at) VALUES(?,?,'E74',?,?,?,0,?)",
+                         sid, e["id"], t, "demo-staff", "demo-office", int(time.time() * 1000) - 86400000)
+        self.bad(self.req("POST", "/services/%s/correct" % sid, {"code": "E75", "start_date": t}), "code")
+        r = self.req("POST", "/services/%s/correct" % sid, {"code": "E74", "start_date": t,
+                                                             "notes": "date checked"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual((r.json()["code"], r.json()["corrects_id"]), ("E74", sid))
+        # the correction itself is corrected the same way
+        r = self.req("POST", "/services/%s/correct" % r.json()["id"], {"code": "E74", "start_date": t})
+        self.assertEqual(r.status, 201, r.body)
 
     # ---- work items -----------------------------------------------------------
     def test_work_items(self):
