@@ -10,7 +10,9 @@
  * exponentially after 3 failures (at most 15 min), and per client a bucket
  * of 10 failures refills one every 6 s, except for a user who has signed
  * in from that client before; no wait holds an account over all clients
- * (thr_check() says why).  A throttled attempt is answered 429
+ * (thr_check() says why).  A client is an address; an IPv6 /64 (every PC
+ * of an office) counts as one too, only after 60 failures and for a minute
+ * at most.  A throttled attempt is answered 429
  * without running PBKDF2, so a flood costs the hub almost nothing; successes
  * never drain the client's bucket, so an office behind one address signs in
  * again as soon as an attack stops.  The state lives in memory, bounded.
@@ -35,6 +37,8 @@
 #define THR_SLOTS 4096
 #define THR_PAIR_FREE 3
 #define THR_PAIR_MAX_S 900
+#define THR_NET_FREE 60 /* failures from an IPv6 /64 before it waits */
+#define THR_NET_MAX_S 60
 #define THR_BUCKET 10.0
 #define THR_REFILL_MS 6000
 #define THR_FORGET_MS (60ULL * 60 * 1000)
@@ -85,8 +89,10 @@ uint32_t acct_iters(const acct_hub *a)
 
 /* ---- throttle (lib/throttle.h) ------------------------------------------------------ */
 
-static void thr_keys(const char *user, const char *client, char pair[160], char u[160],
-		     char c[160], char k[160])
+/* The keys of user at req's client: its address (p:, c:, k:) and, on
+ * IPv6, its /64 (n:, "" on IPv4), every PC of an office sharing one. */
+static void thr_keys(const char *user, const http_req *req, char pair[160], char u[160],
+		     char c[160], char k[160], char net[160])
 {
 	char lu[72];
 	size_t i;
@@ -94,19 +100,22 @@ static void thr_keys(const char *user, const char *client, char pair[160], char 
 	for (i = 0; i < sizeof lu - 1 && user[i]; i++)
 		lu[i] = (char)tolower((unsigned char)user[i]);
 	lu[i] = '\0';
-	snprintf(pair, 160, "p:%s|%s", lu, client);
+	snprintf(pair, 160, "p:%s|%s", lu, req->peer);
 	snprintf(u, 160, "u:%s", lu);
-	snprintf(c, 160, "c:%s", client);
-	snprintf(k, 160, "k:%s|%s", lu, client);
+	snprintf(c, 160, "c:%s", req->peer);
+	snprintf(k, 160, "k:%s|%s", lu, req->peer);
+	net[0] = '\0';
+	if (strcmp(req->peer_group, req->peer) != 0)
+		snprintf(net, 160, "n:%s", req->peer_group);
 }
 
 /* Seconds to wait before this attempt may run; 0 = go. */
-static int thr_check(acct_hub *a, const char *user, const char *client)
+static int thr_check(acct_hub *a, const char *user, const http_req *req)
 {
-	char pk[160], uk[160], ck[160], kk[160];
+	char pk[160], uk[160], ck[160], kk[160], nk[160];
 	uint64_t now = hub_now_ms(), wait, t;
 
-	thr_keys(user, client, pk, uk, ck, kk);
+	thr_keys(user, req, pk, uk, ck, kk, nk);
 	/*
 	 * Keyed on (account, address), plus a budget per address below; no
 	 * account-wide hold.  An account-wide backoff is what a dozen addresses
@@ -116,9 +125,14 @@ static int thr_check(acct_hub *a, const char *user, const char *client)
 	 * at most THR_BUCKET tries at once across all accounts then one per
 	 * THR_REFILL_MS: A addresses get about A * (3 + log2(seconds)) guesses at
 	 * one account, while the owner from any other address (or from one where
-	 * they signed in before) is never made to wait.
+	 * they signed in before) is never made to wait.  An IPv6 /64 counts
+	 * too, as one client, only after THR_NET_FREE failures and for a minute
+	 * at most: one PC guessing never holds its whole office for long, and
+	 * a guesser hopping addresses within its /64 gains little.
 	 */
 	wait = throttle_wait(a->thr, pk, now);
+	if (nk[0] && (t = throttle_wait(a->thr, nk, now)) > wait)
+		wait = t;
 	/* The client's bucket (against password spraying from one address)
 	 * does not hold back a user who has signed in from it before, so an
 	 * attack from an office's address never shuts its staff out. */
@@ -133,23 +147,25 @@ static int thr_check(acct_hub *a, const char *user, const char *client)
 	return (int)((wait + 999) / 1000);
 }
 
-static void thr_fail(acct_hub *a, const char *user, const char *client)
+static void thr_fail(acct_hub *a, const char *user, const http_req *req)
 {
-	char pk[160], uk[160], ck[160], kk[160];
+	char pk[160], uk[160], ck[160], kk[160], nk[160];
 	uint64_t now = hub_now_ms();
 
-	thr_keys(user, client, pk, uk, ck, kk);
+	thr_keys(user, req, pk, uk, ck, kk, nk);
 	/* A wait from the free_n-th failure on: 1 s, 2 s, 4 s ... */
 	throttle_fail(a->thr, pk, now, THR_PAIR_FREE - 1, THR_PAIR_MAX_S * 1000ULL);
 	/* no account-wide count (uk): see thr_check() */
 	throttle_bucket_take(a->thr, ck, now, THR_BUCKET, THR_REFILL_MS);
+	if (nk[0])
+		throttle_fail(a->thr, nk, now, THR_NET_FREE, THR_NET_MAX_S * 1000ULL);
 }
 
-static void thr_success(acct_hub *a, const char *user, const char *client)
+static void thr_success(acct_hub *a, const char *user, const http_req *req)
 {
-	char pk[160], uk[160], ck[160], kk[160];
+	char pk[160], uk[160], ck[160], kk[160], nk[160];
 
-	thr_keys(user, client, pk, uk, ck, kk);
+	thr_keys(user, req, pk, uk, ck, kk, nk);
 	throttle_clear(a->thr, pk);
 	throttle_clear(a->thr, uk);
 	throttle_note(a->known, kk, hub_now_ms());
@@ -234,7 +250,7 @@ int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
 		j->verify = 1;
 		snprintf(j->stored, sizeof j->stored, "%s", stored);
 	}
-	snprintf(j->client, sizeof j->client, "%s", req->peer_group);
+	snprintf(j->client, sizeof j->client, "%s", req->peer);
 	if (uv_queue_work(h->hb_loop, &j->w, pw_run, pw_after) != 0) {
 		crypto_free(j, sizeof *j);
 		return -1;
@@ -637,14 +653,14 @@ static void login_done(hub *h, http_req *req, void *arg, int result, const char 
 				  : lc->active == 3 ? "{\"why\":\"suspended\"}"
 				  : !lc->active	   ? "{\"why\":\"deactivated\"}"
 						   : "{\"why\":\"not an administrator\"}";
-		thr_fail(h->hb_acct, lc->username, req->peer_group);
+		thr_fail(h->hb_acct, lc->username, req);
 		acct_audit_anon(h->hb_db, req->peer, "login_failed",
 				lc->staff_id[0] ? lc->staff_id : NULL, why);
 		log_info("admin sign-in refused from %s", req->peer);
 		http_reply_error(req, 401, NULL, "wrong user name or password");
 		goto out;
 	}
-	thr_success(h->hb_acct, lc->username, req->peer_group);
+	thr_success(h->hb_acct, lc->username, req);
 	if (lc->temp && password_temp_expired(lc->expires - PASSWORD_TEMP_TTL_MS, now)) {
 		acct_audit_anon(h->hb_db, req->peer, "login_failed", lc->staff_id,
 				"{\"why\":\"temporary password expired\"}");
@@ -729,7 +745,7 @@ static route_rc login(route_call *a)
 		bad = route_err(a, "password", "enter your password");
 	if (bad)
 		return ROUTE_BAD;
-	if ((wait = thr_check(h->hb_acct, user, req->peer_group)) > 0)
+	if ((wait = thr_check(h->hb_acct, user, req)) > 0)
 		return too_many(a, wait);
 	if ((lc = calloc(1, sizeof *lc)) == NULL)
 		return ROUTE_DBERR;
@@ -850,7 +866,7 @@ static void chpw_verified(hub *h, http_req *req, void *arg, int result, const ch
 	(void)stored;
 	(void)verifier;
 	if (result != 1) {
-		thr_fail(h->hb_acct, c->r.ar_p.ap_username, req->peer_group);
+		thr_fail(h->hb_acct, c->r.ar_p.ap_username, req);
 		acct_audit(h->hb_db, &c->r.ar_p, req->peer, "password_change_failed", "staff", c->r.ar_p.ap_id,
 			   NULL, NULL, NULL, "{\"why\":\"wrong current password\"}");
 		http_reply_error(req, 401, "current_password", "the current password is wrong");
@@ -902,7 +918,7 @@ static route_rc password_change(route_call *a)
 		return route_bad(a, NULL, "the admin token has no password");
 	if (chpw_read(a, &cur, &nw) != 0)
 		return ROUTE_BAD;
-	if ((wait = thr_check(h->hb_acct, p->ap_username, a->rc_req->peer_group)) > 0) {
+	if ((wait = thr_check(h->hb_acct, p->ap_username, a->rc_req)) > 0) {
 		char ra[16];
 		snprintf(ra, sizeof ra, "%d", wait);
 		http_add_header(a->rc_req, "Retry-After", ra);

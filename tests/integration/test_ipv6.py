@@ -34,8 +34,9 @@ A1 = PREFIX + ":1::1"   # addresses of one /64 (an office's PCs)
 A2 = PREFIX + ":1::2"
 A3 = PREFIX + ":1::3"
 A4 = PREFIX + ":1::4"
+MORE = tuple(PREFIX + ":1::%d" % i for i in range(5, 10))   # and five more of it
 B1 = PREFIX + ":2::1"   # another /64
-ADDRS = (A1, A2, A3, A4, B1)
+ADDRS = (A1, A2, A3, A4, B1) + MORE
 CAP = 256               # HTTP_DEFAULT_CONNS_PER_ADDR (lib/http.h)
 
 
@@ -202,6 +203,70 @@ class Ipv6Test(unittest.TestCase):
         # An address of another /64 is another network.
         status, _ = self.sign_in(B1, "nobody.v6.other")
         self.assertEqual(status, 401)
+
+class HubConsoleIpv6Test(unittest.TestCase):
+    """The hub console's sign-in throttle on IPv6: an administrator's
+    wrong guesses slow the address they come from, not every PC of its
+    /64 (an office's network): the operations account still signs in from
+    another address of it, and the /64 as a whole waits only after 60
+    failures, a minute at most."""
+
+    @classmethod
+    def setUpClass(cls):
+        add_addresses()
+        try:
+            h = Daemon("hub")
+            h.args += ["--listen", "[::]:%d" % h.port]
+            cls.hub = h.start()
+            cls.pw = harness.operations_password(cls.hub)
+        except BaseException:
+            remove_addresses()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.cleanup()
+        remove_addresses()
+
+    def sign_in(self, source, username, password):
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection(A1, self.hub.port, timeout=60, context=ctx,
+                                        source_address=(source, 0))
+        try:
+            c.request("POST", "/api/v1/admin/session",
+                      body=json.dumps({"username": username, "password": password}),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            return r.status
+        finally:
+            c.close()
+
+    def test_a_guessing_pc_does_not_hold_its_64(self):
+        # A1 guesses the operations account's password: slowed after 3.
+        seen = [self.sign_in(A1, "operations", "Wrong.Guess%d" % i) for i in range(5)]
+        self.assertEqual(seen[:3], [401, 401, 401], seen)
+        self.assertIn(429, seen[3:], seen)
+        # The operations account from another PC of the /64: in.
+        self.assertEqual(self.sign_in(A2, "operations", self.pw), 200)
+        # Many failures from the /64 (other names, other addresses, each
+        # until its own budget of 10 is spent) slow it as a whole past 60,
+        # and not another /64.
+        total = 3
+        for src in (A3, A4) + MORE:
+            for i in range(12):
+                st = self.sign_in(src, "nobody.%s.%02d" % (src[-2:], i), "Wrong.Guess1")
+                if st != 401:
+                    break
+                total += 1
+        self.assertGreater(total, 60)
+        self.assertLess(total, 3 + 7 * 10, "the /64 was never slowed as a whole")
+        self.assertEqual(self.sign_in(A2, "operations", "Wrong.Guess9"), 429)
+        self.assertEqual(self.sign_in(B1, "nobody.other", "Wrong.Guess1"), 401)
+
 
 if __name__ == "__main__":
     unittest.main()
