@@ -38,6 +38,29 @@ route_rc acct_api_scope(route_call *a, const char *la, const char *div, const ch
 	return route_fail(a, 403, field, "%s", msg);
 }
 
+route_rc acct_account_scope(route_call *a, const char *field, const char *la, const char *div,
+			    const char *group)
+{
+	const acct_principal *p = API_ADMIN(a);
+	const char *f = NULL;
+	char msg[200];
+	int by;
+
+	if (acct_scope_why(p, la, div, NULL, &f, msg, sizeof msg) != 0)
+		return route_fail(a, 403, f, "%s", msg);
+	/* The Local Area or division alone is not enough: an EDD WSB account
+	 * works in a Local Area and an LWIA one may name a field division, yet
+	 * WSD24-13 gives each to whoever assigns its group. */
+	if (acct_scope_why(p, la, div, group, &f, msg, sizeof msg) == 0)
+		return ROUTE_OK;
+	by = acct_group_assigner(group);
+	return route_fail(a, 403, field, "accounts in the group '%s' are managed by %s",
+			  group ? group : "",
+			  by == 1   ? "the Local Area's MIS Administrators"
+			  : by == 2 ? "the field division's WSB CalJOBS SPOCs"
+				    : "the CalJOBS Operations Unit");
+}
+
 void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first)
 {
 	const acct_principal *p = API_ADMIN(a);
@@ -116,7 +139,7 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? route_fail(a, 404, "staff_id", "no such staff member")
 					 : ROUTE_DBERR;
-	if ((rrc = acct_api_scope(a, t->la, t->div, NULL)) != ROUTE_OK)
+	if ((rrc = acct_account_scope(a, "staff_id", t->la, t->div, t->group)) != ROUTE_OK)
 		return rrc;
 	if (!(p->ap_roles & ROLE_OPERATIONS)) {
 		if (strcmp(t->id, p->ap_id) == 0)

@@ -37,6 +37,13 @@ void acct_today(char out[11]);
 /* May the caller act over Local Area la / division div with this group
  * (NULL: not checked)?  ROUTE_OK, or ROUTE_FAIL with the 403 set. */
 route_rc acct_api_scope(route_call *a, const char *la, const char *div, const char *group);
+/* May the caller act on an account (or a request about one) of Local Area
+ * la / division div whose privilege group is group: the place's scope as
+ * acct_api_scope(), and the group's assigner (NULL: not checked; a group
+ * no one assigns: operations only).  ROUTE_OK, or the 403 set (field names the account when the group
+ * is what refuses). */
+route_rc acct_account_scope(route_call *a, const char *field, const char *la, const char *div,
+			    const char *group);
 /* The caller's scope for a list query: binds operations (1/0), the MIS
  * Local Area and the SPOC division ("" for none) to parameters first,
  * first+1 and first+2 of st. */

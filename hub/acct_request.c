@@ -96,12 +96,26 @@ cJSON *acct_request_out(sqlite3 *db, cJSON *rq, int with_files)
 cJSON *acct_request_scoped(route_call *a, const char *id, route_rc *rc)
 {
 	cJSON *rq = acct_request_load(API_HUB(a)->hb_db, id);
+	const char *sid, *group;
+	char cur[64];
+	int r = 1;
 
 	if (rq == NULL) {
 		*rc = route_fail(a, 404, "request_id", "no such access request");
 		return NULL;
 	}
-	*rc = acct_api_scope(a, json_str(rq, "local_area_id"), json_str(rq, "field_division"), NULL);
+	/* Whose the request is: the account's, by the group it is in now (a
+	 * change request's new group is checked when it is decided); a new
+	 * account's, by the group asked for. */
+	sid = json_str(rq, "staff_id");
+	group = json_str(rq, "privilege_group");
+	if (sid && sid[0] &&
+	    (r = db_text(API_HUB(a)->hb_db, "SELECT privilege_group FROM staff WHERE id=?", sid, cur,
+			 sizeof cur)) == 0)
+		group = cur;
+	*rc = r < 0 ? ROUTE_DBERR
+		    : acct_account_scope(a, "request_id", json_str(rq, "local_area_id"),
+					 json_str(rq, "field_division"), group);
 	if (*rc != ROUTE_OK) {
 		cJSON_Delete(rq);
 		return NULL;
@@ -676,7 +690,8 @@ static route_rc file_scoped(route_call *a, const cJSON *f)
 	} else {
 		if ((x = acct_staff_json(API_HUB(a)->hb_db, json_str(f, "staff_id"))) == NULL)
 			return route_fail(a, 404, NULL, "no such file");
-		rc = acct_api_scope(a, json_str(x, "local_area_id"), json_str(x, "field_division"), NULL);
+		rc = acct_account_scope(a, "id", json_str(x, "local_area_id"),
+					json_str(x, "field_division"), json_str(x, "privilege_group"));
 	}
 	cJSON_Delete(x);
 	return rc;

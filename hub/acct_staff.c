@@ -587,7 +587,8 @@ static route_rc staff_get(route_call *a)
 
 	if (s == NULL)
 		return route_fail(a, 404, "staff_id", "no such staff member");
-	rc = acct_api_scope(a, json_str(s, "local_area_id"), json_str(s, "field_division"), NULL);
+	rc = acct_account_scope(a, "staff_id", json_str(s, "local_area_id"),
+				json_str(s, "field_division"), json_str(s, "privilege_group"));
 	if (rc != ROUTE_OK) {
 		cJSON_Delete(s);
 		return rc;

@@ -40,7 +40,7 @@
 
 
 typedef struct target {
-	char id[64], la[64], div[ACCT_DIV_BYTES], office[64];
+	char id[64], la[64], div[ACCT_DIV_BYTES], office[64], group[64];
 	int active, suspended, admin;
 } target;
 
@@ -50,25 +50,28 @@ static route_rc target_get(route_call *a, target *t)
 	const acct_principal *p = API_ADMIN(a);
 	const char *id = http_req_param(a->rc_req, "id");
 	sqlite3_stmt *st;
+	route_rc rr;
 	int rc, in;
 
 	memset(t, 0, sizeof *t);
 	if (db_prepare_bound(API_HUB(a)->hb_db, &st,
 			     "SELECT id, coalesce(local_area_id,''), coalesce(field_division,''),"
-			     " coalesce(office_id,''), active, suspended, coalesce(roles,'') <> ''"
-			     " FROM staff WHERE id=?", "t", id) != 0)
+			     " coalesce(office_id,''), active, suspended, coalesce(roles,'') <> '',"
+			     " coalesce(privilege_group,'') FROM staff WHERE id=?", "t", id) != 0)
 		return ROUTE_DBERR;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *c[4]; /* id, Local Area, division, office */
+		const char *g = db_col(st, 7);
 
-		if (db_cols(st, c, 4) != 0) {
+		if (db_cols(st, c, 4) != 0 || g == NULL) {
 			rc = SQLITE_NOMEM;
 		} else {
 			snprintf(t->id, sizeof t->id, "%s", c[0]);
 			snprintf(t->la, sizeof t->la, "%s", c[1]);
 			snprintf(t->div, sizeof t->div, "%s", c[2]);
 			snprintf(t->office, sizeof t->office, "%s", c[3]);
+			snprintf(t->group, sizeof t->group, "%s", g);
 		}
 		t->active = sqlite3_column_int(st, 4);
 		t->suspended = sqlite3_column_int(st, 5);
@@ -88,6 +91,8 @@ static route_rc target_get(route_call *a, target *t)
 	     ((p->ap_roles & ROLE_SPOC) && p->ap_div[0] && strcmp(t->div, p->ap_div) == 0);
 	if (!in)
 		return route_fail(a, 403, "id", "outside your Local Area or field division");
+	if ((rr = acct_account_scope(a, "id", t->la, t->div, t->group)) != ROUTE_OK)
+		return rr;
 	if (t->admin)
 		return route_fail(a, 403, "id", "only the CalJOBS Operations Unit manages administrator accounts");
 	return ROUTE_OK;

@@ -543,6 +543,62 @@ class AccountsTest(Base):
         self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
         self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
 
+    def make_spoc(self, div, la):
+        """A WSB CalJOBS SPOC of division div (an office of Local Area la):
+        its console, signed in with a password of its own."""
+        name = self.uniq("spoc")
+        st, temp = self.create(self.ops, name, la=la, group="View Access", field_division=div,
+                               office_id=la + "-office")
+        r = designate(self.ops, st["id"], ["spoc"])
+        self.assertEqual(r.status, 200, r)
+        spoc = Console(self.hub)
+        self.assertEqual(spoc.login(name, temp).status, 200)
+        pw = "Spoc." + secrets.token_hex(3) + "Q1"
+        plant_secret(pw)
+        self.assertEqual(spoc.post("/api/v1/admin/session/password",
+                                   {"current_password": temp, "new_password": pw}).status, 200)
+        return spoc
+
+    def test_accounts_belong_to_whoever_assigns_their_group(self):
+        """WSD24-13: EDD WSB staff are the SPOCs', LWIA staff the MIS
+        Administrators', though a WSB account works in a Local Area and an
+        LWIA one may name the field division: neither administrator reads,
+        requests for, decides on, suspends or resets the other's accounts."""
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": div, "name": div}).status, 201)
+        la = self.new_la(field_division=div)
+        spoc = self.make_spoc(div, la)
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        wsb, _ = self.create(spoc, self.uniq("wsb"), la=la, group="EDD WSB Supervisor",
+                             field_division=div, office_id=la + "-office",
+                             confidentiality_type="DE 7410")
+        lwia, _ = self.create(mis, self.uniq("lw"), la=la, field_division=div)
+        for own, other, sid in ((spoc, mis, wsb["id"]), (mis, spoc, lwia["id"])):
+            self.assertEqual(own.get("/api/v1/admin/staff/" + sid).status, 200)
+            r = other.get("/api/v1/admin/staff/" + sid)
+            self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), r)
+            for body in ({"kind": "reset", "staff_id": sid, "requestor_name": "x"},
+                         {"kind": "change", "staff_id": sid, "requestor_name": "x",
+                          "privilege_group": "LWIA Partner Supervisor"}):
+                r = other.post("/api/v1/admin/access-requests", body)
+                self.assertEqual(r.status, 403, r)
+            # a request someone else made: neither seen, decided nor
+            # carried out by the other administrator
+            rid = self.request(self.ops, {"kind": "reset", "staff_id": sid, "requestor_name": "x"},
+                               approve=False)
+            self.assertEqual(other.get("/api/v1/admin/access-requests/" + rid).status, 403)
+            self.assertEqual(other.post("/api/v1/admin/access-requests/%s/approve" % rid).status, 403)
+            self.assertEqual(own.post("/api/v1/admin/access-requests/%s/approve" % rid).status, 200)
+            r = other.post("/api/v1/admin/staff/%s/reset" % sid, {"request_id": rid})
+            self.assertEqual(r.status, 403, r)
+            r = other.post("/api/v1/admin/staff/%s/suspend" % sid, {"reason": "not yours"})
+            self.assertEqual((r.status, r.json().get("field")), (403, "id"), r)
+            r = own.post("/api/v1/admin/staff/%s/suspend" % sid, {"reason": "leave"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(other.post("/api/v1/admin/staff/%s/reactivate" % sid).status, 403)
+            self.assertEqual(own.post("/api/v1/admin/staff/%s/reactivate" % sid).status, 200)
+
     def designate_to_cap(self, ids, role, cap):
         """Designate role to ids[0..cap) (each taken) and then to ids[cap],
         which must be refused (409 on roles): that refusal."""
