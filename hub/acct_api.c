@@ -109,6 +109,15 @@ static int col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
 	return 0;
 }
 
+int acct_own_field_account(route_call *a, const char *id)
+{
+	int64_t n = db_int_bound(API_HUB(a)->hb_db, -1,
+				 "SELECT count(*) FROM admin_accounts WHERE id=?1 AND field_staff_id=?2",
+				 "tt", API_ADMIN(a)->ap_id, id);
+
+	return n < 0 ? -1 : n > 0;
+}
+
 route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
 {
 	const acct_principal *p = API_ADMIN(a);
@@ -141,6 +150,13 @@ route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t)
 					 : ROUTE_DBERR;
 	if ((rrc = acct_account_scope(a, "staff_id", t->la, t->div, t->group)) != ROUTE_OK)
 		return rrc;
+	/* The person's field account is their own account too, operations'
+	 * included: approving or carrying out a request about it would undo
+	 * the separation of duties the administrative account was split for. */
+	if ((rc = acct_own_field_account(a, t->id)) != 0)
+		return rc < 0 ? ROUTE_DBERR
+			      : route_fail(a, 403, "staff_id",
+					   "administrators do not act on their own account");
 	if (!(p->ap_roles & ROLE_OPERATIONS)) {
 		if (strcmp(t->id, p->ap_id) == 0)
 			return route_fail(a, 403, "staff_id",

@@ -63,8 +63,13 @@ typedef struct acct_tgt {
 	char id[64], username[64], la[64], div[ACCT_DIV_BYTES], group[64], roles[96], office[64];
 	int active;
 } acct_tgt;
-/* Load the target id and check the caller may act on it: ROUTE_OK, or a
- * failure set (404, 403). */
+/* 1 when id is the field account of the caller's administrative account
+ * (admin_accounts.field_staff_id: the person's account for office work),
+ * 0 when not, -1 on error. */
+int acct_own_field_account(route_call *a, const char *id);
+/* Load the target id and check the caller may act on it (in scope, never
+ * the caller's own account nor its field account, an administrator's only
+ * by operations): ROUTE_OK, or a failure set (404, 403). */
 route_rc acct_target_load(route_call *a, const char *id, acct_tgt *t);
 /* Compact JSON text of the staff member (audit before/after: no secrets),
  * malloc'd, or NULL. */

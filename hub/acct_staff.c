@@ -453,8 +453,36 @@ static const route_key roles_keys[] = {
 	{"roles", ROUTE_T_ANY, 0},
 	{"attachment_id", ROUTE_T_STR, ROUTE_K_NULL},
 	{"admin_training_date", ROUTE_T_STR, ROUTE_K_NULL},
+	{"field_staff_id", ROUTE_T_STR, ROUTE_K_NULL},
 	{NULL, 0, 0},
 };
+
+/*
+ * The person's field account (for office work), named with a designation:
+ * recorded on the administrative account (admin_accounts.field_staff_id) so
+ * that the administrator never acts on it (acct_target_load).  It must be
+ * another account that is no administrator's.  ROUTE_OK or the 400.
+ */
+static route_rc field_account_check(route_call *a, const acct_tgt *t, const char *field)
+{
+	char tmp[8];
+	int r;
+
+	if (field == NULL)
+		return ROUTE_OK;
+	if (strcmp(field, t->id) == 0)
+		return route_bad(a, "field_staff_id", "the field account is another account");
+	if ((r = db_text(API_HUB(a)->hb_db, "SELECT 'x' FROM staff WHERE id=?", field, tmp,
+			 sizeof tmp)) < 0)
+		return ROUTE_DBERR;
+	if (r > 0)
+		return route_bad(a, "field_staff_id", "no such staff member");
+	if ((r = acct_is_admin_account(API_HUB(a)->hb_db, field)) != 0)
+		return r < 0 ? ROUTE_DBERR
+			     : route_bad(a, "field_staff_id",
+					 "that is an administrative account, not a field account");
+	return ROUTE_OK;
+}
 
 /*
  * A designation (WSD24-13) needs the signed Attachment 1 uploaded to the
@@ -500,17 +528,20 @@ static route_rc staff_roles(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char list[64], ts[HLC_STRLEN], *before = NULL, *after = NULL;
-	const char *form = NULL, *trained = NULL, *sid = http_req_param(a->rc_req, "id");
+	const char *form = NULL, *trained = NULL, *field = NULL;
+	const char *sid = http_req_param(a->rc_req, "id");
 	unsigned roles = 0;
 	int bad;
 	acct_tgt t;
 	route_rc rc;
 
 	bad = roles_read(a, &roles) != 0;
+	bad |= route_str(a, "field_staff_id", JSON_NULLABLE, 1, 63, &field, NULL, 0);
 	if (designation_read(a, roles, sid, &form, &trained) != 0 || bad)
 		return ROUTE_BAD;
 	if ((rc = acct_target_load(a, sid, &t)) != ROUTE_OK ||
-	    (rc = roles_check(a, &t, roles)) != ROUTE_OK)
+	    (rc = roles_check(a, &t, roles)) != ROUTE_OK ||
+	    (roles && (rc = field_account_check(a, &t, field)) != ROUTE_OK))
 		return rc;
 	snprintf(list, sizeof list, "%s%s%s", (roles & ROLE_MIS_ADMIN) ? "mis_admin" : "",
 		 (roles & ROLE_MIS_ADMIN) && (roles & ROLE_SPOC) ? "," : "",
@@ -524,7 +555,9 @@ static route_rc staff_roles(route_call *a)
 	/* The trust boundary: an account with a role is administrative and
 	 * hub-only for good (its credentials leave every node; a field account
 	 * for office work is a separate account). */
-	if (roles && acct_make_hub_only(db, hub_clock(API_HUB(a)), t.id, NULL) != 0)
+	if (roles && (acct_make_hub_only(db, hub_clock(API_HUB(a)), t.id, field) != 0 ||
+		      (field && db_run(db, "UPDATE admin_accounts SET field_staff_id=?2 WHERE id=?1",
+				       "tt", t.id, field) != 0)))
 		goto out;
 	if (roles &&
 	    (db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t.id) != 0 ||

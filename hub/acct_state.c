@@ -82,9 +82,12 @@ static route_rc target_get(route_call *a, target *t)
 		return rc == SQLITE_DONE ? route_fail(a, 404, "id", "no such staff member")
 					 : ROUTE_DBERR;
 	/* Operations too: it would lock itself out (only reset-operations,
-	 * at the hub's console, would bring it back). */
-	if (strcmp(t->id, p->ap_id) == 0)
+	 * at the hub's console, would bring it back).  The person's field
+	 * account is theirs as well (admin_accounts.field_staff_id). */
+	if (strcmp(t->id, p->ap_id) == 0 || (in = acct_own_field_account(a, t->id)) > 0)
 		return route_fail(a, 403, "id", "administrators do not act on their own account");
+	if (in < 0)
+		return ROUTE_DBERR;
 	if (p->ap_roles & ROLE_OPERATIONS)
 		return ROUTE_OK;
 	in = ((p->ap_roles & ROLE_MIS_ADMIN) && p->ap_la[0] && strcmp(t->la, p->ap_la) == 0) ||

@@ -535,7 +535,9 @@ cJSON *acct_staff_json(sqlite3 *db, const char *id)
 			     "  date(min(r.ispa_date, r.conf_date), '+1 year') END"
 			     "  AS recertification_due_on,"
 			     " c.password_temp, c.password_expires_at, c.password_changed_at,"
-			     " r.last_login_at, r.admin_form_id, r.admin_training_date, r.admin_designated_at"
+			     " r.last_login_at, r.admin_form_id, r.admin_training_date, r.admin_designated_at,"
+			     " (SELECT a.field_staff_id FROM admin_accounts a WHERE a.id=s.id)"
+			     "  AS field_staff_id"
 			     " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
 			     " LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?", "t", id) != 0)
 		return NULL;

@@ -28,14 +28,17 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 OPS_PW_RE = re.compile(r"one-time password of 'operations': (\S+)")
 
 
-def designate(c, sid, roles, trained=None):
+def designate(c, sid, roles, trained=None, field=None):
     """Grant roles as an administrator designation (WSD24-13): the signed
     Attachment 1 uploaded to the account, then the roles with its id and the
     date of the administrator training (a removal, roles [], needs neither;
     by default yesterday: the hub checks it against its office's date, which
     may still be yesterday where this machine's is today).
+    field: the person's field account, recorded with the designation.
     Returns the roles call's response."""
     body = {"roles": list(roles)}
+    if field:
+        body["field_staff_id"] = field
     if roles:
         r = c.request("POST", "/api/v1/admin/staff/%s/files?kind=attachment_1&filename=att1.pdf"
                       % sid, body=PDF, ctype="application/pdf")
@@ -175,11 +178,12 @@ class Base(unittest.TestCase):
         plant_secret(j["temporary_password"])
         return j["staff"], j["temporary_password"]
 
-    def make_admin(self, username, la=None, roles=("mis_admin",), group="View Access with Reports"):
+    def make_admin(self, username, la=None, roles=("mis_admin",), group="View Access with Reports",
+                   field=None):
         # a Local Area has at most 3 MIS Administrators: a fresh one by default
         la = la or self.new_la()
         staff, temp = self.create(self.ops, username, la=la, group=group)
-        r = designate(self.ops, staff["id"], list(roles))
+        r = designate(self.ops, staff["id"], list(roles), field=field)
         self.assertEqual(r.status, 200, r)
         c = Console(self.hub)
         r = c.login(username, temp)
@@ -598,6 +602,38 @@ class AccountsTest(Base):
             self.assertEqual(r.status, 200, r)
             self.assertEqual(other.post("/api/v1/admin/staff/%s/reactivate" % sid).status, 403)
             self.assertEqual(own.post("/api/v1/admin/staff/%s/reactivate" % sid).status, 200)
+
+    def test_administrator_never_acts_on_own_field_account(self):
+        """The field account named with a designation is the
+        administrator's own: no request about it, no decision, no action,
+        for operations neither; another administrator of the area may."""
+        la = self.new_la()
+        field, _ = self.create(self.ops, self.uniq("fld"), la=la)
+        fid = field["id"]
+        adm, me, _ = self.make_admin(self.uniq("mis"), la=la, field=fid)
+        self.assertEqual(self.ops.get("/api/v1/admin/staff/" + adm["id"]).json()["field_staff_id"], fid)
+        _, colleague, _ = self.make_admin(self.uniq("mis"), la=la)
+        r = me.post("/api/v1/admin/access-requests", {"kind": "change", "staff_id": fid,
+                    "requestor_name": "me", "priv_add": ["greeter_setup"]})
+        self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), r)
+        recert = {"kind": "recertify", "staff_id": fid, "requestor_name": "x",
+                  "ispa_date": today(-1), "confidentiality_type": "E-1",
+                  "confidentiality_date": today(-1), "business_need": "n"}
+        rid = self.request(self.ops, recert, files=self.E1_FILES, approve=False)
+        r = me.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), r)
+        self.assertEqual(colleague.post("/api/v1/admin/access-requests/%s/approve" % rid).status, 200)
+        r = me.post("/api/v1/admin/staff/%s/recertify" % fid, {"request_id": rid})
+        self.assertEqual(r.status, 403, r)
+        r = me.post("/api/v1/admin/staff/%s/suspend" % fid, {"reason": "mine"})
+        self.assertEqual((r.status, r.json().get("field")), (403, "id"), r)
+        self.assertEqual(colleague.post("/api/v1/admin/staff/%s/recertify" % fid,
+                                        {"request_id": rid}).status, 200)
+        # the field account is another, non-administrative account
+        other, _ = self.create(self.ops, self.uniq("adm"), la=la, group="View Access")
+        for bad in (other["id"], adm["id"], "no-such-id"):
+            r = designate(self.ops, other["id"], ["mis_admin"], field=bad)
+            self.assertEqual((r.status, r.json().get("field")), (400, "field_staff_id"), (bad, r))
 
     def designate_to_cap(self, ids, role, cap):
         """Designate role to ids[0..cap) (each taken) and then to ids[cap],

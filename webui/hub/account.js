@@ -73,6 +73,13 @@ async function load() {
   const ops = me && me.staff && (me.staff.roles || []).includes('operations');
   $('roles-card').hidden = !(ops && s.active && !(s.roles || []).includes('operations'));
   for (const r of ['mis_admin', 'spoc']) $('role-' + r).checked = (s.roles || []).includes(r);
+  if (!$('roles-card').hidden) {
+    // the person's field account: recorded so the administrator never acts on it
+    const field = (await api('/api/v1/admin/staff?local_area_id=' + encodeURIComponent(s.local_area_id || '')).catch(() => []))
+      .filter(x => x.id !== s.id && !(x.roles || []).length)
+      .map(x => ({ id: x.id, name: `${x.display_name} (${x.username})` }));
+    options($('role-field_staff_id'), field, { blank: 'None', selected: s.field_staff_id });
+  }
   await renderState(s, me, ops);
   const hist = await api('/api/v1/admin/audit?subject_id=' + encodeURIComponent(s.id)).catch(() => []);
   $('history').replaceChildren(table('History', ['When', 'Who', 'What', 'Details'],
@@ -92,6 +99,7 @@ async function saveRoles(ev) {
       body.attachment_id = f.id;
     }
     if (roles.length && $('role-admin_training_date').value) body.admin_training_date = $('role-admin_training_date').value;
+    if (roles.length && $('role-field_staff_id').value) body.field_staff_id = $('role-field_staff_id').value;
     await api(`/api/v1/admin/staff/${encodeURIComponent(id)}/roles`, { method: 'POST', body });
     await load();
     $('status').textContent = roles.length ? `Roles saved: ${roles.join(', ')}.` : 'Roles removed.';
