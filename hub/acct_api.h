@@ -122,7 +122,15 @@ route_rc acct_division_check(route_call *a, const char *la, const char *div);
 cJSON *acct_request_load(sqlite3 *db, const char *id);
 /* The request as the API shows it (takes rq; with its files). */
 cJSON *acct_request_out(sqlite3 *db, cJSON *rq, int with_files);
-/* Kinds of file the request still needs, as a JSON array. */
+/* 1 when staff of group sign Attachment E-1, whose signed copy and ISPA
+ * certificate are uploaded with a new account's or a recertification's
+ * request; 0 for the EDD WSB groups, whose staff sign the DE 7410
+ * (WSD24-13). */
+int acct_group_signs_e1(const char *group);
+/* Kinds of file the request still needs, as a JSON array: the request
+ * form; for a new account or a recertification of E-1 staff (the
+ * statement named, or the account's group) the ISPA certificate and the
+ * E-1 too. */
 cJSON *acct_missing_files(sqlite3 *db, const cJSON *rq);
 /* The request id in the caller's scope, or NULL with *rc set (404, 403). */
 cJSON *acct_request_scoped(route_call *a, const char *id, route_rc *rc);

@@ -23,16 +23,45 @@
 static const char *const file_kinds[] = {"request_form", "ispa_certificate",
 					 "confidentiality_statement", "separation_form", NULL};
 
+int acct_group_signs_e1(const char *group)
+{
+	return acct_group_assigner(group) != 2;
+}
+
+/*
+ * Does the account of request rq sign Attachment E-1, uploaded with its
+ * ISPA certificate (WSD24-13)?  EDD staff, the EDD WSB groups a SPOC
+ * assigns, sign the DE 7410 and EDD keeps its record; everyone else signs
+ * E-1 and their administrator uploads both.  So the group decides, not
+ * only the statement the request names: an older request may name DE 7410
+ * for an LWIA group.  The group is the account's for a request about one,
+ * else the one asked for; unknown, E-1.
+ */
+static int rq_signs_e1(sqlite3 *db, const cJSON *rq)
+{
+	const char *ct = json_str(rq, "conf_type"), *g = json_str(rq, "privilege_group");
+	const char *sid = json_str(rq, "staff_id");
+	char cur[64];
+
+	if (ct && strcmp(ct, "E-1") == 0)
+		return 1;
+	if (sid && sid[0] &&
+	    db_text(db, "SELECT coalesce(privilege_group, '') FROM staff WHERE id=?", sid, cur,
+		    sizeof cur) == 0)
+		g = cur;
+	return acct_group_signs_e1(g);
+}
+
 cJSON *acct_missing_files(sqlite3 *db, const cJSON *rq)
 {
 	cJSON *m = cJSON_CreateArray();
-	const char *kind = json_str(rq, "kind"), *ct = json_str(rq, "conf_type");
+	const char *kind = json_str(rq, "kind");
 	const char *need[4];
 	int k = 0;
 
 	need[k++] = "request_form";
-	if (kind && (strcmp(kind, "new") == 0 || strcmp(kind, "recertify") == 0) && ct &&
-	    strcmp(ct, "E-1") == 0) {
+	if (kind && (strcmp(kind, "new") == 0 || strcmp(kind, "recertify") == 0) &&
+	    rq_signs_e1(db, rq)) {
 		need[k++] = "ispa_certificate";
 		need[k++] = "confidentiality_statement";
 	}
@@ -370,6 +399,12 @@ static route_rc request_create(route_call *a)
 	rc = in.isnew ? rq_new_check(a, &in) : rq_staff_check(a, &in, &t);
 	if (rc == ROUTE_OK)
 		rc = rq_adds_check(a, &in, &t);
+	if (rc == ROUTE_OK && in.ctype && strcmp(in.ctype, "DE 7410") == 0 &&
+	    acct_group_signs_e1(in.group ? in.group : t.group))
+		rc = route_bad(a, "confidentiality_type",
+			       "the DE 7410 is EDD staff's (the EDD WSB groups): staff in the '%s'"
+			       " group sign Attachment E-1",
+			       in.group ? in.group : t.group);
 	if (rc != ROUTE_OK)
 		return rc;
 	uuid7(id);

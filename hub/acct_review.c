@@ -71,14 +71,22 @@ static route_rc recert_list(route_call *a)
 
 /* ---- quarterly review ------------------------------------------------------------------ */
 
-/* The hub's own findings on one account, into the review item. */
+/* The hub's own findings on one account, into the review item.  The ISPA
+ * certificate and E-1 are complete documents for E-1 staff: those who
+ * named it, and every account of a group whose staff sign it, whatever
+ * statement an older request named (acct_group_signs_e1). */
 static int review_facts(sqlite3 *db, const char *item_id, const char *staff_id, const char *asof)
 {
+	char group[64] = "";
+
+	if (db_text(db, "SELECT coalesce(privilege_group, '') FROM staff WHERE id=?", staff_id,
+		    group, sizeof group) < 0)
+		return -1;
 	return db_run(db,
 		      "UPDATE review_items SET"
 		      " docs_complete = (EXISTS (SELECT 1 FROM request_files f WHERE f.staff_id=?2 AND"
-		      "   f.kind='request_form') AND (coalesce((SELECT conf_type FROM staff_records"
-		      "   WHERE id=?2),'') <> 'E-1' OR (EXISTS (SELECT 1 FROM request_files f WHERE"
+		      "   f.kind='request_form') AND ((NOT ?4 AND coalesce((SELECT conf_type FROM"
+		      "   staff_records WHERE id=?2),'') <> 'E-1') OR (EXISTS (SELECT 1 FROM request_files f WHERE"
 		      "   f.staff_id=?2 AND f.kind='ispa_certificate') AND EXISTS (SELECT 1 FROM"
 		      "   request_files f WHERE f.staff_id=?2 AND f.kind='confidentiality_statement')))),"
 		      " docs_current = coalesce((SELECT date(min(ispa_date, conf_date), '+1 year') >= ?3"
@@ -89,7 +97,7 @@ static int review_facts(sqlite3 *db, const char *item_id, const char *staff_id, 
 		      "   ELSE date(s.deactivated_at/1000, 'unixepoch', 'localtime') <= r.separation_date END"
 		      "   FROM staff s LEFT JOIN staff_records r ON r.id=s.id WHERE s.id=?2)"
 		      " WHERE id=?1",
-		      "ttt", item_id, staff_id, asof);
+		      "ttti", item_id, staff_id, asof, acct_group_signs_e1(group));
 }
 
 /* The caller's scope as the texts of acct_bind_scope's three parameters:

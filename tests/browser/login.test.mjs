@@ -83,9 +83,11 @@ async function hubAndNode() {
   const rq = await admin('POST', '/api/v1/admin/access-requests', {
     kind: 'new', username: 'cam.browser', display_name: 'Cam Browser', local_area_id: 'demo-la',
     office_id: 'demo-office', privilege_group: 'LWIA Partner Staff', requestor_name: 'Pat Manager',
-    requestor_email: 'pat@example.org', ispa_date: day(-20), confidentiality_type: 'DE 7410',
+    requestor_email: 'pat@example.org', ispa_date: day(-20), confidentiality_type: 'E-1',
     confidentiality_date: day(-19), business_need: 'front desk' });
-  await admin('POST', `/api/v1/admin/access-requests/${rq.id}/files?kind=request_form&filename=f.pdf`, PDF, 'application/pdf');
+  // LWIA staff sign Attachment E-1: it and the ISPA certificate are uploaded too (WSD24-13)
+  for (const kind of ['request_form', 'ispa_certificate', 'confidentiality_statement'])
+    await admin('POST', `/api/v1/admin/access-requests/${rq.id}/files?kind=${kind}&filename=f.pdf`, PDF, 'application/pdf');
   // Separation of duties: the token recorded the request, so a second
   // administrator approves it - operations, with a fresh one-time password.
   const ro = spawnSync(join(BIN, 'outpost-hub'), ['reset-operations', '--data', hubData], { encoding: 'utf8' });

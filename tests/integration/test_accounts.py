@@ -635,6 +635,53 @@ class AccountsTest(Base):
             r = designate(self.ops, other["id"], ["mis_admin"], field=bad)
             self.assertEqual((r.status, r.json().get("field")), (400, "field_staff_id"), (bad, r))
 
+    def test_lwia_staff_sign_e1_with_its_uploads(self):
+        """WSD24-13: the DE 7410 is EDD staff's; Local Area staff sign
+        Attachment E-1, and their administrator uploads it with the ISPA
+        certificate.  A request naming DE 7410 for an LWIA group is refused,
+        and one already on file (an older hub took it) needs both uploads,
+        as a review counts an account's documents."""
+        adm, mis, _ = self.make_admin(self.uniq("mis"))
+        la = adm["local_area_id"]
+        for c in (mis, self.ops):
+            r = c.post("/api/v1/admin/access-requests",
+                       self.new_body(self.uniq("lw"), la=la, confidentiality_type="DE 7410"))
+            self.assertEqual((r.status, r.json().get("field")), (400, "confidentiality_type"), r)
+        staff, _ = self.create(mis, self.uniq("lw"), la=la)
+        r = mis.post("/api/v1/admin/access-requests",
+                     {"kind": "recertify", "staff_id": staff["id"], "requestor_name": "x",
+                      "ispa_date": today(-1), "confidentiality_type": "DE 7410",
+                      "confidentiality_date": today(-1), "business_need": "n"})
+        self.assertEqual((r.status, r.json().get("field")), (400, "confidentiality_type"), r)
+        # an older request naming DE 7410 for LWIA staff: the E-1 uploads
+        # are missing all the same, and it is not approved without them
+        rid = self.request(mis, self.new_body(self.uniq("lw"), la=la), approve=False)
+        harness.db_write(self.hub, "UPDATE access_requests SET conf_type='DE 7410' WHERE id=?", rid)
+        r = mis.get("/api/v1/admin/access-requests/" + rid)
+        self.assertEqual(sorted(r.json()["missing_files"]),
+                         ["confidentiality_statement", "ispa_certificate"], r)
+        r = self.ops.post("/api/v1/admin/access-requests/%s/approve" % rid)
+        self.assertEqual((r.status, r.json().get("field")), (409, "files"), r)
+        # ... and an account made from one: its documents are incomplete
+        harness.db_write(self.hub, "UPDATE staff_records SET conf_type='DE 7410' WHERE id=?",
+                         staff["id"])
+        harness.db_write(self.hub, "DELETE FROM request_files WHERE staff_id=? AND kind <> 'request_form'",
+                         staff["id"])
+        r = self.ops.post("/api/v1/admin/reviews", {"quarter": "2026-Q4", "sample_size": 200,
+                                                     "local_area_id": la})
+        self.assertEqual(r.status, 201, r)
+        item = [i for i in r.json()["items"] if i["staff_id"] == staff["id"]][0]
+        self.assertFalse(item["docs_complete"], item)
+        # EDD WSB staff sign the DE 7410: the request form is enough
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": div, "name": div}).status, 201)
+        wla = self.new_la(field_division=div)
+        rid = self.request(self.ops, self.new_body(self.uniq("wsb"), la=wla, group="EDD WSB Staff",
+                                                   field_division=div, office_id=wla + "-office",
+                                                   confidentiality_type="DE 7410"))
+        self.assertEqual(self.ops.get("/api/v1/admin/access-requests/" + rid).json()["missing_files"], [])
+
     def designate_to_cap(self, ids, role, cap):
         """Designate role to ids[0..cap) (each taken) and then to ids[cap],
         which must be refused (409 on roles): that refusal."""

@@ -37,6 +37,9 @@ CBO = "0190a000-0000-7000-8000-0000000000c1"      # t-lwia-cbo
 INTAKE = "0190a000-0000-7000-8000-0000000000c2"   # t-lwia-intake
 PARTNER = "0190a000-0000-7000-8000-0000000000c3"  # t-lwia-partner
 VIEW = "0190a000-0000-7000-8000-0000000000c7"     # t-view
+# t-view is LWIA staff ("View Access"): an Attachment E-1, uploaded with
+# the ISPA certificate (WSD24-13)
+E1_FILES = ("request_form", "ispa_certificate", "confidentiality_statement")
 WARN = "0190a000-0000-7000-8000-0000000000c6"     # t-warn
 
 
@@ -407,8 +410,9 @@ class AccountStatesTest(unittest.TestCase):
         # t-view's documents are a year old: due about today (a year after
         # the earlier date), suspended 30 days after that.
         rid = self.request({"kind": "recertify", "staff_id": VIEW, "requestor_name": "Pat Manager",
-                            "ispa_date": day(-366), "confidentiality_type": "DE 7410",
-                            "confidentiality_date": day(-365), "business_need": "intake"})
+                            "ispa_date": day(-366), "confidentiality_type": "E-1",
+                            "confidentiality_date": day(-365), "business_need": "intake"},
+                           files=E1_FILES)
         r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
         self.assertEqual(r.status, 200, r)
         due, suspend_on = r.json()["recertification_due_on"], r.json()["suspend_on"]
@@ -461,8 +465,9 @@ class AccountStatesTest(unittest.TestCase):
             self.hub_clock_back()
         # recertified with current dates: the suspension is lifted at once
         rid = self.request({"kind": "recertify", "staff_id": VIEW, "requestor_name": "Pat Manager",
-                            "ispa_date": day(-1), "confidentiality_type": "DE 7410",
-                            "confidentiality_date": day(-1), "business_need": "intake"})
+                            "ispa_date": day(-1), "confidentiality_type": "E-1",
+                            "confidentiality_date": day(-1), "business_need": "intake"},
+                           files=E1_FILES)
         r = self.admin("/api/v1/admin/staff/%s/recertify" % VIEW, {"request_id": rid})
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["suspended"], r.json()["suspend_reason"]), (0, None))

@@ -92,8 +92,9 @@ class Admin:
             "kind": "new", "username": username, "display_name": username.title(),
             "local_area_id": "demo-la", "office_id": "demo-office", "privilege_group": group,
             "requestor_name": "Pat Manager", "requestor_email": "pat@example.org",
-            "ispa_date": today(-30), "confidentiality_type": "DE 7410",
-            "confidentiality_date": today(-29), "business_need": "front desk and CRM"})
+            "ispa_date": today(-30), "confidentiality_type": "E-1",
+            "confidentiality_date": today(-29), "business_need": "front desk and CRM"},
+            files=("request_form", "ispa_certificate", "confidentiality_statement"))
         r = self.call("POST", "/api/v1/admin/staff", {"request_id": rid})
         assert r.status == 201, r
         j = r.json()

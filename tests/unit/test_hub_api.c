@@ -252,7 +252,7 @@ static void new_request_body(fix *f, char *dst, size_t n, const char *extra)
 		 "{\"kind\":\"new\",\"username\":\"newbie\",\"display_name\":\"New Bie\","
 		 "\"local_area_id\":\"%s\",\"privilege_group\":\"LWIA/CBO Staff\","
 		 "\"requestor_name\":\"Ann\",\"ispa_date\":\"%s\","
-		 "\"confidentiality_type\":\"DE 7410\",\"confidentiality_date\":\"%s\","
+		 "\"confidentiality_type\":\"E-1\",\"confidentiality_date\":\"%s\","
 		 "\"business_need\":\"intake\"%s}",
 		 la, today, today, extra);
 }
