@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SUSPEND_REASON_MAX 500
 /* Recertification overdue by more than this suspends the account; the
@@ -276,6 +277,21 @@ static const route_key suspend_keys[] = {
 	{NULL, 0, 0},
 };
 
+/* 1 when reason is the recertification rule's, whatever its case and the
+ * blanks around it. */
+static int recert_reason(const char *reason)
+{
+	size_t n = strlen(ACCT_RECERT_REASON);
+
+	while (*reason == ' ' || *reason == '\t')
+		reason++;
+	if (strncasecmp(reason, ACCT_RECERT_REASON, n) != 0)
+		return 0;
+	for (reason += n; *reason == ' ' || *reason == '\t'; reason++)
+		;
+	return *reason == '\0';
+}
+
 /* POST /api/v1/admin/staff/:id/suspend {"reason", "new_owner_id"?} */
 static route_rc staff_suspend(route_call *a)
 {
@@ -286,6 +302,12 @@ static route_rc staff_suspend(route_call *a)
 	target t;
 
 	bad = route_str(a, "reason", JSON_REQUIRED, 1, SUSPEND_REASON_MAX, &reason, NULL, 0);
+	/* The reason is how a suspension for overdue recertification is told
+	 * apart (recert_states lifts it once recertified, reactivate refuses
+	 * it): given by hand, the sweep would lift someone's leave. */
+	if (reason && recert_reason(reason))
+		bad = route_err(a, "reason", "'" ACCT_RECERT_REASON "' is the recertification rule's"
+					     " own reason: describe the leave");
 	if ((rr = active_target(a, bad, &owner, &t)) != ROUTE_OK)
 		return rr;
 	if (t.suspended)

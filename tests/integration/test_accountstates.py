@@ -333,6 +333,28 @@ class AccountStatesTest(unittest.TestCase):
         plant_secret(r.json()["temporary_password"])
         return r.json()["staff"]["id"], r.json()["temporary_password"]
 
+    def test_recertification_reason_is_not_given_by_hand(self):
+        """The reason 'recertification overdue' marks the rule's own
+        suspensions, which the sweep lifts at the next recertification of
+        anyone: given by hand, it would end someone's leave.  Refused."""
+        sid, _ = self.new_account("rsn" + secrets.token_hex(2), "demo-la")
+        url = "/api/v1/admin/staff/%s/suspend" % sid
+        for reason in ("recertification overdue", " Recertification OVERDUE\t"):
+            r = self.admin(url, {"reason": reason})
+            self.assertEqual((r.status, r.json()["field"]), (400, "reason"), (reason, r))
+        self.assertEqual(self.hubq("SELECT suspended FROM staff WHERE id=?", sid), [(0,)])
+        r = self.admin(url, {"reason": "leave until recertification overdue is sorted"})
+        self.assertEqual(r.status, 200, r)
+        # a recertification runs the sweep: a suspension by hand stays
+        other, _ = self.new_account("rso" + secrets.token_hex(2), "demo-la")
+        rid = self.request({"kind": "recertify", "staff_id": other, "requestor_name": "Pat Manager",
+                            "ispa_date": day(-1), "confidentiality_type": "E-1",
+                            "confidentiality_date": day(-1), "business_need": "intake"},
+                           files=E1_FILES)
+        self.assertEqual(self.admin("/api/v1/admin/staff/%s/recertify" % other,
+                                    {"request_id": rid}).status, 200)
+        self.assertEqual(self.hubq("SELECT suspended FROM staff WHERE id=?", sid), [(1,)])
+
     def test_reviews_shared_with_the_area_and_a_skipped_quarter_flagged(self):
         """Deliver 6: a statewide review is visible to the MIS Administrator
         of a sampled account's Local Area, with their area's results only;
