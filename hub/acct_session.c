@@ -362,6 +362,17 @@ static int is_state_changing(const http_req *req)
 	       req->method != HTTP_M_OPTIONS;
 }
 
+/* A page's background refresh or poll (X-Outpost-Background: 1, as the
+ * office node takes it, node_auth.c) uses the session without extending
+ * it (DESIGN.md: idle timeouts count people, not pages): a console left
+ * open on the overview would otherwise never time out. */
+static int background(const http_req *req)
+{
+	const char *v = http_req_header(req, "x-outpost-background");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
 /* Origin, when sent, must name the host the request was sent to. */
 static int origin_ok(const http_req *req)
 {
@@ -520,7 +531,9 @@ int acct_auth(hub *h, http_req *req, acct_principal *p, unsigned how)
 			return -1;
 		}
 	}
-	db_run(h->hb_db, "UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", "It", now, th);
+	if (!background(req))
+		db_run(h->hb_db, "UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", "It",
+		       now, th);
 	if (p->ap_must_change && !(how & ACCT_AUTH_TEMP)) {
 		http_reply_error(req, 403, "password_change_required",
 				 "change your temporary password first");

@@ -5,6 +5,7 @@ the conflict resolved; bad input, unknown ids, double resolution and missing
 credentials are refused; a quarantined entry made of a real node changeset is
 decoded column by column and marked handled with a note.
 """
+import hashlib
 import json
 import os
 import time
@@ -316,6 +317,39 @@ class ConsoleApi(unittest.TestCase):
             self.hub.cookies.clear()
         # Without a session or token the status is refused too.
         self.assertEqual(self.hub.get("/api/v1/console/status").status, 401)
+
+    def test_background_poll_does_not_extend_the_session(self):
+        """DESIGN.md: a page's background refresh does not extend a
+        session.  A request with X-Outpost-Background: 1 leaves the idle
+        clock alone (a console left open on the overview times out); a
+        person's request moves it.  The overview's and nodes page's polls
+        send the header (console.js api({background: true}))."""
+        self.session()
+        bg = {"X-Outpost-Background": "1"}
+        try:
+            th = hashlib.sha256(self.hub.cookies["outpost_admin"].encode()).hexdigest()
+            seen = "SELECT last_seen_at FROM admin_sessions WHERE token_hash=?"
+            old = int(time.time() * 1000) - 29 * 60 * 1000
+            self.hub_sql("UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", old, th)
+            for path in ("/api/v1/console/status", "/api/v1/nodes", "/api/v1/offices"):
+                r = self.hub.request("GET", path, headers=bg)
+                self.assertEqual(r.status, 200, (path, r.body))
+            self.assertEqual(self.hub_sql(seen, th)[0][0], old)
+            self.assertEqual(self.hub.get("/api/v1/console/status").status, 200)
+            self.assertGreater(self.hub_sql(seen, th)[0][0], old)
+            # idle past the timeout while the page polled: signed out
+            self.hub_sql("UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?",
+                         int(time.time() * 1000) - 31 * 60 * 1000, th)
+            self.assertEqual(self.hub.request("GET", "/api/v1/console/status", headers=bg).status, 401)
+        finally:
+            self.hub.cookies.clear()
+        for page in ("/overview.js", "/nodes.js"):
+            r = self.hub.get(page)
+            self.assertEqual(r.status, 200, page)
+            self.assertIn(b"setInterval(() => load(true), 30000)", r.body, page)
+            self.assertEqual(r.body.count(b"setInterval("), 1, page)
+            self.assertIn(b"{ background }", r.body, page)
+        self.assertIn(b"headers['X-Outpost-Background'] = '1'", self.hub.get("/console.js").body)
 
     def test_quarantined_entry_decoded_and_handled(self):
         cid, row = checkin_change(self.node, "Robin Quarantine")

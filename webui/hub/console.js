@@ -53,8 +53,11 @@ function toLogin(extra = '') {
 }
 
 // JSON (or raw bytes with rawBody/contentType) to the hub; throws ApiError.
-export async function api(path, { method = 'GET', body, rawBody, contentType, redirect = true } = {}) {
+// A page's poll passes {background: true}: X-Outpost-Background: 1 uses the
+// session without extending its idle timeout (people count, not pages).
+export async function api(path, { method = 'GET', body, rawBody, contentType, redirect = true, background = false } = {}) {
   const headers = { Accept: 'application/json' };
+  if (background) headers['X-Outpost-Background'] = '1';
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (rawBody !== undefined) headers['Content-Type'] = contentType || 'application/octet-stream';
   if (method !== 'GET' && method !== 'HEAD') {

@@ -50,9 +50,11 @@ function renderOffices() {
     offices.map(o => [el('span', { title: o.id }, o.name), o.local_area_name || o.local_area_id || '', o.address || '', o.timezone || '', o.has_title1_partner ? 'Yes' : 'No (set up by the SPOC)', String(o.nodes)])));
 }
 
-async function load() {
+// background: the page's poll, which does not extend the session.
+async function load(background = false) {
   try {
-    const [o, n, s] = await Promise.all([api('/api/v1/offices'), api('/api/v1/nodes'), api('/api/v1/console/status')]);
+    const [o, n, s] = await Promise.all([api('/api/v1/offices', { background }), api('/api/v1/nodes', { background }),
+      api('/api/v1/console/status', { background })]);
     offices = o; nodes = n; hubNow = s.hub_time_ms || Date.now();
     const sel = $('code-office_id').value;
     options($('code-office_id'), offices, { blank: 'Choose an office', selected: sel });
@@ -135,6 +137,6 @@ $('office-form').addEventListener('submit', ev => addPlace(ev, $('office-form'),
 loadPlaces();
 $('code-form').addEventListener('submit', createCode);
 $('show-revoked').addEventListener('change', renderNodes);
-$('refresh').addEventListener('click', load);
+$('refresh').addEventListener('click', () => load());
 load();
-setInterval(load, 30000);
+setInterval(() => load(true), 30000);

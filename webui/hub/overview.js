@@ -2,14 +2,15 @@
 // every task.
 import { api, el, $, ago, fmtDateTime, table } from './console.js';
 
-async function load() {
+// background: the page's poll, which does not extend the session.
+async function load(background = false) {
   try {
-    const s = await api('/api/v1/console/status');
+    const s = await api('/api/v1/console/status', { background });
     $('s-nodes').textContent = s.nodes_enrolled;
     $('s-oldest').textContent = s.nodes_enrolled ? ago(s.oldest_contact_ms, s.hub_time_ms) : '–';
     $('s-conflicts').textContent = s.open_conflicts;
     $('s-quarantined').textContent = s.quarantined;
-    const h = await api('/healthz');
+    const h = await api('/healthz', { background });
     $('hub-info').replaceChildren(
       el('dt', {}, 'Version'), el('dd', {}, h.version),
       el('dt', {}, 'Schema version'), el('dd', {}, String(s.schema_version)),
@@ -17,12 +18,12 @@ async function load() {
       el('dt', {}, 'Revoked nodes'), el('dd', {}, String(s.nodes_revoked)),
       el('dt', {}, 'Public key pin (nodes check it)'), el('dd', { class: 'val' }, s.hub_pin),
       el('dt', {}, 'Hub time'), el('dd', {}, fmtDateTime(s.hub_time_ms)));
-    const refused = await api('/api/v1/admin/credential-changes?status=refused').catch(() => []);
+    const refused = await api('/api/v1/admin/credential-changes?status=refused', { background }).catch(() => []);
 
     // Names, not ids: the office whose computer sent the change (the node's
     // id stays in the cell's title, for IT).
-    const [nodes, offices] = refused.length ? await Promise.all([api('/api/v1/nodes').catch(() => []),
-      api('/api/v1/admin/offices').catch(() => [])]) : [[], []];
+    const [nodes, offices] = refused.length ? await Promise.all([api('/api/v1/nodes', { background }).catch(() => []),
+      api('/api/v1/admin/offices', { background }).catch(() => [])]) : [[], []];
     const where = id => {
       const n = (Array.isArray(nodes) ? nodes : []).find(x => x.id === id);
       const o = n && offices.find(x => x.id === n.office_id);
@@ -61,4 +62,4 @@ async function vetting() {
 load();
 reviewFlag();
 vetting();
-setInterval(load, 30000);
+setInterval(() => load(true), 30000);
