@@ -785,10 +785,13 @@ static const route_def request_defs[] = {
 	 ROUTE_BODY | ROUTE_BODY_OPT | HUB_AUDITED, note_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/access-requests/:id/reject", request_reject, 0,
 	 ROUTE_BODY | ROUTE_BODY_OPT | HUB_AUDITED, note_keys, 0},
+	/* The body is the file's bytes (no multipart): one larger than a form
+	 * may be is refused (413) from its Content-Length, before any of it is
+	 * read, not after the server's max_body of it. */
 	{HTTP_M_POST, "/api/v1/admin/access-requests/:id/files", file_upload, 0,
-	 ROUTE_RAW | HUB_AUDITED, NULL, 0},
+	 ROUTE_RAW | HUB_AUDITED, NULL, ACCT_FILE_MAX},
 	{HTTP_M_GET, "/api/v1/admin/files/:id", file_get, 0, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/files", staff_file_upload, HUB_P_OPS,
-	 ROUTE_RAW | HUB_AUDITED, NULL, 0},
+	 ROUTE_RAW | HUB_AUDITED, NULL, ACCT_FILE_MAX},
 };
 const route_list acct_request_route_list = ROUTE_LIST(request_defs);

@@ -167,6 +167,21 @@ static int refuse(http_conn *c, int status, const char *msg)
 	return -1;
 }
 
+/*
+ * A body over its route's cap, refused from its Content-Length before any
+ * of it is read.  A client that sends the body before reading the answer
+ * (a browser's fetch, most libraries) gets the 413 only if the connection
+ * lingers until that body is in: up to the server's max_body, what any
+ * route could have taken, it is discarded as it comes (never kept); a
+ * larger one is cut off after HTTP__LINGER_MAX, as before.
+ */
+static int refuse_large(http_conn *c, uint64_t len)
+{
+	if (len <= c->c_srv->srv_max_body && len > HTTP__LINGER_MAX)
+		c->c_linger_max = (size_t)len;
+	return refuse(c, 413, "request body too large");
+}
+
 static int on_message_begin(http_parser *p)
 {
 	http_conn *c = p->data;
@@ -369,7 +384,7 @@ static int on_headers_complete(http_parser *p)
 			req->body.max = lim;
 	}
 	if (ncl && p->content_length > req->body.max)
-		return refuse(c, 413, "request body too large");
+		return refuse_large(c, p->content_length);
 	/* Who may send this body is known before any of it is kept. */
 	if (c->c_srv->srv_pre_body) {
 		const char *why = "refused";
@@ -377,7 +392,7 @@ static int on_headers_complete(http_parser *p)
 		if (st != 0)
 			return refuse(c, st, why);
 		if (ncl && p->content_length > req->body.max)
-			return refuse(c, 413, "request body too large");
+			return refuse_large(c, p->content_length);
 	}
 	if (ncl && p->content_length > 0 && budget_take(c, (size_t)p->content_length) != 0)
 		return refuse(c, 503, "the server is busy; try again shortly");
@@ -805,7 +820,7 @@ void http__conn_input(http_conn *c, const char *p, size_t n)
 		return;
 	if (c->c_state == C_LINGER) {
 		c->c_lingered += n;
-		if (c->c_lingered > HTTP__LINGER_MAX)
+		if (c->c_lingered > (c->c_linger_max ? c->c_linger_max : HTTP__LINGER_MAX))
 			http__conn_close(c);
 		return;
 	}

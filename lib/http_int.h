@@ -96,6 +96,7 @@ struct http_conn {
 	size_t c_in_off;
 	size_t c_wq_last; /* write queue size at the last stall check */
 	size_t c_lingered;
+	size_t c_linger_max; /* discarded at most while lingering (0: HTTP__LINGER_MAX) */
 	int c_timer_for; /* state the timer was armed for, HTTP__T_BODY, or -1 */
 	/* the body being read: uv_now() at its head's end and at its last
 	 * bytes, and its bytes so far (the progress rules, HTTP_BODY_*) */

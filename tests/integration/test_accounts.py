@@ -682,6 +682,36 @@ class AccountsTest(Base):
                                                    confidentiality_type="DE 7410"))
         self.assertEqual(self.ops.get("/api/v1/admin/access-requests/" + rid).json()["missing_files"], [])
 
+    def test_upload_too_large_refused_before_its_body(self):
+        """A form is at most 2 MiB and its body is the file's bytes: a larger
+        Content-Length is answered 413 at once, before any of the body is
+        read (not after the server's 4 MiB of it)."""
+        rid = self.request(self.ops, self.new_body(self.uniq("up")), files=(), approve=False)
+        path = "/api/v1/admin/access-requests/%s/files?kind=request_form&filename=f.pdf" % rid
+        ok = PDF + b"x" * (2 * 1024 * 1024 - len(PDF))
+        r = self.ops.request("POST", path, body=ok, ctype="application/pdf")
+        self.assertEqual(r.status, 201, r)
+        r = self.ops.request("POST", path, body=ok + b"x", ctype="application/pdf")
+        self.assertEqual(r.status, 413, r)
+        r = self.ops.request("POST", path, body=PDF + b"x" * (3 * 1024 * 1024),
+                             ctype="application/pdf")
+        self.assertEqual(r.status, 413, r)
+        sid = self.create(self.ops, self.uniq("up"))[0]["id"]
+        for p in (path, "/api/v1/admin/staff/%s/files?kind=attachment_1&filename=a.pdf" % sid):
+            c = self.ops.c.conn(10)
+            try:
+                c.putrequest("POST", p)
+                c.putheader("Cookie", "; ".join("%s=%s" % kv for kv in self.ops.cookies.items()))
+                c.putheader("X-CSRF-Token", self.ops.csrf)
+                c.putheader("Content-Type", "application/pdf")
+                c.putheader("Content-Length", str(3 * 1024 * 1024))
+                c.endheaders()
+                c.send(PDF)  # and no more: the answer comes without the rest
+                r = c.getresponse()
+                self.assertEqual(r.status, 413, (p, r.read()))
+            finally:
+                c.close()
+
     def designate_to_cap(self, ids, role, cap):
         """Designate role to ids[0..cap) (each taken) and then to ids[cap],
         which must be refused (409 on roles): that refusal."""
