@@ -312,7 +312,9 @@ int main(int argc, char **argv)
 			val = eq + 1;
 		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
 			val = argv[++i]; /* not the next option ("--out --json"; --out=--x names one) */
-		if (val == NULL)
+		/* (an empty one too: "--out=" names no file, "--data=" no
+		 * directory) */
+		if (val == NULL || *val == '\0')
 			return tool_usage(&t, "missing value for '%s'", name);
 		if (strcmp(name, "--data") == 0)
 			t.t_data = val;

@@ -104,7 +104,10 @@ class SyncUsageTest(unittest.TestCase):
                                  "enroll needs --code"),
                                 (["status", "--json", "--data"], "missing value for '--data'"),
                                 (["export", "--data", d, "--out", "--json"],
-                                 "missing value for '--out'")):
+                                 "missing value for '--out'"),
+                                (["export", "--json", "--data", d, "--out="],
+                                 "missing value for '--out'"),
+                                (["status", "--json", "--data="], "missing value for '--data'")):
                 p = run([SYNC] + args, env={"OUTPOST_ENROLL_CODE": ""})
                 self.assertEqual(p.returncode, 1, (args, p.stderr))
                 j = self.one_json_object(p)
