@@ -277,6 +277,45 @@ static int read_audit(route_call *a, const char *action, const char *id, const c
 	return rc;
 }
 
+static int secret_column(const char *name);
+
+/* The whole rows of a '*deleted*' conflict (its values as the conflicts
+ * table keeps them and as conflict_decorate() parsed them) without their
+ * secret columns; "secrets_hidden" when there were any.  0, or -1 (out of
+ * memory). */
+static int hide_row_secrets(cJSON *c)
+{
+	static const char *const pairs[][2] = {
+	    {"base_value", "base"}, {"local_value", "hub"}, {"remote_value", "office"}};
+	int hidden = 0;
+
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		cJSON *o = cJSON_GetObjectItemCaseSensitive(c, pairs[i][1]), *it, *next;
+		char *text;
+		int here = 0;
+
+		if (!cJSON_IsObject(o))
+			continue;
+		for (it = o->child; it != NULL; it = next) {
+			next = it->next;
+			if (it->string != NULL && secret_column(it->string)) {
+				cJSON_Delete(cJSON_DetachItemViaPointer(o, it));
+				here = 1;
+			}
+		}
+		if (!here)
+			continue;
+		hidden = 1;
+		if ((text = cJSON_PrintUnformatted(o)) == NULL)
+			return -1;
+		cJSON_ReplaceItemInObjectCaseSensitive(c, pairs[i][0], cJSON_CreateString(text));
+		cJSON_free(text);
+	}
+	if (hidden)
+		cJSON_AddBoolToObject(c, "secrets_hidden", 1);
+	return 0;
+}
+
 static route_rc conflict_get(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
@@ -295,8 +334,9 @@ static route_rc conflict_get(route_call *a)
 		return ROUTE_DBERR;
 	}
 	/* an SSN column's values (encrypted, keyed hash, last four digits)
-	 * are never shown: keeping a side needs no reading of it */
-	if (json_str(c, "column_name") && strncmp(json_str(c, "column_name"), "ssn", 3) == 0) {
+	 * are never shown, nor any secret's: keeping a side needs no reading
+	 * of it */
+	if (json_str(c, "column_name") && secret_column(json_str(c, "column_name"))) {
 		static const char *const vals[] = {"base_value", "local_value", "remote_value",
 						   "base", "hub", "office", "current"};
 
@@ -304,6 +344,13 @@ static route_rc conflict_get(route_call *a)
 			if (cJSON_GetObjectItemCaseSensitive(c, vals[i]))
 				cJSON_ReplaceItemInObjectCaseSensitive(c, vals[i], cJSON_CreateNull());
 		cJSON_AddBoolToObject(c, "values_hidden", 1);
+	}
+	/* A delete met by an edit keeps the row whole (sync/apply.c,
+	 * conflict_deleted): shown without its secret columns. */
+	if (json_str(c, "column_name") && strcmp(json_str(c, "column_name"), "*deleted*") == 0 &&
+	    hide_row_secrets(c) != 0) {
+		cJSON_Delete(c);
+		return ROUTE_DBERR;
 	}
 	{
 		/* nor in the office's whole edit the conflict is part of */

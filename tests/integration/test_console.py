@@ -276,6 +276,29 @@ class ConsoleApi(unittest.TestCase):
         r = self.admin("POST", "/api/v1/conflicts/c-4/resolve", {"keep": "current"})
         self.assertEqual(r.status, 200, r.body)
 
+    def test_a_deleted_rows_secrets_are_not_shown(self):
+        """A delete met by an edit keeps the row whole in the conflict: its
+        detail shows the row without its SSN columns (encrypted, keyed
+        hash, last four digits) or any other secret.  (Found by a review:
+        the detail hid only a conflict whose column was an SSN's.)"""
+        row = json.dumps({"id": "p-del", "first_name": "Dana", "last_name": "Borrada",
+                          "ssn_enc": "ab" * 40, "ssn_hmac": "cd" * 32, "ssn_last4": "6789",
+                          "zip": "95814"})
+        now = int(time.time() * 1000)
+        self.hub_sql("INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, "
+                     "local_value, remote_value, winner, local_hlc, remote_hlc, node_id, actor, "
+                     "origin_seq, created_at, updated_hlc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     "c-del", "participants", "p-del", "*deleted*", None, row, None, "local",
+                     "", "", "node-x", "demo", 1, now, "")
+        r = self.admin("GET", "/api/v1/conflicts/c-del")
+        self.assertEqual(r.status, 200, r.body)
+        for secret in (b"abab", b"cdcd", b"6789", b"ssn"):
+            self.assertNotIn(secret, r.body)
+        c = r.json()
+        self.assertTrue(c["secrets_hidden"])
+        self.assertEqual((c["hub"]["last_name"], c["hub"]["zip"]), ("Borrada", "95814"))
+        self.assertEqual(json.loads(c["local_value"])["first_name"], "Dana")
+
     def session(self):
         """Sign in as operations (new one-time password, forced change)."""
         p = run_tool([os.path.join(BIN, "outpost-hub"), "reset-operations", "--data", self.hub.data,
