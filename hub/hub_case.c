@@ -41,7 +41,9 @@ static int may_manage(const acct_principal *p, const char *la)
 	" '[]')))"
 
 /* The approvers of the caller's scope: an MIS Administrator's Local Area,
- * a SPOC's field division, every one for operations. */
+ * a SPOC's field division (its Local Areas' approvers: a role is a Local
+ * Area's, whatever division the approver's own staff row names), every one
+ * for operations. */
 static route_rc roles_list(route_call *a)
 {
 	char la[64] = "";
@@ -51,7 +53,8 @@ static route_rc roles_list(route_call *a)
 	return acct_list_scoped(a,
 				ROLES_SQL " WHERE (?1 = '' OR r.local_area_id = ?1) AND"
 					  " (?2 OR (?3 <> '' AND r.local_area_id = ?3) OR"
-					  "  (?4 <> '' AND s.field_division = ?4))"
+					  "  (?4 <> '' AND EXISTS(SELECT 1 FROM local_areas l"
+					  "   WHERE l.id = r.local_area_id AND l.field_division = ?4)))"
 					  " ORDER BY s.display_name, r.role",
 				1, args, NULL);
 }

@@ -602,6 +602,19 @@ class AccountsTest(Base):
             self.assertEqual(r.status, 200, r)
             self.assertEqual(other.post("/api/v1/admin/staff/%s/reactivate" % sid).status, 403)
             self.assertEqual(own.post("/api/v1/admin/staff/%s/reactivate" % sid).status, 200)
+        # The division's approvers are those of its Local Areas, whatever
+        # the approver's own staff row says: one of the division's area
+        # with no division on its staff row is listed to its SPOC, one of
+        # another area is not.
+        plain, _ = self.create(mis, self.uniq("apr"), la=la)
+        away, _ = self.create(self.ops, self.uniq("away"), la=self.new_la())
+        for sid in (plain["id"], away["id"]):
+            r = self.ops.request("PUT", "/api/v1/admin/case/approver-roles",
+                                 body={"staff_id": sid, "roles": ["dss_program_manager"]})
+            self.assertEqual(r.status, 200, r)
+        listed = [x["staff_id"] for x in spoc.get("/api/v1/admin/case/approver-roles").json()]
+        self.assertIn(plain["id"], listed)
+        self.assertNotIn(away["id"], listed)
 
     def test_administrator_never_acts_on_own_field_account(self):
         """The field account named with a designation is the
