@@ -308,8 +308,11 @@ static int hide_row_secrets(cJSON *c)
 		hidden = 1;
 		if ((text = cJSON_PrintUnformatted(o)) == NULL)
 			return -1;
-		cJSON_ReplaceItemInObjectCaseSensitive(c, pairs[i][0], cJSON_CreateString(text));
+		/* (never left as it was: the text holds the secrets too) */
+		here = cJSON_ReplaceItemInObjectCaseSensitive(c, pairs[i][0], cJSON_CreateString(text));
 		cJSON_free(text);
+		if (!here)
+			return -1;
 	}
 	if (hidden)
 		cJSON_AddBoolToObject(c, "secrets_hidden", 1);
