@@ -719,8 +719,12 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 	code = json_str(row, "code");
 	if (list == NULL || code == NULL || entered == NULL)
 		return 0;
+	/* Retired before the day the row was entered: a version takes effect
+	 * on its date (from today on), and an office that entered the code
+	 * that same day had not pulled it yet, so its row is taken (its route
+	 * refuses the code once it has the new list). */
 	if (db_prepare(db, &st, "SELECT effective_date FROM code_retirements WHERE list=? AND code=?"
-				" AND effective_date <= ?") != 0)
+				" AND effective_date < ?") != 0)
 		CANNOT_CHECK("%s: cannot read the code retirements", tbl);
 	sqlite3_bind_text(st, 1, list, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
