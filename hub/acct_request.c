@@ -253,6 +253,11 @@ static int rq_read(route_call *a, rq_in *in)
 		bad = route_err(a, "confidentiality_type", "use \"DE 7410\" (EDD staff) or \"E-1\"");
 	if (in->group && acct_group_assigner(in->group) == 0)
 		bad = route_err(a, "privilege_group", "unknown privilege group '%s'", in->group);
+	else if (in->group && hub_codes_group_retired(in->group) &&
+		 (newreq || strcmp(in->kind, "change") == 0))
+		bad = route_err(a, "privilege_group",
+				"the privilege group '%s' is retired: it is given to no account",
+				in->group);
 	for (const char *c = in->username; c && *c; c++)
 		if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || strchr("._-", *c))) {
 			bad = route_err(a, "username",
@@ -493,7 +498,7 @@ static route_rc request_decide(route_call *a, int approve)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	const char *note = NULL, *id = http_req_param(a->rc_req, "id"), *group, *subject;
-	acct_tgt t;
+	acct_tgt t = {0};
 	route_rc rc;
 	cJSON *rq;
 
@@ -511,7 +516,10 @@ static route_rc request_decide(route_call *a, int approve)
 		 * own rules hold (never one's own, an administrator's only by
 		 * operations), as when it is carried out. */
 		rc = acct_target_load(a, subject, &t);
-	if (rc == ROUTE_OK && group && !acct_group_assignable(API_ADMIN(a), group))
+	/* (the group asked for; an account's own group, retired since, is
+	 * not given again by a reset or a recertification) */
+	if (rc == ROUTE_OK && group && !(subject && subject[0] && strcmp(group, t.group) == 0) &&
+	    !acct_group_assignable(API_ADMIN(a), group))
 		rc = route_fail(a, 403, "privilege_group", "you may not assign the group '%s'", group);
 	else if (rc == ROUTE_OK && approve)
 		rc = approve_check(a, rq);

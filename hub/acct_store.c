@@ -410,7 +410,7 @@ int acct_group_assignable(const acct_principal *p, const char *group)
 {
 	int a = acct_group_assigner(group);
 
-	if (a == 0)
+	if (a == 0 || hub_codes_group_retired(group))
 		return 0;
 	if (p->ap_roles & ROLE_OPERATIONS)
 		return 1;

@@ -379,8 +379,11 @@ void hub_codes_lists(http_req *req, void *ctx);
 void hub_codes_list(http_req *req, void *ctx);
 void hub_codes_version_post(http_req *req, void *ctx);
 /* Who assigns a privilege group by the loaded list: 1 MIS Administrator, 2
- * SPOC, 0 retired or not listed, -1 no list loaded (the compiled one decides). */
+ * SPOC (a retired group's too: its accounts are still managed), 0 not
+ * listed, -1 no list loaded (the compiled one decides). */
 int hub_codes_group_assigner(const char *group);
+/* 1 when the loaded list has the group retired: given to no new account. */
+int hub_codes_group_retired(const char *group);
 
 /* ---- hub_reports.c: the statewide greeter reports (issue 14) ------------- */
 /* GET /api/v1/admin/reports/greeter and .../greeter-missing (ctx = the hub;

@@ -534,7 +534,8 @@ int hub_codes_apply_due(sqlite3 *db, hlc *clk)
  * start and after each version of the list is applied. */
 static struct {
 	char name[64];
-	int assigner; /* 1 MIS Administrator, 2 SPOC, 0 retired */
+	int assigner; /* 1 MIS Administrator, 2 SPOC */
+	int retired;  /* given to no new account; its holders are still managed */
 } gcache[64];
 static int gcache_n = -1; /* -1: not loaded (unit tests): acct_store.c decides */
 
@@ -556,9 +557,10 @@ static int groups_reload(sqlite3 *db)
 			return -1;
 		}
 		snprintf(gcache[gcache_n].name, sizeof gcache[0].name, "%s", c[0]);
-		gcache[gcache_n].assigner = strcmp(c[2], "active") != 0 ? 0
-					    : strcmp(c[1], "MIS Administrator") == 0 ? 1
-										     : 2;
+		/* A retired group keeps its assigner: the accounts still in it
+		 * are their administrators' to manage (suspend, separate). */
+		gcache[gcache_n].assigner = strcmp(c[1], "MIS Administrator") == 0 ? 1 : 2;
+		gcache[gcache_n].retired = strcmp(c[2], "active") != 0;
 		gcache_n++;
 	}
 	sqlite3_finalize(st);
@@ -574,6 +576,14 @@ int hub_codes_group_assigner(const char *group)
 	for (int i = 0; i < gcache_n; i++)
 		if (strcmp(gcache[i].name, group) == 0)
 			return gcache[i].assigner;
+	return 0;
+}
+
+int hub_codes_group_retired(const char *group)
+{
+	for (int i = 0; group && i < gcache_n; i++)
+		if (strcmp(gcache[i].name, group) == 0)
+			return gcache[i].retired;
 	return 0;
 }
 
