@@ -418,7 +418,8 @@ static int apply_version_db(sqlite3 *db, hlc *clk, const char *vid, int *groups)
 {
 	sqlite3_stmt *st = NULL;
 	const code_list *l = NULL;
-	char ts[HLC_STRLEN], version[48] = "", eff[11] = "";
+	char ts[HLC_STRLEN], eff[11] = "";
+	char version[4 * 40 + 1] = ""; /* (40 characters, of UTF-8) */
 	char *csv = NULL;
 	parse p;
 	counts c = {0, 0, 0, 0};
