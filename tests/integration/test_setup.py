@@ -645,8 +645,18 @@ class SetupTest(Base):
             for sid in (id1, id2):
                 self.assertEqual(db.execute("SELECT code FROM employer_services WHERE id=?",
                                             (sid,)).fetchone()[0], "E03")
+            # as if the version had taken effect yesterday: today's refused
+            db.execute("UPDATE code_retirements SET effective_date=? WHERE id='employer:E03'",
+                       (time.strftime("%Y-%m-%d", time.localtime(time.time() - 86400)),))
+            db.commit()
         finally:
             db.close()
+        id4, cs4 = service("E03", now)
+        r = n.push(build_frame([(4, "0190a0000003.0000.x", "", cs4)], schema))
+        self.assertEqual(r.status, 200, r.body)
+        q = {x["seq"]: x["reason"] for x in r.json()["quarantined"]}
+        self.assertEqual(sorted(q), [4], r.json())
+        self.assertIn("retired", q[4])
 
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
