@@ -97,6 +97,12 @@ int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
 /* The same without replying: 0 yes, or 403 with the field and message. */
 int acct_scope_why(const acct_principal *p, const char *la, const char *div, const char *group,
 		   const char **field, char *msg, size_t n);
+/* Declare acct_in_scope(ops, mis_la, spoc_div, la, div, group) on db, the
+ * SQL form of acct_scope_why() for the lists (acct_bind_scope() binds the
+ * first three): 1 when the account is the caller's to open, else 0.  Only
+ * on the loop thread's connection (the groups' assigners are read there).
+ * 0 or -1. */
+int acct_scope_sql_init(sqlite3 *db);
 /* Staff member as the API shows it (never a hash), or NULL when unknown. */
 cJSON *acct_staff_json(sqlite3 *db, const char *id);
 /* Record an admin action in admin_audit.  before/after are JSON text or

@@ -401,7 +401,7 @@ static route_rc cred_changes(route_call *a)
 		"SELECT c.id, c.staff_id, s.username, c.node_id, c.reason, c.changed_at, c.status,"
 		" c.why, c.decided_at FROM credential_change_status c LEFT JOIN staff s ON"
 		" s.id=c.staff_id WHERE (?1 IS NULL OR c.status=?1) AND"
-		" (?2 OR (?3 <> '' AND s.local_area_id=?3) OR (?4 <> '' AND s.field_division=?4))"
+		" acct_in_scope(?2, ?3, ?4, s.local_area_id, s.field_division, s.privilege_group)"
 		" ORDER BY c.decided_at DESC LIMIT 1000", 1, &s, NULL);
 }
 

@@ -46,7 +46,9 @@ route_rc acct_account_scope(route_call *a, const char *field, const char *la, co
 			    const char *group);
 /* The caller's scope for a list query: binds operations (1/0), the MIS
  * Local Area and the SPOC division ("" for none) to parameters first,
- * first+1 and first+2 of st. */
+ * first+1 and first+2 of st.  A list of accounts passes them on to
+ * acct_in_scope() (acct_scope_sql_init) with each account's place and
+ * group, so it lists only what acct_account_scope() lets the caller open. */
 void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first);
 /*
  * A list in the caller's scope, as the reply: every row of sql as JSON

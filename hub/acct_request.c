@@ -438,7 +438,9 @@ static route_rc requests_list(route_call *a)
 	return acct_list_scoped(a,
 				"SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
 				" (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
-				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+				" acct_in_scope(?4, ?5, ?6, local_area_id, field_division,"
+				"  coalesce((SELECT s.privilege_group FROM staff s"
+				"   WHERE s.id = access_requests.staff_id), privilege_group))"
 				" ORDER BY created_at DESC LIMIT 1000",
 				3, args, request_row_out);
 }

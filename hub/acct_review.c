@@ -19,7 +19,7 @@ static const char recert_sql[] =
     " ELSE date(min(r.ispa_date, r.conf_date), '+1 year') END AS due_on"
     " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
     " WHERE s.active=1 AND (','||coalesce(s.roles,'')||',') NOT LIKE '%,operations,%' AND"
-    " (?1 OR (?2 <> '' AND s.local_area_id=?2) OR (?3 <> '' AND s.field_division=?3))"
+    " acct_in_scope(?1, ?2, ?3, s.local_area_id, s.field_division, s.privilege_group)"
     " ORDER BY due_on";
 
 static route_rc recert_list(route_call *a)
@@ -112,7 +112,7 @@ static void scope_args(const acct_principal *p, const char *args[4], const char 
 
 /* The sampled account's staff row s is in the caller's scope (?2..?4). */
 #define ITEM_IN_SCOPE                                                                              \
-	" (?2 = '1' OR (?3 <> '' AND s.local_area_id = ?3) OR (?4 <> '' AND s.field_division = ?4))"
+	" acct_in_scope(?2 = '1', ?3, ?4, s.local_area_id, s.field_division, s.privilege_group)"
 
 /* The review with the items the caller may see: every item for operations,
  * the accounts of their own area for an MIS Administrator or SPOC (issue

@@ -64,7 +64,7 @@ acct_hub *acct_new(hub *h, uint32_t iters)
 	a->iters = iters ? iters : PASSWORD_ITERS;
 	a->thr = throttle_new(THR_SLOTS);
 	a->known = throttle_new(THR_SLOTS);
-	if (a->thr == NULL || a->known == NULL) {
+	if (a->thr == NULL || a->known == NULL || acct_scope_sql_init(h->hb_db) != 0) {
 		acct_free(a);
 		return NULL;
 	}

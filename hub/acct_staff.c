@@ -606,7 +606,7 @@ static route_rc staff_list(route_call *a)
 				"SELECT id FROM staff WHERE (?1 IS NULL OR local_area_id=?1) AND"
 				" (?2 IS NULL OR username LIKE ?2 ESCAPE '\\' OR display_name LIKE ?2 ESCAPE '\\') AND"
 				" (?3 IS NULL OR active=CAST(?3 AS INTEGER)) AND"
-				" (?4 OR (?5 <> '' AND local_area_id=?5) OR (?6 <> '' AND field_division=?6))"
+				" acct_in_scope(?4, ?5, ?6, local_area_id, field_division, privilege_group)"
 				" ORDER BY display_name LIMIT 1000",
 				3, args, staff_row_out);
 }

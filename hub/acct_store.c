@@ -475,6 +475,55 @@ int acct_scope_why(const acct_principal *p, const char *la, const char *div, con
 	return 0;
 }
 
+/*
+ * acct_in_scope(ops, mis_la, spoc_div, la, div, grp) in SQL: 1 when the
+ * caller whose scope acct_bind_scope() bound as the first three (operations
+ * 1/0, the MIS Local Area and the SPOC division, "" for none) may open the
+ * account of Local Area la / division div in group grp (NULL: not checked),
+ * as acct_scope_why() decides for the account itself; else 0.  A list that
+ * asked only for the Local Area or division showed an MIS Administrator its
+ * Local Area's EDD WSB accounts, and a SPOC the LWIA accounts naming its
+ * division, each then refused opening them: one rule for both.
+ */
+static void scope_sql(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	const unsigned char *t[5];
+	const char *field = NULL;
+	acct_principal p;
+	char msg[200];
+
+	(void)argc;
+	memset(&p, 0, sizeof p);
+	for (int i = 0; i < 5; i++)
+		t[i] = sqlite3_value_text(v[i + 1]);
+	if (sqlite3_value_int(v[0]))
+		p.ap_roles |= ROLE_OPERATIONS;
+	if (t[0] && t[0][0]) {
+		p.ap_roles |= ROLE_MIS_ADMIN;
+		snprintf(p.ap_la, sizeof p.ap_la, "%s", (const char *)t[0]);
+	}
+	if (t[1] && t[1][0]) {
+		p.ap_roles |= ROLE_SPOC;
+		snprintf(p.ap_div, sizeof p.ap_div, "%s", (const char *)t[1]);
+	}
+	sqlite3_result_int(ctx, acct_scope_why(&p, (const char *)t[2], (const char *)t[3],
+					       (const char *)t[4], &field, msg, sizeof msg) == 0);
+}
+
+int acct_scope_sql_init(sqlite3 *db)
+{
+	/* Not SQLITE_DETERMINISTIC: a group's assigner is the loaded list's,
+	 * which a new version changes. */
+	int rc = sqlite3_create_function(db, "acct_in_scope", 6, SQLITE_UTF8, NULL, scope_sql,
+					 NULL, NULL);
+
+	if (rc != SQLITE_OK) {
+		log_warnx("cannot declare acct_in_scope(): %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
 int acct_scope_check(http_req *req, const acct_principal *p, const char *la,
 		     const char *div, const char *group)
 {

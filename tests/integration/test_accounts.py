@@ -616,6 +616,51 @@ class AccountsTest(Base):
         self.assertIn(plain["id"], listed)
         self.assertNotIn(away["id"], listed)
 
+    def test_lists_show_only_the_accounts_the_viewer_may_open(self):
+        """The lists follow the rule that opening an account follows (the
+        group's assigner): a Local Area's MIS Administrator is not listed
+        its EDD WSB accounts, nor their requests, nor counted them among
+        the recertifications due; a SPOC is listed its division's WSB
+        accounts and not the LWIA ones that name the division.  Everything
+        listed opens."""
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": div, "name": div}).status, 201)
+        la = self.new_la(field_division=div)
+        spoc = self.make_spoc(div, la)
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        wsb_body = dict(la=la, group="EDD WSB Staff", field_division=div, office_id=la + "-office",
+                        confidentiality_type="DE 7410")
+        wsb, _ = self.create(spoc, self.uniq("wsb"), **wsb_body)
+        lwia, _ = self.create(mis, self.uniq("lw"), la=la, field_division=div)
+        plain, _ = self.create(mis, self.uniq("pl"), la=la)
+        # waiting requests: one about each account, and a new WSB account's
+        asks = {sid: self.request(self.ops, {"kind": "reset", "staff_id": sid, "requestor_name": "x"},
+                                  approve=False) for sid in (wsb["id"], lwia["id"], plain["id"])}
+        new_wsb = self.request(spoc, self.new_body(self.uniq("wsb"), **wsb_body), approve=False)
+        for who, c, mine, theirs in (("mis", mis, {lwia["id"], plain["id"]}, {wsb["id"]}),
+                                     ("spoc", spoc, {wsb["id"]}, {lwia["id"], plain["id"]})):
+            with self.subTest(who, list="staff"):
+                listed = [x["id"] for x in c.get("/api/v1/admin/staff?local_area_id=" + la).json()]
+                self.assertTrue(mine <= set(listed), listed)
+                self.assertFalse(theirs & set(listed), listed)
+                for sid in listed:
+                    self.assertEqual(c.get("/api/v1/admin/staff/" + sid).status, 200, sid)
+            with self.subTest(who, list="access-requests"):
+                reqs = [r["id"] for r in c.get("/api/v1/admin/access-requests?status=submitted").json()]
+                self.assertTrue({asks[s] for s in mine} <= set(reqs), reqs)
+                self.assertFalse({asks[s] for s in theirs} & set(reqs), reqs)
+                self.assertEqual(new_wsb in reqs, c is spoc)
+                for rid in reqs:
+                    self.assertEqual(c.get("/api/v1/admin/access-requests/" + rid).status, 200, rid)
+            with self.subTest(who, list="recertification"):
+                rc = c.get("/api/v1/admin/recertification?within_days=366").json()
+                due = {s["id"] for k in ("due", "overdue", "no_documents") for s in rc[k]}
+                self.assertTrue(mine <= due, rc)
+                self.assertFalse(theirs & due, rc)
+                for sid in due:
+                    self.assertEqual(c.get("/api/v1/admin/staff/" + sid).status, 200, sid)
+
     def test_administrator_never_acts_on_own_field_account(self):
         """The field account named with a designation is the
         administrator's own: no request about it, no decision, no action,
