@@ -5,7 +5,9 @@
  * append-only credential_changes row; the hub's push apply calls
  * acct_validate_row() for it (inside the entry's savepoint, on the push work
  * thread's connection).  The change takes effect only when the staff member
- * exists, is active, belongs to the node's Local Area (the row's
+ * exists, is active (neither suspended nor past a separation or suspension
+ * date the hub set, whose sweep may not have run yet), belongs to the
+ * node's Local Area (the row's
  * local_area_id, already checked against the node's scope by sync/apply.c)
  * and prev_hash_sha256 names the hash the hub holds now, so a reset at the
  * hub in between wins.  Then staff_credentials gets the new hash and
@@ -38,6 +40,7 @@
  * console's "reported by node X" is what X sent.
  */
 #include "hub/acct.h"
+#include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
@@ -149,7 +152,8 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	const cJSON *ca = cJSON_GetObjectItem(row, "changed_at");
 	sqlite3_stmt *st = NULL;
 	char cur_ref[65] = "", staff_la[64] = "", ts[HLC_STRLEN], next[PASSWORD_VERIFIER_HEX];
-	int active = 0, found = 0, has_cred = 0, rc;
+	char today[11], separates[11] = "", suspends[11] = "";
+	int active = 0, suspended = 0, found = 0, has_cred = 0, rc;
 	hlc clk;
 
 	if (staff_id == NULL || la == NULL || rsn == NULL ||
@@ -163,18 +167,24 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("credential_changes: changed_at is required");
 	found = db_row(db, &st,
 		       "SELECT s.active, coalesce(s.local_area_id,''), c.password_hash,"
-		       " c.id IS NOT NULL FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
-		       " WHERE s.id=?",
+		       " c.id IS NOT NULL, s.suspended, coalesce(s.deactivate_on,''),"
+		       " coalesce(s.suspend_on,'') FROM staff s"
+		       " LEFT JOIN staff_credentials c ON c.id=s.id WHERE s.id=?",
 		       staff_id);
 	if (found < 0)
 		CANNOT_CHECK("credential_changes: cannot read the staff member");
 	if (found) {
-		const char *sla = db_col(st, 1), *cur = NULL;
-		int oom = sla == NULL;
+		const char *sla = db_col(st, 1), *sep = db_col(st, 5), *sus = db_col(st, 6);
+		const char *cur = NULL;
+		int oom = sla == NULL || sep == NULL || sus == NULL;
 
 		active = sqlite3_column_int(st, 0);
-		if (sla != NULL)
+		suspended = sqlite3_column_int(st, 4);
+		if (!oom) {
 			snprintf(staff_la, sizeof staff_la, "%s", sla);
+			snprintf(separates, sizeof separates, "%s", sep);
+			snprintf(suspends, sizeof suspends, "%s", sus);
+		}
 		if (sqlite3_column_type(st, 2) == SQLITE_TEXT &&
 		    ((cur = db_col(st, 2)) == NULL || password_hash_ref(cur, cur_ref) != 0))
 			oom = 1;
@@ -184,10 +194,23 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			CANNOT_CHECK("credential_changes: cannot read the staff member");
 	}
 
+	/* A suspended or separated account gets no password from an office:
+	 * an office that has not pulled the suspension yet (offline, say)
+	 * would otherwise hand the person a working password for the day it
+	 * is lifted.  Refused as a deactivated one's is: kept, in the
+	 * console's refused changes and the audit trail, and the hub's own
+	 * credentials sent back so the office's copy reverts.  The dates
+	 * count as the offices count them (node_auth.c): from that day,
+	 * whether or not the hub's sweep has recorded it yet. */
+	clock_local_date(hub_now_ms(), today);
 	if (!found)
 		why = "unknown staff member";
 	else if (!active)
 		why = "the account is deactivated";
+	else if (separates[0] && strcmp(separates, today) <= 0)
+		why = "the account is past its separation date";
+	else if (suspended || (suspends[0] && strcmp(suspends, today) <= 0))
+		why = "the account is suspended";
 	else if (strcmp(staff_la, la) != 0)
 		why = "the staff member is not in the node's Local Area";
 	else if (!has_cred || cur_ref[0] == '\0')
