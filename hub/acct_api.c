@@ -314,12 +314,17 @@ static route_rc groups_list(route_call *a)
 
 /* ---- audit trail ---------------------------------------------------------------------------- */
 
+/* An office's event carries its Local Area only; its field division is
+ * that Local Area's now, so a SPOC's scope (?10) holds the events of its
+ * division's Local Areas as an MIS Administrator's (?9) holds its own. */
 static const char audit_sql[] =
     "SELECT * FROM ("
     " SELECT 'admin' AS source, id, at, actor_id, actor, action, subject_table,"
     "  subject_id, local_area_id, field_division, before, after, client FROM admin_audit"
     " UNION ALL SELECT 'node', e.id, e.at, e.staff_id, s.username, e.action,"
-    "  e.subject_table, e.subject_id, e.local_area_id, NULL, NULL, e.detail, e.node_id"
+    "  e.subject_table, e.subject_id, e.local_area_id,"
+    "  (SELECT l.field_division FROM local_areas l WHERE l.id=e.local_area_id), NULL,"
+    "  e.detail, e.node_id"
     "  FROM audit_events e LEFT JOIN staff s ON s.id=e.staff_id"
     " UNION ALL SELECT 'hub', id, at, NULL, actor, action, NULL, subject, NULL, NULL,"
     "  NULL, detail, NULL FROM hub_audit_events)"

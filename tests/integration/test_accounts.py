@@ -1283,6 +1283,42 @@ class AccountsTest(Base):
         ev = self.ops.get("/api/v1/admin/audit?action=credential_change.refused&subject_id=" + sid)
         self.assertEqual(len(ev.json()), 1)
 
+    def test_node_events_in_the_spocs_audit_trail(self):
+        """A SPOC's audit trail holds the office events (audit_events from
+        the nodes) of its division's Local Areas, as an MIS
+        Administrator's holds its Local Area's, and none of another
+        division's or of a Local Area in none."""
+        div, away = self.uniq("div-"), self.uniq("div-")
+        for d in (div, away):
+            self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                           {"id": d, "name": d}).status, 201)
+        la = self.new_la(field_division=div)
+        spoc = self.make_spoc(div, la)
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        events = {}
+        for place in (la, self.new_la(field_division=away), self.new_la()):
+            staff, _ = self.create(self.ops, self.uniq("ev"), la=place, office_id=place + "-office")
+            node = enroll_identity(self, self.hub, office=place + "-office")
+            schema = self.hub.get("/healthz").json()["schema_version"]
+            hlc = "%012x.0000.%s" % (int(time.time() * 1000), node.node_id)
+            eid = "ae-" + secrets.token_hex(4)
+            ev = changeset_insert("audit_events", [1] + [0] * 9,
+                                  [eid, int(time.time() * 1000), place + "-office", place,
+                                   node.node_id, staff["id"], "login_offline", None, None,
+                                   '{"offline":true}'])
+            r = node.push(build_frame([(1, hlc, staff["id"], ev)], schema))
+            self.assertEqual((r.status, r.json()["quarantined"]), (200, []), r)
+            events[place] = eid
+        seen = {who: {e["id"] for e in c.get("/api/v1/admin/audit?source=node").json()}
+                for who, c in (("spoc", spoc), ("mis", mis), ("ops", self.ops))}
+        mine = events[la]
+        self.assertEqual(set(events.values()) & seen["ops"], set(events.values()))
+        for who in ("spoc", "mis"):
+            self.assertEqual(set(events.values()) & seen[who], {mine}, who)
+        # shown with its Local Area's division
+        r = spoc.get("/api/v1/admin/audit?source=node&local_area_id=" + la).json()
+        self.assertEqual([e["field_division"] for e in r if e["id"] == mine], [div])
+
     # ---- logs ------------------------------------------------------------------------
     def test_zz_no_secret_in_log(self):
         log = self.hub.read_log()
