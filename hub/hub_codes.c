@@ -172,6 +172,14 @@ static int parse_line(int line, int nf, char **f, void *arg)
 			     line, l->cl_codemax);
 		return -1;
 	}
+	/* A title is what staff pick by, as a greeter reason's label is: one
+	 * of spaces, accents alone or invisible characters shows nothing (a
+	 * group's second column is its assigner, checked below). */
+	if (strcmp(l->cl_name, "groups") != 0 && json_text_blank(f[1])) {
+		json_err_set(&p->p_err, "csv", "line %d: the title of code %s shows nothing (only"
+					       " spaces, accents or invisible characters)", line, f[0]);
+		return -1;
+	}
 	if (strcmp(l->cl_name, "groups") == 0 && priv_group_bits(f[0]) == 0) {
 		json_err_set(&p->p_err, "csv", "line %d: '%s' is not a privilege group the product knows "
 					       "(model/privileges.c)", line, f[0]);

@@ -508,12 +508,21 @@ typedef struct reason_in {
 /* A label as the kiosk shows it: trimmed (route_str), every run of white
  * space one space, and nothing invisible in it - a label of spaces, or
  * one with a zero-width space or a bidirectional control, looks like
- * another reason, or like none.  0 or -1 (the error collected). */
+ * another reason, or like none.  Trimming knows only ASCII white space, so
+ * a label of non-breaking or ideographic spaces, lone accents or tag
+ * characters would pass it: one character must show (json_text_blank).
+ * The one check of every label, new or changed.  0 or -1 (the error
+ * collected). */
 static int label_clean(route_call *a, const char *name, const char *s)
 {
 	if (s == NULL)
 		return 0;
 	json_text_squeeze((char *)s);
+	if (json_text_blank(s))
+		return route_err(a, name, "%s (the %s label) shows nothing: it needs at least one"
+					  " letter, digit or sign, not only spaces, accents or invisible"
+					  " characters", name, strcmp(name, "label_es") == 0 ? "Spanish"
+											  : "English");
 	if (json_text_invisible(s))
 		return route_err(a, name, "%s holds a character that shows nothing or turns the text"
 					  " around (a zero-width space, a direction mark): type it"

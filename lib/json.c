@@ -374,6 +374,63 @@ int json_text_invisible(const char *s)
 	return 0;
 }
 
+/* The code points that show nothing by themselves, in order: white space
+ * of every width, controls, format and zero-width characters, combining
+ * marks (drawn on the character before them: alone, on nothing), variation
+ * selectors, fillers and tag characters.  The marks are those of the
+ * general combining blocks and of the scripts whose marks a keyboard types
+ * alone most easily (Cyrillic, Hebrew, Arabic); a label of other marks is
+ * rare enough to stay a label. */
+static const struct {
+	unsigned lo, hi;
+} text_blank[] = {
+	{0x0000, 0x0020},   {0x007f, 0x00a0},   {0x00ad, 0x00ad},   {0x0300, 0x036f},
+	{0x0483, 0x0489},   {0x0591, 0x05bd},   {0x05bf, 0x05bf},   {0x05c1, 0x05c2},
+	{0x05c4, 0x05c5},   {0x05c7, 0x05c7},   {0x0610, 0x061a},   {0x061c, 0x061c},
+	{0x064b, 0x065f},   {0x0670, 0x0670},   {0x06d6, 0x06dc},   {0x06df, 0x06e4},
+	{0x06e7, 0x06e8},   {0x06ea, 0x06ed},   {0x115f, 0x1160},   {0x1680, 0x1680},
+	{0x180b, 0x180f},   {0x1ab0, 0x1aff},   {0x1dc0, 0x1dff},   {0x2000, 0x200f},
+	{0x2028, 0x202f},   {0x205f, 0x206f},   {0x20d0, 0x20ff},   {0x2800, 0x2800},
+	{0x3000, 0x3000},   {0x3164, 0x3164},   {0xfe00, 0xfe0f},   {0xfe20, 0xfe2f},
+	{0xfeff, 0xfeff},   {0xffa0, 0xffa0},   {0xfff9, 0xfffb},   {0x1d173, 0x1d17a},
+	{0xe0000, 0xe007f}, {0xe0100, 0xe01ef},
+};
+
+static int text_blank_cp(unsigned cp)
+{
+	size_t lo = 0, hi = sizeof text_blank / sizeof text_blank[0];
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cp < text_blank[mid].lo)
+			hi = mid;
+		else if (cp > text_blank[mid].hi)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+int json_text_blank(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		unsigned cp = *p;
+		int k = cp < 0x80 ? 0 : cp < 0xe0 ? 1 : cp < 0xf0 ? 2 : 3;
+
+		if (k)
+			cp &= 0x3f >> k;
+		for (p++; k > 0 && (*p & 0xc0) == 0x80; k--, p++)
+			cp = (cp << 6) | (*p & 0x3f);
+		if (!text_blank_cp(cp))
+			return 0;
+	}
+	return 1;
+}
+
 void json_text_squeeze(char *s)
 {
 	char *o = s, *start = s;

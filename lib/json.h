@@ -76,6 +76,12 @@ size_t json_utf8_chars(const char *s);
  * (U+202A..U+202E, U+2066..U+2069).  A label with one looks like another
  * label, or like none.  0 otherwise (and for NULL). */
 int json_text_invisible(const char *s);
+/* 1 when the valid UTF-8 text s shows nothing: it is empty, or every
+ * character is white space (a non-breaking, ideographic or other Unicode
+ * space too), a control, a zero-width or format character, a combining
+ * mark with nothing to sit on, or a tag character.  A label needs one
+ * character that shows.  1 for NULL. */
+int json_text_blank(const char *s);
 /* Every run of white space in s made one space, in place (s trimmed
  * already): "Job  Search\tHelp" is "Job Search Help". */
 void json_text_squeeze(char *s);

@@ -301,6 +301,49 @@ class SetupTest(Base):
             db.close()
         self.assertEqual(n, 3)
 
+    def test_blank_looking_labels_refused(self):
+        """A label shows at least one character: one of Unicode spaces (a
+        non-breaking, an ideographic, an em space...), lone combining marks
+        or tag characters trims to nothing the kiosk can show, and is refused
+        (400 naming the field) in either language, new or renamed; so is a
+        code list's title of them (the file is refused whole)."""
+        la, _ = self.place()
+        kept = self.reason(self.ops, la, "Kept")
+        url = "/api/v1/admin/greeter-reasons/" + kept["id"]
+        for blank in ("\u00a0", "\u00a0\u00a0", "\u3000", "\u2003\u200a", "\u202f\u205f",
+                      "\u0301\u0308", "\u00a0\u0301", "\U000e0041\U000e0062",
+                      "\u2000\ufeff", "\u200b"):
+            for field in ("label", "label_es"):
+                body = {"local_area_id": la, "label": "Fine", "label_es": "Bien"}
+                body[field] = blank
+                r = self.ops.post("/api/v1/admin/greeter-reasons", body)
+                self.assertEqual(r.status, 400, (field, blank, r))
+                self.assertEqual([e["field"] for e in r.json()["errors"]], [field], (blank, r))
+                self.assertIn(field, r.json()["error"], (blank, r))
+                r = self.patch(self.ops, url, {field: " " + blank + " "})
+                self.assertEqual((r.status, r.json().get("field")), (400, field), (blank, r))
+            r = self.ops.post("/api/v1/admin/greeter-reasons",
+                              {"local_area_id": la, "label": blank, "label_es": blank})
+            self.assertEqual(sorted(e["field"] for e in r.json()["errors"]), ["label", "label_es"])
+        r = self.ops.get("/api/v1/admin/greeter-reasons?local_area_id=" + la).json()
+        self.assertEqual([(x["label"], x["label_es"]) for x in r], [("Kept", "Kept (es)")])
+        # a mark on a letter, or a sign of another script, shows
+        for label in ("e\u0301", "\u4e2d\u6587", "\u00a0A\u00a0"):
+            self.reason(self.ops, la, label)
+        # a code list's title: the same rule, the file refused whole
+        with open(os.path.join(harness.TOP, "seed", "followup_codes.csv"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        before = self.ops.get("/api/v1/admin/code-lists/followup").json()["codes"]
+        bad = [lines[0], "F01,\u00a0\u3000,no"] + lines[2:]
+        r = self.ops.post("/api/v1/admin/code-lists/followup",
+                          {"version": "blank-title", "effective_date": time.strftime("%Y-%m-%d"),
+                           "csv": "\n".join(bad) + "\n"})
+        self.assertEqual((r.status, r.json().get("field")), (400, "csv"), r)
+        self.assertIn("line 2", r.json()["error"])
+        self.assertEqual(self.ops.get("/api/v1/admin/code-lists/followup").json()["codes"], before)
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
+                                                    " WHERE version='blank-title'"), 0)
+
     # ---- the office's kiosk ----------------------------------------------------
     def enroll(self, office):
         n = Daemon("node", args=("--demo", "no"))

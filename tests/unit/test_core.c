@@ -323,6 +323,24 @@ static void test_json_limits_count_characters(void **state)
 	assert_int_equal(json_text_invisible("\xef\xbb\xbfJob"), 1);            /* U+FEFF */
 	assert_int_equal(json_text_invisible("\xe2"), 0);
 	assert_int_equal(json_text_invisible(NULL), 0);
+	/* text that shows nothing at all: Unicode spaces, lone marks, tags */
+	assert_int_equal(json_text_blank("Job"), 0);
+	assert_int_equal(json_text_blank("\xc2\xa0" "A"), 0);                 /* U+00A0 A */
+	assert_int_equal(json_text_blank("e\xcc\x81"), 0);                    /* e U+0301 */
+	assert_int_equal(json_text_blank("\xe4\xb8\xad"), 0);                /* U+4E2D */
+	assert_int_equal(json_text_blank("\xe2\x80\x94"), 0);                /* U+2014, a dash */
+	assert_int_equal(json_text_blank("\xf0\x9f\x98\x80"), 0);           /* U+1F600 */
+	assert_int_equal(json_text_blank(""), 1);
+	assert_int_equal(json_text_blank(NULL), 1);
+	assert_int_equal(json_text_blank(" \t"), 1);
+	assert_int_equal(json_text_blank("\xc2\xa0\xc2\xa0"), 1);            /* U+00A0 */
+	assert_int_equal(json_text_blank("\xe3\x80\x80"), 1);                /* U+3000 */
+	assert_int_equal(json_text_blank("\xe2\x80\x80\xe2\x80\x8a\xe2\x80\x8b"), 1); /* U+2000, 200A, 200B */
+	assert_int_equal(json_text_blank("\xe2\x80\xaf\xe2\x81\x9f\xef\xbb\xbf"), 1); /* U+202F, 205F, FEFF */
+	assert_int_equal(json_text_blank("\xcc\x81\xcc\x88"), 1);            /* U+0301 U+0308 */
+	assert_int_equal(json_text_blank("\xc2\xa0\xcc\x81"), 1);            /* U+00A0 U+0301 */
+	assert_int_equal(json_text_blank("\xf3\xa0\x80\x81\xf3\xa0\x81\xbf"), 1); /* U+E0001, U+E007F */
+	assert_int_equal(json_text_blank("\xc2\x85\xc2\xad"), 1);            /* U+0085, U+00AD */
 	{
 		char t[] = "Job  search\t\thelp", u[] = "one";
 
