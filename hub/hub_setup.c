@@ -596,9 +596,9 @@ static route_rc reason_put(route_call *a, const char *self)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
 	char gen[UUID_STRLEN], ts[HLC_STRLEN], la[64] = "", office[64] = "", *before = NULL;
-	char label[JSON_TEXT_BYTES(120)] = "";
+	char label[JSON_TEXT_BYTES(120)] = "", label_es[JSON_TEXT_BYTES(120)] = "";
 	const char *id = self, *place;
-	int was_active = 0;
+	int was_active = 0, active;
 	sqlite3_stmt *st = NULL;
 	reason_in in;
 	rscope s, s2;
@@ -612,6 +612,8 @@ static route_rc reason_put(route_call *a, const char *self)
 		snprintf(office, sizeof office, "%s",
 			 json_str(cur, "office_id") ? json_str(cur, "office_id") : "");
 		snprintf(label, sizeof label, "%s", json_str(cur, "label") ? json_str(cur, "label") : "");
+		snprintf(label_es, sizeof label_es, "%s",
+			 json_str(cur, "label_es") ? json_str(cur, "label_es") : "");
 		was_active = cJSON_IsTrue(cJSON_GetObjectItem(cur, "active"));
 		cJSON_Delete(cur);
 		if ((rc = reason_scope(a, la, office, &s)) != ROUTE_OK)
@@ -630,19 +632,22 @@ static route_rc reason_put(route_call *a, const char *self)
 	}
 	place = !self || in.office_given ? in.office : office;
 	/* One active reason of a label at a place, whatever the change makes
-	 * active there: a new label, a retired reason back, a move. */
+	 * active there: a new label, a retired reason back, a move.  The
+	 * Spanish label the same way (the kiosk in Spanish shows it), with the
+	 * reason's own when the change leaves it: a reason brought back or
+	 * moved was checked on its English label only. */
 	/* (a change of something else - its order - is not checked: two such
 	 * reasons kept from before this rule can still be put in order) */
-	if ((in.active < 0 ? (self ? was_active : 1) : in.active) &&
-	    (!self || in.label || in.office_given || in.active > 0) &&
+	active = in.active < 0 ? (self ? was_active : 1) : in.active;
+	if (active && (!self || in.label || in.office_given || in.active > 0) &&
 	    label_taken(db, la, place, "label", in.label ? in.label : label, self))
 		return route_fail(a, 409, in.label ? "label" : in.active > 0 ? "active" : "office_id",
 				  "an active reason '%s' already exists here", in.label ? in.label : label);
-	/* (the Spanish label when it is given: the kiosk in Spanish shows it) */
-	if ((in.active < 0 ? (self ? was_active : 1) : in.active) && in.label_es &&
-	    label_taken(db, la, place, "label_es", in.label_es, self))
-		return route_fail(a, 409, "label_es", "an active reason '%s' already exists here",
-				  in.label_es);
+	if (active && (!self || in.label_es || in.office_given || in.active > 0) &&
+	    label_taken(db, la, place, "label_es", in.label_es ? in.label_es : label_es, self))
+		return route_fail(a, 409, in.label_es ? "label_es" : in.active > 0 ? "active" : "office_id",
+				  "an active reason with the Spanish label '%s' already exists here",
+				  in.label_es ? in.label_es : label_es);
 	if (self && (before = row_text(db, reason_sql, self)) == NULL)
 		return ROUTE_DBERR;
 	hlc_now(hub_clock(API_HUB(a)), ts);

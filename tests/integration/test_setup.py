@@ -344,6 +344,35 @@ class SetupTest(Base):
         self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
                                                     " WHERE version='blank-title'"), 0)
 
+    def test_reason_back_checks_spanish_label(self):
+        """One active reason of a Spanish label at a place, as of an English
+        one: a retired reason brought back, or moved to an office, is
+        refused (409) when an active reason there has its Spanish label
+        (compared as a new reason's is: case aside)."""
+        la, off_a = self.place()
+        off_b = la + "-b"
+        self.assertEqual(self.ops.post("/api/v1/admin/offices", {
+            "id": off_b, "name": "Office B " + la, "local_area_id": la,
+            "has_title1_partner": True}).status, 201)
+        old = self.reason(self.ops, la, "Alpha", label_es="Uno")
+        url = "/api/v1/admin/greeter-reasons/" + old["id"]
+        self.assertEqual(self.patch(self.ops, url, {"active": False}).status, 200)
+        self.reason(self.ops, la, "Beta", label_es="UNO")
+        r = self.patch(self.ops, url, {"active": True})
+        self.assertEqual((r.status, r.json().get("field")), (409, "active"), r)
+        self.assertIn("Spanish label 'Uno'", r.json()["error"])
+        self.assertFalse({x["id"]: x for x in self.ops.get("/api/v1/admin/greeter-reasons?local_area_id="
+                                                           + la).json()}[old["id"]]["active"])
+        # with a Spanish label of its own it comes back
+        r = self.patch(self.ops, url, {"active": True, "label_es": "Uno de nuevo"})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["active"])
+        # ... and a move to an office whose kiosk shows one of its Spanish label
+        self.reason(self.ops, la, "Gamma", office_id=off_a, label_es="Tres")
+        there = self.reason(self.ops, la, "Delta", office_id=off_b, label_es="tres")
+        r = self.patch(self.ops, "/api/v1/admin/greeter-reasons/" + there["id"], {"office_id": off_a})
+        self.assertEqual((r.status, r.json().get("field")), (409, "office_id"), r)
+
     # ---- the office's kiosk ----------------------------------------------------
     def enroll(self, office):
         n = Daemon("node", args=("--demo", "no"))
