@@ -142,6 +142,19 @@ static int flag_col(const code_list *l)
 	return 2;
 }
 
+/* The name of column i of list l (from its header) into out. */
+static void col_name(const code_list *l, int i, char *out, size_t n)
+{
+	const char *c = l->cl_header, *end;
+
+	while (i-- > 0 && (c = strchr(c, ',')) != NULL)
+		c++;
+	if (c == NULL)
+		c = "";
+	end = strchr(c, ',');
+	snprintf(out, n, "%.*s", (int)(end ? (size_t)(end - c) : strlen(c)), c);
+}
+
 static int parse_line(int line, int nf, char **f, void *arg)
 {
 	parse *p = arg;
@@ -213,10 +226,16 @@ static int parse_line(int line, int nf, char **f, void *arg)
 	}
 	/* The yes/no column (system_generated, restarts_exit_clock): the hub's
 	 * checks rely on it, so anything but yes or no is refused, not read as
-	 * no. */
+	 * no - an empty cell too: the SPEC gives the column no default, and
+	 * "no" made a code that restarts the soft-exit clock one that does not,
+	 * or a system-generated code one staff may choose. */
 	if (flag_col(l) >= 0 && nf > flag_col(l) && strcmp(f[flag_col(l)], "yes") != 0 &&
-	    strcmp(f[flag_col(l)], "no") != 0 && f[flag_col(l)][0] != '\0') {
-		json_err_set(&p->p_err, "csv", "line %d: column %d is yes or no", line, flag_col(l) + 1);
+	    strcmp(f[flag_col(l)], "no") != 0) {
+		char col[40];
+
+		col_name(l, flag_col(l), col, sizeof col);
+		json_err_set(&p->p_err, "csv", "line %d, column %d (%s): %s; write yes or no", line,
+			     flag_col(l) + 1, col, f[flag_col(l)][0] ? "not yes or no" : "empty");
 		return -1;
 	}
 	if (p->p_n >= CODES_MAX_ROWS) {

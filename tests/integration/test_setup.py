@@ -730,6 +730,37 @@ class SetupTest(Base):
         self.assertEqual(sorted(q), [4], r.json())
         self.assertIn("retired", q[4])
 
+    def test_code_list_empty_flag_refused(self):
+        """An empty yes/no cell (restarts_exit_clock, system_generated) is an
+        error naming its line and column, not a "no": the SPEC gives the
+        column no default, and an empty cell read as "no" made a code that
+        restarts the soft-exit clock one that does not.  The whole file is
+        refused: no version, no code changed."""
+        def rows(name):
+            with open(os.path.join(harness.TOP, "seed", name), encoding="utf-8") as f:
+                return f.read().splitlines()
+        for lst, name, code, col in (("followup", "followup_codes.csv", "F02", 3),
+                                     ("activity", "participant_activity_codes.csv", None, 4),
+                                     ("employer", "employer_activity_codes.csv", "E90", 5)):
+            lines = rows(name)
+            # a code's flag emptied (a line without quotes: split at commas)
+            k = next(i for i, l in enumerate(lines) if i > 0 and '"' not in l and
+                     (l.startswith(code + ",") if code else l.endswith(",yes")))
+            f = lines[k].split(",")
+            f[col - 1] = ""
+            lines[k] = ",".join(f)
+            before = self.ops.get("/api/v1/admin/code-lists/" + lst).json()
+            r = self.ops.post("/api/v1/admin/code-lists/" + lst,
+                              {"version": "empty-flag", "effective_date": time.strftime("%Y-%m-%d"),
+                               "csv": "\n".join(lines) + "\n"})
+            self.assertEqual((r.status, r.json().get("field")), (400, "csv"), (lst, r))
+            self.assertIn("line %d" % (k + 1), r.json()["error"])
+            self.assertIn("column %d" % col, r.json()["error"])
+            self.assertIn(lines[0].split(",")[col - 1], r.json()["error"])
+            self.assertEqual(self.ops.get("/api/v1/admin/code-lists/" + lst).json(), before)
+            self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
+                                                        " WHERE version='empty-flag'"), 0)
+
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
         account (a temporary password needs a connected office), then the
