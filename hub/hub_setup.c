@@ -153,6 +153,37 @@ static int prefix_free(sqlite3 *db, const char *prefix, const char *la)
 	return !used;
 }
 
+/* A Local Area's identifier is in the pseudo-SSNs of its participants:
+ * once it has one, a new identifier would give the same birth date another
+ * pseudo-SSN from then on, and a person registered again would not match
+ * the first record.  A first identifier, or the same one again, changes
+ * nothing given: no pseudo-SSN is given without one (node_case.c).  Any
+ * participant counts, not only one with a pseudo-SSN: the hub cannot read
+ * which kind of SSN an office gave before the row reaches it, nor promise
+ * a row on its way is not one.  ROUTE_OK or the 409. */
+static route_rc la_prefix_change(route_call *a, const char *la, const char *prefix)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char old[8] = "", one[8] = "";
+	int rc;
+
+	if (db_text(db, "SELECT coalesce(pseudo_ssn_prefix, '') FROM local_areas WHERE id=?", la, old,
+		    sizeof old) < 0)
+		return ROUTE_DBERR;
+	if (old[0] == '\0' || strcmp(old, prefix) == 0)
+		return ROUTE_OK;
+	/* (no index on the Local Area: a scan, for a change this rare) */
+	rc = db_text(db, "SELECT 1 FROM participants WHERE local_area_id=? LIMIT 1", la, one, sizeof one);
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if (rc == 0)
+		return route_fail(a, 409, "pseudo_ssn_prefix",
+				  "Local Area '%s' has participants: its pseudo-SSN identifier %s can no"
+				  " longer change (a new one would not match the pseudo-SSNs given)", la,
+				  old);
+	return ROUTE_OK;
+}
+
 /* A Local Area's or an office's body (a place), every error collected
  * (self: the one changed, NULL for a new one).  Members are NULL (-1) when
  * absent or not the table's.  0 or -1. */
@@ -278,6 +309,8 @@ static route_rc place_put(route_call *a, const char *self, const place_kind *k)
 	in.title1 = in.active = -1;
 	rc = ROUTE_BAD;
 	if (k->pk_read(a, self, &in) != 0)
+		goto out;
+	if (self && k == &la_kind && in.prefix && (rc = la_prefix_change(a, self, in.prefix)) != ROUTE_OK)
 		goto out;
 	rc = ROUTE_DBERR;
 	if (self)

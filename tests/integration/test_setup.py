@@ -805,6 +805,44 @@ class SetupTest(Base):
         self.assertEqual(r.json()["field"], "pseudo_ssn")
 
 
+    def test_pseudo_ssn_prefix_fixed_once_participants_exist(self):
+        """A Local Area's pseudo-SSN identifier can change until it has a
+        participant; then a change is refused (409): its participants' pseudo-
+        SSNs carry the old one, and new ones would not match them.  Setting
+        a first identifier stays allowed (no pseudo-SSN can exist without
+        one), and so does sending the same one."""
+        la, office = self.place(prefix="981")
+        url = "/api/v1/admin/local-areas/" + la
+        r = self.patch(self.ops, url, {"pseudo_ssn_prefix": "982"})
+        self.assertEqual(r.status, 200, r)
+        la2, office2 = self.place()
+        pids = []
+
+        def participant(area, off):
+            pid = str(uuid.uuid4())
+            harness.db_write(self.hub, "INSERT INTO participants(id, local_area_id, office_id,"
+                             " first_name, last_name, birth_date, registered_date, registered_at,"
+                             " updated_hlc) VALUES(?, ?, ?, 'Ana', 'Lopez', '1977-05-25',"
+                             " '2026-01-05', 0, '')", pid, area, off)
+            pids.append(pid)
+        try:
+            participant(la, office)
+            r = self.patch(self.ops, url, {"pseudo_ssn_prefix": "983"})
+            self.assertEqual((r.status, r.json().get("field")), (409, "pseudo_ssn_prefix"), r)
+            self.assertIn("participant", r.json()["error"])
+            self.assertEqual([x["pseudo_ssn_prefix"] for x in
+                              self.ops.get("/api/v1/admin/local-areas").json() if x["id"] == la],
+                             ["982"])
+            for body in ({"pseudo_ssn_prefix": "982"}, {"name": "Renamed " + la}):
+                r = self.patch(self.ops, url, body)
+                self.assertEqual(r.status, 200, (body, r))
+            participant(la2, office2)
+            r = self.patch(self.ops, "/api/v1/admin/local-areas/" + la2, {"pseudo_ssn_prefix": "984"})
+            self.assertEqual(r.status, 200, r)
+        finally:
+            for pid in pids:
+                harness.db_write(self.hub, "DELETE FROM participants WHERE id=?", pid)
+
 if __name__ == "__main__":
     unittest.main()
 
