@@ -13,8 +13,9 @@
  *             pipelined bytes are only buffered (bounded), not parsed
  *   WRITING   the reply is being written (stall timer); then IDLE again on
  *             keep-alive, or LINGER
- *   LINGER    after a final answer: write side shut, input discarded for a
- *             moment so the peer reads our answer instead of a reset
+ *   LINGER    after a final answer: write side shut, input discarded (within
+ *             bounds of bytes and time) so the peer reads our answer instead
+ *             of a reset
  *   CLOSING   handles closing; the memory goes in the last close callback
  *
  * A request handed to a handler belongs to nobody but the coming reply call:
@@ -168,17 +169,21 @@ static int refuse(http_conn *c, int status, const char *msg)
 }
 
 /*
- * A body over its route's cap, refused from its Content-Length before any
- * of it is read.  A client that sends the body before reading the answer
- * (a browser's fetch, most libraries) gets the 413 only if the connection
- * lingers until that body is in: up to the server's max_body, what any
- * route could have taken, it is discarded as it comes (never kept); a
- * larger one is cut off after HTTP__LINGER_MAX, as before.
+ * A body over its route's cap (or the server's max_body), refused from its
+ * Content-Length before any of it is read.  A client that sends the body
+ * before reading the answer (a browser's fetch, Python's http.client, curl)
+ * gets the 413 only if the connection lingers until that body is in, so it
+ * does, whatever the body's size: what comes is discarded (never kept), up
+ * to the declared length with some slack (a TLS record's overhead), at most
+ * HTTP__LINGER_BODY_MAX, and within the lingering's time bounds
+ * (http__conn_discard).  Cutting a body over max_body off after 1 MiB
+ * gave such a client a reset or an EOF instead of the answer.
  */
 static int refuse_large(http_conn *c, uint64_t len)
 {
-	if (len <= c->c_srv->srv_max_body && len > HTTP__LINGER_MAX)
-		c->c_linger_max = (size_t)len;
+	if (len > HTTP__LINGER_BODY_MAX)
+		len = HTTP__LINGER_BODY_MAX;
+	c->c_linger_max = (size_t)len + HTTP__LINGER_MAX;
 	return refuse(c, 413, "request body too large");
 }
 
@@ -819,9 +824,7 @@ void http__conn_input(http_conn *c, const char *p, size_t n)
 	if (c->c_state == C_CLOSING)
 		return;
 	if (c->c_state == C_LINGER) {
-		c->c_lingered += n;
-		if (c->c_lingered > (c->c_linger_max ? c->c_linger_max : HTTP__LINGER_MAX))
-			http__conn_close(c);
+		http__conn_discard(c, n);
 		return;
 	}
 	if (c->c_state == C_WRITING && !c->c_keepalive)

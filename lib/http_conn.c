@@ -93,6 +93,12 @@ static void on_timer(uv_timer_t *t)
 	}
 }
 
+/* How long a lingering connection may be silent before it is closed. */
+static unsigned linger_idle_ms(const http_server *srv)
+{
+	return srv->srv_req_ms < HTTP__LINGER_MS ? srv->srv_req_ms : HTTP__LINGER_MS;
+}
+
 /* Timer and read interest follow the state; call after every transition. */
 void http__conn_update(http_conn *c)
 {
@@ -127,8 +133,7 @@ void http__conn_update(http_conn *c)
 			c->c_wq_last = SIZE_MAX;
 			break;
 		case C_LINGER:
-			ms = srv->srv_req_ms < HTTP__LINGER_MS ? srv->srv_req_ms
-							       : HTTP__LINGER_MS;
+			ms = linger_idle_ms(srv);
 			break;
 		default: /* HANDLING: the handler takes the time it needs */
 			break;
@@ -244,8 +249,10 @@ static void on_shutdown(uv_shutdown_t *sh, int status)
 }
 
 /* The last answer is out and the connection ends: shut our side and read
- * what the peer still sends for a moment (lingering close), so a client that
- * is still uploading reads our answer instead of a reset. */
+ * what the peer still sends (lingering close), so a client that is still
+ * uploading reads our answer instead of a reset.  The bounds are
+ * http__conn_discard()'s: a peer that goes on sending cannot hold the
+ * connection for longer than HTTP__LINGER_TOTAL_MS. */
 void http__conn_end(http_conn *c)
 {
 	if (c->c_handles == 0 || c->c_eof) {
@@ -253,6 +260,7 @@ void http__conn_end(http_conn *c)
 		return;
 	}
 	c->c_state = C_LINGER;
+	c->c_linger_t0 = uv_now(c->c_srv->srv_loop);
 	buf_reset(&c->c_in);
 	c->c_in_off = 0;
 	if (c->c_tls != NULL && tls_flush_close(c) != 0)
@@ -263,6 +271,39 @@ void http__conn_end(http_conn *c)
 		return;
 	}
 	http__conn_update(c);
+}
+
+void http__conn_discard(http_conn *c, size_t n)
+{
+	size_t max = c->c_linger_max ? c->c_linger_max : HTTP__LINGER_MAX;
+	uint64_t now, end;
+	unsigned ms;
+
+	c->c_lingered += n;
+	if (c->c_lingered > max) {
+		log_info("closing connection from %s: %zu bytes after its answer",
+			 c->c_peer, c->c_lingered);
+		http__conn_close(c);
+		return;
+	}
+	/* A refused body's sender may take its time to send it, as long as it
+	 * keeps sending: silent for linger_idle_ms(), or lingering for the
+	 * total, it is closed.  Any other lingering has linger_idle_ms() in
+	 * all (http__conn_update). */
+	if (c->c_linger_max == 0)
+		return;
+	now = uv_now(c->c_srv->srv_loop);
+	end = c->c_linger_t0 + HTTP__LINGER_TOTAL_MS;
+	if (now >= end) {
+		log_info("closing connection from %s: still sending after %d ms",
+			 c->c_peer, HTTP__LINGER_TOTAL_MS);
+		http__conn_close(c);
+		return;
+	}
+	ms = linger_idle_ms(c->c_srv);
+	if (end - now < ms)
+		ms = (unsigned)(end - now);
+	uv_timer_start(&c->c_timer, on_timer, ms, 0);
 }
 
 /* ---- transports ---- */

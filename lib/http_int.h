@@ -20,8 +20,18 @@
 #define HTTP__IN_KEEP 4096	 /* kept between requests */
 #define HTTP__RESP_HEADERS_MAX (16 * 1024)
 #define HTTP__MEM_OUT_MAX (1024 * 1024)
+/* Lingering close (http__conn_end): after a final answer the input is
+ * discarded until the peer ends, for HTTP__LINGER_MS at most and
+ * HTTP__LINGER_MAX bytes.  After a body refused from its Content-Length
+ * (whose sender may be writing all of it before it reads), as nginx's
+ * lingering_timeout and lingering_time: until the peer is silent for
+ * HTTP__LINGER_MS, or has lingered HTTP__LINGER_TOTAL_MS in all, or sent
+ * more than that length (at most HTTP__LINGER_BODY_MAX) and
+ * HTTP__LINGER_MAX more. */
 #define HTTP__LINGER_MS 2000
-#define HTTP__LINGER_MAX (1024 * 1024) /* bytes discarded while lingering */
+#define HTTP__LINGER_TOTAL_MS 30000
+#define HTTP__LINGER_MAX (1024 * 1024)
+#define HTTP__LINGER_BODY_MAX (64 * 1024 * 1024)
 
 #define container_of(p, type, member)                                                    \
 	((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -96,7 +106,8 @@ struct http_conn {
 	size_t c_in_off;
 	size_t c_wq_last; /* write queue size at the last stall check */
 	size_t c_lingered;
-	size_t c_linger_max; /* discarded at most while lingering (0: HTTP__LINGER_MAX) */
+	size_t c_linger_max;  /* discarded at most after a refused body (0: none) */
+	uint64_t c_linger_t0; /* uv_now() when the lingering began */
 	int c_timer_for; /* state the timer was armed for, HTTP__T_BODY, or -1 */
 	/* the body being read: uv_now() at its head's end and at its last
 	 * bytes, and its bytes so far (the progress rules, HTTP_BODY_*) */
@@ -183,6 +194,9 @@ struct sockaddr;
 void http__peer_group(const struct sockaddr *sa, char *out, size_t n);
 /* End after a final answer: shut the write side and linger. */
 void http__conn_end(http_conn *c);
+/* n more bytes came while lingering: discarded; the connection is closed
+ * once over its bound of bytes or time, else its silence timer re-armed. */
+void http__conn_discard(http_conn *c, size_t n);
 /* Re-arm the timer and reading for the connection's state. */
 void http__conn_update(http_conn *c);
 

@@ -443,6 +443,81 @@ def raw_status(daemon, data):
     return int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else out[:80]
 
 
+class TestBodyOverMaxBody(unittest.TestCase):
+    """A body larger than the server's max_body (the hub's 4 MiB, the
+    node's 1 MiB) is refused 413 from its Content-Length, before any of it
+    is kept, and a client that writes its whole body before reading
+    (Python's http.client, curl, a browser's fetch) reads that 413: the
+    server sends it, shuts its side and discards what still comes, within a
+    bound of bytes and time, rather than closing on an unread upload (which
+    the client sees as a reset or EOF)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub").start()
+        cls.node = Daemon("node").start()
+        harness.login(cls.node)
+        with open(os.path.join(cls.hub.data, "admin.token")) as f:
+            cls.token = f.read().strip()
+        harness.plant_secret(cls.token)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        cls.hub.cleanup()
+
+    def upload(self, daemon, path, size, headers):
+        """POST size bytes (all written before the answer is read): (status, body)."""
+        body = b"%PDF-1.4\n" + b"x" * (size - 9)
+        c = daemon.conn(60)
+        try:
+            c.request("POST", path, body=body, headers=dict({"Content-Type": "application/pdf"},
+                                                           **headers))
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    def test_upload_over_max_body_gets_413(self):
+        # the hub, over TLS: an account form (2 MiB at most) of 6 MiB
+        hub = ("/api/v1/admin/access-requests/x/files?kind=request_form&filename=f.pdf",
+               {"Authorization": "Bearer " + self.token})
+        # the node, plain HTTP on loopback: an employer's attachment of 6 MiB
+        node = ("/api/v1/crm/employers/x/attachments?filename=f.pdf",
+                {"Cookie": "; ".join("%s=%s" % kv for kv in self.node.cookies.items()),
+                 "X-CSRF-Token": self.node.csrf})
+        for daemon, (path, headers) in ((self.hub, hub), (self.node, node)):
+            for size in (6 * MB, 12 * MB):
+                st, body = self.upload(daemon, path, size, headers)
+                self.assertEqual(st, 413, (daemon.kind, size, body[:200]))
+                self.assertIn("too large", json.loads(body)["error"], body)
+            self.assertEqual(daemon.get("/healthz").status, 200)
+
+    def test_discarding_is_bounded(self):
+        """A client that declares a huge body and keeps sending is cut off
+        after a bounded amount (it cannot keep a connection busy forever),
+        having had its 413 first."""
+        s = socket.create_connection(("127.0.0.1", self.node.port), timeout=30)
+        sent, t0 = 0, time.time()
+        try:
+            s.sendall(b"POST /api/v1/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (1 << 40))
+            chunk = b"x" * 65536
+            with self.assertRaises(OSError):
+                while time.time() - t0 < 60 and sent < 1024 * MB:
+                    sent += s.send(chunk)
+            head = s.recv(65536)
+        except OSError:
+            head = b""
+        finally:
+            s.close()
+        self.assertLess(sent, 256 * MB)
+        self.assertLess(time.time() - t0, 50)
+        self.assertEqual(self.node.get("/healthz").status, 200)
+        if head:
+            self.assertTrue(head.startswith(b"HTTP/1.1 413 "), head[:100])
+
+
 class TestNodeHosts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -875,6 +875,67 @@ static void test_body_progress(void **state)
 	assert_still_serving();
 }
 
+/* A body over the cap, refused (413) from its Content-Length: a client that
+ * writes all of it before reading still reads the 413, a body over the
+ * server's max_body and HTTP__LINGER_MAX too (it was cut off after 1 MiB,
+ * a reset for the client), and one that comes slowly but steadily; one
+ * that stops coming is closed after the lingering's silence. */
+static void test_refused_body_read_to_its_end(void **state)
+{
+	size_t big = 16 * 1024 * 1024, sent = 0, n;
+	char *req = malloc(big + 256), head[128];
+	struct timespec t0;
+	cli *c;
+	resp r;
+
+	assert_non_null(req);
+	n = (size_t)sprintf(req, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+			    big);
+	memset(req + n, 'u', big);
+	c = cli_open();
+	cli_send(c, req, n + big);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 413);
+	assert_true(cli_closed(c));
+	resp_free(&r);
+	cli_close(c);
+	free(req);
+	/* 2 * T_MAX_BODY, 512 bytes every 50 ms: longer than the silence
+	 * allowed (T_REQ_MS), but never silent that long */
+	snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+		 2 * T_MAX_BODY);
+	c = cli_open();
+	cli_puts(c, head);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (sent < 2 * T_MAX_BODY) {
+		char piece[T_MAX_BODY / 8];
+		memset(piece, 'p', sizeof piece);
+		if (send(c->fd, piece, sizeof piece, MSG_NOSIGNAL) != (ssize_t)sizeof piece)
+			break;
+		sent += sizeof piece;
+		usleep(50 * 1000);
+	}
+	assert_true(sent >= 2 * T_MAX_BODY);
+	assert_true(ms_since(&t0) > 2 * T_REQ_MS);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 413);
+	assert_true(cli_closed(c));
+	resp_free(&r);
+	cli_close(c);
+	/* a body that stops coming: closed after T_REQ_MS of silence */
+	c = cli_open();
+	cli_puts(c, head);
+	cli_send(c, "uuuu", 4);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(cli_resp(c, &r, 0), 0);
+	assert_int_equal(r.status, 413);
+	assert_true(cli_closed(c));
+	assert_true(ms_since(&t0) < 10 * T_REQ_MS);
+	resp_free(&r);
+	cli_close(c);
+	assert_still_serving();
+}
+
 static void test_idle_timeout(void **state)
 {
 	struct timespec t0;
@@ -1653,6 +1714,7 @@ int main(void)
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_slow_client),
 	    cmocka_unit_test(test_route_body_limit),
+	    cmocka_unit_test(test_refused_body_read_to_its_end),
 	    cmocka_unit_test(test_idle_timeout),
 	    cmocka_unit_test(test_body_progress),
 	    cmocka_unit_test(test_deferred),
