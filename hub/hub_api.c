@@ -34,13 +34,25 @@ static acct_principal api_principal;
 static hub_node api_node;
 static route_table *api_table;
 
-/* Is req to row d a node's signed request (else a person's)? */
+/* Is req to row d a node's signed request (else a person's)?  On a row
+ * that an administrator may also call (HUB_P_OR_ADMIN), a request without
+ * X-Outpost-Node that carries the admin token or a console session is a
+ * person's: a signed-in console reads the hub-wide view there as the token
+ * does (it was taken for an unsigned node's, and the operations account
+ * got 401). */
 static int node_caller(const route_def *d, http_req *req)
 {
+	char tok[128];
+	int session;
+
 	if (!(d->rd_privs & HUB_P_NODE))
 		return 0;
-	return !(d->rd_privs & HUB_P_OR_ADMIN) || http_req_header(req, "x-outpost-node") != NULL ||
-	       http_req_header(req, "authorization") == NULL;
+	if (!(d->rd_privs & HUB_P_OR_ADMIN) ||
+	    http_req_header(req, "x-outpost-node") != NULL)
+		return 1;
+	session = http_req_cookie(req, ACCT_COOKIE, tok, sizeof tok) != NULL;
+	crypto_wipe(tok, sizeof tok);
+	return !session && http_req_header(req, "authorization") == NULL;
 }
 
 const hub_node *hub_api_node(const route_call *a)

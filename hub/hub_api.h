@@ -38,8 +38,9 @@ enum {
 	 * API_NODE(a) and the audit actor its id. */
 	HUB_P_NODE = 1u << 2,
 	/* With HUB_P_NODE: a request without X-Outpost-Node but with
-	 * Authorization is an administrator's (the operations role), for the
-	 * hub-wide view of the same path; API_NODE(a) is NULL then. */
+	 * Authorization or a console session is an administrator's (the
+	 * operations role), for the hub-wide view of the same path;
+	 * API_NODE(a) is NULL then. */
 	HUB_P_OR_ADMIN = 1u << 3,
 	/* An approver's console session (an account holding a case approver
 	 * role and no administrator role) may call this row; every other row

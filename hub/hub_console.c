@@ -1074,9 +1074,9 @@ static route_rc quarantine_resolve(route_call *a)
 	return route_ok(a, 200, o);
 }
 
-/* The hub-wide sync status for a signed-in console: /api/v1/sync/status
- * takes a request without the bearer token for a node's, so the console
- * asks here (same answer, same authorization). */
+/* The hub-wide sync status for a signed-in console: the answer of
+ * GET /api/v1/sync/status without node headers, with the same
+ * authorization (the token or an operations session). */
 static route_rc console_status(route_call *a)
 {
 	cJSON *o = hub_sync_status_json(API_HUB(a));

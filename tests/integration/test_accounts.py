@@ -546,6 +546,11 @@ class AccountsTest(Base):
         # operations-only routes
         self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
         self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
+        # the hub-wide sync status is the operations staff's: another
+        # administrator's session is refused as such (not taken for an
+        # unsigned node's, 401)
+        self.assertEqual(mis_a.get("/api/v1/sync/status").status, 403)
+        self.assertEqual(self.ops.get("/api/v1/sync/status").json()["role"], "hub")
 
     def make_spoc(self, div, la):
         """A WSB CalJOBS SPOC of division div (an office of Local Area la):

@@ -374,6 +374,37 @@ class ConsoleApi(unittest.TestCase):
             self.assertIn(b"{ background }", r.body, page)
         self.assertIn(b"headers['X-Outpost-Background'] = '1'", self.hub.get("/console.js").body)
 
+    def test_operations_reads_the_hub_wide_sync_status(self):
+        """Operations staff watch sync lag (docs/hub-admin-api.md 1.2): GET
+        /api/v1/sync/status without node headers is the hub-wide view for
+        the admin token and for a signed-in operations console alike (the
+        console's request was taken for an unsigned node's: 401).  It is
+        read as the console's other reads are: no CSRF token, a background
+        poll leaves the idle clock alone, a person's read moves it, and
+        signed out it is 401."""
+        want = self.admin("GET", "/api/v1/sync/status")
+        self.assertEqual(want.status, 200, want.body)
+        self.session()
+        try:
+            th_ = hashlib.sha256(self.hub.cookies["outpost_admin"].encode()).hexdigest()
+            seen = "SELECT last_seen_at FROM admin_sessions WHERE token_hash=?"
+            old = int(time.time() * 1000) - 29 * 60 * 1000
+            self.hub_sql("UPDATE admin_sessions SET last_seen_at=? WHERE token_hash=?", old, th_)
+            r = self.hub.request("GET", "/api/v1/sync/status",
+                                 headers={"X-Outpost-Background": "1"})
+            self.assertEqual(r.status, 200, r.body)
+            self.assertEqual(r.json()["role"], "hub")
+            self.assertEqual(set(r.json()), set(want.json()))
+            self.assertEqual(r.json()["hub_pin"], want.json()["hub_pin"])
+            self.assertEqual(self.hub_sql(seen, th_)[0][0], old)
+            self.assertEqual(self.hub.get("/api/v1/sync/status").status, 200)
+            self.assertGreater(self.hub_sql(seen, th_)[0][0], old)
+        finally:
+            self.hub.cookies.clear()
+        self.assertEqual(self.hub.get("/api/v1/sync/status").status, 401)
+        r = self.hub.get("/api/v1/sync/status", headers={"Cookie": "outpost_admin=" + "0" * 64})
+        self.assertEqual(r.status, 401, r.body)
+
     def test_quarantined_entry_decoded_and_handled(self):
         cid, row = checkin_change(self.node, "Robin Quarantine")
         self.hub_sql("INSERT INTO quarantine(id, node_id, seq, tbl, reason, changeset, hlc, actor, "
