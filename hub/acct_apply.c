@@ -278,6 +278,24 @@ static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* office is an open office of Local Area la: 1, 0 not (or unknown), -1
+ * unreadable. */
+static int office_open_in_la(sqlite3 *db, const char *office, const char *la)
+{
+	static const char sql[] =
+		"SELECT 1 FROM offices WHERE id=?1 AND local_area_id=?2 AND active=1";
+	sqlite3_stmt *st = db_stmt(db, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	db_stmt_done(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* named[i]: the string value of the row's member cols[i] (the first one of
  * that name, as json_str() reads it), else NULL. */
 static void staff_named(const cJSON *row, const char *const *cols, const char **named)
@@ -617,10 +635,12 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	 * sending node, and a work item is closed by one: staff of its Local
 	 * Area (created_by gives rights over the row: crm_wi_may_work).  The
 	 * maker never changes.  A work item or job order is of the node's
-	 * office (its routes write the node's); an employer's office is the
-	 * one chosen in the lead form, any office (node_crm_employers.c), so
-	 * only its maker is checked.  The hub writes none of these rows, so
-	 * every insert here is a node's. */
+	 * office (its routes write the node's).  An employer's office is the
+	 * one chosen in the lead form, which offers and takes only the open
+	 * offices of the node's Local Area, as its maker is of that area
+	 * (node_crm_employers.c): an insert names one (and the Local Area it is
+	 * in), and an update that sets either names those too.  The hub writes
+	 * none of these rows, so every insert here is a node's. */
 	if (nd != NULL && op != SQLITE_DELETE &&
 	    (strcmp(tbl, "employers") == 0 || strcmp(tbl, "work_items") == 0 ||
 	     strcmp(tbl, "job_orders") == 0)) {
@@ -643,6 +663,22 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		    (op == SQLITE_INSERT || sync_change_sets("office_id")) &&
 		    strcmp(v, nd->hn_office) != 0)
 			REFUSE("%s: office_id is not the sending node's office", tbl);
+		if (strcmp(tbl, "employers") == 0 &&
+		    (op == SQLITE_INSERT || sync_change_sets("office_id"))) {
+			if ((v = json_str(row, "office_id")) == NULL)
+				REFUSE("employers: office_id is required");
+			if ((rc = office_open_in_la(db, v, nd->hn_la)) < 0)
+				CANNOT_CHECK("employers: cannot read the office");
+			if (rc == 0)
+				REFUSE("employers: office_id is not an open office of the"
+				       " sending node's Local Area");
+		}
+		if (strcmp(tbl, "employers") == 0 &&
+		    (op == SQLITE_INSERT || sync_change_sets("local_area_id")) &&
+		    ((v = json_str(row, "local_area_id")) == NULL ||
+		     strcmp(v, nd->hn_la) != 0))
+			REFUSE("employers: local_area_id is not the sending node's"
+			       " Local Area");
 	}
 	if (nd == NULL || op != SQLITE_INSERT)
 		return 0;

@@ -147,16 +147,23 @@ static route_rc list_directory(route_call *a)
 
 /* ---- the lists the pages need -------------------------------------------------------- */
 
-/* The lists of the meta reply. */
+/* The lists of the meta reply: by_area, ?1 is the node's Local Area.  The
+ * offices are those a lead may name: the open ones of the node's Local Area
+ * (node_crm_employers.c). */
 static const struct {
 	const char *name, *sql;
+	int by_area;
 } meta_lists[] = {
-	{"categories", "SELECT id, name FROM work_item_categories WHERE active=1 ORDER BY sort, name"},
-	{"priorities", "SELECT id, name, is_default FROM work_item_priorities WHERE active=1 ORDER BY rank"},
+	{"categories", "SELECT id, name FROM work_item_categories WHERE active=1"
+		       " ORDER BY sort, name", 0},
+	{"priorities", "SELECT id, name, is_default FROM work_item_priorities WHERE active=1"
+		       " ORDER BY rank", 0},
 	{"work_group", "SELECT id, display_name, office_id FROM staff WHERE active=1 AND"
-		       " crm_work_group=1 ORDER BY display_name"},
-	{"staff", "SELECT id, display_name, office_id FROM staff WHERE active=1 ORDER BY display_name"},
-	{"offices", "SELECT id, name, local_area_id FROM offices WHERE active=1 ORDER BY name"},
+		       " crm_work_group=1 ORDER BY display_name", 0},
+	{"staff", "SELECT id, display_name, office_id FROM staff WHERE active=1"
+		  " ORDER BY display_name", 0},
+	{"offices", "SELECT id, name, local_area_id FROM offices WHERE active=1 AND"
+		    " local_area_id=?1 ORDER BY name", 1},
 };
 
 static route_rc get_meta(route_call *a)
@@ -179,7 +186,9 @@ static route_rc get_meta(route_call *a)
 	cJSON_AddStringToObject(o, "today", today);
 	cJSON_AddStringToObject(o, "office_id", n->nd_office_id);
 	for (size_t i = 0; i < sizeof meta_lists / sizeof meta_lists[0]; i++)
-		if (db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql, NULL) != 0) {
+		if (db_add_rows_json(o, meta_lists[i].name, n->nd_db, meta_lists[i].sql,
+				     meta_lists[i].by_area ? n->nd_local_area_id
+							   : NULL) != 0) {
 			cJSON_Delete(o);
 			return ROUTE_DBERR; /* a list that could not be read is not an empty one */
 		}

@@ -280,11 +280,17 @@ static int newemp_read(route_call *a, newemp *ne, arena *ar)
 		v[EF_OWNER] = u->id;
 	if (v[EF_OWNER] && crm__check_staff(n, v[EF_OWNER], "lead_owner_id", &e) != 0)
 		bad = route_err_json(a, &e);
+	/* An open office of this node's Local Area (those the lead form
+	 * offers, GET /api/v1/crm/meta): the lead is made by its staff, and
+	 * the hub refuses any other (hub/acct_apply.c). */
 	if (ne->office == NULL && !route_has_err(a, "office_id"))
 		ne->office = n->nd_office_id[0] ? n->nd_office_id : u->office_id;
-	if (ne->office && db_text(n->nd_db, "SELECT local_area_id FROM offices WHERE id=?",
-				  ne->office, ne->la, sizeof ne->la) != 0)
-		bad = route_err(a, "office_id", "no such office");
+	if (ne->office &&
+	    (db_text(n->nd_db,
+		     "SELECT local_area_id FROM offices WHERE id=? AND active=1",
+		     ne->office, ne->la, sizeof ne->la) != 0 ||
+	     strcmp(ne->la, n->nd_local_area_id) != 0))
+		bad = route_err(a, "office_id", "no such open office in this Local Area");
 	bad |= newemp_contacts(a, ne, ar);
 	return bad ? -1 : 0;
 }

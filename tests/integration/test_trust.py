@@ -1273,8 +1273,8 @@ class TrustTest(Base):
         naming another Local Area's staff or another office, made by nobody,
         or an update that changes who made a row, are quarantined; the same
         rows made by the office's own staff are taken.  (An employer's office
-        is chosen in the lead form from every office, so it is not held to
-        the node's.)"""
+        is chosen in the lead form among its Local Area's open offices:
+        test_employer_office_of_the_nodes_local_area.)"""
         fid, la = self.foreign_staff("LWIA/CBO Staff")
         demo = self.staff_named("demo")
         eid, _ = self.crm_converted("Made Here Co")
@@ -1325,6 +1325,68 @@ class TrustTest(Base):
                   "status": ("New", "Closed"), "closed_by": (None, demo), "closed_at": (None, now)}))]
         self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
         self.assertEqual(count(self.hub, "SELECT status FROM work_items WHERE id=?", wid), "Closed")
+
+    def test_employer_office_of_the_nodes_local_area(self):
+        """An employer's office is the lead form's choice among the open
+        offices of the node's Local Area (its maker is of that area): the
+        node's meta offers only those, and its API refuses another Local
+        Area's office, a closed one and an unknown one (400 office_id); the
+        hub quarantines an employer pushed naming one of those, none, or
+        another Local Area, or an update moving one there, and takes one
+        naming the other open office of the node's area.  (Any office was
+        taken at both ends.)  demo-office-2 is closed for the test and
+        opened again."""
+        la = self.new_la()
+        other = la + "-office"
+        lead = self.crm_lead("Office Check Co")
+
+        def office_at_node(oid, active):
+            return count(self.node, "SELECT count(*) FROM offices WHERE id=? AND active=?",
+                         oid, active) == 1
+
+        def new(**over):
+            over.setdefault("id", str(uuid.uuid4()))
+            over.setdefault("username", "MKTOFF%s" % secrets.token_hex(3).upper())
+            return self.hub_row("employers", lead, **over)
+        r = self.ops.request("PATCH", "/api/v1/admin/offices/demo-office-2", {"active": False})
+        self.assertEqual(r.status, 200, r)
+        try:
+            wait_for(lambda: office_at_node(other, 1) and office_at_node("demo-office-2", 0),
+                     timeout=90, what="the offices at the node")
+            offices = self.node.get("/api/v1/crm/meta").json()["offices"]
+            self.assertEqual({o["id"] for o in offices}, {"demo-office"}, offices)
+            for office in (other, "demo-office-2", "nowhere"):
+                r = self.node.post("/api/v1/crm/employers", {
+                    "company_name": "Elsewhere %s" % self.uniq("c"), "zip": "95814",
+                    "street": "1 Main St", "city": "Sacramento", "phone": "(916) 555-0100",
+                    "industry": "4931", "office_id": office, "confirm_not_duplicate": True})
+                self.assertEqual((r.status, r.json().get("field")), (400, "office_id"), (office, r))
+            cases = [
+                ("another area's office", new(office_id=other, local_area_id=la)),
+                ("another area's office, this area", new(office_id=other)),
+                ("a closed office", new(office_id="demo-office-2")),
+                ("an unknown office", new(office_id="nowhere")),
+                ("no office", new(office_id=None)),
+                ("another area", new(local_area_id=la)),
+                ("moved to another area's office",
+                 self.update_cs("employers", lead, {"office_id": ("demo-office", other)})),
+            ]
+            stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+            got = self.push_named([(k, stamp, cs) for k, cs in cases])
+            self.assertEqual(set(got), {k for k, _ in cases}, got)
+            for k in got:
+                self.assertIn("employers: ", got[k])
+        finally:
+            r = self.ops.request("PATCH", "/api/v1/admin/offices/demo-office-2", {"active": True})
+            self.assertEqual(r.status, 200, r)
+        self.assertEqual(count(self.hub, "SELECT office_id FROM employers WHERE id=?", lead),
+                         "demo-office")
+        ok = [("the area's other office", new(office_id="demo-office-2")),
+              ("the node's office", new())]
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
+        wait_for(lambda: office_at_node("demo-office-2", 1), timeout=90,
+                 what="demo-office-2 open again at the node")
 
     def test_work_item_lists_active_when_set(self):
         """A work item's category and priority are active ones when the
