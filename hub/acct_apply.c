@@ -278,12 +278,11 @@ static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* office is an open office of Local Area la: 1, 0 not (or unknown), -1
- * unreadable. */
-static int office_open_in_la(sqlite3 *db, const char *office, const char *la)
+/* office is an office of Local Area la, open or closed since: 1, 0 not (or
+ * unknown), -1 unreadable. */
+static int office_in_la(sqlite3 *db, const char *office, const char *la)
 {
-	static const char sql[] =
-		"SELECT 1 FROM offices WHERE id=?1 AND local_area_id=?2 AND active=1";
+	static const char sql[] = "SELECT 1 FROM offices WHERE id=?1 AND local_area_id=?2";
 	sqlite3_stmt *st = db_stmt(db, sql);
 	int rc;
 
@@ -638,8 +637,11 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	 * office (its routes write the node's).  An employer's office is the
 	 * one chosen in the lead form, which offers and takes only the open
 	 * offices of the node's Local Area, as its maker is of that area
-	 * (node_crm_employers.c): an insert names one (and the Local Area it is
-	 * in), and an update that sets either names those too.  The hub writes
+	 * (node_crm_employers.c): an insert names one of that area's offices
+	 * (and the area), and an update that sets either names those too.  An
+	 * office closed since is taken: a lead made offline before the office
+	 * closed is honest work, not to be quarantined with its contacts and
+	 * services.  The hub writes
 	 * none of these rows, so every insert here is a node's. */
 	if (nd != NULL && op != SQLITE_DELETE &&
 	    (strcmp(tbl, "employers") == 0 || strcmp(tbl, "work_items") == 0 ||
@@ -667,10 +669,10 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		    (op == SQLITE_INSERT || sync_change_sets("office_id"))) {
 			if ((v = json_str(row, "office_id")) == NULL)
 				REFUSE("employers: office_id is required");
-			if ((rc = office_open_in_la(db, v, nd->hn_la)) < 0)
+			if ((rc = office_in_la(db, v, nd->hn_la)) < 0)
 				CANNOT_CHECK("employers: cannot read the office");
 			if (rc == 0)
-				REFUSE("employers: office_id is not an open office of the"
+				REFUSE("employers: office_id is not an office of the"
 				       " sending node's Local Area");
 		}
 		if (strcmp(tbl, "employers") == 0 &&

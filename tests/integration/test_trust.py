@@ -1331,11 +1331,12 @@ class TrustTest(Base):
         offices of the node's Local Area (its maker is of that area): the
         node's meta offers only those, and its API refuses another Local
         Area's office, a closed one and an unknown one (400 office_id); the
-        hub quarantines an employer pushed naming one of those, none, or
-        another Local Area, or an update moving one there, and takes one
-        naming the other open office of the node's area.  (Any office was
-        taken at both ends.)  demo-office-2 is closed for the test and
-        opened again."""
+        hub quarantines an employer pushed naming another area's office, an
+        unknown one, none, or another Local Area, or an update moving one
+        there, and takes one naming the node's office or the other office of
+        its area, closed or open (a lead made offline before an office closed
+        is honest work).  (Any office was taken at both ends.)  demo-office-2
+        is closed for the test and opened again."""
         la = self.new_la()
         other = la + "-office"
         lead = self.crm_lead("Office Check Co")
@@ -1364,7 +1365,6 @@ class TrustTest(Base):
             cases = [
                 ("another area's office", new(office_id=other, local_area_id=la)),
                 ("another area's office, this area", new(office_id=other)),
-                ("a closed office", new(office_id="demo-office-2")),
                 ("an unknown office", new(office_id="nowhere")),
                 ("no office", new(office_id=None)),
                 ("another area", new(local_area_id=la)),
@@ -1376,6 +1376,9 @@ class TrustTest(Base):
             self.assertEqual(set(got), {k for k, _ in cases}, got)
             for k in got:
                 self.assertIn("employers: ", got[k])
+            closed = [("the area's office, closed", new(office_id="demo-office-2"))]
+            stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+            self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in closed]), {})
         finally:
             r = self.ops.request("PATCH", "/api/v1/admin/offices/demo-office-2", {"active": True})
             self.assertEqual(r.status, 200, r)
