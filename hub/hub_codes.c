@@ -560,7 +560,7 @@ int hub_codes_apply_due(sqlite3 *db, hlc *clk)
 
 /* The groups list as the account code sees it (loop thread only): loaded at
  * start and after each version of the list is applied. */
-static struct {
+static struct gcache_ent {
 	char name[64];
 	int assigner; /* 1 MIS Administrator, 2 SPOC */
 	int retired;  /* given to no new account; its holders are still managed */
@@ -597,22 +597,29 @@ static int groups_reload(sqlite3 *db)
 	return 0;
 }
 
+/* The loaded group of that name, or NULL. */
+static const struct gcache_ent *group_find(const char *group)
+{
+	for (int i = 0; group && i < gcache_n; i++)
+		if (strcmp(gcache[i].name, group) == 0)
+			return &gcache[i];
+	return NULL;
+}
+
 int hub_codes_group_assigner(const char *group)
 {
+	const struct gcache_ent *g;
+
 	if (gcache_n < 0 || group == NULL)
 		return -1;
-	for (int i = 0; i < gcache_n; i++)
-		if (strcmp(gcache[i].name, group) == 0)
-			return gcache[i].assigner;
-	return 0;
+	return (g = group_find(group)) ? g->assigner : 0;
 }
 
 int hub_codes_group_retired(const char *group)
 {
-	for (int i = 0; group && i < gcache_n; i++)
-		if (strcmp(gcache[i].name, group) == 0)
-			return gcache[i].retired;
-	return 0;
+	const struct gcache_ent *g = group_find(group);
+
+	return g ? g->retired : 0;
 }
 
 /* ---- start ----------------------------------------------------------------------- */
