@@ -70,6 +70,28 @@ def remove_addresses():
         ip("del", a + "/128", "dev", "lo")
 
 
+def post_sign_in(daemon, source, path, username, password):
+    """POST a sign-in to daemon at A1 from the address source (HTTPS when
+    the daemon speaks it): (status, Retry-After)."""
+    if daemon.tls:
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection(A1, daemon.port, timeout=60, context=ctx,
+                                        source_address=(source, 0))
+    else:
+        c = http.client.HTTPConnection(A1, daemon.port, timeout=60, source_address=(source, 0))
+    try:
+        c.request("POST", path, body=json.dumps({"username": username, "password": password}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        return r.status, r.getheader("Retry-After")
+    finally:
+        c.close()
+
+
 class Ipv6Test(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -109,16 +131,7 @@ class Ipv6Test(unittest.TestCase):
             s.setblocking(True)
 
     def sign_in(self, source, username, password="Guess.1234"):
-        c = http.client.HTTPConnection(A1, self.node.port, timeout=60, source_address=(source, 0))
-        try:
-            c.request("POST", "/api/v1/session",
-                      body=json.dumps({"username": username, "password": password}),
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            r.read()
-            return r.status, r.getheader("Retry-After")
-        finally:
-            c.close()
+        return post_sign_in(self.node, source, "/api/v1/session", username, password)
 
     def checkin(self, source, name):
         c = http.client.HTTPConnection(A1, self.node.port, timeout=60, source_address=(source, 0))
@@ -229,21 +242,7 @@ class HubConsoleIpv6Test(unittest.TestCase):
         remove_addresses()
 
     def sign_in(self, source, username, password):
-        import ssl
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        c = http.client.HTTPSConnection(A1, self.hub.port, timeout=60, context=ctx,
-                                        source_address=(source, 0))
-        try:
-            c.request("POST", "/api/v1/admin/session",
-                      body=json.dumps({"username": username, "password": password}),
-                      headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            r.read()
-            return r.status
-        finally:
-            c.close()
+        return post_sign_in(self.hub, source, "/api/v1/admin/session", username, password)[0]
 
     def test_a_guessing_pc_does_not_hold_its_64(self):
         # A1 guesses the operations account's password: slowed after 3.
