@@ -360,8 +360,9 @@ int hub_use_lock(const char *dir, int exclusive);
 /* 1 when a pull cursor lies in a gap a restore left (the node pulled
  * entries this hub lost: it must take a snapshot), else 0. */
 int hub_log_in_gap(sqlite3 *db, int64_t cursor);
-/* ---- hub_setup.c: Local Areas, offices and greeter reasons (issue 14): rows
- * of the hub's route table (hub_api.h, hub_setup_route_list) ------------- */
+/* ---- hub_setup.c: Local Areas, offices, greeter reasons (issue 14) and the
+ * work item lists: rows of the hub's route table (hub_api.h,
+ * hub_setup_route_list) --------------------------------------------------- */
 /* ---- hub_codes.c: versioned code lists (issue 14) ------------------------ */
 /* Hub-only tables, the "seed" versions, and versions now due.  0 or -1. */
 int hub_codes_start(sqlite3 *db, hlc *clk);

@@ -12,6 +12,12 @@
  *   POST  /api/v1/admin/greeter-reasons    with "editable" and its "visits";
  *   PATCH /api/v1/admin/greeter-reasons/:id labels (en/es), order, active or
  *                                          retired, narrowed to one office
+ *   GET   /api/v1/admin/work-item-categories      operations: the statewide
+ *   POST  /api/v1/admin/work-item-categories      managed lists of work items,
+ *   PATCH /api/v1/admin/work-item-categories/:id  name, order (sort / rank),
+ *   GET   /api/v1/admin/work-item-priorities      active or retired; one
+ *   POST  /api/v1/admin/work-item-priorities      priority the default
+ *   PATCH /api/v1/admin/work-item-priorities/:id  (is_default)
  *
  * Who sets up greeter reasons: the Local Area's MIS Administrator for the
  * whole Local Area and for its offices with a Title I partner; the field
@@ -20,7 +26,7 @@
  * holds the role passes.  A reason is never deleted: retired (active = 0), it
  * stays on past visits and leaves the kiosk.
  *
- * All three tables are hub-owned and replicated down: plain SQL here, the
+ * All these tables are hub-owned and replicated down: plain SQL here, the
  * change-log triggers send each row to the offices of its scope with their
  * next pull.  The routes are rows of the hub's table (hub_api.h): every
  * write has its admin_audit row (before/after) in its transaction, and
@@ -544,18 +550,21 @@ typedef struct reason_in {
  * another reason, or like none.  Trimming knows only ASCII white space, so
  * a label of non-breaking or ideographic spaces, lone accents or tag
  * characters would pass it: one character must show (json_text_blank).
- * The one check of every label, new or changed.  0 or -1 (the error
- * collected). */
+ * The one check of every label, new or changed, and of the name of a work
+ * item category or priority.  0 or -1 (the error collected). */
 static int label_clean(route_call *a, const char *name, const char *s)
 {
+	const char *what = strcmp(name, "label_es") == 0 ? " (the Spanish label)"
+			 : strcmp(name, "label") == 0    ? " (the English label)"
+							 : "";
+
 	if (s == NULL)
 		return 0;
 	json_text_squeeze((char *)s);
 	if (json_text_blank(s))
-		return route_err(a, name, "%s (the %s label) shows nothing: it needs at least one"
-					  " letter, digit or sign, not only spaces, accents or invisible"
-					  " characters", name, strcmp(name, "label_es") == 0 ? "Spanish"
-											  : "English");
+		return route_err(a, name, "%s%s shows nothing: it needs at least one letter, digit"
+					  " or sign, not only spaces, accents or invisible characters",
+				 name, what);
 	if (json_text_invisible(s))
 		return route_err(a, name, "%s holds a character that shows nothing or turns the text"
 					  " around (a zero-width space, a direction mark): type it"
@@ -713,6 +722,253 @@ out:
 static route_rc reason_create(route_call *a) { return reason_put(a, NULL); }
 static route_rc reason_patch(route_call *a) { return reason_put(a, http_req_param(a->rc_req, "id")); }
 
+/* ---- work item categories and priorities ----------------------------------------- */
+
+/*
+ * The two statewide managed lists of work items (SPEC "Work items"): one
+ * path for both, told apart by their kind.  A name as a reason's label
+ * (label_clean), one active entry of a name per list; never deleted, so a
+ * work item keeps its category or priority after it is retired.  The
+ * priorities hold exactly one active default: making one the default
+ * clears the others in the same transaction, and the default is neither
+ * retired nor unmade but by making another the default.  The last active
+ * entry of a list stays.
+ */
+typedef struct wlist_kind {
+	const char *wk_table, *wk_what, *wk_order; /* the order column: sort or rank */
+	const char *wk_sql;                       /* one row by id */
+	const char *wk_create, *wk_change, *wk_retire, *wk_default; /* audit actions */
+	int wk_has_default;
+} wlist_kind;
+
+static const wlist_kind wcat_kind = {
+	.wk_table = "work_item_categories",
+	.wk_what = "work item category",
+	.wk_order = "sort",
+	.wk_sql = "SELECT c.id, c.name, c.sort, c.active, (SELECT count(*) FROM work_items w"
+		  " WHERE w.category_id=c.id) AS work_items FROM work_item_categories c WHERE c.id=?",
+	.wk_create = "work_item_category.create",
+	.wk_change = "work_item_category.change",
+	.wk_retire = "work_item_category.retire",
+};
+
+static const wlist_kind wpri_kind = {
+	.wk_table = "work_item_priorities",
+	.wk_what = "work item priority",
+	.wk_order = "rank",
+	.wk_sql = "SELECT p.id, p.name, p.rank, p.is_default, p.active, (SELECT count(*) FROM"
+		  " work_items w WHERE w.priority_id=p.id) AS work_items FROM work_item_priorities p"
+		  " WHERE p.id=?",
+	.wk_create = "work_item_priority.create",
+	.wk_change = "work_item_priority.change",
+	.wk_retire = "work_item_priority.retire",
+	.wk_default = "work_item_priority.default",
+	.wk_has_default = 1,
+};
+
+static cJSON *wlist_json(sqlite3 *db, const wlist_kind *k, const char *id)
+{
+	cJSON *o = db_row_json_by(db, k->wk_sql, id), *b;
+	static const char *const flags[] = {"active", "is_default"};
+
+	for (size_t i = 0; o && i < sizeof flags / sizeof flags[0]; i++)
+		if ((b = cJSON_GetObjectItem(o, flags[i])) != NULL)
+			cJSON_ReplaceItemInObject(o, flags[i], cJSON_CreateBool(b->valueint));
+	return o;
+}
+
+
+/* GET: every entry, the active ones first in their order, then the
+ * retired; each with the count of work items that name it. */
+static route_rc wlist_list(route_call *a, const wlist_kind *k)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	sqlite3_stmt *st = NULL;
+	char sql[200];
+	cJSON *arr;
+
+	snprintf(sql, sizeof sql, "SELECT id FROM %s ORDER BY active DESC, %s, name LIMIT 2000",
+		 k->wk_table, k->wk_order);
+	if (db_prepare_bound(db, &st, sql, "") != 0)
+		return ROUTE_DBERR;
+	arr = cJSON_CreateArray();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = db_col(st, 0);
+		cJSON *o;
+		if (id == NULL) { /* out of memory: not an entry to leave out */
+			sqlite3_finalize(st);
+			cJSON_Delete(arr);
+			return ROUTE_DBERR;
+		}
+		if ((o = wlist_json(db, k, id)) != NULL)
+			cJSON_AddItemToArray(arr, o);
+	}
+	sqlite3_finalize(st);
+	return route_ok(a, 200, arr);
+}
+
+static route_rc wcat_list(route_call *a) { return wlist_list(a, &wcat_kind); }
+static route_rc wpri_list(route_call *a) { return wlist_list(a, &wpri_kind); }
+
+/* Another active entry of the list with this name, compared as
+ * label_taken() compares labels (COLLATE NOCASE): 1. */
+static int wlist_name_taken(sqlite3 *db, const wlist_kind *k, const char *name, const char *self)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE active=1 AND name=?1 COLLATE NOCASE"
+				  " AND id<>coalesce(?2,'')", k->wk_table);
+	return db_int_bound(db, 0, sql, "tt", name, self) > 0;
+}
+
+typedef struct wlist_in {
+	const char *name;
+	int64_t order;
+	int has_order, active, is_default;
+	char name_b[JSON_TEXT_BYTES(SETUP_LABEL_MAX)];
+} wlist_in;
+
+static int wlist_read(route_call *a, const wlist_kind *k, int create, wlist_in *in)
+{
+	int bad = 0;
+
+	memset(in, 0, sizeof *in);
+	bad |= route_str(a, "name", create ? JSON_REQUIRED : JSON_NULLABLE, 1, SETUP_LABEL_MAX,
+			 &in->name, in->name_b, sizeof in->name_b) || label_clean(a, "name", in->name);
+	bad |= route_int(a, k->wk_order, JSON_NULLABLE, 0, SETUP_SORT_MAX, &in->order,
+			 &in->has_order);
+	bad |= opt_bool(a, "active", &in->active);
+	in->is_default = -1;
+	if (k->wk_has_default)
+		bad |= opt_bool(a, "is_default", &in->is_default);
+	return bad;
+}
+
+/* POST (self NULL) or PATCH an entry of list k: one path. */
+static route_rc wlist_put(route_call *a, const wlist_kind *k, const char *self)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	char gen[UUID_STRLEN], ts[HLC_STRLEN], name[JSON_TEXT_BYTES(SETUP_LABEL_MAX)] = "";
+	char sql[400], *before = NULL, *after = NULL;
+	const char *id = self, *action;
+	int was_active = 0, was_default = 0, active, is_default, audit_rc;
+	cJSON *row = NULL, *cleared = NULL;
+	sqlite3_stmt *st = NULL;
+	wlist_in in;
+	route_rc rc;
+
+	if (self) {
+		cJSON *cur = wlist_json(db, k, self);
+		if (cur == NULL)
+			return route_fail(a, 404, NULL, "no %s '%s'", k->wk_what, self);
+		snprintf(name, sizeof name, "%s", json_str(cur, "name") ? json_str(cur, "name") : "");
+		was_active = cJSON_IsTrue(cJSON_GetObjectItem(cur, "active"));
+		was_default = cJSON_IsTrue(cJSON_GetObjectItem(cur, "is_default"));
+		cJSON_Delete(cur);
+	}
+	if (wlist_read(a, k, self == NULL, &in) != 0)
+		return ROUTE_BAD;
+	active = in.active < 0 ? (self ? was_active : 1) : in.active;
+	is_default = in.is_default < 0 ? was_default : in.is_default;
+	if (is_default && !active && in.is_default > 0)
+		return route_fail(a, 409, "is_default", "a retired %s cannot be the default: restore"
+							" it (active true) too", k->wk_what);
+	if (is_default && !active)
+		return route_fail(a, 409, "active", "the default %s cannot be retired: make another"
+						    " one the default first", k->wk_what);
+	if (self && was_default && in.is_default == 0)
+		return route_fail(a, 409, "is_default", "there is always one default %s: make another"
+							" one the default instead", k->wk_what);
+	if (self && was_active && !active) {
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE active=1 AND id<>?1",
+			 k->wk_table);
+		if (db_int_bound(db, 0, sql, "t", self) == 0)
+			return route_fail(a, 409, "active", "'%s' is the last active %s: add another"
+							    " before retiring it", name, k->wk_what);
+	}
+	/* One active entry of a name, whatever the change makes active: a new
+	 * name, or a retired entry back (a change of its order alone is not
+	 * checked, as for reasons). */
+	if (active && (!self || in.name || (in.active > 0 && !was_active)) &&
+	    wlist_name_taken(db, k, in.name ? in.name : name, self))
+		return route_fail(a, 409, in.name ? "name" : "active",
+				  "an active %s '%s' already exists", k->wk_what,
+				  in.name ? in.name : name);
+	if (self && (before = row_text(db, k->wk_sql, self)) == NULL)
+		return ROUTE_DBERR;
+	if (!self) {
+		uuid7(gen);
+		id = gen;
+	}
+	hlc_now(hub_clock(API_HUB(a)), ts);
+	rc = ROUTE_DBERR;
+	/* Making one the default first clears the one before it (its row
+	 * stamped too, so the offices take both changes with one pull). */
+	if (k->wk_has_default && is_default && !was_default) {
+		char prev[64] = "";
+		if (db_text(db, "SELECT id FROM work_item_priorities WHERE is_default=1 LIMIT 1", NULL,
+			    prev, sizeof prev) < 0)
+			goto out;
+		if (prev[0] && (cleared = cJSON_CreateString(prev)) == NULL)
+			goto out;
+		if (db_run(db, "UPDATE work_item_priorities SET is_default=0, updated_hlc=?1"
+			       " WHERE is_default=1 AND id<>?2", "tt", ts, id) != 0)
+			goto out;
+	}
+	/* ?3 < 0: the order kept (a change) or after the last (a new entry) */
+	if (self)
+		snprintf(sql, sizeof sql, "UPDATE %s SET name=coalesce(?2, name),"
+					  " %s=CASE WHEN ?3 < 0 THEN %s ELSE ?3 END, active=?4,%s"
+					  " updated_hlc=?6 WHERE id=?1", k->wk_table, k->wk_order,
+			 k->wk_order, k->wk_has_default ? " is_default=?5," : "");
+	else
+		snprintf(sql, sizeof sql, "INSERT INTO %s(id, name, %s, active,%s updated_hlc)"
+					  " VALUES(?1, ?2, CASE WHEN ?3 < 0 THEN (SELECT coalesce(max(%s),"
+					  " 0) + %d FROM %s) ELSE ?3 END, ?4,%s ?6)", k->wk_table,
+			 k->wk_order, k->wk_has_default ? " is_default," : "", k->wk_order,
+			 k->wk_has_default ? 1 : 10, k->wk_table, k->wk_has_default ? " ?5," : "");
+	if (db_prepare_bound(db, &st, sql, "ttIiit", id, in.name,
+			     in.has_order ? in.order : (int64_t)-1, active, is_default, ts) != 0)
+		goto out;
+	if ((rc = step_write(a, st, k->wk_what, id)) != ROUTE_OK)
+		goto out;
+	rc = ROUTE_DBERR;
+	/* The audit row: the entry before and after, and the default it took
+	 * over from (whose row changed in the same transaction). */
+	if ((row = db_row_json_by(db, k->wk_sql, id)) == NULL)
+		goto out;
+	if (cleared) {
+		cJSON_AddItemToObject(row, "default_was", cleared);
+		cleared = NULL;
+	}
+	if ((after = cJSON_PrintUnformatted(row)) == NULL)
+		goto out;
+	action = !self ? k->wk_create
+	       : !active ? k->wk_retire
+	       : is_default && !was_default ? k->wk_default
+					    : k->wk_change;
+	audit_rc = hub_api_admin_audit(a, action, k->wk_table, id, NULL, NULL, before, after);
+	if (audit_rc == 0)
+		rc = route_ok(a, self ? 200 : 201, wlist_json(db, k, id));
+out:
+	cJSON_Delete(cleared);
+	cJSON_Delete(row);
+	free(after);
+	free(before);
+	return rc;
+}
+
+static route_rc wcat_create(route_call *a) { return wlist_put(a, &wcat_kind, NULL); }
+static route_rc wcat_patch(route_call *a)
+{
+	return wlist_put(a, &wcat_kind, http_req_param(a->rc_req, "id"));
+}
+static route_rc wpri_create(route_call *a) { return wlist_put(a, &wpri_kind, NULL); }
+static route_rc wpri_patch(route_call *a)
+{
+	return wlist_put(a, &wpri_kind, http_req_param(a->rc_req, "id"));
+}
+
 static const route_key la_keys[] = {
 	{"id", ROUTE_T_ANY, 0},
 	{"name", ROUTE_T_ANY, 0},
@@ -735,6 +991,15 @@ static const route_key reason_keys[] = {
 	{NULL, 0, 0},
 };
 
+static const route_key wcat_keys[] = {
+	{"name", ROUTE_T_ANY, 0}, {"sort", ROUTE_T_ANY, 0}, {"active", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
+static const route_key wpri_keys[] = {
+	{"name", ROUTE_T_ANY, 0},   {"rank", ROUTE_T_ANY, 0},       {"active", ROUTE_T_ANY, 0},
+	{"is_default", ROUTE_T_ANY, 0}, {NULL, 0, 0},
+};
+
 /* A change takes the same keys but the new row's place: id (every table),
  * local_area_id (offices and reasons move only within their Local Area). */
 static const route_def setup_defs[] = {
@@ -751,5 +1016,16 @@ static const route_def setup_defs[] = {
 	 reason_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/greeter-reasons/:id", reason_patch, 0,
 	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, reason_keys + 1, 0},
+	/* the work item lists are statewide: operations only */
+	{HTTP_M_GET, "/api/v1/admin/work-item-categories", wcat_list, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/work-item-categories", wcat_create, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, wcat_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/admin/work-item-categories/:id", wcat_patch, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, wcat_keys, 0},
+	{HTTP_M_GET, "/api/v1/admin/work-item-priorities", wpri_list, HUB_P_OPS, 0, NULL, 0},
+	{HTTP_M_POST, "/api/v1/admin/work-item-priorities", wpri_create, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, wpri_keys, 0},
+	{HTTP_M_PATCH, "/api/v1/admin/work-item-priorities/:id", wpri_patch, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, wpri_keys, 0},
 };
 const route_list hub_setup_route_list = ROUTE_LIST(setup_defs);

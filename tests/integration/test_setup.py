@@ -8,6 +8,7 @@ kiosk within a sync cycle, a retired one leaves the kiosk and stays on past
 visits; the pseudo-SSN at the node uses the Local Area's identifier.
 """
 import datetime
+import json
 import os
 import urllib.parse
 import secrets
@@ -842,6 +843,172 @@ class SetupTest(Base):
         finally:
             for pid in pids:
                 harness.db_write(self.hub, "DELETE FROM participants WHERE id=?", pid)
+
+    # ---- the work item lists (statewide, operations) ----------------------------
+    WCAT = "/api/v1/admin/work-item-categories"
+    WPRI = "/api/v1/admin/work-item-priorities"
+
+    def wlist(self, path):
+        r = self.ops.get(path)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def wadd(self, path, name, expect=201, **kw):
+        body = {"name": name}
+        body.update(kw)
+        r = self.ops.post(path, body)
+        self.assertEqual(r.status, expect, r)
+        return r.json()
+
+    def test_work_item_lists_checked(self):
+        """Categories and priorities: operations only; a name shows something
+        and is one active entry's; one active default priority, never
+        retired nor unmade but by making another the default; the last
+        active entry of a list stays; every change audited."""
+        _, mis, _ = self.make_admin(self.uniq("mis"))
+        for path in (self.WCAT, self.WPRI):
+            self.assertEqual(mis.get(path).status, 403)
+            r = mis.post(path, {"name": self.uniq("Mine ")})
+            self.assertEqual(r.status, 403, r)
+        name = self.uniq("Site visit ")
+        cat = self.wadd(self.WCAT, "  " + name.replace(" ", "   ") + " ")
+        self.assertEqual((cat["name"], cat["active"], cat["work_items"]), (name, True, 0))
+        r = self.patch(mis, self.WCAT + "/" + cat["id"], {"active": False})
+        self.assertEqual(r.status, 403, r)
+        # blank-looking, invisible or too long names: 400 naming the field
+        for bad in ("   ", "\u00a0\u3000", "\u200b", "Site\u200bvisit", "x" * 81):
+            r = self.ops.post(self.WCAT, {"name": bad})
+            self.assertEqual((r.status, r.json().get("field")), (400, "name"), (bad, r))
+        r = self.patch(self.ops, self.WPRI + "/" + cat["id"], {"rank": 1})
+        self.assertEqual(r.status, 404, r)
+        r = self.ops.post(self.WCAT, {"name": "Other " + name, "is_default": True})
+        self.assertEqual(r.status, 400, r)
+        # one active entry of a name (case aside); a retired one's name is free
+        r = self.ops.post(self.WCAT, {"name": name.upper()})
+        self.assertEqual((r.status, r.json().get("field")), (409, "name"), r)
+        other = self.wadd(self.WCAT, "Other " + name)
+        r = self.patch(self.ops, self.WCAT + "/" + other["id"], {"name": name.lower()})
+        self.assertEqual((r.status, r.json().get("field")), (409, "name"), r)
+        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": False, "sort": 7})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["active"], r.json()["sort"]), (False, 7))
+        again = self.wadd(self.WCAT, name)
+        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": True})
+        self.assertEqual((r.status, r.json().get("field")), (409, "active"), r)
+        r = self.patch(self.ops, self.WCAT + "/" + again["id"], {"name": name + " (new)"})
+        self.assertEqual(r.status, 200, r)
+        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json()["active"])
+        # the last active category stays: retire every other, then try it
+        others = [c["id"] for c in self.wlist(self.WCAT) if c["active"] and c["id"] != cat["id"]]
+        for i in others:
+            self.assertEqual(self.patch(self.ops, self.WCAT + "/" + i, {"active": False}).status, 200)
+        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": False})
+        self.assertEqual((r.status, r.json().get("field")), (409, "active"), r)
+        for i in others:
+            self.assertEqual(self.patch(self.ops, self.WCAT + "/" + i, {"active": True}).status, 200)
+
+        # priorities: a new default clears the one before it, in one change
+        was = self.default_priority()
+        hi = self.wadd(self.WPRI, self.uniq("Urgent "), rank=1, is_default=True)
+        self.assertTrue(hi["is_default"])
+        defaults = [p["id"] for p in self.wlist(self.WPRI) if p["is_default"]]
+        self.assertEqual(defaults, [hi["id"]])
+        r = self.patch(self.ops, self.WPRI + "/" + hi["id"], {"active": False})
+        self.assertEqual((r.status, r.json().get("field")), (409, "active"), r)
+        r = self.patch(self.ops, self.WPRI + "/" + hi["id"], {"is_default": False})
+        self.assertEqual((r.status, r.json().get("field")), (409, "is_default"), r)
+        r = self.ops.post(self.WPRI, {"name": self.uniq("Later "), "is_default": True,
+                                      "active": False})
+        self.assertEqual(r.status, 409, r)
+        lo = self.wadd(self.WPRI, self.uniq("Someday "))
+        self.assertEqual((lo["is_default"], lo["active"]), (False, True))
+        r = self.patch(self.ops, self.WPRI + "/" + lo["id"], {"is_default": True})
+        self.assertEqual(r.status, 200, r)
+        got = {p["id"]: p for p in self.wlist(self.WPRI)}
+        self.assertEqual([i for i, p in got.items() if p["is_default"]], [lo["id"]])
+        r = self.patch(self.ops, self.WPRI + "/" + hi["id"], {"active": False})
+        self.assertEqual(r.status, 200, r)
+        db = self.db()
+        try:
+            acts = [a for (a,) in db.execute(
+                "SELECT action FROM admin_audit WHERE subject_id=? ORDER BY at, rowid", (hi["id"],))]
+            self.assertEqual(acts, ["work_item_priority.create", "work_item_priority.retire"])
+            after = db.execute("SELECT after FROM admin_audit WHERE subject_id=? AND"
+                               " action='work_item_priority.default'", (lo["id"],)).fetchone()[0]
+            self.assertEqual(json.loads(after)["default_was"], hi["id"])
+            self.assertEqual(db.execute("SELECT count(*) FROM admin_audit WHERE subject_id=?"
+                                        " AND action LIKE 'work_item_category.%'",
+                                        (cat["id"],)).fetchone()[0], 3)
+        finally:
+            db.close()
+        self.restore_default(was)
+
+    def default_priority(self):
+        return [p["id"] for p in self.wlist(self.WPRI) if p["is_default"]][0]
+
+    def restore_default(self, pid):
+        """The class's hub as the test found it: pid the default again."""
+        r = self.patch(self.ops, self.WPRI + "/" + pid, {"is_default": True})
+        self.assertEqual(r.status, 200, r)
+
+    def test_work_item_lists_reach_the_office(self):
+        """A category and a priority added, renamed and made default at the
+        hub reach the office's CRM meta with its next sync; a retired
+        category leaves it, the office refuses a new work item with it (400)
+        and an item made there before keeps it (at the office: the hub
+        quarantines an insert naming a retired category, model/crm.c)."""
+        la, office = self.place()
+        node = self.crm_office(la, office)
+        cat = self.wadd(self.WCAT, self.uniq("Walk-in "))
+        was = self.default_priority()
+        pri = self.wadd(self.WPRI, self.uniq("Soon "), rank=2)
+        cname = self.uniq("Walk-in visit ")
+        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"name": cname, "sort": 1})
+        self.assertEqual(r.status, 200, r)
+        r = self.patch(self.ops, self.WPRI + "/" + pri["id"], {"is_default": True})
+        self.assertEqual(r.status, 200, r)
+
+        def meta():
+            r = node.get("/api/v1/crm/meta")
+            return r.json() if r.status == 200 else {}
+        def arrived():
+            m = meta()
+            cats = {c["id"]: c["name"] for c in m.get("categories", [])}
+            pris = {p["id"]: p for p in m.get("priorities", [])}
+            return m if cats.get(cat["id"]) == cname and pri["id"] in pris and \
+                pris[pri["id"]]["is_default"] else None
+        m = wait_for(arrived, timeout=60, what="the new category and default priority at the office")
+        self.assertEqual([p["id"] for p in m["priorities"] if p["is_default"]], [pri["id"]])
+        r = node.post("/api/v1/crm/work-items", {"category_id": cat["id"], "description": "Greet"})
+        self.assertEqual(r.status, 201, r)
+        item = r.json()
+        self.assertEqual((item["category"], item["priority_id"]), (cname, pri["id"]))
+
+        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": False})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: cat["id"] not in [c["id"] for c in meta().get("categories", [])],
+                 timeout=60, what="the retired category to leave the office's meta")
+        r = node.post("/api/v1/crm/work-items", {"category_id": cat["id"], "description": "Again"})
+        self.assertEqual((r.status, r.json().get("field")), (400, "category_id"), r)
+        r = node.get("/api/v1/crm/work-items/" + item["id"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["category_id"], r.json()["category"]), (cat["id"], cname))
+        # ... and its other edits still go through, at the office
+        r = node.request("PATCH", "/api/v1/crm/work-items/" + item["id"], body={"status": "In Progress"})
+        self.assertEqual(r.status, 200, r)
+        self.restore_default(was)
+
+    def crm_office(self, la, office):
+        """office enrolled, with a member of the CRM work group there signed
+        in: the node."""
+        staff, temp = self.create(self.ops, self.uniq("crm"), la=la, group="LWIA Partner Staff",
+                                  office_id=office, crm_work_group=True)
+        node = self.enroll(office)
+        self.node_login(node, staff["username"], temp)
+        return node
+
 
 if __name__ == "__main__":
     unittest.main()
