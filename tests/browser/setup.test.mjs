@@ -197,6 +197,34 @@ export const tests = [
       await page.waitForFunction(() => document.getElementById('status').textContent.includes('Version 2027-Q2 withdrawn'));
       await page.waitForFunction(() => !document.getElementById('lists').textContent.includes('2027-Q2'));
       await assertAccessible(page, 'code lists page');
+      // The work item lists (the hub seeds them, demo data or not): a
+      // category added and renamed, a name in use refused beside its field;
+      // a priority made the default, not retired while it is, then retired.
+      await page.waitForSelector('button[aria-label="Retire Outreach"]');
+      await page.click('#wc-save');
+      await page.waitForFunction(() => document.getElementById('wc-name-err').textContent !== '');
+      await page.fill('#wc-name', 'outreach');
+      await page.click('#wc-save');
+      await page.waitForFunction(() => document.getElementById('wc-name-err').textContent.includes('already exists'));
+      await page.fill('#wc-name', 'Walk-in visit');
+      await page.click('#wc-save');
+      await page.waitForSelector('button[aria-label="Retire Walk-in visit"]');
+      await page.click('button[aria-label="Edit Walk-in visit"]');
+      await page.fill('#wc-name', 'Walk-in');
+      await page.click('#wc-save');
+      await page.waitForSelector('button[aria-label="Retire Walk-in"]');
+      await page.fill('#wp-name', 'Urgent');
+      await page.fill('#wp-rank', '0');
+      await page.click('#wp-save');
+      await page.click('button[aria-label="Make default: Urgent"]');
+      await page.waitForFunction(() => document.getElementById('status').textContent.includes('"Urgent" is now the default'));
+      await page.click('button[aria-label="Retire Urgent"]');
+      await page.waitForFunction(() => document.querySelector('#wp-form .form-err').textContent.includes('default'));
+      await page.click('button[aria-label="Make default: Normal"]');
+      await page.waitForSelector('button[aria-label="Make default: Urgent"]');
+      await page.click('button[aria-label="Retire Urgent"]');
+      await page.waitForSelector('button[aria-label="Restore Urgent"]');
+      await assertAccessible(page, 'code lists page, work item lists');
       await page.goto(hub.url + '/nodes.html');
       await page.waitForSelector('#code-office_id option[value="slo-ajcc"]', { state: 'attached' });
       await page.selectOption('#code-office_id', 'slo-ajcc');

@@ -1,7 +1,9 @@
 // codes.js - the hub's code lists: each list's version and counts, loading a
 // new version (operations; CSV with a version name and an effective date),
-// and the codes of a list with their status and when they were retired.
+// the codes of a list with their status and when they were retired, and
+// (worklists.js) the work item categories and priorities.
 import { $, api, el, table, pill, options, clearErrors, showErrors, isoToday, fmtDate, latest, confirmDialog } from './console.js';
+import './worklists.js'; // the work item categories and priorities
 
 const NAMES = { employer: 'Employer activity codes', activity: 'Participant activity codes', followup: 'Follow-up codes', groups: 'Privilege groups' };
 let lists = [];
