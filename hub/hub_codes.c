@@ -128,6 +128,7 @@ typedef struct parse {
 	int p_n, p_status_col; /* index of a trailing status column, or -1 */
 	json_err p_err;
 	int p_failed;
+	int p_stored; /* a version taken earlier, applied now: the rules it was taken under */
 } parse;
 
 /* The column of list l that holds yes or no, or -1. */
@@ -188,7 +189,7 @@ static int parse_line(int line, int nf, char **f, void *arg)
 	/* A title is what staff pick by, as a greeter reason's label is: one
 	 * of spaces, accents alone or invisible characters shows nothing (a
 	 * group's second column is its assigner, checked below). */
-	if (strcmp(l->cl_name, "groups") != 0 && json_text_blank(f[1])) {
+	if (!p->p_stored && strcmp(l->cl_name, "groups") != 0 && json_text_blank(f[1])) {
 		json_err_set(&p->p_err, "csv", "line %d: the title of code %s shows nothing (only"
 					       " spaces, accents or invisible characters)", line, f[0]);
 		return -1;
@@ -228,9 +229,11 @@ static int parse_line(int line, int nf, char **f, void *arg)
 	 * checks rely on it, so anything but yes or no is refused, not read as
 	 * no - an empty cell too: the SPEC gives the column no default, and
 	 * "no" made a code that restarts the soft-exit clock one that does not,
-	 * or a system-generated code one staff may choose. */
+	 * or a system-generated code one staff may choose.  A version taken
+	 * before these rules and applied now keeps its reading (empty: no),
+	 * as a version refused at its date would hold up every later one. */
 	if (flag_col(l) >= 0 && nf > flag_col(l) && strcmp(f[flag_col(l)], "yes") != 0 &&
-	    strcmp(f[flag_col(l)], "no") != 0) {
+	    strcmp(f[flag_col(l)], "no") != 0 && !(p->p_stored && f[flag_col(l)][0] == '\0')) {
 		char col[40];
 
 		col_name(l, flag_col(l), col, sizeof col);
@@ -269,11 +272,14 @@ static void parse_release(parse *p)
 	p->p_rows = NULL;
 }
 
-/* Parse csv for list l into p (caller releases).  0 or -1 with p_err. */
-static int parse_csv(const code_list *l, const char *csv, parse *p)
+/* Parse csv for list l into p (caller releases); stored: a version taken
+ * earlier (the checks added since it was taken are not made again).  0 or
+ * -1 with p_err. */
+static int parse_csv(const code_list *l, const char *csv, int stored, parse *p)
 {
 	memset(p, 0, sizeof *p);
 	p->p_list = l;
+	p->p_stored = stored;
 	p->p_status_col = -1;
 	p->p_rows = calloc(CODES_MAX_ROWS, sizeof *p->p_rows);
 	if (p->p_rows == NULL) {
@@ -471,7 +477,7 @@ static int apply_version_db(sqlite3 *db, hlc *clk, const char *vid, int *groups)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (l == NULL || csv == NULL || parse_csv(l, csv, &p) != 0)
+	if (l == NULL || csv == NULL || parse_csv(l, csv, 1, &p) != 0)
 		goto out;
 	hlc_now(clk, ts);
 	rc = 0;
@@ -960,7 +966,7 @@ void hub_codes_version_post(http_req *req, void *ctx)
 		json_err_set(&je, "csv", "csv is required: the list as CSV text, at most %d bytes",
 			     CODES_CSV_MAX);
 		errs[ne++] = je;
-	} else if (parse_csv(l, csv, &ps) != 0) {
+	} else if (parse_csv(l, csv, 0, &ps) != 0) {
 		errs[ne++] = ps.p_err;
 	}
 	if (ne > 0) {

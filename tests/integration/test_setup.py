@@ -1078,3 +1078,33 @@ class NodeDaysTest(unittest.TestCase):
             self.assertEqual((r.status, r.json()["field"]), (400, "from"))
         finally:
             node.cleanup()
+
+
+class StoredVersionTest(unittest.TestCase):
+    """A code-list version taken before the CSV rules grew stricter (an
+    empty yes/no cell, a title that shows nothing) and falling due after
+    the upgrade is applied as it was taken: re-checking it under the new
+    rules failed its apply, and the hub would not start."""
+
+    def test_version_taken_earlier_applies(self):
+        hub = Daemon("hub").start()
+        try:
+            hub.stop()
+            lines = open(os.path.join(harness.TOP, "seed", "followup_codes.csv"),
+                         encoding="utf-8").read().splitlines()
+            lines = [l if not l.startswith("F01,") else "F01,Referral to Community Resources,"
+                     for l in lines] + ["F98,\u00a0,no"]
+            harness.db_write(hub, "INSERT INTO code_list_versions(id, list, version, effective_date,"
+                                  " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)",
+                             str(uuid.uuid4()), "followup", "taken-earlier",
+                             time.strftime("%Y-%m-%d"), int(time.time() * 1000), "operations",
+                             len(lines) - 1, "\n".join(lines) + "\n")
+            hub.start()
+            self.assertIsNotNone(harness.db_value(
+                hub, "SELECT applied_at FROM code_list_versions WHERE version='taken-earlier'"))
+            self.assertEqual(harness.db_value(
+                hub, "SELECT restarts_exit_clock FROM followup_codes WHERE code='F01'"), 0)
+            self.assertEqual(harness.db_value(
+                hub, "SELECT count(*) FROM followup_codes WHERE code='F98'"), 1)
+        finally:
+            hub.cleanup()
