@@ -665,8 +665,15 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		    (op == SQLITE_INSERT || sync_change_sets("office_id")) &&
 		    strcmp(v, nd->hn_office) != 0)
 			REFUSE("%s: office_id is not the sending node's office", tbl);
-		if (strcmp(tbl, "employers") == 0 &&
-		    (op == SQLITE_INSERT || sync_change_sets("office_id"))) {
+		/* Where a lead was entered never moves: no office route updates
+		 * either column, and an update setting one could hand another
+		 * Local Area's lead to this one (both set) or put this node's
+		 * office on it. */
+		if (strcmp(tbl, "employers") == 0 && op == SQLITE_UPDATE &&
+		    (sync_change_sets("office_id") || sync_change_sets("local_area_id")))
+			REFUSE("employers: office_id and local_area_id are where the lead was"
+			       " entered and never change");
+		if (strcmp(tbl, "employers") == 0 && op == SQLITE_INSERT) {
 			if ((v = json_str(row, "office_id")) == NULL)
 				REFUSE("employers: office_id is required");
 			if ((rc = office_in_la(db, v, nd->hn_la)) < 0)
@@ -675,8 +682,7 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 				REFUSE("employers: office_id is not an office of the"
 				       " sending node's Local Area");
 		}
-		if (strcmp(tbl, "employers") == 0 &&
-		    (op == SQLITE_INSERT || sync_change_sets("local_area_id")) &&
+		if (strcmp(tbl, "employers") == 0 && op == SQLITE_INSERT &&
 		    ((v = json_str(row, "local_area_id")) == NULL ||
 		     strcmp(v, nd->hn_la) != 0))
 			REFUSE("employers: local_area_id is not the sending node's"

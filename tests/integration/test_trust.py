@@ -1370,6 +1370,12 @@ class TrustTest(Base):
                 ("another area", new(local_area_id=la)),
                 ("moved to another area's office",
                  self.update_cs("employers", lead, {"office_id": ("demo-office", other)})),
+                # (where a lead was entered never changes: no office route
+                # moves one, and such an update could take another area's)
+                ("moved to the area's other office",
+                 self.update_cs("employers", lead, {"office_id": ("demo-office", "demo-office-2")})),
+                ("moved to another area",
+                 self.update_cs("employers", lead, {"local_area_id": ("demo-la", la)})),
             ]
             stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
             got = self.push_named([(k, stamp, cs) for k, cs in cases])
