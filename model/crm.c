@@ -841,22 +841,23 @@ static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, 
 		REFUSE("work_items: a work item is made New or In Progress, then closed");
 	if (jstr(row, "description") == NULL || !json_text_within(row, "description", CRM_DESC_MAX))
 		REFUSE("work_items: description is required (at most %d characters)", CRM_DESC_MAX);
-	/* A category and a priority the lists hold, and active when the change
-	 * sets them (as the office's routes pick them, node_crm_work.c): an
-	 * item made before one was retired keeps it through its other edits. */
+	/* A category and a priority the lists hold.  The office's routes pick
+	 * active ones (node_crm_work.c), but one retired at the hub
+	 * (operations' console) while an office was offline is still in the
+	 * office's list: its items are honest work, not to be quarantined, as
+	 * an employer naming an office closed meanwhile is not. */
 	{
 		static const char *const refs[][2] = {{"category_id", "work_item_categories"},
 						      {"priority_id", "work_item_priorities"}};
 		for (int i = 0; i < 2; i++) {
 			char sql[80];
-			int e, set = op == SQLITE_INSERT || model_change_sets(refs[i][0]);
+			int e;
 
-			snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?%s", refs[i][1],
-				 set ? " AND active=1" : "");
+			snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id=?", refs[i][1]);
 			if ((e = db_exists(db, sql, jstr(row, refs[i][0]))) < 0)
 				CANNOT_CHECK("work_items: cannot read %s", refs[i][1]);
 			if (e == 0)
-				REFUSE("work_items: no such %s%s", refs[i][0], set ? " (or inactive)" : "");
+				REFUSE("work_items: no such %s", refs[i][0]);
 		}
 	}
 	if (jstr(row, "due_date") && json_valid_date(jstr(row, "due_date")) != 0)

@@ -1397,17 +1397,22 @@ class TrustTest(Base):
         wait_for(lambda: office_at_node("demo-office-2", 1), timeout=90,
                  what="demo-office-2 open again at the node")
 
-    def test_work_item_lists_active_when_set(self):
-        """A work item's category and priority are active ones when the
-        change sets them, as the office's routes pick them: an insert or an
-        update naming a retired one is quarantined; an item that had one
-        before it was retired keeps it through its other edits."""
+    def test_work_item_lists_retired_meanwhile_taken(self):
+        """A work item's category and priority are ones the lists hold: an
+        insert or an update naming one retired at the hub is taken (an
+        office offline when it was retired still offers it, and its work is
+        honest), one naming an id the lists never held is quarantined."""
         tag = self.uniq("r")
-        with opened(self.hub) as d:
-            d.execute("INSERT INTO work_item_categories(id, name, sort, active, updated_hlc)"
-                      " VALUES(?,?,990,0,'')", ("cat-" + tag, "Retired " + tag))
-            d.execute("INSERT INTO work_item_priorities(id, name, rank, is_default, active, updated_hlc)"
-                      " VALUES(?,?,990,0,0,'')", ("pri-" + tag, "Retired " + tag))
+        r = self.ops.post("/api/v1/admin/work-item-categories", {"name": "Retired " + tag})
+        self.assertEqual(r.status, 201, r)
+        rcat = r.json()["id"]
+        r = self.ops.post("/api/v1/admin/work-item-priorities", {"name": "Retired " + tag})
+        self.assertEqual(r.status, 201, r)
+        rpri = r.json()["id"]
+        for path in ("/api/v1/admin/work-item-categories/" + rcat,
+                     "/api/v1/admin/work-item-priorities/" + rpri):
+            r = self.ops.request("PATCH", path, {"active": False})
+            self.assertEqual(r.status, 200, r)
         cat = [x for x in self.node.get("/api/v1/crm/meta").json()["categories"]
                if x["name"] != "Job Order"][0]["id"]
         wids = []
@@ -1420,22 +1425,27 @@ class TrustTest(Base):
         with opened(self.hub) as d:
             pri = d.execute("SELECT priority_id FROM work_items WHERE id=?", (wids[0],)).fetchone()[0]
         stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
-        cases = [("inserted, retired category", self.hub_row("work_items", wids[0], id=str(uuid.uuid4()),
-                                                             category_id="cat-" + tag)),
-                 ("inserted, retired priority", self.hub_row("work_items", wids[0], id=str(uuid.uuid4()),
-                                                             priority_id="pri-" + tag)),
-                 ("category set", self.update_cs("work_items", wids[0], {"category_id": (cat, "cat-" + tag)})),
-                 ("priority set", self.update_cs("work_items", wids[0], {"priority_id": (pri, "pri-" + tag)}))]
-        got = self.push_named([(k, stamp, cs) for k, cs in cases])
-        self.assertEqual(set(got), {k for k, _ in cases}, got)
+        bad = [("inserted, unknown category", self.hub_row("work_items", wids[0], id=str(uuid.uuid4()),
+                                                           category_id="cat-never-" + tag)),
+               ("inserted, unknown priority", self.hub_row("work_items", wids[0], id=str(uuid.uuid4()),
+                                                           priority_id="pri-never-" + tag)),
+               ("unknown category set",
+                self.update_cs("work_items", wids[0], {"category_id": (cat, "cat-never-" + tag)}))]
+        got = self.push_named([(k, stamp, cs) for k, cs in bad])
+        self.assertEqual(set(got), {k for k, _ in bad}, got)
         for k in got:
-            self.assertIn("inactive", got[k], got)
-        # as if the item had its category before it was retired
-        with opened(self.hub) as d:
-            d.execute("UPDATE work_items SET category_id=? WHERE id=?", ("cat-" + tag, wids[1]))
-        res = self.push(self.update_cs("work_items", wids[1], {"description": ("task 1", "task one")}))
-        self.assertEqual(res["quarantined"], [], res)
-        self.assertEqual(count(self.hub, "SELECT description FROM work_items WHERE id=?", wids[1]), "task one")
+            self.assertIn("no such", got[k], got)
+        new = str(uuid.uuid4())
+        ok = [("inserted, retired ones", self.hub_row("work_items", wids[0], id=new, category_id=rcat,
+                                                      priority_id=rpri)),
+              ("retired category set", self.update_cs("work_items", wids[1], {"category_id": (cat, rcat)})),
+              ("retired priority set", self.update_cs("work_items", wids[1], {"priority_id": (pri, rpri)}))]
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
+        self.assertEqual(count(self.hub, "SELECT category_id || ' ' || priority_id FROM work_items"
+                                         " WHERE id=?", new), rcat + " " + rpri)
+        self.assertEqual(count(self.hub, "SELECT category_id || ' ' || priority_id FROM work_items"
+                                         " WHERE id=?", wids[1]), rcat + " " + rpri)
 
     def real_visit(self, name):
         """A visit checked in at the real node with its first reason, once
