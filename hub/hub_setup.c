@@ -36,6 +36,7 @@
 #include "lib/log.h"
 #include "lib/uuid.h"
 #include "model/casework.h"
+#include "model/crm.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -94,11 +95,14 @@ static int new_id(route_call *a, const char **id, char gen[UUID_STRLEN])
 	return 0;
 }
 
-/* An optional true/false member into *out (-1 when absent).  0 or -1. */
+/* An optional true/false member into *out (-1 when absent or null: null
+ * changes nothing, it is not a yes).  0 or -1. */
 static int opt_bool(route_call *a, const char *name, int *out)
 {
+	const cJSON *it = cJSON_GetObjectItem(a->rc_body, name);
+
 	*out = -1;
-	if (cJSON_GetObjectItem(a->rc_body, name) == NULL)
+	if (it == NULL || cJSON_IsNull(it))
 		return 0;
 	return route_bool(a, name, JSON_NULLABLE, 1, out);
 }
@@ -879,6 +883,15 @@ static route_rc wlist_put(route_call *a, const wlist_kind *k, const char *self)
 	if (self && was_default && in.is_default == 0)
 		return route_fail(a, 409, "is_default", "there is always one default %s: make another"
 							" one the default instead", k->wk_what);
+	/* The job order rule (WSIN15-21: no job order on a marketing lead)
+	 * knows its category by name, at every office and at the hub
+	 * (crm_is_job_order_category): that category keeps its name and stays
+	 * active, and no other takes the name (below, as any active name). */
+	if (self && !k->wk_has_default && crm_is_job_order_category(name) &&
+	    ((in.name && !crm_is_job_order_category(in.name)) || !active))
+		return route_fail(a, 409, in.name ? "name" : "active",
+				  "the %s category is fixed: the rule for job orders names it",
+				  CRM_JOB_ORDER_CATEGORY);
 	if (self && was_active && !active) {
 		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE active=1 AND id<>?1",
 			 k->wk_table);
@@ -923,10 +936,11 @@ static route_rc wlist_put(route_call *a, const wlist_kind *k, const char *self)
 			 k->wk_order, k->wk_has_default ? " is_default=?5," : "");
 	else
 		snprintf(sql, sizeof sql, "INSERT INTO %s(id, name, %s, active,%s updated_hlc)"
-					  " VALUES(?1, ?2, CASE WHEN ?3 < 0 THEN (SELECT coalesce(max(%s),"
-					  " 0) + %d FROM %s) ELSE ?3 END, ?4,%s ?6)", k->wk_table,
+					  " VALUES(?1, ?2, CASE WHEN ?3 < 0 THEN (SELECT min(coalesce(max(%s),"
+					  " 0) + %d, %d) FROM %s) ELSE ?3 END, ?4,%s ?6)", k->wk_table,
 			 k->wk_order, k->wk_has_default ? " is_default," : "", k->wk_order,
-			 k->wk_has_default ? 1 : 10, k->wk_table, k->wk_has_default ? " ?5," : "");
+			 k->wk_has_default ? 1 : 10, SETUP_SORT_MAX, k->wk_table,
+			 k->wk_has_default ? " ?5," : "");
 	if (db_prepare_bound(db, &st, sql, "ttIiit", id, in.name,
 			     in.has_order ? in.order : (int64_t)-1, active, is_default, ts) != 0)
 		goto out;
@@ -944,7 +958,7 @@ static route_rc wlist_put(route_call *a, const wlist_kind *k, const char *self)
 	if ((after = cJSON_PrintUnformatted(row)) == NULL)
 		goto out;
 	action = !self ? k->wk_create
-	       : !active ? k->wk_retire
+	       : was_active && !active ? k->wk_retire
 	       : is_default && !was_default ? k->wk_default
 					    : k->wk_change;
 	audit_rc = hub_api_admin_audit(a, action, k->wk_table, id, NULL, NULL, before, after);

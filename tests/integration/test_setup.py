@@ -900,14 +900,32 @@ class SetupTest(Base):
         r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": True})
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.json()["active"])
-        # the last active category stays: retire every other, then try it
-        others = [c["id"] for c in self.wlist(self.WCAT) if c["active"] and c["id"] != cat["id"]]
-        for i in others:
-            self.assertEqual(self.patch(self.ops, self.WCAT + "/" + i, {"active": False}).status, 200)
-        r = self.patch(self.ops, self.WCAT + "/" + cat["id"], {"active": False})
+        # the Job Order category is fixed (the job order rule knows it by
+        # name at every office): never retired, renamed, nor its name taken
+        jo = [c for c in self.wlist(self.WCAT) if c["name"] == "Job Order"][0]
+        r = self.patch(self.ops, self.WCAT + "/" + jo["id"], {"active": False})
         self.assertEqual((r.status, r.json().get("field")), (409, "active"), r)
-        for i in others:
-            self.assertEqual(self.patch(self.ops, self.WCAT + "/" + i, {"active": True}).status, 200)
+        r = self.patch(self.ops, self.WCAT + "/" + jo["id"], {"name": "Job Orders"})
+        self.assertEqual((r.status, r.json().get("field")), (409, "name"), r)
+        r = self.patch(self.ops, self.WCAT + "/" + other["id"], {"name": "JOB ORDER"})
+        self.assertEqual((r.status, r.json().get("field")), (409, "name"), r)
+        self.assertEqual(self.patch(self.ops, self.WCAT + "/" + jo["id"], {"sort": jo["sort"]}).status, 200)
+        # null changes nothing (it is not a yes); an edit of a retired entry
+        # is audited as a change, not a second retirement
+        self.assertEqual(self.patch(self.ops, self.WCAT + "/" + other["id"], {"active": False}).status, 200)
+        r = self.patch(self.ops, self.WCAT + "/" + other["id"], {"active": None, "sort": 5})
+        self.assertEqual((r.status, r.json()["active"], r.json()["sort"]), (200, False, 5), r)
+        r = self.patch(self.ops, self.WPRI + "/" + self.default_priority(), {"is_default": None})
+        self.assertEqual(r.status, 200, r)
+        acts = [a for (a,) in self.db().execute(
+            "SELECT action FROM admin_audit WHERE subject_id=? ORDER BY at, rowid", (other["id"],))]
+        self.assertEqual(acts[-2:], ["work_item_category.retire", "work_item_category.change"], acts)
+        # a new entry after one at the highest order stays within it
+        last = self.wadd(self.WCAT, self.uniq("Last "), sort=100000)
+        after = self.wadd(self.WCAT, self.uniq("After "))
+        self.assertEqual((last["sort"], after["sort"]), (100000, 100000))
+        for c in (last, after):
+            self.assertEqual(self.patch(self.ops, self.WCAT + "/" + c["id"], {"active": False}).status, 200)
 
         # priorities: a new default clears the one before it, in one change
         was = self.default_priority()
