@@ -281,6 +281,27 @@ export const tests = [
     assert(all.length === 1 && all[0].withdrawn, 'withdrawn attachment kept: ' + JSON.stringify(all));
   })],
 
+  ['a work item keeps its category and priority retired since through an edit in the dialog', () => withNode(async (node, page) => {
+    const t = (await node.api('/api/v1/crm/meta')).json.today;
+    const wi = (await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Retired lists item' })).json;
+    // Operations retires both at the hub; the pull brings the change.
+    hubRows(node, `UPDATE work_item_categories SET active=0 WHERE id='crm-cat-outreach';` +
+      ` UPDATE work_item_priorities SET active=0 WHERE id='${wi.priority_id}';`);
+    await page.goto(`${node.url}/crm-work.html?open=${wi.id}`);
+    await page.waitForSelector('#wi-dlg[open]');
+    assert(await page.inputValue('#e-category_id') === 'crm-cat-outreach', 'the dialog shows the item\'s own category');
+    assert(await page.inputValue('#e-priority_id') === wi.priority_id, 'the dialog shows the item\'s own priority');
+    const label = await page.locator('#e-category_id option:checked').textContent();
+    assert(/\(retired\)/.test(label), 'the retired category is marked: ' + label);
+    await page.fill('#e-due_date', t);
+    await page.click('#e-save');
+    await page.waitForSelector('#wi-dlg[open]', { state: 'detached' });
+    const got = (await node.api(`/api/v1/crm/work-items/${wi.id}`)).json;
+    assert(got.due_date === t, 'the edit was saved: ' + JSON.stringify(got));
+    assert(got.category_id === 'crm-cat-outreach' && got.priority_id === wi.priority_id,
+      'the item kept its category and priority: ' + JSON.stringify(got));
+  })],
+
   ['axe-core finds no WCAG 2.1 AA violations on the CRM pages', () => withNode(async (node, page) => {
     const lead = (await node.api('/api/v1/crm/employers', { company_name: 'Axe Check Foods', zip: '93721',
       contacts: [{ name: 'Ana Axe', kind: 'primary' }] })).json;

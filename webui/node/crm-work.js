@@ -69,8 +69,13 @@ async function open(wid, fromLink = false) {
     ['Description', w.description], ['Created by', w.created_by_name || 'another office\'s staff member']].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
   $('e-status').value = w.status;
   options($('e-assignee_id'), m.work_group, { label: 'display_name', selected: w.assignee_id });
-  options($('e-category_id'), m.categories, { selected: w.category_id });
-  options($('e-priority_id'), m.priorities, { selected: w.priority_id });
+  // The item's own category or priority, retired since, stays its choice:
+  // the lists hold the active ones only, and the first of them was shown
+  // (and saved) in its place.
+  const withOwn = (items, id, name) => !id || items.some(i => i.id === id) ? items
+    : [{ id, name: `${name || id} (retired)` }, ...items];
+  options($('e-category_id'), withOwn(m.categories, w.category_id, w.category), { selected: w.category_id });
+  options($('e-priority_id'), withOwn(m.priorities, w.priority_id, w.priority), { selected: w.priority_id });
   $('e-description').value = w.description || '';
   $('e-due_date').value = w.due_date || '';
   const crossed = w.conflicts || [];
