@@ -393,7 +393,9 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 		fflush(stdout);
 		fprintf(stderr,
 			"one-time enrollment code for office '%s', valid until %s:\n"
-			"  outpost-sync enroll --hub https://HUB:PORT --code CODE --data NODE_DIR\n"
+			"  outpost-sync enroll --hub https://HUB:PORT --code - --data NODE_DIR\n"
+			"(--code - asks for the code: one given on the command line is seen by"
+			" every user of that computer while it runs)\n"
 			"(its last 12 characters check the hub's key %s)\n",
 			office, when, h->hb_pin);
 	}

@@ -645,6 +645,7 @@ export const tests = [
     assert(CODE_RE.test(code), 'a code of the documented form: ' + code);
     const note = await page.textContent('#enroll-code-note');
     assert(/only this once/i.test(note) && /24 hours/.test(note), 'shown-once and 24-hour note: ' + note);
+    assert(/--code - /.test(note) && !/--code CODE/.test(note), 'the code kept off the command line: ' + note);
     await assertAccessible(page, 'nodes page with a code shown');
 
     // The code enrolls a second office computer, once.

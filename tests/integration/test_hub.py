@@ -182,6 +182,9 @@ class HubTest(harness.HubAndNode):
             args += ["--ttl-seconds", str(ttl)]
         p = hub_tool(self.hub, *args)
         self.assertEqual(p.returncode, 0, p.stderr)
+        # the instructions keep the code off the office PC's command line
+        self.assertIn(b"--code - ", p.stderr)
+        self.assertNotIn(b"--code CODE", p.stderr)
         code = p.stdout.decode().strip()
         plant_secret(code)
         plant_secret(code.replace("-", ""))

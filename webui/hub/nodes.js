@@ -84,7 +84,8 @@ async function createCode(ev) {
     $('code-out').replaceChildren(shownOnce('enroll-code', `Enrollment code for ${name}`, r.code,
       `Shown only this once: copy it now and give it to whoever sets up the office computer. ` +
       `It works one time, until ${fmtDateTime(r.expires_at)} (24 hours). On that computer run: ` +
-      `outpost-sync enroll --hub https://THIS-HUB:PORT --code CODE`));
+      `outpost-sync enroll --hub https://THIS-HUB:PORT --code - (it asks for the code; ` +
+      `typed on the command line, other users of that computer could read it while it runs)`));
     $('enroll-code').focus();
     $('enroll-code').select();
   } catch (e) { showErrors(form, e, 'code-'); }
