@@ -116,7 +116,9 @@ static void scope_args(const acct_principal *p, const char *args[4], const char 
 
 /* The review with the items the caller may see: every item for operations,
  * the accounts of their own area for an MIS Administrator or SPOC (issue
- * 16: a statewide review shows each area its own results). */
+ * 16: a statewide review shows each area its own results).  NULL when
+ * there is no such review or the database fails (route_ok() then replies
+ * a database error). */
 static cJSON *review_out(sqlite3 *db, const char *id, const acct_principal *p)
 {
 	cJSON *r = db_row_json_by(db, "SELECT * FROM reviews WHERE id=?", id), *items, *it;
@@ -157,6 +159,12 @@ static cJSON *review_out(sqlite3 *db, const char *id, const acct_principal *p)
 			   " s.active FROM review_items i LEFT JOIN staff s ON s.id=i.staff_id"
 			   " WHERE i.review_id=?1 AND" ITEM_IN_SCOPE " ORDER BY s.display_name",
 			   4, args);
+	if (items == NULL) {
+		/* Not a review without items: the caller replies a database
+		 * error rather than 201 or 200 with the items left out. */
+		cJSON_Delete(r);
+		return NULL;
+	}
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *k[] = {"docs_complete", "docs_current", "deactivation_timely", "active"};

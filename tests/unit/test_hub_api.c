@@ -91,6 +91,9 @@ static int setup(void **state)
 	assert_int_equal(db_open(path, &f->h.hb_db), 0);
 	assert_int_equal(hub_migrate(f->h.hb_db, 1), 0);
 	assert_int_equal(acct_migrate(f->h.hb_db), 0);
+	/* The lists' scope (acct_in_scope()), as acct_session.c declares it
+	 * on the serving hub's connection. */
+	assert_int_equal(acct_scope_sql_init(f->h.hb_db), 0);
 	snprintf(f->h.hb_admin_token, sizeof f->h.hb_admin_token, "%s", token);
 	assert_int_equal(db_exec(f->h.hb_db,
 				 "INSERT INTO nodes(id, office_id, local_area_id, secret_hex, enrolled_at)"
