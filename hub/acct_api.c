@@ -314,13 +314,37 @@ static route_rc groups_list(route_call *a)
 
 /* ---- audit trail ---------------------------------------------------------------------------- */
 
+/* A request's account in the caller's scope (?8..?10), r its row. */
+#define AUDIT_REQUEST_IN_SCOPE(r)                                                                  \
+	"acct_in_scope(?8, ?9, ?10, " r ".local_area_id, " r ".field_division, "                   \
+	ACCT_REQUEST_GROUP_SQL(r) ")"
+
 /* An office's event carries its Local Area only; its field division is
  * that Local Area's now, so a SPOC's scope (?10) holds the events of its
- * division's Local Areas as an MIS Administrator's (?9) holds its own. */
+ * division's Local Areas as an MIS Administrator's (?9) holds its own.
+ * An administrator's event about an account (its staff row, a request or
+ * a request's file) is shown besides only to whoever may open the account
+ * (acct_in_scope, the group's assigner deciding): the Local Area or
+ * division alone showed an MIS Administrator the creation, with the whole
+ * record, of its Local Area's EDD WSB accounts, and a SPOC its division's
+ * LWIA ones.  The caller's own actions (?12) stay in its trail, e.g. an
+ * approver role it granted an account it does not manage (hub_case.c). */
 static const char audit_sql[] =
     "SELECT * FROM ("
     " SELECT 'admin' AS source, id, at, actor_id, actor, action, subject_table,"
     "  subject_id, local_area_id, field_division, before, after, client FROM admin_audit"
+    "  WHERE ?8 OR actor_id = ?12 OR coalesce(CASE subject_table"
+    "   WHEN 'staff' THEN (SELECT acct_in_scope(?8, ?9, ?10, s.local_area_id,"
+    "    s.field_division, s.privilege_group) FROM staff s WHERE s.id = admin_audit.subject_id)"
+    "   WHEN 'access_requests' THEN (SELECT " AUDIT_REQUEST_IN_SCOPE("r")
+    "    FROM access_requests r WHERE r.id = admin_audit.subject_id)"
+    /* a file of a request, or an account's own (request_id '') */
+    "   WHEN 'request_files' THEN (SELECT CASE WHEN f.request_id <> '' THEN"
+    "    (SELECT " AUDIT_REQUEST_IN_SCOPE("r") " FROM access_requests r WHERE r.id = f.request_id)"
+    "    ELSE (SELECT acct_in_scope(?8, ?9, ?10, s.local_area_id, s.field_division,"
+    "     s.privilege_group) FROM staff s WHERE s.id = f.staff_id) END"
+    "    FROM request_files f WHERE f.id = admin_audit.subject_id)"
+    "   ELSE 1 END, 0)"
     " UNION ALL SELECT 'node', e.id, e.at, e.staff_id, s.username, e.action,"
     "  e.subject_table, e.subject_id, e.local_area_id,"
     "  (SELECT l.field_division FROM local_areas l WHERE l.id=e.local_area_id), NULL,"
@@ -389,6 +413,7 @@ static route_rc audit_query(route_call *a)
 	sqlite3_bind_int64(st, 7, t);
 	acct_bind_scope(a, st, 8);
 	sqlite3_bind_int(st, 11, limit);
+	sqlite3_bind_text(st, 12, API_ADMIN(a)->ap_id, -1, SQLITE_STATIC);
 	r = db_rows_json(st);
 	sqlite3_finalize(st);
 	if (r == NULL)

@@ -50,6 +50,12 @@ route_rc acct_account_scope(route_call *a, const char *field, const char *la, co
  * acct_in_scope() (acct_scope_sql_init) with each account's place and
  * group, so it lists only what acct_account_scope() lets the caller open. */
 void acct_bind_scope(route_call *a, sqlite3_stmt *st, int first);
+/* The privilege group a request r (an access_requests row's alias) is
+ * judged by, in SQL: its account's group now, or for a new account the
+ * group asked for (as acct_request_scoped() decides). */
+#define ACCT_REQUEST_GROUP_SQL(r)                                                                  \
+	"coalesce((SELECT s.privilege_group FROM staff s WHERE s.id = " r ".staff_id), " r         \
+	".privilege_group)"
 /*
  * A list in the caller's scope, as the reply: every row of sql as JSON
  * (db_rows_json), ?1..?n the texts args[0..n) (NULL binds NULL),

@@ -438,9 +438,8 @@ static route_rc requests_list(route_call *a)
 	return acct_list_scoped(a,
 				"SELECT * FROM access_requests WHERE (?1 IS NULL OR status=?1) AND"
 				" (?2 IS NULL OR kind=?2) AND (?3 IS NULL OR staff_id=?3) AND"
-				" acct_in_scope(?4, ?5, ?6, local_area_id, field_division,"
-				"  coalesce((SELECT s.privilege_group FROM staff s"
-				"   WHERE s.id = access_requests.staff_id), privilege_group))"
+				" acct_in_scope(?4, ?5, ?6, local_area_id, field_division, "
+				ACCT_REQUEST_GROUP_SQL("access_requests") ")"
 				" ORDER BY created_at DESC LIMIT 1000",
 				3, args, request_row_out);
 }

@@ -666,6 +666,48 @@ class AccountsTest(Base):
                 for sid in due:
                     self.assertEqual(c.get("/api/v1/admin/staff/" + sid).status, 200, sid)
 
+    def test_audit_shows_only_the_accounts_the_viewer_may_open(self):
+        """The administrators' audit trail follows the same rule: the Local
+        Area's MIS Administrator does not read the creation (the whole
+        record in after), the request or its files of an EDD WSB account a
+        SPOC made, and the SPOC does; a SPOC does not read an LWIA account's
+        naming its division, and its MIS Administrator does."""
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": div, "name": div}).status, 201)
+        la = self.new_la(field_division=div)
+        spoc = self.make_spoc(div, la)
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        wsb, _ = self.create(spoc, self.uniq("wsb"), la=la, group="EDD WSB Staff",
+                             field_division=div, office_id=la + "-office",
+                             confidentiality_type="DE 7410")
+        lwia, _ = self.create(mis, self.uniq("lw"), la=la, field_division=div)
+
+        def subjects(st):
+            """The account, its requests and their files: every subject
+            its events name."""
+            with self.db() as d:
+                rq = [r[0] for r in d.execute("SELECT id FROM access_requests WHERE staff_id=?1"
+                                              " OR username=?2", (st["id"], st["username"]))]
+                files = [r[0] for r in d.execute("SELECT id FROM request_files WHERE request_id IN"
+                                                 " (%s)" % ",".join("?" * len(rq)), rq)]
+            return [st["id"]] + rq + files
+
+        for own, other, st in ((spoc, mis, wsb), (mis, spoc, lwia)):
+            seen = {}
+            for sid in subjects(st):
+                for who, c in (("own", own), ("other", other)):
+                    r = c.get("/api/v1/admin/audit?source=admin&subject_id=" + sid)
+                    self.assertEqual(r.status, 200, r)
+                    seen.setdefault(who, []).extend(e["action"] for e in r.json())
+            with self.subTest(st["username"]):
+                self.assertEqual(seen["other"], [])
+                for action in ("staff.create", "request.create", "request.approve", "file.upload"):
+                    self.assertIn(action, seen["own"])
+                r = own.get("/api/v1/admin/audit?source=admin&action=staff.create&subject_id="
+                            + st["id"])
+                self.assertEqual(r.json()[0]["after"]["username"], st["username"])
+
     def test_administrator_never_acts_on_own_field_account(self):
         """The field account named with a designation is the
         administrator's own: no request about it, no decision, no action,
