@@ -122,9 +122,29 @@ static int owned(sqlite3 *db, const char *id, int n[3])
 	return 0;
 }
 
-/* Move what t owns to new_owner (checked: active, not suspended, same Local
- * Area, in the CRM work group when work items move).  ROUTE_OK or the
- * refusal; *moved gets the counts. */
+/*
+ * Who may take a caseload over, as SQL on the staff row s: ?1 the account
+ * handing it over, ?2 its Local Area ("": an account with none is held to
+ * none), ?3 1 when open work items move.  hand_over() checks a new owner
+ * with these and owners_list() lists them, so the console's picker offers
+ * exactly whom the hand-over takes.
+ *
+ * A colleague who works the caseload at an office: never a hub-only
+ * (administrative) account, which signs in at no office.
+ */
+#define OWNER_AT_OFFICE                                                                            \
+	"(s.active = 1 AND s.suspended = 0 AND s.id <> ?1 AND NOT EXISTS"                          \
+	" (SELECT 1 FROM admin_accounts x WHERE x.id = s.id) AND NOT EXISTS"                       \
+	" (SELECT 1 FROM staff_credentials c WHERE c.id = s.id AND"                                \
+	" c.local_area_id = '" ACCT_HUB_LA "'))"
+/* What is handed over stays in the Local Area (README, "Account states"):
+ * participants and leads name it, and a departing person's open work items
+ * go to a colleague there too. */
+#define OWNER_IN_AREA "(?2 = '' OR coalesce(s.local_area_id, '') = ?2)"
+#define OWNER_WORK_GROUP "(?3 = 0 OR s.crm_work_group = 1)"
+
+/* Move what t owns to new_owner (checked: OWNER_AT_OFFICE, OWNER_IN_AREA,
+ * OWNER_WORK_GROUP).  ROUTE_OK or the refusal; *moved gets the counts. */
 static route_rc hand_over(route_call *a, const target *t, const char *new_owner, int moved[3]);
 
 route_rc acct_hand_over(route_call *a, const char *id, const char *la, const char *new_owner,
@@ -149,8 +169,8 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 		{"employers", "lead_owner_id", "lead_owner_id=?1 AND status='active'"},
 		{"work_items", "assignee_id", "assignee_id=?1 AND status <> 'Closed' AND deleted=0"},
 	};
-	char la[64] = "", ts[HLC_STRLEN];
-	int ok = 0, wg = 0;
+	char ts[HLC_STRLEN];
+	int ok[3] = {0, 0, 0}, rc;
 	sqlite3_stmt *st;
 
 	if (owned(h->hb_db, t->id, moved) != 0)
@@ -162,36 +182,23 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 				  "this person still has %d assigned participant(s), %d lead(s) and %d open"
 				  " work item(s): choose who takes them over (new_owner_id)",
 				  moved[0], moved[1], moved[2]);
-	/* A colleague who works the caseload at an office: never a hub-only
-	 * (administrative) account, which signs in at no office. */
-	if (db_prepare_bound(h->hb_db, &st, "SELECT coalesce(local_area_id,''), crm_work_group FROM staff"
-					    " WHERE id=?1 AND active=1 AND suspended=0 AND NOT EXISTS"
-					    " (SELECT 1 FROM admin_accounts WHERE id=?1) AND NOT EXISTS"
-					    " (SELECT 1 FROM staff_credentials c WHERE c.id=?1 AND"
-					    " c.local_area_id='" ACCT_HUB_LA "')", "t", new_owner) != 0)
+	if (db_prepare_bound(h->hb_db, &st, "SELECT " OWNER_AT_OFFICE ", " OWNER_IN_AREA ", "
+					    OWNER_WORK_GROUP " FROM staff s WHERE s.id = ?4",
+			     "ttit", t->id, t->la, moved[2] > 0, new_owner) != 0)
 		return ROUTE_DBERR;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *ola = db_col(st, 0);
-
-		ok = ola != NULL ? 1 : -1;
-		if (ola != NULL)
-			snprintf(la, sizeof la, "%s", ola);
-		wg = sqlite3_column_int(st, 1);
-	}
+	rc = sqlite3_step(st);
+	for (int i = 0; rc == SQLITE_ROW && i < 3; i++)
+		ok[i] = sqlite3_column_int(st, i);
 	sqlite3_finalize(st);
-	if (ok < 0)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return ROUTE_DBERR;
-	if (!ok || strcmp(new_owner, t->id) == 0)
+	if (!ok[0])
 		return route_fail(a, 400, "new_owner_id", "the new owner must be another active staff member"
 							   " who works at an office (not an administrative account)");
-	/* What is handed over stays in the Local Area (README, "Account
-	 * states"): participants and leads name it, and a departing person's
-	 * open work items go to a colleague there too.  An account with no
-	 * Local Area is held to none. */
-	if (t->la[0] && strcmp(la, t->la) != 0)
+	if (!ok[1])
 		return route_fail(a, 400, "new_owner_id", "what is handed over stays in its Local Area:"
 							   " choose someone of the same Local Area");
-	if (moved[2] && !wg)
+	if (!ok[2])
 		return route_fail(a, 400, "new_owner_id", "work items go to a member of the CRM work group");
 	hlc_now(hub_clock(h), ts);
 	for (int i = 0; i < 3; i++) {
@@ -210,6 +217,34 @@ static route_rc hand_over(route_call *a, const target *t, const char *new_owner,
 	log_info("accounts: %d participant(s), %d lead(s), %d work item(s) of %s moved to %s", moved[0],
 		 moved[1], moved[2], t->id, new_owner);
 	return ROUTE_OK;
+}
+
+/* GET /api/v1/admin/staff/:id/owners: whom the account's caseload may be
+ * handed over to (OWNER_AT_OFFICE, OWNER_IN_AREA, OWNER_WORK_GROUP when it
+ * has open work items), for whoever may act on the account: the console's
+ * picker.  The staff list would not do: it shows only the accounts the
+ * caller may open, and an EDD WSB account's caseload may go to an LWIA
+ * colleague of its Local Area, or the reverse.  Names and office only. */
+static route_rc owners_list(route_call *a)
+{
+	sqlite3_stmt *st = NULL;
+	int moved[3];
+	route_rc rr;
+	target t;
+	cJSON *r;
+
+	if ((rr = target_get(a, &t)) != ROUTE_OK)
+		return rr;
+	if (owned(API_HUB(a)->hb_db, t.id, moved) != 0 ||
+	    db_prepare_bound(API_HUB(a)->hb_db, &st,
+			     "SELECT s.id, s.display_name, s.username, o.name AS office"
+			     " FROM staff s LEFT JOIN offices o ON o.id = s.office_id WHERE " OWNER_AT_OFFICE
+			     " AND " OWNER_IN_AREA " AND " OWNER_WORK_GROUP
+			     " ORDER BY s.display_name, s.username", "tti", t.id, t.la, moved[2] > 0) != 0)
+		return ROUTE_DBERR;
+	r = db_rows_json(st);
+	sqlite3_finalize(st);
+	return route_ok(a, 200, r);
 }
 
 static int set_state(hub *h, const char *id, int suspended, const char *reason)
@@ -594,6 +629,7 @@ void acct_state_sweep(hub *h)
 static const route_key no_keys[] = {{NULL, 0, 0}};
 
 static const route_def state_defs[] = {
+	{HTTP_M_GET, "/api/v1/admin/staff/:id/owners", owners_list, 0, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/suspend", staff_suspend, 0, ROUTE_BODY | HUB_AUDITED, suspend_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/reactivate", staff_reactivate, 0, ROUTE_BODY | ROUTE_BODY_OPT | HUB_AUDITED, no_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/staff/:id/schedule-deactivation", staff_schedule, 0, ROUTE_BODY | HUB_AUDITED, schedule_keys, 0},

@@ -708,6 +708,62 @@ class AccountsTest(Base):
                             + st["id"])
                 self.assertEqual(r.json()[0]["after"]["username"], st["username"])
 
+    def test_caseload_goes_to_any_colleague_of_the_local_area(self):
+        """Whom a caseload may be handed to is the hand-over's rule (an
+        active colleague of the same Local Area working at an office),
+        whoever manages them: GET /api/v1/admin/staff/ID/owners lists them
+        for whoever may act on the account.  The console's picker took the
+        staff list, which shows only the accounts the viewer may open: a
+        SPOC suspending an EDD WSB staff member was offered no LWIA
+        colleague, an MIS Administrator no WSB one."""
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": div, "name": div}).status, 201)
+        la = self.new_la(field_division=div)
+        spoc = self.make_spoc(div, la)
+        mis_st, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        _, stranger, _ = self.make_admin(self.uniq("mis"))
+        wsb_body = dict(la=la, group="EDD WSB Staff", field_division=div, office_id=la + "-office",
+                        confidentiality_type="DE 7410")
+        wsb, _ = self.create(spoc, self.uniq("wsb"), **wsb_body)
+        wsb_mate, _ = self.create(spoc, self.uniq("wsb"), **wsb_body)
+        lwia, _ = self.create(mis, self.uniq("lw"), la=la)
+        lwia_mate, _ = self.create(mis, self.uniq("lw"), la=la, office_id=la + "-office")
+        far, _ = self.create(self.ops, self.uniq("far"), la=self.new_la())
+        for st in (wsb, lwia):
+            name = self.uniq("Lead ")
+            harness.db_write(self.hub, "INSERT INTO employers(id, account_type, company_name,"
+                             " normalized_name, username, zip, zip5, created_at, status,"
+                             " lead_owner_id, updated_hlc) VALUES(?1, 'lead', ?1, lower(?1), ?1,"
+                             " '95814', '95814', 1, 'active', ?2, '')", name, st["id"])
+        for own, st, mates in ((spoc, wsb, (lwia_mate, wsb_mate)), (mis, lwia, (wsb_mate, lwia_mate))):
+            with self.subTest(st["username"]):
+                r = own.get("/api/v1/admin/staff/%s/owners" % st["id"])
+                self.assertEqual(r.status, 200, r)
+                got = {x["id"]: x for x in r.json()}
+                for m in mates:
+                    self.assertIn(m["id"], got)
+                # neither the account itself, nor administrative accounts,
+                # nor another Local Area's staff
+                for sid in (st["id"], mis_st["id"], far["id"]):
+                    self.assertNotIn(sid, got)
+                self.assertEqual(set(got[lwia_mate["id"]]), {"id", "display_name", "username", "office"})
+                self.assertEqual(got[lwia_mate["id"]]["office"], "Office " + la)
+                # nor for an administrator who may not act on the account
+                r = stranger.get("/api/v1/admin/staff/%s/owners" % st["id"])
+                self.assertEqual(r.status, 403, r)
+                # the hand-over takes what the list offers
+                r = own.post("/api/v1/admin/staff/%s/suspend" % st["id"],
+                             {"reason": "leave", "new_owner_id": mates[0]["id"]})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(harness.db_value(self.hub, "SELECT lead_owner_id FROM employers"
+                                                  " WHERE lead_owner_id IN (?1, ?2)", st["id"],
+                                                  mates[0]["id"]), mates[0]["id"])
+        # a suspended colleague takes nothing over, and is not offered
+        r = mis.get("/api/v1/admin/staff/%s/owners" % lwia_mate["id"])
+        self.assertNotIn(wsb["id"], [x["id"] for x in r.json()])
+        self.assertNotIn(lwia["id"], [x["id"] for x in r.json()])
+
     def test_administrator_never_acts_on_own_field_account(self):
         """The field account named with a designation is the
         administrator's own: no request about it, no decision, no action,

@@ -5,7 +5,7 @@
 // administrator designation (Attachment 1 and training date), its access
 // requests and forms, and its history from the audit trail.
 import { api, el, $, table, pill, fmtDate, fmtDateTime, isoDate, isoToday, KIND_LABEL, recertState, session, auditChanges,
-  options, clearErrors, showErrors, privLabels, actionCell, confirmDialog } from './console.js';
+  options, clearErrors, showErrors, privLabels, actionCell, confirmDialog, ownerName } from './console.js';
 import { showNotFound } from './ui.js';
 
 const id = new URLSearchParams(location.search).get('id');
@@ -110,12 +110,12 @@ async function saveRoles(ev) {
 $('roles-form').addEventListener('submit', saveRoles);
 
 // ---- leave and separation ----------------------------------------------------
-// Who may take the caseload over: active colleagues of the same Local Area
-// (not suspended, not administrative accounts).
+// Who may take the caseload over: the hub's list of those the hand-over
+// takes (active colleagues of the same Local Area working at an office,
+// whichever administrator manages them; the staff list shows only ours).
 async function owners(s) {
-  const list = await api('/api/v1/admin/staff?active=1&local_area_id=' + encodeURIComponent(s.local_area_id || '')).catch(() => []);
-  return list.filter(x => x.id !== s.id && !x.suspended && !(x.roles || []).length)
-    .map(x => ({ id: x.id, name: `${x.display_name} (${x.username})${x.crm_work_group ? ', CRM work group' : ''}` }));
+  const list = await api(`/api/v1/admin/staff/${encodeURIComponent(s.id)}/owners`).catch(() => []);
+  return list.map(x => ({ id: x.id, name: ownerName(x) }));
 }
 
 async function renderState(s, me, ops) {

@@ -288,6 +288,8 @@ export function auditChanges(a) {
 // ---- accounts -------------------------------------------------------------
 export const KIND_LABEL = { new: 'New account', reset: 'Password reset', change: 'Change of group or office',
   recertify: 'Annual recertification', deactivate: 'Deactivation' };
+// One of GET /api/v1/admin/staff/ID/owners in a caseload picker.
+export const ownerName = x => `${x.display_name} (${x.username})${x.office ? `, ${x.office}` : ''}`;
 export function isoToday() { return isoDate(Date.now()); }
 export function addDays(iso, n) { const d = new Date(iso + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); }
 

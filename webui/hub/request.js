@@ -6,7 +6,7 @@
 // uploaded).
 import { showNotFound } from './ui.js';
 import { api, el, $, qs, table, pill, options, fmtDate, fmtDateTime, clearErrors, showError, showErrors,
-  shownOnce, confirmDialog, KIND_LABEL, isoToday, privLabels } from './console.js';
+  shownOnce, confirmDialog, KIND_LABEL, isoToday, privLabels, ownerName } from './console.js';
 
 const FILE_LABEL = {
   request_form: 'Signed System Access Request form',
@@ -173,10 +173,9 @@ function missingNames() { return filesMissing().map(m => `the ${(FILE_LABEL[m] |
 // Someone leaving who still has participants, leads or open work items:
 // the hub names them (409, field new_owner_id); choose who takes them over.
 async function askNewOwner(message) {
-  const list = await api('/api/v1/admin/staff?active=1&local_area_id=' + encodeURIComponent((S && S.local_area_id) || '')).catch(() => []);
-  const who = list.filter(x => x.id !== R.staff_id && !x.suspended && !(x.roles || []).length);
+  const who = await api(`/api/v1/admin/staff/${encodeURIComponent(R.staff_id)}/owners`).catch(() => []);
   const sel = el('select', { id: 'new_owner_id', 'aria-describedby': 'new_owner_id-err' },
-    who.map(x => el('option', { value: x.id }, `${x.display_name} (${x.username})${x.crm_work_group ? ', CRM work group' : ''}`)));
+    who.map(x => el('option', { value: x.id }, ownerName(x))));
   $('act-out').replaceChildren(el('div', {},
     el('label', { for: 'new_owner_id' }, 'New owner of the caseload'), sel,
     el('p', { class: 'field-err error', id: 'new_owner_id-err', role: 'alert' }, message),
