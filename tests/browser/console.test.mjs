@@ -297,7 +297,8 @@ export const tests = [
     assert((await hub.api('/api/v1/admin/staff/' + jordan.id)).json.password_temp, 'temporary password at the hub');
 
     // Jordan signs in to the console as an MIS Administrator: the forced
-    // change first, then only the Local Area's accounts and no replication pages.
+    // change first, then only the Local Area's accounts it manages (not Sam
+    // Rivera's, EDD WSB staff: the SPOC's) and no replication pages.
     const ctx2 = await page.context().browser().newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const mis = await ctx2.newPage();
@@ -305,7 +306,8 @@ export const tests = [
       await mis.goto(hub.url + '/accounts.html');
       await mis.locator('#list tbody tr').first().waitFor();
       const listed = await mis.textContent('#list');
-      assert(listed.includes('Sam Rivera') && !listed.includes('CalJOBS Operations Unit'), 'only the Local Area\'s accounts: ' + listed.slice(0, 200));
+      assert(listed.includes('Pat Kim') && !listed.includes('Sam Rivera') && !listed.includes('CalJOBS Operations Unit'),
+        'only the Local Area\'s accounts it manages: ' + listed.slice(0, 200));
       assert(await mis.locator('#top li[data-ops]:not([hidden])').count() === 0, 'replication pages not offered');
       assert(await mis.locator('#top a', { hasText: 'Accounts' }).count() === 1, 'accounts offered');
       await assertAccessible(mis, 'accounts page of an MIS Administrator');
