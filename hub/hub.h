@@ -99,6 +99,9 @@ typedef struct hub {
 	unsigned hb_runs;
 	struct acct_hub *hb_acct; /* staff accounts, sessions (hub/acct.h) */
 	struct tls_ca *hb_ca;	  /* the office CA (hub_ca.c), or NULL */
+	/* The hub's own names, which the CA signs for no node: its listening
+	 * host and its certificate's CN and SANs, comma-separated (malloc'd) */
+	char *hb_ca_held;
 } hub;
 
 extern const asset assets_hub[];
@@ -151,7 +154,9 @@ typedef struct hub_node {
 } hub_node;
 /* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start;
  * the key wrapped under master.key, a plain one wrapped at start).
- * hub_ca_load (after hub_keys_open): 0 or -1 (logged).  hub_ca_sign_request: when body has "csr"
+ * hub_ca_load (after hub_keys_open; hub_cert the hub's own certificate,
+ * whose names, with its listening host's, it signs for no node): 0 or -1
+ * (logged); hub_ca_free releases what it loaded.  hub_ca_sign_request: when body has "csr"
  * (with "names"), sign it into g->cg_cert (malloc'd, the chain; the caller
  * frees) for names an office LAN uses (tls_ca_name_office, with the
  * setting cert_domains), g->cg_names the names signed; 0 (also when there is
@@ -170,7 +175,8 @@ typedef struct hub_ca_grant {
 	char cg_names[16 * 256]; /* TLS_CA_NAMES_MAX names, comma-separated */
 	char cg_why[512];
 } hub_ca_grant;
-int hub_ca_load(hub *h);
+int hub_ca_load(hub *h, const char *hub_cert);
+void hub_ca_free(hub *h);
 int hub_ca_sign_request(hub *h, const char *node_id, const char *office, const cJSON *body,
 			hub_ca_grant *g);
 /* After the grant's audit row, in the same write: node_id's certificate

@@ -80,7 +80,36 @@ out:
 	return rc;
 }
 
-int hub_ca_load(hub *h)
+/* The hub's own names into h->hb_ca_held: the host of the address it
+ * listens on and the CN and SANs of its certificate at hub_cert.  A node
+ * certificate for one of them would let a node pose as the hub's console
+ * to every office PC that trusts the CA.  0 or -1. */
+static int held_load(hub *h, const char *hub_cert)
+{
+	const char *listen = conf_str(&h->hb_conf, "listen");
+	const char *colon = strrchr(listen, ':');
+	size_t hl = colon ? (size_t)(colon - listen) : strlen(listen), cap = 64 * 1024;
+
+	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	free(h->hb_ca_held);
+	if ((h->hb_ca_held = malloc(cap)) == NULL || hl + 2 > cap)
+		return -1;
+	snprintf(h->hb_ca_held, cap, "%.*s,", (int)hl, listen);
+	return tls_cert_names(hub_cert, h->hb_ca_held, cap);
+}
+
+void hub_ca_free(hub *h)
+{
+	tls_ca_free(h->hb_ca);
+	h->hb_ca = NULL;
+	free(h->hb_ca_held);
+	h->hb_ca_held = NULL;
+}
+
+int hub_ca_load(hub *h, const char *hub_cert)
 {
 	char crt[PATH_MAX + 32], key[PATH_MAX + 32];
 	const char *err = "cannot read the office CA key";
@@ -105,6 +134,9 @@ int hub_ca_load(hub *h)
 		h->hb_ca = tls_ca_open(crt, (unsigned char *)text, text ? strlen(text) + 1 : 0, &err);
 	}
 	if (h->hb_ca == NULL)
+		goto fail;
+	err = "cannot read the names of the hub's certificate";
+	if (held_load(h, hub_cert) != 0)
 		goto fail;
 	if (text == NULL || plain) {
 		err = "cannot write the office CA key";
@@ -131,8 +163,9 @@ out:
 	return rc;
 }
 
-/* Refuse (400, into g->cg_why) a name outside the office LAN: the CA
- * would otherwise vouch to every office PC for any site a node names. */
+/* Refuse (400, into g->cg_why) a name outside the office LAN, or one of
+ * the hub's own: the CA would otherwise vouch to every office PC for any
+ * site a node names, or for a node as the hub's console. */
 static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
 {
 	const char *domains = conf_str(&h->hb_conf, "cert_domains");
@@ -140,7 +173,16 @@ static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
 	for (int i = 0; i < n; i++) {
 		/* A name of bad syntax is tls_ca_sign's to refuse (and not to be
 		 * echoed into the log). */
-		if (!tls_name_ok(list[i]) || tls_ca_name_office(list[i], domains))
+		if (!tls_name_ok(list[i]))
+			continue;
+		if (tls_name_held(list[i], h->hb_ca_held)) {
+			snprintf(g->cg_why, sizeof g->cg_why,
+				 "name '%.64s' refused: it is the hub's own (its listening address "
+				 "or a name of its certificate)",
+				 list[i]);
+			return 400;
+		}
+		if (tls_ca_name_office(list[i], domains))
 			continue;
 		/* The reply's error holds 199 characters (lib/json.h): the rule
 		 * whole, a long name cut. */

@@ -275,7 +275,7 @@ static const router_row plain_rows[] = {
 
 static int serve(hub *h)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], key[PATH_MAX + 32];
 	uv_loop_t *loop;
 	int rc;
 
@@ -288,7 +288,8 @@ static int serve(hub *h)
 	if (hub_admin_token_load(h->hb_data, h->hb_admin_token) != 0)
 		fatalx("cannot load or create the admin token in '%s'", h->hb_data);
 	tls_load(h);
-	if (hub_ca_load(h) != 0)
+	cert_paths(h, path, key);
+	if (hub_ca_load(h, path) != 0)
 		fatalx("cannot set up the office CA in '%s'", h->hb_data);
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
 	h->hb_started_ms = hub_now_ms();
@@ -344,7 +345,7 @@ static int serve(hub *h)
 	router_free(h->hb_router);
 	hub_api_free(h);
 	tls_config_free(h->hb_tls);
-	tls_ca_free(h->hb_ca);
+	hub_ca_free(h);
 	acct_free(h->hb_acct);
 	hub_work_close(h);
 	uv_loop_close(loop);

@@ -318,6 +318,78 @@ int tls_ca_name_office(const char *name, const char *domains)
 	return 0;
 }
 
+/* Append the n bytes at p and a comma to out (cap bytes, holding *len). */
+static int names_append(char *out, size_t cap, size_t *len, const void *p, size_t n)
+{
+	if (*len + n + 2 > cap)
+		return -1;
+	memcpy(out + *len, p, n);
+	*len += n;
+	out[(*len)++] = ',';
+	out[*len] = '\0';
+	return 0;
+}
+
+int tls_cert_names(const char *path, char *out, size_t cap)
+{
+	mbedtls_x509_crt crt;
+	size_t len = strlen(out);
+	char ip[INET6_ADDRSTRLEN];
+	int rc = -1;
+
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_file(&crt, path) != 0)
+		goto out;
+	for (const mbedtls_x509_name *n = &crt.subject; n != NULL; n = n->next)
+		if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 &&
+		    names_append(out, cap, &len, n->val.p, n->val.len) != 0)
+			goto out;
+	/* mbedTLS 2.28 keeps every subjectAltName entry raw, with its tag:
+	 * [2] dNSName, [7] iPAddress (4 or 16 bytes); the others name no host. */
+	for (const mbedtls_x509_sequence *s = &crt.subject_alt_names; s != NULL; s = s->next) {
+		const mbedtls_x509_buf *b = &s->buf;
+		int af = b->len == 4 ? AF_INET : AF_INET6;
+
+		if (b->p == NULL)
+			continue;
+		if (b->tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)) {
+			if (names_append(out, cap, &len, b->p, b->len) != 0)
+				goto out;
+		} else if (b->tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) &&
+			   (b->len == 4 || b->len == 16)) {
+			if (inet_ntop(af, b->p, ip, sizeof ip) == NULL ||
+			    names_append(out, cap, &len, ip, strlen(ip)) != 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
+int tls_name_held(const char *name, const char *held)
+{
+	unsigned char a[16], b[16];
+	char one[256];
+	int af = inet_pton(AF_INET, name, a) == 1    ? AF_INET
+		 : inet_pton(AF_INET6, name, a) == 1 ? AF_INET6
+						     : 0;
+
+	for (const char *p = held ? held : ""; *p;) {
+		size_t len = strcspn(p, ",");
+
+		snprintf(one, sizeof one, "%.*s", (int)(len < 255 ? len : 255), p);
+		if (af != 0 ? inet_pton(af, one, b) == 1 && memcmp(a, b, af == AF_INET ? 4 : 16) == 0
+			    : len > 0 && strcasecmp(name, one) == 0)
+			return 1;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 int tls_ca_domains_check(const char *domains, char *err, size_t errlen)
 {
 	const char *p = domains ? domains : "";

@@ -65,6 +65,16 @@ int tls_name_ok(const char *name);
  * under it).  1 or 0.
  */
 int tls_ca_name_office(const char *name, const char *domains);
+/*
+ * The names the first certificate in the PEM file at path is for: its
+ * subject's CN and its subjectAltName DNS names and IP addresses (as text),
+ * each followed by a comma, appended to out (cap bytes, NUL-terminated).  0,
+ * or -1 when the file cannot be read or the names do not fit.
+ */
+int tls_cert_names(const char *path, char *out, size_t cap);
+/* 1 when name is one of held (comma-separated): addresses compared as
+ * addresses (::1 is 0:0:0:0:0:0:0:1), DNS names case aside; else 0. */
+int tls_name_held(const char *name, const char *held);
 /* domains fit for tls_ca_name_office: each a DNS name of two labels or more
  * (a top-level domain would open every site under it).  0, or -1 with err. */
 int tls_ca_domains_check(const char *domains, char *err, size_t errlen);

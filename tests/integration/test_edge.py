@@ -789,7 +789,7 @@ class TestNodeHttps(unittest.TestCase):
         r, body = self.tls_get("/healthz")
         self.assertEqual(r.status, 200)
         self.assertIn("max-age=", r.getheader("Strict-Transport-Security"))
-        r, _ = self.tls_get("/healthz", name="127.0.0.1")
+        r, _ = self.tls_get("/healthz", name="10.0.0.5")
         self.assertEqual(r.status, 200)
         # a name not in the certificate fails verification
         with self.assertRaises(ssl.SSLCertVerificationError):
@@ -902,7 +902,7 @@ class TestNodeHttps(unittest.TestCase):
             new = f.read()
         self.assertNotEqual(old, new)
         with open(os.path.join(self.node.data, "node.names")) as f:
-            self.assertEqual(f.read(), "office-pc.lan,127.0.0.1")
+            self.assertEqual(f.read(), "office-pc.lan,10.0.0.5")
         self.node.stop()
         self.node.start()
         r, _ = self.tls_get("/healthz")
@@ -977,7 +977,7 @@ class TestCertNames(unittest.TestCase):
         # the same code, with office names only
         names = ["office-pc", "office-pc.local", "Office-PC.LAN", "pc.internal",
                  "pc.home.arpa", "pc7." + self.DOMAIN, self.DOMAIN, "10.0.0.5",
-                 "172.31.255.254", "192.168.1.20", "127.0.0.1", "169.254.3.4", "::1",
+                 "172.31.255.254", "192.168.1.20", "169.254.3.4", "::1",
                  "fd12:3456::5", "fe80::1"]
         args = ["enroll", "--hub", self.hub.url, "--code", code, "--data", self.node.data]
         for n in names:
@@ -986,7 +986,7 @@ class TestCertNames(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         want = ["office-pc", "office-pc.local", "Office-PC.LAN", "pc.internal", "pc.home.arpa",
                 "pc7." + self.DOMAIN, self.DOMAIN, "10.0.0.5", "172.31.255.254",
-                "192.168.1.20", "127.0.0.1", "169.254.3.4", "0:0:0:0:0:0:0:1",
+                "192.168.1.20", "169.254.3.4", "0:0:0:0:0:0:0:1",
                 "FD12:3456:0:0:0:0:0:5", "FE80:0:0:0:0:0:0:1"]
         self.assertEqual(self.sans(), want)
         node_id = json.load(open(os.path.join(self.node.data, "sync.json")))["node_id"]
@@ -1129,6 +1129,44 @@ class TestCertNames(unittest.TestCase):
         r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc",
                                              "csr": csr, "names": [name]})
         self.assertEqual(r.status, 200, r.body)
+
+    def test_hubs_own_names_refused(self):
+        """The hub's own names (the host it listens on, the CN and the DNS and
+        IP subjectAltNames of its certificate) are refused to a node (400,
+        naming the name) at enrollment and at renewal, though they pass the
+        LAN rule: a node with a certificate for one could pose as the hub's
+        console to every office PC that trusts the office CA."""
+        import test_hub as th
+        hub = Daemon("hub")   # its own: a certificate with subjectAltNames
+        self.addCleanup(hub.cleanup)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                        "-keyout", os.path.join(hub.data, "hub.key"),
+                        "-out", os.path.join(hub.data, "hub.crt"), "-subj", "/CN=hub-console",
+                        "-addext", "subjectAltName=DNS:console.lan,IP:10.9.8.7,IP:fd00::9"],
+                       check=True, capture_output=True)
+        hub.start()
+        csr = make_csr("pc")
+        code = harness.hub_code(hub)
+        for name in ("127.0.0.1", "hub-console", "Console.LAN", "10.9.8.7", "fd00:0::9"):
+            r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
+                                                 "names": ["office-pc", name]})
+            self.assertEqual(r.status, 400, (name, r.body))
+            self.assertEqual(r.json()["field"], "csr", r.body)
+            self.assertIn("'%s' refused: it is the hub's own" % name, r.json()["error"])
+        r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
+                                             "names": ["office-pc", "10.9.8.6"]})
+        self.assertEqual(r.status, 200, r.body)
+        n = th.Enrolled(hub, r.json())
+        for name in ("127.0.0.1", "hub-console", "console.lan", "10.9.8.7"):
+            body = json.dumps({"csr": csr, "names": [name]}).encode()
+            h = n.headers("POST", "/api/v1/sync/cert", body)
+            h["Content-Type"] = "application/json"
+            r = hub.request("POST", "/api/v1/sync/cert", body=body, headers=h)
+            self.assertEqual(r.status, 400, (name, r.body))
+            self.assertIn("it is the hub's own", r.json()["error"])
+        self.assertEqual(len(harness.rows(hub, "SELECT 1 FROM hub_audit_events"
+                                                " WHERE action='node.cert'")), 1)
 
     def test_cert_domains_checked_at_start(self):
         for bad in ("gov", "com, offices.example.gov", "10.0.0.0", "bad_name.example"):

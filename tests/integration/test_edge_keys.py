@@ -140,7 +140,7 @@ class TestCertRenewedWithoutRestart(unittest.TestCase):
             self.assertEqual(self.get(before, "office-pc.lan"), b"HTTP/1.1 200 OK")
             p = harness.run_tool(["renew-cert", "--data", self.node.data, "--name",
                                   "office-pc.lan", "--name", "renewed.lan", "--name",
-                                  "127.0.0.1"])
+                                  "10.0.0.5"])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(self.node.data, "node.crt")) as f:
                 new = ssl.PEM_cert_to_DER_cert(pem_certs(f.read())[0])
