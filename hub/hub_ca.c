@@ -202,7 +202,8 @@ static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
  * certificate for it would let one office's node pose as another's on any
  * LAN.  Private addresses, single-label names and .local/.lan names are
  * every office's to reuse (192.168.1.20 is a PC in many offices), so they
- * are not bound; README says what that leaves.  -1 on a database error.
+ * are not bound unless under cert_domains (offices.agency.internal);
+ * README says what that leaves.  -1 on a database error.
  */
 static int names_free(hub *h, const char *node_id, const char *office, const char *const *list,
 		      int n, hub_ca_grant *g)
@@ -219,7 +220,9 @@ static int names_free(hub *h, const char *node_id, const char *office, const cha
 		       " AND c.node_id<>?3") != 0)
 		return -1;
 	for (int i = 0; i < n && rc == 0; i++) {
-		if (tls_ca_name_office(list[i], "") || !tls_ca_name_office(list[i], domains))
+		/* A configured domain binds its names before the LAN suffixes
+		 * free theirs: offices.agency.internal is the operator's. */
+		if (!tls_ca_name_in_domains(list[i], domains))
 			continue; /* a LAN's own name, or tls_ca_sign's to refuse */
 		sqlite3_bind_text(st, 1, list[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, office, -1, SQLITE_STATIC);

@@ -290,7 +290,6 @@ int tls_ca_name_office(const char *name, const char *domains)
 	/* Names no one can register on the Internet (RFC 6762, RFC 8375, ICANN's
 	 * .internal) and "lan", which office and home routers hand out. */
 	static const char *const lan[] = {"local", "lan", "internal", "home.arpa"};
-	const char *p = domains ? domains : "";
 	struct in_addr a4;
 	int ip;
 
@@ -306,6 +305,15 @@ int tls_ca_name_office(const char *name, const char *domains)
 	for (size_t i = 0; i < sizeof lan / sizeof lan[0]; i++)
 		if (strlen(name) > strlen(lan[i]) && name_under(name, lan[i], strlen(lan[i])))
 			return 1;
+	return tls_ca_name_in_domains(name, domains);
+}
+
+int tls_ca_name_in_domains(const char *name, const char *domains)
+{
+	const char *p = domains ? domains : "";
+
+	if (!tls_name_ok(name) || addr_private(name) >= 0)
+		return 0;
 	while (*p) {
 		size_t len;
 

@@ -65,6 +65,10 @@ int tls_name_ok(const char *name);
  * under it).  1 or 0.
  */
 int tls_ca_name_office(const char *name, const char *domains);
+/* A DNS name (no address) that is one of domains (as tls_ca_name_office
+ * takes them) or under one, whatever its suffix: such a name is one
+ * machine's, bound to one office, even under .internal or .lan.  1 or 0. */
+int tls_ca_name_in_domains(const char *name, const char *domains);
 /*
  * The names the first certificate in the PEM file at path is for: its
  * subject's CN and its subjectAltName DNS names and IP addresses (as text),

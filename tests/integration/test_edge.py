@@ -1168,6 +1168,33 @@ class TestCertNames(unittest.TestCase):
         self.assertEqual(len(harness.rows(hub, "SELECT 1 FROM hub_audit_events"
                                                 " WHERE action='node.cert'")), 1)
 
+    def test_lan_suffix_domain_names_belong_to_one_office(self):
+        """A name under a configured domain ending in a LAN suffix
+        (offices.agency.internal) is as much one machine's as any under
+        cert_domains: another office is refused it (409); .internal names
+        outside the domain stay every office's."""
+        csr = make_csr("pc")
+        domain = "offices.agency.internal"
+        hub = Daemon("hub", args=["--cert-domains", domain]).start()   # its own
+        self.addCleanup(hub.cleanup)
+
+        def enroll(office, names):
+            return hub.post("/api/v1/sync/enroll", {"code": harness.hub_code(hub, office),
+                                                    "hostname": "pc", "csr": csr,
+                                                    "names": names})
+
+        r = enroll("demo-office", ["pc9." + domain, "pc.other.internal", "frontdesk.lan"])
+        self.assertEqual(r.status, 200, r.body)
+        for name in ("pc9." + domain, "PC9." + domain.upper()):
+            r = enroll("demo-office-2", ["frontdesk", name])
+            self.assertEqual(r.status, 409, (name, r.body))
+            self.assertIn("office 'demo-office'", r.json()["error"])
+        r = enroll("demo-office-2", ["pc.other.internal", "frontdesk.lan", "pc8." + domain])
+        self.assertEqual(r.status, 200, r.body)
+        r = enroll("demo-office", ["pc8." + domain])
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("office 'demo-office-2'", r.json()["error"])
+
     def test_cert_domains_checked_at_start(self):
         for bad in ("gov", "com, offices.example.gov", "10.0.0.0", "bad_name.example"):
             p = subprocess.run([os.path.join(harness.BIN, "outpost-hub"), "-n", "--data",
