@@ -518,6 +518,25 @@ static int csr_self_signed(mbedtls_x509_csr *csr)
 		   : -1;
 }
 
+/* 0 for a key fit to serve the office for 397 days: EC on P-256 or P-384,
+ * or RSA of 2048 bits or more (the CA/Browser Forum's floor); a weaker one
+ * (RSA-1024, a small curve) could be broken within the certificate's life. */
+static int csr_key_strong(const mbedtls_pk_context *pk)
+{
+	switch (mbedtls_pk_get_type(pk)) {
+	case MBEDTLS_PK_ECKEY:
+	case MBEDTLS_PK_ECKEY_DH:
+	case MBEDTLS_PK_ECDSA: {
+		mbedtls_ecp_group_id g = mbedtls_pk_ec(*pk)->grp.id;
+		return g == MBEDTLS_ECP_DP_SECP256R1 || g == MBEDTLS_ECP_DP_SECP384R1 ? 0 : -1;
+	}
+	case MBEDTLS_PK_RSA:
+		return mbedtls_pk_get_bitlen(pk) >= 2048 ? 0 : -1;
+	default:
+		return -1;
+	}
+}
+
 int tls_ca_sign(tls_ca *ca, const char *csr_pem, const char *const *names, int nnames, int days,
 		char **out, const char **err)
 {
@@ -540,6 +559,10 @@ int tls_ca_sign(tls_ca *ca, const char *csr_pem, const char *const *names, int n
 		goto out;
 	*err = "the certificate request is not signed by its own key";
 	if (csr_self_signed(&csr) != 0)
+		goto out;
+	*err = "the certificate request's key is too weak: give an EC key on P-256 or P-384, "
+	       "or an RSA key of 2048 bits or more";
+	if (csr_key_strong(&csr.pk) != 0)
 		goto out;
 	*err = "cannot sign the certificate";
 	if (sign_one(ca, &csr, names, nnames, days, pem, sizeof pem) != 0)

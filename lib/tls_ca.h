@@ -40,7 +40,9 @@ const char *tls_ca_pem(const tls_ca *ca);
 int tls_ca_pin(const tls_ca *ca, char *out, size_t n);
 /*
  * Sign the PEM certificate request csr for names (DNS names, or IPv4/IPv6
- * addresses; 1..TLS_CA_NAMES_MAX, each checked) for `days` days from now:
+ * addresses; 1..TLS_CA_NAMES_MAX, each checked; the request signed by its
+ * own key, an EC key on P-256 or P-384 or RSA of 2048 bits or more) for
+ * `days` days from now:
  * *out gets the certificate followed by the CA's (the chain a node serves).
  */
 int tls_ca_sign(tls_ca *ca, const char *csr, const char *const *names, int nnames, int days,

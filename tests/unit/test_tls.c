@@ -20,7 +20,10 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/md.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/pkcs5.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/x509_csr.h>
 #include <mbedtls/ssl.h>
 
 #include "lib/crypto.h"
@@ -444,6 +447,86 @@ static void test_ca_name_office(void **state)
 	assert_int_equal(tls_ca_domains_check("example.gov.", err, sizeof err), -1);
 }
 
+/* A PEM request for a new key of type t (RSA: bits; EC: the curve). */
+static char *weak_csr(mbedtls_pk_type_t t, int bits, mbedtls_ecp_group_id curve)
+{
+	mbedtls_ctr_drbg_context d;
+	mbedtls_entropy_context e;
+	mbedtls_pk_context pk;
+	mbedtls_x509write_csr w;
+	unsigned char pem[4096];
+	char *out = NULL;
+
+	mbedtls_ctr_drbg_init(&d);
+	mbedtls_entropy_init(&e);
+	mbedtls_pk_init(&pk);
+	mbedtls_x509write_csr_init(&w);
+	memset(pem, 0, sizeof pem);
+	if (mbedtls_ctr_drbg_seed(&d, mbedtls_entropy_func, &e, NULL, 0) == 0 &&
+	    mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(t)) == 0 &&
+	    (t == MBEDTLS_PK_RSA
+		 ? mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), mbedtls_ctr_drbg_random, &d,
+				       (unsigned)bits, 65537)
+		 : mbedtls_ecp_gen_key(curve, mbedtls_pk_ec(pk), mbedtls_ctr_drbg_random, &d)) ==
+		0) {
+		mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+		mbedtls_x509write_csr_set_key(&w, &pk);
+		if (mbedtls_x509write_csr_set_subject_name(&w, "CN=office-pc") == 0 &&
+		    mbedtls_x509write_csr_pem(&w, pem, sizeof pem, mbedtls_ctr_drbg_random, &d) == 0)
+			out = strdup((char *)pem);
+	}
+	mbedtls_x509write_csr_free(&w);
+	mbedtls_pk_free(&pk);
+	mbedtls_ctr_drbg_free(&d);
+	mbedtls_entropy_free(&e);
+	return out;
+}
+
+/* The office CA signs only a request whose key is strong enough to serve
+ * for 397 days: EC on P-256 or P-384, or RSA of 2048 bits or more. */
+static void test_ca_sign_key_strength(void **state)
+{
+	static const char *const names[] = {"office-pc"};
+	char *dir = tu_tmpdir("tlsca"), crt[512], key[512], *csr = NULL, *out = NULL;
+	const char *err = NULL;
+	tls_ca *ca;
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(crt, sizeof crt, "%s/ca.crt", dir);
+	snprintf(key, sizeof key, "%s/node.key", dir);
+	ca = tls_ca_open(crt, NULL, 0, &err);
+	assert_non_null(ca);
+	/* RSA-1024 and a 192-bit curve: refused, saying why */
+	csr = weak_csr(MBEDTLS_PK_RSA, 1024, MBEDTLS_ECP_DP_NONE);
+	assert_non_null(csr);
+	assert_int_equal(tls_ca_sign(ca, csr, names, 1, 30, &out, &err), -1);
+	assert_null(out);
+	assert_string_equal(err, "the certificate request's key is too weak: give an EC key on "
+				 "P-256 or P-384, or an RSA key of 2048 bits or more");
+	free(csr);
+	csr = weak_csr(MBEDTLS_PK_ECKEY, 0, MBEDTLS_ECP_DP_SECP192R1);
+	assert_non_null(csr);
+	assert_int_equal(tls_ca_sign(ca, csr, names, 1, 30, &out, &err), -1);
+	assert_null(out);
+	free(csr);
+	/* P-384 and the node's own P-256: signed */
+	csr = weak_csr(MBEDTLS_PK_ECKEY, 0, MBEDTLS_ECP_DP_SECP384R1);
+	assert_non_null(csr);
+	assert_int_equal(tls_ca_sign(ca, csr, names, 1, 30, &out, &err), 0);
+	assert_non_null(out);
+	free(out);
+	free(csr);
+	assert_int_equal(tls_make_key_csr(key, "office-pc", &csr, &err), 0);
+	assert_int_equal(tls_ca_sign(ca, csr, names, 1, 30, &out, &err), 0);
+	assert_non_null(out);
+	free(out);
+	free(csr);
+	tls_ca_free(ca);
+	assert_int_equal(tu_rmtree(dir), 0);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_tls_exchange),
 		cmocka_unit_test(test_tls_peer_alert),
 		cmocka_unit_test(test_ca_name_office),
+		cmocka_unit_test(test_ca_sign_key_strength),
 	};
 	tu_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
