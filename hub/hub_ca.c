@@ -187,9 +187,9 @@ static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
 		/* The reply's error holds 199 characters (lib/json.h): the rule
 		 * whole, a long name cut. */
 		snprintf(g->cg_why, sizeof g->cg_why,
-			 "name '%.48s' refused: a node may have private IPs, single-label hosts, "
-			 "names under .local .lan .internal .home.arpa or under the hub setting "
-			 "cert_domains",
+			 "name '%.40s' refused: a node may have private IPs, single-label hosts "
+			 "but localhost, names under .local .lan .internal .home.arpa or the hub "
+			 "setting cert_domains",
 			 list[i]);
 		return 400;
 	}

@@ -257,20 +257,19 @@ int tls_name_ok(const char *name)
 }
 
 /* 1 for an address only the office's own network reaches (IPv4 10/8,
- * 172.16/12, 192.168/16, 127/8, 169.254/16; IPv6 ::1, fc00::/7, fe80::/10),
- * 0 for any other address (public, IPv4-mapped, multicast: someone else's
- * machine), -1 when name is no address. */
+ * 172.16/12, 192.168/16, 169.254/16; IPv6 fc00::/7, fe80::/10), 0 for any
+ * other address (public, IPv4-mapped, multicast: someone else's machine;
+ * loopback, 127/8 and ::1: every office PC's own services, which a node's
+ * certificate must not speak for), -1 when name is no address. */
 static int addr_private(const char *name)
 {
-	static const unsigned char loop6[16] = {[15] = 1};
 	unsigned char a[16];
 
 	if (inet_pton(AF_INET, name, a) == 1)
-		return a[0] == 10 || a[0] == 127 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+		return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
 		       (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254);
 	if (inet_pton(AF_INET6, name, a) == 1)
-		return memcmp(a, loop6, 16) == 0 || (a[0] & 0xfe) == 0xfc ||
-		       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+		return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
 	return -1;
 }
 
@@ -297,6 +296,9 @@ int tls_ca_name_office(const char *name, const char *domains)
 		return 0;
 	if ((ip = addr_private(name)) >= 0)
 		return ip;
+	/* localhost is every PC's own machine (RFC 6761), as loopback is. */
+	if (name_under(name, "localhost", 9))
+		return 0;
 	/* A single label resolves only through the office's own DNS, NetBIOS
 	 * or hosts file, so no public site answers to it; but "134744072" or
 	 * "0x8080808" is 8.8.8.8 to getaddrinfo(), not a name. */

@@ -59,10 +59,11 @@ int tls_cert_expiry(const char *path, int64_t *not_after);
 int tls_name_ok(const char *name);
 /*
  * A name an office LAN uses for its node, the only names the office CA
- * signs (every office PC trusts it for every name it signs): a private,
- * loopback or link-local address (IPv4 10/8, 172.16/12, 192.168/16, 127/8,
- * 169.254/16; IPv6 ::1, fc00::/7, fe80::/10), a single-label host name,
- * a name under .local, .lan, .internal or .home.arpa, or a name in one of
+ * signs (every office PC trusts it for every name it signs): a private or
+ * link-local address (IPv4 10/8, 172.16/12, 192.168/16, 169.254/16; IPv6
+ * fc00::/7, fe80::/10; not loopback), a single-label host name other than
+ * localhost, a name under .local, .lan, .internal or .home.arpa (none
+ * under .localhost), or a name in one of
  * domains (comma-separated, NULL for none: the domain itself and the names
  * under it).  1 or 0.
  */

@@ -929,8 +929,9 @@ def make_csr(cn):
 
 class TestCertNames(unittest.TestCase):
     """The office CA, which every office PC trusts, signs a node's
-    certificate only for names of the office LAN: private, loopback and
-    link-local addresses, single-label host names, names under .local, .lan,
+    certificate only for names of the office LAN: private and link-local
+    addresses (not loopback), single-label host names (not localhost),
+    names under .local, .lan,
     .internal and .home.arpa, and names under the hub's cert_domains.  Any
     other name is refused (400, naming it and the rule) at enrollment (the
     code is not spent) and at renewal (nothing signed); every certificate
@@ -941,7 +942,8 @@ class TestCertNames(unittest.TestCase):
     OUTSIDE = ("www.google.com", "login.microsoftonline.com",
                "office-pc-of-demo-office-2.example", "8.8.8.8", "2001:db8::1",
                "134744072", "172.32.0.1", "pc.offices.example.gov.evil.example",
-               "evil-offices.example.gov", "home.arpa", "::ffff:10.0.0.1")
+               "evil-offices.example.gov", "home.arpa", "::ffff:10.0.0.1", "localhost",
+               "pc.localhost", "127.0.0.2", "::1")
 
     @classmethod
     def setUpClass(cls):
@@ -977,7 +979,7 @@ class TestCertNames(unittest.TestCase):
         # the same code, with office names only
         names = ["office-pc", "office-pc.local", "Office-PC.LAN", "pc.internal",
                  "pc.home.arpa", "pc7." + self.DOMAIN, self.DOMAIN, "10.0.0.5",
-                 "172.31.255.254", "192.168.1.20", "169.254.3.4", "::1",
+                 "172.31.255.254", "192.168.1.20", "169.254.3.4",
                  "fd12:3456::5", "fe80::1"]
         args = ["enroll", "--hub", self.hub.url, "--code", code, "--data", self.node.data]
         for n in names:
@@ -986,7 +988,7 @@ class TestCertNames(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         want = ["office-pc", "office-pc.local", "Office-PC.LAN", "pc.internal", "pc.home.arpa",
                 "pc7." + self.DOMAIN, self.DOMAIN, "10.0.0.5", "172.31.255.254",
-                "192.168.1.20", "169.254.3.4", "0:0:0:0:0:0:0:1",
+                "192.168.1.20", "169.254.3.4",
                 "FD12:3456:0:0:0:0:0:5", "FE80:0:0:0:0:0:0:1"]
         self.assertEqual(self.sans(), want)
         node_id = json.load(open(os.path.join(self.node.data, "sync.json")))["node_id"]

@@ -405,9 +405,9 @@ static void test_tls_peer_alert(void **state)
 static void test_ca_name_office(void **state)
 {
 	static const char *const yes[] = {
-	    "office-pc", "localhost", "pc.local", "PC.LOCAL", "a.b.lan", "pc.internal",
+	    "office-pc", "pc.local", "PC.LOCAL", "a.b.lan", "pc.internal",
 	    "pc.home.arpa", "10.0.0.5", "10.255.255.255", "172.16.0.1", "172.31.255.254",
-	    "192.168.1.20", "127.0.0.1", "169.254.3.4", "::1", "fc00::1", "fd12:3456::5",
+	    "192.168.1.20", "169.254.3.4", "fc00::1", "fd12:3456::5",
 	    "fe80::1", "febf::1", "pc.offices.example.gov", "offices.example.gov",
 	    "PC7.Offices.Example.Gov", "x.other.example.org",
 	};
@@ -418,6 +418,9 @@ static void test_ca_name_office(void **state)
 	    "134744072", "0x8080808", "home.arpa", "lan.com", "pc.local.evil.com", "evil-offices.example.gov",
 	    "offices.example.gov.evil.com", "example.gov", "pc..local", "*.local", "pc.local.",
 	    "",
+	    /* every PC's own machine: localhost and loopback */
+	    "localhost", "LocalHost", "pc.localhost", "pc.offices.example.gov.localhost",
+	    "127.0.0.1", "127.1.2.3", "127.255.255.255", "::1", "0:0:0:0:0:0:0:1",
 	};
 	const char *domains = " offices.example.gov,, .other.example.org ";
 	char err[256];
