@@ -552,6 +552,15 @@ class AccountsTest(Base):
         self.assertEqual(mis_a.get("/api/v1/sync/status").status, 403)
         self.assertEqual(self.ops.get("/api/v1/sync/status").json()["role"], "hub")
 
+    def division_with_spoc(self):
+        """A new field division, a Local Area in it and the division's SPOC
+        (an office of that Local Area): (division, Local Area, SPOC's console)."""
+        div = self.uniq("div-")
+        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
+                                       {"id": div, "name": div}).status, 201)
+        la = self.new_la(field_division=div)
+        return div, la, self.make_spoc(div, la)
+
     def make_spoc(self, div, la):
         """A WSB CalJOBS SPOC of division div (an office of Local Area la):
         its console, signed in with a password of its own."""
@@ -573,11 +582,7 @@ class AccountsTest(Base):
         Administrators', though a WSB account works in a Local Area and an
         LWIA one may name the field division: neither administrator reads,
         requests for, decides on, suspends or resets the other's accounts."""
-        div = self.uniq("div-")
-        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
-                                       {"id": div, "name": div}).status, 201)
-        la = self.new_la(field_division=div)
-        spoc = self.make_spoc(div, la)
+        div, la, spoc = self.division_with_spoc()
         _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
         wsb, _ = self.create(spoc, self.uniq("wsb"), la=la, group="EDD WSB Supervisor",
                              field_division=div, office_id=la + "-office",
@@ -628,11 +633,7 @@ class AccountsTest(Base):
         the recertifications due; a SPOC is listed its division's WSB
         accounts and not the LWIA ones that name the division.  Everything
         listed opens."""
-        div = self.uniq("div-")
-        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
-                                       {"id": div, "name": div}).status, 201)
-        la = self.new_la(field_division=div)
-        spoc = self.make_spoc(div, la)
+        div, la, spoc = self.division_with_spoc()
         _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
         wsb_body = dict(la=la, group="EDD WSB Staff", field_division=div, office_id=la + "-office",
                         confidentiality_type="DE 7410")
@@ -672,11 +673,7 @@ class AccountsTest(Base):
         record in after), the request or its files of an EDD WSB account a
         SPOC made, and the SPOC does; a SPOC does not read an LWIA account's
         naming its division, and its MIS Administrator does."""
-        div = self.uniq("div-")
-        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
-                                       {"id": div, "name": div}).status, 201)
-        la = self.new_la(field_division=div)
-        spoc = self.make_spoc(div, la)
+        div, la, spoc = self.division_with_spoc()
         _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
         wsb, _ = self.create(spoc, self.uniq("wsb"), la=la, group="EDD WSB Staff",
                              field_division=div, office_id=la + "-office",
@@ -716,11 +713,7 @@ class AccountsTest(Base):
         staff list, which shows only the accounts the viewer may open: a
         SPOC suspending an EDD WSB staff member was offered no LWIA
         colleague, an MIS Administrator no WSB one."""
-        div = self.uniq("div-")
-        self.assertEqual(self.ops.post("/api/v1/admin/field-divisions",
-                                       {"id": div, "name": div}).status, 201)
-        la = self.new_la(field_division=div)
-        spoc = self.make_spoc(div, la)
+        div, la, spoc = self.division_with_spoc()
         mis_st, mis, _ = self.make_admin(self.uniq("mis"), la=la)
         _, stranger, _ = self.make_admin(self.uniq("mis"))
         wsb_body = dict(la=la, group="EDD WSB Staff", field_division=div, office_id=la + "-office",
