@@ -220,10 +220,15 @@ export const tests = [
       await page.waitForFunction(() => document.getElementById('status').textContent.includes('"Urgent" is now the default'));
       await page.click('button[aria-label="Retire Urgent"]');
       await page.waitForFunction(() => document.querySelector('#wp-form .form-err').textContent.includes('default'));
+      // (the refusal is not read beside the success before it)
+      assert(await page.textContent('#status') === '', 'no stale message: ' + await page.textContent('#status'));
       await page.click('button[aria-label="Make default: Normal"]');
       await page.waitForSelector('button[aria-label="Make default: Urgent"]');
       await page.click('button[aria-label="Retire Urgent"]');
       await page.waitForSelector('button[aria-label="Restore Urgent"]');
+      // keyboard focus stays on the row acted on, not the top of the page
+      await page.waitForFunction(() => document.activeElement &&
+        document.activeElement.getAttribute('aria-label') === 'Edit Urgent');
       await assertAccessible(page, 'code lists page, work item lists');
       await page.goto(hub.url + '/nodes.html');
       await page.waitForSelector('#code-office_id option[value="slo-ajcc"]', { state: 'attached' });

@@ -38,22 +38,35 @@ function editForm(l, r) {
   if (r) $(l.key + '-name').focus();
 }
 
+// After a change the hub took: the list read again, and a list that does
+// not load is said as such (the change stands), not as a refusal.
+async function reload(l, done) {
+  try {
+    await load(l);
+    status(done);
+  } catch (e) {
+    status(`${done} The list could not be read again: ${e.message}`);
+  }
+}
+
 async function save(l, ev) {
   ev.preventDefault();
   const form = $(l.key + '-form');
   clearErrors(form);
+  status('');
   const id = $(l.key + '-id').value;
   const body = { name: $(l.key + '-name').value.trim() };
   const order = $(l.key + '-' + l.order).value;
   if (order !== '') body[l.order] = Number(order);
+  let r;
   try {
-    const r = await api(l.path + (id ? '/' + encodeURIComponent(id) : ''), { method: id ? 'PATCH' : 'POST', body });
-    editForm(l, null);
-    await load(l);
-    status(`"${r.name}" ${id ? 'saved' : 'added'}. The offices receive it with their next sync.`);
+    r = await api(l.path + (id ? '/' + encodeURIComponent(id) : ''), { method: id ? 'PATCH' : 'POST', body });
   } catch (e) {
     showErrors(form, e, l.key + '-');
+    return;
   }
+  editForm(l, null);
+  await reload(l, `"${r.name}" ${id ? 'saved' : 'added'}. The offices receive it with their next sync.`);
 }
 
 // Retire, restore or make default from the table: a refusal (the default
@@ -67,16 +80,23 @@ async function onClick(l, ev) {
   if (b.dataset.edit) return editForm(l, r);
   const form = $(l.key + '-form');
   clearErrors(form);
+  status('');
   const body = b.dataset.default ? { is_default: true } : { active: !r.active };
   try {
     await api(l.path + '/' + encodeURIComponent(r.id), { method: 'PATCH', body });
-    await load(l);
-    status(b.dataset.default ? `"${r.name}" is now the default priority of a new work item.`
-      : r.active ? `"${r.name}" retired: it can no longer be chosen; the work items that have it keep it.`
-        : `"${r.name}" is in use again.`);
   } catch (e) {
     showErrors(form, e, l.key + '-');
+    // (another operator may have changed the list meanwhile)
+    await load(l).catch(() => {});
+    return;
   }
+  await reload(l, b.dataset.default ? `"${r.name}" is now the default priority of a new work item.`
+    : r.active ? `"${r.name}" retired: it can no longer be chosen; the work items that have it keep it.`
+      : `"${r.name}" is in use again.`);
+  // The table was drawn again: keyboard focus goes back to the entry's row
+  // (its Edit button), not to the top of the page.
+  const again = $(l.key + '-list').querySelector(`button[data-edit="${CSS.escape(r.id)}"]`);
+  if (again) again.focus();
 }
 
 for (const l of LISTS) {
