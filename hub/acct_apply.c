@@ -258,41 +258,40 @@ static int apply_change(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
-/* staff_id is active staff of Local Area la (its credentials, its own Local
- * Area or its office's): 1, 0 not, -1 unreadable. */
-static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
+/* Does the cached statement sql, ?1 a and ?2 b, give a row?  1, 0 not, -1
+ * unreadable. */
+static int cached_exists(sqlite3 *db, const char *sql, const char *a, const char *b)
 {
-	static const char sql[] =
-		"SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
-		" WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
-		" s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))";
-	sqlite3_stmt *st = db_stmt(db, sql); /* (every author column of a push) */
+	sqlite3_stmt *st = db_stmt(db, sql);
 	int rc;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_stmt_done(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* staff_id is active staff of Local Area la (its credentials, its own Local
+ * Area or its office's): 1, 0 not, -1 unreadable. */
+static int staff_in_la(sqlite3 *db, const char *staff_id, const char *la)
+{
+	/* (every author column of a push: a cached statement) */
+	return cached_exists(db,
+			     "SELECT 1 FROM staff s LEFT JOIN staff_credentials c ON c.id=s.id"
+			     " WHERE s.id=?1 AND (c.local_area_id=?2 OR s.local_area_id=?2 OR"
+			     " s.office_id IN (SELECT id FROM offices WHERE local_area_id=?2))",
+			     staff_id, la);
 }
 
 /* office is an office of Local Area la, open or closed since: 1, 0 not (or
  * unknown), -1 unreadable. */
 static int office_in_la(sqlite3 *db, const char *office, const char *la)
 {
-	static const char sql[] = "SELECT 1 FROM offices WHERE id=?1 AND local_area_id=?2";
-	sqlite3_stmt *st = db_stmt(db, sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, office, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	db_stmt_done(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return cached_exists(db, "SELECT 1 FROM offices WHERE id=?1 AND local_area_id=?2", office,
+			     la);
 }
 
 /* named[i]: the string value of the row's member cols[i] (the first one of
