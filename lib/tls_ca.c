@@ -378,6 +378,28 @@ out:
 	return rc;
 }
 
+/* 1 when the certificate name pat covers the DNS name name, case aside:
+ * the same name, or by RFC 6125 (6.4.3) a pattern whose left-most label
+ * holds a '*' ("*.hub.example", "w*.hub.example") for exactly one label in
+ * its place: x.hub.example, not hub.example nor a.x.hub.example.  A '*'
+ * further right stands for itself, which no name holds. */
+static int name_covered(const char *name, const char *pat)
+{
+	const char *pdot = strchr(pat, '.'), *ndot = strchr(name, '.'), *star;
+	size_t pre, suf, label;
+
+	if (strcasecmp(name, pat) == 0)
+		return 1;
+	if (pdot == NULL || ndot == NULL || strcasecmp(pdot, ndot) != 0 ||
+	    (star = memchr(pat, '*', (size_t)(pdot - pat))) == NULL)
+		return 0;
+	pre = (size_t)(star - pat);
+	suf = (size_t)(pdot - star - 1);
+	label = (size_t)(ndot - name);
+	return label > 0 && label >= pre + suf && strncasecmp(name, pat, pre) == 0 &&
+	       strncasecmp(ndot - suf, star + 1, suf) == 0;
+}
+
 int tls_name_held(const char *name, const char *held)
 {
 	unsigned char a[16], b[16];
@@ -391,7 +413,7 @@ int tls_name_held(const char *name, const char *held)
 
 		snprintf(one, sizeof one, "%.*s", (int)(len < 255 ? len : 255), p);
 		if (af != 0 ? inet_pton(af, one, b) == 1 && memcmp(a, b, af == AF_INET ? 4 : 16) == 0
-			    : len > 0 && strcasecmp(name, one) == 0)
+			    : len > 0 && name_covered(name, one))
 			return 1;
 		p += len;
 		if (*p == ',')

@@ -80,7 +80,10 @@ int tls_ca_name_in_domains(const char *name, const char *domains);
  */
 int tls_cert_names(const char *path, char *out, size_t cap);
 /* 1 when name is one of held (comma-separated): addresses compared as
- * addresses (::1 is 0:0:0:0:0:0:0:1), DNS names case aside; else 0. */
+ * addresses (::1 is 0:0:0:0:0:0:0:1), DNS names case aside, and a held
+ * wildcard ("*.hub.example") covering name by RFC 6125 (exactly one
+ * left-most label: x.hub.example, not hub.example nor a.x.hub.example);
+ * else 0. */
 int tls_name_held(const char *name, const char *held);
 /* domains fit for tls_ca_name_office: each a DNS name of two labels or more
  * (a top-level domain would open every site under it).  0, or -1 with err. */

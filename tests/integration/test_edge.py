@@ -1134,10 +1134,12 @@ class TestCertNames(unittest.TestCase):
 
     def test_hubs_own_names_refused(self):
         """The hub's own names (the host it listens on, the CN and the DNS and
-        IP subjectAltNames of its certificate) are refused to a node (400,
+        IP subjectAltNames of its certificate, a wildcard one covering one
+        left-most label as RFC 6125 has it) are refused to a node (400,
         naming the name) at enrollment and at renewal, though they pass the
         LAN rule: a node with a certificate for one could pose as the hub's
-        console to every office PC that trusts the office CA."""
+        console to every office PC that trusts the office CA.  A node asks
+        for no wildcard at all."""
         import test_hub as th
         hub = Daemon("hub")   # its own: a certificate with subjectAltNames
         self.addCleanup(hub.cleanup)
@@ -1145,22 +1147,29 @@ class TestCertNames(unittest.TestCase):
                         "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
                         "-keyout", os.path.join(hub.data, "hub.key"),
                         "-out", os.path.join(hub.data, "hub.crt"), "-subj", "/CN=hub-console",
-                        "-addext", "subjectAltName=DNS:console.lan,IP:10.9.8.7,IP:fd00::9"],
+                        "-addext", "subjectAltName=DNS:console.lan,DNS:*.hub.lan,"
+                        "IP:10.9.8.7,IP:fd00::9"],
                        check=True, capture_output=True)
         hub.start()
         csr = make_csr("pc")
         code = harness.hub_code(hub)
-        for name in ("127.0.0.1", "hub-console", "Console.LAN", "10.9.8.7", "fd00:0::9"):
+        for name in ("127.0.0.1", "hub-console", "Console.LAN", "10.9.8.7", "fd00:0::9",
+                     "x.hub.lan", "PC-1.Hub.LAN"):
             r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
                                                  "names": ["office-pc", name]})
             self.assertEqual(r.status, 400, (name, r.body))
             self.assertEqual(r.json()["field"], "csr", r.body)
             self.assertIn("'%s' refused: it is the hub's own" % name, r.json()["error"])
         r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
-                                             "names": ["office-pc", "10.9.8.6"]})
+                                             "names": ["office-pc", "*.lan"]})
+        self.assertEqual(r.status, 400, r.body)
+        # the wildcard covers one label: neither its parent nor a deeper name
+        r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
+                                             "names": ["office-pc", "10.9.8.6", "hub.lan",
+                                                       "a.b.hub.lan"]})
         self.assertEqual(r.status, 200, r.body)
         n = th.Enrolled(hub, r.json())
-        for name in ("127.0.0.1", "hub-console", "console.lan", "10.9.8.7"):
+        for name in ("127.0.0.1", "hub-console", "console.lan", "10.9.8.7", "x.hub.lan"):
             body = json.dumps({"csr": csr, "names": [name]}).encode()
             h = n.headers("POST", "/api/v1/sync/cert", body)
             h["Content-Type"] = "application/json"

@@ -450,6 +450,39 @@ static void test_ca_name_office(void **state)
 	assert_int_equal(tls_ca_domains_check("example.gov.", err, sizeof err), -1);
 }
 
+/* The hub's own names (its listening host, its certificate's CN and
+ * subjectAltNames) are refused to a node: a wildcard of the hub's
+ * certificate covers one left-most label by RFC 6125, case aside. */
+static void test_name_held(void **state)
+{
+	static const char *const held = "10.9.8.7,hub-console,console.lan,*.hub.example,"
+					"w*.cam.example,*z.dev.example,fd00::9,";
+	static const char *const yes[] = {
+	    "10.9.8.7", "hub-console", "Console.LAN", "fd00:0::9", "FD00:0:0:0:0:0:0:9",
+	    "x.hub.example", "X.Hub.Example", "pc-1.HUB.example", "w.cam.example",
+	    "web.cam.example", "WEB.cam.example", "z.dev.example", "biz.dev.example",
+	};
+	static const char *const no[] = {
+	    "10.9.8.6", "hub-console2", "x.console.lan", "hub.example", "a.x.hub.example",
+	    "xhub.example", "x.hub.example.lan", "x.hub.examples", "cam.example", "a.cam.example",
+	    "a.w.cam.example", "za.dev.example", "dev.example", "fd00::8", "*",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (!tls_name_held(yes[i], held))
+			fail_msg("'%s' not seen as held", yes[i]);
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (tls_name_held(no[i], held))
+			fail_msg("'%s' seen as held", no[i]);
+	assert_int_equal(tls_name_held("x.hub.example", NULL), 0);
+	assert_int_equal(tls_name_held("x.hub.example", ""), 0);
+	/* a '*' right of the left-most label stands for itself */
+	assert_int_equal(tls_name_held("a.b.example", "a.*.example,"), 0);
+	/* a node's name is never a wildcard: tls_name_ok refuses one */
+	assert_int_equal(tls_name_ok("*.hub.example"), 0);
+}
+
 /* A PEM request for a new key of type t (RSA: bits; EC: the curve). */
 static char *weak_csr(mbedtls_pk_type_t t, int bits, mbedtls_ecp_group_id curve)
 {
@@ -539,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_tls_exchange),
 		cmocka_unit_test(test_tls_peer_alert),
 		cmocka_unit_test(test_ca_name_office),
+		cmocka_unit_test(test_name_held),
 		cmocka_unit_test(test_ca_sign_key_strength),
 	};
 	tu_watchdog(120);
