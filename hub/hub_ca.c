@@ -188,8 +188,8 @@ static int names_office(hub *h, const char *const *list, int n, hub_ca_grant *g)
 		 * whole, a long name cut. */
 		snprintf(g->cg_why, sizeof g->cg_why,
 			 "name '%.40s' refused: a node may have private IPs, single-label hosts "
-			 "but localhost, names under .local .lan .internal .home.arpa or the hub "
-			 "setting cert_domains",
+			 "but TLDs and localhost, names under .local .lan .internal .home.arpa or "
+			 "the hub's cert_domains",
 			 list[i]);
 		return 400;
 	}

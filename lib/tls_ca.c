@@ -284,6 +284,35 @@ static int name_under(const char *name, const char *suffix, size_t len)
 	return n == len || name[n - len - 1] == '.';
 }
 
+/*
+ * 1 for a single label that is a top-level domain or a suffix kept for
+ * private networks: a certificate for it would speak for the bare suffix,
+ * which a search domain or a dotless lookup can reach.  Every two-letter
+ * label (ISO 3166 codes, all reserved to country-code TLDs, delegated or
+ * not), the generic TLDs of 1985-2012, the special-use labels (RFC 6761,
+ * 6762, 7686, 9476; ICANN's .internal; RFC 6762 appendix G's and ICANN's
+ * name-collision list: lan, home, corp, mail, intranet, private) and
+ * localdomain.  The ~1,200 generic TLDs since 2013 are not listed (that
+ * list moves): a PC named "office" stays an office PC.
+ */
+static int label_reserved(const char *label)
+{
+	static const char *const tld[] = {
+	    "com", "net", "org", "edu", "gov", "mil", "int", "arpa", "info", "biz",
+	    "name", "pro", "aero", "coop", "museum", "mobi", "asia", "tel", "travel", "jobs",
+	    "cat", "post", "xxx", "local", "localdomain", "lan", "internal", "home", "corp",
+	    "mail", "intranet", "private", "test", "example", "invalid", "onion", "alt",
+	};
+
+	if (strlen(label) == 2 && isalpha((unsigned char)label[0]) &&
+	    isalpha((unsigned char)label[1]))
+		return 1;
+	for (size_t i = 0; i < sizeof tld / sizeof tld[0]; i++)
+		if (strcasecmp(label, tld[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int tls_ca_name_office(const char *name, const char *domains)
 {
 	/* Names no one can register on the Internet (RFC 6762, RFC 8375, ICANN's
@@ -301,9 +330,10 @@ int tls_ca_name_office(const char *name, const char *domains)
 		return 0;
 	/* A single label resolves only through the office's own DNS, NetBIOS
 	 * or hosts file, so no public site answers to it; but "134744072" or
-	 * "0x8080808" is 8.8.8.8 to getaddrinfo(), not a name. */
+	 * "0x8080808" is 8.8.8.8 to getaddrinfo(), not a name, and "com" or
+	 * "lan" is a suffix, not a PC. */
 	if (strchr(name, '.') == NULL)
-		return inet_aton(name, &a4) == 0;
+		return inet_aton(name, &a4) == 0 && !label_reserved(name);
 	for (size_t i = 0; i < sizeof lan / sizeof lan[0]; i++)
 		if (strlen(name) > strlen(lan[i]) && name_under(name, lan[i], strlen(lan[i])))
 			return 1;

@@ -62,7 +62,10 @@ int tls_name_ok(const char *name);
  * signs (every office PC trusts it for every name it signs): a private or
  * link-local address (IPv4 10/8, 172.16/12, 192.168/16, 169.254/16; IPv6
  * fc00::/7, fe80::/10; not loopback), a single-label host name other than
- * localhost, a name under .local, .lan, .internal or .home.arpa (none
+ * localhost, a top-level domain or a LAN suffix (every two-letter label,
+ * the generic TLDs up to 2012 such as "com", the special-use and LAN
+ * labels such as "local", "lan", "internal", "home", "corp"; not the newer
+ * generic TLDs), a name under .local, .lan, .internal or .home.arpa (none
  * under .localhost), or a name in one of
  * domains (comma-separated, NULL for none: the domain itself and the names
  * under it).  1 or 0.

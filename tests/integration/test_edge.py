@@ -930,7 +930,8 @@ def make_csr(cn):
 class TestCertNames(unittest.TestCase):
     """The office CA, which every office PC trusts, signs a node's
     certificate only for names of the office LAN: private and link-local
-    addresses (not loopback), single-label host names (not localhost),
+    addresses (not loopback), single-label host names (not localhost, nor
+    a top-level domain or LAN suffix such as com, us, lan, local),
     names under .local, .lan,
     .internal and .home.arpa, and names under the hub's cert_domains.  Any
     other name is refused (400, naming it and the rule) at enrollment (the
@@ -943,7 +944,7 @@ class TestCertNames(unittest.TestCase):
                "office-pc-of-demo-office-2.example", "8.8.8.8", "2001:db8::1",
                "134744072", "172.32.0.1", "pc.offices.example.gov.evil.example",
                "evil-offices.example.gov", "home.arpa", "::ffff:10.0.0.1", "localhost",
-               "pc.localhost", "127.0.0.2", "::1")
+               "pc.localhost", "127.0.0.2", "::1", "com", "us", "LAN", "internal", "local")
 
     @classmethod
     def setUpClass(cls):

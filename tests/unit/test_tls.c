@@ -410,6 +410,8 @@ static void test_ca_name_office(void **state)
 	    "192.168.1.20", "169.254.3.4", "fc00::1", "fd12:3456::5",
 	    "fe80::1", "febf::1", "pc.offices.example.gov", "offices.example.gov",
 	    "PC7.Offices.Example.Gov", "x.other.example.org",
+	    /* PC names: not a TLD (the newer generic ones aside) */
+	    "frontdesk", "pc1", "p1", "a", "office", "comms", "lan-pc", "local-1",
 	};
 	static const char *const no[] = {
 	    "www.google.com", "login.microsoftonline.com", "office-pc-of-demo-office-2.example",
@@ -421,6 +423,11 @@ static void test_ca_name_office(void **state)
 	    /* every PC's own machine: localhost and loopback */
 	    "localhost", "LocalHost", "pc.localhost", "pc.offices.example.gov.localhost",
 	    "127.0.0.1", "127.1.2.3", "127.255.255.255", "::1", "0:0:0:0:0:0:0:1",
+	    /* a top-level domain or a LAN suffix, bare */
+	    "com", "COM", "net", "org", "gov", "edu", "mil", "int", "arpa", "info", "biz",
+	    "us", "US", "uk", "io", "ai", "pc", "local", "Local", "localdomain", "lan", "internal",
+	    "home", "corp", "mail", "intranet", "private", "test", "example", "invalid", "onion",
+	    "alt", "home.arpa", "HOME.ARPA",
 	};
 	const char *domains = " offices.example.gov,, .other.example.org ";
 	char err[256];
@@ -432,8 +439,11 @@ static void test_ca_name_office(void **state)
 	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
 		if (tls_ca_name_office(no[i], domains))
 			fail_msg("allowed '%s'", no[i]);
-	/* A single label is a host of the office's own network, "local" too. */
-	assert_int_equal(tls_ca_name_office("local", domains), 1);
+	/* A single label is a host of the office's own network, but a suffix
+	 * ("local", "lan") or a top-level domain is none. */
+	assert_int_equal(tls_ca_name_office("frontdesk", domains), 1);
+	assert_int_equal(tls_ca_name_office("local", domains), 0);
+	assert_int_equal(tls_ca_name_office("com", NULL), 0);
 	/* No domains: the built-in rule alone. */
 	assert_int_equal(tls_ca_name_office("pc.offices.example.gov", NULL), 0);
 	assert_int_equal(tls_ca_name_office("pc.offices.example.gov", ""), 0);
