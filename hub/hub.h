@@ -155,7 +155,8 @@ typedef struct hub_node {
 /* hub_ca.c: the office CA (DATA/ca.crt, DATA/ca.key, made on first start;
  * the key wrapped under master.key, a plain one wrapped at start).
  * hub_ca_load (after hub_keys_open; hub_cert the hub's own certificate,
- * whose names, with its listening host's, it signs for no node): 0 or -1
+ * whose names, with its listening host's or, on a wildcard, its machine's
+ * interface addresses at start, it signs for no node): 0 or -1
  * (logged); hub_ca_free releases what it loaded.  hub_ca_sign_request: when body has "csr"
  * (with "names"), sign it into g->cg_cert (malloc'd, the chain; the caller
  * frees) for names an office LAN uses (tls_ca_name_office, with the

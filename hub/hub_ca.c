@@ -14,6 +14,7 @@
 #include "lib/tls.h"
 #include "lib/tls_ca.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,11 +81,62 @@ out:
 	return rc;
 }
 
-/* The hub's own names into h->hb_ca_held: the host of the address it
- * listens on and the CN and SANs of its certificate at hub_cert.  A node
- * certificate for one of them would let a node pose as the hub's console
- * to every office PC that trusts the CA.  0 or -1. */
-static int held_load(hub *h, const char *hub_cert)
+/* 1 when the listening host (hl bytes) is a wildcard: empty, "*" or the
+ * all-zero address of either family (0.0.0.0, ::), as lib/http_conn.c
+ * reads it. */
+static int host_wildcard(const char *host, size_t hl)
+{
+	static const unsigned char zero[16];
+	unsigned char a[16];
+	char one[64];
+
+	if (hl == 0 || (hl == 1 && host[0] == '*'))
+		return 1;
+	if (hl >= sizeof one)
+		return 0;
+	snprintf(one, sizeof one, "%.*s", (int)hl, host);
+	return (inet_pton(AF_INET, one, a) == 1 && memcmp(a, zero, 4) == 0) ||
+	       (inet_pton(AF_INET6, one, a) == 1 && memcmp(a, zero, 16) == 0);
+}
+
+/* Every address of the machine's interfaces, each followed by a comma,
+ * appended to held (cap bytes).  0 or -1. */
+static int held_interfaces(char *held, size_t cap)
+{
+	uv_interface_address_t *ifs = NULL;
+	char ip[INET6_ADDRSTRLEN];
+	size_t len = strlen(held);
+	int n = 0, rc = -1, w;
+
+	if (uv_interface_addresses(&ifs, &n) != 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if ((ifs[i].address.address4.sin_family == AF_INET
+			 ? uv_ip4_name(&ifs[i].address.address4, ip, sizeof ip)
+			 : uv_ip6_name(&ifs[i].address.address6, ip, sizeof ip)) != 0)
+			goto out;
+		w = snprintf(held + len, cap - len, "%s,", ip);
+		if (w < 0 || (size_t)w >= cap - len)
+			goto out;
+		len += (size_t)w;
+	}
+	rc = 0;
+out:
+	uv_free_interface_addresses(ifs, n);
+	return rc;
+}
+
+/*
+ * The hub's own names into h->hb_ca_held: the host of the address it
+ * listens on (when that is a wildcard, every address of the machine's
+ * interfaces, since each reaches the hub) and the CN and SANs of its
+ * certificate at hub_cert.  A node certificate for one of them would let a
+ * node pose as the hub's console to every office PC that trusts the CA.
+ * The interfaces are read once, here at start: an address the machine
+ * gains later (a new DHCP lease, an interface brought up) is not the
+ * hub's to the CA until the hub restarts.  0, or -1 with *err.
+ */
+static int held_load(hub *h, const char *hub_cert, const char **err)
 {
 	const char *listen = conf_str(&h->hb_conf, "listen");
 	const char *colon = strrchr(listen, ':');
@@ -95,9 +147,14 @@ static int held_load(hub *h, const char *hub_cert)
 		hl -= 2;
 	}
 	free(h->hb_ca_held);
+	*err = "out of memory";
 	if ((h->hb_ca_held = malloc(cap)) == NULL || hl + 2 > cap)
 		return -1;
 	snprintf(h->hb_ca_held, cap, "%.*s,", (int)hl, listen);
+	*err = "cannot list the addresses of the machine's interfaces (the hub listens on them all)";
+	if (host_wildcard(listen, hl) && held_interfaces(h->hb_ca_held, cap) != 0)
+		return -1;
+	*err = "cannot read the names of the hub's certificate";
 	return tls_cert_names(hub_cert, h->hb_ca_held, cap);
 }
 
@@ -135,8 +192,7 @@ int hub_ca_load(hub *h, const char *hub_cert)
 	}
 	if (h->hb_ca == NULL)
 		goto fail;
-	err = "cannot read the names of the hub's certificate";
-	if (held_load(h, hub_cert) != 0)
+	if (held_load(h, hub_cert, &err) != 0)
 		goto fail;
 	if (text == NULL || plain) {
 		err = "cannot write the office CA key";

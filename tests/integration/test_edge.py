@@ -927,6 +927,28 @@ def make_csr(cn):
             return f.read()
 
 
+def interface_addresses():
+    """This machine's interface addresses: IPv4 by SIOCGIFADDR on each
+    interface, IPv6 from /proc/net/if_inet6."""
+    import fcntl
+    import ipaddress
+    out = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _, name in socket.if_nameindex():
+            try:
+                r = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue   # no IPv4 address
+            out.append(socket.inet_ntoa(r[20:24]))
+    try:
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                out.append(str(ipaddress.IPv6Address(bytes.fromhex(line.split()[0]))))
+    except OSError:
+        pass
+    return out
+
+
 class TestCertNames(unittest.TestCase):
     """The office CA, which every office PC trusts, signs a node's
     certificate only for names of the office LAN: private and link-local
@@ -1179,6 +1201,36 @@ class TestCertNames(unittest.TestCase):
             self.assertIn("it is the hub's own", r.json()["error"])
         self.assertEqual(len(harness.rows(hub, "SELECT 1 FROM hub_audit_events"
                                                 " WHERE action='node.cert'")), 1)
+
+    def test_wildcard_listen_holds_interface_addresses(self):
+        """A hub listening on a wildcard (0.0.0.0) answers at every address
+        of its machine: each is the hub's own, refused to a node (400) like
+        its listening host, so no node has a certificate for the hub's LAN
+        address."""
+        import ipaddress
+        lan = [a for a in interface_addresses() if any(
+            ipaddress.ip_address(a) in ipaddress.ip_network(n) for n in
+            ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+             "fc00::/7", "fe80::/10"))]
+        if not lan:
+            self.skipTest("this machine has no private or link-local address")
+        hub = Daemon("hub")   # its own: listening on 0.0.0.0
+        hub.args += ["--listen", "0.0.0.0:%d" % hub.port]
+        hub.start()
+        self.addCleanup(hub.cleanup)
+        csr = make_csr("pc")
+        code = harness.hub_code(hub)
+        for name in lan:
+            r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
+                                                 "names": ["office-pc", name]})
+            self.assertEqual(r.status, 400, (name, r.body))
+            self.assertIn("'%s' refused: it is the hub's own" % name, r.json()["error"])
+        mine = set(ipaddress.ip_address(a) for a in lan)
+        other = next("10.9.8.%d" % i for i in range(2, 250)
+                     if ipaddress.ip_address("10.9.8.%d" % i) not in mine)
+        r = hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc", "csr": csr,
+                                             "names": ["office-pc", other]})
+        self.assertEqual(r.status, 200, r.body)
 
     def test_lan_suffix_domain_names_belong_to_one_office(self):
         """A name under a configured domain ending in a LAN suffix
