@@ -171,6 +171,12 @@ typedef struct hub_node {
 #define HUB_CA_CERT_FILE "ca.crt"
 #define HUB_CA_KEY_FILE "ca.key"
 #define HUB_CA_AUDIT "node.cert"
+/* A node has at most HUB_CA_SIGN_MAX certificates signed (its enrollment's
+ * and its renewals', counted from their HUB_CA_AUDIT rows) in any
+ * HUB_CA_SIGN_WINDOW_MS; POST /api/v1/sync/cert past it is 429 with
+ * Retry-After.  A node renews near expiry (397 days). */
+#define HUB_CA_SIGN_MAX 10
+#define HUB_CA_SIGN_WINDOW_MS (24 * 3600 * 1000LL)
 typedef struct hub_ca_grant {
 	char *cg_cert;
 	char cg_names[16 * 256]; /* TLS_CA_NAMES_MAX names, comma-separated */

@@ -391,17 +391,59 @@ void hub_ca_reply(hub *h, cJSON *o, const char *cert)
 	cJSON_AddStringToObject(o, "ca_cert", tls_ca_pem(h->hb_ca));
 }
 
+/*
+ * Milliseconds node_id must wait before the CA signs it another certificate
+ * (0: now), or -1 on a database error: HUB_CA_SIGN_MAX in any
+ * HUB_CA_SIGN_WINDOW_MS, counted from the audit rows every grant leaves
+ * (so a restart forgets none, as an in-memory throttle would).  A node (or
+ * whoever holds its secret) renewing in a loop would otherwise have the hub
+ * sign, and keep a row, without bound; an honest one renews once in 397
+ * days, or a few times while its names are set.
+ */
+static int64_t sign_wait_ms(hub *h, const char *node_id)
+{
+	int64_t now = (int64_t)hub_now_ms(), at;
+
+	/* the grant HUB_CA_SIGN_MAX back within the window, 0 when fewer */
+	at = db_int_bound(h->hb_db, -1,
+			  "SELECT coalesce((SELECT at FROM hub_audit_events WHERE action=?1"
+			  " AND subject=?2 AND at>?3 ORDER BY at DESC LIMIT 1 OFFSET ?4), 0)",
+			  "ttIi", HUB_CA_AUDIT, node_id, now - HUB_CA_SIGN_WINDOW_MS,
+			  HUB_CA_SIGN_MAX - 1);
+	if (at <= 0)
+		return at;
+	return at + HUB_CA_SIGN_WINDOW_MS > now ? at + HUB_CA_SIGN_WINDOW_MS - now : 1;
+}
+
 /* POST /api/v1/sync/cert {csr, names}: a node renews its certificate (an
- * audited write: no certificate goes out without its row). */
+ * audited write: no certificate goes out without its row), at most
+ * HUB_CA_SIGN_MAX in a window (sign_wait_ms; else 429). */
 static route_rc sync_cert(route_call *a)
 {
 	hub *h = API_HUB(a);
 	hub_ca_grant g;
 	route_rc rc = ROUTE_DBERR;
+	char ra[32];
+	int64_t wait;
 	cJSON *o;
 	int st;
 
 	hub_sync_add_time(a->rc_req);
+	if ((wait = sign_wait_ms(h, API_NODE(a)->hn_id)) < 0)
+		return ROUTE_DBERR;
+	if (wait > 0) {
+		/* Before the request is parsed: a node looping here costs a query. */
+		log_warnx("node %s: certificate refused: %d signed in the last %d hours",
+			  API_NODE(a)->hn_id, HUB_CA_SIGN_MAX,
+			  (int)(HUB_CA_SIGN_WINDOW_MS / 3600000));
+		snprintf(ra, sizeof ra, "%lld", (long long)(wait + 999) / 1000);
+		http_add_header(a->rc_req, "Retry-After", ra);
+		return route_fail(a, 429, NULL,
+				  "this node has had %d certificates signed in the last %d hours, "
+				  "the most the hub signs for one node: renew again in %lld min",
+				  HUB_CA_SIGN_MAX, (int)(HUB_CA_SIGN_WINDOW_MS / 3600000),
+				  (long long)(wait + 59999) / 60000);
+	}
 	st = hub_ca_sign_request(h, API_NODE(a)->hn_id, API_NODE(a)->hn_office, a->rc_body, &g);
 	if (st == 500)
 		return ROUTE_DBERR;

@@ -1232,6 +1232,73 @@ class TestCertNames(unittest.TestCase):
                                              "names": ["office-pc", other]})
         self.assertEqual(r.status, 200, r.body)
 
+    def test_renewals_limited(self):
+        """A node has at most 10 certificates signed in any 24 hours (its
+        enrollment's counted): past that, a renewal (a node looping, or
+        whoever holds its secret) is refused with 429, Retry-After and the
+        wait, and logged, before its request is parsed, with nothing signed
+        or recorded; another node is not held back, and once the oldest
+        grant is a day old (the hub's clock stepped) the node renews
+        again.  A node renews near expiry, once in 397 days."""
+        import shutil
+        import tempfile
+        import test_hub as th
+        from test_clock import set_clock
+        most, day_s = 10, 86400
+        tmp = tempfile.mkdtemp(prefix="outpost-clock-")
+        self.addCleanup(shutil.rmtree, tmp)
+        clock = os.path.join(tmp, "hub.clock")
+        set_clock(clock, 0)
+        hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": clock}).start()   # its own
+        self.addCleanup(hub.cleanup)
+        csr = make_csr("pc")
+        offset_ms = [0]
+
+        def enroll():
+            r = hub.post("/api/v1/sync/enroll", {"code": harness.hub_code(hub),
+                                                 "hostname": "pc", "csr": csr,
+                                                 "names": ["office-pc"]})
+            self.assertEqual(r.status, 200, r.body)
+            return th.Enrolled(hub, r.json())
+
+        def renew(n, req=csr):
+            body = json.dumps({"csr": req, "names": ["office-pc"]}).encode()
+            h = n.headers("POST", "/api/v1/sync/cert", body,
+                          t=int(time.time() * 1000) + offset_ms[0])
+            h["Content-Type"] = "application/json"
+            return hub.request("POST", "/api/v1/sync/cert", body=body, headers=h)
+
+        def signed(n):
+            return harness.rows(hub, "SELECT count(*) FROM hub_audit_events WHERE"
+                                     " action='node.cert' AND subject=?", n.node_id)[0][0]
+
+        n = enroll()
+        for i in range(most - 1):
+            r = renew(n)
+            self.assertEqual(r.status, 200, (i, r.body))
+        for req in (csr, "not a csr"):
+            r = renew(n, req)
+            self.assertEqual(r.status, 429, r.body)
+            self.assertIn("this node has had 10 certificates signed in the last 24 hours",
+                          r.json()["error"])
+            self.assertIn("renew again in 14", r.json()["error"])   # 1440 min, rounded up
+            wait = int(r.header("Retry-After"))
+            self.assertTrue(day_s - 300 < wait <= day_s, wait)
+        self.assertEqual(signed(n), most)
+        harness.wait_until(lambda: "node %s: certificate refused: 10 signed in the last 24"
+                           " hours" % n.node_id in hub.read_log(), what="the refusal logged")
+        # another node is not held back
+        m = enroll()
+        self.assertEqual(renew(m).status, 200)
+        if not harness.has_test_hooks(hub.binary):
+            return   # (a release build has no clock to step)
+        # a day after its enrollment, the node renews again
+        offset_ms[0] = (wait + 1) * 1000
+        set_clock(clock, offset_ms[0])
+        r = renew(n)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(signed(n), most + 1)
+
     def test_lan_suffix_domain_names_belong_to_one_office(self):
         """A name under a configured domain ending in a LAN suffix
         (offices.agency.internal) is as much one machine's as any under
