@@ -134,7 +134,8 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
  * 0 or -1. */
 int hub_enroll_code_norm(const char *in, char out[17]);
 /* The code as shown to people: code (from hub_enroll_code_new), then the
- * check of the hub's key named by pin (sync_enroll_check), in groups of four:
+ * check of the hub's key named by pin, keyed by code (sync_enroll_check), in
+ * groups of four:
  * "XXXX-XXXX-XXXX-XXXX-CCCC-CCCC-CCCC" (the code alone when pin is not a
  * pin: such a code enrolls only with --pin).  0 or -1. */
 #define HUB_ENROLL_CODE_SHOWN 40

@@ -215,7 +215,7 @@ int hub_enroll_code_show(const char code[20], const char *pin, char out[HUB_ENRO
 {
 	char chk[SYNC_ENROLL_CHECK_LEN + 1];
 
-	if (sync_enroll_check(pin, chk) != 0) {
+	if (sync_enroll_check(pin, code, chk) != 0) {
 		/* no key to check (a hub without TLS, in tests): the code alone,
 		 * which outpost-sync enroll takes only with --pin */
 		snprintf(out, HUB_ENROLL_CODE_SHOWN, "%s", code);

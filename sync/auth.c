@@ -18,6 +18,7 @@
 #include "lib/crypto.h"
 
 #include <mbedtls/base64.h>
+#include <ctype.h>
 #include <string.h>
 
 void sync_body_hash(const void *body, size_t len, char out[65])
@@ -61,23 +62,33 @@ void sync_sign(const unsigned char secret[SYNC_SECRET_LEN], const char *method,
 	sync_sign_hash(secret, method, path_query, time_ms, nonce, bhex, out);
 }
 
-int sync_enroll_check(const char *pin, char out[SYNC_ENROLL_CHECK_LEN + 1])
+int sync_enroll_check(const char *pin, const char *code, char out[SYNC_ENROLL_CHECK_LEN + 1])
 {
 	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	unsigned char h[48];
-	size_t n = 0;
+	unsigned char h[48], mac[CRYPTO_SHA256_LEN];
+	char key[SYNC_ENROLL_RANDOM_LEN];
+	size_t n = 0, k = 0;
+	int ret = -1;
 
-	if (pin == NULL || strncmp(pin, "sha256//", 8) != 0 ||
+	for (const char *p = code; p != NULL && *p && k < sizeof key; p++)
+		if (*p != '-' && *p != ' ')
+			key[k++] = (char)toupper((unsigned char)*p);
+	if (k != sizeof key || pin == NULL || strncmp(pin, "sha256//", 8) != 0 ||
 	    mbedtls_base64_decode(h, sizeof h, &n, (const unsigned char *)pin + 8,
 				  strlen(pin + 8)) != 0 ||
-	    n != 32)
-		return -1;
+	    n != CRYPTO_SHA256_LEN ||
+	    crypto_hmac_sha256(key, sizeof key, h, CRYPTO_SHA256_LEN, mac) != 0)
+		goto out;
 	for (int i = 0; i < SYNC_ENROLL_CHECK_LEN; i++) {
 		int bit = i * 5, v = 0;
-		for (int k = 0; k < 5; k++, bit++)
-			v = (v << 1) | ((h[bit / 8] >> (7 - bit % 8)) & 1);
+		for (int b = 0; b < 5; b++, bit++)
+			v = (v << 1) | ((mac[bit / 8] >> (7 - bit % 8)) & 1);
 		out[i] = b32[v];
 	}
 	out[SYNC_ENROLL_CHECK_LEN] = '\0';
-	return 0;
+	ret = 0;
+out:
+	crypto_wipe(key, sizeof key); /* the code's secret part */
+	crypto_wipe(mac, sizeof mac);
+	return ret;
 }

@@ -118,12 +118,14 @@ static int enroll_verify_key(const char *hub_url, const char *code, const char *
 			 "shows it");
 		return SYNC_E_CONFIG;
 	}
-	if (sync_enroll_check(seen, chk) == 0 &&
+	if (sync_enroll_check(seen, norm, chk) == 0 &&
 	    strcmp(chk, norm + SYNC_ENROLL_RANDOM_LEN) == 0)
 		return 0;
 	fmt_line(err, errlen,
 		 "the hub at %s presents a key (%s) that does not match the enrollment code "
-		 "(wrong hub, interception, or a mistyped code): nothing was sent",
+		 "(wrong hub, interception or a mistyped code; or a code made before the "
+		 "hub's upgrade, when the check was not bound to the code: ask for a new "
+		 "code): nothing was sent",
 		 hub_url, seen);
 	return SYNC_E_PIN;
 }

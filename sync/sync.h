@@ -410,16 +410,21 @@ void sync_body_hash(const void *body, size_t len, char out[65]);
 
 /*
  * The check of the hub's key an enrollment code carries (DESIGN.md, "The
- * network edge"): the first 60 bits of the SHA-256 of the hub's public key
- * (the hash a "sha256//BASE64" pin names) as SYNC_ENROLL_CHECK_LEN base32
- * characters (A-Z, 2-7).  The hub prints CODE = 16 random characters, then
- * this check, in groups of four; outpost-sync enroll refuses a hub whose key
- * does not give the code's check, before it sends the code.  0, or -1 when
- * pin is not a sha256// pin.
+ * network edge"): the first 60 bits of HMAC-SHA256 keyed by the code's 16
+ * random characters (upper case, no separators) over the SHA-256 of the
+ * hub's public key (the 32 bytes a "sha256//BASE64" pin names), as
+ * SYNC_ENROLL_CHECK_LEN base32 characters (A-Z, 2-7).  Keyed by the code, so
+ * each code has its own check: a key whose check collides with one code's
+ * cannot be ground in advance without that code, and serves no other.  The
+ * hub prints CODE = 16 random characters, then this check, in groups of
+ * four; outpost-sync enroll refuses a hub whose key does not give the code's
+ * check, before it sends the code.  code: as typed or shown ('-' and ' '
+ * skipped, any case), only its first 16 characters count.  0, or -1 when pin
+ * is not a sha256// pin or code has fewer than 16 characters.
  */
 #define SYNC_ENROLL_RANDOM_LEN 16
 #define SYNC_ENROLL_CHECK_LEN 12
-int sync_enroll_check(const char *pin, char out[SYNC_ENROLL_CHECK_LEN + 1]);
+int sync_enroll_check(const char *pin, const char *code, char out[SYNC_ENROLL_CHECK_LEN + 1]);
 /* ---- offline bundles: the one codec (sync/bundle.c, format there) ----------- */
 
 #define SYNC_BUNDLE_MAX (512 * 1024 * 1024) /* one bundle file (hub import cap) */

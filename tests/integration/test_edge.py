@@ -754,6 +754,33 @@ class TestVerifiedEnrollment(unittest.TestCase):
         p, d = self.enroll(self.hub.port, short, "--pin", self.pin)
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_check_bound_to_each_code(self):
+        """The key check is keyed by the code (sync_enroll_check): two codes
+        of one hub carry different checks, each the first 60 bits of
+        HMAC-SHA256(the 16 random characters, the key's SHA-256) as README
+        says; a code's random part with another code's check, or with the
+        key's bare fingerprint (the check an older hub printed), is refused
+        before the code is sent, saying to ask for a new code: the code then
+        still enrolls."""
+        import base64
+        import hashlib
+        import hmac
+        one, two = self.code(), self.code()
+        g1, g2 = one.split("-"), two.split("-")
+        self.assertNotEqual(g1[4:], g2[4:])
+        spki = base64.b64decode(self.pin[8:])
+        mac = hmac.new("".join(g1[:4]).encode(), spki, hashlib.sha256).digest()
+        self.assertEqual("".join(g1[4:]), base64.b32encode(mac)[:12].decode())
+        for chk in ("".join(g2[4:]), base64.b32encode(spki)[:12].decode()):
+            bad = "-".join(g1[:4] + [chk[0:4], chk[4:8], chk[8:12]])
+            p, d = self.enroll(self.hub.port, bad)
+            self.assertEqual(p.returncode, 5, (chk, p.stderr))   # EXIT_TOOL_PIN
+            self.assertIn(b"nothing was sent", p.stderr)
+            self.assertIn(b"ask for a new code", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "sync.json")))
+        p, d = self.enroll(self.hub.port, one)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
 
 # ---- HTTPS at the node -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@
  * audit row of an admin action committed together with its write or not at
  * all, through the real dispatcher, the real hub routes and a real hub.db:
  * a trigger makes the audit insert fail, and the write must roll back.
+ * Also the key check an enrollment code carries, one per code.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,6 +207,36 @@ static void test_enroll_code_and_audit_commit_together(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes"), 1);
 }
 
+/* The key check a code carries is bound to the code (sync_enroll_check):
+ * one key gives each code its own check, so a key ground to collide with
+ * one code's check is no use against another; the node computes the check
+ * the hub showed from the code as typed; another key gives another check.
+ * The vector is HMAC-SHA256(key = the 16 random characters, the SHA-256
+ * the pin names), first 60 bits in base32, as README says. */
+static void test_enroll_check_bound_to_code(void **state)
+{
+	const char *pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	const char *other = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+	char one[HUB_ENROLL_CODE_SHOWN], two[HUB_ENROLL_CODE_SHOWN];
+	char chk[SYNC_ENROLL_CHECK_LEN + 1];
+
+	(void)state;
+	assert_int_equal(hub_enroll_code_show("ABCD-EFGH-IJKL-MNOP", pin, one), 0);
+	assert_int_equal(hub_enroll_code_show("ABCD-EFGH-IJKL-MNOQ", pin, two), 0);
+	assert_string_equal(one, "ABCD-EFGH-IJKL-MNOP-LJCK-7UNM-HCO6");
+	assert_string_equal(two, "ABCD-EFGH-IJKL-MNOQ-W7OR-E3LN-NCOB");
+	/* the node, from the code as typed (any case, any separators) */
+	assert_int_equal(sync_enroll_check(pin, "abcd efgh-ijklmnop", chk), 0);
+	assert_string_equal(chk, "LJCK7UNMHCO6");
+	/* another key: another check, for the same code */
+	assert_int_equal(sync_enroll_check(other, "ABCDEFGHIJKLMNOP", chk), 0);
+	assert_string_equal(chk, "FAI2JUCB7WI7");
+	/* no check without a whole code or a pin */
+	assert_int_equal(sync_enroll_check(pin, "ABCD-EFGH-IJKL-MNO", chk), -1);
+	assert_int_equal(sync_enroll_check("sha256//AAAA", "ABCDEFGHIJKLMNOP", chk), -1);
+	assert_int_equal(sync_enroll_check(NULL, "ABCDEFGHIJKLMNOP", chk), -1);
+}
+
 /* Marking a quarantined entry handled, the same way. */
 static void test_quarantine_resolve_and_audit_commit_together(void **state)
 {
@@ -357,6 +388,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hub_table),
+		cmocka_unit_test(test_enroll_check_bound_to_code),
 		cmocka_unit_test_setup_teardown(test_revoke_and_audit_commit_together, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_code_and_audit_commit_together, setup,
