@@ -16,6 +16,7 @@
 #include "lib/hlc.h"
 #include "lib/http.h"
 #include "lib/json.h"
+#include "lib/uuid.h"
 #include "lib/daemon.h"
 #include "sync/sync.h"
 
@@ -122,13 +123,36 @@ int hub_audit(sqlite3 *db, const char *actor, const char *action, const char *su
 /*
  * Create a one-time enrollment code for office_id, valid ttl_s seconds.
  * code gets "XXXX-XXXX-XXXX-XXXX" (base32); only its SHA-256 is stored.
- * *expires_at gets Unix ms.  0; -2 when the office is unknown, -3 when it is
- * closed (inactive); -1 error.
- * Writes in the caller's transaction, which also writes its audit row
- * ("enroll_code.create"; the admin route's dispatcher, or the CLI).
+ * id gets the code's opaque id (a UUIDv7: the list and a cancel name the
+ * code by it, never by the code or its hash).  *expires_at gets Unix ms.
+ * 0; -2 when the office is unknown, -3 when it is closed (inactive); -1
+ * error.  Writes in the caller's transaction, which also writes its audit
+ * row ("enroll_code.create"; the admin route's dispatcher, or the CLI).
  */
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
-			const char *created_by, char code[20], int64_t *expires_at);
+			const char *created_by, char code[20], char id[UUID_STRLEN],
+			int64_t *expires_at);
+/* The enrollment codes still pending (unused, not cancelled, unexpired),
+ * and the others made in the last 7 days, newest first: {id, office_id,
+ * created_at, expires_at, created_by, state ("pending", "used", "expired",
+ * "cancelled"), used_at, used_by_node, cancelled_at, cancelled_by}; never
+ * the code or its hash.  NULL on error.  Caller frees. */
+cJSON *hub_enroll_codes_json(sqlite3 *db);
+/*
+ * Cancel the pending enrollment code of id (its id in the list), by `by`:
+ * it then enrolls nothing (refused as an expired code is).  DB_FOUND, with
+ * office (64 bytes) its office; DB_ABSENT when no code has that id; -2 when
+ * it is no longer pending (used, cancelled or expired: *why says which,
+ * nothing changed); -1 error.  Writes in the caller's transaction, which
+ * also writes its audit row ("enroll_code.cancel").
+ */
+int hub_enroll_code_cancel_in(sqlite3 *db, const char *id, const char *by, char office[64],
+			      const char **why);
+/* The detail of a code's audit rows (enroll_code.create, .cancel; their
+ * subject is the office): {"id": id}, id one hub_enroll_code_new gave or
+ * one the list shows. */
+#define HUB_ENROLL_DETAIL 64
+void hub_enroll_code_detail(const char *id, char out[HUB_ENROLL_DETAIL]);
 /* Canonical form of a typed code (upper case, no separators) into out: its
  * 16 random characters, with or without the key check that follows them.
  * 0 or -1. */

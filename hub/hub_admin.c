@@ -149,7 +149,8 @@ static const route_key enroll_code_keys[] = {
 static route_rc enroll_code_create(route_call *a)
 {
 	const char *office = NULL;
-	char code[20], shown[HUB_ENROLL_CODE_SHOWN];
+	char code[20], shown[HUB_ENROLL_CODE_SHOWN], id[UUID_STRLEN];
+	char detail[HUB_ENROLL_DETAIL];
 	int64_t expires;
 	cJSON *o;
 	int rc;
@@ -157,14 +158,16 @@ static route_rc enroll_code_create(route_call *a)
 	if (route_str(a, "office_id", JSON_REQUIRED, 1, 63, &office, NULL, 0) != 0)
 		return ROUTE_BAD;
 	rc = hub_enroll_code_new(API_HUB(a)->hb_db, office, HUB_ENROLL_TTL_S, a->rc_actor, code,
-				 &expires);
+				 id, &expires);
+	if (rc == 0)
+		hub_enroll_code_detail(id, detail);
 	if (rc == -2)
 		return route_fail(a, 400, "office_id", "unknown office '%s'", office);
 	if (rc == -3)
 		return route_fail(a, 409, "office_id",
 				  "office '%s' is closed (inactive): make it active to enroll a node",
 				  office);
-	if (rc != 0 || hub_api_audit(a, "enroll_code.create", office, NULL) != 0 ||
+	if (rc != 0 || hub_api_audit(a, "enroll_code.create", office, detail) != 0 ||
 	    (o = cJSON_CreateObject()) == NULL) {
 		crypto_wipe(code, sizeof code);
 		return ROUTE_DBERR;
@@ -175,11 +178,51 @@ static route_rc enroll_code_create(route_call *a)
 		return ROUTE_DBERR;
 	}
 	cJSON_AddStringToObject(o, "code", shown); /* with the check of the hub's key */
+	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "office_id", office);
 	cJSON_AddNumberToObject(o, "expires_at", (double)expires);
 	crypto_wipe(code, sizeof code);
 	crypto_wipe(shown, sizeof shown);
 	return route_ok(a, 201, o);
+}
+
+/* GET /api/v1/enroll-codes: pending codes and the recent others, by id
+ * (hub_enroll_codes_json), never the code or its hash. */
+static route_rc enroll_codes_list(route_call *a)
+{
+	cJSON *rows = hub_enroll_codes_json(API_HUB(a)->hb_db);
+
+	return rows ? route_ok(a, 200, rows) : ROUTE_DBERR;
+}
+
+/*
+ * POST /api/v1/enroll-codes/:id/cancel: operations withdraws a pending code
+ * (printed for the wrong office, or leaked) before it expires; enrollment
+ * with it is then refused (410) as with an expired one.  Audited
+ * (enroll_code.cancel, the office as subject, the id in the detail); 404
+ * for an unknown id, 409 for a code used, expired or cancelled already.
+ */
+static route_rc enroll_code_cancel(route_call *a)
+{
+	const char *id = http_req_param(a->rc_req, "id"), *why = NULL;
+	char office[64] = "", detail[HUB_ENROLL_DETAIL];
+	cJSON *o;
+	int rc = hub_enroll_code_cancel_in(API_HUB(a)->hb_db, id, a->rc_actor, office, &why);
+
+	if (rc == DB_ABSENT)
+		return route_fail(a, 404, NULL, "no enrollment code '%.40s'", id);
+	if (rc == -2)
+		return route_fail(a, 409, NULL, "%s", why);
+	if (rc != DB_FOUND)
+		return ROUTE_DBERR;
+	hub_enroll_code_detail(id, detail);
+	if (hub_api_audit(a, "enroll_code.cancel", office, detail) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "office_id", office);
+	cJSON_AddStringToObject(o, "state", "cancelled");
+	return route_ok(a, 200, o);
 }
 
 /* A participant's data (case work) or a visitor's (check-ins): its
@@ -283,8 +326,11 @@ static const route_def admin_defs[] = {
 	{HTTP_M_POST, "/api/v1/nodes/:id/revoke", node_revoke, HUB_P_OPS, HUB_AUDITED, NULL, 0},
 	{HTTP_M_POST, "/api/v1/nodes/:id/accept-loss", node_accept_loss, HUB_P_OPS,
 	 ROUTE_BODY | HUB_AUDITED, loss_keys, 0},
+	{HTTP_M_GET, "/api/v1/enroll-codes", enroll_codes_list, HUB_P_OPS, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/enroll-codes", enroll_code_create, HUB_P_OPS,
 	 ROUTE_BODY | HUB_AUDITED, enroll_code_keys, 0},
+	{HTTP_M_POST, "/api/v1/enroll-codes/:id/cancel", enroll_code_cancel, HUB_P_OPS,
+	 HUB_AUDITED, NULL, 0},
 	{HTTP_M_GET, "/api/v1/conflicts", conflicts_list, HUB_P_OPS, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/quarantine", quarantine_list, HUB_P_OPS, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/audit-events", audit_list, HUB_P_OPS, 0, NULL, 0},

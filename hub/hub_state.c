@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +96,14 @@ static const db_migration hub_migrations[] = {
     /* The first entry a node offered past a sequence gap (hub_note_gap):
      * what operations gives up as lost stops before it. */
     {"ALTER TABLE nodes ADD COLUMN gap_seq INTEGER;"},
+    /* 5: enrollment codes operations lists and cancels (hub_admin.c): an
+     * opaque id that is neither the code nor its hash (codes made before
+     * get a random one), and when and by whom a code was cancelled. */
+    {"ALTER TABLE enroll_codes ADD COLUMN id TEXT;"
+     "ALTER TABLE enroll_codes ADD COLUMN cancelled_at INTEGER;"
+     "ALTER TABLE enroll_codes ADD COLUMN cancelled_by TEXT;"
+     "UPDATE enroll_codes SET id=lower(hex(randomblob(16)));"
+     "CREATE UNIQUE INDEX enroll_codes_id ON enroll_codes(id);"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
@@ -234,7 +243,8 @@ static void code_hash(const char norm[17], char out[65])
 }
 
 int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
-			const char *created_by, char code[20], int64_t *expires_at)
+			const char *created_by, char code[20], char id[UUID_STRLEN],
+			int64_t *expires_at)
 {
 	unsigned char rnd[10];
 	char norm[17], hash[65], tmp[8];
@@ -249,7 +259,7 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 	if (strcmp(tmp, "0") == 0)
 		return -3; /* a closed office takes no new node */
 	/* 80 random bits as 16 base32 characters. */
-	if (crypto_random(rnd, sizeof rnd) != 0)
+	if (crypto_random(rnd, sizeof rnd) != 0 || uuid7(id) != 0)
 		return -1;
 	for (int i = 0; i < 16; i++) {
 		int bit = i * 5, v = 0;
@@ -261,15 +271,84 @@ int hub_enroll_code_new(sqlite3 *db, const char *office_id, int64_t ttl_s,
 	snprintf(code, 20, "%.4s-%.4s-%.4s-%.4s", norm, norm + 4, norm + 8, norm + 12);
 	code_hash(norm, hash);
 	*expires_at = now + ttl_s * 1000;
-	if (db_run(db, "INSERT INTO enroll_codes(code_hash, office_id, created_at, expires_at,"
-		       " created_by) VALUES(?, ?, ?, ?, ?)",
-		   "ttIIt", hash, office_id, now, *expires_at, created_by) != 0) {
+	if (db_run(db, "INSERT INTO enroll_codes(code_hash, id, office_id, created_at, expires_at,"
+		       " created_by) VALUES(?, ?, ?, ?, ?, ?)",
+		   "tttIIt", hash, id, office_id, now, *expires_at, created_by) != 0) {
 		log_warnx("cannot store an enrollment code: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	log_info("enrollment code created for office '%s' by %s (valid %lld s)",
+	log_info("enrollment code %s created for office '%s' by %s (valid %lld s)", id,
 		 office_id, created_by ? created_by : "?", (long long)ttl_s);
 	return 0;
+}
+
+/* A code's state, as the list shows it and as a cancel checks it. */
+#define ENROLL_CODE_STATE                                                                  \
+	"CASE WHEN used_at IS NOT NULL THEN 'used' WHEN cancelled_at IS NOT NULL THEN"     \
+	" 'cancelled' WHEN expires_at <= ?1 THEN 'expired' ELSE 'pending' END"
+
+cJSON *hub_enroll_codes_json(sqlite3 *db)
+{
+	char now[24];
+
+	snprintf(now, sizeof now, "%" PRIu64, hub_now_ms());
+	/* Pending ones whatever their age (--ttl-seconds reaches 30 days), the
+	 * others of the last 7 days. */
+	return db_rows_json_args(db,
+				 "SELECT id, office_id, created_at, expires_at, created_by,"
+				 " " ENROLL_CODE_STATE " AS state, used_at, used_by_node,"
+				 " cancelled_at, cancelled_by FROM enroll_codes"
+				 " WHERE (used_at IS NULL AND cancelled_at IS NULL AND"
+				 "  expires_at > ?1) OR created_at > ?1 - 7 * 86400000"
+				 " ORDER BY created_at DESC LIMIT 1000",
+				 1, (const char *const[]){now});
+}
+
+void hub_enroll_code_detail(const char *id, char out[HUB_ENROLL_DETAIL])
+{
+	snprintf(out, HUB_ENROLL_DETAIL, "{\"id\":\"%.40s\"}", id);
+}
+
+int hub_enroll_code_cancel_in(sqlite3 *db, const char *id, const char *by, char office[64],
+			      const char **why)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)hub_now_ms();
+	const char *o, *state;
+	int rc;
+
+	*why = NULL;
+	if (db_prepare_bound(db, &st, "SELECT office_id, " ENROLL_CODE_STATE
+				      " FROM enroll_codes WHERE id=?2", "It", now, id) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? DB_ABSENT : -1;
+	}
+	o = db_col(st, 0);
+	state = db_col(st, 1);
+	if (o == NULL || state == NULL) {
+		sqlite3_finalize(st); /* out of memory */
+		return -1;
+	}
+	snprintf(office, 64, "%s", o);
+	if (strcmp(state, "used") == 0)
+		*why = "this enrollment code has already been used: revoke the node it"
+		       " enrolled instead";
+	else if (strcmp(state, "cancelled") == 0)
+		*why = "this enrollment code is already cancelled";
+	else if (strcmp(state, "expired") == 0)
+		*why = "this enrollment code has expired already: it enrolls nothing";
+	sqlite3_finalize(st);
+	if (*why != NULL)
+		return -2;
+	if (db_run(db, "UPDATE enroll_codes SET cancelled_at=?1, cancelled_by=?2 WHERE id=?3",
+		   "Itt", now, by, id) != 0)
+		return -1;
+	log_info("enrollment code %s of office '%s' cancelled by %s", id, office,
+		 by ? by : "?");
+	return DB_FOUND;
 }
 
 /* ---- nodes ------------------------------------------------------------------ */

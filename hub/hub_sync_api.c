@@ -274,21 +274,21 @@ static route_rc sync_conflicts(route_call *a)
 /* ---- enrollment (the only unsigned sync request) ------------------------------- */
 
 /* Inside the enrollment's transaction: the code of hash is known, unused,
- * unexpired and its office still exists and is active; office and la get its office and
- * Local Area.  0, or -1 with *status (401, 410, 409; 500 a database error)
- * and *why. */
+ * not cancelled, unexpired and its office still exists and is active;
+ * office and la get its office and Local Area.  0, or -1 with *status (401,
+ * 410, 409; 500 a database error) and *why. */
 static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char office[64],
 			     char la[64], int *status, const char **why)
 {
 	sqlite3_stmt *st = NULL;
 	const char *o, *l;
 	int64_t expires;
-	int used, active, rc;
+	int used, cancelled, active, rc;
 
 	*status = 500;
 	if (db_prepare_bound(db, &st,
 			     "SELECT e.office_id, e.expires_at, e.used_at IS NOT NULL, o.local_area_id,"
-			     " coalesce(o.active, 1)"
+			     " coalesce(o.active, 1), e.cancelled_at IS NOT NULL"
 			     " FROM enroll_codes e LEFT JOIN offices o ON o.id=e.office_id"
 			     " WHERE e.code_hash=?", "t", hash) != 0)
 		return -1;
@@ -312,11 +312,16 @@ static int enroll_code_check(sqlite3 *db, const char *hash, int64_t now, char of
 	expires = sqlite3_column_int64(st, 1);
 	used = sqlite3_column_int(st, 2);
 	active = sqlite3_column_int(st, 4);
+	cancelled = sqlite3_column_int(st, 5);
 	sqlite3_finalize(st);
-	if (used || expires <= now) {
+	if (used || cancelled || expires <= now) {
 		*status = 410;
-		*why = used ? "this enrollment code has already been used: ask for a new one"
-			    : "this enrollment code has expired: ask for a new one";
+		if (used)
+			*why = "this enrollment code has already been used: ask for a new one";
+		else if (cancelled)
+			*why = "this enrollment code was cancelled at the hub: ask for a new one";
+		else
+			*why = "this enrollment code has expired: ask for a new one";
 		return -1;
 	}
 	if (la[0] == '\0') {

@@ -4,8 +4,9 @@
  * start generates) the TLS certificate and the admin token, and serves the
  * sync API, the admin API and the console over HTTPS only.  The other
  * subcommands work on the same data directory without a running server:
- * `enroll-code` prints a one-time enrollment code, `import` ingests an
- * offline bundle, `revoke` shuts a node out.
+ * `enroll-code` prints a one-time enrollment code (or cancels one),
+ * `enroll-codes` lists them, `import` ingests an offline bundle, `revoke`
+ * shuts a node out.
  */
 #include "hub/hub.h"
 #include "hub/hub_api.h"
@@ -66,6 +67,8 @@ static const conf_entry hub_conf_tab[] = {
 static const char usage_text[] =
     "usage: outpost-hub [serve] [--data DIR] [--listen HOST:PORT] [--config FILE] [-n]\n"
     "       outpost-hub enroll-code --office ID [--data DIR]\n"
+    "       outpost-hub enroll-code --cancel CODE_ID [--data DIR]\n"
+    "       outpost-hub enroll-codes [--json] [--data DIR]\n"
     "       outpost-hub import FILE [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
     "       outpost-hub reset-operations [--data DIR]\n"
@@ -77,7 +80,9 @@ static const char usage_text[] =
     "HTTPS.\n\n"
     "  serve           run the hub (default)\n"
     "  enroll-code     print a one-time code (valid 24 h) that enrolls a node of office "
-    "ID\n"
+    "ID;\n"
+    "                  --cancel CODE_ID withdraws a code not used yet\n"
+    "  enroll-codes    list the codes not used yet and those of the last 7 days\n"
     "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
     "  revoke NODE_ID  refuse every further request from that node\n"
     "  reset-operations  print a new one-time password of the 'operations' account\n"
@@ -354,12 +359,21 @@ static int serve(hub *h)
 
 /* ---- command line ------------------------------------------------------------ */
 
+/* Unix ms as the hub's local time, for people. */
+static void fmt_when(int64_t ms, char *out, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M %Z", &tm);
+}
+
 static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 {
-	char code[20], shown[HUB_ENROLL_CODE_SHOWN], when[32];
+	char code[20], shown[HUB_ENROLL_CODE_SHOWN], when[32], id[UUID_STRLEN];
+	char detail[HUB_ENROLL_DETAIL];
 	int64_t expires;
-	time_t t;
-	struct tm tm;
 	int rc;
 
 	if (office == NULL || *office == '\0') {
@@ -370,10 +384,12 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 	/* -4: no transaction begun */
 	rc = db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0
 		 ? -4
-		 : hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, &expires);
+		 : hub_enroll_code_new(h->hb_db, office, ttl, "cli", code, id, &expires);
 	if (rc == 0 && hub_enroll_code_show(code, h->hb_pin, shown) != 0)
 		rc = -1;
-	if (rc == 0 && (hub_audit(h->hb_db, "cli", "enroll_code.create", office, NULL) != 0 ||
+	if (rc == 0)
+		hub_enroll_code_detail(id, detail);
+	if (rc == 0 && (hub_audit(h->hb_db, "cli", "enroll_code.create", office, detail) != 0 ||
 			db_exec(h->hb_db, "COMMIT") != 0))
 		rc = -1;
 	if (rc != 0 && rc != -4)
@@ -387,9 +403,7 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 	} else if (rc != 0) {
 		fprintf(stderr, "outpost-hub: cannot create an enrollment code\n");
 	} else {
-		t = (time_t)(expires / 1000);
-		localtime_r(&t, &tm);
-		strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+		fmt_when(expires, when, sizeof when);
 		printf("%s\n", shown);
 		fflush(stdout);
 		fprintf(stderr,
@@ -397,14 +411,90 @@ static int cmd_enroll_code(hub *h, const char *office, long long ttl)
 			"  outpost-sync enroll --hub https://HUB:PORT --code - --data NODE_DIR\n"
 			"(--code - asks for the code: one given on the command line is seen by"
 			" every user of that computer while it runs)\n"
-			"(its last 12 characters check the hub's key %s)\n",
-			office, when, h->hb_pin);
+			"(its last 12 characters check the hub's key %s)\n"
+			"(not needed after all, or seen by someone else? cancel it:"
+			" outpost-hub enroll-code --cancel %s)\n",
+			office, when, h->hb_pin, id);
 	}
 	memset(code, 0, sizeof code);
 	memset(shown, 0, sizeof shown);
 	tls_config_free(h->hb_tls);
 	h->hb_tls = NULL;
 	return rc == 0 ? 0 : 1;
+}
+
+/* enroll-code --cancel ID: as POST /api/v1/enroll-codes/:id/cancel does,
+ * audited as the CLI's. */
+static int cmd_enroll_code_cancel(hub *h, const char *id)
+{
+	char office[64] = "", detail[HUB_ENROLL_DETAIL];
+	const char *why = NULL;
+	int rc;
+
+	/* -4: no transaction begun */
+	rc = db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0
+		 ? -4
+		 : hub_enroll_code_cancel_in(h->hb_db, id, "cli", office, &why);
+	if (rc == DB_FOUND) {
+		hub_enroll_code_detail(id, detail);
+		if (hub_audit(h->hb_db, "cli", "enroll_code.cancel", office, detail) != 0 ||
+		    db_exec(h->hb_db, "COMMIT") != 0)
+			rc = -1;
+	}
+	if (rc != DB_FOUND && rc != -4)
+		db_exec(h->hb_db, "ROLLBACK");
+	if (rc == DB_FOUND) {
+		printf("enrollment code %s of office '%s' cancelled\n", id, office);
+		return 0;
+	}
+	if (rc == DB_ABSENT)
+		fprintf(stderr, "outpost-hub: no enrollment code '%s' (see outpost-hub "
+				"enroll-codes)\n", id);
+	else if (rc == -2)
+		fprintf(stderr, "outpost-hub: %s\n", why);
+	else
+		fprintf(stderr, "outpost-hub: cannot cancel enrollment code '%s'\n", id);
+	return 1;
+}
+
+/* enroll-codes: the list GET /api/v1/enroll-codes gives, as JSON or a
+ * table. */
+static int cmd_enroll_codes(hub *h, int json_out)
+{
+	cJSON *rows = hub_enroll_codes_json(h->hb_db), *it;
+	char *s;
+
+	if (rows == NULL) {
+		fprintf(stderr, "outpost-hub: cannot list the enrollment codes\n");
+		return 1;
+	}
+	if (json_out) {
+		if ((s = cJSON_Print(rows)) != NULL)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(rows);
+		return s != NULL ? 0 : 1;
+	}
+	if (cJSON_GetArraySize(rows) == 0)
+		printf("no enrollment code pending or made in the last 7 days\n");
+	else
+		printf("%-36s  %-9s  %-20s  %-20s  %-20s  %s\n", "ID", "STATE", "OFFICE",
+		       "CREATED", "EXPIRES", "BY");
+	cJSON_ArrayForEach(it, rows)
+	{
+		const char *by = json_str(it, "created_by");
+		char made[32], ends[32];
+
+		fmt_when((int64_t)cJSON_GetObjectItem(it, "created_at")->valuedouble, made,
+			 sizeof made);
+		fmt_when((int64_t)cJSON_GetObjectItem(it, "expires_at")->valuedouble, ends,
+			 sizeof ends);
+		printf("%-36s  %-9s  %-20s  %-20s  %-20s  %s\n", json_str(it, "id"),
+		       json_str(it, "state"), json_str(it, "office_id"), made, ends,
+		       by ? by : "-");
+	}
+	cJSON_Delete(rows);
+	return 0;
 }
 
 static int cmd_revoke(hub *h, const char *node_id)
@@ -463,7 +553,7 @@ static void load_args(conf *c, int argc, char **argv)
 /* The command line after the settings flags (which go into h's settings,
  * with the environment's): 0, or 2 after a message (the exit status). */
 typedef struct hub_opts {
-	const char *config, *cmd, *arg, *office, *out, *keyfile;
+	const char *config, *cmd, *arg, *office, *out, *keyfile, *cancel;
 	int force, check_only, json_out, npos;
 	long long ttl;
 } hub_opts;
@@ -496,7 +586,7 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 			const char *a = av[i];
 			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
 			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
-			     strcmp(a, "--key-file") == 0) &&
+			     strcmp(a, "--key-file") == 0 || strcmp(a, "--cancel") == 0) &&
 			    i + 1 >= ac) {
 				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
 				free(av);
@@ -506,6 +596,8 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 				o->config = av[++i];
 			} else if (strcmp(a, "--office") == 0) {
 				o->office = av[++i];
+			} else if (strcmp(a, "--cancel") == 0) {
+				o->cancel = av[++i];
 			} else if (strcmp(a, "--out") == 0) {
 				o->out = av[++i];
 			} else if (strcmp(a, "--key-file") == 0) {
@@ -550,16 +642,23 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 		free(av);
 	}
 	if (strcmp(o->cmd, "serve") != 0 && strcmp(o->cmd, "enroll-code") != 0 &&
-	    strcmp(o->cmd, "import") != 0 && strcmp(o->cmd, "revoke") != 0 &&
-	    strcmp(o->cmd, "reset-operations") != 0 && strcmp(o->cmd, "backup") != 0 &&
-	    strcmp(o->cmd, "restore") != 0 && strcmp(o->cmd, "check") != 0) {
+	    strcmp(o->cmd, "enroll-codes") != 0 && strcmp(o->cmd, "import") != 0 &&
+	    strcmp(o->cmd, "revoke") != 0 && strcmp(o->cmd, "reset-operations") != 0 &&
+	    strcmp(o->cmd, "backup") != 0 && strcmp(o->cmd, "restore") != 0 &&
+	    strcmp(o->cmd, "check") != 0) {
 		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", o->cmd);
 		return 2;
 	}
-	if ((strcmp(o->cmd, "serve") == 0 || strcmp(o->cmd, "enroll-code") == 0) &&
+	if ((strcmp(o->cmd, "serve") == 0 || strcmp(o->cmd, "enroll-code") == 0 ||
+	     strcmp(o->cmd, "enroll-codes") == 0) &&
 	    o->arg != NULL) {
 		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
 			o->arg);
+		return 2;
+	}
+	if (o->cancel != NULL && (strcmp(o->cmd, "enroll-code") != 0 || o->office != NULL)) {
+		fprintf(stderr, "outpost-hub: --cancel CODE_ID goes with enroll-code alone, "
+				"without --office (see --help)\n");
 		return 2;
 	}
 	return 0;
@@ -681,7 +780,10 @@ int main(int argc, char **argv)
 		ret = serve(h);
 		log_info("stopped");
 	} else if (strcmp(cmd, "enroll-code") == 0) {
-		ret = cmd_enroll_code(h, o.office, o.ttl);
+		ret = o.cancel != NULL ? cmd_enroll_code_cancel(h, o.cancel)
+				       : cmd_enroll_code(h, o.office, o.ttl);
+	} else if (strcmp(cmd, "enroll-codes") == 0) {
+		ret = cmd_enroll_codes(h, o.json_out);
 	} else if (strcmp(cmd, "import") == 0) {
 		if (arg == NULL) {
 			fprintf(stderr, "outpost-hub: import needs a FILE\n");

@@ -698,6 +698,61 @@ export const tests = [
     await assertAccessible(page, 'nodes page after adding places');
   })],
 
+  ['enrollment codes not used yet listed by office; Cancel asks first, and a cancelled code enrolls nothing', () => withConsole(async (hub, page) => {
+    await signIn(page, hub, { password: operationsPassword(hub) });
+    const offices = (await hub.api('/api/v1/offices')).json;
+    const nameOf = id => offices.find(o => o.id === id).name;
+    // One made at the hub machine (the CLI) is listed too.
+    const cliCode = hub.enrollCode('demo-office-2');
+    plantSecret(cliCode);
+    await page.goto(hub.url + '/nodes.html');
+    await page.locator('#codes tbody tr').first().waitFor();
+    assert((await page.textContent('#codes')).includes(nameOf('demo-office-2')), 'the CLI\'s code listed by office name');
+    await page.selectOption('#code-office_id', 'demo-office');
+    await page.click('#code-create');
+    await page.waitForSelector('#enroll-code');
+    const code = await page.inputValue('#enroll-code');
+    plantSecret(code);
+    await until('both codes listed', async () => (await page.locator('#codes tbody tr').count()) === 2);
+    const listed = (await page.textContent('#codes')).replace(/-/g, '');
+    for (const c of [code, cliCode]) assert(!listed.includes(c.replace(/-/g, '').slice(0, 8)), 'no code in the list: ' + listed);
+    await assertAccessible(page, 'nodes page with codes not used yet');
+
+    // Cancel: a dialog asks first; its Cancel keeps the code.
+    const row = page.locator('#codes tbody tr', { hasText: nameOf('demo-office') });
+    const pending = async () => (await hub.api('/api/v1/enroll-codes')).json.filter(c => c.office_id === 'demo-office' && c.state === 'pending').length;
+    await row.getByRole('button', { name: /^Cancel the enrollment code for/ }).click();
+    const dlg = page.locator('dialog[open]');
+    await dlg.waitFor();
+    assert((await dlg.textContent()).includes('enroll no computer'), 'the dialog says what cancelling does');
+    await assertAccessible(page, 'cancel code dialog');
+    await dlg.getByRole('button', { name: 'Cancel', exact: true }).click();
+    assert(await pending() === 1, 'Cancel in the dialog keeps the code');
+    await row.getByRole('button', { name: /^Cancel the enrollment code for/ }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Cancel code' }).click();
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('cancelled'));
+    assert(await pending() === 0, 'the hub cancelled the code');
+    assert(await page.locator('#codes tbody tr').count() === 1, 'only the other office\'s code left');
+    assert(!(await page.locator('#enroll-code').count()), 'the cancelled code is no longer shown');
+    assert(await page.evaluate(() => document.activeElement.id) === 'codes-h', 'the focus on the list\'s heading');
+    await assertAccessible(page, 'nodes page after a cancel');
+
+    // The cancelled code enrolls nothing, and says why; the other still works.
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const enroll = c => spawnSync(join(BIN, 'outpost-sync'), ['enroll', '--hub', hub.url, '--code', c,
+      '--data', mkdtempSync(join(tmpdir(), 'outpost-enroll-'))], { encoding: 'utf8' });
+    const r = enroll(code);
+    assert(r.status === 4 && r.stderr.includes('cancelled'), 'the cancelled code refused: ' + r.stderr);
+    assert(enroll(cliCode).status === 0, 'the other code enrolls');
+
+    // In the audit trail, in words.
+    await page.goto(hub.url + '/audit.html?source=hub');
+    await page.waitForSelector('#list table');
+    assert((await page.textContent('#list')).includes('Enrollment code cancelled'), 'audited, in words');
+    assert(await page.locator('#list span[title="enroll_code.cancel"]').count() === 1, 'the code in the title');
+  })],
+
   ['conflict side by side, resolved by an edit that reaches the office; quarantined entry reviewed and marked handled', () => withConsole(async (hub, page, cleanup) => {
     await signIn(page, hub, { password: operationsPassword(hub) });
     const node = await startNode();

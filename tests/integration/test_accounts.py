@@ -546,6 +546,12 @@ class AccountsTest(Base):
         # operations-only routes
         self.assertEqual(mis_a.post("/api/v1/admin/local-areas", {"name": "x"}).status, 403)
         self.assertEqual(mis_a.get("/api/v1/nodes").status, 403)
+        # the enrollment codes: neither listed nor cancelled
+        cid = self.ops.post("/api/v1/enroll-codes", {"office_id": "demo-office"}).json()["id"]
+        self.assertEqual(mis_a.get("/api/v1/enroll-codes").status, 403)
+        self.assertEqual(mis_a.post("/api/v1/enroll-codes/%s/cancel" % cid).status, 403)
+        self.assertEqual([c["state"] for c in self.ops.get("/api/v1/enroll-codes").json()
+                          if c["id"] == cid], ["pending"])
         # the hub-wide sync status is the operations staff's: another
         # administrator's session is refused as such (not taken for an
         # unsigned node's, 401)
@@ -1193,7 +1199,7 @@ class AccountsTest(Base):
         self.assertEqual(r.status, 403)
         for path in ("/api/v1/admin/staff/x/reset", "/api/v1/admin/access-requests",
                      "/api/v1/admin/session/password", "/api/v1/nodes/x/revoke",
-                     "/api/v1/enroll-codes"):
+                     "/api/v1/enroll-codes", "/api/v1/enroll-codes/x/cancel"):
             self.assertEqual(c.post(path, {}, csrf=False).status, 403, path)
         with self.db() as d:
             self.assertIsNone(d.execute("SELECT 1 FROM field_divisions WHERE id=?", (body["id"],)).fetchone())

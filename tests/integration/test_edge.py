@@ -1151,11 +1151,19 @@ class TestCertNames(unittest.TestCase):
         try:
             db.execute("DROP TABLE node_cert_names")
             db.execute("ALTER TABLE nodes DROP COLUMN gap_seq")   # (hub migration 4, later)
+            db.execute("DROP INDEX enroll_codes_id")               # (hub migration 5, later)
+            for col in ("id", "cancelled_at", "cancelled_by"):
+                db.execute("ALTER TABLE enroll_codes DROP COLUMN " + col)
             db.execute("UPDATE schema_version SET version=2 WHERE component='hub'")
             db.commit()
         finally:
             db.close()
         hub.start()
+        # the codes made before the upgrade get ids of their own, for the
+        # list and a cancel
+        ids = harness.rows(hub, "SELECT id FROM enroll_codes")
+        self.assertEqual(len(ids), 1)
+        self.assertEqual(len({i for (i,) in ids if i}), len(ids), ids)
         self.assertEqual(sorted(harness.rows(hub, "SELECT name, node_id FROM node_cert_names")),
                          sorted((x, a.json()["node_id"]) for x in
                                 (name, "192.168.1.20", "frontdesk")))

@@ -365,6 +365,94 @@ class HubTest(harness.HubAndNode):
         r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
         self.assertEqual(r.status, 200, r.body)
 
+    def test_enroll_codes_listed_and_cancelled(self):
+        """Operations lists the enrollment codes by an opaque id (never the
+        code or its hash) and cancels a pending one before it expires
+        (audited enroll_code.cancel): enrollment with it is then refused
+        (410) as with an expired code.  An unknown id is 404, a code used or
+        cancelled already 409; without the admin token 401.  The CLI lists
+        (enroll-codes) and cancels (enroll-code --cancel ID) the same way."""
+        self.assertEqual(self.hub.get("/api/v1/enroll-codes").status, 401)
+        self.assertEqual(self.hub.post("/api/v1/enroll-codes/x/cancel", {}).status, 401)
+        r = self.admin("POST", "/api/v1/enroll-codes", {"office_id": "demo-office"})
+        self.assertEqual(r.status, 201, r.body)
+        code, cid = r.json()["code"], r.json()["id"]
+        plant_secret(code)
+        used = self.new_code()
+        node = self.enroll(used)
+        r = self.admin("GET", "/api/v1/enroll-codes")
+        self.assertEqual(r.status, 200, r.body)
+        listed = {c["id"]: c for c in r.json()}
+        self.assertEqual((listed[cid]["state"], listed[cid]["office_id"], listed[cid]["created_by"]),
+                         ("pending", "demo-office", "admin-token"), listed[cid])
+        for k in ("created_at", "expires_at", "used_at", "used_by_node", "cancelled_at",
+                  "cancelled_by"):
+            self.assertIn(k, listed[cid])
+        self.assertGreater(listed[cid]["expires_at"], listed[cid]["created_at"])
+        mine = [c for c in listed.values() if c["used_by_node"] == node.node_id]
+        self.assertEqual([(c["state"], c["created_by"]) for c in mine], [("used", "cli")])
+        self.assertNotIn("code_hash", r.body.decode())
+        for (h,) in harness.rows(self.hub, "SELECT code_hash FROM enroll_codes"):
+            self.assertNotIn(h, r.body.decode())
+        for c in (code, used):
+            self.assertNotIn(c.replace("-", "")[:16], r.body.decode().replace("-", ""))
+
+        r = self.admin("POST", "/api/v1/enroll-codes/%s/cancel" % cid, {})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["id"], r.json()["state"]), (cid, "cancelled"))
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code, "hostname": "pc"})
+        self.assertEqual(r.status, 410, r.body)
+        self.assertIn("cancelled", r.json()["error"])
+        self.assertIn("ask for a new one", r.json()["error"])
+        self.assertEqual(harness.rows(self.hub, "SELECT used_at FROM enroll_codes WHERE id=?", cid),
+                         [(None,)])
+        r = self.admin("POST", "/api/v1/enroll-codes/%s/cancel" % cid, {})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("already cancelled", r.json()["error"])
+        r = self.admin("POST", "/api/v1/enroll-codes/%s/cancel" % mine[0]["id"], {})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("already been used", r.json()["error"])
+        r = self.admin("POST", "/api/v1/enroll-codes/no-such-code/cancel", {})
+        self.assertEqual(r.status, 404, r.body)
+        self.assertIn("error", r.json())
+        c = [x for x in self.admin("GET", "/api/v1/enroll-codes").json() if x["id"] == cid]
+        self.assertEqual([(x["state"], x["cancelled_by"]) for x in c], [("cancelled", "admin-token")])
+        ev = [(e["actor"], e["subject"], json.loads(e["detail"]))
+              for e in self.admin("GET", "/api/v1/audit-events").json()
+              if e["action"] == "enroll_code.cancel"]
+        self.assertIn(("admin-token", "demo-office", {"id": cid}), ev)
+
+        # the CLI: the id in its note, the list, the cancel
+        p = hub_tool(self.hub, "enroll-code", "--office", "demo-office-2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        code2 = p.stdout.decode().strip()
+        plant_secret(code2)
+        cid2 = re.search(r"enroll-code --cancel (\S+)\)", p.stderr.decode()).group(1)
+        p = hub_tool(self.hub, "enroll-codes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        line = [x for x in p.stdout.decode().splitlines() if x.startswith(cid2)]
+        self.assertEqual(len(line), 1, p.stdout)
+        self.assertIn("pending", line[0])
+        self.assertIn("demo-office-2", line[0])
+        p = hub_tool(self.hub, "enroll-codes", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([x["state"] for x in json.loads(p.stdout) if x["id"] == cid2], ["pending"])
+        p = hub_tool(self.hub, "enroll-code", "--cancel", cid2)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"cancelled", p.stdout)
+        p = hub_tool(self.hub, "enroll-code", "--cancel", cid2)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"already cancelled", p.stderr)
+        p = hub_tool(self.hub, "enroll-code", "--cancel", "no-such-code")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"no enrollment code", p.stderr)
+        p = hub_tool(self.hub, "enroll-code", "--cancel", cid2, "--office", "demo-office")
+        self.assertEqual(p.returncode, 2)
+        r = self.hub.post("/api/v1/sync/enroll", {"code": code2, "hostname": "pc"})
+        self.assertEqual(r.status, 410, r.body)
+        self.assertIn(("cli", "enroll_code.cancel", "demo-office-2"),
+                      harness.rows(self.hub, "SELECT actor, action, subject FROM hub_audit_events"))
+
     # ---- signed requests -----------------------------------------------------
     def test_signed_requests(self):
         n = self.enroll()

@@ -207,6 +207,35 @@ static void test_enroll_code_and_audit_commit_together(void **state)
 	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes"), 1);
 }
 
+/* Cancelling a code: the cancel and its audit row, both or neither. */
+static void test_enroll_code_cancel_and_audit_commit_together(void **state)
+{
+	fix *f = *state;
+	char body[160], office[64], id[64], path[128];
+
+	assert_int_equal(db_text(f->h.hb_db, "SELECT id FROM offices ORDER BY id LIMIT 1", NULL,
+				 office, sizeof office), 0);
+	snprintf(body, sizeof body, "{\"office_id\":\"%s\"}", office);
+	assert_int_equal(run(f, "POST", "/api/v1/enroll-codes", body), 201);
+	assert_int_equal(db_text(f->h.hb_db, "SELECT id FROM enroll_codes", NULL, id, sizeof id), 0);
+	snprintf(path, sizeof path, "/api/v1/enroll-codes/%s/cancel", id);
+	post_audit_refused(f, "hub_audit_events", path, "");
+	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes WHERE cancelled_at IS NULL"), 1);
+	assert_int_equal(run(f, "POST", path, ""), 200);
+	assert_int_equal(count(f, "SELECT count(*) FROM enroll_codes WHERE cancelled_at IS NOT NULL"
+				  " AND cancelled_by IS NOT NULL"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events WHERE "
+				  "action='enroll_code.cancel'"), 1);
+	/* Cancelled already: 409; unknown: 404; neither writes. */
+	assert_int_equal(run(f, "POST", path, ""), 409);
+	assert_int_equal(run(f, "POST", "/api/v1/enroll-codes/no-such/cancel", ""), 404);
+	assert_int_equal(count(f, "SELECT count(*) FROM hub_audit_events WHERE "
+				  "action='enroll_code.cancel'"), 1);
+	assert_int_equal(run(f, "GET", "/api/v1/enroll-codes", ""), 200);
+	assert_non_null(strstr(out, "\"state\":\"cancelled\""));
+	assert_null(strstr(out, "code_hash"));
+}
+
 /* The key check a code carries is bound to the code (sync_enroll_check):
  * one key gives each code its own check, so a key ground to collide with
  * one code's check is no use against another; the node computes the check
@@ -393,6 +422,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_code_and_audit_commit_together, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_enroll_code_cancel_and_audit_commit_together,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_resolve_and_audit_commit_together,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_division_and_audit_commit_together, setup,

@@ -1,5 +1,6 @@
 // nodes.js - offices, their nodes with replication lag and last contact,
-// one-time enrollment codes (shown once), and revoking a node after a
+// one-time enrollment codes (shown once; those not used yet listed, and
+// cancelled after a confirmation), and revoking a node after a
 // confirmation.
 import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError, showErrors,
   confirmDialog, shownOnce } from './console.js';
@@ -7,7 +8,11 @@ import { saving } from './ui.js';
 
 let offices = [];
 let nodes = [];
+let codes = [];
 let hubNow = Date.now();
+let shownCodeId = null; // the code in #code-out, if any
+
+const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
 
 function lagCell(n) {
   if (n.revoked) return pill('Revoked', 'bad');
@@ -21,7 +26,6 @@ function lagCell(n) {
 function renderNodes() {
   const show = $('show-revoked').checked;
   const list = nodes.filter(n => show || !n.revoked);
-  const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
   // Names, not ids: the office and its Local Area (the ids stay in a title, for IT).
   const officeCell = id => {
     const o = offices.find(x => x.id === id);
@@ -45,6 +49,24 @@ function renderNodes() {
     ]), { empty: show ? 'No node has enrolled yet.' : 'No active node. Create an enrollment code above to add one.' }));
 }
 
+// The codes not used yet (the hub also lists recent used, expired and
+// cancelled ones): whoever printed one for the wrong office, or fears it
+// was seen, cancels it here.
+function renderCodes() {
+  const pending = codes.filter(c => c.state === 'pending');
+  $('codes').replaceChildren(table('Enrollment codes not used yet',
+    ['Office', 'Created', 'By', 'Valid until', 'Action'],
+    pending.map(c => [
+      el('span', { title: c.office_id }, officeName(c.office_id)),
+      fmtDateTime(c.created_at),
+      c.created_by || '',
+      fmtDateTime(c.expires_at),
+      el('button', { type: 'button', class: 'danger',
+        'aria-label': `Cancel the enrollment code for ${officeName(c.office_id)} created ${fmtDateTime(c.created_at)}`,
+        onclick: () => cancelCode(c) }, 'Cancel'),
+    ]), { empty: 'No enrollment code is waiting to be used.' }));
+}
+
 function renderOffices() {
   $('offices').replaceChildren(table('Offices', ['Office', 'Local Area', 'Address', 'Time zone', 'Title I partner', 'Active nodes'],
     offices.map(o => [el('span', { title: o.id }, o.name), o.local_area_name || o.local_area_id || '', o.address || '', o.timezone || '', o.has_title1_partner ? 'Yes' : 'No (set up by the SPOC)', String(o.nodes)])));
@@ -53,11 +75,12 @@ function renderOffices() {
 // background: the page's poll, which does not extend the session.
 async function load(background = false) {
   try {
-    const [o, n, s] = await Promise.all([api('/api/v1/offices', { background }), api('/api/v1/nodes', { background }),
-      api('/api/v1/console/status', { background })]);
-    offices = o; nodes = n; hubNow = s.hub_time_ms || Date.now();
+    const [o, n, s, c] = await Promise.all([api('/api/v1/offices', { background }), api('/api/v1/nodes', { background }),
+      api('/api/v1/console/status', { background }), api('/api/v1/enroll-codes', { background })]);
+    offices = o; nodes = n; codes = c; hubNow = s.hub_time_ms || Date.now();
     const sel = $('code-office_id').value;
     options($('code-office_id'), offices, { blank: 'Choose an office', selected: sel });
+    renderCodes();
     renderNodes();
     renderOffices();
     const active = nodes.filter(x => !x.revoked).length;
@@ -72,6 +95,7 @@ async function createCode(ev) {
   const form = $('code-form');
   clearErrors(form);
   $('code-out').replaceChildren();
+  shownCodeId = null;
   const office = $('code-office_id').value;
   if (!office) {
     showError(form, { message: 'Choose the office the new computer belongs to.', field: 'office_id' }, 'code-');
@@ -86,9 +110,30 @@ async function createCode(ev) {
       `It works one time, until ${fmtDateTime(r.expires_at)} (24 hours). On that computer run: ` +
       `outpost-sync enroll --hub https://THIS-HUB:PORT --code - (it asks for the code; ` +
       `typed on the command line, other users of that computer could read it while it runs)`));
+    shownCodeId = r.id;
     $('enroll-code').focus();
     $('enroll-code').select();
+    load(true); // lists the new code (the focus stays on it)
   } catch (e) { showErrors(form, e, 'code-'); }
+}
+
+async function cancelCode(c) {
+  const name = officeName(c.office_id);
+  const ok = await confirmDialog(`Cancel the enrollment code for ${name}?`,
+    `The code created ${fmtDateTime(c.created_at)}${c.created_by ? ' by ' + c.created_by : ''} will enroll no computer: ` +
+    `whoever holds it is refused. This cannot be undone; create a new code when the office needs one.`,
+    'Cancel code');
+  if (!ok) return;
+  try {
+    await api(`/api/v1/enroll-codes/${encodeURIComponent(c.id)}/cancel`, { method: 'POST', body: {} });
+    if (shownCodeId === c.id) { $('code-out').replaceChildren(); shownCodeId = null; }
+    await load();
+    $('status').textContent = `Enrollment code for ${name} cancelled.`;
+  } catch (e) {
+    await load();
+    $('status').textContent = 'Could not cancel the code: ' + e.message;
+  }
+  $('codes-h').focus();
 }
 
 async function revoke(n, officeName) {
