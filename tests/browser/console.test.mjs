@@ -718,17 +718,17 @@ export const tests = [
     for (const c of [code, cliCode]) assert(!listed.includes(c.replace(/-/g, '').slice(0, 8)), 'no code in the list: ' + listed);
     await assertAccessible(page, 'nodes page with codes not used yet');
 
-    // Cancel: a dialog asks first; its Cancel keeps the code.
+    // Cancel: a dialog asks first; its Keep code keeps the code.
     const row = page.locator('#codes tbody tr', { hasText: nameOf('demo-office') });
     const pending = async () => (await hub.api('/api/v1/enroll-codes')).json.filter(c => c.office_id === 'demo-office' && c.state === 'pending').length;
-    await row.getByRole('button', { name: /^Cancel the enrollment code for/ }).click();
+    await row.getByRole('button', { name: /^Cancel code for/ }).click();
     const dlg = page.locator('dialog[open]');
     await dlg.waitFor();
     assert((await dlg.textContent()).includes('enroll no computer'), 'the dialog says what cancelling does');
     await assertAccessible(page, 'cancel code dialog');
-    await dlg.getByRole('button', { name: 'Cancel', exact: true }).click();
-    assert(await pending() === 1, 'Cancel in the dialog keeps the code');
-    await row.getByRole('button', { name: /^Cancel the enrollment code for/ }).click();
+    await dlg.getByRole('button', { name: 'Keep code', exact: true }).click();
+    assert(await pending() === 1, 'Keep code in the dialog keeps the code');
+    await row.getByRole('button', { name: /^Cancel code for/ }).click();
     await page.locator('dialog[open]').getByRole('button', { name: 'Cancel code' }).click();
     await page.waitForFunction(() => document.getElementById('status').textContent.includes('cancelled'));
     assert(await pending() === 0, 'the hub cancelled the code');

@@ -170,7 +170,7 @@ export function downloadCsv(name, headers, rows) {
 
 // Ask before a serious action with a modal dialog (keyboard: Tab between the
 // buttons, Escape cancels).  Resolves true when confirmed.
-export function confirmDialog(title, text, okLabel = 'Confirm', { danger = true } = {}) {
+export function confirmDialog(title, text, okLabel = 'Confirm', { danger = true, cancelLabel = 'Cancel' } = {}) {
   const id = 'cd-' + Math.random().toString(36).slice(2);
   const dlg = el('dialog', { 'aria-labelledby': id + '-h', 'aria-describedby': id + '-p' },
     el('form', { method: 'dialog' },
@@ -178,7 +178,7 @@ export function confirmDialog(title, text, okLabel = 'Confirm', { danger = true 
       el('p', { id: id + '-p' }, text),
       el('p', { class: 'actions' },
         el('button', { value: 'ok', class: danger ? 'danger' : null }, okLabel),
-        el('button', { value: 'cancel', class: 'secondary', autofocus: true }, 'Cancel'))));
+        el('button', { value: 'cancel', class: 'secondary', autofocus: true }, cancelLabel))));
   document.body.append(dlg);
   return new Promise(resolve => {
     dlg.addEventListener('close', () => { resolve(dlg.returnValue === 'ok'); dlg.remove(); }, { once: true });

@@ -62,8 +62,8 @@ function renderCodes() {
       c.created_by || '',
       fmtDateTime(c.expires_at),
       el('button', { type: 'button', class: 'danger',
-        'aria-label': `Cancel the enrollment code for ${officeName(c.office_id)} created ${fmtDateTime(c.created_at)}`,
-        onclick: () => cancelCode(c) }, 'Cancel'),
+        'aria-label': `Cancel code for ${officeName(c.office_id)}, created ${fmtDateTime(c.created_at)}`,
+        onclick: () => cancelCode(c) }, 'Cancel code'),
     ]), { empty: 'No enrollment code is waiting to be used.' }));
 }
 
@@ -122,7 +122,7 @@ async function cancelCode(c) {
   const ok = await confirmDialog(`Cancel the enrollment code for ${name}?`,
     `The code created ${fmtDateTime(c.created_at)}${c.created_by ? ' by ' + c.created_by : ''} will enroll no computer: ` +
     `whoever holds it is refused. This cannot be undone; create a new code when the office needs one.`,
-    'Cancel code');
+    'Cancel code', { cancelLabel: 'Keep code' });
   if (!ok) return;
   try {
     await api(`/api/v1/enroll-codes/${encodeURIComponent(c.id)}/cancel`, { method: 'POST', body: {} });
