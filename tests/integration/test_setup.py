@@ -762,6 +762,37 @@ class SetupTest(Base):
             self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
                                                         " WHERE version='empty-flag'"), 0)
 
+    def test_code_list_empty_status_refused(self):
+        """An empty status cell of the employer list (a column of its file)
+        is an error naming its line and column, not "active": a code meant
+        to be retired stayed one staff may choose.  The whole file is
+        refused: no version, no code changed.  (A version taken before the
+        rule still applies: StoredVersionTest.)"""
+        with open(os.path.join(harness.TOP, "seed", "employer_activity_codes.csv"),
+                  encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        k = next(i for i, l in enumerate(lines) if l.startswith("E01,"))
+        self.assertNotIn('"', lines[k])
+        lines[k] = lines[k][:lines[k].rindex(",") + 1]
+        before = self.ops.get("/api/v1/admin/code-lists/employer").json()
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          {"version": "empty-status", "effective_date": time.strftime("%Y-%m-%d"),
+                           "csv": "\n".join(lines) + "\n"})
+        self.assertEqual((r.status, r.json().get("field")), (400, "csv"), r)
+        self.assertEqual(r.json()["error"],
+                         "line %d, column 6 (status): empty; write active or retired" % (k + 1))
+        self.assertEqual(self.ops.get("/api/v1/admin/code-lists/employer").json(), before)
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
+                                                    " WHERE version='empty-status'"), 0)
+        # A status that is neither is refused the same way.
+        lines[k] += "gone"
+        r = self.ops.post("/api/v1/admin/code-lists/employer",
+                          {"version": "empty-status", "effective_date": time.strftime("%Y-%m-%d"),
+                           "csv": "\n".join(lines) + "\n"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"], "line %d, column 6 (status): not active or retired;"
+                                            " write active or retired" % (k + 1))
+
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
         account (a temporary password needs a connected office), then the
@@ -1100,7 +1131,8 @@ class NodeDaysTest(unittest.TestCase):
 
 class StoredVersionTest(unittest.TestCase):
     """A code-list version taken before the CSV rules grew stricter (an
-    empty yes/no cell, a title that shows nothing) and falling due after
+    empty yes/no cell, a title that shows nothing, an empty status cell of
+    the employer list) and falling due after
     the upgrade is applied as it was taken: re-checking it under the new
     rules failed its apply, and the hub would not start."""
 
@@ -1124,5 +1156,22 @@ class StoredVersionTest(unittest.TestCase):
                 hub, "SELECT restarts_exit_clock FROM followup_codes WHERE code='F01'"), 0)
             self.assertEqual(harness.db_value(
                 hub, "SELECT count(*) FROM followup_codes WHERE code='F98'"), 1)
+            # The employer list's status column empty (refused in a new
+            # upload since): read as active, as when it was taken.
+            hub.stop()
+            lines = open(os.path.join(harness.TOP, "seed", "employer_activity_codes.csv"),
+                         encoding="utf-8").read().splitlines()
+            lines = [l[:l.rindex(",") + 1] if l.startswith("E01,") else l for l in lines]
+            harness.db_write(hub, "INSERT INTO code_list_versions(id, list, version, effective_date,"
+                                  " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)",
+                             str(uuid.uuid4()), "employer", "taken-earlier",
+                             time.strftime("%Y-%m-%d"), int(time.time() * 1000), "operations",
+                             len(lines) - 1, "\n".join(lines) + "\n")
+            hub.start()
+            self.assertIsNotNone(harness.db_value(
+                hub, "SELECT applied_at FROM code_list_versions WHERE list='employer'"
+                     " AND version='taken-earlier'"))
+            self.assertEqual(harness.db_value(
+                hub, "SELECT status FROM employer_activity_codes WHERE code='E01'"), "active")
         finally:
             hub.cleanup()
