@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,34 @@ int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECR
 	return 0;
 }
 
+/* fsync the directory holding path, so that a rename or an unlink in it
+ * is on the disk: 0, or -1 with errno.  A file system that cannot sync a
+ * directory (EINVAL) syncs its entries with the files. */
+static int sync_dir_of(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+	int fd, rc, e;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path) >=
+		 (int)sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	if (rc != 0 && e == EINVAL)
+		return 0;
+	errno = e;
+	return rc;
+}
+
 static int write_atomic(const char *path, const void *p, size_t len, char *err, size_t errlen)
 {
 	char tmp[4200];
@@ -275,6 +304,12 @@ static int write_atomic(const char *path, const void *p, size_t len, char *err, 
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto fail;
+	/* The name too: only a part durably there lets an earlier one go. */
+	if (sync_dir_of(path) != 0) {
+		fmt_line(err, errlen, "cannot write '%s': syncing its directory: %s", path,
+			 strerror(errno));
+		return -1;
+	}
 	return 0;
 fail:
 	fmt_line(err, errlen, "cannot write '%s': %s", path, strerror(errno));
@@ -282,6 +317,66 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
+}
+
+/* 1 when path is a regular file (not a link) that starts with an Outpost
+ * bundle's header (OPX2 or OPX1, a node id), else 0: what an export may
+ * remove as an earlier export's part, never another file. */
+static int is_bundle_file(const char *path)
+{
+	unsigned char head[256];
+	char node_id[64];
+	const char *why;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	do
+		n = read(fd, head, sizeof head);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	return n > 0 && sync_bundle_sender(head, (size_t)n, node_id, &why) == 0;
+}
+
+/* The parts of an earlier export past what this one wrote (path itself
+ * when it wrote none): removed while they are Outpost bundles, so that
+ * no stale part is carried to the hub beside this export's (README,
+ * "Moving a bundle by hand").  Runs only after every part written is
+ * synced, file and directory (write_atomic). */
+static void remove_stale_parts(const char *path, sync_bundle_stats *st)
+{
+	char name[4200];
+	struct stat sb;
+	int removed = 0;
+
+	for (int k = st->bs_files + 1; k < INT_MAX; k++) {
+		if (k == 1)
+			snprintf(name, sizeof name, "%s", path);
+		else
+			snprintf(name, sizeof name, "%s.%d", path, k);
+		if (lstat(name, &sb) != 0) {
+			if (k == 1)
+				continue; /* FILE gone, its FILE.2 ... perhaps not */
+			break;
+		}
+		if (!is_bundle_file(name) || unlink(name) != 0) {
+			st->bs_left = k;
+			break;
+		}
+		if (st->bs_stale_from == 0)
+			st->bs_stale_from = k;
+		st->bs_stale_to = k;
+		removed = 1;
+	}
+	if (removed)
+		(void)sync_dir_of(path); /* (a removal lost to a crash is harmless) */
 }
 
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
@@ -340,15 +435,10 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, i
 		st->bs_bytes += out.len;
 		after = last;
 	}
-	/* FILE.N an earlier, longer export left past the last written now:
-	 * gone, so that "FILE, then FILE.2, ..." names only this export's. */
-	for (int k = st->bs_files + 1; k > 1; k++) {
-		struct stat sb;
-
-		snprintf(name, sizeof name, "%s.%d", path, k);
-		if (lstat(name, &sb) != 0 || !S_ISREG(sb.st_mode) || unlink(name) != 0)
-			break;
-	}
+	/* FILE.N an earlier, longer export left past the last written now
+	 * (FILE too when nothing was written): gone, so that "FILE, then
+	 * FILE.2, ..." names only this export's. */
+	remove_stale_parts(path, st);
 	ret = 0;
 out:
 	if (ret != 0 && st->bs_files > 0)

@@ -277,6 +277,11 @@ typedef struct sync_bundle_stats {
 	int64_t bs_entries;
 	int64_t bs_first_seq, bs_last_seq;  /* local seqs */
 	uint64_t bs_bytes;
+	/* An earlier export's parts removed (part numbers: 1 is path itself,
+	 * k the path.k), 0 and 0 when none; bs_left: the part number of a
+	 * file named as the next part that is no Outpost bundle, left alone
+	 * (0: none). */
+	int bs_stale_from, bs_stale_to, bs_left;
 } sync_bundle_stats;
 
 /*
@@ -286,6 +291,12 @@ typedef struct sync_bundle_stats {
  * them in that order.  Each file is written atomically with mode 0600.  The
  * outbox is left alone (a later push is skipped as a replay by the hub).
  * 0 or SYNC_E_*, err filled.  Writes nothing when the outbox is empty.
+ * Once every part is written and synced (the file and its directory), the
+ * parts of an earlier export that this one does not replace are removed:
+ * path.k after the last written (path too when nothing is written), each
+ * only if it is an Outpost bundle (its header read), up to the first name
+ * that is missing or not a bundle; so the folder holds this export's parts
+ * alone.  Nothing is removed when the export fails.
  * with_sent: the sent log (what the hub acknowledged in the last
  * resend_days) first, for a hub restored from an older backup that cannot
  * be reached but by bundles (`outpost-sync export --resend`; the hub skips

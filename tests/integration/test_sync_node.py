@@ -870,9 +870,10 @@ class SyncNodeTest(OfficeTest):
                 self.assertNotIn(b"signature", p.stderr, n)
             self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", ids[0]), 0)
             # Two files: F, then F.2 (frames of 3 entries in the test build);
-            # an F.3 an earlier, longer export left is gone.
+            # an F.3 an earlier, longer export left is gone
+            # (test_export_leaves_only_its_parts).
             with open(os.path.join(d, "two.bundle.3"), "wb") as f:
-                f.write(b"stale")
+                f.write(data)
             p = sync(a, "export", "--out", os.path.join(d, "two.bundle"),
                      env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "3"})
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -902,6 +903,86 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(count(hub, "SELECT count(*) FROM checkins"), rows)
         self.assertEqual(count(hub, "SELECT count(*) FROM change_log WHERE seq > ? AND "
                                     "tbl='checkins' AND origin=?", head, a.node_id), 0)
+
+    def test_export_leaves_only_its_parts(self):
+        """An export to FILE leaves beside it only its own parts: FILE.N an
+        earlier, longer export wrote are removed, and when there is nothing
+        to export an earlier FILE and its FILE.N too, so no stale part is
+        carried to the hub.  Only files that start with an Outpost bundle's
+        header are removed, up to the first that does not (left, and said)."""
+        if not harness.has_test_hooks(os.path.join(BIN, "outpost-sync")):
+            self.skipTest("needs the test build (frames of 3 entries)")
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        hub.stop()
+        for i in range(5):
+            checkin(a, "Parts %d" % i)
+        three = {"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "3"}
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "office.bundle")
+
+            def names():
+                return sorted(os.listdir(d))
+            # An earlier export of four parts (frames of 2: five entries in 3).
+            p = sync(a, "export", "--out", out, env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "2"})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out + ".3", "rb") as f:
+                earlier = f.read()
+            with open(out + ".4", "wb") as f:
+                f.write(earlier)  # an even longer one's fourth part
+            with open(out + ".5", "wb") as f:
+                f.write(b"OPX notes of the operator, not a bundle\n")
+            with open(out + ".6", "wb") as f:
+                f.write(earlier)  # past the first file that is not a bundle
+            p = sync(a, "export", "--out", out, env=three)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(names(), ["office.bundle", "office.bundle.2", "office.bundle.5",
+                                       "office.bundle.6"])
+            self.assertIn(b"removed %s.3 and %s.4, left by an earlier export\n" %
+                          (out.encode(), out.encode()), p.stdout)
+            self.assertIn(b"left %s.5 as it is: not an Outpost bundle" % out.encode(), p.stdout)
+            with open(out + ".5", "rb") as f:
+                self.assertEqual(f.read(), b"OPX notes of the operator, not a bundle\n")
+            os.unlink(out + ".5")
+            os.rename(out + ".6", out + ".3")
+            p = sync(a, "export", "--out", out, "--json", env=three)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["files"], j["removed"]), ([out, out + ".2"], [out + ".3"]))
+            self.assertNotIn("left_not_a_bundle", j)
+            # A link under a part's name is no bundle: left (and what
+            # follows it).
+            os.symlink(out + ".2", out + ".3")
+            p = sync(a, "export", "--out", out, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["files"], j["removed"], j["left_not_a_bundle"]),
+                             ([out], [out + ".2"], out + ".3"))
+            self.assertEqual(names(), ["office.bundle", "office.bundle.3"])
+            self.assertTrue(os.path.islink(out + ".3"))
+            os.unlink(out + ".3")
+            # The network returns: every change is at the hub, and an export
+            # now removes the bundle of before instead of leaving it to be
+            # carried.
+            hub.start()
+            wait_for(lambda: status(a)["pending"] == 0, timeout=120, step=1,
+                     what="a's outbox to drain")
+            p = sync(a, "export", "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.decode(),
+                             "nothing to export: no pending changes (no file written)\n"
+                             "removed %s, left by an earlier export: there is nothing"
+                             " to carry to the hub\n" % out)
+            self.assertEqual(names(), [])
+            # A file of the operator's under that name is never removed.
+            with open(out, "w") as f:
+                f.write("my notes\n")
+            p = sync(a, "export", "--out", out, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["entries"], j["files"], j["removed"], j["left_not_a_bundle"]),
+                             (0, [], [], out))
+            self.assertEqual(names(), ["office.bundle"])
 
     def test_outbox_of_before_an_upgrade_sent(self):
         """Entries an office wrote before its upgrade (stamped with the schema
