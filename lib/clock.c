@@ -69,6 +69,17 @@ static int64_t skew(void)
 }
 #endif
 
+uint64_t clock_boot_ms(void)
+{
+	struct timespec ts;
+
+#ifdef CLOCK_BOOTTIME
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
+		return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+#endif
+	return clock_mono_ms();
+}
+
 uint64_t clock_ms(void)
 {
 	struct timespec ts;

@@ -14,6 +14,9 @@ uint64_t clock_ms(void);
  * in-memory expiries (sessions), which a clock set back or forward must not
  * cut short or stretch. */
 uint64_t clock_mono_ms(void);
+/* The same counting the time the computer slept too (CLOCK_BOOTTIME where
+ * there is one): how far a wall clock may truly have moved meanwhile. */
+uint64_t clock_boot_ms(void);
 /* "YYYY-MM-DD" of ms in local time. */
 void clock_local_date(uint64_t ms, char out[11]);
 /* "YYYY-MM-DD HH:MM" local. */

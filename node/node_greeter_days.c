@@ -33,7 +33,10 @@
  *     reach the hub closes anyway DAY_END_WAIT_MS later (the office is
  *     offline: its view is the only one);
  *   - the read is inside the write's transaction, and the UPDATE names the
- *     status it read: a pull committed meanwhile is never overwritten.
+ *     status it read: a pull committed meanwhile is never overwritten;
+ *   - "today" is the node's clock only as far as it can be believed
+ *     (day_end_now): a PC's clock jumping forward while the hub cannot
+ *     be reached does not make today's visits a past day's.
  * At start, then at each tick once the office's date has moved on,
  * DAY_END_BATCH visits per write until none is left.
  */
@@ -126,6 +129,7 @@ static route_rc get_days(route_call *a)
 #define DAY_END_TICK_MS 60000 /* how often the office's date is looked at */
 #define DAY_END_NEXT_MS 1000  /* the next batch of a long backlog */
 #define DAY_END_WAIT_MS (2 * 3600 * 1000ull) /* for a sync, at most */
+#define DAY_END_JUMP_MS (10 * 60 * 1000ull)  /* a step of the clock taken without the hub */
 
 /* Test build: OUTPOST_TEST_HOOKS_DAY_END_MS looks that often instead, so a
  * test steps the clock past midnight without waiting a minute. */
@@ -146,8 +150,56 @@ struct node_day_end {
 	char de_closed[11];           /* the last today with nothing left open before it */
 	char de_seen[11];             /* the today de_since is of */
 	uint64_t de_since;            /* clock_ms() when the tick first saw de_seen */
+	uint64_t de_since_boot;       /* clock_boot_ms() then (the wait for a sync) */
 	char de_first[UUID_STRLEN];   /* the first visit of the last batch */
+	uint64_t de_good_ms;          /* the office's time last believed (day_end_now) */
+	uint64_t de_good_boot;        /* clock_boot_ms() then, 0 before the first look */
+	uint64_t de_good_sync;        /* the sync's last success then (nf_last_ok_ms) */
+	int de_held;                  /* a step of the clock held back (said once) */
 };
+
+/*
+ * The office's time as the day closing takes it.  Its clock is the node's
+ * corrected by the hub's offset, measured at each contact; but an office
+ * PC's clock can jump (a day forward, say) while the node cannot reach the
+ * hub, and the old offset does not undo that: today's visits would look
+ * like yesterday's and be closed, still waiting, two hours later.  So the
+ * clock is believed only as far as time can truly have passed since it was
+ * last believed: by the boot-time clock (it never jumps, and counts a
+ * suspended PC's sleep, unlike CLOCK_MONOTONIC), plus DAY_END_JUMP_MS for
+ * the small steps a time service makes.  A larger step forward is held
+ * back, the day closing going on by the elapsed time, until a sync
+ * succeeds: the offset then measured says what the time is, and it is
+ * believed again.  A step back is believed (closing later is harmless).
+ * (A node that never syncs holds a forward step until it restarts; a jump
+ * before the node started cannot be seen.)
+ */
+static uint64_t day_end_now(struct node_day_end *d)
+{
+	node *n = d->de_node;
+	node_sync_fig f;
+	uint64_t now = node_now_ms(n), boot = clock_boot_ms(), bound;
+
+	node_sync_figures(n, &f);
+	bound = d->de_good_ms + (boot - d->de_good_boot);
+	if (d->de_good_boot == 0 || f.nf_last_ok_ms != d->de_good_sync ||
+	    now <= bound + DAY_END_JUMP_MS) {
+		if (d->de_held)
+			log_info("the clock is believed again for closing the visits of a past day");
+		d->de_good_ms = now;
+		d->de_good_boot = boot;
+		d->de_good_sync = f.nf_last_ok_ms;
+		d->de_held = 0;
+		return now;
+	}
+	if (!d->de_held)
+		log_warnx("this computer's clock moved %llu min further than the time since it was"
+			  " last checked: the visits of a past day are closed by the time elapsed"
+			  " until a sync with the hub confirms the clock",
+			  (unsigned long long)((now - bound) / 60000));
+	d->de_held = 1;
+	return bound;
+}
 
 /* The visits to close (up to limit): of days before today, still open,
  * checked in here or of a day before yesterday.  The first step's code;
@@ -173,11 +225,10 @@ static int day_end_select(node *n, const char *today, const char *yesterday, int
 /* Close up to DAY_END_BATCH visits of days before today (those of
  * yesterday only when this node checked them in): how many were closed
  * (0: none was open), or -1.  first gets the first one's id. */
-static int day_end_batch(node *n, const char *today, char first[UUID_STRLEN])
+static int day_end_batch(node *n, uint64_t now, const char *today, char first[UUID_STRLEN])
 {
 	char ids[DAY_END_BATCH][UUID_STRLEN], from[DAY_END_BATCH][8];
 	char eid[UUID_STRLEN], ts[HLC_STRLEN], yesterday[11];
-	uint64_t now = node_now_ms(n);
 	sqlite3_stmt *st;
 	capture c;
 	int k = 0, done = 0, rc;
@@ -240,16 +291,19 @@ static void day_end_tick(uv_timer_t *t)
 	struct node_day_end *d = t->data;
 	node *n = d->de_node;
 	char today[11], first[UUID_STRLEN] = "", v[32];
+	uint64_t now;
 	int k, synced;
 
 	if (n->nd_stopping || n->nd_office_id[0] == '\0')
 		return;
-	node_today(n, today);
+	now = day_end_now(d);
+	clock_local_date(now, today);
 	if (strcmp(today, d->de_closed) == 0)
 		return;
 	if (strcmp(today, d->de_seen) != 0) {
 		memcpy(d->de_seen, today, sizeof d->de_seen);
 		d->de_since = clock_ms();
+		d->de_since_boot = clock_boot_ms();
 	}
 	/* An enrolled node closes from a view as fresh as it can have, and
 	 * never while a snapshot is under way (half its rows are there) or
@@ -258,9 +312,10 @@ static void day_end_tick(uv_timer_t *t)
 	if (synced > 0 && (db_kv_get(n->nd_db, "node_meta", "snapshot_seq", v, sizeof v) != DB_ABSENT ||
 			   db_kv_get(n->nd_db, "node_meta", "sync_cursor", v, sizeof v) != DB_FOUND))
 		synced = 0;
-	if (synced == 0 && clock_ms() - d->de_since < DAY_END_WAIT_MS)
+	/* (a wait: on the clock that never jumps) */
+	if (synced == 0 && clock_boot_ms() - d->de_since_boot < DAY_END_WAIT_MS)
 		return;
-	k = day_end_batch(n, today, first);
+	k = day_end_batch(n, now, today, first);
 	if (k == 0) {
 		memcpy(d->de_closed, today, sizeof d->de_closed);
 		return;

@@ -3,6 +3,7 @@ bad input of every kind, and durability under SIGKILL."""
 import json
 import urllib.parse
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -869,6 +870,80 @@ class DayEndTest(harness.HubAndOffices):
         self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM conflicts"), 0)
         self.assertIn("closed 3 visits left open before", node.read_log())
         self.assertNotIn("Wanda", node.read_log())
+
+
+class DayEndClockJumpTest(harness.HubAndOffices):
+    """An office PC's clock that jumps a day forward while its node cannot
+    reach the hub does not make today's visits a past day's: the day
+    closing believes the clock only as far as the time elapsed since it
+    last believed it (node_greeter_days.c day_end_now), until a sync
+    confirms it.  Before, the node closed a visitor still waiting as "left"
+    two hours (of that clock) later.  The node's clock is stepped
+    (OUTPOST_TEST_HOOKS_CLOCK_FILE), the hub's is not; the node looks every
+    200 ms."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.tmp = tempfile.mkdtemp(prefix="outpost-dayjump-")
+        cls.clock = os.path.join(cls.tmp, "clock")
+        with open(cls.clock, "w") as f:
+            f.write("0")
+        cls.start_hub()
+        env = dict(ENV, OUTPOST_TEST_HOOKS_CLOCK_FILE=cls.clock, OUTPOST_TEST_HOOKS_DAY_END_MS="200")
+        cls.enroll_offices((("a", "demo-office"),), env, "day-jump")
+        harness.login(cls.nodes["a"])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        os.unlink(cls.clock)
+        os.rmdir(cls.tmp)
+
+    def step(self, ms):
+        with open(self.clock + ".tmp", "w") as f:
+            f.write(str(ms))
+        os.replace(self.clock + ".tmp", self.clock)
+        time.sleep(1.5)  # read within 100 ms, looked at every 200 ms
+
+    def synced_after(self, node, before):
+        st = node.get("/api/v1/sync/status").json()
+        if (st.get("last_success_ms") or 0) > before:
+            return True
+        if not st.get("syncing"):
+            node.request("POST", "/api/v1/sync/now", body={})
+        return False
+
+    def test_clock_jump_while_offline_closes_no_visit_of_today(self):
+        node = self.nodes["a"]
+        reasons = node.get("/api/v1/greeter/reasons").json()
+        r = node.post("/api/v1/checkins", {"visitor_name": "Jumped Jill", "language": "en",
+                                           "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r.body)
+        cid = r.json()["id"]
+        wait_until(lambda: harness.db_value(self.hub, "SELECT count(*) FROM checkins WHERE id=?",
+                                            cid) == 1, timeout=30, what="the visit at the hub")
+        self.hub.stop()
+
+        def state():
+            return (harness.db_value(node, "SELECT status FROM checkins WHERE id=?", cid),
+                    harness.db_value(node, "SELECT count(*) FROM checkin_events WHERE action='day_end'"))
+        # The PC's clock a day on, then past the two hours' wait for a sync.
+        self.step(24 * 3600 * 1000)
+        self.step((24 + 3) * 3600 * 1000)
+        self.assertEqual(state(), ("waiting", 0))
+        held = re.findall(r"this computer's clock moved (\d+) min further than the time since"
+                          r" it was last checked", node.read_log())
+        self.assertEqual(len(held), 1, node.read_log())  # said once
+        self.assertIn(int(held[0]), (1439, 1440))
+        # The hub back: its time says the day is still today.
+        before = node.get("/api/v1/sync/status").json().get("last_success_ms") or 0
+        self.hub.start()
+        wait_until(lambda: self.synced_after(node, before), timeout=60, step=0.5,
+                   what="a sync after the hub's return")
+        time.sleep(1)
+        self.assertEqual(state(), ("waiting", 0))
+        self.assertIn("the clock is believed again", node.read_log())
 
 
 class CrashTest(unittest.TestCase):
