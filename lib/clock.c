@@ -24,11 +24,13 @@ uint64_t clock_mono_ms(void)
 #ifdef OUTPOST_TEST_HOOKS
 /* Test build: OUTPOST_TEST_HOOKS_CLOCK_FILE names a file holding an offset
  * in ms added to the wall clock, read again at most every 100 ms, so a test
- * starts a daemon a day off and steps its clock while it runs. */
+ * starts a daemon a day off and steps its clock while it runs.  A second
+ * number, when there is one, is added to clock_boot_ms(): time that truly
+ * passed (a PC asleep), where the first alone is a clock set wrong. */
 static pthread_once_t skew_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t skew_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *skew_file;
-static int64_t skew_ms;
+static int64_t skew_ms, boot_skew_ms;
 static uint64_t skew_read_at;
 
 static void skew_init(void)
@@ -38,32 +40,57 @@ static void skew_init(void)
 	skew_file = f && *f ? f : NULL;
 }
 
-static int64_t skew(void)
+/* The wall clock's offset, and the boot clock's in *boot (may be NULL). */
+static int64_t skew2(int64_t *boot)
 {
 	uint64_t mono;
 	int64_t v;
 
 	pthread_once(&skew_once, skew_init);
+	if (boot)
+		*boot = 0;
 	if (skew_file == NULL)
 		return 0;
 	mono = clock_mono_ms();
 	pthread_mutex_lock(&skew_lock);
 	if (skew_read_at == 0 || mono - skew_read_at >= 100) {
 		FILE *f = fopen(skew_file, "r");
-		long long x;
+		long long x, y;
 		if (f) {
-			if (fscanf(f, "%lld", &x) == 1)
+			int got = fscanf(f, "%lld %lld", &x, &y);
+			if (got >= 1)
 				skew_ms = x;
+			boot_skew_ms = got == 2 ? y : 0;
 			fclose(f);
 		}
 		skew_read_at = mono;
 	}
 	v = skew_ms;
+	if (boot)
+		*boot = boot_skew_ms;
 	pthread_mutex_unlock(&skew_lock);
 	return v;
 }
+
+static int64_t skew(void)
+{
+	return skew2(NULL);
+}
+
+static int64_t boot_skew(void)
+{
+	int64_t b;
+
+	(void)skew2(&b);
+	return b;
+}
 #else
 static int64_t skew(void)
+{
+	return 0;
+}
+
+static int64_t boot_skew(void)
 {
 	return 0;
 }
@@ -75,9 +102,9 @@ uint64_t clock_boot_ms(void)
 
 #ifdef CLOCK_BOOTTIME
 	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
-		return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		return (uint64_t)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + boot_skew());
 #endif
-	return clock_mono_ms();
+	return (uint64_t)((int64_t)clock_mono_ms() + boot_skew());
 }
 
 uint64_t clock_ms(void)

@@ -15,7 +15,8 @@ uint64_t clock_ms(void);
  * cut short or stretch. */
 uint64_t clock_mono_ms(void);
 /* The same counting the time the computer slept too (CLOCK_BOOTTIME where
- * there is one): how far a wall clock may truly have moved meanwhile. */
+ * there is one): how far a wall clock may truly have moved meanwhile (the
+ * test build may offset it: OUTPOST_TEST_HOOKS_CLOCK_FILE's second number). */
 uint64_t clock_boot_ms(void);
 /* "YYYY-MM-DD" of ms in local time. */
 void clock_local_date(uint64_t ms, char out[11]);

@@ -4,6 +4,7 @@
 #include "model/greeter.h"
 #include "model/schema.h"
 #include "lib/clock.h"
+#include "lib/crypto.h"
 #include "lib/db.h"
 #include "lib/hlc.h"
 #include "lib/json.h"
@@ -43,6 +44,36 @@ const char *greeter_day_end(const char *from)
 	if (strcmp(from, "waiting") == 0 || strcmp(from, "called") == 0)
 		return "left";
 	return strcmp(from, "serving") == 0 ? "done" : NULL;
+}
+
+int greeter_day_end_id(const char *checkin_id, const char *from, char out[37])
+{
+	static const char label[] = "outpost day_end v1";
+	unsigned char in[256], h[CRYPTO_SHA256_LEN];
+	size_t a, b;
+	int k = 0;
+
+	if (checkin_id == NULL || from == NULL)
+		return -1;
+	a = strlen(checkin_id);
+	b = strlen(from);
+	if (sizeof label + a + 1 + b > sizeof in)
+		return -1;
+	/* label NUL id NUL from: no two (id, from) give the same input */
+	memcpy(in, label, sizeof label);
+	memcpy(in + sizeof label, checkin_id, a + 1);
+	memcpy(in + sizeof label + a + 1, from, b);
+	if (crypto_sha256(in, sizeof label + a + 1 + b, h) != 0)
+		return -1;
+	h[6] = (unsigned char)((h[6] & 0x0f) | 0x80); /* version 8: RFC 9562's own */
+	h[8] = (unsigned char)((h[8] & 0x3f) | 0x80); /* variant 10 */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[k++] = '-';
+		k += snprintf(out + k, 3, "%02x", h[i]);
+	}
+	out[k] = '\0';
+	return 0;
 }
 
 int greeter_valid_status(const char *s)

@@ -27,6 +27,12 @@ const char *greeter_transition(const char *from, const char *action);
  * event's action "day_end", node_greeter_days.c): waiting or called ->
  * left, serving -> done; NULL for a visit that has ended. */
 const char *greeter_day_end(const char *from);
+/* The id of the "day_end" event of visit checkin_id closed from status from
+ * (36 characters and a NUL into out): a UUIDv8 made of the SHA-256 of both,
+ * the same at every node, so that two nodes of an office closing one visit
+ * at once write one event, which the hub takes once (schema_fact_col).
+ * 0, or -1 when it cannot be made. */
+int greeter_day_end_id(const char *checkin_id, const char *from, char out[37]);
 /* 0 when s is one of the five statuses. */
 int greeter_valid_status(const char *s);
 int greeter_valid_language(const char *s);

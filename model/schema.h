@@ -113,6 +113,17 @@ int schema_db_version(sqlite3 *db);
 const table_def *schema_table(const char *name);
 /* 1 when v is one of td's final values (td_final_value), else 0. */
 int schema_final(const table_def *td, const char *v);
+/*
+ * An append-only table some of whose rows are born under the same id at two
+ * nodes (an id made of what the row records: a visit's day_end event,
+ * greeter_day_end_id()) has fact columns: two rows of one id that agree on
+ * them are one fact, the other columns saying only who wrote it when.  The
+ * hub skips an insert that agrees on them with the row it holds, as it
+ * skips an identical one (the first written stands); any other difference
+ * is refused.  1 when td has fact columns and col is one, else 0; *any
+ * (may be NULL) 1 when td has fact columns at all.
+ */
+int schema_fact_col(const table_def *td, const char *col, int *any);
 /* The name of the module that owns replicated table name ("core", "crm",
  * "casework", ...), or NULL. */
 const char *schema_table_module(const char *name);

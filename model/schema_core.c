@@ -83,6 +83,8 @@ static const table_def core_tables[] = {
 	{"greeter_reasons", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
 	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", "status", "done|left", NULL, 1},
 	{"checkin_reasons", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL, 0},
+	/* (a visit's day_end event is born at any node under one id: its fact
+	 * columns are in schema.c, schema_fact_col) */
 	{"checkin_events", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL, 0},
 };
 

@@ -36,7 +36,11 @@
  *     status it read: a pull committed meanwhile is never overwritten;
  *   - "today" is the node's clock only as far as it can be believed
  *     (day_end_now): a PC's clock jumping forward while the hub cannot
- *     be reached does not make today's visits a past day's.
+ *     be reached does not make today's visits a past day's;
+ *   - two nodes that close one visit at once (neither seeing the other's
+ *     closing) write one event: its id is made of the visit and the status
+ *     it left (greeter_day_end_id), so both are one row, which the hub
+ *     takes once.
  * At start, then at each tick once the office's date has moved on,
  * DAY_END_BATCH visits per write until none is left.
  */
@@ -142,6 +146,19 @@ static uint64_t day_end_tick_ms(void)
 		return (uint64_t)atoi(e);
 #endif
 	return DAY_END_TICK_MS;
+}
+
+/* Test build: OUTPOST_TEST_HOOKS_DAY_END_WAIT_MS waits that long for a sync
+ * instead of two hours, so a test has two offline nodes close a day. */
+static uint64_t day_end_wait_ms(void)
+{
+#ifdef OUTPOST_TEST_HOOKS
+	const char *e = getenv("OUTPOST_TEST_HOOKS_DAY_END_WAIT_MS");
+
+	if (e && atoi(e) > 0)
+		return (uint64_t)atoi(e);
+#endif
+	return DAY_END_WAIT_MS;
 }
 
 struct node_day_end {
@@ -268,7 +285,12 @@ static int day_end_batch(node *n, uint64_t now, const char *today, char first[UU
 			goto fail;
 		if (sqlite3_changes(n->nd_db) == 0)
 			continue;
-		uuid7_at(eid, now);
+		/* One event per closing, whichever node writes it (the
+		 * header's "one closing"): its id is the visit's and the
+		 * status it left, so a closing made at two nodes at once is
+		 * one row, taken once at the hub. */
+		if (greeter_day_end_id(ids[i], from[i], eid) != 0)
+			goto fail;
 		if (db_run_cached(n->nd_db, "INSERT INTO checkin_events(id, checkin_id, office_id, action,"
 				  " from_status, to_status, note, at, hlc)"
 				  " VALUES(?,?,?,'day_end',?,?,NULL,?,?)", "tttttIt", eid, ids[i],
@@ -313,7 +335,7 @@ static void day_end_tick(uv_timer_t *t)
 			   db_kv_get(n->nd_db, "node_meta", "sync_cursor", v, sizeof v) != DB_FOUND))
 		synced = 0;
 	/* (a wait: on the clock that never jumps) */
-	if (synced == 0 && clock_boot_ms() - d->de_since_boot < DAY_END_WAIT_MS)
+	if (synced == 0 && clock_boot_ms() - d->de_since_boot < day_end_wait_ms())
 		return;
 	k = day_end_batch(n, now, today, first);
 	if (k == 0) {

@@ -350,12 +350,18 @@ static int op_insert(actx *a, tcache *tc, sqlite3_value **nv, const char *id)
 	if (rc != A_OK)
 		return rc;
 	if (found) {
-		int same = 1;
+		const table_def *td = tc->tc_ts.ts_td;
+		int same = 1, fact;
+
+		/* an append-only row born at two nodes under one id (a visit's
+		 * day_end): the same fact when it agrees on the fact columns */
+		(void)schema_fact_col(td, NULL, &fact);
 		for (int i = 0; i < tc->tc_ts.ts_ncol && same; i++)
-			same = sync__val_eq(cur.rw_v[i], nv[i]);
+			same = sync__val_eq(cur.rw_v[i], nv[i]) ||
+			       (fact && !schema_fact_col(td, tc->tc_ts.ts_cols[i], NULL));
 		sync__row_free(&cur);
 		return same ? A_OK : sync__refuse(a, "duplicate key with different values in '%s'",
-					    tc->tc_ts.ts_td->td_name);
+					    td->td_name);
 	}
 	if ((rc = sync__write_row(a, tc, tc->tc_ins, nv, "insert")) != A_OK ||
 	    (rc = sync__tomb_del(a, tc, id)) != A_OK)

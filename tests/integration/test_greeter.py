@@ -872,6 +872,84 @@ class DayEndTest(harness.HubAndOffices):
         self.assertNotIn("Wanda", node.read_log())
 
 
+class DayEndTwoNodesTest(harness.HubAndOffices):
+    """Two nodes of one office that both close a visit a past day left
+    open, each without the other's news (the hub unreachable), write one
+    "day_end" event, not two: its id is made of the visit and the status it
+    left (greeter_day_end_id), so both write the same row; the hub takes it
+    once (the second as the same fact, not quarantined, no conflict) and
+    both nodes end with the hub's row.  The nodes' and the hub's clocks are
+    stepped two days on (time passed: OUTPOST_TEST_HOOKS_CLOCK_FILE's
+    second number); the nodes wait half a second for a sync instead of two
+    hours (OUTPOST_TEST_HOOKS_DAY_END_WAIT_MS)."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.tmp = tempfile.mkdtemp(prefix="outpost-dayend2-")
+        cls.clock = os.path.join(cls.tmp, "clock")
+        with open(cls.clock, "w") as f:
+            f.write("0")
+        cls.hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.clock}).start()
+        cls.token = harness.admin_token(cls.hub)
+        cls.nodes = {}
+        env = dict(ENV, OUTPOST_TEST_HOOKS_CLOCK_FILE=cls.clock, OUTPOST_TEST_HOOKS_DAY_END_MS="200",
+                   OUTPOST_TEST_HOOKS_DAY_END_WAIT_MS="500")
+        cls.enroll_offices((("a1", "demo-office"), ("a2", "demo-office")), env, "day-end-2")
+        harness.login(cls.nodes["a1"])
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        os.unlink(cls.clock)
+        os.rmdir(cls.tmp)
+
+    def test_one_closing_of_a_visit_closed_at_two_nodes(self):
+        a1, a2 = self.nodes["a1"], self.nodes["a2"]
+        reasons = a1.get("/api/v1/greeter/reasons").json()
+        r = a1.post("/api/v1/checkins", {"visitor_name": "Twice Tom", "language": "en",
+                                         "reason_ids": [reasons[0]["id"]]})
+        self.assertEqual(r.status, 201, r.body)
+        cid = r.json()["id"]
+        day = harness.db_value(a1, "SELECT visit_date FROM checkins WHERE id=?", cid)
+        wait_until(lambda: harness.rows(a2, "SELECT status FROM checkins WHERE id=?", cid)
+                   == [("waiting",)], timeout=30, what="the visit at the other node")
+        self.hub.stop()
+        # Two days on, truly passed (the clock that counts a PC's sleep
+        # too: the second number), so the offline nodes believe them.
+        with open(self.clock + ".tmp", "w") as f:
+            f.write("%d %d" % (2 * 24 * 3600 * 1000, 2 * 24 * 3600 * 1000))
+        os.replace(self.clock + ".tmp", self.clock)
+        q = "SELECT id, from_status, to_status FROM checkin_events WHERE checkin_id=? AND action='day_end'"
+        for n in (a1, a2):
+            wait_until(lambda n=n: harness.db_value(n, "SELECT status FROM checkins WHERE id=?", cid)
+                       == "left", timeout=20, what="the closing at %s" % n.name)
+        # Each closed it on its own, as the same row.
+        one = harness.rows(a1, q, cid)
+        self.assertEqual(len(one), 1, one)
+        self.assertEqual(one[0][1:], ("waiting", "left"))
+        self.assertEqual(harness.rows(a2, q, cid), one)
+        self.hub.start()
+        for n in (a1, a2):
+            wait_until(lambda n=n: harness.db_value(n, "SELECT count(*) FROM outbox") == 0,
+                       timeout=60, what="%s's outbox to drain" % n.name)
+        wait_until(lambda: harness.rows(self.hub, "SELECT status FROM checkins WHERE id=?", cid)
+                   == [("left",)], timeout=30, what="the closing at the hub")
+        # The hub holds one closing, took the second without a refusal or
+        # a conflict, and both nodes end with its row.
+        self.assertEqual(harness.rows(self.hub, q, cid), one)
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM conflicts"), 0)
+        full = "SELECT id, checkin_id, office_id, action, from_status, to_status, at, hlc" \
+               " FROM checkin_events WHERE checkin_id=? AND action='day_end'"
+        at_hub = harness.rows(self.hub, full, cid)
+        for n in (a1, a2):
+            wait_until(lambda n=n: harness.rows(n, full, cid) == at_hub, timeout=30,
+                       what="the hub's closing at %s" % n.name)
+        s = a1.get("/api/v1/greeter/stats?date=" + day).json()
+        self.assertEqual((s["total"], s["left"], s["closed_at_day_end"]), (1, 1, 1), s)
+
+
 class DayEndClockJumpTest(harness.HubAndOffices):
     """An office PC's clock that jumps a day forward while its node cannot
     reach the hub does not make today's visits a past day's: the day

@@ -894,6 +894,51 @@ static void test_missing_row_and_duplicate_key(void **state)
 	sqlite3_close(b);
 }
 
+/* A visit's day_end event written by two nodes under one id (its id is the
+ * visit's and the status it left: greeter_day_end_id), each at its own time
+ * and stamp: the hub takes the second as the same fact (schema_fact_col),
+ * neither quarantined nor logged again; a row of that id
+ * that says another thing is still refused. */
+static void test_same_fact_taken_once(void **state)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0), *c = open_db(0);
+	const char *ev = "8a5c0e1d-2f3b-8c4d-9e5f-60718293a4b5";
+	char ha[64], hb[64];
+	st_pushed p;
+
+	(void)state;
+	hlc_of(ha, sizeof ha, 100, 0, "nodeA");
+	hlc_of(hb, sizeof hb, 105, 0, "nodeB");
+	insert_checkin(a, ROW1, OFFICE, ha);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	node_write(a, ha,
+		   "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+		   " to_status, at, hlc) VALUES(%Q, %Q, %Q, 'day_end', 'waiting', 'left', 100, %Q)",
+		   ev, ROW1, OFFICE, ha);
+	node_write(b, hb,
+		   "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+		   " to_status, at, hlc) VALUES(%Q, %Q, %Q, 'day_end', 'waiting', 'left', 105, %Q)",
+		   ev, ROW1, OFFICE, hb);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	p = st_push(hub, b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(q_int(hub, "SELECT count(*) FROM checkin_events"), 1);
+	assert_int_equal(q_int(hub, "SELECT at FROM checkin_events"), 100); /* the first stands */
+	assert_int_equal(q_int(hub, "SELECT count(*) FROM change_log WHERE tbl='checkin_events'"), 1);
+	/* the same id saying another thing (a third node) */
+	node_write(c, hb,
+		   "INSERT INTO checkin_events(id, checkin_id, office_id, action, from_status,"
+		   " to_status, at, hlc) VALUES(%Q, %Q, %Q, 'day_end', 'serving', 'done', 105, %Q)",
+		   ev, ROW1, OFFICE, hb);
+	st_push_refused(hub, c, &scope_b, "duplicate key with different values");
+	assert_string_equal(q_text(hub, "SELECT to_status FROM checkin_events"), "left");
+	sqlite3_close(hub);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(c);
+}
+
 static int no_bad_names(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			size_t n)
 {
@@ -1106,6 +1151,7 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_hub_owned_quarantined),
 	cmocka_unit_test(test_out_of_scope_quarantined),
 	cmocka_unit_test(test_missing_row_and_duplicate_key),
+	cmocka_unit_test(test_same_fact_taken_once),
 	cmocka_unit_test(test_domain_validator),
 	cmocka_unit_test(test_corrupt_changesets),
 	cmocka_unit_test(test_walker_agrees_with_sqlite),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "lib/db.h"
+#include "lib/uuid.h"
 #include "model/capture.h"
 #include "model/demo.h"
 #include "model/greeter.h"
@@ -227,6 +228,22 @@ static void test_greeter_rules(void **state)
 	assert_null(greeter_day_end("left"));
 	assert_null(greeter_day_end(NULL));
 	assert_null(greeter_transition("waiting", "day_end")); /* never a desk's action */
+	/* one closing's event id at every node: of the visit and the status it left */
+	{
+		char x[37], y[37], z[37], w[37];
+
+		assert_int_equal(greeter_day_end_id("0190a000-0000-7000-8000-000000000001", "waiting", x), 0);
+		assert_int_equal(greeter_day_end_id("0190a000-0000-7000-8000-000000000001", "waiting", y), 0);
+		assert_int_equal(greeter_day_end_id("0190a000-0000-7000-8000-000000000001", "called", z), 0);
+		assert_int_equal(greeter_day_end_id("0190a000-0000-7000-8000-000000000002", "waiting", w), 0);
+		assert_string_equal(x, y);
+		assert_string_not_equal(x, z);
+		assert_string_not_equal(x, w);
+		assert_int_equal(uuid_valid(x), 0);
+		assert_int_equal(x[14], '8'); /* version 8 */
+		assert_non_null(strchr("89ab", x[19]));
+		assert_int_equal(greeter_day_end_id(NULL, "waiting", x), -1);
+	}
 	TU_CHECK_TEXT(greeter_valid_phone, {"(916) 555-0100", 0}, {"555", -1}, {"555-0100; DROP", -1});
 	TU_CHECK_TEXT(greeter_valid_email, {"a.b@example.org", 0}, {"a@b", -1},
 		      {"a b@example.org", -1}, {"@example.org", -1});
