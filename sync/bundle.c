@@ -319,13 +319,15 @@ fail:
 	return -1;
 }
 
-/* 1 when path is a regular file (not a link) that starts with an Outpost
- * bundle's header (OPX2 or OPX1, a node id), else 0: what an export may
- * remove as an earlier export's part, never another file. */
-static int is_bundle_file(const char *path)
+/* 1 when path is a regular file (not a link) that starts with the header
+ * of an Outpost bundle of node_id (OPX2 or OPX1, that node id), else 0:
+ * what an export may remove as an earlier export's part, never another
+ * file, nor another office PC's bundle (a stick carried between offices
+ * may hold one under the same name, not yet imported). */
+static int is_own_bundle(const char *path, const char *node_id)
 {
 	unsigned char head[256];
-	char node_id[64];
+	char sender[64];
 	const char *why;
 	struct stat sb;
 	ssize_t n;
@@ -342,7 +344,8 @@ static int is_bundle_file(const char *path)
 		n = read(fd, head, sizeof head);
 	while (n < 0 && errno == EINTR);
 	close(fd);
-	return n > 0 && sync_bundle_sender(head, (size_t)n, node_id, &why) == 0;
+	return n > 0 && sync_bundle_sender(head, (size_t)n, sender, &why) == 0 &&
+	       strcmp(sender, node_id) == 0;
 }
 
 /* The parts of an earlier export past what this one wrote (path itself
@@ -350,7 +353,7 @@ static int is_bundle_file(const char *path)
  * no stale part is carried to the hub beside this export's (README,
  * "Moving a bundle by hand").  Runs only after every part written is
  * synced, file and directory (write_atomic). */
-static void remove_stale_parts(const char *path, sync_bundle_stats *st)
+static void remove_stale_parts(const char *path, const char *node_id, sync_bundle_stats *st)
 {
 	char name[4200];
 	struct stat sb;
@@ -366,7 +369,7 @@ static void remove_stale_parts(const char *path, sync_bundle_stats *st)
 				continue; /* FILE gone, its FILE.2 ... perhaps not */
 			break;
 		}
-		if (!is_bundle_file(name) || unlink(name) != 0) {
+		if (!is_own_bundle(name, node_id) || unlink(name) != 0) {
 			st->bs_left = k;
 			break;
 		}
@@ -438,7 +441,7 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, i
 	/* FILE.N an earlier, longer export left past the last written now
 	 * (FILE too when nothing was written): gone, so that "FILE, then
 	 * FILE.2, ..." names only this export's. */
-	remove_stale_parts(path, st);
+	remove_stale_parts(path, id->id_node_id, st);
 	ret = 0;
 out:
 	if (ret != 0 && st->bs_files > 0)

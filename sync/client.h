@@ -294,9 +294,9 @@ typedef struct sync_bundle_stats {
  * Once every part is written and synced (the file and its directory), the
  * parts of an earlier export that this one does not replace are removed:
  * path.k after the last written (path too when nothing is written), each
- * only if it is an Outpost bundle (its header read), up to the first name
- * that is missing or not a bundle; so the folder holds this export's parts
- * alone.  Nothing is removed when the export fails.
+ * only if it is an Outpost bundle of this node (its header read), up to the
+ * first name that is missing or not such a bundle; so the folder holds this
+ * export's parts alone.  Nothing is removed when the export fails.
  * with_sent: the sent log (what the hub acknowledged in the last
  * resend_days) first, for a hub restored from an older backup that cannot
  * be reached but by bundles (`outpost-sync export --resend`; the hub skips

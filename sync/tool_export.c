@@ -40,7 +40,7 @@ static void print_stale(const char *path, const sync_bundle_stats *bs)
 	}
 	if (bs->bs_left > 0) {
 		part_name(path, bs->bs_left, a, sizeof a);
-		printf("left %s as it is: not an Outpost bundle%s\n", a,
+		printf("left %s as it is: not an Outpost bundle of this office PC%s\n", a,
 		       bs->bs_files ? " (not a part of this export: do not import it)" : "");
 	}
 }

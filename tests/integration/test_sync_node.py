@@ -940,7 +940,8 @@ class SyncNodeTest(OfficeTest):
                                        "office.bundle.6"])
             self.assertIn(b"removed %s.3 and %s.4, left by an earlier export\n" %
                           (out.encode(), out.encode()), p.stdout)
-            self.assertIn(b"left %s.5 as it is: not an Outpost bundle" % out.encode(), p.stdout)
+            self.assertIn(b"left %s.5 as it is: not an Outpost bundle of this office PC" %
+                          out.encode(), p.stdout)
             with open(out + ".5", "rb") as f:
                 self.assertEqual(f.read(), b"OPX notes of the operator, not a bundle\n")
             os.unlink(out + ".5")
@@ -974,6 +975,19 @@ class SyncNodeTest(OfficeTest):
                              "removed %s, left by an earlier export: there is nothing"
                              " to carry to the hub\n" % out)
             self.assertEqual(names(), [])
+            # Another office PC's bundle under that name (a stick carried
+            # between offices) is not this one's to remove.
+            other = bytearray(earlier)
+            idx = other.find(a.node_id.encode())
+            self.assertGreater(idx, 0, "the bundle's header names its node")
+            other[idx:idx + len(a.node_id)] = b"f" * len(a.node_id)
+            with open(out, "wb") as f:
+                f.write(bytes(other))
+            p = sync(a, "export", "--out", out, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["files"], j["removed"], j["left_not_a_bundle"]), ([], [], out))
+            self.assertEqual(names(), ["office.bundle"])
             # A file of the operator's under that name is never removed.
             with open(out, "w") as f:
                 f.write("my notes\n")
