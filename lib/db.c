@@ -604,18 +604,23 @@ int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n)
 			"component TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)") != 0)
 		return -1;
 	v = db_component_version(db, component);
-	if (v > n) {
-		log_warnx("database schema '%s' is version %d, newer than this program (%d)",
-			  component, v, n);
-		return -1;
-	}
-	for (; v < n; v++) {
+	while (v < n) {
 		if (db_exec(db, "BEGIN IMMEDIATE") != 0)
 			return -1;
+		/* Read again under the write lock: another process migrating the
+		 * same file (a hub subcommand beside `serve`) may have applied
+		 * steps since, and a step applied twice fails or, worse, records
+		 * the version back down. */
+		v = db_component_version(db, component);
+		if (v >= n) {
+			db_exec(db, "ROLLBACK");
+			break;
+		}
 		if (db_exec(db, m[v].sql) != 0)
 			goto fail;
 		if (db_prepare(db, &st, "INSERT INTO schema_version(component, version) VALUES(?, ?) "
-					"ON CONFLICT(component) DO UPDATE SET version=excluded.version") != 0)
+					"ON CONFLICT(component) DO UPDATE SET "
+					"version=max(version, excluded.version)") != 0)
 			goto fail;
 		sqlite3_bind_text(st, 1, component, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, v + 1);
@@ -626,6 +631,12 @@ int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n)
 		if (db_exec(db, "COMMIT") != 0)
 			goto fail;
 		log_info("schema '%s' migrated to version %d", component, v + 1);
+		v++;
+	}
+	if (v > n) {
+		log_warnx("database schema '%s' is version %d, newer than this program (%d)",
+			  component, v, n);
+		return -1;
 	}
 	ret = v;
 	return ret;

@@ -173,8 +173,10 @@ int db_version_same(const db_version *a, const db_version *b);
 /*
  * Migrations: an ordered list of SQL scripts for one component ("replicated",
  * "node", "hub").  Applied in one transaction each; the number applied is kept
- * in the table schema_version(component, version).  Returns the version
- * reached, or -1.
+ * in the table schema_version(component, version).  Each step reads that
+ * version again under the write lock, so two processes migrating the same
+ * file at once apply every step once and the version never goes down.
+ * Returns the version reached, or -1 (also for a version newer than n).
  */
 typedef struct db_migration {
 	const char *sql;

@@ -1,0 +1,81 @@
+/*
+ * test_migrate.c - db_migrate() (lib/db.c) with two processes migrating
+ * the same database at once: `outpost-hub serve` and a subcommand
+ * (enroll-code, import, ...) both migrate hub.db at their start.  Each
+ * step is applied once and the version recorded never goes down, however
+ * the two interleave.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/db.h"
+#include "testutil.h"
+
+/* Steps as the hub's: the first two can run twice, the last two cannot
+ * (CREATE TABLE, ALTER TABLE ADD COLUMN).  Each notes that it ran. */
+static const db_migration steps[] = {
+	{"CREATE TABLE IF NOT EXISTS ran(step INTEGER NOT NULL); INSERT INTO ran VALUES(1);"},
+	{"INSERT INTO ran VALUES(2);"},
+	{"CREATE TABLE t(a); INSERT INTO ran VALUES(3);"},
+	{"ALTER TABLE t ADD COLUMN b; INSERT INTO ran VALUES(4);"},
+};
+#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
+
+struct other {
+	sqlite3 *db;
+	int done, rc;
+};
+
+/* Runs as the first connection starts its first statement after reading
+ * the version (its BEGIN IMMEDIATE): the other process migrates fully. */
+static int other_migrates(unsigned mask, void *ctx, void *p, void *x)
+{
+	struct other *o = ctx;
+	const char *sql = sqlite3_sql(p);
+
+	(void)mask;
+	(void)x;
+	if (!o->done && sql != NULL && strncmp(sql, "BEGIN IMMEDIATE", 15) == 0) {
+		o->done = 1;
+		o->rc = db_migrate(o->db, "comp", steps, NSTEPS);
+	}
+	return 0;
+}
+
+static void test_concurrent_migration_applies_each_step_once(void **state)
+{
+	char *dir = tu_tmpdir("migrate");
+	char path[512];
+	sqlite3 *a = NULL;
+	struct other o = {0};
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	assert_int_equal(db_open(path, &a), 0);
+	assert_int_equal(db_open(path, &o.db), 0);
+	assert_int_equal(sqlite3_trace_v2(a, SQLITE_TRACE_STMT, other_migrates, &o), SQLITE_OK);
+	/* a reads version 0; the other migrates to 4 before a's first step. */
+	assert_int_equal(db_migrate(a, "comp", steps, NSTEPS), NSTEPS);
+	assert_true(o.done);
+	assert_int_equal(o.rc, NSTEPS);
+	sqlite3_trace_v2(a, 0, NULL, NULL);
+	assert_int_equal(db_component_version(a, "comp"), NSTEPS);
+	assert_int_equal(db_int(a, "SELECT count(*) FROM ran", -1), NSTEPS);
+	assert_int_equal(db_int(a, "SELECT count(DISTINCT step) FROM ran", -1), NSTEPS);
+	/* and the next start finds nothing to do */
+	assert_int_equal(db_migrate(o.db, "comp", steps, NSTEPS), NSTEPS);
+	assert_int_equal(db_int(a, "SELECT count(*) FROM ran", -1), NSTEPS);
+	db_close(a);
+	db_close(o.db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+TU_MAIN(cmocka_unit_test(test_concurrent_migration_applies_each_step_once))
