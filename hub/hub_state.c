@@ -104,6 +104,17 @@ static const db_migration hub_migrations[] = {
      "ALTER TABLE enroll_codes ADD COLUMN cancelled_by TEXT;"
      "UPDATE enroll_codes SET id=lower(hex(randomblob(16)));"
      "CREATE UNIQUE INDEX enroll_codes_id ON enroll_codes(id);"},
+    /* 6: the entries not yet handled alone, covering the counts of them
+     * that every /metrics scrape makes on the event loop (hub_metrics.c),
+     * the console's node list (per node) and a node's status (its scope's
+     * conflicts): without them each count read every row, a quarantined
+     * entry's stored changeset before its resolved_at.  IF NOT EXISTS: a
+     * test sets the version of 'hub' back to replay migrations 3 to 5
+     * (test_edge), which leaves these in place. */
+    {"CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine(node_id, resolved_at)"
+     " WHERE resolved_at IS NULL;"
+     "CREATE INDEX IF NOT EXISTS conflicts_open ON conflicts(scope_office, scope_la, resolved_at)"
+     " WHERE resolved_at IS NULL;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }
