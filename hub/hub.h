@@ -112,6 +112,10 @@ extern const asset assets_hub[];
 /* Replicated schema, replication tables, hub tables, demo seed (when `demo`
  * and there is no office yet).  0 or -1. */
 int hub_migrate(sqlite3 *db, int demo);
+/* Every component of hub.db, migrated as hub/main.c migrates them but
+ * without the rules, seeds and keys: on a database in memory, it tells
+ * db_schema_compare() what this program knows (hub_check.c).  0 or -1. */
+int hub_schema_migrate(sqlite3 *db);
 uint64_t hub_now_ms(void);
 /* The hub's clock (hb_hlc) for a write of its own, on the loop's thread:
  * first moved past the newest office stamp the database holds
@@ -404,6 +408,8 @@ int hub_log_in_gap(sqlite3 *db, int64_t cursor);
 /* ---- hub_codes.c: versioned code lists (issue 14) ------------------------ */
 /* Hub-only tables, the "seed" versions, and versions now due.  0 or -1. */
 int hub_codes_start(sqlite3 *db, hlc *clk);
+/* The hub-only tables alone (every command migrates them, hub/main.c).  0 or -1. */
+int hub_codes_migrate(sqlite3 *db);
 /* Apply the versions whose effective date has come (the minute timer). */
 int hub_codes_apply_due(sqlite3 *db, hlc *clk);
 /* The hub's row validator: acct_validate_row() (the trust checks, then every

@@ -1,7 +1,7 @@
 /*
  * hub_check.c - `outpost-hub check [--json]`: the data directory's health
  * for monitoring (lib/check.h has the exit codes): hub.db's integrity and
- * schema version, permissions of the directory and of the key files, the
+ * the schema version of each of its components, permissions of the directory and of the key files, the
  * TLS certificate's expiry, free disk space, and the nodes not heard from
  * for a day.  Reads only; may run while the hub serves.
  */
@@ -14,10 +14,21 @@
 
 #define HUB_CHECK_SILENT_MS (24LL * 3600 * 1000) /* a node silent for a day */
 
+/* db_schema_compare() of db against every component this program
+ * migrates: learnt from a database in memory migrated as hub.db is. */
+static int compare_schema(sqlite3 *db, char *detail, size_t n)
+{
+	sqlite3 *mem = NULL;
+	int rc = sqlite3_open(":memory:", &mem) == SQLITE_OK ? hub_schema_migrate(mem) : -1;
+
+	sqlite3_close(mem);
+	return rc == 0 ? db_schema_compare(db, detail, n) : -2;
+}
+
 static void check_hub_db(check_report *r, sqlite3 *db)
 {
 	char detail[400];
-	int rc = schema_compare(db, detail, sizeof detail);
+	int rc = compare_schema(db, detail, sizeof detail);
 	int64_t silent;
 
 	if (rc == -2)

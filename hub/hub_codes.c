@@ -686,11 +686,16 @@ out:
 }
 
 
+int hub_codes_migrate(sqlite3 *db)
+{
+	return DB_MIGRATE_ALL(db, "hub_codes", codes_migrations);
+}
+
 int hub_codes_start(sqlite3 *db, hlc *clk)
 {
 	char today[11];
 
-	if (DB_MIGRATE_ALL(db, "hub_codes", codes_migrations) != 0)
+	if (hub_codes_migrate(db) != 0)
 		return -1;
 	clock_local_date(hub_now_ms(), today);
 	/* The lists loaded from seed/ are version "seed"; codes retired in the

@@ -6,6 +6,7 @@
  * freshness window is always caught), and the audit trail of admin actions.
  * None of these tables is replicated.
  */
+#include "hub/acct.h"
 #include "hub/hub.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
@@ -127,6 +128,14 @@ hlc *hub_clock(hub *h)
 
 /* The model's "could not check" is the apply's "send it again". */
 _Static_assert(MODEL_CHECK_AGAIN == SYNC_CHECK_AGAIN, "validator codes differ");
+
+int hub_schema_migrate(sqlite3 *db)
+{
+	if (schema_migrate(db) != 0 || sync_hub_migrate(db) != 0 ||
+	    DB_MIGRATE_ALL(db, "hub", hub_migrations) != 0 || acct_migrate(db) != 0)
+		return -1;
+	return hub_codes_migrate(db);
+}
 
 int hub_migrate(sqlite3 *db, int demo)
 {

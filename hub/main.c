@@ -770,8 +770,15 @@ int main(int argc, char **argv)
 	/* Only a serving hub seeds the demo: `reset-operations` or `enroll-code`
 	 * on a hub started with --demo no must not fill it with demo data. */
 	if (hub_migrate(h->hb_db, strcmp(cmd, "serve") == 0 && conf_bool(&h->hb_conf, "demo")) != 0 ||
-	    acct_migrate(h->hb_db) != 0 || hub_keys_migrate(h->hb_db) != 0)
+	    acct_migrate(h->hb_db) != 0 || hub_codes_migrate(h->hb_db) != 0 ||
+	    hub_keys_migrate(h->hb_db) != 0)
 		fatalx("cannot prepare the hub database '%s'", path);
+	/* A part of the schema this program has no migrations for: a newer
+	 * release made it, and this one would ignore what it keeps. */
+	if (db_schema_unknown(h->hb_db, err, sizeof err) != 0)
+		fatalx("the hub database '%s' has schema component %s, which this outpost-hub "
+		       "does not know: a newer release of Outpost made it; upgrade outpost-hub",
+		       path, err[0] ? err : "(unreadable)");
 	/* In place of hub_migrate()'s model rules: the trust checks, the model
 	 * rules, then retired codes (the accounts' tables exist from here). */
 	sync_set_validator(hub_codes_validate_row);

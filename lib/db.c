@@ -595,11 +595,130 @@ int db_component_version(sqlite3 *db, const char *component)
 	return v;
 }
 
+/* The components db_migrate() was given in this process, each with the
+ * number of migrations this program has for it: the ones it knows. */
+#define DB_KNOWN_MAX 32
+static struct {
+	const char *name;
+	int n;
+} known[DB_KNOWN_MAX];
+static int nknown;
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void known_note(const char *component, int n)
+{
+	int i;
+
+	pthread_mutex_lock(&known_lock);
+	for (i = 0; i < nknown && strcmp(known[i].name, component) != 0; i++)
+		;
+	if (i < nknown || nknown < DB_KNOWN_MAX) {
+		known[i].name = component;
+		known[i].n = n;
+		nknown += i == nknown;
+	}
+	pthread_mutex_unlock(&known_lock);
+}
+
+/* The number of migrations this program has for component, or -1. */
+static int known_n(const char *component)
+{
+	int n = -1;
+
+	pthread_mutex_lock(&known_lock);
+	for (int i = 0; i < nknown; i++)
+		if (strcmp(known[i].name, component) == 0)
+			n = known[i].n;
+	pthread_mutex_unlock(&known_lock);
+	return n;
+}
+
+int db_schema_compare(sqlite3 *db, char *detail, size_t n)
+{
+	char seen[DB_KNOWN_MAX] = {0};
+	sqlite3_stmt *st = NULL;
+	size_t used = 0;
+	int ret = 0, len, rc;
+
+	if (n)
+		detail[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT component, version FROM schema_version ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -2;
+	}
+	pthread_mutex_lock(&known_lock);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+		int v = sqlite3_column_int(st, 1), i;
+
+		if (c == NULL)
+			continue;
+		for (i = 0; i < nknown && strcmp(known[i].name, c) != 0; i++)
+			;
+		if (i == nknown || v > known[i].n)
+			ret = 1;
+		else if (v < known[i].n && ret == 0)
+			ret = -1;
+		if (i < nknown)
+			seen[i] = 1;
+		if (i < nknown)
+			len = snprintf(detail + used, n - used, "%s%s %d/%d", used ? ", " : "", c, v,
+				       known[i].n);
+		else
+			len = snprintf(detail + used, n - used, "%s%s %d/unknown", used ? ", " : "",
+				       c, v);
+		if (len > 0 && used + (size_t)len < n)
+			used += (size_t)len;
+	}
+	/* a component this program makes that the database has not yet */
+	for (int i = 0; rc == SQLITE_DONE && i < nknown; i++) {
+		if (seen[i])
+			continue;
+		if (ret == 0)
+			ret = -1;
+		len = snprintf(detail + used, n - used, "%s%s 0/%d", used ? ", " : "", known[i].name,
+			       known[i].n);
+		if (len > 0 && used + (size_t)len < n)
+			used += (size_t)len;
+	}
+	pthread_mutex_unlock(&known_lock);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? ret : -2;
+}
+
+int db_schema_unknown(sqlite3 *db, char *what, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_DONE, ret = 0;
+
+	if (n)
+		what[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT component, version FROM schema_version ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c = (const char *)sqlite3_column_text(st, 0);
+
+		if (c != NULL && known_n(c) < 0) {
+			snprintf(what, n, "'%s' (version %d)", c, sqlite3_column_int(st, 1));
+			ret = 1;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = -1;
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n)
 {
 	sqlite3_stmt *st = NULL;
 	int v, ret = -1;
 
+	known_note(component, n);
 	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_version("
 			"component TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)") != 0)
 		return -1;
@@ -630,7 +749,9 @@ int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n)
 		st = NULL;
 		if (db_exec(db, "COMMIT") != 0)
 			goto fail;
-		log_info("schema '%s' migrated to version %d", component, v + 1);
+		/* (not a database in memory: `check`'s list of what it knows) */
+		if (sqlite3_db_filename(db, "main") && *sqlite3_db_filename(db, "main"))
+			log_info("schema '%s' migrated to version %d", component, v + 1);
 		v++;
 	}
 	if (v > n) {

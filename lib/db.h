@@ -186,6 +186,19 @@ int db_migrate(sqlite3 *db, const char *component, const db_migration *m, int n)
 #define DB_MIGRATE_ALL(db, component, m)                                                           \
 	(db_migrate((db), (component), (m), (int)(sizeof(m) / sizeof((m)[0]))) < 0 ? -1 : 0)
 int db_component_version(sqlite3 *db, const char *component);
+/*
+ * The components this program knows are those db_migrate() was given in
+ * this process (a `check` that must not write migrates a database in
+ * memory first).  db_schema_compare: every component of db's schema_version
+ * and every one known against this program's: 0 the same, -1 one older
+ * (migrated at the next start) or missing, 1 one newer or unknown to this
+ * program (a newer release's), -2 unreadable; detail gets "component N/M,
+ * ..." for people.  db_schema_unknown: 1 when db has a component this
+ * program does not know (what gets its name and version), 0 none, -1 an
+ * error.
+ */
+int db_schema_compare(sqlite3 *db, char *detail, size_t n);
+int db_schema_unknown(sqlite3 *db, char *what, size_t n);
 
 /* The current row as a JSON object keyed by column name (INTEGER -> number,
  * REAL -> number, TEXT -> string, NULL -> null, BLOB -> omitted). */

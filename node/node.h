@@ -74,6 +74,10 @@ extern const asset assets_node[];
 /* node_state.c */
 /* node_meta: lib/db.h db_kv_get(n->nd_db, "node_meta", ...), db_kv_set. */
 int node_migrate(node *n);
+/* Every component of node.db, migrated as node_migrate() does but without
+ * its checks: on a database in memory, it tells db_schema_compare() what
+ * this program knows (node_check.c).  0 or -1. */
+int node_schema_migrate(sqlite3 *db);
 /* 1 when the node was never enrolled with a hub (it seeds its own demo lists). */
 int node_standalone(node *n);
 /* 1 when the node is enrolled with a hub (DIR/sync.json, its identity, is there). */

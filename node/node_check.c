@@ -1,7 +1,7 @@
 /*
  * node_check.c - `outpost-node check [--json]`: the office node's health
  * for monitoring (lib/check.h has the exit codes): node.db's integrity and
- * schema version, permissions of the data directory and of sync.json, free
+ * the schema version of each of its components, permissions of the data directory and of sync.json, free
  * disk space, and for an enrolled node the age of the last contact with
  * the hub and of the oldest change waiting for it.  Reads only; may run
  * while the node serves.
@@ -57,6 +57,17 @@ static void check_sync(check_report *r, sqlite3 *db, int enrolled)
 	cJSON_Delete(o);
 }
 
+/* db_schema_compare() of db against every component this program
+ * migrates: learnt from a database in memory migrated as node.db is. */
+static int compare_schema(sqlite3 *db, char *detail, size_t n)
+{
+	sqlite3 *mem = NULL;
+	int rc = sqlite3_open(":memory:", &mem) == SQLITE_OK ? node_schema_migrate(mem) : -1;
+
+	sqlite3_close(mem);
+	return rc == 0 ? db_schema_compare(db, detail, n) : -2;
+}
+
 int node_check(const char *dir, int json)
 {
 	check_report r;
@@ -70,7 +81,7 @@ int node_check(const char *dir, int json)
 		snprintf(path, sizeof path, "%s/%s", dir, NODE_DB_FILE);
 		check_db(&r, "database", path, &db);
 		if (db) {
-			rc = schema_compare(db, detail, sizeof detail);
+			rc = compare_schema(db, detail, sizeof detail);
 			if (rc == -2)
 				check_add(&r, "schema", CHECK_FAIL, "cannot read the schema version");
 			else if (rc < 0)

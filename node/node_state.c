@@ -62,13 +62,29 @@ static const db_migration node_migrations[] = {
 	 " WHERE status='waiting';"},
 };
 
+int node_schema_migrate(sqlite3 *db)
+{
+	if (schema_migrate(db) != 0 || capture_migrate(db) != 0 ||
+	    DB_MIGRATE_ALL(db, "node", node_migrations) != 0)
+		return -1;
+	/* the sync tables (node_sync_start() and outpost-sync migrate them too) */
+	return sync_client_migrate(db);
+}
+
 int node_migrate(node *n)
 {
-	if (schema_migrate(n->nd_db) != 0 || capture_migrate(n->nd_db) != 0)
+	char what[200];
+
+	if (node_schema_migrate(n->nd_db) != 0)
 		return -1;
-	if (db_migrate(n->nd_db, "node", node_migrations,
-		       (int)(sizeof node_migrations / sizeof node_migrations[0])) < 0)
+	/* A part of the schema this program has no migrations for: a newer
+	 * release made it, and this one would ignore what it keeps. */
+	if (db_schema_unknown(n->nd_db, what, sizeof what) != 0) {
+		log_warnx("the office database has schema component %s, which this outpost-node "
+			  "does not know: a newer release of Outpost made it; upgrade outpost-node",
+			  what[0] ? what : "(unreadable)");
 		return -1;
+	}
 	return schema_check(n->nd_db);
 }
 

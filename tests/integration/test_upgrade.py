@@ -208,6 +208,62 @@ class CheckTest(OfficeTest):
         self.assertEqual(rc, 3, out)
         self.assertFalse(os.path.exists(os.path.join(node.data, "missing")))
 
+    def test_schema_of_every_component(self):
+        """`check` compares each component of the schema (the hub's and the
+        node's own, not only the replicated ones) with the program's, and
+        a daemon refuses to start on a component it does not know."""
+        hub = self.o.hub()
+        node = Daemon("node", args=["--demo", "no"]).start()
+        self.o.daemons.append(node)
+        hub.stop()
+        node.stop()
+        for d, own in ((hub, "hub"), (node, "node")):
+            path = os.path.join(d.data, d.kind + ".db")
+            os.chmod(path, 0o600)
+            top = versions(path)[own]
+
+            def set_version(sql, *args):
+                db = sqlite3.connect(path)
+                db.execute(sql, args)
+                db.commit()
+                db.close()
+
+            def schema_check():
+                rc, out = check(d.kind, d.data, "--json")
+                return rc, [c for c in json.loads(out)["checks"] if c["check"] == "schema"][0]
+            rc, schema = schema_check()
+            self.assertEqual((rc, schema["status"]), (0, "ok"), schema)
+            self.assertIn("%s %d/%d" % (own, top, top), schema["detail"])
+            # behind (as a migration another process undid left it): a warning
+            set_version("UPDATE schema_version SET version=? WHERE component=?", top - 1, own)
+            rc, schema = schema_check()
+            self.assertEqual((rc, schema["status"]), (1, "warn"), schema)
+            self.assertIn("%s %d/%d" % (own, top - 1, top), schema["detail"])
+            # ahead: a newer release's
+            set_version("UPDATE schema_version SET version=? WHERE component=?", top + 5, own)
+            rc, schema = schema_check()
+            self.assertEqual((rc, schema["status"]), (2, "fail"), schema)
+            self.assertIn("%s %d/%d" % (own, top + 5, top), schema["detail"])
+            # a component this release does not have
+            set_version("UPDATE schema_version SET version=? WHERE component=?", top, own)
+            set_version("INSERT INTO schema_version VALUES('from_a_later_release', 3)")
+            rc, schema = schema_check()
+            self.assertEqual((rc, schema["status"]), (2, "fail"), schema)
+            self.assertIn("from_a_later_release 3/unknown", schema["detail"])
+            d.start(wait=False)
+            self.assertNotEqual(d.proc.wait(timeout=60), 0)
+            self.assertIn("schema component 'from_a_later_release' (version 3), which this "
+                          "outpost-%s does not know" % d.kind, d.read_log())
+            self.assertIn("upgrade outpost-%s" % d.kind, d.read_log())
+            d.stop()
+            if d is hub:   # and its subcommands
+                p = run_tool([os.path.join(BIN, "outpost-hub"), "enroll-code", "--office",
+                              "demo-office", "--data", hub.data], name="hub")
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(b"from_a_later_release", p.stderr)
+            set_version("DELETE FROM schema_version WHERE component='from_a_later_release'")
+            d.start()
+
 
 if __name__ == "__main__":
     unittest.main()

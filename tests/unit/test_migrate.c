@@ -3,7 +3,8 @@
  * the same database at once: `outpost-hub serve` and a subcommand
  * (enroll-code, import, ...) both migrate hub.db at their start.  Each
  * step is applied once and the version recorded never goes down, however
- * the two interleave.  And the hub's migrations give the counts its
+ * the two interleave.  `check` compares every component with this
+ * program's and names one it does not know.  And the hub's migrations give the counts its
  * /metrics makes at every scrape an index that covers them.
  */
 #include <setjmp.h>
@@ -80,6 +81,46 @@ static void test_concurrent_migration_applies_each_step_once(void **state)
 	free(dir);
 }
 
+/* Every component of the database is compared with this program's, and
+ * one it has no migrations for (a newer release's) is named. */
+static void test_schema_compare_every_component(void **state)
+{
+	static const db_migration other[] = {{"CREATE TABLE o(a);"}};
+	sqlite3 *db = NULL;
+	char detail[200], what[100];
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(db_migrate(db, "comp", steps, NSTEPS), NSTEPS);
+	assert_int_equal(db_migrate(db, "comp2", other, 1), 1);
+	assert_int_equal(db_schema_compare(db, detail, sizeof detail), 0);
+	assert_string_equal(detail, "comp 4/4, comp2 1/1");
+	assert_int_equal(db_schema_unknown(db, what, sizeof what), 0);
+	/* behind in one that is not the first */
+	assert_int_equal(db_exec(db, "UPDATE schema_version SET version=0 WHERE component='comp2'"), 0);
+	assert_int_equal(db_schema_compare(db, detail, sizeof detail), -1);
+	assert_string_equal(detail, "comp 4/4, comp2 0/1");
+	/* not there at all */
+	assert_int_equal(db_exec(db, "DELETE FROM schema_version WHERE component='comp2'"), 0);
+	assert_int_equal(db_schema_compare(db, detail, sizeof detail), -1);
+	assert_string_equal(detail, "comp 4/4, comp2 0/1");
+	/* ahead */
+	assert_int_equal(db_exec(db, "INSERT INTO schema_version VALUES('comp2', 9)"), 0);
+	assert_int_equal(db_schema_compare(db, detail, sizeof detail), 1);
+	/* a component this program does not know, its others the same */
+	assert_int_equal(db_exec(db, "UPDATE schema_version SET version=1 WHERE component='comp2';"
+				     "INSERT INTO schema_version VALUES('future', 2)"), 0);
+	assert_int_equal(db_schema_compare(db, detail, sizeof detail), 1);
+	assert_string_equal(detail, "comp 4/4, comp2 1/1, future 2/unknown");
+	assert_int_equal(db_schema_unknown(db, what, sizeof what), 1);
+	assert_string_equal(what, "'future' (version 2)");
+	/* no schema_version at all */
+	assert_int_equal(db_exec(db, "DROP TABLE schema_version"), 0);
+	assert_int_equal(db_schema_compare(db, detail, sizeof detail), -2);
+	assert_int_equal(db_schema_unknown(db, what, sizeof what), -1);
+	sqlite3_close(db);
+}
+
 /* The plan of sql (its details joined by ';') contains want. */
 static void assert_plan(sqlite3 *db, const char *sql, const char *want)
 {
@@ -119,4 +160,5 @@ static void test_hub_open_counts_use_an_index(void **state)
 }
 
 TU_MAIN(cmocka_unit_test(test_concurrent_migration_applies_each_step_once),
+	cmocka_unit_test(test_schema_compare_every_component),
 	cmocka_unit_test(test_hub_open_counts_use_an_index))
