@@ -215,5 +215,8 @@ int node_metrics_routes(node *n, router *r);
 int node_sync_synced_since(node *n, uint64_t since_ms);
 /* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
 int node_sync_connected(node *n, uint64_t within_ms);
+/* Nonzero when the last sync cycle failed because the hub refused this
+ * node's schema version (426, SYNC_E_SCHEMA: the two run different releases). */
+int node_sync_schema_refused(node *n);
 
 #endif

@@ -95,7 +95,8 @@ typedef struct login_state {
 	int ls_temp_allowed;         /* a temporary password works now */
 	int64_t ls_last_pull_ms;     /* -1 never */
 	int64_t ls_max_age_s;
-	char ls_reason[32];          /* why not allowed: offline_too_long, not_enrolled */
+	char ls_reason[32];          /* why not allowed: offline_too_long, schema_refused,
+				      * not_enrolled */
 	char ls_message[400];
 } login_state;
 
@@ -103,7 +104,7 @@ static void login_state_get(node *n, login_state *ls)
 {
 	char v[32];
 	uint64_t now = clock_ms();
-	int enrolled, connected;
+	int enrolled, connected, refused;
 
 	memset(ls, 0, sizeof *ls);
 	ls->ls_max_age_s = conf_int(&n->nd_conf, "offline_login_max_age");
@@ -133,11 +134,23 @@ static void login_state_get(node *n, login_state *ls)
 		return;
 	}
 	ls->ls_mode = connected ? "connected" : "offline";
+	/* The hub answers but refuses this node's release: no pull lands
+	 * until this PC runs the hub's, however connected the office is. */
+	refused = !connected && node_sync_schema_refused(n);
 	if (ls->ls_last_pull_ms < 0 ||
 	    (int64_t)now - ls->ls_last_pull_ms > ls->ls_max_age_s * 1000) {
 		double h = ls->ls_max_age_s / 3600.0;
-		snprintf(ls->ls_reason, sizeof ls->ls_reason, "offline_too_long");
-		if (ls->ls_last_pull_ms < 0)
+		snprintf(ls->ls_reason, sizeof ls->ls_reason,
+			 refused ? "schema_refused" : "offline_too_long");
+		if (refused)
+			snprintf(ls->ls_message, sizeof ls->ls_message,
+				 "Sign-in is closed: the hub runs another version of Outpost and "
+				 "refuses this office PC's updates, so the staff accounts here are "
+				 "more than %.*f hours old. This office PC must be upgraded to the "
+				 "hub's version before staff can sign in. Please tell your IT "
+				 "contact (outpost-sync: schema_refused).",
+				 h == (int64_t)h ? 0 : 1, h);
+		else if (ls->ls_last_pull_ms < 0)
 			snprintf(ls->ls_message, sizeof ls->ls_message,
 				 "Sign-in is not possible yet: this office has not received "
 				 "the staff accounts from the hub. Connect the office to the "
@@ -153,7 +166,15 @@ static void login_state_get(node *n, login_state *ls)
 	}
 	ls->ls_allowed = 1;
 	ls->ls_temp_allowed = connected;
-	if (!connected) {
+	if (refused) {
+		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
+		snprintf(ls->ls_message, sizeof ls->ls_message,
+			 "The hub runs another version of Outpost and refuses this office "
+			 "PC's updates: upgrade this office PC to the hub's version. Until "
+			 "then you can sign in with your own password (not a temporary one), "
+			 "and sign-in closes in about %" PRId64 " hours %" PRId64 " minutes.",
+			 left_s / 3600, (left_s % 3600) / 60);
+	} else if (!connected) {
 		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
 		snprintf(ls->ls_message, sizeof ls->ls_message,
 			 "This office is offline. You can sign in with your own password, "

@@ -773,6 +773,13 @@ int node_sync_connected(node *n, uint64_t within_ms)
 	       now - ns->ns_last_ok_ms < within_ms;
 }
 
+int node_sync_schema_refused(node *n)
+{
+	struct node_sync *ns = n->nd_sync;
+
+	return ns && ns->ns_enrolled && ns->ns_failures > 0 && ns->ns_last_rc == SYNC_E_SCHEMA;
+}
+
 static const route_def sync_defs[] = {
 	{HTTP_M_GET, "/api/v1/sync/status", get_status, 0, 0, NULL, 0},
 	{HTTP_M_GET, "/api/v1/sync/conflicts", get_conflicts, PRIV_VIEW, 0, NULL, 0},

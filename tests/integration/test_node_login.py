@@ -21,6 +21,7 @@ hub's admin API, docs/hub-admin-api.md) and on stand-alone nodes.
 * No password, hash, session token or CSRF token in any log line.
 """
 import datetime
+import json
 import os
 import re
 import secrets
@@ -305,6 +306,58 @@ class HubNodeLoginTest(unittest.TestCase):
         self.assertLess(time.time() - t0, 30)
         r = harness.login(harness.client(node), "ana.field", new, expect=401)
         assert_no_secrets(self, [hub, node], secrets_seen)
+
+    def test_sign_in_names_a_hub_of_another_version(self):
+        """A hub upgraded first refuses the office's release (426) however
+        well connected the office is: sign-in says so while it is open, and
+        once offline_login_max_age has passed it is closed naming the
+        version, not a lost connection.  The refusal is made as
+        test_sync_node makes it: a waiting change stamped with another
+        schema version."""
+        hub, node, admin = self.hub, self.node, self.admin
+        hub.stop()
+        reasons = node.get("/api/v1/greeter/reasons").json()
+        r = node.post("/api/v1/checkins", {"visitor_name": "Waits For The Hub",
+                                           "reason_ids": [reasons[0]["id"]], "language": "en"})
+        self.assertEqual(r.status, 201, r)
+        node.stop()
+        harness.db_write(node, "UPDATE outbox SET schema_version=schema_version+100")
+        hub.start()
+        node.args = ["--sync_interval", "1"]
+        node.start()
+
+        def login_state(want):
+            st = session_state(node)["login"]
+            return st if want(st) else None
+        st = wait_for("the sign-in page to name the hub's refusal", lambda: login_state(
+            lambda s: "another version of Outpost" in (s.get("message") or "")))
+        self.assertTrue(st["logins_allowed"], st)
+        self.assertIn("upgrade this office PC", st["message"])
+        self.assertIn("sign-in closes in about", st["message"])
+        # the hub's console lists the refusal on the node (its Last error)
+        with open(os.path.join(node.data, "sync.json")) as f:
+            node_id = json.load(f)["node_id"]
+        r = admin.call("GET", "/api/v1/nodes")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("schema version", [x for x in r.json() if x["id"] == node_id][0]["last_error"])
+        # past offline_login_max_age: closed, for the version
+        node.stop()
+        node.args = ["--sync_interval", "1", "--offline_login_max_age", "2"]
+        node.start()
+        time.sleep(2.5)
+        st = wait_for("sign-in to close for the version", lambda: login_state(
+            lambda s: not s["logins_allowed"] and s.get("reason") == "schema_refused"))
+        self.assertIn("hub runs another version of Outpost", st["message"])
+        self.assertIn("must be upgraded", st["message"])
+        self.assertNotIn("connected again", st["message"])
+        r = harness.client(node).request("POST", "/api/v1/session", body={
+            "username": harness.DEMO_USER, "password": "not-the-password"})
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(r.json()["reason"], "schema_refused", r.body)
+        # the office upgraded (its change in the hub's version again): open
+        harness.db_write(node, "UPDATE outbox SET schema_version=schema_version-100")
+        wait_for("sign-in to open again", lambda: login_state(
+            lambda s: s["logins_allowed"] and s["mode"] == "connected"))
 
 
 class ThrottleTest(unittest.TestCase):
