@@ -36,9 +36,13 @@ __thread int sync__apply_oom;
 
 const char *sync__val_text(sqlite3_value *v)
 {
-	const char *s = sync__val_type(v) == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
+	/* The type before the text: a text SQLite cannot terminate for want
+	 * of memory is a NULL value afterwards, and its refusal would
+	 * quarantine an honest entry. */
+	int t = sync__val_type(v);
+	const char *s = t == SQLITE_TEXT ? (const char *)sqlite3_value_text(v) : NULL;
 
-	if (sync__val_type(v) == SQLITE_TEXT && s == NULL)
+	if (t == SQLITE_TEXT && s == NULL)
 		sync__apply_oom = 1;
 	return s;
 }
