@@ -238,6 +238,12 @@ int hub_edge_caller_known(hub *h, http_req *req);
 
 /* Look a node up: DB_FOUND, DB_ABSENT (unknown node), -1 error. */
 int hub_node_get(sqlite3 *db, const char *id, hub_node *out);
+/* Inside the caller's transaction (a push's write, a read job's snapshot):
+ * is node n, as it was authenticated, still enrolled and unrevoked, for
+ * the same office, and that office still in n's Local Area?  A request
+ * checked (hub_sync_auth.c) just before a revocation waits for its job
+ * meanwhile.  1 yes, 0 no, -1 a database error. */
+int hub_node_current(sqlite3 *db, const hub_node *n);
 /* Revoke (audited, one transaction): DB_FOUND (revoked, or revoked
  * before), DB_ABSENT (unknown node), -1 error. */
 int hub_node_revoke(sqlite3 *db, const char *id, const char *actor);

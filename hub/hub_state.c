@@ -412,6 +412,15 @@ out:
 	return ret;
 }
 
+int hub_node_current(sqlite3 *db, const hub_node *n)
+{
+	return (int)db_int_bound(db, -1,
+				 "SELECT count(*) FROM nodes d JOIN offices o ON o.id=d.office_id"
+				 " WHERE d.id=?1 AND d.revoked_at IS NULL AND d.office_id=?2"
+				 " AND d.local_area_id=?3 AND o.local_area_id=?3",
+				 "ttt", n->hn_id, n->hn_office, n->hn_la);
+}
+
 int hub_node_revoke_in(sqlite3 *db, const char *id)
 {
 	if (db_run(db, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", "It",

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* A page shrinks to one row when it must (sync/pull.c); the largest row, an
  * attachment (model/crm.h), must fit that page (sync.h asserts that the
@@ -402,6 +403,21 @@ static void txn_rollback(sqlite3 *db)
 	db_exec(db, "RELEASE hub_push");
 }
 
+/* Inside the push's transaction, before its entries: the node is still
+ * enrolled as it was authenticated (hub_node_current), so a push checked
+ * just before a revocation committed applies nothing after it.  0, or -1
+ * with res set (401, 500). */
+static int ingest_node_current(sqlite3 *db, const hub_node *n, hub_ingest_result *res)
+{
+	int rc = hub_node_current(db, n);
+
+	if (rc < 0)
+		return ingest_db_fail(res, "cannot read the node's enrollment");
+	if (rc == 0)
+		return ingest_fail(res, 401, "node revoked");
+	return 0;
+}
+
 static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
 			 int last, hub_ingest_result *res)
 {
@@ -471,6 +487,8 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		goto out;
 	}
 	in_txn = 1;
+	if (ingest_node_current(db, n, res) != 0)
+		goto out;
 	acked = ingest_acked(db, n->hn_id);
 	if (acked < 0) {
 		ingest_db_fail(res, "cannot read the node's progress");
@@ -494,6 +512,8 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 			goto out;
 		}
 		in_txn = 1;
+		if (ingest_node_current(db, n, res) != 0)
+			goto out;
 		/* Another writer of this node's entries (an import in its own
 		 * process, the node's push beside it) may have taken some
 		 * between that COMMIT and this BEGIN: they are replays now. */
@@ -649,7 +669,10 @@ static void job_push_group(uv_work_t *w)
 	hub *h = w->data;
 	job *j;
 	int k = 0, ok, err = 0;
+	int64_t delay = fault_sync_job_delay_ms();
 
+	if (delay > 0 && h->hb_push_run != NULL)
+		usleep((useconds_t)delay * 1000);
 	uv_mutex_lock(&h->hb_wlock);
 	ok = db_exec(h->hb_wdb, "BEGIN IMMEDIATE") == 0;
 	push_group = 1;
@@ -696,7 +719,20 @@ static void job_push_group(uv_work_t *w)
 static void job_read(job *j, sqlite3 *db)
 {
 	sync_scope sc = {j->jb_node.hn_id, j->jb_node.hn_office, j->jb_node.hn_la};
+	int mine = sqlite3_get_autocommit(db), cur;
 
+	/* One read snapshot for the check and the page: the node is still
+	 * enrolled as it was authenticated (a revocation may have committed
+	 * since), else -5 and nothing read. */
+	if (mine && db_exec(db, "BEGIN") != 0) {
+		j->jb_rc = -1;
+		return;
+	}
+	cur = hub_node_current(db, &j->jb_node);
+	if (cur != 1) {
+		j->jb_rc = cur == 0 ? -5 : -1;
+		goto out;
+	}
 	switch (j->jb_kind) {
 	case HUB_JOB_PULL:
 		/* A cursor in a restore's gap names entries this hub lost. */
@@ -734,6 +770,9 @@ static void job_read(job *j, sqlite3 *db)
 		j->jb_rc = j->jb_json ? 0 : -1;
 		break;
 	}
+out:
+	if (mine)
+		db_exec(db, "COMMIT");
 }
 
 static void job_run(uv_work_t *w)
@@ -741,7 +780,10 @@ static void job_run(uv_work_t *w)
 	job *j = w->data;
 	hub *h = j->jb_hub;
 	sqlite3 *db;
+	int64_t delay = fault_sync_job_delay_ms();
 
+	if (delay > 0)
+		usleep((useconds_t)delay * 1000);
 	if ((db = hub_reader_take(h)) != NULL) {
 		job_read(j, db);
 		hub_reader_give(h, db);
@@ -837,6 +879,13 @@ static void job_finish(job *j, int status)
 	}
 	if (status != 0) {
 		sreply_error(req, 503, "the hub is shutting down");
+		goto out;
+	}
+	if (j->jb_kind != HUB_JOB_PUSH && j->jb_rc == -5) {
+		/* revoked after the request's signature was checked (job_read) */
+		log_info("refused %s %s from %s (node %s): node revoked", req->method_str,
+			 req->path, req->peer, j->jb_node.hn_id);
+		sreply_error(req, 401, "node revoked");
 		goto out;
 	}
 	switch (j->jb_kind) {

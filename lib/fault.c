@@ -103,3 +103,8 @@ int64_t fault_hash_delay_ms(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_HASH_DELAY_MS");
 }
+
+int64_t fault_sync_job_delay_ms(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_SYNC_JOB_DELAY_MS");
+}

@@ -73,5 +73,10 @@ int64_t fault_wal_limit(void);
  * thread pool (0: none): a window in which a test acts between the
  * request's checks and its write (test_accounts' races). */
 int64_t fault_hash_delay_ms(void);
+/* Milliseconds each sync job of the hub (a group of pushes, a pull page, a
+ * snapshot page, digests) waits first in the thread pool (0: none): a
+ * window between the request's signature check and its work (test_hub's
+ * revocation races). */
+int64_t fault_sync_job_delay_ms(void);
 
 #endif

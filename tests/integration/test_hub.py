@@ -19,6 +19,7 @@ import stat
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -822,6 +823,59 @@ class HubTest(harness.HubAndNode):
         r = self.hub.get("/")
         self.assertIn(r.status, (200, 404))
         self.assertTrue(r.header("X-Outpost-Time"))
+
+
+class RevokeRaceTest(harness.HubAndNode):
+    """A request whose signature the hub checked just before the node was
+    revoked applies and serves nothing: its job checks the node again in the
+    transaction it works in.  The test build holds every sync job of this
+    hub back DELAY ms (OUTPOST_TEST_HOOKS_SYNC_JOB_DELAY_MS), and the node
+    is revoked inside that window."""
+    DELAY = 1500
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_SYNC_JOB_DELAY_MS": str(cls.DELAY)})
+        cls.hub.start()
+        cls.node = Daemon("node").start()
+        harness.login(cls.node)
+        cls.token = harness.admin_token(cls.hub)
+        cls.schema = cls.hub.get("/healthz").json()["schema_version"]
+
+    def revoked_meanwhile(self, n, send):
+        """send() in a thread, n revoked once its job waits: send's answer."""
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("r", send()))
+        t.start()
+        time.sleep(self.DELAY / 1000 / 3)
+        r = self.hub.request("POST", "/api/v1/nodes/%s/revoke" % n.node_id, body={},
+                             headers={"Authorization": "Bearer " + self.token})
+        self.assertEqual(r.status, 200, r.body)
+        t.join()
+        return out["r"]
+
+    def test_push_revoked_while_queued(self):
+        n = enroll_identity(self, self.hub)
+        cid, row = harness.checkin_change(self.node, "Revoked Meanwhile")
+        frame = build_frame([(1, row["hlc"], row["actor"], bytes(row["changeset"]))], self.schema)
+        r = self.revoked_meanwhile(n, lambda: n.push(frame))
+        self.assertEqual(r.status, 401, r.body)
+        self.assertEqual(r.json()["error"], "node revoked")
+        db = self.hub.db()
+        try:
+            self.assertEqual(db.execute("SELECT count(*) FROM checkins WHERE id=?",
+                                        (cid,)).fetchone()[0], 0)
+            self.assertEqual(db.execute("SELECT acked_seq FROM nodes WHERE id=?",
+                                        (n.node_id,)).fetchone()[0], 0)
+        finally:
+            db.close()
+
+    def test_pull_and_snapshot_revoked_while_queued(self):
+        for path in ("/api/v1/sync/pull?after=0", "/api/v1/sync/snapshot"):
+            n = enroll_identity(self, self.hub)
+            r = self.revoked_meanwhile(n, lambda: n.request("GET", path))
+            self.assertEqual(r.status, 401, path)  # (not the page: it holds hashes)
+            self.assertEqual(r.json()["error"], "node revoked", path)
 
 
 if __name__ == "__main__":
