@@ -757,13 +757,25 @@ static int events_stamp_col(const sync__tshape *ts)
 	return -1;
 }
 
+/* 1 when stamp (an HLC that parses) names node_id as its node: ties
+ * between concurrent edits break on the node part, so a node that stamped
+ * another's id (or a higher one) would win them. */
+static int stamp_is_nodes(const char *stamp, const char *node_id)
+{
+	const char *node = NULL;
+
+	return hlc_parse(stamp, NULL, NULL, &node) == 0 && strcmp(node, node_id) == 0;
+}
+
 /* The values a change writes, as the hub takes them: a blob only in a
  * column declared BLOB (a blob in a text column would pass every rule that
  * reads the column as text, and break the reads of every office that pulls
  * it), and a time stamp (column stamp, updated_hlc or an event's hlc) that
- * is one and is at most HLC_MAX_AHEAD_MS ahead of the hub's clock (a later
+ * is one, is at most HLC_MAX_AHEAD_MS ahead of the hub's clock (a later
  * one would win every merge of the row until that time, and carry the
- * clock of every office that pulls it there).  A_OK or refused. */
+ * clock of every office that pulls it there) and is the sending node's
+ * (what an office wrote before its enrollment is sent under the identity
+ * it has now: sync/restamp.c).  A_OK or refused. */
 static int values_check(actx *a, const cs_iter *it, const sync__tshape *ts, int stamp, uint64_t now)
 {
 	for (int i = 0; i < it->ci_ncol; i++) {
@@ -787,6 +799,9 @@ static int values_check(actx *a, const cs_iter *it, const sync__tshape *ts, int 
 			return sync__refuse(a, "column '%s' of '%s' is not a time stamp, or is more than"
 					    " a year ahead of the hub's clock", ts->ts_cols[i],
 					    ts->ts_td->td_name);
+		if (!stamp_is_nodes(s, a->ax_sc->node_id))
+			return sync__refuse(a, "column '%s' of '%s' is a time stamp of another node, not"
+					    " the sending node's", ts->ts_cols[i], ts->ts_td->td_name);
 	}
 	return A_OK;
 }
@@ -883,6 +898,9 @@ int sync__prewalk_each(actx *a, int (*each)(void *arg, const cs_iter *it, tcache
 		ret = sync__refuse(a, "corrupt changeset (%s)", err ? err : "unreadable");
 	else if (it.ci_nchanges == 0)
 		ret = sync__refuse(a, "empty changeset");
+	else if (!stamp_is_nodes(a->ax_e->hlc, a->ax_sc->node_id))
+		ret = sync__refuse(a, "the entry's time stamp is another node's, not the sending"
+				   " node's");
 out:
 	changeset_iter_release(&it);
 	return ret;

@@ -345,6 +345,10 @@ void sync__restamp_release(sync__restamp_map *m);
  * it is).  m keeps the column roles it reads. */
 int sync__restamp(sqlite3 *db, sync__restamp_map *m, const void *cs, size_t len, buf *out,
 		  int *changed);
+/* An entry's own stamp hlc with the replaced node id as its node part,
+ * into out (HLC_STRLEN bytes) with the current one: 1; else 0 (send hlc
+ * as it is). */
+int sync__restamp_hlc(const sync__restamp_map *m, const char *hlc, char *out);
 
 /* ---- sent.c: acknowledged entries kept to send again to a restored hub ---- */
 #define SYNC_RESEND_DAYS 14 /* default of sync_state 'resend_days' */

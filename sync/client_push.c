@@ -9,6 +9,7 @@
 #include "sync/zbody.h"
 #include "lib/clock.h"
 #include "lib/fault.h"
+#include "lib/hlc.h"
 #include "lib/log.h"
 
 #include <inttypes.h>
@@ -94,6 +95,7 @@ typedef struct outbox_cut {
 	sqlite3 *oc_db;
 	sync__restamp_map oc_map;
 	buf oc_re;
+	char oc_hlc[HLC_STRLEN]; /* the entry's stamp under the current identity */
 	buf oc_up;         /* an entry written before an upgrade, in today's shape */
 	int64_t oc_dbver;  /* the database's schema version (schema_db_version) */
 	frame_writer oc_w;
@@ -149,6 +151,8 @@ static int outbox_add(outbox_cut *oc, const outbox_row *r, int64_t *first, int64
 			e.changeset = oc->oc_re.data;
 			e.len = oc->oc_re.len;
 		}
+		if (sync__restamp_hlc(&oc->oc_map, e.hlc, oc->oc_hlc))
+			e.hlc = oc->oc_hlc;
 	}
 	if (*count > 0 && oc->oc_target > 0 && !frame_fits(&oc->oc_w, &e, oc->oc_target))
 		return 1; /* the batch is full; the entry starts the next one */

@@ -11,7 +11,10 @@
  * (sync_state prev_node_id, prev_office_id, prev_la_id), and every frame the
  * node builds (push and export) sends its entries with that identity's
  * values replaced by the current one in the columns that carry it: node_id;
- * office_id and scope_office; local_area_id and scope_la.  The outbox itself
+ * office_id and scope_office; local_area_id and scope_la; and the node part
+ * of a time stamp (a row's updated_hlc, an event's hlc, the entry's own
+ * stamp: sync__restamp_hlc), which the hub checks is the sender's too
+ * (sync/apply.c: ties break on it).  The outbox itself
  * is not rewritten, so an entry is sent the same way every time (a resend to
  * a restored hub too), and a write that raced the enrollment is covered as
  * well.  The node's own copies of those rows are replaced by the hub's with
@@ -19,15 +22,18 @@
  */
 #include "sync/client_int.h"
 #include "sync/changeset.h"
+#include "lib/hlc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Column roles. */
-enum { COL_OTHER = 0, COL_NODE, COL_OFFICE, COL_LA };
+/* Column roles (COL_NODE..COL_LA index rm_from and rm_to from 1). */
+enum { COL_OTHER = 0, COL_NODE, COL_OFFICE, COL_LA, COL_STAMP };
 
 static int col_role(const char *name)
 {
+	if (strcmp(name, "updated_hlc") == 0 || strcmp(name, "hlc") == 0)
+		return COL_STAMP;
 	if (strcmp(name, "node_id") == 0)
 		return COL_NODE;
 	if (strcmp(name, "office_id") == 0 || strcmp(name, "scope_office") == 0)
@@ -61,14 +67,48 @@ int sync__restamp_load(sqlite3 *db, sync__restamp_map *m)
 	return 0;
 }
 
+/* The stamp s (n bytes) with the replaced node id as its node part, into
+ * out with the current one: 1, else 0. */
+static int stamp_swap(const sync__restamp_map *m, const char *s, size_t n, char *out)
+{
+	char in[HLC_STRLEN];
+	const char *node = NULL;
+	size_t head, to = strlen(m->rm_to[0]);
+
+	if (m->rm_from[0][0] == '\0' || n >= sizeof in)
+		return 0;
+	memcpy(in, s, n);
+	in[n] = '\0';
+	if (hlc_parse(in, NULL, NULL, &node) != 0 || strcmp(node, m->rm_from[0]) != 0)
+		return 0;
+	head = (size_t)(node - in);
+	if (head + to >= HLC_STRLEN)
+		return 0;
+	memcpy(out, in, head);
+	memcpy(out + head, m->rm_to[0], to + 1);
+	return 1;
+}
+
+int sync__restamp_hlc(const sync__restamp_map *m, const char *stamp, char *out)
+{
+	return stamp != NULL && stamp_swap(m, stamp, strlen(stamp), out);
+}
+
 /* One value, re-encoded; a TEXT value of a column with a role equal to the
- * identity replaced becomes the current one. */
+ * identity replaced becomes the current one (a time stamp: its node part). */
 static void put_val(buf *out, const sync__restamp_map *m, int role, const cs_value *v, int *rc,
 		    int *changed)
 {
 	cs_value w = *v;
+	char stamp[HLC_STRLEN];
 
-	if (v->cv_type == CSV_TEXT && role != COL_OTHER) {
+	if (v->cv_type == CSV_TEXT && role == COL_STAMP) {
+		if (stamp_swap(m, (const char *)v->cv_p, v->cv_n, stamp)) {
+			w.cv_p = (const unsigned char *)stamp;
+			w.cv_n = strlen(stamp);
+			*changed = 1;
+		}
+	} else if (v->cv_type == CSV_TEXT && role != COL_OTHER) {
 		const char *from = m->rm_from[role - 1], *to = m->rm_to[role - 1];
 		if (from[0] && v->cv_n == strlen(from) && memcmp(v->cv_p, from, v->cv_n) == 0) {
 			w.cv_p = (const unsigned char *)to;

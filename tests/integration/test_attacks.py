@@ -88,8 +88,9 @@ class AttackTest(harness.HubAndNode):
         self.assertEqual(r.status, 200, r.body)
         return th.Enrolled(self.hub, r.json())
 
-    def capture(self, name, action=None):
-        """Real changesets from the node: a check-in, and an action on it."""
+    def capture(self, name, n, action=None):
+        """Real changesets from the node: a check-in, and an action on it,
+        as n sends them (th.stamped_as)."""
         r = self.node.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
                                                 "reason_ids": [self.reason]})
         self.assertEqual(r.status, 201, r.body)
@@ -103,7 +104,11 @@ class AttackTest(harness.HubAndNode):
                               "ORDER BY seq DESC LIMIT ?", (2 if action else 1,)).fetchall()
         finally:
             db.close()
-        return cid, [(h, a, bytes(c)) for h, a, c in reversed(rows)]
+        out = []
+        for h, a, c in reversed(rows):
+            h, c = th.stamped_as(self.node, n, h, bytes(c))
+            out.append((h, a, c))
+        return cid, out
 
     def state(self):
         """SHA-256 of every row of every table a push may not change."""
@@ -159,7 +164,7 @@ class AttackTest(harness.HubAndNode):
     # ---- replays -------------------------------------------------------------------
     def test_captured_request_replayed(self):
         n = self.enroll()
-        cid, entries = self.capture("Replay Visitor")
+        cid, entries = self.capture("Replay Visitor", n)
         frame = th.build_frame([(1,) + entries[0]], self.schema)
         path = "/api/v1/sync/push"
         h = n.headers("POST", path, frame)
@@ -196,7 +201,7 @@ class AttackTest(harness.HubAndNode):
     def test_push_refused_401(self):
         n = self.enroll()
         other = self.enroll()
-        cid, entries = self.capture("Unsigned Visitor")
+        cid, entries = self.capture("Unsigned Visitor", n)
         frame = th.build_frame([(1,) + entries[0]], self.schema)
         before = self.state()
         cases = [
@@ -240,7 +245,7 @@ class AttackTest(harness.HubAndNode):
 
     def test_compressed_push(self):
         n = self.enroll()
-        cid, entries = self.capture("Deflate Visitor", action="call")
+        cid, entries = self.capture("Deflate Visitor", n, action="call")
         frame = th.build_frame([(i + 1,) + e for i, e in enumerate(entries)], self.schema)
         z = zlib.compress(frame)
         before = self.state()
@@ -274,7 +279,7 @@ class AttackTest(harness.HubAndNode):
         # Pull pages and snapshots come deflated to a node that asks for it,
         # and inflate to exactly the plain reply.
         n = self.enroll()
-        cid, entries = self.capture("Pull Deflate Visitor", action="call")
+        cid, entries = self.capture("Pull Deflate Visitor", n, action="call")
         r = n.push(th.build_frame([(i + 1,) + e for i, e in enumerate(entries)], self.schema))
         self.assertEqual(r.status, 200, r.body)
         for path in ("/api/v1/sync/snapshot", "/api/v1/sync/pull?after=0&max=5000"):
@@ -358,7 +363,7 @@ class AttackTest(harness.HubAndNode):
 
     def test_forbidden_writes_quarantined(self):
         n = self.enroll()
-        cid, entries = self.capture("Scope Visitor", action="call")
+        cid, entries = self.capture("Scope Visitor", n, action="call")
         frame = th.build_frame([(i + 1,) + e for i, e in enumerate(entries)], self.schema)
         r = n.push(frame)
         self.assertEqual(r.status, 200, r.body)
@@ -418,8 +423,8 @@ class AttackTest(harness.HubAndNode):
             r = self.assert_refused(n, cs, what)
             quarantined += r.status == 200
         # A forbidden entry between two good ones: only it is held back.
-        c2, e2 = self.capture("Batch Visitor One")
-        c3, e3 = self.capture("Batch Visitor Two")
+        c2, e2 = self.capture("Batch Visitor One", n)
+        c3, e3 = self.capture("Batch Visitor Two", n)
         seq = self.acked(n) + 1
         bad = cases[0][1]
         r = n.push(th.build_frame([(seq,) + e2[0], (seq + 1, hlc, "", bad),
@@ -436,7 +441,7 @@ class AttackTest(harness.HubAndNode):
     # ---- corrupt, truncated, hostile changesets ---------------------------------------------
     def test_hostile_changesets(self):
         n = self.enroll()
-        cid, entries = self.capture("Hostile Visitor", action="call")
+        cid, entries = self.capture("Hostile Visitor", n, action="call")
         good = entries[0][2]
         name_end = good.index(b"\0")
         hostile = [
@@ -504,7 +509,7 @@ class AttackTest(harness.HubAndNode):
                 self.assertEqual(after, before, "mutation %d seed %d" % (i, SEED))
             before = after
         # Real entries still apply afterwards.
-        c2, e2 = self.capture("After Hostile", action="call")
+        c2, e2 = self.capture("After Hostile", n, action="call")
         seq = self.acked(n) + 1
         r = n.push(th.build_frame([(seq + k,) + e for k, e in enumerate(e2)], self.schema))
         self.assertEqual(r.status, 200, r.body)
@@ -526,7 +531,7 @@ class ReplayAfterCrashTest(harness.HubAndNode):
         r = self.hub.post("/api/v1/sync/enroll", {"code": self.new_code(), "hostname": "pc"})
         self.assertEqual(r.status, 200, r.body)
         n = th.Enrolled(self.hub, r.json())
-        cid, entries = self.capture("Crash Replay Visitor")
+        cid, entries = self.capture("Crash Replay Visitor", n)
         frame = th.build_frame([(1,) + entries[0]], self.schema)
         sent = []  # (what, method, path, body, headers)
 

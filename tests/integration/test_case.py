@@ -824,7 +824,8 @@ class CaseReplicationTest(harness.HubAndOffices):
         self.assertEqual(r.status, 200, r.body)
         forger = th.Enrolled(self.hub, r.json())
         cs = changeset_update("case_notes", 15, nid, 8, text, "Rewritten after the fact.")
-        r = forger.push(th.build_frame([(1, "0190a0000000.0000.forger", "", cs)], self.schema))
+        r = forger.push(th.build_frame([(1, "0190a0000000.0000." + forger.node_id, "", cs)],
+                                                self.schema))
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual([q["seq"] for q in r.json()["quarantined"]], [1])
         self.assertIn("append-only", r.json()["quarantined"][0]["reason"])
@@ -843,7 +844,8 @@ class CaseReplicationTest(harness.HubAndOffices):
             db.close()
         cs = th.changeset_insert("participant_exits", [1] + [0] * (len(names) - 1),
                                  [exit_row.get(k) for k in names])
-        r = forger.push(th.build_frame([(2, "0190a0000001.0000.forger", "", cs)], self.schema))
+        r = forger.push(th.build_frame([(2, "0190a0000001.0000." + forger.node_id, "", cs)],
+                                                self.schema))
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual([q["seq"] for q in r.json()["quarantined"]], [2], r.body)
         self.assertIn("exit_date is not a date", r.json()["quarantined"][0]["reason"])
@@ -855,7 +857,8 @@ class CaseReplicationTest(harness.HubAndOffices):
         vals = {"id": "0190c000-0000-7000-8000-0000000000f1", "local_area_id": "demo-la",
                 "office_id": "demo-office", "first_name": "Out", "last_name": "Side",
                 "birth_date": "1980-01-01", "ssn_kind": "none", "registered_date": today,
-                "registered_at": 1, "exit_state": "active", "updated_hlc": "0190a0000000.0000.north"}
+                "registered_at": 1, "exit_state": "active",
+                "updated_hlc": "0190a0000000.0000." + north.node_id}
         db = self.hub.db()
         try:
             names = [r[1] for r in db.execute("SELECT * FROM pragma_table_info('participants') ORDER BY cid")]
@@ -863,7 +866,8 @@ class CaseReplicationTest(harness.HubAndOffices):
             db.close()
         self.assertEqual(len(names), cols)
         cs = th.changeset_insert("participants", [1] + [0] * (cols - 1), [vals.get(k) for k in names])
-        r = north.push(th.build_frame([(1, "0190a0000000.0000.north", "", cs)], self.schema))
+        r = north.push(th.build_frame([(1, "0190a0000000.0000." + north.node_id, "", cs)],
+                                               self.schema))
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(len(r.json()["quarantined"]), 1)
         self.assertIn("Local Area", r.json()["quarantined"][0]["reason"])

@@ -124,8 +124,8 @@ class TestSignedBeforeBody(harness.HubAndNode):
     enroll = test_attacks.AttackTest.enroll
     acked = test_attacks.AttackTest.acked
 
-    def frame(self, name):
-        cid, entries = self.capture(name)
+    def frame(self, name, n):
+        cid, entries = self.capture(name, n)
         return cid, th.build_frame([(1,) + entries[0]], self.schema)
 
     def refused_before_body(self, data, status, words, path="/api/v1/sync/push"):
@@ -150,7 +150,7 @@ class TestSignedBeforeBody(harness.HubAndNode):
 
     def test_push_signature_checked_before_the_body(self):
         n, other = self.enroll(), self.enroll()
-        cid, frame = self.frame("Before Body Visitor")
+        cid, frame = self.frame("Before Body Visitor", n)
         path = "/api/v1/sync/push"
         s = self.schema
         # Another node's secret, a made-up one, a stated hash other than the
@@ -210,8 +210,8 @@ class TestSignedBeforeBody(harness.HubAndNode):
 
     def test_body_other_than_stated_refused_nothing_applied(self):
         n = self.enroll()
-        cid, frame = self.frame("Swapped Body Visitor")
-        _, decoy = self.frame("Decoy Visitor")
+        cid, frame = self.frame("Swapped Body Visitor", n)
+        _, decoy = self.frame("Decoy Visitor", n)
         path = "/api/v1/sync/push"
         nonce = uuid.uuid4().hex
         before = self.hub_count("SELECT count(*) FROM nonces WHERE node_id=?", n.node_id)
@@ -343,7 +343,7 @@ class TestBodyBudgetAndPace(harness.HubAndNode):
 
     def test_anonymous_bodies_do_not_starve_known_callers(self):
         n = self.enroll()
-        cid, entries = self.capture("Held Budget Visitor")
+        cid, entries = self.capture("Held Budget Visitor", n)
         frame = th.build_frame([(1,) + entries[0]], self.schema)
         ops_pw = harness.operations_password(self.hub)
         code = self.new_code()
@@ -427,7 +427,7 @@ class TestBodyBudgetAndPace(harness.HubAndNode):
     def test_body_timed_by_its_progress(self):
         import threading
         n = self.enroll()
-        cid, entries = self.capture("Slow Uplink Visitor")
+        cid, entries = self.capture("Slow Uplink Visitor", n)
         # One real check-in, then the same row again and again (each one
         # applied over the last), for a body of about 100 KB.
         one = (1,) + entries[0]

@@ -161,6 +161,16 @@ class Enrolled:
         return self.request("POST", "/api/v1/sync/push", frame, **kw)
 
 
+def stamped_as(daemon, n, hlc, cs):
+    """A stand-alone node's entry stamp and changeset with its own node id
+    swapped for n's (ids of one length): the hub takes a row's stamps only
+    from the node they name, and so does the real node's push, which sends
+    what it wrote before its enrollment under the identity it has now."""
+    own = harness.db_value(daemon, "SELECT value FROM node_meta WHERE key='node_id'")
+    assert own and len(own) == len(n.node_id), (own, n.node_id)
+    return hlc.replace(own, n.node_id), cs.replace(own.encode(), n.node_id.encode())
+
+
 def enroll_identity(test, hub, office="demo-office", hostname="pc"):
     """A node identity enrolled at hub for office through the API with a
     fresh code (harness.hub_code), which test asserts is taken: an Enrolled."""
@@ -202,10 +212,12 @@ class HubTest(harness.HubAndNode):
         h = {"Authorization": "Bearer " + self.token}
         return self.hub.request(method, path, body=body, headers=h)
 
-    def node_changeset(self, name):
-        """POST a check-in to the real node; return (hlc, actor, changeset, checkin id)."""
+    def node_changeset(self, name, n):
+        """POST a check-in to the real node; return (hlc, actor, changeset,
+        checkin id) as n sends it (stamped_as)."""
         cid, row = harness.checkin_change(self.node, name)
-        return row["hlc"], row["actor"], bytes(row["changeset"]), cid
+        hlc, cs = stamped_as(self.node, n, row["hlc"], bytes(row["changeset"]))
+        return hlc, row["actor"], cs, cid
 
     def hub_count(self, sql, *args):
         db = self.hub.db()
@@ -500,7 +512,7 @@ class HubTest(harness.HubAndNode):
     # ---- push ------------------------------------------------------------------
     def test_push_apply_replay_gap(self):
         n = self.enroll()
-        hlc, actor, cs, cid = self.node_changeset("Push Person")
+        hlc, actor, cs, cid = self.node_changeset("Push Person", n)
         frame = build_frame([(1, hlc, actor, cs)], self.schema)
         r = n.push(frame)
         self.assertEqual(r.status, 200, r.body)
@@ -521,7 +533,7 @@ class HubTest(harness.HubAndNode):
         self.assertEqual(r.json()["applied"], 0)
         self.assertEqual(self.hub_count("SELECT count(*) FROM checkins WHERE id=?", cid), 1)
         # A gap: seq 3 while 2 is expected.
-        hlc2, actor2, cs2, cid2 = self.node_changeset("Gap Person")
+        hlc2, actor2, cs2, cid2 = self.node_changeset("Gap Person", n)
         r = n.push(build_frame([(3, hlc2, actor2, cs2)], self.schema))
         self.assertEqual(r.status, 409, r.body)
         self.assertEqual(r.json()["expected_seq"], 2)
@@ -539,7 +551,7 @@ class HubTest(harness.HubAndNode):
 
     def test_push_corrupt_frames(self):
         n = self.enroll()
-        hlc, actor, cs, cid = self.node_changeset("Corrupt Person")
+        hlc, actor, cs, cid = self.node_changeset("Corrupt Person", n)
         frame = build_frame([(1, hlc, actor, cs)], self.schema)
         for i in (len(frame) // 2, 5, len(frame) - 1):
             bad = bytearray(frame)
@@ -564,7 +576,7 @@ class HubTest(harness.HubAndNode):
 
     def test_push_unknown_schema(self):
         n = self.enroll()
-        hlc, actor, cs, cid = self.node_changeset("Schema Person")
+        hlc, actor, cs, cid = self.node_changeset("Schema Person", n)
         r = n.push(build_frame([(1, hlc, actor, cs)], self.schema + 7))
         self.assertEqual(r.status, 426, r.body)
         msg = r.json()["error"]
@@ -592,7 +604,7 @@ class HubTest(harness.HubAndNode):
         cs = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
                               [oid, "demo-la", "Rogue office", None, "America/Los_Angeles", 1,
                                1, "0190a0000000.0000.x"])
-        hlc2, actor2, cs2, cid2 = self.node_changeset("After Quarantine")
+        hlc2, actor2, cs2, cid2 = self.node_changeset("After Quarantine", n)
         r = n.push(build_frame([(1, "0190a0000000.0000.x", "", cs), (2, hlc2, actor2, cs2)],
                                self.schema))
         self.assertEqual(r.status, 200, r.body)
@@ -646,7 +658,7 @@ class HubTest(harness.HubAndNode):
     # ---- import ------------------------------------------------------------------
     def test_import_bundle(self):
         n = self.enroll()
-        hlc, actor, cs, cid = self.node_changeset("Import Person")
+        hlc, actor, cs, cid = self.node_changeset("Import Person", n)
         frame = build_frame([(1, hlc, actor, cs)], self.schema)
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "outbox.opx")
@@ -714,7 +726,7 @@ class HubTest(harness.HubAndNode):
         cs = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
                               ["office-by-bundle", "demo-la", "Rogue office", None,
                                "America/Los_Angeles", 1, 1, "0190a0000000.0000.x"])
-        hlc2, actor2, cs2, cid2 = self.node_changeset("Bundle Visitor")
+        hlc2, actor2, cs2, cid2 = self.node_changeset("Bundle Visitor", n)
         frame = build_frame([(1, "0190a0000000.0000.x", "", cs), (2, hlc2, actor2, cs2)],
                             self.schema)
         with tempfile.TemporaryDirectory() as d:
@@ -756,7 +768,7 @@ class HubTest(harness.HubAndNode):
         n = self.enroll()
         entries = []
         for i in (1, 2):
-            hlc, actor, cs, _ = self.node_changeset("Frame Visitor %d" % i)
+            hlc, actor, cs, _ = self.node_changeset("Frame Visitor %d" % i, n)
             entries.append((i, hlc, actor, cs))
         rogue = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
                                  ["office-past-frame", "demo-la", "Rogue office", None,
@@ -857,7 +869,8 @@ class RevokeRaceTest(harness.HubAndNode):
     def test_push_revoked_while_queued(self):
         n = enroll_identity(self, self.hub)
         cid, row = harness.checkin_change(self.node, "Revoked Meanwhile")
-        frame = build_frame([(1, row["hlc"], row["actor"], bytes(row["changeset"]))], self.schema)
+        hlc, cs = stamped_as(self.node, n, row["hlc"], bytes(row["changeset"]))
+        frame = build_frame([(1, hlc, row["actor"], cs)], self.schema)
         r = self.revoked_meanwhile(n, lambda: n.push(frame))
         self.assertEqual(r.status, 401, r.body)
         self.assertEqual(r.json()["error"], "node revoked")

@@ -706,9 +706,9 @@ class SetupTest(Base):
         id1, cs1 = service("E03", now)
         id2, cs2 = service("E03", now - 3 * 86400 * 1000)
         id3, cs3 = service("E74", now - 3 * 86400 * 1000)
-        r = n.push(build_frame([(1, "0190a0000000.0000.x", "", cs1),
-                                (2, "0190a0000001.0000.x", "", cs2),
-                                (3, "0190a0000002.0000.x", "", cs3)], schema))
+        r = n.push(build_frame([(1, "0190a0000000.0000." + n.node_id, "", cs1),
+                                (2, "0190a0000001.0000." + n.node_id, "", cs2),
+                                (3, "0190a0000002.0000." + n.node_id, "", cs3)], schema))
         self.assertEqual(r.status, 200, r.body)
         q = {x["seq"]: x["reason"] for x in r.json()["quarantined"]}
         self.assertEqual(sorted(q), [3], r.json())
@@ -725,7 +725,7 @@ class SetupTest(Base):
         finally:
             db.close()
         id4, cs4 = service("E03", now)
-        r = n.push(build_frame([(4, "0190a0000003.0000.x", "", cs4)], schema))
+        r = n.push(build_frame([(4, "0190a0000003.0000." + n.node_id, "", cs4)], schema))
         self.assertEqual(r.status, 200, r.body)
         q = {x["seq"]: x["reason"] for x in r.json()["quarantined"]}
         self.assertEqual(sorted(q), [4], r.json())

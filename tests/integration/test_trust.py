@@ -1051,13 +1051,14 @@ class TrustTest(Base):
             row = dict(id=str(uuid.uuid4()), employer_id=eid, name="Branch", street="2 Side St",
                        city="Davis", state="CA", zip="95616", status="active",
                        created_by=emp["created_by"], created_at=int(time.time() * 1000),
-                       updated_hlc=emp["updated_hlc"])
+                       updated_hlc=self.own_stamp())
             row.update(kw)
             return th.changeset_insert("employer_locations", [1] + [0] * (len(lcols) - 1),
                                        [row.get(k) for k in lcols])
 
         def employer(**kw):
-            row = dict(emp, id=str(uuid.uuid4()), username="MKTFIELDS%04d" % (TrustTest.seq % 10000))
+            row = dict(emp, id=str(uuid.uuid4()), username="MKTFIELDS%04d" % (TrustTest.seq % 10000),
+                       updated_hlc=self.own_stamp())
             row.update(kw)
             return th.changeset_insert("employers", [1] + [0] * (len(ecols) - 1),
                                        [row.get(k) for k in ecols])
@@ -1208,7 +1209,7 @@ class TrustTest(Base):
             ecols = [x[1] for x in d.execute("PRAGMA table_info(employers)")]
             emp = dict(zip(ecols, d.execute("SELECT * FROM employers WHERE id=?", (lead,)).fetchone()))
         row = dict(emp, id=str(uuid.uuid4()), username="MKTCLOCK%04d" % (TrustTest.seq % 10000),
-                   vetting_started_at=start, vetting_due_at=far)
+                   vetting_started_at=start, vetting_due_at=far, updated_hlc=self.own_stamp())
         res = self.push(th.changeset_insert("employers", [1] + [0] * (len(ecols) - 1),
                                             [row.get(k) for k in ecols]))
         self.assertEqual(len(res["quarantined"]), 1, res)
@@ -1254,12 +1255,19 @@ class TrustTest(Base):
         self.assertEqual(count(self.hub, "SELECT count(*) FROM employer_attachments WHERE employer_id=?",
                                eid), 2)
 
+    def own_stamp(self):
+        """A time stamp of the attacker node's own (the hub takes no other)."""
+        return "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+
     def hub_row(self, table, rid, **over):
-        """Table's row rid as the hub holds it, with over on top, as an
-        INSERT changeset (a whole-number REAL as an integer)."""
+        """Table's row rid as the hub holds it, stamped as the attacker's,
+        with over on top, as an INSERT changeset (a whole-number REAL as an
+        integer)."""
         with opened(self.hub) as d:
             cols = [x[1] for x in d.execute("PRAGMA table_info(%s)" % table)]
             row = dict(zip(cols, d.execute("SELECT * FROM %s WHERE id=?" % table, (rid,)).fetchone()))
+        if "updated_hlc" in row:
+            row["updated_hlc"] = self.own_stamp()
         row.update(over)
         vals = [int(v) if isinstance(v, float) and v.is_integer() else v for v in
                 (row.get(k) for k in cols)]
@@ -1699,6 +1707,28 @@ class TrustTest(Base):
             int(time.time() * 1000), None, None, None, time.strftime("%Y-%m-%d"), note, None, hlc]))
         row.update(over)
         return th.changeset_insert("checkins", [1] + [0] * 18, [row[c] for c in self.CHECKIN_COLS])
+
+    def test_stamps_of_another_node(self):
+        """A pushed row whose time stamp, or an entry whose own stamp, names
+        another node than the sender (the office's real node, or an id above
+        every other) is quarantined: ties between concurrent edits break on
+        the node part, so a forged one would win them."""
+        now = int(time.time() * 1000)
+        mine = "%012x.0000.%s" % (now, self.evil.node_id)
+        forged = "%012x.0000.%s" % (now, self.node_id_real())
+        high = "%012x.0000.%s" % (now, "z" * 36)
+        ids = {k: "stamp-" + secrets.token_hex(4) for k in ("row", "high", "entry", "own")}
+        got = self.push_named([
+            ("row", mine, self.checkin_cs(ids["row"], "Forged Stamp", forged)),
+            ("high", mine, self.checkin_cs(ids["high"], "Forged Stamp", high)),
+            ("entry", forged, self.checkin_cs(ids["entry"], "Forged Stamp", mine)),
+            ("own", mine, self.checkin_cs(ids["own"], "Own Stamp", mine))])
+        self.assertEqual(sorted(got), ["entry", "high", "row"], got)
+        for k in ("row", "high"):
+            self.assertIn("'updated_hlc' of 'checkins' is a time stamp of another node", got[k])
+        self.assertIn("the entry's time stamp is another node's", got["entry"])
+        for k, n in (("row", 0), ("high", 0), ("entry", 0), ("own", 1)):
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM checkins WHERE id=?", ids[k]), n, k)
 
     def delete_cs(self, table, row_id):
         """One DELETE of the hub's row of `table` with every old value, as

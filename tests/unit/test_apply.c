@@ -312,6 +312,31 @@ static void test_merge_overlap_later_hlc_wins(void **state)
  * the row is logged again, so A gets the hub's row back.  (A may have pulled
  * B's state before writing with an older clock; its cursor is then past it,
  * and without the new entry A kept its losing value for good.) */
+/* A node's change stamped with another node's id (or the entry itself) is
+ * quarantined: ties between concurrent edits break on the node part, so a
+ * forged one would win them. */
+static void test_stamp_of_another_node(void **state)
+{
+	world w;
+	char ha[HLC_LEN], hb[HLC_LEN], hz[HLC_LEN];
+
+	(void)state;
+	world_open_at(&w, ha, 200, hb, 200, 0);
+	hlc_of(hz, HLC_LEN, 200, 0, "nodeZ");
+	/* the row stamped as nodeB's (the tie with B's own edit), sent by A */
+	node_write(w.a, ha, "UPDATE checkins SET note='from A', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
+	st_push_refused(w.hub, w.a, &scope_a, "time stamp of another node");
+	/* a higher node id on the entry, the row's stamp left alone */
+	node_write(w.a, hz, "UPDATE checkins SET phone='555-0100' WHERE id=%Q", ROW1);
+	st_push_refused(w.hub, w.a, &scope_a, "the entry's time stamp is another node's");
+	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM checkins WHERE note IS NOT NULL"
+				      " OR phone IS NOT NULL"), 0);
+	/* its own stamps: taken */
+	node_write(w.b, hb, "UPDATE checkins SET note='from B', updated_hlc=%Q WHERE id=%Q", hb, ROW1);
+	assert_int_equal(st_push(w.hub, w.b, &scope_b).applied, 1);
+	world_close(&w);
+}
+
 static void test_lost_update_logged_again(void **state)
 {
 	world w;
@@ -869,10 +894,11 @@ static void test_out_of_scope_quarantined(void **state)
 static void test_missing_row_and_duplicate_key(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
-	char h[64];
+	char h[64], hb[64];
 
 	(void)state;
 	hlc_of(h, sizeof h, 100, 0, "nodeA");
+	hlc_of(hb, sizeof hb, 100, 0, "nodeB");
 	/* an update of a row the hub never had and never deleted */
 	assert_int_equal(db_exec(a, "INSERT INTO checkins(id, office_id, local_area_id, visitor_name,"
 				    " arrived_at, visit_date) VALUES('ghost', 'office-1', 'la-1', 'G', 1,"
@@ -883,10 +909,10 @@ static void test_missing_row_and_duplicate_key(void **state)
 	/* the same key inserted with different values by two nodes */
 	insert_checkin(a, ROW1, OFFICE, h);
 	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
-	node_write(b, h,
+	node_write(b, hb,
 		   "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
 		   " visit_date, updated_hlc) VALUES(%Q, %Q, %Q, 'Someone Else', 1, '2026-01-05', %Q)",
-		   ROW1, OFFICE, LA, h);
+		   ROW1, OFFICE, LA, hb);
 	st_push_refused(hub, b, &scope_b, "duplicate key with different values");
 	assert_string_equal(q_text(hub, "SELECT visitor_name FROM checkins"), "Ana Lopez");
 	sqlite3_close(hub);
@@ -1152,6 +1178,7 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_out_of_scope_quarantined),
 	cmocka_unit_test(test_missing_row_and_duplicate_key),
 	cmocka_unit_test(test_same_fact_taken_once),
+	cmocka_unit_test(test_stamp_of_another_node),
 	cmocka_unit_test(test_domain_validator),
 	cmocka_unit_test(test_corrupt_changesets),
 	cmocka_unit_test(test_walker_agrees_with_sqlite),

@@ -512,7 +512,8 @@ static void test_outbox_upgrade(void **state)
 	sqlite3_close(peer);
 }
 
-/* The value of column col of the first change of a frame's first entry. */
+/* The value of column col of the first change of a frame's first entry
+ * (col -1: the entry's own stamp). */
 static void first_value(const buf *frame, int col, char *out, size_t n)
 {
 	frame_reader r;
@@ -522,6 +523,10 @@ static void first_value(const buf *frame, int col, char *out, size_t n)
 
 	assert_int_equal(frame_open(&r, frame->data, frame->len, &err), 0);
 	assert_int_equal(frame_next(&r, &e, &err), 1);
+	if (col < 0) {
+		snprintf(out, n, "%s", e.hlc);
+		return;
+	}
 	changeset_iter_init(&it, e.changeset, e.len);
 	assert_int_equal(changeset_next(&it, &err), 1);
 	assert_int_equal(it.ci_new[col].cv_type, CSV_TEXT);
@@ -531,7 +536,9 @@ static void first_value(const buf *frame, int col, char *out, size_t n)
 
 /* Entries written before enrollment (sync/restamp.c): sent with the node id
  * and office they were written under swapped for the enrolled ones, in the
- * columns that carry them only; the outbox itself unchanged. */
+ * columns that carry them only and in the node part of their time stamps
+ * (the row's updated_hlc, the entry's own), which the hub checks are the
+ * sender's; the outbox itself unchanged. */
 static void test_outbox_restamp(void **state)
 {
 	sqlite3 *db;
@@ -549,16 +556,16 @@ static void test_outbox_restamp(void **state)
 	assert_int_equal(db_exec(db, "CREATE TABLE sync_state(key TEXT PRIMARY KEY, value TEXT);"
 				     "CREATE TABLE node_meta(key TEXT PRIMARY KEY, value TEXT);"
 				     "CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, node_id TEXT,"
-				     " office_id TEXT, note TEXT)"), 0);
+				     " office_id TEXT, note TEXT, updated_hlc TEXT)"), 0);
 	assert_int_equal(sqlite3session_create(db, "main", &ses), SQLITE_OK);
 	assert_int_equal(sqlite3session_attach(ses, "t"), SQLITE_OK);
-	assert_int_equal(db_exec(db, "INSERT INTO t VALUES('r1', 'prov-1', 'demo-office', 'prov-1')"),
-			 0);
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES('r1', 'prov-1', 'demo-office', 'prov-1',"
+				     " '000000000001.0000.prov-1')"), 0);
 	assert_int_equal(sqlite3session_changeset(ses, &ncs, &cs), SQLITE_OK);
 	sqlite3session_delete(ses);
 	assert_int_equal(db_prepare(db, &st, "INSERT INTO outbox(hlc, actor, created_at,"
 					     " schema_version, nbytes, changeset) VALUES"
-					     "('000000000001.0000.n1', 'staff', 1, 7, ?1, ?2)"), 0);
+					     "('000000000001.0000.prov-1', 'staff', 1, 7, ?1, ?2)"), 0);
 	sqlite3_bind_int(st, 1, ncs);
 	sqlite3_bind_blob(st, 2, cs, ncs, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
@@ -585,6 +592,10 @@ static void test_outbox_restamp(void **state)
 		assert_string_equal(v, "office-2");
 		first_value(&out, 3, v, sizeof v);
 		assert_string_equal(v, "prov-1");
+		first_value(&out, 4, v, sizeof v);
+		assert_string_equal(v, "000000000001.0000.node-real");
+		first_value(&out, -1, v, sizeof v);
+		assert_string_equal(v, "000000000001.0000.node-real");
 	}
 	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox WHERE changeset=(SELECT changeset"
 				    " FROM outbox LIMIT 1) AND nbytes=length(changeset)", -1), 1);
