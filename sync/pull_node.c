@@ -43,24 +43,66 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
 	}
 }
 
-/* The index of table's time stamp column in db ("updated_hlc", or "hlc" in
- * a table of events), -1 when it has none or cannot be read. */
-static int stamp_col(sqlite3 *db, const char *table)
+/* The columns of table td in db that a page's rows are read by (-1 each
+ * when it has none or they cannot be read): its time stamp ("updated_hlc",
+ * or "hlc" in a table of events), and those that place a row in an office
+ * and a Local Area, as the hub reads them when it scopes a node's pages
+ * (sync__row_scope(); a statewide table has none). */
+typedef struct page_cols {
+	int pc_stamp, pc_office, pc_la;
+} page_cols;
+
+static void page_cols_read(sqlite3 *db, const table_def *td, page_cols *pc)
 {
 	sqlite3_stmt *st = NULL;
-	int col = -1, i = 0;
+	const char *sc = td->td_scope_col;
+	int i = 0;
 
+	pc->pc_stamp = pc->pc_office = pc->pc_la = -1;
 	if (db == NULL || db_prepare_bound(db, &st, "SELECT name FROM pragma_table_info(?1)", "t",
-					   table) != 0)
-		return -1;
+					   td->td_name) != 0)
+		return;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
-		if (name && (strcmp(name, "updated_hlc") == 0 || (col < 0 && strcmp(name, "hlc") == 0)))
-			col = i;
+
+		if (name == NULL) {
+			i++;
+			continue;
+		}
+		if (strcmp(name, "updated_hlc") == 0 || (pc->pc_stamp < 0 && strcmp(name, "hlc") == 0))
+			pc->pc_stamp = i;
+		if ((td->td_scope == SCOPE_OFFICE && sc && strcmp(name, sc) == 0) ||
+		    (td->td_scope == SCOPE_ROW && strcmp(name, "scope_office") == 0))
+			pc->pc_office = i;
+		if ((td->td_scope == SCOPE_OFFICE && strcmp(name, "local_area_id") == 0) ||
+		    (td->td_scope == SCOPE_LOCAL_AREA && sc && strcmp(name, sc) == 0) ||
+		    (td->td_scope == SCOPE_ROW && strcmp(name, "scope_la") == 0))
+			pc->pc_la = i;
 		i++;
 	}
 	sqlite3_finalize(st);
-	return col;
+}
+
+/* Does value col of the change (NULL: none) leave it in want's scope? */
+static int col_holds(const cs_iter *it, int col, const char *want)
+{
+	const cs_value *v = col >= 0 && col < it->ci_ncol ? &it->ci_new[col] : NULL;
+
+	if (v == NULL || v->cv_type == CSV_NULL || v->cv_type == CSV_UNDEFINED)
+		return 1;
+	return v->cv_type == CSV_TEXT && v->cv_n == strlen(want) && memcmp(v->cv_p, want, v->cv_n) == 0;
+}
+
+/* Is the row the change writes one the hub would send this node (sc: its
+ * office and Local Area; NULL, not enrolled: any)?  From the row's own
+ * columns, as the hub's sync__scope_holds() reads them; a delete names only
+ * the key, and is always taken. */
+static int change_held(const cs_iter *it, const page_cols *pc, const sync_scope *sc)
+{
+	if (sc == NULL || it->ci_op == SQLITE_DELETE)
+		return 1;
+	return col_holds(it, pc->pc_office, sc->office_id) &&
+	       col_holds(it, pc->pc_la, sc->local_area_id);
 }
 
 /* The change's time stamp (column col) into max (HLC_STRLEN) when it is
@@ -102,16 +144,19 @@ static int seen_hlc_note(sqlite3 *db, const char *stamp)
 /* Walk a page from the network before SQLite's reader does; max gets the
  * newest hybrid timestamp in it ("" when none; the stamp columns looked up
  * in db), *t its tables (NULL: not needed; names borrowed from the page).
- * 0, -1 (malformed), or -2 when it names a table no office holds. */
-static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, pull_tables *t)
+ * 0, -1 (malformed), -2 when it names a table no office holds, or -3 when
+ * a row is not of sc's scope (change_held). */
+static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, pull_tables *t,
+		     const sync_scope *sc)
 {
 	cs_iter it;
 	const char *err = NULL;
 	struct stamp_seen {
 		const char *name; /* borrowed from the page */
-		int col;
+		page_cols cols;
 	} seen[16];
-	int rc, col = -1, nseen = 0;
+	page_cols cols = {-1, -1, -1};
+	int rc, nseen = 0, foreign = 0;
 
 	max[0] = '\0';
 	if (t != NULL)
@@ -123,7 +168,7 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 			while (k < nseen && strcmp(seen[k].name, it.ci_table) != 0)
 				k++;
 			if (k < nseen) {
-				col = seen[k].col;
+				cols = seen[k].cols;
 			} else {
 				const table_def *td = schema_table(it.ci_table);
 
@@ -135,12 +180,14 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 					rc = -2;
 					break;
 				}
-				col = stamp_col(db, it.ci_table);
+				page_cols_read(db, td, &cols);
 				if (nseen < (int)(sizeof seen / sizeof seen[0]))
-					seen[nseen++] = (struct stamp_seen){it.ci_table, col};
+					seen[nseen++] = (struct stamp_seen){it.ci_table, cols};
 			}
 		}
-		hlc_max_of(&it, col, max);
+		if (!change_held(&it, &cols, sc))
+			foreign = 1;
+		hlc_max_of(&it, cols.pc_stamp, max);
 		if (t != NULL)
 			sync__pull_tables_add(t, it.ci_table);
 	}
@@ -151,12 +198,14 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 		log_warnx("pull: refusing a malformed page: %s", err ? err : "?");
 		return -1;
 	}
-	return 0;
+	return foreign ? -3 : 0;
 }
 
 /*
  * A row this node cannot take (text that is not valid UTF-8, or a NUL: the
- * hub refuses such text now, but an older hub may hold some) must not stall
+ * hub refuses such text now, but an older hub may hold some; or a row of
+ * another office or Local Area than the node's, which the hub never sends
+ * it: change_held) must not stall
  * the office: the page is applied without those changes, each kept in the
  * node-local pull_set_aside (table, the raw change, why, when), shown by the
  * sync status and the log, and the pull goes on, however many there are (a
@@ -169,7 +218,14 @@ typedef struct aside_ent {
 	char table[130];
 	const unsigned char *p;
 	size_t n;
+	int foreign; /* not of the node's scope (else: its text) */
 } aside_ent;
+
+/* Why a change is set aside: in pull_set_aside, and in the log. */
+static const char *const aside_why[2] = {
+	"text value is not valid UTF-8 (or holds a NUL)",
+	"row of another office or Local Area than this node's",
+};
 
 /* The changes set aside of one page: as many as the page holds. */
 typedef struct aside_list {
@@ -183,17 +239,25 @@ static void aside_free(aside_list *al)
 	memset(al, 0, sizeof *al);
 }
 
-static int page_filter(const void *page, size_t len, buf *out, aside_list *al)
+static int page_filter(sqlite3 *db, const void *page, size_t len, buf *out, aside_list *al,
+		       const sync_scope *sc)
 {
 	cs_iter it;
 	const char *err = NULL, *cur = NULL;
+	page_cols cols = {-1, -1, -1};
 	int rc, put = 0;
 
 	al->al_n = 0;
 	changeset_iter_init(&it, page, len);
 	it.ci_lenient = 1;
 	while ((rc = changeset_next(&it, &err)) == 1) {
-		if (it.ci_bad_text) {
+		const table_def *td;
+		int held;
+
+		if (it.ci_new_table && (td = schema_table(it.ci_table)) != NULL)
+			page_cols_read(db, td, &cols);
+		held = change_held(&it, &cols, sc);
+		if (it.ci_bad_text || !held) {
 			aside_ent *e;
 
 			if (al->al_n == al->al_cap) {
@@ -210,6 +274,7 @@ static int page_filter(const void *page, size_t len, buf *out, aside_list *al)
 			snprintf(e->table, sizeof e->table, "%s", it.ci_table);
 			e->p = it.ci_change;
 			e->n = (size_t)(it.ci_p - it.ci_change);
+			e->foreign = !it.ci_bad_text;
 			continue;
 		}
 		if (cur != it.ci_table)
@@ -233,21 +298,22 @@ static int aside_record(sqlite3 *db, const aside_list *al)
 			" tbl TEXT NOT NULL, change BLOB NOT NULL, why TEXT NOT NULL,"
 			" at INTEGER NOT NULL)") != 0 ||
 	    db_prepare(db, &st, "INSERT INTO pull_set_aside(tbl, change, why, at)"
-				" VALUES(?,?,'text value is not valid UTF-8 (or holds a NUL)',?)") != 0)
+				" VALUES(?,?,?,?)") != 0)
 		return -1;
 	for (int i = 0; i < al->al_n; i++) {
 		const aside_ent *e = &al->al_e[i];
 
 		sqlite3_bind_text(st, 1, e->table, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, e->p, (int)e->n, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)hlc_wall_ms());
+		sqlite3_bind_text(st, 3, aside_why[e->foreign], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc_wall_ms());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
 		sqlite3_reset(st);
+		/* (the table only: never a value of the row) */
 		if (i < ASIDE_LOGGED)
-			log_warnx("pull: a change of '%s' set aside: a text value is not valid UTF-8 (or "
-				  "holds a NUL); the rest of the page is applied",
-				  e->table);
+			log_warnx("pull: a change of '%s' set aside: a %s; the rest of the page is"
+				  " applied", e->table, aside_why[e->foreign]);
 	}
 	if (al->al_n > ASIDE_LOGGED)
 		log_warnx("pull: %d more changes of the page set aside (pull_set_aside)",
@@ -264,17 +330,27 @@ out:
 static int page_take(sqlite3 *db, const void **page, size_t *len, buf *kept, aside_list *al,
 		     char *seen, pull_tables *t)
 {
+	char office[128], la[128];
+	sync_scope node = {NULL, office, la};
+	const sync_scope *sc = NULL;
 	int rc;
 
 	al->al_n = 0;
+	/* The node's scope: the hub sends it no other rows (sync__row_scope);
+	 * one that did anyway, pinned and authenticated as it is, would fill
+	 * the office's lists with another's. */
+	if (db_kv_get(db, "node_meta", "office_id", office, sizeof office) == DB_FOUND &&
+	    db_kv_get(db, "node_meta", "local_area_id", la, sizeof la) == DB_FOUND && office[0] &&
+	    la[0])
+		sc = &node;
 	/* The hub is authenticated, but a page is still bytes from a network. */
-	if ((rc = page_walk(db, *page, *len, seen, t)) == 0)
+	if ((rc = page_walk(db, *page, *len, seen, t, sc)) == 0)
 		return 0;
 	if (rc == -2)
 		return -1;
 	buf_init(kept, *len + 4096);
-	if (page_filter(*page, *len, kept, al) != 0 || al->al_n == 0 ||
-	    page_walk(db, kept->data, kept->len, seen, t) != 0)
+	if (page_filter(db, *page, *len, kept, al, sc) != 0 || al->al_n == 0 ||
+	    page_walk(db, kept->data, kept->len, seen, t, sc) != 0)
 		return -1;
 	*page = kept->data;
 	*len = kept->len;

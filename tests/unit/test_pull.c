@@ -172,6 +172,45 @@ static void test_page_scope(void **state)
 	buf_release(&page);
 }
 
+/* A page with rows of another office and Local Area than the node's (the
+ * page the hub builds for office-2, applied at an office-1 node): those
+ * rows are set aside, the statewide ones (Local Areas, offices, staff) and
+ * the cursor taken; the log names the table only. */
+static void test_node_sets_aside_rows_of_another_scope(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	static const sync_scope sc2 = {"nodeB", "office-2", "la-2"};
+	buf page = BUF_INIT(1 << 20);
+	int64_t next, head;
+	int more;
+
+	seed(hub);
+	assert_int_equal(db_exec(node, "INSERT INTO node_meta(key, value) VALUES"
+				       " ('office_id', 'office-1'), ('local_area_id', 'la-1')"), 0);
+	assert_int_equal(sync_hub_pull(hub, &sc2, 0, 100, &page, &next, &head, &more), 0);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM greeter_reasons"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM staff_credentials"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM local_areas"), 2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM offices"), 2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM staff"), 1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM pull_set_aside WHERE why LIKE"
+				     " 'row of another office%'"), 3);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM pull_set_aside WHERE tbl IN"
+				     " ('checkins', 'greeter_reasons', 'staff_credentials')"), 3);
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), next);
+	/* its own office's page: every row taken */
+	buf_reset(&page);
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
+	assert_int_equal(db_exec(node, "DELETE FROM node_meta WHERE key='sync_cursor'"), 0);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins"), 2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM greeter_reasons"), 1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM pull_set_aside"), 3);
+	buf_release(&page);
+}
+
 /* A connection's pull cache (sync_pull_cache) gives the same pages as a
  * pull that reads the shapes for itself: page by page, for two offices,
  * and after new writes. */
@@ -1301,6 +1340,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		DBS_TEST(test_page_scope),
+		DBS_TEST(test_node_sets_aside_rows_of_another_scope),
 		DBS_TEST(test_paging),
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
