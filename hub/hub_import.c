@@ -193,7 +193,7 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			       res.hi_acked_seq);
 		}
 		ret = 0;
-	} else if (res.hi_status == 409) {
+	} else if (res.hi_status == 409 && res.hi_expected_seq > 0) {
 		fprintf(stderr,
 			"outpost-hub: cannot import '%s': %s; the hub has node %s up to "
 			"seq %" PRId64 ": import the bundle files in their order (FILE, FILE.2, ...);"
@@ -214,7 +214,7 @@ out:
 		cJSON_AddBoolToObject(o, "ok", 0);
 		cJSON_AddStringToObject(o, "file", file);
 		cJSON_AddStringToObject(o, "result", result ? result : "error");
-		if (res.hi_status == 409)
+		if (res.hi_status == 409 && res.hi_expected_seq > 0)
 			cJSON_AddNumberToObject(o, "expected_seq", (double)res.hi_expected_seq);
 		json_print_out(o, 0);
 	}

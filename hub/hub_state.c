@@ -110,12 +110,18 @@ static const db_migration hub_migrations[] = {
      * the console's node list (per node) and a node's status (its scope's
      * conflicts): without them each count read every row, a quarantined
      * entry's stored changeset before its resolved_at.  IF NOT EXISTS: a
-     * test sets the version of 'hub' back to replay migrations 3 to 5
+     * test sets the version of 'hub' back to replay migrations 3 to 7
      * (test_edge), which leaves these in place. */
     {"CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine(node_id, resolved_at)"
      " WHERE resolved_at IS NULL;"
      "CREATE INDEX IF NOT EXISTS conflicts_open ON conflicts(scope_office, scope_la, resolved_at)"
      " WHERE resolved_at IS NULL;"},
+    /* 7: the last entry taken from each node, its seq and HLC (hub_sync.c
+     * ingest_entry): an entry sent again under that seq with another HLC
+     * comes from an office database that went back or was copied, and is
+     * refused rather than skipped as a replay. */
+    {"ALTER TABLE nodes ADD COLUMN taken_seq INTEGER;"
+     "ALTER TABLE nodes ADD COLUMN taken_hlc TEXT;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

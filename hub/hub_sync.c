@@ -106,14 +106,18 @@ static int ingest_db_fail(hub_ingest_result *res, const char *msg)
 }
 
 /* (A gap's bound, nodes.gap_seq, goes once entries are taken past it: not
- * at the end of a push refused for it, which also comes here.) */
-static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema)
+ * at the end of a push refused for it, which also comes here.)  taken_seq
+ * and taken_hlc: the last entry taken from the node (0: none known). */
+static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t schema,
+		     int64_t taken_seq, const char *taken_hlc)
 {
 	return db_run(db,
 		      "UPDATE nodes SET acked_seq=max(acked_seq, ?1), schema_version=?2, last_error=NULL,"
-		      " gap_seq=CASE WHEN ?1 > acked_seq THEN NULL ELSE gap_seq END"
+		      " gap_seq=CASE WHEN ?1 > acked_seq THEN NULL ELSE gap_seq END,"
+		      " taken_seq=CASE WHEN ?4 > 0 THEN ?4 ELSE taken_seq END,"
+		      " taken_hlc=CASE WHEN ?4 > 0 THEN ?5 ELSE taken_hlc END"
 		      " WHERE id=?3",
-		      "IIt", acked, (int64_t)schema, node_id);
+		      "IItIt", acked, (int64_t)schema, node_id, taken_seq, taken_hlc);
 }
 
 /* Open the frame and walk it whole before touching the database (a
@@ -173,7 +177,33 @@ typedef struct ingest_pend {
 	int ip_n;
 	size_t ip_bytes;
 	sqlite3_stmt *ip_quar; /* a replayed entry's quarantine (replay_held) */
+	/* The last entry the hub took from the node (ingest_taken): a replay
+	 * of its seq must carry its HLC (ingest_entry). */
+	int64_t ip_tseq;
+	char ip_thlc[65];
 } ingest_pend;
+
+/* The node's last entry taken as the hub has it (nodes.taken_seq,
+ * taken_hlc; none for a node the hub took nothing from since it began to
+ * keep them) into p.  0, or -1 on a database error. */
+static int ingest_taken(sqlite3 *db, const char *node_id, ingest_pend *p)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	p->ip_tseq = 0;
+	p->ip_thlc[0] = '\0';
+	if (db_prepare_bound(db, &st, "SELECT taken_seq, taken_hlc FROM nodes WHERE id=?1", "t",
+			     node_id) != 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && db_col(st, 1) != NULL) {
+		p->ip_tseq = sqlite3_column_int64(st, 0);
+		snprintf(p->ip_thlc, sizeof p->ip_thlc, "%s", db_col(st, 1));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
 
 /* An entry sent again (seq <= acked) that the hub still holds in
  * quarantine (not yet resolved) goes into the answer's quarantined list as
@@ -249,14 +279,35 @@ static int replay_held_after(sqlite3 *db, const char *node_id, int64_t last, int
 /* One entry of a batch inside the open transaction: 0 taken (*acked moves
  * on; applied at the next ingest_flush), or skipped as a replay (reported
  * again when held in quarantine); 1 a
- * sequence gap (res says 409: stop, keep what came before); -1 with res
- * set (500). */
+ * sequence gap or a seq reused (res says 409: stop, keep what came
+ * before); -1 with res set (500).
+ *
+ * A replay is the entry the hub already took, sent again (a node stopped
+ * between the hub's commit and its own).  An entry with an acknowledged
+ * seq but another HLC than the hub took under it is not: the office's
+ * database went back (restored from an older copy) or was copied to a
+ * second PC, and its seqs start again below what the hub holds.  Skipped,
+ * it would be acknowledged and never applied; refused, the node keeps it
+ * and says so, and enrolling the PC again sends it under a new identity.
+ * The HLC of the last entry taken is the one kept (a node's backlog
+ * begins after it, so a replay of the outbox's tail carries it); the node
+ * itself stops when acknowledged past every seq it wrote
+ * (sync/client_push.c). */
 static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const sync_entry *e,
 			int64_t *acked, hub_ingest_result *res)
 {
 	sync_entry *q;
 
 	if (e->seq <= *acked) {
+		if (e->seq == p->ip_tseq && p->ip_thlc[0] && strcmp(e->hlc, p->ip_thlc) != 0) {
+			snprintf(res->hi_error, sizeof res->hi_error,
+				 "entry %" PRId64 " is not the one this hub took under that seq: "
+				 "the office PC's database is older than what it sent (restored "
+				 "from a backup) or was copied from another PC; enroll that PC "
+				 "again with a new code (outpost-sync enroll --force)", e->seq);
+			res->hi_status = 409;
+			return 1;
+		}
 		if (test_plant("doubleapply")) {
 			/* planted bug: a replay is applied again */
 			sync_apply_result tr;
@@ -284,6 +335,8 @@ static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const
 		return 1;
 	}
 	*acked = e->seq;
+	p->ip_tseq = e->seq;
+	snprintf(p->ip_thlc, sizeof p->ip_thlc, "%s", e->hlc);
 	if (test_plant("drop") && e->seq == 2) {
 		res->hi_applied++; /* planted bug: acked, never applied */
 		return 0;
@@ -419,9 +472,9 @@ static int ingest_node_current(sqlite3 *db, const hub_node *n, hub_ingest_result
 }
 
 static int ingest_commit(sqlite3 *db, const hub_node *n, int64_t acked, uint32_t schema,
-			 int last, hub_ingest_result *res)
+			 const ingest_pend *p, int last, hub_ingest_result *res)
 {
-	if (set_acked(db, n->hn_id, acked, schema) != 0 ||
+	if (set_acked(db, n->hn_id, acked, schema, p->ip_tseq, p->ip_thlc) != 0 ||
 	    sync_hub_stamp_note(db, res->hi_max_hlc[0] ? res->hi_max_hlc : NULL) != 0 ||
 	    txn_commit(db, last) != 0) {
 		txn_rollback(db);
@@ -490,7 +543,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	if (ingest_node_current(db, n, res) != 0)
 		goto out;
 	acked = ingest_acked(db, n->hn_id);
-	if (acked < 0) {
+	if (acked < 0 || ingest_taken(db, n->hn_id, &pend) != 0) {
 		ingest_db_fail(res, "cannot read the node's progress");
 		goto out;
 	}
@@ -505,7 +558,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		if (ingest_flush(db, cache, &sc, &pend, res) != 0)
 			goto out;
 		in_txn = 0;
-		if (ingest_commit(db, n, acked, r.fr_schema, 0, res) != 0)
+		if (ingest_commit(db, n, acked, r.fr_schema, &pend, 0, res) != 0)
 			goto out;
 		if (txn_begin(db) != 0) {
 			ingest_db_fail(res, "the hub database is busy");
@@ -517,7 +570,8 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 		/* Another writer of this node's entries (an import in its own
 		 * process, the node's push beside it) may have taken some
 		 * between that COMMIT and this BEGIN: they are replays now. */
-		if ((more = ingest_acked(db, n->hn_id)) < 0) {
+		if ((more = ingest_acked(db, n->hn_id)) < 0 ||
+		    ingest_taken(db, n->hn_id, &pend) != 0) {
 			ingest_db_fail(res, "cannot read the node's progress");
 			goto out;
 		}
@@ -538,7 +592,7 @@ int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	if (ingest_flush(db, cache, &sc, &pend, res) != 0)
 		goto out;
 	in_txn = 0;
-	if (ingest_commit(db, n, acked, r.fr_schema, 1, res) != 0)
+	if (ingest_commit(db, n, acked, r.fr_schema, &pend, 1, res) != 0)
 		goto out;
 	if (res->hi_status == 0)
 		res->hi_status = 200;
@@ -829,7 +883,8 @@ static void reply_push(job *j)
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "error", res->hi_error);
-	if (res->hi_status == 409) {
+	if (res->hi_status == 409 && res->hi_expected_seq > 0) {
+		/* (a gap; a seq reused names none: hi_error says it) */
 		cJSON_AddNumberToObject(o, "expected_seq", (double)res->hi_expected_seq);
 		cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_expected_seq - 1);
 	}

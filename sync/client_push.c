@@ -473,12 +473,28 @@ static int push_acked(push_run *p, const cJSON *o, int64_t first, int64_t last)
 	sync_push_stats *st = p->pr_st;
 	const cJSON *quar = cJSON_GetObjectItemCaseSensitive(o, "quarantined");
 	int64_t wire_acked = sync__json_i64(o, "acked_seq", -1);
-	int64_t applied, skipped, nq, dropped;
+	int64_t applied, skipped, nq, dropped, top;
 
 	if (wire_acked < 0 || wire_acked + p->pr_base < first) {
 		CERR(c, "push made no progress: the hub acknowledged %" PRId64
 			" after receiving entries %" PRId64 "..%" PRId64,
 		     wire_acked, first - p->pr_base, last - p->pr_base);
+		return SYNC_E_OTHER;
+	}
+	/* Acknowledged past every seq this database ever handed out: the hub
+	 * holds entries of this node that it never wrote (it went back to an
+	 * older copy, or a copy of it on another PC pushed), so it skipped the
+	 * ones just sent as replays of those.  Dropped here, they would be
+	 * lost: keep them and say so (the hub refuses a reused seq it can tell,
+	 * hub/hub_sync.c ingest_entry). */
+	top = db_int(p->pr_db, "SELECT seq FROM sqlite_sequence WHERE name='outbox'", -1);
+	if (top >= 0 && wire_acked + p->pr_base > top) {
+		CERR(c, "the hub holds this node's changes up to %" PRId64 ", but this office "
+			"database never wrote past %" PRId64 ": it is older than what it sent "
+			"(restored from a backup) or was copied from another PC; its changes are "
+			"kept: enroll this PC again with a new code (outpost-sync enroll --force) "
+			"to send them",
+		     wire_acked, top - p->pr_base);
 		return SYNC_E_OTHER;
 	}
 	st->ps_head_seq = sync__json_i64(o, "head_seq", -1);

@@ -1154,6 +1154,8 @@ class TestCertNames(unittest.TestCase):
             db.execute("DROP INDEX enroll_codes_id")               # (hub migration 5, later)
             for col in ("id", "cancelled_at", "cancelled_by"):
                 db.execute("ALTER TABLE enroll_codes DROP COLUMN " + col)
+            db.execute("ALTER TABLE nodes DROP COLUMN taken_seq")  # (hub migration 7, later)
+            db.execute("ALTER TABLE nodes DROP COLUMN taken_hlc")
             db.execute("UPDATE schema_version SET version=2 WHERE component='hub'")
             db.commit()
         finally:

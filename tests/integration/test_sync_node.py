@@ -16,6 +16,7 @@ import os
 import re
 import pty
 import select
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -1134,6 +1135,120 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(rc, 0, out)
         self.assertNotIn(b"\x1b", out)
         self.assertTrue(json.loads(out.decode().replace("\r\n", "\n"))["ok"])
+
+
+def node_db_files(src, dst):
+    """Copy node.db and its WAL files from directory src over dst's (a
+    stopped node's): a PC's data folder put back from a backup."""
+    for f in os.listdir(dst):
+        if f.startswith("node.db"):
+            os.remove(os.path.join(dst, f))
+    for f in os.listdir(src):
+        if f.startswith("node.db"):
+            shutil.copy2(os.path.join(src, f), os.path.join(dst, f))
+
+
+class WentBackTest(OfficeTest):
+    """An office database that went back in time (node.db restored from an
+    older backup) or was copied to a second PC hands out outbox seqs the
+    hub already acknowledged for other changes.  Those are not replays: the
+    hub refuses them (409) or the node sees it is acknowledged past every
+    seq it wrote; either way the node keeps them, says why (status
+    last_error), and once enrolled again with a new code (README, "An
+    office PC restored from a backup, or copied") sends them."""
+
+    ERR = "copied from another PC"
+
+    def enroll_again(self, n, hub):
+        p = sync(n, "enroll", "--hub", hub.url, "--code", self.o.code(hub), "--json", "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(n.data, "sync.json")) as f:
+            plant_secret(json.load(f)["node_secret"])
+
+    def at_hub(self, hub, ids):
+        return count(hub, "SELECT count(*) FROM checkins WHERE id IN (%s)"
+                     % ",".join("?" * len(ids)), *ids)
+
+    def test_restored_from_an_older_copy(self):
+        hub = self.o.hub()
+        n = self.o.synced_node(hub)
+        checkin(n, "Before The Backup")
+        wait_for(lambda: status(n)["pending"] == 0, what="the first check-in pushed")
+        n.stop()
+        backup = tempfile.mkdtemp(prefix="outpost-node-backup-")
+        self.addCleanup(shutil.rmtree, backup, True)
+        node_db_files(n.data, backup)
+        n.start()
+        login(n)
+        for i in range(2):
+            checkin(n, "After The Backup %d" % i)
+        wait_for(lambda: status(n)["pending"] == 0, what="the later check-ins pushed")
+        n.stop()
+        node_db_files(backup, n.data)
+        # Written with the hub away, then pushed by hand.  The sign-in and
+        # one check-in stay below the hub's last seq: the hub skips them as
+        # replays, and the node, acknowledged past every seq it wrote, keeps
+        # them.
+        hub.stop()
+        n.start()
+        login(n)
+        lost = [checkin(n, "After The Restore 0")]
+        hub.start()
+        p = sync(n, "push")
+        self.assertEqual(p.returncode, EXIT_OTHER, p.stderr)
+        self.assertIn(self.ERR, p.stderr.decode())
+        self.assertIn("never wrote past", p.stderr.decode())
+        self.assertEqual(status(n)["pending"], 2)
+        # Two more reach the seq of the hub's last entry (the hub's own
+        # check): the push is refused whole.
+        hub.stop()
+        lost += [checkin(n, "After The Restore %d" % i) for i in (1, 2)]
+        hub.start()
+        p = sync(n, "push")
+        self.assertEqual(p.returncode, EXIT_OTHER, p.stderr)
+        self.assertIn(self.ERR, p.stderr.decode())
+        self.assertIn("409", p.stderr.decode())
+        self.assertIn(self.ERR, count(hub, "SELECT last_error FROM nodes WHERE id=?", n.node_id))
+        # kept, said, not at the hub (and again after the node's own cycles)
+        wait_for(lambda: self.ERR in (status(n)["last_error"] or ""), what="the node's error")
+        self.assertGreaterEqual(status(n)["pending"], 4)
+        self.assertEqual(self.at_hub(hub, lost), 0)
+        # the way out: enrolled again, the node sends them
+        self.enroll_again(n, hub)
+        wait_for(lambda: self.at_hub(hub, lost) == 3, what="the kept check-ins at the hub")
+        wait_for(lambda: status(n)["pending"] == 0 and status(n)["last_error"] is None,
+                 what="the node caught up")
+
+    def test_copied_to_a_second_pc(self):
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        a.stop()
+        copy = tempfile.mkdtemp(prefix="outpost-node-copy-")
+        self.addCleanup(shutil.rmtree, copy, True)
+        shutil.rmtree(copy)
+        shutil.copytree(a.data, copy)
+        b = Daemon("node", data=copy)
+        self.o.daemons.append(b)
+        a.start()
+        login(a)
+        at_a = checkin(a, "Written At PC A")
+        wait_for(lambda: self.at_hub(hub, [at_a]) == 1 and status(a)["pending"] == 0,
+                 what="PC A's check-in at the hub")
+        # PC B's sign-in and check-in take the seqs PC A's just had
+        b.start()
+        login(b)
+        at_b = checkin(b, "Written At PC B")
+        wait_for(lambda: self.ERR in (status(b)["last_error"] or ""), what="PC B's error")
+        self.assertGreaterEqual(status(b)["pending"], 2)
+        self.assertEqual(self.at_hub(hub, [at_b]), 0)
+        self.enroll_again(b, hub)
+        wait_for(lambda: self.at_hub(hub, [at_b]) == 1, what="PC B's check-in at the hub")
+        wait_for(lambda: status(b)["pending"] == 0 and status(b)["last_error"] is None,
+                 what="PC B caught up")
+        # PC A goes on under the identity it had
+        again = checkin(a, "Written At PC A Again")
+        wait_for(lambda: self.at_hub(hub, [again]) == 1, what="PC A's next check-in")
+        self.assertIsNone(status(a)["last_error"])
 
 
 class PullSetAsideTest(harness.TwoOffices):
