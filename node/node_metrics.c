@@ -63,6 +63,9 @@ static const struct {
 	 "last_contact_ms", 1000},
 	{"outpost_node_last_pull_timestamp_seconds", "Unix time a pull was last applied (0: never)",
 	 "last_pull_ms", 1000},
+	/* (the count: the status's "quarantined" lists the latest 100 only) */
+	{"outpost_node_quarantined_entries", "this node's changes the hub refused",
+	 "quarantined_count", 1},
 };
 
 static void sync_figures(node *n, buf *b, uint64_t now)
@@ -90,10 +93,6 @@ static void sync_figures(node *n, buf *b, uint64_t now)
 			(double)f.nf_failed_total);
 	metrics_gauge(b, "outpost_node_sync_consecutive_failures",
 		      "failed cycles since the last success", f.nf_failures);
-	metrics_gauge(b, "outpost_node_quarantined_entries",
-		      "this node's changes the hub refused",
-		      (double)cJSON_GetArraySize(
-			  cJSON_GetObjectItemCaseSensitive(o, "quarantined")));
 	cJSON_Delete(o);
 }
 

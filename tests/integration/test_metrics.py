@@ -191,6 +191,22 @@ class MetricsTest(OfficeTest):
             self.assertNotIn(token, text)
             self.assertNotIn(node.ident["node_secret"], text)
 
+    def test_quarantined_entries_counted_past_the_status_list(self):
+        """outpost_node_quarantined_entries is the count of refused changes,
+        not the length of the status's list of the latest 100."""
+        node = Daemon("node", args=["--demo", "yes"]).start()
+        self.o.daemons.append(node)
+        login(node)
+        db = node.db()
+        try:
+            db.executemany("INSERT INTO sync_quarantine(seq, reason, at) VALUES(?, 'refused', 0)",
+                           [(i,) for i in range(1, 151)])
+            db.commit()
+        finally:
+            db.close()
+        self.assertEqual(node.get("/api/v1/sync/status").json()["quarantined_count"], 150)
+        self.assertEqual(value(scrape(node)[1], "outpost_node_quarantined_entries"), 150)
+
     def test_open_to_loopback_or_the_admin_token(self):
         hub = Daemon("hub")
         hub.args += ["--listen", "0.0.0.0:%d" % hub.port]
