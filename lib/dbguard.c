@@ -263,6 +263,8 @@ int db_http_status(int rc)
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return 503;
+	case SQLITE_TOOBIG:
+		return 413;
 	default:
 		return 500;
 	}
@@ -281,6 +283,9 @@ const char *db_error_text(int rc)
 		return "the disk reported an error: the change was not saved";
 	case SQLITE_NOMEM:
 		return "out of memory: the change was not saved";
+	case SQLITE_TOOBIG:
+		return "the change is too large to be sent to the hub: it was not saved; "
+		       "make it in smaller parts";
 	default:
 		return "the database could not complete the request";
 	}

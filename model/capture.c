@@ -648,7 +648,7 @@ int capture_begin(capture *c, sqlite3 *db)
 
 int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 {
-	buf cs = BUF_INIT(CAPTURE_MAX_BYTES);
+	buf cs = BUF_INIT(CAPTURE_MAX_CHANGESET);
 	int rc, ret = -1;
 	sqlite3_stmt *st = NULL;
 
@@ -661,6 +661,8 @@ int capture_commit(capture *c, const char *hlc, const char *actor, int64_t *seq)
 	rc = c->cap_err ? c->cap_err : make_changeset(c, &cs);
 	if (rc != SQLITE_OK) {
 		log_warnx("cannot collect changeset: %s", sqlite3_errstr(rc));
+		if (rc == SQLITE_TOOBIG)
+			db_note_error(c->cap_db, rc); /* (the reply's 413) */
 		goto out;
 	}
 	if (sqlite3_get_autocommit(c->cap_db)) {

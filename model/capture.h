@@ -30,6 +30,12 @@
 #define CAPTURE_HASH 64
 /* Bytes a single write may record (old rows and keys); beyond it the write fails. */
 #define CAPTURE_MAX_BYTES (64u * 1024 * 1024)
+/* The largest changeset a write may make: what a push sends as one entry
+ * (sync/sync.h SYNC_MAX_CHANGESET, asserted in sync/client_push.c).  A
+ * larger entry could never leave the outbox, and every write after it
+ * would wait behind it; beyond it the write fails with SQLITE_TOOBIG
+ * (noted for the reply: 413, lib/dbguard.c). */
+#define CAPTURE_MAX_CHANGESET (8u * 1024 * 1024)
 
 struct capture_row;
 struct capture_conn;

@@ -11,6 +11,7 @@
 #include "lib/fault.h"
 #include "lib/hlc.h"
 #include "lib/log.h"
+#include "model/capture.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -26,6 +27,9 @@
  * bound.  The outbox only grows at its end, so chunks read apart see it in
  * order. */
 #define OUTBOX_CHUNK 32
+
+/* Every entry a write makes can be pushed (model/capture.h). */
+_Static_assert(CAPTURE_MAX_CHANGESET <= SYNC_MAX_CHANGESET, "a captured write fits a push");
 
 typedef struct outbox_row {
 	int64_t seq, sv;

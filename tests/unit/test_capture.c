@@ -177,6 +177,49 @@ static void test_batch_rolled_back_under_a_write(void **state)
 	db_close(db);
 }
 
+/* k check-ins of a visitor name of `kib` KiB each, as one captured write:
+ * capture_commit's result. */
+static int big_write(sqlite3 *db, int k, int kib)
+{
+	capture c;
+	char sql[512];
+	int64_t seq = -1;
+
+	assert_int_equal(capture_begin(&c, db), 0);
+	for (int i = 0; i < k; i++) {
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO checkins(id, office_id, local_area_id, visitor_name, arrived_at,"
+			 " visit_date, updated_hlc) VALUES('big-%d-%d','o1','la1',"
+			 "printf('%%.*c', %d, 'x'),1700000000000,'2026-01-05','000000000001.0000.n')",
+			 k, i, kib * 1024);
+		assert_int_equal(db_exec(db, sql), 0);
+	}
+	return capture_commit(&c, "h", NULL, &seq);
+}
+
+/* A write whose changeset a push could not send (CAPTURE_MAX_CHANGESET,
+ * sync.h SYNC_MAX_CHANGESET) is refused up front, 413 and saying why, and
+ * leaves nothing: kept, it would block the outbox behind it for ever. */
+static void test_write_too_large_to_push_refused(void **state)
+{
+	sqlite3 *db = open_node();
+
+	(void)state;
+	db_take_error();
+	assert_int_equal(big_write(db, 9, 1024), -1);
+	assert_int_equal(db_take_error(), SQLITE_TOOBIG);
+	assert_int_equal(db_http_status(SQLITE_TOOBIG), 413);
+	assert_non_null(strstr(db_error_text(SQLITE_TOOBIG), "too large"));
+	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM outbox", -1), 0);
+	/* one within the bound is kept whole */
+	assert_int_equal(big_write(db, 7, 1024), 0);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM checkins", -1), 7);
+	assert_in_range(db_int(db, "SELECT max(nbytes) FROM outbox", -1), 7 * 1024 * 1024,
+			CAPTURE_MAX_CHANGESET);
+	db_close(db);
+}
+
 static void test_schema_check(void **state)
 {
 	sqlite3 *db = open_node();
@@ -534,6 +577,7 @@ TU_MAIN(cmocka_unit_test(test_one_write_one_entry),
 	cmocka_unit_test(test_abort_leaves_nothing),
 	cmocka_unit_test(test_nested_group_commit),
 	cmocka_unit_test(test_batch_rolled_back_under_a_write),
+	cmocka_unit_test(test_write_too_large_to_push_refused),
 	cmocka_unit_test(test_same_changesets_as_a_session),
 	cmocka_unit_test(test_schema_check),
 	cmocka_unit_test(test_demo_seed_idempotent),
