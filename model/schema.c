@@ -233,3 +233,28 @@ int schema_check(sqlite3 *db)
 {
 	return schema_foreach(check_one, db);
 }
+
+int schema_compare(sqlite3 *db, char *detail, size_t n)
+{
+	int ret = 0;
+	size_t used = 0;
+
+	if (n)
+		detail[0] = '\0';
+	for (const schema_module *const *m = schema_modules; *m; m++) {
+		int v = db_component_version(db, (*m)->sm_name);
+		int len;
+
+		if (v < 0)
+			return -2;
+		if (v < (*m)->sm_nmigrations && ret == 0)
+			ret = -1;
+		if (v > (*m)->sm_nmigrations)
+			ret = 1;
+		len = snprintf(detail + used, n - used, "%s%s %d/%d", used ? ", " : "", (*m)->sm_name,
+			       v, (*m)->sm_nmigrations);
+		if (len > 0 && used + (size_t)len < n)
+			used += (size_t)len;
+	}
+	return ret;
+}

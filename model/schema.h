@@ -137,6 +137,12 @@ const char *schema_table_module(const char *name);
 int schema_soft_seen_expr(sqlite3 *db, const char *table, char *out, size_t n);
 /* Call fn for every replicated table, in dependency order. */
 int schema_foreach(int (*fn)(const table_def *t, void *arg), void *arg);
+/* The replicated schema of db against this program's (what a node tells
+ * the hub it speaks; outpost-sync, which makes none of the node's own
+ * components; `check` compares them all, db_schema_compare): 0 the same,
+ * -1 older (the daemon migrates it at its next start), 1 newer (this
+ * program cannot use it), -2 unreadable.  detail gets "component N/M, ...". */
+int schema_compare(sqlite3 *db, char *detail, size_t n);
 /* Check the invariants above against the live database; -1 and a log line
  * naming the table on the first violation. */
 int schema_check(sqlite3 *db);

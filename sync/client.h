@@ -115,7 +115,8 @@ int sync_client_migrate(sqlite3 *db);
 int sync_client_adopt(sqlite3 *db, const sync_identity *id, int *changed);
 /* Open DIR/node.db (which the node creates on its first start), run
  * sync_client_migrate().  0, SYNC_E_CONFIG (no node.db / not a node
- * database) or SYNC_E_OTHER; err filled. */
+ * database / its schema is not this program's, schema_compare) or
+ * SYNC_E_OTHER; err filled. */
 int sync_client_db_open(const char *data_dir, sqlite3 **db, char *err, size_t errlen);
 
 /*

@@ -5,6 +5,7 @@
  */
 #include "sync/client_int.h"
 #include "lib/log.h"
+#include "model/schema.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -160,10 +161,10 @@ fail:
 
 int sync_client_db_open(const char *data_dir, sqlite3 **out, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], detail[200];
 	struct stat sb;
 	sqlite3 *db = NULL;
-	int t1, t2;
+	int t1, t2, sv;
 
 	*out = NULL;
 	snprintf(path, sizeof path, "%s/%s", data_dir, SYNC_NODE_DB_FILE);
@@ -181,6 +182,25 @@ int sync_client_db_open(const char *data_dir, sqlite3 **out, char *err, size_t e
 	t2 = db_table_exists(db, "outbox");
 	if (t1 <= 0 || t2 <= 0) {
 		fmt_line(err, errlen, "'%s' is not an office node database (no outbox)", path);
+		db_close(db);
+		return SYNC_E_CONFIG;
+	}
+	/* Only a database of this program's schema: a pull into older tables
+	 * would lose the columns they lack (sqlite3changeset_apply_v2 skips
+	 * such a table), and the hub takes this program's version as the
+	 * database's. */
+	sv = schema_compare(db, detail, sizeof detail);
+	if (sv != 0) {
+		if (sv == -2)
+			fmt_line(err, errlen, "cannot read the schema version of '%s'", path);
+		else if (sv < 0)
+			fmt_line(err, errlen, "the office database '%s' is older (%s) than this "
+					      "outpost-sync: start outpost-node once to migrate it",
+				 path, detail);
+		else
+			fmt_line(err, errlen, "the office database '%s' is newer (%s) than this "
+					      "outpost-sync: upgrade outpost-sync to outpost-node's version",
+				 path, detail);
 		db_close(db);
 		return SYNC_E_CONFIG;
 	}

@@ -47,9 +47,10 @@ static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
  * when it has none or they cannot be read): its time stamp ("updated_hlc",
  * or "hlc" in a table of events), and those that place a row in an office
  * and a Local Area, as the hub reads them when it scopes a node's pages
- * (sync__row_scope(); a statewide table has none). */
+ * (sync__row_scope(); a statewide table has none); pc_ncol: how many
+ * columns the table has in db (0: no such table; -1: not read). */
 typedef struct page_cols {
-	int pc_stamp, pc_office, pc_la;
+	int pc_stamp, pc_office, pc_la, pc_ncol;
 } page_cols;
 
 static void page_cols_read(sqlite3 *db, const table_def *td, page_cols *pc)
@@ -58,7 +59,7 @@ static void page_cols_read(sqlite3 *db, const table_def *td, page_cols *pc)
 	const char *sc = td->td_scope_col;
 	int i = 0;
 
-	pc->pc_stamp = pc->pc_office = pc->pc_la = -1;
+	pc->pc_stamp = pc->pc_office = pc->pc_la = pc->pc_ncol = -1;
 	if (db == NULL || db_prepare_bound(db, &st, "SELECT name FROM pragma_table_info(?1)", "t",
 					   td->td_name) != 0)
 		return;
@@ -81,6 +82,7 @@ static void page_cols_read(sqlite3 *db, const table_def *td, page_cols *pc)
 		i++;
 	}
 	sqlite3_finalize(st);
+	pc->pc_ncol = i;
 }
 
 /* Does value col of the change (NULL: none) leave it in want's scope? */
@@ -144,8 +146,11 @@ static int seen_hlc_note(sqlite3 *db, const char *stamp)
 /* Walk a page from the network before SQLite's reader does; max gets the
  * newest hybrid timestamp in it ("" when none; the stamp columns looked up
  * in db), *t its tables (NULL: not needed; names borrowed from the page).
- * 0, -1 (malformed), -2 when it names a table no office holds, or -3 when
- * a row is not of sc's scope (change_held). */
+ * 0, -1 (malformed), -2 when it names a table no office holds or one
+ * with more columns than db's (sqlite3changeset_apply_v2 skips a table it
+ * cannot take whole, said only to SQLite's log, and the cursor would move
+ * past rows never applied: a database not migrated to the hub's schema),
+ * or -3 when a row is not of sc's scope (change_held). */
 static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, pull_tables *t,
 		     const sync_scope *sc)
 {
@@ -155,7 +160,7 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 		const char *name; /* borrowed from the page */
 		page_cols cols;
 	} seen[16];
-	page_cols cols = {-1, -1, -1};
+	page_cols cols = {-1, -1, -1, -1};
 	int rc, nseen = 0, foreign = 0;
 
 	max[0] = '\0';
@@ -181,6 +186,14 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 					break;
 				}
 				page_cols_read(db, td, &cols);
+				if (db != NULL && cols.pc_ncol >= 0 && cols.pc_ncol < it.ci_ncol) {
+					log_warnx("pull: refusing a page of %d columns of table '%.64s',"
+						  " which has %d here: this database's schema is older"
+						  " than the hub's (start outpost-node once to migrate"
+						  " it)", it.ci_ncol, it.ci_table, cols.pc_ncol);
+					rc = -2;
+					break;
+				}
 				if (nseen < (int)(sizeof seen / sizeof seen[0]))
 					seen[nseen++] = (struct stamp_seen){it.ci_table, cols};
 			}
@@ -244,7 +257,7 @@ static int page_filter(sqlite3 *db, const void *page, size_t len, buf *out, asid
 {
 	cs_iter it;
 	const char *err = NULL, *cur = NULL;
-	page_cols cols = {-1, -1, -1};
+	page_cols cols = {-1, -1, -1, -1};
 	int rc, put = 0;
 
 	al->al_n = 0;

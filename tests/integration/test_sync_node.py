@@ -687,6 +687,15 @@ class SyncNodeTest(OfficeTest):
         harness.db_write(a, "UPDATE outbox SET schema_version=schema_version-100")
         p = sync(a, "push")
         self.assertEqual(p.returncode, EXIT_OK, p.stderr)
+        # An office database of another schema than outpost-sync's: not
+        # migrated yet (a pull into its tables would lose the columns they
+        # lack), or newer.
+        harness.db_write(a, "UPDATE schema_version SET version=version-1 WHERE component='crm'")
+        self.one_line_failure(sync(a, "pull"), EXIT_CONFIG, "older", "start outpost-node once")
+        self.json_failure(sync(a, "push", "--json"), EXIT_CONFIG, "config")
+        harness.db_write(a, "UPDATE schema_version SET version=version+2 WHERE component='crm'")
+        self.one_line_failure(sync(a, "pull"), EXIT_CONFIG, "newer", "upgrade outpost-sync")
+        harness.db_write(a, "UPDATE schema_version SET version=version-1 WHERE component='crm'")
         # Revoked with the command line ...
         p = hub_tool(hub, "revoke", a.node_id)
         self.assertEqual(p.returncode, 0, p.stderr)

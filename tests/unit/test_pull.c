@@ -494,6 +494,27 @@ static void test_node_apply_idempotent_and_outbox_guard(void **state)
 	buf_release(&page);
 }
 
+/* A page of a table with more columns than the node's (a database not
+ * migrated to the hub's schema) is refused whole and the cursor stays:
+ * sqlite3changeset_apply_v2 would skip the table, telling only SQLite's
+ * log, and the cursor would pass rows never applied. */
+static void test_node_apply_refuses_older_tables(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	buf page = BUF_INIT(1 << 20);
+	int64_t next, head;
+	int more;
+
+	seed(hub);
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
+	assert_int_equal(db_exec(node, "ALTER TABLE checkins DROP COLUMN note"), 0);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), -1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM node_meta WHERE key='sync_cursor'"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM offices"), 0);
+	assert_true(sqlite3_get_autocommit(node));
+	buf_release(&page);
+}
+
 /* ---- the whole loop: capture, push, merge, pull ------------------------------------ */
 
 static void captured(sqlite3 *node, const char *hlc, const char *sql)
@@ -1345,6 +1366,7 @@ int main(void)
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
 		DBS_TEST(test_node_apply_idempotent_and_outbox_guard),
+		DBS_TEST(test_node_apply_refuses_older_tables),
 		DBS_TEST(test_node_apply_never_behind_cursor),
 		DBS_TEST(test_node_apply_beside_pending_writes),
 		DBS_TEST(test_snapshot_pages_walk),
