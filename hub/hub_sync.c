@@ -276,30 +276,47 @@ static int replay_held_after(sqlite3 *db, const char *node_id, int64_t last, int
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* One entry of a batch inside the open transaction: 0 taken (*acked moves
- * on; applied at the next ingest_flush), or skipped as a replay (reported
- * again when held in quarantine); 1 a
- * sequence gap or a seq reused (res says 409: stop, keep what came
- * before); -1 with res set (500).
- *
- * A replay is the entry the hub already took, sent again (a node stopped
- * between the hub's commit and its own).  An entry with an acknowledged
+/*
+ * 1 when e, under a seq the hub acknowledged, is not the entry it took
+ * then, else 0.  A replay is the entry the hub already took, sent again
+ * (a node stopped between the hub's commit and its own).  An entry with an acknowledged
  * seq but another HLC than the hub took under it is not: the office's
  * database went back (restored from an older copy) or was copied to a
  * second PC, and its seqs start again below what the hub holds.  Skipped,
  * it would be acknowledged and never applied; refused, the node keeps it
  * and says so, and enrolling the PC again sends it under a new identity.
  * The HLC of the last entry taken is the one kept (a node's backlog
- * begins after it, so a replay of the outbox's tail carries it); the node
- * itself stops when acknowledged past every seq it wrote
+ * begins after it, so a replay of the outbox's tail carries it): a
+ * replay of that seq carries it exactly, and one of an earlier seq a time
+ * no later (a node stamps its entries in the order it numbers them, and
+ * resumes its clock from its outbox), whereas an entry written after the
+ * copy or the restore is stamped later than everything the hub took.  The
+ * node itself stops when acknowledged past every seq it wrote
  * (sync/client_push.c). */
+static int ingest_seq_reused(const ingest_pend *p, const sync_entry *e)
+{
+	/* "%012x.%04x": the time part of a stamp, compared as text */
+	const size_t tlen = 12 + 1 + 4;
+
+	if (p->ip_thlc[0] == '\0' || e->seq > p->ip_tseq)
+		return 0;
+	if (e->seq == p->ip_tseq)
+		return strcmp(e->hlc, p->ip_thlc) != 0;
+	return strncmp(e->hlc, p->ip_thlc, tlen) > 0;
+}
+
+/* One entry of a batch inside the open transaction: 0 taken (*acked moves
+ * on; applied at the next ingest_flush), or skipped as a replay (reported
+ * again when held in quarantine); 1 a sequence gap or a seq reused
+ * (ingest_seq_reused; res says 409: stop, keep what came before); -1 with
+ * res set (500). */
 static int ingest_entry(sqlite3 *db, ingest_pend *p, const sync_scope *sc, const sync_entry *e,
 			int64_t *acked, hub_ingest_result *res)
 {
 	sync_entry *q;
 
 	if (e->seq <= *acked) {
-		if (e->seq == p->ip_tseq && p->ip_thlc[0] && strcmp(e->hlc, p->ip_thlc) != 0) {
+		if (ingest_seq_reused(p, e)) {
 			snprintf(res->hi_error, sizeof res->hi_error,
 				 "entry %" PRId64 " is not the one this hub took under that seq: "
 				 "the office PC's database is older than what it sent (restored "

@@ -1195,9 +1195,8 @@ class WentBackTest(OfficeTest):
         n.stop()
         node_db_files(backup, n.data)
         # Written with the hub away, then pushed by hand.  The sign-in and
-        # one check-in stay below the hub's last seq: the hub skips them as
-        # replays, and the node, acknowledged past every seq it wrote, keeps
-        # them.
+        # one check-in stay below the hub's last seq, but are stamped later
+        # than the last entry the hub took: not replays, refused (409).
         hub.stop()
         n.start()
         login(n)
@@ -1206,7 +1205,7 @@ class WentBackTest(OfficeTest):
         p = sync(n, "push")
         self.assertEqual(p.returncode, EXIT_OTHER, p.stderr)
         self.assertIn(self.ERR, p.stderr.decode())
-        self.assertIn("never wrote past", p.stderr.decode())
+        self.assertIn("409", p.stderr.decode())
         self.assertEqual(status(n)["pending"], 2)
         # Two more reach the seq of the hub's last entry (the hub's own
         # check): the push is refused whole.
@@ -1258,6 +1257,44 @@ class WentBackTest(OfficeTest):
         again = checkin(a, "Written At PC A Again")
         wait_for(lambda: self.at_hub(hub, [again]) == 1, what="PC A's next check-in")
         self.assertIsNone(status(a)["last_error"])
+
+
+    def test_copy_that_wrote_more_than_the_original(self):
+        """A copy that wrote more than the original since the copy, whose
+        push stops below the hub's last entry (frames of one entry here; a
+        4 MiB frame in life): its entries are stamped later than the hub's
+        last one, so not replays.  Before, the hub skipped them, answered
+        with its last seq, which the copy had written past, and the copy
+        dropped them as acknowledged."""
+        if not harness.has_test_hooks(os.path.join(BIN, "outpost-node")):
+            self.skipTest("needs the test build (frames of one entry)")
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        a.stop()
+        copy = tempfile.mkdtemp(prefix="outpost-node-copy-")
+        self.addCleanup(shutil.rmtree, copy, True)
+        shutil.rmtree(copy)
+        shutil.copytree(a.data, copy)
+        a.start()
+        login(a)
+        at_a = checkin(a, "Written At PC A")
+        wait_for(lambda: self.at_hub(hub, [at_a]) == 1 and status(a)["pending"] == 0,
+                 what="PC A's check-in at the hub")
+        a.stop()
+        # PC B writes more than PC A did, away from the hub, then sends
+        # them one entry a frame
+        hub.stop()
+        b = Daemon("node", data=copy, env={"OUTPOST_TEST_HOOKS_PUSH_ENTRIES": "1"})
+        self.o.daemons.append(b)
+        b.start()
+        login(b)
+        at_b = [checkin(b, "Written At PC B %d" % i) for i in range(4)]
+        hub.start()
+        wait_for(lambda: self.ERR in (status(b)["last_error"] or ""), what="PC B's error")
+        self.assertEqual(self.at_hub(hub, at_b), 0)
+        self.assertGreaterEqual(status(b)["pending"], 5)
+        self.enroll_again(b, hub)
+        wait_for(lambda: self.at_hub(hub, at_b) == 4, what="PC B's check-ins at the hub")
 
 
 class PullSetAsideTest(harness.TwoOffices):
