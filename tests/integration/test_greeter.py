@@ -749,7 +749,27 @@ class LivePullTest(harness.HubAndOffices):
 
 
 
-class DayEndTest(harness.HubAndOffices):
+class ClockedOffices(harness.HubAndOffices):
+    """Offices whose clocks a test steps: cls.clock, the file
+    OUTPOST_TEST_HOOKS_CLOCK_FILE names (what it holds is added to the
+    clock), made in a folder of its own and removed after the class."""
+
+    @classmethod
+    def make_clock(cls, prefix):
+        import tempfile
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
+        cls.clock = os.path.join(cls.tmp, "clock")
+        with open(cls.clock, "w") as f:
+            f.write("0")
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        os.unlink(cls.clock)
+        os.rmdir(cls.tmp)
+
+
+class DayEndTest(ClockedOffices):
     """A visit still open when its office's day is over is closed by the
     node (node_greeter_days.c): waiting or called -> left, serving -> done,
     with a "day_end" event and no finish time, so that day's longest wait
@@ -761,11 +781,7 @@ class DayEndTest(harness.HubAndOffices):
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        cls.tmp = tempfile.mkdtemp(prefix="outpost-dayend-")
-        cls.clock = os.path.join(cls.tmp, "clock")
-        with open(cls.clock, "w") as f:
-            f.write("0")
+        cls.make_clock("outpost-dayend-")
         # the hub's clock moves with the node's (it refuses a node a day off)
         cls.hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.clock}).start()
         cls.token = harness.admin_token(cls.hub)
@@ -773,12 +789,6 @@ class DayEndTest(harness.HubAndOffices):
         env = dict(ENV, OUTPOST_TEST_HOOKS_CLOCK_FILE=cls.clock, OUTPOST_TEST_HOOKS_DAY_END_MS="200")
         cls.enroll_offices((("a", "demo-office"),), env, "day-end")
         harness.login(cls.nodes["a"])
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.clock)
-        os.rmdir(cls.tmp)
 
     def test_visits_open_at_the_end_of_the_day_are_closed(self):
         node = self.nodes["a"]
@@ -872,7 +882,7 @@ class DayEndTest(harness.HubAndOffices):
         self.assertNotIn("Wanda", node.read_log())
 
 
-class DayEndTwoNodesTest(harness.HubAndOffices):
+class DayEndTwoNodesTest(ClockedOffices):
     """Two nodes of one office that both close a visit a past day left
     open, each without the other's news (the hub unreachable), write one
     "day_end" event, not two: its id is made of the visit and the status it
@@ -885,11 +895,7 @@ class DayEndTwoNodesTest(harness.HubAndOffices):
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        cls.tmp = tempfile.mkdtemp(prefix="outpost-dayend2-")
-        cls.clock = os.path.join(cls.tmp, "clock")
-        with open(cls.clock, "w") as f:
-            f.write("0")
+        cls.make_clock("outpost-dayend2-")
         cls.hub = Daemon("hub", env={"OUTPOST_TEST_HOOKS_CLOCK_FILE": cls.clock}).start()
         cls.token = harness.admin_token(cls.hub)
         cls.nodes = {}
@@ -897,12 +903,6 @@ class DayEndTwoNodesTest(harness.HubAndOffices):
                    OUTPOST_TEST_HOOKS_DAY_END_WAIT_MS="500")
         cls.enroll_offices((("a1", "demo-office"), ("a2", "demo-office")), env, "day-end-2")
         harness.login(cls.nodes["a1"])
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.clock)
-        os.rmdir(cls.tmp)
 
     def test_one_closing_of_a_visit_closed_at_two_nodes(self):
         a1, a2 = self.nodes["a1"], self.nodes["a2"]
@@ -950,7 +950,7 @@ class DayEndTwoNodesTest(harness.HubAndOffices):
         self.assertEqual((s["total"], s["left"], s["closed_at_day_end"]), (1, 1, 1), s)
 
 
-class DayEndClockJumpTest(harness.HubAndOffices):
+class DayEndClockJumpTest(ClockedOffices):
     """An office PC's clock that jumps a day forward while its node cannot
     reach the hub does not make today's visits a past day's: the day
     closing believes the clock only as far as the time elapsed since it
@@ -962,21 +962,11 @@ class DayEndClockJumpTest(harness.HubAndOffices):
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        cls.tmp = tempfile.mkdtemp(prefix="outpost-dayjump-")
-        cls.clock = os.path.join(cls.tmp, "clock")
-        with open(cls.clock, "w") as f:
-            f.write("0")
+        cls.make_clock("outpost-dayjump-")
         cls.start_hub()
         env = dict(ENV, OUTPOST_TEST_HOOKS_CLOCK_FILE=cls.clock, OUTPOST_TEST_HOOKS_DAY_END_MS="200")
         cls.enroll_offices((("a", "demo-office"),), env, "day-jump")
         harness.login(cls.nodes["a"])
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        os.unlink(cls.clock)
-        os.rmdir(cls.tmp)
 
     def step(self, ms):
         with open(self.clock + ".tmp", "w") as f:

@@ -1174,6 +1174,15 @@ class WentBackTest(OfficeTest):
         with open(os.path.join(n.data, "sync.json")) as f:
             plant_secret(json.load(f)["node_secret"])
 
+    def copy_of(self, node):
+        """node's data folder copied while it is stopped (to a second PC)."""
+        node.stop()
+        copy = tempfile.mkdtemp(prefix="outpost-node-copy-")
+        self.addCleanup(shutil.rmtree, copy, True)
+        shutil.rmtree(copy)
+        shutil.copytree(node.data, copy)
+        return copy
+
     def at_hub(self, hub, ids):
         return count(hub, "SELECT count(*) FROM checkins WHERE id IN (%s)"
                      % ",".join("?" * len(ids)), *ids)
@@ -1230,11 +1239,7 @@ class WentBackTest(OfficeTest):
     def test_copied_to_a_second_pc(self):
         hub = self.o.hub()
         a = self.o.synced_node(hub)
-        a.stop()
-        copy = tempfile.mkdtemp(prefix="outpost-node-copy-")
-        self.addCleanup(shutil.rmtree, copy, True)
-        shutil.rmtree(copy)
-        shutil.copytree(a.data, copy)
+        copy = self.copy_of(a)
         b = Daemon("node", data=copy)
         self.o.daemons.append(b)
         a.start()
@@ -1270,11 +1275,7 @@ class WentBackTest(OfficeTest):
             self.skipTest("needs the test build (frames of one entry)")
         hub = self.o.hub()
         a = self.o.synced_node(hub)
-        a.stop()
-        copy = tempfile.mkdtemp(prefix="outpost-node-copy-")
-        self.addCleanup(shutil.rmtree, copy, True)
-        shutil.rmtree(copy)
-        shutil.copytree(a.data, copy)
+        copy = self.copy_of(a)
         a.start()
         login(a)
         at_a = checkin(a, "Written At PC A")
