@@ -770,10 +770,15 @@ class HubTest(harness.HubAndNode):
         for i in (1, 2):
             hlc, actor, cs, _ = self.node_changeset("Frame Visitor %d" % i, n)
             entries.append((i, hlc, actor, cs))
+        # (stamped after the two, as the node stamps its entries in the
+        # order it numbers them: an earlier stamp would make them look
+        # like another database's, hub_sync.c ingest_seq_reused)
+        ms, count, node = entries[1][1].split(".", 2)
+        late = "%012x.%s.%s" % (int(ms, 16) + 1, count, node)
         rogue = changeset_insert("offices", [1, 0, 0, 0, 0, 0, 0, 0],
                                  ["office-past-frame", "demo-la", "Rogue office", None,
-                                  "America/Los_Angeles", 1, 1, "0190a0000000.0000.x"])
-        entries.append((3, "0190a0000000.0000.x", "", rogue))
+                                  "America/Los_Angeles", 1, 1, late])
+        entries.append((3, late, "", rogue))
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "outbox.opx")
             with open(path, "wb") as f:
