@@ -96,15 +96,16 @@ int schema_final(const table_def *td, const char *v)
 
 /* The tables with fact columns (schema.h, schema_fact_col). */
 static const struct {
-	const char *ft_table, *ft_cols;
+	const char *ft_table;
+	const char *ft_cols[8]; /* NULL-terminated */
 } fact_tables[] = {
-	{"checkin_events", "checkin_id,office_id,action,from_status,to_status,note,staff_id"},
+	{"checkin_events",
+	 {"checkin_id", "office_id", "action", "from_status", "to_status", "note", "staff_id", NULL}},
 };
 
 int schema_fact_col(const table_def *td, const char *col, int *any)
 {
-	const char *f = NULL;
-	size_t n = col ? strlen(col) : 0;
+	const char *const *f = NULL;
 
 	for (size_t i = 0; td && td->td_kind == TK_APPEND_ONLY &&
 			   i < sizeof fact_tables / sizeof fact_tables[0]; i++)
@@ -112,14 +113,9 @@ int schema_fact_col(const table_def *td, const char *col, int *any)
 			f = fact_tables[i].ft_cols;
 	if (any)
 		*any = f != NULL;
-	while (f && col) {
-		const char *comma = strchr(f, ',');
-		size_t k = comma ? (size_t)(comma - f) : strlen(f);
-
-		if (k == n && memcmp(f, col, n) == 0)
+	for (; f && *f && col; f++)
+		if (strcmp(*f, col) == 0)
 			return 1;
-		f = comma ? comma + 1 : NULL;
-	}
 	return 0;
 }
 
