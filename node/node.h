@@ -216,7 +216,11 @@ int node_sync_synced_since(node *n, uint64_t since_ms);
 /* Nonzero when the last sync cycle succeeded and ended less than within_ms ago. */
 int node_sync_connected(node *n, uint64_t within_ms);
 /* Nonzero when the last sync cycle failed because the hub refused this
- * node's schema version (426, SYNC_E_SCHEMA: the two run different releases). */
+ * node's schema version (426, SYNC_E_SCHEMA: the two run different
+ * releases): NODE_UPGRADE_HUB when the hub's version, as its reply named
+ * it, is the older one (this office PC was upgraded first), else
+ * NODE_UPGRADE_NODE. */
+enum { NODE_UPGRADE_NODE = 1, NODE_UPGRADE_HUB = 2 };
 int node_sync_schema_refused(node *n);
 
 #endif

@@ -135,14 +135,25 @@ static void login_state_get(node *n, login_state *ls)
 	}
 	ls->ls_mode = connected ? "connected" : "offline";
 	/* The hub answers but refuses this node's release: no pull lands
-	 * until this PC runs the hub's, however connected the office is. */
-	refused = !connected && node_sync_schema_refused(n);
+	 * until both run the same, however connected the office is.  The
+	 * older side is the one to upgrade: this PC, or the hub when this PC
+	 * was upgraded first (NODE_UPGRADE_HUB, from the hub's reply). */
+	refused = connected ? 0 : node_sync_schema_refused(n);
 	if (ls->ls_last_pull_ms < 0 ||
 	    (int64_t)now - ls->ls_last_pull_ms > ls->ls_max_age_s * 1000) {
 		double h = ls->ls_max_age_s / 3600.0;
 		snprintf(ls->ls_reason, sizeof ls->ls_reason,
 			 refused ? "schema_refused" : "offline_too_long");
-		if (refused)
+		if (refused == NODE_UPGRADE_HUB)
+			snprintf(ls->ls_message, sizeof ls->ls_message,
+				 "Sign-in is closed: the hub runs an older version of Outpost than "
+				 "this office PC and refuses its updates, so the staff accounts here "
+				 "are more than %.*f hours old. The hub must be upgraded to this "
+				 "office PC's version (or this PC put back to the hub's) before staff "
+				 "can sign in. Please tell your IT contact (outpost-sync: "
+				 "schema_refused).",
+				 h == (int64_t)h ? 0 : 1, h);
+		else if (refused)
 			snprintf(ls->ls_message, sizeof ls->ls_message,
 				 "Sign-in is closed: the hub runs another version of Outpost and "
 				 "refuses this office PC's updates, so the staff accounts here are "
@@ -169,10 +180,15 @@ static void login_state_get(node *n, login_state *ls)
 	if (refused) {
 		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
 		snprintf(ls->ls_message, sizeof ls->ls_message,
-			 "The hub runs another version of Outpost and refuses this office "
-			 "PC's updates: upgrade this office PC to the hub's version. Until "
-			 "then you can sign in with your own password (not a temporary one), "
-			 "and sign-in closes in about %" PRId64 " hours %" PRId64 " minutes.",
+			 "%s Until then you can sign in with your own password (not a "
+			 "temporary one), and sign-in closes in about %" PRId64 " hours %" PRId64
+			 " minutes.",
+			 refused == NODE_UPGRADE_HUB
+				 ? "The hub runs an older version of Outpost than this office PC "
+				   "and refuses its updates: upgrade the hub to this office PC's "
+				   "version (or put this PC back to the hub's)."
+				 : "The hub runs another version of Outpost and refuses this office "
+				   "PC's updates: upgrade this office PC to the hub's version.",
 			 left_s / 3600, (left_s % 3600) / 60);
 	} else if (!connected) {
 		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;

@@ -59,6 +59,8 @@ struct node_sync {
 	uint64_t ns_last_ok_ms;
 	int ns_enrolled;
 	int ns_last_rc;
+	int64_t ns_hub_schema;    /* the last cycle's 426: the hub's schema version, */
+	int64_t ns_refused_schema; /* and the one it refused; else -1 */
 	db_version ns_id_ver;     /* node.db when node_sync_identity_check last looked */
 	int ns_id_ver_ok;
 	char ns_hub_url[512];
@@ -81,6 +83,7 @@ struct node_sync {
 	int w_pulled;
 	node_visits w_live;       /* check-ins pulled, for the desks */
 	char w_err[512];
+	int64_t w_hub_schema, w_refused_schema; /* sc_hub_schema, sc_refused_schema */
 	char w_node_id[64], w_office_id[64], w_la_id[64], w_hub_url[512];
 };
 
@@ -307,6 +310,8 @@ static void work_cycle(uv_work_t *w)
 	ns->w_rc = rc;
 	if (rc != 0)
 		snprintf(ns->w_err, sizeof ns->w_err, "%s", c->sc_error);
+	ns->w_hub_schema = rc == SYNC_E_SCHEMA ? c->sc_hub_schema : -1;
+	ns->w_refused_schema = rc == SYNC_E_SCHEMA ? c->sc_refused_schema : -1;
 	ns->w_pushed = ps.ps_acked;
 	ns->w_pulled = rc == 0 ? pl.pl_pages + pl.pl_snapshot : 0;
 	ns->w_have_time = c->sc_have_time;
@@ -429,6 +434,8 @@ static void after_cycle(uv_work_t *w, int status)
 		schedule(ns, backoff(ns, ns->ns_failures));
 	}
 	ns->ns_last_rc = rc;
+	ns->ns_hub_schema = rc == SYNC_E_SCHEMA ? ns->w_hub_schema : -1;
+	ns->ns_refused_schema = rc == SYNC_E_SCHEMA ? ns->w_refused_schema : -1;
 	/* A deactivation just pulled ends the user's sessions now. */
 	node_auth_sweep(n);
 	node_live_pulled(n, &ns->w_live); /* the desks hear of pulled visits */
@@ -615,6 +622,7 @@ int node_sync_start(node *n)
 	if (ns == NULL)
 		return -1;
 	ns->ns_node = n;
+	ns->ns_hub_schema = ns->ns_refused_schema = -1;
 	snprintf(ns->ns_db_path, sizeof ns->ns_db_path, "%s/%s", n->nd_data, NODE_DB_FILE);
 	if (uv_timer_init(n->nd_loop, &ns->ns_timer) != 0) {
 		free(ns);
@@ -680,6 +688,12 @@ static route_rc get_status(route_call *a)
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "last_error");
 		cJSON_AddStringToObject(o, "last_error", ns->ns_last_error);
 	}
+	/* While the hub refuses this node's version: the hub's, from its reply
+	 * (last_error says which side to upgrade). */
+	if (node_sync_schema_refused(n) && ns->ns_hub_schema >= 0)
+		cJSON_AddNumberToObject(o, "hub_schema_version", (double)ns->ns_hub_schema);
+	else
+		cJSON_AddNullToObject(o, "hub_schema_version");
 	cJSON_AddBoolToObject(o, "syncing", ns && ns->ns_busy);
 	cJSON_AddNumberToObject(o, "consecutive_failures", ns ? ns->ns_failures : 0);
 	cJSON_AddBoolToObject(o, "background_sync", ns && !ns->ns_off);
@@ -777,7 +791,11 @@ int node_sync_schema_refused(node *n)
 {
 	struct node_sync *ns = n->nd_sync;
 
-	return ns && ns->ns_enrolled && ns->ns_failures > 0 && ns->ns_last_rc == SYNC_E_SCHEMA;
+	if (!ns || !ns->ns_enrolled || ns->ns_failures == 0 || ns->ns_last_rc != SYNC_E_SCHEMA)
+		return 0;
+	return ns->ns_hub_schema >= 0 && ns->ns_hub_schema < ns->ns_refused_schema
+		       ? NODE_UPGRADE_HUB
+		       : NODE_UPGRADE_NODE;
 }
 
 static const route_def sync_defs[] = {

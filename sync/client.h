@@ -159,6 +159,9 @@ typedef struct sync_client {
 	char sc_after_id[3 * SYNC_SNAPSHOT_ID_MAX + 1];
 	uint64_t sc_progress_base;   /* snapshot: bytes of the pages before this one */
 	int64_t sc_hub_acked;        /* the last reply's X-Outpost-Acked, or -1 */
+	/* The last reply's 426 (SYNC_E_SCHEMA): the hub's schema version and
+	 * the one it refused (this node's, or its batch's), or -1. */
+	int64_t sc_hub_schema, sc_refused_schema;
 	int64_t sc_acked_before;     /* pull: the local acked_seq at its start, or -1 */
 	sync_pull_told_fn sc_told;   /* pull pages: every row applied (sync.h), or NULL */
 	void *sc_told_arg;

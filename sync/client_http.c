@@ -63,6 +63,7 @@ int sync_client_new(const char *data_dir, sync_client **out, char *err, size_t e
 	snprintf(c->sc_data, sizeof c->sc_data, "%s", data_dir);
 	c->sc_connect_timeout_ms = SYNC_CONNECT_TIMEOUT_MS;
 	c->sc_hub_acked = c->sc_acked_before = -1;
+	c->sc_hub_schema = c->sc_refused_schema = -1;
 	c->sc_curl = curl_easy_init();
 	if (c->sc_curl == NULL) {
 		sync_client_free(c);
@@ -420,6 +421,7 @@ int sync_client_request(sync_client *c, const char *method, const char *path_que
 	*status = 0;
 	c->sc_after_table[0] = c->sc_after_id[0] = '\0';
 	c->sc_hub_acked = -1;
+	c->sc_hub_schema = c->sc_refused_schema = -1;
 	if (strlen(path_query) > 1500) {
 		CERR(c, "request path too long");
 		return SYNC_E_OTHER;
@@ -462,6 +464,8 @@ void sync__hub_error(sync_client *c, long status, const buf *resp, const char *d
 	cJSON *o = resp->len ? cJSON_ParseWithLength(resp->data, resp->len) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 	const char *msg = cJSON_IsString(e) && e->valuestring ? e->valuestring : NULL;
+	const cJSON *hv = cJSON_GetObjectItemCaseSensitive(o, "hub_schema_version");
+	const cJSON *nv = cJSON_GetObjectItemCaseSensitive(o, "schema_version");
 
 	switch (status) {
 	case 401:
@@ -475,8 +479,25 @@ void sync__hub_error(sync_client *c, long status, const buf *resp, const char *d
 			     : "the node may be revoked or unknown; enroll again with a new code");
 		break;
 	case 426:
-		CERR(c, "unknown schema version, refused by the hub: %s",
-		     msg ? msg : "upgrade outpost so node and hub share a schema version");
+		/* The reply names both versions (hub_sync.c, hub_sync_api.c): the
+		 * side to upgrade is the older one, which may be the hub (an
+		 * office PC upgraded first). */
+		c->sc_hub_schema = cJSON_IsNumber(hv) ? (int64_t)hv->valuedouble : -1;
+		c->sc_refused_schema = cJSON_IsNumber(nv) ? (int64_t)nv->valuedouble
+							  : schema_version();
+		if (c->sc_hub_schema < 0)
+			CERR(c, "unknown schema version, refused by the hub: %s",
+			     msg ? msg : "upgrade outpost so node and hub share a schema version");
+		else if (c->sc_hub_schema < c->sc_refused_schema)
+			CERR(c, "the hub runs an older release of Outpost (schema version %" PRId64
+			     ") than this office PC (%" PRId64 ") and refuses its sync: upgrade "
+			     "the hub first (or run this office PC at the hub's release)",
+			     c->sc_hub_schema, c->sc_refused_schema);
+		else
+			CERR(c, "the hub runs a newer release of Outpost (schema version %" PRId64
+			     ") than this office PC (%" PRId64 ") and refuses its sync: upgrade "
+			     "this office PC to the hub's release",
+			     c->sc_hub_schema, c->sc_refused_schema);
 		break;
 	default:
 		CERR(c, "%s failed: hub answered %ld%s%s", doing, status, msg ? ": " : "",

@@ -308,12 +308,17 @@ class HubNodeLoginTest(unittest.TestCase):
         assert_no_secrets(self, [hub, node], secrets_seen)
 
     def test_sign_in_names_a_hub_of_another_version(self):
-        """A hub upgraded first refuses the office's release (426) however
+        """A hub of another release refuses the office's (426) however
         well connected the office is: sign-in says so while it is open, and
         once offline_login_max_age has passed it is closed naming the
         version, not a lost connection.  The refusal is made as
-        test_sync_node makes it: a waiting change stamped with another
-        schema version."""
+        test_sync_node makes it: a waiting change stamped with a later
+        schema version than the hub's, so the hub is the older side (an
+        office PC upgraded first): the hub is the one to upgrade, as its
+        426 reply's versions say, not this office PC (the hub's reply names
+        its version, kept in the node's sync status).  The other direction,
+        a hub newer than the office, is told from the same reply: unit
+        test_syncstatus, and test_hub's refused pulls."""
         hub, node, admin = self.hub, self.node, self.admin
         hub.stop()
         reasons = node.get("/api/v1/greeter/reasons").json()
@@ -330,10 +335,23 @@ class HubNodeLoginTest(unittest.TestCase):
             st = session_state(node)["login"]
             return st if want(st) else None
         st = wait_for("the sign-in page to name the hub's refusal", lambda: login_state(
-            lambda s: "another version of Outpost" in (s.get("message") or "")))
+            lambda s: "older version of Outpost" in (s.get("message") or "")))
         self.assertTrue(st["logins_allowed"], st)
-        self.assertIn("upgrade this office PC", st["message"])
+        self.assertIn("upgrade the hub to this office PC's version", st["message"])
+        self.assertNotIn("upgrade this office PC", st["message"])
         self.assertIn("sign-in closes in about", st["message"])
+        # the node's sync status: the hub's version, and the side to upgrade
+        harness.login(node)
+        s = node.get("/api/v1/sync/status").json()
+        self.assertIn("upgrade the hub first", s["last_error"], s)
+        self.assertEqual(s["hub_schema_version"], harness.db_value(
+            node, "SELECT max(schema_version) - 100 FROM outbox"), s)
+        # outpost-sync says the same
+        p = run_tool(["push", "--data", node.data])
+        err = p.stderr.decode()
+        self.assertEqual(p.returncode, 6, err)
+        self.assertIn("upgrade the hub first", err)
+        self.assertNotIn("upgrade this office PC", err)
         # the hub's console lists the refusal on the node (its Last error)
         with open(os.path.join(node.data, "sync.json")) as f:
             node_id = json.load(f)["node_id"]
@@ -347,8 +365,9 @@ class HubNodeLoginTest(unittest.TestCase):
         time.sleep(2.5)
         st = wait_for("sign-in to close for the version", lambda: login_state(
             lambda s: not s["logins_allowed"] and s.get("reason") == "schema_refused"))
-        self.assertIn("hub runs another version of Outpost", st["message"])
-        self.assertIn("must be upgraded", st["message"])
+        self.assertIn("hub runs an older version of Outpost", st["message"])
+        self.assertIn("The hub must be upgraded", st["message"])
+        self.assertNotIn("office PC must be upgraded", st["message"])
         self.assertNotIn("connected again", st["message"])
         r = harness.client(node).request("POST", "/api/v1/session", body={
             "username": harness.DEMO_USER, "password": "not-the-password"})
@@ -358,6 +377,8 @@ class HubNodeLoginTest(unittest.TestCase):
         harness.db_write(node, "UPDATE outbox SET schema_version=schema_version-100")
         wait_for("sign-in to open again", lambda: login_state(
             lambda s: s["logins_allowed"] and s["mode"] == "connected"))
+        harness.login(node)
+        self.assertIsNone(node.get("/api/v1/sync/status").json()["hub_schema_version"])
 
 
 class ThrottleTest(unittest.TestCase):

@@ -8,7 +8,9 @@
  * hand: last contact printed as 1970 because it held the pull cursor); the
  * pending count, bytes and the oldest entry's age; ages of last contact and
  * last pull against the given clock; quarantined entries newest first; and
- * nulls, not zeros, for what never happened.
+ * nulls, not zeros, for what never happened.  And the last error a hub's
+ * 426 leaves (sync__hub_error): the side to upgrade is the older one, the
+ * hub when this office PC was upgraded first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "model/capture.h"
 #include "model/schema.h"
 #include "sync/client.h"
+#include "sync/client_int.h"
 #include "testutil.h"
 
 static sqlite3 *open_node(void)
@@ -145,5 +148,34 @@ static void test_nothing_yet_is_null(void **state)
 	sqlite3_close(db);
 }
 
+/* The hub's 426 reply (hub_sync.c, hub_sync_api.c) with hub and node
+ * versions: the error says which side to upgrade, and the client keeps both. */
+static void refused(int64_t hub_v, int64_t node_v, const char *want, const char *not)
+{
+	sync_client c;
+	buf resp = BUF_INIT(4096);
+	char body[256];
+
+	memset(&c, 0, sizeof c);
+	snprintf(body, sizeof body,
+		 "{\"error\":\"push refused\",\"schema_version\":%lld,\"hub_schema_version\":%lld}",
+		 (long long)node_v, (long long)hub_v);
+	assert_int_equal(buf_puts(&resp, body), 0);
+	sync__hub_error(&c, 426, &resp, "push");
+	if (strstr(c.sc_error, want) == NULL || strstr(c.sc_error, not) != NULL)
+		fail_msg("hub %lld, node %lld: '%s'", (long long)hub_v, (long long)node_v, c.sc_error);
+	assert_int_equal(c.sc_hub_schema, hub_v);
+	assert_int_equal(c.sc_refused_schema, node_v);
+	buf_release(&resp);
+}
+
+static void test_a_refusal_names_the_older_side(void **state)
+{
+	(void)state;
+	refused(12, 13, "upgrade the hub first", "upgrade this office PC");
+	refused(13, 12, "upgrade this office PC to the hub's release", "upgrade the hub");
+}
+
 TU_MAIN(cmocka_unit_test(test_every_figure_from_its_own_key),
-	cmocka_unit_test(test_nothing_yet_is_null))
+	cmocka_unit_test(test_nothing_yet_is_null),
+	cmocka_unit_test(test_a_refusal_names_the_older_side))
