@@ -46,6 +46,7 @@
 #define HUB_LIST_LIMIT 1000 /* rows in one admin list */
 #define HUB_READERS 8       /* read connections of the work threads */
 #define HUB_MAX_CONNS 8192  /* open connections (offices keep one each) */
+#define HUB_RELEASE_MAX 32  /* a node's release as its User-Agent names it */
 
 typedef struct tls_config tls_config;
 
@@ -272,6 +273,16 @@ typedef struct hub_ingest_result {
 	char hi_max_hlc[65];   /* newest HLC seen, for the hub's clock */
 } hub_ingest_result;
 
+/* The words every refusal of a node's schema version carries
+ * (hub_schema_refusal): a pull or snapshot page served to the node clears
+ * such a Last error from its row (hub_work.c), as a push that commits
+ * clears any. */
+#define HUB_SCHEMA_REFUSED " refused: schema version "
+/* Why `what` ("push", "pull", "snapshot") of a node at schema version v
+ * (-1: it states none) is refused (426), into out (n bytes): the hub's
+ * version and the side to upgrade (the hub when the node's is newer, else
+ * the node).  The reply's "error" and the node's Last error at the hub. */
+void hub_schema_refusal(char *out, size_t n, const char *what, int64_t v);
 /* After a push or an import refused for a sequence gap (res 409): the first
  * entry the node offered past it (the lowest, while the gap stands), on its
  * row (nodes.gap_seq), which bounds
@@ -354,11 +365,12 @@ void hub_progress_flush(hub *h);
 int hub_progress_write(hub *h, sqlite3 *db);
 void hub_progress_done(hub *h, int ncontacts);
 /* [loop thread] A signed request's contact, written with the progress: its
- * nonce spent, the node's last_seen_ms and the schema it states (-1 none).
- * 0 noted (*seq: its number, for hub_contact_durable), -1 not (the list is
- * full, or no list: write it at once). */
+ * nonce spent, the node's last_seen_ms, the schema it states (-1 none) and
+ * its release (NULL none; shorter than HUB_RELEASE_MAX, copied).  0 noted
+ * (*seq: its number, for hub_contact_durable), -1 not (the list is full,
+ * or no list: write it at once). */
 int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t now_ms,
-		     int64_t schema, uint64_t *seq);
+		     int64_t schema, const char *release, uint64_t *seq);
 /* 1 when contact seq (0: none) and every one noted before it are committed. */
 int hub_contact_durable(hub *h, uint64_t seq);
 /* 1 when the nonce is one of the node's noted and not yet written. */

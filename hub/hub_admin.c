@@ -36,12 +36,13 @@ static route_rc offices_list(route_call *a)
 
 /* Lag per node: acked seq (what it pushed), pull cursor against the head
  * of the change log, pull_lag (the change-log entries of its scope after its
- * cursor: what it still has to pull), last contact, and its unresolved
- * quarantined entries. */
+ * cursor: what it still has to pull), last contact, the schema version and
+ * release it last stated (against the hub's: hub_schema_version) and its
+ * unresolved quarantined entries. */
 static const char *const nodes_sql =
     "SELECT n.id, n.office_id, n.local_area_id, n.name, n.enrolled_at, n.revoked_at,"
     " n.last_seen_ms, n.acked_seq, n.pull_cursor, n.last_pull_ms, n.schema_version,"
-    " n.last_error, (SELECT count(*) FROM quarantine q WHERE q.node_id=n.id AND"
+    " n.release, n.last_error, (SELECT count(*) FROM quarantine q WHERE q.node_id=n.id AND"
     " q.resolved_at IS NULL) AS quarantined,"
     " (SELECT count(*) FROM change_log c WHERE c.seq > n.pull_cursor AND"
     "  (c.scope_office IS NULL OR c.scope_office=n.office_id) AND"
@@ -59,6 +60,7 @@ static route_rc nodes_list(route_call *a)
 	cJSON_ArrayForEach(it, r)
 	{
 		cJSON_AddNumberToObject(it, "head_seq", (double)head);
+		cJSON_AddNumberToObject(it, "hub_schema_version", schema_version());
 		cJSON_AddBoolToObject(
 		    it, "revoked", !cJSON_IsNull(cJSON_GetObjectItem(it, "revoked_at")));
 	}

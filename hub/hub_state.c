@@ -122,6 +122,11 @@ static const db_migration hub_migrations[] = {
      * refused rather than skipped as a replay. */
     {"ALTER TABLE nodes ADD COLUMN taken_seq INTEGER;"
      "ALTER TABLE nodes ADD COLUMN taken_hlc TEXT;"},
+    /* 8: the release each node last stated (its User-Agent, hub_sync_auth.c)
+     * beside its schema version (nodes.schema_version): the console's
+     * Version column says which release an office runs, and which side
+     * to upgrade when the hub refuses it. */
+    {"ALTER TABLE nodes ADD COLUMN release TEXT;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

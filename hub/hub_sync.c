@@ -120,6 +120,17 @@ static int set_acked(sqlite3 *db, const char *node_id, int64_t acked, uint32_t s
 		      "IItIt", acked, (int64_t)schema, node_id, taken_seq, taken_hlc);
 }
 
+void hub_schema_refusal(char *out, size_t n, const char *what, int64_t v)
+{
+	char vs[24] = "(none)";
+
+	if (v >= 0)
+		snprintf(vs, sizeof vs, "%" PRId64, v);
+	snprintf(out, n, "%s" HUB_SCHEMA_REFUSED "%s of this node is not the hub's (%d): "
+		 "upgrade outpost on the %s", what, vs, schema_version(),
+		 v > schema_version() ? "hub" : "node");
+}
+
 /* Open the frame and walk it whole before touching the database (a
  * malformed entry anywhere refuses the batch whole).  0 and the entry
  * count, or -1 with res set (400, 426). */
@@ -137,11 +148,8 @@ static int ingest_check(hub_ingest_result *res, frame_reader *r, const void *fra
 	}
 	res->hi_schema = r->fr_schema;
 	if ((int64_t)r->fr_schema != schema_version()) {
-		ingest_fail(res, 426,
-			    "schema version %u of this batch is not supported by the hub "
-			    "(hub schema version %d): upgrade outpost on the %s",
-			    r->fr_schema, schema_version(),
-			    (int64_t)r->fr_schema > schema_version() ? "hub" : "node");
+		res->hi_status = 426;
+		hub_schema_refusal(res->hi_error, sizeof res->hi_error, "push", r->fr_schema);
 		return -1;
 	}
 	pass = *r;

@@ -53,10 +53,17 @@ static int parse_i64(const char *s, int64_t *out)
  * Rows go down only to a node of the hub's own schema: one of another
  * version would apply pages of tables it does not have, or (before paged
  * snapshots) take the first snapshot page for the whole.  0 when the
- * versions agree, else the 426 reply is set (return ROUTE_OK).
+ * versions agree, else the 426 reply is set (return ROUTE_OK) and the
+ * refusal is the node's Last error, as a refused push's is (hub_sync.c):
+ * the console says why that office does not sync.  Written on the loop
+ * only when it changes; the request's contact (its stated version and
+ * release, the console's Version column) with it, as a job writes its
+ * contact before it replies (hub_work.c), when the write lock is free.
  */
 static int schema_gate(route_call *a, const char *what)
 {
+	sqlite3 *db = API_HUB(a)->hb_db;
+	const char *id = API_NODE(a)->hn_id;
 	const char *v = http_req_header(a->rc_req, "x-outpost-schema");
 	int digits = v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < 10;
 	char msg[256];
@@ -64,11 +71,15 @@ static int schema_gate(route_call *a, const char *what)
 
 	if (digits && atoll(v) == schema_version())
 		return 0;
-	snprintf(msg, sizeof msg,
-		 "%s refused: schema version %s of this node is not the hub's (%d): upgrade outpost "
-		 "on the %s",
-		 what, v && *v ? v : "(none)", schema_version(),
-		 digits && atoll(v) > schema_version() ? "hub" : "node");
+	hub_schema_refusal(msg, sizeof msg, what, digits ? atoll(v) : -1);
+	if (db_int_bound(db, 0, "SELECT last_error IS NOT ?2 FROM nodes WHERE id=?1", "tt", id,
+			 msg) == 1 &&
+	    db_run(db, "UPDATE nodes SET last_error=?2 WHERE id=?1", "tt", id, msg) != 0)
+		log_warnx("node %s: cannot record its refusal: %s", id, msg);
+	if (API_NODE(a)->hn_contact != 0 && uv_mutex_trylock(&API_HUB(a)->hb_wlock) == 0) {
+		hub_progress_flush(API_HUB(a));
+		uv_mutex_unlock(&API_HUB(a)->hb_wlock);
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "error", msg);
 	if (digits)

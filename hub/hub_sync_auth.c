@@ -200,21 +200,44 @@ static int64_t stated_schema(const signed_head *s)
 	return -1;
 }
 
-/* Note the node's contact (and the schema version it states) at once. */
-static void note_seen(hub *h, const signed_head *s, uint64_t now)
+/* The release the request's User-Agent names ("outpost-sync/RELEASE", as
+ * sync/client_http.c sends it), or NULL: shown by the console beside the
+ * schema version (not signed, as X-Outpost-Schema is not: a label). */
+static const char *stated_release(http_req *req)
+{
+	static const char pre[] = "outpost-sync/";
+	const char *ua = http_req_header(req, "user-agent"), *r;
+	size_t len;
+
+	if (ua == NULL || strncmp(ua, pre, sizeof pre - 1) != 0)
+		return NULL;
+	r = ua + sizeof pre - 1;
+	len = strspn(r, "0123456789.+-~_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+	return len > 0 && r[len] == '\0' && len < HUB_RELEASE_MAX ? r : NULL;
+}
+
+/* Note the node's contact (and the schema version and release it states)
+ * at once. */
+static void note_seen(hub *h, http_req *req, const signed_head *s, uint64_t now)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v = stated_schema(s);
+	const char *rel = stated_release(req);
 
 	if (db_prepare(h->hb_db, &st,
-		       "UPDATE nodes SET last_seen_ms=?, "
-		       "schema_version=coalesce(?, schema_version) WHERE id=?") == 0) {
+		       "UPDATE nodes SET last_seen_ms=?1, "
+		       "schema_version=coalesce(?2, schema_version), "
+		       "release=coalesce(?4, release) WHERE id=?3") == 0) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
 		if (v >= 0)
 			sqlite3_bind_int64(st, 2, v);
 		else
 			sqlite3_bind_null(st, 2);
 		sqlite3_bind_text(st, 3, s->sh_node, -1, SQLITE_STATIC);
+		if (rel)
+			sqlite3_bind_text(st, 4, rel, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 4);
 		sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
@@ -222,7 +245,7 @@ static void note_seen(hub *h, const signed_head *s, uint64_t now)
 
 /* The nonce spent and the contact noted in one commit of their own: 0, 1
  * the nonce was used, -1 error. */
-static int spend_now(hub *h, const signed_head *s, uint64_t now)
+static int spend_now(hub *h, http_req *req, const signed_head *s, uint64_t now)
 {
 	int rc;
 
@@ -230,7 +253,7 @@ static int spend_now(hub *h, const signed_head *s, uint64_t now)
 		return -1;
 	rc = hub_nonce_use(h->hb_db, s->sh_node, s->sh_nonce, now);
 	if (rc == 0)
-		note_seen(h, s, now);
+		note_seen(h, req, s, now);
 	if (rc == 0 && db_exec(h->hb_db, "COMMIT") != 0)
 		rc = -1;
 	if (rc != 0)
@@ -267,9 +290,10 @@ int hub_sync_auth(hub *h, http_req *req, hub_node *n, int later)
 	 * when that list is full: at once. */
 	rc = nonce_seen(h, s.sh_node, s.sh_nonce);
 	if (rc == 0 && (!later || hub_contact_note(h, s.sh_node, s.sh_nonce, now,
-						   stated_schema(&s), &n->hn_contact) != 0)) {
+						   stated_schema(&s), stated_release(req),
+						   &n->hn_contact) != 0)) {
 		n->hn_contact = 0;
-		rc = spend_now(h, &s, now);
+		rc = spend_now(h, req, &s, now);
 	}
 	st = rc < 0 ? 500 : 409;
 	w = rc < 0 ? "the hub database could not complete the request"

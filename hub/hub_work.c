@@ -16,8 +16,8 @@
  * its batch), many nodes in one commit, so a pull costs no disk wait.  A
  * hub that stops writes what is left (hub_work_close).
  *
- * A signed request's contact - its nonce spent, the node's last_seen_ms and
- * stated schema - goes the same way (hub_contact_note, from the loop
+ * A signed request's contact - its nonce spent, the node's last_seen_ms,
+ * stated schema and release - goes the same way (hub_contact_note, from the loop
  * thread): two commits on the loop for every push and pull were most of a
  * sync cycle's time at a few hundred offices (the loop waited for the disk
  * and for the push holding the write lock).  A nonce waiting here is a used
@@ -33,6 +33,7 @@
 #include "hub/hub.h"
 #include "lib/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,7 @@ typedef struct contact_ent {
 	char ce_nonce[33];
 	uint64_t ce_ms;
 	int64_t ce_schema; /* -1: not stated */
+	char ce_release[HUB_RELEASE_MAX]; /* "": not stated */
 	uint64_t ce_seq;   /* hub_contact_note's count */
 } contact_ent;
 
@@ -157,8 +159,13 @@ static int progress_put(sqlite3 *db, const prog_ent *e, int n)
 		return 0;
 	if (db_prepare(db, &st,
 		       "UPDATE nodes SET pull_cursor=max(pull_cursor, ?1), "
-		       "last_pull_ms=max(coalesce(last_pull_ms, 0), ?2) WHERE id=?3") != 0)
+		       "last_pull_ms=max(coalesce(last_pull_ms, 0), ?2), "
+		       "last_error=CASE WHEN instr(last_error, ?4) > 0 THEN NULL ELSE last_error END"
+		       " WHERE id=?3") != 0)
 		return -1;
+	/* A page went out: the node runs the hub's schema version now (a
+	 * refusal of its version is over; any other Last error stays). */
+	sqlite3_bind_text(st, 4, HUB_SCHEMA_REFUSED, -1, SQLITE_STATIC);
 	for (int i = 0; i < n && ok; i++) {
 		sqlite3_bind_int64(st, 1, e[i].pe_after);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)e[i].pe_ms);
@@ -183,7 +190,8 @@ static int contact_put(sqlite3 *db, const contact_ent *e, int n)
 		    0 ||
 	    db_prepare(db, &sst,
 		       "UPDATE nodes SET last_seen_ms=max(coalesce(last_seen_ms, 0), ?1), "
-		       "schema_version=coalesce(?2, schema_version) WHERE id=?3") != 0)
+		       "schema_version=coalesce(?2, schema_version), "
+		       "release=coalesce(?4, release) WHERE id=?3") != 0)
 		ok = 0;
 	for (int i = 0; i < n && ok; i++) {
 		sqlite3_bind_text(nst, 1, e[i].ce_id, -1, SQLITE_STATIC);
@@ -195,6 +203,10 @@ static int contact_put(sqlite3 *db, const contact_ent *e, int n)
 		else
 			sqlite3_bind_null(sst, 2);
 		sqlite3_bind_text(sst, 3, e[i].ce_id, -1, SQLITE_STATIC);
+		if (e[i].ce_release[0])
+			sqlite3_bind_text(sst, 4, e[i].ce_release, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(sst, 4);
 		ok = sqlite3_step(nst) == SQLITE_DONE && sqlite3_step(sst) == SQLITE_DONE;
 		sqlite3_reset(nst);
 		sqlite3_reset(sst);
@@ -286,13 +298,14 @@ int hub_contact_seen(hub *h, const char *node_id, const char *nonce)
 }
 
 int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t now_ms,
-		     int64_t schema, uint64_t *seq)
+		     int64_t schema, const char *release, uint64_t *seq)
 {
 	hub_progress *p = h->hb_prog;
 	contact_ent *c;
 	int rc = -1;
 
-	if (p == NULL || strlen(node_id) >= sizeof c->ce_id || strlen(nonce) >= sizeof c->ce_nonce)
+	if (p == NULL || strlen(node_id) >= sizeof c->ce_id || strlen(nonce) >= sizeof c->ce_nonce ||
+	    (release && strlen(release) >= sizeof c->ce_release))
 		return -1;
 	uv_mutex_lock(&p->hp_lock);
 	if (p->hp_nct < CONTACT_MAX) {
@@ -301,6 +314,7 @@ int hub_contact_note(hub *h, const char *node_id, const char *nonce, uint64_t no
 		strcpy(c->ce_nonce, nonce);
 		c->ce_ms = now_ms;
 		c->ce_schema = schema;
+		snprintf(c->ce_release, sizeof c->ce_release, "%s", release ? release : "");
 		c->ce_seq = *seq = ++p->hp_noted;
 		rc = 0;
 	}

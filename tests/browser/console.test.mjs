@@ -593,10 +593,11 @@ export const tests = [
     assert((await page.textContent('#review-missed')).includes(old), 'flagged on the review report');
   })],
 
-  ['enrollment code shown once and used by a real node; node list with lag; revoke with confirmation', () => withConsole(async (hub, page, cleanup) => {
+  ['enrollment code shown once and used by a real node; node list with lag and version; revoke with confirmation', () => withConsole(async (hub, page, cleanup) => {
     await signIn(page, hub, { password: operationsPassword(hub) });
     const n1 = await startNode();
-    cleanup.push(() => n1.stop());
+    let n1Up = true;
+    cleanup.push(() => n1Up && n1.stop());
     enrollNode(n1, hub);
     await until('the first node to pull', async () => {
       const r = await hub.api('/api/v1/nodes');
@@ -624,6 +625,12 @@ export const tests = [
     const nodeRow = await page.textContent('#nodes tbody tr');
     assert(nodeRow.includes(la.name) && !nodeRow.includes(nodeId) && !/demo-office|demo-la/.test(nodeRow), 'office and Local Area by name: ' + nodeRow);
     assert(!/demo-office|demo-la/.test(await page.textContent('#offices')), 'no office ids in the offices table');
+    // The Version column: the release and schema version the node last spoke with, the hub's.
+    const me = (await hub.api('/api/v1/nodes')).json[0];
+    const heads = await page.$$eval('#nodes thead th', t => t.map(x => x.textContent));
+    assert(heads.includes('Version'), 'a Version column: ' + heads.join(' | '));
+    assert(me.release && me.schema_version === me.hub_schema_version &&
+      nodeRow.includes(`${me.release}, schema ${me.schema_version}`) && !/refused/.test(nodeRow), 'the version it runs: ' + nodeRow);
     await assertAccessible(page, 'nodes page');
 
     // A code without an office is refused in place, with the error summary.
@@ -696,6 +703,22 @@ export const tests = [
     assert((await page.textContent('#offices')).includes('Auburn Job Center'), 'office listed');
     assert((await page.textContent('#code-office_id')).includes('Auburn Job Center'), 'and offered for an enrollment code');
     await assertAccessible(page, 'nodes page after adding places');
+
+    // A node of another schema version than the hub's (which refuses it) is
+    // marked with the side to upgrade: the office PC when it is older, the
+    // hub when the office PC went first.  (Stopped, so it states no other.)
+    await n1.stop();
+    n1Up = false;
+    const hs = me.hub_schema_version;
+    for (const [v, mark] of [[hs - 1, 'refused, upgrade this office PC'], [hs + 1, `refused, upgrade the hub (schema ${hs})`]]) {
+      hub.sql(`UPDATE nodes SET schema_version=${v} WHERE id='${me.id}'`);
+      await page.reload();
+      const row = page.locator('#nodes tbody tr', { hasText: `schema ${v}` });
+      await row.waitFor();
+      const text = await row.textContent();
+      assert(text.includes(`${me.release}, schema ${v} — ${mark}`), 'marked: ' + text);
+    }
+    await assertAccessible(page, 'nodes page with a node the hub refuses');
   })],
 
   ['enrollment codes not used yet listed by office; Cancel asks first, and a cancelled code enrolls nothing', () => withConsole(async (hub, page) => {

@@ -1156,6 +1156,7 @@ class TestCertNames(unittest.TestCase):
                 db.execute("ALTER TABLE enroll_codes DROP COLUMN " + col)
             db.execute("ALTER TABLE nodes DROP COLUMN taken_seq")  # (hub migration 7, later)
             db.execute("ALTER TABLE nodes DROP COLUMN taken_hlc")
+            db.execute("ALTER TABLE nodes DROP COLUMN release")    # (hub migration 8, later)
             db.execute("UPDATE schema_version SET version=2 WHERE component='hub'")
             db.commit()
         finally:

@@ -598,6 +598,52 @@ class HubTest(harness.HubAndNode):
                 self.assertIn(str(self.schema), r.json()["error"])
                 self.assertEqual(r.json()["hub_schema_version"], self.schema)
 
+    def test_a_refused_version_is_the_nodes_last_error(self):
+        """A pull or snapshot refused for the node's schema version (426)
+        is its Last error at the hub, as a refused push's is, naming the
+        side to upgrade; the console's list gives the schema version and
+        release the node last stated (its User-Agent) beside the hub's.  A
+        page served at the hub's version clears the refusal."""
+        n = self.enroll()
+
+        def node_row():
+            return [x for x in self.admin("GET", "/api/v1/nodes").json()
+                    if x["id"] == n.node_id][0]
+
+        def get(path, schema, ua="outpost-sync/9.8.7-test"):
+            h = n.headers("GET", path)
+            h["X-Outpost-Schema"] = str(schema)
+            h["User-Agent"] = ua
+            return n.hub.request("GET", path, headers=h)
+
+        for path, what in (("/api/v1/sync/pull?after=0", "pull"),
+                           ("/api/v1/sync/snapshot", "snapshot")):
+            for bad, side in ((self.schema + 1, "hub"), (self.schema - 1, "node")):
+                r = get(path, bad)
+                self.assertEqual(r.status, 426, r.body)
+                row = node_row()
+                self.assertEqual(row["last_error"], r.json()["error"], row)
+                self.assertIn("%s refused: schema version %d" % (what, bad), row["last_error"])
+                self.assertIn("upgrade outpost on the " + side, row["last_error"])
+                self.assertEqual((row["schema_version"], row["hub_schema_version"],
+                                  row["release"]), (bad, self.schema, "9.8.7-test"), row)
+            r = get(path, self.schema, ua="outpost-sync/1.2.3")
+            self.assertEqual(r.status, 200, r.body)
+            row = node_row()
+            self.assertIsNone(row["last_error"], row)
+            self.assertEqual((row["schema_version"], row["release"]), (self.schema, "1.2.3"))
+        # a push's refusal names its side too, and a User-Agent that is not
+        # a release leaves the one known
+        hlc, actor, cs, cid = self.node_changeset("Version Person", n)
+        r = n.push(build_frame([(1, hlc, actor, cs)], self.schema + 1))
+        self.assertEqual(r.status, 426, r.body)
+        self.assertIn("push refused: schema version %d" % (self.schema + 1),
+                      node_row()["last_error"])
+        self.assertIn("upgrade outpost on the hub", node_row()["last_error"])
+        r = get("/api/v1/sync/pull?after=0", self.schema, ua="outpost-sync/<b>x</b>")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(node_row()["release"], "1.2.3")
+
     def test_push_hub_owned_table_quarantined(self):
         n = self.enroll()
         oid = "office-from-a-node"

@@ -1,5 +1,5 @@
-// nodes.js - offices, their nodes with replication lag and last contact,
-// one-time enrollment codes (shown once; those not used yet listed, and
+// nodes.js - offices, their nodes with replication lag, last contact and
+// the release they run, one-time enrollment codes (shown once; those not used yet listed, and
 // cancelled after a confirmation), and revoking a node after a
 // confirmation.
 import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError, showErrors,
@@ -23,6 +23,17 @@ function lagCell(n) {
     stale ? el('span', {}, ' ', pill('No contact in 72 h', 'bad')) : null);
 }
 
+// The release and schema version the node last spoke with; another schema
+// than the hub's is refused (426), and the older side is the one to
+// upgrade: this office PC, or the hub when the office PC went first.
+function versionCell(n) {
+  if (n.schema_version == null) return 'not known yet';
+  const text = `${n.release ? n.release + ', ' : ''}schema ${n.schema_version}`;
+  if (n.revoked || n.schema_version === n.hub_schema_version) return text;
+  return el('span', {}, `${text} — `, pill(n.schema_version < n.hub_schema_version
+    ? 'refused, upgrade this office PC' : `refused, upgrade the hub (schema ${n.hub_schema_version})`, 'bad'));
+}
+
 function renderNodes() {
   const show = $('show-revoked').checked;
   const list = nodes.filter(n => show || !n.revoked);
@@ -32,13 +43,14 @@ function renderNodes() {
     return o ? el('span', { title: o.id }, o.name, el('div', { class: 'muted small' }, o.local_area_name || o.local_area_id || '')) : id;
   };
   $('nodes').replaceChildren(table('Office nodes',
-    ['Node', 'Office', 'Enrolled', 'Last contact', 'Last pull', 'Pushed up to', 'Replication', 'Quarantined', 'Last error', 'Action'],
+    ['Node', 'Office', 'Enrolled', 'Last contact', 'Last pull', 'Version', 'Pushed up to', 'Replication', 'Quarantined', 'Last error', 'Action'],
     list.map(n => [
       el('strong', { title: n.id }, n.name || 'Office computer'),
       officeCell(n.office_id),
       fmtDateTime(n.enrolled_at),
       n.last_seen_ms ? el('span', { title: fmtDateTime(n.last_seen_ms) }, ago(n.last_seen_ms, hubNow)) : 'never',
       n.last_pull_ms ? ago(n.last_pull_ms, hubNow) : 'never',
+      versionCell(n),
       `entry ${n.acked_seq}`,
       lagCell(n),
       n.quarantined ? el('a', { href: '/conflicts.html#quarantine-h' }, String(n.quarantined)) : '0',
