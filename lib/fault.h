@@ -78,5 +78,9 @@ int64_t fault_hash_delay_ms(void);
  * window between the request's signature check and its work (test_hub's
  * revocation races). */
 int64_t fault_sync_job_delay_ms(void);
+/* How many schema versions below its own a node states in X-Outpost-Schema
+ * (OUTPOST_TEST_HOOKS_SCHEMA_BEHIND, hooks build only), else 0: an office
+ * PC older than its hub, which refuses its pulls (test_node_login). */
+int64_t fault_schema_behind(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include "model/schema.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -338,7 +339,8 @@ static int request_headers(sync_client *c, const char *method, const char *targe
 	snprintf(line[1], sizeof line[1], "X-Outpost-Time: %s", tstr);
 	snprintf(line[2], sizeof line[2], "X-Outpost-Nonce: %s", nonce);
 	snprintf(line[3], sizeof line[3], "X-Outpost-Signature: %s", sig);
-	snprintf(line[4], sizeof line[4], "X-Outpost-Schema: %d", schema_version());
+	snprintf(line[4], sizeof line[4], "X-Outpost-Schema: %" PRId64,
+		 (int64_t)schema_version() - fault_schema_behind());
 	/* The body's hash before the body: the hub checks the signature from
 	 * the headers alone (sync/auth.c). */
 	snprintf(line[5], sizeof line[5], SYNC_CONTENT_HASH_HEADER ": %s", bhash);

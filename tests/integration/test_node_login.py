@@ -317,8 +317,7 @@ class HubNodeLoginTest(unittest.TestCase):
         office PC upgraded first): the hub is the one to upgrade, as its
         426 reply's versions say, not this office PC (the hub's reply names
         its version, kept in the node's sync status).  The other direction,
-        a hub newer than the office, is told from the same reply: unit
-        test_syncstatus, and test_hub's refused pulls."""
+        a hub newer than the office: the next test."""
         hub, node, admin = self.hub, self.node, self.admin
         hub.stop()
         reasons = node.get("/api/v1/greeter/reasons").json()
@@ -379,6 +378,63 @@ class HubNodeLoginTest(unittest.TestCase):
             lambda s: s["logins_allowed"] and s["mode"] == "connected"))
         harness.login(node)
         self.assertIsNone(node.get("/api/v1/sync/status").json()["hub_schema_version"])
+
+    def test_sign_in_names_an_office_pc_older_than_the_hub(self):
+        """The other direction: an office PC of an older release than the
+        hub's (the test hook makes it state a schema version one below its
+        own) has its pulls refused (426); sign-in, its sync status and
+        outpost-sync tell to upgrade this office PC, and the hub's console
+        list marks the node and gives the refusal as its Last error, until
+        it runs the hub's version again."""
+        hub, node, admin = self.hub, self.node, self.admin
+        behind = {"OUTPOST_TEST_HOOKS_SCHEMA_BEHIND": "1"}
+        node.stop()
+        node.env.update(behind)
+        node.args = ["--sync_interval", "1"]
+        node.start()
+
+        def login_state(want):
+            st = session_state(node)["login"]
+            return st if want(st) else None
+        st = wait_for("the sign-in page to name the hub's refusal", lambda: login_state(
+            lambda s: "another version of Outpost" in (s.get("message") or "")))
+        self.assertTrue(st["logins_allowed"], st)
+        self.assertIn("upgrade this office PC to the hub's version", st["message"])
+        self.assertNotIn("upgrade the hub", st["message"])
+        # (a pull waits for the office's changes to go first: the node's
+        # cycle pushes them, its batches being in the hub's version)
+        p = wait_for("outpost-sync pull to reach the hub", lambda: (lambda p: (
+            p if p.returncode != 9 else None))(run_tool(["pull", "--data", node.data], env=behind)))
+        err = p.stderr.decode()
+        self.assertEqual(p.returncode, 6, err)
+        self.assertIn("upgrade this office PC", err)
+        harness.login(node)
+        s = node.get("/api/v1/sync/status").json()
+        self.assertIn("upgrade this office PC to the hub's release", s["last_error"], s)
+        hub_schema = s["hub_schema_version"]
+        self.assertIn("(schema version %d) than this office PC (%d)"
+                      % (hub_schema, hub_schema - 1), s["last_error"])
+        with open(os.path.join(node.data, "sync.json")) as f:
+            node_id = json.load(f)["node_id"]
+
+        def hub_row():
+            r = admin.call("GET", "/api/v1/nodes")
+            self.assertEqual(r.status, 200, r)
+            return [x for x in r.json() if x["id"] == node_id][0]
+        row = hub_row()
+        self.assertEqual((row["schema_version"], row["hub_schema_version"]),
+                         (hub_schema - 1, hub_schema), row)
+        self.assertIn("pull refused: schema version %d" % (hub_schema - 1), row["last_error"])
+        self.assertIn("upgrade outpost on the node", row["last_error"])
+        # upgraded: connected, and the refusal gone from the hub's list
+        node.stop()
+        del node.env["OUTPOST_TEST_HOOKS_SCHEMA_BEHIND"]
+        node.start()
+        wait_for("sign-in to open again", lambda: login_state(
+            lambda s: s["logins_allowed"] and s["mode"] == "connected"))
+        row = hub_row()
+        self.assertEqual(row["schema_version"], hub_schema, row)
+        self.assertIsNone(row["last_error"], row)
 
 
 class ThrottleTest(unittest.TestCase):
