@@ -104,6 +104,7 @@ static void login_state_get(node *n, login_state *ls)
 {
 	char v[32];
 	uint64_t now = clock_ms();
+	int64_t left_s;
 	int enrolled, connected, refused;
 
 	memset(ls, 0, sizeof *ls);
@@ -177,8 +178,9 @@ static void login_state_get(node *n, login_state *ls)
 	}
 	ls->ls_allowed = 1;
 	ls->ls_temp_allowed = connected;
+	/* until sign-in closes, if no pull lands */
+	left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
 	if (refused) {
-		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
 		snprintf(ls->ls_message, sizeof ls->ls_message,
 			 "%s Until then you can sign in with your own password (not a "
 			 "temporary one), and sign-in closes in about %" PRId64 " hours %" PRId64
@@ -191,7 +193,6 @@ static void login_state_get(node *n, login_state *ls)
 				   "PC's updates: upgrade this office PC to the hub's version.",
 			 left_s / 3600, (left_s % 3600) / 60);
 	} else if (!connected) {
-		int64_t left_s = (ls->ls_last_pull_ms + ls->ls_max_age_s * 1000 - (int64_t)now) / 1000;
 		snprintf(ls->ls_message, sizeof ls->ls_message,
 			 "This office is offline. You can sign in with your own password, "
 			 "but a temporary password works only while the office is connected "
