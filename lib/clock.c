@@ -196,6 +196,16 @@ int clock_weekday(const char *date)
 	return (int)(((d % 7) + 7 + 4) % 7);
 }
 
+/* Serializes the changes of the zone (the office node's, when its office's
+ * row changes at the hub: node_zone_check()).  Readers need no lock of
+ * ours: glibc's localtime_r() (clock_local_date(), SQLite's 'localtime')
+ * and tzset() take its own lock around the zone's rules, and the first call,
+ * made at start before any thread, put TZ in the environment, so a later
+ * setenv() only swaps the pointer of that entry (glibc never frees a value
+ * it set): a thread that converts a time meanwhile sees the old zone or the
+ * new one, whole. */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int clock_set_tz(const char *tz)
 {
 	char path[256];
@@ -205,7 +215,9 @@ int clock_set_tz(const char *tz)
 	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
 	if (strcmp(tz, "UTC") != 0 && access(path, R_OK) != 0)
 		return -1;
+	pthread_mutex_lock(&tz_lock);
 	setenv("TZ", tz, 1);
 	tzset();
+	pthread_mutex_unlock(&tz_lock);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * clock.h - wall-clock helpers in the office's time zone (the process TZ,
- * set from configuration at start-up).  All instants are Unix milliseconds.
+ * set from configuration at start-up; an office node's follows its office's
+ * row, set at the hub).  All instants are Unix milliseconds.
  */
 #ifndef OUTPOST_CLOCK_H
 #define OUTPOST_CLOCK_H
@@ -28,7 +29,9 @@ int32_t clock_days_between(const char *a, const char *b);
 int clock_date_add(const char *date, int days, char out[11]);
 /* 0=Sunday .. 6=Saturday, -1 if invalid. */
 int clock_weekday(const char *date);
-/* Set the process time zone (e.g. "America/Los_Angeles"). 0 or -1 when unknown. */
+/* Set the process time zone (e.g. "America/Los_Angeles"). 0 or -1 when unknown.
+ * The first call comes before any thread starts; later ones (an office's
+ * zone changed at the hub) may come while other threads convert times. */
 int clock_set_tz(const char *tz);
 
 #endif

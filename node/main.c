@@ -39,7 +39,8 @@ static const conf_entry node_conf_tab[] = {
 	{"hosts", CONF_STR, "", 0, 0,
 	 "names and addresses office PCs use for this node, comma-separated (with localhost, "
 	 "127.0.0.1 and the listen address, the only Host values it answers)"},
-	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0, "office time zone"},
+	{"timezone", CONF_STR, NODE_DEFAULT_TZ, 0, 0,
+	 "office time zone until the hub's office row arrives (the hub's then wins)"},
 	{"max_body", CONF_INT, "1048576", 1024, 64 * 1024 * 1024,
 	 "largest request body in bytes (an attachment upload takes up to 4 MiB whatever this says)"},
 	{"demo", CONF_BOOL, "no", 0, 0, "seed a demo office when the node is not enrolled"},
@@ -283,6 +284,8 @@ int main(int argc, char **argv)
 	log_init("outpost-node", (int)conf_int(&n->nd_conf, "verbose"));
 	if (clock_set_tz(conf_str(&n->nd_conf, "timezone")) != 0)
 		fatalx("unknown time zone '%s'", conf_str(&n->nd_conf, "timezone"));
+	/* (the office's, once known, replaces it: node_zone_check()) */
+	snprintf(n->nd_tz, sizeof n->nd_tz, "%s", conf_str(&n->nd_conf, "timezone"));
 	/* Before anything is created: a bad address is a settings error, not a
 	 * failed start with a new database left behind. */
 	if (http_listen_check("listen", conf_str(&n->nd_conf, "listen"), err, sizeof err) != 0 ||
@@ -321,6 +324,7 @@ int main(int argc, char **argv)
 			fatalx("cannot seed demo data");
 		node_identity(n);
 	}
+	node_zone_check(n); /* the office's zone, pulled before (no thread yet) */
 	n->nd_started_ms = clock_ms();
 	node_serve(n);
 	conf_release(&n->nd_conf);

@@ -36,6 +36,12 @@ typedef struct node {
 	char nd_office_id[64];
 	char nd_local_area_id[64];
 	int64_t nd_clock_offset_ms; /* hub time minus local time at last contact */
+	/* The time zone in force (node_zone_check()): the office's, set at the
+	 * hub, else the config's; and the last zone warned about. */
+	char nd_tz[65];
+	char nd_tz_said[65];
+	db_version nd_tz_ver; /* node.db when node_zone_check() last looked */
+	int nd_tz_ver_ok;
 	uint64_t nd_started_ms;
 	stopsig nd_stop; /* SIGINT, SIGTERM */
 	/* Group commit: writes of one loop iteration share one transaction. */
@@ -84,6 +90,14 @@ int node_standalone(node *n);
 int node_enrolled(node *n);
 uint64_t node_now_ms(node *n);
 void node_today(node *n, char out[11]);
+/* The office's time zone put in force (clock_set_tz) when it changed: its
+ * offices row's, set at the hub, once an enrolled node has the row (the
+ * first pull brings it); the config's timezone before that and on a
+ * stand-alone node.  Called on the loop thread only (at start, after each
+ * sync cycle, and before each request: `outpost-sync pull` beside the
+ * node; the row is read only when node.db changed since), where every
+ * request takes its dates, so no request sees two zones. */
+void node_zone_check(node *n);
 /* nd_db's version (lib/db.h db_version_get, same return).  Inside a
  * request's handler (node_ver_scope(n, 1) ... (n, 0) around it) its
  * data_version is read once: another connection's commit meanwhile is

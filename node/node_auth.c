@@ -525,6 +525,7 @@ void node_auth_dispatch(http_req *req, void *ctx)
 	}
 	node_ver_scope(n, 1);
 	node_sync_identity_check(n);
+	node_zone_check(n);
 	router_dispatch(req, n->nd_router);
 	node_ver_scope(n, 0);
 }

@@ -118,6 +118,58 @@ void node_today(node *n, char out[11])
 	clock_local_date(node_now_ms(n), out);
 }
 
+void node_zone_check(node *n)
+{
+	const char *cf = conf_str(&n->nd_conf, "timezone"), *want = cf;
+	char tz[65] = "";
+	db_version v;
+
+	if (node_db_version(n, &v) == 0) {
+		if (n->nd_tz_ver_ok && db_version_same(&v, &n->nd_tz_ver))
+			return;
+		n->nd_tz_ver = v;
+		n->nd_tz_ver_ok = 1;
+	}
+	/* (a stand-alone node's offices row is its own demo seed, not the hub's) */
+	if (n->nd_office_id[0] != '\0' && node_enrolled(n)) {
+		int rc = db_text(n->nd_db, "SELECT timezone FROM offices WHERE id=?", n->nd_office_id,
+				 tz, sizeof tz);
+
+		if (rc < 0)
+			n->nd_tz_ver_ok = 0; /* (looked at again by the next request) */
+		/* Not there yet (before the first pull), or not readable now: the
+		 * zone in force stays, the setting's or the office's. */
+		if (rc != 0 || tz[0] == '\0')
+			return;
+		want = tz;
+	}
+	if (strcmp(want, n->nd_tz) == 0)
+		return;
+	if (clock_set_tz(want) != 0) {
+		if (strcmp(want, n->nd_tz_said) != 0)
+			log_warnx("office '%s': its time zone '%s' (set at the hub) is unknown on this"
+				  " computer (no /usr/share/zoneinfo/%s): the dates stay in '%s'",
+				  n->nd_office_id, want, want, n->nd_tz);
+		snprintf(n->nd_tz_said, sizeof n->nd_tz_said, "%s", want);
+		return;
+	}
+	if (want == tz) {
+		log_info("time zone %s, set at the hub for office '%s'", want, n->nd_office_id);
+		/* A zone written in the settings on purpose, other than the office's:
+		 * the hub's wins (one source of truth); said once. */
+		if (strcmp(cf, NODE_DEFAULT_TZ) != 0 && strcmp(cf, want) != 0 &&
+		    strcmp(want, n->nd_tz_said) != 0) {
+			log_warnx("the setting timezone = %s is not the time zone %s set at the hub for"
+				  " office '%s': %s is used; change the office at the hub, or remove the"
+				  " setting", cf, want, n->nd_office_id, want);
+			snprintf(n->nd_tz_said, sizeof n->nd_tz_said, "%s", want);
+		}
+	} else if (n->nd_tz[0] != '\0') {
+		log_info("time zone %s (the setting timezone)", want);
+	}
+	snprintf(n->nd_tz, sizeof n->nd_tz, "%s", want);
+}
+
 int node_db_version(node *n, db_version *v)
 {
 	if (n->nd_ver_scope && n->nd_ver_have && sqlite3_get_autocommit(n->nd_db)) {

@@ -436,6 +436,8 @@ static void after_cycle(uv_work_t *w, int status)
 	ns->ns_last_rc = rc;
 	ns->ns_hub_schema = rc == SYNC_E_SCHEMA ? ns->w_hub_schema : -1;
 	ns->ns_refused_schema = rc == SYNC_E_SCHEMA ? ns->w_refused_schema : -1;
+	/* The office's time zone, pulled or changed at the hub. */
+	node_zone_check(n);
 	/* A deactivation just pulled ends the user's sessions now. */
 	node_auth_sweep(n);
 	node_live_pulled(n, &ns->w_live); /* the desks hear of pulled visits */

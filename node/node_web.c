@@ -27,7 +27,7 @@ static route_rc healthz(route_call *a)
 		if (db_text(n->nd_db, "SELECT name FROM offices WHERE id=?", n->nd_office_id, name,
 			    sizeof name) == 0)
 			cJSON_AddStringToObject(o, "office_name", name);
-		cJSON_AddStringToObject(o, "timezone", conf_str(&n->nd_conf, "timezone"));
+		cJSON_AddStringToObject(o, "timezone", n->nd_tz); /* the one in force */
 	}
 	cJSON_AddNumberToObject(o, "schema_version", schema_version());
 	cJSON_AddNumberToObject(o, "time_ms", (double)node_now_ms(n));

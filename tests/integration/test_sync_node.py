@@ -285,6 +285,74 @@ class SyncNodeTest(OfficeTest):
         self.assertGreaterEqual(hv["pull_lag"], 0)
 
 
+    def test_office_time_zone_set_at_the_hub(self):
+        """The office's time zone is its row's at the hub: a node with the
+        default setting (America/Los_Angeles) takes the zone operations set
+        (PATCH /api/v1/admin/offices/ID) with its pull, and again when it
+        changes while the node runs: "today" (/healthz), a check-in's
+        visit_date and the zone /healthz shows follow it.  A zone whose date
+        differs from Los Angeles's now is chosen (one always does), so the
+        setting's zone cannot pass for the office's."""
+        import datetime
+        import zoneinfo
+
+        def date_in(tz):
+            return datetime.datetime.now(zoneinfo.ZoneInfo(tz)).date().isoformat()
+
+        def other_zone():
+            for tz in ("America/New_York", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
+                now = datetime.datetime.now(zoneinfo.ZoneInfo(tz))
+                # (not within ten minutes of its midnight: the test's own steps)
+                if (date_in(tz) != date_in(harness.OFFICE_TZ) and
+                        10 <= now.hour * 60 + now.minute <= 24 * 60 - 10):
+                    return tz
+            self.fail("no zone whose date differs from Los Angeles's now")
+
+        def follows(node, tz):
+            h = wait_for(lambda: node.get("/healthz").json()["timezone"] == tz and
+                         node.get("/healthz").json(), what="the node in " + tz)
+            self.assertEqual(h["today"], date_in(tz), h)
+            self.assertNotEqual(h["today"], date_in(harness.OFFICE_TZ), h)
+            cid = checkin(node, "Zona Horaria")
+            self.assertEqual(count(node, "SELECT visit_date FROM checkins WHERE id=?", cid),
+                             date_in(tz))
+
+        hub = self.o.hub()
+        token = harness.admin_token(hub)
+        path = "/api/v1/admin/offices/demo-office"
+
+        def set_zone(tz):
+            r = hub.request("PATCH", path, body={"timezone": tz},
+                            headers={"Authorization": "Bearer " + token})
+            self.assertEqual((r.status, r.json()["timezone"]), (200, tz), r.body)
+
+        zone = other_zone()
+        set_zone(zone)
+        node = self.o.node(hub)  # default settings: America/Los_Angeles
+        follows(node, zone)
+        self.assertIn("time zone %s, set at the hub for office 'demo-office'" % zone,
+                      node.read_log())
+        # Changed at the hub while the node runs: taken with the next pull,
+        # back to Los Angeles and then away again.
+        set_zone(harness.OFFICE_TZ)
+        wait_for(lambda: node.get("/healthz").json()["timezone"] == harness.OFFICE_TZ,
+                 what="the node back in " + harness.OFFICE_TZ)
+        self.assertEqual(node.get("/healthz").json()["today"], date_in(harness.OFFICE_TZ))
+        set_zone(zone)
+        follows(node, zone)
+        # A node whose settings name another zone: the hub's wins, and the
+        # log says so once.
+        other = Daemon("node", env={"OUTPOST_NODE_TIMEZONE": "America/Denver"})
+        self.o.daemons.append(other)
+        harness.enroll(hub, other)
+        other.start()
+        wait_for(lambda: other.get("/healthz").json()["timezone"] == zone,
+                 what="the second node in " + zone)
+        self.assertEqual(other.get("/healthz").json()["today"], date_in(zone))
+        time.sleep(1)  # (more sync cycles)
+        said = "the setting timezone = America/Denver is not the time zone %s set at the hub" % zone
+        self.assertEqual(other.read_log().count(said), 1, other.read_log()[-2000:])
+
     def test_enrolled_while_running_syncs_at_once(self):
         """outpost-sync enroll beside a running stand-alone node: its first
         sync starts at once (not a sync interval later) and "Sync now"
