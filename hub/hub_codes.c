@@ -26,9 +26,10 @@
  * and a code the file leaves out, or marks retired, is retired.  A retired
  * code is never deleted: it stays readable on every row that used it.  The
  * node refuses it for new rows (its list says retired); the hub refuses a
- * new row that names a code retired on or before the date the row was
- * entered (hub_codes_validate_row), and accepts one entered before, as an
- * office that was offline may have done.
+ * new row that names a code retired before the date the row was entered
+ * (hub_codes_validate_row), and accepts one entered before, or on the
+ * retirement's day, as an office that was offline (or had not pulled the
+ * list yet) may have done, however late it reaches the hub.
  *
  * Hub-only tables: code_list_versions (what was loaded, by whom, the file
  * itself while it waits) and code_retirements (list, code, effective date).
