@@ -175,7 +175,8 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(NODE_A) $(HUB_A) $(LAYERS)
 $(UNIT_BINS): $(O)/tests/unit/testutil.o
 $(O)/tests/test_powerloss $(O)/tests/test_pullfault: $(O)/tests/unit/faultutil.o
 $(O)/tests/test_apply $(O)/tests/test_apply_cache $(O)/tests/test_capture $(O)/tests/test_case \
-	$(O)/tests/test_crm $(O)/tests/test_hubcheck $(O)/tests/test_pull $(O)/tests/test_pull_local: \
+	$(O)/tests/test_crm $(O)/tests/test_hub_keys $(O)/tests/test_hubcheck $(O)/tests/test_pull \
+	$(O)/tests/test_pull_local: \
 	$(O)/tests/unit/synctest.o
 
 unit-bins: $(BINS) $(UNIT_BINS)

@@ -34,6 +34,7 @@
 #define HUB_ENROLL_TTL_S (24 * 60 * 60)	    /* enrollment codes expire after 24 h */
 #define HUB_NONCE_KEEP_MS (30 * 60 * 1000)  /* nonces kept 30 min (> 2 x skew) */
 #define HUB_PRUNE_EVERY_MS (60 * 1000)	    /* nonce pruning timer */
+#define HUB_REENCRYPT_BATCH 100		    /* SSNs written again per transaction */
 /* Indexes of the shared schema the hub drops (hub_state.c, migration 2):
  * no hub query uses them.  bench_sync's reference apply drops them too. */
 #define HUB_TRIM_INDEXES "DROP INDEX IF EXISTS checkins_name;"
@@ -314,8 +315,20 @@ int hub_secret_wrap(const char *node_id, const unsigned char secret[SYNC_SECRET_
 		    size_t n);
 int hub_secret_unwrap(const char *node_id, const char *stored,
 		      unsigned char secret[SYNC_SECRET_LEN]);
-/* The wrapping key of Local Area la's SSN key (what its nodes get). */
-int hub_la_key(const char *la, unsigned char out[32]);
+/* The wrapping key of Local Area la's SSN keys at that key epoch (what its
+ * nodes get for the newest epoch, case_key_epoch()): 0 or -1. */
+int hub_la_key(const char *la, int epoch, unsigned char out[32]);
+/* A new SSN key for Local Area la, of the next epoch, all its keys wrapped
+ * again under that epoch's wrapping key, within the caller's transaction
+ * (a savepoint: on failure nothing changed).  The new epoch into *epoch
+ * (may be NULL).  0, 1 when la has no key (no such Local Area), -1. */
+int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch);
+/* One bounded batch (HUB_REENCRYPT_BATCH, its own transaction) of the stored
+ * SSNs not under their Local Area's newest key, written again under it with
+ * their keyed hash, stamped by clk; duplicates flagged.  Does nothing unless
+ * a rotation was made since the last full pass or always is set.  How many
+ * were written, or -1.  Loop thread (or a command's only thread). */
+int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
 /* n bytes (at most 256) wrapped under master.key, bound to aad, into out
  * (CRYPTO_WRAP_LEN(n) bytes): 0 or -1.  hub_keys_unwrap reverses it into
  * pt (cap bytes): the length, or -1 (altered, another key or place). */

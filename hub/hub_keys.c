@@ -9,11 +9,24 @@
  *   - the office CA's private key: DATA/ca.key holds its DER wrapped
  *     (associated data "ca_key", hub_ca.c);
  *   - every Local Area's wrapping key, derived: HMAC-SHA256(master,
- *     "outpost-la-key\n" LA).  The Local Area's SSN key (case_keys.key_hex,
- *     replicated to its nodes) is kept wrapped under it (associated data
- *     "case_key:LA"); a node gets its Local Area's wrapping key by a signed
- *     GET /api/v1/sync/la-key and keeps it in its sync.json, outside node.db.
+ *     "outpost-la-key\n" LA) for key epoch 1, "outpost-la-key\n" LA "\n" N
+ *     for epoch N >= 2.  The Local Area's SSN keys (case_keys.key_hex, one
+ *     row per epoch, replicated to its nodes; model/casework.h) are kept
+ *     wrapped under the wrapping key of its newest epoch (associated data
+ *     "case_key:" + the row's id); a node gets that wrapping key by a signed
+ *     GET /api/v1/sync/la-key and keeps it in its sync.json, outside node.db,
+ *     and asks again when it can no longer unwrap its case keys.
  * So a copied hub.db or node.db alone reveals no SSN and forges no push.
+ *
+ * Key rotation (hub_keys_rotate): revoking a node, `outpost-hub
+ * ssn-key-rotate` or POST /api/v1/local-areas/:id/ssn-key/rotate gives the
+ * Local Area a new SSN key of the next epoch, and wraps all its keys again
+ * under the new epoch's wrapping key, which a revoked node cannot fetch.
+ * New SSNs are written under the new key; hub_keys_reencrypt() then writes
+ * the stored ones again under it (and their keyed hash), a bounded batch at
+ * a time, as ordinary hub writes that replicate.  What a revoked office PC
+ * kept (its sync.json's wrapping key, the case keys it had pulled) reads
+ * what it already held, and nothing written after the rotation.
  *
  * Older data migrates at start (hub_keys_migrate): plain secrets and keys are
  * wrapped in place, with secure_delete on so the plain values do not stay in
@@ -28,10 +41,12 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/casework.h"
+#include "sync/sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,12 +56,17 @@
 static unsigned char master[32];
 static int master_ok;
 
-int hub_la_key(const char *la, unsigned char out[32])
+int hub_la_key(const char *la, int epoch, unsigned char out[32])
 {
 	char msg[160];
+	int k;
 
-	if (!master_ok || la == NULL ||
-	    (size_t)snprintf(msg, sizeof msg, "outpost-la-key\n%s", la) >= sizeof msg)
+	if (!master_ok || la == NULL)
+		return -1;
+	/* Epoch 1 keeps the derivation from before epochs: what nodes hold. */
+	k = epoch <= 1 ? snprintf(msg, sizeof msg, "outpost-la-key\n%s", la)
+		       : snprintf(msg, sizeof msg, "outpost-la-key\n%s\n%d", la, epoch);
+	if (k < 0 || (size_t)k >= sizeof msg)
 		return -1;
 	return crypto_hmac_sha256(master, sizeof master, msg, strlen(msg), out);
 }
@@ -163,9 +183,9 @@ out:
 	return rc;
 }
 
-static int case_source(const char *la, unsigned char key[32])
+static int case_source(const char *la, int epoch, unsigned char key[32])
 {
-	return hub_la_key(la, key);
+	return hub_la_key(la, epoch, key);
 }
 
 int hub_keys_open(sqlite3 *db, const char *data_dir, char *err, size_t n)
@@ -215,21 +235,22 @@ static int wrap_secret(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
 	return db_run(db, "UPDATE nodes SET secret_hex=? WHERE id=?", "tt", w, id) != 0 ? -1 : 1;
 }
 
-/* A Local Area's plain case key (local_area_id, key_hex, updated_hlc)
- * wrapped in place (the new value replicates). */
+/* A Local Area's plain case key (local_area_id, key_hex, updated_hlc, id)
+ * wrapped in place, under its newest epoch's key (the new value replicates). */
 static int wrap_case_key(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
 {
-	const char *la = db_col(st, 0), *plain = db_col(st, 1), *at = NULL;
+	const char *la = db_col(st, 0), *plain = db_col(st, 1), *at = NULL, *id = db_col(st, 3);
 	unsigned char k[CASE_KEY_LEN], t[32];
-	char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[128], ts[HLC_STRLEN];
+	char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[160], ts[HLC_STRLEN];
 	int ok;
 
-	if (la == NULL || plain == NULL ||
+	if (la == NULL || plain == NULL || id == NULL ||
 	    (sqlite3_column_type(st, 2) == SQLITE_TEXT && (at = db_col(st, 2)) == NULL))
 		return -1; /* out of memory: not a key to leave plain */
-	aad_of(aad, sizeof aad, "case_key", la);
+	aad_of(aad, sizeof aad, "case_key", id);
 	ok = plain && strlen(plain) == 2 * CASE_KEY_LEN && crypto_unhex(plain, k, sizeof k) == 0 &&
-	     hub_la_key(la, t) == 0 && crypto_wrap(t, aad, k, sizeof k, w, sizeof w) == 0;
+	     hub_la_key(la, case_key_epoch(db, la), t) == 0 &&
+	     crypto_wrap(t, aad, k, sizeof k, w, sizeof w) == 0;
 	crypto_wipe(k, sizeof k);
 	crypto_wipe(t, sizeof t);
 	if (!ok)
@@ -237,8 +258,8 @@ static int wrap_case_key(sqlite3 *db, sqlite3_stmt *st, hlc *clk)
 	if (at != NULL)
 		hlc_observe(clk, at);
 	hlc_now(clk, ts);
-	return db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE local_area_id=?"
-			  " AND key_hex=?", "tttt", w, ts, la, plain) != 0 ? -1 : 1;
+	return db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE id=?"
+			  " AND key_hex=?", "tttt", w, ts, id, plain) != 0 ? -1 : 1;
 }
 
 /* Wrap every plain node secret / case key in place: how many, or -1. */
@@ -250,7 +271,7 @@ static int wrap_secrets(sqlite3 *db)
 
 static int wrap_case_keys(sqlite3 *db)
 {
-	return wrap_rows(db, "SELECT local_area_id, key_hex, updated_hlc FROM case_keys"
+	return wrap_rows(db, "SELECT local_area_id, key_hex, updated_hlc, id FROM case_keys"
 			     " WHERE key_hex NOT LIKE '" CRYPTO_WRAP_PREFIX "%'", wrap_case_key);
 }
 
@@ -291,4 +312,204 @@ int hub_keys_migrate(sqlite3 *db)
 	if (a + b > 0)
 		db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	return 0;
+}
+
+/* ---- key epochs: rotation and re-encryption ----------------------------------- */
+
+/* A rotation the serving hub made since its last full re-encryption pass
+ * (and at start); the pass's position (participants.id).  Loop thread. */
+static int reencrypt_due = 1;
+static char reencrypt_after[64];
+
+/* hub_keys_rotate's work, within the savepoint. */
+static int rotate(sqlite3 *db, const char *la, int cur, const char *ts)
+{
+	unsigned char k[CASE_KEY_LEN], t[32];
+	char w[CRYPTO_WRAP_LEN(CASE_KEY_LEN)], aad[160], id[128];
+	int ret = -1, rc;
+
+	if (hub_la_key(la, cur + 1, t) != 0)
+		goto out;
+	/* Every key the Local Area had, wrapped again under the new epoch's
+	 * wrapping key: its nodes keep reading their older SSNs with the one
+	 * key they hold, a revoked one no longer gets the rows. */
+	for (int e = 1; e <= cur; e++) {
+		if ((rc = case_key_load_at(db, la, e, k)) == 1)
+			continue; /* retired */
+		if (rc != 0 || case_key_id(la, e, id, sizeof id) != 0)
+			goto out;
+		aad_of(aad, sizeof aad, "case_key", id);
+		if (crypto_wrap(t, aad, k, sizeof k, w, sizeof w) != 0 ||
+		    db_run(db, "UPDATE case_keys SET key_hex=?, updated_hlc=? WHERE id=?", "ttt", w, ts,
+			   id) != 0)
+			goto out;
+	}
+	if (crypto_random(k, sizeof k) != 0 || case_key_id(la, cur + 1, id, sizeof id) != 0)
+		goto out;
+	aad_of(aad, sizeof aad, "case_key", id);
+	if (crypto_wrap(t, aad, k, sizeof k, w, sizeof w) != 0 ||
+	    db_run(db, "INSERT INTO case_keys(id, local_area_id, key_hex, created_at, updated_hlc)"
+		       " VALUES(?, ?, ?, ?, ?)", "tttIt", id, la, w, (int64_t)hub_now_ms(), ts) != 0)
+		goto out;
+	ret = 0;
+out:
+	crypto_wipe(k, sizeof k);
+	crypto_wipe(t, sizeof t);
+	return ret;
+}
+
+int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch)
+{
+	char at[HLC_STRLEN] = "", ts[HLC_STRLEN];
+	hlc clk;
+	int cur;
+
+	if (!master_ok || la == NULL)
+		return -1;
+	if ((cur = case_key_epoch(db, la)) <= 0)
+		return cur < 0 ? -1 : 1;
+	if (cur >= CASE_KEY_EPOCH_MAX) {
+		log_warnx("cannot rotate the SSN key of Local Area %s: it has had %d keys", la, cur);
+		return -1;
+	}
+	/* Later than the rows' own stamps, as wrap_case_key's. */
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	if (db_text(db, "SELECT max(updated_hlc) FROM case_keys WHERE local_area_id=?", la, at,
+		    sizeof at) == 0 && at[0])
+		hlc_observe(&clk, at);
+	hlc_now(&clk, ts);
+	if (db_exec(db, "SAVEPOINT ssn_key_rotate") != 0)
+		return -1;
+	if (rotate(db, la, cur, ts) != 0) {
+		db_exec(db, "ROLLBACK TO ssn_key_rotate");
+		db_exec(db, "RELEASE ssn_key_rotate");
+		log_warnx("cannot rotate the SSN key of Local Area %s", la);
+		return -1;
+	}
+	if (db_exec(db, "RELEASE ssn_key_rotate") != 0)
+		return -1;
+	reencrypt_due = 1;
+	reencrypt_after[0] = '\0';
+	if (epoch)
+		*epoch = cur + 1;
+	log_info("Local Area %s: new SSN key (epoch %d); stored SSNs are written again under it",
+		 la, cur + 1);
+	return 0;
+}
+
+/* One participant's SSN under its Local Area's newest key, in place: 1 done,
+ * 0 left (unreadable here, or changed since it was read), -1. */
+static int reencrypt_one(sqlite3 *db, hlc *clk, const char *id, const char *la, const char *old,
+			 const char *at, const char *kind)
+{
+	char digits[10], enc[CASE_SSN_ENC_MAX + 1], mac[65], ts[HLC_STRLEN];
+	int ok, rc = -1;
+
+	if (case_ssn_reveal_db(db, la, id, old, digits) != 0)
+		return 0; /* e.g. stored by a stand-alone node under its own key */
+	ok = case_ssn_protect_db(db, la, id, digits, enc, mac) == 0;
+	crypto_wipe(digits, sizeof digits);
+	if (!ok)
+		goto out;
+	if (at)
+		hlc_observe(clk, at);
+	hlc_now(clk, ts);
+	/* The hub's write on the columns' clocks (an office's older edit of
+	 * them, still on its way, is a conflict, not an undo), then one UPDATE
+	 * through the change log: the row replicates as any other. */
+	if (sync_hub_clock_stamp(db, "participants", "ssn_enc", "id=?1", id, ts) != 0 ||
+	    sync_hub_clock_stamp(db, "participants", "ssn_hmac", "id=?1", id, ts) != 0 ||
+	    db_run(db, "UPDATE participants SET ssn_enc=?2, ssn_hmac=?3, updated_hlc=?4"
+		       " WHERE id=?1 AND ssn_enc=?5", "ttttt", id, enc, mac, ts, old) != 0)
+		goto out;
+	rc = sqlite3_changes(db) > 0;
+	/* The same person registered before and after the rotation: their
+	 * hashes match from now on. */
+	if (rc > 0 && kind && strcmp(kind, "real") == 0 &&
+	    case_flag_duplicates(db, id, ts, hub_now_ms()) < 0)
+		rc = -1;
+out:
+	crypto_wipe(enc, sizeof enc);
+	crypto_wipe(mac, sizeof mac);
+	return rc;
+}
+
+struct reenc_row {
+	char id[64], la[64], enc[CASE_SSN_ENC_MAX + 1], at[HLC_STRLEN], kind[8];
+};
+
+int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
+{
+	struct reenc_row *r = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = 0, done = 0, ret = -1;
+
+	if (!master_ok || (!reencrypt_due && !always))
+		return 0;
+	/* No Local Area has had a second key: nothing to scan for. */
+	if (db_int(db, "SELECT count(*) FROM case_keys WHERE id <> local_area_id", 1) == 0) {
+		reencrypt_due = 0;
+		return 0;
+	}
+	if ((r = calloc(HUB_REENCRYPT_BATCH, sizeof *r)) == NULL)
+		return -1;
+	/* SSNs not under their Local Area's newest epoch (one of 2 or more). */
+	if (db_prepare(db, &st,
+		       "WITH k(la, e) AS (SELECT local_area_id, max(CASE WHEN id = local_area_id"
+		       "  THEN 1 ELSE CAST(substr(id, length(local_area_id) + 3) AS INTEGER) END)"
+		       "  FROM case_keys GROUP BY local_area_id)"
+		       " SELECT p.id, p.local_area_id, p.ssn_enc, p.updated_hlc, p.ssn_kind"
+		       " FROM participants p JOIN k ON k.la = p.local_area_id AND k.e >= 2"
+		       " WHERE p.ssn_enc IS NOT NULL AND p.id > ?1"
+		       "  AND substr(p.ssn_enc, 1, length(k.e) + 2) <> 'e' || k.e || ':'"
+		       " ORDER BY p.id LIMIT ?2") != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, reencrypt_after, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, HUB_REENCRYPT_BATCH);
+	while (n < HUB_REENCRYPT_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		const char *c[5];
+		if (db_cols(st, c, 5) != 0)
+			goto out;
+		snprintf(r[n].id, sizeof r[n].id, "%s", c[0]);
+		snprintf(r[n].la, sizeof r[n].la, "%s", c[1]);
+		snprintf(r[n].enc, sizeof r[n].enc, "%s", c[2]);
+		snprintf(r[n].at, sizeof r[n].at, "%s", c[3]);
+		snprintf(r[n].kind, sizeof r[n].kind, "%s", c[4]);
+		n++;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (n > 0) {
+		if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			int rc = reencrypt_one(db, clk, r[i].id, r[i].la, r[i].enc, r[i].at, r[i].kind);
+			if (rc < 0) {
+				db_exec(db, "ROLLBACK");
+				goto out;
+			}
+			done += rc;
+		}
+		if (db_exec(db, "COMMIT") != 0) {
+			db_exec(db, "ROLLBACK");
+			goto out;
+		}
+	}
+	/* Past rows this hub cannot read, so they do not stop the pass. */
+	if (n == HUB_REENCRYPT_BATCH) {
+		snprintf(reencrypt_after, sizeof reencrypt_after, "%s", r[n - 1].id);
+	} else {
+		reencrypt_after[0] = '\0';
+		reencrypt_due = 0;
+	}
+	if (done > 0)
+		log_info("%d stored SSN(s) written again under their Local Area's newest key", done);
+	ret = done;
+out:
+	sqlite3_finalize(st);
+	if (r) {
+		crypto_wipe(r, HUB_REENCRYPT_BATCH * sizeof *r);
+		free(r);
+	}
+	return ret;
 }

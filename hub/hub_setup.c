@@ -5,6 +5,8 @@
  *   POST  /api/v1/admin/local-areas        operations: id, name, field_division,
  *   PATCH /api/v1/admin/local-areas/:id    pseudo_ssn_prefix (the Local Area's own
  *                                          assigned identifier, 9xx, unique)
+ *   POST  /api/v1/admin/local-areas/:id/ssn-key/rotate   operations: a new SSN
+ *                                          key for the Local Area (hub_keys.c)
  *   POST  /api/v1/admin/offices            operations: id, name, local_area_id,
  *   PATCH /api/v1/admin/offices/:id        address, timezone, has_title1_partner,
  *                                          active (PATCH)
@@ -389,6 +391,29 @@ static route_rc la_create(route_call *a) { return place_put(a, NULL, &la_kind); 
 static route_rc la_patch(route_call *a)
 {
 	return place_put(a, http_req_param(a->rc_req, "id"), &la_kind);
+}
+
+/* POST /api/v1/admin/local-areas/:id/ssn-key/rotate -> {"id", "epoch"}: a new
+ * SSN key of the next epoch (hub_keys_rotate; also made when a node is
+ * revoked), audited (ssn_key.rotate).  The stored SSNs follow in batches. */
+static route_rc la_key_rotate(route_call *a)
+{
+	const char *id = http_req_param(a->rc_req, "id");
+	char detail[32];
+	cJSON *o;
+	int epoch = 0, rc = hub_keys_rotate(API_HUB(a)->hb_db, id, &epoch);
+
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if (rc > 0)
+		return route_fail(a, 404, NULL, "no Local Area '%s' with an SSN key", id);
+	snprintf(detail, sizeof detail, "epoch %d", epoch);
+	if (hub_api_audit(a, "ssn_key.rotate", id, detail) != 0 || (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddNumberToObject(o, "epoch", epoch);
+	log_info("Local Area %s: SSN key rotated by %s", id, a->rc_actor);
+	return route_ok(a, 200, o);
 }
 static route_rc office_create(route_call *a) { return place_put(a, NULL, &office_kind); }
 static route_rc office_patch(route_call *a)
@@ -1021,6 +1046,8 @@ static const route_def setup_defs[] = {
 	 la_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/local-areas/:id", la_patch, HUB_P_OPS,
 	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, la_keys + 1, 0},
+	{HTTP_M_POST, "/api/v1/admin/local-areas/:id/ssn-key/rotate", la_key_rotate, HUB_P_OPS,
+	 HUB_AUDITED, NULL, 0},
 	{HTTP_M_POST, "/api/v1/admin/offices", office_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
 	 office_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/offices/:id", office_patch, HUB_P_OPS,

@@ -434,10 +434,22 @@ int hub_node_current(sqlite3 *db, const hub_node *n)
 
 int hub_node_revoke_in(sqlite3 *db, const char *id)
 {
-	if (db_run(db, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?", "It",
-		   (int64_t)hub_now_ms(), id) != 0)
+	char la[64] = "";
+	int live = db_text(db, "SELECT local_area_id FROM nodes WHERE id=? AND revoked_at IS NULL",
+			   id, la, sizeof la);
+
+	if (live < 0 || db_run(db, "UPDATE nodes SET revoked_at=coalesce(revoked_at, ?) WHERE id=?",
+			       "It", (int64_t)hub_now_ms(), id) != 0)
 		return -1;
-	return sqlite3_changes(db) > 0 ? DB_FOUND : DB_ABSENT;
+	if (sqlite3_changes(db) == 0)
+		return DB_ABSENT;
+	/* Its Local Area gets a new SSN key, whose wrapping key the revoked
+	 * node can no longer fetch: what it kept reads nothing written from now
+	 * on.  A failure (logged) leaves the keys as they were, not the node
+	 * unrevoked: `outpost-hub ssn-key-rotate` can do it later. */
+	if (live == 0)
+		hub_keys_rotate(db, la, NULL);
+	return DB_FOUND;
 }
 
 int hub_node_revoke(sqlite3 *db, const char *id, const char *actor)

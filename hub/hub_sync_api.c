@@ -11,6 +11,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "lib/uuid.h"
+#include "model/casework.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -99,6 +100,12 @@ static route_rc sync_pull(route_call *a)
 	if (schema_gate(a, "pull") != 0)
 		return ROUTE_OK;
 	hub_keys_wrap_new(h->hb_db); /* no node ever pulls a plain SSN key */
+	/* After a rotation, a batch of the stored SSNs under the new key, when
+	 * no push holds the write lock (the loop does not wait for one). */
+	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
+		hub_keys_reencrypt(h->hb_db, hub_clock(h), 0);
+		uv_mutex_unlock(&h->hb_wlock);
+	}
 	if (http_req_query(a->rc_req, "after", s, sizeof s) && parse_i64(s, &after) != 0)
 		return bad_query(a, "after", "'after' must be a non-negative integer");
 	if (http_req_query(a->rc_req, "max", s, sizeof s) && (parse_i64(s, &max) != 0 || max < 1))
@@ -247,7 +254,8 @@ static route_rc sync_status(route_call *a)
 }
 
 /* GET /api/v1/sync/la-key: the wrapping key of the node's Local Area's SSN
- * key (hub_keys.c), which the node keeps in its sync.json, never in node.db. */
+ * keys at their newest epoch (hub_keys.c), which the node keeps in its
+ * sync.json, never in node.db (a revoked node gets 401 before this). */
 static route_rc sync_la_key(route_call *a)
 {
 	const hub_node *n = API_NODE(a);
@@ -256,7 +264,8 @@ static route_rc sync_la_key(route_call *a)
 	cJSON *o;
 
 	hub_sync_add_time(a->rc_req);
-	if (hub_la_key(n->hn_la, k) != 0)
+	/* The newest epoch's: every key of the Local Area is wrapped under it. */
+	if (hub_la_key(n->hn_la, case_key_epoch(API_HUB(a)->hb_db, n->hn_la), k) != 0)
 		return route_fail(a, 500, NULL, "the hub has no master key");
 	crypto_hex(k, sizeof k, hex);
 	crypto_wipe(k, sizeof k);

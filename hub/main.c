@@ -71,6 +71,7 @@ static const char usage_text[] =
     "       outpost-hub enroll-codes [--json] [--data DIR]\n"
     "       outpost-hub import FILE [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
+    "       outpost-hub ssn-key-rotate LOCAL_AREA_ID [--data DIR]\n"
     "       outpost-hub reset-operations [--data DIR]\n"
     "       outpost-hub backup --out FILE [--key-file KEYFILE] [--data DIR]\n"
     "       outpost-hub restore FILE [--key-file KEYFILE] [--force] [--data DIR]\n"
@@ -84,7 +85,10 @@ static const char usage_text[] =
     "                  --cancel CODE_ID withdraws a code not used yet\n"
     "  enroll-codes    list the codes not used yet and those of the last 7 days\n"
     "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
-    "  revoke NODE_ID  refuse every further request from that node\n"
+    "  revoke NODE_ID  refuse every further request from that node (its Local Area\n"
+    "                  gets a new SSN key)\n"
+    "  ssn-key-rotate LOCAL_AREA_ID  a new SSN key for the Local Area; its stored\n"
+    "                  SSNs are written again under it\n"
     "  reset-operations  print a new one-time password of the 'operations' account\n"
     "  backup --out FILE  consistent copy of hub.db (mode 0600), taken while the hub\n"
     "                  serves; its secrets go to KEYFILE (default FILE.key): keep apart\n"
@@ -137,6 +141,8 @@ static void on_prune(uv_timer_t *t)
 	/* Contacts and pull progress no request wrote since (hub_work.c). */
 	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
 		hub_progress_flush(h);
+		/* SSNs an office wrote under an older key since (hub_keys.c) */
+		hub_keys_reencrypt(h->hb_db, hub_clock(h), 1);
 		uv_mutex_unlock(&h->hb_wlock);
 	}
 	hub_keys_wrap_new(h->hb_db);
@@ -497,6 +503,8 @@ static int cmd_enroll_codes(hub *h, int json_out)
 	return 0;
 }
 
+static void reencrypt_all(hub *h);
+
 static int cmd_revoke(hub *h, const char *node_id)
 {
 	int rc;
@@ -515,6 +523,56 @@ static int cmd_revoke(hub *h, const char *node_id)
 		return 1;
 	}
 	printf("node %s revoked\n", node_id);
+	reencrypt_all(h);
+	return 0;
+}
+
+/* The stored SSNs under their Local Area's new key now, batch by batch
+ * (a serving hub does it too, on its timer and before pulls). */
+static void reencrypt_all(hub *h)
+{
+	int n, total = 0;
+
+	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
+	while ((n = hub_keys_reencrypt(h->hb_db, hub_clock(h), 0)) > 0)
+		total += n;
+	if (n < 0)
+		fprintf(stderr, "outpost-hub: cannot write the stored SSNs again under the new key "
+				"(the serving hub goes on with it)\n");
+	else if (total > 0)
+		printf("%d stored SSN(s) written again under the new key\n", total);
+}
+
+static int cmd_ssn_key_rotate(hub *h, const char *la)
+{
+	int rc, epoch = 0;
+
+	if (la == NULL) {
+		fprintf(stderr, "outpost-hub: ssn-key-rotate needs a LOCAL_AREA_ID\n");
+		return 2;
+	}
+	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0)
+		return 1;
+	rc = hub_keys_rotate(h->hb_db, la, &epoch);
+	if (rc == 0) {
+		char detail[32];
+		snprintf(detail, sizeof detail, "epoch %d", epoch);
+		if (hub_audit(h->hb_db, "cli", "ssn_key.rotate", la, detail) != 0 ||
+		    db_exec(h->hb_db, "COMMIT") != 0)
+			rc = -1;
+	}
+	if (rc != 0)
+		db_exec(h->hb_db, "ROLLBACK");
+	if (rc > 0) {
+		fprintf(stderr, "outpost-hub: no Local Area '%s' with an SSN key\n", la);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "outpost-hub: cannot rotate the SSN key of '%s'\n", la);
+		return 1;
+	}
+	printf("Local Area %s: new SSN key (epoch %d)\n", la, epoch);
+	reencrypt_all(h);
 	return 0;
 }
 
@@ -644,6 +702,7 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 	if (strcmp(o->cmd, "serve") != 0 && strcmp(o->cmd, "enroll-code") != 0 &&
 	    strcmp(o->cmd, "enroll-codes") != 0 && strcmp(o->cmd, "import") != 0 &&
 	    strcmp(o->cmd, "revoke") != 0 && strcmp(o->cmd, "reset-operations") != 0 &&
+	    strcmp(o->cmd, "ssn-key-rotate") != 0 &&
 	    strcmp(o->cmd, "backup") != 0 && strcmp(o->cmd, "restore") != 0 &&
 	    strcmp(o->cmd, "check") != 0) {
 		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", o->cmd);
@@ -800,6 +859,8 @@ int main(int argc, char **argv)
 		}
 	} else if (strcmp(cmd, "reset-operations") == 0) {
 		ret = cmd_reset_operations(h);
+	} else if (strcmp(cmd, "ssn-key-rotate") == 0) {
+		ret = cmd_ssn_key_rotate(h, arg);
 	} else {
 		ret = cmd_revoke(h, arg);
 	}

@@ -337,14 +337,15 @@ void case_ssn_mask(const char *last4, char out[12])
 #define GCM_NONCE 12
 #define GCM_TAG 16
 
-int case_ssn_protect(const unsigned char key[CASE_KEY_LEN], const char *participant_id,
+int case_ssn_protect(const unsigned char key[CASE_KEY_LEN], int epoch, const char *participant_id,
 		     const char *digits, char enc[CASE_SSN_ENC_MAX + 1], char hmac[65])
 {
 	unsigned char buf[GCM_NONCE + 9 + GCM_TAG];
 	mbedtls_gcm_context g;
-	int rc;
+	int rc, k = 0;
 
-	if (participant_id == NULL || digits == NULL || strlen(digits) != 9)
+	if (participant_id == NULL || digits == NULL || strlen(digits) != 9 || epoch < 1 ||
+	    epoch > CASE_KEY_EPOCH_MAX)
 		return -1;
 	if (crypto_random(buf, GCM_NONCE) != 0)
 		return -1;
@@ -358,8 +359,41 @@ int case_ssn_protect(const unsigned char key[CASE_KEY_LEN], const char *particip
 	mbedtls_gcm_free(&g);
 	if (rc != 0)
 		return -1;
-	crypto_hex(buf, sizeof buf, enc);
+	if (epoch > 1) /* epoch 1 unprefixed: as stored before epochs */
+		k = snprintf(enc, CASE_SSN_ENC_MAX + 1, "e%d:", epoch);
+	crypto_hex(buf, sizeof buf, enc + k);
 	return case_ssn_hmac(key, digits, hmac);
+}
+
+/* The hex part of an ssn_enc (after its "eN:"), its epoch into *epoch. */
+static const char *ssn_enc_hex(const char *enc, int *epoch)
+{
+	const char *p = enc;
+	int e = 0;
+
+	*epoch = -1;
+	if (enc == NULL)
+		return NULL;
+	if (strchr(enc, ':') == NULL) { /* hex, which may well start with an 'e' */
+		*epoch = 1;
+		return enc;
+	}
+	if (*p != 'e')
+		return NULL;
+	for (p++; isdigit((unsigned char)*p) && e <= CASE_KEY_EPOCH_MAX; p++)
+		e = e * 10 + (*p - '0');
+	if (*p != ':' || p == enc + 1 || enc[1] == '0' || e < 2 || e > CASE_KEY_EPOCH_MAX)
+		return NULL;
+	*epoch = e;
+	return p + 1;
+}
+
+int case_ssn_epoch(const char *enc)
+{
+	int e;
+	const char *hex = ssn_enc_hex(enc, &e);
+
+	return hex != NULL && strlen(hex) == 2 * (GCM_NONCE + 9 + GCM_TAG) ? e : -1;
 }
 
 int case_ssn_reveal(const unsigned char key[CASE_KEY_LEN], const char *participant_id,
@@ -367,8 +401,9 @@ int case_ssn_reveal(const unsigned char key[CASE_KEY_LEN], const char *participa
 {
 	unsigned char buf[GCM_NONCE + 9 + GCM_TAG];
 	mbedtls_gcm_context g;
-	int rc;
+	int rc, e;
 
+	enc = ssn_enc_hex(enc, &e);
 	if (participant_id == NULL || enc == NULL || strlen(enc) != 2 * sizeof buf ||
 	    crypto_unhex(enc, buf, sizeof buf) != 0)
 		return -1;
@@ -405,21 +440,47 @@ void case_key_set_wrap_source(case_wrap_source fn)
 	wrap_source = fn;
 }
 
-int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE_KEY_LEN])
+int case_key_id(const char *local_area_id, int epoch, char *out, size_t n)
 {
-	char hex[CRYPTO_WRAP_LEN(CASE_KEY_LEN) + 8], aad[128];
+	int k = epoch <= 1 ? snprintf(out, n, "%s", local_area_id)
+			   : snprintf(out, n, "%s:e%d", local_area_id, epoch);
+
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+int case_key_epoch(sqlite3 *db, const char *local_area_id)
+{
+	if (local_area_id == NULL || local_area_id[0] == '\0')
+		return 0;
+	/* Epoch 1's id is the Local Area's; epoch N's is "LA:eN". */
+	return (int)db_int_bound(db, -1,
+				 "SELECT coalesce(max(CASE WHEN id = local_area_id THEN 1 ELSE"
+				 " CAST(substr(id, length(local_area_id) + 3) AS INTEGER) END), 0)"
+				 " FROM case_keys WHERE local_area_id = ?1 AND (id = ?1 OR"
+				 " substr(id, 1, length(?1) + 2) = ?1 || ':e')",
+				 "t", local_area_id);
+}
+
+int case_key_load_at(sqlite3 *db, const char *local_area_id, int epoch,
+		     unsigned char key[CASE_KEY_LEN])
+{
+	char hex[CRYPTO_WRAP_LEN(CASE_KEY_LEN) + 8], aad[160], id[128];
 	unsigned char w[32];
-	int rc;
+	int rc, newest;
 
 	if (local_area_id == NULL || local_area_id[0] == '\0')
 		return 1;
-	rc = db_text(db, "SELECT key_hex FROM case_keys WHERE local_area_id=? ORDER BY id LIMIT 1",
-		     local_area_id, hex, sizeof hex);
+	if ((newest = case_key_epoch(db, local_area_id)) <= 0)
+		return newest < 0 ? -1 : 1;
+	if (epoch < 1 || epoch > newest || case_key_id(local_area_id, epoch, id, sizeof id) != 0)
+		return 1;
+	rc = db_text(db, "SELECT key_hex FROM case_keys WHERE id=?", id, hex, sizeof hex);
 	if (rc != 0)
 		return rc;
 	if (crypto_is_wrapped(hex)) {
-		snprintf(aad, sizeof aad, "case_key:%s", local_area_id);
-		rc = wrap_source != NULL && wrap_source(local_area_id, w) == 0 &&
+		/* Every epoch's row is wrapped under the newest epoch's key. */
+		snprintf(aad, sizeof aad, "case_key:%s", id);
+		rc = wrap_source != NULL && wrap_source(local_area_id, newest, w) == 0 &&
 				     crypto_unwrap(w, aad, hex, key, CASE_KEY_LEN) == 0
 			     ? 0
 			     : -1;
@@ -431,6 +492,58 @@ int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE
 	}
 	crypto_wipe(hex, sizeof hex);
 	return rc;
+}
+
+int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE_KEY_LEN])
+{
+	int e = case_key_epoch(db, local_area_id);
+
+	return e <= 0 ? (e < 0 ? -1 : 1) : case_key_load_at(db, local_area_id, e, key);
+}
+
+int case_ssn_protect_db(sqlite3 *db, const char *local_area_id, const char *participant_id,
+			const char *digits, char enc[CASE_SSN_ENC_MAX + 1], char hmac[65])
+{
+	unsigned char key[CASE_KEY_LEN];
+	int e = case_key_epoch(db, local_area_id), rc;
+
+	if (e <= 0)
+		return e < 0 ? -1 : 1;
+	if ((rc = case_key_load_at(db, local_area_id, e, key)) == 0)
+		rc = case_ssn_protect(key, e, participant_id, digits, enc, hmac);
+	crypto_wipe(key, sizeof key);
+	return rc;
+}
+
+int case_ssn_reveal_db(sqlite3 *db, const char *local_area_id, const char *participant_id,
+		       const char *enc, char digits[10])
+{
+	unsigned char key[CASE_KEY_LEN];
+	int e = case_ssn_epoch(enc), rc = -1;
+
+	if (e > 0 && case_key_load_at(db, local_area_id, e, key) == 0)
+		rc = case_ssn_reveal(key, participant_id, enc, digits);
+	crypto_wipe(key, sizeof key);
+	return rc;
+}
+
+int case_ssn_find(sqlite3 *db, const char *local_area_id, const char *digits, const char *sql,
+		  char *out, size_t n)
+{
+	unsigned char key[CASE_KEY_LEN];
+	char mac[65];
+	int e = case_key_epoch(db, local_area_id), rc = 1;
+
+	/* Until the hub has written every SSN again under the newest key
+	 * (hub_keys_reencrypt), older rows keep their own epoch's hash. */
+	for (; e >= 1 && rc == 1; e--) {
+		if (case_key_load_at(db, local_area_id, e, key) != 0)
+			continue; /* an epoch this side cannot read: none of its rows either */
+		rc = case_ssn_hmac(key, digits, mac) != 0 ? -1 : db_text(db, sql, mac, out, n);
+		crypto_wipe(mac, sizeof mac);
+	}
+	crypto_wipe(key, sizeof key);
+	return rc < 0 ? -1 : rc == 0 ? 0 : 1;
 }
 
 int case_ensure_keys(sqlite3 *db, const char *hlc, int64_t now_ms)
@@ -606,7 +719,7 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 			REFUSE("participants: SSN columns without ssn_kind");
 	} else {
 		const char *l4 = js(row, "ssn_last4"), *enc = js(row, "ssn_enc");
-		if (enc == NULL || strlen(enc) != 2 * (12 + 9 + 16) || js(row, "ssn_hmac") == NULL ||
+		if (case_ssn_epoch(enc) < 0 || js(row, "ssn_hmac") == NULL ||
 		    strlen(js(row, "ssn_hmac")) != 64 || l4 == NULL || strlen(l4) != 4)
 			REFUSE("participants: the SSN must be stored protected (ssn_enc, ssn_hmac, ssn_last4)");
 		for (const char *p = l4; *p; p++)

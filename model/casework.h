@@ -29,7 +29,7 @@
 #define CASE_NAME_MAX 80
 #define CASE_SUBJECT_MAX 200
 #define CASE_NOTE_MAX 8000
-#define CASE_SSN_ENC_MAX 80          /* hex: 12 nonce + 9 text + 16 tag bytes */
+#define CASE_SSN_ENC_MAX 80          /* "eN:" + hex: 12 nonce + 9 text + 16 tag bytes */
 #define CASE_KEY_LEN 32
 
 /* ---- backdating ---------------------------------------------------------- */
@@ -134,27 +134,66 @@ int case_ssn_digits(const char *in, char digits[10]);
 const char *case_ssn_real_check(const char *digits);
 /* "***-**-1234" from the last four digits (12 bytes). */
 void case_ssn_mask(const char *last4, char out[12]);
-/* AES-256-GCM under the Local Area's key, the participant id as associated
- * data: enc gets hex(nonce | ciphertext | tag) (CASE_SSN_ENC_MAX + 1 bytes),
- * hmac the hex HMAC-SHA256 of the digits. 0 or -1. */
-int case_ssn_protect(const unsigned char key[CASE_KEY_LEN], const char *participant_id,
+/*
+ * Key epochs.  A Local Area's SSN key can be replaced (hub/hub_keys.c,
+ * hub_keys_rotate): each key has an epoch, 1 for the first.  case_keys keeps
+ * one row per epoch, id LA for epoch 1 (as before epochs) and "LA:eN" for
+ * epoch N >= 2 (case_key_id), so the replicated schema is unchanged.  An
+ * SSN is written under the newest epoch; its ssn_enc says which: plain hex
+ * for epoch 1 (what was stored before epochs), "eN:" + hex for N >= 2.
+ * ssn_hmac is keyed with the same epoch's key, so a node that only holds
+ * older keys learns nothing, not even by hash, of an SSN written later.
+ */
+#define CASE_KEY_EPOCH_MAX 9999
+/* AES-256-GCM under the Local Area's key of that epoch, the participant id
+ * as associated data: enc gets ["eN:"] hex(nonce | ciphertext | tag)
+ * (CASE_SSN_ENC_MAX + 1 bytes), hmac the hex HMAC-SHA256 of the digits.
+ * 0 or -1. */
+int case_ssn_protect(const unsigned char key[CASE_KEY_LEN], int epoch, const char *participant_id,
 		     const char *digits, char enc[CASE_SSN_ENC_MAX + 1], char hmac[65]);
+/* The epoch an ssn_enc was written under: 1 (no prefix), N, or -1 when it
+ * is not one. */
+int case_ssn_epoch(const char *enc);
 /* The digits back (10 bytes), or -1 when the key, id or ciphertext do not
- * match. */
+ * match (enc with or without its epoch prefix). */
 int case_ssn_reveal(const unsigned char key[CASE_KEY_LEN], const char *participant_id,
 		    const char *enc, char digits[10]);
 int case_ssn_hmac(const unsigned char key[CASE_KEY_LEN], const char *digits, char hmac[65]);
-/* The Local Area's key from case_keys: 0, 1 when there is none, -1. */
+/* case_keys.id of the Local Area's key of that epoch: 0, or -1 when it does
+ * not fit n. */
+int case_key_id(const char *local_area_id, int epoch, char *out, size_t n);
+/* The Local Area's newest epoch: 1 or more, 0 when it has no key, -1. */
+int case_key_epoch(sqlite3 *db, const char *local_area_id);
+/* The Local Area's key of that epoch from case_keys: 0, 1 when there is
+ * none, -1 (also when it cannot be unwrapped: see below). */
+int case_key_load_at(sqlite3 *db, const char *local_area_id, int epoch,
+		     unsigned char key[CASE_KEY_LEN]);
+/* The same for the newest epoch (what new SSNs are written under). */
 int case_key_load(sqlite3 *db, const char *local_area_id, unsigned char key[CASE_KEY_LEN]);
+/* An SSN protected under the newest key (case_ssn_protect): 0, 1 when the
+ * Local Area has no key this side can read, -1. */
+int case_ssn_protect_db(sqlite3 *db, const char *local_area_id, const char *participant_id,
+			const char *digits, char enc[CASE_SSN_ENC_MAX + 1], char hmac[65]);
+/* An ssn_enc read back with the key of its own epoch: 0, or -1. */
+int case_ssn_reveal_db(sqlite3 *db, const char *local_area_id, const char *participant_id,
+		       const char *enc, char digits[10]);
+/* Duplicate lookups across epochs: run sql (one parameter, an ssn_hmac;
+ * its first column a text) with the digits' hash under each key held,
+ * newest first, until a row comes back; its first column into out.
+ * 0 found, 1 not, -1. */
+int case_ssn_find(sqlite3 *db, const char *local_area_id, const char *digits, const char *sql,
+		  char *out, size_t n);
 /*
- * A case key is kept wrapped (lib/crypto.h, associated data "case_key:LA")
- * under its Local Area's wrapping key, which lives outside the database (hub:
- * derived from DATA/master.key; node: in sync.json).  case_key_load() asks
- * fn for it; a plain key (a stand-alone demo node, data not migrated yet) is
- * used as it is.  fn returns 0 with key filled, or -1.  Set once at start;
- * fn must be thread-safe.
+ * A case key is kept wrapped (lib/crypto.h, associated data "case_key:" +
+ * its case_keys.id) under its Local Area's wrapping key of the newest epoch
+ * (every epoch's row of the Local Area is wrapped again when a key is
+ * added), which lives outside the database (hub: derived from
+ * DATA/master.key; node: in sync.json).  case_key_load() asks fn for it,
+ * giving the newest epoch; a plain key (a stand-alone demo node, data not
+ * migrated yet) is used as it is.  fn returns 0 with key filled, or -1.  Set
+ * once at start; fn must be thread-safe.
  */
-typedef int (*case_wrap_source)(const char *local_area_id, unsigned char key[32]);
+typedef int (*case_wrap_source)(const char *local_area_id, int epoch, unsigned char key[32]);
 void case_key_set_wrap_source(case_wrap_source fn);
 /* Hub (and a stand-alone node): a fresh random key for every Local Area that
  * has none.  Returns the number created, or -1. */

@@ -51,8 +51,10 @@
  * pages, conflict records, quarantine and exports is useless elsewhere, and
  * nothing readable is ever in a log or a digest.  (A stand-alone demo node
  * makes its own key; SSNs it stored stay unreadable after it enrolls, as the
- * hub's key replaces it.)  A copy of node.db with its
- * key is not protected by this (full-disk encryption of office PCs is the
+ * hub's key replaces it.)  The key has epochs (casework.h): the hub
+ * replaces it when a node of the Local Area is revoked, and ssn_enc says
+ * under which epoch it was written ("eN:" in front from epoch 2).  A copy of
+ * node.db with its key is not protected by this (full-disk encryption of office PCs is the
  * answer to that); an SQL console, CSV export or a stray log line are.
  */
 #include "model/schema.h"

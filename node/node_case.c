@@ -372,7 +372,6 @@ static route_rc post_participant(route_call *a)
 	const char *ssn = NULL, *kind = "none";
 	char today[11], digits[10] = "", enc[CASE_SSN_ENC_MAX + 1] = "", mac[65] = "", l4[5] = "",
 			    id[UUID_STRLEN], ts[HLC_STRLEN], other[64];
-	unsigned char key[CASE_KEY_LEN];
 	int pseudo = 0;
 	uint64_t now;
 
@@ -404,23 +403,20 @@ static route_rc post_participant(route_call *a)
 	now = node_now_ms(n);
 	uuid7_at(id, now);
 	if (digits[0]) {
-		int rc = case_key_load(n->nd_db, n->nd_local_area_id, key);
+		int rc = case_ssn_protect_db(n->nd_db, n->nd_local_area_id, id, digits, enc, mac);
 		if (rc != 0) {
 			rr = route_fail(a, 409, "ssn",
 					 "this office has not yet received its Local Area's SSN key from "
 					 "the hub: sync, then try again (or register without the SSN)");
 			goto done;
 		}
-		if (case_ssn_protect(key, id, digits, enc, mac) != 0) {
-			crypto_wipe(key, sizeof key);
-			rr = ROUTE_DBERR;
-			goto done;
-		}
-		crypto_wipe(key, sizeof key);
 		memcpy(l4, digits + 5, 5);
 		kind = pseudo ? "pseudo" : "real";
-		if (!pseudo && db_text(n->nd_db, "SELECT id FROM participants WHERE ssn_hmac=?"
-						 " AND ssn_kind='real'", mac, other, sizeof other) == 0) {
+		/* Under any key this office holds: rows the hub has not yet
+		 * written again under the newest one keep their own hash. */
+		if (!pseudo && case_ssn_find(n->nd_db, n->nd_local_area_id, digits,
+					     "SELECT id FROM participants WHERE ssn_hmac=?"
+					     " AND ssn_kind='real'", other, sizeof other) == 0) {
 			cJSON *o;
 			/* Naming who holds an SSN is a read by SSN, audited as
 			 * the search's is (the answer commits with its row). */
@@ -750,7 +746,6 @@ static route_rc pseudo_follow(route_call *a, const char *id, const char *birth)
 {
 	node *n = API_NODE(a);
 	char kind[16] = "", p[12], digits[10], enc[CASE_SSN_ENC_MAX + 1], mac[65];
-	unsigned char key[CASE_KEY_LEN];
 	route_rc rr;
 	int rc;
 
@@ -762,16 +757,13 @@ static route_rc pseudo_follow(route_call *a, const char *id, const char *birth)
 	if ((rr = la_pseudo_ssn(a, birth, p)) != ROUTE_OK)
 		return rr;
 	case_ssn_digits(p, digits);
-	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0) {
+	if (case_ssn_protect_db(n->nd_db, n->nd_local_area_id, id, digits, enc, mac) != 0) {
 		crypto_wipe(digits, sizeof digits);
 		return route_fail(a, 409, "birth_date", "this office has not yet received its Local Area's"
 							 " SSN key from the hub: sync, then try again");
 	}
-	rc = case_ssn_protect(key, id, digits, enc, mac);
-	crypto_wipe(key, sizeof key);
-	if (rc == 0)
-		rc = db_run(n->nd_db, "UPDATE participants SET ssn_enc=?2, ssn_hmac=?3, ssn_last4=?4"
-				      " WHERE id=?1", "tttt", id, enc, mac, digits + 5);
+	rc = db_run(n->nd_db, "UPDATE participants SET ssn_enc=?2, ssn_hmac=?3, ssn_last4=?4"
+			      " WHERE id=?1", "tttt", id, enc, mac, digits + 5);
 	crypto_wipe(digits, sizeof digits);
 	return rc == 0 ? ROUTE_OK : ROUTE_DBERR;
 }
@@ -814,7 +806,6 @@ static route_rc post_reveal(route_call *a)
 	const node_user *u = API_USER(a);
 	const char *id;
 	char enc[CASE_SSN_ENC_MAX + 8] = "", digits[10], shown[12];
-	unsigned char key[CASE_KEY_LEN];
 	cJSON *o;
 	route_rc rr;
 
@@ -823,13 +814,10 @@ static route_rc post_reveal(route_call *a)
 	if (db_text(n->nd_db, "SELECT ssn_enc FROM participants WHERE id=? AND ssn_enc IS NOT NULL",
 		    id, enc, sizeof enc) != 0)
 		return route_fail(a, 404, "ssn", "no SSN is recorded for this participant");
-	if (case_key_load(n->nd_db, n->nd_local_area_id, key) != 0 ||
-	    case_ssn_reveal(key, id, enc, digits) != 0) {
-		crypto_wipe(key, sizeof key);
+	if (case_ssn_reveal_db(n->nd_db, n->nd_local_area_id, id, enc, digits) != 0) {
 		log_warnx("case: the SSN of participant %s cannot be decrypted with this Local Area's key", id);
 		return route_fail(a, 409, "ssn", "the SSN cannot be shown: this office does not hold the key it was protected with");
 	}
-	crypto_wipe(key, sizeof key);
 	snprintf(shown, sizeof shown, "%.3s-%.2s-%.4s", digits, digits + 3, digits + 5);
 	crypto_wipe(digits, sizeof digits);
 	if (case__audit(n, u, "ssn_reveal", "participants", id, NULL) != 0) {

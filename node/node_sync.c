@@ -129,10 +129,11 @@ static char la_id[64];
 static unsigned char la_key[32];
 static int la_ok;
 
-static int la_source(const char *la, unsigned char key[32])
+static int la_source(const char *la, int epoch, unsigned char key[32])
 {
 	int rc = -1;
 
+	(void)epoch; /* the key sync.json holds is the newest epoch's, or stale */
 	pthread_mutex_lock(&la_mu);
 	if (la_ok && strcmp(la, la_id) == 0) {
 		memcpy(key, la_key, sizeof la_key);
@@ -142,8 +143,33 @@ static int la_source(const char *la, unsigned char key[32])
 	return rc;
 }
 
-/* [work] Fetch the key once from the hub into sync.json (kept beside the
- * node secret, never in node.db), then publish it. */
+static void publish_la_key(sync_client *c)
+{
+	pthread_mutex_lock(&la_mu);
+	snprintf(la_id, sizeof la_id, "%s", c->sc_id.id_local_area_id);
+	memcpy(la_key, c->sc_id.id_la_key, sizeof la_key);
+	la_ok = 1;
+	pthread_mutex_unlock(&la_mu);
+}
+
+/* [work] 1 when the node holds case keys its wrapping key no longer opens:
+ * the hub rotated the Local Area's SSN key (hub_keys.c), wrapping them all
+ * under the new epoch's wrapping key. */
+static int la_key_stale(struct node_sync *ns, sync_client *c)
+{
+	unsigned char k[CASE_KEY_LEN];
+	int rc;
+
+	if (!c->sc_id.id_has_la_key)
+		return 0;
+	rc = case_key_load(ns->ns_db, c->sc_id.id_local_area_id, k);
+	crypto_wipe(k, sizeof k);
+	return rc < 0 && case_key_epoch(ns->ns_db, c->sc_id.id_local_area_id) > 0;
+}
+
+/* [work] Fetch the key from the hub into sync.json (kept beside the node
+ * secret, never in node.db) when the node has none or its own no longer
+ * opens its case keys, then publish it. */
 static void work_la_key(struct node_sync *ns, sync_client *c)
 {
 	cJSON *o = NULL;
@@ -152,7 +178,10 @@ static void work_la_key(struct node_sync *ns, sync_client *c)
 	struct stat sb;
 	int rc;
 
-	if (!c->sc_id.id_has_la_key && sync_client_get_json(c, "/api/v1/sync/la-key", &o) == 0) {
+	if (c->sc_id.id_has_la_key)
+		publish_la_key(c);
+	if ((!c->sc_id.id_has_la_key || la_key_stale(ns, c)) &&
+	    sync_client_get_json(c, "/api/v1/sync/la-key", &o) == 0) {
 		hex = json_str(o, "la_key");
 		if (hex && strlen(hex) == 64 &&
 		    crypto_unhex(hex, c->sc_id.id_la_key, sizeof c->sc_id.id_la_key) == 0) {
@@ -173,13 +202,8 @@ static void work_la_key(struct node_sync *ns, sync_client *c)
 			crypto_wipe((char *)hex, strlen(hex));
 	}
 	cJSON_Delete(o);
-	if (!c->sc_id.id_has_la_key)
-		return;
-	pthread_mutex_lock(&la_mu);
-	snprintf(la_id, sizeof la_id, "%s", c->sc_id.id_local_area_id);
-	memcpy(la_key, c->sc_id.id_la_key, sizeof la_key);
-	la_ok = 1;
-	pthread_mutex_unlock(&la_mu);
+	if (c->sc_id.id_has_la_key)
+		publish_la_key(c);
 }
 
 /* The visit a pulled row of checkins or checkin_reasons belongs to; a
@@ -305,6 +329,8 @@ static void work_cycle(uv_work_t *w)
 	c->sc_told = pull_told;
 	c->sc_told_arg = ns;
 	rc = sync_client_cycle(c, ns->ns_db, &ps, &pl);
+	if (rc == 0)
+		work_la_key(ns, c); /* a rotated key just pulled: its wrapping key now */
 	if (pl.pl_snapshot_pages > 0)
 		ns->w_live.vs_all = 1; /* the desks re-read their lists */
 	ns->w_rc = rc;

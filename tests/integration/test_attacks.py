@@ -227,7 +227,11 @@ class AttackTest(harness.HubAndNode):
         r = self.hub.request("POST", "/api/v1/sync/push", body=frame, headers=hh)
         self.assertEqual(r.status, 401, r.body)
         # Revoked: refused from then on, though the same push worked before.
+        # (The revocation itself gives the Local Area a new SSN key: case_keys
+        # rows and their change_log entries, README "SSN key rotation".)
+        self.assert_unchanged(before, "refused pushes")
         self.assertEqual(th.hub_tool(self.hub, "revoke", other.node_id).returncode, 0)
+        before = self.state()
         r = other.push(frame)
         self.assertEqual(r.status, 401, r.body)
         self.assert_unchanged(before, "refused pushes")

@@ -261,10 +261,11 @@ static void test_ssn(void **state)
 	assert_string_equal(m, "***-**-6789");
 	memset(key, 7, sizeof key);
 	memset(other, 8, sizeof other);
-	assert_int_equal(case_ssn_protect(key, "p1", "123456789", enc, h), 0);
+	assert_int_equal(case_ssn_protect(key, 1, "p1", "123456789", enc, h), 0);
 	assert_int_equal(strlen(enc), 2 * (12 + 9 + 16));
 	assert_null(strstr(enc, "123456789"));
-	assert_int_equal(case_ssn_protect(key, "p1", "123456789", enc2, h2), 0);
+	assert_int_equal(case_ssn_epoch(enc), 1); /* epoch 1: as stored before epochs */
+	assert_int_equal(case_ssn_protect(key, 1, "p1", "123456789", enc2, h2), 0);
 	assert_string_not_equal(enc, enc2); /* fresh nonce */
 	assert_string_equal(h, h2);         /* stable search key */
 	assert_int_equal(case_ssn_reveal(key, "p1", enc, d), 0);
@@ -272,6 +273,35 @@ static void test_ssn(void **state)
 	/* Another key, another participant or a flipped byte: refused. */
 	assert_int_equal(case_ssn_reveal(other, "p1", enc, d), -1);
 	assert_int_equal(case_ssn_reveal(key, "p2", enc, d), -1);
+	/* A later epoch says so in front; the hash is the key's as before. */
+	assert_int_equal(case_ssn_protect(key, 12, "p1", "123456789", enc2, h2), 0);
+	assert_int_equal(strncmp(enc2, "e12:", 4), 0);
+	assert_int_equal(strlen(enc2), 4 + 2 * (12 + 9 + 16));
+	assert_int_equal(case_ssn_epoch(enc2), 12);
+	assert_string_equal(h, h2);
+	assert_int_equal(case_ssn_reveal(key, "p1", enc2, d), 0);
+	assert_string_equal(d, "123456789");
+	assert_int_equal(case_ssn_protect(key, CASE_KEY_EPOCH_MAX, "p1", "123456789", enc2, h2), 0);
+	assert_true(strlen(enc2) <= CASE_SSN_ENC_MAX);
+	assert_int_equal(case_ssn_protect(key, 0, "p1", "123456789", enc2, h2), -1);
+	assert_int_equal(case_ssn_protect(key, CASE_KEY_EPOCH_MAX + 1, "p1", "123456789", enc2, h2), -1);
+	{
+		static const char *const bad[] = {"e1:", "e0:", "e02:", "e:", "e2", "e2;", "x2:"};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			char b[CASE_SSN_ENC_MAX + 8];
+			snprintf(b, sizeof b, "%s%s", bad[i], enc);
+			assert_int_equal(case_ssn_epoch(b), -1);
+			assert_int_equal(case_ssn_reveal(key, "p1", b, d), -1);
+		}
+	}
+	/* Epoch 1's hex starts with an 'e' one time in 16: still epoch 1. */
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(case_ssn_protect(key, 1, "p1", "123456789", enc2, h2), 0);
+		assert_int_equal(case_ssn_epoch(enc2), 1);
+		assert_int_equal(case_ssn_reveal(key, "p1", enc2, d), 0);
+	}
+	assert_int_equal(case_ssn_epoch(NULL), -1);
+	assert_int_equal(case_ssn_epoch("abc"), -1);
 	enc[30] = enc[30] == '0' ? '1' : '0';
 	assert_int_equal(case_ssn_reveal(key, "p1", enc, d), -1);
 	assert_int_equal(case_skew_flag(0), 0);

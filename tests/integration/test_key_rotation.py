@@ -1,0 +1,187 @@
+"""SSN key rotation (README "SSN key rotation"; hub/hub_keys.c): a stolen
+office PC keeps the Local Area's wrapping key (sync.json's la_key) and the
+case keys it had pulled.  Revoking it gives the Local Area a new SSN key
+(the next epoch) whose wrapping key the revoked node cannot fetch: what it
+kept reads what it already held, never an SSN recorded afterwards - here
+checked with the very la_key it kept, against the rows a copy of another
+office's node.db (or the hub's) would give it.  The hub writes the stored
+SSNs again under the new key; the offices still read them, and one person
+is still found as a duplicate across the rotation.  (The crypto itself:
+tests/unit/test_hub_keys.c.)
+"""
+import hashlib
+import hmac
+import json
+import os
+import unittest
+
+import harness
+import test_hub as th
+from harness import plant_secret
+from test_duplicates import la_key_at, register
+from test_sync_node import Office, count, hub_tool, wait_for
+
+OLD_SSN = "532-67-1849"
+NEW_SSN = "417-23-5586"
+LATER_SSN = "318-52-7740"
+
+
+def sync_json(node):
+    with open(os.path.join(node.data, "sync.json")) as f:
+        return json.load(f)
+
+
+def key_rows(daemon):
+    db = daemon.db()
+    try:
+        return db.execute("SELECT id, key_hex FROM case_keys WHERE local_area_id='demo-la'"
+                          " ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def unwrap(wkey, row_id, wrapped):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    raw = bytes.fromhex(wrapped[len("gcm1:"):])
+    return AESGCM(wkey).decrypt(raw[:12], raw[12:], b"case_key:" + row_id.encode())
+
+
+def decrypt_ssn(key, pid, enc):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    if enc.startswith("e"):
+        enc = enc.split(":", 1)[1]
+    e = bytes.fromhex(enc)
+    d = AESGCM(key).decrypt(e[:12], e[12:], pid.encode()).decode()
+    return "%s-%s-%s" % (d[:3], d[3:5], d[5:])
+
+
+def read_with(wkey, rows, pid, enc):
+    """The SSN that wrapping key wkey reads of enc through any case key row it
+    opens, or None."""
+    from cryptography.exceptions import InvalidTag
+    for row_id, wrapped in rows:
+        try:
+            key = unwrap(wkey, row_id, wrapped)
+        except InvalidTag:
+            continue
+        try:
+            return decrypt_ssn(key, pid, enc)
+        except InvalidTag:
+            continue
+    return None
+
+
+def ssn_enc(daemon, pid):
+    db = daemon.db()
+    try:
+        row = db.execute("SELECT ssn_enc FROM participants WHERE id=?", (pid,)).fetchone()
+        return row[0] if row and row[0] else ""
+    finally:
+        db.close()
+
+
+def revealed(node, pid):
+    r = node.post("/api/v1/case/participants/%s/ssn/reveal" % pid)
+    return r.json().get("ssn") if r.status == 200 else None
+
+
+class KeyRotationTest(unittest.TestCase):
+    def setUp(self):
+        self.o = Office(self)
+        for s in (OLD_SSN, NEW_SSN, LATER_SSN):
+            plant_secret(s)
+            plant_secret(s.replace("-", ""))
+
+    def tearDown(self):
+        self.o.close()
+
+    def admin(self, hub, method, path):
+        h = {"Authorization": "Bearer " + harness.admin_token(hub)}
+        return hub.request(method, path, body={}, headers=h)
+
+    def test_revoked_node_reads_nothing_recorded_after(self):
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        b = self.o.node(hub, "demo-office-2")
+        for n in (a, b):
+            wait_for(lambda n=n: la_key_at(n), timeout=60, what="the Local Area key")
+        p_old = register(a, "Ada", OLD_SSN)
+        wait_for(lambda: ssn_enc(b, p_old), timeout=90, what="the participant at office B")
+        kept = bytes.fromhex(sync_json(b)["la_key"])
+        plant_secret(kept.hex())
+        # What B holds it reads: the SSN recorded before.
+        self.assertEqual(read_with(kept, key_rows(b), p_old, ssn_enc(b, p_old)), OLD_SSN)
+
+        # The PC is stolen: operations revokes it, and the Local Area gets a new key.
+        b.stop()
+        r = self.admin(hub, "POST", "/api/v1/nodes/%s/revoke" % b.node_id)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la", "demo-la:e2"])
+        with open(os.path.join(hub.data, "master.key")) as f:
+            master = bytes.fromhex(f.read().strip())
+        w2 = hmac.new(master, b"outpost-la-key\ndemo-la\n2", hashlib.sha256).digest()
+        plant_secret(w2.hex())
+        # Office A fetches the new wrapping key (with the new key's row); the
+        # revoked B is refused it.
+        wait_for(lambda: sync_json(a)["la_key"] == w2.hex() and
+                 "demo-la:e2" in dict(key_rows(a)), timeout=90,
+                 what="the new key and its wrapping key at office A")
+        sb = sync_json(b)
+        r = th.Enrolled(hub, sb).request("GET", "/api/v1/sync/la-key")
+        self.assertEqual(r.status, 401, r.body)
+        self.assertEqual(sb["la_key"], kept.hex())
+
+        # A new SSN at A after the rotation: under epoch 2, readable at A and
+        # at the hub, not with what B kept.
+        p_new = register(a, "Bea", NEW_SSN, birth="1979-11-30")
+        enc = ssn_enc(a, p_new)
+        self.assertTrue(enc.startswith("e2:"), enc[:6])
+        self.assertEqual(revealed(a, p_new), NEW_SSN)
+        wait_for(lambda: ssn_enc(hub, p_new), timeout=90, what="the new participant at the hub")
+        self.assertEqual(read_with(w2, key_rows(hub), p_new, ssn_enc(hub, p_new)), NEW_SSN)
+        for where in (a, hub):  # a copy of another office's node.db, or of hub.db
+            self.assertIsNone(read_with(kept, key_rows(where), p_new, enc),
+                              "the revoked node's la_key reads an SSN recorded after it")
+        self.assertIsNone(read_with(kept, key_rows(b), p_new, enc))
+        # Nor by its keyed hash: B's old case key does not make it.
+        old_key = unwrap(kept, "demo-la", dict(key_rows(b))["demo-la"])
+        guess = hmac.new(old_key, NEW_SSN.replace("-", "").encode(), hashlib.sha256).hexdigest()
+        self.assertNotEqual(guess, count(a, "SELECT ssn_hmac FROM participants WHERE id=?", p_new))
+
+        # The SSN stored before is written again under the new key, at the
+        # hub and then at A, and still shown at A.
+        wait_for(lambda: (ssn_enc(a, p_old) or "").startswith("e2:"), timeout=120,
+                 what="the older SSN written again under the new key")
+        self.assertTrue(ssn_enc(hub, p_old).startswith("e2:"))
+        self.assertEqual(revealed(a, p_old), OLD_SSN)
+        # One person across the rotation is still one person.
+        r = a.post("/api/v1/case/participants", {"first_name": "Ada", "last_name": "Again",
+                                                 "birth_date": "1984-03-09", "ssn": OLD_SSN})
+        self.assertEqual((r.status, r.json().get("participant_id")), (409, p_old), r)
+
+        # By hand: the admin route (audited), then the command.
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/demo-la/ssn-key/rotate")
+        self.assertEqual((r.status, r.json()), (200, {"id": "demo-la", "epoch": 3}), r.body)
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/no-such-la/ssn-key/rotate")
+        self.assertEqual(r.status, 404, r.body)
+        self.assertIn("no-such-la", r.json()["error"])
+        actions = [e["action"] for e in self.admin(hub, "GET", "/api/v1/audit-events").json()]
+        self.assertIn("ssn_key.rotate", actions)
+        p = hub_tool(hub, "ssn-key-rotate", "no-such-la")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"no Local Area 'no-such-la'", p.stderr)
+        w3 = hmac.new(master, b"outpost-la-key\ndemo-la\n3", hashlib.sha256).digest()
+        plant_secret(w3.hex())
+        wait_for(lambda: (ssn_enc(a, p_new) or "").startswith("e3:") and
+                 (ssn_enc(a, p_old) or "").startswith("e3:") and
+                 sync_json(a)["la_key"] == w3.hex(), timeout=120,
+                 what="the stored SSNs under epoch 3, and its wrapping key, at office A")
+        p_later = register(a, "Cy", LATER_SSN, birth="1970-06-15")
+        self.assertTrue(ssn_enc(a, p_later).startswith("e3:"))
+        for pid, ssn in ((p_old, OLD_SSN), (p_new, NEW_SSN), (p_later, LATER_SSN)):
+            self.assertEqual(revealed(a, pid), ssn)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

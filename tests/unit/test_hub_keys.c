@@ -1,0 +1,169 @@
+/*
+ * test_hub_keys.c - the hub's SSN key epochs (hub/hub_keys.c, with the
+ * epoch helpers of model/casework.c) on a real hub database: a rotation,
+ * what the older wrapping key (a revoked node's sync.json) still opens, the
+ * SSNs written under the new key, the stored ones written again under it,
+ * and the duplicate check across epochs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hub/hub.h"
+#include "lib/crypto.h"
+#include "lib/db.h"
+#include "model/casework.h"
+#include "model/demo.h"
+#include "synctest.h"
+#include "testutil.h"
+
+static sqlite3 *open_db(void)
+{
+	sqlite3 *db = st_open_db(1);
+
+	assert_int_equal(demo_seed_reference(db, "000000000001.0000.hub"), 0);
+	assert_int_equal(case_seed_reference(db, "000000000001.0000.hub"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO local_areas(id, name, updated_hlc)"
+				     " VALUES('other-la','Other','000000000001.0000.hub')"),
+			 0);
+	return db;
+}
+
+#define PK1 "0190b000-0000-7000-8000-00000000c001"
+#define PK2 "0190b000-0000-7000-8000-00000000c002"
+
+/* The participant id with this protected SSN, written at the hub. */
+static void put_ssn(sqlite3 *db, const char *id, const char *enc, const char *mac)
+{
+	assert_int_equal(db_run(db, "INSERT INTO participants(id, local_area_id, office_id, first_name,"
+				    " last_name, birth_date, ssn_kind, ssn_enc, ssn_hmac, ssn_last4,"
+				    " registered_date, registered_at, registered_by, updated_hlc)"
+				    " VALUES(?1, 'demo-la', 'demo-office', 'Ana', 'Reyes', '1977-05-25',"
+				    " 'real', ?2, ?3, '6789', '2026-01-15', 1, 'demo-staff',"
+				    " '000000000010.0000.nodeA')",
+				"ttt", id, enc, mac),
+			 0);
+}
+
+/* A case key row's wrapped value, unwrapped with wrapping key w: 0 or -1. */
+static int unwrap_row(sqlite3 *db, const char *id, const unsigned char w[32], unsigned char k[32])
+{
+	char hex[CRYPTO_WRAP_LEN(CASE_KEY_LEN) + 8], aad[160];
+
+	assert_int_equal(db_text(db, "SELECT key_hex FROM case_keys WHERE id=?", id, hex, sizeof hex), 0);
+	snprintf(aad, sizeof aad, "case_key:%s", id);
+	return crypto_unwrap(w, aad, hex, k, CASE_KEY_LEN);
+}
+
+/* Key epochs (hub/hub_keys.c): a rotation adds the next epoch's key and
+ * wraps every key of the Local Area again under the new epoch's wrapping
+ * key; new SSNs go under the new key, older ones stay readable, and the hub
+ * writes them again under it (the same person's hashes match again).  The
+ * older wrapping key - what a revoked node kept in its sync.json - opens
+ * nothing of the new. */
+static void test_key_epochs(void **state)
+{
+	sqlite3 *db = open_db();
+	char *dir = tu_tmpdir("case-keys"), err[256], enc1[CASE_SSN_ENC_MAX + 1],
+	     enc2[CASE_SSN_ENC_MAX + 1], mac1[65], mac2[65], d[10], id[64], v[CASE_SSN_ENC_MAX + 1];
+	unsigned char k1[CASE_KEY_LEN], k2[CASE_KEY_LEN], got[CASE_KEY_LEN], w1[32], w2[32];
+	hlc clk;
+	int e = 0;
+
+	(void)state;
+	assert_int_equal(hub_keys_open(db, dir, err, sizeof err), 0);
+	assert_int_equal(case_ensure_keys(db, "000000000003.0000.hub", 1), 2);
+	assert_int_equal(hub_keys_wrap_new(db), 0);
+	assert_int_equal(case_key_epoch(db, DEMO_LOCAL_AREA), 1);
+	assert_int_equal(case_key_epoch(db, "no-such-la"), 0);
+	assert_int_equal(case_key_load(db, DEMO_LOCAL_AREA, k1), 0);
+	assert_int_equal(hub_la_key(DEMO_LOCAL_AREA, 1, w1), 0);
+	assert_int_equal(unwrap_row(db, DEMO_LOCAL_AREA, w1, got), 0);
+	/* Before the rotation: epoch 1, no prefix. */
+	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK1, "123456789", enc1, mac1), 0);
+	assert_int_equal(case_ssn_epoch(enc1), 1);
+	put_ssn(db, PK1, enc1, mac1);
+
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
+	assert_int_equal(db_exec(db, "COMMIT"), 0);
+	assert_int_equal(e, 2);
+	assert_int_equal(hub_keys_rotate(db, "no-such-la", NULL), 1);
+	assert_int_equal(case_key_epoch(db, DEMO_LOCAL_AREA), 2);
+	assert_int_equal(case_key_epoch(db, "other-la"), 1);
+	assert_int_equal(db_int(db, "SELECT local_area_id = 'demo-la' FROM case_keys WHERE id='demo-la:e2'", 0), 1);
+	/* The rows replicate to the Local Area: the new key, the old one wrapped again. */
+	assert_int_equal(db_int(db, "SELECT count(DISTINCT row_id) FROM change_log WHERE tbl='case_keys'"
+				    " AND scope_la='demo-la'", -1), 2);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, got), 0);
+	assert_memory_equal(got, k1, sizeof k1);
+	assert_int_equal(case_key_load(db, DEMO_LOCAL_AREA, k2), 0);
+	assert_memory_not_equal(k2, k1, sizeof k1);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 3, got), 1);
+	/* Epoch 2's wrapping key opens both rows; epoch 1's (a revoked node's
+	 * sync.json) neither. */
+	assert_int_equal(hub_la_key(DEMO_LOCAL_AREA, 2, w2), 0);
+	assert_memory_not_equal(w1, w2, sizeof w1);
+	assert_int_equal(unwrap_row(db, "demo-la:e2", w2, got), 0);
+	assert_memory_equal(got, k2, sizeof k2);
+	assert_int_equal(unwrap_row(db, DEMO_LOCAL_AREA, w2, got), 0);
+	assert_int_equal(unwrap_row(db, "demo-la:e2", w1, got), -1);
+	assert_int_equal(unwrap_row(db, DEMO_LOCAL_AREA, w1, got), -1);
+
+	/* After it: the same SSN under epoch 2, another hash. */
+	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK2, "123456789", enc2, mac2), 0);
+	assert_int_equal(case_ssn_epoch(enc2), 2);
+	assert_string_not_equal(mac1, mac2);
+	assert_int_equal(case_ssn_reveal(k1, PK2, enc2, d), -1);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, PK2, enc2, d), 0);
+	assert_string_equal(d, "123456789");
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, PK1, enc1, d), 0);
+	assert_string_equal(d, "123456789");
+	/* A duplicate lookup finds the row still under epoch 1's hash. */
+	assert_int_equal(case_ssn_find(db, DEMO_LOCAL_AREA, "123456789",
+				       "SELECT id FROM participants WHERE ssn_hmac=?", id, sizeof id), 0);
+	assert_string_equal(id, PK1);
+	assert_int_equal(case_ssn_find(db, DEMO_LOCAL_AREA, "123456780",
+				       "SELECT id FROM participants WHERE ssn_hmac=?", id, sizeof id), 1);
+	put_ssn(db, PK2, enc2, mac2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags", -1), 0);
+
+	/* The hub writes the older SSN again under epoch 2, as a replicated
+	 * write, and the two are flagged as one person. */
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 0), 1);
+	assert_int_equal(db_text(db, "SELECT ssn_enc FROM participants WHERE id=?", PK1, v, sizeof v), 0);
+	assert_int_equal(case_ssn_epoch(v), 2);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, PK1, v, d), 0);
+	assert_string_equal(d, "123456789");
+	assert_int_equal(db_text(db, "SELECT ssn_hmac FROM participants WHERE id=?", PK1, v, sizeof v), 0);
+	assert_string_equal(v, mac2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM change_log WHERE tbl='participants'"
+				    " AND row_id='" PK1 "'", -1) > 0, 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags", -1), 1);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 0), 0);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 0);
+
+	/* A second rotation: epoch 3, every key still readable here. */
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
+	assert_int_equal(db_exec(db, "COMMIT"), 0);
+	assert_int_equal(e, 3);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, got), 0);
+	assert_memory_equal(got, k1, sizeof k1);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, got), 0);
+	assert_memory_equal(got, k2, sizeof k2);
+	assert_int_equal(unwrap_row(db, "demo-la:e2", w2, got), -1);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 0), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE ssn_enc LIKE 'e3:%'", -1), 2);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+TU_MAIN(cmocka_unit_test(test_key_epochs))
