@@ -62,6 +62,26 @@ static int fulfil(sqlite3 *db, const char *rid, const char *staff_id)
 
 /* ---- a temporary password: create and reset ------------------------------------------ */
 
+/*
+ * Whoever carries out a reset holds the account's temporary password, so an
+ * administrator under operations never resets an approver's (DSS Program
+ * Manager, WDB Director, EDD, DSS WIOA staff: hub_case.c): the DSS WIOA
+ * Program Manager approves the Local Area's accounts (SLO policy 34-19) and
+ * the approvers decide backdated entries, the administrator's own field
+ * account's among them; holding their password would let the administrator
+ * approve in their name.  Operations resets them (it grants the roles).
+ * ROUTE_OK or the 403.
+ */
+static route_rc reset_allowed(route_call *a, const acct_tgt *t)
+{
+	if ((API_ADMIN(a)->ap_roles & ROLE_OPERATIONS) ||
+	    !hub_case_is_approver(API_HUB(a)->hb_db, t->id))
+		return ROUTE_OK;
+	return route_fail(a, 403, "staff_id",
+			  "only the CalJOBS Operations Unit resets the password of an approver "
+			  "(DSS Program Manager, WDB Director, EDD, DSS WIOA staff)");
+}
+
 typedef struct issue_ctx {
 	acct_resume r; /* first: the hash, then issue_write */
 	char rid[64];
@@ -125,6 +145,8 @@ static route_rc issue_write(route_call *a)
 						 json_str(rq, "field_division"));
 	} else if ((rc = acct_target_load(a, c->staff_id, &t)) == ROUTE_OK && !t.active) {
 		rc = route_fail(a, 409, "staff_id", "the account was deactivated meanwhile");
+	} else if (rc == ROUTE_OK) {
+		rc = reset_allowed(a, &t); /* an approver role granted meanwhile */
 	}
 	if (rc != ROUTE_OK)
 		goto out;
@@ -224,6 +246,8 @@ static route_rc staff_reset(route_call *a)
 		return rc;
 	if (!t.active)
 		return route_fail(a, 409, "staff_id", "the account is deactivated");
+	if ((rc = reset_allowed(a, &t)) != ROUTE_OK)
+		return rc;
 	if ((rq = request_for(a, "reset", t.id, &rc)) == NULL)
 		return rc;
 	rc = issue_start(a, json_str(rq, "id"), t.id, 0);

@@ -795,6 +795,53 @@ class AccountsTest(Base):
             r = designate(self.ops, other["id"], ["mis_admin"], field=bad)
             self.assertEqual((r.status, r.json().get("field")), (400, "field_staff_id"), (bad, r))
 
+    def test_approver_password_reset_only_by_operations(self):
+        """Whoever carries out a reset holds the temporary password: an MIS
+        Administrator never resets an approver's account (the DSS Program
+        Manager approves the Local Area's accounts, SLO policy 34-19, and
+        the approvers decide backdated entries); operations does, audited.
+        Another administrator's account stays out of reach too."""
+        la = self.new_la()
+        _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
+        other, _, _ = self.make_admin(self.uniq("mis"), la=la)
+        appr, _ = self.create(mis, self.uniq("pm"), la=la)
+        aid = appr["id"]
+        r = self.ops.request("PUT", "/api/v1/admin/case/approver-roles",
+                             body={"staff_id": aid, "roles": ["dss_program_manager"]})
+        self.assertEqual(r.status, 200, r)
+        with self.db() as d:
+            before = d.execute("SELECT password_hash FROM staff_credentials WHERE id=?",
+                               (aid,)).fetchone()[0]
+        rid = self.request(mis, {"kind": "reset", "staff_id": aid, "requestor_name": "Pat"})
+        r = mis.post("/api/v1/admin/staff/%s/reset" % aid, {"request_id": rid})
+        self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), r)
+        self.assertIn("approver", r.json()["error"])
+        self.assertNotIn("temporary_password", r.json())
+        with self.db() as d:
+            self.assertEqual(d.execute("SELECT password_hash FROM staff_credentials WHERE id=?",
+                                       (aid,)).fetchone()[0], before)
+        self.assertEqual(self.ops.get("/api/v1/admin/access-requests/" + rid).json()["status"],
+                         "approved")
+        # another MIS Administrator's account: refused at the request already
+        r = mis.post("/api/v1/admin/access-requests", {"kind": "reset", "staff_id": other["id"],
+                                                       "requestor_name": "Pat"})
+        self.assertEqual((r.status, r.json().get("field")), (403, "staff_id"), r)
+        # operations carries out the same approved request, audited
+        r = self.ops.post("/api/v1/admin/staff/%s/reset" % aid, {"request_id": rid})
+        self.assertEqual(r.status, 200, r)
+        plant_secret(r.json()["temporary_password"])
+        ev = [e for e in self.ops.get("/api/v1/admin/audit?source=admin&subject_id=" + aid).json()
+              if e["action"] == "staff.reset"]
+        self.assertEqual([e["actor"] for e in ev], ["operations"])
+        # once the role is withdrawn the Local Area's administrator resets it
+        r = self.ops.request("PUT", "/api/v1/admin/case/approver-roles",
+                             body={"staff_id": aid, "roles": []})
+        self.assertEqual(r.status, 200, r)
+        rid = self.request(mis, {"kind": "reset", "staff_id": aid, "requestor_name": "Pat"})
+        r = mis.post("/api/v1/admin/staff/%s/reset" % aid, {"request_id": rid})
+        self.assertEqual(r.status, 200, r)
+        plant_secret(r.json()["temporary_password"])
+
     def test_lwia_staff_sign_e1_with_its_uploads(self):
         """WSD24-13: the DE 7410 is EDD staff's; Local Area staff sign
         Attachment E-1, and their administrator uploads it with the ISPA
