@@ -548,6 +548,44 @@ static int designation_read(route_call *a, unsigned roles, const char *staff_id,
 	return bad ? -1 : 0;
 }
 
+/*
+ * An administrator who loses a role (demoted: WSD24-13 lets the state revoke
+ * the privileges of one who fails the procedures) loses the authority its
+ * approvals stood on: each request it approved that no one has carried out
+ * yet goes back to 'submitted', for an administrator who holds the role to
+ * decide again (nothing is lost: the form and files stay), each audited as
+ * request.reopen.  Its sessions end with the change (staff_roles), so it
+ * does nothing more itself.  0 or -1.
+ */
+static int approvals_withdraw(route_call *a, const acct_tgt *t)
+{
+	sqlite3 *db = API_HUB(a)->hb_db;
+	cJSON *rows = db_rows_json_by(db, "SELECT id, local_area_id, field_division FROM"
+					  " access_requests WHERE decided_by=? AND status='approved'"
+					  " ORDER BY created_at", t->id);
+	const cJSON *r;
+	int ret = 0;
+
+	if (rows == NULL)
+		return -1;
+	cJSON_ArrayForEach(r, rows)
+	{
+		if (db_run(db, "UPDATE access_requests SET status='submitted', decided_by=NULL,"
+			       " decided_at=NULL, decision_note=NULL WHERE id=? AND status='approved'",
+			   "t", json_str(r, "id")) != 0 ||
+		    acct_audit(db, API_ADMIN(a), a->rc_req->peer, "request.reopen", "access_requests",
+			       json_str(r, "id"), json_str(r, "local_area_id"),
+			       json_str(r, "field_division"), "{\"status\":\"approved\"}",
+			       "{\"status\":\"submitted\",\"why\":\"its approver lost the "
+			       "administrator role\"}") != 0) {
+			ret = -1;
+			break;
+		}
+	}
+	cJSON_Delete(rows);
+	return ret;
+}
+
 static route_rc staff_roles(route_call *a)
 {
 	sqlite3 *db = API_HUB(a)->hb_db;
@@ -582,6 +620,9 @@ static route_rc staff_roles(route_call *a)
 	if (roles && (acct_make_hub_only(db, hub_clock(API_HUB(a)), t.id, field) != 0 ||
 		      (field && db_run(db, "UPDATE admin_accounts SET field_staff_id=?2 WHERE id=?1",
 				       "tt", t.id, field) != 0)))
+		goto out;
+	if ((acct_roles_parse(t.roles) & ~roles & (ROLE_MIS_ADMIN | ROLE_SPOC)) &&
+	    approvals_withdraw(a, &t) != 0)
 		goto out;
 	if (roles &&
 	    (db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t.id) != 0 ||

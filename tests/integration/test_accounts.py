@@ -795,6 +795,52 @@ class AccountsTest(Base):
             r = designate(self.ops, other["id"], ["mis_admin"], field=bad)
             self.assertEqual((r.status, r.json().get("field")), (400, "field_staff_id"), (bad, r))
 
+    def test_demoted_administrator_loses_sessions_and_open_approvals(self):
+        """An MIS Administrator whose role is removed: its console session
+        ends at once, and the requests it approved that no one carried out
+        go back to 'submitted' (audited request.reopen) for an
+        administrator who still holds the role; one already carried out
+        stays as it was, and the requests it filed wait for another's
+        decision as before."""
+        la = self.new_la()
+        x, xc, _ = self.make_admin(self.uniq("misd"), la=la)
+        _, yc, _ = self.make_admin(self.uniq("mise"), la=la)
+        s1, _ = self.create(self.ops, self.uniq("st"), la=la)
+        s2, _ = self.create(self.ops, self.uniq("st"), la=la)
+        body = {"kind": "reset", "requestor_name": "Pat"}
+        open_rq = self.request(yc, dict(body, staff_id=s1["id"]), approve=False)
+        done_rq = self.request(yc, dict(body, staff_id=s2["id"]), approve=False)
+        filed = self.request(xc, dict(body, staff_id=s2["id"]), approve=False)
+        for rid in (open_rq, done_rq):
+            r = xc.post("/api/v1/admin/access-requests/%s/approve" % rid)
+            self.assertEqual(r.status, 200, r)
+        r = yc.post("/api/v1/admin/staff/%s/reset" % s2["id"], {"request_id": done_rq})
+        self.assertEqual(r.status, 200, r)
+        plant_secret(r.json()["temporary_password"])
+        r = designate(self.ops, x["id"], [])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["roles"], [])
+        # the demoted administrator's session is gone
+        self.assertEqual(xc.get("/api/v1/admin/staff").status, 401)
+        status = lambda rid: self.ops.get("/api/v1/admin/access-requests/" + rid).json()
+        self.assertEqual((status(open_rq)["status"], status(open_rq)["decided_by"]),
+                         ("submitted", None))
+        self.assertEqual(status(done_rq)["status"], "fulfilled")
+        self.assertEqual(status(filed)["status"], "submitted")
+        # its approval no longer carries the reset
+        r = yc.post("/api/v1/admin/staff/%s/reset" % s1["id"], {"request_id": open_rq})
+        self.assertEqual((r.status, r.json().get("field")), (409, "request_id"), r)
+        ev = self.ops.get("/api/v1/admin/audit?source=admin&action=request.reopen&subject_id="
+                          + open_rq).json()
+        self.assertEqual([(e["actor"], e["before"], e["after"]["status"]) for e in ev],
+                         [("operations", {"status": "approved"}, "submitted")])
+        # an administrator who holds the role decides it again
+        self.assertEqual(self.ops.post("/api/v1/admin/access-requests/%s/approve" % open_rq).status,
+                         200)
+        r = yc.post("/api/v1/admin/staff/%s/reset" % s1["id"], {"request_id": open_rq})
+        self.assertEqual(r.status, 200, r)
+        plant_secret(r.json()["temporary_password"])
+
     def test_approver_password_reset_only_by_operations(self):
         """Whoever carries out a reset holds the temporary password: an MIS
         Administrator never resets an approver's account (the DSS Program

@@ -4,7 +4,7 @@ import { api, el, $, qs, table, fmtDate, fmtDateTime, downloadCsv, auditChanges,
 
 let rows = [];
 const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password_change_failed', 'request.create',
-  'request.approve', 'request.reject', 'file.upload', 'staff.create', 'staff.reset', 'staff.change', 'staff.recertify',
+  'request.approve', 'request.reject', 'request.reopen', 'file.upload', 'staff.create', 'staff.reset', 'staff.change', 'staff.recertify',
   'staff.deactivate', 'staff.roles', 'review.create', 'review.item', 'review.complete', 'local_area.create',
   'field_division.create', 'office.create', 'credential_change.applied', 'credential_change.refused',
   'login_offline', 'participant_read', 'node.revoke', 'enroll_code.create', 'enroll_code.cancel', 'conflict_resolve', 'quarantine_resolve'];
