@@ -35,6 +35,16 @@
 #define ACCT_PW_INPUT_MAX 128                  /* longest password we hash */
 #define ACCT_OPERATIONS "operations"           /* the hub superuser's user name */
 #define ACCT_HUB_LA "*hub*" /* credentials scope of hub-only accounts: no node */
+/*
+ * SQL: staff row s is exempt from the annual recertification (WSD24-13's
+ * System Access Request made every year by the staff member's manager):
+ * the operations account, the hub's built-in superuser, made at first start
+ * with no request, no requestor and no manager.  Its suspension would lock
+ * the state out of its own hub, and the quarterly review's sample leaves it
+ * out too.  Neither due nor overdue, never suspended for it.
+ */
+#define ACCT_RECERT_EXEMPT_SQL(s) \
+	"((','||coalesce(" s ".roles,'')||',') LIKE '%,operations,%')"
 
 enum {
 	ROLE_OPERATIONS = 1u << 0,

@@ -18,7 +18,7 @@ static const char recert_sql[] =
     "SELECT s.id, CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL"
     " ELSE date(min(r.ispa_date, r.conf_date), '+1 year') END AS due_on"
     " FROM staff s LEFT JOIN staff_records r ON r.id=s.id"
-    " WHERE s.active=1 AND (','||coalesce(s.roles,'')||',') NOT LIKE '%,operations,%' AND"
+    " WHERE s.active=1 AND NOT " ACCT_RECERT_EXEMPT_SQL("s") " AND"
     " acct_in_scope(?1, ?2, ?3, s.local_area_id, s.field_division, s.privilege_group)"
     " ORDER BY due_on";
 

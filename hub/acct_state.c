@@ -599,11 +599,15 @@ int acct_state_sweep_db(sqlite3 *db, hlc *clk, uint64_t now_ms)
 	}
 	/* Recertification: suspend_on = due + grace travels ahead to every
 	 * node; on the day the hub records the suspension, and a recertified
-	 * account (a later due date) gets it lifted. */
+	 * account (a later due date) gets it lifted.  The operations account
+	 * is exempt (ACCT_RECERT_EXEMPT_SQL): never dated, a date it held
+	 * cleared. */
 	if (db_run(db,
 		   "UPDATE staff SET suspend_on = x.d, updated_hlc = ?1 FROM (SELECT r.id,"
-		   "  date(min(r.ispa_date, r.conf_date), '+1 year', '+" ACCT_RECERT_GRACE "') AS d"
-		   "  FROM staff_records r WHERE r.ispa_date IS NOT NULL AND r.conf_date IS NOT NULL) x"
+		   "  CASE WHEN " ACCT_RECERT_EXEMPT_SQL("s") " THEN NULL ELSE"
+		   "  date(min(r.ispa_date, r.conf_date), '+1 year', '+" ACCT_RECERT_GRACE "') END AS d"
+		   "  FROM staff_records r JOIN staff s ON s.id = r.id"
+		   "  WHERE r.ispa_date IS NOT NULL AND r.conf_date IS NOT NULL) x"
 		   " WHERE x.id = staff.id AND staff.active = 1 AND staff.suspend_on IS NOT x.d",
 		   "t", ts) != 0 ||
 	    recert_states(db, today, ts) != 0)

@@ -580,9 +580,11 @@ cJSON *acct_staff_json(sqlite3 *db, const char *id)
 			     " s.suspended, s.suspend_reason, s.deactivate_on, s.suspend_on,"
 			     " r.separation_date, r.created_at, r.ispa_date,"
 			     " r.conf_type AS confidentiality_type, r.conf_date AS confidentiality_date,"
-			     " CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL THEN NULL ELSE"
+			     " CASE WHEN r.ispa_date IS NULL OR r.conf_date IS NULL OR "
+			     ACCT_RECERT_EXEMPT_SQL("s") " THEN NULL ELSE"
 			     "  date(min(r.ispa_date, r.conf_date), '+1 year') END"
 			     "  AS recertification_due_on,"
+			     " " ACCT_RECERT_EXEMPT_SQL("s") " AS recertification_exempt,"
 			     " c.password_temp, c.password_expires_at, c.password_changed_at,"
 			     " r.last_login_at, r.admin_form_id, r.admin_training_date, r.admin_designated_at,"
 			     " (SELECT a.field_staff_id FROM admin_accounts a WHERE a.id=s.id)"
@@ -610,6 +612,7 @@ cJSON *acct_staff_json(sqlite3 *db, const char *id)
 	to_bool(j, "crm_work_group");
 	to_bool(j, "active");
 	to_bool(j, "password_temp");
+	to_bool(j, "recertification_exempt");
 	return j;
 }
 

@@ -118,6 +118,23 @@ export const tests = [
     assert(rows.length === 1 && rows[0].includes('Vic Viewer') && all > 1, 'only the suspended account: ' + rows.join(' | '));
   })],
 
+  ['the operations account shows Exempt from recertification, on its page (no recertification offered) and in the list', () => withOperations(async (hub, page) => {
+    const ops = (await hub.api('/api/v1/admin/staff?q=operations')).json.find(s => s.username === 'operations');
+    assert(ops && ops.recertification_exempt === true && ops.recertification_due_on === null, 'operations: ' + JSON.stringify(ops));
+    await page.goto(hub.url + '/account.html?id=' + ops.id);
+    await page.waitForSelector('#recert-exempt');
+    assert(/Exempt/.test(await page.textContent('#recert-exempt')), 'the page says exempt');
+    await page.waitForSelector('#act-reset');
+    assert(await page.locator('#act-recertify').count() === 0, 'no recertification offered for it');
+    await page.goto(hub.url + '/account.html?id=' + VIC);
+    await page.waitForSelector('#act-recertify');
+    assert(await page.locator('#recert-exempt').count() === 0, 'another account is not exempt');
+    await page.goto(hub.url + '/accounts.html');
+    await page.locator('#list tbody tr').first().waitFor();
+    const row = await page.locator('#list tbody tr', { hasText: 'CalJOBS Operations Unit' }).innerText();
+    assert(/Exempt/.test(row), 'the operations row: ' + row);
+  })],
+
   ['Reject is offered while a request waits for approval, not once it is approved', () => withOperations(async (hub, page) => {
     const rid = await recordRequest(page, hub, 'reset', VIC);
     await page.waitForSelector('#approve');

@@ -841,6 +841,42 @@ class AccountsTest(Base):
         self.assertEqual(r.status, 200, r)
         plant_secret(r.json()["temporary_password"])
 
+    def test_operations_exempt_from_recertification(self):
+        """The hub's built-in operations account (made at first start, with
+        no access request) is exempt from the annual recertification: the
+        report leaves it out, the account shows no due date but 'exempt',
+        and the rule never dates its suspension, even once dates were
+        recorded for it (its suspension would lock the state out)."""
+        me = self.ops.get("/api/v1/admin/session").json()["staff"]
+        oid = me["id"]
+        self.assertIs(me["recertification_exempt"], True)
+        rid = self.request(self.ops, {"kind": "recertify", "staff_id": oid, "requestor_name": "Unit",
+                                      "ispa_date": today(-360), "confidentiality_type": "E-1",
+                                      "confidentiality_date": today(-360), "business_need": "hub"},
+                           files=self.E1_FILES)
+        r = self.ops.post("/api/v1/admin/staff/%s/recertify" % oid, {"request_id": rid})
+        self.assertEqual(r.status, 200, r)
+        s = r.json()
+        self.assertEqual((s["ispa_date"], s["recertification_due_on"], s["suspend_on"],
+                          s["recertification_exempt"]), (today(-360), None, None, True))
+        with self.db() as d:
+            self.assertEqual(d.execute("SELECT suspend_on FROM staff WHERE id=?", (oid,)).fetchone()[0],
+                             None)
+        rep = self.ops.get("/api/v1/admin/recertification?as_of=%s" % today(400)).json()
+        self.assertNotIn(oid, [x["id"] for k in ("due", "overdue", "no_documents") for x in rep[k]])
+        # every other account is covered: the same dates give a due date
+        # and a suspension date
+        st, _ = self.create(self.ops, self.uniq("rc"), la=self.new_la())
+        self.assertIs(st["recertification_exempt"], False)
+        rid = self.request(self.ops, {"kind": "recertify", "staff_id": st["id"], "requestor_name": "P",
+                                      "ispa_date": today(-360), "confidentiality_type": "E-1",
+                                      "confidentiality_date": today(-360), "business_need": "n"},
+                           files=self.E1_FILES)
+        r = self.ops.post("/api/v1/admin/staff/%s/recertify" % st["id"], {"request_id": rid})
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(r.json()["recertification_due_on"])
+        self.assertIsNotNone(r.json()["suspend_on"])
+
     def test_approver_password_reset_only_by_operations(self):
         """Whoever carries out a reset holds the temporary password: an MIS
         Administrator never resets an approver's account (the DSS Program

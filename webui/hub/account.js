@@ -45,6 +45,7 @@ async function load() {
     ['CRM work group', s.crm_work_group ? 'yes' : 'no'],
     ['ISPA training', fmtDate(s.ispa_date)],
     ['Confidentiality statement', s.confidentiality_date ? `${s.confidentiality_type || ''} signed ${fmtDate(s.confidentiality_date)}` : ''],
+    s.recertification_exempt ? ['Recertification due', el('span', { id: 'recert-exempt' }, pill('Exempt', 'muted'), ' the hub\'s built-in operations account (made at first start, with no access request)')] :
     ['Recertification due', el('span', {}, fmtDate(s.recertification_due_on), rc === 'overdue' ? [' ', pill('Overdue', 'bad')] : rc === 'due' ? [' ', pill('Due soon', 'warn')] : '')],
     s.password_temp && ['Temporary password expires', fmtDateTime(s.password_expires_at)],
     ['Password last changed', fmtDateTime(s.password_changed_at) || 'never'],
@@ -60,9 +61,9 @@ async function load() {
   $('actions').replaceChildren(...(s.active ? [
     act('reset', 'Reset the password', 'A new temporary password, valid 24 hours.'),
     act('change', 'Change group, privileges or office', ''),
-    act('recertify', 'Annual recertification', 'Updated ISPA and confidentiality dates.'),
+    !s.recertification_exempt && act('recertify', 'Annual recertification', 'Updated ISPA and confidentiality dates.'),
     act('deactivate', 'Deactivate (separation)', 'No later than the separation date; the signed form is needed first.'),
-  ] : [el('li', {}, 'This account is deactivated.')]));
+  ].filter(Boolean) : [el('li', {}, 'This account is deactivated.')]));
   $('requests').replaceChildren(table('Access requests', ['Recorded', 'Kind', 'Requested by', 'Status', ''],
     (s.requests || []).map(r => [fmtDateTime(r.created_at), KIND_LABEL[r.kind] || r.kind, r.requestor_name || '', r.status,
       el('a', { href: '/request.html?id=' + encodeURIComponent(r.id) }, 'Open request')]), { empty: 'No request on file.' }));

@@ -13,6 +13,7 @@ function statusPill(s) {
   return s.deactivate_on ? el('span', {}, p, ' ', pill('Deactivation scheduled', 'warn'), ' ', fmtDate(s.deactivate_on)) : p;
 }
 function recertPill(s) {
+  if (s.recertification_exempt) return pill('Exempt', 'muted');
   const r = recertState(s);
   if (r === 'overdue') return el('span', {}, pill('Overdue', 'bad'), ' ', fmtDate(s.recertification_due_on));
   if (r === 'due') return el('span', {}, pill('Due', 'warn'), ' ', fmtDate(s.recertification_due_on));
