@@ -155,7 +155,9 @@ class MatrixTest(harness.DemoNode):
             if group.startswith("View Access"):
                 self.assertEqual(privs & EDIT_PRIVS, set(), group)
             if group == "LWIA Intake Staff":
-                self.assertNotIn("reports", privs)
+                # WSD24-13: basic participant needs (the desk, case notes),
+                # view access only to program applications, no reports
+                self.assertEqual(privs, {"view", "case_notes", "greeter_desk"})
             for method, pattern in routes:
                 need = needed(method, pattern)
                 if need in ("public", "session") or pattern == "/api/v1/session":
