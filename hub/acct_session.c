@@ -414,7 +414,7 @@ static int principal_load(sqlite3 *db, const char *staff_id, acct_principal *p)
 	p->ap_roles = acct_roles_parse(c[3]);
 	p->ap_must_change = sqlite3_column_int(st, 5);
 	/* an approver without an administrator role: hub_api.c limits it */
-	ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id))
+	ret = sqlite3_column_int(st, 4) && (p->ap_roles || hub_case_is_approver(db, staff_id) > 0)
 		      ? 0
 		      : 1;
 	sqlite3_finalize(st);
@@ -712,7 +712,7 @@ static int login_lookup(sqlite3 *db, const char *user, login_ctx *lc, char *stor
 		snprintf(lc->staff_id, sizeof lc->staff_id, "%s", id);
 		lc->active = sqlite3_column_int(st, 1);
 		lc->admin = acct_roles_parse(roles) != 0 ||
-			    hub_case_is_approver(db, lc->staff_id); /* the approver's view */
+			    hub_case_is_approver(db, lc->staff_id) > 0; /* the approver's view */
 		snprintf(stored, n, "%s", hash);
 		lc->temp = sqlite3_column_int(st, 4);
 		lc->expires = sqlite3_column_int64(st, 5);

@@ -74,8 +74,13 @@ static int fulfil(sqlite3 *db, const char *rid, const char *staff_id)
  */
 static route_rc reset_allowed(route_call *a, const acct_tgt *t)
 {
-	if ((API_ADMIN(a)->ap_roles & ROLE_OPERATIONS) ||
-	    !hub_case_is_approver(API_HUB(a)->hb_db, t->id))
+	int held;
+
+	if (API_ADMIN(a)->ap_roles & ROLE_OPERATIONS)
+		return ROUTE_OK;
+	if ((held = hub_case_is_approver(API_HUB(a)->hb_db, t->id)) < 0)
+		return ROUTE_DBERR; /* not read: not taken for "no approver" */
+	if (held == 0)
 		return ROUTE_OK;
 	return route_fail(a, 403, "staff_id",
 			  "only the CalJOBS Operations Unit resets the password of an approver "

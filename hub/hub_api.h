@@ -70,7 +70,8 @@ extern const route_list hub_case_route_list; /* hub_case.c: approver roles */
 /* hub_case_console.c: approvers deciding at the console */
 extern const route_list hub_case_console_route_list;
 /* 1 when staff_id (active) holds an active case approver role: it may sign
- * in to the console with the approver's view (acct_session.c). */
+ * in to the console with the approver's view (acct_session.c); 0 when not,
+ * -1 when it cannot be read (never taken for either). */
 int hub_case_is_approver(sqlite3 *db, const char *staff_id);
 extern const route_list hub_sync_route_list;
 extern const route_list hub_ca_route_list;

@@ -34,17 +34,13 @@
 
 int hub_case_is_approver(sqlite3 *db, const char *staff_id)
 {
-	sqlite3_stmt *st;
-	int held = 0;
-
-	if (staff_id == NULL || db_prepare(db, &st, "SELECT 1 FROM case_approver_roles r JOIN staff s"
-						    " ON s.id = r.staff_id WHERE r.staff_id=? AND"
-						    " r.active=1 AND s.active=1 LIMIT 1") != 0)
+	if (staff_id == NULL)
 		return 0;
-	sqlite3_bind_text(st, 1, staff_id, -1, SQLITE_STATIC);
-	held = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return held;
+	return (int)db_int_bound(db, -1,
+				 "SELECT EXISTS(SELECT 1 FROM case_approver_roles r JOIN staff s"
+				 " ON s.id = r.staff_id WHERE r.staff_id=?1 AND r.active=1 AND"
+				 " s.active=1)",
+				 "t", staff_id);
 }
 
 /* SQL: the role r decides requests of kind q.kind. */
