@@ -23,7 +23,10 @@
  * clock at the hub, below, or the hub row's updated_hlc when it has none;
  * the text form orders by time, then counter, then node id), recorded in
  * `conflicts`.  A final
- * value (table_def td_final_col) is never left by an office's edit.  An edit
+ * value (table_def td_final_col) is never left by an office's edit; where
+ * the row's other columns move with it (td_final_holds), such an edit is
+ * held whole: nothing of it is taken, neither its stamp nor a column
+ * clock.  An edit
  * beats a delete in either order: a DELETE whose old values no longer match
  * keeps the row; an UPDATE of a deleted row resurrects it from its
  * tombstone.  Both record a conflict on column "*deleted*".  An edit of an
@@ -421,8 +424,11 @@ static int merge_col(actx *a, tcache *tc, const char *id, int i, sqlite3_value *
 		return sync__refuse(a, "corrupt changeset (update without an old value)");
 	if (sync__val_eq(local, remote))
 		/* Nothing to change, but the value now stands for this newer
-		 * write too: an older one must not undo it later. */
-		return clock_put(a, tc, id, i, rh) != A_OK ? A_ERROR : A_OK;
+		 * write too: an older one must not undo it later.  Not for a
+		 * change held whole: none of it was taken, and its clock would
+		 * make the next edit of the column by the office that wrote the
+		 * final state (older by its clock) a conflict it loses. */
+		return hold || clock_put(a, tc, id, i, rh) == A_OK ? A_OK : A_ERROR;
 	/* A final value (a work item Closed, a case exited, a visit done or
 	 * left) is never left:
 	 * the office's other value, older or newer, is kept as a conflict. */
@@ -685,8 +691,14 @@ static int op_update(actx *a, tcache *tc, sqlite3_value **ov, sqlite3_value **nv
 		merged[ts->ts_soft_del] = zero;
 		changed = 1;
 	}
-	/* updated_hlc becomes max(local, remote). */
-	if (ts->ts_hlc >= 0 && sync__val_text(nv[ts->ts_hlc]) && strcmp(sync__val_text(nv[ts->ts_hlc]), lh) > 0) {
+	/* updated_hlc becomes max(local, remote); a change held whole leaves
+	 * the row as it was, its stamp too: the row is still the final state
+	 * its office wrote, and that office's next delete or edit, based on
+	 * its own stamp, must not meet a row "changed since" (a false
+	 * conflict).  The row is logged again (node_differs), so every replica
+	 * ends with the hub's row and stamp. */
+	if (!hold && ts->ts_hlc >= 0 && sync__val_text(nv[ts->ts_hlc]) &&
+	    strcmp(sync__val_text(nv[ts->ts_hlc]), lh) > 0) {
 		merged[ts->ts_hlc] = nv[ts->ts_hlc];
 		changed = 1;
 	}

@@ -483,7 +483,8 @@ class Cluster:
                 local = cur.get(col, base)  # a row the run did not create: the node's base
                 ck = (w.table, w.row, col)
                 if local == remote:
-                    clocks[ck] = max(clocks.get(ck) or "", rh)
+                    if not hold:  # a change held whole stamps nothing
+                        clocks[ck] = max(clocks.get(ck) or "", rh)
                     continue
                 block = hold or (final and final[0] == col and local in final[1])  # never left
                 if local == base and not block:
@@ -502,7 +503,7 @@ class Cluster:
                                   remote))
             if soft == "revive":
                 cur[sd] = 0
-            if w.new.get("updated_hlc") and w.new["updated_hlc"] > lh:
+            if not hold and w.new.get("updated_hlc") and w.new["updated_hlc"] > lh:
                 rhlc[key] = w.new["updated_hlc"]
         return rows, conflicts
 

@@ -7,6 +7,7 @@
  * Covered: insert and replay, column-wise merge (disjoint columns kept,
  * overlapping ones won by the later HLC with one conflict row, ties broken
  * by node id whatever the arrival order), edit beats delete in both orders,
+ * a change held whole by a final value leaving the row's stamp and clocks,
  * append-only / hub-owned / out-of-scope / unknown-row / duplicate-key /
  * domain-rule refusals quarantined with nothing applied, corrupt and
  * truncated changesets quarantined with the hub unchanged (digest), the
@@ -792,6 +793,54 @@ static void test_edit_beats_delete_edit_first(void **state)
 	world_close(&w);
 }
 
+/*
+ * A visit done at A (t=200); B, not having pulled that, moves it to serving
+ * later (t=300) with the note A wrote too: held whole (td_final_holds).  Nothing of B's change is taken - not its stamp, not a
+ * column clock - so A's next edit of the note (t=250: A has not seen B's
+ * time) and then its delete of the visit are its own honest changes of the
+ * row as it wrote it, merged with no conflict.  The hub's row kept B's
+ * stamp (and the note B's clock), which made both false conflicts that A
+ * lost: an edit of a column "changed since", a delete of a row "edited
+ * since".
+ */
+static void test_held_change_leaves_stamp(void **state)
+{
+	world w;
+	char ha[HLC_LEN], hb[HLC_LEN], h[HLC_LEN];
+	st_pushed p;
+
+	(void)state;
+	world_open_at(&w, ha, 200, hb, 300, 0);
+	node_write(w.a, ha, "UPDATE checkins SET status='done', note='served', updated_hlc=%Q"
+			    " WHERE id=%Q", ha, ROW1);
+	node_write(w.b, hb, "UPDATE checkins SET status='serving', note='served', updated_hlc=%Q"
+			    " WHERE id=%Q", hb, ROW1);
+	assert_int_equal(st_push(w.hub, w.a, &scope_a).applied, 1);
+	p = st_push(w.hub, w.b, &scope_b);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 1); /* the status, held */
+	assert_string_equal(q_text(w.hub, "SELECT status FROM checkins"), "done");
+	assert_string_equal(q_text(w.hub, "SELECT updated_hlc FROM checkins"), ha);
+	/* logged again (the origin B's), so B gets the hub's row back */
+	assert_string_equal(q_text(w.hub, "SELECT origin FROM change_log WHERE row_id=%Q"
+					  " ORDER BY seq DESC LIMIT 1", ROW1), "nodeB");
+	hlc_of(h, sizeof h, 250, 0, "nodeA");
+	node_write(w.a, h, "UPDATE checkins SET note='served, form left', updated_hlc=%Q WHERE id=%Q",
+		   h, ROW1);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 0);
+	assert_string_equal(q_text(w.hub, "SELECT note FROM checkins"), "served, form left");
+	hlc_of(h, sizeof h, 260, 0, "nodeA");
+	node_write(w.a, h, "DELETE FROM checkins WHERE id=%Q", ROW1);
+	p = st_push(w.hub, w.a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.conflicts, 0);
+	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM checkins"), 0);
+	assert_int_equal(q_int(w.hub, "SELECT count(*) FROM conflicts"), 1);
+	world_close(&w);
+}
+
 static void test_append_only_update_quarantined(void **state)
 {
 	sqlite3 *hub = open_db(1), *a = open_db(0);
@@ -1173,6 +1222,7 @@ TU_MAIN(cmocka_unit_test(test_insert_and_replay),
 	cmocka_unit_test(test_same_value_newer_write_stands),
 	cmocka_unit_test(test_edit_beats_delete_delete_first),
 	cmocka_unit_test(test_edit_beats_delete_edit_first),
+	cmocka_unit_test(test_held_change_leaves_stamp),
 	cmocka_unit_test(test_append_only_update_quarantined),
 	cmocka_unit_test(test_hub_owned_quarantined),
 	cmocka_unit_test(test_out_of_scope_quarantined),
