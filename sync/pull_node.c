@@ -22,27 +22,6 @@
 
 /* ---- node side ------------------------------------------------------------------ */
 
-static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
-{
-	const char *tbl = "?";
-	int ncol, op;
-
-	(void)ctx;
-	switch (kind) {
-	case SQLITE_CHANGESET_DATA:
-	case SQLITE_CHANGESET_CONFLICT:
-		return SQLITE_CHANGESET_REPLACE; /* the hub's state wins */
-	case SQLITE_CHANGESET_NOTFOUND:
-		return SQLITE_CHANGESET_OMIT;    /* deleting what is already gone */
-	default:
-		sqlite3changeset_op(it, &tbl, &ncol, &op, NULL);
-		log_warnx("pull: %s of a row in '%s' skipped (%s)",
-			  op == SQLITE_DELETE ? "delete" : "write", tbl,
-			  kind == SQLITE_CHANGESET_FOREIGN_KEY ? "foreign key" : "constraint");
-		return SQLITE_CHANGESET_OMIT;
-	}
-}
-
 /* The columns of table td in db that a page's rows are read by (-1 each
  * when it has none or they cannot be read): its time stamp ("updated_hlc",
  * or "hlc" in a table of events), and those that place a row in an office
@@ -216,9 +195,10 @@ static int page_walk(sqlite3 *db, const void *patchset, size_t len, char *max, p
 
 /*
  * A row this node cannot take (text that is not valid UTF-8, or a NUL: the
- * hub refuses such text now, but an older hub may hold some; or a row of
+ * hub refuses such text now, but an older hub may hold some; a row of
  * another office or Local Area than the node's, which the hub never sends
- * it: change_held) must not stall
+ * it: change_held; or a row this database refuses by a constraint when the
+ * page is applied, on_conflict) must not stall
  * the office: the page is applied without those changes, each kept in the
  * node-local pull_set_aside (table, the raw change, why, when), shown by the
  * sync status and the log, and the pull goes on, however many there are (a
@@ -231,13 +211,16 @@ typedef struct aside_ent {
 	char table[130];
 	const unsigned char *p;
 	size_t n;
-	int foreign; /* not of the node's scope (else: its text) */
+	int why; /* ASIDE_* */
 } aside_ent;
 
+enum { ASIDE_TEXT, ASIDE_FOREIGN, ASIDE_REFUSED };
+
 /* Why a change is set aside: in pull_set_aside, and in the log. */
-static const char *const aside_why[2] = {
+static const char *const aside_why[3] = {
 	"text value is not valid UTF-8 (or holds a NUL)",
 	"row of another office or Local Area than this node's",
+	"row this database refuses (a constraint: a unique value a local row already holds)",
 };
 
 /* The changes set aside of one page: as many as the page holds. */
@@ -250,6 +233,24 @@ static void aside_free(aside_list *al)
 {
 	free(al->al_e);
 	memset(al, 0, sizeof *al);
+}
+
+/* One more entry of al, zeroed: NULL out of memory. */
+static aside_ent *aside_add(aside_list *al)
+{
+	aside_ent *e;
+
+	if (al->al_n == al->al_cap) {
+		int cap = al->al_cap ? 2 * al->al_cap : 64;
+
+		if ((e = realloc(al->al_e, (size_t)cap * sizeof *e)) == NULL)
+			return NULL;
+		al->al_e = e;
+		al->al_cap = cap;
+	}
+	e = &al->al_e[al->al_n++];
+	memset(e, 0, sizeof *e);
+	return e;
 }
 
 static int page_filter(sqlite3 *db, const void *page, size_t len, buf *out, aside_list *al,
@@ -271,23 +272,16 @@ static int page_filter(sqlite3 *db, const void *page, size_t len, buf *out, asid
 			page_cols_read(db, td, &cols);
 		held = change_held(&it, &cols, sc);
 		if (it.ci_bad_text || !held) {
-			aside_ent *e;
+			aside_ent *e = aside_add(al);
 
-			if (al->al_n == al->al_cap) {
-				int cap = al->al_cap ? 2 * al->al_cap : 64;
-
-				if ((e = realloc(al->al_e, (size_t)cap * sizeof *e)) == NULL) {
-					rc = -1;
-					break;
-				}
-				al->al_e = e;
-				al->al_cap = cap;
+			if (e == NULL) {
+				rc = -1;
+				break;
 			}
-			e = &al->al_e[al->al_n++];
 			snprintf(e->table, sizeof e->table, "%s", it.ci_table);
 			e->p = it.ci_change;
 			e->n = (size_t)(it.ci_p - it.ci_change);
-			e->foreign = !it.ci_bad_text;
+			e->why = it.ci_bad_text ? ASIDE_TEXT : ASIDE_FOREIGN;
 			continue;
 		}
 		if (cur != it.ci_table)
@@ -318,7 +312,7 @@ static int aside_record(sqlite3 *db, const aside_list *al)
 
 		sqlite3_bind_text(st, 1, e->table, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, e->p, (int)e->n, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, aside_why[e->foreign], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, aside_why[e->why], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc_wall_ms());
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto out;
@@ -326,7 +320,7 @@ static int aside_record(sqlite3 *db, const aside_list *al)
 		/* (the table only: never a value of the row) */
 		if (i < ASIDE_LOGGED)
 			log_warnx("pull: a change of '%s' set aside: a %s; the rest of the page is"
-				  " applied", e->table, aside_why[e->foreign]);
+				  " applied", e->table, aside_why[e->why]);
 	}
 	if (al->al_n > ASIDE_LOGGED)
 		log_warnx("pull: %d more changes of the page set aside (pull_set_aside)",
@@ -381,20 +375,120 @@ static int outbox_empty(sqlite3 *db)
 	return pending == 0 ? 0 : pending > 0 ? -2 : -1;
 }
 
-/* Apply a page (what names it in the log line): 0 or -1. */
+/* The changes of a page this database refused while it was applied: each
+ * re-encoded from SQLite's iterator (changeset_put_op/_value: the op, then
+ * the old and the new record as a changeset has them, a value the page does
+ * not carry undefined), one after another in rf_bytes, and listed in rf_al
+ * (whose p are set once every change is in: rf_bytes may move). */
+typedef struct refused {
+	buf rf_bytes;
+	aside_list rf_al;
+	int rf_err;
+} refused;
+
+static int refused_add(refused *rf, sqlite3_changeset_iter *it)
+{
+	const char *tbl = "?";
+	int ncol = 0, op = 0, indirect = 0, put = 0;
+	size_t start = rf->rf_bytes.len;
+	aside_ent *e;
+
+	if (sqlite3changeset_op(it, &tbl, &ncol, &op, &indirect) != SQLITE_OK ||
+	    (e = aside_add(&rf->rf_al)) == NULL)
+		return -1;
+	snprintf(e->table, sizeof e->table, "%s", tbl);
+	e->why = ASIDE_REFUSED;
+	changeset_put_op(&rf->rf_bytes, op, indirect, &put);
+	for (int i = 0; op != SQLITE_INSERT && i < ncol; i++) {
+		sqlite3_value *v = NULL;
+
+		if (sqlite3changeset_old(it, i, &v) != SQLITE_OK)
+			v = NULL;
+		changeset_put_value(&rf->rf_bytes, v, &put);
+	}
+	for (int i = 0; op != SQLITE_DELETE && i < ncol; i++) {
+		sqlite3_value *v = NULL;
+
+		if (sqlite3changeset_new(it, i, &v) != SQLITE_OK)
+			v = NULL;
+		changeset_put_value(&rf->rf_bytes, v, &put);
+	}
+	e->n = rf->rf_bytes.len - start;
+	return put;
+}
+
+/* Point the entries of rf at their bytes: 0, or -1 when one was lost. */
+static int refused_done(refused *rf)
+{
+	size_t at = 0;
+
+	if (rf->rf_err)
+		return -1;
+	for (int i = 0; i < rf->rf_al.al_n; i++) {
+		rf->rf_al.al_e[i].p = (const unsigned char *)rf->rf_bytes.data + at;
+		at += rf->rf_al.al_e[i].n;
+	}
+	return 0;
+}
+
+static void refused_release(refused *rf)
+{
+	buf_release(&rf->rf_bytes);
+	aside_free(&rf->rf_al);
+}
+
+static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+	refused *rf = ctx;
+
+	switch (kind) {
+	case SQLITE_CHANGESET_DATA:
+	case SQLITE_CHANGESET_CONFLICT:
+		return SQLITE_CHANGESET_REPLACE; /* the hub's state wins */
+	case SQLITE_CHANGESET_NOTFOUND:
+		return SQLITE_CHANGESET_OMIT;    /* deleting what is already gone */
+	case SQLITE_CHANGESET_CONSTRAINT:
+		/* A row this database refuses (a unique value a local row
+		 * holds; SQLite tried it again after the page's other rows):
+		 * left out of the page, set aside with the page's transaction.
+		 * Out of memory, the page is refused whole and pulled again. */
+		if (refused_add(rf, it) != 0) {
+			rf->rf_err = 1;
+			return SQLITE_CHANGESET_ABORT;
+		}
+		return SQLITE_CHANGESET_OMIT;
+	default: {
+		/* Foreign keys, of the whole page and no row of it (the
+		 * replicated tables declare none): as before, taken. */
+		int n = 0;
+
+		sqlite3changeset_fk_conflicts(it, &n);
+		log_warnx("pull: a page leaves %d foreign key(s) unresolved; applied", n);
+		return SQLITE_CHANGESET_OMIT;
+	}
+	}
+}
+
+/* Apply a page (what names it in the log line), the changes this database
+ * refuses set aside and recorded (aside_record) in its transaction: 0 or
+ * -1. */
 static int page_apply(sqlite3 *db, const void *patchset, size_t len, const char *what)
 {
-	int rc;
+	refused rf = {.rf_bytes = BUF_INIT(0)};
+	int rc, ret = -1;
 
 	if (len == 0)
 		return 0;
-	rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, NULL, NULL,
+	/* re-encoded, a change grows by a byte a column at most */
+	buf_init(&rf.rf_bytes, 2 * len + 4096);
+	rc = sqlite3changeset_apply_v2(db, (int)len, (void *)patchset, NULL, on_conflict, &rf, NULL,
 				       NULL, SQLITE_CHANGESETAPPLY_NOSAVEPOINT);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK)
 		log_warnx("%s: cannot apply page: %s", what, sqlite3_errstr(rc));
-		return -1;
-	}
-	return 0;
+	else if (refused_done(&rf) == 0 && (rf.rf_al.al_n == 0 || aside_record(db, &rf.rf_al) == 0))
+		ret = 0;
+	refused_release(&rf);
+	return ret;
 }
 
 /* Apply a pull page of tables t with the triggers off where they can be

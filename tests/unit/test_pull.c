@@ -211,6 +211,35 @@ static void test_node_sets_aside_rows_of_another_scope(void **state)
 	buf_release(&page);
 }
 
+/* A pulled row this database refuses by a constraint (staff 'ana' of the
+ * hub where a row of the node's own, under another id, holds the username:
+ * the unique index) is set aside in pull_set_aside, the page's other rows
+ * applied and the cursor moved: the hub's row is no longer dropped with a
+ * log line only.  What is kept is the change itself (an INSERT of st-1). */
+static void test_node_sets_aside_a_refused_row(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	buf page = BUF_INIT(1 << 20);
+	int64_t next, head;
+	int more;
+
+	seed(hub);
+	assert_int_equal(db_exec(node, "INSERT INTO staff(id, username, display_name,"
+				       " privilege_group) VALUES('st-local', 'ana', 'Ana', 'staff')"), 0);
+	assert_int_equal(sync_hub_pull(hub, &sc1, 0, 100, &page, &next, &head, &more), 0);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM staff WHERE id='st-1'"), 0);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM checkins"), 2);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM offices"), 2);
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), next);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM pull_set_aside"), 1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM pull_set_aside WHERE tbl='staff' AND"
+				     " why LIKE 'row this database refuses%'"), 1);
+	assert_int_equal(q_int(node, "SELECT unicode(change) = 18 AND instr(change,"
+				     " CAST('st-1' AS BLOB)) > 0 FROM pull_set_aside"), 1);
+	buf_release(&page);
+}
+
 /* A connection's pull cache (sync_pull_cache) gives the same pages as a
  * pull that reads the shapes for itself: page by page, for two offices,
  * and after new writes. */
@@ -1362,6 +1391,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		DBS_TEST(test_page_scope),
 		DBS_TEST(test_node_sets_aside_rows_of_another_scope),
+		DBS_TEST(test_node_sets_aside_a_refused_row),
 		DBS_TEST(test_paging),
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
