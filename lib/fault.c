@@ -11,7 +11,9 @@
 #ifdef OUTPOST_TEST_HOOKS
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
@@ -37,9 +39,32 @@ static void fault_init(void)
 		fault_at = 1;
 }
 
+/* OUTPOST_TEST_HOOKS_PAUSE="NAME:FILE": at the point NAME, while FILE
+ * exists, wait (FILE.at is created first, to say so). */
+static void fault_pause(const char *name)
+{
+	const char *v = getenv("OUTPOST_TEST_HOOKS_PAUSE");
+	const char *colon = v ? strchr(v, ':') : NULL;
+	char at[4096];
+	FILE *f;
+
+	if (colon == NULL || strncmp(v, name, (size_t)(colon - v)) != 0 ||
+	    name[colon - v] != '\0' || access(colon + 1, F_OK) != 0)
+		return;
+	snprintf(at, sizeof at, "%s.at", colon + 1);
+	if ((f = fopen(at, "w")) != NULL)
+		fclose(f);
+	while (access(colon + 1, F_OK) == 0) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 void fault_point(const char *name)
 {
 	pthread_once(&fault_once, fault_init);
+	fault_pause(name);
 	if (fault_at == 0 || strcmp(name, fault_name) != 0)
 		return;
 	if (__atomic_add_fetch(&fault_seen, 1, __ATOMIC_SEQ_CST) == fault_at) {

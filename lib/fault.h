@@ -26,6 +26,10 @@
  *   hub.apply.commit     hub: a push committed, the reply not sent yet
  *   hub.pull.serve       hub: a pull page is built, not sent
  *
+ * OUTPOST_TEST_HOOKS_PAUSE="NAME:FILE" (hooks only) makes the process wait
+ * at the point NAME while FILE exists (creating FILE.at when it starts to),
+ * so a test can run another process at exactly that instant.
+ *
  * OUTPOST_TEST_HOOKS_SYNC_MS (hooks only) shortens the node's sync interval
  * and its longest backoff to that many milliseconds, so a test waits seconds
  * rather than minutes for the cycle to resume after a crash.

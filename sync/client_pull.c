@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define PULL_MAX_SNAPSHOTS 2   /* 410 after a fresh snapshot: give up */
+#define PULL_MAX_REFETCH 8     /* pages asked for again after a push: then give up */
 
 
 /* WAL a pulled row may write at the node, generously: its row and index
@@ -49,9 +50,12 @@ static int hub_behind(sync_client *c, sqlite3 *db)
 }
 
 /* sync_node_apply_pull's answer rc: 0; 1 when a snapshot is under way
- * (take it first); SYNC_E_*. */
+ * (take it first); 2 when a push committed since the page was asked for
+ * (ask again); SYNC_E_*. */
 static int apply_rc(sync_client *c, int rc)
 {
+	if (rc == -4)
+		return 2;
 	if (rc == -2) {
 		CERR(c, "local changes pending, push first");
 		return SYNC_E_PENDING;
@@ -297,7 +301,8 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 	buf bufs[2] = {BUF_INIT(SYNC_MAX_REPLY), BUF_INIT(SYNC_MAX_REPLY)}, *resp = &bufs[0];
 	char path[128];
 	int64_t cursor = -1, next, head, pending;
-	int more, rc = 0, snapshots = 0, fetched = 0, arc;
+	int64_t gen = -1, pf_gen = -1;
+	int more, rc = 0, snapshots = 0, fetched = 0, arc, refetched = 0;
 	long status;
 	prefetch pf;
 
@@ -341,8 +346,17 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			next = pf.pf_next;
 			head = pf.pf_head;
 			more = pf.pf_more;
+			gen = pf_gen;
 			fetched = 0;
 		} else {
+			/* The push generation before the page is asked for: a
+			 * push of another process that commits after this is
+			 * not in the page (sync_node_push_gen()). */
+			if ((gen = sync_node_push_gen(db)) < 0) {
+				CERR(c, "cannot read the sync state of the office database");
+				rc = SYNC_E_OTHER;
+				break;
+			}
 			snprintf(path, sizeof path, "/api/v1/sync/pull?after=%" PRId64 "&max=%d",
 				 cursor, pull_rows());
 			rc = sync_client_request(c, "GET", path, NULL, 0, &status, resp, &next, &head,
@@ -373,14 +387,24 @@ int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st)
 			break;
 		}
 		FAULT_POINT("pull.after_reply");
-		if (more == 1)
+		pf.pf_running = 0;
+		if (more == 1 && (pf_gen = sync_node_push_gen(db)) >= 0)
 			prefetch_start(&pf, c, next, resp == &bufs[0] ? &bufs[1] : &bufs[0]);
-		else
-			pf.pf_running = 0;
-		arc = sync_node_apply_pull_told(db, resp->data, resp->len, next, c->sc_told,
-						c->sc_told_arg);
+		arc = sync_node_apply_pull_gen(db, resp->data, resp->len, next, gen, c->sc_told,
+					       c->sc_told_arg);
 		fetched = prefetch_join(&pf) && arc == 0;
 		rc = apply_rc(c, arc);
+		if (rc == 2) {
+			/* Another process pushed meanwhile: this page (and the
+			 * one fetched after it) may hold rows older than its
+			 * push made them.  The same page again. */
+			if (++refetched > PULL_MAX_REFETCH) {
+				CERR(c, "pushes keep landing under this pull; try again");
+				rc = SYNC_E_OTHER;
+				break;
+			}
+			continue;
+		}
 		if (rc == 1) {
 			/* Another process began a snapshot meanwhile: finish it. */
 			rc = snapshot_again(c, db, st, &cursor, &snapshots,

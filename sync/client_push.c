@@ -270,6 +270,10 @@ static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSO
 	sqlite3_bind_int64(st, 1, local);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
+	/* Entries gone from the outbox no longer hold their rows back from
+	 * a pull page: one asked for before now is asked for again. */
+	if (sqlite3_changes(db) > 0 && sync_node_push_gen_bump(db) != 0)
+		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (cJSON_IsArray(quar) && cJSON_GetArraySize(quar) > 0) {

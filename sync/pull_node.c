@@ -1,8 +1,9 @@
 /*
  * pull_node.c - the office node's side of pull.c: a pull page applied with
  * its cursor in one transaction (only while none of its rows has an office
- * write still in the outbox, pull_pending.c; changes the node cannot take
- * are set aside and recorded), and snapshot pages applied
+ * write still in the outbox, pull_pending.c, and no push has committed
+ * since it was asked for, sync_node_push_gen(); changes the node cannot
+ * take are set aside and recorded), and snapshot pages applied
  * range by range until the last one sets the snapshot's seq as the cursor.
  * The page formats and their guarantees are described atop pull.c.
  */
@@ -551,7 +552,26 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
 			      sync_pull_told_fn told, void *arg)
 {
-	int64_t snap, cur;
+	return sync_node_apply_pull_gen(db, patchset, len, next_cursor, -1, told, arg);
+}
+
+int64_t sync_node_push_gen(sqlite3 *db)
+{
+	int64_t v = 0;
+
+	return db_kv_get_i64(db, "sync_state", "push_gen", &v) < 0 ? -1 : v;
+}
+
+int sync_node_push_gen_bump(sqlite3 *db)
+{
+	return db_exec(db, "INSERT INTO sync_state(key, value) VALUES('push_gen', 1)"
+			   " ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER) + 1");
+}
+
+int sync_node_apply_pull_gen(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
+			     int64_t push_gen, sync_pull_told_fn told, void *arg)
+{
+	int64_t snap, cur, gen;
 	int rc, ret = -1;
 	buf kept = BUF_INIT(0), none = BUF_INIT(0);
 	aside_list al = {0};
@@ -583,6 +603,13 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 			log_debug("pull: a page up to %" PRId64 " is already applied; left out",
 				  next_cursor);
 		ret = 0;
+		goto out;
+	}
+	/* Asked for before a push that committed since: the push's rows are
+	 * no longer in the outbox to hold the page's older state of them back
+	 * (see sync_node_push_gen()).  Asked again, it holds the hub's merge. */
+	if (push_gen >= 0 && (gen = sync_node_push_gen(db)) != push_gen) {
+		ret = gen < 0 ? -1 : -4;
 		goto out;
 	}
 	/* Beside pending office writes only when it touches none of their rows. */

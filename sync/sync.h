@@ -331,6 +331,24 @@ int sync_node_apply_pull(sqlite3 *db, const void *patchset, size_t len, int64_t 
 typedef void (*sync_pull_told_fn)(void *arg, const char *table, const char *id, size_t idlen);
 int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
 			      sync_pull_told_fn told, void *arg);
+/*
+ * The node's push generation (sync_state "push_gen"): every push commit
+ * (the outbox trimmed after the hub's ack) raises it by one, in the same
+ * transaction (sync_node_push_gen_bump).  A pull page asked for before a
+ * push of another process (outpost-sync beside the node's cycle) reached
+ * the hub may hold a row's older state, and the push's entries, gone from
+ * the outbox, no longer hold that row back (pull_pending.c): the page is
+ * applied only if the generation read before it was asked for is still
+ * the one in its transaction.  _push_gen: the generation (0 when none yet),
+ * or -1 on error.  _bump: 0 or -1.
+ */
+int64_t sync_node_push_gen(sqlite3 *db);
+int sync_node_push_gen_bump(sqlite3 *db);
+/* sync_node_apply_pull_told for a page asked for when the push generation
+ * was push_gen (-1: not checked): -4 when a push has committed since
+ * (nothing changed: ask for the page again). */
+int sync_node_apply_pull_gen(sqlite3 *db, const void *patchset, size_t len, int64_t next_cursor,
+			     int64_t push_gen, sync_pull_told_fn told, void *arg);
 
 /* A position in the snapshot walk: a table nodes hold and the id of a row
  * of it (the row itself need not exist).  The walk's order is the tables in

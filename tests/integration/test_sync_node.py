@@ -1402,5 +1402,59 @@ class PullSetAsideTest(harness.TwoOffices):
         self.assertLess(log.count(b"set aside: a text value"), 20)
 
 
+
+class PullBesidePushTest(unittest.TestCase):
+    """A pull page asked for before another process's push reached the hub
+    is not applied after that push committed: `outpost-sync pull` waits
+    (a test hook) between the page's reply and its apply while the desk
+    calls a visitor and `outpost-sync push` carries the call to the hub and
+    empties the outbox.  The page holds the visit as the hub had it before
+    (waiting): applied, it put the visit back in the queue until the next
+    pull.  It is asked for again, and the node shows the hub's merge."""
+
+    def test_page_asked_before_a_push_is_asked_again(self):
+        if not TEST_HOOKS:
+            raise unittest.SkipTest("release build: no test hooks (OUTPOST_TEST_HOOKS_PAUSE)")
+        hub = Daemon("hub").start()
+        node = Daemon("node", name="beside-push-%d" % os.getpid(), args=["--sync-interval", "0"])
+        try:
+            harness.enroll(hub, node, "demo-office")
+            node.start()
+            harness.sync_json(node, "push")
+            harness.sync_json(node, "pull")
+            login(node)
+            vid, _ = harness.checkin_change(node, "Beside Push")
+            harness.sync_json(node, "push")
+            harness.sync_json(node, "pull")
+            # the hub's own edit of the visit: the next page names it
+            harness.db_write(hub, "UPDATE checkins SET note='hub', updated_hlc=? WHERE id=?",
+                             "%012x.0000.hub" % int(time.time() * 1000), vid)
+            with tempfile.TemporaryDirectory() as tmp:
+                pause = os.path.join(tmp, "pause")
+                open(pause, "w").close()
+                env = dict(os.environ, OUTPOST_TEST_HOOKS_PAUSE="pull.after_reply:" + pause)
+                puller = subprocess.Popen(
+                    [os.path.join(BIN, "outpost-sync"), "pull", "--data", node.data, "--json"],
+                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                try:
+                    wait_for(lambda: os.path.exists(pause + ".at"), what="the pull's page")
+                    r = node.post("/api/v1/checkins/%s/action" % vid, {"action": "call"})
+                    self.assertEqual(r.status, 200, r)
+                    harness.sync_json(node, "push")
+                    self.assertEqual(count(node, "SELECT count(*) FROM outbox"), 0)
+                    os.unlink(pause)
+                    out, err = puller.communicate(timeout=60)
+                finally:
+                    if puller.poll() is None:
+                        puller.kill()
+                        puller.wait()
+            self.assertEqual(puller.returncode, 0, err[-2000:])
+            self.assertEqual(count(node, "SELECT status FROM checkins WHERE id=?", vid), "called")
+            self.assertEqual(count(node, "SELECT note FROM checkins WHERE id=?", vid), "hub")
+            self.assertEqual(count(hub, "SELECT status FROM checkins WHERE id=?", vid), "called")
+        finally:
+            node.cleanup()
+            hub.cleanup()
+
 if __name__ == "__main__":
     unittest.main()

@@ -13,7 +13,9 @@
  * row an error; the node replaces what it holds in each page's range (stray
  * rows, stale values and another scope's rows are gone), sets its cursor
  * only with the last page, refuses a page outside its range, out of order,
- * not continuing the recorded snapshot or while its outbox is busy; hub
+ * not continuing the recorded snapshot or while its outbox is busy; a
+ * pull page asked for before a push that has committed since is refused
+ * (-4) and asked for again; hub
  * edits between pages are made good by the pull from the snapshot's seq
  * (and only by it); a position's table and id are checked; after a
  * snapshot the node's digest equals the hub's digest of its scope;
@@ -1386,12 +1388,59 @@ static void test_node_apply_beside_pending_writes(void **state)
 	buf_release(&page);
 }
 
+/* A page asked for before a push of another process (outpost-sync push
+ * beside the node's cycle) committed: the page holds c1 as the hub had it
+ * before the push merged the desk's edit, and the edit is no longer in the
+ * outbox to hold c1 back.  Applied, it would put c1 back to the older state
+ * until the next pull; the push generation (read before the page was asked
+ * for, raised by the push's commit) makes it -4, nothing changed, and the
+ * page asked for again holds the merge. */
+static void test_page_asked_before_a_push_is_asked_again(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	buf page = BUF_INIT(1 << 20);
+	int64_t next = 0, before, gen;
+
+	seed(hub);
+	assert_int_equal(db_exec(node, "CREATE TABLE sync_state(key TEXT PRIMARY KEY NOT NULL,"
+				       " value TEXT)"), 0);
+	page_after(hub, &next, &page);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	before = next;
+
+	/* the page asked for: c1 with the hub's new phone, the note not yet */
+	assert_int_equal(db_exec(hub, "UPDATE checkins SET phone='555' WHERE id='c1'"), 0);
+	assert_int_equal(gen = sync_node_push_gen(node), 0);
+	page_after(hub, &next, &page);
+	/* meanwhile the desk edits c1 and another process pushes it */
+	captured(node, "000000000009.0000.nodeA",
+		 "UPDATE checkins SET note='local', updated_hlc='000000000009.0000.nodeA' WHERE id='c1'");
+	push_all(hub, node, &sc1);
+	assert_int_equal(q_int(node, "SELECT count(*) FROM outbox"), 0);
+	assert_int_equal(sync_node_push_gen_bump(node), 0); /* as its push_commit does */
+
+	assert_int_equal(sync_node_apply_pull_gen(node, page.data, page.len, next, gen, NULL, NULL), -4);
+	note_is(node, "c1", "local");
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), before);
+	assert_true(sqlite3_get_autocommit(node));
+
+	/* asked again: the hub's merge, both edits */
+	next = before;
+	assert_int_equal(gen = sync_node_push_gen(node), 1);
+	page_after(hub, &next, &page);
+	assert_int_equal(sync_node_apply_pull_gen(node, page.data, page.len, next, gen, NULL, NULL), 0);
+	note_is(node, "c1", "local");
+	assert_int_equal(q_int(node, "SELECT phone = '555' FROM checkins WHERE id='c1'"), 1);
+	buf_release(&page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		DBS_TEST(test_page_scope),
 		DBS_TEST(test_node_sets_aside_rows_of_another_scope),
 		DBS_TEST(test_node_sets_aside_a_refused_row),
+		DBS_TEST(test_page_asked_before_a_push_is_asked_again),
 		DBS_TEST(test_paging),
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
