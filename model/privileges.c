@@ -2,12 +2,8 @@
  * privileges.c - privilege groups to privilege bits; see privileges.h.
  *
  * The mapping follows the group descriptions in WSD24-13: "View Access"
- * groups never edit; "LWIA Intake Staff" is "limited CalJOBS access to assist
- * with basic participant needs, view access only to program applications,
- * and no access to reports": the front desk and case notes, and participant
- * records read only (registering a participant is the WIOA application,
- * where a pseudo-SSN is assigned (SLO policy 34-19), and its activities,
- * forms and skill gains are the application's: participant_edit); supervisors and EDD staff get the full field set; staff
+ * groups never edit; "LWIA Intake Staff" has limited participant access and
+ * no reports; supervisors and EDD staff get the full field set; staff
  * administration is never part of a group (it comes with the MIS
  * Administrator / SPOC role, granted separately at the hub).  Vetting a
  * converted employer is the EDD WSB groups' (WSIN15-21: "verified by the WSB
@@ -26,7 +22,7 @@ static const struct {
 	unsigned bits;
 } groups[] = {
 	{"LWIA/CBO Staff", FIELD},
-	{"LWIA Intake Staff", PRIV_VIEW | PRIV_CASE_NOTES | PRIV_GREETER_DESK},
+	{"LWIA Intake Staff", PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES | PRIV_GREETER_DESK},
 	{"LWIA Partner Staff", FIELD},
 	{"LWIA Partner Supervisor", FIELD | PRIV_GREETER_SETUP},
 	{"ETPL Coordinators", PRIV_VIEW | PRIV_REPORTS},
