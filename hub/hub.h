@@ -214,6 +214,12 @@ typedef struct hub_ca_grant {
 	char cg_why[512];
 } hub_ca_grant;
 int hub_ca_load(hub *h, const char *hub_cert);
+/* Would hub_ca_load take the content key of a ca.key (wrapped, unwrapped
+ * under master, 32 bytes, or NULL when there is none; or plain) with the
+ * PEM crt as ca.crt (restore's check, hub_backup.c)?  1, or 0 with *err
+ * (static text). */
+int hub_ca_pair_check(const void *crt, size_t crt_len, const void *key, size_t key_len,
+		      const unsigned char *master, const char **err);
 void hub_ca_free(hub *h);
 int hub_ca_sign_request(hub *h, const char *node_id, const char *office, const cJSON *body,
 			hub_ca_grant *g);
@@ -334,6 +340,13 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
  * pt (cap bytes): the length, or -1 (altered, another key or place). */
 int hub_keys_wrap(const char *aad, const void *pt, size_t n, char *out, size_t outn);
 int hub_keys_unwrap(const char *aad, const char *in, void *pt, size_t cap);
+/* The same under key (a master key the hub has not loaded: the one a
+ * restore puts back). */
+int hub_keys_unwrap_under(const unsigned char key[32], const char *aad, const char *in, void *pt,
+			  size_t cap);
+/* A master.key's content (len bytes: 64 hex digits, then a newline or
+ * nothing) into out.  0 or -1. */
+int hub_keys_master_read(const void *text, size_t len, unsigned char out[32]);
 
 /* The node whose batch this thread is applying inside hub_ingest(), else
  * NULL: the row validator (acct_validate_row) checks rows against it. */

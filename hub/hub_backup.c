@@ -18,7 +18,9 @@
  *
  * Restore puts the database and the key files back (it takes both files:
  * without the key file only when the data directory still holds the
- * matching master.key) and opens a gap in the
+ * matching master.key; and only files the restored hub can start on:
+ * hub.key the key of hub.crt, ca.key unwrapping under the master.key it
+ * will have and the key of ca.crt) and opens a gap in the
  * change log: the next seq is the backup's head plus HUB_LOG_GAP and a random
  * spread (past the replaced database's own head, if later), and the
  * gap is recorded in sync_ctx 'log_gaps' ("from-to,..."), so a node whose
@@ -914,6 +916,23 @@ static int backup_file(sqlite3 *const *dbs, int ndb, const char *name, unsigned 
 	return 0;
 }
 
+/* File name as the restored hub will have it: the content of the first of
+ * dbs (the key file, the backup) that holds it, else the one DIR keeps, as
+ * backup_file() says it. */
+static int restored_file(sqlite3 *const *dbs, int ndb, const char *dir, const char *name,
+			 unsigned char **out, size_t *len)
+{
+	char path[PATH_MAX + 32];
+	mode_t mode;
+	int rc = backup_file(dbs, ndb, name, out, len);
+
+	if (rc != 0)
+		return rc;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	rc = slurp(path, out, len, &mode);
+	return rc == 0 ? 1 : rc == 1 ? 0 : -1;
+}
+
 /* The hub's TLS key (the key file's, the backup's when it holds all, or
  * the one DIR keeps when neither has it) is the backup's certificate's: a
  * restored hub whose key is not would not start.  1, or 0 (said; also when
@@ -924,18 +943,9 @@ static int tls_pair_restored(sqlite3 *bk, sqlite3 *keys, const char *dir, const 
 	unsigned char *crt = NULL, *key = NULL;
 	size_t crt_len, key_len = 0;
 	int have_crt = backup_file(dbs + 1, 1, HUB_CERT_FILE, &crt, &crt_len);
-	int have_key = backup_file(dbs, 2, HUB_KEY_FILE, &key, &key_len);
+	int have_key = restored_file(dbs, 2, dir, HUB_KEY_FILE, &key, &key_len);
 	int ok;
 
-	if (have_key == 0) {
-		char path[PATH_MAX + 32];
-		mode_t mode;
-		int rc;
-
-		snprintf(path, sizeof path, "%s/%s", dir, HUB_KEY_FILE);
-		rc = slurp(path, &key, &key_len, &mode);
-		have_key = rc == 0 ? 1 : rc == 1 ? 0 : -1;
-	}
 	ok = have_crt == 0 || have_key == 0; /* (nothing to pair) */
 	if (have_crt == 1 && have_key == 1)
 		ok = tls_pair_check(crt, crt_len, key, key_len) == 1;
@@ -949,6 +959,51 @@ static int tls_pair_restored(sqlite3 *bk, sqlite3 *keys, const char *dir, const 
 		fprintf(stderr, "outpost-hub: the %s to be restored is not the key of the %s in "
 				"'%s' (a key file of another backup?): nothing restored\n",
 			HUB_KEY_FILE, HUB_CERT_FILE, file);
+	return ok;
+}
+
+/* The office CA the restored hub will have (ca.crt and ca.key, each the
+ * key file's, the backup's, or the one DIR keeps, as they are put back) is
+ * one hub_ca_load takes: both or neither (a new CA is made at start), and
+ * the ca.key unwraps under the master.key it will have and is the key of
+ * the ca.crt.  Otherwise the restored hub would not start.  1, or 0 (said;
+ * also when any cannot be read). */
+static int ca_pair_restored(sqlite3 *bk, sqlite3 *keys, const char *dir, const char *file)
+{
+	sqlite3 *dbs[2] = {keys, bk};
+	unsigned char *crt = NULL, *key = NULL, *mk = NULL, master[32];
+	size_t crt_len = 0, key_len = 0, mk_len = 0;
+	int have_crt = restored_file(dbs, 2, dir, HUB_CA_CERT_FILE, &crt, &crt_len);
+	int have_key = restored_file(dbs, 2, dir, HUB_CA_KEY_FILE, &key, &key_len);
+	int have_mk = restored_file(dbs, 2, dir, MASTER_FILE, &mk, &mk_len);
+	const char *why = "it, the " HUB_CA_CERT_FILE " or the master.key cannot be read";
+	int ok = 0;
+
+	if (have_crt < 0 || have_key < 0 || have_mk < 0)
+		goto out;
+	if (have_crt == 0 && have_key == 0)
+		ok = 1;
+	else if (have_crt == 0 || have_key == 0)
+		why = have_key ? "there is no " HUB_CA_CERT_FILE " for it"
+			       : "there is none for the " HUB_CA_CERT_FILE;
+	else if (have_mk == 1 && hub_keys_master_read(mk, mk_len, master) != 0)
+		why = "the master.key to be restored is not a master key";
+	else
+		ok = hub_ca_pair_check(crt, crt_len, key, key_len, have_mk == 1 ? master : NULL,
+				       &why);
+out:
+	crypto_wipe(master, sizeof master);
+	if (key != NULL)
+		crypto_wipe(key, key_len);
+	if (mk != NULL)
+		crypto_wipe(mk, mk_len);
+	free(key);
+	free(mk);
+	free(crt);
+	if (!ok)
+		fprintf(stderr, "outpost-hub: the office CA's %s to be restored with '%s' is not one the "
+				"restored hub could use (%s): nothing restored\n",
+			HUB_CA_KEY_FILE, file, why);
 	return ok;
 }
 
@@ -1082,7 +1137,8 @@ int hub_restore(const char *dir, const char *file, const char *key_path, int for
 			file, ver, newer);
 		goto out;
 	}
-	if (open_keys(bk, dir, file, key_path, &keys) != 0 || !tls_pair_restored(bk, keys, dir, file))
+	if (open_keys(bk, dir, file, key_path, &keys) != 0 || !tls_pair_restored(bk, keys, dir, file) ||
+	    !ca_pair_restored(bk, keys, dir, file))
 		goto out;
 	snprintf(db_path, sizeof db_path, "%s/%s", dir, HUB_DB_FILE);
 	snprintf(tmp, sizeof tmp, "%s.restore", db_path);

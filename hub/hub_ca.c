@@ -25,6 +25,13 @@
 #define CA_KEY_AAD "ca_key"
 #define CA_KEY_MAX 256 /* DER of a P-256 key: about 121 bytes */
 
+/* p (n bytes, NUL-terminated) without its trailing newlines and spaces. */
+static void key_text_trim(char *p, size_t n)
+{
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
+		p[--n] = '\0';
+}
+
 /* DATA/ca.key's text (NUL-terminated, trailing space cut), NULL when there
  * is none; -1 in *rc when it cannot be read. */
 static char *key_file_read(const char *path, int *rc)
@@ -43,11 +50,43 @@ static char *key_file_read(const char *path, int *rc)
 		p = NULL;
 		*rc = -1;
 	} else {
-		while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == ' '))
-			p[--n] = '\0';
+		key_text_trim(p, n);
 	}
 	fclose(f);
 	return p;
+}
+
+int hub_ca_pair_check(const void *crt, size_t crt_len, const void *key, size_t key_len,
+		      const unsigned char *master, const char **err)
+{
+	unsigned char der[CA_KEY_MAX];
+	char *text = malloc(key_len + 1);
+	int len, pair = -1;
+
+	*err = "out of memory";
+	if (text == NULL)
+		return 0;
+	memcpy(text, key, key_len);
+	text[key_len] = '\0';
+	key_text_trim(text, key_len);
+	/* (read as hub_ca_load reads it: wrapped, or plain PEM of an older hub) */
+	if (crypto_is_wrapped(text)) {
+		*err = "it does not unwrap under the master.key the restored hub would have";
+		if (master == NULL ||
+		    (len = hub_keys_unwrap_under(master, CA_KEY_AAD, text, der, sizeof der)) < 0)
+			goto out;
+		pair = tls_pair_check(crt, crt_len, der, (size_t)len);
+	} else {
+		pair = tls_pair_check(crt, crt_len, text, strlen(text));
+	}
+	*err = pair == 1   ? NULL
+	       : pair == 0 ? "it is not the key of the " HUB_CA_CERT_FILE
+			   : "it or the " HUB_CA_CERT_FILE " cannot be read as a key or a certificate";
+out:
+	crypto_wipe(der, sizeof der);
+	crypto_wipe(text, key_len);
+	free(text);
+	return pair == 1;
 }
 
 /* Keep the CA's key in path wrapped under master.key (0600, atomically),

@@ -111,12 +111,32 @@ int hub_keys_wrap(const char *aad, const void *pt, size_t n, char *out, size_t o
 
 int hub_keys_unwrap(const char *aad, const char *in, void *pt, size_t cap)
 {
+	return master_ok ? hub_keys_unwrap_under(master, aad, in, pt, cap) : -1;
+}
+
+int hub_keys_unwrap_under(const unsigned char key[32], const char *aad, const char *in, void *pt,
+			  size_t cap)
+{
 	size_t hex = crypto_is_wrapped(in) ? strlen(in) - (sizeof CRYPTO_WRAP_PREFIX - 1) : 0;
 	size_t n = hex / 2 > 28 ? hex / 2 - 28 : 0; /* nonce 12, tag 16 (lib/crypto.h) */
 
-	if (!master_ok || n == 0 || n > cap || crypto_unwrap(master, aad, in, pt, n) != 0)
+	if (n == 0 || n > cap || crypto_unwrap(key, aad, in, pt, n) != 0)
 		return -1;
 	return (int)n;
+}
+
+int hub_keys_master_read(const void *text, size_t len, unsigned char out[32])
+{
+	char hex[65];
+	int rc;
+
+	if (len < 64 || (len > 64 && ((const char *)text)[64] != '\n'))
+		return -1;
+	memcpy(hex, text, 64);
+	hex[64] = '\0';
+	rc = crypto_unhex(hex, out, 32);
+	crypto_wipe(hex, sizeof hex);
+	return rc;
 }
 
 /* 1 when db already keeps something wrapped (so its master.key is lost). */
@@ -167,9 +187,7 @@ static int master_load(sqlite3 *db, const char *data_dir, char *err, size_t n)
 		goto out;
 	}
 	got = read(fd, hex, sizeof hex - 1);
-	if (got >= 64 && (got == 64 || hex[64] == '\n'))
-		hex[64] = '\0';
-	if (got < 64 || crypto_unhex(hex, master, sizeof master) != 0) {
+	if (got < 0 || hub_keys_master_read(hex, (size_t)got, master) != 0) {
 		snprintf(err, n, "'%s' is not a master key (64 hex digits); restore it from the "
 				 "backup kept with hub.db",
 			 path);

@@ -38,7 +38,7 @@ int tls_config_pin(const tls_config *cfg, char *out, size_t n);
  * counts its terminating NUL, as mbedtls_x509_crt_parse wants).  0 or -1. */
 int tls_cert_pin(const void *cert, size_t len, char *out, size_t n);
 
-/* Is the PEM private key (key_len bytes, no NUL needed) the PEM
+/* Is the PEM (or DER) private key (key_len bytes, no NUL needed) the PEM
  * certificate's?  1 yes, 0 no, -1 when either cannot be read. */
 int tls_pair_check(const void *cert, size_t cert_len, const void *key, size_t key_len);
 

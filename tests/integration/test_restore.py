@@ -676,6 +676,53 @@ class RestoreDrillTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         hub.start()
 
+    def test_restore_refuses_a_ca_key_not_its_certificates(self):
+        """The office CA's ca.key a backup puts back must unwrap under the
+        master.key the restored hub will have and be the key of its ca.crt
+        (what the hub checks at start, hub_ca_load): another hub's ca.key
+        (wrapped under another master key), another CA's ca.crt, a plain
+        key of another pair or no key at all in its place are refused
+        before anything is touched - restored, the hub would not start."""
+        hub, other = self.o.hub(), self.o.hub()
+        mine = self.backed_up(hub)
+        other.stop()
+        hub.stop()
+
+        def read(d, name):
+            with open(os.path.join(d, name), "rb") as f:
+                return f.read()
+        kept = ("master.key", "ca.key", "ca.crt", "hub.key")
+        before = sorted(os.listdir(hub.data)), [read(hub.data, n) for n in kept]
+        offices = count(hub, "SELECT count(*) FROM offices")
+        wrong = os.path.join(os.path.dirname(mine), "wrong.backup")
+        for what, part, name, content, said in (
+                ("another hub's ca.key", ".key", "ca.key", read(other.data, "ca.key"),
+                 b"does not unwrap under the master.key"),
+                ("another CA's ca.crt", "", "ca.crt", read(other.data, "ca.crt"),
+                 b"is not the key of the ca.crt"),
+                ("a plain key of another pair", ".key", "ca.key", read(other.data, "hub.key"),
+                 b"is not the key of the ca.crt"),
+                ("not a key", ".key", "ca.key", b"-----BEGIN nothing", b"cannot be read")):
+            shutil.copy(mine, wrong)
+            shutil.copy(mine + ".key", wrong + ".key")
+            bk = sqlite3.connect(wrong + part)
+            self.assertEqual(bk.execute("UPDATE outpost_backup_files SET content=? WHERE name=?",
+                                        (content, name)).rowcount, 1, what)
+            bk.commit()
+            bk.close()
+            p = hub_tool(hub, "restore", wrong, "--force")
+            self.assertEqual(p.returncode, 1, (what, p.stderr))
+            self.assertIn(b"office CA's ca.key", p.stderr, what)
+            self.assertIn(said, p.stderr, what)
+            self.assertIn(b"nothing restored", p.stderr, what)
+            self.assertEqual((sorted(os.listdir(hub.data)), [read(hub.data, n) for n in kept]),
+                             before, what)
+            self.assertEqual(count(hub, "SELECT count(*) FROM offices"), offices, what)
+        # its own backup: taken, and the hub starts on it (its CA loaded)
+        p = hub_tool(hub, "restore", mine, "--force")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        hub.start()
+
     def test_backup_holds_no_plain_ssn_key(self):
         """A Local Area made a moment ago has its SSN key plain in hub.db
         until the serving hub wraps it; a backup taken then has it wrapped
