@@ -3,6 +3,7 @@
  * replicated approval rows; see case_approvals.h.
  */
 #include "model/case_approvals.h"
+#include "model/casework.h"
 #include "model/schema.h"
 #include "lib/json.h"
 
@@ -80,11 +81,11 @@ static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	char la[64] = "", owner[64] = "", group[128] = "";
 	int rc;
 
+	/* (one refusal for no participant and another Local Area's) */
 	COL(rc, "case_approval_requests", "SELECT local_area_id FROM participants WHERE id=?", pid, la);
-	if (rc != 0)
-		REFUSE("case_approval_requests: no such participant");
-	if (json_str(row, "local_area_id") == NULL || strcmp(la, json_str(row, "local_area_id")) != 0)
-		REFUSE("case_approval_requests: participant belongs to another Local Area");
+	if (rc != 0 || json_str(row, "local_area_id") == NULL ||
+	    strcmp(la, json_str(row, "local_area_id")) != 0)
+		REFUSE("case_approval_requests: " CASE_NOT_OURS);
 	if (case_kind_roles(kind) == NULL)
 		REFUSE("case_approval_requests: kind must be backdate or change");
 	if (tbl == NULL || (strcmp(tbl, "participant_activities") != 0 && strcmp(tbl, "case_notes") != 0))

@@ -656,7 +656,8 @@ static int entry_time_ok(const char *entered_date, int64_t entered_at)
 	return entered_at <= (int64_t)time(NULL) * 1000 + 24 * 3600 * 1000;
 }
 
-/* Rows naming a participant: it exists at the hub in the same Local Area. */
+/* Rows naming a participant: it exists at the hub in the same Local Area
+ * (one refusal for both, CASE_NOT_OURS). */
 static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *reason, size_t n)
 {
 	char la[64] = "", state[16] = "";
@@ -664,10 +665,8 @@ static int check_owner(sqlite3 *db, const char *tbl, const cJSON *row, char *rea
 
 	if (rc < 0)
 		CANNOT_CHECK("%s: cannot read participants", tbl);
-	if (rc == 0)
-		REFUSE("%s: no such participant", tbl);
-	if (js(row, "local_area_id") == NULL || strcmp(la, js(row, "local_area_id")) != 0)
-		REFUSE("%s: participant belongs to another Local Area", tbl);
+	if (rc == 0 || js(row, "local_area_id") == NULL || strcmp(la, js(row, "local_area_id")) != 0)
+		REFUSE("%s: " CASE_NOT_OURS, tbl);
 	if (!nonempty(js(row, "office_id")))
 		REFUSE("%s: office_id is required", tbl);
 	return 0;

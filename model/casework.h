@@ -233,6 +233,11 @@ int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hl
 			 int64_t now_ms);
 
 struct cJSON;
+/* The hub's one refusal (after "TABLE: ") of a row whose participant_id is
+ * no participant of the row's Local Area, whether it is another Local
+ * Area's or none at all: the reason goes back to the pushing node, which
+ * is not to learn which ids exist outside its Local Area. */
+#define CASE_NOT_OURS "participant_id is not a participant of this Local Area"
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			  char *reason, size_t n);
 /* Every model validator in turn (CRM, then case work): what the hub

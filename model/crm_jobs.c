@@ -13,6 +13,7 @@
  * converter).  It does not refuse a service or referral recorded offline
  * before a lock arrived: the office could not know, and the row is kept.
  */
+#include "model/casework.h"
 #include "model/crm.h"
 #include "model/schema.h"
 #include "model/privileges.h"
@@ -245,10 +246,9 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	if ((rc = db_text(db, "SELECT local_area_id FROM participants WHERE id=?", pid, pla,
 			  sizeof pla)) < 0)
 		CANNOT_CHECK("job_referrals: cannot read participants");
-	if (rc > 0)
-		REFUSE("job_referrals: no such participant");
-	if (strcmp(pla, la) != 0)
-		REFUSE("job_referrals: local_area_id is not the participant's");
+	/* (one refusal for no participant and another Local Area's) */
+	if (rc > 0 || strcmp(pla, la) != 0)
+		REFUSE("job_referrals: " CASE_NOT_OURS);
 	return 0;
 }
 

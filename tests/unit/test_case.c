@@ -9,7 +9,9 @@
  * through the hub's real apply path (sync_hub_apply with
  * model_hub_validate_row): a participant and its activity with its note are
  * applied, a case-note edit and a row from another Local Area are
- * quarantined, an exit is never reversed, backdating needs its approval.
+ * quarantined, an exit is never reversed, backdating needs its approval;
+ * the refusal of a row naming another Local Area's participant is the one
+ * of a row naming none (no probing for ids).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -462,6 +464,75 @@ static void test_hub_apply_approvals(void **state)
 	sqlite3_close(hub);
 }
 
+/* A node answered about a participant id outside its Local Area learns
+ * nothing of it: a row naming another Local Area's participant is refused
+ * with the same reason as one naming no participant at all, by every
+ * check that reads the participant (the rows of case work, a Help
+ * Request, a job referral) - else a hostile node could probe the ids of
+ * other areas. */
+static void test_hub_participant_ids_tell_nothing(void **state)
+{
+	static const char *const rows[] = {
+		"INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
+		" contact_date, body, entered_date, entered_at) VALUES(%Q,%Q,'other-la','other-office',"
+		"'standalone','s','2026-03-02','b','2026-03-02',1772452800000)",
+		"INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		" code_list, start_date, entered_date, entered_at, backdate_days) VALUES(%Q,%Q,'other-la',"
+		"'other-office','102','activity','2026-03-02','2026-03-02',1772452800000,0)",
+		"INSERT INTO participant_exits(id, participant_id, local_area_id, office_id, exit_date,"
+		" recorded_at) VALUES(%Q,%Q,'other-la','other-office','2026-06-01',1780315200000)",
+		"INSERT INTO case_approval_requests(id, participant_id, local_area_id, office_id, kind,"
+		" entry_table, entry_id, entry_date, requested_by, requested_at) VALUES(%Q,%Q,'other-la',"
+		"'other-office','backdate','participant_activities','e','2026-01-20','demo-staff',1)",
+		"INSERT INTO job_referrals(id, participant_id, job_order_id, employer_id, local_area_id,"
+		" referral_date, staff_id, created_at) VALUES(%Q,%Q,'job-1','emp-1','other-la',"
+		"'2026-03-02','demo-staff',1)",
+	};
+	sqlite3 *hub = open_db(1), *a = open_db(0), *x = open_db(0);
+	char hlc[64], id[64];
+	int k = 0;
+
+	(void)state;
+	sync_set_validator(model_hub_validate_row);
+	node_write(a, "000000001000.0000.nodeA", insert_participant, P1, DEMO_LOCAL_AREA, DEMO_OFFICE,
+		   "000000001000.0000.nodeA");
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	/* (a recruiting employer's job order, for the referral) */
+	assert_int_equal(db_exec(hub, "INSERT INTO employers(id, account_type, company_name,"
+				      " normalized_name, username, zip, zip5, edd_account_number, street,"
+				      " city, state, phone, industry, created_at, status, updated_hlc)"
+				      " VALUES('emp-1', 'recruiting', 'Kept Bakery', 'kept bakery',"
+				      " 'KEPTBAK01', '95814', '95814', '1234567', '1 Main St', 'Sacramento',"
+				      " 'CA', '(916) 555-0100', '4931', 1, 'active', '000000000001.0000.hub');"
+				      "INSERT INTO job_orders(id, employer_id, title, openings, location, wage,"
+				      " open_date, created_at, updated_hlc) VALUES('job-1', 'emp-1', 'Baker',"
+				      " 2, 'Sacramento', 21.5, '2026-03-01', 1, '000000000001.0000.hub')"),
+			 0);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		st_pushed theirs, none;
+
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeX", 2000 + ++k);
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-0000000c%04d", k);
+		node_write(x, hlc, rows[i], id, P1);
+		theirs = st_push(hub, x, &scope_other);
+		snprintf(hlc, sizeof hlc, "%012d.0000.nodeX", 2000 + ++k);
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-0000000c%04d", k);
+		node_write(x, hlc, rows[i], id, "0190b000-0000-7000-8000-00000000dead");
+		none = st_push(hub, x, &scope_other);
+		assert_int_equal(theirs.quarantined, 1);
+		assert_int_equal(none.quarantined, 1);
+		assert_int_equal(theirs.applied, none.applied);
+		if (strcmp(theirs.reason, none.reason) != 0)
+			fail_msg("row %zu: another Local Area's participant: \"%s\"; none: \"%s\"", i,
+				 theirs.reason, none.reason);
+		assert_non_null(strstr(none.reason, "not a participant of this Local Area"));
+	}
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(x);
+	sqlite3_close(hub);
+}
+
 /* A participant with a protected real (or pseudo) SSN: its keyed hash is
  * all the hub compares. */
 static void write_ssn_participant(sqlite3 *node, const char *hlc, const char *id,
@@ -671,7 +742,7 @@ static void test_hub_apply_case_rows(void **state)
 		   "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind, subject,"
 		   " contact_date, body, entered_date, entered_at) VALUES('0190b000-0000-7000-8000-00000000e20a',"
 		   "%Q,'other-la','other-office','standalone','s','2026-03-02','b','2026-03-02',1772452800000)", P1);
-	st_push_refused(hub, x, &scope_other, "another Local Area");
+	st_push_refused(hub, x, &scope_other, "not a participant of this Local Area");
 	/* A follow-up code before the exit. */
 	node_write(a, "000000002900.0000.nodeA",
 		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
@@ -738,4 +809,5 @@ TU_MAIN(cmocka_unit_test(test_backdating),
 	cmocka_unit_test(test_schema_and_seed),
 	cmocka_unit_test(test_hub_duplicate_flags),
 	cmocka_unit_test(test_hub_apply_case_rows),
-	cmocka_unit_test(test_hub_apply_approvals))
+	cmocka_unit_test(test_hub_apply_approvals),
+	cmocka_unit_test(test_hub_participant_ids_tell_nothing))
