@@ -129,10 +129,13 @@ static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	COL(r2, tbl, "SELECT participant_id FROM case_approval_requests WHERE id=?", rid, pid);
 	COL(r3, tbl, "SELECT requested_by FROM case_approval_requests WHERE id=?", rid, by);
 	COL(r4, tbl, "SELECT local_area_id FROM case_approval_requests WHERE id=?", rid, la);
-	if (r1 || r2 || r3 || r4)
-		REFUSE("case_approval_decisions: no such request");
-	if (json_str(row, "participant_id") == NULL || strcmp(pid, json_str(row, "participant_id")) != 0 ||
-	    json_str(row, "local_area_id") == NULL || strcmp(la, json_str(row, "local_area_id")) != 0)
+	/* A request of another Local Area is answered as one that does not
+	 * exist: the reason goes back to the node, which must not learn which
+	 * ids are taken elsewhere (as CASE_NOT_OURS for participants). */
+	if (r1 || r2 || r3 || r4 || json_str(row, "local_area_id") == NULL ||
+	    strcmp(la, json_str(row, "local_area_id")) != 0)
+		REFUSE("case_approval_decisions: no such request in this Local Area");
+	if (json_str(row, "participant_id") == NULL || strcmp(pid, json_str(row, "participant_id")) != 0)
 		REFUSE("case_approval_decisions: the request is another participant's");
 	if (dec == NULL || (strcmp(dec, "approved") != 0 && strcmp(dec, "refused") != 0))
 		REFUSE("case_approval_decisions: decision must be approved or refused");

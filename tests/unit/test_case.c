@@ -459,6 +459,29 @@ static void test_hub_apply_approvals(void **state)
 	node_write(a, "000000001300.0000.nodeA", insert_activity, "0190b000-0000-7000-8000-00000000f102",
 		   P1, "115", "2026-01-20", "2026-03-04", noon("2026-03-04"), 43, R1);
 	st_push_refused(hub, a, &scope_a, "another entry");
+	/* A node of another Local Area deciding R1 is told what it is told of
+	 * a request that does not exist: nothing of which ids are taken. */
+	{
+		static const char other_decision[] =
+		    "INSERT INTO case_approval_decisions(id, request_id, participant_id, local_area_id,"
+		    " office_id, role, staff_id, decision, decided_date, decided_at) VALUES(%Q,%Q,'" P1
+		    "','other-la','other-office','dss_program_manager','other-staff','approved',"
+		    "'2026-03-05',1)";
+		sqlite3 *x = open_db(0);
+		st_pushed theirs, none;
+
+		node_write(x, "000000001400.0000.nodeX", other_decision,
+			   "0190b000-0000-7000-8000-00000000f206", R1);
+		theirs = st_push(hub, x, &scope_other);
+		node_write(x, "000000001410.0000.nodeX", other_decision,
+			   "0190b000-0000-7000-8000-00000000f207", "0190b000-0000-7000-8000-00000000dead");
+		none = st_push(hub, x, &scope_other);
+		assert_int_equal(theirs.quarantined, 1);
+		assert_int_equal(none.quarantined, 1);
+		assert_string_equal(theirs.reason, none.reason);
+		assert_non_null(strstr(none.reason, "no such request"));
+		sqlite3_close(x);
+	}
 	sync_set_validator(NULL);
 	sqlite3_close(a);
 	sqlite3_close(hub);
