@@ -200,6 +200,13 @@ int acct_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *
  * password left to replicate, every session ended.  The one deactivation,
  * by hand (acct_staff.c) and on the separation date (the sweep).  0 or -1. */
 int acct_deactivate_db(sqlite3 *db, const char *id, int64_t now, const char *ts);
+/* acct_staff.c: staff_id lost its authority (an administrator role
+ * removed, the account deactivated or suspended): each access request it
+ * approved that no one carried out yet goes back to 'submitted', audited
+ * request.reopen as p from client (acct_audit) with why (the cause, for
+ * people) in its after.  In the caller's transaction.  0 or -1. */
+int acct_approvals_withdraw(sqlite3 *db, const acct_principal *p, const char *client,
+			    const char *staff_id, const char *why);
 /* Deactivate every account whose separation date (staff.deactivate_on) has
  * come, inside the caller's transaction: the number deactivated, or -1.
  * acct_state_sweep() runs it in its own transaction (the hub's prune

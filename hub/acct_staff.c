@@ -336,6 +336,8 @@ static route_rc do_deactivate(route_call *a, const cJSON *rq, const acct_tgt *t)
 		return rc;
 	hlc_now(hub_clock(API_HUB(a)), ts);
 	if (acct_deactivate_db(db, t->id, now, ts) != 0 ||
+	    acct_approvals_withdraw(db, API_ADMIN(a), a->rc_req->peer, t->id,
+				    "its approver's account was deactivated") != 0 ||
 	    db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t->id) != 0 ||
 	    db_run(db,
 		   "UPDATE staff_records SET separation_date=(SELECT separation_date FROM"
@@ -554,40 +556,50 @@ static int designation_read(route_call *a, unsigned roles, const char *staff_id,
 }
 
 /*
- * An administrator who loses a role (demoted: WSD24-13 lets the state revoke
- * the privileges of one who fails the procedures) loses the authority its
- * approvals stood on: each request it approved that no one has carried out
- * yet goes back to 'submitted', for an administrator who holds the role to
- * decide again (nothing is lost: the form and files stay), each audited as
- * request.reopen.  Its sessions end with the change (staff_roles), so it
- * does nothing more itself.  0 or -1.
+ * An administrator who loses its authority loses what its approvals stood
+ * on: demoted (WSD24-13 lets the state revoke the privileges of one who
+ * fails the procedures), deactivated (access "revoked prior to, or at the
+ * time of their separation"), or suspended: by operations (the only one
+ * that suspends an administrator: a security matter), or by the
+ * recertification rule (access is revoked "upon ... failure to meet the
+ * access requirements", the yearly ISPA training and confidentiality
+ * statement it checks on others' forms; the approvals are not given back
+ * when the suspension is lifted, only decided again).  Each request it approved that no
+ * one has carried out yet goes back to 'submitted', for an administrator
+ * who holds the role to decide again (nothing is lost: the form and files
+ * stay), each audited as request.reopen with why.  Its sessions end with
+ * the change, so it does nothing more itself.  0 or -1.
  */
-static int approvals_withdraw(route_call *a, const acct_tgt *t)
+int acct_approvals_withdraw(sqlite3 *db, const acct_principal *p, const char *client,
+			    const char *staff_id, const char *why)
 {
-	sqlite3 *db = API_HUB(a)->hb_db;
 	cJSON *rows = db_rows_json_by(db, "SELECT id, local_area_id, field_division FROM"
 					  " access_requests WHERE decided_by=? AND status='approved'"
-					  " ORDER BY created_at", t->id);
+					  " ORDER BY created_at", staff_id);
+	cJSON *after = cJSON_CreateObject();
 	const cJSON *r;
+	char *at = NULL;
 	int ret = 0;
 
-	if (rows == NULL)
-		return -1;
-	cJSON_ArrayForEach(r, rows)
-	{
+	if (after != NULL && cJSON_AddStringToObject(after, "status", "submitted") != NULL &&
+	    cJSON_AddStringToObject(after, "why", why) != NULL)
+		at = cJSON_PrintUnformatted(after);
+	cJSON_Delete(after);
+	if (rows == NULL || at == NULL)
+		ret = -1;
+	for (r = ret == 0 ? rows->child : NULL; r != NULL; r = r->next) {
 		if (db_run(db, "UPDATE access_requests SET status='submitted', decided_by=NULL,"
 			       " decided_at=NULL, decision_note=NULL WHERE id=? AND status='approved'",
 			   "t", json_str(r, "id")) != 0 ||
-		    acct_audit(db, API_ADMIN(a), a->rc_req->peer, "request.reopen", "access_requests",
-			       json_str(r, "id"), json_str(r, "local_area_id"),
-			       json_str(r, "field_division"), "{\"status\":\"approved\"}",
-			       "{\"status\":\"submitted\",\"why\":\"its approver lost the "
-			       "administrator role\"}") != 0) {
+		    acct_audit(db, p, client, "request.reopen", "access_requests", json_str(r, "id"),
+			       json_str(r, "local_area_id"), json_str(r, "field_division"),
+			       "{\"status\":\"approved\"}", at) != 0) {
 			ret = -1;
 			break;
 		}
 	}
 	cJSON_Delete(rows);
+	free(at);
 	return ret;
 }
 
@@ -627,7 +639,8 @@ static route_rc staff_roles(route_call *a)
 				       "tt", t.id, field) != 0)))
 		goto out;
 	if ((acct_roles_parse(t.roles) & ~roles & (ROLE_MIS_ADMIN | ROLE_SPOC)) &&
-	    approvals_withdraw(a, &t) != 0)
+	    acct_approvals_withdraw(db, API_ADMIN(a), a->rc_req->peer, t.id,
+				    "its approver lost the administrator role") != 0)
 		goto out;
 	if (roles &&
 	    (db_run(db, "INSERT OR IGNORE INTO staff_records(id) VALUES(?1)", "t", t.id) != 0 ||

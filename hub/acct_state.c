@@ -352,10 +352,14 @@ static route_rc staff_suspend(route_call *a)
 		free(before);
 		return rr;
 	}
+	/* An administrator is suspended by operations only (target_get): a
+	 * security matter; its open approvals go back to be decided again. */
 	if (set_state(API_HUB(a), t.id, 1, reason) != 0 ||
 	    db_run(API_HUB(a)->hb_db, "INSERT INTO staff_records(id, suspended_by_ops) VALUES(?1, ?2)"
 				      " ON CONFLICT(id) DO UPDATE SET suspended_by_ops=?2", "ti", t.id,
-		   (API_ADMIN(a)->ap_roles & ROLE_OPERATIONS) != 0) != 0) {
+		   (API_ADMIN(a)->ap_roles & ROLE_OPERATIONS) != 0) != 0 ||
+	    acct_approvals_withdraw(API_HUB(a)->hb_db, API_ADMIN(a), a->rc_req->peer, t.id,
+				    "its approver's account was suspended") != 0) {
 		free(before);
 		return ROUTE_DBERR;
 	}
@@ -485,8 +489,10 @@ int acct_deactivate_db(sqlite3 *db, const char *id, int64_t now, const char *ts)
  * Staff id, whose separation date has come, deactivated as an
  * administrator's deactivation is (acct_staff.c do_deactivate): no
  * password left to replicate, sessions ended, its approved deactivation
- * request fulfilled, and the administrators' audit trail told in the name
- * of whoever scheduled it (staff_records.deactivated_by).  0 or -1.
+ * request fulfilled, the access requests it approved and no one carried out
+ * back to 'submitted' (acct_approvals_withdraw), and the administrators'
+ * audit trail told in the name of whoever scheduled it
+ * (staff_records.deactivated_by).  0 or -1.
  */
 static int deactivate_due(sqlite3 *db, const char *id, int64_t now, const char *ts)
 {
@@ -516,7 +522,9 @@ static int deactivate_due(sqlite3 *db, const char *id, int64_t now, const char *
 	}
 	if (acct_deactivate_db(db, id, now, ts) != 0 ||
 	    db_run(db, "UPDATE access_requests SET status='fulfilled', fulfilled_at=?2"
-		       " WHERE staff_id=?1 AND kind='deactivate' AND status='approved'", "tI", id, now) != 0)
+		       " WHERE staff_id=?1 AND kind='deactivate' AND status='approved'", "tI", id, now) != 0 ||
+	    acct_approvals_withdraw(db, have_by ? &by : NULL, "separation date", id,
+				    "its approver's account was deactivated") != 0)
 		goto out;
 	if ((after = acct_staff_text(db, id)) == NULL ||
 	    acct_audit(db, have_by ? &by : NULL, "separation date", "staff.deactivate", "staff", id, la, div,
@@ -536,7 +544,8 @@ out:
  * suspended, and one suspended for it whose later due date (recertified)
  * has not come is lifted - each in the administrators' audit trail, as a
  * suspension or a reactivation by hand is, in the name of the rule
- * ("recertification").  0 or -1.
+ * ("recertification"); a suspended administrator's approvals not yet
+ * carried out go back to 'submitted' (acct_approvals_withdraw).  0 or -1.
  */
 static int recert_states(sqlite3 *db, const char *today, const char *ts)
 {
@@ -564,7 +573,10 @@ static int recert_states(sqlite3 *db, const char *today, const char *ts)
 			    "tit", id, suspend, ts) != 0 ||
 		     (after = acct_staff_text(db, id)) == NULL ||
 		     acct_audit(db, NULL, "recertification", suspend ? "staff.suspend" : "staff.reactivate",
-				"staff", id, json_str(it, "la"), json_str(it, "div"), before, after) != 0
+				"staff", id, json_str(it, "la"), json_str(it, "div"), before, after) != 0 ||
+		     (suspend && acct_approvals_withdraw(db, NULL, "recertification", id,
+							 "its approver's account was suspended:"
+							 " recertification overdue") != 0)
 			     ? -1
 			     : 0;
 		free(before);

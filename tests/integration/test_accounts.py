@@ -877,6 +877,81 @@ class AccountsTest(Base):
         self.assertIsNotNone(r.json()["recertification_due_on"])
         self.assertIsNotNone(r.json()["suspend_on"])
 
+    def test_administrator_deactivated_or_suspended_loses_open_approvals(self):
+        """An MIS Administrator deactivated (at once, or on its scheduled
+        separation date), suspended by operations, or suspended by the
+        recertification rule loses its authority as a demoted one does:
+        the requests it approved that no one carried out go back to
+        'submitted' (audited request.reopen, the why naming the cause),
+        and its approval no longer carries the reset out."""
+        def deactivate(x):
+            rd = self.request(self.ops, {"kind": "deactivate", "staff_id": x["id"],
+                                         "requestor_name": "Director", "separation_date": today()})
+            return self.ops.post("/api/v1/admin/staff/%s/deactivate" % x["id"], {"request_id": rd})
+
+        def scheduled(x):
+            # a separation date already come: the sweep deactivates at once
+            rd = self.request(self.ops, {"kind": "deactivate", "staff_id": x["id"],
+                                         "requestor_name": "Director",
+                                         "separation_date": today(-2)})
+            r = self.ops.post("/api/v1/admin/staff/%s/schedule-deactivation" % x["id"],
+                              {"request_id": rd})
+            self.assertFalse(r.json()["active"], r)
+            return r
+
+        def suspend(x):
+            return self.ops.post("/api/v1/admin/staff/%s/suspend" % x["id"],
+                                 {"reason": "security review"})
+
+        def recert(x, other):
+            # its documents dated more than a year and 30 days back; the
+            # rule runs with any recertification recorded
+            with self.db() as d:
+                d.execute("UPDATE staff_records SET ispa_date=?1, conf_date=?1 WHERE id=?2",
+                          (today(-400), x["id"]))
+            rid = self.request(self.ops, {"kind": "recertify", "staff_id": other["id"],
+                                          "requestor_name": "P", "ispa_date": today(-1),
+                                          "confidentiality_type": "E-1",
+                                          "confidentiality_date": today(-1),
+                                          "business_need": "n"}, files=self.E1_FILES)
+            r = self.ops.post("/api/v1/admin/staff/%s/recertify" % other["id"],
+                              {"request_id": rid})
+            self.assertEqual(r.status, 200, r)
+            s = self.ops.get("/api/v1/admin/staff/" + x["id"]).json()
+            self.assertEqual((s["suspended"], s["suspend_reason"]), (1, "recertification overdue"))
+            return r
+
+        cases = (("deactivated", deactivate, "operations", None,
+                  "its approver's account was deactivated"),
+                 ("scheduled", scheduled, "operations", "separation date",
+                  "its approver's account was deactivated"),
+                 ("suspended", suspend, "operations", None, "its approver's account was suspended"),
+                 ("recertification", recert, None, "recertification",
+                  "its approver's account was suspended: recertification overdue"))
+        for name, act, actor, client, why in cases:
+            with self.subTest(name):
+                la = self.new_la()
+                x, xc, _ = self.make_admin(self.uniq("misx"), la=la)
+                s1, _ = self.create(self.ops, self.uniq("st"), la=la)
+                rid = self.request(self.ops, {"kind": "reset", "requestor_name": "Pat",
+                                              "staff_id": s1["id"]}, approve=False)
+                r = xc.post("/api/v1/admin/access-requests/%s/approve" % rid)
+                self.assertEqual(r.status, 200, r)
+                r = act(x, s1) if act is recert else act(x)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(xc.get("/api/v1/admin/staff").status, 401)
+                q = self.ops.get("/api/v1/admin/access-requests/" + rid).json()
+                self.assertEqual((q["status"], q["decided_by"]), ("submitted", None))
+                r = self.ops.post("/api/v1/admin/staff/%s/reset" % s1["id"], {"request_id": rid})
+                self.assertEqual((r.status, r.json().get("field")), (409, "request_id"), r)
+                ev = self.ops.get("/api/v1/admin/audit?source=admin&action=request.reopen"
+                                  "&subject_id=" + rid).json()
+                self.assertEqual([(e["actor"], e["before"], e["after"]) for e in ev],
+                                 [(actor, {"status": "approved"},
+                                   {"status": "submitted", "why": why})])
+                if client is not None:
+                    self.assertEqual(ev[0]["client"], client)
+
     def test_approver_password_reset_only_by_operations(self):
         """Whoever carries out a reset holds the temporary password: an MIS
         Administrator never resets an approver's account (the DSS Program

@@ -222,7 +222,7 @@ export const ACTION_LABEL = {
   password_change: 'Password changed', password_change_failed: 'Password change refused',
   participant_read: 'Participant record opened',
   'request.create': 'Access request recorded', 'request.approve': 'Access request approved',
-  'request.reject': 'Access request rejected', 'request.reopen': 'Approval withdrawn (approver lost the role)',
+  'request.reject': 'Access request rejected', 'request.reopen': 'Approval withdrawn (approver lost its authority)',
   'file.upload': 'Form uploaded',
   'staff.create': 'Account created', 'staff.reset': 'Password reset', 'staff.change': 'Group, privileges or office changed',
   'staff.recertify': 'Annual recertification', 'staff.deactivate': 'Account deactivated',
