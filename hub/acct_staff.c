@@ -573,8 +573,13 @@ static int designation_read(route_call *a, unsigned roles, const char *staff_id,
 int acct_approvals_withdraw(sqlite3 *db, const acct_principal *p, const char *client,
 			    const char *staff_id, const char *why)
 {
+	/* A deactivation already scheduled (staff.deactivate_on) was carried
+	 * out: the date went to every office, and the sweep fulfils the
+	 * request on it; reopened, it would wait for a decision for ever. */
 	cJSON *rows = db_rows_json_by(db, "SELECT id, local_area_id, field_division FROM"
-					  " access_requests WHERE decided_by=? AND status='approved'"
+					  " access_requests q WHERE decided_by=? AND status='approved'"
+					  " AND NOT (kind='deactivate' AND EXISTS (SELECT 1 FROM staff s"
+					  " WHERE s.id=q.staff_id AND s.deactivate_on IS NOT NULL))"
 					  " ORDER BY created_at", staff_id);
 	cJSON *after = cJSON_CreateObject();
 	const cJSON *r;

@@ -877,6 +877,28 @@ class AccountsTest(Base):
         self.assertIsNotNone(r.json()["recertification_due_on"])
         self.assertIsNotNone(r.json()["suspend_on"])
 
+    def test_scheduled_deactivation_stays_when_its_approver_goes(self):
+        """A deactivation the administrator approved and that was scheduled
+        is carried out (the date travelled, the sweep fulfils the request
+        on it): the administrator's demotion leaves it approved, not
+        waiting for a decision for ever."""
+        la = self.new_la()
+        x, xc, _ = self.make_admin(self.uniq("misx"), la=la)
+        s1, _ = self.create(self.ops, self.uniq("st"), la=la)
+        rd = self.request(self.ops, {"kind": "deactivate", "staff_id": s1["id"],
+                                     "requestor_name": "Director",
+                                     "separation_date": today(20)}, approve=False)
+        self.assertEqual(xc.post("/api/v1/admin/access-requests/%s/approve" % rd).status, 200)
+        r = xc.post("/api/v1/admin/staff/%s/schedule-deactivation" % s1["id"], {"request_id": rd})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(designate(self.ops, x["id"], []).status, 200)
+        q = self.ops.get("/api/v1/admin/access-requests/" + rd).json()
+        self.assertEqual((q["status"], q["decided_by"]), ("approved", x["id"]))
+        s = self.ops.get("/api/v1/admin/staff/" + s1["id"]).json()
+        self.assertIsNotNone(s["deactivate_on"])
+        self.assertEqual(self.ops.get("/api/v1/admin/audit?source=admin&action=request.reopen"
+                                      "&subject_id=" + rd).json(), [])
+
     def test_administrator_deactivated_or_suspended_loses_open_approvals(self):
         """An MIS Administrator deactivated (at once, or on its scheduled
         separation date), suspended by operations, or suspended by the
