@@ -258,10 +258,11 @@ typedef struct sync_pull_stats {
  * sync_node_apply_pull().  SYNC_E_PENDING when local changes are waiting
  * (push first; a snapshot half-way stays recorded and resumes), unless
  * c->sc_push_between is set: then it pushes them itself and goes on (see
- * client_pull.c).  A page asked for before a push that has committed since
- * (another process's: sync_node_push_gen()) is asked for again.  Progress
- * (sc_progress) is reported as "snapshot" with the bytes of every page so
- * far (total 0) and "pull" per page.  st may be NULL.
+ * client_pull.c).  A page (pull or snapshot) asked for before a push that
+ * has committed since (another process's: sync_node_push_gen()) is asked
+ * for again.  Progress (sc_progress) is reported as "snapshot" with the
+ * bytes of every page so far (total 0) and "pull" per page.  st may be
+ * NULL.
  */
 int sync_client_pull(sync_client *c, sqlite3 *db, sync_pull_stats *st);
 

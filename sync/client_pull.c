@@ -111,9 +111,9 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 	buf resp = BUF_INIT(SYNC_MAX_REPLY);
 	sync_snap_pos pos, end;
 	char path[1600];
-	int64_t seq = -1, next = -1, head = -1;
+	int64_t seq = -1, next = -1, head = -1, gen;
 	long status;
-	int more = -1, rc, have, restarts = 0, moved = 0;
+	int more = -1, rc, have, restarts = 0, moved = 0, refetched = 0;
 
 	have = sync_node_snapshot_state(db, &seq, &pos);
 	if (have < 0) {
@@ -132,6 +132,13 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 		}
 		if (snapshot_path(path, sizeof path, seq, have ? &pos : NULL) != 0) {
 			CERR(c, "the snapshot position is too long for a request");
+			rc = SYNC_E_OTHER;
+			goto out;
+		}
+		/* As for a pull page: a push of another process that commits
+		 * after this is not in the page (sync_node_push_gen()). */
+		if ((gen = sync_node_push_gen(db)) < 0) {
+			CERR(c, "cannot read the sync state of the office database");
 			rc = SYNC_E_OTHER;
 			goto out;
 		}
@@ -157,8 +164,19 @@ static int pull_snapshot(sync_client *c, sqlite3 *db, sync_pull_stats *st, int64
 			goto out;
 		}
 		FAULT_POINT("pull.after_reply");
-		rc = sync_node_apply_snapshot(db, resp.data, resp.len, next, have ? &pos : NULL,
-					      more == 1 ? &end : NULL);
+		rc = sync_node_apply_snapshot_gen(db, resp.data, resp.len, next, have ? &pos : NULL,
+						  more == 1 ? &end : NULL, gen);
+		if (rc == -4) {
+			/* Another process pushed meanwhile: the page may hold
+			 * rows older than its push made them.  The same page
+			 * again. */
+			if (++refetched > PULL_MAX_REFETCH) {
+				CERR(c, "pushes keep landing under this snapshot; try again");
+				rc = SYNC_E_OTHER;
+				goto out;
+			}
+			continue;
+		}
 		if (rc == -3) {
 			/* Another process (the node's own sync, outpost-sync) moved
 			 * the snapshot on: go on from where it got to. */

@@ -3,8 +3,10 @@
  * its cursor in one transaction (only while none of its rows has an office
  * write still in the outbox, pull_pending.c, and no push has committed
  * since it was asked for, sync_node_push_gen(); changes the node cannot
- * take are set aside and recorded), and snapshot pages applied
- * range by range until the last one sets the snapshot's seq as the cursor.
+ * take are set aside and recorded), and snapshot pages applied (with an
+ * empty outbox and, as a pull page, no push committed since they were asked
+ * for) range by range until the last one sets the snapshot's seq as the
+ * cursor.
  * The page formats and their guarantees are described atop pull.c.
  */
 #include "sync/sync.h"
@@ -793,9 +795,16 @@ int sync_node_snapshot_state(sqlite3 *db, int64_t *seq, sync_snap_pos *pos)
 int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
 			     const sync_snap_pos *from, const sync_snap_pos *end)
 {
+	return sync_node_apply_snapshot_gen(db, patchset, len, seq, from, end, -1);
+}
+
+int sync_node_apply_snapshot_gen(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
+				 const sync_snap_pos *from, const sync_snap_pos *end,
+				 int64_t push_gen)
+{
 	snap_tables tl = {{0}, 0};
 	sync_snap_pos cur;
-	int64_t cur_seq;
+	int64_t cur_seq, gen;
 	int tf = -1, te = -1, rc, ret = -1;
 	buf kept = BUF_INIT(0);
 	aside_list al = {0};
@@ -823,6 +832,13 @@ int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int6
 		aside_free(&al);
 		buf_release(&kept);
 		return -1;
+	}
+	/* Asked for before a push that committed since, as a pull page
+	 * (sync_node_apply_pull_gen): the outbox that push emptied no longer
+	 * says the page may hold its rows' older state. */
+	if (push_gen >= 0 && (gen = sync_node_push_gen(db)) != push_gen) {
+		ret = gen < 0 ? -1 : -4;
+		goto out;
 	}
 	if ((rc = outbox_empty(db)) != 0) {
 		ret = rc;

@@ -334,12 +334,13 @@ int sync_node_apply_pull_told(sqlite3 *db, const void *patchset, size_t len, int
 /*
  * The node's push generation (sync_state "push_gen"): every push commit
  * (the outbox trimmed after the hub's ack) raises it by one, in the same
- * transaction (sync_node_push_gen_bump).  A pull page asked for before a
- * push of another process (outpost-sync beside the node's cycle) reached
- * the hub may hold a row's older state, and the push's entries, gone from
- * the outbox, no longer hold that row back (pull_pending.c): the page is
- * applied only if the generation read before it was asked for is still
- * the one in its transaction.  _push_gen: the generation (0 when none yet),
+ * transaction (sync_node_push_gen_bump).  A pull or snapshot page asked
+ * for before a push of another process (outpost-sync beside the node's
+ * cycle) reached the hub may hold a row's older state, and the push's
+ * entries, gone from the outbox, no longer hold that row back
+ * (pull_pending.c; a snapshot page's empty outbox): the page is applied
+ * only if the generation read before it was asked for is still the one in
+ * its transaction (sync_node_apply_pull_gen, _apply_snapshot_gen).  _push_gen: the generation (0 when none yet),
  * or -1 on error.  _bump: 0 or -1.
  */
 int64_t sync_node_push_gen(sqlite3 *db);
@@ -397,6 +398,14 @@ int sync_hub_snapshot_page(sqlite3 *db, const sync_scope *sc, const sync_snap_po
  */
 int sync_node_apply_snapshot(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
 			     const sync_snap_pos *from, const sync_snap_pos *end);
+/* sync_node_apply_snapshot for a page asked for when the push generation
+ * was push_gen (-1: not checked): -4 when a push has committed since
+ * (nothing changed: ask for the page again).  An empty outbox alone does
+ * not say the page is new enough: another process's push may have emptied
+ * it after the page was asked for (sync_node_push_gen()). */
+int sync_node_apply_snapshot_gen(sqlite3 *db, const void *patchset, size_t len, int64_t seq,
+				 const sync_snap_pos *from, const sync_snap_pos *end,
+				 int64_t push_gen);
 /* Node: the snapshot under way, if any: 1 with *seq and *pos filled, 0 none,
  * -1 error or a damaged record. */
 int sync_node_snapshot_state(sqlite3 *db, int64_t *seq, sync_snap_pos *pos);

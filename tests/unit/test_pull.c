@@ -14,8 +14,8 @@
  * rows, stale values and another scope's rows are gone), sets its cursor
  * only with the last page, refuses a page outside its range, out of order,
  * not continuing the recorded snapshot or while its outbox is busy; a
- * pull page asked for before a push that has committed since is refused
- * (-4) and asked for again; hub
+ * pull or snapshot page asked for before a push that has committed since
+ * is refused (-4) and asked for again; hub
  * edits between pages are made good by the pull from the snapshot's seq
  * (and only by it); a position's table and id are checked; after a
  * snapshot the node's digest equals the hub's digest of its scope;
@@ -1434,6 +1434,59 @@ static void test_page_asked_before_a_push_is_asked_again(void **state)
 	buf_release(&page);
 }
 
+/* The same window for a snapshot page: it waits for an empty outbox, but
+ * a push of another process can empty the outbox after the page was built
+ * at the hub.  The page holds c1 without the desk's note; applied, it put
+ * c1 back to the hub's older state until the pull from its seq.  With the
+ * push generation it is -4, nothing changed (no snapshot recorded, the
+ * cursor kept), and the page asked for again holds the merge. */
+static void test_snapshot_page_asked_before_a_push_is_asked_again(void **state)
+{
+	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
+	buf page = BUF_INIT(1 << 20);
+	sync_snap_pos end, rp;
+	int64_t next = 0, before, head, gen, rs;
+	int more;
+
+	seed(hub);
+	assert_int_equal(db_exec(node, "CREATE TABLE sync_state(key TEXT PRIMARY KEY NOT NULL,"
+				       " value TEXT)"), 0);
+	page_after(hub, &next, &page);
+	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
+	before = next;
+	/* the desk's edit of c1, waiting in the outbox */
+	captured(node, "000000000009.0000.nodeA",
+		 "UPDATE checkins SET note='local', updated_hlc='000000000009.0000.nodeA' WHERE id='c1'");
+
+	/* the snapshot page asked for: c1 as the hub has it, no note */
+	assert_int_equal(gen = sync_node_push_gen(node), 0);
+	buf_reset(&page);
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, NULL, 0, 0, &page, &end, &head, &more), 0);
+	assert_int_equal(more, 0);
+	/* meanwhile another process pushes the edit and empties the outbox */
+	push_all(hub, node, &sc1);
+	assert_int_equal(sync_node_push_gen_bump(node), 0); /* as its push_commit does */
+
+	assert_int_equal(sync_node_apply_snapshot_gen(node, page.data, page.len, head, NULL, NULL, gen),
+			 -4);
+	note_is(node, "c1", "local");
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), before);
+	assert_int_equal(sync_node_snapshot_state(node, &rs, &rp), 0);
+	assert_true(sqlite3_get_autocommit(node));
+
+	/* asked again: the hub's merge */
+	assert_int_equal(gen = sync_node_push_gen(node), 1);
+	buf_reset(&page);
+	assert_int_equal(sync_hub_snapshot_page(hub, &sc1, NULL, 0, 0, &page, &end, &head, &more), 0);
+	assert_int_equal(more, 0);
+	assert_int_equal(sync_node_apply_snapshot_gen(node, page.data, page.len, head, NULL, NULL, gen),
+			 0);
+	note_is(node, "c1", "local");
+	assert_int_equal(q_int(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"), head);
+	assert_same_scope(hub, node, &sc1);
+	buf_release(&page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1441,6 +1494,7 @@ int main(void)
 		DBS_TEST(test_node_sets_aside_rows_of_another_scope),
 		DBS_TEST(test_node_sets_aside_a_refused_row),
 		DBS_TEST(test_page_asked_before_a_push_is_asked_again),
+		DBS_TEST(test_snapshot_page_asked_before_a_push_is_asked_again),
 		DBS_TEST(test_paging),
 		cmocka_unit_test(test_pull_cache_same_pages),
 		DBS_TEST(test_changes_travel_as_state),
