@@ -527,23 +527,48 @@ int case_ssn_reveal_db(sqlite3 *db, const char *local_area_id, const char *parti
 	return rc;
 }
 
-int case_ssn_find(sqlite3 *db, const char *local_area_id, const char *digits, const char *sql,
-		  char *out, size_t n)
+int case_ssn_hmac_each(sqlite3 *db, const char *local_area_id, const char *digits,
+		       int (*fn)(void *arg, const char *hmac), void *arg)
 {
 	unsigned char key[CASE_KEY_LEN];
 	char mac[65];
-	int e = case_key_epoch(db, local_area_id), rc = 1;
+	int e = case_key_epoch(db, local_area_id), rc = e < 0 ? -1 : 0;
 
 	/* Until the hub has written every SSN again under the newest key
 	 * (hub_keys_reencrypt), older rows keep their own epoch's hash. */
-	for (; e >= 1 && rc == 1; e--) {
+	for (; e >= 1 && rc == 0; e--) {
 		if (case_key_load_at(db, local_area_id, e, key) != 0)
 			continue; /* an epoch this side cannot read: none of its rows either */
-		rc = case_ssn_hmac(key, digits, mac) != 0 ? -1 : db_text(db, sql, mac, out, n);
+		rc = case_ssn_hmac(key, digits, mac) != 0 ? -1 : fn(arg, mac);
 		crypto_wipe(mac, sizeof mac);
 	}
 	crypto_wipe(key, sizeof key);
-	return rc < 0 ? -1 : rc == 0 ? 0 : 1;
+	return rc;
+}
+
+struct ssn_find {
+	sqlite3 *sf_db;
+	const char *sf_sql;
+	char *sf_out;
+	size_t sf_n;
+};
+
+/* case_ssn_hmac_each's fn for case_ssn_find: 1 found, 0 not, -1. */
+static int ssn_find_one(void *arg, const char *mac)
+{
+	struct ssn_find *f = arg;
+	int rc = db_text(f->sf_db, f->sf_sql, mac, f->sf_out, f->sf_n);
+
+	return rc == 0 ? 1 : rc == 1 ? 0 : -1;
+}
+
+int case_ssn_find(sqlite3 *db, const char *local_area_id, const char *digits, const char *sql,
+		  char *out, size_t n)
+{
+	struct ssn_find f = {db, sql, out, n};
+	int rc = case_ssn_hmac_each(db, local_area_id, digits, ssn_find_one, &f);
+
+	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
 int case_ensure_keys(sqlite3 *db, const char *hlc, int64_t now_ms)

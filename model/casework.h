@@ -177,10 +177,18 @@ int case_ssn_protect_db(sqlite3 *db, const char *local_area_id, const char *part
 /* An ssn_enc read back with the key of its own epoch: 0, or -1. */
 int case_ssn_reveal_db(sqlite3 *db, const char *local_area_id, const char *participant_id,
 		       const char *enc, char digits[10]);
+/* The digits' hash (case_ssn_hmac) under each of the Local Area's keys
+ * this side holds, newest epoch first: until a row's SSN has been written
+ * again under the newest key (hub_keys_reencrypt) and has reached this
+ * side, it keeps its own epoch's hash.  fn(arg, hmac) for each (hmac
+ * borrowed for the call) until it answers other than 0.  That answer, 0
+ * when every hash was given (none when no key is held), or -1. */
+int case_ssn_hmac_each(sqlite3 *db, const char *local_area_id, const char *digits,
+		       int (*fn)(void *arg, const char *hmac), void *arg);
 /* Duplicate lookups across epochs: run sql (one parameter, an ssn_hmac;
  * its first column a text) with the digits' hash under each key held,
- * newest first, until a row comes back; its first column into out.
- * 0 found, 1 not, -1. */
+ * newest first (case_ssn_hmac_each), until a row comes back; its first
+ * column into out.  0 found, 1 not, -1. */
 int case_ssn_find(sqlite3 *db, const char *local_area_id, const char *digits, const char *sql,
 		  char *out, size_t n);
 /*

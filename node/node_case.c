@@ -534,22 +534,34 @@ static route_rc post_search(route_call *a)
 	return rr;
 }
 
+/* case_ssn_hmac_each's fn for a search by SSN: one more hash in the JSON
+ * array being built in arg (a buf). */
+static int search_hmac_add(void *arg, const char *mac)
+{
+	buf *b = arg;
+
+	return buf_printf(b, "%s\"%s\"", b->len > 1 ? "," : "", mac) == 0 ? 0 : -1;
+}
+
+/* A JSON array of the hashes of every epoch: 67 bytes each, and the brackets. */
+#define SEARCH_HMACS_MAX ((size_t)CASE_KEY_EPOCH_MAX * 67 + 2)
+
 static route_rc search_participants(route_call *a, psearch *ps)
 {
 	node *n = API_NODE(a);
 	const node_user *u = API_USER(a);
 	char *q = ps->q, *staff = ps->staff, *office = ps->office, *state = ps->state;
-	char sql[1400], p1[300] = "", p2[300] = "", mac[65] = "", digits[10];
-	int limit = ps->limit, k;
+	char sql[1400], p1[300] = "", p2[300] = "", digits[10];
+	int limit = ps->limit, k, rc;
 	sqlite3_stmt *st = NULL;
 	cJSON *arr = NULL, *it;
+	buf macs = BUF_INIT(SEARCH_HMACS_MAX);
 
 	if (state[0] && strcmp(state, "active") != 0 && strcmp(state, "exited") != 0)
 		return route_fail(a, 400, "state", "state must be active or exited");
 	k = snprintf(sql, sizeof sql, "SELECT " PARTICIPANT_COLS PARTICIPANT_FROM
 				      " WHERE p.local_area_id=?1");
 	if (q[0] && case_ssn_digits(q, digits) == 0) {
-		unsigned char key[CASE_KEY_LEN];
 		/* A match by full SSN says the guess was right: with the last four
 		 * shown masked, a guessing loop found a whole SSN in minutes.  So
 		 * only those who may reveal an SSN search by one. */
@@ -560,11 +572,23 @@ static route_rc search_participants(route_call *a, psearch *ps)
 					  "search by name");
 		}
 		ps->by_ssn = 1;
-		if (case_key_load(n->nd_db, n->nd_local_area_id, key) == 0)
-			case_ssn_hmac(key, digits, mac);
-		crypto_wipe(key, sizeof key);
+		/* Under every key this office holds, as the registration's
+		 * duplicate check (case_ssn_find): a row the hub has not yet
+		 * written again under the newest key, or whose new hash has
+		 * not reached this office, keeps its own epoch's hash.  No key
+		 * held: "[]", nothing found. */
+		rc = buf_putc(&macs, '[') != 0 ||
+		     case_ssn_hmac_each(n->nd_db, n->nd_local_area_id, digits, search_hmac_add,
+					&macs) != 0 ||
+		     buf_putc(&macs, ']') != 0;
 		crypto_wipe(digits, sizeof digits);
-		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.ssn_hmac=?2");
+		if (rc) {
+			crypto_wipe(macs.data, macs.len);
+			buf_release(&macs);
+			return ROUTE_DBERR;
+		}
+		k += snprintf(sql + k, sizeof sql - (size_t)k,
+			      " AND p.ssn_hmac IN (SELECT value FROM json_each(?2))");
 	} else if (q[0]) {
 		char *comma = strchr(q, ','), *sp = strrchr(q, ' ');
 		if (comma) { /* "Last, First" */
@@ -596,15 +620,18 @@ static route_rc search_participants(route_call *a, psearch *ps)
 		k += snprintf(sql + k, sizeof sql - (size_t)k, " AND p.exit_state=?6");
 	snprintf(sql + k, sizeof sql - (size_t)k,
 		 " ORDER BY p.last_name COLLATE NOCASE, p.first_name COLLATE NOCASE, p.id LIMIT ?7");
-	if (db_prepare(n->nd_db, &st, sql) != 0)
+	if (db_prepare(n->nd_db, &st, sql) != 0) {
+		crypto_wipe(macs.data, macs.len);
+		buf_release(&macs);
 		return ROUTE_DBERR;
+	}
 	sqlite3_bind_text(st, 1, n->nd_local_area_id, -1, SQLITE_STATIC);
-	if (mac[0])
-		sqlite3_bind_text(st, 2, mac, -1, SQLITE_STATIC);
+	if (macs.len > 0)
+		sqlite3_bind_text(st, 2, macs.data, (int)macs.len, SQLITE_STATIC);
 	else if (q[0] && p1[0])
 		sqlite3_bind_text(st, 2, p1, -1, SQLITE_STATIC);
 	else if (q[0])
-		sqlite3_bind_text(st, 2, "-", -1, SQLITE_STATIC); /* SSN-looking, no key: nothing */
+		sqlite3_bind_text(st, 2, "-", -1, SQLITE_STATIC); /* nothing to match: nothing */
 	if (p2[0])
 		sqlite3_bind_text(st, 3, p2, -1, SQLITE_STATIC);
 	if (staff[0])
@@ -616,6 +643,8 @@ static route_rc search_participants(route_call *a, psearch *ps)
 	sqlite3_bind_int(st, 7, limit);
 	arr = db_rows_json(st);
 	sqlite3_finalize(st);
+	crypto_wipe(macs.data, macs.len);
+	buf_release(&macs);
 	if (arr == NULL)
 		return ROUTE_DBERR;
 	cJSON_ArrayForEach(it, arr)

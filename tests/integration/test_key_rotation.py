@@ -182,6 +182,46 @@ class KeyRotationTest(unittest.TestCase):
             self.assertEqual(revealed(a, pid), ssn)
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
 
+    def test_search_by_ssn_looks_under_every_key(self):
+        """POST /api/v1/case/participants/search by the full SSN at an
+        office looks under every key it holds, as its duplicate check does:
+        after a rotation, until the hub has written a row again under the
+        new key and the office has pulled it, the row keeps its older
+        epoch's hash.  Here the office holds the new key and the row is put
+        back as it was before the rotation (as it is meanwhile); searched
+        with the newest key alone, it was not found."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        wait_for(lambda: la_key_at(a), timeout=60, what="the Local Area key")
+        pid = register(a, "Ada", OLD_SSN)
+        wait_for(lambda: ssn_enc(hub, pid), timeout=90, what="the participant at the hub")
+        db = a.db()
+        try:
+            before = db.execute("SELECT ssn_enc, ssn_hmac FROM participants WHERE id=?",
+                                (pid,)).fetchone()
+        finally:
+            db.close()
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/demo-la/ssn-key/rotate")
+        self.assertEqual((r.status, r.json()), (200, {"id": "demo-la", "epoch": 2}), r.body)
+        with open(os.path.join(hub.data, "master.key")) as f:
+            master = bytes.fromhex(f.read().strip())
+        w2 = hmac.new(master, b"outpost-la-key\ndemo-la\n2", hashlib.sha256).digest()
+        plant_secret(w2.hex())
+        wait_for(lambda: (ssn_enc(a, pid) or "").startswith("e2:") and
+                 sync_json(a)["la_key"] == w2.hex() and "demo-la:e2" in dict(key_rows(a)),
+                 timeout=120, what="the SSN written again under the new key, and the key, at"
+                 " the office")
+        r = a.post("/api/v1/case/participants/search", {"q": OLD_SSN})
+        self.assertEqual((r.status, [x["id"] for x in r.json()]), (200, [pid]), r.body)
+        # The row under epoch 1, the office's newest key epoch 2's.
+        harness.db_write(a, "UPDATE participants SET ssn_enc=?, ssn_hmac=? WHERE id=?",
+                         before[0], before[1], pid)
+        self.assertEqual(revealed(a, pid), OLD_SSN)
+        r = a.post("/api/v1/case/participants/search", {"q": OLD_SSN})
+        self.assertEqual((r.status, [x["id"] for x in r.json()]), (200, [pid]), r.body)
+        r = a.post("/api/v1/case/participants/search", {"q": LATER_SSN})
+        self.assertEqual((r.status, r.json()), (200, []), r.body)
+
 
 if __name__ == "__main__":
     unittest.main()

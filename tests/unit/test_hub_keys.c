@@ -3,7 +3,8 @@
  * epoch helpers of model/casework.c) on a real hub database: a rotation,
  * what the older wrapping key (a revoked node's sync.json) still opens, the
  * SSNs written under the new key, the stored ones written again under it,
- * and the duplicate check across epochs.
+ * and the duplicate check across epochs; between a rotation and the
+ * re-encryption of a row, a search by SSN's hashes (case_ssn_hmac_each).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +37,7 @@ static sqlite3 *open_db(void)
 
 #define PK1 "0190b000-0000-7000-8000-00000000c001"
 #define PK2 "0190b000-0000-7000-8000-00000000c002"
+#define PK3 "0190b000-0000-7000-8000-00000000c003"
 
 /* The participant id with this protected SSN, written at the hub. */
 static void put_ssn(sqlite3 *db, const char *id, const char *enc, const char *mac)
@@ -166,4 +168,72 @@ static void test_key_epochs(void **state)
 	free(dir);
 }
 
-TU_MAIN(cmocka_unit_test(test_key_epochs))
+/* A hub database whose Local Area demo-la has had its key rotated once,
+ * with PK1's SSN 123456789 stored under epoch 1 (not written again yet);
+ * enc1/mac1 get PK1's values, *dir the key directory (caller removes). */
+static sqlite3 *rotated_with_pk1(char **dir, char enc1[CASE_SSN_ENC_MAX + 1], char mac1[65])
+{
+	sqlite3 *db = open_db();
+	char err[256];
+	int e = 0;
+
+	*dir = tu_tmpdir("case-keys");
+	assert_int_equal(hub_keys_open(db, *dir, err, sizeof err), 0);
+	assert_int_equal(case_ensure_keys(db, "000000000003.0000.hub", 1), 2);
+	assert_int_equal(hub_keys_wrap_new(db), 0);
+	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK1, "123456789", enc1, mac1), 0);
+	assert_int_equal(case_ssn_epoch(enc1), 1);
+	put_ssn(db, PK1, enc1, mac1);
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
+	assert_int_equal(db_exec(db, "COMMIT"), 0);
+	assert_int_equal(e, 2);
+	return db;
+}
+
+/* case_ssn_hmac_each's fn: the hashes given, one after another. */
+static int hmac_collect(void *arg, const char *mac)
+{
+	char *all = arg;
+
+	strcat(all, mac);
+	strcat(all, " ");
+	return 0;
+}
+
+/* Between a rotation and the re-encryption of a stored SSN (the hub's pass
+ * in batches, then the pull that brings the new row to an office) the row
+ * keeps its own epoch's hash: a search by the full SSN looks under every
+ * key held - case_ssn_hmac_each, newest first, as the node's POST
+ * /api/v1/case/participants/search does (with the newest key alone it
+ * missed the row) - and finds it. */
+static void test_search_hashes_between_epochs(void **state)
+{
+	char *dir, enc1[CASE_SSN_ENC_MAX + 1], enc2[CASE_SSN_ENC_MAX + 1], mac1[65], mac2[65],
+	     all[4 * 65 + 1] = "", want[4 * 65 + 1];
+	sqlite3 *db = rotated_with_pk1(&dir, enc1, mac1);
+	sqlite3_stmt *st;
+
+	(void)state;
+	assert_int_equal(case_ssn_hmac_each(db, DEMO_LOCAL_AREA, "123456789", hmac_collect, all), 0);
+	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK2, "123456789", enc2, mac2), 0);
+	snprintf(want, sizeof want, "%s %s ", mac2, mac1);
+	assert_string_equal(all, want);
+	/* The search's condition, with the hashes as it binds them. */
+	assert_int_equal(db_prepare(db, &st, "SELECT group_concat(id) FROM participants WHERE"
+					     " ssn_hmac IN (SELECT value FROM json_each(?1))"), 0);
+	snprintf(want, sizeof want, "[\"%s\",\"%s\"]", mac2, mac1);
+	sqlite3_bind_text(st, 1, want, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), PK1);
+	sqlite3_finalize(st);
+	/* No key held: no hash, nothing found. */
+	all[0] = '\0';
+	assert_int_equal(case_ssn_hmac_each(db, "no-such-la", "123456789", hmac_collect, all), 0);
+	assert_string_equal(all, "");
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs))
