@@ -1153,10 +1153,48 @@ static int check_form(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* Participants a and b of Local Area la with the same SSN though their
+ * hashes differ: while a re-encryption pass is between its batches
+ * (hub_keys_reencrypt), one row is under the newest key and the other not
+ * yet, each hashed under its own epoch's key.  Rows of different epochs
+ * only are read, each with its own epoch's key.  1 same, 0 not (or one
+ * this side cannot read), -1. */
+static int same_ssn_across_epochs(sqlite3 *db, const char *a, const char *b, const char *la)
+{
+	sqlite3_stmt *st = NULL;
+	char da[10] = "", dbb[10] = "";
+	int ret = -1, rc;
+
+	if (db_prepare(db, &st,
+		       "SELECT a.ssn_enc, b.ssn_enc FROM participants a JOIN participants b"
+		       " ON a.id <> b.id AND a.local_area_id = b.local_area_id"
+		       " WHERE a.id = ?1 AND b.id = ?2 AND a.local_area_id = ?3"
+		       "  AND a.ssn_enc IS NOT NULL AND b.ssn_enc IS NOT NULL") != 0)
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, la, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else if (rc == SQLITE_ROW) {
+		const char *ea = (const char *)sqlite3_column_text(st, 0);
+		const char *eb = (const char *)sqlite3_column_text(st, 1);
+		ret = case_ssn_epoch(ea) != case_ssn_epoch(eb) &&
+		      case_ssn_reveal_db(db, la, a, ea, da) == 0 &&
+		      case_ssn_reveal_db(db, la, b, eb, dbb) == 0 && strcmp(da, dbb) == 0;
+	}
+	crypto_wipe(da, sizeof da);
+	crypto_wipe(dbb, sizeof dbb);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 /* A possible duplicate as an office may leave it: made at the hub (never
  * inserted nor deleted by a node), still naming two participants of its
  * Local Area with the same SSN (a flag moved onto another true pair is
- * still one), its review made by staff of that Local Area. */
+ * still one; the same SSN under two key epochs is the same SSN), its
+ * review made by staff of that Local Area. */
 static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)
 {
 	const char *status = js(row, "status");
@@ -1190,6 +1228,10 @@ static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *rea
 			       " WHERE a.id = ?1 AND b.id = ?2 AND a.local_area_id = ?3",
 			       "ttt", js(row, "participant_id"), js(row, "other_participant_id"),
 			       js(row, "local_area_id"));
+	if (rc == 0 && js(row, "participant_id") && js(row, "other_participant_id") &&
+	    js(row, "local_area_id"))
+		rc = same_ssn_across_epochs(db, js(row, "participant_id"),
+					    js(row, "other_participant_id"), js(row, "local_area_id"));
 	if (rc < 0)
 		CANNOT_CHECK("participant_duplicate_flags: cannot read the participants");
 	if (rc == 0)
