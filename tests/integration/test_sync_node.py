@@ -1412,6 +1412,31 @@ class PullBesidePushTest(unittest.TestCase):
     (waiting): applied, it put the visit back in the queue until the next
     pull.  It is asked for again, and the node shows the hub's merge."""
 
+    def call_while_pull_paused(self, node, vid, **env):
+        """outpost-sync pull paused between its page's reply and the apply
+        (OUTPOST_TEST_HOOKS_PAUSE), while the desk calls visit vid and
+        outpost-sync push carries it to the hub; then the pull goes on.
+        Its exit code and stderr."""
+        with tempfile.TemporaryDirectory() as tmp:
+            pause = os.path.join(tmp, "pause")
+            open(pause, "w").close()
+            env = dict(os.environ, OUTPOST_TEST_HOOKS_PAUSE="pull.after_reply:" + pause, **env)
+            puller = subprocess.Popen(
+                [os.path.join(BIN, "outpost-sync"), "pull", "--data", node.data, "--json"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                wait_for(lambda: os.path.exists(pause + ".at"), what="the pull's page")
+                r = node.post("/api/v1/checkins/%s/action" % vid, {"action": "call"})
+                self.assertEqual(r.status, 200, r)
+                harness.sync_json(node, "push")
+                self.assertEqual(count(node, "SELECT count(*) FROM outbox"), 0)
+                os.unlink(pause)
+                _, err = puller.communicate(timeout=60)
+            finally:
+                if puller.poll() is None:
+                    puller.kill()
+                    puller.wait()
+        return puller.returncode, err.decode(errors="replace")
     def test_page_asked_before_a_push_is_asked_again(self):
         if not TEST_HOOKS:
             raise unittest.SkipTest("release build: no test hooks (OUTPOST_TEST_HOOKS_PAUSE)")
@@ -1429,26 +1454,8 @@ class PullBesidePushTest(unittest.TestCase):
             # the hub's own edit of the visit: the next page names it
             harness.db_write(hub, "UPDATE checkins SET note='hub', updated_hlc=? WHERE id=?",
                              "%012x.0000.hub" % int(time.time() * 1000), vid)
-            with tempfile.TemporaryDirectory() as tmp:
-                pause = os.path.join(tmp, "pause")
-                open(pause, "w").close()
-                env = dict(os.environ, OUTPOST_TEST_HOOKS_PAUSE="pull.after_reply:" + pause)
-                puller = subprocess.Popen(
-                    [os.path.join(BIN, "outpost-sync"), "pull", "--data", node.data, "--json"],
-                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                try:
-                    wait_for(lambda: os.path.exists(pause + ".at"), what="the pull's page")
-                    r = node.post("/api/v1/checkins/%s/action" % vid, {"action": "call"})
-                    self.assertEqual(r.status, 200, r)
-                    harness.sync_json(node, "push")
-                    self.assertEqual(count(node, "SELECT count(*) FROM outbox"), 0)
-                    os.unlink(pause)
-                    out, err = puller.communicate(timeout=60)
-                finally:
-                    if puller.poll() is None:
-                        puller.kill()
-                        puller.wait()
-            self.assertEqual(puller.returncode, 0, err[-2000:])
+            rc, err = self.call_while_pull_paused(node, vid)
+            self.assertEqual(rc, 0, err[-2000:])
             self.assertEqual(count(node, "SELECT status FROM checkins WHERE id=?", vid), "called")
             self.assertEqual(count(node, "SELECT note FROM checkins WHERE id=?", vid), "hub")
             self.assertEqual(count(hub, "SELECT status FROM checkins WHERE id=?", vid), "called")
@@ -1479,28 +1486,9 @@ class PullBesidePushTest(unittest.TestCase):
             harness.sync_json(node, "pull")
             # no cursor: the next pull takes a snapshot (one page here)
             harness.db_write(node, "DELETE FROM node_meta WHERE key='sync_cursor'")
-            with tempfile.TemporaryDirectory() as tmp:
-                pause = os.path.join(tmp, "pause")
-                open(pause, "w").close()
-                # page_end's commits: 1 the snapshot page, 2 the pull page after it
-                env = dict(os.environ, OUTPOST_TEST_HOOKS_PAUSE="pull.after_reply:" + pause,
-                           OUTPOST_FAULT="pull.apply:2")
-                puller = subprocess.Popen(
-                    [os.path.join(BIN, "outpost-sync"), "pull", "--data", node.data, "--json"],
-                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                try:
-                    wait_for(lambda: os.path.exists(pause + ".at"), what="the snapshot's page")
-                    r = node.post("/api/v1/checkins/%s/action" % vid, {"action": "call"})
-                    self.assertEqual(r.status, 200, r)
-                    harness.sync_json(node, "push")
-                    self.assertEqual(count(node, "SELECT count(*) FROM outbox"), 0)
-                    os.unlink(pause)
-                    out, err = puller.communicate(timeout=60)
-                finally:
-                    if puller.poll() is None:
-                        puller.kill()
-                        puller.wait()
-            self.assertIn(puller.returncode, (0, -9), err[-2000:])
+            # page_end's commits: 1 the snapshot page, 2 the pull page after it
+            rc, err = self.call_while_pull_paused(node, vid, OUTPOST_FAULT="pull.apply:2")
+            self.assertIn(rc, (0, -9), err[-2000:])
             self.assertIsNotNone(count(node, "SELECT value FROM node_meta WHERE key='sync_cursor'"))
             self.assertEqual(count(node, "SELECT status FROM checkins WHERE id=?", vid), "called")
             self.assertEqual(count(hub, "SELECT status FROM checkins WHERE id=?", vid), "called")
