@@ -8,6 +8,7 @@
 import { startHub, launch, assert, plantSecret, BIN, OUT, pdfFile, dayFromNow, hubFirstSignIn, sleep } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 
 const HUB_ARGS = ['--password_iters', '1000'];
 const ADMIN_PW = 'Hub.Admin42';
@@ -52,6 +53,25 @@ async function approve(hub, rid) {
 }
 
 export const tests = [
+  ['a form the hub refuses is named on the saved request, and a link cannot put words there', () => withOperations(async (hub, page) => {
+    const notPdf = join(OUT, `${process.pid}-not-a-form.pdf`);
+    writeFileSync(notPdf, 'not a PDF at all\n');
+    const rid = await recordRequest(page, hub, 'deactivate', VIC, async () => {
+      await page.fill('#separation_date', dayFromNow(-1));
+      await page.setInputFiles('#file-separation_form', notPdf);
+    });
+    await page.waitForFunction(() => document.getElementById('act-err').textContent);
+    const said = await page.textContent('#act-err');
+    assert(/Some forms were not uploaded: Separation form/.test(said), 'the refused form is named: ' + said);
+    assert(!new URL(page.url()).searchParams.has('failed'), 'not in the address: ' + page.url());
+    await page.reload();
+    await page.waitForSelector('#view:not([hidden])');
+    assert(!(await page.textContent('#act-err')), 'said once');
+    await page.goto(hub.url + `/request.html?id=${rid}&saved=1&failed=` + encodeURIComponent('Call 555-0100 now'));
+    await page.waitForSelector('#view:not([hidden])');
+    const text = await page.textContent('body');
+    assert(!/555-0100/.test(text), 'a link\'s ?failed= is not shown: ' + text.slice(0, 400));
+  })],
   ['a change of office only keeps the account\'s CRM work group and privilege adjustments (the form starts as the account is)', () => withOperations(async (hub, page) => {
     let r = await hub.api('/api/v1/admin/offices', { id: 'demo-2', name: 'Second Office', local_area_id: 'demo-la' });
     assert(r.status === 201, 'second office: ' + r.status + ' ' + r.text);

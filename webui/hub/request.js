@@ -114,7 +114,10 @@ async function save(ev) {
   for (const [f, x] of files) {
     try { await upload(r.id, f, x); } catch (e) { failed.push(`${FILE_LABEL[f]}: ${e.message}`); }
   }
-  location.href = '/request.html?' + qs({ id: r.id, saved: 1, failed: failed.join(' · ') });
+  // What failed goes to the next page in this tab's sessionStorage, not in
+  // its address: a link must not be able to put words on the page.
+  if (failed.length) sessionStorage.setItem('upload-failed:' + r.id, failed.join(' · '));
+  location.href = '/request.html?' + qs({ id: r.id, saved: 1 });
 }
 
 async function showForm() {
@@ -335,7 +338,11 @@ async function init() {
       $('view').hidden = false;
       $('upload').addEventListener('submit', uploadMore);
       await loadRequest(params.get('saved') ? 'Request recorded.' : '');
-      if (params.get('failed')) $('act-err').textContent = 'Some forms were not uploaded: ' + params.get('failed');
+      const failed = sessionStorage.getItem('upload-failed:' + params.get('id'));
+      if (failed) {
+        sessionStorage.removeItem('upload-failed:' + params.get('id'));
+        $('act-err').textContent = 'Some forms were not uploaded: ' + failed;
+      }
     } else {
       await showForm();
     }
