@@ -1388,6 +1388,20 @@ static void test_node_apply_beside_pending_writes(void **state)
 	buf_release(&page);
 }
 
+/* The seeded hub pulled into a node that keeps a push generation (its
+ * sync_state table); the cursor after that page. */
+static int64_t seeded_with_push_gen(sqlite3 *hub, sqlite3 *node, buf *page)
+{
+	int64_t next = 0;
+
+	seed(hub);
+	assert_int_equal(db_exec(node, "CREATE TABLE sync_state(key TEXT PRIMARY KEY NOT NULL,"
+				       " value TEXT)"), 0);
+	page_after(hub, &next, page);
+	assert_int_equal(sync_node_apply_pull(node, page->data, page->len, next), 0);
+	return next;
+}
+
 /* A page asked for before a push of another process (outpost-sync push
  * beside the node's cycle) committed: the page holds c1 as the hub had it
  * before the push merged the desk's edit, and the edit is no longer in the
@@ -1399,14 +1413,9 @@ static void test_page_asked_before_a_push_is_asked_again(void **state)
 {
 	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	buf page = BUF_INIT(1 << 20);
-	int64_t next = 0, before, gen;
+	int64_t next, before, gen;
 
-	seed(hub);
-	assert_int_equal(db_exec(node, "CREATE TABLE sync_state(key TEXT PRIMARY KEY NOT NULL,"
-				       " value TEXT)"), 0);
-	page_after(hub, &next, &page);
-	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
-	before = next;
+	before = next = seeded_with_push_gen(hub, node, &page);
 
 	/* the page asked for: c1 with the hub's new phone, the note not yet */
 	assert_int_equal(db_exec(hub, "UPDATE checkins SET phone='555' WHERE id='c1'"), 0);
@@ -1445,15 +1454,10 @@ static void test_snapshot_page_asked_before_a_push_is_asked_again(void **state)
 	sqlite3 *hub = ((dbs *)*state)->hub, *node = ((dbs *)*state)->node;
 	buf page = BUF_INIT(1 << 20);
 	sync_snap_pos end, rp;
-	int64_t next = 0, before, head, gen, rs;
+	int64_t before, head, gen, rs;
 	int more;
 
-	seed(hub);
-	assert_int_equal(db_exec(node, "CREATE TABLE sync_state(key TEXT PRIMARY KEY NOT NULL,"
-				       " value TEXT)"), 0);
-	page_after(hub, &next, &page);
-	assert_int_equal(sync_node_apply_pull(node, page.data, page.len, next), 0);
-	before = next;
+	before = seeded_with_push_gen(hub, node, &page);
 	/* the desk's edit of c1, waiting in the outbox */
 	captured(node, "000000000009.0000.nodeA",
 		 "UPDATE checkins SET note='local', updated_hlc='000000000009.0000.nodeA' WHERE id='c1'");
