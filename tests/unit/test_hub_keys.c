@@ -54,6 +54,27 @@ static void put_ssn(sqlite3 *db, const char *id, const char *enc, const char *ma
 			 0);
 }
 
+/* PK1's SSN 123456789 protected under demo-la's newest key, which must be
+ * epoch 1's, and stored; enc1/mac1 get its values. */
+static void put_pk1(sqlite3 *db, char enc1[CASE_SSN_ENC_MAX + 1], char mac1[65])
+{
+	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK1, "123456789", enc1, mac1), 0);
+	assert_int_equal(case_ssn_epoch(enc1), 1);
+	put_ssn(db, PK1, enc1, mac1);
+}
+
+/* demo-la's SSN key rotated in a transaction, as the hub's routes do: the
+ * new epoch. */
+static int rotate_once(sqlite3 *db)
+{
+	int e = 0;
+
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
+	assert_int_equal(db_exec(db, "COMMIT"), 0);
+	return e;
+}
+
 /* A case key row's wrapped value, unwrapped with wrapping key w: 0 or -1. */
 static int unwrap_row(sqlite3 *db, const char *id, const unsigned char w[32], unsigned char k[32])
 {
@@ -77,7 +98,6 @@ static void test_key_epochs(void **state)
 	     enc2[CASE_SSN_ENC_MAX + 1], mac1[65], mac2[65], d[10], id[64], v[CASE_SSN_ENC_MAX + 1];
 	unsigned char k1[CASE_KEY_LEN], k2[CASE_KEY_LEN], got[CASE_KEY_LEN], w1[32], w2[32];
 	hlc clk;
-	int e = 0;
 
 	(void)state;
 	assert_int_equal(hub_keys_open(db, dir, err, sizeof err), 0);
@@ -89,14 +109,9 @@ static void test_key_epochs(void **state)
 	assert_int_equal(hub_la_key(DEMO_LOCAL_AREA, 1, w1), 0);
 	assert_int_equal(unwrap_row(db, DEMO_LOCAL_AREA, w1, got), 0);
 	/* Before the rotation: epoch 1, no prefix. */
-	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK1, "123456789", enc1, mac1), 0);
-	assert_int_equal(case_ssn_epoch(enc1), 1);
-	put_ssn(db, PK1, enc1, mac1);
+	put_pk1(db, enc1, mac1);
 
-	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
-	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
-	assert_int_equal(db_exec(db, "COMMIT"), 0);
-	assert_int_equal(e, 2);
+	assert_int_equal(rotate_once(db), 2);
 	assert_int_equal(hub_keys_rotate(db, "no-such-la", NULL), 1);
 	assert_int_equal(case_key_epoch(db, DEMO_LOCAL_AREA), 2);
 	assert_int_equal(case_key_epoch(db, "other-la"), 1);
@@ -154,10 +169,7 @@ static void test_key_epochs(void **state)
 	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 0);
 
 	/* A second rotation: epoch 3, every key still readable here. */
-	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
-	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
-	assert_int_equal(db_exec(db, "COMMIT"), 0);
-	assert_int_equal(e, 3);
+	assert_int_equal(rotate_once(db), 3);
 	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, got), 0);
 	assert_memory_equal(got, k1, sizeof k1);
 	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, got), 0);
@@ -177,19 +189,13 @@ static sqlite3 *rotated_with_pk1(char **dir, char enc1[CASE_SSN_ENC_MAX + 1], ch
 {
 	sqlite3 *db = open_db();
 	char err[256];
-	int e = 0;
 
 	*dir = tu_tmpdir("case-keys");
 	assert_int_equal(hub_keys_open(db, *dir, err, sizeof err), 0);
 	assert_int_equal(case_ensure_keys(db, "000000000003.0000.hub", 1), 2);
 	assert_int_equal(hub_keys_wrap_new(db), 0);
-	assert_int_equal(case_ssn_protect_db(db, DEMO_LOCAL_AREA, PK1, "123456789", enc1, mac1), 0);
-	assert_int_equal(case_ssn_epoch(enc1), 1);
-	put_ssn(db, PK1, enc1, mac1);
-	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
-	assert_int_equal(hub_keys_rotate(db, DEMO_LOCAL_AREA, &e), 0);
-	assert_int_equal(db_exec(db, "COMMIT"), 0);
-	assert_int_equal(e, 2);
+	put_pk1(db, enc1, mac1);
+	assert_int_equal(rotate_once(db), 2);
 	return db;
 }
 
