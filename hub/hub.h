@@ -332,9 +332,16 @@ int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch);
 /* One bounded batch (HUB_REENCRYPT_BATCH, its own transaction) of the stored
  * SSNs not under their Local Area's newest key, written again under it with
  * their keyed hash, stamped by clk; duplicates flagged.  Does nothing unless
- * a rotation was made since the last full pass or always is set.  How many
- * were written, or -1.  Loop thread (or a command's only thread). */
+ * a rotation was made since the last full pass or always is set; reads no
+ * participant of a Local Area marked done up to its newest epoch (the last
+ * batch of a pass marks them, ssn_reencrypted).  How many were written, or
+ * -1.  Loop thread (or a command's only thread). */
 int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
+/* Inside the hub's row validator: a participant an office writes with its
+ * SSN under an older key than its Local Area's newest (a PC offline across
+ * a rotation) reopens the Local Area's re-encryption pass, marked done
+ * (ssn_reencrypted): that row is written again too.  0, or -1. */
+int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row);
 /* n bytes (at most 256) wrapped under master.key, bound to aad, into out
  * (CRYPTO_WRAP_LEN(n) bytes): 0 or -1.  hub_keys_unwrap reverses it into
  * pt (cap bytes): the length, or -1 (altered, another key or place). */
@@ -457,7 +464,8 @@ int hub_codes_migrate(sqlite3 *db);
 /* Apply the versions whose effective date has come (the minute timer). */
 int hub_codes_apply_due(sqlite3 *db, hlc *clk);
 /* The hub's row validator: acct_validate_row() (the trust checks, then every
- * module's domain rules, model_hub_validate_row()), then no new row with a
+ * module's domain rules, model_hub_validate_row()), then a participant's SSN
+ * under an older key noted (hub_keys_note_row), then no new row with a
  * code retired on or before the day it was entered.  See
  * sync_set_validator(). */
 int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,

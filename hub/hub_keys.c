@@ -24,7 +24,11 @@
  * under the new epoch's wrapping key, which a revoked node cannot fetch.
  * New SSNs are written under the new key; hub_keys_reencrypt() then writes
  * the stored ones again under it (and their keyed hash), a bounded batch at
- * a time, as ordinary hub writes that replicate.  What a revoked office PC
+ * a time, as ordinary hub writes that replicate; a pass that finds nothing
+ * left marks the Local Area done up to its newest epoch (the hub's own
+ * table ssn_reencrypted), and the passes after it read no participant of
+ * it until a rotation, or a participant an office pushes under an older key
+ * (hub_keys_note_row), reopens it.  What a revoked office PC
  * kept (its sync.json's wrapping key, the case keys it had pulled) reads
  * what it already held, and nothing written after the rotation.
  *
@@ -335,9 +339,29 @@ int hub_keys_migrate(sqlite3 *db)
 /* ---- key epochs: rotation and re-encryption ----------------------------------- */
 
 /* A rotation the serving hub made since its last full re-encryption pass
- * (and at start); the pass's position (participants.id).  Loop thread. */
+ * (and at start); the pass's position (participants.id); the sum of
+ * ssn_reencrypted.reopened when the pass began.  Loop thread. */
 static int reencrypt_due = 1;
 static char reencrypt_after[64];
+static int64_t reencrypt_gen;
+
+/* Each Local Area's newest key epoch k(la, e) (case_keys: LA, LA:eN), and
+ * todo(la, e): those of a second key or more not marked done up to it. */
+#define REENCRYPT_TODO                                                                         \
+	"k(la, e) AS (SELECT local_area_id, max(CASE WHEN id = local_area_id"                  \
+	"  THEN 1 ELSE CAST(substr(id, length(local_area_id) + 3) AS INTEGER) END)"            \
+	"  FROM case_keys GROUP BY local_area_id),"                                            \
+	" todo(la, e) AS (SELECT k.la, k.e FROM k LEFT JOIN ssn_reencrypted m"                 \
+	"  ON m.local_area_id = k.la WHERE k.e >= 2 AND m.epoch IS NOT k.e)"
+
+/* Something new for the pass in Local Area la: its mark undone, and a pass
+ * under way (which may have gone past that row) does not mark at its end. */
+static int reopen(sqlite3 *db, const char *la)
+{
+	return db_run(db, "INSERT INTO ssn_reencrypted(local_area_id, epoch, reopened)"
+			  " VALUES(?1, 0, 1) ON CONFLICT(local_area_id) DO UPDATE SET epoch = 0,"
+			  " reopened = reopened + 1", "t", la);
+}
 
 /* hub_keys_rotate's work, within the savepoint. */
 static int rotate(sqlite3 *db, const char *la, int cur, const char *ts)
@@ -362,7 +386,8 @@ static int rotate(sqlite3 *db, const char *la, int cur, const char *ts)
 			   id) != 0)
 			goto out;
 	}
-	if (crypto_random(k, sizeof k) != 0 || case_key_id(la, cur + 1, id, sizeof id) != 0)
+	if (crypto_random(k, sizeof k) != 0 || case_key_id(la, cur + 1, id, sizeof id) != 0 ||
+	    reopen(db, la) != 0)
 		goto out;
 	aad_of(aad, sizeof aad, "case_key", id);
 	if (crypto_wrap(t, aad, k, sizeof k, w, sizeof w) != 0 ||
@@ -452,6 +477,20 @@ out:
 	return rc;
 }
 
+int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row)
+{
+	const char *la = json_str(row, "local_area_id"), *enc = json_str(row, "ssn_enc");
+	int e;
+
+	if (tbl == NULL || strcmp(tbl, "participants") != 0 || op == SQLITE_DELETE || la == NULL ||
+	    enc == NULL || (!sync_change_sets("ssn_enc") && !sync_change_sets("local_area_id")))
+		return 0;
+	/* Written by an office that did not have the newest key yet. */
+	if ((e = case_key_epoch(db, la)) < 0)
+		return -1;
+	return case_ssn_epoch(enc) < e ? reopen(db, la) : 0;
+}
+
 struct reenc_row {
 	char id[64], la[64], enc[CASE_SSN_ENC_MAX + 1], at[HLC_STRLEN], kind[8];
 };
@@ -461,23 +500,29 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
 	struct reenc_row *r = NULL;
 	sqlite3_stmt *st = NULL;
 	int n = 0, done = 0, ret = -1;
+	int64_t todo, reopened = -1;
 
 	if (!master_ok || (!reencrypt_due && !always))
 		return 0;
-	/* No Local Area has had a second key: nothing to scan for. */
-	if (db_int(db, "SELECT count(*) FROM case_keys WHERE id <> local_area_id", 1) == 0) {
-		reencrypt_due = 0;
-		return 0;
+	/* Every Local Area of a second key done up to its newest: nothing to
+	 * scan for (case_keys and the marks are read, no participant). */
+	if ((todo = db_int(db, "WITH " REENCRYPT_TODO " SELECT count(*) FROM todo", -1)) <= 0) {
+		if (todo == 0) {
+			reencrypt_due = 0;
+			reencrypt_after[0] = '\0';
+		}
+		return todo == 0 ? 0 : -1;
 	}
+	if (reencrypt_after[0] == '\0' &&
+	    (reencrypt_gen = db_int(db, "SELECT total(reopened) FROM ssn_reencrypted", -1)) < 0)
+		return -1;
 	if ((r = calloc(HUB_REENCRYPT_BATCH, sizeof *r)) == NULL)
 		return -1;
-	/* SSNs not under their Local Area's newest epoch (one of 2 or more). */
+	/* SSNs not under their Local Area's newest epoch, in those not done. */
 	if (db_prepare(db, &st,
-		       "WITH k(la, e) AS (SELECT local_area_id, max(CASE WHEN id = local_area_id"
-		       "  THEN 1 ELSE CAST(substr(id, length(local_area_id) + 3) AS INTEGER) END)"
-		       "  FROM case_keys GROUP BY local_area_id)"
+		       "WITH " REENCRYPT_TODO
 		       " SELECT p.id, p.local_area_id, p.ssn_enc, p.updated_hlc, p.ssn_kind"
-		       " FROM participants p JOIN k ON k.la = p.local_area_id AND k.e >= 2"
+		       " FROM participants p JOIN todo k ON k.la = p.local_area_id"
 		       " WHERE p.ssn_enc IS NOT NULL AND p.id > ?1"
 		       "  AND substr(p.ssn_enc, 1, length(k.e) + 2) <> 'e' || k.e || ':'"
 		       " ORDER BY p.id LIMIT ?2") != 0)
@@ -497,28 +542,38 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (n > 0) {
-		if (db_exec(db, "BEGIN IMMEDIATE") != 0)
-			goto out;
-		for (int i = 0; i < n; i++) {
-			int rc = reencrypt_one(db, clk, r[i].id, r[i].la, r[i].enc, r[i].at, r[i].kind);
-			if (rc < 0) {
-				db_exec(db, "ROLLBACK");
-				goto out;
-			}
-			done += rc;
-		}
-		if (db_exec(db, "COMMIT") != 0) {
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		int rc = reencrypt_one(db, clk, r[i].id, r[i].la, r[i].enc, r[i].at, r[i].kind);
+		if (rc < 0) {
 			db_exec(db, "ROLLBACK");
 			goto out;
 		}
+		done += rc;
+	}
+	/* The end of the pass: the Local Areas it went through are done up to
+	 * their newest epoch, unless one was reopened since it began (a row
+	 * it may have gone past: it starts again). */
+	if (n < HUB_REENCRYPT_BATCH &&
+	    (reopened = db_int(db, "SELECT total(reopened) FROM ssn_reencrypted", -1)) ==
+		    reencrypt_gen &&
+	    db_exec(db, "WITH " REENCRYPT_TODO " INSERT INTO ssn_reencrypted(local_area_id, epoch)"
+			" SELECT la, e FROM todo WHERE 1 ON CONFLICT(local_area_id) DO UPDATE"
+			" SET epoch = excluded.epoch") != 0) {
+		db_exec(db, "ROLLBACK");
+		goto out;
+	}
+	if (db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		goto out;
 	}
 	/* Past rows this hub cannot read, so they do not stop the pass. */
 	if (n == HUB_REENCRYPT_BATCH) {
 		snprintf(reencrypt_after, sizeof reencrypt_after, "%s", r[n - 1].id);
 	} else {
 		reencrypt_after[0] = '\0';
-		reencrypt_due = 0;
+		reencrypt_due = reopened != reencrypt_gen;
 	}
 	if (done > 0)
 		log_info("%d stored SSN(s) written again under their Local Area's newest key", done);

@@ -127,6 +127,16 @@ static const db_migration hub_migrations[] = {
      * Version column says which release an office runs, and which side
      * to upgrade when the hub refuses it. */
     {"ALTER TABLE nodes ADD COLUMN release TEXT;"},
+    /* 9: per Local Area, the SSN key epoch its stored SSNs are all under
+     * (hub_keys.c hub_keys_reencrypt: a pass that found none left to write
+     * again; 0 none known), and how many times it was reopened (by a
+     * rotation, or a participant pushed under an older key): while epoch is
+     * the newest, the minute pass reads no participant of it.  IF NOT
+     * EXISTS: test_edge replays the migrations after 2 (as 6). */
+    {"CREATE TABLE IF NOT EXISTS ssn_reencrypted("
+     " local_area_id TEXT PRIMARY KEY NOT NULL,"
+     " epoch INTEGER NOT NULL DEFAULT 0,"
+     " reopened INTEGER NOT NULL DEFAULT 0);"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

@@ -2,10 +2,12 @@
  * test_hub_keys.c - the hub's SSN key epochs (hub/hub_keys.c, with the
  * epoch helpers of model/casework.c) on a real hub database: a rotation,
  * what the older wrapping key (a revoked node's sync.json) still opens, the
- * SSNs written under the new key, the stored ones written again under it,
- * and the duplicate check across epochs; between a rotation and the
- * re-encryption of a row: a search by SSN's hashes (case_ssn_hmac_each)
- * and the hub's check of a duplicate review.
+ * SSNs written under the new key, the stored ones written again under it
+ * (a Local Area marked done then read no more, until a rotation or a row
+ * pushed under an older key reopens it), and the duplicate check across
+ * epochs; between a rotation and the re-encryption of a row: a search by
+ * SSN's hashes (case_ssn_hmac_each) and the hub's check of a duplicate
+ * review.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@ static sqlite3 *open_db(void)
 {
 	sqlite3 *db = st_open_db(1);
 
+	assert_int_equal(hub_schema_migrate(db), 0); /* the hub's own tables too */
 	assert_int_equal(demo_seed_reference(db, "000000000001.0000.hub"), 0);
 	assert_int_equal(case_seed_reference(db, "000000000001.0000.hub"), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO local_areas(id, name, updated_hlc)"
@@ -304,5 +307,152 @@ static void test_review_between_epochs(void **state)
 	free(dir);
 }
 
+/* Participant id with this SSN, under epoch 1's key, pushed to the hub db
+ * by an office (through the hub's row validator) that did not sync since
+ * the rotation. */
+static void push_under_epoch1(sqlite3 *db, const char *id, const char *digits)
+{
+	static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
+	char enc[CASE_SSN_ENC_MAX + 1], mac[65];
+	unsigned char k1[CASE_KEY_LEN];
+	sqlite3 *node = st_open_db(0);
+
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k1), 0);
+	assert_int_equal(case_ssn_protect(k1, 1, id, digits, enc, mac), 0);
+	crypto_wipe(k1, sizeof k1);
+	st_node_write(node, "demo-staff", "000000000020.0000.nodeA",
+		      "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+		      " birth_date, ssn_kind, ssn_enc, ssn_hmac, ssn_last4, registered_date, registered_at,"
+		      " registered_by, updated_hlc) VALUES(%Q, 'demo-la', 'demo-office', 'Bo', 'Lind',"
+		      " '1980-02-03', 'real', %Q, %Q, %Q, '2026-01-15', 1, 'demo-staff',"
+		      " '000000000020.0000.nodeA')",
+		      id, enc, mac, digits + 5);
+	sync_set_validator(hub_codes_validate_row);
+	assert_int_equal(st_push(db, node, &scope_a).applied, 1);
+	sync_set_validator(NULL);
+	sqlite3_close(node);
+}
+
+/* sqlite3_trace_v2's callback: the statements that read participants. */
+static int count_participant_reads(unsigned kind, void *arg, void *p, void *x)
+{
+	(void)kind;
+	(void)p;
+	if (strstr((const char *)x, "participants") != NULL)
+		++*(int *)arg;
+	return 0;
+}
+
+/* hub_keys_reencrypt(db, clk, 1), the minute timer's call: how many SSNs
+ * it wrote; *reads the statements it ran that read participants. */
+static int reencrypt_counted(sqlite3 *db, hlc *clk, int *reads)
+{
+	int n;
+
+	*reads = 0;
+	assert_int_equal(sqlite3_trace_v2(db, SQLITE_TRACE_STMT, count_participant_reads, reads),
+			 SQLITE_OK);
+	n = hub_keys_reencrypt(db, clk, 1);
+	sqlite3_trace_v2(db, 0, NULL, NULL);
+	return n;
+}
+
+/* Once a Local Area had a second key, the hub's minute timer looked for
+ * SSNs not under the newest key by a scan of participants every minute,
+ * forever, with nothing left to write.  A pass that finds nothing left
+ * marks the Local Area done up to its newest epoch (ssn_reencrypted, the
+ * hub's own); while marked, the pass reads no participant.  A rotation
+ * raises the epoch to reach, and a participant an office pushes under an
+ * older key (a PC offline across the rotation, which still holds it)
+ * reopens the Local Area: that row is written again too. */
+static void test_reencrypt_marked(void **state)
+{
+	char *dir, enc1[CASE_SSN_ENC_MAX + 1], mac1[65], v[CASE_SSN_ENC_MAX + 1], d[10];
+	sqlite3 *db = rotated_with_pk1(&dir, enc1, mac1);
+	int reads;
+	hlc clk;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 1);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 2);
+	/* Nothing left: no participant read, minute after minute. */
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 0);
+	assert_int_equal(reads, 0);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 0);
+	assert_int_equal(reads, 0);
+
+	/* An office that did not sync since the rotation registers PK3 under
+	 * epoch 1's key, and pushes it after the pass. */
+	push_under_epoch1(db, PK3, "123456780");
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 0);
+	/* The next pass writes it again under epoch 2, then marks again. */
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 1);
+	assert_int_equal(db_text(db, "SELECT ssn_enc FROM participants WHERE id=?", PK3, v, sizeof v), 0);
+	assert_int_equal(case_ssn_epoch(v), 2);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, PK3, v, d), 0);
+	assert_string_equal(d, "123456780");
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 0);
+	assert_int_equal(reads, 0);
+
+	/* A rotation: the Local Area is not done up to epoch 3. */
+	assert_int_equal(rotate_once(db), 3);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE ssn_enc LIKE 'e3:%'", -1), 2);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 0);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 3);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 0);
+	assert_int_equal(reads, 0);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+/* A pass of more than one batch that a participant pushed under an older
+ * key reopens between its batches, the row behind the pass's position:
+ * the pass does not mark the Local Area at its end but starts again, and
+ * the row is written again. */
+static void test_reencrypt_reopened_mid_pass(void **state)
+{
+	char *dir, enc[CASE_SSN_ENC_MAX + 1], mac[65], id[64], ssn[24], v[CASE_SSN_ENC_MAX + 1];
+	sqlite3 *db = rotated_with_pk1(&dir, enc, mac);
+	unsigned char k1[CASE_KEY_LEN];
+	int reads;
+	hlc clk;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	/* PK1 and 150 more under epoch 1 (ids c001, d000 to d095): a batch of
+	 * 100, then one of 51. */
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k1), 0);
+	for (int i = 0; i < 150; i++) {
+		snprintf(id, sizeof id, "0190b000-0000-7000-8000-00000000d%03x", i);
+		snprintf(ssn, sizeof ssn, "22233%04d", i % 10000);
+		assert_int_equal(case_ssn_protect(k1, 1, id, ssn, enc, mac), 0);
+		put_ssn(db, id, enc, mac);
+	}
+	crypto_wipe(k1, sizeof k1);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), HUB_REENCRYPT_BATCH);
+	/* Behind the pass's position (ids in order): a row under epoch 1. */
+	push_under_epoch1(db, "0190b000-0000-7000-8000-0000000000a1", "123456781");
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 51);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM ssn_reencrypted WHERE epoch = 2", -1), 0);
+	/* Again from the start: the row, then the mark. */
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 1);
+	assert_int_equal(db_text(db, "SELECT ssn_enc FROM participants WHERE id="
+				     "'0190b000-0000-7000-8000-0000000000a1'", NULL, v, sizeof v), 0);
+	assert_int_equal(case_ssn_epoch(v), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM ssn_reencrypted WHERE epoch = 2", -1), 1);
+	assert_int_equal(reencrypt_counted(db, &clk, &reads), 0);
+	assert_int_equal(reads, 0);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs),
-	cmocka_unit_test(test_review_between_epochs))
+	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
+	cmocka_unit_test(test_reencrypt_reopened_mid_pass))
