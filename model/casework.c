@@ -774,20 +774,71 @@ static int check_participant(sqlite3 *db, int op, const cJSON *row, char *reason
 	return 0;
 }
 
+/* case_ssn_hmac_each's fn: each hash into the JSON array being written. */
+static int hash_append(void *arg, const char *mac)
+{
+	sqlite3_str_appendf(arg, ",\"%s\"", mac);
+	return 0;
+}
+
+/* An active participant's real SSN's hashes as a JSON array (sqlite3_free):
+ * its stored hash, and when its Local Area has had more than one key, its
+ * hash under each key held here (the SSN read with its own epoch's key).
+ * NULL when it has none (*err 0) or on an error (*err 1). */
+static char *ssn_hashes(sqlite3 *db, const char *participant_id, int *err)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_str *out;
+	const char *la, *enc, *mac;
+	char digits[10] = "";
+	int rc;
+
+	rc = db_row(db, &st, "SELECT local_area_id, ssn_enc, ssn_hmac FROM participants"
+			     " WHERE id=? AND ssn_kind='real' AND exit_state='active'"
+			     "  AND ssn_hmac IS NOT NULL",
+		    participant_id);
+	*err = rc < 0;
+	if (rc != DB_FOUND)
+		return NULL;
+	la = db_col(st, 0);
+	enc = db_col(st, 1);
+	mac = db_col(st, 2);
+	out = sqlite3_str_new(db);
+	rc = la == NULL || mac == NULL ? -1 : 0; /* (out of memory) */
+	sqlite3_str_appendf(out, "[\"%s\"", mac ? mac : "");
+	if (rc == 0 && enc && case_key_epoch(db, la) >= 2 &&
+	    case_ssn_reveal_db(db, la, participant_id, enc, digits) == 0)
+		rc = case_ssn_hmac_each(db, la, digits, hash_append, out);
+	sqlite3_str_appendall(out, "]");
+	sqlite3_finalize(st);
+	crypto_wipe(digits, sizeof digits);
+	if (rc < 0 || sqlite3_str_errcode(out) != SQLITE_OK) {
+		sqlite3_free(sqlite3_str_finish(out));
+		*err = 1;
+		return NULL;
+	}
+	return sqlite3_str_finish(out);
+}
+
 int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hlc, int64_t now_ms)
 {
-	int added;
+	char *hashes;
+	int added, err;
 
 	/* Another active participant of the Local Area with the same real SSN
-	 * (its keyed hash: the hub never reads an SSN), the pair not flagged
-	 * yet in either direction.  A pseudo-SSN is the birth date's, shared
-	 * by design. */
+	 * (by its keyed hash; after a rotation, by its hash under each key the
+	 * hub holds: a row not yet written again under the newest key keeps
+	 * its own epoch's), the pair not flagged yet in either direction.  A
+	 * pseudo-SSN is the birth date's, shared by design. */
 	if (participant_id == NULL)
 		return 0;
+	if ((hashes = ssn_hashes(db, participant_id, &err)) == NULL)
+		return err ? -1 : 0;
 	added = db_insert_each(
 		db,
 		"SELECT p.local_area_id, p.id, o.id, ?2, ?3 FROM participants p JOIN participants o"
-		" ON o.local_area_id = p.local_area_id AND o.ssn_hmac = p.ssn_hmac AND o.id <> p.id"
+		" ON o.local_area_id = p.local_area_id AND o.id <> p.id"
+		"  AND o.ssn_hmac IN (SELECT value FROM json_each(?4))"
 		"  AND o.ssn_kind = 'real' AND o.exit_state = 'active'"
 		" WHERE p.id = ?1 AND p.ssn_kind = 'real' AND p.exit_state = 'active'"
 		"  AND NOT EXISTS (SELECT 1 FROM participant_duplicate_flags f"
@@ -796,7 +847,8 @@ int case_flag_duplicates(sqlite3 *db, const char *participant_id, const char *hl
 		"INSERT INTO participant_duplicate_flags(id, local_area_id, participant_id,"
 		" other_participant_id, reason, detected_at, updated_hlc)"
 		" VALUES(?1, ?2, ?3, ?4, 'ssn', ?5, ?6)",
-		"tIt", participant_id, now_ms, hlc ? hlc : "");
+		"tItt", participant_id, now_ms, hlc ? hlc : "", hashes);
+	sqlite3_free(hashes);
 	if (added > 0)
 		log_info("possible duplicate participant %s: %d pair(s) flagged for review (same SSN)",
 			 participant_id, added);

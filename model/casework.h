@@ -232,7 +232,9 @@ int case_hub_prepare(sqlite3 *db, const char *node_id);
  */
 /*
  * Flag, at the hub, every other active participant of the Local Area whose
- * real SSN is the same (by its keyed hash) as participant_id's, in
+ * real SSN is the same (by its keyed hash; after a rotation, its hash under
+ * each key held, so a row not yet written again under the newest key
+ * matches too) as participant_id's, in
  * participant_duplicate_flags (hub-owned, replicated to the Local Area):
  * two offices that registered one person while offline.  Called by the
  * validator.  The number of new flags, or -1.

@@ -43,6 +43,7 @@ static sqlite3 *open_db(void)
 #define PK1 "0190b000-0000-7000-8000-00000000c001"
 #define PK2 "0190b000-0000-7000-8000-00000000c002"
 #define PK3 "0190b000-0000-7000-8000-00000000c003"
+#define PK4 "0190b000-0000-7000-8000-00000000c004"
 
 /* The participant id with this protected SSN, written at the hub. */
 static void put_ssn(sqlite3 *db, const char *id, const char *enc, const char *mac)
@@ -307,18 +308,18 @@ static void test_review_between_epochs(void **state)
 	free(dir);
 }
 
-/* Participant id with this SSN, under epoch 1's key, pushed to the hub db
- * by an office (through the hub's row validator) that did not sync since
- * the rotation. */
-static void push_under_epoch1(sqlite3 *db, const char *id, const char *digits)
+/* Participant id with this SSN, under demo-la's key of that epoch (1: an
+ * office that did not sync since the rotation), pushed to the hub db by an
+ * office, through the hub's row validator. */
+static void push_under(sqlite3 *db, int epoch, const char *id, const char *digits)
 {
 	static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
 	char enc[CASE_SSN_ENC_MAX + 1], mac[65];
 	unsigned char k1[CASE_KEY_LEN];
 	sqlite3 *node = st_open_db(0);
 
-	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k1), 0);
-	assert_int_equal(case_ssn_protect(k1, 1, id, digits, enc, mac), 0);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, epoch, k1), 0);
+	assert_int_equal(case_ssn_protect(k1, epoch, id, digits, enc, mac), 0);
 	crypto_wipe(k1, sizeof k1);
 	st_node_write(node, "demo-staff", "000000000020.0000.nodeA",
 		      "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
@@ -385,7 +386,7 @@ static void test_reencrypt_marked(void **state)
 
 	/* An office that did not sync since the rotation registers PK3 under
 	 * epoch 1's key, and pushes it after the pass. */
-	push_under_epoch1(db, PK3, "123456780");
+	push_under(db, 1, PK3, "123456780");
 	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
 				-1), 0);
 	/* The next pass writes it again under epoch 2, then marks again. */
@@ -437,7 +438,7 @@ static void test_reencrypt_reopened_mid_pass(void **state)
 	crypto_wipe(k1, sizeof k1);
 	assert_int_equal(reencrypt_counted(db, &clk, &reads), HUB_REENCRYPT_BATCH);
 	/* Behind the pass's position (ids in order): a row under epoch 1. */
-	push_under_epoch1(db, "0190b000-0000-7000-8000-0000000000a1", "123456781");
+	push_under(db, 1, "0190b000-0000-7000-8000-0000000000a1", "123456781");
 	assert_int_equal(reencrypt_counted(db, &clk, &reads), 51);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM ssn_reencrypted WHERE epoch = 2", -1), 0);
 	/* Again from the start: the row, then the mark. */
@@ -453,6 +454,39 @@ static void test_reencrypt_reopened_mid_pass(void **state)
 	free(dir);
 }
 
+/* The hub's duplicate check of a participant an office pushes compares
+ * its SSN under every key the hub holds: the same person registered before
+ * and after a rotation is flagged when the second row arrives, not only
+ * once the re-encryption pass has written the older row again (between the
+ * two, the two hashes differ); so is one an office that was offline across
+ * the rotation registers under the older key.  Another SSN is not. */
+static void test_duplicate_across_epochs(void **state)
+{
+	char *dir, enc1[CASE_SSN_ENC_MAX + 1], mac1[65];
+	sqlite3 *db = rotated_with_pk1(&dir, enc1, mac1);
+	hlc clk;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	push_under(db, 2, PK2, "123456789");
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags WHERE"
+				    " participant_id='" PK2 "' AND other_participant_id='" PK1 "'", -1),
+			 1);
+	/* The pass writes PK1 again: no second flag of the pair. */
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags", -1), 1);
+	/* Under the older key, after the pass: flagged with both. */
+	push_under(db, 1, PK3, "123456789");
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags WHERE"
+				    " participant_id='" PK3 "'", -1),
+			 2);
+	push_under(db, 1, PK4, "123456780");
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags", -1), 3);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs),
 	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
-	cmocka_unit_test(test_reencrypt_reopened_mid_pass))
+	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs))
