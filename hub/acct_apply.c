@@ -431,6 +431,52 @@ static int decision_proof_check(sqlite3 *db, const hub_node *nd, const cJSON *ro
 	return 0;
 }
 
+/*
+ * An approver's standing when the decision was made (decided_at: the
+ * office's trusted clock, signed with the proof): an account deactivated
+ * (separated) or suspended at the hub, by an administrator or operations
+ * or by the recertification rule, has no authority from that moment, though
+ * an office that has not yet pulled the change still lets it sign in.  A
+ * decision made before is taken (offline work, pushed late), one made from
+ * that moment is refused, and a later reinstatement does not make it good.
+ * The moment is the one the hub recorded with each change, in its
+ * transaction: staff.deactivated_at, and the administrators' audit trail's
+ * staff.suspend and staff.reactivate rows (a scheduled separation and an
+ * overdue recertification from the sweep's run on their day, when every
+ * office refuses the account by itself already).  The approver's roles
+ * are the model's check (case_approvals.c), against the roles held at the
+ * push.  0, or refused.
+ */
+#define STANDING_SQL                                                                              \
+	"SELECT coalesce((SELECT CASE"                                                            \
+	"  WHEN s.active = 0 AND coalesce(s.deactivated_at, 0) <= ?2 THEN 1"                      \
+	"  ELSE (SELECT CASE WHEN e.action = 'staff.reactivate' THEN 0"                           \
+	"   WHEN e.actor_id IS NULL AND e.client = 'recertification' THEN 3 ELSE 2 END"            \
+	"   FROM admin_audit e WHERE e.subject_table = 'staff' AND e.subject_id = s.id"            \
+	"   AND e.action IN ('staff.suspend', 'staff.reactivate') AND e.at <= ?2"                  \
+	"   ORDER BY e.at DESC, e.rowid DESC LIMIT 1) END"                                         \
+	" FROM staff s WHERE s.id = ?1), 0)"
+
+static int decision_standing_check(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	static const char *const cause[] = {
+	    NULL, "deactivated (separated)", "suspended", "suspended (recertification overdue)"};
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(row, "decided_at");
+	int64_t was;
+
+	if (!cJSON_IsNumber(at)) /* (decision_proof_check requires it) */
+		REFUSE("case_approval_decisions: decided_at is required");
+	was = db_int_bound(db, -1, STANDING_SQL, "tI", json_str(row, "staff_id"),
+			   (int64_t)at->valuedouble);
+	if (was < 0 || was > 3)
+		CANNOT_CHECK("case_approval_decisions: cannot read the approver's account state");
+	if (was > 0)
+		REFUSE("case_approval_decisions: the approver's account was %s at the hub before this"
+		       " decision was made: no authority from that moment",
+		       cause[was]);
+	return 0;
+}
+
 /* The row against the node that pushed it (see the top of the file). */
 static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 		       const cJSON *row, char *reason, size_t n)
@@ -704,7 +750,9 @@ static int trust_check(sqlite3 *db, const hub_node *nd, const char *tbl, int op,
 	}
 	if (strcmp(tbl, "credential_changes") == 0 && v == NULL)
 		REFUSE("credential_changes: node_id is required");
-	if (strcmp(tbl, "case_approval_decisions") == 0 && (rc = decision_proof_check(db, nd, row, reason, n)) != 0)
+	if (strcmp(tbl, "case_approval_decisions") == 0 &&
+	    ((rc = decision_proof_check(db, nd, row, reason, n)) != 0 ||
+	     (rc = decision_standing_check(db, row, reason, n)) != 0))
 		return rc;
 	/* Approvals recorded with typed-in names, before approvals were
 	 * requests and decisions: no office writes them any more, and one

@@ -145,9 +145,13 @@ static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_approval_decisions: this role does not decide such a request");
 	if (staff == NULL || strcmp(staff, by) == 0)
 		REFUSE("case_approval_decisions: nobody approves their own request");
+	/* The role, held now.  The account's state is weighed at the time of
+	 * the decision, not here: an office's decision made before its
+	 * approver was deactivated or suspended is taken (hub/acct_apply.c,
+	 * decision_standing_check); a signed-in caller is an active one. */
 	snprintf(key, sizeof key, "%s:%s", staff, role);
 	if (db_prepare(db, &st, "SELECT count(*) FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
-				" WHERE r.id=?1 AND r.active=1 AND r.local_area_id=?2 AND s.active=1") != 0)
+				" WHERE r.id=?1 AND r.active=1 AND r.local_area_id=?2") != 0)
 		CANNOT_CHECK("case_approval_decisions: cannot read the approver roles");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);

@@ -16,6 +16,7 @@ import time
 import unittest
 
 import harness
+import test_accounts
 from harness import Daemon, plant_secret
 
 API = "/api/v1/case"
@@ -815,6 +816,125 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         wait_for(lambda: count(self.nodes["b"], "SELECT count(*) FROM case_forms WHERE id=?", gid) == 1,
                  what="the skill gain at office B")
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+
+class ApproverStandingTest(CaseRulesBase, test_accounts.Base):
+    """An approver's decision made at an office that has not yet heard of the
+    approver's suspension or deactivation at the hub (the office replicates
+    only by hand here: sync_interval 0).  Made before, it is taken, as any
+    offline work; made from that moment on, it is quarantined with the
+    cause, and a reinstatement in between does not make it good.  One
+    office; each cause has its own approver."""
+    APPROVERS = ("apsusp", "aprecert", "apdeact")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()   # the hub, with operations signed in
+        plant_secret(PASSWORD)
+        cls.ids = {u: hub_account(cls.hub, u, g) for u, g in
+                   (("casemgr", "LWIA Partner Staff"),) + tuple((a, "View Access") for a in cls.APPROVERS)}
+        for user in cls.APPROVERS:
+            r = cls.hub.request("PUT", "/api/v1/admin/case/approver-roles",
+                                body={"staff_id": cls.ids[user], "roles": ["dss_program_manager"]},
+                                headers={"Authorization": "Bearer " + cls.token})
+            assert r.status == 200, r.body
+        cls.node = harness.enrolled_node(cls.hub, "demo-office", {"OUTPOST_NODE_SYNC_INTERVAL": "0",
+                                                                  "OUTPOST_NODE_DEMO": "no"},
+                                         "standing-sync")
+        cls.sync("pull")
+        cls.s = {}
+        for user in ("casemgr",) + cls.APPROVERS:
+            cls.s[user] = harness.client(cls.node)
+            harness.login(cls.s[user], user, PASSWORD)
+        # each approver's verifier confirmed by the hub at the sign-in
+        for user in cls.APPROVERS:
+            wait_for(lambda u=user: count(cls.node, "SELECT count(*) FROM sync_state WHERE key=?",
+                                          "verifier_ok:" + cls.ids[u]) == 1,
+                     timeout=30, what="the hub's confirmation of " + user)
+        cls.today = cls.s["casemgr"].get(API + "/meta").json()["today"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.cleanup()
+        super().tearDownClass()
+
+    @classmethod
+    def sync(cls, cmd):
+        harness.sync_json(cls.node, cmd)
+
+    def backdate_request(self, first, last):
+        """A participant registered 60 days ago and an entry 40 days back:
+        its backdate request's id, at the hub."""
+        p = self.register(first, last, node=self.s["casemgr"])
+        self.sync("push")
+        harness.db_write(self.hub, "UPDATE participants SET registered_date=?, updated_hlc=? WHERE id=?",
+                         days_ago(self.today, 60), "%012x.0000.hub" % (int(time.time() * 1000) + 5),
+                         p["id"])
+        self.sync("pull")
+        r = self.activity(p["id"], "102", days_ago(self.today, 40), node=self.s["casemgr"])
+        self.assertEqual(r.status, 201, r.body)
+        self.sync("push")
+        rid = r.json()["approval"]["request_id"]
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approval_requests WHERE id=?", rid), 1)
+        return rid
+
+    def decided_across(self, user, cause, reinstate=None):
+        """user decides one request, then cause(staff id) happens at the hub
+        (and reinstate, when given, after the second decision), then user
+        decides another at the office, which has pulled nothing since; one
+        push: the hub's quarantine reason of the second."""
+        sid = self.ids[user]
+        before, after = self.backdate_request(user.title(), "Antes"), self.backdate_request(user.title(), "Despues")
+        r = self.s[user].post(API + "/approvals/%s/decision" % before, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        time.sleep(0.05)
+        cause(sid)
+        time.sleep(0.05)
+        r = self.s[user].post(API + "/approvals/%s/decision" % after, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)   # the office has not heard
+        if reinstate:
+            reinstate(sid)
+        held = count(self.hub, "SELECT count(*) FROM quarantine")
+        self.sync("push")
+        decided = "SELECT count(*) FROM case_approval_decisions WHERE request_id=? AND staff_id=?"
+        self.assertEqual(count(self.hub, decided, before, sid), 1)
+        self.assertEqual(count(self.hub, decided, after, sid), 0)
+        reasons = [x for (x,) in harness.rows(self.hub, "SELECT reason FROM quarantine ORDER BY created_at")]
+        self.assertEqual(len(reasons), held + 1, reasons)
+        return reasons[-1]
+
+    def test_suspended_by_operations(self):
+        def suspend(sid):
+            r = self.ops.post("/api/v1/admin/staff/%s/suspend" % sid, {"reason": "security review"})
+            self.assertEqual(r.status, 200, r)
+
+        def reactivate(sid):
+            r = self.ops.post("/api/v1/admin/staff/%s/reactivate" % sid)
+            self.assertEqual(r.status, 200, r)
+        why = self.decided_across("apsusp", suspend, reactivate)
+        self.assertIn("the approver's account was suspended at the hub before this decision", why)
+
+    def test_suspended_by_the_recertification_rule(self):
+        def overdue(sid):
+            # documents dated more than a year and the grace back: the
+            # rule's sweep (it runs at the hub's start) suspends
+            harness.db_write(self.hub, "INSERT INTO staff_records(id, ispa_date, conf_date, conf_type)"
+                                       " VALUES(?1, ?2, ?2, 'E-1')", sid, days_ago(self.today, 400))
+            self.hub.stop()
+            self.hub.start()
+            self.assertEqual(harness.rows(self.hub, "SELECT suspended, suspend_reason FROM staff WHERE id=?",
+                                          sid), [(1, "recertification overdue")])
+        why = self.decided_across("aprecert", overdue)
+        self.assertIn("suspended (recertification overdue) at the hub before this decision", why)
+
+    def test_deactivated(self):
+        def deactivate(sid):
+            rd = self.request(self.ops, {"kind": "deactivate", "staff_id": sid, "requestor_name": "Director",
+                                         "separation_date": test_accounts.today()})
+            r = self.ops.post("/api/v1/admin/staff/%s/deactivate" % sid, {"request_id": rd})
+            self.assertEqual(r.status, 200, r)
+        why = self.decided_across("apdeact", deactivate)
+        self.assertIn("deactivated (separated) at the hub before this decision", why)
 
 
 if __name__ == "__main__":
