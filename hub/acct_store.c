@@ -247,7 +247,11 @@ int acct_make_hub_only(sqlite3 *db, hlc *clk, const char *staff_id, const char *
 }
 
 /* Move the roles of one field account to a new administrative account
- * USERNAME.admin (no password yet: operations issues one with a reset). */
+ * USERNAME.admin (no password yet: operations issues one with a reset).
+ * The field account holds no authority after it: the requests it approved
+ * and no one carried out go back to 'submitted', as a demoted
+ * administrator's do (acct_approvals_withdraw), to be decided again (by
+ * the new account too, once it has a password). */
 static int move_roles(sqlite3 *db, hlc *clk, const char *field_id)
 {
 	char id[UUID_STRLEN], ts[HLC_STRLEN];
@@ -270,7 +274,9 @@ static int move_roles(sqlite3 *db, hlc *clk, const char *field_id)
 	if (db_run(db, "UPDATE staff SET roles=NULL, updated_hlc=? WHERE id=?", "tt", ts,
 		   field_id) != 0 ||
 	    acct_audit(db, NULL, "hub", "staff.roles_moved", "staff", id, NULL, NULL, NULL,
-		       "{\"why\":\"administrative privileges live on a hub-only account\"}") != 0)
+		       "{\"why\":\"administrative privileges live on a hub-only account\"}") != 0 ||
+	    acct_approvals_withdraw(db, NULL, "hub", field_id,
+				    "its approver's roles moved to a hub-only administrative account") != 0)
 		return -1;
 	acct_sessions_end(db, field_id);
 	log_info("trust boundary: the roles of staff %s moved to the new administrative account "

@@ -206,7 +206,9 @@ class TrustTest(Base):
     def test_existing_role_holder_migrates(self):
         """A field account that held a role before the trust boundary: the
         role moves to a new hub-only account at the next start, the field
-        account stays (and keeps working at the node)."""
+        account stays (and keeps working at the node); the requests it
+        approved and no one carried out go back to 'submitted', as a demoted
+        administrator's do."""
         st, _ = self.create(self.ops, self.uniq("old"), group="View Access")
         sid = st["id"]
         # and an administrator designated by an older hub, whose office
@@ -214,10 +216,16 @@ class TrustTest(Base):
         was, _ = self.create(self.ops, self.uniq("was"), group="View Access")
         self.assertEqual(designate(self.ops, was["id"], ["mis_admin"]).status, 200)
         cid, _ = self.cc_row(was["id"], node_hash("Was.Pass42"), "0" * 64)
+        open_rq, done_rq = str(uuid.uuid4()), str(uuid.uuid4())
         d = self.db()   # as an older hub left it
         try:
             with d:
                 d.execute("UPDATE staff SET roles='mis_admin' WHERE id=?", (sid,))
+                for rq, status in ((open_rq, "approved"), (done_rq, "fulfilled")):
+                    d.execute("INSERT INTO access_requests(id, kind, staff_id, status, local_area_id,"
+                              " requestor_name, created_by, created_at, decided_by, decided_at)"
+                              " VALUES(?, 'reset', ?, ?, 'demo-la', 'Pat', 'someone', 1, ?, 2)",
+                              (rq, was["id"], status, sid))
                 d.execute("INSERT INTO credential_changes(id, staff_id, local_area_id, node_id,"
                           " password_hash, reason, changed_at) VALUES(?, ?, 'demo-la', ?, 'x', 'change', 1)",
                           (cid, was["id"], self.evil.node_id))
@@ -239,6 +247,15 @@ class TrustTest(Base):
         self.assertIsNotNone(adm)
         self.assertEqual((adm[1], adm[2], adm[3]), (st["username"] + ".admin", "mis_admin", "*hub*"))
         self.assertEqual(self.cred(sid)[1], "demo-la")
+        # its open approval is to be decided again; what it carried out stays
+        self.assertEqual(harness.rows(self.hub, "SELECT id, status, decided_by FROM access_requests"
+                                                " WHERE id IN (?, ?) ORDER BY status", open_rq, done_rq),
+                         [(done_rq, "fulfilled", sid), (open_rq, "submitted", None)])
+        ev = harness.rows(self.hub, "SELECT client, after FROM admin_audit WHERE action='request.reopen'"
+                                    " AND subject_id=?", open_rq)
+        self.assertEqual(len(ev), 1, ev)
+        self.assertEqual((ev[0][0], json.loads(ev[0][1])["why"]),
+                         ("hub", "its approver's roles moved to a hub-only administrative account"))
         # the console session for operations survives (different account)
         r = self.ops.login("operations", self.ops_pw)
         self.assertEqual(r.status, 200, r)
