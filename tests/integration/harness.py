@@ -75,6 +75,17 @@ def without_ids(text):
     return _IDS.sub("", text)
 
 
+def strings(v):
+    """Every text value in a JSON value, nested or not."""
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, dict):
+        return [t for x in v.values() for t in strings(x)]
+    if isinstance(v, list):
+        return [t for x in v for t in strings(x)]
+    return []
+
+
 # The staff login every test uses on a demo node (see README, "Test login").
 # A stand-alone demo node has one test account per privilege group too
 # (DEMO_GROUP_USERS), all with DEMO_PASSWORD.

@@ -11,19 +11,8 @@ import os
 import time
 import unittest
 
-from harness import BIN, Daemon, checkin_change, login, plant_secret, run_tool, without_ids
+from harness import BIN, Daemon, checkin_change, login, plant_secret, run_tool, strings, without_ids
 import test_hub as th
-
-
-def strings(v):
-    """Every text value in a JSON value, nested or not."""
-    if isinstance(v, str):
-        return [v]
-    if isinstance(v, dict):
-        return [t for x in v.values() for t in strings(x)]
-    if isinstance(v, list):
-        return [t for x in v for t in strings(x)]
-    return []
 
 
 class ConsoleApi(unittest.TestCase):
