@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow, isoDay } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -320,13 +320,15 @@ export const tests = [
       await mis.waitForURL(/\/login\.html\?next=/);
     } finally { await ctx2.close(); }
 
-    // Annual recertification with updated dates.
+    // Annual recertification with updated dates (computed once: the day
+    // may turn between the form and the check).
+    const ispa = daysAgo(3);
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.click('#act-recertify');
     await page.waitForSelector('#req-form:not([hidden])');
     await assertAccessible(page, 'recertification request form');
     await page.fill('#requestor_name', 'Pat Manager');
-    await page.fill('#ispa_date', daysAgo(3));
+    await page.fill('#ispa_date', ispa);
     await page.fill('#confidentiality_date', daysAgo(2));
     await page.fill('#business_need', 'Continues as intake staff');
     for (const f of ['request_form', 'ispa_certificate', 'confidentiality_statement']) await page.setInputFiles('#file-' + f, pdf('recert-' + f));
@@ -337,7 +339,7 @@ export const tests = [
     await page.click('#carry-out');
     await page.waitForFunction(() => document.getElementById('act-text').textContent.includes('recertification was recorded'));
     const rec = (await hub.api('/api/v1/admin/staff/' + jordan.id)).json;
-    assert(rec.ispa_date === daysAgo(3) && rec.recertification_due_on > daysAgo(0), 'recertified: ' + JSON.stringify([rec.ispa_date, rec.recertification_due_on]));
+    assert(rec.ispa_date === ispa && rec.recertification_due_on > daysAgo(0), 'recertified: ' + JSON.stringify([rec.ispa_date, rec.recertification_due_on]));
     // The account page lists the three requests and their history.
     await page.goto(hub.url + '/account.html?id=' + jordan.id);
     await page.locator('#history tbody tr').first().waitFor();
@@ -434,8 +436,10 @@ export const tests = [
     await page.fill('#f-actor', 'nobody-at-all');
     await page.click('#filters button[type=submit]');
     await page.waitForFunction(() => document.getElementById('list').textContent.includes('No event matches'));
-    // Dates: today has the deactivation, tomorrow has nothing; from after to is refused.
-    const today = daysAgo(0), tomorrow = dayFromNow(1);
+    // Dates: the deactivation's day has it, the next has nothing; from after
+    // to is refused.  (Its own day, not today's: the day may have turned since.)
+    const today = isoDay(after.deactivated_at);
+    const tomorrow = new Date(Date.parse(today + 'T00:00:00Z') + 86400000).toISOString().slice(0, 10);
     await page.fill('#f-actor', 'operations');
     await page.fill('#f-action', 'staff.deactivate');
     await page.fill('#f-from', today);
@@ -570,11 +574,12 @@ export const tests = [
     assert((await page.textContent('#role-attachment_id-err')).includes('Attachment 1'), 'the form is asked for too');
     assert(!(await hub.api('/api/v1/admin/staff/' + pat.id)).json.roles.length, 'no role without them');
     await page.setInputFiles('#role-attachment_id', pdf('attachment-1-pat'));
-    await page.fill('#role-admin_training_date', daysAgo(2));
+    const trained = daysAgo(2);
+    await page.fill('#role-admin_training_date', trained);
     await page.click('#roles-save');
     await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Roles saved'));
     const adm = (await hub.api('/api/v1/admin/staff/' + pat.id)).json;
-    assert(adm.roles.includes('mis_admin') && adm.admin_training_date === daysAgo(2) && adm.admin_form_id, 'designation stored');
+    assert(adm.roles.includes('mis_admin') && adm.admin_training_date === trained && adm.admin_form_id, 'designation stored');
     const info = await page.textContent('#info');
     assert(info.includes('Administrator training') && info.includes('Download the signed designation form'), 'shown: ' + info.slice(0, 300));
 

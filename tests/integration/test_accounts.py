@@ -388,14 +388,16 @@ class AccountsTest(Base):
         self.assertEqual(r.json()["privilege_group"], "View Access")
         self.assertEqual(sorted(r.json()["privileges"]), ["reports", "view"])
         self.assertTrue(r.json()["crm_work_group"])
-        # recertification: due and overdue
+        # recertification: due and overdue (each date computed once: the
+        # day may turn between the request and the assertion)
+        ispa = today(-10)
         rec = self.request(mis, {"kind": "recertify", "staff_id": sid, "requestor_name": "Pat",
-                                 "ispa_date": today(-10), "confidentiality_type": "E-1",
+                                 "ispa_date": ispa, "confidentiality_type": "E-1",
                                  "confidentiality_date": today(-12), "business_need": "still needed"},
                            files=self.E1_FILES)
         r = mis.post("/api/v1/admin/staff/%s/recertify" % sid, {"request_id": rec})
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json()["ispa_date"], today(-10))
+        self.assertEqual(r.json()["ispa_date"], ispa)
         due_on = r.json()["recertification_due_on"]
         r = mis.get("/api/v1/admin/recertification?as_of=%s&within_days=30" % today(340))
         self.assertIn(sid, [s["id"] for s in r.json()["due"]])
@@ -412,8 +414,9 @@ class AccountsTest(Base):
         r = mis.post("/api/v1/admin/access-requests", {"kind": "deactivate", "staff_id": sid,
                                                        "requestor_name": "Pat"})
         self.assertEqual((r.status, r.json()["field"]), (400, "separation_date"))
+        separation = today(1)
         rd = self.request(mis, {"kind": "deactivate", "staff_id": sid, "requestor_name": "Pat",
-                                "separation_date": today(1)}, files=(), approve=False)
+                                "separation_date": separation}, files=(), approve=False)
         self.assertEqual(mis.post("/api/v1/admin/access-requests/%s/approve" % rd).status, 409)
         self.assertEqual(mis.post("/api/v1/admin/staff/%s/deactivate" % sid,
                                   {"request_id": rd}).status, 409)
@@ -424,7 +427,7 @@ class AccountsTest(Base):
         r = mis.post("/api/v1/admin/staff/%s/deactivate" % sid, {"request_id": rd})
         self.assertEqual(r.status, 200, r)
         self.assertFalse(r.json()["active"])
-        self.assertEqual(r.json()["separation_date"], today(1))
+        self.assertEqual(r.json()["separation_date"], separation)
         with self.db() as d:
             s = d.execute("SELECT active, deactivated_at FROM staff WHERE id=?", (sid,)).fetchone()
             self.assertEqual(s[0], 0)
@@ -850,15 +853,16 @@ class AccountsTest(Base):
         me = self.ops.get("/api/v1/admin/session").json()["staff"]
         oid = me["id"]
         self.assertIs(me["recertification_exempt"], True)
+        ispa = today(-360)   # once: the day may turn before the check
         rid = self.request(self.ops, {"kind": "recertify", "staff_id": oid, "requestor_name": "Unit",
-                                      "ispa_date": today(-360), "confidentiality_type": "E-1",
-                                      "confidentiality_date": today(-360), "business_need": "hub"},
+                                      "ispa_date": ispa, "confidentiality_type": "E-1",
+                                      "confidentiality_date": ispa, "business_need": "hub"},
                            files=self.E1_FILES)
         r = self.ops.post("/api/v1/admin/staff/%s/recertify" % oid, {"request_id": rid})
         self.assertEqual(r.status, 200, r)
         s = r.json()
         self.assertEqual((s["ispa_date"], s["recertification_due_on"], s["suspend_on"],
-                          s["recertification_exempt"]), (today(-360), None, None, True))
+                          s["recertification_exempt"]), (ispa, None, None, True))
         with self.db() as d:
             self.assertEqual(d.execute("SELECT suspend_on FROM staff WHERE id=?", (oid,)).fetchone()[0],
                              None)
@@ -1243,10 +1247,11 @@ class AccountsTest(Base):
                              % sid, body=PDF, ctype="application/pdf")
         self.assertEqual((r.status, r.json()["field"]), (400, "kind"))
         self.assertEqual(self.db().execute("SELECT roles FROM staff WHERE id=?", (sid,)).fetchone()[0], None)
-        r = designate(self.ops, sid, ["mis_admin"], trained=today(-2))
+        trained = today(-2)
+        r = designate(self.ops, sid, ["mis_admin"], trained=trained)
         self.assertEqual(r.status, 200, r)
         j = r.json()
-        self.assertEqual((j["roles"], j["admin_training_date"]), (["mis_admin"], today(-2)))
+        self.assertEqual((j["roles"], j["admin_training_date"]), (["mis_admin"], trained))
         form = j["admin_form_id"]
         got = self.ops.get("/api/v1/admin/staff/%s" % sid).json()
         self.assertIn(("attachment_1", form), [(f["kind"], f["id"]) for f in got["files"]])
@@ -1255,7 +1260,7 @@ class AccountsTest(Base):
               if e["action"] == "staff.roles"]
         self.assertEqual(len(ev), 1, ev)
         self.assertEqual((ev[0]["after"]["admin_training_date"], ev[0]["after"]["admin_form_id"]),
-                         (today(-2), form))
+                         (trained, form))
         self.assertIsNone(ev[0]["before"]["admin_training_date"])
         self.assertIn("file.upload", [e["action"] for e in
                                       self.ops.get("/api/v1/admin/audit?subject_id=%s" % form).json()])
