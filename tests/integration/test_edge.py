@@ -593,7 +593,9 @@ class TestNodeHosts(unittest.TestCase):
 
 
 class TestSessionIdle(unittest.TestCase):
-    IDLE = 4
+    # long enough that a loaded machine's pause of a few seconds between
+    # two of the test's requests is not the session's idle time (4 s was)
+    IDLE = 10
 
     @classmethod
     def setUpClass(cls):
