@@ -338,13 +338,16 @@ static route_rc rq_staff_check(route_call *a, rq_in *in, acct_tgt *t)
 }
 
 /* The additions a group may take: none of what it never holds (a "View
- * Access" group never edits, "LWIA Intake Staff" runs no reports, only the
- * EDD WSB groups vet), for the
+ * Access" group never edits, "LWIA Intake Staff" runs no reports and only
+ * reads program applications, only the EDD WSB groups vet), for the
  * group the account will be in (the request's, or the account's own). */
 static route_rc rq_adds_check(route_call *a, const rq_in *in, const acct_tgt *t)
 {
 	const char *g = in->group ? in->group : t->group;
 	unsigned over = priv_list_bits(in->padd) & priv_group_never(g);
+	/* a group that registers participants but never holds program_edit
+	 * (LWIA Intake) reads program applications only; the rest never edit */
+	int registers = !(priv_group_never(g) & PRIV_PARTICIPANT_EDIT);
 
 	for (unsigned b = 1; over && b <= PRIV_ALL; b <<= 1)
 		if (over & b)
@@ -352,7 +355,9 @@ static route_rc rq_adds_check(route_call *a, const rq_in *in, const acct_tgt *t)
 					 priv_name(b),
 					 b == PRIV_REPORTS   ? "no access to reports"
 					 : b == PRIV_VETTING ? "vetting is the EDD WSB groups'"
-							     : "no editing");
+					 : b == PRIV_PROGRAM_EDIT && registers
+					     ? "view access only to program applications"
+					     : "no editing");
 	return ROUTE_OK;
 }
 

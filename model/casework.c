@@ -10,6 +10,7 @@
 #include "model/crm.h"
 #include "model/greeter.h"
 #include "model/holidays.h"
+#include "model/privileges.h"
 #include "lib/clock.h"
 #include "lib/crypto.h"
 #include "lib/json.h"
@@ -1292,9 +1293,28 @@ static int check_duplicate_flag(sqlite3 *db, int op, const cJSON *row, char *rea
 	return 0;
 }
 
+int case_hub_check_program_actor(sqlite3 *db, const char *tbl, const char *col, const cJSON *row,
+				 char *reason, size_t n)
+{
+	const char *who = js(row, col);
+	unsigned privs;
+
+	if (who == NULL)
+		REFUSE("%s: a program entry names who entered it (%s)", tbl, col);
+	if (priv_of_staff(db, who, &privs) != 0)
+		CANNOT_CHECK("%s: cannot read the privileges of %s", tbl, col);
+	if (!(privs & PRIV_PROGRAM_EDIT))
+		REFUSE("%s: %s does not hold program_edit (program applications are view-only"
+		       " for that account)",
+		       tbl, col);
+	return 0;
+}
+
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
 			  size_t n)
 {
+	int rc;
+
 	if (tbl == NULL || row == NULL)
 		return 0;
 	if (strcmp(tbl, "participant_duplicate_flags") == 0)
@@ -1304,23 +1324,35 @@ int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row
 	if (strcmp(tbl, "case_forms") == 0) {
 		if (op != SQLITE_INSERT)
 			REFUSE("%s: rows are only inserted", tbl);
-		return check_form(db, row, reason, n);
+		if ((rc = check_form(db, row, reason, n)) != 0)
+			return rc;
+		return case_hub_check_program_actor(db, tbl, "staff_id", row, reason, n);
 	}
 	if (strcmp(tbl, "case_approval_requests") == 0 || strcmp(tbl, "case_approval_decisions") == 0) {
 		if (op != SQLITE_INSERT)
 			REFUSE("%s: rows are only inserted", tbl);
-		return case_approvals_validate_row(db, tbl, row, reason, n);
+		if ((rc = case_approvals_validate_row(db, tbl, row, reason, n)) != 0)
+			return rc;
+		/* A request for an activity (its backdating or its change) is
+		 * a program entry; one for a note is the note writer's. */
+		if (strcmp(tbl, "case_approval_requests") == 0 && js(row, "entry_table") &&
+		    strcmp(js(row, "entry_table"), "participant_activities") == 0)
+			return case_hub_check_program_actor(db, tbl, "requested_by", row, reason, n);
+		return 0;
 	}
 	if (strcmp(tbl, "participant_activities") == 0 || strcmp(tbl, "case_notes") == 0 ||
 	    strcmp(tbl, "backdate_approvals") == 0 || strcmp(tbl, "participant_exits") == 0) {
 		/* Append-only: apply.c already refuses updates and deletes. */
 		if (op != SQLITE_INSERT)
 			REFUSE("%s: rows are only inserted", tbl);
-		if (strcmp(tbl, "participant_activities") == 0)
-			return check_activity(db, row, reason, n);
+		if (strcmp(tbl, "participant_activities") == 0) {
+			if ((rc = check_activity(db, row, reason, n)) != 0)
+				return rc;
+			return case_hub_check_program_actor(db, tbl, "staff_id", row, reason, n);
+		}
 		if (strcmp(tbl, "case_notes") == 0)
 			return check_note(db, row, reason, n);
-		int rc = check_owner(db, tbl, row, reason, n);
+		rc = check_owner(db, tbl, row, reason, n);
 		if (rc != 0)
 			return rc;
 		if (strcmp(tbl, "backdate_approvals") == 0) {

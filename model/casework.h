@@ -250,6 +250,14 @@ struct cJSON;
 #define CASE_NOT_OURS "participant_id is not a participant of this Local Area"
 int case_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			  char *reason, size_t n);
+/* The hub's check of a program entry (an activity, a form, an activity's
+ * approval request, a job referral; model/privileges.c): the staff member
+ * its column col names holds program_edit by the hub's staff table.  The
+ * node checked it too, but a node of an older release grants it with
+ * participant_edit, and a node's word is not the hub's.  0; -1 with reason
+ * (none named, an unknown one, one without it); MODEL_CHECK_AGAIN. */
+int case_hub_check_program_actor(sqlite3 *db, const char *tbl, const char *col,
+				 const struct cJSON *row, char *reason, size_t n);
 /* Every model validator in turn (CRM, then case work): what the hub
  * registers with sync_set_validator(). */
 int model_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,

@@ -88,27 +88,6 @@ static int64_t num(const cJSON *row, const char *k, int64_t def)
 	return cJSON_IsNumber(x) ? (int64_t)x->valuedouble : def;
 }
 
-/* The staff member's privileges at the hub, or 0 when unknown. */
-/* The privileges of staff member id into *bits (none when unknown): 0, or
- * -1 when they could not be read. */
-static int staff_privs(sqlite3 *db, const char *id, unsigned *bits)
-{
-	sqlite3_stmt *st;
-	const char *c[3];
-	int rc, ret = 0;
-
-	*bits = 0;
-	if (db_prepare(db, &st, "SELECT privilege_group, priv_add, priv_remove FROM staff WHERE id=?") != 0)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		ret = db_cols(st, c, 3) == 0 ? (*bits = priv_effective(c[0], c[1], c[2]), 0) : -1;
-	else if (rc != SQLITE_DONE)
-		ret = -1;
-	sqlite3_finalize(st);
-	return ret;
-}
-
 int crm__hub_check_vetting(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *vs = json_str(row, "vetting_status"), *by = json_str(row, "vetted_by");
@@ -119,7 +98,7 @@ int crm__hub_check_vetting(sqlite3 *db, const cJSON *row, char *reason, size_t n
 		return 0;
 	if (by == NULL)
 		REFUSE("employers: a vetting result names who recorded it (vetted_by)");
-	if (staff_privs(db, by, &privs) != 0)
+	if (priv_of_staff(db, by, &privs) != 0)
 		CANNOT_CHECK("employers: cannot read the privileges of vetted_by");
 	if (crm_vetter_check(by, json_str(row, "converted_by"), (privs & PRIV_VETTING) != 0, msg,
 			     sizeof msg))
@@ -249,7 +228,8 @@ static int check_referral(sqlite3 *db, int op, const cJSON *row, char *reason, s
 	/* (one refusal for no participant and another Local Area's) */
 	if (rc > 0 || strcmp(pla, la) != 0)
 		REFUSE("job_referrals: " CASE_NOT_OURS);
-	return 0;
+	/* a referral is a program service (model/privileges.c) */
+	return case_hub_check_program_actor(db, "job_referrals", "staff_id", row, reason, n);
 }
 
 int crm_jobs_hub_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row,

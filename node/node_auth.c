@@ -419,7 +419,15 @@ static int check_of(node_session *s, http_req *req, unsigned privs, int any, con
 		return 403;
 	}
 	if ((s->ss_user.privs & privs) != privs) {
-		*msg = "your account does not have this privilege";
+		/* Named, so a refusal says what the account lacks ("program_edit":
+		 * an intake account reads program applications only).  The loop
+		 * thread's buffer: the caller replies before the next check. */
+		static char named[96];
+		unsigned miss = privs & ~s->ss_user.privs;
+
+		snprintf(named, sizeof named, "your account does not have this privilege (%s)",
+			 priv_name(miss & (~miss + 1)));
+		*msg = named;
 		return 403;
 	}
 	return 0;

@@ -9,7 +9,9 @@
  * (node_api.c) lists each file's routes.
  *
  * Privileges: reading needs PRIV_VIEW, registering and editing participants
- * and activities PRIV_PARTICIPANT_EDIT (an SSN reveal too), case notes
+ * PRIV_PARTICIPANT_EDIT (an SSN reveal, a visit link, a duplicate review
+ * too), the program entries (activities and their amendments, the forms,
+ * referrals) PRIV_PROGRAM_EDIT (model/privileges.c), case notes
  * PRIV_CASE_NOTES, the compliance CSV PRIV_REPORTS, as the route tables
  * declare (lib/route.h; the dispatcher checks them).  Every read of a
  * participant record or of case notes, and every SSN reveal, writes an

@@ -16,8 +16,10 @@
  *   GET  /api/v1/case/participants/:id/skill-gains        the recorded gains
  *
  * A measurable skill gain (model/case_forms.h) is entered by whoever
- * enters activities (participant_edit), with the same date rules, while
- * the case is active (after the exit only follow-up is entered).
+ * enters activities (program_edit), with the same date rules, while
+ * the case is active (after the exit only follow-up is entered).  Every form
+ * here is a program entry: program_edit (model/privileges.c; "LWIA Intake
+ * Staff" reads them only).
  */
 #include "node/node_case.h"
 #include "node/node_api.h"
@@ -270,13 +272,13 @@ static const route_key form_keys[] = {
 static const route_def case_forms_defs[] = {
 	{HTTP_M_GET, "/api/v1/case/forms", get_forms, PRIV_VIEW, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/closure-form", post_closure,
-	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	 PRIV_PROGRAM_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/followup-form", post_followup,
-	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	 PRIV_PROGRAM_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/followup-declined", post_declined,
-	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	 PRIV_PROGRAM_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/skill-gains", post_skill_gain,
-	 PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
+	 PRIV_PROGRAM_EDIT, ROUTE_BODY | NODE_WRITE, form_keys, 0},
 	{HTTP_M_GET, "/api/v1/case/participants/:id/skill-gains", get_skill_gains, PRIV_VIEW,
 	 NODE_WRITE, NULL, 0},
 };

@@ -657,14 +657,15 @@ static route_rc post_approval(route_call *a)
 }
 
 static const route_def case_work_defs[] = {
-	/* the activity needs participant_edit, its note case_notes too (post_activity) */
+	/* the activity (a program entry) needs program_edit, its note case_notes too
+	 * (post_activity) */
 	{HTTP_M_POST, "/api/v1/case/participants/:id/activities", post_activity,
-	 PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES, ROUTE_BODY | NODE_WRITE, act_keys_rk, 0},
+	 PRIV_PROGRAM_EDIT | PRIV_CASE_NOTES, ROUTE_BODY | NODE_WRITE, act_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/participants/:id/notes", post_note, PRIV_CASE_NOTES,
 	 ROUTE_BODY | NODE_WRITE, note_keys_rk, 0},
-	{HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, PRIV_PARTICIPANT_EDIT,
+	{HTTP_M_POST, "/api/v1/case/participants/:id/approvals", post_approval, PRIV_PROGRAM_EDIT,
 	 NODE_WRITE, NULL, 0},
-	{HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, PRIV_PARTICIPANT_EDIT,
+	{HTTP_M_POST, "/api/v1/case/activities/:id/amend", post_amend_activity, PRIV_PROGRAM_EDIT,
 	 ROUTE_BODY | NODE_WRITE, amend_act_keys_rk, 0},
 	{HTTP_M_POST, "/api/v1/case/notes/:id/amend", post_amend_note, PRIV_CASE_NOTES,
 	 ROUTE_BODY | NODE_WRITE, amend_note_keys, 0},

@@ -12,7 +12,8 @@
  * participant's timeline and, by reference only (never a name), on the
  * employer's summary.  Both are ordinary captured writes, so they work
  * offline and replicate like the rest; the hub checks them again
- * (model/crm_jobs.c).
+ * (model/crm_jobs.c).  A referral is a program service: program_edit
+ * (model/privileges.c), at the node and at the hub.
  */
 #include "node/node_crm.h"
 #include "node/node_api.h"
@@ -353,7 +354,7 @@ static const route_def crm_jobs_defs[] = {
 	{HTTP_M_GET, "/api/v1/crm/job-orders/:id", get_job_order, PRIV_VIEW, 0, NULL, 0},
 	{HTTP_M_POST, "/api/v1/crm/employers/:id/job-orders", post_job_order, PRIV_CRM, ROUTE_BODY | NODE_WRITE, jo_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/crm/job-orders/:id", patch_job_order, PRIV_CRM, ROUTE_BODY | NODE_WRITE, jo_keys, 0},
-	{HTTP_M_POST, "/api/v1/case/participants/:id/referrals", post_referral, PRIV_PARTICIPANT_EDIT, ROUTE_BODY | NODE_WRITE, ref_keys, 0},
+	{HTTP_M_POST, "/api/v1/case/participants/:id/referrals", post_referral, PRIV_PROGRAM_EDIT, ROUTE_BODY | NODE_WRITE, ref_keys, 0},
 };
 
 const route_list crm_jobs_route_list = ROUTE_LIST(crm_jobs_defs);

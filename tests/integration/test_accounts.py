@@ -380,6 +380,20 @@ class AccountsTest(Base):
                      self.new_body(self.uniq("vedit"), group="View Access",
                                    priv_add=["participant_edit"]))
         self.assertEqual((r.status, r.json().get("field")), (400, "priv_add"), r)
+        # LWIA Intake Staff registers participants (participant_edit) but has
+        # "view access only to program applications" (WSD24-13): no
+        # adjustment gives it program_edit, and the refusal says why.
+        r = mis.post("/api/v1/admin/access-requests",
+                     self.new_body(self.uniq("iprog"), group="LWIA Intake Staff",
+                                   priv_add=["program_edit"]))
+        self.assertEqual((r.status, r.json().get("field")), (400, "priv_add"), r)
+        self.assertIn("view access only to program applications", r.json()["error"])
+        groups = {g["name"]: g["privileges"] for g in mis.get("/api/v1/admin/privilege-groups").json()}
+        self.assertIn("participant_edit", groups["LWIA Intake Staff"])
+        self.assertNotIn("program_edit", groups["LWIA Intake Staff"])
+        for g, privs in groups.items():
+            if "participant_edit" in privs and g != "LWIA Intake Staff":
+                self.assertIn("program_edit", privs, g)
         rc = self.request(mis, {"kind": "change", "staff_id": sid, "privilege_group": "View Access",
                                 "priv_add": ["reports"], "crm_work_group": True,
                                 "requestor_name": "Pat Manager"})

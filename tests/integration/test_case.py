@@ -37,6 +37,9 @@ import test_hub as th
 API = "/api/v1/case"
 
 
+FAKE_JOB = "0190ffff-0000-7000-8000-00000000abcd"
+
+
 def days_ago(today, n):
     import datetime
     d = datetime.date.fromisoformat(today) - datetime.timedelta(days=n)
@@ -522,6 +525,58 @@ class CaseNodeTest(harness.DemoNode):
         self.assertEqual(self.ndb("SELECT count(*) FROM participant_exits WHERE participant_id=?",
                                   p["id"])[0][0], 1)
 
+    def test_intake_registers_but_reads_program_entries_only(self):
+        """LWIA Intake Staff (WSD24-13: "basic participant needs; view access
+        only to program applications"): registers and edits a participant,
+        writes a stand-alone note, reads the program entries; every program
+        write (activity, its Help Request, the forms, a skill gain, a
+        referral) is 403 naming program_edit, and leaves nothing."""
+        intake = harness.client(self.node)
+        harness.login(intake, "t-lwia-intake")
+        plant_secret("Intaka Registrada")
+        plant_secret("Registrada")
+        r = intake.post(API + "/participants", {"first_name": "Intaka", "last_name": "Registrada",
+                                                "birth_date": "1988-03-14"})
+        self.assertEqual(r.status, 201, r.body)
+        pid = r.json()["id"]
+        r = intake.request("PATCH", API + "/participants/" + pid, body={"phone": "(805) 555-0144"})
+        self.assertEqual(r.status, 200, r.body)
+        r = intake.post(API + "/participants/%s/notes" % pid,
+                        {"subject": "Walk-in", "contact_date": self.today, "body": "Came in to register."})
+        self.assertEqual(r.status, 201, r.body)
+        # A program entry by a case worker: the intake account reads it.
+        r = self.activity(pid, "102", self.today, "Initial assessment at intake.")
+        self.assertEqual(r.status, 201, r.body)
+        act = r.json()["activity"]["id"]
+        t = intake.get(API + "/participants/%s/timeline" % pid)
+        self.assertEqual(t.status, 200, t.body)
+        self.assertEqual([a["id"] for a in t.json()["activities"]], [act])
+        self.assertEqual(intake.get(API + "/participants/%s/skill-gains" % pid).status, 200)
+        before = [self.ndb("SELECT count(*) FROM %s" % tbl)[0][0]
+                  for tbl in ("participant_activities", "case_forms", "job_referrals",
+                              "case_approval_requests")]
+        fields = {"gain_type": "Secondary diploma", "program": "Adult", "achievement": "GED",
+                  "documentation": "Certificate"}
+        for path, body in (
+                ("/participants/%s/activities" % pid,
+                 {"code": "102", "start_date": self.today, "note": {"body": "Assessed."}}),
+                ("/activities/%s/amend" % act, {"reason": "wrong date", "void": True}),
+                ("/participants/%s/skill-gains" % pid, {"form_date": self.today, "fields": fields}),
+                ("/participants/%s/closure-form" % pid, {"form_date": self.today, "fields": {}}),
+                ("/participants/%s/followup-form" % pid, {"form_date": self.today, "fields": {}}),
+                ("/participants/%s/followup-declined" % pid, {"form_date": self.today, "fields": {}}),
+                ("/participants/%s/referrals" % pid, {"job_order_id": FAKE_JOB})):
+            r = intake.post(API + path, body)
+            self.assertEqual(r.status, 403, (path, r.body))
+            self.assertEqual(r.json()["error"],
+                             "your account does not have this privilege (program_edit)", path)
+        after = [self.ndb("SELECT count(*) FROM %s" % tbl)[0][0]
+                 for tbl in ("participant_activities", "case_forms", "job_referrals",
+                             "case_approval_requests")]
+        self.assertEqual(after, before)
+        self.assertNotIn("program_edit", intake.get("/api/v1/session").json()["privileges"])
+        self.assertIn("program_edit", self.node.get("/api/v1/session").json()["privileges"])
+
     def test_compliance_changes_and_csv(self):
         staff = "0190a000-0000-7000-8000-0000000000b1"  # Jordan Lee
         p = self.register("Cumplida", "Nota", assigned_staff_id=staff)
@@ -756,6 +811,57 @@ class CaseReplicationTest(harness.HubAndOffices):
     @classmethod
     def code(cls, office):
         return harness.hub_code(cls.hub, office)
+
+    def test_program_entry_of_an_intake_account_quarantined(self):
+        """The hub checks program_edit itself: an activity whose staff member
+        is LWIA Intake Staff (as a node of an older release, which grants the
+        program routes with participant_edit, or a hostile one, pushes it)
+        is quarantined naming program_edit; the same row by a case worker
+        is taken."""
+        a = self.nodes["a"]
+        intake_id = "0190c000-0000-7000-8000-0000000c0004"
+        hub_account(self.hub, "case.intake", intake_id, "demo-la", "demo-office", "LWIA Intake Staff")
+        plant_secret("Programa Vedada")
+        r = a.post(API + "/participants", {"first_name": "Programa", "last_name": "Vedada",
+                                           "birth_date": "1984-09-09"})
+        self.assertEqual(r.status, 201, r.body)
+        pid = r.json()["id"]
+        today = a.get(API + "/meta").json()["today"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
+                 what="the participant at the hub")
+        r = self.hub.post("/api/v1/sync/enroll", {"code": self.code("demo-office"), "hostname": "older"})
+        self.assertEqual(r.status, 200, r.body)
+        older = th.Enrolled(self.hub, r.json())
+        db = self.hub.db()
+        try:
+            names = [x[1] for x in db.execute("SELECT * FROM pragma_table_info('participant_activities')"
+                                              " ORDER BY cid")]
+        finally:
+            db.close()
+
+        def activity(seq, aid, staff):
+            row = {"id": aid, "participant_id": pid, "local_area_id": "demo-la",
+                   "office_id": "demo-office", "code": "102", "code_list": "activity",
+                   "start_date": today, "staff_id": staff, "entered_date": today,
+                   "entered_at": int(time.time() * 1000), "backdate_days": 0, "clock_skew_ms": 0,
+                   "voided": 0}
+            cs = th.changeset_insert("participant_activities", [1] + [0] * (len(names) - 1),
+                                     [row.get(k) for k in names])
+            r = older.push(th.build_frame([(seq, "0190a00000%02x.0000.%s" % (seq, older.node_id), "", cs)],
+                                          self.schema))
+            self.assertEqual(r.status, 200, r.body)
+            return r.json()["quarantined"]
+
+        bad = "0190c000-0000-7000-8000-0000000000a7"
+        q = activity(1, bad, intake_id)
+        self.assertEqual([x["seq"] for x in q], [1], q)
+        self.assertIn("staff_id does not hold program_edit", q[0]["reason"])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE id=?", bad), 0)
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine WHERE node_id=? AND"
+                                         " tbl='participant_activities'", older.node_id), 1)
+        good = "0190c000-0000-7000-8000-0000000000a8"
+        self.assertEqual(activity(2, good, "0190c000-0000-7000-8000-0000000c0001"), [])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE id=?", good), 1)
 
     def test_scope_amendments_audit_and_quarantine(self):
         a, b, c = self.nodes["a"], self.nodes["b"], self.nodes["c"]

@@ -37,8 +37,17 @@ PUBLIC = {
     ("POST", "/api/v1/session"), ("GET", "/api/v1/session"),
     ("GET", "/metrics"),  # no session (a monitoring agent): loopback only, see test_metrics
 }
-EDIT_PRIVS = {"participant_edit", "case_notes", "crm", "greeter_desk", "greeter_setup",
+EDIT_PRIVS = {"participant_edit", "program_edit", "case_notes", "crm", "greeter_desk", "greeter_setup",
               "staff_admin"}
+
+
+# The program entries (model/privileges.c): program_edit, not participant_edit.
+PROGRAM_ROUTES = {
+    "/api/v1/case/participants/:id/closure-form", "/api/v1/case/participants/:id/followup-form",
+    "/api/v1/case/participants/:id/followup-declined",
+    "/api/v1/case/participants/:id/skill-gains", "/api/v1/case/participants/:id/approvals",
+    "/api/v1/case/activities/:id/amend", "/api/v1/case/participants/:id/referrals",
+}
 
 
 def node_routes():
@@ -88,7 +97,9 @@ def needed(method, pattern):
             return "view"  # the compliance CSV also needs reports (test_case); the
             # search is a read, POSTed because its query may be an SSN
         if pattern == "/api/v1/case/participants/:id/activities":
-            return frozenset(("participant_edit", "case_notes"))  # the activity and its note
+            return frozenset(("program_edit", "case_notes"))  # the activity and its note
+        if pattern in PROGRAM_ROUTES:
+            return "program_edit"  # LWIA Intake Staff reads these only
         if pattern in ("/api/v1/case/participants/:id/notes", "/api/v1/case/notes/:id/amend"):
             return "case_notes"
         return "participant_edit"

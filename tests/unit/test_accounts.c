@@ -210,6 +210,43 @@ static void test_groups(void **state)
 			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CRM | PRIV_GREETER_DESK);
 	assert_int_equal(priv_effective("WARN", "participant_edit", "crm"),
 			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_REPORTS);
+	/* "LWIA Intake Staff": basic participant needs (registration:
+	 * participant_edit) but "view access only to program applications"
+	 * (WSD24-13): no program_edit, and no adjustment adds it.  Every other
+	 * group that registers participants enters program data too. */
+	assert_int_equal(priv_from_name("program_edit"), PRIV_PROGRAM_EDIT);
+	assert_string_equal(priv_name(PRIV_PROGRAM_EDIT), "program_edit");
+	assert_int_equal(priv_group_bits("LWIA Intake Staff"),
+			 PRIV_VIEW | PRIV_PARTICIPANT_EDIT | PRIV_CASE_NOTES | PRIV_GREETER_DESK);
+	assert_int_equal(priv_group_never("LWIA Intake Staff") & PRIV_PROGRAM_EDIT, PRIV_PROGRAM_EDIT);
+	assert_int_equal(priv_effective("LWIA Intake Staff", "program_edit", NULL) & PRIV_PROGRAM_EDIT,
+			 0);
+	assert_int_equal(priv_group_never("View Access") & PRIV_PROGRAM_EDIT, PRIV_PROGRAM_EDIT);
+	assert_int_equal(priv_effective("View Access with Reports", "program_edit", NULL),
+			 PRIV_VIEW | PRIV_REPORTS);
+	{
+		static const char *const reg[] = {"LWIA/CBO Staff", "LWIA Partner Staff",
+						  "LWIA Partner Supervisor", "DVOP", "EDD WSB Staff",
+						  "EDD WSB Supervisor", "LVER",
+						  "TAA Coordinators/Specialist"};
+		for (size_t i = 0; i < sizeof reg / sizeof reg[0]; i++)
+			assert_int_equal(priv_group_bits(reg[i]) &
+						 (PRIV_PARTICIPANT_EDIT | PRIV_PROGRAM_EDIT),
+					 PRIV_PARTICIPANT_EDIT | PRIV_PROGRAM_EDIT);
+	}
+	/* program_edit goes with participant_edit: an account whose
+	 * participant_edit is removed (an adjustment made when that removed
+	 * activities too) holds neither; added alone, it is not held. */
+	assert_int_equal(priv_effective("LWIA/CBO Staff", NULL, "participant_edit") &
+				 (PRIV_PARTICIPANT_EDIT | PRIV_PROGRAM_EDIT),
+			 0);
+	assert_int_equal(priv_effective("WARN", "program_edit", NULL) & PRIV_PROGRAM_EDIT, 0);
+	assert_int_equal(priv_effective("WARN", "participant_edit,program_edit", NULL) &
+				 PRIV_PROGRAM_EDIT,
+			 PRIV_PROGRAM_EDIT);
+	assert_int_equal(priv_effective("DVOP", NULL, "program_edit") &
+				 (PRIV_PARTICIPANT_EDIT | PRIV_PROGRAM_EDIT),
+			 PRIV_PARTICIPANT_EDIT);
 	/* vetting is the EDD WSB groups': no adjustment gives it to another */
 	assert_int_equal(priv_effective("LWIA/CBO Staff", "vetting", NULL) & PRIV_VETTING, 0);
 	assert_int_equal(priv_group_never("DVOP") & PRIV_VETTING, PRIV_VETTING);

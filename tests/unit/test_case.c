@@ -805,12 +805,37 @@ static void test_hub_apply_case_rows(void **state)
 	st_push_refused(hub, a, &scope_a, "only follow-up codes");
 	node_write(a, "000000004200.0000.nodeA",
 		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
-		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   " code_list, start_date, staff_id, entered_date, entered_at, backdate_days) VALUES("
 		   "'0190b000-0000-7000-8000-00000000e112',%Q,'demo-la','demo-office','F01','followup',"
-		   "'2026-06-02','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
+		   "'2026-06-02','demo-staff','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
 	p = st_push(hub, a, &scope_a);
 	assert_int_equal(p.applied, 1);
 	assert_int_equal(p.quarantined, 0);
+	/* An activity is a program entry (model/privileges.c): its staff
+	 * member holds program_edit at the hub.  An LWIA Intake account's
+	 * (WSD24-13: view access only to program applications), as a node of
+	 * an older release still lets through, is refused; so is one that
+	 * names nobody. */
+	assert_int_equal(db_exec(hub, "INSERT INTO staff(id, username, display_name, local_area_id,"
+				      " privilege_group) VALUES('intake-staff', 'intake', 'Intake',"
+				      " 'demo-la', 'LWIA Intake Staff')"),
+			 0);
+	node_write(a, "000000004300.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, staff_id, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e114',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-06-02','intake-staff','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
+	st_push_refused(hub, a, &scope_a, "staff_id does not hold program_edit");
+	node_write(a, "000000004310.0000.nodeA",
+		   "INSERT INTO participant_activities(id, participant_id, local_area_id, office_id, code,"
+		   " code_list, start_date, entered_date, entered_at, backdate_days) VALUES("
+		   "'0190b000-0000-7000-8000-00000000e115',%Q,'demo-la','demo-office','F01','followup',"
+		   "'2026-06-02','2026-06-02',%lld,0)", P1, noon("2026-06-02"));
+	st_push_refused(hub, a, &scope_a, "names who entered it");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM participant_activities WHERE id IN"
+				     " ('0190b000-0000-7000-8000-00000000e114',"
+				     " '0190b000-0000-7000-8000-00000000e115')", -1),
+			 0);
 	/* A plain SSN in the clear is refused. */
 	node_write(a, "000000005000.0000.nodeA",
 		   "UPDATE participants SET ssn_kind='real', ssn_enc='123456789', ssn_last4='6789',"
