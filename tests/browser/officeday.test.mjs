@@ -265,6 +265,48 @@ export const tests = [
     await assertAccessible(page, 'employer (View Access)');
   })],
 
+  ['an LWIA Intake user registers a participant and reads the program entries, with no button to change them', () => withNode(async (node, page) => {
+    // A case worker's activity and skill gain on a participant, then the
+    // intake account (WSD24-13: "view access only to program applications").
+    await login(page, node);
+    const today = (await node.api('/api/v1/case/meta')).json.today;
+    const pid = await participant(node, 'Ines', 'Intakeview');
+    let r = await node.api(`/api/v1/case/participants/${pid}/activities`, { code: '102', start_date: today, note: { body: 'Initial assessment.' } });
+    assert(r.status === 201, 'activity: ' + r.status);
+    r = await node.api(`/api/v1/case/participants/${pid}/skill-gains`, { form_date: today,
+      fields: { gain_type: 'Training milestone', program: 'Adult', achievement: 'GED', documentation: 'Certificate' } });
+    assert(r.status === 201, 'skill gain: ' + r.status + ' ' + JSON.stringify(r.json));
+    await page.context().clearCookies();
+    await login(page, node, 't-lwia-intake');
+    const errors = [];
+    page.on('response', x => { if (x.status() === 403) errors.push(`${x.request().method()} ${x.url()}`); });
+
+    // Registration is a basic participant need: the form is there and saves.
+    await page.goto(node.url + '/case-register.html');
+    await page.waitForSelector('#office_id option', { state: 'attached' });
+    await page.fill('#first_name', 'Walker');
+    await page.fill('#last_name', 'Intakeone');
+    await page.fill('#birth_date', '1991-04-12');
+    await page.check('#pseudo');
+    await page.click('#save');
+    await page.waitForURL(/case-participant\.html\?id=/);
+    await page.waitForSelector('#info dd');
+
+    await page.goto(node.url + '/case-participant.html?id=' + pid);
+    await page.waitForSelector('#timeline li.activity');
+    await page.waitForSelector('#skill-gains li');
+    assert((await page.textContent('#timeline')).includes('102'), 'the activity is shown');
+    assert((await page.textContent('#skill-gains')).includes('GED'), 'the skill gain is shown');
+    for (const f of ['#act-form', '#d-ref', '#closure', '#form-skill_gain', '#form-closure'])
+      assert(!(await page.isVisible(f)), `${f} hidden for LWIA Intake`);
+    assert(await page.locator('#forms form').count() === 0, 'no program form at all');
+    assert(await page.locator('#timeline summary', { hasText: 'Request a change' }).count() === 0, 'no Help Request on the activity');
+    for (const f of ['#d-note', '#d-visit'])
+      assert(await page.isVisible(f), `${f} shown for LWIA Intake (basic participant needs)`);
+    await assertAccessible(page, 'participant (LWIA Intake)');
+    assert(errors.length === 0, 'no request refused: ' + errors.join(', '));
+  })],
+
   ['errors: a summary at the top in plain words linking to the field; real not-found pages', () => withNode(async (node, page) => {
     await login(page, node);
     await page.goto(node.url + '/desk.html');

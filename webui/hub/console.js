@@ -209,7 +209,10 @@ export function shownOnce(id, label, value, note) {
 // them out); password fields are skipped all the same.
 const SKIP = new Set(['password', 'password_hash', 'updated_hlc', 'privileges', 'last_login_at', 'files', 'requests']);
 // A privilege in words ("participant_edit" is "Edit participant data").
-export const PRIV_LABEL = { view: 'View', participant_edit: 'Edit participant data', case_notes: 'Case notes',
+// program_edit: activities, their Help Requests, the program forms and job
+// referrals (LWIA Intake Staff reads them only, WSD24-13).
+export const PRIV_LABEL = { view: 'View', participant_edit: 'Edit participant data',
+  program_edit: 'Program applications and activities', case_notes: 'Case notes',
   crm: 'Employer / CRM', reports: 'Reports', greeter_desk: 'Greeter desk', greeter_setup: 'Greeter setup',
   staff_admin: 'Staff accounts', vetting: 'Employer vetting' };
 export const privLabels = list => (list || []).map(p => PRIV_LABEL[p] || p).join(', ');

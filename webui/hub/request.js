@@ -20,7 +20,8 @@ const FILES_FOR = {
   reset: ['request_form'], change: ['request_form'],
   deactivate: ['request_form', 'separation_form'],
 };
-const PRIVS = [['view', 'View'], ['participant_edit', 'Edit participant data'], ['case_notes', 'Case notes'],
+const PRIVS = [['view', 'View'], ['participant_edit', 'Edit participant data'],
+  ['program_edit', 'Program applications and activities'], ['case_notes', 'Case notes'],
   ['crm', 'Employer / CRM'], ['reports', 'Reports'], ['greeter_desk', 'Greeter desk'], ['greeter_setup', 'Greeter setup']];
 const STATUS_PILL = { submitted: ['Waiting for forms and approval', 'warn'], approved: ['Approved', 'ok'],
   fulfilled: ['Done', 'ok'], rejected: ['Rejected', 'bad'] };

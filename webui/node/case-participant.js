@@ -9,7 +9,7 @@ import { showNotFound, session } from './office.js';
 import { $, API, meta, clearErrors, showError, showErrors, pill, clockNotice, saving } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
-let M = null, P = null, codes = {}, canNotes = false, canEdit = false, FORMS = null;
+let M = null, P = null, codes = {}, canNotes = false, canEdit = false, canProgram = false, FORMS = null;
 
 function daysBetween(a, b) {
   return Math.round((Date.parse(b + 'T00:00:00Z') - Date.parse(a + 'T00:00:00Z')) / 86400000);
@@ -147,15 +147,16 @@ function formsView(s) {
   if (!FORMS) { $('forms').hidden = true; return; }
   if (!s.exited && FORMS.skill_gain) {
     parts.push(el('div', { id: 'skill-gains' }));
-    parts.push(formView('skill_gain', 'Measurable skill gain', 'skill-gains',
+    // Read-only (no program_edit): the gains recorded, no form.
+    if (canProgram) parts.push(formView('skill_gain', 'Measurable skill gain', 'skill-gains',
       'A gain the participant made during the program (one of the five WIOA types), dated the day it was achieved; entered within 5 business days.', false));
   }
   if (!s.exited) {
-    parts.push(formView('closure', 'Closure form', 'closure-form',
+    if (canProgram) parts.push(formView('closure', 'Closure form', 'closure-form',
       s.closure_form_due ? 'This case nears its soft exit: the closure form is due now.' : 'Completed for every case nearing its 90-day soft exit.', s.closure_form_due));
   } else if (s.followup_declined_date) {
     parts.push(el('p', {}, `The participant declined follow-up services on ${fmtDate(s.followup_declined_date)}: no follow-up is due.`));
-  } else if (s.followup_quarter) {
+  } else if (s.followup_quarter && canProgram) {
     parts.push(formView('followup', 'Follow-up form', 'followup-form',
       `Quarter ${s.followup_quarter} of follow-up ends ${fmtDate(s.followup_due_date)}` + (s.followup_form_done ? ': its form is done.' : ': its form is due.'), !s.followup_form_done));
     parts.push(formView('followup_declined', 'Follow-up declined', 'followup-declined',
@@ -260,7 +261,7 @@ function render(t) {
         ' waits for DSS WIOA staff; until then this entry stands.'));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
-      if (!x.pending_change && !x.voided && canEdit) li.append(helpRequest(x));
+      if (!x.pending_change && !x.voided && canProgram) li.append(helpRequest(x));
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
@@ -379,6 +380,9 @@ async function init() {
   const s = await session();
   canNotes = (s.privileges || []).includes('case_notes');
   canEdit = (s.privileges || []).includes('participant_edit');
+  // Program entries (activities, their Help Requests, forms, referrals):
+  // an LWIA Intake account reads them only (WSD24-13).
+  canProgram = (s.privileges || []).includes('program_edit');
   M = await meta();
   $('visit-form').addEventListener('submit', linkVisit);
   $('visit-anyway').addEventListener('click', () => linkVisit(null, true));
