@@ -8,9 +8,15 @@
  * revoked or unknown node is refused.  The frame then goes through
  * hub_ingest(), the very code a network push runs, so replay, gaps, schema
  * versions, validation and quarantine behave the same.
+ *
+ * `outpost-hub export-office NODE_ID --out FILE` is the return trip: the
+ * pull pages that node would get (sync_hub_pull, with the pull route's
+ * checks), sealed for it alone for `outpost-sync import` at its office.
  */
 #include "hub/hub.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
+#include "model/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,5 +226,205 @@ out:
 	}
 	hub_ingest_release(&res);
 	free(data);
+	return ret;
+}
+
+/* ---- the return trip: `outpost-hub export-office NODE_ID --out FILE` ---------- */
+
+/* One pages' worth of a file of the export (FILE, FILE.2, ...): the pages
+ * it holds stay well under SYNC_BUNDLE_MAX, which the office reads whole. */
+#define EXPORT_FILE_PAGES_MAX (SYNC_BUNDLE_MAX / 2)
+
+/* The cursor to export from: *after as given (>= 0), else the one the node
+ * last pulled from (nodes.pull_cursor).  0, or -1 after telling why. */
+static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t schema = -1, pulled = 0;
+	char msg[256];
+
+	if (db_prepare_bound(
+		db, &st,
+		"SELECT pull_cursor, last_pull_ms IS NOT NULL, schema_version FROM nodes"
+		" WHERE id=?",
+		"t", node_id) != 0 ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		fprintf(stderr, "outpost-hub: cannot read node %s\n", node_id);
+		return -1;
+	}
+	if (*after < 0)
+		*after = sqlite3_column_int64(st, 0);
+	pulled = sqlite3_column_int64(st, 1);
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		schema = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	/* As the pull route's schema gate: pages of another schema version
+	 * would not apply there. */
+	if (schema >= 0 && schema != schema_version()) {
+		hub_schema_refusal(msg, sizeof msg, "pull", schema);
+		fprintf(stderr, "outpost-hub: node %s: %s\n", node_id, msg);
+		return -1;
+	}
+	if (!pulled && *after == 0) {
+		fprintf(stderr,
+			"outpost-hub: node %s has never pulled (its first sync takes a "
+			"snapshot): it must reach the hub over the network once\n",
+			node_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* The pages after `after` for n into pages (up to limit bytes, at least
+ * one page), in one read snapshot with the pull route's checks (the node
+ * still enrolled as read, the cursor inside the retained log): 0 (*next,
+ * *more), or -1 after telling why. */
+static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *pages,
+			size_t limit, int64_t *next, int *more, int *npages)
+{
+	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
+	buf page = BUF_INIT(SYNC_PULL_PAGE_MAX_BYTES);
+	int64_t head = -1;
+	int ret = -1, cur;
+
+	*more = 0;
+	*next = after;
+	if (db_exec(db, "BEGIN") != 0) {
+		fprintf(stderr, "outpost-hub: cannot read the hub database\n");
+		buf_release(&page);
+		return -1;
+	}
+	cur = hub_node_current(db, n);
+	if (cur != 1) {
+		fprintf(stderr,
+			cur == 0 ? "outpost-hub: node %s is revoked\n"
+				 : "outpost-hub: cannot read node %s\n",
+			n->hn_id);
+		goto out;
+	}
+	do {
+		buf_reset(&page);
+		if (hub_log_in_gap(db, after)) {
+			fprintf(stderr,
+				"outpost-hub: the change log no longer reaches back to "
+				"node %s's cursor %" PRId64 ": the office needs a "
+				"snapshot, over the network\n",
+				n->hn_id, after);
+			goto out;
+		}
+		if (sync_hub_pull(db, &sc, after, SYNC_MAX_PULL_ROWS, &page, next, &head,
+				  more) != 0) {
+			fprintf(stderr,
+				"outpost-hub: cannot build the pages for node %s\n",
+				n->hn_id);
+			goto out;
+		}
+		if (after > head) {
+			fprintf(stderr,
+				"outpost-hub: node %s's cursor %" PRId64 " is past the "
+				"head of the hub's change log (%" PRId64 "; a hub "
+				"replaced or restored?): the office needs a snapshot, "
+				"over the network\n",
+				n->hn_id, after, head);
+			goto out;
+		}
+		if (sync_hub_bundle_add_page(pages, after, *next, head, page.data,
+					     page.len) != 0) {
+			fprintf(stderr,
+				"outpost-hub: out of memory building the bundle\n");
+			goto out;
+		}
+		(*npages)++;
+		after = *next;
+	} while (*more && pages->len < limit);
+	ret = 0;
+out:
+	db_exec(db, "COMMIT");
+	buf_release(&page);
+	return ret;
+}
+
+int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_t after,
+		      int json_out)
+{
+	buf pages = BUF_INIT(SYNC_BUNDLE_MAX), out = BUF_INIT(SYNC_BUNDLE_MAX);
+	char name[4200], err[512], detail[256];
+	int64_t from, next = -1;
+	int more = 1, files = 0, npages = 0, ret = 1, rc;
+	hub_node n;
+
+	memset(&n, 0, sizeof n);
+	rc = hub_node_get(db, node_id, &n);
+	if (rc != DB_FOUND || n.hn_revoked) {
+		fprintf(stderr, "outpost-hub: %s node '%s': nothing exported\n",
+			rc < 0		  ? "cannot read"
+			: rc == DB_ABSENT ? "unknown"
+					  : "revoked",
+			node_id);
+		goto out;
+	}
+	if (export_cursor(db, node_id, &after) != 0)
+		goto out;
+	hub_keys_wrap_new(db); /* no node ever pulls a plain SSN key */
+	from = after;
+	while (more) {
+		buf_reset(&pages);
+		buf_reset(&out);
+		if (sync_hub_bundle_begin(&pages, (int64_t)hub_now_ms()) != 0)
+			goto out;
+		if (export_pages(db, &n, after, &pages, EXPORT_FILE_PAGES_MAX, &next,
+				 &more, &npages) != 0)
+			goto out;
+		if (sync_hub_bundle_encode(&out, n.hn_id, n.hn_secret, pages.data,
+					   pages.len) != 0) {
+			fprintf(stderr, "outpost-hub: cannot build the bundle (out of "
+					"memory?)\n");
+			goto out;
+		}
+		if (files == 0)
+			snprintf(name, sizeof name, "%s", file);
+		else
+			snprintf(name, sizeof name, "%s.%d", file, files + 1);
+		if (sync_bundle_write(name, out.data, out.len, err, sizeof err) != 0) {
+			fprintf(stderr, "outpost-hub: %s\n", err);
+			goto out;
+		}
+		files++;
+		after = next;
+	}
+	snprintf(detail, sizeof detail,
+		 "{\"after\":%" PRId64 ",\"next\":%" PRId64 ",\"pages\":%d,\"files\":%d}",
+		 from, next, npages, files);
+	if (hub_audit(db, "cli", "bundle.export", n.hn_id, detail) != 0)
+		log_warnx("cannot record the export for node %s in the audit trail",
+			  n.hn_id);
+	log_info("exported changes %" PRId64 "..%" PRId64
+		 " for node %s (%d page%s, %d file%s)",
+		 from, next, n.hn_id, npages, npages == 1 ? "" : "s", files,
+		 files == 1 ? "" : "s");
+	if (json_out) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", 1);
+		cJSON_AddStringToObject(o, "node_id", n.hn_id);
+		cJSON_AddNumberToObject(o, "after", (double)from);
+		cJSON_AddNumberToObject(o, "next", (double)next);
+		cJSON_AddNumberToObject(o, "pages", npages);
+		cJSON_AddNumberToObject(o, "files", files);
+		json_print_out(o, 0);
+	} else {
+		printf("exported the hub's changes %" PRId64 "..%" PRId64
+		       " for node %s to %s%s\n",
+		       from, next, n.hn_id, file,
+		       files > 1
+			   ? " and its numbered continuations (import them in order)"
+			   : "");
+		printf("at the office: outpost-sync import FILE --data DIR\n");
+	}
+	ret = 0;
+out:
+	crypto_wipe(n.hn_secret, sizeof n.hn_secret);
+	buf_release(&pages);
+	buf_release(&out);
 	return ret;
 }

@@ -70,6 +70,7 @@ static const char usage_text[] =
     "       outpost-hub enroll-code --cancel CODE_ID [--data DIR]\n"
     "       outpost-hub enroll-codes [--json] [--data DIR]\n"
     "       outpost-hub import FILE [--json] [--data DIR]\n"
+    "       outpost-hub export-office NODE_ID --out FILE [--after SEQ] [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
     "       outpost-hub ssn-key-rotate LOCAL_AREA_ID [--data DIR]\n"
     "       outpost-hub reset-operations [--data DIR]\n"
@@ -85,6 +86,9 @@ static const char usage_text[] =
     "                  --cancel CODE_ID withdraws a code not used yet\n"
     "  enroll-codes    list the codes not used yet and those of the last 7 days\n"
     "  import FILE     ingest a bundle written by 'outpost-sync export'\n"
+    "  export-office NODE_ID --out FILE  the hub's changes that node would pull, as a\n"
+    "                  bundle for 'outpost-sync import' at its office (from the cursor\n"
+    "                  it last pulled from, or --after SEQ: its 'outpost-sync status')\n"
     "  revoke NODE_ID  refuse every further request from that node (its Local Area\n"
     "                  gets a new SSN key)\n"
     "  ssn-key-rotate LOCAL_AREA_ID  a new SSN key for the Local Area; its stored\n"
@@ -611,7 +615,7 @@ static void load_args(conf *c, int argc, char **argv)
 /* The command line after the settings flags (which go into h's settings,
  * with the environment's): 0, or 2 after a message (the exit status). */
 typedef struct hub_opts {
-	const char *config, *cmd, *arg, *office, *out, *keyfile, *cancel;
+	const char *config, *cmd, *arg, *office, *out, *keyfile, *cancel, *after;
 	int force, check_only, json_out, npos;
 	long long ttl;
 } hub_opts;
@@ -644,7 +648,8 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 			const char *a = av[i];
 			if ((strcmp(a, "--config") == 0 || strcmp(a, "--office") == 0 ||
 			     strcmp(a, "--ttl-seconds") == 0 || strcmp(a, "--out") == 0 ||
-			     strcmp(a, "--key-file") == 0 || strcmp(a, "--cancel") == 0) &&
+			     strcmp(a, "--key-file") == 0 || strcmp(a, "--cancel") == 0 ||
+			     strcmp(a, "--after") == 0) &&
 			    i + 1 >= ac) {
 				fprintf(stderr, "outpost-hub: %s needs a value\n", a);
 				free(av);
@@ -658,6 +663,8 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 				o->cancel = av[++i];
 			} else if (strcmp(a, "--out") == 0) {
 				o->out = av[++i];
+			} else if (strcmp(a, "--after") == 0) {
+				o->after = av[++i];
 			} else if (strcmp(a, "--key-file") == 0) {
 				o->keyfile = av[++i];
 			} else if (strcmp(a, "--force") == 0) {
@@ -701,6 +708,7 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 	}
 	if (strcmp(o->cmd, "serve") != 0 && strcmp(o->cmd, "enroll-code") != 0 &&
 	    strcmp(o->cmd, "enroll-codes") != 0 && strcmp(o->cmd, "import") != 0 &&
+	    strcmp(o->cmd, "export-office") != 0 &&
 	    strcmp(o->cmd, "revoke") != 0 && strcmp(o->cmd, "reset-operations") != 0 &&
 	    strcmp(o->cmd, "ssn-key-rotate") != 0 &&
 	    strcmp(o->cmd, "backup") != 0 && strcmp(o->cmd, "restore") != 0 &&
@@ -714,6 +722,25 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 		fprintf(stderr, "outpost-hub: unexpected argument '%s' (see --help)\n",
 			o->arg);
 		return 2;
+	}
+	if (o->after != NULL && strcmp(o->cmd, "export-office") != 0) {
+		fprintf(stderr, "outpost-hub: --after SEQ goes with export-office (see --help)\n");
+		return 2;
+	}
+	if (strcmp(o->cmd, "export-office") == 0 && (o->arg == NULL || o->out == NULL)) {
+		fprintf(stderr,
+			"outpost-hub: export-office needs a NODE_ID and --out FILE (see "
+			"--help)\n");
+		return 2;
+	}
+	if (o->after != NULL) {
+		char *end;
+		long long v = strtoll(o->after, &end, 10);
+		if (o->after[0] < '0' || o->after[0] > '9' || *end != '\0' || v < 0) {
+			fprintf(stderr,
+				"outpost-hub: --after must be a non-negative integer\n");
+			return 2;
+		}
 	}
 	if (o->cancel != NULL && (strcmp(o->cmd, "enroll-code") != 0 || o->office != NULL)) {
 		fprintf(stderr, "outpost-hub: --cancel CODE_ID goes with enroll-code alone, "
@@ -857,6 +884,10 @@ int main(int argc, char **argv)
 		} else {
 			ret = hub_import_file(h->hb_db, arg, o.json_out);
 		}
+	} else if (strcmp(cmd, "export-office") == 0) {
+		ret = hub_export_office(h->hb_db, arg, o.out,
+					o.after ? (int64_t)strtoll(o.after, NULL, 10) : -1,
+					o.json_out);
 	} else if (strcmp(cmd, "reset-operations") == 0) {
 		ret = cmd_reset_operations(h);
 	} else if (strcmp(cmd, "ssn-key-rotate") == 0) {

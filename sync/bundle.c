@@ -29,6 +29,22 @@
  * version per frame) the entries continue in FILE.2, FILE.3, ..., to be
  * imported in that order.
  *
+ * The return trip, `outpost-hub export-office NODE_ID --out FILE` to
+ * `outpost-sync import FILE` at the office, is the same layout under magic
+ * "OPH1" (SYNC_HUB_BUNDLE_MAGIC) and a key of its own,
+ * HMAC-SHA256(node secret, HUB_BUNDLE_KEY_LABEL): what is sealed is the
+ * hub's clock when it was made (8 bytes, ms since the epoch), then the
+ * pull pages that node would get by pulling, each as
+ *
+ *   8 after (the cursor it was built from), 8 next (the cursor once it is
+ *   applied), 8 head (the hub's log head then), 4 length L, L patchset
+ *   bytes (a pull page of sync/pull.c)
+ *
+ * one after the other.  The magic is in the associated data and the keys
+ * differ, so neither kind opens as the other, and each reader refuses the
+ * other's magic by name (an office's bundle given to the office, a hub's
+ * to the hub).
+ *
  * The earlier format, "OPX1", signed the frame (HMAC-SHA256 with the node
  * secret, 32 bytes after the node id) but did not seal it; the hub still
  * imports one an office wrote before it upgraded.
@@ -51,6 +67,7 @@
 
 #define BUNDLE_V1 "OPX1"
 #define BUNDLE_KEY_LABEL "outpost bundle key v1"
+#define HUB_BUNDLE_KEY_LABEL "outpost hub bundle key v1" /* hub to office */
 #define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32) /* the shorter header, OPX1's */
 
 /* 1 when id[0..n) is a node id as the hub issues them: printable ASCII,
@@ -64,14 +81,19 @@ static int id_printable(const unsigned char *id, size_t n)
 	return 1;
 }
 
-static int bundle_key(const unsigned char secret[SYNC_SECRET_LEN], unsigned char key[32])
+/* The key of a bundle of kind hub (0: an office's, 1: the hub's). */
+static int bundle_key(const unsigned char secret[SYNC_SECRET_LEN], int hub,
+		      unsigned char key[32])
 {
-	return crypto_hmac_sha256(secret, SYNC_SECRET_LEN, BUNDLE_KEY_LABEL,
-				  sizeof BUNDLE_KEY_LABEL - 1, key);
+	const char *label = hub ? HUB_BUNDLE_KEY_LABEL : BUNDLE_KEY_LABEL;
+
+	return crypto_hmac_sha256(secret, SYNC_SECRET_LEN, label, strlen(label), key);
 }
 
-int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
-		       const void *frame, size_t len)
+/* Seal frame[0..len) into out as a bundle of kind hub (magic and key). */
+static int bundle_seal(buf *out, int hub, const char *node_id,
+		       const unsigned char secret[SYNC_SECRET_LEN], const void *frame,
+		       size_t len)
 {
 	unsigned char key[32], nonce[CRYPTO_GCM_NONCE], tag[CRYPTO_GCM_TAG], *b;
 	static const unsigned char zero[CRYPTO_SHA256_LEN];
@@ -81,11 +103,12 @@ int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret
 	if (idlen < 1 || idlen > 63 || !id_printable((const unsigned char *)node_id, idlen) ||
 	    frame == NULL || len == 0)
 		return -1;
-	if (bundle_key(secret, key) != 0 || crypto_random(nonce, sizeof nonce) != 0) {
+	if (bundle_key(secret, hub, key) != 0 ||
+	    crypto_random(nonce, sizeof nonce) != 0) {
 		crypto_wipe(key, sizeof key);
 		return -1;
 	}
-	buf_put_bytes(out, SYNC_BUNDLE_MAGIC, 4, &rc);
+	buf_put_bytes(out, hub ? SYNC_HUB_BUNDLE_MAGIC : SYNC_BUNDLE_MAGIC, 4, &rc);
 	buf_put_u8(out, (uint8_t)(idlen >> 8), &rc);
 	buf_put_u8(out, (uint8_t)idlen, &rc);
 	buf_put_bytes(out, node_id, idlen, &rc);
@@ -110,22 +133,111 @@ int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret
 	return 0;
 }
 
-#define TRUNCATED "truncated or damaged (copy the file again)"
+int sync_bundle_encode(buf *out, const char *node_id,
+		       const unsigned char secret[SYNC_SECRET_LEN], const void *frame,
+		       size_t len)
+{
+	return bundle_seal(out, 0, node_id, secret, frame, len);
+}
 
-/* The header (magic, node id length and bytes); 0 and the offset of what
- * follows the node id in *off, *v1 set for the older format, or with *err
- * set -1 (not a bundle, malformed) or SYNC_BUNDLE_DAMAGED (cut short). */
-static int bundle_head(const unsigned char *b, size_t len, char node_id[64], size_t *off, int *v1,
-		       const char **err)
+int sync_hub_bundle_encode(buf *out, const char *node_id,
+			   const unsigned char secret[SYNC_SECRET_LEN], const void *pages,
+			   size_t len)
+{
+	return bundle_seal(out, 1, node_id, secret, pages, len);
+}
+
+int sync_hub_bundle_begin(buf *pages, int64_t made_ms)
+{
+	int rc = 0;
+
+	buf_put_u64(pages, (uint64_t)made_ms, &rc);
+	return rc;
+}
+
+int sync_hub_bundle_add_page(buf *pages, int64_t after, int64_t next, int64_t head,
+			     const void *patchset, size_t len)
+{
+	int rc = 0;
+
+	if (len > UINT32_MAX)
+		return -1;
+	buf_put_u64(pages, (uint64_t)after, &rc);
+	buf_put_u64(pages, (uint64_t)next, &rc);
+	buf_put_u64(pages, (uint64_t)head, &rc);
+	buf_put_u32(pages, (uint32_t)len, &rc);
+	buf_put_bytes(pages, patchset, len, &rc);
+	return rc;
+}
+
+static int64_t get_i64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+int sync_hub_bundle_page(const unsigned char *pages, size_t len, size_t *off,
+			 sync_hub_page *pg)
+{
+	const unsigned char *p;
+	size_t left, n;
+
+	if (*off >= len)
+		return 0;
+	p = pages + *off;
+	left = len - *off;
+	if (left < 28)
+		return -1;
+	pg->hp_after = get_i64(p);
+	pg->hp_next = get_i64(p + 8);
+	pg->hp_head = get_i64(p + 16);
+	n = (size_t)p[24] << 24 | (size_t)p[25] << 16 | (size_t)p[26] << 8 | p[27];
+	if (n > left - 28 || pg->hp_after < 0 || pg->hp_next < pg->hp_after ||
+	    pg->hp_head < pg->hp_next)
+		return -1;
+	pg->hp_data = p + 28;
+	pg->hp_len = n;
+	*off += 28 + n;
+	return 1;
+}
+
+#define TRUNCATED "truncated or damaged (copy the file again)"
+#define HUB_KIND_AT_HUB                                                                  \
+	"this is a bundle from the hub for an office (OPH1): import it at that office "  \
+	"with "                                                                          \
+	"'outpost-sync import FILE'"
+#define OFFICE_KIND_AT_OFFICE                                                            \
+	"this is an office's bundle for the hub (OPX2): import it at the hub with "      \
+	"'outpost-hub import FILE'"
+
+/* The header (magic, node id length and bytes) of a bundle of kind hub (0:
+ * an office's, 1: the hub's); 0 and the offset of what follows the node id
+ * in *off, *v1 set for the older format, or with *err set -1 (not a bundle,
+ * malformed), SYNC_BUNDLE_WRONG_KIND (the other kind's magic) or
+ * SYNC_BUNDLE_DAMAGED (cut short). */
+static int bundle_head(const unsigned char *b, size_t len, int hub, char node_id[64],
+		       size_t *off, int *v1, const char **err)
 {
 	size_t idlen, after;
+	int office = len >= 4 && (memcmp(b, SYNC_BUNDLE_MAGIC, 4) == 0 ||
+				  memcmp(b, BUNDLE_V1, 4) == 0);
+	int from_hub = len >= 4 && memcmp(b, SYNC_HUB_BUNDLE_MAGIC, 4) == 0;
 
 	node_id[0] = '\0';
-	if (len < 4 || (memcmp(b, SYNC_BUNDLE_MAGIC, 4) != 0 && memcmp(b, BUNDLE_V1, 4) != 0)) {
-		*err = "not an Outpost bundle (no OPX2 or OPX1 header)";
+	if (hub ? office : from_hub) {
+		/* the other direction's: said by name, before anything else */
+		*err = hub ? OFFICE_KIND_AT_OFFICE : HUB_KIND_AT_HUB;
+		return SYNC_BUNDLE_WRONG_KIND;
+	}
+	if (!(hub ? from_hub : office)) {
+		*err = hub ? "not an Outpost bundle (no OPH1 header)"
+			   : "not an Outpost bundle (no OPX2 or OPX1 header)";
 		return -1;
 	}
-	*v1 = memcmp(b, BUNDLE_V1, 4) == 0;
+	*v1 = !hub && memcmp(b, BUNDLE_V1, 4) == 0;
 	after = *v1 ? 32 : CRYPTO_GCM_NONCE + CRYPTO_SHA256_LEN + CRYPTO_GCM_TAG;
 	if (len < BUNDLE_HEAD_MIN) {
 		*err = "bundle header cut short: " TRUNCATED;
@@ -155,7 +267,7 @@ int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char *
 	size_t off;
 	int v1;
 
-	return bundle_head(p, len, node_id, &off, &v1, err);
+	return bundle_head(p, len, 0, node_id, &off, &v1, err);
 }
 
 /* An OPX1 bundle: the frame's checksum, then the node's MAC of it. */
@@ -185,22 +297,16 @@ static int decode_v1(const unsigned char *b, size_t len, size_t off,
 	return 0;
 }
 
-int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
-		       const char **err)
+/* Open a sealed bundle of kind hub whose header ends at off: 0 with the
+ * sealed bytes opened in place (*frame, *flen), or -1 / SYNC_BUNDLE_DAMAGED
+ * with *err set. */
+static int bundle_unseal(unsigned char *b, size_t len, size_t off, int hub,
+			 const unsigned char secret[SYNC_SECRET_LEN],
+			 const unsigned char **frame, size_t *flen, const char **err)
 {
-	unsigned char *b = p, sum[CRYPTO_SHA256_LEN], key[32];
-	size_t off, body, n;
-	frame_reader r;
-	const char *why;
-	int rc, v1;
+	unsigned char sum[CRYPTO_SHA256_LEN], key[32];
+	size_t body, n;
 
-	*frame = NULL;
-	*flen = 0;
-	if ((rc = bundle_head(b, len, node_id, &off, &v1, err)) != 0)
-		return rc;
-	if (v1)
-		return decode_v1(b, len, off, secret, frame, flen, err);
 	body = off + CRYPTO_GCM_NONCE + CRYPTO_SHA256_LEN;
 	n = len - body - CRYPTO_GCM_TAG;
 	/* Whole as written?  A copy cut short or damaged is said to be one,
@@ -210,22 +316,87 @@ int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECR
 		*err = TRUNCATED;
 		return SYNC_BUNDLE_DAMAGED;
 	}
-	if (bundle_key(secret, key) != 0 ||
-	    crypto_open(key, b + off, b, off + CRYPTO_GCM_NONCE, b + body, n, b + body + n) != 0) {
+	if (bundle_key(secret, hub, key) != 0 ||
+	    crypto_open(key, b + off, b, off + CRYPTO_GCM_NONCE, b + body, n,
+			b + body + n) != 0) {
 		crypto_wipe(key, sizeof key);
 		*err = "bad bundle signature";
 		return -1;
 	}
 	crypto_wipe(key, sizeof key);
+	*frame = b + body;
+	*flen = n;
+	return 0;
+}
+
+int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+		       char node_id[64], const unsigned char **frame, size_t *flen,
+		       const char **err)
+{
+	unsigned char *b = p;
+	size_t off;
+	frame_reader r;
+	const char *why;
+	int rc, v1;
+
+	*frame = NULL;
+	*flen = 0;
+	if ((rc = bundle_head(b, len, 0, node_id, &off, &v1, err)) != 0)
+		return rc;
+	if (v1)
+		return decode_v1(b, len, off, secret, frame, flen, err);
+	if ((rc = bundle_unseal(b, len, off, 0, secret, frame, flen, err)) != 0)
+		return rc;
 	/* Sealed by the node, whole: a frame that does not read was made so
 	 * (frame_open checks every length before it reads: fuzz_frame). */
-	if (frame_open(&r, b + body, n, &why) != 0) {
+	if (frame_open(&r, *frame, *flen, &why) != 0) {
+		*frame = NULL;
+		*flen = 0;
 		*err = "malformed bundle: its frame does not read (made by an incompatible"
 		       " version of outpost-sync?)";
 		return SYNC_BUNDLE_MALFORMED;
 	}
-	*frame = b + body;
-	*flen = n;
+	return 0;
+}
+
+int sync_hub_bundle_head(const void *p, size_t len, char node_id[64], const char **err)
+{
+	size_t off;
+	int v1;
+
+	return bundle_head(p, len, 1, node_id, &off, &v1, err);
+}
+
+int sync_hub_bundle_decode(void *p, size_t len,
+			   const unsigned char secret[SYNC_SECRET_LEN], char node_id[64],
+			   int64_t *made_ms, const unsigned char **pages, size_t *plen,
+			   const char **err)
+{
+	sync_hub_page pg;
+	size_t off, at = 0;
+	int rc, v1;
+
+	*pages = NULL;
+	*plen = 0;
+	if ((rc = bundle_head(p, len, 1, node_id, &off, &v1, err)) != 0)
+		return rc;
+	if ((rc = bundle_unseal(p, len, off, 1, secret, pages, plen, err)) != 0)
+		return rc;
+	rc = *plen < 8 ? -1 : 0;
+	if (rc == 0) {
+		*made_ms = get_i64(*pages);
+		*pages += 8;
+		*plen -= 8;
+	}
+	while (rc == 0 && (rc = sync_hub_bundle_page(*pages, *plen, &at, &pg)) == 1)
+		rc = 0;
+	if (rc != 0) {
+		*pages = NULL;
+		*plen = 0;
+		*err = "malformed bundle: its pages do not read (made by an incompatible"
+		       " version of outpost-hub?)";
+		return SYNC_BUNDLE_MALFORMED;
+	}
 	return 0;
 }
 
@@ -257,7 +428,8 @@ static int sync_dir_of(const char *path)
 	return rc;
 }
 
-static int write_atomic(const char *path, const void *p, size_t len, char *err, size_t errlen)
+int sync_bundle_write(const char *path, const void *p, size_t len, char *err,
+		      size_t errlen)
 {
 	char tmp[4200];
 	struct stat sb;
@@ -352,7 +524,7 @@ static int is_own_bundle(const char *path, const char *node_id)
  * when it wrote none): removed while they are Outpost bundles, so that
  * no stale part is carried to the hub beside this export's (README,
  * "Moving a bundle by hand").  Runs only after every part written is
- * synced, file and directory (write_atomic). */
+ * synced, file and directory (sync_bundle_write). */
 static void remove_stale_parts(const char *path, const char *node_id, sync_bundle_stats *st)
 {
 	char name[4200];
@@ -428,7 +600,7 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, i
 			snprintf(name, sizeof name, "%s", path);
 		else
 			snprintf(name, sizeof name, "%s.%d", path, st->bs_files + 1);
-		if (write_atomic(name, out.data, out.len, err, errlen) != 0)
+		if (sync_bundle_write(name, out.data, out.len, err, errlen) != 0)
 			goto out;
 		if (st->bs_files == 0)
 			st->bs_first_seq = first;

@@ -59,6 +59,7 @@ enum {
 	SYNC_E_MISMATCH = -7,    /* verify: digests differ */
 	SYNC_E_OTHER = -8,       /* hub error, protocol error, local database */
 	SYNC_E_PENDING = -9,     /* pull refused: local changes not pushed yet */
+	SYNC_E_BUNDLE = -10,     /* import: a bundle damaged, foreign or of the wrong kind */
 };
 
 /* Short name of a SYNC_E_* code ("unreachable", "pin", ...) for JSON. */

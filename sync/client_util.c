@@ -30,6 +30,8 @@ const char *sync_strerror(int rc)
 		return "mismatch";
 	case SYNC_E_PENDING:
 		return "local_changes_pending";
+	case SYNC_E_BUNDLE:
+		return "bad_bundle";
 	default:
 		return "error";
 	}

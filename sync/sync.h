@@ -475,9 +475,49 @@ int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char *
 /* Check a bundle's header, its checksum and its tag (or an OPX1 bundle's
  * MAC) with secret, and open it in place: *frame then points into p.  0,
  * or with *err set (static text) -1 (not a bundle, bad signature),
- * SYNC_BUNDLE_DAMAGED or SYNC_BUNDLE_MALFORMED.  node_id gets the sender. */
+ * SYNC_BUNDLE_DAMAGED, SYNC_BUNDLE_MALFORMED or SYNC_BUNDLE_WRONG_KIND (a
+ * hub's bundle for an office).  node_id gets the sender. */
 int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
 		       char node_id[64], const unsigned char **frame, size_t *flen,
 		       const char **err);
+/* A bundle of the other direction (a hub's given to an office's reader,
+ * or the reverse): *err names it and where it is imported. */
+#define SYNC_BUNDLE_WRONG_KIND (-4)
+/* Write a bundle file: a new file of mode 0600 renamed over path, file and
+ * directory synced; never over a link, a device or a directory.  0, or -1
+ * with err filled. */
+int sync_bundle_write(const char *path, const void *p, size_t len, char *err, size_t errlen);
+
+/* The return trip (format in bundle.c): `outpost-hub export-office` seals
+ * the pull pages a node would get (sync_hub_bundle_add_page each, then
+ * sync_hub_bundle_encode) and `outpost-sync import` opens them
+ * (sync_hub_bundle_decode, then sync_hub_bundle_page in order). */
+#define SYNC_HUB_BUNDLE_MAGIC "OPH1"
+typedef struct sync_hub_page {
+	int64_t hp_after, hp_next, hp_head; /* cursor before, after; the log head */
+	const unsigned char *hp_data;       /* the pull page (into the opened bundle) */
+	size_t hp_len;
+} sync_hub_page;
+/* Start pages with the hub's clock now (ms), then append each pull page
+ * to it.  0 or -1. */
+int sync_hub_bundle_begin(buf *pages, int64_t made_ms);
+int sync_hub_bundle_add_page(buf *pages, int64_t after, int64_t next, int64_t head,
+			     const void *patchset, size_t len);
+/* Seal pages for node_id alone.  0 or -1. */
+int sync_hub_bundle_encode(buf *out, const char *node_id,
+			   const unsigned char secret[SYNC_SECRET_LEN], const void *pages,
+			   size_t len);
+/* The node a hub bundle is for (header only), as sync_bundle_sender. */
+int sync_hub_bundle_head(const void *p, size_t len, char node_id[64], const char **err);
+/* Check and open a hub bundle in place, as sync_bundle_decode: 0 (*pages
+ * into p, every page readable; *made_ms the hub's clock when it was made),
+ * or with *err set -1, SYNC_BUNDLE_DAMAGED, SYNC_BUNDLE_MALFORMED or
+ * SYNC_BUNDLE_WRONG_KIND (an office's bundle). */
+int sync_hub_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
+			   char node_id[64], int64_t *made_ms, const unsigned char **pages,
+			   size_t *plen, const char **err);
+/* The page at *off of opened pages[0..len): 1 (pg filled, *off moved past
+ * it), 0 at the end, -1 malformed. */
+int sync_hub_bundle_page(const unsigned char *pages, size_t len, size_t *off, sync_hub_page *pg);
 
 #endif

@@ -22,6 +22,7 @@ enum {
 	EXIT_TOOL_MISMATCH = 7,    /* verify found differences */
 	EXIT_TOOL_OTHER = 8,
 	EXIT_TOOL_PENDING = 9,     /* pull refused: local changes not pushed yet */
+	EXIT_TOOL_BUNDLE = 10,     /* import: bundle damaged, foreign or of the wrong kind */
 };
 
 /* A progress bar shows only on transfers longer than this (ms);
@@ -37,6 +38,7 @@ typedef struct tool {
 	const char *t_names[TOOL_NAMES_MAX]; /* enroll, renew-cert: --name (TLS) */
 	int t_nnames;
 	const char *t_out;        /* export */
+	const char *t_file;       /* import: the bundle */
 	int t_force;              /* enroll over an existing identity */
 	int t_resend;             /* export: the sent log too (a restored hub) */
 	int t_json;
@@ -91,5 +93,6 @@ int cmd_pull(tool *t);
 int cmd_verify(tool *t);
 int cmd_conflicts(tool *t);
 int cmd_export(tool *t);
+int cmd_import(tool *t);
 
 #endif

@@ -6,12 +6,21 @@
  * skipped by the hub as a replay and then dropped here.  The parts of an
  * earlier export to the same name that this one does not replace are
  * removed by sync_bundle_export and named here, so that no stale part is
- * carried to the hub.
+ * carried to the hub.  `outpost-sync import FILE` takes the return trip:
+ * the pull pages `outpost-hub export-office` sealed for this node, applied
+ * as a pull applies them.
  */
+#include "lib/hlc.h"
 #include "sync/tool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The name of part k of the export to path: path itself, then path.2, ... */
 static void part_name(const char *path, int k, char *out, size_t n)
@@ -113,6 +122,256 @@ int cmd_export(tool *t)
 	}
 	ex = EXIT_TOOL_OK;
 out:
+	db_close(db);
+	sync_identity_wipe(&id);
+	return ex;
+}
+
+/* ---- `outpost-sync import FILE`: the hub's bundle for this office ------------ */
+
+#define IMPORT_MAX_REFETCH                                                               \
+	8 /* a push landing under a page: applied again, then give up */
+
+/* The whole of a regular file (not a FIFO, at most SYNC_BUNDLE_MAX bytes)
+ * into *out (malloc'd).  0, or SYNC_E_OTHER with err filled. */
+static int read_bundle(const char *path, unsigned char **out, size_t *len, char *err,
+		       size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	unsigned char *p = NULL;
+	size_t got = 0;
+
+	*out = NULL;
+	if (fd < 0) {
+		snprintf(err, n, "cannot open '%s': %s", path, strerror(errno));
+		return SYNC_E_OTHER;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > SYNC_BUNDLE_MAX) {
+		snprintf(err, n, "'%s' is not a regular file of at most %d bytes", path,
+			 SYNC_BUNDLE_MAX);
+		close(fd);
+		return SYNC_E_OTHER;
+	}
+	p = malloc((size_t)sb.st_size + 1);
+	while (p != NULL && got < (size_t)sb.st_size) {
+		ssize_t r = read(fd, p + got, (size_t)sb.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (p == NULL || got != (size_t)sb.st_size) {
+		snprintf(err, n, "cannot read '%s'", path);
+		free(p);
+		return SYNC_E_OTHER;
+	}
+	*out = p;
+	*len = got;
+	return 0;
+}
+
+/* The bundle's pages for this node, checked: 0, or SYNC_E_BUNDLE with err
+ * saying why (not the hub's, not this office PC's, damaged, altered). */
+static int open_bundle(const sync_identity *id, const char *path, unsigned char *data,
+		       size_t len, int64_t *made_ms, const unsigned char **pages,
+		       size_t *plen, char *err, size_t n)
+{
+	char for_node[64];
+	const char *why = NULL;
+	int rc;
+
+	if ((rc = sync_hub_bundle_head(data, len, for_node, &why)) != 0) {
+		snprintf(err, n, "'%s': %s", path, why);
+		return SYNC_E_BUNDLE;
+	}
+	if (strcmp(for_node, id->id_node_id) != 0) {
+		snprintf(err, n,
+			 "'%s' is the hub's bundle for node %s, not for this office PC "
+			 "(node %s)",
+			 path, for_node, id->id_node_id);
+		return SYNC_E_BUNDLE;
+	}
+	rc = sync_hub_bundle_decode(data, len, id->id_secret, for_node, made_ms, pages,
+				    plen, &why);
+	if (rc == SYNC_BUNDLE_DAMAGED)
+		snprintf(err, n, "'%s' is %s", path, why);
+	else if (rc != 0 && rc != SYNC_BUNDLE_MALFORMED)
+		snprintf(
+		    err, n,
+		    "'%s' has a bad signature for this office PC (altered, or not made"
+		    " by the hub for it): %s",
+		    path, why);
+	else if (rc != 0)
+		snprintf(err, n, "'%s': %s", path, why);
+	return rc == 0 ? 0 : SYNC_E_BUNDLE;
+}
+
+typedef struct import_stats {
+	int is_applied, is_skipped;
+	int64_t is_cursor, is_head, is_made_ms;
+} import_stats;
+
+/*
+ * Each page as sync_client_pull applies one (sync_node_apply_pull_gen: the
+ * same merge, set-aside and cursor in one transaction, beside the node's
+ * own cycle): a page this office already has (its next cursor at or
+ * before the office's) is skipped, so an import again changes nothing; a
+ * page after a gap (it starts past the office's cursor) stops the import,
+ * the cursor where the last applied page left it.  The office's last pull
+ * (which bounds its offline sign-ins, node_login.c) is then when the hub
+ * made the bundle, not when it was carried in: a bundle a week on the way
+ * holds the accounts as they were a week ago.  0 or SYNC_E_*.
+ */
+static int import_pages(sqlite3 *db, const char *node_id, const unsigned char *pages,
+			size_t plen, import_stats *st, char *err, size_t n)
+{
+	sync_hub_page pg;
+	size_t off = 0;
+	int64_t cursor, gen, last_pull = -1, when = (int64_t)hlc_wall_ms();
+	int rc, refetched = 0;
+
+	st->is_head = -1;
+	if (db_kv_get_i64(db, "node_meta", "last_pull_ms", &last_pull) < 0) {
+		snprintf(err, n, "cannot read the sync state of the office database");
+		return SYNC_E_OTHER;
+	}
+	/* the office's last pull once a page is applied: when the hub made
+	 * the bundle (not in the future), never earlier than it was */
+	if (st->is_made_ms < when)
+		when = st->is_made_ms;
+	if (when < last_pull)
+		when = last_pull;
+	while ((rc = sync_hub_bundle_page(pages, plen, &off, &pg)) == 1) {
+	again:
+		rc = db_kv_get_i64(db, "node_meta", "sync_cursor", &cursor);
+		if (rc < 0 || (gen = sync_node_push_gen(db)) < 0) {
+			snprintf(err, n,
+				 "cannot read the sync state of the office database");
+			return SYNC_E_OTHER;
+		}
+		if (rc == DB_ABSENT) {
+			snprintf(err, n,
+				 "this office has no pull cursor yet (its first snapshot is "
+				 "not finished): it must reach the hub over the network once");
+			return SYNC_E_OTHER;
+		}
+		st->is_cursor = cursor;
+		if (pg.hp_next <= cursor) {
+			st->is_skipped++;
+			continue;
+		}
+		if (pg.hp_after > cursor) {
+			snprintf(err, n,
+				 "the bundle starts at the hub's change %" PRId64 " and this "
+				 "office has them up to %" PRId64 " only: import the files in "
+				 "their order, or at the hub: outpost-hub export-office %s "
+				 "--after %" PRId64 " --out FILE",
+				 pg.hp_after, cursor, node_id, cursor);
+			return SYNC_E_OTHER;
+		}
+		rc = sync_node_apply_pull_gen(db, pg.hp_data, pg.hp_len, pg.hp_next, gen,
+					      NULL, NULL);
+		if (rc == -4 && ++refetched <= IMPORT_MAX_REFETCH)
+			goto again; /* a push committed meanwhile: the page again */
+		if (rc == 0 && db_kv_set_i64(db, "node_meta", "last_pull_ms", when) != 0)
+			rc = -1;
+		if (rc == -2) {
+			snprintf(err, n,
+				 "the bundle changes a record this office also changed, "
+				 "which the hub has not acknowledged yet: it applies after "
+				 "the office's push (outpost-sync push, once the network "
+				 "returns)");
+			return SYNC_E_PENDING;
+		}
+		if (rc == -3) {
+			snprintf(err, n,
+				 "a snapshot is under way in this office: let it finish "
+				 "over the network first");
+			return SYNC_E_OTHER;
+		}
+		if (rc != 0) {
+			snprintf(err, n,
+				 "cannot apply the hub's changes to the office database");
+			return SYNC_E_OTHER;
+		}
+		st->is_applied++;
+		st->is_cursor = pg.hp_next;
+		st->is_head = pg.hp_head;
+	}
+	if (rc != 0) {
+		snprintf(err, n, "malformed bundle");
+		return SYNC_E_BUNDLE;
+	}
+	if (st->is_head >= 0)
+		db_kv_set_i64(db, "sync_state", "head_seq", st->is_head);
+	return 0;
+}
+
+int cmd_import(tool *t)
+{
+	sync_identity id;
+	sqlite3 *db = NULL;
+	unsigned char *data = NULL;
+	const unsigned char *pages = NULL;
+	size_t len = 0, plen = 0;
+	import_stats st;
+	char err[768];
+	int rc, ex;
+
+	memset(&st, 0, sizeof st);
+	if (t->t_file == NULL)
+		return tool_usage(
+		    t, "import needs a FILE (a bundle from 'outpost-hub export-office')");
+	rc = sync_identity_load(t->t_data, &id, err, sizeof err);
+	if (rc != 0)
+		return tool_fail(t, rc, err);
+	/* The file is checked before node.db is opened: a refused one changes
+	 * nothing there. */
+	rc = read_bundle(t->t_file, &data, &len, err, sizeof err);
+	if (rc == 0)
+		rc = open_bundle(&id, t->t_file, data, len, &st.is_made_ms, &pages, &plen,
+				 err, sizeof err);
+	if (rc == 0)
+		rc = sync_client_db_open(t->t_data, &db, err, sizeof err);
+	if (rc == 0 && sync_client_adopt(db, &id, NULL) != 0) {
+		snprintf(err, sizeof err, "cannot record the sync identity in node.db");
+		rc = SYNC_E_OTHER;
+	}
+	if (rc == 0)
+		rc = import_pages(db, id.id_node_id, pages, plen, &st, err, sizeof err);
+	if (rc != 0) {
+		if (st.is_applied > 0)
+			snprintf(
+			    err + strlen(err), sizeof err - strlen(err),
+			    " (%d page%s applied before it: the cursor is %" PRId64 ")",
+			    st.is_applied, st.is_applied == 1 ? "" : "s", st.is_cursor);
+		ex = tool_fail(t, rc, err);
+		goto out;
+	}
+	if (t->t_json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", 1);
+		cJSON_AddNumberToObject(o, "applied", st.is_applied);
+		cJSON_AddNumberToObject(o, "skipped", st.is_skipped);
+		cJSON_AddNumberToObject(o, "cursor", (double)st.is_cursor);
+		tool_print_json(o);
+	} else if (st.is_applied == 0) {
+		printf("nothing new in %s: this office already has its changes (cursor "
+		       "%" PRId64 ")\n",
+		       t->t_file, st.is_cursor);
+	} else {
+		printf("imported %d page%s of the hub's changes from %s; cursor %" PRId64
+		       "%s\n",
+		       st.is_applied, st.is_applied == 1 ? "" : "s", t->t_file,
+		       st.is_cursor,
+		       st.is_skipped ? " (pages this office already had skipped)" : "");
+	}
+	ex = EXIT_TOOL_OK;
+out:
+	free(data);
 	db_close(db);
 	sync_identity_wipe(&id);
 	return ex;

@@ -40,6 +40,8 @@ static const struct {
 	{"export", cmd_export, "--out FILE [--resend]            write pending changes as a bundle\n"
 			       "                                              (--resend: with what the hub acknowledged in\n"
 			       "                                              the last resend_days, for a restored hub)"},
+	{"import", cmd_import, "FILE                             apply a bundle the hub wrote for this office\n"
+			       "                                              ('outpost-hub export-office'), as a pull would"},
 };
 #define NCMDS ((int)(sizeof cmds / sizeof cmds[0]))
 
@@ -65,7 +67,8 @@ static void usage(FILE *fp)
 		"  6  schema version refused by the hub\n"
 		"  7  verify found differences\n"
 		"  8  any other error\n"
-		"  9  pull refused: local changes are waiting to be pushed (push first)\n\n"
+		"  9  pull refused: local changes are waiting to be pushed (push first)\n"
+		"  10 import refused the bundle: damaged, not this office PC's, or not the hub's\n\n"
 		"A progress bar is drawn on long transfers when stdout is a terminal\n"
 		"(never with --json or when the output is piped).\n",
 		TOOL_DEFAULT_DATA);
@@ -90,6 +93,8 @@ int tool_exit_code(int rc)
 		return EXIT_TOOL_MISMATCH;
 	case SYNC_E_PENDING:
 		return EXIT_TOOL_PENDING;
+	case SYNC_E_BUNDLE:
+		return EXIT_TOOL_BUNDLE;
 	default:
 		return EXIT_TOOL_OTHER;
 	}
@@ -290,6 +295,10 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (a[0] != '-') {
+			if (fn == cmd_import && t.t_file == NULL) {
+				t.t_file = a;
+				continue;
+			}
 			if (fn != NULL)
 				return tool_usage(&t, "unexpected argument '%s'", a);
 			for (int k = 0; k < NCMDS; k++)

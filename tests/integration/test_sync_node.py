@@ -1076,6 +1076,168 @@ class SyncNodeTest(OfficeTest):
                              (0, [], [], out))
             self.assertEqual(names(), ["office.bundle"])
 
+    def test_bundle_to_office(self):
+        """The return trip of the stick: `outpost-hub export-office` writes
+        what an office cut off would pull, `outpost-sync import` applies it
+        there as a pull page (daemon running or stopped), once; a bundle
+        damaged, of another node or of the other direction is refused with
+        exit code 10 and changes nothing; the network back, the pull goes on
+        from where the bundle left the cursor."""
+        from test_node_login import Admin
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        b = self.o.synced_node(hub)
+        admin = Admin(hub)
+        # a's network is down: its hub is a port no one listens on.
+        ident = os.path.join(a.data, "sync.json")
+        with open(ident) as f:
+            saved = f.read()
+        a.stop()
+        down = json.loads(saved)
+        down["hub_url"] = "https://127.0.0.1:%d" % harness.free_port()
+        with open(ident, "w") as f:
+            json.dump(down, f)
+        a.start()
+        login(a)
+        checkin(a, "Waits for the network")
+        # An account made at the hub; its user signs in at b (online) and
+        # sets a password of their own.
+        sid, temp = admin.create("dee.bundle")
+        wait_for(lambda: harness.rows(b, "SELECT 1 FROM staff_credentials WHERE id=?", sid),
+                 timeout=60, what="the account at b")
+        c = harness.client(b)
+        login(c, "dee.bundle", temp)
+        pw = "Dee." + os.urandom(4).hex() + "x9"
+        plant_secret(pw)
+        r = c.post("/api/v1/session/password", {"current_password": temp, "new_password": pw},
+                   timeout=60)
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: harness.db_value(hub, "SELECT password_temp FROM staff_credentials "
+                                               "WHERE id=?", sid) == 0,
+                 timeout=60, what="the new password at the hub")
+        self.assertEqual(harness.rows(a, "SELECT 1 FROM staff_credentials WHERE id=?", sid), [])
+        login(harness.client(a), "dee.bundle", pw, expect=401)
+
+        def state(n):
+            return (harness.db_value(n, "SELECT value FROM node_meta WHERE key='sync_cursor'"),
+                    harness.rows(n, "SELECT * FROM staff_credentials ORDER BY id"),
+                    harness.db_value(n, "SELECT count(*) FROM conflicts"))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "to-office.bundle")
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            made = json.loads(p.stdout)
+            made_by = int(time.time() * 1000)
+            self.assertEqual(os.stat(path).st_mode & 0o077, 0)
+            with open(path, "rb") as f:
+                data = f.read()
+            self.assertTrue(data.startswith(b"OPH1"), data[:8])
+            self.assertNotIn(b"dee.bundle", data)
+            self.assertNotIn(b"staff_credentials", data)
+            p = hub_tool(hub, "export-office", b.node_id, "--out", os.path.join(d, "b.bundle"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = sync(a, "export", "--out", os.path.join(d, "office.bundle"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            before = state(a)
+            # Refused, and nothing changes: cut short, altered, another
+            # node's (as it is, and with a's id put in its header), the
+            # office's own bundle, not a bundle at all.
+            with open(os.path.join(d, "b.bundle"), "rb") as f:
+                bdata = f.read()
+            n = len(b.node_id)
+            forged = bdata[:6] + a.node_id.encode() + bdata[6 + n:] if n == len(a.node_id) else None
+            flipped = bytearray(data)
+            flipped[len(data) // 2] ^= 1
+            bad = [("cut", data[:len(data) // 2], b"truncated or damaged (copy the file again)"),
+                   ("flipped", bytes(flipped), b"truncated or damaged (copy the file again)"),
+                   ("b", bdata, b"is the hub's bundle for node %s, not for this office PC"
+                    % b.node_id.encode()),
+                   ("office", None, b"this is an office's bundle for the hub (OPX2): import it"
+                    b" at the hub with 'outpost-hub import FILE'"),
+                   ("text", b"hello\n", b"not an Outpost bundle")]
+            if forged:
+                bad.append(("forged", forged, b"bad signature for this office PC"))
+            for name, content, why in bad:
+                f = os.path.join(d, "office.bundle") if content is None else os.path.join(d, name)
+                if content is not None:
+                    with open(f, "wb") as out:
+                        out.write(content)
+                p = sync(a, "import", f)
+                self.one_line_failure(p, 10, why.decode().lower())
+                self.assertEqual(state(a), before, name)
+            p = sync(a, "import", os.path.join(d, "b"), "--json")
+            self.assertEqual(p.returncode, 10)
+            self.assertEqual(json.loads(p.stdout)["error"], "bad_bundle")
+            # ... and at the hub, the hub's own bundle is not an office's.
+            p = hub_tool(hub, "import", path)
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertIn(b"this is a bundle from the hub for an office (OPH1): import it at that"
+                          b" office with 'outpost-sync import FILE'", p.stderr)
+            # A revoked node, an unknown one: nothing written.
+            p = hub_tool(hub, "export-office", "no-such-node", "--out", os.path.join(d, "x"))
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"unknown node 'no-such-node'", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "x")))
+
+            # The office applies it with its node running, and the account
+            # signs in there, offline.
+            p = sync(a, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertGreaterEqual(j["applied"], 1)
+            self.assertEqual(j["cursor"], made["next"])
+            r = login(harness.client(a), "dee.bundle", pw)
+            self.assertTrue(r.json()["signed_in_offline"])
+            # Its last pull, which bounds offline sign-ins, is when the hub
+            # made the bundle, not when it was carried in.
+            self.assertLessEqual(int(harness.db_value(
+                a, "SELECT value FROM node_meta WHERE key='last_pull_ms'")), made_by)
+            # Again, with the node stopped: nothing changes.
+            after = state(a)
+            self.assertEqual(after[0], str(made["next"]))
+            a.stop()
+            p = sync(a, "import", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"nothing new in %s" % path.encode(), p.stdout)
+            self.assertEqual(state(a), after)
+        # The network returns: a later change comes by the first pull, from
+        # the cursor the bundle left (the hub records where it pulled from).
+        sid2, _ = admin.create("eve.later")
+        with tempfile.TemporaryDirectory() as d:
+            # A bundle that starts past the office's cursor would leave a
+            # gap: refused, the cursor where it was.
+            head = harness.db_value(hub, "SELECT max(seq) FROM change_log")
+            path = os.path.join(d, "late.bundle")
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--after", str(head))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = sync(a, "import", path)
+            self.one_line_failure(p, EXIT_OTHER, "the bundle starts at the hub's change %d and "
+                                  "this office has them up to %d only" % (head, made["next"]))
+            self.assertEqual(state(a), after)
+            # The hub's cursor checks: past its head, a revoked node.
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--after",
+                         str(head + 1000))
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"past the head of the hub's change log", p.stderr)
+            self.assertEqual(hub_tool(hub, "revoke", b.node_id).returncode, 0)
+            p = hub_tool(hub, "export-office", b.node_id, "--out", os.path.join(d, "rev"))
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"revoked node '%s'" % b.node_id.encode(), p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "rev")))
+        with open(ident, "w") as f:
+            f.write(saved)
+        p = sync(a, "push")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = sync(a, "pull", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["pages"], 1)
+        wait_for(lambda: harness.db_value(hub, "SELECT pull_cursor FROM nodes WHERE id=?",
+                                          a.node_id) == made["next"],
+                 what="the hub to record a's pull from the bundle's cursor")
+        self.assertEqual(len(harness.rows(a, "SELECT 1 FROM staff_credentials WHERE id IN (?, ?)",
+                                          sid, sid2)), 2)
+        self.assertEqual(harness.db_value(a, "SELECT count(*) FROM conflicts"), after[2])
+
     def test_outbox_of_before_an_upgrade_sent(self):
         """Entries an office wrote before its upgrade (stamped with the schema
         version of then) go to the upgraded hub in today's shape: push and

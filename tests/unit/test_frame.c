@@ -730,6 +730,106 @@ static void test_bundle_codec(void **state)
 	buf_release(&copy);
 }
 
+/* The return trip's bundle (OPH1): pages round-trip in order with the
+ * hub's clock; neither kind opens as the other (each refused by name,
+ * before any key is tried, and a header's magic swapped fails the tag: the
+ * keys differ); another node's secret, a cut or an altered byte are
+ * refused; pages that do not read are malformed. */
+static void test_hub_bundle_codec(void **state)
+{
+	buf frame = BUF_INIT(1 << 20), pages = BUF_INIT(1 << 20), bun = BUF_INIT(1 << 20),
+	    off_bun = BUF_INIT(1 << 20), copy = BUF_INIT(1 << 20);
+	unsigned char secret[SYNC_SECRET_LEN], other[SYNC_SECRET_LEN];
+	const unsigned char *p;
+	size_t plen, at = 0;
+	int64_t made = 0;
+	sync_hub_page pg;
+	char id[64];
+	const char *err = NULL;
+
+	(void)state;
+	memset(secret, 7, sizeof secret);
+	memset(other, 8, sizeof other);
+	build3(&frame);
+	assert_int_equal(sync_hub_bundle_begin(&pages, 1234567), 0);
+	assert_int_equal(sync_hub_bundle_add_page(&pages, 10, 20, 30, "page one", 8), 0);
+	assert_int_equal(sync_hub_bundle_add_page(&pages, 20, 20, 30, "", 0), 0);
+	assert_int_equal(
+	    sync_hub_bundle_encode(&bun, "node-1", secret, pages.data, pages.len), 0);
+	assert_memory_equal(bun.data, SYNC_HUB_BUNDLE_MAGIC, 4);
+	assert_false(holds(bun.data, bun.len, "page one", 8));
+	assert_int_equal(sync_hub_bundle_head(bun.data, bun.len, id, &err), 0);
+	assert_string_equal(id, "node-1");
+	refill(&copy, &bun);
+	assert_int_equal(sync_hub_bundle_decode(copy.data, bun.len, secret, id, &made, &p,
+						&plen, &err),
+			 0);
+	assert_int_equal(made, 1234567);
+	assert_int_equal(sync_hub_bundle_page(p, plen, &at, &pg), 1);
+	assert_int_equal(pg.hp_after, 10);
+	assert_int_equal(pg.hp_next, 20);
+	assert_int_equal(pg.hp_head, 30);
+	assert_int_equal(pg.hp_len, 8);
+	assert_memory_equal(pg.hp_data, "page one", 8);
+	assert_int_equal(sync_hub_bundle_page(p, plen, &at, &pg), 1);
+	assert_int_equal(pg.hp_len, 0);
+	assert_int_equal(sync_hub_bundle_page(p, plen, &at, &pg), 0);
+	/* The other direction's bundle, by name, each way */
+	assert_int_equal(
+	    sync_bundle_encode(&off_bun, "node-1", secret, frame.data, frame.len), 0);
+	refill(&copy, &off_bun);
+	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
+						&p, &plen, &err),
+			 SYNC_BUNDLE_WRONG_KIND);
+	assert_non_null(strstr(err, "outpost-hub import"));
+	refill(&copy, &bun);
+	assert_int_equal(
+	    sync_bundle_decode(copy.data, copy.len, secret, id, &p, &plen, &err),
+	    SYNC_BUNDLE_WRONG_KIND);
+	assert_non_null(strstr(err, "outpost-sync import"));
+	assert_int_equal(sync_bundle_sender(bun.data, bun.len, id, &err),
+			 SYNC_BUNDLE_WRONG_KIND);
+	/* ... and with the magic swapped, the tag fails (another key) */
+	refill(&copy, &off_bun);
+	memcpy(copy.data, SYNC_HUB_BUNDLE_MAGIC, 4);
+	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
+						&p, &plen, &err),
+			 -1);
+	refill(&copy, &bun);
+	memcpy(copy.data, SYNC_BUNDLE_MAGIC, 4);
+	assert_int_equal(
+	    sync_bundle_decode(copy.data, copy.len, secret, id, &p, &plen, &err), -1);
+	/* Another node's secret; a cut; a byte altered */
+	refill(&copy, &bun);
+	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, other, id, &made, &p,
+						&plen, &err),
+			 -1);
+	for (size_t cut = 4; cut < bun.len; cut += 7) {
+		refill(&copy, &bun);
+		assert_int_equal(sync_hub_bundle_decode(copy.data, cut, secret, id, &made,
+							&p, &plen, &err),
+				 SYNC_BUNDLE_DAMAGED);
+	}
+	refill(&copy, &bun);
+	copy.data[copy.len - 20] ^= 1;
+	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
+						&p, &plen, &err),
+			 SYNC_BUNDLE_DAMAGED);
+	/* Sealed by the hub, whole, pages that do not read: malformed */
+	pages.len -= 1;
+	buf_reset(&bun);
+	assert_int_equal(
+	    sync_hub_bundle_encode(&bun, "node-1", secret, pages.data, pages.len), 0);
+	assert_int_equal(
+	    sync_hub_bundle_decode(bun.data, bun.len, secret, id, &made, &p, &plen, &err),
+	    SYNC_BUNDLE_MALFORMED);
+	buf_release(&frame);
+	buf_release(&pages);
+	buf_release(&bun);
+	buf_release(&off_bun);
+	buf_release(&copy);
+}
+
 TU_MAIN(cmocka_unit_test(test_round_trip),
 	cmocka_unit_test(test_empty_frame),
 	cmocka_unit_test_setup_teardown(test_truncated, frame3_setup, frame3_teardown),
@@ -739,4 +839,5 @@ TU_MAIN(cmocka_unit_test(test_round_trip),
 	cmocka_unit_test(test_outbox_batches),
 	cmocka_unit_test(test_outbox_restamp),
 	cmocka_unit_test(test_outbox_upgrade),
-	cmocka_unit_test(test_bundle_codec))
+	cmocka_unit_test(test_bundle_codec),
+	cmocka_unit_test(test_hub_bundle_codec))
