@@ -361,6 +361,14 @@ const hub_node *hub_push_node(void);
 int hub_ingest(sqlite3 *db, const hub_node *n, const void *frame, size_t len,
 	       hub_ingest_result *res);
 void hub_ingest_release(hub_ingest_result *res);
+/* The hub's acknowledgement of node_id's outbox for its bundle
+ * (`outpost-hub export-office`): the JSON text of a push's reply,
+ * {"acked_seq", "acked_hlc", "quarantined"}, for the last entry taken from
+ * it (nodes.taken_seq, taken_hlc; malloc'd, cJSON_free it), *acked its
+ * acked_seq.  NULL with *acked 0 when the hub took nothing from the node
+ * since it began to keep them; NULL with *acked -1 on a database error or
+ * out of memory. */
+char *hub_node_taken_ack(sqlite3 *db, const char *node_id, int64_t *acked);
 /* The work of a signed route, in the thread pool (hub_sync.c): kind, after
  * (pull: the cursor; snapshot: the seq named, -1 for the first page), max
  * (pull: rows), pos (snapshot: where the page starts, or NULL).  Replies to

@@ -349,8 +349,8 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		      int json_out)
 {
 	buf pages = BUF_INIT(SYNC_BUNDLE_MAX), out = BUF_INIT(SYNC_BUNDLE_MAX);
-	char name[4200], err[512], detail[256];
-	int64_t from, next = -1;
+	char name[4200], err[512], detail[256], *ack = NULL;
+	int64_t from, next = -1, acked = 0;
 	int more = 1, files = 0, npages = 0, ret = 1, rc;
 	hub_node n;
 
@@ -367,11 +367,23 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 	if (export_cursor(db, node_id, &after) != 0)
 		goto out;
 	hub_keys_wrap_new(db); /* no node ever pulls a plain SSN key */
+	/* What the hub took from the node's outbox (an `outpost-hub import`
+	 * of its bundle, or its pushes), read before the pages: they hold
+	 * at least what those entries did.  The office drops those entries
+	 * from its outbox first, as a push's reply makes it, and pages over
+	 * the rows they touched no longer wait for its push. */
+	ack = hub_node_taken_ack(db, n.hn_id, &acked);
+	if (ack == NULL && acked != 0) {
+		fprintf(stderr,
+			"outpost-hub: cannot read what the hub took from node %s\n",
+			n.hn_id);
+		goto out;
+	}
 	from = after;
 	while (more) {
 		buf_reset(&pages);
 		buf_reset(&out);
-		if (sync_hub_bundle_begin(&pages, (int64_t)hub_now_ms()) != 0)
+		if (sync_hub_bundle_begin(&pages, (int64_t)hub_now_ms(), ack) != 0)
 			goto out;
 		if (export_pages(db, &n, after, &pages, EXPORT_FILE_PAGES_MAX, &next,
 				 &more, &npages) != 0)
@@ -394,8 +406,9 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		after = next;
 	}
 	snprintf(detail, sizeof detail,
-		 "{\"after\":%" PRId64 ",\"next\":%" PRId64 ",\"pages\":%d,\"files\":%d}",
-		 from, next, npages, files);
+		 "{\"after\":%" PRId64 ",\"next\":%" PRId64 ",\"pages\":%d,\"files\":%d,"
+		 "\"acked_seq\":%" PRId64 "}",
+		 from, next, npages, files, acked);
 	if (hub_audit(db, "cli", "bundle.export", n.hn_id, detail) != 0)
 		log_warnx("cannot record the export for node %s in the audit trail",
 			  n.hn_id);
@@ -411,6 +424,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		cJSON_AddNumberToObject(o, "next", (double)next);
 		cJSON_AddNumberToObject(o, "pages", npages);
 		cJSON_AddNumberToObject(o, "files", files);
+		cJSON_AddNumberToObject(o, "acked_seq", (double)acked);
 		json_print_out(o, 0);
 	} else {
 		printf("exported the hub's changes %" PRId64 "..%" PRId64
@@ -419,10 +433,15 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		       files > 1
 			   ? " and its numbered continuations (import them in order)"
 			   : "");
+		if (acked > 0)
+			printf("it acknowledges the office's changes up to %" PRId64
+			       ": they leave its outbox when it is imported\n",
+			       acked);
 		printf("at the office: outpost-sync import FILE --data DIR\n");
 	}
 	ret = 0;
 out:
+	cJSON_free(ack);
 	crypto_wipe(n.hn_secret, sizeof n.hn_secret);
 	buf_release(&pages);
 	buf_release(&out);

@@ -284,6 +284,42 @@ static int replay_held_after(sqlite3 *db, const char *node_id, int64_t last, int
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+char *hub_node_taken_ack(sqlite3 *db, const char *node_id, int64_t *acked)
+{
+	hub_ingest_result res;
+	ingest_pend p;
+	cJSON *o = NULL;
+	char *text = NULL;
+
+	*acked = -1;
+	memset(&res, 0, sizeof res);
+	memset(&p, 0, sizeof p);
+	if (ingest_taken(db, node_id, &p) != 0)
+		return NULL;
+	if (p.ip_thlc[0] == '\0' || p.ip_tseq <= 0) {
+		*acked = 0;
+		return NULL;
+	}
+	/* the entries up to it the hub holds in quarantine, as the push
+	 * that takes them (or its replay, replay_held_after) reports them:
+	 * once they leave the outbox no push ever will */
+	if ((res.hi_quarantined = cJSON_CreateArray()) == NULL ||
+	    replay_held_after(db, node_id, 0, p.ip_tseq, &res) != 0 ||
+	    (o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(o, "acked_seq", (double)p.ip_tseq) == NULL ||
+	    cJSON_AddStringToObject(o, "acked_hlc", p.ip_thlc) == NULL)
+		goto out;
+	cJSON_AddItemToObject(o, "quarantined", res.hi_quarantined);
+	res.hi_quarantined = NULL;
+	text = cJSON_PrintUnformatted(o);
+	if (text != NULL)
+		*acked = p.ip_tseq;
+out:
+	cJSON_Delete(o);
+	hub_ingest_release(&res);
+	return text;
+}
+
 /*
  * 1 when e, under a seq the hub acknowledged, is not the entry it took
  * then, else 0.  A replay is the entry the hub already took, sent again

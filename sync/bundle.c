@@ -33,8 +33,11 @@
  * `outpost-sync import FILE` at the office, is the same layout under magic
  * "OPH1" (SYNC_HUB_BUNDLE_MAGIC) and a key of its own,
  * HMAC-SHA256(node secret, HUB_BUNDLE_KEY_LABEL): what is sealed is the
- * hub's clock when it was made (8 bytes, ms since the epoch), then the
- * pull pages that node would get by pulling, each as
+ * hub's clock when it was made (8 bytes, ms since the epoch), the hub's
+ * acknowledgement of the node's outbox (4 length A, A bytes: a JSON object
+ * as a push's reply has it, acked_seq and quarantined, and acked_hlc, the
+ * HLC of the entry at acked_seq; A is 0 when the hub took nothing from it),
+ * then the pull pages that node would get by pulling, each as
  *
  *   8 after (the cursor it was built from), 8 next (the cursor once it is
  *   applied), 8 head (the hub's log head then), 4 length L, L patchset
@@ -147,11 +150,16 @@ int sync_hub_bundle_encode(buf *out, const char *node_id,
 	return bundle_seal(out, 1, node_id, secret, pages, len);
 }
 
-int sync_hub_bundle_begin(buf *pages, int64_t made_ms)
+int sync_hub_bundle_begin(buf *pages, int64_t made_ms, const char *ack)
 {
+	size_t n = ack != NULL ? strlen(ack) : 0;
 	int rc = 0;
 
+	if (n > UINT32_MAX)
+		return -1;
 	buf_put_u64(pages, (uint64_t)made_ms, &rc);
+	buf_put_u32(pages, (uint32_t)n, &rc);
+	buf_put_bytes(pages, ack, n, &rc);
 	return rc;
 }
 
@@ -369,30 +377,42 @@ int sync_hub_bundle_head(const void *p, size_t len, char node_id[64], const char
 
 int sync_hub_bundle_decode(void *p, size_t len,
 			   const unsigned char secret[SYNC_SECRET_LEN], char node_id[64],
-			   int64_t *made_ms, const unsigned char **pages, size_t *plen,
-			   const char **err)
+			   int64_t *made_ms, const char **ack, size_t *acklen,
+			   const unsigned char **pages, size_t *plen, const char **err)
 {
 	sync_hub_page pg;
-	size_t off, at = 0;
+	size_t off, at = 0, n = 0;
 	int rc, v1;
 
 	*pages = NULL;
 	*plen = 0;
+	*ack = NULL;
+	*acklen = 0;
 	if ((rc = bundle_head(p, len, 1, node_id, &off, &v1, err)) != 0)
 		return rc;
 	if ((rc = bundle_unseal(p, len, off, 1, secret, pages, plen, err)) != 0)
 		return rc;
-	rc = *plen < 8 ? -1 : 0;
+	rc = *plen < 12 ? -1 : 0;
 	if (rc == 0) {
+		const unsigned char *q = *pages + 8;
+
 		*made_ms = get_i64(*pages);
-		*pages += 8;
-		*plen -= 8;
+		n = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
+		rc = n > *plen - 12 ? -1 : 0;
+	}
+	if (rc == 0) {
+		*ack = (const char *)*pages + 12;
+		*acklen = n;
+		*pages += 12 + n;
+		*plen -= 12 + n;
 	}
 	while (rc == 0 && (rc = sync_hub_bundle_page(*pages, *plen, &at, &pg)) == 1)
 		rc = 0;
 	if (rc != 0) {
 		*pages = NULL;
 		*plen = 0;
+		*ack = NULL;
+		*acklen = 0;
 		*err = "malformed bundle: its pages do not read (made by an incompatible"
 		       " version of outpost-hub?)";
 		return SYNC_BUNDLE_MALFORMED;

@@ -241,6 +241,20 @@ typedef struct sync_push_stats {
  * failure.  st may be NULL.  0 or SYNC_E_*.
  */
 int sync_client_push(sync_client *c, sqlite3 *db, sync_push_stats *st);
+/*
+ * The hub's acknowledgement carried by its bundle for this node (`outpost-
+ * sync import`): ack[0..len) is a push reply's JSON (acked_seq, its
+ * quarantined list) with acked_hlc, the HLC of the entry the hub took
+ * under acked_seq.  Applied as a push's reply is (client_push.c: the
+ * entries up to it move to the sent log, the quarantine notices are
+ * kept, in one transaction) after that reply's checks: 0 with *dropped
+ * the entries that left the outbox (0 when there is no acknowledgement or
+ * the office has it already); 1 when it is not this outbox's (past every
+ * seq it wrote, or another HLC at that seq: restored from a backup, or
+ * another PC), nothing deleted, err saying so; -1 on a database error.
+ */
+int sync_client_bundle_ack(sqlite3 *db, const char *ack, size_t len, int64_t *dropped,
+			   char *err, size_t n);
 
 typedef struct sync_pull_stats {
 	int pl_snapshot;         /* a snapshot was completed */

@@ -254,16 +254,15 @@ out:
 	return ret;
 }
 
-/* Drop acked entries and keep the hub's quarantine notices, in one go. */
-static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSON *quar,
-		       int64_t head)
+/* Drop acked entries and keep the hub's quarantine notices, inside the
+ * caller's transaction.  0 or -1. */
+static int push_commit_in(sqlite3 *db, int64_t base, int64_t wire_acked,
+			  const cJSON *quar, int64_t head)
 {
 	sqlite3_stmt *st = NULL;
 	const cJSON *q;
 	int64_t local = wire_acked + base;
 
-	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
-		return -1;
 	if (sync__sent_keep(db, local, (int64_t)clock_ms()) != 0 ||
 	    db_prepare(db, &st, "DELETE FROM outbox WHERE seq <= ?1") != 0)
 		goto fail;
@@ -302,13 +301,160 @@ static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSO
 	if (db_kv_set_i64(db, "sync_state", "acked_seq", local) != 0 ||
 	    (head >= 0 && db_kv_set_i64(db, "sync_state", "head_seq", head) != 0))
 		goto fail;
-	if (db_exec(db, "COMMIT") != 0)
-		goto fail;
 	return 0;
 fail:
 	sqlite3_finalize(st);
-	db_exec(db, "ROLLBACK");
 	return -1;
+}
+
+/* Drop acked entries and keep the hub's quarantine notices, in one go. */
+static int push_commit(sqlite3 *db, int64_t base, int64_t wire_acked, const cJSON *quar,
+		       int64_t head)
+{
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (push_commit_in(db, base, wire_acked, quar, head) != 0 ||
+	    db_exec(db, "COMMIT") != 0) {
+		db_exec(db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+/* The outbox's entry at local seq `local` is the one the hub took under
+ * it, stamped taken (restamped as a push sends it, when it was written
+ * before enrollment)?  1 yes, 0 no (none there, or another), -1 on a
+ * database error. */
+static int outbox_entry_is(sqlite3 *db, int64_t local, const char *taken)
+{
+	sync__restamp_map m;
+	sqlite3_stmt *st = NULL;
+	char stamp[HLC_STRLEN];
+	const char *have;
+	int rc;
+
+	if (db_prepare(db, &st, "SELECT hlc FROM outbox WHERE seq=?1") != 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, local);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	have = db_col(st, 0);
+	if (have == NULL) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	if (sync__restamp_load(db, &m) != 0) {
+		sync__restamp_release(&m);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	if (m.rm_active && sync__restamp_hlc(&m, have, stamp))
+		have = stamp;
+	rc = strcmp(have, taken) == 0;
+	sync__restamp_release(&m);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sync_client_bundle_ack(sqlite3 *db, const char *ack, size_t len, int64_t *dropped,
+			   char *err, size_t n)
+{
+	cJSON *o = NULL;
+	const cJSON *quar;
+	const char *taken;
+	int64_t base = 0, acked = -1, wire, local, top;
+	int ret = -1, is;
+
+	*dropped = 0;
+	err[0] = '\0';
+	if (len == 0)
+		return 0; /* the hub took nothing from this node */
+	o = cJSON_ParseWithLength(ack, len);
+	wire = sync__json_i64(o, "acked_seq", -1);
+	taken = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "acked_hlc"));
+	quar = cJSON_GetObjectItemCaseSensitive(o, "quarantined");
+	if (wire <= 0 || taken == NULL) {
+		snprintf(err, n,
+			 "the bundle's acknowledgement of this office's changes does "
+			 "not read (made by an incompatible version of outpost-hub?): "
+			 "ignored, the outbox is as it was");
+		cJSON_Delete(o);
+		return 1;
+	}
+	if (db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		snprintf(err, n, "cannot read the outbox");
+		cJSON_Delete(o);
+		return -1;
+	}
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) < 0 ||
+	    db_kv_get_i64(db, "sync_state", "acked_seq", &acked) < 0) {
+		snprintf(err, n, "cannot read the sync state of the office database");
+		goto out;
+	}
+	local = wire + base;
+	if (local <= acked || local <= base) {
+		ret = 0; /* acknowledged already (a push since it was made) */
+		goto out;
+	}
+	/* As a push's reply (push_acked): acknowledged past every seq this
+	 * database handed out, or another entry under that seq than the hub
+	 * took (ingest_seq_reused): the acknowledgement is not of this
+	 * outbox, which keeps its entries. */
+	top = db_int(db, "SELECT seq FROM sqlite_sequence WHERE name='outbox'", -1);
+	if (top >= 0 && local > top) {
+		snprintf(
+		    err, n,
+		    "the hub's bundle acknowledges this node's changes up to %" PRId64
+		    ", but this office database never wrote past %" PRId64 ": it is "
+		    "older than what it sent (restored from a backup) or was copied "
+		    "from another PC; its changes are kept (the acknowledgement is "
+		    "ignored): enroll this PC again with a new code (outpost-sync "
+		    "enroll --force) to send them",
+		    wire, top - base);
+		ret = 1;
+		goto out;
+	}
+	if ((is = outbox_entry_is(db, local, taken)) < 0) {
+		snprintf(err, n, "cannot read the outbox");
+		goto out;
+	}
+	if (!is) {
+		snprintf(
+		    err, n,
+		    "the hub's bundle acknowledges this node's change %" PRId64
+		    ", but this office database holds another change under that "
+		    "number (restored from a backup, or copied from another PC): its "
+		    "changes are kept (the acknowledgement is ignored): enroll this "
+		    "PC again with a new code (outpost-sync enroll --force) to send "
+		    "them",
+		    wire);
+		ret = 1;
+		goto out;
+	}
+	*dropped = db_int_bound(db, 0, "SELECT count(*) FROM outbox WHERE seq <= ?1", "I",
+				local);
+	if (push_commit_in(db, base, wire, quar, -1) != 0) {
+		snprintf(err, n,
+			 "cannot update the outbox after the hub's acknowledgement");
+		*dropped = 0;
+		goto out;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(o);
+	if (ret == 0 && db_exec(db, "COMMIT") == 0)
+		return 0;
+	db_exec(db, "ROLLBACK");
+	if (ret == 0) {
+		snprintf(err, n,
+			 "cannot update the outbox after the hub's acknowledgement");
+		*dropped = 0;
+		ret = -1;
+	}
+	return ret;
 }
 
 /*

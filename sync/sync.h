@@ -498,9 +498,10 @@ typedef struct sync_hub_page {
 	const unsigned char *hp_data;       /* the pull page (into the opened bundle) */
 	size_t hp_len;
 } sync_hub_page;
-/* Start pages with the hub's clock now (ms), then append each pull page
- * to it.  0 or -1. */
-int sync_hub_bundle_begin(buf *pages, int64_t made_ms);
+/* Start pages with the hub's clock now (ms) and its acknowledgement of the
+ * node's outbox (ack: JSON text as in bundle.c, NULL when it took nothing
+ * from the node), then append each pull page to it.  0 or -1. */
+int sync_hub_bundle_begin(buf *pages, int64_t made_ms, const char *ack);
 int sync_hub_bundle_add_page(buf *pages, int64_t after, int64_t next, int64_t head,
 			     const void *patchset, size_t len);
 /* Seal pages for node_id alone.  0 or -1. */
@@ -510,12 +511,14 @@ int sync_hub_bundle_encode(buf *out, const char *node_id,
 /* The node a hub bundle is for (header only), as sync_bundle_sender. */
 int sync_hub_bundle_head(const void *p, size_t len, char node_id[64], const char **err);
 /* Check and open a hub bundle in place, as sync_bundle_decode: 0 (*pages
- * into p, every page readable; *made_ms the hub's clock when it was made),
- * or with *err set -1, SYNC_BUNDLE_DAMAGED, SYNC_BUNDLE_MALFORMED or
- * SYNC_BUNDLE_WRONG_KIND (an office's bundle). */
-int sync_hub_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-			   char node_id[64], int64_t *made_ms, const unsigned char **pages,
-			   size_t *plen, const char **err);
+ * into p, every page readable; *made_ms the hub's clock when it was made;
+ * *ack, *acklen its acknowledgement's JSON text, not NUL-terminated, 0
+ * bytes when there is none), or with *err set -1, SYNC_BUNDLE_DAMAGED,
+ * SYNC_BUNDLE_MALFORMED or SYNC_BUNDLE_WRONG_KIND (an office's bundle). */
+int sync_hub_bundle_decode(void *p, size_t len,
+			   const unsigned char secret[SYNC_SECRET_LEN], char node_id[64],
+			   int64_t *made_ms, const char **ack, size_t *acklen,
+			   const unsigned char **pages, size_t *plen, const char **err);
 /* The page at *off of opened pages[0..len): 1 (pg filled, *off moved past
  * it), 0 at the end, -1 malformed. */
 int sync_hub_bundle_page(const unsigned char *pages, size_t len, size_t *off, sync_hub_page *pg);

@@ -7,8 +7,9 @@
  * earlier export to the same name that this one does not replace are
  * removed by sync_bundle_export and named here, so that no stale part is
  * carried to the hub.  `outpost-sync import FILE` takes the return trip:
- * the pull pages `outpost-hub export-office` sealed for this node, applied
- * as a pull applies them.
+ * the hub's acknowledgement of this node's outbox `outpost-hub
+ * export-office` sealed with it, applied as a push's reply is, then the
+ * pull pages, applied as a pull applies them.
  */
 #include "lib/hlc.h"
 #include "sync/tool.h"
@@ -176,8 +177,8 @@ static int read_bundle(const char *path, unsigned char **out, size_t *len, char 
 /* The bundle's pages for this node, checked: 0, or SYNC_E_BUNDLE with err
  * saying why (not the hub's, not this office PC's, damaged, altered). */
 static int open_bundle(const sync_identity *id, const char *path, unsigned char *data,
-		       size_t len, int64_t *made_ms, const unsigned char **pages,
-		       size_t *plen, char *err, size_t n)
+		       size_t len, int64_t *made_ms, const char **ack, size_t *acklen,
+		       const unsigned char **pages, size_t *plen, char *err, size_t n)
 {
 	char for_node[64];
 	const char *why = NULL;
@@ -194,8 +195,8 @@ static int open_bundle(const sync_identity *id, const char *path, unsigned char 
 			 path, for_node, id->id_node_id);
 		return SYNC_E_BUNDLE;
 	}
-	rc = sync_hub_bundle_decode(data, len, id->id_secret, for_node, made_ms, pages,
-				    plen, &why);
+	rc = sync_hub_bundle_decode(data, len, id->id_secret, for_node, made_ms, ack,
+				    acklen, pages, plen, &why);
 	if (rc == SYNC_BUNDLE_DAMAGED)
 		snprintf(err, n, "'%s' is %s", path, why);
 	else if (rc != 0 && rc != SYNC_BUNDLE_MALFORMED)
@@ -212,6 +213,7 @@ static int open_bundle(const sync_identity *id, const char *path, unsigned char 
 typedef struct import_stats {
 	int is_applied, is_skipped;
 	int64_t is_cursor, is_head, is_made_ms;
+	int64_t is_acked; /* outbox entries the bundle's acknowledgement took out */
 } import_stats;
 
 /*
@@ -279,11 +281,13 @@ static int import_pages(sqlite3 *db, const char *node_id, const unsigned char *p
 		if (rc == 0 && db_kv_set_i64(db, "node_meta", "last_pull_ms", when) != 0)
 			rc = -1;
 		if (rc == -2) {
-			snprintf(err, n,
-				 "the bundle changes a record this office also changed, "
-				 "which the hub has not acknowledged yet: it applies after "
-				 "the office's push (outpost-sync push, once the network "
-				 "returns)");
+			snprintf(
+			    err, n,
+			    "the bundle changes a record this office also changed, "
+			    "which the hub has not acknowledged yet: it applies after "
+			    "the office's push (outpost-sync push, once the network "
+			    "returns), or from a bundle the hub writes once it has "
+			    "imported this office's export (outpost-sync export)");
 			return SYNC_E_PENDING;
 		}
 		if (rc == -3) {
@@ -316,9 +320,10 @@ int cmd_import(tool *t)
 	sqlite3 *db = NULL;
 	unsigned char *data = NULL;
 	const unsigned char *pages = NULL;
-	size_t len = 0, plen = 0;
+	const char *ack = NULL;
+	size_t len = 0, plen = 0, acklen = 0;
 	import_stats st;
-	char err[768];
+	char err[768], ackerr[768] = "";
 	int rc, ex;
 
 	memset(&st, 0, sizeof st);
@@ -332,13 +337,30 @@ int cmd_import(tool *t)
 	 * nothing there. */
 	rc = read_bundle(t->t_file, &data, &len, err, sizeof err);
 	if (rc == 0)
-		rc = open_bundle(&id, t->t_file, data, len, &st.is_made_ms, &pages, &plen,
-				 err, sizeof err);
+		rc = open_bundle(&id, t->t_file, data, len, &st.is_made_ms, &ack, &acklen,
+				 &pages, &plen, err, sizeof err);
 	if (rc == 0)
 		rc = sync_client_db_open(t->t_data, &db, err, sizeof err);
 	if (rc == 0 && sync_client_adopt(db, &id, NULL) != 0) {
 		snprintf(err, sizeof err, "cannot record the sync identity in node.db");
 		rc = SYNC_E_OTHER;
+	}
+	/* First what the hub took from this office's outbox (its bundle
+	 * imported there, or its pushes), as a push's reply: those entries
+	 * leave the outbox, and the pages over the rows they touched no
+	 * longer wait for a push.  One not of this outbox is said and
+	 * ignored; the pages still apply where the outbox allows. */
+	if (rc == 0) {
+		rc = sync_client_bundle_ack(db, ack, acklen, &st.is_acked, ackerr,
+					    sizeof ackerr);
+		if (rc == 1)
+			fprintf(stderr, "outpost-sync: %s\n", ackerr);
+		if (rc < 0) {
+			snprintf(err, sizeof err, "%s", ackerr);
+			rc = SYNC_E_OTHER;
+		} else {
+			rc = 0;
+		}
 	}
 	if (rc == 0)
 		rc = import_pages(db, id.id_node_id, pages, plen, &st, err, sizeof err);
@@ -357,8 +379,18 @@ int cmd_import(tool *t)
 		cJSON_AddNumberToObject(o, "applied", st.is_applied);
 		cJSON_AddNumberToObject(o, "skipped", st.is_skipped);
 		cJSON_AddNumberToObject(o, "cursor", (double)st.is_cursor);
+		cJSON_AddNumberToObject(o, "acked", (double)st.is_acked);
+		if (ackerr[0])
+			cJSON_AddStringToObject(o, "ack_ignored", ackerr);
 		tool_print_json(o);
-	} else if (st.is_applied == 0) {
+		goto done;
+	}
+	if (st.is_acked > 0)
+		printf("the hub acknowledges %" PRId64
+		       " of this office's changes: they left "
+		       "the outbox (kept in the sent log)\n",
+		       st.is_acked);
+	if (st.is_applied == 0) {
 		printf("nothing new in %s: this office already has its changes (cursor "
 		       "%" PRId64 ")\n",
 		       t->t_file, st.is_cursor);
@@ -369,6 +401,7 @@ int cmd_import(tool *t)
 		       st.is_cursor,
 		       st.is_skipped ? " (pages this office already had skipped)" : "");
 	}
+done:
 	ex = EXIT_TOOL_OK;
 out:
 	free(data);

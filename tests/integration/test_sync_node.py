@@ -1076,6 +1076,26 @@ class SyncNodeTest(OfficeTest):
                              (0, [], [], out))
             self.assertEqual(names(), ["office.bundle"])
 
+    def cut_off(self, a):
+        """a's network goes down: its hub is a port no one listens on (a
+        restarted and signed in again).  What its sync.json held, to put
+        back when the network returns."""
+        ident = os.path.join(a.data, "sync.json")
+        with open(ident) as f:
+            saved = f.read()
+        a.stop()
+        down = json.loads(saved)
+        down["hub_url"] = "https://127.0.0.1:%d" % harness.free_port()
+        with open(ident, "w") as f:
+            json.dump(down, f)
+        a.start()
+        login(a)
+        return saved
+
+    def network_back(self, a, saved):
+        with open(os.path.join(a.data, "sync.json"), "w") as f:
+            f.write(saved)
+
     def test_bundle_to_office(self):
         """The return trip of the stick: `outpost-hub export-office` writes
         what an office cut off would pull, `outpost-sync import` applies it
@@ -1088,17 +1108,7 @@ class SyncNodeTest(OfficeTest):
         a = self.o.synced_node(hub)
         b = self.o.synced_node(hub)
         admin = Admin(hub)
-        # a's network is down: its hub is a port no one listens on.
-        ident = os.path.join(a.data, "sync.json")
-        with open(ident) as f:
-            saved = f.read()
-        a.stop()
-        down = json.loads(saved)
-        down["hub_url"] = "https://127.0.0.1:%d" % harness.free_port()
-        with open(ident, "w") as f:
-            json.dump(down, f)
-        a.start()
-        login(a)
+        saved = self.cut_off(a)
         checkin(a, "Waits for the network")
         # An account made at the hub; its user signs in at b (online) and
         # sets a password of their own.
@@ -1224,8 +1234,7 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual(p.returncode, 1)
             self.assertIn(b"revoked node '%s'" % b.node_id.encode(), p.stderr)
             self.assertFalse(os.path.exists(os.path.join(d, "rev")))
-        with open(ident, "w") as f:
-            f.write(saved)
+        self.network_back(a, saved)
         p = sync(a, "push")
         self.assertEqual(p.returncode, 0, p.stderr)
         p = sync(a, "pull", "--json")
@@ -1237,6 +1246,146 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(len(harness.rows(a, "SELECT 1 FROM staff_credentials WHERE id IN (?, ?)",
                                           sid, sid2)), 2)
         self.assertEqual(harness.db_value(a, "SELECT count(*) FROM conflicts"), after[2])
+
+    def test_bundle_round_trip_acks_outbox(self):
+        """The whole round trip of the stick for an office cut off with a
+        backlog: `outpost-sync export`, `outpost-hub import`, `outpost-hub
+        export-office`, `outpost-sync import`.  The hub's bundle carries its
+        acknowledgement of what it took from the office's outbox, which the
+        import applies first as a push's reply is: those entries go to the
+        sent log, and the pages over the rows they touched (the office's own
+        check-ins, one of them called at b since) apply instead of waiting
+        for a push (exit 9).  An acknowledgement whose entry carries another
+        HLC at the office (not this outbox) is said and ignored, nothing
+        deleted.  A bundle made before the office's own was imported acks
+        nothing new and brings the rows the office did not touch.  The
+        network back, a push sends nothing again and the pull goes on."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        b = self.o.synced_node(hub)
+        saved = self.cut_off(a)
+        vids = [checkin(a, "Backlog %d" % i) for i in range(4)]
+        a.stop()
+        # ... and an entry the hub will hold in quarantine (a row of a
+        # table the hub alone writes), last in the outbox.
+        rogue = test_hub.changeset_insert(
+            "offices", [1, 0, 0, 0, 0, 0, 0, 0],
+            ["office-by-stick", "demo-la", "Rogue office", None, "America/Los_Angeles", 1, 1,
+             "0190a0000000.0000.x"])
+        harness.db_write(a, "INSERT INTO outbox(hlc, actor, created_at, schema_version, nbytes,"
+                            " changeset) SELECT hlc, actor, created_at, schema_version, ?, ?"
+                            " FROM outbox ORDER BY seq DESC LIMIT 1", len(rogue), rogue)
+        waiting = pending_by_cli(a)
+        self.assertGreaterEqual(waiting, 5)
+        early_b = checkin(b, "Before the stick")
+        wait_for(lambda: harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", early_b),
+                 timeout=60, what="b's check-in at the hub")
+        with tempfile.TemporaryDirectory() as d:
+            early = os.path.join(d, "early.bundle")
+            p = hub_tool(hub, "export-office", a.node_id, "--out", early, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            acked_then = json.loads(p.stdout)["acked_seq"]
+            # The office's bundle, taken by the hub.
+            p = sync(a, "export", "--out", os.path.join(d, "office.bundle"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = hub_tool(hub, "import", os.path.join(d, "office.bundle"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            for vid in vids:
+                self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", vid), 1)
+            # b calls one of a's visitors, and checks in another: the hub
+            # changes a row a changed too.
+            wait_for(lambda: harness.rows(b, "SELECT 1 FROM checkins WHERE id=?", vids[0]),
+                     timeout=60, what="a's check-ins at b")
+            r = b.post("/api/v1/checkins/%s/action" % vids[0], {"action": "call"})
+            self.assertEqual(r.status, 200, r)
+            later_b = checkin(b, "After the stick")
+            wait_for(lambda: harness.db_value(hub, "SELECT status FROM checkins WHERE id=?",
+                                              vids[0]) == "called" and
+                     harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", later_b),
+                     timeout=60, what="b's changes at the hub")
+            back = os.path.join(d, "back.bundle")
+            p = hub_tool(hub, "export-office", a.node_id, "--out", back, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            made = json.loads(p.stdout)
+            base = int(harness.db_value(a, "SELECT value FROM sync_state WHERE key='seq_base'"))
+            top = harness.db_value(a, "SELECT max(seq) FROM outbox")
+            self.assertEqual(made["acked_seq"], top - base)
+            self.assertLess(acked_then, made["acked_seq"])
+
+            # The bundle made before the hub took a's: nothing acknowledged
+            # that a does not have already, its outbox as it was, and b's
+            # earlier check-in (a row a never touched) is there.
+            p = sync(a, "import", early, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["acked"], 0)
+            self.assertEqual(pending_by_cli(a), waiting)
+            self.assertEqual(len(harness.rows(a, "SELECT 1 FROM checkins WHERE id=?", early_b)), 1)
+
+            # Another entry under the acknowledged seq at a (a PC put back
+            # from a backup, another PC): said, ignored, nothing deleted;
+            # the pages over a's rows then wait for its push.
+            stamp = harness.db_value(a, "SELECT hlc FROM outbox WHERE seq=?", top)
+            harness.db_write(a, "UPDATE outbox SET hlc=? WHERE seq=?", "f" + stamp[1:], top)
+            p = sync(a, "import", back)
+            self.assertEqual(p.returncode, EXIT_PENDING, p.stderr)
+            self.assertIn(b"the hub's bundle acknowledges this node's change %d, but this "
+                          b"office database holds another change under that number"
+                          % made["acked_seq"], p.stderr)
+            self.assertIn(b"the acknowledgement is ignored", p.stderr)
+            self.assertEqual(pending_by_cli(a), waiting)
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM outbox_sent WHERE "
+                                                 "seq > ?", top - waiting), 0)
+            harness.db_write(a, "UPDATE outbox SET hlc=? WHERE seq=?", stamp, top)
+
+            # The bundle as the hub made it: the outbox empties into the
+            # sent log, then every page applies.
+            p = sync(a, "import", back, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["acked"], j["cursor"]), (waiting, made["next"]))
+            self.assertNotIn("ack_ignored", j)
+            self.assertEqual(pending_by_cli(a), 0)
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM outbox_sent WHERE "
+                                                 "seq > ?", top - waiting), waiting)
+            self.assertEqual(harness.db_value(a, "SELECT value FROM sync_state WHERE "
+                                                 "key='acked_seq'"), str(top))
+            # The hub's quarantine notice came with it, as a push's reply
+            # brings it: no push will ever replay that entry.
+            held = harness.rows(hub, "SELECT seq, reason FROM quarantine WHERE node_id=?",
+                                a.node_id)
+            self.assertEqual([s for s, _ in held], [top - base])
+            self.assertEqual(harness.rows(a, "SELECT seq, reason FROM sync_quarantine"),
+                             [(top, held[0][1])])
+            for vid in (vids[0], later_b):
+                self.assertEqual(harness.rows(a, "SELECT * FROM checkins WHERE id=?", vid),
+                                 harness.rows(hub, "SELECT * FROM checkins WHERE id=?", vid))
+            self.assertEqual(harness.db_value(a, "SELECT status FROM checkins WHERE id=?",
+                                              vids[0]), "called")
+            # Again: nothing more to drop, nothing new.
+            p = sync(a, "import", back)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"nothing new", p.stdout)
+            self.assertNotIn(b"acknowledges", p.stdout + p.stderr)
+        # The network back: nothing is sent again, the pull goes on from
+        # the bundle's cursor, and a holds what the hub holds.
+        self.network_back(a, saved)
+        p = sync(a, "push", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual((json.loads(p.stdout)["sent"], json.loads(p.stdout)["acked"]), (0, 0))
+        p = sync(a, "pull", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertFalse(json.loads(p.stdout)["snapshot"])
+        wait_for(lambda: harness.db_value(hub, "SELECT pull_cursor FROM nodes WHERE id=?",
+                                          a.node_id) == made["next"],
+                 what="the hub to record a's pull from the bundle's cursor")
+        p = sync(a, "verify", "--json")
+        self.assertEqual(p.returncode, 0, p.stdout)
+        for vid in vids + [early_b, later_b]:
+            self.assertEqual(count(a, "SELECT count(*) FROM checkins WHERE id=?", vid), 1)
+            self.assertEqual(count(hub, "SELECT count(*) FROM checkins WHERE id=?", vid), 1)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
+                               a.node_id), 1)
+        self.assertEqual(count(a, "SELECT count(*) FROM offices WHERE id='office-by-stick'"), 0)
 
     def test_outbox_of_before_an_upgrade_sent(self):
         """Entries an office wrote before its upgrade (stamped with the schema

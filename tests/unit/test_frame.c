@@ -731,17 +731,19 @@ static void test_bundle_codec(void **state)
 }
 
 /* The return trip's bundle (OPH1): pages round-trip in order with the
- * hub's clock; neither kind opens as the other (each refused by name,
- * before any key is tried, and a header's magic swapped fails the tag: the
- * keys differ); another node's secret, a cut or an altered byte are
- * refused; pages that do not read are malformed. */
+ * hub's clock and its acknowledgement of the node's outbox (none: 0 bytes;
+ * a length past the end: malformed); neither kind opens as the other (each
+ * refused by name, before any key is tried, and a header's magic swapped
+ * fails the tag: the keys differ); another node's secret, a cut or an
+ * altered byte are refused; pages that do not read are malformed. */
 static void test_hub_bundle_codec(void **state)
 {
 	buf frame = BUF_INIT(1 << 20), pages = BUF_INIT(1 << 20), bun = BUF_INIT(1 << 20),
 	    off_bun = BUF_INIT(1 << 20), copy = BUF_INIT(1 << 20);
 	unsigned char secret[SYNC_SECRET_LEN], other[SYNC_SECRET_LEN];
 	const unsigned char *p;
-	size_t plen, at = 0;
+	const char *ack = NULL;
+	size_t plen, at = 0, acklen = 0;
 	int64_t made = 0;
 	sync_hub_page pg;
 	char id[64];
@@ -751,7 +753,7 @@ static void test_hub_bundle_codec(void **state)
 	memset(secret, 7, sizeof secret);
 	memset(other, 8, sizeof other);
 	build3(&frame);
-	assert_int_equal(sync_hub_bundle_begin(&pages, 1234567), 0);
+	assert_int_equal(sync_hub_bundle_begin(&pages, 1234567, "{\"acked_seq\":5}"), 0);
 	assert_int_equal(sync_hub_bundle_add_page(&pages, 10, 20, 30, "page one", 8), 0);
 	assert_int_equal(sync_hub_bundle_add_page(&pages, 20, 20, 30, "", 0), 0);
 	assert_int_equal(
@@ -761,10 +763,12 @@ static void test_hub_bundle_codec(void **state)
 	assert_int_equal(sync_hub_bundle_head(bun.data, bun.len, id, &err), 0);
 	assert_string_equal(id, "node-1");
 	refill(&copy, &bun);
-	assert_int_equal(sync_hub_bundle_decode(copy.data, bun.len, secret, id, &made, &p,
-						&plen, &err),
+	assert_int_equal(sync_hub_bundle_decode(copy.data, bun.len, secret, id, &made,
+						&ack, &acklen, &p, &plen, &err),
 			 0);
 	assert_int_equal(made, 1234567);
+	assert_int_equal(acklen, 15);
+	assert_memory_equal(ack, "{\"acked_seq\":5}", 15);
 	assert_int_equal(sync_hub_bundle_page(p, plen, &at, &pg), 1);
 	assert_int_equal(pg.hp_after, 10);
 	assert_int_equal(pg.hp_next, 20);
@@ -779,7 +783,7 @@ static void test_hub_bundle_codec(void **state)
 	    sync_bundle_encode(&off_bun, "node-1", secret, frame.data, frame.len), 0);
 	refill(&copy, &off_bun);
 	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
-						&p, &plen, &err),
+						&ack, &acklen, &p, &plen, &err),
 			 SYNC_BUNDLE_WRONG_KIND);
 	assert_non_null(strstr(err, "outpost-hub import"));
 	refill(&copy, &bun);
@@ -793,7 +797,7 @@ static void test_hub_bundle_codec(void **state)
 	refill(&copy, &off_bun);
 	memcpy(copy.data, SYNC_HUB_BUNDLE_MAGIC, 4);
 	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
-						&p, &plen, &err),
+						&ack, &acklen, &p, &plen, &err),
 			 -1);
 	refill(&copy, &bun);
 	memcpy(copy.data, SYNC_BUNDLE_MAGIC, 4);
@@ -801,28 +805,52 @@ static void test_hub_bundle_codec(void **state)
 	    sync_bundle_decode(copy.data, copy.len, secret, id, &p, &plen, &err), -1);
 	/* Another node's secret; a cut; a byte altered */
 	refill(&copy, &bun);
-	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, other, id, &made, &p,
-						&plen, &err),
+	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, other, id, &made,
+						&ack, &acklen, &p, &plen, &err),
 			 -1);
 	for (size_t cut = 4; cut < bun.len; cut += 7) {
 		refill(&copy, &bun);
 		assert_int_equal(sync_hub_bundle_decode(copy.data, cut, secret, id, &made,
-							&p, &plen, &err),
+							&ack, &acklen, &p, &plen, &err),
 				 SYNC_BUNDLE_DAMAGED);
 	}
 	refill(&copy, &bun);
 	copy.data[copy.len - 20] ^= 1;
 	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
-						&p, &plen, &err),
+						&ack, &acklen, &p, &plen, &err),
 			 SYNC_BUNDLE_DAMAGED);
+	/* No acknowledgement: none read back */
+	buf_reset(&pages);
+	buf_reset(&bun);
+	assert_int_equal(sync_hub_bundle_begin(&pages, 7, NULL), 0);
+	assert_int_equal(sync_hub_bundle_add_page(&pages, 1, 2, 2, "pg", 2), 0);
+	assert_int_equal(
+	    sync_hub_bundle_encode(&bun, "node-1", secret, pages.data, pages.len), 0);
+	assert_int_equal(sync_hub_bundle_decode(bun.data, bun.len, secret, id, &made,
+						&ack, &acklen, &p, &plen, &err),
+			 0);
+	assert_int_equal(acklen, 0);
+	assert_int_equal(made, 7);
+	at = 0;
+	assert_int_equal(sync_hub_bundle_page(p, plen, &at, &pg), 1);
+	assert_memory_equal(pg.hp_data, "pg", 2);
+	/* An acknowledgement's length past the end: malformed */
+	pages.data[11] = 200;
+	buf_reset(&bun);
+	assert_int_equal(
+	    sync_hub_bundle_encode(&bun, "node-1", secret, pages.data, pages.len), 0);
+	assert_int_equal(sync_hub_bundle_decode(bun.data, bun.len, secret, id, &made,
+						&ack, &acklen, &p, &plen, &err),
+			 SYNC_BUNDLE_MALFORMED);
+	pages.data[11] = 0;
 	/* Sealed by the hub, whole, pages that do not read: malformed */
 	pages.len -= 1;
 	buf_reset(&bun);
 	assert_int_equal(
 	    sync_hub_bundle_encode(&bun, "node-1", secret, pages.data, pages.len), 0);
-	assert_int_equal(
-	    sync_hub_bundle_decode(bun.data, bun.len, secret, id, &made, &p, &plen, &err),
-	    SYNC_BUNDLE_MALFORMED);
+	assert_int_equal(sync_hub_bundle_decode(bun.data, bun.len, secret, id, &made,
+						&ack, &acklen, &p, &plen, &err),
+			 SYNC_BUNDLE_MALFORMED);
 	buf_release(&frame);
 	buf_release(&pages);
 	buf_release(&bun);
