@@ -195,6 +195,11 @@ int acct_pw_job(hub *h, http_req *req, const char *pw, const char *stored,
  * other table goes on to the CRM rules.  See sync_set_validator(). */
 int acct_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 		      char *reason, size_t n);
+/* The role of a decision, judged when it was made by the roles' history
+ * (admin_audit's case.approver_roles): the hub's case_role_check
+ * (model/case_approvals.h), set with the validator. */
+int acct_decision_role_check(sqlite3 *db, const struct cJSON *row, const char *la,
+			     char *reason, size_t n);
 
 /* acct_state.c: staff id deactivated (active 0 since now, stamped ts): no
  * password left to replicate, every session ended.  The one deactivation,

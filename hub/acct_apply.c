@@ -443,9 +443,9 @@ static int decision_proof_check(sqlite3 *db, const hub_node *nd, const cJSON *ro
  * transaction: staff.deactivated_at, and the administrators' audit trail's
  * staff.suspend and staff.reactivate rows (a scheduled separation and an
  * overdue recertification from the sweep's run on their day, when every
- * office refuses the account by itself already).  The approver's roles
- * are the model's check (case_approvals.c), against the roles held at the
- * push.  0, or refused.
+ * office refuses the account by itself already).  The approver's role is
+ * judged at that time too, in the model's check (acct_decision_role_check
+ * below).  0, or refused.
  */
 #define STANDING_SQL                                                                              \
 	"SELECT coalesce((SELECT CASE"                                                            \
@@ -474,6 +474,64 @@ static int decision_standing_check(sqlite3 *db, const cJSON *row, char *reason, 
 		REFUSE("case_approval_decisions: the approver's account was %s at the hub before this"
 		       " decision was made: no authority from that moment",
 		       cause[was]);
+	return 0;
+}
+
+/*
+ * The roles account ?1 held at time ?4 by the administrators' audit trail
+ * (case.approver_roles: the account's roles before and after each change,
+ * its Local Area, the moment the hub made it, in its transaction): 0 when
+ * it held role ?3 in Local Area ?2, 2 when it held it there earlier and no
+ * longer, 1 when it did not (never, or granted later).  The state at ?4 is
+ * the last change's at or before it; with none, the first later change's
+ * before; with no change at all (a role from before the trail), the role as
+ * held now.
+ */
+#define ROLES_OF(C) " json_each(CASE WHEN json_valid(e." C ") THEN e." C " ELSE '{}' END, '$.roles')"
+#define ROLE_IN(C) " EXISTS (SELECT 1 FROM" ROLES_OF(C) " WHERE value = ?3)"
+#define ROLE_TRAIL                                                                                \
+	" FROM admin_audit e WHERE e.action = 'case.approver_roles'"                              \
+	" AND e.subject_table = 'staff' AND e.subject_id = ?1"
+#define ROLE_HELD_SQL                                                                             \
+	"SELECT CASE WHEN coalesce("                                                              \
+	" (SELECT e.local_area_id IS ?2 AND" ROLE_IN("after") ROLE_TRAIL " AND e.at <= ?4"        \
+	"  ORDER BY e.at DESC, e.rowid DESC LIMIT 1),"                                            \
+	" (SELECT e.local_area_id IS ?2 AND" ROLE_IN("before") ROLE_TRAIL " AND e.at > ?4"        \
+	"  ORDER BY e.at, e.rowid LIMIT 1),"                                                      \
+	" EXISTS (SELECT 1 FROM case_approver_roles r WHERE r.id = ?1 || ':' || ?3"               \
+	"  AND r.active = 1 AND r.local_area_id = ?2)) THEN 0"                                    \
+	" WHEN EXISTS (SELECT 1" ROLE_TRAIL " AND e.at <= ?4 AND e.local_area_id IS ?2"          \
+	"  AND (" ROLE_IN("after") " OR" ROLE_IN("before") ")) THEN 2 ELSE 1 END"
+
+/*
+ * The hub's check of a decision's role (case_approvals_set_role_check, in
+ * place of the model's "held now"): the approver held it in Local Area la
+ * when the decision was made (decided_at, signed with the proof), by the
+ * roles' history the hub recorded.  An office that has not yet pulled a
+ * role's removal still lets its approver decide: a decision made before the
+ * removal is taken (offline work, pushed late), one made from that moment
+ * is refused, the reason naming the removal, and a role granted again
+ * later does not make it good.  Offices check the role as they hold it.
+ */
+int acct_decision_role_check(sqlite3 *db, const cJSON *row, const char *la, char *reason, size_t n)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(row, "decided_at");
+	const char *role = json_str(row, "role");
+	int64_t was;
+
+	if (!cJSON_IsNumber(at))
+		REFUSE("case_approval_decisions: decided_at is required");
+	was = db_int_bound(db, -1, ROLE_HELD_SQL, "tttI", json_str(row, "staff_id"), la,
+			   role ? role : "", (int64_t)at->valuedouble);
+	if (was < 0 || was > 2)
+		CANNOT_CHECK("case_approval_decisions: cannot read the approver roles");
+	if (was == 2)
+		REFUSE("case_approval_decisions: the approver's role %s in this Local Area was removed"
+		       " at the hub before this decision was made: no authority from that moment",
+		       role);
+	if (was == 1)
+		REFUSE("case_approval_decisions: the staff account did not hold that approver role"
+		       " when the decision was made");
 	return 0;
 }
 

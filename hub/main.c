@@ -19,6 +19,7 @@
 #include "lib/testhook.h"
 #include "lib/tls.h"
 #include "lib/tls_ca.h"
+#include "model/case_approvals.h"
 #include "model/schema.h"
 
 #include <errno.h>
@@ -866,8 +867,11 @@ int main(int argc, char **argv)
 		       "does not know: a newer release of Outpost made it; upgrade outpost-hub",
 		       path, err[0] ? err : "(unreadable)");
 	/* In place of hub_migrate()'s model rules: the trust checks, the model
-	 * rules, then retired codes (the accounts' tables exist from here). */
+	 * rules, then retired codes (the accounts' tables exist from here); a
+	 * decision's approver role judged when it was made, by the roles'
+	 * history in the administrators' audit trail. */
 	sync_set_validator(hub_codes_validate_row);
+	case_approvals_set_role_check(acct_decision_role_check);
 
 	if (strcmp(cmd, "serve") == 0) {
 		ret = serve(h);

@@ -116,14 +116,45 @@ static int check_request(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 	return 0;
 }
 
+/* The role, held now (case_approver_roles): all an office knows, and what
+ * it checks as the approver decides.  The account's state is weighed at the
+ * time of the decision, not here: an office's decision made before its
+ * approver was deactivated or suspended is taken (hub/acct_apply.c,
+ * decision_standing_check); a signed-in caller is an active one. */
+static int role_held_now(sqlite3 *db, const cJSON *row, const char *la, char *reason, size_t n)
+{
+	static const char tbl[] = "case_approval_decisions";
+	char key[200];
+	sqlite3_stmt *st;
+	int held = 0;
+
+	snprintf(key, sizeof key, "%s:%s", json_str(row, "staff_id"), json_str(row, "role"));
+	if (db_prepare(db, &st, "SELECT count(*) FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
+				" WHERE r.id=?1 AND r.active=1 AND r.local_area_id=?2") != 0)
+		CANNOT_CHECK("case_approval_decisions: cannot read the approver roles");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
+	COUNT(st, held, tbl);
+	if (!held)
+		REFUSE("case_approval_decisions: the staff account does not hold that approver role");
+	return 0;
+}
+
+static case_role_check role_check = role_held_now;
+
+void case_approvals_set_role_check(case_role_check fn)
+{
+	role_check = fn ? fn : role_held_now;
+}
+
 static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *rid = json_str(row, "request_id"), *role = json_str(row, "role");
 	const char *staff = json_str(row, "staff_id"), *dec = json_str(row, "decision");
-	char kind[16] = "", pid[64] = "", by[64] = "", la[64] = "", key[200];
+	char kind[16] = "", pid[64] = "", by[64] = "", la[64] = "";
 	static const char tbl[] = "case_approval_decisions";
 	sqlite3_stmt *st;
-	int held = 0, dup = 0, r1, r2, r3, r4;
+	int dup = 0, rc, r1, r2, r3, r4;
 
 	COL(r1, tbl, "SELECT kind FROM case_approval_requests WHERE id=?", rid, kind);
 	COL(r2, tbl, "SELECT participant_id FROM case_approval_requests WHERE id=?", rid, pid);
@@ -145,19 +176,10 @@ static int check_decision(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 		REFUSE("case_approval_decisions: this role does not decide such a request");
 	if (staff == NULL || strcmp(staff, by) == 0)
 		REFUSE("case_approval_decisions: nobody approves their own request");
-	/* The role, held now.  The account's state is weighed at the time of
-	 * the decision, not here: an office's decision made before its
-	 * approver was deactivated or suspended is taken (hub/acct_apply.c,
-	 * decision_standing_check); a signed-in caller is an active one. */
-	snprintf(key, sizeof key, "%s:%s", staff, role);
-	if (db_prepare(db, &st, "SELECT count(*) FROM case_approver_roles r JOIN staff s ON s.id = r.staff_id"
-				" WHERE r.id=?1 AND r.active=1 AND r.local_area_id=?2") != 0)
-		CANNOT_CHECK("case_approval_decisions: cannot read the approver roles");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, la, -1, SQLITE_STATIC);
-	COUNT(st, held, tbl);
-	if (!held)
-		REFUSE("case_approval_decisions: the staff account does not hold that approver role");
+	/* The role, held in the request's Local Area: now, or at the hub
+	 * when the decision was made (case_approvals_set_role_check). */
+	if ((rc = role_check(db, row, la, reason, n)) != 0)
+		return rc;
 	/* Used once: one decision per role, and per person (three approvals
 	 * are three different accounts). */
 	if (db_prepare(db, &st, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?1"

@@ -109,6 +109,18 @@ const char *case_decide_role(const struct cJSON *req, const char *asked, const c
 int case_approvals_validate_row(sqlite3 *db, const char *tbl, const struct cJSON *row,
 				char *reason, size_t n);
 /*
+ * The decision's check of its role: whether the row's staff account held
+ * the row's role in Local Area la (the request's).  0, or -1 (refused) or
+ * MODEL_CHECK_AGAIN with reason, as a row validator.  By default the role
+ * held now (case_approver_roles), all an office knows; the hub, which keeps
+ * the roles' history, sets its own that asks whether it was held when the
+ * decision was made (hub/acct_apply.c).  NULL restores the default.  Set
+ * once, before any check runs.
+ */
+typedef int (*case_role_check)(sqlite3 *db, const struct cJSON *row, const char *la,
+			       char *reason, size_t n);
+void case_approvals_set_role_check(case_role_check fn);
+/*
  * The hub's check of an activity or note that names a request: a 'backdate'
  * request for this very entry (entry_id = id) and date, of the same
  * participant; or an older recorded approval (backdate_approvals) that no

@@ -820,12 +820,13 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
 
 class ApproverStandingTest(CaseRulesBase, test_accounts.Base):
     """An approver's decision made at an office that has not yet heard of the
-    approver's suspension or deactivation at the hub (the office replicates
-    only by hand here: sync_interval 0).  Made before, it is taken, as any
-    offline work; made from that moment on, it is quarantined with the
-    cause, and a reinstatement in between does not make it good.  One
-    office; each cause has its own approver."""
-    APPROVERS = ("apsusp", "aprecert", "apdeact")
+    approver's suspension, deactivation or role's removal at the hub (the
+    office replicates only by hand here: sync_interval 0).  Made before, it
+    is taken, as any offline work; made from that moment on, it is
+    quarantined with the cause, and a reinstatement (or the role granted
+    again) in between does not make it good.  One office; each cause has
+    its own approver."""
+    APPROVERS = ("apsusp", "aprecert", "apdeact", "aprole", "apregrant")
 
     @classmethod
     def setUpClass(cls):
@@ -935,6 +936,26 @@ class ApproverStandingTest(CaseRulesBase, test_accounts.Base):
             self.assertEqual(r.status, 200, r)
         why = self.decided_across("apdeact", deactivate)
         self.assertIn("deactivated (separated) at the hub before this decision", why)
+
+    def roles(self, sid, roles):
+        r = self.hub.request("PUT", "/api/v1/admin/case/approver-roles",
+                             body={"staff_id": sid, "roles": roles},
+                             headers={"Authorization": "Bearer " + self.token})
+        self.assertEqual(r.status, 200, r.body)
+
+    def test_role_removed(self):
+        # the role judged as the hub's trail had it at the decision, not at
+        # the push: held then (removed now), the first is taken
+        why = self.decided_across("aprole", lambda sid: self.roles(sid, []))
+        self.assertIn("the approver's role dss_program_manager in this Local Area was removed at the"
+                      " hub before this decision was made", why)
+
+    def test_role_granted_again_after_the_decision(self):
+        why = self.decided_across("apregrant", lambda sid: self.roles(sid, []),
+                                  lambda sid: self.roles(sid, ["dss_program_manager"]))
+        self.assertIn("the approver's role dss_program_manager in this Local Area was removed", why)
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM case_approver_roles WHERE id=? AND active=1",
+                               self.ids["apregrant"] + ":dss_program_manager"), 1)
 
 
 if __name__ == "__main__":
