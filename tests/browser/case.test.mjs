@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { withSignedInNode, assertAccessible, assert, OUT } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, OUT } from './lib.mjs';
 
 const withNode = fn => withSignedInNode(fn, { viewport: { width: 1200, height: 900 } });
 
@@ -32,7 +32,7 @@ function plant(...values) {
 }
 
 export const tests = [
-  ['register, add an activity with its note, the compliance view changes; amendments; axe on every page', () => withNode(async (node, page) => {
+  ['register, add an activity with its note, the compliance view changes; amendments; axe on every page', () => withNode(async (node, page, browser) => {
     const first = 'Guadalupe', last = 'Browsertest', note = 'Completed the initial assessment in person.';
     plant(`${first} ${last}`, last, note);
     const today = (await node.api('/api/v1/case/meta')).json.today;
@@ -102,18 +102,28 @@ export const tests = [
     await assertAccessible(page, 'activity form with the approval');
 
     // Amend the note: a Help Request, which staff cannot raise (a
-    // supervisor's, issue 15); the reason is required, shown in place.
+    // supervisor's, issue 15): no form the node would refuse, but who can.
+    assert(await page.locator('#timeline summary', { hasText: 'Amend this note' }).count() === 0,
+      'no Help Request form for a staff member');
+    assert((await page.textContent('#timeline')).includes('A supervisor or manager can raise a Help Request to amend this note'),
+      'the staff member is told who can amend the note');
+    // A supervisor can; the reason is required, shown in place.
     const amend = 'Also reviewed the resume.';
     plant(amend);
-    await page.locator('#timeline summary', { hasText: 'Amend this note' }).first().click();
-    const amForm = page.locator('#timeline form[aria-label^="Help Request to amend"]').first();
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const sup = await ctx.newPage();
+    await login(sup, node, 'jlee');
+    await sup.goto(node.url + '/case-participant.html?id=' + pid);
+    await sup.locator('#timeline summary', { hasText: 'Amend this note' }).first().click();
+    const amForm = sup.locator('#timeline form[aria-label^="Help Request to amend"]').first();
     await amForm.locator('textarea').first().fill(amend);
     await amForm.locator('button', { hasText: 'Send the Help Request' }).click();
     await amForm.locator('[id$="-reason-err"]').filter({ hasText: /required|reason/i }).waitFor();
     await amForm.locator('textarea').nth(1).fill('Left out the resume review.');
     await amForm.locator('button', { hasText: 'Send the Help Request' }).click();
-    await amForm.locator('.form-err', { hasText: 'supervisor' }).waitFor();
-    assert((await page.textContent('#timeline')).includes(note), 'the original note is still shown');
+    await sup.locator('#timeline', { hasText: 'Help Request waiting for DSS WIOA staff' }).waitFor();
+    assert((await sup.textContent('#timeline')).includes(note), 'the original note is still shown');
+    await ctx.close();
 
     // The compliance view changed: the case note now comes due this week.
     const after = await dueCount(page, node);

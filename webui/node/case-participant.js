@@ -9,7 +9,7 @@ import { showNotFound, session } from './office.js';
 import { $, API, meta, clearErrors, showError, showErrors, pill, clockNotice, saving } from './case-common.js';
 
 const id = new URLSearchParams(location.search).get('id');
-let M = null, P = null, codes = {}, canNotes = false, canEdit = false, canProgram = false, FORMS = null;
+let M = null, P = null, codes = {}, canNotes = false, canEdit = false, canProgram = false, canRaise = false, FORMS = null;
 
 function daysBetween(a, b) {
   return Math.round((Date.parse(b + 'T00:00:00Z') - Date.parse(a + 'T00:00:00Z')) / 86400000);
@@ -73,6 +73,12 @@ function helpRequestForm(p, attrs, intro, fields, url, body) {
     });
   });
   return form;
+}
+
+// Who may not raise a Help Request is told who can, in place of a form
+// the node would refuse.
+function raiseHint(what) {
+  return el('p', { class: 'muted no-print' }, `A supervisor or manager can raise a Help Request to ${what}.`);
 }
 
 // A Help Request to change or void an entered activity: raised by a
@@ -195,7 +201,7 @@ function noteItem(n) {
       el('textarea', { id: p + 'body', rows: 2, 'aria-describedby': p + 'body-err' }),
       el('p', { class: 'field-err error', id: p + 'body-err' })],
     `${API}/notes/${encodeURIComponent(n.id)}/amend`, reason => ({ body: $(p + 'body').value, reason }));
-  if (canNotes && !waiting) wrap.append(el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note (Help Request)'), form));
+  if (canNotes && !waiting) wrap.append(canRaise ? el('details', { class: 'no-print' }, el('summary', {}, 'Amend this note (Help Request)'), form) : raiseHint('amend this note'));
   return wrap;
 }
 
@@ -261,7 +267,7 @@ function render(t) {
         ' waits for DSS WIOA staff; until then this entry stands.'));
       if (x.history && x.history.length) li.append(el('p', { class: 'muted' }, `Amended: replaces ${x.history.length} earlier entr${x.history.length === 1 ? 'y' : 'ies'}.`));
       for (const n of x.notes || []) li.append(noteItem(n));
-      if (!x.pending_change && !x.voided && canProgram) li.append(helpRequest(x));
+      if (!x.pending_change && !x.voided && canProgram) li.append(canRaise ? helpRequest(x) : raiseHint('change or void this activity'));
       return li;
     }
     if (e.type === 'note') return el('li', { class: 'note' }, el('h3', {}, 'Case note'), noteItem(x));
@@ -383,6 +389,9 @@ async function init() {
   // Program entries (activities, their Help Requests, forms, referrals):
   // an LWIA Intake account reads them only (WSD24-13).
   canProgram = (s.privileges || []).includes('program_edit');
+  // A Help Request is a supervisor's or manager's (the node's
+  // case__is_supervisor: the group's name says so).
+  canRaise = /Supervisor|Manager/.test((s.user || {}).privilege_group || '');
   M = await meta();
   $('visit-form').addEventListener('submit', linkVisit);
   $('visit-anyway').addEventListener('click', () => linkVisit(null, true));
