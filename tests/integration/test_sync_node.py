@@ -1748,20 +1748,33 @@ class PullBesidePushTest(unittest.TestCase):
                     puller.kill()
                     puller.wait()
         return puller.returncode, err.decode(errors="replace")
-    def test_page_asked_before_a_push_is_asked_again(self):
+
+    def enrolled_with_pushed_visit(self, name):
+        """A hub and a node enrolled to it (no sync timer), with one visit
+        checked in, pushed and pulled back.  (hub, node, the visit's id);
+        the caller cleans both up."""
         if not TEST_HOOKS:
             raise unittest.SkipTest("release build: no test hooks (OUTPOST_TEST_HOOKS_PAUSE)")
         hub = Daemon("hub").start()
-        node = Daemon("node", name="beside-push-%d" % os.getpid(), args=["--sync-interval", "0"])
+        node = Daemon("node", name="%s-%d" % (name, os.getpid()), args=["--sync-interval", "0"])
         try:
             harness.enroll(hub, node, "demo-office")
             node.start()
             harness.sync_json(node, "push")
             harness.sync_json(node, "pull")
             login(node)
-            vid, _ = harness.checkin_change(node, "Beside Push")
+            vid, _ = harness.checkin_change(node, "Visitor %s" % name)
             harness.sync_json(node, "push")
             harness.sync_json(node, "pull")
+        except BaseException:
+            node.cleanup()
+            hub.cleanup()
+            raise
+        return hub, node, vid
+
+    def test_page_asked_before_a_push_is_asked_again(self):
+        hub, node, vid = self.enrolled_with_pushed_visit("beside-push")
+        try:
             # the hub's own edit of the visit: the next page names it
             harness.db_write(hub, "UPDATE checkins SET note='hub', updated_hlc=? WHERE id=?",
                              "%012x.0000.hub" % int(time.time() * 1000), vid)
@@ -1781,20 +1794,8 @@ class PullBesidePushTest(unittest.TestCase):
         the snapshot's seq would make the visit right again), so the node
         shows what the snapshot page left: the visit called, not back in the
         queue."""
-        if not TEST_HOOKS:
-            raise unittest.SkipTest("release build: no test hooks (OUTPOST_TEST_HOOKS_PAUSE)")
-        hub = Daemon("hub").start()
-        node = Daemon("node", name="snap-beside-push-%d" % os.getpid(),
-                      args=["--sync-interval", "0"])
+        hub, node, vid = self.enrolled_with_pushed_visit("snap-beside-push")
         try:
-            harness.enroll(hub, node, "demo-office")
-            node.start()
-            harness.sync_json(node, "push")
-            harness.sync_json(node, "pull")
-            login(node)
-            vid, _ = harness.checkin_change(node, "Snapshot Beside Push")
-            harness.sync_json(node, "push")
-            harness.sync_json(node, "pull")
             # no cursor: the next pull takes a snapshot (one page here)
             harness.db_write(node, "DELETE FROM node_meta WHERE key='sync_cursor'")
             # page_end's commits: 1 the snapshot page, 2 the pull page after it
