@@ -340,8 +340,28 @@ int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
 /* Inside the hub's row validator: a participant an office writes with its
  * SSN under an older key than its Local Area's newest (a PC offline across
  * a rotation) reopens the Local Area's re-encryption pass, marked done
- * (ssn_reencrypted): that row is written again too.  0, or -1. */
-int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row);
+ * (ssn_reencrypted): that row is written again too; one under a retired
+ * key (hub_keys_retire) is refused, as no one can read it.  0; -1 with
+ * reason; MODEL_CHECK_AGAIN with reason (a database error). */
+int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row, char *reason,
+		      size_t n);
+/* Retire Local Area la's SSN keys older than its newest epoch, within the
+ * caller's transaction (`outpost-hub ssn-key-retire`): their case_keys rows
+ * are deleted (the deletes replicate, so its nodes drop them), and a
+ * participant an office pushes with its SSN under one of them is
+ * quarantined (hub_keys_note_row).  Refused while the Local Area's stored
+ * SSNs are not all under the newest epoch (ssn_reencrypted), and, unless
+ * force, while an active (not revoked) node of it has not pulled past the
+ * newest key's row (it may still hold and push SSNs under an older key):
+ * msg says why, naming those nodes (with force, the nodes it went past).
+ * *epoch gets the newest epoch, *retired how many keys went. */
+enum {
+	HUB_RETIRE_NO_LA = 1,   /* no such Local Area (no key) */
+	HUB_RETIRE_NONE = 2,    /* nothing older than the newest key */
+	HUB_RETIRE_REFUSED = 3, /* see msg */
+};
+int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
+		    size_t mn);
 /* n bytes (at most 256) wrapped under master.key, bound to aad, into out
  * (CRYPTO_WRAP_LEN(n) bytes): 0 or -1.  hub_keys_unwrap reverses it into
  * pt (cap bytes): the length, or -1 (altered, another key or place). */

@@ -754,8 +754,8 @@ int hub_codes_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *ro
 
 	if ((rc = acct_validate_row(db, tbl, op, row, reason, n)) != 0)
 		return rc;
-	if (hub_keys_note_row(db, tbl, op, row) != 0)
-		CANNOT_CHECK("%s: cannot read the Local Area's SSN key", tbl);
+	if ((rc = hub_keys_note_row(db, tbl, op, row, reason, n)) != 0)
+		return rc;
 	if (op != SQLITE_INSERT || tbl == NULL || row == NULL)
 		return 0;
 	/* A correction keeping the code it corrects is no new use of it; one

@@ -32,6 +32,18 @@
  * kept (its sync.json's wrapping key, the case keys it had pulled) reads
  * what it already held, and nothing written after the rotation.
  *
+ * Retirement (hub_keys_retire, `outpost-hub ssn-key-retire`): a rotation
+ * keeps every older key, so that what is still under it stays readable.
+ * Once the Local Area's stored SSNs are all under the newest epoch and
+ * every active node of it has pulled past the rotation, the older keys'
+ * case_keys rows are deleted; the deletes replicate, so its nodes drop
+ * them too, and neither side reads or writes under them again (the pass,
+ * the duplicate check and the search use the epochs left).  An office PC
+ * offline across the rotation may still push an SSN written under a
+ * retired key (only --force retires past it, or one written in the
+ * moments before its pull): that participant is quarantined with the
+ * reason (hub_keys_note_row), never stored unreadable.
+ *
  * Older data migrates at start (hub_keys_migrate): plain secrets and keys are
  * wrapped in place, with secure_delete on so the plain values do not stay in
  * free pages, and the case_keys rows' new values replicate to the nodes.
@@ -45,6 +57,7 @@
 #include "lib/crypto.h"
 #include "lib/log.h"
 #include "model/casework.h"
+#include "model/schema.h"
 #include "sync/sync.h"
 
 #include <errno.h>
@@ -477,18 +490,115 @@ out:
 	return rc;
 }
 
-int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row)
+/* 1 when Local Area la's key of epoch e, older than its newest, was
+ * retired (hub_keys_retire: its case_keys row is gone), 0 not, -1. */
+static int epoch_retired(sqlite3 *db, const char *la, int e, int newest)
+{
+	char id[128];
+	int64_t n;
+
+	if (e < 1 || e >= newest)
+		return 0;
+	if (case_key_id(la, e, id, sizeof id) != 0)
+		return -1;
+	n = db_int_bound(db, -1, "SELECT count(*) FROM case_keys WHERE id=?1", "t", id);
+	return n < 0 ? -1 : n == 0;
+}
+
+int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, char *reason,
+		      size_t n)
 {
 	const char *la = json_str(row, "local_area_id"), *enc = json_str(row, "ssn_enc");
-	int e;
+	int e, at, gone = 0;
 
 	if (tbl == NULL || strcmp(tbl, "participants") != 0 || op == SQLITE_DELETE || la == NULL ||
 	    enc == NULL || (!sync_change_sets("ssn_enc") && !sync_change_sets("local_area_id")))
 		return 0;
 	/* Written by an office that did not have the newest key yet. */
-	if ((e = case_key_epoch(db, la)) < 0)
+	at = case_ssn_epoch(enc);
+	if ((e = case_key_epoch(db, la)) < 0 || (gone = epoch_retired(db, la, at, e)) < 0 ||
+	    (at < e && !gone && reopen(db, la) != 0))
+		CANNOT_CHECK("participants: cannot read the Local Area's SSN key");
+	/* ... nor even the key it wrote under: stored, the SSN would be lost. */
+	if (gone)
+		REFUSE("participants: the SSN is under the Local Area's SSN key of epoch %d, which the"
+		       " hub has retired (the newest is epoch %d): no one can read it; record the SSN"
+		       " again at the office", at, e);
+	return 0;
+}
+
+int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
+		    size_t mn)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_str *names = NULL;
+	char id[128];
+	int cur, ret = -1;
+	int64_t older, done, seq;
+
+	msg[0] = '\0';
+	if (!master_ok || la == NULL)
 		return -1;
-	return case_ssn_epoch(enc) < e ? reopen(db, la) : 0;
+	if ((cur = case_key_epoch(db, la)) <= 0)
+		return cur < 0 ? -1 : HUB_RETIRE_NO_LA;
+	*epoch = cur;
+	if (case_key_id(la, cur, id, sizeof id) != 0 ||
+	    (older = db_int_bound(db, -1, "SELECT count(*) FROM case_keys WHERE local_area_id=?1"
+					  " AND id<>?2", "tt", la, id)) < 0)
+		return -1;
+	if (older == 0)
+		return HUB_RETIRE_NONE;
+	/* (a) What the hub stores: an SSN still under an older key would be
+	 * lost.  No --force past this. */
+	if ((done = db_int_bound(db, -1, "SELECT coalesce((SELECT epoch FROM ssn_reencrypted"
+					 " WHERE local_area_id=?1), 0)", "t", la)) < 0)
+		return -1;
+	if (done != cur) {
+		snprintf(msg, mn, "the stored SSNs of Local Area %s are not all written again under"
+				  " its newest key (epoch %d) yet: the serving hub does it every minute,"
+				  " and again for an SSN an office pushes under an older key; try again"
+				  " later", la, cur);
+		return HUB_RETIRE_REFUSED;
+	}
+	/* (b) What the offices may still hold: an active node that has not
+	 * pulled past the newest key's row (the rotation) writes under an
+	 * older key and may push that later. */
+	if ((seq = db_int_bound(db, -1, "SELECT coalesce(max(seq), 0) FROM change_log WHERE"
+					" scope_office IS NULL AND scope_la=?1 AND tbl='case_keys'"
+					" AND row_id=?2", "tt", la, id)) < 0 ||
+	    db_prepare_bound(db, &st, "SELECT id, office_id FROM nodes WHERE local_area_id=?1"
+				      " AND revoked_at IS NULL AND pull_cursor < ?2 ORDER BY id",
+			     "tI", la, seq) != 0)
+		return -1;
+	names = sqlite3_str_new(db);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		sqlite3_str_appendf(names, "%s%s (office %s)", sqlite3_str_length(names) ? ", " : "",
+				    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+	if (sqlite3_finalize(st) != SQLITE_OK || sqlite3_str_errcode(names) != SQLITE_OK)
+		goto out;
+	if (sqlite3_str_length(names) > 0) {
+		snprintf(msg, mn, "%s of Local Area %s not pulled since its SSN key of epoch %d was"
+				  " made, and may still hold and push SSNs under an older key: %s%s",
+			 force ? "forced past nodes" : "nodes", la, cur, sqlite3_str_value(names),
+			 force ? "" : "; let them sync (or revoke them), or retire with --force:"
+				      " what they push under a retired key is then quarantined");
+		if (!force) {
+			ret = HUB_RETIRE_REFUSED;
+			goto out;
+		}
+	}
+	/* The older keys' rows go, their bytes too (free pages); the deletes
+	 * replicate to the Local Area's nodes. */
+	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 ||
+	    db_run(db, "DELETE FROM case_keys WHERE local_area_id=?1 AND id<>?2", "tt", la, id) != 0)
+		goto out;
+	*retired = sqlite3_changes(db);
+	log_info("Local Area %s: %d older SSN key(s) retired; epoch %d's is the only one left", la,
+		 *retired, cur);
+	ret = 0;
+out:
+	sqlite3_free(sqlite3_str_finish(names));
+	return ret;
 }
 
 struct reenc_row {

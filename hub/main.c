@@ -74,6 +74,7 @@ static const char usage_text[] =
     "       outpost-hub export-office NODE_ID --out FILE [--after SEQ] [--json] [--data DIR]\n"
     "       outpost-hub revoke NODE_ID [--data DIR]\n"
     "       outpost-hub ssn-key-rotate LOCAL_AREA_ID [--data DIR]\n"
+    "       outpost-hub ssn-key-retire LOCAL_AREA_ID [--force] [--data DIR]\n"
     "       outpost-hub reset-operations [--data DIR]\n"
     "       outpost-hub backup --out FILE [--key-file KEYFILE] [--data DIR]\n"
     "       outpost-hub restore FILE [--key-file KEYFILE] [--force] [--data DIR]\n"
@@ -94,6 +95,11 @@ static const char usage_text[] =
     "                  gets a new SSN key)\n"
     "  ssn-key-rotate LOCAL_AREA_ID  a new SSN key for the Local Area; its stored\n"
     "                  SSNs are written again under it\n"
+    "  ssn-key-retire LOCAL_AREA_ID  delete the Local Area's SSN keys older than its\n"
+    "                  newest, at the hub and its offices; refused while a stored SSN\n"
+    "                  is under one, or an active node has not pulled since the\n"
+    "                  rotation (--force: what such a node pushes under a retired\n"
+    "                  key is then quarantined)\n"
     "  reset-operations  print a new one-time password of the 'operations' account\n"
     "  backup --out FILE  consistent copy of hub.db (mode 0600), taken while the hub\n"
     "                  serves; its secrets go to KEYFILE (default FILE.key): keep apart\n"
@@ -581,6 +587,52 @@ static int cmd_ssn_key_rotate(hub *h, const char *la)
 	return 0;
 }
 
+/* The stored SSNs written again first (what the serving hub does every
+ * minute), then the retirement, audited in the same transaction. */
+static int cmd_ssn_key_retire(hub *h, const char *la, int force)
+{
+	char msg[1024], detail[1100];
+	int rc, epoch = 0, n = 0;
+
+	if (la == NULL) {
+		fprintf(stderr, "outpost-hub: ssn-key-retire needs a LOCAL_AREA_ID\n");
+		return 2;
+	}
+	reencrypt_all(h);
+	if (db_exec(h->hb_db, "BEGIN IMMEDIATE") != 0)
+		return 1;
+	rc = hub_keys_retire(h->hb_db, la, force, &epoch, &n, msg, sizeof msg);
+	if (rc == 0) {
+		snprintf(detail, sizeof detail, "%d older key(s), epoch %d kept%s%s", n, epoch,
+			 msg[0] ? "; " : "", msg);
+		if (hub_audit(h->hb_db, "cli", "ssn_key.retire", la, detail) != 0 ||
+		    db_exec(h->hb_db, "COMMIT") != 0)
+			rc = -1;
+	}
+	if (rc != 0)
+		db_exec(h->hb_db, "ROLLBACK");
+	switch (rc) {
+	case 0:
+		if (msg[0])
+			fprintf(stderr, "outpost-hub: warning: %s\n", msg);
+		printf("Local Area %s: %d older SSN key(s) retired; only epoch %d's is left\n", la,
+		       n, epoch);
+		return 0;
+	case HUB_RETIRE_NONE:
+		printf("Local Area %s: no SSN key older than epoch %d's to retire\n", la, epoch);
+		return 0;
+	case HUB_RETIRE_NO_LA:
+		fprintf(stderr, "outpost-hub: no Local Area '%s' with an SSN key\n", la);
+		return 1;
+	case HUB_RETIRE_REFUSED:
+		fprintf(stderr, "outpost-hub: not retired: %s\n", msg);
+		return 1;
+	default:
+		fprintf(stderr, "outpost-hub: cannot retire the older SSN keys of '%s'\n", la);
+		return 1;
+	}
+}
+
 static int cmd_reset_operations(hub *h)
 {
 	char pw[13];
@@ -711,7 +763,7 @@ static int parse_opts(hub *h, int argc, char **argv, hub_opts *o)
 	    strcmp(o->cmd, "enroll-codes") != 0 && strcmp(o->cmd, "import") != 0 &&
 	    strcmp(o->cmd, "export-office") != 0 &&
 	    strcmp(o->cmd, "revoke") != 0 && strcmp(o->cmd, "reset-operations") != 0 &&
-	    strcmp(o->cmd, "ssn-key-rotate") != 0 &&
+	    strcmp(o->cmd, "ssn-key-rotate") != 0 && strcmp(o->cmd, "ssn-key-retire") != 0 &&
 	    strcmp(o->cmd, "backup") != 0 && strcmp(o->cmd, "restore") != 0 &&
 	    strcmp(o->cmd, "check") != 0) {
 		fprintf(stderr, "outpost-hub: unknown command '%s' (see --help)\n", o->cmd);
@@ -896,6 +948,8 @@ int main(int argc, char **argv)
 		ret = cmd_reset_operations(h);
 	} else if (strcmp(cmd, "ssn-key-rotate") == 0) {
 		ret = cmd_ssn_key_rotate(h, arg);
+	} else if (strcmp(cmd, "ssn-key-retire") == 0) {
+		ret = cmd_ssn_key_retire(h, arg, o.force);
 	} else {
 		ret = cmd_revoke(h, arg);
 	}

@@ -6,7 +6,9 @@ kept reads what it already held, never an SSN recorded afterwards - here
 checked with the very la_key it kept, against the rows a copy of another
 office's node.db (or the hub's) would give it.  The hub writes the stored
 SSNs again under the new key; the offices still read them, and one person
-is still found as a duplicate across the rotation.  (The crypto itself:
+is still found as a duplicate across the rotation.  Once all that is done,
+`outpost-hub ssn-key-retire` deletes the older keys, at the hub and (by
+replicated deletes) at the offices.  (The crypto itself:
 tests/unit/test_hub_keys.c.)
 """
 import hashlib
@@ -17,7 +19,7 @@ import unittest
 
 import harness
 import test_hub as th
-from harness import plant_secret
+from harness import login, plant_secret
 from test_duplicates import la_key_at, register
 from test_sync_node import Office, count, hub_tool, wait_for
 
@@ -221,6 +223,87 @@ class KeyRotationTest(unittest.TestCase):
         self.assertEqual((r.status, [x["id"] for x in r.json()]), (200, [pid]), r.body)
         r = a.post("/api/v1/case/participants/search", {"q": LATER_SSN})
         self.assertEqual((r.status, r.json()), (200, []), r.body)
+
+    def test_retire_older_keys(self):
+        """A rotation kept every older key for good, at the hub and in every
+        office's case_keys, so it never ended the life of a key that may
+        have leaked.  `outpost-hub ssn-key-retire` deletes them: refused
+        while an office has not pulled since the rotation (it is named: it
+        may still hold and push SSNs under the older key), done once it has
+        and the hub has written the stored SSNs again; the office drops the
+        older key with its next pull, and every SSN still reads, at the
+        office and at the hub.  A row at the office still under the retired
+        key is refused clearly (409), the office keeps working."""
+        hub = self.o.hub()
+        a = self.o.node(hub, "demo-office")
+        wait_for(lambda: la_key_at(a), timeout=60, what="the Local Area key")
+        p_old = register(a, "Ada", OLD_SSN)
+        wait_for(lambda: ssn_enc(hub, p_old), timeout=90, what="the participant at the hub")
+        before = ssn_enc(a, p_old)
+        p = hub_tool(hub, "ssn-key-retire", "demo-la")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"no SSN key older than epoch 1's", p.stdout)
+        p = hub_tool(hub, "ssn-key-retire", "no-such-la")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"no Local Area 'no-such-la'", p.stderr)
+
+        # The office is off while the key is rotated: it has not pulled it.
+        a.stop()
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/demo-la/ssn-key/rotate")
+        self.assertEqual((r.status, r.json()), (200, {"id": "demo-la", "epoch": 2}), r.body)
+        p = hub_tool(hub, "ssn-key-retire", "demo-la")
+        self.assertEqual(p.returncode, 1, (p.stdout, p.stderr))
+        self.assertIn(b"not retired: nodes of Local Area demo-la not pulled since", p.stderr)
+        self.assertIn(a.node_id.encode(), p.stderr)
+        self.assertIn(b"--force", p.stderr)
+        self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la", "demo-la:e2"])
+
+        with open(os.path.join(hub.data, "master.key")) as f:
+            master = bytes.fromhex(f.read().strip())
+        w2 = hmac.new(master, b"outpost-la-key\ndemo-la\n2", hashlib.sha256).digest()
+        plant_secret(w2.hex())
+        a.start()
+        login(a)
+        wait_for(lambda: (ssn_enc(a, p_old) or "").startswith("e2:") and
+                 sync_json(a)["la_key"] == w2.hex() and "demo-la:e2" in dict(key_rows(a)),
+                 timeout=120, what="the SSN written again under the new key, and the key, at"
+                 " the office")
+        # Its pull past the rotation noted at the hub (kept a moment later).
+        wait_for(lambda: count(hub, "SELECT pull_cursor >= (SELECT max(seq) FROM change_log"
+                               " WHERE tbl='case_keys' AND row_id='demo-la:e2') FROM nodes"
+                               " WHERE id=?", a.node_id) == 1,
+                 timeout=60, what="the office's pull past the rotation at the hub")
+        p = hub_tool(hub, "ssn-key-retire", "demo-la")
+        self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
+        self.assertIn(b"Local Area demo-la: 1 older SSN key(s) retired; only epoch 2's is left",
+                      p.stdout)
+        self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la:e2"])
+        actions = [e["action"] for e in self.admin(hub, "GET", "/api/v1/audit-events").json()]
+        self.assertIn("ssn_key.retire", actions)
+        wait_for(lambda: [x[0] for x in key_rows(a)] == ["demo-la:e2"], timeout=90,
+                 what="the retired key gone from the office's case_keys")
+        # Every SSN still reads, at the office and at the hub.
+        self.assertEqual(revealed(a, p_old), OLD_SSN)
+        self.assertEqual(read_with(w2, key_rows(hub), p_old, ssn_enc(hub, p_old)), OLD_SSN)
+        p_new = register(a, "Bea", NEW_SSN, birth="1979-11-30")
+        self.assertTrue(ssn_enc(a, p_new).startswith("e2:"))
+        self.assertEqual(revealed(a, p_new), NEW_SSN)
+        wait_for(lambda: ssn_enc(hub, p_new), timeout=90, what="the new participant at the hub")
+        self.assertEqual(read_with(w2, key_rows(hub), p_new, ssn_enc(hub, p_new)), NEW_SSN)
+        # One person is still found as one by the full SSN.
+        r = a.post("/api/v1/case/participants/search", {"q": OLD_SSN})
+        self.assertEqual((r.status, [x["id"] for x in r.json()]), (200, [p_old]), r.body)
+        p = hub_tool(hub, "ssn-key-retire", "demo-la")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"no SSN key older than epoch 2's", p.stdout)
+
+        # A row at the office still under the retired key: refused clearly.
+        harness.db_write(a, "UPDATE participants SET ssn_enc=? WHERE id=?", before, p_old)
+        r = a.post("/api/v1/case/participants/%s/ssn/reveal" % p_old)
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("does not hold the key", r.json()["error"])
+        self.assertEqual(revealed(a, p_new), NEW_SSN)
+        self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
 
 
 if __name__ == "__main__":

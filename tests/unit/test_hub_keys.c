@@ -308,19 +308,17 @@ static void test_review_between_epochs(void **state)
 	free(dir);
 }
 
-/* Participant id with this SSN, under demo-la's key of that epoch (1: an
- * office that did not sync since the rotation), pushed to the hub db by an
- * office, through the hub's row validator. */
-static void push_under(sqlite3 *db, int epoch, const char *id, const char *digits)
+/* Participant id with this SSN, under key k of that epoch, pushed to the
+ * hub db by an office, through the hub's row validator: what the push did. */
+static st_pushed push_with(sqlite3 *db, const unsigned char k[CASE_KEY_LEN], int epoch,
+			   const char *id, const char *digits)
 {
 	static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
 	char enc[CASE_SSN_ENC_MAX + 1], mac[65];
-	unsigned char k1[CASE_KEY_LEN];
 	sqlite3 *node = st_open_db(0);
+	st_pushed r;
 
-	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, epoch, k1), 0);
-	assert_int_equal(case_ssn_protect(k1, epoch, id, digits, enc, mac), 0);
-	crypto_wipe(k1, sizeof k1);
+	assert_int_equal(case_ssn_protect(k, epoch, id, digits, enc, mac), 0);
 	st_node_write(node, "demo-staff", "000000000020.0000.nodeA",
 		      "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
 		      " birth_date, ssn_kind, ssn_enc, ssn_hmac, ssn_last4, registered_date, registered_at,"
@@ -329,9 +327,21 @@ static void push_under(sqlite3 *db, int epoch, const char *id, const char *digit
 		      " '000000000020.0000.nodeA')",
 		      id, enc, mac, digits + 5);
 	sync_set_validator(hub_codes_validate_row);
-	assert_int_equal(st_push(db, node, &scope_a).applied, 1);
+	r = st_push(db, node, &scope_a);
 	sync_set_validator(NULL);
 	sqlite3_close(node);
+	return r;
+}
+
+/* The same under demo-la's key of that epoch (1: an office that did not
+ * sync since the rotation), which the hub takes. */
+static void push_under(sqlite3 *db, int epoch, const char *id, const char *digits)
+{
+	unsigned char k[CASE_KEY_LEN];
+
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, epoch, k), 0);
+	assert_int_equal(push_with(db, k, epoch, id, digits).applied, 1);
+	crypto_wipe(k, sizeof k);
 }
 
 /* sqlite3_trace_v2's callback: the statements that read participants. */
@@ -487,6 +497,135 @@ static void test_duplicate_across_epochs(void **state)
 	free(dir);
 }
 
+/* hub_keys_retire in a transaction, as `outpost-hub ssn-key-retire` runs
+ * it: its answer; *n the keys it deleted, msg why not (or whom it forced
+ * past). */
+static int retire(sqlite3 *db, int force, int *n, char *msg, size_t mn)
+{
+	int e = 0, rc;
+
+	*n = 0;
+	assert_int_equal(db_exec(db, "BEGIN IMMEDIATE"), 0);
+	rc = hub_keys_retire(db, DEMO_LOCAL_AREA, force, &e, n, msg, mn);
+	assert_int_equal(db_exec(db, rc == 0 ? "COMMIT" : "ROLLBACK"), 0);
+	if (rc != HUB_RETIRE_NO_LA)
+		assert_int_equal(e, case_key_epoch(db, DEMO_LOCAL_AREA));
+	return rc;
+}
+
+/* A rotation never ended the life of a key: every older epoch's stayed in
+ * case_keys, at the hub and at every office, for good.  Retiring them
+ * (hub_keys_retire) is refused while a stored SSN is under one (the pass
+ * has not run) and while an active node of the Local Area has not pulled
+ * past the rotation (named; a revoked one, another Local Area's do not
+ * count); then the older rows are deleted, as replicated deletes, and the
+ * hub reads nothing under them.  A participant an office that was offline
+ * across the rotation pushes under a retired key is quarantined, saying
+ * so; the duplicate check, the pass and another rotation go on with the
+ * keys left, and --force goes past a node that has not pulled. */
+static void test_retire_older_epochs(void **state)
+{
+	char *dir, enc1[CASE_SSN_ENC_MAX + 1], mac1[65], msg[1024], v[CASE_SSN_ENC_MAX + 1], d[10];
+	sqlite3 *db = rotated_with_pk1(&dir, enc1, mac1);
+	unsigned char k1[CASE_KEY_LEN], k2[CASE_KEY_LEN], got[CASE_KEY_LEN];
+	st_pushed r;
+	hlc clk;
+	int n;
+
+	(void)state;
+	hlc_init(&clk, HUB_NODE_ID, NULL, NULL);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, k1), 0);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, k2), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO nodes(id, office_id, local_area_id, secret_hex,"
+				     " enrolled_at, revoked_at, pull_cursor) VALUES"
+				     " ('nodeA', 'demo-office', 'demo-la', 'x', 1, NULL, 0),"
+				     " ('nodeR', 'demo-office', 'demo-la', 'x', 1, 5, 0),"
+				     " ('nodeO', 'other-office', 'other-la', 'x', 1, NULL, 0)"),
+			 0);
+	assert_int_equal(hub_keys_retire(db, "no-such-la", 0, &n, &n, msg, sizeof msg),
+			 HUB_RETIRE_NO_LA);
+	/* PK1 is still under epoch 1. */
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
+	assert_non_null(strstr(msg, "not all written again under its newest key (epoch 2)"));
+	assert_int_equal(retire(db, 1, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 1);
+	/* nodeA has not pulled the new key. */
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
+	assert_non_null(strstr(msg, "nodeA (office demo-office)"));
+	assert_null(strstr(msg, "nodeR"));
+	assert_null(strstr(msg, "nodeO"));
+	assert_int_equal(db_int(db, "SELECT count(*) FROM case_keys WHERE local_area_id='demo-la'", -1),
+			 2);
+	/* It pulls past the rotation (and the pass's writes). */
+	assert_int_equal(db_exec(db, "UPDATE nodes SET pull_cursor=(SELECT max(seq) FROM change_log)"
+				     " WHERE id='nodeA'"),
+			 0);
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(msg, "");
+	assert_int_equal(db_int(db, "SELECT count(*) FROM case_keys WHERE local_area_id='demo-la'"
+				    " AND id='demo-la:e2'", -1), 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM case_keys WHERE local_area_id='demo-la'", -1),
+			 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM case_keys WHERE local_area_id='other-la'",
+				-1), 1);
+	/* The delete replicates to the Local Area's nodes. */
+	assert_int_equal(db_int(db, "SELECT count(*) FROM change_log WHERE tbl='case_keys'"
+				    " AND row_id='demo-la' AND op=2 AND scope_la='demo-la'", -1), 1);
+	/* The hub reads nothing under epoch 1 any more; the rest as before. */
+	assert_int_equal(case_key_epoch(db, DEMO_LOCAL_AREA), 2);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 1, got), 1);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, PK1, enc1, d), -1);
+	assert_int_equal(case_key_load(db, DEMO_LOCAL_AREA, got), 0);
+	assert_memory_equal(got, k2, sizeof k2);
+	assert_int_equal(db_text(db, "SELECT ssn_enc FROM participants WHERE id=?", PK1, v, sizeof v), 0);
+	assert_int_equal(case_ssn_reveal_db(db, DEMO_LOCAL_AREA, PK1, v, d), 0);
+	assert_string_equal(d, "123456789");
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_NONE);
+
+	/* An office offline across it pushes a participant under epoch 1:
+	 * quarantined, with the reason, not stored unreadable. */
+	r = push_with(db, k1, 1, PK3, "123456780");
+	assert_int_equal(r.applied, 0);
+	assert_int_equal(r.quarantined, 1);
+	assert_non_null(strstr(r.reason, "epoch 1, which the hub has retired"));
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE id='" PK3 "'", -1), 0);
+	assert_int_equal(db_int(db, "SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'",
+				-1), 2);
+	/* The same person under epoch 2: taken, flagged with PK1. */
+	r = push_with(db, k2, 2, PK2, "123456789");
+	assert_int_equal(r.applied, 1);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participant_duplicate_flags WHERE"
+				    " participant_id='" PK2 "' AND other_participant_id='" PK1 "'", -1),
+			 1);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 0);
+
+	/* Another rotation wraps the one key left; nodeA has not pulled it:
+	 * --force goes past it, naming it. */
+	assert_int_equal(rotate_once(db), 3);
+	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, got), 0);
+	assert_memory_equal(got, k2, sizeof k2);
+	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 2);
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
+	assert_non_null(strstr(msg, "nodeA"));
+	assert_int_equal(retire(db, 1, &n, msg, sizeof msg), 0);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(msg, "nodeA (office demo-office)"));
+	assert_int_equal(db_text(db, "SELECT group_concat(id) FROM case_keys WHERE"
+				     " local_area_id='demo-la'", NULL, v, sizeof v), 0);
+	assert_string_equal(v, "demo-la:e3");
+	r = push_with(db, k2, 2, PK4, "123456781");
+	assert_int_equal(r.quarantined, 1);
+	assert_non_null(strstr(r.reason, "epoch 2, which the hub has retired"));
+	assert_int_equal(db_int(db, "SELECT count(*) FROM participants WHERE ssn_enc LIKE 'e3:%'", -1), 2);
+	crypto_wipe(k1, sizeof k1);
+	crypto_wipe(k2, sizeof k2);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 TU_MAIN(cmocka_unit_test(test_key_epochs), cmocka_unit_test(test_search_hashes_between_epochs),
 	cmocka_unit_test(test_review_between_epochs), cmocka_unit_test(test_reencrypt_marked),
-	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs))
+	cmocka_unit_test(test_reencrypt_reopened_mid_pass), cmocka_unit_test(test_duplicate_across_epochs),
+	cmocka_unit_test(test_retire_older_epochs))
