@@ -50,7 +50,7 @@ def unwrap(wkey, row_id, wrapped):
 
 def decrypt_ssn(key, pid, enc):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    if enc.startswith("e"):
+    if ":" in enc:  # "eN:" from epoch 2; epoch 1's hex may well start with an "e"
         enc = enc.split(":", 1)[1]
     e = bytes.fromhex(enc)
     d = AESGCM(key).decrypt(e[:12], e[12:], pid.encode()).decode()
