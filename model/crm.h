@@ -190,6 +190,17 @@ const char *crm_username_edit_check(const char *account_type, const char *old_na
 				    const char *new_name);
 /* Wage units of a job order. 0 when valid ("hour", "week", "month", "year"). */
 int crm_valid_wage_unit(const char *s);
+/*
+ * Whether a recruiting employer whose vetting stands at vetting_status may
+ * get a new job order: NULL when it may, else why not.  Not while its
+ * vetting is pending: WSB staff verify a converted employer's information
+ * "before the employer is provided CalJOBS access" (WSIN15-21), and posting
+ * job orders is that access.  The node refuses the job order (409), the hub
+ * quarantines one pushed for an employer it holds pending.  (A locked
+ * employer is refused by the node's lock check; the hub takes a job order
+ * made offline before a lock arrived, as it takes services.)
+ */
+const char *crm_job_order_vetting_check(const char *vetting_status);
 /* A job order is open on `today` (YYYY-MM-DD) when opened on or before it
  * and not closed before it.  1 or 0. */
 int crm_job_order_open(const char *open_date, const char *close_date, const char *today);

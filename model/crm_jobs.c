@@ -8,9 +8,9 @@
  * rows a node pushes (crm_hub_validate_row calls the ones here).  See crm.h.
  *
  * The hub repeats the structural rules (a job order or referral names a
- * recruiting employer; a referral's Local Area is its participant's; a
- * vetting result names a vetter with the privilege who is not the
- * converter).  It does not refuse a service or referral recorded offline
+ * recruiting employer, a new job order one whose vetting is not pending; a
+ * referral's Local Area is its participant's; a vetting result names a
+ * vetter with the privilege who is not the converter).  It does not refuse a service or referral recorded offline
  * before a lock arrived: the office could not know, and the row is kept.
  */
 #include "model/casework.h"
@@ -69,6 +69,14 @@ int crm_valid_wage_unit(const char *s)
 		if (strcmp(s, units[i]) == 0)
 			return 0;
 	return -1;
+}
+
+const char *crm_job_order_vetting_check(const char *vetting_status)
+{
+	if (vetting_status != NULL && strcmp(vetting_status, "pending") == 0)
+		return "job orders are posted once WSB staff have vetted the employer (its vetting"
+		       " is pending)";
+	return NULL;
 }
 
 int crm_job_order_open(const char *open_date, const char *close_date, const char *today)
@@ -194,6 +202,18 @@ static int check_job_order(sqlite3 *db, int op, const cJSON *row, char *reason, 
 		return rc;
 	if (strcmp(type, CRM_RECRUITING) != 0)
 		REFUSE("job_orders: marketing leads do not post job orders");
+	/* A new one only for a vetted employer; an edit of one made before
+	 * this rule is taken. */
+	if (op == SQLITE_INSERT) {
+		char vs[16] = "";
+		const char *why;
+
+		if (db_text(db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?",
+			    json_str(row, "employer_id"), vs, sizeof vs) < 0)
+			CANNOT_CHECK("job_orders: cannot read employers");
+		if ((why = crm_job_order_vetting_check(vs)) != NULL)
+			REFUSE("job_orders: %s", why);
+	}
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  * created for Preferred/Recruiting employers only - not for Marketing
  * Leads.  Marketing Lead employers do not have access to post job
  * orders").  A marketing lead, a locked employer (failed vetting) and an
- * inactive one get neither; a closed job order takes no referral.
+ * inactive one get neither; one whose vetting is pending gets no job order
+ * yet; a closed job order takes no referral.
  *
  * Job orders are CRM data (statewide, mutable, closed by their close_date,
  * never deleted).  A referral names a participant, so it is participant
@@ -153,13 +154,16 @@ static int jo_read(route_call *a, jo_in *j, int creating)
 	return bad ? -1 : 0;
 }
 
-/* POST /api/v1/crm/employers/:id/job-orders -> 201 the job order. */
+/* POST /api/v1/crm/employers/:id/job-orders -> 201 the job order; 409
+ * for a lead, an inactive or locked employer, or one whose vetting is
+ * pending (crm_job_order_vetting_check). */
 static route_rc post_job_order(route_call *a)
 {
 	node *n = API_NODE(a);
 	const char *emp = http_req_param(a->rc_req, "id");
 	const node_user *u = API_USER(a);
-	char id[UUID_STRLEN], ts[HLC_STRLEN], today[11];
+	char id[UUID_STRLEN], ts[HLC_STRLEN], today[11], vs[16] = "";
+	const char *why;
 	route_rc rr;
 	uint64_t now;
 	jo_in j;
@@ -168,6 +172,11 @@ static route_rc post_job_order(route_call *a)
 		return ROUTE_BAD;
 	if ((rr = recruiting_only(a, emp, "id", "job orders are")) != ROUTE_OK)
 		return rr;
+	if (db_text(n->nd_db, "SELECT coalesce(vetting_status, '') FROM employers WHERE id=?", emp,
+		    vs, sizeof vs) < 0)
+		return ROUTE_DBERR;
+	if ((why = crm_job_order_vetting_check(vs)) != NULL)
+		return route_fail(a, 409, "id", "%s", why);
 	node_today(n, today);
 	if (j.close && !j.has_open && strcmp(j.close, today) < 0)
 		return route_bad(a, "close_date", "the close date is before the open date (today)");

@@ -1,5 +1,6 @@
 // jobs.test.mjs - job orders and referrals in a real browser (issue 16): a
 // business-services rep posts a job order on a recruiting employer's summary
+// once WSB staff have vetted it (none offered while the vetting is pending)
 // (every missing field shown at once, in place), and a case manager (another
 // staff member) refers a participant to it from the participant's page; the
 // referral shows on the participant's timeline and on the employer's
@@ -19,8 +20,21 @@ export const tests = [
     r = await node.api(`/api/v1/crm/employers/${emp}/convert`, { edd_account_number: '2345678' });
     assert(r.status === 200, 'converted: ' + JSON.stringify(r.json));
 
+    // Vetting pending: no job order offered, and the node refuses one.
     await rep.goto(`${node.url}/crm-lead.html?id=${emp}`);
     await rep.waitForSelector('#info dd');
+    await rep.locator('#jo-pending:not([hidden])').waitFor();
+    assert(await rep.isHidden('#d-jo'), 'no job order form while the vetting is pending');
+    r = await node.api(`/api/v1/crm/employers/${emp}/job-orders`, { title: 'Early Bird', openings: 1, location: 'Davis', wage: 20 });
+    assert(r.status === 409 && r.json.error.includes('vetted'), 'job order refused while pending: ' + JSON.stringify(r.json));
+    // WSB staff vet it; then the rep posts.
+    const wsb = await (await browser.newContext()).newPage({ viewport: { width: 1200, height: 900 } });
+    await login(wsb, node, 't-wsb');
+    r = await node.api(`/api/v1/crm/employers/${emp}/vetting`, { result: 'approved' });
+    assert(r.status === 200, 'vetted: ' + JSON.stringify(r.json));
+    await rep.reload();
+    await rep.waitForSelector('#info dd');
+    assert(await rep.isHidden('#jo-pending'), 'no pending notice once vetted');
     await rep.click('#d-jo summary');
     await rep.click('#jo-save');
     // Every missing field at once, next to its field.

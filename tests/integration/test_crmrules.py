@@ -13,7 +13,7 @@ outpost-hub processes:
   * referral-type E-codes (E24, E35) and "Job Order" work items are refused
     for marketing leads, every such service named at once;
   * job orders (title, openings, location, wage, open/close dates) for
-    recruiting employers only, every missing field named at once; a
+    vetted recruiting employers only, every missing field named at once; a
     participant referred to one from case work is on the participant's
     timeline and the employer's summary, refused for a lead's or a closed
     job order, and replicated through the hub to the other office.
@@ -99,9 +99,17 @@ class VettingAndLockTest(unittest.TestCase):
         e2 = self.w.recruiting("WSB Converted Co", "2222222")
         r = self.w.req("POST", "/employers/%s/vetting" % e2["id"], {"result": "approved"}, 403)
         self.assertIn("converted", r.json()["error"])
-        # Another WSB staff member vets it.
+        # No job order until it is vetted (WSIN15-21: verified before the
+        # employer is provided access), nothing written.
+        jo = {"title": "Clerk", "openings": 1, "location": "Sacramento", "wage": 18}
+        r = self.c.req("POST", "/employers/%s/job-orders" % e2["id"], jo, 409)
+        self.assertEqual(r.json()["field"], "id")
+        self.assertIn("vetted", r.json()["error"])
+        self.assertEqual(self.c.req("GET", "/job-orders?employer_id=" + e2["id"]).json(), [])
+        # Another WSB staff member vets it; then a job order is posted.
         r = self.w2.req("POST", "/employers/%s/vetting" % e2["id"], {"result": "approved"}, 200)
         self.assertEqual(r.json()["vetting_status"], "approved")
+        self.c.req("POST", "/employers/%s/job-orders" % e2["id"], jo, 201)
         self.assertEqual(r.json()["vetted_by"], "0190a000-0000-7000-8000-0000000000cc")
         # Every field error at once: a bad result and no reason.
         r = self.w.req("POST", "/employers/%s/vetting" % e["id"], {"result": 7, "reason": 5}, 400)

@@ -1132,6 +1132,13 @@ class TrustTest(Base):
                  timeout=90, what="the conversion at the hub")
         return eid, r.json()
 
+    def crm_vet(self, eid):
+        """WSB staff of the real node record employer eid's vetting as passed."""
+        wsb = harness.client(self.node)
+        harness.login(wsb, "t-wsb")
+        r = wsb.post("/api/v1/crm/employers/%s/vetting" % eid, {"result": "approved"})
+        self.assertEqual(r.status, 200, r)
+
     def foreign_staff(self, group):
         """A staff member of a Local Area of their own, in group: (id, Local Area)."""
         la = self.new_la()
@@ -1303,6 +1310,7 @@ class TrustTest(Base):
         fid, la = self.foreign_staff("LWIA/CBO Staff")
         demo = self.staff_named("demo")
         eid, _ = self.crm_converted("Made Here Co")
+        self.crm_vet(eid)  # job orders wait for it (test_job_order_waits_for_vetting)
         cat = [x for x in self.node.get("/api/v1/crm/meta").json()["categories"]
                if x["name"] != "Job Order"][0]["id"]
         r = self.node.post("/api/v1/crm/work-items", {"category_id": cat, "description": "call them",
@@ -1350,6 +1358,35 @@ class TrustTest(Base):
                   "status": ("New", "Closed"), "closed_by": (None, demo), "closed_at": (None, now)}))]
         self.assertEqual(self.push_named([(k, stamp, cs) for k, cs in ok]), {})
         self.assertEqual(count(self.hub, "SELECT status FROM work_items WHERE id=?", wid), "Closed")
+
+    def test_job_order_waits_for_vetting(self):
+        """A converted employer is provided access once WSB staff have vetted
+        it (WSIN15-21): the office refuses a job order while its vetting is
+        pending (409, naming the vetting), and the hub quarantines a job
+        order a node pushes for an employer it holds pending, with the
+        reason.  (A vetted employer's are taken:
+        test_crm_rows_made_by_staff_of_the_nodes_local_area.)"""
+        job = {"title": "Cook", "openings": 2, "location": "Sacramento", "wage": 20}
+        eid, _ = self.crm_converted("Waits For Vetting Co")
+        r = self.node.post("/api/v1/crm/employers/%s/job-orders" % eid, job)
+        self.assertEqual(r.status, 409, r)
+        self.assertIn("vetted", r.json()["error"])
+        # A job order of a vetted employer, as the node sends it, moved onto
+        # the pending one.
+        vetted, _ = self.crm_converted("Vetted Jobs Co")
+        self.crm_vet(vetted)
+        r = self.node.post("/api/v1/crm/employers/%s/job-orders" % vetted, job)
+        self.assertEqual(r.status, 201, r)
+        jid = r.json()["id"]
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM job_orders WHERE id=?", jid) == 1,
+                 timeout=90, what="the job order at the hub")
+        row = self.hub_row("job_orders", jid, id=str(uuid.uuid4()), employer_id=eid)
+        stamp = "%012x.0000.%s" % (int(time.time() * 1000), self.evil.node_id)
+        got = self.push_named([("pending", stamp, row)])
+        self.assertEqual(list(got), ["pending"], got)
+        self.assertIn("job_orders: job orders are posted once WSB staff have vetted the employer",
+                      got["pending"])
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM job_orders WHERE employer_id=?", eid), 0)
 
     def test_employer_office_of_the_nodes_local_area(self):
         """An employer's office is the lead form's choice among the open

@@ -1255,6 +1255,27 @@ static void test_hub_refuses_bad_crm_rows(void **state)
 		   "UPDATE employers SET vetting_status='waived', updated_hlc='000000001430.0000.nodeA'"
 		   " WHERE id=%Q", EPSILON);
 	st_push_refused(hub, a, &scope_a, "vetting_status");
+	/* A job order for an employer whose vetting is pending at the hub:
+	 * refused (WSIN15-21: vetted before it is provided access); once
+	 * vetted, one is taken. */
+	node_write(a, "000000001440.0000.nodeA",
+		   "INSERT INTO job_orders(id, employer_id, title, openings, location, wage, open_date,"
+		   " created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d401',%Q,'Baker',2,"
+		   "'Sacramento',21.5,'2026-01-05',1,'000000001440.0000.nodeA')", EPSILON);
+	st_push_refused(hub, a, &scope_a, "job_orders: job orders are posted once WSB staff have vetted"
+					  " the employer");
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM job_orders", -1), 0);
+	assert_int_equal(db_exec(hub, "UPDATE employers SET vetting_status='approved' WHERE id='" EPSILON "'"), 0);
+	node_write(a, "000000001450.0000.nodeA",
+		   "INSERT INTO job_orders(id, employer_id, title, openings, location, wage, open_date,"
+		   " created_at, updated_hlc) VALUES('0190a000-0000-7000-8000-00000000d402',%Q,'Baker',2,"
+		   "'Sacramento',21.5,'2026-01-05',1,'000000001450.0000.nodeA')", EPSILON);
+	p = st_push(hub, a, &scope_a);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(p.quarantined, 0);
+	assert_null(crm_job_order_vetting_check("approved"));
+	assert_null(crm_job_order_vetting_check(NULL));
+	assert_non_null(crm_job_order_vetting_check("pending"));
 	/* Hub-owned CRM lists are never written by a node. */
 	node_write(a, "000000001500.0000.nodeA",
 		   "UPDATE employer_activity_codes SET status='active' WHERE code='E74'");

@@ -1,7 +1,7 @@
 // crm-jobs.js - the employer summary's vetting panel (WSB staff only, never
 // the converter), the lock notice with its reason, and the job orders of a
 // recruiting employer with the referrals made to them (participants by
-// reference only).  Used by crm-lead.js.
+// reference only); a job order is offered once the employer is vetted.  Used by crm-lead.js.
 import { api, el } from './api.js';
 import { $, API, clearErrors, showErrors, table, fmtDate, filled, saving } from './crm-common.js';
 
@@ -20,7 +20,10 @@ export function renderJobs(emp, m, status) {
   $('vet-overdue').hidden = !emp.vetting_overdue;
   const recruiting = emp.account_type === 'recruiting';
   $('jo-lead').hidden = recruiting;
-  $('d-jo').hidden = !recruiting || locked || !m.me.can_edit;
+  // No job order before WSB staff have vetted the employer (the node says 409).
+  const pending = recruiting && emp.vetting_status === 'pending';
+  $('jo-pending').hidden = !pending;
+  $('d-jo').hidden = !recruiting || locked || pending || !m.me.can_edit;
   const jobs = emp.job_orders || [];
   $('job-orders').replaceChildren(jobs.length ? table('Job orders', ['Title', 'Openings', 'Location', 'Wage', 'Open', 'Closes', 'Referrals', 'Status'],
     jobs.map(j => [j.title, String(j.openings), j.location, money(j.wage, j.wage_unit), j.open_date, j.close_date || '',
