@@ -362,17 +362,22 @@ static int conversion_check(sqlite3 *db, const hub_node *nd, const cJSON *row, c
 	return 0;
 }
 
-/* 1 when participant pid has an exit dated date, here or inserted by the
- * entry under check; 0 when not, -1 when that cannot be read. */
-static int exit_recorded(sqlite3 *db, const char *pid, const char *date)
+/* 1 when a row of tbl whose column col is val and col2 val2 is here or
+ * inserted by the entry under check (applied yet or not: an entry's rows
+ * are checked in the schema's order, the grouped apply's after all of
+ * them are in); 0 when not, -1 when that cannot be read.  tbl, col and
+ * col2 are the caller's fixed names. */
+static int row_recorded(sqlite3 *db, const char *tbl, const char *col, const char *val,
+			const char *col2, const char *val2)
 {
 	sqlite3_stmt *st = NULL;
+	char sql[160];
 	int rc;
 
-	if (pid == NULL || date == NULL)
+	if (val == NULL || val2 == NULL)
 		return 0;
-	if (db_prepare_bound(db, &st, "SELECT 1 FROM participant_exits WHERE participant_id=?1"
-				      " AND exit_date=?2", "tt", pid, date) != 0)
+	snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE %s=?1 AND %s=?2", tbl, col, col2);
+	if (db_prepare_bound(db, &st, sql, "tt", val, val2) != 0)
 		return -1;
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -380,7 +385,38 @@ static int exit_recorded(sqlite3 *db, const char *pid, const char *date)
 		return 1;
 	if (rc != SQLITE_DONE)
 		return -1;
-	return sync_entry_inserts("participant_exits", "participant_id", pid, "exit_date", date);
+	return sync_entry_inserts(tbl, col, val, col2, val2);
+}
+
+/* 1 when participant pid has an exit dated date, here or inserted by the
+ * entry under check; 0 when not, -1 when that cannot be read. */
+static int exit_recorded(sqlite3 *db, const char *pid, const char *date)
+{
+	return row_recorded(db, "participant_exits", "participant_id", pid, "exit_date", date);
+}
+
+/* SLO 34-19: "Case notes are required for every activity" - an office's
+ * activity route writes the activity and its activity case note in one
+ * write (node_case_work.c), so a new activity comes with its note in the
+ * same entry (or, released from review, finds it here).  A correction's
+ * note is optional (its original has one).  Only inserts are judged: a
+ * row the hub holds already is not checked again when it is sent again.
+ * 0, or refused. */
+static int activity_note_check(sqlite3 *db, const char *tbl, int op, const cJSON *row,
+			       char *reason, size_t n)
+{
+	int rc;
+
+	if (row == NULL || strcmp(tbl, "participant_activities") != 0 || op != SQLITE_INSERT ||
+	    json_str(row, "corrects_id") != NULL)
+		return 0;
+	if ((rc = row_recorded(db, "case_notes", "activity_id", json_str(row, "id"), "kind",
+			       "activity")) < 0)
+		CANNOT_CHECK("participant_activities: cannot read the case notes");
+	if (rc == 0)
+		REFUSE("participant_activities: an activity is entered with its activity case note"
+		       " (a case_notes row of kind activity naming it, in the same write)");
+	return 0;
 }
 
 /* An approver's decision an office sends: made at that office, and signed
@@ -880,6 +916,9 @@ int acct_validate_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 			       " most 64 characters)");
 		return audit_detail_check(row, reason, n);
 	}
-	/* The domain rules of every module: CRM, then case management. */
-	return model_hub_validate_row(db, tbl, op, row, reason, n);
+	/* The domain rules of every module: CRM, then case management; then
+	 * what only the apply can tell (the rest of the entry). */
+	if ((rc = model_hub_validate_row(db, tbl, op, row, reason, n)) != 0)
+		return rc;
+	return tbl != NULL ? activity_note_check(db, tbl, op, row, reason, n) : 0;
 }

@@ -229,6 +229,8 @@ int case_hub_prepare(sqlite3 *db, const char *node_id);
  * backdating limits against the trusted entry date (with an approval row
  * for 31-90 days), an activity note's subject and contact date, and that an
  * exited participant is never re-opened.  0 to accept; -1 with reason.
+ * (That a new activity comes with its note needs the rest of the push:
+ * the hub's validator checks it, hub/acct_apply.c.)
  */
 /*
  * Flag, at the hub, every other active participant of the Local Area whose

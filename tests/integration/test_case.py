@@ -29,6 +29,7 @@ import sqlite3
 import struct
 import time
 import unittest
+import uuid
 
 import harness
 from harness import BIN, Daemon, plant_secret, run_tool, strings, without_ids
@@ -836,17 +837,28 @@ class CaseReplicationTest(harness.HubAndOffices):
         try:
             names = [x[1] for x in db.execute("SELECT * FROM pragma_table_info('participant_activities')"
                                               " ORDER BY cid")]
+            note_names = [x[1] for x in db.execute("SELECT * FROM pragma_table_info('case_notes')"
+                                                   " ORDER BY cid")]
+            title = db.execute("SELECT title FROM participant_activity_codes WHERE code='102'").fetchone()[0]
         finally:
             db.close()
 
         def activity(seq, aid, staff):
+            now = int(time.time() * 1000)
             row = {"id": aid, "participant_id": pid, "local_area_id": "demo-la",
                    "office_id": "demo-office", "code": "102", "code_list": "activity",
                    "start_date": today, "staff_id": staff, "entered_date": today,
-                   "entered_at": int(time.time() * 1000), "backdate_days": 0, "clock_skew_ms": 0,
+                   "entered_at": now, "backdate_days": 0, "clock_skew_ms": 0,
                    "voided": 0}
+            # with its activity case note, in the same write (as the route makes them)
+            note = {"id": str(uuid.uuid4()), "participant_id": pid, "local_area_id": "demo-la",
+                    "office_id": "demo-office", "kind": "activity", "activity_id": aid,
+                    "subject": "102 " + title, "contact_date": today, "body": "Met.",
+                    "staff_id": staff, "entered_date": today, "entered_at": now, "clock_skew_ms": 0}
             cs = th.changeset_insert("participant_activities", [1] + [0] * (len(names) - 1),
-                                     [row.get(k) for k in names])
+                                     [row.get(k) for k in names]) + \
+                th.changeset_insert("case_notes", [1] + [0] * (len(note_names) - 1),
+                                    [note.get(k) for k in note_names])
             r = older.push(th.build_frame([(seq, "0190a00000%02x.0000.%s" % (seq, older.node_id), "", cs)],
                                           self.schema))
             self.assertEqual(r.status, 200, r.body)

@@ -575,6 +575,14 @@ class TrustTest(Base):
         return base, th.changeset_insert(table, [1] + [0] * (len(cols) - 1),
                                          [base.get(c) for c in cols])
 
+    def note_of(self, act):
+        """The activity case note of activity row act, as the office writes
+        it with the activity (SLO 34-19: every activity needs one): its
+        INSERT changeset, to push in the activity's entry."""
+        return self.case_row("case_notes", participant_id=act["participant_id"], kind="activity",
+                             activity_id=act["id"], subject="102 Initial Assessment",
+                             contact_date=act["start_date"], body="Met.")[1]
+
     def participant_at_hub(self, last):
         """A participant registered at the office, once the hub has it: its id."""
         r = self.node.post("/api/v1/case/participants", {"first_name": "Hostile", "last_name": last,
@@ -598,12 +606,21 @@ class TrustTest(Base):
         with opened(self.hub) as d:   # as if registered long ago (and ten days ago)
             d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(200), pid))
             d.execute("UPDATE participants SET registered_date=? WHERE id=?", (day(10), pid2))
+        # An activity comes with its activity case note, in the same write:
+        # one without it is held with the reason; its note sent later
+        # names no activity the hub has.
+        alone, cs = self.case_row("participant_activities", participant_id=pid, code="102",
+                                  code_list="activity", start_date=day(5), backdate_days=5, voided=0)
+        res = self.push(cs)
+        self.assertEqual(len(res["quarantined"]), 1, res)
+        self.assertIn("participant_activities: an activity is entered with its activity case note",
+                      res["quarantined"][0]["reason"])
+        self.assertEqual(len(self.push(self.note_of(alone))["quarantined"]), 1)
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM participant_activities WHERE id=?",
+                               alone["id"]), 0)
         act, cs = self.case_row("participant_activities", participant_id=pid, code="102",
                                 code_list="activity", start_date=day(5), backdate_days=5, voided=0)
-        self.assertEqual(self.push(cs)["quarantined"], [])
-        _, cs = self.case_row("case_notes", participant_id=pid, kind="activity", activity_id=act["id"],
-                              subject="102 Initial Assessment", contact_date=day(5), body="Met.")
-        self.assertEqual(self.push(cs)["quarantined"], [])
+        self.assertEqual(self.push(cs + self.note_of(act))["quarantined"], [])
         fields = {f["name"]: (f.get("choices") or ["N/A"])[0]
                   for f in self.node.get("/api/v1/case/forms").json()["closure"]}
         note, note_cs = self.case_row("case_notes", participant_id=pid, kind="standalone",
@@ -709,7 +726,7 @@ class TrustTest(Base):
             supervisor = d.execute("SELECT id FROM staff WHERE username='jlee'").fetchone()[0]
         act, cs = self.case_row("participant_activities", participant_id=pid, code="102",
                                 code_list="activity", start_date=day(5), backdate_days=5, voided=0)
-        self.assertEqual(self.push(cs)["quarantined"], [])
+        self.assertEqual(self.push(cs + self.note_of(act))["quarantined"], [])
 
         def correction(by, **changed):
             newid = self.case_row("participant_activities", participant_id=pid, code="102")[0]["id"]
@@ -760,10 +777,10 @@ class TrustTest(Base):
         req, req_cs = self.case_row("case_approval_requests", participant_id=pid, kind="backdate",
                                     entry_table="participant_activities", entry_id=act_id,
                                     entry_date=day(60), requested_by="demo-staff", requested_at=now)
-        _, act_cs = self.case_row("participant_activities", id=act_id, participant_id=pid, code="102",
-                                  code_list="activity", start_date=day(60), backdate_days=60, voided=0,
-                                  approval_id=req["id"])
-        self.assertEqual(self.push(req_cs + act_cs)["quarantined"], [])
+        act, act_cs = self.case_row("participant_activities", id=act_id, participant_id=pid, code="102",
+                                    code_list="activity", start_date=day(60), backdate_days=60, voided=0,
+                                    approval_id=req["id"])
+        self.assertEqual(self.push(req_cs + act_cs + self.note_of(act))["quarantined"], [])
 
         def decided(office="demo-office", proof="right", password=harness.DEMO_PASSWORD):
             row, cs = self.case_row("case_approval_decisions", request_id=req["id"], participant_id=pid,

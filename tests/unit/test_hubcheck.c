@@ -41,6 +41,7 @@
 #define PART "0190a000-0000-7000-8000-00000000e401"
 #define ACT "0190a000-0000-7000-8000-00000000e501"
 #define NOTE "0190a000-0000-7000-8000-00000000e601"
+#define NOTE_ACT "0190a000-0000-7000-8000-00000000e602"
 
 static char today[11];
 
@@ -115,6 +116,12 @@ static sqlite3 *hub_with_rows(void)
 		" contact_date, body, staff_id, entered_date, entered_at) VALUES(%Q, %Q, '%q', '%q',"
 		" 'standalone', 'Called', %Q, 'Left a message', 'demo-staff', %Q, %lld)",
 	    NOTE, PART, DEMO_LOCAL_AREA, DEMO_OFFICE, today, today, (long long)now * 1000);
+	/* (the activity's own note, held with it) */
+	run(db, "INSERT INTO case_notes(id, participant_id, local_area_id, office_id, kind,"
+		" activity_id, subject, contact_date, body, staff_id, entered_date, entered_at)"
+		" VALUES(%Q, %Q, '%q', '%q', 'activity', %Q, 'Activity', %Q, 'Met', 'demo-staff', %Q,"
+		" %lld)", NOTE_ACT, PART, DEMO_LOCAL_AREA, DEMO_OFFICE, ACT, today, today,
+	    (long long)now * 1000);
 	return db;
 }
 
@@ -201,10 +208,158 @@ static void test_restore_gap_ends_before_the_restored_head(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * SLO 34-19: "Case notes are required for every activity".  An office
+ * writes an activity and its activity case note in one write; the hub
+ * quarantines a new activity pushed without it (merged one by one, or in
+ * the grouped apply, where the note is in before the check), and takes one
+ * with it.  A row it already holds, sent again, is not judged again (an
+ * activity of before this rule keeps its place).
+ */
+#define ACT_ALONE "0190a000-0000-7000-8000-00000000e511"
+#define ACT_NOTED "0190a000-0000-7000-8000-00000000e512"
+#define NOTE_OF "0190a000-0000-7000-8000-00000000e612"
+#define ACT_OLD "0190a000-0000-7000-8000-00000000e513"
+#define NOTE_WHY "an activity is entered with its activity case note"
+
+static const sync_scope scope_a = {"nodeA", DEMO_OFFICE, DEMO_LOCAL_AREA};
+
+/* The activity code's subject and the SQL of an activity (id) of today,
+ * its activity note (note id, or none) after it. */
+static char *activity_sql(sqlite3 *hdb, const char *id, const char *note)
+{
+	char code[16] = "", title[160] = "", subject[200];
+	long long now = (long long)time(NULL) * 1000;
+	char *act, *sql;
+
+	assert_int_equal(db_text(hdb, "SELECT code FROM participant_activity_codes WHERE status='active'"
+				      " ORDER BY code LIMIT 1", NULL, code, sizeof code), 0);
+	assert_int_equal(db_text(hdb, "SELECT title FROM participant_activity_codes WHERE code=?", code,
+				 title, sizeof title), 0);
+	assert_int_equal(case_activity_subject(code, title, subject, sizeof subject), 0);
+	act = sqlite3_mprintf("INSERT INTO participant_activities(id, participant_id, local_area_id,"
+			      " office_id, code, start_date, staff_id, entered_date, entered_at) VALUES(%Q,"
+			      " %Q, '%q', '%q', %Q, %Q, 'demo-staff', %Q, %lld)",
+			      id, PART, DEMO_LOCAL_AREA, DEMO_OFFICE, code, today, today, now);
+	if (note == NULL)
+		return act;
+	sql = sqlite3_mprintf("%s; INSERT INTO case_notes(id, participant_id, local_area_id, office_id,"
+			      " kind, activity_id, subject, contact_date, body, staff_id, entered_date,"
+			      " entered_at) VALUES(%Q, %Q, '%q', '%q', 'activity', %Q, %Q, %Q, 'Met to plan"
+			      " the training', 'demo-staff', %Q, %lld)",
+			      act, note, PART, DEMO_LOCAL_AREA, DEMO_OFFICE, id, subject, today, today, now);
+	sqlite3_free(act);
+	return sql;
+}
+
+/* An office's database holding what the hub of hub_with_rows() sent it. */
+static sqlite3 *office_db(void)
+{
+	sqlite3 *a = st_open_db(0);
+
+	assert_int_equal(demo_seed_reference(a, "000000000001.0000.hub"), 0);
+	run(a, "INSERT INTO participants(id, local_area_id, office_id, first_name, last_name,"
+	       " birth_date, registered_date, registered_at, updated_hlc) VALUES(%Q, '%q', '%q',"
+	       " 'Ana', 'Reyes', '1990-04-02', '2020-01-06', 1, '000000000001.0000.hub')",
+	    PART, DEMO_LOCAL_AREA, DEMO_OFFICE);
+	return a;
+}
+
+static void test_activity_comes_with_its_note(void **state)
+{
+	sqlite3 *hdb = hub_with_rows(), *a = office_db();
+	char *sql;
+	st_pushed p;
+
+	(void)state;
+	sync_set_validator(hub_codes_validate_row);
+	/* One by one: alone, refused with the reason; with its note, taken. */
+	sql = activity_sql(hdb, ACT_ALONE, NULL);
+	st_node_write(a, "demo-staff", "000000001000.0000.nodeA", "%s", sql);
+	sqlite3_free(sql);
+	st_push_refused(hdb, a, &scope_a, "participant_activities: " NOTE_WHY);
+	sql = activity_sql(hdb, ACT_NOTED, NOTE_OF);
+	st_node_write(a, "demo-staff", "000000001100.0000.nodeA", "%s", sql);
+	sqlite3_free(sql);
+	p = st_push(hdb, a, &scope_a);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(p.applied, 1);
+	assert_int_equal(db_int(hdb, "SELECT count(*) FROM participant_activities WHERE id IN ('"
+				     ACT_ALONE "', '" ACT_NOTED "')", -1), 1);
+	/* An activity the hub held before the rule, without a note, sent
+	 * again as it is: taken, not judged again. */
+	sql = activity_sql(hdb, ACT_OLD, NULL);
+	run(hdb, "%s", sql);
+	st_node_write(a, "demo-staff", "000000001200.0000.nodeA", "%s", sql);
+	sqlite3_free(sql);
+	p = st_push(hdb, a, &scope_a);
+	assert_int_equal(p.quarantined, 0);
+	assert_int_equal(p.applied, 1);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(hdb);
+}
+
+/* The same in the grouped apply of a push (the note's row is in before the
+ * activity is checked): the activity alone is held, the one with its note
+ * taken. */
+static void test_activity_comes_with_its_note_grouped(void **state)
+{
+	sqlite3 *hdb = hub_with_rows(), *a = office_db();
+	sync_apply_cache *c = sync_apply_cache_new(hdb);
+	sync_apply_result r[2];
+	sync_entry es[2];
+	sqlite3_stmt *st;
+	char *sql;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(c);
+	sql = activity_sql(hdb, ACT_ALONE, NULL);
+	st_node_write(a, "demo-staff", "000000001000.0000.nodeA", "%s", sql);
+	sqlite3_free(sql);
+	sql = activity_sql(hdb, ACT_NOTED, NOTE_OF);
+	st_node_write(a, "demo-staff", "000000001100.0000.nodeA", "%s", sql);
+	sqlite3_free(sql);
+	assert_int_equal(db_prepare(a, &st, "SELECT seq, hlc, changeset FROM outbox ORDER BY seq"), 0);
+	while (n < 2 && sqlite3_step(st) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		void *cs = malloc(len);
+
+		assert_non_null(cs);
+		memcpy(cs, sqlite3_column_blob(st, 2), len);
+		es[n] = (sync_entry){sqlite3_column_int64(st, 0),
+				     strdup((const char *)sqlite3_column_text(st, 1)), NULL, cs, len};
+		n++;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(n, 2);
+	sync_set_validator(hub_codes_validate_row);
+	sync_set_batch_min_rows(1);
+	(void)st_apply_batch(hdb, c, &scope_a, es, n, r);
+	sync_set_batch_min_rows(SYNC_BATCH_MIN_ROWS);
+	sync_set_validator(NULL);
+	assert_int_equal(r[0].applied, 0);
+	if (strstr(r[0].reason, NOTE_WHY) == NULL)
+		fail_msg("refused for \"%s\", expected \"%s\"", r[0].reason, NOTE_WHY);
+	assert_int_equal(r[1].applied, 1);
+	assert_int_equal(db_int(hdb, "SELECT count(*) FROM participant_activities WHERE id IN ('"
+				     ACT_ALONE "', '" ACT_NOTED "')", -1), 1);
+	for (int i = 0; i < n; i++) {
+		free((void *)es[i].hlc);
+		free((void *)es[i].changeset);
+	}
+	sync_apply_cache_free(c);
+	sqlite3_close(a);
+	sqlite3_close(hdb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_failures_are_never_refusals),
+		cmocka_unit_test(test_activity_comes_with_its_note),
+		cmocka_unit_test(test_activity_comes_with_its_note_grouped),
 		cmocka_unit_test(test_restore_gap_ends_before_the_restored_head),
 	};
 
