@@ -10,8 +10,9 @@
  * The hub repeats the structural rules (a job order or referral names a
  * recruiting employer, a new job order one whose vetting is not pending; a
  * referral's Local Area is its participant's; a vetting result names a
- * vetter with the privilege who is not the converter).  It does not refuse a service or referral recorded offline
- * before a lock arrived: the office could not know, and the row is kept.
+ * vetter with the privilege who is not the converter).  It does not refuse
+ * a service or referral recorded offline before a lock arrived: the office
+ * could not know, and the row is kept.
  */
 #include "model/casework.h"
 #include "model/crm.h"

@@ -1,7 +1,8 @@
 // crm-jobs.js - the employer summary's vetting panel (WSB staff only, never
 // the converter), the lock notice with its reason, and the job orders of a
 // recruiting employer with the referrals made to them (participants by
-// reference only); a job order is offered once the employer is vetted.  Used by crm-lead.js.
+// reference only); a job order is offered once the employer is vetted.
+// Used by crm-lead.js.
 import { api, el } from './api.js';
 import { $, API, clearErrors, showErrors, table, fmtDate, filled, saving } from './crm-common.js';
 
