@@ -211,9 +211,16 @@ void node_sync_identity_check(node *n);
  * verifier when it has none (hub/acct_verifier.c), and, when v (and v_next)
  * are not NULL, whether the one it holds is v's (or v_next's).  1 the hub
  * has that one, 0 the hub says it is not the current password's, -1 it
- * could not be asked (not enrolled, unreachable). */
+ * could not be asked (not enrolled, unreachable).  pw NULL: only whether
+ * the hub holds v (nothing given); -2 when it holds none (only the
+ * password gives it). */
 int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char *v,
 		       const char *v_next);
+/* Loop thread: the number the next background sync cycle to begin will
+ * have (cycles are numbered 1, 2, ... as they begin; node_auth_confirm_due
+ * gets the number of each that succeeds), or 0 when none will run
+ * (sync_interval = 0, stopping, or no sync at all). */
+uint64_t node_sync_next_cycle(node *n);
 /* The background cycle's figures since start, for /metrics. */
 typedef struct node_sync_fig {
 	int nf_enrolled, nf_failures; /* failures: consecutive, now */

@@ -327,30 +327,65 @@ static node_session *session_checked(node *n, node_session *s)
 	return s;
 }
 
+int auth__verifier_confirmed(node *n, const char *staff_id)
+{
+	char key[96], have[80] = "", stored[PASSWORD_HASH_MAX] = "", ref[65];
+	int rc;
+
+	snprintf(key, sizeof key, "verifier_ok:%s", staff_id);
+	rc = db_kv_get(n->nd_db, "sync_state", key, have, sizeof have);
+	if (rc != DB_FOUND && rc != DB_ABSENT)
+		return -1;
+	if (db_text(n->nd_db, "SELECT password_hash FROM staff_credentials WHERE id=?", staff_id,
+		    stored, sizeof stored) < 0)
+		return -1;
+	return rc == DB_FOUND && stored[0] != '\0' && password_hash_ref(stored, ref) == 0 &&
+	       strcmp(ref, have) == 0;
+}
+
 int node_auth_verifier(node *n, http_req *req, char *out)
 {
 	node_session *s = auth__session(n, req);
-	char key[96], have[80] = "", stored[PASSWORD_HASH_MAX] = "", ref[65];
+	uint64_t next;
 	int rc;
 
 	if (s == NULL || s->ss_verifier[0] == '\0')
 		return 0;
 	/* Enrolled: only a verifier the hub said it holds (node_login.c,
-	 * confirm()), for the password stored now. */
+	 * confirm()), for the password stored now.  Not yet said: asked
+	 * again after the next sync cycle that reaches the hub, unless the
+	 * hub answered that it holds another one (or none), or no cycle
+	 * runs here. */
 	if (node_enrolled(n)) {
-		snprintf(key, sizeof key, "verifier_ok:%s", s->ss_user.id);
-		rc = db_kv_get(n->nd_db, "sync_state", key, have, sizeof have);
-		if (rc != DB_FOUND && rc != DB_ABSENT)
+		if ((rc = auth__verifier_confirmed(n, s->ss_user.id)) < 0)
 			return -1;
-		if (db_text(n->nd_db, "SELECT password_hash FROM staff_credentials WHERE id=?",
-			    s->ss_user.id, stored, sizeof stored) < 0)
-			return -1;
-		if (rc != DB_FOUND || stored[0] == '\0' || password_hash_ref(stored, ref) != 0 ||
-		    strcmp(ref, have) != 0)
+		if (rc == 0) {
+			if (s->ss_vstate == SS_V_ASKING)
+				return -2;
+			next = node_sync_next_cycle(n);
+			if (s->ss_vstate == SS_V_REFUSED || next == 0)
+				return -3;
+			if (s->ss_vstate == SS_V_NONE) {
+				s->ss_vstate = SS_V_DUE;
+				s->ss_vcycle = next;
+			}
 			return -2;
+		}
 	}
 	memcpy(out, s->ss_verifier, PASSWORD_VERIFIER_HEX);
 	return 1;
+}
+
+node_session *auth__session_by_key(node *n, const unsigned char key[32])
+{
+	struct node_auth *a = auth_of(n);
+
+	for (size_t i = 0; a != NULL && i < a->na_top; i++) {
+		node_session *s = &a->na_sess[i];
+		if (s->ss_used && crypto_ct_cmp(s->ss_key, key, sizeof s->ss_key) == 0)
+			return s;
+	}
+	return NULL;
 }
 
 node_session *auth__session(node *n, http_req *req)

@@ -86,9 +86,18 @@ int node_auth_check_session(node *n, http_req *req, const char **field, const ch
  * the check before a request's body is read (node_edge.c). */
 int node_auth_session_live(node *n, http_req *req);
 /* The session's approver verifier (65 bytes, hex) into out: 1; 0 when it
- * has none (not an approver at its sign-in); -2 when, enrolled, the hub has
- * not said it holds that password's verifier; -1 error. */
+ * has none (not an approver at its sign-in); when, enrolled, the hub has
+ * not said it holds that password's verifier: -2 while it is being asked
+ * (now, or after the next sync cycle that reaches the hub: a session not
+ * yet waiting for that is marked here, node_auth_confirm_due), -3 when
+ * only a new sign-in can confirm it (the hub holds another password's
+ * verifier or none; or no background sync runs here); -1 error. */
 int node_auth_verifier(node *n, http_req *req, char *out);
+/* node_login.c, after the background sync cycle numbered cycle
+ * (node_sync_next_cycle) reached the hub: for each approver session whose
+ * verifier the hub could not yet be asked about, ask again with the
+ * verifier alone (the password is not kept), at most once per cycle. */
+void node_auth_confirm_due(node *n, uint64_t cycle);
 /* The session routes (node_login.c: POST/GET/DELETE /api/v1/session,
  * POST /api/v1/session/password, POST /api/v1/session/password-check) are
  * rows of the node's route table (node_api.h). */

@@ -23,11 +23,25 @@ typedef struct node_session {
 	/* An approver's: the second verifier of the password they signed in
 	 * with (model/password.h), which signs their decisions; "" else. */
 	char ss_verifier[PASSWORD_VERIFIER_HEX];
+	/* Whether the hub is to be asked that it holds ss_verifier
+	 * (node_login.c, confirm()): SS_V_*; the question's number, so an
+	 * answer to an earlier one (before a password change) is ignored; and
+	 * for SS_V_DUE the sync cycle after which it is asked. */
+	int ss_vstate;
+	unsigned ss_vask;
+	uint64_t ss_vcycle;
 	/* node.db and the day when the staff row and password were last
 	 * checked (auth__session): unchanged, the check would say the same. */
 	db_version ss_ver;
 	char ss_day[11];
 } node_session;
+
+enum {
+	SS_V_NONE,    /* nothing to ask: confirmed, or nothing to confirm */
+	SS_V_ASKING,  /* a question is on its way to the hub */
+	SS_V_DUE,     /* the hub could not be asked: again after sync cycle ss_vcycle */
+	SS_V_REFUSED, /* the hub holds another password's verifier or none */
+};
 
 struct node_auth {
 	node *na_node;
@@ -64,5 +78,11 @@ int auth__load_user(node *n, const char *staff_id, node_user *u, char *group, si
 void auth__pw_mark(node *n, node_session *s);
 /* 0 when req carries s's CSRF token. */
 int auth__csrf_ok(const node_session *s, http_req *req);
+/* The live session whose token hashes to key (ss_key), or NULL: it ended. */
+node_session *auth__session_by_key(node *n, const unsigned char key[32]);
+/* 1 when the hub said it holds the verifier of staff_id's password stored
+ * here now (sync_state "verifier_ok:STAFF", node_login.c), 0 when not, -1
+ * error. */
+int auth__verifier_confirmed(node *n, const char *staff_id);
 
 #endif

@@ -166,9 +166,19 @@ static route_rc post_decision(route_call *a)
 					      "were an approver");
 		goto out;
 	case -2:
+		/* being asked, or asked after the next sync cycle: one soon */
+		node_sync_nudge(n);
 		rr = route_fail(a, 409, "id", "a decision is signed with your password, and the hub "
-					      "has not yet confirmed it can check it: wait a moment, or "
-					      "sign out and in again while this office is connected");
+					      "has not yet confirmed it can check it: this office "
+					      "is checking with the hub (if the office is offline, "
+					      "as soon as the hub can be reached again); try again "
+					      "in a moment");
+		goto out;
+	case -3:
+		rr = route_fail(a, 409, "id", "a decision is signed with your password, and the hub "
+					      "has not confirmed it can check it (your password "
+					      "may have been changed or reset elsewhere): sign out and "
+					      "in again while this office is connected");
 		goto out;
 	default:
 		rr = ROUTE_DBERR;

@@ -531,19 +531,27 @@ static struct node_auth *job_done(login_job *j)
 
 /* ---- POST /api/v1/session ------------------------------------------------------------ */
 
-/* An approver's sign-in while connected: whether the hub holds the verifier
- * of that password (it takes it from the password when it has none,
- * node_sync_verifier), asked in the pool after the sign-in has answered, so
- * a slow hub never holds a sign-in.  The answer is kept at the node
- * (sync_state "verifier_ok:STAFF", the password hash's reference): a
- * decision is made only with a verifier the hub can check
- * (node_auth_verifier), never one it would refuse while the office
- * keeps it. */
+/* An approver's sign-in at an enrolled office: whether the hub holds the
+ * verifier of that password (it takes it from the password when it has
+ * none, node_sync_verifier), asked in the pool after the sign-in has
+ * answered, so a slow hub never holds a sign-in.  The answer is kept at
+ * the node (sync_state "verifier_ok:STAFF", the password hash's
+ * reference): a decision is made only with a verifier the hub can check
+ * (node_auth_verifier), never one it would refuse while the office keeps
+ * it.  When the hub cannot be asked (the office offline at the sign-in),
+ * the session is marked (ss_vstate SS_V_DUE) and asked for again after
+ * the next sync cycle that reaches the hub, with the session's verifier
+ * alone: the password is not kept (node_auth_confirm_due).  A hub that
+ * holds another password's verifier (changed or reset elsewhere), or none
+ * (only a sign-in's password gives it), is not asked again: the approver
+ * signs in again. */
 typedef struct confirm_job {
 	uv_work_t cj_work;
 	node *cj_node;
+	unsigned char cj_sess[32]; /* the session's ss_key */
+	unsigned cj_ask;           /* its ss_vask when asked */
 	char cj_staff[64];
-	char cj_pw[LOGIN_PW_INPUT_MAX + 1];
+	char cj_pw[LOGIN_PW_INPUT_MAX + 1]; /* "": the verifier alone */
 	char cj_v[PASSWORD_VERIFIER_HEX], cj_v_next[PASSWORD_VERIFIER_HEX];
 	char cj_ref[65];
 	int cj_rc; /* [work] node_sync_verifier's answer */
@@ -553,47 +561,112 @@ static void confirm_work(uv_work_t *w)
 {
 	confirm_job *cj = w->data;
 
-	cj->cj_rc = node_sync_verifier(cj->cj_node, cj->cj_staff, cj->cj_pw, cj->cj_v,
-				       cj->cj_v_next);
+	cj->cj_rc = node_sync_verifier(cj->cj_node, cj->cj_staff, cj->cj_pw[0] ? cj->cj_pw : NULL,
+				       cj->cj_v, cj->cj_v_next);
 	crypto_wipe(cj->cj_pw, sizeof cj->cj_pw);
 	crypto_wipe(cj->cj_v, sizeof cj->cj_v);
 	crypto_wipe(cj->cj_v_next, sizeof cj->cj_v_next);
 }
 
+/* The session asks again after the next sync cycle (none: the approver
+ * signs in again, node_auth_verifier). */
+static void confirm_later(node *n, node_session *s)
+{
+	s->ss_vstate = SS_V_DUE;
+	s->ss_vcycle = node_sync_next_cycle(n);
+}
+
 static void confirm_done(uv_work_t *w, int status)
 {
 	confirm_job *cj = w->data;
+	node *n = cj->cj_node;
+	node_session *s;
 	char key[96];
+	int rc = status == 0 ? cj->cj_rc : -1;
 
-	if (status == 0 && cj->cj_rc == 1 && cj->cj_node->nd_auth != NULL) {
+	if (n->nd_auth == NULL)
+		goto out; /* shutting down */
+	if (rc == 1) {
 		snprintf(key, sizeof key, "verifier_ok:%s", cj->cj_staff);
-		if (db_kv_set(cj->cj_node->nd_db, "sync_state", key, cj->cj_ref) != 0)
+		if (db_kv_set(n->nd_db, "sync_state", key, cj->cj_ref) != 0)
 			log_warnx("login: cannot note the hub's verifier of staff %s", cj->cj_staff);
 	}
+	/* The session, unless it ended or asked again since (a password
+	 * changed in it: the answer is of the old one). */
+	s = auth__session_by_key(n, cj->cj_sess);
+	if (s == NULL || s->ss_vask != cj->cj_ask || s->ss_vstate != SS_V_ASKING)
+		goto out;
+	if (rc == -1) {
+		log_info("login: the hub could not be asked whether it holds the verifier of"
+			 " staff %s: asked again after the next sync with it",
+			 cj->cj_staff);
+		confirm_later(n, s);
+	} else
+		s->ss_vstate = rc == 1 ? SS_V_NONE : SS_V_REFUSED;
+out:
 	crypto_free(cj, sizeof *cj);
 }
 
 /* Ask whether the hub holds the verifier v (of pw, whose stored form is
  * stored) or, after a change made here that may not have reached it yet,
  * v_next (of the stored form stored, the new one): the hub takes the
- * change, signed with v, and with it v_next. */
-static void confirm(node *n, const char *staff_id, const char *pw, const char *v,
+ * change, signed with v, and with it v_next.  pw NULL: v alone (a question
+ * asked again, node_auth_confirm_due).  The answer goes to session s. */
+static void confirm(node *n, node_session *s, const char *pw, const char *v,
 		    const char *v_next, const char *stored)
 {
 	confirm_job *cj = calloc(1, sizeof *cj);
 
+	s->ss_vask++;
 	if (cj == NULL || password_hash_ref(stored, cj->cj_ref) != 0) {
 		free(cj);
+		confirm_later(n, s);
 		return;
 	}
 	cj->cj_node = n;
 	cj->cj_work.data = cj;
-	snprintf(cj->cj_staff, sizeof cj->cj_staff, "%s", staff_id);
-	snprintf(cj->cj_pw, sizeof cj->cj_pw, "%s", pw);
+	memcpy(cj->cj_sess, s->ss_key, sizeof cj->cj_sess);
+	cj->cj_ask = s->ss_vask;
+	snprintf(cj->cj_staff, sizeof cj->cj_staff, "%s", s->ss_user.id);
+	snprintf(cj->cj_pw, sizeof cj->cj_pw, "%s", pw ? pw : "");
 	snprintf(cj->cj_v, sizeof cj->cj_v, "%s", v);
 	snprintf(cj->cj_v_next, sizeof cj->cj_v_next, "%s", v_next ? v_next : "");
-	if (uv_queue_work(n->nd_loop, &cj->cj_work, confirm_work, confirm_done) != 0)
+	if (uv_queue_work(n->nd_loop, &cj->cj_work, confirm_work, confirm_done) != 0) {
 		crypto_free(cj, sizeof *cj);
+		confirm_later(n, s);
+		return;
+	}
+	s->ss_vstate = SS_V_ASKING;
+}
+
+void node_auth_confirm_due(node *n, uint64_t cycle)
+{
+	struct node_auth *a = n->nd_auth;
+	char stored[PASSWORD_HASH_MAX];
+	int ok;
+
+	if (a == NULL || !node_enrolled(n))
+		return;
+	for (size_t i = 0; i < a->na_top; i++) {
+		node_session *s = &a->na_sess[i];
+
+		if (!s->ss_used || s->ss_must_change || s->ss_verifier[0] == '\0' ||
+		    s->ss_vstate != SS_V_DUE || s->ss_vcycle > cycle)
+			continue;
+		/* (another session of the account may have had the answer) */
+		if ((ok = auth__verifier_confirmed(n, s->ss_user.id)) != 0) {
+			if (ok == 1)
+				s->ss_vstate = SS_V_NONE;
+			continue;
+		}
+		/* The session began with the password stored now (the sweep,
+		 * just run, ended those whose password was set since). */
+		if (db_text(n->nd_db, "SELECT password_hash FROM staff_credentials WHERE id=?",
+			    s->ss_user.id, stored, sizeof stored) != 0 ||
+		    stored[0] == '\0')
+			continue;
+		confirm(n, s, NULL, s->ss_verifier, NULL, stored);
+	}
 }
 
 static void after_login(uv_work_t *w, int status)
@@ -703,7 +776,7 @@ static void after_login(uv_work_t *w, int status)
 	if (node_write_finish(n, &c, j->lj_staff_id, req, 200, session_json(n, s)) != 0)
 		auth__session_end(n, s, NULL);
 	else if (j->lj_v[0] && j->lj_ask_hub)
-		confirm(n, j->lj_staff_id, j->lj_pw, j->lj_v, NULL, j->lj_stored);
+		confirm(n, s, j->lj_pw, j->lj_v, NULL, j->lj_stored);
 out:
 	crypto_free(j, sizeof *j);
 }
@@ -971,8 +1044,7 @@ static void after_change(uv_work_t *w, int status)
 		/* (the change, pushed now, gives the hub the new verifier, if it
 		 * holds the current one) */
 		if (node_enrolled(n))
-			confirm(n, j->lj_staff_id, j->lj_pw, j->lj_cur_v, j->lj_new_v,
-				j->lj_new_hash);
+			confirm(n, s, j->lj_pw, j->lj_cur_v, j->lj_new_v, j->lj_new_hash);
 	}
 	log_info("login: staff %s changed their password%s", j->lj_staff_id,
 		 connected ? "" : " (offline; the hub gets it with the next push)");

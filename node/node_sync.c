@@ -53,6 +53,7 @@ struct node_sync {
 	volatile int ns_cancel;   /* read by curl's progress callback */
 	int ns_failures;          /* consecutive failed cycles */
 	uint64_t ns_cycles, ns_failed_total; /* since start, for /metrics */
+	uint64_t ns_begun;        /* cycles begun since start: the last one's number */
 	int ns_off;               /* sync_interval = 0: no background cycles */
 	uint64_t ns_interval_ms;  /* between cycles when all is well */
 	uint64_t ns_next_ms;      /* wall time of the next attempt */
@@ -467,6 +468,10 @@ static void after_cycle(uv_work_t *w, int status)
 	/* A deactivation just pulled ends the user's sessions now. */
 	node_auth_sweep(n);
 	node_live_pulled(n, &ns->w_live); /* the desks hear of pulled visits */
+	/* The hub answers again: an approver's verifier it could not confirm
+	 * (the sign-in's question failed, the office cut off) is asked for. */
+	if (rc == 0 || rc == SYNC_E_PENDING)
+		node_auth_confirm_due(n, ns->ns_begun);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -482,6 +487,14 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	ns->ns_busy = 1;
+	ns->ns_begun++;
+}
+
+uint64_t node_sync_next_cycle(node *n)
+{
+	struct node_sync *ns = n->nd_sync;
+
+	return ns == NULL || ns->ns_off || ns->ns_stopping ? 0 : ns->ns_begun + 1;
 }
 
 #define VERIFIER_BUSY_TRIES 4 /* 0.25 + 0.5 + 1 + 2 s */
@@ -494,7 +507,7 @@ int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char
 	cJSON *o = cJSON_CreateObject(), *checks = NULL;
 	char err[256], *body = NULL, chk[PASSWORD_VERIFIER_HEX];
 	long status = 0;
-	int ret = -1, differs = 0;
+	int ret = -1, differs = 0, missing = 0;
 
 	if (o == NULL || sync_client_global_init() != 0 ||
 	    sync_client_new(n->nd_data, &c, err, sizeof err) != 0)
@@ -514,9 +527,10 @@ int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char
 		    !cJSON_AddItemToArray(checks, cJSON_CreateString(chk)))
 			goto out;
 	}
-	/* First whether the hub needs it at all: the password travels only then.
-	 * The hub checks a few passwords at a time (503 beyond): retried, as
-	 * the offices' approvers sign in at the start of a day. */
+	/* First whether the hub needs it at all: the password travels only then
+	 * (and, asked without one, the answer is that it is needed).  The hub
+	 * checks a few passwords at a time (503 beyond): retried, as the
+	 * offices' approvers sign in at the start of a day. */
 	for (int round = 0, busy = 0; round < 2; round++) {
 		if (round == 1 && !cJSON_HasObjectItem(o, "password"))
 			cJSON_AddStringToObject(o, "password", pw);
@@ -531,11 +545,11 @@ int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char
 		if (round == 0) {
 			cJSON *r = status == 200 ? cJSON_ParseWithLength(resp.data, resp.len) : NULL;
 			const cJSON *ans = cJSON_GetObjectItemCaseSensitive(r, "verifier");
-			int missing = cJSON_IsString(ans) && strcmp(ans->valuestring, "missing") == 0;
 
+			missing = cJSON_IsString(ans) && strcmp(ans->valuestring, "missing") == 0;
 			differs = cJSON_IsString(ans) && strcmp(ans->valuestring, "differs") == 0;
 			cJSON_Delete(r);
-			if (!missing)
+			if (!missing || pw == NULL)
 				break;
 		} else if (status == 503 && busy < VERIFIER_BUSY_TRIES) {
 			usleep(250000u << busy++);
@@ -543,8 +557,12 @@ int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char
 		}
 		buf_reset(&resp);
 	}
-	ret = status == 200 ? !differs : status == 403 ? 0 : -1;
-	if (differs)
+	ret = status == 200 ? (missing && pw == NULL ? -2 : !differs) : status == 403 ? 0 : -1;
+	if (ret == -2)
+		log_info("the hub holds no password verifier of staff %s: the next sign-in at this"
+			 " office gives it",
+			 staff_id);
+	else if (differs)
 		log_warnx("the hub holds another password of staff %s than this office: changed or"
 			  " reset elsewhere, not yet received here",
 			  staff_id);

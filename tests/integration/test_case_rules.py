@@ -529,6 +529,13 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
             self.assertEqual(harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=?", key), 0)
             r = self.decide("pmgr", rid)
             self.assertEqual(r.status, 409, r.body)
+            self.assertIn("sign out and in again", r.json()["error"])
+            # Not asked again at every sync cycle (sync_interval 1): only a
+            # new sign-in asks.
+            told = a.read_log().count("the hub holds another password of staff " + pm_id)
+            time.sleep(4)
+            self.assertEqual(a.read_log().count("the hub holds another password of staff " + pm_id), told)
+            self.assertEqual(self.decide("pmgr", rid).status, 409)
         finally:
             harness.db_write(self.hub, "UPDATE staff_verifiers SET verifier=? WHERE id=?", real, pm_id)
         # The hub holds this password's again: confirmed, the decision is taken.
@@ -563,6 +570,51 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
                                rid) == 1, what="the decision at the hub")
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
+    def test_an_approver_signed_in_while_the_hub_is_down_decides_once_it_is_back(self):
+        """The office is cut off from the hub when the approver signs in
+        (a first sign-in here: no confirmation noted), so the sign-in's
+        question fails.  The decision is refused meanwhile, saying it is
+        being checked; once the hub is back, the office asks again after a
+        sync cycle, with the verifier alone, and the decision is taken in
+        the same session, without a new sign-in.  The password is in no
+        log."""
+        a = self.nodes["a"]
+        _, j = self.entered("Olga", "Desconectada", 60, "102", days_ago(self.today, 43))
+        rid = j["approval"]["request_id"]
+        pm_id = self.ids["pmgr"]
+        key = "verifier_ok:" + pm_id
+        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
+        self.assertTrue(ref)
+        asked = "the hub could not be asked whether it holds the verifier of staff " + pm_id
+        failed_before = a.read_log().count(asked)
+        c = harness.client(a)
+        self.hub.stop()
+        try:
+            harness.db_write(a, "DELETE FROM sync_state WHERE key=?", key)
+            harness.login(c, "pmgr", PASSWORD)
+            wait_for(lambda: a.read_log().count(asked) > failed_before, timeout=30,
+                     what="the sign-in's question to the hub failing")
+            r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+            self.assertEqual(r.status, 409, r.body)
+            self.assertIn("has not yet confirmed", r.json()["error"])
+            self.assertIn("checking with the hub", r.json()["error"])
+            self.assertNotIn("sign out", r.json()["error"])
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM case_approval_decisions WHERE"
+                                                 " request_id=?", rid), 0)
+        finally:
+            self.hub.start()
+        # Back: confirmed after a sync cycle, and the same session decides.
+        wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
+                                          key, ref) == 1,
+                 timeout=60, what="the hub's confirmation after the hub came back")
+        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               rid) == 1, what="the decision at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.assertNotIn(PASSWORD, a.read_log())
+        self.assertNotIn(PASSWORD, self.hub.read_log())
 
     def test_backdate_pending_until_three_approvers(self):
         cm = self.s["casemgr"]
