@@ -15,6 +15,7 @@
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "model/schema.h"
 
@@ -232,8 +233,24 @@ out:
 /* ---- the return trip: `outpost-hub export-office NODE_ID --out FILE` ---------- */
 
 /* One pages' worth of a file of the export (FILE, FILE.2, ...): the pages
- * it holds stay well under SYNC_BUNDLE_MAX, which the office reads whole. */
+ * it holds stay well under SYNC_BUNDLE_MAX, which the office reads whole.
+ * A test asks for less (lib/fault.h), so a few pages take several files. */
 #define EXPORT_FILE_PAGES_MAX (SYNC_BUNDLE_MAX / 2)
+
+static size_t export_file_limit(void)
+{
+	int64_t n = fault_bundle_bytes();
+
+	return n > 0 && n < EXPORT_FILE_PAGES_MAX ? (size_t)n : EXPORT_FILE_PAGES_MAX;
+}
+
+/* Rows in a page: as many as a pull asks for (fewer in a test, lib/fault.h). */
+static int export_page_rows(void)
+{
+	int64_t n = fault_pull_rows();
+
+	return n > 0 && n < SYNC_MAX_PULL_ROWS ? (int)n : SYNC_MAX_PULL_ROWS;
+}
 
 /* The cursor to export from: *after as given (>= 0), else the one the node
  * last pulled from (nodes.pull_cursor).  0, or -1 after telling why. */
@@ -313,7 +330,7 @@ static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *page
 				n->hn_id, after);
 			goto out;
 		}
-		if (sync_hub_pull(db, &sc, after, SYNC_MAX_PULL_ROWS, &page, next, &head,
+		if (sync_hub_pull(db, &sc, after, export_page_rows(), &page, next, &head,
 				  more) != 0) {
 			fprintf(stderr,
 				"outpost-hub: cannot build the pages for node %s\n",
@@ -385,7 +402,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		buf_reset(&out);
 		if (sync_hub_bundle_begin(&pages, (int64_t)hub_now_ms(), ack) != 0)
 			goto out;
-		if (export_pages(db, &n, after, &pages, EXPORT_FILE_PAGES_MAX, &next,
+		if (export_pages(db, &n, after, &pages, export_file_limit(), &next,
 				 &more, &npages) != 0)
 			goto out;
 		if (sync_hub_bundle_encode(&out, n.hn_id, n.hn_secret, pages.data,

@@ -119,6 +119,11 @@ int64_t fault_pull_rows(void)
 	return env_positive("OUTPOST_TEST_HOOKS_PULL_ROWS");
 }
 
+int64_t fault_bundle_bytes(void)
+{
+	return env_positive("OUTPOST_TEST_HOOKS_BUNDLE_BYTES");
+}
+
 int64_t fault_wal_limit(void)
 {
 	return env_positive("OUTPOST_TEST_HOOKS_WAL_BYTES");

@@ -40,7 +40,12 @@
  * set takes many pages.
  *
  * OUTPOST_TEST_HOOKS_PULL_ROWS (hooks only) sets the rows a node asks for
- * in a pull page, so a test's backlog takes many pages.
+ * in a pull page, so a test's backlog takes many pages; `outpost-hub
+ * export-office` builds its pages of as many rows.
+ *
+ * OUTPOST_TEST_HOOKS_BUNDLE_BYTES (hooks only) sets the bytes of pages
+ * `outpost-hub export-office` puts in one file before it goes on in
+ * FILE.2, ... (hub_import.c), so a test's few pages take several files.
  *
  * OUTPOST_TEST_HOOKS_WAL_BYTES (hooks only) sets the WAL's bound (db.h
  * DB_WAL_LIMIT_BYTES), so a test passes it with a few thousand writes.
@@ -71,6 +76,9 @@ int64_t fault_push_entries(void);
 /* Rows the node asks for in a pull page (hooks build only), else 0: the
  * default, SYNC_MAX_PULL_ROWS. */
 int64_t fault_pull_rows(void);
+/* The bytes of pages in one file of export-office (hooks build only),
+ * else 0: the default, half SYNC_BUNDLE_MAX. */
+int64_t fault_bundle_bytes(void);
 /* The WAL bound in bytes (hooks build only), else 0: the default. */
 int64_t fault_wal_limit(void);
 /* Milliseconds each password hash or check of the hub waits first in the

@@ -210,6 +210,56 @@ static int open_bundle(const sync_identity *id, const char *path, unsigned char 
 	return rc == 0 ? 0 : SYNC_E_BUNDLE;
 }
 
+/* The refusals of a bundle this office cannot take yet, in words. */
+static int no_cursor_yet(char *err, size_t n)
+{
+	snprintf(err, n,
+		 "this office has no pull cursor yet (its first snapshot is "
+		 "not finished): it must reach the hub over the network once");
+	return SYNC_E_OTHER;
+}
+
+static int gap_before(const char *node_id, int64_t after, int64_t cursor, char *err, size_t n)
+{
+	snprintf(err, n,
+		 "the bundle starts at the hub's change %" PRId64 " and this "
+		 "office has them up to %" PRId64 " only: import the files in "
+		 "their order, or at the hub: outpost-hub export-office %s "
+		 "--after %" PRId64 " --out FILE",
+		 after, cursor, node_id, cursor);
+	return SYNC_E_OTHER;
+}
+
+/*
+ * Whether the bundle's pages reach this office's cursor: the first page it
+ * lacks must start at or before it.  A part of FILE, FILE.2, ... missed or
+ * taken out of its order starts past it.  Checked before anything is
+ * applied, the acknowledgement too, so that such a part is refused and
+ * changes nothing (import_pages checks again, page by page).  0, or
+ * SYNC_E_OTHER with err filled.
+ */
+static int pages_reach(sqlite3 *db, const char *node_id, const unsigned char *pages,
+		       size_t plen, char *err, size_t n)
+{
+	sync_hub_page pg;
+	size_t off = 0;
+	int64_t cursor;
+	int rc = db_kv_get_i64(db, "node_meta", "sync_cursor", &cursor);
+
+	if (rc < 0) {
+		snprintf(err, n, "cannot read the sync state of the office database");
+		return SYNC_E_OTHER;
+	}
+	if (rc == DB_ABSENT)
+		return no_cursor_yet(err, n);
+	while (sync_hub_bundle_page(pages, plen, &off, &pg) == 1) {
+		if (pg.hp_next <= cursor)
+			continue;
+		return pg.hp_after > cursor ? gap_before(node_id, pg.hp_after, cursor, err, n) : 0;
+	}
+	return 0;
+}
+
 typedef struct import_stats {
 	int is_applied, is_skipped;
 	int64_t is_cursor, is_head, is_made_ms;
@@ -254,26 +304,15 @@ static int import_pages(sqlite3 *db, const char *node_id, const unsigned char *p
 				 "cannot read the sync state of the office database");
 			return SYNC_E_OTHER;
 		}
-		if (rc == DB_ABSENT) {
-			snprintf(err, n,
-				 "this office has no pull cursor yet (its first snapshot is "
-				 "not finished): it must reach the hub over the network once");
-			return SYNC_E_OTHER;
-		}
+		if (rc == DB_ABSENT)
+			return no_cursor_yet(err, n);
 		st->is_cursor = cursor;
 		if (pg.hp_next <= cursor) {
 			st->is_skipped++;
 			continue;
 		}
-		if (pg.hp_after > cursor) {
-			snprintf(err, n,
-				 "the bundle starts at the hub's change %" PRId64 " and this "
-				 "office has them up to %" PRId64 " only: import the files in "
-				 "their order, or at the hub: outpost-hub export-office %s "
-				 "--after %" PRId64 " --out FILE",
-				 pg.hp_after, cursor, node_id, cursor);
-			return SYNC_E_OTHER;
-		}
+		if (pg.hp_after > cursor)
+			return gap_before(node_id, pg.hp_after, cursor, err, n);
 		rc = sync_node_apply_pull_gen(db, pg.hp_data, pg.hp_len, pg.hp_next, gen,
 					      NULL, NULL);
 		if (rc == -4 && ++refetched <= IMPORT_MAX_REFETCH)
@@ -345,6 +384,10 @@ int cmd_import(tool *t)
 		snprintf(err, sizeof err, "cannot record the sync identity in node.db");
 		rc = SYNC_E_OTHER;
 	}
+	/* A part missed or out of its order: refused before anything,
+	 * the outbox as it was. */
+	if (rc == 0)
+		rc = pages_reach(db, id.id_node_id, pages, plen, err, sizeof err);
 	/* First what the hub took from this office's outbox (its bundle
 	 * imported there, or its pushes), as a push's reply: those entries
 	 * leave the outbox, and the pages over the rows they touched no

@@ -36,9 +36,9 @@ def wait_for(fn, timeout=30, step=0.2, what="condition"):
     return harness.wait_until(fn, timeout, step, what)
 
 
-def hub_tool(hub, *args):
+def hub_tool(hub, *args, **kw):
     return run_tool([os.path.join(BIN, "outpost-hub")] + list(args) + ["--data", hub.data],
-                    name="hub")
+                    name="hub", **kw)
 
 
 def sync(node, *args, **kw):
@@ -1386,6 +1386,72 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
                                a.node_id), 1)
         self.assertEqual(count(a, "SELECT count(*) FROM offices WHERE id='office-by-stick'"), 0)
+
+    def test_bundle_to_office_in_parts(self):
+        """More than one file holds (a small bound in the test build) is
+        written as FILE, FILE.2, ...: imported in that order every part
+        applies and the office has it all; a part missed or taken out of its
+        order is refused (exit 8), saying to import the files in their
+        order, and changes nothing, not even the outbox the bundle's
+        acknowledgement empties."""
+        if not TEST_HOOKS:
+            self.skipTest("needs the test build (a small bound on a bundle file)")
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        b = self.o.synced_node(hub)
+        self.cut_off(a)
+        checkin(a, "Waits on the stick")
+        small = {"OUTPOST_TEST_HOOKS_PULL_ROWS": "2", "OUTPOST_TEST_HOOKS_BUNDLE_BYTES": "1"}
+
+        def state():
+            return (harness.db_value(a, "SELECT value FROM node_meta WHERE key='sync_cursor'"),
+                    pending_by_cli(a), harness.db_value(a, "SELECT count(*) FROM checkins"))
+        with tempfile.TemporaryDirectory() as d:
+            office = os.path.join(d, "office.bundle")
+            p = sync(a, "export", "--out", office)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = hub_tool(hub, "import", office)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            ids = [checkin(b, "In parts %d" % i) for i in range(6)]
+            wait_for(lambda: all(harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", i)
+                                 for i in ids), timeout=60, what="b's check-ins at the hub")
+            path = os.path.join(d, "hub.bundle")
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json", env=small)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            made = json.loads(p.stdout)
+            self.assertGreaterEqual(made["files"], 3)
+            self.assertEqual(made["pages"], made["files"])
+            self.assertGreater(made["acked_seq"], 0)
+            parts = [path] + ["%s.%d" % (path, k) for k in range(2, made["files"] + 1)]
+            self.assertEqual(sorted(os.listdir(d)),
+                             sorted(os.path.basename(x) for x in parts + [office]))
+            before = state()
+            self.assertGreater(before[1], 0)
+            # Taken out of its order: refused, nothing changes.
+            p = sync(a, "import", parts[1])
+            self.one_line_failure(p, EXIT_OTHER, "the bundle starts at the hub's change",
+                                  "import the files in their order")
+            self.assertEqual(state(), before)
+            p = sync(a, "import", parts[0], "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual(j["applied"], 1)
+            self.assertGreater(j["acked"], 0)
+            mid = state()
+            self.assertLess(mid[1], before[1])
+            # One missed: refused, nothing changes.
+            p = sync(a, "import", parts[2])
+            self.one_line_failure(p, EXIT_OTHER, "the bundle starts at the hub's change",
+                                  "this office has them up to %s only" % mid[0])
+            self.assertEqual(state(), mid)
+            # The rest in their order: the office has it all.
+            for part in parts[1:]:
+                p = sync(a, "import", part, "--json")
+                self.assertEqual(p.returncode, 0, (part, p.stderr))
+                self.assertEqual(json.loads(p.stdout)["applied"], 1, part)
+            self.assertEqual(state()[0], str(made["next"]))
+            for i in ids:
+                self.assertEqual(count(a, "SELECT count(*) FROM checkins WHERE id=?", i), 1)
 
     def test_outbox_of_before_an_upgrade_sent(self):
         """Entries an office wrote before its upgrade (stamped with the schema
