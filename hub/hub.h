@@ -528,7 +528,8 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out);
 /* `outpost-hub export-office NODE_ID --out FILE [--after SEQ]`: what the
  * node would get by pulling from after (< 0: nodes.pull_cursor, the
  * cursor it last pulled from), sealed for it alone (sync_hub_bundle_encode)
- * for `outpost-sync import FILE` at the office.  Exit status. */
+ * for `outpost-sync import FILE` at the office.  Audited (bundle.export),
+ * refused too.  Exit status. */
 int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_t after,
 		      int json_out);
 

@@ -253,13 +253,15 @@ static int export_page_rows(void)
 }
 
 /* The cursor to export from: *after as given (>= 0), else the one the node
- * last pulled from (nodes.pull_cursor).  0, or -1 after telling why. */
-static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after)
+ * last pulled from (nodes.pull_cursor).  0, or -1 after telling why
+ * (*result names the refusal). */
+static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after, const char **result)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t schema = -1, pulled = 0;
 	char msg[256];
 
+	*result = "error";
 	if (db_prepare_bound(
 		db, &st,
 		"SELECT pull_cursor, last_pull_ms IS NOT NULL, schema_version FROM nodes"
@@ -281,6 +283,7 @@ static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after)
 	if (schema >= 0 && schema != schema_version()) {
 		hub_schema_refusal(msg, sizeof msg, "pull", schema);
 		fprintf(stderr, "outpost-hub: node %s: %s\n", node_id, msg);
+		*result = "schema version";
 		return -1;
 	}
 	if (!pulled && *after == 0) {
@@ -288,6 +291,7 @@ static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after)
 			"outpost-hub: node %s has never pulled (its first sync takes a "
 			"snapshot): it must reach the hub over the network once\n",
 			node_id);
+		*result = "never pulled";
 		return -1;
 	}
 	return 0;
@@ -296,9 +300,9 @@ static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after)
 /* The pages after `after` for n into pages (up to limit bytes, at least
  * one page), in one read snapshot with the pull route's checks (the node
  * still enrolled as read, the cursor inside the retained log): 0 (*next,
- * *more), or -1 after telling why. */
+ * *more), or -1 after telling why (*result names the refusal). */
 static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *pages,
-			size_t limit, int64_t *next, int *more, int *npages)
+			size_t limit, int64_t *next, int *more, int *npages, const char **result)
 {
 	sync_scope sc = {n->hn_id, n->hn_office, n->hn_la};
 	buf page = BUF_INIT(SYNC_PULL_PAGE_MAX_BYTES);
@@ -307,6 +311,7 @@ static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *page
 
 	*more = 0;
 	*next = after;
+	*result = "error";
 	if (db_exec(db, "BEGIN") != 0) {
 		fprintf(stderr, "outpost-hub: cannot read the hub database\n");
 		buf_release(&page);
@@ -314,6 +319,8 @@ static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *page
 	}
 	cur = hub_node_current(db, n);
 	if (cur != 1) {
+		if (cur == 0)
+			*result = "revoked node";
 		fprintf(stderr,
 			cur == 0 ? "outpost-hub: node %s is revoked\n"
 				 : "outpost-hub: cannot read node %s\n",
@@ -328,6 +335,7 @@ static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *page
 				"node %s's cursor %" PRId64 ": the office needs a "
 				"snapshot, over the network\n",
 				n->hn_id, after);
+			*result = "cursor in a gap";
 			goto out;
 		}
 		if (sync_hub_pull(db, &sc, after, export_page_rows(), &page, next, &head,
@@ -344,6 +352,7 @@ static int export_pages(sqlite3 *db, const hub_node *n, int64_t after, buf *page
 				"replaced or restored?): the office needs a snapshot, "
 				"over the network\n",
 				n->hn_id, after, head);
+			*result = "cursor past head";
 			goto out;
 		}
 		if (sync_hub_bundle_add_page(pages, after, *next, head, page.data,
@@ -362,12 +371,45 @@ out:
 	return ret;
 }
 
+/*
+ * An export, written or refused, in the hub's audit trail (actor "cli",
+ * bundle.export, as an import's bundle.import): the file, what became of
+ * it ("exported", or the refusal: "unknown node", "revoked node", "schema
+ * version", "never pulled", "cursor in a gap", "cursor past head",
+ * "error"), the cursor it started from once known, and once a file is
+ * written the pages and files.  No secret: cursors and counts.  A failure
+ * to record is logged, the export stands.
+ */
+static void export_audit(sqlite3 *db, const char *node_id, const char *file, const char *result,
+			 int64_t after, int64_t next, int npages, int files, int64_t acked)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *detail = NULL;
+	int ok = o && cJSON_AddStringToObject(o, "file", file) &&
+		 cJSON_AddStringToObject(o, "result", result);
+
+	if (ok && after >= 0)
+		ok = cJSON_AddNumberToObject(o, "after", (double)after) != NULL;
+	if (ok && files > 0)
+		ok = cJSON_AddNumberToObject(o, "next", (double)next) &&
+		     cJSON_AddNumberToObject(o, "pages", npages) &&
+		     cJSON_AddNumberToObject(o, "files", files) &&
+		     cJSON_AddNumberToObject(o, "acked_seq", (double)acked);
+	if (ok)
+		detail = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (detail == NULL || hub_audit(db, "cli", "bundle.export", node_id, detail) != 0)
+		log_warnx("cannot record the export for node %s in the audit trail", node_id);
+	cJSON_free(detail);
+}
+
 int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_t after,
 		      int json_out)
 {
 	buf pages = BUF_INIT(SYNC_BUNDLE_MAX), out = BUF_INIT(SYNC_BUNDLE_MAX);
-	char name[4200], err[512], detail[256], *ack = NULL;
-	int64_t from, next = -1, acked = 0;
+	char name[4200], err[512], *ack = NULL;
+	const char *result = "error";
+	int64_t from = -1, next = -1, acked = 0;
 	int more = 1, files = 0, npages = 0, ret = 1, rc;
 	hub_node n;
 
@@ -379,10 +421,14 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 			: rc == DB_ABSENT ? "unknown"
 					  : "revoked",
 			node_id);
+		result = rc < 0 ? "error" : rc == DB_ABSENT ? "unknown node" : "revoked node";
 		goto out;
 	}
-	if (export_cursor(db, node_id, &after) != 0)
+	rc = export_cursor(db, node_id, &after, &result);
+	from = after;
+	if (rc != 0)
 		goto out;
+	result = "error";
 	hub_keys_wrap_new(db); /* no node ever pulls a plain SSN key */
 	/* What the hub took from the node's outbox (an `outpost-hub import`
 	 * of its bundle, or its pushes), read before the pages: they hold
@@ -396,14 +442,13 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 			n.hn_id);
 		goto out;
 	}
-	from = after;
 	while (more) {
 		buf_reset(&pages);
 		buf_reset(&out);
 		if (sync_hub_bundle_begin(&pages, (int64_t)hub_now_ms(), ack) != 0)
 			goto out;
 		if (export_pages(db, &n, after, &pages, export_file_limit(), &next,
-				 &more, &npages) != 0)
+				 &more, &npages, &result) != 0)
 			goto out;
 		if (sync_hub_bundle_encode(&out, n.hn_id, n.hn_secret, pages.data,
 					   pages.len) != 0) {
@@ -422,13 +467,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		files++;
 		after = next;
 	}
-	snprintf(detail, sizeof detail,
-		 "{\"after\":%" PRId64 ",\"next\":%" PRId64 ",\"pages\":%d,\"files\":%d,"
-		 "\"acked_seq\":%" PRId64 "}",
-		 from, next, npages, files, acked);
-	if (hub_audit(db, "cli", "bundle.export", n.hn_id, detail) != 0)
-		log_warnx("cannot record the export for node %s in the audit trail",
-			  n.hn_id);
+	result = "exported";
 	log_info("exported changes %" PRId64 "..%" PRId64
 		 " for node %s (%d page%s, %d file%s)",
 		 from, next, n.hn_id, npages, npages == 1 ? "" : "s", files,
@@ -458,6 +497,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 	}
 	ret = 0;
 out:
+	export_audit(db, node_id, file, result, from, next, npages, files, acked);
 	cJSON_free(ack);
 	crypto_wipe(n.hn_secret, sizeof n.hn_secret);
 	buf_release(&pages);

@@ -1234,6 +1234,23 @@ class SyncNodeTest(OfficeTest):
             self.assertEqual(p.returncode, 1)
             self.assertIn(b"revoked node '%s'" % b.node_id.encode(), p.stderr)
             self.assertFalse(os.path.exists(os.path.join(d, "rev")))
+        # Every export is in the hub's audit trail, a refused one too: what
+        # became of it, the cursor it started from; no secret.
+        got = [(s, json.loads(x)) for s, x in harness.rows(
+            hub, "SELECT subject, detail FROM hub_audit_events WHERE action='bundle.export'"
+                 " AND actor='cli' ORDER BY rowid")]
+        self.assertEqual([(s, x["result"]) for s, x in got],
+                         [(a.node_id, "exported"), (b.node_id, "exported"),
+                          ("no-such-node", "unknown node"), (a.node_id, "exported"),
+                          (a.node_id, "cursor past head"), (b.node_id, "revoked node")], got)
+        self.assertEqual((got[0][1]["after"], got[0][1]["next"], got[0][1]["files"]),
+                         (made["after"], made["next"], 1))
+        self.assertTrue(got[0][1]["file"].endswith("/to-office.bundle"), got[0])
+        self.assertEqual(got[4][1]["after"], head + 1000)
+        self.assertNotIn("files", got[4][1])
+        for _, x in got:
+            self.assertLessEqual(set(x), {"file", "result", "after", "next", "pages", "files",
+                                          "acked_seq"}, x)
         self.network_back(a, saved)
         p = sync(a, "push")
         self.assertEqual(p.returncode, 0, p.stderr)
