@@ -526,9 +526,11 @@ void hub_metrics_get(http_req *req, void *ctx); /* ctx = the hub */
 /* `outpost-hub import FILE`: verify a bundle and ingest it.  Exit status. */
 int hub_import_file(sqlite3 *db, const char *file, int json_out);
 /* `outpost-hub export-office NODE_ID --out FILE [--after SEQ]`: what the
- * node would get by pulling from after (< 0: nodes.pull_cursor, the
- * cursor it last pulled from), sealed for it alone (sync_hub_bundle_encode)
- * for `outpost-sync import FILE` at the office.  Audited (bundle.export),
+ * node would get by pulling from after (< 0: what the office has, the
+ * cursor its latest imported bundle reported (bundle_cursors) when that is
+ * newer than its last pull, else nodes.pull_cursor, the cursor it last
+ * pulled from), sealed for it alone (sync_hub_bundle_encode) for
+ * `outpost-sync import FILE` at the office.  Audited (bundle.export),
  * refused too.  Exit status. */
 int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_t after,
 		      int json_out);

@@ -12,6 +12,9 @@
  * `outpost-hub export-office NODE_ID --out FILE` is the return trip: the
  * pull pages that node would get (sync_hub_pull, with the pull route's
  * checks), sealed for it alone for `outpost-sync import` at its office.
+ * It starts from what the office has: the pull cursor its bundle reported
+ * (recorded here at its import, bundle_cursors) when that is newer than its
+ * last pull.
  */
 #include "hub/hub.h"
 #include "lib/crypto.h"
@@ -78,7 +81,7 @@ out:
  * telling why on stderr (unknown or revoked node, malformed, bad MAC). */
 static int import_open(sqlite3 *db, const char *file, unsigned char *data, size_t len,
 		       hub_node *n, const unsigned char **frame, size_t *flen, char node_id[64],
-		       const char **result)
+		       int64_t *pull_cursor, const char **result)
 {
 	const char *why = NULL;
 	int rc;
@@ -102,7 +105,7 @@ static int import_open(sqlite3 *db, const char *file, unsigned char *data, size_
 			 rc == DB_ABSENT ? "unknown" : "revoked");
 		return -1;
 	}
-	rc = sync_bundle_decode(data, len, n->hn_secret, node_id, frame, flen, &why);
+	rc = sync_bundle_decode(data, len, n->hn_secret, node_id, pull_cursor, frame, flen, &why);
 	*result = rc == SYNC_BUNDLE_DAMAGED	? "damaged"
 		  : rc == SYNC_BUNDLE_MALFORMED ? "malformed"
 						: "bad signature";
@@ -136,7 +139,7 @@ static int import_open(sqlite3 *db, const char *file, unsigned char *data, size_
  * refused push is.  A failure to record is logged, the import stands.
  */
 static void import_audit(sqlite3 *db, const char *file, const char *node_id, const char *result,
-			 const hub_ingest_result *res)
+			 const hub_ingest_result *res, int64_t pull_cursor)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *detail = NULL;
@@ -146,12 +149,31 @@ static void import_audit(sqlite3 *db, const char *file, const char *node_id, con
 	     (cJSON_AddNumberToObject(o, "applied", res->hi_applied) &&
 	      cJSON_AddNumberToObject(o, "skipped", res->hi_skipped) &&
 	      cJSON_AddNumberToObject(o, "quarantined", cJSON_GetArraySize(res->hi_quarantined)) &&
-	      cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq))))
+	      cJSON_AddNumberToObject(o, "acked_seq", (double)res->hi_acked_seq) &&
+	      (pull_cursor < 0 || cJSON_AddNumberToObject(o, "pull_cursor", (double)pull_cursor)))))
 		detail = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (detail == NULL || hub_audit(db, "cli", "bundle.import", node_id[0] ? node_id : NULL, detail) != 0)
 		log_warnx("cannot record the import of '%s' in the audit trail", file);
 	cJSON_free(detail);
+}
+
+/* What the office had of the hub's changes when it wrote a bundle the hub
+ * took (its pull cursor, sealed in it), and when it was imported: the
+ * cursor export-office starts from while no pull is newer.  The latest
+ * import's, even when lower (a PC put back from a backup has less; an
+ * older bundle imported again makes an export start earlier, which is
+ * harmless).  A failure is logged; the import stands. */
+static void import_note_cursor(sqlite3 *db, const char *node_id, int64_t pull_cursor)
+{
+	if (pull_cursor < 0)
+		return;
+	if (db_run(db,
+		   "INSERT OR REPLACE INTO bundle_cursors(node_id, cursor, imported_ms)"
+		   " VALUES(?, ?, ?)",
+		   "tII", node_id, pull_cursor, (int64_t)hub_now_ms()) != 0)
+		log_warnx("cannot record node %s's pull cursor %" PRId64 " from its bundle",
+			  node_id, pull_cursor);
 }
 
 int hub_import_file(sqlite3 *db, const char *file, int json_out)
@@ -161,6 +183,7 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 	size_t len = 0, flen;
 	const char *node_id, *result = NULL;
 	char sender[64];
+	int64_t cursor = -1;
 	hub_node n;
 	hub_ingest_result res;
 	int ret = 1;
@@ -170,15 +193,17 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 		result = "unreadable";
 		goto out;
 	}
-	if (import_open(db, file, data, len, &n, &frame, &flen, sender, &result) != 0) {
-		import_audit(db, file, sender, result, NULL);
+	if (import_open(db, file, data, len, &n, &frame, &flen, sender, &cursor, &result) != 0) {
+		import_audit(db, file, sender, result, NULL, -1);
 		goto out;
 	}
 	node_id = n.hn_id;
 	hub_ingest(db, &n, frame, flen, &res);
 	hub_note_gap(db, node_id, &res);
+	if (res.hi_status == 200)
+		import_note_cursor(db, node_id, cursor);
 	result = res.hi_status == 200 ? "imported" : res.hi_status == 409 ? "out of order" : "error";
-	import_audit(db, file, node_id, result, &res);
+	import_audit(db, file, node_id, result, &res, cursor);
 	if (res.hi_status == 200) {
 		if (json_out) {
 			cJSON *o = cJSON_CreateObject();
@@ -190,6 +215,8 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			cJSON_AddItemToObject(o, "quarantined", res.hi_quarantined);
 			res.hi_quarantined = NULL;
 			cJSON_AddNumberToObject(o, "conflicts", res.hi_conflicts);
+			if (cursor >= 0)
+				cJSON_AddNumberToObject(o, "pull_cursor", (double)cursor);
 			json_print_out(o, 0);
 		} else {
 			printf("imported '%s' from node %s: applied %d, skipped %d, "
@@ -252,10 +279,19 @@ static int export_page_rows(void)
 	return n > 0 && n < SYNC_MAX_PULL_ROWS ? (int)n : SYNC_MAX_PULL_ROWS;
 }
 
-/* The cursor to export from: *after as given (>= 0), else the one the node
- * last pulled from (nodes.pull_cursor).  0, or -1 after telling why
- * (*result names the refusal). */
-static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after, const char **result)
+/*
+ * The cursor to export from: *after as given (>= 0, *from "after"), else
+ * what the office has: the pull cursor its latest bundle reported
+ * (bundle_cursors, *from "bundle") when the hub imported that bundle after
+ * the node's last pull (an office that has moved only bundles for weeks,
+ * or one put back from a backup since), else the cursor it last pulled
+ * from (nodes.pull_cursor, *from "pull").  Starting before what the office
+ * has is harmless (its import skips a page it has; applying one again
+ * changes nothing); starting after it would leave a gap its import
+ * refuses.  0, or -1 after telling why (*result names the refusal).
+ */
+static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after, const char **from,
+			 const char **result)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t schema = -1, pulled = 0;
@@ -264,17 +300,24 @@ static int export_cursor(sqlite3 *db, const char *node_id, int64_t *after, const
 	*result = "error";
 	if (db_prepare_bound(
 		db, &st,
-		"SELECT pull_cursor, last_pull_ms IS NOT NULL, schema_version FROM nodes"
-		" WHERE id=?",
+		"SELECT n.pull_cursor, n.last_pull_ms, n.schema_version, b.cursor, b.imported_ms"
+		" FROM nodes n LEFT JOIN bundle_cursors b ON b.node_id=n.id WHERE n.id=?",
 		"t", node_id) != 0 ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		fprintf(stderr, "outpost-hub: cannot read node %s\n", node_id);
 		return -1;
 	}
-	if (*after < 0)
+	pulled = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	*from = "after";
+	if (*after < 0 && sqlite3_column_type(st, 3) != SQLITE_NULL &&
+	    (!pulled || sqlite3_column_int64(st, 4) >= sqlite3_column_int64(st, 1))) {
+		*after = sqlite3_column_int64(st, 3);
+		*from = "bundle";
+	} else if (*after < 0) {
 		*after = sqlite3_column_int64(st, 0);
-	pulled = sqlite3_column_int64(st, 1);
+		*from = "pull";
+	}
 	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
 		schema = sqlite3_column_int64(st, 2);
 	sqlite3_finalize(st);
@@ -376,20 +419,22 @@ out:
  * bundle.export, as an import's bundle.import): the file, what became of
  * it ("exported", or the refusal: "unknown node", "revoked node", "schema
  * version", "never pulled", "cursor in a gap", "cursor past head",
- * "error"), the cursor it started from once known, and once a file is
- * written the pages and files.  No secret: cursors and counts.  A failure
- * to record is logged, the export stands.
+ * "error"), the cursor it started from and why ("after", "bundle",
+ * "pull"), and once a file is written the pages and files.  No secret:
+ * cursors and counts.  A failure to record is logged, the export stands.
  */
 static void export_audit(sqlite3 *db, const char *node_id, const char *file, const char *result,
-			 int64_t after, int64_t next, int npages, int files, int64_t acked)
+			 const char *cursor_from, int64_t after, int64_t next, int npages,
+			 int files, int64_t acked)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *detail = NULL;
 	int ok = o && cJSON_AddStringToObject(o, "file", file) &&
 		 cJSON_AddStringToObject(o, "result", result);
 
-	if (ok && after >= 0)
-		ok = cJSON_AddNumberToObject(o, "after", (double)after) != NULL;
+	if (ok && cursor_from != NULL)
+		ok = cJSON_AddNumberToObject(o, "after", (double)after) &&
+		     cJSON_AddStringToObject(o, "cursor_from", cursor_from);
 	if (ok && files > 0)
 		ok = cJSON_AddNumberToObject(o, "next", (double)next) &&
 		     cJSON_AddNumberToObject(o, "pages", npages) &&
@@ -408,8 +453,8 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 {
 	buf pages = BUF_INIT(SYNC_BUNDLE_MAX), out = BUF_INIT(SYNC_BUNDLE_MAX);
 	char name[4200], err[512], *ack = NULL;
-	const char *result = "error";
-	int64_t from = -1, next = -1, acked = 0;
+	const char *result = "error", *cursor_from = NULL;
+	int64_t from = after, next = -1, acked = 0;
 	int more = 1, files = 0, npages = 0, ret = 1, rc;
 	hub_node n;
 
@@ -424,7 +469,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		result = rc < 0 ? "error" : rc == DB_ABSENT ? "unknown node" : "revoked node";
 		goto out;
 	}
-	rc = export_cursor(db, node_id, &after, &result);
+	rc = export_cursor(db, node_id, &after, &cursor_from, &result);
 	from = after;
 	if (rc != 0)
 		goto out;
@@ -477,6 +522,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		cJSON_AddBoolToObject(o, "ok", 1);
 		cJSON_AddStringToObject(o, "node_id", n.hn_id);
 		cJSON_AddNumberToObject(o, "after", (double)from);
+		cJSON_AddStringToObject(o, "cursor_from", cursor_from);
 		cJSON_AddNumberToObject(o, "next", (double)next);
 		cJSON_AddNumberToObject(o, "pages", npages);
 		cJSON_AddNumberToObject(o, "files", files);
@@ -489,6 +535,9 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 		       files > 1
 			   ? " and its numbered continuations (import them in order)"
 			   : "");
+		if (strcmp(cursor_from, "bundle") == 0)
+			printf("from the cursor the office's latest bundle reported (imported "
+			       "here after its last pull)\n");
 		if (acked > 0)
 			printf("it acknowledges the office's changes up to %" PRId64
 			       ": they leave its outbox when it is imported\n",
@@ -497,7 +546,7 @@ int hub_export_office(sqlite3 *db, const char *node_id, const char *file, int64_
 	}
 	ret = 0;
 out:
-	export_audit(db, node_id, file, result, from, next, npages, files, acked);
+	export_audit(db, node_id, file, result, cursor_from, from, next, npages, files, acked);
 	cJSON_free(ack);
 	crypto_wipe(n.hn_secret, sizeof n.hn_secret);
 	buf_release(&pages);

@@ -137,6 +137,14 @@ static const db_migration hub_migrations[] = {
      " local_area_id TEXT PRIMARY KEY NOT NULL,"
      " epoch INTEGER NOT NULL DEFAULT 0,"
      " reopened INTEGER NOT NULL DEFAULT 0);"},
+    /* 10: per node, the pull cursor its latest bundle imported here
+     * reported (an OPX3 bundle, sync/bundle.c) and when it was imported
+     * (hub_import.c): `outpost-hub export-office` starts there when it is
+     * newer than the node's last pull.  IF NOT EXISTS, as 9. */
+    {"CREATE TABLE IF NOT EXISTS bundle_cursors("
+     " node_id TEXT PRIMARY KEY NOT NULL,"
+     " cursor INTEGER NOT NULL,"
+     " imported_ms INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 
 uint64_t hub_now_ms(void) { return clock_ms(); }

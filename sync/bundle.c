@@ -6,13 +6,15 @@
  * sync_bundle_decode() (sync.h).  Byte by byte, integers big-endian:
  *
  *   offset  size  field
- *   0       4     magic "OPX2"
+ *   0       4     magic "OPX3"
  *   4       2     node id length N (u16, 1..63)
  *   6       N     node id (ASCII, no NUL)
  *   6+N     12    nonce (random)
- *   18+N    32    SHA-256 of every byte after it (the sealed frame and tag)
- *   50+N    ...   the push frame of sync/frame.h ("OPB1" ... SHA-256),
- *                 sealed: AES-256-GCM under the bundle key, with bytes
+ *   18+N    32    SHA-256 of every byte after it (what is sealed, and the tag)
+ *   50+N    8     the office's pull cursor when it wrote the bundle (i64:
+ *                 node_meta sync_cursor, -1 none yet), then
+ *   58+N    ...   the push frame of sync/frame.h ("OPB1" ... SHA-256),
+ *                 both sealed: AES-256-GCM under the bundle key, with bytes
  *                 0..18+N (magic, id, nonce) as associated data
  *   end-16  16    the GCM tag
  *
@@ -24,7 +26,11 @@
  * node's (the tag fails).  Entry seqs inside are wire seqs (local seq minus
  * sync_state.seq_base), exactly as a push sends them, so the hub's replay
  * rule makes a bundle and a later push of the same entries harmless:
- * whichever arrives second is skipped.  When the outbox does not fit one
+ * whichever arrives second is skipped.  The pull cursor tells the hub what
+ * the office has of its changes (it records it, and `outpost-hub
+ * export-office` starts there when the bundle is newer than the office's
+ * last pull): sealed with the frame, no one else can make the hub send an
+ * office less than it lacks.  When the outbox does not fit one
  * frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX bytes, one schema
  * version per frame) the entries continue in FILE.2, FILE.3, ..., to be
  * imported in that order.
@@ -48,9 +54,10 @@
  * other's magic by name (an office's bundle given to the office, a hub's
  * to the hub).
  *
- * The earlier format, "OPX1", signed the frame (HMAC-SHA256 with the node
- * secret, 32 bytes after the node id) but did not seal it; the hub still
- * imports one an office wrote before it upgraded.
+ * The earlier formats are still imported, an office's bundle written before
+ * it upgraded: "OPX2", the same without the pull cursor (the sealed bytes
+ * are the frame alone), and "OPX1", which signed the frame (HMAC-SHA256
+ * with the node secret, 32 bytes after the node id) but did not seal it.
  */
 #include "sync/client_int.h"
 #include "sync/frame.h"
@@ -69,6 +76,7 @@
 #include <unistd.h>
 
 #define BUNDLE_V1 "OPX1"
+#define BUNDLE_V2 "OPX2" /* sealed, no pull cursor */
 #define BUNDLE_KEY_LABEL "outpost bundle key v1"
 #define HUB_BUNDLE_KEY_LABEL "outpost hub bundle key v1" /* hub to office */
 #define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32) /* the shorter header, OPX1's */
@@ -93,10 +101,11 @@ static int bundle_key(const unsigned char secret[SYNC_SECRET_LEN], int hub,
 	return crypto_hmac_sha256(secret, SYNC_SECRET_LEN, label, strlen(label), key);
 }
 
-/* Seal frame[0..len) into out as a bundle of kind hub (magic and key). */
+/* Seal pre[0..prelen) then frame[0..len) into out as a bundle of kind hub
+ * (magic and key). */
 static int bundle_seal(buf *out, int hub, const char *node_id,
-		       const unsigned char secret[SYNC_SECRET_LEN], const void *frame,
-		       size_t len)
+		       const unsigned char secret[SYNC_SECRET_LEN], const void *pre,
+		       size_t prelen, const void *frame, size_t len)
 {
 	unsigned char key[32], nonce[CRYPTO_GCM_NONCE], tag[CRYPTO_GCM_TAG], *b;
 	static const unsigned char zero[CRYPTO_SHA256_LEN];
@@ -119,7 +128,9 @@ static int bundle_seal(buf *out, int hub, const char *node_id,
 	aad = out->len - at;
 	buf_put_bytes(out, zero, sizeof zero, &rc); /* the sum, once the tag is made */
 	body = out->len;
+	buf_put_bytes(out, pre, prelen, &rc);
 	buf_put_bytes(out, frame, len, &rc);
+	len += prelen;
 	if (rc != 0) {
 		crypto_wipe(key, sizeof key);
 		return -1;
@@ -137,17 +148,22 @@ static int bundle_seal(buf *out, int hub, const char *node_id,
 }
 
 int sync_bundle_encode(buf *out, const char *node_id,
-		       const unsigned char secret[SYNC_SECRET_LEN], const void *frame,
-		       size_t len)
+		       const unsigned char secret[SYNC_SECRET_LEN], int64_t pull_cursor,
+		       const void *frame, size_t len)
 {
-	return bundle_seal(out, 0, node_id, secret, frame, len);
+	unsigned char pre[8];
+	uint64_t v = (uint64_t)(pull_cursor < 0 ? -1 : pull_cursor);
+
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		pre[i] = (unsigned char)v;
+	return bundle_seal(out, 0, node_id, secret, pre, sizeof pre, frame, len);
 }
 
 int sync_hub_bundle_encode(buf *out, const char *node_id,
 			   const unsigned char secret[SYNC_SECRET_LEN], const void *pages,
 			   size_t len)
 {
-	return bundle_seal(out, 1, node_id, secret, pages, len);
+	return bundle_seal(out, 1, node_id, secret, NULL, 0, pages, len);
 }
 
 int sync_hub_bundle_begin(buf *pages, int64_t made_ms, const char *ack)
@@ -217,8 +233,8 @@ int sync_hub_bundle_page(const unsigned char *pages, size_t len, size_t *off,
 	"this is a bundle from the hub for an office (OPH1): import it at that office "  \
 	"with "                                                                          \
 	"'outpost-sync import FILE'"
-#define OFFICE_KIND_AT_OFFICE                                                            \
-	"this is an office's bundle for the hub (OPX2): import it at the hub with "      \
+#define OFFICE_KIND_AT_OFFICE(magic)                                                     \
+	"this is an office's bundle for the hub (" magic "): import it at the hub with " \
 	"'outpost-hub import FILE'"
 
 /* The header (magic, node id length and bytes) of a bundle of kind hub (0:
@@ -231,18 +247,21 @@ static int bundle_head(const unsigned char *b, size_t len, int hub, char node_id
 {
 	size_t idlen, after;
 	int office = len >= 4 && (memcmp(b, SYNC_BUNDLE_MAGIC, 4) == 0 ||
-				  memcmp(b, BUNDLE_V1, 4) == 0);
+				  memcmp(b, BUNDLE_V2, 4) == 0 || memcmp(b, BUNDLE_V1, 4) == 0);
 	int from_hub = len >= 4 && memcmp(b, SYNC_HUB_BUNDLE_MAGIC, 4) == 0;
 
 	node_id[0] = '\0';
 	if (hub ? office : from_hub) {
 		/* the other direction's: said by name, before anything else */
-		*err = hub ? OFFICE_KIND_AT_OFFICE : HUB_KIND_AT_HUB;
+		*err = !hub			       ? HUB_KIND_AT_HUB
+		       : memcmp(b, BUNDLE_V1, 4) == 0 ? OFFICE_KIND_AT_OFFICE(BUNDLE_V1)
+		       : memcmp(b, BUNDLE_V2, 4) == 0 ? OFFICE_KIND_AT_OFFICE(BUNDLE_V2)
+						      : OFFICE_KIND_AT_OFFICE(SYNC_BUNDLE_MAGIC);
 		return SYNC_BUNDLE_WRONG_KIND;
 	}
 	if (!(hub ? from_hub : office)) {
 		*err = hub ? "not an Outpost bundle (no OPH1 header)"
-			   : "not an Outpost bundle (no OPX2 or OPX1 header)";
+			   : "not an Outpost bundle (no OPX3, OPX2 or OPX1 header)";
 		return -1;
 	}
 	*v1 = !hub && memcmp(b, BUNDLE_V1, 4) == 0;
@@ -338,8 +357,8 @@ static int bundle_unseal(unsigned char *b, size_t len, size_t off, int hub,
 }
 
 int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
-		       const char **err)
+		       char node_id[64], int64_t *pull_cursor, const unsigned char **frame,
+		       size_t *flen, const char **err)
 {
 	unsigned char *b = p;
 	size_t off;
@@ -349,12 +368,28 @@ int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECR
 
 	*frame = NULL;
 	*flen = 0;
+	*pull_cursor = -1;
 	if ((rc = bundle_head(b, len, 0, node_id, &off, &v1, err)) != 0)
 		return rc;
 	if (v1)
 		return decode_v1(b, len, off, secret, frame, flen, err);
 	if ((rc = bundle_unseal(b, len, off, 0, secret, frame, flen, err)) != 0)
 		return rc;
+	/* OPX3: the office's pull cursor, sealed before the frame */
+	if (memcmp(b, SYNC_BUNDLE_MAGIC, 4) == 0) {
+		if (*flen < 8) {
+			*frame = NULL;
+			*flen = 0;
+			*err = "malformed bundle: no pull cursor before its frame (made by an"
+			       " incompatible version of outpost-sync?)";
+			return SYNC_BUNDLE_MALFORMED;
+		}
+		*pull_cursor = get_i64(*frame);
+		if (*pull_cursor < 0)
+			*pull_cursor = -1;
+		*frame += 8;
+		*flen -= 8;
+	}
 	/* Sealed by the node, whole: a frame that does not read was made so
 	 * (frame_open checks every length before it reads: fuzz_frame). */
 	if (frame_open(&r, *frame, *flen, &why) != 0) {
@@ -512,7 +547,7 @@ fail:
 }
 
 /* 1 when path is a regular file (not a link) that starts with the header
- * of an Outpost bundle of node_id (OPX2 or OPX1, that node id), else 0:
+ * of an Outpost bundle of node_id (OPX3, OPX2 or OPX1, that node id), else 0:
  * what an export may remove as an earlier export's part, never another
  * file, nor another office PC's bundle (a stick carried between offices
  * may hold one under the same name, not yet imported). */
@@ -578,16 +613,19 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, i
 		       sync_bundle_stats *st, char *err, size_t errlen)
 {
 	sync_bundle_stats local;
-	buf frame = BUF_INIT(SYNC_BUNDLE_MAX - 4 - 2 - 64 - 32);
+	buf frame = BUF_INIT(SYNC_BUNDLE_MAX - 4 - 2 - 64 - 32 - 8); /* (- the cursor) */
 	buf out = BUF_INIT(SYNC_BUNDLE_MAX);
-	int64_t base = 0, after, first, last, count;
+	int64_t base = 0, after, first, last, count, cursor = -1;
 	char name[4200];
 	int rc, ret = SYNC_E_OTHER;
 
 	if (st == NULL)
 		st = &local;
 	memset(st, 0, sizeof *st);
-	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) < 0) {
+	/* what the office has of the hub's changes (none before its first
+	 * snapshot is done): each part tells the hub */
+	if (db_kv_get_i64(db, "sync_state", "seq_base", &base) < 0 ||
+	    db_kv_get_i64(db, "node_meta", "sync_cursor", &cursor) < 0) {
 		fmt_line(err, errlen, "cannot read the sync state of the office database");
 		return SYNC_E_OTHER;
 	}
@@ -611,8 +649,8 @@ int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, i
 			fmt_line(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
 			goto out;
 		}
-		if (sync_bundle_encode(&out, id->id_node_id, id->id_secret, frame.data, frame.len) !=
-		    0) {
+		if (sync_bundle_encode(&out, id->id_node_id, id->id_secret, cursor, frame.data,
+				       frame.len) != 0) {
 			fmt_line(err, errlen, "cannot build the bundle (out of memory?)");
 			goto out;
 		}

@@ -455,12 +455,13 @@ int sync_enroll_check(const char *pin, const char *code, char out[SYNC_ENROLL_CH
 /* ---- offline bundles: the one codec (sync/bundle.c, format there) ----------- */
 
 #define SYNC_BUNDLE_MAX (512 * 1024 * 1024) /* one bundle file (hub import cap) */
-#define SYNC_BUNDLE_MAGIC "OPX2" /* what export writes; import reads "OPX1" too */
+#define SYNC_BUNDLE_MAGIC "OPX3" /* what export writes; import reads "OPX2", "OPX1" too */
 
-/* Build one bundle in out from a finished frame, sealed for the node and
- * the hub alone (format in bundle.c).  0 or -1. */
+/* Build one bundle in out from a finished frame and the office's pull
+ * cursor (node_meta sync_cursor, < 0 when it has none yet), sealed for the
+ * node and the hub alone (format in bundle.c).  0 or -1. */
 int sync_bundle_encode(buf *out, const char *node_id, const unsigned char secret[SYNC_SECRET_LEN],
-		       const void *frame, size_t len);
+		       int64_t pull_cursor, const void *frame, size_t len);
 /* A bundle cut short or damaged (a copy interrupted): its checksum does not
  * match, or its header ends early.  Copy it again. */
 #define SYNC_BUNDLE_DAMAGED (-2)
@@ -476,10 +477,12 @@ int sync_bundle_sender(const void *p, size_t len, char node_id[64], const char *
  * MAC) with secret, and open it in place: *frame then points into p.  0,
  * or with *err set (static text) -1 (not a bundle, bad signature),
  * SYNC_BUNDLE_DAMAGED, SYNC_BUNDLE_MALFORMED or SYNC_BUNDLE_WRONG_KIND (a
- * hub's bundle for an office).  node_id gets the sender. */
+ * hub's bundle for an office).  node_id gets the sender, *pull_cursor the
+ * office's pull cursor when it wrote the bundle (-1: none, or a bundle of
+ * before OPX3). */
 int sync_bundle_decode(void *p, size_t len, const unsigned char secret[SYNC_SECRET_LEN],
-		       char node_id[64], const unsigned char **frame, size_t *flen,
-		       const char **err);
+		       char node_id[64], int64_t *pull_cursor, const unsigned char **frame,
+		       size_t *flen, const char **err);
 /* A bundle of the other direction (a hub's given to an office's reader,
  * or the reverse): *err names it and where it is imported. */
 #define SYNC_BUNDLE_WRONG_KIND (-4)

@@ -935,7 +935,7 @@ class SyncNodeTest(OfficeTest):
                 data = f.read()
             # Sealed for the node and the hub: a stick lost on the way gives
             # no visitor's name away.
-            self.assertTrue(data.startswith(b"OPX2"), data[:8])
+            self.assertTrue(data.startswith(b"OPX3"), data[:8])
             self.assertNotIn(b"Bundle 0", data)
             self.assertNotIn(b"checkins", data)
             cut = os.path.join(d, "cut.bundle")
@@ -1162,7 +1162,7 @@ class SyncNodeTest(OfficeTest):
                    ("flipped", bytes(flipped), b"truncated or damaged (copy the file again)"),
                    ("b", bdata, b"is the hub's bundle for node %s, not for this office PC"
                     % b.node_id.encode()),
-                   ("office", None, b"this is an office's bundle for the hub (OPX2): import it"
+                   ("office", None, b"this is an office's bundle for the hub (OPX3): import it"
                     b" at the hub with 'outpost-hub import FILE'"),
                    ("text", b"hello\n", b"not an Outpost bundle")]
             if forged:
@@ -1235,22 +1235,24 @@ class SyncNodeTest(OfficeTest):
             self.assertIn(b"revoked node '%s'" % b.node_id.encode(), p.stderr)
             self.assertFalse(os.path.exists(os.path.join(d, "rev")))
         # Every export is in the hub's audit trail, a refused one too: what
-        # became of it, the cursor it started from; no secret.
+        # became of it, the cursor it started from and why; no secret.
         got = [(s, json.loads(x)) for s, x in harness.rows(
             hub, "SELECT subject, detail FROM hub_audit_events WHERE action='bundle.export'"
                  " AND actor='cli' ORDER BY rowid")]
-        self.assertEqual([(s, x["result"]) for s, x in got],
-                         [(a.node_id, "exported"), (b.node_id, "exported"),
-                          ("no-such-node", "unknown node"), (a.node_id, "exported"),
-                          (a.node_id, "cursor past head"), (b.node_id, "revoked node")], got)
+        self.assertEqual([(s, x["result"], x.get("cursor_from")) for s, x in got],
+                         [(a.node_id, "exported", "pull"), (b.node_id, "exported", "pull"),
+                          ("no-such-node", "unknown node", None),
+                          (a.node_id, "exported", "after"),
+                          (a.node_id, "cursor past head", "after"),
+                          (b.node_id, "revoked node", None)], got)
         self.assertEqual((got[0][1]["after"], got[0][1]["next"], got[0][1]["files"]),
                          (made["after"], made["next"], 1))
         self.assertTrue(got[0][1]["file"].endswith("/to-office.bundle"), got[0])
         self.assertEqual(got[4][1]["after"], head + 1000)
         self.assertNotIn("files", got[4][1])
         for _, x in got:
-            self.assertLessEqual(set(x), {"file", "result", "after", "next", "pages", "files",
-                                          "acked_seq"}, x)
+            self.assertLessEqual(set(x), {"file", "result", "after", "cursor_from", "next",
+                                          "pages", "files", "acked_seq"}, x)
         self.network_back(a, saved)
         p = sync(a, "push")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -1403,6 +1405,90 @@ class SyncNodeTest(OfficeTest):
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine WHERE node_id=?",
                                a.node_id), 1)
         self.assertEqual(count(a, "SELECT count(*) FROM offices WHERE id='office-by-stick'"), 0)
+
+    def test_export_office_starts_where_the_office_is(self):
+        """An office that moves only bundles: `outpost-sync export` carries
+        its pull cursor (sealed with the rest), `outpost-hub import` records
+        it, and `export-office` without --after starts there while that
+        bundle is newer than the office's last pull, not at the cursor of
+        that pull, weeks behind: the stick carries only what the office
+        lacks.  A pull newer than the bundle is the start again.  The bundle
+        of an office PC put back from a backup (its cursor behind the one it
+        last pulled from) is the start too: from the pull, its import would
+        be refused as a gap (exit 8)."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        b = self.o.synced_node(hub)
+        saved = self.cut_off(a)
+
+        def at_hub(ids):
+            wait_for(lambda: all(harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", i)
+                                 for i in ids), timeout=60, what="b's check-ins at the hub")
+
+        def export_office(path):
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)
+
+        def carried(path):
+            """a's outbox to the hub on the stick; what it said a had."""
+            p = sync(a, "export", "--out", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            p = hub_tool(hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)["pull_cursor"]
+
+        with tempfile.TemporaryDirectory() as d:
+            at_hub([checkin(b, "First trip %d" % i) for i in range(2)])
+            made1 = export_office(os.path.join(d, "one.bundle"))
+            self.assertEqual(made1["cursor_from"], "pull")
+            p = sync(a, "import", os.path.join(d, "one.bundle"), "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["cursor"], made1["next"])
+            # The office's own bundle tells the hub where it is now.
+            at_hub([checkin(b, "Second trip %d" % i) for i in range(2)])
+            checkin(a, "By the stick")
+            self.assertEqual(carried(os.path.join(d, "office.bundle")), made1["next"])
+            made2 = export_office(os.path.join(d, "two.bundle"))
+            self.assertEqual(made2["after"], made1["next"])
+            self.assertGreater(made2["after"], made1["after"])
+            self.assertEqual(made2["cursor_from"], "bundle")
+            p = hub_tool(hub, "export-office", a.node_id, "--out", os.path.join(d, "text.bundle"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"from the cursor the office's latest bundle reported", p.stdout)
+            p = sync(a, "import", os.path.join(d, "two.bundle"), "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["skipped"], j["cursor"]), (0, made2["next"]))
+            self.assertGreaterEqual(j["applied"], 1)
+        # The network back: a pull newer than the bundle, the start again.
+        self.network_back(a, saved)
+        p = sync(a, "pull", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        wait_for(lambda: harness.db_value(
+            hub, "SELECT n.last_pull_ms > b.imported_ms FROM nodes n JOIN bundle_cursors b"
+                 " ON b.node_id=n.id WHERE n.id=?", a.node_id) == 1,
+                 what="the hub to record a's pull")
+        pulled = harness.db_value(hub, "SELECT pull_cursor FROM nodes WHERE id=?", a.node_id)
+        self.assertGreaterEqual(pulled, made2["next"])
+        with tempfile.TemporaryDirectory() as d:
+            made3 = export_office(os.path.join(d, "three.bundle"))
+            self.assertEqual((made3["cursor_from"], made3["after"]), ("pull", pulled))
+            # Cut off again, and the PC put back from a backup: its cursor
+            # is behind the one it last pulled from.  Its bundle says so,
+            # and the hub's starts there: imported, no gap.
+            self.cut_off(a)
+            checkin(a, "After the restore")
+            a.stop()
+            harness.db_write(a, "UPDATE node_meta SET value=? WHERE key='sync_cursor'",
+                             str(made1["next"]))
+            self.assertEqual(carried(os.path.join(d, "office.bundle")), made1["next"])
+            made4 = export_office(os.path.join(d, "four.bundle"))
+            self.assertEqual((made4["cursor_from"], made4["after"]), ("bundle", made1["next"]))
+            self.assertLess(made4["after"], pulled)
+            p = sync(a, "import", os.path.join(d, "four.bundle"), "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["cursor"], made4["next"])
 
     def test_bundle_to_office_in_parts(self):
         """More than one file holds (a small bound in the test build) is

@@ -605,8 +605,10 @@ static void test_outbox_restamp(void **state)
 }
 
 /* The bundle codec (sync/bundle.c), the one outpost-hub import decodes with:
- * a round trip, the sender read before the secret is known, and every byte
- * of magic, MAC or frame refused when altered (the id picks the secret). */
+ * a round trip (the office's pull cursor with the frame; none: -1), the
+ * sender read before the secret is known, and every byte of magic, MAC or
+ * frame refused when altered (the id picks the secret); the earlier
+ * formats (OPX2 sealed without a cursor, OPX1 signed) still read. */
 /* c = a copy of b (a decode opens a bundle in place) */
 static void refill(buf *c, const buf *b)
 {
@@ -633,6 +635,7 @@ static void test_bundle_codec(void **state)
 	unsigned char secret[SYNC_SECRET_LEN], other[SYNC_SECRET_LEN];
 	const unsigned char *f;
 	size_t flen;
+	int64_t cursor = 0;
 	char id[64];
 	const char *err = NULL;
 
@@ -640,9 +643,10 @@ static void test_bundle_codec(void **state)
 	memset(secret, 7, sizeof secret);
 	memset(other, 8, sizeof other);
 	build3(&frame);
-	assert_int_equal(sync_bundle_encode(&bun, "node-1", secret, frame.data, frame.len), 0);
-	/* magic, id, nonce, sum, the sealed frame, its tag */
-	assert_int_equal(bun.len, 4 + 2 + 6 + 12 + 32 + frame.len + 16);
+	assert_int_equal(sync_bundle_encode(&bun, "node-1", secret, 4242, frame.data, frame.len),
+			 0);
+	/* magic, id, nonce, sum, the sealed cursor and frame, its tag */
+	assert_int_equal(bun.len, 4 + 2 + 6 + 12 + 32 + 8 + frame.len + 16);
 	assert_memory_equal(bun.data, SYNC_BUNDLE_MAGIC, 4);
 	/* sealed: nothing of the frame reads in the file (a lost stick gives
 	 * no visitor's name away) */
@@ -652,15 +656,22 @@ static void test_bundle_codec(void **state)
 	assert_int_equal(sync_bundle_sender(bun.data, bun.len, id, &err), 0);
 	assert_string_equal(id, "node-1");
 	refill(&copy, &bun);
-	assert_int_equal(sync_bundle_decode(copy.data, bun.len, secret, id, &f, &flen, &err), 0);
+	assert_int_equal(
+	    sync_bundle_decode(copy.data, bun.len, secret, id, &cursor, &f, &flen, &err), 0);
+	assert_int_equal(cursor, 4242);
 	assert_int_equal(flen, frame.len);
 	assert_memory_equal(f, frame.data, frame.len);
-	/* two exports of one frame never share a nonce */
-	assert_int_equal(sync_bundle_encode(&two, "node-1", secret, frame.data, frame.len), 0);
+	/* two exports of one frame never share a nonce; no cursor yet: -1 */
+	assert_int_equal(sync_bundle_encode(&two, "node-1", secret, -5, frame.data, frame.len), 0);
 	assert_memory_not_equal(two.data + 12, bun.data + 12, 12);
+	assert_int_equal(
+	    sync_bundle_decode(two.data, two.len, secret, id, &cursor, &f, &flen, &err), 0);
+	assert_int_equal(cursor, -1);
+	assert_int_equal(flen, frame.len);
 	err = NULL;
 	refill(&copy, &bun);
-	assert_int_equal(sync_bundle_decode(copy.data, bun.len, other, id, &f, &flen, &err), -1);
+	assert_int_equal(
+	    sync_bundle_decode(copy.data, bun.len, other, id, &cursor, &f, &flen, &err), -1);
 	assert_non_null(err);
 	assert_null(f);
 	/* A byte of the magic or the nonce altered is refused as not a bundle
@@ -670,16 +681,18 @@ static void test_bundle_codec(void **state)
 			continue; /* length and id: a changed id is another node's secret */
 		refill(&copy, &bun);
 		copy.data[i] ^= 0x20;
-		assert_int_equal(sync_bundle_decode(copy.data, bun.len, secret, id, &f, &flen, &err),
-				 i < 4 + 2 + 6 + 12 ? -1 : SYNC_BUNDLE_DAMAGED);
+		assert_int_equal(
+		    sync_bundle_decode(copy.data, bun.len, secret, id, &cursor, &f, &flen, &err),
+		    i < 4 + 2 + 6 + 12 ? -1 : SYNC_BUNDLE_DAMAGED);
 	}
 	/* Cut short anywhere after its magic (a copy interrupted): damaged,
 	 * never a bad signature */
 	for (size_t cut = 4; cut < bun.len; cut++) {
 		err = NULL;
 		refill(&copy, &bun);
-		assert_int_equal(sync_bundle_decode(copy.data, cut, secret, id, &f, &flen, &err),
-				 SYNC_BUNDLE_DAMAGED);
+		assert_int_equal(
+		    sync_bundle_decode(copy.data, cut, secret, id, &cursor, &f, &flen, &err),
+		    SYNC_BUNDLE_DAMAGED);
 		assert_non_null(strstr(err, "copy the file again"));
 		assert_true(sync_bundle_sender(bun.data, cut, id, &err) == 0 ||
 			    strstr(err, "copy the file again") != NULL);
@@ -687,10 +700,47 @@ static void test_bundle_codec(void **state)
 	/* Sealed by the node, whole, but no frame inside: malformed, not
 	 * "copy it again" */
 	buf_reset(&two);
-	assert_int_equal(sync_bundle_encode(&two, "node-1", secret, "not a frame", 11), 0);
-	assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &f, &flen, &err),
-			 SYNC_BUNDLE_MALFORMED);
+	assert_int_equal(sync_bundle_encode(&two, "node-1", secret, 1, "not a frame", 11), 0);
+	assert_int_equal(
+	    sync_bundle_decode(two.data, two.len, secret, id, &cursor, &f, &flen, &err),
+	    SYNC_BUNDLE_MALFORMED);
 	assert_non_null(strstr(err, "malformed"));
+	/* OPX2, an office's bundle of before the cursor: the frame alone
+	 * sealed, read with no cursor (-1) */
+	{
+		unsigned char key[32], nonce[CRYPTO_GCM_NONCE], tag[CRYPTO_GCM_TAG];
+		size_t body;
+		int rc = 0;
+
+		memset(nonce, 3, sizeof nonce);
+		assert_int_equal(crypto_hmac_sha256(secret, SYNC_SECRET_LEN, "outpost bundle key v1",
+						    21, key),
+				 0);
+		buf_reset(&two);
+		buf_put_bytes(&two, "OPX2", 4, &rc);
+		buf_put_u8(&two, 0, &rc);
+		buf_put_u8(&two, 6, &rc);
+		buf_put_bytes(&two, "node-1", 6, &rc);
+		buf_put_bytes(&two, nonce, sizeof nonce, &rc);
+		buf_put_bytes(&two, key, 32, &rc); /* room for the sum */
+		body = two.len;
+		buf_put_bytes(&two, frame.data, frame.len, &rc);
+		assert_int_equal(rc, 0);
+		assert_int_equal(crypto_seal(key, nonce, two.data, body - 32,
+					     two.data + body, frame.len, tag),
+				 0);
+		buf_put_bytes(&two, tag, sizeof tag, &rc);
+		assert_int_equal(rc, 0);
+		assert_int_equal(crypto_sha256(two.data + body, two.len - body,
+					       (unsigned char *)two.data + body - 32),
+				 0);
+		cursor = 7;
+		assert_int_equal(
+		    sync_bundle_decode(two.data, two.len, secret, id, &cursor, &f, &flen, &err), 0);
+		assert_int_equal(cursor, -1);
+		assert_int_equal(flen, frame.len);
+		assert_memory_equal(f, frame.data, frame.len);
+	}
 	/* The earlier format (signed, not sealed) still reads */
 	{
 		unsigned char mac[CRYPTO_SHA256_LEN];
@@ -705,22 +755,22 @@ static void test_bundle_codec(void **state)
 		buf_put_bytes(&two, mac, sizeof mac, &rc);
 		buf_put_bytes(&two, frame.data, frame.len, &rc);
 		assert_int_equal(rc, 0);
-		assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &f, &flen, &err), 0);
+		assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &cursor, &f, &flen, &err), 0);
 		assert_int_equal(flen, frame.len);
 		assert_memory_equal(f, frame.data, frame.len);
 		two.data[two.len - 40] ^= 1;
-		assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &f, &flen, &err),
+		assert_int_equal(sync_bundle_decode(two.data, two.len, secret, id, &cursor, &f, &flen, &err),
 				 SYNC_BUNDLE_DAMAGED);
-		assert_int_equal(sync_bundle_decode(two.data, two.len, other, id, &f, &flen, &err),
+		assert_int_equal(sync_bundle_decode(two.data, two.len, other, id, &cursor, &f, &flen, &err),
 				 SYNC_BUNDLE_DAMAGED);
 		two.data[two.len - 40] ^= 1;
-		assert_int_equal(sync_bundle_decode(two.data, two.len, other, id, &f, &flen, &err), -1);
+		assert_int_equal(sync_bundle_decode(two.data, two.len, other, id, &cursor, &f, &flen, &err), -1);
 	}
 	/* Not a bundle at all; a node id a terminal would take as commands */
 	assert_int_equal(sync_bundle_sender(bun.data, 3, id, &err), -1);
 	assert_int_equal(sync_bundle_sender("hello", 5, id, &err), -1);
-	assert_int_equal(sync_bundle_encode(&bun, "", secret, frame.data, frame.len), -1);
-	assert_int_equal(sync_bundle_encode(&bun, "a\x1b[2J", secret, frame.data, frame.len), -1);
+	assert_int_equal(sync_bundle_encode(&bun, "", secret, 0, frame.data, frame.len), -1);
+	assert_int_equal(sync_bundle_encode(&bun, "a\x1b[2J", secret, 0, frame.data, frame.len), -1);
 	bun.data[7] = 0x1b;
 	assert_int_equal(sync_bundle_sender(bun.data, bun.len, id, &err), -1);
 	assert_string_equal(err, "malformed node id");
@@ -780,7 +830,7 @@ static void test_hub_bundle_codec(void **state)
 	assert_int_equal(sync_hub_bundle_page(p, plen, &at, &pg), 0);
 	/* The other direction's bundle, by name, each way */
 	assert_int_equal(
-	    sync_bundle_encode(&off_bun, "node-1", secret, frame.data, frame.len), 0);
+	    sync_bundle_encode(&off_bun, "node-1", secret, 0, frame.data, frame.len), 0);
 	refill(&copy, &off_bun);
 	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, secret, id, &made,
 						&ack, &acklen, &p, &plen, &err),
@@ -788,7 +838,7 @@ static void test_hub_bundle_codec(void **state)
 	assert_non_null(strstr(err, "outpost-hub import"));
 	refill(&copy, &bun);
 	assert_int_equal(
-	    sync_bundle_decode(copy.data, copy.len, secret, id, &p, &plen, &err),
+	    sync_bundle_decode(copy.data, copy.len, secret, id, &made, &p, &plen, &err),
 	    SYNC_BUNDLE_WRONG_KIND);
 	assert_non_null(strstr(err, "outpost-sync import"));
 	assert_int_equal(sync_bundle_sender(bun.data, bun.len, id, &err),
@@ -802,7 +852,7 @@ static void test_hub_bundle_codec(void **state)
 	refill(&copy, &bun);
 	memcpy(copy.data, SYNC_BUNDLE_MAGIC, 4);
 	assert_int_equal(
-	    sync_bundle_decode(copy.data, copy.len, secret, id, &p, &plen, &err), -1);
+	    sync_bundle_decode(copy.data, copy.len, secret, id, &made, &p, &plen, &err), -1);
 	/* Another node's secret; a cut; a byte altered */
 	refill(&copy, &bun);
 	assert_int_equal(sync_hub_bundle_decode(copy.data, copy.len, other, id, &made,
