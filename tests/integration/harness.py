@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -55,6 +56,34 @@ os.environ.setdefault("OUTPOST_TEST_HOOKS_DAY_END_MS", DAY_END_QUIET)
 OFFICE_TZ = "America/Los_Angeles"
 os.environ["TZ"] = OFFICE_TZ
 time.tzset()
+
+
+def office_day(node, span=60):
+    """The office's day, YYYY-MM-DD, as `node` keeps it (asked of it: GET
+    /api/v1/case/meta, its "today" and the time it took it from), at least
+    `span` seconds before the office's next midnight.
+
+    A test (or a class) that takes "today" once and compares with what the
+    node stores later disagrees with it when the office's midnight (08:00 or
+    07:00 UTC) passes in between.  When that midnight is less than `span`
+    seconds away by the node's clock, this waits until it has passed (and
+    says so on stderr) rather than race it: `span` is how long the caller
+    goes on using the day it got.  `node` is a signed-in client."""
+    while True:
+        r = node.get("/api/v1/case/meta")
+        if r.status != 200:
+            raise AssertionError("the office's day: GET /api/v1/case/meta: %r" % (r,))
+        j = r.json()
+        now = j["trusted_time_ms"] / 1000.0
+        t = time.localtime(now)
+        left = time.mktime((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0, 0, 0, -1)) - now
+        if left >= span:
+            return j["today"]
+        sys.stderr.write("harness: the office's midnight is %.0f s away by %s's clock, less than the"
+                         " %d s the test uses its day for: waiting until it has passed\n"
+                         % (left, getattr(node, "name", "the node"), span))
+        sys.stderr.flush()
+        time.sleep(left + 1)
 
 
 def plant_secret(value):

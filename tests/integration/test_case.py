@@ -48,10 +48,10 @@ def days_ago(today, n):
 
 
 class CaseNodeTest(harness.DemoNode):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.today = cls.node.get(API + "/meta").json()["today"]
+    def setUp(self):
+        # the office's day, taken for each test (the class outlives a
+        # midnight): every date a test makes and compares is of this one
+        self.today = harness.office_day(self.node, span=60)
 
     def bad(self, r, field, status=400):
         self.assertEqual(r.status, status, r.body)
@@ -670,6 +670,7 @@ class CaseClockTest(unittest.TestCase):
         node = Daemon("node").start()
         try:
             harness.login(node)
+            harness.office_day(node, span=60)   # no midnight before the restart's "today"
             t0 = node.get(API + "/meta").json()
             self.assertFalse(t0["clock_skew_warning"])
             node.stop()
@@ -827,7 +828,7 @@ class CaseReplicationTest(harness.HubAndOffices):
                                            "birth_date": "1984-09-09"})
         self.assertEqual(r.status, 201, r.body)
         pid = r.json()["id"]
-        today = a.get(API + "/meta").json()["today"]
+        today = harness.office_day(a, span=60)
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM participants WHERE id=?", pid) == 1,
                  what="the participant at the hub")
         r = self.hub.post("/api/v1/sync/enroll", {"code": self.code("demo-office"), "hostname": "older"})
@@ -891,7 +892,7 @@ class CaseReplicationTest(harness.HubAndOffices):
                                            "birth_date": "1990-07-04", "ssn": ssn})
         self.assertEqual(r.status, 201, r.body)
         pid = r.json()["id"]
-        today = a.get(API + "/meta").json()["today"]
+        today = harness.office_day(a, span=60)
         r = a.post(API + "/participants/%s/activities" % pid,
                    {"code": "102", "start_date": today, "note": {"body": text}})
         self.assertEqual(r.status, 201, r.body)

@@ -425,7 +425,11 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
             c = harness.client(cls.nodes[node])
             harness.login(c, user, PASSWORD)
             cls.s[user] = c
-        cls.today = cls.s["casemgr"].get(API + "/meta").json()["today"]
+
+    def setUp(self):
+        # the office's day, taken for each test (the class outlives a
+        # midnight): every date a test makes and compares is of this one
+        self.today = harness.office_day(self.s["casemgr"], span=60)
 
     @classmethod
     def admin(cls, method, path, body=None):
@@ -904,7 +908,10 @@ class ApproverStandingTest(CaseRulesBase, test_accounts.Base):
             wait_for(lambda u=user: count(cls.node, "SELECT count(*) FROM sync_state WHERE key=?",
                                           "verifier_ok:" + cls.ids[u]) == 1,
                      timeout=30, what="the hub's confirmation of " + user)
-        cls.today = cls.s["casemgr"].get(API + "/meta").json()["today"]
+
+    def setUp(self):
+        # the office's day, taken for each test (the class outlives a midnight)
+        self.today = harness.office_day(self.s["casemgr"], span=60)
 
     @classmethod
     def tearDownClass(cls):
@@ -983,7 +990,7 @@ class ApproverStandingTest(CaseRulesBase, test_accounts.Base):
     def test_deactivated(self):
         def deactivate(sid):
             rd = self.request(self.ops, {"kind": "deactivate", "staff_id": sid, "requestor_name": "Director",
-                                         "separation_date": test_accounts.today()})
+                                         "separation_date": self.today})
             r = self.ops.post("/api/v1/admin/staff/%s/deactivate" % sid, {"request_id": rd})
             self.assertEqual(r.status, 200, r)
         why = self.decided_across("apdeact", deactivate)

@@ -15,6 +15,7 @@ import datetime
 import os
 import unittest
 
+import harness
 from harness import Daemon, login, plant_secret
 
 CASE = "/api/v1/case"
@@ -31,7 +32,6 @@ class ErrorsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.node = Daemon("node").start()
         login(cls.node)
-        cls.today = cls.node.get(CASE + "/meta").json()["today"]
         plant_secret("Errata Example")
         r = cls.node.post(CASE + "/participants", {"first_name": "Errata", "last_name": "Example",
                                                    "birth_date": "1980-01-02"})
@@ -45,6 +45,10 @@ class ErrorsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.node.cleanup()
+
+    def setUp(self):
+        # the office's day, taken for each test (the class outlives a midnight)
+        self.today = harness.office_day(self.node, span=60)
 
     def missing(self, method, path, body=None):
         r = self.node.request(method, path.replace("ID", MISSING), body=body)
