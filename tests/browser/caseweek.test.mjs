@@ -10,7 +10,7 @@
 // on this stand-alone node they are written as the hub would replicate them.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { withSignedInNode, login, assertAccessible, assert, plantSecret, fillIn } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, plantSecret, fillIn, officeDay } from './lib.mjs';
 
 function daysBack(today, n) {
   return new Date(Date.parse(today + 'T00:00:00Z') - n * 86400000).toISOString().slice(0, 10);
@@ -23,6 +23,9 @@ function sql(node, q) {
   return execFileSync('sqlite3', [join(node.data, 'node.db'), '.timeout 5000', q], { encoding: 'utf8' });
 }
 
+// seconds the test goes on using the office's day it took
+const SPAN = 150;
+
 const APPROVERS = [
   ['jlee', '0190a000-0000-7000-8000-0000000000b1', 'dss_program_manager'],
   ['srivera', '0190a000-0000-7000-8000-0000000000b2', 'wdb_director'],
@@ -31,7 +34,8 @@ const APPROVERS = [
 
 export const tests = [
   ["a case manager's week: backdated activity pending until approved by others, closure form before the soft exit", () => withSignedInNode(async (node, page, browser) => {
-    const today = (await node.api('/api/v1/case/meta')).json.today;
+    // the office's day for the whole test (the pages and the due week are of it)
+    const today = await officeDay(node, SPAN);
     for (const [, sid, role] of APPROVERS)
       sql(node, `INSERT INTO case_approver_roles(id, staff_id, local_area_id, role, granted_at) VALUES('${sid}:${role}', '${sid}', 'demo-la', '${role}', 1)`);
     const first = 'Estela', last = 'Semanal', note = 'Mock interview practice, documented late.';

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withSignedInNode, login, assertAccessible, assert, until, OUT } from './lib.mjs';
+import { withSignedInNode, login, assertAccessible, assert, until, officeDay, OUT } from './lib.mjs';
 
 // Rows the hub would send on pull (a possible-duplicate flag, a conflict),
 // written straight into the node's database as a pull would apply them.
@@ -15,6 +15,9 @@ function hubRows(node, sql) {
 }
 
 const withNode = fn => withSignedInNode(fn, { viewport: { width: 1200, height: 900 }, acceptDialogs: true });
+// seconds a test goes on using the office's day it took ("due today", the
+// forms' default dates)
+const SPAN = 120;
 
 async function patch(node, path, body) {
   const headers = { 'Content-Type': 'application/json' };
@@ -25,6 +28,8 @@ async function patch(node, path, body) {
 
 export const tests = [
   ['lead from an external employer, contact, two services, a work item opened and closed, conversion', () => withNode(async (node, page) => {
+    // the office's day for the whole test: the forms start at it, the work item is due on it
+    await officeDay(node, SPAN);
     // External employers, sorted by active job orders; convert the first.
     await page.goto(node.url + '/crm-external.html');
     await page.selectOption('#f-sort', 'jobs');
@@ -173,7 +178,7 @@ export const tests = [
   ['flags and crossed edits from the hub, the edit dialog, field errors on filters, the home page notice', () => withNode(async (node, page) => {
     const a = (await node.api('/api/v1/crm/employers', { company_name: 'Twin Office Bakery', zip: '95814', city: 'Sacramento' })).json;
     const b = (await node.api('/api/v1/crm/employers', { company_name: 'Twin Office Bakery Inc', zip: '95814', confirm_not_duplicate: true })).json;
-    const t = (await node.api('/api/v1/crm/meta')).json.today;
+    const t = await officeDay(node, SPAN);
     await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-follow-up', description: 'Due today on the home page', due_date: t, employer_id: a.id });
     hubRows(node, `INSERT INTO crm_duplicate_flags(id, employer_id, other_employer_id, reason, normalized_name, zip5, detected_at, status, updated_hlc)
       VALUES('flag-1', '${b.id}', '${a.id}', 'name_zip', 'twin office bakery', '95814', 1, 'open', 'h');
@@ -282,7 +287,7 @@ export const tests = [
   })],
 
   ['a work item keeps its category and priority retired since through an edit in the dialog', () => withNode(async (node, page) => {
-    const t = (await node.api('/api/v1/crm/meta')).json.today;
+    const t = await officeDay(node, SPAN);
     const wi = (await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Retired lists item' })).json;
     // Operations retires both at the hub; the pull brings the change.
     hubRows(node, `UPDATE work_item_categories SET active=0 WHERE id='crm-cat-outreach';` +
@@ -305,7 +310,7 @@ export const tests = [
   ['axe-core finds no WCAG 2.1 AA violations on the CRM pages', () => withNode(async (node, page) => {
     const lead = (await node.api('/api/v1/crm/employers', { company_name: 'Axe Check Foods', zip: '93721',
       contacts: [{ name: 'Ana Axe', kind: 'primary' }] })).json;
-    const t = (await node.api('/api/v1/crm/meta')).json.today;
+    const t = await officeDay(node, 30);   // used by the next two requests only
     await node.api(`/api/v1/crm/employers/${lead.id}/services`, { services: [{ code: 'E20', start_date: t }] });
     const wi = (await node.api('/api/v1/crm/work-items', { category_id: 'crm-cat-outreach', description: 'Axe item', due_date: t, employer_id: lead.id })).json;
     const pages = [

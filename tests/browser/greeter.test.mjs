@@ -1,5 +1,5 @@
 // greeter.test.mjs - the kiosk and front desk in a real browser.
-import { withSignedInNode, assertAccessible, assert, OUT } from './lib.mjs';
+import { withSignedInNode, assertAccessible, assert, officeDay, OUT } from './lib.mjs';
 
 const withNode = fn => withSignedInNode(fn);
 
@@ -106,6 +106,7 @@ export const tests = [
     await page.screenshot({ path: `${OUT}/visits.png`, fullPage: true });
   })],
   ['the visits report is fit to hand a manager: office and dates on print, every hour, language, a CSV with a BOM', () => withNode(async (node, page) => {
+    await officeDay(node, 60);   // the visits, the page and h.today are of one office day
     const rs = (await node.api('/api/v1/greeter/reasons')).json;
     for (const [name, language] of [['María Núñez', 'es'], ['Begoña Peña', 'es'], ['Ann English', 'en']])
       assert((await node.api('/api/v1/checkins', { visitor_name: name, language, reason_ids: [rs[0].id] })).status === 201, 'checked in ' + name);

@@ -34,6 +34,27 @@ export function isoDay(ms) {
 }
 export const dayFromNow = n => isoDay(Date.now() + n * 86400000);
 
+// The office's day, YYYY-MM-DD, as `node` keeps it (asked of it: GET
+// /api/v1/case/meta, its "today" and the time it took it from), at least
+// `span` seconds before the office's next midnight.  A test that takes
+// "today" once (or loads a page that does) and compares with what the node
+// stores later disagrees with it when the office's midnight (08:00 or 07:00
+// UTC) passes in between: when that midnight is less than `span` seconds
+// away by the node's clock, this waits until it has passed (and says so)
+// rather than race it.  `span`: how long the test goes on using the day.
+export async function officeDay(node, span = 60) {
+  for (;;) {
+    const r = await node.api('/api/v1/case/meta');
+    if (r.status !== 200) throw new Error(`the office's day: GET /api/v1/case/meta: ${r.status}`);
+    const now = r.json.trusted_time_ms, d = new Date(now);
+    const left = (new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() - now) / 1000;
+    if (left >= span) return r.json.today;
+    console.log(`lib: the office's midnight is ${left.toFixed(0)} s away by the node's clock, less than` +
+      ` the ${span} s the test uses its day for: waiting until it has passed`);
+    await sleep((left + 1) * 1000);
+  }
+}
+
 // Ports handed out are reserved in PORTS_DIR (one file a port holding the
 // pid, shared with tests/integration/harness.py's free_port) so that tests
 // running at the same time never pick the same port before a daemon binds it.

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { openSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn, track, answerLate } from './lib.mjs';
+import { startNode, startHub, enrollNode, launch, login, assertAccessible, assert, plantSecret, freePort, OUT, BIN, DEMO_PASSWORD, hubFirstSignIn, track, answerLate, officeDay } from './lib.mjs';
 
 async function withNode(fn, { viewport = { width: 1280, height: 900 } } = {}) {
   const node = await startNode();
@@ -269,7 +269,8 @@ export const tests = [
     // A case worker's activity and skill gain on a participant, then the
     // intake account (WSD24-13: "view access only to program applications").
     await login(page, node);
-    const today = (await node.api('/api/v1/case/meta')).json.today;
+    // (not a day that turns before the participant registered below)
+    const today = await officeDay(node, 60);
     const pid = await participant(node, 'Ines', 'Intakeview');
     let r = await node.api(`/api/v1/case/participants/${pid}/activities`, { code: '102', start_date: today, note: { body: 'Initial assessment.' } });
     assert(r.status === 201, 'activity: ' + r.status);
