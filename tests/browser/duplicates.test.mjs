@@ -68,8 +68,10 @@ export const tests = [
       'the API carries the flag: ' + JSON.stringify(d));
 
     // The demo user (participant_edit): the notice names and links B, with both buttons.
+    // (each wait for the notice is Playwright's own, 30 s: the page's requests
+    // are slow on a loaded machine; 5 s was not always enough)
     await openParticipant(page, node, pa);
-    await page.waitForSelector('#dups:not([hidden])', { timeout: 5000 });
+    await page.waitForSelector('#dups:not([hidden])');
     const notice = page.locator('#dups p.notice');
     assert(await notice.count() === 1, 'one notice: ' + await notice.count());
     const text = (await notice.textContent()).replace(/\s+/g, ' ');
@@ -88,7 +90,7 @@ export const tests = [
     // The link leads to B, whose page names A.
     await Promise.all([page.waitForURL(u => new URL(u).searchParams.get('id') === pb), link.click()]);
     await page.waitForSelector('#info dd');
-    await page.waitForSelector('#dups:not([hidden])', { timeout: 5000 });
+    await page.waitForSelector('#dups:not([hidden])');
     assert((await page.textContent('#title')) === nameB, "the link opened the other participant's page");
     const back = page.locator('#dups p.notice a');
     assert(await back.count() === 1 && (await back.textContent()) === nameA, "the other participant's page names this one");
@@ -102,7 +104,7 @@ export const tests = [
       await login(vpage, node, 't-view');
       const verrors = collectErrors(vpage, ['GET /api/v1/checkins']);
       await openParticipant(vpage, node, pa);
-      await vpage.waitForSelector('#dups:not([hidden])', { timeout: 5000 });
+      await vpage.waitForSelector('#dups:not([hidden])');
       assert((await vpage.locator('#dups a').textContent()) === nameB, 'View Access sees the notice naming the other participant');
       assert(await vpage.locator('#dups button').count() === 0, 'no review buttons for View Access');
       assert(await vpage.getByRole('button', { name: /Same person|Different people/ }).count() === 0, 'no review button anywhere on the page');
@@ -115,14 +117,14 @@ export const tests = [
 
     // The demo user reviews it: different people.
     await openParticipant(page, node, pa);
-    await page.waitForSelector('#dups:not([hidden])', { timeout: 5000 });
+    await page.waitForSelector('#dups:not([hidden])');
     const [resp] = await Promise.all([
       page.waitForResponse(r => r.url().endsWith(`/api/v1/case/duplicates/${flag}/review`) && r.request().method() === 'POST'),
       page.locator('#dups').getByRole('button', { name: 'Different people' }).click(),
     ]);
     assert(resp.status() === 200, 'the review is accepted: ' + resp.status());
     assert(JSON.parse(resp.request().postData()).outcome === 'different_people', 'the review says different people');
-    await page.waitForSelector('#dups', { state: 'hidden', timeout: 10000 });
+    await page.waitForSelector('#dups', { state: 'hidden' });
     assert(await page.locator('#dups p').count() === 0, 'the notice is gone');
     assert((await page.textContent('#load-err')).trim() === '', 'no error shown: ' + await page.textContent('#load-err'));
 

@@ -42,11 +42,12 @@ async function signInOverHttps() {
     assert(ca && ca.spki_sha256.length === 44, 'the hub shows its CA key hash');
     const base = `https://${NAME}:${tport}`;
 
-    // without the CA: refused
+    // without the CA: refused (the node may be slow to start listening on a
+    // loaded machine: tried until a generous deadline, not a count of tries)
     b2 = await browser([]);
     const p2 = await (await b2.newContext()).newPage();
     let refused = '';
-    for (let i = 0; i < 100 && !refused; i++) {
+    for (const end = Date.now() + 90000; !refused && Date.now() < end;) {
       try { await p2.goto(base + '/login.html'); refused = 'loaded'; } catch (e) {
         if (/ERR_CERT/.test(String(e))) refused = String(e);
         else await new Promise(res => setTimeout(res, 100));   // not listening yet
@@ -54,14 +55,15 @@ async function signInOverHttps() {
     }
     assert(/ERR_CERT_AUTHORITY_INVALID|ERR_CERT/.test(refused), 'untrusted CA refused: ' + refused);
 
-    // with the CA trusted: sign in (once the node has pulled its staff)
+    // with the CA trusted: sign in (once the node has pulled its staff;
+    // tried until a generous deadline)
     b1 = await browser([`--ignore-certificate-errors-spki-list=${ca.spki_sha256}`]);
     const ctx = await b1.newContext();
     const page = await ctx.newPage();
     let inside = false;
     const signedIn = async () => (await page.evaluate(async () =>
       (await fetch('/api/v1/session')).json())).signed_in === true;
-    for (let i = 0; i < 60 && !inside; i++) {
+    for (const end = Date.now() + 120000; !inside && Date.now() < end;) {
       await page.goto(base + '/login.html');
       if (await page.isVisible('#username')) {   // else the first pull is not in yet
         await page.fill('#username', 'demo');

@@ -429,20 +429,22 @@ class TestBodyBudgetAndPace(harness.HubAndNode):
         n = self.enroll()
         cid, entries = self.capture("Slow Uplink Visitor", n)
         # One real check-in, then the same row again and again (each one
-        # applied over the last), for a body of about 100 KB.
+        # applied over the last), for a body of about 200 KB.
         one = (1,) + entries[0]
-        frame = th.build_frame([one] + [(1 + i,) + entries[0] for i in range(1, 150)],
+        frame = th.build_frame([one] + [(1 + i,) + entries[0] for i in range(1, 300)],
                                self.schema)
-        self.assertGreater(len(frame), 90000)
+        self.assertGreater(len(frame), 180000)
         res = {}
 
         def run(name, *args, **kw):
             res[name] = self.slow_push(n, frame, *args, **kw)
 
-        # 2000 bytes every 0.25 s: about 8 KB/s, 12 s and more for the body;
-        # 60 KB at once and then nothing (fast enough on average until
-        # 14 s: it is the stall that ends it); 250 bytes every 0.25 s (1 KB/s).
-        threads = [threading.Thread(target=run, args=("steady", 2000, 0.25)),
+        # 4000 bytes every 0.25 s: about 16 KB/s, 12 s and more for the body
+        # (four times the minimum rate, so that a sender a loaded machine
+        # slows is still fast enough); 60 KB at once and then nothing (fast
+        # enough on average until 14 s: it is the stall that ends it); 250
+        # bytes every 0.25 s (1 KB/s).
+        threads = [threading.Thread(target=run, args=("steady", 4000, 0.25)),
                    threading.Thread(target=run, args=("stalled", 20000, 0.25),
                                     kwargs={"stop_after": 60000}),
                    threading.Thread(target=run, args=("crawl", 250, 0.25))]
@@ -455,15 +457,18 @@ class TestBodyBudgetAndPace(harness.HubAndNode):
         st, body, took = res["steady"]
         self.assertEqual(st, 200, (body, took))
         self.assertGreater(took, 11)
-        self.assertEqual((body["applied"], body["acked_seq"]), (150, 150), body)
+        self.assertEqual((body["applied"], body["acked_seq"]), (300, 300), body)
+        # Refused no sooner than the stall or grace time (10 s), by the rule
+        # its message names; how much later a loaded hub answers is not the
+        # test's (bounded well below the crawl's 200 s, or the cap's 15 min).
         st, body, took = res["stalled"]
         self.assertEqual(st, 408, (body, took))
         self.assertIn("stopped coming", body["error"])
-        self.assertTrue(9 < took < 15, took)
+        self.assertTrue(9 < took < 40, took)
         st, body, took = res["crawl"]
         self.assertEqual(st, 408, (body, took))
         self.assertIn("too slowly", body["error"])
-        self.assertTrue(9 < took < 15, took)
+        self.assertTrue(9 < took < 40, took)
 
 
 if __name__ == "__main__":
