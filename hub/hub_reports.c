@@ -3,8 +3,9 @@
  *
  *   GET /api/v1/admin/reports/greeter?from=&to=&local_area_id=&office_id=&format=csv
  *       visits by office, day, reason and language (a visit with two reasons
- *       counts once under each), with the day totals per office; CSV with
- *       format=csv.
+ *       counts once under each; a reason under the label it had when the
+ *       visit was made, so a rename does not rewrite past months), with the
+ *       day totals per office; CSV with format=csv.
  *   GET /api/v1/admin/reports/greeter-missing?from=&to=&local_area_id=
  *       the offices that checked in no visitor on a business day (the
  *       California state holiday calendar, model/holidays.h) since they went
@@ -21,6 +22,7 @@
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/csv.h"
+#include "model/greeter.h"
 #include "model/holidays.h"
 
 #include <stdio.h>
@@ -89,14 +91,15 @@ static int range(http_req *req, int back, int to_off, int max_days, char from[11
 
 static const char report_sql[] =
     "SELECT c.office_id, o.name AS office_name, c.local_area_id, c.visit_date AS date,"
-    " cr.reason_id, coalesce(r.label, '(no reason)') AS reason, c.language,"
-    " count(DISTINCT c.id) AS visits"
+    " cr.reason_id,"
+    " coalesce(" GREETER_REASON_LABEL_AT("label", "cr.reason_id", "c.arrived_at") ", '(no reason)')"
+    " AS reason, c.language, count(DISTINCT c.id) AS visits"
     " FROM checkins c JOIN offices o ON o.id=c.office_id JOIN local_areas l ON l.id=c.local_area_id"
     " LEFT JOIN checkin_reasons cr ON cr.checkin_id=c.id"
     " LEFT JOIN greeter_reasons r ON r.id=cr.reason_id"
     " WHERE c.visit_date BETWEEN ?1 AND ?2 AND (?3='' OR c.local_area_id=?3)"
     " AND (?4='' OR c.office_id=?4) AND " SCOPE_SQL
-    " GROUP BY c.office_id, c.visit_date, cr.reason_id, c.language"
+    " GROUP BY c.office_id, c.visit_date, cr.reason_id, reason, c.language"
     " ORDER BY o.name, c.visit_date, min(r.sort), c.language" REPORT_LIMIT_SQL;
 
 static const char days_sql[] =

@@ -11,7 +11,8 @@
  *   PATCH /api/v1/admin/offices/:id        address, timezone, has_title1_partner,
  *                                          active (PATCH)
  *   GET   /api/v1/admin/greeter-reasons    the reasons the caller may see, each
- *   POST  /api/v1/admin/greeter-reasons    with "editable" and its "visits";
+ *   POST  /api/v1/admin/greeter-reasons    with "editable", its "visits" and its
+ *                                          "former_labels" (renames);
  *   PATCH /api/v1/admin/greeter-reasons/:id labels (en/es), order, active or
  *                                          retired, narrowed to one office
  *   GET   /api/v1/admin/work-item-categories      operations: the statewide
@@ -26,7 +27,9 @@
  * division's WSB CalJOBS SPOC for offices without one; operations for any.
  * The final word is acct_scope_check() (hub/acct.h), so whichever account
  * holds the role passes.  A reason is never deleted: retired (active = 0), it
- * stays on past visits and leaves the kiosk.
+ * stays on past visits and leaves the kiosk.  A rename keeps the labels it
+ * replaces (greeter_reason_labels, replicated with the reasons): the kiosks
+ * show the new one, the reports of past visits the one each visit had.
  *
  * All these tables are hub-owned and replicated down: plain SQL here, the
  * change-log triggers send each row to the offices of its scope with their
@@ -503,12 +506,22 @@ static const char reason_sql[] =
     " r.sort, r.active, (SELECT count(*) FROM checkin_reasons cr WHERE cr.reason_id=r.id) AS visits"
     " FROM greeter_reasons r LEFT JOIN offices o ON o.id=r.office_id WHERE r.id=?";
 
+/* A reason with its former labels, the latest first (what a rename keeps
+ * for the reports of past visits: model/greeter.h). */
 static cJSON *reason_json(sqlite3 *db, const char *id)
 {
-	cJSON *o = db_row_json_by(db, reason_sql, id), *a;
+	cJSON *o = db_row_json_by(db, reason_sql, id), *a, *f;
 
 	if (o && (a = cJSON_GetObjectItem(o, "active")) != NULL)
 		cJSON_ReplaceItemInObject(o, "active", cJSON_CreateBool(a->valueint));
+	if (o && (f = db_rows_json_args(db, "SELECT label, label_es, ended_at FROM"
+					    " greeter_reason_labels WHERE reason_id=?"
+					    " ORDER BY ended_at DESC, id DESC", 1, &id)) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	if (o)
+		cJSON_AddItemToObject(o, "former_labels", f);
 	return o;
 }
 
@@ -738,6 +751,20 @@ static route_rc reason_put(route_call *a, const char *self)
 		goto out;
 	if ((rc = step_write(a, st, "greeter reason", id)) != ROUTE_OK)
 		goto out;
+	/* A rename keeps the labels it replaces, with the time they ended:
+	 * past visits stay in the reports under the label they had. */
+	if (self && ((in.label && strcmp(in.label, label) != 0) ||
+		     (in.label_es && strcmp(in.label_es, label_es) != 0))) {
+		char hid[UUID_STRLEN];
+
+		uuid7(hid);
+		if (db_run(db, "INSERT INTO greeter_reason_labels(id, reason_id, local_area_id, label,"
+			       " label_es, ended_at, updated_hlc) VALUES(?,?,?,?,?,?,?)",
+			   "tttttIt", hid, id, la, label, label_es, (int64_t)hub_now_ms(), ts) != 0) {
+			rc = ROUTE_DBERR;
+			goto out;
+		}
+	}
 	rc = setup_done(a, self ? 200 : 201,
 			!self ? "greeter_reason.create"
 			: in.active == 0 ? "greeter_reason.retire"

@@ -21,6 +21,21 @@
 #define GREETER_APPT_MAX 120
 #define GREETER_MAX_REASONS 10
 
+/*
+ * The label a visit's reason had when the visit was made, as an SQL
+ * expression: of the reason's former labels (greeter_reason_labels, one
+ * written at each rename with the time it ended) the first that ended after
+ * the visit arrived, else the reason's label now; NULL for an unknown
+ * reason.  col: label or label_es; reason and at: the SQL of the reason's
+ * id and of the visit's arrival (ms).  What a report of past visits shows
+ * (a renamed reason does not rewrite last month); the kiosk and the desk
+ * show the label now.
+ */
+#define GREETER_REASON_LABEL_AT(col, reason, at)                                               \
+	"coalesce((SELECT h." col " FROM greeter_reason_labels h WHERE h.reason_id=" reason    \
+	" AND h.ended_at > " at " ORDER BY h.ended_at, h.id LIMIT 1),"                         \
+	" (SELECT g." col " FROM greeter_reasons g WHERE g.id=" reason "))"
+
 /* Next status for action from status, or NULL when the move is not allowed. */
 const char *greeter_transition(const char *from, const char *action);
 /* The status a visit still open at the end of its day is closed in (the

@@ -1,6 +1,7 @@
 /*
  * schema_core.c - the core replicated tables: Local Areas, offices and the
- * greeter (check-in reasons, check-ins, their reasons and their events).
+ * greeter (check-in reasons and their former labels, check-ins, their
+ * reasons and their events).
  *
  * checkins is mutable (the visit moves waiting -> called -> serving -> done /
  * left, and back to the queue); every move is also recorded as an append-only
@@ -75,12 +76,26 @@ static const db_migration core_migrations[] = {
 	/* The Local Area's own assigned identifier of its pseudo-SSNs (975-DD-MMYY
 	 * is San Luis Obispo's); NULL until operations sets it. */
 	{"ALTER TABLE local_areas ADD COLUMN pseudo_ssn_prefix TEXT;"},
+	/* A reason's former labels (the hub writes one at each rename: the
+	 * labels it had, and when they ended), so a report of past visits
+	 * shows each under the label it had (greeter.h,
+	 * GREETER_REASON_LABEL_AT); the kiosk and the desk show today's. */
+	{"CREATE TABLE greeter_reason_labels("
+	 " id TEXT PRIMARY KEY NOT NULL,"
+	 " reason_id TEXT NOT NULL,"
+	 " local_area_id TEXT NOT NULL,"
+	 " label TEXT NOT NULL,"
+	 " label_es TEXT NOT NULL,"
+	 " ended_at INTEGER NOT NULL," /* ms, the hub's clock at the rename */
+	 " updated_hlc TEXT NOT NULL DEFAULT '');"
+	 "CREATE INDEX greeter_reason_labels_reason ON greeter_reason_labels(reason_id, ended_at);"},
 };
 
 static const table_def core_tables[] = {
 	{"local_areas", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
 	{"offices", TK_HUB_OWNED, SCOPE_STATEWIDE, NULL, NULL, NULL, NULL, 0},
 	{"greeter_reasons", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
+	{"greeter_reason_labels", TK_HUB_OWNED, SCOPE_LOCAL_AREA, "local_area_id", NULL, NULL, NULL, 0},
 	{"checkins", TK_MUTABLE, SCOPE_OFFICE, "office_id", "status", "done|left", NULL, 1},
 	{"checkin_reasons", TK_APPEND_ONLY, SCOPE_OFFICE, "office_id", NULL, NULL, NULL, 0},
 	/* (a visit's day_end event is born at any node under one id: its fact

@@ -1,7 +1,9 @@
 /*
  * node_greeter.c - the greeter's JSON API on the office node: check-in
  * reasons, kiosk check-ins, the front desk's waiting list and actions, the
- * day's counts and the CSV export.  Every write is a declared NODE_WRITE
+ * day's counts and the CSV export (these two name each visit's reason by
+ * the label it had then, GREETER_REASON_LABEL_AT; the kiosk and the desk by
+ * its label now).  Every write is a declared NODE_WRITE
  * route (node_api.h): one captured transaction, so each check-in or action
  * yields exactly one outbox entry, answered once durable.  The kiosk's
  * writes record no actor.
@@ -689,16 +691,24 @@ static int stats_by_reason(node *n, cJSON *o, const char *from, const char *to)
 	return stats_rows(n, o, "by_reason",
 			  /* The days' visits first (checkins_day), so a day's
 			   * figures cost that day's visits, not every visit the
-			   * office ever had under each reason. */
-			  "SELECT r.id AS reason_id, r.label, r.label_es, coalesce(x.n, 0) AS count"
-			  " FROM greeter_reasons r LEFT JOIN"
-			  "  (SELECT cr.reason_id, count(*) AS n FROM checkins c"
-			  "   JOIN checkin_reasons cr ON cr.checkin_id = c.id"
-			  "   WHERE c.office_id=?1 AND c.visit_date BETWEEN ?2 AND ?3"
-			  "   GROUP BY cr.reason_id) x ON x.reason_id = r.id"
-			  " WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
-			  "  AND (x.n > 0 OR r.active=1)"
-			  " ORDER BY count DESC, r.sort", from, to);
+			   * office ever had under each reason.  Each under the
+			   * label its reason had then (a renamed reason: a row
+			   * per label); an offered reason with no visit under
+			   * its label now, with 0. */
+			  "WITH v AS (SELECT cr.reason_id,"
+			  "  " GREETER_REASON_LABEL_AT("label", "cr.reason_id", "c.arrived_at") " AS label,"
+			  "  " GREETER_REASON_LABEL_AT("label_es", "cr.reason_id", "c.arrived_at") " AS label_es,"
+			  "  count(*) AS n FROM checkins c JOIN checkin_reasons cr ON cr.checkin_id = c.id"
+			  "  WHERE c.office_id=?1 AND c.visit_date BETWEEN ?2 AND ?3 GROUP BY 1, 2, 3)"
+			  " SELECT reason_id, label, label_es, count FROM"
+			  " (SELECT r.id AS reason_id, v.label, v.label_es, v.n AS count, r.sort"
+			  "   FROM v JOIN greeter_reasons r ON r.id = v.reason_id"
+			  "   WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
+			  "  UNION ALL SELECT r.id, r.label, r.label_es, 0, r.sort FROM greeter_reasons r"
+			  "   WHERE r.local_area_id=?4 AND (r.office_id IS NULL OR r.office_id=?1)"
+			  "   AND r.active=1 AND NOT EXISTS (SELECT 1 FROM v WHERE v.reason_id = r.id"
+			  "   AND v.label = r.label))"
+			  " ORDER BY count DESC, sort", from, to);
 }
 
 static int stats_by_language(node *n, cJSON *o, const char *from, const char *to)
@@ -792,8 +802,9 @@ static route_rc get_csv(route_call *a)
 	route_put(a, "visit_id,date,arrived,visitor_name,reasons,status,wait_minutes,called,"
 		     "finished,virtual,language,appointment_with,note,served_by\r\n");
 	st = range_stmt(n, "SELECT c.id, c.visit_date, c.arrived_at, c.visitor_name,"
-			   " (SELECT group_concat(coalesce(r.label, cr.reason_id), '; ') FROM checkin_reasons cr"
-			   "   LEFT JOIN greeter_reasons r ON r.id = cr.reason_id WHERE cr.checkin_id = c.id),"
+			   " (SELECT group_concat(coalesce("
+			   GREETER_REASON_LABEL_AT("label", "cr.reason_id", "c.arrived_at")
+			   ", cr.reason_id), '; ') FROM checkin_reasons cr WHERE cr.checkin_id = c.id),"
 			   " c.status, max(0, coalesce(c.called_at, c.serving_at, c.finished_at) - c.arrived_at) / 60000,"
 			   " c.called_at, c.finished_at, c.virtual, c.language, c.appointment_with, c.note,"
 			   " (SELECT s.display_name FROM staff s WHERE s.id = c.staff_id)"

@@ -6,8 +6,9 @@
 // forms and approval, and given the role; its greeter reasons (English and
 // Spanish, order) set up on the Greeter page; the office's node enrolled with
 // a code from the console and started; a visitor checking in at the kiosk in
-// Spanish; the visit counted in the hub's greeter report.  axe-core (WCAG 2.1
-// AA) on every console page state on the way.
+// Spanish; the visit counted in the hub's greeter report; a reason renamed
+// (the console says what a rename does), the visit still reported under the
+// label it had.  axe-core (WCAG 2.1 AA) on every console page state on the way.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -269,6 +270,28 @@ export const tests = [
       const csv = await hub.request('GET', '/api/v1/admin/reports/greeter?format=csv', undefined,
         { Authorization: 'Bearer ' + hub.token });
       assert(csv.status === 200 && csv.text.includes('"Look for a job","es","1"'), 'CSV: ' + csv.text);
+      // 8. A rename says what it does, and does not rewrite the report:
+      // the visit made before stays under the label it had.
+      await page.click('button[aria-label="Edit Look for a job"]');
+      await page.waitForSelector('#r-rename-note:not([hidden])');
+      const note = await page.textContent('#r-rename-note');
+      assert(note.includes('The 1 visit made so far keeps the label "Look for a job" in reports'), 'the rename note: ' + note);
+      await assertAccessible(page, 'greeter reason being renamed');
+      await page.fill('#r-label', 'Job search help');
+      await page.click('#r-save');
+      await page.waitForFunction(() => document.getElementById('status').textContent.includes('renamed'));
+      const said = await page.textContent('#status');
+      assert(said.includes('"Look for a job" renamed "Job search help"') && said.includes('stay in reports under "Look for a job"'), 'status: ' + said);
+      const listed = await page.locator('#reasons tbody tr', { hasText: 'Job search help' }).textContent();
+      assert(listed.includes('Formerly "Look for a job"'), 'the former label listed: ' + listed);
+      await page.click('#g-show');
+      await page.waitForFunction(() => document.getElementById('g-total').textContent.startsWith('1 visit'));
+      const rows = await page.locator('#report tbody tr').allTextContents();
+      assert(rows.length === 2 && rows.some(r => r.includes('Look for a job')) && !rows.some(r => r.includes('Job search help')),
+        'the visit keeps its label in the report: ' + rows);
+      const csv2 = await hub.request('GET', '/api/v1/admin/reports/greeter?format=csv', undefined,
+        { Authorization: 'Bearer ' + hub.token });
+      assert(csv2.text.includes('"Look for a job","es","1"') && !csv2.text.includes('Job search help'), 'CSV after the rename: ' + csv2.text);
     } finally {
       await browser.close();
       if (node) await node.stop();

@@ -1,5 +1,7 @@
 """Greeter on a real outpost-node: the API contract, the front-desk flow,
 bad input of every kind, and durability under SIGKILL."""
+import csv
+import io
 import json
 import urllib.parse
 import os
@@ -747,6 +749,80 @@ class LivePullTest(harness.HubAndOffices):
         finally:
             es.close()
 
+
+class ReasonRenameTest(harness.HubAndOffices):
+    """A greeter reason renamed at the hub (console: Greeter, Edit) keeps
+    its former label for the visits made before (greeter_reason_labels,
+    replicated with the reasons): the hub's report and CSV and the office's
+    day report and visits CSV show each visit's reason under the label it had
+    when the visit was made; the kiosk and the desk show the new label.  A
+    real hub and an enrolled office node syncing in the background."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_hub()
+        cls.enroll_offices((("a", "demo-office"),), ENV, "rename")
+        harness.login(cls.nodes["a"])
+
+    def admin(self, method, path, body=None):
+        return self.hub.request(method, path, body=body,
+                                headers={"Authorization": "Bearer " + self.token})
+
+    def checkin(self, node, name, reason):
+        r = node.post("/api/v1/checkins", {"visitor_name": name, "language": "en",
+                                           "reason_ids": [reason]})
+        self.assertEqual(r.status, 201, r.body)
+        wait_until(lambda: harness.db_value(self.hub, "SELECT count(*) FROM checkin_reasons"
+                                            " WHERE checkin_id=?", r.json()["id"]) == 1,
+                   timeout=60, what="the visit at the hub")
+        return r.json()
+
+    def test_rename_keeps_past_visits_label(self):
+        node = self.nodes["a"]
+        reason = node.get("/api/v1/greeter/reasons").json()[0]
+        rid, old, old_es = reason["id"], reason["label"], reason["label_es"]
+        new, new_es = "Renamed Reason Z", "Motivo renombrado Z"
+        before = self.checkin(node, "Before Rename", rid)
+        r = self.admin("PATCH", "/api/v1/admin/greeter-reasons/" + rid,
+                       {"label": new, "label_es": new_es})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual((r.json()["label"], [(f["label"], f["label_es"]) for f in r.json()["former_labels"]]),
+                         (new, [(old, old_es)]))
+        # the kiosk offers the new label once the office has pulled it
+        wait_until(lambda: [x["label"] for x in node.get("/api/v1/greeter/reasons").json()
+                            if x["id"] == rid] == [new], timeout=60, what="the new label at the kiosk")
+        after = self.checkin(node, "After Rename", rid)
+        dates = sorted({before["visit_date"], after["visit_date"]})
+        span = "from=%s&to=%s" % (dates[0], dates[-1])
+
+        # The office: its day report and visits CSV, each visit under its label then.
+        s = node.get("/api/v1/greeter/stats?" + span).json()
+        mine = sorted((x["label"], x["label_es"], x["count"]) for x in s["by_reason"] if x["reason_id"] == rid)
+        self.assertEqual(mine, sorted([(old, old_es, 1), (new, new_es, 1)]), s["by_reason"])
+        text = node.get("/api/v1/greeter/visits.csv?" + span).body.decode("utf-8-sig")
+        got = {x["visitor_name"]: x["reasons"] for x in csv.DictReader(io.StringIO(text))
+               if x["visit_id"] in (before["id"], after["id"])}
+        self.assertEqual(got, {"Before Rename": old, "After Rename": new})
+        # The desk's list: the label now, for both.
+        desk = {x["id"]: x for x in node.get("/api/v1/checkins?status=all").json()}
+        for v in (before, after):
+            if v["id"] in desk:
+                self.assertEqual([x["label"] for x in desk[v["id"]]["reasons"]], [new])
+
+        # The hub: the statewide report and its CSV.
+        rep = self.admin("GET", "/api/v1/admin/reports/greeter?office_id=demo-office&" + span).json()
+        rows = sorted((x["reason"], x["visits"]) for x in rep["rows"] if x["reason_id"] == rid)
+        self.assertEqual(rows, sorted([(old, 1), (new, 1)]), rep["rows"])
+        r = self.admin("GET", "/api/v1/admin/reports/greeter?format=csv&office_id=demo-office&" + span)
+        self.assertEqual(r.status, 200, r.body)
+        got = sorted((x["reason"], x["visits"]) for x in csv.DictReader(io.StringIO(r.body.decode("utf-8-sig")))
+                     if x["reason"] in (old, new))
+        self.assertEqual(got, sorted([(old, "1"), (new, "1")]))
+
+        # The former label reached the office (replicated), so its reports
+        # hold it offline too.
+        self.assertEqual(harness.db_value(node, "SELECT label FROM greeter_reason_labels"
+                                                " WHERE reason_id=?", rid), old)
 
 
 class ClockedOffices(harness.HubAndOffices):

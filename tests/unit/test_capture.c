@@ -293,6 +293,54 @@ static void test_greeter_rules(void **state)
 	TU_CHECK_TEXT(greeter_valid_language, {"es", 0}, {"fr", -1});
 }
 
+/* The label a report gives a visit's reason: the one it had when the visit
+ * arrived (a rename at the hub keeps the former one and when it ended). */
+static void test_greeter_reason_label_at(void **state)
+{
+	sqlite3 *db = open_node();
+	static const struct {
+		const char *reason;
+		int64_t at;
+		const char *label, *label_es;
+	} want[] = {
+	    {"r1", 500, "UI claims", "Reclamos"},            /* before both renames */
+	    {"r1", 999, "UI claims", "Reclamos"},
+	    {"r1", 1000, "Unemployment Insurance", "Seguro de desempleo"}, /* from the first */
+	    {"r1", 1999, "Unemployment Insurance", "Seguro de desempleo"},
+	    {"r1", 2000, "Job search help", "Ayuda para buscar empleo"},   /* now */
+	    {"r1", 9000, "Job search help", "Ayuda para buscar empleo"},
+	    {"r2", 500, "Workshops", "Talleres"},            /* never renamed */
+	};
+	static const char *const sql[2] = {
+	    "SELECT " GREETER_REASON_LABEL_AT("label", "?1", "?2"),
+	    "SELECT " GREETER_REASON_LABEL_AT("label_es", "?1", "?2"),
+	};
+
+	(void)state;
+	assert_int_equal(db_exec(db, "INSERT INTO greeter_reasons(id, local_area_id, label, label_es)"
+				     " VALUES('r1', 'la', 'Job search help', 'Ayuda para buscar empleo'),"
+				     " ('r2', 'la', 'Workshops', 'Talleres');"
+				     "INSERT INTO greeter_reason_labels(id, reason_id, local_area_id, label,"
+				     " label_es, ended_at) VALUES"
+				     " ('h2', 'r1', 'la', 'Unemployment Insurance', 'Seguro de desempleo', 2000),"
+				     " ('h1', 'r1', 'la', 'UI claims', 'Reclamos', 1000)"), 0);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		for (int k = 0; k < 2; k++) {
+			sqlite3_stmt *st = NULL;
+
+			assert_int_equal(db_prepare_bound(db, &st, sql[k], "tI", want[i].reason,
+							  want[i].at), 0);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			assert_string_equal((const char *)sqlite3_column_text(st, 0),
+					    k ? want[i].label_es : want[i].label);
+			sqlite3_finalize(st);
+		}
+	/* an unknown reason has none (the reports name it by its id) */
+	assert_int_equal(db_int(db, "SELECT " GREETER_REASON_LABEL_AT("label", "'zz'", "5") " IS NULL", -1),
+			 1);
+	db_close(db);
+}
+
 /* ---- differential check against the session extension ------------------------ */
 
 /*
@@ -581,4 +629,5 @@ TU_MAIN(cmocka_unit_test(test_one_write_one_entry),
 	cmocka_unit_test(test_same_changesets_as_a_session),
 	cmocka_unit_test(test_schema_check),
 	cmocka_unit_test(test_demo_seed_idempotent),
-	cmocka_unit_test(test_greeter_rules))
+	cmocka_unit_test(test_greeter_rules),
+	cmocka_unit_test(test_greeter_reason_label_at))

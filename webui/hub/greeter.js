@@ -1,8 +1,9 @@
 // greeter.js - the hub console's greeter page: a Local Area's check-in
-// reasons (add, rename, reorder, narrow to an office, retire and restore),
+// reasons (add, rename, reorder, narrow to an office, retire and restore; a
+// rename keeps the former label for the visits made before it, in reports),
 // the statewide report of visits by office, day, reason and language with its
 // CSV, and the offices with no check-in on a business day.
-import { $, api, el, table, pill, options, clearErrors, showErrors, qs, isoToday, addDays, fmtDate, latest } from './console.js';
+import { $, api, el, table, pill, options, clearErrors, showErrors, qs, isoToday, addDays, fmtDate, fmtDateTime, latest } from './console.js';
 
 let areas = [], offices = [], reasons = [];
 const officeName = id => (offices.find(o => o.id === id) || {}).name || id;
@@ -20,7 +21,7 @@ async function loadReasons() {
   options($('r-office_id'), mine, { blank: 'Every office of the Local Area', selected: $('r-office_id').value });
   $('reasons').replaceChildren(table('Check-in reasons of ' + (($('r-la').selectedOptions[0] || {}).textContent || ''),
     ['Order', 'English', 'Spanish', 'Offered at', 'Status', 'Visits', 'Actions'],
-    reasons.map(r => [String(r.sort), r.label, el('span', { lang: 'es' }, r.label_es),
+    reasons.map(r => [String(r.sort), formerly(r), el('span', { lang: 'es' }, r.label_es),
       r.office_id ? officeName(r.office_id) : 'Every office',
       r.active ? pill('Offered', 'ok') : pill('Retired', 'muted'), String(r.visits),
       r.editable ? el('span', { class: 'actions' },
@@ -28,6 +29,22 @@ async function loadReasons() {
         el('button', { type: 'button', class: 'secondary small', 'data-toggle': r.id, 'aria-label': `${r.active ? 'Retire' : 'Offer again'} ${r.label}` }, r.active ? 'Retire' : 'Offer again'))
         : el('span', { class: 'muted small' }, 'Set up by another administrator')]),
     { empty: 'No reason yet: visitors cannot check in at this Local Area\'s offices until one is added.' }));
+}
+
+// A reason's English label, with the labels a rename replaced: the reports
+// of the visits made before still show those.
+function formerly(r) {
+  const f = r.former_labels || [];
+  if (!f.length) return r.label;
+  return el('span', {}, r.label, el('br'), el('span', { class: 'muted small' },
+    'Formerly ' + f.map(x => `"${x.label}" (until ${fmtDateTime(x.ended_at)})`).join(', ')));
+}
+
+// What a rename does, said before it is saved.
+function renameNote(r) {
+  if (!r) return '';
+  const past = r.visits === 1 ? 'The 1 visit made so far keeps' : r.visits ? `The ${r.visits} visits made so far keep` : 'Visits made before a rename keep';
+  return `Renaming changes what the kiosks and front desks show from each office's next sync. ${past} the label "${r.label}" in reports and CSV exports: a past month's report does not change. To stop offering a reason, retire it instead.`;
 }
 
 function editForm(r) {
@@ -39,6 +56,8 @@ function editForm(r) {
   $('reason-form-h').textContent = r ? `Change "${r.label}"` : 'Add a reason';
   $('r-save').textContent = r ? 'Save changes' : 'Add reason';
   $('r-cancel').hidden = !r;
+  $('r-rename-note').textContent = renameNote(r);
+  $('r-rename-note').hidden = !r;
   if (r) $('r-label').focus();
 }
 
@@ -50,11 +69,15 @@ async function saveReason(ev) {
   const body = { label: $('r-label').value.trim(), label_es: $('r-label_es').value.trim(), office_id: $('r-office_id').value || null };
   if ($('r-sort').value !== '') body.sort = Number($('r-sort').value);
   if (!id) body.local_area_id = $('r-la').value;
+  const was = id ? reasons.find(x => x.id === id) : null;
   try {
     const r = await api('/api/v1/admin/greeter-reasons' + (id ? '/' + encodeURIComponent(id) : ''), { method: id ? 'PATCH' : 'POST', body });
     editForm(null);
     await loadReasons();
-    status(`"${r.label}" ${id ? 'saved' : 'added'}. The offices receive it with their next sync.`);
+    if (was && was.label !== r.label)
+      status(`"${was.label}" renamed "${r.label}". The offices show the new label with their next sync; visits made before stay in reports under "${was.label}".`);
+    else
+      status(`"${r.label}" ${id ? 'saved' : 'added'}. The offices receive it with their next sync.`);
   } catch (e) {
     showErrors(form, e, 'r-');
   }
