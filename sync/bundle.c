@@ -31,9 +31,9 @@
  * export-office` starts there when the bundle is newer than the office's
  * last pull): sealed with the frame, no one else can make the hub send an
  * office less than it lacks.  When the outbox does not fit one
- * frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX bytes, one schema
- * version per frame) the entries continue in FILE.2, FILE.3, ..., to be
- * imported in that order.
+ * frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX bytes for the
+ * whole file, one schema version per frame) the entries continue in
+ * FILE.2, FILE.3, ..., to be imported in that order.
  *
  * The return trip, `outpost-hub export-office NODE_ID --out FILE` to
  * `outpost-sync import FILE` at the office, is the same layout under magic
@@ -80,6 +80,10 @@
 #define BUNDLE_KEY_LABEL "outpost bundle key v1"
 #define HUB_BUNDLE_KEY_LABEL "outpost hub bundle key v1" /* hub to office */
 #define BUNDLE_HEAD_MIN (4 + 2 + 1 + 32) /* the shorter header, OPX1's */
+/* What an office's bundle (OPX3) adds to its frame, at most: magic, id
+ * length, the longest node id, nonce, sum, pull cursor, tag.  A frame of
+ * SYNC_BUNDLE_MAX less this makes a file the importers still read. */
+#define BUNDLE_OVERHEAD (4 + 2 + 63 + CRYPTO_GCM_NONCE + CRYPTO_SHA256_LEN + 8 + CRYPTO_GCM_TAG)
 
 /* 1 when id[0..n) is a node id as the hub issues them: printable ASCII,
  * no space (the id is said on the operator's terminal and in the log
@@ -612,9 +616,17 @@ static void remove_stale_parts(const char *path, const char *node_id, sync_bundl
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
 		       sync_bundle_stats *st, char *err, size_t errlen)
 {
+	return sync__bundle_export(db, id, path, with_sent, SYNC_BUNDLE_MAX, st, err, errlen);
+}
+
+int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
+			size_t max, sync_bundle_stats *st, char *err, size_t errlen)
+{
 	sync_bundle_stats local;
-	buf frame = BUF_INIT(SYNC_BUNDLE_MAX - 4 - 2 - 64 - 32 - 8); /* (- the cursor) */
-	buf out = BUF_INIT(SYNC_BUNDLE_MAX);
+	/* each file whole (frame, header, tag) within max: what the
+	 * importers read (SYNC_BUNDLE_MAX) */
+	buf frame = BUF_INIT(max > BUNDLE_OVERHEAD ? max - BUNDLE_OVERHEAD : 0);
+	buf out = BUF_INIT(max);
 	int64_t base = 0, after, first, last, count, cursor = -1;
 	char name[4200];
 	int rc, ret = SYNC_E_OTHER;

@@ -325,6 +325,10 @@ typedef struct sync_bundle_stats {
  */
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
 		       sync_bundle_stats *st, char *err, size_t errlen);
+/* The same with files of at most max bytes each, not SYNC_BUNDLE_MAX
+ * (test_frame's boundary). */
+int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
+			size_t max, sync_bundle_stats *st, char *err, size_t errlen);
 /* The codec itself (sync_bundle_encode/decode) is in sync.h: the hub reads bundles. */
 
 /* ---- library internals (auth.c, client.c, bundle.c) ---------------------------- */

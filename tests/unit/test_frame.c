@@ -780,6 +780,92 @@ static void test_bundle_codec(void **state)
 	buf_release(&copy);
 }
 
+/* The bundle file at dir/name: whole, the node's, opened with its cursor
+ * and frame (the frame's entry count in *n); its size returned. */
+static size_t export_file(const char *dir, const char *name,
+			  const unsigned char secret[SYNC_SECRET_LEN], int64_t *cursor,
+			  uint32_t *n, size_t *flen)
+{
+	char path[512], id[64];
+	buf b = BUF_INIT(1 << 20);
+	FILE *fp;
+	char chunk[4096];
+	size_t got, len;
+	const unsigned char *f;
+	const char *err = NULL;
+	frame_reader r;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		buf_put_bytes(&b, chunk, got, &rc);
+	fclose(fp);
+	assert_int_equal(rc, 0);
+	len = b.len;
+	assert_int_equal(sync_bundle_decode(b.data, b.len, secret, id, cursor, &f, flen, &err), 0);
+	assert_int_equal(frame_open(&r, f, *flen, &err), 0);
+	*n = r.fr_count;
+	buf_release(&b);
+	return len;
+}
+
+/*
+ * sync__bundle_export at its file limit (SYNC_BUNDLE_MAX, here a small one):
+ * every file whole within it, with the longest node id, including one whose
+ * entries fill the frame the old accounting allowed (the limit less 110
+ * bytes, 27 short of a bundle's header and tag: the export failed); a frame
+ * that fills what the limit leaves makes a file of the limit exactly.
+ */
+static void test_bundle_export_at_the_limit(void **state)
+{
+	const size_t max = 64 * 1024, head = 4 + 2 + 63 + 12 + 32 + 8 + 16,
+		     entry = 8 + 2 + 20 + 2 + 5 + 4; /* outbox_put's, less its changeset */
+	sqlite3 *db;
+	sync_identity id;
+	sync_bundle_stats bs;
+	char err[512], path[512], *dir = tu_tmpdir("bundlemax");
+	int64_t cursor;
+	uint32_t n;
+	size_t flen;
+
+	(void)state;
+	assert_non_null(dir);
+	memset(&id, 0, sizeof id);
+	memset(id.id_node_id, 'n', 63);
+	memset(id.id_secret, 9, sizeof id.id_secret);
+	snprintf(path, sizeof path, "%s/office.bundle", dir);
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(capture_migrate(db), 0);
+	assert_int_equal(db_exec(db, "CREATE TABLE sync_state(key TEXT PRIMARY KEY, value TEXT);"
+				     "CREATE TABLE node_meta(key TEXT PRIMARY KEY, value TEXT)"), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO node_meta VALUES('sync_cursor', '4242')"), 0);
+	/* Two entries that fill the old frame bound: 12 + both + 32 = max - 110 */
+	outbox_put(db, max - 110 - 12 - 32 - 2 * entry - 100);
+	outbox_put(db, 100);
+	assert_int_equal(sync__bundle_export(db, &id, path, 0, max, &bs, err, sizeof err), 0);
+	assert_int_equal(bs.bs_files, 2);
+	assert_int_equal(bs.bs_entries, 2);
+	assert_true(export_file(dir, "office.bundle", id.id_secret, &cursor, &n, &flen) <= max);
+	assert_int_equal(n, 1);
+	assert_int_equal(cursor, 4242);
+	assert_true(export_file(dir, "office.bundle.2", id.id_secret, &cursor, &n, &flen) <= max);
+	assert_int_equal(n, 1);
+	/* A frame of what the limit leaves: a file of max bytes exactly */
+	assert_int_equal(db_exec(db, "DELETE FROM outbox"), 0);
+	outbox_put(db, max - head - 12 - 32 - entry);
+	outbox_put(db, 1);
+	assert_int_equal(sync__bundle_export(db, &id, path, 0, max, &bs, err, sizeof err), 0);
+	assert_int_equal(bs.bs_files, 2);
+	assert_int_equal(export_file(dir, "office.bundle", id.id_secret, &cursor, &n, &flen), max);
+	assert_int_equal(n, 1);
+	assert_int_equal(flen, max - head);
+	sqlite3_close(db);
+	assert_int_equal(tu_rmtree(dir), 0);
+	free(dir);
+}
+
 /* The return trip's bundle (OPH1): pages round-trip in order with the
  * hub's clock and its acknowledgement of the node's outbox (none: 0 bytes;
  * a length past the end: malformed); neither kind opens as the other (each
@@ -918,4 +1004,5 @@ TU_MAIN(cmocka_unit_test(test_round_trip),
 	cmocka_unit_test(test_outbox_restamp),
 	cmocka_unit_test(test_outbox_upgrade),
 	cmocka_unit_test(test_bundle_codec),
+	cmocka_unit_test(test_bundle_export_at_the_limit),
 	cmocka_unit_test(test_hub_bundle_codec))
