@@ -218,6 +218,17 @@ int hub_import_file(sqlite3 *db, const char *file, int json_out)
 			if (cursor >= 0)
 				cJSON_AddNumberToObject(o, "pull_cursor", (double)cursor);
 			json_print_out(o, 0);
+		} else if (res.hi_applied + res.hi_skipped +
+				   cJSON_GetArraySize(res.hi_quarantined) == 0) {
+			/* nothing applied, skipped or held: an office's bundle
+			 * of its pull cursor alone (its outbox was empty) */
+			printf("imported '%s' from node %s: no changes in it (the office's outbox "
+			       "was empty), applied 0; acked seq %" PRId64,
+			       file, node_id, res.hi_acked_seq);
+			if (cursor >= 0)
+				printf("; its pull cursor %" PRId64 " recorded for export-office",
+				       cursor);
+			printf("\n");
 		} else {
 			printf("imported '%s' from node %s: applied %d, skipped %d, "
 			       "quarantined %d, "

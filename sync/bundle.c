@@ -30,10 +30,14 @@
  * the office has of its changes (it records it, and `outpost-hub
  * export-office` starts there when the bundle is newer than the office's
  * last pull): sealed with the frame, no one else can make the hub send an
- * office less than it lacks.  When the outbox does not fit one
- * frame (SYNC_FRAME_MAX_ENTRIES entries, SYNC_BUNDLE_MAX bytes for the
- * whole file, one schema version per frame) the entries continue in
- * FILE.2, FILE.3, ..., to be imported in that order.
+ * office less than it lacks.  An office with an empty outbox writes a
+ * bundle all the same, of its cursor alone (a frame of no entries, at its
+ * database's schema version): the hub records the cursor and applies
+ * nothing, so its export-office starts where the office is.  When the
+ * outbox does not fit one frame (SYNC_FRAME_MAX_ENTRIES entries,
+ * SYNC_BUNDLE_MAX bytes for the whole file, one schema version per frame)
+ * the entries continue in FILE.2, FILE.3, ..., to be imported in that
+ * order.
  *
  * The return trip, `outpost-hub export-office NODE_ID --out FILE` to
  * `outpost-sync import FILE` at the office, is the same layout under magic
@@ -63,6 +67,7 @@
 #include "sync/frame.h"
 #include "lib/crypto.h"
 #include "lib/log.h"
+#include "model/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -613,6 +618,17 @@ static void remove_stale_parts(const char *path, const char *node_id, sync_bundl
 		(void)sync_dir_of(path); /* (a removal lost to a crash is harmless) */
 }
 
+/* 1 when a bundle of the cursor alone may be written to path: nothing is
+ * there, or this office PC's own earlier bundle (what remove_stale_parts
+ * would remove); never over another file, nor another office PC's bundle
+ * not yet imported (left, and said, as when nothing is written). */
+static int cursor_only_fits(const char *path, const char *node_id)
+{
+	struct stat sb;
+
+	return (lstat(path, &sb) != 0 && errno == ENOENT) || is_own_bundle(path, node_id);
+}
+
 int sync_bundle_export(sqlite3 *db, const sync_identity *id, const char *path, int with_sent,
 		       sync_bundle_stats *st, char *err, size_t errlen)
 {
@@ -627,6 +643,7 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 	 * importers read (SYNC_BUNDLE_MAX) */
 	buf frame = BUF_INIT(max > BUNDLE_OVERHEAD ? max - BUNDLE_OVERHEAD : 0);
 	buf out = BUF_INIT(max);
+	frame_writer w;
 	int64_t base = 0, after, first, last, count, cursor = -1;
 	char name[4200];
 	int rc, ret = SYNC_E_OTHER;
@@ -641,6 +658,7 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 		fmt_line(err, errlen, "cannot read the sync state of the office database");
 		return SYNC_E_OTHER;
 	}
+	st->bs_cursor = cursor < 0 ? -1 : cursor;
 	after = base;
 	for (;;) {
 		buf_reset(&frame);
@@ -655,9 +673,18 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 			fmt_line(err, errlen, "outbox entry %" PRId64 " cannot be framed", first);
 			goto out;
 		}
-		if (count == 0)
+		if (count == 0 && (st->bs_files > 0 || cursor < 0 ||
+				   !cursor_only_fits(path, id->id_node_id)))
 			break;
-		if (first <= base) {
+		if (count == 0) {
+			/* an empty outbox: the cursor alone (a frame of no
+			 * entries), so the hub learns where the office is */
+			frame_begin(&w, &frame, (uint32_t)schema_db_version(db));
+			if (frame_end(&w) != 0) {
+				fmt_line(err, errlen, "cannot build the bundle (out of memory?)");
+				goto out;
+			}
+		} else if (first <= base) {
 			fmt_line(err, errlen, "outbox entry %" PRId64 " precedes this enrollment", first);
 			goto out;
 		}
@@ -678,6 +705,8 @@ int sync__bundle_export(sqlite3 *db, const sync_identity *id, const char *path, 
 		st->bs_files++;
 		st->bs_entries += count;
 		st->bs_bytes += out.len;
+		if (count == 0)
+			break;
 		after = last;
 	}
 	/* FILE.N an earlier, longer export left past the last written now

@@ -303,6 +303,7 @@ typedef struct sync_bundle_stats {
 	 * file named as the next part that is no Outpost bundle, left alone
 	 * (0: none). */
 	int bs_stale_from, bs_stale_to, bs_left;
+	int64_t bs_cursor; /* the office's pull cursor, what each file carries (-1: none yet) */
 } sync_bundle_stats;
 
 /*
@@ -311,9 +312,14 @@ typedef struct sync_bundle_stats {
  * most SYNC_FRAME_MAX_ENTRIES entries or SYNC_BUNDLE_MAX bytes each); import
  * them in that order.  Each file is written atomically with mode 0600.  The
  * outbox is left alone (a later push is skipped as a replay by the hub).
- * 0 or SYNC_E_*, err filled.  Writes nothing when the outbox is empty.
- * Once every part is written and synced (the file and its directory), the
- * parts of an earlier export that this one does not replace are removed:
+ * 0 or SYNC_E_*, err filled.  Each file carries the office's pull cursor;
+ * when the outbox is empty, path is one bundle of the cursor alone (an
+ * empty frame: bs_files 1, bs_entries 0), written where nothing is or over
+ * this node's own earlier bundle only (another file there is left, bs_left
+ * 1, and nothing written); nothing either before the office has a cursor
+ * (its first snapshot).  Once every part is written and synced (the file
+ * and its directory), the parts of an earlier export that this one does
+ * not replace are removed:
  * path.k after the last written (path too when nothing is written), each
  * only if it is an Outpost bundle of this node (its header read), up to the
  * first name that is missing or not such a bundle; so the folder holds this

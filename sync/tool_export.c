@@ -3,7 +3,9 @@
  * signed bundle (layout in sync/bundle.c) for `outpost-hub import FILE`,
  * when the network is down for longer than anyone wants to wait.  Needs no
  * hub; the outbox is left as it is, and the next push after the import is
- * skipped by the hub as a replay and then dropped here.  The parts of an
+ * skipped by the hub as a replay and then dropped here.  With an empty
+ * outbox the bundle carries the office's pull cursor alone, for the hub's
+ * export-office to start there.  The parts of an
  * earlier export to the same name that this one does not replace are
  * removed by sync_bundle_export and named here, so that no stale part is
  * carried to the hub.  `outpost-sync import FILE` takes the return trip:
@@ -85,6 +87,8 @@ int cmd_export(tool *t)
 		cJSON_AddBoolToObject(o, "ok", 1);
 		cJSON_AddNumberToObject(o, "entries", (double)bs.bs_entries);
 		cJSON_AddNumberToObject(o, "bytes", (double)bs.bs_bytes);
+		if (bs.bs_files > 0 && bs.bs_cursor >= 0)
+			cJSON_AddNumberToObject(o, "pull_cursor", (double)bs.bs_cursor);
 		if (bs.bs_entries) {
 			cJSON_AddNumberToObject(o, "first_seq", (double)bs.bs_first_seq);
 			cJSON_AddNumberToObject(o, "last_seq", (double)bs.bs_last_seq);
@@ -104,9 +108,18 @@ int cmd_export(tool *t)
 			cJSON_AddStringToObject(o, "left_not_a_bundle", name);
 		}
 		tool_print_json(o);
-	} else if (bs.bs_entries == 0) {
+	} else if (bs.bs_entries == 0 && bs.bs_files == 0) {
 		printf("nothing to export: no pending changes (no file written)\n");
 		print_stale(t->t_out, &bs);
+		if (bs.bs_left == 1 && bs.bs_cursor >= 0)
+			printf("to tell the hub this office's pull cursor, export to another "
+			       "file name\n");
+	} else if (bs.bs_entries == 0) {
+		printf("no pending changes: wrote %s with this office's pull cursor (%" PRId64
+		       ") alone, %llu bytes, for the hub's export-office to start there\n",
+		       t->t_out, bs.bs_cursor, (unsigned long long)bs.bs_bytes);
+		print_stale(t->t_out, &bs);
+		printf("at the hub: outpost-hub import FILE --data HUBDIR\n");
 	} else {
 		printf("exported %" PRId64 " change%s (outbox %" PRId64 "..%" PRId64 ", %llu bytes) "
 		       "to %s%s\n",

@@ -37,7 +37,8 @@ static const struct {
 	{"pull", cmd_pull, "                                 fetch the hub's changes"},
 	{"verify", cmd_verify, "                                 compare per-table digests with the hub"},
 	{"conflicts", cmd_conflicts, "                                 list merge conflicts in this office"},
-	{"export", cmd_export, "--out FILE [--resend]            write pending changes as a bundle\n"
+	{"export", cmd_export, "--out FILE [--resend]            write pending changes as a bundle, with the\n"
+			       "                                              office's pull cursor (alone when none is pending)\n"
 			       "                                              (--resend: with what the hub acknowledged in\n"
 			       "                                              the last resend_days, for a restored hub)"},
 	{"import", cmd_import, "FILE                             apply a bundle the hub wrote for this office\n"

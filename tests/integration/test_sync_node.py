@@ -984,10 +984,11 @@ class SyncNodeTest(OfficeTest):
 
     def test_export_leaves_only_its_parts(self):
         """An export to FILE leaves beside it only its own parts: FILE.N an
-        earlier, longer export wrote are removed, and when there is nothing
-        to export an earlier FILE and its FILE.N too, so no stale part is
+        earlier, longer export wrote are removed, so no stale part is
         carried to the hub.  Only files that start with an Outpost bundle's
-        header are removed, up to the first that does not (left, and said)."""
+        header are removed, up to the first that does not (left, and said);
+        with an empty outbox, another office PC's bundle or a file of the
+        operator's under FILE is left too, nothing written."""
         if not harness.has_test_hooks(os.path.join(BIN, "outpost-sync")):
             self.skipTest("needs the test build (frames of 3 entries)")
         hub = self.o.hub()
@@ -1046,13 +1047,13 @@ class SyncNodeTest(OfficeTest):
             hub.start()
             wait_for(lambda: status(a)["pending"] == 0, timeout=120, step=1,
                      what="a's outbox to drain")
-            p = sync(a, "export", "--out", out)
+            # (an empty outbox: FILE is then a bundle of the office's pull
+            # cursor alone, test_export_with_an_empty_outbox)
+            p = sync(a, "export", "--out", out, "--json")
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertEqual(p.stdout.decode(),
-                             "nothing to export: no pending changes (no file written)\n"
-                             "removed %s, left by an earlier export: there is nothing"
-                             " to carry to the hub\n" % out)
-            self.assertEqual(names(), [])
+            j = json.loads(p.stdout)
+            self.assertEqual((j["entries"], j["files"], j["removed"]), (0, [out], []))
+            self.assertEqual(names(), ["office.bundle"])
             # Another office PC's bundle under that name (a stick carried
             # between offices) is not this one's to remove.
             other = bytearray(earlier)
@@ -1066,6 +1067,14 @@ class SyncNodeTest(OfficeTest):
             j = json.loads(p.stdout)
             self.assertEqual((j["files"], j["removed"], j["left_not_a_bundle"]), ([], [], out))
             self.assertEqual(names(), ["office.bundle"])
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), bytes(other))
+            p = sync(a, "export", "--out", out)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"nothing to export: no pending changes (no file written)\n"
+                          b"left %s as it is: not an Outpost bundle of this office PC\n"
+                          b"to tell the hub this office's pull cursor, export to another"
+                          b" file name\n" % out.encode(), p.stdout)
             # A file of the operator's under that name is never removed.
             with open(out, "w") as f:
                 f.write("my notes\n")
@@ -1489,6 +1498,76 @@ class SyncNodeTest(OfficeTest):
             p = sync(a, "import", os.path.join(d, "four.bundle"), "--json")
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(json.loads(p.stdout)["cursor"], made4["next"])
+
+    def test_export_with_an_empty_outbox(self):
+        """An office whose outbox is empty still tells the hub where it is:
+        `outpost-sync export` writes a bundle of its pull cursor alone (an
+        empty frame), `outpost-hub import` applies nothing ("applied 0") and
+        records the cursor, and the next `export-office` starts there
+        instead of at the office's last pull, behind what it imported."""
+        hub = self.o.hub()
+        a = self.o.synced_node(hub)
+        b = self.o.synced_node(hub)
+        self.cut_off(a)
+
+        def at_hub(ids):
+            wait_for(lambda: all(harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", i)
+                                 for i in ids), timeout=60, what="b's check-ins at the hub")
+
+        def export_office(path):
+            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)
+
+        with tempfile.TemporaryDirectory() as d:
+            # A round trip: what a wrote (its sign-in at least) to the
+            # hub, the hub's changes and acknowledgement back.
+            path = os.path.join(d, "office.bundle")
+            p = sync(a, "export", "--out", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(hub_tool(hub, "import", path).returncode, 0)
+            at_hub([checkin(b, "Empty outbox %d" % i) for i in range(2)])
+            made1 = export_office(os.path.join(d, "one.bundle"))
+            p = sync(a, "import", os.path.join(d, "one.bundle"), "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["cursor"], made1["next"])
+            self.assertGreater(made1["next"], made1["after"])
+            self.assertEqual(status(a)["pending"], 0)
+            acked = harness.db_value(hub, "SELECT acked_seq FROM nodes WHERE id=?", a.node_id)
+            # Nothing pending: the bundle carries the cursor alone.
+            p = sync(a, "export", "--out", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"no pending changes: wrote %s with this office's pull cursor (%d)"
+                          b" alone" % (path.encode(), made1["next"]), p.stdout)
+            p = sync(a, "export", "--out", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["entries"], j["files"], j["pull_cursor"]),
+                             (0, [path], made1["next"]))
+            with open(path, "rb") as f:
+                self.assertTrue(f.read().startswith(b"OPX3"))
+            p = hub_tool(hub, "import", path, "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["applied"], j["skipped"], j["quarantined"], j["acked_seq"],
+                              j["pull_cursor"]), (0, 0, [], acked, made1["next"]))
+            p = hub_tool(hub, "import", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn(b"no changes in it (the office's outbox was empty), applied 0",
+                          p.stdout)
+            self.assertIn(b"its pull cursor %d recorded" % made1["next"], p.stdout)
+            self.assertEqual(harness.db_value(hub, "SELECT cursor FROM bundle_cursors"
+                                                   " WHERE node_id=?", a.node_id),
+                             made1["next"])
+            # The return trip starts where the office is.
+            at_hub([checkin(b, "After the empty one %d" % i) for i in range(2)])
+            made2 = export_office(os.path.join(d, "two.bundle"))
+            self.assertEqual((made2["cursor_from"], made2["after"]), ("bundle", made1["next"]))
+            p = sync(a, "import", os.path.join(d, "two.bundle"), "--json")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["skipped"], j["cursor"]), (0, made2["next"]))
+            self.assertGreaterEqual(j["applied"], 1)
 
     def test_bundle_to_office_in_parts(self):
         """More than one file holds (a small bound in the test build) is

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <mbedtls/sha256.h>
 
@@ -816,7 +817,9 @@ static size_t export_file(const char *dir, const char *name,
  * every file whole within it, with the longest node id, including one whose
  * entries fill the frame the old accounting allowed (the limit less 110
  * bytes, 27 short of a bundle's header and tag: the export failed); a frame
- * that fills what the limit leaves makes a file of the limit exactly.
+ * that fills what the limit leaves makes a file of the limit exactly.  An
+ * empty outbox writes the office's pull cursor alone (an empty frame at the
+ * database's schema version), and nothing before the office has a cursor.
  */
 static void test_bundle_export_at_the_limit(void **state)
 {
@@ -840,6 +843,11 @@ static void test_bundle_export_at_the_limit(void **state)
 	assert_int_equal(capture_migrate(db), 0);
 	assert_int_equal(db_exec(db, "CREATE TABLE sync_state(key TEXT PRIMARY KEY, value TEXT);"
 				     "CREATE TABLE node_meta(key TEXT PRIMARY KEY, value TEXT)"), 0);
+	/* No cursor yet, nothing pending: nothing written */
+	assert_int_equal(sync__bundle_export(db, &id, path, 0, max, &bs, err, sizeof err), 0);
+	assert_int_equal(bs.bs_files, 0);
+	assert_int_equal(bs.bs_cursor, -1);
+	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(db_exec(db, "INSERT INTO node_meta VALUES('sync_cursor', '4242')"), 0);
 	/* Two entries that fill the old frame bound: 12 + both + 32 = max - 110 */
 	outbox_put(db, max - 110 - 12 - 32 - 2 * entry - 100);
@@ -861,6 +869,26 @@ static void test_bundle_export_at_the_limit(void **state)
 	assert_int_equal(export_file(dir, "office.bundle", id.id_secret, &cursor, &n, &flen), max);
 	assert_int_equal(n, 1);
 	assert_int_equal(flen, max - head);
+	/* An empty outbox: the cursor alone, replacing this node's earlier
+	 * parts */
+	assert_int_equal(db_exec(db, "DELETE FROM outbox"), 0);
+	assert_int_equal(sync__bundle_export(db, &id, path, 0, max, &bs, err, sizeof err), 0);
+	assert_int_equal(bs.bs_files, 1);
+	assert_int_equal(bs.bs_entries, 0);
+	assert_int_equal(bs.bs_cursor, 4242);
+	assert_int_equal(bs.bs_stale_from, 2);
+	assert_int_equal(bs.bs_stale_to, 2);
+	assert_int_equal(export_file(dir, "office.bundle", id.id_secret, &cursor, &n, &flen),
+			 head + 12 + 32);
+	assert_int_equal(cursor, 4242);
+	assert_int_equal(n, 0);
+	assert_int_equal(access(path, F_OK), 0);
+	{
+		char two[600];
+
+		snprintf(two, sizeof two, "%s.2", path);
+		assert_int_equal(access(two, F_OK), -1);
+	}
 	sqlite3_close(db);
 	assert_int_equal(tu_rmtree(dir), 0);
 	free(dir);
