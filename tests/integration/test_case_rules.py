@@ -575,6 +575,53 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
                                rid) == 1, what="the decision at the hub")
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
 
+    def signed_in_while_the_hub_is_down(self, rid, at_the_hub=None):
+        """pmgr signs in at office A, in a session of its own, while the hub
+        is stopped and with no confirmation noted there, so the sign-in's
+        question fails; a decision of request rid is refused meanwhile,
+        saying the office is checking with the hub.  at_the_hub (when
+        given) runs while the hub is still stopped, then the hub starts.
+        The session's client."""
+        a = self.nodes["a"]
+        pm_id = self.ids["pmgr"]
+        asked = "the hub could not be asked whether it holds the verifier of staff " + pm_id
+        failed_before = a.read_log().count(asked)
+        c = harness.client(a)
+        self.hub.stop()
+        try:
+            harness.db_write(a, "DELETE FROM sync_state WHERE key=?", "verifier_ok:" + pm_id)
+            harness.login(c, "pmgr", PASSWORD)
+            wait_for(lambda: a.read_log().count(asked) > failed_before, timeout=30,
+                     what="the sign-in's question to the hub failing")
+            r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+            self.assertEqual(r.status, 409, r.body)
+            self.assertIn("has not yet confirmed", r.json()["error"])
+            self.assertIn("checking with the hub", r.json()["error"])
+            self.assertNotIn("sign out", r.json()["error"])
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM case_approval_decisions WHERE"
+                                                 " request_id=?", rid), 0)
+            if at_the_hub:
+                at_the_hub()
+        finally:
+            self.hub.start()
+        return c
+
+    def refused_and_not_asked_again(self, c, rid, asked):
+        """The decision of request rid in c's session asks to sign out and
+        in again, and the office does not ask the hub again over the
+        following sync cycles (sync_interval 1): the lines of office A's
+        log that say it asked (asked) stay as many."""
+        a = self.nodes["a"]
+        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 409, r.body)
+        self.assertIn("sign out and in again while this office is connected", r.json()["error"])
+        told = a.read_log().count(asked)
+        time.sleep(4)
+        self.assertEqual(a.read_log().count(asked), told)
+        self.assertEqual(c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"}).status, 409)
+        self.assertEqual(harness.db_value(a, "SELECT count(*) FROM case_approval_decisions WHERE"
+                                             " request_id=?", rid), 0)
+
     def test_an_approver_signed_in_while_the_hub_is_down_decides_once_it_is_back(self):
         """The office is cut off from the hub when the approver signs in
         (a first sign-in here: no confirmation noted), so the sign-in's
@@ -586,32 +633,60 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         a = self.nodes["a"]
         _, j = self.entered("Olga", "Desconectada", 60, "102", days_ago(self.today, 43))
         rid = j["approval"]["request_id"]
-        pm_id = self.ids["pmgr"]
-        key = "verifier_ok:" + pm_id
+        key = "verifier_ok:" + self.ids["pmgr"]
         ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
         self.assertTrue(ref)
-        asked = "the hub could not be asked whether it holds the verifier of staff " + pm_id
-        failed_before = a.read_log().count(asked)
-        c = harness.client(a)
-        self.hub.stop()
-        try:
-            harness.db_write(a, "DELETE FROM sync_state WHERE key=?", key)
-            harness.login(c, "pmgr", PASSWORD)
-            wait_for(lambda: a.read_log().count(asked) > failed_before, timeout=30,
-                     what="the sign-in's question to the hub failing")
-            r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
-            self.assertEqual(r.status, 409, r.body)
-            self.assertIn("has not yet confirmed", r.json()["error"])
-            self.assertIn("checking with the hub", r.json()["error"])
-            self.assertNotIn("sign out", r.json()["error"])
-            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM case_approval_decisions WHERE"
-                                                 " request_id=?", rid), 0)
-        finally:
-            self.hub.start()
+        c = self.signed_in_while_the_hub_is_down(rid)
         # Back: confirmed after a sync cycle, and the same session decides.
         wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
                                           key, ref) == 1,
                  timeout=60, what="the hub's confirmation after the hub came back")
+        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               rid) == 1, what="the decision at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.assertNotIn(PASSWORD, a.read_log())
+        self.assertNotIn(PASSWORD, self.hub.read_log())
+
+    def test_a_hub_holding_no_verifier_when_asked_again_gets_it_at_the_next_sign_in(self):
+        """The sign-in's question failed (the hub down), and when the office
+        asks again after the hub is back, with the verifier alone, the hub
+        holds none (as for an account whose password predates the hub's
+        verifiers; here its row removed while the hub was down): only a
+        password gives it, so the office does not ask again at every sync
+        cycle and the decision asks to sign in again.  That sign-in gives
+        the hub the verifier, and the decision is taken."""
+        a = self.nodes["a"]
+        _, j = self.entered("Nora", "Sinverificador", 60, "102", days_ago(self.today, 44))
+        rid = j["approval"]["request_id"]
+        pm_id = self.ids["pmgr"]
+        key = "verifier_ok:" + pm_id
+        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
+        self.assertTrue(ref)
+        real = harness.rows(self.hub, "SELECT verifier, set_at FROM staff_verifiers WHERE id=?", pm_id)
+        self.assertEqual(len(real), 1)
+        missing = "the hub holds no password verifier of staff " + pm_id
+        before = a.read_log().count(missing)
+        try:
+            c = self.signed_in_while_the_hub_is_down(
+                rid, lambda: harness.db_write(self.hub, "DELETE FROM staff_verifiers WHERE id=?", pm_id))
+            wait_for(lambda: a.read_log().count(missing) > before, timeout=60,
+                     what="the hub's answer to the question asked again")
+            self.refused_and_not_asked_again(c, rid, missing)
+            self.assertEqual(count(self.hub, "SELECT count(*) FROM staff_verifiers WHERE id=?", pm_id), 0)
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=?", key), 0)
+            # The next sign-in, with the password, gives the hub the verifier.
+            harness.login(c, "pmgr", PASSWORD)
+            wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
+                                              key, ref) == 1,
+                     timeout=30, what="the hub's confirmation after the new sign-in")
+            self.assertEqual(count(self.hub, "SELECT verifier FROM staff_verifiers WHERE id=?", pm_id),
+                             real[0][0])
+        finally:
+            if count(self.hub, "SELECT count(*) FROM staff_verifiers WHERE id=?", pm_id) == 0:
+                harness.db_write(self.hub, "INSERT INTO staff_verifiers(id, verifier, set_at) VALUES(?,?,?)",
+                                 pm_id, *real[0])
         r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
         self.assertEqual(r.status, 201, r.body)
         wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
