@@ -211,9 +211,13 @@ void node_sync_identity_check(node *n);
  * verifier when it has none (hub/acct_verifier.c), and, when v (and v_next)
  * are not NULL, whether the one it holds is v's (or v_next's).  1 the hub
  * has that one, 0 the hub says it is not the current password's, -1 it
- * could not be asked (not enrolled, unreachable).  pw NULL: only whether
- * the hub holds v (nothing given); -2 when it holds none (only the
- * password gives it). */
+ * could not be asked (not enrolled, unreachable, the hub's 5xx, 408, 429,
+ * or a 401 refusing the node's signature, not the account), -3 the hub
+ * refuses to answer for the account (another 4xx: 404/409, not an account
+ * this office may speak for there: moved to another Local Area,
+ * deactivated or unknown), which asking again will not change.  pw NULL:
+ * only whether the hub holds v (nothing given); -2 when it holds none
+ * (only the password gives it). */
 int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char *v,
 		       const char *v_next);
 /* Loop thread: the number the next background sync cycle to begin will

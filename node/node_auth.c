@@ -354,8 +354,8 @@ int node_auth_verifier(node *n, http_req *req, char *out)
 	/* Enrolled: only a verifier the hub said it holds (node_login.c,
 	 * confirm()), for the password stored now.  Not yet said: asked
 	 * again after the next sync cycle that reaches the hub, unless the
-	 * hub answered that it holds another one (or none), or no cycle
-	 * runs here. */
+	 * hub answered that it holds another one (or none), or refused to
+	 * answer for the account, or no cycle runs here. */
 	if (node_enrolled(n)) {
 		if ((rc = auth__verifier_confirmed(n, s->ss_user.id)) < 0)
 			return -1;

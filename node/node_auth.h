@@ -91,7 +91,8 @@ int node_auth_session_live(node *n, http_req *req);
  * (now, or after the next sync cycle that reaches the hub: a session not
  * yet waiting for that is marked here, node_auth_confirm_due), -3 when
  * only a new sign-in can confirm it (the hub holds another password's
- * verifier or none; or no background sync runs here); -1 error. */
+ * verifier or none, or refuses to answer for the account; or no
+ * background sync runs here); -1 error. */
 int node_auth_verifier(node *n, http_req *req, char *out);
 /* node_login.c, after the background sync cycle numbered cycle
  * (node_sync_next_cycle) reached the hub: for each approver session whose

@@ -40,7 +40,8 @@ enum {
 	SS_V_NONE,    /* nothing to ask: confirmed, or nothing to confirm */
 	SS_V_ASKING,  /* a question is on its way to the hub */
 	SS_V_DUE,     /* the hub could not be asked: again after sync cycle ss_vcycle */
-	SS_V_REFUSED, /* the hub holds another password's verifier or none */
+	SS_V_REFUSED, /* the hub holds another password's verifier or none, or
+		       * refuses to answer for the account */
 };
 
 struct node_auth {

@@ -176,9 +176,9 @@ static route_rc post_decision(route_call *a)
 		goto out;
 	case -3:
 		rr = route_fail(a, 409, "id", "a decision is signed with your password, and the hub "
-					      "has not confirmed it can check it (your password "
-					      "may have been changed or reset elsewhere): sign out and "
-					      "in again while this office is connected");
+					      "has not confirmed it can check it (your password or "
+					      "account may have changed elsewhere): sign out and in "
+					      "again while this office is connected");
 		goto out;
 	default:
 		rr = ROUTE_DBERR;

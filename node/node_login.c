@@ -543,8 +543,10 @@ static struct node_auth *job_done(login_job *j)
  * the next sync cycle that reaches the hub, with the session's verifier
  * alone: the password is not kept (node_auth_confirm_due).  A hub that
  * holds another password's verifier (changed or reset elsewhere), or none
- * (only a sign-in's password gives it), is not asked again: the approver
- * signs in again. */
+ * (only a sign-in's password gives it), or that refuses to answer for the
+ * account (404/409: moved to another Local Area, deactivated or unknown
+ * there, not yet heard here), is not asked again: the approver signs in
+ * again. */
 typedef struct confirm_job {
 	uv_work_t cj_work;
 	node *cj_node;

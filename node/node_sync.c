@@ -499,6 +499,15 @@ uint64_t node_sync_next_cycle(node *n)
 
 #define VERIFIER_BUSY_TRIES 4 /* 0.25 + 0.5 + 1 + 2 s */
 
+/* A status of the hub's that refuses the question itself, so asking again
+ * gets the same: a 4xx, except a timeout, a rate limit and a 401 (the
+ * node's signature or clock refused: no sync cycle succeeds then, and the
+ * question is asked again after one that does). */
+static int verifier_refused(long status)
+{
+	return status >= 400 && status < 500 && status != 401 && status != 408 && status != 429;
+}
+
 int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char *v,
 		       const char *v_next)
 {
@@ -557,7 +566,10 @@ int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char
 		}
 		buf_reset(&resp);
 	}
-	ret = status == 200 ? (missing && pw == NULL ? -2 : !differs) : status == 403 ? 0 : -1;
+	ret = status == 200 ? (missing && pw == NULL ? -2 : !differs)
+	      : status == 403 ? 0
+	      : verifier_refused(status) ? -3
+	      : -1;
 	if (ret == -2)
 		log_info("the hub holds no password verifier of staff %s: the next sign-in at this"
 			 " office gives it",
@@ -566,6 +578,12 @@ int node_sync_verifier(node *n, const char *staff_id, const char *pw, const char
 		log_warnx("the hub holds another password of staff %s than this office: changed or"
 			  " reset elsewhere, not yet received here",
 			  staff_id);
+	else if (ret == -3)
+		log_warnx("the hub refuses to say whether it holds the password verifier of staff"
+			  " %s (HTTP %ld): not an account this office may speak for there (moved to"
+			  " another Local Area, deactivated or unknown); asked again only at a new"
+			  " sign-in",
+			  staff_id, status);
 	else if (ret < 0)
 		log_warnx("the hub did not take the password verifier of staff %s (HTTP %ld)",
 			  staff_id, status);

@@ -386,6 +386,21 @@ def wait_for(fn, timeout=90, what="condition"):
     return harness.wait_until(fn, timeout, 0.3, what)
 
 
+def hub_write_unheard(hub, sql, *args):
+    """One statement at the hub, the change-log rows it made removed: no
+    office pulls it (as an office that has not heard of it yet)."""
+    db = hub.db()
+    db.isolation_level = None
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        top = db.execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
+        db.execute(sql, args)
+        db.execute("DELETE FROM change_log WHERE seq > ?", (top,))
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
 count = harness.db_value
 
 
@@ -694,6 +709,52 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
         self.assertNotIn(PASSWORD, a.read_log())
         self.assertNotIn(PASSWORD, self.hub.read_log())
+
+    def test_an_account_the_hub_refuses_to_answer_for_is_not_asked_again(self):
+        """The sign-in's question failed (the hub down), and meanwhile the
+        account was deactivated at the hub, which office A has not heard
+        yet (it still lets the approver sign in).  Asked again after the
+        hub is back, the hub refuses to answer for the account (409: not
+        one an office speaks for): a definite answer, so the office does
+        not ask again at every sync cycle and the decision asks to sign in
+        again.  A sign-in while the hub still refuses gets the same answer,
+        and is not asked again either.  Active again at the hub, the next
+        sign-in is confirmed and the decision taken."""
+        a = self.nodes["a"]
+        _, j = self.entered("Rita", "Rechazada", 60, "102", days_ago(self.today, 46))
+        rid = j["approval"]["request_id"]
+        pm_id = self.ids["pmgr"]
+        key = "verifier_ok:" + pm_id
+        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
+        self.assertTrue(ref)
+        # whatever the office makes of it, each answer is a line of its log
+        refused = "verifier of staff %s (HTTP 409" % pm_id
+        before = a.read_log().count(refused)
+        try:
+            c = self.signed_in_while_the_hub_is_down(
+                rid, lambda: hub_write_unheard(self.hub, "UPDATE staff SET active=0 WHERE id=?", pm_id))
+            wait_for(lambda: a.read_log().count(refused) > before, timeout=60,
+                     what="the hub's refusal of the question asked again")
+            self.assertEqual(count(a, "SELECT active FROM staff WHERE id=?", pm_id), 1)
+            self.refused_and_not_asked_again(c, rid, refused)
+            # A sign-in's question (with the password) refused too: final as well.
+            before = a.read_log().count(refused)
+            harness.login(c, "pmgr", PASSWORD)
+            wait_for(lambda: a.read_log().count(refused) > before, timeout=30,
+                     what="the hub's refusal of the sign-in's question")
+            self.refused_and_not_asked_again(c, rid, refused)
+            self.assertEqual(harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=?", key), 0)
+        finally:
+            hub_write_unheard(self.hub, "UPDATE staff SET active=1 WHERE id=?", pm_id)
+        harness.login(c, "pmgr", PASSWORD)
+        wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
+                                          key, ref) == 1,
+                 timeout=30, what="the hub's confirmation once the account is active again")
+        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               rid) == 1, what="the decision at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
 
     def test_backdate_pending_until_three_approvers(self):
         cm = self.s["casemgr"]
