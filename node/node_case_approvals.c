@@ -170,9 +170,8 @@ static route_rc post_decision(route_call *a)
 		node_sync_nudge(n);
 		rr = route_fail(a, 409, "id", "a decision is signed with your password, and the hub "
 					      "has not yet confirmed it can check it: this office "
-					      "is checking with the hub (if the office is offline, "
-					      "as soon as the hub can be reached again); try again "
-					      "in a moment");
+					      "is checking with the hub (if offline, once it can be "
+					      "reached again); try again in a moment");
 		goto out;
 	case -3:
 		rr = route_fail(a, 409, "id", "a decision is signed with your password, and the hub "

@@ -612,6 +612,7 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
             self.assertEqual(r.status, 409, r.body)
             self.assertIn("has not yet confirmed", r.json()["error"])
             self.assertIn("checking with the hub", r.json()["error"])
+            self.assertTrue(r.json()["error"].endswith("try again in a moment"), r.json()["error"])
             self.assertNotIn("sign out", r.json()["error"])
             self.assertEqual(harness.db_value(a, "SELECT count(*) FROM case_approval_decisions WHERE"
                                                  " request_id=?", rid), 0)
