@@ -337,6 +337,10 @@ int hub_keys_rotate(sqlite3 *db, const char *la, int *epoch);
  * batch of a pass marks them, ssn_reencrypted).  How many were written, or
  * -1.  Loop thread (or a command's only thread). */
 int hub_keys_reencrypt(sqlite3 *db, hlc *clk, int always);
+/* The whole pass now, batch after batch (each its own transaction, so
+ * outside any): what `outpost-hub ssn-key-retire` and its admin route do
+ * first.  How many were written, or -1. */
+int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk);
 /* Inside the hub's row validator: a participant an office writes with its
  * SSN under an older key than its Local Area's newest (a PC offline across
  * a rotation) reopens the Local Area's re-encryption pass, marked done
@@ -358,10 +362,20 @@ int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *
 enum {
 	HUB_RETIRE_NO_LA = 1,   /* no such Local Area (no key) */
 	HUB_RETIRE_NONE = 2,    /* nothing older than the newest key */
-	HUB_RETIRE_REFUSED = 3, /* see msg */
+	HUB_RETIRE_REFUSED = 3, /* see msg: SSNs not all written again yet */
+	HUB_RETIRE_NODES = 4,   /* see msg: nodes not pulled since (force goes past) */
 };
 int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
 		    size_t mn);
+/* Its checks alone, nothing written (the admin route answers a refusal
+ * with the whole msg before its write): 0 when it would retire, else the
+ * same answers. */
+int hub_keys_retire_check(sqlite3 *db, const char *la, int force, int *epoch, char *msg,
+			  size_t mn);
+/* The detail of a retirement's audit row (ssn_key.retire), the command's
+ * and the admin route's: what went, what is kept, the nodes forced past
+ * (msg of hub_keys_retire). */
+void hub_keys_retire_detail(char *out, size_t n, int retired, int epoch, const char *msg);
 /* n bytes (at most 256) wrapped under master.key, bound to aad, into out
  * (CRYPTO_WRAP_LEN(n) bytes): 0 or -1.  hub_keys_unwrap reverses it into
  * pt (cap bytes): the length, or -1 (altered, another key or place). */

@@ -527,12 +527,20 @@ int hub_keys_note_row(sqlite3 *db, const char *tbl, int op, const cJSON *row, ch
 	return 0;
 }
 
-int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
-		    size_t mn)
+void hub_keys_retire_detail(char *out, size_t n, int retired, int epoch, const char *msg)
+{
+	snprintf(out, n, "%d older key(s), epoch %d kept%s%s", retired, epoch,
+		 msg && msg[0] ? "; " : "", msg ? msg : "");
+}
+
+/* hub_keys_retire's checks, nothing written: 0 to go on (msg naming the
+ * nodes force goes past, if any), or its answer; id (n bytes) gets the
+ * newest key's case_keys.id. */
+static int retire_check(sqlite3 *db, const char *la, int force, int *epoch, char *id, size_t idn,
+			char *msg, size_t mn)
 {
 	sqlite3_stmt *st = NULL;
 	sqlite3_str *names = NULL;
-	char id[128];
 	int cur, ret = -1;
 	int64_t older, done, seq;
 
@@ -542,7 +550,7 @@ int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *ret
 	if ((cur = case_key_epoch(db, la)) <= 0)
 		return cur < 0 ? -1 : HUB_RETIRE_NO_LA;
 	*epoch = cur;
-	if (case_key_id(la, cur, id, sizeof id) != 0 ||
+	if (case_key_id(la, cur, id, idn) != 0 ||
 	    (older = db_int_bound(db, -1, "SELECT count(*) FROM case_keys WHERE local_area_id=?1"
 					  " AND id<>?2", "tt", la, id)) < 0)
 		return -1;
@@ -583,22 +591,50 @@ int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *ret
 			 force ? "" : "; let them sync (or revoke them), or retire with --force:"
 				      " what they push under a retired key is then quarantined");
 		if (!force) {
-			ret = HUB_RETIRE_REFUSED;
+			ret = HUB_RETIRE_NODES;
 			goto out;
 		}
 	}
-	/* The older keys' rows go, their bytes too (free pages); the deletes
-	 * replicate to the Local Area's nodes. */
-	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 ||
-	    db_run(db, "DELETE FROM case_keys WHERE local_area_id=?1 AND id<>?2", "tt", la, id) != 0)
-		goto out;
-	*retired = sqlite3_changes(db);
-	log_info("Local Area %s: %d older SSN key(s) retired; epoch %d's is the only one left", la,
-		 *retired, cur);
 	ret = 0;
 out:
 	sqlite3_free(sqlite3_str_finish(names));
 	return ret;
+}
+
+int hub_keys_retire_check(sqlite3 *db, const char *la, int force, int *epoch, char *msg,
+			  size_t mn)
+{
+	char id[128];
+
+	return retire_check(db, la, force, epoch, id, sizeof id, msg, mn);
+}
+
+int hub_keys_retire(sqlite3 *db, const char *la, int force, int *epoch, int *retired, char *msg,
+		    size_t mn)
+{
+	char id[128];
+	int rc;
+
+	if ((rc = retire_check(db, la, force, epoch, id, sizeof id, msg, mn)) != 0)
+		return rc;
+	/* The older keys' rows go, their bytes too (free pages); the deletes
+	 * replicate to the Local Area's nodes. */
+	if (db_exec(db, "PRAGMA secure_delete=ON") != 0 ||
+	    db_run(db, "DELETE FROM case_keys WHERE local_area_id=?1 AND id<>?2", "tt", la, id) != 0)
+		return -1;
+	*retired = sqlite3_changes(db);
+	log_info("Local Area %s: %d older SSN key(s) retired; epoch %d's is the only one left", la,
+		 *retired, *epoch);
+	return 0;
+}
+
+int hub_keys_reencrypt_all(sqlite3 *db, hlc *clk)
+{
+	int n, total = 0;
+
+	while ((n = hub_keys_reencrypt(db, clk, 1)) > 0)
+		total += n;
+	return n < 0 ? -1 : total;
 }
 
 struct reenc_row {

@@ -7,6 +7,8 @@
  *                                          assigned identifier, 9xx, unique)
  *   POST  /api/v1/admin/local-areas/:id/ssn-key/rotate   operations: a new SSN
  *                                          key for the Local Area (hub_keys.c)
+ *   POST  /api/v1/admin/local-areas/:id/ssn-key/retire   operations: its older
+ *                                          keys deleted ({"force"?}, hub_keys.c)
  *   POST  /api/v1/admin/offices            operations: id, name, local_area_id,
  *   PATCH /api/v1/admin/offices/:id        address, timezone, has_title1_partner,
  *                                          active (PATCH)
@@ -417,6 +419,115 @@ static route_rc la_key_rotate(route_call *a)
 	cJSON_AddNumberToObject(o, "epoch", epoch);
 	log_info("Local Area %s: SSN key rotated by %s", id, a->rc_actor);
 	return route_ok(a, 200, o);
+}
+
+/* la_key_retire's write (route_resume_write; rc_arg: force): the
+ * retirement and its audit row, as `outpost-hub ssn-key-retire` does. */
+static route_rc la_key_retire_write(route_call *a)
+{
+	const char *id = http_req_param(a->rc_req, "id");
+	char msg[1024], detail[1100];
+	cJSON *o;
+	int epoch = 0, n = 0, rc;
+
+	rc = hub_keys_retire(API_HUB(a)->hb_db, id, *(const int *)a->rc_arg, &epoch, &n, msg,
+			     sizeof msg);
+	if (rc == HUB_RETIRE_NO_LA)
+		return route_fail(a, 404, NULL, "no Local Area '%s' with an SSN key", id);
+	if (rc == HUB_RETIRE_REFUSED)
+		return route_fail(a, 409, NULL, "not retired: %s", msg);
+	if (rc == HUB_RETIRE_NODES) /* "force" would go past them */
+		return route_fail(a, 409, "force", "not retired: %s", msg);
+	if (rc != 0 && rc != HUB_RETIRE_NONE)
+		return ROUTE_DBERR;
+	/* Nothing older than the newest key: nothing changed, the call is
+	 * still in the trail (an audited write commits only with its row). */
+	if (rc == HUB_RETIRE_NONE)
+		snprintf(detail, sizeof detail, "none older than epoch %d", epoch);
+	else
+		hub_keys_retire_detail(detail, sizeof detail, n, epoch, msg);
+	if (hub_api_audit(a, "ssn_key.retire", id, detail) != 0 || (o = cJSON_CreateObject()) == NULL)
+		return ROUTE_DBERR;
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddNumberToObject(o, "epoch", epoch);
+	cJSON_AddNumberToObject(o, "retired", n);
+	if (msg[0])
+		cJSON_AddStringToObject(o, "warning", msg);
+	if (rc == 0)
+		log_info("Local Area %s: older SSN keys retired by %s", id, a->rc_actor);
+	return route_ok(a, 200, o);
+}
+
+/* POST /api/v1/admin/local-areas/:id/ssn-key/retire {"force"?} -> {"id",
+ * "epoch", "retired"[, "warning"]}: the Local Area's SSN keys older than
+ * its newest deleted (hub_keys_retire), audited (ssn_key.retire); "retired"
+ * 0 when there is none; 409 saying why when refused (field "force" when
+ * it names the nodes not pulled since the rotation: "force" goes past
+ * them, "warning" then names them).  The stored SSNs are written again
+ * first, as the command does: that pass commits batch by batch, outside
+ * the route's write, so the row is ROUTE_DEFER and the retirement runs as
+ * its write.  The pull progress kept in memory is written first too
+ * (nodes.pull_cursor, read by the check); both only when no push holds the
+ * write lock, as the minute's timer does (else the check reads the older
+ * state, and refuses). */
+static route_rc la_key_retire(route_call *a)
+{
+	hub *h = API_HUB(a);
+	const char *id = http_req_param(a->rc_req, "id");
+	char msg[1024];
+	cJSON *o, *e;
+	int force = 0, epoch = 0, rc;
+
+	if (route_bool(a, "force", 0, 0, &force) != 0)
+		return ROUTE_BAD;
+	if (uv_mutex_trylock(&h->hb_wlock) == 0) {
+		hub_progress_flush(h);
+		if (hub_keys_reencrypt_all(h->hb_db, hub_clock(h)) < 0)
+			log_warnx("Local Area %s: cannot write the stored SSNs again under the newest"
+				  " key before retiring the older ones", id);
+		uv_mutex_unlock(&h->hb_wlock);
+	}
+	/* A refusal, with every node it names (longer than an error message
+	 * of the write may be), or nothing to retire: answered here, nothing
+	 * written; the write checks again. */
+	rc = hub_keys_retire_check(h->hb_db, id, force, &epoch, msg, sizeof msg);
+	if (rc < 0)
+		return ROUTE_DBERR;
+	if (rc == HUB_RETIRE_NO_LA)
+		return route_fail(a, 404, NULL, "no Local Area '%s' with an SSN key", id);
+	if (rc == HUB_RETIRE_NONE) {
+		if ((o = cJSON_CreateObject()) == NULL)
+			return ROUTE_DBERR;
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddNumberToObject(o, "epoch", epoch);
+		cJSON_AddNumberToObject(o, "retired", 0);
+		return route_ok(a, 200, o);
+	}
+	if (rc == HUB_RETIRE_REFUSED || rc == HUB_RETIRE_NODES) {
+		/* the one error shape (lib/route.h), the whole text */
+		const char *field = rc == HUB_RETIRE_NODES ? "force" : NULL;
+		cJSON *errs;
+		char text[1100];
+
+		snprintf(text, sizeof text, "not retired: %s", msg);
+		if ((o = cJSON_CreateObject()) == NULL ||
+		    (errs = cJSON_AddArrayToObject(o, "errors")) == NULL ||
+		    (e = cJSON_CreateObject()) == NULL) {
+			cJSON_Delete(o);
+			return ROUTE_DBERR;
+		}
+		cJSON_AddItemToArray(errs, e);
+		cJSON_AddStringToObject(o, "error", text);
+		cJSON_AddStringToObject(e, "error", text);
+		if (field) {
+			cJSON_AddStringToObject(o, "field", field);
+			cJSON_AddStringToObject(e, "field", field);
+		}
+		return route_ok(a, 409, o);
+	}
+	route_resume_write(a->rc_table, a->rc_route, a->rc_req, a->rc_user, a->rc_actor,
+			   la_key_retire_write, &force);
+	return ROUTE_TAKEN;
 }
 static route_rc office_create(route_call *a) { return place_put(a, NULL, &office_kind); }
 static route_rc office_patch(route_call *a)
@@ -1043,6 +1154,11 @@ static const route_key la_keys[] = {
 	{NULL, 0, 0},
 };
 
+static const route_key la_retire_keys[] = {
+	{"force", ROUTE_T_BOOL, 0},
+	{NULL, 0, 0},
+};
+
 static const route_key office_keys[] = {
 	{"id", ROUTE_T_ANY, 0},          {"local_area_id", ROUTE_T_ANY, 0},
 	{"name", ROUTE_T_ANY, 0},        {"address", ROUTE_T_ANY, 0},
@@ -1075,6 +1191,10 @@ static const route_def setup_defs[] = {
 	 ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED, la_keys + 1, 0},
 	{HTTP_M_POST, "/api/v1/admin/local-areas/:id/ssn-key/rotate", la_key_rotate, HUB_P_OPS,
 	 HUB_AUDITED, NULL, 0},
+	/* ROUTE_DEFER: the re-encryption pass first, then the write (declared
+	 * here, audited) through route_resume_write */
+	{HTTP_M_POST, "/api/v1/admin/local-areas/:id/ssn-key/retire", la_key_retire, HUB_P_OPS,
+	 ROUTE_BODY | ROUTE_BODY_OPT | ROUTE_DEFER | ROUTE_AUDITED, la_retire_keys, 0},
 	{HTTP_M_POST, "/api/v1/admin/offices", office_create, HUB_P_OPS, ROUTE_BODY | ROUTE_KEYS_LATE | HUB_AUDITED,
 	 office_keys, 0},
 	{HTTP_M_PATCH, "/api/v1/admin/offices/:id", office_patch, HUB_P_OPS,

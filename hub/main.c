@@ -543,12 +543,10 @@ static int cmd_revoke(hub *h, const char *node_id)
  * (a serving hub does it too, on its timer and before pulls). */
 static void reencrypt_all(hub *h)
 {
-	int n, total = 0;
+	int total;
 
 	hlc_init(&h->hb_hlc, HUB_NODE_ID, NULL, NULL);
-	while ((n = hub_keys_reencrypt(h->hb_db, hub_clock(h), 0)) > 0)
-		total += n;
-	if (n < 0)
+	if ((total = hub_keys_reencrypt_all(h->hb_db, hub_clock(h))) < 0)
 		fprintf(stderr, "outpost-hub: cannot write the stored SSNs again under the new key "
 				"(the serving hub goes on with it)\n");
 	else if (total > 0)
@@ -604,8 +602,7 @@ static int cmd_ssn_key_retire(hub *h, const char *la, int force)
 		return 1;
 	rc = hub_keys_retire(h->hb_db, la, force, &epoch, &n, msg, sizeof msg);
 	if (rc == 0) {
-		snprintf(detail, sizeof detail, "%d older key(s), epoch %d kept%s%s", n, epoch,
-			 msg[0] ? "; " : "", msg);
+		hub_keys_retire_detail(detail, sizeof detail, n, epoch, msg);
 		if (hub_audit(h->hb_db, "cli", "ssn_key.retire", la, detail) != 0 ||
 		    db_exec(h->hb_db, "COMMIT") != 0)
 			rc = -1;
@@ -626,6 +623,7 @@ static int cmd_ssn_key_retire(hub *h, const char *la, int force)
 		fprintf(stderr, "outpost-hub: no Local Area '%s' with an SSN key\n", la);
 		return 1;
 	case HUB_RETIRE_REFUSED:
+	case HUB_RETIRE_NODES:
 		fprintf(stderr, "outpost-hub: not retired: %s\n", msg);
 		return 1;
 	default:

@@ -97,9 +97,9 @@ class KeyRotationTest(unittest.TestCase):
     def tearDown(self):
         self.o.close()
 
-    def admin(self, hub, method, path):
+    def admin(self, hub, method, path, body=None):
         h = {"Authorization": "Bearer " + harness.admin_token(hub)}
-        return hub.request(method, path, body={}, headers=h)
+        return hub.request(method, path, body={} if body is None else body, headers=h)
 
     def test_revoked_node_reads_nothing_recorded_after(self):
         hub = self.o.hub()
@@ -256,6 +256,18 @@ class KeyRotationTest(unittest.TestCase):
         self.assertIn(b"not retired: nodes of Local Area demo-la not pulled since", p.stderr)
         self.assertIn(a.node_id.encode(), p.stderr)
         self.assertIn(b"--force", p.stderr)
+        # The admin route refuses the same, saying why (the console shows it).
+        retire = "/api/v1/admin/local-areas/demo-la/ssn-key/retire"
+        r = self.admin(hub, "POST", retire)
+        self.assertEqual((r.status, r.json().get("field")), (409, "force"), r.body)
+        self.assertIn("not retired: nodes of Local Area demo-la not pulled since",
+                      r.json()["error"])
+        self.assertIn(a.node_id, r.json()["error"])
+        r = self.admin(hub, "POST", retire, {"force": "yes"})
+        self.assertEqual((r.status, r.json().get("field")), (400, "force"), r.body)
+        r = self.admin(hub, "POST", "/api/v1/admin/local-areas/no-such-la/ssn-key/retire")
+        self.assertEqual(r.status, 404, r.body)
+        self.assertIn("no-such-la", r.json()["error"])
         self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la", "demo-la:e2"])
 
         with open(os.path.join(hub.data, "master.key")) as f:
@@ -273,13 +285,18 @@ class KeyRotationTest(unittest.TestCase):
                                " WHERE tbl='case_keys' AND row_id='demo-la:e2') FROM nodes"
                                " WHERE id=?", a.node_id) == 1,
                  timeout=60, what="the office's pull past the rotation at the hub")
-        p = hub_tool(hub, "ssn-key-retire", "demo-la")
-        self.assertEqual(p.returncode, 0, (p.stdout, p.stderr))
-        self.assertIn(b"Local Area demo-la: 1 older SSN key(s) retired; only epoch 2's is left",
-                      p.stdout)
+        # Retired, here by the admin route (the command does the same).
+        r = self.admin(hub, "POST", retire, {"force": False})
+        self.assertEqual((r.status, r.json()), (200, {"id": "demo-la", "epoch": 2, "retired": 1}),
+                         r.body)
         self.assertEqual([x[0] for x in key_rows(hub)], ["demo-la:e2"])
-        actions = [e["action"] for e in self.admin(hub, "GET", "/api/v1/audit-events").json()]
-        self.assertIn("ssn_key.retire", actions)
+        ev = [e for e in self.admin(hub, "GET", "/api/v1/audit-events").json()
+              if e["action"] == "ssn_key.retire"]
+        self.assertEqual(len(ev), 1, ev)
+        self.assertIn("1 older key(s), epoch 2 kept", json.dumps(ev[0]))
+        r = self.admin(hub, "POST", retire)
+        self.assertEqual((r.status, r.json()), (200, {"id": "demo-la", "epoch": 2, "retired": 0}),
+                         r.body)
         wait_for(lambda: [x[0] for x in key_rows(a)] == ["demo-la:e2"], timeout=90,
                  what="the retired key gone from the office's case_keys")
         # Every SSN still reads, at the office and at the hub.

@@ -162,6 +162,13 @@ class SetupTest(Base):
         self.assertEqual(r.status, 403, r)
         r = mis.post("/api/v1/admin/offices", {"name": "Mine", "local_area_id": la})
         self.assertEqual(r.status, 403, r)
+        # ... nor rotates nor retires its SSN keys (operations does, also by
+        # the command at the hub)
+        for step in ("rotate", "retire"):
+            r = mis.post("/api/v1/admin/local-areas/%s/ssn-key/%s" % (la, step), {})
+            self.assertEqual(r.status, 403, r)
+        r = self.ops.post("/api/v1/admin/local-areas/%s/ssn-key/retire" % la, {})
+        self.assertEqual((r.status, r.json()), (200, {"id": la, "epoch": 1, "retired": 0}), r)
 
     # ---- who sets up greeter reasons ----------------------------------------
     def test_reason_roles(self):

@@ -550,7 +550,7 @@ static void test_retire_older_epochs(void **state)
 	assert_int_equal(retire(db, 1, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
 	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 1);
 	/* nodeA has not pulled the new key. */
-	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_NODES);
 	assert_non_null(strstr(msg, "nodeA (office demo-office)"));
 	assert_null(strstr(msg, "nodeR"));
 	assert_null(strstr(msg, "nodeO"));
@@ -606,7 +606,7 @@ static void test_retire_older_epochs(void **state)
 	assert_int_equal(case_key_load_at(db, DEMO_LOCAL_AREA, 2, got), 0);
 	assert_memory_equal(got, k2, sizeof k2);
 	assert_int_equal(hub_keys_reencrypt(db, &clk, 1), 2);
-	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_REFUSED);
+	assert_int_equal(retire(db, 0, &n, msg, sizeof msg), HUB_RETIRE_NODES);
 	assert_non_null(strstr(msg, "nodeA"));
 	assert_int_equal(retire(db, 1, &n, msg, sizeof msg), 0);
 	assert_int_equal(n, 1);
