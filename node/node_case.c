@@ -844,7 +844,20 @@ static route_rc post_reveal(route_call *a)
 		    id, enc, sizeof enc) != 0)
 		return route_fail(a, 404, "ssn", "no SSN is recorded for this participant");
 	if (case_ssn_reveal_db(n->nd_db, n->nd_local_area_id, id, enc, digits) != 0) {
+		int at = case_ssn_epoch(enc), newest = case_key_epoch(n->nd_db, n->nd_local_area_id);
+		unsigned char k[CASE_KEY_LEN];
+
 		log_warnx("case: the SSN of participant %s cannot be decrypted with this Local Area's key", id);
+		/* An older key than the newest this office holds, and gone: the
+		 * hub retired it (`outpost-hub ssn-key-retire`) before this row
+		 * was written again under the newest. */
+		if (at >= 1 && at < newest &&
+		    case_key_load_at(n->nd_db, n->nd_local_area_id, at, k) == 1)
+			return route_fail(a, 409, "ssn",
+					  "the SSN cannot be shown: the Local Area's SSN key it was protected"
+					  " with (epoch %d) has been retired at the hub; record the SSN again",
+					  at);
+		crypto_wipe(k, sizeof k);
 		return route_fail(a, 409, "ssn", "the SSN cannot be shown: this office does not hold the key it was protected with");
 	}
 	snprintf(shown, sizeof shown, "%.3s-%.2s-%.4s", digits, digits + 3, digits + 5);

@@ -318,7 +318,8 @@ class KeyRotationTest(unittest.TestCase):
         harness.db_write(a, "UPDATE participants SET ssn_enc=? WHERE id=?", before, p_old)
         r = a.post("/api/v1/case/participants/%s/ssn/reveal" % p_old)
         self.assertEqual(r.status, 409, r.body)
-        self.assertIn("does not hold the key", r.json()["error"])
+        self.assertIn("key it was protected with (epoch 1) has been retired at the hub; record the"
+                      " SSN again", r.json()["error"])
         self.assertEqual(revealed(a, p_new), NEW_SSN)
         self.assertEqual(count(hub, "SELECT count(*) FROM quarantine"), 0)
 
