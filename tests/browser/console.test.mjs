@@ -691,6 +691,37 @@ export const tests = [
     await page.check('#show-revoked');
     assert((await page.textContent('#nodes')).includes('Revoked'), 'shown as revoked on request');
 
+    // The revocation gave demo-la a new SSN key; the older one is retired
+    // from the Local Areas table once the stored SSNs are under the new one.
+    // An office computer not synced since (here one that never pulls) makes
+    // the hub refuse, saying so, and a dialog says what retiring past it
+    // does; Keep the keys keeps them.
+    const keys = () => hub.sql("SELECT count(*) FROM case_keys WHERE local_area_id='demo-la'");
+    assert(keys() === '2', 'two keys after the revocation: ' + keys());
+    await until('the stored SSNs under the new key', async () =>
+      hub.sql("SELECT epoch FROM ssn_reencrypted WHERE local_area_id='demo-la'") === '2');
+    hub.sql(`INSERT INTO nodes(id, office_id, local_area_id, secret_hex, enrolled_at, revoked_at, pull_cursor)
+      VALUES('node-offline', 'demo-office', 'demo-la', 'x', 1, NULL, 0)`);
+    const laRow = page.locator('#areas tbody tr', { hasText: la.name });
+    await laRow.getByRole('button', { name: /^Retire older keys of/ }).click();
+    const rdlg = page.locator('dialog[open]');
+    await rdlg.waitFor();
+    const refusal = await page.textContent('#areas-msg');
+    assert(refusal.includes('not pulled since') && refusal.includes('node-offline'), 'the refusal, naming the node: ' + refusal);
+    const rtext = await rdlg.textContent();
+    assert(rtext.includes('node-offline') && rtext.includes('quarantined') && rtext.includes('recorded again') &&
+      rtext.includes('cannot be undone'), 'the dialog says what retiring past it does: ' + rtext);
+    await assertAccessible(page, 'retire SSN keys dialog');
+    await rdlg.getByRole('button', { name: 'Keep the keys' }).click();
+    assert(keys() === '2', 'Keep the keys keeps them');
+    await laRow.getByRole('button', { name: /^Retire older keys of/ }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Retire anyway' }).click();
+    await page.waitForFunction(() => document.getElementById('areas-msg').textContent.includes('Retired past'));
+    assert((await page.textContent('#areas-msg')).includes('node-offline'), 'the node it went past named');
+    assert(keys() === '1', 'the older key retired: ' + keys());
+    assert(hub.sql("SELECT count(*) FROM hub_audit_events WHERE action='ssn_key.retire' AND subject='demo-la'") === '1', 'audited');
+    hub.sql("DELETE FROM nodes WHERE id='node-offline'");
+
     // A new Local Area and office, ready for an enrollment code.
     await page.click('#la-add');
     // (the hub answers it now, with every missing field: wait for the answer)

@@ -245,6 +245,7 @@ export const ACTION_LABEL = {
   'credential_change.applied': 'Password change from an office applied',
   'credential_change.refused': 'Password change from an office refused',
   'node.enroll': 'Office computer enrolled', 'node.revoke': 'Office computer revoked',
+  'ssn_key.rotate': 'SSN key rotated', 'ssn_key.retire': 'Older SSN keys retired',
   'enroll_code.create': 'Enrollment code created', 'enroll_code.cancel': 'Enrollment code cancelled',
   conflict_resolve: 'Conflict resolved',
   quarantine_resolve: 'Quarantined entry handled', 'case.approvals_read': 'Approvals opened',

@@ -1,7 +1,8 @@
 // nodes.js - offices, their nodes with replication lag, last contact and
 // the release they run, one-time enrollment codes (shown once; those not used yet listed, and
-// cancelled after a confirmation), and revoking a node after a
-// confirmation.
+// cancelled after a confirmation), revoking a node after a
+// confirmation, and retiring a Local Area's older SSN keys (past the nodes
+// that have not synced since the rotation only after a confirmation).
 import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError, showErrors,
   confirmDialog, shownOnce } from './console.js';
 import { saving } from './ui.js';
@@ -183,8 +184,43 @@ async function addPlace(ev, form, path, prefix, fields) {
   });
 }
 
+function renderAreas(areas) {
+  $('areas').replaceChildren(table('Local Areas', ['Local Area', 'Offices', 'SSN keys'],
+    areas.map(a => [el('span', { title: a.id }, a.name), String(a.offices ?? ''),
+      el('button', { type: 'button', class: 'secondary', 'aria-label': `Retire older keys of ${a.name}`,
+        onclick: () => retireKeys(a) }, 'Retire older keys')]),
+    { empty: 'No Local Area yet.' }));
+}
+
+// POST .../ssn-key/retire: refused (409) with the hub's reason, shown as
+// it is; when the reason is offices not synced since the rotation (field
+// "force"), a dialog says what retiring past them does before it is asked
+// again with force.
+async function retireKeys(a, force = false) {
+  const msg = $('areas-msg');
+  msg.textContent = '';
+  try {
+    const r = await api(`/api/v1/admin/local-areas/${encodeURIComponent(a.id)}/ssn-key/retire`,
+      { method: 'POST', body: force ? { force: true } : {} });
+    $('status').textContent = r.retired
+      ? `${a.name}: ${r.retired} older SSN key${r.retired === 1 ? '' : 's'} retired; only the newest (epoch ${r.epoch}) is left.`
+      : `${a.name}: no SSN key older than the newest (epoch ${r.epoch}) to retire.`;
+    if (r.warning) msg.textContent = `Retired past office computers that had not synced: ${r.warning}`;
+  } catch (e) {
+    msg.textContent = 'Could not retire the older SSN keys: ' + e.message;
+    if (e.status !== 409 || e.field !== 'force' || force) return;
+    const ok = await confirmDialog(`Retire the older SSN keys of ${a.name} anyway?`,
+      `${e.message}. Those office computers may still hold SSNs recorded under an older key. ` +
+      `Once it is retired, a participant they send with such an SSN is quarantined at the hub, and a record they ` +
+      `hold under it can no longer show its SSN: the SSN must be recorded again at the office. This cannot be undone.`,
+      'Retire anyway', { cancelLabel: 'Keep the keys' });
+    if (ok) await retireKeys(a, true);
+  }
+}
+
 async function loadPlaces() {
   const [la, divs] = await Promise.all([api('/api/v1/admin/local-areas').catch(() => []), api('/api/v1/admin/field-divisions').catch(() => [])]);
+  renderAreas(la);
   options($('of-local_area_id'), la, { blank: 'Choose a Local Area', selected: $('of-local_area_id').value });
   options($('la-field_division'), divs, { blank: 'None', selected: $('la-field_division').value });
 }
