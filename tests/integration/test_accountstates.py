@@ -370,7 +370,8 @@ class AccountStatesTest(unittest.TestCase):
         plant_secret(pw)
         self.assertEqual(mis.post("/api/v1/admin/session/password",
                                   {"current_password": temp, "new_password": pw}).status, 200)
-        quarter = "%s-Q%d" % (day(0)[:4], (int(day(0)[5:7]) - 1) // 3 + 1)
+        today = harness.office_day(self.hub, span=120)   # the hub's quarter until the check below
+        quarter = "%s-Q%d" % (today[:4], (int(today[5:7]) - 1) // 3 + 1)
         # a statewide review sampling every account, and one of another area
         r = self.admin("/api/v1/admin/reviews", {"quarter": quarter, "sample_size": 500})
         self.assertEqual(r.status, 201, r)
@@ -422,9 +423,13 @@ class AccountStatesTest(unittest.TestCase):
     def test_zz_recertification_with_the_injected_clock(self):
         """Last: the hub's clock moves a month on, and its clock keeps the
         later time for the rows it writes after."""
+        # the hub's day (its clock is this machine's here), the one the
+        # node's clock is moved from, until the node's last check offline
+        today = harness.office_day(self.hub, span=180)
+
         def days_to(date):
             return round((time.mktime(time.strptime(date, "%Y-%m-%d")) -
-                          time.mktime(time.strptime(day(0), "%Y-%m-%d"))) / 86400)
+                          time.mktime(time.strptime(today, "%Y-%m-%d"))) / 86400)
         # Accounts with no dates at all are overdue in the report.
         rep = self.get("/api/v1/admin/recertification").json()
         self.assertIn(WARN, [s["id"] for s in rep["overdue"]])

@@ -88,7 +88,8 @@ class CaseCorrectionsTest(TrustTest):
         with open(seed, encoding="utf-8") as f:
             lines = edit(f.read().splitlines())
         r = self.ops.post("/api/v1/admin/code-lists/activity",
-                          {"version": self.uniq("v"), "effective_date": time.strftime("%Y-%m-%d"),
+                          {"version": self.uniq("v"),
+                           "effective_date": harness.office_day(self.hub, 30),   # the hub's
                            "csv": "\n".join(lines) + "\n"})
         self.assertEqual(r.status, 201, r)
 

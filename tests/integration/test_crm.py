@@ -636,7 +636,9 @@ class CrmReplicationTest(harness.TwoOffices):
             "company_name": "Same Day Codes Co", "zip": "95816", "street": "1 Code Way",
             "city": "Sacramento", "phone": "(916) 555-0180"}, 201)
         self.settle(self.a)
-        t = time.strftime("%Y-%m-%d")
+        # the office's day, the one its service is entered on below (the
+        # hub takes the code on the day it was retired, refuses it after)
+        t = harness.office_day(self.a, span=60)
         db = self.hub.db()
         try:   # as a version dated today leaving E20 out records it
             db.execute("INSERT INTO code_retirements(id, list, code, effective_date, version)"

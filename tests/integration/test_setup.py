@@ -344,7 +344,8 @@ class SetupTest(Base):
         before = self.ops.get("/api/v1/admin/code-lists/followup").json()["codes"]
         bad = [lines[0], "F01,\u00a0\u3000,no"] + lines[2:]
         r = self.ops.post("/api/v1/admin/code-lists/followup",
-                          {"version": "blank-title", "effective_date": time.strftime("%Y-%m-%d"),
+                          {"version": "blank-title",
+                           "effective_date": harness.office_day(self.hub, 30),   # the hub's
                            "csv": "\n".join(bad) + "\n"})
         self.assertEqual((r.status, r.json().get("field")), (400, "csv"), r)
         self.assertIn("line 2", r.json()["error"])
@@ -554,7 +555,10 @@ class SetupTest(Base):
         _, mis, _ = self.make_admin(self.uniq("mis"), la=la)
         # (a version name of 40 characters, most of them two bytes long)
         v1 = "2027-01 " + "\u00e9" * 32
-        body = {"version": v1, "effective_date": time.strftime("%Y-%m-%d"),
+        # the hub's day for the whole test: the versions dated today are
+        # taken only on it, and the services below are judged against it
+        today = harness.office_day(self.hub, span=180)
+        body = {"version": v1, "effective_date": today,
                 "csv": "\n".join(new) + "\n"}
         r = mis.post("/api/v1/admin/code-lists/employer", body)
         self.assertEqual(r.status, 403, r)
@@ -592,7 +596,6 @@ class SetupTest(Base):
         # become codes offices may enter), a code of other characters, a
         # field past 400 characters or a record past 1 MiB (it was cut, its
         # later fields empty), a quote never closed.
-        today = time.strftime("%Y-%m-%d")
         def csv_with(line):
             return "\n".join(new + [line]) + "\n"
         for i, text in enumerate((
@@ -662,11 +665,11 @@ class SetupTest(Base):
         with open(os.path.join(harness.TOP, "seed", "privilege_groups.csv"), encoding="utf-8") as f:
             groups = [l for l in f.read().splitlines() if not l.startswith("WARN,")]
         r = self.ops.post("/api/v1/admin/code-lists/groups",
-                          {"version": "2027-01", "effective_date": time.strftime("%Y-%m-%d"),
+                          {"version": "2027-01", "effective_date": today,
                            "csv": "\n".join(groups + ["Wizards,MIS Administrator,x"]) + "\n"})
         self.assertEqual((r.status, r.json()["field"]), (400, "csv"))   # not a group we know
         r = self.ops.post("/api/v1/admin/code-lists/groups",
-                          {"version": "2027-01", "effective_date": time.strftime("%Y-%m-%d"),
+                          {"version": "2027-01", "effective_date": today,
                            "csv": "\n".join(groups) + "\n"})
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["retired"], 1)
@@ -759,7 +762,8 @@ class SetupTest(Base):
             lines[k] = ",".join(f)
             before = self.ops.get("/api/v1/admin/code-lists/" + lst).json()
             r = self.ops.post("/api/v1/admin/code-lists/" + lst,
-                              {"version": "empty-flag", "effective_date": time.strftime("%Y-%m-%d"),
+                              {"version": "empty-flag",
+                               "effective_date": harness.office_day(self.hub, 30),
                                "csv": "\n".join(lines) + "\n"})
             self.assertEqual((r.status, r.json().get("field")), (400, "csv"), (lst, r))
             self.assertIn("line %d" % (k + 1), r.json()["error"])
@@ -782,8 +786,9 @@ class SetupTest(Base):
         self.assertNotIn('"', lines[k])
         lines[k] = lines[k][:lines[k].rindex(",") + 1]
         before = self.ops.get("/api/v1/admin/code-lists/employer").json()
+        today = harness.office_day(self.hub, span=60)   # the hub's, for both loads
         r = self.ops.post("/api/v1/admin/code-lists/employer",
-                          {"version": "empty-status", "effective_date": time.strftime("%Y-%m-%d"),
+                          {"version": "empty-status", "effective_date": today,
                            "csv": "\n".join(lines) + "\n"})
         self.assertEqual((r.status, r.json().get("field")), (400, "csv"), r)
         self.assertEqual(r.json()["error"],
@@ -794,7 +799,7 @@ class SetupTest(Base):
         # A status that is neither is refused the same way.
         lines[k] += "gone"
         r = self.ops.post("/api/v1/admin/code-lists/employer",
-                          {"version": "empty-status", "effective_date": time.strftime("%Y-%m-%d"),
+                          {"version": "empty-status", "effective_date": today,
                            "csv": "\n".join(lines) + "\n"})
         self.assertEqual(r.status, 400, r)
         self.assertEqual(r.json()["error"], "line %d, column 6 (status): not active or retired;"
