@@ -69,7 +69,7 @@ def office_day(node, span=60):
     seconds away by the node's clock, this waits until it has passed (and
     says so on stderr) rather than race it: `span` is how long the caller
     goes on using the day it got.  `node` is a signed-in client, or a hub
-    (Daemon("hub") or a client of it): the hub's day, by the clock its
+    (its Daemon("hub"), whose kind says so): the hub's day, by the clock its
     /healthz gives (time_ms: the one it dates code lists and requests by,
     in the office's zone, which is the tests' own), for what the hub judges
     against its "today" (a code list's effective date)."""
