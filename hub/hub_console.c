@@ -487,6 +487,14 @@ static const char *kept_value(route_call *a, const cJSON *c, const char *keep, r
 				 col);
 		return NULL;
 	}
+	/* Two offices' rows that each stand (two corrections of one service,
+	 * model/crm.h): an append-only row is never edited. */
+	if (schema_table(tbl)->td_kind == TK_APPEND_ONLY) {
+		*rc = route_fail(a, 400, "keep",
+				 "rows of %s are never edited (append-only): keep the current entries "
+				 "to acknowledge it, or enter a further correction at an office", tbl);
+		return NULL;
+	}
 	v = json_str(c, strcmp(keep, "base") == 0  ? "base_value"
 			: strcmp(keep, "hub") == 0 ? "local_value"
 						   : "remote_value");

@@ -766,6 +766,123 @@ static int need_employer(sqlite3 *db, const char *tbl, int op, const char *emp, 
 	return 0;
 }
 
+/* One service or correction in words, for a conflict's reason: who at
+ * which office into who, and when and what it recorded into what ("on DAY
+ * voided it", "on DAY made it E10 from ...").  0, or -1 when it cannot be
+ * read. */
+#define WORDS_MAX 200
+static int service_words(sqlite3 *db, const char *id, char who[WORDS_MAX], char what[WORDS_MAX])
+{
+	sqlite3_stmt *st = NULL;
+	char day[11] = "", comp[64] = "", end[32] = "";
+	int rc;
+
+	if (db_prepare_bound(db, &st,
+			     "SELECT coalesce(t.display_name, s.staff_id, 'staff unknown'),"
+			     " coalesce(o.name, s.office_id, 'an office'), s.voided, s.code,"
+			     " s.start_date, s.end_date, s.completion_code, s.created_at"
+			     " FROM employer_services s LEFT JOIN staff t ON t.id = s.staff_id"
+			     " LEFT JOIN offices o ON o.id = s.office_id WHERE s.id = ?1",
+			     "t", id) != 0)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		clock_local_date((uint64_t)sqlite3_column_int64(st, 7), day);
+		if (sqlite3_column_text(st, 5))
+			snprintf(end, sizeof end, " to %s", (const char *)sqlite3_column_text(st, 5));
+		if (sqlite3_column_text(st, 6))
+			snprintf(comp, sizeof comp, ", completion %s",
+				 (const char *)sqlite3_column_text(st, 6));
+		snprintf(who, WORDS_MAX, "%s at %s", db_col(st, 0), db_col(st, 1));
+		if (sqlite3_column_int(st, 2))
+			snprintf(what, WORDS_MAX, "on %s voided it", day);
+		else
+			snprintf(what, WORDS_MAX, "on %s made it %s from %s%s%s", day, db_col(st, 3),
+				 db_col(st, 4), end, comp);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* A row of employer_services as JSON text (caller frees), or NULL. */
+static char *service_json(sqlite3 *db, const char *id)
+{
+	cJSON *o = db_row_json_by(db, "SELECT * FROM employer_services WHERE id=?", id);
+	char *t = o ? cJSON_PrintUnformatted(o) : NULL; /* (cJSON_free) */
+
+	cJSON_Delete(o);
+	return t;
+}
+
+/*
+ * A correction (row) of a service that another correction arrived at the
+ * hub before (another office's, made offline: an office corrects only a
+ * service not corrected yet): both stand, append-only and each valid, and
+ * the later one counts (CRM_CORRECTION_LATER).  The conflict names both,
+ * this one as the office's and, as the hub's, the one that counted before
+ * it arrived (the latest of those that came first); recorded once per
+ * correction.  0, or MODEL_CHECK_AGAIN.
+ */
+static int crossed_correction(sqlite3 *db, const cJSON *row, char *reason, size_t n)
+{
+	const char *id = jstr(row, "id"), *orig = jstr(row, "corrects_id");
+	char other[64] = "", a_who[WORDS_MAX], a_what[WORDS_MAX], b_who[WORDS_MAX],
+	     b_what[WORDS_MAX], o_who[WORDS_MAX], o_what[WORDS_MAX], why[7 * WORDS_MAX + 240];
+	char *base = NULL, *local = NULL, *remote = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc, later = 0, ret = MODEL_CHECK_AGAIN;
+
+	if (id == NULL || orig == NULL)
+		return 0;
+	rc = db_exists(db, "SELECT 1 FROM conflicts WHERE tbl = 'employer_services' AND row_id = ?1"
+			   " AND column_name = '" CRM_CORRECTIONS_COLUMN "'", id);
+	if (rc != 0)
+		return rc < 0 ? ret : 0;
+	rc = db_text(db,
+		     "SELECT y.id FROM employer_services s JOIN employer_services y"
+		     " ON y.corrects_id = s.corrects_id AND y.id <> s.id AND y.rowid < s.rowid"
+		     " WHERE s.id = ?1 AND NOT EXISTS (SELECT 1 FROM employer_services z"
+		     "  WHERE z.corrects_id = s.corrects_id AND z.id <> s.id AND z.rowid < s.rowid"
+		     "  AND" CRM_CORRECTION_LATER("z", "y") ")",
+		     id, other, sizeof other);
+	if (rc != 0) {
+		if (rc > 0)
+			return 0; /* the first correction of it */
+		snprintf(reason, n, "employer_services: cannot read the other corrections");
+		return ret;
+	}
+	if (db_prepare_bound(db, &st,
+			     "SELECT 1 FROM employer_services a, employer_services b"
+			     " WHERE a.id = ?1 AND b.id = ?2 AND" CRM_CORRECTION_LATER("a", "b"),
+			     "tt", id, other) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	later = rc == SQLITE_ROW;
+	if (service_words(db, orig, o_who, o_what) != 0 ||
+	    service_words(db, other, a_who, a_what) != 0 ||
+	    service_words(db, id, b_who, b_what) != 0 ||
+	    (base = service_json(db, orig)) == NULL || (local = service_json(db, other)) == NULL ||
+	    (remote = service_json(db, id)) == NULL)
+		goto out;
+	snprintf(why, sizeof why,
+		 "Two corrections of one service (entered by %s %s) were made while offline:"
+		 " %s %s; %s %s.  The later one, by %s, counts; the other is kept but not"
+		 " counted.  Acknowledge this, or enter a further correction at an office.",
+		 o_who, o_what, a_who, a_what, b_who, b_what, later ? b_who : a_who);
+	if (model_record_conflict(id, CRM_CORRECTIONS_COLUMN, base, local, remote, later, NULL, NULL,
+				  why) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret != 0)
+		snprintf(reason, n, "employer_services: cannot record the conflict of two corrections");
+	sqlite3_finalize(st);
+	cJSON_free(base);
+	cJSON_free(local);
+	cJSON_free(remote);
+	return ret;
+}
+
 static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 {
 	const char *code = jstr(row, "code"), *field;
@@ -823,9 +940,12 @@ static int check_service(sqlite3 *db, const cJSON *row, char *reason, size_t n)
 			REFUSE("employer_services: the corrected service is not this employer's");
 	}
 	rc = need_employer(db, "employer_services", SQLITE_INSERT, jstr(row, "employer_id"), reason, n);
-	if (rc != 0)
-		return rc;
-	return crm__hub_check_lead_service(db, row, reason, n);
+	if (rc == 0)
+		rc = crm__hub_check_lead_service(db, row, reason, n);
+	/* (last: a correction refused is not a conflict) */
+	if (rc == 0 && jstr(row, "corrects_id"))
+		rc = crossed_correction(db, row, reason, n);
+	return rc;
 }
 
 static int check_work_item(sqlite3 *db, int op, const cJSON *row, char *reason, size_t n)

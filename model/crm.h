@@ -301,10 +301,28 @@ const crm_field *crm_fields_check(const struct cJSON *row, const crm_field *spec
  * also records possible duplicates (same normalized name and ZIP, or the
  * same user name, held by another employer) in crm_duplicate_flags - a
  * hub-owned table - so two offices that created the same employer offline
- * are flagged for review, never merged.  0 to accept; -1 with reason.
+ * are flagged for review, never merged.  For a correction of a service
+ * that another office corrected too, it records a conflict (below).  0 to
+ * accept; -1 with reason.
  */
 int crm_hub_validate_row(sqlite3 *db, const char *tbl, int op, const struct cJSON *row,
 			 char *reason, size_t n);
+/*
+ * Two offices, each offline, may correct one employer service (a new row
+ * naming it in corrects_id): both corrections reach the hub and every
+ * office, and the later one stands, as the later write of a field does.
+ * The one definition of "later": SQL condition, the correction aliased A
+ * is later than the one aliased B, by (created_at, id).  The offices count
+ * services by it (node_crm.h CRM_SERVICE_EFFECTIVE); the hub, taking the
+ * second correction, records a conflict naming both (column "corrects_id",
+ * base the service corrected, hub and office values the two corrections
+ * as rows, winner the later one), so the one no longer counted is never
+ * lost unseen.  Services are append-only: the conflict is resolved by
+ * acknowledging it, or by a further correction entered at an office.
+ */
+#define CRM_CORRECTION_LATER(A, B) " (" A ".created_at, " A ".id) > (" B ".created_at, " B ".id)"
+#define CRM_CORRECTIONS_COLUMN "corrects_id"
+
 /* Is there an employer with this id at the hub?  1, 0, -1 (a read failed).
  * The validator checks that a row inserted names one; the hub's trust check
  * that an update moving a row to another employer does. */

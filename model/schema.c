@@ -38,6 +38,23 @@ int model_change_sets(const char *col)
 	return change_probe == NULL || change_probe(col);
 }
 
+static model_conflict_fn conflict_recorder;
+
+void model_set_conflict_recorder(model_conflict_fn fn)
+{
+	conflict_recorder = fn;
+}
+
+int model_record_conflict(const char *row_id, const char *column, const char *base,
+			  const char *local, const char *remote, int remote_won,
+			  const char *local_hlc, const char *remote_hlc, const char *reason)
+{
+	if (conflict_recorder == NULL)
+		return 0;
+	return conflict_recorder(row_id, column, base, local, remote, remote_won, local_hlc,
+				 remote_hlc, reason);
+}
+
 int schema_version(void)
 {
 	int v = 0;

@@ -98,6 +98,20 @@ typedef struct schema_module {
  */
 void model_set_change_probe(int (*sets)(const char *col));
 int model_change_sets(const char *col);
+/*
+ * Inside a hub row validator: record a conflict a person reviews on row
+ * row_id of the table under check, from the change's node and staff member
+ * (sync_record_conflict(): its arguments).  The hub sets
+ * sync_record_conflict as the recorder (hub_migrate); without one nothing
+ * is recorded and 0 is returned.  0, or -1 on an error.
+ */
+typedef int (*model_conflict_fn)(const char *row_id, const char *column, const char *base,
+				 const char *local, const char *remote, int remote_won,
+				 const char *local_hlc, const char *remote_hlc, const char *reason);
+void model_set_conflict_recorder(model_conflict_fn fn);
+int model_record_conflict(const char *row_id, const char *column, const char *base,
+			  const char *local, const char *remote, int remote_won,
+			  const char *local_hlc, const char *remote_hlc, const char *reason);
 
 /* All modules, NULL-terminated list of pointers. */
 extern const schema_module *const schema_modules[];

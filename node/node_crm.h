@@ -164,15 +164,16 @@ cJSON *crm__find_duplicates(node *n, const char *norm, const char *zip5, const c
  * SQL condition: the employer service aliased S is in effect - not a void,
  * not replaced by a correction of it, and not a correction that a later one
  * of the same service replaced (two offices correcting one service offline
- * both reach every office: the later one stands, as the later write of a
- * field does; a later void takes the service away).
+ * both reach every office: the later one stands, model/crm.h
+ * CRM_CORRECTION_LATER, and the hub records the conflict; a later void
+ * takes the service away).
  */
 #define CRM_SERVICE_EFFECTIVE(S)                                                             \
 	" " S ".voided = 0 AND NOT EXISTS (SELECT 1 FROM employer_services x"                   \
 	"  WHERE x.corrects_id = " S ".id)"                                                      \
 	" AND (" S ".corrects_id IS NULL OR NOT EXISTS (SELECT 1 FROM employer_services y"       \
 	"  WHERE y.corrects_id = " S ".corrects_id"                                              \
-	"  AND (y.created_at, y.id) > (" S ".created_at, " S ".id)))"
+	"  AND" CRM_CORRECTION_LATER("y", S) "))"
 /*
  * A failed vetting locks the employer: no services, referrals, job orders
  * or edits until WSB staff unlock it.  ROUTE_OK when employer_id is not

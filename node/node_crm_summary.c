@@ -136,12 +136,14 @@ int crm__employer_load(node *n, const char *id, cJSON **out)
 			open = 1;
 	cJSON_AddBoolToObject(o, "possible_duplicate", open);
 	/* Edits that crossed between offices, on the employer, its contacts
-	 * and its locations. */
+	 * and its locations, and two offices' corrections of one of its
+	 * services (model/crm.h CRM_CORRECTION_LATER). */
 	x = crm__conflicts_of(n, "employers", id, 0);
 	{
-		cJSON *more[2] = {crm__conflicts_of(n, "employer_contacts", id, 1),
-				  crm__conflicts_of(n, "employer_locations", id, 1)}, *it;
-		for (int i = 0; i < 2; i++) {
+		cJSON *more[3] = {crm__conflicts_of(n, "employer_contacts", id, 1),
+				  crm__conflicts_of(n, "employer_locations", id, 1),
+				  crm__conflicts_of(n, "employer_services", id, 1)}, *it;
+		for (int i = 0; i < 3; i++) {
 			while ((it = cJSON_DetachItemFromArray(more[i], 0)) != NULL)
 				cJSON_AddItemToArray(x, it);
 			cJSON_Delete(more[i]);

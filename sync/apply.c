@@ -191,12 +191,12 @@ int sync__step_write(actx *a, sqlite3_stmt *st, const char *what)
 	return A_ERROR;
 }
 
-static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id, const char *column,
-		    const char *base, const char *local, const char *remote, int remote_won,
-		    const char *local_hlc, const char *remote_hlc)
+int sync__conflict_insert(actx *a, const char *tbl, const char *id, const char *column,
+			  const char *base, const char *local, const char *remote, int remote_won,
+			  const char *local_hlc, const char *remote_hlc, const char *office,
+			  const char *la, const char *why)
 {
 	char cid[UUID_STRLEN];
-	const char *office, *la;
 	const char *max_hlc;
 	sqlite3_stmt *st;
 
@@ -209,13 +209,10 @@ static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id,
 		 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)") != 0)
 		return A_ERROR;
 	st = a->ax_conflict;
-	if (sync__row_oom(&tc->tc_ts, merged))
-		return A_ERROR;
-	sync__row_scope(&tc->tc_ts, merged, &office, &la);
 	max_hlc = local_hlc && remote_hlc ? (strcmp(local_hlc, remote_hlc) > 0 ? local_hlc : remote_hlc)
 				      : (remote_hlc ? remote_hlc : a->ax_e->hlc);
 	sqlite3_bind_text(st, 1, cid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, tc->tc_ts.ts_td->td_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, column ? column : "*deleted*", -1, SQLITE_TRANSIENT);
 	db_bind_text(st, 5, base);
@@ -231,11 +228,24 @@ static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id,
 	db_bind_text(st, 15, office);
 	db_bind_text(st, 16, la);
 	db_bind_text(st, 17, max_hlc ? max_hlc : "");
-	db_bind_text(st, 18, a->ax_why);
+	db_bind_text(st, 18, why);
 	if (sync__step_write(a, st, "record conflict") != A_OK)
 		return A_ERROR;
 	a->ax_res->conflicts++;
 	return A_OK;
+}
+
+static int conflict(actx *a, tcache *tc, sqlite3_value **merged, const char *id, const char *column,
+		    const char *base, const char *local, const char *remote, int remote_won,
+		    const char *local_hlc, const char *remote_hlc)
+{
+	const char *office, *la;
+
+	if (sync__row_oom(&tc->tc_ts, merged))
+		return A_ERROR;
+	sync__row_scope(&tc->tc_ts, merged, &office, &la);
+	return sync__conflict_insert(a, tc->tc_ts.ts_td->td_name, id, column, base, local, remote,
+				     remote_won, local_hlc, remote_hlc, office, la, a->ax_why);
 }
 
 /* Conflict on a column: the three values as JSON text. */

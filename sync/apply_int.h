@@ -40,6 +40,15 @@ typedef struct actx {
 
 enum { A_OK = 0, A_REFUSE = 1, A_ERROR = -1 };
 
+/* One conflicts row of row id of table tbl, from a's entry (its node, staff
+ * member and seq): column NULL = "*deleted*"; values as JSON text (NULL
+ * pointers mean SQL NULL); office and la its scope, why its reason (NULL
+ * for an ordinary one).  A_OK or A_ERROR. */
+int sync__conflict_insert(actx *a, const char *tbl, const char *id, const char *column,
+			  const char *base, const char *local, const char *remote, int remote_won,
+			  const char *local_hlc, const char *remote_hlc, const char *office,
+			  const char *la, const char *why);
+
 /* A row's values, owned (sqlite3_value_dup). */
 typedef struct arow {
 	sqlite3_value **rw_v; /* ncol values, owned (sqlite3_value_dup) */

@@ -360,6 +360,21 @@ int sync_change_sets(const char *col)
 	return 0;
 }
 
+int sync_record_conflict(const char *row_id, const char *column, const char *base,
+			 const char *local, const char *remote, int remote_won,
+			 const char *local_hlc, const char *remote_hlc, const char *reason)
+{
+	if (val_a == NULL || val_a->ax_e == NULL || val_ts == NULL)
+		return 0; /* a check outside a push (the console's): no entry, nothing arrives */
+	if (row_id == NULL || val_ts->ts_td->td_scope != SCOPE_STATEWIDE)
+		return -1;
+	return sync__conflict_insert(val_a, val_ts->ts_td->td_name, row_id, column, base, local,
+				     remote, remote_won, local_hlc, remote_hlc, NULL, NULL,
+				     reason) == A_OK
+		       ? 0
+		       : -1;
+}
+
 /* Column col of table tbl: its index, -1 when it has none, -2 error.  (Not
  * through the apply's table cache, which may move while a validator runs.) */
 static int col_index(sqlite3 *db, const char *tbl, const char *col)

@@ -295,6 +295,18 @@ int sync_change_sets(const char *col);
  * entry cannot be read. */
 int sync_entry_inserts(const char *tbl, const char *col, const char *val, const char *col2,
 		       const char *val2);
+/* Inside a validator call, on a row of a statewide table (CRM data): record
+ * a conflict a person reviews that no merge found - two offices' rows that
+ * each stand but clash by the table's own rule (model/crm.c, two
+ * corrections of one service) - on row_id of the table being checked, from
+ * the entry's node, staff member and seq: column, the base, hub (local) and
+ * office (remote) values as JSON text, which won, both HLCs and reason
+ * (the clear text shown).  0, or -1 on an error (the apply then fails and
+ * the node sends the entry again).  Outside a push (a validator called by
+ * the console) nothing arrives and nothing is recorded: 0. */
+int sync_record_conflict(const char *row_id, const char *column, const char *base,
+			 const char *local, const char *remote, int remote_won,
+			 const char *local_hlc, const char *remote_hlc, const char *reason);
 /* The same, for the first such row (col is val): its column want's text
  * into out (n bytes; "" when NULL).  1, 0 none, -2 longer, -1 error. */
 int sync_entry_text(const char *tbl, const char *col, const char *val, const char *want, char *out,

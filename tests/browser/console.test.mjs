@@ -885,6 +885,29 @@ export const tests = [
     await page.keyboard.press('Escape');
     await page.locator('#c-dlg[open]').waitFor({ state: 'detached' });
 
+    // Two offices' corrections of one employer service: shown in words,
+    // only acknowledged (a service is never edited).
+    const svcRow = (id, code) => JSON.stringify({ id, code, start_date: '2026-01-05', voided: 0, corrects_id: 's-0' });
+    hub.sql(`INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner,
+        local_hlc, remote_hlc, node_id, actor, origin_seq, created_at, updated_hlc, reason)
+      VALUES('c-svc', 'employer_services', 's-2', 'corrects_id', '${JSON.stringify({ id: 's-0', code: 'E20', start_date: '2026-01-05', voided: 0 })}',
+        '${svcRow('s-1', 'E22')}', '${svcRow('s-2', 'E21')}', 'remote', '', '', '${nodeId}', 'demo', 3, ${now}, '',
+        'Two corrections of one service were made while offline: the later one counts.');`);
+    await page.selectOption('#c-show', 'open');
+    const srow = page.locator('#conflicts tbody tr', { hasText: 'two corrections of one service' });
+    await srow.waitFor();
+    for (const v of ['E20 from 2026-01-05', 'E22 from', 'E21 from', 'the later correction'])
+      assert((await srow.textContent()).includes(v), 'the list shows ' + v);
+    await srow.getByRole('button', { name: /^Review conflict/ }).click();
+    await page.locator('#c-dlg[open]').waitFor();
+    assert((await page.textContent('#c-dlg-h')).includes('Two corrections'), 'the dialog names the kind');
+    assert((await page.textContent('#c-reason')).includes('the later one counts'), 'the reason shown');
+    assert(await page.locator('#c-options input[name=keep]').count() === 1, 'only acknowledging is offered');
+    await assertAccessible(page, 'two corrections dialog');
+    await page.click('#c-resolve');
+    await page.waitForFunction(() => document.getElementById('status').textContent.includes('resolved'));
+    assert(hub.sql("SELECT resolution FROM conflicts WHERE id='c-svc'").includes('current'), 'acknowledged');
+
     // An office's edit of a ZIP and its zip5 left a conflict on each: one
     // alone breaks a rule, so the dialog offers the whole edit, kept as one.
     hub.sql(`INSERT INTO employers(id, account_type, company_name, normalized_name, username, zip, zip5,

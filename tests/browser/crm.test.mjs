@@ -196,6 +196,18 @@ export const tests = [
     await page.locator('#dup-warn:not([hidden])').waitFor();
     await page.locator('#crossed:not([hidden]) td', { hasText: 'Elk Grove' }).waitFor();
     assert((await page.textContent('#crossed')).includes('Folsom'), 'both values of the crossed edit shown');
+    // Two offices' corrections of one service: both named in words, the reason shown.
+    const svc = (await node.api(`/api/v1/crm/employers/${a.id}/services`, { services: [{ code: 'E20', start_date: t }] })).json.services[0];
+    const row = (id, code) => JSON.stringify({ id, employer_id: a.id, code, start_date: t, voided: 0, corrects_id: svc.id }).replace(/'/g, "''");
+    hubRows(node, `INSERT INTO conflicts(id, tbl, row_id, column_name, base_value, local_value, remote_value, winner, node_id, created_at, updated_hlc, reason)
+      VALUES('conf-svc', 'employer_services', '${svc.id}', 'corrects_id', NULL, '${row('c-1', 'E22')}', '${row('c-2', 'E21')}', 'remote', 'other-node', 2, 'h',
+        'Two corrections of one service were made while offline: the later one counts.');`);
+    await page.reload();
+    const srow = page.locator('#crossed-list tr', { hasText: 'Service corrected at two offices' });
+    await srow.waitFor();
+    const stext = await srow.textContent();
+    for (const v of ['E21 from', 'E22 from', 'the later one counts'])
+      assert(stext.includes(v), `the service conflict shows ${v}: ${stext}`);
     await assertAccessible(page, 'summary with a duplicate flag and a crossed edit');
     // A case note: an empty one is refused in place, then one is added.
     await page.click('#d-note summary');

@@ -867,7 +867,10 @@ class CrmReplicationTest(harness.TwoOffices):
     def test_one_service_corrected_at_two_offices_counts_once(self):
         """Two offices correct the same service offline: both corrections
         reach every office, and the later one stands - the service plan
-        and the Services Provided report count the service once."""
+        and the Services Provided report count the service once - and the
+        hub records one conflict naming both (the earlier correction is
+        never lost unseen), shown at both offices and in the console, where
+        it is acknowledged (a service is never edited)."""
         e = self.api(self.a, "POST", "/employers", {"company_name": "Twice Corrected Tools",
                                                     "zip": "95814", "street": "1 K St",
                                                     "city": "Sacramento"}, 201)
@@ -877,11 +880,11 @@ class CrmReplicationTest(harness.TwoOffices):
         self.settle(self.a)
         self.offline()
         try:
-            self.api(self.a, "POST", "/services/%s/correct" % sid, {"code": "E22", "start_date": t}, 201)
+            c1 = self.api(self.a, "POST", "/services/%s/correct" % sid, {"code": "E22", "start_date": t}, 201)["id"]
             # (later by more than the offices' clocks can differ: each is
             # corrected by its own measure of the hub's offset)
             time.sleep(1.1)
-            self.api(self.b, "POST", "/services/%s/correct" % sid, {"code": "E21", "start_date": t}, 201)
+            c2 = self.api(self.b, "POST", "/services/%s/correct" % sid, {"code": "E21", "start_date": t}, 201)["id"]
         finally:
             self.online()
         self.settle(self.a, self.b)
@@ -891,6 +894,40 @@ class CrmReplicationTest(harness.TwoOffices):
             rep = self.api(node, "GET", "/reports/services?from=%s&to=%s" % (t, t))
             mine = [x for x in rep["by_employer"] if x["employer_id"] == e["id"]]
             self.assertEqual([(x["count"], x["codes"]) for x in mine], [(1, "E21")], (node.name, rep))
+        # One conflict, on the correction that reached the hub second, the
+        # later one (office B's E21) kept, the other named.
+        token = harness.admin_token(self.hub)
+        hub_api = lambda m, p, b=None: self.hub.request(m, p, body=b,
+                                                        headers={"Authorization": "Bearer " + token})
+        mine = [c for c in hub_api("GET", "/api/v1/conflicts?open=1").json()
+                if c["tbl"] == "employer_services" and c["row_id"] in (c1, c2)]
+        self.assertEqual(len(mine), 1, mine)
+        c = mine[0]
+        self.assertEqual(c["column_name"], "corrects_id")
+        self.assertEqual(c["winner"], "remote" if c["row_id"] == c2 else "local", c)
+        for word in ("E22", "E21", "counts"):
+            self.assertIn(word, c["reason"])
+        for node in (self.a, self.b):
+            crossed = [x for x in self.api(node, "GET", "/employers/" + e["id"])["conflicts"]
+                       if x["tbl"] == "employer_services"]
+            self.assertEqual([(x["id"], x["kept_value"]["code"], x["other_value"]["code"],
+                               x["base_value"]["id"]) for x in crossed],
+                             [(c["id"], "E21", "E22", sid)], node.name)
+            self.assertEqual(crossed[0]["reason"], c["reason"])
+            self.assertIn(c["id"], [x["id"] for x in node.get("/api/v1/sync/conflicts").json()])
+        # Services are never edited: choosing a value is refused, clearly;
+        # keeping the entries acknowledges it, and it leaves the summaries.
+        r = hub_api("POST", "/api/v1/conflicts/%s/resolve" % c["id"], {"keep": "office"})
+        self.assertEqual((r.status, r.json().get("field")), (400, "keep"), r.body)
+        self.assertIn("further correction", r.json()["error"])
+        r = hub_api("POST", "/api/v1/conflicts/%s/resolve" % c["id"], {"keep": "current"})
+        self.assertEqual(r.status, 200, r.body)
+        self.settle()
+        for node in (self.a, self.b):
+            self.assertEqual([x for x in self.api(node, "GET", "/employers/" + e["id"])["conflicts"]
+                              if x["tbl"] == "employer_services"], [], node.name)
+            plan = [x["code"] for x in self.api(node, "GET", "/employers/%s/services" % e["id"])]
+            self.assertEqual(plan, ["E21"], node.name)
 
     def test_long_accented_text_is_counted_in_characters_end_to_end(self):
         # Limits count characters, as the person typing does: a company name

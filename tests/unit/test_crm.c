@@ -591,6 +591,94 @@ static void lead_at_both(sqlite3 *hub, sqlite3 *a, sqlite3 *b)
 	sqlite3_free(sql);
 }
 
+#define SVC "0190a000-0000-7000-8000-00000000e000"
+#define SVC_C1 "0190a000-0000-7000-8000-00000000e001"
+#define SVC_C2 "0190a000-0000-7000-8000-00000000e002"
+static const char insert_service[] =
+	"INSERT INTO employer_services(id, employer_id, code, start_date, staff_id, office_id,"
+	" corrects_id, created_at) VALUES(%Q,%Q,%Q,'2026-01-05','demo-staff',%Q,%Q,%lld)";
+
+/*
+ * Two offices, each offline, correct one service of the lead (C1 at A,
+ * made first, C2 at B): both are taken (append-only, each valid), and the
+ * hub records one conflict naming both on the one that reached it second,
+ * the later one (as the offices count it, CRM_CORRECTION_LATER) the
+ * winner; nothing quarantined.  c1_first: A pushes first (C2, the later,
+ * arrives second and wins as the office's), else B (C1 arrives second and
+ * loses to the hub's).  same_push: both reach the hub in one push.
+ */
+static void corrections_cross(int c1_first, int same_push)
+{
+	sqlite3 *hub = open_db(1), *a = open_db(0), *b = open_db(0);
+	const char *second = c1_first ? SVC_C2 : SVC_C1;
+	st_pushed p;
+	char *sql;
+
+	sync_set_validator(crm_hub_validate_row);
+	model_set_conflict_recorder(sync_record_conflict);
+	lead_at_both(hub, a, b);
+	node_write(a, "000000001100.0000.nodeA", insert_service, SVC, LEAD, "E20", DEMO_OFFICE, NULL,
+		   1767744000000LL);
+	assert_int_equal(st_push(hub, a, &scope_a).applied, 1);
+	sql = sqlite3_mprintf(insert_service, SVC, LEAD, "E20", DEMO_OFFICE, NULL, 1767744000000LL);
+	assert_int_equal(db_exec(b, sql), 0);
+	sqlite3_free(sql);
+	if (same_push) {
+		/* (one node carrying both, as a bundle of two offices' work would) */
+		node_write(a, "000000002000.0000.nodeA", insert_service, SVC_C1, LEAD, "E22",
+			   DEMO_OFFICE, SVC, 1767744001000LL);
+		node_write(a, "000000003000.0000.nodeA", insert_service, SVC_C2, LEAD, "E21",
+			   DEMO_OFFICE2, SVC, 1767744002000LL);
+		p = st_push(hub, a, &scope_a);
+		assert_int_equal(p.applied, 2);
+		assert_int_equal(p.quarantined, 0);
+	} else {
+		node_write(a, "000000002000.0000.nodeA", insert_service, SVC_C1, LEAD, "E22",
+			   DEMO_OFFICE, SVC, 1767744001000LL);
+		node_write(b, "000000003000.0000.nodeB", insert_service, SVC_C2, LEAD, "E21",
+			   DEMO_OFFICE2, SVC, 1767744002000LL);
+		for (int i = 0; i < 2; i++) {
+			p = (i == 0) == c1_first ? st_push(hub, a, &scope_a) : st_push(hub, b, &scope_b);
+			assert_int_equal(p.applied, 1);
+			assert_int_equal(p.quarantined, 0);
+		}
+	}
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM employer_services WHERE corrects_id='" SVC "'", -1), 2);
+	assert_int_equal(db_int(hub, "SELECT count(*) FROM conflicts", -1), 1);
+	assert_string_equal(q_text(hub, "SELECT tbl || ' ' || row_id || ' ' || column_name || ' ' || winner"
+					" FROM conflicts WHERE ?1 IS NOT NULL", "x"),
+			    c1_first || same_push ? "employer_services " SVC_C2 " corrects_id remote"
+						  : "employer_services " SVC_C1 " corrects_id local");
+	/* both named, as rows: the hub's, the office's, and the service */
+	assert_string_equal(q_text(hub, "SELECT json_extract(local_value, '$.code') || ' '"
+					" || json_extract(remote_value, '$.code') || ' '"
+					" || json_extract(base_value, '$.id') FROM conflicts WHERE row_id=?",
+				   second),
+			    c1_first || same_push ? "E22 E21 " SVC : "E21 E22 " SVC);
+	/* in words: who, where, what each made it, which counts */
+	{
+		char why[2048];
+		assert_int_equal(db_text(hub, "SELECT reason FROM conflicts WHERE row_id=?", second, why,
+					 sizeof why), 0);
+		assert_non_null(strstr(why, "made it E22 from 2026-01-05"));
+		assert_non_null(strstr(why, "made it E21 from 2026-01-05"));
+		assert_non_null(strstr(why, "counts"));
+	}
+	model_set_conflict_recorder(NULL);
+	sync_set_validator(NULL);
+	sqlite3_close(a);
+	sqlite3_close(b);
+	sqlite3_close(hub);
+}
+
+static void test_two_corrections_of_a_service_are_a_conflict(void **state)
+{
+	(void)state;
+	corrections_cross(1, 0);
+	corrections_cross(0, 0);
+	corrections_cross(1, 1);
+}
+
 /*
  * Two edits, each valid on the row its office saw, that merged make a row
  * no rule allows: office A converts the lead to a recruiting employer
@@ -1498,6 +1586,7 @@ TU_MAIN(cmocka_unit_test(test_normalize),
 	cmocka_unit_test(test_schema_kinds_and_seed),
 	cmocka_unit_test(test_search_indexes),
 	cmocka_unit_test(test_lead_edits_merge_column_by_column),
+	cmocka_unit_test(test_two_corrections_of_a_service_are_a_conflict),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_is_a_conflict),
 	cmocka_unit_test(test_merge_that_breaks_a_rule_on_the_same_field),
 	cmocka_unit_test(test_older_row_without_its_employer_still_edited),

@@ -70,9 +70,12 @@ function render() {
   $('crossed').hidden = !crossed.length;
   const LABEL = { company_name: 'Company name', phone: 'Phone', city: 'City', street: 'Street', zip: 'ZIP code', website: 'Website',
     email: 'Email', industry: 'Industry', lead_owner_id: 'Lead owner', status: 'Status', name: 'Contact name', title: 'Title' };
-  const show = v => v === null || v === undefined ? '(empty)' : String(v);
+  // (two offices' corrections of one service: the values are the rows)
+  const show = v => v === null || v === undefined ? '(empty)' : typeof v === 'object' && v.code
+    ? `${v.voided ? 'void of ' : ''}${v.code} from ${fmtDate(v.start_date)}${v.end_date ? ' to ' + fmtDate(v.end_date) : ''}` : String(v);
   $('crossed-list').replaceChildren(crossed.length ? table('Edits that crossed', ['Field', 'Kept', 'Other office\'s value', 'When'],
-    crossed.map(c => [(c.tbl === 'employers' ? '' : c.tbl === 'employer_contacts' ? 'Contact: ' : 'Location: ') + (LABEL[c.column_name] || c.column_name),
+    crossed.map(c => [c.tbl === 'employer_services' ? 'Service corrected at two offices' :
+      (c.tbl === 'employers' ? '' : c.tbl === 'employer_contacts' ? 'Contact: ' : 'Location: ') + (LABEL[c.column_name] || c.column_name),
       c.reason ? el('span', {}, show(c.kept_value), el('div', { class: 'muted small' }, c.reason)) : show(c.kept_value),
       show(c.other_value), fmtDateTime(c.created_at)])) : '');
   $('contacts').replaceChildren(e.contacts.length ? table('Contacts', ['Name', 'Kind', 'Title', 'Phone', 'Email'],
