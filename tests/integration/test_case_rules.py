@@ -495,19 +495,33 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         b.update(kw)
         return self.s[who].post(API + "/approvals/%s/decision" % rid, b)
 
+    def awaiting_pmgr(self, first, last, back):
+        """A participant registered `back` days ago, its entry waiting for
+        an approval, at office a, where pmgr's confirmation is noted (at the
+        sign-in in setUpClass): (the request's id, the confirmation's
+        sync_state key, its value)."""
+        _, j = self.entered(first, last, 60, "102", days_ago(self.today, back))
+        key = "verifier_ok:" + self.ids["pmgr"]
+        ref = harness.db_value(self.nodes["a"], "SELECT value FROM sync_state WHERE key=?", key)
+        self.assertTrue(ref)
+        return j["approval"]["request_id"], key, ref
+
+    def approved_at_hub(self, c, rid):
+        """c, pmgr's session, approves request rid: taken at the office, then
+        at the hub, nothing quarantined."""
+        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
+        self.assertEqual(r.status, 201, r.body)
+        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
+                               rid) == 1, what="the decision at the hub")
+        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+
     def test_decision_waits_for_the_hub_to_hold_the_approvers_check(self):
         """A decision is signed with the approver's password; an office
         makes one only once the hub has said it holds that password's
         verifier (asked after an approver's sign-in while connected), so a
         decision is never kept at the office that the hub would refuse."""
         a = self.nodes["a"]
-        start = days_ago(self.today, 40)
-        _, j = self.entered("Dora", "Esperando", 60, "102", start)
-        rid = j["approval"]["request_id"]
-        pm_id = self.ids["pmgr"]
-        key = "verifier_ok:" + pm_id
-        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
-        self.assertTrue(ref)   # noted at the sign-in in setUpClass
+        rid, key, ref = self.awaiting_pmgr("Dora", "Esperando", 40)
         harness.db_write(a, "DELETE FROM sync_state WHERE key=?", key)
         r = self.decide("pmgr", rid)
         self.assertEqual(r.status, 409, r.body)
@@ -519,23 +533,15 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
                                           key, ref) == 1,
                  timeout=30, what="the hub's confirmation")
-        r = self.decide("pmgr", rid)
-        self.assertEqual(r.status, 201, r.body)
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
-                               rid) == 1, what="the decision at the hub")
-        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.approved_at_hub(self.s["pmgr"], rid)
 
     def test_a_verifier_of_another_password_is_not_a_confirmation(self):
         """The hub holds the verifier of another password (changed at
         another office, not yet pulled here): it says so, and the office
         does not decide with a verifier the hub would refuse."""
         a = self.nodes["a"]
-        _, j = self.entered("Dario", "Distinto", 60, "102", days_ago(self.today, 41))
-        rid = j["approval"]["request_id"]
+        rid, key, ref = self.awaiting_pmgr("Dario", "Distinto", 41)
         pm_id = self.ids["pmgr"]
-        key = "verifier_ok:" + pm_id
-        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
-        self.assertTrue(ref)
         real = harness.db_value(self.hub, "SELECT verifier FROM staff_verifiers WHERE id=?", pm_id)
         other = "ab" * 32
         harness.db_write(self.hub, "UPDATE staff_verifiers SET verifier=? WHERE id=?", other, pm_id)
@@ -647,21 +653,13 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         the same session, without a new sign-in.  The password is in no
         log."""
         a = self.nodes["a"]
-        _, j = self.entered("Olga", "Desconectada", 60, "102", days_ago(self.today, 43))
-        rid = j["approval"]["request_id"]
-        key = "verifier_ok:" + self.ids["pmgr"]
-        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
-        self.assertTrue(ref)
+        rid, key, ref = self.awaiting_pmgr("Olga", "Desconectada", 43)
         c = self.signed_in_while_the_hub_is_down(rid)
         # Back: confirmed after a sync cycle, and the same session decides.
         wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
                                           key, ref) == 1,
                  timeout=60, what="the hub's confirmation after the hub came back")
-        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
-        self.assertEqual(r.status, 201, r.body)
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
-                               rid) == 1, what="the decision at the hub")
-        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.approved_at_hub(c, rid)
         self.assertNotIn(PASSWORD, a.read_log())
         self.assertNotIn(PASSWORD, self.hub.read_log())
 
@@ -674,12 +672,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         cycle and the decision asks to sign in again.  That sign-in gives
         the hub the verifier, and the decision is taken."""
         a = self.nodes["a"]
-        _, j = self.entered("Nora", "Sinverificador", 60, "102", days_ago(self.today, 44))
-        rid = j["approval"]["request_id"]
+        rid, key, ref = self.awaiting_pmgr("Nora", "Sinverificador", 44)
         pm_id = self.ids["pmgr"]
-        key = "verifier_ok:" + pm_id
-        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
-        self.assertTrue(ref)
         real = harness.rows(self.hub, "SELECT verifier, set_at FROM staff_verifiers WHERE id=?", pm_id)
         self.assertEqual(len(real), 1)
         missing = "the hub holds no password verifier of staff " + pm_id
@@ -703,11 +697,7 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
             if count(self.hub, "SELECT count(*) FROM staff_verifiers WHERE id=?", pm_id) == 0:
                 harness.db_write(self.hub, "INSERT INTO staff_verifiers(id, verifier, set_at) VALUES(?,?,?)",
                                  pm_id, *real[0])
-        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
-        self.assertEqual(r.status, 201, r.body)
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
-                               rid) == 1, what="the decision at the hub")
-        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.approved_at_hub(c, rid)
         self.assertNotIn(PASSWORD, a.read_log())
         self.assertNotIn(PASSWORD, self.hub.read_log())
 
@@ -722,12 +712,8 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         and is not asked again either.  Active again at the hub, the next
         sign-in is confirmed and the decision taken."""
         a = self.nodes["a"]
-        _, j = self.entered("Rita", "Rechazada", 60, "102", days_ago(self.today, 46))
-        rid = j["approval"]["request_id"]
+        rid, key, ref = self.awaiting_pmgr("Rita", "Rechazada", 46)
         pm_id = self.ids["pmgr"]
-        key = "verifier_ok:" + pm_id
-        ref = harness.db_value(a, "SELECT value FROM sync_state WHERE key=?", key)
-        self.assertTrue(ref)
         # whatever the office makes of it, each answer is a line of its log
         refused = "verifier of staff %s (HTTP 409" % pm_id
         before = a.read_log().count(refused)
@@ -751,11 +737,7 @@ class CaseApprovalsTest(CaseRulesBase, harness.HubAndOffices):
         wait_for(lambda: harness.db_value(a, "SELECT count(*) FROM sync_state WHERE key=? AND value=?",
                                           key, ref) == 1,
                  timeout=30, what="the hub's confirmation once the account is active again")
-        r = c.post(API + "/approvals/%s/decision" % rid, {"decision": "approved"})
-        self.assertEqual(r.status, 201, r.body)
-        wait_for(lambda: count(self.hub, "SELECT count(*) FROM case_approval_decisions WHERE request_id=?",
-                               rid) == 1, what="the decision at the hub")
-        self.assertEqual(count(self.hub, "SELECT count(*) FROM quarantine"), 0)
+        self.approved_at_hub(c, rid)
 
     def test_backdate_pending_until_three_approvers(self):
         cm = self.s["casemgr"]

@@ -1085,6 +1085,17 @@ class SyncNodeTest(OfficeTest):
                              (0, [], [], out))
             self.assertEqual(names(), ["office.bundle"])
 
+    def checkins_reach(self, hub, ids):
+        """Wait until the hub holds every check-in of ids."""
+        wait_for(lambda: all(harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", i)
+                             for i in ids), timeout=60, what="the check-ins at the hub")
+
+    def export_office(self, hub, a, path):
+        """`outpost-hub export-office` for node a into path: its JSON."""
+        p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout)
+
     def cut_off(self, a):
         """a's network goes down: its hub is a port no one listens on (a
         restarted and signed in again).  What its sync.json held, to put
@@ -1430,15 +1441,6 @@ class SyncNodeTest(OfficeTest):
         b = self.o.synced_node(hub)
         saved = self.cut_off(a)
 
-        def at_hub(ids):
-            wait_for(lambda: all(harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", i)
-                                 for i in ids), timeout=60, what="b's check-ins at the hub")
-
-        def export_office(path):
-            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
-            self.assertEqual(p.returncode, 0, p.stderr)
-            return json.loads(p.stdout)
-
         def carried(path):
             """a's outbox to the hub on the stick; what it said a had."""
             p = sync(a, "export", "--out", path)
@@ -1448,17 +1450,17 @@ class SyncNodeTest(OfficeTest):
             return json.loads(p.stdout)["pull_cursor"]
 
         with tempfile.TemporaryDirectory() as d:
-            at_hub([checkin(b, "First trip %d" % i) for i in range(2)])
-            made1 = export_office(os.path.join(d, "one.bundle"))
+            self.checkins_reach(hub, [checkin(b, "First trip %d" % i) for i in range(2)])
+            made1 = self.export_office(hub, a, os.path.join(d, "one.bundle"))
             self.assertEqual(made1["cursor_from"], "pull")
             p = sync(a, "import", os.path.join(d, "one.bundle"), "--json")
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(json.loads(p.stdout)["cursor"], made1["next"])
             # The office's own bundle tells the hub where it is now.
-            at_hub([checkin(b, "Second trip %d" % i) for i in range(2)])
+            self.checkins_reach(hub, [checkin(b, "Second trip %d" % i) for i in range(2)])
             checkin(a, "By the stick")
             self.assertEqual(carried(os.path.join(d, "office.bundle")), made1["next"])
-            made2 = export_office(os.path.join(d, "two.bundle"))
+            made2 = self.export_office(hub, a, os.path.join(d, "two.bundle"))
             self.assertEqual(made2["after"], made1["next"])
             self.assertGreater(made2["after"], made1["after"])
             self.assertEqual(made2["cursor_from"], "bundle")
@@ -1481,7 +1483,7 @@ class SyncNodeTest(OfficeTest):
         pulled = harness.db_value(hub, "SELECT pull_cursor FROM nodes WHERE id=?", a.node_id)
         self.assertGreaterEqual(pulled, made2["next"])
         with tempfile.TemporaryDirectory() as d:
-            made3 = export_office(os.path.join(d, "three.bundle"))
+            made3 = self.export_office(hub, a, os.path.join(d, "three.bundle"))
             self.assertEqual((made3["cursor_from"], made3["after"]), ("pull", pulled))
             # Cut off again, and the PC put back from a backup: its cursor
             # is behind the one it last pulled from.  Its bundle says so,
@@ -1492,7 +1494,7 @@ class SyncNodeTest(OfficeTest):
             harness.db_write(a, "UPDATE node_meta SET value=? WHERE key='sync_cursor'",
                              str(made1["next"]))
             self.assertEqual(carried(os.path.join(d, "office.bundle")), made1["next"])
-            made4 = export_office(os.path.join(d, "four.bundle"))
+            made4 = self.export_office(hub, a, os.path.join(d, "four.bundle"))
             self.assertEqual((made4["cursor_from"], made4["after"]), ("bundle", made1["next"]))
             self.assertLess(made4["after"], pulled)
             p = sync(a, "import", os.path.join(d, "four.bundle"), "--json")
@@ -1510,15 +1512,6 @@ class SyncNodeTest(OfficeTest):
         b = self.o.synced_node(hub)
         self.cut_off(a)
 
-        def at_hub(ids):
-            wait_for(lambda: all(harness.rows(hub, "SELECT 1 FROM checkins WHERE id=?", i)
-                                 for i in ids), timeout=60, what="b's check-ins at the hub")
-
-        def export_office(path):
-            p = hub_tool(hub, "export-office", a.node_id, "--out", path, "--json")
-            self.assertEqual(p.returncode, 0, p.stderr)
-            return json.loads(p.stdout)
-
         with tempfile.TemporaryDirectory() as d:
             # A round trip: what a wrote (its sign-in at least) to the
             # hub, the hub's changes and acknowledgement back.
@@ -1526,8 +1519,8 @@ class SyncNodeTest(OfficeTest):
             p = sync(a, "export", "--out", path)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(hub_tool(hub, "import", path).returncode, 0)
-            at_hub([checkin(b, "Empty outbox %d" % i) for i in range(2)])
-            made1 = export_office(os.path.join(d, "one.bundle"))
+            self.checkins_reach(hub, [checkin(b, "Empty outbox %d" % i) for i in range(2)])
+            made1 = self.export_office(hub, a, os.path.join(d, "one.bundle"))
             p = sync(a, "import", os.path.join(d, "one.bundle"), "--json")
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(json.loads(p.stdout)["cursor"], made1["next"])
@@ -1560,8 +1553,8 @@ class SyncNodeTest(OfficeTest):
                                                    " WHERE node_id=?", a.node_id),
                              made1["next"])
             # The return trip starts where the office is.
-            at_hub([checkin(b, "After the empty one %d" % i) for i in range(2)])
-            made2 = export_office(os.path.join(d, "two.bundle"))
+            self.checkins_reach(hub, [checkin(b, "After the empty one %d" % i) for i in range(2)])
+            made2 = self.export_office(hub, a, os.path.join(d, "two.bundle"))
             self.assertEqual((made2["cursor_from"], made2["after"]), ("bundle", made1["next"]))
             p = sync(a, "import", os.path.join(d, "two.bundle"), "--json")
             self.assertEqual(p.returncode, 0, p.stderr)
