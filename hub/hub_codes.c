@@ -251,21 +251,22 @@ static int parse_line(int line, int nf, char **f, void *arg)
 			json_err_set(&p->p_err, "csv", "line %d: code %s is listed twice", line, f[0]);
 			return -1;
 		}
-	/* The status column: active or retired.  The employer list's file has
-	 * it as one of its columns, so an empty cell there is refused, not
-	 * read as active (a code meant to be retired stayed choosable); the
-	 * other lists' is an optional trailing column, empty meaning active.
-	 * A version taken before this rule keeps its reading (empty: active),
-	 * as for the yes/no column above. */
-	if (p->p_status_col >= 0 && nf > p->p_status_col &&
-	    (f[p->p_status_col][0]
-		 ? strcmp(f[p->p_status_col], "active") != 0 &&
-		       strcmp(f[p->p_status_col], "retired") != 0
-		 : !p->p_stored && strcmp(l->cl_name, "employer") == 0)) {
-		json_err_set(&p->p_err, "csv", "line %d, column %d (status): %s; write active or retired",
-			     line, p->p_status_col + 1,
-			     f[p->p_status_col][0] ? "not active or retired" : "empty");
-		return -1;
+	/* The status column: active or retired, in every list whose file has
+	 * one (a column of the employer list's file, an optional trailing one
+	 * of the others').  An empty cell - or none, on a line that stops
+	 * before it - is refused, not read as active: a code meant to be
+	 * retired (or never marked) stayed one staff may choose.  A version
+	 * taken before this rule keeps its reading (empty: active), as for
+	 * the yes/no column above. */
+	if (p->p_status_col >= 0) {
+		const char *s = nf > p->p_status_col ? f[p->p_status_col] : "";
+
+		if (s[0] ? strcmp(s, "active") != 0 && strcmp(s, "retired") != 0 : !p->p_stored) {
+			json_err_set(&p->p_err, "csv", "line %d, column %d (status): %s; write active or"
+						       " retired", line, p->p_status_col + 1,
+				     s[0] ? "not active or retired" : "empty");
+			return -1;
+		}
 	}
 	r = &p->p_rows[p->p_n++];
 	for (int i = 0; i < l->cl_ncols && i < 6; i++)

@@ -774,36 +774,44 @@ class SetupTest(Base):
                                                         " WHERE version='empty-flag'"), 0)
 
     def test_code_list_empty_status_refused(self):
-        """An empty status cell of the employer list (a column of its file)
-        is an error naming its line and column, not "active": a code meant
-        to be retired stayed one staff may choose.  The whole file is
-        refused: no version, no code changed.  (A version taken before the
-        rule still applies: StoredVersionTest.)"""
-        with open(os.path.join(harness.TOP, "seed", "employer_activity_codes.csv"),
-                  encoding="utf-8") as f:
-            lines = f.read().splitlines()
-        k = next(i for i, l in enumerate(lines) if l.startswith("E01,"))
-        self.assertNotIn('"', lines[k])
-        lines[k] = lines[k][:lines[k].rindex(",") + 1]
-        before = self.ops.get("/api/v1/admin/code-lists/employer").json()
-        today = harness.office_day(self.hub, span=60)   # the hub's, for both loads
-        r = self.ops.post("/api/v1/admin/code-lists/employer",
-                          {"version": "empty-status", "effective_date": today,
-                           "csv": "\n".join(lines) + "\n"})
-        self.assertEqual((r.status, r.json().get("field")), (400, "csv"), r)
-        self.assertEqual(r.json()["error"],
-                         "line %d, column 6 (status): empty; write active or retired" % (k + 1))
-        self.assertEqual(self.ops.get("/api/v1/admin/code-lists/employer").json(), before)
-        self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
-                                                    " WHERE version='empty-status'"), 0)
-        # A status that is neither is refused the same way.
-        lines[k] += "gone"
-        r = self.ops.post("/api/v1/admin/code-lists/employer",
-                          {"version": "empty-status", "effective_date": today,
-                           "csv": "\n".join(lines) + "\n"})
-        self.assertEqual(r.status, 400, r)
-        self.assertEqual(r.json()["error"], "line %d, column 6 (status): not active or retired;"
-                                            " write active or retired" % (k + 1))
+        """An empty status cell is an error naming its line and column, not
+        "active": a code meant to be retired stayed one staff may choose.
+        So in every list that has the column: the employer list's file has
+        it, the others (activity, followup, groups) take it as an optional
+        trailing column, and there a line that stops before it is empty
+        too.  The whole file is refused: no version, no code changed.  (A
+        version taken before the rule still applies: StoredVersionTest.)"""
+        def rows(name):
+            with open(os.path.join(harness.TOP, "seed", name), encoding="utf-8") as f:
+                return f.read().splitlines()
+        today = harness.office_day(self.hub, span=60)   # the hub's, for every load
+        for lst, name, col in (("employer", "employer_activity_codes.csv", 6),
+                               ("activity", "participant_activity_codes.csv", 5),
+                               ("followup", "followup_codes.csv", 4),
+                               ("groups", "privilege_groups.csv", 4)):
+            lines = rows(name)
+            if lst != "employer":   # the optional trailing column, every code active
+                lines = [lines[0] + ",status"] + [l + ",active" for l in lines[1:] if l]
+            self.assertEqual(lines[0].split(",")[col - 1], "status")
+            k = len(lines) // 2
+            self.assertTrue(lines[k].endswith(",active"), lines[k])
+            for how, line in (("empty", lines[k][:lines[k].rindex(",") + 1]),
+                              ("missing", lines[k][:lines[k].rindex(",")]),
+                              ("gone", lines[k][:lines[k].rindex(",") + 1] + "gone")):
+                if how == "missing" and lst == "employer":
+                    continue    # a column of its file: a short line lacks more than its status
+                csv = "\n".join(lines[:k] + [line] + lines[k + 1:]) + "\n"
+                before = self.ops.get("/api/v1/admin/code-lists/" + lst).json()
+                r = self.ops.post("/api/v1/admin/code-lists/" + lst,
+                                  {"version": "empty-status", "effective_date": today, "csv": csv})
+                self.assertEqual((r.status, r.json().get("field")), (400, "csv"), (lst, how, r))
+                self.assertEqual(r.json()["error"],
+                                 "line %d, column %d (status): %s; write active or retired"
+                                 % (k + 1, col, "not active or retired" if how == "gone"
+                                    else "empty"), (lst, how))
+                self.assertEqual(self.ops.get("/api/v1/admin/code-lists/" + lst).json(), before)
+                self.assertEqual(harness.db_value(self.hub, "SELECT count(*) FROM code_list_versions"
+                                                            " WHERE version='empty-status'"), 0)
 
     def node_login(self, node, username, temp):
         """First sign-in at a new office: once its first pull has brought the
@@ -1143,10 +1151,10 @@ class NodeDaysTest(unittest.TestCase):
 
 class StoredVersionTest(unittest.TestCase):
     """A code-list version taken before the CSV rules grew stricter (an
-    empty yes/no cell, a title that shows nothing, an empty status cell of
-    the employer list) and falling due after
-    the upgrade is applied as it was taken: re-checking it under the new
-    rules failed its apply, and the hub would not start."""
+    empty yes/no cell, a title that shows nothing, an empty status cell,
+    the employer list's column or another list's trailing one) and falling
+    due after the upgrade is applied as it was taken: re-checking it under
+    the new rules failed its apply, and the hub would not start."""
 
     def test_version_taken_earlier_applies(self):
         hub = Daemon("hub").start()
@@ -1154,8 +1162,10 @@ class StoredVersionTest(unittest.TestCase):
             hub.stop()
             lines = open(os.path.join(harness.TOP, "seed", "followup_codes.csv"),
                          encoding="utf-8").read().splitlines()
-            lines = [l if not l.startswith("F01,") else "F01,Referral to Community Resources,"
-                     for l in lines] + ["F98,\u00a0,no"]
+            # F01's yes/no and (trailing column) status cells empty
+            lines = [lines[0] + ",status"] + [
+                l + ",active" if not l.startswith("F01,") else "F01,Referral to Community Resources,,"
+                for l in lines[1:] if l] + ["F98,\u00a0,no,active"]
             harness.db_write(hub, "INSERT INTO code_list_versions(id, list, version, effective_date,"
                                   " loaded_at, loaded_by, rows, csv) VALUES(?,?,?,?,?,?,?,?)",
                              str(uuid.uuid4()), "followup", "taken-earlier",
@@ -1168,6 +1178,8 @@ class StoredVersionTest(unittest.TestCase):
                 hub, "SELECT restarts_exit_clock FROM followup_codes WHERE code='F01'"), 0)
             self.assertEqual(harness.db_value(
                 hub, "SELECT count(*) FROM followup_codes WHERE code='F98'"), 1)
+            self.assertEqual(harness.db_value(
+                hub, "SELECT status FROM followup_codes WHERE code='F01'"), "active")
             # The employer list's status column empty (refused in a new
             # upload since): read as active, as when it was taken.
             hub.stop()
