@@ -4,7 +4,7 @@
 // conflicts side by side and resolved by an edit that reaches the office,
 // quarantined entries reviewed and marked handled; axe-core (WCAG 2.1 AA)
 // clean on every console page and dialog.
-import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow, isoDay } from './lib.mjs';
+import { startHub, startNode, enrollNode, launch, assertAccessible, assert, plantSecret, BIN, OUT, until, pdfFile, designateMis, fillRequestor, dayFromNow, isoDay, officeDay } from './lib.mjs';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -584,9 +584,12 @@ export const tests = [
     assert(info.includes('Administrator training') && info.includes('Download the signed designation form'), 'shown: ' + info.slice(0, 300));
 
     // A review drawn two quarters ago and never completed: that quarter and
-    // the next are flagged on the home page and on the review report.
-    const d = new Date(), qn = Math.floor(d.getMonth() / 3) - 2;
-    const old = qn < 0 ? `${d.getFullYear() - 1}-Q${qn + 5}` : `${d.getFullYear()}-Q${qn + 1}`;
+    // the next are flagged on the home page and on the review report.  Two
+    // quarters before the hub's, which counts them from its own day: not
+    // the machine's date (the hub's clock is what it judges by), and never
+    // across the quarter's first midnight while the pages are checked.
+    const [y, m] = (await officeDay(hub, 120)).split('-').map(Number), qn = Math.floor((m - 1) / 3) - 2;
+    const old = qn < 0 ? `${y - 1}-Q${qn + 5}` : `${y}-Q${qn + 1}`;
     assert((await hub.api('/api/v1/admin/reviews', { quarter: old, sample_size: 1 })).status === 201, 'old review drawn');
     await page.goto(hub.url + '/');
     await page.waitForSelector('#review-flag:not([hidden])');

@@ -42,14 +42,19 @@ export const dayFromNow = n => isoDay(Date.now() + n * 86400000);
 // UTC) passes in between: when that midnight is less than `span` seconds
 // away by the node's clock, this waits until it has passed (and says so)
 // rather than race it.  `span`: how long the test goes on using the day.
+// `node` may be a hub (startHub, whose kind says so): the hub's day, by the
+// clock its /healthz gives (time_ms: the one it dates requests and reviews
+// by, in the office's zone, which is this process's), for what the hub
+// judges against its "today" (as tests/integration/harness.py office_day).
 export async function officeDay(node, span = 60) {
+  const hub = node.kind === 'hub', path = hub ? '/healthz' : '/api/v1/case/meta';
   for (;;) {
-    const r = await node.api('/api/v1/case/meta');
-    if (r.status !== 200) throw new Error(`the office's day: GET /api/v1/case/meta: ${r.status}`);
-    const now = r.json.trusted_time_ms, d = new Date(now);
+    const r = await node.api(path);
+    if (r.status !== 200) throw new Error(`the office's day: GET ${path}: ${r.status}`);
+    const now = hub ? r.json.time_ms : r.json.trusted_time_ms, d = new Date(now);
     const left = (new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime() - now) / 1000;
-    if (left >= span) return r.json.today;
-    console.log(`lib: the office's midnight is ${left.toFixed(0)} s away by the node's clock, less than` +
+    if (left >= span) return hub ? isoDay(now) : r.json.today;
+    console.log(`lib: the office's midnight is ${left.toFixed(0)} s away by the ${hub ? 'hub' : 'node'}'s clock, less than` +
       ` the ${span} s the test uses its day for: waiting until it has passed`);
     await sleep((left + 1) * 1000);
   }
@@ -201,7 +206,7 @@ export async function startHub({ args = [] } = {}) {
   const spki = createHash('sha256').update(new X509Certificate(readFileSync(join(data, 'hub.crt')))
     .publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
   return {
-    url, proc, data, token, request, spki,
+    kind: 'hub', url, proc, data, token, request, spki,
     api(path, body, method = body === undefined ? 'GET' : 'POST') {
       return request(method, path, body, { Authorization: 'Bearer ' + token });
     },
