@@ -1,6 +1,7 @@
 /*
  * hub_codes.c - the hub's code lists, versioned (issue 14): employer activity
- * codes, participant activity codes and follow-up codes.  Each list is
+ * codes, participant activity codes, follow-up codes and WSD24-13's
+ * privilege groups.  Each list is
  * loaded from its file in seed/ at hub start (model/crm_seed.c,
  * model/case_seed.c), recorded here as version "seed"; operations then loads
  * a new version of a list, as CSV with the same columns, with a version name
@@ -11,7 +12,7 @@
  *   GET  /api/v1/admin/code-lists/:list      its codes and its versions
  *   POST /api/v1/admin/code-lists/:list      operations: {"version","effective_date",
  *                                            "csv"}; list = employer | activity |
- *                                            followup
+ *                                            followup | groups
  *   POST /api/v1/admin/code-lists/:list/versions/:version/withdraw
  *                                            operations: a version still waiting
  *                                            for its date is dropped (audited)
@@ -77,6 +78,8 @@ static const code_list lists[] = {
      64},
 };
 #define NLISTS ((int)(sizeof lists / sizeof lists[0]))
+/* The lists' API names, for "no such list" replies (those of lists[]). */
+#define LIST_NAMES "employer, activity, followup, groups"
 
 static const code_list *list_by_name(const char *name)
 {
@@ -874,7 +877,7 @@ static const code_list *path_list(hub *h, http_req *req, acct_principal *p, int 
 	if (acct_auth(h, req, p, need_ops ? ACCT_AUTH_OPS : 0) != 0)
 		return NULL;
 	if (l == NULL)
-		http_reply_error(req, 404, NULL, "no code list '%s' (employer, activity, followup)",
+		http_reply_error(req, 404, NULL, "no code list '%s' (" LIST_NAMES ")",
 				 http_req_param(req, "list"));
 	return l;
 }
@@ -1065,8 +1068,8 @@ static route_rc version_withdraw(route_call *a)
 	cJSON *o;
 
 	if (l == NULL)
-		return route_fail(a, 404, NULL, "no code list '%s' (employer, activity, followup,"
-						" groups)", http_req_param(a->rc_req, "list"));
+		return route_fail(a, 404, NULL, "no code list '%s' (" LIST_NAMES ")",
+				  http_req_param(a->rc_req, "list"));
 	if (db_prepare_bound(db, &st, "SELECT id, effective_date, applied_at IS NOT NULL FROM"
 				      " code_list_versions WHERE list=?1 AND version=?2",
 			     "tt", l->cl_name, version) != 0)

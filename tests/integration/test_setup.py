@@ -590,7 +590,10 @@ class SetupTest(Base):
         self.assertEqual(r.status, 400, r)
         self.assertEqual(sorted(e["field"] for e in r.json()["errors"]),
                          ["csv", "effective_date", "version"])
-        self.assertEqual(self.ops.get("/api/v1/admin/code-lists/nope").status, 404)
+        r = self.ops.get("/api/v1/admin/code-lists/nope")
+        self.assertEqual(r.status, 404)
+        # (the reply names every list, the privilege groups' too)
+        self.assertIn("employer, activity, followup, groups", r.body.decode())
         # A file the hub would misread is refused, not read another way: a
         # yes/no flag other than yes or no (E90, E92 system-generated would
         # become codes offices may enter), a code of other characters, a
