@@ -6,6 +6,7 @@
 #include "hub/acct_api.h"
 #include "lib/clock.h"
 #include "lib/uuid.h"
+#include "model/casework.h"
 #include "model/privileges.h"
 
 #include <ctype.h>
@@ -184,14 +185,31 @@ char *acct_staff_text(sqlite3 *db, const char *id)
 
 /* ---- places and groups ---------------------------------------------------------- */
 
+/* Each Local Area with its SSN keys: "ssn_keys" held (the newest and the
+ * older ones not retired yet) and "ssn_key_epoch", the newest one's epoch
+ * (case_key_epoch; 0 when it has none), for the console's Rotate key and
+ * Retire older keys. */
 static route_rc local_areas_list(route_call *a)
 {
-	return hub_api_rows(a, "SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
-			       " (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
-			       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
-			       " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1 AND"
-			       "  (','||coalesce(s.roles,'')||',') LIKE '%,mis_admin,%') AS mis_admins"
-			       " FROM local_areas l ORDER BY l.name");
+	sqlite3 *db = API_HUB(a)->hb_db;
+	cJSON *rows = db_rows_json_by(db, "SELECT l.id, l.name, l.field_division, l.pseudo_ssn_prefix,"
+				  " (SELECT count(*) FROM offices o WHERE o.local_area_id=l.id) AS offices,"
+				  " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1) AS staff,"
+				  " (SELECT count(*) FROM staff s WHERE s.local_area_id=l.id AND s.active=1 AND"
+				  "  (','||coalesce(s.roles,'')||',') LIKE '%,mis_admin,%') AS mis_admins,"
+				  " (SELECT count(*) FROM case_keys k WHERE k.local_area_id=l.id) AS ssn_keys"
+				  " FROM local_areas l ORDER BY l.name", NULL);
+	cJSON *r;
+
+	cJSON_ArrayForEach(r, rows) {
+		int epoch = case_key_epoch(db, cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")));
+
+		if (epoch < 0 || cJSON_AddNumberToObject(r, "ssn_key_epoch", epoch) == NULL) {
+			cJSON_Delete(rows);
+			return ROUTE_DBERR;
+		}
+	}
+	return route_ok(a, 200, rows);
 }
 
 static route_rc field_divisions_list(route_call *a)

@@ -72,6 +72,16 @@ async function signIn(page, hub, { username = 'operations', password, newPasswor
 // A small PDF to upload as a signed form.
 const pdf = pdfFile;
 
+// A staff_credentials password_hash of pw as the hub stores one, with the
+// test's PBKDF2 rounds (HUB_ARGS): an account planted with it signs in with
+// pw at once, without the forced change.
+async function storedPassword(pw) {
+  const { pbkdf2Sync, randomBytes } = await import('node:crypto');
+  plantSecret(pw);
+  const salt = randomBytes(16);
+  return `pbkdf2-sha256$1000$${salt.toString('hex')}$${pbkdf2Sync(pw, salt, 1000, 32, 'sha256').toString('hex')}`;
+}
+
 // Separation of duties: operations, who recorded the request, cannot
 // approve it (the page says why); a second administrator does - here the
 // hub's admin token, another principal - and the page, reloaded, offers the
@@ -760,6 +770,97 @@ export const tests = [
     await assertAccessible(page, 'nodes page with a node the hub refuses');
   })],
 
+  ['a Local Area\'s SSN key rotated from the Local Areas table after a confirmation, by keyboard; the hub\'s refusal shown as it words it; no key buttons for an MIS Administrator', () => withConsole(async (hub, page) => {
+    await signIn(page, hub, { password: operationsPassword(hub) });
+    const area = async id => (await hub.api('/api/v1/admin/local-areas')).json.find(x => x.id === id);
+    const la = await area('demo-la');
+    const epoch = la.ssn_key_epoch;
+    assert(epoch >= 1 && la.ssn_keys === epoch, 'the list gives the newest epoch and the keys held: ' + JSON.stringify(la));
+    const rotations = () => hub.sql("SELECT count(*) FROM hub_audit_events WHERE action='ssn_key.rotate' AND subject='demo-la'");
+    await page.goto(hub.url + '/nodes.html');
+    const laRow = page.locator('#areas tbody tr', { hasText: la.name });
+    await laRow.getByRole('button', { name: `Rotate key of ${la.name}` }).waitFor();
+    assert((await laRow.textContent()).includes(`Epoch ${epoch}`), 'the newest epoch listed: ' + await laRow.textContent());
+    assert(await laRow.getByRole('button', { name: `Retire older keys of ${la.name}` }).count() === 1, 'beside Retire older keys');
+
+    // The dialog says what a rotation does (README "SSN key rotation");
+    // its Keep the current key changes nothing.
+    await laRow.getByRole('button', { name: /^Rotate key of/ }).click();
+    const dlg = page.locator('dialog[open]');
+    await dlg.waitFor();
+    const text = await dlg.textContent();
+    assert(text.includes(`new SSN key (epoch ${epoch + 1})`) && text.includes('new SSNs are written under it') &&
+      text.includes('writes the SSNs it holds again') && text.includes('at its next sync') &&
+      text.includes('older keys stay') && text.includes('retired here'), 'the dialog says what a rotation does: ' + text);
+    await assertAccessible(page, 'rotate SSN key dialog');
+    await dlg.getByRole('button', { name: 'Keep the current key' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    assert((await area('demo-la')).ssn_key_epoch === epoch && rotations() === '0', 'Keep the current key rotates nothing');
+
+    // By keyboard: Enter on the button, the dialog's focus on its safe
+    // answer, Shift+Tab to Rotate key, Enter.  The list shows the new epoch
+    // and the focus is back on the button.
+    await laRow.getByRole('button', { name: /^Rotate key of/ }).focus();
+    await page.keyboard.press('Enter');
+    await dlg.waitFor();
+    assert(await page.evaluate(() => document.activeElement.textContent) === 'Keep the current key', 'the focus on the safe answer');
+    await page.keyboard.press('Shift+Tab');
+    assert(await page.evaluate(() => document.activeElement.textContent) === 'Rotate key', 'Rotate key next to it');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(e => document.getElementById('status').textContent.includes(`new SSN key, epoch ${e}`), epoch + 1);
+    const after = await area('demo-la');
+    assert(after.ssn_key_epoch === epoch + 1 && after.ssn_keys === epoch + 1, 'the hub made the next epoch: ' + JSON.stringify(after));
+    assert(rotations() === '1', 'audited');
+    await until('the list refreshed', async () => (await laRow.textContent()).includes(`Epoch ${epoch + 1}, ${epoch} older key`));
+    assert(await page.evaluate(() => document.activeElement.id) === 'key-rotate-demo-la', 'the focus back on Rotate key');
+    assert(!(await page.textContent('#areas-msg')), 'no error');
+    await assertAccessible(page, 'nodes page after a rotation');
+
+    // A refusal is shown as the hub words it: a Local Area whose keys went
+    // away after the page listed it.
+    const made = await hub.api('/api/v1/admin/local-areas', { id: 'gone-la', name: 'Gone Area' });
+    assert(made.status === 201, 'a second Local Area: ' + made.text);
+    await page.reload();
+    const goneRow = page.locator('#areas tbody tr', { hasText: 'Gone Area' });
+    await goneRow.getByRole('button', { name: /^Rotate key of/ }).waitFor();
+    hub.sql("DELETE FROM case_keys WHERE local_area_id='gone-la'");
+    await goneRow.getByRole('button', { name: /^Rotate key of/ }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Rotate key' }).click();
+    await page.waitForFunction(() => document.getElementById('areas-msg').textContent !== '');
+    const refusal = await page.textContent('#areas-msg');
+    assert(refusal === "Could not rotate the SSN key: no Local Area 'gone-la' with an SSN key", 'the hub\'s words: ' + refusal);
+    await until('the list read again', async () => (await goneRow.textContent()).includes('No SSN key'));
+
+    // An MIS Administrator of the Local Area may open the page but is
+    // offered neither key button (the hub refuses both to it).
+    const mis = 'b0c0d000-0000-7000-8000-00000000a001';
+    const misPw = 'Mis.Admin42';
+    hub.sql(`INSERT INTO staff(id, username, display_name, local_area_id, office_id, privilege_group, roles, active, updated_hlc)
+             VALUES('${mis}', 'misconsole', 'Morgan Admin', 'demo-la', 'demo-office', 'View Access', 'mis_admin', 1, '000000000002.0000.hub');
+             INSERT INTO staff_credentials(id, local_area_id, password_hash, password_temp, updated_hlc)
+             VALUES('${mis}', 'demo-la', '${await storedPassword(misPw)}', 0, '000000000002.0000.hub');`);
+    const ctx2 = await page.context().browser().newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const other = await ctx2.newPage();
+      await other.goto(hub.url + '/login.html');
+      await other.fill('#username', 'misconsole');
+      await other.fill('#password', misPw);
+      await other.click('#signin-btn');
+      await other.waitForURL(u => !u.pathname.startsWith('/login'));
+      await other.goto(hub.url + '/nodes.html');
+      const row = other.locator('#areas tbody tr', { hasText: la.name });
+      await until('the Local Areas listed', async () => (await row.textContent()).includes(`Epoch ${epoch + 1}`));
+      assert(await other.locator('#areas button').count() === 0, 'no Rotate key or Retire older keys: ' + await other.textContent('#areas'));
+      const r = await other.evaluate(async () => {
+        const s = await (await fetch('/api/v1/admin/session')).json();
+        const res = await fetch('/api/v1/admin/local-areas/demo-la/ssn-key/rotate', { method: 'POST', headers: { 'X-CSRF-Token': s.csrf_token } });
+        return res.status;
+      });
+      assert(r === 403, 'the hub refuses it: ' + r);
+    } finally { await ctx2.close(); }
+    assert((await area('demo-la')).ssn_key_epoch === epoch + 1, 'still the one rotation');
+  })],
+
   ['enrollment codes not used yet listed by office; Cancel asks first, and a cancelled code enrolls nothing', () => withConsole(async (hub, page) => {
     await signIn(page, hub, { password: operationsPassword(hub) });
     const offices = (await hub.api('/api/v1/offices')).json;
@@ -975,11 +1076,9 @@ export const tests = [
     assert(await page.locator('#list span[title="conflict_resolve"]').count() >= 1, 'the code kept for IT in the title');
   })],
   ['an approver signs in to the console with the approver\'s view only and decides a backdated entry there (issue 15)', () => withConsole(async (hub, page) => {
-    const { pbkdf2Sync, randomBytes, randomUUID } = await import('node:crypto');
+    const { randomUUID } = await import('node:crypto');
     const pw = 'Approver.Pm42';
-    plantSecret(pw);
-    const salt = randomBytes(16);
-    const stored = `pbkdf2-sha256$1000$${salt.toString('hex')}$${pbkdf2Sync(pw, salt, 1000, 32, 'sha256').toString('hex')}`;
+    const stored = await storedPassword(pw);
     const hlc = '000000000002.0000.hub';
     const pm = randomUUID(), cm = randomUUID(), pid = randomUUID(), act = randomUUID(), rid = randomUUID();
     const start = daysAgo(45);

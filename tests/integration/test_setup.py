@@ -107,6 +107,13 @@ class SetupTest(Base):
         mine = [x for x in r.json() if x["id"] == la][0]
         self.assertEqual(mine["pseudo_ssn_prefix"], "961")
         self.assertEqual(mine["field_division"], div)
+        # its SSN keys (the console's Local Areas table): one, epoch 1; a
+        # rotation adds the next and keeps the older one
+        self.assertEqual((mine["ssn_keys"], mine["ssn_key_epoch"]), (1, 1))
+        r = self.ops.post("/api/v1/admin/local-areas/%s/ssn-key/rotate" % la, {})
+        self.assertEqual((r.status, r.json()), (200, {"id": la, "epoch": 2}), r)
+        mine = [x for x in self.ops.get("/api/v1/admin/local-areas").json() if x["id"] == la][0]
+        self.assertEqual((mine["ssn_keys"], mine["ssn_key_epoch"]), (2, 2))
         offs = {o["id"]: o for o in self.ops.get("/api/v1/admin/offices").json()}
         self.assertEqual(offs[office]["has_title1_partner"], 0)
         self.assertEqual(offs[office]["timezone"], "America/Los_Angeles")

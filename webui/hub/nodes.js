@@ -1,10 +1,12 @@
 // nodes.js - offices, their nodes with replication lag, last contact and
 // the release they run, one-time enrollment codes (shown once; those not used yet listed, and
 // cancelled after a confirmation), revoking a node after a
-// confirmation, and retiring a Local Area's older SSN keys (past the nodes
-// that have not synced since the rotation only after a confirmation).
+// confirmation, and each Local Area's SSN keys: rotating its key (after a
+// confirmation) and retiring its older keys (past the nodes that have not
+// synced since the rotation only after a confirmation), both for operations
+// only.
 import { api, el, $, ago, fmtDateTime, table, pill, options, clearErrors, showError, showErrors,
-  confirmDialog, shownOnce } from './console.js';
+  confirmDialog, shownOnce, session } from './console.js';
 import { saving } from './ui.js';
 
 let offices = [];
@@ -184,12 +186,64 @@ async function addPlace(ev, form, path, prefix, fields) {
   });
 }
 
-function renderAreas(areas) {
+// A Local Area's SSN keys: the newest key's epoch and how many older ones
+// are kept; for operations (ops), Rotate key and Retire older keys beside
+// them (the hub refuses both to anyone else).
+function keysCell(a, ops) {
+  const older = Math.max((a.ssn_keys || 0) - 1, 0);
+  const text = a.ssn_key_epoch
+    ? `Epoch ${a.ssn_key_epoch}${older ? `, ${older} older key${older === 1 ? '' : 's'} kept` : ', no older key'}`
+    : 'No SSN key';
+  const button = (action, label, onclick) => el('button', { type: 'button', class: 'secondary',
+    id: `key-${action}-${a.id}`, 'aria-label': `${label} of ${a.name}`, onclick }, label);
+  return el('div', {}, el('div', {}, text),
+    ops && a.ssn_key_epoch ? el('div', { class: 'actions no-print' },
+      button('rotate', 'Rotate key', () => rotateKey(a)),
+      button('retire', 'Retire older keys', () => retireKeys(a))) : null);
+}
+
+function renderAreas(areas, ops) {
   $('areas').replaceChildren(table('Local Areas', ['Local Area', 'Offices', 'SSN keys'],
-    areas.map(a => [el('span', { title: a.id }, a.name), String(a.offices ?? ''),
-      el('button', { type: 'button', class: 'secondary', 'aria-label': `Retire older keys of ${a.name}`,
-        onclick: () => retireKeys(a) }, 'Retire older keys')]),
+    areas.map(a => [el('span', { title: a.id }, a.name), String(a.offices ?? ''), keysCell(a, ops)]),
     { empty: 'No Local Area yet.' }));
+}
+
+// POST .../ssn-key/ACTION (rotate or retire) for Local Area a: the hub's
+// answer; a refusal is shown as the hub words it (after what failed), and
+// thrown on.  Either way the Local Areas are read again (their keys) and
+// the focus goes back to the row's button, which that replaced.
+async function keyAction(a, action, body, failed) {
+  const msg = $('areas-msg');
+  msg.textContent = '';
+  try {
+    return await api(`/api/v1/admin/local-areas/${encodeURIComponent(a.id)}/ssn-key/${action}`,
+      { method: 'POST', body });
+  } catch (e) {
+    msg.textContent = `${failed}: ${e.message}`;
+    throw e;
+  } finally {
+    await loadPlaces();
+    const b = document.getElementById(`key-${action}-${a.id}`);
+    if (b) b.focus();
+  }
+}
+
+// POST .../ssn-key/rotate, after a dialog saying what a rotation does
+// (README "SSN key rotation").
+async function rotateKey(a) {
+  const ok = await confirmDialog(`Rotate the SSN key of ${a.name}?`,
+    `The hub gives ${a.name} a new SSN key (epoch ${a.ssn_key_epoch + 1}): new SSNs are written under it, ` +
+    `and the hub writes the SSNs it holds again under it, 100 at a time. Each office computer of the ` +
+    `Local Area picks the new key up at its next sync; a computer revoked before reads nothing recorded ` +
+    `after the rotation. An office computer still running a release from before key epochs can no longer ` +
+    `show or record SSNs until it is upgraded. The older keys stay, so that what is still under them stays ` +
+    `readable, until they are retired here once every office computer of the Local Area has synced since.`,
+    'Rotate key', { danger: false, cancelLabel: 'Keep the current key' });
+  if (!ok) return;
+  try {
+    const r = await keyAction(a, 'rotate', {}, 'Could not rotate the SSN key');
+    $('status').textContent = `${a.name}: new SSN key, epoch ${r.epoch}; the stored SSNs are being written again under it.`;
+  } catch { /* shown in #areas-msg */ }
 }
 
 // POST .../ssn-key/retire: refused (409) with the hub's reason, shown as
@@ -197,17 +251,13 @@ function renderAreas(areas) {
 // "force"), a dialog says what retiring past them does before it is asked
 // again with force.
 async function retireKeys(a, force = false) {
-  const msg = $('areas-msg');
-  msg.textContent = '';
   try {
-    const r = await api(`/api/v1/admin/local-areas/${encodeURIComponent(a.id)}/ssn-key/retire`,
-      { method: 'POST', body: force ? { force: true } : {} });
+    const r = await keyAction(a, 'retire', force ? { force: true } : {}, 'Could not retire the older SSN keys');
     $('status').textContent = r.retired
       ? `${a.name}: ${r.retired} older SSN key${r.retired === 1 ? '' : 's'} retired; only the newest (epoch ${r.epoch}) is left.`
       : `${a.name}: no SSN key older than the newest (epoch ${r.epoch}) to retire.`;
-    if (r.warning) msg.textContent = `Retired past office computers that had not synced: ${r.warning}`;
+    if (r.warning) $('areas-msg').textContent = `Retired past office computers that had not synced: ${r.warning}`;
   } catch (e) {
-    msg.textContent = 'Could not retire the older SSN keys: ' + e.message;
     if (e.status !== 409 || e.field !== 'force' || force) return;
     const ok = await confirmDialog(`Retire the older SSN keys of ${a.name} anyway?`,
       `${e.message}. Those office computers may still hold SSNs recorded under an older key. ` +
@@ -219,8 +269,9 @@ async function retireKeys(a, force = false) {
 }
 
 async function loadPlaces() {
-  const [la, divs] = await Promise.all([api('/api/v1/admin/local-areas').catch(() => []), api('/api/v1/admin/field-divisions').catch(() => [])]);
-  renderAreas(la);
+  const [la, divs, me] = await Promise.all([api('/api/v1/admin/local-areas').catch(() => []),
+    api('/api/v1/admin/field-divisions').catch(() => []), session()]);
+  renderAreas(la, !!(me && me.staff && (me.staff.roles || []).includes('operations')));
   options($('of-local_area_id'), la, { blank: 'Choose a Local Area', selected: $('of-local_area_id').value });
   options($('la-field_division'), divs, { blank: 'None', selected: $('la-field_division').value });
 }
